@@ -1,0 +1,243 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { LRUCache } from "lru-cache";
+import { Agent, type Dispatcher, interceptors, request } from "undici";
+import type { z } from "zod";
+import { ToolError, UpstreamError } from "../errors.js";
+import { upstreamUrlProblem } from "../settings.js";
+import { describeFailure, describeStatus } from "./failures.js";
+import { freshSeconds } from "./freshness.js";
+import { deadlineRetry } from "./retry.js";
+
+/** What a tool call hands to every upstream request it makes. */
+export interface Call {
+  /** Aborts when the client cancels or the call's deadline passes. */
+  signal: AbortSignal;
+  /** Epoch milliseconds by which the whole call, retries included, must be answered. */
+  deadline: number;
+}
+
+export interface HttpClientOptions {
+  userAgent: string;
+  maxResponseBytes: number;
+  connectTimeoutMs?: number;
+  /** Longest wait for the response headers, and between two body chunks. */
+  responseTimeoutMs?: number;
+  maxRetries?: number;
+  minRetryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  cacheBytes?: number;
+}
+
+export interface RequestOptions {
+  method?: Dispatcher.HttpMethod;
+  query?: Record<string, string | number | boolean | undefined>;
+  headers?: Record<string, string>;
+  body?: string;
+  /**
+   * Seconds a successful JSON answer to a GET stays fresh in the cache, replacing what the
+   * upstream's Cache-Control says: a toolset may know better (a published fixing never changes).
+   */
+  ttl?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+const IDEMPOTENT: Dispatcher.HttpMethod[] = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"];
+
+interface Cached {
+  value: unknown;
+  size: number;
+  /** False for an answer that may serve the callers waiting for it, but no later one. */
+  reusable: boolean;
+}
+
+/** What a cache miss needs to load a value; handed to the cache's fetchMethod. */
+interface Load {
+  call: Call;
+  load: () => Promise<{ value: unknown; size: number; fresh: number }>;
+}
+
+/**
+ * The one upstream HTTP client. Requests go through undici: an Agent keeps one keep-alive
+ * pool per origin and caps the response size, and the retry interceptor retries idempotent
+ * requests within the call's deadline. Successful JSON answers to GETs are cached parsed and
+ * checked, for as long as the upstream or the toolset says they stay true, and identical GETs
+ * in flight at once go upstream once (lru-cache's fetch).
+ */
+export class HttpClient {
+  readonly #agent: Agent;
+  readonly #dispatcher: Dispatcher;
+  readonly #options: Required<HttpClientOptions>;
+  readonly #cache: LRUCache<string, Cached, Load>;
+
+  constructor(options: HttpClientOptions) {
+    this.#options = {
+      connectTimeoutMs: 5_000,
+      responseTimeoutMs: 15_000,
+      maxRetries: 3,
+      minRetryDelayMs: 200,
+      maxRetryDelayMs: 5_000,
+      cacheBytes: 64 * 1024 * 1024,
+      ...options,
+    };
+    const o = this.#options;
+    this.#agent = new Agent({
+      connect: { timeout: o.connectTimeoutMs },
+      headersTimeout: o.responseTimeoutMs,
+      bodyTimeout: o.responseTimeoutMs,
+      keepAliveTimeout: 30_000,
+      maxResponseSize: o.maxResponseBytes,
+    });
+    // Each request brings its own decision function (deadlineRetry); the last answer of a
+    // failed series is handed back as it is, so the caller sees the upstream's status and body.
+    this.#dispatcher = this.#agent.compose(interceptors.retry({ throwOnError: false }));
+    this.#cache = new LRUCache<string, Cached, Load>({
+      maxSize: o.cacheBytes,
+      sizeCalculation: (entry) => Math.max(1, entry.size),
+      fetchMethod: async (_key, _stale, { options, context }) => {
+        const { value, size, fresh } = await context.load();
+        // lru-cache reads a ttl of 0 as "forever"; an answer not to reuse is deleted once served.
+        options.ttl = fresh > 0 ? fresh * 1000 : 1;
+        return { value, size, reusable: fresh > 0 };
+      },
+    });
+  }
+
+  /** The cached value for `url`, or the one `load` fetches; concurrent misses share one load. */
+  async cached(name: string, url: URL, call: Call, load: Load["load"]): Promise<unknown> {
+    try {
+      const entry = await this.#cache.fetch(url.href, { context: { call, load }, signal: call.signal });
+      if (!entry) throw new Error("cancelled");
+      if (!entry.reusable && this.#cache.peek(url.href) === entry) this.#cache.delete(url.href);
+      return entry.value;
+    } catch (err) {
+      // A load's own failure is already worded; an abort of the shared load is not.
+      throw err instanceof ToolError ? err : describeFailure(err, name, url, call, this.#options);
+    }
+  }
+
+  /** A named upstream at a base URL; refuses plain http to anything but loopback. */
+  upstream(name: string, baseUrl: URL | string): Upstream {
+    return new Upstream(name, new URL(baseUrl), this);
+  }
+
+  /** Sends one request; non-2xx answers are returned, transport failures become UpstreamError. */
+  async send(name: string, url: URL, options: RequestOptions, call: Call): Promise<HttpResponse> {
+    const problem = upstreamUrlProblem(url);
+    if (problem) throw new UpstreamError(`${name}: refused to call ${url.origin}: ${problem}`);
+    const method = options.method ?? "GET";
+    const dispatchOptions = {
+      method,
+      dispatcher: this.#dispatcher,
+      signal: call.signal,
+      headers: {
+        "user-agent": this.#options.userAgent,
+        accept: "application/json",
+        ...options.headers,
+      },
+      body: options.body,
+      retryOptions: {
+        retry: deadlineRetry(call, {
+          methods: IDEMPOTENT,
+          maxRetries: this.#options.maxRetries,
+          minDelayMs: this.#options.minRetryDelayMs,
+          maxDelayMs: this.#options.maxRetryDelayMs,
+        }),
+      },
+    };
+    try {
+      const response = await request(url, dispatchOptions as Parameters<typeof request>[1]);
+      const text = await response.body.text();
+      return { status: response.statusCode, headers: response.headers, text };
+    } catch (err) {
+      throw describeFailure(err, name, url, call, this.#options);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#agent.close();
+  }
+}
+
+export class Upstream {
+  constructor(
+    readonly name: string,
+    readonly baseUrl: URL,
+    private readonly client: HttpClient,
+  ) {
+    const problem = upstreamUrlProblem(baseUrl);
+    if (problem) throw new UpstreamError(`${name}: ${problem}`);
+  }
+
+  url(path: string, query: RequestOptions["query"] = {}): URL {
+    const url = new URL(this.baseUrl);
+    url.pathname = `${url.pathname.replace(/\/$/, "")}${path}`;
+    for (const [key, value] of Object.entries(query)) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    return url;
+  }
+
+  /** Any answer, 2xx or not; the caller reads the status. */
+  send(path: string, options: RequestOptions, call: Call): Promise<HttpResponse> {
+    return this.client.send(this.name, this.url(path, options.query), options, call);
+  }
+
+  /**
+   * A 2xx JSON answer checked against `schema`. Anything else is an UpstreamError that says
+   * what the upstream answered; `onStatus` may turn a particular status into a better one.
+   * GETs are cached, checked, for `ttl` seconds or as long as the upstream's Cache-Control
+   * says; one URL is always read with one schema.
+   */
+  async json<S extends z.ZodType>(
+    schema: S,
+    path: string,
+    options: RequestOptions,
+    call: Call,
+    onStatus?: (response: HttpResponse) => Error | undefined,
+  ): Promise<z.output<S>> {
+    const url = this.url(path, options.query);
+    const load = async () => {
+      const response = await this.client.send(this.name, url, options, call);
+      return {
+        value: this.#read(schema, response, onStatus),
+        size: response.text.length,
+        fresh: options.ttl ?? freshSeconds(response.headers),
+      };
+    };
+    if ((options.method ?? "GET") !== "GET") return (await load()).value;
+    return (await this.client.cached(this.name, url, call, load)) as z.output<S>;
+  }
+
+  #read<S extends z.ZodType>(
+    schema: S,
+    response: HttpResponse,
+    onStatus?: (response: HttpResponse) => Error | undefined,
+  ): z.output<S> {
+    if (response.status < 200 || response.status >= 300) {
+      throw onStatus?.(response) ?? describeStatus(this.name, response);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(response.text);
+    } catch {
+      throw new UpstreamError(
+        `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes); the service may be failing, try again later.`,
+        response.status,
+      );
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UpstreamError(
+        `${this.name} sent an answer in an unexpected format (${issue?.path.join(".") || "body"}: ${issue?.message}); the service may have changed or be failing.`,
+        response.status,
+      );
+    }
+    return parsed.data;
+  }
+}

@@ -1,0 +1,98 @@
+import { errors } from "undici";
+import { UpstreamError } from "../errors.js";
+import type { Call, HttpClientOptions, HttpResponse } from "./client.js";
+import { retryAfterMs } from "./retry.js";
+
+/** Turns a transport failure into a message a model can act on. */
+export function describeFailure(
+  err: unknown,
+  name: string,
+  url: URL,
+  call: Call,
+  options: Required<HttpClientOptions>,
+): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  const where = `${name} (${url.host})`;
+  // A load shared by several calls fails with the abort reason of the call that started it.
+  const reason = (call.signal.aborted ? call.signal.reason : err) as Error | undefined;
+  if (reason?.name === "TimeoutError") {
+    return new UpstreamError(
+      `${where} did not answer before the tool call's deadline; try again later, or ask for less at once.`,
+    );
+  }
+  if (call.signal.aborted || reason?.name === "AbortError") {
+    return new UpstreamError(`The request to ${where} was cancelled.`);
+  }
+  if (err instanceof errors.ResponseExceededMaxSizeError) {
+    return new UpstreamError(
+      `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by WAITER_MAX_RESPONSE_BYTES; ask for less (fewer items, a shorter range).`,
+    );
+  }
+  if (err instanceof errors.ConnectTimeoutError) {
+    return new UpstreamError(
+      `Could not connect to ${where} within ${options.connectTimeoutMs / 1000} s; the service or the network is down, try again later.`,
+    );
+  }
+  if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
+    return new UpstreamError(
+      `${where} stopped answering (nothing for ${options.responseTimeoutMs / 1000} s); try again later.`,
+    );
+  }
+  const code = (err as { code?: string }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  return new UpstreamError(
+    `Could not reach ${where}: ${code ?? message}; the service or the network is down, try again later.`,
+  );
+}
+
+/** Turns a non-2xx answer into a message with the upstream's status, its own words, and what to do. */
+export function describeStatus(name: string, response: HttpResponse): UpstreamError {
+  const { status } = response;
+  const said = upstreamMessage(response);
+  const retryAfter = retryAfterMs(response.headers["retry-after"]);
+  const seconds = retryAfter === undefined ? undefined : Math.ceil(retryAfter / 1000);
+  let advice: string;
+  if (status === 429) {
+    advice =
+      seconds !== undefined
+        ? `it is rate-limiting waiter; retry after ${seconds} s.`
+        : "it is rate-limiting waiter; wait a minute before retrying.";
+  } else if (status === 401 || status === 403) {
+    advice = "it refused waiter's credentials or permissions; check the configured keys.";
+  } else if (status === 404) {
+    advice = "it has nothing at that address; check the identifiers, or the configured base URL.";
+  } else if (status >= 500) {
+    advice = "the service is failing; try again later.";
+  } else {
+    advice = "the request was not accepted; check the arguments.";
+  }
+  return new UpstreamError(`${name} answered ${status}${said ? ` "${said}"` : ""}: ${advice}`, status, seconds);
+}
+
+/** The upstream's own error words, from the usual JSON error fields or a short plain-text body. */
+export function upstreamMessage(response: HttpResponse): string | undefined {
+  const text = response.text.trim();
+  if (!text) return undefined;
+  try {
+    const body = JSON.parse(text) as Record<string, unknown>;
+    for (const key of ["message", "reason", "description", "error_description", "detail", "error"]) {
+      const value = body?.[key];
+      if (typeof value === "string" && value) return clip(value);
+    }
+    return undefined;
+  } catch {
+    const type = String(response.headers["content-type"] ?? "");
+    return type.startsWith("text/plain") ? clip(text) : undefined;
+  }
+}
+
+function clip(text: string): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1024 * 1024) return `${+(bytes / 1024 / 1024).toFixed(1)} MiB`;
+  if (bytes >= 1024) return `${+(bytes / 1024).toFixed(1)} KiB`;
+  return `${bytes} bytes`;
+}

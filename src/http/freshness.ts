@@ -1,0 +1,19 @@
+import type { IncomingHttpHeaders } from "node:http";
+
+/**
+ * How many seconds an answer stays fresh for a private client, from its headers:
+ * Cache-Control max-age (less Age), else Expires less Date; 0 when it must not be reused.
+ */
+export function freshSeconds(headers: IncomingHttpHeaders, now = Date.now()): number {
+  const cacheControl = String(headers["cache-control"] ?? "").toLowerCase();
+  if (/(?:^|,)\s*(?:no-store|no-cache)\b/.test(cacheControl)) return 0;
+  const age = Number(headers.age ?? 0) || 0;
+  const maxAge = /(?:^|,)\s*max-age\s*=\s*"?(\d+)/.exec(cacheControl);
+  if (maxAge) return Math.max(0, Number(maxAge[1]) - age);
+  if (headers.expires) {
+    const expires = Date.parse(String(headers.expires));
+    const date = headers.date ? Date.parse(String(headers.date)) : now;
+    if (!Number.isNaN(expires)) return Math.max(0, Math.floor((expires - (Number.isNaN(date) ? now : date)) / 1000));
+  }
+  return 0;
+}

@@ -1,0 +1,74 @@
+import type { Dispatcher } from "undici";
+import type { Call } from "./client.js";
+
+export interface RetryPolicy {
+  methods: Dispatcher.HttpMethod[];
+  maxRetries: number;
+  minDelayMs: number;
+  maxDelayMs: number;
+}
+
+const RETRY_STATUS = [429, 502, 503, 504];
+const RETRY_CODES = [
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "ENETDOWN",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "EHOSTUNREACH",
+  "EPIPE",
+  "UND_ERR_SOCKET",
+];
+
+type RetryCallback = (err?: Error | null) => void;
+interface RetryError extends Error {
+  statusCode?: number;
+  code?: string;
+  headers?: Record<string, string | string[] | undefined>;
+}
+
+/** Milliseconds a Retry-After header asks for (delta-seconds or an HTTP date), if it says. */
+export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | undefined {
+  const text = Array.isArray(value) ? value[0] : value;
+  if (!text) return undefined;
+  if (/^\s*\d+\s*$/.test(text)) return Number(text) * 1000;
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * The decision function for undici's retry interceptor: idempotent requests only, on
+ * connection failures and on 429/502/503/504, with exponential backoff and jitter. A wait,
+ * Retry-After's included, that would not end before the call's deadline is not taken: the
+ * last answer goes back as it is, so the model hears "retry after N s" at once.
+ */
+export function deadlineRetry(call: Call, policy: RetryPolicy) {
+  return (
+    err: RetryError,
+    { state, opts }: { state: { counter: number }; opts: Dispatcher.DispatchOptions },
+    cb: RetryCallback,
+  ) => {
+    const { statusCode, code, headers } = err;
+    const retryable =
+      policy.methods.includes(opts.method) &&
+      (statusCode !== undefined ? RETRY_STATUS.includes(statusCode) : code !== undefined && RETRY_CODES.includes(code));
+    if (!retryable || state.counter > policy.maxRetries || call.signal.aborted) return cb(err);
+
+    const backoff = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (state.counter - 1));
+    const asked = retryAfterMs(headers?.["retry-after"]);
+    const delay = asked ?? backoff / 2 + Math.random() * (backoff / 2);
+    // Leave room for the retried request itself to be answered.
+    if (Date.now() + delay + policy.minDelayMs >= call.deadline) return cb(err);
+
+    const timer = setTimeout(() => {
+      call.signal.removeEventListener("abort", onAbort);
+      cb(null);
+    }, delay);
+    const onAbort = () => {
+      clearTimeout(timer);
+      cb(err);
+    };
+    call.signal.addEventListener("abort", onAbort, { once: true });
+  };
+}

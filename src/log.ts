@@ -1,0 +1,74 @@
+import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+
+/** The MCP severities waiter uses, least severe first; one vocabulary for stderr and the client. */
+export const LOG_LEVELS = ["debug", "info", "notice", "warning", "error"] as const satisfies readonly LoggingLevel[];
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+const SEVERITY: Record<LoggingLevel, number> = {
+  debug: 0,
+  info: 1,
+  notice: 2,
+  warning: 3,
+  error: 4,
+  critical: 5,
+  alert: 6,
+  emergency: 7,
+};
+
+export type ClientSink = (level: LogLevel, logger: string, message: string) => void;
+
+/**
+ * Logs to stderr (stdout belongs to JSON-RPC) and, once a client is attached, as MCP
+ * notifications/message at the level the client asked for with logging/setLevel.
+ */
+export class Log {
+  #clientLevel: LoggingLevel | undefined;
+  #client: ClientSink | undefined;
+
+  constructor(
+    readonly level: LogLevel,
+    readonly name = "waiter",
+    private readonly parent?: Log,
+  ) {}
+
+  child(name: string): Log {
+    return new Log(this.level, name, this.root);
+  }
+
+  private get root(): Log {
+    return this.parent ?? this;
+  }
+
+  attachClient(sink: ClientSink | undefined): void {
+    this.root.#client = sink;
+  }
+
+  setClientLevel(level: LoggingLevel): void {
+    this.root.#clientLevel = level;
+  }
+
+  debug(message: string): void {
+    this.write("debug", message);
+  }
+  info(message: string): void {
+    this.write("info", message);
+  }
+  notice(message: string): void {
+    this.write("notice", message);
+  }
+  warning(message: string): void {
+    this.write("warning", message);
+  }
+  error(message: string): void {
+    this.write("error", message);
+  }
+
+  private write(level: LogLevel, message: string): void {
+    const root = this.root;
+    if (SEVERITY[level] >= SEVERITY[root.level]) {
+      process.stderr.write(`${new Date().toISOString()} ${level.padEnd(7)} [${this.name}] ${message}\n`);
+    }
+    const clientLevel = root.#clientLevel ?? root.level;
+    if (root.#client && SEVERITY[level] >= SEVERITY[clientLevel]) root.#client(level, this.name, message);
+  }
+}

@@ -1,0 +1,116 @@
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { type CallToolResult, SetLevelRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import type { Config } from "./config.js";
+import { ToolError } from "./errors.js";
+import type { HttpClient } from "./http/client.js";
+import type { Log } from "./log.js";
+import type { Tool, Toolset } from "./toolset.js";
+import { VERSION } from "./version.js";
+
+const INSTRUCTIONS =
+  "waiter serves a small company's business APIs as tools. Each tool's description says what it " +
+  "answers and its limits. Tool errors say what failed and what to try next.";
+
+export interface ServerParts {
+  config: Config;
+  toolsets: readonly Toolset[];
+  http: HttpClient;
+  log: Log;
+}
+
+/** The tools the configuration enables, toolset by toolset; says once why a toolset is off. */
+export function enabledTools({ config, toolsets, http, log }: ServerParts): Tool[] {
+  const tools: Tool[] = [];
+  for (const toolset of toolsets) {
+    if (config.core.toolsets && !config.core.toolsets.includes(toolset.name)) continue;
+    const settings = config.toolsets[toolset.name] ?? {};
+    const why = toolset.unconfigured?.(settings);
+    if (why) {
+      log.info(`toolset ${toolset.name} is off: ${why}`);
+      continue;
+    }
+    const all = toolset.tools({ settings, http, log: log.child(toolset.name) });
+    // --read-only beats every other setting.
+    tools.push(...all.filter((tool) => !config.core.readOnly || tool.annotations.readOnlyHint));
+  }
+  return tools;
+}
+
+export function createServer(tools: readonly Tool[], config: Config, log: Log): McpServer {
+  const server = new McpServer(
+    { name: "waiter", title: "waiter", version: VERSION },
+    { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
+  );
+
+  // The client's logging/setLevel governs what it is sent; stderr keeps WAITER_LOG_LEVEL.
+  server.server.setRequestHandler(SetLevelRequestSchema, async (request) => {
+    log.setClientLevel(request.params.level);
+    return {};
+  });
+  server.server.oninitialized = () => {
+    log.attachClient((level, logger, data) => {
+      server.server.sendLoggingMessage({ level, logger, data }).catch(() => {});
+    });
+  };
+
+  const timeoutMs = config.core.toolTimeout * 1000;
+  for (const tool of tools) {
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.input,
+        outputSchema: tool.output,
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      (args: Record<string, unknown>, extra) => runTool(tool, args, extra.signal, timeoutMs, log),
+    );
+  }
+  return server;
+}
+
+async function runTool(
+  tool: Tool,
+  args: Record<string, unknown>,
+  clientSignal: AbortSignal,
+  timeoutMs: number,
+  log: Log,
+): Promise<CallToolResult> {
+  // One controller for the client's cancellation and the deadline: AbortSignal.any and
+  // AbortSignal.timeout cost more than a cached call does.
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`the ${timeoutMs / 1000} s deadline passed`, "TimeoutError")),
+    timeoutMs,
+  );
+  const cancel = () => controller.abort(clientSignal.reason);
+  clientSignal.addEventListener("abort", cancel, { once: true });
+  const started = Date.now();
+  try {
+    const result = await tool.run(args, { signal: controller.signal, deadline: started + timeoutMs, log });
+    log.debug(`${tool.name} answered in ${Date.now() - started} ms`);
+    return {
+      content: [{ type: "text", text: tool.render(result) }],
+      structuredContent: result as Record<string, unknown>,
+    };
+  } catch (err) {
+    if (err instanceof ToolError) {
+      log.info(`${tool.name} failed: ${err.message}`);
+      return { content: [{ type: "text", text: err.message }], isError: true };
+    }
+    log.error(`${tool.name} crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    return {
+      content: [
+        {
+          type: "text",
+          text: `${tool.name} failed inside waiter (${err instanceof Error ? err.message : String(err)}). This is a bug in waiter, not in the arguments; the server log has details.`,
+        },
+      ],
+      isError: true,
+    };
+  } finally {
+    clearTimeout(timer);
+    clientSignal.removeEventListener("abort", cancel);
+  }
+}

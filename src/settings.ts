@@ -1,0 +1,90 @@
+import { isIP } from "node:net";
+import { z } from "zod";
+
+/**
+ * One setting: where it comes from and how it is checked. The core and every toolset declare
+ * theirs this way; config.ts composes them into the one schema, the README documents them.
+ */
+export interface Setting<S extends z.ZodType = z.ZodType> {
+  /** The environment variable, e.g. WAITER_FRANKFURTER_URL. */
+  env: string;
+  description: string;
+  /** Parses the environment string or the config-file value. */
+  schema: S;
+  /** Secrets are read from the environment only, never from the config file. */
+  secret?: boolean;
+}
+
+export type Settings = Record<string, Setting>;
+export type SettingValues<S extends Settings> = { [K in keyof S]: z.output<S[K]["schema"]> };
+
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "");
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  if (isIP(host) === 6) return host === "::1";
+  return false;
+}
+
+/** Why an upstream URL may not be used, or undefined when it may. */
+export function upstreamUrlProblem(url: URL): string | undefined {
+  if (url.protocol === "https:") return undefined;
+  if (url.protocol === "http:" && isLoopbackHost(url.hostname)) return undefined;
+  if (url.protocol === "http:") {
+    return `plain http is allowed only to loopback addresses; use https://${url.host}${url.pathname}`;
+  }
+  return `unsupported protocol ${url.protocol} (use https)`;
+}
+
+/** An upstream base URL: https, or plain http to loopback only. */
+export function upstreamUrl(defaultUrl: string) {
+  return z
+    .string()
+    .default(defaultUrl)
+    .transform((value, ctx) => {
+      let url: URL;
+      try {
+        url = new URL(value);
+      } catch {
+        ctx.addIssue({ code: "custom", message: `not a URL: ${JSON.stringify(value)}` });
+        return z.NEVER;
+      }
+      const problem = upstreamUrlProblem(url);
+      if (problem) {
+        ctx.addIssue({ code: "custom", message: problem });
+        return z.NEVER;
+      }
+      return url;
+    });
+}
+
+const TRUE = ["1", "true", "yes", "on"];
+const FALSE = ["0", "false", "no", "off", ""];
+
+export function flag(defaultValue = false) {
+  return z
+    .union([z.boolean(), z.string()])
+    .default(defaultValue)
+    .transform((value, ctx) => {
+      if (typeof value === "boolean") return value;
+      const word = value.trim().toLowerCase();
+      if (TRUE.includes(word)) return true;
+      if (FALSE.includes(word)) return false;
+      ctx.addIssue({ code: "custom", message: `expected true or false, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    });
+}
+
+/** A comma-separated list in the environment, an array in the config file. */
+export function list() {
+  return z
+    .union([z.array(z.string()), z.string()])
+    .transform((value) =>
+      (typeof value === "string" ? value.split(",") : value).map((item) => item.trim()).filter(Boolean),
+    );
+}
+
+/** A whole number within bounds, from a string or a number. */
+export function integer(defaultValue: number, min: number, max: number) {
+  return z.coerce.number().int().min(min).max(max).default(defaultValue);
+}

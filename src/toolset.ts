@@ -1,0 +1,63 @@
+import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
+import type { z } from "zod";
+import type { Call, HttpClient } from "./http/client.js";
+import type { Log } from "./log.js";
+import type { Settings, SettingValues } from "./settings.js";
+
+/** All four hints, always: clients decide from them whether to ask the user first. */
+export type Annotations = Required<
+  Pick<ToolAnnotations, "readOnlyHint" | "destructiveHint" | "idempotentHint" | "openWorldHint">
+>;
+
+/** What a tool's `run` gets besides its arguments. */
+export interface ToolCall extends Call {
+  log: Log;
+}
+
+/**
+ * One tool. `input` and `output` are zod shapes; the SDK publishes them as JSON Schema,
+ * checks the arguments before `run` and the result after it. `run` returns the structured
+ * result; `render` turns it into the short text rendering that goes beside it.
+ * Throw a ToolError (or let an UpstreamError through) for a failure the model can act on.
+ */
+export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
+  /** snake_case, prefixed by the toolset's name: currency_convert. */
+  name: string;
+  title: string;
+  /** Written for a model: when to use it, units, limits. */
+  description: string;
+  input: I;
+  output: O;
+  annotations: Annotations;
+  run(args: z.output<z.ZodObject<I>>, call: ToolCall): Promise<z.input<z.ZodObject<O>>>;
+  render(result: z.input<z.ZodObject<O>>): string;
+}
+
+/** Keeps the argument and result types of one tool while the toolset lists them together. */
+export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(tool: Tool<I, O>): Tool {
+  return tool as unknown as Tool;
+}
+
+export interface ToolsetContext<V> {
+  settings: V;
+  http: HttpClient;
+  log: Log;
+}
+
+/**
+ * The contract of every folder in tools/: one upstream system. Adding a system is adding a
+ * folder that exports one Toolset and a line in src/toolsets.ts.
+ */
+export interface Toolset<S extends Settings = Settings> {
+  /** Also the prefix of its tools and its section in the config file. */
+  name: string;
+  description: string;
+  settings: S;
+  /** Why the toolset cannot work with these settings (what to set), or undefined when it can. */
+  unconfigured?(settings: SettingValues<S>): string | undefined;
+  tools(context: ToolsetContext<SettingValues<S>>): Tool[];
+}
+
+export function defineToolset<S extends Settings>(toolset: Toolset<S>): Toolset {
+  return toolset as unknown as Toolset;
+}

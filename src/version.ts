@@ -1,0 +1,22 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The package root, found from this file whether it runs from src/ or from dist/src/. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("package.json not found above waiter's code");
+    dir = parent;
+  }
+  return dir;
+}
+
+const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as {
+  version: string;
+  homepage: string;
+};
+
+export const VERSION = pkg.version;
+export const USER_AGENT = `waiter-mcp/${pkg.version} (+${pkg.homepage})`;

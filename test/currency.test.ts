@@ -1,0 +1,305 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { startCnb } from "./fakes/cnb.js";
+import { ecbTable, startFrankfurter } from "./fakes/frankfurter.js";
+import type { Fake } from "./fakes/http.js";
+import { type Session, startServer, text } from "./stdio.js";
+
+let frankfurter: Fake;
+let cnb: Fake;
+let server: Session;
+
+beforeAll(async () => {
+  [frankfurter, cnb] = await Promise.all([startFrankfurter(), startCnb()]);
+  server = await startServer({
+    WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
+    WAITER_CNB_URL: `${cnb.origin}/cnbapi`,
+    WAITER_TOOL_TIMEOUT: "3",
+  });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await Promise.all([frankfurter?.close(), cnb?.close()]);
+});
+
+beforeEach(() => {
+  frankfurter.queue.length = 0;
+  frankfurter.delayMs = 0;
+  cnb.queue.length = 0;
+  cnb.delayMs = 0;
+});
+
+describe("weekends and holidays", () => {
+  test("a Sunday's ECB rates are Friday's, and the result says so in data and text", async () => {
+    const result = await server.call("currency_rates", { date: "2026-08-30", symbols: ["try"] });
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({
+      source: "ecb",
+      base: "EUR",
+      date: "2026-08-28",
+      requested_date: "2026-08-30",
+      rates: [{ currency: "TRY", rate: 56.1718 }],
+    });
+    expect(text(result)).toContain("2026-08-28");
+    expect(text(result)).toMatch(/No fixing exists for 2026-08-30 \(a Sunday\)/);
+  });
+
+  test("a weekday without a fixing is called a possible holiday", async () => {
+    const result = await server.call("currency_convert", { amount: 10, from: "EUR", to: "USD", date: "2025-12-25" });
+    expect(result.structuredContent).toMatchObject({ date: "2025-12-24", requested_date: "2025-12-25" });
+    expect(text(result)).toContain("a holiday");
+  });
+
+  test("a CNB Saturday is Friday's fixing", async () => {
+    const result = await server.call("currency_rates", { source: "cnb", date: "2026-08-29", symbols: ["EUR"] });
+    expect(result.structuredContent).toMatchObject({ base: "CZK", date: "2026-08-28", requested_date: "2026-08-29" });
+  });
+});
+
+describe("cross rates", () => {
+  test("CNB per-100 rows: 1000 JPY at 15.193 per 100 is 151.93 CZK", async () => {
+    const result = await server.call("currency_convert", {
+      amount: 1000,
+      from: "jpy",
+      to: "czk",
+      date: "2026-08-28",
+      source: "cnb",
+    });
+    expect(result.isError).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({
+      amount: 1000,
+      from: "JPY",
+      to: "CZK",
+      rate: 0.15193,
+      result: 151.93,
+      date: "2026-08-28",
+      source: "cnb",
+    });
+    expect(result.structuredContent).not.toHaveProperty("via");
+    expect(text(result)).toBe("1,000 JPY = 151.93 CZK at 0.15193 (CNB fixing of 2026-08-28)");
+  });
+
+  test("the CNB's published fixing of 13.11.2023 converts as its text file says", async () => {
+    const result = await server.call("currency_convert", {
+      amount: 1000,
+      from: "JPY",
+      to: "CZK",
+      date: "2023-11-13",
+      source: "cnb",
+    });
+    expect(result.structuredContent).toMatchObject({ rate: 0.15186, result: 151.86, date: "2023-11-13" });
+  });
+
+  test("EUR to USD at the CNB goes through CZK", async () => {
+    const result = await server.call("currency_convert", {
+      amount: 100,
+      from: "EUR",
+      to: "USD",
+      date: "2026-08-28",
+      source: "cnb",
+    });
+    // EUR 24.365 CZK, USD 20.911 CZK on that day.
+    expect(result.structuredContent).toMatchObject({ rate: 1.1651762, result: 116.52, via: "CZK" });
+    expect(text(result)).toContain("through CZK");
+  });
+
+  test("CZK to JPY inverts the per-100 row and rounds to whole yen", async () => {
+    const result = await server.call("currency_convert", {
+      amount: 151.93,
+      from: "CZK",
+      to: "JPY",
+      date: "2026-08-28",
+      source: "cnb",
+    });
+    expect(result.structuredContent).toMatchObject({ result: 1000, rate: 6.5819785 });
+  });
+
+  test("ECB rates against another base are crossed through EUR", async () => {
+    const result = await server.call("currency_rates", { base: "USD", symbols: ["EUR", "CZK"], date: "2025-01-02" });
+    const table = ecbTable("2025-01-02");
+    expect(result.structuredContent).toMatchObject({
+      base: "USD",
+      date: "2025-01-02",
+      rates: [
+        { currency: "EUR", rate: Number((1 / 1.0321).toPrecision(8)), inverse: 1.0321 },
+        { currency: "CZK", rate: Number(((table.CZK as number) / 1.0321).toPrecision(8)) },
+      ],
+    });
+  });
+
+  test("the CNB's rates are quoted the Czech way too: 1 EUR = 24.365 CZK", async () => {
+    const result = await server.call("currency_rates", { source: "cnb", date: "2026-08-28", symbols: ["EUR"] });
+    expect(result.structuredContent).toMatchObject({ rates: [{ currency: "EUR", inverse: 24.365 }] });
+    expect(text(result)).toContain("1 EUR = 24.365 CZK");
+  });
+
+  test("without symbols every published currency comes back, the base left out", async () => {
+    const result = await server.call("currency_rates", { date: "2023-04-06" });
+    const rates = (result.structuredContent as { rates: { currency: string; rate: number }[] }).rates;
+    expect(rates).toHaveLength(30);
+    expect(rates.find((r) => r.currency === "USD")?.rate).toBe(1.0915);
+    expect(rates.some((r) => r.currency === "EUR")).toBe(false);
+  });
+});
+
+describe("history and lists", () => {
+  test("ECB history has every working day of the range, oldest first", async () => {
+    const result = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["USD"],
+      start: "2026-08-24",
+      end: "2026-08-30",
+    });
+    const days = (result.structuredContent as { days: { date: string }[] }).days.map((d) => d.date);
+    expect(days).toEqual(["2026-08-24", "2026-08-25", "2026-08-26", "2026-08-27", "2026-08-28"]);
+    expect(text(result)).toMatch(/^ECB rates against EUR, 5 fixings from 2026-08-24 to 2026-08-28:\nUSD: /);
+  });
+
+  test("CNB history across a year boundary reads both years", async () => {
+    const before = cnb.count("/cnbapi/exrates/daily-year");
+    const result = await server.call("currency_history", {
+      base: "CZK",
+      symbols: ["EUR", "JPY"],
+      start: "2025-12-29",
+      end: "2026-01-05",
+      source: "cnb",
+    });
+    const days = (result.structuredContent as { days: { date: string }[] }).days.map((d) => d.date);
+    expect(days).toEqual(["2025-12-29", "2025-12-30", "2025-12-31", "2026-01-02", "2026-01-05"]);
+    expect(cnb.count("/cnbapi/exrates/daily-year") - before).toBe(2);
+    expect(result.structuredContent).toMatchObject({
+      days: expect.arrayContaining([
+        {
+          date: "2026-01-02",
+          rates: [expect.objectContaining({ currency: "EUR", inverse: 24.17 }), expect.anything()],
+        },
+      ]),
+    });
+  });
+
+  test("currency_list names each source's currencies", async () => {
+    const ecb = await server.call("currency_list", { source: "ecb" });
+    expect(ecb.structuredContent).toMatchObject({ source: "ecb", base: "EUR" });
+    expect((ecb.structuredContent as { currencies: unknown[] }).currencies).toContainEqual({
+      code: "USD",
+      name: "US Dollar",
+    });
+    const czech = await server.call("currency_list", { source: "cnb" });
+    const currencies = (czech.structuredContent as { currencies: { code: string }[] }).currencies;
+    expect(currencies).toContainEqual({ code: "CZK", name: "Czech koruna" });
+    expect(currencies).toContainEqual({ code: "JPY", name: "Japan yen" });
+  });
+});
+
+describe("bad input is a clear tool error", () => {
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ["currency_convert", { amount: 0, from: "EUR", to: "USD" }, /amount/],
+    ["currency_convert", { amount: -5, from: "EUR", to: "USD" }, /amount/],
+    ["currency_convert", { amount: 5, from: "EURO", to: "USD" }, /three-letter ISO 4217/],
+    ["currency_convert", { amount: 5, from: "EUR", to: "XYZ" }, /"XYZ".*currency_list/],
+    ["currency_rates", { date: "2026-02-30" }, /not a calendar date/],
+    ["currency_rates", { date: "30.8.2026" }, /YYYY-MM-DD/],
+    ["currency_rates", { date: "2999-01-01" }, /future/],
+    ["currency_rates", { date: "1998-12-31" }, /No rates before 1999-01-04/],
+    ["currency_history", { base: "EUR", symbols: ["USD"], start: "2026-02-01", end: "2026-01-01" }, /after end/],
+    ["currency_history", { base: "EUR", symbols: ["USD"], start: "2024-01-01", end: "2026-01-01" }, /at most 366/],
+    ["currency_history", { base: "EUR", symbols: [], start: "2026-01-01", end: "2026-01-02" }, /symbols/],
+    [
+      "currency_history",
+      { base: "EUR", symbols: ["USD"], start: "2026-08-29", end: "2026-08-30" },
+      /No fixing between/,
+    ],
+    ["currency_rates", { source: "fed" }, /source/],
+  ];
+  test.each(cases)("%s %j", async (tool, args, message) => {
+    const result = await server.call(tool, args);
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(message);
+  });
+});
+
+describe("broken upstreams fail clearly and in time", () => {
+  test("a 500 names the upstream and its status", async () => {
+    frankfurter.queue.push({ status: 500, body: "Internal Server Error", headers: { "content-type": "text/plain" } });
+    const result = await server.call("currency_rates", { date: "2020-03-02" });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/Frankfurter \(ECB rates\) answered 500 "Internal Server Error".*try again later/);
+  });
+
+  test("a CNB validation error passes its description on", async () => {
+    cnb.queue.push({
+      status: 400,
+      headers: { "content-type": "application/json" },
+      body: '{"description":"Date out of range","endPoint":"/cnbapi/exrates/daily","errorCode":"VALIDATION_ERROR","happenedAt":"2026-01-01T00:00:00Z","messageId":"x"}',
+    });
+    const result = await server.call("currency_rates", { source: "cnb", date: "2020-03-03" });
+    expect(text(result)).toMatch(/CNB API answered 400 "Date out of range"/);
+  });
+
+  test("an answer that is not JSON is reported, not crashed on", async () => {
+    frankfurter.queue.push({ status: 200, body: "<html>maintenance</html>", headers: { "content-type": "text/html" } });
+    const result = await server.call("currency_rates", { date: "2020-03-04" });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/not JSON/);
+  });
+
+  test("JSON of the wrong shape is reported", async () => {
+    frankfurter.queue.push({
+      status: 200,
+      body: '{"amount":1.0,"base":"EUR","date":"2020-03-05","rates":{"USD":"x"}}',
+    });
+    const result = await server.call("currency_rates", { date: "2020-03-05" });
+    expect(text(result)).toMatch(/unexpected format \(rates.USD/);
+  });
+
+  test("a 503 is retried and then answered", async () => {
+    frankfurter.queue.push({ status: 503, headers: { "retry-after": "0" }, body: "" });
+    const before = frankfurter.count("/v1/2020-03-06");
+    const result = await server.call("currency_rates", { date: "2020-03-06", symbols: ["USD"] });
+    expect(result.isError).toBeFalsy();
+    expect(frankfurter.count("/v1/2020-03-06") - before).toBe(2);
+  });
+
+  test("an upstream slower than the deadline fails within it", async () => {
+    frankfurter.delayMs = 10_000;
+    const started = Date.now();
+    const result = await server.call("currency_rates", { date: "2020-03-09" });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/did not answer before the tool call's deadline/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe("caching and coalescing", () => {
+  test("twenty identical calls at once go upstream once", async () => {
+    frankfurter.delayMs = 200;
+    const before = frankfurter.count("/v1/2019-06-03");
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        server.call("currency_convert", { amount: 1, from: "EUR", to: "USD", date: "2019-06-03" }),
+      ),
+    );
+    expect(results.every((r) => !r.isError)).toBe(true);
+    expect(frankfurter.count("/v1/2019-06-03") - before).toBe(1);
+  });
+
+  test("a past fixing is served from the cache for other pairs too", async () => {
+    await server.call("currency_convert", { amount: 1, from: "EUR", to: "USD", date: "2019-06-04" });
+    await server.call("currency_convert", { amount: 1, from: "GBP", to: "JPY", date: "2019-06-04" });
+    await server.call("currency_rates", { date: "2019-06-04" });
+    expect(frankfurter.count("/v1/2019-06-04")).toBe(1);
+  });
+
+  test("the latest fixing is cached too", async () => {
+    const before = frankfurter.count("/v1/latest");
+    await server.call("currency_rates", { symbols: ["USD"] });
+    await server.call("currency_convert", { amount: 3, from: "USD", to: "CHF" });
+    expect(frankfurter.count("/v1/latest") - before).toBeLessThanOrEqual(1);
+  });
+
+  test("requests name waiter in the User-Agent", async () => {
+    await server.call("currency_rates", { date: "2019-06-05" });
+    const request = frankfurter.requests.find((r) => r.path === "/v1/2019-06-05");
+    expect(request?.headers["user-agent"]).toMatch(/^waiter-mcp\/\d+\.\d+\.\d+ \(\+https:\/\/.+\)$/);
+  });
+});

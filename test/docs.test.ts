@@ -1,0 +1,34 @@
+import { readFileSync } from "node:fs";
+import { expect, test } from "vitest";
+import { CONFIG_FILE_ENV, coreSettings } from "../src/config.js";
+import { HttpClient } from "../src/http/client.js";
+import { Log } from "../src/log.js";
+import { TOOLSETS } from "../src/toolsets.js";
+
+const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+const settings = [...Object.values(coreSettings), ...TOOLSETS.flatMap((t) => Object.values(t.settings))];
+
+test("the README's settings table names every setting", () => {
+  for (const env of [CONFIG_FILE_ENV, ...settings.map((s) => s.env)]) expect(readme).toContain(`| \`${env}\` |`);
+});
+
+test("the README's tools table names every tool", () => {
+  const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
+  for (const toolset of TOOLSETS) {
+    const values = Object.fromEntries(
+      Object.entries(toolset.settings).map(([key, setting]) => [key, setting.schema.parse(undefined)]),
+    );
+    for (const tool of toolset.tools({ settings: values, http, log: new Log("error") })) {
+      expect(readme).toContain(`| \`${tool.name}\` |`);
+    }
+  }
+  void http.close();
+});
+
+test("mcp.json is a ready client entry that sets only real settings", () => {
+  const entry = JSON.parse(readFileSync(new URL("../mcp.json", import.meta.url), "utf8")).mcpServers.waiter;
+  expect(entry.command).toBe("node");
+  expect(entry.args[0]).toMatch(/dist\/src\/cli\.js$/);
+  const known = new Set(settings.map((s) => s.env));
+  for (const name of Object.keys(entry.env)) expect(known).toContain(name);
+});

@@ -1,0 +1,153 @@
+import { readFileSync } from "node:fs";
+import {
+  addDays,
+  type Fake,
+  type FakeAnswer,
+  isCalendarDate,
+  isWorkingDay,
+  json,
+  lastWorkingDay,
+  startFake,
+  today,
+  wobble,
+} from "./http.js";
+
+/**
+ * The Czech National Bank's JSON API (api.cnb.cz/cnbapi): /exrates/daily?date=&lang= and
+ * /exrates/daily-year?year=&lang=, rows {validFor, order, country, currency, amount,
+ * currencyCode, rate} with `rate` in CZK per `amount` units, rates printed with three decimals
+ * (24.170). A weekend or holiday answers with the last working day's fixing. Bad parameters get
+ * 400 with the API's error body {description, endPoint, errorCode, happenedAt, messageId}.
+ * Rates: the published fixings in samples/, and a deterministic wobble around them elsewhere.
+ */
+
+interface Row {
+  currencyCode: string;
+  amount: number;
+  rate: number;
+}
+
+const sample = (name: string) => readFileSync(new URL(`./samples/${name}`, import.meta.url), "utf8");
+
+/** The 2026-01-02 fixing from samples/: the currencies, amounts and levels of generated days. */
+const YEAR_2026 = JSON.parse(sample("cnb-api-daily-year-2026-EXCERPT.json")) as {
+  rates: (Row & { validFor: string })[];
+};
+const REFERENCE = YEAR_2026.rates;
+
+/** The fixing of 13.11.2023 #219 from the CNB's own text file (decimal commas, per-row amounts). */
+function fromTextFile(text: string): Row[] {
+  return text
+    .trim()
+    .split("\n")
+    .slice(2)
+    .map((line) => {
+      const [, , amount, code, rate] = line.split("|");
+      return { currencyCode: code as string, amount: Number(amount), rate: Number((rate as string).replace(",", ".")) };
+    });
+}
+
+/** Fixings as published, by date; the 2026-08-28 one holds the values the README's examples use. */
+const PUBLISHED: Record<string, Row[]> = {
+  "2023-11-13": fromTextFile(sample("cnb-denni_kurz.txt")),
+  "2026-01-02": REFERENCE,
+  "2026-08-28": REFERENCE.map((row) => {
+    const fixed: Record<string, number> = { JPY: 15.193, EUR: 24.365, USD: 20.911 };
+    return { ...row, rate: fixed[row.currencyCode] ?? row.rate };
+  }),
+};
+
+const NAMES: Record<string, [string, string]> = {
+  AUD: ["Australia", "dollar"],
+  BGN: ["Bulgaria", "lev"],
+  BRL: ["Brazil", "real"],
+  CAD: ["Canada", "dollar"],
+  CHF: ["Switzerland", "franc"],
+  CNY: ["China", "renminbi"],
+  DKK: ["Denmark", "krone"],
+  EUR: ["EMU", "euro"],
+  GBP: ["United Kingdom", "pound"],
+  HKD: ["Hongkong", "dollar"],
+  HUF: ["Hungary", "forint"],
+  IDR: ["Indonesia", "rupiah"],
+  ILS: ["Israel", "new shekel"],
+  INR: ["India", "rupee"],
+  ISK: ["Iceland", "krona"],
+  JPY: ["Japan", "yen"],
+  KRW: ["South Korea", "won"],
+  MXN: ["Mexico", "peso"],
+  MYR: ["Malaysia", "ringgit"],
+  NOK: ["Norway", "krone"],
+  NZD: ["New Zealand", "dollar"],
+  PHP: ["Philippines", "peso"],
+  PLN: ["Poland", "zloty"],
+  RON: ["Romania", "leu"],
+  SEK: ["Sweden", "krona"],
+  SGD: ["Singapore", "dollar"],
+  THB: ["Thailand", "baht"],
+  TRY: ["Turkey", "lira"],
+  USD: ["USA", "dollar"],
+  XDR: ["IMF", "SDR"],
+  ZAR: ["South Africa", "rand"],
+};
+
+export function cnbFixing(date: string): Row[] {
+  return (
+    PUBLISHED[date] ??
+    REFERENCE.map((row, i) => ({ ...row, rate: Math.round(row.rate * wobble(date, i) * 1000) / 1000 }))
+  );
+}
+
+/** The fixing's number within its year, like the "#219" of the text file. */
+function order(date: string): number {
+  let n = 0;
+  for (let day = `${date.slice(0, 4)}-01-01`; day <= date; day = addDays(day, 1)) if (isWorkingDay(day)) n++;
+  return n;
+}
+
+function rowsJson(date: string, english: boolean): string[] {
+  const n = order(date);
+  return cnbFixing(date).map((row) => {
+    const [country, currency] = NAMES[row.currencyCode] ?? [row.currencyCode, row.currencyCode];
+    const names = english ? { country, currency } : { country: `${country} (CZ)`, currency: `${currency} (CZ)` };
+    // The API prints rates with three decimals (24.170): built by hand, JSON.stringify would drop the zero.
+    return `{"validFor":"${date}","order":${n},"country":${JSON.stringify(names.country)},"currency":${JSON.stringify(names.currency)},"amount":${row.amount},"currencyCode":"${row.currencyCode}","rate":${row.rate.toFixed(3)}}`;
+  });
+}
+
+function validationError(endPoint: string, description: string): FakeAnswer {
+  return json(
+    400,
+    JSON.stringify({
+      description,
+      endPoint,
+      errorCode: "VALIDATION_ERROR",
+      happenedAt: new Date().toISOString(),
+      messageId: "6f1f8a3c0e6b4b8e",
+    }),
+  );
+}
+
+function answer(path: string, query: URLSearchParams): FakeAnswer {
+  const english = query.get("lang") === "EN";
+  if (path === "/exrates/daily") {
+    const asked = query.get("date") ?? today();
+    if (!isCalendarDate(asked)) return validationError("/cnbapi/exrates/daily", `Invalid date format: ${asked}`);
+    const date = lastWorkingDay(asked > today() ? today() : asked);
+    return json(200, `{"rates":[${rowsJson(date, english).join(",")}]}`);
+  }
+  if (path === "/exrates/daily-year") {
+    const year = query.get("year") ?? "";
+    if (!/^\d{4}$/.test(year)) return validationError("/cnbapi/exrates/daily-year", `Invalid year: ${year}`);
+    const rows: string[] = [];
+    for (let day = `${year}-01-01`; day <= `${year}-12-31` && day <= today(); day = addDays(day, 1)) {
+      if (isWorkingDay(day)) rows.push(...rowsJson(day, english));
+    }
+    return json(200, `{"rates":[${rows.join(",")}]}`);
+  }
+  return json(404, JSON.stringify({ description: "Not Found", endPoint: path, errorCode: "NOT_FOUND" }));
+}
+
+export async function startCnb(): Promise<Fake> {
+  return startFake((request) => answer(request.path.replace(/^\/cnbapi/, ""), request.query));
+}

@@ -1,0 +1,147 @@
+import { readFileSync } from "node:fs";
+import {
+  addDays,
+  type Fake,
+  type FakeAnswer,
+  isCalendarDate,
+  isWorkingDay,
+  json,
+  lastWorkingDay,
+  startFake,
+  today,
+  wobble,
+} from "./http.js";
+
+/**
+ * Frankfurter's frozen v1 API (ECB reference rates) as lineofflight/frankfurter serves it:
+ * /latest, /YYYY-MM-DD, /START..END, /currencies; base, symbols, amount; 404 {"message":"not found"},
+ * 422 {"message": ...}; Cache-Control: public, max-age=86400 on success, no-store on errors.
+ * Weekends and holidays answer with the last working day; a future date with the latest.
+ * Rates: the published tables in samples/, and a deterministic wobble around them elsewhere.
+ */
+
+const sample = (name: string) => readFileSync(new URL(`./samples/${name}`, import.meta.url));
+const FULL = JSON.parse(sample("frankfurter-v1-latest-full.json").toString()) as {
+  date: string;
+  rates: Record<string, number>;
+};
+export const FIRST_DATE = "1999-01-04";
+
+/** Rates the samples show for particular days, so those days answer as the real API did. */
+const PUBLISHED: Record<string, Record<string, number>> = {
+  [FULL.date]: FULL.rates,
+  "2025-01-02": { USD: 1.0321 },
+  "2026-08-28": { TRY: 56.1718 },
+  "2026-10-08": { INR: 108.2635 },
+};
+
+const NAMES: Record<string, string> = {
+  ...(JSON.parse(sample("frankfurter-v1-currencies-EXCERPT.json").toString()) as Record<string, string>),
+  BRL: "Brazilian Real",
+  CAD: "Canadian Dollar",
+  CHF: "Swiss Franc",
+  CNY: "Chinese Renminbi Yuan",
+  CZK: "Czech Koruna",
+  DKK: "Danish Krone",
+  GBP: "British Pound",
+  HKD: "Hong Kong Dollar",
+  HUF: "Hungarian Forint",
+  IDR: "Indonesian Rupiah",
+  ILS: "Israeli New Sheqel",
+  INR: "Indian Rupee",
+  ISK: "Icelandic Króna",
+  JPY: "Japanese Yen",
+  KRW: "South Korean Won",
+  MXN: "Mexican Peso",
+  MYR: "Malaysian Ringgit",
+  NOK: "Norwegian Krone",
+  NZD: "New Zealand Dollar",
+  PHP: "Philippine Peso",
+  PLN: "Polish Złoty",
+  RON: "Romanian Leu",
+  SEK: "Swedish Krona",
+  SGD: "Singapore Dollar",
+  THB: "Thai Baht",
+  TRY: "Turkish Lira",
+  ZAR: "South African Rand",
+};
+
+/** The EUR table of one working day. */
+export function ecbTable(date: string): Record<string, number> {
+  const published = PUBLISHED[date] ?? {};
+  const codes = Object.keys(FULL.rates);
+  return Object.fromEntries(
+    codes.map((code, i) => [
+      code,
+      published[code] ?? Number(((FULL.rates[code] as number) * wobble(date, i)).toPrecision(5)),
+    ]),
+  );
+}
+
+const notFound = () => json(404, '{"message":"not found"}', { "cache-control": "no-store" });
+const unprocessable = (message: string) => json(422, JSON.stringify({ message }), { "cache-control": "no-store" });
+const ok = (body: string) => json(200, body, { "cache-control": "public, max-age=86400" });
+
+/** Like Frankfurter: JSON with `"amount":1.0`, as Ruby prints a float. */
+function render(body: Record<string, unknown>): string {
+  return JSON.stringify(body).replace(/"amount":(\d+)([,}])/, '"amount":$1.0$2');
+}
+
+function rebase(table: Record<string, number>, base: string, symbols: string[] | undefined, amount: number) {
+  const all: Record<string, number> = { EUR: 1, ...table };
+  const divisor = all[base];
+  if (divisor === undefined) return undefined;
+  const wanted = (symbols ?? Object.keys(all)).filter((code) => code !== base && all[code] !== undefined);
+  if (symbols && wanted.length === 0) return undefined;
+  // EUR-based tables are the ECB's own numbers; other bases are computed, and rounded.
+  const value = (code: string) =>
+    base === "EUR" && amount === 1
+      ? (all[code] as number)
+      : Number((((all[code] as number) / divisor) * amount).toPrecision(5));
+  return Object.fromEntries(wanted.sort().map((code) => [code, value(code)]));
+}
+
+function answer(path: string, query: URLSearchParams): FakeAnswer {
+  if (path === "/currencies") return ok(JSON.stringify(NAMES));
+  const base = (query.get("base") ?? query.get("from") ?? "EUR").toUpperCase();
+  const symbolsParam = query.get("symbols") ?? query.get("to");
+  const symbols = symbolsParam ? symbolsParam.toUpperCase().split(",") : undefined;
+  const amount = query.has("amount") ? Number(query.get("amount")) : 1;
+  if (!(amount > 0)) return unprocessable("invalid amount");
+  if (symbols?.length === 1 && symbols[0] === base) return unprocessable("bad currency pair");
+
+  const range = /^\/(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})?$/.exec(path);
+  if (range) {
+    const start = range[1] as string;
+    const end = range[2] ?? today();
+    if (!isCalendarDate(start) || !isCalendarDate(end)) return unprocessable("invalid date");
+    if (start > today() || start > end) return notFound();
+    const first = lastWorkingDay(start < FIRST_DATE ? FIRST_DATE : start);
+    const rates: Record<string, Record<string, number>> = {};
+    for (let day = first; day <= end && day <= today(); day = addDays(day, 1)) {
+      if (!isWorkingDay(day)) continue;
+      const rebased = rebase(ecbTable(day), base, symbols, amount);
+      if (!rebased) return notFound();
+      rates[day] = rebased;
+    }
+    const days = Object.keys(rates);
+    if (days.length === 0) return notFound();
+    return ok(render({ amount, base, start_date: days[0], end_date: days.at(-1), rates }));
+  }
+
+  const single = path === "/latest" || path === "/current" ? today() : path.slice(1);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(single)) return notFound();
+  if (!isCalendarDate(single)) return unprocessable("invalid date");
+  if (single < FIRST_DATE) return notFound();
+  const date = lastWorkingDay(single > today() ? today() : single);
+  const rates = rebase(ecbTable(date), base, symbols, amount);
+  if (!rates) return notFound();
+  return ok(render({ amount, base, date, rates }));
+}
+
+export async function startFrankfurter(): Promise<Fake> {
+  return startFake((request) => {
+    const path = request.path.replace(/^\/v1/, "");
+    return answer(path, request.query);
+  });
+}

@@ -1,0 +1,108 @@
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface FakeAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Wait this long before answering. */
+  delayMs?: number;
+  /** Drop the connection instead of answering. */
+  destroy?: boolean;
+}
+
+export interface SeenRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  headers: IncomingHttpHeaders;
+}
+
+/** A loopback HTTP server whose answers a test can inspect and perturb. */
+export interface Fake {
+  /** Base URL, e.g. http://127.0.0.1:41234 */
+  origin: string;
+  requests: SeenRequest[];
+  /** Answers given before the fake's own handler, first in first out: failures to inject. */
+  queue: FakeAnswer[];
+  /** Added to every answer of the fake's own handler. */
+  delayMs: number;
+  count(path: string): number;
+  close(): Promise<void>;
+}
+
+export async function startFake(handle: (request: SeenRequest) => FakeAnswer): Promise<Fake> {
+  const fake: Fake = {
+    origin: "",
+    requests: [],
+    queue: [],
+    delayMs: 0,
+    count: (path) => fake.requests.filter((r) => r.path === path).length,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://fake");
+    const seen: SeenRequest = {
+      method: req.method ?? "GET",
+      path: url.pathname,
+      query: url.searchParams,
+      headers: req.headers,
+    };
+    fake.requests.push(seen);
+    const injected = fake.queue.shift();
+    const answer = injected ?? handle(seen);
+    const delay = (answer.delayMs ?? 0) + (injected ? 0 : fake.delayMs);
+    setTimeout(() => {
+      if (answer.destroy) {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(answer.status, answer.headers);
+      res.end(answer.body);
+    }, delay);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  fake.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return fake;
+}
+
+export function json(status: number, body: string, headers: Record<string, string> = {}): FakeAnswer {
+  return { status, body, headers: { "content-type": "application/json", ...headers } };
+}
+
+/** Mon-Fri except the fixed-date holidays both banks observe. */
+export function isWorkingDay(date: string): boolean {
+  const weekday = new Date(`${date}T00:00:00Z`).getUTCDay();
+  return weekday !== 0 && weekday !== 6 && !["01-01", "05-01", "12-25", "12-26"].includes(date.slice(5));
+}
+
+export function addDays(date: string, days: number): string {
+  return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+export function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+/** The last working day on or before `date`. */
+export function lastWorkingDay(date: string): string {
+  let day = date;
+  while (!isWorkingDay(day)) day = addDays(day, -1);
+  return day;
+}
+
+export function isCalendarDate(value: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+  const epoch = Date.parse(`${value}T00:00:00Z`);
+  return !Number.isNaN(epoch) && new Date(epoch).toISOString().slice(0, 10) === value;
+}
+
+/** A smooth, deterministic wobble so generated rates differ from day to day. */
+export function wobble(date: string, seed: number): number {
+  const day = Date.parse(`${date}T00:00:00Z`) / 86_400_000;
+  return 1 + 0.03 * Math.sin(day / 40 + seed);
+}

@@ -1,0 +1,248 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { z } from "zod";
+import { UpstreamError } from "../src/errors.js";
+import { type Call, HttpClient, type HttpClientOptions } from "../src/http/client.js";
+import { type Fake, json, startFake } from "./fakes/http.js";
+
+let fake: Fake;
+let clients: HttpClient[] = [];
+
+/** Answers /n/<anything> with {"n": <count of requests so far>}; /big/<bytes> with that many bytes. */
+beforeAll(async () => {
+  fake = await startFake((request) => {
+    const big = /^\/big\/(\d+)$/.exec(request.path);
+    if (big) return { status: 200, body: Buffer.alloc(Number(big[1]), 97), headers: { "content-type": "text/plain" } };
+    const maxAge = request.query.get("max-age");
+    return json(
+      200,
+      JSON.stringify({ n: fake.requests.length }),
+      maxAge ? { "cache-control": `max-age=${maxAge}` } : {},
+    );
+  });
+});
+
+afterAll(() => fake.close());
+
+afterEach(async () => {
+  fake.queue.length = 0;
+  fake.delayMs = 0;
+  await Promise.all(clients.map((c) => c.close()));
+  clients = [];
+});
+
+function client(options: Partial<HttpClientOptions> = {}) {
+  const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, ...options });
+  clients.push(http);
+  return http.upstream("Test API", `${fake.origin}/`);
+}
+
+function call(timeoutMs = 5_000): Call {
+  return { signal: AbortSignal.timeout(timeoutMs), deadline: Date.now() + timeoutMs };
+}
+
+const any = z.unknown();
+
+async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
+  const error = await promise.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(error).toBeInstanceOf(UpstreamError);
+  return error as UpstreamError;
+}
+
+describe("deadlines and timeouts", () => {
+  test("the call's deadline ends a slow request early", async () => {
+    fake.delayMs = 3_000;
+    const started = Date.now();
+    const error = await failure(client().send("/slow", {}, call(300)));
+    expect(error.message).toMatch(/Test API \(127\.0\.0\.1:\d+\) did not answer before the tool call's deadline/);
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  test("a response timeout ends a request that stalls", async () => {
+    fake.delayMs = 3_000;
+    const error = await failure(client({ responseTimeoutMs: 200, maxRetries: 0 }).send("/stall", {}, call()));
+    expect(error.message).toMatch(/stopped answering \(nothing for 0.2 s\)/);
+  });
+
+  test("a refused connection is reported as unreachable", async () => {
+    const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, minRetryDelayMs: 10 });
+    clients.push(http);
+    const error = await failure(http.upstream("Gone API", "http://127.0.0.1:9/").send("/", {}, call(2_000)));
+    expect(error.message).toMatch(/Could not reach Gone API \(127\.0\.0\.1:9\): ECONNREFUSED/);
+  });
+});
+
+describe("retries", () => {
+  test("503 with Retry-After is retried after the wait it asks for", async () => {
+    fake.queue.push({ status: 503, headers: { "retry-after": "1" } });
+    const started = Date.now();
+    const response = await client().send("/retry-after", {}, call());
+    expect(response.status).toBe(200);
+    expect(fake.count("/retry-after")).toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+  });
+
+  test("a Retry-After beyond the deadline is not waited for: the model hears it at once", async () => {
+    fake.queue.push(json(429, '{"message":"slow down"}', { "retry-after": "120" }));
+    const started = Date.now();
+    const error = await failure(client().json(any, "/limited", {}, call(3_000)));
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(fake.count("/limited")).toBe(1);
+    expect(error.status).toBe(429);
+    expect(error.retryAfter).toBe(120);
+    expect(error.message).toBe('Test API answered 429 "slow down": it is rate-limiting waiter; retry after 120 s.');
+  });
+
+  test("502, 503, 504 and dropped connections are retried with backoff", async () => {
+    fake.queue.push({ status: 502 }, { status: 504 }, { status: 200, destroy: true });
+    const response = await client({ minRetryDelayMs: 20 }).send("/flaky", {}, call());
+    expect(response.status).toBe(200);
+    expect(fake.count("/flaky")).toBe(4);
+  });
+
+  test("retries stop after maxRetries and the last answer is reported", async () => {
+    fake.queue.push({ status: 503 }, { status: 503 }, { status: 503 });
+    const error = await failure(client({ maxRetries: 2, minRetryDelayMs: 10 }).json(any, "/down", {}, call()));
+    expect(fake.count("/down")).toBe(3);
+    expect(error.message).toMatch(/answered 503: the service is failing; try again later/);
+  });
+
+  test("a POST is never retried", async () => {
+    fake.queue.push({ status: 503 });
+    const response = await client({ minRetryDelayMs: 10 }).send("/post", { method: "POST", body: "{}" }, call());
+    expect(response.status).toBe(503);
+    expect(fake.count("/post")).toBe(1);
+  });
+
+  test("400 is not retried", async () => {
+    fake.queue.push(json(400, '{"message":"bad"}'));
+    await failure(client({ minRetryDelayMs: 10 }).json(any, "/bad", {}, call()));
+    expect(fake.count("/bad")).toBe(1);
+  });
+});
+
+describe("size cap", () => {
+  test("an answer over the cap is an error, with or without Content-Length", async () => {
+    const http = client({ maxResponseBytes: 64 * 1024 });
+    const error = await failure(http.send("/big/200000", {}, call()));
+    expect(error.message).toMatch(/larger than 64 KiB, the limit set by WAITER_MAX_RESPONSE_BYTES/);
+    fake.queue.push({ status: 200, body: Buffer.alloc(200_000, 98), headers: { "transfer-encoding": "chunked" } });
+    await failure(http.send("/chunked", {}, call()));
+  });
+
+  test("an answer under the cap passes", async () => {
+    const response = await client({ maxResponseBytes: 64 * 1024 }).send("/big/60000", {}, call());
+    expect(response.text).toHaveLength(60_000);
+  });
+});
+
+describe("https only, but for loopback", () => {
+  test("plain http to a non-loopback host is refused before any connection", async () => {
+    const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
+    clients.push(http);
+    expect(() => http.upstream("Remote", "http://example.com/api")).toThrow(/plain http is allowed only to loopback/);
+    expect(() => http.upstream("Remote", "http://10.0.0.1/api")).toThrow(/plain http/);
+    expect(() => http.upstream("Remote", "ftp://127.0.0.1/api")).toThrow(/unsupported protocol/);
+    await expect(http.send("Remote", new URL("http://192.168.1.1/x"), {}, call())).rejects.toThrow(/plain http/);
+  });
+
+  test("loopback by name, IPv4 range and IPv6 is allowed", () => {
+    const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
+    clients.push(http);
+    for (const url of ["http://localhost:1/", "http://127.8.9.10/", "http://[::1]:8080/", "https://example.com/"]) {
+      expect(() => http.upstream("Local", url)).not.toThrow();
+    }
+  });
+});
+
+describe("cache and coalescing", () => {
+  const counter = z.object({ n: z.number() });
+
+  test("Cache-Control max-age is honoured", async () => {
+    const api = client();
+    const first = await api.json(counter, "/cached", { query: { "max-age": 60 } }, call());
+    const second = await api.json(counter, "/cached", { query: { "max-age": 60 } }, call());
+    expect(second).toEqual(first);
+    expect(fake.count("/cached")).toBe(1);
+  });
+
+  test("an answer without freshness is not cached", async () => {
+    const api = client();
+    await api.json(counter, "/uncached", {}, call());
+    await api.json(counter, "/uncached", {}, call());
+    expect(fake.count("/uncached")).toBe(2);
+  });
+
+  test("a per-call ttl caches an answer the upstream did not mark cacheable, for that long", async () => {
+    const api = client();
+    await api.json(counter, "/ttl", { ttl: 1 }, call());
+    await api.json(counter, "/ttl", { ttl: 1 }, call());
+    expect(fake.count("/ttl")).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await api.json(counter, "/ttl", { ttl: 1 }, call());
+    expect(fake.count("/ttl")).toBe(2);
+  });
+
+  test("a per-call ttl of 0 keeps an answer out of the cache whatever the upstream says", async () => {
+    const api = client();
+    await api.json(counter, "/ttl0", { ttl: 0, query: { "max-age": 60 } }, call());
+    await api.json(counter, "/ttl0", { ttl: 0, query: { "max-age": 60 } }, call());
+    expect(fake.count("/ttl0")).toBe(2);
+  });
+
+  test("errors are not cached", async () => {
+    const api = client();
+    fake.queue.push(json(404, '{"message":"not found"}'));
+    await failure(api.json(counter, "/missing", { ttl: 60 }, call()));
+    expect(await api.json(counter, "/missing", { ttl: 60 }, call())).toMatchObject({ n: expect.any(Number) });
+  });
+
+  test("twenty identical GETs in flight go upstream once", async () => {
+    fake.delayMs = 200;
+    const api = client();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => api.json(counter, "/together", {}, call())));
+    expect(new Set(answers.map((a) => a.n)).size).toBe(1);
+    expect(fake.count("/together")).toBe(1);
+  });
+
+  test("callers sharing a load all hear its deadline in words", async () => {
+    fake.delayMs = 2_000;
+    const api = client();
+    const errors = await Promise.all(
+      Array.from({ length: 3 }, () => failure(api.json(counter, "/shared", {}, call(200)))),
+    );
+    for (const error of errors) expect(error.message).toMatch(/did not answer before the tool call's deadline/);
+  });
+
+  test("a POST is never cached", async () => {
+    const api = client();
+    await api.json(counter, "/posted", { method: "POST", body: "{}", query: { "max-age": 60 } }, call());
+    await api.json(counter, "/posted", { method: "POST", body: "{}", query: { "max-age": 60 } }, call());
+    expect(fake.count("/posted")).toBe(2);
+  });
+
+  test("the User-Agent names the client", async () => {
+    await client().send("/ua", {}, call());
+    expect(fake.requests.find((r) => r.path === "/ua")?.headers["user-agent"]).toBe("waiter-test/0");
+  });
+});
+
+describe("error answers", () => {
+  test("the upstream's own message is quoted, HTML is not", async () => {
+    const api = client();
+    fake.queue.push(json(404, '{"message":"order 7 not found"}'));
+    expect((await failure(api.json(any, "/e1", {}, call()))).message).toBe(
+      'Test API answered 404 "order 7 not found": it has nothing at that address; check the identifiers, or the configured base URL.',
+    );
+    fake.queue.push({
+      status: 403,
+      body: "<html><body>Forbidden</body></html>",
+      headers: { "content-type": "text/html" },
+    });
+    expect((await failure(api.json(any, "/e2", {}, call()))).message).toBe(
+      "Test API answered 403: it refused waiter's credentials or permissions; check the configured keys.",
+    );
+  });
+});

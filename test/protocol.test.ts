@@ -1,0 +1,284 @@
+import { spawn, spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import type { LoggingMessageNotification } from "@modelcontextprotocol/sdk/types.js";
+import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { TOOLSETS } from "../src/toolsets.js";
+import { startCnb } from "./fakes/cnb.js";
+import { startFrankfurter } from "./fakes/frankfurter.js";
+import type { Fake } from "./fakes/http.js";
+import { CLI, startServer, text } from "./stdio.js";
+
+let frankfurter: Fake;
+let cnb: Fake;
+let upstreams: Record<string, string>;
+
+beforeAll(async () => {
+  [frankfurter, cnb] = await Promise.all([startFrankfurter(), startCnb()]);
+  upstreams = { WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`, WAITER_CNB_URL: `${cnb.origin}/cnbapi` };
+});
+afterAll(async () => {
+  await Promise.all([frankfurter?.close(), cnb?.close()]);
+});
+
+/** Runs the server on raw pipes, sends `messages` one per line, returns all it printed when stdin closes. */
+async function rawSession(messages: object[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [CLI], { env: { PATH: process.env.PATH, ...env }, stdio: "pipe" });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk) => {
+    stdout += chunk;
+  });
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const answered = (id: number) => stdout.split("\n").some((line) => line.includes(`"id":${id}`));
+  for (const message of messages) {
+    child.stdin.write(`${JSON.stringify(message)}\n`);
+    const id = (message as { id?: number }).id;
+    if (id !== undefined) await expect.poll(() => answered(id), { timeout: 10_000 }).toBe(true);
+  }
+  child.stdin.end();
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  return { stdout, stderr, code };
+}
+
+test("stdout carries JSON-RPC only, even with debug logging and failing tools; stdin's end stops the server", async () => {
+  const request = (id: number, method: string, params: object = {}) => ({ jsonrpc: "2.0", id, method, params });
+  const { stdout, stderr, code } = await rawSession(
+    [
+      request(1, "initialize", {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "raw", version: "0" },
+      }),
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      request(2, "logging/setLevel", { level: "debug" }),
+      request(3, "tools/list"),
+      request(4, "tools/call", { name: "currency_convert", arguments: { amount: 5, from: "EUR", to: "USD" } }),
+      request(5, "tools/call", { name: "currency_convert", arguments: { amount: -1, from: "EUR", to: "USD" } }),
+      request(6, "tools/call", { name: "currency_rates", arguments: { base: "ZZZ" } }),
+      request(7, "tools/call", { name: "no_such_tool", arguments: {} }),
+      request(8, "no/such/method"),
+    ],
+    { ...upstreams, WAITER_LOG_LEVEL: "debug" },
+  );
+  const lines = stdout.split("\n").filter(Boolean);
+  expect(lines.length).toBeGreaterThanOrEqual(8);
+  for (const line of lines) {
+    const message = JSON.parse(line);
+    expect(message.jsonrpc).toBe("2.0");
+    expect("id" in message || "method" in message).toBe(true);
+  }
+  expect(stderr).toMatch(/debug .*currency_convert answered in \d+ ms/);
+  expect(code).toBe(0);
+});
+
+describe("what agents see in tools/list", () => {
+  let tools: Awaited<ReturnType<import("@modelcontextprotocol/sdk/client/index.js").Client["listTools"]>>["tools"];
+
+  beforeAll(async () => {
+    const session = await startServer(upstreams);
+    tools = (await session.client.listTools()).tools;
+    await session.close();
+  });
+
+  test("every tool declares name, title, description, described inputs, an output schema and all four hints", () => {
+    expect(tools.length).toBeGreaterThan(0);
+    const prefixes = TOOLSETS.map((t) => `${t.name}_`);
+    for (const tool of tools) {
+      expect(tool.name, tool.name).toMatch(/^[a-z][a-z0-9]*(_[a-z0-9]+)+$/);
+      expect(
+        prefixes.some((p) => tool.name.startsWith(p)),
+        `${tool.name} has its toolset's prefix`,
+      ).toBe(true);
+      expect(tool.title, tool.name).toBeTruthy();
+      expect(tool.description?.length ?? 0, `${tool.name} description`).toBeGreaterThan(80);
+      expect(tool.inputSchema.type).toBe("object");
+      for (const [field, schema] of Object.entries(tool.inputSchema.properties ?? {})) {
+        expect((schema as { description?: string }).description, `${tool.name}.${field} is described`).toBeTruthy();
+      }
+      expect(tool.outputSchema?.type, `${tool.name} output schema`).toBe("object");
+      for (const hint of ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const) {
+        expect(typeof tool.annotations?.[hint], `${tool.name} ${hint}`).toBe("boolean");
+      }
+    }
+  });
+
+  test("schemas are portable across clients", () => {
+    const problems: string[] = [];
+    const walk = (schema: unknown, path: string, underAdditional = false) => {
+      if (typeof schema === "boolean") {
+        if (!underAdditional) problems.push(`${path}: boolean schema`);
+        return;
+      }
+      const s = schema as Record<string, unknown>;
+      if (Array.isArray(s.type)) problems.push(`${path}: type union ${JSON.stringify(s.type)}`);
+      if ("$ref" in s || "$defs" in s || "definitions" in s) problems.push(`${path}: reference`);
+      const constrained = ["type", "enum", "const", "anyOf", "oneOf", "allOf"].some((k) => k in s);
+      if (!constrained) problems.push(`${path}: untyped schema`);
+      if (s.type === "array" && !s.items) problems.push(`${path}: array without items`);
+      for (const [name, sub] of Object.entries((s.properties as Record<string, unknown>) ?? {})) {
+        walk(sub, `${path}.properties.${name}`);
+      }
+      if (s.items) walk(s.items, `${path}.items`);
+      if (s.additionalProperties !== undefined) walk(s.additionalProperties, `${path}.additionalProperties`, true);
+      for (const key of ["anyOf", "oneOf", "allOf"]) {
+        for (const [i, sub] of ((s[key] as unknown[]) ?? []).entries()) walk(sub, `${path}.${key}[${i}]`);
+      }
+    };
+    for (const tool of tools) {
+      expect(tool.name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
+      for (const [kind, schema] of [
+        ["inputSchema", tool.inputSchema],
+        ["outputSchema", tool.outputSchema],
+      ] as const) {
+        for (const key of ["anyOf", "oneOf", "allOf", "not"]) {
+          if (schema && key in schema) problems.push(`${tool.name}.${kind}: ${key} at the top`);
+        }
+        walk(schema, `${tool.name}.${kind}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  test("the agent-facing surface matches the reviewed snapshot", async () => {
+    await expect(`${JSON.stringify(tools, null, 2)}\n`).toMatchFileSnapshot("__snapshots__/tools.json");
+  });
+});
+
+describe("logging", () => {
+  test("logging/setLevel decides what the client is sent", async () => {
+    const session = await startServer({ ...upstreams, WAITER_LOG_LEVEL: "error" });
+    const received: LoggingMessageNotification["params"][] = [];
+    session.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      received.push(n.params);
+    });
+    await session.call("currency_rates", { date: "2021-01-04", symbols: ["USD"] });
+    expect(received).toEqual([]);
+
+    await session.client.setLoggingLevel("debug");
+    await session.call("currency_rates", { date: "2021-01-05", symbols: ["USD"] });
+    await expect
+      .poll(() => received.find((m) => String(m.data).includes("currency_rates answered")))
+      .toMatchObject({ level: "debug", logger: "waiter" });
+    expect(session.stderr()).not.toMatch(/currency_rates answered/);
+
+    received.length = 0;
+    await session.client.setLoggingLevel("warning");
+    await session.call("currency_rates", { base: "QQQ" });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(received).toEqual([]);
+    await session.close();
+  });
+});
+
+describe("secrets never leak", () => {
+  test("known secret values appear in no output, tool result or error", async () => {
+    const secrets = [
+      "s3cr3t-proxy-token",
+      "sk_test_waiter_4eC39HqLyjWDarjtT1zdp7dc",
+      "ghp_waiterSecretValue0000000000000000",
+    ];
+    const secretEnv = Object.fromEntries(
+      TOOLSETS.flatMap((t) => Object.values(t.settings))
+        .filter((s) => s.secret)
+        .map((s, i) => [s.env, `waiter-secret-${i}-${s.env}`]),
+    );
+    secrets.push(...Object.values(secretEnv));
+    const session = await startServer({
+      ...upstreams,
+      ...secretEnv,
+      // A company proxy that wants a token in the URL: the token must not be echoed.
+      WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1?token=${secrets[0]}`,
+      STRIPE_API_KEY: secrets[1] as string,
+      GITHUB_TOKEN: secrets[2] as string,
+      WAITER_LOG_LEVEL: "debug",
+      WAITER_TOOL_TIMEOUT: "2",
+    });
+    const outputs: string[] = [];
+    await session.client.setLoggingLevel("debug");
+    session.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      outputs.push(JSON.stringify(n));
+    });
+    frankfurter.queue.push({ status: 500, body: "boom" });
+    const calls: [string, Record<string, unknown>][] = [
+      ["currency_rates", {}],
+      ["currency_rates", { base: "XXX" }],
+      ["currency_convert", { amount: 1, from: "EUR", to: "CZK", source: "cnb" }],
+      ["currency_history", { base: "EUR", symbols: ["USD"], start: "2026-01-01", end: "2026-01-31" }],
+      ["currency_list", {}],
+      ["currency_convert", { amount: -1, from: "EUR", to: "USD" }],
+    ];
+    for (const [name, args] of calls) outputs.push(JSON.stringify(await session.call(name, args)));
+    frankfurter.delayMs = 5_000;
+    outputs.push(JSON.stringify(await session.call("currency_rates", { date: "2020-05-05" })));
+    frankfurter.delayMs = 0;
+    outputs.push(JSON.stringify(await session.client.listTools()));
+    await session.close();
+    outputs.push(session.stderr());
+    expect(frankfurter.requests.some((r) => r.query.get("token") === secrets[0])).toBe(true);
+    for (const secret of secrets) {
+      for (const output of outputs) expect(output).not.toContain(secret);
+    }
+  });
+});
+
+describe("the command line", () => {
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, encoding: "utf8" });
+
+  test("--version prints the package version", () => {
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
+    const result = run(["--version"]);
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toBe(pkg.version);
+  });
+
+  test("--help explains the flags", () => {
+    const result = run(["--help"]);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/Usage: waiter/);
+    expect(result.stdout).toMatch(/--read-only/);
+  });
+
+  test.each([
+    [["--bogus"], {}, "waiter: unknown option '--bogus' (see waiter --help)"],
+    [["serve"], {}, "waiter: unknown command 'serve' (see waiter --help)"],
+    [["--toolsets", "currency,weather"], {}, "waiter: unknown toolset 'weather' (known: currency)"],
+    [[], { WAITER_TOOL_TIMEOUT: "soon" }, /^waiter: invalid setting WAITER_TOOL_TIMEOUT: .*\(got "soon"\)$/],
+    [[], { WAITER_CNB_URL: "http://api.cnb.cz/cnbapi" }, /^waiter: invalid setting WAITER_CNB_URL: plain http/],
+  ])("%j %j is one line on stderr and exit status 2", (args, env, message) => {
+    const result = run(args, env);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe("");
+    const lines = result.stderr.trimEnd().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+  });
+
+  const hasScript = spawnSync("script", ["--version"]).status === 0;
+  test.runIf(hasScript)("on a terminal it says what it is and how to connect, and keeps serving", async () => {
+    // script(1) gives the server a terminal for stdin, as `npm start` typed by a person does.
+    const child = spawn("script", ["-qfec", `${process.execPath} ${CLI}`, "/dev/null"], {
+      env: { PATH: process.env.PATH, ...upstreams },
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => {
+      output += chunk;
+    });
+    await expect.poll(() => output, { timeout: 10_000 }).toMatch(/Serving now/);
+    expect(output).toMatch(/MCP server/);
+    expect(output).toMatch(/npm run inspect/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(child.exitCode).toBeNull();
+    child.kill();
+  });
+});
+
+test("a session that ends cleanly leaves no error in the log", async () => {
+  const session = await startServer(upstreams);
+  expect(text(await session.call("currency_list", {}))).toMatch(/^ECB publishes rates/);
+  await session.close();
+  expect(session.stderr()).not.toMatch(/error/i);
+});

@@ -1,0 +1,41 @@
+import { describe, expect, test } from "vitest";
+import { crossRate, type Fixing, type RateSource, significant, toMinorUnit } from "../../tools/currency/fixing.js";
+
+const cnb = { id: "cnb", name: "the Czech National Bank" } as RateSource;
+const fixing: Fixing = {
+  date: "2026-08-28",
+  base: "CZK",
+  quotes: new Map([
+    ["JPY", { units: 100, value: 15.193 }],
+    ["IDR", { units: 1000, value: 1.233 }],
+    ["EUR", { units: 1, value: 24.365 }],
+  ]),
+};
+
+describe("cross rates", () => {
+  test("per-row amounts divide the rate", () => {
+    expect(significant(crossRate(fixing, "JPY", "CZK", cnb))).toBe(0.15193);
+    expect(significant(crossRate(fixing, "IDR", "CZK", cnb))).toBe(0.001233);
+  });
+
+  test("pairs without the base go through it", () => {
+    expect(significant(crossRate(fixing, "EUR", "JPY", cnb))).toBe(significant((24.365 * 100) / 15.193));
+  });
+
+  test("an unknown code names itself and currency_list", () => {
+    expect(() => crossRate(fixing, "EUR", "XAU", cnb)).toThrow(/"XAU".*currency_list with source "cnb"/);
+  });
+});
+
+describe("rounding to the minor unit", () => {
+  test.each([
+    [1.005, "EUR", 1.01],
+    [151.92999999999998, "CZK", 151.93],
+    [1234.5, "JPY", 1235],
+    [1.0005, "KWD", 1.001],
+    [-2.345, "USD", -2.35],
+    [1e-7, "EUR", 0],
+  ])("%d %s is %d", (value, currency, expected) => {
+    expect(toMinorUnit(value, currency)).toBe(expected);
+  });
+});

@@ -1,0 +1,82 @@
+import { z } from "zod";
+import { ToolError } from "../../src/errors.js";
+import type { Call, HttpResponse, Upstream } from "../../src/http/client.js";
+import type { CurrencyName, Fixing, RateSource } from "./fixing.js";
+import { dateIn, latestTtl, type Publication } from "./schedule.js";
+
+/** The ECB publishes around 16:00 CET on TARGET working days. */
+const PUBLICATION: Publication = { zone: "Europe/Berlin", hour: 16, minute: 0 };
+/** A published fixing never changes; a month in memory is plenty. */
+const PAST_TTL = 30 * 24 * 3600;
+
+const table = z.object({ base: z.string(), date: z.string(), rates: z.record(z.string(), z.number().positive()) });
+const series = z.object({
+  base: z.string(),
+  rates: z.record(z.string(), z.record(z.string(), z.number().positive())),
+});
+const names = z.record(z.string(), z.string());
+
+function toFixing(date: string, base: string, rates: Record<string, number>): Fixing {
+  return {
+    date,
+    base,
+    quotes: new Map(Object.entries(rates).map(([code, rate]) => [code, { units: rate, value: 1 }])),
+  };
+}
+
+/**
+ * The European Central Bank's reference rates through Frankfurter's frozen v1 API. Whole
+ * EUR tables are fetched and cross rates computed here, so one cached answer serves every pair.
+ */
+export function ecbSource(frankfurter: Upstream): RateSource {
+  const source: RateSource = {
+    id: "ecb",
+    name: "the European Central Bank",
+    base: "EUR",
+    earliest: "1999-01-04",
+
+    async fixing(date, call) {
+      const past = date !== undefined && date < dateIn(PUBLICATION.zone);
+      const body = await frankfurter.json(
+        table,
+        past ? `/${date}` : "/latest",
+        { ttl: past ? PAST_TTL : latestTtl(PUBLICATION) },
+        call,
+        (response) => notFound(response, `for ${date}`),
+      );
+      return toFixing(body.date, body.base, body.rates);
+    },
+
+    async series(start, end, codes, call) {
+      const symbols = codes.filter((code) => code !== "EUR");
+      const body = await frankfurter.json(
+        series,
+        `/${start}..${end}`,
+        {
+          query: symbols.length ? { symbols: symbols.join(",") } : {},
+          ttl: end < dateIn(PUBLICATION.zone) ? PAST_TTL : latestTtl(PUBLICATION),
+        },
+        call,
+        (response) => notFound(response, `between ${start} and ${end}`),
+      );
+      return Object.entries(body.rates)
+        .filter(([date]) => date >= start && date <= end)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([date, rates]) => toFixing(date, body.base, rates));
+    },
+
+    async currencies(call: Call): Promise<CurrencyName[]> {
+      const body = await frankfurter.json(names, "/currencies", { ttl: 24 * 3600 }, call);
+      return Object.entries(body).map(([code, name]) => ({ code, name }));
+    },
+  };
+
+  function notFound(response: HttpResponse, what: string): Error | undefined {
+    if (response.status !== 404) return undefined;
+    return new ToolError(
+      `No rates ${what}: ${source.name} publishes from ${source.earliest} on, and only the currencies currency_list with source "ecb" lists.`,
+    );
+  }
+
+  return source;
+}

@@ -1,0 +1,91 @@
+import { ToolError } from "../../src/errors.js";
+import type { Call } from "../../src/http/client.js";
+
+/** One currency in a fixing: `units` of it are worth `value` of the fixing's base currency. */
+export interface Quote {
+  units: number;
+  value: number;
+}
+
+/** One day's reference rates as a source published them. */
+export interface Fixing {
+  /** The date the fixing is valid for: the last working day on or before the one asked for. */
+  date: string;
+  /** The currency every quote is expressed in: EUR for the ECB, CZK for the CNB. */
+  base: string;
+  quotes: Map<string, Quote>;
+}
+
+export interface CurrencyName {
+  code: string;
+  name: string;
+}
+
+export interface RateSource {
+  id: "ecb" | "cnb";
+  /** Who publishes the rates, for results and messages. */
+  name: string;
+  base: string;
+  /** The first date the source has rates for. */
+  earliest: string;
+  /** The fixing valid on `date` (YYYY-MM-DD), or the latest one. */
+  fixing(date: string | undefined, call: Call): Promise<Fixing>;
+  /** Every fixing published from `start` to `end`, oldest first; `codes` are the currencies needed. */
+  series(start: string, end: string, codes: string[], call: Call): Promise<Fixing[]>;
+  currencies(call: Call): Promise<CurrencyName[]>;
+}
+
+/**
+ * The rate from one currency to another in a fixing: how many `to` one `from` buys. Cross
+ * rates go through the fixing's base (EUR->USD at the CNB goes through CZK). Throws a
+ * ToolError naming a code the fixing does not have.
+ */
+export function crossRate(fixing: Fixing, from: string, to: string, source: RateSource): number {
+  const a = quoteOf(fixing, from, source);
+  const b = quoteOf(fixing, to, source);
+  return (a.value * b.units) / (a.units * b.value);
+}
+
+function quoteOf(fixing: Fixing, code: string, source: RateSource): Quote {
+  if (code === fixing.base) return { units: 1, value: 1 };
+  const quote = fixing.quotes.get(code);
+  if (!quote) {
+    throw new ToolError(
+      `No rate for currency "${code}" in the fixing of ${fixing.date} by ${source.name}. ` +
+        `Check the code (ISO 4217, like USD); currency_list with source "${source.id}" lists the currencies it publishes.`,
+    );
+  }
+  return quote;
+}
+
+/** Rounded to `digits` significant digits, which also clears binary floating-point noise. */
+export function significant(value: number, digits = 8): number {
+  return Number(value.toPrecision(digits));
+}
+
+/** Rounded half away from zero to the currency's minor unit (2 for EUR, 0 for JPY, 3 for KWD). */
+export function toMinorUnit(value: number, currency: string): number {
+  const decimals = minorUnits(currency);
+  // Shifting the decimal point in the string form avoids 1.005 * 100 = 100.49999999999999.
+  const shifted = Number(`${Math.abs(value)}e${decimals}`);
+  const rounded = Number.isNaN(shifted)
+    ? Math.round(Math.abs(value) * 10 ** decimals) / 10 ** decimals
+    : Number(`${Math.round(shifted)}e-${decimals}`);
+  return Math.sign(value) * rounded;
+}
+
+const minorUnitsByCurrency = new Map<string, number>();
+
+export function minorUnits(currency: string): number {
+  let digits = minorUnitsByCurrency.get(currency);
+  if (digits === undefined) {
+    try {
+      digits =
+        new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    } catch {
+      digits = 2;
+    }
+    minorUnitsByCurrency.set(currency, digits);
+  }
+  return digits;
+}
