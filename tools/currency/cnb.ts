@@ -19,6 +19,20 @@ const row = z.object({
 const rows = z.object({ rates: z.array(row) });
 type Row = z.output<typeof row>;
 
+/** The HTTP cache hands back the same parsed rows while they are fresh; so is their Fixing. */
+const fixings = new WeakMap<Row[], Fixing>();
+
+function dailyFixing(day: Row[]): Fixing | undefined {
+  const first = day[0];
+  if (!first) return undefined;
+  let fixing = fixings.get(day);
+  if (!fixing) {
+    fixing = toFixing(first.validFor, day);
+    fixings.set(day, fixing);
+  }
+  return fixing;
+}
+
 function toFixing(date: string, day: Row[]): Fixing {
   return {
     date,
@@ -36,10 +50,9 @@ export function cnbSource(cnb: Upstream): RateSource {
     earliest: "1991-01-01",
 
     async fixing(date, call) {
-      const day = await daily(date, call);
-      const first = day[0];
-      if (!first) throw new ToolError(`No fixing for ${date ?? "today"}: ${source.name} published none.`);
-      return toFixing(first.validFor, day);
+      const fixing = dailyFixing(await daily(date, call));
+      if (!fixing) throw new ToolError(`No fixing for ${date ?? "today"}: ${source.name} published none.`);
+      return fixing;
     },
 
     async series(start, end, _codes, call) {

@@ -16,6 +16,18 @@ const series = z.object({
 });
 const names = z.record(z.string(), z.string());
 
+/** The HTTP cache hands back the same parsed body while it is fresh; so is its Fixing. */
+const fixings = new WeakMap<object, Fixing>();
+
+function tableFixing(body: z.output<typeof table>): Fixing {
+  let fixing = fixings.get(body);
+  if (!fixing) {
+    fixing = toFixing(body.date, body.base, body.rates);
+    fixings.set(body, fixing);
+  }
+  return fixing;
+}
+
 function toFixing(date: string, base: string, rates: Record<string, number>): Fixing {
   return {
     date,
@@ -44,7 +56,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
         call,
         (response) => notFound(response, `for ${date}`),
       );
-      return toFixing(body.date, body.base, body.rates);
+      return tableFixing(body);
     },
 
     async series(start, end, codes, call) {

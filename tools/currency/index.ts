@@ -40,14 +40,25 @@ const code = z
   .regex(/^[A-Za-z]{3}$/, "must be a three-letter ISO 4217 currency code such as EUR")
   .transform((value) => value.toUpperCase());
 
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** YYYY-MM-DD names a real day (2026-02-30 does not); arithmetic, since Date costs more than the call. */
 function isCalendarDate(value: string): boolean {
-  const epoch = Date.parse(`${value}T00:00:00Z`);
-  return !Number.isNaN(epoch) && isoDate(epoch) === value;
+  const year = Number(value.slice(0, 4));
+  const month = Number(value.slice(5, 7));
+  const day = Number(value.slice(8, 10));
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && !leap ? 28 : (DAYS_IN_MONTH[month - 1] ?? 0);
+  return day >= 1 && day <= days;
 }
+
+let latest = { hour: -1, date: "" };
 
 /** Today somewhere on Earth: the date in UTC+14, so no user's "today" is refused. */
 function latestPossibleDate(): string {
-  return isoDate(Date.now() + 14 * 3600 * 1000);
+  const hour = Math.floor(Date.now() / 3_600_000);
+  if (latest.hour !== hour) latest = { hour, date: isoDate((hour + 14) * 3_600_000) };
+  return latest.date;
 }
 
 const date = z
