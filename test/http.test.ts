@@ -223,6 +223,14 @@ describe("cache and coalescing", () => {
     expect(fake.count("/posted")).toBe(2);
   });
 
+  test("requests to one origin reuse a kept-alive connection", async () => {
+    const api = client();
+    const before = fake.connections;
+    for (let i = 0; i < 10; i++) await api.send(`/keepalive/${i}`, {}, call());
+    // undici may open a second socket while the first is being handed back; never one per request.
+    expect(fake.connections - before).toBeLessThanOrEqual(2);
+  });
+
   test("the User-Agent names the client", async () => {
     await client().send("/ua", {}, call());
     expect(fake.requests.find((r) => r.path === "/ua")?.headers["user-agent"]).toBe("waiter-test/0");

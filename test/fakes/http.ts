@@ -27,6 +27,8 @@ export interface Fake {
   queue: FakeAnswer[];
   /** Added to every answer of the fake's own handler. */
   delayMs: number;
+  /** TCP connections accepted so far. */
+  connections: number;
   count(path: string): number;
   close(): Promise<void>;
 }
@@ -37,6 +39,7 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer): P
     requests: [],
     queue: [],
     delayMs: 0,
+    connections: 0,
     count: (path) => fake.requests.filter((r) => r.path === path).length,
     close: () =>
       new Promise((resolve) => {
@@ -64,6 +67,9 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer): P
       res.writeHead(answer.status, answer.headers);
       res.end(answer.body);
     }, delay);
+  });
+  server.on("connection", () => {
+    fake.connections++;
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   fake.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
