@@ -5,6 +5,7 @@ import { z } from "zod";
 import { LOG_LEVELS } from "./log.js";
 import { flag, integer, list, type Setting, type Settings, type SettingValues } from "./settings.js";
 import type { Toolset } from "./toolset.js";
+import { type SourceConfig, webhookSettings } from "./webhooks/settings.js";
 
 /** The core's settings; each toolset declares its own, under its name in the config file. */
 export const coreSettings = {
@@ -46,8 +47,14 @@ export const CONFIG_FILE_ENV = "WAITER_CONFIG";
 
 export type CoreConfig = SettingValues<typeof coreSettings> & { dataDir: string };
 
+/** A webhook source as configured, with its secret read from the environment. */
+export type WebhookSource = SourceConfig & { name: string; secret?: string };
+
+export type WebhooksConfig = Omit<SettingValues<typeof webhookSettings>, "sources"> & { sources: WebhookSource[] };
+
 export interface Config {
   core: CoreConfig;
+  webhooks: WebhooksConfig;
   /** Each toolset's parsed settings, by toolset name. */
   toolsets: Record<string, Record<string, unknown>>;
   /** The config file that was read, if any. */
@@ -77,6 +84,7 @@ interface Section {
 export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[]): Config {
   const sections: Section[] = [
     { settings: coreSettings },
+    { key: "webhooks", settings: webhookSettings },
     ...toolsets.map((t) => ({ key: t.name, settings: t.settings })),
   ];
   const file = sources.file ?? (sources.env[CONFIG_FILE_ENV] || undefined);
@@ -120,20 +128,44 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   const parsed = z.object(shape).safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const path = issue?.path.join(".") ?? "";
-    const [section, name] = issue?.path.length === 2 ? issue.path.map(String) : [undefined, path];
-    const setting = sections.find((s) => s.key === section)?.settings[name ?? ""];
-    const value = path.split(".").reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], input);
+    const keys = (issue?.path ?? []).map(String);
+    // The setting is the path's first key (core) or first two (a section's); the rest is inside it.
+    const depth = sections.some((s) => s.key === keys[0]) ? 2 : 1;
+    const settingPath = keys.slice(0, depth).join(".");
+    const inside = keys.slice(depth).join(".");
+    const setting = (depth === 2 ? sections.find((s) => s.key === keys[0]) : sections[0])?.settings[keys[depth - 1] ?? ""];
+    const value = keys.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], input);
     // URLs may carry credentials (a proxy's token); their problem messages name what is wrong.
-    const quiet = setting?.secret || value === undefined || /:\/\//.test(String(value));
+    const quiet = setting?.secret || value === undefined || typeof value === "object" || /:\/\//.test(String(value));
     const got = quiet ? "" : ` (got ${JSON.stringify(value)})`;
-    throw new ConfigError(`invalid setting ${origins.get(path) ?? path}: ${issue?.message}${got}`);
+    const where = `${origins.get(settingPath) ?? settingPath}${inside ? ` at ${inside}` : ""}`;
+    throw new ConfigError(`invalid setting ${where}: ${issue?.message}${got}`);
   }
   const data = parsed.data as Record<string, unknown>;
   const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, data[k]])) as CoreConfig;
   core.dataDir = core.dataDir ?? defaultDataDir(sources.env);
   const toolsetValues = Object.fromEntries(toolsets.map((t) => [t.name, data[t.name] as Record<string, unknown>]));
-  return { core, toolsets: toolsetValues, ...(file ? { file } : {}) };
+  const webhooks = data.webhooks as SettingValues<typeof webhookSettings>;
+  return {
+    core,
+    webhooks: { ...webhooks, sources: withSecrets(webhooks.sources, sources.env) },
+    toolsets: toolsetValues,
+    ...(file ? { file } : {}),
+  };
+}
+
+/** Each signed source's secret, from the variable its secretEnv names; a missing one stops waiter. */
+function withSecrets(configured: Record<string, SourceConfig>, env: NodeJS.ProcessEnv): WebhookSource[] {
+  return Object.entries(configured).map(([name, source]) => {
+    if (source.scheme === "none") return { ...source, name };
+    const secret = env[source.secretEnv];
+    if (!secret) {
+      throw new ConfigError(
+        `webhook source ${name}: ${source.secretEnv} is not set; its ${source.scheme} signing secret must be in the environment`,
+      );
+    }
+    return { ...source, name, secret };
+  });
 }
 
 function flagName(setting: string): string {

@@ -1,0 +1,116 @@
+import { z } from "zod";
+import { integer, type Settings } from "../settings.js";
+
+export const SCHEMES = [
+  "standard-webhooks",
+  "stripe",
+  "github",
+  "shopify",
+  "woocommerce",
+  "hmac-sha256",
+  "none",
+] as const;
+export type Scheme = (typeof SCHEMES)[number];
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+const headerName = z.string().regex(/^[A-Za-z0-9-]+$/, "must be an HTTP header name");
+
+const signed = { secretEnv: envName };
+const source = z.discriminatedUnion("scheme", [
+  z.strictObject({ scheme: z.literal("standard-webhooks"), ...signed }),
+  z.strictObject({ scheme: z.literal("stripe"), ...signed }),
+  z.strictObject({ scheme: z.literal("github"), ...signed }),
+  z.strictObject({ scheme: z.literal("shopify"), ...signed }),
+  z.strictObject({ scheme: z.literal("woocommerce"), ...signed }),
+  z.strictObject({
+    scheme: z.literal("hmac-sha256"),
+    ...signed,
+    header: headerName,
+    encoding: z.enum(["hex", "base64"]).default("hex"),
+    prefix: z.string().default(""),
+    idHeader: headerName.optional(),
+    typeHeader: headerName.optional(),
+  }),
+  z.strictObject({
+    scheme: z.literal("none"),
+    allowUnsigned: z.literal(true, { error: 'an unsigned source needs "allowUnsigned": true' }),
+    idHeader: headerName.optional(),
+    typeHeader: headerName.optional(),
+  }),
+]);
+export type SourceConfig = z.output<typeof source>;
+
+/** An object setting: a JSON object in the config file, a JSON string in the environment. */
+function jsonSetting<S extends z.ZodType>(schema: S) {
+  return z.preprocess((value, ctx) => {
+    if (typeof value !== "string") return value;
+    try {
+      return JSON.parse(value);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+      return z.NEVER;
+    }
+  }, schema);
+}
+
+const listen = z
+  .string()
+  .default("127.0.0.1:8790")
+  .transform((value, ctx) => {
+    const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+    const port = Number(match?.[3]);
+    if (!match || port < 0 || port > 65535) {
+      ctx.addIssue({ code: "custom", message: "must be host:port, like 127.0.0.1:8790" });
+      return z.NEVER;
+    }
+    return { host: (match[1] ?? match[2]) as string, port };
+  });
+
+/** The listener's settings: the "webhooks" section of the config file. */
+export const webhookSettings = {
+  listen: {
+    env: "WAITER_WEBHOOKS_LISTEN",
+    description: "Address the webhook listener binds, host:port. Keep it on loopback behind a reverse proxy or tunnel.",
+    schema: listen,
+  },
+  publicUrl: {
+    env: "WAITER_WEBHOOKS_PUBLIC_URL",
+    description: "The https:// URL the listener is reachable at from outside; source URLs are built from it.",
+    schema: z.url({ protocol: /^https?$/ }).optional(),
+  },
+  maxBodyBytes: {
+    env: "WAITER_WEBHOOKS_MAX_BODY_BYTES",
+    description: "Largest webhook body accepted; a larger one gets 413.",
+    schema: integer(1024 * 1024, 1024, 64 * 1024 * 1024),
+  },
+  retention: {
+    env: "WAITER_WEBHOOKS_RETENTION",
+    description: "How many events the store keeps, as JSON: maxEvents, maxBytes, maxAgeDays; the oldest go first.",
+    schema: jsonSetting(
+      z
+        .strictObject({
+          maxEvents: z.number().int().positive().default(100_000),
+          maxBytes: z
+            .number()
+            .int()
+            .positive()
+            .default(512 * 1024 * 1024),
+          maxAgeDays: z.number().positive().default(30),
+        })
+        .default({ maxEvents: 100_000, maxBytes: 512 * 1024 * 1024, maxAgeDays: 30 }),
+    ),
+  },
+  sources: {
+    env: "WAITER_WEBHOOKS_SOURCES",
+    description:
+      "The webhook sources as JSON: name -> {scheme, secretEnv, ...}. Each secret is read from the variable secretEnv names.",
+    schema: jsonSetting(
+      z
+        .record(
+          z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "source names are lowercase letters, digits, - and _"),
+          source,
+        )
+        .default({}),
+    ),
+  },
+} satisfies Settings;

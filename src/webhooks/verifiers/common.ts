@@ -1,0 +1,79 @@
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
+
+/** One POST as it arrived: the raw bytes, never a re-serialized JSON. */
+export interface Delivery {
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** Epoch milliseconds at arrival, for timestamp tolerance. */
+  now: number;
+}
+
+export type Verdict =
+  /** Authentic: store it. `id` is the scheme's delivery id, `type` its event type. */
+  | { kind: "accept"; id: string; type: string }
+  /** A sender's handshake that must get 200 but is no event (WooCommerce's creation ping). */
+  | { kind: "ping" }
+  /** Not authentic; `reason` names the check that failed, never an expected value. */
+  | { kind: "reject"; reason: string };
+
+export type Verifier = (delivery: Delivery) => Verdict;
+
+/** Senders' clocks and retries: a signed timestamp may be this far from ours either way. */
+export const TOLERANCE_SECONDS = 300;
+
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export function hmac(key: Buffer | string, ...parts: (Buffer | string)[]): Buffer {
+  const mac = createHmac("sha256", key);
+  for (const part of parts) mac.update(part);
+  return mac.digest();
+}
+
+/** Constant-time comparison of a received signature with the expected one; lengths first. */
+export function sameSignature(received: string, expected: Buffer, encoding: "hex" | "base64"): boolean {
+  const decoded = Buffer.from(received, encoding);
+  // Buffer.from drops what is not hex/base64; a re-encode that differs means garbage, not a match.
+  if (decoded.length !== expected.length) return false;
+  if (encoding === "hex" && decoded.toString("hex") !== received.toLowerCase()) return false;
+  return timingSafeEqual(decoded, expected);
+}
+
+export function reject(reason: string): Verdict {
+  return { kind: "reject", reason };
+}
+
+/** The JSON body as an object, or undefined when the body is not a JSON object. */
+export function jsonBody(body: Buffer): Record<string, unknown> | undefined {
+  try {
+    const value = JSON.parse(body.toString("utf8"));
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A stable id for a sender that gives none: the same bytes are the same event. */
+export function bodyDigest(body: Buffer): string {
+  return `sha256:${createHash("sha256").update(body).digest("hex")}`;
+}
+
+/** A type from the payload (`type`, else `event`, else `topic`), for senders that put it there. */
+export function payloadType(body: Buffer): string | undefined {
+  const json = jsonBody(body);
+  for (const key of ["type", "event", "topic"]) {
+    if (typeof json?.[key] === "string" && json[key]) return json[key] as string;
+  }
+  return undefined;
+}
+
+export function timestampProblem(seconds: string | undefined, now: number): string | undefined {
+  if (!seconds || !/^\d{1,12}$/.test(seconds)) return "missing or malformed timestamp";
+  const skew = Math.abs(now / 1000 - Number(seconds));
+  return skew > TOLERANCE_SECONDS
+    ? `timestamp is ${Math.round(skew)} s from now (tolerance ${TOLERANCE_SECONDS} s)`
+    : undefined;
+}

@@ -1,0 +1,31 @@
+import { bodyDigest, type Delivery, header, hmac, payloadType, reject, sameSignature, type Verdict } from "./common.js";
+
+export interface HmacOptions {
+  header: string;
+  encoding: "hex" | "base64";
+  prefix: string;
+  idHeader?: string | undefined;
+  typeHeader?: string | undefined;
+}
+
+/** Any sender that puts an HMAC-SHA256 of the body in a header; id and type from headers. */
+export function hmacSha256(secret: string, options: HmacOptions) {
+  return ({ headers, body }: Delivery): Verdict => {
+    const signature = header(headers, options.header);
+    if (!signature) return reject(`missing ${options.header} header`);
+    if (!signature.startsWith(options.prefix)) return reject(`malformed ${options.header} header`);
+    const received = signature.slice(options.prefix.length);
+    if (!sameSignature(received, hmac(secret, body), options.encoding)) return reject("signature mismatch");
+    return { kind: "accept", ...identify({ headers, body }, options) };
+  };
+}
+
+/** The id and type of a delivery from configured headers, else the body's digest and its own type. */
+export function identify(
+  { headers, body }: Pick<Delivery, "headers" | "body">,
+  options: Pick<HmacOptions, "idHeader" | "typeHeader">,
+): { id: string; type: string } {
+  const id = (options.idHeader && header(headers, options.idHeader)) || bodyDigest(body);
+  const type = (options.typeHeader && header(headers, options.typeHeader)) || payloadType(body) || "unknown";
+  return { id, type };
+}

@@ -1,0 +1,13 @@
+import { type Delivery, header, hmac, reject, sameSignature, type Verdict } from "./common.js";
+
+/** Shopify: `X-Shopify-Hmac-Sha256`, base64 HMAC-SHA256 of the body; id from the event id header. */
+export function shopify(secret: string) {
+  return ({ headers, body }: Delivery): Verdict => {
+    const signature = header(headers, "x-shopify-hmac-sha256");
+    if (!signature) return reject("missing X-Shopify-Hmac-Sha256 header");
+    if (!sameSignature(signature, hmac(secret, body), "base64")) return reject("signature mismatch");
+    const id = header(headers, "x-shopify-event-id") ?? header(headers, "x-shopify-webhook-id");
+    if (!id) return reject("missing X-Shopify-Event-Id header");
+    return { kind: "accept", id, type: header(headers, "x-shopify-topic") ?? "unknown" };
+  };
+}

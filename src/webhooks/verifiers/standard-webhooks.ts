@@ -1,0 +1,34 @@
+import {
+  type Delivery,
+  header,
+  hmac,
+  payloadType,
+  reject,
+  sameSignature,
+  timestampProblem,
+  type Verdict,
+} from "./common.js";
+
+/**
+ * Standard Webhooks (and Svix, whose header names it accepts): HMAC-SHA256 over
+ * `id.timestamp.body`, keyed with the base64 secret after `whsec_`; `webhook-signature` is a
+ * space-separated list of `v1,<base64>`, any of which may match.
+ */
+export function standardWebhooks(secret: string) {
+  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+  return ({ headers, body, now }: Delivery): Verdict => {
+    const id = header(headers, "webhook-id") ?? header(headers, "svix-id");
+    const timestamp = header(headers, "webhook-timestamp") ?? header(headers, "svix-timestamp");
+    const signatures = header(headers, "webhook-signature") ?? header(headers, "svix-signature");
+    if (!id) return reject("missing webhook-id header");
+    if (!signatures) return reject("missing webhook-signature header");
+    const stale = timestampProblem(timestamp, now);
+    if (stale) return reject(stale);
+    const expected = hmac(key, `${id}.${timestamp}.`, body);
+    const match = signatures
+      .split(" ")
+      .some((entry) => entry.startsWith("v1,") && sameSignature(entry.slice(3), expected, "base64"));
+    if (!match) return reject("signature mismatch");
+    return { kind: "accept", id, type: payloadType(body) ?? "unknown" };
+  };
+}

@@ -1,0 +1,325 @@
+import { createHmac } from "node:crypto";
+import { sign as githubSign } from "@octokit/webhooks-methods";
+import { Webhook } from "standardwebhooks";
+import Stripe from "stripe";
+import { describe, expect, test } from "vitest";
+import type { WebhookSource } from "../../src/config.js";
+import { type Delivery, verifierFor } from "../../src/webhooks/verifiers/index.js";
+
+const NOW = 1_614_265_330_000;
+
+function delivery(headers: Record<string, string>, body: string | Buffer, now = NOW): Delivery {
+  const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+  return { headers: lower, body: Buffer.isBuffer(body) ? body : Buffer.from(body), now };
+}
+
+const source = (config: Record<string, unknown>) => verifierFor({ name: "s", ...config } as WebhookSource);
+
+describe("Standard Webhooks", () => {
+  const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+  const verify = source({ scheme: "standard-webhooks", secretEnv: "X", secret });
+  const id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+  const body = '{"test": 2432232314}';
+  const signed = (signature: string, extra: Record<string, string> = {}) =>
+    delivery({ "webhook-id": id, "webhook-timestamp": "1614265330", "webhook-signature": signature, ...extra }, body);
+
+  test("the specification's test vector", () => {
+    expect(verify(signed("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="))).toEqual({
+      kind: "accept",
+      id,
+      type: "unknown",
+    });
+  });
+
+  test("signatures made by the standardwebhooks library, under webhook-* and svix-* names", () => {
+    const payload = JSON.stringify({ type: "invoice.paid", data: { id: 7 } });
+    const timestamp = new Date(Date.now());
+    const signature = new Webhook(secret).sign("msg_1", timestamp, payload);
+    const ts = String(Math.floor(timestamp.getTime() / 1000));
+    expect(
+      verify(
+        delivery(
+          { "webhook-id": "msg_1", "webhook-timestamp": ts, "webhook-signature": signature },
+          payload,
+          Date.now(),
+        ),
+      ),
+    ).toEqual({ kind: "accept", id: "msg_1", type: "invoice.paid" });
+    expect(
+      verify(delivery({ "svix-id": "msg_1", "svix-timestamp": ts, "svix-signature": signature }, payload, Date.now()))
+        .kind,
+    ).toBe("accept");
+  });
+
+  test("any one signature of several may match", () => {
+    expect(verify(signed("v1,AAAA v1a,zzz v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")).kind).toBe("accept");
+  });
+
+  test.each([
+    [
+      "a tampered body",
+      () =>
+        verify(
+          delivery(
+            {
+              "webhook-id": id,
+              "webhook-timestamp": "1614265330",
+              "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            },
+            '{"test": 2432232315}',
+          ),
+        ),
+      "signature mismatch",
+    ],
+    [
+      "an old timestamp",
+      () =>
+        verify(
+          delivery(
+            {
+              "webhook-id": id,
+              "webhook-timestamp": "1614265330",
+              "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            },
+            body,
+            NOW + 301_000,
+          ),
+        ),
+      "timestamp is 301 s from now",
+    ],
+    [
+      "a future timestamp",
+      () =>
+        verify(
+          delivery(
+            {
+              "webhook-id": id,
+              "webhook-timestamp": "1614265330",
+              "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+            },
+            body,
+            NOW - 400_000,
+          ),
+        ),
+      "timestamp is 400 s from now",
+    ],
+    [
+      "a missing id",
+      () => verify(delivery({ "webhook-timestamp": "1614265330", "webhook-signature": "v1,x" }, body)),
+      "missing webhook-id",
+    ],
+    [
+      "a missing signature",
+      () => verify(delivery({ "webhook-id": id, "webhook-timestamp": "1614265330" }, body)),
+      "missing webhook-signature",
+    ],
+    [
+      "a garbage timestamp",
+      () => verify(signed("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", { "webhook-timestamp": "yesterday" })),
+      "malformed timestamp",
+    ],
+    ["a garbage signature", () => verify(signed("v1,!!!not-base64!!!")), "signature mismatch"],
+    [
+      "the wrong secret",
+      () =>
+        source({ scheme: "standard-webhooks", secretEnv: "X", secret: "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" })(
+          signed("v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="),
+        ),
+      "signature mismatch",
+    ],
+  ])("rejects %s", (_name, run, reason) => {
+    const verdict = run();
+    expect(verdict.kind).toBe("reject");
+    expect(verdict.kind === "reject" && verdict.reason).toContain(reason);
+  });
+});
+
+describe("Stripe", () => {
+  const secret = "whsec_test_secret_for_waiter";
+  const verify = source({ scheme: "stripe", secretEnv: "X", secret });
+  const stripeClient = new Stripe("sk_test_waiter");
+  const payload = JSON.stringify({ id: "evt_1", object: "event", type: "payment_intent.succeeded" });
+
+  test("a header made by stripe's own generateTestHeaderString", () => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const signature = stripeClient.webhooks.generateTestHeaderString({ payload, secret, timestamp });
+    expect(verify(delivery({ "stripe-signature": signature }, payload, Date.now()))).toEqual({
+      kind: "accept",
+      id: "evt_1",
+      type: "payment_intent.succeeded",
+    });
+  });
+
+  test("one valid v1 among several, as during a secret rotation", () => {
+    const timestamp = Math.floor(Date.now() / 1000);
+    const good = stripeClient.webhooks.generateTestHeaderString({ payload, secret, timestamp });
+    const v1 = good.split(",").find((p) => p.startsWith("v1="));
+    expect(
+      verify(delivery({ "stripe-signature": `t=${timestamp},v1=${"0".repeat(64)},${v1}` }, payload, Date.now())).kind,
+    ).toBe("accept");
+  });
+
+  test.each([
+    ["tampered", payload.replace("evt_1", "evt_2"), 0, "signature mismatch"],
+    ["stale", payload, 400, "s from now (tolerance 300 s)"],
+  ])("rejects a %s delivery", (_name, body, age, reason) => {
+    const timestamp = Math.floor(Date.now() / 1000) - age;
+    const signature = stripeClient.webhooks.generateTestHeaderString({ payload, secret, timestamp });
+    const verdict = verify(delivery({ "stripe-signature": signature }, body, Date.now()));
+    expect(verdict).toEqual({ kind: "reject", reason: expect.stringContaining(reason) });
+  });
+
+  test.each([["t=1,v0=abc"], ["garbage"], ["v1=abc"]])("rejects the malformed header %s", (value) => {
+    expect(verify(delivery({ "stripe-signature": value }, payload, Date.now()))).toEqual({
+      kind: "reject",
+      reason: "malformed Stripe-Signature header",
+    });
+  });
+});
+
+describe("GitHub", () => {
+  const secret = "It's a Secret to Everybody";
+  const verify = source({ scheme: "github", secretEnv: "X", secret });
+
+  test("GitHub's documented vector", () => {
+    const verdict = verify(
+      delivery(
+        {
+          "x-hub-signature-256": "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17",
+          "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+          "x-github-event": "ping",
+        },
+        "Hello, World!",
+      ),
+    );
+    expect(verdict).toEqual({ kind: "accept", id: "72d3162e-cc78-11e3-81ab-4c9367dc0958", type: "ping" });
+  });
+
+  test("a signature from @octokit/webhooks-methods, with the payload's action in the type", async () => {
+    const payload = JSON.stringify({ action: "opened", issue: { number: 1 } });
+    const signature = await githubSign(secret, payload);
+    const verdict = verify(
+      delivery({ "x-hub-signature-256": signature, "x-github-delivery": "d-1", "x-github-event": "issues" }, payload),
+    );
+    expect(verdict).toEqual({ kind: "accept", id: "d-1", type: "issues.opened" });
+  });
+
+  test.each([
+    [{ "x-github-delivery": "d" }, "missing X-Hub-Signature-256"],
+    [{ "x-hub-signature-256": "sha1=abc", "x-github-delivery": "d" }, "malformed"],
+    [{ "x-hub-signature-256": "sha256=zz", "x-github-delivery": "d" }, "signature mismatch"],
+    [{ "x-hub-signature-256": `sha256=${"a".repeat(64)}`, "x-github-delivery": "d" }, "signature mismatch"],
+  ])("rejects %j", (headers, reason) => {
+    expect(verify(delivery(headers, "Hello, World!"))).toEqual({
+      kind: "reject",
+      reason: expect.stringContaining(reason),
+    });
+  });
+});
+
+const base64Hmac = (secret: string, body: string) => createHmac("sha256", secret).update(body).digest("base64");
+
+describe("Shopify", () => {
+  const verify = source({ scheme: "shopify", secretEnv: "X", secret: "shpss_secret" });
+  const body = '{"id":820982911946154508,"email":"jon@example.com"}';
+
+  test("accepts its signature, with the event id and topic", () => {
+    const verdict = verify(
+      delivery(
+        {
+          "x-shopify-hmac-sha256": base64Hmac("shpss_secret", body),
+          "x-shopify-event-id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+          "x-shopify-webhook-id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+          "x-shopify-topic": "orders/paid",
+        },
+        body,
+      ),
+    );
+    expect(verdict).toEqual({ kind: "accept", id: "98880550-7158-44d4-b7cd-2c97c8a091b5", type: "orders/paid" });
+  });
+
+  test("falls back to the webhook id, and rejects a bad signature", () => {
+    const headers = { "x-shopify-hmac-sha256": base64Hmac("shpss_secret", body), "x-shopify-webhook-id": "w-1" };
+    expect(verify(delivery(headers, body))).toMatchObject({ kind: "accept", id: "w-1" });
+    expect(verify(delivery({ ...headers, "x-shopify-hmac-sha256": base64Hmac("other", body) }, body))).toMatchObject({
+      kind: "reject",
+    });
+  });
+});
+
+describe("WooCommerce", () => {
+  const verify = source({ scheme: "woocommerce", secretEnv: "X", secret: "wc-secret" });
+  const body = JSON.stringify({ id: 1042, status: "processing", date_modified_gmt: "2026-11-27T10:00:00" });
+  const headers = {
+    "x-wc-webhook-signature": base64Hmac("wc-secret", body),
+    "x-wc-webhook-id": "12",
+    "x-wc-webhook-topic": "order.updated",
+  };
+
+  test("a delivery is the webhook, the resource and its modification time", () => {
+    expect(verify(delivery(headers, body))).toEqual({
+      kind: "accept",
+      id: "12:1042:2026-11-27T10:00:00",
+      type: "order.updated",
+    });
+  });
+
+  test("the creation ping gets through unsigned, as a ping", () => {
+    expect(verify(delivery({ "content-type": "application/x-www-form-urlencoded" }, "webhook_id=12"))).toEqual({
+      kind: "ping",
+    });
+  });
+
+  test("anything else unsigned, or signed wrongly, is rejected", () => {
+    expect(verify(delivery({}, body))).toMatchObject({
+      kind: "reject",
+      reason: "missing X-WC-Webhook-Signature header",
+    });
+    expect(verify(delivery(headers, body.replace("1042", "1043")))).toMatchObject({ kind: "reject" });
+  });
+});
+
+describe("generic HMAC-SHA256", () => {
+  const config = {
+    scheme: "hmac-sha256",
+    secretEnv: "X",
+    secret: "erp",
+    header: "X-Signature",
+    encoding: "hex",
+    prefix: "sha256=",
+    idHeader: "X-Delivery-Id",
+    typeHeader: "X-Event-Type",
+  };
+  const verify = source(config);
+  const body = '{"invoice":7}';
+  const signature = `sha256=${createHmac("sha256", "erp").update(body).digest("hex")}`;
+
+  test("id and type come from the configured headers", () => {
+    expect(
+      verify(delivery({ "x-signature": signature, "x-delivery-id": "d9", "x-event-type": "invoice.created" }, body)),
+    ).toEqual({
+      kind: "accept",
+      id: "d9",
+      type: "invoice.created",
+    });
+  });
+
+  test("without an id header the body's digest identifies the delivery", () => {
+    expect(verify(delivery({ "x-signature": signature }, body))).toMatchObject({
+      id: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    });
+  });
+
+  test("base64 encoding without a prefix", () => {
+    const b64 = source({ ...config, encoding: "base64", prefix: "" });
+    expect(b64(delivery({ "x-signature": base64Hmac("erp", body) }, body)).kind).toBe("accept");
+  });
+
+  test("a missing prefix or header is named", () => {
+    expect(verify(delivery({ "x-signature": signature.slice(7) }, body))).toEqual({
+      kind: "reject",
+      reason: "malformed X-Signature header",
+    });
+    expect(verify(delivery({}, body))).toEqual({ kind: "reject", reason: "missing X-Signature header" });
+  });
+});
