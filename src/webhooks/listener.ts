@@ -1,0 +1,155 @@
+import type { IncomingHttpHeaders, Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { WebhookSource, WebhooksConfig } from "../config.js";
+import type { EventStore } from "../events/store.js";
+import type { Log } from "../log.js";
+import { type Verifier, verifierFor } from "./verifiers/index.js";
+
+/** Headers that carry a signature: checked, never stored. */
+const SIGNATURE_HEADERS = new Set([
+  "webhook-signature",
+  "svix-signature",
+  "stripe-signature",
+  "x-hub-signature",
+  "x-hub-signature-256",
+  "x-shopify-hmac-sha256",
+  "x-wc-webhook-signature",
+]);
+/** Headers worth keeping with an event: what it is, who sent it, and the providers' own. */
+const KEPT_HEADER = /^(content-type|user-agent|webhook-id|webhook-timestamp|svix-id|svix-timestamp|x-github-.+|x-shopify-.+|x-wc-webhook-.+)$/;
+
+function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource): Record<string, string> {
+  const extra = new Set(
+    "idHeader" in source ? [source.idHeader, source.typeHeader].filter(Boolean).map((h) => h?.toLowerCase()) : [],
+  );
+  const signature = source.scheme === "hmac-sha256" ? source.header.toLowerCase() : undefined;
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || SIGNATURE_HEADERS.has(name) || name === signature) continue;
+    if (KEPT_HEADER.test(name) || extra.has(name)) kept[name] = Array.isArray(value) ? value.join(", ") : value;
+  }
+  return kept;
+}
+
+export interface ListenerParts {
+  webhooks: WebhooksConfig;
+  store: EventStore;
+  log: Log;
+}
+
+/**
+ * The webhook listener: POST /webhooks/<source> reads the raw bytes, verifies them with the
+ * source's scheme, commits the event, and only then answers 2xx. A failed check is a 4xx with
+ * the check's name, never a 5xx (that would make the sender retry forever).
+ */
+export function listenerApp({ webhooks, store, log }: ListenerParts): express.Express {
+  const sources = new Map<string, { source: WebhookSource; verify: Verifier }>(
+    webhooks.sources.map((source) => [source.name, { source, verify: verifierFor(source) }]),
+  );
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok", sources: [...sources.keys()], store: store.stats() });
+  });
+
+  app.all("/webhooks/:source", (req, res, next) => {
+    const entry = sources.get(req.params.source as string);
+    if (!entry) {
+      res.status(404).json({ error: `unknown webhook source "${req.params.source}"` });
+      return;
+    }
+    if (req.method !== "POST") {
+      res.status(405).set("allow", "POST").json({ error: "webhooks are POSTed" });
+      return;
+    }
+    store.count(entry.source.name, "received");
+    res.locals.entry = entry;
+    next();
+  });
+
+  app.post("/webhooks/:source", express.raw({ type: () => true, limit: webhooks.maxBodyBytes }), (req, res) => {
+    const { source, verify } = res.locals.entry as { source: WebhookSource; verify: Verifier };
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const receivedAt = Date.now();
+    const verdict = verify({ headers: req.headers, body, now: receivedAt });
+    if (verdict.kind === "reject") {
+      store.count(source.name, `rejected:${verdict.reason}`);
+      log.info(`webhook ${source.name} rejected: ${verdict.reason}`);
+      res.status(401).json({ error: verdict.reason });
+      return;
+    }
+    if (verdict.kind === "ping") {
+      store.count(source.name, "ping");
+      res.status(200).json({ ok: true });
+      return;
+    }
+    const { event, duplicate } = store.add({
+      source: source.name,
+      type: verdict.type,
+      scheme: source.scheme,
+      dedupeId: verdict.id,
+      headers: keptHeaders(req.headers, source),
+      body,
+      receivedAt,
+    });
+    if (!duplicate) log.debug(`webhook ${source.name} stored ${event.id} (${event.type})`);
+    res.status(200).json({ id: event.id, duplicate });
+  });
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: "not found; webhooks go to POST /webhooks/<source>" });
+  });
+
+  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+    const entry = res.locals.entry as { source: WebhookSource } | undefined;
+    if (err.type === "entity.too.large") {
+      if (entry) store.count(entry.source.name, "rejected:body too large");
+      res.status(413).json({ error: `body larger than ${webhooks.maxBodyBytes} bytes` });
+      return;
+    }
+    if (err.status && err.status >= 400 && err.status < 500) {
+      if (entry) store.count(entry.source.name, `rejected:${err.type ?? "bad request"}`);
+      res.status(err.status).json({ error: err.message });
+      return;
+    }
+    // The event was not committed: a 5xx tells the sender to try again later.
+    log.error(`webhook listener failed: ${err.stack ?? err.message}`);
+    res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
+  });
+  return app;
+}
+
+export interface RunningListener {
+  server: Server;
+  /** http://host:port, as bound. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Binds the listener; rejects with the socket error (EADDRINUSE when another waiter listens). */
+export function startListener(parts: ListenerParts): Promise<RunningListener> {
+  const { host, port } = parts.webhooks.listen;
+  const app = listenerApp(parts);
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once("error", reject);
+    server.once("listening", () => {
+      server.off("error", reject);
+      const address = server.address() as AddressInfo;
+      const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
+      resolve({
+        server,
+        url: `http://${shown}:${address.port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            // Stop accepting, let requests in flight finish, drop idle keep-alive sockets.
+            server.close(() => done());
+            server.closeIdleConnections();
+          }),
+      });
+    });
+  });
+}
