@@ -1,21 +1,31 @@
 #!/usr/bin/env node
+import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "./config.js";
+import { type Config, ConfigError, loadConfig } from "./config.js";
+import { registerEventResources } from "./events/resources.js";
+import { EventStore } from "./events/store.js";
+import { sourceUrl } from "./events/tools.js";
 import { HttpClient } from "./http/client.js";
 import { Log } from "./log.js";
 import { createServer, enabledTools } from "./server.js";
 import { TOOLSETS } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { USER_AGENT, VERSION } from "./version.js";
+import { type RunningListener, startListener } from "./webhooks/listener.js";
 
-const HELP = `waiter ${VERSION}: an MCP server that serves a company's APIs (currency rates, ...) as tools.
+const HELP = `waiter ${VERSION}: an MCP server that serves a company's APIs (currency rates, webhooks, ...) as tools.
 
-Usage: waiter [options]        serve MCP over stdio (an MCP client starts this)
+Usage:
+  waiter [options]          serve MCP over stdio (an MCP client starts this); also receives
+                            webhooks when sources are configured and the port is free
+  waiter listen [options]   only receive webhooks, for a machine that must take them while
+                            no assistant runs; SIGTERM or Ctrl+C stops it cleanly
 
 Options:
   --config FILE      JSON config file (default: $WAITER_CONFIG); secrets come from the environment only
   --toolsets a,b     enable only these toolsets (known: ${TOOLSETS.map((t) => t.name).join(", ")})
   --read-only        remove every tool that changes anything; beats every other setting
+  --no-listener      do not receive webhooks in this process (stdio mode)
   -h, --help         show this help
   -v, --version      print the version
 
@@ -24,6 +34,109 @@ Every setting is also an environment variable (WAITER_*); the README lists them 
 function fail(message: string): never {
   process.stderr.write(`waiter: ${message}\n`);
   process.exit(2);
+}
+
+function parseFlags() {
+  return parseArgs({
+    strict: true,
+    allowPositionals: true,
+    options: {
+      config: { type: "string" },
+      toolsets: { type: "string" },
+      "read-only": { type: "boolean" },
+      "no-listener": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+  });
+}
+
+function openStore(config: Config): EventStore {
+  return new EventStore(join(config.core.dataDir, "events.db"), config.webhooks.retention);
+}
+
+function warnUnsigned(config: Config, log: Log): void {
+  for (const source of config.webhooks.sources) {
+    if (source.scheme === "none") {
+      log.warning(`webhook source ${source.name} accepts unsigned requests (scheme "none"): for local trials only`);
+    }
+  }
+}
+
+/** `waiter listen`: the listener alone, until SIGTERM or SIGINT. */
+async function listen(config: Config, log: Log): Promise<void> {
+  if (config.webhooks.sources.length === 0) {
+    fail("no webhook sources are configured (webhooks.sources in the config file, or WAITER_WEBHOOKS_SOURCES)");
+  }
+  warnUnsigned(config, log);
+  const store = openStore(config);
+  let listener: RunningListener;
+  try {
+    listener = await startListener({ webhooks: config.webhooks, store, log });
+  } catch (err) {
+    store.close();
+    const { host, port } = config.webhooks.listen;
+    process.stderr.write(`waiter: cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
+    process.exit(1);
+  }
+  log.info(`listening for webhooks on ${listener.url}; store ${join(config.core.dataDir, "events.db")}`);
+  for (const source of config.webhooks.sources) {
+    log.info(`source ${source.name} (${source.scheme}): ${sourceUrl(config.webhooks, source.name)}`);
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: finishing requests in flight, then stopping`);
+    await listener.close();
+    store.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+/** `waiter`: MCP over stdio, with the listener in-process when it can have the port. */
+async function serve(config: Config, log: Log, noListener: boolean): Promise<void> {
+  const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
+  const store = config.webhooks.sources.length > 0 ? openStore(config) : undefined;
+  const tools = enabledTools({ config, toolsets: TOOLSETS, http, log, events: store });
+  const server = createServer(tools, config, log);
+  const stopResources = store ? registerEventResources(server, store, log) : undefined;
+
+  let listener: RunningListener | undefined;
+  if (store && !noListener) {
+    warnUnsigned(config, log);
+    try {
+      listener = await startListener({ webhooks: config.webhooks, store, log });
+      log.info(`receiving webhooks on ${listener.url}`);
+    } catch (err) {
+      const { host, port } = config.webhooks.listen;
+      const code = (err as NodeJS.ErrnoException).code;
+      log.notice(
+        code === "EADDRINUSE"
+          ? `${host}:${port} is taken (another waiter listens there); serving the events it stores in the shared store`
+          : `cannot receive webhooks on ${host}:${port}: ${code ?? err}; serving the events already stored`,
+      );
+    }
+  }
+
+  if (process.stdin.isTTY) {
+    process.stderr.write(
+      `waiter ${VERSION}: an MCP server speaking JSON-RPC on stdin/stdout; it is meant to be started by an MCP client.\n` +
+        "Add it to Claude Desktop, Claude Code, Cursor or VS Code with the entry in mcp.json, or try it with `npm run inspect`.\n" +
+        "Serving now; press Ctrl+C to stop.\n",
+    );
+  }
+  log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
+  log.info(`waiter ${VERSION} serving ${tools.length} tools over stdio`);
+  await serveStdio(server, log, async () => {
+    stopResources?.();
+    await listener?.close();
+    store?.close();
+    await http.close();
+    process.exit(0);
+  });
 }
 
 async function main(): Promise<void> {
@@ -44,9 +157,12 @@ async function main(): Promise<void> {
     process.stdout.write(`${VERSION}\n`);
     return;
   }
-  if (positionals.length > 0) fail(`unknown command '${positionals[0]}' (see waiter --help)`);
+  const command = positionals[0];
+  if (positionals.length > 1 || (command !== undefined && command !== "listen")) {
+    fail(`unknown command '${positionals.at(-1)}' (see waiter --help)`);
+  }
 
-  let config: ReturnType<typeof loadConfig>;
+  let config: Config;
   try {
     config = loadConfig(
       {
@@ -72,37 +188,8 @@ async function main(): Promise<void> {
   process.on("unhandledRejection", (reason) => {
     log.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
   });
-  const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
-  const tools = enabledTools({ config, toolsets: TOOLSETS, http, log });
-  const server = createServer(tools, config, log);
-
-  if (process.stdin.isTTY) {
-    process.stderr.write(
-      `waiter ${VERSION}: an MCP server speaking JSON-RPC on stdin/stdout; it is meant to be started by an MCP client.\n` +
-        "Add it to Claude Desktop, Claude Code, Cursor or VS Code with the entry in mcp.json, or try it with `npm run inspect`.\n" +
-        "Serving now; press Ctrl+C to stop.\n",
-    );
-  }
-  log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
-  log.info(`waiter ${VERSION} serving ${tools.length} tools over stdio`);
-  await serveStdio(server, log, async () => {
-    await http.close();
-    process.exit(0);
-  });
-}
-
-function parseFlags() {
-  return parseArgs({
-    strict: true,
-    allowPositionals: true,
-    options: {
-      config: { type: "string" },
-      toolsets: { type: "string" },
-      "read-only": { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean", short: "v" },
-    },
-  });
+  if (command === "listen") await listen(config, log);
+  else await serve(config, log, values["no-listener"] === true);
 }
 
 await main();

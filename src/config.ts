@@ -85,7 +85,8 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   const sections: Section[] = [
     { settings: coreSettings },
     { key: "webhooks", settings: webhookSettings },
-    ...toolsets.map((t) => ({ key: t.name, settings: t.settings })),
+    // A toolset without settings has no section: the "webhooks" toolset reads the core's.
+    ...toolsets.filter((t) => Object.keys(t.settings).length > 0).map((t) => ({ key: t.name, settings: t.settings })),
   ];
   const file = sources.file ?? (sources.env[CONFIG_FILE_ENV] || undefined);
   const fromFile = file ? readConfigFile(file) : {};
@@ -133,7 +134,9 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     const depth = sections.some((s) => s.key === keys[0]) ? 2 : 1;
     const settingPath = keys.slice(0, depth).join(".");
     const inside = keys.slice(depth).join(".");
-    const setting = (depth === 2 ? sections.find((s) => s.key === keys[0]) : sections[0])?.settings[keys[depth - 1] ?? ""];
+    const setting = (depth === 2 ? sections.find((s) => s.key === keys[0]) : sections[0])?.settings[
+      keys[depth - 1] ?? ""
+    ];
     const value = keys.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], input);
     // URLs may carry credentials (a proxy's token); their problem messages name what is wrong.
     const quiet = setting?.secret || value === undefined || typeof value === "object" || /:\/\//.test(String(value));
@@ -144,7 +147,9 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   const data = parsed.data as Record<string, unknown>;
   const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, data[k]])) as CoreConfig;
   core.dataDir = core.dataDir ?? defaultDataDir(sources.env);
-  const toolsetValues = Object.fromEntries(toolsets.map((t) => [t.name, data[t.name] as Record<string, unknown>]));
+  const toolsetValues = Object.fromEntries(
+    toolsets.map((t) => [t.name, Object.keys(t.settings).length > 0 ? (data[t.name] as Record<string, unknown>) : {}]),
+  );
   const webhooks = data.webhooks as SettingValues<typeof webhookSettings>;
   return {
     core,

@@ -2,9 +2,10 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { type CallToolResult, SetLevelRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Config } from "./config.js";
 import { ToolError } from "./errors.js";
+import type { EventStore } from "./events/store.js";
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
-import type { Tool, Toolset } from "./toolset.js";
+import type { Tool, ToolCall, Toolset } from "./toolset.js";
 import { VERSION } from "./version.js";
 
 const INSTRUCTIONS =
@@ -16,20 +17,22 @@ export interface ServerParts {
   toolsets: readonly Toolset[];
   http: HttpClient;
   log: Log;
+  events: EventStore | undefined;
 }
 
 /** The tools the configuration enables, toolset by toolset; says once why a toolset is off. */
-export function enabledTools({ config, toolsets, http, log }: ServerParts): Tool[] {
+export function enabledTools({ config, toolsets, http, log, events }: ServerParts): Tool[] {
   const tools: Tool[] = [];
   for (const toolset of toolsets) {
     if (config.core.toolsets && !config.core.toolsets.includes(toolset.name)) continue;
     const settings = config.toolsets[toolset.name] ?? {};
-    const why = toolset.unconfigured?.(settings);
+    const context = { settings, http, log: log.child(toolset.name), webhooks: config.webhooks, events };
+    const why = toolset.unconfigured?.(context);
     if (why) {
       log.info(`toolset ${toolset.name} is off: ${why}`);
       continue;
     }
-    const all = toolset.tools({ settings, http, log: log.child(toolset.name) });
+    const all = toolset.tools(context);
     // --read-only beats every other setting.
     tools.push(...all.filter((tool) => !config.core.readOnly || tool.annotations.readOnlyHint));
   }
@@ -64,7 +67,20 @@ export function createServer(tools: readonly Tool[], config: Config, log: Log): 
         outputSchema: tool.output,
         annotations: { title: tool.title, ...tool.annotations },
       },
-      (args: Record<string, unknown>, extra) => runTool(tool, args, extra.signal, timeoutMs, log),
+      (args: Record<string, unknown>, extra) => {
+        const token = extra._meta?.progressToken;
+        const progress = async (progress: number, total: number, message: string) => {
+          if (token === undefined) return;
+          await extra
+            .sendNotification({
+              method: "notifications/progress",
+              params: { progressToken: token, progress, total, message },
+            })
+            .catch(() => {});
+        };
+        const ms = Math.max(timeoutMs, (tool.deadline?.(args) ?? 0) * 1000);
+        return runTool(tool, args, { signal: extra.signal, progress }, ms, log);
+      },
     );
   }
   return server;
@@ -73,10 +89,11 @@ export function createServer(tools: readonly Tool[], config: Config, log: Log): 
 async function runTool(
   tool: Tool,
   args: Record<string, unknown>,
-  clientSignal: AbortSignal,
+  client: { signal: AbortSignal; progress: ToolCall["progress"] },
   timeoutMs: number,
   log: Log,
 ): Promise<CallToolResult> {
+  const clientSignal = client.signal;
   // One controller for the client's cancellation and the deadline: AbortSignal.any and
   // AbortSignal.timeout cost more than a cached call does.
   const controller = new AbortController();
@@ -88,7 +105,8 @@ async function runTool(
   clientSignal.addEventListener("abort", cancel, { once: true });
   const started = Date.now();
   try {
-    const result = await tool.run(args, { signal: controller.signal, deadline: started + timeoutMs, log });
+    const call = { signal: controller.signal, deadline: started + timeoutMs, log, progress: client.progress };
+    const result = await tool.run(args, call);
     log.debug(`${tool.name} answered in ${Date.now() - started} ms`);
     return {
       content: [{ type: "text", text: tool.render(result) }],

@@ -1,5 +1,7 @@
 import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
+import type { WebhooksConfig } from "./config.js";
+import type { EventStore } from "./events/store.js";
 import type { Call, HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import type { Settings, SettingValues } from "./settings.js";
@@ -12,6 +14,8 @@ export type Annotations = Required<
 /** What a tool's `run` gets besides its arguments. */
 export interface ToolCall extends Call {
   log: Log;
+  /** Tells a client that asked for progress how a long call is going; does nothing otherwise. */
+  progress(progress: number, total: number, message: string): Promise<void>;
 }
 
 /**
@@ -29,6 +33,8 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
   input: I;
   output: O;
   annotations: Annotations;
+  /** Seconds this call may take when more than the configured tool timeout (events_wait). */
+  deadline?(args: z.output<z.ZodObject<I>>): number;
   run(args: z.output<z.ZodObject<I>>, call: ToolCall): Promise<z.input<z.ZodObject<O>>>;
   render(result: z.input<z.ZodObject<O>>): string;
 }
@@ -42,6 +48,10 @@ export interface ToolsetContext<V> {
   settings: V;
   http: HttpClient;
   log: Log;
+  /** The webhook listener's settings and sources. */
+  webhooks: WebhooksConfig;
+  /** The shared event store, open when webhook sources are configured. */
+  events: EventStore | undefined;
 }
 
 /**
@@ -53,8 +63,8 @@ export interface Toolset<S extends Settings = Settings> {
   name: string;
   description: string;
   settings: S;
-  /** Why the toolset cannot work with these settings (what to set), or undefined when it can. */
-  unconfigured?(settings: SettingValues<S>): string | undefined;
+  /** Why the toolset cannot work as configured (what to set), or undefined when it can. */
+  unconfigured?(context: ToolsetContext<SettingValues<S>>): string | undefined;
   tools(context: ToolsetContext<SettingValues<S>>): Tool[];
 }
 

@@ -1,5 +1,6 @@
 import { currency } from "../tools/currency/index.js";
+import { events, webhooks } from "./events/tools.js";
 import type { Toolset } from "./toolset.js";
 
 /** Every toolset waiter knows, in the order their tools are listed. */
-export const TOOLSETS: readonly Toolset[] = [currency];
+export const TOOLSETS: readonly Toolset[] = [events, webhooks, currency];

@@ -1,12 +1,18 @@
 import { readFileSync } from "node:fs";
 import { expect, test } from "vitest";
-import { CONFIG_FILE_ENV, coreSettings } from "../src/config.js";
+import { CONFIG_FILE_ENV, coreSettings, loadConfig } from "../src/config.js";
+import { EventStore } from "../src/events/store.js";
 import { HttpClient } from "../src/http/client.js";
 import { Log } from "../src/log.js";
 import { TOOLSETS } from "../src/toolsets.js";
+import { webhookSettings } from "../src/webhooks/settings.js";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-const settings = [...Object.values(coreSettings), ...TOOLSETS.flatMap((t) => Object.values(t.settings))];
+const settings = [
+  ...Object.values(coreSettings),
+  ...Object.values(webhookSettings),
+  ...TOOLSETS.flatMap((t) => Object.values(t.settings)),
+];
 
 test("the README's settings table names every setting", () => {
   for (const env of [CONFIG_FILE_ENV, ...settings.map((s) => s.env)]) expect(readme).toContain(`| \`${env}\` |`);
@@ -14,15 +20,18 @@ test("the README's settings table names every setting", () => {
 
 test("the README's tools table names every tool", () => {
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
+  const { webhooks } = loadConfig({ env: {} }, TOOLSETS);
+  const events = new EventStore(":memory:", webhooks.retention);
   for (const toolset of TOOLSETS) {
     const values = Object.fromEntries(
       Object.entries(toolset.settings).map(([key, setting]) => [key, setting.schema.parse(undefined)]),
     );
-    for (const tool of toolset.tools({ settings: values, http, log: new Log("error") })) {
+    for (const tool of toolset.tools({ settings: values, http, log: new Log("error"), webhooks, events })) {
       expect(readme).toContain(`| \`${tool.name}\` |`);
     }
   }
   void http.close();
+  events.close();
 });
 
 test("mcp.json is a ready client entry that sets only real settings", () => {

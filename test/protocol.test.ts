@@ -78,7 +78,9 @@ describe("what agents see in tools/list", () => {
   let tools: Awaited<ReturnType<import("@modelcontextprotocol/sdk/client/index.js").Client["listTools"]>>["tools"];
 
   beforeAll(async () => {
-    const session = await startServer(upstreams);
+    // A webhook source brings the events and webhooks toolsets; every tool is listed.
+    const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+    const session = await startServer({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources }, ["--no-listener"]);
     tools = (await session.client.listTools()).tools;
     await session.close();
   });
@@ -238,14 +240,15 @@ describe("the command line", () => {
   test("--help explains the flags", () => {
     const result = run(["--help"]);
     expect(result.status).toBe(0);
-    expect(result.stdout).toMatch(/Usage: waiter/);
+    expect(result.stdout).toMatch(/Usage:\n {2}waiter \[options\]/);
+    expect(result.stdout).toMatch(/waiter listen/);
     expect(result.stdout).toMatch(/--read-only/);
   });
 
   test.each([
     [["--bogus"], {}, "waiter: unknown option '--bogus' (see waiter --help)"],
     [["serve"], {}, "waiter: unknown command 'serve' (see waiter --help)"],
-    [["--toolsets", "currency,weather"], {}, "waiter: unknown toolset 'weather' (known: currency)"],
+    [["--toolsets", "currency,weather"], {}, "waiter: unknown toolset 'weather' (known: events, webhooks, currency)"],
     [[], { WAITER_TOOL_TIMEOUT: "soon" }, /^waiter: invalid setting WAITER_TOOL_TIMEOUT: .*\(got "soon"\)$/],
     [[], { WAITER_CNB_URL: "http://api.cnb.cz/cnbapi" }, /^waiter: invalid setting WAITER_CNB_URL: plain http/],
   ])("%j %j is one line on stderr and exit status 2", (args, env, message) => {

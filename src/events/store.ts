@@ -129,6 +129,21 @@ function toEvent(row: Row): StoredEvent {
   };
 }
 
+/** A type filter ending in ".", "/" or "*" is a prefix (without the "*"); else the exact type. */
+function typePrefix(type: string): string | undefined {
+  return /[./*]$/.test(type) ? type.replace(/\*$/, "") : undefined;
+}
+
+/** The filter applied to one event, as the SQL of `where` applies it to many. */
+export function matchesFilter(filter: EventFilter, event: StoredEvent): boolean {
+  if (filter.source && event.source !== filter.source) return false;
+  if (filter.type) {
+    const prefix = typePrefix(filter.type);
+    if (prefix === undefined ? event.type !== filter.type : !event.type.startsWith(prefix)) return false;
+  }
+  return !(filter.unackedOnly && event.ackedAt !== null);
+}
+
 function where(filter: EventFilter, params: unknown[]): string {
   const clauses: string[] = [];
   if (filter.source) {
@@ -136,9 +151,8 @@ function where(filter: EventFilter, params: unknown[]): string {
     params.push(filter.source);
   }
   if (filter.type) {
-    const prefix = /[./*]$/.test(filter.type);
-    if (prefix) {
-      const stem = filter.type.replace(/\*$/, "");
+    const stem = typePrefix(filter.type);
+    if (stem !== undefined) {
       clauses.push("substr(type, 1, ?) = ?");
       params.push(stem.length, stem);
     } else {

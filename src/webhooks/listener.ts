@@ -17,7 +17,8 @@ const SIGNATURE_HEADERS = new Set([
   "x-wc-webhook-signature",
 ]);
 /** Headers worth keeping with an event: what it is, who sent it, and the providers' own. */
-const KEPT_HEADER = /^(content-type|user-agent|webhook-id|webhook-timestamp|svix-id|svix-timestamp|x-github-.+|x-shopify-.+|x-wc-webhook-.+)$/;
+const KEPT_HEADER =
+  /^(content-type|user-agent|webhook-id|webhook-timestamp|svix-id|svix-timestamp|x-github-.+|x-shopify-.+|x-wc-webhook-.+)$/;
 
 function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource): Record<string, string> {
   const extra = new Set(

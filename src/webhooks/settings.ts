@@ -40,9 +40,14 @@ const source = z.discriminatedUnion("scheme", [
 ]);
 export type SourceConfig = z.output<typeof source>;
 
+const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
+const sourceName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "source names are lowercase letters, digits, - and _");
+
 /** An object setting: a JSON object in the config file, a JSON string in the environment. */
-function jsonSetting<S extends z.ZodType>(schema: S) {
-  return z.preprocess((value, ctx) => {
+function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.output<S>) {
+  const parsed = z.preprocess((value, ctx) => {
     if (typeof value !== "string") return value;
     try {
       return JSON.parse(value);
@@ -51,6 +56,7 @@ function jsonSetting<S extends z.ZodType>(schema: S) {
       return z.NEVER;
     }
   }, schema);
+  return parsed.default(defaultValue as never);
 }
 
 const listen = z
@@ -87,30 +93,18 @@ export const webhookSettings = {
     env: "WAITER_WEBHOOKS_RETENTION",
     description: "How many events the store keeps, as JSON: maxEvents, maxBytes, maxAgeDays; the oldest go first.",
     schema: jsonSetting(
-      z
-        .strictObject({
-          maxEvents: z.number().int().positive().default(100_000),
-          maxBytes: z
-            .number()
-            .int()
-            .positive()
-            .default(512 * 1024 * 1024),
-          maxAgeDays: z.number().positive().default(30),
-        })
-        .default({ maxEvents: 100_000, maxBytes: 512 * 1024 * 1024, maxAgeDays: 30 }),
+      z.strictObject({
+        maxEvents: z.number().int().positive().default(100_000),
+        maxBytes: z.number().int().positive().default(DEFAULT_MAX_BYTES),
+        maxAgeDays: z.number().positive().default(30),
+      }),
+      { maxEvents: 100_000, maxBytes: DEFAULT_MAX_BYTES, maxAgeDays: 30 },
     ),
   },
   sources: {
     env: "WAITER_WEBHOOKS_SOURCES",
     description:
       "The webhook sources as JSON: name -> {scheme, secretEnv, ...}. Each secret is read from the variable secretEnv names.",
-    schema: jsonSetting(
-      z
-        .record(
-          z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "source names are lowercase letters, digits, - and _"),
-          source,
-        )
-        .default({}),
-    ),
+    schema: jsonSetting(z.record(sourceName, source), {}),
   },
 } satisfies Settings;

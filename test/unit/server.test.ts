@@ -23,7 +23,7 @@ const shop = defineToolset({
   name: "shop",
   description: "reads and writes",
   settings: { key: { env: "TEST_KEY", description: "key", schema: z.string().optional(), secret: true } },
-  unconfigured: (settings) => (settings.key ? undefined : "set TEST_KEY"),
+  unconfigured: ({ settings }) => (settings.key ? undefined : "set TEST_KEY"),
   tools: () => [tool("shop_read", true), tool("shop_write", false)],
 });
 const rates = defineToolset({
@@ -45,7 +45,7 @@ function names(env: NodeJS.ProcessEnv, overrides = {}) {
   const config = loadConfig({ env, overrides }, toolsets);
   const log = new RecordingLog("error");
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
-  const list = enabledTools({ config, toolsets, http, log }).map((t) => t.name);
+  const list = enabledTools({ config, toolsets, http, log, events: undefined }).map((t) => t.name);
   void http.close();
   return { list, log: log.lines };
 }
