@@ -1,3 +1,4 @@
+import { randomFillSync } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
@@ -39,6 +40,14 @@ export interface EventFilter {
   /** Exact, or a prefix when it ends with "." or "/" or "*": `order.` matches order.paid. */
   type?: string | undefined;
   unackedOnly?: boolean | undefined;
+}
+
+export interface Added {
+  id: string;
+  /** A repeat of a stored delivery: nothing new was stored. */
+  duplicate: boolean;
+  /** The stored event, read back when asked for. */
+  readonly event: StoredEvent;
 }
 
 export interface Retention {
@@ -90,15 +99,31 @@ CREATE TABLE IF NOT EXISTS events (
   acked_at INTEGER,
   UNIQUE (source, dedupe_id)
 );
-CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
-CREATE INDEX IF NOT EXISTS events_source_type ON events (source, type);
-CREATE TABLE IF NOT EXISTS totals (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS totals (
+  one INTEGER PRIMARY KEY CHECK (one = 1),
+  events INTEGER NOT NULL, bytes INTEGER NOT NULL,
+  dropped_count INTEGER NOT NULL, dropped_bytes INTEGER NOT NULL, dropped_age INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO totals VALUES (1, 0, 0, 0, 0, 0);
 CREATE TABLE IF NOT EXISTS counters (
   source TEXT NOT NULL, outcome TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (source, outcome)
 );
 `;
 
 const DAY_MS = 24 * 3600 * 1000;
+
+/** Cryptographic randomness for ids, drawn from the OS a batch at a time rather than per character. */
+function pooledRandom(): () => number {
+  const pool = new Uint32Array(1024);
+  let next = pool.length;
+  return () => {
+    if (next === pool.length) {
+      randomFillSync(pool);
+      next = 0;
+    }
+    return (pool[next++] as number) / 2 ** 32;
+  };
+}
 /** How often a subscribed store looks for events other processes committed. */
 const POLL_MS = 200;
 
@@ -173,10 +198,11 @@ function where(filter: EventFilter, params: unknown[]): string {
 export class EventStore {
   readonly #db: Database.Database;
   readonly #retention: Retention;
-  readonly #nextId = monotonicFactory();
+  readonly #nextId = monotonicFactory(pooledRandom());
   readonly #listeners = new Set<(event: StoredEvent) => void>();
   #poll: NodeJS.Timeout | undefined;
   readonly #statements = new Map<string, Database.Statement>();
+  readonly #queue: { event: NewEvent; resolve: (added: Added) => void; reject: (err: unknown) => void }[] = [];
   #seenSeq = 0;
   #dataVersion = 0;
 
@@ -192,42 +218,84 @@ export class EventStore {
   }
 
   /** Stores an event once per source and dedupe id; a repeat returns the stored one. */
-  add(event: NewEvent): { event: StoredEvent; duplicate: boolean } {
-    const result = this.#db.transaction(() => {
-      const inserted = this.#sql(
-        `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, dedupe_id) DO NOTHING`,
-      ).run(
-        this.#nextId(event.receivedAt),
-        event.source,
-        event.type,
-        event.scheme,
-        event.dedupeId,
-        event.receivedAt,
-        JSON.stringify(event.headers),
-        event.body,
-        isJson(event.body) ? 1 : 0,
-        event.body.length,
-      );
-      const row = this.#sql("SELECT * FROM events WHERE source = ? AND dedupe_id = ?").get(
-        event.source,
-        event.dedupeId,
-      ) as Row;
-      const duplicate = inserted.changes === 0;
-      this.#count(event.source, duplicate ? "duplicate" : "accepted");
-      if (!duplicate) {
-        this.#add("events", 1);
-        this.#add("bytes", row.size);
-        this.#enforceRetention(event.receivedAt);
-      }
-      return { row, duplicate };
-    })();
-    const stored = toEvent(result.row);
-    if (!result.duplicate) this.#emit([stored]);
-    return { event: stored, duplicate: result.duplicate };
+  /**
+   * Stores an event once per source and delivery id; a repeat resolves to the stored one.
+   * Resolves once the event is committed. Events added in the same turn of the event loop share
+   * one transaction (group commit): under load a commit, not the insert, is what costs.
+   */
+  add(event: NewEvent): Promise<Added> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ event, resolve, reject });
+      if (this.#queue.length === 1) setImmediate(() => this.#commitQueue());
+    });
   }
 
-  /** Counts one request of a source: received, rejected:<reason>… (accepted and duplicate come with add). */
+  #commitQueue(): void {
+    const batch = this.#queue.splice(0);
+    let results: { seq: number; id: string; duplicate: boolean }[];
+    try {
+      results = this.#db.transaction(() => {
+        const inserted = batch.map(({ event }) => this.#insert(event));
+        const last = batch.at(-1)?.event;
+        const added = inserted.filter((r) => !r.duplicate);
+        if (last && added.length > 0) {
+          const bytes = batch.reduce((sum, { event }, i) => sum + (inserted[i]?.duplicate ? 0 : event.body.length), 0);
+          const totals = this.#sql(
+            "UPDATE totals SET events = events + ?, bytes = bytes + ? RETURNING events, bytes",
+          ).get(added.length, bytes) as { events: number; bytes: number };
+          this.#enforceRetention(last.receivedAt, totals);
+        }
+        return inserted;
+      })();
+    } catch (err) {
+      for (const { reject } of batch) reject(err);
+      return;
+    }
+    batch.forEach(({ resolve }, i) => {
+      const result = results[i] as { seq: number; id: string; duplicate: boolean };
+      // Reading the row back into an event costs more than storing it: only when someone needs it.
+      let stored: StoredEvent | undefined;
+      const read = () => {
+        stored ??= toEvent(this.#sql("SELECT * FROM events WHERE seq = ?").get(result.seq) as Row);
+        return stored;
+      };
+      if (!result.duplicate && this.#listeners.size > 0) this.#emit([read()]);
+      resolve({
+        id: result.id,
+        duplicate: result.duplicate,
+        get event() {
+          return read();
+        },
+      });
+    });
+  }
+
+  #insert(event: NewEvent): { seq: number; id: string; duplicate: boolean } {
+    const inserted = this.#sql(
+      `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, dedupe_id) DO NOTHING RETURNING seq, id`,
+    ).get(
+      this.#nextId(event.receivedAt),
+      event.source,
+      event.type,
+      event.scheme,
+      event.dedupeId,
+      event.receivedAt,
+      JSON.stringify(event.headers),
+      event.body,
+      isJson(event.body) ? 1 : 0,
+      event.body.length,
+    ) as { seq: number; id: string } | undefined;
+    this.#count(event.source, inserted ? "accepted" : "duplicate");
+    if (inserted) return { ...inserted, duplicate: false };
+    const existing = this.#sql("SELECT seq, id FROM events WHERE source = ? AND dedupe_id = ?").get(
+      event.source,
+      event.dedupeId,
+    ) as { seq: number; id: string };
+    return { ...existing, duplicate: true };
+  }
+
+  /** Counts a request that stored nothing: rejected:<reason>, ping. add counts accepted and duplicate. */
   count(source: string, outcome: string): void {
     this.#count(source, outcome);
   }
@@ -289,22 +357,23 @@ export class EventStore {
   }
 
   stats(): StoreStats {
-    const totals = Object.fromEntries(
-      (this.#sql("SELECT key, value FROM totals").all() as { key: string; value: number }[]).map((r) => [
-        r.key,
-        r.value,
-      ]),
-    );
-    const range = this.#sql("SELECT MIN(received_at) AS oldest, MAX(received_at) AS newest FROM events").get() as {
-      oldest: number | null;
-      newest: number | null;
+    const totals = this.#sql("SELECT * FROM totals").get() as {
+      events: number;
+      bytes: number;
+      dropped_count: number;
+      dropped_bytes: number;
+      dropped_age: number;
     };
+    const range = this.#sql(
+      `SELECT (SELECT received_at FROM events ORDER BY seq LIMIT 1) AS oldest,
+              (SELECT received_at FROM events ORDER BY seq DESC LIMIT 1) AS newest`,
+    ).get() as { oldest: number | null; newest: number | null };
     return {
-      events: totals.events ?? 0,
-      bytes: totals.bytes ?? 0,
+      events: totals.events,
+      bytes: totals.bytes,
       oldest: range.oldest === null ? null : new Date(range.oldest).toISOString(),
       newest: range.newest === null ? null : new Date(range.newest).toISOString(),
-      dropped: { count: totals.dropped_count ?? 0, bytes: totals.dropped_bytes ?? 0, age: totals.dropped_age ?? 0 },
+      dropped: { count: totals.dropped_count, bytes: totals.dropped_bytes, age: totals.dropped_age },
     };
   }
 
@@ -315,7 +384,11 @@ export class EventStore {
       outcome: string;
       n: number;
     }[]) {
-      counters[row.source] = { ...counters[row.source], [row.outcome]: row.n };
+      const source = counters[row.source] ?? { received: 0 };
+      source[row.outcome] = row.n;
+      // Every request ends in exactly one outcome, so "received" is their sum.
+      source.received = (source.received ?? 0) + row.n;
+      counters[row.source] = source;
     }
     return counters;
   }
@@ -344,6 +417,7 @@ export class EventStore {
   }
 
   close(): void {
+    if (this.#queue.length > 0) this.#commitQueue();
     this.#stopPolling();
     this.#listeners.clear();
     if (this.#db.open) this.#db.close();
@@ -383,58 +457,59 @@ export class EventStore {
     ).run(source, outcome);
   }
 
-  #add(key: string, delta: number): void {
-    this.#sql("INSERT INTO totals (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = value + ?").run(
-      key,
-      delta,
-      delta,
-    );
-  }
-
   /** Oldest first: past the age limit, then over the count, then over the bytes. */
-  #enforceRetention(now: number): void {
+  #enforceRetention(now: number, totals: { events: number; bytes: number }): void {
     const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
+    // Events are stored in arrival order: the expired ones are a prefix of the table by seq. No
+    // index but the primary key, so a write updates as few b-trees as it can.
     const cutoff = now - maxAgeDays * DAY_MS;
-    const aged = this.#sql(
-      "SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM events WHERE received_at < ?",
-    ).get(cutoff) as { n: number; bytes: number };
-    if (aged.n > 0) this.#drop("received_at < ?", [cutoff], aged, "dropped_age");
-
-    const totals = () => this.stats();
-    const over = totals().events - maxEvents;
-    if (over > 0) {
-      const edge = this.#sql("SELECT seq FROM events ORDER BY seq LIMIT 1 OFFSET ?").get(over - 1) as {
-        seq: number;
-      };
-      const gone = this.#sql("SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM events WHERE seq <= ?").get(
-        edge.seq,
-      ) as { n: number; bytes: number };
-      this.#drop("seq <= ?", [edge.seq], gone, "dropped_count");
+    let { events, bytes } = totals;
+    const oldest = this.#sql("SELECT received_at FROM events ORDER BY seq LIMIT 1").get() as { received_at: number };
+    const aged = oldest.received_at < cutoff ? this.#oldestWhile((row) => row.received_at < cutoff) : undefined;
+    if (aged) {
+      this.#drop(aged, "dropped_age");
+      events -= aged.n;
+      bytes -= aged.bytes;
     }
-
-    let excess = totals().bytes - maxBytes;
+    let over = events - maxEvents;
+    const counted = over > 0 ? this.#oldestWhile(() => over-- > 0) : undefined;
+    if (counted) {
+      this.#drop(counted, "dropped_count");
+      bytes -= counted.bytes;
+    }
+    let excess = bytes - maxBytes;
     if (excess > 0) {
-      let edge = 0;
-      let n = 0;
-      let bytes = 0;
-      for (const row of this.#sql("SELECT seq, size FROM events ORDER BY seq").iterate() as Iterable<{
-        seq: number;
-        size: number;
-      }>) {
-        if (excess <= 0) break;
-        edge = row.seq;
-        n += 1;
-        bytes += row.size;
+      const sized = this.#oldestWhile((row) => {
+        if (excess <= 0) return false;
         excess -= row.size;
-      }
-      this.#drop("seq <= ?", [edge], { n, bytes }, "dropped_bytes");
+        return true;
+      });
+      this.#drop(sized, "dropped_bytes");
     }
   }
 
-  #drop(condition: string, params: unknown[], gone: { n: number; bytes: number }, counter: string): void {
-    this.#sql(`DELETE FROM events WHERE ${condition}`).run(...params);
-    this.#add("events", -gone.n);
-    this.#add("bytes", -gone.bytes);
-    this.#add(counter, gone.n);
+  /** The run of oldest events for which `take` holds: up to which seq, how many, how many bytes. */
+  #oldestWhile(take: (row: { seq: number; size: number; received_at: number }) => boolean) {
+    const run = { edge: 0, n: 0, bytes: 0 };
+    for (const row of this.#sql("SELECT seq, size, received_at FROM events ORDER BY seq").iterate() as Iterable<{
+      seq: number;
+      size: number;
+      received_at: number;
+    }>) {
+      if (!take(row)) break;
+      run.edge = row.seq;
+      run.n += 1;
+      run.bytes += row.size;
+    }
+    return run;
+  }
+
+  #drop(run: { edge: number; n: number; bytes: number }, counter: string): void {
+    this.#sql("DELETE FROM events WHERE seq <= ?").run(run.edge);
+    this.#sql(`UPDATE totals SET events = events - ?, bytes = bytes - ?, ${counter} = ${counter} + ?`).run(
+      run.n,
+      run.bytes,
+      run.n,
+    );
   }
 }

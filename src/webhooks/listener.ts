@@ -56,22 +56,18 @@ export function listenerApp({ webhooks, store, log }: ListenerParts): express.Ex
     res.json({ status: "ok", sources: [...sources.keys()], store: store.stats() });
   });
 
-  app.all("/webhooks/:source", (req, res, next) => {
+  const known = (req: Request, res: Response, next: NextFunction) => {
     const entry = sources.get(req.params.source as string);
     if (!entry) {
       res.status(404).json({ error: `unknown webhook source "${req.params.source}"` });
       return;
     }
-    if (req.method !== "POST") {
-      res.status(405).set("allow", "POST").json({ error: "webhooks are POSTed" });
-      return;
-    }
-    store.count(entry.source.name, "received");
     res.locals.entry = entry;
     next();
-  });
+  };
+  const raw = express.raw({ type: () => true, limit: webhooks.maxBodyBytes });
 
-  app.post("/webhooks/:source", express.raw({ type: () => true, limit: webhooks.maxBodyBytes }), (req, res) => {
+  app.post("/webhooks/:source", known, raw, async (req, res) => {
     const { source, verify } = res.locals.entry as { source: WebhookSource; verify: Verifier };
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const receivedAt = Date.now();
@@ -87,7 +83,7 @@ export function listenerApp({ webhooks, store, log }: ListenerParts): express.Ex
       res.status(200).json({ ok: true });
       return;
     }
-    const { event, duplicate } = store.add({
+    const { id, duplicate } = await store.add({
       source: source.name,
       type: verdict.type,
       scheme: source.scheme,
@@ -96,8 +92,12 @@ export function listenerApp({ webhooks, store, log }: ListenerParts): express.Ex
       body,
       receivedAt,
     });
-    if (!duplicate) log.debug(`webhook ${source.name} stored ${event.id} (${event.type})`);
-    res.status(200).json({ id: event.id, duplicate });
+    if (!duplicate) log.debug(`webhook ${source.name} stored ${id} (${verdict.type})`);
+    res.status(200).json({ id, duplicate });
+  });
+
+  app.all("/webhooks/:source", known, (_req, res) => {
+    res.status(405).set("allow", "POST").json({ error: "webhooks are POSTed" });
   });
 
   app.use((_req, res) => {

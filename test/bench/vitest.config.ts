@@ -1,5 +1,5 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  test: { include: ["test/bench/run.ts"], testTimeout: 300_000 },
+  test: { include: ["test/bench/run.ts", "test/bench/webhooks.ts"], testTimeout: 300_000, fileParallelism: false },
 });
