@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { isAbsolute, join } from "node:path";
 import { z } from "zod";
 import { LOG_LEVELS } from "./log.js";
 import { flag, integer, list, type Setting, type Settings, type SettingValues } from "./settings.js";
@@ -13,7 +13,10 @@ export const coreSettings = {
     env: "WAITER_DATA_DIR",
     description:
       "Per-user directory for waiter's state. Default: $XDG_STATE_HOME/waiter (~/.local/state/waiter) on Linux, ~/Library/Application Support/waiter on macOS, %LOCALAPPDATA%\\waiter on Windows.",
-    schema: z.string().min(1).optional(),
+    schema: z
+      .string()
+      .refine(isAbsolute, "must be an absolute path: MCP clients start servers from any directory")
+      .optional(),
   },
   logLevel: {
     env: "WAITER_LOG_LEVEL",
@@ -23,7 +26,9 @@ export const coreSettings = {
   toolsets: {
     env: "WAITER_TOOLSETS",
     description: "Comma-separated toolsets to enable (default: every configured one). Same as --toolsets.",
-    schema: list().optional(),
+    schema: list()
+      .refine((names) => names.length > 0, "names no toolset; leave it unset to enable every configured one")
+      .optional(),
   },
   readOnly: {
     env: "WAITER_READ_ONLY",
@@ -88,6 +93,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     // A toolset without settings has no section: the "webhooks" toolset reads the core's.
     ...toolsets.filter((t) => Object.keys(t.settings).length > 0).map((t) => ({ key: t.name, settings: t.settings })),
   ];
+  if (sources.file === "") throw new ConfigError("--config needs a file name");
   const file = sources.file ?? (sources.env[CONFIG_FILE_ENV] || undefined);
   const fromFile = file ? readConfigFile(file) : {};
   checkFileKeys(fromFile, sections, file);
@@ -138,9 +144,9 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
       keys[depth - 1] ?? ""
     ];
     const value = keys.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], input);
-    // URLs may carry credentials (a proxy's token); their problem messages name what is wrong.
-    const quiet = setting?.secret || value === undefined || typeof value === "object" || /:\/\//.test(String(value));
-    const got = quiet ? "" : ` (got ${JSON.stringify(value)})`;
+    // Only short plain values are echoed: a URL or a JSON string may carry a token.
+    const plain = (typeof value === "string" && /^[\w.,:+-]{0,40}$/.test(value)) || typeof value === "number";
+    const got = !setting?.secret && plain ? ` (got ${JSON.stringify(value)})` : "";
     const where = `${origins.get(settingPath) ?? settingPath}${inside ? ` at ${inside}` : ""}`;
     throw new ConfigError(`invalid setting ${where}: ${issue?.message}${got}`);
   }

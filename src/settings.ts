@@ -1,5 +1,5 @@
-import { isIP } from "node:net";
 import { z } from "zod";
+import { upstreamUrlProblem } from "./http/urls.js";
 
 /**
  * One setting: where it comes from and how it is checked. The core and every toolset declare
@@ -18,24 +18,6 @@ export interface Setting<S extends z.ZodType = z.ZodType> {
 export type Settings = Record<string, Setting>;
 export type SettingValues<S extends Settings> = { [K in keyof S]: z.output<S[K]["schema"]> };
 
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "");
-  if (host === "localhost" || host.endsWith(".localhost")) return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  if (isIP(host) === 6) return host === "::1";
-  return false;
-}
-
-/** Why an upstream URL may not be used, or undefined when it may. */
-export function upstreamUrlProblem(url: URL): string | undefined {
-  if (url.protocol === "https:") return undefined;
-  if (url.protocol === "http:" && isLoopbackHost(url.hostname)) return undefined;
-  if (url.protocol === "http:") {
-    return `plain http is allowed only to loopback addresses; use https://${url.host}${url.pathname}`;
-  }
-  return `unsupported protocol ${url.protocol} (use https)`;
-}
-
 /** An upstream base URL: https, or plain http to loopback only. */
 export function upstreamUrl(defaultUrl: string) {
   return z
@@ -46,7 +28,8 @@ export function upstreamUrl(defaultUrl: string) {
       try {
         url = new URL(value);
       } catch {
-        ctx.addIssue({ code: "custom", message: `not a URL: ${JSON.stringify(value)}` });
+        // Not echoed: a URL may carry a token.
+        ctx.addIssue({ code: "custom", message: "is not a URL" });
         return z.NEVER;
       }
       const problem = upstreamUrlProblem(url);

@@ -143,6 +143,16 @@ describe("cross rates", () => {
 });
 
 describe("history and lists", () => {
+  test("a range of exactly 366 days, start and end included, is accepted", async () => {
+    const result = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["USD"],
+      start: "2025-01-01",
+      end: "2026-01-01",
+    });
+    expect(result.isError).toBeFalsy();
+  });
+
   test("ECB history has every working day of the range, oldest first", async () => {
     const result = await server.call("currency_history", {
       base: "EUR",
@@ -158,8 +168,8 @@ describe("history and lists", () => {
   test("CNB history across a year boundary reads both years", async () => {
     const before = cnb.count("/cnbapi/exrates/daily-year");
     const result = await server.call("currency_history", {
-      base: "CZK",
-      symbols: ["EUR", "JPY"],
+      base: "EUR",
+      symbols: ["CZK", "JPY"],
       start: "2025-12-29",
       end: "2026-01-05",
       source: "cnb",
@@ -171,10 +181,29 @@ describe("history and lists", () => {
       days: expect.arrayContaining([
         {
           date: "2026-01-02",
-          rates: [expect.objectContaining({ currency: "EUR", inverse: 24.17 }), expect.anything()],
+          rates: [{ currency: "CZK", rate: 24.17 }, expect.objectContaining({ currency: "JPY" })],
         },
       ]),
     });
+  });
+
+  test("a currency missing on some days is left out of those days only", async () => {
+    // BGN is in the CNB's fixing of 13.11.2023 but not in its 2026 rows, which generate the other days.
+    const result = await server.call("currency_history", {
+      base: "CZK",
+      symbols: ["BGN", "EUR"],
+      start: "2023-11-10",
+      end: "2023-11-14",
+      source: "cnb",
+    });
+    expect(result.isError).toBeFalsy();
+    const days = (result.structuredContent as { days: { date: string; rates: { currency: string }[] }[] }).days;
+    expect(days.map((d) => [d.date, d.rates.map((r) => r.currency)])).toEqual([
+      ["2023-11-10", ["EUR"]],
+      ["2023-11-13", ["BGN", "EUR"]],
+      ["2023-11-14", ["EUR"]],
+    ]);
+    expect(text(result)).toMatch(/BGN: .* low .* on 2023-11-13/);
   });
 
   test("currency_list names each source's currencies", async () => {
@@ -202,7 +231,23 @@ describe("bad input is a clear tool error", () => {
     ["currency_rates", { date: "2999-01-01" }, /future/],
     ["currency_rates", { date: "1998-12-31" }, /No rates before 1999-01-04/],
     ["currency_history", { base: "EUR", symbols: ["USD"], start: "2026-02-01", end: "2026-01-01" }, /after end/],
-    ["currency_history", { base: "EUR", symbols: ["USD"], start: "2024-01-01", end: "2026-01-01" }, /at most 366/],
+    ["currency_history", { base: "EUR", symbols: ["USD"], start: "2024-01-01", end: "2026-01-01" }, /at most 366 days/],
+    [
+      "currency_history",
+      { base: "EUR", symbols: ["USD", "CZK", "GBP", "JPY", "CHF", "PLN"], start: "2025-01-01", end: "2025-12-31" },
+      /days times currencies/,
+    ],
+    [
+      "currency_history",
+      { base: "EUR", symbols: ["USD", "XYZ"], start: "2026-01-05", end: "2026-01-09" },
+      /no rate for XYZ between/,
+    ],
+    [
+      "currency_history",
+      { base: "EUR", symbols: ["XYZ"], start: "2026-01-05", end: "2026-01-09" },
+      /No rates for XYZ between .*currency_list/,
+    ],
+    ["currency_convert", { amount: 1e15, from: "EUR", to: "USD" }, /amount/],
     ["currency_history", { base: "EUR", symbols: [], start: "2026-01-01", end: "2026-01-02" }, /symbols/],
     [
       "currency_history",

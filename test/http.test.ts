@@ -84,6 +84,20 @@ describe("retries", () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(950);
   });
 
+  test("a Retry-After given as an HTTP date is honoured too", async () => {
+    fake.queue.push({ status: 503, headers: { "retry-after": new Date(Date.now() + 2_000).toUTCString() } });
+    const started = Date.now();
+    expect((await client().send("/retry-date", {}, call())).status).toBe(200);
+    expect(fake.count("/retry-date")).toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
+  test("429 is retried, then answered", async () => {
+    fake.queue.push(json(429, '{"message":"slow down"}', { "retry-after": "0" }));
+    expect((await client().json(any, "/limited-once", {}, call())) as object).toMatchObject({ n: expect.any(Number) });
+    expect(fake.count("/limited-once")).toBe(2);
+  });
+
   test("a Retry-After beyond the deadline is not waited for: the model hears it at once", async () => {
     fake.queue.push(json(429, '{"message":"slow down"}', { "retry-after": "120" }));
     const started = Date.now();
@@ -205,6 +219,29 @@ describe("cache and coalescing", () => {
     const answers = await Promise.all(Array.from({ length: 20 }, () => api.json(counter, "/together", {}, call())));
     expect(new Set(answers.map((a) => a.n)).size).toBe(1);
     expect(fake.count("/together")).toBe(1);
+  });
+
+  test("a cached answer expires with its max-age", async () => {
+    const api = client();
+    await api.json(counter, "/expiring", { query: { "max-age": 1 } }, call());
+    await api.json(counter, "/expiring", { query: { "max-age": 1 } }, call());
+    expect(fake.count("/expiring")).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    await api.json(counter, "/expiring", { query: { "max-age": 1 } }, call());
+    expect(fake.count("/expiring")).toBe(2);
+  });
+
+  test("a caller that gives up leaves a shared load; the others still get the answer", async () => {
+    fake.delayMs = 300;
+    const api = client();
+    const quitter = new AbortController();
+    const first = api.json(counter, "/shared-cancel", {}, { signal: quitter.signal, deadline: Date.now() + 5_000 });
+    const others = Array.from({ length: 2 }, () => api.json(counter, "/shared-cancel", {}, call()));
+    setTimeout(() => quitter.abort(new DOMException("the client cancelled", "AbortError")), 50);
+    expect((await failure(first)).message).toMatch(/was cancelled/);
+    const answers = await Promise.all(others);
+    expect(answers[0]).toEqual(answers[1]);
+    expect(fake.count("/shared-cancel")).toBe(1);
   });
 
   test("callers sharing a load all hear its deadline in words", async () => {

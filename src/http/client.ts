@@ -3,7 +3,7 @@ import { LRUCache } from "lru-cache";
 import { Agent, type Dispatcher, interceptors, request } from "undici";
 import type { z } from "zod";
 import { ToolError, UpstreamError } from "../errors.js";
-import { upstreamUrlProblem } from "../settings.js";
+import { upstreamUrlProblem } from "./urls.js";
 import { describeFailure, describeStatus } from "./failures.js";
 import { freshSeconds } from "./freshness.js";
 import { deadlineRetry } from "./retry.js";
@@ -25,6 +25,7 @@ export interface HttpClientOptions {
   maxRetries?: number;
   minRetryDelayMs?: number;
   maxRetryDelayMs?: number;
+  /** Bound of the cache, counted as the cached answers' JSON text length. */
   cacheBytes?: number;
 }
 
@@ -55,11 +56,8 @@ interface Cached {
   reusable: boolean;
 }
 
-/** What a cache miss needs to load a value; handed to the cache's fetchMethod. */
-interface Load {
-  call: Call;
-  load: () => Promise<{ value: unknown; size: number; fresh: number }>;
-}
+/** Loads a value for the cache, within `call`; `size` is the answer's length, `fresh` its lifetime in seconds. */
+type Load = (call: Call) => Promise<{ value: unknown; size: number; fresh: number }>;
 
 /**
  * The one upstream HTTP client. Requests go through undici: an Agent keeps one keep-alive
@@ -72,7 +70,7 @@ export class HttpClient {
   readonly #agent: Agent;
   readonly #dispatcher: Dispatcher;
   readonly #options: Required<HttpClientOptions>;
-  readonly #cache: LRUCache<string, Cached, Load>;
+  readonly #cache: LRUCache<string, Cached, () => ReturnType<Load>>;
 
   constructor(options: HttpClientOptions) {
     this.#options = {
@@ -95,11 +93,11 @@ export class HttpClient {
     // Each request brings its own decision function (deadlineRetry); the last answer of a
     // failed series is handed back as it is, so the caller sees the upstream's status and body.
     this.#dispatcher = this.#agent.compose(interceptors.retry({ throwOnError: false }));
-    this.#cache = new LRUCache<string, Cached, Load>({
+    this.#cache = new LRUCache<string, Cached, () => ReturnType<Load>>({
       maxSize: o.cacheBytes,
       sizeCalculation: (entry) => Math.max(1, entry.size),
-      fetchMethod: async (_key, _stale, { options, context }) => {
-        const { value, size, fresh } = await context.load();
+      fetchMethod: async (_key, _stale, { options, context: load }) => {
+        const { value, size, fresh } = await load();
         // lru-cache reads a ttl of 0 as "forever"; an answer not to reuse is deleted once served.
         options.ttl = fresh > 0 ? fresh * 1000 : 1;
         return { value, size, reusable: fresh > 0 };
@@ -107,15 +105,20 @@ export class HttpClient {
     });
   }
 
-  /** The cached value for `url`, or the one `load` fetches; concurrent misses share one load. */
-  async cached(name: string, url: URL, call: Call, load: Load["load"]): Promise<unknown> {
+  /**
+   * The cached value for `url`, or the one `load` fetches. Concurrent misses share one load,
+   * which runs to the first caller's deadline but not its cancellation: a caller that gives up
+   * leaves, the others keep waiting.
+   */
+  async cached(name: string, url: URL, call: Call, load: Load): Promise<unknown> {
+    const shared = () =>
+      load({ signal: AbortSignal.timeout(Math.max(0, call.deadline - Date.now())), deadline: call.deadline });
     try {
-      const entry = await this.#cache.fetch(url.href, { context: { call, load }, signal: call.signal });
-      if (!entry) throw new Error("cancelled");
-      if (!entry.reusable && this.#cache.peek(url.href) === entry) this.#cache.delete(url.href);
+      const entry = (await untilAborted(this.#cache.fetch(url.href, { context: shared }), call.signal)) as Cached;
+      if (!entry.reusable && this.#cache.peek(url.href, { allowStale: true }) === entry) this.#cache.delete(url.href);
       return entry.value;
     } catch (err) {
-      // A load's own failure is already worded; an abort of the shared load is not.
+      // A load's own failure is already worded; a deadline or a cancellation is worded here.
       throw err instanceof ToolError ? err : describeFailure(err, name, url, call, this.#options);
     }
   }
@@ -163,6 +166,16 @@ export class HttpClient {
   }
 }
 
+/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
+}
+
 export class Upstream {
   constructor(
     readonly name: string,
@@ -201,15 +214,15 @@ export class Upstream {
     onStatus?: (response: HttpResponse) => Error | undefined,
   ): Promise<z.output<S>> {
     const url = this.url(path, options.query);
-    const load = async () => {
-      const response = await this.client.send(this.name, url, options, call);
+    const load = async (within: Call) => {
+      const response = await this.client.send(this.name, url, options, within);
       return {
         value: this.#read(schema, response, onStatus),
         size: response.text.length,
         fresh: options.ttl ?? freshSeconds(response.headers),
       };
     };
-    if ((options.method ?? "GET") !== "GET") return (await load()).value;
+    if ((options.method ?? "GET") !== "GET") return (await load(call)).value;
     return (await this.client.cached(this.name, url, call, load)) as z.output<S>;
   }
 

@@ -13,7 +13,7 @@ export function describeFailure(
 ): UpstreamError {
   if (err instanceof UpstreamError) return err;
   const where = `${name} (${url.host})`;
-  // A load shared by several calls fails with the abort reason of the call that started it.
+  // This call's own cancellation or deadline comes first; else the shared load's deadline passed.
   const reason = (call.signal.aborted ? call.signal.reason : err) as Error | undefined;
   if (reason?.name === "TimeoutError") {
     return new UpstreamError(

@@ -9,10 +9,13 @@ export interface RetryPolicy {
 }
 
 const RETRY_STATUS = [429, 502, 503, 504];
+/** Connection failures that may pass; a name that does not resolve (ENOTFOUND) will not. */
 const RETRY_CODES = [
   "ECONNRESET",
   "ECONNREFUSED",
-  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ETIMEDOUT",
+  "UND_ERR_CONNECT_TIMEOUT",
   "ENETDOWN",
   "ENETUNREACH",
   "EHOSTDOWN",

@@ -1,12 +1,11 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call, Upstream } from "../../src/http/client.js";
-import type { Fixing, RateSource } from "./fixing.js";
-import { dateIn, latestTtl, type Publication } from "./schedule.js";
+import { type Fixing, fixingOf, type RateSource } from "./fixing.js";
+import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The CNB publishes after 14:30 Prague time on working days. */
 const PUBLICATION: Publication = { zone: "Europe/Prague", hour: 14, minute: 30 };
-const PAST_TTL = 30 * 24 * 3600;
 
 const row = z.object({
   validFor: z.string(),
@@ -18,20 +17,6 @@ const row = z.object({
 });
 const rows = z.object({ rates: z.array(row) });
 type Row = z.output<typeof row>;
-
-/** The HTTP cache hands back the same parsed rows while they are fresh; so is their Fixing. */
-const fixings = new WeakMap<Row[], Fixing>();
-
-function dailyFixing(day: Row[]): Fixing | undefined {
-  const first = day[0];
-  if (!first) return undefined;
-  let fixing = fixings.get(day);
-  if (!fixing) {
-    fixing = toFixing(first.validFor, day);
-    fixings.set(day, fixing);
-  }
-  return fixing;
-}
 
 function toFixing(date: string, day: Row[]): Fixing {
   return {
@@ -50,21 +35,22 @@ export function cnbSource(cnb: Upstream): RateSource {
     earliest: "1991-01-01",
 
     async fixing(date, call) {
-      const fixing = dailyFixing(await daily(date, call));
-      if (!fixing) throw new ToolError(`No fixing for ${date ?? "today"}: ${source.name} published none.`);
-      return fixing;
+      const day = await daily(date, call);
+      const first = day[0];
+      if (!first) throw new ToolError(`No fixing for ${date ?? "today"}: ${source.name} published none.`);
+      return fixingOf(day, () => toFixing(first.validFor, day));
     },
 
     async series(start, end, _codes, call) {
-      const today = dateIn(PUBLICATION.zone);
       const years: number[] = [];
-      for (let year = Number(start.slice(0, 4)); year <= Number(end.slice(0, 4)); year++) years.push(year);
+      const first = Math.max(Number(start.slice(0, 4)), Number(source.earliest.slice(0, 4)));
+      for (let year = first; year <= Number(end.slice(0, 4)); year++) years.push(year);
       const answers = await Promise.all(
         years.map((year) =>
           cnb.json(
             rows,
             "/exrates/daily-year",
-            { query: { year, lang: "EN" }, ttl: `${year}-12-31` < today ? PAST_TTL : latestTtl(PUBLICATION) },
+            { query: { year, lang: "EN" }, ttl: cachePolicy(PUBLICATION, `${year}-12-31`).ttl },
             call,
           ),
         ),
@@ -81,6 +67,7 @@ export function cnbSource(cnb: Upstream): RateSource {
 
     async currencies(call: Call) {
       const day = await daily(undefined, call);
+      if (day.length === 0) throw new ToolError(`${source.name} answered with an empty fixing; try again later.`);
       return [
         { code: "CZK", name: "Czech koruna" },
         ...day.map((r) => ({
@@ -92,11 +79,11 @@ export function cnbSource(cnb: Upstream): RateSource {
   };
 
   async function daily(date: string | undefined, call: Call): Promise<Row[]> {
-    const past = date !== undefined && date < dateIn(PUBLICATION.zone);
+    const { final, ttl } = cachePolicy(PUBLICATION, date);
     const body = await cnb.json(
       rows,
       "/exrates/daily",
-      { query: { date: past ? date : undefined, lang: "EN" }, ttl: past ? PAST_TTL : latestTtl(PUBLICATION) },
+      { query: { date: final ? date : undefined, lang: "EN" }, ttl },
       call,
     );
     return body.rates;

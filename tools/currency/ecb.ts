@@ -1,13 +1,11 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call, HttpResponse, Upstream } from "../../src/http/client.js";
-import type { CurrencyName, Fixing, RateSource } from "./fixing.js";
-import { dateIn, latestTtl, type Publication } from "./schedule.js";
+import { type CurrencyName, type Fixing, fixingOf, type RateSource } from "./fixing.js";
+import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The ECB publishes around 16:00 CET on TARGET working days. */
 const PUBLICATION: Publication = { zone: "Europe/Berlin", hour: 16, minute: 0 };
-/** A published fixing never changes; a month in memory is plenty. */
-const PAST_TTL = 30 * 24 * 3600;
 
 const table = z.object({ base: z.string(), date: z.string(), rates: z.record(z.string(), z.number().positive()) });
 const series = z.object({
@@ -15,18 +13,6 @@ const series = z.object({
   rates: z.record(z.string(), z.record(z.string(), z.number().positive())),
 });
 const names = z.record(z.string(), z.string());
-
-/** The HTTP cache hands back the same parsed body while it is fresh; so is its Fixing. */
-const fixings = new WeakMap<object, Fixing>();
-
-function tableFixing(body: z.output<typeof table>): Fixing {
-  let fixing = fixings.get(body);
-  if (!fixing) {
-    fixing = toFixing(body.date, body.base, body.rates);
-    fixings.set(body, fixing);
-  }
-  return fixing;
-}
 
 function toFixing(date: string, base: string, rates: Record<string, number>): Fixing {
   return {
@@ -48,15 +34,12 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     earliest: "1999-01-04",
 
     async fixing(date, call) {
-      const past = date !== undefined && date < dateIn(PUBLICATION.zone);
-      const body = await frankfurter.json(
-        table,
-        past ? `/${date}` : "/latest",
-        { ttl: past ? PAST_TTL : latestTtl(PUBLICATION) },
-        call,
-        (response) => notFound(response, `for ${date}`),
+      const { final, ttl } = cachePolicy(PUBLICATION, date);
+      // A date not final yet is today's or the future's: the latest fixing is the answer.
+      const body = await frankfurter.json(table, final ? `/${date}` : "/latest", { ttl }, call, (response) =>
+        final ? notFound(response, `for ${date}`) : undefined,
       );
-      return tableFixing(body);
+      return fixingOf(body, () => toFixing(body.date, body.base, body.rates));
     },
 
     async series(start, end, codes, call) {
@@ -64,12 +47,9 @@ export function ecbSource(frankfurter: Upstream): RateSource {
       const body = await frankfurter.json(
         series,
         `/${start}..${end}`,
-        {
-          query: symbols.length ? { symbols: symbols.join(",") } : {},
-          ttl: end < dateIn(PUBLICATION.zone) ? PAST_TTL : latestTtl(PUBLICATION),
-        },
+        { query: symbols.length ? { symbols: symbols.join(",") } : {}, ttl: cachePolicy(PUBLICATION, end).ttl },
         call,
-        (response) => notFound(response, `between ${start} and ${end}`),
+        (response) => notFound(response, `for ${symbols.join(", ") || "EUR"} between ${start} and ${end}`),
       );
       return Object.entries(body.rates)
         .filter(([date]) => date >= start && date <= end)
@@ -86,7 +66,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
   function notFound(response: HttpResponse, what: string): Error | undefined {
     if (response.status !== 404) return undefined;
     return new ToolError(
-      `No rates ${what}: ${source.name} publishes from ${source.earliest} on, and only the currencies currency_list with source "ecb" lists.`,
+      `No rates ${what}: ${source.name} publishes from ${source.earliest} on, and only the currencies currency_list with source "ecb" lists; check the codes and dates, or the configured WAITER_FRANKFURTER_URL.`,
     );
   }
 

@@ -16,6 +16,18 @@ export interface Fixing {
   quotes: Map<string, Quote>;
 }
 
+/** The HTTP cache hands back the same parsed body while it is fresh; so is the Fixing built from it. */
+const built = new WeakMap<object, Fixing>();
+
+export function fixingOf(body: object, build: () => Fixing): Fixing {
+  let fixing = built.get(body);
+  if (!fixing) {
+    fixing = build();
+    built.set(body, fixing);
+  }
+  return fixing;
+}
+
 export interface CurrencyName {
   code: string;
   name: string;

@@ -12,6 +12,8 @@ type SourceId = (typeof SOURCES)[number];
 
 const MAX_HISTORY_DAYS = 366;
 const MAX_HISTORY_SYMBOLS = 10;
+/** Days times currencies per call, so a history fits a context window: a year of 5, half a year of 10. */
+const MAX_HISTORY_CELLS = 1830;
 const DAY_MS = 24 * 3600 * 1000;
 
 const settings = {
@@ -102,6 +104,10 @@ function dateNote(requested: string | undefined, fixing: Fixing, source: RateSou
   const weekday = new Date(`${requested}T00:00:00Z`).getUTCDay();
   const why = weekday === 0 || weekday === 6 ? "" : ": a holiday, or not published yet";
   return `No fixing exists for ${requested} (a ${WEEKDAYS[weekday]}${why}); these are the rates of ${fixing.date}, the last fixing ${source.name} published before it.`;
+}
+
+function hasCurrency(fixing: Fixing, code: string): boolean {
+  return code === fixing.base || fixing.quotes.has(code);
 }
 
 function rateRows(fixing: Fixing, base: string, symbols: string[], source: RateSource) {
@@ -206,7 +212,11 @@ export const currency = defineToolset({
         "On weekends and holidays the last working day's fixing applies; `date` in the result says which, so record that date. " +
         "Pairs without the source's base (EUR for ecb, CZK for cnb) are converted through it.",
       input: {
-        amount: z.number().positive().finite().describe("Amount of `from` to convert; greater than 0."),
+        amount: z
+          .number()
+          .positive()
+          .max(1e12)
+          .describe("Amount of `from` to convert; greater than 0, at most 1,000,000,000,000."),
         from: code.describe("Currency of the amount, ISO 4217 code (e.g. JPY)."),
         to: code.describe("Currency to convert into, ISO 4217 code (e.g. CZK)."),
         date: date.optional().describe("Day of the fixing, YYYY-MM-DD (default: the latest)."),
@@ -259,9 +269,11 @@ export const currency = defineToolset({
       title: "Exchange-rate history",
       description:
         `Official reference rates of every working day in a date range, for trends and for booking past transactions. ` +
-        `At most ${MAX_HISTORY_DAYS} days per call and ${MAX_HISTORY_SYMBOLS} currencies; ECB rates go back to 1999-01-04, CNB rates to 1991. ` +
-        "Weekends and holidays have no fixing and are absent. The text gives first, last, lowest and highest rate per currency; " +
-        "the structured result has every day.",
+        `A range spans at most ${MAX_HISTORY_DAYS} days (start and end included) and ${MAX_HISTORY_SYMBOLS} currencies, ` +
+        `and days times currencies at most ${MAX_HISTORY_CELLS} (a year of 5 currencies, half a year of 10); split longer ones. ` +
+        "ECB rates go back to 1999-01-04, CNB rates to 1991. Weekends and holidays have no fixing and are absent, and a " +
+        "currency the source did not publish on a day is absent from that day. The text gives first, last, lowest and " +
+        "highest rate per currency; the structured result has every day.",
       input: {
         base: code.describe("Currency the rates are expressed against, ISO 4217 code."),
         symbols: z
@@ -270,7 +282,7 @@ export const currency = defineToolset({
           .max(MAX_HISTORY_SYMBOLS)
           .describe(`Currencies to return, 1 to ${MAX_HISTORY_SYMBOLS} ISO 4217 codes.`),
         start: date.describe("First day of the range, YYYY-MM-DD."),
-        end: date.describe(`Last day of the range, YYYY-MM-DD; at most ${MAX_HISTORY_DAYS} days after start.`),
+        end: date.describe(`Last day of the range, YYYY-MM-DD; the range spans at most ${MAX_HISTORY_DAYS} days.`),
         source: sourceArg,
       },
       output: {
@@ -279,7 +291,19 @@ export const currency = defineToolset({
         start: z.string().describe("Date of the first fixing returned."),
         end: z.string().describe("Date of the last fixing returned."),
         days: z
-          .array(z.object({ date: z.string().describe("Date of the fixing."), rates: z.array(rateRow) }))
+          .array(
+            z.object({
+              date: z.string().describe("Date of the fixing."),
+              rates: z
+                .array(
+                  z.object({
+                    currency: z.string().describe("ISO 4217 code."),
+                    rate: z.number().describe("Units of this currency that 1 unit of the base currency buys."),
+                  }),
+                )
+                .describe("The currencies published that day."),
+            }),
+          )
           .describe("One entry per fixing, oldest first."),
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
@@ -287,9 +311,10 @@ export const currency = defineToolset({
         const source = pick(args.source);
         if (args.start > args.end) throw new ToolError(`start (${args.start}) is after end (${args.end}); swap them.`);
         const span = (Date.parse(args.end) - Date.parse(args.start)) / DAY_MS + 1;
-        if (span > MAX_HISTORY_DAYS) {
+        const symbols = [...new Set(args.symbols)];
+        if (span > MAX_HISTORY_DAYS || span * symbols.length > MAX_HISTORY_CELLS) {
           throw new ToolError(
-            `The range spans ${span} days; at most ${MAX_HISTORY_DAYS} fit in one call. Split it into shorter ranges.`,
+            `The range spans ${span} days for ${symbols.length} currencies; at most ${MAX_HISTORY_DAYS} days and ${MAX_HISTORY_CELLS} days times currencies fit in one call. Split it into shorter ranges or fewer currencies.`,
           );
         }
         if (args.end < source.earliest) {
@@ -297,8 +322,16 @@ export const currency = defineToolset({
             `No rates before ${source.earliest}, the start of ${source.name}'s series; ask for a later range.`,
           );
         }
-        const symbols = [...new Set(args.symbols)];
-        const fixings = await source.series(args.start, args.end, [args.base, ...symbols], call);
+        const all = await source.series(args.start, args.end, [args.base, ...symbols], call);
+        // A day without the base can say nothing; a currency missing on a day is left out of that day.
+        const fixings = all.filter((fixing) => hasCurrency(fixing, args.base));
+        const unpublished = symbols.filter((c) => !fixings.some((fixing) => hasCurrency(fixing, c)));
+        if (all.length > 0 && unpublished.length > 0) {
+          const missing = [...(fixings.length ? [] : [args.base]), ...unpublished].join(", ");
+          throw new ToolError(
+            `${source.name} published no rate for ${missing} between ${args.start} and ${args.end}. Check the codes (ISO 4217); currency_list with source "${source.id}" lists the currencies it publishes.`,
+          );
+        }
         const first = fixings[0];
         const last = fixings.at(-1);
         if (!first || !last) {
@@ -311,17 +344,22 @@ export const currency = defineToolset({
           base: args.base,
           start: first.date,
           end: last.date,
-          days: fixings.map((fixing) => ({ date: fixing.date, rates: rateRows(fixing, args.base, symbols, source) })),
+          days: fixings.map((fixing) => ({
+            date: fixing.date,
+            rates: symbols
+              .filter((c) => hasCurrency(fixing, c))
+              .map((currency) => ({ currency, rate: significant(crossRate(fixing, args.base, currency, source)) })),
+          })),
         };
       },
       render(r) {
         const head = `${sourceLabel(r.source)} rates against ${r.base}, ${r.days.length} fixings from ${r.start} to ${r.end}:`;
-        const currencies = r.days[0]?.rates.map((row) => row.currency) ?? [];
+        const currencies = [...new Set(r.days.flatMap((day) => day.rates.map((row) => row.currency)))];
         const lines = currencies.map((currency) => {
-          const points = r.days.map((day) => ({
-            date: day.date,
-            rate: day.rates.find((row) => row.currency === currency)?.rate ?? Number.NaN,
-          }));
+          const points = r.days.flatMap((day) => {
+            const rate = day.rates.find((row) => row.currency === currency)?.rate;
+            return rate === undefined ? [] : [{ date: day.date, rate }];
+          });
           const low = points.reduce((a, b) => (b.rate < a.rate ? b : a));
           const high = points.reduce((a, b) => (b.rate > a.rate ? b : a));
           const firstRate = points[0]?.rate ?? Number.NaN;

@@ -5,6 +5,18 @@ export interface Publication {
   minute: number;
 }
 
+/** A published fixing never changes; a month in memory is plenty. */
+const PAST_TTL = 30 * 24 * 3600;
+
+/**
+ * Whether a fixing asked for by date is final (its date is before today where it is published),
+ * and how long to cache the answer: long when final, else until the next publication is due.
+ */
+export function cachePolicy(publication: Publication, date: string | undefined): { final: boolean; ttl: number } {
+  const final = date !== undefined && date < dateIn(publication.zone);
+  return { final, ttl: final ? PAST_TTL : latestTtl(publication) };
+}
+
 /** While a publication is due but may not have reached the API yet, "latest" is rechecked this often. */
 const WINDOW_MINUTES = 90;
 const WINDOW_TTL_SECONDS = 300;
@@ -69,7 +81,7 @@ export function isoDate(epoch: number): string {
 function zonedEpoch(year: number, month: number, day: number, minutes: number, zone: string): number {
   const wall = Date.UTC(year, month - 1, day, 0, minutes);
   const offsetAt = (epoch: number) => {
-    const t = localTime(epoch, zone);
+    const t = formatLocalTime(epoch, zone);
     return Date.UTC(t.year, t.month - 1, t.day, 0, t.minutes) - epoch;
   };
   const guess = wall - offsetAt(wall);
