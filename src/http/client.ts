@@ -3,10 +3,10 @@ import { LRUCache } from "lru-cache";
 import { Agent, type Dispatcher, interceptors, request } from "undici";
 import type { z } from "zod";
 import { ToolError, UpstreamError } from "../errors.js";
-import { upstreamUrlProblem } from "./urls.js";
 import { describeFailure, describeStatus } from "./failures.js";
 import { freshSeconds } from "./freshness.js";
 import { deadlineRetry } from "./retry.js";
+import { upstreamUrlProblem } from "./urls.js";
 
 /** What a tool call hands to every upstream request it makes. */
 export interface Call {

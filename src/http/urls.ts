@@ -18,4 +18,3 @@ export function upstreamUrlProblem(url: URL): string | undefined {
   }
   return `unsupported protocol ${url.protocol} (use https)`;
 }
-
