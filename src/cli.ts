@@ -29,6 +29,9 @@ Options:
   -h, --help         show this help
   -v, --version      print the version
 
+Toolsets:
+${TOOLSETS.map((t) => `  ${t.name.padEnd(17)}${t.description}`).join("\n")}
+
 Every setting is also an environment variable (WAITER_*); the README lists them all.`;
 
 function fail(message: string): never {

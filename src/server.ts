@@ -58,6 +58,8 @@ export function createServer(tools: readonly Tool[], config: Config, log: Log): 
 
   const timeoutMs = config.core.toolTimeout * 1000;
   for (const tool of tools) {
+    // Named after the toolset, which is the tool name's prefix.
+    const toolLog = log.child(tool.name.split("_")[0] ?? "waiter");
     server.registerTool(
       tool.name,
       {
@@ -79,7 +81,7 @@ export function createServer(tools: readonly Tool[], config: Config, log: Log): 
             .catch(() => {});
         };
         const ms = Math.max(timeoutMs, (tool.deadline?.(args) ?? 0) * 1000);
-        return runTool(tool, args, { signal: extra.signal, progress }, ms, log);
+        return runTool(tool, args, { signal: extra.signal, progress }, ms, toolLog);
       },
     );
   }

@@ -2,11 +2,13 @@ import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import type { LoggingMessageNotification } from "@modelcontextprotocol/sdk/types.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import Stripe from "stripe";
+import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { TOOLSETS } from "../src/toolsets.js";
 import { startCnb } from "./fakes/cnb.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
-import type { Fake } from "./fakes/http.js";
+import { type Fake, freePort } from "./fakes/http.js";
 import { CLI, startServer, text } from "./stdio.js";
 
 let frankfurter: Fake;
@@ -163,7 +165,7 @@ describe("logging", () => {
     await session.call("currency_rates", { date: "2021-01-05", symbols: ["USD"] });
     await expect
       .poll(() => received.find((m) => String(m.data).includes("currency_rates answered")))
-      .toMatchObject({ level: "debug", logger: "waiter" });
+      .toMatchObject({ level: "debug", logger: "currency" });
     expect(session.stderr()).not.toMatch(/currency_rates answered/);
 
     received.length = 0;
@@ -176,33 +178,57 @@ describe("logging", () => {
 });
 
 describe("secrets never leak", () => {
-  test("known secret values appear in no output, tool result or error", async () => {
-    const secrets = [
-      "s3cr3t-proxy-token",
-      "sk_test_waiter_4eC39HqLyjWDarjtT1zdp7dc",
-      "ghp_waiterSecretValue0000000000000000",
-    ];
-    const secretEnv = Object.fromEntries(
+  test("known secret values appear in no output, tool result, error or stored event", async () => {
+    const stripeSecret = "whsec_waiterStripeSigningSecret0000";
+    const githubSecret = "waiter-github-webhook-secret-0000";
+    const secrets = [stripeSecret, githubSecret, "s3cr3t-proxy-token", "sk_test_waiter_4eC39HqLyjWDarjtT1zdp7dc"];
+    // Every secret a toolset declares, set to a known value.
+    const declared = Object.fromEntries(
       TOOLSETS.flatMap((t) => Object.values(t.settings))
         .filter((s) => s.secret)
         .map((s, i) => [s.env, `waiter-secret-${i}-${s.env}`]),
     );
-    secrets.push(...Object.values(secretEnv));
-    const session = await startServer({
+    secrets.push(...Object.values(declared));
+    const port = await freePort();
+    const env = {
       ...upstreams,
-      ...secretEnv,
+      ...declared,
       // A company proxy that wants a token in the URL: the token must not be echoed.
-      WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1?token=${secrets[0]}`,
-      STRIPE_API_KEY: secrets[1] as string,
-      GITHUB_TOKEN: secrets[2] as string,
+      WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1?token=s3cr3t-proxy-token`,
+      STRIPE_API_KEY: "sk_test_waiter_4eC39HqLyjWDarjtT1zdp7dc",
+      STRIPE_WEBHOOK_SECRET: stripeSecret,
+      GH_SECRET: githubSecret,
+      WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+        stripe: { scheme: "stripe", secretEnv: "STRIPE_WEBHOOK_SECRET" },
+        gh: { scheme: "github", secretEnv: "GH_SECRET" },
+      }),
       WAITER_LOG_LEVEL: "debug",
       WAITER_TOOL_TIMEOUT: "2",
-    });
+    };
+    const session = await startServer(env);
     const outputs: string[] = [];
     await session.client.setLoggingLevel("debug");
     session.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
       outputs.push(JSON.stringify(n));
     });
+    await expect.poll(() => session.stderr()).toMatch(/receiving webhooks/);
+
+    // Webhooks: a good delivery, a forged one, and one signed with a secret-bearing header.
+    const body = JSON.stringify({ id: "evt_1", type: "payment_intent.succeeded" });
+    const signature = new Stripe("sk_test_x").webhooks.generateTestHeaderString({
+      payload: body,
+      secret: stripeSecret,
+    });
+    for (const header of [signature, "t=1,v1=00"]) {
+      const response = await request(`http://127.0.0.1:${port}/webhooks/stripe`, {
+        method: "POST",
+        body,
+        headers: { "stripe-signature": header, "content-type": "application/json" },
+      });
+      outputs.push(await response.body.text());
+    }
+
     frankfurter.queue.push({ status: 500, body: "boom" });
     const calls: [string, Record<string, unknown>][] = [
       ["currency_rates", {}],
@@ -211,15 +237,29 @@ describe("secrets never leak", () => {
       ["currency_history", { base: "EUR", symbols: ["USD"], start: "2026-01-01", end: "2026-01-31" }],
       ["currency_list", {}],
       ["currency_convert", { amount: -1, from: "EUR", to: "USD" }],
+      ["webhooks_sources", {}],
+      ["events_list", {}],
+      ["events_wait", { timeout_s: 1 }],
     ];
     for (const [name, args] of calls) outputs.push(JSON.stringify(await session.call(name, args)));
+    const listed = (await session.call("events_list", {})).structuredContent as { events: { id: string }[] };
+    for (const event of listed.events) outputs.push(JSON.stringify(await session.call("events_get", { id: event.id })));
     frankfurter.delayMs = 5_000;
     outputs.push(JSON.stringify(await session.call("currency_rates", { date: "2020-05-05" })));
     frankfurter.delayMs = 0;
     outputs.push(JSON.stringify(await session.client.listTools()));
+    outputs.push(JSON.stringify(await session.client.readResource({ uri: "events://recent" })));
     await session.close();
     outputs.push(session.stderr());
-    expect(frankfurter.requests.some((r) => r.query.get("token") === secrets[0])).toBe(true);
+    // And a configuration error about a URL that carries a token.
+    const refused = spawnSync(process.execPath, [CLI], {
+      env: { PATH: process.env.PATH, WAITER_CNB_URL: "api.example.com/?token=s3cr3t-proxy-token" },
+      encoding: "utf8",
+    });
+    outputs.push(refused.stderr, refused.stdout);
+
+    expect(listed.events.length).toBe(1);
+    expect(frankfurter.requests.some((r) => r.query.get("token") === "s3cr3t-proxy-token")).toBe(true);
     for (const secret of secrets) {
       for (const output of outputs) expect(output).not.toContain(secret);
     }

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
@@ -10,6 +9,7 @@ import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { freePort } from "./fakes/http.js";
 import { CLI, type Session, startServer, text } from "./stdio.js";
 
 const SECRETS = {
@@ -36,14 +36,6 @@ const SOURCES = {
     typeHeader: "X-Event-Type",
   },
 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 let port: number;
 let env: Record<string, string>;

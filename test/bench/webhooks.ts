@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +10,7 @@ import autocannon from "autocannon";
 import { Webhook } from "standardwebhooks";
 import { request } from "undici";
 import { afterAll, expect, test } from "vitest";
+import { freePort } from "../fakes/http.js";
 import { CLI } from "../stdio.js";
 
 /**
@@ -33,14 +33,6 @@ const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) child.kill("SIGKILL");
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function waiterEnv(port: number): Record<string, string> {
   return {

@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 
 export interface FakeAnswer {
   status: number;
@@ -111,4 +111,13 @@ export function isCalendarDate(value: string): boolean {
 export function wobble(date: string, seed: number): number {
   const day = Date.parse(`${date}T00:00:00Z`) / 86_400_000;
   return 1 + 0.03 * Math.sin(day / 40 + seed);
+}
+
+/** A loopback port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }
