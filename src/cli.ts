@@ -2,8 +2,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "./config.js";
-import { registerEventResources } from "./events/resources.js";
-import { EventStore } from "./events/store.js";
+import type { EventStore } from "./events/store.js";
 import { sourceUrl } from "./events/tools.js";
 import { HttpClient } from "./http/client.js";
 import { Log } from "./log.js";
@@ -11,7 +10,7 @@ import { createServer, enabledTools } from "./server.js";
 import { TOOLSETS } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { USER_AGENT, VERSION } from "./version.js";
-import { type RunningListener, startListener } from "./webhooks/listener.js";
+import type { RunningListener } from "./webhooks/listener.js";
 
 const HELP = `waiter ${VERSION}: an MCP server that serves a company's APIs (currency rates, webhooks, ...) as tools.
 
@@ -54,8 +53,15 @@ function parseFlags() {
   });
 }
 
-function openStore(config: Config): EventStore {
+/** SQLite and express load only when webhook sources are configured: a plain start stays fast. */
+async function openStore(config: Config): Promise<EventStore> {
+  const { EventStore } = await import("./events/store.js");
   return new EventStore(join(config.core.dataDir, "events.db"), config.webhooks.retention);
+}
+
+async function startListener(...args: Parameters<typeof import("./webhooks/listener.js").startListener>) {
+  const { startListener } = await import("./webhooks/listener.js");
+  return startListener(...args);
 }
 
 function warnUnsigned(config: Config, log: Log): void {
@@ -72,7 +78,7 @@ async function listen(config: Config, log: Log): Promise<void> {
     fail("no webhook sources are configured (webhooks.sources in the config file, or WAITER_WEBHOOKS_SOURCES)");
   }
   warnUnsigned(config, log);
-  const store = openStore(config);
+  const store = await openStore(config);
   let listener: RunningListener;
   try {
     listener = await startListener({ webhooks: config.webhooks, store, log });
@@ -102,10 +108,12 @@ async function listen(config: Config, log: Log): Promise<void> {
 /** `waiter`: MCP over stdio, with the listener in-process when it can have the port. */
 async function serve(config: Config, log: Log, noListener: boolean): Promise<void> {
   const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
-  const store = config.webhooks.sources.length > 0 ? openStore(config) : undefined;
+  const store = config.webhooks.sources.length > 0 ? await openStore(config) : undefined;
   const tools = enabledTools({ config, toolsets: TOOLSETS, http, log, events: store });
   const server = createServer(tools, config, log);
-  const stopResources = store ? registerEventResources(server, store, log) : undefined;
+  const stopResources = store
+    ? (await import("./events/resources.js")).registerEventResources(server, store, log)
+    : undefined;
 
   let listener: RunningListener | undefined;
   if (store && !noListener) {

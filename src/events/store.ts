@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { monotonicFactory } from "ulid";
+import { type EventFilter, typePrefix } from "./filter.js";
 
 /** A verified delivery, as the listener hands it to the store. */
 export interface NewEvent {
@@ -33,13 +34,6 @@ export interface StoredEvent {
   isJson: boolean;
   size: number;
   ackedAt: string | null;
-}
-
-export interface EventFilter {
-  source?: string | undefined;
-  /** Exact, or a prefix when it ends with "." or "/" or "*": `order.` matches order.paid. */
-  type?: string | undefined;
-  unackedOnly?: boolean | undefined;
 }
 
 export interface Added {
@@ -152,21 +146,6 @@ function toEvent(row: Row): StoredEvent {
     size: row.size,
     ackedAt: row.acked_at === null ? null : new Date(row.acked_at).toISOString(),
   };
-}
-
-/** A type filter ending in ".", "/" or "*" is a prefix (without the "*"); else the exact type. */
-function typePrefix(type: string): string | undefined {
-  return /[./*]$/.test(type) ? type.replace(/\*$/, "") : undefined;
-}
-
-/** The filter applied to one event, as the SQL of `where` applies it to many. */
-export function matchesFilter(filter: EventFilter, event: StoredEvent): boolean {
-  if (filter.source && event.source !== filter.source) return false;
-  if (filter.type) {
-    const prefix = typePrefix(filter.type);
-    if (prefix === undefined ? event.type !== filter.type : !event.type.startsWith(prefix)) return false;
-  }
-  return !(filter.unackedOnly && event.ackedAt !== null);
 }
 
 function where(filter: EventFilter, params: unknown[]): string {

@@ -3,7 +3,8 @@ import { z } from "zod";
 import type { WebhooksConfig } from "../config.js";
 import { ToolError } from "../errors.js";
 import { defineTool, defineToolset, type ToolsetContext } from "../toolset.js";
-import { type EventFilter, type EventStore, matchesFilter, type StoredEvent } from "./store.js";
+import { type EventFilter, matchesFilter } from "./filter.js";
+import type { EventStore, StoredEvent } from "./store.js";
 
 const MAX_WAIT_SECONDS = 50;
 const PROGRESS_EVERY_MS = 5_000;

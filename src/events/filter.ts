@@ -1,0 +1,23 @@
+import type { StoredEvent } from "./store.js";
+
+export interface EventFilter {
+  source?: string | undefined;
+  /** Exact, or a prefix when it ends with "." or "/" or "*": `order.` matches order.paid. */
+  type?: string | undefined;
+  unackedOnly?: boolean | undefined;
+}
+
+/** A type filter ending in ".", "/" or "*" is a prefix (without the "*"); else the exact type. */
+export function typePrefix(type: string): string | undefined {
+  return /[./*]$/.test(type) ? type.replace(/\*$/, "") : undefined;
+}
+
+/** The filter applied to one event, as the SQL of `where` applies it to many. */
+export function matchesFilter(filter: EventFilter, event: StoredEvent): boolean {
+  if (filter.source && event.source !== filter.source) return false;
+  if (filter.type) {
+    const prefix = typePrefix(filter.type);
+    if (prefix === undefined ? event.type !== filter.type : !event.type.startsWith(prefix)) return false;
+  }
+  return !(filter.unackedOnly && event.ackedAt !== null);
+}
