@@ -315,6 +315,14 @@ describe("broken upstreams fail clearly and in time", () => {
   });
 });
 
+test("a base URL without the API's path is a clear 404, not a crash", async () => {
+  const misconfigured = await startServer({ WAITER_FRANKFURTER_URL: frankfurter.origin });
+  const result = await misconfigured.call("currency_rates", {});
+  await misconfigured.close();
+  expect(result.isError).toBe(true);
+  expect(text(result)).toMatch(/answered 404 "not found": .*configured base URL/);
+});
+
 describe("caching and coalescing", () => {
   test("twenty identical calls at once go upstream once", async () => {
     frankfurter.delayMs = 200;

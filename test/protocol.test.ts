@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { LoggingMessageNotification } from "@modelcontextprotocol/sdk/types.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import Stripe from "stripe";
@@ -298,6 +300,40 @@ describe("the command line", () => {
     const lines = result.stderr.trimEnd().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);
+  });
+
+  test("--toolsets, --read-only and --config shape what a client is served", async () => {
+    const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+    const names = async (args: string[], env: Record<string, string> = {}) => {
+      const session = await startServer({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources, ...env }, [
+        "--no-listener",
+        ...args,
+      ]);
+      const listed = (await session.client.listTools()).tools.map((t) => t.name);
+      await session.close();
+      return listed;
+    };
+    expect(await names(["--toolsets", "events"])).toEqual(["events_list", "events_get", "events_wait", "events_ack"]);
+    expect(await names(["--toolsets", "events,webhooks", "--read-only"])).toEqual([
+      "events_list",
+      "events_get",
+      "events_wait",
+      "webhooks_sources",
+    ]);
+    expect(await names([], { WAITER_TOOLSETS: "currency" })).toEqual([
+      "currency_rates",
+      "currency_convert",
+      "currency_history",
+      "currency_list",
+    ]);
+
+    const dir = mkdtempSync(join(tmpdir(), "waiter-cli-"));
+    const file = join(dir, "config.json");
+    writeFileSync(file, JSON.stringify({ currency: { source: "cnb" }, toolsets: ["currency"] }));
+    const session = await startServer(upstreams, ["--config", file]);
+    const rates = await session.call("currency_rates", { symbols: ["EUR"] });
+    await session.close();
+    expect(rates.structuredContent).toMatchObject({ source: "cnb", base: "CZK" });
   });
 
   const hasScript = spawnSync("script", ["--version"]).status === 0;

@@ -149,5 +149,10 @@ function answer(path: string, query: URLSearchParams): FakeAnswer {
 }
 
 export async function startCnb(): Promise<Fake> {
-  return startFake((request) => answer(request.path.replace(/^\/cnbapi/, ""), request.query));
+  // The API lives under /cnbapi: a base URL without it gets 404.
+  return startFake((request) =>
+    request.path.startsWith("/cnbapi/")
+      ? answer(request.path.slice("/cnbapi".length), request.query)
+      : answer("/not-found", request.query),
+  );
 }

@@ -140,8 +140,10 @@ function answer(path: string, query: URLSearchParams): FakeAnswer {
 }
 
 export async function startFrankfurter(): Promise<Fake> {
-  return startFake((request) => {
-    const path = request.path.replace(/^\/v1/, "");
-    return answer(path, request.query);
-  });
+  // Everything lives under /v1, as on api.frankfurter.dev: a base URL without it gets 404.
+  return startFake((request) =>
+    request.path.startsWith("/v1/")
+      ? answer(request.path.slice(3), request.query)
+      : json(404, '{"message":"not found"}'),
+  );
 }
