@@ -71,43 +71,36 @@ export function createServer(tools: readonly Tool[], config: Config, log: Log): 
       },
       (args: Record<string, unknown>, extra) => {
         const token = extra._meta?.progressToken;
-        const progress = async (progress: number, total: number, message: string) => {
-          if (token === undefined) return;
-          await extra
-            .sendNotification({
-              method: "notifications/progress",
-              params: { progressToken: token, progress, total, message },
-            })
-            .catch(() => {});
-        };
+        const progress =
+          token === undefined
+            ? noProgress
+            : async (progress: number, total: number, message: string) => {
+                await extra
+                  .sendNotification({
+                    method: "notifications/progress",
+                    params: { progressToken: token, progress, total, message },
+                  })
+                  .catch(() => {});
+              };
         const ms = Math.max(timeoutMs, (tool.deadline?.(args) ?? 0) * 1000);
-        return runTool(tool, args, { signal: extra.signal, progress }, ms, toolLog);
+        return runTool(tool, args, { signal: extra.signal, deadline: Date.now() + ms, log: toolLog, progress });
       },
     );
   }
   return server;
 }
 
-async function runTool(
-  tool: Tool,
-  args: Record<string, unknown>,
-  client: { signal: AbortSignal; progress: ToolCall["progress"] },
-  timeoutMs: number,
-  log: Log,
-): Promise<CallToolResult> {
-  const clientSignal = client.signal;
-  // One controller for the client's cancellation and the deadline: AbortSignal.any and
-  // AbortSignal.timeout cost more than a cached call does.
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new DOMException(`the ${timeoutMs / 1000} s deadline passed`, "TimeoutError")),
-    timeoutMs,
-  );
-  const cancel = () => controller.abort(clientSignal.reason);
-  clientSignal.addEventListener("abort", cancel, { once: true });
+const noProgress = async () => {};
+
+/**
+ * Runs a tool and turns what it returns or throws into a tool result. The call carries the
+ * client's cancellation and a deadline; the HTTP client arms a timer for the deadline only when
+ * a request really goes out, so a cached answer costs no timer.
+ */
+async function runTool(tool: Tool, args: Record<string, unknown>, call: ToolCall): Promise<CallToolResult> {
+  const { log } = call;
   const started = Date.now();
   try {
-    const call = { signal: controller.signal, deadline: started + timeoutMs, log, progress: client.progress };
     const result = await tool.run(args, call);
     log.debug(`${tool.name} answered in ${Date.now() - started} ms`);
     return {
@@ -129,8 +122,5 @@ async function runTool(
       ],
       isError: true,
     };
-  } finally {
-    clearTimeout(timer);
-    clientSignal.removeEventListener("abort", cancel);
   }
 }

@@ -10,7 +10,7 @@ import { upstreamUrlProblem } from "./urls.js";
 
 /** What a tool call hands to every upstream request it makes. */
 export interface Call {
-  /** Aborts when the client cancels or the call's deadline passes. */
+  /** Aborts when the client cancels (and, inside a request, when the deadline passes). */
   signal: AbortSignal;
   /** Epoch milliseconds by which the whole call, retries included, must be answered. */
   deadline: number;
@@ -111,8 +111,11 @@ export class HttpClient {
    * leaves, the others keep waiting.
    */
   async cached(name: string, url: URL, call: Call, load: Load): Promise<unknown> {
-    const shared = () =>
-      load({ signal: AbortSignal.timeout(Math.max(0, call.deadline - Date.now())), deadline: call.deadline });
+    // A fresh answer needs no promise of the cache's and no listener on the caller's signal.
+    const fresh = this.#cache.get(url.href);
+    if (fresh?.reusable) return fresh.value;
+    // The shared load keeps the first caller's deadline, not its cancellation.
+    const shared = () => load({ signal: new AbortController().signal, deadline: call.deadline });
     try {
       const entry = (await untilAborted(this.#cache.fetch(url.href, { context: shared }), call.signal)) as Cached;
       if (!entry.reusable && this.#cache.peek(url.href, { allowStale: true }) === entry) this.#cache.delete(url.href);
@@ -129,9 +132,10 @@ export class HttpClient {
   }
 
   /** Sends one request; non-2xx answers are returned, transport failures become UpstreamError. */
-  async send(name: string, url: URL, options: RequestOptions, call: Call): Promise<HttpResponse> {
+  async send(name: string, url: URL, options: RequestOptions, toolCall: Call): Promise<HttpResponse> {
     const problem = upstreamUrlProblem(url);
     if (problem) throw new UpstreamError(`${name}: refused to call ${url.origin}: ${problem}`);
+    const call = withDeadline(toolCall);
     const method = options.method ?? "GET";
     const dispatchOptions = {
       method,
@@ -164,6 +168,12 @@ export class HttpClient {
   async close(): Promise<void> {
     await this.#agent.close();
   }
+}
+
+/** The call's signal, now also aborting with a TimeoutError when its deadline passes. */
+function withDeadline(call: Call): Call {
+  const timeout = AbortSignal.timeout(Math.max(0, call.deadline - Date.now()));
+  return { ...call, signal: AbortSignal.any([call.signal, timeout]) };
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as it aborts. */
