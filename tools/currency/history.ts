@@ -1,0 +1,120 @@
+import { z } from "zod";
+import { ToolError } from "../../src/errors.js";
+import { defineTool, type Tool } from "../../src/toolset.js";
+import { crossRate, significant } from "./fixing.js";
+import { code, date, formatNumber, hasCurrency, type Sources, sourceArg, sourceLabel, sourceOut } from "./shapes.js";
+
+const MAX_HISTORY_DAYS = 366;
+const MAX_HISTORY_SYMBOLS = 10;
+/** Days times currencies per call, so a history fits a context window: a year of 5, half a year of 10. */
+const MAX_HISTORY_CELLS = 1830;
+const DAY_MS = 24 * 3600 * 1000;
+
+export function historyTool({ pick }: Sources): Tool {
+  return defineTool({
+    name: "currency_history",
+    title: "Exchange-rate history",
+    description:
+      `Official reference rates of every working day in a date range, for trends and for booking past transactions. ` +
+      `A range spans at most ${MAX_HISTORY_DAYS} days (start and end included) and ${MAX_HISTORY_SYMBOLS} currencies, ` +
+      `and days times currencies at most ${MAX_HISTORY_CELLS} (a year of 5 currencies, half a year of 10); split longer ones. ` +
+      "ECB rates go back to 1999-01-04, CNB rates to 1991. Weekends and holidays have no fixing and are absent, and a " +
+      "currency the source did not publish on a day is absent from that day. The text gives first, last, lowest and " +
+      "highest rate per currency; the structured result has every day.",
+    input: {
+      base: code.describe("Currency the rates are expressed against, ISO 4217 code."),
+      symbols: z
+        .array(code)
+        .min(1)
+        .max(MAX_HISTORY_SYMBOLS)
+        .describe(`Currencies to return, 1 to ${MAX_HISTORY_SYMBOLS} ISO 4217 codes.`),
+      start: date.describe("First day of the range, YYYY-MM-DD."),
+      end: date.describe(`Last day of the range, YYYY-MM-DD; the range spans at most ${MAX_HISTORY_DAYS} days.`),
+      source: sourceArg,
+    },
+    output: {
+      source: sourceOut,
+      base: z.string().describe("The base currency of every rate."),
+      start: z.string().describe("Date of the first fixing returned."),
+      end: z.string().describe("Date of the last fixing returned."),
+      days: z
+        .array(
+          z.object({
+            date: z.string().describe("Date of the fixing."),
+            rates: z
+              .array(
+                z.object({
+                  currency: z.string().describe("ISO 4217 code."),
+                  rate: z.number().describe("Units of this currency that 1 unit of the base currency buys."),
+                }),
+              )
+              .describe("The currencies published that day."),
+          }),
+        )
+        .describe("One entry per fixing, oldest first."),
+    },
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    async run(args, call) {
+      const source = pick(args.source);
+      if (args.start > args.end) throw new ToolError(`start (${args.start}) is after end (${args.end}); swap them.`);
+      const span = (Date.parse(args.end) - Date.parse(args.start)) / DAY_MS + 1;
+      const symbols = [...new Set(args.symbols)];
+      if (span > MAX_HISTORY_DAYS || span * symbols.length > MAX_HISTORY_CELLS) {
+        throw new ToolError(
+          `The range spans ${span} days for ${symbols.length} currencies; at most ${MAX_HISTORY_DAYS} days and ${MAX_HISTORY_CELLS} days times currencies fit in one call. Split it into shorter ranges or fewer currencies.`,
+        );
+      }
+      if (args.end < source.earliest) {
+        throw new ToolError(
+          `No rates before ${source.earliest}, the start of ${source.name}'s series; ask for a later range.`,
+        );
+      }
+      const all = await source.series(args.start, args.end, [args.base, ...symbols], call);
+      // A day without the base can say nothing; a currency missing on a day is left out of that day.
+      const fixings = all.filter((fixing) => hasCurrency(fixing, args.base));
+      const unpublished = symbols.filter((c) => !fixings.some((fixing) => hasCurrency(fixing, c)));
+      if (all.length > 0 && unpublished.length > 0) {
+        const missing = [...(fixings.length ? [] : [args.base]), ...unpublished].join(", ");
+        throw new ToolError(
+          `${source.name} published no rate for ${missing} between ${args.start} and ${args.end}. Check the codes (ISO 4217); currency_list with source "${source.id}" lists the currencies it publishes.`,
+        );
+      }
+      const first = fixings[0];
+      const last = fixings.at(-1);
+      if (!first || !last) {
+        throw new ToolError(
+          `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and holidays; widen the range.`,
+        );
+      }
+      return {
+        source: source.id,
+        base: args.base,
+        start: first.date,
+        end: last.date,
+        days: fixings.map((fixing) => ({
+          date: fixing.date,
+          rates: symbols
+            .filter((c) => hasCurrency(fixing, c))
+            .map((currency) => ({ currency, rate: significant(crossRate(fixing, args.base, currency, source)) })),
+        })),
+      };
+    },
+    render(r) {
+      const head = `${sourceLabel(r.source)} rates against ${r.base}, ${r.days.length} fixings from ${r.start} to ${r.end}:`;
+      const currencies = [...new Set(r.days.flatMap((day) => day.rates.map((row) => row.currency)))];
+      const lines = currencies.map((currency) => {
+        const points = r.days.flatMap((day) => {
+          const rate = day.rates.find((row) => row.currency === currency)?.rate;
+          return rate === undefined ? [] : [{ date: day.date, rate }];
+        });
+        const low = points.reduce((a, b) => (b.rate < a.rate ? b : a));
+        const high = points.reduce((a, b) => (b.rate > a.rate ? b : a));
+        const firstRate = points[0]?.rate ?? Number.NaN;
+        const lastRate = points.at(-1)?.rate ?? Number.NaN;
+        const change = ((lastRate / firstRate - 1) * 100).toFixed(2);
+        return `${currency}: ${formatNumber(firstRate)} -> ${formatNumber(lastRate)} (${change}%), low ${formatNumber(low.rate)} on ${low.date}, high ${formatNumber(high.rate)} on ${high.date}`;
+      });
+      return [head, ...lines].join("\n");
+    },
+  });
+}

@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { defineTool, type Tool } from "../../src/toolset.js";
+import {
+  code,
+  date,
+  dateNote,
+  effectiveDate,
+  formatNumber,
+  note,
+  rateRow,
+  rateRows,
+  requestedDate,
+  type Sources,
+  sourceArg,
+  sourceLabel,
+  sourceOut,
+} from "./shapes.js";
+
+export function ratesTool({ pick, fixingFor }: Sources): Tool {
+  return defineTool({
+    name: "currency_rates",
+    title: "Exchange rates",
+    description:
+      "Official reference exchange rates for one day: the ECB's (EUR-based) or the Czech National Bank's (CZK-based). " +
+      "Use it to quote rates; use currency_convert to convert an amount. Without a date you get the latest fixing. " +
+      "On weekends and holidays no fixing exists: the result says which day's fixing it really is (`date`); book that date. " +
+      "Rates for any other base are cross rates through the source's own base.",
+    input: {
+      base: code.optional().describe("Currency the rates are expressed against (default: EUR for ecb, CZK for cnb)."),
+      symbols: z
+        .array(code)
+        .min(1)
+        .max(50)
+        .optional()
+        .describe("Currencies to return, ISO 4217 codes (default: every currency the source publishes)."),
+      date: date.optional().describe("Day of the fixing, YYYY-MM-DD (default: the latest). ECB from 1999-01-04."),
+      source: sourceArg,
+    },
+    output: {
+      source: sourceOut,
+      base: z.string().describe("The base currency of `rates`."),
+      date: effectiveDate,
+      requested_date: requestedDate,
+      note,
+      rates: z.array(rateRow).describe("One row per currency, in the order asked for."),
+    },
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    async run(args, call) {
+      const source = pick(args.source);
+      const fixing = await fixingFor(source, args.date, call);
+      const base = args.base ?? source.base;
+      const symbols = args.symbols ?? [...fixing.quotes.keys(), fixing.base].filter((c) => c !== base).sort();
+      const note = dateNote(args.date, fixing, source);
+      return {
+        source: source.id,
+        base,
+        date: fixing.date,
+        ...(args.date ? { requested_date: args.date } : {}),
+        ...(note ? { note } : {}),
+        rates: rateRows(fixing, base, symbols, source),
+      };
+    },
+    render(r) {
+      const lines = r.rates.map(
+        (row) =>
+          `1 ${r.base} = ${formatNumber(row.rate)} ${row.currency}   (1 ${row.currency} = ${formatNumber(row.inverse)} ${r.base})`,
+      );
+      return [`${sourceLabel(r.source)} reference rates of ${r.date}:`, ...(r.note ? [r.note] : []), ...lines].join(
+        "\n",
+      );
+    },
+  });
+}

@@ -1,0 +1,105 @@
+import { z } from "zod";
+import type { ToolCall } from "../../src/toolset.js";
+import { crossRate, type Fixing, type RateSource, significant } from "./fixing.js";
+import { isoDate } from "./schedule.js";
+
+export const SOURCES = ["ecb", "cnb"] as const;
+export type SourceId = (typeof SOURCES)[number];
+
+/** What every currency tool needs: the source a call names, and its fixing of a day. */
+export interface Sources {
+  pick(id: SourceId | undefined): RateSource;
+  fixingFor(source: RateSource, day: string | undefined, call: ToolCall): Promise<Fixing>;
+}
+
+// --- arguments ---------------------------------------------------------------------------
+
+export const code = z
+  .string()
+  .regex(/^[A-Za-z]{3}$/, "must be a three-letter ISO 4217 currency code such as EUR")
+  .transform((value) => value.toUpperCase());
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** YYYY-MM-DD names a real day (2026-02-30 does not); arithmetic, since Date costs more than the call. */
+function isCalendarDate(value: string): boolean {
+  const year = Number(value.slice(0, 4));
+  const month = Number(value.slice(5, 7));
+  const day = Number(value.slice(8, 10));
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = month === 2 && !leap ? 28 : (DAYS_IN_MONTH[month - 1] ?? 0);
+  return day >= 1 && day <= days;
+}
+
+let latest = { hour: -1, date: "" };
+
+/** Today somewhere on Earth: the date in UTC+14, so no user's "today" is refused. */
+function latestPossibleDate(): string {
+  const hour = Math.floor(Date.now() / 3_600_000);
+  if (latest.hour !== hour) latest = { hour, date: isoDate((hour + 14) * 3_600_000) };
+  return latest.date;
+}
+
+export const date = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date as YYYY-MM-DD")
+  .refine(isCalendarDate, "is not a calendar date")
+  .refine((value) => value <= latestPossibleDate(), "must not be in the future");
+
+export const sourceArg = z
+  .enum(SOURCES)
+  .optional()
+  .describe(
+    'Whose reference rates: "ecb" (European Central Bank, EUR-based, ~30 currencies) or "cnb" (Czech National Bank, CZK-based, the rate Czech accounting uses). Default: the server\'s configured source.',
+  );
+
+// --- results -----------------------------------------------------------------------------
+
+export const sourceOut = z.enum(SOURCES).describe("The source of the rates: ecb or cnb.");
+export const effectiveDate = z
+  .string()
+  .describe(
+    "The date of the fixing actually used (YYYY-MM-DD): the last working day on or before the date asked for. Record this date, not the one asked for.",
+  );
+export const requestedDate = z.string().optional().describe("The date asked for, when one was given.");
+export const note = z
+  .string()
+  .optional()
+  .describe("Present when the fixing is not from the date asked for (weekend, holiday, not yet published).");
+export const rateRow = z.object({
+  currency: z.string().describe("ISO 4217 code."),
+  rate: z.number().describe("Units of this currency that 1 unit of the base currency buys."),
+  inverse: z.number().describe("Units of the base currency that 1 unit of this currency buys."),
+});
+
+// --- helpers -----------------------------------------------------------------------------
+
+const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+
+export function dateNote(requested: string | undefined, fixing: Fixing, source: RateSource): string | undefined {
+  if (requested === undefined || requested === fixing.date) return undefined;
+  const weekday = new Date(`${requested}T00:00:00Z`).getUTCDay();
+  const why = weekday === 0 || weekday === 6 ? "" : ": a holiday, or not published yet";
+  return `No fixing exists for ${requested} (a ${WEEKDAYS[weekday]}${why}); these are the rates of ${fixing.date}, the last fixing ${source.name} published before it.`;
+}
+
+export function hasCurrency(fixing: Fixing, code: string): boolean {
+  return code === fixing.base || fixing.quotes.has(code);
+}
+
+export function rateRows(fixing: Fixing, base: string, symbols: string[], source: RateSource) {
+  return symbols.map((currency) => {
+    const rate = crossRate(fixing, base, currency, source);
+    return { currency, rate: significant(rate), inverse: significant(1 / rate) };
+  });
+}
+
+const numberFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 8 });
+
+export function formatNumber(value: number): string {
+  return numberFormat.format(value);
+}
+
+export function sourceLabel(id: SourceId): string {
+  return id === "ecb" ? "ECB" : "CNB";
+}
