@@ -115,9 +115,9 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
     ? (await import("./events/resources.js")).registerEventResources(server, store, log)
     : undefined;
 
+  if (store) warnUnsigned(config, log);
   let listener: RunningListener | undefined;
   if (store && !noListener) {
-    warnUnsigned(config, log);
     try {
       listener = await startListener({ webhooks: config.webhooks, store, log });
       log.info(`receiving webhooks on ${listener.url}`);

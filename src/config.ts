@@ -157,6 +157,11 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     toolsets.map((t) => [t.name, Object.keys(t.settings).length > 0 ? (data[t.name] as Record<string, unknown>) : {}]),
   );
   const webhooks = data.webhooks as SettingValues<typeof webhookSettings>;
+  if (webhooks.retention.maxBytes < webhooks.maxBodyBytes) {
+    throw new ConfigError(
+      `invalid setting ${origins.get("webhooks.retention")}: maxBytes (${webhooks.retention.maxBytes}) is below webhooks.maxBodyBytes (${webhooks.maxBodyBytes}); a single webhook could not be kept`,
+    );
+  }
   return {
     core,
     webhooks: { ...webhooks, sources: withSecrets(webhooks.sources, sources.env) },

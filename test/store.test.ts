@@ -31,10 +31,17 @@ function event(overrides: Partial<NewEvent> = {}): NewEvent {
   };
 }
 
+/** Adds an event and reads it back. */
+async function stored(store: EventStore, newEvent: NewEvent) {
+  const { event: read } = await store.add(newEvent);
+  if (!read) throw new Error("the event was not kept");
+  return read;
+}
+
 /** One after another: each its own commit, in order. */
 async function addMany(store: EventStore, count: number) {
   const added = [];
-  for (let i = 0; i < count; i++) added.push((await store.add(event())).event);
+  for (let i = 0; i < count; i++) added.push(await stored(store, event()));
   return added;
 }
 
@@ -54,22 +61,45 @@ describe("storing", () => {
 
   test("the payload is kept verbatim: JSON parsed for reading, other text as text", async () => {
     const { store } = open();
-    const json = (await store.add(event({ body: Buffer.from('{"total":"19.990","n":1.0}') }))).event;
-    expect(json).toMatchObject({ isJson: true, payload: { total: "19.990", n: 1 }, size: 26 });
-    const text = (await store.add(event({ body: Buffer.from("webhook_id=12") }))).event;
+    const json = await stored(store, event({ body: Buffer.from('{"total":"19.990","n":1.0}') }));
+    expect(json).toMatchObject({ isJson: true, payload: '{"total":"19.990","n":1.0}', size: 26 });
+    const text = await stored(store, event({ body: Buffer.from("webhook_id=12") }));
     expect(text).toMatchObject({ isJson: false, payload: "webhook_id=12" });
   });
 
-  test("events added at once share a commit and keep their order", async () => {
-    const { store } = open();
-    const added = await Promise.all([
+  test("events added at once share a commit, keep their order, and dedupe within it", async () => {
+    const { store, file } = open();
+    const { store: other } = open(LOOSE, file);
+    const before = other.latestSeq();
+    const pending = [
       store.add(event()),
       store.add(event({ dedupeId: "twice" })),
       store.add(event({ dedupeId: "twice" })),
-    ]);
+    ];
+    // Nothing is committed until the batch is: another connection sees all of it or none.
+    expect(other.latestSeq()).toBe(before);
+    const added = await Promise.all(pending);
     expect(added.map((a) => a.duplicate)).toEqual([false, false, true]);
     expect(added[2]?.id).toBe(added[1]?.id);
+    const seqs = added.slice(0, 2).map((a) => a.event?.seq ?? 0);
+    expect(seqs[1]).toBe((seqs[0] ?? 0) + 1);
+    expect(other.latestSeq()).toBe(seqs[1]);
     expect(store.stats().events).toBe(2);
+  });
+
+  test("an event retention drops at once resolves without one, and subscribers go on", async () => {
+    const { store } = open({ ...LOOSE, maxBytes: 50 });
+    const seen: string[] = [];
+    store.subscribe(() => {
+      throw new Error("a broken subscriber");
+    });
+    store.subscribe((e) => seen.push(e.id));
+    const dropped = await store.add(event({ body: Buffer.alloc(100, 120) }));
+    expect(dropped.duplicate).toBe(false);
+    expect(dropped.event).toBeUndefined();
+    expect(store.stats().dropped.bytes).toBe(1);
+    const kept = await store.add(event({ body: Buffer.from("{}") }));
+    expect(seen).toEqual([kept.id]);
   });
 
   test("ids sort in arrival order", async () => {
@@ -82,9 +112,9 @@ describe("storing", () => {
 describe("reading", () => {
   test("newest first, filtered by source, exact type, type prefix and unacknowledged", async () => {
     const { store } = open();
-    const a = (await store.add(event({ type: "order.paid" }))).event;
-    const b = (await store.add(event({ type: "order.created", source: "pay" }))).event;
-    const c = (await store.add(event({ type: "product.updated" }))).event;
+    const a = await stored(store, event({ type: "order.paid" }));
+    const b = await stored(store, event({ type: "order.created", source: "pay" }));
+    const c = await stored(store, event({ type: "product.updated" }));
     expect(store.list({}, { limit: 10 }).map((e) => e.id)).toEqual([c.id, b.id, a.id]);
     expect(store.list({ source: "shop" }, { limit: 10 }).map((e) => e.id)).toEqual([c.id, a.id]);
     expect(store.list({ type: "order." }, { limit: 10 }).map((e) => e.id)).toEqual([b.id, a.id]);
@@ -114,7 +144,7 @@ describe("reading", () => {
 
   test("acknowledging is idempotent and says what it did", async () => {
     const { store } = open();
-    const a = (await store.add(event())).event;
+    const a = await stored(store, event());
     expect(store.ack([a.id, a.id, "nope"])).toEqual({ acked: [a.id], already: [], unknown: ["nope"] });
     const first = store.get(a.id)?.ackedAt;
     expect(store.ack([a.id], Date.now() + 5000)).toEqual({ acked: [], already: [a.id], unknown: [] });
@@ -159,17 +189,38 @@ describe("several processes, one file", () => {
     const seen: string[] = [];
     const unsubscribe = reader.subscribe((e) => seen.push(e.id));
     const started = Date.now();
-    const added = (await writer.add(event())).event;
+    const added = await stored(writer, event());
     await expect.poll(() => seen, { timeout: 1000, interval: 20 }).toEqual([added.id]);
     expect(Date.now() - started).toBeLessThan(1000);
     unsubscribe();
+  });
+
+  test("with two processes writing, a subscriber hears every event once", async () => {
+    const { store: here, file } = open();
+    const { store: there } = open(LOOSE, file);
+    const seen: number[] = [];
+    here.subscribe((e) => seen.push(e.seq));
+    const theirs = await there.add(event());
+    const ours = await here.add(event());
+    const later = await there.add(event());
+    const expected = [theirs, ours, later].map((a) => a.event?.seq);
+    await expect.poll(() => [...seen].sort(), { timeout: 1000, interval: 20 }).toEqual(expected);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen).toHaveLength(3);
+  });
+
+  test("the age limit holds without new events", async () => {
+    const { store } = open({ ...LOOSE, maxAgeDays: 1 });
+    await store.add(event({ receivedAt: Date.now() - 0.5 * 86_400_000 }));
+    store.expire(Date.now() + 86_400_000);
+    expect(store.stats()).toMatchObject({ events: 0, dropped: { age: 1 } });
   });
 
   test("subscribers in the committing process hear at once, and a duplicate is not news", async () => {
     const { store } = open();
     const seen: string[] = [];
     store.subscribe((e) => seen.push(e.id));
-    const added = (await store.add(event({ dedupeId: "x" }))).event;
+    const added = await stored(store, event({ dedupeId: "x" }));
     await store.add(event({ dedupeId: "x" }));
     expect(seen).toEqual([added.id]);
   });

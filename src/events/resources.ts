@@ -96,6 +96,6 @@ export function registerEventResources(server: McpServer, store: EventStore, log
     for (const uri of updated) {
       server.server.sendResourceUpdated({ uri }).catch((err) => log.debug(`resource update not sent: ${err}`));
     }
-    server.sendResourceListChanged();
+    server.server.sendResourceListChanged().catch((err) => log.debug(`list change not sent: ${err}`));
   });
 }

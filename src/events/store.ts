@@ -29,8 +29,8 @@ export interface StoredEvent {
   dedupeId: string;
   receivedAt: string;
   headers: Record<string, string>;
-  /** The parsed JSON when the body is JSON, else its text. */
-  payload: unknown;
+  /** The payload's text exactly as it arrived: never parsed and re-serialized, which changes numbers. */
+  payload: string;
   isJson: boolean;
   size: number;
   ackedAt: string | null;
@@ -40,8 +40,8 @@ export interface Added {
   id: string;
   /** A repeat of a stored delivery: nothing new was stored. */
   duplicate: boolean;
-  /** The stored event, read back when asked for. */
-  readonly event: StoredEvent;
+  /** The stored event, read back when asked for; undefined when retention dropped it at once. */
+  readonly event: StoredEvent | undefined;
 }
 
 export interface Retention {
@@ -118,6 +118,7 @@ function pooledRandom(): () => number {
     return (pool[next++] as number) / 2 ** 32;
   };
 }
+const EXPIRE_EVERY_MS = 10 * 60 * 1000;
 /** How often a subscribed store looks for events other processes committed. */
 const POLL_MS = 200;
 
@@ -141,7 +142,7 @@ function toEvent(row: Row): StoredEvent {
     dedupeId: row.dedupe_id,
     receivedAt: new Date(row.received_at).toISOString(),
     headers: JSON.parse(row.headers),
-    payload: row.is_json ? JSON.parse(text) : text,
+    payload: text,
     isJson: row.is_json === 1,
     size: row.size,
     ackedAt: row.acked_at === null ? null : new Date(row.acked_at).toISOString(),
@@ -180,9 +181,13 @@ export class EventStore {
   readonly #nextId = monotonicFactory(pooledRandom());
   readonly #listeners = new Set<(event: StoredEvent) => void>();
   #poll: NodeJS.Timeout | undefined;
+  readonly #expiry: NodeJS.Timeout;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #queue: { event: NewEvent; resolve: (added: Added) => void; reject: (err: unknown) => void }[] = [];
-  #seenSeq = 0;
+  /** The last sequence number the poll has looked at. */
+  #polledSeq = 0;
+  /** Events told to subscribers as this process committed them, not yet met by the poll. */
+  readonly #emittedHere = new Set<number>();
   #dataVersion = 0;
 
   constructor(file: string, retention: Retention) {
@@ -194,9 +199,21 @@ export class EventStore {
     this.#db.pragma("busy_timeout = 5000");
     this.#db.exec(SCHEMA);
     this.#retention = retention;
+    // The age limit holds while no webhook arrives too.
+    this.expire();
+    this.#expiry = setInterval(() => this.expire(), EXPIRE_EVERY_MS);
+    this.#expiry.unref();
   }
 
-  /** Stores an event once per source and dedupe id; a repeat returns the stored one. */
+  /** Drops the events past the age limit now; adding an event does this too. */
+  expire(now = Date.now()): void {
+    if (!this.#db.open) return;
+    this.#db.transaction(() => {
+      const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
+      this.#enforceRetention(now, totals);
+    })();
+  }
+
   /**
    * Stores an event once per source and delivery id; a repeat resolves to the stored one.
    * Resolves once the event is committed. Events added in the same turn of the event loop share
@@ -233,12 +250,19 @@ export class EventStore {
     batch.forEach(({ resolve }, i) => {
       const result = results[i] as { seq: number; id: string; duplicate: boolean };
       // Reading the row back into an event costs more than storing it: only when someone needs it.
+      // Retention may already have dropped it (an event larger than maxBytes): then there is none.
       let stored: StoredEvent | undefined;
       const read = () => {
-        stored ??= toEvent(this.#sql("SELECT * FROM events WHERE seq = ?").get(result.seq) as Row);
+        if (!stored) {
+          const row = this.#sql("SELECT * FROM events WHERE seq = ?").get(result.seq) as Row | undefined;
+          stored = row && toEvent(row);
+        }
         return stored;
       };
-      if (!result.duplicate && this.#listeners.size > 0) this.#emit([read()]);
+      if (!result.duplicate && this.#listeners.size > 0) {
+        const event = read();
+        if (event) this.#emitLocal(event);
+      }
       resolve({
         id: result.id,
         duplicate: result.duplicate,
@@ -397,36 +421,54 @@ export class EventStore {
 
   close(): void {
     if (this.#queue.length > 0) this.#commitQueue();
+    clearInterval(this.#expiry);
     this.#stopPolling();
     this.#listeners.clear();
     if (this.#db.open) this.#db.close();
   }
 
   #startPolling(): void {
-    this.#seenSeq = this.latestSeq();
+    this.#polledSeq = this.latestSeq();
     this.#dataVersion = this.#db.pragma("data_version", { simple: true }) as number;
-    this.#poll = setInterval(() => {
-      if (!this.#db.open) return;
-      // data_version changes only when another connection commits: a cheap question to ask often.
-      const version = this.#db.pragma("data_version", { simple: true }) as number;
-      if (version === this.#dataVersion) return;
-      this.#dataVersion = version;
-      const rows = this.#sql("SELECT * FROM events WHERE seq > ? ORDER BY seq").all(this.#seenSeq) as Row[];
-      this.#emit(rows.map(toEvent));
-    }, POLL_MS);
+    this.#poll = setInterval(() => this.#pollOthers(), POLL_MS);
     this.#poll.unref();
   }
 
   #stopPolling(): void {
     clearInterval(this.#poll);
     this.#poll = undefined;
+    this.#emittedHere.clear();
   }
 
-  #emit(events: StoredEvent[]): void {
-    for (const event of events) {
-      if (event.seq <= this.#seenSeq) continue;
-      this.#seenSeq = event.seq;
-      for (const listener of this.#listeners) listener(event);
+  /** Events other processes committed since the last look; this process's own were told at once. */
+  #pollOthers(): void {
+    if (!this.#db.open) return;
+    // data_version changes only when another connection commits: a cheap question to ask often.
+    const version = this.#db.pragma("data_version", { simple: true }) as number;
+    if (version === this.#dataVersion) return;
+    this.#dataVersion = version;
+    const rows = this.#sql("SELECT * FROM events WHERE seq > ? ORDER BY seq").all(this.#polledSeq) as Row[];
+    for (const row of rows) {
+      this.#polledSeq = row.seq;
+      if (this.#emittedHere.delete(row.seq)) continue;
+      this.#tell(toEvent(row));
+    }
+  }
+
+  #emitLocal(event: StoredEvent): void {
+    // The poll will meet this event too; it skips what was told here.
+    if (this.#poll) this.#emittedHere.add(event.seq);
+    this.#tell(event);
+  }
+
+  /** A subscriber that throws must not cost the others their events, nor a webhook its answer. */
+  #tell(event: StoredEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        process.emitWarning(`event subscriber failed: ${err instanceof Error ? err.message : err}`);
+      }
     }
   }
 
@@ -443,8 +485,11 @@ export class EventStore {
     // index but the primary key, so a write updates as few b-trees as it can.
     const cutoff = now - maxAgeDays * DAY_MS;
     let { events, bytes } = totals;
-    const oldest = this.#sql("SELECT received_at FROM events ORDER BY seq LIMIT 1").get() as { received_at: number };
-    const aged = oldest.received_at < cutoff ? this.#oldestWhile((row) => row.received_at < cutoff) : undefined;
+    const oldest = this.#sql("SELECT received_at FROM events ORDER BY seq LIMIT 1").get() as
+      | { received_at: number }
+      | undefined;
+    const aged =
+      oldest && oldest.received_at < cutoff ? this.#oldestWhile((row) => row.received_at < cutoff) : undefined;
     if (aged) {
       this.#drop(aged, "dropped_age");
       events -= aged.n;

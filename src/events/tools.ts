@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
 import { z } from "zod";
 import type { WebhooksConfig } from "../config.js";
 import { ToolError } from "../errors.js";
@@ -31,7 +32,15 @@ export function cursorOf(seq: number): string {
 /** A cursor from events_list or events_wait, or an event id, as a sequence number. */
 function seqOf(store: EventStore, value: string, name: string): number {
   const cursor = /^c(\d+)$/.exec(value);
-  if (cursor) return Number(cursor[1]);
+  if (cursor) {
+    const seq = Number(cursor[1]);
+    if (seq > store.latestSeq()) {
+      throw new ToolError(
+        `${name} "${value}" is ahead of every stored event: it comes from another store, or the store was replaced. Call events_list without it for a fresh cursor.`,
+      );
+    }
+    return seq;
+  }
   const event = store.get(value);
   if (event) return event.seq;
   throw new ToolError(
@@ -39,17 +48,32 @@ function seqOf(store: EventStore, value: string, name: string): number {
   );
 }
 
+/** A JSON payload parsed so that numbers keep their exact text (order ids beyond 2^53). */
+function parseExact(event: StoredEvent): unknown {
+  if (!event.isJson) return undefined;
+  try {
+    return parseLossless(event.payload);
+  } catch {
+    return undefined;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !isLosslessNumber(value);
+}
+
 /** One line about a payload: its top-level scalar fields, cut short. Untrusted text, kept brief. */
 function gist(event: StoredEvent): string {
-  let text: string;
-  if (event.isJson && typeof event.payload === "object" && event.payload !== null && !Array.isArray(event.payload)) {
-    const scalars = Object.entries(event.payload).filter(([, v]) => v === null || typeof v !== "object");
-    text = JSON.stringify(Object.fromEntries(scalars));
-  } else {
-    text = typeof event.payload === "string" ? event.payload : JSON.stringify(event.payload);
-  }
-  text = text.replace(/\s+/g, " ");
-  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
+  const parsed = parseExact(event);
+  const text = isRecord(parsed)
+    ? (stringifyLossless(
+        Object.fromEntries(
+          Object.entries(parsed).filter(([, v]) => v === null || typeof v !== "object" || isLosslessNumber(v)),
+        ),
+      ) ?? "")
+    : event.payload;
+  const line = text.replace(/\s+/g, " ");
+  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
 }
 
 const summaryShape = z.object({
@@ -95,16 +119,11 @@ const eventShape = {
 };
 
 function fullEvent(event: StoredEvent, fields: string[] | undefined) {
-  let payload: string;
-  if (fields && event.isJson && typeof event.payload === "object" && event.payload !== null) {
-    const picked = Object.fromEntries(
-      fields
-        .filter((f) => f in (event.payload as object))
-        .map((f) => [f, (event.payload as Record<string, unknown>)[f]]),
-    );
-    payload = JSON.stringify(picked);
-  } else {
-    payload = event.isJson ? JSON.stringify(event.payload) : String(event.payload);
+  let payload = event.payload;
+  const parsed = fields ? parseExact(event) : undefined;
+  if (fields && isRecord(parsed)) {
+    const picked = Object.fromEntries(fields.filter((f) => Object.hasOwn(parsed, f)).map((f) => [f, parsed[f]]));
+    payload = stringifyLossless(picked) ?? "{}";
   }
   return {
     id: event.id,
@@ -130,7 +149,8 @@ function renderEvent(event: ReturnType<typeof fullEvent>): string {
   let body = event.payload;
   if (event.payload_format === "json") {
     try {
-      body = JSON.stringify(JSON.parse(body), null, 2);
+      // Indented for reading; lossless, so every number reads as the sender wrote it.
+      body = stringifyLossless(parseLossless(body), null, 2) ?? body;
     } catch {}
   }
   const cut = body.length > MAX_PAYLOAD_TEXT;
@@ -211,8 +231,10 @@ export const events = defineToolset({
       },
       render(r) {
         if (r.events.length === 0) return `No matching events. Cursor for later: ${r.cursor}.`;
+        // The gist is quoted as a string literal: third-party text, never a line of waiter's own.
         const lines = r.events.map(
-          (e) => `${e.id}  ${e.received_at}  ${e.source}  ${e.type}${e.acked ? "  (acked)" : ""}  data: ${e.gist}`,
+          (e) =>
+            `${e.id}  ${e.received_at}  ${e.source}  ${e.type}${e.acked ? "  (acked)" : ""}  data: ${JSON.stringify(e.gist)}`,
         );
         const more = r.next_before ? `\nOlder events match: pass before="${r.next_before}".` : "";
         return `${r.events.length} events, newest first (summaries of third-party data):\n${lines.join("\n")}\nCursor for newer events: ${r.cursor}.${more}`;
@@ -303,7 +325,14 @@ export const events = defineToolset({
           if (already) finish(already);
         });
         if (call.signal.aborted && !found) throw new ToolError("events_wait was cancelled before an event arrived.");
-        if (!found) return { timed_out: true, cursor: cursorOf(Math.max(after, store.latestSeq())) };
+        if (!found) {
+          // Another process's event may be committed but not yet polled: look once more, and
+          // read "now" first, so the cursor passes nothing that matched.
+          const latest = store.latestSeq();
+          const late = store.firstAfter(filter, after);
+          if (late) return { timed_out: false, cursor: cursorOf(late.seq), event: fullEvent(late, undefined) };
+          return { timed_out: true, cursor: cursorOf(Math.max(after, latest)) };
+        }
         return { timed_out: false, cursor: cursorOf(found.seq), event: fullEvent(found, undefined) };
       },
       render(r) {

@@ -33,6 +33,18 @@ function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource): Recor
   return kept;
 }
 
+/**
+ * A type as shown to a model: one line of at most 100 plain characters. For some schemes it is
+ * the payload's own word, which a stranger could fill with newlines and instructions.
+ */
+export function cleanType(type: string): string {
+  const line = type
+    .replace(/[^\x20-\x7e]+/g, " ")
+    .trim()
+    .slice(0, 100);
+  return line || "unknown";
+}
+
 export interface ListenerParts {
   webhooks: WebhooksConfig;
   store: EventStore;
@@ -51,6 +63,15 @@ export function listenerApp({ webhooks, store, log }: ListenerParts): express.Ex
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+
+  // Counting is bookkeeping: a store too busy to count must not turn a 401 into a 5xx.
+  const count = (source: string, outcome: string) => {
+    try {
+      store.count(source, outcome);
+    } catch (err) {
+      log.warning(`webhook ${source}: not counted (${outcome}): ${err instanceof Error ? err.message : err}`);
+    }
+  };
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok", sources: [...sources.keys()], store: store.stats() });
@@ -73,26 +94,26 @@ export function listenerApp({ webhooks, store, log }: ListenerParts): express.Ex
     const receivedAt = Date.now();
     const verdict = verify({ headers: req.headers, body, now: receivedAt });
     if (verdict.kind === "reject") {
-      store.count(source.name, `rejected:${verdict.reason}`);
+      count(source.name, `rejected:${verdict.reason}`);
       log.info(`webhook ${source.name} rejected: ${verdict.reason}`);
       res.status(401).json({ error: verdict.reason });
       return;
     }
     if (verdict.kind === "ping") {
-      store.count(source.name, "ping");
+      count(source.name, "ping");
       res.status(200).json({ ok: true });
       return;
     }
     const { id, duplicate } = await store.add({
       source: source.name,
-      type: verdict.type,
+      type: cleanType(verdict.type),
       scheme: source.scheme,
       dedupeId: verdict.id,
       headers: keptHeaders(req.headers, source),
       body,
       receivedAt,
     });
-    if (!duplicate) log.debug(`webhook ${source.name} stored ${id} (${verdict.type})`);
+    if (!duplicate) log.debug(`webhook ${source.name} stored ${id}`);
     res.status(200).json({ id, duplicate });
   });
 
@@ -107,12 +128,12 @@ export function listenerApp({ webhooks, store, log }: ListenerParts): express.Ex
   app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
     const entry = res.locals.entry as { source: WebhookSource } | undefined;
     if (err.type === "entity.too.large") {
-      if (entry) store.count(entry.source.name, "rejected:body too large");
+      if (entry) count(entry.source.name, "rejected:body too large");
       res.status(413).json({ error: `body larger than ${webhooks.maxBodyBytes} bytes` });
       return;
     }
     if (err.status && err.status >= 400 && err.status < 500) {
-      if (entry) store.count(entry.source.name, `rejected:${err.type ?? "bad request"}`);
+      if (entry) count(entry.source.name, `rejected:${err.type ?? "bad request"}`);
       res.status(err.status).json({ error: err.message });
       return;
     }
@@ -130,10 +151,25 @@ export interface RunningListener {
   close(): Promise<void>;
 }
 
+/** How long requests in flight may take to finish once the listener stops. */
+const DRAIN_MS = 10_000;
+
 /** Binds the listener; rejects with the socket error (EADDRINUSE when another waiter listens). */
 export function startListener(parts: ListenerParts): Promise<RunningListener> {
   const { host, port } = parts.webhooks.listen;
-  const app = listenerApp(parts);
+  let closing = false;
+  const app = express();
+  // Once stopping, every answer, even to a request that began before, closes its connection:
+  // a kept-alive socket brings no new request.
+  app.use((_req, res, next) => {
+    const writeHead = res.writeHead;
+    res.writeHead = function (this: typeof res, ...args: Parameters<typeof writeHead>) {
+      if (closing) this.setHeader("connection", "close");
+      return writeHead.apply(this, args);
+    } as typeof writeHead;
+    next();
+  });
+  app.use(listenerApp(parts));
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
     server.once("error", reject);
@@ -146,9 +182,12 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
         url: `http://${shown}:${address.port}`,
         close: () =>
           new Promise<void>((done) => {
-            // Stop accepting, let requests in flight finish, drop idle keep-alive sockets.
+            // Stop accepting, let requests in flight finish, drop idle keep-alive sockets, and
+            // cut whatever is still open after the drain time.
+            closing = true;
             server.close(() => done());
             server.closeIdleConnections();
+            setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
           }),
       });
     });

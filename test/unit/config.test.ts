@@ -88,6 +88,12 @@ describe("bad settings are refused by name", () => {
     },
   );
 
+  test("retention that could not keep one webhook is refused", () => {
+    expect(() => load({ WAITER_WEBHOOKS_RETENTION: '{"maxBytes": 1000}' })).toThrow(
+      /WAITER_WEBHOOKS_RETENTION: maxBytes \(1000\) is below webhooks.maxBodyBytes \(1048576\)/,
+    );
+  });
+
   test("an empty toolset list, a relative data directory and an empty --config are refused", () => {
     expect(() => load({ WAITER_TOOLSETS: "," })).toThrow(/WAITER_TOOLSETS: names no toolset/);
     expect(() => load({ WAITER_DATA_DIR: "state" })).toThrow(/WAITER_DATA_DIR: must be an absolute path/);

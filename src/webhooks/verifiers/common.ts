@@ -36,9 +36,11 @@ export function hmac(key: Buffer | string, ...parts: (Buffer | string)[]): Buffe
 /** Constant-time comparison of a received signature with the expected one; lengths first. */
 export function sameSignature(received: string, expected: Buffer, encoding: "hex" | "base64"): boolean {
   const decoded = Buffer.from(received, encoding);
-  // Buffer.from drops what is not hex/base64; a re-encode that differs means garbage, not a match.
+  // Buffer.from skips what is not hex or base64: an odd length or a stray character must not
+  // shrink a garbage signature into a match, so the received text must re-encode to itself.
   if (decoded.length !== expected.length) return false;
-  if (encoding === "hex" && decoded.toString("hex") !== received.toLowerCase()) return false;
+  const canonical = encoding === "hex" ? decoded.toString("hex") : decoded.toString("base64");
+  if (canonical !== (encoding === "hex" ? received.toLowerCase() : received)) return false;
   return timingSafeEqual(decoded, expected);
 }
 
@@ -70,10 +72,9 @@ export function payloadType(body: Buffer): string | undefined {
   return undefined;
 }
 
+/** One fixed reason per failed check: reasons are counted per source, so none may carry a number. */
 export function timestampProblem(seconds: string | undefined, now: number): string | undefined {
   if (!seconds || !/^\d{1,12}$/.test(seconds)) return "missing or malformed timestamp";
   const skew = Math.abs(now / 1000 - Number(seconds));
-  return skew > TOLERANCE_SECONDS
-    ? `timestamp is ${Math.round(skew)} s from now (tolerance ${TOLERANCE_SECONDS} s)`
-    : undefined;
+  return skew > TOLERANCE_SECONDS ? `timestamp outside the ${TOLERANCE_SECONDS} s tolerance` : undefined;
 }

@@ -11,7 +11,10 @@ export type { Delivery, Verdict, Verifier } from "./common.js";
 
 /** The verifier of a configured source's scheme, keyed with its secret. */
 export function verifierFor(source: WebhookSource): Verifier {
-  const secret = source.secret ?? "";
+  if (source.scheme === "none") return (delivery) => ({ kind: "accept", ...identify(delivery, source) });
+  // An empty key would make signatures anyone can compute: a signed source without one is a bug.
+  const secret = source.secret;
+  if (!secret) throw new Error(`webhook source ${source.name} has no secret`);
   switch (source.scheme) {
     case "standard-webhooks":
       return standardWebhooks(secret);
@@ -25,7 +28,5 @@ export function verifierFor(source: WebhookSource): Verifier {
       return woocommerce(secret);
     case "hmac-sha256":
       return hmacSha256(secret, source);
-    case "none":
-      return (delivery) => ({ kind: "accept", ...identify(delivery, source) });
   }
 }

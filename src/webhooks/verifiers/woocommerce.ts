@@ -2,7 +2,8 @@ import { bodyDigest, type Delivery, header, hmac, jsonBody, reject, sameSignatur
 
 /**
  * WooCommerce: `X-WC-Webhook-Signature`, base64 HMAC-SHA256 of the body. It sends no stable
- * delivery id, so a delivery is the webhook, the resource and the resource's date_modified.
+ * delivery id, so a delivery is the webhook, the resource and the resource's date_modified, and
+ * the body's digest: two updates within date_modified's one second are still two events.
  * The unsigned ping it posts when a webhook is created (`webhook_id=N`) must get 200.
  */
 export function woocommerce(secret: string) {
@@ -19,7 +20,7 @@ export function woocommerce(secret: string) {
     const modified = resource?.date_modified_gmt ?? resource?.date_modified;
     const id =
       webhook && resource?.id !== undefined && typeof modified === "string"
-        ? `${webhook}:${resource.id}:${modified}`
+        ? `${webhook}:${resource.id}:${modified}:${bodyDigest(body).slice(-16)}`
         : bodyDigest(body);
     return { kind: "accept", id, type: header(headers, "x-wc-webhook-topic") ?? "unknown" };
   };
