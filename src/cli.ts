@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import type { EventStore } from "./events/store.js";
-import { sourceUrl } from "./events/tools.js";
 import { HttpClient } from "./http/client.js";
 import { Log } from "./log.js";
 import { createServer, enabledTools } from "./server.js";
@@ -11,6 +10,7 @@ import { TOOLSETS } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { USER_AGENT, VERSION } from "./version.js";
 import type { RunningListener } from "./webhooks/listener.js";
+import { sourceUrl } from "./webhooks/tools.js";
 
 const HELP = `waiter ${VERSION}: an MCP server that serves a company's APIs (currency rates, webhooks, ...) as tools.
 

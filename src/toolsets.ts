@@ -1,6 +1,7 @@
 import { currency } from "../tools/currency/index.js";
-import { events, webhooks } from "./events/tools.js";
+import { events } from "./events/tools.js";
 import type { Toolset } from "./toolset.js";
+import { webhooks } from "./webhooks/tools.js";
 
 /** Every toolset waiter knows, in the order their tools are listed. */
 export const TOOLSETS: readonly Toolset[] = [events, webhooks, currency];

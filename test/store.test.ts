@@ -97,7 +97,7 @@ describe("storing", () => {
     const dropped = await store.add(event({ body: Buffer.alloc(100, 120) }));
     expect(dropped.duplicate).toBe(false);
     expect(dropped.event).toBeUndefined();
-    expect(store.stats().dropped.bytes).toBe(1);
+    expect(store.stats().droppedBy.bytes).toBe(1);
     const kept = await store.add(event({ body: Buffer.from("{}") }));
     expect(seen).toEqual([kept.id]);
   });
@@ -164,13 +164,13 @@ describe("retention drops the oldest and says so", () => {
     const { store } = open({ ...LOOSE, maxEvents: 3 });
     const ids = (await addMany(store, 5)).map((e) => e.id);
     expect(store.list({}, { limit: 10 }).map((e) => e.id)).toEqual(ids.slice(2).reverse());
-    expect(store.stats()).toMatchObject({ events: 3, dropped: { count: 2, bytes: 0, age: 0 } });
+    expect(store.stats()).toMatchObject({ events: 3, droppedBy: { count: 2, bytes: 0, age: 0 } });
   });
 
   test("by bytes", async () => {
     const { store } = open({ ...LOOSE, maxBytes: 250 });
     for (let i = 0; i < 4; i++) await store.add(event({ body: Buffer.alloc(100, 120) }));
-    expect(store.stats()).toMatchObject({ events: 2, bytes: 200, dropped: { bytes: 2 } });
+    expect(store.stats()).toMatchObject({ events: 2, bytes: 200, droppedBy: { bytes: 2 } });
   });
 
   test("by age", async () => {
@@ -178,7 +178,7 @@ describe("retention drops the oldest and says so", () => {
     await store.add(event({ receivedAt: Date.now() - 3 * 86_400_000 }));
     await store.add(event({ receivedAt: Date.now() - 2 * 86_400_000 }));
     await store.add(event());
-    expect(store.stats()).toMatchObject({ events: 1, dropped: { age: 2 } });
+    expect(store.stats()).toMatchObject({ events: 1, droppedBy: { age: 2 } });
   });
 });
 
@@ -213,7 +213,7 @@ describe("several processes, one file", () => {
     const { store } = open({ ...LOOSE, maxAgeDays: 1 });
     await store.add(event({ receivedAt: Date.now() - 0.5 * 86_400_000 }));
     store.expire(Date.now() + 86_400_000);
-    expect(store.stats()).toMatchObject({ events: 0, dropped: { age: 1 } });
+    expect(store.stats()).toMatchObject({ events: 0, droppedBy: { age: 1 } });
   });
 
   test("subscribers in the committing process hear at once, and a duplicate is not news", async () => {

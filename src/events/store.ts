@@ -55,8 +55,8 @@ export interface StoreStats {
   bytes: number;
   oldest: string | null;
   newest: string | null;
-  /** Events the retention limits removed, by the limit that removed them. */
-  dropped: { count: number; bytes: number; age: number };
+  /** How many events retention removed, by the limit that removed them (maxEvents, maxBytes, maxAgeDays). */
+  droppedBy: { count: number; bytes: number; age: number };
 }
 
 /** Per source and outcome: received, accepted, duplicate, rejected:<reason>. */
@@ -376,7 +376,7 @@ export class EventStore {
       bytes: totals.bytes,
       oldest: range.oldest === null ? null : new Date(range.oldest).toISOString(),
       newest: range.newest === null ? null : new Date(range.newest).toISOString(),
-      dropped: { count: totals.dropped_count, bytes: totals.dropped_bytes, age: totals.dropped_age },
+      droppedBy: { count: totals.dropped_count, bytes: totals.dropped_bytes, age: totals.dropped_age },
     };
   }
 

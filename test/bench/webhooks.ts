@@ -41,11 +41,11 @@ function waiterEnv(port: number): Record<string, string> {
     WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
     WAITER_WEBHOOKS_SOURCES: JSON.stringify({ svc: { scheme: "standard-webhooks", secretEnv: "SVC_SECRET" } }),
     SVC_SECRET: SECRET,
-    WAITER_LOG_LEVEL: "error",
   };
 }
 
 async function start(args: string[], env: Record<string, string>): Promise<void> {
+  // At info level the listener says when it listens; that line is what start() waits for.
   const child = spawn(process.execPath, args, { env: { ...env, WAITER_LOG_LEVEL: "info" } });
   children.push(child);
   let stderr = "";
@@ -167,9 +167,11 @@ test("webhook ingest against a bare express endpoint, and push latency", async (
   // listener in another process, whose commits reach the server through the shared file.
   const pushPort = await freePort();
   const inProcess = await pushLatencies(waiterEnv(pushPort), pushPort, PUSHES, []);
-  const p99 = percentile(inProcess.fromAnswer, 0.99);
+  // Judged from the POST: in-process the notification often overtakes the HTTP answer, so the
+  // time after the 2xx is mostly zero and would meet any target by construction.
+  const p99 = percentile(inProcess.fromPost, 0.99);
   console.log(
-    `push latency, listener in the MCP server's process, ${PUSHES} events: from the 2xx p50 ${percentile(inProcess.fromAnswer, 0.5).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms (target <= 20: ${p99 <= 20 ? "met" : "MISSED"}); from the POST p50 ${percentile(inProcess.fromPost, 0.5).toFixed(2)} ms, p99 ${percentile(inProcess.fromPost, 0.99).toFixed(2)} ms`,
+    `push latency, listener in the MCP server's process, ${PUSHES} events: from sending the POST p50 ${percentile(inProcess.fromPost, 0.5).toFixed(2)} ms, p99 ${p99.toFixed(2)} ms (target <= 20: ${p99 <= 20 ? "met" : "MISSED"}); after the 2xx p99 ${percentile(inProcess.fromAnswer, 0.99).toFixed(2)} ms`,
   );
   const sharedPort = await freePort();
   const shared = waiterEnv(sharedPort);
