@@ -15,6 +15,8 @@ export interface NewEvent {
   headers: Record<string, string>;
   /** The raw bytes as they arrived; stored verbatim. */
   body: Buffer;
+  /** Whether the body is JSON, when the caller already knows; else the store finds out. */
+  isJson?: boolean;
   receivedAt: number;
 }
 
@@ -286,7 +288,7 @@ export class EventStore {
       event.receivedAt,
       JSON.stringify(event.headers),
       event.body,
-      isJson(event.body) ? 1 : 0,
+      (event.isJson ?? isJson(event.body)) ? 1 : 0,
       event.body.length,
     ) as { seq: number; id: string } | undefined;
     this.#count(event.source, inserted ? "accepted" : "duplicate");

@@ -4,7 +4,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import type { WebhookSource, WebhooksConfig } from "../config.js";
 import type { EventStore } from "../events/store.js";
 import type { Log } from "../log.js";
-import { type Verifier, verifierFor } from "./verifiers/index.js";
+import { parseBody, type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
 const SIGNATURE_HEADERS = new Set([
@@ -49,6 +49,8 @@ export interface ListenerParts {
   webhooks: WebhooksConfig;
   store: EventStore;
   log: Log;
+  /** True once the listener is stopping: answers then close their connections. */
+  stopping?: () => boolean;
 }
 
 /**
@@ -56,13 +58,26 @@ export interface ListenerParts {
  * source's scheme, commits the event, and only then answers 2xx. A failed check is a 4xx with
  * the check's name, never a 5xx (that would make the sender retry forever).
  */
-export function listenerApp({ webhooks, store, log }: ListenerParts): express.Express {
+export function listenerApp({ webhooks, store, log, stopping }: ListenerParts): express.Express {
   const sources = new Map<string, { source: WebhookSource; verify: Verifier }>(
     webhooks.sources.map((source) => [source.name, { source, verify: verifierFor(source) }]),
   );
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+
+  if (stopping) {
+    // Once stopping, every answer, even to a request that began before, closes its connection:
+    // a kept-alive socket brings no new request.
+    app.use((_req, res, next) => {
+      const writeHead = res.writeHead;
+      res.writeHead = function (this: typeof res, ...args: Parameters<typeof writeHead>) {
+        if (stopping()) this.setHeader("connection", "close");
+        return writeHead.apply(this, args);
+      } as typeof writeHead;
+      next();
+    });
+  }
 
   // Counting is bookkeeping: a store too busy to count must not turn a 401 into a 5xx.
   const count = (source: string, outcome: string) => {
@@ -111,6 +126,7 @@ export function listenerApp({ webhooks, store, log }: ListenerParts): express.Ex
       dedupeId: verdict.id,
       headers: keptHeaders(req.headers, source),
       body,
+      isJson: parseBody(body) !== undefined,
       receivedAt,
     });
     if (!duplicate) log.debug(`webhook ${source.name} stored ${id}`);
@@ -158,18 +174,7 @@ const DRAIN_MS = 10_000;
 export function startListener(parts: ListenerParts): Promise<RunningListener> {
   const { host, port } = parts.webhooks.listen;
   let closing = false;
-  const app = express();
-  // Once stopping, every answer, even to a request that began before, closes its connection:
-  // a kept-alive socket brings no new request.
-  app.use((_req, res, next) => {
-    const writeHead = res.writeHead;
-    res.writeHead = function (this: typeof res, ...args: Parameters<typeof writeHead>) {
-      if (closing) this.setHeader("connection", "close");
-      return writeHead.apply(this, args);
-    } as typeof writeHead;
-    next();
-  });
-  app.use(listenerApp(parts));
+  const app = listenerApp({ ...parts, stopping: () => closing });
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host);
     server.once("error", reject);

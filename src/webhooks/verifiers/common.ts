@@ -48,14 +48,28 @@ export function reject(reason: string): Verdict {
   return { kind: "reject", reason };
 }
 
+const parsedBodies = new WeakMap<Buffer, { value: unknown } | null>();
+
+/** The body parsed as JSON, once per delivery however many look; undefined when it is not JSON. */
+export function parseBody(body: Buffer): { value: unknown } | undefined {
+  let parsed = parsedBodies.get(body);
+  if (parsed === undefined) {
+    try {
+      parsed = { value: JSON.parse(body.toString("utf8")) };
+    } catch {
+      parsed = null;
+    }
+    parsedBodies.set(body, parsed);
+  }
+  return parsed ?? undefined;
+}
+
 /** The JSON body as an object, or undefined when the body is not a JSON object. */
 export function jsonBody(body: Buffer): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(body.toString("utf8"));
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
+  const value = parseBody(body)?.value;
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 /** A stable id for a sender that gives none: the same bytes are the same event. */
