@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from "node:child_process";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { z } from "zod";
 import { UpstreamError } from "../src/errors.js";
@@ -64,6 +65,35 @@ describe("deadlines and timeouts", () => {
     fake.delayMs = 3_000;
     const error = await failure(client({ responseTimeoutMs: 200, maxRetries: 0 }).send("/stall", {}, call()));
     expect(error.message).toMatch(/stopped answering \(nothing for 0.2 s\)/);
+  });
+
+  const hasPython = spawnSync("python3", ["--version"]).status === 0;
+  test.runIf(hasPython)("a connection that never opens ends at the connect timeout", async () => {
+    // A loopback socket whose accept queue is full: the kernel drops further SYNs, so connecting hangs.
+    const holder = spawn("python3", [
+      "-c",
+      `import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+fill = []
+for _ in range(3):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(s.getsockname())
+    except BlockingIOError: pass
+    fill.append(c)
+print(s.getsockname()[1], flush=True)
+time.sleep(30)`,
+    ]);
+    try {
+      const port = await new Promise<string>((resolve) => holder.stdout.once("data", (d) => resolve(String(d).trim())));
+      const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, connectTimeoutMs: 300, maxRetries: 0 });
+      clients.push(http);
+      const started = Date.now();
+      const error = await failure(http.upstream("Stuck API", `http://127.0.0.1:${port}/`).send("/", {}, call(5_000)));
+      expect(error.message).toMatch(/Could not connect to Stuck API \(127\.0\.0\.1:\d+\) within 0.3 s/);
+      expect(Date.now() - started).toBeLessThan(2_000);
+    } finally {
+      holder.kill();
+    }
   });
 
   test("a refused connection is reported as unreachable", async () => {
