@@ -1,6 +1,6 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { EventStore, type NewEvent, type Retention } from "../src/events/store.js";
 
@@ -46,6 +46,13 @@ async function addMany(store: EventStore, count: number) {
 }
 
 describe("storing", () => {
+  test("the store's files are the user's alone", async () => {
+    const { store, file } = open(LOOSE, join(mkdtempSync(join(tmpdir(), "waiter-store-")), "state", "events.db"));
+    await store.add(event());
+    for (const path of [file, `${file}-wal`, `${file}-shm`]) expect(statSync(path).mode & 0o777, path).toBe(0o600);
+    expect(statSync(dirname(file)).mode & 0o777).toBe(0o700);
+  });
+
   test("an event is stored once per source and delivery id", async () => {
     const { store } = open();
     const first = await store.add(event({ dedupeId: "same" }));

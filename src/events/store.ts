@@ -1,5 +1,5 @@
 import { randomFillSync } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { monotonicFactory } from "ulid";
@@ -195,6 +195,9 @@ export class EventStore {
   constructor(file: string, retention: Retention) {
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     this.#db = new Database(file);
+    // Payloads hold customers' names and orders: the file is the user's alone. SQLite gives the
+    // -wal and -shm files the database file's mode, so this comes before WAL mode creates them.
+    if (file !== ":memory:") chmodSync(file, 0o600);
     this.#db.pragma("journal_mode = WAL");
     // WAL with synchronous=NORMAL survives a killed process; only an OS crash may lose the last commits.
     this.#db.pragma("synchronous = NORMAL");
