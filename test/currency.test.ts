@@ -76,6 +76,7 @@ describe("cross rates", () => {
       source: "cnb",
     });
     expect(result.structuredContent).not.toHaveProperty("via");
+    expect(result.structuredContent).not.toHaveProperty("requested_date");
     expect(text(result)).toBe("1,000 JPY = 151.93 CZK at 0.15193 (CNB fixing of 2026-08-28)");
   });
 

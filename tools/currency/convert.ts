@@ -65,7 +65,7 @@ export function convertTool({ pick, fixingFor }: Sources): Tool {
         result: toMinorUnit(args.amount * rate, args.to),
         ...(through ? { via: fixing.base } : {}),
         date: fixing.date,
-        ...(args.date ? { requested_date: args.date } : {}),
+        ...(args.date && args.date !== fixing.date ? { requested_date: args.date } : {}),
         ...(note ? { note } : {}),
         source: source.id,
       };

@@ -55,7 +55,7 @@ export function ratesTool({ pick, fixingFor }: Sources): Tool {
         source: source.id,
         base,
         date: fixing.date,
-        ...(args.date ? { requested_date: args.date } : {}),
+        ...(args.date && args.date !== fixing.date ? { requested_date: args.date } : {}),
         ...(note ? { note } : {}),
         rates: rateRows(fixing, base, symbols, source),
       };

@@ -61,7 +61,10 @@ export const effectiveDate = z
   .describe(
     "The date of the fixing actually used (YYYY-MM-DD): the last working day on or before the date asked for. Record this date, not the one asked for.",
   );
-export const requestedDate = z.string().optional().describe("The date asked for, when one was given.");
+export const requestedDate = z
+  .string()
+  .optional()
+  .describe("The date asked for, when it differs from `date` (a weekend, a holiday, not yet published).");
 export const note = z
   .string()
   .optional()
