@@ -3,7 +3,10 @@ import { createHmac } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { sign as githubSign } from "@octokit/webhooks-methods";
 import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
@@ -373,17 +376,22 @@ describe("what agents see", () => {
     await expect.poll(() => session.stderr(), { timeout: 2000 }).toMatch(/events_wait was cancelled/);
   });
 
-  test("a subscribed client hears of a new event", async () => {
+  test("a subscribed client hears of a new event, and of the list's change", async () => {
     await listen();
     const session = await mcp();
     const updates: string[] = [];
+    let listChanges = 0;
     session.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
       updates.push(n.params.uri);
+    });
+    session.client.setNotificationHandler(ResourceListChangedNotificationSchema, () => {
+      listChanges += 1;
     });
     await session.client.subscribeResource({ uri: "events://recent" });
     const { body, headers } = await signed("store");
     await post("store", body, headers);
     await expect.poll(() => updates, { timeout: 2000 }).toContain("events://recent");
+    expect(listChanges).toBeGreaterThan(0);
     const recent = await session.client.readResource({ uri: "events://recent" });
     expect(JSON.parse((recent.contents[0] as { text: string }).text).events[0]).toMatchObject({ source: "store" });
   });
@@ -512,6 +520,27 @@ describe("embedded in the stdio server", () => {
       sources: { name: string; url: string }[];
     };
     expect(sources.sources.find((s) => s.name === "gh")?.url).toBe(`${base}/webhooks/gh`);
+  });
+
+  test("event ids complete in the resource template", async () => {
+    await listen();
+    const session = await mcp();
+    const { body, headers } = await signed("erp");
+    const posted = await post("erp", body, headers);
+    const completion = await session.client.complete({
+      ref: { type: "ref/resource", uri: "events://event/{id}" },
+      argument: { name: "id", value: posted.body.id.slice(0, 20) },
+    });
+    expect(completion.completion.values).toContain(posted.body.id);
+  });
+
+  test("an unsigned source is warned about at every start", async () => {
+    const session = await mcp({
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    });
+    expect(session.stderr()).toMatch(
+      /webhook source trial accepts unsigned requests \(scheme "none"\): for local trials only/,
+    );
   });
 
   test("--no-listener leaves the port alone", async () => {
