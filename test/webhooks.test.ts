@@ -554,6 +554,7 @@ describe("embedded in the stdio server", () => {
     const names = (await session.client.listTools()).tools.map((t) => t.name);
     expect(names.some((n) => n.startsWith("events_") || n.startsWith("webhooks_"))).toBe(false);
     expect(session.stderr()).toMatch(/toolset events is off: no webhook sources/);
+    await expect(request(`${base}/healthz`)).rejects.toThrow(/ECONNREFUSED/);
   });
 
   test("a source whose secret is unset stops waiter with its name", async () => {
