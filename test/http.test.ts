@@ -11,6 +11,22 @@ let clients: HttpClient[] = [];
 /** Answers /n/<anything> with {"n": <count of requests so far>}; /big/<bytes> with that many bytes. */
 beforeAll(async () => {
   fake = await startFake((request) => {
+    // /revalidate/<name>: a resource last modified at a fixed time, with an ETag; a conditional
+    // request that matches either is answered 304 with a fresh max-age.
+    if (request.path.startsWith("/revalidate/")) {
+      const lastModified = "Wed, 25 Nov 2026 10:00:00 GMT";
+      const etag = '"v1"';
+      const maxAge = request.query.get("max-age") ?? "1";
+      const matches =
+        request.headers["if-none-match"] === etag || request.headers["if-modified-since"] === lastModified;
+      if (matches)
+        return { status: 304, headers: { "cache-control": `max-age=${request.query.get("after304") ?? maxAge}` } };
+      return json(200, JSON.stringify({ n: fake.requests.length }), {
+        "cache-control": `max-age=${maxAge}`,
+        "last-modified": lastModified,
+        etag,
+      });
+    }
     const big = /^\/big\/(\d+)$/.exec(request.path);
     if (big) return { status: 200, body: Buffer.alloc(Number(big[1]), 97), headers: { "content-type": "text/plain" } };
     const maxAge = request.query.get("max-age");
@@ -259,6 +275,30 @@ describe("cache and coalescing", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_100));
     await api.json(counter, "/expiring", { query: { "max-age": 1 } }, call());
     expect(fake.count("/expiring")).toBe(2);
+  });
+
+  test("a stale answer with validators is revalidated: 304 keeps it, fresh again", async () => {
+    const api = client();
+    const first = await api.json(counter, "/revalidate/a", { query: { "max-age": 1, after304: 60 } }, call());
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const second = await api.json(counter, "/revalidate/a", { query: { "max-age": 1, after304: 60 } }, call());
+    expect(second).toEqual(first);
+    const requests = fake.requests.filter((r) => r.path === "/revalidate/a");
+    expect(requests).toHaveLength(2);
+    expect(requests[1]?.headers["if-none-match"]).toBe('"v1"');
+    expect(requests[1]?.headers["if-modified-since"]).toBe("Wed, 25 Nov 2026 10:00:00 GMT");
+    // The 304 said max-age=60: no request for the third call.
+    await api.json(counter, "/revalidate/a", { query: { "max-age": 1, after304: 60 } }, call());
+    expect(fake.count("/revalidate/a")).toBe(2);
+  });
+
+  test("an answer with validators but no freshness is revalidated every time, not refetched", async () => {
+    const api = client();
+    const first = await api.json(counter, "/revalidate/b", { query: { "max-age": 0, after304: 0 } }, call());
+    const second = await api.json(counter, "/revalidate/b", { query: { "max-age": 0, after304: 0 } }, call());
+    expect(second).toEqual(first);
+    const requests = fake.requests.filter((r) => r.path === "/revalidate/b");
+    expect(requests.map((r) => r.headers["if-none-match"])).toEqual([undefined, '"v1"']);
   });
 
   test("a caller that gives up leaves a shared load; the others still get the answer", async () => {

@@ -49,15 +49,35 @@ export interface HttpResponse {
 
 const IDEMPOTENT: Dispatcher.HttpMethod[] = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"];
 
+/** What lets an upstream answer "not modified" (304) instead of sending an answer again. */
+interface Validators {
+  etag?: string;
+  lastModified?: string;
+}
+
 interface Cached {
   value: unknown;
   size: number;
   /** False for an answer that may serve the callers waiting for it, but no later one. */
   reusable: boolean;
+  validators?: Validators;
 }
 
-/** Loads a value for the cache, within `call`; `size` is the answer's length, `fresh` its lifetime in seconds. */
-type Load = (call: Call) => Promise<{ value: unknown; size: number; fresh: number }>;
+/**
+ * Loads a value for the cache, within `call`. A stale entry, when there is one, is passed so
+ * the load can revalidate it. `size` is the answer's length, `fresh` its lifetime in seconds.
+ */
+type Load = (
+  call: Call,
+  stale?: Cached,
+) => Promise<{ value: unknown; size: number; fresh: number; validators?: Validators }>;
+
+function validatorsOf(headers: IncomingHttpHeaders): Validators | undefined {
+  const etag = headers.etag === undefined ? undefined : String(headers.etag);
+  const lastModified = headers["last-modified"] === undefined ? undefined : String(headers["last-modified"]);
+  if (!etag && !lastModified) return undefined;
+  return { ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) };
+}
 
 /**
  * The one upstream HTTP client. Requests go through undici: an Agent keeps one keep-alive
@@ -70,7 +90,7 @@ export class HttpClient {
   readonly #agent: Agent;
   readonly #dispatcher: Dispatcher;
   readonly #options: Required<HttpClientOptions>;
-  readonly #cache: LRUCache<string, Cached, () => ReturnType<Load>>;
+  readonly #cache: LRUCache<string, Cached, (stale?: Cached) => ReturnType<Load>>;
 
   constructor(options: HttpClientOptions) {
     this.#options = {
@@ -93,14 +113,17 @@ export class HttpClient {
     // Each request brings its own decision function (deadlineRetry); the last answer of a
     // failed series is handed back as it is, so the caller sees the upstream's status and body.
     this.#dispatcher = this.#agent.compose(interceptors.retry({ throwOnError: false }));
-    this.#cache = new LRUCache<string, Cached, () => ReturnType<Load>>({
+    this.#cache = new LRUCache<string, Cached, (stale?: Cached) => ReturnType<Load>>({
       maxSize: o.cacheBytes,
       sizeCalculation: (entry) => Math.max(1, entry.size),
-      fetchMethod: async (_key, _stale, { options, context: load }) => {
-        const { value, size, fresh } = await load();
-        // lru-cache reads a ttl of 0 as "forever"; an answer not to reuse is deleted once served.
+      // A stale entry stays until evicted: with its validators it can be revalidated (304).
+      noDeleteOnStaleGet: true,
+      fetchMethod: async (_key, stale, { options, context: load }) => {
+        const { value, size, fresh, validators } = await load(stale);
+        // lru-cache reads a ttl of 0 as "forever"; an answer not to reuse is deleted once served
+        // unless it can be revalidated.
         options.ttl = fresh > 0 ? fresh * 1000 : 1;
-        return { value, size, reusable: fresh > 0 };
+        return { value, size, reusable: fresh > 0, ...(validators ? { validators } : {}) };
       },
     });
   }
@@ -115,10 +138,17 @@ export class HttpClient {
     const fresh = this.#cache.get(url.href);
     if (fresh?.reusable) return fresh.value;
     // The shared load keeps the first caller's deadline, not its cancellation.
-    const shared = () => load({ signal: new AbortController().signal, deadline: call.deadline });
+    const shared = (stale?: Cached) => load({ signal: new AbortController().signal, deadline: call.deadline }, stale);
     try {
-      const entry = (await untilAborted(this.#cache.fetch(url.href, { context: shared }), call.signal)) as Cached;
-      if (!entry.reusable && this.#cache.peek(url.href, { allowStale: true }) === entry) this.#cache.delete(url.href);
+      // An entry that was never fresh (no max-age, only validators) is revalidated every time.
+      const forceRefresh = fresh !== undefined && !fresh.reusable;
+      const entry = (await untilAborted(
+        this.#cache.fetch(url.href, { context: shared, forceRefresh }),
+        call.signal,
+      )) as Cached;
+      if (!entry.reusable && !entry.validators && this.#cache.peek(url.href, { allowStale: true }) === entry) {
+        this.#cache.delete(url.href);
+      }
       return entry.value;
     } catch (err) {
       // A load's own failure is already worded; a deadline or a cancellation is worded here.
@@ -213,8 +243,9 @@ export class Upstream {
   /**
    * A 2xx JSON answer checked against `schema`. Anything else is an UpstreamError that says
    * what the upstream answered; `onStatus` may turn a particular status into a better one.
-   * GETs are cached, checked, for `ttl` seconds or as long as the upstream's Cache-Control
-   * says; one URL is always read with one schema.
+   * GETs are cached, checked, for `ttl` seconds or as long as the upstream's Cache-Control or
+   * Expires says; a stale answer with an ETag or Last-Modified is revalidated (304 keeps it).
+   * One URL is always read with one schema.
    */
   async json<S extends z.ZodType>(
     schema: S,
@@ -224,15 +255,31 @@ export class Upstream {
     onStatus?: (response: HttpResponse) => Error | undefined,
   ): Promise<z.output<S>> {
     const url = this.url(path, options.query);
-    const load = async (within: Call) => {
-      const response = await this.client.send(this.name, url, options, within);
+    const load = async (within: Call, stale?: { value: unknown; size: number; validators?: Validators }) => {
+      const known = stale?.validators;
+      const conditional = {
+        ...(known?.etag ? { "if-none-match": known.etag } : {}),
+        ...(known?.lastModified ? { "if-modified-since": known.lastModified } : {}),
+      };
+      const response = await this.client.send(
+        this.name,
+        url,
+        { ...options, headers: { ...options.headers, ...conditional } },
+        within,
+      );
+      const fresh = options.ttl ?? freshSeconds(response.headers);
+      if (response.status === 304 && stale) {
+        // Not modified: the stored answer stands, fresh for as long as the 304 says.
+        return { value: stale.value, size: stale.size, fresh, validators: validatorsOf(response.headers) ?? known };
+      }
       return {
         value: this.#read(schema, response, onStatus),
         size: response.text.length,
-        fresh: options.ttl ?? freshSeconds(response.headers),
+        fresh,
+        validators: validatorsOf(response.headers),
       };
     };
-    if ((options.method ?? "GET") !== "GET") return (await load(call)).value;
+    if ((options.method ?? "GET") !== "GET") return (await load(call)).value as z.output<S>;
     return (await this.client.cached(this.name, url, call, load)) as z.output<S>;
   }
 
