@@ -522,6 +522,22 @@ describe("embedded in the stdio server", () => {
     expect(sources.sources.find((s) => s.name === "gh")?.url).toBe(`${base}/webhooks/gh`);
   });
 
+  test("acknowledging an event updates its subscribed resource", async () => {
+    await listen();
+    const session = await mcp();
+    const { body, headers } = await signed("erp");
+    const posted = await post("erp", body, headers);
+    const updates: string[] = [];
+    session.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updates.push(n.params.uri);
+    });
+    await session.client.subscribeResource({ uri: `events://event/${posted.body.id}` });
+    await session.call("events_ack", { ids: [posted.body.id] });
+    await expect.poll(() => updates).toEqual([`events://event/${posted.body.id}`]);
+    const read = await session.client.readResource({ uri: `events://event/${posted.body.id}` });
+    expect(JSON.parse((read.contents[0] as { text: string }).text).ackedAt).toEqual(expect.any(String));
+  });
+
   test("event ids complete in the resource template", async () => {
     await listen();
     const session = await mcp();

@@ -81,12 +81,22 @@ export function registerEventResources(server: McpServer, store: EventStore, log
     return {};
   });
 
-  return store.subscribe((event) => {
+  const notify = (uris: string[]) => {
     if (!server.isConnected()) return;
-    const updated = [RECENT_URI, eventUri(event.id)].filter((uri) => subscribed.has(uri));
-    for (const uri of updated) {
+    for (const uri of uris.filter((u) => subscribed.has(u))) {
       server.server.sendResourceUpdated({ uri }).catch((err) => log.debug(`resource update not sent: ${err}`));
     }
-    server.server.sendResourceListChanged().catch((err) => log.debug(`list change not sent: ${err}`));
+  };
+  const stopEvents = store.subscribe((event) => {
+    notify([RECENT_URI, eventUri(event.id)]);
+    if (server.isConnected()) {
+      server.server.sendResourceListChanged().catch((err) => log.debug(`list change not sent: ${err}`));
+    }
   });
+  // An acknowledgement changes the event and the list's "acked" flag.
+  const stopAcks = store.onAck((ids) => notify([RECENT_URI, ...ids.map(eventUri)]));
+  return () => {
+    stopEvents();
+    stopAcks();
+  };
 }

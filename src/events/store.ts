@@ -182,6 +182,7 @@ export class EventStore {
   readonly #retention: Retention;
   readonly #nextId = monotonicFactory(pooledRandom());
   readonly #listeners = new Set<(event: StoredEvent) => void>();
+  readonly #ackListeners = new Set<(ids: string[]) => void>();
   #poll: NodeJS.Timeout | undefined;
   readonly #expiry: NodeJS.Timeout;
   readonly #statements = new Map<string, Database.Statement>();
@@ -356,7 +357,14 @@ export class EventStore {
         }
       }
     })();
+    if (outcome.acked.length > 0) for (const listener of this.#ackListeners) listener(outcome.acked);
     return outcome;
+  }
+
+  /** Calls `listener` with the ids this process acknowledges. Returns the unsubscribe function. */
+  onAck(listener: (ids: string[]) => void): () => void {
+    this.#ackListeners.add(listener);
+    return () => this.#ackListeners.delete(listener);
   }
 
   /** The sequence number of the newest event: "now" as a cursor. */
