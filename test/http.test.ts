@@ -342,6 +342,24 @@ describe("cache and coalescing", () => {
     await client().send("/ua", {}, call());
     expect(fake.requests.find((r) => r.path === "/ua")?.headers["user-agent"]).toBe("waiter-test/0");
   });
+
+  test("an upstream's defaults go with every request, cached or not, and a call's own headers win", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
+    clients.push(http);
+    const api = http.upstream("Keyed API", `${fake.origin}/`, {
+      headers: { "user-agent": `${http.userAgent} ops@example.com`, "x-plain": "1" },
+      query: { apikey: "k" },
+    });
+    await api.send("/defaults", { query: { q: "a" }, headers: { "x-plain": "2" } }, call());
+    await api.json(any, "/defaults-json", {}, call());
+    const [sent, loaded] = ["/defaults", "/defaults-json"].map((path) => fake.requests.find((r) => r.path === path));
+    expect(sent?.headers["user-agent"]).toBe("waiter-test/0 ops@example.com");
+    expect(sent?.headers["x-plain"]).toBe("2");
+    expect(sent?.query.get("apikey")).toBe("k");
+    expect(sent?.query.get("q")).toBe("a");
+    expect(loaded?.headers["user-agent"]).toBe("waiter-test/0 ops@example.com");
+    expect(loaded?.query.get("apikey")).toBe("k");
+  });
 });
 
 describe("error answers", () => {

@@ -156,9 +156,17 @@ export class HttpClient {
     }
   }
 
-  /** A named upstream at a base URL; refuses plain http to anything but loopback. */
-  upstream(name: string, baseUrl: URL | string): Upstream {
-    return new Upstream(name, new URL(baseUrl), this);
+  /** The User-Agent every request carries unless its upstream names another. */
+  get userAgent(): string {
+    return this.#options.userAgent;
+  }
+
+  /**
+   * A named upstream at a base URL; refuses plain http to anything but loopback. `defaults`
+   * go with every request to it: an identifying User-Agent, a key in the query.
+   */
+  upstream(name: string, baseUrl: URL | string, defaults: UpstreamDefaults = {}): Upstream {
+    return new Upstream(name, new URL(baseUrl), this, defaults);
   }
 
   /** Sends one request; non-2xx answers are returned, transport failures become UpstreamError. */
@@ -216,11 +224,18 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/** What every request to one upstream carries besides its own options. */
+export interface UpstreamDefaults {
+  headers?: Record<string, string>;
+  query?: RequestOptions["query"];
+}
+
 export class Upstream {
   constructor(
     readonly name: string,
     readonly baseUrl: URL,
     private readonly client: HttpClient,
+    private readonly defaults: UpstreamDefaults = {},
   ) {
     const problem = upstreamUrlProblem(baseUrl);
     if (problem) throw new UpstreamError(`${name}: ${problem}`);
@@ -229,7 +244,7 @@ export class Upstream {
   url(path: string, query: RequestOptions["query"] = {}): URL {
     const url = new URL(this.baseUrl);
     url.pathname = `${url.pathname.replace(/\/$/, "")}${path}`;
-    for (const [key, value] of Object.entries(query)) {
+    for (const [key, value] of Object.entries({ ...query, ...this.defaults.query })) {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     return url;
@@ -237,7 +252,11 @@ export class Upstream {
 
   /** Any answer, 2xx or not; the caller reads the status. */
   send(path: string, options: RequestOptions, call: Call): Promise<HttpResponse> {
-    return this.client.send(this.name, this.url(path, options.query), options, call);
+    return this.client.send(this.name, this.url(path, options.query), this.#withDefaults(options), call);
+  }
+
+  #withDefaults(options: RequestOptions): RequestOptions {
+    return this.defaults.headers ? { ...options, headers: { ...this.defaults.headers, ...options.headers } } : options;
   }
 
   /**
@@ -264,7 +283,7 @@ export class Upstream {
       const response = await this.client.send(
         this.name,
         url,
-        { ...options, headers: { ...options.headers, ...conditional } },
+        { ...options, headers: { ...this.defaults.headers, ...options.headers, ...conditional } },
         within,
       );
       const fresh = options.ttl ?? freshSeconds(response.headers);
