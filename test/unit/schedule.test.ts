@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { dateIn, latestTtl } from "../../tools/currency/schedule.js";
+import { dateIn } from "../../src/time.js";
+import { latestTtl } from "../../tools/currency/schedule.js";
 
 const ECB = { zone: "Europe/Berlin", hour: 16, minute: 0 };
 const CNB = { zone: "Europe/Prague", hour: 14, minute: 30 };

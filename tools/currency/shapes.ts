@@ -1,7 +1,7 @@
 import { z } from "zod";
+import { isoDate } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { crossRate, type Fixing, type RateSource, significant } from "./fixing.js";
-import { isoDate } from "./schedule.js";
 
 export const SOURCES = ["ecb", "cnb"] as const;
 export type SourceId = (typeof SOURCES)[number];

@@ -1,0 +1,92 @@
+/** Wall-clock time in an IANA time zone, from the platform's Intl data (DST-correct). */
+export interface WallClock {
+  year: number;
+  month: number;
+  day: number;
+  /** 0 = Sunday. */
+  weekday: number;
+  /** Minutes since local midnight. */
+  minutes: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+/** Formatting is slow next to a cached tool call; the answer only changes once a minute. */
+const lastMinute = new Map<string, { minute: number; time: WallClock }>();
+
+/** The wall clock in `zone` at `epoch`, to the minute. */
+export function wallClock(epoch: number, zone: string): WallClock {
+  const minute = Math.floor(epoch / 60_000);
+  const last = lastMinute.get(zone);
+  if (last?.minute === minute) return last.time;
+  const time = formatWallClock(epoch, zone);
+  lastMinute.set(zone, { minute, time });
+  return time;
+}
+
+function formatWallClock(epoch: number, zone: string): WallClock {
+  let format = formatters.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      weekday: "short",
+    });
+    formatters.set(zone, format);
+  }
+  const parts = Object.fromEntries(format.formatToParts(epoch).map((p) => [p.type, p.value]));
+  return {
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    weekday: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].indexOf(parts.weekday ?? ""),
+    minutes: Number(parts.hour) * 60 + Number(parts.minute),
+  };
+}
+
+/** Whether `zone` is an IANA time zone this platform knows. */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The calendar date (YYYY-MM-DD) in `zone` at `epoch`. */
+export function dateIn(zone: string, epoch = Date.now()): string {
+  const t = wallClock(epoch, zone);
+  return isoDate(Date.UTC(t.year, t.month - 1, t.day));
+}
+
+export function isoDate(epoch: number): string {
+  return new Date(epoch).toISOString().slice(0, 10);
+}
+
+/** Minutes `zone` is ahead of UTC at `epoch`. */
+export function offsetMinutes(epoch: number, zone: string): number {
+  const t = formatWallClock(epoch, zone);
+  const wall = Date.UTC(t.year, t.month - 1, t.day, 0, t.minutes);
+  return Math.round((wall - Math.floor(epoch / 60_000) * 60_000) / 60_000);
+}
+
+/** Epoch of a wall-clock time in `zone`, correct across daylight-saving changes. */
+export function zonedEpoch(year: number, month: number, day: number, minutes: number, zone: string): number {
+  const wall = Date.UTC(year, month - 1, day, 0, minutes);
+  const guess = wall - offsetMinutes(wall, zone) * 60_000;
+  return wall - offsetMinutes(guess, zone) * 60_000;
+}
+
+/** ISO 8601 local time with the zone's offset at that moment: 2026-11-27T14:00+01:00. */
+export function localIso(epoch: number, zone: string): string {
+  const offset = offsetMinutes(epoch, zone);
+  const local = new Date(epoch + offset * 60_000).toISOString().slice(0, 16);
+  const sign = offset < 0 ? "-" : "+";
+  const abs = Math.abs(offset);
+  return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`;
+}

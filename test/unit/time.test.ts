@@ -1,0 +1,23 @@
+import { expect, test } from "vitest";
+import { isTimeZone, localIso, offsetMinutes, zonedEpoch } from "../../src/time.js";
+
+test("local ISO times carry the zone's offset of that moment, across daylight-saving changes", () => {
+  expect(localIso(Date.parse("2026-11-27T13:00:00Z"), "Europe/Prague")).toBe("2026-11-27T14:00+01:00");
+  expect(localIso(Date.parse("2026-07-01T13:00:00Z"), "Europe/Prague")).toBe("2026-07-01T15:00+02:00");
+  expect(localIso(Date.parse("2026-11-27T13:00:00Z"), "America/St_Johns")).toBe("2026-11-27T09:30-03:30");
+  expect(localIso(Date.parse("2026-11-27T23:30:00Z"), "Asia/Kathmandu")).toBe("2026-11-28T05:15+05:45");
+  expect(localIso(Date.parse("2026-11-27T13:00:00Z"), "UTC")).toBe("2026-11-27T13:00+00:00");
+});
+
+test("a local midnight is found on the days clocks change", () => {
+  expect(offsetMinutes(Date.parse("2026-03-29T00:30:00Z"), "Europe/Prague")).toBe(60);
+  expect(offsetMinutes(Date.parse("2026-03-29T01:30:00Z"), "Europe/Prague")).toBe(120);
+  expect(new Date(zonedEpoch(2026, 3, 29, 0, "Europe/Prague")).toISOString()).toBe("2026-03-28T23:00:00.000Z");
+  expect(new Date(zonedEpoch(2026, 3, 30, 0, "Europe/Prague")).toISOString()).toBe("2026-03-29T22:00:00.000Z");
+  expect(new Date(zonedEpoch(2026, 11, 28, 0, "Pacific/Auckland")).toISOString()).toBe("2026-11-27T11:00:00.000Z");
+});
+
+test("time zones are checked against the platform's data", () => {
+  expect(isTimeZone("Europe/Prague")).toBe(true);
+  expect(isTimeZone("Mars/Olympus_Mons")).toBe(false);
+});
