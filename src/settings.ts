@@ -20,25 +20,32 @@ export type SettingValues<S extends Settings> = { [K in keyof S]: z.output<S[K][
 
 /** An upstream base URL: https, or plain http to loopback only. */
 export function upstreamUrl(defaultUrl: string) {
+  return z.string().default(defaultUrl).transform(checkUpstreamUrl);
+}
+
+/** An upstream base URL whose default the toolset picks from other settings (a paid host with a key). */
+export function optionalUpstreamUrl() {
   return z
     .string()
-    .default(defaultUrl)
-    .transform((value, ctx) => {
-      let url: URL;
-      try {
-        url = new URL(value);
-      } catch {
-        // Not echoed: a URL may carry a token.
-        ctx.addIssue({ code: "custom", message: "is not a URL" });
-        return z.NEVER;
-      }
-      const problem = upstreamUrlProblem(url);
-      if (problem) {
-        ctx.addIssue({ code: "custom", message: problem });
-        return z.NEVER;
-      }
-      return url;
-    });
+    .optional()
+    .transform((value, ctx) => (value === undefined ? undefined : checkUpstreamUrl(value, ctx)));
+}
+
+function checkUpstreamUrl(value: string, ctx: z.RefinementCtx): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // Not echoed: a URL may carry a token.
+    ctx.addIssue({ code: "custom", message: "is not a URL" });
+    return z.NEVER;
+  }
+  const problem = upstreamUrlProblem(url);
+  if (problem) {
+    ctx.addIssue({ code: "custom", message: problem });
+    return z.NEVER;
+  }
+  return url;
 }
 
 const TRUE = ["1", "true", "yes", "on"];

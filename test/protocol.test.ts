@@ -11,6 +11,7 @@ import { TOOLSETS } from "../src/toolsets.js";
 import { startCnb } from "./fakes/cnb.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import { type Fake, freePort } from "./fakes/http.js";
+import { ERROR_400, startGeocoding, startOpenMeteo } from "./fakes/open-meteo.js";
 import { CLI, startServer, text } from "./stdio.js";
 
 let frankfurter: Fake;
@@ -19,7 +20,11 @@ let upstreams: Record<string, string>;
 
 beforeAll(async () => {
   [frankfurter, cnb] = await Promise.all([startFrankfurter(), startCnb()]);
-  upstreams = { WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`, WAITER_CNB_URL: `${cnb.origin}/cnbapi` };
+  upstreams = {
+    WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
+    WAITER_CNB_URL: `${cnb.origin}/cnbapi`,
+    WAITER_CONTACT: "ops@shop.example",
+  };
 });
 afterAll(async () => {
   await Promise.all([frankfurter?.close(), cnb?.close()]);
@@ -192,6 +197,7 @@ describe("secrets never leak", () => {
     );
     secrets.push(...Object.values(declared));
     const port = await freePort();
+    const [openMeteo, geocoding] = await Promise.all([startOpenMeteo(), startGeocoding()]);
     const env = {
       ...upstreams,
       ...declared,
@@ -205,6 +211,10 @@ describe("secrets never leak", () => {
         stripe: { scheme: "stripe", secretEnv: "STRIPE_WEBHOOK_SECRET" },
         gh: { scheme: "github", secretEnv: "GH_SECRET" },
       }),
+      // The weather tools send their key in the query string.
+      WAITER_WEATHER_PROVIDER: "open-meteo",
+      WAITER_OPEN_METEO_URL: `${openMeteo.origin}/v1`,
+      WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
       WAITER_LOG_LEVEL: "debug",
       WAITER_TOOL_TIMEOUT: "2",
     };
@@ -232,6 +242,7 @@ describe("secrets never leak", () => {
     }
 
     frankfurter.queue.push({ status: 500, body: "boom" });
+    openMeteo.queue.push({ status: 400, body: ERROR_400 });
     const calls: [string, Record<string, unknown>][] = [
       ["currency_rates", {}],
       ["currency_rates", { base: "XXX" }],
@@ -242,6 +253,9 @@ describe("secrets never leak", () => {
       ["webhooks_sources", {}],
       ["events_list", {}],
       ["events_wait", { timeout_s: 1 }],
+      ["weather_current", { place: "Ostrava" }],
+      ["weather_forecast", { place: "Ostrava", hourly: true }],
+      ["weather_geocode", { name: "Springfield" }],
     ];
     for (const [name, args] of calls) outputs.push(JSON.stringify(await session.call(name, args)));
     const listed = (await session.call("events_list", {})).structuredContent as { events: { id: string }[] };
@@ -260,7 +274,10 @@ describe("secrets never leak", () => {
     });
     outputs.push(refused.stderr, refused.stdout);
 
+    await Promise.all([openMeteo.close(), geocoding.close()]);
     expect(listed.events.length).toBe(1);
+    expect(openMeteo.requests.length).toBe(2);
+    expect(openMeteo.requests.every((r) => r.query.get("apikey") === declared.WAITER_OPEN_METEO_API_KEY)).toBe(true);
     expect(frankfurter.requests.some((r) => r.query.get("token") === "s3cr3t-proxy-token")).toBe(true);
     for (const secret of secrets) {
       for (const output of outputs) expect(output).not.toContain(secret);
@@ -290,7 +307,8 @@ describe("the command line", () => {
   test.each([
     [["--bogus"], {}, "waiter: unknown option '--bogus' (see waiter --help)"],
     [["serve"], {}, "waiter: unknown command 'serve' (see waiter --help)"],
-    [["--toolsets", "currency,weather"], {}, "waiter: unknown toolset 'weather' (known: events, webhooks, currency)"],
+    [["--toolsets", "currency,eshop2"], {}, "waiter: unknown toolset 'eshop2' (known: events, webhooks, currency, weather)"],
+    [[], { WAITER_CONTACT: "somebody" }, /^waiter: invalid setting WAITER_CONTACT: must be an email address or an http\(s\) URL/],
     [[], { WAITER_TOOL_TIMEOUT: "soon" }, /^waiter: invalid setting WAITER_TOOL_TIMEOUT: .*\(got "soon"\)$/],
     [[], { WAITER_CNB_URL: "http://api.cnb.cz/cnbapi" }, /^waiter: invalid setting WAITER_CNB_URL: plain http/],
   ])("%j %j is one line on stderr and exit status 2", (args, env, message) => {

@@ -1,0 +1,134 @@
+import { describe, expect, test } from "vitest";
+import { HttpClient, type UpstreamDefaults } from "../../src/http/client.js";
+import { Log } from "../../src/log.js";
+import type { SettingValues } from "../../src/settings.js";
+import { metCondition, mostSignificant, wmoCondition } from "../../tools/weather/conditions.js";
+import { localDays, type Step } from "../../tools/weather/days.js";
+import { weather } from "../../tools/weather/index.js";
+
+describe("conditions in words", () => {
+  test("MET Norway symbols, with their day/night variants and the two misspelt codes", () => {
+    expect(metCondition("clearsky_day").text).toBe("clear sky");
+    expect(metCondition("partlycloudy_polartwilight").text).toBe("partly cloudy");
+    expect(metCondition("lightrainshowers_night").text).toBe("light rain showers");
+    expect(metCondition("heavysleetandthunder").text).toBe("heavy sleet and thunder");
+    expect(metCondition("lightssnowshowersandthunder_day").text).toBe("light snow showers and thunder");
+    expect(metCondition("snow").text).toBe("snow");
+    expect(metCondition("fog").text).toBe("fog");
+    expect(metCondition("new_symbol_code").text).toBe("new symbol code");
+  });
+
+  test("WMO codes as Open-Meteo documents them", () => {
+    expect(wmoCondition(0).text).toBe("clear sky");
+    expect(wmoCondition(61).text).toBe("light rain");
+    expect(wmoCondition(99).text).toBe("thunderstorm with heavy hail");
+    expect(wmoCondition(42).text).toBe("weather code 42");
+  });
+
+  test("the most significant condition: thunder over heavy over light, any precipitation over clouds", () => {
+    const order = [
+      "clearsky_day",
+      "cloudy",
+      "fog",
+      "lightrain",
+      "rain",
+      "heavyrain",
+      "lightsnow",
+      "rainshowers_day",
+      "heavyrainandthunder",
+    ];
+    const ranks = order.map((s) => metCondition(s).rank);
+    expect([...ranks].sort((a, b) => a - b)).toEqual(ranks);
+    expect(mostSignificant(["cloudy", "lightrain", "fair_day"].map(metCondition))?.text).toBe("light rain");
+    expect(mostSignificant([])).toBeUndefined();
+  });
+});
+
+describe("local days", () => {
+  const HOUR = 3_600_000;
+  const hourly = (from: string, count: number, step: (time: number) => Partial<Step> = () => ({})): Step[] =>
+    Array.from({ length: count }, (_, i) => {
+      const time = Date.parse(from) + i * HOUR;
+      return { time, period_hours: 1, temperature_c: 5, precipitation_mm: 0.1, ...step(time) };
+    });
+
+  test("a day when clocks go forward has 23 hours, and its sums say so", () => {
+    // Europe/Prague, 2026-03-29: midnight is 23:00 UTC the day before, the next midnight 22:00 UTC.
+    const steps = hourly("2026-03-28T20:00:00Z", 30);
+    const days = localDays(steps, "Europe/Prague", 2, Date.parse("2026-03-28T20:30:00Z"));
+    expect(days.map((d) => [d.date, d.precipitation_mm, d.partial ?? false])).toEqual([
+      ["2026-03-28", 0.3, true],
+      ["2026-03-29", 2.3, false],
+    ]);
+  });
+
+  test("6-hour periods are shared out by the hours that fall in each day", () => {
+    const steps: Step[] = [0, 6, 12, 18, 24, 30].map((h) => ({
+      time: Date.parse("2026-06-01T00:00:00Z") + h * HOUR,
+      period_hours: 6,
+      temperature_c: h,
+      precipitation_mm: 6,
+    }));
+    // Asia/Kolkata is UTC+5:30: its 2026-06-01 runs 18:30 UTC May 31 to 18:30 UTC June 1.
+    const [day] = localDays(steps, "Asia/Kolkata", 2, Date.parse("2026-05-31T19:00:00Z"));
+    expect(day).toMatchObject({ date: "2026-06-01", precipitation_mm: 18.5, partial: true });
+  });
+
+  test("extremes take in the 6-hour minimum and maximum of periods centred in the day", () => {
+    const steps: Step[] = [
+      {
+        time: Date.parse("2026-06-01T00:00:00Z"),
+        period_hours: 6,
+        temperature_c: 10,
+        period_min_c: 7,
+        period_max_c: 15,
+      },
+      { time: Date.parse("2026-06-01T06:00:00Z"), period_hours: 6, temperature_c: 12 },
+    ];
+    const [day] = localDays(steps, "UTC", 1, Date.parse("2026-06-01T00:00:00Z"));
+    expect(day).toMatchObject({ temperature_min_c: 7, temperature_max_c: 15 });
+  });
+});
+
+describe("where requests go", () => {
+  class Recording extends HttpClient {
+    seen: { name: string; url: string; defaults: UpstreamDefaults }[] = [];
+    override upstream(name: string, baseUrl: URL | string, defaults: UpstreamDefaults = {}) {
+      this.seen.push({ name, url: String(baseUrl), defaults });
+      return super.upstream(name, baseUrl, defaults);
+    }
+  }
+  const hosts = (env: Record<string, string | undefined>) => {
+    const http = new Recording({ userAgent: "waiter-mcp/1 (+https://example.org)", maxResponseBytes: 1024 });
+    const settings = Object.fromEntries(
+      Object.entries(weather.settings).map(([key, setting]) => [key, setting.schema.parse(env[setting.env])]),
+    ) as SettingValues<typeof weather.settings>;
+    weather.tools({ settings, http, log: new Log("error"), webhooks: undefined as never, events: undefined });
+    void http.close();
+    return http.seen;
+  };
+
+  test("without a key, the free hosts; with one, the customer hosts and the key in the query", () => {
+    expect(hosts({ WAITER_WEATHER_PROVIDER: "open-meteo" }).map((s) => [s.url, s.defaults.query])).toEqual([
+      ["https://geocoding-api.open-meteo.com/v1", undefined],
+      ["https://api.open-meteo.com/v1", undefined],
+    ]);
+    expect(
+      hosts({ WAITER_WEATHER_PROVIDER: "open-meteo", WAITER_OPEN_METEO_API_KEY: "k1" }).map((s) => [
+        s.url,
+        s.defaults.query,
+      ]),
+    ).toEqual([
+      ["https://customer-geocoding-api.open-meteo.com/v1", { apikey: "k1" }],
+      ["https://customer-api.open-meteo.com/v1", { apikey: "k1" }],
+    ]);
+  });
+
+  test("MET Norway hears the contact in the User-Agent", () => {
+    const met = hosts({ WAITER_CONTACT: "https://shop.example/contact" }).find((s) => s.name === "MET Norway");
+    expect(met?.url).toBe("https://api.met.no/weatherapi");
+    expect(met?.defaults.headers?.["user-agent"]).toBe(
+      "waiter-mcp/1 (+https://example.org) https://shop.example/contact",
+    );
+  });
+});

@@ -1,0 +1,76 @@
+import { dateIn, zonedEpoch } from "../../src/time.js";
+import { mostSignificant } from "./conditions.js";
+import type { Day, Hour } from "./provider.js";
+
+/** A forecast step, with the extremes of its period where the provider gives them. */
+export interface Step extends Hour {
+  period_min_c?: number;
+  period_max_c?: number;
+}
+
+const HOUR = 3_600_000;
+
+/** Local midnights of `count` days in `zone`, from the day `now` falls on: count + 1 boundaries. */
+function midnights(zone: string, count: number, now: number): { date: string; start: number; end: number }[] {
+  const [year, month, day] = dateIn(zone, now).split("-").map(Number) as [number, number, number];
+  return Array.from({ length: count }, (_, i) => {
+    const start = zonedEpoch(year, month, day + i, 0, zone);
+    const end = zonedEpoch(year, month, day + i + 1, 0, zone);
+    return { date: dateIn(zone, start), start, end };
+  });
+}
+
+/**
+ * Sums forecast steps into the place's local days (midnight to midnight in its zone, not UTC):
+ * extremes of the temperatures within the day, precipitation shared out by the hours of each
+ * period that fall in the day, the highest probability, wind and gusts, and the most
+ * significant condition of the periods centred in the day. Days without data are left out.
+ */
+export function localDays(steps: readonly Step[], zone: string, count: number, now = Date.now()): Day[] {
+  const days: Day[] = [];
+  for (const { date, start, end } of midnights(zone, count, now)) {
+    const instants = steps.filter((s) => s.time >= start && s.time < end);
+    if (instants.length === 0) continue;
+    const periods = steps
+      .map((s) => ({ step: s, overlap: Math.min(end, s.time + s.period_hours * HOUR) - Math.max(start, s.time) }))
+      .filter(({ overlap }) => overlap > 0);
+    const centred = periods
+      .map((p) => p.step)
+      .filter((s) => {
+        const middle = s.time + (s.period_hours * HOUR) / 2;
+        return middle >= start && middle < end;
+      });
+    const temperatures = [
+      ...instants.map((s) => s.temperature_c),
+      ...centred.flatMap((s) => [s.period_min_c, s.period_max_c]).filter((t): t is number => t !== undefined),
+    ];
+    const precipitation = periods.reduce(
+      (sum, { step, overlap }) => sum + ((step.precipitation_mm ?? 0) * overlap) / (step.period_hours * HOUR),
+      0,
+    );
+    const probability = max(periods.map((p) => p.step.precipitation_probability_percent));
+    const wind = max(instants.map((s) => s.wind_speed_ms));
+    const gusts = max(instants.map((s) => s.wind_gusts_ms));
+    const condition = mostSignificant(centred.flatMap((s) => (s.condition ? [s.condition] : [])));
+    const first = steps[0]?.time ?? start;
+    const last = steps.at(-1);
+    const coveredUntil = last ? last.time + last.period_hours * HOUR : end;
+    days.push({
+      date,
+      temperature_min_c: Math.min(...temperatures),
+      temperature_max_c: Math.max(...temperatures),
+      precipitation_mm: Math.round(precipitation * 10) / 10,
+      ...(probability === undefined ? {} : { precipitation_probability_percent: probability }),
+      ...(wind === undefined ? {} : { wind_speed_max_ms: wind }),
+      ...(gusts === undefined ? {} : { wind_gusts_max_ms: gusts }),
+      ...(condition ? { condition } : {}),
+      ...(first > start || coveredUntil < end ? { partial: true } : {}),
+    });
+  }
+  return days;
+}
+
+function max(values: (number | undefined)[]): number | undefined {
+  const known = values.filter((v): v is number => v !== undefined);
+  return known.length ? Math.max(...known) : undefined;
+}

@@ -1,0 +1,94 @@
+import { z } from "zod";
+import { optionalUpstreamUrl, upstreamUrl } from "../../src/settings.js";
+import { defineToolset } from "../../src/toolset.js";
+import { currentTool } from "./current.js";
+import { forecastTool } from "./forecast.js";
+import { geocodeTool } from "./geocode.js";
+import { metNorway } from "./met.js";
+import { openMeteo } from "./open-meteo.js";
+import { geocoder } from "./places.js";
+
+const OPEN_METEO = { free: "https://api.open-meteo.com/v1", customer: "https://customer-api.open-meteo.com/v1" };
+const GEOCODING = {
+  free: "https://geocoding-api.open-meteo.com/v1",
+  customer: "https://customer-geocoding-api.open-meteo.com/v1",
+};
+
+/** An email address, or an http(s) URL: somewhere a provider's operators can reach whoever runs waiter. */
+const contact = z
+  .string()
+  .trim()
+  .refine((value) => /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value) || /^https?:\/\/[^\s]+\.[^\s]+$/.test(value), {
+    message: "must be an email address or an http(s) URL",
+  })
+  .optional();
+
+const settings = {
+  provider: {
+    env: "WAITER_WEATHER_PROVIDER",
+    description:
+      "Forecast provider: met (MET Norway, free also for commercial use, needs WAITER_CONTACT) or open-meteo (free for non-commercial use; commercial use needs WAITER_OPEN_METEO_API_KEY).",
+    schema: z.enum(["met", "open-meteo"]).default("met"),
+  },
+  contact: {
+    env: "WAITER_CONTACT",
+    description:
+      "An email or URL where MET Norway can reach whoever runs waiter; its terms require it in the User-Agent. The weather tools stay off with the met provider until it is set.",
+    schema: contact,
+  },
+  metUrl: {
+    env: "WAITER_MET_URL",
+    description: "Base URL of MET Norway's weather API.",
+    schema: upstreamUrl("https://api.met.no/weatherapi"),
+  },
+  openMeteoUrl: {
+    env: "WAITER_OPEN_METEO_URL",
+    description: `Base URL of Open-Meteo's forecast API (default ${OPEN_METEO.free}, or ${OPEN_METEO.customer} with an API key).`,
+    schema: optionalUpstreamUrl(),
+  },
+  openMeteoApiKey: {
+    env: "WAITER_OPEN_METEO_API_KEY",
+    description: "Open-Meteo API key of a commercial plan; sent as `apikey` to the forecast and geocoding APIs.",
+    schema: z.string().min(1).optional(),
+    secret: true,
+  },
+  geocodingUrl: {
+    env: "WAITER_GEOCODING_URL",
+    description: `Base URL of Open-Meteo's geocoding API (default ${GEOCODING.free}, or ${GEOCODING.customer} with an API key).`,
+    schema: optionalUpstreamUrl(),
+  },
+};
+
+export const weather = defineToolset({
+  name: "weather",
+  description: "Current weather and forecasts for a place name or coordinates, from MET Norway or Open-Meteo.",
+  settings,
+  unconfigured({ settings }) {
+    if (settings.provider === "met" && !settings.contact) {
+      return "MET Norway's terms require a contact in the User-Agent: set WAITER_CONTACT to an email or URL where you can be reached (or choose WAITER_WEATHER_PROVIDER=open-meteo).";
+    }
+    return undefined;
+  },
+  tools({ settings, http }) {
+    const key = settings.openMeteoApiKey;
+    const keyed = key ? { query: { apikey: key } } : {};
+    const places = geocoder(
+      http.upstream(
+        "Open-Meteo geocoding",
+        settings.geocodingUrl ?? (key ? GEOCODING.customer : GEOCODING.free),
+        keyed,
+      ),
+    );
+    const provider =
+      settings.provider === "met"
+        ? metNorway(
+            http.upstream("MET Norway", settings.metUrl, {
+              headers: { "user-agent": `${http.userAgent} ${settings.contact ?? ""}`.trim() },
+            }),
+          )
+        : openMeteo(
+            http.upstream("Open-Meteo", settings.openMeteoUrl ?? (key ? OPEN_METEO.customer : OPEN_METEO.free), keyed),
+          );
+    return [geocodeTool(places), currentTool(places, provider), forecastTool(places, provider)];
+  },
+});

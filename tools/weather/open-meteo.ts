@@ -1,0 +1,223 @@
+import { z } from "zod";
+import { UpstreamError } from "../../src/errors.js";
+import type { HttpResponse, Upstream } from "../../src/http/client.js";
+import { upstreamMessage } from "../../src/http/failures.js";
+import { dateIn } from "../../src/time.js";
+import { wmoCondition } from "./conditions.js";
+import { coordinate, type Day, type Hour, type WeatherProvider } from "./provider.js";
+
+/** Open-Meteo's errors are {"error": true, "reason": "..."} with 400 or 429; the reason is passed on. */
+export function openMeteoError(name: string, response: HttpResponse): Error | undefined {
+  const reason = upstreamMessage(response);
+  if (response.status === 429) {
+    return new UpstreamError(
+      `${name} answered 429${reason ? ` "${reason}"` : ""}: the request limit of this plan is used up. The free tier allows 10,000 calls a day for non-commercial use; wait, or set WAITER_OPEN_METEO_API_KEY for a commercial plan.`,
+      429,
+    );
+  }
+  if (response.status === 400 && reason) {
+    return new UpstreamError(`${name} refused the request (400): "${reason}". Check the arguments.`, 400);
+  }
+  return undefined;
+}
+
+const nullable = z.number().nullable();
+const series = z.array(nullable);
+const units = {
+  temperature: z.literal("°C"),
+  wind: z.literal("m/s"),
+  precipitation: z.literal("mm"),
+};
+
+const current = z.object({
+  current_units: z.object({
+    temperature_2m: units.temperature,
+    wind_speed_10m: units.wind,
+    precipitation: units.precipitation,
+  }),
+  current: z.object({
+    time: z.number(),
+    temperature_2m: z.number(),
+    apparent_temperature: nullable,
+    relative_humidity_2m: nullable,
+    precipitation: nullable,
+    weather_code: nullable,
+    cloud_cover: nullable,
+    wind_speed_10m: nullable,
+    wind_direction_10m: nullable,
+    wind_gusts_10m: nullable,
+  }),
+});
+
+const forecast = z.object({
+  daily_units: z.object({
+    temperature_2m_max: units.temperature,
+    wind_speed_10m_max: units.wind,
+    precipitation_sum: units.precipitation,
+  }),
+  daily: z.object({
+    time: z.array(z.number()),
+    weather_code: series,
+    temperature_2m_max: series,
+    temperature_2m_min: series,
+    precipitation_sum: series,
+    precipitation_probability_max: series,
+    wind_speed_10m_max: series,
+    wind_gusts_10m_max: series,
+  }),
+  hourly_units: z.object({ temperature_2m: units.temperature, wind_speed_10m: units.wind }).optional(),
+  hourly: z
+    .object({
+      time: z.array(z.number()),
+      temperature_2m: series,
+      relative_humidity_2m: series,
+      precipitation: series,
+      precipitation_probability: series,
+      weather_code: series,
+      wind_speed_10m: series,
+      wind_direction_10m: series,
+      wind_gusts_10m: series,
+      cloud_cover: series,
+    })
+    .optional(),
+});
+
+const CURRENT = [
+  "temperature_2m",
+  "apparent_temperature",
+  "relative_humidity_2m",
+  "precipitation",
+  "weather_code",
+  "cloud_cover",
+  "wind_speed_10m",
+  "wind_direction_10m",
+  "wind_gusts_10m",
+];
+const DAILY = [
+  "weather_code",
+  "temperature_2m_max",
+  "temperature_2m_min",
+  "precipitation_sum",
+  "precipitation_probability_max",
+  "wind_speed_10m_max",
+  "wind_gusts_10m_max",
+];
+const HOURLY = [
+  "temperature_2m",
+  "relative_humidity_2m",
+  "precipitation",
+  "precipitation_probability",
+  "weather_code",
+  "wind_speed_10m",
+  "wind_direction_10m",
+  "wind_gusts_10m",
+  "cloud_cover",
+];
+
+/** Current conditions are 15-minute values; forecasts are rerun hourly at most. */
+const CURRENT_TTL = 15 * 60;
+const FORECAST_TTL = 30 * 60;
+
+/** Only what is there: Open-Meteo sends null where a model has no value. */
+function some<K extends string>(key: K, value: number | null | undefined): { [P in K]?: number } {
+  return (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
+}
+
+/** Open-Meteo's forecast API: many national models blended, 16 days, in the place's zone. */
+export function openMeteo(api: Upstream): WeatherProvider {
+  const onStatus = (response: HttpResponse) => openMeteoError(api.name, response);
+  const where = (place: { latitude: number; longitude: number; timezone: string }) => ({
+    latitude: coordinate(place.latitude),
+    longitude: coordinate(place.longitude),
+    timezone: place.timezone,
+    timeformat: "unixtime",
+    wind_speed_unit: "ms",
+  });
+
+  return {
+    id: "open-meteo",
+    name: "Open-Meteo",
+    attribution: "Weather data by Open-Meteo.com (CC BY 4.0)",
+    maxDays: 16,
+
+    async current(place, call) {
+      const body = await api.json(
+        current,
+        "/forecast",
+        { query: { ...where(place), current: CURRENT.join(",") }, ttl: CURRENT_TTL },
+        call,
+        onStatus,
+      );
+      const c = body.current;
+      return {
+        time: c.time * 1000,
+        temperature_c: c.temperature_2m,
+        ...some("apparent_temperature_c", c.apparent_temperature),
+        ...some("humidity_percent", c.relative_humidity_2m),
+        ...some("wind_speed_ms", c.wind_speed_10m),
+        ...some("wind_direction_deg", c.wind_direction_10m),
+        ...some("wind_gusts_ms", c.wind_gusts_10m),
+        ...some("precipitation_mm", c.precipitation),
+        ...some("cloud_cover_percent", c.cloud_cover),
+        ...(c.weather_code === null ? {} : { condition: wmoCondition(c.weather_code) }),
+      };
+    },
+
+    async forecast(place, days, withHours, call) {
+      const body = await api.json(
+        forecast,
+        "/forecast",
+        {
+          query: {
+            ...where(place),
+            daily: DAILY.join(","),
+            forecast_days: days,
+            ...(withHours ? { hourly: HOURLY.join(",") } : {}),
+          },
+          ttl: FORECAST_TTL,
+        },
+        call,
+        onStatus,
+      );
+      const d = body.daily;
+      const dayList: Day[] = [];
+      d.time.forEach((time, i) => {
+        const max = d.temperature_2m_max[i];
+        const min = d.temperature_2m_min[i];
+        if (max === null || max === undefined || min === null || min === undefined) return;
+        const code = d.weather_code[i];
+        dayList.push({
+          date: dateIn(place.timezone, time * 1000),
+          temperature_min_c: min,
+          temperature_max_c: max,
+          precipitation_mm: d.precipitation_sum[i] ?? 0,
+          ...some("precipitation_probability_percent", d.precipitation_probability_max[i]),
+          ...some("wind_speed_max_ms", d.wind_speed_10m_max[i]),
+          ...some("wind_gusts_max_ms", d.wind_gusts_10m_max[i]),
+          ...(code === null || code === undefined ? {} : { condition: wmoCondition(code) }),
+        });
+      });
+      const h = body.hourly;
+      const hours: Hour[] = [];
+      h?.time.forEach((time, i) => {
+        const temperature = h.temperature_2m[i];
+        if (temperature === null || temperature === undefined) return;
+        const code = h.weather_code[i];
+        hours.push({
+          time: time * 1000,
+          period_hours: 1,
+          temperature_c: temperature,
+          ...some("humidity_percent", h.relative_humidity_2m[i]),
+          ...some("precipitation_mm", h.precipitation[i]),
+          ...some("precipitation_probability_percent", h.precipitation_probability[i]),
+          ...some("wind_speed_ms", h.wind_speed_10m[i]),
+          ...some("wind_direction_deg", h.wind_direction_10m[i]),
+          ...some("wind_gusts_ms", h.wind_gusts_10m[i]),
+          ...some("cloud_cover_percent", h.cloud_cover[i]),
+          ...(code === null || code === undefined ? {} : { condition: wmoCondition(code) }),
+        });
+      });
+      return { days: dayList, hours };
+    },
+  };
+}

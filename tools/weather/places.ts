@@ -1,0 +1,146 @@
+import tzlookup from "@photostructure/tz-lookup";
+import { z } from "zod";
+import { ToolError } from "../../src/errors.js";
+import type { Call, Upstream } from "../../src/http/client.js";
+import { isTimeZone } from "../../src/time.js";
+import { openMeteoError } from "./open-meteo.js";
+
+/** A place as the tools show it; a bare coordinate pair has only the coordinates and its zone. */
+export interface Place {
+  name?: string;
+  /** The first-level division: state, region, kraj. */
+  region?: string;
+  country?: string;
+  country_code?: string;
+  latitude: number;
+  longitude: number;
+  elevation_m?: number;
+  timezone: string;
+  population?: number;
+}
+
+/** A place asked for by name: the one used, and the others that answer to that name. */
+export interface Resolved {
+  place: Place;
+  alternatives: Place[];
+}
+
+const result = z.object({
+  name: z.string(),
+  latitude: z.number(),
+  longitude: z.number(),
+  elevation: z.number().optional(),
+  country_code: z.string().optional(),
+  country: z.string().optional(),
+  admin1: z.string().optional(),
+  admin2: z.string().optional(),
+  admin3: z.string().optional(),
+  admin4: z.string().optional(),
+  timezone: z.string().optional(),
+  population: z.number().optional(),
+});
+// A search without hits answers without `results`.
+const search = z.object({ results: z.array(result).optional() });
+
+/** Places change names and borders rarely; a day in memory is plenty. */
+const SEARCH_TTL = 24 * 3600;
+
+export interface SearchOptions {
+  count: number;
+  language?: string;
+  countryCode?: string;
+}
+
+/** Open-Meteo's geocoding API (GeoNames data): place names to coordinates and time zones. */
+export function geocoder(api: Upstream) {
+  async function find(name: string, options: SearchOptions, call: Call): Promise<Place[]> {
+    const body = await api.json(
+      search,
+      "/search",
+      {
+        query: {
+          name,
+          count: options.count,
+          language: options.language ?? "en",
+          countryCode: options.countryCode,
+          format: "json",
+        },
+        ttl: SEARCH_TTL,
+      },
+      call,
+      (response) => openMeteoError(api.name, response),
+    );
+    return (body.results ?? []).map(toPlace);
+  }
+
+  /**
+   * The place a tool call means: coordinates as given, or the most populous place answering
+   * to the name. "Name, qualifier" narrows by country code, country or region.
+   */
+  async function resolve(
+    args: { place?: string; latitude?: number; longitude?: number },
+    call: Call,
+  ): Promise<Resolved> {
+    const { place, latitude, longitude } = args;
+    const hasCoordinates = latitude !== undefined || longitude !== undefined;
+    if (
+      (place === undefined) === !hasCoordinates ||
+      (hasCoordinates && (latitude === undefined || longitude === undefined))
+    ) {
+      throw new ToolError(
+        "Give either `place` (a place name) or both `latitude` and `longitude`, not both and not neither.",
+      );
+    }
+    if (latitude !== undefined && longitude !== undefined) {
+      return { place: { latitude, longitude, timezone: tzlookup(latitude, longitude) }, alternatives: [] };
+    }
+    const [name = "", ...rest] = (place ?? "").split(",").map((part) => part.trim());
+    const qualifier = rest.join(", ");
+    if (!name) throw new ToolError('`place` is empty; give a place name such as "Ostrava" or "Springfield, Illinois".');
+    const found = await find(name, { count: qualifier ? 100 : 10 }, call);
+    const matching = qualifier ? found.filter((p) => matches(p, qualifier)) : found;
+    const best = matching.reduce<Place | undefined>(
+      (top, p) => (!top || (p.population ?? 0) > (top.population ?? 0) ? p : top),
+      undefined,
+    );
+    if (!best) {
+      const where = qualifier ? ` in "${qualifier}"` : "";
+      const others =
+        qualifier && found.length
+          ? ` Places called "${name}" exist elsewhere: ${found.slice(0, 5).map(label).join("; ")}.`
+          : "";
+      throw new ToolError(
+        `No place called "${name}"${where} was found.${others} Check the spelling, try the English or local name, narrow with "name, country code", or give latitude and longitude.`,
+      );
+    }
+    return { place: best, alternatives: matching.filter((p) => p !== best).slice(0, 9) };
+  }
+
+  return { find, resolve };
+}
+
+function toPlace(r: z.output<typeof result>): Place {
+  const timezone = r.timezone && isTimeZone(r.timezone) ? r.timezone : tzlookup(r.latitude, r.longitude);
+  return {
+    name: r.name,
+    ...(r.admin1 ? { region: r.admin1 } : {}),
+    ...(r.country ? { country: r.country } : {}),
+    ...(r.country_code ? { country_code: r.country_code } : {}),
+    latitude: r.latitude,
+    longitude: r.longitude,
+    ...(r.elevation !== undefined ? { elevation_m: r.elevation } : {}),
+    timezone,
+    ...(r.population ? { population: r.population } : {}),
+  };
+}
+
+function matches(place: Place, qualifier: string): boolean {
+  const q = qualifier.toLowerCase();
+  return [place.country_code, place.country, place.region].some((field) => field?.toLowerCase() === q);
+}
+
+/** "Ostrava, Moravskoslezský kraj, Czechia" or "49.8347, 18.282". */
+export function label(place: Place): string {
+  const named = [place.name, place.region, place.country].filter(Boolean);
+  return named.length ? named.join(", ") : `${place.latitude}, ${place.longitude}`;
+}

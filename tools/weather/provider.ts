@@ -1,0 +1,66 @@
+import type { Call } from "../../src/http/client.js";
+import type { Condition } from "./conditions.js";
+import type { Place } from "./places.js";
+
+/** Units every provider answers in; the field names say them too. */
+export const UNITS = { temperature: "°C", precipitation: "mm", wind: "m/s" } as const;
+
+/** Conditions at one moment. Times are epoch milliseconds here, ISO 8601 in the tools' results. */
+export interface Now {
+  time: number;
+  temperature_c: number;
+  apparent_temperature_c?: number;
+  humidity_percent?: number;
+  wind_speed_ms?: number;
+  wind_direction_deg?: number;
+  wind_gusts_ms?: number;
+  /** Over the current hour (MET Norway: the coming hour; Open-Meteo: the one ending now). */
+  precipitation_mm?: number;
+  cloud_cover_percent?: number;
+  condition?: Condition;
+}
+
+/** One local day of the place's time zone. */
+export interface Day {
+  date: string;
+  temperature_min_c: number;
+  temperature_max_c: number;
+  precipitation_mm: number;
+  precipitation_probability_percent?: number;
+  wind_speed_max_ms?: number;
+  wind_gusts_max_ms?: number;
+  condition?: Condition;
+  /** The forecast covers only part of the day (it starts now, or runs out). */
+  partial?: boolean;
+}
+
+/** One forecast step: an hour, or a longer period where the provider's steps are longer. */
+export interface Hour {
+  time: number;
+  period_hours: number;
+  temperature_c: number;
+  humidity_percent?: number;
+  precipitation_mm?: number;
+  precipitation_probability_percent?: number;
+  wind_speed_ms?: number;
+  wind_direction_deg?: number;
+  wind_gusts_ms?: number;
+  cloud_cover_percent?: number;
+  condition?: Condition;
+}
+
+export interface WeatherProvider {
+  id: "met" | "open-meteo";
+  name: string;
+  /** The credit the provider's licence asks for, shown with every answer. */
+  attribution: string;
+  maxDays: number;
+  current(place: Place, call: Call): Promise<Now>;
+  /** `days` local days from today, and with `withHours` the forecast steps of those days. */
+  forecast(place: Place, days: number, withHours: boolean, call: Call): Promise<{ days: Day[]; hours: Hour[] }>;
+}
+
+/** Coordinates as sent upstream: at most 4 decimals (about 11 m), so nearby asks share a cached answer. */
+export function coordinate(value: number): number {
+  return Math.round(value * 10_000) / 10_000;
+}
