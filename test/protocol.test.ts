@@ -307,8 +307,16 @@ describe("the command line", () => {
   test.each([
     [["--bogus"], {}, "waiter: unknown option '--bogus' (see waiter --help)"],
     [["serve"], {}, "waiter: unknown command 'serve' (see waiter --help)"],
-    [["--toolsets", "currency,eshop2"], {}, "waiter: unknown toolset 'eshop2' (known: events, webhooks, currency, weather)"],
-    [[], { WAITER_CONTACT: "somebody" }, /^waiter: invalid setting WAITER_CONTACT: must be an email address or an http\(s\) URL/],
+    [
+      ["--toolsets", "currency,eshop2"],
+      {},
+      "waiter: unknown toolset 'eshop2' (known: events, webhooks, currency, weather)",
+    ],
+    [
+      [],
+      { WAITER_CONTACT: "somebody" },
+      /^waiter: invalid setting WAITER_CONTACT: must be an email address or an http\(s\) URL/,
+    ],
     [[], { WAITER_TOOL_TIMEOUT: "soon" }, /^waiter: invalid setting WAITER_TOOL_TIMEOUT: .*\(got "soon"\)$/],
     [[], { WAITER_CNB_URL: "http://api.cnb.cz/cnbapi" }, /^waiter: invalid setting WAITER_CNB_URL: plain http/],
   ])("%j %j is one line on stderr and exit status 2", (args, env, message) => {
