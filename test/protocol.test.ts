@@ -24,6 +24,10 @@ beforeAll(async () => {
     WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
     WAITER_CNB_URL: `${cnb.origin}/cnbapi`,
     WAITER_CONTACT: "ops@shop.example",
+    // Listed, never called here: test/eshop.test.ts drives the shop.
+    WAITER_WOO_URL: "https://shop.example",
+    WAITER_WOO_KEY: "ck_listing_only",
+    WAITER_WOO_SECRET: "cs_listing_only",
   };
 });
 afterAll(async () => {
@@ -310,7 +314,7 @@ describe("the command line", () => {
     [
       ["--toolsets", "currency,eshop2"],
       {},
-      "waiter: unknown toolset 'eshop2' (known: events, webhooks, currency, weather)",
+      "waiter: unknown toolset 'eshop2' (known: events, webhooks, currency, weather, eshop)",
     ],
     [
       [],

@@ -292,7 +292,7 @@ export class Upstream {
         return { value: stale.value, size: stale.size, fresh, validators: validatorsOf(response.headers) ?? known };
       }
       return {
-        value: this.#read(schema, response, onStatus),
+        value: this.read(schema, response, onStatus),
         size: response.text.length,
         fresh,
         validators: validatorsOf(response.headers),
@@ -302,7 +302,11 @@ export class Upstream {
     return (await this.client.cached(this.name, url, call, load)) as z.output<S>;
   }
 
-  #read<S extends z.ZodType>(
+  /**
+   * A 2xx answer's JSON checked against `schema`, or the UpstreamError that says what went
+   * wrong; for callers that `send` because they need the headers too (a total count).
+   */
+  read<S extends z.ZodType>(
     schema: S,
     response: HttpResponse,
     onStatus?: (response: HttpResponse) => Error | undefined,

@@ -16,6 +16,8 @@ export interface SeenRequest {
   path: string;
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
+  /** The request body as UTF-8 text; empty when none was sent. */
+  body: string;
 }
 
 /** A loopback HTTP server whose answers a test can inspect and perturb. */
@@ -48,25 +50,32 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer): P
       }),
   };
   const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://fake");
-    const seen: SeenRequest = {
-      method: req.method ?? "GET",
-      path: url.pathname,
-      query: url.searchParams,
-      headers: req.headers,
-    };
-    fake.requests.push(seen);
-    const injected = fake.queue.shift();
-    const answer = injected ?? handle(seen);
-    const delay = (answer.delayMs ?? 0) + (injected ? 0 : fake.delayMs);
-    setTimeout(() => {
-      if (answer.destroy) {
-        req.socket.destroy();
-        return;
-      }
-      res.writeHead(answer.status, answer.headers);
-      res.end(answer.body);
-    }, delay);
+    // The body is read whole before the handler runs, so handlers see it as text.
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("error", () => {});
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "http://fake");
+      const seen: SeenRequest = {
+        method: req.method ?? "GET",
+        path: url.pathname,
+        query: url.searchParams,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString("utf8"),
+      };
+      fake.requests.push(seen);
+      const injected = fake.queue.shift();
+      const answer = injected ?? handle(seen);
+      const delay = (answer.delayMs ?? 0) + (injected ? 0 : fake.delayMs);
+      setTimeout(() => {
+        if (answer.destroy) {
+          req.socket.destroy();
+          return;
+        }
+        res.writeHead(answer.status, answer.headers);
+        res.end(answer.body);
+      }, delay);
+    });
   });
   server.on("connection", () => {
     fake.connections++;

@@ -1,0 +1,431 @@
+import { readFileSync } from "node:fs";
+import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import {
+  CONSUMER_KEY,
+  CONSUMER_SECRET,
+  READ_ONLY_CONSUMER_KEY,
+  READ_ONLY_CONSUMER_SECRET,
+  startWooCommerce,
+  WOO_IDS,
+  type WooCommerceFake,
+} from "./fakes/woocommerce.js";
+import { type Session, startServer, text } from "./stdio.js";
+
+const NO_ROUTE = readFileSync(
+  new URL("./fakes/samples/woocommerce-v3-error-rest_no_route-404.json", import.meta.url),
+  "utf8",
+);
+
+const { orders: O, products: P, customers: C } = WOO_IDS;
+const secrets = [CONSUMER_KEY, CONSUMER_SECRET, READ_ONLY_CONSUMER_KEY, READ_ONLY_CONSUMER_SECRET];
+
+let woo: WooCommerceFake;
+let stripping: WooCommerceFake;
+let server: Session;
+/** Every text the servers showed: tool results, log notifications, stderr. */
+const outputs: string[] = [];
+
+function shopEnv(fake: WooCommerceFake, extra: Record<string, string> = {}) {
+  return {
+    WAITER_WOO_URL: fake.origin,
+    WAITER_WOO_KEY: CONSUMER_KEY,
+    WAITER_WOO_SECRET: CONSUMER_SECRET,
+    WAITER_LOG_LEVEL: "debug",
+    WAITER_TOOL_TIMEOUT: "5",
+    ...extra,
+  };
+}
+
+/** A server whose every answer and log line is kept for the credentials check. */
+async function start(env: Record<string, string>, args: string[] = []): Promise<Session> {
+  const session = await startServer(env, args);
+  await session.client.setLoggingLevel("debug");
+  session.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+    outputs.push(JSON.stringify(n));
+  });
+  const call = session.call;
+  const close = session.close;
+  return {
+    ...session,
+    call: async (name, args) => {
+      const result = await call(name, args);
+      outputs.push(JSON.stringify(result));
+      return result;
+    },
+    close: async () => {
+      await close();
+      outputs.push(session.stderr());
+    },
+  };
+}
+
+function data<T = Record<string, unknown>>(result: { structuredContent?: unknown }): T {
+  return result.structuredContent as T;
+}
+
+beforeAll(async () => {
+  [woo, stripping] = await Promise.all([startWooCommerce(), startWooCommerce({ stripAuthorization: true })]);
+  server = await start(shopEnv(woo));
+});
+
+afterAll(async () => {
+  await server?.close();
+  await Promise.all([woo?.close(), stripping?.close()]);
+});
+
+beforeEach(() => {
+  woo.shop.reset();
+  stripping.shop.reset();
+});
+
+interface Summary {
+  id: number;
+  number: string;
+  status: string;
+  total: string;
+  currency: string;
+  created: string;
+  paid?: string;
+  customer_id?: number;
+  email?: string;
+}
+
+describe("configuration", () => {
+  test("without the shop's URL, key and secret the tools are off, and the log names what is missing", async () => {
+    const bare = await startServer({ WAITER_WOO_URL: woo.origin, WAITER_LOG_LEVEL: "info" });
+    try {
+      const { tools } = await bare.client.listTools();
+      expect(tools.filter((t) => t.name.startsWith("eshop_"))).toEqual([]);
+      expect(bare.stderr()).toMatch(/toolset eshop is off: set WAITER_WOO_KEY, WAITER_WOO_SECRET/);
+    } finally {
+      await bare.close();
+    }
+  });
+
+  test("--read-only lists the five reads and none of the four writes", async () => {
+    const readOnly = await start(shopEnv(woo), ["--read-only"]);
+    try {
+      const names = (await readOnly.client.listTools()).tools.map((t) => t.name).filter((n) => n.startsWith("eshop_"));
+      expect(names).toEqual([
+        "eshop_orders_list",
+        "eshop_order_get",
+        "eshop_products_list",
+        "eshop_product_get",
+        "eshop_customers_list",
+      ]);
+      const refused = await readOnly.call("eshop_order_mark_paid", { id: O.pendingStockManaged });
+      expect(refused.isError).toBe(true);
+      expect(woo.shop.writes).toEqual([]);
+    } finally {
+      await readOnly.close();
+    }
+  });
+
+  test("the writes declare whether they are destructive and idempotent", async () => {
+    const { tools } = await server.client.listTools();
+    const hints = Object.fromEntries(
+      tools
+        .filter((t) => t.name.startsWith("eshop_") && !t.annotations?.readOnlyHint)
+        .map((t) => [t.name, [t.annotations?.destructiveHint, t.annotations?.idempotentHint]]),
+    );
+    expect(hints).toEqual({
+      eshop_order_mark_paid: [true, true],
+      eshop_order_update_status: [true, true],
+      eshop_order_add_note: [false, false],
+      eshop_stock_set: [true, true],
+    });
+  });
+});
+
+describe("orders", () => {
+  test("paging with the cursor walks every order once, newest first, with the total", async () => {
+    const seen: Summary[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const result = await server.call("eshop_orders_list", { page_size: 10, ...(cursor ? { cursor } : {}) });
+      expect(result.isError).toBeFalsy();
+      const page = data<{ orders: Summary[]; total: number; next_cursor?: string }>(result);
+      expect(page.total).toBe(woo.shop.orders.size);
+      seen.push(...page.orders);
+      cursor = page.next_cursor;
+      pages++;
+      if (cursor) expect(text(result)).toContain(`next page: cursor "${cursor}"`);
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen.map((o) => o.id).sort()).toEqual([...woo.shop.orders.keys()].sort());
+    expect(seen.map((o) => o.created)).toEqual([...seen.map((o) => o.created)].sort().reverse());
+    expect(woo.requests.filter((r) => r.path.endsWith("/orders")).map((r) => r.query.get("page"))).toEqual(
+      expect.arrayContaining(["1", "2", "3"]),
+    );
+  });
+
+  test("filters by status, customer, search and dates reach the shop", async () => {
+    const pending = data<{ orders: Summary[] }>(
+      await server.call("eshop_orders_list", { status: ["pending", "on-hold"] }),
+    );
+    expect(pending.orders.length).toBeGreaterThan(0);
+    expect(new Set(pending.orders.map((o) => o.status))).toEqual(new Set(["pending", "on-hold"]));
+
+    const jana = data<{ orders: Summary[] }>(await server.call("eshop_orders_list", { customer_id: C.jana }));
+    expect(jana.orders.map((o) => o.id).sort()).toEqual([7015, 7066, 7084]);
+
+    const found = data<{ orders: Summary[] }>(
+      await server.call("eshop_orders_list", { search: "anna.schmidt@example.de" }),
+    );
+    expect(found.orders.map((o) => o.id).sort()).toEqual([7003, 7051, 7078]);
+
+    const newest = woo.shop.order(O.pendingStockManaged);
+    const day = data<{ orders: Summary[] }>(
+      await server.call("eshop_orders_list", { after: newest.dateCreated.toISOString().slice(0, 10) }),
+    );
+    expect(day.orders.map((o) => o.id)).toContain(O.pendingStockManaged);
+    expect(day.orders.every((o) => o.created >= `${newest.dateCreated.toISOString().slice(0, 10)}T00:00:00Z`)).toBe(
+      true,
+    );
+    expect(woo.requests.at(-1)?.query.get("dates_are_gmt")).toBe("true");
+  });
+
+  test("an order in full: items, exact money as strings, addresses, payment and notes", async () => {
+    const result = await server.call("eshop_order_get", { id: O.pending1999 });
+    expect(result.isError).toBeFalsy();
+    const order = data<
+      Record<string, unknown> & { line_items: { sku?: string; total: string; quantity: number }[]; notes: unknown[] }
+    >(result);
+    expect(order).toMatchObject({ id: O.pending1999, status: "pending", total: "19.99", currency: "EUR" });
+    expect(order.line_items).toEqual([expect.objectContaining({ sku: "COF-ESP-1KG", quantity: 1, total: "19.99" })]);
+    expect(text(result)).toContain("19.99 EUR");
+
+    const noted = data<{ notes: { customer_note: boolean }[] }>(
+      await server.call("eshop_order_get", { id: O.withCustomerNote }),
+    );
+    expect(noted.notes.some((n) => n.customer_note)).toBe(true);
+  });
+});
+
+describe("marking paid", () => {
+  test("marks a pending order paid once: stock goes down once, a second call says it was already paid", async () => {
+    const stock = () => [P.espresso, P.paperFilters, P.grinder].map((id) => woo.shop.product(id).stock_quantity);
+    const [espresso, filters, grinder] = stock();
+
+    const first = await server.call("eshop_order_mark_paid", {
+      id: O.pendingStockManaged,
+      transaction_id: "pi_3Nx1042",
+    });
+    expect(first.isError).toBeFalsy();
+    expect(data(first)).toMatchObject({ already_paid: false, order: { status: "processing" } });
+    expect(data<{ order: Summary }>(first).order.paid).toMatch(/Z$/);
+    expect(stock()).toEqual([(espresso as number) - 2, (filters as number) - 1, grinder]);
+    const order = woo.shop.order(O.pendingStockManaged);
+    expect(order.transaction_id).toBe("pi_3Nx1042");
+    expect(order.notes.some((n) => n.note.includes("Marked paid by waiter (transaction pi_3Nx1042)"))).toBe(true);
+
+    const again = await server.call("eshop_order_mark_paid", { id: O.pendingStockManaged });
+    expect(data(again)).toMatchObject({ already_paid: true, order: { status: "processing" } });
+    expect(text(again)).toMatch(/was already paid .* nothing was changed/);
+    expect(stock()).toEqual([(espresso as number) - 2, (filters as number) - 1, grinder]);
+    expect(woo.shop.writes.filter((w) => w.method === "PUT")).toHaveLength(1);
+  });
+
+  test("two calls at once for one order write once", async () => {
+    const before = woo.shop.product(P.espresso).stock_quantity as number;
+    const results = await Promise.all([
+      server.call("eshop_order_mark_paid", { id: O.pending1999 }),
+      server.call("eshop_order_mark_paid", { id: O.pending1999 }),
+    ]);
+    expect(results.map((r) => data<{ already_paid: boolean }>(r).already_paid).sort()).toEqual([false, true]);
+    expect(woo.shop.product(P.espresso).stock_quantity).toBe(before - 1);
+    expect(woo.shop.writes.filter((w) => w.method === "PUT")).toHaveLength(1);
+  });
+
+  test("an on-hold order (a bank transfer awaited) is paid by moving it to processing", async () => {
+    const result = await server.call("eshop_order_mark_paid", { id: O.onHold, note: "Bank transfer arrived." });
+    expect(data(result)).toMatchObject({ already_paid: false, order: { status: "processing" } });
+    expect(woo.shop.order(O.onHold).datePaid).toBeTruthy();
+    expect(woo.shop.order(O.onHold).notes.some((n) => n.note === "Bank transfer arrived.")).toBe(true);
+  });
+
+  test("a cancelled or refunded order is refused with what to do, and nothing is written", async () => {
+    for (const id of [O.cancelled, O.refunded]) {
+      const result = await server.call("eshop_order_mark_paid", { id });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/was not marked paid: only pending, on-hold, failed orders can be/);
+    }
+    expect(woo.shop.writes).toEqual([]);
+  });
+});
+
+describe("status and notes", () => {
+  test("changes a status with a note; the same status again changes nothing", async () => {
+    const result = await server.call("eshop_order_update_status", {
+      id: O.processing,
+      status: "completed",
+      note: "Shipped.",
+    });
+    expect(data(result)).toMatchObject({
+      changed: true,
+      previous_status: "processing",
+      order: { status: "completed" },
+    });
+    expect(woo.shop.order(O.processing).status).toBe("completed");
+    expect(woo.shop.order(O.processing).notes.some((n) => n.note === "Shipped.")).toBe(true);
+
+    const writes = woo.shop.writes.length;
+    const same = await server.call("eshop_order_update_status", { id: O.processing, status: "completed" });
+    expect(data(same)).toMatchObject({ changed: false });
+    expect(woo.shop.writes.length).toBe(writes);
+  });
+
+  test("an unknown status is refused before the shop is called", async () => {
+    const before = woo.requests.length;
+    const result = await server.call("eshop_order_update_status", { id: O.processing, status: "shipped" });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/status/);
+    expect(woo.requests.length).toBe(before);
+  });
+
+  test("a note to the customer is stored as one", async () => {
+    const result = await server.call("eshop_order_add_note", { id: O.completed, note: "Thanks!", customer_note: true });
+    expect(data(result)).toMatchObject({ order_id: O.completed, note: { note: "Thanks!", customer_note: true } });
+    expect(woo.shop.order(O.completed).notes.some((n) => n.note === "Thanks!" && n.customer_note)).toBe(true);
+  });
+});
+
+describe("products and stock", () => {
+  test("list by search, SKU and stock status; read by id or SKU", async () => {
+    const out = data<{ products: { stock_status: string }[] }>(
+      await server.call("eshop_products_list", { stock_status: "outofstock" }),
+    );
+    expect(out.products.length).toBeGreaterThan(0);
+    expect(out.products.every((p) => p.stock_status === "outofstock")).toBe(true);
+
+    const bySku = await server.call("eshop_product_get", { sku: WOO_IDS.skus.espresso });
+    expect(data(bySku)).toMatchObject({
+      id: P.espresso,
+      price: "19.99",
+      manage_stock: true,
+      stock_quantity: 40,
+      stock_status: "instock",
+    });
+    const byId = await server.call("eshop_product_get", { id: P.tablets });
+    expect(data(byId)).toMatchObject({ price: "6.99", regular_price: "8.49", sale_price: "6.99" });
+    expect(text(byId)).toContain("on sale; regular 8.49");
+
+    const searched = data<{ products: { name: string }[] }>(
+      await server.call("eshop_products_list", { search: "espresso" }),
+    );
+    expect(searched.products.map((p) => p.name)).toContain("Espresso Beans 1 kg");
+
+    for (const args of [{}, { id: P.espresso, sku: "COF-ESP-1KG" }]) {
+      expect(text(await server.call("eshop_product_get", args))).toMatch(/either `id` or `sku`/);
+    }
+    expect(text(await server.call("eshop_product_get", { sku: "NOPE-1" }))).toMatch(/no product with SKU "NOPE-1"/);
+  });
+
+  test("sets stock by SKU, and turns on counting for a product that was not counted", async () => {
+    const set = await server.call("eshop_stock_set", { sku: WOO_IDS.skus.paperFilters, quantity: 7 });
+    expect(data(set)).toMatchObject({
+      previous_quantity: 250,
+      started_counting: false,
+      product: { stock_quantity: 7 },
+    });
+    expect(woo.shop.product(P.paperFilters).stock_quantity).toBe(7);
+
+    const counted = await server.call("eshop_stock_set", { id: P.grinder, quantity: 5 });
+    expect(data(counted)).toMatchObject({
+      started_counting: true,
+      product: { manage_stock: true, stock_quantity: 5, stock_status: "instock" },
+    });
+    expect(woo.shop.product(P.grinder)).toMatchObject({ manage_stock: true, stock_quantity: 5 });
+
+    const empty = await server.call("eshop_stock_set", { id: P.filterCoffee, quantity: 0 });
+    expect(data(empty)).toMatchObject({ product: { stock_status: "outofstock" } });
+  });
+});
+
+describe("customers", () => {
+  test("by email, by search, paged", async () => {
+    const byEmail = data<{ customers: { id: number }[] }>(
+      await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }),
+    );
+    expect(byEmail.customers.map((c) => c.id)).toEqual([C.jana]);
+    const first = data<{ customers: unknown[]; total: number; next_cursor?: string }>(
+      await server.call("eshop_customers_list", { page_size: 5 }),
+    );
+    expect(first.customers).toHaveLength(5);
+    expect(first.total).toBe(woo.shop.customers.size);
+    expect(first.next_cursor).toBe("p2");
+  });
+});
+
+describe("errors", () => {
+  test("an unknown order or product is named; bad arguments never reach the shop", async () => {
+    expect(text(await server.call("eshop_order_get", { id: 9999 }))).toMatch(
+      /^The shop has no order 9999 \(404 woocommerce_rest_shop_order_invalid_id: "Invalid ID\."\)/,
+    );
+    expect(text(await server.call("eshop_stock_set", { id: 9999, quantity: 1 }))).toMatch(
+      /^The shop has no product 9999/,
+    );
+    const before = woo.requests.length;
+    for (const [name, args] of [
+      ["eshop_orders_list", { page_size: 101 }],
+      ["eshop_orders_list", { cursor: "page-2" }],
+      ["eshop_orders_list", { after: "yesterday" }],
+      ["eshop_order_get", { id: -1 }],
+      ["eshop_stock_set", { sku: "X", quantity: 1.5 }],
+    ] as const) {
+      expect((await server.call(name, args)).isError, name).toBe(true);
+    }
+    expect(woo.requests.length).toBe(before);
+  });
+
+  test("a wrong secret, a read-only key writing, and a wrong URL each say what to check", async () => {
+    const wrong = await start(shopEnv(woo, { WAITER_WOO_SECRET: "cs_wrong" }));
+    const readKey = await start(
+      shopEnv(woo, { WAITER_WOO_KEY: READ_ONLY_CONSUMER_KEY, WAITER_WOO_SECRET: READ_ONLY_CONSUMER_SECRET }),
+    );
+    const notWordPress = await start(shopEnv(woo, { WAITER_WOO_URL: `${woo.origin}/blog` }));
+    try {
+      expect(text(await wrong.call("eshop_orders_list", {}))).toMatch(
+        /^WooCommerce refused the request \(401 woocommerce_rest_authentication_error: "Consumer secret is invalid\."\)\. Check WAITER_WOO_KEY and WAITER_WOO_SECRET/,
+      );
+      expect((await readKey.call("eshop_orders_list", {})).isError).toBeFalsy();
+      const write = await readKey.call("eshop_stock_set", { id: P.espresso, quantity: 1 });
+      expect(text(write)).toMatch(/401 .*does not have write permissions.*Read\/Write permission/);
+      expect(text(await notWordPress.call("eshop_orders_list", {}))).toMatch(
+        /^No WooCommerce REST API answers at 127\.0\.0\.1:\d+\/blog\/wp-json\/wc\/v3 \(404\)\. Check WAITER_WOO_URL/,
+      );
+      // WordPress without WooCommerce active.
+      woo.queue.push({ status: 404, body: NO_ROUTE, headers: { "content-type": "application/json" } });
+      expect(text(await server.call("eshop_orders_list", {}))).toMatch(
+        /^No WooCommerce REST API answers at .* \(404 rest_no_route: "No route was found matching the URL and request method"\)/,
+      );
+    } finally {
+      await Promise.all([wrong.close(), readKey.close(), notWordPress.close()]);
+    }
+  });
+
+  test("a host that drops the Authorization header: basic fails with a hint, query works", async () => {
+    const basic = await start(shopEnv(stripping));
+    const query = await start(shopEnv(stripping, { WAITER_WOO_AUTH: "query" }));
+    try {
+      expect(text(await basic.call("eshop_orders_list", {}))).toMatch(/set WAITER_WOO_AUTH=query/);
+      const listed = await query.call("eshop_orders_list", { status: ["failed"] });
+      expect(listed.isError).toBeFalsy();
+      expect(stripping.requests.at(-1)?.query.get("consumer_key")).toBe(CONSUMER_KEY);
+      const paid = await query.call("eshop_order_mark_paid", { id: O.failed });
+      expect(data(paid)).toMatchObject({ already_paid: false });
+      expect(await query.call("eshop_order_get", { id: 9999 })).toMatchObject({ isError: true });
+    } finally {
+      await Promise.all([basic.close(), query.close()]);
+    }
+  });
+});
+
+test("the key and secret appear in no tool result, error, log notification or log line", async () => {
+  // Runs last: every session above has added what it showed.
+  await server.call("eshop_order_get", { id: 9999 });
+  expect(outputs.length).toBeGreaterThan(40);
+  for (const output of outputs) for (const secret of secrets) expect(output).not.toContain(secret);
+});

@@ -1,0 +1,2224 @@
+import { createHash, createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.js";
+
+/**
+ * A WooCommerce shop's REST API v3 (`/wp-json/wc/v3/...`) as WooCommerce 9-10 on WordPress 6.x
+ * answers it. Faithful to WooCommerce's PHP source (WC_REST_Authentication, the v2/v3 order,
+ * product, customer and order-note controllers, wc-stock-functions.php, WC_Order) and
+ * WordPress's REST server (WP_REST_Request::has_valid_params, rest_validate_value_from_schema):
+ *
+ * - Auth, as over HTTPS: `consumer_key`/`consumer_secret` query parameters first (both must be
+ *   non-empty), else HTTP Basic. An unknown key is not an error in WooCommerce: the request just
+ *   stays anonymous, and the endpoint's own check answers 401 `woocommerce_rest_cannot_view`
+ *   ("Sorry, you cannot list resources." / "... view this resource."). A known key with a wrong
+ *   secret is 401 `woocommerce_rest_authentication_error` "Consumer secret is invalid."; a read
+ *   key on POST/PUT/PATCH/DELETE is 401 "The API key provided does not have write permissions."
+ *   OAuth 1.0a (one-legged, query or `Authorization: OAuth`) is checked when its parameters are
+ *   present, with WooCommerce's own signature base string; it is the only way in when
+ *   `https: false` ("Consumer key is invalid.", "Invalid signature - ...", "Invalid timestamp.").
+ * - Order of checks as in WP_REST_Server: authentication, key permissions, route
+ *   (404 `rest_no_route`), parameter validation (400 `rest_invalid_param` with `params` and
+ *   `details`), the endpoint's permission check (401), the handler.
+ * - Lists: `page`, `per_page` (1..100), `offset`, `order`/`orderby` (orders and products newest
+ *   first by date then ID; customers by display name ascending, role `customer`), `include`,
+ *   `exclude`; headers X-WP-Total, X-WP-TotalPages and one `Link` header whose rel="prev" and
+ *   rel="next" URLs are the request's own query (credentials included, PHP-urlencoded) with
+ *   `page` changed, as add_query_arg() builds them. Query strings are read as PHP reads them:
+ *   `status=a&status=b` keeps only `b`; `status[]=a&status[]=b` and `status=a,b` are lists.
+ * - Orders: `status`, `customer`, `product`, `search`, `after`/`before` (strictly after/before,
+ *   site-local unless the value carries an offset), `dates_are_gmt`. PUT/POST/PATCH
+ *   `/orders/{id}` like save_object(): props, then `status` (transition: date_paid, date_completed,
+ *   stock reduced once on processing/completed/on-hold, restored on cancelled/pending, notes),
+ *   then `set_paid: true` only when needs_payment() (pending or failed, total > 0) runs
+ *   payment_complete(). An unknown id on update is 400 "Invalid ID." (404 on GET).
+ * - Order notes: GET (newest first, `type` any/customer/internal, no paging) and POST (201 + Location).
+ * - Products: `search` (name and descriptions), `sku` (comma list), `stock_status`; PUT
+ *   `stock_quantity`/`inventory_delta` only count when stock is managed; stock_status follows the
+ *   quantity (instock above 0, else onbackorder if backorders are allowed, else outofstock).
+ * - Customers: `search` (login, email, URL, nicename, display name), `email`, `role`.
+ * - JSON as PHP's json_encode writes it: `\/` and `\uXXXX` escapes.
+ *
+ * Not modelled: creating or deleting resources (501 `fake_not_implemented`), taxes, coupons,
+ * refunds via the API, variations, total_sales bookkeeping, `_fields`, `_embed`.
+ * Data: the documentation's sample product (794) and customer (25), plus a made-up coffee shop.
+ */
+
+const sample = (name: string) => readFileSync(new URL(`./samples/${name}`, import.meta.url), "utf8");
+
+interface WpErrorBody {
+  code: string;
+  message: string;
+  data: { status: number } & Record<string, unknown>;
+}
+
+const PRODUCT_SAMPLE = JSON.parse(sample("woocommerce-v3-product-retrieve.json")) as Record<string, unknown>;
+const CUSTOMER_SAMPLE = JSON.parse(sample("woocommerce-v3-customer-retrieve.json")) as {
+  id: number;
+  date_created_gmt: string;
+  date_modified_gmt: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  username: string;
+  billing: Address;
+  shipping: Address;
+};
+/** The documented order: its keys give the order of fields in rendered orders. */
+const ORDER_KEYS = Object.keys(JSON.parse(sample("woocommerce-v3-order-retrieve.json")) as object);
+const NO_ROUTE = JSON.parse(sample("woocommerce-v3-error-rest_no_route-404.json")) as WpErrorBody;
+const KEY_INVALID = JSON.parse(sample("woocommerce-v3-error-auth-401-RECONSTRUCTED.json")) as WpErrorBody;
+const ORDER_INVALID_ID = JSON.parse(
+  sample("woocommerce-v3-error-order-invalid-id-404-RECONSTRUCTED.json"),
+) as WpErrorBody;
+
+// ---------------------------------------------------------------------------------------------
+// Public constants
+
+/** The read/write key pair (permission `read_write`), owned by the shop's administrator. */
+export const CONSUMER_KEY = "ck_228e704c201b7afca83657b3cc028cfd40f0d939";
+export const CONSUMER_SECRET = "cs_52428c91b453307f688eea274d4d339657470e79";
+/** A key pair whose permission is `read`: writes get 401. */
+export const READ_ONLY_CONSUMER_KEY = "ck_0ad3d2d6b740c69afd2b522df5a8212315794af6";
+export const READ_ONLY_CONSUMER_SECRET = "cs_2c02909fde7666693dc3b1802c8ef3ed54758c84";
+/** The shop's timezone setting is a fixed "UTC+1": date_created is this far ahead of date_created_gmt. */
+export const SITE_UTC_OFFSET_MINUTES = 60;
+export const CURRENCY = "EUR";
+
+/** Ids a test can rely on. */
+export const WOO_IDS = {
+  orders: {
+    /** Newest order: pending, unpaid, customer 31; 2 × product 101 and 1 × 107 (stock managed) and 1 × 105 (not). Total 98.87. */
+    pendingStockManaged: 7084,
+    /** Pending guest order, unpaid: 1 × product 101, local pickup. Total "19.99". */
+    pending1999: 7081,
+    /** Pending, customer 33: 2 × product 112 (stock 1) and 1 × 110. */
+    pendingLowStock: 7078,
+    /** Paid, processing, stock already reduced. */
+    processing: 7075,
+    /** On hold (bank transfer awaited), unpaid, stock already reduced. */
+    onHold: 7072,
+    failed: 7069,
+    completed: 7063,
+    cancelled: 7048,
+    refunded: 7036,
+    /** Completed order that carries a note to the customer among its notes. */
+    withCustomerNote: 7051,
+    /** Oldest order. */
+    oldest: 7003,
+  },
+  products: {
+    /** "Espresso Beans 1 kg", SKU COF-ESP-1KG, "19.99", stock managed, 40 in stock. */
+    espresso: 101,
+    /** Stock managed, 3 in stock. */
+    filterCoffee: 102,
+    /** Stock managed, 0, backorders not allowed: outofstock. */
+    ceramicMug: 103,
+    /** Stock managed, 0, backorders allowed: onbackorder. */
+    travelMug: 104,
+    /** Stock not managed, instock. */
+    grinder: 105,
+    /** Stock not managed, outofstock. */
+    dripper: 106,
+    /** Stock managed, 250. */
+    paperFilters: 107,
+    /** Virtual and downloadable. */
+    ebook: 109,
+    /** Stock managed, 12. */
+    decaf: 110,
+    /** No SKU; stock not managed, onbackorder. */
+    frother: 111,
+    /** Stock managed, 1. */
+    apron: 112,
+    /** On sale: regular "8.49", price "6.99"; stock managed, 60. */
+    tablets: 113,
+    /** The documentation's sample product: no SKU, stock not managed. */
+    docsSample: 794,
+  },
+  customers: {
+    /** The documentation's sample customer John Doe, john.doe@example.com. */
+    johnDoe: 25,
+    /** Jana Nováková, jana.novakova@example.cz: orders 7015, 7066, 7084. */
+    jana: 31,
+    /** Anna Schmidt, anna.schmidt@example.de: orders 7003, 7051, 7078. */
+    anna: 33,
+    /** The administrator who owns the API keys: not listed under the default role=customer. */
+    admin: 1,
+  },
+  skus: { espresso: "COF-ESP-1KG", paperFilters: "FLT-100" },
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Shop state
+
+export type StockStatus = "instock" | "outofstock" | "onbackorder";
+export type OrderStatus =
+  | "pending"
+  | "processing"
+  | "on-hold"
+  | "completed"
+  | "cancelled"
+  | "refunded"
+  | "failed"
+  | "checkout-draft";
+
+export interface Address {
+  first_name: string;
+  last_name: string;
+  company: string;
+  address_1: string;
+  address_2: string;
+  city: string;
+  state: string;
+  postcode: string;
+  country: string;
+  email?: string;
+  phone: string;
+}
+
+export interface WooProduct {
+  id: number;
+  name: string;
+  slug: string;
+  sku: string;
+  regular_price: string;
+  sale_price: string;
+  manage_stock: boolean;
+  stock_quantity: number | null;
+  stock_status: StockStatus;
+  backorders: "no" | "notify" | "yes";
+  virtual: boolean;
+  downloadable: boolean;
+  dateCreated: Date;
+  dateModified: Date;
+  total_sales: number;
+  categories: { id: number; name: string; slug: string }[];
+  description: string;
+  short_description: string;
+  /** Fields of the documentation sample kept as they are (images, related_ids, ...). */
+  extra: Record<string, unknown>;
+}
+
+export interface WooMeta {
+  id: number;
+  key: string;
+  value: string;
+}
+
+export interface WooLineItem {
+  id: number;
+  name: string;
+  product_id: number;
+  quantity: number;
+  /** Cents. */
+  subtotal: number;
+  /** Cents. */
+  total: number;
+  meta_data: WooMeta[];
+}
+
+export interface WooNote {
+  id: number;
+  author: string;
+  date: Date;
+  note: string;
+  customer_note: boolean;
+}
+
+export interface WooOrder {
+  id: number;
+  status: OrderStatus;
+  currency: string;
+  customer_id: number;
+  billing: Address;
+  shipping: Address;
+  payment_method: string;
+  payment_method_title: string;
+  transaction_id: string;
+  customer_ip_address: string;
+  customer_user_agent: string;
+  created_via: string;
+  customer_note: string;
+  order_key: string;
+  cart_hash: string;
+  version: string;
+  dateCreated: Date;
+  dateModified: Date;
+  datePaid: Date | null;
+  dateCompleted: Date | null;
+  line_items: WooLineItem[];
+  /** `total` in cents. */
+  shipping_lines: { id: number; method_title: string; method_id: string; instance_id: string; total: number }[];
+  /** `total` in cents, positive. */
+  refunds: { id: number; reason: string; total: number }[];
+  meta_data: WooMeta[];
+  /** Newest last. */
+  notes: WooNote[];
+  /** WooCommerce's `_order_stock_reduced`: set once stock was reduced for this order. */
+  stockReduced: boolean;
+}
+
+export interface WooCustomer {
+  id: number;
+  email: string;
+  first_name: string;
+  last_name: string;
+  username: string;
+  display_name: string;
+  role: string;
+  registered: Date;
+  modified: Date;
+  billing: Address;
+  shipping: Address;
+}
+
+/** A write request (POST/PUT/PATCH/DELETE) that reached the fake, whatever its outcome. */
+export interface WooWrite {
+  method: string;
+  /** e.g. /wc/v3/orders/7084 */
+  route: string;
+  status: number;
+  /** The request's JSON or form body, parsed. */
+  body: unknown;
+}
+
+export interface WooShop {
+  products: Map<number, WooProduct>;
+  orders: Map<number, WooOrder>;
+  customers: Map<number, WooCustomer>;
+  writes: WooWrite[];
+  product(id: number): WooProduct;
+  order(id: number): WooOrder;
+  /** Back to the initial data; clears `writes`. */
+  reset(): void;
+}
+
+export interface WooCommerceOptions {
+  /** Answer as a host that drops the Authorization header does: only query-string credentials work. */
+  stripAuthorization?: boolean;
+  /** The site is served over HTTPS (default). When false, WooCommerce accepts only OAuth 1.0a. */
+  https?: boolean;
+  /** The clock for date_paid, notes, date_modified and OAuth timestamps. */
+  now?: () => Date;
+}
+
+export interface WooCommerceFake extends Fake {
+  shop: WooShop;
+  /** The REST root, e.g. http://127.0.0.1:41234/wp-json/wc/v3 */
+  api: string;
+  /** Can be changed while running. */
+  settings: { stripAuthorization: boolean; https: boolean };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time and money
+
+const OFFSET_MS = SITE_UTC_OFFSET_MINUTES * 60_000;
+const gmtWall = (d: Date) => d.toISOString().slice(0, 19);
+const localWall = (d: Date) => new Date(d.getTime() + OFFSET_MS).toISOString().slice(0, 19);
+/** A site-local wall time "2026-09-01 10:12:31" as an instant. */
+const atLocal = (wall: string) => new Date(Date.parse(`${wall.replace(" ", "T")}Z`) - OFFSET_MS);
+const money = (cents: number) => (cents / 100).toFixed(2);
+const cents = (price: string) => Math.round(Number(price) * 100);
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+function hashHex(text: string, algorithm = "sha1"): string {
+  return createHash(algorithm).update(text).digest("hex");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Initial data
+
+interface ApiKey {
+  key: string;
+  secret: string;
+  permissions: "read" | "write" | "read_write";
+  /** OAuth nonces seen, with their timestamps. */
+  nonces: Map<string, number>;
+}
+
+const ADMIN = { id: 1, display_name: "Shop Admin" };
+
+const PAYMENT: Record<string, string> = {
+  stripe: "Credit / Debit Card",
+  paypal: "PayPal",
+  bacs: "Direct bank transfer",
+  cod: "Cash on delivery",
+};
+
+function address(
+  first: string,
+  last: string,
+  street: string,
+  city: string,
+  postcode: string,
+  country: string,
+  email: string,
+  phone: string,
+): Address {
+  return {
+    first_name: first,
+    last_name: last,
+    company: "",
+    address_1: street,
+    address_2: "",
+    city,
+    state: "",
+    postcode,
+    country,
+    email,
+    phone,
+  };
+}
+
+function shippingOf(billing: Address): Address {
+  const { email: _email, ...rest } = billing;
+  return { ...rest, phone: "" };
+}
+
+function buildCustomers(): Map<number, WooCustomer> {
+  const customers = new Map<number, WooCustomer>();
+  const s = CUSTOMER_SAMPLE;
+  customers.set(s.id, {
+    id: s.id,
+    email: s.email,
+    first_name: s.first_name,
+    last_name: s.last_name,
+    username: s.username,
+    display_name: `${s.first_name} ${s.last_name}`,
+    role: "customer",
+    registered: new Date(`${s.date_created_gmt}Z`),
+    modified: new Date(`${s.date_modified_gmt}Z`),
+    billing: { ...s.billing },
+    shipping: { ...s.shipping, phone: "" },
+  });
+  // id | first name | last name | email | street | city | postcode | country | phone
+  const rows = `
+    31|Jana|Nováková|jana.novakova@example.cz|Vinohradská 12|Praha|12000|CZ|+420 601 111 222
+    32|Petr|Svoboda|petr.svoboda@example.cz|Masarykova 5|Brno|60200|CZ|+420 602 333 444
+    33|Anna|Schmidt|anna.schmidt@example.de|Torstraße 101|Berlin|10119|DE|+49 30 1234567
+    34|Lukas|Weber|lukas.weber@example.de|Leopoldstraße 8|München|80802|DE|+49 89 7654321
+    35|Marie|Dvořáková|marie.dvorakova@example.cz|Stodolní 3|Ostrava|70200|CZ|+420 603 555 666
+    36|Tomáš|Černý|tomas.cerny@example.cz|Americká 22|Plzeň|30100|CZ|+420 604 777 888
+    37|Emma|Rossi|emma.rossi@example.it|Via Torino 40|Milano|20123|IT|+39 02 1234 5678
+    38|Lucas|Martin|lucas.martin@example.fr|Rue de la République 9|Lyon|69002|FR|+33 4 78 12 34 56
+    39|Sofia|Novak|sofia.novak@example.si|Slovenska cesta 15|Ljubljana|1000|SI|+386 1 234 5678
+    40|Jakub|Král|jakub.kral@example.cz|Horní náměstí 1|Olomouc|77900|CZ|+420 605 999 000
+    41|Olivia|Brown|olivia.brown@example.co.uk|221 Baker Street|London|NW1 6XE|GB|+44 20 7946 0000
+    42|Noah|Müller|noah.mueller@example.at|Mariahilfer Straße 50|Wien|1070|AT|+43 1 234 56 78`
+    .trim()
+    .split("\n")
+    .map((line) => line.trim().split("|") as [string, string, string, string, string, string, string, string, string]);
+  rows.forEach(([idText, first, last, email, street, city, postcode, country, phone], i) => {
+    const id = Number(idText);
+    const billing = address(first, last, street, city, postcode, country, email, phone);
+    const registered = new Date(Date.UTC(2025, 1 + i, 3 + i, 8 + i, 15, 30));
+    customers.set(id, {
+      id,
+      email,
+      first_name: first,
+      last_name: last,
+      username: email.split("@")[0] as string,
+      display_name: `${first} ${last}`,
+      role: "customer",
+      registered,
+      modified: new Date(registered.getTime() + 40 * DAY),
+      billing,
+      shipping: shippingOf(billing),
+    });
+  });
+  return customers;
+}
+
+const ADMIN_USER: WooCustomer = {
+  id: ADMIN.id,
+  email: "admin@coffee-shop.example",
+  first_name: "Shop",
+  last_name: "Admin",
+  username: "shopadmin",
+  display_name: ADMIN.display_name,
+  role: "administrator",
+  registered: new Date(Date.UTC(2024, 10, 1, 9, 0, 0)),
+  modified: new Date(Date.UTC(2024, 10, 1, 9, 0, 0)),
+  billing: address("", "", "", "", "", "", "", ""),
+  shipping: { ...shippingOf(address("", "", "", "", "", "", "", "")) },
+};
+
+function buildProducts(): Map<number, WooProduct> {
+  const products = new Map<number, WooProduct>();
+  const coffee = { id: 15, name: "Coffee", slug: "coffee" };
+  const gear = { id: 16, name: "Brewing gear", slug: "brewing-gear" };
+  const extras = { id: 17, name: "Extras", slug: "extras" };
+  type Row = [
+    number,
+    string,
+    string,
+    string,
+    string,
+    boolean,
+    number | null,
+    StockStatus,
+    "no" | "notify" | "yes",
+    boolean,
+    boolean,
+    (typeof coffee)[],
+  ];
+  const rows: Row[] = [
+    [101, "Espresso Beans 1 kg", "COF-ESP-1KG", "19.99", "", true, 40, "instock", "no", false, false, [coffee]],
+    [102, "Filter Coffee 500 g", "COF-FIL-500", "9.50", "", true, 3, "instock", "no", false, false, [coffee]],
+    [103, "Ceramic Mug", "MUG-CER-01", "12.00", "", true, 0, "outofstock", "no", false, false, [extras]],
+    [104, "Travel Mug", "MUG-TRV-02", "24.90", "", true, 0, "onbackorder", "notify", false, false, [extras]],
+    [105, "Hand Grinder", "GRD-HND-01", "49.00", "", false, null, "instock", "no", false, false, [gear]],
+    [106, "Pour-over Dripper", "BRW-V60-02", "18.50", "", false, null, "outofstock", "no", false, false, [gear]],
+    [107, "Paper Filters (100 pcs)", "FLT-100", "4.99", "", true, 250, "instock", "no", false, false, [gear]],
+    [108, "Gift Card €25", "GIFT-25", "25.00", "", false, null, "instock", "no", true, false, [extras]],
+    [109, "Home Brewing Guide (PDF)", "EBOOK-BREW", "7.99", "", false, null, "instock", "no", true, true, [extras]],
+    [110, "Decaf Beans 500 g", "COF-DEC-500", "11.90", "", true, 12, "instock", "no", false, false, [coffee]],
+    [111, "Milk Frother", "", "34.00", "", false, null, "onbackorder", "no", false, false, [gear]],
+    [112, "Barista Apron", "APR-BLK", "21.00", "", true, 1, "instock", "no", false, false, [extras]],
+    [113, "Cleaning Tablets (50 pcs)", "CLN-TAB-50", "8.49", "6.99", true, 60, "instock", "no", false, false, [gear]],
+    [114, "Espresso Cup Set", "CUP-ESP-SET", "29.99", "", true, 5, "instock", "no", false, false, [extras]],
+  ];
+  const sampleDate = new Date(`${String(PRODUCT_SAMPLE.date_created_gmt)}Z`);
+  products.set(794, {
+    id: 794,
+    name: String(PRODUCT_SAMPLE.name),
+    slug: String(PRODUCT_SAMPLE.slug),
+    sku: String(PRODUCT_SAMPLE.sku),
+    regular_price: String(PRODUCT_SAMPLE.regular_price),
+    sale_price: String(PRODUCT_SAMPLE.sale_price),
+    manage_stock: PRODUCT_SAMPLE.manage_stock === true,
+    stock_quantity: null,
+    stock_status: PRODUCT_SAMPLE.stock_status as StockStatus,
+    backorders: "no",
+    virtual: false,
+    downloadable: false,
+    dateCreated: sampleDate,
+    dateModified: sampleDate,
+    total_sales: 3,
+    categories: PRODUCT_SAMPLE.categories as WooProduct["categories"],
+    description: String(PRODUCT_SAMPLE.description),
+    short_description: String(PRODUCT_SAMPLE.short_description),
+    extra: { images: PRODUCT_SAMPLE.images, related_ids: PRODUCT_SAMPLE.related_ids },
+  });
+  rows.forEach(([id, name, sku, regular, sale, manage, qty, stock, backorders, virtual, downloadable, cats], i) => {
+    const created = new Date(Date.UTC(2025, 3 + (i % 9), 2 + i, 9 + (i % 8), 5 * i, 12));
+    products.set(id, {
+      id,
+      name,
+      slug: name
+        .toLowerCase()
+        .normalize("NFD")
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/^-|-$/g, ""),
+      sku,
+      regular_price: regular,
+      sale_price: sale,
+      manage_stock: manage,
+      stock_quantity: qty,
+      stock_status: stock,
+      backorders,
+      virtual,
+      downloadable,
+      dateCreated: created,
+      dateModified: new Date(created.getTime() + 30 * DAY),
+      total_sales: 0,
+      categories: cats,
+      description: `<p>${name}, from our own roastery in Ostrava.</p>\n`,
+      short_description: `<p>${name}.</p>\n`,
+      extra: { images: [], related_ids: [] },
+    });
+  });
+  return products;
+}
+
+/** The price a product sells at: the sale price when set. */
+function priceOf(product: WooProduct): string {
+  return product.sale_price !== "" ? product.sale_price : product.regular_price;
+}
+
+interface Counters {
+  note: number;
+  meta: number;
+  item: number;
+}
+
+interface ShopData {
+  products: Map<number, WooProduct>;
+  orders: Map<number, WooOrder>;
+  customers: Map<number, WooCustomer>;
+  counters: Counters;
+}
+
+const STATUS_NAMES: Record<string, string> = {
+  pending: "Pending payment",
+  processing: "Processing",
+  "on-hold": "On hold",
+  completed: "Completed",
+  cancelled: "Cancelled",
+  refunded: "Refunded",
+  failed: "Failed",
+  "checkout-draft": "Draft",
+};
+
+function buildOrders(products: Map<number, WooProduct>, customers: Map<number, WooCustomer>, counters: Counters) {
+  const orders = new Map<number, WooOrder>();
+  const guests: Record<number, Address> = {
+    7006: address("Martin", "Horák", "Palackého 14", "Hradec Králové", "50002", "CZ", "martin.horak@example.cz", ""),
+    7024: address("Eva", "Malá", "Nádražní 7", "Pardubice", "53002", "CZ", "eva.mala@example.cz", ""),
+    7048: address("Karel", "Veselý", "Husova 30", "Liberec", "46001", "CZ", "karel.vesely@example.cz", ""),
+    7060: address("Ivana", "Pokorná", "Dlouhá 2", "Zlín", "76001", "CZ", "ivana.pokorna@example.cz", ""),
+    7081: address("Filip", "Beneš", "Zámecká 11", "Opava", "74601", "CZ", "filip.benes@example.cz", "+420 606 121 212"),
+  };
+  type Ship = "flat" | "pickup" | "none";
+  /** [id, created (site time), status, customer (0: guest), "product:quantity ...", shipping, payment, customer note] */
+  type Row = [number, string, OrderStatus, number, string, Ship, string, string?];
+  const rows: Row[] = [
+    [7003, "2026-09-01 10:12:31", "completed", 33, "101:1 107:2", "flat", "stripe"],
+    [7006, "2026-09-03 14:40:02", "completed", 0, "113:2", "flat", "paypal"],
+    [7009, "2026-09-06 08:05:47", "completed", 25, "794:1", "flat", "stripe"],
+    [7012, "2026-09-08 19:22:10", "refunded", 37, "104:1", "flat", "stripe"],
+    [7015, "2026-09-11 11:03:55", "completed", 31, "102:2 103:1", "flat", "bacs"],
+    [7018, "2026-09-14 16:47:20", "cancelled", 38, "105:1", "flat", "bacs"],
+    [7021, "2026-09-17 09:30:00", "completed", 34, "110:1", "pickup", "cod"],
+    [7024, "2026-09-19 21:15:42", "failed", 0, "114:1", "flat", "stripe"],
+    [7027, "2026-09-22 12:00:09", "completed", 39, "109:1", "none", "stripe"],
+    [7030, "2026-09-25 15:20:33", "completed", 35, "101:2 112:1", "flat", "stripe"],
+    [7033, "2026-09-28 10:44:18", "completed", 40, "108:1", "none", "paypal"],
+    [7036, "2026-10-01 13:37:51", "refunded", 41, "106:1", "flat", "paypal"],
+    [7039, "2026-10-04 18:09:27", "completed", 32, "107:3 113:1", "flat", "stripe"],
+    [7042, "2026-10-07 08:58:02", "on-hold", 42, "110:2", "flat", "bacs"],
+    [7045, "2026-10-10 17:25:40", "completed", 36, "102:1", "flat", "cod"],
+    [7048, "2026-10-13 11:11:11", "cancelled", 0, "111:1", "flat", "stripe"],
+    [7051, "2026-10-16 20:02:45", "completed", 33, "101:1 102:1", "flat", "stripe"],
+    [7054, "2026-10-19 09:48:13", "failed", 37, "105:1", "flat", "stripe"],
+    [7057, "2026-10-22 14:16:29", "processing", 38, "114:2", "flat", "paypal"],
+    [7060, "2026-10-25 10:39:56", "pending", 0, "114:1", "flat", "stripe"],
+    [7063, "2026-10-28 16:53:04", "completed", 25, "794:2", "flat", "stripe", "Gift wrap, please."],
+    [7066, "2026-10-31 12:27:38", "processing", 31, "113:4", "flat", "cod"],
+    [7069, "2026-11-03 09:05:21", "failed", 36, "103:1", "flat", "stripe"],
+    [7072, "2026-11-06 15:44:50", "on-hold", 35, "104:1", "flat", "bacs"],
+    [7075, "2026-11-09 11:21:07", "processing", 32, "102:1 110:2", "flat", "stripe"],
+    [7078, "2026-11-12 18:36:15", "pending", 33, "112:2 110:1", "flat", "paypal"],
+    [7081, "2026-11-15 10:02:44", "pending", 0, "101:1", "pickup", "paypal"],
+    [7084, "2026-11-18 13:58:30", "pending", 31, "101:2 107:1 105:1", "flat", "stripe", "Please ring twice."],
+  ];
+  const note = (order: WooOrder, date: Date, text: string, customerNote = false, author = "system") => {
+    order.notes.push({ id: counters.note++, author, date, note: text, customer_note: customerNote });
+  };
+  for (const [id, created, status, customerId, items, ship, payment, customerNote] of rows) {
+    const customer = customers.get(customerId);
+    const billing = customer ? { ...customer.billing } : { ...(guests[id] as Address) };
+    const createdAt = atLocal(created);
+    const paidStatuses: OrderStatus[] = ["processing", "completed", "refunded"];
+    const paid = paidStatuses.includes(status);
+    const reduced = paid || status === "on-hold";
+    const hash = hashHex(`order-${id}`);
+    const order: WooOrder = {
+      id,
+      status,
+      currency: CURRENCY,
+      customer_id: customerId,
+      billing,
+      shipping: ship === "none" ? shippingOf(address("", "", "", "", "", "", "", "")) : shippingOf(billing),
+      payment_method: payment,
+      payment_method_title: PAYMENT[payment] as string,
+      transaction_id: "",
+      customer_ip_address: `203.0.113.${id % 250}`,
+      customer_user_agent:
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
+      created_via: "checkout",
+      customer_note: customerNote ?? "",
+      order_key: `wc_order_${Buffer.from(hash, "hex")
+        .toString("base64")
+        .replace(/[^A-Za-z0-9]/g, "")
+        .slice(0, 13)}`,
+      cart_hash: hashHex(`cart-${id}`, "md5"),
+      version: "10.2.2",
+      dateCreated: createdAt,
+      dateModified: createdAt,
+      datePaid: null,
+      dateCompleted: null,
+      line_items: items.split(" ").map((entry) => {
+        const [productId, quantity] = entry.split(":").map(Number) as [number, number];
+        const product = products.get(productId) as WooProduct;
+        const total = cents(priceOf(product)) * quantity;
+        return {
+          id: counters.item++,
+          name: product.name,
+          product_id: productId,
+          quantity,
+          subtotal: total,
+          total,
+          meta_data:
+            reduced && product.manage_stock
+              ? [{ id: counters.meta++, key: "_reduced_stock", value: String(quantity) }]
+              : [],
+        };
+      }),
+      shipping_lines: [],
+      refunds: [],
+      meta_data: [{ id: counters.meta++, key: "is_vat_exempt", value: "no" }],
+      notes: [],
+      stockReduced: reduced,
+    };
+    if (ship !== "none") {
+      order.shipping_lines.push(
+        ship === "flat"
+          ? { id: counters.item++, method_title: "Flat rate", method_id: "flat_rate", instance_id: "1", total: 490 }
+          : {
+              id: counters.item++,
+              method_title: "Local pickup",
+              method_id: "local_pickup",
+              instance_id: "2",
+              total: 0,
+            },
+      );
+    }
+    if (paid) {
+      order.datePaid = new Date(createdAt.getTime() + (payment === "bacs" ? 2 * DAY : 2 * MINUTE));
+      if (payment === "stripe") order.transaction_id = `pi_3Q${hash.slice(0, 22)}`;
+      if (payment === "paypal") order.transaction_id = hash.slice(8, 25).toUpperCase();
+    }
+    const at = (ms: number) => new Date(createdAt.getTime() + ms);
+    const virtualOnly = order.line_items.every((item) => {
+      const product = products.get(item.product_id) as WooProduct;
+      return product.virtual && product.downloadable;
+    });
+    if (status === "on-hold") {
+      note(order, at(MINUTE), "Awaiting BACS payment Order status changed from Pending payment to On hold.");
+    }
+    if (paid) {
+      const via = payment === "bacs" ? "On hold" : "Pending payment";
+      if (payment === "bacs") {
+        note(order, at(MINUTE), "Awaiting BACS payment Order status changed from Pending payment to On hold.");
+      }
+      const paidStatus = virtualOnly ? "Completed" : "Processing";
+      note(order, order.datePaid as Date, `Order status changed from ${via} to ${paidStatus}.`);
+      if (status !== "processing") {
+        order.dateCompleted = virtualOnly ? (order.datePaid as Date) : at(2 * DAY + 3 * 60 * MINUTE);
+        if (!virtualOnly) note(order, order.dateCompleted, "Order status changed from Processing to Completed.");
+      }
+      if (id === 7051) {
+        note(
+          order,
+          at(2 * DAY + 3 * 60 * MINUTE + MINUTE),
+          "Your parcel is on its way: tracking number CZ123456789.",
+          true,
+          ADMIN.display_name,
+        );
+      }
+      if (status === "refunded") {
+        const total = orderTotal(order);
+        order.refunds.push({ id: id + 1, reason: id === 7012 ? "Damaged in transit" : "", total });
+        note(order, at(5 * DAY), "Order status changed from Completed to Refunded.");
+        order.dateModified = at(5 * DAY);
+      } else {
+        order.dateModified = order.dateCompleted ?? (order.datePaid as Date);
+      }
+    }
+    if (status === "cancelled") {
+      note(
+        order,
+        at(60 * MINUTE),
+        "Unpaid order cancelled - time limit reached. Order status changed from Pending payment to Cancelled.",
+      );
+      order.dateModified = at(60 * MINUTE);
+    }
+    if (status === "failed") {
+      note(order, at(3 * MINUTE), "Order status changed from Pending payment to Failed.");
+      order.dateModified = at(3 * MINUTE);
+    }
+    if (status === "on-hold") order.dateModified = at(MINUTE);
+    orders.set(id, order);
+  }
+  return orders;
+}
+
+function buildShop(): ShopData {
+  const counters: Counters = { note: 9101, meta: 20001, item: 501 };
+  const products = buildProducts();
+  const customers = buildCustomers();
+  const orders = buildOrders(products, customers, counters);
+  return { products, orders, customers, counters };
+}
+
+function orderTotal(order: WooOrder): number {
+  return (
+    order.line_items.reduce((sum, item) => sum + item.total, 0) +
+    order.shipping_lines.reduce((sum, line) => sum + line.total, 0)
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// PHP-isms: json_encode, urlencode, $_GET parsing
+
+/** json_encode() without flags, as WordPress's REST server sends: slashes and non-ASCII escaped. */
+function phpJson(value: unknown): string {
+  return JSON.stringify(value)
+    .replace(/\//g, "\\/")
+    .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** PHP urlencode(): everything but A-Za-z0-9_.- is %XX, space is +. */
+function phpUrlencode(text: string): string {
+  return encodeURIComponent(text)
+    .replace(/%20/g, "+")
+    .replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** One level of a PHP array, keys in insertion order. */
+type PhpArray = [string, string][];
+type PhpParams = Map<string, string | PhpArray>;
+
+/** Parses name/value pairs as PHP fills $_GET: `a[]`/`a[k]` build arrays, a repeated plain name keeps the last. */
+function parsePhp(pairs: Iterable<[string, string]>): PhpParams {
+  const out: PhpParams = new Map();
+  for (const [rawKey, value] of pairs) {
+    const open = rawKey.indexOf("[");
+    const close = open > 0 ? rawKey.indexOf("]", open) : -1;
+    if (open > 0 && close > open) {
+      const base = rawKey.slice(0, open).replace(/[ .]/g, "_");
+      const sub = rawKey.slice(open + 1, close);
+      let array = out.get(base);
+      if (!Array.isArray(array)) {
+        array = [];
+        out.set(base, array);
+      }
+      const ints = array.map(([k]) => (/^\d+$/.test(k) ? Number(k) : -1));
+      const key = sub === "" ? String(Math.max(-1, ...ints) + 1) : sub;
+      const at = array.findIndex(([k]) => k === key);
+      if (at >= 0) array[at] = [key, value];
+      else array.push([key, value]);
+    } else {
+      out.set(rawKey.replace(/[ .]/g, "_"), value);
+    }
+  }
+  return out;
+}
+
+/** A PHP value as the REST layer sees it: numeric arrays become lists, others objects. */
+function phpToJs(value: string | PhpArray): unknown {
+  if (typeof value === "string") return value;
+  if (value.every(([k], i) => k === String(i))) return value.map(([, v]) => v);
+  return Object.fromEntries(value);
+}
+
+function buildPhpQuery(params: PhpParams): string {
+  const parts: string[] = [];
+  for (const [key, value] of params) {
+    if (typeof value === "string") parts.push(`${phpUrlencode(key)}=${phpUrlencode(value)}`);
+    else for (const [sub, v] of value) parts.push(`${phpUrlencode(key)}%5B${phpUrlencode(sub)}%5D=${phpUrlencode(v)}`);
+  }
+  return parts.join("&");
+}
+
+/**
+ * add_query_arg( 'page', $page, add_query_arg( $request->get_query_params(), rest_url( $route ) ) ):
+ * the first call pastes the values in raw, the second parses that back and urlencodes it.
+ */
+function pageLink(base: string, query: PhpParams, page: number): string {
+  const raw: string[] = [];
+  for (const [key, value] of query) {
+    if (typeof value === "string") raw.push(`${key}=${value}`);
+    else for (const [sub, v] of value) raw.push(`${key}[${sub}]=${v}`);
+  }
+  const reparsed = parsePhp(new URLSearchParams(raw.join("&")));
+  reparsed.set("page", String(page));
+  return `${base}?${buildPhpQuery(reparsed)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors and answers
+
+interface WpError {
+  code: string;
+  message: string;
+  status: number;
+  data?: Record<string, unknown>;
+}
+
+const wpError = (code: string, message: string, status: number, data?: Record<string, unknown>): WpError => ({
+  code,
+  message,
+  status,
+  ...(data ? { data } : {}),
+});
+
+const fromSample = (body: WpErrorBody): WpError => wpError(body.code, body.message, body.data.status);
+
+const BASE_HEADERS: Record<string, string> = {
+  "content-type": "application/json; charset=UTF-8",
+  "x-robots-tag": "noindex",
+  "x-content-type-options": "nosniff",
+  "access-control-expose-headers": "X-WP-Total, X-WP-TotalPages, Link",
+  "access-control-allow-headers": "Authorization, X-WP-Nonce, Content-Disposition, Content-MD5, Content-Type",
+};
+
+const NO_CACHE: Record<string, string> = {
+  expires: "Wed, 11 Jan 1984 05:00:00 GMT",
+  "cache-control": "no-cache, must-revalidate, max-age=0, no-store, private",
+};
+
+interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+const errorReply = (error: WpError): Reply => ({
+  status: error.status,
+  body: { code: error.code, message: error.message, data: { status: error.status, ...(error.data ?? {}) } },
+});
+
+// ---------------------------------------------------------------------------------------------
+// Parameter validation, after rest_validate_value_from_schema()
+
+interface Spec {
+  type: "integer" | "string" | "boolean" | "array" | "object";
+  enum?: readonly string[];
+  minimum?: number;
+  maximum?: number;
+  format?: "date-time" | "email";
+  items?: Spec;
+  properties?: Record<string, Spec>;
+  required?: boolean;
+  /** False for arguments registered without a validate_callback (include, exclude): only sanitized. */
+  validate?: boolean;
+}
+
+interface Invalid {
+  code: string;
+  message: string;
+  data: Record<string, unknown> | null;
+}
+
+const isNumeric = (value: unknown) =>
+  (typeof value === "number" && Number.isFinite(value)) ||
+  (typeof value === "string" && /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value));
+
+const isBoolish = (value: unknown) =>
+  typeof value === "boolean" ||
+  (typeof value === "string" && ["true", "false", "0", "1"].includes(value.toLowerCase())) ||
+  value === 0 ||
+  value === 1;
+
+const toBool = (value: unknown) =>
+  typeof value === "string" ? !["false", "0", ""].includes(value.toLowerCase()) : Boolean(value);
+
+/** wp_parse_list(): a string is split at commas and whitespace. */
+const parseList = (value: unknown): unknown[] | null =>
+  typeof value === "string" || typeof value === "number"
+    ? String(value)
+        .split(/[\s,]+/)
+        .filter((part) => part !== "")
+    : Array.isArray(value)
+      ? value
+      : null;
+
+/** wp_sprintf( '%l' ): "a, b, and c"; two items "a and b". */
+function listSentence(items: readonly string[]): string {
+  if (items.length === 2) return `${items[0]} and ${items[1]}`;
+  return items.length > 1 ? `${items.slice(0, -1).join(", ")}, and ${items.at(-1)}` : (items[0] ?? "");
+}
+
+const typeError = (param: string, type: string): Invalid => ({
+  code: "rest_invalid_type",
+  message: `${param} is not of type ${type}.`,
+  data: { param },
+});
+
+function validateValue(value: unknown, spec: Spec, param: string): Invalid | null {
+  switch (spec.type) {
+    case "array": {
+      const list = parseList(value);
+      if (!list) return typeError(param, "array");
+      for (const [i, item] of list.entries()) {
+        const invalid = spec.items ? validateValue(item, spec.items, `${param}[${i}]`) : null;
+        if (invalid) return invalid;
+      }
+      return null;
+    }
+    case "object": {
+      if (typeof value !== "object" || value === null || Array.isArray(value)) return typeError(param, "object");
+      for (const [key, sub] of Object.entries(value as Record<string, unknown>)) {
+        const propSpec = spec.properties?.[key];
+        if (propSpec && sub !== null && sub !== undefined) {
+          const invalid = validateValue(sub, propSpec, `${param}[${key}]`);
+          if (invalid) return invalid;
+        }
+      }
+      return null;
+    }
+    case "integer": {
+      if (!isNumeric(value)) return typeError(param, "integer");
+      const n = Number(value);
+      if (spec.minimum !== undefined && spec.maximum !== undefined && (n < spec.minimum || n > spec.maximum)) {
+        return {
+          code: "rest_out_of_bounds",
+          message: `${param} must be between ${spec.minimum} (inclusive) and ${spec.maximum} (inclusive)`,
+          data: null,
+        };
+      }
+      if (spec.minimum !== undefined && spec.maximum === undefined && n < spec.minimum) {
+        return {
+          code: "rest_out_of_bounds",
+          message: `${param} must be greater than or equal to ${spec.minimum}`,
+          data: null,
+        };
+      }
+      if (!Number.isInteger(n)) return typeError(param, "integer");
+      break;
+    }
+    case "boolean":
+      if (!isBoolish(value)) return typeError(param, "boolean");
+      break;
+    case "string":
+      if (typeof value !== "string") return typeError(param, "string");
+      break;
+  }
+  if (spec.enum && !spec.enum.includes(String(value))) {
+    return {
+      code: "rest_not_in_enum",
+      message:
+        spec.enum.length === 1
+          ? `${param} is not ${spec.enum[0]}.`
+          : `${param} is not one of ${listSentence(spec.enum)}.`,
+      data: null,
+    };
+  }
+  if (spec.format === "date-time" && !parseRestDate(String(value))) {
+    return { code: "rest_invalid_date", message: "Invalid date.", data: null };
+  }
+  if (spec.format === "email" && !isEmail(String(value))) {
+    return { code: "rest_invalid_email", message: "Invalid email address.", data: null };
+  }
+  return null;
+}
+
+/** rest_parse_date()'s pattern; the result is the wall time plus its offset in minutes, if any. */
+function parseRestDate(value: string): { wall: string; offsetMinutes: number | null } | null {
+  const match = /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}(?::?\d{2})?)?$/.exec(value);
+  if (!match) return null;
+  const wall = `${match[1]}T${match[2]}`;
+  if (Number.isNaN(Date.parse(`${wall}Z`))) return null;
+  const zone = match[3];
+  if (!zone) return { wall, offsetMinutes: null };
+  if (zone === "Z") return { wall, offsetMinutes: 0 };
+  const sign = zone.startsWith("-") ? -1 : 1;
+  const digits = zone.slice(1).replace(":", "");
+  return { wall, offsetMinutes: sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || "0")) };
+}
+
+/** WP_Date_Query: the value as the site's local wall time (an offset, if given, is converted). */
+function siteLocalWall(value: string): string {
+  const parsed = parseRestDate(value) as { wall: string; offsetMinutes: number | null };
+  if (parsed.offsetMinutes === null) return parsed.wall;
+  const instant = Date.parse(`${parsed.wall}Z`) - parsed.offsetMinutes * MINUTE;
+  return localWall(new Date(instant));
+}
+
+function isEmail(value: string): boolean {
+  return value.length >= 6 && /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request context
+
+interface Ctx {
+  method: string;
+  route: string;
+  /** Named groups of the route pattern. */
+  ids: Record<string, number>;
+  query: PhpParams;
+  /** JSON body (an object), or the form body. */
+  body: Record<string, unknown>;
+  user: ApiKey | null;
+  param(name: string): unknown;
+  origin: string;
+  now: Date;
+  shop: ShopData;
+  /** Sanitized parameter values, filled after validation. */
+  values: Record<string, unknown>;
+}
+
+interface Endpoint {
+  args: Record<string, Spec & { default?: unknown }>;
+  permission: (ctx: Ctx) => WpError | null;
+  handle: (ctx: Ctx) => Reply;
+}
+
+interface Route {
+  pattern: RegExp;
+  endpoints: Partial<Record<string, Endpoint>>;
+}
+
+const CONTEXT: Spec = { type: "string", enum: ["view", "edit"] };
+const ORDER_STATUSES = [
+  "pending",
+  "processing",
+  "on-hold",
+  "completed",
+  "cancelled",
+  "refunded",
+  "failed",
+  "checkout-draft",
+] as const;
+
+/** WC_REST_CRUD_Controller::get_collection_params(). */
+function crudCollectionArgs(orderby: readonly string[]): Endpoint["args"] {
+  return {
+    context: { ...CONTEXT, default: "view" },
+    page: { type: "integer", minimum: 1, default: 1 },
+    per_page: { type: "integer", minimum: 1, maximum: 100, default: 10 },
+    search: { type: "string" },
+    after: { type: "string", format: "date-time" },
+    before: { type: "string", format: "date-time" },
+    modified_after: { type: "string", format: "date-time" },
+    modified_before: { type: "string", format: "date-time" },
+    dates_are_gmt: { type: "boolean", default: false },
+    exclude: { type: "array", items: { type: "integer" }, validate: false, default: [] },
+    include: { type: "array", items: { type: "integer" }, validate: false, default: [] },
+    offset: { type: "integer" },
+    order: { type: "string", enum: ["asc", "desc"], default: "desc" },
+    orderby: { type: "string", enum: orderby, default: "date" },
+  };
+}
+
+const ADDRESS_SPEC: Spec = {
+  type: "object",
+  properties: Object.fromEntries(
+    ["first_name", "last_name", "company", "address_1", "address_2", "city", "state", "postcode", "country", "phone"]
+      .map((key): [string, Spec] => [key, { type: "string" }])
+      .concat([["email", { type: "string", format: "email" }]]),
+  ),
+};
+
+function sanitize(value: unknown, spec: Spec): unknown {
+  switch (spec.type) {
+    case "integer":
+      return Math.trunc(Number(value));
+    case "boolean":
+      return toBool(value);
+    case "array":
+      return (parseList(value) ?? []).map((item) => (spec.items ? sanitize(item, spec.items) : item));
+    default:
+      return value;
+  }
+}
+
+/** wp_parse_id_list(). */
+const idList = (value: unknown) =>
+  [...new Set((parseList(value) ?? []).map((v) => Math.abs(Math.trunc(Number(v)) || 0)))].filter((n) => n > 0);
+
+function checkParams(ctx: Ctx, endpoint: Endpoint): WpError | null {
+  const missing = Object.entries(endpoint.args)
+    .filter(([name, spec]) => spec.required && (ctx.param(name) === undefined || ctx.param(name) === null))
+    .map(([name]) => name);
+  if (missing.length > 0) {
+    return wpError("rest_missing_callback_param", `Missing parameter(s): ${missing.join(", ")}`, 400, {
+      params: missing,
+    });
+  }
+  const params: Record<string, string> = {};
+  const details: Record<string, Invalid> = {};
+  for (const [name, spec] of Object.entries(endpoint.args)) {
+    const value = ctx.param(name);
+    if (value === undefined || value === null) {
+      if (spec.default !== undefined) ctx.values[name] = spec.default;
+      continue;
+    }
+    if (spec.validate !== false) {
+      const invalid = validateValue(value, spec, name);
+      if (invalid) {
+        params[name] = invalid.message;
+        details[name] = invalid;
+        continue;
+      }
+    }
+    ctx.values[name] = spec.validate === false ? idList(value) : sanitize(value, spec);
+  }
+  const names = Object.keys(params);
+  if (names.length === 0) return null;
+  return wpError("rest_invalid_param", `Invalid parameter(s): ${names.join(", ")}`, 400, { params, details });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+function renderAddress(a: Address, withEmail: boolean) {
+  return {
+    first_name: a.first_name,
+    last_name: a.last_name,
+    company: a.company,
+    address_1: a.address_1,
+    address_2: a.address_2,
+    city: a.city,
+    state: a.state,
+    postcode: a.postcode,
+    country: a.country,
+    ...(withEmail ? { email: a.email ?? "" } : {}),
+    phone: a.phone,
+  };
+}
+
+const link = (href: string) => [{ href }];
+
+function needsProcessing(order: WooOrder, shop: ShopData): boolean {
+  return order.line_items.some((item) => {
+    const product = shop.products.get(item.product_id);
+    return product ? !(product.virtual && product.downloadable) : false;
+  });
+}
+
+function needsPayment(order: WooOrder): boolean {
+  return (order.status === "pending" || order.status === "failed") && orderTotal(order) > 0;
+}
+
+const date = (d: Date | null) => (d ? localWall(d) : null);
+const dateGmt = (d: Date | null) => (d ? gmtWall(d) : null);
+
+/** The fields in the documented order's sequence, newer fields after them, `_links` last. */
+function inSampleOrder(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ORDER_KEYS) if (key !== "_links" && key in fields) out[key] = fields[key];
+  for (const [key, value] of Object.entries(fields)) if (!(key in out)) out[key] = value;
+  return out;
+}
+
+function renderOrder(order: WooOrder, ctx: Ctx) {
+  return inSampleOrder(orderFields(order, ctx));
+}
+
+function orderFields(order: WooOrder, ctx: Ctx) {
+  const api = `${ctx.origin}/wp-json/wc/v3`;
+  const total = orderTotal(order);
+  const shippingTotal = order.shipping_lines.reduce((sum, line) => sum + line.total, 0);
+  return {
+    id: order.id,
+    parent_id: 0,
+    number: String(order.id),
+    order_key: order.order_key,
+    created_via: order.created_via,
+    version: order.version,
+    status: order.status,
+    currency: order.currency,
+    date_created: date(order.dateCreated),
+    date_created_gmt: dateGmt(order.dateCreated),
+    date_modified: date(order.dateModified),
+    date_modified_gmt: dateGmt(order.dateModified),
+    discount_total: "0.00",
+    discount_tax: "0.00",
+    shipping_total: money(shippingTotal),
+    shipping_tax: "0.00",
+    cart_tax: "0.00",
+    total: money(total),
+    total_tax: "0.00",
+    prices_include_tax: false,
+    customer_id: order.customer_id,
+    customer_ip_address: order.customer_ip_address,
+    customer_user_agent: order.customer_user_agent,
+    customer_note: order.customer_note,
+    billing: renderAddress(order.billing, true),
+    shipping: renderAddress(order.shipping, false),
+    payment_method: order.payment_method,
+    payment_method_title: order.payment_method_title,
+    transaction_id: order.transaction_id,
+    date_paid: date(order.datePaid),
+    date_paid_gmt: dateGmt(order.datePaid),
+    date_completed: date(order.dateCompleted),
+    date_completed_gmt: dateGmt(order.dateCompleted),
+    cart_hash: order.cart_hash,
+    meta_data: order.meta_data.map((m) => ({ ...m })),
+    line_items: order.line_items.map((item) => {
+      const product = ctx.shop.products.get(item.product_id);
+      return {
+        id: item.id,
+        name: item.name,
+        product_id: item.product_id,
+        variation_id: 0,
+        quantity: item.quantity,
+        tax_class: "",
+        subtotal: money(item.subtotal),
+        subtotal_tax: "0.00",
+        total: money(item.total),
+        total_tax: "0.00",
+        taxes: [],
+        meta_data: item.meta_data.map((m) => ({ ...m, display_key: m.key, display_value: m.value })),
+        sku: product ? product.sku : null,
+        price: item.quantity ? item.total / 100 / item.quantity : 0,
+        image: { id: "", src: "" },
+        parent_name: null,
+      };
+    }),
+    tax_lines: [],
+    shipping_lines: order.shipping_lines.map((line) => ({
+      id: line.id,
+      method_title: line.method_title,
+      method_id: line.method_id,
+      instance_id: line.instance_id,
+      total: money(line.total),
+      total_tax: "0.00",
+      taxes: [],
+      meta_data: [],
+    })),
+    fee_lines: [],
+    coupon_lines: [],
+    refunds: order.refunds.map((r) => ({ id: r.id, reason: r.reason, total: `-${money(r.total)}` })),
+    payment_url: `${ctx.origin}/checkout/order-pay/${order.id}/?pay_for_order=true&key=${order.order_key}`,
+    is_editable: ["pending", "on-hold", "auto-draft"].includes(order.status),
+    needs_payment: needsPayment(order),
+    needs_processing: needsProcessing(order, ctx.shop),
+    _links: {
+      self: link(`${api}/orders/${order.id}`),
+      collection: link(`${api}/orders`),
+      ...(order.customer_id !== 0 ? { customer: link(`${api}/customers/${order.customer_id}`) } : {}),
+    },
+  };
+}
+
+function priceHtml(product: WooProduct): string {
+  const amount = (price: string) =>
+    `<span class="woocommerce-Price-amount amount"><bdi><span class="woocommerce-Price-currencySymbol">&euro;</span>${price}</bdi></span>`;
+  if (product.sale_price === "") return amount(product.regular_price);
+  return `<del aria-hidden="true">${amount(product.regular_price)}</del> <ins aria-hidden="true">${amount(product.sale_price)}</ins>`;
+}
+
+function renderProduct(product: WooProduct, ctx: Ctx) {
+  const api = `${ctx.origin}/wp-json/wc/v3`;
+  return {
+    ...PRODUCT_SAMPLE,
+    id: product.id,
+    name: product.name,
+    slug: product.slug,
+    permalink: `${ctx.origin}/product/${product.slug}/`,
+    date_created: date(product.dateCreated),
+    date_created_gmt: dateGmt(product.dateCreated),
+    date_modified: date(product.dateModified),
+    date_modified_gmt: dateGmt(product.dateModified),
+    type: "simple",
+    status: "publish",
+    featured: false,
+    catalog_visibility: "visible",
+    description: product.description,
+    short_description: product.short_description,
+    sku: product.sku,
+    price: priceOf(product),
+    regular_price: product.regular_price,
+    sale_price: product.sale_price,
+    price_html: priceHtml(product),
+    on_sale: product.sale_price !== "",
+    purchasable: priceOf(product) !== "",
+    total_sales: product.total_sales,
+    virtual: product.virtual,
+    downloadable: product.downloadable,
+    manage_stock: product.manage_stock,
+    stock_quantity: product.manage_stock ? product.stock_quantity : null,
+    stock_status: product.stock_status,
+    backorders: product.backorders,
+    backorders_allowed: product.backorders !== "no",
+    backordered: product.stock_status === "onbackorder",
+    shipping_required: !product.virtual,
+    shipping_taxable: !product.virtual,
+    categories: product.categories,
+    tags: [],
+    ...product.extra,
+    meta_data: [],
+    _links: { self: link(`${api}/products/${product.id}`), collection: link(`${api}/products`) },
+  };
+}
+
+function renderCustomer(customer: WooCustomer, ctx: Ctx) {
+  const api = `${ctx.origin}/wp-json/wc/v3`;
+  const paying = [...ctx.shop.orders.values()].some(
+    (o) => o.customer_id === customer.id && (o.status === "processing" || o.status === "completed"),
+  );
+  return {
+    id: customer.id,
+    date_created: date(customer.registered),
+    date_created_gmt: dateGmt(customer.registered),
+    date_modified: date(customer.modified),
+    date_modified_gmt: dateGmt(customer.modified),
+    email: customer.email,
+    first_name: customer.first_name,
+    last_name: customer.last_name,
+    role: customer.role,
+    username: customer.username,
+    billing: renderAddress(customer.billing, true),
+    shipping: renderAddress(customer.shipping, false),
+    is_paying_customer: paying,
+    avatar_url: `https://secure.gravatar.com/avatar/${hashHex(customer.email.trim().toLowerCase(), "md5")}?s=96&d=mm&r=g`,
+    meta_data: [],
+    _links: { self: link(`${api}/customers/${customer.id}`), collection: link(`${api}/customers`) },
+  };
+}
+
+function renderNote(orderId: number, note: WooNote, ctx: Ctx) {
+  const api = `${ctx.origin}/wp-json/wc/v3`;
+  return {
+    id: note.id,
+    author: note.author,
+    date_created: localWall(note.date),
+    date_created_gmt: gmtWall(note.date),
+    note: note.note,
+    customer_note: note.customer_note,
+    _links: {
+      self: link(`${api}/orders/${orderId}/notes/${note.id}`),
+      collection: link(`${api}/orders/${orderId}/notes`),
+      up: link(`${api}/orders/${orderId}`),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists
+
+function paged<T>(ctx: Ctx, collection: string, items: T[], render: (item: T) => unknown): Reply {
+  const perPage = ctx.values.per_page as number;
+  const page = ctx.values.page as number;
+  const offset = ctx.values.offset !== undefined ? (ctx.values.offset as number) : (page - 1) * perPage;
+  const total = items.length;
+  const maxPages = Math.ceil(total / perPage);
+  const headers: Record<string, string> = { "X-WP-Total": String(total), "X-WP-TotalPages": String(maxPages) };
+  const base = `${ctx.origin}/wp-json/wc/v3/${collection}`;
+  const links: string[] = [];
+  if (page > 1) links.push(`<${pageLink(base, ctx.query, Math.min(page - 1, maxPages))}>; rel="prev"`);
+  if (maxPages > page) links.push(`<${pageLink(base, ctx.query, page + 1)}>; rel="next"`);
+  if (links.length > 0) headers.Link = links.join(", ");
+  return { status: 200, body: items.slice(offset, offset + perPage).map(render), headers };
+}
+
+function includeExclude<T extends { id: number }>(ctx: Ctx, items: T[]): T[] {
+  const include = ctx.values.include as number[];
+  const exclude = ctx.values.exclude as number[];
+  return items.filter((item) => (include.length === 0 || include.includes(item.id)) && !exclude.includes(item.id));
+}
+
+function sortBy<T extends { id: number }>(ctx: Ctx, items: T[], key: (item: T) => string | number): T[] {
+  const direction = ctx.values.order === "asc" ? 1 : -1;
+  const include = ctx.values.include as number[];
+  if (ctx.values.orderby === "include" && include.length > 0) {
+    return [...items].sort((a, b) => include.indexOf(a.id) - include.indexOf(b.id));
+  }
+  return [...items].sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    const cmp =
+      typeof ka === "string" && typeof kb === "string"
+        ? ka.localeCompare(kb, "en", { sensitivity: "base" })
+        : (ka as number) - (kb as number);
+    return (cmp !== 0 ? cmp : a.id - b.id) * direction;
+  });
+}
+
+/** `after`/`before` on a date, as WP_Date_Query compares them: strictly, against the local or GMT column. */
+function dateFilter(ctx: Ctx): (d: Date) => boolean {
+  const gmt = ctx.values.dates_are_gmt === true;
+  const wall = (d: Date) => (gmt ? gmtWall(d) : localWall(d));
+  const after = ctx.values.after as string | undefined;
+  const before = ctx.values.before as string | undefined;
+  return (d: Date) =>
+    (after === undefined || wall(d) > siteLocalWall(after)) &&
+    (before === undefined || wall(d) < siteLocalWall(before));
+}
+
+function modifiedFilter(ctx: Ctx): (d: Date) => boolean {
+  const gmt = ctx.values.dates_are_gmt === true;
+  const wall = (d: Date) => (gmt ? gmtWall(d) : localWall(d));
+  const after = ctx.values.modified_after as string | undefined;
+  const before = ctx.values.modified_before as string | undefined;
+  return (d: Date) =>
+    (after === undefined || wall(d) > siteLocalWall(after)) &&
+    (before === undefined || wall(d) < siteLocalWall(before));
+}
+
+const contains = (haystack: string, needle: string) => haystack.toLowerCase().includes(needle.toLowerCase());
+
+function listOrders(ctx: Ctx): Reply {
+  const statuses = ctx.values.status as string[];
+  const search = ((ctx.values.search as string | undefined) ?? "").trim();
+  const inDates = dateFilter(ctx);
+  const inModified = modifiedFilter(ctx);
+  let orders = [...ctx.shop.orders.values()].filter((order) => {
+    if (!statuses.includes("any") && !statuses.includes(order.status)) return false;
+    if (statuses.includes("any") && order.status === "checkout-draft") return false;
+    if (ctx.values.customer !== undefined && order.customer_id !== Math.abs(ctx.values.customer as number))
+      return false;
+    if (ctx.values.product !== undefined && !order.line_items.some((i) => i.product_id === ctx.values.product)) {
+      return false;
+    }
+    if (!inDates(order.dateCreated) || !inModified(order.dateModified)) return false;
+    if (search !== "") {
+      const b = order.billing;
+      const s = order.shipping;
+      const fields = [
+        String(order.id),
+        b.first_name,
+        b.last_name,
+        `${b.first_name} ${b.last_name}`,
+        b.company,
+        b.email ?? "",
+        b.phone,
+        b.address_1,
+        b.city,
+        s.first_name,
+        s.last_name,
+        ...order.line_items.map((i) => i.name),
+      ];
+      if (!fields.some((field) => contains(field, search))) return false;
+    }
+    return true;
+  });
+  orders = includeExclude(ctx, orders);
+  const key = ctx.values.orderby === "modified" ? (o: WooOrder) => o.dateModified.getTime() : null;
+  orders = sortBy(ctx, orders, key ?? ((o) => (ctx.values.orderby === "id" ? o.id : o.dateCreated.getTime())));
+  return paged(ctx, "orders", orders, (order) => renderOrder(order, ctx));
+}
+
+function listProducts(ctx: Ctx): Reply {
+  const search = ((ctx.values.search as string | undefined) ?? "").trim();
+  const skus =
+    ctx.values.sku !== undefined
+      ? String(ctx.values.sku)
+          .split(",")
+          .map((s) => s.trim().toLowerCase())
+          .filter((s) => s !== "")
+      : null;
+  const inDates = dateFilter(ctx);
+  const inModified = modifiedFilter(ctx);
+  let products = [...ctx.shop.products.values()].filter((product) => {
+    // Every product here is published.
+    if (ctx.values.status !== "any" && ctx.values.status !== "publish") return false;
+    if (skus && !skus.includes(product.sku.toLowerCase())) return false;
+    if (ctx.values.stock_status !== undefined && product.stock_status !== ctx.values.stock_status) return false;
+    if (!inDates(product.dateCreated) || !inModified(product.dateModified)) return false;
+    if (search !== "") {
+      const words = search.split(/\s+/);
+      const text = [product.name, product.description, product.short_description];
+      if (!words.every((word) => text.some((field) => contains(field, word)))) return false;
+    }
+    return true;
+  });
+  products = includeExclude(ctx, products);
+  const keys: Record<string, (p: WooProduct) => string | number> = {
+    id: (p) => p.id,
+    title: (p) => p.name,
+    slug: (p) => p.slug,
+    modified: (p) => p.dateModified.getTime(),
+    price: (p) => cents(priceOf(p)),
+    popularity: (p) => p.total_sales,
+  };
+  products = sortBy(ctx, products, keys[ctx.values.orderby as string] ?? ((p) => p.dateCreated.getTime()));
+  return paged(ctx, "products", products, (product) => renderProduct(product, ctx));
+}
+
+function allUsers(ctx: Ctx): WooCustomer[] {
+  return [ADMIN_USER, ...ctx.shop.customers.values()];
+}
+
+function listCustomers(ctx: Ctx): Reply {
+  const role = ctx.values.role as string;
+  let users = allUsers(ctx).filter((u) => role === "all" || u.role === role);
+  const email = ctx.values.email as string | undefined;
+  if (email !== undefined && email !== "") {
+    users = users.filter((u) => u.email.toLowerCase() === email.toLowerCase());
+  } else {
+    const search = ((ctx.values.search as string | undefined) ?? "").trim();
+    if (search !== "") {
+      // WP_User_Query picks the columns from the search term's shape.
+      const columns = (u: WooCustomer): string[] =>
+        search.includes("@")
+          ? [u.email]
+          : /^\d+$/.test(search)
+            ? [u.username, String(u.id)]
+            : [u.username, u.email, u.username.replace(/[^a-z0-9_-]/gi, "-"), u.display_name];
+      users = users.filter((u) => columns(u).some((c) => contains(c, search)));
+    }
+  }
+  users = includeExclude(ctx, users);
+  const keys: Record<string, (u: WooCustomer) => string | number> = {
+    id: (u) => u.id,
+    registered_date: (u) => u.registered.getTime(),
+  };
+  users = sortBy(ctx, users, keys[ctx.values.orderby as string] ?? ((u) => u.display_name));
+  return paged(ctx, "customers", users, (user) => renderCustomer(user, ctx));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Order behaviour: status transitions, stock, payment
+
+function formattedName(product: WooProduct): string {
+  return `${product.name} (${product.sku !== "" ? product.sku : `#${product.id}`})`;
+}
+
+function addNote(ctx: Ctx, order: WooOrder, text: string, customerNote = false, author = "system"): WooNote {
+  const note: WooNote = {
+    id: ctx.shop.counters.note++,
+    author,
+    date: ctx.now,
+    note: text,
+    customer_note: customerNote,
+  };
+  order.notes.push(note);
+  return note;
+}
+
+/** wc_reduce_stock_levels() for an order whose stock was not reduced yet. */
+function reduceStock(ctx: Ctx, order: WooOrder) {
+  if (order.stockReduced) return;
+  const changes: string[] = [];
+  for (const item of order.line_items) {
+    const product = ctx.shop.products.get(item.product_id);
+    if (!product?.manage_stock || item.meta_data.some((m) => m.key === "_reduced_stock")) continue;
+    const from = product.stock_quantity ?? 0;
+    setStock(ctx, product, from - item.quantity);
+    item.meta_data.push({ id: ctx.shop.counters.meta++, key: "_reduced_stock", value: String(item.quantity) });
+    changes.push(`${formattedName(product)} ${from}&rarr;${from - item.quantity}`);
+  }
+  if (changes.length > 0) addNote(ctx, order, `Stock levels reduced: ${changes.join(", ")}`);
+  order.stockReduced = true;
+}
+
+/** wc_increase_stock_levels() for an order whose stock was reduced. */
+function restoreStock(ctx: Ctx, order: WooOrder) {
+  if (!order.stockReduced) return;
+  const changes: string[] = [];
+  for (const item of order.line_items) {
+    const product = ctx.shop.products.get(item.product_id);
+    const reduced = item.meta_data.find((m) => m.key === "_reduced_stock");
+    if (!reduced || !product?.manage_stock) continue;
+    const from = product.stock_quantity ?? 0;
+    const to = from + Number(reduced.value);
+    setStock(ctx, product, to);
+    item.meta_data = item.meta_data.filter((m) => m !== reduced);
+    changes.push(`${formattedName(product)} ${from}&rarr;${to}`);
+  }
+  if (changes.length > 0) addNote(ctx, order, `Stock levels increased: ${changes.join(", ")}`);
+  order.stockReduced = false;
+}
+
+/** WC_Product::validate_props(): a managed product's stock status follows its quantity. */
+function settleStockStatus(product: WooProduct) {
+  if (!product.manage_stock) {
+    product.stock_quantity = null;
+    product.backorders = "no";
+    return;
+  }
+  const quantity = product.stock_quantity ?? 0;
+  product.stock_status = quantity > 0 ? "instock" : product.backorders !== "no" ? "onbackorder" : "outofstock";
+}
+
+function setStock(ctx: Ctx, product: WooProduct, quantity: number) {
+  product.stock_quantity = quantity;
+  settleStockStatus(product);
+  product.dateModified = ctx.now;
+}
+
+/** WC_Order::set_status() followed by save(): date props, then the status hooks and the note. */
+function changeStatus(ctx: Ctx, order: WooOrder, to: OrderStatus) {
+  const from = order.status;
+  if (from === to) return;
+  order.status = to;
+  const paidStatus = needsProcessing(order, ctx.shop) ? "processing" : "completed";
+  if (!order.datePaid && (to === paidStatus || (paidStatus === "processing" && to === "completed"))) {
+    order.datePaid = ctx.now;
+  }
+  if (to === "completed") order.dateCompleted = ctx.now;
+  if (to === "completed" || to === "processing" || to === "on-hold") reduceStock(ctx, order);
+  if (to === "cancelled" || to === "pending") restoreStock(ctx, order);
+  addNote(ctx, order, `Order status changed from ${STATUS_NAMES[from]} to ${STATUS_NAMES[to]}.`);
+}
+
+/** WC_Order::payment_complete(). */
+function paymentComplete(ctx: Ctx, order: WooOrder, transactionId: string) {
+  if (!["on-hold", "pending", "failed", "cancelled"].includes(order.status)) return;
+  if (transactionId !== "") order.transaction_id = transactionId;
+  if (!order.datePaid) order.datePaid = ctx.now;
+  changeStatus(ctx, order, needsProcessing(order, ctx.shop) ? "processing" : "completed");
+  reduceStock(ctx, order);
+}
+
+function updateOrder(ctx: Ctx): Reply {
+  const order = ctx.shop.orders.get(ctx.ids.id as number);
+  if (!order) return errorReply(wpError(ORDER_INVALID_ID.code, ORDER_INVALID_ID.message, 400));
+  const v = ctx.values;
+  if (v.customer_id !== undefined && v.customer_id !== 0) {
+    if (!allUsers(ctx).some((u) => u.id === v.customer_id)) {
+      return errorReply(wpError("woocommerce_rest_invalid_customer_id", "Customer ID is invalid.", 400));
+    }
+  }
+  const before = JSON.stringify(renderOrder(order, ctx));
+  for (const key of ["payment_method", "payment_method_title", "transaction_id", "customer_note"] as const) {
+    if (typeof v[key] === "string") order[key] = v[key] as string;
+  }
+  if (typeof v.customer_id === "number") order.customer_id = v.customer_id;
+  for (const key of ["billing", "shipping"] as const) {
+    const posted = v[key] as Record<string, unknown> | undefined;
+    if (!posted) continue;
+    for (const [field, value] of Object.entries(posted)) {
+      if (field in order[key] || (key === "billing" && field === "email")) {
+        (order[key] as unknown as Record<string, unknown>)[field] = String(value ?? "");
+      }
+    }
+  }
+  if (typeof v.status === "string" && v.status !== "") changeStatus(ctx, order, v.status as OrderStatus);
+  if (v.set_paid === true && needsPayment(order)) {
+    paymentComplete(ctx, order, typeof v.transaction_id === "string" ? v.transaction_id : "");
+  }
+  if (JSON.stringify(renderOrder(order, ctx)) !== before) order.dateModified = ctx.now;
+  return { status: 200, body: renderOrder(order, ctx) };
+}
+
+function updateProduct(ctx: Ctx): Reply {
+  const product = ctx.shop.products.get(ctx.ids.id as number);
+  if (!product) return errorReply(wpError("woocommerce_rest_product_invalid_id", "Invalid ID.", 400));
+  const v = ctx.values;
+  const before = JSON.stringify(renderProduct(product, ctx));
+  if (typeof v.name === "string") product.name = v.name;
+  if (typeof v.regular_price === "string") product.regular_price = v.regular_price;
+  if (typeof v.sale_price === "string") product.sale_price = v.sale_price;
+  const stockStatus = (v.stock_status as StockStatus | undefined) ?? product.stock_status;
+  if (typeof v.manage_stock === "boolean") product.manage_stock = v.manage_stock;
+  if (typeof v.backorders === "string") product.backorders = v.backorders as WooProduct["backorders"];
+  if (product.manage_stock) {
+    product.stock_status = stockStatus;
+    if (typeof v.stock_quantity === "number") product.stock_quantity = v.stock_quantity;
+    else if (ctx.param("inventory_delta") !== undefined) {
+      product.stock_quantity = (product.stock_quantity ?? 0) + Math.trunc(Number(ctx.param("inventory_delta")) || 0);
+    }
+  } else {
+    product.stock_quantity = null;
+    product.stock_status = stockStatus;
+  }
+  settleStockStatus(product);
+  if (JSON.stringify(renderProduct(product, ctx)) !== before) product.dateModified = ctx.now;
+  return { status: 200, body: renderProduct(product, ctx) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routes
+
+const cannot = {
+  list: wpError("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 401),
+  view: wpError("woocommerce_rest_cannot_view", "Sorry, you cannot view this resource.", 401),
+  edit: wpError("woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource.", 401),
+  create: wpError("woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources.", 401),
+  delete: wpError("woocommerce_rest_cannot_delete", "Sorry, you are not allowed to delete this resource.", 401),
+};
+
+const notImplemented: Endpoint = {
+  args: {},
+  permission: () => null,
+  handle: () => errorReply(wpError("fake_not_implemented", "The WooCommerce fake does not model this request.", 501)),
+};
+
+const ORDER_EDIT_ARGS: Endpoint["args"] = {
+  status: { type: "string", enum: ORDER_STATUSES },
+  currency: { type: "string" },
+  customer_id: { type: "integer" },
+  customer_note: { type: "string" },
+  billing: ADDRESS_SPEC,
+  shipping: ADDRESS_SPEC,
+  payment_method: { type: "string" },
+  payment_method_title: { type: "string" },
+  transaction_id: { type: "string" },
+  set_paid: { type: "boolean" },
+};
+
+const PRODUCT_EDIT_ARGS: Endpoint["args"] = {
+  name: { type: "string" },
+  regular_price: { type: "string" },
+  sale_price: { type: "string" },
+  manage_stock: { type: "boolean" },
+  stock_quantity: { type: "integer" },
+  stock_status: { type: "string", enum: ["instock", "outofstock", "onbackorder"] },
+  backorders: { type: "string", enum: ["no", "notify", "yes"] },
+};
+
+const ROLES = ["administrator", "editor", "author", "contributor", "subscriber", "customer", "shop_manager"];
+
+const ROUTES: Route[] = [
+  {
+    pattern: /^\/wc\/v3\/orders$/i,
+    endpoints: {
+      GET: {
+        args: {
+          ...crudCollectionArgs(["date", "id", "include", "title", "slug", "modified"]),
+          status: {
+            type: "array",
+            items: { type: "string", enum: ["any", "trash", ...ORDER_STATUSES] },
+            default: ["any"],
+          },
+          customer: { type: "integer" },
+          product: { type: "integer" },
+          dp: { type: "integer", default: 2 },
+        },
+        permission: (ctx) => (ctx.user ? null : cannot.list),
+        handle: listOrders,
+      },
+      POST: { ...notImplemented, permission: (ctx) => (ctx.user ? null : cannot.create) },
+    },
+  },
+  {
+    pattern: /^\/wc\/v3\/orders\/(?<id>\d+)$/i,
+    endpoints: {
+      GET: {
+        args: { context: { ...CONTEXT, default: "view" } },
+        permission: (ctx) => (ctx.user ? null : cannot.view),
+        handle: (ctx) => {
+          const order = ctx.shop.orders.get(ctx.ids.id as number);
+          return order ? { status: 200, body: renderOrder(order, ctx) } : errorReply(fromSample(ORDER_INVALID_ID));
+        },
+      },
+      EDIT: {
+        args: ORDER_EDIT_ARGS,
+        permission: (ctx) => (ctx.user ? null : cannot.edit),
+        handle: updateOrder,
+      },
+      DELETE: { ...notImplemented, permission: (ctx) => (ctx.user ? null : cannot.delete) },
+    },
+  },
+  {
+    pattern: /^\/wc\/v3\/orders\/(?<order_id>\d+)\/notes$/i,
+    endpoints: {
+      GET: {
+        args: {
+          context: { ...CONTEXT, default: "view" },
+          type: { type: "string", enum: ["any", "customer", "internal"], default: "any" },
+        },
+        permission: (ctx) => (ctx.user ? null : cannot.list),
+        handle: (ctx) => {
+          const order = ctx.shop.orders.get(ctx.ids.order_id as number);
+          if (!order) return errorReply(wpError("woocommerce_rest_shop_order_invalid_id", "Invalid order ID.", 404));
+          const type = ctx.values.type;
+          const notes = order.notes
+            .filter((n) => type === "any" || (type === "customer" ? n.customer_note : !n.customer_note))
+            .sort((a, b) => b.date.getTime() - a.date.getTime() || b.id - a.id);
+          return { status: 200, body: notes.map((n) => renderNote(order.id, n, ctx)) };
+        },
+      },
+      POST: {
+        args: {
+          note: { type: "string", required: true },
+          customer_note: { type: "boolean", default: false },
+          added_by_user: { type: "boolean", default: false },
+        },
+        permission: (ctx) => (ctx.user ? null : cannot.create),
+        handle: (ctx) => {
+          const order = ctx.shop.orders.get(ctx.ids.order_id as number);
+          if (!order) return errorReply(wpError("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404));
+          const author = ctx.values.added_by_user === true ? ADMIN.display_name : "system";
+          const note = addNote(ctx, order, String(ctx.values.note), ctx.values.customer_note === true, author);
+          return {
+            status: 201,
+            body: renderNote(order.id, note, ctx),
+            headers: { Location: `${ctx.origin}/wp-json/wc/v3/orders/${order.id}/notes/${note.id}` },
+          };
+        },
+      },
+    },
+  },
+  {
+    pattern: /^\/wc\/v3\/products$/i,
+    endpoints: {
+      GET: {
+        args: {
+          ...crudCollectionArgs([
+            "date",
+            "id",
+            "include",
+            "title",
+            "slug",
+            "modified",
+            "price",
+            "popularity",
+            "rating",
+            "menu_order",
+          ]),
+          status: {
+            type: "string",
+            enum: ["any", "future", "trash", "draft", "pending", "private", "publish"],
+            default: "any",
+          },
+          sku: { type: "string" },
+          stock_status: { type: "string", enum: ["instock", "outofstock", "onbackorder"] },
+        },
+        permission: (ctx) => (ctx.user ? null : cannot.list),
+        handle: listProducts,
+      },
+      POST: { ...notImplemented, permission: (ctx) => (ctx.user ? null : cannot.create) },
+    },
+  },
+  {
+    pattern: /^\/wc\/v3\/products\/(?<id>\d+)$/i,
+    endpoints: {
+      // WC_REST_CRUD_Controller checks permissions only on products that exist.
+      GET: {
+        args: { context: { ...CONTEXT, default: "view" } },
+        permission: (ctx) => (ctx.user || !ctx.shop.products.has(ctx.ids.id as number) ? null : cannot.view),
+        handle: (ctx) => {
+          const product = ctx.shop.products.get(ctx.ids.id as number);
+          return product
+            ? { status: 200, body: renderProduct(product, ctx) }
+            : errorReply(wpError("woocommerce_rest_product_invalid_id", "Invalid ID.", 404));
+        },
+      },
+      EDIT: {
+        args: PRODUCT_EDIT_ARGS,
+        permission: (ctx) => (ctx.user || !ctx.shop.products.has(ctx.ids.id as number) ? null : cannot.edit),
+        handle: updateProduct,
+      },
+      DELETE: {
+        ...notImplemented,
+        permission: (ctx) => (ctx.user || !ctx.shop.products.has(ctx.ids.id as number) ? null : cannot.delete),
+      },
+    },
+  },
+  {
+    pattern: /^\/wc\/v3\/customers$/i,
+    endpoints: {
+      GET: {
+        args: {
+          context: { ...CONTEXT, default: "view" },
+          page: { type: "integer", minimum: 1, default: 1 },
+          per_page: { type: "integer", minimum: 1, maximum: 100, default: 10 },
+          search: { type: "string" },
+          exclude: { type: "array", items: { type: "integer" }, validate: false, default: [] },
+          include: { type: "array", items: { type: "integer" }, validate: false, default: [] },
+          offset: { type: "integer" },
+          order: { type: "string", enum: ["asc", "desc"], default: "asc" },
+          orderby: { type: "string", enum: ["id", "include", "name", "registered_date"], default: "name" },
+          email: { type: "string", format: "email" },
+          role: { type: "string", enum: ["all", ...ROLES], default: "customer" },
+        },
+        permission: (ctx) => (ctx.user ? null : cannot.list),
+        handle: listCustomers,
+      },
+      POST: { ...notImplemented, permission: (ctx) => (ctx.user ? null : cannot.create) },
+    },
+  },
+  {
+    pattern: /^\/wc\/v3\/customers\/(?<id>\d+)$/i,
+    endpoints: {
+      GET: {
+        args: { context: { ...CONTEXT, default: "view" } },
+        // Users::get_user_in_current_site() answers an unknown id before any permission check.
+        permission: (ctx) =>
+          !allUsers(ctx).some((u) => u.id === ctx.ids.id)
+            ? wpError("wc_user_invalid_id", "Invalid user ID.", 404)
+            : ctx.user
+              ? null
+              : cannot.view,
+        handle: (ctx) => {
+          const user = allUsers(ctx).find((u) => u.id === ctx.ids.id) as WooCustomer;
+          return { status: 200, body: renderCustomer(user, ctx) };
+        },
+      },
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Authentication, after WC_REST_Authentication
+
+interface AuthResult {
+  user: ApiKey | null;
+  error: WpError | null;
+}
+
+const authError = (message: string) => wpError("woocommerce_rest_authentication_error", message, 401);
+
+function basicCredentials(header: string | undefined): [string, string] | null {
+  const match = /^Basic\s+(\S+)/i.exec(header ?? "");
+  if (!match) return null;
+  const decoded = Buffer.from(match[1] as string, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  return colon < 0 ? null : [decoded.slice(0, colon), decoded.slice(colon + 1)];
+}
+
+/** wc_rest_urlencode_rfc3986(). */
+const rfc3986 = (text: string) =>
+  encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+function rawurldecode(text: string): string {
+  return text.replace(/(%[0-9A-Fa-f]{2})+/g, (run) => {
+    try {
+      return decodeURIComponent(run);
+    } catch {
+      return run;
+    }
+  });
+}
+
+function authenticate(
+  req: SeenRequest,
+  query: PhpParams,
+  form: PhpParams,
+  keys: ApiKey[],
+  settings: WooCommerceFake["settings"],
+  origin: string,
+  now: Date,
+): AuthResult {
+  let error: WpError | null = null;
+  const authorization = settings.stripAuthorization ? undefined : req.headers.authorization;
+  if (settings.https) {
+    const str = (v: string | PhpArray | undefined) => (typeof v === "string" ? v : "");
+    let key = "";
+    let secret = "";
+    if (str(query.get("consumer_key")) !== "" && str(query.get("consumer_secret")) !== "") {
+      key = str(query.get("consumer_key"));
+      secret = str(query.get("consumer_secret"));
+    }
+    const basic = basicCredentials(authorization);
+    if (key === "" && basic && basic[0] !== "" && basic[1] !== "") [key, secret] = basic;
+    if (key !== "" && secret !== "") {
+      const found = keys.find((k) => k.key === key.trim());
+      if (found && found.secret === secret) return { user: found, error: null };
+      if (found) error = authError("Consumer secret is invalid.");
+    }
+  }
+
+  // OAuth 1.0a, "one-legged": parameters from the query, a form body, or an OAuth Authorization header.
+  const params = new Map<string, string>();
+  for (const source of [query, form]) {
+    for (const [k, v] of source) if (typeof v === "string") params.set(k, v);
+  }
+  if (authorization?.trim().startsWith("OAuth ")) {
+    for (const m of authorization.matchAll(/(oauth_[a-z_-]*)=(:?"([^"]*)"|([^,]*))/g)) {
+      params.set(m[1] as string, rawurldecode((m[3] || m[4] || "").replace(/\+/g, " ")));
+    }
+  }
+  const required = [
+    "oauth_consumer_key",
+    "oauth_timestamp",
+    "oauth_nonce",
+    "oauth_signature",
+    "oauth_signature_method",
+  ];
+  const missing = required.filter((name) => !params.get(name));
+  if (missing.length === required.length) return { user: null, error };
+  if (missing.length > 0) {
+    const noun = missing.length === 1 ? "parameter" : "parameters";
+    return {
+      user: null,
+      error: wpError(
+        "woocommerce_rest_authentication_missing_parameter",
+        `Missing OAuth ${noun} ${missing.join(", ")}`,
+        401,
+      ),
+    };
+  }
+  const key = keys.find((k) => k.key === params.get("oauth_consumer_key"));
+  if (!key) return { user: null, error: fromSample(KEY_INVALID) };
+
+  const consumerSignature = rawurldecode((params.get("oauth_signature") as string).replace(/ /g, "+"));
+  params.delete("oauth_signature");
+  const sorted = [...params.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const queryString = sorted.map(([k, v]) => rfc3986(`${rfc3986(k)}=${rfc3986(v)}`)).join("%26");
+  const scheme = settings.https ? "https" : "http";
+  const base = `${scheme}://${origin.replace(/^https?:\/\//, "")}${req.path}`;
+  const stringToSign = `${req.method.toUpperCase()}&${encodeURIComponent(base)}&${queryString}`;
+  const method = params.get("oauth_signature_method");
+  if (method !== "HMAC-SHA1" && method !== "HMAC-SHA256") {
+    return { user: null, error: authError("Invalid signature - signature method is invalid.") };
+  }
+  const signature = createHmac(method === "HMAC-SHA1" ? "sha1" : "sha256", `${key.secret}&`)
+    .update(stringToSign)
+    .digest("base64");
+  if (signature !== consumerSignature) {
+    return { user: null, error: authError("Invalid signature - provided signature does not match.") };
+  }
+  const timestamp = Number(params.get("oauth_timestamp"));
+  const seconds = Math.floor(now.getTime() / 1000);
+  if (!(timestamp >= seconds - 900 && timestamp <= seconds + 900)) {
+    return { user: null, error: authError("Invalid timestamp.") };
+  }
+  const nonce = params.get("oauth_nonce") as string;
+  if ([...key.nonces.keys()].includes(nonce)) {
+    return { user: null, error: authError("Invalid nonce - nonce has already been used.") };
+  }
+  key.nonces.set(nonce, timestamp);
+  for (const [n, t] of key.nonces) if (t < seconds - 900) key.nonces.delete(n);
+  return { user: key, error: null };
+}
+
+/** WC_REST_Authentication::check_permissions(). */
+function keyPermissionError(key: ApiKey, method: string): WpError | null {
+  if (method === "GET" || method === "HEAD") {
+    return key.permissions === "write" ? authError("The API key provided does not have read permissions.") : null;
+  }
+  if (["POST", "PUT", "PATCH", "DELETE"].includes(method)) {
+    return key.permissions === "read" ? authError("The API key provided does not have write permissions.") : null;
+  }
+  return method === "OPTIONS" ? null : authError("Unknown request method.");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server
+
+function isJsonType(contentType: string): boolean {
+  const media = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
+  return media === "application/json" || media.endsWith("+json");
+}
+
+export async function startWooCommerce(options: WooCommerceOptions = {}): Promise<WooCommerceFake> {
+  const clock = options.now ?? (() => new Date());
+  const settings = { stripAuthorization: options.stripAuthorization ?? false, https: options.https ?? true };
+  const keys: ApiKey[] = [
+    { key: CONSUMER_KEY, secret: CONSUMER_SECRET, permissions: "read_write", nonces: new Map() },
+    { key: READ_ONLY_CONSUMER_KEY, secret: READ_ONLY_CONSUMER_SECRET, permissions: "read", nonces: new Map() },
+  ];
+  let data = buildShop();
+  const writes: WooWrite[] = [];
+
+  const answer = (reply: Reply, authenticated: boolean): FakeAnswer => ({
+    status: reply.status,
+    headers: { ...BASE_HEADERS, ...(authenticated ? NO_CACHE : {}), ...(reply.headers ?? {}) },
+    body: phpJson(reply.body),
+  });
+
+  const handle = (req: SeenRequest): FakeAnswer => {
+    const query = parsePhp(req.query);
+    // Pretty permalinks (/wp-json/...) or plain ones (?rest_route=...).
+    let route: string | null = null;
+    if (req.path === "/wp-json" || req.path.startsWith("/wp-json/")) route = req.path.slice("/wp-json".length) || "/";
+    else if ((req.path === "/" || req.path === "/index.php") && typeof query.get("rest_route") === "string") {
+      route = query.get("rest_route") as string;
+    }
+    if (route === null) {
+      return {
+        status: 404,
+        headers: { "content-type": "text/html; charset=UTF-8" },
+        body: "<!DOCTYPE html><html><head><title>Page not found</title></head><body><h1>Oops! That page can&rsquo;t be found.</h1></body></html>",
+      };
+    }
+    route = route.length > 1 ? route.replace(/\/+$/, "") : route;
+
+    // WP_REST_Server::serve_request(): the _method parameter or X-HTTP-Method-Override header.
+    let method = req.method.toUpperCase();
+    const override = query.get("_method") ?? req.headers["x-http-method-override"];
+    if (typeof override === "string" && override !== "") method = override.toUpperCase();
+
+    const contentType = String(req.headers["content-type"] ?? "");
+    let json: Record<string, unknown> = {};
+    let form: PhpParams = new Map();
+    let bodyError: WpError | null = null;
+    if (isJsonType(contentType) && req.body !== "") {
+      try {
+        const parsed = JSON.parse(req.body) as unknown;
+        if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
+          json = parsed as Record<string, unknown>;
+        }
+      } catch (e) {
+        bodyError = wpError("rest_invalid_json", "Invalid JSON body passed.", 400, {
+          json_error_code: 4,
+          json_error_message: e instanceof SyntaxError ? "Syntax error" : String(e),
+        });
+      }
+    } else if (
+      req.body !== "" &&
+      (contentType.startsWith("application/x-www-form-urlencoded") || (contentType === "" && method !== "POST"))
+    ) {
+      form = parsePhp(new URLSearchParams(req.body));
+    }
+
+    const isWrite = ["POST", "PUT", "PATCH", "DELETE"].includes(method);
+    const record = (reply: Reply, user: ApiKey | null): FakeAnswer => {
+      if (isWrite) {
+        writes.push({
+          method,
+          route,
+          status: reply.status,
+          body: form.size > 0 ? Object.fromEntries([...form].map(([k, v]) => [k, phpToJs(v)])) : json,
+        });
+      }
+      return answer(reply, user !== null);
+    };
+
+    const isWc = /^\/wc[/-]/i.test(route);
+    const now = clock();
+    const auth: AuthResult = isWc
+      ? authenticate(req, query, form, keys, settings, fake.origin, now)
+      : { user: null, error: null };
+    if (auth.error) return record(errorReply(auth.error), null);
+    if (auth.user) {
+      const denied = keyPermissionError(auth.user, method);
+      if (denied) return record(errorReply(denied), auth.user);
+    }
+
+    let matched: { endpoint: Endpoint; ids: Record<string, number> } | null = null;
+    for (const candidate of ROUTES) {
+      const m = candidate.pattern.exec(route);
+      if (!m) continue;
+      const key =
+        ["POST", "PUT", "PATCH"].includes(method) && candidate.endpoints.EDIT
+          ? "EDIT"
+          : method === "HEAD"
+            ? "GET"
+            : method;
+      const endpoint = candidate.endpoints[key];
+      if (!endpoint) continue;
+      const ids = Object.fromEntries(Object.entries(m.groups ?? {}).map(([k, v]) => [k, Number(v)]));
+      matched = { endpoint, ids };
+      break;
+    }
+    if (!matched) return record(errorReply(fromSample(NO_ROUTE)), auth.user);
+    if (bodyError) return record(errorReply(bodyError), auth.user);
+
+    const ctx: Ctx = {
+      method,
+      route,
+      ids: matched.ids,
+      query,
+      body: json,
+      user: auth.user,
+      param(name) {
+        if (json[name] !== undefined && json[name] !== null) return json[name];
+        const posted = form.get(name);
+        if (posted !== undefined) return phpToJs(posted);
+        const queried = query.get(name);
+        return queried !== undefined ? phpToJs(queried) : undefined;
+      },
+      origin: fake.origin,
+      now,
+      shop: data,
+      values: {},
+    };
+    const invalid = checkParams(ctx, matched.endpoint);
+    if (invalid) return record(errorReply(invalid), auth.user);
+    const forbidden = matched.endpoint.permission(ctx);
+    if (forbidden) return record(errorReply(forbidden), auth.user);
+    return record(matched.endpoint.handle(ctx), auth.user);
+  };
+
+  const fake = await startFake(handle);
+  const shop: WooShop = {
+    get products() {
+      return data.products;
+    },
+    get orders() {
+      return data.orders;
+    },
+    get customers() {
+      return data.customers;
+    },
+    writes,
+    product(id) {
+      const product = data.products.get(id);
+      if (!product) throw new Error(`no product ${id} in the fake shop`);
+      return product;
+    },
+    order(id) {
+      const order = data.orders.get(id);
+      if (!order) throw new Error(`no order ${id} in the fake shop`);
+      return order;
+    },
+    reset() {
+      data = buildShop();
+      writes.length = 0;
+      for (const key of keys) key.nonces.clear();
+    },
+  };
+  return Object.assign(fake, { shop, api: `${fake.origin}/wp-json/wc/v3`, settings });
+}

@@ -1,0 +1,46 @@
+import { z } from "zod";
+import { defineTool, type Tool } from "../../src/toolset.js";
+import type { ShopProvider } from "./provider.js";
+import { customerOut, pageLine, pageRequest, pageResult, paging, pagingOut } from "./shapes.js";
+
+export function customerTools(shop: ShopProvider): Tool[] {
+  return [
+    defineTool({
+      name: "eshop_customers_list",
+      title: "List customers",
+      description:
+        `Finds registered customers of the ${shop.name} shop by name, email or text, with their contact details. ` +
+        "Guest orders have no customer account: find those with eshop_orders_list's search. Pages of up to 100; pass `next_cursor` back as `cursor` for the next.",
+      input: {
+        search: z
+          .string()
+          .min(1)
+          .max(200)
+          .optional()
+          .describe("Text to find in the customer's name, username or email."),
+        email: z.string().email().optional().describe("Only the customer with this email address."),
+        ...paging,
+      },
+      output: { customers: z.array(customerOut), ...pagingOut },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      async run(args, call) {
+        const request = pageRequest(args);
+        const page = await shop.listCustomers(
+          { ...(args.search ? { search: args.search } : {}), ...(args.email ? { email: args.email } : {}) },
+          request,
+          call,
+        );
+        return { customers: page.items, ...pageResult(page, request) };
+      },
+      render(r) {
+        if (r.customers.length === 0) return "No customers match.";
+        const lines = r.customers.map((c) => {
+          const name = [c.first_name, c.last_name].filter(Boolean).join(" ") || c.username || "(no name)";
+          const where = [c.city, c.country].filter(Boolean).join(", ");
+          return `${name} <${c.email}> (id ${c.id})${where ? `, ${where}` : ""}${c.paying_customer ? ", has paid" : ""}`;
+        });
+        return [...lines, pageLine(r.customers.length, r, "customers")].join("\n");
+      },
+    }),
+  ];
+}

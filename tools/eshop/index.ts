@@ -1,0 +1,60 @@
+import { z } from "zod";
+import { optionalUpstreamUrl } from "../../src/settings.js";
+import { defineToolset } from "../../src/toolset.js";
+import { customerTools } from "./customers.js";
+import { orderTools } from "./orders.js";
+import { productTools } from "./products.js";
+import { wooCommerce } from "./woocommerce.js";
+
+const settings = {
+  wooUrl: {
+    env: "WAITER_WOO_URL",
+    description: "The WooCommerce shop's base URL (https://shop.example.com); requests go to /wp-json/wc/v3 under it.",
+    schema: optionalUpstreamUrl(),
+  },
+  wooKey: {
+    env: "WAITER_WOO_KEY",
+    description: "WooCommerce REST API consumer key (ck_…), with Read/Write permission for the write tools.",
+    schema: z.string().min(1).optional(),
+    secret: true,
+  },
+  wooSecret: {
+    env: "WAITER_WOO_SECRET",
+    description: "WooCommerce REST API consumer secret (cs_…).",
+    schema: z.string().min(1).optional(),
+    secret: true,
+  },
+  wooAuth: {
+    env: "WAITER_WOO_AUTH",
+    description:
+      "How the key is sent: basic (HTTP Basic auth) or query (as query parameters, for hosts that drop the Authorization header).",
+    schema: z.enum(["basic", "query"]).default("basic"),
+  },
+};
+
+export const eshop = defineToolset({
+  name: "eshop",
+  description: "The company's e-shop (WooCommerce): orders, payments, products, stock, customers.",
+  settings,
+  unconfigured({ settings }) {
+    const missing = [
+      settings.wooUrl ? "" : "WAITER_WOO_URL",
+      settings.wooKey ? "" : "WAITER_WOO_KEY",
+      settings.wooSecret ? "" : "WAITER_WOO_SECRET",
+    ].filter(Boolean);
+    return missing.length
+      ? `set ${missing.join(", ")} (the shop's URL and a WooCommerce REST API key and secret with Read/Write permission).`
+      : undefined;
+  },
+  tools({ settings, http }) {
+    const { wooUrl, wooKey = "", wooSecret = "", wooAuth } = settings;
+    const base = new URL(wooUrl ?? "https://shop.invalid/");
+    base.pathname = `${base.pathname.replace(/\/$/, "")}/wp-json/wc/v3`;
+    const credentials =
+      wooAuth === "query"
+        ? { query: { consumer_key: wooKey, consumer_secret: wooSecret } }
+        : { headers: { authorization: `Basic ${Buffer.from(`${wooKey}:${wooSecret}`).toString("base64")}` } };
+    const shop = wooCommerce(http.upstream("WooCommerce", base, credentials), { auth: wooAuth });
+    return [...orderTools(shop), ...productTools(shop), ...customerTools(shop)];
+  },
+});

@@ -1,0 +1,271 @@
+import { z } from "zod";
+import { ToolError } from "../../src/errors.js";
+import { defineTool, type Tool } from "../../src/toolset.js";
+import type { Order, OrderSummary, ShopProvider } from "./provider.js";
+import {
+  noteOut,
+  orderId,
+  orderOut,
+  orderSummaryOut,
+  pageLine,
+  pageRequest,
+  pageResult,
+  paging,
+  pagingOut,
+} from "./shapes.js";
+
+/** Notes an order answer shows, newest first. */
+const NOTES_SHOWN = 10;
+
+const dateTime = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?)?$/, "must be YYYY-MM-DD or an ISO 8601 time");
+
+/** Writes to one order run one at a time in this process: two mark-paid calls cannot interleave. */
+const queues = new Map<number, Promise<unknown>>();
+function oneAtATime<T>(id: number, work: () => Promise<T>): Promise<T> {
+  const previous = queues.get(id) ?? Promise.resolve();
+  const next = previous.then(work, work);
+  const settled = next.catch(() => {});
+  queues.set(id, settled);
+  void settled.then(() => {
+    if (queues.get(id) === settled) queues.delete(id);
+  });
+  return next;
+}
+
+function summaryLine(o: OrderSummary): string {
+  const who = [o.customer_name, o.email ? `<${o.email}>` : ""].filter(Boolean).join(" ");
+  const paid = o.paid ? `, paid ${o.paid.slice(0, 10)}` : "";
+  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who ? `, ${who}` : ""}, placed ${o.created.slice(0, 16).replace("T", " ")}${paid}`;
+}
+
+export function orderTools(shop: ShopProvider): Tool[] {
+  const statuses = shop.orderStatuses as [string, ...string[]];
+  const status = z.enum(statuses);
+
+  const list = defineTool({
+    name: "eshop_orders_list",
+    title: "List orders",
+    description:
+      `Finds orders in the ${shop.name} shop, newest first: by status, date range, customer, or a search over names, emails and order numbers. ` +
+      "Each order is one summary line: id, number, status, total and currency, customer, dates, payment method, item count. " +
+      "Pages of up to 100; pass `next_cursor` back as `cursor` for the next. Use eshop_order_get for an order's items and addresses.",
+    input: {
+      status: z
+        .array(status)
+        .max(statuses.length)
+        .optional()
+        .describe(`Only orders in these statuses: ${statuses.join(", ")}.`),
+      after: dateTime
+        .optional()
+        .describe("Only orders placed after this: YYYY-MM-DD or ISO 8601 time (UTC unless an offset is given)."),
+      before: dateTime.optional().describe("Only orders placed before this: YYYY-MM-DD or ISO 8601 time."),
+      search: z
+        .string()
+        .min(1)
+        .max(200)
+        .optional()
+        .describe("Text to find in the customer's name, email, address or the order number."),
+      customer_id: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .describe("Only this customer's orders (id from eshop_customers_list)."),
+      ...paging,
+    },
+    output: { orders: z.array(orderSummaryOut), ...pagingOut },
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    async run(args, call) {
+      const request = pageRequest(args);
+      const page = await shop.listOrders(
+        {
+          ...(args.status ? { status: args.status } : {}),
+          ...(args.after ? { after: withTime(args.after) } : {}),
+          ...(args.before ? { before: withTime(args.before) } : {}),
+          ...(args.search ? { search: args.search } : {}),
+          ...(args.customer_id ? { customerId: args.customer_id } : {}),
+        },
+        request,
+        call,
+      );
+      return { orders: page.items, ...pageResult(page, request) };
+    },
+    render(r) {
+      if (r.orders.length === 0) return "No orders match.";
+      return [...r.orders.map(summaryLine), pageLine(r.orders.length, r, "orders")].join("\n");
+    },
+  });
+
+  const get = defineTool({
+    name: "eshop_order_get",
+    title: "Read an order",
+    description:
+      `One order of the ${shop.name} shop in full: line items with SKUs and quantities, totals, taxes, shipping, discounts, refunds, billing and shipping addresses, payment (method, transaction id, paid date) and its ${NOTES_SHOWN} latest notes. ` +
+      "Money is decimal strings in the order's currency.",
+    input: { id: orderId },
+    output: { ...orderOut, notes: z.array(noteOut).describe(`The ${NOTES_SHOWN} latest notes, newest first.`) },
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    async run({ id }, call) {
+      const [order, notes] = await Promise.all([shop.getOrder(id, call), shop.listNotes(id, call)]);
+      return { ...order, notes: notes.slice(0, NOTES_SHOWN) };
+    },
+    render(o) {
+      const lines = [summaryLine(o)];
+      for (const item of o.line_items) {
+        lines.push(`- ${item.quantity} × ${item.name}${item.sku ? ` [${item.sku}]` : ""}: ${item.total} ${o.currency}`);
+      }
+      lines.push(
+        `Subtotal ${o.subtotal}, shipping ${o.shipping_total}, discount ${o.discount_total}, tax ${o.total_tax}, total ${o.total} ${o.currency}`,
+      );
+      if (o.transaction_id) lines.push(`Transaction: ${o.transaction_id}`);
+      const ship = [
+        o.shipping.name,
+        o.shipping.address,
+        o.shipping.postcode,
+        o.shipping.city,
+        o.shipping.country,
+      ].filter(Boolean);
+      if (ship.length) lines.push(`Ship to: ${ship.join(", ")}`);
+      if (o.customer_note) lines.push(`Customer's note: ${o.customer_note}`);
+      for (const note of o.notes)
+        lines.push(
+          `Note ${note.date.slice(0, 16).replace("T", " ")}${note.customer_note ? " (to customer)" : ""}: ${note.note}`,
+        );
+      return lines.join("\n");
+    },
+  });
+
+  const markPaid = defineTool({
+    name: "eshop_order_mark_paid",
+    title: "Mark an order paid",
+    description:
+      `Records that an order of the ${shop.name} shop is paid, as a payment gateway would: sets the paid date, moves it to processing, reduces stock, and adds an order note. ` +
+      "Idempotent: an order already paid is left alone and the result says so (`already_paid`), so stock is never reduced twice. " +
+      `Only orders that are ${shop.payableStatuses.join(", ")} can be marked paid. Use it once a payment is confirmed (e.g. a payment webhook event).`,
+    input: {
+      id: orderId,
+      transaction_id: z
+        .string()
+        .min(1)
+        .max(200)
+        .optional()
+        .describe("The payment's transaction id at the gateway, kept on the order."),
+      note: z
+        .string()
+        .min(1)
+        .max(2000)
+        .optional()
+        .describe("Private order note to add (default: says the order was marked paid, with the transaction id)."),
+    },
+    output: {
+      already_paid: z.boolean().describe("True when the order was paid before this call and nothing was changed."),
+      order: orderSummaryOut,
+      note_id: z.number().optional().describe("The note added, when the order was marked paid now."),
+    },
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    run({ id, transaction_id, note }, call) {
+      return oneAtATime(id, async () => {
+        const before = await shop.getOrder(id, call);
+        if (["processing", "completed"].includes(before.status)) {
+          return { already_paid: true, order: summary(before) };
+        }
+        if (!shop.payableStatuses.includes(before.status)) {
+          throw new ToolError(
+            `Order ${id} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, set its status with eshop_order_update_status first.`,
+          );
+        }
+        const after = await shop.setPaid(before, transaction_id, call);
+        if (!after.paid) {
+          throw new ToolError(
+            `${shop.name} accepted the payment for order ${id} but did not record it as paid (status ${after.status}); check the order in the shop.`,
+          );
+        }
+        const text = note ?? `Marked paid by waiter${transaction_id ? ` (transaction ${transaction_id})` : ""}.`;
+        const added = await shop.addNote(id, text, false, call);
+        return { already_paid: false, order: summary(after), note_id: added.id };
+      });
+    },
+    render(r) {
+      return r.already_paid
+        ? `Order #${r.order.number} (id ${r.order.id}) was already paid${r.order.paid ? ` on ${r.order.paid}` : ""} and is ${r.order.status}; nothing was changed.`
+        : `Order #${r.order.number} (id ${r.order.id}) is now paid (${r.order.paid}) and ${r.order.status}; note ${r.note_id} added.`;
+    },
+  });
+
+  const updateStatus = defineTool({
+    name: "eshop_order_update_status",
+    title: "Change an order's status",
+    description:
+      `Sets an order's status in the ${shop.name} shop (${statuses.join(", ")}), optionally with a private note saying why. ` +
+      "The shop acts on the change as it does in its admin: emails to the customer, stock restored on cancelled, and so on. " +
+      "To record a payment use eshop_order_mark_paid instead, which sets the paid date too. Setting the status an order already has changes nothing.",
+    input: {
+      id: orderId,
+      status: status.describe(`The new status: ${statuses.join(", ")}.`),
+      note: z.string().min(1).max(2000).optional().describe("Private order note to add with the change."),
+    },
+    output: {
+      changed: z.boolean().describe("False when the order already had that status."),
+      previous_status: z.string(),
+      order: orderSummaryOut,
+      note_id: z.number().optional(),
+    },
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    run({ id, status: wanted, note }, call) {
+      return oneAtATime(id, async () => {
+        const before = await shop.getOrder(id, call);
+        const after = before.status === wanted ? before : await shop.setStatus(id, wanted, call);
+        const added = note && before.status !== wanted ? await shop.addNote(id, note, false, call) : undefined;
+        return {
+          changed: before.status !== wanted,
+          previous_status: before.status,
+          order: summary(after),
+          ...(added ? { note_id: added.id } : {}),
+        };
+      });
+    },
+    render(r) {
+      return r.changed
+        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${r.note_id ? `; note ${r.note_id} added` : ""}.`
+        : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed.`;
+    },
+  });
+
+  const addNote = defineTool({
+    name: "eshop_order_add_note",
+    title: "Add an order note",
+    description:
+      `Adds a note to an order in the ${shop.name} shop. A private note (the default) is for the shop's staff; with customer_note true the shop also emails it to the customer. ` +
+      "Each call adds another note.",
+    input: {
+      id: orderId,
+      note: z.string().min(1).max(2000).describe("The note's text."),
+      customer_note: z.boolean().default(false).describe("Send it to the customer too. Default false (private)."),
+    },
+    output: { order_id: z.number(), note: noteOut },
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    async run({ id, note, customer_note }, call) {
+      return { order_id: id, note: await shop.addNote(id, note, customer_note, call) };
+    },
+    render(r) {
+      return `Note ${r.note.id} added to order ${r.order_id}${r.note.customer_note ? " and sent to the customer" : " (private)"}.`;
+    },
+  });
+
+  return [list, get, markPaid, updateStatus, addNote];
+}
+
+const SUMMARY_KEYS = Object.keys(orderSummaryOut.shape) as (keyof OrderSummary)[];
+
+function summary(order: Order): OrderSummary {
+  return Object.fromEntries(
+    SUMMARY_KEYS.filter((key) => order[key] !== undefined).map((key) => [key, order[key]]),
+  ) as unknown as OrderSummary;
+}
+
+/** A bare date means its start, in UTC. */
+function withTime(value: string): string {
+  return value.length === 10 ? `${value}T00:00:00` : value;
+}

@@ -1,0 +1,122 @@
+import { z } from "zod";
+import { ToolError } from "../../src/errors.js";
+import type { Call } from "../../src/http/client.js";
+import { defineTool, type Tool } from "../../src/toolset.js";
+import type { Product, ShopProvider } from "./provider.js";
+import { pageLine, pageRequest, pageResult, paging, pagingOut, productOut } from "./shapes.js";
+
+const STOCK_STATUSES = ["instock", "outofstock", "onbackorder"] as const;
+
+const which = {
+  id: z.number().int().positive().optional().describe("The product's id. Give this or sku."),
+  sku: z.string().min(1).max(100).optional().describe("The product's SKU, exactly. Give this or id."),
+};
+
+function productLine(p: Product): string {
+  const stock = p.manage_stock ? `${p.stock_quantity ?? 0} in stock` : "stock not counted";
+  const sale = p.sale_price ? ` (on sale; regular ${p.regular_price})` : "";
+  return `${p.name}${p.sku ? ` [${p.sku}]` : ""} (id ${p.id}): ${p.price}${sale}, ${p.stock_status}, ${stock}`;
+}
+
+export function productTools(shop: ShopProvider): Tool[] {
+  async function find(args: { id?: number | undefined; sku?: string | undefined }, call: Call): Promise<Product> {
+    if ((args.id === undefined) === (args.sku === undefined)) {
+      throw new ToolError("Give either `id` or `sku` of the product, not both and not neither.");
+    }
+    if (args.id !== undefined) return shop.getProduct(args.id, call);
+    const product = await shop.findProductBySku(args.sku as string, call);
+    if (!product) {
+      throw new ToolError(`The shop has no product with SKU "${args.sku}". Search for it with eshop_products_list.`);
+    }
+    return product;
+  }
+
+  const list = defineTool({
+    name: "eshop_products_list",
+    title: "List products",
+    description:
+      `Finds products in the ${shop.name} shop by text, SKU or stock status, with price and stock. ` +
+      "Prices are decimal strings in the shop's currency. Pages of up to 100; pass `next_cursor` back as `cursor` for the next.",
+    input: {
+      search: z.string().min(1).max(200).optional().describe("Text to find in the product's name or description."),
+      sku: z.string().min(1).max(100).optional().describe("Only the product with this SKU."),
+      stock_status: z.enum(STOCK_STATUSES).optional().describe("Only products instock, outofstock or onbackorder."),
+      ...paging,
+    },
+    output: { products: z.array(productOut), ...pagingOut },
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    async run(args, call) {
+      const request = pageRequest(args);
+      const page = await shop.listProducts(
+        {
+          ...(args.search ? { search: args.search } : {}),
+          ...(args.sku ? { sku: args.sku } : {}),
+          ...(args.stock_status ? { stockStatus: args.stock_status } : {}),
+        },
+        request,
+        call,
+      );
+      return { products: page.items, ...pageResult(page, request) };
+    },
+    render(r) {
+      if (r.products.length === 0) return "No products match.";
+      return [...r.products.map(productLine), pageLine(r.products.length, r, "products")].join("\n");
+    },
+  });
+
+  const get = defineTool({
+    name: "eshop_product_get",
+    title: "Read a product",
+    description: `One product of the ${shop.name} shop by id or SKU: price, sale price, stock quantity and stock status.`,
+    input: which,
+    output: productOut.shape,
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    run: (args, call) => find(args, call),
+    render: productLine,
+  });
+
+  const stockSet = defineTool({
+    name: "eshop_stock_set",
+    title: "Set stock",
+    description:
+      `Sets how many units of a product (by id or SKU) the ${shop.name} shop has in stock; the shop updates the stock status to match. ` +
+      "Turns on stock counting for the product if it was off. Sets the quantity, it does not add to it: read it first with eshop_product_get to adjust.",
+    input: {
+      ...which,
+      quantity: z
+        .number()
+        .int()
+        .min(-1_000_000)
+        .max(1_000_000_000)
+        .describe("Units in stock; below 0 only for backorders."),
+    },
+    output: {
+      product: productOut,
+      previous_quantity: z.number().optional().describe("Units in stock before, when the shop counted them."),
+      started_counting: z.boolean().describe("True when stock counting was off for the product and is now on."),
+    },
+    annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    async run(args, call) {
+      const before = await find(args, call);
+      const after = await shop.setStock(before.id, args.quantity, call);
+      return {
+        product: after,
+        ...(before.manage_stock && before.stock_quantity !== undefined
+          ? { previous_quantity: before.stock_quantity }
+          : {}),
+        started_counting: !before.manage_stock,
+      };
+    },
+    render(r) {
+      const was =
+        r.previous_quantity === undefined
+          ? r.started_counting
+            ? " (stock was not counted before)"
+            : ""
+          : ` (was ${r.previous_quantity})`;
+      return `${r.product.name}${r.product.sku ? ` [${r.product.sku}]` : ""} (id ${r.product.id}): ${r.product.stock_quantity ?? "?"} in stock${was}, ${r.product.stock_status}.`;
+    },
+  });
+
+  return [list, get, stockSet];
+}

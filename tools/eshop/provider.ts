@@ -1,0 +1,154 @@
+import type { Call } from "../../src/http/client.js";
+
+/**
+ * What the e-shop tools need from a shop. WooCommerce implements it; another shop system is
+ * another implementation, with the tools unchanged. Money is a decimal string as the shop
+ * sends it, never a float; times are ISO 8601 in UTC.
+ */
+export interface ShopProvider {
+  /** The shop system's name, for messages: "WooCommerce". */
+  name: string;
+  /** Order statuses the shop knows, for validation before any call. */
+  orderStatuses: readonly string[];
+  /** Statuses an order may be marked paid from. */
+  payableStatuses: readonly string[];
+  listOrders(filter: OrderFilter, page: PageRequest, call: Call): Promise<Page<OrderSummary>>;
+  getOrder(id: number, call: Call): Promise<Order>;
+  /** Records the payment of an unpaid order: paid date, the paid status, stock reduced (once, by the shop). */
+  setPaid(order: Order, transactionId: string | undefined, call: Call): Promise<Order>;
+  setStatus(id: number, status: string, call: Call): Promise<Order>;
+  addNote(id: number, note: string, forCustomer: boolean, call: Call): Promise<Note>;
+  /** The order's notes, newest first. */
+  listNotes(id: number, call: Call): Promise<Note[]>;
+  listProducts(filter: ProductFilter, page: PageRequest, call: Call): Promise<Page<Product>>;
+  getProduct(id: number, call: Call): Promise<Product>;
+  /** The product with exactly this SKU, or undefined. */
+  findProductBySku(sku: string, call: Call): Promise<Product | undefined>;
+  /** Sets the stock quantity, turning stock management on for the product if it was off. */
+  setStock(id: number, quantity: number, call: Call): Promise<Product>;
+  listCustomers(filter: CustomerFilter, page: PageRequest, call: Call): Promise<Page<Customer>>;
+}
+
+export interface PageRequest {
+  page: number;
+  size: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Items matching, across all pages. */
+  total: number;
+  pages: number;
+}
+
+export interface OrderFilter {
+  status?: string[];
+  after?: string;
+  before?: string;
+  search?: string;
+  customerId?: number;
+}
+
+export interface ProductFilter {
+  search?: string;
+  sku?: string;
+  stockStatus?: string;
+}
+
+export interface CustomerFilter {
+  search?: string;
+  email?: string;
+}
+
+export interface OrderSummary {
+  id: number;
+  number: string;
+  status: string;
+  total: string;
+  currency: string;
+  customer_id?: number;
+  customer_name?: string;
+  email?: string;
+  created: string;
+  paid?: string;
+  payment_method?: string;
+  item_count: number;
+}
+
+export interface Address {
+  name?: string;
+  company?: string;
+  address?: string;
+  city?: string;
+  state?: string;
+  postcode?: string;
+  country?: string;
+  email?: string;
+  phone?: string;
+}
+
+export interface LineItem {
+  id: number;
+  name: string;
+  product_id?: number;
+  variation_id?: number;
+  sku?: string;
+  quantity: number;
+  subtotal: string;
+  total: string;
+  tax: string;
+}
+
+export interface Order extends OrderSummary {
+  subtotal: string;
+  shipping_total: string;
+  discount_total: string;
+  total_tax: string;
+  prices_include_tax: boolean;
+  transaction_id?: string;
+  customer_note?: string;
+  completed?: string;
+  line_items: LineItem[];
+  billing: Address;
+  shipping: Address;
+  shipping_lines: { method: string; total: string }[];
+  fees: { name: string; total: string }[];
+  coupons: { code: string; discount: string }[];
+  taxes: { label: string; total: string }[];
+  refunds: { id: number; total: string; reason?: string }[];
+}
+
+export interface Note {
+  id: number;
+  date: string;
+  note: string;
+  customer_note: boolean;
+  author?: string;
+}
+
+export interface Product {
+  id: number;
+  name: string;
+  sku?: string;
+  type: string;
+  status: string;
+  price: string;
+  regular_price: string;
+  sale_price?: string;
+  manage_stock: boolean;
+  stock_quantity?: number;
+  stock_status: string;
+}
+
+export interface Customer {
+  id: number;
+  email: string;
+  first_name?: string;
+  last_name?: string;
+  username?: string;
+  city?: string;
+  country?: string;
+  phone?: string;
+  created: string;
+  paying_customer: boolean;
+}

@@ -1,0 +1,448 @@
+import { z } from "zod";
+import { ToolError, UpstreamError } from "../../src/errors.js";
+import type { Call, HttpResponse, Upstream } from "../../src/http/client.js";
+import type {
+  Address,
+  Customer,
+  Note,
+  Order,
+  OrderSummary,
+  Page,
+  PageRequest,
+  Product,
+  ShopProvider,
+} from "./provider.js";
+
+/** WooCommerce's order statuses (without plugins'). */
+export const WOO_STATUSES = [
+  "pending",
+  "processing",
+  "on-hold",
+  "completed",
+  "cancelled",
+  "refunded",
+  "failed",
+] as const;
+
+const text = z.string().nullish();
+const money = z.string();
+const address = z
+  .object({
+    first_name: text,
+    last_name: text,
+    company: text,
+    address_1: text,
+    address_2: text,
+    city: text,
+    state: text,
+    postcode: text,
+    country: text,
+    email: text,
+    phone: text,
+  })
+  .partial();
+
+const orderSchema = z.object({
+  id: z.number(),
+  number: z.string(),
+  status: z.string(),
+  currency: z.string(),
+  total: money,
+  total_tax: money,
+  shipping_total: money,
+  discount_total: money,
+  prices_include_tax: z.boolean().optional(),
+  customer_id: z.number().optional(),
+  customer_note: text,
+  billing: address,
+  shipping: address,
+  payment_method: text,
+  payment_method_title: text,
+  transaction_id: text,
+  date_created_gmt: z.string(),
+  date_paid_gmt: text,
+  date_completed_gmt: text,
+  line_items: z.array(
+    z.object({
+      id: z.number(),
+      name: z.string(),
+      product_id: z.number().optional(),
+      variation_id: z.number().optional(),
+      sku: text,
+      quantity: z.number(),
+      subtotal: money,
+      total: money,
+      total_tax: money,
+    }),
+  ),
+  tax_lines: z.array(z.object({ label: z.string(), tax_total: money })).optional(),
+  shipping_lines: z.array(z.object({ method_title: z.string(), total: money })).optional(),
+  fee_lines: z.array(z.object({ name: z.string(), total: money })).optional(),
+  coupon_lines: z.array(z.object({ code: z.string(), discount: money })).optional(),
+  refunds: z.array(z.object({ id: z.number(), total: money, reason: text })).optional(),
+});
+type WooOrder = z.output<typeof orderSchema>;
+
+const productSchema = z.object({
+  id: z.number(),
+  name: z.string(),
+  sku: text,
+  type: z.string(),
+  status: z.string(),
+  price: z.string(),
+  regular_price: z.string(),
+  sale_price: text,
+  manage_stock: z.union([z.boolean(), z.literal("parent")]),
+  stock_quantity: z.number().nullish(),
+  stock_status: z.string(),
+});
+
+const customerSchema = z.object({
+  id: z.number(),
+  email: z.string(),
+  first_name: text,
+  last_name: text,
+  username: text,
+  date_created_gmt: z.string(),
+  is_paying_customer: z.boolean().optional(),
+  billing: address.optional(),
+});
+
+const noteSchema = z.object({
+  id: z.number(),
+  author: text,
+  date_created_gmt: z.string(),
+  note: z.string(),
+  customer_note: z.boolean(),
+});
+
+/** WordPress's REST errors: {"code", "message", "data": {"status", "params"?}}. */
+const errorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  data: z.object({ status: z.number().optional(), params: z.record(z.string(), z.string()).optional() }).nullish(),
+});
+
+/** WooCommerce's GMT times have no zone designator. */
+function utc(time: string | null | undefined): string | undefined {
+  if (!time) return undefined;
+  return /[Zz]|[+-]\d\d:?\d\d$/.test(time) ? time : `${time}Z`;
+}
+
+function present(value: string | null | undefined): string | undefined {
+  return value ? value : undefined;
+}
+
+function toAddress(a: z.output<typeof address>): Address {
+  const name = [a.first_name, a.last_name].filter(Boolean).join(" ");
+  const street = [a.address_1, a.address_2].filter(Boolean).join(", ");
+  const out: Address = {
+    ...(name ? { name } : {}),
+    ...(street ? { address: street } : {}),
+  };
+  for (const key of ["company", "city", "state", "postcode", "country", "email", "phone"] as const) {
+    const value = present(a[key]);
+    if (value) out[key] = value;
+  }
+  return out;
+}
+
+function toSummary(o: WooOrder): OrderSummary {
+  const name = [o.billing.first_name, o.billing.last_name].filter(Boolean).join(" ");
+  const paid = utc(o.date_paid_gmt);
+  return {
+    id: o.id,
+    number: o.number,
+    status: o.status,
+    total: o.total,
+    currency: o.currency,
+    ...(o.customer_id ? { customer_id: o.customer_id } : {}),
+    ...(name ? { customer_name: name } : {}),
+    ...(present(o.billing.email) ? { email: o.billing.email as string } : {}),
+    created: utc(o.date_created_gmt) as string,
+    ...(paid ? { paid } : {}),
+    ...(present(o.payment_method_title ?? o.payment_method)
+      ? { payment_method: (o.payment_method_title || o.payment_method) as string }
+      : {}),
+    item_count: o.line_items.reduce((sum, item) => sum + item.quantity, 0),
+  };
+}
+
+function toOrder(o: WooOrder): Order {
+  const completed = utc(o.date_completed_gmt);
+  return {
+    ...toSummary(o),
+    subtotal: sumDecimals(o.line_items.map((item) => item.subtotal)),
+    shipping_total: o.shipping_total,
+    discount_total: o.discount_total,
+    total_tax: o.total_tax,
+    prices_include_tax: o.prices_include_tax ?? false,
+    ...(present(o.transaction_id) ? { transaction_id: o.transaction_id as string } : {}),
+    ...(present(o.customer_note) ? { customer_note: o.customer_note as string } : {}),
+    ...(completed ? { completed } : {}),
+    line_items: o.line_items.map((item) => ({
+      id: item.id,
+      name: item.name,
+      ...(item.product_id ? { product_id: item.product_id } : {}),
+      ...(item.variation_id ? { variation_id: item.variation_id } : {}),
+      ...(present(item.sku) ? { sku: item.sku as string } : {}),
+      quantity: item.quantity,
+      subtotal: item.subtotal,
+      total: item.total,
+      tax: item.total_tax,
+    })),
+    billing: toAddress(o.billing),
+    shipping: toAddress(o.shipping),
+    shipping_lines: (o.shipping_lines ?? []).map((line) => ({ method: line.method_title, total: line.total })),
+    fees: o.fee_lines ?? [],
+    coupons: o.coupon_lines ?? [],
+    taxes: (o.tax_lines ?? []).map((line) => ({ label: line.label, total: line.tax_total })),
+    refunds: (o.refunds ?? []).map((r) => ({
+      id: r.id,
+      total: r.total,
+      ...(present(r.reason) ? { reason: r.reason as string } : {}),
+    })),
+  };
+}
+
+/** Adds decimal strings exactly, in the largest number of decimals among them: "6.00" + "19.99" = "25.99". */
+export function sumDecimals(values: string[]): string {
+  const digits = Math.max(0, ...values.map((v) => v.split(".")[1]?.length ?? 0));
+  const scale = 10n ** BigInt(digits);
+  const total = values.reduce((sum, v) => {
+    const [whole = "0", fraction = ""] = v.replace(/^-/, "").split(".");
+    const units = BigInt(whole) * scale + BigInt(fraction.padEnd(digits, "0") || "0");
+    return sum + (v.startsWith("-") ? -units : units);
+  }, 0n);
+  const sign = total < 0n ? "-" : "";
+  const abs = total < 0n ? -total : total;
+  const whole = (abs / scale).toString();
+  return digits ? `${sign}${whole}.${(abs % scale).toString().padStart(digits, "0")}` : `${sign}${whole}`;
+}
+
+function toProduct(p: z.output<typeof productSchema>): Product {
+  const managed = p.manage_stock === true;
+  return {
+    id: p.id,
+    name: p.name,
+    ...(present(p.sku) ? { sku: p.sku as string } : {}),
+    type: p.type,
+    status: p.status,
+    price: p.price,
+    regular_price: p.regular_price,
+    ...(present(p.sale_price) ? { sale_price: p.sale_price as string } : {}),
+    manage_stock: managed,
+    ...(managed && typeof p.stock_quantity === "number" ? { stock_quantity: p.stock_quantity } : {}),
+    stock_status: p.stock_status,
+  };
+}
+
+function toCustomer(c: z.output<typeof customerSchema>): Customer {
+  const b = c.billing ?? {};
+  return {
+    id: c.id,
+    email: c.email,
+    ...(present(c.first_name) ? { first_name: c.first_name as string } : {}),
+    ...(present(c.last_name) ? { last_name: c.last_name as string } : {}),
+    ...(present(c.username) ? { username: c.username as string } : {}),
+    ...(present(b.city) ? { city: b.city as string } : {}),
+    ...(present(b.country) ? { country: b.country as string } : {}),
+    ...(present(b.phone) ? { phone: b.phone as string } : {}),
+    created: utc(c.date_created_gmt) as string,
+    paying_customer: c.is_paying_customer ?? false,
+  };
+}
+
+function toNote(n: z.output<typeof noteSchema>): Note {
+  return {
+    id: n.id,
+    date: utc(n.date_created_gmt) as string,
+    note: n.note,
+    customer_note: n.customer_note,
+    ...(present(n.author) ? { author: n.author as string } : {}),
+  };
+}
+
+export interface WooOptions {
+  /** "query" when the host drops the Authorization header. */
+  auth: "basic" | "query";
+}
+
+/** WooCommerce's REST API v3 (`/wp-json/wc/v3`), authenticated with a consumer key and secret. */
+export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
+  const where = `${api.baseUrl.host}${api.baseUrl.pathname.replace(/\/$/, "")}`;
+
+  /** Maps WooCommerce's error answers; `what` names the thing asked for ("order 1042"). */
+  function wooError(response: HttpResponse, what?: string): Error | undefined {
+    let body: z.output<typeof errorSchema> | undefined;
+    try {
+      body = errorSchema.parse(JSON.parse(response.text));
+    } catch {
+      body = undefined;
+    }
+    const status = response.status;
+    const said = body ? ` ${body.code}: "${body.message}"` : "";
+    if (status === 401 || status === 403) {
+      const header =
+        options.auth === "basic"
+          ? " If they are right, the web server may be dropping the Authorization header: set WAITER_WOO_AUTH=query."
+          : "";
+      return new UpstreamError(
+        `WooCommerce refused the request (${status}${said}). Check WAITER_WOO_KEY and WAITER_WOO_SECRET, and that the key has Read/Write permission (WooCommerce → Settings → Advanced → REST API).${header}`,
+        status,
+      );
+    }
+    if (what && body?.code.endsWith("_invalid_id")) {
+      return new ToolError(`The shop has no ${what} (${status}${said}). Look it up with the list tools first.`);
+    }
+    if (status === 404) {
+      // rest_no_route, or not WordPress at all.
+      return new UpstreamError(
+        `No WooCommerce REST API answers at ${where} (404${said}). Check WAITER_WOO_URL (the shop's address), that WooCommerce is active, and that WordPress permalinks are not set to "Plain".`,
+        404,
+      );
+    }
+    if (status === 400 && body) {
+      const params = body.data?.params ? ` (${Object.values(body.data.params).join("; ")})` : "";
+      return new UpstreamError(`WooCommerce refused the request (400${said}${params}); check the arguments.`, 400);
+    }
+    return undefined;
+  }
+
+  async function list<S extends z.ZodType, T>(
+    path: string,
+    schema: S,
+    map: (item: z.output<S>) => T,
+    query: Record<string, string | number | undefined>,
+    page: PageRequest,
+    call: Call,
+  ): Promise<Page<T>> {
+    const response = await api.send(path, { query: { ...query, page: page.page, per_page: page.size } }, call);
+    const items = api.read(z.array(schema), response, (r) => wooError(r)) as z.output<S>[];
+    const total = Number(response.headers["x-wp-total"] ?? items.length);
+    const pages = Number(response.headers["x-wp-totalpages"] ?? 1);
+    return {
+      items: items.map(map),
+      total: Number.isFinite(total) ? total : items.length,
+      pages: Number.isFinite(pages) ? pages : 1,
+    };
+  }
+
+  const write = (method: "PUT" | "POST", body: unknown) => ({
+    method,
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+
+  return {
+    name: "WooCommerce",
+    orderStatuses: WOO_STATUSES,
+    // WC_Order::payment_complete() acts on these; others it leaves alone.
+    payableStatuses: ["pending", "on-hold", "failed"],
+
+    listOrders(filter, page, call) {
+      return list(
+        "/orders",
+        orderSchema,
+        toSummary,
+        {
+          status: filter.status?.join(","),
+          after: filter.after,
+          before: filter.before,
+          search: filter.search,
+          customer: filter.customerId,
+          // after and before are UTC, not the shop's local time.
+          dates_are_gmt: filter.after || filter.before ? "true" : undefined,
+          orderby: "date",
+          order: "desc",
+        },
+        page,
+        call,
+      );
+    },
+
+    async getOrder(id, call) {
+      const body = await api.json(orderSchema, `/orders/${id}`, { ttl: 0 }, call, (r) => wooError(r, `order ${id}`));
+      return toOrder(body);
+    },
+
+    async setPaid(order, transactionId, call) {
+      // set_paid runs WC_Order::payment_complete(), which acts only on an order that needs payment
+      // (pending or failed, total above 0). An on-hold order (a bank transfer awaited) is paid by
+      // moving it to processing, which sets the paid date; its stock was reduced when it was held.
+      const needsPayment = ["pending", "failed"].includes(order.status) && !/^-?0*(\.0*)?$/.test(order.total);
+      const change = needsPayment ? { set_paid: true } : { status: "processing" };
+      const body = await api.json(
+        orderSchema,
+        `/orders/${order.id}`,
+        write("PUT", { ...change, ...(transactionId ? { transaction_id: transactionId } : {}) }),
+        call,
+        (r) => wooError(r, `order ${order.id}`),
+      );
+      return toOrder(body);
+    },
+
+    async setStatus(id, status, call) {
+      const body = await api.json(orderSchema, `/orders/${id}`, write("PUT", { status }), call, (r) =>
+        wooError(r, `order ${id}`),
+      );
+      return toOrder(body);
+    },
+
+    async addNote(id, note, forCustomer, call) {
+      const body = await api.json(
+        noteSchema,
+        `/orders/${id}/notes`,
+        write("POST", { note, customer_note: forCustomer }),
+        call,
+        (r) => wooError(r, `order ${id}`),
+      );
+      return toNote(body);
+    },
+
+    async listNotes(id, call) {
+      const body = await api.json(z.array(noteSchema), `/orders/${id}/notes`, { ttl: 0 }, call, (r) =>
+        wooError(r, `order ${id}`),
+      );
+      return body.map(toNote).sort((a, b) => b.date.localeCompare(a.date) || b.id - a.id);
+    },
+
+    listProducts(filter, page, call) {
+      return list(
+        "/products",
+        productSchema,
+        toProduct,
+        { search: filter.search, sku: filter.sku, stock_status: filter.stockStatus },
+        page,
+        call,
+      );
+    },
+
+    async getProduct(id, call) {
+      const body = await api.json(productSchema, `/products/${id}`, { ttl: 0 }, call, (r) =>
+        wooError(r, `product ${id}`),
+      );
+      return toProduct(body);
+    },
+
+    async findProductBySku(sku, call) {
+      const found = await list("/products", productSchema, toProduct, { sku }, { page: 1, size: 10 }, call);
+      return found.items.find((p) => p.sku === sku);
+    },
+
+    async setStock(id, quantity, call) {
+      const body = await api.json(
+        productSchema,
+        `/products/${id}`,
+        write("PUT", { manage_stock: true, stock_quantity: quantity }),
+        call,
+        (r) => wooError(r, `product ${id}`),
+      );
+      return toProduct(body);
+    },
+
+    listCustomers(filter, page, call) {
+      return list("/customers", customerSchema, toCustomer, { search: filter.search, email: filter.email }, page, call);
+    },
+  };
+}
