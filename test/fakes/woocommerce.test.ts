@@ -1,4 +1,3 @@
-import { createHmac, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import {
@@ -27,7 +26,6 @@ afterAll(async () => {
 beforeEach(() => {
   woo.shop.reset();
   woo.settings.stripAuthorization = false;
-  woo.settings.https = true;
 });
 
 const basic = (key = CONSUMER_KEY, secret = CONSUMER_SECRET) =>
@@ -130,37 +128,6 @@ describe("authentication", () => {
     });
     expect(woo.shop.order(WOO_IDS.orders.pendingStockManaged).status).toBe("pending");
     expect(woo.shop.writes).toMatchObject([{ method: "PUT", status: 401 }]);
-  });
-
-  test("over plain HTTP only OAuth 1.0a counts, signed as RFC 5849 says", async () => {
-    woo.settings.https = false;
-    expect(err(await call("/orders")).code).toBe("woocommerce_rest_cannot_view");
-    const signed = (secret: string, key = CONSUMER_KEY) => {
-      const params: Record<string, string> = {
-        per_page: "5",
-        oauth_consumer_key: key,
-        oauth_nonce: randomBytes(16).toString("hex"),
-        oauth_signature_method: "HMAC-SHA256",
-        oauth_timestamp: String(Math.floor(Date.now() / 1000)),
-      };
-      const enc = (s: string) =>
-        encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-      const normalized = Object.keys(params)
-        .sort()
-        .map((k) => `${enc(k)}=${enc(params[k] as string)}`)
-        .join("&");
-      const base = `GET&${enc(`${woo.api}/orders`)}&${enc(normalized)}`;
-      const signature = createHmac("sha256", `${secret}&`).update(base).digest("base64");
-      return `/orders?${new URLSearchParams({ ...params, oauth_signature: signature })}`;
-    };
-    const ok = await call(signed(CONSUMER_SECRET), { auth: null });
-    expect(ok.status).toBe(200);
-    expect(ok.json).toHaveLength(5);
-    expect(err(await call(signed("cs_wrong"), { auth: null })).message).toBe(
-      "Invalid signature - provided signature does not match.",
-    );
-    const unknown = await call(signed("x", "ck_unknown"), { auth: null });
-    expect(unknown.json).toEqual(sample("woocommerce-v3-error-auth-401-RECONSTRUCTED.json"));
   });
 });
 

@@ -1,46 +1,46 @@
-import { createHash, createHmac } from "node:crypto";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.js";
 
 /**
  * A WooCommerce shop's REST API v3 (`/wp-json/wc/v3/...`) as WooCommerce 9-10 on WordPress 6.x
- * answers it. Faithful to WooCommerce's PHP source (WC_REST_Authentication, the v2/v3 order,
- * product, customer and order-note controllers, wc-stock-functions.php, WC_Order) and
- * WordPress's REST server (WP_REST_Request::has_valid_params, rest_validate_value_from_schema):
+ * answers it over HTTPS, for the requests waiter sends. Faithful to WooCommerce's PHP source
+ * (WC_REST_Authentication, the v3 order, product, customer and order-note controllers,
+ * wc-stock-functions.php, WC_Order) and WordPress's REST server (rest_validate_value_from_schema):
  *
- * - Auth, as over HTTPS: `consumer_key`/`consumer_secret` query parameters first (both must be
- *   non-empty), else HTTP Basic. An unknown key is not an error in WooCommerce: the request just
- *   stays anonymous, and the endpoint's own check answers 401 `woocommerce_rest_cannot_view`
- *   ("Sorry, you cannot list resources." / "... view this resource."). A known key with a wrong
- *   secret is 401 `woocommerce_rest_authentication_error` "Consumer secret is invalid."; a read
- *   key on POST/PUT/PATCH/DELETE is 401 "The API key provided does not have write permissions."
- *   OAuth 1.0a (one-legged, query or `Authorization: OAuth`) is checked when its parameters are
- *   present, with WooCommerce's own signature base string; it is the only way in when
- *   `https: false` ("Consumer key is invalid.", "Invalid signature - ...", "Invalid timestamp.").
+ * - Auth: `consumer_key`/`consumer_secret` query parameters first (both must be non-empty), else
+ *   HTTP Basic (`stripAuthorization` plays a host that drops the Authorization header). No key, or
+ *   an unknown one, is not an error in WooCommerce: the request just stays anonymous, and the
+ *   endpoint's own check answers 401 `woocommerce_rest_cannot_view` ("Sorry, you cannot list
+ *   resources." / "... view this resource."). A known key with a wrong secret is 401
+ *   `woocommerce_rest_authentication_error` "Consumer secret is invalid."; a read key on
+ *   POST/PUT/PATCH/DELETE is 401 "The API key provided does not have write permissions."
  * - Order of checks as in WP_REST_Server: authentication, key permissions, route
  *   (404 `rest_no_route`), parameter validation (400 `rest_invalid_param` with `params` and
- *   `details`), the endpoint's permission check (401), the handler.
- * - Lists: `page`, `per_page` (1..100), `offset`, `order`/`orderby` (orders and products newest
- *   first by date then ID; customers by display name ascending, role `customer`), `include`,
- *   `exclude`; headers X-WP-Total, X-WP-TotalPages and one `Link` header whose rel="prev" and
- *   rel="next" URLs are the request's own query (credentials included, PHP-urlencoded) with
- *   `page` changed, as add_query_arg() builds them. Query strings are read as PHP reads them:
+ *   `details`, or `rest_missing_callback_param`), the endpoint's permission check (401), the handler.
+ * - Lists: `page`, `per_page` (1..100), `search`; headers X-WP-Total, X-WP-TotalPages and one
+ *   `Link` header whose rel="prev" and rel="next" URLs are the request's own query (credentials
+ *   included, PHP-urlencoded) with `page` changed. Query strings are read as PHP reads them:
  *   `status=a&status=b` keeps only `b`; `status[]=a&status[]=b` and `status=a,b` are lists.
- * - Orders: `status`, `customer`, `product`, `search`, `after`/`before` (strictly after/before,
- *   site-local unless the value carries an offset), `dates_are_gmt`. PUT/POST/PATCH
- *   `/orders/{id}` like save_object(): props, then `status` (transition: date_paid, date_completed,
- *   stock reduced once on processing/completed/on-hold, restored on cancelled/pending, notes),
- *   then `set_paid: true` only when needs_payment() (pending or failed, total > 0) runs
- *   payment_complete(). An unknown id on update is 400 "Invalid ID." (404 on GET).
- * - Order notes: GET (newest first, `type` any/customer/internal, no paging) and POST (201 + Location).
- * - Products: `search` (name and descriptions), `sku` (comma list), `stock_status`; PUT
- *   `stock_quantity`/`inventory_delta` only count when stock is managed; stock_status follows the
- *   quantity (instock above 0, else onbackorder if backorders are allowed, else outofstock).
- * - Customers: `search` (login, email, URL, nicename, display name), `email`, `role`.
- * - JSON as PHP's json_encode writes it: `\/` and `\uXXXX` escapes.
+ *   Orders and products come newest first (by date, then ID), customers (role `customer`) by
+ *   display name: the defaults, as `order`/`orderby` are not modelled.
+ * - Orders: `status`, `customer`, `search`, `after`/`before` (strictly after/before, site-local
+ *   unless the value carries an offset), `dates_are_gmt`. PUT/POST/PATCH `/orders/{id}` with
+ *   `transaction_id`, `status`, `set_paid`, like save_object(): props, then `status` (transition:
+ *   date_paid, date_completed, stock reduced once on processing/completed/on-hold, restored on
+ *   cancelled/pending, notes), then `set_paid: true` only when needs_payment() (pending or failed,
+ *   total > 0) runs payment_complete(). An unknown id on update is 400 "Invalid ID." (404 on GET).
+ * - Order notes: GET (newest first, `type` any/customer/internal, no paging) and POST (`note`,
+ *   `customer_note`; 201 + Location).
+ * - Products: `sku` (comma list), `stock_status`, `search` (name and descriptions); GET by id;
+ *   PUT `manage_stock` and `stock_quantity`, which only counts when stock is managed; stock_status
+ *   follows the quantity (instock above 0, else onbackorder if backorders are allowed, else outofstock).
+ * - Customers: `email`, else `search` (login, email, nicename, display name); GET by id.
+ * - JSON as PHP's json_encode writes it, slashes escaped as `\/`.
  *
- * Not modelled: creating or deleting resources (501 `fake_not_implemented`), taxes, coupons,
- * refunds via the API, variations, total_sales bookkeeping, `_fields`, `_embed`.
+ * Not modelled: parameters and writable fields other than those above (ignored), bodies other
+ * than JSON, creating or deleting resources (404 `rest_no_route`), OAuth 1.0a and plain HTTP,
+ * taxes, coupons, refunds via the API, variations, total_sales bookkeeping, `_fields`, `_embed`.
  * Data: the documentation's sample product (794) and customer (25), plus a made-up coffee shop.
  */
 
@@ -64,10 +64,7 @@ const CUSTOMER_SAMPLE = JSON.parse(sample("woocommerce-v3-customer-retrieve.json
   billing: Address;
   shipping: Address;
 };
-/** The documented order: its keys give the order of fields in rendered orders. */
-const ORDER_KEYS = Object.keys(JSON.parse(sample("woocommerce-v3-order-retrieve.json")) as object);
 const NO_ROUTE = JSON.parse(sample("woocommerce-v3-error-rest_no_route-404.json")) as WpErrorBody;
-const KEY_INVALID = JSON.parse(sample("woocommerce-v3-error-auth-401-RECONSTRUCTED.json")) as WpErrorBody;
 const ORDER_INVALID_ID = JSON.parse(
   sample("woocommerce-v3-error-order-invalid-id-404-RECONSTRUCTED.json"),
 ) as WpErrorBody;
@@ -278,7 +275,7 @@ export interface WooWrite {
   /** e.g. /wc/v3/orders/7084 */
   route: string;
   status: number;
-  /** The request's JSON or form body, parsed. */
+  /** The request's JSON body, parsed. */
   body: unknown;
 }
 
@@ -296,10 +293,6 @@ export interface WooShop {
 export interface WooCommerceOptions {
   /** Answer as a host that drops the Authorization header does: only query-string credentials work. */
   stripAuthorization?: boolean;
-  /** The site is served over HTTPS (default). When false, WooCommerce accepts only OAuth 1.0a. */
-  https?: boolean;
-  /** The clock for date_paid, notes, date_modified and OAuth timestamps. */
-  now?: () => Date;
 }
 
 export interface WooCommerceFake extends Fake {
@@ -307,7 +300,7 @@ export interface WooCommerceFake extends Fake {
   /** The REST root, e.g. http://127.0.0.1:41234/wp-json/wc/v3 */
   api: string;
   /** Can be changed while running. */
-  settings: { stripAuthorization: boolean; https: boolean };
+  settings: { stripAuthorization: boolean };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -329,14 +322,6 @@ function hashHex(text: string, algorithm = "sha1"): string {
 
 // ---------------------------------------------------------------------------------------------
 // Initial data
-
-interface ApiKey {
-  key: string;
-  secret: string;
-  permissions: "read" | "write" | "read_write";
-  /** OAuth nonces seen, with their timestamps. */
-  nonces: Map<string, number>;
-}
 
 const ADMIN = { id: 1, display_name: "Shop Admin" };
 
@@ -752,13 +737,23 @@ function orderTotal(order: WooOrder): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// PHP-isms: json_encode, urlencode, $_GET parsing
+// Query strings as PHP reads and writes them; WordPress errors
 
-/** json_encode() without flags, as WordPress's REST server sends: slashes and non-ASCII escaped. */
-function phpJson(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/\//g, "\\/")
-    .replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+/** `$_GET`: `a[]=x&a[]=y` builds a list, a repeated plain name keeps the last value. */
+type Query = Map<string, string | string[]>;
+
+function parseQuery(params: URLSearchParams): Query {
+  const out: Query = new Map();
+  for (const [key, value] of params) {
+    if (!key.endsWith("[]")) {
+      out.set(key, value);
+      continue;
+    }
+    const list = out.get(key.slice(0, -2));
+    if (Array.isArray(list)) list.push(value);
+    else out.set(key.slice(0, -2), [value]);
+  }
+  return out;
 }
 
 /** PHP urlencode(): everything but A-Za-z0-9_.- is %XX, space is +. */
@@ -768,98 +763,15 @@ function phpUrlencode(text: string): string {
     .replace(/[!'()*~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** One level of a PHP array, keys in insertion order. */
-type PhpArray = [string, string][];
-type PhpParams = Map<string, string | PhpArray>;
-
-/** Parses name/value pairs as PHP fills $_GET: `a[]`/`a[k]` build arrays, a repeated plain name keeps the last. */
-function parsePhp(pairs: Iterable<[string, string]>): PhpParams {
-  const out: PhpParams = new Map();
-  for (const [rawKey, value] of pairs) {
-    const open = rawKey.indexOf("[");
-    const close = open > 0 ? rawKey.indexOf("]", open) : -1;
-    if (open > 0 && close > open) {
-      const base = rawKey.slice(0, open).replace(/[ .]/g, "_");
-      const sub = rawKey.slice(open + 1, close);
-      let array = out.get(base);
-      if (!Array.isArray(array)) {
-        array = [];
-        out.set(base, array);
-      }
-      const ints = array.map(([k]) => (/^\d+$/.test(k) ? Number(k) : -1));
-      const key = sub === "" ? String(Math.max(-1, ...ints) + 1) : sub;
-      const at = array.findIndex(([k]) => k === key);
-      if (at >= 0) array[at] = [key, value];
-      else array.push([key, value]);
-    } else {
-      out.set(rawKey.replace(/[ .]/g, "_"), value);
-    }
-  }
-  return out;
+/** add_query_arg( 'page', $page, ... ): the request's own query, urlencoded, with `page` replaced in place. */
+function pageLink(base: string, query: Query, page: number): string {
+  const parts = [...new Map(query).set("page", String(page))].flatMap(([key, value]) =>
+    typeof value === "string"
+      ? [`${phpUrlencode(key)}=${phpUrlencode(value)}`]
+      : value.map((v, i) => `${phpUrlencode(key)}%5B${i}%5D=${phpUrlencode(v)}`),
+  );
+  return `${base}?${parts.join("&")}`;
 }
-
-/** A PHP value as the REST layer sees it: numeric arrays become lists, others objects. */
-function phpToJs(value: string | PhpArray): unknown {
-  if (typeof value === "string") return value;
-  if (value.every(([k], i) => k === String(i))) return value.map(([, v]) => v);
-  return Object.fromEntries(value);
-}
-
-function buildPhpQuery(params: PhpParams): string {
-  const parts: string[] = [];
-  for (const [key, value] of params) {
-    if (typeof value === "string") parts.push(`${phpUrlencode(key)}=${phpUrlencode(value)}`);
-    else for (const [sub, v] of value) parts.push(`${phpUrlencode(key)}%5B${phpUrlencode(sub)}%5D=${phpUrlencode(v)}`);
-  }
-  return parts.join("&");
-}
-
-/**
- * add_query_arg( 'page', $page, add_query_arg( $request->get_query_params(), rest_url( $route ) ) ):
- * the first call pastes the values in raw, the second parses that back and urlencodes it.
- */
-function pageLink(base: string, query: PhpParams, page: number): string {
-  const raw: string[] = [];
-  for (const [key, value] of query) {
-    if (typeof value === "string") raw.push(`${key}=${value}`);
-    else for (const [sub, v] of value) raw.push(`${key}[${sub}]=${v}`);
-  }
-  const reparsed = parsePhp(new URLSearchParams(raw.join("&")));
-  reparsed.set("page", String(page));
-  return `${base}?${buildPhpQuery(reparsed)}`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Errors and answers
-
-interface WpError {
-  code: string;
-  message: string;
-  status: number;
-  data?: Record<string, unknown>;
-}
-
-const wpError = (code: string, message: string, status: number, data?: Record<string, unknown>): WpError => ({
-  code,
-  message,
-  status,
-  ...(data ? { data } : {}),
-});
-
-const fromSample = (body: WpErrorBody): WpError => wpError(body.code, body.message, body.data.status);
-
-const BASE_HEADERS: Record<string, string> = {
-  "content-type": "application/json; charset=UTF-8",
-  "x-robots-tag": "noindex",
-  "x-content-type-options": "nosniff",
-  "access-control-expose-headers": "X-WP-Total, X-WP-TotalPages, Link",
-  "access-control-allow-headers": "Authorization, X-WP-Nonce, Content-Disposition, Content-MD5, Content-Type",
-};
-
-const NO_CACHE: Record<string, string> = {
-  expires: "Wed, 11 Jan 1984 05:00:00 GMT",
-  "cache-control": "no-cache, must-revalidate, max-age=0, no-store, private",
-};
 
 interface Reply {
   status: number;
@@ -867,25 +779,26 @@ interface Reply {
   headers?: Record<string, string>;
 }
 
-const errorReply = (error: WpError): Reply => ({
-  status: error.status,
-  body: { code: error.code, message: error.message, data: { status: error.status, ...(error.data ?? {}) } },
+/** A WP_Error as the REST server sends it. */
+const wpError = (code: string, message: string, status: number, data: Record<string, unknown> = {}): Reply => ({
+  status,
+  body: { code, message, data: { status, ...data } },
 });
+
+const fromSample = (body: WpErrorBody): Reply => ({ status: body.data.status, body });
 
 // ---------------------------------------------------------------------------------------------
 // Parameter validation, after rest_validate_value_from_schema()
 
 interface Spec {
-  type: "integer" | "string" | "boolean" | "array" | "object";
+  type: "integer" | "string" | "boolean" | "array";
   enum?: readonly string[];
   minimum?: number;
   maximum?: number;
-  format?: "date-time" | "email";
+  format?: "date-time";
   items?: Spec;
-  properties?: Record<string, Spec>;
   required?: boolean;
-  /** False for arguments registered without a validate_callback (include, exclude): only sanitized. */
-  validate?: boolean;
+  default?: unknown;
 }
 
 interface Invalid {
@@ -917,12 +830,6 @@ const parseList = (value: unknown): unknown[] | null =>
       ? value
       : null;
 
-/** wp_sprintf( '%l' ): "a, b, and c"; two items "a and b". */
-function listSentence(items: readonly string[]): string {
-  if (items.length === 2) return `${items[0]} and ${items[1]}`;
-  return items.length > 1 ? `${items.slice(0, -1).join(", ")}, and ${items.at(-1)}` : (items[0] ?? "");
-}
-
 const typeError = (param: string, type: string): Invalid => ({
   code: "rest_invalid_type",
   message: `${param} is not of type ${type}.`,
@@ -937,17 +844,6 @@ function validateValue(value: unknown, spec: Spec, param: string): Invalid | nul
       for (const [i, item] of list.entries()) {
         const invalid = spec.items ? validateValue(item, spec.items, `${param}[${i}]`) : null;
         if (invalid) return invalid;
-      }
-      return null;
-    }
-    case "object": {
-      if (typeof value !== "object" || value === null || Array.isArray(value)) return typeError(param, "object");
-      for (const [key, sub] of Object.entries(value as Record<string, unknown>)) {
-        const propSpec = spec.properties?.[key];
-        if (propSpec && sub !== null && sub !== undefined) {
-          const invalid = validateValue(sub, propSpec, `${param}[${key}]`);
-          if (invalid) return invalid;
-        }
       }
       return null;
     }
@@ -979,20 +875,12 @@ function validateValue(value: unknown, spec: Spec, param: string): Invalid | nul
       break;
   }
   if (spec.enum && !spec.enum.includes(String(value))) {
-    return {
-      code: "rest_not_in_enum",
-      message:
-        spec.enum.length === 1
-          ? `${param} is not ${spec.enum[0]}.`
-          : `${param} is not one of ${listSentence(spec.enum)}.`,
-      data: null,
-    };
+    // wp_sprintf( '%l' ): "a, b, and c".
+    const choices = `${spec.enum.slice(0, -1).join(", ")}, and ${spec.enum.at(-1)}`;
+    return { code: "rest_not_in_enum", message: `${param} is not one of ${choices}.`, data: null };
   }
   if (spec.format === "date-time" && !parseRestDate(String(value))) {
     return { code: "rest_invalid_date", message: "Invalid date.", data: null };
-  }
-  if (spec.format === "email" && !isEmail(String(value))) {
-    return { code: "rest_invalid_email", message: "Invalid email address.", data: null };
   }
   return null;
 }
@@ -1019,82 +907,6 @@ function siteLocalWall(value: string): string {
   return localWall(new Date(instant));
 }
 
-function isEmail(value: string): boolean {
-  return value.length >= 6 && /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/.test(value);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Request context
-
-interface Ctx {
-  method: string;
-  route: string;
-  /** Named groups of the route pattern. */
-  ids: Record<string, number>;
-  query: PhpParams;
-  /** JSON body (an object), or the form body. */
-  body: Record<string, unknown>;
-  user: ApiKey | null;
-  param(name: string): unknown;
-  origin: string;
-  now: Date;
-  shop: ShopData;
-  /** Sanitized parameter values, filled after validation. */
-  values: Record<string, unknown>;
-}
-
-interface Endpoint {
-  args: Record<string, Spec & { default?: unknown }>;
-  permission: (ctx: Ctx) => WpError | null;
-  handle: (ctx: Ctx) => Reply;
-}
-
-interface Route {
-  pattern: RegExp;
-  endpoints: Partial<Record<string, Endpoint>>;
-}
-
-const CONTEXT: Spec = { type: "string", enum: ["view", "edit"] };
-const ORDER_STATUSES = [
-  "pending",
-  "processing",
-  "on-hold",
-  "completed",
-  "cancelled",
-  "refunded",
-  "failed",
-  "checkout-draft",
-] as const;
-
-/** WC_REST_CRUD_Controller::get_collection_params(). */
-function crudCollectionArgs(orderby: readonly string[]): Endpoint["args"] {
-  return {
-    context: { ...CONTEXT, default: "view" },
-    page: { type: "integer", minimum: 1, default: 1 },
-    per_page: { type: "integer", minimum: 1, maximum: 100, default: 10 },
-    search: { type: "string" },
-    after: { type: "string", format: "date-time" },
-    before: { type: "string", format: "date-time" },
-    modified_after: { type: "string", format: "date-time" },
-    modified_before: { type: "string", format: "date-time" },
-    dates_are_gmt: { type: "boolean", default: false },
-    exclude: { type: "array", items: { type: "integer" }, validate: false, default: [] },
-    include: { type: "array", items: { type: "integer" }, validate: false, default: [] },
-    offset: { type: "integer" },
-    order: { type: "string", enum: ["asc", "desc"], default: "desc" },
-    orderby: { type: "string", enum: orderby, default: "date" },
-  };
-}
-
-const ADDRESS_SPEC: Spec = {
-  type: "object",
-  properties: Object.fromEntries(
-    ["first_name", "last_name", "company", "address_1", "address_2", "city", "state", "postcode", "country", "phone"]
-      .map((key): [string, Spec] => [key, { type: "string" }])
-      .concat([["email", { type: "string", format: "email" }]]),
-  ),
-};
-
 function sanitize(value: unknown, spec: Spec): unknown {
   switch (spec.type) {
     case "integer":
@@ -1108,44 +920,55 @@ function sanitize(value: unknown, spec: Spec): unknown {
   }
 }
 
-/** wp_parse_id_list(). */
-const idList = (value: unknown) =>
-  [...new Set((parseList(value) ?? []).map((v) => Math.abs(Math.trunc(Number(v)) || 0)))].filter((n) => n > 0);
-
-function checkParams(ctx: Ctx, endpoint: Endpoint): WpError | null {
-  const missing = Object.entries(endpoint.args)
-    .filter(([name, spec]) => spec.required && (ctx.param(name) === undefined || ctx.param(name) === null))
-    .map(([name]) => name);
+/** The endpoint's arguments from the JSON body, else the query: sanitized values, or the 400 answer. */
+function readParams(
+  args: Record<string, Spec>,
+  param: (name: string) => unknown,
+): { values: Record<string, unknown>; error?: Reply } {
+  const values: Record<string, unknown> = {};
+  const missing = Object.keys(args).filter((name) => args[name]?.required && param(name) === undefined);
   if (missing.length > 0) {
-    return wpError("rest_missing_callback_param", `Missing parameter(s): ${missing.join(", ")}`, 400, {
+    const error = wpError("rest_missing_callback_param", `Missing parameter(s): ${missing.join(", ")}`, 400, {
       params: missing,
     });
+    return { values, error };
   }
   const params: Record<string, string> = {};
   const details: Record<string, Invalid> = {};
-  for (const [name, spec] of Object.entries(endpoint.args)) {
-    const value = ctx.param(name);
-    if (value === undefined || value === null) {
-      if (spec.default !== undefined) ctx.values[name] = spec.default;
+  for (const [name, spec] of Object.entries(args)) {
+    const value = param(name);
+    if (value === undefined) {
+      if (spec.default !== undefined) values[name] = spec.default;
       continue;
     }
-    if (spec.validate !== false) {
-      const invalid = validateValue(value, spec, name);
-      if (invalid) {
-        params[name] = invalid.message;
-        details[name] = invalid;
-        continue;
-      }
+    const invalid = validateValue(value, spec, name);
+    if (invalid) {
+      params[name] = invalid.message;
+      details[name] = invalid;
+    } else {
+      values[name] = sanitize(value, spec);
     }
-    ctx.values[name] = spec.validate === false ? idList(value) : sanitize(value, spec);
   }
   const names = Object.keys(params);
-  if (names.length === 0) return null;
-  return wpError("rest_invalid_param", `Invalid parameter(s): ${names.join(", ")}`, 400, { params, details });
+  if (names.length === 0) return { values };
+  const error = wpError("rest_invalid_param", `Invalid parameter(s): ${names.join(", ")}`, 400, { params, details });
+  return { values, error };
 }
 
 // ---------------------------------------------------------------------------------------------
 // Rendering
+
+interface Ctx {
+  /** Named groups of the route pattern. */
+  ids: Record<string, number>;
+  query: Query;
+  user: ApiKey | null;
+  origin: string;
+  now: Date;
+  shop: ShopData;
+  /** Sanitized parameter values. */
+  values: Record<string, unknown>;
+}
 
 function renderAddress(a: Address, withEmail: boolean) {
   return {
@@ -1179,19 +1002,7 @@ function needsPayment(order: WooOrder): boolean {
 const date = (d: Date | null) => (d ? localWall(d) : null);
 const dateGmt = (d: Date | null) => (d ? gmtWall(d) : null);
 
-/** The fields in the documented order's sequence, newer fields after them, `_links` last. */
-function inSampleOrder(fields: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key of ORDER_KEYS) if (key !== "_links" && key in fields) out[key] = fields[key];
-  for (const [key, value] of Object.entries(fields)) if (!(key in out)) out[key] = value;
-  return out;
-}
-
 function renderOrder(order: WooOrder, ctx: Ctx) {
-  return inSampleOrder(orderFields(order, ctx));
-}
-
-function orderFields(order: WooOrder, ctx: Ctx) {
   const api = `${ctx.origin}/wp-json/wc/v3`;
   const total = orderTotal(order);
   const shippingTotal = order.shipping_lines.reduce((sum, line) => sum + line.total, 0);
@@ -1377,7 +1188,6 @@ function renderNote(orderId: number, note: WooNote, ctx: Ctx) {
 function paged<T>(ctx: Ctx, collection: string, items: T[], render: (item: T) => unknown): Reply {
   const perPage = ctx.values.per_page as number;
   const page = ctx.values.page as number;
-  const offset = ctx.values.offset !== undefined ? (ctx.values.offset as number) : (page - 1) * perPage;
   const total = items.length;
   const maxPages = Math.ceil(total / perPage);
   const headers: Record<string, string> = { "X-WP-Total": String(total), "X-WP-TotalPages": String(maxPages) };
@@ -1386,69 +1196,30 @@ function paged<T>(ctx: Ctx, collection: string, items: T[], render: (item: T) =>
   if (page > 1) links.push(`<${pageLink(base, ctx.query, Math.min(page - 1, maxPages))}>; rel="prev"`);
   if (maxPages > page) links.push(`<${pageLink(base, ctx.query, page + 1)}>; rel="next"`);
   if (links.length > 0) headers.Link = links.join(", ");
-  return { status: 200, body: items.slice(offset, offset + perPage).map(render), headers };
+  return { status: 200, body: items.slice((page - 1) * perPage, page * perPage).map(render), headers };
 }
 
-function includeExclude<T extends { id: number }>(ctx: Ctx, items: T[]): T[] {
-  const include = ctx.values.include as number[];
-  const exclude = ctx.values.exclude as number[];
-  return items.filter((item) => (include.length === 0 || include.includes(item.id)) && !exclude.includes(item.id));
-}
-
-function sortBy<T extends { id: number }>(ctx: Ctx, items: T[], key: (item: T) => string | number): T[] {
-  const direction = ctx.values.order === "asc" ? 1 : -1;
-  const include = ctx.values.include as number[];
-  if (ctx.values.orderby === "include" && include.length > 0) {
-    return [...items].sort((a, b) => include.indexOf(a.id) - include.indexOf(b.id));
-  }
-  return [...items].sort((a, b) => {
-    const ka = key(a);
-    const kb = key(b);
-    const cmp =
-      typeof ka === "string" && typeof kb === "string"
-        ? ka.localeCompare(kb, "en", { sensitivity: "base" })
-        : (ka as number) - (kb as number);
-    return (cmp !== 0 ? cmp : a.id - b.id) * direction;
-  });
-}
-
-/** `after`/`before` on a date, as WP_Date_Query compares them: strictly, against the local or GMT column. */
-function dateFilter(ctx: Ctx): (d: Date) => boolean {
-  const gmt = ctx.values.dates_are_gmt === true;
-  const wall = (d: Date) => (gmt ? gmtWall(d) : localWall(d));
-  const after = ctx.values.after as string | undefined;
-  const before = ctx.values.before as string | undefined;
-  return (d: Date) =>
-    (after === undefined || wall(d) > siteLocalWall(after)) &&
-    (before === undefined || wall(d) < siteLocalWall(before));
-}
-
-function modifiedFilter(ctx: Ctx): (d: Date) => boolean {
-  const gmt = ctx.values.dates_are_gmt === true;
-  const wall = (d: Date) => (gmt ? gmtWall(d) : localWall(d));
-  const after = ctx.values.modified_after as string | undefined;
-  const before = ctx.values.modified_before as string | undefined;
-  return (d: Date) =>
-    (after === undefined || wall(d) > siteLocalWall(after)) &&
-    (before === undefined || wall(d) < siteLocalWall(before));
-}
+/** The default order of orders and products: newest first, then by ID. */
+const newestFirst = (a: { id: number; dateCreated: Date }, b: { id: number; dateCreated: Date }) =>
+  b.dateCreated.getTime() - a.dateCreated.getTime() || b.id - a.id;
 
 const contains = (haystack: string, needle: string) => haystack.toLowerCase().includes(needle.toLowerCase());
 
 function listOrders(ctx: Ctx): Reply {
   const statuses = ctx.values.status as string[];
   const search = ((ctx.values.search as string | undefined) ?? "").trim();
-  const inDates = dateFilter(ctx);
-  const inModified = modifiedFilter(ctx);
-  let orders = [...ctx.shop.orders.values()].filter((order) => {
+  // `after`/`before` as WP_Date_Query compares them: strictly, against the local or GMT column.
+  const wall = (d: Date) => (ctx.values.dates_are_gmt === true ? gmtWall(d) : localWall(d));
+  const after = ctx.values.after as string | undefined;
+  const before = ctx.values.before as string | undefined;
+  const orders = [...ctx.shop.orders.values()].filter((order) => {
     if (!statuses.includes("any") && !statuses.includes(order.status)) return false;
     if (statuses.includes("any") && order.status === "checkout-draft") return false;
-    if (ctx.values.customer !== undefined && order.customer_id !== Math.abs(ctx.values.customer as number))
-      return false;
-    if (ctx.values.product !== undefined && !order.line_items.some((i) => i.product_id === ctx.values.product)) {
+    if (ctx.values.customer !== undefined && order.customer_id !== Math.abs(ctx.values.customer as number)) {
       return false;
     }
-    if (!inDates(order.dateCreated) || !inModified(order.dateModified)) return false;
+    if (after !== undefined && wall(order.dateCreated) <= siteLocalWall(after)) return false;
+    if (before !== undefined && wall(order.dateCreated) >= siteLocalWall(before)) return false;
     if (search !== "") {
       const b = order.billing;
       const s = order.shipping;
@@ -1470,10 +1241,7 @@ function listOrders(ctx: Ctx): Reply {
     }
     return true;
   });
-  orders = includeExclude(ctx, orders);
-  const key = ctx.values.orderby === "modified" ? (o: WooOrder) => o.dateModified.getTime() : null;
-  orders = sortBy(ctx, orders, key ?? ((o) => (ctx.values.orderby === "id" ? o.id : o.dateCreated.getTime())));
-  return paged(ctx, "orders", orders, (order) => renderOrder(order, ctx));
+  return paged(ctx, "orders", orders.sort(newestFirst), (order) => renderOrder(order, ctx));
 }
 
 function listProducts(ctx: Ctx): Reply {
@@ -1485,14 +1253,9 @@ function listProducts(ctx: Ctx): Reply {
           .map((s) => s.trim().toLowerCase())
           .filter((s) => s !== "")
       : null;
-  const inDates = dateFilter(ctx);
-  const inModified = modifiedFilter(ctx);
-  let products = [...ctx.shop.products.values()].filter((product) => {
-    // Every product here is published.
-    if (ctx.values.status !== "any" && ctx.values.status !== "publish") return false;
+  const products = [...ctx.shop.products.values()].filter((product) => {
     if (skus && !skus.includes(product.sku.toLowerCase())) return false;
     if (ctx.values.stock_status !== undefined && product.stock_status !== ctx.values.stock_status) return false;
-    if (!inDates(product.dateCreated) || !inModified(product.dateModified)) return false;
     if (search !== "") {
       const words = search.split(/\s+/);
       const text = [product.name, product.description, product.short_description];
@@ -1500,48 +1263,27 @@ function listProducts(ctx: Ctx): Reply {
     }
     return true;
   });
-  products = includeExclude(ctx, products);
-  const keys: Record<string, (p: WooProduct) => string | number> = {
-    id: (p) => p.id,
-    title: (p) => p.name,
-    slug: (p) => p.slug,
-    modified: (p) => p.dateModified.getTime(),
-    price: (p) => cents(priceOf(p)),
-    popularity: (p) => p.total_sales,
-  };
-  products = sortBy(ctx, products, keys[ctx.values.orderby as string] ?? ((p) => p.dateCreated.getTime()));
-  return paged(ctx, "products", products, (product) => renderProduct(product, ctx));
+  return paged(ctx, "products", products.sort(newestFirst), (product) => renderProduct(product, ctx));
 }
 
-function allUsers(ctx: Ctx): WooCustomer[] {
-  return [ADMIN_USER, ...ctx.shop.customers.values()];
-}
-
+/** Customers (role `customer`) by display name; the administrator is not among them. */
 function listCustomers(ctx: Ctx): Reply {
-  const role = ctx.values.role as string;
-  let users = allUsers(ctx).filter((u) => role === "all" || u.role === role);
+  let users = [...ctx.shop.customers.values()];
   const email = ctx.values.email as string | undefined;
+  const search = ((ctx.values.search as string | undefined) ?? "").trim();
   if (email !== undefined && email !== "") {
     users = users.filter((u) => u.email.toLowerCase() === email.toLowerCase());
-  } else {
-    const search = ((ctx.values.search as string | undefined) ?? "").trim();
-    if (search !== "") {
-      // WP_User_Query picks the columns from the search term's shape.
-      const columns = (u: WooCustomer): string[] =>
-        search.includes("@")
-          ? [u.email]
-          : /^\d+$/.test(search)
-            ? [u.username, String(u.id)]
-            : [u.username, u.email, u.username.replace(/[^a-z0-9_-]/gi, "-"), u.display_name];
-      users = users.filter((u) => columns(u).some((c) => contains(c, search)));
-    }
+  } else if (search !== "") {
+    // WP_User_Query picks the columns from the search term's shape.
+    const columns = (u: WooCustomer): string[] =>
+      search.includes("@")
+        ? [u.email]
+        : /^\d+$/.test(search)
+          ? [u.username, String(u.id)]
+          : [u.username, u.email, u.username.replace(/[^a-z0-9_-]/gi, "-"), u.display_name];
+    users = users.filter((u) => columns(u).some((c) => contains(c, search)));
   }
-  users = includeExclude(ctx, users);
-  const keys: Record<string, (u: WooCustomer) => string | number> = {
-    id: (u) => u.id,
-    registered_date: (u) => u.registered.getTime(),
-  };
-  users = sortBy(ctx, users, keys[ctx.values.orderby as string] ?? ((u) => u.display_name));
+  users.sort((a, b) => a.display_name.localeCompare(b.display_name, "en", { sensitivity: "base" }) || a.id - b.id);
   return paged(ctx, "customers", users, (user) => renderCustomer(user, ctx));
 }
 
@@ -1552,10 +1294,10 @@ function formattedName(product: WooProduct): string {
   return `${product.name} (${product.sku !== "" ? product.sku : `#${product.id}`})`;
 }
 
-function addNote(ctx: Ctx, order: WooOrder, text: string, customerNote = false, author = "system"): WooNote {
+function addNote(ctx: Ctx, order: WooOrder, text: string, customerNote = false): WooNote {
   const note: WooNote = {
     id: ctx.shop.counters.note++,
-    author,
+    author: "system",
     date: ctx.now,
     note: text,
     customer_note: customerNote,
@@ -1639,29 +1381,13 @@ function paymentComplete(ctx: Ctx, order: WooOrder, transactionId: string) {
   reduceStock(ctx, order);
 }
 
+/** save_object(): props, then the status transition, then `set_paid` if the order still needs payment. */
 function updateOrder(ctx: Ctx): Reply {
   const order = ctx.shop.orders.get(ctx.ids.id as number);
-  if (!order) return errorReply(wpError(ORDER_INVALID_ID.code, ORDER_INVALID_ID.message, 400));
+  if (!order) return wpError(ORDER_INVALID_ID.code, ORDER_INVALID_ID.message, 400);
   const v = ctx.values;
-  if (v.customer_id !== undefined && v.customer_id !== 0) {
-    if (!allUsers(ctx).some((u) => u.id === v.customer_id)) {
-      return errorReply(wpError("woocommerce_rest_invalid_customer_id", "Customer ID is invalid.", 400));
-    }
-  }
   const before = JSON.stringify(renderOrder(order, ctx));
-  for (const key of ["payment_method", "payment_method_title", "transaction_id", "customer_note"] as const) {
-    if (typeof v[key] === "string") order[key] = v[key] as string;
-  }
-  if (typeof v.customer_id === "number") order.customer_id = v.customer_id;
-  for (const key of ["billing", "shipping"] as const) {
-    const posted = v[key] as Record<string, unknown> | undefined;
-    if (!posted) continue;
-    for (const [field, value] of Object.entries(posted)) {
-      if (field in order[key] || (key === "billing" && field === "email")) {
-        (order[key] as unknown as Record<string, unknown>)[field] = String(value ?? "");
-      }
-    }
-  }
+  if (typeof v.transaction_id === "string") order.transaction_id = v.transaction_id;
   if (typeof v.status === "string" && v.status !== "") changeStatus(ctx, order, v.status as OrderStatus);
   if (v.set_paid === true && needsPayment(order)) {
     paymentComplete(ctx, order, typeof v.transaction_id === "string" ? v.transaction_id : "");
@@ -1672,25 +1398,11 @@ function updateOrder(ctx: Ctx): Reply {
 
 function updateProduct(ctx: Ctx): Reply {
   const product = ctx.shop.products.get(ctx.ids.id as number);
-  if (!product) return errorReply(wpError("woocommerce_rest_product_invalid_id", "Invalid ID.", 400));
+  if (!product) return wpError("woocommerce_rest_product_invalid_id", "Invalid ID.", 400);
   const v = ctx.values;
   const before = JSON.stringify(renderProduct(product, ctx));
-  if (typeof v.name === "string") product.name = v.name;
-  if (typeof v.regular_price === "string") product.regular_price = v.regular_price;
-  if (typeof v.sale_price === "string") product.sale_price = v.sale_price;
-  const stockStatus = (v.stock_status as StockStatus | undefined) ?? product.stock_status;
   if (typeof v.manage_stock === "boolean") product.manage_stock = v.manage_stock;
-  if (typeof v.backorders === "string") product.backorders = v.backorders as WooProduct["backorders"];
-  if (product.manage_stock) {
-    product.stock_status = stockStatus;
-    if (typeof v.stock_quantity === "number") product.stock_quantity = v.stock_quantity;
-    else if (ctx.param("inventory_delta") !== undefined) {
-      product.stock_quantity = (product.stock_quantity ?? 0) + Math.trunc(Number(ctx.param("inventory_delta")) || 0);
-    }
-  } else {
-    product.stock_quantity = null;
-    product.stock_status = stockStatus;
-  }
+  if (product.manage_stock && typeof v.stock_quantity === "number") product.stock_quantity = v.stock_quantity;
   settleStockStatus(product);
   if (JSON.stringify(renderProduct(product, ctx)) !== before) product.dateModified = ctx.now;
   return { status: 200, body: renderProduct(product, ctx) };
@@ -1699,44 +1411,46 @@ function updateProduct(ctx: Ctx): Reply {
 // ---------------------------------------------------------------------------------------------
 // Routes
 
+interface Endpoint {
+  args: Record<string, Spec>;
+  /** The endpoint's permission check: the 401 (or 404) to answer, or null. */
+  permission: (ctx: Ctx) => Reply | null;
+  handle: (ctx: Ctx) => Reply;
+}
+
+interface Route {
+  pattern: RegExp;
+  /** EDIT answers POST, PUT and PATCH. */
+  endpoints: { GET?: Endpoint; POST?: Endpoint; EDIT?: Endpoint };
+}
+
 const cannot = {
   list: wpError("woocommerce_rest_cannot_view", "Sorry, you cannot list resources.", 401),
   view: wpError("woocommerce_rest_cannot_view", "Sorry, you cannot view this resource.", 401),
   edit: wpError("woocommerce_rest_cannot_edit", "Sorry, you are not allowed to edit this resource.", 401),
   create: wpError("woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources.", 401),
-  delete: wpError("woocommerce_rest_cannot_delete", "Sorry, you are not allowed to delete this resource.", 401),
 };
 
-const notImplemented: Endpoint = {
-  args: {},
-  permission: () => null,
-  handle: () => errorReply(wpError("fake_not_implemented", "The WooCommerce fake does not model this request.", 501)),
-};
+/** The permission check of an endpoint any API key may use. */
+const keyed = (denied: Reply) => (ctx: Ctx) => (ctx.user ? null : denied);
 
-const ORDER_EDIT_ARGS: Endpoint["args"] = {
-  status: { type: "string", enum: ORDER_STATUSES },
-  currency: { type: "string" },
-  customer_id: { type: "integer" },
-  customer_note: { type: "string" },
-  billing: ADDRESS_SPEC,
-  shipping: ADDRESS_SPEC,
-  payment_method: { type: "string" },
-  payment_method_title: { type: "string" },
-  transaction_id: { type: "string" },
-  set_paid: { type: "boolean" },
-};
+const ORDER_STATUSES = [
+  "pending",
+  "processing",
+  "on-hold",
+  "completed",
+  "cancelled",
+  "refunded",
+  "failed",
+  "checkout-draft",
+] as const;
+const STOCK_STATUSES = ["instock", "outofstock", "onbackorder"];
 
-const PRODUCT_EDIT_ARGS: Endpoint["args"] = {
-  name: { type: "string" },
-  regular_price: { type: "string" },
-  sale_price: { type: "string" },
-  manage_stock: { type: "boolean" },
-  stock_quantity: { type: "integer" },
-  stock_status: { type: "string", enum: ["instock", "outofstock", "onbackorder"] },
-  backorders: { type: "string", enum: ["no", "notify", "yes"] },
+const PAGING: Record<string, Spec> = {
+  page: { type: "integer", minimum: 1, default: 1 },
+  per_page: { type: "integer", minimum: 1, maximum: 100, default: 10 },
+  search: { type: "string" },
 };
-
-const ROLES = ["administrator", "editor", "author", "contributor", "subscriber", "customer", "shop_manager"];
 
 const ROUTES: Route[] = [
   {
@@ -1744,53 +1458,53 @@ const ROUTES: Route[] = [
     endpoints: {
       GET: {
         args: {
-          ...crudCollectionArgs(["date", "id", "include", "title", "slug", "modified"]),
+          ...PAGING,
+          after: { type: "string", format: "date-time" },
+          before: { type: "string", format: "date-time" },
+          dates_are_gmt: { type: "boolean", default: false },
           status: {
             type: "array",
             items: { type: "string", enum: ["any", "trash", ...ORDER_STATUSES] },
             default: ["any"],
           },
           customer: { type: "integer" },
-          product: { type: "integer" },
-          dp: { type: "integer", default: 2 },
         },
-        permission: (ctx) => (ctx.user ? null : cannot.list),
+        permission: keyed(cannot.list),
         handle: listOrders,
       },
-      POST: { ...notImplemented, permission: (ctx) => (ctx.user ? null : cannot.create) },
     },
   },
   {
     pattern: /^\/wc\/v3\/orders\/(?<id>\d+)$/i,
     endpoints: {
       GET: {
-        args: { context: { ...CONTEXT, default: "view" } },
-        permission: (ctx) => (ctx.user ? null : cannot.view),
+        args: {},
+        permission: keyed(cannot.view),
         handle: (ctx) => {
           const order = ctx.shop.orders.get(ctx.ids.id as number);
-          return order ? { status: 200, body: renderOrder(order, ctx) } : errorReply(fromSample(ORDER_INVALID_ID));
+          return order ? { status: 200, body: renderOrder(order, ctx) } : fromSample(ORDER_INVALID_ID);
         },
       },
       EDIT: {
-        args: ORDER_EDIT_ARGS,
-        permission: (ctx) => (ctx.user ? null : cannot.edit),
+        args: {
+          status: { type: "string", enum: ORDER_STATUSES },
+          transaction_id: { type: "string" },
+          set_paid: { type: "boolean" },
+        },
+        permission: keyed(cannot.edit),
         handle: updateOrder,
       },
-      DELETE: { ...notImplemented, permission: (ctx) => (ctx.user ? null : cannot.delete) },
     },
   },
   {
     pattern: /^\/wc\/v3\/orders\/(?<order_id>\d+)\/notes$/i,
     endpoints: {
       GET: {
-        args: {
-          context: { ...CONTEXT, default: "view" },
-          type: { type: "string", enum: ["any", "customer", "internal"], default: "any" },
-        },
-        permission: (ctx) => (ctx.user ? null : cannot.list),
+        args: { type: { type: "string", enum: ["any", "customer", "internal"], default: "any" } },
+        permission: keyed(cannot.list),
         handle: (ctx) => {
           const order = ctx.shop.orders.get(ctx.ids.order_id as number);
-          if (!order) return errorReply(wpError("woocommerce_rest_shop_order_invalid_id", "Invalid order ID.", 404));
+          if (!order) return wpError("woocommerce_rest_shop_order_invalid_id", "Invalid order ID.", 404);
           const type = ctx.values.type;
           const notes = order.notes
             .filter((n) => type === "any" || (type === "customer" ? n.customer_note : !n.customer_note))
@@ -1802,14 +1516,12 @@ const ROUTES: Route[] = [
         args: {
           note: { type: "string", required: true },
           customer_note: { type: "boolean", default: false },
-          added_by_user: { type: "boolean", default: false },
         },
-        permission: (ctx) => (ctx.user ? null : cannot.create),
+        permission: keyed(cannot.create),
         handle: (ctx) => {
           const order = ctx.shop.orders.get(ctx.ids.order_id as number);
-          if (!order) return errorReply(wpError("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404));
-          const author = ctx.values.added_by_user === true ? ADMIN.display_name : "system";
-          const note = addNote(ctx, order, String(ctx.values.note), ctx.values.customer_note === true, author);
+          if (!order) return wpError("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404);
+          const note = addNote(ctx, order, String(ctx.values.note), ctx.values.customer_note === true);
           return {
             status: 201,
             body: renderNote(order.id, note, ctx),
@@ -1823,31 +1535,10 @@ const ROUTES: Route[] = [
     pattern: /^\/wc\/v3\/products$/i,
     endpoints: {
       GET: {
-        args: {
-          ...crudCollectionArgs([
-            "date",
-            "id",
-            "include",
-            "title",
-            "slug",
-            "modified",
-            "price",
-            "popularity",
-            "rating",
-            "menu_order",
-          ]),
-          status: {
-            type: "string",
-            enum: ["any", "future", "trash", "draft", "pending", "private", "publish"],
-            default: "any",
-          },
-          sku: { type: "string" },
-          stock_status: { type: "string", enum: ["instock", "outofstock", "onbackorder"] },
-        },
-        permission: (ctx) => (ctx.user ? null : cannot.list),
+        args: { ...PAGING, sku: { type: "string" }, stock_status: { type: "string", enum: STOCK_STATUSES } },
+        permission: keyed(cannot.list),
         handle: listProducts,
       },
-      POST: { ...notImplemented, permission: (ctx) => (ctx.user ? null : cannot.create) },
     },
   },
   {
@@ -1855,77 +1546,66 @@ const ROUTES: Route[] = [
     endpoints: {
       // WC_REST_CRUD_Controller checks permissions only on products that exist.
       GET: {
-        args: { context: { ...CONTEXT, default: "view" } },
+        args: {},
         permission: (ctx) => (ctx.user || !ctx.shop.products.has(ctx.ids.id as number) ? null : cannot.view),
         handle: (ctx) => {
           const product = ctx.shop.products.get(ctx.ids.id as number);
           return product
             ? { status: 200, body: renderProduct(product, ctx) }
-            : errorReply(wpError("woocommerce_rest_product_invalid_id", "Invalid ID.", 404));
+            : wpError("woocommerce_rest_product_invalid_id", "Invalid ID.", 404);
         },
       },
       EDIT: {
-        args: PRODUCT_EDIT_ARGS,
+        args: { manage_stock: { type: "boolean" }, stock_quantity: { type: "integer" } },
         permission: (ctx) => (ctx.user || !ctx.shop.products.has(ctx.ids.id as number) ? null : cannot.edit),
         handle: updateProduct,
-      },
-      DELETE: {
-        ...notImplemented,
-        permission: (ctx) => (ctx.user || !ctx.shop.products.has(ctx.ids.id as number) ? null : cannot.delete),
       },
     },
   },
   {
     pattern: /^\/wc\/v3\/customers$/i,
     endpoints: {
-      GET: {
-        args: {
-          context: { ...CONTEXT, default: "view" },
-          page: { type: "integer", minimum: 1, default: 1 },
-          per_page: { type: "integer", minimum: 1, maximum: 100, default: 10 },
-          search: { type: "string" },
-          exclude: { type: "array", items: { type: "integer" }, validate: false, default: [] },
-          include: { type: "array", items: { type: "integer" }, validate: false, default: [] },
-          offset: { type: "integer" },
-          order: { type: "string", enum: ["asc", "desc"], default: "asc" },
-          orderby: { type: "string", enum: ["id", "include", "name", "registered_date"], default: "name" },
-          email: { type: "string", format: "email" },
-          role: { type: "string", enum: ["all", ...ROLES], default: "customer" },
-        },
-        permission: (ctx) => (ctx.user ? null : cannot.list),
-        handle: listCustomers,
-      },
-      POST: { ...notImplemented, permission: (ctx) => (ctx.user ? null : cannot.create) },
+      GET: { args: { ...PAGING, email: { type: "string" } }, permission: keyed(cannot.list), handle: listCustomers },
     },
   },
   {
     pattern: /^\/wc\/v3\/customers\/(?<id>\d+)$/i,
     endpoints: {
       GET: {
-        args: { context: { ...CONTEXT, default: "view" } },
+        args: {},
         // Users::get_user_in_current_site() answers an unknown id before any permission check.
         permission: (ctx) =>
-          !allUsers(ctx).some((u) => u.id === ctx.ids.id)
+          !userById(ctx, ctx.ids.id as number)
             ? wpError("wc_user_invalid_id", "Invalid user ID.", 404)
             : ctx.user
               ? null
               : cannot.view,
-        handle: (ctx) => {
-          const user = allUsers(ctx).find((u) => u.id === ctx.ids.id) as WooCustomer;
-          return { status: 200, body: renderCustomer(user, ctx) };
-        },
+        handle: (ctx) => ({
+          status: 200,
+          body: renderCustomer(userById(ctx, ctx.ids.id as number) as WooCustomer, ctx),
+        }),
       },
     },
   },
 ];
 
-// ---------------------------------------------------------------------------------------------
-// Authentication, after WC_REST_Authentication
-
-interface AuthResult {
-  user: ApiKey | null;
-  error: WpError | null;
+function userById(ctx: Ctx, id: number): WooCustomer | undefined {
+  return id === ADMIN_USER.id ? ADMIN_USER : ctx.shop.customers.get(id);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Authentication, after WC_REST_Authentication over HTTPS
+
+interface ApiKey {
+  key: string;
+  secret: string;
+  permissions: "read" | "read_write";
+}
+
+const KEYS: ApiKey[] = [
+  { key: CONSUMER_KEY, secret: CONSUMER_SECRET, permissions: "read_write" },
+  { key: READ_ONLY_CONSUMER_KEY, secret: READ_ONLY_CONSUMER_SECRET, permissions: "read" },
+];
 
 const authError = (message: string) => wpError("woocommerce_rest_authentication_error", message, 401);
 
@@ -1937,259 +1617,102 @@ function basicCredentials(header: string | undefined): [string, string] | null {
   return colon < 0 ? null : [decoded.slice(0, colon), decoded.slice(colon + 1)];
 }
 
-/** wc_rest_urlencode_rfc3986(). */
-const rfc3986 = (text: string) =>
-  encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
-function rawurldecode(text: string): string {
-  return text.replace(/(%[0-9A-Fa-f]{2})+/g, (run) => {
-    try {
-      return decodeURIComponent(run);
-    } catch {
-      return run;
-    }
-  });
-}
-
-function authenticate(
-  req: SeenRequest,
-  query: PhpParams,
-  form: PhpParams,
-  keys: ApiKey[],
-  settings: WooCommerceFake["settings"],
-  origin: string,
-  now: Date,
-): AuthResult {
-  let error: WpError | null = null;
-  const authorization = settings.stripAuthorization ? undefined : req.headers.authorization;
-  if (settings.https) {
-    const str = (v: string | PhpArray | undefined) => (typeof v === "string" ? v : "");
-    let key = "";
-    let secret = "";
-    if (str(query.get("consumer_key")) !== "" && str(query.get("consumer_secret")) !== "") {
-      key = str(query.get("consumer_key"));
-      secret = str(query.get("consumer_secret"));
-    }
-    const basic = basicCredentials(authorization);
-    if (key === "" && basic && basic[0] !== "" && basic[1] !== "") [key, secret] = basic;
-    if (key !== "" && secret !== "") {
-      const found = keys.find((k) => k.key === key.trim());
-      if (found && found.secret === secret) return { user: found, error: null };
-      if (found) error = authError("Consumer secret is invalid.");
-    }
-  }
-
-  // OAuth 1.0a, "one-legged": parameters from the query, a form body, or an OAuth Authorization header.
-  const params = new Map<string, string>();
-  for (const source of [query, form]) {
-    for (const [k, v] of source) if (typeof v === "string") params.set(k, v);
-  }
-  if (authorization?.trim().startsWith("OAuth ")) {
-    for (const m of authorization.matchAll(/(oauth_[a-z_-]*)=(:?"([^"]*)"|([^,]*))/g)) {
-      params.set(m[1] as string, rawurldecode((m[3] || m[4] || "").replace(/\+/g, " ")));
-    }
-  }
-  const required = [
-    "oauth_consumer_key",
-    "oauth_timestamp",
-    "oauth_nonce",
-    "oauth_signature",
-    "oauth_signature_method",
-  ];
-  const missing = required.filter((name) => !params.get(name));
-  if (missing.length === required.length) return { user: null, error };
-  if (missing.length > 0) {
-    const noun = missing.length === 1 ? "parameter" : "parameters";
-    return {
-      user: null,
-      error: wpError(
-        "woocommerce_rest_authentication_missing_parameter",
-        `Missing OAuth ${noun} ${missing.join(", ")}`,
-        401,
-      ),
-    };
-  }
-  const key = keys.find((k) => k.key === params.get("oauth_consumer_key"));
-  if (!key) return { user: null, error: fromSample(KEY_INVALID) };
-
-  const consumerSignature = rawurldecode((params.get("oauth_signature") as string).replace(/ /g, "+"));
-  params.delete("oauth_signature");
-  const sorted = [...params.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const queryString = sorted.map(([k, v]) => rfc3986(`${rfc3986(k)}=${rfc3986(v)}`)).join("%26");
-  const scheme = settings.https ? "https" : "http";
-  const base = `${scheme}://${origin.replace(/^https?:\/\//, "")}${req.path}`;
-  const stringToSign = `${req.method.toUpperCase()}&${encodeURIComponent(base)}&${queryString}`;
-  const method = params.get("oauth_signature_method");
-  if (method !== "HMAC-SHA1" && method !== "HMAC-SHA256") {
-    return { user: null, error: authError("Invalid signature - signature method is invalid.") };
-  }
-  const signature = createHmac(method === "HMAC-SHA1" ? "sha1" : "sha256", `${key.secret}&`)
-    .update(stringToSign)
-    .digest("base64");
-  if (signature !== consumerSignature) {
-    return { user: null, error: authError("Invalid signature - provided signature does not match.") };
-  }
-  const timestamp = Number(params.get("oauth_timestamp"));
-  const seconds = Math.floor(now.getTime() / 1000);
-  if (!(timestamp >= seconds - 900 && timestamp <= seconds + 900)) {
-    return { user: null, error: authError("Invalid timestamp.") };
-  }
-  const nonce = params.get("oauth_nonce") as string;
-  if ([...key.nonces.keys()].includes(nonce)) {
-    return { user: null, error: authError("Invalid nonce - nonce has already been used.") };
-  }
-  key.nonces.set(nonce, timestamp);
-  for (const [n, t] of key.nonces) if (t < seconds - 900) key.nonces.delete(n);
-  return { user: key, error: null };
-}
-
-/** WC_REST_Authentication::check_permissions(). */
-function keyPermissionError(key: ApiKey, method: string): WpError | null {
-  if (method === "GET" || method === "HEAD") {
-    return key.permissions === "write" ? authError("The API key provided does not have read permissions.") : null;
-  }
-  if (["POST", "PUT", "PATCH", "DELETE"].includes(method)) {
-    return key.permissions === "read" ? authError("The API key provided does not have write permissions.") : null;
-  }
-  return method === "OPTIONS" ? null : authError("Unknown request method.");
+/**
+ * `consumer_key`/`consumer_secret` from the query when both are non-empty, else from HTTP Basic.
+ * An unknown key, or none, leaves the request anonymous (user null) for the endpoint to refuse.
+ */
+function authenticate(query: Query, authorization: string | undefined): { user: ApiKey | null; error?: Reply } {
+  const fromQuery = [query.get("consumer_key"), query.get("consumer_secret")];
+  const [key, secret] = fromQuery.every((v) => typeof v === "string" && v !== "")
+    ? (fromQuery as [string, string])
+    : (basicCredentials(authorization) ?? ["", ""]);
+  const found = key !== "" && secret !== "" ? KEYS.find((k) => k.key === key.trim()) : undefined;
+  if (!found) return { user: null };
+  return found.secret === secret ? { user: found } : { user: null, error: authError("Consumer secret is invalid.") };
 }
 
 // ---------------------------------------------------------------------------------------------
 // The server
 
-function isJsonType(contentType: string): boolean {
-  const media = contentType.split(";")[0]?.trim().toLowerCase() ?? "";
-  return media === "application/json" || media.endsWith("+json");
-}
+const WRITES = ["POST", "PUT", "PATCH", "DELETE"];
 
 export async function startWooCommerce(options: WooCommerceOptions = {}): Promise<WooCommerceFake> {
-  const clock = options.now ?? (() => new Date());
-  const settings = { stripAuthorization: options.stripAuthorization ?? false, https: options.https ?? true };
-  const keys: ApiKey[] = [
-    { key: CONSUMER_KEY, secret: CONSUMER_SECRET, permissions: "read_write", nonces: new Map() },
-    { key: READ_ONLY_CONSUMER_KEY, secret: READ_ONLY_CONSUMER_SECRET, permissions: "read", nonces: new Map() },
-  ];
+  const settings = { stripAuthorization: options.stripAuthorization ?? false };
   let data = buildShop();
   const writes: WooWrite[] = [];
 
-  const answer = (reply: Reply, authenticated: boolean): FakeAnswer => ({
-    status: reply.status,
-    headers: { ...BASE_HEADERS, ...(authenticated ? NO_CACHE : {}), ...(reply.headers ?? {}) },
-    body: phpJson(reply.body),
-  });
-
   const handle = (req: SeenRequest): FakeAnswer => {
-    const query = parsePhp(req.query);
-    // Pretty permalinks (/wp-json/...) or plain ones (?rest_route=...).
-    let route: string | null = null;
-    if (req.path === "/wp-json" || req.path.startsWith("/wp-json/")) route = req.path.slice("/wp-json".length) || "/";
-    else if ((req.path === "/" || req.path === "/index.php") && typeof query.get("rest_route") === "string") {
-      route = query.get("rest_route") as string;
-    }
-    if (route === null) {
+    if (req.path !== "/wp-json" && !req.path.startsWith("/wp-json/")) {
       return {
         status: 404,
         headers: { "content-type": "text/html; charset=UTF-8" },
         body: "<!DOCTYPE html><html><head><title>Page not found</title></head><body><h1>Oops! That page can&rsquo;t be found.</h1></body></html>",
       };
     }
+    let route = req.path.slice("/wp-json".length) || "/";
     route = route.length > 1 ? route.replace(/\/+$/, "") : route;
+    const method = req.method.toUpperCase();
+    const query = parseQuery(req.query);
 
-    // WP_REST_Server::serve_request(): the _method parameter or X-HTTP-Method-Override header.
-    let method = req.method.toUpperCase();
-    const override = query.get("_method") ?? req.headers["x-http-method-override"];
-    if (typeof override === "string" && override !== "") method = override.toUpperCase();
-
-    const contentType = String(req.headers["content-type"] ?? "");
     let json: Record<string, unknown> = {};
-    let form: PhpParams = new Map();
-    let bodyError: WpError | null = null;
-    if (isJsonType(contentType) && req.body !== "") {
+    let bodyError: Reply | null = null;
+    if (req.body !== "") {
       try {
         const parsed = JSON.parse(req.body) as unknown;
         if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
           json = parsed as Record<string, unknown>;
         }
-      } catch (e) {
+      } catch {
         bodyError = wpError("rest_invalid_json", "Invalid JSON body passed.", 400, {
           json_error_code: 4,
-          json_error_message: e instanceof SyntaxError ? "Syntax error" : String(e),
+          json_error_message: "Syntax error",
         });
       }
-    } else if (
-      req.body !== "" &&
-      (contentType.startsWith("application/x-www-form-urlencoded") || (contentType === "" && method !== "POST"))
-    ) {
-      form = parsePhp(new URLSearchParams(req.body));
     }
 
-    const isWrite = ["POST", "PUT", "PATCH", "DELETE"].includes(method);
-    const record = (reply: Reply, user: ApiKey | null): FakeAnswer => {
-      if (isWrite) {
-        writes.push({
-          method,
-          route,
-          status: reply.status,
-          body: form.size > 0 ? Object.fromEntries([...form].map(([k, v]) => [k, phpToJs(v)])) : json,
-        });
-      }
-      return answer(reply, user !== null);
+    const reply = (answer: Reply): FakeAnswer => {
+      if (WRITES.includes(method)) writes.push({ method, route, status: answer.status, body: json });
+      return {
+        status: answer.status,
+        // WordPress's json_encode() escapes slashes.
+        headers: { "content-type": "application/json; charset=UTF-8", ...answer.headers },
+        body: JSON.stringify(answer.body).replace(/\//g, "\\/"),
+      };
     };
 
-    const isWc = /^\/wc[/-]/i.test(route);
-    const now = clock();
-    const auth: AuthResult = isWc
-      ? authenticate(req, query, form, keys, settings, fake.origin, now)
-      : { user: null, error: null };
-    if (auth.error) return record(errorReply(auth.error), null);
-    if (auth.user) {
-      const denied = keyPermissionError(auth.user, method);
-      if (denied) return record(errorReply(denied), auth.user);
+    // WP_REST_Server::serve_request(): authentication, key permissions, route, parameters, permission check.
+    const auth = authenticate(query, settings.stripAuthorization ? undefined : req.headers.authorization);
+    if (auth.error) return reply(auth.error);
+    if (auth.user?.permissions === "read" && WRITES.includes(method)) {
+      return reply(authError("The API key provided does not have write permissions."));
     }
 
-    let matched: { endpoint: Endpoint; ids: Record<string, number> } | null = null;
+    let matched: { endpoint: Endpoint; ids: Record<string, number> } | undefined;
     for (const candidate of ROUTES) {
       const m = candidate.pattern.exec(route);
-      if (!m) continue;
-      const key =
-        ["POST", "PUT", "PATCH"].includes(method) && candidate.endpoints.EDIT
-          ? "EDIT"
-          : method === "HEAD"
-            ? "GET"
-            : method;
-      const endpoint = candidate.endpoints[key];
-      if (!endpoint) continue;
-      const ids = Object.fromEntries(Object.entries(m.groups ?? {}).map(([k, v]) => [k, Number(v)]));
-      matched = { endpoint, ids };
+      const key = ["POST", "PUT", "PATCH"].includes(method) && candidate.endpoints.EDIT ? "EDIT" : method;
+      const endpoint = candidate.endpoints[key as keyof Route["endpoints"]];
+      if (!m || !endpoint) continue;
+      matched = { endpoint, ids: Object.fromEntries(Object.entries(m.groups ?? {}).map(([k, v]) => [k, Number(v)])) };
       break;
     }
-    if (!matched) return record(errorReply(fromSample(NO_ROUTE)), auth.user);
-    if (bodyError) return record(errorReply(bodyError), auth.user);
+    if (!matched) return reply(fromSample(NO_ROUTE));
+    if (bodyError) return reply(bodyError);
 
+    const { values, error } = readParams(matched.endpoint.args, (name) =>
+      json[name] !== undefined && json[name] !== null ? json[name] : query.get(name),
+    );
+    if (error) return reply(error);
     const ctx: Ctx = {
-      method,
-      route,
       ids: matched.ids,
       query,
-      body: json,
       user: auth.user,
-      param(name) {
-        if (json[name] !== undefined && json[name] !== null) return json[name];
-        const posted = form.get(name);
-        if (posted !== undefined) return phpToJs(posted);
-        const queried = query.get(name);
-        return queried !== undefined ? phpToJs(queried) : undefined;
-      },
       origin: fake.origin,
-      now,
+      now: new Date(),
       shop: data,
-      values: {},
+      values,
     };
-    const invalid = checkParams(ctx, matched.endpoint);
-    if (invalid) return record(errorReply(invalid), auth.user);
-    const forbidden = matched.endpoint.permission(ctx);
-    if (forbidden) return record(errorReply(forbidden), auth.user);
-    return record(matched.endpoint.handle(ctx), auth.user);
+    return reply(matched.endpoint.permission(ctx) ?? matched.endpoint.handle(ctx));
   };
 
   const fake = await startFake(handle);
@@ -2217,7 +1740,6 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
     reset() {
       data = buildShop();
       writes.length = 0;
-      for (const key of keys) key.nonces.clear();
     },
   };
   return Object.assign(fake, { shop, api: `${fake.origin}/wp-json/wc/v3`, settings });
