@@ -75,11 +75,18 @@ export function offsetMinutes(epoch: number, zone: string): number {
   return Math.round((wall - Math.floor(epoch / 60_000) * 60_000) / 60_000);
 }
 
-/** Epoch of a wall-clock time in `zone`, correct across daylight-saving changes. */
+/**
+ * Epoch of a wall-clock time in `zone`, correct across daylight-saving changes: the earlier of
+ * two when clocks go back, and the moment clocks jumped to when they skipped it (Santiago's
+ * midnight in September is 01:00).
+ */
 export function zonedEpoch(year: number, month: number, day: number, minutes: number, zone: string): number {
   const wall = Date.UTC(year, month - 1, day, 0, minutes);
-  const guess = wall - offsetMinutes(wall, zone) * 60_000;
-  return wall - offsetMinutes(guess, zone) * 60_000;
+  const before = wall - offsetMinutes(wall - 86_400_000, zone) * 60_000;
+  const after = wall - offsetMinutes(wall + 86_400_000, zone) * 60_000;
+  const shows = (epoch: number) => epoch + offsetMinutes(epoch, zone) * 60_000 === wall;
+  const valid = [before, after].filter(shows);
+  return valid.length ? Math.min(...valid) : before;
 }
 
 /** ISO 8601 local time with the zone's offset at that moment: 2026-11-27T14:00+01:00. */

@@ -147,7 +147,7 @@ describe("weather_geocode", () => {
     for (let i = 0; i < 4; i++) geocoding.queue.push({ status: 429, body: ERROR_429 });
     const limited = await server.call("weather_geocode", { name: "Ostrava", count: 2 });
     expect(text(limited)).toMatch(/answered 429 "Daily API request limit exceeded\. Please try again tomorrow\."/);
-    expect(text(limited)).toMatch(/WAITER_OPEN_METEO_API_KEY/);
+    expect(text(limited)).toMatch(/free tier's limit .* set WAITER_OPEN_METEO_API_KEY/);
   });
 });
 
@@ -166,6 +166,7 @@ describe("places", () => {
     for (const [place, expected] of [
       ["Springfield, Massachusetts", "Massachusetts"],
       ["paris, us", "Texas"],
+      ["Springfield, Missouri, US", "Missouri"],
       ["Paris, France", "Île-de-France"],
     ]) {
       const result = await server.call("weather_current", { place });
@@ -208,7 +209,10 @@ describe("MET Norway", () => {
     expect(result.isError).toBeFalsy();
     const r = data<Record<string, unknown> & { time: string; time_utc: string }>(result);
     const at = Date.parse(r.time_utc);
+    const now = Date.now();
     const w = met.weather(at);
+    // Instant values of the step nearest now; precipitation of the hour now is in.
+    expect(Math.abs(now - at)).toBeLessThanOrEqual(30 * 60_000 + 5_000);
     expect(r).toMatchObject({
       place: { name: "Ostrava", region: "Moravskoslezský kraj", country: "Czechia", timezone: "Europe/Prague" },
       temperature_c: w.temperature,
@@ -216,7 +220,7 @@ describe("MET Norway", () => {
       wind_speed_ms: w.wind,
       wind_direction_deg: w.direction,
       wind_gusts_ms: w.gust,
-      precipitation_mm: w.precipitation,
+      precipitation_mm_h: met.weather(Math.floor(now / HOUR) * HOUR).precipitation,
       cloud_cover_percent: w.cloud,
       provider: "met",
     });
@@ -225,7 +229,6 @@ describe("MET Norway", () => {
     expect(r.attribution).toMatch(/MET Norway.*CC BY 4\.0/);
     expect(r.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:00\+0[12]:00$/);
     expect(r.time_utc).toMatch(/^\d{4}-\d\d-\d\dT\d\d:00Z$/);
-    expect(Date.now() - at).toBeLessThan(HOUR + 60_000);
     expect(text(result)).toMatch(
       /^Ostrava, Moravskoslezský kraj, Czechia \(49\.83465, 18\.28204; Europe\/Prague\) at /,
     );
@@ -266,6 +269,31 @@ describe("MET Norway", () => {
       if (!day.partial) expect(day.precipitation_mm, day.date).toBe(2.4);
     }
     expect(days.slice(1, 6).every((d) => !d.partial)).toBe(true);
+  });
+
+  test("a day's precipitation is the sum of its hours, where hourly steps give way to 6-hour ones too", async () => {
+    // Reykjavik keeps UTC all year, so 6-hour steps never straddle its midnight: every sum is exact.
+    // The fake's hourly steps end 3 hours before a 6-hour step; rain falls only in
+    // the 3 hours before each 6-hour step, so half a 6-hour amount is not the amount of those hours.
+    met.weather = (t) => ({ ...defaultWeather(t), precipitation: new Date(t).getUTCHours() % 6 >= 3 ? 1 : 0.2 });
+    const result = await server.call("weather_forecast", { latitude: 64.1466, longitude: -21.9426, days: 8 });
+    const { days, place } = data<{ days: Day[]; place: { timezone: string } }>(result);
+    expect(place.timezone).toBe("Atlantic/Reykjavik");
+    const full = days.filter((d) => !d.partial);
+    expect(full.length).toBeGreaterThanOrEqual(6);
+    for (const day of full) {
+      const start = Date.parse(`${day.date}T00:00:00Z`);
+      const truth = Array.from({ length: 24 }, (_, h) => met.weather(start + h * HOUR).precipitation).reduce(
+        (a, b) => a + b,
+      );
+      expect(day.precipitation_mm, day.date).toBeCloseTo(truth, 5);
+    }
+  });
+
+  test("a location MET Norway refuses is an error naming what was sent", async () => {
+    met.queue.push({ status: 400, body: "<html>Bad Request</html>", headers: { "content-type": "text/html" } });
+    const result = await server.call("weather_current", { latitude: 12.3456789, longitude: 1 });
+    expect(text(result)).toMatch(/^MET Norway refused the location \(400; sent lat=12\.3457, lon=1\): /);
   });
 
   test("MET Norway's nine days answer a request for ten with a note", async () => {
@@ -349,10 +377,12 @@ describe("Open-Meteo", () => {
       temperature_c: w.temperature,
       apparent_temperature_c: Math.round((w.temperature - w.wind / 2) * 10) / 10,
       wind_speed_ms: w.wind,
-      wind_gusts_ms: w.gust,
       humidity_percent: w.humidity,
       provider: "open-meteo",
     });
+    // Gusts and precipitation are of the last 15 minutes; precipitation comes as an hourly rate.
+    const before = openMeteo.weather(Date.parse(r.time_utc) - 15 * 60_000);
+    expect(r).toMatchObject({ wind_gusts_ms: before.gust, precipitation_mm_h: before.precipitation });
     expect(r.attribution).toMatch(/Open-Meteo\.com \(CC BY 4\.0\)/);
     expect(r.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d\+0[12]:00$/);
     const sent = openMeteo.requests.at(-1);
@@ -382,11 +412,21 @@ describe("Open-Meteo", () => {
 
   test("hourly asks for the hours and lists them from now to the end of the last day asked", async () => {
     const result = await om.call("weather_forecast", { place: "Berlin", days: 1, hourly: true });
-    const { hours } = data<{ hours: { time: string; period_hours: number; temperature_c: number }[] }>(result);
+    const { hours } = data<{
+      hours: { time: string; period_hours: number; temperature_c: number; precipitation_mm?: number }[];
+    }>(result);
     const now = Date.now();
     expect(Date.parse(hours[0]?.time ?? "")).toBeLessThanOrEqual(now);
     expect(hours.at(-1)?.time.slice(11, 16)).toBe("23:00");
     expect(hours.every((h) => h.period_hours === 1)).toBe(true);
+    // Open-Meteo reports each hour's precipitation at its end; a step shows it at its start.
+    for (const hour of hours.slice(0, -1)) {
+      const start = Date.parse(hour.time);
+      expect(hour, hour.time).toMatchObject({
+        temperature_c: openMeteo.weather(start).temperature,
+        precipitation_mm: openMeteo.weather(start).precipitation,
+      });
+    }
     expect(openMeteo.requests.at(-1)?.query.get("hourly")).toContain("precipitation_probability");
   });
 
@@ -400,7 +440,7 @@ describe("Open-Meteo", () => {
     const limited = await om.call("weather_forecast", { latitude: 1.25, longitude: 2.5 });
     expect(limited.isError).toBe(true);
     expect(text(limited)).toMatch(
-      /^Open-Meteo answered 429 "Daily API request limit exceeded\. Please try again tomorrow\.": /,
+      /^Open-Meteo answered 429 "Daily API request limit exceeded\. Please try again tomorrow\.": the plan's request limit is used up/,
     );
   });
 });

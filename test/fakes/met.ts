@@ -63,13 +63,16 @@ function period(weather: WeatherAt, start: number, hours: number, complete: bool
 function timeseries(weather: WeatherAt, now: number, complete: boolean) {
   const first = Math.floor(now / HOUR) * HOUR;
   const times: number[] = [];
-  for (let i = 0; i <= HOURLY_STEPS; i++) times.push(first + i * HOUR);
-  let next = Math.ceil((first + (HOURLY_STEPS + 1) * HOUR) / (6 * HOUR)) * 6 * HOUR;
+  // Hourly for about 60 hours, ending 3 hours before a 6-hour step as real series often do.
+  let last = first + HOURLY_STEPS * HOUR;
+  while ((last + 3 * HOUR) % (6 * HOUR) !== 0) last -= HOUR;
+  for (let t = first; t <= last; t += HOUR) times.push(t);
+  let next = last + 3 * HOUR;
   for (; next <= first + LAST_STEP_HOURS * HOUR; next += 6 * HOUR) times.push(next);
-  const last = times.at(-1) as number;
-  return times.map((time, i) => {
+  const end = times.at(-1) as number;
+  return times.map((time) => {
     const w = weather(time);
-    const hourly = i < HOURLY_STEPS;
+    const hourly = time <= last;
     return {
       time: new Date(time).toISOString().replace(".000Z", "Z"),
       data: {
@@ -85,8 +88,8 @@ function timeseries(weather: WeatherAt, now: number, complete: boolean) {
           },
         },
         ...(hourly ? { next_1_hours: period(weather, time, 1, complete) } : {}),
-        ...(time < last ? { next_6_hours: period(weather, time, 6, complete) } : {}),
-        ...(time + 12 * HOUR <= last ? { next_12_hours: period(weather, time, 12, complete) } : {}),
+        ...(time < end ? { next_6_hours: period(weather, time, 6, complete) } : {}),
+        ...(time + 12 * HOUR <= end ? { next_12_hours: period(weather, time, 12, complete) } : {}),
       },
     };
   });

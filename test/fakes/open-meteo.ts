@@ -43,6 +43,9 @@ const HOURLY: Record<string, [Variable, string]> = {
   wind_direction_10m: [(w) => w.direction, "°"],
   wind_gusts_10m: [(w, k) => round(w.gust * k), ""],
 };
+/** Sums and maxima of the preceding hour (of the preceding 15 minutes in `current`), as the docs define them. */
+const PRECEDING = new Set(["precipitation", "precipitation_probability", "wind_gusts_10m"]);
+
 type Aggregate = (day: HourWeather[], wind: number) => number;
 const DAILY: Record<string, [Aggregate, string]> = {
   weather_code: [(d) => Math.max(...d.map(wmo)), "wmo code"],
@@ -139,7 +142,13 @@ function forecast(request: SeenRequest, weather: WeatherAt): FakeAnswer {
   const timeUnit = unixtime ? "unixtime" : "iso8601";
   if (lists.current.length) {
     const at = Math.floor(now / (15 * 60_000)) * 15 * 60_000;
-    const w = weather(at);
+    const current = (name: string) => {
+      const value = (HOURLY[name] as [Variable, string])[0];
+      if (!PRECEDING.has(name)) return value(weather(at), windFactor);
+      // The last 15 minutes: a quarter of that hour's amount.
+      const before = weather(at - 15 * 60_000);
+      return name === "precipitation" ? round(before.precipitation / 4, 3) : value(before, windFactor);
+    };
     body.current_units = {
       time: timeUnit,
       interval: "seconds",
@@ -150,9 +159,7 @@ function forecast(request: SeenRequest, weather: WeatherAt): FakeAnswer {
     body.current = {
       time: stamp(at),
       interval: 900,
-      ...Object.fromEntries(
-        lists.current.map((name) => [name, (HOURLY[name] as [Variable, string])[0](w, windFactor)]),
-      ),
+      ...Object.fromEntries(lists.current.map((name) => [name, current(name)])),
     };
   }
   if (lists.hourly.length) {
@@ -167,7 +174,9 @@ function forecast(request: SeenRequest, weather: WeatherAt): FakeAnswer {
       ...Object.fromEntries(
         lists.hourly.map((name) => [
           name,
-          hours.map((t) => (HOURLY[name] as [Variable, string])[0](weather(t), windFactor)),
+          hours.map((t) =>
+            (HOURLY[name] as [Variable, string])[0](weather(PRECEDING.has(name) ? t - HOUR : t), windFactor),
+          ),
         ]),
       ),
     };
@@ -181,7 +190,8 @@ function forecast(request: SeenRequest, weather: WeatherAt): FakeAnswer {
       ),
     };
     body.daily = {
-      time: dates.map((date, i) => (unixtime ? (byDate[i]?.[0] ?? 0) / 1000 : date)),
+      // Open-Meteo computes a day's unixtime with the one offset of the answer, not the day's own.
+      time: dates.map((date) => (unixtime ? Date.parse(`${date}T00:00:00Z`) / 1000 - offset(now) : date)),
       ...Object.fromEntries(
         lists.daily.map((name) => [
           name,

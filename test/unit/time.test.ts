@@ -15,6 +15,11 @@ test("a local midnight is found on the days clocks change", () => {
   expect(new Date(zonedEpoch(2026, 3, 29, 0, "Europe/Prague")).toISOString()).toBe("2026-03-28T23:00:00.000Z");
   expect(new Date(zonedEpoch(2026, 3, 30, 0, "Europe/Prague")).toISOString()).toBe("2026-03-29T22:00:00.000Z");
   expect(new Date(zonedEpoch(2026, 11, 28, 0, "Pacific/Auckland")).toISOString()).toBe("2026-11-27T11:00:00.000Z");
+  // Where clocks skip midnight itself, the day starts at 01:00.
+  expect(localIso(zonedEpoch(2026, 9, 6, 0, "America/Santiago"), "America/Santiago")).toBe("2026-09-06T01:00-03:00");
+  expect(localIso(zonedEpoch(2026, 3, 8, 0, "America/Havana"), "America/Havana")).toBe("2026-03-08T01:00-04:00");
+  // Where they go back, a repeated time means its first occurrence.
+  expect(localIso(zonedEpoch(2026, 10, 25, 150, "Europe/Prague"), "Europe/Prague")).toBe("2026-10-25T02:30+02:00");
 });
 
 test("time zones are checked against the platform's data", () => {

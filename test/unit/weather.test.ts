@@ -5,6 +5,8 @@ import type { SettingValues } from "../../src/settings.js";
 import { metCondition, mostSignificant, wmoCondition } from "../../tools/weather/conditions.js";
 import { localDays, type Step } from "../../tools/weather/days.js";
 import { weather } from "../../tools/weather/index.js";
+import { openMeteo } from "../../tools/weather/open-meteo.js";
+import { json, startFake } from "../fakes/http.js";
 
 describe("conditions in words", () => {
   test("MET Norway symbols, with their day/night variants and the two misspelt codes", () => {
@@ -59,6 +61,16 @@ describe("local days", () => {
     expect(days.map((d) => [d.date, d.precipitation_mm, d.partial ?? false])).toEqual([
       ["2026-03-28", 0.3, true],
       ["2026-03-29", 2.3, false],
+    ]);
+  });
+
+  test("where clocks skip midnight, the day still has its own date", () => {
+    // America/Santiago, 2026-09-06: clocks jump from 00:00 to 01:00.
+    const steps = hourly("2026-09-05T04:00:00Z", 48);
+    const days = localDays(steps, "America/Santiago", 2, Date.parse("2026-09-05T04:00:00Z"));
+    expect(days.map((d) => [d.date, d.precipitation_mm])).toEqual([
+      ["2026-09-05", 2.4],
+      ["2026-09-06", 2.3],
     ]);
   });
 
@@ -131,4 +143,41 @@ describe("where requests go", () => {
       "waiter-mcp/1 (+https://example.org) https://shop.example/contact",
     );
   });
+});
+
+test("Open-Meteo's daily times, computed with one offset for the whole answer, keep their dates across a clock change", async () => {
+  // Asked in summer time (UTC+2) about days that run into winter time (UTC+1), as in
+  // open-meteo/open-meteo#1545: each day's time is its midnight less 7,200 s, whatever its own offset.
+  const dates = ["2025-10-24", "2025-10-25", "2025-10-26", "2025-10-27", "2025-10-28"];
+  const n = dates.length;
+  const body = {
+    utc_offset_seconds: 7200,
+    timezone: "Europe/Berlin",
+    daily_units: { temperature_2m_max: "°C", wind_speed_10m_max: "m/s", precipitation_sum: "mm" },
+    daily: {
+      time: dates.map((date) => Date.parse(`${date}T00:00:00Z`) / 1000 - 7200),
+      weather_code: Array(n).fill(3),
+      temperature_2m_max: Array(n).fill(12),
+      temperature_2m_min: Array(n).fill(4),
+      precipitation_sum: [0, 1.5, null, 0, 0],
+      precipitation_probability_max: Array(n).fill(null),
+      wind_speed_10m_max: Array(n).fill(3),
+      wind_gusts_10m_max: Array(n).fill(7),
+    },
+  };
+  const fake = await startFake(() => json(200, JSON.stringify(body)));
+  const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 * 1024 });
+  try {
+    const provider = openMeteo(http.upstream("Open-Meteo", `${fake.origin}/v1`), false);
+    const place = { latitude: 52.52, longitude: 13.41, timezone: "Europe/Berlin" };
+    const call = { signal: new AbortController().signal, deadline: Date.now() + 5_000 };
+    const { days } = await provider.forecast(place, n, false, call);
+    expect(days.map((d) => d.date)).toEqual(dates);
+    // A sum the model has no value for is left out, never shown as a dry 0 mm.
+    expect(days[2]).not.toHaveProperty("precipitation_mm");
+    expect(days[1]).toMatchObject({ precipitation_mm: 1.5, condition: { text: "overcast" } });
+  } finally {
+    await http.close();
+    await fake.close();
+  }
 });

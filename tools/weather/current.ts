@@ -39,10 +39,12 @@ export function currentTool(places: ReturnType<typeof geocoder>, provider: Weath
         .optional()
         .describe("Direction the wind blows from, degrees (0 = north, 90 = east)."),
       wind_gusts_ms: z.number().optional().describe("Wind gusts, m/s."),
-      precipitation_mm: z
+      precipitation_mm_h: z
         .number()
         .optional()
-        .describe("Precipitation over the current hour, mm (MET Norway: the coming hour; Open-Meteo: the past hour)."),
+        .describe(
+          "Precipitation intensity, mm per hour (MET Norway: its forecast for the current hour; Open-Meteo: the last 15 minutes).",
+        ),
       cloud_cover_percent: z.number().optional().describe("Cloud cover, %."),
       condition: conditionOut,
       provider: providerOut,
@@ -70,7 +72,7 @@ export function currentTool(places: ReturnType<typeof geocoder>, provider: Weath
         r.wind_speed_ms === undefined
           ? ""
           : `wind ${r.wind_speed_ms} m/s${r.wind_direction_deg === undefined ? "" : ` from ${r.wind_direction_deg}°`}${r.wind_gusts_ms === undefined ? "" : `, gusts ${r.wind_gusts_ms} m/s`}`,
-        r.precipitation_mm === undefined ? "" : `precipitation ${r.precipitation_mm} mm/h`,
+        r.precipitation_mm_h === undefined ? "" : `precipitation ${r.precipitation_mm_h} mm/h`,
         r.humidity_percent === undefined ? "" : `humidity ${r.humidity_percent}%`,
         r.cloud_cover_percent === undefined ? "" : `cloud cover ${r.cloud_cover_percent}%`,
       ];

@@ -53,7 +53,10 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
             date: z.string().describe("Local date, YYYY-MM-DD."),
             temperature_min_c: z.number().describe("Lowest temperature, °C."),
             temperature_max_c: z.number().describe("Highest temperature, °C."),
-            precipitation_mm: z.number().describe("Precipitation sum, mm."),
+            precipitation_mm: z
+              .number()
+              .optional()
+              .describe("Precipitation sum, mm (absent when the provider has none)."),
             precipitation_probability_percent: z
               .number()
               .optional()
@@ -119,7 +122,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
     render(r) {
       const lines = [`${placeLine(r.place)}, ${r.provider === "met" ? "MET Norway" : "Open-Meteo"} forecast:`];
       for (const d of r.days) {
-        const rain = `${d.precipitation_mm} mm${d.precipitation_probability_percent === undefined ? "" : ` (${d.precipitation_probability_percent}%)`}`;
+        const rain = `${d.precipitation_mm ?? "?"} mm${d.precipitation_probability_percent === undefined ? "" : ` (${d.precipitation_probability_percent}%)`}`;
         const wind =
           d.wind_speed_max_ms === undefined
             ? ""

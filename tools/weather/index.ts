@@ -78,6 +78,7 @@ export const weather = defineToolset({
         settings.geocodingUrl ?? (key ? GEOCODING.customer : GEOCODING.free),
         keyed,
       ),
+      key !== undefined,
     );
     const provider =
       settings.provider === "met"
@@ -88,6 +89,7 @@ export const weather = defineToolset({
           )
         : openMeteo(
             http.upstream("Open-Meteo", settings.openMeteoUrl ?? (key ? OPEN_METEO.customer : OPEN_METEO.free), keyed),
+            key !== undefined,
           );
     return [geocodeTool(places), currentTool(places, provider), forecastTool(places, provider)];
   },

@@ -50,15 +50,23 @@ const locationforecast = z.object({
 });
 
 type Entry = z.output<typeof locationforecast>["properties"]["timeseries"][number];
+type Period = NonNullable<Entry["data"]["next_1_hours"]>;
 const HOUR = 3_600_000;
 
-function metError(name: string, response: HttpResponse): Error | undefined {
+/** `sent` is the location as asked for: "lat=49.8347, lon=18.282". */
+function metError(name: string, response: HttpResponse, sent: string): Error | undefined {
   const said = upstreamMessage(response);
   const quoted = said ? ` "${said}"` : "";
   if (response.status === 403) {
     return new UpstreamError(
       `${name} refused the request (403${quoted}). It blocks clients that do not identify themselves or that break its terms: check that WAITER_CONTACT is an email or URL where you can be reached, and see https://api.met.no/doc/TermsOfService.`,
       403,
+    );
+  }
+  if (response.status === 400 || response.status === 422) {
+    return new UpstreamError(
+      `${name} refused the location (${response.status}${quoted}; sent ${sent}): the coordinates or the altitude are outside what it serves. Check them, or try other coordinates nearby.`,
+      response.status,
     );
   }
   if (response.status === 429) {
@@ -70,35 +78,59 @@ function metError(name: string, response: HttpResponse): Error | undefined {
   return undefined;
 }
 
+const amountOf = (period: Period | undefined) => period?.details?.precipitation_amount;
+
+/**
+ * Precipitation of [start, start + hours) where hourly steps give way to 6-hourly ones and the
+ * gap is 2 to 5 hours: the 6 hours that end where the gap ends, less the hours before `start`
+ * that hourly steps already counted. Undefined when the series does not allow it.
+ */
+function gapAmount(at: Map<number, Entry>, start: number, hours: number): number | undefined {
+  const from = start + (hours - 6) * HOUR;
+  const six = amountOf(at.get(from)?.data.next_6_hours);
+  if (six === undefined) return undefined;
+  let counted = 0;
+  for (let t = from; t < start; t += HOUR) {
+    const one = amountOf(at.get(t)?.data.next_1_hours);
+    if (one === undefined) return undefined;
+    counted += one;
+  }
+  return Math.max(0, six - counted);
+}
+
 /**
  * The forecast steps of a timeseries. Each step's period runs to the next step: one hour while
  * the series is hourly, six hours after; its precipitation and condition come from the
- * matching `next_N_hours`, so nothing is counted twice.
+ * matching `next_N_hours`, so nothing is counted twice, also across the gap where hourly steps
+ * give way to 6-hourly ones.
  */
 function stepsOf(series: Entry[]): Step[] {
+  const at = new Map(series.map((entry) => [Date.parse(entry.time), entry]));
   return series.map((entry, i) => {
     const time = Date.parse(entry.time);
     const following = series[i + 1];
     const gap = following ? Math.round((Date.parse(following.time) - time) / HOUR) : undefined;
     const { instant, next_1_hours: one, next_6_hours: six, next_12_hours: twelve } = entry.data;
     const d = instant.details;
-    let covered: { data: NonNullable<typeof one>; length: number } | undefined;
+    let covered: { data: Period; length: number } | undefined;
     if (one && (gap === undefined || gap <= 1)) covered = { data: one, length: 1 };
     else if (six) covered = { data: six, length: 6 };
     else if (one) covered = { data: one, length: 1 };
     else if (twelve) covered = { data: twelve, length: 12 };
     const hours = covered ? Math.min(gap ?? covered.length, covered.length) : (gap ?? 1);
-    const amount = covered?.data.details?.precipitation_amount;
-    const symbol = covered?.data.summary?.symbol_code;
-    const details = covered?.data.details;
+    const own = amountOf(covered?.data);
+    const amount =
+      covered?.length === 6 && hours < 6
+        ? (gapAmount(at, time, hours) ?? (own === undefined ? undefined : (own * hours) / 6))
+        : own;
+    const symbol = covered?.data?.summary?.symbol_code;
+    const details = covered?.data?.details;
     return {
       time,
       period_hours: hours,
       temperature_c: d.air_temperature,
       ...(d.relative_humidity === undefined ? {} : { humidity_percent: d.relative_humidity }),
-      ...(amount === undefined || !covered
-        ? {}
-        : { precipitation_mm: Math.round((amount * hours * 10) / covered.length) / 10 }),
+      ...(amount === undefined ? {} : { precipitation_mm: Math.round(amount * 10) / 10 }),
       ...(details?.probability_of_precipitation === undefined
         ? {}
         : { precipitation_probability_percent: details.probability_of_precipitation }),
@@ -120,18 +152,16 @@ function stepsOf(series: Entry[]): Step[] {
  */
 export function metNorway(api: Upstream): WeatherProvider {
   async function steps(place: { latitude: number; longitude: number; elevation_m?: number }, call: Call) {
-    const body = await api.json(
-      locationforecast,
-      "/locationforecast/2.0/complete",
-      {
-        query: {
-          lat: coordinate(place.latitude),
-          lon: coordinate(place.longitude),
-          ...(place.elevation_m === undefined ? {} : { altitude: Math.round(place.elevation_m) }),
-        },
-      },
-      call,
-      (response) => metError(api.name, response),
+    const query = {
+      lat: coordinate(place.latitude),
+      lon: coordinate(place.longitude),
+      ...(place.elevation_m === undefined ? {} : { altitude: Math.round(place.elevation_m) }),
+    };
+    const sent = Object.entries(query)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(", ");
+    const body = await api.json(locationforecast, "/locationforecast/2.0/complete", { query }, call, (response) =>
+      metError(api.name, response, sent),
     );
     return stepsOf(body.properties.timeseries);
   }
@@ -145,10 +175,31 @@ export function metNorway(api: Upstream): WeatherProvider {
     async current(place, call): Promise<Now> {
       const all = await steps(place, call);
       const now = Date.now();
-      const step = all.filter((s) => s.time <= now).at(-1) ?? (all[0] as Step);
-      // The conditions at the step's start; the precipitation and condition of its first hour.
-      const { period_hours, period_min_c, period_max_c, precipitation_probability_percent, ...current } = step;
-      return current;
+      // Instant values from the step nearest now; precipitation and condition of the hour now is in.
+      const first = all[0] as Step;
+      const nearest = all.reduce((x, y) => (Math.abs(y.time - now) < Math.abs(x.time - now) ? y : x), first);
+      const hour = all.filter((s) => s.time <= now).at(-1) ?? first;
+      const {
+        time,
+        temperature_c,
+        humidity_percent,
+        wind_speed_ms,
+        wind_direction_deg,
+        wind_gusts_ms,
+        cloud_cover_percent,
+      } = nearest;
+      const perHour = hour.precipitation_mm === undefined ? undefined : hour.precipitation_mm / hour.period_hours;
+      return {
+        time,
+        temperature_c,
+        ...(humidity_percent === undefined ? {} : { humidity_percent }),
+        ...(wind_speed_ms === undefined ? {} : { wind_speed_ms }),
+        ...(wind_direction_deg === undefined ? {} : { wind_direction_deg }),
+        ...(wind_gusts_ms === undefined ? {} : { wind_gusts_ms }),
+        ...(perHour === undefined ? {} : { precipitation_mm_h: Math.round(perHour * 10) / 10 }),
+        ...(cloud_cover_percent === undefined ? {} : { cloud_cover_percent }),
+        ...(hour.condition ? { condition: hour.condition } : {}),
+      };
     },
 
     async forecast(place, days, withHours, call) {

@@ -2,18 +2,21 @@ import { z } from "zod";
 import { UpstreamError } from "../../src/errors.js";
 import type { HttpResponse, Upstream } from "../../src/http/client.js";
 import { upstreamMessage } from "../../src/http/failures.js";
-import { dateIn } from "../../src/time.js";
+import { isoDate } from "../../src/time.js";
 import { wmoCondition } from "./conditions.js";
 import { coordinate, type Day, type Hour, type WeatherProvider } from "./provider.js";
 
-/** Open-Meteo's errors are {"error": true, "reason": "..."} with 400 or 429; the reason is passed on. */
-export function openMeteoError(name: string, response: HttpResponse): Error | undefined {
+/**
+ * Open-Meteo's errors are {"error": true, "reason": "..."} with 400 or 429; the reason is passed
+ * on. `keyed` says whether a commercial API key is in use, which changes what a 429 means.
+ */
+export function openMeteoError(name: string, response: HttpResponse, keyed: boolean): Error | undefined {
   const reason = upstreamMessage(response);
   if (response.status === 429) {
-    return new UpstreamError(
-      `${name} answered 429${reason ? ` "${reason}"` : ""}: the request limit of this plan is used up. The free tier allows 10,000 calls a day for non-commercial use; wait, or set WAITER_OPEN_METEO_API_KEY for a commercial plan.`,
-      429,
-    );
+    const advice = keyed
+      ? "the plan's request limit is used up; wait, or raise the plan's limit with Open-Meteo."
+      : "the free tier's limit (10,000 calls a day, non-commercial use) is used up; wait, or set WAITER_OPEN_METEO_API_KEY for a commercial plan.";
+    return new UpstreamError(`${name} answered 429${reason ? ` "${reason}"` : ""}: ${advice}`, 429);
   }
   if (response.status === 400 && reason) {
     return new UpstreamError(`${name} refused the request (400): "${reason}". Check the arguments.`, 400);
@@ -50,6 +53,7 @@ const current = z.object({
 });
 
 const forecast = z.object({
+  utc_offset_seconds: z.number(),
   daily_units: z.object({
     temperature_2m_max: units.temperature,
     wind_speed_10m_max: units.wind,
@@ -124,8 +128,8 @@ function some<K extends string>(key: K, value: number | null | undefined): { [P 
 }
 
 /** Open-Meteo's forecast API: many national models blended, 16 days, in the place's zone. */
-export function openMeteo(api: Upstream): WeatherProvider {
-  const onStatus = (response: HttpResponse) => openMeteoError(api.name, response);
+export function openMeteo(api: Upstream, keyed: boolean): WeatherProvider {
+  const onStatus = (response: HttpResponse) => openMeteoError(api.name, response, keyed);
   const where = (place: { latitude: number; longitude: number; timezone: string }) => ({
     latitude: coordinate(place.latitude),
     longitude: coordinate(place.longitude),
@@ -157,7 +161,8 @@ export function openMeteo(api: Upstream): WeatherProvider {
         ...some("wind_speed_ms", c.wind_speed_10m),
         ...some("wind_direction_deg", c.wind_direction_10m),
         ...some("wind_gusts_ms", c.wind_gusts_10m),
-        ...some("precipitation_mm", c.precipitation),
+        // The sum of the last 15 minutes, as an hourly rate.
+        ...some("precipitation_mm_h", c.precipitation === null ? null : Math.round(c.precipitation * 40) / 10),
         ...some("cloud_cover_percent", c.cloud_cover),
         ...(c.weather_code === null ? {} : { condition: wmoCondition(c.weather_code) }),
       };
@@ -187,10 +192,12 @@ export function openMeteo(api: Upstream): WeatherProvider {
         if (max === null || max === undefined || min === null || min === undefined) return;
         const code = d.weather_code[i];
         dayList.push({
-          date: dateIn(place.timezone, time * 1000),
+          // A daily time is local midnight computed with one offset for the whole answer (the one
+          // in force when asked), so across a clock change only that offset finds its date.
+          date: isoDate((time + body.utc_offset_seconds) * 1000),
           temperature_min_c: min,
           temperature_max_c: max,
-          precipitation_mm: d.precipitation_sum[i] ?? 0,
+          ...some("precipitation_mm", d.precipitation_sum[i]),
           ...some("precipitation_probability_percent", d.precipitation_probability_max[i]),
           ...some("wind_speed_max_ms", d.wind_speed_10m_max[i]),
           ...some("wind_gusts_max_ms", d.wind_gusts_10m_max[i]),
@@ -199,20 +206,22 @@ export function openMeteo(api: Upstream): WeatherProvider {
       });
       const h = body.hourly;
       const hours: Hour[] = [];
+      // Open-Meteo's precipitation, its probability and gusts at a time are of the hour before it:
+      // a step starting at one time takes them from the next.
       h?.time.forEach((time, i) => {
         const temperature = h.temperature_2m[i];
         if (temperature === null || temperature === undefined) return;
-        const code = h.weather_code[i];
+        const code = h.weather_code[i + 1];
         hours.push({
           time: time * 1000,
           period_hours: 1,
           temperature_c: temperature,
           ...some("humidity_percent", h.relative_humidity_2m[i]),
-          ...some("precipitation_mm", h.precipitation[i]),
-          ...some("precipitation_probability_percent", h.precipitation_probability[i]),
+          ...some("precipitation_mm", h.precipitation[i + 1]),
+          ...some("precipitation_probability_percent", h.precipitation_probability[i + 1]),
           ...some("wind_speed_ms", h.wind_speed_10m[i]),
           ...some("wind_direction_deg", h.wind_direction_10m[i]),
-          ...some("wind_gusts_ms", h.wind_gusts_10m[i]),
+          ...some("wind_gusts_ms", h.wind_gusts_10m[i + 1]),
           ...some("cloud_cover_percent", h.cloud_cover[i]),
           ...(code === null || code === undefined ? {} : { condition: wmoCondition(code) }),
         });

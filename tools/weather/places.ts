@@ -52,7 +52,7 @@ export interface SearchOptions {
 }
 
 /** Open-Meteo's geocoding API (GeoNames data): place names to coordinates and time zones. */
-export function geocoder(api: Upstream) {
+export function geocoder(api: Upstream, keyed: boolean) {
   async function find(name: string, options: SearchOptions, call: Call): Promise<Place[]> {
     const body = await api.json(
       search,
@@ -68,7 +68,7 @@ export function geocoder(api: Upstream) {
         ttl: SEARCH_TTL,
       },
       call,
-      (response) => openMeteoError(api.name, response),
+      (response) => openMeteoError(api.name, response, keyed),
     );
     return (body.results ?? []).map(toPlace);
   }
@@ -134,9 +134,15 @@ function toPlace(r: z.output<typeof result>): Place {
   };
 }
 
+/** Each comma-separated part of the qualifier names the place's country code, country or region. */
 function matches(place: Place, qualifier: string): boolean {
-  const q = qualifier.toLowerCase();
-  return [place.country_code, place.country, place.region].some((field) => field?.toLowerCase() === q);
+  const fields = [place.country_code, place.country, place.region].map((field) => field?.toLowerCase());
+  return qualifier
+    .toLowerCase()
+    .split(",")
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .every((part) => fields.includes(part));
 }
 
 /** "Ostrava, Moravskoslezský kraj, Czechia" or "49.8347, 18.282". */

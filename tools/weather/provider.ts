@@ -14,8 +14,8 @@ export interface Now {
   wind_speed_ms?: number;
   wind_direction_deg?: number;
   wind_gusts_ms?: number;
-  /** Over the current hour (MET Norway: the coming hour; Open-Meteo: the one ending now). */
-  precipitation_mm?: number;
+  /** Intensity in mm per hour: MET Norway's amount for the current hour, Open-Meteo's last 15 minutes × 4. */
+  precipitation_mm_h?: number;
   cloud_cover_percent?: number;
   condition?: Condition;
 }
@@ -25,7 +25,7 @@ export interface Day {
   date: string;
   temperature_min_c: number;
   temperature_max_c: number;
-  precipitation_mm: number;
+  precipitation_mm?: number;
   precipitation_probability_percent?: number;
   wind_speed_max_ms?: number;
   wind_gusts_max_ms?: number;
