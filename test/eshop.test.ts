@@ -12,13 +12,25 @@ import {
 } from "./fakes/woocommerce.js";
 import { type Session, startServer, text } from "./stdio.js";
 
+const PER_PAGE_400 = readFileSync(
+  new URL("./fakes/samples/woocommerce-v3-error-per_page-400-RECONSTRUCTED.json", import.meta.url),
+  "utf8",
+);
 const NO_ROUTE = readFileSync(
   new URL("./fakes/samples/woocommerce-v3-error-rest_no_route-404.json", import.meta.url),
   "utf8",
 );
 
 const { orders: O, products: P, customers: C } = WOO_IDS;
-const secrets = [CONSUMER_KEY, CONSUMER_SECRET, READ_ONLY_CONSUMER_KEY, READ_ONLY_CONSUMER_SECRET];
+const basic = (key: string, secret: string) => Buffer.from(`${key}:${secret}`).toString("base64");
+const secrets = [
+  CONSUMER_KEY,
+  CONSUMER_SECRET,
+  READ_ONLY_CONSUMER_KEY,
+  READ_ONLY_CONSUMER_SECRET,
+  basic(CONSUMER_KEY, CONSUMER_SECRET),
+  basic(READ_ONLY_CONSUMER_KEY, READ_ONLY_CONSUMER_SECRET),
+];
 
 let woo: WooCommerceFake;
 let stripping: WooCommerceFake;
@@ -70,13 +82,21 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server?.close();
   await Promise.all([woo?.close(), stripping?.close()]);
 });
 
 beforeEach(() => {
-  woo.shop.reset();
-  stripping.shop.reset();
+  for (const fake of [woo, stripping]) {
+    fake.shop.reset();
+    fake.queue.length = 0;
+    fake.intercept = undefined;
+  }
+});
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
+  status,
+  body: JSON.stringify(body),
+  headers: { "content-type": "application/json", ...headers },
 });
 
 interface Summary {
@@ -187,6 +207,33 @@ describe("orders", () => {
     expect(woo.requests.at(-1)?.query.get("dates_are_gmt")).toBe("true");
   });
 
+  test("after and before are UTC unless they name an offset, with or without seconds; the shop hears UTC", async () => {
+    const created = woo.shop.order(O.pendingStockManaged).dateCreated.getTime();
+    const minute = 60_000;
+    const utc = (epoch: number) => new Date(epoch).toISOString().slice(0, 19);
+    const prague = (epoch: number) => `${new Date(epoch + 3_600_000).toISOString().slice(0, 16)}+01:00`;
+    const ids = async (args: Record<string, unknown>) => {
+      const result = await server.call("eshop_orders_list", args);
+      expect(result.isError, JSON.stringify(args)).toBeFalsy();
+      return data<{ orders: Summary[] }>(result).orders.map((o) => o.id);
+    };
+    expect(await ids({ after: `${utc(created - minute)}Z` })).toContain(O.pendingStockManaged);
+    expect(await ids({ after: prague(created - minute) })).toContain(O.pendingStockManaged);
+    expect(await ids({ after: utc(created - 2 * minute).slice(0, 16) })).toContain(O.pendingStockManaged);
+    expect(await ids({ after: `${utc(created + minute)}Z` })).not.toContain(O.pendingStockManaged);
+    expect(woo.requests.at(-1)?.query.get("after")).toBe(utc(created + minute));
+
+    const before = woo.requests.length;
+    for (const args of [
+      { after: "2026-02-30" },
+      { after: "2026-11-20", before: "2026-11-19" },
+      { after: "2026-11-20T10:00:00+0100" },
+    ]) {
+      expect((await server.call("eshop_orders_list", args)).isError, JSON.stringify(args)).toBe(true);
+    }
+    expect(woo.requests.length).toBe(before);
+  });
+
   test("an order in full: items, exact money as strings, addresses, payment and notes", async () => {
     const result = await server.call("eshop_order_get", { id: O.pending1999 });
     expect(result.isError).toBeFalsy();
@@ -246,6 +293,39 @@ describe("marking paid", () => {
     expect(woo.shop.order(O.onHold).notes.some((n) => n.note === "Bank transfer arrived.")).toBe(true);
   });
 
+  test("an order with nothing to ship is paid into completed; one with nothing to pay is paid by its status", async () => {
+    const held = woo.shop.order(O.onHold);
+    for (const item of held.line_items) item.product_id = P.ebook;
+    const virtual = await server.call("eshop_order_mark_paid", { id: O.onHold });
+    expect(data(virtual)).toMatchObject({ already_paid: false, order: { status: "completed" } });
+    expect(held.datePaid).toBeTruthy();
+
+    const free = woo.shop.order(O.pending1999);
+    for (const item of free.line_items) Object.assign(item, { subtotal: 0, total: 0 });
+    for (const line of free.shipping_lines) line.total = 0;
+    const zero = await server.call("eshop_order_mark_paid", { id: O.pending1999 });
+    expect(data(zero)).toMatchObject({ already_paid: false, order: { status: "processing" } });
+    expect(free.datePaid).toBeTruthy();
+  });
+
+  test("a note that fails after the payment is recorded is reported, not a failed payment", async () => {
+    woo.intercept = (r) =>
+      r.method === "POST" && r.path.endsWith("/notes")
+        ? json(500, { code: "internal_server_error", message: "Boom." })
+        : undefined;
+    const result = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_9" });
+    expect(result.isError).toBeFalsy();
+    expect(data(result)).toMatchObject({
+      already_paid: false,
+      transaction_id: "pi_9",
+      order: { status: "processing" },
+    });
+    expect(data<{ note_error: string }>(result).note_error).toMatch(/500/);
+    expect(text(result)).toMatch(/the note was not added/);
+    const again = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_other" });
+    expect(data(again)).toMatchObject({ already_paid: true, transaction_id: "pi_9" });
+  });
+
   test("a cancelled or refunded order is refused with what to do, and nothing is written", async () => {
     for (const id of [O.cancelled, O.refunded]) {
       const result = await server.call("eshop_order_mark_paid", { id });
@@ -275,6 +355,13 @@ describe("status and notes", () => {
     const same = await server.call("eshop_order_update_status", { id: O.processing, status: "completed" });
     expect(data(same)).toMatchObject({ changed: false });
     expect(woo.shop.writes.length).toBe(writes);
+    const noted = await server.call("eshop_order_update_status", {
+      id: O.processing,
+      status: "completed",
+      note: "Again.",
+    });
+    expect(data(noted)).toMatchObject({ changed: false, note_id: expect.any(Number) });
+    expect(woo.shop.writes.filter((w) => w.method === "PUT").length).toBe(1);
   });
 
   test("an unknown status is refused before the shop is called", async () => {
@@ -321,6 +408,7 @@ describe("products and stock", () => {
       expect(text(await server.call("eshop_product_get", args))).toMatch(/either `id` or `sku`/);
     }
     expect(text(await server.call("eshop_product_get", { sku: "NOPE-1" }))).toMatch(/no product with SKU "NOPE-1"/);
+    expect(data(await server.call("eshop_product_get", { sku: "cof-esp-1kg" }))).toMatchObject({ id: P.espresso });
   });
 
   test("sets stock by SKU, and turns on counting for a product that was not counted", async () => {
@@ -341,6 +429,28 @@ describe("products and stock", () => {
 
     const empty = await server.call("eshop_stock_set", { id: P.filterCoffee, quantity: 0 });
     expect(data(empty)).toMatchObject({ product: { stock_status: "outofstock" } });
+
+    // A variable product, as WooCommerce shows one.
+    woo.intercept = (r) =>
+      r.method === "GET" && r.path.endsWith(`/products/${P.dripper}`)
+        ? json(200, {
+            id: P.dripper,
+            name: "Pour-over Dripper",
+            sku: "BRW-V60-02",
+            type: "variable",
+            status: "publish",
+            price: "24.00",
+            regular_price: "",
+            sale_price: "",
+            manage_stock: false,
+            stock_quantity: null,
+            stock_status: "instock",
+          })
+        : undefined;
+    const writes = woo.shop.writes.length;
+    const variable = await server.call("eshop_stock_set", { id: P.dripper, quantity: 3 });
+    expect(text(variable)).toMatch(/is a variable product; waiter sets the stock of simple products only/);
+    expect(woo.shop.writes.length).toBe(writes);
   });
 });
 
@@ -406,6 +516,57 @@ describe("errors", () => {
     }
   });
 
+  test("403, 400, a redirect and an unknown id on a write each get their own words", async () => {
+    woo.queue.push(
+      json(403, {
+        code: "woocommerce_rest_cannot_edit",
+        message: "Sorry, you are not allowed to edit this resource.",
+        data: { status: 403 },
+      }),
+    );
+    expect(text(await server.call("eshop_orders_list", {}))).toMatch(
+      /^WooCommerce refused the request \(403 woocommerce_rest_cannot_edit: .*\): the key works, but its user may not do this\. .*Shop manager or Administrator/,
+    );
+    woo.queue.push({ status: 400, body: PER_PAGE_400, headers: { "content-type": "application/json" } });
+    expect(text(await server.call("eshop_customers_list", {}))).toMatch(
+      /^WooCommerce refused the request \(400 rest_invalid_param: "Invalid parameter\(s\): per_page" \(per_page must be between 1 \(inclusive\) and 100 \(inclusive\)\)\)/,
+    );
+    woo.queue.push({
+      status: 301,
+      headers: {
+        location: `https://www.shop.example/wp-json/wc/v3/orders?consumer_key=${CONSUMER_KEY}&consumer_secret=${CONSUMER_SECRET}`,
+      },
+    });
+    expect(text(await server.call("eshop_orders_list", {}))).toBe(
+      "The shop redirects its REST API (301 to https://www.shop.example/wp-json/wc/v3/orders); set WAITER_WOO_URL to the shop's address as it redirects (https, with or without www).",
+    );
+    woo.intercept = (r) =>
+      r.method === "PUT"
+        ? json(404, {
+            code: "woocommerce_rest_invalid_product_id",
+            message:
+              "To manipulate product variations you should use the /products/<product_id>/variations/<id> endpoint.",
+            data: { status: 404 },
+          })
+        : undefined;
+    expect(text(await server.call("eshop_stock_set", { id: P.espresso, quantity: 2 }))).toMatch(
+      /^The shop has no product 101 \(404 woocommerce_rest_invalid_product_id: /,
+    );
+  });
+
+  test("a write the shop does not confirm in time may have happened, and the answer says so", async () => {
+    const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "1" }));
+    try {
+      woo.intercept = (r) => (r.method === "POST" ? { status: 201, body: "{}", delayMs: 3_000 } : undefined);
+      const result = await slow.call("eshop_order_add_note", { id: O.completed, note: "Slow." });
+      expect(text(result)).toMatch(
+        /did not confirm the change before the tool call ended; it may have been made\. Read the current state/,
+      );
+    } finally {
+      await slow.close();
+    }
+  });
+
   test("a host that drops the Authorization header: basic fails with a hint, query works", async () => {
     const basic = await start(shopEnv(stripping));
     const query = await start(shopEnv(stripping, { WAITER_WOO_AUTH: "query" }));
@@ -424,8 +585,9 @@ describe("errors", () => {
 });
 
 test("the key and secret appear in no tool result, error, log notification or log line", async () => {
-  // Runs last: every session above has added what it showed.
+  // Runs last: every session above has added what it showed; closing adds the server's stderr.
   await server.call("eshop_order_get", { id: 9999 });
+  await server.close();
   expect(outputs.length).toBeGreaterThan(40);
   for (const output of outputs) for (const secret of secrets) expect(output).not.toContain(secret);
 });

@@ -199,7 +199,7 @@ export class HttpClient {
       const text = await response.body.text();
       return { status: response.statusCode, headers: response.headers, text };
     } catch (err) {
-      throw describeFailure(err, name, url, call, this.#options);
+      throw describeFailure(err, name, url, call, this.#options, !["GET", "HEAD", "OPTIONS"].includes(method));
     }
   }
 

@@ -10,11 +10,18 @@ export function describeFailure(
   url: URL,
   call: Call,
   options: Required<HttpClientOptions>,
+  write = false,
 ): UpstreamError {
   if (err instanceof UpstreamError) return err;
   const where = `${name} (${url.host})`;
   // This call's own cancellation or deadline comes first; else the shared load's deadline passed.
   const reason = (call.signal.aborted ? call.signal.reason : err) as Error | undefined;
+  if (write && (reason?.name === "TimeoutError" || reason?.name === "AbortError" || call.signal.aborted)) {
+    // The request may have reached the upstream and been carried out all the same.
+    return new UpstreamError(
+      `${where} did not confirm the change before the tool call ended; it may have been made. Read the current state before trying again.`,
+    );
+  }
   if (reason?.name === "TimeoutError") {
     return new UpstreamError(
       `${where} did not answer before the tool call's deadline; try again later, or ask for less at once.`,

@@ -27,6 +27,8 @@ export interface Fake {
   requests: SeenRequest[];
   /** Answers given before the fake's own handler, first in first out: failures to inject. */
   queue: FakeAnswer[];
+  /** An answer for the requests it picks (a failure for one kind of request), else undefined. */
+  intercept?: ((request: SeenRequest) => FakeAnswer | undefined) | undefined;
   /** Added to every answer of the fake's own handler. */
   delayMs: number;
   /** TCP connections accepted so far. */
@@ -64,7 +66,7 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer): P
         body: Buffer.concat(chunks).toString("utf8"),
       };
       fake.requests.push(seen);
-      const injected = fake.queue.shift();
+      const injected = fake.queue.shift() ?? fake.intercept?.(seen);
       const answer = injected ?? handle(seen);
       const delay = (answer.delayMs ?? 0) + (injected ? 0 : fake.delayMs);
       setTimeout(() => {

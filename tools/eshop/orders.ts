@@ -17,9 +17,25 @@ import {
 /** Notes an order answer shows, newest first. */
 const NOTES_SHOWN = 10;
 
+/** A date or a time, read as UTC unless it names an offset, sent to the shop as UTC (dates_are_gmt). */
 const dateTime = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(Z|[+-]\d{2}:\d{2})?)?$/, "must be YYYY-MM-DD or an ISO 8601 time");
+  .regex(
+    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/,
+    "must be YYYY-MM-DD or an ISO 8601 time",
+  )
+  .transform((value, ctx) => {
+    const [y, m, d, h = 0, min = 0, s = 0] = (value.match(/\d+/g) ?? []).map(Number);
+    const wall = new Date(Date.UTC(y as number, (m as number) - 1, d, h, min, s));
+    const real = wall.getUTCMonth() === (m as number) - 1 && wall.getUTCDate() === d && h < 24 && min < 60 && s < 60;
+    const zoned = value.length === 10 ? `${value}T00:00:00Z` : /Z|[+-]\d{2}:\d{2}$/.test(value) ? value : `${value}Z`;
+    const epoch = Date.parse(zoned);
+    if (!real || Number.isNaN(epoch)) {
+      ctx.addIssue({ code: "custom", message: "is not a real date or time" });
+      return z.NEVER;
+    }
+    return new Date(epoch).toISOString().slice(0, 19);
+  });
 
 /** Writes to one order run one at a time in this process: two mark-paid calls cannot interleave. */
 const queues = new Map<number, Promise<unknown>>();
@@ -78,12 +94,15 @@ export function orderTools(shop: ShopProvider): Tool[] {
     output: { orders: z.array(orderSummaryOut), ...pagingOut },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
+      if (args.after && args.before && args.after >= args.before) {
+        throw new ToolError(`\`after\` (${args.after}Z) must be earlier than \`before\` (${args.before}Z).`);
+      }
       const request = pageRequest(args);
       const page = await shop.listOrders(
         {
           ...(args.status ? { status: args.status } : {}),
-          ...(args.after ? { after: withTime(args.after) } : {}),
-          ...(args.before ? { before: withTime(args.before) } : {}),
+          ...(args.after ? { after: args.after } : {}),
+          ...(args.before ? { before: args.before } : {}),
           ...(args.search ? { search: args.search } : {}),
           ...(args.customer_id ? { customerId: args.customer_id } : {}),
         },
@@ -162,20 +181,30 @@ export function orderTools(shop: ShopProvider): Tool[] {
     output: {
       already_paid: z.boolean().describe("True when the order was paid before this call and nothing was changed."),
       order: orderSummaryOut,
+      transaction_id: z
+        .string()
+        .optional()
+        .describe("The transaction id the order carries: compare it with the payment's when already_paid."),
       note_id: z.number().optional().describe("The note added, when the order was marked paid now."),
+      note_error: z
+        .string()
+        .optional()
+        .describe("Why the note could not be added; the payment is recorded all the same."),
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     run({ id, transaction_id, note }, call) {
       return oneAtATime(id, async () => {
         const before = await shop.getOrder(id, call);
+        const stored = before.transaction_id ? { transaction_id: before.transaction_id } : {};
         if (["processing", "completed"].includes(before.status)) {
-          return { already_paid: true, order: summary(before) };
+          return { already_paid: true, order: summary(before), ...stored };
         }
         if (!shop.payableStatuses.includes(before.status)) {
           throw new ToolError(
             `Order ${id} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, set its status with eshop_order_update_status first.`,
           );
         }
+        if (before.paid) return { already_paid: true, order: summary(before), ...stored };
         const after = await shop.setPaid(before, transaction_id, call);
         if (!after.paid) {
           throw new ToolError(
@@ -183,14 +212,23 @@ export function orderTools(shop: ShopProvider): Tool[] {
           );
         }
         const text = note ?? `Marked paid by waiter${transaction_id ? ` (transaction ${transaction_id})` : ""}.`;
-        const added = await shop.addNote(id, text, false, call);
-        return { already_paid: false, order: summary(after), note_id: added.id };
+        const paid = {
+          already_paid: false,
+          order: summary(after),
+          ...(after.transaction_id ? { transaction_id: after.transaction_id } : {}),
+        };
+        try {
+          return { ...paid, note_id: (await shop.addNote(id, text, false, call)).id };
+        } catch (err) {
+          // The payment is recorded; a retry would find it paid and never add the note.
+          return { ...paid, note_error: err instanceof Error ? err.message : String(err) };
+        }
       });
     },
     render(r) {
       return r.already_paid
         ? `Order #${r.order.number} (id ${r.order.id}) was already paid${r.order.paid ? ` on ${r.order.paid}` : ""} and is ${r.order.status}; nothing was changed.`
-        : `Order #${r.order.number} (id ${r.order.id}) is now paid (${r.order.paid}) and ${r.order.status}; note ${r.note_id} added.`;
+        : `Order #${r.order.number} (id ${r.order.id}) is now paid (${r.order.paid}) and ${r.order.status}; ${r.note_id ? `note ${r.note_id} added` : `the note was not added: ${r.note_error}`}.`;
     },
   });
 
@@ -217,7 +255,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       return oneAtATime(id, async () => {
         const before = await shop.getOrder(id, call);
         const after = before.status === wanted ? before : await shop.setStatus(id, wanted, call);
-        const added = note && before.status !== wanted ? await shop.addNote(id, note, false, call) : undefined;
+        const added = note ? await shop.addNote(id, note, false, call) : undefined;
         return {
           changed: before.status !== wanted,
           previous_status: before.status,
@@ -229,7 +267,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     render(r) {
       return r.changed
         ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${r.note_id ? `; note ${r.note_id} added` : ""}.`
-        : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed.`;
+        : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; its status was not changed${r.note_id ? `; note ${r.note_id} added` : ""}.`;
     },
   });
 
@@ -263,9 +301,4 @@ function summary(order: Order): OrderSummary {
   return Object.fromEntries(
     SUMMARY_KEYS.filter((key) => order[key] !== undefined).map((key) => [key, order[key]]),
   ) as unknown as OrderSummary;
-}
-
-/** A bare date means its start, in UTC. */
-function withTime(value: string): string {
-  return value.length === 10 ? `${value}T00:00:00` : value;
 }

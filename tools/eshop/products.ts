@@ -80,7 +80,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     title: "Set stock",
     description:
       `Sets how many units of a product (by id or SKU) the ${shop.name} shop has in stock; the shop updates the stock status to match. ` +
-      "Turns on stock counting for the product if it was off. Sets the quantity, it does not add to it: read it first with eshop_product_get to adjust.",
+      "Turns on stock counting for the product if it was off. Sets the quantity, it does not add to it: read it first with eshop_product_get to adjust. Simple products only (not variable products or their variations).",
     input: {
       ...which,
       quantity: z
@@ -98,6 +98,11 @@ export function productTools(shop: ShopProvider): Tool[] {
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
       const before = await find(args, call);
+      if (before.type !== "simple") {
+        throw new ToolError(
+          `${before.name} (id ${before.id}) is a ${before.type} product; waiter sets the stock of simple products only. ${before.type === "variable" ? "A variable product's stock is kept per variation: set it in the shop's admin." : "Set it in the shop's admin."}`,
+        );
+      }
       const after = await shop.setStock(before.id, args.quantity, call);
       return {
         product: after,

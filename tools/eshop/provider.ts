@@ -100,6 +100,10 @@ export interface LineItem {
 }
 
 export interface Order extends OrderSummary {
+  /** The shop says the order awaits payment (WooCommerce: pending or failed, total above 0). */
+  needs_payment?: boolean;
+  /** The shop says the order has something to ship once paid; false when its paid status is completed. */
+  needs_processing?: boolean;
   subtotal: string;
   shipping_total: string;
   discount_total: string;

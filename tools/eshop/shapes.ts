@@ -44,6 +44,11 @@ export const noteOut = z.object({
 
 export const orderOut = {
   ...orderSummaryOut.shape,
+  needs_payment: z.boolean().optional().describe("The shop says the order awaits payment."),
+  needs_processing: z
+    .boolean()
+    .optional()
+    .describe("The shop says something must be shipped once paid; false when paid orders go straight to completed."),
   subtotal: money("Sum of the line items before discounts"),
   shipping_total: money("Shipping"),
   discount_total: money("Discounts"),

@@ -61,6 +61,8 @@ const orderSchema = z.object({
   transaction_id: text,
   date_created_gmt: z.string(),
   date_paid_gmt: text,
+  needs_payment: z.boolean().optional(),
+  needs_processing: z.boolean().optional(),
   date_completed_gmt: text,
   line_items: z.array(
     z.object({
@@ -172,6 +174,8 @@ function toOrder(o: WooOrder): Order {
   const completed = utc(o.date_completed_gmt);
   return {
     ...toSummary(o),
+    ...(o.needs_payment === undefined ? {} : { needs_payment: o.needs_payment }),
+    ...(o.needs_processing === undefined ? {} : { needs_processing: o.needs_processing }),
     subtotal: sumDecimals(o.line_items.map((item) => item.subtotal)),
     shipping_total: o.shipping_total,
     discount_total: o.discount_total,
@@ -282,20 +286,39 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
     }
     const status = response.status;
     const said = body ? ` ${body.code}: "${body.message}"` : "";
-    if (status === 401 || status === 403) {
+    if (status >= 300 && status < 400) {
+      // The query is left out: with query authentication it carries the key.
+      const location = String(response.headers.location ?? "");
+      let target = "";
+      try {
+        const url = new URL(location, `https://${api.baseUrl.host}`);
+        target = `${url.origin}${url.pathname}`;
+      } catch {}
+      return new UpstreamError(
+        `The shop redirects its REST API (${status}${target ? ` to ${target}` : ""}); set WAITER_WOO_URL to the shop's address as it redirects (https, with or without www).`,
+        status,
+      );
+    }
+    if (status === 401) {
       const header =
         options.auth === "basic"
           ? " If they are right, the web server may be dropping the Authorization header: set WAITER_WOO_AUTH=query."
           : "";
       return new UpstreamError(
-        `WooCommerce refused the request (${status}${said}). Check WAITER_WOO_KEY and WAITER_WOO_SECRET, and that the key has Read/Write permission (WooCommerce → Settings → Advanced → REST API).${header}`,
+        `WooCommerce refused the request (401${said}). Check WAITER_WOO_KEY and WAITER_WOO_SECRET, and that the key has Read/Write permission (WooCommerce → Settings → Advanced → REST API).${header}`,
         status,
       );
     }
-    if (what && body?.code.endsWith("_invalid_id")) {
+    if (status === 403) {
+      return new UpstreamError(
+        `WooCommerce refused the request (403${said}): the key works, but its user may not do this. Give the key to a user with the Shop manager or Administrator role (WooCommerce → Settings → Advanced → REST API), or check that no firewall or security plugin blocks the REST API.`,
+        status,
+      );
+    }
+    if (what && body && /_invalid_(\w+_)?id$/.test(body.code)) {
       return new ToolError(`The shop has no ${what} (${status}${said}). Look it up with the list tools first.`);
     }
-    if (status === 404) {
+    if (status === 404 && (!body || body.code === "rest_no_route")) {
       // rest_no_route, or not WordPress at all.
       return new UpstreamError(
         `No WooCommerce REST API answers at ${where} (404${said}). Check WAITER_WOO_URL (the shop's address), that WooCommerce is active, and that WordPress permalinks are not set to "Plain".`,
@@ -362,16 +385,19 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
     },
 
     async getOrder(id, call) {
-      const body = await api.json(orderSchema, `/orders/${id}`, { ttl: 0 }, call, (r) => wooError(r, `order ${id}`));
-      return toOrder(body);
+      // Not shared with a read already in flight: a write decides on what this read says.
+      const response = await api.send(`/orders/${id}`, {}, call);
+      return toOrder(api.read(orderSchema, response, (r) => wooError(r, `order ${id}`)));
     },
 
     async setPaid(order, transactionId, call) {
       // set_paid runs WC_Order::payment_complete(), which acts only on an order that needs payment
-      // (pending or failed, total above 0). An on-hold order (a bank transfer awaited) is paid by
-      // moving it to processing, which sets the paid date; its stock was reduced when it was held.
-      const needsPayment = ["pending", "failed"].includes(order.status) && !/^-?0*(\.0*)?$/.test(order.total);
-      const change = needsPayment ? { set_paid: true } : { status: "processing" };
+      // (pending or failed, total above 0). Any other order (on-hold: a bank transfer awaited) is
+      // paid by moving it to the shop's paid status, which sets the paid date: processing, or
+      // completed when nothing needs shipping. Its stock was reduced when it was put on hold.
+      const change = order.needs_payment
+        ? { set_paid: true }
+        : { status: order.needs_processing === false ? "completed" : "processing" };
       const body = await api.json(
         orderSchema,
         `/orders/${order.id}`,
@@ -427,7 +453,8 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
 
     async findProductBySku(sku, call) {
       const found = await list("/products", productSchema, toProduct, { sku }, { page: 1, size: 10 }, call);
-      return found.items.find((p) => p.sku === sku);
+      // The shop matches SKUs without regard to case.
+      return found.items.find((p) => p.sku?.toLowerCase() === sku.toLowerCase());
     },
 
     async setStock(id, quantity, call) {
@@ -442,7 +469,14 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
     },
 
     listCustomers(filter, page, call) {
-      return list("/customers", customerSchema, toCustomer, { search: filter.search, email: filter.email }, page, call);
+      return list(
+        "/customers",
+        customerSchema,
+        toCustomer,
+        { search: filter.search, email: filter.email, role: "all" },
+        page,
+        call,
+      );
     },
   };
 }
