@@ -38,6 +38,7 @@ beforeEach(() => {
   for (const fake of [met, openMeteo, geocoding]) fake.queue.length = 0;
   met.weather = defaultWeather;
   met.expiresIn = 1800;
+  met.deprecated = false;
   openMeteo.weather = defaultWeather;
 });
 
@@ -351,6 +352,14 @@ describe("MET Norway", () => {
     const fresh = await server.call("weather_current", point);
     expect(data(fresh).temperature_c).toBe(-40);
     expect(met.requests.filter(path).length).toBe(3);
+  });
+
+  test("a 203 (deprecated version) is answered normally and logged once as a warning", async () => {
+    met.deprecated = true;
+    for (const latitude of [20.5, 20.6]) {
+      expect((await server.call("weather_current", { latitude, longitude: 20 })).isError).toBeFalsy();
+    }
+    expect(server.stderr().match(/warning .*MET Norway answered 203: .*deprecated/g)).toHaveLength(1);
   });
 
   test("403 and 429 become errors that say what to check", async () => {

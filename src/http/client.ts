@@ -39,6 +39,8 @@ export interface RequestOptions {
    * upstream's Cache-Control says: a toolset may know better (a published fixing never changes).
    */
   ttl?: number;
+  /** Hears every answer that comes over the network (not cached ones), before it is read. */
+  onAnswer?: (response: HttpResponse) => void;
 }
 
 export interface HttpResponse {
@@ -286,6 +288,7 @@ export class Upstream {
         { ...options, headers: { ...this.defaults.headers, ...options.headers, ...conditional } },
         within,
       );
+      options.onAnswer?.(response);
       const fresh = options.ttl ?? freshSeconds(response.headers);
       if (response.status === 304 && stale) {
         // Not modified: the stored answer stands, fresh for as long as the 304 says.

@@ -24,6 +24,8 @@ export interface MetFake extends Fake {
   expiresIn: number;
   /** When the current model run was published: `Last-Modified`. */
   modelRun: number;
+  /** Answer 203 instead of 200, as for a product version that is deprecated or in beta. */
+  deprecated: boolean;
 }
 
 const HOURLY_STEPS = 60;
@@ -100,7 +102,7 @@ function forbidden(reason: string) {
 }
 
 export async function startMet(): Promise<MetFake> {
-  const state = { weather: defaultWeather, expiresIn: 1800, modelRun: Date.now() - 20 * 60_000 };
+  const state = { weather: defaultWeather, expiresIn: 1800, modelRun: Date.now() - 20 * 60_000, deprecated: false };
   const fake = await startFake((request) => {
     const flavour = /^\/weatherapi\/locationforecast\/2\.0\/(compact|complete)$/.exec(request.path)?.[1];
     if (!flavour) return json(404, '{"error":"Not found"}');
@@ -141,7 +143,7 @@ export async function startMet(): Promise<MetFake> {
         timeseries: timeseries(met.weather, now, complete),
       },
     };
-    return json(200, JSON.stringify(body), headers);
+    return json(met.deprecated ? 203 : 200, JSON.stringify(body), headers);
   });
   const met = Object.assign(fake, state);
   return met;

@@ -69,7 +69,7 @@ export const weather = defineToolset({
     }
     return undefined;
   },
-  tools({ settings, http }) {
+  tools({ settings, http, log }) {
     const key = settings.openMeteoApiKey;
     const keyed = key ? { query: { apikey: key } } : {};
     const places = geocoder(
@@ -86,6 +86,7 @@ export const weather = defineToolset({
             http.upstream("MET Norway", settings.metUrl, {
               headers: { "user-agent": `${http.userAgent} ${settings.contact ?? ""}`.trim() },
             }),
+            log,
           )
         : openMeteo(
             http.upstream("Open-Meteo", settings.openMeteoUrl ?? (key ? OPEN_METEO.customer : OPEN_METEO.free), keyed),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { UpstreamError } from "../../src/errors.js";
 import type { Call, HttpResponse, Upstream } from "../../src/http/client.js";
 import { upstreamMessage } from "../../src/http/failures.js";
+import type { Log } from "../../src/log.js";
 import { metCondition } from "./conditions.js";
 import { localDays, type Step } from "./days.js";
 import { coordinate, type Now, type WeatherProvider } from "./provider.js";
@@ -150,7 +151,17 @@ function stepsOf(series: Entry[]): Step[] {
  * identifying User-Agent, at most 4 decimals, and caching until `Expires` with
  * If-Modified-Since after (the HTTP client does both from the answer's headers).
  */
-export function metNorway(api: Upstream): WeatherProvider {
+export function metNorway(api: Upstream, log: Log): WeatherProvider {
+  let warned = false;
+  // MET Norway's terms: a 203 means this product version is deprecated or in beta; log it.
+  const onAnswer = (response: HttpResponse) => {
+    if (response.status !== 203 || warned) return;
+    warned = true;
+    log.warning(
+      `${api.name} answered 203: Locationforecast 2.0 is deprecated or in beta and will be shut down; waiter needs an update (see https://api.met.no/doc/TermsOfService).`,
+    );
+  };
+
   async function steps(place: { latitude: number; longitude: number; elevation_m?: number }, call: Call) {
     const query = {
       lat: coordinate(place.latitude),
@@ -160,8 +171,12 @@ export function metNorway(api: Upstream): WeatherProvider {
     const sent = Object.entries(query)
       .map(([key, value]) => `${key}=${value}`)
       .join(", ");
-    const body = await api.json(locationforecast, "/locationforecast/2.0/complete", { query }, call, (response) =>
-      metError(api.name, response, sent),
+    const body = await api.json(
+      locationforecast,
+      "/locationforecast/2.0/complete",
+      { query, onAnswer },
+      call,
+      (response) => metError(api.name, response, sent),
     );
     return stepsOf(body.properties.timeseries);
   }
