@@ -196,7 +196,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       return oneAtATime(id, async () => {
         const before = await shop.getOrder(id, call);
         const stored = before.transaction_id ? { transaction_id: before.transaction_id } : {};
-        if (["processing", "completed"].includes(before.status)) {
+        if (shop.paidStatuses.includes(before.status)) {
           return { already_paid: true, order: summary(before), ...stored };
         }
         if (!shop.payableStatuses.includes(before.status)) {

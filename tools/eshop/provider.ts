@@ -12,6 +12,8 @@ export interface ShopProvider {
   orderStatuses: readonly string[];
   /** Statuses an order may be marked paid from. */
   payableStatuses: readonly string[];
+  /** Statuses that mean an order is paid. */
+  paidStatuses: readonly string[];
   listOrders(filter: OrderFilter, page: PageRequest, call: Call): Promise<Page<OrderSummary>>;
   getOrder(id: number, call: Call): Promise<Order>;
   /** Records the payment of an unpaid order: paid date, the paid status, stock reduced (once, by the shop). */

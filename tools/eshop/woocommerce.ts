@@ -362,6 +362,8 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
     orderStatuses: WOO_STATUSES,
     // WC_Order::payment_complete() acts on these; others it leaves alone.
     payableStatuses: ["pending", "on-hold", "failed"],
+    // wc_get_is_paid_statuses()
+    paidStatuses: ["processing", "completed"],
 
     listOrders(filter, page, call) {
       return list(
