@@ -32,7 +32,7 @@ export function enabledTools({ config, toolsets, http, log, events }: ServerPart
     const context = { settings, http, log: log.child(toolset.name), webhooks: config.webhooks, events };
     const why = toolset.unconfigured?.(context);
     if (why) {
-      log.info(`toolset ${toolset.name} is off: ${why}`);
+      log.notice(`toolset ${toolset.name} is off: ${why}`);
       continue;
     }
     const all = toolset.tools(context);

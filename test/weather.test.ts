@@ -439,6 +439,16 @@ describe("Open-Meteo", () => {
     expect(openMeteo.requests.at(-1)?.query.get("hourly")).toContain("precipitation_probability");
   });
 
+  test("forecasts are kept 30 minutes and place names a day: asking again goes nowhere", async () => {
+    const forecasts = openMeteo.requests.length;
+    const places = geocoding.requests.length;
+    for (let i = 0; i < 3; i++) {
+      expect((await om.call("weather_forecast", { place: "Frankfurt", days: 4 })).isError).toBeFalsy();
+    }
+    expect(openMeteo.requests.length - forecasts).toBe(1);
+    expect(geocoding.requests.length - places).toBe(1);
+  });
+
   test("Open-Meteo's 400 and 429 reasons are passed on", async () => {
     openMeteo.queue.push({ status: 400, body: ERROR_400, headers: { "content-type": "application/json" } });
     const bad = await om.call("weather_current", { latitude: 1.25, longitude: 2.5 });

@@ -9,7 +9,7 @@ export function customerTools(shop: ShopProvider): Tool[] {
       name: "eshop_customers_list",
       title: "List customers",
       description:
-        `Finds registered customers of the ${shop.name} shop by name, email or text, with their contact details. ` +
+        `Finds registered accounts of the ${shop.name} shop (customers, and staff who also buy) by name, email or text, with their contact details. ` +
         "Guest orders have no customer account: find those with eshop_orders_list's search. Pages of up to 100; pass `next_cursor` back as `cursor` for the next.",
       input: {
         search: z

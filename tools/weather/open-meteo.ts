@@ -206,12 +206,12 @@ export function openMeteo(api: Upstream, keyed: boolean): WeatherProvider {
       });
       const h = body.hourly;
       const hours: Hour[] = [];
-      // Open-Meteo's precipitation, its probability and gusts at a time are of the hour before it:
-      // a step starting at one time takes them from the next.
+      // Open-Meteo's precipitation, its probability and gusts at a time are of the hour before it
+      // (the others are instant values): a step starting at one time takes them from the next.
       h?.time.forEach((time, i) => {
         const temperature = h.temperature_2m[i];
         if (temperature === null || temperature === undefined) return;
-        const code = h.weather_code[i + 1];
+        const code = h.weather_code[i];
         hours.push({
           time: time * 1000,
           period_hours: 1,
