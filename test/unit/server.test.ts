@@ -35,7 +35,7 @@ const rates = defineToolset({
 
 class RecordingLog extends Log {
   lines: string[] = [];
-  override info(message: string) {
+  override notice(message: string) {
     this.lines.push(message);
   }
 }
