@@ -176,6 +176,18 @@ describe("retries", () => {
     expect(fake.count("/post")).toBe(1);
   });
 
+  test("an upstream that counts retries against you gets a 429 retried only when it says when", async () => {
+    const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 * 1024, minRetryDelayMs: 10 });
+    clients.push(http);
+    const api = http.upstream("Strict API", `${fake.origin}/`, { throttleNeedsRetryAfter: true });
+    fake.queue.push(json(429, '{"message":"slow down"}'));
+    expect((await api.send("/polite-1", {}, call())).status).toBe(429);
+    expect(fake.count("/polite-1")).toBe(1);
+    fake.queue.push(json(429, '{"message":"slow down"}', { "retry-after": "0" }));
+    expect((await api.send("/polite-2", {}, call())).status).toBe(200);
+    expect(fake.count("/polite-2")).toBe(2);
+  });
+
   test("400 is not retried", async () => {
     fake.queue.push(json(400, '{"message":"bad"}'));
     await failure(client({ minRetryDelayMs: 10 }).json(any, "/bad", {}, call()));

@@ -145,7 +145,7 @@ describe("weather_geocode", () => {
     expect(text(bad)).toBe(
       'Open-Meteo geocoding refused the request (400): "Parameter count must be between 1 and 100.". Check the arguments.',
     );
-    for (let i = 0; i < 4; i++) geocoding.queue.push({ status: 429, body: ERROR_429 });
+    geocoding.queue.push({ status: 429, body: ERROR_429 });
     const limited = await server.call("weather_geocode", { name: "Ostrava", count: 2 });
     expect(text(limited)).toMatch(/answered 429 "Daily API request limit exceeded\. Please try again tomorrow\."/);
     expect(text(limited)).toMatch(/free tier's limit .* set WAITER_OPEN_METEO_API_KEY/);
@@ -368,8 +368,11 @@ describe("MET Norway", () => {
     expect(blocked.isError).toBe(true);
     expect(text(blocked)).toMatch(/^MET Norway refused the request \(403 "Forbidden"\)\. .*WAITER_CONTACT/);
 
-    for (let i = 0; i < 4; i++) met.queue.push({ status: 429, body: "" });
+    met.queue.push({ status: 429, body: "" });
+    const sent = met.requests.length;
     const throttled = await server.call("weather_current", { latitude: 10.6, longitude: 10.6 });
+    // A throttled client that retries at once only digs deeper: no retry without a Retry-After.
+    expect(met.requests.length - sent).toBe(1);
     expect(throttled.isError).toBe(true);
     expect(text(throttled)).toMatch(/^MET Norway is throttling waiter \(429\): .*Wait several minutes/);
   });
@@ -455,7 +458,7 @@ describe("Open-Meteo", () => {
     expect(text(bad)).toBe(
       'Open-Meteo refused the request (400): "Cannot initialize WeatherVariable from invalid String value tempeture_2m for key hourly". Check the arguments.',
     );
-    for (let i = 0; i < 4; i++) openMeteo.queue.push({ status: 429, body: ERROR_429 });
+    openMeteo.queue.push({ status: 429, body: ERROR_429 });
     const limited = await om.call("weather_forecast", { latitude: 1.25, longitude: 2.5 });
     expect(limited.isError).toBe(true);
     expect(text(limited)).toMatch(

@@ -41,6 +41,8 @@ export interface RequestOptions {
   ttl?: number;
   /** Hears every answer that comes over the network (not cached ones), before it is read. */
   onAnswer?: (response: HttpResponse) => void;
+  /** Retry a 429 only when it says when (Retry-After): for upstreams whose terms count retries against you. */
+  throttleNeedsRetryAfter?: boolean;
 }
 
 export interface HttpResponse {
@@ -193,6 +195,7 @@ export class HttpClient {
           maxRetries: this.#options.maxRetries,
           minDelayMs: this.#options.minRetryDelayMs,
           maxDelayMs: this.#options.maxRetryDelayMs,
+          throttleNeedsRetryAfter: options.throttleNeedsRetryAfter ?? false,
         }),
       },
     };
@@ -230,6 +233,8 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 export interface UpstreamDefaults {
   headers?: Record<string, string>;
   query?: RequestOptions["query"];
+  /** See RequestOptions. */
+  throttleNeedsRetryAfter?: boolean;
 }
 
 export class Upstream {
@@ -258,7 +263,12 @@ export class Upstream {
   }
 
   #withDefaults(options: RequestOptions): RequestOptions {
-    return this.defaults.headers ? { ...options, headers: { ...this.defaults.headers, ...options.headers } } : options;
+    const { headers, throttleNeedsRetryAfter } = this.defaults;
+    return {
+      ...(throttleNeedsRetryAfter === undefined ? {} : { throttleNeedsRetryAfter }),
+      ...options,
+      ...(headers ? { headers: { ...headers, ...options.headers } } : {}),
+    };
   }
 
   /**
@@ -282,10 +292,11 @@ export class Upstream {
         ...(known?.etag ? { "if-none-match": known.etag } : {}),
         ...(known?.lastModified ? { "if-modified-since": known.lastModified } : {}),
       };
+      const sent = this.#withDefaults(options);
       const response = await this.client.send(
         this.name,
         url,
-        { ...options, headers: { ...this.defaults.headers, ...options.headers, ...conditional } },
+        { ...sent, headers: { ...sent.headers, ...conditional } },
         within,
       );
       options.onAnswer?.(response);

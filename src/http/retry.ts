@@ -6,6 +6,8 @@ export interface RetryPolicy {
   maxRetries: number;
   minDelayMs: number;
   maxDelayMs: number;
+  /** Retry a 429 only when it says when (Retry-After): for upstreams that count a retry against you. */
+  throttleNeedsRetryAfter?: boolean;
 }
 
 const RETRY_STATUS = [429, 502, 503, 504];
@@ -53,13 +55,16 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     cb: RetryCallback,
   ) => {
     const { statusCode, code, headers } = err;
+    const asked = retryAfterMs(headers?.["retry-after"]);
     const retryable =
       policy.methods.includes(opts.method) &&
-      (statusCode !== undefined ? RETRY_STATUS.includes(statusCode) : code !== undefined && RETRY_CODES.includes(code));
+      (statusCode !== undefined
+        ? RETRY_STATUS.includes(statusCode) &&
+          !(statusCode === 429 && policy.throttleNeedsRetryAfter && asked === undefined)
+        : code !== undefined && RETRY_CODES.includes(code));
     if (!retryable || state.counter > policy.maxRetries || call.signal.aborted) return cb(err);
 
     const backoff = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (state.counter - 1));
-    const asked = retryAfterMs(headers?.["retry-after"]);
     const delay = asked ?? backoff / 2 + Math.random() * (backoff / 2);
     // Leave room for the retried request itself to be answered.
     if (Date.now() + delay + policy.minDelayMs >= call.deadline) return cb(err);

@@ -71,7 +71,9 @@ export const weather = defineToolset({
   },
   tools({ settings, http, log }) {
     const key = settings.openMeteoApiKey;
-    const keyed = key ? { query: { apikey: key } } : {};
+    // A 429 from these counts against the plan or the terms: retried only when it says when.
+    const polite = { throttleNeedsRetryAfter: true };
+    const keyed = key ? { ...polite, query: { apikey: key } } : polite;
     const places = geocoder(
       http.upstream(
         "Open-Meteo geocoding",
@@ -84,6 +86,7 @@ export const weather = defineToolset({
       settings.provider === "met"
         ? metNorway(
             http.upstream("MET Norway", settings.metUrl, {
+              ...polite,
               headers: { "user-agent": `${http.userAgent} ${settings.contact ?? ""}`.trim() },
             }),
             log,
