@@ -89,6 +89,12 @@ export function zonedEpoch(year: number, month: number, day: number, minutes: nu
   return valid.length ? Math.min(...valid) : before;
 }
 
+/** The local midnight in `zone` that starts the day `days` after the one `epoch` falls on. */
+export function midnight(zone: string, epoch: number, days = 0): number {
+  const t = wallClock(epoch, zone);
+  return zonedEpoch(t.year, t.month, t.day + days, 0, zone);
+}
+
 /** ISO 8601 local time with the zone's offset at that moment: 2026-11-27T14:00+01:00. */
 export function localIso(epoch: number, zone: string): string {
   const offset = offsetMinutes(epoch, zone);

@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { isTimeZone, localIso, offsetMinutes, zonedEpoch } from "../../src/time.js";
+import { isTimeZone, localIso, midnight, offsetMinutes, zonedEpoch } from "../../src/time.js";
 
 test("local ISO times carry the zone's offset of that moment, across daylight-saving changes", () => {
   expect(localIso(Date.parse("2026-11-27T13:00:00Z"), "Europe/Prague")).toBe("2026-11-27T14:00+01:00");
@@ -20,6 +20,15 @@ test("a local midnight is found on the days clocks change", () => {
   expect(localIso(zonedEpoch(2026, 3, 8, 0, "America/Havana"), "America/Havana")).toBe("2026-03-08T01:00-04:00");
   // Where they go back, a repeated time means its first occurrence.
   expect(localIso(zonedEpoch(2026, 10, 25, 150, "Europe/Prague"), "Europe/Prague")).toBe("2026-10-25T02:30+02:00");
+});
+
+test("the midnight that starts a day some days on, in the zone's own calendar", () => {
+  const evening = Date.parse("2026-11-27T23:30:00Z"); // already the 28th in Prague
+  expect(localIso(midnight("Europe/Prague", evening), "Europe/Prague")).toBe("2026-11-28T00:00+01:00");
+  expect(localIso(midnight("Europe/Prague", evening, 2), "Europe/Prague")).toBe("2026-11-30T00:00+01:00");
+  expect(localIso(midnight("America/Santiago", Date.parse("2026-09-05T12:00:00Z"), 1), "America/Santiago")).toBe(
+    "2026-09-06T01:00-03:00",
+  );
 });
 
 test("time zones are checked against the platform's data", () => {

@@ -136,7 +136,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         lines.push(`- ${item.quantity} × ${item.name}${item.sku ? ` [${item.sku}]` : ""}: ${item.total} ${o.currency}`);
       }
       lines.push(
-        `Subtotal ${o.subtotal}, shipping ${o.shipping_total}, discount ${o.discount_total}, tax ${o.total_tax}, total ${o.total} ${o.currency}`,
+        `Shipping ${o.shipping_total}, discount ${o.discount_total}, tax ${o.total_tax}, total ${o.total} ${o.currency}`,
       );
       if (o.transaction_id) lines.push(`Transaction: ${o.transaction_id}`);
       const ship = [

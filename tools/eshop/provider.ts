@@ -106,7 +106,6 @@ export interface Order extends OrderSummary {
   needs_payment?: boolean;
   /** The shop says the order has something to ship once paid; false when its paid status is completed. */
   needs_processing?: boolean;
-  subtotal: string;
   shipping_total: string;
   discount_total: string;
   total_tax: string;

@@ -49,7 +49,6 @@ export const orderOut = {
     .boolean()
     .optional()
     .describe("The shop says something must be shipped once paid; false when paid orders go straight to completed."),
-  subtotal: money("Sum of the line items before discounts"),
   shipping_total: money("Shipping"),
   discount_total: money("Discounts"),
   total_tax: money("Tax"),

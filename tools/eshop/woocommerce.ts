@@ -176,7 +176,6 @@ function toOrder(o: WooOrder): Order {
     ...toSummary(o),
     ...(o.needs_payment === undefined ? {} : { needs_payment: o.needs_payment }),
     ...(o.needs_processing === undefined ? {} : { needs_processing: o.needs_processing }),
-    subtotal: sumDecimals(o.line_items.map((item) => item.subtotal)),
     shipping_total: o.shipping_total,
     discount_total: o.discount_total,
     total_tax: o.total_tax,
@@ -207,21 +206,6 @@ function toOrder(o: WooOrder): Order {
       ...(present(r.reason) ? { reason: r.reason as string } : {}),
     })),
   };
-}
-
-/** Adds decimal strings exactly, in the largest number of decimals among them: "6.00" + "19.99" = "25.99". */
-export function sumDecimals(values: string[]): string {
-  const digits = Math.max(0, ...values.map((v) => v.split(".")[1]?.length ?? 0));
-  const scale = 10n ** BigInt(digits);
-  const total = values.reduce((sum, v) => {
-    const [whole = "0", fraction = ""] = v.replace(/^-/, "").split(".");
-    const units = BigInt(whole) * scale + BigInt(fraction.padEnd(digits, "0") || "0");
-    return sum + (v.startsWith("-") ? -units : units);
-  }, 0n);
-  const sign = total < 0n ? "-" : "";
-  const abs = total < 0n ? -total : total;
-  const whole = (abs / scale).toString();
-  return digits ? `${sign}${whole}.${(abs % scale).toString().padStart(digits, "0")}` : `${sign}${whole}`;
 }
 
 function toProduct(p: z.output<typeof productSchema>): Product {

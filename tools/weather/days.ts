@@ -1,4 +1,4 @@
-import { dateIn, zonedEpoch } from "../../src/time.js";
+import { dateIn, midnight } from "../../src/time.js";
 import { mostSignificant } from "./conditions.js";
 import type { Day, Hour } from "./provider.js";
 
@@ -10,13 +10,11 @@ export interface Step extends Hour {
 
 const HOUR = 3_600_000;
 
-/** Local midnights of `count` days in `zone`, from the day `now` falls on: count + 1 boundaries. */
-function midnights(zone: string, count: number, now: number): { date: string; start: number; end: number }[] {
-  const [year, month, day] = dateIn(zone, now).split("-").map(Number) as [number, number, number];
+/** The `count` local days of `zone` from the day `now` falls on, midnight to midnight. */
+function localDaysFrom(zone: string, count: number, now: number): { date: string; start: number; end: number }[] {
   return Array.from({ length: count }, (_, i) => {
-    const start = zonedEpoch(year, month, day + i, 0, zone);
-    const end = zonedEpoch(year, month, day + i + 1, 0, zone);
-    return { date: dateIn(zone, start), start, end };
+    const start = midnight(zone, now, i);
+    return { date: dateIn(zone, start), start, end: midnight(zone, now, i + 1) };
   });
 }
 
@@ -28,7 +26,7 @@ function midnights(zone: string, count: number, now: number): { date: string; st
  */
 export function localDays(steps: readonly Step[], zone: string, count: number, now = Date.now()): Day[] {
   const days: Day[] = [];
-  for (const { date, start, end } of midnights(zone, count, now)) {
+  for (const { date, start, end } of localDaysFrom(zone, count, now)) {
     const instants = steps.filter((s) => s.time >= start && s.time < end);
     if (instants.length === 0) continue;
     const periods = steps

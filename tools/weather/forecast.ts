@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { dateIn, localIso, zonedEpoch } from "../../src/time.js";
+import { localIso, midnight } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { geocoder } from "./places.js";
 import type { WeatherProvider } from "./provider.js";
@@ -100,8 +100,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
       const forecast = await provider.forecast(resolved.place, args.days, args.hourly, call);
       const days = forecast.days.map(({ condition, ...day }) => ({ ...day, ...conditionText(condition) }));
       const now = Date.now();
-      const [year, month, day] = dateIn(zone, now).split("-").map(Number) as [number, number, number];
-      const hoursEnd = zonedEpoch(year, month, day + Math.min(args.days, HOURLY_DAYS), 0, zone);
+      const hoursEnd = midnight(zone, now, Math.min(args.days, HOURLY_DAYS));
       const hours = forecast.hours
         .filter((h) => h.time + h.period_hours * 3_600_000 > now && h.time < hoursEnd)
         .map(({ time, condition, ...hour }) => ({ time: localIso(time, zone), ...hour, ...conditionText(condition) }));

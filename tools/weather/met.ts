@@ -50,7 +50,8 @@ const locationforecast = z.object({
   }),
 });
 
-type Entry = z.output<typeof locationforecast>["properties"]["timeseries"][number];
+type Locationforecast = z.output<typeof locationforecast>;
+type Entry = Locationforecast["properties"]["timeseries"][number];
 type Period = NonNullable<Entry["data"]["next_1_hours"]>;
 const HOUR = 3_600_000;
 
@@ -105,7 +106,18 @@ function gapAmount(at: Map<number, Entry>, start: number, hours: number): number
  * matching `next_N_hours`, so nothing is counted twice, also across the gap where hourly steps
  * give way to 6-hourly ones.
  */
-function stepsOf(series: Entry[]): Step[] {
+function stepsOf(body: Locationforecast): Step[] {
+  const known = stepsOfBody.get(body);
+  if (known) return known;
+  const steps = stepsFrom(body.properties.timeseries);
+  stepsOfBody.set(body, steps);
+  return steps;
+}
+
+/** A cached answer is read again on every call; its steps are worked out once. */
+const stepsOfBody = new WeakMap<Locationforecast, Step[]>();
+
+function stepsFrom(series: Entry[]): Step[] {
   const at = new Map(series.map((entry) => [Date.parse(entry.time), entry]));
   return series.map((entry, i) => {
     const time = Date.parse(entry.time);
@@ -178,7 +190,7 @@ export function metNorway(api: Upstream, log: Log): WeatherProvider {
       call,
       (response) => metError(api.name, response, sent),
     );
-    return stepsOf(body.properties.timeseries);
+    return stepsOf(body);
   }
 
   return {
