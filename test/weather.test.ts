@@ -39,6 +39,7 @@ beforeEach(() => {
   met.weather = defaultWeather;
   met.expiresIn = 1800;
   met.deprecated = false;
+  met.reachHours = 228;
   openMeteo.weather = defaultWeather;
 });
 
@@ -297,12 +298,16 @@ describe("MET Norway", () => {
     expect(text(result)).toMatch(/^MET Norway refused the location \(400; sent lat=12\.3457, lon=1\): /);
   });
 
-  test("MET Norway's nine days answer a request for ten with a note", async () => {
-    const result = await server.call("weather_forecast", { latitude: 50.1, longitude: 14.4, days: 10 });
+  test("days MET Norway does not reach are left out with a note; the last day it reaches is partial", async () => {
+    met.reachHours = 180; // seven and a half days: the series ends inside the eighth or ninth local day
+    const result = await server.call("weather_forecast", { latitude: 50.2, longitude: 14.4, days: 10 });
     expect(result.isError).toBeFalsy();
     const r = data<{ days: Day[]; note?: string }>(result);
-    expect(r.days.length).toBeGreaterThanOrEqual(9);
-    if (r.days.length < 10) expect(r.note).toMatch(/MET Norway forecasts \d of the 10 days asked for here/);
+    expect(r.days.length).toBeGreaterThanOrEqual(8);
+    expect(r.days.length).toBeLessThanOrEqual(9);
+    expect(r.note).toBe(
+      `MET Norway forecasts ${r.days.length} of the 10 days asked for here, up to ${r.days.at(-1)?.date}.`,
+    );
     expect(r.days.at(-1)?.partial).toBe(true);
     const eleven = await server.call("weather_forecast", { latitude: 50.1, longitude: 14.4, days: 11 });
     expect(eleven.isError).toBe(true);

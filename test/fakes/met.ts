@@ -26,10 +26,11 @@ export interface MetFake extends Fake {
   modelRun: number;
   /** Answer 203 instead of 200, as for a product version that is deprecated or in beta. */
   deprecated: boolean;
+  /** Hours from the current hour that the series reaches, about nine and a half days as MET Norway's does. */
+  reachHours: number;
 }
 
 const HOURLY_STEPS = 60;
-const LAST_STEP_HOURS = 228;
 
 function httpDate(epoch: number): string {
   return new Date(epoch).toUTCString();
@@ -62,7 +63,7 @@ function period(weather: WeatherAt, start: number, hours: number, complete: bool
   };
 }
 
-function timeseries(weather: WeatherAt, now: number, complete: boolean) {
+function timeseries(weather: WeatherAt, now: number, reachHours: number, complete: boolean) {
   const first = Math.floor(now / HOUR) * HOUR;
   const times: number[] = [];
   // Hourly for about 60 hours, ending 3 hours before a 6-hour step as real series often do.
@@ -70,7 +71,7 @@ function timeseries(weather: WeatherAt, now: number, complete: boolean) {
   while ((last + 3 * HOUR) % (6 * HOUR) !== 0) last -= HOUR;
   for (let t = first; t <= last; t += HOUR) times.push(t);
   let next = last + 3 * HOUR;
-  for (; next <= first + LAST_STEP_HOURS * HOUR; next += 6 * HOUR) times.push(next);
+  for (; next <= first + reachHours * HOUR; next += 6 * HOUR) times.push(next);
   const end = times.at(-1) as number;
   return times.map((time) => {
     const w = weather(time);
@@ -102,7 +103,13 @@ function forbidden(reason: string) {
 }
 
 export async function startMet(): Promise<MetFake> {
-  const state = { weather: defaultWeather, expiresIn: 1800, modelRun: Date.now() - 20 * 60_000, deprecated: false };
+  const state = {
+    weather: defaultWeather,
+    expiresIn: 1800,
+    modelRun: Date.now() - 20 * 60_000,
+    deprecated: false,
+    reachHours: 228,
+  };
   const fake = await startFake((request) => {
     const flavour = /^\/weatherapi\/locationforecast\/2\.0\/(compact|complete)$/.exec(request.path)?.[1];
     if (!flavour) return json(404, '{"error":"Not found"}');
@@ -140,7 +147,7 @@ export async function startMet(): Promise<MetFake> {
             ...(complete ? { wind_speed_of_gust: "m/s", probability_of_precipitation: "%" } : {}),
           },
         },
-        timeseries: timeseries(met.weather, now, complete),
+        timeseries: timeseries(met.weather, now, met.reachHours, complete),
       },
     };
     return json(met.deprecated ? 203 : 200, JSON.stringify(body), headers);
