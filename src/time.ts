@@ -7,6 +7,8 @@ export interface WallClock {
   weekday: number;
   /** Minutes since local midnight. */
   minutes: number;
+  /** The calendar date, YYYY-MM-DD. */
+  date: string;
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -39,12 +41,14 @@ function formatWallClock(epoch: number, zone: string): WallClock {
     formatters.set(zone, format);
   }
   const parts = Object.fromEntries(format.formatToParts(epoch).map((p) => [p.type, p.value]));
+  const [year, month, day] = [Number(parts.year), Number(parts.month), Number(parts.day)];
   return {
-    year: Number(parts.year),
-    month: Number(parts.month),
-    day: Number(parts.day),
+    year,
+    month,
+    day,
     weekday: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].indexOf(parts.weekday ?? ""),
     minutes: Number(parts.hour) * 60 + Number(parts.minute),
+    date: isoDate(Date.UTC(year, month - 1, day)),
   };
 }
 
@@ -60,8 +64,7 @@ export function isTimeZone(zone: string): boolean {
 
 /** The calendar date (YYYY-MM-DD) in `zone` at `epoch`. */
 export function dateIn(zone: string, epoch = Date.now()): string {
-  const t = wallClock(epoch, zone);
-  return isoDate(Date.UTC(t.year, t.month - 1, t.day));
+  return wallClock(epoch, zone).date;
 }
 
 export function isoDate(epoch: number): string {

@@ -240,6 +240,28 @@ describe("cache and coalescing", () => {
     expect(fake.count("/cached")).toBe(1);
   });
 
+  test("answers are kept apart by path, query and upstream, and found again by them", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
+    clients.push(http);
+    const [a, b] = ["a", "b"].map((key) =>
+      http.upstream(`API ${key}`, `${fake.origin}/base/?fixed=1`, { query: { apikey: key } }),
+    );
+    const get = (api: typeof a, path: string, q: string) =>
+      api?.json(counter, path, { query: { "max-age": 60, q } }, call());
+    const first = await get(a, "/kept", "1");
+    expect(await get(a, "/kept", "1")).toEqual(first);
+    await get(a, "/kept", "2");
+    await get(a, "/kept/more", "1");
+    await get(b, "/kept", "1");
+    const sent = fake.requests.filter((r) => r.path.startsWith("/base/kept"));
+    expect(sent.map((r) => `${r.path}?${r.query}`)).toEqual([
+      "/base/kept?fixed=1&max-age=60&q=1&apikey=a",
+      "/base/kept?fixed=1&max-age=60&q=2&apikey=a",
+      "/base/kept/more?fixed=1&max-age=60&q=1&apikey=a",
+      "/base/kept?fixed=1&max-age=60&q=1&apikey=b",
+    ]);
+  });
+
   test("an answer without freshness is not cached", async () => {
     const api = client();
     await api.json(counter, "/uncached", {}, call());

@@ -133,13 +133,13 @@ export class HttpClient {
   }
 
   /**
-   * The cached value for `url`, or the one `load` fetches. Concurrent misses share one load,
-   * which runs to the first caller's deadline but not its cancellation: a caller that gives up
-   * leaves, the others keep waiting.
+   * The cached value under `key`, or the one `load` fetches from `upstream`. Concurrent misses
+   * share one load, which runs to the first caller's deadline but not its cancellation: a
+   * caller that gives up leaves, the others keep waiting.
    */
-  async cached(name: string, url: URL, call: Call, load: Load): Promise<unknown> {
+  async cached(upstream: Upstream, key: string, call: Call, load: Load): Promise<unknown> {
     // A fresh answer needs no promise of the cache's and no listener on the caller's signal.
-    const fresh = this.#cache.get(url.href);
+    const fresh = this.#cache.get(key);
     if (fresh?.reusable) return fresh.value;
     // The shared load keeps the first caller's deadline, not its cancellation.
     const shared = (stale?: Cached) => load({ signal: new AbortController().signal, deadline: call.deadline }, stale);
@@ -147,16 +147,16 @@ export class HttpClient {
       // An entry that was never fresh (no max-age, only validators) is revalidated every time.
       const forceRefresh = fresh !== undefined && !fresh.reusable;
       const entry = (await untilAborted(
-        this.#cache.fetch(url.href, { context: shared, forceRefresh }),
+        this.#cache.fetch(key, { context: shared, forceRefresh }),
         call.signal,
       )) as Cached;
-      if (!entry.reusable && !entry.validators && this.#cache.peek(url.href, { allowStale: true }) === entry) {
-        this.#cache.delete(url.href);
+      if (!entry.reusable && !entry.validators && this.#cache.peek(key, { allowStale: true }) === entry) {
+        this.#cache.delete(key);
       }
       return entry.value;
     } catch (err) {
       // A load's own failure is already worded; a deadline or a cancellation is worded here.
-      throw err instanceof ToolError ? err : describeFailure(err, name, url, call, this.#options);
+      throw err instanceof ToolError ? err : describeFailure(err, upstream.name, upstream.baseUrl, call, this.#options);
     }
   }
 
@@ -246,13 +246,23 @@ export class Upstream {
   ) {
     const problem = upstreamUrlProblem(baseUrl);
     if (problem) throw new UpstreamError(`${name}: ${problem}`);
+    const root = new URL(baseUrl);
+    root.search = "";
+    root.hash = "";
+    this.#root = root.href.replace(/\/$/, "");
   }
 
+  /** The base URL without its query and a trailing slash: a path is appended to it. */
+  readonly #root: string;
+
+  /** `path` (absolute, without a query) under the base URL; parsed once, since a cached call builds one too. */
   url(path: string, query: RequestOptions["query"] = {}): URL {
-    const url = new URL(this.baseUrl);
-    url.pathname = `${url.pathname.replace(/\/$/, "")}${path}`;
-    for (const [key, value] of Object.entries({ ...query, ...this.defaults.query })) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
+    const url = new URL(`${this.#root}${path}${this.baseUrl.search}`);
+    for (const params of [query, this.defaults.query ?? {}]) {
+      for (const key in params) {
+        const value = params[key];
+        if (value !== undefined) url.searchParams.set(key, String(value));
+      }
     }
     return url;
   }
@@ -285,7 +295,6 @@ export class Upstream {
     call: Call,
     onStatus?: (response: HttpResponse) => Error | undefined,
   ): Promise<z.output<S>> {
-    const url = this.url(path, options.query);
     const load = async (within: Call, stale?: { value: unknown; size: number; validators?: Validators }) => {
       const known = stale?.validators;
       const conditional = {
@@ -295,7 +304,7 @@ export class Upstream {
       const sent = this.#withDefaults(options);
       const response = await this.client.send(
         this.name,
-        url,
+        this.url(path, options.query),
         { ...sent, headers: { ...sent.headers, ...conditional } },
         within,
       );
@@ -313,7 +322,20 @@ export class Upstream {
       };
     };
     if ((options.method ?? "GET") !== "GET") return (await load(call)).value as z.output<S>;
-    return (await this.client.cached(this.name, url, call, load)) as z.output<S>;
+    return (await this.client.cached(this, this.#cacheKey(path, options.query), call, load)) as z.output<S>;
+  }
+
+  /**
+   * What tells a GET apart in the cache: the upstream and the request's own path and query,
+   * cheaper to build than its URL. The upstream's default query (a key) is left out.
+   */
+  #cacheKey(path: string, query: RequestOptions["query"] = {}): string {
+    let key = `${this.name} ${this.#root}${path}${this.baseUrl.search}`;
+    for (const name in query) {
+      const value = query[name];
+      if (value !== undefined) key += `&${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`;
+    }
+    return key;
   }
 
   /**

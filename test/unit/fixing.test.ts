@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { crossRate, type Fixing, type RateSource, significant, toMinorUnit } from "../../tools/currency/fixing.js";
+import { formatNumber } from "../../tools/currency/shapes.js";
 
 const cnb = { id: "cnb", name: "the Czech National Bank" } as RateSource;
 const fixing: Fixing = {
@@ -37,5 +38,21 @@ describe("rounding to the minor unit", () => {
     [1e-7, "EUR", 0],
   ])("%d %s is %d", (value, currency, expected) => {
     expect(toMinorUnit(value, currency)).toBe(expected);
+  });
+});
+
+describe("numbers in the text rendering", () => {
+  test("the whole part is grouped by thousands, the fraction kept as it is", () => {
+    expect(formatNumber(100)).toBe("100");
+    expect(formatNumber(1234)).toBe("1,234");
+    expect(formatNumber(1234567.891)).toBe("1,234,567.891");
+    expect(formatNumber(-1234.5)).toBe("-1,234.5");
+    expect(formatNumber(0.15193)).toBe("0.15193");
+    expect(formatNumber(1e12)).toBe("1,000,000,000,000");
+  });
+
+  test("what JavaScript would write with an exponent is written out", () => {
+    expect(formatNumber(5.9e-7)).toBe("0.00000059");
+    expect(formatNumber(1.2e21)).toBe("1,200,000,000,000,000,000,000");
   });
 });

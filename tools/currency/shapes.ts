@@ -99,8 +99,16 @@ export function rateRows(fixing: Fixing, base: string, symbols: string[], source
 
 const numberFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 8 });
 
+/**
+ * The number as JavaScript writes it, its whole part grouped by thousands (1,234.5). Intl only
+ * for what would come out in exponent notation: formatting costs more than a cached call.
+ */
 export function formatNumber(value: number): string {
-  return numberFormat.format(value);
+  const plain = String(value);
+  if (plain.includes("e")) return numberFormat.format(value);
+  const dot = plain.indexOf(".");
+  const whole = dot < 0 ? plain : plain.slice(0, dot);
+  return whole.replace(/\B(?=(\d{3})+$)/g, ",") + (dot < 0 ? "" : plain.slice(dot));
 }
 
 export function sourceLabel(id: SourceId): string {
