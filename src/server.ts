@@ -1,5 +1,14 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { type CallToolResult, SetLevelRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  ListToolsRequestSchema,
+  McpError,
+  SetLevelRequestSchema,
+  type Tool as ToolDefinition,
+} from "@modelcontextprotocol/sdk/types.js";
+import { z } from "zod";
 import type { Config } from "./config.js";
 import { ToolError } from "./errors.js";
 import type { EventStore } from "./events/store.js";
@@ -59,38 +68,96 @@ export function createServer(tools: readonly Tool[], config: Config, log: Log): 
     });
   };
 
-  const timeoutMs = config.core.toolTimeout * 1000;
-  for (const tool of tools) {
-    // Named after the toolset, which is the tool name's prefix.
-    const toolLog = log.child(tool.name.split("_")[0] ?? "waiter");
-    server.registerTool(
+  serveTools(server, tools, config.core.toolTimeout * 1000, log);
+  return server;
+}
+
+/**
+ * tools/list and tools/call on the SDK's low-level server. McpServer's own tool handling checks
+ * arguments and results with zod's asynchronous parse, which cannot use the parsers zod compiles
+ * (`import "zod/compile"` in cli.ts); tools here never refine asynchronously, so they are
+ * checked synchronously, and a cached call costs a few microseconds less.
+ */
+function serveTools(server: McpServer, tools: readonly Tool[], timeoutMs: number, log: Log): void {
+  const served = new Map(
+    tools.map((tool) => [
       tool.name,
       {
-        title: tool.title,
-        description: tool.description,
-        inputSchema: tool.input,
-        outputSchema: tool.output,
-        annotations: { title: tool.title, ...tool.annotations },
+        tool,
+        input: z.object(tool.input),
+        output: z.object(tool.output),
+        // Named after the toolset, which is the tool name's prefix.
+        log: log.child(tool.name.split("_")[0] ?? "waiter"),
       },
-      (args: Record<string, unknown>, extra) => {
-        const token = extra._meta?.progressToken;
-        const progress =
-          token === undefined
-            ? noProgress
-            : async (progress: number, total: number, message: string) => {
-                await extra
-                  .sendNotification({
-                    method: "notifications/progress",
-                    params: { progressToken: token, progress, total, message },
-                  })
-                  .catch(() => {});
-              };
-        const ms = Math.max(timeoutMs, (tool.deadline?.(args) ?? 0) * 1000);
-        return runTool(tool, args, { signal: extra.signal, deadline: Date.now() + ms, log: toolLog, progress });
-      },
-    );
-  }
-  return server;
+    ]),
+  );
+  let listing: ToolDefinition[] | undefined;
+  server.server.registerCapabilities({ tools: {} });
+  server.server.setRequestHandler(ListToolsRequestSchema, () => {
+    listing ??= [...served.values()].map(({ tool, input, output }) => ({
+      name: tool.name,
+      title: tool.title,
+      description: tool.description,
+      inputSchema: z.toJSONSchema(input, { target: "draft-7", io: "input" }) as ToolDefinition["inputSchema"],
+      outputSchema: z.toJSONSchema(output, { target: "draft-7", io: "output" }) as ToolDefinition["outputSchema"],
+      annotations: { title: tool.title, ...tool.annotations },
+    }));
+    return { tools: listing };
+  });
+
+  server.server.setRequestHandler(CallToolRequestSchema, async ({ params }, extra): Promise<CallToolResult> => {
+    const entry = served.get(params.name);
+    if (!entry) {
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool ${params.name}; tools/list names the tools served.`);
+    }
+    const { tool, input, output } = entry;
+    const args = input.safeParse(params.arguments ?? {});
+    if (!args.success) {
+      return {
+        content: [{ type: "text", text: `Invalid arguments for ${tool.name}: ${issues(args.error)}` }],
+        isError: true,
+      };
+    }
+    const token = params._meta?.progressToken;
+    const progress =
+      token === undefined
+        ? noProgress
+        : async (progress: number, total: number, message: string) => {
+            await extra
+              .sendNotification({
+                method: "notifications/progress",
+                params: { progressToken: token, progress, total, message },
+              })
+              .catch(() => {});
+          };
+    const ms = Math.max(timeoutMs, (tool.deadline?.(args.data) ?? 0) * 1000);
+    const result = await runTool(tool, args.data, {
+      signal: extra.signal,
+      deadline: Date.now() + ms,
+      log: entry.log,
+      progress,
+    });
+    if (result.isError) return result;
+    const checked = output.safeParse(result.structuredContent);
+    if (checked.success) return result;
+    entry.log.error(`${tool.name} answered outside its output schema: ${issues(checked.error)}`);
+    return {
+      content: [
+        {
+          type: "text",
+          text: `${tool.name} failed inside waiter (its answer did not match its output schema). This is a bug in waiter, not in the arguments; the server log has details.`,
+        },
+      ],
+      isError: true,
+    };
+  });
+}
+
+/** Each problem with its place: "from: must be a three-letter ISO 4217 currency code such as EUR". */
+function issues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
+    .join("; ");
 }
 
 const noProgress = async () => {};
