@@ -1,4 +1,5 @@
 import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import { clock } from "./time.js";
 
 /** The MCP severities waiter uses, least severe first; one vocabulary for stderr and the client. */
 export const LOG_LEVELS = ["debug", "info", "notice", "warning", "error"] as const satisfies readonly LoggingLevel[];
@@ -66,7 +67,7 @@ export class Log {
   private write(level: LogLevel, message: string): void {
     const root = this.root;
     if (SEVERITY[level] >= SEVERITY[root.level]) {
-      process.stderr.write(`${new Date().toISOString()} ${level.padEnd(7)} [${this.name}] ${message}\n`);
+      process.stderr.write(`${new Date(clock.now()).toISOString()} ${level.padEnd(7)} [${this.name}] ${message}\n`);
     }
     const clientLevel = root.#clientLevel ?? root.level;
     if (root.#client && SEVERITY[level] >= SEVERITY[clientLevel]) root.#client(level, this.name, message);

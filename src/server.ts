@@ -14,6 +14,7 @@ import { ToolError } from "./errors.js";
 import type { EventStore } from "./events/store.js";
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
+import { clock } from "./time.js";
 import type { Tool, ToolCall, Toolset } from "./toolset.js";
 import { VERSION } from "./version.js";
 
@@ -133,7 +134,7 @@ function serveTools(server: McpServer, tools: readonly Tool[], timeoutMs: number
     const ms = Math.max(timeoutMs, (tool.deadline?.(args.data) ?? 0) * 1000);
     const result = await runTool(tool, args.data, {
       signal: extra.signal,
-      deadline: Date.now() + ms,
+      deadline: clock.now() + ms,
       log: entry.log,
       progress,
     });
@@ -169,10 +170,10 @@ const noProgress = async () => {};
  */
 async function runTool(tool: Tool, args: Record<string, unknown>, call: ToolCall): Promise<CallToolResult> {
   const { log } = call;
-  const started = Date.now();
+  const started = clock.now();
   try {
     const result = await tool.run(args, call);
-    log.debug(`${tool.name} answered in ${Date.now() - started} ms`);
+    log.debug(`${tool.name} answered in ${clock.now() - started} ms`);
     return {
       content: [{ type: "text", text: tool.render(result) }],
       structuredContent: result as Record<string, unknown>,

@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { monotonicFactory } from "ulid";
+import { clock } from "../time.js";
 import { type EventFilter, typePrefix } from "./filter.js";
 
 /** A verified delivery, as the listener hands it to the store. */
@@ -212,7 +213,7 @@ export class EventStore {
   }
 
   /** Drops the events past the age limit now; adding an event does this too. */
-  expire(now = Date.now()): void {
+  expire(now = clock.now()): void {
     if (!this.#db.open) return;
     this.#db.transaction(() => {
       const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
@@ -342,7 +343,7 @@ export class EventStore {
   }
 
   /** Marks events handled. Idempotent: an event acknowledged before keeps its first time. */
-  ack(ids: string[], now = Date.now()): { acked: string[]; already: string[]; unknown: string[] } {
+  ack(ids: string[], now = clock.now()): { acked: string[]; already: string[]; unknown: string[] } {
     const outcome = { acked: [] as string[], already: [] as string[], unknown: [] as string[] };
     this.#db.transaction(() => {
       for (const id of new Set(ids)) {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
 import { z } from "zod";
 import { ToolError } from "../errors.js";
+import { clock } from "../time.js";
 import { defineTool, defineToolset, type ToolsetContext } from "../toolset.js";
 import { type EventFilter, matchesFilter } from "./filter.js";
 import type { EventStore, StoredEvent } from "./store.js";
@@ -302,7 +303,7 @@ export const events = defineToolset({
         const filter = filterOf(args);
         const matches = (event: StoredEvent) => event.seq > after && matchesFilter(filter, event);
         const found = await new Promise<StoredEvent | undefined>((resolve) => {
-          const started = Date.now();
+          const started = clock.now();
           const finish = (event: StoredEvent | undefined) => {
             unsubscribe();
             clearTimeout(timer);
@@ -316,7 +317,7 @@ export const events = defineToolset({
           });
           const timer = setTimeout(() => finish(undefined), timeout);
           const ticker = setInterval(() => {
-            const waited = Date.now() - started;
+            const waited = clock.now() - started;
             void call.progress(waited / 1000, timeout / 1000, `waiting for an event (${Math.round(waited / 1000)} s)`);
           }, PROGRESS_EVERY_MS);
           const onAbort = () => finish(undefined);

@@ -3,6 +3,7 @@ import { LRUCache } from "lru-cache";
 import { Agent, type Dispatcher, interceptors, request } from "undici";
 import type { z } from "zod";
 import { ToolError, UpstreamError } from "../errors.js";
+import { clock } from "../time.js";
 import { describeFailure, describeStatus } from "./failures.js";
 import { freshSeconds } from "./freshness.js";
 import { deadlineRetry } from "./retry.js";
@@ -215,7 +216,7 @@ export class HttpClient {
 
 /** The call's signal, now also aborting with a TimeoutError when its deadline passes. */
 function withDeadline(call: Call): Call {
-  const timeout = AbortSignal.timeout(Math.max(0, call.deadline - Date.now()));
+  const timeout = AbortSignal.timeout(Math.max(0, call.deadline - clock.now()));
   return { ...call, signal: AbortSignal.any([call.signal, timeout]) };
 }
 

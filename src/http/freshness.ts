@@ -1,10 +1,11 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { clock } from "../time.js";
 
 /**
  * How many seconds an answer stays fresh for a private client, from its headers:
  * Cache-Control max-age (less Age), else Expires less Date; 0 when it must not be reused.
  */
-export function freshSeconds(headers: IncomingHttpHeaders, now = Date.now()): number {
+export function freshSeconds(headers: IncomingHttpHeaders, now = clock.now()): number {
   const cacheControl = String(headers["cache-control"] ?? "").toLowerCase();
   if (/(?:^|,)\s*(?:no-store|no-cache)\b/.test(cacheControl)) return 0;
   const age = Number(headers.age ?? 0) || 0;

@@ -1,4 +1,5 @@
 import type { Dispatcher } from "undici";
+import { clock } from "../time.js";
 import type { Call } from "./client.js";
 
 export interface RetryPolicy {
@@ -34,7 +35,7 @@ interface RetryError extends Error {
 }
 
 /** Milliseconds a Retry-After header asks for (delta-seconds or an HTTP date), if it says. */
-export function retryAfterMs(value: string | string[] | undefined, now = Date.now()): number | undefined {
+export function retryAfterMs(value: string | string[] | undefined, now = clock.now()): number | undefined {
   const text = Array.isArray(value) ? value[0] : value;
   if (!text) return undefined;
   if (/^\s*\d+\s*$/.test(text)) return Number(text) * 1000;
@@ -67,7 +68,7 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     const backoff = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (state.counter - 1));
     const delay = asked ?? backoff / 2 + Math.random() * (backoff / 2);
     // Leave room for the retried request itself to be answered.
-    if (Date.now() + delay + policy.minDelayMs >= call.deadline) return cb(err);
+    if (clock.now() + delay + policy.minDelayMs >= call.deadline) return cb(err);
 
     const timer = setTimeout(() => {
       call.signal.removeEventListener("abort", onAbort);

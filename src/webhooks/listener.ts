@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import type { WebhookSource, WebhooksConfig } from "../config.js";
 import type { EventStore } from "../events/store.js";
 import type { Log } from "../log.js";
+import { clock } from "../time.js";
 import { parseBody, type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
@@ -106,7 +107,7 @@ export function listenerApp({ webhooks, store, log, stopping }: ListenerParts): 
   app.post("/webhooks/:source", known, raw, async (req, res) => {
     const { source, verify } = res.locals.entry as { source: WebhookSource; verify: Verifier };
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const receivedAt = Date.now();
+    const receivedAt = clock.now();
     const verdict = verify({ headers: req.headers, body, now: receivedAt });
     if (verdict.kind === "reject") {
       count(source.name, `rejected:${verdict.reason}`);

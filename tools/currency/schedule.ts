@@ -1,4 +1,4 @@
-import { dateIn, wallClock, zonedEpoch } from "../../src/time.js";
+import { clock, dateIn, wallClock, zonedEpoch } from "../../src/time.js";
 
 /** When a source publishes its daily fixing: working days (Mon-Fri) at a local time. */
 export interface Publication {
@@ -27,7 +27,7 @@ const WINDOW_TTL_SECONDS = 300;
  * How long, in seconds, the "latest" fixing may be cached: until the next publication is
  * due, and only a few minutes at a time while a due publication may still be on its way.
  */
-export function latestTtl(publication: Publication, now = Date.now()): number {
+export function latestTtl(publication: Publication, now = clock.now()): number {
   const nextDue = nextDueAt(publication, now);
   return nextDue === undefined ? WINDOW_TTL_SECONDS : Math.max(60, Math.round((nextDue - now) / 1000));
 }

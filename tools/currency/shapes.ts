@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isoDate } from "../../src/time.js";
+import { clock, isoDate } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { crossRate, type Fixing, type RateSource, significant } from "./fixing.js";
 
@@ -35,7 +35,7 @@ let latest = { hour: -1, date: "" };
 
 /** Today somewhere on Earth: the date in UTC+14, so no user's "today" is refused. */
 function latestPossibleDate(): string {
-  const hour = Math.floor(Date.now() / 3_600_000);
+  const hour = Math.floor(clock.now() / 3_600_000);
   if (latest.hour !== hour) latest = { hour, date: isoDate((hour + 14) * 3_600_000) };
   return latest.date;
 }

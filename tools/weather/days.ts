@@ -1,4 +1,4 @@
-import { dateIn, midnight } from "../../src/time.js";
+import { clock, dateIn, midnight } from "../../src/time.js";
 import { mostSignificant } from "./conditions.js";
 import type { Day, Hour } from "./provider.js";
 
@@ -24,7 +24,7 @@ function localDaysFrom(zone: string, count: number, now: number): { date: string
  * period that fall in the day, the highest probability, wind and gusts, and the most
  * significant condition of the periods centred in the day. Days without data are left out.
  */
-export function localDays(steps: readonly Step[], zone: string, count: number, now = Date.now()): Day[] {
+export function localDays(steps: readonly Step[], zone: string, count: number, now = clock.now()): Day[] {
   const days: Day[] = [];
   for (const { date, start, end } of localDaysFrom(zone, count, now)) {
     const instants = steps.filter((s) => s.time >= start && s.time < end);

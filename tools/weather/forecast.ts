@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { localIso, midnight } from "../../src/time.js";
+import { clock, localIso, midnight } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { geocoder } from "./places.js";
 import type { WeatherProvider } from "./provider.js";
@@ -99,7 +99,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
       const zone = resolved.place.timezone;
       const forecast = await provider.forecast(resolved.place, args.days, args.hourly, call);
       const days = forecast.days.map(({ condition, ...day }) => ({ ...day, ...conditionText(condition) }));
-      const now = Date.now();
+      const now = clock.now();
       const hoursEnd = midnight(zone, now, Math.min(args.days, HOURLY_DAYS));
       const hours = forecast.hours
         .filter((h) => h.time + h.period_hours * 3_600_000 > now && h.time < hoursEnd)

@@ -3,6 +3,7 @@ import { UpstreamError } from "../../src/errors.js";
 import type { Call, HttpResponse, Upstream } from "../../src/http/client.js";
 import { upstreamMessage } from "../../src/http/failures.js";
 import type { Log } from "../../src/log.js";
+import { clock } from "../../src/time.js";
 import { metCondition } from "./conditions.js";
 import { localDays, type Step } from "./days.js";
 import { coordinate, type Now, type WeatherProvider } from "./provider.js";
@@ -201,7 +202,7 @@ export function metNorway(api: Upstream, log: Log): WeatherProvider {
 
     async current(place, call): Promise<Now> {
       const all = await steps(place, call);
-      const now = Date.now();
+      const now = clock.now();
       // Instant values from the step nearest now; precipitation and condition of the hour now is in.
       const first = all[0] as Step;
       const nearest = all.reduce((x, y) => (Math.abs(y.time - now) < Math.abs(x.time - now) ? y : x), first);
