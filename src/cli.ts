@@ -4,14 +4,13 @@
 import "zod/compile";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { openStore, StoreUnavailable, startApp, startListener, warnUnsigned } from "./app.js";
 import { type Config, ConfigError, loadConfig } from "./config.js";
 import type { EventStore } from "./events/store.js";
-import { HttpClient } from "./http/client.js";
 import { Log } from "./log.js";
-import { createServer, enabledTools } from "./server.js";
 import { TOOLSETS } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
-import { USER_AGENT, VERSION } from "./version.js";
+import { VERSION } from "./version.js";
 import type { RunningListener } from "./webhooks/listener.js";
 import { sourceUrl } from "./webhooks/tools.js";
 
@@ -56,32 +55,22 @@ function parseFlags() {
   });
 }
 
-/** SQLite and express load only when webhook sources are configured: a plain start stays fast. */
-async function openStore(config: Config): Promise<EventStore> {
-  const { EventStore } = await import("./events/store.js");
-  return new EventStore(join(config.core.dataDir, "events.db"), config.webhooks.retention);
-}
-
-async function startListener(...args: Parameters<typeof import("./webhooks/listener.js").startListener>) {
-  const { startListener } = await import("./webhooks/listener.js");
-  return startListener(...args);
-}
-
-function warnUnsigned(config: Config, log: Log): void {
-  for (const source of config.webhooks.sources) {
-    if (source.scheme === "none") {
-      log.warning(`webhook source ${source.name} accepts unsigned requests (scheme "none"): for local trials only`);
-    }
-  }
-}
-
 /** `waiter listen`: the listener alone, until SIGTERM or SIGINT. */
 async function listen(config: Config, log: Log): Promise<void> {
   if (config.webhooks.sources.length === 0) {
     fail("no webhook sources are configured (webhooks.sources in the config file, or WAITER_WEBHOOKS_SOURCES)");
   }
   warnUnsigned(config, log);
-  const store = await openStore(config);
+  let store: EventStore;
+  try {
+    store = await openStore(config);
+  } catch (err) {
+    if (err instanceof StoreUnavailable) {
+      process.stderr.write(`waiter: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
   let listener: RunningListener;
   try {
     listener = await startListener({ webhooks: config.webhooks, store, log });
@@ -110,31 +99,7 @@ async function listen(config: Config, log: Log): Promise<void> {
 
 /** `waiter`: MCP over stdio, with the listener in-process when it can have the port. */
 async function serve(config: Config, log: Log, noListener: boolean): Promise<void> {
-  const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
-  const store = config.webhooks.sources.length > 0 ? await openStore(config) : undefined;
-  const tools = enabledTools({ config, toolsets: TOOLSETS, http, log, events: store });
-  const server = createServer(tools, config, log);
-  const stopResources = store
-    ? (await import("./events/resources.js")).registerEventResources(server, store, log)
-    : undefined;
-
-  if (store) warnUnsigned(config, log);
-  let listener: RunningListener | undefined;
-  if (store && !noListener) {
-    try {
-      listener = await startListener({ webhooks: config.webhooks, store, log });
-      log.info(`receiving webhooks on ${listener.url}`);
-    } catch (err) {
-      const { host, port } = config.webhooks.listen;
-      const code = (err as NodeJS.ErrnoException).code;
-      log.notice(
-        code === "EADDRINUSE"
-          ? `${host}:${port} is taken (another waiter listens there); serving the events it stores in the shared store`
-          : `cannot receive webhooks on ${host}:${port}: ${code ?? err}; serving the events already stored`,
-      );
-    }
-  }
-
+  const app = await startApp(config, log, { listener: !noListener });
   if (process.stdin.isTTY) {
     process.stderr.write(
       `waiter ${VERSION}: an MCP server speaking JSON-RPC on stdin/stdout; it is meant to be started by an MCP client.\n` +
@@ -143,12 +108,9 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
     );
   }
   log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
-  log.info(`waiter ${VERSION} serving ${tools.length} tools over stdio`);
-  await serveStdio(server, log, async () => {
-    stopResources?.();
-    await listener?.close();
-    store?.close();
-    await http.close();
+  log.info(`waiter ${VERSION} serving ${app.tools.length} tools over stdio`);
+  await serveStdio(app.server, log, async () => {
+    await app.close();
     process.exit(0);
   });
 }

@@ -18,6 +18,13 @@ const SEVERITY: Record<LoggingLevel, number> = {
 
 export type ClientSink = (level: LogLevel, logger: string, message: string) => void;
 
+/** Where log lines go: stderr, or a test's buffer. */
+export type LineSink = (line: string) => void;
+
+const toStderr: LineSink = (line) => {
+  process.stderr.write(line);
+};
+
 /**
  * Logs to stderr (stdout belongs to JSON-RPC) and, once a client is attached, as MCP
  * notifications/message at the level the client asked for with logging/setLevel.
@@ -28,12 +35,13 @@ export class Log {
 
   constructor(
     readonly level: LogLevel,
+    private readonly out: LineSink = toStderr,
     readonly name = "waiter",
     private readonly parent?: Log,
   ) {}
 
   child(name: string): Log {
-    return new Log(this.level, name, this.root);
+    return new Log(this.level, this.out, name, this.root);
   }
 
   private get root(): Log {
@@ -67,7 +75,7 @@ export class Log {
   private write(level: LogLevel, message: string): void {
     const root = this.root;
     if (SEVERITY[level] >= SEVERITY[root.level]) {
-      process.stderr.write(`${new Date(clock.now()).toISOString()} ${level.padEnd(7)} [${this.name}] ${message}\n`);
+      this.out(`${new Date(clock.now()).toISOString()} ${level.padEnd(7)} [${this.name}] ${message}\n`);
     }
     const clientLevel = root.#clientLevel ?? root.level;
     if (root.#client && SEVERITY[level] >= SEVERITY[clientLevel]) root.#client(level, this.name, message);

@@ -1,28 +1,41 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { setClock } from "../src/time.js";
 import { startCnb } from "./fakes/cnb.js";
 import { ecbTable, startFrankfurter } from "./fakes/frankfurter.js";
 import type { Fake } from "./fakes/http.js";
-import { type Session, startServer, text } from "./stdio.js";
+import { startWaiter } from "./memory.js";
+import { type Session, text } from "./stdio.js";
 
 let frankfurter: Fake;
 let cnb: Fake;
 let server: Session;
 
-beforeAll(async () => {
-  [frankfurter, cnb] = await Promise.all([startFrankfurter(), startCnb()]);
-  server = await startServer({
+/** A Monday morning: every date the tests name is in the past, and the latest fixing is Friday's. */
+const MONDAY_MORNING = "2026-11-30T08:00:00Z";
+
+function startCurrency(env: Record<string, string> = {}): Promise<Session> {
+  return startWaiter({
     WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
     WAITER_CNB_URL: `${cnb.origin}/cnbapi`,
     WAITER_TOOL_TIMEOUT: "3",
+    ...env,
   });
+}
+
+beforeAll(async () => {
+  setClock(MONDAY_MORNING);
+  [frankfurter, cnb] = await Promise.all([startFrankfurter(), startCnb()]);
+  server = await startCurrency();
 });
 
 afterAll(async () => {
+  setClock();
   await server?.close();
   await Promise.all([frankfurter?.close(), cnb?.close()]);
 });
 
 beforeEach(() => {
+  setClock(MONDAY_MORNING);
   frankfurter.queue.length = 0;
   frankfurter.delayMs = 0;
   cnb.queue.length = 0;
@@ -152,6 +165,11 @@ describe("history and lists", () => {
       end: "2026-01-01",
     });
     expect(result.isError).toBeFalsy();
+    // Both ends are holidays: the fixings run from the first to the last working day of 2025.
+    const days = (result.structuredContent as { days: { date: string }[] }).days.map((d) => d.date);
+    expect(days[0]).toBe("2025-01-02");
+    expect(days.at(-1)).toBe("2025-12-31");
+    expect(days).toHaveLength(257);
   });
 
   test("ECB history has every working day of the range, oldest first", async () => {
@@ -308,16 +326,16 @@ describe("broken upstreams fail clearly and in time", () => {
 
   test("an upstream slower than the deadline fails within it", async () => {
     frankfurter.delayMs = 10_000;
-    const started = Date.now();
+    const started = performance.now();
     const result = await server.call("currency_rates", { date: "2020-03-09" });
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/did not answer before the tool call's deadline/);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(performance.now() - started).toBeLessThan(5_000);
   });
 });
 
 test("a base URL without the API's path is a clear 404, not a crash", async () => {
-  const misconfigured = await startServer({ WAITER_FRANKFURTER_URL: frankfurter.origin });
+  const misconfigured = await startCurrency({ WAITER_FRANKFURTER_URL: frankfurter.origin });
   const result = await misconfigured.call("currency_rates", {});
   await misconfigured.close();
   expect(result.isError).toBe(true);
@@ -344,16 +362,80 @@ describe("caching and coalescing", () => {
     expect(frankfurter.count("/v1/2019-06-04")).toBe(1);
   });
 
-  test("the latest fixing is cached too", async () => {
-    const before = frankfurter.count("/v1/latest");
-    await server.call("currency_rates", { symbols: ["USD"] });
-    await server.call("currency_convert", { amount: 3, from: "USD", to: "CHF" });
-    expect(frankfurter.count("/v1/latest") - before).toBeLessThanOrEqual(1);
-  });
-
   test("requests name waiter in the User-Agent", async () => {
     await server.call("currency_rates", { date: "2019-06-05" });
     const request = frankfurter.requests.find((r) => r.path === "/v1/2019-06-05");
     expect(request?.headers["user-agent"]).toMatch(/^waiter-mcp\/\d+\.\d+\.\d+ \(\+https:\/\/.+\)$/);
+  });
+});
+
+describe("the latest fixing follows each source's publication time", () => {
+  // [moment, what it is, the newest ECB fixing then, the newest CNB fixing then]
+  const moments: [string, string, string, string][] = [
+    ["2026-11-27T13:29:00Z", "a Friday, 14:29 in Prague and Frankfurt", "2026-11-26", "2026-11-26"],
+    ["2026-11-27T13:31:00Z", "a Friday, 14:31: the CNB has published", "2026-11-26", "2026-11-27"],
+    ["2026-11-27T15:01:00Z", "a Friday, 16:01: the ECB has published", "2026-11-27", "2026-11-27"],
+    ["2026-11-27T23:30:00Z", "a Friday 23:30 UTC, already Saturday in Prague", "2026-11-27", "2026-11-27"],
+    ["2026-11-29T12:00:00Z", "a Sunday", "2026-11-27", "2026-11-27"],
+    ["2026-03-30T12:29:00Z", "14:29 on the Monday after clocks went forward", "2026-03-27", "2026-03-27"],
+    ["2026-03-30T12:31:00Z", "14:31 summer time, 13:31 by winter time", "2026-03-27", "2026-03-30"],
+    ["2026-12-31T23:10:00Z", "New Year's Day, ten past midnight in Prague", "2026-12-31", "2026-12-31"],
+  ];
+
+  test.each(moments)("at %s (%s)", async (moment, _what, ecb, czech) => {
+    setClock(moment);
+    const session = await startCurrency();
+    try {
+      const sent = { ecb: frankfurter.count("/v1/latest"), cnb: cnb.count("/cnbapi/exrates/daily") };
+      for (const [source, expected] of [
+        ["ecb", ecb],
+        ["cnb", czech],
+      ] as const) {
+        const latest = await session.call("currency_rates", { source, symbols: ["USD"] });
+        expect(latest.structuredContent, source).toMatchObject({ source, date: expected });
+        expect(latest.structuredContent).not.toHaveProperty("requested_date");
+        // Today, where the source publishes, is never refused as a future date: not published
+        // yet, it is the latest fixing, and the answer says which.
+        const today = new Intl.DateTimeFormat("en-CA", {
+          timeZone: source === "ecb" ? "Europe/Berlin" : "Europe/Prague",
+        }).format(Date.parse(moment));
+        const asked = await session.call("currency_convert", {
+          amount: 1,
+          from: "EUR",
+          to: "USD",
+          date: today,
+          source,
+        });
+        expect(asked.isError, text(asked)).toBeFalsy();
+        expect(asked.structuredContent).toMatchObject({ date: expected });
+        if (today !== expected) {
+          expect(asked.structuredContent).toMatchObject({ requested_date: today });
+          expect(text(asked)).toContain(`No fixing exists for ${today}`);
+        }
+      }
+      // Every latest-fixing question after the first was answered from the cache.
+      expect(frankfurter.count("/v1/latest") - sent.ecb).toBe(1);
+      expect(cnb.count("/cnbapi/exrates/daily") - sent.cnb).toBe(1);
+    } finally {
+      await session.close();
+    }
+  });
+
+  test("a latest fixing cached before a publication is asked again once it is due", async () => {
+    setClock("2026-11-27T13:29:30Z");
+    const session = await startCurrency();
+    try {
+      const before = await session.call("currency_rates", { source: "cnb", symbols: ["EUR"] });
+      expect(before.structuredContent).toMatchObject({ date: "2026-11-26" });
+      setClock("2026-11-27T13:29:50Z");
+      await session.call("currency_rates", { source: "cnb", symbols: ["USD"] });
+      const sent = cnb.count("/cnbapi/exrates/daily");
+      setClock("2026-11-27T13:31:00Z");
+      const after = await session.call("currency_rates", { source: "cnb", symbols: ["EUR"] });
+      expect(after.structuredContent).toMatchObject({ date: "2026-11-27" });
+      expect(cnb.count("/cnbapi/exrates/daily") - sent).toBe(1);
+    } finally {
+      await session.close();
+    }
   });
 });

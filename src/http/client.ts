@@ -120,6 +120,10 @@ export class HttpClient {
     this.#dispatcher = this.#agent.compose(interceptors.retry({ throwOnError: false }));
     this.#cache = new LRUCache<string, Cached, (stale?: Cached) => ReturnType<Load>>({
       maxSize: o.cacheBytes,
+      // Answers age by waiter's one clock, read afresh each time (lru-cache would otherwise
+      // reuse a reading for a millisecond), so a test that moves the clock sees them expire.
+      perf: clock,
+      ttlResolution: 0,
       sizeCalculation: (entry) => Math.max(1, entry.size),
       // A stale entry stays until evicted: with its validators it can be revalidated (304).
       noDeleteOnStaleGet: true,

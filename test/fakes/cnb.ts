@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { clock } from "../../src/time.js";
 import {
   addDays,
   type Fake,
@@ -6,9 +7,9 @@ import {
   isCalendarDate,
   isWorkingDay,
   json,
+  lastPublished,
   lastWorkingDay,
   startFake,
-  today,
   wobble,
 } from "./http.js";
 
@@ -16,7 +17,8 @@ import {
  * The Czech National Bank's JSON API (api.cnb.cz/cnbapi): /exrates/daily?date=&lang= and
  * /exrates/daily-year?year=&lang=, rows {validFor, order, country, currency, amount,
  * currencyCode, rate} with `rate` in CZK per `amount` units, rates printed with three decimals
- * (24.170). A weekend or holiday answers with the last working day's fixing. Bad parameters get
+ * (24.170). A weekend or holiday answers with the last working day's fixing, and a day not
+ * published yet (today before 14:30 Prague time, or later) with the latest one. Bad parameters get
  * 400 with the API's error body {description, endPoint, errorCode, happenedAt, messageId}.
  * Rates: the published fixings in samples/, and a deterministic wobble around them elsewhere.
  */
@@ -122,25 +124,28 @@ function validationError(endPoint: string, description: string): FakeAnswer {
       description,
       endPoint,
       errorCode: "VALIDATION_ERROR",
-      happenedAt: new Date().toISOString(),
+      happenedAt: new Date(clock.now()).toISOString(),
       messageId: "6f1f8a3c0e6b4b8e",
     }),
   );
 }
 
+/** The CNB publishes its fixing after 14:30 Prague time on working days. */
+const latest = () => lastPublished("Europe/Prague", "14:30");
+
 function answer(path: string, query: URLSearchParams): FakeAnswer {
   const english = query.get("lang") === "EN";
   if (path === "/exrates/daily") {
-    const asked = query.get("date") ?? today();
+    const asked = query.get("date") ?? latest();
     if (!isCalendarDate(asked)) return validationError("/cnbapi/exrates/daily", `Invalid date format: ${asked}`);
-    const date = lastWorkingDay(asked > today() ? today() : asked);
+    const date = lastWorkingDay(asked > latest() ? latest() : asked);
     return json(200, `{"rates":[${rowsJson(date, english).join(",")}]}`);
   }
   if (path === "/exrates/daily-year") {
     const year = query.get("year") ?? "";
     if (!/^\d{4}$/.test(year)) return validationError("/cnbapi/exrates/daily-year", `Invalid year: ${year}`);
     const rows: string[] = [];
-    for (let day = `${year}-01-01`; day <= `${year}-12-31` && day <= today(); day = addDays(day, 1)) {
+    for (let day = `${year}-01-01`; day <= `${year}-12-31` && day <= latest(); day = addDays(day, 1)) {
       if (isWorkingDay(day)) rows.push(...rowsJson(day, english));
     }
     return json(200, `{"rates":[${rows.join(",")}]}`);

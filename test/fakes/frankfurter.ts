@@ -6,9 +6,9 @@ import {
   isCalendarDate,
   isWorkingDay,
   json,
+  lastPublished,
   lastWorkingDay,
   startFake,
-  today,
   wobble,
 } from "./http.js";
 
@@ -16,7 +16,8 @@ import {
  * Frankfurter's frozen v1 API (ECB reference rates) as lineofflight/frankfurter serves it:
  * /latest, /YYYY-MM-DD, /START..END, /currencies; base, symbols, amount; 404 {"message":"not found"},
  * 422 {"message": ...}; Cache-Control: public, max-age=86400 on success, no-store on errors.
- * Weekends and holidays answer with the last working day; a future date with the latest.
+ * Weekends and holidays answer with the last working day; a date not published yet (a future one,
+ * or today's before 16:00 in Frankfurt) with the latest.
  * Rates: the published tables in samples/, and a deterministic wobble around them elsewhere.
  */
 
@@ -101,6 +102,9 @@ function rebase(table: Record<string, number>, base: string, symbols: string[] |
   return Object.fromEntries(wanted.sort().map((code) => [code, value(code)]));
 }
 
+/** The ECB publishes at about 16:00 CET on working days; Frankfurter has it shortly after. */
+const latest = () => lastPublished("Europe/Berlin", "16:00");
+
 function answer(path: string, query: URLSearchParams): FakeAnswer {
   if (path === "/currencies") return ok(JSON.stringify(NAMES));
   const base = (query.get("base") ?? query.get("from") ?? "EUR").toUpperCase();
@@ -113,12 +117,12 @@ function answer(path: string, query: URLSearchParams): FakeAnswer {
   const range = /^\/(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})?$/.exec(path);
   if (range) {
     const start = range[1] as string;
-    const end = range[2] ?? today();
+    const end = range[2] ?? latest();
     if (!isCalendarDate(start) || !isCalendarDate(end)) return unprocessable("invalid date");
-    if (start > today() || start > end) return notFound();
+    if (start > latest() || start > end) return notFound();
     const first = lastWorkingDay(start < FIRST_DATE ? FIRST_DATE : start);
     const rates: Record<string, Record<string, number>> = {};
-    for (let day = first; day <= end && day <= today(); day = addDays(day, 1)) {
+    for (let day = first; day <= end && day <= latest(); day = addDays(day, 1)) {
       if (!isWorkingDay(day)) continue;
       const rebased = rebase(ecbTable(day), base, symbols, amount);
       if (!rebased) return notFound();
@@ -129,11 +133,11 @@ function answer(path: string, query: URLSearchParams): FakeAnswer {
     return ok(render({ amount, base, start_date: days[0], end_date: days.at(-1), rates }));
   }
 
-  const single = path === "/latest" || path === "/current" ? today() : path.slice(1);
+  const single = path === "/latest" || path === "/current" ? latest() : path.slice(1);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(single)) return notFound();
   if (!isCalendarDate(single)) return unprocessable("invalid date");
   if (single < FIRST_DATE) return notFound();
-  const date = lastWorkingDay(single > today() ? today() : single);
+  const date = lastWorkingDay(single > latest() ? latest() : single);
   const rates = rebase(ecbTable(date), base, symbols, amount);
   if (!rates) return notFound();
   return ok(render({ amount, base, date, rates }));

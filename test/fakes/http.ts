@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
+import { clock } from "../../src/time.js";
 
 export interface FakeAnswer {
   status: number;
@@ -101,8 +102,27 @@ export function addDays(date: string, days: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 }
 
-export function today(): string {
-  return new Date().toISOString().slice(0, 10);
+/**
+ * The date of the newest fixing a source has published at this moment by the clock: the last
+ * working day whose publication time (`at`, HH:MM in `zone`) has passed.
+ */
+export function lastPublished(zone: string, at: string): string {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-CA", {
+      timeZone: zone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+    })
+      .formatToParts(clock.now())
+      .map((p) => [p.type, p.value]),
+  );
+  const date = `${parts.year}-${parts.month}-${parts.day}`;
+  const due = `${parts.hour}:${parts.minute}` >= at && isWorkingDay(date);
+  return due ? date : lastWorkingDay(addDays(date, -1));
 }
 
 /** The last working day on or before `date`. */

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { clock } from "../../src/time.js";
 import { type Fake, json, startFake } from "./http.js";
 import { defaultWeather, HOUR, type HourWeather, round, type WeatherAt } from "./weather.js";
 
@@ -106,7 +107,7 @@ export async function startMet(): Promise<MetFake> {
   const state = {
     weather: defaultWeather,
     expiresIn: 1800,
-    modelRun: Date.now() - 20 * 60_000,
+    modelRun: clock.now() - 20 * 60_000,
     deprecated: false,
     reachHours: 228,
   };
@@ -127,7 +128,7 @@ export async function startMet(): Promise<MetFake> {
     if (Math.abs(Number(lat)) > 90 || Math.abs(Number(lon)) > 180) {
       return json(400, '{"error":"coordinates out of range"}');
     }
-    const now = Date.now();
+    const now = clock.now();
     const headers = {
       expires: httpDate(now + met.expiresIn * 1000),
       "last-modified": httpDate(met.modelRun),

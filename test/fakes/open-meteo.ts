@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { clock } from "../../src/time.js";
 import { type Fake, type FakeAnswer, json, type SeenRequest, startFake } from "./http.js";
 import { defaultWeather, HOUR, type HourWeather, localParts, round, type WeatherAt } from "./weather.js";
 
@@ -108,7 +109,7 @@ function forecast(request: SeenRequest, weather: WeatherAt): FakeAnswer {
   if (badDaily)
     return error(400, `Cannot initialize DailyWeatherVariable from invalid String value ${badDaily} for key daily`);
 
-  const now = Date.now();
+  const now = clock.now();
   // The forecast starts at local midnight today and runs `days` local days.
   let start = Math.floor(now / HOUR) * HOUR;
   while (localParts(start, zone).hour !== 0) start -= HOUR;

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { clock } from "../../src/time.js";
 import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.js";
 
 /**
@@ -1708,7 +1709,7 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
       query,
       user: auth.user,
       origin: fake.origin,
-      now: new Date(),
+      now: new Date(clock.now()),
       shop: data,
       values,
     };

@@ -1,0 +1,123 @@
+import { join } from "node:path";
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { Config } from "./config.js";
+import type { EventStore } from "./events/store.js";
+import { HttpClient } from "./http/client.js";
+import type { Log } from "./log.js";
+import { createServer, enabledTools } from "./server.js";
+import type { Tool } from "./toolset.js";
+import { TOOLSETS } from "./toolsets.js";
+import { packageRoot, USER_AGENT } from "./version.js";
+import type { RunningListener } from "./webhooks/listener.js";
+
+/** The event store cannot open; the message is one line that says why and what to do. */
+export class StoreUnavailable extends Error {}
+
+/**
+ * Opens the shared event store. SQLite (a native module) and express load only when webhook
+ * sources are configured, so a plain start neither pays for them nor needs them to load.
+ */
+export async function openStore(config: Config): Promise<EventStore> {
+  try {
+    const { EventStore } = await import("./events/store.js");
+    return new EventStore(join(config.core.dataDir, "events.db"), config.webhooks.retention);
+  } catch (err) {
+    const native = nativeModuleProblem(err);
+    if (native) throw new StoreUnavailable(native);
+    throw err;
+  }
+}
+
+/**
+ * An MCP client may start waiter with another Node.js than the one that ran `npm install`
+ * (another version manager, a launcher's PATH): better-sqlite3's compiled addon then refuses to
+ * load. Says so in one line with the fix, instead of a stack trace the client never shows.
+ */
+function nativeModuleProblem(err: unknown): string | undefined {
+  const { code, message } = err as { code?: string; message?: string };
+  if (code !== "ERR_DLOPEN_FAILED" && !/NODE_MODULE_VERSION/.test(message ?? "")) return undefined;
+  const versions = /NODE_MODULE_VERSION (\d+)\. This version of Node\.js requires NODE_MODULE_VERSION (\d+)/.exec(
+    message ?? "",
+  );
+  const why = versions
+    ? `was built for another Node.js (module version ${versions[1]}; this Node.js, ${process.version}, needs ${versions[2]})`
+    : `cannot be loaded by this Node.js, ${process.version} (${(message ?? "").split("\n")[0]})`;
+  return (
+    `webhook events are off: better-sqlite3 ${why}. Fix: run \`npm rebuild better-sqlite3\` in ${packageRoot()} ` +
+    `with ${process.execPath}, or make the client's "command" the node that installed waiter.`
+  );
+}
+
+export async function startListener(...args: Parameters<typeof import("./webhooks/listener.js").startListener>) {
+  const { startListener } = await import("./webhooks/listener.js");
+  return startListener(...args);
+}
+
+export function warnUnsigned(config: Config, log: Log): void {
+  for (const source of config.webhooks.sources) {
+    if (source.scheme === "none") {
+      log.warning(`webhook source ${source.name} accepts unsigned requests (scheme "none"): for local trials only`);
+    }
+  }
+}
+
+/** A running MCP server with everything the configuration enables, before any transport. */
+export interface App {
+  server: McpServer;
+  tools: Tool[];
+  store: EventStore | undefined;
+  listener: RunningListener | undefined;
+  /** Stops the listener, the store and the upstream connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start-up every MCP mode shares: config -> store -> toolsets -> server, and the webhook
+ * listener in-process when sources are configured, `listener` allows it and the port is free.
+ */
+export async function startApp(config: Config, log: Log, options: { listener: boolean }): Promise<App> {
+  const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
+  let store: EventStore | undefined;
+  if (config.webhooks.sources.length > 0) {
+    try {
+      store = await openStore(config);
+    } catch (err) {
+      if (!(err instanceof StoreUnavailable)) throw err;
+      log.error(err.message);
+    }
+  }
+  const tools = enabledTools({ config, toolsets: TOOLSETS, http, log, events: store });
+  const server = createServer(tools, config, log);
+  const stopResources = store
+    ? (await import("./events/resources.js")).registerEventResources(server, store, log)
+    : undefined;
+
+  if (store) warnUnsigned(config, log);
+  let listener: RunningListener | undefined;
+  if (store && options.listener) {
+    try {
+      listener = await startListener({ webhooks: config.webhooks, store, log });
+      log.info(`receiving webhooks on ${listener.url}`);
+    } catch (err) {
+      const { host, port } = config.webhooks.listen;
+      const code = (err as NodeJS.ErrnoException).code;
+      log.notice(
+        code === "EADDRINUSE"
+          ? `${host}:${port} is taken (another waiter listens there); serving the events it stores in the shared store`
+          : `cannot receive webhooks on ${host}:${port}: ${code ?? err}; serving the events already stored`,
+      );
+    }
+  }
+  return {
+    server,
+    tools,
+    store,
+    listener,
+    async close() {
+      stopResources?.();
+      await listener?.close();
+      store?.close();
+      await http.close();
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { startApp } from "../src/app.js";
+import { type ConfigSources, loadConfig } from "../src/config.js";
+import { Log } from "../src/log.js";
+import { TOOLSETS } from "../src/toolsets.js";
+import type { Session } from "./stdio.js";
+
+/**
+ * waiter in this process, as the stdio mode starts it but over the SDK's in-memory transport:
+ * the same config, toolsets, server and SDK client, on the clock the test sets. Its log lines
+ * are kept for `stderr()`. The listener stays off unless asked for.
+ */
+export async function startWaiter(
+  env: Record<string, string> = {},
+  options: { overrides?: ConfigSources["overrides"]; listener?: boolean } = {},
+): Promise<Session> {
+  const config = loadConfig(
+    {
+      env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-test-")), ...env },
+      overrides: options.overrides ?? {},
+    },
+    TOOLSETS,
+  );
+  let stderr = "";
+  const log = new Log(config.core.logLevel, (line) => {
+    stderr += line;
+  });
+  const app = await startApp(config, log, { listener: options.listener ?? false });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await app.server.connect(serverSide);
+  const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+  await client.connect(clientSide);
+  return {
+    client,
+    stderr: () => stderr,
+    call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
+    close: async () => {
+      await client.close();
+      await app.close();
+    },
+  };
+}
