@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { clock, setClock } from "../src/time.js";
 import type { Fake } from "./fakes/http.js";
 import { type MetFake, startMet } from "./fakes/met.js";
 import { ERROR_400, ERROR_429, type OpenMeteoFake, startGeocoding, startOpenMeteo } from "./fakes/open-meteo.js";
 import { defaultWeather, HOUR, localParts, type WeatherAt } from "./fakes/weather.js";
-import { type Session, startServer, text } from "./stdio.js";
+import { startWaiter } from "./memory.js";
+import { type Session, text } from "./stdio.js";
 
 let met: MetFake;
 let openMeteo: OpenMeteoFake;
@@ -15,27 +17,55 @@ let om: Session;
 const API_KEY = "om-test-key-7f3a";
 const CONTACT = "ops@shop.example";
 
+/** Where the tests that do not depend on the hour run: a Prague afternoon. */
+const AFTERNOON = "2026-11-27T13:40:00Z";
+
+/**
+ * Moments that local-day arithmetic gets wrong when it is wrong: the turn of a day in a zone far
+ * from UTC, the nights clocks change, New Year. Tests of "now", "today" and local days run at each.
+ */
+const MOMENTS: [string, string][] = [
+  [AFTERNOON, "a Prague afternoon"],
+  ["2026-11-27T14:58:00Z", "two minutes before midnight in Tokyo"],
+  ["2026-11-27T15:20:00Z", "just after midnight in Tokyo, where MET Norway's series starts then"],
+  ["2026-03-29T00:40:00Z", "twenty minutes before clocks go forward in Central Europe"],
+  ["2026-10-25T00:30:00Z", "02:30 the first time, the night clocks go back in Central Europe"],
+  ["2026-12-31T22:58:00Z", "two minutes before New Year in Prague"],
+  ["2026-12-31T23:20:00Z", "New Year's first hour in Prague"],
+];
+
+/** Both servers, started at `moment`; each start has an empty cache. */
+function serversAt(moment: string) {
+  beforeAll(async () => {
+    setClock(moment);
+    const common = { WAITER_GEOCODING_URL: `${geocoding.origin}/v1`, WAITER_TOOL_TIMEOUT: "5" };
+    [server, om] = await Promise.all([
+      startWaiter({ ...common, WAITER_CONTACT: CONTACT, WAITER_MET_URL: `${met.origin}/weatherapi` }),
+      startWaiter({
+        ...common,
+        WAITER_WEATHER_PROVIDER: "open-meteo",
+        WAITER_OPEN_METEO_URL: `${openMeteo.origin}/v1`,
+        WAITER_OPEN_METEO_API_KEY: API_KEY,
+      }),
+    ]);
+  });
+  afterAll(async () => {
+    await Promise.all([server?.close(), om?.close()]);
+  });
+}
+
 beforeAll(async () => {
   [met, openMeteo, geocoding] = await Promise.all([startMet(), startOpenMeteo(), startGeocoding()]);
-  const common = { WAITER_GEOCODING_URL: `${geocoding.origin}/v1`, WAITER_TOOL_TIMEOUT: "5" };
-  [server, om] = await Promise.all([
-    startServer({ ...common, WAITER_CONTACT: CONTACT, WAITER_MET_URL: `${met.origin}/weatherapi` }),
-    startServer({
-      ...common,
-      WAITER_WEATHER_PROVIDER: "open-meteo",
-      WAITER_OPEN_METEO_URL: `${openMeteo.origin}/v1`,
-      WAITER_OPEN_METEO_API_KEY: API_KEY,
-    }),
-  ]);
 });
 
 afterAll(async () => {
-  await Promise.all([server?.close(), om?.close()]);
+  setClock();
   await Promise.all([met?.close(), openMeteo?.close(), geocoding?.close()]);
 });
 
 beforeEach(() => {
   for (const fake of [met, openMeteo, geocoding]) fake.queue.length = 0;
+  met.modelRun = clock.now() - 20 * 60_000;
   met.weather = defaultWeather;
   met.expiresIn = 1800;
   met.deprecated = false;
@@ -62,412 +92,437 @@ interface Day {
   partial?: boolean;
 }
 
-describe("configuration", () => {
-  test("with MET Norway and no contact the weather tools are off, and the log says what to set", async () => {
-    const bare = await startServer({ WAITER_LOG_LEVEL: "info" });
-    try {
-      const { tools } = await bare.client.listTools();
-      expect(tools.map((t) => t.name).filter((n) => n.startsWith("weather_"))).toEqual([]);
-      expect(bare.stderr()).toMatch(/toolset weather is off: .*WAITER_CONTACT/);
-    } finally {
-      await bare.close();
-    }
-  });
+describe(`at ${AFTERNOON}`, () => {
+  serversAt(AFTERNOON);
 
-  test("both providers list the three tools; each states its own day limit", async () => {
-    for (const [session, max] of [
-      [server, 10],
-      [om, 16],
-    ] as const) {
-      const { tools } = await session.client.listTools();
-      const forecast = tools.find((t) => t.name === "weather_forecast");
-      expect(tools.map((t) => t.name).filter((n) => n.startsWith("weather_"))).toEqual([
-        "weather_geocode",
-        "weather_current",
-        "weather_forecast",
-      ]);
-      expect(forecast?.inputSchema.properties?.days).toMatchObject({ maximum: max });
-    }
-  });
-});
-
-describe("weather_geocode", () => {
-  test("lists places with region, country, coordinates, time zone and population", async () => {
-    const result = await server.call("weather_geocode", { name: "Springfield" });
-    expect(result.isError).toBeFalsy();
-    const { places } = data<{ places: { region: string; timezone: string; population: number }[] }>(result);
-    expect(places.map((p) => p.region)).toEqual(["Illinois", "Missouri", "Massachusetts"]);
-    expect(places[0]).toMatchObject({
-      name: "Springfield",
-      country: "United States",
-      country_code: "US",
-      latitude: 39.80172,
-      longitude: -89.64371,
-      timezone: "America/Chicago",
-      population: 116565,
+  describe("configuration", () => {
+    test("with MET Norway and no contact the weather tools are off, and the log says what to set", async () => {
+      const bare = await startWaiter({ WAITER_LOG_LEVEL: "info" });
+      try {
+        const { tools } = await bare.client.listTools();
+        expect(tools.map((t) => t.name).filter((n) => n.startsWith("weather_"))).toEqual([]);
+        expect(bare.stderr()).toMatch(/toolset weather is off: .*WAITER_CONTACT/);
+      } finally {
+        await bare.close();
+      }
     });
-    expect(text(result)).toContain(
-      "1. Springfield, Illinois, United States (39.80172, -89.64371; America/Chicago), population 116,565",
-    );
-  });
 
-  test("country_code, count and language reach the API; no hits is an empty list that says so", async () => {
-    const filtered = await server.call("weather_geocode", {
-      name: "Paris",
-      country_code: "us",
-      count: 3,
-      language: "CS",
+    test("both providers list the three tools; each states its own day limit", async () => {
+      for (const [session, max] of [
+        [server, 10],
+        [om, 16],
+      ] as const) {
+        const { tools } = await session.client.listTools();
+        const forecast = tools.find((t) => t.name === "weather_forecast");
+        expect(tools.map((t) => t.name).filter((n) => n.startsWith("weather_"))).toEqual([
+          "weather_geocode",
+          "weather_current",
+          "weather_forecast",
+        ]);
+        expect(forecast?.inputSchema.properties?.days).toMatchObject({ maximum: max });
+      }
     });
-    expect(data<{ places: { country_code: string }[] }>(filtered).places.map((p) => p.country_code)).toEqual(["US"]);
-    const seen = geocoding.requests.at(-1);
-    expect(seen?.query.get("countryCode")).toBe("US");
-    expect(seen?.query.get("count")).toBe("3");
-    expect(seen?.query.get("language")).toBe("cs");
-
-    const none = await server.call("weather_geocode", { name: "Atlantis" });
-    expect(none.isError).toBeFalsy();
-    expect(data(none)).toEqual({ query: "Atlantis", places: [] });
-    expect(text(none)).toMatch(/No place called "Atlantis" was found/);
   });
 
-  test("more than 10 places or a one-letter name is refused before any request", async () => {
-    const before = geocoding.requests.length;
-    for (const args of [{ name: "Paris", count: 11 }, { name: "P" }, { name: "Paris", country_code: "USA" }]) {
-      const result = await server.call("weather_geocode", args);
-      expect(result.isError).toBe(true);
-    }
-    expect(geocoding.requests.length).toBe(before);
-  });
-
-  test("the geocoding API's own errors are passed on with what to do", async () => {
-    geocoding.queue.push({ status: 400, body: '{"error":true,"reason":"Parameter count must be between 1 and 100."}' });
-    const bad = await server.call("weather_geocode", { name: "Ostrava" });
-    expect(bad.isError).toBe(true);
-    expect(text(bad)).toBe(
-      'Open-Meteo geocoding refused the request (400): "Parameter count must be between 1 and 100.". Check the arguments.',
-    );
-    geocoding.queue.push({ status: 429, body: ERROR_429 });
-    const limited = await server.call("weather_geocode", { name: "Ostrava", count: 2 });
-    expect(text(limited)).toMatch(/answered 429 "Daily API request limit exceeded\. Please try again tomorrow\."/);
-    expect(text(limited)).toMatch(/free tier's limit .* set WAITER_OPEN_METEO_API_KEY/);
-  });
-});
-
-describe("places", () => {
-  test("a name several places share uses the most populous and lists the others", async () => {
-    const result = await server.call("weather_current", { place: "Springfield" });
-    expect(result.isError).toBeFalsy();
-    const { place, alternatives } = data<{ place: { region: string }; alternatives: { region: string }[] }>(result);
-    // The API lists Illinois first; Missouri is the most populous.
-    expect(place.region).toBe("Missouri");
-    expect(alternatives.map((p) => p.region)).toEqual(["Illinois", "Massachusetts"]);
-    expect(text(result)).toMatch(/Also called that .*Springfield, Illinois, United States \(39\.80172, -89\.64371\)/);
-  });
-
-  test("a qualifier after a comma narrows by region, country or country code", async () => {
-    for (const [place, expected] of [
-      ["Springfield, Massachusetts", "Massachusetts"],
-      ["paris, us", "Texas"],
-      ["Springfield, Missouri, US", "Missouri"],
-      ["Paris, France", "Île-de-France"],
-    ]) {
-      const result = await server.call("weather_current", { place });
-      expect(result.isError, place).toBeFalsy();
-      expect(data<{ place: { region: string } }>(result).place.region).toBe(expected);
-    }
-    const elsewhere = await server.call("weather_current", { place: "Springfield, Ohio" });
-    expect(elsewhere.isError).toBe(true);
-    expect(text(elsewhere)).toMatch(
-      /No place called "Springfield" in "Ohio" was found\. Places called "Springfield" exist elsewhere: Springfield, Illinois/,
-    );
-  });
-
-  test("a place that matches nothing is an error that says so and what to try", async () => {
-    const result = await server.call("weather_forecast", { place: "Atlantis" });
-    expect(result.isError).toBe(true);
-    expect(text(result)).toMatch(/^No place called "Atlantis" was found\. .*give latitude and longitude/);
-  });
-
-  test("exactly one of a place or both coordinates, within range", async () => {
-    for (const args of [
-      {},
-      { place: "Ostrava", latitude: 49.8, longitude: 18.3 },
-      { latitude: 49.8 },
-      { longitude: 18.3 },
-      { latitude: 91, longitude: 0 },
-      { latitude: 0, longitude: -180.5 },
-    ]) {
-      const result = await server.call("weather_current", args);
-      expect(result.isError, JSON.stringify(args)).toBe(true);
-    }
-    const mixed = await server.call("weather_current", { place: "Ostrava", latitude: 49.8, longitude: 18.3 });
-    expect(text(mixed)).toMatch(/either `place` .* or both `latitude` and `longitude`/);
-  });
-});
-
-describe("MET Norway", () => {
-  test("current conditions at a named place: values, local and UTC time, provider and credit", async () => {
-    const result = await server.call("weather_current", { place: "Ostrava" });
-    expect(result.isError).toBeFalsy();
-    const r = data<Record<string, unknown> & { time: string; time_utc: string }>(result);
-    const at = Date.parse(r.time_utc);
-    const now = Date.now();
-    const w = met.weather(at);
-    // Instant values of the step nearest now; precipitation of the hour now is in.
-    expect(Math.abs(now - at)).toBeLessThanOrEqual(30 * 60_000 + 5_000);
-    expect(r).toMatchObject({
-      place: { name: "Ostrava", region: "Moravskoslezský kraj", country: "Czechia", timezone: "Europe/Prague" },
-      temperature_c: w.temperature,
-      humidity_percent: w.humidity,
-      wind_speed_ms: w.wind,
-      wind_direction_deg: w.direction,
-      wind_gusts_ms: w.gust,
-      precipitation_mm_h: met.weather(Math.floor(now / HOUR) * HOUR).precipitation,
-      cloud_cover_percent: w.cloud,
-      provider: "met",
-    });
-    expect(r).not.toHaveProperty("apparent_temperature_c");
-    expect(r.condition).toMatch(/^(clear sky|partly cloudy|cloudy|light rain showers)$/);
-    expect(r.attribution).toMatch(/MET Norway.*CC BY 4\.0/);
-    expect(r.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:00\+0[12]:00$/);
-    expect(r.time_utc).toMatch(/^\d{4}-\d\d-\d\dT\d\d:00Z$/);
-    expect(text(result)).toMatch(
-      /^Ostrava, Moravskoslezský kraj, Czechia \(49\.83465, 18\.28204; Europe\/Prague\) at /,
-    );
-    expect(text(result)).toContain("Weather data from MET Norway");
-
-    const seen = met.requests.at(-1);
-    expect(seen?.path).toBe("/weatherapi/locationforecast/2.0/complete");
-    expect(seen?.headers["user-agent"]).toMatch(new RegExp(`^waiter-mcp/\\S+ \\(\\+\\S+\\) ${CONTACT}$`));
-    expect(seen?.query.get("altitude")).toBe("217");
-  });
-
-  test("coordinates go out with at most 4 decimals, and a bare point gets its time zone", async () => {
-    const result = await server.call("weather_current", { latitude: 49.834712345, longitude: 18.282049876 });
-    expect(result.isError).toBeFalsy();
-    expect(data(result).place).toEqual({ latitude: 49.834712345, longitude: 18.282049876, timezone: "Europe/Prague" });
-    const seen = met.requests.at(-1);
-    expect(seen?.query.get("lat")).toBe("49.8347");
-    expect(seen?.query.get("lon")).toBe("18.282");
-    expect(seen?.query.has("altitude")).toBe(false);
-  });
-
-  test("days are the place's local days, midnight to midnight, not UTC days", async () => {
-    met.weather = tokyoDays;
-    const result = await server.call("weather_forecast", { place: "Tokyo", days: 7 });
-    expect(result.isError).toBeFalsy();
-    const { days } = data<{ days: Day[] }>(result);
-    const now = Date.now();
-    expect(days.map((d) => d.date)).toEqual(
-      Array.from({ length: 7 }, (_, i) => localParts(now + i * 24 * HOUR, "Asia/Tokyo").date),
-    );
-    expect(days[0]?.partial).toBe(true);
-    // Tomorrow is hourly throughout: every value of it is tomorrow's day of the month in Tokyo.
-    const tomorrow = localParts(now + 24 * HOUR, "Asia/Tokyo").day;
-    expect(days[1]).toMatchObject({ temperature_min_c: tomorrow, temperature_max_c: tomorrow });
-    // 0.1 mm an hour is 2.4 mm a day: no step counted twice where hourly steps give way to 6-hour ones,
-    // and 6-hour steps that straddle Tokyo's midnight (15:00 UTC) shared between its two days.
-    for (const day of days.slice(1)) {
-      if (!day.partial) expect(day.precipitation_mm, day.date).toBe(2.4);
-    }
-    expect(days.slice(1, 6).every((d) => !d.partial)).toBe(true);
-  });
-
-  test("a day's precipitation is the sum of its hours, where hourly steps give way to 6-hour ones too", async () => {
-    // Reykjavik keeps UTC all year, so 6-hour steps never straddle its midnight: every sum is exact.
-    // The fake's hourly steps end 3 hours before a 6-hour step; rain falls only in
-    // the 3 hours before each 6-hour step, so half a 6-hour amount is not the amount of those hours.
-    met.weather = (t) => ({ ...defaultWeather(t), precipitation: new Date(t).getUTCHours() % 6 >= 3 ? 1 : 0.2 });
-    const result = await server.call("weather_forecast", { latitude: 64.1466, longitude: -21.9426, days: 8 });
-    const { days, place } = data<{ days: Day[]; place: { timezone: string } }>(result);
-    expect(place.timezone).toBe("Atlantic/Reykjavik");
-    const full = days.filter((d) => !d.partial);
-    expect(full.length).toBeGreaterThanOrEqual(6);
-    for (const day of full) {
-      const start = Date.parse(`${day.date}T00:00:00Z`);
-      const truth = Array.from({ length: 24 }, (_, h) => met.weather(start + h * HOUR).precipitation).reduce(
-        (a, b) => a + b,
-      );
-      expect(day.precipitation_mm, day.date).toBeCloseTo(truth, 5);
-    }
-  });
-
-  test("a location MET Norway refuses is an error naming what was sent", async () => {
-    met.queue.push({ status: 400, body: "<html>Bad Request</html>", headers: { "content-type": "text/html" } });
-    const result = await server.call("weather_current", { latitude: 12.3456789, longitude: 1 });
-    expect(text(result)).toMatch(/^MET Norway refused the location \(400; sent lat=12\.3457, lon=1\): /);
-  });
-
-  test("days MET Norway does not reach are left out with a note; the last day it reaches is partial", async () => {
-    met.reachHours = 180; // seven and a half days: the series ends inside the eighth or ninth local day
-    const result = await server.call("weather_forecast", { latitude: 50.2, longitude: 14.4, days: 10 });
-    expect(result.isError).toBeFalsy();
-    const r = data<{ days: Day[]; note?: string }>(result);
-    expect(r.days.length).toBeGreaterThanOrEqual(8);
-    expect(r.days.length).toBeLessThanOrEqual(9);
-    expect(r.note).toBe(
-      `MET Norway forecasts ${r.days.length} of the 10 days asked for here, up to ${r.days.at(-1)?.date}.`,
-    );
-    expect(r.days.at(-1)?.partial).toBe(true);
-    const eleven = await server.call("weather_forecast", { latitude: 50.1, longitude: 14.4, days: 11 });
-    expect(eleven.isError).toBe(true);
-  });
-
-  test("hourly lists the steps from the current hour to the end of the last day asked, at most three", async () => {
-    const result = await server.call("weather_forecast", { latitude: 48.2, longitude: 16.37, days: 2, hourly: true });
-    const { hours } = data<{ hours: { time: string; period_hours: number; temperature_c: number }[] }>(result);
-    const now = Date.now();
-    const first = Date.parse(hours[0]?.time ?? "");
-    expect(first).toBeLessThanOrEqual(now);
-    expect(first + HOUR).toBeGreaterThan(now);
-    expect(hours.every((h) => h.period_hours === 1)).toBe(true);
-    const last = hours.at(-1)?.time ?? "";
-    expect(last.slice(11, 16)).toBe("23:00");
-    expect(last.slice(0, 10)).toBe(localParts(now + 24 * HOUR, "Europe/Vienna").date);
-    expect(hours[0]?.temperature_c).toBe(met.weather(first).temperature);
-    expect(text(result)).toContain("Hours:");
-
-    const week = await server.call("weather_forecast", { latitude: 48.2, longitude: 16.37, days: 7, hourly: true });
-    const steps = data<{ hours: { time: string; period_hours: number }[] }>(week).hours;
-    expect(steps.at(-1)?.time.slice(0, 10)).toBe(localParts(now + 2 * 24 * HOUR, "Europe/Vienna").date);
-    expect(steps.length).toBeLessThanOrEqual(72);
-  });
-
-  test("an answer is cached until Expires, then revalidated with If-Modified-Since: 304 keeps it", async () => {
-    met.expiresIn = 2;
-    const point = { latitude: 51.5072, longitude: -0.1276 };
-    const path = (r: { query: URLSearchParams }) => r.query.get("lat") === "51.5072";
-    const first = await server.call("weather_forecast", { ...point, days: 2 });
-    await server.call("weather_current", point);
-    await server.call("weather_forecast", { ...point, days: 3 });
-    expect(met.requests.filter(path).length).toBe(1);
-
-    await new Promise((resolve) => setTimeout(resolve, 2_200));
-    const again = await server.call("weather_forecast", { ...point, days: 2 });
-    const seen = met.requests.filter(path);
-    expect(seen.length).toBe(2);
-    expect(seen[1]?.headers["if-modified-since"]).toBe(new Date(met.modelRun).toUTCString());
-    expect(again.isError).toBeFalsy();
-    expect(data(again).days).toEqual(data(first).days);
-
-    // A new model run: the next revalidation gets the new forecast.
-    await new Promise((resolve) => setTimeout(resolve, 2_200));
-    met.modelRun = Date.now() - 1_000;
-    met.weather = (t) => ({ ...defaultWeather(t), temperature: -40 });
-    const fresh = await server.call("weather_current", point);
-    expect(data(fresh).temperature_c).toBe(-40);
-    expect(met.requests.filter(path).length).toBe(3);
-  });
-
-  test("a 203 (deprecated version) is answered normally and logged once as a warning", async () => {
-    met.deprecated = true;
-    for (const latitude of [20.5, 20.6]) {
-      expect((await server.call("weather_current", { latitude, longitude: 20 })).isError).toBeFalsy();
-    }
-    expect(server.stderr().match(/warning .*MET Norway answered 203: .*deprecated/g)).toHaveLength(1);
-  });
-
-  test("403 and 429 become errors that say what to check", async () => {
-    met.queue.push({ status: 403, body: "Forbidden", headers: { "content-type": "text/plain" } });
-    const blocked = await server.call("weather_current", { latitude: 10.5, longitude: 10.5 });
-    expect(blocked.isError).toBe(true);
-    expect(text(blocked)).toMatch(/^MET Norway refused the request \(403 "Forbidden"\)\. .*WAITER_CONTACT/);
-
-    met.queue.push({ status: 429, body: "" });
-    const sent = met.requests.length;
-    const throttled = await server.call("weather_current", { latitude: 10.6, longitude: 10.6 });
-    // A throttled client that retries at once only digs deeper: no retry without a Retry-After.
-    expect(met.requests.length - sent).toBe(1);
-    expect(throttled.isError).toBe(true);
-    expect(text(throttled)).toMatch(/^MET Norway is throttling waiter \(429\): .*Wait several minutes/);
-  });
-});
-
-describe("Open-Meteo", () => {
-  test("current conditions in m/s with apparent temperature; the API key goes to both APIs", async () => {
-    const result = await om.call("weather_current", { place: "Ostrava" });
-    expect(result.isError).toBeFalsy();
-    const r = data<Record<string, unknown> & { time_utc: string; time: string }>(result);
-    const w = openMeteo.weather(Date.parse(r.time_utc));
-    expect(r).toMatchObject({
-      place: { name: "Ostrava", timezone: "Europe/Prague" },
-      temperature_c: w.temperature,
-      apparent_temperature_c: Math.round((w.temperature - w.wind / 2) * 10) / 10,
-      wind_speed_ms: w.wind,
-      humidity_percent: w.humidity,
-      provider: "open-meteo",
-    });
-    // Gusts and precipitation are of the last 15 minutes; precipitation comes as an hourly rate.
-    const before = openMeteo.weather(Date.parse(r.time_utc) - 15 * 60_000);
-    expect(r).toMatchObject({ wind_gusts_ms: before.gust, precipitation_mm_h: before.precipitation });
-    expect(r.attribution).toMatch(/Open-Meteo\.com \(CC BY 4\.0\)/);
-    expect(r.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d\+0[12]:00$/);
-    const sent = openMeteo.requests.at(-1);
-    expect(sent?.query.get("apikey")).toBe(API_KEY);
-    expect(sent?.query.get("timezone")).toBe("Europe/Prague");
-    expect(sent?.query.get("wind_speed_unit")).toBe("ms");
-    expect(geocoding.requests.at(-1)?.query.get("apikey")).toBe(API_KEY);
-  });
-
-  test("daily values are the place's local days, up to 16", async () => {
-    openMeteo.weather = tokyoDays;
-    const result = await om.call("weather_forecast", { place: "Tokyo", days: 16 });
-    expect(result.isError).toBeFalsy();
-    const { days } = data<{ days: (Day & { condition: string })[] }>(result);
-    const now = Date.now();
-    expect(days.map((d) => d.date)).toEqual(
-      Array.from({ length: 16 }, (_, i) => localParts(now + i * 24 * HOUR, "Asia/Tokyo").date),
-    );
-    for (const [i, day] of days.entries()) {
-      const dom = Number(day.date.slice(8));
-      expect(day, `day ${i}`).toMatchObject({ temperature_min_c: dom, temperature_max_c: dom, precipitation_mm: 2.4 });
-    }
-    expect(days[0]?.condition).toBe("light rain showers");
-    expect(openMeteo.requests.at(-1)?.query.has("hourly")).toBe(false);
-    expect((await om.call("weather_forecast", { place: "Tokyo", days: 17 })).isError).toBe(true);
-  });
-
-  test("hourly asks for the hours and lists them from now to the end of the last day asked", async () => {
-    const result = await om.call("weather_forecast", { place: "Berlin", days: 1, hourly: true });
-    const { hours } = data<{
-      hours: { time: string; period_hours: number; temperature_c: number; precipitation_mm?: number }[];
-    }>(result);
-    const now = Date.now();
-    expect(Date.parse(hours[0]?.time ?? "")).toBeLessThanOrEqual(now);
-    expect(hours.at(-1)?.time.slice(11, 16)).toBe("23:00");
-    expect(hours.every((h) => h.period_hours === 1)).toBe(true);
-    // Open-Meteo reports each hour's precipitation at its end; a step shows it at its start.
-    for (const hour of hours.slice(0, -1)) {
-      const start = Date.parse(hour.time);
-      expect(hour, hour.time).toMatchObject({
-        temperature_c: openMeteo.weather(start).temperature,
-        precipitation_mm: openMeteo.weather(start).precipitation,
+  describe("weather_geocode", () => {
+    test("lists places with region, country, coordinates, time zone and population", async () => {
+      const result = await server.call("weather_geocode", { name: "Springfield" });
+      expect(result.isError).toBeFalsy();
+      const { places } = data<{ places: { region: string; timezone: string; population: number }[] }>(result);
+      expect(places.map((p) => p.region)).toEqual(["Illinois", "Missouri", "Massachusetts"]);
+      expect(places[0]).toMatchObject({
+        name: "Springfield",
+        country: "United States",
+        country_code: "US",
+        latitude: 39.80172,
+        longitude: -89.64371,
+        timezone: "America/Chicago",
+        population: 116565,
       });
-    }
-    expect(openMeteo.requests.at(-1)?.query.get("hourly")).toContain("precipitation_probability");
+      expect(text(result)).toContain(
+        "1. Springfield, Illinois, United States (39.80172, -89.64371; America/Chicago), population 116,565",
+      );
+    });
+
+    test("country_code, count and language reach the API; no hits is an empty list that says so", async () => {
+      const filtered = await server.call("weather_geocode", {
+        name: "Paris",
+        country_code: "us",
+        count: 3,
+        language: "CS",
+      });
+      expect(data<{ places: { country_code: string }[] }>(filtered).places.map((p) => p.country_code)).toEqual(["US"]);
+      const seen = geocoding.requests.at(-1);
+      expect(seen?.query.get("countryCode")).toBe("US");
+      expect(seen?.query.get("count")).toBe("3");
+      expect(seen?.query.get("language")).toBe("cs");
+
+      const none = await server.call("weather_geocode", { name: "Atlantis" });
+      expect(none.isError).toBeFalsy();
+      expect(data(none)).toEqual({ query: "Atlantis", places: [] });
+      expect(text(none)).toMatch(/No place called "Atlantis" was found/);
+    });
+
+    test("more than 10 places or a one-letter name is refused before any request", async () => {
+      const before = geocoding.requests.length;
+      for (const args of [{ name: "Paris", count: 11 }, { name: "P" }, { name: "Paris", country_code: "USA" }]) {
+        const result = await server.call("weather_geocode", args);
+        expect(result.isError).toBe(true);
+      }
+      expect(geocoding.requests.length).toBe(before);
+    });
+
+    test("the geocoding API's own errors are passed on with what to do", async () => {
+      geocoding.queue.push({
+        status: 400,
+        body: '{"error":true,"reason":"Parameter count must be between 1 and 100."}',
+      });
+      const bad = await server.call("weather_geocode", { name: "Ostrava" });
+      expect(bad.isError).toBe(true);
+      expect(text(bad)).toBe(
+        'Open-Meteo geocoding refused the request (400): "Parameter count must be between 1 and 100.". Check the arguments.',
+      );
+      geocoding.queue.push({ status: 429, body: ERROR_429 });
+      const limited = await server.call("weather_geocode", { name: "Ostrava", count: 2 });
+      expect(text(limited)).toMatch(/answered 429 "Daily API request limit exceeded\. Please try again tomorrow\."/);
+      expect(text(limited)).toMatch(/free tier's limit .* set WAITER_OPEN_METEO_API_KEY/);
+    });
   });
 
-  test("forecasts are kept 30 minutes and place names a day: asking again goes nowhere", async () => {
-    const forecasts = openMeteo.requests.length;
-    const places = geocoding.requests.length;
-    for (let i = 0; i < 3; i++) {
-      expect((await om.call("weather_forecast", { place: "Frankfurt", days: 4 })).isError).toBeFalsy();
-    }
-    expect(openMeteo.requests.length - forecasts).toBe(1);
-    expect(geocoding.requests.length - places).toBe(1);
+  describe("places", () => {
+    test("a name several places share uses the most populous and lists the others", async () => {
+      const result = await server.call("weather_current", { place: "Springfield" });
+      expect(result.isError).toBeFalsy();
+      const { place, alternatives } = data<{ place: { region: string }; alternatives: { region: string }[] }>(result);
+      // The API lists Illinois first; Missouri is the most populous.
+      expect(place.region).toBe("Missouri");
+      expect(alternatives.map((p) => p.region)).toEqual(["Illinois", "Massachusetts"]);
+      expect(text(result)).toMatch(/Also called that .*Springfield, Illinois, United States \(39\.80172, -89\.64371\)/);
+    });
+
+    test("a qualifier after a comma narrows by region, country or country code", async () => {
+      for (const [place, expected] of [
+        ["Springfield, Massachusetts", "Massachusetts"],
+        ["paris, us", "Texas"],
+        ["Springfield, Missouri, US", "Missouri"],
+        ["Paris, France", "Île-de-France"],
+      ]) {
+        const result = await server.call("weather_current", { place });
+        expect(result.isError, place).toBeFalsy();
+        expect(data<{ place: { region: string } }>(result).place.region).toBe(expected);
+      }
+      const elsewhere = await server.call("weather_current", { place: "Springfield, Ohio" });
+      expect(elsewhere.isError).toBe(true);
+      expect(text(elsewhere)).toMatch(
+        /No place called "Springfield" in "Ohio" was found\. Places called "Springfield" exist elsewhere: Springfield, Illinois/,
+      );
+    });
+
+    test("a place that matches nothing is an error that says so and what to try", async () => {
+      const result = await server.call("weather_forecast", { place: "Atlantis" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/^No place called "Atlantis" was found\. .*give latitude and longitude/);
+    });
+
+    test("exactly one of a place or both coordinates, within range", async () => {
+      for (const args of [
+        {},
+        { place: "Ostrava", latitude: 49.8, longitude: 18.3 },
+        { latitude: 49.8 },
+        { longitude: 18.3 },
+        { latitude: 91, longitude: 0 },
+        { latitude: 0, longitude: -180.5 },
+      ]) {
+        const result = await server.call("weather_current", args);
+        expect(result.isError, JSON.stringify(args)).toBe(true);
+      }
+      const mixed = await server.call("weather_current", { place: "Ostrava", latitude: 49.8, longitude: 18.3 });
+      expect(text(mixed)).toMatch(/either `place` .* or both `latitude` and `longitude`/);
+    });
   });
 
-  test("Open-Meteo's 400 and 429 reasons are passed on", async () => {
-    openMeteo.queue.push({ status: 400, body: ERROR_400, headers: { "content-type": "application/json" } });
-    const bad = await om.call("weather_current", { latitude: 1.25, longitude: 2.5 });
-    expect(text(bad)).toBe(
-      'Open-Meteo refused the request (400): "Cannot initialize WeatherVariable from invalid String value tempeture_2m for key hourly". Check the arguments.',
-    );
-    openMeteo.queue.push({ status: 429, body: ERROR_429 });
-    const limited = await om.call("weather_forecast", { latitude: 1.25, longitude: 2.5 });
-    expect(limited.isError).toBe(true);
-    expect(text(limited)).toMatch(
-      /^Open-Meteo answered 429 "Daily API request limit exceeded\. Please try again tomorrow\.": the plan's request limit is used up/,
-    );
+  describe("MET Norway", () => {
+    test("coordinates go out with at most 4 decimals, and a bare point gets its time zone", async () => {
+      const result = await server.call("weather_current", { latitude: 49.834712345, longitude: 18.282049876 });
+      expect(result.isError).toBeFalsy();
+      expect(data(result).place).toEqual({
+        latitude: 49.834712345,
+        longitude: 18.282049876,
+        timezone: "Europe/Prague",
+      });
+      const seen = met.requests.at(-1);
+      expect(seen?.query.get("lat")).toBe("49.8347");
+      expect(seen?.query.get("lon")).toBe("18.282");
+      expect(seen?.query.has("altitude")).toBe(false);
+    });
+
+    test("a location MET Norway refuses is an error naming what was sent", async () => {
+      met.queue.push({ status: 400, body: "<html>Bad Request</html>", headers: { "content-type": "text/html" } });
+      const result = await server.call("weather_current", { latitude: 12.3456789, longitude: 1 });
+      expect(text(result)).toMatch(/^MET Norway refused the location \(400; sent lat=12\.3457, lon=1\): /);
+    });
+
+    test("an answer is cached until Expires, then revalidated with If-Modified-Since: 304 keeps it", async () => {
+      met.expiresIn = 2;
+      const point = { latitude: 51.5072, longitude: -0.1276 };
+      const path = (r: { query: URLSearchParams }) => r.query.get("lat") === "51.5072";
+      const first = await server.call("weather_forecast", { ...point, days: 2 });
+      await server.call("weather_current", point);
+      await server.call("weather_forecast", { ...point, days: 3 });
+      expect(met.requests.filter(path).length).toBe(1);
+
+      setClock(clock.now() + 2_200);
+      const again = await server.call("weather_forecast", { ...point, days: 2 });
+      const seen = met.requests.filter(path);
+      expect(seen.length).toBe(2);
+      expect(seen[1]?.headers["if-modified-since"]).toBe(new Date(met.modelRun).toUTCString());
+      expect(again.isError).toBeFalsy();
+      expect(data(again).days).toEqual(data(first).days);
+
+      // A new model run: the next revalidation gets the new forecast.
+      setClock(clock.now() + 2_200);
+      met.modelRun = clock.now() - 1_000;
+      met.weather = (t) => ({ ...defaultWeather(t), temperature: -40 });
+      const fresh = await server.call("weather_current", point);
+      expect(data(fresh).temperature_c).toBe(-40);
+      expect(met.requests.filter(path).length).toBe(3);
+    });
+
+    test("a 203 (deprecated version) is answered normally and logged once as a warning", async () => {
+      met.deprecated = true;
+      for (const latitude of [20.5, 20.6]) {
+        expect((await server.call("weather_current", { latitude, longitude: 20 })).isError).toBeFalsy();
+      }
+      expect(server.stderr().match(/warning .*MET Norway answered 203: .*deprecated/g)).toHaveLength(1);
+    });
+
+    test("403 and 429 become errors that say what to check", async () => {
+      met.queue.push({ status: 403, body: "Forbidden", headers: { "content-type": "text/plain" } });
+      const blocked = await server.call("weather_current", { latitude: 10.5, longitude: 10.5 });
+      expect(blocked.isError).toBe(true);
+      expect(text(blocked)).toMatch(/^MET Norway refused the request \(403 "Forbidden"\)\. .*WAITER_CONTACT/);
+
+      met.queue.push({ status: 429, body: "" });
+      const sent = met.requests.length;
+      const throttled = await server.call("weather_current", { latitude: 10.6, longitude: 10.6 });
+      // A throttled client that retries at once only digs deeper: no retry without a Retry-After.
+      expect(met.requests.length - sent).toBe(1);
+      expect(throttled.isError).toBe(true);
+      expect(text(throttled)).toMatch(/^MET Norway is throttling waiter \(429\): .*Wait several minutes/);
+    });
+  });
+
+  describe("Open-Meteo", () => {
+    test("forecasts are kept 30 minutes and place names a day: asking again goes nowhere", async () => {
+      const forecasts = openMeteo.requests.length;
+      const places = geocoding.requests.length;
+      for (let i = 0; i < 3; i++) {
+        expect((await om.call("weather_forecast", { place: "Frankfurt", days: 4 })).isError).toBeFalsy();
+      }
+      expect(openMeteo.requests.length - forecasts).toBe(1);
+      expect(geocoding.requests.length - places).toBe(1);
+    });
+
+    test("Open-Meteo's 400 and 429 reasons are passed on", async () => {
+      openMeteo.queue.push({ status: 400, body: ERROR_400, headers: { "content-type": "application/json" } });
+      const bad = await om.call("weather_current", { latitude: 1.25, longitude: 2.5 });
+      expect(text(bad)).toBe(
+        'Open-Meteo refused the request (400): "Cannot initialize WeatherVariable from invalid String value tempeture_2m for key hourly". Check the arguments.',
+      );
+      openMeteo.queue.push({ status: 429, body: ERROR_429 });
+      const limited = await om.call("weather_forecast", { latitude: 1.25, longitude: 2.5 });
+      expect(limited.isError).toBe(true);
+      expect(text(limited)).toMatch(
+        /^Open-Meteo answered 429 "Daily API request limit exceeded\. Please try again tomorrow\.": the plan's request limit is used up/,
+      );
+    });
+  });
+});
+
+describe.each(MOMENTS)("at %s, %s", (moment) => {
+  serversAt(moment);
+
+  describe("MET Norway", () => {
+    test("current conditions at a named place: values, local and UTC time, provider and credit", async () => {
+      const result = await server.call("weather_current", { place: "Ostrava" });
+      expect(result.isError).toBeFalsy();
+      const r = data<Record<string, unknown> & { time: string; time_utc: string }>(result);
+      const at = Date.parse(r.time_utc);
+      const now = clock.now();
+      const w = met.weather(at);
+      // Instant values of the step nearest now; precipitation of the hour now is in.
+      expect(Math.abs(now - at)).toBeLessThanOrEqual(30 * 60_000 + 5_000);
+      expect(r).toMatchObject({
+        place: { name: "Ostrava", region: "Moravskoslezský kraj", country: "Czechia", timezone: "Europe/Prague" },
+        temperature_c: w.temperature,
+        humidity_percent: w.humidity,
+        wind_speed_ms: w.wind,
+        wind_direction_deg: w.direction,
+        wind_gusts_ms: w.gust,
+        precipitation_mm_h: met.weather(Math.floor(now / HOUR) * HOUR).precipitation,
+        cloud_cover_percent: w.cloud,
+        provider: "met",
+      });
+      expect(r).not.toHaveProperty("apparent_temperature_c");
+      expect(r.condition).toMatch(/^(clear sky|partly cloudy|cloudy|light rain showers)$/);
+      expect(r.attribution).toMatch(/MET Norway.*CC BY 4\.0/);
+      expect(r.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:00\+0[12]:00$/);
+      expect(r.time_utc).toMatch(/^\d{4}-\d\d-\d\dT\d\d:00Z$/);
+      expect(text(result)).toMatch(
+        /^Ostrava, Moravskoslezský kraj, Czechia \(49\.83465, 18\.28204; Europe\/Prague\) at /,
+      );
+      expect(text(result)).toContain("Weather data from MET Norway");
+
+      const seen = met.requests.at(-1);
+      expect(seen?.path).toBe("/weatherapi/locationforecast/2.0/complete");
+      expect(seen?.headers["user-agent"]).toMatch(new RegExp(`^waiter-mcp/\\S+ \\(\\+\\S+\\) ${CONTACT}$`));
+      expect(seen?.query.get("altitude")).toBe("217");
+    });
+
+    test("days are the place's local days, midnight to midnight, not UTC days", async () => {
+      met.weather = tokyoDays;
+      const result = await server.call("weather_forecast", { place: "Tokyo", days: 7 });
+      expect(result.isError).toBeFalsy();
+      const { days } = data<{ days: Day[] }>(result);
+      const now = clock.now();
+      expect(days.map((d) => d.date)).toEqual(
+        Array.from({ length: 7 }, (_, i) => localParts(now + i * 24 * HOUR, "Asia/Tokyo").date),
+      );
+      // Today is whole only when the series starts at Tokyo's midnight (15:00 UTC).
+      const seriesStart = Math.floor(now / HOUR) * HOUR;
+      expect(days[0]?.partial ?? false).toBe(localParts(seriesStart, "Asia/Tokyo").hour !== 0);
+      // Tomorrow is hourly throughout: every value of it is tomorrow's day of the month in Tokyo.
+      const tomorrow = localParts(now + 24 * HOUR, "Asia/Tokyo").day;
+      expect(days[1]).toMatchObject({ temperature_min_c: tomorrow, temperature_max_c: tomorrow });
+      // 0.1 mm an hour is 2.4 mm a day: no step counted twice where hourly steps give way to 6-hour ones,
+      // and 6-hour steps that straddle Tokyo's midnight (15:00 UTC) shared between its two days.
+      for (const day of days.slice(1)) {
+        if (!day.partial) expect(day.precipitation_mm, day.date).toBe(2.4);
+      }
+      expect(days.slice(1, 6).every((d) => !d.partial)).toBe(true);
+    });
+
+    test("a day's precipitation is the sum of its hours, where hourly steps give way to 6-hour ones too", async () => {
+      // Reykjavik keeps UTC all year, so 6-hour steps never straddle its midnight: every sum is exact.
+      // The fake's hourly steps end 3 hours before a 6-hour step; rain falls only in
+      // the 3 hours before each 6-hour step, so half a 6-hour amount is not the amount of those hours.
+      met.weather = (t) => ({ ...defaultWeather(t), precipitation: new Date(t).getUTCHours() % 6 >= 3 ? 1 : 0.2 });
+      const result = await server.call("weather_forecast", { latitude: 64.1466, longitude: -21.9426, days: 8 });
+      const { days, place } = data<{ days: Day[]; place: { timezone: string } }>(result);
+      expect(place.timezone).toBe("Atlantic/Reykjavik");
+      const full = days.filter((d) => !d.partial);
+      expect(full.length).toBeGreaterThanOrEqual(6);
+      for (const day of full) {
+        const start = Date.parse(`${day.date}T00:00:00Z`);
+        const truth = Array.from({ length: 24 }, (_, h) => met.weather(start + h * HOUR).precipitation).reduce(
+          (a, b) => a + b,
+        );
+        expect(day.precipitation_mm, day.date).toBeCloseTo(truth, 5);
+      }
+    });
+
+    test("days MET Norway does not reach are left out with a note; the last day it reaches is partial", async () => {
+      met.reachHours = 180; // seven and a half days: the series ends inside the eighth or ninth local day
+      const result = await server.call("weather_forecast", { latitude: 50.2, longitude: 14.4, days: 10 });
+      expect(result.isError).toBeFalsy();
+      const r = data<{ days: Day[]; note?: string }>(result);
+      expect(r.days.length).toBeGreaterThanOrEqual(8);
+      expect(r.days.length).toBeLessThanOrEqual(9);
+      expect(r.note).toBe(
+        `MET Norway forecasts ${r.days.length} of the 10 days asked for here, up to ${r.days.at(-1)?.date}.`,
+      );
+      expect(r.days.at(-1)?.partial).toBe(true);
+      const eleven = await server.call("weather_forecast", { latitude: 50.1, longitude: 14.4, days: 11 });
+      expect(eleven.isError).toBe(true);
+    });
+
+    test("hourly lists the steps from the current hour to the end of the last day asked, at most three", async () => {
+      const result = await server.call("weather_forecast", { latitude: 48.2, longitude: 16.37, days: 2, hourly: true });
+      const { hours } = data<{ hours: { time: string; period_hours: number; temperature_c: number }[] }>(result);
+      const now = clock.now();
+      const first = Date.parse(hours[0]?.time ?? "");
+      expect(first).toBeLessThanOrEqual(now);
+      expect(first + HOUR).toBeGreaterThan(now);
+      expect(hours.every((h) => h.period_hours === 1)).toBe(true);
+      const last = hours.at(-1)?.time ?? "";
+      expect(last.slice(11, 16)).toBe("23:00");
+      expect(last.slice(0, 10)).toBe(localParts(now + 24 * HOUR, "Europe/Vienna").date);
+      expect(hours[0]?.temperature_c).toBe(met.weather(first).temperature);
+      expect(text(result)).toContain("Hours:");
+
+      const week = await server.call("weather_forecast", { latitude: 48.2, longitude: 16.37, days: 7, hourly: true });
+      const steps = data<{ hours: { time: string; period_hours: number }[] }>(week).hours;
+      expect(steps.at(-1)?.time.slice(0, 10)).toBe(localParts(now + 2 * 24 * HOUR, "Europe/Vienna").date);
+      expect(steps.length).toBeLessThanOrEqual(72);
+    });
+  });
+
+  describe("Open-Meteo", () => {
+    test("current conditions in m/s with apparent temperature; the API key goes to both APIs", async () => {
+      const result = await om.call("weather_current", { place: "Ostrava" });
+      expect(result.isError).toBeFalsy();
+      const r = data<Record<string, unknown> & { time_utc: string; time: string }>(result);
+      const w = openMeteo.weather(Date.parse(r.time_utc));
+      expect(r).toMatchObject({
+        place: { name: "Ostrava", timezone: "Europe/Prague" },
+        temperature_c: w.temperature,
+        apparent_temperature_c: Math.round((w.temperature - w.wind / 2) * 10) / 10,
+        wind_speed_ms: w.wind,
+        humidity_percent: w.humidity,
+        provider: "open-meteo",
+      });
+      // Gusts and precipitation are of the last 15 minutes; precipitation comes as an hourly rate.
+      const before = openMeteo.weather(Date.parse(r.time_utc) - 15 * 60_000);
+      expect(r).toMatchObject({ wind_gusts_ms: before.gust, precipitation_mm_h: before.precipitation });
+      expect(r.attribution).toMatch(/Open-Meteo\.com \(CC BY 4\.0\)/);
+      expect(r.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d\+0[12]:00$/);
+      const sent = openMeteo.requests.at(-1);
+      expect(sent?.query.get("apikey")).toBe(API_KEY);
+      expect(sent?.query.get("timezone")).toBe("Europe/Prague");
+      expect(sent?.query.get("wind_speed_unit")).toBe("ms");
+      expect(geocoding.requests.at(-1)?.query.get("apikey")).toBe(API_KEY);
+    });
+
+    test("daily values are the place's local days, up to 16", async () => {
+      openMeteo.weather = tokyoDays;
+      const result = await om.call("weather_forecast", { place: "Tokyo", days: 16 });
+      expect(result.isError).toBeFalsy();
+      const { days } = data<{ days: (Day & { condition: string })[] }>(result);
+      const now = clock.now();
+      expect(days.map((d) => d.date)).toEqual(
+        Array.from({ length: 16 }, (_, i) => localParts(now + i * 24 * HOUR, "Asia/Tokyo").date),
+      );
+      for (const [i, day] of days.entries()) {
+        const dom = Number(day.date.slice(8));
+        expect(day, `day ${i}`).toMatchObject({
+          temperature_min_c: dom,
+          temperature_max_c: dom,
+          precipitation_mm: 2.4,
+        });
+      }
+      expect(days[0]?.condition).toBe("light rain showers");
+      expect(openMeteo.requests.at(-1)?.query.has("hourly")).toBe(false);
+      expect((await om.call("weather_forecast", { place: "Tokyo", days: 17 })).isError).toBe(true);
+    });
+
+    test("hourly asks for the hours and lists them from now to the end of the last day asked", async () => {
+      const result = await om.call("weather_forecast", { place: "Berlin", days: 1, hourly: true });
+      const { hours } = data<{
+        hours: { time: string; period_hours: number; temperature_c: number; precipitation_mm?: number }[];
+      }>(result);
+      const now = clock.now();
+      expect(Date.parse(hours[0]?.time ?? "")).toBeLessThanOrEqual(now);
+      expect(hours.at(-1)?.time.slice(11, 16)).toBe("23:00");
+      expect(hours.every((h) => h.period_hours === 1)).toBe(true);
+      // Open-Meteo reports each hour's precipitation at its end; a step shows it at its start.
+      for (const hour of hours.slice(0, -1)) {
+        const start = Date.parse(hour.time);
+        expect(hour, hour.time).toMatchObject({
+          temperature_c: openMeteo.weather(start).temperature,
+          precipitation_mm: openMeteo.weather(start).precipitation,
+        });
+      }
+      expect(openMeteo.requests.at(-1)?.query.get("hourly")).toContain("precipitation_probability");
+    });
   });
 });

@@ -1,5 +1,8 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
-import { isTimeZone, localIso, midnight, offsetMinutes, zonedEpoch } from "../../src/time.js";
+import { clock, isTimeZone, localIso, midnight, offsetMinutes, setClock, zonedEpoch } from "../../src/time.js";
 
 test("local ISO times carry the zone's offset of that moment, across daylight-saving changes", () => {
   expect(localIso(Date.parse("2026-11-27T13:00:00Z"), "Europe/Prague")).toBe("2026-11-27T14:00+01:00");
@@ -34,4 +37,27 @@ test("the midnight that starts a day some days on, in the zone's own calendar", 
 test("time zones are checked against the platform's data", () => {
   expect(isTimeZone("Europe/Prague")).toBe(true);
   expect(isTimeZone("Mars/Olympus_Mons")).toBe(false);
+});
+
+test("the clock can be put at an instant, runs on from there, and goes back to real time", async () => {
+  setClock("2026-03-29T00:59:59.900Z");
+  expect(clock.now()).toBeGreaterThanOrEqual(Date.parse("2026-03-29T00:59:59.900Z"));
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  expect(offsetMinutes(clock.now(), "Europe/Prague")).toBe(120);
+  setClock();
+  expect(Math.abs(clock.now() - Date.now())).toBeLessThan(5);
+  expect(() => setClock("not a time")).toThrow(/not a time/);
+});
+
+test("nothing in waiter or its fakes reads the time but through the clock", () => {
+  const root = fileURLToPath(new URL("../..", import.meta.url));
+  const offenders: string[] = [];
+  for (const dir of ["src", "tools", "test/fakes"]) {
+    for (const file of readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })) {
+      if (!file.endsWith(".ts") || join(dir, file) === join("src", "time.ts")) continue;
+      const text = readFileSync(join(root, dir, file), "utf8");
+      if (/Date\.now\(|new Date\(\)|performance\.now\(/.test(text)) offenders.push(join(dir, file));
+    }
+  }
+  expect(offenders).toEqual([]);
 });
