@@ -36,14 +36,14 @@ export async function openStore(config: Config): Promise<EventStore> {
 function nativeModuleProblem(err: unknown): string | undefined {
   const { code, message } = err as { code?: string; message?: string };
   if (code !== "ERR_DLOPEN_FAILED" && !/NODE_MODULE_VERSION/.test(message ?? "")) return undefined;
-  const versions = /NODE_MODULE_VERSION (\d+)\. This version of Node\.js requires NODE_MODULE_VERSION (\d+)/.exec(
+  const versions = /NODE_MODULE_VERSION (\d+)\.\s+This version of Node\.js requires\s+NODE_MODULE_VERSION (\d+)/.exec(
     message ?? "",
   );
   const why = versions
     ? `was built for another Node.js (module version ${versions[1]}; this Node.js, ${process.version}, needs ${versions[2]})`
     : `cannot be loaded by this Node.js, ${process.version} (${(message ?? "").split("\n")[0]})`;
   return (
-    `webhook events are off: better-sqlite3 ${why}. Fix: run \`npm rebuild better-sqlite3\` in ${packageRoot()} ` +
+    `better-sqlite3 ${why}. Fix: run \`npm rebuild better-sqlite3\` in ${packageRoot()} ` +
     `with ${process.execPath}, or make the client's "command" the node that installed waiter.`
   );
 }
@@ -83,7 +83,7 @@ export async function startApp(config: Config, log: Log, options: { listener: bo
       store = await openStore(config);
     } catch (err) {
       if (!(err instanceof StoreUnavailable)) throw err;
-      log.error(err.message);
+      log.error(`webhook events are off: ${err.message}`);
     }
   }
   const tools = enabledTools({ config, toolsets: TOOLSETS, http, log, events: store });

@@ -66,7 +66,7 @@ async function listen(config: Config, log: Log): Promise<void> {
     store = await openStore(config);
   } catch (err) {
     if (err instanceof StoreUnavailable) {
-      process.stderr.write(`waiter: ${err.message}\n`);
+      process.stderr.write(`waiter: cannot open the event store: ${err.message}\n`);
       process.exit(1);
     }
     throw err;

@@ -17,6 +17,7 @@ const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: fals
 /** Both toolsets need the store, which is open when webhook sources are configured. */
 export function unconfigured(context: ToolsetContext<unknown>): string | undefined {
   if (context.events) return undefined;
+  if (context.webhooks.sources.length > 0) return "the event store could not be opened (the error above says why)";
   return "no webhook sources are configured (webhooks.sources in the config file, or WAITER_WEBHOOKS_SOURCES)";
 }
 

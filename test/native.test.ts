@@ -1,0 +1,81 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { expect, test } from "vitest";
+import { CLI } from "./stdio.js";
+
+/** A Node.js that cannot load the better-sqlite3 addon `npm install` built (another version manager's node). */
+const OTHER_NODE = ["--import", fileURLToPath(new URL("./fixtures/other-node.mjs", import.meta.url))];
+const WITH_SOURCE = {
+  WAITER_WEBHOOKS_SOURCES: JSON.stringify({ gh: { scheme: "github", secretEnv: "GH_SECRET" } }),
+  GH_SECRET: "native-test-secret",
+  WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+};
+
+async function connect(env: Record<string, string>) {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [...OTHER_NODE, CLI],
+    env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-native-")), ...env },
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+  await client.connect(transport);
+  return { client, stderr: () => stderr };
+}
+
+test("started by a Node.js that cannot load SQLite, waiter serves its other tools and says why and how to fix it", async () => {
+  const { client, stderr } = await connect(WITH_SOURCE);
+  try {
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names).toContain("currency_convert");
+    expect(names.filter((n) => n.startsWith("events_") || n.startsWith("webhooks_"))).toEqual([]);
+    const said = stderr()
+      .split("\n")
+      .filter((line) => line.includes("better-sqlite3"));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(
+      /error .*webhook events are off: better-sqlite3 was built for another Node\.js \(module version 115; this Node\.js, v\d+\.\d+\.\d+, needs 127\)/,
+    );
+    expect(said[0]).toContain("npm rebuild better-sqlite3");
+    expect(said[0]).toContain(process.execPath);
+    expect(stderr()).toMatch(/toolset events is off: the event store could not be opened/);
+  } finally {
+    await client.close();
+  }
+});
+
+test("without webhook sources the native module is never needed", async () => {
+  const { client, stderr } = await connect({});
+  try {
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain("currency_rates");
+    expect(stderr()).not.toContain("better-sqlite3");
+  } finally {
+    await client.close();
+  }
+});
+
+test("`waiter listen` cannot work without the store: one line with the fix, exit status 1", () => {
+  const run = spawnSync(process.execPath, [...OTHER_NODE, CLI, "listen"], {
+    env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-native-")), ...WITH_SOURCE },
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  expect(run.status).toBe(1);
+  const lines = run.stderr
+    .trim()
+    .split("\n")
+    .filter((line) => !/ warning .*unsigned/.test(line));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(
+    /^waiter: cannot open the event store: better-sqlite3 was built for another Node\.js .*npm rebuild better-sqlite3/,
+  );
+});
