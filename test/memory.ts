@@ -18,7 +18,7 @@ import type { Session } from "./stdio.js";
 export async function startWaiter(
   env: Record<string, string> = {},
   options: { overrides?: ConfigSources["overrides"]; listener?: boolean } = {},
-): Promise<Session> {
+): Promise<Session & { listenerUrl: string | undefined }> {
   const config = loadConfig(
     {
       env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-test-")), ...env },
@@ -36,6 +36,7 @@ export async function startWaiter(
   const client = new Client({ name: "waiter-tests", version: "0.0.0" });
   await client.connect(clientSide);
   return {
+    listenerUrl: app.listener?.url,
     client,
     stderr: () => stderr,
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,

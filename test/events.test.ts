@@ -1,0 +1,99 @@
+import Stripe from "stripe";
+import { request } from "undici";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { clock, setClock } from "../src/time.js";
+import { startWaiter } from "./memory.js";
+import type { Session } from "./stdio.js";
+
+const SECRET = "whsec_events_at_fixed_instants";
+const stripe = new Stripe("sk_test_waiter");
+
+/** Instants where a date or an age computed from the wrong clock shows. */
+const MOMENTS: [string, string][] = [
+  ["2026-12-31T23:59:40Z", "twenty seconds before New Year in UTC"],
+  ["2026-03-29T00:59:50Z", "ten seconds before clocks go forward in Central Europe"],
+  ["2028-02-29T12:00:00Z", "a leap day"],
+];
+
+function data<T>(result: { structuredContent?: unknown }): T {
+  return result.structuredContent as T;
+}
+
+describe.each(MOMENTS)("at %s, %s", (moment) => {
+  let waiter: Session & { listenerUrl: string | undefined };
+  let sequence = 0;
+
+  beforeAll(async () => {
+    setClock(moment);
+    waiter = await startWaiter(
+      {
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ stripe: { scheme: "stripe", secretEnv: "STRIPE_SECRET" } }),
+        WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxAgeDays: 1 }),
+        STRIPE_SECRET: SECRET,
+      },
+      { listener: true },
+    );
+  });
+  afterAll(async () => {
+    await waiter?.close();
+    setClock();
+  });
+
+  /** A Stripe event signed by Stripe's own library, `ageSeconds` before the clock's now. */
+  async function deliver(ageSeconds = 0) {
+    sequence += 1;
+    const body = JSON.stringify({ id: `evt_${sequence}`, object: "event", type: "payment_intent.succeeded" });
+    const signature = stripe.webhooks.generateTestHeaderString({
+      payload: body,
+      secret: SECRET,
+      timestamp: Math.floor(clock.now() / 1000) - ageSeconds,
+    });
+    const response = await request(`${waiter.listenerUrl}/webhooks/stripe`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", "stripe-signature": signature },
+    });
+    return { status: response.statusCode, body: (await response.body.json()) as { id?: string; error?: string } };
+  }
+
+  test("a delivery is stamped with the clock's time, and acknowledged by it", async () => {
+    const before = clock.now();
+    const delivered = await deliver();
+    expect(delivered.status).toBe(200);
+    const listed = data<{ events: { id: string; received_at: string }[] }>(await waiter.call("events_list"));
+    const event = listed.events.find((e) => e.id === delivered.body.id);
+    const received = Date.parse(event?.received_at ?? "");
+    expect(received).toBeGreaterThanOrEqual(before);
+    expect(received).toBeLessThanOrEqual(clock.now());
+    await waiter.call("events_ack", { ids: [delivered.body.id] });
+    const got = data<{ acked_at: string }>(await waiter.call("events_get", { id: delivered.body.id }));
+    expect(Date.parse(got.acked_at)).toBeGreaterThanOrEqual(received);
+    expect(Date.parse(got.acked_at)).toBeLessThanOrEqual(clock.now());
+  });
+
+  test("a signature's timestamp is checked against the clock: 299 s old passes, 301 s is refused", async () => {
+    expect((await deliver(299)).status).toBe(200);
+    const stale = await deliver(301);
+    expect(stale.status).toBe(401);
+    expect(stale.body.error).toMatch(/timestamp outside the 300 s tolerance/);
+  });
+
+  test("events_wait returns an event that arrives while it waits", async () => {
+    const { cursor } = data<{ cursor: string }>(await waiter.call("events_list", { limit: 1 }));
+    const waiting = waiter.call("events_wait", { since: cursor, timeout_s: 5 });
+    const delivered = await deliver();
+    const result = data<{ timed_out: boolean; event?: { id: string } }>(await waiting);
+    expect(result).toMatchObject({ timed_out: false, event: { id: delivered.body.id } });
+  });
+
+  test("an event older than maxAgeDays by the clock is dropped as the next one arrives", async () => {
+    const first = await deliver();
+    setClock(clock.now() + 25 * 3_600_000);
+    const later = await deliver();
+    expect(later.status).toBe(200);
+    expect((await waiter.call("events_get", { id: first.body.id })).isError).toBe(true);
+    const { store } = data<{ store: { dropped_by_age: number } }>(await waiter.call("webhooks_sources"));
+    expect(store.dropped_by_age).toBeGreaterThanOrEqual(1);
+  });
+});
