@@ -1,8 +1,11 @@
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { z } from "zod";
 import { UpstreamError } from "../src/errors.js";
 import { type Call, HttpClient, type HttpClientOptions } from "../src/http/client.js";
+import { clock, setClock } from "../src/time.js";
 import { type Fake, json, startFake } from "./fakes/http.js";
 
 let fake: Fake;
@@ -53,8 +56,9 @@ function client(options: Partial<HttpClientOptions> = {}) {
   return http.upstream("Test API", `${fake.origin}/`);
 }
 
+/** A tool call as the server makes one: a signal that aborts only when the client cancels, and a deadline. */
 function call(timeoutMs = 5_000): Call {
-  return { signal: AbortSignal.timeout(timeoutMs), deadline: Date.now() + timeoutMs };
+  return { signal: new AbortController().signal, deadline: clock.now() + timeoutMs };
 }
 
 const any = z.unknown();
@@ -75,6 +79,90 @@ describe("deadlines and timeouts", () => {
     const error = await failure(client().send("/slow", {}, call(300)));
     expect(error.message).toMatch(/Test API \(127\.0\.0\.1:\d+\) did not answer before the tool call's deadline/);
     expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  test("an answer that drips in is cut off at the deadline, not at the response timeout", async () => {
+    fake.queue.push({ status: 200, headers: { "content-type": "application/json" }, body: "[", dripMs: 50 });
+    const started = Date.now();
+    const error = await failure(client().send("/drip", {}, call(300)));
+    expect(error.message).toMatch(/did not answer before the tool call's deadline/);
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  test("an upstream that drips its answer is cut off at the deadline even while garbage is collected", async () => {
+    // gc() exists only with --expose-gc, which vitest cannot give one test file: the client runs
+    // in a child process. It imports the built client (npx tsc -p tsconfig.build.json).
+    const dist = (path: string) => fileURLToPath(new URL(`../dist/src/${path}`, import.meta.url));
+    expect(existsSync(dist("http/client.js")), "build first: npx tsc -p tsconfig.build.json").toBe(true);
+    const dripping = await startFake(() => ({
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: "[",
+      dripMs: 100,
+    }));
+    const script = `
+      const [client, time, origin, deadlineMs] = process.argv.slice(1);
+      const { HttpClient } = await import(client);
+      const { clock } = await import(time);
+      const api = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20 }).upstream("Drip API", origin);
+      const collect = setInterval(() => gc(), 50);
+      const timed = async (what, run) => {
+        const started = clock.now();
+        const call = { signal: new AbortController().signal, deadline: started + Number(deadlineMs) };
+        const message = await run(call).then(() => "answered", (err) => err.message);
+        return { what, ms: clock.now() - started, message };
+      };
+      const results = await Promise.all([
+        timed("GET", (call) => api.send("/read", {}, call)),
+        timed("cached GET", (call) => api.json({ safeParse: (data) => ({ success: true, data }) }, "/load", {}, call)),
+        timed("POST", (call) => api.send("/write", { method: "POST", body: "{}" }, call)),
+      ]);
+      clearInterval(collect);
+      process.stdout.write(JSON.stringify(results));
+      process.exit(0);
+    `;
+    try {
+      const child = spawn(
+        process.execPath,
+        [
+          "--expose-gc",
+          "--input-type=module",
+          "-e",
+          script,
+          dist("http/client.js"),
+          dist("time.js"),
+          dripping.origin,
+          "2000",
+        ],
+        { timeout: 10_000 },
+      );
+      let out = "";
+      let err = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        out += chunk;
+      });
+      child.stderr.on("data", (chunk: Buffer) => {
+        err += chunk;
+      });
+      const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+        child.on("close", (code, signal) => resolve([code, signal])),
+      );
+      expect({ code, signal, err }, "the client was still waiting 10 s into a 2 s deadline").toEqual({
+        code: 0,
+        signal: null,
+        err: "",
+      });
+      const results = JSON.parse(out) as { what: string; ms: number; message: string }[];
+      expect(results.map((r) => [r.what, r.message])).toEqual([
+        ["GET", expect.stringMatching(/^Drip API \(127\.0\.0\.1:\d+\) did not answer before the tool call's deadline/)],
+        ["cached GET", expect.stringMatching(/did not answer before the tool call's deadline/)],
+        ["POST", expect.stringMatching(/did not confirm the change before the tool call ended/)],
+      ]);
+      for (const { ms } of results) expect(ms).toBeLessThan(4_000);
+      expect(dripping.requests.map((r) => r.path).sort()).toEqual(["/load", "/read", "/write"]);
+    } finally {
+      await dripping.close();
+    }
   });
 
   test("a response timeout ends a request that stalls", async () => {
@@ -131,7 +219,7 @@ describe("retries", () => {
   });
 
   test("a Retry-After given as an HTTP date is honoured too", async () => {
-    fake.queue.push({ status: 503, headers: { "retry-after": new Date(Date.now() + 2_000).toUTCString() } });
+    fake.queue.push({ status: 503, headers: { "retry-after": new Date(clock.now() + 2_000).toUTCString() } });
     const started = Date.now();
     expect((await client().send("/retry-date", {}, call())).status).toBe(200);
     expect(fake.count("/retry-date")).toBe(2);
@@ -152,7 +240,7 @@ describe("retries", () => {
     expect(fake.count("/limited")).toBe(1);
     expect(error.status).toBe(429);
     expect(error.retryAfter).toBe(120);
-    expect(error.message).toBe('Test API answered 429 "slow down": it is rate-limiting waiter; retry after 120 s.');
+    expect(error.message).toBe('Test API answered 429 "slow down": it is rate-limiting waiter; try again in 120 s.');
   });
 
   test("502, 503, 504 and dropped connections are retried with backoff", async () => {
@@ -339,13 +427,25 @@ describe("cache and coalescing", () => {
     fake.delayMs = 300;
     const api = client();
     const quitter = new AbortController();
-    const first = api.json(counter, "/shared-cancel", {}, { signal: quitter.signal, deadline: Date.now() + 5_000 });
+    const first = api.json(counter, "/shared-cancel", {}, { signal: quitter.signal, deadline: clock.now() + 5_000 });
     const others = Array.from({ length: 2 }, () => api.json(counter, "/shared-cancel", {}, call()));
     setTimeout(() => quitter.abort(new DOMException("the client cancelled", "AbortError")), 50);
     expect((await failure(first)).message).toMatch(/was cancelled/);
     const answers = await Promise.all(others);
     expect(answers[0]).toEqual(answers[1]);
     expect(fake.count("/shared-cancel")).toBe(1);
+  });
+
+  test("a caller whose deadline comes first leaves a shared load when it passes", async () => {
+    fake.queue.push({ status: 200, headers: { "content-type": "application/json" }, body: "[", dripMs: 50 });
+    const api = client();
+    const first = failure(api.json(counter, "/shared-drip", {}, call(2_000)));
+    const started = Date.now();
+    const second = await failure(api.json(counter, "/shared-drip", {}, call(200)));
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(second.message).toMatch(/did not answer before the tool call's deadline/);
+    expect((await first).message).toMatch(/did not answer before the tool call's deadline/);
+    expect(fake.count("/shared-drip")).toBe(1);
   });
 
   test("callers sharing a load all hear its deadline in words", async () => {
@@ -410,6 +510,72 @@ describe("error answers", () => {
     });
     expect((await failure(api.json(any, "/e2", {}, call()))).message).toBe(
       "Test API answered 403: it refused waiter's credentials or permissions; check the configured keys.",
+    );
+  });
+
+  test("a Retry-After on any status says when to try again, in seconds or as an HTTP date", async () => {
+    const api = client();
+    fake.queue.push({ status: 503, headers: { "retry-after": "120" } });
+    const delta = await failure(api.json(any, "/unavailable", {}, call()));
+    expect(delta.message).toBe("Test API answered 503: the service is failing; try again in 120 s.");
+    expect(delta.retryAfter).toBe(120);
+    expect(fake.count("/unavailable")).toBe(1);
+
+    setClock("2026-11-25T10:00:00Z");
+    try {
+      fake.queue.push({ status: 503, headers: { "retry-after": "Wed, 25 Nov 2026 10:02:00 GMT" } });
+      const date = await failure(api.json(any, "/unavailable-until", {}, call()));
+      expect(date.message).toBe("Test API answered 503: the service is failing; try again in 120 s.");
+      expect(date.retryAfter).toBe(120);
+    } finally {
+      setClock();
+    }
+
+    fake.queue.push(json(403, '{"message":"blocked for now"}', { "retry-after": "30" }));
+    expect((await failure(api.json(any, "/blocked", {}, call()))).message).toBe(
+      'Test API answered 403 "blocked for now": it refused waiter\'s credentials or permissions; check the configured keys, or try again in 30 s.',
+    );
+    fake.queue.push(json(429, '{"message":"slow down"}'));
+    expect((await failure(client({ maxRetries: 0 }).json(any, "/throttled", {}, call()))).message).toBe(
+      'Test API answered 429 "slow down": it is rate-limiting waiter; wait a minute before trying again.',
+    );
+  });
+
+  test("a redirect says where the upstream moved the resource, without any query, and is not followed", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
+    clients.push(http);
+    const api = http.upstream("Keyed API", `${fake.origin}/base/?fixed=1`, { query: { apikey: "s3cret" } });
+    for (const status of [301, 302, 307, 308]) {
+      fake.queue.push({ status, headers: { location: `${fake.origin}/new-home/rates?apikey=s3cret#top` } });
+      const error = await failure(api.json(any, "/rates", { query: { q: "1" } }, call()));
+      expect(error.message).toBe(
+        `Keyed API answered ${status}: it moved this to ${fake.origin}/new-home/rates; check the configured base URL.`,
+      );
+      expect(error.status).toBe(status);
+    }
+    expect(fake.count("/base/rates")).toBe(4);
+    expect(fake.count("/new-home/rates")).toBe(0);
+
+    const moved = async (location: string) => {
+      fake.queue.push({ status: 302, headers: { location } });
+      return (await failure(api.json(any, "/rates", { query: { q: "2" } }, call()))).message;
+    };
+    expect(await moved("https://other.example/path?key=abc")).toBe(
+      "Keyed API answered 302: it moved this to https://other.example/path; check the configured base URL.",
+    );
+    // Resolved against the request URL, which carries the key in its query.
+    expect(await moved("?page=2")).toBe(
+      `Keyed API answered 302: it moved this to ${fake.origin}/base/rates; check the configured base URL.`,
+    );
+    expect(await moved("../v2/rates?apikey=s3cret")).toBe(
+      `Keyed API answered 302: it moved this to ${fake.origin}/v2/rates; check the configured base URL.`,
+    );
+    expect(await moved("https://user:pass@other.example/x")).toBe(
+      "Keyed API answered 302: it moved this to https://other.example/x; check the configured base URL.",
+    );
+    fake.queue.push({ status: 302 });
+    expect((await failure(api.json(any, "/rates", {}, call()))).message).toBe(
+      "Keyed API answered 302: it redirects elsewhere without saying where; check the configured base URL.",
     );
   });
 });

@@ -47,6 +47,8 @@ export interface RequestOptions {
 }
 
 export interface HttpResponse {
+  /** The URL the request went to, query (and any key in it) included: never show it whole. */
+  url: URL;
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
@@ -148,12 +150,14 @@ export class HttpClient {
     if (fresh?.reusable) return fresh.value;
     // The shared load keeps the first caller's deadline, not its cancellation.
     const shared = (stale?: Cached) => load({ signal: new AbortController().signal, deadline: call.deadline }, stale);
+    // Each caller waits until its own deadline, which may come before the shared load's.
+    const own = withDeadline(call);
     try {
       // An entry that was never fresh (no max-age, only validators) is revalidated every time.
       const forceRefresh = fresh !== undefined && !fresh.reusable;
       const entry = (await untilAborted(
         this.#cache.fetch(key, { context: shared, forceRefresh }),
-        call.signal,
+        own.call.signal,
       )) as Cached;
       if (!entry.reusable && !entry.validators && this.#cache.peek(key, { allowStale: true }) === entry) {
         this.#cache.delete(key);
@@ -161,7 +165,11 @@ export class HttpClient {
       return entry.value;
     } catch (err) {
       // A load's own failure is already worded; a deadline or a cancellation is worded here.
-      throw err instanceof ToolError ? err : describeFailure(err, upstream.name, upstream.baseUrl, call, this.#options);
+      throw err instanceof ToolError
+        ? err
+        : describeFailure(err, upstream.name, upstream.baseUrl, own.call, this.#options);
+    } finally {
+      own.end();
     }
   }
 
@@ -182,7 +190,7 @@ export class HttpClient {
   async send(name: string, url: URL, options: RequestOptions, toolCall: Call): Promise<HttpResponse> {
     const problem = upstreamUrlProblem(url);
     if (problem) throw new UpstreamError(`${name}: refused to call ${url.origin}: ${problem}`);
-    const call = withDeadline(toolCall);
+    const { call, end } = withDeadline(toolCall);
     const method = options.method ?? "GET";
     const dispatchOptions = {
       method,
@@ -207,9 +215,11 @@ export class HttpClient {
     try {
       const response = await request(url, dispatchOptions as Parameters<typeof request>[1]);
       const text = await response.body.text();
-      return { status: response.statusCode, headers: response.headers, text };
+      return { url, status: response.statusCode, headers: response.headers, text };
     } catch (err) {
       throw describeFailure(err, name, url, call, this.#options, !["GET", "HEAD", "OPTIONS"].includes(method));
+    } finally {
+      end();
     }
   }
 
@@ -218,10 +228,28 @@ export class HttpClient {
   }
 }
 
-/** The call's signal, now also aborting with a TimeoutError when its deadline passes. */
-function withDeadline(call: Call): Call {
-  const timeout = AbortSignal.timeout(Math.max(0, call.deadline - clock.now()));
-  return { ...call, signal: AbortSignal.any([call.signal, timeout]) };
+/**
+ * The call, its signal now also aborting with a TimeoutError at the deadline, and `end` to disarm
+ * it. undici's body timeout counts only the wait between two chunks, so an upstream that drips
+ * its answer outlasts it; and on Node 20 a signal from AbortSignal.timeout() that only
+ * AbortSignal.any() refers to is collected, its timer cleared: this timer is held until `end`.
+ */
+function withDeadline(call: Call): { call: Call; end: () => void } {
+  const controller = new AbortController();
+  const cancel = () => controller.abort(call.signal.reason);
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("The tool call's deadline passed.", "TimeoutError")),
+    Math.max(0, call.deadline - clock.now()),
+  );
+  if (call.signal.aborted) cancel();
+  else call.signal.addEventListener("abort", cancel, { once: true });
+  return {
+    call: { ...call, signal: controller.signal },
+    end: () => {
+      clearTimeout(timer);
+      call.signal.removeEventListener("abort", cancel);
+    },
+  };
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as it aborts. */

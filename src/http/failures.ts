@@ -52,28 +52,51 @@ export function describeFailure(
   );
 }
 
-/** Turns a non-2xx answer into a message with the upstream's status, its own words, and what to do. */
+/**
+ * Turns a non-2xx answer into a message with the upstream's status, its own words, and what to
+ * do; a Retry-After, whatever the status, is passed on as when to try again.
+ */
 export function describeStatus(name: string, response: HttpResponse): UpstreamError {
   const { status } = response;
   const said = upstreamMessage(response);
   const retryAfter = retryAfterMs(response.headers["retry-after"]);
   const seconds = retryAfter === undefined ? undefined : Math.ceil(retryAfter / 1000);
+  const again = seconds === undefined ? undefined : `try again in ${seconds} s`;
   let advice: string;
   if (status === 429) {
-    advice =
-      seconds !== undefined
-        ? `it is rate-limiting waiter; retry after ${seconds} s.`
-        : "it is rate-limiting waiter; wait a minute before retrying.";
-  } else if (status === 401 || status === 403) {
-    advice = "it refused waiter's credentials or permissions; check the configured keys.";
-  } else if (status === 404) {
-    advice = "it has nothing at that address; check the identifiers, or the configured base URL.";
+    advice = `it is rate-limiting waiter; ${again ?? "wait a minute before trying again"}.`;
   } else if (status >= 500) {
-    advice = "the service is failing; try again later.";
+    advice = `the service is failing; ${again ?? "try again later"}.`;
   } else {
-    advice = "the request was not accepted; check the arguments.";
+    advice = `${statusAdvice(response)}${again ? `, or ${again}` : ""}.`;
   }
   return new UpstreamError(`${name} answered ${status}${said ? ` "${said}"` : ""}: ${advice}`, status, seconds);
+}
+
+function statusAdvice(response: HttpResponse): string {
+  const { status } = response;
+  if (status === 401 || status === 403)
+    return "it refused waiter's credentials or permissions; check the configured keys";
+  if (status === 404) return "it has nothing at that address; check the identifiers, or the configured base URL";
+  if (status >= 300 && status < 400 && status !== 304) {
+    const target = movedTo(response);
+    return target
+      ? `it moved this to ${target}; check the configured base URL`
+      : "it redirects elsewhere without saying where; check the configured base URL";
+  }
+  return "the request was not accepted; check the arguments";
+}
+
+/** A redirect's Location, resolved against the request, without its query: that may carry a key. */
+function movedTo(response: HttpResponse): string | undefined {
+  const location = response.headers.location;
+  if (!location) return undefined;
+  try {
+    const url = new URL(location, response.url);
+    return url.origin === "null" ? undefined : `${url.origin}${url.pathname}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The upstream's own error words, from the usual JSON error fields or a short plain-text body. */

@@ -47,7 +47,7 @@ export function retryAfterMs(value: string | string[] | undefined, now = clock.n
  * The decision function for undici's retry interceptor: idempotent requests only, on
  * connection failures and on 429/502/503/504, with exponential backoff and jitter. A wait,
  * Retry-After's included, that would not end before the call's deadline is not taken: the
- * last answer goes back as it is, so the model hears "retry after N s" at once.
+ * last answer goes back as it is, so the model hears "try again in N s" at once.
  */
 export function deadlineRetry(call: Call, policy: RetryPolicy) {
   return (

@@ -10,6 +10,8 @@ export interface FakeAnswer {
   delayMs?: number;
   /** Drop the connection instead of answering. */
   destroy?: boolean;
+  /** After the headers and the body, send one more space every this many ms until the connection closes. */
+  dripMs?: number;
 }
 
 export interface SeenRequest {
@@ -76,6 +78,13 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer): P
           return;
         }
         res.writeHead(answer.status, answer.headers);
+        if (answer.dripMs) {
+          res.flushHeaders();
+          if (answer.body) res.write(answer.body);
+          const drip = setInterval(() => res.write(" "), answer.dripMs);
+          res.on("close", () => clearInterval(drip));
+          return;
+        }
         res.end(answer.body);
       }, delay);
     });
