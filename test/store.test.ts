@@ -1,13 +1,17 @@
 import { mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { afterEach, describe, expect, test } from "vitest";
+import Database from "better-sqlite3";
+import { afterEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { EventStore, type NewEvent, type Retention } from "../src/events/store.js";
+import { setClock } from "../src/time.js";
 
 const LOOSE: Retention = { maxEvents: 1000, maxBytes: 1 << 30, maxAgeDays: 30 };
 const stores: EventStore[] = [];
 afterEach(() => {
   for (const store of stores.splice(0)) store.close();
+  vi.useRealTimers();
+  setClock();
 });
 
 function open(retention = LOOSE, file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db")) {
@@ -240,5 +244,77 @@ describe("several processes, one file", () => {
     await one.add(event());
     expect(two.counters().shop).toEqual({ received: 3, ping: 1, "rejected:signature mismatch": 1, accepted: 1 });
     expect(two.stats().events).toBe(1);
+  });
+});
+
+describe("what the store does on its own does not end the process", () => {
+  const DAY_MS = 86_400_000;
+
+  /** Another connection makes every delete from the events table fail, as a full disk would. */
+  function blockDeletes(file: string) {
+    const db = new Database(file);
+    db.exec(
+      "CREATE TRIGGER block_deletes BEFORE DELETE ON events BEGIN SELECT RAISE(ABORT, 'deleting is blocked'); END",
+    );
+    return () => {
+      db.exec("DROP TRIGGER block_deletes");
+      db.close();
+    };
+  }
+
+  /** The process's warnings from now on. */
+  function warnings() {
+    const seen: string[] = [];
+    const listener = (warning: Error) => seen.push(warning.message);
+    process.on("warning", listener);
+    onTestFinished(() => {
+      process.off("warning", listener);
+    });
+    return seen;
+  }
+
+  test("retention failing on its timer is reported, and runs again on the next tick", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const { store, file } = open({ ...LOOSE, maxAgeDays: 1 });
+    await store.add(event({ receivedAt: Date.now() - 0.5 * DAY_MS }));
+    const unblock = blockDeletes(file);
+    const seen = warnings();
+    setClock(Date.now() + DAY_MS);
+    expect(() => vi.advanceTimersToNextTimer()).not.toThrow();
+    await expect.poll(() => seen).toEqual(["event retention failed: deleting is blocked"]);
+    expect(store.stats()).toMatchObject({ events: 1, droppedBy: { age: 0 } });
+    unblock();
+    vi.advanceTimersToNextTimer();
+    expect(store.stats()).toMatchObject({ events: 0, droppedBy: { age: 1 } });
+    expect(seen).toHaveLength(1);
+  });
+
+  test("a store whose retention fails still opens, and says why", async () => {
+    const { store, file } = open({ ...LOOSE, maxAgeDays: 1 });
+    const kept = await stored(store, event({ receivedAt: Date.now() - 0.5 * DAY_MS }));
+    const unblock = blockDeletes(file);
+    const seen = warnings();
+    setClock(Date.now() + DAY_MS);
+    const { store: again } = open({ ...LOOSE, maxAgeDays: 1 }, file);
+    expect(again.get(kept.id)?.id).toBe(kept.id);
+    await expect.poll(() => seen).toEqual(["event retention failed: deleting is blocked"]);
+    unblock();
+  });
+
+  test("a failed look at other processes' events is reported, and the watch goes on", async () => {
+    const { store, file } = open();
+    const seen = warnings();
+    const heard: string[] = [];
+    store.subscribe((e) => heard.push(e.id));
+    const other = new Database(file);
+    other.exec("ALTER TABLE events RENAME TO moved");
+    await expect
+      .poll(() => seen, { timeout: 2000, interval: 20 })
+      .toEqual(["watching for events from other processes failed: no such table: events"]);
+    other.exec("ALTER TABLE moved RENAME TO events");
+    other.close();
+    const { store: writer } = open(LOOSE, file);
+    const added = await stored(writer, event());
+    await expect.poll(() => heard, { timeout: 2000, interval: 20 }).toEqual([added.id]);
   });
 });

@@ -134,6 +134,11 @@ function isJson(body: Buffer): boolean {
   }
 }
 
+/** The store has no log of its own: its failures off any caller's path go to the process's warnings. */
+function warn(what: string, err: unknown): void {
+  process.emitWarning(`${what}: ${err instanceof Error ? err.message : err}`);
+}
+
 function toEvent(row: Row): StoredEvent {
   const text = row.body.toString("utf8");
   return {
@@ -174,8 +179,8 @@ function where(filter: EventFilter, params: unknown[]): string {
 
 /**
  * The event store: one SQLite file in WAL mode, which several processes (an assistant's stdio
- * server, a long-running listener) share. Every write is one transaction; the listener answers
- * only after it. Bounded by count, bytes and age; what the bounds drop is counted. Pass
+ * server, a long-running listener) share. Every write is one immediate transaction; the listener
+ * answers only after it. Bounded by count, bytes and age; what the bounds drop is counted. Pass
  * ":memory:" for a private store that lives as long as the object.
  */
 export class EventStore {
@@ -207,18 +212,39 @@ export class EventStore {
     this.#db.exec(SCHEMA);
     this.#retention = retention;
     // The age limit holds while no webhook arrives too.
-    this.expire();
-    this.#expiry = setInterval(() => this.expire(), EXPIRE_EVERY_MS);
+    this.#expireUnattended();
+    this.#expiry = setInterval(() => this.#expireUnattended(), EXPIRE_EVERY_MS);
     this.#expiry.unref();
   }
 
   /** Drops the events past the age limit now; adding an event does this too. */
   expire(now = clock.now()): void {
     if (!this.#db.open) return;
-    this.#db.transaction(() => {
+    this.#write(() => {
       const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
       this.#enforceRetention(now, totals);
-    })();
+    });
+  }
+
+  /**
+   * At opening and on the timer no caller would see a failure (a full disk, a lock held past
+   * busy_timeout), and a throw from a timer ends the process: report it; the next run tries again.
+   */
+  #expireUnattended(): void {
+    try {
+      this.expire();
+    } catch (err) {
+      warn("event retention failed", err);
+    }
+  }
+
+  /**
+   * One write transaction, holding the write lock from its start. A transaction that reads first
+   * and writes later cannot wait for another process's commit: SQLite answers "database is
+   * locked" at once, whatever busy_timeout says. One that begins immediate waits its turn.
+   */
+  #write<T>(fn: () => T): T {
+    return this.#db.transaction(fn).immediate();
   }
 
   /**
@@ -237,7 +263,7 @@ export class EventStore {
     const batch = this.#queue.splice(0);
     let results: { seq: number; id: string; duplicate: boolean }[];
     try {
-      results = this.#db.transaction(() => {
+      results = this.#write(() => {
         const inserted = batch.map(({ event }) => this.#insert(event));
         const last = batch.at(-1)?.event;
         const added = inserted.filter((r) => !r.duplicate);
@@ -249,7 +275,7 @@ export class EventStore {
           this.#enforceRetention(last.receivedAt, totals);
         }
         return inserted;
-      })();
+      });
     } catch (err) {
       for (const { reject } of batch) reject(err);
       return;
@@ -345,7 +371,7 @@ export class EventStore {
   /** Marks events handled. Idempotent: an event acknowledged before keeps its first time. */
   ack(ids: string[], now = clock.now()): { acked: string[]; already: string[]; unknown: string[] } {
     const outcome = { acked: [] as string[], already: [] as string[], unknown: [] as string[] };
-    this.#db.transaction(() => {
+    this.#write(() => {
       for (const id of new Set(ids)) {
         const row = this.#sql("SELECT acked_at FROM events WHERE id = ?").get(id) as
           | { acked_at: number | null }
@@ -357,7 +383,7 @@ export class EventStore {
           outcome.acked.push(id);
         }
       }
-    })();
+    });
     if (outcome.acked.length > 0) for (const listener of this.#ackListeners) listener(outcome.acked);
     return outcome;
   }
@@ -444,7 +470,14 @@ export class EventStore {
   #startPolling(): void {
     this.#polledSeq = this.latestSeq();
     this.#dataVersion = this.#db.pragma("data_version", { simple: true }) as number;
-    this.#poll = setInterval(() => this.#pollOthers(), POLL_MS);
+    this.#poll = setInterval(() => {
+      try {
+        this.#pollOthers();
+      } catch (err) {
+        // The next commit brings the poll back, and it reads from where it last succeeded.
+        warn("watching for events from other processes failed", err);
+      }
+    }, POLL_MS);
     this.#poll.unref();
   }
 
@@ -481,7 +514,7 @@ export class EventStore {
       try {
         listener(event);
       } catch (err) {
-        process.emitWarning(`event subscriber failed: ${err instanceof Error ? err.message : err}`);
+        warn("event subscriber failed", err);
       }
     }
   }

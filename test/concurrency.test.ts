@@ -1,0 +1,243 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { Agent, request } from "undici";
+import { afterEach, describe, expect, test } from "vitest";
+import { EventStore, type Retention } from "../src/events/store.js";
+import { clock } from "../src/time.js";
+import { freePort } from "./fakes/http.js";
+import { CLI, type Session, startServer } from "./stdio.js";
+
+const WRITER = fileURLToPath(new URL("./helpers/store-writer.mjs", import.meta.url));
+const LOOSE: Retention = { maxEvents: 1_000_000, maxBytes: 2 ** 40, maxAgeDays: 1 };
+const DAY_MS = 86_400_000;
+const WRITES = 2000;
+
+const children: ChildProcess[] = [];
+const sessions: Session[] = [];
+const stores: EventStore[] = [];
+afterEach(async () => {
+  for (const store of stores.splice(0)) store.close();
+  await Promise.all(sessions.splice(0).map((s) => s.close()));
+  for (const child of children.splice(0)) child.kill("SIGKILL");
+});
+
+function storeFile(): string {
+  return join(mkdtempSync(join(tmpdir(), "waiter-concurrency-")), "events.db");
+}
+
+/** Another process committing `count` events to `file`, one commit each; resolves after its first. */
+async function writer(file: string, count: number) {
+  const child = spawn(process.execPath, [WRITER, file, String(count)], { stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  let stderr = "";
+  child.stderr?.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  let running = true;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      running = false;
+      resolve(code);
+    }),
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.once("data", () => resolve());
+    void exited.then(() => reject(new Error(`the writer stopped before writing: ${stderr}`)));
+  });
+  return { running: () => running, exited, stderr: () => stderr };
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe("another process commits while this one writes", () => {
+  test("acknowledging never fails", async () => {
+    const file = storeFile();
+    const store = new EventStore(file, LOOSE);
+    stores.push(store);
+    const other = await writer(file, WRITES);
+    const failures: string[] = [];
+    let acked = 0;
+    for (let round = 0; other.running() && round < 100_000; round++) {
+      for (const event of store.list({ unackedOnly: true }, { limit: 20 })) {
+        try {
+          acked += store.ack([event.id]).acked.length;
+        } catch (err) {
+          failures.push(String(err));
+        }
+      }
+      await turn();
+    }
+    expect(await other.exited, other.stderr()).toBe(0);
+    expect(failures).toEqual([]);
+    // Without acknowledgements overlapping the other process's commits this test would prove nothing.
+    expect(acked).toBeGreaterThan(200);
+  });
+
+  test("retention never fails, and its totals stay exact", async () => {
+    const file = storeFile();
+    const store = new EventStore(file, LOOSE);
+    stores.push(store);
+    const other = await writer(file, WRITES);
+    const failures: string[] = [];
+    let dropping = 0;
+    for (let round = 0; other.running() && round < 100_000; round++) {
+      const before = store.stats().droppedBy.age;
+      try {
+        // Two days on, every event committed so far is past the one-day limit.
+        store.expire(clock.now() + 2 * DAY_MS);
+      } catch (err) {
+        failures.push(String(err));
+      }
+      if (store.stats().droppedBy.age > before) dropping += 1;
+      await turn();
+    }
+    expect(await other.exited, other.stderr()).toBe(0);
+    expect(failures).toEqual([]);
+    // Rounds that read, then deleted, while the other process committed: what this test is about.
+    expect(dropping).toBeGreaterThan(10);
+    store.expire(clock.now() + 2 * DAY_MS);
+    expect(store.stats()).toMatchObject({ events: 0, bytes: 0, droppedBy: { count: 0, bytes: 0, age: WRITES } });
+  });
+});
+
+const SECRET = "erp-secret";
+const SOURCES = {
+  erp: {
+    scheme: "hmac-sha256",
+    secretEnv: "ERP_SECRET",
+    header: "X-Signature",
+    encoding: "hex",
+    prefix: "sha256=",
+    idHeader: "X-Delivery-Id",
+    typeHeader: "X-Event-Type",
+  },
+};
+const DELIVERIES = 2000;
+const SENDERS = 16;
+
+describe("a listener and an agent on one store", () => {
+  test(`${DELIVERIES} deliveries are each stored once while an agent lists and acknowledges them`, async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "waiter-concurrency-"));
+    const port = await freePort();
+    const env = {
+      ERP_SECRET: SECRET,
+      WAITER_DATA_DIR: dataDir,
+      WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify(SOURCES),
+    };
+    const listener = spawn(process.execPath, [CLI, "listen"], { env: { PATH: process.env.PATH, ...env } });
+    children.push(listener);
+    let listenerLog = "";
+    listener.stderr.on("data", (chunk) => {
+      listenerLog += chunk;
+    });
+    const session = await startServer(env, ["--no-listener"]);
+    sessions.push(session);
+    await expect.poll(() => listenerLog, { timeout: 10_000 }).toMatch(/listening for webhooks/);
+
+    // Every tenth delivery is sent twice at once, as a sender retrying a slow answer does.
+    const sends: number[] = [];
+    for (let i = 0; i < DELIVERIES; i++) sends.push(...(i % 10 === 0 ? [i, i] : [i]));
+    const answers = new Map<string, { id: string; duplicate: boolean }[]>();
+    const postFailures: string[] = [];
+    const dispatcher = new Agent({ connections: SENDERS });
+    const send = async (i: number) => {
+      const delivery = `delivery-${i}`;
+      const body = JSON.stringify({ invoice: i });
+      const signature = createHmac("sha256", SECRET).update(body).digest("hex");
+      try {
+        const response = await request(`http://127.0.0.1:${port}/webhooks/erp`, {
+          method: "POST",
+          body,
+          headers: {
+            "content-type": "application/json",
+            "x-signature": `sha256=${signature}`,
+            "x-delivery-id": delivery,
+            "x-event-type": "invoice.created",
+          },
+          dispatcher,
+        });
+        const text = await response.body.text();
+        if (response.statusCode !== 200) {
+          postFailures.push(`${delivery}: ${response.statusCode} ${text}`);
+          return;
+        }
+        answers.set(delivery, [...(answers.get(delivery) ?? []), JSON.parse(text)]);
+      } catch (err) {
+        postFailures.push(`${delivery}: ${err}`);
+      }
+    };
+    let next = 0;
+    let posted = false;
+
+    const posting = Promise.all(
+      Array.from({ length: SENDERS }, async () => {
+        while (next < sends.length) await send(sends[next++] as number);
+      }),
+    ).finally(() => {
+      posted = true;
+    });
+
+    const ackFailures: string[] = [];
+    const acked: string[] = [];
+    let acksDuringBurst = 0;
+    for (let round = 0; round < 5000; round++) {
+      const done = posted;
+      const list = await session.call("events_list", { unacked_only: true, limit: 100 });
+      if (list.isError) ackFailures.push(JSON.stringify(list.content));
+      const ids = ((list.structuredContent as { events?: { id: string }[] } | undefined)?.events ?? []).map(
+        (e) => e.id,
+      );
+      if (ids.length === 0) {
+        if (done) break;
+        continue;
+      }
+      const ack = await session.call("events_ack", { ids });
+      if (ack.isError) {
+        ackFailures.push(JSON.stringify(ack.content));
+        continue;
+      }
+      acked.push(...(ack.structuredContent as { acked: string[] }).acked);
+      if (!posted) acksDuringBurst += 1;
+    }
+    await posting;
+    await dispatcher.close();
+
+    expect(postFailures).toEqual([]);
+    expect(ackFailures).toEqual([]);
+    expect(acksDuringBurst, "acknowledgements made while the listener took the burst").toBeGreaterThan(10);
+    expect(answers.size).toBe(DELIVERIES);
+    for (const [delivery, seen] of answers) {
+      // A repeat answers with the stored event's id, and only one of the two was new.
+      expect(new Set(seen.map((a) => a.id)).size, delivery).toBe(1);
+      expect(
+        seen.filter((a) => !a.duplicate),
+        delivery,
+      ).toHaveLength(1);
+    }
+    // Acknowledged once each: "acked" lists only those acknowledged by that call.
+    expect(new Set(acked).size).toBe(acked.length);
+    expect(acked.length).toBe(DELIVERIES);
+
+    const db = new Database(join(dataDir, "events.db"), { readonly: true });
+    try {
+      const rows = db
+        .prepare(
+          "SELECT dedupe_id, COUNT(*) AS n, MIN(id) AS id, COUNT(acked_at) AS acked FROM events GROUP BY dedupe_id",
+        )
+        .all() as { dedupe_id: string; n: number; id: string; acked: number }[];
+      expect(rows).toHaveLength(DELIVERIES);
+      for (const row of rows) {
+        expect(row, row.dedupe_id).toMatchObject({ n: 1, acked: 1, id: answers.get(row.dedupe_id)?.[0]?.id });
+      }
+    } finally {
+      db.close();
+    }
+    expect(listenerLog).not.toMatch(/ error /);
+  });
+});
