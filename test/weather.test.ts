@@ -309,6 +309,11 @@ describe(`at ${AFTERNOON}`, () => {
       expect(met.requests.length - sent).toBe(1);
       expect(throttled.isError).toBe(true);
       expect(text(throttled)).toMatch(/^MET Norway is throttling waiter \(429\): .*Wait several minutes/);
+
+      // When it says when, the answer passes it on, and waiter does not wait that long itself.
+      met.queue.push({ status: 429, body: "", headers: { "retry-after": "120" } });
+      const told = await server.call("weather_current", { latitude: 10.7, longitude: 10.7 });
+      expect(text(told)).toMatch(/^MET Norway is throttling waiter \(429\): .*Try again in 120 s/);
     });
   });
 
@@ -329,11 +334,11 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(bad)).toBe(
         'Open-Meteo refused the request (400): "Cannot initialize WeatherVariable from invalid String value tempeture_2m for key hourly". Check the arguments.',
       );
-      openMeteo.queue.push({ status: 429, body: ERROR_429 });
+      openMeteo.queue.push({ status: 429, body: ERROR_429, headers: { "retry-after": "3600" } });
       const limited = await om.call("weather_forecast", { latitude: 1.25, longitude: 2.5 });
       expect(limited.isError).toBe(true);
       expect(text(limited)).toMatch(
-        /^Open-Meteo answered 429 "Daily API request limit exceeded\. Please try again tomorrow\.": the plan's request limit is used up/,
+        /^Open-Meteo answered 429 "Daily API request limit exceeded\. Please try again tomorrow\.": the plan's request limit is used up; try again in 3600 s/,
       );
     });
   });

@@ -59,8 +59,7 @@ export function describeFailure(
 export function describeStatus(name: string, response: HttpResponse): UpstreamError {
   const { status } = response;
   const said = upstreamMessage(response);
-  const retryAfter = retryAfterMs(response.headers["retry-after"]);
-  const seconds = retryAfter === undefined ? undefined : Math.ceil(retryAfter / 1000);
+  const seconds = retryAfterSeconds(response);
   const again = seconds === undefined ? undefined : `try again in ${seconds} s`;
   let advice: string;
   if (status === 429) {
@@ -71,6 +70,12 @@ export function describeStatus(name: string, response: HttpResponse): UpstreamEr
     advice = `${statusAdvice(response)}${again ? `, or ${again}` : ""}.`;
   }
   return new UpstreamError(`${name} answered ${status}${said ? ` "${said}"` : ""}: ${advice}`, status, seconds);
+}
+
+/** Seconds an answer's Retry-After asks for (delta-seconds or an HTTP date), if it says. */
+export function retryAfterSeconds(response: HttpResponse): number | undefined {
+  const ms = retryAfterMs(response.headers["retry-after"]);
+  return ms === undefined ? undefined : Math.ceil(ms / 1000);
 }
 
 function statusAdvice(response: HttpResponse): string {
@@ -88,7 +93,7 @@ function statusAdvice(response: HttpResponse): string {
 }
 
 /** A redirect's Location, resolved against the request, without its query: that may carry a key. */
-function movedTo(response: HttpResponse): string | undefined {
+export function movedTo(response: HttpResponse): string | undefined {
   const location = response.headers.location;
   if (!location) return undefined;
   try {

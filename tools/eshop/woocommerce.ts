@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import type { Call, HttpResponse, Upstream } from "../../src/http/client.js";
+import { movedTo } from "../../src/http/failures.js";
 import type {
   Address,
   Customer,
@@ -271,13 +272,7 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
     const status = response.status;
     const said = body ? ` ${body.code}: "${body.message}"` : "";
     if (status >= 300 && status < 400) {
-      // The query is left out: with query authentication it carries the key.
-      const location = String(response.headers.location ?? "");
-      let target = "";
-      try {
-        const url = new URL(location, `https://${api.baseUrl.host}`);
-        target = `${url.origin}${url.pathname}`;
-      } catch {}
+      const target = movedTo(response);
       return new UpstreamError(
         `The shop redirects its REST API (${status}${target ? ` to ${target}` : ""}); set WAITER_WOO_URL to the shop's address as it redirects (https, with or without www).`,
         status,

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { UpstreamError } from "../../src/errors.js";
 import type { Call, HttpResponse, Upstream } from "../../src/http/client.js";
-import { upstreamMessage } from "../../src/http/failures.js";
+import { retryAfterSeconds, upstreamMessage } from "../../src/http/failures.js";
 import type { Log } from "../../src/log.js";
 import { clock } from "../../src/time.js";
 import { metCondition } from "./conditions.js";
@@ -73,9 +73,12 @@ function metError(name: string, response: HttpResponse, sent: string): Error | u
     );
   }
   if (response.status === 429) {
+    const seconds = retryAfterSeconds(response);
+    const wait = seconds === undefined ? "Wait several minutes before retrying" : `Try again in ${seconds} s`;
     return new UpstreamError(
-      `${name} is throttling waiter (429${quoted}): too many requests from this address. Wait several minutes before retrying; MET Norway throttles clients without a real contact in WAITER_CONTACT first.`,
+      `${name} is throttling waiter (429${quoted}): too many requests from this address. ${wait}; MET Norway throttles clients without a real contact in WAITER_CONTACT first.`,
       429,
+      seconds,
     );
   }
   return undefined;

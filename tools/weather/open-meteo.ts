@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { UpstreamError } from "../../src/errors.js";
 import type { HttpResponse, Upstream } from "../../src/http/client.js";
-import { upstreamMessage } from "../../src/http/failures.js";
+import { retryAfterSeconds, upstreamMessage } from "../../src/http/failures.js";
 import { isoDate } from "../../src/time.js";
 import { wmoCondition } from "./conditions.js";
 import { coordinate, type Day, type Hour, type WeatherProvider } from "./provider.js";
@@ -13,10 +13,12 @@ import { coordinate, type Day, type Hour, type WeatherProvider } from "./provide
 export function openMeteoError(name: string, response: HttpResponse, keyed: boolean): Error | undefined {
   const reason = upstreamMessage(response);
   if (response.status === 429) {
+    const seconds = retryAfterSeconds(response);
+    const wait = seconds === undefined ? "wait" : `try again in ${seconds} s`;
     const advice = keyed
-      ? "the plan's request limit is used up; wait, or raise the plan's limit with Open-Meteo."
-      : "the free tier's limit (10,000 calls a day, non-commercial use) is used up; wait, or set WAITER_OPEN_METEO_API_KEY for a commercial plan.";
-    return new UpstreamError(`${name} answered 429${reason ? ` "${reason}"` : ""}: ${advice}`, 429);
+      ? `the plan's request limit is used up; ${wait}, or raise the plan's limit with Open-Meteo.`
+      : `the free tier's limit (10,000 calls a day, non-commercial use) is used up; ${wait}, or set WAITER_OPEN_METEO_API_KEY for a commercial plan.`;
+    return new UpstreamError(`${name} answered 429${reason ? ` "${reason}"` : ""}: ${advice}`, 429, seconds);
   }
   if (response.status === 400 && reason) {
     return new UpstreamError(`${name} refused the request (400): "${reason}". Check the arguments.`, 400);
