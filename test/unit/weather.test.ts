@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest";
 import { HttpClient, type UpstreamDefaults } from "../../src/http/client.js";
 import { Log } from "../../src/log.js";
 import type { SettingValues } from "../../src/settings.js";
+import { clock } from "../../src/time.js";
 import { metCondition, mostSignificant, wmoCondition } from "../../tools/weather/conditions.js";
 import { localDays, type Step } from "../../tools/weather/days.js";
 import { weather } from "../../tools/weather/index.js";
@@ -170,7 +171,7 @@ test("Open-Meteo's daily times, computed with one offset for the whole answer, k
   try {
     const provider = openMeteo(http.upstream("Open-Meteo", `${fake.origin}/v1`), false);
     const place = { latitude: 52.52, longitude: 13.41, timezone: "Europe/Berlin" };
-    const call = { signal: new AbortController().signal, deadline: Date.now() + 5_000 };
+    const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
     const { days } = await provider.forecast(place, n, false, call);
     expect(days.map((d) => d.date)).toEqual(dates);
     // A sum the model has no value for is left out, never shown as a dry 0 mm.
