@@ -3,10 +3,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { expect, test } from "vitest";
-import { CLI } from "./stdio.js";
+import { CLI, startServer } from "./stdio.js";
 
 /** A Node.js that cannot load the better-sqlite3 addon `npm install` built (another version manager's node). */
 const OTHER_NODE = ["--import", fileURLToPath(new URL("./fixtures/other-node.mjs", import.meta.url))];
@@ -16,24 +14,8 @@ const WITH_SOURCE = {
   WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
 };
 
-async function connect(env: Record<string, string>) {
-  const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [...OTHER_NODE, CLI],
-    env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-native-")), ...env },
-    stderr: "pipe",
-  });
-  let stderr = "";
-  transport.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const client = new Client({ name: "waiter-tests", version: "0.0.0" });
-  await client.connect(transport);
-  return { client, stderr: () => stderr };
-}
-
 test("started by a Node.js that cannot load SQLite, waiter serves its other tools and says why and how to fix it", async () => {
-  const { client, stderr } = await connect(WITH_SOURCE);
+  const { client, stderr } = await startServer(WITH_SOURCE, [], OTHER_NODE);
   try {
     const names = (await client.listTools()).tools.map((t) => t.name);
     expect(names).toContain("currency_convert");
@@ -54,7 +36,7 @@ test("started by a Node.js that cannot load SQLite, waiter serves its other tool
 });
 
 test("without webhook sources the native module is never needed", async () => {
-  const { client, stderr } = await connect({});
+  const { client, stderr } = await startServer({}, [], OTHER_NODE);
   try {
     expect((await client.listTools()).tools.map((t) => t.name)).toContain("currency_rates");
     expect(stderr()).not.toContain("better-sqlite3");

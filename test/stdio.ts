@@ -17,11 +17,18 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** Starts the built server as a child process and connects the SDK's client over stdio. */
-export async function startServer(env: Record<string, string> = {}, args: string[] = []): Promise<Session> {
+/**
+ * Starts the built server as a child process and connects the SDK's client over stdio;
+ * `nodeArgs` go to node itself, before the script.
+ */
+export async function startServer(
+  env: Record<string, string> = {},
+  args: string[] = [],
+  nodeArgs: string[] = [],
+): Promise<Session> {
   const transport = new StdioClientTransport({
     command: process.execPath,
-    args: [CLI, ...args],
+    args: [...nodeArgs, CLI, ...args],
     env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-test-")), ...env },
     stderr: "pipe",
   });

@@ -131,7 +131,7 @@ function validationError(endPoint: string, description: string): FakeAnswer {
 }
 
 /** The CNB publishes its fixing after 14:30 Prague time on working days. */
-const latest = () => lastPublished("Europe/Prague", "14:30");
+const latest = () => lastPublished("Europe/Prague", 14, 30);
 
 function answer(path: string, query: URLSearchParams): FakeAnswer {
   const english = query.get("lang") === "EN";

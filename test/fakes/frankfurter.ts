@@ -103,7 +103,7 @@ function rebase(table: Record<string, number>, base: string, symbols: string[] |
 }
 
 /** The ECB publishes at about 16:00 CET on working days; Frankfurter has it shortly after. */
-const latest = () => lastPublished("Europe/Berlin", "16:00");
+const latest = () => lastPublished("Europe/Berlin", 16, 0);
 
 function answer(path: string, query: URLSearchParams): FakeAnswer {
   if (path === "/currencies") return ok(JSON.stringify(NAMES));

@@ -111,13 +111,13 @@ export function addDays(date: string, days: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 }
 
-/**
- * The date of the newest fixing a source has published at this moment by the clock: the last
- * working day whose publication time (`at`, HH:MM in `zone`) has passed.
- */
-export function lastPublished(zone: string, at: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat("en-CA", {
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+/** The calendar date, hour and minute in `zone` at `epoch`, by Intl, independent of waiter's code. */
+export function localParts(epoch: number, zone: string): { date: string; hour: number; minute: number; day: number } {
+  let format = formats.get(zone);
+  if (!format) {
+    format = new Intl.DateTimeFormat("en-CA", {
       timeZone: zone,
       hourCycle: "h23",
       year: "numeric",
@@ -125,13 +125,26 @@ export function lastPublished(zone: string, at: string): string {
       day: "2-digit",
       hour: "2-digit",
       minute: "2-digit",
-    })
-      .formatToParts(clock.now())
-      .map((p) => [p.type, p.value]),
-  );
-  const date = `${parts.year}-${parts.month}-${parts.day}`;
-  const due = `${parts.hour}:${parts.minute}` >= at && isWorkingDay(date);
-  return due ? date : lastWorkingDay(addDays(date, -1));
+    });
+    formats.set(zone, format);
+  }
+  const parts = Object.fromEntries(format.formatToParts(epoch).map((p) => [p.type, p.value]));
+  return {
+    date: `${parts.year}-${parts.month}-${parts.day}`,
+    hour: Number(parts.hour),
+    minute: Number(parts.minute),
+    day: Number(parts.day),
+  };
+}
+
+/**
+ * The date of the newest fixing a source has published at this moment by the clock: the last
+ * working day whose publication time (`hour`:`minute` in `zone`) has passed.
+ */
+export function lastPublished(zone: string, hour: number, minute: number): string {
+  const local = localParts(clock.now(), zone);
+  const due = local.hour * 60 + local.minute >= hour * 60 + minute && isWorkingDay(local.date);
+  return due ? local.date : lastWorkingDay(addDays(local.date, -1));
 }
 
 /** The last working day on or before `date`. */

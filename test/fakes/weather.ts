@@ -40,22 +40,4 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * f) / f;
 }
 
-const formats = new Map<string, Intl.DateTimeFormat>();
-
-/** The calendar date and hour in `zone` at `epoch`, by Intl, independent of waiter's code. */
-export function localParts(epoch: number, zone: string): { date: string; hour: number; day: number } {
-  let format = formats.get(zone);
-  if (!format) {
-    format = new Intl.DateTimeFormat("en-CA", {
-      timeZone: zone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-    });
-    formats.set(zone, format);
-  }
-  const parts = Object.fromEntries(format.formatToParts(epoch).map((p) => [p.type, p.value]));
-  return { date: `${parts.year}-${parts.month}-${parts.day}`, hour: Number(parts.hour), day: Number(parts.day) };
-}
+export { localParts } from "./http.js";
