@@ -28,6 +28,10 @@ export const coreSettings = {
     description: "Comma-separated toolsets to enable (default: every configured one). Same as --toolsets.",
     schema: list()
       .refine((names) => names.length > 0, "names no toolset; leave it unset to enable every configured one")
+      .refine(
+        (names) => names.every((name) => /^[\w-]{1,40}$/.test(name) && !credentialShaped(name)),
+        "holds something that is no toolset name (toolset names are lowercase words such as currency)",
+      )
       .optional(),
   },
   readOnly: {
@@ -144,11 +148,12 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
       keys[depth - 1] ?? ""
     ];
     const value = keys.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], input);
-    // Only short plain values are echoed: a URL or a JSON string may carry a token.
-    const plain = (typeof value === "string" && /^[\w.,:+-]{0,40}$/.test(value)) || typeof value === "number";
-    const got = !setting?.secret && plain ? ` (got ${JSON.stringify(value)})` : "";
-    const where = `${origins.get(settingPath) ?? settingPath}${inside ? ` at ${inside}` : ""}`;
-    throw new ConfigError(`invalid setting ${where}: ${issue?.message}${got}`);
+    const hide = hiddenStrings(input, sections);
+    // A bad key says why through its own issue: the key may be what cannot be shown.
+    const message = scrub((issue?.code === "invalid_key" ? issue.issues[0]?.message : issue?.message) ?? "", hide);
+    const echo = !setting?.secret && echoable(value) && !message.includes(JSON.stringify(value));
+    const where = `${origins.get(settingPath) ?? settingPath}${inside ? ` at ${scrub(inside, hide)}` : ""}`;
+    throw new ConfigError(`invalid setting ${where}: ${message}${echo ? ` (got ${JSON.stringify(value)})` : ""}`);
   }
   const data = parsed.data as Record<string, unknown>;
   const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, data[k]])) as CoreConfig;
@@ -164,17 +169,29 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   }
   return {
     core,
-    webhooks: { ...webhooks, sources: withSecrets(webhooks.sources, sources.env) },
+    webhooks: {
+      ...webhooks,
+      sources: withSecrets(webhooks.sources, sources.env, origins.get("webhooks.sources") ?? "webhooks.sources"),
+    },
     toolsets: toolsetValues,
     ...(file ? { file } : {}),
   };
 }
 
 /** Each signed source's secret, from the variable its secretEnv names; a missing one stops waiter. */
-function withSecrets(configured: Record<string, SourceConfig>, env: NodeJS.ProcessEnv): WebhookSource[] {
+function withSecrets(
+  configured: Record<string, SourceConfig>,
+  env: NodeJS.ProcessEnv,
+  origin: string,
+): WebhookSource[] {
   return Object.entries(configured).map(([name, source]) => {
     if (source.scheme === "none") return { ...source, name };
     const secret = env[source.secretEnv];
+    if (!secret && (credentialShaped(source.secretEnv) || source.secretEnv.length > 64)) {
+      throw new ConfigError(
+        `invalid setting ${origin} at ${name}.secretEnv: it must name the environment variable that holds the ${source.scheme} signing secret (such as ${name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET), not hold the secret itself; what it holds is not shown`,
+      );
+    }
     if (!secret) {
       throw new ConfigError(
         `webhook source ${name}: ${source.secretEnv} is not set; its ${source.scheme} signing secret must be in the environment`,
@@ -199,7 +216,9 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+    // V8 quotes a stretch of the text around the error, which may be a pasted secret.
+    const reason = (err as Error).message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
+    throw new ConfigError(`config file ${file} is not valid JSON: ${reason}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigError(`config file ${file} must hold a JSON object`);
@@ -214,7 +233,10 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
   const check = (settings: Settings, values: Record<string, unknown>, prefix: string) => {
     for (const name of Object.keys(values)) {
       const setting: Setting | undefined = settings[name];
-      if (!setting) throw new ConfigError(`unknown setting ${prefix}${name} in config file ${file}`);
+      if (!setting) {
+        const shown = echoable(name) ? name : HIDDEN;
+        throw new ConfigError(`unknown setting ${prefix}${shown} in config file ${file}`);
+      }
       if (setting.secret) {
         throw new ConfigError(
           `${prefix}${name} is a secret: set it in the environment as ${setting.env}, not in config file ${file}`,
@@ -254,4 +276,67 @@ function interpreted<T>(parse: () => T): T {
   } finally {
     z.config({ jitless });
   }
+}
+
+/** What a message shows instead of a value it must not repeat. */
+const HIDDEN = "[not shown]";
+
+/**
+ * Whether text looks like a credential: a known key prefix (whsec_, sk_live_, ghp_, a JWT...),
+ * letters and digits mixed in a long run, a very long run without separators, or a URL that
+ * carries a user or a query.
+ */
+function credentialShaped(text: string): boolean {
+  if (/(^|[^A-Za-z0-9])(whsec_|[spr]k_(live|test)_|gh[pousr]_|github_pat_|glpat-|xox[a-z]-|AKIA|ASIA|eyJ)/.test(text)) {
+    return true;
+  }
+  if (/[A-Za-z0-9+/=-]{32,}/.test(text)) return true;
+  if ((text.match(/[A-Za-z0-9]{16,}/g) ?? []).some((run) => /[0-9]/.test(run) && /[A-Za-z]/.test(run))) return true;
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]*@|^[a-z][a-z0-9+.-]*:\/\/[^?#\s]*\?/i.test(text);
+}
+
+/** Whether a bad value may be quoted back: a number, or a short plain word that is no credential. */
+function echoable(value: unknown): boolean {
+  if (typeof value === "number" || typeof value === "boolean") return true;
+  return typeof value === "string" && /^[\w.,:+-]{0,40}$/.test(value) && !credentialShaped(value);
+}
+
+/**
+ * Every string of the settings as given (keys too, and inside a JSON string) that a message must
+ * not repeat: the ones that cannot be echoed, and every secret setting's value.
+ */
+function hiddenStrings(input: Record<string, unknown>, sections: Section[]): string[] {
+  const hidden = new Set<string>();
+  const walk = (value: unknown, secret: boolean, depth: number) => {
+    if (typeof value === "string") {
+      if (secret || !echoable(value)) hidden.add(value);
+      if (/^\s*[[{]/.test(value) && depth < 8) {
+        try {
+          walk(JSON.parse(value), secret, depth + 1);
+        } catch {}
+      }
+    } else if (typeof value === "object" && value !== null && depth < 8) {
+      for (const [key, item] of Object.entries(value)) {
+        if (!Array.isArray(value)) walk(key, secret, depth + 1);
+        walk(item, secret, depth + 1);
+      }
+    }
+  };
+  for (const section of sections) {
+    const values = (section.key ? input[section.key] : input) as Record<string, unknown> | undefined;
+    for (const [name, setting] of Object.entries(section.settings)) {
+      if (values?.[name] !== undefined) walk(values[name], setting.secret === true, 0);
+    }
+  }
+  return [...hidden].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+}
+
+/** `text` without the hidden strings (quoted anywhere, or plain when long enough not to be a word) and without anything credential-shaped. */
+function scrub(text: string, hidden: readonly string[]): string {
+  let shown = text;
+  for (const value of hidden) {
+    shown = shown.replaceAll(JSON.stringify(value), `"${HIDDEN}"`);
+    if (value.length >= 8) shown = shown.replaceAll(value, HIDDEN);
+  }
+  return shown.replace(/[^\s"'`,;()<>]+/g, (token) => (credentialShaped(token) ? HIDDEN : token));
 }

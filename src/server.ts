@@ -1,6 +1,5 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import {
-  CallToolRequestSchema,
   type CallToolResult,
   ErrorCode,
   ListToolsRequestSchema,
@@ -14,6 +13,7 @@ import { ToolError } from "./errors.js";
 import type { EventStore } from "./events/store.js";
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
+import { shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
 import type { Tool, ToolCall, Toolset } from "./toolset.js";
 import { VERSION } from "./version.js";
@@ -78,6 +78,9 @@ export function createServer(tools: readonly Tool[], config: Config, log: Log): 
  * arguments and results with zod's asynchronous parse, which cannot use the parsers zod compiles
  * (`import "zod/compile"` in cli.ts); tools here never refine asynchronously, so they are
  * checked synchronously, and a cached call costs a few microseconds less.
+ * tools/call is answered as the fallback request handler: a handler registered for it gets the
+ * request only after the SDK's CallToolRequestSchema passed, so `arguments` that are not an
+ * object would be a protocol error with a raw zod dump instead of a tool error.
  */
 function serveTools(server: McpServer, tools: readonly Tool[], timeoutMs: number, log: Log): void {
   const served = new Map(
@@ -106,19 +109,31 @@ function serveTools(server: McpServer, tools: readonly Tool[], timeoutMs: number
     return { tools: listing };
   });
 
-  server.server.setRequestHandler(CallToolRequestSchema, async ({ params }, extra): Promise<CallToolResult> => {
+  server.server.fallbackRequestHandler = async (request, extra) => {
+    if (request.method !== "tools/call") {
+      throw Object.assign(new Error("Method not found"), { code: ErrorCode.MethodNotFound });
+    }
+    const params = request.params ?? {};
+    if (typeof params.name !== "string") {
+      throw new McpError(ErrorCode.InvalidParams, "tools/call needs params.name, the name of a tool from tools/list");
+    }
     const entry = served.get(params.name);
     if (!entry) {
-      throw new McpError(ErrorCode.InvalidParams, `Unknown tool ${params.name}; tools/list names the tools served.`);
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Unknown tool ${shorten(params.name)}; tools/list names the tools served.`,
+      );
     }
     const { tool, input, output } = entry;
-    const args = input.safeParse(params.arguments ?? {});
-    if (!args.success) {
-      return {
-        content: [{ type: "text", text: `Invalid arguments for ${tool.name}: ${issues(args.error)}` }],
-        isError: true,
-      };
+    const given = params.arguments ?? {};
+    if (typeof given !== "object" || Array.isArray(given)) {
+      return invalid(
+        tool,
+        `arguments must be an object of named arguments, not ${Array.isArray(given) ? "an array" : `a ${typeof given}`}`,
+      );
     }
+    const args = input.safeParse(withoutNulls(given as Record<string, unknown>, tool));
+    if (!args.success) return invalid(tool, shortenEchoes(issues(args.error), given));
     const token = params._meta?.progressToken;
     const progress =
       token === undefined
@@ -132,7 +147,7 @@ function serveTools(server: McpServer, tools: readonly Tool[], timeoutMs: number
               .catch(() => {});
           };
     const ms = Math.max(timeoutMs, (tool.deadline?.(args.data) ?? 0) * 1000);
-    const result = await runTool(tool, args.data, {
+    const result = await runTool(tool, args.data, given, {
       signal: extra.signal,
       deadline: clock.now() + ms,
       log: entry.log,
@@ -151,15 +166,44 @@ function serveTools(server: McpServer, tools: readonly Tool[], timeoutMs: number
       ],
       isError: true,
     };
-  });
+  };
 }
 
-/** Each problem with its place: "from: must be a three-letter ISO 4217 currency code such as EUR". */
+function invalid(tool: Tool, problems: string): CallToolResult {
+  return { content: [{ type: "text", text: `Invalid arguments for ${tool.name}: ${problems}` }], isError: true };
+}
+
+/**
+ * The arguments without the nulls that stand for an optional argument left out: clients that
+ * call with OpenAI's strict function calling send one for every optional argument they omit.
+ * A null stays where the argument is required (the error then says so) or may itself be null.
+ */
+function withoutNulls(args: Record<string, unknown>, tool: Tool): Record<string, unknown> {
+  let kept = args;
+  for (const name in args) {
+    if (args[name] !== null || !Object.hasOwn(tool.input, name)) continue;
+    const schema = tool.input[name] as z.ZodType;
+    if (z.safeParse(schema, null).success || !z.safeParse(schema, undefined).success) continue;
+    if (kept === args) kept = { ...args };
+    delete kept[name];
+  }
+  return kept;
+}
+
+/**
+ * Each problem with its place: "from: must be a three-letter ISO 4217 currency code such as EUR".
+ * The first few only: a long array of wrong items has a problem per item.
+ */
 function issues(error: z.ZodError): string {
-  return error.issues
+  const shown = error.issues
+    .slice(0, MAX_ISSUES)
     .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
     .join("; ");
+  const more = error.issues.length - MAX_ISSUES;
+  return more > 0 ? `${shown}; and ${more} more` : shown;
 }
+
+const MAX_ISSUES = 5;
 
 const noProgress = async () => {};
 
@@ -168,7 +212,12 @@ const noProgress = async () => {};
  * client's cancellation and a deadline; the HTTP client arms a timer for the deadline only when
  * a request really goes out, so a cached answer costs no timer.
  */
-async function runTool(tool: Tool, args: Record<string, unknown>, call: ToolCall): Promise<CallToolResult> {
+async function runTool(
+  tool: Tool,
+  args: Record<string, unknown>,
+  given: unknown,
+  call: ToolCall,
+): Promise<CallToolResult> {
   const { log } = call;
   const started = clock.now();
   try {
@@ -179,16 +228,19 @@ async function runTool(tool: Tool, args: Record<string, unknown>, call: ToolCall
       structuredContent: result as Record<string, unknown>,
     };
   } catch (err) {
+    // A message may quote an argument; a huge one is cut, in the result and in the log alike.
+    const shown = (text: string) => shortenEchoes(text, [given, args]);
     if (err instanceof ToolError) {
-      log.info(`${tool.name} failed: ${err.message}`);
-      return { content: [{ type: "text", text: err.message }], isError: true };
+      const message = shown(err.message);
+      log.info(`${tool.name} failed: ${message}`);
+      return { content: [{ type: "text", text: message }], isError: true };
     }
-    log.error(`${tool.name} crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    log.error(`${tool.name} crashed: ${shown(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);
     return {
       content: [
         {
           type: "text",
-          text: `${tool.name} failed inside waiter (${err instanceof Error ? err.message : String(err)}). This is a bug in waiter, not in the arguments; the server log has details.`,
+          text: `${tool.name} failed inside waiter (${shown(err instanceof Error ? err.message : String(err))}). This is a bug in waiter, not in the arguments; the server log has details.`,
         },
       ],
       isError: true,

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { LoggingMessageNotification } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, LoggingMessageNotification } from "@modelcontextprotocol/sdk/types.js";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import Stripe from "stripe";
 import { request } from "undici";
@@ -85,6 +85,82 @@ test("stdout carries JSON-RPC only, even with debug logging and failing tools; s
   }
   expect(stderr).toMatch(/debug .*currency_convert answered in \d+ ms/);
   expect(code).toBe(0);
+});
+
+describe("oversized input", () => {
+  test("a stdin line over the SDK's 10 MiB limit: waiter says why on stderr and exits 1", async () => {
+    const child = spawn(process.execPath, [CLI], { env: { PATH: process.env.PATH, ...upstreams }, stdio: "pipe" });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    // The server stops reading mid-line; what is still being written then has nowhere to go.
+    child.stdin.on("error", () => {});
+    // "close" comes once stderr is read to its end, as well as the exit status.
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const initialize = {
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+    };
+    child.stdin.write(`${JSON.stringify(initialize)}\n`);
+    await expect.poll(() => stdout, { timeout: 10_000 }).toMatch(/"id":1/);
+    child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
+    // A line that is not JSON-RPC is said on stderr and skipped; the next one is served.
+    child.stdin.write('this is not json\n{"jsonrpc":"2.0","id":"x"}\n');
+    child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list" })}\n`);
+    await expect.poll(() => stdout, { timeout: 10_000 }).toMatch(/"id":3/);
+    expect(stderr).toMatch(/warning +\[waiter\] ignored a line on stdin that is not JSON-RPC: Unexpected token/);
+    expect(stderr.match(/ignored a line on stdin/g)).toHaveLength(2);
+    // As the SDK's client writes a call: method and params first, the id last.
+    const call = {
+      method: "tools/call",
+      params: { name: "currency_list", arguments: { source: "e".repeat(11 * 1024 * 1024) } },
+      jsonrpc: "2.0",
+      id: 2,
+    };
+    child.stdin.write(`${JSON.stringify(call)}\n`);
+    expect(await exited).toBe(1);
+    const lines = stderr.trimEnd().split("\n");
+    expect(lines.at(-1)).toMatch(
+      /error +\[waiter\] stopping: a message on stdin was larger than 10 MiB, the most one JSON-RPC line may be/,
+    );
+    for (const line of stdout.split("\n").filter(Boolean)) expect(JSON.parse(line).jsonrpc).toBe("2.0");
+  });
+
+  test("a 1 MB argument comes back as a short prefix, and stderr stays short", async () => {
+    const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+    const session = await startServer({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources, WAITER_LOG_LEVEL: "debug" }, [
+      "--no-listener",
+    ]);
+    const huge = "9".repeat(1024 * 1024);
+    const results = [
+      await session.call("events_list", { since: huge }),
+      await session.call("events_list", { before: huge }),
+      await session.call("events_wait", { since: huge, timeout_s: 1 }),
+      await session.call("events_get", { id: huge }),
+      await session.call("events_ack", { ids: [huge] }),
+      await session.call("currency_rates", { date: huge }),
+      await session.call("currency_convert", { amount: 1, from: huge, to: "EUR" }),
+    ];
+    const unknown = await session.client.callTool({ name: huge, arguments: {} }).then(
+      () => "answered",
+      (err: Error) => err.message,
+    );
+    await session.close();
+    for (const result of results) expect(text(result).length, text(result).slice(0, 100)).toBeLessThan(300);
+    expect(text(results[0] as CallToolResult)).toContain(`"${"9".repeat(40)}…(1048576 characters)"`);
+    expect(unknown).toMatch(/Unknown tool 9{40}…\(1048576 characters\)/);
+    expect(unknown.length).toBeLessThan(300);
+    expect(session.stderr()).toMatch(/events_get failed: No event "9{40}…\(1048576 characters\)" is stored/);
+    expect(session.stderr().length).toBeLessThan(10_000);
+    for (const line of session.stderr().split("\n")) expect(line.length).toBeLessThan(300);
+  });
 });
 
 describe("what agents see in tools/list", () => {

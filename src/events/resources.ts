@@ -1,6 +1,7 @@
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Log } from "../log.js";
+import { quote } from "../shown.js";
 import type { EventStore } from "./store.js";
 import { summary } from "./tools.js";
 
@@ -47,7 +48,8 @@ export function registerEventResources(server: McpServer, store: EventStore, log
       list: async () => ({
         resources: store.list({}, { limit: RECENT_COUNT }).map((event) => ({
           uri: eventUri(event.id),
-          name: `${event.type} from ${event.source}`,
+          // The type is the sender's text: quoted, as the tools quote it.
+          name: `${JSON.stringify(event.type)} from ${event.source}`,
           mimeType: "application/json",
         })),
       }),
@@ -60,7 +62,7 @@ export function registerEventResources(server: McpServer, store: EventStore, log
     },
     async (uri, variables) => {
       const event = store.get(String(variables.id));
-      if (!event) throw new Error(`no stored event ${variables.id}`);
+      if (!event) throw new Error(`no stored event ${quote(String(variables.id))}`);
       const { seq: _seq, ...rest } = event;
       return {
         contents: [

@@ -1,10 +1,18 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Log } from "../log.js";
+
+const LIMIT_MIB = STDIO_DEFAULT_MAX_BUFFER_SIZE / (1024 * 1024);
 
 /**
  * Serves MCP on stdin/stdout until the client closes stdin or a signal arrives, then calls
  * `onClose` once. stdout carries JSON-RPC only; everything else goes to stderr.
+ *
+ * The SDK's transport stops reading, for good, when one line of stdin outgrows its buffer
+ * (10 MiB). That request cannot be answered: the client puts its id after the arguments, in
+ * the part never read. So waiter says why on stderr and exits 1, and the client fails every
+ * pending request at once instead of waiting for answers that cannot come.
  */
 export async function serveStdio(server: McpServer, log: Log, onClose: () => Promise<void>): Promise<void> {
   let closing = false;
@@ -16,8 +24,43 @@ export async function serveStdio(server: McpServer, log: Log, onClose: () => Pro
     await server.close().catch(() => {});
     await onClose();
   };
+  const transport = new StdioServerTransport();
+  let lastError: Error | undefined;
+  transport.onerror = (error) => {
+    lastError = error;
+    if (outgrew(error)) return;
+    // A line that does not parse, as JSON or as JSON-RPC, is skipped and the next one read.
+    if (error instanceof SyntaxError || error.name === "ZodError") {
+      log.warning(`ignored a line on stdin that is not JSON-RPC: ${oneLine(error.message)}`);
+    } else {
+      log.warning(`stdin: ${oneLine(error.message)}`);
+    }
+  };
+  transport.onclose = () => {
+    if (closing) return;
+    const why =
+      lastError && outgrew(lastError)
+        ? `a message on stdin was larger than ${LIMIT_MIB} MiB, the most one JSON-RPC line may be; the client must send less (smaller arguments) in one call`
+        : `stdin can no longer be read${lastError ? ` (${oneLine(lastError.message)})` : ""}`;
+    log.error(`stopping: ${why}`);
+    // onClose may end the process with status 0; the status is settled after "exit" listeners.
+    process.once("exit", () => {
+      process.exitCode = 1;
+    });
+    void close(why);
+  };
   process.stdin.on("end", () => void close("stdin closed"));
   process.on("SIGINT", () => void close("SIGINT"));
   process.on("SIGTERM", () => void close("SIGTERM"));
-  await server.connect(new StdioServerTransport());
+  await server.connect(transport);
+}
+
+/** The transport's own words when a line outgrows its buffer; it closes itself then. */
+function outgrew(error: Error): boolean {
+  return /exceeded maximum size/.test(error.message);
+}
+
+function oneLine(text: string): string {
+  const line = text.replace(/\s+/g, " ");
+  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }

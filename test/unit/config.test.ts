@@ -88,6 +88,96 @@ describe("bad settings are refused by name", () => {
     },
   );
 
+  describe("a value shaped like a credential, or long, is never repeated: the setting is named instead", () => {
+    const stripe = "whsec_Ks0nV1tT4q9mXcRzYb7LpW2eHjUa8DfG";
+    const standard = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw+b5sSY/p=";
+    const live = "sk_live_51HqQZbC8uV0mR3tYxW9nK2pL";
+    const token = "q7Rk2VxZp9LmW4tB8nYc3HdF6gJs1aUe5oXi0KwT";
+    const aws = "AKIAIOSFODNN7EXAMPLE";
+    const bot = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+    const long = "x".repeat(5000);
+    const sources = (source: object) => JSON.stringify({ stripe: { scheme: "stripe", ...source } });
+    const messageOf = (run: () => unknown) => {
+      try {
+        run();
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error("accepted");
+    };
+    /** The secret part, and every 8 characters of it: a snippet of a secret is a leak too. */
+    const leaks = (message: string, secret: string) =>
+      [...Array(Math.max(1, secret.length - 7)).keys()]
+        .map((i) => secret.slice(i, i + 8))
+        .filter((part) => message.includes(part));
+
+    test.each([
+      ["WAITER_WEBHOOKS_SOURCES", { WAITER_WEBHOOKS_SOURCES: sources({ secretEnv: stripe }) }, stripe],
+      ["WAITER_WEBHOOKS_SOURCES", { WAITER_WEBHOOKS_SOURCES: sources({ secretEnv: standard }) }, standard],
+      ["WAITER_WEBHOOKS_SOURCES", { WAITER_WEBHOOKS_SOURCES: sources({ secretEnv: aws }) }, aws],
+      ["WAITER_WEBHOOKS_SOURCES", { WAITER_WEBHOOKS_SOURCES: sources({ secretEnv: "X", secret: live }) }, live],
+      [
+        "WAITER_WEBHOOKS_SOURCES",
+        { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ [token]: { scheme: "github" } }) },
+        token,
+      ],
+      ["WAITER_WEBHOOKS_RETENTION", { WAITER_WEBHOOKS_RETENTION: JSON.stringify({ [live]: 1 }) }, live],
+      ["WAITER_WEBHOOKS_RETENTION", { WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: token }) }, token],
+      ["WAITER_LOG_LEVEL", { WAITER_LOG_LEVEL: live }, live],
+      ["WAITER_LOG_LEVEL", { WAITER_LOG_LEVEL: token }, token],
+      ["WAITER_LOG_LEVEL", { WAITER_LOG_LEVEL: long }, long],
+      ["WAITER_READ_ONLY", { WAITER_READ_ONLY: token }, token],
+      ["WAITER_READ_ONLY", { WAITER_READ_ONLY: stripe }, stripe],
+      ["WAITER_READ_ONLY", { WAITER_READ_ONLY: long }, long],
+      ["WAITER_TOOL_TIMEOUT", { WAITER_TOOL_TIMEOUT: token }, token],
+      ["WAITER_TOOLSETS", { WAITER_TOOLSETS: `currency,${live}` }, live],
+      ["WAITER_TOOLSETS", { WAITER_TOOLSETS: token }, token],
+      ["WAITER_WEBHOOKS_LISTEN", { WAITER_WEBHOOKS_LISTEN: token }, token],
+      ["WAITER_WEBHOOKS_PUBLIC_URL", { WAITER_WEBHOOKS_PUBLIC_URL: `ftp://admin:${token}@hooks.example` }, token],
+      ["TEST_SHOP_URL", { TEST_SHOP_URL: `http://admin:${token}@shop.example/api` }, token],
+      ["TEST_SHOP_URL", { TEST_SHOP_URL: `http://api.example/bot${bot}/` }, bot],
+      ["TEST_SHOP_URL", { TEST_SHOP_URL: `https://shop.example:99999/?key=${token}` }, token],
+    ])("%s, case %#", (setting, env, secret) => {
+      const message = messageOf(() => load(env));
+      expect(message).toContain(setting);
+      expect(leaks(message, secret)).toEqual([]);
+    });
+
+    test("in the config file too, and when the file is not JSON", () => {
+      const cases: [object | string, string, string][] = [
+        [{ webhooks: { sources: { stripe: { scheme: "stripe", secretEnv: stripe } } } }, "webhooks.sources", stripe],
+        [{ webhooks: { retention: { maxEvents: 1, [token]: 2 } } }, "webhooks.retention", token],
+        [{ logLevel: live }, "logLevel", live],
+        [{ shop: { [live]: "x" } }, "unknown setting shop.", live],
+        [{ [token]: true }, "unknown setting", token],
+        [`{"webhooks": {"sources": {"stripe": {"secretEnv": ${stripe}}}}}`, "not valid JSON", stripe],
+        [`{"logLevel": "debug", ${token}}`, "not valid JSON", token],
+      ];
+      for (const [content, named, secret] of cases) {
+        const message = messageOf(() => load({}, { file: file(content) }));
+        expect(message, JSON.stringify(content)).toContain(named);
+        expect(leaks(message, secret), message).toEqual([]);
+      }
+    });
+
+    test("a secret pasted into secretEnv is called what it is", () => {
+      const message = messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: sources({ secretEnv: stripe }) }));
+      expect(message).toBe(
+        "invalid setting WAITER_WEBHOOKS_SOURCES at stripe.secretEnv: it must name the environment variable that holds the stripe signing secret (such as STRIPE_WEBHOOK_SECRET), not hold the secret itself; what it holds is not shown",
+      );
+    });
+
+    test("a plain short value is still quoted back, and a variable name that is not set is named", () => {
+      expect(messageOf(() => load({ WAITER_READ_ONLY: "maybe" }))).toBe(
+        'invalid setting WAITER_READ_ONLY: expected true or false, got "maybe"',
+      );
+      expect(messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: sources({ secretEnv: "SHOP2_HOOK_SECRET" }) }))).toBe(
+        "webhook source stripe: SHOP2_HOOK_SECRET is not set; its stripe signing secret must be in the environment",
+      );
+    });
+  });
+
   test("retention that could not keep one webhook is refused", () => {
     expect(() => load({ WAITER_WEBHOOKS_RETENTION: '{"maxBytes": 1000}' })).toThrow(
       /WAITER_WEBHOOKS_RETENTION: maxBytes \(1000\) is below webhooks.maxBodyBytes \(1048576\)/,

@@ -1,13 +1,26 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type CallToolResult,
+  CallToolResultSchema,
+  EmptyResultSchema,
+  LoggingMessageNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { loadConfig } from "../../src/config.js";
+import { ToolError } from "../../src/errors.js";
+import { EventStore } from "../../src/events/store.js";
 import { HttpClient } from "../../src/http/client.js";
 import { Log } from "../../src/log.js";
 import { createServer, enabledTools } from "../../src/server.js";
+import { clock } from "../../src/time.js";
 import { defineTool, defineToolset, type Tool } from "../../src/toolset.js";
+import { TOOLSETS } from "../../src/toolsets.js";
+import { startFrankfurter } from "../fakes/frankfurter.js";
 
 function tool(name: string, readOnly: boolean): Tool {
   return defineTool({
@@ -87,8 +100,27 @@ describe("tool calls", () => {
     render: ({ doubled, unit }) => `${doubled}${unit ? ` ${unit}` : ""}`,
   });
 
+  const find = defineTool({
+    name: "notes_find",
+    title: "Find a note",
+    description: "Finds a note by name; an unknown name is a tool error that quotes it.",
+    input: {
+      name: z.string().describe("The note's name."),
+      tag: z.string().optional().describe("Only with this tag."),
+      limit: z.number().int().min(1).default(5).describe("At most this many."),
+      after: z.string().nullable().optional().describe("After this note; null for the first."),
+    },
+    output: { found: z.string() },
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    run: async ({ name, tag, limit, after }) => {
+      if (name !== "known") throw new ToolError(`No note named "${name}"; notes_list shows the names.`);
+      return { found: `${name}/${tag ?? "-"}/${limit}/${after === null ? "null" : (after ?? "-")}` };
+    },
+    render: ({ found }) => found,
+  });
+
   async function connected() {
-    const server = createServer([double], loadConfig({ env: {} }, []), new Log("error"));
+    const server = createServer([double, find], loadConfig({ env: {} }, []), new Log("error"));
     const client = new Client({ name: "test", version: "0" });
     const logged: string[] = [];
     client.setNotificationHandler(LoggingMessageNotificationSchema, ({ params }) => {
@@ -102,7 +134,7 @@ describe("tool calls", () => {
   test("tools/list publishes each tool's input and output as JSON Schema, with its title and hints", async () => {
     const { client } = await connected();
     const { tools } = await client.listTools();
-    expect(tools).toEqual([
+    expect(tools.slice(0, 1)).toEqual([
       {
         name: "math_double",
         title: "Double",
@@ -174,5 +206,160 @@ describe("tool calls", () => {
       expect.stringMatching(/^error math: math_double answered outside its output schema: doubled: Too small/),
     ]);
     await client.close();
+  });
+
+  describe("arguments as clients send them", () => {
+    test("arguments that are not an object are a tool error like any other bad input", async () => {
+      const { client } = await connected();
+      // The SDK's client sends what it is given; a raw tools/call shows what the server answers.
+      const call = async (args: unknown) =>
+        (await client.request(
+          { method: "tools/call", params: { name: "notes_find", arguments: args as Record<string, unknown> } },
+          CallToolResultSchema,
+        )) as CallToolResult;
+      for (const [args, kind] of [
+        [["known"], "an array"],
+        ["known", "a string"],
+        [42, "a number"],
+      ] as const) {
+        expect(await call(args)).toEqual({
+          content: [
+            {
+              type: "text",
+              text: `Invalid arguments for notes_find: arguments must be an object of named arguments, not ${kind}`,
+            },
+          ],
+          isError: true,
+        });
+      }
+      expect(await call(null)).toMatchObject({
+        content: [
+          { text: "Invalid arguments for notes_find: name: Invalid input: expected string, received undefined" },
+        ],
+        isError: true,
+      });
+      await expect(client.request({ method: "no/such/method" }, EmptyResultSchema)).rejects.toThrow(
+        /-32601.*Method not found/,
+      );
+      await expect(
+        client.request({ method: "tools/call", params: { arguments: {} } }, CallToolResultSchema),
+      ).rejects.toThrow(/-32602.*tools\/call needs params.name/);
+      await client.close();
+    });
+
+    test("null for an optional argument is the argument left out; null for a required one is refused", async () => {
+      const { client } = await connected();
+      const omitted = await client.callTool({ name: "notes_find", arguments: { name: "known" } });
+      expect(omitted.structuredContent).toEqual({ found: "known/-/5/-" });
+      expect(
+        await client.callTool({ name: "notes_find", arguments: { name: "known", tag: null, limit: null } }),
+      ).toEqual(omitted);
+      // Where null means something, it stays.
+      expect(
+        (await client.callTool({ name: "notes_find", arguments: { name: "known", tag: null, after: null } }))
+          .structuredContent,
+      ).toEqual({ found: "known/-/5/null" });
+      expect(await client.callTool({ name: "math_double", arguments: { n: 21, unit: null } })).toMatchObject({
+        content: [{ type: "text", text: "42" }],
+      });
+      for (const [name, args, problem] of [
+        ["notes_find", { name: null, tag: null }, "name: Invalid input: expected string, received null"],
+        ["math_double", { n: null }, "n: Invalid input: expected number, received null"],
+      ] as const) {
+        expect(await client.callTool({ name, arguments: args })).toEqual({
+          content: [{ type: "text", text: `Invalid arguments for ${name}: ${problem}` }],
+          isError: true,
+        });
+      }
+      await client.close();
+    });
+
+    test("a huge argument is quoted back as a short prefix, in the result and in the log", async () => {
+      const { client, logged } = await connected();
+      await client.setLoggingLevel("info");
+      const huge = `${"é".repeat(39)}😀${"x".repeat(1024 * 1024)}`;
+      const result = (await client.callTool({ name: "notes_find", arguments: { name: huge } })) as CallToolResult;
+      expect(result).toEqual({
+        content: [
+          {
+            type: "text",
+            text: `No note named "${"é".repeat(39)}…(${huge.length} characters)"; notes_list shows the names.`,
+          },
+        ],
+        isError: true,
+      });
+      await expect.poll(() => logged).toEqual([expect.stringMatching(/^info notes: notes_find failed: No note named/)]);
+      expect(logged[0]?.length).toBeLessThan(200);
+      const unknown = await client.callTool({ name: huge, arguments: {} }).catch((err: Error) => err.message);
+      expect(unknown).toMatch(/Unknown tool é+…\(1048617 characters\)/);
+      expect(String(unknown).length).toBeLessThan(200);
+      await client.close();
+    });
+  });
+});
+
+describe("null for every optional argument of real tools", () => {
+  test("events_list, events_get and the currency tools answer as if it were left out", async () => {
+    const frankfurter = await startFrankfurter();
+    const dir = mkdtempSync(join(tmpdir(), "waiter-nulls-"));
+    const config = loadConfig(
+      {
+        env: {
+          WAITER_DATA_DIR: dir,
+          WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+          WAITER_TOOLSETS: "events,currency",
+        },
+      },
+      TOOLSETS,
+    );
+    const store = new EventStore(join(dir, "events.db"), config.webhooks.retention);
+    const { event } = await store.add({
+      source: "trial",
+      type: "order.paid",
+      scheme: "none",
+      dedupeId: "d1",
+      headers: {},
+      body: Buffer.from('{"order":7}'),
+      receivedAt: clock.now(),
+    });
+    const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 * 1024 });
+    const log = new Log("error");
+    const server = createServer(enabledTools({ config, toolsets: TOOLSETS, http, log, events: store }), config, log);
+    const client = new Client({ name: "test", version: "0" });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+
+    const same = async (name: string, given: Record<string, unknown>, nulls: string[]) => {
+      const omitted = await client.callTool({ name, arguments: given });
+      expect(omitted.isError, `${name} ${JSON.stringify(omitted.content)}`).toBeFalsy();
+      const withNulls = { ...given, ...Object.fromEntries(nulls.map((n) => [n, null])) };
+      const answered = await client.callTool({ name, arguments: withNulls });
+      // The text of an event has a random fence tag; the structured answer is what must match.
+      expect(answered.isError, name).toBe(omitted.isError);
+      expect(answered.structuredContent, name).toEqual(omitted.structuredContent);
+    };
+    await same("events_list", {}, ["source", "type", "since", "before", "unacked_only", "limit"]);
+    await same("events_get", { id: event?.id }, ["fields"]);
+    await same("currency_rates", { symbols: ["USD"], date: "2021-01-04" }, ["base", "source"]);
+    await same("currency_rates", {}, ["base", "symbols", "date", "source"]);
+    await same("currency_convert", { amount: 5, from: "EUR", to: "USD" }, ["date", "source"]);
+    await same("currency_list", {}, ["source"]);
+    expect(
+      await client.callTool({ name: "currency_convert", arguments: { amount: 5, from: null, to: "USD" } }),
+    ).toEqual({
+      content: [
+        {
+          type: "text",
+          text: "Invalid arguments for currency_convert: from: Invalid input: expected string, received null",
+        },
+      ],
+      isError: true,
+    });
+    expect(await client.callTool({ name: "events_get", arguments: { id: null } })).toMatchObject({ isError: true });
+
+    await client.close();
+    store.close();
+    await Promise.all([http.close(), frankfurter.close()]);
   });
 });

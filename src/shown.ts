@@ -1,0 +1,40 @@
+/** How much of a value from outside waiter (an argument, a sender's text) a message quotes back. */
+export const SHOWN_CHARACTERS = 40;
+
+/** A value as a message shows it: whole when short, else its first 40 characters and its length. */
+export function shorten(value: string): string {
+  if (value.length <= SHOWN_CHARACTERS) return value;
+  const code = value.charCodeAt(SHOWN_CHARACTERS - 1);
+  // Never split a surrogate pair.
+  const end = code >= 0xd800 && code <= 0xdbff ? SHOWN_CHARACTERS - 1 : SHOWN_CHARACTERS;
+  return `${value.slice(0, end)}…(${value.length} characters)`;
+}
+
+/** A value from outside as a JSON string literal: it can neither end the quote nor start a line. */
+export function quote(value: string): string {
+  return JSON.stringify(shorten(value));
+}
+
+/**
+ * `text` with every long string of `values` (arguments, at any depth) cut as `shorten` cuts it,
+ * wherever the text repeats it, plainly or JSON-escaped.
+ */
+export function shortenEchoes(text: string, values: unknown): string {
+  const long = new Set<string>();
+  const collect = (value: unknown, depth: number) => {
+    if (typeof value === "string") {
+      if (value.length > SHOWN_CHARACTERS) long.add(value);
+    } else if (typeof value === "object" && value !== null && depth < 8) {
+      for (const item of Object.values(value)) collect(item, depth + 1);
+    }
+  };
+  collect(values, 0);
+  let shown = text;
+  for (const value of [...long].sort((a, b) => b.length - a.length)) {
+    const short = shorten(value);
+    shown = shown.replaceAll(value, short);
+    const escaped = JSON.stringify(value).slice(1, -1);
+    if (escaped !== value) shown = shown.replaceAll(escaped, JSON.stringify(short).slice(1, -1));
+  }
+  return shown;
+}
