@@ -109,9 +109,9 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
   }
   log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
   log.info(`waiter ${VERSION} serving ${app.tools.length} tools over stdio`);
-  await serveStdio(app.server, log, async () => {
+  await serveStdio(app.server, log, async (status) => {
     await app.close();
-    process.exit(0);
+    process.exit(status);
   });
 }
 

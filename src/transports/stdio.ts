@@ -7,22 +7,26 @@ const LIMIT_MIB = STDIO_DEFAULT_MAX_BUFFER_SIZE / (1024 * 1024);
 
 /**
  * Serves MCP on stdin/stdout until the client closes stdin or a signal arrives, then calls
- * `onClose` once. stdout carries JSON-RPC only; everything else goes to stderr.
+ * `onClose` once with the exit status the reason calls for. stdout carries JSON-RPC only; everything else goes to stderr.
  *
  * The SDK's transport stops reading, for good, when one line of stdin outgrows its buffer
  * (10 MiB). That request cannot be answered: the client puts its id after the arguments, in
  * the part never read. So waiter says why on stderr and exits 1, and the client fails every
  * pending request at once instead of waiting for answers that cannot come.
  */
-export async function serveStdio(server: McpServer, log: Log, onClose: () => Promise<void>): Promise<void> {
+export async function serveStdio(
+  server: McpServer,
+  log: Log,
+  onClose: (status: number) => Promise<void>,
+): Promise<void> {
   let closing = false;
-  const close = async (why: string) => {
+  const close = async (why: string, status = 0) => {
     if (closing) return;
     closing = true;
     log.debug(`stopping: ${why}`);
     log.attachClient(undefined);
     await server.close().catch(() => {});
-    await onClose();
+    await onClose(status);
   };
   const transport = new StdioServerTransport();
   let lastError: Error | undefined;
@@ -43,11 +47,7 @@ export async function serveStdio(server: McpServer, log: Log, onClose: () => Pro
         ? `a message on stdin was larger than ${LIMIT_MIB} MiB, the most one JSON-RPC line may be; the client must send less (smaller arguments) in one call`
         : `stdin can no longer be read${lastError ? ` (${oneLine(lastError.message)})` : ""}`;
     log.error(`stopping: ${why}`);
-    // onClose may end the process with status 0; the status is settled after "exit" listeners.
-    process.once("exit", () => {
-      process.exitCode = 1;
-    });
-    void close(why);
+    void close(why, 1);
   };
   process.stdin.on("end", () => void close("stdin closed"));
   process.on("SIGINT", () => void close("SIGINT"));
