@@ -5,6 +5,7 @@ import type { WebhookSource, WebhooksConfig } from "../config.js";
 import type { EventStore } from "../events/store.js";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
+import { requestGuard } from "./hosts.js";
 import { parseBody, type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
@@ -54,6 +55,12 @@ export interface ListenerParts {
   stopping?: () => boolean;
 }
 
+/** An answer that refuses a request whose body may still be coming: the connection closes rather than read it. */
+function refuse(req: Request, res: Response, status: number, error: string): void {
+  if (!req.complete) res.set("connection", "close");
+  res.status(status).json({ error });
+}
+
 /**
  * The webhook listener: POST /webhooks/<source> reads the raw bytes, verifies them with the
  * source's scheme, commits the event, and only then answers 2xx. A failed check is a 4xx with
@@ -88,6 +95,19 @@ export function listenerApp({ webhooks, store, log, stopping }: ListenerParts): 
       log.warning(`webhook ${source}: not counted (${outcome}): ${err instanceof Error ? err.message : err}`);
     }
   };
+
+  const guard = requestGuard(webhooks);
+  app.use((req, res, next) => {
+    const refusal = guard(req.headers, req.socket.localPort ?? 0);
+    if (!refusal) {
+      next();
+      return;
+    }
+    const named = /^\/webhooks\/([^/]+)\/?$/.exec(req.path)?.[1];
+    if (named && sources.has(named)) count(named, `rejected:${refusal.reason}`);
+    log.debug(`webhook listener refused ${req.method} ${req.path}: ${refusal.reason}`);
+    refuse(req, res, 403, refusal.message);
+  });
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok", sources: [...sources.keys()], store: store.stats() });
