@@ -132,6 +132,17 @@ export const webhookSettings = {
       "Web origins allowed to send requests from a browser (comma-separated); a request with any other Origin header gets 403. Webhook senders send none.",
     schema: origins,
   },
+  maxConnections: {
+    env: "WAITER_WEBHOOKS_MAX_CONNECTIONS",
+    description: "Most connections the listener holds open at once; one more is closed at once.",
+    schema: integer(1000, 1, 100_000),
+  },
+  maxConnectionsPerClient: {
+    env: "WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT",
+    description:
+      "Most connections one client address may hold open at once; behind a reverse proxy or tunnel, every connection comes from its address.",
+    schema: integer(100, 1, 100_000),
+  },
   retention: {
     env: "WAITER_WEBHOOKS_RETENTION",
     description: "How many events the store keeps, as JSON: maxEvents, maxBytes, maxAgeDays; the oldest go first.",
