@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { request } from "undici";
 import { afterEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
@@ -225,6 +226,31 @@ describe("bodies", () => {
     await expect.poll(() => [statusOf(streamed), streamed.closed()], { timeout: 1000 }).toEqual(["413", true]);
     expect(store.stats().events).toBe(0);
     expect(rejected("body too large")).toBe(2);
+  });
+
+  test("an encoded body is refused with 415, never inflated before the signature is checked", async () => {
+    const { url, store, rejected } = await start();
+    for (const [encoding, compress] of [
+      ["gzip", gzipSync],
+      ["deflate", deflateSync],
+      ["br", brotliCompressSync],
+    ] as const) {
+      // Signed over the decompressed bytes: what would pass if the listener inflated first.
+      const { body, headers } = signed();
+      const response = await request(`${url}/webhooks/erp`, {
+        method: "POST",
+        body: compress(Buffer.from(body)),
+        headers: { ...headers, "content-encoding": encoding },
+      });
+      expect(response.statusCode, encoding).toBe(415);
+      expect(((await response.body.json()) as { error: string }).error).toMatch(/Content-Encoding "\w+" refused/);
+    }
+    expect(store.stats().events).toBe(0);
+    expect(rejected("encoded body")).toBe(3);
+    const identity = signed();
+    expect(
+      (await deliver(url, { ...identity, headers: { ...identity.headers, "content-encoding": "identity" } })).status,
+    ).toBe(200);
   });
 });
 

@@ -158,7 +158,8 @@ export function listenerApp({ webhooks, store, log, stopping, timeouts }: Listen
     }
     next();
   };
-  const raw = express.raw({ type: () => true, limit: webhooks.maxBodyBytes });
+  // Never inflated: the signature covers the bytes as sent, so an encoded body is refused (415).
+  const raw = express.raw({ type: () => true, limit: webhooks.maxBodyBytes, inflate: false });
 
   app.post("/webhooks/:source", known, bodyLimits, raw, async (req, res) => {
     // A body refused while it came (too large, too slow) has had its answer.
@@ -207,6 +208,16 @@ export function listenerApp({ webhooks, store, log, stopping, timeouts }: Listen
     if (err.type === "entity.too.large") {
       if (entry) count(entry.source.name, "rejected:body too large");
       refuse(req, res, 413, tooLarge);
+      return;
+    }
+    if (err.type === "encoding.unsupported") {
+      if (entry) count(entry.source.name, "rejected:encoded body");
+      refuse(
+        req,
+        res,
+        415,
+        `Content-Encoding ${JSON.stringify(req.headers["content-encoding"])} refused: the signature is checked on the bytes as sent, so send the body unencoded`,
+      );
       return;
     }
     if (err.status && err.status >= 400 && err.status < 500) {
