@@ -273,6 +273,34 @@ describe("the listener", () => {
     );
   });
 
+  test("a web page, a foreign Host and a lying Content-Length are refused at once", async () => {
+    await listen();
+    const stored = (await health()).store.events;
+    const { body, headers } = await signed("gh");
+    const fromPage = await post("gh", body, { ...headers, origin: "https://evil.example" });
+    expect(fromPage).toMatchObject({ status: 403, body: { error: expect.stringMatching(/Origin/) } });
+    const rebound = await request(`${base}/healthz`, { headers: { host: `rebind.evil.example:${port}` } });
+    expect(rebound.statusCode).toBe(403);
+    await rebound.body.dump();
+
+    const { connect } = await import("node:net");
+    const socket = connect(port, "127.0.0.1");
+    let answer = "";
+    let closed = false;
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      closed = true;
+    });
+    socket.write(`POST /webhooks/gh HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 1000000000000\r\n\r\n`);
+    await expect.poll(() => closed, { timeout: 2000 }).toBe(true);
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect((await health()).store.events).toBe(stored);
+  });
+
   test("WooCommerce's creation ping gets 200 and is not an event", async () => {
     await listen();
     const before = (await health()).store.events;

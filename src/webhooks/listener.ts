@@ -1,10 +1,12 @@
-import type { IncomingHttpHeaders, Server } from "node:http";
+import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { WebhookSource, WebhooksConfig } from "../config.js";
 import type { EventStore } from "../events/store.js";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
+import { requestGuard } from "./hosts.js";
+import { capConnectionsPerClient, DEFAULT_TIMEOUTS, type ListenerTimeouts, throttled, watchBody } from "./limits.js";
 import { parseBody, type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
@@ -52,6 +54,14 @@ export interface ListenerParts {
   log: Log;
   /** True once the listener is stopping: answers then close their connections. */
   stopping?: () => boolean;
+  /** Bounds on slow clients; the defaults suit production, tests pick shorter ones. */
+  timeouts?: Partial<ListenerTimeouts>;
+}
+
+/** An answer that refuses a request whose body may still be coming: the connection closes rather than read it. */
+function refuse(req: Request, res: Response, status: number, error: string): void {
+  if (!req.complete) res.set("connection", "close");
+  res.status(status).json({ error });
 }
 
 /**
@@ -59,7 +69,8 @@ export interface ListenerParts {
  * source's scheme, commits the event, and only then answers 2xx. A failed check is a 4xx with
  * the check's name, never a 5xx (that would make the sender retry forever).
  */
-export function listenerApp({ webhooks, store, log, stopping }: ListenerParts): express.Express {
+export function listenerApp({ webhooks, store, log, stopping, timeouts }: ListenerParts): express.Express {
+  const limits = { ...DEFAULT_TIMEOUTS, ...timeouts };
   const sources = new Map<string, { source: WebhookSource; verify: Verifier }>(
     webhooks.sources.map((source) => [source.name, { source, verify: verifierFor(source) }]),
   );
@@ -89,6 +100,19 @@ export function listenerApp({ webhooks, store, log, stopping }: ListenerParts): 
     }
   };
 
+  const guard = requestGuard(webhooks);
+  app.use((req, res, next) => {
+    const refusal = guard(req.headers, req.socket.localPort ?? 0);
+    if (!refusal) {
+      next();
+      return;
+    }
+    const named = /^\/webhooks\/([^/]+)\/?$/.exec(req.path)?.[1];
+    if (named && sources.has(named)) count(named, `rejected:${refusal.reason}`);
+    log.debug(`webhook listener refused ${req.method} ${req.path}: ${refusal.reason}`);
+    refuse(req, res, 403, refusal.message);
+  });
+
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok", sources: [...sources.keys()], store: store.stats() });
   });
@@ -96,15 +120,50 @@ export function listenerApp({ webhooks, store, log, stopping }: ListenerParts): 
   const known = (req: Request, res: Response, next: NextFunction) => {
     const entry = sources.get(req.params.source as string);
     if (!entry) {
-      res.status(404).json({ error: `unknown webhook source "${req.params.source}"` });
+      refuse(req, res, 404, `unknown webhook source "${req.params.source}"`);
       return;
     }
     res.locals.entry = entry;
     next();
   };
-  const raw = express.raw({ type: () => true, limit: webhooks.maxBodyBytes });
+  const tooLarge = `body larger than ${webhooks.maxBodyBytes} bytes`;
+  // Sizes and pace are checked as the body comes, so a lying Content-Length or a trickle is
+  // answered at once instead of after reading (or waiting for) the whole body.
+  const bodyLimits = (req: Request, res: Response, next: NextFunction) => {
+    const { source } = res.locals.entry as { source: WebhookSource };
+    const refuseTooLarge = () => {
+      count(source.name, "rejected:body too large");
+      refuse(req, res, 413, tooLarge);
+    };
+    const declared = Number(req.headers["content-length"]);
+    if (declared > webhooks.maxBodyBytes) {
+      refuseTooLarge();
+      return;
+    }
+    if (!req.complete) {
+      const stop = watchBody(req, limits, {
+        maxBytes: webhooks.maxBodyBytes,
+        tooLarge: refuseTooLarge,
+        tooSlow: () => {
+          count(source.name, "rejected:body too slow");
+          refuse(
+            req,
+            res,
+            408,
+            `body arrived slower than ${limits.minBodyBytesPerSecond} bytes/s after ${limits.bodyGraceMs / 1000} s`,
+          );
+        },
+      });
+      res.once("close", stop);
+    }
+    next();
+  };
+  // Never inflated: the signature covers the bytes as sent, so an encoded body is refused (415).
+  const raw = express.raw({ type: () => true, limit: webhooks.maxBodyBytes, inflate: false });
 
-  app.post("/webhooks/:source", known, raw, async (req, res) => {
+  app.post("/webhooks/:source", known, bodyLimits, raw, async (req, res) => {
+    // A body refused while it came (too large, too slow) has had its answer.
+    if (res.headersSent) return;
     const { source, verify } = res.locals.entry as { source: WebhookSource; verify: Verifier };
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const receivedAt = clock.now();
@@ -134,24 +193,36 @@ export function listenerApp({ webhooks, store, log, stopping }: ListenerParts): 
     res.status(200).json({ id, duplicate });
   });
 
-  app.all("/webhooks/:source", known, (_req, res) => {
-    res.status(405).set("allow", "POST").json({ error: "webhooks are POSTed" });
+  app.all("/webhooks/:source", known, (req, res) => {
+    res.set("allow", "POST");
+    refuse(req, res, 405, "webhooks are POSTed");
   });
 
-  app.use((_req, res) => {
-    res.status(404).json({ error: "not found; webhooks go to POST /webhooks/<source>" });
+  app.use((req, res) => {
+    refuse(req, res, 404, "not found; webhooks go to POST /webhooks/<source>");
   });
 
-  app.use((err: Error & { status?: number; type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) return;
     const entry = res.locals.entry as { source: WebhookSource } | undefined;
     if (err.type === "entity.too.large") {
       if (entry) count(entry.source.name, "rejected:body too large");
-      res.status(413).json({ error: `body larger than ${webhooks.maxBodyBytes} bytes` });
+      refuse(req, res, 413, tooLarge);
+      return;
+    }
+    if (err.type === "encoding.unsupported") {
+      if (entry) count(entry.source.name, "rejected:encoded body");
+      refuse(
+        req,
+        res,
+        415,
+        `Content-Encoding ${JSON.stringify(req.headers["content-encoding"])} refused: the signature is checked on the bytes as sent, so send the body unencoded`,
+      );
       return;
     }
     if (err.status && err.status >= 400 && err.status < 500) {
       if (entry) count(entry.source.name, `rejected:${err.type ?? "bad request"}`);
-      res.status(err.status).json({ error: err.message });
+      refuse(req, res, err.status, err.message);
       return;
     }
     // The event was not committed: a 5xx tells the sender to try again later.
@@ -171,13 +242,34 @@ export interface RunningListener {
 /** How long requests in flight may take to finish once the listener stops. */
 const DRAIN_MS = 10_000;
 
-/** Binds the listener; rejects with the socket error (EADDRINUSE when another waiter listens). */
+/**
+ * Binds the listener; rejects with the socket error (EADDRINUSE when another waiter listens).
+ * Slow or numerous clients are bounded here: header and request timeouts, a cap on connections
+ * overall (Node closes the excess) and per client address.
+ */
 export function startListener(parts: ListenerParts): Promise<RunningListener> {
-  const { host, port } = parts.webhooks.listen;
+  const { webhooks, log } = parts;
+  const { host, port } = webhooks.listen;
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...parts.timeouts };
   let closing = false;
-  const app = listenerApp({ ...parts, stopping: () => closing });
+  const app = listenerApp({ ...parts, timeouts, stopping: () => closing });
+  const server = createServer(
+    {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      connectionsCheckingInterval: timeouts.checkEveryMs,
+    },
+    app,
+  );
+  server.maxConnections = webhooks.maxConnections;
+  const warn = throttled((message) => log.warning(message));
+  server.on("drop", () => warn(`webhook listener at ${webhooks.maxConnections} connections: closing new ones`));
+  capConnectionsPerClient(server, webhooks.maxConnectionsPerClient, (client) =>
+    warn(`webhook listener: ${client} holds ${webhooks.maxConnectionsPerClient} connections: closing its new ones`),
+  );
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    server.listen(port, host);
     server.once("error", reject);
     server.once("listening", () => {
       server.off("error", reject);

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { integer, type Settings } from "../settings.js";
+import { integer, list, type Settings } from "../settings.js";
 
 export const SCHEMES = [
   "standard-webhooks",
@@ -72,6 +72,37 @@ const listen = z
     return { host: (match[1] ?? match[2]) as string, port };
   });
 
+/** A host name or address as a Host header carries it, without the port: hooks.example.com, 10.0.0.5, [::1]. */
+export const HOST_NAME = /^(?:\[[0-9a-f:.]+\]|[a-z0-9._-]+)$/;
+
+const hostNames = list()
+  .default([])
+  .transform((names, ctx) => {
+    const lower = names.map((name) => name.toLowerCase());
+    const bad = lower.find((name) => !HOST_NAME.test(name));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: "custom", message: "lists host names without a port, like hooks.example.com or [::1]" });
+      return z.NEVER;
+    }
+    return lower;
+  });
+
+const origins = list()
+  .default([])
+  .transform((values, ctx) => {
+    const normalized: string[] = [];
+    for (const value of values) {
+      const url = URL.canParse(value) ? new URL(value) : undefined;
+      const bare = url && /^https?:$/.test(url.protocol) && !url.username && url.pathname === "/" && !url.search;
+      if (!url || !bare || url.hash) {
+        ctx.addIssue({ code: "custom", message: "lists origins, like https://admin.example.com" });
+        return z.NEVER;
+      }
+      normalized.push(url.origin);
+    }
+    return normalized;
+  });
+
 /** The listener's settings: the "webhooks" section of the config file. */
 export const webhookSettings = {
   listen: {
@@ -88,6 +119,29 @@ export const webhookSettings = {
     env: "WAITER_WEBHOOKS_MAX_BODY_BYTES",
     description: "Largest webhook body accepted; a larger one gets 413.",
     schema: integer(1024 * 1024, 1024, 64 * 1024 * 1024),
+  },
+  allowedHosts: {
+    env: "WAITER_WEBHOOKS_ALLOWED_HOSTS",
+    description:
+      "Host names the listener also answers to (comma-separated), besides its listen address and publicUrl's host; a request for any other Host gets 403.",
+    schema: hostNames,
+  },
+  allowedOrigins: {
+    env: "WAITER_WEBHOOKS_ALLOWED_ORIGINS",
+    description:
+      "Web origins allowed to send requests from a browser (comma-separated); a request with any other Origin header gets 403. Webhook senders send none.",
+    schema: origins,
+  },
+  maxConnections: {
+    env: "WAITER_WEBHOOKS_MAX_CONNECTIONS",
+    description: "Most connections the listener holds open at once; one more is closed at once.",
+    schema: integer(1000, 1, 100_000),
+  },
+  maxConnectionsPerClient: {
+    env: "WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT",
+    description:
+      "Most connections one client address may hold open at once; behind a reverse proxy or tunnel, every connection comes from its address.",
+    schema: integer(100, 1, 100_000),
   },
   retention: {
     env: "WAITER_WEBHOOKS_RETENTION",

@@ -5,6 +5,7 @@ import Stripe from "stripe";
 import { describe, expect, test } from "vitest";
 import type { WebhookSource } from "../../src/config.js";
 import { type Delivery, verifierFor } from "../../src/webhooks/verifiers/index.js";
+import { wpSpecialcharsDecode } from "../../src/webhooks/verifiers/woocommerce.js";
 
 const NOW = 1_614_265_330_000;
 
@@ -271,6 +272,45 @@ describe("WooCommerce", () => {
       reason: "missing X-WC-Webhook-Signature header",
     });
     expect(verify(delivery(headers, body.replace("1042", "1043")))).toMatchObject({ kind: "reject" });
+  });
+
+  describe("a secret with & < > or quotes, as WooCommerce stores it", () => {
+    // WooCommerce keys the HMAC with wp_specialchars_decode($secret, ENT_QUOTES), not the stored text.
+    const stored = "k&amp;y&lt;1&gt;&quot;2&#039;3&#39;4&#x27;5";
+    const decoded = "k&y<1>\"2'3'4'5";
+    const woo = source({ scheme: "woocommerce", secretEnv: "X", secret: stored });
+    const signedWith = (key: string) => delivery({ ...headers, "x-wc-webhook-signature": base64Hmac(key, body) }, body);
+
+    test("verifies what WooCommerce signed with the decoded secret", () => {
+      expect(woo(signedWith(decoded)).kind).toBe("accept");
+    });
+
+    test("still verifies a signature made with the secret as configured", () => {
+      expect(woo(signedWith(stored)).kind).toBe("accept");
+      expect(verify(signedWith("wc-secret")).kind).toBe("accept");
+    });
+
+    test("a secret decoded further than WordPress decodes is a mismatch", () => {
+      const overDecoded = source({ scheme: "woocommerce", secretEnv: "X", secret: "a&amp;lt;b&apos;c" });
+      expect(overDecoded(signedWith("a<b'c")).kind).toBe("reject");
+      expect(overDecoded(signedWith("a&lt;b&apos;c")).kind).toBe("accept");
+    });
+  });
+});
+
+describe("wp_specialchars_decode with ENT_QUOTES", () => {
+  test.each([
+    ["&amp; &lt; &gt; &quot; &#039; &#39; &#x27;", "& < > \" ' ' '"],
+    ["&#034; &#x22; &#060; &#062; &#038; &#x26;", '" " < > & &'],
+    ["zero padded: &#00039; &#x0027; &#X27; &#0000060;", "zero padded: ' ' ' <"],
+    ["one pass: &amp;lt; &amp;amp;", "one pass: &lt; &amp;"],
+    [
+      "left alone: &AMP; &Lt; &apos; &nbsp; &#x3c; &#x3E; &#65; &amp &#39",
+      "left alone: &AMP; &Lt; &apos; &nbsp; &#x3c; &#x3E; &#65; &amp &#39",
+    ],
+    ["no entity at all", "no entity at all"],
+  ])("%s", (text, expected) => {
+    expect(wpSpecialcharsDecode(text)).toBe(expected);
   });
 });
 

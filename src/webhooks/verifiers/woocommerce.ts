@@ -5,8 +5,11 @@ import { bodyDigest, type Delivery, header, hmac, jsonBody, reject, sameSignatur
  * delivery id, so a delivery is the webhook, the resource and the resource's date_modified, and
  * the body's digest: two updates within date_modified's one second are still two events.
  * The unsigned ping it posts when a webhook is created (`webhook_id=N`) must get 200.
+ * WooCommerce keys the HMAC with its stored secret after wp_specialchars_decode(secret,
+ * ENT_QUOTES), so a secret copied as stored (`&amp;`) verifies as well as one copied decoded.
  */
 export function woocommerce(secret: string) {
+  const keys = [...new Set([secret, wpSpecialcharsDecode(secret)])];
   return ({ headers, body }: Delivery): Verdict => {
     const signature = header(headers, "x-wc-webhook-signature");
     if (!signature) {
@@ -14,7 +17,7 @@ export function woocommerce(secret: string) {
         ? { kind: "ping" }
         : reject("missing X-WC-Webhook-Signature header");
     }
-    if (!sameSignature(signature, hmac(secret, body), "base64")) return reject("signature mismatch");
+    if (!keys.some((key) => sameSignature(signature, hmac(key, body), "base64"))) return reject("signature mismatch");
     const resource = jsonBody(body);
     const webhook = header(headers, "x-wc-webhook-id");
     const modified = resource?.date_modified_gmt ?? resource?.date_modified;
@@ -24,4 +27,21 @@ export function woocommerce(secret: string) {
         : bodyDigest(body);
     return { kind: "accept", id, type: header(headers, "x-wc-webhook-topic") ?? "unknown" };
   };
+}
+
+const NAMED: Record<string, string> = { quot: '"', lt: "<", gt: ">", amp: "&" };
+
+/**
+ * WordPress's wp_specialchars_decode($text, ENT_QUOTES): only the entities of & < > " ', named
+ * ones in lower case, numeric ones with any leading zeros (WordPress has no hex form of < and >),
+ * in one pass, so `&amp;lt;` becomes `&lt;`.
+ */
+export function wpSpecialcharsDecode(text: string): string {
+  return text.replace(
+    /&(?:(quot|lt|gt|amp)|#0*(39|34|60|62|38)|#[xX]0*(27|22|26));/g,
+    (_entity, named?: string, decimal?: string, hex?: string) =>
+      named
+        ? (NAMED[named] as string)
+        : String.fromCharCode(decimal ? Number(decimal) : Number.parseInt(hex ?? "", 16)),
+  );
 }

@@ -1,0 +1,75 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { WebhooksConfig } from "../config.js";
+
+export interface Refusal {
+  /** What is counted for the source: a fixed phrase, never the refused value. */
+  reason: string;
+  /** What the client is told. */
+  message: string;
+}
+
+const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];
+const WILDCARDS = new Set(["0.0.0.0", "::"]);
+/** Only a name or address and a port: `evil.example@127.0.0.1` must not pass as 127.0.0.1. */
+const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/;
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(host) || host === "::1";
+}
+
+/** A header value as quoted back: short, and one line. */
+function quoted(value: string): string {
+  return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
+}
+
+/**
+ * Who may talk to the listener. Webhook senders name the listener in `Host` and send no
+ * `Origin`; a web page the user visits does send one, and a DNS-rebinding page names its own
+ * host. So a request must name the listen address (with the bound port; on loopback any loopback
+ * name), publicUrl's host, or a host in allowedHosts, and carry no Origin but an allowed one.
+ * Bound to a wildcard address with neither publicUrl nor allowedHosts, the listener cannot know
+ * the names it is reached by and takes any Host; it still refuses an Origin.
+ */
+export function requestGuard(
+  webhooks: Pick<WebhooksConfig, "listen" | "publicUrl" | "allowedHosts" | "allowedOrigins">,
+): (headers: IncomingHttpHeaders, localPort: number) => Refusal | undefined {
+  const listenHost = webhooks.listen.host.toLowerCase();
+  const publicUrl = webhooks.publicUrl ? new URL(webhooks.publicUrl) : undefined;
+  const publicPort = publicUrl && (publicUrl.port || (publicUrl.protocol === "https:" ? "443" : "80"));
+  const wildcard = WILDCARDS.has(listenHost);
+  const anyHost = wildcard && !publicUrl && webhooks.allowedHosts.length === 0;
+  const listenNames = new Set(wildcard || isLoopback(listenHost) ? LOOPBACK_NAMES : []);
+  if (!wildcard) listenNames.add(listenHost.includes(":") ? `[${listenHost}]` : listenHost);
+  const allowedHosts = new Set(webhooks.allowedHosts);
+  const allowedOrigins = new Set(webhooks.allowedOrigins);
+
+  const hostAllowed = (value: string, localPort: number): boolean => {
+    const match = HOST_HEADER.exec(value.toLowerCase());
+    if (!match) return false;
+    const [, name = "", port] = match;
+    if (listenNames.has(name) && Number(port ?? 80) === localPort) return true;
+    if (publicUrl && name === publicUrl.hostname && (port === undefined || port === publicPort)) return true;
+    return allowedHosts.has(name);
+  };
+
+  return (headers, localPort) => {
+    const host = headers.host;
+    if (!anyHost && host === undefined) {
+      return { reason: "Host not allowed", message: "refused: the request names no Host" };
+    }
+    if (!anyHost && host !== undefined && !hostAllowed(host, localPort)) {
+      return {
+        reason: "Host not allowed",
+        message: `refused: Host ${quoted(host)} is not an address of this listener; add it to webhooks.allowedHosts if it is`,
+      };
+    }
+    const origin = headers.origin;
+    if (origin !== undefined && !allowedOrigins.has(URL.canParse(origin) ? new URL(origin).origin : origin)) {
+      return {
+        reason: "Origin not allowed",
+        message: `refused: a request from a web page (Origin ${quoted(origin)}); webhook senders send no Origin, and webhooks.allowedOrigins does not list this one`,
+      };
+    }
+    return undefined;
+  };
+}

@@ -1,0 +1,104 @@
+import type { IncomingMessage, Server } from "node:http";
+import type { Socket } from "node:net";
+import { clock } from "../time.js";
+
+/** How long a client may take over a request, and how fast its body must come. */
+export interface ListenerTimeouts {
+  /** To send a request's headers. */
+  headersMs: number;
+  /** To send a whole request, headers and body. */
+  requestMs: number;
+  /** A kept-alive connection's wait for its next request. */
+  keepAliveMs: number;
+  /** How often the server looks for requests past headersMs or requestMs. */
+  checkEveryMs: number;
+  /** Once this long has passed since the headers, the body must have come at minBodyBytesPerSecond on average. */
+  bodyGraceMs: number;
+  minBodyBytesPerSecond: number;
+}
+
+/**
+ * Senders deliver a webhook in well under a second and give up after 10 to 30 s themselves;
+ * these leave a real delivery plenty of room and a trickling client little.
+ */
+export const DEFAULT_TIMEOUTS: ListenerTimeouts = {
+  headersMs: 10_000,
+  requestMs: 30_000,
+  keepAliveMs: 5_000,
+  checkEveryMs: 1_000,
+  bodyGraceMs: 5_000,
+  minBodyBytesPerSecond: 1024,
+};
+
+/** Closes a new connection at once while its client address already holds `max`. */
+export function capConnectionsPerClient(server: Server, max: number, refused: (client: string) => void): void {
+  const open = new Map<string, number>();
+  server.on("connection", (socket: Socket) => {
+    const client = socket.remoteAddress ?? "unknown";
+    const count = open.get(client) ?? 0;
+    if (count >= max) {
+      socket.destroy();
+      refused(client);
+      return;
+    }
+    open.set(client, count + 1);
+    socket.once("close", () => {
+      const left = (open.get(client) ?? 1) - 1;
+      if (left > 0) open.set(client, left);
+      else open.delete(client);
+    });
+  });
+}
+
+export interface BodyWatch {
+  maxBytes: number;
+  tooLarge: () => void;
+  tooSlow: () => void;
+}
+
+/**
+ * Watches a request body as it comes: calls `tooLarge` as soon as it passes maxBytes, and
+ * `tooSlow` when, after the grace, it has come slower than the floor rate on average (a
+ * stalled body too). Returns the function that stops watching.
+ */
+export function watchBody(req: IncomingMessage, timeouts: ListenerTimeouts, watch: BodyWatch): () => void {
+  const started = clock.now();
+  let received = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    clearTimeout(timer);
+    req.off("data", count);
+  };
+  const count = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > watch.maxBytes) {
+      stop();
+      watch.tooLarge();
+    }
+  };
+  const check = () => {
+    const onPaceUntil = started + timeouts.bodyGraceMs + (received / timeouts.minBodyBytesPerSecond) * 1000;
+    const left = onPaceUntil - clock.now();
+    if (left > 0) {
+      timer = setTimeout(check, left);
+      return;
+    }
+    stop();
+    watch.tooSlow();
+  };
+  req.on("data", count);
+  req.once("end", stop);
+  timer = setTimeout(check, timeouts.bodyGraceMs);
+  return stop;
+}
+
+/** One warning a minute at most: a flood of refused connections must not flood the log. */
+export function throttled(warn: (message: string) => void, everyMs = 60_000): (message: string) => void {
+  let last = Number.NEGATIVE_INFINITY;
+  return (message) => {
+    const now = clock.now();
+    if (now - last < everyMs) return;
+    last = now;
+    warn(message);
+  };
+}

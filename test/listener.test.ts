@@ -1,0 +1,411 @@
+import { createHmac } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { connect, type Socket } from "node:net";
+import { performance } from "node:perf_hooks";
+import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
+import { request } from "undici";
+import { afterEach, describe, expect, test } from "vitest";
+import { loadConfig } from "../src/config.js";
+import { EventStore } from "../src/events/store.js";
+import { Log } from "../src/log.js";
+import { requestGuard } from "../src/webhooks/hosts.js";
+import type { ListenerTimeouts } from "../src/webhooks/limits.js";
+import { type RunningListener, startListener } from "../src/webhooks/listener.js";
+
+const ERP_SECRET = "erp-secret";
+const SOURCES = {
+  erp: {
+    scheme: "hmac-sha256",
+    secretEnv: "ERP_SECRET",
+    header: "X-Signature",
+    encoding: "hex",
+    prefix: "sha256=",
+    idHeader: "X-Delivery-Id",
+  },
+  trial: { scheme: "none", allowUnsigned: true },
+};
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** The listener in this process on a free loopback port, with its own in-memory store. */
+async function start(env: Record<string, string> = {}, timeouts: Partial<ListenerTimeouts> = {}) {
+  const { webhooks } = loadConfig(
+    {
+      env: {
+        ERP_SECRET,
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify(SOURCES),
+        WAITER_WEBHOOKS_MAX_BODY_BYTES: "65536",
+        ...env,
+      },
+    },
+    [],
+  );
+  const store = new EventStore(":memory:", webhooks.retention);
+  const listener: RunningListener = await startListener({ webhooks, store, log: new Log("error"), timeouts });
+  cleanups.push(async () => {
+    listener.server.closeAllConnections();
+    await listener.close();
+    store.close();
+  });
+  const port = Number(new URL(listener.url).port);
+  const rejected = (reason: string) => store.counters().erp?.[`rejected:${reason}`] ?? 0;
+  return { listener, store, port, url: listener.url, rejected };
+}
+
+let sequence = 0;
+/** A delivery signed as the erp source expects, `size` bytes long when asked. */
+function signed(size = 0): { body: string; headers: Record<string, string> } {
+  sequence += 1;
+  const body = JSON.stringify({ invoice: sequence, pad: "x".repeat(Math.max(0, size - 30)) });
+  const signature = createHmac("sha256", ERP_SECRET).update(body).digest("hex");
+  return {
+    body,
+    headers: {
+      "content-type": "application/json",
+      "x-signature": `sha256=${signature}`,
+      "x-delivery-id": `d-${sequence}`,
+    },
+  };
+}
+
+async function deliver(url: string, delivery = signed()) {
+  const response = await request(`${url}/webhooks/erp`, { method: "POST", ...delivery });
+  return { status: response.statusCode, body: (await response.body.json()) as { error?: string; id?: string } };
+}
+
+/** A raw connection, to send what no well-behaved client sends: headers or a body a byte at a time. */
+interface Probe {
+  socket: Socket;
+  received(): string;
+  closed(): boolean;
+}
+
+function probe(port: number): Promise<Probe> {
+  return new Promise((resolve, reject) => {
+    let received = "";
+    let closed = false;
+    const socket = connect(port, "127.0.0.1");
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      received += chunk;
+    });
+    socket.once("error", reject);
+    socket.on("close", () => {
+      closed = true;
+    });
+    socket.once("connect", () => {
+      socket.off("error", reject);
+      // The listener cuts these connections while they still write: EPIPE and ECONNRESET are the point.
+      socket.on("error", () => {});
+      resolve({ socket, received: () => received, closed: () => closed });
+    });
+    cleanups.push(() => socket.destroy());
+  });
+}
+
+/** Writes `text` to every open probe every `everyMs` until the test ends. */
+function trickle(probes: Probe[], text: string, everyMs: number): void {
+  const timer = setInterval(() => {
+    for (const p of probes) if (!p.closed()) p.socket.write(text);
+  }, everyMs);
+  cleanups.push(() => clearInterval(timer));
+}
+
+const statusOf = (p: Probe) => /^HTTP\/1\.1 (\d{3})/.exec(p.received())?.[1];
+
+describe("slow and numerous clients", () => {
+  test("a few hundred trickling clients are cut at their timeouts while a real delivery gets through", async () => {
+    const { url, port, store, rejected } = await start(
+      { WAITER_WEBHOOKS_MAX_CONNECTIONS: "1000", WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "1000" },
+      { headersMs: 500, requestMs: 3000, checkEveryMs: 50, bodyGraceMs: 500, minBodyBytesPerSecond: 1000 },
+    );
+    const host = `127.0.0.1:${port}`;
+    const headerTricklers = await Promise.all(Array.from({ length: 150 }, () => probe(port)));
+    const bodyTricklers = await Promise.all(Array.from({ length: 150 }, () => probe(port)));
+    for (const p of headerTricklers) p.socket.write(`POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\n`);
+    for (const p of bodyTricklers) {
+      p.socket.write(`POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 10000\r\n\r\n{`);
+    }
+    trickle(headerTricklers, "X-Pad: 1\r\n", 50);
+    trickle(bodyTricklers, " ", 50);
+
+    const started = performance.now();
+    const answer = await deliver(url);
+    expect(answer.status).toBe(200);
+    expect(performance.now() - started).toBeLessThan(2000);
+
+    const all = [...headerTricklers, ...bodyTricklers];
+    await expect.poll(() => all.filter((p) => p.closed()).length, { timeout: 4000, interval: 50 }).toBe(300);
+    expect(new Set(headerTricklers.map(statusOf))).toEqual(new Set(["408"]));
+    expect(new Set(bodyTricklers.map(statusOf))).toEqual(new Set(["408"]));
+    expect(bodyTricklers[0]?.received()).toMatch(/slower than 1000 bytes\/s/);
+    expect(store.stats().events).toBe(1);
+    expect(rejected("body too slow")).toBe(150);
+  });
+
+  test("a body slower than the floor rate, or stalled, gets 408; one that keeps pace is stored", async () => {
+    const { port, store, rejected } = await start(
+      {},
+      { headersMs: 5000, requestMs: 10_000, bodyGraceMs: 300, minBodyBytesPerSecond: 1000 },
+    );
+    const host = `127.0.0.1:${port}`;
+    const stalled = await probe(port);
+    stalled.socket.write(
+      `POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n`,
+    );
+    const slow = await probe(port);
+    slow.socket.write(`POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 5000\r\n\r\n`);
+    trickle([slow], "xxxxxxxxxx", 100);
+
+    // 3000 bytes over about a second: longer than the grace, faster than the floor.
+    const steady = await probe(port);
+    const { body, headers } = signed(3000);
+    const head = Object.entries({ ...headers, host, "content-length": String(Buffer.byteLength(body)) })
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("");
+    steady.socket.write(`POST /webhooks/erp HTTP/1.1\r\n${head}\r\n`);
+    for (let offset = 0; offset < body.length; offset += 300) {
+      steady.socket.write(body.slice(offset, offset + 300));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+
+    await expect.poll(() => [statusOf(stalled), stalled.closed()], { timeout: 2000 }).toEqual(["408", true]);
+    await expect.poll(() => [statusOf(slow), slow.closed()], { timeout: 2000 }).toEqual(["408", true]);
+    await expect.poll(() => statusOf(steady), { timeout: 2000 }).toBe("200");
+    expect(store.stats().events).toBe(1);
+    expect(rejected("body too slow")).toBe(2);
+  });
+
+  test("connections past the per-client cap are closed at once, and its slots come back", async () => {
+    const { url, port } = await start(
+      { WAITER_WEBHOOKS_MAX_CONNECTIONS: "1000", WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "10" },
+      { headersMs: 10_000, requestMs: 20_000 },
+    );
+    const probes: Probe[] = [];
+    for (let i = 0; i < 15; i++) probes.push(await probe(port));
+    await expect.poll(() => probes.filter((p) => p.closed()).length, { timeout: 2000 }).toBe(5);
+    expect(probes.slice(0, 10).every((p) => !p.closed())).toBe(true);
+    for (const p of probes) p.socket.destroy();
+    await expect.poll(async () => (await deliver(url)).status, { timeout: 2000 }).toBe(200);
+  });
+
+  test("connections past the overall cap are closed at once", async () => {
+    const { url, port } = await start(
+      { WAITER_WEBHOOKS_MAX_CONNECTIONS: "10", WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "100" },
+      { headersMs: 10_000, requestMs: 20_000 },
+    );
+    const probes: Probe[] = [];
+    for (let i = 0; i < 15; i++) probes.push(await probe(port));
+    await expect.poll(() => probes.filter((p) => p.closed()).length, { timeout: 2000 }).toBe(5);
+    expect(probes.slice(0, 10).every((p) => !p.closed())).toBe(true);
+    for (const p of probes) p.socket.destroy();
+    await expect.poll(async () => (await deliver(url)).status, { timeout: 2000 }).toBe(200);
+  });
+});
+
+describe("bodies", () => {
+  test("a declared length over the limit gets 413 before any body, and the connection is closed", async () => {
+    const { port, store, rejected } = await start({}, { bodyGraceMs: 10_000, requestMs: 20_000 });
+    const host = `127.0.0.1:${port}`;
+    const declared = await probe(port);
+    declared.socket.write(
+      `POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 1000000000000\r\n\r\n`,
+    );
+    await expect.poll(() => [statusOf(declared), declared.closed()], { timeout: 1000 }).toEqual(["413", true]);
+    expect(declared.received()).toMatch(/body larger than 65536 bytes/);
+
+    // Chunked, so no length is declared: refused as soon as the limit is passed, not at the end.
+    const streamed = await probe(port);
+    streamed.socket.write(`POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    const chunk = `4000\r\n${"x".repeat(0x4000)}\r\n`;
+    for (let i = 0; i < 5; i++) streamed.socket.write(chunk);
+    await expect.poll(() => [statusOf(streamed), streamed.closed()], { timeout: 1000 }).toEqual(["413", true]);
+    expect(store.stats().events).toBe(0);
+    expect(rejected("body too large")).toBe(2);
+  });
+
+  test("an encoded body is refused with 415, never inflated before the signature is checked", async () => {
+    const { url, store, rejected } = await start();
+    for (const [encoding, compress] of [
+      ["gzip", gzipSync],
+      ["deflate", deflateSync],
+      ["br", brotliCompressSync],
+    ] as const) {
+      // Signed over the decompressed bytes: what would pass if the listener inflated first.
+      const { body, headers } = signed();
+      const response = await request(`${url}/webhooks/erp`, {
+        method: "POST",
+        body: compress(Buffer.from(body)),
+        headers: { ...headers, "content-encoding": encoding },
+      });
+      expect(response.statusCode, encoding).toBe(415);
+      expect(((await response.body.json()) as { error: string }).error).toMatch(/Content-Encoding "\w+" refused/);
+    }
+    expect(store.stats().events).toBe(0);
+    expect(rejected("encoded body")).toBe(3);
+    const identity = signed();
+    expect(
+      (await deliver(url, { ...identity, headers: { ...identity.headers, "content-encoding": "identity" } })).status,
+    ).toBe(200);
+  });
+});
+
+/** A request with exactly the Host and Origin given (or none), as a browser or a rebinding page would send. */
+function send(
+  port: number,
+  options: { method?: string; path: string; host?: string; origin?: string; body?: string; type?: string },
+): Promise<{ status: number; body: { error?: string } }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { "content-type": options.type ?? "text/plain" };
+    if (options.host !== undefined) headers.host = options.host;
+    if (options.origin !== undefined) headers.origin = options.origin;
+    const req = httpRequest(
+      {
+        host: "127.0.0.1",
+        port,
+        method: options.method ?? "POST",
+        path: options.path,
+        headers,
+        setHost: false,
+        agent: false,
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          text += chunk;
+        });
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
+      },
+    );
+    req.on("error", reject);
+    req.end(options.body);
+  });
+}
+
+describe("Host and Origin", () => {
+  test("a web page's POST, or a request for a foreign Host, gets 403 and stores nothing", async () => {
+    const { port, store } = await start({
+      WAITER_WEBHOOKS_PUBLIC_URL: "https://hooks.example.com",
+      WAITER_WEBHOOKS_ALLOWED_HOSTS: "hooks.internal",
+      WAITER_WEBHOOKS_ALLOWED_ORIGINS: "https://admin.example.com",
+    });
+    const here = `127.0.0.1:${port}`;
+    const event = '{"type":"order.paid"}';
+    const refused: [string, Parameters<typeof send>[1], RegExp][] = [
+      [
+        "a foreign Origin",
+        { path: "/webhooks/trial", host: here, origin: "https://evil.example", body: event },
+        /Origin "https:\/\/evil.example"/,
+      ],
+      ["Origin null", { path: "/webhooks/trial", host: here, origin: "null", body: event }, /Origin "null"/],
+      [
+        "a rebinding Host",
+        { path: "/webhooks/trial", host: `rebind.evil.example:${port}`, body: event },
+        /Host "rebind.evil.example:\d+"/,
+      ],
+      ["userinfo in Host", { path: "/webhooks/trial", host: `evil.example@${here}`, body: event }, /Host/],
+      ["a loopback name on another port", { path: "/webhooks/trial", host: "localhost:1", body: event }, /Host/],
+      [
+        "the public host on another port",
+        { path: "/webhooks/trial", host: "hooks.example.com:8443", body: event },
+        /Host/,
+      ],
+      [
+        "healthz for a rebinding Host",
+        { method: "GET", path: "/healthz", host: `rebind.evil.example:${port}` },
+        /Host/,
+      ],
+      [
+        "healthz from a web page",
+        { method: "GET", path: "/healthz", host: here, origin: "https://evil.example" },
+        /Origin/,
+      ],
+    ];
+    for (const [name, options, message] of refused) {
+      const answer = await send(port, options);
+      expect(answer.status, name).toBe(403);
+      expect(answer.body.error, name).toMatch(message);
+    }
+    expect(store.stats().events).toBe(0);
+    const counts = store.counters().trial ?? {};
+    expect(counts["rejected:Origin not allowed"]).toBe(2);
+    expect(counts["rejected:Host not allowed"]).toBe(4);
+
+    for (const host of [
+      here,
+      `localhost:${port}`,
+      `[::1]:${port}`,
+      "hooks.example.com",
+      "HOOKS.example.com:443",
+      "hooks.internal:9000",
+    ]) {
+      expect((await send(port, { method: "GET", path: "/healthz", host })).status, host).toBe(200);
+    }
+    const allowed = await send(port, {
+      path: "/webhooks/trial",
+      host: here,
+      origin: "https://admin.example.com",
+      body: event,
+    });
+    expect(allowed.status).toBe(200);
+    expect(store.stats().events).toBe(1);
+  });
+
+  test("a request that names no Host is refused", async () => {
+    const { port } = await start();
+    const old = await probe(port);
+    old.socket.write("GET /healthz HTTP/1.0\r\n\r\n");
+    await expect.poll(() => statusOf(old), { timeout: 1000 }).toBe("403");
+    expect(old.received()).toMatch(/names no Host/);
+  });
+
+  test("bound to a wildcard address, any Host is taken until publicUrl or allowedHosts names one; Origin never is", () => {
+    const guard = (settings: { host: string; publicUrl?: string; allowedHosts?: string[] }) =>
+      requestGuard({
+        listen: { host: settings.host, port: 8790 },
+        publicUrl: settings.publicUrl,
+        allowedHosts: settings.allowedHosts ?? [],
+        allowedOrigins: [],
+      });
+    for (const host of ["0.0.0.0", "::"]) {
+      const open = guard({ host });
+      expect(open({ host: "192.168.1.20:8790" }, 8790), host).toBeUndefined();
+      expect(open({ host: "anything.example" }, 8790), host).toBeUndefined();
+      expect(open({ host: "192.168.1.20:8790", origin: "https://evil.example" }, 8790)?.reason).toBe(
+        "Origin not allowed",
+      );
+      const named = guard({ host, publicUrl: "https://hooks.example.com" });
+      expect(named({ host: "anything.example" }, 8790)?.reason).toBe("Host not allowed");
+      expect(named({ host: "hooks.example.com" }, 8790)).toBeUndefined();
+      expect(named({ host: "localhost:8790" }, 8790)).toBeUndefined();
+      const listed = guard({ host, allowedHosts: ["192.168.1.20"] });
+      expect(listed({ host: "192.168.1.20:8790" }, 8790)).toBeUndefined();
+      expect(listed({ host: "anything.example" }, 8790)?.reason).toBe("Host not allowed");
+    }
+    const lan = guard({ host: "192.168.1.20" });
+    expect(lan({ host: "192.168.1.20:8790" }, 8790)).toBeUndefined();
+    expect(lan({ host: "localhost:8790" }, 8790)?.reason).toBe("Host not allowed");
+  });
+
+  test("allowedHosts and allowedOrigins are checked as they are read", () => {
+    const load = (env: Record<string, string>) => () => loadConfig({ env }, []);
+    expect(load({ WAITER_WEBHOOKS_ALLOWED_HOSTS: "hooks.example.com:443" })).toThrow(/host names without a port/);
+    expect(load({ WAITER_WEBHOOKS_ALLOWED_ORIGINS: "https://admin.example.com/path" })).toThrow(/lists origins/);
+    const { webhooks } = loadConfig(
+      {
+        env: {
+          WAITER_WEBHOOKS_ALLOWED_HOSTS: "Hooks.Example.com, [::1]",
+          WAITER_WEBHOOKS_ALLOWED_ORIGINS: "HTTPS://Admin.example.com:443/",
+        },
+      },
+      [],
+    );
+    expect(webhooks.allowedHosts).toEqual(["hooks.example.com", "[::1]"]);
+    expect(webhooks.allowedOrigins).toEqual(["https://admin.example.com"]);
+  });
+});
