@@ -44,6 +44,7 @@ beforeAll(async () => {
 afterAll(() => fake.close());
 
 afterEach(async () => {
+  setClock();
   fake.queue.length = 0;
   fake.delayMs = 0;
   await Promise.all(clients.map((c) => c.close()));
@@ -362,7 +363,7 @@ describe("cache and coalescing", () => {
     await api.json(counter, "/ttl", { ttl: 1 }, call());
     await api.json(counter, "/ttl", { ttl: 1 }, call());
     expect(fake.count("/ttl")).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    setClock(clock.now() + 1_100);
     await api.json(counter, "/ttl", { ttl: 1 }, call());
     expect(fake.count("/ttl")).toBe(2);
   });
@@ -394,7 +395,7 @@ describe("cache and coalescing", () => {
     await api.json(counter, "/expiring", { query: { "max-age": 1 } }, call());
     await api.json(counter, "/expiring", { query: { "max-age": 1 } }, call());
     expect(fake.count("/expiring")).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    setClock(clock.now() + 1_100);
     await api.json(counter, "/expiring", { query: { "max-age": 1 } }, call());
     expect(fake.count("/expiring")).toBe(2);
   });
@@ -402,7 +403,7 @@ describe("cache and coalescing", () => {
   test("a stale answer with validators is revalidated: 304 keeps it, fresh again", async () => {
     const api = client();
     const first = await api.json(counter, "/revalidate/a", { query: { "max-age": 1, after304: 60 } }, call());
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    setClock(clock.now() + 1_100);
     const second = await api.json(counter, "/revalidate/a", { query: { "max-age": 1, after304: 60 } }, call());
     expect(second).toEqual(first);
     const requests = fake.requests.filter((r) => r.path === "/revalidate/a");
