@@ -10,7 +10,8 @@ import {
   WOO_IDS,
   type WooCommerceFake,
 } from "./fakes/woocommerce.js";
-import { type Session, startServer, text } from "./stdio.js";
+import { startWaiter } from "./memory.js";
+import { type Session, text } from "./stdio.js";
 
 const PER_PAGE_400 = readFileSync(
   new URL("./fakes/samples/woocommerce-v3-error-per_page-400-RECONSTRUCTED.json", import.meta.url),
@@ -50,8 +51,8 @@ function shopEnv(fake: WooCommerceFake, extra: Record<string, string> = {}) {
 }
 
 /** A server whose every answer and log line is kept for the credentials check. */
-async function start(env: Record<string, string>, args: string[] = []): Promise<Session> {
-  const session = await startServer(env, args);
+async function start(env: Record<string, string>, overrides: { readOnly?: boolean } = {}): Promise<Session> {
+  const session = await startWaiter(env, { overrides });
   await session.client.setLoggingLevel("debug");
   session.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
     outputs.push(JSON.stringify(n));
@@ -113,7 +114,7 @@ interface Summary {
 
 describe("configuration", () => {
   test("without the shop's URL, key and secret the tools are off, and the log names what is missing", async () => {
-    const bare = await startServer({ WAITER_WOO_URL: woo.origin, WAITER_LOG_LEVEL: "info" });
+    const bare = await startWaiter({ WAITER_WOO_URL: woo.origin, WAITER_LOG_LEVEL: "info" });
     try {
       const { tools } = await bare.client.listTools();
       expect(tools.filter((t) => t.name.startsWith("eshop_"))).toEqual([]);
@@ -124,7 +125,7 @@ describe("configuration", () => {
   });
 
   test("--read-only lists the five reads and none of the four writes", async () => {
-    const readOnly = await start(shopEnv(woo), ["--read-only"]);
+    const readOnly = await start(shopEnv(woo), { readOnly: true });
     try {
       const names = (await readOnly.client.listTools()).tools.map((t) => t.name).filter((n) => n.startsWith("eshop_"));
       expect(names).toEqual([
