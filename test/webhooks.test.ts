@@ -419,7 +419,8 @@ describe("what agents see", () => {
     const { body, headers } = await signed("store");
     await post("store", body, headers);
     await expect.poll(() => updates, { timeout: 2000 }).toContain("events://recent");
-    expect(listChanges).toBeGreaterThan(0);
+    // Sent right after the update, as its own message: it may come a moment later.
+    await expect.poll(() => listChanges, { timeout: 2000 }).toBeGreaterThan(0);
     const recent = await session.client.readResource({ uri: "events://recent" });
     expect(JSON.parse((recent.contents[0] as { text: string }).text).events[0]).toMatchObject({ source: "store" });
   });
