@@ -19,8 +19,8 @@ export class StoreUnavailable extends Error {}
  */
 export async function openStore(config: Config): Promise<EventStore> {
   try {
-    const { EventStore } = await import("./events/store.js");
-    return new EventStore(join(config.core.dataDir, "events.db"), config.webhooks.retention);
+    const { SqliteEventStore } = await import("./events/sqlite.js");
+    return new SqliteEventStore(join(config.core.dataDir, "events.db"), config.webhooks.retention);
   } catch (err) {
     const native = nativeModuleProblem(err);
     if (native) throw new StoreUnavailable(native);
@@ -116,7 +116,7 @@ export async function startApp(config: Config, log: Log, options: { listener: bo
     async close() {
       stopResources?.();
       await listener?.close();
-      store?.close();
+      await store?.close();
       await http.close();
     },
   };

@@ -75,7 +75,7 @@ async function listen(config: Config, log: Log): Promise<void> {
   try {
     listener = await startListener({ webhooks: config.webhooks, store, log });
   } catch (err) {
-    store.close();
+    await store.close();
     const { host, port } = config.webhooks.listen;
     process.stderr.write(`waiter: cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
     process.exit(1);
@@ -90,7 +90,7 @@ async function listen(config: Config, log: Log): Promise<void> {
     stopping = true;
     log.info(`${signal}: finishing requests in flight, then stopping`);
     await listener.close();
-    store.close();
+    await store.close();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));

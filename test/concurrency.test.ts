@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { Agent, request } from "undici";
 import { afterEach, describe, expect, test } from "vitest";
-import { EventStore, type Retention } from "../src/events/store.js";
+import { SqliteEventStore } from "../src/events/sqlite.js";
+import type { EventStore, Retention } from "../src/events/store.js";
 import { clock } from "../src/time.js";
 import { freePort } from "./fakes/http.js";
 import { CLI, type Session, startServer } from "./stdio.js";
@@ -21,7 +22,7 @@ const children: ChildProcess[] = [];
 const sessions: Session[] = [];
 const stores: EventStore[] = [];
 afterEach(async () => {
-  for (const store of stores.splice(0)) store.close();
+  for (const store of stores.splice(0)) await store.close();
   await Promise.all(sessions.splice(0).map((s) => s.close()));
   for (const child of children.splice(0)) child.kill("SIGKILL");
 });
@@ -57,15 +58,15 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 describe("another process commits while this one writes", () => {
   test("acknowledging never fails", async () => {
     const file = storeFile();
-    const store = new EventStore(file, LOOSE);
+    const store = new SqliteEventStore(file, LOOSE);
     stores.push(store);
     const other = await writer(file, WRITES);
     const failures: string[] = [];
     let acked = 0;
     for (let round = 0; other.running() && round < 100_000; round++) {
-      for (const event of store.list({ unackedOnly: true }, { limit: 20 })) {
+      for (const event of await store.list({ unackedOnly: true }, { limit: 20 })) {
         try {
-          acked += store.ack([event.id]).acked.length;
+          acked += (await store.ack([event.id])).acked.length;
         } catch (err) {
           failures.push(String(err));
         }
@@ -80,28 +81,28 @@ describe("another process commits while this one writes", () => {
 
   test("retention never fails, and its totals stay exact", async () => {
     const file = storeFile();
-    const store = new EventStore(file, LOOSE);
+    const store = new SqliteEventStore(file, LOOSE);
     stores.push(store);
     const other = await writer(file, WRITES);
     const failures: string[] = [];
     let dropping = 0;
     for (let round = 0; other.running() && round < 100_000; round++) {
-      const before = store.stats().droppedBy.age;
+      const before = (await store.stats()).droppedBy.age;
       try {
         // Two days on, every event committed so far is past the one-day limit.
-        store.expire(clock.now() + 2 * DAY_MS);
+        await store.expire(clock.now() + 2 * DAY_MS);
       } catch (err) {
         failures.push(String(err));
       }
-      if (store.stats().droppedBy.age > before) dropping += 1;
+      if ((await store.stats()).droppedBy.age > before) dropping += 1;
       await turn();
     }
     expect(await other.exited, other.stderr()).toBe(0);
     expect(failures).toEqual([]);
     // Rounds that read, then deleted, while the other process committed: what this test is about.
     expect(dropping).toBeGreaterThan(10);
-    store.expire(clock.now() + 2 * DAY_MS);
-    expect(store.stats()).toMatchObject({ events: 0, bytes: 0, droppedBy: { count: 0, bytes: 0, age: WRITES } });
+    await store.expire(clock.now() + 2 * DAY_MS);
+    expect(await store.stats()).toMatchObject({ events: 0, bytes: 0, droppedBy: { count: 0, bytes: 0, age: WRITES } });
   });
 });
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { expect, test } from "vitest";
 import { CONFIG_FILE_ENV, coreSettings, loadConfig } from "../src/config.js";
-import { EventStore } from "../src/events/store.js";
+import { SqliteEventStore } from "../src/events/sqlite.js";
 import { HttpClient } from "../src/http/client.js";
 import { Log } from "../src/log.js";
 import { TOOLSETS } from "../src/toolsets.js";
@@ -21,7 +21,7 @@ test("the README's settings table names every setting", () => {
 test("the README's tools table names every tool", () => {
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
   const { webhooks } = loadConfig({ env: {} }, TOOLSETS);
-  const events = new EventStore(":memory:", webhooks.retention);
+  const events = new SqliteEventStore(":memory:", webhooks.retention);
   for (const toolset of TOOLSETS) {
     const values = Object.fromEntries(
       Object.entries(toolset.settings).map(([key, setting]) => [key, setting.schema.parse(undefined)]),

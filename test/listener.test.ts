@@ -6,7 +6,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { request } from "undici";
 import { afterEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
-import { EventStore } from "../src/events/store.js";
+import { SqliteEventStore } from "../src/events/sqlite.js";
 import { Log } from "../src/log.js";
 import { requestGuard } from "../src/webhooks/hosts.js";
 import type { ListenerTimeouts } from "../src/webhooks/limits.js";
@@ -44,15 +44,15 @@ async function start(env: Record<string, string> = {}, timeouts: Partial<Listene
     },
     [],
   );
-  const store = new EventStore(":memory:", webhooks.retention);
+  const store = new SqliteEventStore(":memory:", webhooks.retention);
   const listener: RunningListener = await startListener({ webhooks, store, log: new Log("error"), timeouts });
   cleanups.push(async () => {
     listener.server.closeAllConnections();
     await listener.close();
-    store.close();
+    await store.close();
   });
   const port = Number(new URL(listener.url).port);
-  const rejected = (reason: string) => store.counters().erp?.[`rejected:${reason}`] ?? 0;
+  const rejected = async (reason: string) => (await store.counters()).erp?.[`rejected:${reason}`] ?? 0;
   return { listener, store, port, url: listener.url, rejected };
 }
 
@@ -143,8 +143,8 @@ describe("slow and numerous clients", () => {
     expect(new Set(headerTricklers.map(statusOf))).toEqual(new Set(["408"]));
     expect(new Set(bodyTricklers.map(statusOf))).toEqual(new Set(["408"]));
     expect(bodyTricklers[0]?.received()).toMatch(/slower than 1000 bytes\/s/);
-    expect(store.stats().events).toBe(1);
-    expect(rejected("body too slow")).toBe(150);
+    expect((await store.stats()).events).toBe(1);
+    expect(await rejected("body too slow")).toBe(150);
   });
 
   test("a body slower than the floor rate, or stalled, gets 408; one that keeps pace is stored", async () => {
@@ -176,8 +176,8 @@ describe("slow and numerous clients", () => {
     await expect.poll(() => [statusOf(stalled), stalled.closed()], { timeout: 2000 }).toEqual(["408", true]);
     await expect.poll(() => [statusOf(slow), slow.closed()], { timeout: 2000 }).toEqual(["408", true]);
     await expect.poll(() => statusOf(steady), { timeout: 2000 }).toBe("200");
-    expect(store.stats().events).toBe(1);
-    expect(rejected("body too slow")).toBe(2);
+    expect((await store.stats()).events).toBe(1);
+    expect(await rejected("body too slow")).toBe(2);
   });
 
   test.each([
@@ -211,8 +211,8 @@ describe("bodies", () => {
     const chunk = `4000\r\n${"x".repeat(0x4000)}\r\n`;
     for (let i = 0; i < 5; i++) streamed.socket.write(chunk);
     await expect.poll(() => [statusOf(streamed), streamed.closed()], { timeout: 1000 }).toEqual(["413", true]);
-    expect(store.stats().events).toBe(0);
-    expect(rejected("body too large")).toBe(2);
+    expect((await store.stats()).events).toBe(0);
+    expect(await rejected("body too large")).toBe(2);
   });
 
   test("an encoded body is refused with 415, never inflated before the signature is checked", async () => {
@@ -232,8 +232,8 @@ describe("bodies", () => {
       expect(response.statusCode, encoding).toBe(415);
       expect(((await response.body.json()) as { error: string }).error).toMatch(/Content-Encoding "\w+" refused/);
     }
-    expect(store.stats().events).toBe(0);
-    expect(rejected("encoded body")).toBe(3);
+    expect((await store.stats()).events).toBe(0);
+    expect(await rejected("encoded body")).toBe(3);
     const identity = signed();
     expect(
       (await deliver(url, { ...identity, headers: { ...identity.headers, "content-encoding": "identity" } })).status,
@@ -318,8 +318,8 @@ describe("Host and Origin", () => {
       expect(answer.status, name).toBe(403);
       expect(answer.body.error, name).toMatch(message);
     }
-    expect(store.stats().events).toBe(0);
-    const counts = store.counters().trial ?? {};
+    expect((await store.stats()).events).toBe(0);
+    const counts = (await store.counters()).trial ?? {};
     expect(counts["rejected:Origin not allowed"]).toBe(2);
     expect(counts["rejected:Host not allowed"]).toBe(4);
 
@@ -340,7 +340,7 @@ describe("Host and Origin", () => {
       body: event,
     });
     expect(allowed.status).toBe(200);
-    expect(store.stats().events).toBe(1);
+    expect((await store.stats()).events).toBe(1);
   });
 
   test("a request that names no Host is refused", async () => {

@@ -1,11 +1,4 @@
-import type { StoredEvent } from "./store.js";
-
-export interface EventFilter {
-  source?: string | undefined;
-  /** Exact, or a prefix when it ends with "." or "/" or "*": `order.` matches order.paid. */
-  type?: string | undefined;
-  unackedOnly?: boolean | undefined;
-}
+import type { EventFilter, StoredEvent } from "./store.js";
 
 /** A type filter ending in ".", "/" or "*" is a prefix (without the "*"); else the exact type. */
 export function typePrefix(type: string): string | undefined {

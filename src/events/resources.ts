@@ -33,7 +33,7 @@ export function registerEventResources(server: McpServer, store: EventStore, log
           uri: uri.href,
           mimeType: "application/json",
           text: JSON.stringify(
-            { notice: NOTICE, events: store.list({}, { limit: RECENT_COUNT }).map(summary) },
+            { notice: NOTICE, events: (await store.list({}, { limit: RECENT_COUNT })).map(summary) },
             null,
             2,
           ),
@@ -46,7 +46,7 @@ export function registerEventResources(server: McpServer, store: EventStore, log
     "webhook-event",
     new ResourceTemplate("events://event/{id}", {
       list: async () => ({
-        resources: store.list({}, { limit: RECENT_COUNT }).map((event) => ({
+        resources: (await store.list({}, { limit: RECENT_COUNT })).map((event) => ({
           uri: eventUri(event.id),
           // The type is the sender's text: quoted, as the tools quote it.
           name: `${JSON.stringify(event.type)} from ${event.source}`,
@@ -61,7 +61,7 @@ export function registerEventResources(server: McpServer, store: EventStore, log
       mimeType: "application/json",
     },
     async (uri, variables) => {
-      const event = store.get(String(variables.id));
+      const event = await store.get(String(variables.id));
       if (!event) throw new Error(`no stored event ${quote(String(variables.id))}`);
       const { seq: _seq, ...rest } = event;
       return {

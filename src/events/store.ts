@@ -1,10 +1,4 @@
-import { randomFillSync } from "node:crypto";
-import { chmodSync, mkdirSync } from "node:fs";
-import { dirname } from "node:path";
-import Database from "better-sqlite3";
-import { monotonicFactory } from "ulid";
-import { clock } from "../time.js";
-import { type EventFilter, typePrefix } from "./filter.js";
+/** What the event store keeps and answers; SQLite implements it (sqlite.ts). */
 
 /** A verified delivery, as the listener hands it to the store. */
 export interface NewEvent {
@@ -43,8 +37,6 @@ export interface Added {
   id: string;
   /** A repeat of a stored delivery: nothing new was stored. */
   duplicate: boolean;
-  /** The stored event, read back when asked for; undefined when retention dropped it at once. */
-  readonly event: StoredEvent | undefined;
 }
 
 export interface Retention {
@@ -65,522 +57,47 @@ export interface StoreStats {
 /** Per source and outcome: received, accepted, duplicate, rejected:<reason>. */
 export type Counters = Record<string, Record<string, number>>;
 
-interface Row {
-  seq: number;
-  id: string;
-  source: string;
-  type: string;
-  scheme: string;
-  dedupe_id: string;
-  received_at: number;
-  headers: string;
-  body: Buffer;
-  is_json: number;
-  size: number;
-  acked_at: number | null;
+export interface EventFilter {
+  source?: string | undefined;
+  /** Exact, or a prefix when it ends with "." or "/" or "*": `order.` matches order.paid. */
+  type?: string | undefined;
+  unackedOnly?: boolean | undefined;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS events (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL UNIQUE,
-  source TEXT NOT NULL,
-  type TEXT NOT NULL,
-  scheme TEXT NOT NULL,
-  dedupe_id TEXT NOT NULL,
-  received_at INTEGER NOT NULL,
-  headers TEXT NOT NULL,
-  body BLOB NOT NULL,
-  is_json INTEGER NOT NULL,
-  size INTEGER NOT NULL,
-  acked_at INTEGER,
-  UNIQUE (source, dedupe_id)
-);
-CREATE TABLE IF NOT EXISTS totals (
-  one INTEGER PRIMARY KEY CHECK (one = 1),
-  events INTEGER NOT NULL, bytes INTEGER NOT NULL,
-  dropped_count INTEGER NOT NULL, dropped_bytes INTEGER NOT NULL, dropped_age INTEGER NOT NULL
-);
-INSERT OR IGNORE INTO totals VALUES (1, 0, 0, 0, 0, 0);
-CREATE TABLE IF NOT EXISTS counters (
-  source TEXT NOT NULL, outcome TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (source, outcome)
-);
-`;
-
-const DAY_MS = 24 * 3600 * 1000;
-
-/** Cryptographic randomness for ids, drawn from the OS a batch at a time rather than per character. */
-function pooledRandom(): () => number {
-  const pool = new Uint32Array(1024);
-  let next = pool.length;
-  return () => {
-    if (next === pool.length) {
-      randomFillSync(pool);
-      next = 0;
-    }
-    return (pool[next++] as number) / 2 ** 32;
-  };
-}
-const EXPIRE_EVERY_MS = 10 * 60 * 1000;
-/** How often a subscribed store looks for events other processes committed. */
-const POLL_MS = 200;
-
-function isJson(body: Buffer): boolean {
-  try {
-    JSON.parse(body.toString("utf8"));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The store has no log of its own: its failures off any caller's path go to the process's warnings. */
-function warn(what: string, err: unknown): void {
-  process.emitWarning(`${what}: ${err instanceof Error ? err.message : err}`);
-}
-
-function toEvent(row: Row): StoredEvent {
-  const text = row.body.toString("utf8");
-  return {
-    id: row.id,
-    seq: row.seq,
-    source: row.source,
-    type: row.type,
-    scheme: row.scheme,
-    dedupeId: row.dedupe_id,
-    receivedAt: new Date(row.received_at).toISOString(),
-    headers: JSON.parse(row.headers),
-    payload: text,
-    isJson: row.is_json === 1,
-    size: row.size,
-    ackedAt: row.acked_at === null ? null : new Date(row.acked_at).toISOString(),
-  };
-}
-
-function where(filter: EventFilter, params: unknown[]): string {
-  const clauses: string[] = [];
-  if (filter.source) {
-    clauses.push("source = ?");
-    params.push(filter.source);
-  }
-  if (filter.type) {
-    const stem = typePrefix(filter.type);
-    if (stem !== undefined) {
-      clauses.push("substr(type, 1, ?) = ?");
-      params.push(stem.length, stem);
-    } else {
-      clauses.push("type = ?");
-      params.push(filter.type);
-    }
-  }
-  if (filter.unackedOnly) clauses.push("acked_at IS NULL");
-  return clauses.length ? ` AND ${clauses.join(" AND ")}` : "";
+export interface Acked {
+  acked: string[];
+  already: string[];
+  unknown: string[];
 }
 
 /**
- * The event store: one SQLite file in WAL mode, which several processes (an assistant's stdio
- * server, a long-running listener) share. Every write is one immediate transaction; the listener
- * answers only after it. Bounded by count, bytes and age; what the bounds drop is counted. Pass
- * ":memory:" for a private store that lives as long as the object.
+ * The shared event store. The listener adds verified deliveries and answers only once `add`
+ * resolves (committed); tools and resources read, wait and acknowledge. Events are ordered by
+ * `seq`, their commit order across every process sharing the store. Bounded by `Retention`.
  */
-export class EventStore {
-  readonly #db: Database.Database;
-  readonly #retention: Retention;
-  readonly #nextId = monotonicFactory(pooledRandom());
-  readonly #listeners = new Set<(event: StoredEvent) => void>();
-  readonly #ackListeners = new Set<(ids: string[]) => void>();
-  #poll: NodeJS.Timeout | undefined;
-  readonly #expiry: NodeJS.Timeout;
-  readonly #statements = new Map<string, Database.Statement>();
-  readonly #queue: { event: NewEvent; resolve: (added: Added) => void; reject: (err: unknown) => void }[] = [];
-  /** The last sequence number the poll has looked at. */
-  #polledSeq = 0;
-  /** Events told to subscribers as this process committed them, not yet met by the poll. */
-  readonly #emittedHere = new Set<number>();
-  #dataVersion = 0;
-
-  constructor(file: string, retention: Retention) {
-    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    this.#db = new Database(file);
-    // Payloads hold customers' names and orders: the file is the user's alone. SQLite gives the
-    // -wal and -shm files the database file's mode, so this comes before WAL mode creates them.
-    if (file !== ":memory:") chmodSync(file, 0o600);
-    this.#db.pragma("journal_mode = WAL");
-    // WAL with synchronous=NORMAL survives a killed process; only an OS crash may lose the last commits.
-    this.#db.pragma("synchronous = NORMAL");
-    this.#db.pragma("busy_timeout = 5000");
-    this.#db.exec(SCHEMA);
-    this.#retention = retention;
-    // The age limit holds while no webhook arrives too.
-    this.#expireUnattended();
-    this.#expiry = setInterval(() => this.#expireUnattended(), EXPIRE_EVERY_MS);
-    this.#expiry.unref();
-  }
-
-  /** Drops the events past the age limit now; adding an event does this too. */
-  expire(now = clock.now()): void {
-    if (!this.#db.open) return;
-    this.#write(() => {
-      const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
-      this.#enforceRetention(now, totals);
-    });
-  }
-
-  /**
-   * At opening and on the timer no caller would see a failure (a full disk, a lock held past
-   * busy_timeout), and a throw from a timer ends the process: report it; the next run tries again.
-   */
-  #expireUnattended(): void {
-    try {
-      this.expire();
-    } catch (err) {
-      warn("event retention failed", err);
-    }
-  }
-
-  /**
-   * One write transaction, holding the write lock from its start. A transaction that reads first
-   * and writes later cannot wait for another process's commit: SQLite answers "database is
-   * locked" at once, whatever busy_timeout says. One that begins immediate waits its turn.
-   */
-  #write<T>(fn: () => T): T {
-    return this.#db.transaction(fn).immediate();
-  }
-
-  /**
-   * Stores an event once per source and delivery id; a repeat resolves to the stored one.
-   * Resolves once the event is committed. Events added in the same turn of the event loop share
-   * one transaction (group commit): under load a commit, not the insert, is what costs.
-   */
-  add(event: NewEvent): Promise<Added> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ event, resolve, reject });
-      if (this.#queue.length === 1) setImmediate(() => this.#commitQueue());
-    });
-  }
-
-  #commitQueue(): void {
-    const batch = this.#queue.splice(0);
-    let results: { seq: number; id: string; duplicate: boolean }[];
-    try {
-      results = this.#write(() => {
-        const inserted = batch.map(({ event }) => this.#insert(event));
-        const last = batch.at(-1)?.event;
-        const added = inserted.filter((r) => !r.duplicate);
-        if (last && added.length > 0) {
-          const bytes = batch.reduce((sum, { event }, i) => sum + (inserted[i]?.duplicate ? 0 : event.body.length), 0);
-          const totals = this.#sql(
-            "UPDATE totals SET events = events + ?, bytes = bytes + ? RETURNING events, bytes",
-          ).get(added.length, bytes) as { events: number; bytes: number };
-          this.#enforceRetention(last.receivedAt, totals);
-        }
-        return inserted;
-      });
-    } catch (err) {
-      for (const { reject } of batch) reject(err);
-      return;
-    }
-    batch.forEach(({ resolve }, i) => {
-      const result = results[i] as { seq: number; id: string; duplicate: boolean };
-      // Reading the row back into an event costs more than storing it: only when someone needs it.
-      // Retention may already have dropped it (an event larger than maxBytes): then there is none.
-      let stored: StoredEvent | undefined;
-      const read = () => {
-        if (!stored) {
-          const row = this.#sql("SELECT * FROM events WHERE seq = ?").get(result.seq) as Row | undefined;
-          stored = row && toEvent(row);
-        }
-        return stored;
-      };
-      if (!result.duplicate && this.#listeners.size > 0) {
-        const event = read();
-        if (event) this.#emitLocal(event);
-      }
-      resolve({
-        id: result.id,
-        duplicate: result.duplicate,
-        get event() {
-          return read();
-        },
-      });
-    });
-  }
-
-  #insert(event: NewEvent): { seq: number; id: string; duplicate: boolean } {
-    const inserted = this.#sql(
-      `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, dedupe_id) DO NOTHING RETURNING seq, id`,
-    ).get(
-      this.#nextId(event.receivedAt),
-      event.source,
-      event.type,
-      event.scheme,
-      event.dedupeId,
-      event.receivedAt,
-      JSON.stringify(event.headers),
-      event.body,
-      (event.isJson ?? isJson(event.body)) ? 1 : 0,
-      event.body.length,
-    ) as { seq: number; id: string } | undefined;
-    this.#count(event.source, inserted ? "accepted" : "duplicate");
-    if (inserted) return { ...inserted, duplicate: false };
-    const existing = this.#sql("SELECT seq, id FROM events WHERE source = ? AND dedupe_id = ?").get(
-      event.source,
-      event.dedupeId,
-    ) as { seq: number; id: string };
-    return { ...existing, duplicate: true };
-  }
-
-  /** Counts a request that stored nothing: rejected:<reason>, ping. add counts accepted and duplicate. */
-  count(source: string, outcome: string): void {
-    this.#count(source, outcome);
-  }
-
+export interface EventStore {
+  /** Stores an event once per source and delivery id; a repeat resolves to the stored one. */
+  add(event: NewEvent): Promise<Added>;
+  /** Counts a request that stored nothing: rejected:<reason>, ping. `add` counts accepted and duplicate. */
+  count(source: string, outcome: string): Promise<void>;
   /** Newest first; `after` and `before` are sequence numbers that bound the page. */
-  list(filter: EventFilter, page: { after?: number; before?: number; limit: number }): StoredEvent[] {
-    const params: unknown[] = [page.after ?? 0, page.before ?? Number.MAX_SAFE_INTEGER];
-    const sql = `SELECT * FROM events WHERE seq > ? AND seq < ?${where(filter, params)} ORDER BY seq DESC LIMIT ?`;
-    params.push(page.limit);
-    return (this.#sql(sql).all(...params) as Row[]).map(toEvent);
-  }
-
+  list(filter: EventFilter, page: { after?: number; before?: number; limit: number }): Promise<StoredEvent[]>;
   /** The oldest matching event committed after sequence number `after`. */
-  firstAfter(filter: EventFilter, after: number): StoredEvent | undefined {
-    const params: unknown[] = [after];
-    const sql = `SELECT * FROM events WHERE seq > ?${where(filter, params)} ORDER BY seq LIMIT 1`;
-    const row = this.#sql(sql).get(...params) as Row | undefined;
-    return row && toEvent(row);
-  }
-
-  get(id: string): StoredEvent | undefined {
-    const row = this.#sql("SELECT * FROM events WHERE id = ?").get(id) as Row | undefined;
-    return row && toEvent(row);
-  }
-
+  firstAfter(filter: EventFilter, after: number): Promise<StoredEvent | undefined>;
+  get(id: string): Promise<StoredEvent | undefined>;
   /** Ids of the newest events, optionally those starting with `prefix`: for completion. */
-  recentIds(prefix: string, limit: number): string[] {
-    return (
-      this.#sql("SELECT id FROM events WHERE substr(id, 1, ?) = ? ORDER BY seq DESC LIMIT ?").all(
-        prefix.length,
-        prefix,
-        limit,
-      ) as { id: string }[]
-    ).map((r) => r.id);
-  }
-
+  recentIds(prefix: string, limit: number): Promise<string[]>;
   /** Marks events handled. Idempotent: an event acknowledged before keeps its first time. */
-  ack(ids: string[], now = clock.now()): { acked: string[]; already: string[]; unknown: string[] } {
-    const outcome = { acked: [] as string[], already: [] as string[], unknown: [] as string[] };
-    this.#write(() => {
-      for (const id of new Set(ids)) {
-        const row = this.#sql("SELECT acked_at FROM events WHERE id = ?").get(id) as
-          | { acked_at: number | null }
-          | undefined;
-        if (!row) outcome.unknown.push(id);
-        else if (row.acked_at !== null) outcome.already.push(id);
-        else {
-          this.#sql("UPDATE events SET acked_at = ? WHERE id = ?").run(now, id);
-          outcome.acked.push(id);
-        }
-      }
-    });
-    if (outcome.acked.length > 0) for (const listener of this.#ackListeners) listener(outcome.acked);
-    return outcome;
-  }
-
-  /** Calls `listener` with the ids this process acknowledges. Returns the unsubscribe function. */
-  onAck(listener: (ids: string[]) => void): () => void {
-    this.#ackListeners.add(listener);
-    return () => this.#ackListeners.delete(listener);
-  }
-
+  ack(ids: string[], now?: number): Promise<Acked>;
   /** The sequence number of the newest event: "now" as a cursor. */
-  latestSeq(): number {
-    return (this.#sql("SELECT COALESCE(MAX(seq), 0) AS seq FROM events").get() as { seq: number }).seq;
-  }
-
-  stats(): StoreStats {
-    const totals = this.#sql("SELECT * FROM totals").get() as {
-      events: number;
-      bytes: number;
-      dropped_count: number;
-      dropped_bytes: number;
-      dropped_age: number;
-    };
-    const range = this.#sql(
-      `SELECT (SELECT received_at FROM events ORDER BY seq LIMIT 1) AS oldest,
-              (SELECT received_at FROM events ORDER BY seq DESC LIMIT 1) AS newest`,
-    ).get() as { oldest: number | null; newest: number | null };
-    return {
-      events: totals.events,
-      bytes: totals.bytes,
-      oldest: range.oldest === null ? null : new Date(range.oldest).toISOString(),
-      newest: range.newest === null ? null : new Date(range.newest).toISOString(),
-      droppedBy: { count: totals.dropped_count, bytes: totals.dropped_bytes, age: totals.dropped_age },
-    };
-  }
-
-  counters(): Counters {
-    const counters: Counters = {};
-    for (const row of this.#sql("SELECT source, outcome, n FROM counters").all() as {
-      source: string;
-      outcome: string;
-      n: number;
-    }[]) {
-      const source = counters[row.source] ?? { received: 0 };
-      source[row.outcome] = row.n;
-      // Every request ends in exactly one outcome, so "received" is their sum.
-      source.received = (source.received ?? 0) + row.n;
-      counters[row.source] = source;
-    }
-    return counters;
-  }
-
-  /**
-   * Calls `listener` with every new event, whichever process committed it: this one at once,
-   * others within a poll interval. Returns the unsubscribe function.
-   */
-  subscribe(listener: (event: StoredEvent) => void): () => void {
-    if (this.#listeners.size === 0) this.#startPolling();
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) this.#stopPolling();
-    };
-  }
-
-  /** Prepared once per statement text: preparing costs more than running. */
-  #sql(text: string): Database.Statement {
-    let statement = this.#statements.get(text);
-    if (!statement) {
-      statement = this.#db.prepare(text);
-      this.#statements.set(text, statement);
-    }
-    return statement;
-  }
-
-  close(): void {
-    if (this.#queue.length > 0) this.#commitQueue();
-    clearInterval(this.#expiry);
-    this.#stopPolling();
-    this.#listeners.clear();
-    if (this.#db.open) this.#db.close();
-  }
-
-  #startPolling(): void {
-    this.#polledSeq = this.latestSeq();
-    this.#dataVersion = this.#db.pragma("data_version", { simple: true }) as number;
-    this.#poll = setInterval(() => {
-      try {
-        this.#pollOthers();
-      } catch (err) {
-        // The next commit brings the poll back, and it reads from where it last succeeded.
-        warn("watching for events from other processes failed", err);
-      }
-    }, POLL_MS);
-    this.#poll.unref();
-  }
-
-  #stopPolling(): void {
-    clearInterval(this.#poll);
-    this.#poll = undefined;
-    this.#emittedHere.clear();
-  }
-
-  /** Events other processes committed since the last look; this process's own were told at once. */
-  #pollOthers(): void {
-    if (!this.#db.open) return;
-    // data_version changes only when another connection commits: a cheap question to ask often.
-    const version = this.#db.pragma("data_version", { simple: true }) as number;
-    if (version === this.#dataVersion) return;
-    this.#dataVersion = version;
-    const rows = this.#sql("SELECT * FROM events WHERE seq > ? ORDER BY seq").all(this.#polledSeq) as Row[];
-    for (const row of rows) {
-      this.#polledSeq = row.seq;
-      if (this.#emittedHere.delete(row.seq)) continue;
-      this.#tell(toEvent(row));
-    }
-  }
-
-  #emitLocal(event: StoredEvent): void {
-    // The poll will meet this event too; it skips what was told here.
-    if (this.#poll) this.#emittedHere.add(event.seq);
-    this.#tell(event);
-  }
-
-  /** A subscriber that throws must not cost the others their events, nor a webhook its answer. */
-  #tell(event: StoredEvent): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        warn("event subscriber failed", err);
-      }
-    }
-  }
-
-  #count(source: string, outcome: string): void {
-    this.#sql(
-      "INSERT INTO counters (source, outcome, n) VALUES (?, ?, 1) ON CONFLICT (source, outcome) DO UPDATE SET n = n + 1",
-    ).run(source, outcome);
-  }
-
-  /** Oldest first: past the age limit, then over the count, then over the bytes. */
-  #enforceRetention(now: number, totals: { events: number; bytes: number }): void {
-    const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
-    // Events are stored in arrival order: the expired ones are a prefix of the table by seq. No
-    // index but the primary key, so a write updates as few b-trees as it can.
-    const cutoff = now - maxAgeDays * DAY_MS;
-    let { events, bytes } = totals;
-    const oldest = this.#sql("SELECT received_at FROM events ORDER BY seq LIMIT 1").get() as
-      | { received_at: number }
-      | undefined;
-    const aged =
-      oldest && oldest.received_at < cutoff ? this.#oldestWhile((row) => row.received_at < cutoff) : undefined;
-    if (aged) {
-      this.#drop(aged, "dropped_age");
-      events -= aged.n;
-      bytes -= aged.bytes;
-    }
-    let over = events - maxEvents;
-    const counted = over > 0 ? this.#oldestWhile(() => over-- > 0) : undefined;
-    if (counted) {
-      this.#drop(counted, "dropped_count");
-      bytes -= counted.bytes;
-    }
-    let excess = bytes - maxBytes;
-    if (excess > 0) {
-      const sized = this.#oldestWhile((row) => {
-        if (excess <= 0) return false;
-        excess -= row.size;
-        return true;
-      });
-      this.#drop(sized, "dropped_bytes");
-    }
-  }
-
-  /** The run of oldest events for which `take` holds: up to which seq, how many, how many bytes. */
-  #oldestWhile(take: (row: { seq: number; size: number; received_at: number }) => boolean) {
-    const run = { edge: 0, n: 0, bytes: 0 };
-    for (const row of this.#sql("SELECT seq, size, received_at FROM events ORDER BY seq").iterate() as Iterable<{
-      seq: number;
-      size: number;
-      received_at: number;
-    }>) {
-      if (!take(row)) break;
-      run.edge = row.seq;
-      run.n += 1;
-      run.bytes += row.size;
-    }
-    return run;
-  }
-
-  #drop(run: { edge: number; n: number; bytes: number }, counter: string): void {
-    this.#sql("DELETE FROM events WHERE seq <= ?").run(run.edge);
-    this.#sql(`UPDATE totals SET events = events - ?, bytes = bytes - ?, ${counter} = ${counter} + ?`).run(
-      run.n,
-      run.bytes,
-      run.n,
-    );
-  }
+  latestSeq(): Promise<number>;
+  stats(): Promise<StoreStats>;
+  counters(): Promise<Counters>;
+  /** Drops the events past the age limit now; adding an event does this too. */
+  expire(now?: number): Promise<void>;
+  /** Calls `listener` with every new event, whichever process committed it. Returns the unsubscribe function. */
+  subscribe(listener: (event: StoredEvent) => void): () => void;
+  /** Calls `listener` with the ids this process acknowledges. Returns the unsubscribe function. */
+  onAck(listener: (ids: string[]) => void): () => void;
+  close(): Promise<void>;
 }

@@ -5,8 +5,8 @@ import { ToolError } from "../errors.js";
 import { quote, shorten } from "../shown.js";
 import { clock } from "../time.js";
 import { defineTool, defineToolset, type ToolsetContext } from "../toolset.js";
-import { type EventFilter, matchesFilter } from "./filter.js";
-import type { EventStore, StoredEvent } from "./store.js";
+import { matchesFilter } from "./filter.js";
+import type { EventFilter, EventStore, StoredEvent } from "./store.js";
 
 const MAX_WAIT_SECONDS = 50;
 const PROGRESS_EVERY_MS = 5_000;
@@ -32,18 +32,18 @@ export function cursorOf(seq: number): string {
 }
 
 /** A cursor from events_list or events_wait, or an event id, as a sequence number. */
-function seqOf(store: EventStore, value: string, name: string): number {
+async function seqOf(store: EventStore, value: string, name: string): Promise<number> {
   const cursor = /^c(\d+)$/.exec(value);
   if (cursor) {
     const seq = Number(cursor[1]);
-    if (seq > store.latestSeq()) {
+    if (seq > (await store.latestSeq())) {
       throw new ToolError(
         `${name} ${quote(value)} is ahead of every stored event: it comes from another store, or the store was replaced. Call events_list without it for a fresh cursor.`,
       );
     }
     return seq;
   }
-  const event = store.get(value);
+  const event = await store.get(value);
   if (event) return event.seq;
   throw new ToolError(
     `${name} ${quote(value)} is neither a cursor (like c42, from events_list or events_wait) nor the id of a stored event.`,
@@ -216,14 +216,14 @@ export const events = defineToolset({
       async run(args) {
         const limit = args.limit ?? 20;
         // Read "now" first: an event committed during the query is newer than the cursor, not lost.
-        const latest = store.latestSeq();
+        const latest = await store.latestSeq();
         const before = Math.min(
-          args.before ? seqOf(store, args.before, "before") : Number.POSITIVE_INFINITY,
+          args.before ? await seqOf(store, args.before, "before") : Number.POSITIVE_INFINITY,
           latest + 1,
         );
-        const after = args.since ? seqOf(store, args.since, "since") : 0;
+        const after = args.since ? await seqOf(store, args.since, "since") : 0;
         const filter = { ...filterOf(args), unackedOnly: args.unacked_only };
-        const found = store.list(filter, { after, before, limit: limit + 1 });
+        const found = await store.list(filter, { after, before, limit: limit + 1 });
         const shown = found.slice(0, limit);
         const last = shown.at(-1);
         return {
@@ -263,7 +263,7 @@ export const events = defineToolset({
       output: eventShape,
       annotations: { ...READS, idempotentHint: true },
       async run(args) {
-        const event = store.get(args.id);
+        const event = await store.get(args.id);
         if (!event) {
           throw new ToolError(
             `No event ${quote(args.id)} is stored: it may have been dropped by retention; events_list shows what is.`,
@@ -301,7 +301,7 @@ export const events = defineToolset({
       deadline: (args) => (args.timeout_s ?? 30) + 5,
       async run(args, call) {
         const timeout = (args.timeout_s ?? 30) * 1000;
-        const after = args.since ? seqOf(store, args.since, "since") : store.latestSeq();
+        const after = args.since ? await seqOf(store, args.since, "since") : await store.latestSeq();
         const filter = filterOf(args);
         const matches = (event: StoredEvent) => event.seq > after && matchesFilter(filter, event);
         const found = await new Promise<StoredEvent | undefined>((resolve) => {
@@ -324,15 +324,19 @@ export const events = defineToolset({
           }, PROGRESS_EVERY_MS);
           const onAbort = () => finish(undefined);
           call.signal.addEventListener("abort", onAbort, { once: true });
-          const already = store.firstAfter(filter, after);
-          if (already) finish(already);
+          store.firstAfter(filter, after).then(
+            (already) => {
+              if (already) finish(already);
+            },
+            () => {},
+          );
         });
         if (call.signal.aborted && !found) throw new ToolError("events_wait was cancelled before an event arrived.");
         if (!found) {
           // Another process's event may be committed but not yet polled: look once more, and
           // read "now" first, so the cursor passes nothing that matched.
-          const latest = store.latestSeq();
-          const late = store.firstAfter(filter, after);
+          const latest = await store.latestSeq();
+          const late = await store.firstAfter(filter, after);
           if (late) return { timed_out: false, cursor: cursorOf(late.seq), event: fullEvent(late, undefined) };
           return { timed_out: true, cursor: cursorOf(Math.max(after, latest)) };
         }
@@ -358,7 +362,7 @@ export const events = defineToolset({
       },
       annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       async run(args) {
-        const outcome = store.ack(args.ids);
+        const outcome = await store.ack(args.ids);
         // An unknown id is the caller's own text, so it comes back no longer than a message quotes it.
         return { acked: outcome.acked, already_acked: outcome.already, unknown: outcome.unknown.map(shorten) };
       },

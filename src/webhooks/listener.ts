@@ -93,11 +93,9 @@ export function listenerApp({ webhooks, store, log, stopping, timeouts }: Listen
 
   // Counting is bookkeeping: a store too busy to count must not turn a 401 into a 5xx.
   const count = (source: string, outcome: string) => {
-    try {
-      store.count(source, outcome);
-    } catch (err) {
+    store.count(source, outcome).catch((err) => {
       log.warning(`webhook ${source}: not counted (${outcome}): ${err instanceof Error ? err.message : err}`);
-    }
+    });
   };
 
   const guard = requestGuard(webhooks);
@@ -113,8 +111,8 @@ export function listenerApp({ webhooks, store, log, stopping, timeouts }: Listen
     refuse(req, res, 403, refusal.message);
   });
 
-  app.get("/healthz", (_req, res) => {
-    res.json({ status: "ok", sources: [...sources.keys()], store: store.stats() });
+  app.get("/healthz", async (_req, res) => {
+    res.json({ status: "ok", sources: [...sources.keys()], store: await store.stats() });
   });
 
   const known = (req: Request, res: Response, next: NextFunction) => {

@@ -59,8 +59,7 @@ export const webhooks = defineToolset({
       },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
       async run() {
-        const counters = store.counters();
-        const stats = store.stats();
+        const [counters, stats] = await Promise.all([store.counters(), store.stats()]);
         return {
           sources: context.webhooks.sources.map((source) => {
             const counts = counters[source.name] ?? {};

@@ -1,10 +1,10 @@
 // Commits events to a store file one at a time, as `waiter listen` does under a burst of
 // deliveries: node store-writer.mjs <file> <count>. Says "writing" after its first commit.
-import { EventStore } from "../../dist/src/events/store.js";
+import { SqliteEventStore } from "../../dist/src/events/sqlite.js";
 import { clock } from "../../dist/src/time.js";
 
 const [file, count] = process.argv.slice(2);
-const store = new EventStore(file, { maxEvents: 1_000_000, maxBytes: 2 ** 40, maxAgeDays: 1 });
+const store = new SqliteEventStore(file, { maxEvents: 1_000_000, maxBytes: 2 ** 40, maxAgeDays: 1 });
 for (let i = 0; i < Number(count); i++) {
   await store.add({
     source: "writer",
@@ -18,4 +18,4 @@ for (let i = 0; i < Number(count); i++) {
   });
   if (i === 0) process.stdout.write("writing\n");
 }
-store.close();
+await store.close();
