@@ -6,9 +6,10 @@ import { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { createServer, enabledTools } from "./server.js";
 import type { Tool } from "./toolset.js";
-import { TOOLSETS } from "./toolsets.js";
+import { toolsets } from "./toolsets.js";
 import { packageRoot, USER_AGENT } from "./version.js";
 import type { RunningListener } from "./webhooks/listener.js";
+import { type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
 /** The event store cannot open; the message is one line that says why and what to do. */
 export class StoreUnavailable extends Error {}
@@ -18,9 +19,10 @@ export class StoreUnavailable extends Error {}
  * sources are configured, so a plain start neither pays for them nor needs them to load.
  */
 export async function openStore(config: Config): Promise<EventStore> {
+  const { retention } = webhooksOf(config);
   try {
     const { SqliteEventStore } = await import("./events/sqlite.js");
-    return new SqliteEventStore(join(config.core.dataDir, "events.db"), config.webhooks.retention);
+    return new SqliteEventStore(join(config.core.dataDir, "events.db"), retention);
   } catch (err) {
     const native = nativeModuleProblem(err);
     if (native) throw new StoreUnavailable(native);
@@ -53,8 +55,8 @@ export async function startListener(...args: Parameters<typeof import("./webhook
   return startListener(...args);
 }
 
-export function warnUnsigned(config: Config, log: Log): void {
-  for (const source of config.webhooks.sources) {
+export function warnUnsigned(webhooks: WebhooksConfig, log: Log): void {
+  for (const source of webhooks.sources) {
     if (source.scheme === "none") {
       log.warning(`webhook source ${source.name} accepts unsigned requests (scheme "none"): for local trials only`);
     }
@@ -77,29 +79,32 @@ export interface App {
  */
 export async function startApp(config: Config, log: Log, options: { listener: boolean }): Promise<App> {
   const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
+  const webhooks = webhooksOf(config);
   let store: EventStore | undefined;
-  if (config.webhooks.sources.length > 0) {
+  let noStore: string | undefined;
+  if (webhooks.sources.length > 0) {
     try {
       store = await openStore(config);
     } catch (err) {
       if (!(err instanceof StoreUnavailable)) throw err;
       log.error(`webhook events are off: ${err.message}`);
+      noStore = "the event store could not be opened (the error above says why)";
     }
   }
-  const tools = enabledTools({ config, toolsets: TOOLSETS, http, log, events: store });
+  const tools = enabledTools({ config, toolsets: toolsets(store, noStore), http, log });
   const server = createServer(tools, config, log);
   const stopResources = store
     ? (await import("./events/resources.js")).registerEventResources(server, store, log)
     : undefined;
 
-  if (store) warnUnsigned(config, log);
+  if (store) warnUnsigned(webhooks, log);
   let listener: RunningListener | undefined;
   if (store && options.listener) {
     try {
-      listener = await startListener({ webhooks: config.webhooks, store, log });
+      listener = await startListener({ webhooks, store, log });
       log.info(`receiving webhooks on ${listener.url}`);
     } catch (err) {
-      const { host, port } = config.webhooks.listen;
+      const { host, port } = webhooks.listen;
       const code = (err as NodeJS.ErrnoException).code;
       log.notice(
         code === "EADDRINUSE"

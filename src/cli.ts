@@ -5,14 +5,15 @@ import "zod/compile";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openStore, StoreUnavailable, startApp, startListener, warnUnsigned } from "./app.js";
-import { type Config, ConfigError, loadConfig } from "./config.js";
+import { type Config, loadConfig } from "./config.js";
+import { ConfigError } from "./errors.js";
 import type { EventStore } from "./events/store.js";
 import { Log } from "./log.js";
-import { TOOLSETS } from "./toolsets.js";
+import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
 import type { RunningListener } from "./webhooks/listener.js";
-import { sourceUrl } from "./webhooks/tools.js";
+import { sourceUrl, webhooksOf } from "./webhooks/settings.js";
 
 const HELP = `waiter ${VERSION}: an MCP server that serves a company's APIs (currency rates, webhooks, ...) as tools.
 
@@ -24,14 +25,18 @@ Usage:
 
 Options:
   --config FILE      JSON config file (default: $WAITER_CONFIG); secrets come from the environment only
-  --toolsets a,b     enable only these toolsets (known: ${TOOLSETS.map((t) => t.name).join(", ")})
+  --toolsets a,b     enable only these toolsets (known: ${toolsets()
+    .map((t) => t.name)
+    .join(", ")})
   --read-only        remove every tool that changes anything; beats every other setting
   --no-listener      do not receive webhooks in this process (stdio mode)
   -h, --help         show this help
   -v, --version      print the version
 
 Toolsets:
-${TOOLSETS.map((t) => `  ${t.name.padEnd(17)}${t.description}`).join("\n")}
+${toolsets()
+  .map((t) => `  ${t.name.padEnd(17)}${t.description}`)
+  .join("\n")}
 
 Every setting is also an environment variable (WAITER_*); the README lists them all.`;
 
@@ -57,10 +62,11 @@ function parseFlags() {
 
 /** `waiter listen`: the listener alone, until SIGTERM or SIGINT. */
 async function listen(config: Config, log: Log): Promise<void> {
-  if (config.webhooks.sources.length === 0) {
+  const webhooks = webhooksOf(config);
+  if (webhooks.sources.length === 0) {
     fail("no webhook sources are configured (webhooks.sources in the config file, or WAITER_WEBHOOKS_SOURCES)");
   }
-  warnUnsigned(config, log);
+  warnUnsigned(webhooks, log);
   let store: EventStore;
   try {
     store = await openStore(config);
@@ -73,16 +79,16 @@ async function listen(config: Config, log: Log): Promise<void> {
   }
   let listener: RunningListener;
   try {
-    listener = await startListener({ webhooks: config.webhooks, store, log });
+    listener = await startListener({ webhooks, store, log });
   } catch (err) {
     await store.close();
-    const { host, port } = config.webhooks.listen;
+    const { host, port } = webhooks.listen;
     process.stderr.write(`waiter: cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
     process.exit(1);
   }
   log.info(`listening for webhooks on ${listener.url}; store ${join(config.core.dataDir, "events.db")}`);
-  for (const source of config.webhooks.sources) {
-    log.info(`source ${source.name} (${source.scheme}): ${sourceUrl(config.webhooks, source.name)}`);
+  for (const source of webhooks.sources) {
+    log.info(`source ${source.name} (${source.scheme}): ${sourceUrl(webhooks, source.name)}`);
   }
   let stopping = false;
   const stop = async (signal: string) => {
@@ -149,15 +155,19 @@ async function main(): Promise<void> {
           ...(values["read-only"] ? { readOnly: true } : {}),
         },
       },
-      TOOLSETS,
+      toolsets(),
     );
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  const unknown = config.core.toolsets?.filter((name) => !TOOLSETS.some((t) => t.name === name));
+  const unknown = config.core.toolsets?.filter((name) => !toolsets().some((t) => t.name === name));
   if (unknown?.length) {
-    fail(`unknown toolset '${unknown[0]}' (known: ${TOOLSETS.map((t) => t.name).join(", ")})`);
+    fail(
+      `unknown toolset '${unknown[0]}' (known: ${toolsets()
+        .map((t) => t.name)
+        .join(", ")})`,
+    );
   }
 
   const log = new Log(config.core.logLevel);

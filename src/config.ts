@@ -2,10 +2,11 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { z } from "zod";
+import { ConfigError } from "./errors.js";
 import { LOG_LEVELS } from "./log.js";
 import { flag, integer, list, type Setting, type Settings, type SettingValues } from "./settings.js";
+import { credentialShaped } from "./shown.js";
 import type { Toolset } from "./toolset.js";
-import { type SourceConfig, webhookSettings } from "./webhooks/settings.js";
 
 /** The core's settings; each toolset declares its own, under its name in the config file. */
 export const coreSettings = {
@@ -56,21 +57,13 @@ export const CONFIG_FILE_ENV = "WAITER_CONFIG";
 
 export type CoreConfig = SettingValues<typeof coreSettings> & { dataDir: string };
 
-/** A webhook source as configured, with its secret read from the environment. */
-export type WebhookSource = SourceConfig & { name: string; secret?: string };
-
-export type WebhooksConfig = Omit<SettingValues<typeof webhookSettings>, "sources"> & { sources: WebhookSource[] };
-
 export interface Config {
   core: CoreConfig;
-  webhooks: WebhooksConfig;
-  /** Each toolset's parsed settings, by toolset name. */
+  /** Each toolset's settings, parsed and resolved, by toolset name. */
   toolsets: Record<string, Record<string, unknown>>;
   /** The config file that was read, if any. */
   file?: string;
 }
-
-export class ConfigError extends Error {}
 
 export interface ConfigSources {
   env: NodeJS.ProcessEnv;
@@ -93,8 +86,7 @@ interface Section {
 export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[]): Config {
   const sections: Section[] = [
     { settings: coreSettings },
-    { key: "webhooks", settings: webhookSettings },
-    // A toolset without settings has no section: the "webhooks" toolset reads the core's.
+    // A toolset without settings has no section.
     ...toolsets.filter((t) => Object.keys(t.settings).length > 0).map((t) => ({ key: t.name, settings: t.settings })),
   ];
   if (sources.file === "") throw new ConfigError("--config needs a file name");
@@ -159,46 +151,13 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, data[k]])) as CoreConfig;
   core.dataDir = core.dataDir ?? defaultDataDir(sources.env);
   const toolsetValues = Object.fromEntries(
-    toolsets.map((t) => [t.name, Object.keys(t.settings).length > 0 ? (data[t.name] as Record<string, unknown>) : {}]),
+    toolsets.map((toolset) => {
+      const values = Object.keys(toolset.settings).length > 0 ? (data[toolset.name] as Record<string, unknown>) : {};
+      const origin = (name: string) => origins.get(`${toolset.name}.${name}`) ?? `${toolset.name}.${name}`;
+      return [toolset.name, toolset.resolve ? toolset.resolve(values, sources.env, origin) : values];
+    }),
   );
-  const webhooks = data.webhooks as SettingValues<typeof webhookSettings>;
-  if (webhooks.retention.maxBytes < webhooks.maxBodyBytes) {
-    throw new ConfigError(
-      `invalid setting ${origins.get("webhooks.retention")}: maxBytes (${webhooks.retention.maxBytes}) is below webhooks.maxBodyBytes (${webhooks.maxBodyBytes}); a single webhook could not be kept`,
-    );
-  }
-  return {
-    core,
-    webhooks: {
-      ...webhooks,
-      sources: withSecrets(webhooks.sources, sources.env, origins.get("webhooks.sources") ?? "webhooks.sources"),
-    },
-    toolsets: toolsetValues,
-    ...(file ? { file } : {}),
-  };
-}
-
-/** Each signed source's secret, from the variable its secretEnv names; a missing one stops waiter. */
-function withSecrets(
-  configured: Record<string, SourceConfig>,
-  env: NodeJS.ProcessEnv,
-  origin: string,
-): WebhookSource[] {
-  return Object.entries(configured).map(([name, source]) => {
-    if (source.scheme === "none") return { ...source, name };
-    const secret = env[source.secretEnv];
-    if (!secret && (credentialShaped(source.secretEnv) || source.secretEnv.length > 64)) {
-      throw new ConfigError(
-        `invalid setting ${origin} at ${name}.secretEnv: it must name the environment variable that holds the ${source.scheme} signing secret (such as ${name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET), not hold the secret itself; what it holds is not shown`,
-      );
-    }
-    if (!secret) {
-      throw new ConfigError(
-        `webhook source ${name}: ${source.secretEnv} is not set; its ${source.scheme} signing secret must be in the environment`,
-      );
-    }
-    return { ...source, name, secret };
-  });
+  return { core, toolsets: toolsetValues, ...(file ? { file } : {}) };
 }
 
 function flagName(setting: string): string {
@@ -280,20 +239,6 @@ function interpreted<T>(parse: () => T): T {
 
 /** What a message shows instead of a value it must not repeat. */
 const HIDDEN = "[not shown]";
-
-/**
- * Whether text looks like a credential: a known key prefix (whsec_, sk_live_, ghp_, a JWT...),
- * letters and digits mixed in a long run, a very long run without separators, or a URL that
- * carries a user or a query.
- */
-function credentialShaped(text: string): boolean {
-  if (/(^|[^A-Za-z0-9])(whsec_|[spr]k_(live|test)_|gh[pousr]_|github_pat_|glpat-|xox[a-z]-|AKIA|ASIA|eyJ)/.test(text)) {
-    return true;
-  }
-  if (/[A-Za-z0-9+/=-]{32,}/.test(text)) return true;
-  if ((text.match(/[A-Za-z0-9]{16,}/g) ?? []).some((run) => /[0-9]/.test(run) && /[A-Za-z]/.test(run))) return true;
-  return /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]*@|^[a-z][a-z0-9+.-]*:\/\/[^?#\s]*\?/i.test(text);
-}
 
 /** Whether a bad value may be quoted back: a number, or a short plain word that is no credential. */
 function echoable(value: unknown): boolean {

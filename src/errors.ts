@@ -18,3 +18,8 @@ export class UpstreamError extends ToolError {
     super(message);
   }
 }
+
+/** A setting is missing or wrong; the message names it and never repeats a secret. Stops waiter at start. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}

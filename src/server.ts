@@ -10,7 +10,6 @@ import {
 import { z } from "zod";
 import type { Config } from "./config.js";
 import { ToolError } from "./errors.js";
-import type { EventStore } from "./events/store.js";
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { shorten, shortenEchoes } from "./shown.js";
@@ -30,16 +29,15 @@ export interface ServerParts {
   toolsets: readonly Toolset[];
   http: HttpClient;
   log: Log;
-  events: EventStore | undefined;
 }
 
 /** The tools the configuration enables, toolset by toolset; says once why a toolset is off. */
-export function enabledTools({ config, toolsets, http, log, events }: ServerParts): Tool[] {
+export function enabledTools({ config, toolsets, http, log }: ServerParts): Tool[] {
   const tools: Tool[] = [];
   for (const toolset of toolsets) {
     if (config.core.toolsets && !config.core.toolsets.includes(toolset.name)) continue;
     const settings = config.toolsets[toolset.name] ?? {};
-    const context = { settings, http, log: log.child(toolset.name), webhooks: config.webhooks, events };
+    const context = { settings, http, log: log.child(toolset.name) };
     const why = toolset.unconfigured?.(context);
     if (why) {
       log.notice(`toolset ${toolset.name} is off: ${why}`);

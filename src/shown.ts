@@ -38,3 +38,17 @@ export function shortenEchoes(text: string, values: unknown): string {
   }
   return shown;
 }
+
+/**
+ * Whether text looks like a credential: a known key prefix (whsec_, sk_live_, ghp_, a JWT...),
+ * letters and digits mixed in a long run, a very long run without separators, or a URL that
+ * carries a user or a query.
+ */
+export function credentialShaped(text: string): boolean {
+  if (/(^|[^A-Za-z0-9])(whsec_|[spr]k_(live|test)_|gh[pousr]_|github_pat_|glpat-|xox[a-z]-|AKIA|ASIA|eyJ)/.test(text)) {
+    return true;
+  }
+  if (/[A-Za-z0-9+/=-]{32,}/.test(text)) return true;
+  if ((text.match(/[A-Za-z0-9]{16,}/g) ?? []).some((run) => /[0-9]/.test(run) && /[A-Za-z]/.test(run))) return true;
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]*@|^[a-z][a-z0-9+.-]*:\/\/[^?#\s]*\?/i.test(text);
+}

@@ -1,7 +1,5 @@
 import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { z } from "zod";
-import type { WebhooksConfig } from "./config.js";
-import type { EventStore } from "./events/store.js";
 import type { Call, HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import type { Settings, SettingValues } from "./settings.js";
@@ -49,21 +47,30 @@ export interface ToolsetContext<V> {
   settings: V;
   http: HttpClient;
   log: Log;
-  /** The webhook listener's settings and sources. */
-  webhooks: WebhooksConfig;
-  /** The shared event store, open when webhook sources are configured. */
-  events: EventStore | undefined;
 }
 
 /**
  * The contract of every folder in tools/: one upstream system. Adding a system is adding a
- * folder that exports one Toolset and a line in src/toolsets.ts.
+ * folder that exports one Toolset and a line in src/toolsets.ts. A toolset that needs more than
+ * its settings, an HTTP client and a log (the event tools need the store) is made by a function
+ * that is given it.
  */
 export interface Toolset<S extends Settings = Settings> {
   /** Also the prefix of its tools and its section in the config file. */
   name: string;
   description: string;
   settings: S;
+  /**
+   * Runs once the settings are parsed, for what one setting cannot check alone: values they name
+   * in the environment (a webhook source's secret) and settings checked against each other.
+   * Throws a ConfigError that names the setting, as `origin` gives it (the variable, or the key
+   * and the file).
+   */
+  resolve?(
+    values: SettingValues<S>,
+    env: NodeJS.ProcessEnv,
+    origin: (setting: keyof S & string) => string,
+  ): SettingValues<S>;
   /** Why the toolset cannot work as configured (what to set), or undefined when it can. */
   unconfigured?(context: ToolsetContext<SettingValues<S>>): string | undefined;
   tools(context: ToolsetContext<SettingValues<S>>): Tool[];

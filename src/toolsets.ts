@@ -1,9 +1,18 @@
 import { currency } from "../tools/currency/index.js";
 import { eshop } from "../tools/eshop/index.js";
 import { weather } from "../tools/weather/index.js";
-import { events } from "./events/tools.js";
+import type { EventStore } from "./events/store.js";
+import { eventsToolset } from "./events/tools.js";
 import type { Toolset } from "./toolset.js";
-import { webhooks } from "./webhooks/tools.js";
+import { webhooksToolset } from "./webhooks/tools.js";
 
-/** Every toolset waiter knows, in the order their tools are listed. */
-export const TOOLSETS: readonly Toolset[] = [events, webhooks, currency, weather, eshop];
+export const NO_SOURCES =
+  "no webhook sources are configured (webhooks.sources in the config file, or WAITER_WEBHOOKS_SOURCES)";
+
+/**
+ * Every toolset waiter knows, in the order their tools are listed. The event tools serve
+ * `store`; without one (to read the settings, or when it could not open) `noStore` says why.
+ */
+export function toolsets(store?: EventStore, noStore = NO_SOURCES): readonly Toolset[] {
+  return [eventsToolset(store, noStore), webhooksToolset(store, noStore), currency, weather, eshop];
+}

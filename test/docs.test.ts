@@ -4,15 +4,11 @@ import { CONFIG_FILE_ENV, coreSettings, loadConfig } from "../src/config.js";
 import { SqliteEventStore } from "../src/events/sqlite.js";
 import { HttpClient } from "../src/http/client.js";
 import { Log } from "../src/log.js";
-import { TOOLSETS } from "../src/toolsets.js";
-import { webhookSettings } from "../src/webhooks/settings.js";
+import { toolsets } from "../src/toolsets.js";
+import { webhooksOf } from "../src/webhooks/settings.js";
 
 const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
-const settings = [
-  ...Object.values(coreSettings),
-  ...Object.values(webhookSettings),
-  ...TOOLSETS.flatMap((t) => Object.values(t.settings)),
-];
+const settings = [...Object.values(coreSettings), ...toolsets().flatMap((t) => Object.values(t.settings))];
 
 test("the README's settings table names every setting", () => {
   for (const env of [CONFIG_FILE_ENV, ...settings.map((s) => s.env)]) expect(readme).toContain(`| \`${env}\` |`);
@@ -20,13 +16,12 @@ test("the README's settings table names every setting", () => {
 
 test("the README's tools table names every tool", () => {
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
-  const { webhooks } = loadConfig({ env: {} }, TOOLSETS);
-  const events = new SqliteEventStore(":memory:", webhooks.retention);
-  for (const toolset of TOOLSETS) {
+  const events = new SqliteEventStore(":memory:", webhooksOf(loadConfig({ env: {} }, toolsets())).retention);
+  for (const toolset of toolsets(events)) {
     const values = Object.fromEntries(
       Object.entries(toolset.settings).map(([key, setting]) => [key, setting.schema.parse(undefined)]),
     );
-    for (const tool of toolset.tools({ settings: values, http, log: new Log("error"), webhooks, events })) {
+    for (const tool of toolset.tools({ settings: values, http, log: new Log("error") })) {
       expect(readme).toContain(`| \`${tool.name}\` |`);
     }
   }

@@ -8,9 +8,11 @@ import { afterEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { SqliteEventStore } from "../src/events/sqlite.js";
 import { Log } from "../src/log.js";
+import { toolsets } from "../src/toolsets.js";
 import { requestGuard } from "../src/webhooks/hosts.js";
 import type { ListenerTimeouts } from "../src/webhooks/limits.js";
 import { type RunningListener, startListener } from "../src/webhooks/listener.js";
+import { webhooksOf } from "../src/webhooks/settings.js";
 
 const ERP_SECRET = "erp-secret";
 const SOURCES = {
@@ -32,17 +34,19 @@ afterEach(async () => {
 
 /** The listener in this process on a free loopback port, with its own in-memory store. */
 async function start(env: Record<string, string> = {}, timeouts: Partial<ListenerTimeouts> = {}) {
-  const { webhooks } = loadConfig(
-    {
-      env: {
-        ERP_SECRET,
-        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-        WAITER_WEBHOOKS_SOURCES: JSON.stringify(SOURCES),
-        WAITER_WEBHOOKS_MAX_BODY_BYTES: "65536",
-        ...env,
+  const webhooks = webhooksOf(
+    loadConfig(
+      {
+        env: {
+          ERP_SECRET,
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify(SOURCES),
+          WAITER_WEBHOOKS_MAX_BODY_BYTES: "65536",
+          ...env,
+        },
       },
-    },
-    [],
+      toolsets(),
+    ),
   );
   const store = new SqliteEventStore(":memory:", webhooks.retention);
   const listener: RunningListener = await startListener({ webhooks, store, log: new Log("error"), timeouts });
@@ -380,17 +384,19 @@ describe("Host and Origin", () => {
   });
 
   test("allowedHosts and allowedOrigins are checked as they are read", () => {
-    const load = (env: Record<string, string>) => () => loadConfig({ env }, []);
+    const load = (env: Record<string, string>) => () => loadConfig({ env }, toolsets());
     expect(load({ WAITER_WEBHOOKS_ALLOWED_HOSTS: "hooks.example.com:443" })).toThrow(/host names without a port/);
     expect(load({ WAITER_WEBHOOKS_ALLOWED_ORIGINS: "https://admin.example.com/path" })).toThrow(/lists origins/);
-    const { webhooks } = loadConfig(
-      {
-        env: {
-          WAITER_WEBHOOKS_ALLOWED_HOSTS: "Hooks.Example.com, [::1]",
-          WAITER_WEBHOOKS_ALLOWED_ORIGINS: "HTTPS://Admin.example.com:443/",
+    const webhooks = webhooksOf(
+      loadConfig(
+        {
+          env: {
+            WAITER_WEBHOOKS_ALLOWED_HOSTS: "Hooks.Example.com, [::1]",
+            WAITER_WEBHOOKS_ALLOWED_ORIGINS: "HTTPS://Admin.example.com:443/",
+          },
         },
-      },
-      [],
+        toolsets(),
+      ),
     );
     expect(webhooks.allowedHosts).toEqual(["hooks.example.com", "[::1]"]);
     expect(webhooks.allowedOrigins).toEqual(["https://admin.example.com"]);

@@ -7,7 +7,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { startApp } from "../src/app.js";
 import { type ConfigSources, loadConfig } from "../src/config.js";
 import { Log } from "../src/log.js";
-import { TOOLSETS } from "../src/toolsets.js";
+import { toolsets } from "../src/toolsets.js";
 import type { Session } from "./stdio.js";
 
 /**
@@ -24,7 +24,7 @@ export async function startWaiter(
       env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-test-")), ...env },
       overrides: options.overrides ?? {},
     },
-    TOOLSETS,
+    toolsets(),
   );
   let stderr = "";
   const log = new Log(config.core.logLevel, (line) => {

@@ -7,7 +7,7 @@ import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/type
 import Stripe from "stripe";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { TOOLSETS } from "../src/toolsets.js";
+import { toolsets } from "../src/toolsets.js";
 import { startCnb } from "./fakes/cnb.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import { type Fake, freePort } from "./fakes/http.js";
@@ -176,7 +176,7 @@ describe("what agents see in tools/list", () => {
 
   test("every tool declares name, title, description, described inputs, an output schema and all four hints", () => {
     expect(tools.length).toBeGreaterThan(0);
-    const prefixes = TOOLSETS.map((t) => `${t.name}_`);
+    const prefixes = toolsets().map((t) => `${t.name}_`);
     for (const tool of tools) {
       expect(tool.name, tool.name).toMatch(/^[a-z][a-z0-9]*(_[a-z0-9]+)+$/);
       expect(
@@ -271,7 +271,8 @@ describe("secrets never leak", () => {
     const secrets = [stripeSecret, githubSecret, "s3cr3t-proxy-token", "sk_test_waiter_4eC39HqLyjWDarjtT1zdp7dc"];
     // Every secret a toolset declares, set to a known value.
     const declared = Object.fromEntries(
-      TOOLSETS.flatMap((t) => Object.values(t.settings))
+      toolsets()
+        .flatMap((t) => Object.values(t.settings))
         .filter((s) => s.secret)
         .map((s, i) => [s.env, `waiter-secret-${i}-${s.env}`]),
     );

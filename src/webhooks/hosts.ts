@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { WebhooksConfig } from "../config.js";
+import type { WebhooksConfig } from "./settings.js";
 
 export interface Refusal {
   /** What is counted for the source: a fixed phrase, never the refused value. */

@@ -1,12 +1,12 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
-import type { WebhookSource, WebhooksConfig } from "../config.js";
 import type { EventStore } from "../events/store.js";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
 import { requestGuard } from "./hosts.js";
 import { capConnectionsPerClient, DEFAULT_TIMEOUTS, type ListenerTimeouts, throttled, watchBody } from "./limits.js";
+import type { WebhookSource, WebhooksConfig } from "./settings.js";
 import { parseBody, type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */

@@ -1,5 +1,8 @@
 import { z } from "zod";
-import { integer, list, type Settings } from "../settings.js";
+import type { Config } from "../config.js";
+import { ConfigError } from "../errors.js";
+import { integer, list, type Settings, type SettingValues } from "../settings.js";
+import { credentialShaped } from "../shown.js";
 
 export const SCHEMES = [
   "standard-webhooks",
@@ -39,6 +42,9 @@ const source = z.discriminatedUnion("scheme", [
   }),
 ]);
 export type SourceConfig = z.output<typeof source>;
+
+/** A configured source with its name and, once resolved, the secret its secretEnv names. */
+export type WebhookSource = SourceConfig & { name: string; secret?: string };
 
 const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
 const sourceName = z
@@ -159,6 +165,56 @@ export const webhookSettings = {
     env: "WAITER_WEBHOOKS_SOURCES",
     description:
       "The webhook sources as JSON: name -> {scheme, secretEnv, ...}. Each secret is read from the variable secretEnv names.",
-    schema: jsonSetting(z.record(sourceName, source), {}),
+    schema: jsonSetting(z.record(sourceName, source), {}).transform((sources) =>
+      Object.entries(sources).map(([name, configured]): WebhookSource => ({ ...configured, name })),
+    ),
   },
 } satisfies Settings;
+
+/** The webhooks section, its sources' secrets read: what the listener and the store are started with. */
+export type WebhooksConfig = SettingValues<typeof webhookSettings>;
+
+/** The webhooks section of a loaded configuration. */
+export function webhooksOf(config: Config): WebhooksConfig {
+  return config.toolsets.webhooks as WebhooksConfig;
+}
+
+/**
+ * Reads each signed source's secret from the variable its secretEnv names, and checks what one
+ * setting cannot alone; a missing secret, or one pasted where its variable's name belongs, stops
+ * waiter with the source's name.
+ */
+export function resolveWebhooks(
+  values: WebhooksConfig,
+  env: NodeJS.ProcessEnv,
+  origin: (setting: keyof typeof webhookSettings) => string,
+): WebhooksConfig {
+  if (values.retention.maxBytes < values.maxBodyBytes) {
+    throw new ConfigError(
+      `invalid setting ${origin("retention")}: maxBytes (${values.retention.maxBytes}) is below webhooks.maxBodyBytes (${values.maxBodyBytes}); a single webhook could not be kept`,
+    );
+  }
+  const sources = values.sources.map((source) => {
+    if (source.scheme === "none") return source;
+    const secret = env[source.secretEnv];
+    if (!secret && (credentialShaped(source.secretEnv) || source.secretEnv.length > 64)) {
+      throw new ConfigError(
+        `invalid setting ${origin("sources")} at ${source.name}.secretEnv: it must name the environment variable that holds the ${source.scheme} signing secret (such as ${source.name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET), not hold the secret itself; what it holds is not shown`,
+      );
+    }
+    if (!secret) {
+      throw new ConfigError(
+        `webhook source ${source.name}: ${source.secretEnv} is not set; its ${source.scheme} signing secret must be in the environment`,
+      );
+    }
+    return { ...source, secret };
+  });
+  return { ...values, sources };
+}
+
+/** Where a source's sender must post: behind publicUrl when set, else the listen address. */
+export function sourceUrl(webhooks: Pick<WebhooksConfig, "listen" | "publicUrl">, name: string): string {
+  const { host, port } = webhooks.listen;
+  const base = webhooks.publicUrl ?? `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return `${base.replace(/\/$/, "")}/webhooks/${name}`;
+}

@@ -3,9 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { ConfigError, defaultDataDir, loadConfig } from "../../src/config.js";
+import { defaultDataDir, loadConfig } from "../../src/config.js";
+import { ConfigError } from "../../src/errors.js";
 import { upstreamUrl } from "../../src/settings.js";
 import type { Toolset } from "../../src/toolset.js";
+import { toolsets } from "../../src/toolsets.js";
 
 const shop: Toolset = {
   name: "shop",
@@ -24,7 +26,7 @@ function file(content: unknown): string {
 }
 
 const load = (env: NodeJS.ProcessEnv, extra: Partial<Parameters<typeof loadConfig>[0]> = {}) =>
-  loadConfig({ env: { HOME: "/home/u", ...env }, ...extra }, [shop]);
+  loadConfig({ env: { HOME: "/home/u", ...env }, ...extra }, [...toolsets(), shop]);
 
 describe("sources and precedence", () => {
   test("defaults apply when nothing is set", () => {

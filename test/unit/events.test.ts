@@ -12,7 +12,8 @@ import { HttpClient } from "../../src/http/client.js";
 import { Log } from "../../src/log.js";
 import { createServer, enabledTools } from "../../src/server.js";
 import { clock } from "../../src/time.js";
-import { TOOLSETS } from "../../src/toolsets.js";
+import { toolsets } from "../../src/toolsets.js";
+import { webhooksOf } from "../../src/webhooks/settings.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -30,12 +31,12 @@ async function served() {
         WAITER_TOOLSETS: "events",
       },
     },
-    TOOLSETS,
+    toolsets(),
   );
-  const store = new SqliteEventStore(join(dir, "events.db"), config.webhooks.retention);
+  const store = new SqliteEventStore(join(dir, "events.db"), webhooksOf(config).retention);
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
   const log = new Log("error");
-  const server = createServer(enabledTools({ config, toolsets: TOOLSETS, http, log, events: store }), config, log);
+  const server = createServer(enabledTools({ config, toolsets: toolsets(store), http, log }), config, log);
   const stopResources = registerEventResources(server, store, log);
   const client = new Client({ name: "test", version: "0" });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();

@@ -19,7 +19,8 @@ import { Log } from "../../src/log.js";
 import { createServer, enabledTools } from "../../src/server.js";
 import { clock } from "../../src/time.js";
 import { defineTool, defineToolset, type Tool } from "../../src/toolset.js";
-import { TOOLSETS } from "../../src/toolsets.js";
+import { toolsets } from "../../src/toolsets.js";
+import { webhooksOf } from "../../src/webhooks/settings.js";
 import { startFrankfurter } from "../fakes/frankfurter.js";
 
 function tool(name: string, readOnly: boolean): Tool {
@@ -61,7 +62,7 @@ function names(env: NodeJS.ProcessEnv, overrides = {}) {
   const config = loadConfig({ env, overrides }, toolsets);
   const log = new RecordingLog("error");
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
-  const list = enabledTools({ config, toolsets, http, log, events: undefined }).map((t) => t.name);
+  const list = enabledTools({ config, toolsets, http, log }).map((t) => t.name);
   void http.close();
   return { list, log: log.lines };
 }
@@ -311,9 +312,9 @@ describe("null for every optional argument of real tools", () => {
           WAITER_TOOLSETS: "events,currency",
         },
       },
-      TOOLSETS,
+      toolsets(),
     );
-    const store = new SqliteEventStore(join(dir, "events.db"), config.webhooks.retention);
+    const store = new SqliteEventStore(join(dir, "events.db"), webhooksOf(config).retention);
     const { id } = await store.add({
       source: "trial",
       type: "order.paid",
@@ -325,7 +326,7 @@ describe("null for every optional argument of real tools", () => {
     });
     const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 * 1024 });
     const log = new Log("error");
-    const server = createServer(enabledTools({ config, toolsets: TOOLSETS, http, log, events: store }), config, log);
+    const server = createServer(enabledTools({ config, toolsets: toolsets(store), http, log }), config, log);
     const client = new Client({ name: "test", version: "0" });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await Promise.all([server.connect(serverSide), client.connect(clientSide)]);

@@ -3,7 +3,7 @@ import { sign as githubSign } from "@octokit/webhooks-methods";
 import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { describe, expect, test } from "vitest";
-import type { WebhookSource } from "../../src/config.js";
+import type { WebhookSource } from "../../src/webhooks/settings.js";
 import { type Delivery, verifierFor } from "../../src/webhooks/verifiers/index.js";
 import { wpSpecialcharsDecode } from "../../src/webhooks/verifiers/woocommerce.js";
 

@@ -1,4 +1,4 @@
-import type { WebhookSource } from "../../config.js";
+import type { WebhookSource } from "../settings.js";
 import type { Verifier } from "./common.js";
 import { github } from "./github.js";
 import { hmacSha256, identify } from "./hmac-sha256.js";
