@@ -1,37 +1,24 @@
 import { readFileSync } from "node:fs";
 import { expect, test } from "vitest";
-import { CONFIG_FILE_ENV, coreSettings, loadConfig } from "../src/config.js";
-import { EventStore } from "../src/events/store.js";
-import { HttpClient } from "../src/http/client.js";
-import { Log } from "../src/log.js";
+import { coreSettings } from "../src/config.js";
 import { TOOLSETS } from "../src/toolsets.js";
 import { webhookSettings } from "../src/webhooks/settings.js";
+import { renderSettings, renderTools } from "./reference.js";
 
-const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
 const settings = [
   ...Object.values(coreSettings),
   ...Object.values(webhookSettings),
   ...TOOLSETS.flatMap((t) => Object.values(t.settings)),
 ];
 
-test("the README's settings table names every setting", () => {
-  for (const env of [CONFIG_FILE_ENV, ...settings.map((s) => s.env)]) expect(readme).toContain(`| \`${env}\` |`);
+const STALE = "is not what the code generates: run `npm run docs` and review the change";
+
+test("docs/settings.md is generated from the settings declarations", async () => {
+  await expect(await renderSettings(), `docs/settings.md ${STALE}`).toMatchFileSnapshot("../docs/settings.md");
 });
 
-test("the README's tools table names every tool", () => {
-  const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
-  const { webhooks } = loadConfig({ env: {} }, TOOLSETS);
-  const events = new EventStore(":memory:", webhooks.retention);
-  for (const toolset of TOOLSETS) {
-    const values = Object.fromEntries(
-      Object.entries(toolset.settings).map(([key, setting]) => [key, setting.schema.parse(undefined)]),
-    );
-    for (const tool of toolset.tools({ settings: values, http, log: new Log("error"), webhooks, events })) {
-      expect(readme).toContain(`| \`${tool.name}\` |`);
-    }
-  }
-  void http.close();
-  events.close();
+test("docs/tools.md is generated from tools/list with every toolset on", async () => {
+  await expect(await renderTools(), `docs/tools.md ${STALE}`).toMatchFileSnapshot("../docs/tools.md");
 });
 
 test("mcp.json is a ready client entry that sets only real settings", () => {
