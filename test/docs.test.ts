@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
-import { coreSettings } from "../src/config.js";
+import { CONFIG_FILE_ENV, coreSettings, loadConfig } from "../src/config.js";
 import { TOOLSETS } from "../src/toolsets.js";
 import { webhookSettings } from "../src/webhooks/settings.js";
 import { renderSettings, renderTools } from "./reference.js";
@@ -77,10 +78,38 @@ test("every relative link in the README and docs/ points at a file, and at a hea
   expect(broken).toEqual([]);
 });
 
-test("mcp.json is a ready client entry that sets only real settings", () => {
-  const entry = JSON.parse(read("mcp.json")).mcpServers.waiter;
-  expect(entry.command).toBe("node");
-  expect(entry.args[0]).toMatch(/dist\/src\/cli\.js$/);
-  const known = new Set(settings.map((s) => s.env));
-  for (const name of Object.keys(entry.env)) expect(known).toContain(name);
+/** Every JSON example in the README and docs/, by page. */
+const examples = pages.flatMap((page) =>
+  [...read(page).matchAll(/^```json\n([\s\S]*?)^```/gm)].map((m) => ({ page, json: JSON.parse(m[1] ?? "") })),
+);
+
+test("mcp.json and the client entries the docs show start waiter and set only real settings", () => {
+  const shown = [{ page: "mcp.json", json: JSON.parse(read("mcp.json")) }, ...examples];
+  const entries = shown.flatMap(({ page, json }) =>
+    Object.values(json.mcpServers ?? json.servers ?? {}).map((entry) => ({
+      page,
+      entry: entry as Record<string, never>,
+    })),
+  );
+  expect(entries.map((e) => e.page)).toContain("mcp.json");
+  expect(entries.length).toBeGreaterThanOrEqual(4);
+  const known = new Set([CONFIG_FILE_ENV, ...settings.map((s) => s.env)]);
+  for (const { page, entry } of entries) {
+    expect(entry.command, page).toBe("node");
+    expect(entry.args, page).toEqual(["/path/to/waiter/dist/src/cli.js"]);
+    for (const name of Object.keys(entry.env ?? {})) expect(known, `${page}: ${name}`).toContain(name);
+  }
+});
+
+test("the config files shown load, with their sources' secrets in the environment", () => {
+  const files = examples.filter(({ json }) => !json.mcpServers && !json.servers);
+  expect(files.length).toBeGreaterThanOrEqual(2);
+  const dir = mkdtempSync(join(tmpdir(), "waiter-docs-"));
+  for (const [i, { page, json }] of files.entries()) {
+    const file = join(dir, `${i}.json`);
+    writeFileSync(file, JSON.stringify(json));
+    const sources = Object.values(json.webhooks?.sources ?? {}) as { secretEnv?: string }[];
+    const env = Object.fromEntries(sources.flatMap((s) => (s.secretEnv ? [[s.secretEnv, "whsec_c2VjcmV0"]] : [])));
+    expect(() => loadConfig({ env: { WAITER_DATA_DIR: "/nonexistent", ...env }, file }, TOOLSETS), page).not.toThrow();
+  }
 });
