@@ -48,7 +48,8 @@ function defaultOf(env: string, key: string, setting: Setting): string {
     );
   }
   const value = found?.value;
-  if (value === undefined) return "not set";
+  // Unset can still mean a default waiter works out (per platform, from another setting): the description says which.
+  if (value === undefined) return /\bdefault\b/i.test(setting.description) ? "see meaning" : "not set";
   if (Array.isArray(value) && value.length === 0) return "none";
   if (typeof value === "object" && value !== null && Object.keys(value).length === 0) return "none";
   if (typeof value === "string") return code(value);
