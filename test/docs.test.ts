@@ -1,38 +1,113 @@
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 import { CONFIG_FILE_ENV, coreSettings, loadConfig } from "../src/config.js";
-import { SqliteEventStore } from "../src/events/sqlite.js";
-import { HttpClient } from "../src/http/client.js";
-import { Log } from "../src/log.js";
 import { toolsets } from "../src/toolsets.js";
-import { webhooksOf } from "../src/webhooks/settings.js";
+import { renderSettings, renderTools } from "./reference.js";
 
-const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+const root = fileURLToPath(new URL("..", import.meta.url));
+const read = (path: string) => readFileSync(join(root, path), "utf8");
+const docs = readdirSync(join(root, "docs"))
+  .filter((name) => name.endsWith(".md"))
+  .sort()
+  .map((name) => `docs/${name}`);
+const pages = ["README.md", ...docs];
+
 const settings = [...Object.values(coreSettings), ...toolsets().flatMap((t) => Object.values(t.settings))];
 
-test("the README's settings table names every setting", () => {
-  for (const env of [CONFIG_FILE_ENV, ...settings.map((s) => s.env)]) expect(readme).toContain(`| \`${env}\` |`);
+const STALE = "is not what the code generates: run `npm run docs` and review the change";
+
+test("docs/settings.md is generated from the settings declarations", async () => {
+  await expect(await renderSettings(), `docs/settings.md ${STALE}`).toMatchFileSnapshot("../docs/settings.md");
 });
 
-test("the README's tools table names every tool", () => {
-  const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
-  const events = new SqliteEventStore(":memory:", webhooksOf(loadConfig({ env: {} }, toolsets())).retention);
-  for (const toolset of toolsets(events)) {
-    const values = Object.fromEntries(
-      Object.entries(toolset.settings).map(([key, setting]) => [key, setting.schema.parse(undefined)]),
-    );
-    for (const tool of toolset.tools({ settings: values, http, log: new Log("error") })) {
-      expect(readme).toContain(`| \`${tool.name}\` |`);
+test("docs/tools.md is generated from tools/list with every toolset on", async () => {
+  await expect(await renderTools(), `docs/tools.md ${STALE}`).toMatchFileSnapshot("../docs/tools.md");
+});
+
+test("the README stays an overview: at most 12 KB, the rest in docs/", () => {
+  expect(statSync(join(root, "README.md")).size).toBeLessThanOrEqual(12 * 1024);
+});
+
+test("the README links every page in docs/", () => {
+  const linked = new Set([...read("README.md").matchAll(/\]\((docs\/[^)#\s]+)/g)].map((m) => m[1]));
+  expect(docs.filter((page) => !linked.has(page))).toEqual([]);
+});
+
+/** GitHub's anchor for a heading: lowercase, punctuation dropped, spaces to hyphens, repeats numbered. */
+function anchors(markdown: string): Set<string> {
+  const seen = new Map<string, number>();
+  const found = new Set<string>();
+  for (const line of markdown.replace(/^```[\s\S]*?^```/gm, "").split("\n")) {
+    const heading = /^#{1,6}\s+(.*?)\s*#*\s*$/.exec(line)?.[1];
+    if (heading === undefined) continue;
+    const slug = heading
+      .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+      .replace(/\s/g, "-");
+    const count = seen.get(slug) ?? 0;
+    seen.set(slug, count + 1);
+    found.add(count === 0 ? slug : `${slug}-${count}`);
+  }
+  return found;
+}
+
+test("every relative link in the README and docs/ points at a file, and at a heading when it names one", () => {
+  const broken: string[] = [];
+  for (const page of pages) {
+    const text = read(page).replace(/^```[\s\S]*?^```/gm, "");
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (!target || /^[a-z]+:/i.test(target)) continue;
+      const [path = "", anchor] = target.split("#");
+      const file = path === "" ? join(root, page) : resolve(dirname(join(root, page)), path);
+      if (!existsSync(file)) {
+        broken.push(`${page}: ${target} (no ${relative(root, file)})`);
+      } else if (anchor !== undefined && file.endsWith(".md") && !anchors(readFileSync(file, "utf8")).has(anchor)) {
+        broken.push(`${page}: ${target} (no such heading)`);
+      }
     }
   }
-  void http.close();
-  events.close();
+  expect(broken).toEqual([]);
 });
 
-test("mcp.json is a ready client entry that sets only real settings", () => {
-  const entry = JSON.parse(readFileSync(new URL("../mcp.json", import.meta.url), "utf8")).mcpServers.waiter;
-  expect(entry.command).toBe("node");
-  expect(entry.args[0]).toMatch(/dist\/src\/cli\.js$/);
-  const known = new Set(settings.map((s) => s.env));
-  for (const name of Object.keys(entry.env)) expect(known).toContain(name);
+/** Every JSON example in the README and docs/, by page. */
+const examples = pages.flatMap((page) =>
+  [...read(page).matchAll(/^```json\n([\s\S]*?)^```/gm)].map((m) => ({ page, json: JSON.parse(m[1] ?? "") })),
+);
+
+test("mcp.json and the client entries the docs show start waiter and set only real settings", () => {
+  const shown = [{ page: "mcp.json", json: JSON.parse(read("mcp.json")) }, ...examples];
+  const entries = shown.flatMap(({ page, json }) =>
+    Object.values(json.mcpServers ?? json.servers ?? {}).map((entry) => ({
+      page,
+      entry: entry as Record<string, never>,
+    })),
+  );
+  expect(entries.map((e) => e.page)).toContain("mcp.json");
+  expect(entries.length).toBeGreaterThanOrEqual(4);
+  const known = new Set([CONFIG_FILE_ENV, ...settings.map((s) => s.env)]);
+  for (const { page, entry } of entries) {
+    expect(entry.command, page).toBe("node");
+    expect(entry.args, page).toEqual(["/path/to/waiter/dist/src/cli.js"]);
+    for (const name of Object.keys(entry.env ?? {})) expect(known, `${page}: ${name}`).toContain(name);
+  }
+});
+
+test("the config files shown load, with their sources' secrets in the environment", () => {
+  const files = examples.filter(({ json }) => !json.mcpServers && !json.servers);
+  expect(files.length).toBeGreaterThanOrEqual(2);
+  const dir = mkdtempSync(join(tmpdir(), "waiter-docs-"));
+  for (const [i, { page, json }] of files.entries()) {
+    const file = join(dir, `${i}.json`);
+    writeFileSync(file, JSON.stringify(json));
+    const sources = Object.values(json.webhooks?.sources ?? {}) as { secretEnv?: string }[];
+    const env = Object.fromEntries(sources.flatMap((s) => (s.secretEnv ? [[s.secretEnv, "whsec_c2VjcmV0"]] : [])));
+    expect(
+      () => loadConfig({ env: { WAITER_DATA_DIR: "/nonexistent", ...env }, file }, toolsets()),
+      page,
+    ).not.toThrow();
+  }
 });

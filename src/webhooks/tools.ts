@@ -10,7 +10,7 @@ import { resolveWebhooks, sourceUrl, webhookSettings } from "./settings.js";
 export function webhooksToolset(store: EventStore | undefined, noStore: string): Toolset {
   return defineToolset({
     name: "webhooks",
-    description: "The configured webhook sources: where they post, and what arrived.",
+    description: "The webhook listener and its sources: where each posts, and what arrived.",
     settings: webhookSettings,
     resolve: resolveWebhooks,
     unconfigured: () => (store ? undefined : noStore),
