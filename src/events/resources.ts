@@ -2,8 +2,8 @@ import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/serv
 import { SubscribeRequestSchema, UnsubscribeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Log } from "../log.js";
 import { quote } from "../shown.js";
+import { summary } from "./present.js";
 import type { EventStore } from "./store.js";
-import { summary } from "./tools.js";
 
 export const RECENT_URI = "events://recent";
 const RECENT_COUNT = 50;

@@ -1,0 +1,42 @@
+import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
+import type { StoredEvent } from "./store.js";
+
+/** A JSON payload parsed so that numbers keep their exact text (order ids beyond 2^53). */
+export function parseExact(event: StoredEvent): unknown {
+  if (!event.isJson) return undefined;
+  try {
+    return parseLossless(event.payload);
+  } catch {
+    return undefined;
+  }
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && !isLosslessNumber(value);
+}
+
+/** One line about a payload: its top-level scalar fields, cut short. Untrusted text, kept brief. */
+function gist(event: StoredEvent): string {
+  const parsed = parseExact(event);
+  const text = isRecord(parsed)
+    ? (stringifyLossless(
+        Object.fromEntries(
+          Object.entries(parsed).filter(([, v]) => v === null || typeof v !== "object" || isLosslessNumber(v)),
+        ),
+      ) ?? "")
+    : event.payload;
+  const line = text.replace(/\s+/g, " ");
+  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
+}
+
+/** One event in a line: what the list tool and the list resource show. */
+export function summary(event: StoredEvent) {
+  return {
+    id: event.id,
+    source: event.source,
+    type: event.type,
+    received_at: event.receivedAt,
+    acked: event.ackedAt !== null,
+    gist: gist(event),
+  };
+}
