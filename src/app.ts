@@ -21,7 +21,7 @@ export class StoreUnavailable extends Error {}
 export async function openStore(config: Config): Promise<EventStore> {
   const { retention } = webhooksOf(config);
   try {
-    const { SqliteEventStore } = await import("./events/sqlite.js");
+    const { SqliteEventStore } = await import("./events/sqlite/store.js");
     return new SqliteEventStore(join(config.core.dataDir, "events.db"), retention);
   } catch (err) {
     const native = nativeModuleProblem(err);

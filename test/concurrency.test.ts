@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { Agent, request } from "undici";
 import { afterEach, describe, expect, test } from "vitest";
-import { SqliteEventStore } from "../src/events/sqlite.js";
+import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { EventStore, Retention } from "../src/events/store.js";
 import { clock } from "../src/time.js";
 import { freePort } from "./fakes/http.js";

@@ -6,7 +6,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { request } from "undici";
 import { afterEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
-import { SqliteEventStore } from "../src/events/sqlite.js";
+import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import { Log } from "../src/log.js";
 import { toolsets } from "../src/toolsets.js";
 import { requestGuard } from "../src/webhooks/hosts.js";

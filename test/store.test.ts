@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
-import { SqliteEventStore } from "../src/events/sqlite.js";
+import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { EventStore, NewEvent, Retention } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
 

@@ -1,6 +1,6 @@
 // Commits events to a store file one at a time, as `waiter listen` does under a burst of
 // deliveries: node store-writer.mjs <file> <count>. Says "writing" after its first commit.
-import { SqliteEventStore } from "../../dist/src/events/sqlite.js";
+import { SqliteEventStore } from "../../dist/src/events/sqlite/store.js";
 import { clock } from "../../dist/src/time.js";
 
 const [file, count] = process.argv.slice(2);

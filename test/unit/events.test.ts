@@ -7,7 +7,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { registerEventResources } from "../../src/events/resources.js";
-import { SqliteEventStore } from "../../src/events/sqlite.js";
+import { SqliteEventStore } from "../../src/events/sqlite/store.js";
 import { HttpClient } from "../../src/http/client.js";
 import { Log } from "../../src/log.js";
 import { createServer, enabledTools } from "../../src/server.js";

@@ -13,7 +13,7 @@ import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { loadConfig } from "../../src/config.js";
 import { ToolError } from "../../src/errors.js";
-import { SqliteEventStore } from "../../src/events/sqlite.js";
+import { SqliteEventStore } from "../../src/events/sqlite/store.js";
 import { HttpClient } from "../../src/http/client.js";
 import { Log } from "../../src/log.js";
 import { createServer, enabledTools } from "../../src/server.js";

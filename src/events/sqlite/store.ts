@@ -3,8 +3,9 @@ import { chmodSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { monotonicFactory } from "ulid";
-import { clock } from "../time.js";
-import { typePrefix } from "./filter.js";
+import { clock } from "../../time.js";
+import { typePrefix } from "../filter.js";
+import { Listeners, warn } from "../listeners.js";
 import type {
   Acked,
   Added,
@@ -15,7 +16,9 @@ import type {
   Retention,
   StoredEvent,
   StoreStats,
-} from "./store.js";
+} from "../store.js";
+import { enforceRetention } from "./retention.js";
+import { CommitWatch } from "./watch.js";
 
 interface Row {
   seq: number;
@@ -59,8 +62,6 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 `;
 
-const DAY_MS = 24 * 3600 * 1000;
-
 /** Cryptographic randomness for ids, drawn from the OS a batch at a time rather than per character. */
 function pooledRandom(): () => number {
   const pool = new Uint32Array(1024);
@@ -74,8 +75,6 @@ function pooledRandom(): () => number {
   };
 }
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
-/** How often a subscribed store looks for events other processes committed. */
-const POLL_MS = 200;
 
 function isJson(body: Buffer): boolean {
   try {
@@ -84,11 +83,6 @@ function isJson(body: Buffer): boolean {
   } catch {
     return false;
   }
-}
-
-/** The store has no log of its own: its failures off any caller's path go to the process's warnings. */
-function warn(what: string, err: unknown): void {
-  process.emitWarning(`${what}: ${err instanceof Error ? err.message : err}`);
 }
 
 function toEvent(row: Row): StoredEvent {
@@ -139,17 +133,12 @@ export class SqliteEventStore implements EventStore {
   readonly #db: Database.Database;
   readonly #retention: Retention;
   readonly #nextId = monotonicFactory(pooledRandom());
-  readonly #listeners = new Set<(event: StoredEvent) => void>();
-  readonly #ackListeners = new Set<(ids: string[]) => void>();
-  #poll: NodeJS.Timeout | undefined;
+  readonly #listeners = new Listeners<StoredEvent>();
+  readonly #ackListeners = new Listeners<string[]>();
+  readonly #watch: CommitWatch;
   readonly #expiry: NodeJS.Timeout;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #queue: { event: NewEvent; resolve: (added: Added) => void; reject: (err: unknown) => void }[] = [];
-  /** The last sequence number the poll has looked at. */
-  #polledSeq = 0;
-  /** Events told to subscribers as this process committed them, not yet met by the poll. */
-  readonly #emittedHere = new Set<number>();
-  #dataVersion = 0;
 
   constructor(file: string, retention: Retention) {
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -163,6 +152,11 @@ export class SqliteEventStore implements EventStore {
     this.#db.pragma("busy_timeout = 5000");
     this.#db.exec(SCHEMA);
     this.#retention = retention;
+    this.#watch = new CommitWatch(
+      this.#db,
+      (seq) => (this.#sql("SELECT * FROM events WHERE seq > ? ORDER BY seq").all(seq) as Row[]).map(toEvent),
+      (event) => this.#listeners.tell(event),
+    );
     // The age limit holds while no webhook arrives too.
     this.#expireUnattended();
     this.#expiry = setInterval(() => this.#expireUnattended(), EXPIRE_EVERY_MS);
@@ -177,7 +171,7 @@ export class SqliteEventStore implements EventStore {
     if (!this.#db.open) return;
     this.#write(() => {
       const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
-      this.#enforceRetention(now, totals);
+      enforceRetention((text) => this.#sql(text), this.#retention, now, totals);
     });
   }
 
@@ -227,7 +221,7 @@ export class SqliteEventStore implements EventStore {
           const totals = this.#sql(
             "UPDATE totals SET events = events + ?, bytes = bytes + ? RETURNING events, bytes",
           ).get(added.length, bytes) as { events: number; bytes: number };
-          this.#enforceRetention(last.receivedAt, totals);
+          enforceRetention((text) => this.#sql(text), this.#retention, last.receivedAt, totals);
         }
         return inserted;
       });
@@ -241,7 +235,11 @@ export class SqliteEventStore implements EventStore {
       // Retention may already have dropped it (an event larger than maxBytes): then there is none.
       if (!duplicate && this.#listeners.size > 0) {
         const row = this.#sql("SELECT * FROM events WHERE seq = ?").get(seq) as Row | undefined;
-        if (row) this.#emitLocal(toEvent(row));
+        if (row) {
+          const stored = toEvent(row);
+          this.#watch.toldHere(stored);
+          this.#listeners.tell(stored);
+        }
       }
       resolve({ id, duplicate });
     });
@@ -320,13 +318,15 @@ export class SqliteEventStore implements EventStore {
         }
       }
     });
-    if (outcome.acked.length > 0) for (const listener of this.#ackListeners) listener(outcome.acked);
+    if (outcome.acked.length > 0) this.#ackListeners.tell(outcome.acked);
     return outcome;
   }
 
   onAck(listener: (ids: string[]) => void): () => void {
-    this.#ackListeners.add(listener);
-    return () => this.#ackListeners.delete(listener);
+    const remove = this.#ackListeners.add(listener);
+    return () => {
+      remove();
+    };
   }
 
   async latestSeq(): Promise<number> {
@@ -379,11 +379,11 @@ export class SqliteEventStore implements EventStore {
    * others within a poll interval. Returns the unsubscribe function.
    */
   subscribe(listener: (event: StoredEvent) => void): () => void {
-    if (this.#listeners.size === 0) this.#startPolling();
-    this.#listeners.add(listener);
+    if (this.#listeners.size === 0) this.#watch.start(this.#latestSeq());
+    const remove = this.#listeners.add(listener);
     return () => {
-      this.#listeners.delete(listener);
-      if (this.#listeners.size === 0) this.#stopPolling();
+      remove();
+      if (this.#listeners.size === 0) this.#watch.stop();
     };
   }
 
@@ -400,125 +400,14 @@ export class SqliteEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.#queue.length > 0) this.#commitQueue();
     clearInterval(this.#expiry);
-    this.#stopPolling();
+    this.#watch.stop();
     this.#listeners.clear();
     if (this.#db.open) this.#db.close();
-  }
-
-  #startPolling(): void {
-    this.#polledSeq = this.#latestSeq();
-    this.#dataVersion = this.#db.pragma("data_version", { simple: true }) as number;
-    this.#poll = setInterval(() => {
-      try {
-        this.#pollOthers();
-      } catch (err) {
-        // The next commit brings the poll back, and it reads from where it last succeeded.
-        warn("watching for events from other processes failed", err);
-      }
-    }, POLL_MS);
-    this.#poll.unref();
-  }
-
-  #stopPolling(): void {
-    clearInterval(this.#poll);
-    this.#poll = undefined;
-    this.#emittedHere.clear();
-  }
-
-  /** Events other processes committed since the last look; this process's own were told at once. */
-  #pollOthers(): void {
-    if (!this.#db.open) return;
-    // data_version changes only when another connection commits: a cheap question to ask often.
-    const version = this.#db.pragma("data_version", { simple: true }) as number;
-    if (version === this.#dataVersion) return;
-    this.#dataVersion = version;
-    const rows = this.#sql("SELECT * FROM events WHERE seq > ? ORDER BY seq").all(this.#polledSeq) as Row[];
-    for (const row of rows) {
-      this.#polledSeq = row.seq;
-      if (this.#emittedHere.delete(row.seq)) continue;
-      this.#tell(toEvent(row));
-    }
-  }
-
-  #emitLocal(event: StoredEvent): void {
-    // The poll will meet this event too; it skips what was told here.
-    if (this.#poll) this.#emittedHere.add(event.seq);
-    this.#tell(event);
-  }
-
-  /** A subscriber that throws must not cost the others their events, nor a webhook its answer. */
-  #tell(event: StoredEvent): void {
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        warn("event subscriber failed", err);
-      }
-    }
   }
 
   #count(source: string, outcome: string): void {
     this.#sql(
       "INSERT INTO counters (source, outcome, n) VALUES (?, ?, 1) ON CONFLICT (source, outcome) DO UPDATE SET n = n + 1",
     ).run(source, outcome);
-  }
-
-  /** Oldest first: past the age limit, then over the count, then over the bytes. */
-  #enforceRetention(now: number, totals: { events: number; bytes: number }): void {
-    const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
-    // Events are stored in arrival order: the expired ones are a prefix of the table by seq. No
-    // index but the primary key, so a write updates as few b-trees as it can.
-    const cutoff = now - maxAgeDays * DAY_MS;
-    let { events, bytes } = totals;
-    const oldest = this.#sql("SELECT received_at FROM events ORDER BY seq LIMIT 1").get() as
-      | { received_at: number }
-      | undefined;
-    const aged =
-      oldest && oldest.received_at < cutoff ? this.#oldestWhile((row) => row.received_at < cutoff) : undefined;
-    if (aged) {
-      this.#drop(aged, "dropped_age");
-      events -= aged.n;
-      bytes -= aged.bytes;
-    }
-    let over = events - maxEvents;
-    const counted = over > 0 ? this.#oldestWhile(() => over-- > 0) : undefined;
-    if (counted) {
-      this.#drop(counted, "dropped_count");
-      bytes -= counted.bytes;
-    }
-    let excess = bytes - maxBytes;
-    if (excess > 0) {
-      const sized = this.#oldestWhile((row) => {
-        if (excess <= 0) return false;
-        excess -= row.size;
-        return true;
-      });
-      this.#drop(sized, "dropped_bytes");
-    }
-  }
-
-  /** The run of oldest events for which `take` holds: up to which seq, how many, how many bytes. */
-  #oldestWhile(take: (row: { seq: number; size: number; received_at: number }) => boolean) {
-    const run = { edge: 0, n: 0, bytes: 0 };
-    for (const row of this.#sql("SELECT seq, size, received_at FROM events ORDER BY seq").iterate() as Iterable<{
-      seq: number;
-      size: number;
-      received_at: number;
-    }>) {
-      if (!take(row)) break;
-      run.edge = row.seq;
-      run.n += 1;
-      run.bytes += row.size;
-    }
-    return run;
-  }
-
-  #drop(run: { edge: number; n: number; bytes: number }, counter: string): void {
-    this.#sql("DELETE FROM events WHERE seq <= ?").run(run.edge);
-    this.#sql(`UPDATE totals SET events = events - ?, bytes = bytes - ?, ${counter} = ${counter} + ?`).run(
-      run.n,
-      run.bytes,
-      run.n,
-    );
   }
 }

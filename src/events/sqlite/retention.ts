@@ -1,0 +1,79 @@
+import type Database from "better-sqlite3";
+import type { Retention } from "../store.js";
+
+const DAY_MS = 24 * 3600 * 1000;
+
+type Sql = (text: string) => Database.Statement;
+interface Run {
+  /** The last sequence number of the run. */
+  edge: number;
+  n: number;
+  bytes: number;
+}
+
+/**
+ * Drops the oldest events past the limits, inside the caller's write transaction: past the age
+ * limit first, then over the count, then over the bytes; each limit's drops are counted.
+ * `totals` are the store's counts before it.
+ */
+export function enforceRetention(
+  sql: Sql,
+  retention: Retention,
+  now: number,
+  totals: { events: number; bytes: number },
+): void {
+  const { maxEvents, maxBytes, maxAgeDays } = retention;
+  // Events are stored in arrival order: the expired ones are a prefix of the table by seq. No
+  // index but the primary key, so a write updates as few b-trees as it can.
+  const cutoff = now - maxAgeDays * DAY_MS;
+  let { events, bytes } = totals;
+  const oldest = sql("SELECT received_at FROM events ORDER BY seq LIMIT 1").get() as
+    | { received_at: number }
+    | undefined;
+  if (oldest && oldest.received_at < cutoff) {
+    const aged = oldestWhile(sql, (row) => row.received_at < cutoff);
+    drop(sql, aged, "dropped_age");
+    events -= aged.n;
+    bytes -= aged.bytes;
+  }
+  let over = events - maxEvents;
+  if (over > 0) {
+    const counted = oldestWhile(sql, () => over-- > 0);
+    drop(sql, counted, "dropped_count");
+    bytes -= counted.bytes;
+  }
+  let excess = bytes - maxBytes;
+  if (excess > 0) {
+    const sized = oldestWhile(sql, (row) => {
+      if (excess <= 0) return false;
+      excess -= row.size;
+      return true;
+    });
+    drop(sql, sized, "dropped_bytes");
+  }
+}
+
+/** The run of oldest events for which `take` holds. */
+function oldestWhile(sql: Sql, take: (row: { seq: number; size: number; received_at: number }) => boolean): Run {
+  const run = { edge: 0, n: 0, bytes: 0 };
+  for (const row of sql("SELECT seq, size, received_at FROM events ORDER BY seq").iterate() as Iterable<{
+    seq: number;
+    size: number;
+    received_at: number;
+  }>) {
+    if (!take(row)) break;
+    run.edge = row.seq;
+    run.n += 1;
+    run.bytes += row.size;
+  }
+  return run;
+}
+
+function drop(sql: Sql, run: Run, counter: "dropped_age" | "dropped_count" | "dropped_bytes"): void {
+  sql("DELETE FROM events WHERE seq <= ?").run(run.edge);
+  sql(`UPDATE totals SET events = events - ?, bytes = bytes - ?, ${counter} = ${counter} + ?`).run(
+    run.n,
+    run.bytes,
+    run.n,
+  );
+}
