@@ -9,7 +9,7 @@ import { type Config, loadConfig } from "./config.js";
 import { ConfigError } from "./errors.js";
 import type { EventStore } from "./events/store.js";
 import { Log } from "./log.js";
-import { toolsets } from "./toolsets.js";
+import { NO_SOURCES, toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
 import type { RunningListener } from "./webhooks/listener.js";
@@ -64,7 +64,7 @@ function parseFlags() {
 async function listen(config: Config, log: Log): Promise<void> {
   const webhooks = webhooksOf(config);
   if (webhooks.sources.length === 0) {
-    fail("no webhook sources are configured (webhooks.sources in the config file, or WAITER_WEBHOOKS_SOURCES)");
+    fail(NO_SOURCES);
   }
   warnUnsigned(webhooks, log);
   let store: EventStore;
