@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
 import { z } from "zod";
 import { ToolError } from "../errors.js";
+import { integer } from "../settings.js";
 import { quote, shorten } from "../shown.js";
 import { clock } from "../time.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
@@ -10,7 +11,6 @@ import { isRecord, parseExact, summary } from "./present.js";
 import type { EventFilter, EventStore, StoredEvent } from "./store.js";
 
 const MAX_WAIT_SECONDS = 50;
-const PROGRESS_EVERY_MS = 5_000;
 /** The text rendering of a payload stops here; the structured result has it whole, or trimmed to fields. */
 const MAX_PAYLOAD_TEXT = 16_384;
 
@@ -132,9 +132,16 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
   return defineToolset({
     name: "events",
     description: "Webhook events the listener verified and stored: list, read, wait for, acknowledge.",
-    settings: {},
+    settings: {
+      progressSeconds: {
+        env: "WAITER_EVENTS_PROGRESS_SECONDS",
+        description:
+          "How often events_wait tells a client that asked for progress that it is still waiting, in seconds (1-30); some clients give up on a call that is silent for long.",
+        schema: integer(5, 1, 30),
+      },
+    },
     unconfigured: () => (store ? undefined : noStore),
-    tools() {
+    tools({ settings }) {
       if (!store) throw new Error("the event store is not open");
       const filterOf = (args: { source?: string | undefined; type?: string | undefined }): EventFilter => ({
         source: args.source,
@@ -276,7 +283,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
                 timeout / 1000,
                 `waiting for an event (${Math.round(waited / 1000)} s)`,
               );
-            }, PROGRESS_EVERY_MS);
+            }, settings.progressSeconds * 1000);
             const onAbort = () => finish(undefined);
             call.signal.addEventListener("abort", onAbort, { once: true });
             store.firstAfter(filter, after).then(
