@@ -7,7 +7,6 @@ import { clock } from "../time.js";
 import { describeFailure, describeStatus } from "./failures.js";
 import { freshSeconds } from "./freshness.js";
 import { deadlineRetry } from "./retry.js";
-import { upstreamUrlProblem } from "./urls.js";
 
 /** What a tool call hands to every upstream request it makes. */
 export interface Call {
@@ -179,17 +178,15 @@ export class HttpClient {
   }
 
   /**
-   * A named upstream at a base URL; refuses plain http to anything but loopback. `defaults`
-   * go with every request to it: an identifying User-Agent, a key in the query.
+   * A named upstream at a base URL, as settings.ts parsed and checked it. `defaults` go with
+   * every request to it: an identifying User-Agent, a key in the query.
    */
-  upstream(name: string, baseUrl: URL | string, defaults: UpstreamDefaults = {}): Upstream {
-    return new Upstream(name, new URL(baseUrl), this, defaults);
+  upstream(name: string, baseUrl: URL, defaults: UpstreamDefaults = {}): Upstream {
+    return new Upstream(name, baseUrl, this, defaults);
   }
 
   /** Sends one request; non-2xx answers are returned, transport failures become UpstreamError. */
   async send(name: string, url: URL, options: RequestOptions, toolCall: Call): Promise<HttpResponse> {
-    const problem = upstreamUrlProblem(url);
-    if (problem) throw new UpstreamError(`${name}: refused to call ${url.origin}: ${problem}`);
     const { call, end } = withDeadline(toolCall);
     const method = options.method ?? "GET";
     const dispatchOptions = {
@@ -277,8 +274,6 @@ export class Upstream {
     private readonly client: HttpClient,
     private readonly defaults: UpstreamDefaults = {},
   ) {
-    const problem = upstreamUrlProblem(baseUrl);
-    if (problem) throw new UpstreamError(`${name}: ${problem}`);
     const root = new URL(baseUrl);
     root.search = "";
     root.hash = "";

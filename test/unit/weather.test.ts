@@ -106,7 +106,7 @@ describe("local days", () => {
 describe("where requests go", () => {
   class Recording extends HttpClient {
     seen: { name: string; url: string; defaults: UpstreamDefaults }[] = [];
-    override upstream(name: string, baseUrl: URL | string, defaults: UpstreamDefaults = {}) {
+    override upstream(name: string, baseUrl: URL, defaults: UpstreamDefaults = {}) {
       this.seen.push({ name, url: String(baseUrl), defaults });
       return super.upstream(name, baseUrl, defaults);
     }
@@ -169,7 +169,7 @@ test("Open-Meteo's daily times, computed with one offset for the whole answer, k
   const fake = await startFake(() => json(200, JSON.stringify(body)));
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 * 1024 });
   try {
-    const provider = openMeteo(http.upstream("Open-Meteo", `${fake.origin}/v1`), false);
+    const provider = openMeteo(http.upstream("Open-Meteo", new URL(`${fake.origin}/v1`)), false);
     const place = { latitude: 52.52, longitude: 13.41, timezone: "Europe/Berlin" };
     const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
     const { days } = await provider.forecast(place, n, false, call);

@@ -77,7 +77,7 @@ export const weather = defineToolset({
     const places = geocoder(
       http.upstream(
         "Open-Meteo geocoding",
-        settings.geocodingUrl ?? (key ? GEOCODING.customer : GEOCODING.free),
+        settings.geocodingUrl ?? new URL(key ? GEOCODING.customer : GEOCODING.free),
         keyed,
       ),
       key !== undefined,
@@ -92,7 +92,11 @@ export const weather = defineToolset({
             log,
           )
         : openMeteo(
-            http.upstream("Open-Meteo", settings.openMeteoUrl ?? (key ? OPEN_METEO.customer : OPEN_METEO.free), keyed),
+            http.upstream(
+              "Open-Meteo",
+              settings.openMeteoUrl ?? new URL(key ? OPEN_METEO.customer : OPEN_METEO.free),
+              keyed,
+            ),
             key !== undefined,
           );
     return [geocodeTool(places), currentTool(places, provider), forecastTool(places, provider)];
