@@ -4,10 +4,10 @@ import { withDeadline } from "./deadline.js";
 import { describeFailure } from "./failures.js";
 import { deadlineRetry } from "./retry.js";
 import type { Call, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
-import { Upstream, type UpstreamDefaults } from "./upstream.js";
+import { Upstream, type UpstreamOptions } from "./upstream.js";
 
 export type { Call, HttpClientOptions, HttpResponse } from "./types.js";
-export type { RequestOptions, Upstream, UpstreamDefaults } from "./upstream.js";
+export type { RequestOptions, Upstream, UpstreamOptions } from "./upstream.js";
 
 const IDEMPOTENT: Dispatcher.HttpMethod[] = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"];
 const READS: Dispatcher.HttpMethod[] = ["GET", "HEAD", "OPTIONS"];
@@ -58,17 +58,17 @@ export class HttpClient {
   }
 
   /**
-   * A named upstream at a base URL, as settings.ts parsed and checked it. `defaults` go with
-   * every request to it: an identifying User-Agent, a key in the query.
+   * A named upstream at a base URL, as settings.ts parsed and checked it, declared once with what
+   * goes with every request to it (an identifying User-Agent, a key) and its own error words.
    */
-  upstream(name: string, baseUrl: URL, defaults: UpstreamDefaults = {}): Upstream {
+  upstream(name: string, baseUrl: URL, options: UpstreamOptions = {}): Upstream {
     const carrier = {
       send: (upstream: string, request: Outgoing, call: Call, shared: boolean) =>
         this.#send(upstream, request, call, shared),
       cache: this.#cache,
       options: this.#options,
     };
-    return new Upstream(name, baseUrl, carrier, defaults);
+    return new Upstream(name, baseUrl, carrier, options);
   }
 
   /** Sends one request; non-2xx answers are returned, transport failures become UpstreamError. */

@@ -44,3 +44,9 @@ export interface HttpResponse {
   headers: IncomingHttpHeaders;
   text: string;
 }
+
+/**
+ * An upstream's own words for one of its error answers (non-2xx), given the upstream's name;
+ * undefined leaves the answer to the general wording (status, the upstream's message, Retry-After).
+ */
+export type ErrorMapper = (response: HttpResponse, upstream: string) => Error | undefined;

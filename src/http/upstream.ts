@@ -5,7 +5,7 @@ import { clock } from "../time.js";
 import type { AnswerCache, Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
 import { describeFailure, describeStatus } from "./failures.js";
-import type { Call, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
+import type { Call, ErrorMapper, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 
 type Query = Record<string, string | number | boolean | undefined>;
 
@@ -19,18 +19,20 @@ export interface RequestOptions {
    * upstream's Cache-Control says: a toolset may know better (a published fixing never changes).
    */
   ttl?: number;
-  /** Hears every answer that comes over the network (not cached ones), before it is read. */
-  onAnswer?: (response: HttpResponse) => void;
 }
 
-/** What every request to one upstream carries besides its own options. */
-export interface UpstreamDefaults {
+/** How an upstream is declared, once: what goes with every request to it, and how its errors read. */
+export interface UpstreamOptions {
   /** Headers every request carries: an identifying User-Agent, credentials. A request's own win. */
   headers?: Record<string, string>;
   /** Query parameters every request carries, such as a key; left out of the cache key. */
   query?: Query;
   /** Retry a 429 only when it says when (Retry-After): for upstreams whose terms count retries against you. */
   throttleNeedsRetryAfter?: boolean;
+  /** The upstream's own words for its error answers. */
+  errors?: ErrorMapper;
+  /** Hears every answer that comes over the network (not cached ones), before it is read. */
+  onAnswer?: (response: HttpResponse, upstream: string) => void;
 }
 
 /** What an upstream uses of the client that declared it. */
@@ -49,7 +51,7 @@ export class Upstream {
     readonly name: string,
     readonly baseUrl: URL,
     private readonly carrier: Carrier,
-    private readonly options: UpstreamDefaults = {},
+    private readonly options: UpstreamOptions = {},
   ) {
     const root = new URL(baseUrl);
     root.search = "";
@@ -64,20 +66,13 @@ export class Upstream {
 
   /**
    * A 2xx JSON answer checked against `schema`: its output, which may be built from the answer
-   * by the schema's transform. Anything else is an UpstreamError that says what the upstream
-   * answered; `onStatus` may turn a particular status into a better one.
+   * by the schema's transform. Anything else is the error that says what the upstream answered.
    * GETs are cached, checked, for `ttl` seconds or as long as the upstream's Cache-Control or
    * Expires says; a stale answer with an ETag or Last-Modified is revalidated (304 keeps it).
    * One URL is always read with one schema.
    */
-  async json<S extends z.ZodType>(
-    schema: S,
-    path: string,
-    options: RequestOptions,
-    call: Call,
-    onStatus?: (response: HttpResponse) => Error | undefined,
-  ): Promise<z.output<S>> {
-    if ((options.method ?? "GET") !== "GET") return this.read(schema, await this.send(path, options, call), onStatus);
+  async json<S extends z.ZodType>(schema: S, path: string, options: RequestOptions, call: Call): Promise<z.output<S>> {
+    if ((options.method ?? "GET") !== "GET") return this.read(schema, await this.send(path, options, call));
     const key = this.#cacheKey(path, options.query);
     const kept = this.carrier.cache.get(key);
     if (kept && kept.staleAt > clock.now()) return kept.value as z.output<S>;
@@ -85,7 +80,7 @@ export class Upstream {
     // first caller's deadline but not its cancellation, and each caller waits until its own.
     const own = withDeadline(call);
     try {
-      return await untilAborted(this.#load(schema, key, path, options, call.deadline, kept, onStatus), own.call.signal);
+      return await untilAborted(this.#load(schema, key, path, options, call.deadline, kept), own.call.signal);
     } catch (err) {
       throw own.call.signal.aborted
         ? describeFailure(err, this.name, this.baseUrl, own.call, this.carrier.options)
@@ -102,7 +97,6 @@ export class Upstream {
     options: RequestOptions,
     deadline: number,
     stale: Kept | undefined,
-    onStatus?: (response: HttpResponse) => Error | undefined,
   ): Promise<z.output<S>> {
     const { cache } = this.carrier;
     const headers = stale?.conditions ? { ...options.headers, ...stale.conditions } : options.headers;
@@ -110,18 +104,17 @@ export class Upstream {
     // waiting when it aborts never settles, and must leave nothing behind.
     const within = { signal: new AbortController().signal, deadline };
     const response = await this.#send(path, { ...options, headers }, within, true);
-    options.onAnswer?.(response);
     if (response.status === 304 && stale) {
       cache.keep(key, stale.value, stale.size, response.headers, options.ttl, stale);
       return stale.value as z.output<S>;
     }
-    const value = this.read(schema, response, onStatus);
+    const value = this.read(schema, response);
     cache.keep(key, value, response.text.length, response.headers, options.ttl);
     return value;
   }
 
   async #send(path: string, options: RequestOptions, call: Call, shared: boolean): Promise<HttpResponse> {
-    const { headers, throttleNeedsRetryAfter = false } = this.options;
+    const { headers, throttleNeedsRetryAfter = false, onAnswer } = this.options;
     const request: Outgoing = {
       method: options.method ?? "GET",
       url: this.#url(path, options.query),
@@ -130,7 +123,9 @@ export class Upstream {
       body: options.body,
       throttleNeedsRetryAfter,
     };
-    return this.carrier.send(this.name, request, call, shared);
+    const response = await this.carrier.send(this.name, request, call, shared);
+    onAnswer?.(response, this.name);
+    return response;
   }
 
   /** `path` (absolute, without a query) under the base URL, with the call's query and the upstream's. */
@@ -159,16 +154,13 @@ export class Upstream {
   }
 
   /**
-   * A 2xx answer's JSON checked against `schema`, or the UpstreamError that says what went
-   * wrong; for callers that `send` because they need the headers too (a total count).
+   * A 2xx answer's JSON checked against `schema`, or the error that says what went wrong, in the
+   * upstream's own words where it has them; for callers that `send` because they need the
+   * headers too (a total count).
    */
-  read<S extends z.ZodType>(
-    schema: S,
-    response: HttpResponse,
-    onStatus?: (response: HttpResponse) => Error | undefined,
-  ): z.output<S> {
+  read<S extends z.ZodType>(schema: S, response: HttpResponse): z.output<S> {
     if (response.status < 200 || response.status >= 300) {
-      throw onStatus?.(response) ?? describeStatus(this.name, response);
+      throw this.options.errors?.(response, this.name) ?? describeStatus(this.name, response);
     }
     let body: unknown;
     try {
