@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
-import { type CurrencyName, type Fixing, fixingOf, type RateSource } from "./fixing.js";
+import type { CurrencyName, Fixing, RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The ECB publishes around 16:00 CET on TARGET working days. */
@@ -11,7 +11,10 @@ const PUBLICATION: Publication = { zone: "Europe/Berlin", hour: 16, minute: 0 };
 const NAME = "the European Central Bank";
 const EARLIEST = "1999-01-04";
 
-const table = z.object({ base: z.string(), date: z.string(), rates: z.record(z.string(), z.number().positive()) });
+/** One day's table, kept as the Fixing built from it: a cached call builds nothing. */
+const table = z
+  .object({ base: z.string(), date: z.string(), rates: z.record(z.string(), z.number().positive()) })
+  .transform((body) => toFixing(body.date, body.base, body.rates));
 const series = z.object({
   base: z.string(),
   rates: z.record(z.string(), z.record(z.string(), z.number().positive())),
@@ -54,8 +57,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date);
       // A date not final yet is today's or the future's: the latest fixing is the answer.
-      const body = await frankfurter.json(table, final ? `/${date}` : "/latest", { ttl }, call);
-      return fixingOf(body, () => toFixing(body.date, body.base, body.rates));
+      return frankfurter.json(table, final ? `/${date}` : "/latest", { ttl }, call);
     },
 
     async series(start, end, codes, call) {

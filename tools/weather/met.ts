@@ -51,9 +51,10 @@ const locationforecast = z.object({
       .min(1),
   }),
 });
+/** An answer is kept as its forecast steps: a cached call works nothing out again. */
+const forecastSteps = locationforecast.transform((body) => stepsOf(body.properties.timeseries));
 
-type Locationforecast = z.output<typeof locationforecast>;
-type Entry = Locationforecast["properties"]["timeseries"][number];
+type Entry = z.output<typeof locationforecast>["properties"]["timeseries"][number];
 type Period = NonNullable<Entry["data"]["next_1_hours"]>;
 const HOUR = 3_600_000;
 
@@ -117,18 +118,7 @@ function gapAmount(at: Map<number, Entry>, start: number, hours: number): number
  * matching `next_N_hours`, so nothing is counted twice, also across the gap where hourly steps
  * give way to 6-hourly ones.
  */
-function stepsOf(body: Locationforecast): Step[] {
-  const known = stepsOfBody.get(body);
-  if (known) return known;
-  const steps = stepsFrom(body.properties.timeseries);
-  stepsOfBody.set(body, steps);
-  return steps;
-}
-
-/** A cached answer is read again on every call; its steps are worked out once. */
-const stepsOfBody = new WeakMap<Locationforecast, Step[]>();
-
-function stepsFrom(series: Entry[]): Step[] {
+function stepsOf(series: Entry[]): Step[] {
   const at = new Map(series.map((entry) => [Date.parse(entry.time), entry]));
   return series.map((entry, i) => {
     const time = Date.parse(entry.time);
@@ -187,14 +177,13 @@ export function metDeprecation(log: Log): (response: HttpResponse, name: string)
  * If-Modified-Since after (the HTTP client does both from the answer's headers).
  */
 export function metNorway(api: Upstream): WeatherProvider {
-  async function steps(place: { latitude: number; longitude: number; elevation_m?: number }, call: Call) {
+  function steps(place: { latitude: number; longitude: number; elevation_m?: number }, call: Call) {
     const query = {
       lat: coordinate(place.latitude),
       lon: coordinate(place.longitude),
       ...(place.elevation_m === undefined ? {} : { altitude: Math.round(place.elevation_m) }),
     };
-    const body = await api.json(locationforecast, "/locationforecast/2.0/complete", { query }, call);
-    return stepsOf(body);
+    return api.json(forecastSteps, "/locationforecast/2.0/complete", { query }, call);
   }
 
   return {
