@@ -425,6 +425,13 @@ describe("cache and coalescing", () => {
     expect(requests.map((r) => r.headers["if-none-match"])).toEqual([undefined, '"v1"']);
   });
 
+  test("reads sent with send are never shared: each sees the upstream as it is when asked", async () => {
+    fake.delayMs = 200;
+    const api = client();
+    await Promise.all(Array.from({ length: 3 }, () => api.send("/apart", {}, call())));
+    expect(fake.count("/apart")).toBe(3);
+  });
+
   test("a caller that gives up leaves a shared load; the others still get the answer", async () => {
     fake.delayMs = 300;
     const api = client();

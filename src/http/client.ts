@@ -46,8 +46,8 @@ export class HttpClient {
     // Each request brings its own decision function (deadlineRetry); the last answer of a
     // failed series is handed back as it is, so the caller sees the upstream's status and body.
     this.#direct = this.#agent.compose(interceptors.retry({ throwOnError: false }));
-    // Only GETs whose answers are cached are shared: a read that decides a write is not handed
-    // an answer to a request sent before it was asked.
+    // Only the GETs Upstream.json reads are shared: a read sent with Upstream.send must see the
+    // upstream as it is when asked (an order about to be changed).
     this.#shared = this.#direct.compose(interceptors.deduplicate());
     this.#cache = new AnswerCache(o.cacheBytes);
   }

@@ -76,8 +76,9 @@ export class Upstream {
     const key = this.#cacheKey(path, options.query);
     const kept = this.carrier.cache.get(key);
     if (kept && kept.staleAt > clock.now()) return kept.value as z.output<S>;
-    // Callers of one GET share its request, which must outlive any one of them: it carries the
-    // first caller's deadline but not its cancellation, and each caller waits until its own.
+    // Callers of one GET share its request (undici's deduplicate), which must outlive any one of
+    // them: it carries the first caller's deadline but not its cancellation, and each caller
+    // waits until its own. deduplicate alone would abort every waiting caller with the first.
     const own = withDeadline(call);
     try {
       return await untilAborted(this.#load(schema, key, path, options, call.deadline, kept), own.call.signal);
@@ -100,8 +101,8 @@ export class Upstream {
   ): Promise<z.output<S>> {
     const { cache } = this.carrier;
     const headers = stale?.conditions ? { ...options.headers, ...stale.conditions } : options.headers;
-    // Its own signal, not one shared by all loads: a load that undici's deduplicate leaves
-    // waiting when it aborts never settles, and must leave nothing behind.
+    // A signal of its own, not one shared by all loads: a waiting request that undici's
+    // deduplicate aborts before the answer starts never settles, and must hold on to nothing.
     const within = { signal: new AbortController().signal, deadline };
     const response = await this.#send(path, { ...options, headers }, within, true);
     if (response.status === 304 && stale) {
