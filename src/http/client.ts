@@ -4,7 +4,7 @@ import { withDeadline } from "./deadline.js";
 import { describeFailure } from "./failures.js";
 import { deadlineRetry } from "./retry.js";
 import type { Call, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
-import { Upstream, type UpstreamOptions } from "./upstream.js";
+import { type Carrier, Upstream, type UpstreamOptions } from "./upstream.js";
 
 export type { Call, HttpClientOptions, HttpResponse } from "./types.js";
 export type { RequestOptions, Upstream, UpstreamOptions } from "./upstream.js";
@@ -23,7 +23,7 @@ export class HttpClient {
   readonly #direct: Dispatcher;
   readonly #shared: Dispatcher;
   readonly #options: Required<HttpClientOptions>;
-  readonly #cache: AnswerCache;
+  readonly #carrier: Carrier;
 
   constructor(options: HttpClientOptions) {
     this.#options = {
@@ -49,7 +49,11 @@ export class HttpClient {
     // Only the GETs Upstream.json reads are shared: a read sent with Upstream.send must see the
     // upstream as it is when asked (an order about to be changed).
     this.#shared = this.#direct.compose(interceptors.deduplicate());
-    this.#cache = new AnswerCache(o.cacheBytes);
+    this.#carrier = {
+      send: (upstream, request, call, shared) => this.#send(upstream, request, call, shared),
+      cache: new AnswerCache(o.cacheBytes),
+      options: o,
+    };
   }
 
   /** The User-Agent every request carries unless its upstream names another. */
@@ -62,13 +66,7 @@ export class HttpClient {
    * goes with every request to it (an identifying User-Agent, a key) and its own error words.
    */
   upstream(name: string, baseUrl: URL, options: UpstreamOptions = {}): Upstream {
-    const carrier = {
-      send: (upstream: string, request: Outgoing, call: Call, shared: boolean) =>
-        this.#send(upstream, request, call, shared),
-      cache: this.#cache,
-      options: this.#options,
-    };
-    return new Upstream(name, baseUrl, carrier, options);
+    return new Upstream(name, baseUrl, this.#carrier, options);
   }
 
   /** Sends one request; non-2xx answers are returned, transport failures become UpstreamError. */
