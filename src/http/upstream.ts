@@ -78,7 +78,8 @@ export class Upstream {
     if (kept && kept.staleAt > clock.now()) return kept.value as z.output<S>;
     // Callers of one GET share its request (undici's deduplicate), which must outlive any one of
     // them: it carries the first caller's deadline but not its cancellation, and each caller
-    // waits until its own. deduplicate alone would abort every waiting caller with the first.
+    // waits until its own. deduplicate alone would abort every waiting caller with the first
+    // (nodejs/undici#5711).
     const own = withDeadline(call);
     try {
       return await untilAborted(this.#load(schema, key, path, options, call.deadline, kept), own.call.signal);
@@ -102,7 +103,8 @@ export class Upstream {
     const { cache } = this.carrier;
     const headers = stale?.conditions ? { ...options.headers, ...stale.conditions } : options.headers;
     // A signal of its own, not one shared by all loads: a waiting request that undici's
-    // deduplicate aborts before the answer starts never settles, and must hold on to nothing.
+    // deduplicate aborts before the answer starts never settles (nodejs/undici#5673), and must
+    // hold on to nothing.
     const within = { signal: new AbortController().signal, deadline };
     const response = await this.#send(path, { ...options, headers }, within, true);
     if (response.status === 304 && stale) {
