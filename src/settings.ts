@@ -1,5 +1,5 @@
+import { isIP } from "node:net";
 import { z } from "zod";
-import { upstreamUrlProblem } from "./http/urls.js";
 
 /**
  * One setting: where it comes from and how it is checked. The core and every toolset declare
@@ -18,7 +18,10 @@ export interface Setting<S extends z.ZodType = z.ZodType> {
 export type Settings = Record<string, Setting>;
 export type SettingValues<S extends Settings> = { [K in keyof S]: z.output<S[K]["schema"]> };
 
-/** An upstream base URL: https, or plain http to loopback only. */
+/**
+ * An upstream base URL: https, or plain http to loopback only. This is the one place the rule
+ * is checked; an upstream is declared with the URL parsed here.
+ */
 export function upstreamUrl(defaultUrl: string) {
   return z.string().default(defaultUrl).transform(checkUpstreamUrl);
 }
@@ -46,6 +49,24 @@ function checkUpstreamUrl(value: string, ctx: z.RefinementCtx): URL {
     return z.NEVER;
   }
   return url;
+}
+
+/** localhost, 127.0.0.0/8 or ::1: where plain http cannot leave the machine. */
+function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "");
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  if (isIP(host) === 6) return host === "::1";
+  return false;
+}
+
+function upstreamUrlProblem(url: URL): string | undefined {
+  if (url.protocol === "https:") return undefined;
+  if (url.protocol === "http:" && isLoopbackHost(url.hostname)) return undefined;
+  if (url.protocol === "http:") {
+    return `plain http is allowed only to loopback addresses; use https://${url.host}${url.pathname}`;
+  }
+  return `unsupported protocol ${url.protocol} (use https)`;
 }
 
 const TRUE = ["1", "true", "yes", "on"];

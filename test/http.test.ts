@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { z } from "zod";
 import { UpstreamError } from "../src/errors.js";
 import { type Call, HttpClient, type HttpClientOptions } from "../src/http/client.js";
+import { upstreamUrl } from "../src/settings.js";
 import { clock, setClock } from "../src/time.js";
 import { type Fake, json, startFake } from "./fakes/http.js";
 
@@ -54,7 +55,7 @@ afterEach(async () => {
 function client(options: Partial<HttpClientOptions> = {}) {
   const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, ...options });
   clients.push(http);
-  return http.upstream("Test API", `${fake.origin}/`);
+  return http.upstream("Test API", new URL(`${fake.origin}/`));
 }
 
 /** A tool call as the server makes one: a signal that aborts only when the client cancels, and a deadline. */
@@ -105,7 +106,7 @@ describe("deadlines and timeouts", () => {
       const [client, time, origin, deadlineMs] = process.argv.slice(1);
       const { HttpClient } = await import(client);
       const { clock } = await import(time);
-      const api = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20 }).upstream("Drip API", origin);
+      const api = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20 }).upstream("Drip API", new URL(origin));
       const collect = setInterval(() => gc(), 50);
       const timed = async (what, run) => {
         const started = clock.now();
@@ -193,7 +194,9 @@ time.sleep(30)`,
       const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, connectTimeoutMs: 300, maxRetries: 0 });
       clients.push(http);
       const started = performance.now();
-      const error = await failure(http.upstream("Stuck API", `http://127.0.0.1:${port}/`).send("/", {}, call(5_000)));
+      const error = await failure(
+        http.upstream("Stuck API", new URL(`http://127.0.0.1:${port}/`)).send("/", {}, call(5_000)),
+      );
       expect(error.message).toMatch(/Could not connect to Stuck API \(127\.0\.0\.1:\d+\) within 0.3 s/);
       expect(performance.now() - started).toBeLessThan(2_000);
     } finally {
@@ -204,7 +207,7 @@ time.sleep(30)`,
   test("a refused connection is reported as unreachable", async () => {
     const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, minRetryDelayMs: 10 });
     clients.push(http);
-    const error = await failure(http.upstream("Gone API", "http://127.0.0.1:9/").send("/", {}, call(2_000)));
+    const error = await failure(http.upstream("Gone API", new URL("http://127.0.0.1:9/")).send("/", {}, call(2_000)));
     expect(error.message).toMatch(/Could not reach Gone API \(127\.0\.0\.1:9\): ECONNREFUSED/);
   });
 });
@@ -268,7 +271,7 @@ describe("retries", () => {
   test("an upstream that counts retries against you gets a 429 retried only when it says when", async () => {
     const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 * 1024, minRetryDelayMs: 10 });
     clients.push(http);
-    const api = http.upstream("Strict API", `${fake.origin}/`, { throttleNeedsRetryAfter: true });
+    const api = http.upstream("Strict API", new URL(`${fake.origin}/`), { throttleNeedsRetryAfter: true });
     fake.queue.push(json(429, '{"message":"slow down"}'));
     expect((await api.send("/polite-1", {}, call())).status).toBe(429);
     expect(fake.count("/polite-1")).toBe(1);
@@ -300,20 +303,18 @@ describe("size cap", () => {
 });
 
 describe("https only, but for loopback", () => {
-  test("plain http to a non-loopback host is refused before any connection", async () => {
-    const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
-    clients.push(http);
-    expect(() => http.upstream("Remote", "http://example.com/api")).toThrow(/plain http is allowed only to loopback/);
-    expect(() => http.upstream("Remote", "http://10.0.0.1/api")).toThrow(/plain http/);
-    expect(() => http.upstream("Remote", "ftp://127.0.0.1/api")).toThrow(/unsupported protocol/);
-    await expect(http.send("Remote", new URL("http://192.168.1.1/x"), {}, call())).rejects.toThrow(/plain http/);
+  const parse = (value: string) => upstreamUrl("https://api.example/").safeParse(value);
+
+  test("plain http to a non-loopback host is refused when the setting is read", () => {
+    for (const url of ["http://example.com/api", "http://10.0.0.1/api", "http://192.168.1.1/x"]) {
+      expect(parse(url).error?.issues[0]?.message).toMatch(/^plain http is allowed only to loopback/);
+    }
+    expect(parse("ftp://127.0.0.1/api").error?.issues[0]?.message).toMatch(/^unsupported protocol ftp:/);
   });
 
   test("loopback by name, IPv4 range and IPv6 is allowed", () => {
-    const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
-    clients.push(http);
     for (const url of ["http://localhost:1/", "http://127.8.9.10/", "http://[::1]:8080/", "https://example.com/"]) {
-      expect(() => http.upstream("Local", url)).not.toThrow();
+      expect(parse(url).data).toEqual(new URL(url));
     }
   });
 });
@@ -333,7 +334,7 @@ describe("cache and coalescing", () => {
     const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
     clients.push(http);
     const [a, b] = ["a", "b"].map((key) =>
-      http.upstream(`API ${key}`, `${fake.origin}/base/?fixed=1`, { query: { apikey: key } }),
+      http.upstream(`API ${key}`, new URL(`${fake.origin}/base/?fixed=1`), { query: { apikey: key } }),
     );
     const get = (api: typeof a, path: string, q: string) =>
       api?.json(counter, path, { query: { "max-age": 60, q } }, call());
@@ -424,6 +425,13 @@ describe("cache and coalescing", () => {
     expect(requests.map((r) => r.headers["if-none-match"])).toEqual([undefined, '"v1"']);
   });
 
+  test("reads sent with send are never shared: each sees the upstream as it is when asked", async () => {
+    fake.delayMs = 200;
+    const api = client();
+    await Promise.all(Array.from({ length: 3 }, () => api.send("/apart", {}, call())));
+    expect(fake.count("/apart")).toBe(3);
+  });
+
   test("a caller that gives up leaves a shared load; the others still get the answer", async () => {
     fake.delayMs = 300;
     const api = client();
@@ -481,7 +489,7 @@ describe("cache and coalescing", () => {
   test("an upstream's defaults go with every request, cached or not, and a call's own headers win", async () => {
     const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
     clients.push(http);
-    const api = http.upstream("Keyed API", `${fake.origin}/`, {
+    const api = http.upstream("Keyed API", new URL(`${fake.origin}/`), {
       headers: { "user-agent": `${http.userAgent} ops@example.com`, "x-plain": "1" },
       query: { apikey: "k" },
     });
@@ -545,7 +553,7 @@ describe("error answers", () => {
   test("a redirect says where the upstream moved the resource, without any query, and is not followed", async () => {
     const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
     clients.push(http);
-    const api = http.upstream("Keyed API", `${fake.origin}/base/?fixed=1`, { query: { apikey: "s3cret" } });
+    const api = http.upstream("Keyed API", new URL(`${fake.origin}/base/?fixed=1`), { query: { apikey: "s3cret" } });
     for (const status of [301, 302, 307, 308]) {
       fake.queue.push({ status, headers: { location: `${fake.origin}/new-home/rates?apikey=s3cret#top` } });
       const error = await failure(api.json(any, "/rates", { query: { q: "1" } }, call()));

@@ -1,7 +1,7 @@
 import { errors } from "undici";
 import { UpstreamError } from "../errors.js";
-import type { Call, HttpClientOptions, HttpResponse } from "./client.js";
 import { retryAfterMs } from "./retry.js";
+import type { Call, HttpClientOptions, HttpResponse } from "./types.js";
 
 /** Turns a transport failure into a message a model can act on. */
 export function describeFailure(

@@ -18,3 +18,13 @@ export function freshSeconds(headers: IncomingHttpHeaders, now = clock.now()): n
   }
   return 0;
 }
+
+/** The headers that ask to be told "not modified" (304) about the answer these headers came with. */
+export function conditionsOf(headers: IncomingHttpHeaders): Record<string, string> | undefined {
+  const { etag, "last-modified": lastModified } = headers;
+  if (!etag && !lastModified) return undefined;
+  return {
+    ...(etag ? { "if-none-match": String(etag) } : {}),
+    ...(lastModified ? { "if-modified-since": String(lastModified) } : {}),
+  };
+}

@@ -1,6 +1,6 @@
 import type { Dispatcher } from "undici";
 import { clock } from "../time.js";
-import type { Call } from "./client.js";
+import type { Call } from "./types.js";
 
 export interface RetryPolicy {
   methods: Dispatcher.HttpMethod[];

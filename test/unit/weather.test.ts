@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { HttpClient, type UpstreamDefaults } from "../../src/http/client.js";
+import { HttpClient, type UpstreamOptions } from "../../src/http/client.js";
 import { Log } from "../../src/log.js";
 import type { SettingValues } from "../../src/settings.js";
 import { clock } from "../../src/time.js";
@@ -105,8 +105,8 @@ describe("local days", () => {
 
 describe("where requests go", () => {
   class Recording extends HttpClient {
-    seen: { name: string; url: string; defaults: UpstreamDefaults }[] = [];
-    override upstream(name: string, baseUrl: URL | string, defaults: UpstreamDefaults = {}) {
+    seen: { name: string; url: string; defaults: UpstreamOptions }[] = [];
+    override upstream(name: string, baseUrl: URL, defaults: UpstreamOptions = {}) {
       this.seen.push({ name, url: String(baseUrl), defaults });
       return super.upstream(name, baseUrl, defaults);
     }
@@ -169,7 +169,7 @@ test("Open-Meteo's daily times, computed with one offset for the whole answer, k
   const fake = await startFake(() => json(200, JSON.stringify(body)));
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 * 1024 });
   try {
-    const provider = openMeteo(http.upstream("Open-Meteo", `${fake.origin}/v1`), false);
+    const provider = openMeteo(http.upstream("Open-Meteo", new URL(`${fake.origin}/v1`)));
     const place = { latitude: 52.52, longitude: 13.41, timezone: "Europe/Berlin" };
     const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
     const { days } = await provider.forecast(place, n, false, call);

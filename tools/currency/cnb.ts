@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
-import type { Call, Upstream } from "../../src/http/client.js";
-import { type Fixing, fixingOf, type RateSource } from "./fixing.js";
+import type { Call } from "../../src/http/types.js";
+import type { Upstream } from "../../src/http/upstream.js";
+import type { Fixing, RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The CNB publishes after 14:30 Prague time on working days. */
@@ -17,6 +18,11 @@ const row = z.object({
 });
 const rows = z.object({ rates: z.array(row) });
 type Row = z.output<typeof row>;
+/** One day's rows, kept with the Fixing built from them: a cached call builds nothing. */
+const dailyRows = rows.transform(({ rates }) => ({
+  rates,
+  fixing: rates[0] ? toFixing(rates[0].validFor, rates) : undefined,
+}));
 
 function toFixing(date: string, day: Row[]): Fixing {
   return {
@@ -35,10 +41,9 @@ export function cnbSource(cnb: Upstream): RateSource {
     earliest: "1991-01-01",
 
     async fixing(date, call) {
-      const day = await daily(date, call);
-      const first = day[0];
-      if (!first) throw new ToolError(`No fixing for ${date ?? "today"}: ${source.name} published none.`);
-      return fixingOf(day, () => toFixing(first.validFor, day));
+      const { fixing } = await daily(date, call);
+      if (!fixing) throw new ToolError(`No fixing for ${date ?? "today"}: ${source.name} published none.`);
+      return fixing;
     },
 
     async series(start, end, _codes, call) {
@@ -66,11 +71,11 @@ export function cnbSource(cnb: Upstream): RateSource {
     },
 
     async currencies(call: Call) {
-      const day = await daily(undefined, call);
-      if (day.length === 0) throw new ToolError(`${source.name} answered with an empty fixing; try again later.`);
+      const { rates } = await daily(undefined, call);
+      if (rates.length === 0) throw new ToolError(`${source.name} answered with an empty fixing; try again later.`);
       return [
         { code: "CZK", name: "Czech koruna" },
-        ...day.map((r) => ({
+        ...rates.map((r) => ({
           code: r.currencyCode,
           name: [r.country, r.currency].filter(Boolean).join(" ") || r.currencyCode,
         })),
@@ -78,15 +83,9 @@ export function cnbSource(cnb: Upstream): RateSource {
     },
   };
 
-  async function daily(date: string | undefined, call: Call): Promise<Row[]> {
+  function daily(date: string | undefined, call: Call) {
     const { final, ttl } = cachePolicy(PUBLICATION, date);
-    const body = await cnb.json(
-      rows,
-      "/exrates/daily",
-      { query: { date: final ? date : undefined, lang: "EN" }, ttl },
-      call,
-    );
-    return body.rates;
+    return cnb.json(dailyRows, "/exrates/daily", { query: { date: final ? date : undefined, lang: "EN" }, ttl }, call);
   }
 
   return source;

@@ -1,13 +1,20 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
-import type { Call, HttpResponse, Upstream } from "../../src/http/client.js";
-import { type CurrencyName, type Fixing, fixingOf, type RateSource } from "./fixing.js";
+import type { Call, HttpResponse } from "../../src/http/types.js";
+import type { Upstream } from "../../src/http/upstream.js";
+import type { CurrencyName, Fixing, RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The ECB publishes around 16:00 CET on TARGET working days. */
 const PUBLICATION: Publication = { zone: "Europe/Berlin", hour: 16, minute: 0 };
 
-const table = z.object({ base: z.string(), date: z.string(), rates: z.record(z.string(), z.number().positive()) });
+const NAME = "the European Central Bank";
+const EARLIEST = "1999-01-04";
+
+/** One day's table, kept as the Fixing built from it: a cached call builds nothing. */
+const table = z
+  .object({ base: z.string(), date: z.string(), rates: z.record(z.string(), z.number().positive()) })
+  .transform((body) => toFixing(body.date, body.base, body.rates));
 const series = z.object({
   base: z.string(),
   rates: z.record(z.string(), z.record(z.string(), z.number().positive())),
@@ -23,23 +30,34 @@ function toFixing(date: string, base: string, rates: Record<string, number>): Fi
 }
 
 /**
+ * Frankfurter's 404 to a date or a range means no rates there, which the model can act on; to
+ * anything else (/latest) it means a wrong base URL, which the general words say.
+ */
+export function frankfurterErrors(response: HttpResponse): Error | undefined {
+  if (response.status !== 404) return undefined;
+  const [, start, end] = /^\/(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?$/.exec(response.path) ?? [];
+  if (!start) return undefined;
+  const symbols = response.url.searchParams.get("symbols")?.split(",").join(", ") || "EUR";
+  return new ToolError(
+    `No rates ${end ? `for ${symbols} between ${start} and ${end}` : `for ${start}`}: ${NAME} publishes from ${EARLIEST} on, and only the currencies currency_list with source "ecb" lists; check the codes and dates, or the configured WAITER_FRANKFURTER_URL.`,
+  );
+}
+
+/**
  * The European Central Bank's reference rates through Frankfurter's frozen v1 API. Whole
  * EUR tables are fetched and cross rates computed here, so one cached answer serves every pair.
  */
 export function ecbSource(frankfurter: Upstream): RateSource {
-  const source: RateSource = {
+  return {
     id: "ecb",
-    name: "the European Central Bank",
+    name: NAME,
     base: "EUR",
-    earliest: "1999-01-04",
+    earliest: EARLIEST,
 
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date);
       // A date not final yet is today's or the future's: the latest fixing is the answer.
-      const body = await frankfurter.json(table, final ? `/${date}` : "/latest", { ttl }, call, (response) =>
-        final ? notFound(response, `for ${date}`) : undefined,
-      );
-      return fixingOf(body, () => toFixing(body.date, body.base, body.rates));
+      return frankfurter.json(table, final ? `/${date}` : "/latest", { ttl }, call);
     },
 
     async series(start, end, codes, call) {
@@ -49,7 +67,6 @@ export function ecbSource(frankfurter: Upstream): RateSource {
         `/${start}..${end}`,
         { query: symbols.length ? { symbols: symbols.join(",") } : {}, ttl: cachePolicy(PUBLICATION, end).ttl },
         call,
-        (response) => notFound(response, `for ${symbols.join(", ") || "EUR"} between ${start} and ${end}`),
       );
       return Object.entries(body.rates)
         .filter(([date]) => date >= start && date <= end)
@@ -62,13 +79,4 @@ export function ecbSource(frankfurter: Upstream): RateSource {
       return Object.entries(body).map(([code, name]) => ({ code, name }));
     },
   };
-
-  function notFound(response: HttpResponse, what: string): Error | undefined {
-    if (response.status !== 404) return undefined;
-    return new ToolError(
-      `No rates ${what}: ${source.name} publishes from ${source.earliest} on, and only the currencies currency_list with source "ecb" lists; check the codes and dates, or the configured WAITER_FRANKFURTER_URL.`,
-    );
-  }
-
-  return source;
 }

@@ -1,5 +1,5 @@
 import { ToolError } from "../../src/errors.js";
-import type { Call } from "../../src/http/client.js";
+import type { Call } from "../../src/http/types.js";
 
 /** One currency in a fixing: `units` of it are worth `value` of the fixing's base currency. */
 export interface Quote {
@@ -14,18 +14,6 @@ export interface Fixing {
   /** The currency every quote is expressed in: EUR for the ECB, CZK for the CNB. */
   base: string;
   quotes: Map<string, Quote>;
-}
-
-/** The HTTP cache hands back the same parsed body while it is fresh; so is the Fixing built from it. */
-const built = new WeakMap<object, Fixing>();
-
-export function fixingOf(body: object, build: () => Fixing): Fixing {
-  let fixing = built.get(body);
-  if (!fixing) {
-    fixing = build();
-    built.set(body, fixing);
-  }
-  return fixing;
 }
 
 export interface CurrencyName {

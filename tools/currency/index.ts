@@ -4,7 +4,7 @@ import { upstreamUrl } from "../../src/settings.js";
 import { defineToolset, type ToolCall } from "../../src/toolset.js";
 import { cnbSource } from "./cnb.js";
 import { convertTool } from "./convert.js";
-import { ecbSource } from "./ecb.js";
+import { ecbSource, frankfurterErrors } from "./ecb.js";
 import type { Fixing, RateSource } from "./fixing.js";
 import { historyTool } from "./history.js";
 import { listTool } from "./list.js";
@@ -36,7 +36,7 @@ export const currency = defineToolset({
   settings,
   tools({ settings, http }) {
     const sources: Record<SourceId, RateSource> = {
-      ecb: ecbSource(http.upstream("Frankfurter (ECB rates)", settings.frankfurterUrl)),
+      ecb: ecbSource(http.upstream("Frankfurter (ECB rates)", settings.frankfurterUrl, { errors: frankfurterErrors })),
       cnb: cnbSource(http.upstream("CNB API", settings.cnbUrl)),
     };
     const pick = (id: SourceId | undefined) => sources[id ?? settings.source];

@@ -4,7 +4,7 @@ import { defineToolset } from "../../src/toolset.js";
 import { customerTools } from "./customers.js";
 import { orderTools } from "./orders.js";
 import { productTools } from "./products.js";
-import { wooCommerce } from "./woocommerce.js";
+import { wooCommerce, wooErrors } from "./woocommerce.js";
 
 const settings = {
   wooUrl: {
@@ -54,7 +54,7 @@ export const eshop = defineToolset({
       wooAuth === "query"
         ? { query: { consumer_key: wooKey, consumer_secret: wooSecret } }
         : { headers: { authorization: `Basic ${Buffer.from(`${wooKey}:${wooSecret}`).toString("base64")}` } };
-    const shop = wooCommerce(http.upstream("WooCommerce", base, credentials), { auth: wooAuth });
+    const shop = wooCommerce(http.upstream("WooCommerce", base, { ...credentials, errors: wooErrors(base, wooAuth) }));
     return [...orderTools(shop), ...productTools(shop), ...customerTools(shop)];
   },
 });

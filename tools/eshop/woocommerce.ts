@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { ToolError, UpstreamError } from "../../src/errors.js";
-import type { Call, HttpResponse, Upstream } from "../../src/http/client.js";
 import { movedTo } from "../../src/http/failures.js";
+import type { Call, ErrorMapper } from "../../src/http/types.js";
+import type { Upstream } from "../../src/http/upstream.js";
 import type {
   Address,
   Customer,
@@ -252,17 +253,19 @@ function toNote(n: z.output<typeof noteSchema>): Note {
   };
 }
 
-export interface WooOptions {
-  /** "query" when the host drops the Authorization header. */
-  auth: "basic" | "query";
+/** What a request's path names, for messages: /orders/1042/notes names "order 1042". */
+function named(path: string): string | undefined {
+  const [, kind, id] = /^\/(order|product)s\/(\d+)/.exec(path) ?? [];
+  return kind ? `${kind} ${id}` : undefined;
 }
 
-/** WooCommerce's REST API v3 (`/wp-json/wc/v3`), authenticated with a consumer key and secret. */
-export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
-  const where = `${api.baseUrl.host}${api.baseUrl.pathname.replace(/\/$/, "")}`;
-
-  /** Maps WooCommerce's error answers; `what` names the thing asked for ("order 1042"). */
-  function wooError(response: HttpResponse, what?: string): Error | undefined {
+/**
+ * WooCommerce's error answers, in terms of its settings. `base` is the REST API's base URL;
+ * `auth` how the key is sent ("query" when the host drops the Authorization header).
+ */
+export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
+  const where = `${base.host}${base.pathname.replace(/\/$/, "")}`;
+  return (response) => {
     let body: z.output<typeof errorSchema> | undefined;
     try {
       body = errorSchema.parse(JSON.parse(response.text));
@@ -271,6 +274,7 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
     }
     const status = response.status;
     const said = body ? ` ${body.code}: "${body.message}"` : "";
+    const what = named(response.path);
     if (status >= 300 && status < 400) {
       const target = movedTo(response);
       return new UpstreamError(
@@ -280,7 +284,7 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
     }
     if (status === 401) {
       const header =
-        options.auth === "basic"
+        auth === "basic"
           ? " If they are right, the web server may be dropping the Authorization header: set WAITER_WOO_AUTH=query."
           : "";
       return new UpstreamError(
@@ -309,8 +313,11 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
       return new UpstreamError(`WooCommerce refused the request (400${said}${params}); check the arguments.`, 400);
     }
     return undefined;
-  }
+  };
+}
 
+/** WooCommerce's REST API v3 (`/wp-json/wc/v3`), authenticated with a consumer key and secret. */
+export function wooCommerce(api: Upstream): ShopProvider {
   async function list<S extends z.ZodType, T>(
     path: string,
     schema: S,
@@ -320,7 +327,7 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
     call: Call,
   ): Promise<Page<T>> {
     const response = await api.send(path, { query: { ...query, page: page.page, per_page: page.size } }, call);
-    const items = api.read(z.array(schema), response, (r) => wooError(r)) as z.output<S>[];
+    const items = api.read(z.array(schema), response) as z.output<S>[];
     const total = Number(response.headers["x-wp-total"] ?? items.length);
     const pages = Number(response.headers["x-wp-totalpages"] ?? 1);
     return {
@@ -368,7 +375,7 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
     async getOrder(id, call) {
       // Not shared with a read already in flight: a write decides on what this read says.
       const response = await api.send(`/orders/${id}`, {}, call);
-      return toOrder(api.read(orderSchema, response, (r) => wooError(r, `order ${id}`)));
+      return toOrder(api.read(orderSchema, response));
     },
 
     async setPaid(order, transactionId, call) {
@@ -384,15 +391,12 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
         `/orders/${order.id}`,
         write("PUT", { ...change, ...(transactionId ? { transaction_id: transactionId } : {}) }),
         call,
-        (r) => wooError(r, `order ${order.id}`),
       );
       return toOrder(body);
     },
 
     async setStatus(id, status, call) {
-      const body = await api.json(orderSchema, `/orders/${id}`, write("PUT", { status }), call, (r) =>
-        wooError(r, `order ${id}`),
-      );
+      const body = await api.json(orderSchema, `/orders/${id}`, write("PUT", { status }), call);
       return toOrder(body);
     },
 
@@ -402,15 +406,12 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
         `/orders/${id}/notes`,
         write("POST", { note, customer_note: forCustomer }),
         call,
-        (r) => wooError(r, `order ${id}`),
       );
       return toNote(body);
     },
 
     async listNotes(id, call) {
-      const body = await api.json(z.array(noteSchema), `/orders/${id}/notes`, { ttl: 0 }, call, (r) =>
-        wooError(r, `order ${id}`),
-      );
+      const body = await api.json(z.array(noteSchema), `/orders/${id}/notes`, { ttl: 0 }, call);
       return body.map(toNote).sort((a, b) => b.date.localeCompare(a.date) || b.id - a.id);
     },
 
@@ -426,9 +427,7 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
     },
 
     async getProduct(id, call) {
-      const body = await api.json(productSchema, `/products/${id}`, { ttl: 0 }, call, (r) =>
-        wooError(r, `product ${id}`),
-      );
+      const body = await api.json(productSchema, `/products/${id}`, { ttl: 0 }, call);
       return toProduct(body);
     },
 
@@ -444,7 +443,6 @@ export function wooCommerce(api: Upstream, options: WooOptions): ShopProvider {
         `/products/${id}`,
         write("PUT", { manage_stock: true, stock_quantity: quantity }),
         call,
-        (r) => wooError(r, `product ${id}`),
       );
       return toProduct(body);
     },

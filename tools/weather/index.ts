@@ -4,8 +4,8 @@ import { defineToolset } from "../../src/toolset.js";
 import { currentTool } from "./current.js";
 import { forecastTool } from "./forecast.js";
 import { geocodeTool } from "./geocode.js";
-import { metNorway } from "./met.js";
-import { openMeteo } from "./open-meteo.js";
+import { metDeprecation, metErrors, metNorway } from "./met.js";
+import { openMeteo, openMeteoErrors } from "./open-meteo.js";
 import { geocoder } from "./places.js";
 
 const OPEN_METEO = { free: "https://api.open-meteo.com/v1", customer: "https://customer-api.open-meteo.com/v1" };
@@ -73,14 +73,17 @@ export const weather = defineToolset({
     const key = settings.openMeteoApiKey;
     // A 429 from these counts against the plan or the terms: retried only when it says when.
     const polite = { throttleNeedsRetryAfter: true };
-    const keyed = key ? { ...polite, query: { apikey: key } } : polite;
+    const openMeteoApi = {
+      ...polite,
+      errors: openMeteoErrors(key !== undefined),
+      ...(key ? { query: { apikey: key } } : {}),
+    };
     const places = geocoder(
       http.upstream(
         "Open-Meteo geocoding",
-        settings.geocodingUrl ?? (key ? GEOCODING.customer : GEOCODING.free),
-        keyed,
+        settings.geocodingUrl ?? new URL(key ? GEOCODING.customer : GEOCODING.free),
+        openMeteoApi,
       ),
-      key !== undefined,
     );
     const provider =
       settings.provider === "met"
@@ -88,12 +91,16 @@ export const weather = defineToolset({
             http.upstream("MET Norway", settings.metUrl, {
               ...polite,
               headers: { "user-agent": `${http.userAgent} ${settings.contact ?? ""}`.trim() },
+              errors: metErrors,
+              onAnswer: metDeprecation(log),
             }),
-            log,
           )
         : openMeteo(
-            http.upstream("Open-Meteo", settings.openMeteoUrl ?? (key ? OPEN_METEO.customer : OPEN_METEO.free), keyed),
-            key !== undefined,
+            http.upstream(
+              "Open-Meteo",
+              settings.openMeteoUrl ?? new URL(key ? OPEN_METEO.customer : OPEN_METEO.free),
+              openMeteoApi,
+            ),
           );
     return [geocodeTool(places), currentTool(places, provider), forecastTool(places, provider)];
   },

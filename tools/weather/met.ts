@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { UpstreamError } from "../../src/errors.js";
-import type { Call, HttpResponse, Upstream } from "../../src/http/client.js";
 import { retryAfterSeconds, upstreamMessage } from "../../src/http/failures.js";
+import type { Call, HttpResponse } from "../../src/http/types.js";
+import type { Upstream } from "../../src/http/upstream.js";
 import type { Log } from "../../src/log.js";
 import { clock } from "../../src/time.js";
 import { metCondition } from "./conditions.js";
@@ -50,14 +51,15 @@ const locationforecast = z.object({
       .min(1),
   }),
 });
+/** An answer is kept as its forecast steps: a cached call works nothing out again. */
+const forecastSteps = locationforecast.transform((body) => stepsOf(body.properties.timeseries));
 
-type Locationforecast = z.output<typeof locationforecast>;
-type Entry = Locationforecast["properties"]["timeseries"][number];
+type Entry = z.output<typeof locationforecast>["properties"]["timeseries"][number];
 type Period = NonNullable<Entry["data"]["next_1_hours"]>;
 const HOUR = 3_600_000;
 
-/** `sent` is the location as asked for: "lat=49.8347, lon=18.282". */
-function metError(name: string, response: HttpResponse, sent: string): Error | undefined {
+/** MET Norway's error answers, in terms of its terms of service and the location sent. */
+export function metErrors(response: HttpResponse, name: string): Error | undefined {
   const said = upstreamMessage(response);
   const quoted = said ? ` "${said}"` : "";
   if (response.status === 403) {
@@ -67,6 +69,12 @@ function metError(name: string, response: HttpResponse, sent: string): Error | u
     );
   }
   if (response.status === 400 || response.status === 422) {
+    const sent = ["lat", "lon", "altitude"]
+      .flatMap((key) => {
+        const value = response.url.searchParams.get(key);
+        return value === null ? [] : [`${key}=${value}`];
+      })
+      .join(", ");
     return new UpstreamError(
       `${name} refused the location (${response.status}${quoted}; sent ${sent}): the coordinates or the altitude are outside what it serves. Check them, or try other coordinates nearby.`,
       response.status,
@@ -110,18 +118,7 @@ function gapAmount(at: Map<number, Entry>, start: number, hours: number): number
  * matching `next_N_hours`, so nothing is counted twice, also across the gap where hourly steps
  * give way to 6-hourly ones.
  */
-function stepsOf(body: Locationforecast): Step[] {
-  const known = stepsOfBody.get(body);
-  if (known) return known;
-  const steps = stepsFrom(body.properties.timeseries);
-  stepsOfBody.set(body, steps);
-  return steps;
-}
-
-/** A cached answer is read again on every call; its steps are worked out once. */
-const stepsOfBody = new WeakMap<Locationforecast, Step[]>();
-
-function stepsFrom(series: Entry[]): Step[] {
+function stepsOf(series: Entry[]): Step[] {
   const at = new Map(series.map((entry) => [Date.parse(entry.time), entry]));
   return series.map((entry, i) => {
     const time = Date.parse(entry.time);
@@ -162,39 +159,31 @@ function stepsFrom(series: Entry[]): Step[] {
   });
 }
 
+/** MET Norway's terms: a 203 means this product version is deprecated or in beta; it is logged once. */
+export function metDeprecation(log: Log): (response: HttpResponse, name: string) => void {
+  let warned = false;
+  return (response, name) => {
+    if (response.status !== 203 || warned) return;
+    warned = true;
+    log.warning(
+      `${name} answered 203: Locationforecast 2.0 is deprecated or in beta and will be shut down; waiter needs an update (see https://api.met.no/doc/TermsOfService).`,
+    );
+  };
+}
+
 /**
  * MET Norway's Locationforecast 2.0: global, about nine days ahead. Its terms ask for an
  * identifying User-Agent, at most 4 decimals, and caching until `Expires` with
  * If-Modified-Since after (the HTTP client does both from the answer's headers).
  */
-export function metNorway(api: Upstream, log: Log): WeatherProvider {
-  let warned = false;
-  // MET Norway's terms: a 203 means this product version is deprecated or in beta; log it.
-  const onAnswer = (response: HttpResponse) => {
-    if (response.status !== 203 || warned) return;
-    warned = true;
-    log.warning(
-      `${api.name} answered 203: Locationforecast 2.0 is deprecated or in beta and will be shut down; waiter needs an update (see https://api.met.no/doc/TermsOfService).`,
-    );
-  };
-
-  async function steps(place: { latitude: number; longitude: number; elevation_m?: number }, call: Call) {
+export function metNorway(api: Upstream): WeatherProvider {
+  function steps(place: { latitude: number; longitude: number; elevation_m?: number }, call: Call) {
     const query = {
       lat: coordinate(place.latitude),
       lon: coordinate(place.longitude),
       ...(place.elevation_m === undefined ? {} : { altitude: Math.round(place.elevation_m) }),
     };
-    const sent = Object.entries(query)
-      .map(([key, value]) => `${key}=${value}`)
-      .join(", ");
-    const body = await api.json(
-      locationforecast,
-      "/locationforecast/2.0/complete",
-      { query, onAnswer },
-      call,
-      (response) => metError(api.name, response, sent),
-    );
-    return stepsOf(body);
+    return api.json(forecastSteps, "/locationforecast/2.0/complete", { query }, call);
   }
 
   return {

@@ -1,29 +1,33 @@
 import { z } from "zod";
 import { UpstreamError } from "../../src/errors.js";
-import type { HttpResponse, Upstream } from "../../src/http/client.js";
 import { retryAfterSeconds, upstreamMessage } from "../../src/http/failures.js";
+import type { ErrorMapper } from "../../src/http/types.js";
+import type { Upstream } from "../../src/http/upstream.js";
 import { isoDate } from "../../src/time.js";
 import { wmoCondition } from "./conditions.js";
 import { coordinate, type Day, type Hour, type WeatherProvider } from "./provider.js";
 
 /**
- * Open-Meteo's errors are {"error": true, "reason": "..."} with 400 or 429; the reason is passed
- * on. `keyed` says whether a commercial API key is in use, which changes what a 429 means.
+ * Open-Meteo's errors, of its forecast and geocoding APIs alike, are {"error": true, "reason": "..."}
+ * with 400 or 429; the reason is passed on. `keyed` says whether a commercial API key is in use,
+ * which changes what a 429 means.
  */
-export function openMeteoError(name: string, response: HttpResponse, keyed: boolean): Error | undefined {
-  const reason = upstreamMessage(response);
-  if (response.status === 429) {
-    const seconds = retryAfterSeconds(response);
-    const wait = seconds === undefined ? "wait" : `try again in ${seconds} s`;
-    const advice = keyed
-      ? `the plan's request limit is used up; ${wait}, or raise the plan's limit with Open-Meteo.`
-      : `the free tier's limit (10,000 calls a day, non-commercial use) is used up; ${wait}, or set WAITER_OPEN_METEO_API_KEY for a commercial plan.`;
-    return new UpstreamError(`${name} answered 429${reason ? ` "${reason}"` : ""}: ${advice}`, 429, seconds);
-  }
-  if (response.status === 400 && reason) {
-    return new UpstreamError(`${name} refused the request (400): "${reason}". Check the arguments.`, 400);
-  }
-  return undefined;
+export function openMeteoErrors(keyed: boolean): ErrorMapper {
+  return (response, name) => {
+    const reason = upstreamMessage(response);
+    if (response.status === 429) {
+      const seconds = retryAfterSeconds(response);
+      const wait = seconds === undefined ? "wait" : `try again in ${seconds} s`;
+      const advice = keyed
+        ? `the plan's request limit is used up; ${wait}, or raise the plan's limit with Open-Meteo.`
+        : `the free tier's limit (10,000 calls a day, non-commercial use) is used up; ${wait}, or set WAITER_OPEN_METEO_API_KEY for a commercial plan.`;
+      return new UpstreamError(`${name} answered 429${reason ? ` "${reason}"` : ""}: ${advice}`, 429, seconds);
+    }
+    if (response.status === 400 && reason) {
+      return new UpstreamError(`${name} refused the request (400): "${reason}". Check the arguments.`, 400);
+    }
+    return undefined;
+  };
 }
 
 const nullable = z.number().nullable();
@@ -130,8 +134,7 @@ function some<K extends string>(key: K, value: number | null | undefined): { [P 
 }
 
 /** Open-Meteo's forecast API: many national models blended, 16 days, in the place's zone. */
-export function openMeteo(api: Upstream, keyed: boolean): WeatherProvider {
-  const onStatus = (response: HttpResponse) => openMeteoError(api.name, response, keyed);
+export function openMeteo(api: Upstream): WeatherProvider {
   const where = (place: { latitude: number; longitude: number; timezone: string }) => ({
     latitude: coordinate(place.latitude),
     longitude: coordinate(place.longitude),
@@ -152,7 +155,6 @@ export function openMeteo(api: Upstream, keyed: boolean): WeatherProvider {
         "/forecast",
         { query: { ...where(place), current: CURRENT.join(",") }, ttl: CURRENT_TTL },
         call,
-        onStatus,
       );
       const c = body.current;
       return {
@@ -184,7 +186,6 @@ export function openMeteo(api: Upstream, keyed: boolean): WeatherProvider {
           ttl: FORECAST_TTL,
         },
         call,
-        onStatus,
       );
       const d = body.daily;
       const dayList: Day[] = [];

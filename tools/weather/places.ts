@@ -1,9 +1,9 @@
 import tzlookup from "@photostructure/tz-lookup";
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
-import type { Call, Upstream } from "../../src/http/client.js";
+import type { Call } from "../../src/http/types.js";
+import type { Upstream } from "../../src/http/upstream.js";
 import { isTimeZone } from "../../src/time.js";
-import { openMeteoError } from "./open-meteo.js";
 
 /** A place as the tools show it; a bare coordinate pair has only the coordinates and its zone. */
 export interface Place {
@@ -52,7 +52,7 @@ export interface SearchOptions {
 }
 
 /** Open-Meteo's geocoding API (GeoNames data): place names to coordinates and time zones. */
-export function geocoder(api: Upstream, keyed: boolean) {
+export function geocoder(api: Upstream) {
   async function find(name: string, options: SearchOptions, call: Call): Promise<Place[]> {
     const body = await api.json(
       search,
@@ -68,7 +68,6 @@ export function geocoder(api: Upstream, keyed: boolean) {
         ttl: SEARCH_TTL,
       },
       call,
-      (response) => openMeteoError(api.name, response, keyed),
     );
     return (body.results ?? []).map(toPlace);
   }

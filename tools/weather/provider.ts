@@ -1,4 +1,4 @@
-import type { Call } from "../../src/http/client.js";
+import type { Call } from "../../src/http/types.js";
 import type { Condition } from "./conditions.js";
 import type { Place } from "./places.js";
 

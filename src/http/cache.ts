@@ -1,0 +1,58 @@
+import type { IncomingHttpHeaders } from "node:http";
+import { LRUCache } from "lru-cache";
+import { clock } from "../time.js";
+import { conditionsOf, freshSeconds } from "./freshness.js";
+
+/** One kept answer: the schema's output, and what it takes to reuse it. */
+export interface Kept {
+  value: unknown;
+  /** The answer's JSON text length: what the cache's bound counts. */
+  size: number;
+  /** Epoch milliseconds, by waiter's clock, after which the answer must be asked for again. */
+  staleAt: number;
+  /** If-None-Match and If-Modified-Since for a stale answer's revalidation, when it had validators. */
+  conditions: Record<string, string> | undefined;
+}
+
+/**
+ * Answers to GETs, kept checked and parsed (the schema's output) for as long as the upstream or
+ * the toolset says they stay true; a stale one with validators is revalidated, and a 304 makes
+ * it fresh again.
+ *
+ * undici's cache interceptor (7.30) keeps the answers' bytes instead, and falls short here: it
+ * reads the system time itself (lib/interceptor/cache.js, lib/handler/cache-handler.js, its
+ * memory store) and cannot be given waiter's clock; a 304 to its revalidation does not freshen
+ * the stored answer (nodejs/undici#5505), so a stale answer is revalidated on every later call;
+ * and each hit is replayed as a stream to read and parse again, some hundred times the cost of
+ * handing back a kept value.
+ */
+export class AnswerCache {
+  readonly #answers: LRUCache<string, Kept>;
+
+  constructor(maxBytes: number) {
+    this.#answers = new LRUCache<string, Kept>({
+      maxSize: maxBytes,
+      sizeCalculation: (kept) => Math.max(1, kept.size),
+    });
+  }
+
+  /** The answer kept under `key`, fresh or stale. */
+  get(key: string): Kept | undefined {
+    return this.#answers.get(key);
+  }
+
+  /**
+   * Keeps `value`, the answer to a GET whose response had `headers`, for `ttl` seconds when the
+   * toolset knows, else as long as the headers say; `previous` is the answer a 304 confirmed.
+   * An answer that is neither fresh nor can be revalidated is not kept.
+   */
+  keep(key: string, value: unknown, size: number, headers: IncomingHttpHeaders, ttl?: number, previous?: Kept): void {
+    const fresh = ttl ?? freshSeconds(headers);
+    const conditions = conditionsOf(headers) ?? previous?.conditions;
+    if (fresh > 0 || conditions) {
+      this.#answers.set(key, { value, size, staleAt: clock.now() + fresh * 1000, conditions });
+    } else {
+      this.#answers.delete(key);
+    }
+  }
+}

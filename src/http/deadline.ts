@@ -1,0 +1,36 @@
+import { clock } from "../time.js";
+import type { Call } from "./types.js";
+
+/**
+ * The call, its signal now also aborting with a TimeoutError at the deadline, and `end` to disarm
+ * it. undici's body timeout counts only the wait between two chunks, so an upstream that drips
+ * its answer outlasts it; and on Node 20 a signal from AbortSignal.timeout() that only
+ * AbortSignal.any() refers to is collected, its timer cleared: this timer is held until `end`.
+ */
+export function withDeadline(call: Call): { call: Call; end: () => void } {
+  const controller = new AbortController();
+  const cancel = () => controller.abort(call.signal.reason);
+  const timer = setTimeout(
+    () => controller.abort(new DOMException("The tool call's deadline passed.", "TimeoutError")),
+    Math.max(0, call.deadline - clock.now()),
+  );
+  if (call.signal.aborted) cancel();
+  else call.signal.addEventListener("abort", cancel, { once: true });
+  return {
+    call: { ...call, signal: controller.signal },
+    end: () => {
+      clearTimeout(timer);
+      call.signal.removeEventListener("abort", cancel);
+    },
+  };
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener("abort", abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
+  });
+}

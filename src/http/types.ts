@@ -1,0 +1,52 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Dispatcher } from "undici";
+
+/** What a tool call hands to every upstream request it makes. */
+export interface Call {
+  /** Aborts when the client cancels (and, inside a request, when the deadline passes). */
+  signal: AbortSignal;
+  /** Epoch milliseconds by which the whole call, retries included, must be answered. */
+  deadline: number;
+}
+
+export interface HttpClientOptions {
+  userAgent: string;
+  maxResponseBytes: number;
+  connectTimeoutMs?: number;
+  /** Longest wait for the response headers, and between two body chunks. */
+  responseTimeoutMs?: number;
+  maxRetries?: number;
+  minRetryDelayMs?: number;
+  maxRetryDelayMs?: number;
+  /** Bound of the cache, counted as the cached answers' JSON text length. */
+  cacheBytes?: number;
+}
+
+/** One request as the client sends it. */
+export interface Outgoing {
+  method: Dispatcher.HttpMethod;
+  url: URL;
+  /** The path under the upstream's base URL, as the call named it. */
+  path: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  /** Retry a 429 only when it says when (Retry-After). */
+  throttleNeedsRetryAfter: boolean;
+}
+
+/** An upstream's answer, read whole. */
+export interface HttpResponse {
+  /** The URL the request went to, query (and any key in it) included: never show it whole. */
+  url: URL;
+  /** The path under the upstream's base URL that was asked for: /orders/1042. */
+  path: string;
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+/**
+ * An upstream's own words for one of its error answers (non-2xx), given the upstream's name;
+ * undefined leaves the answer to the general wording (status, the upstream's message, Retry-After).
+ */
+export type ErrorMapper = (response: HttpResponse, upstream: string) => Error | undefined;

@@ -1,0 +1,187 @@
+import type { Dispatcher } from "undici";
+import type { z } from "zod";
+import { UpstreamError } from "../errors.js";
+import { clock } from "../time.js";
+import type { AnswerCache, Kept } from "./cache.js";
+import { untilAborted, withDeadline } from "./deadline.js";
+import { describeFailure, describeStatus } from "./failures.js";
+import type { Call, ErrorMapper, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+export interface RequestOptions {
+  method?: Dispatcher.HttpMethod;
+  query?: Query;
+  headers?: Record<string, string>;
+  body?: string;
+  /**
+   * Seconds a successful JSON answer to a GET stays fresh in the cache, replacing what the
+   * upstream's Cache-Control says: a toolset may know better (a published fixing never changes).
+   */
+  ttl?: number;
+}
+
+/** How an upstream is declared, once: what goes with every request to it, and how its errors read. */
+export interface UpstreamOptions {
+  /** Headers every request carries: an identifying User-Agent, credentials. A request's own win. */
+  headers?: Record<string, string>;
+  /** Query parameters every request carries, such as a key; left out of the cache key. */
+  query?: Query;
+  /** Retry a 429 only when it says when (Retry-After): for upstreams whose terms count retries against you. */
+  throttleNeedsRetryAfter?: boolean;
+  /** The upstream's own words for its error answers. */
+  errors?: ErrorMapper;
+  /** Hears every answer that comes over the network (not cached ones), before it is read. */
+  onAnswer?: (response: HttpResponse, upstream: string) => void;
+}
+
+/** What an upstream uses of the client that declared it. */
+export interface Carrier {
+  /** Sends one request within `call`; `shared`, an identical request in flight answers it too. */
+  send(upstream: string, request: Outgoing, call: Call, shared: boolean): Promise<HttpResponse>;
+  cache: AnswerCache;
+  options: Required<HttpClientOptions>;
+}
+
+export class Upstream {
+  /** The base URL without its query and a trailing slash: a path is appended to it. */
+  readonly #root: string;
+
+  constructor(
+    readonly name: string,
+    readonly baseUrl: URL,
+    private readonly carrier: Carrier,
+    private readonly options: UpstreamOptions = {},
+  ) {
+    const root = new URL(baseUrl);
+    root.search = "";
+    root.hash = "";
+    this.#root = root.href.replace(/\/$/, "");
+  }
+
+  /** Any answer, 2xx or not; the caller reads the status. */
+  send(path: string, options: RequestOptions, call: Call): Promise<HttpResponse> {
+    return this.#send(path, options, call, false);
+  }
+
+  /**
+   * A 2xx JSON answer checked against `schema`: its output, which may be built from the answer
+   * by the schema's transform. Anything else is the error that says what the upstream answered.
+   * GETs are cached, checked, for `ttl` seconds or as long as the upstream's Cache-Control or
+   * Expires says; a stale answer with an ETag or Last-Modified is revalidated (304 keeps it).
+   * One URL is always read with one schema.
+   */
+  async json<S extends z.ZodType>(schema: S, path: string, options: RequestOptions, call: Call): Promise<z.output<S>> {
+    if ((options.method ?? "GET") !== "GET") return this.read(schema, await this.send(path, options, call));
+    const key = this.#cacheKey(path, options.query);
+    const kept = this.carrier.cache.get(key);
+    if (kept && kept.staleAt > clock.now()) return kept.value as z.output<S>;
+    // Callers of one GET share its request (undici's deduplicate), which must outlive any one of
+    // them: it carries the first caller's deadline but not its cancellation, and each caller
+    // waits until its own. deduplicate alone would abort every waiting caller with the first
+    // (nodejs/undici#5711).
+    const own = withDeadline(call);
+    try {
+      return await untilAborted(this.#load(schema, key, path, options, call.deadline, kept), own.call.signal);
+    } catch (err) {
+      throw own.call.signal.aborted
+        ? describeFailure(err, this.name, this.baseUrl, own.call, this.carrier.options)
+        : err;
+    } finally {
+      own.end();
+    }
+  }
+
+  async #load<S extends z.ZodType>(
+    schema: S,
+    key: string,
+    path: string,
+    options: RequestOptions,
+    deadline: number,
+    stale: Kept | undefined,
+  ): Promise<z.output<S>> {
+    const { cache } = this.carrier;
+    const headers = stale?.conditions ? { ...options.headers, ...stale.conditions } : options.headers;
+    // A signal of its own, not one shared by all loads: a waiting request that undici's
+    // deduplicate aborts before the answer starts never settles (nodejs/undici#5673), and must
+    // hold on to nothing.
+    const within = { signal: new AbortController().signal, deadline };
+    const response = await this.#send(path, { ...options, headers }, within, true);
+    if (response.status === 304 && stale) {
+      cache.keep(key, stale.value, stale.size, response.headers, options.ttl, stale);
+      return stale.value as z.output<S>;
+    }
+    const value = this.read(schema, response);
+    cache.keep(key, value, response.text.length, response.headers, options.ttl);
+    return value;
+  }
+
+  async #send(path: string, options: RequestOptions, call: Call, shared: boolean): Promise<HttpResponse> {
+    const { headers, throttleNeedsRetryAfter = false, onAnswer } = this.options;
+    const request: Outgoing = {
+      method: options.method ?? "GET",
+      url: this.#url(path, options.query),
+      path,
+      headers: { ...headers, ...options.headers },
+      body: options.body,
+      throttleNeedsRetryAfter,
+    };
+    const response = await this.carrier.send(this.name, request, call, shared);
+    onAnswer?.(response, this.name);
+    return response;
+  }
+
+  /** `path` (absolute, without a query) under the base URL, with the call's query and the upstream's. */
+  #url(path: string, query: Query = {}): URL {
+    const url = new URL(`${this.#root}${path}${this.baseUrl.search}`);
+    for (const params of [query, this.options.query ?? {}]) {
+      for (const key in params) {
+        const value = params[key];
+        if (value !== undefined) url.searchParams.set(key, String(value));
+      }
+    }
+    return url;
+  }
+
+  /**
+   * What tells a GET apart in the cache: the upstream and the request's own path and query,
+   * cheaper to build than its URL. The upstream's default query (a key) is left out.
+   */
+  #cacheKey(path: string, query: Query = {}): string {
+    let key = `${this.name} ${this.#root}${path}${this.baseUrl.search}`;
+    for (const name in query) {
+      const value = query[name];
+      if (value !== undefined) key += `&${encodeURIComponent(name)}=${encodeURIComponent(String(value))}`;
+    }
+    return key;
+  }
+
+  /**
+   * A 2xx answer's JSON checked against `schema`, or the error that says what went wrong, in the
+   * upstream's own words where it has them; for callers that `send` because they need the
+   * headers too (a total count).
+   */
+  read<S extends z.ZodType>(schema: S, response: HttpResponse): z.output<S> {
+    if (response.status < 200 || response.status >= 300) {
+      throw this.options.errors?.(response, this.name) ?? describeStatus(this.name, response);
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(response.text);
+    } catch {
+      throw new UpstreamError(
+        `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes); the service may be failing, try again later.`,
+        response.status,
+      );
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UpstreamError(
+        `${this.name} sent an answer in an unexpected format (${issue?.path.join(".") || "body"}: ${issue?.message}); the service may have changed or be failing.`,
+        response.status,
+      );
+    }
+    return parsed.data;
+  }
+}
