@@ -128,7 +128,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     }
   }
 
-  const parsed = interpreted(() => z.object(shape).safeParse(input));
+  const parsed = z.object(shape).safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const keys = (issue?.path ?? []).map(String);
@@ -221,20 +221,6 @@ export function defaultDataDir(env: NodeJS.ProcessEnv, platform = process.platfo
   if (platform === "win32") return join(env.LOCALAPPDATA || join(home, "AppData", "Local"), "waiter");
   if (platform === "darwin") return join(home, "Library", "Application Support", "waiter");
   return join(env.XDG_STATE_HOME || join(home, ".local", "state"), "waiter");
-}
-
-/**
- * Runs a parse on zod's interpreter: a schema read once at start is not worth the parser that
- * zod/compile (imported first in cli.ts) would generate for it, about 7 ms of the cold start.
- */
-function interpreted<T>(parse: () => T): T {
-  const jitless = z.config().jitless;
-  z.config({ jitless: true });
-  try {
-    return parse();
-  } finally {
-    z.config({ jitless });
-  }
 }
 
 /** What a message shows instead of a value it must not repeat. */
