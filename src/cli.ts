@@ -38,7 +38,7 @@ ${toolsets()
   .map((t) => `  ${t.name.padEnd(17)}${t.description}`)
   .join("\n")}
 
-Every setting is also an environment variable (WAITER_*); the README lists them all.`;
+Every setting is also an environment variable (WAITER_*); docs/settings.md lists them all.`;
 
 function fail(message: string): never {
   process.stderr.write(`waiter: ${message}\n`);

@@ -13,7 +13,7 @@ export const coreSettings = {
   dataDir: {
     env: "WAITER_DATA_DIR",
     description:
-      "Per-user directory for waiter's state. Default: $XDG_STATE_HOME/waiter (~/.local/state/waiter) on Linux, ~/Library/Application Support/waiter on macOS, %LOCALAPPDATA%\\waiter on Windows.",
+      "Per-user directory for waiter's state, an absolute path (never the current directory: MCP clients start servers from anywhere). Default: $XDG_STATE_HOME/waiter (~/.local/state/waiter) on Linux, ~/Library/Application Support/waiter on macOS, %LOCALAPPDATA%\\waiter on Windows.",
     schema: z
       .string()
       .refine(isAbsolute, "must be an absolute path: MCP clients start servers from any directory")

@@ -3,7 +3,7 @@ import { z } from "zod";
 
 /**
  * One setting: where it comes from and how it is checked. The core and every toolset declare
- * theirs this way; config.ts composes them into the one schema, the README documents them.
+ * theirs this way; config.ts composes them into the one schema, docs/settings.md is generated from them.
  */
 export interface Setting<S extends z.ZodType = z.ZodType> {
   /** The environment variable, e.g. WAITER_FRANKFURTER_URL. */

@@ -118,18 +118,20 @@ export const webhookSettings = {
   },
   publicUrl: {
     env: "WAITER_WEBHOOKS_PUBLIC_URL",
-    description: "The https:// URL the listener is reachable at from outside; source URLs are built from it.",
+    description:
+      "The URL the listener is reached at from outside (https:// for real providers; http:// is accepted for local trials); source URLs are built from it. Default: the listen address.",
     schema: z.url({ protocol: /^https?$/ }).optional(),
   },
   maxBodyBytes: {
     env: "WAITER_WEBHOOKS_MAX_BODY_BYTES",
-    description: "Largest webhook body accepted; a larger one gets 413.",
+    description:
+      "Largest webhook body accepted, in bytes; a larger one, or one whose Content-Length says it will be, gets 413.",
     schema: integer(1024 * 1024, 1024, 64 * 1024 * 1024),
   },
   allowedHosts: {
     env: "WAITER_WEBHOOKS_ALLOWED_HOSTS",
     description:
-      "Host names the listener also answers to (comma-separated), besides its listen address and publicUrl's host; a request for any other Host gets 403.",
+      "Host names without a port that the listener also answers to (comma-separated), besides its listen address and publicUrl's host; a request for any other Host gets 403.",
     schema: hostNames,
   },
   allowedOrigins: {
@@ -151,7 +153,8 @@ export const webhookSettings = {
   },
   retention: {
     env: "WAITER_WEBHOOKS_RETENTION",
-    description: "How many events the store keeps, as JSON: maxEvents, maxBytes, maxAgeDays; the oldest go first.",
+    description:
+      "How many events the store keeps, as JSON: maxEvents (a count), maxBytes (payload bytes, at least webhooks.maxBodyBytes), maxAgeDays; the oldest go first.",
     schema: jsonSetting(
       z.strictObject({
         maxEvents: z.number().int().positive().default(100_000),
@@ -163,8 +166,7 @@ export const webhookSettings = {
   },
   sources: {
     env: "WAITER_WEBHOOKS_SOURCES",
-    description:
-      "The webhook sources as JSON: name -> {scheme, secretEnv, ...}. Each secret is read from the variable secretEnv names.",
+    description: `The webhook sources as JSON: name -> {scheme, secretEnv, ...}, scheme one of ${SCHEMES.join(", ")}. Each secret is read from the variable secretEnv names.`,
     schema: jsonSetting(z.record(sourceName, source), {}).transform((sources) =>
       Object.entries(sources).map(([name, configured]): WebhookSource => ({ ...configured, name })),
     ),
