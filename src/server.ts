@@ -73,21 +73,25 @@ export function createServer(tools: readonly Tool[], config: Config, log: Log): 
   };
 
   const timeoutMs = config.core.toolTimeout * 1000;
+  const inputs = new Map<string, { tool: Tool; input: z.ZodObject }>();
   for (const tool of tools) {
+    const input = z.object(tool.input);
+    const output = z.object(tool.output);
     server.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
-        inputSchema: tool.input,
-        outputSchema: tool.output,
+        inputSchema: input,
+        outputSchema: output,
         annotations: { title: tool.title, ...tool.annotations },
       },
       // Named after the toolset, which is the tool name's prefix.
-      toolCallback(tool, timeoutMs, log.child(tool.name.split("_")[0] ?? "waiter")),
+      toolCallback(tool, output, timeoutMs, log.child(tool.name.split("_")[0] ?? "waiter")),
     );
+    inputs.set(tool.name, { tool, input });
   }
-  checkArgumentsFirst(server, tools);
+  guardToolCalls(server, inputs);
   return server;
 }
 
@@ -97,24 +101,23 @@ type CallHandler = (
 ) => Promise<unknown>;
 
 /**
- * waiter's promises about a call's arguments, kept ahead of McpServer's tools/call, which answers
+ * waiter's promises about a call's arguments, kept around McpServer's tools/call, which answers
  * each otherwise:
  * - arguments that are not an object (an array, a string) are a tool error like other bad input;
  *   the SDK's request schema makes them a -32603 that carries zod's issues as JSON;
  * - null for an optional argument is the argument left out; the SDK refuses it;
- * - invalid arguments are a tool error naming the first few problems with their fields, a long
- *   argument quoted short; the SDK's lists every problem. McpServer then checks the arguments
- *   once more, which costs about a microsecond;
  * - an unknown tool is a JSON-RPC error, as the MCP specification has it; McpServer answers a
- *   tool result.
+ *   tool result;
+ * - invalid arguments, which McpServer checks and refuses with every zod issue in one message,
+ *   are said as waiter says them: the first few problems with their fields, a long argument
+ *   quoted short.
  * The SDK parses a request against its schema before any handler sees it and has no hook ahead of
  * that, so this wraps the handler McpServer installed, in the protocol's (private) handler map.
  */
-function checkArgumentsFirst(server: McpServer, tools: readonly Tool[]): void {
+function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; input: z.ZodObject }>): void {
   const handlers = (server.server as unknown as { _requestHandlers: Map<string, CallHandler> })._requestHandlers;
   const sdk = handlers.get("tools/call");
   if (!sdk) throw new Error("McpServer installed no tools/call handler");
-  const inputs = new Map<string, { tool: Tool; input?: z.ZodObject }>(tools.map((tool) => [tool.name, { tool }]));
   handlers.set("tools/call", async (request, extra) => {
     const params = request.params ?? {};
     if (typeof params.name !== "string") {
@@ -127,7 +130,7 @@ function checkArgumentsFirst(server: McpServer, tools: readonly Tool[]): void {
         `Unknown tool ${shorten(params.name)}; tools/list names the tools served.`,
       );
     }
-    const { tool } = entry;
+    const { tool, input } = entry;
     const given = params.arguments ?? {};
     if (typeof given !== "object" || Array.isArray(given)) {
       return invalid(
@@ -136,10 +139,14 @@ function checkArgumentsFirst(server: McpServer, tools: readonly Tool[]): void {
       );
     }
     const args = withoutNulls(given as Record<string, unknown>, tool);
-    entry.input ??= z.object(tool.input);
-    const checked = entry.input.safeParse(args);
-    if (!checked.success) return invalid(tool, shortenEchoes(issues(checked.error), given));
-    return sdk(args === params.arguments ? request : { ...request, params: { ...params, arguments: args } }, extra);
+    const result = (await sdk(
+      args === params.arguments ? request : { ...request, params: { ...params, arguments: args } },
+      extra,
+    )) as CallToolResult;
+    if (!result.isError) return result;
+    // Refused arguments are worded anew; valid ones mean the tool itself answered the error.
+    const checked = input.safeParse(args);
+    return checked.success ? result : invalid(tool, shortenEchoes(issues(checked.error), given));
   });
 }
 
@@ -185,8 +192,7 @@ const MAX_ISSUES = 5;
  * first, so that a result outside it is said to be waiter's bug and logged (McpServer's own check
  * would answer an error that reads like the client's).
  */
-function toolCallback(tool: Tool, timeoutMs: number, log: Log): ToolCallback<z.ZodRawShape> {
-  let output: z.ZodObject | undefined;
+function toolCallback(tool: Tool, output: z.ZodObject, timeoutMs: number, log: Log): ToolCallback<z.ZodObject> {
   return async (args, extra) => {
     const token = extra._meta?.progressToken;
     const progress =
@@ -203,7 +209,6 @@ function toolCallback(tool: Tool, timeoutMs: number, log: Log): ToolCallback<z.Z
     const ms = Math.max(timeoutMs, (tool.deadline?.(args) ?? 0) * 1000);
     const result = await runTool(tool, args, { signal: extra.signal, deadline: clock.now() + ms, log, progress });
     if (result.isError) return result;
-    output ??= z.object(tool.output);
     const checked = output.safeParse(result.structuredContent);
     if (checked.success) return result;
     log.error(`${tool.name} answered outside its output schema: ${issues(checked.error)}`);
