@@ -57,7 +57,8 @@ export function enabledTools({ config, toolsets, http, log, events }: ServerPart
 export function createServer(tools: readonly Tool[], config: Config, log: Log): McpServer {
   const server = new McpServer(
     { name: "waiter", title: "waiter", version: VERSION },
-    // Tools declared up front: tools/list answers even when every toolset is off.
+    // Tools declared up front: McpServer then serves tools/list and tools/call from the start,
+    // even when every toolset is off.
     { capabilities: { logging: {}, tools: {} }, instructions: INSTRUCTIONS },
   );
 

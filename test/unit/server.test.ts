@@ -88,6 +88,15 @@ describe("which tools are listed", () => {
   });
 });
 
+test("with every toolset off, tools/list answers an empty list", async () => {
+  const server = createServer([], loadConfig({ env: {} }, []), new Log("error"));
+  const client = new Client({ name: "test", version: "0" });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+  expect(await client.listTools()).toEqual({ tools: [] });
+  await client.close();
+});
+
 describe("tool calls", () => {
   const double = defineTool({
     name: "math_double",
