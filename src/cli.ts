@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// First: zod compiles every schema built after this import (the SDK's protocol schemas, the
-// tools' own) into a parser generated for it, which checks a message several times faster.
-import "zod/compile";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { openStore, StoreUnavailable, startApp, startListener, warnUnsigned } from "./app.js";

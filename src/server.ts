@@ -1,11 +1,13 @@
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { McpServer, type ToolCallback } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import {
   type CallToolResult,
   ErrorCode,
-  ListToolsRequestSchema,
+  type JSONRPCRequest,
   McpError,
+  type ServerNotification,
+  type ServerRequest,
   SetLevelRequestSchema,
-  type Tool as ToolDefinition,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { Config } from "./config.js";
@@ -53,7 +55,9 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Tool
 export function createServer(tools: readonly Tool[], config: Config, log: Log): McpServer {
   const server = new McpServer(
     { name: "waiter", title: "waiter", version: VERSION },
-    { capabilities: { logging: {} }, instructions: INSTRUCTIONS },
+    // Tools declared up front: McpServer then serves tools/list and tools/call from the start,
+    // even when every toolset is off.
+    { capabilities: { logging: {}, tools: {} }, instructions: INSTRUCTIONS },
   );
 
   // The client's logging/setLevel governs what it is sent; stderr keeps WAITER_LOG_LEVEL.
@@ -67,62 +71,65 @@ export function createServer(tools: readonly Tool[], config: Config, log: Log): 
     });
   };
 
-  serveTools(server, tools, config.core.toolTimeout * 1000, log);
+  const timeoutMs = config.core.toolTimeout * 1000;
+  const inputs = new Map<string, { tool: Tool; input: z.ZodObject }>();
+  for (const tool of tools) {
+    const input = z.object(tool.input);
+    const output = z.object(tool.output);
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: input,
+        outputSchema: output,
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      // Named after the toolset, which is the tool name's prefix.
+      toolCallback(tool, output, timeoutMs, log.child(tool.name.split("_")[0] ?? "waiter")),
+    );
+    inputs.set(tool.name, { tool, input });
+  }
+  guardToolCalls(server, inputs);
   return server;
 }
 
-/**
- * tools/list and tools/call on the SDK's low-level server. McpServer's own tool handling checks
- * arguments and results with zod's asynchronous parse, which cannot use the parsers zod compiles
- * (`import "zod/compile"` in cli.ts); tools here never refine asynchronously, so they are
- * checked synchronously, and a cached call costs a few microseconds less.
- * tools/call is answered as the fallback request handler: a handler registered for it gets the
- * request only after the SDK's CallToolRequestSchema passed, so `arguments` that are not an
- * object would be a protocol error with a raw zod dump instead of a tool error.
- */
-function serveTools(server: McpServer, tools: readonly Tool[], timeoutMs: number, log: Log): void {
-  const served = new Map(
-    tools.map((tool) => [
-      tool.name,
-      {
-        tool,
-        input: z.object(tool.input),
-        output: z.object(tool.output),
-        // Named after the toolset, which is the tool name's prefix.
-        log: log.child(tool.name.split("_")[0] ?? "waiter"),
-      },
-    ]),
-  );
-  let listing: ToolDefinition[] | undefined;
-  server.server.registerCapabilities({ tools: {} });
-  server.server.setRequestHandler(ListToolsRequestSchema, () => {
-    listing ??= [...served.values()].map(({ tool, input, output }) => ({
-      name: tool.name,
-      title: tool.title,
-      description: tool.description,
-      inputSchema: z.toJSONSchema(input, { target: "draft-7", io: "input" }) as ToolDefinition["inputSchema"],
-      outputSchema: z.toJSONSchema(output, { target: "draft-7", io: "output" }) as ToolDefinition["outputSchema"],
-      annotations: { title: tool.title, ...tool.annotations },
-    }));
-    return { tools: listing };
-  });
+type CallHandler = (
+  request: JSONRPCRequest,
+  extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
+) => Promise<unknown>;
 
-  server.server.fallbackRequestHandler = async (request, extra) => {
-    if (request.method !== "tools/call") {
-      throw Object.assign(new Error("Method not found"), { code: ErrorCode.MethodNotFound });
-    }
+/**
+ * waiter's promises about a call's arguments, kept around McpServer's tools/call, which answers
+ * each otherwise:
+ * - arguments that are not an object (an array, a string) are a tool error like other bad input;
+ *   the SDK's request schema makes them a -32603 that carries zod's issues as JSON;
+ * - null for an optional argument is the argument left out; the SDK refuses it;
+ * - an unknown tool is a JSON-RPC error, as the MCP specification has it; McpServer answers a
+ *   tool result;
+ * - invalid arguments, which McpServer checks and refuses with every zod issue in one message,
+ *   are said as waiter says them: the first few problems with their fields, a long argument
+ *   quoted short.
+ * The SDK parses a request against its schema before any handler sees it and has no hook ahead of
+ * that, so this wraps the handler McpServer installed, in the protocol's (private) handler map.
+ */
+function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; input: z.ZodObject }>): void {
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, CallHandler> })._requestHandlers;
+  const sdk = handlers.get("tools/call");
+  if (!sdk) throw new Error("McpServer installed no tools/call handler");
+  handlers.set("tools/call", async (request, extra) => {
     const params = request.params ?? {};
     if (typeof params.name !== "string") {
       throw new McpError(ErrorCode.InvalidParams, "tools/call needs params.name, the name of a tool from tools/list");
     }
-    const entry = served.get(params.name);
+    const entry = inputs.get(params.name);
     if (!entry) {
       throw new McpError(
         ErrorCode.InvalidParams,
         `Unknown tool ${shorten(params.name)}; tools/list names the tools served.`,
       );
     }
-    const { tool, input, output } = entry;
+    const { tool, input } = entry;
     const given = params.arguments ?? {};
     if (typeof given !== "object" || Array.isArray(given)) {
       return invalid(
@@ -130,41 +137,16 @@ function serveTools(server: McpServer, tools: readonly Tool[], timeoutMs: number
         `arguments must be an object of named arguments, not ${Array.isArray(given) ? "an array" : `a ${typeof given}`}`,
       );
     }
-    const args = input.safeParse(withoutNulls(given as Record<string, unknown>, tool));
-    if (!args.success) return invalid(tool, shortenEchoes(issues(args.error), given));
-    const token = params._meta?.progressToken;
-    const progress =
-      token === undefined
-        ? noProgress
-        : async (progress: number, total: number, message: string) => {
-            await extra
-              .sendNotification({
-                method: "notifications/progress",
-                params: { progressToken: token, progress, total, message },
-              })
-              .catch(() => {});
-          };
-    const ms = Math.max(timeoutMs, (tool.deadline?.(args.data) ?? 0) * 1000);
-    const result = await runTool(tool, args.data, given, {
-      signal: extra.signal,
-      deadline: clock.now() + ms,
-      log: entry.log,
-      progress,
-    });
-    if (result.isError) return result;
-    const checked = output.safeParse(result.structuredContent);
-    if (checked.success) return result;
-    entry.log.error(`${tool.name} answered outside its output schema: ${issues(checked.error)}`);
-    return {
-      content: [
-        {
-          type: "text",
-          text: `${tool.name} failed inside waiter (its answer did not match its output schema). This is a bug in waiter, not in the arguments; the server log has details.`,
-        },
-      ],
-      isError: true,
-    };
-  };
+    const args = withoutNulls(given as Record<string, unknown>, tool);
+    const result = (await sdk(
+      args === params.arguments ? request : { ...request, params: { ...params, arguments: args } },
+      extra,
+    )) as CallToolResult;
+    if (!result.isError) return result;
+    // Refused arguments are worded anew; valid ones mean the tool itself answered the error.
+    const checked = input.safeParse(args);
+    return checked.success ? result : invalid(tool, shortenEchoes(issues(checked.error), given));
+  });
 }
 
 function invalid(tool: Tool, problems: string): CallToolResult {
@@ -203,19 +185,52 @@ function issues(error: z.ZodError): string {
 
 const MAX_ISSUES = 5;
 
+/**
+ * What McpServer calls for a tool, its arguments checked and converted: runs the tool with the
+ * client's cancellation, a deadline and progress, and checks the result against the output schema
+ * first, so that a result outside it is said to be waiter's bug and logged (McpServer's own check
+ * would answer an error that reads like the client's).
+ */
+function toolCallback(tool: Tool, output: z.ZodObject, timeoutMs: number, log: Log): ToolCallback<z.ZodObject> {
+  return async (args, extra) => {
+    const token = extra._meta?.progressToken;
+    const progress =
+      token === undefined
+        ? noProgress
+        : async (progress: number, total: number, message: string) => {
+            await extra
+              .sendNotification({
+                method: "notifications/progress",
+                params: { progressToken: token, progress, total, message },
+              })
+              .catch(() => {});
+          };
+    const ms = Math.max(timeoutMs, (tool.deadline?.(args) ?? 0) * 1000);
+    const result = await runTool(tool, args, { signal: extra.signal, deadline: clock.now() + ms, log, progress });
+    if (result.isError) return result;
+    const checked = output.safeParse(result.structuredContent);
+    if (checked.success) return result;
+    log.error(`${tool.name} answered outside its output schema: ${issues(checked.error)}`);
+    return {
+      content: [
+        {
+          type: "text",
+          text: `${tool.name} failed inside waiter (its answer did not match its output schema). This is a bug in waiter, not in the arguments; the server log has details.`,
+        },
+      ],
+      isError: true,
+    };
+  };
+}
+
 const noProgress = async () => {};
 
 /**
- * Runs a tool and turns what it returns or throws into a tool result. The call carries the
- * client's cancellation and a deadline; the HTTP client arms a timer for the deadline only when
- * a request really goes out, so a cached answer costs no timer.
+ * Runs a tool and turns what it returns or throws into a tool result. The HTTP client arms a
+ * timer for the call's deadline only when a request really goes out, so a cached answer costs
+ * no timer.
  */
-async function runTool(
-  tool: Tool,
-  args: Record<string, unknown>,
-  given: unknown,
-  call: ToolCall,
-): Promise<CallToolResult> {
+async function runTool(tool: Tool, args: Record<string, unknown>, call: ToolCall): Promise<CallToolResult> {
   const { log } = call;
   const started = clock.now();
   try {
@@ -227,7 +242,7 @@ async function runTool(
     };
   } catch (err) {
     // A message may quote an argument; a huge one is cut, in the result and in the log alike.
-    const shown = (text: string) => shortenEchoes(text, [given, args]);
+    const shown = (text: string) => shortenEchoes(text, args);
     if (err instanceof ToolError) {
       const message = shown(err.message);
       log.info(`${tool.name} failed: ${message}`);

@@ -33,20 +33,9 @@ export interface WallClock {
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
-/** Formatting is slow next to a cached tool call; the answer only changes once a minute. */
-const lastMinute = new Map<string, { minute: number; time: WallClock }>();
 
 /** The wall clock in `zone` at `epoch`, to the minute. */
 export function wallClock(epoch: number, zone: string): WallClock {
-  const minute = Math.floor(epoch / 60_000);
-  const last = lastMinute.get(zone);
-  if (last?.minute === minute) return last.time;
-  const time = formatWallClock(epoch, zone);
-  lastMinute.set(zone, { minute, time });
-  return time;
-}
-
-function formatWallClock(epoch: number, zone: string): WallClock {
   let format = formatters.get(zone);
   if (!format) {
     format = new Intl.DateTimeFormat("en-US", {
@@ -94,7 +83,7 @@ export function isoDate(epoch: number): string {
 
 /** Minutes `zone` is ahead of UTC at `epoch`. */
 export function offsetMinutes(epoch: number, zone: string): number {
-  const t = formatWallClock(epoch, zone);
+  const t = wallClock(epoch, zone);
   const wall = Date.UTC(t.year, t.month - 1, t.day, 0, t.minutes);
   return Math.round((wall - Math.floor(epoch / 60_000) * 60_000) / 60_000);
 }

@@ -1,4 +1,4 @@
-// The baseline: the smallest MCP server the SDK makes, with one echo tool, served over stdio.
+// The smallest MCP server the SDK makes, with one echo tool, served over stdio: the cold-start baseline.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { z } from "zod";

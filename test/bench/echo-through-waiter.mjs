@@ -1,7 +1,5 @@
-// waiter's own server (createServer: its tool wrapper, deadline, logging) serving the baseline's
+// waiter's own server (createServer: its tool adapter, deadline, logging) serving the SDK echo server's
 // echo tool: what the core costs per call, apart from any particular tool's schemas and work.
-// zod compiles schemas first, as in cli.ts.
-import "zod/compile";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { z } from "zod";
 import { loadConfig } from "../../dist/src/config.js";

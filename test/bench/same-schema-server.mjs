@@ -1,6 +1,6 @@
-// The floor the SDK sets for currency_convert: a minimal SDK server like the baseline, serving a
-// tool with currency_convert's own input and output schemas that answers a fixed result at
-// once. What it costs over the echo tool is the SDK's work on the larger arguments and result.
+// The throughput baseline: currency_convert's contract on a bare SDK server, McpServer.registerTool
+// with the tool's own input and output schemas, answering a fixed result at once. What it costs
+// over the echo tool is the SDK's work on the larger arguments and result.
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { convertTool } from "../../dist/tools/currency/convert.js";

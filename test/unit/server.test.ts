@@ -89,6 +89,15 @@ describe("which tools are listed", () => {
   });
 });
 
+test("with every toolset off, tools/list answers an empty list", async () => {
+  const server = createServer([], loadConfig({ env: {} }, []), new Log("error"));
+  const client = new Client({ name: "test", version: "0" });
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+  expect(await client.listTools()).toEqual({ tools: [] });
+  await client.close();
+});
+
 describe("tool calls", () => {
   const double = defineTool({
     name: "math_double",
@@ -120,8 +129,31 @@ describe("tool calls", () => {
     render: ({ found }) => found,
   });
 
+  // Waits until its deadline or the client cancels, saying how it goes when asked.
+  const seen: { left: number; cancelled: boolean }[] = [];
+  const wait = defineTool({
+    name: "clock_wait",
+    title: "Wait",
+    description: "Waits for the client to cancel, or for its deadline; longer than the tool timeout when asked.",
+    input: { seconds: z.number().describe("How long it may take.") },
+    output: { waited: z.boolean() },
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+    deadline: ({ seconds }) => seconds,
+    run: async (_, call) => {
+      const left = call.deadline - clock.now();
+      await call.progress(1, 2, "waiting");
+      await new Promise((resolve) => {
+        call.signal.addEventListener("abort", resolve);
+        setTimeout(resolve, 50);
+      });
+      seen.push({ left, cancelled: call.signal.aborted });
+      return { waited: true };
+    },
+    render: () => "waited",
+  });
+
   async function connected() {
-    const server = createServer([double, find], loadConfig({ env: {} }, []), new Log("error"));
+    const server = createServer([double, find, wait], loadConfig({ env: {} }, []), new Log("error"));
     const client = new Client({ name: "test", version: "0" });
     const logged: string[] = [];
     client.setNotificationHandler(LoggingMessageNotificationSchema, ({ params }) => {
@@ -157,6 +189,7 @@ describe("tool calls", () => {
           additionalProperties: false,
         },
         annotations: { title: "Double", ...double.annotations },
+        execution: { taskSupport: "forbidden" },
       },
     ]);
     await client.close();
@@ -206,6 +239,31 @@ describe("tool calls", () => {
     expect(logged).toEqual([
       expect.stringMatching(/^error math: math_double answered outside its output schema: doubled: Too small/),
     ]);
+    await client.close();
+  });
+
+  test("the tool runs with the configured deadline, or its own when longer, and the client's cancellation", async () => {
+    const { client } = await connected();
+    seen.length = 0;
+    await client.callTool({ name: "clock_wait", arguments: { seconds: 1 } });
+    await client.callTool({ name: "clock_wait", arguments: { seconds: 300 } });
+    const progress: string[] = [];
+    const controller = new AbortController();
+    const cancelled = client.callTool({ name: "clock_wait", arguments: { seconds: 300 } }, undefined, {
+      signal: controller.signal,
+      onprogress: ({ progress: done, total, message }) => {
+        progress.push(`${done}/${total} ${message}`);
+        controller.abort();
+      },
+    });
+    await expect(cancelled).rejects.toThrow(/abort/i);
+    await expect.poll(() => seen.length).toBe(3);
+    const [short, long, stopped] = seen;
+    expect(short?.left).toBeGreaterThan(19_000);
+    expect(short?.left).toBeLessThanOrEqual(20_000);
+    expect(long?.left).toBeGreaterThan(299_000);
+    expect(stopped?.cancelled).toBe(true);
+    expect(progress).toEqual(["1/2 waiting"]);
     await client.close();
   });
 

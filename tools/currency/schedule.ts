@@ -32,24 +32,14 @@ export function latestTtl(publication: Publication, now = clock.now()): number {
   return nextDue === undefined ? WINDOW_TTL_SECONDS : Math.max(60, Math.round((nextDue - now) / 1000));
 }
 
-/** The last answer of nextDueAt per publication: it changes at most once a minute, and a cached call asks every time. */
-const lastDue = new WeakMap<Publication, { minute: number; nextDue: number | undefined }>();
-
 /** When the next publication is due, or undefined while one is due and may be on its way. */
 function nextDueAt(publication: Publication, now: number): number | undefined {
-  const minute = Math.floor(now / 60_000);
-  const last = lastDue.get(publication);
-  if (last?.minute === minute) return last.nextDue;
   const due = publication.hour * 60 + publication.minute;
   const local = wallClock(now, publication.zone);
   const working = (weekday: number) => weekday >= 1 && weekday <= 5;
-  let nextDue: number | undefined;
-  if (!(working(local.weekday) && local.minutes >= due && local.minutes < due + WINDOW_MINUTES)) {
-    let offset = working(local.weekday) && local.minutes < due ? 0 : 1;
-    while (!working((local.weekday + offset) % 7)) offset += 1;
-    const next = new Date(Date.UTC(local.year, local.month - 1, local.day + offset));
-    nextDue = zonedEpoch(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), due, publication.zone);
-  }
-  lastDue.set(publication, { minute, nextDue });
-  return nextDue;
+  if (working(local.weekday) && local.minutes >= due && local.minutes < due + WINDOW_MINUTES) return undefined;
+  let offset = working(local.weekday) && local.minutes < due ? 0 : 1;
+  while (!working((local.weekday + offset) % 7)) offset += 1;
+  const next = new Date(Date.UTC(local.year, local.month - 1, local.day + offset));
+  return zonedEpoch(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), due, publication.zone);
 }

@@ -31,13 +31,9 @@ function isCalendarDate(value: string): boolean {
   return day >= 1 && day <= days;
 }
 
-let latest = { hour: -1, date: "" };
-
 /** Today somewhere on Earth: the date in UTC+14, so no user's "today" is refused. */
 function latestPossibleDate(): string {
-  const hour = Math.floor(clock.now() / 3_600_000);
-  if (latest.hour !== hour) latest = { hour, date: isoDate((hour + 14) * 3_600_000) };
-  return latest.date;
+  return isoDate(clock.now() + 14 * 3_600_000);
 }
 
 export const date = z
@@ -97,18 +93,17 @@ export function rateRows(fixing: Fixing, base: string, symbols: string[], source
   });
 }
 
-const numberFormat = new Intl.NumberFormat("en-US", { maximumFractionDigits: 8 });
+// Up to 8 decimals, or 8 significant digits where that keeps more: a small cross rate
+// (1 IDR = 0.000057123456 EUR) is shown as precisely as it is given.
+const numberFormat = new Intl.NumberFormat("en-US", {
+  maximumFractionDigits: 8,
+  maximumSignificantDigits: 8,
+  roundingPriority: "morePrecision",
+});
 
-/**
- * The number as JavaScript writes it, its whole part grouped by thousands (1,234.5). Intl only
- * for what would come out in exponent notation: formatting costs more than a cached call.
- */
+/** A number for the text rendering: grouped by thousands, never an exponent (1,234.5). */
 export function formatNumber(value: number): string {
-  const plain = String(value);
-  if (plain.includes("e")) return numberFormat.format(value);
-  const dot = plain.indexOf(".");
-  const whole = dot < 0 ? plain : plain.slice(0, dot);
-  return whole.replace(/\B(?=(\d{3})+$)/g, ",") + (dot < 0 ? "" : plain.slice(dot));
+  return numberFormat.format(value);
 }
 
 export function sourceLabel(id: SourceId): string {
