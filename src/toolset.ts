@@ -18,9 +18,9 @@ export interface ToolCall extends Call {
 
 /**
  * One tool. `input` and `output` are zod shapes; the server publishes them as JSON Schema and
- * checks the arguments before `run` and the result after it, synchronously (so no asynchronous
- * refinements). `run` returns the structured result; `render` turns it into the short text
- * rendering that goes beside it.
+ * checks the arguments before `run` and the result after it; waiter words a refusal with a
+ * synchronous parse, so no asynchronous refinements. `run` returns the structured result;
+ * `render` turns it into the short text rendering that goes beside it.
  * Throw a ToolError (or let an UpstreamError through) for a failure the model can act on.
  */
 export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
