@@ -1,4 +1,6 @@
-import { clock, dateIn, wallClock, zonedEpoch } from "../../src/time.js";
+import { clock, dateIn, isoDate, wallClock, zonedEpoch } from "../../src/time.js";
+
+const DAY_MS = 86_400_000;
 
 /** When a source publishes its daily fixing: working days (Mon-Fri) at a local time. */
 export interface Publication {
@@ -15,7 +17,8 @@ const PAST_TTL = 30 * 24 * 3600;
  * and how long to cache the answer: long when final, else until the next publication is due.
  */
 export function cachePolicy(publication: Publication, date: string | undefined): { final: boolean; ttl: number } {
-  const final = date !== undefined && date < dateIn(publication.zone);
+  // A date before yesterday in UTC is before today in every zone; only the last two ask the zone.
+  const final = date !== undefined && (date < isoDate(clock.now() - DAY_MS) || date < dateIn(publication.zone));
   return { final, ttl: final ? PAST_TTL : latestTtl(publication) };
 }
 
