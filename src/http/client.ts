@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher, interceptors, request } from "undici";
+import type { Agent, Dispatcher } from "undici";
 import { AnswerCache } from "./cache.js";
 import { withDeadline } from "./deadline.js";
 import { describeFailure } from "./failures.js";
@@ -19,9 +19,8 @@ const READS: Dispatcher.HttpMethod[] = ["GET", "HEAD", "OPTIONS"];
  * upstream once. Successful JSON answers to GETs are kept parsed and checked (see AnswerCache).
  */
 export class HttpClient {
-  readonly #agent: Agent;
-  readonly #direct: Dispatcher;
-  readonly #shared: Dispatcher;
+  /** undici loads with the first request: a start, and a cached answer, do without it. */
+  #dispatchers: Promise<{ agent: Agent; direct: Dispatcher; shared: Dispatcher }> | undefined;
   readonly #options: Required<HttpClientOptions>;
   readonly #carrier: Carrier;
 
@@ -36,24 +35,32 @@ export class HttpClient {
       ...options,
     };
     const o = this.#options;
-    this.#agent = new Agent({
-      connect: { timeout: o.connectTimeoutMs },
-      headersTimeout: o.responseTimeoutMs,
-      bodyTimeout: o.responseTimeoutMs,
-      keepAliveTimeout: 30_000,
-      maxResponseSize: o.maxResponseBytes,
-    });
-    // Each request brings its own decision function (deadlineRetry); the last answer of a
-    // failed series is handed back as it is, so the caller sees the upstream's status and body.
-    this.#direct = this.#agent.compose(interceptors.retry({ throwOnError: false }));
-    // Only the GETs Upstream.json reads are shared: a read sent with Upstream.send must see the
-    // upstream as it is when asked (an order about to be changed).
-    this.#shared = this.#direct.compose(interceptors.deduplicate());
     this.#carrier = {
       send: (upstream, request, call, shared) => this.#send(upstream, request, call, shared),
       cache: new AnswerCache(o.cacheBytes),
       options: o,
     };
+  }
+
+  #connect() {
+    this.#dispatchers ??= import("undici").then(({ Agent, interceptors }) => {
+      const o = this.#options;
+      const agent = new Agent({
+        connect: { timeout: o.connectTimeoutMs },
+        headersTimeout: o.responseTimeoutMs,
+        bodyTimeout: o.responseTimeoutMs,
+        keepAliveTimeout: 30_000,
+        maxResponseSize: o.maxResponseBytes,
+      });
+      // Each request brings its own decision function (deadlineRetry); the last answer of a
+      // failed series is handed back as it is, so the caller sees the upstream's status and body.
+      const direct = agent.compose(interceptors.retry({ throwOnError: false }));
+      // Only the GETs Upstream.json reads are shared: a read sent with Upstream.send must see the
+      // upstream as it is when asked (an order about to be changed).
+      const shared = direct.compose(interceptors.deduplicate());
+      return { agent, direct, shared };
+    });
+    return this.#dispatchers;
   }
 
   /** The User-Agent every request carries unless its upstream names another. */
@@ -74,9 +81,10 @@ export class HttpClient {
     const { call, end } = withDeadline(toolCall);
     const { method, url, path } = sent;
     const o = this.#options;
+    const [{ request }, dispatchers] = await Promise.all([import("undici"), this.#connect()]);
     const dispatchOptions = {
       method,
-      dispatcher: shared ? this.#shared : this.#direct,
+      dispatcher: shared ? dispatchers.shared : dispatchers.direct,
       signal: call.signal,
       headers: { "user-agent": o.userAgent, accept: "application/json", ...sent.headers },
       body: sent.body,
@@ -102,6 +110,6 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    await (await this.#dispatchers)?.agent.close();
   }
 }

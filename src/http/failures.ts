@@ -1,4 +1,3 @@
-import { errors } from "undici";
 import { UpstreamError } from "../errors.js";
 import { retryAfterMs } from "./retry.js";
 import type { Call, HttpClientOptions, HttpResponse } from "./types.js";
@@ -30,22 +29,23 @@ export function describeFailure(
   if (call.signal.aborted || reason?.name === "AbortError") {
     return new UpstreamError(`The request to ${where} was cancelled.`);
   }
-  if (err instanceof errors.ResponseExceededMaxSizeError) {
+  // undici's error codes, so that describing a failure does not load undici.
+  const code = (err as { code?: string }).code;
+  if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") {
     return new UpstreamError(
       `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by WAITER_MAX_RESPONSE_BYTES; ask for less (fewer items, a shorter range).`,
     );
   }
-  if (err instanceof errors.ConnectTimeoutError) {
+  if (code === "UND_ERR_CONNECT_TIMEOUT") {
     return new UpstreamError(
       `Could not connect to ${where} within ${options.connectTimeoutMs / 1000} s; the service or the network is down, try again later.`,
     );
   }
-  if (err instanceof errors.HeadersTimeoutError || err instanceof errors.BodyTimeoutError) {
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
     return new UpstreamError(
       `${where} stopped answering (nothing for ${options.responseTimeoutMs / 1000} s); try again later.`,
     );
   }
-  const code = (err as { code?: string }).code;
   const message = err instanceof Error ? err.message : String(err);
   return new UpstreamError(
     `Could not reach ${where}: ${code ?? message}; the service or the network is down, try again later.`,
