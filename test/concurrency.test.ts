@@ -100,7 +100,8 @@ describe("another process commits while this one writes", () => {
     expect(await other.exited, other.stderr()).toBe(0);
     expect(failures).toEqual([]);
     // Rounds that read, then deleted, while the other process committed: what this test is about.
-    expect(dropping).toBeGreaterThan(10);
+    // How many there are depends on how busy the machine is; any one of them failed before.
+    expect(dropping).toBeGreaterThanOrEqual(2);
     await store.expire(clock.now() + 2 * DAY_MS);
     expect(await store.stats()).toMatchObject({ events: 0, bytes: 0, droppedBy: { count: 0, bytes: 0, age: WRITES } });
   });
