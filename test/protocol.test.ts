@@ -12,6 +12,7 @@ import { startCnb } from "./fakes/cnb.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import { type Fake, freePort } from "./fakes/http.js";
 import { ERROR_400, startGeocoding, startOpenMeteo } from "./fakes/open-meteo.js";
+import { startWaiter } from "./memory.js";
 import { CLI, startServer, text } from "./stdio.js";
 
 let frankfurter: Fake;
@@ -135,9 +136,7 @@ describe("oversized input", () => {
 
   test("a 1 MB argument comes back as a short prefix, and stderr stays short", async () => {
     const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
-    const session = await startServer({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources, WAITER_LOG_LEVEL: "debug" }, [
-      "--no-listener",
-    ]);
+    const session = await startWaiter({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources, WAITER_LOG_LEVEL: "debug" });
     const huge = "9".repeat(1024 * 1024);
     const results = [
       await session.call("events_list", { since: huge }),
@@ -169,7 +168,7 @@ describe("what agents see in tools/list", () => {
   beforeAll(async () => {
     // A webhook source brings the events and webhooks toolsets; every tool is listed.
     const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
-    const session = await startServer({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources }, ["--no-listener"]);
+    const session = await startWaiter({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources });
     tools = (await session.client.listTools()).tools;
     await session.close();
   });
@@ -240,7 +239,7 @@ describe("what agents see in tools/list", () => {
 
 describe("logging", () => {
   test("logging/setLevel decides what the client is sent", async () => {
-    const session = await startServer({ ...upstreams, WAITER_LOG_LEVEL: "error" });
+    const session = await startWaiter({ ...upstreams, WAITER_LOG_LEVEL: "error" });
     const received: LoggingMessageNotification["params"][] = [];
     session.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
       received.push(n.params);
