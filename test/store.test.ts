@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
+import { ToolError } from "../src/errors.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { EventStore, NewEvent, Retention } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
@@ -197,6 +198,24 @@ describe("retention drops the oldest and says so", () => {
 });
 
 describe("several processes, one file", () => {
+  test("a store another process holds past the wait is busy, in words a model can act on", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
+    const store = new SqliteEventStore(file, LOOSE, { busyMs: 100 });
+    stores.push(store);
+    const { id } = await store.add(event());
+    const holder = new Database(file);
+    holder.exec("BEGIN IMMEDIATE");
+    try {
+      const refused = store.ack([id]);
+      await expect(refused).rejects.toBeInstanceOf(ToolError);
+      await expect(refused).rejects.toThrow(/event store is busy: another waiter process is writing/);
+    } finally {
+      holder.exec("ROLLBACK");
+      holder.close();
+    }
+    expect((await store.ack([id])).acked).toEqual([id]);
+  });
+
   test("an event committed through one connection reaches another's subscribers within a second", async () => {
     const { store: writer, file } = open();
     const { store: reader } = open(LOOSE, file);

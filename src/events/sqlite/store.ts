@@ -3,6 +3,7 @@ import { chmodSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { monotonicFactory } from "ulid";
+import { ToolError } from "../../errors.js";
 import { clock } from "../../time.js";
 import { typePrefix } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
@@ -140,7 +141,8 @@ export class SqliteEventStore implements EventStore {
   readonly #statements = new Map<string, Database.Statement>();
   readonly #queue: { event: NewEvent; resolve: (added: Added) => void; reject: (err: unknown) => void }[] = [];
 
-  constructor(file: string, retention: Retention) {
+  /** `busyMs`: how long a write waits for another process's before it gives up. */
+  constructor(file: string, retention: Retention, { busyMs = 5_000 } = {}) {
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     this.#db = new Database(file);
     // Payloads hold customers' names and orders: the file is the user's alone. SQLite gives the
@@ -149,7 +151,7 @@ export class SqliteEventStore implements EventStore {
     this.#db.pragma("journal_mode = WAL");
     // WAL with synchronous=NORMAL survives a killed process; only an OS crash may lose the last commits.
     this.#db.pragma("synchronous = NORMAL");
-    this.#db.pragma("busy_timeout = 5000");
+    this.#db.pragma(`busy_timeout = ${Math.round(busyMs)}`);
     this.#db.exec(SCHEMA);
     this.#retention = retention;
     this.#watch = new CommitWatch(
@@ -193,7 +195,15 @@ export class SqliteEventStore implements EventStore {
    * locked" at once, whatever busy_timeout says. One that begins immediate waits its turn.
    */
   #write<T>(fn: () => T): T {
-    return this.#db.transaction(fn).immediate();
+    try {
+      return this.#db.transaction(fn).immediate();
+    } catch (err) {
+      // Another process held the store past busy_timeout: a moment's wait, not a fault in waiter.
+      if ((err as { code?: string }).code === "SQLITE_BUSY") {
+        throw new ToolError("The event store is busy: another waiter process is writing to it. Try again in a moment.");
+      }
+      throw err;
+    }
   }
 
   /**
