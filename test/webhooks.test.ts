@@ -61,7 +61,15 @@ beforeAll(async () => {
 
 afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.close()));
-  for (const child of children.splice(0)) child.kill("SIGKILL");
+  // Gone, not just told to go: the next test binds the same port.
+  await Promise.all(
+    children.splice(0).map((child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const gone = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGKILL");
+      return gone;
+    }),
+  );
 });
 
 afterAll(() => {
@@ -84,6 +92,7 @@ async function listen(extra: Record<string, string> = {}) {
 async function inProcess(extra: Record<string, string> = {}) {
   const session = await startWaiter({ ...env, WAITER_EVENTS_PROGRESS_SECONDS: "1", ...extra }, { listener: true });
   sessions.push(session);
+  expect(session.listenerUrl, session.stderr()).toBe(base);
   return session;
 }
 
