@@ -10,6 +10,12 @@ export function shorten(value: string): string {
   return `${value.slice(0, end)}…(${value.length} characters)`;
 }
 
+/** `text` as one line of at most `max` characters, its runs of whitespace made single spaces. */
+export function oneLine(text: string, max = 200): string {
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
 /** A value from outside as a JSON string literal: it can neither end the quote nor start a line. */
 export function quote(value: string): string {
   return JSON.stringify(shorten(value));

@@ -1,4 +1,5 @@
 import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
+import { oneLine } from "../shown.js";
 import type { StoredEvent } from "./store.js";
 
 /** A JSON payload parsed so that numbers keep their exact text (order ids beyond 2^53). */
@@ -25,8 +26,7 @@ function gist(event: StoredEvent): string {
         ),
       ) ?? "")
     : event.payload;
-  const line = text.replace(/\s+/g, " ");
-  return line.length > 120 ? `${line.slice(0, 119)}…` : line;
+  return oneLine(text, 120);
 }
 
 /** One event in a line: what the list tool and the list resource show. */

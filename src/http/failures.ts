@@ -1,4 +1,5 @@
 import { UpstreamError } from "../errors.js";
+import { oneLine } from "../shown.js";
 import { retryAfterMs } from "./retry.js";
 import type { Call, HttpClientOptions, HttpResponse } from "./types.js";
 
@@ -112,18 +113,13 @@ export function upstreamMessage(response: HttpResponse): string | undefined {
     const body = JSON.parse(text) as Record<string, unknown>;
     for (const key of ["message", "reason", "description", "error_description", "detail", "error"]) {
       const value = body?.[key];
-      if (typeof value === "string" && value) return clip(value);
+      if (typeof value === "string" && value) return oneLine(value);
     }
     return undefined;
   } catch {
     const type = String(response.headers["content-type"] ?? "");
-    return type.startsWith("text/plain") ? clip(text) : undefined;
+    return type.startsWith("text/plain") ? oneLine(text) : undefined;
   }
-}
-
-function clip(text: string): string {
-  const line = text.replace(/\s+/g, " ").trim();
-  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }
 
 export function formatBytes(bytes: number): string {

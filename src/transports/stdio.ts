@@ -2,6 +2,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontextprotocol/sdk/shared/stdio.js";
 import type { Log } from "../log.js";
+import { oneLine } from "../shown.js";
 
 const LIMIT_MIB = STDIO_DEFAULT_MAX_BUFFER_SIZE / (1024 * 1024);
 
@@ -58,9 +59,4 @@ export async function serveStdio(
 /** The transport's own words when a line outgrows its buffer; it closes itself then. */
 function outgrew(error: Error): boolean {
   return /exceeded maximum size/.test(error.message);
-}
-
-function oneLine(text: string): string {
-  const line = text.replace(/\s+/g, " ");
-  return line.length > 200 ? `${line.slice(0, 199)}…` : line;
 }

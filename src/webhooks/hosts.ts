@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { quote } from "../shown.js";
 import type { WebhooksConfig } from "./settings.js";
 
 export interface Refusal {
@@ -15,11 +16,6 @@ const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/;
 
 export function isLoopback(host: string): boolean {
   return host === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(host) || host === "::1";
-}
-
-/** A header value as quoted back: short, and one line. */
-function quoted(value: string): string {
-  return JSON.stringify(value.length > 100 ? `${value.slice(0, 100)}…` : value);
 }
 
 /**
@@ -60,14 +56,14 @@ export function requestGuard(
     if (!anyHost && host !== undefined && !hostAllowed(host, localPort)) {
       return {
         reason: "Host not allowed",
-        message: `refused: Host ${quoted(host)} is not an address of this listener; add it to webhooks.allowedHosts if it is`,
+        message: `refused: Host ${quote(host)} is not an address of this listener; add it to webhooks.allowedHosts if it is`,
       };
     }
     const origin = headers.origin;
     if (origin !== undefined && !allowedOrigins.has(URL.canParse(origin) ? new URL(origin).origin : origin)) {
       return {
         reason: "Origin not allowed",
-        message: `refused: a request from a web page (Origin ${quoted(origin)}); webhook senders send no Origin, and webhooks.allowedOrigins does not list this one`,
+        message: `refused: a request from a web page (Origin ${quote(origin)}); webhook senders send no Origin, and webhooks.allowedOrigins does not list this one`,
       };
     }
     return undefined;
