@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +9,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { EventStore, Retention } from "../src/events/store.js";
 import { clock } from "../src/time.js";
+import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
 import { CLI, type Session, startServer } from "./stdio.js";
 
@@ -107,18 +107,7 @@ describe("another process commits while this one writes", () => {
   });
 });
 
-const SECRET = "erp-secret";
-const SOURCES = {
-  erp: {
-    scheme: "hmac-sha256",
-    secretEnv: "ERP_SECRET",
-    header: "X-Signature",
-    encoding: "hex",
-    prefix: "sha256=",
-    idHeader: "X-Delivery-Id",
-    typeHeader: "X-Event-Type",
-  },
-};
+const SOURCES = { erp: ERP_SOURCE };
 const DELIVERIES = 2000;
 const SENDERS = 16;
 
@@ -127,7 +116,7 @@ describe("a listener and an agent on one store", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "waiter-concurrency-"));
     const port = await freePort();
     const env = {
-      ERP_SECRET: SECRET,
+      ERP_SECRET,
       WAITER_DATA_DIR: dataDir,
       WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
       WAITER_WEBHOOKS_SOURCES: JSON.stringify(SOURCES),
@@ -151,17 +140,11 @@ describe("a listener and an agent on one store", () => {
     const send = async (i: number) => {
       const delivery = `delivery-${i}`;
       const body = JSON.stringify({ invoice: i });
-      const signature = createHmac("sha256", SECRET).update(body).digest("hex");
       try {
         const response = await request(`http://127.0.0.1:${port}/webhooks/erp`, {
           method: "POST",
           body,
-          headers: {
-            "content-type": "application/json",
-            "x-signature": `sha256=${signature}`,
-            "x-delivery-id": delivery,
-            "x-event-type": "invoice.created",
-          },
+          headers: erpHeaders(body, delivery),
           dispatcher,
         });
         const text = await response.body.text();

@@ -1,4 +1,3 @@
-import { createHmac } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
@@ -13,17 +12,10 @@ import { requestGuard } from "../src/webhooks/hosts.js";
 import type { ListenerTimeouts } from "../src/webhooks/limits.js";
 import { type RunningListener, startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
+import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 
-const ERP_SECRET = "erp-secret";
 const SOURCES = {
-  erp: {
-    scheme: "hmac-sha256",
-    secretEnv: "ERP_SECRET",
-    header: "X-Signature",
-    encoding: "hex",
-    prefix: "sha256=",
-    idHeader: "X-Delivery-Id",
-  },
+  erp: ERP_SOURCE,
   trial: { scheme: "none", allowUnsigned: true },
 };
 
@@ -65,15 +57,7 @@ let sequence = 0;
 function signed(size = 0): { body: string; headers: Record<string, string> } {
   sequence += 1;
   const body = JSON.stringify({ invoice: sequence, pad: "x".repeat(Math.max(0, size - 30)) });
-  const signature = createHmac("sha256", ERP_SECRET).update(body).digest("hex");
-  return {
-    body,
-    headers: {
-      "content-type": "application/json",
-      "x-signature": `sha256=${signature}`,
-      "x-delivery-id": `d-${sequence}`,
-    },
-  };
+  return { body, headers: erpHeaders(body, `d-${sequence}`) };
 }
 
 async function deliver(url: string, delivery = signed()) {

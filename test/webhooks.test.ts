@@ -12,6 +12,7 @@ import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
 import { CLI, type Session, startServer, text } from "./stdio.js";
@@ -22,7 +23,7 @@ const SECRETS = {
   GITHUB_WEBHOOK_SECRET: "It's a Secret to Everybody",
   SHOPIFY_WEBHOOK_SECRET: "shpss_test",
   SVC_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-  ERP_SECRET: "erp-secret",
+  ERP_SECRET,
 };
 const SOURCES = {
   stripe: { scheme: "stripe", secretEnv: "STRIPE_WEBHOOK_SECRET" },
@@ -30,15 +31,7 @@ const SOURCES = {
   gh: { scheme: "github", secretEnv: "GITHUB_WEBHOOK_SECRET" },
   store: { scheme: "shopify", secretEnv: "SHOPIFY_WEBHOOK_SECRET" },
   svc: { scheme: "standard-webhooks", secretEnv: "SVC_WEBHOOK_SECRET" },
-  erp: {
-    scheme: "hmac-sha256",
-    secretEnv: "ERP_SECRET",
-    header: "X-Signature",
-    encoding: "hex",
-    prefix: "sha256=",
-    idHeader: "X-Delivery-Id",
-    typeHeader: "X-Event-Type",
-  },
+  erp: ERP_SOURCE,
 };
 
 let port: number;
@@ -189,15 +182,7 @@ async function signed(source: keyof typeof SOURCES): Promise<{ body: string; hea
     }
     case "erp": {
       const body = JSON.stringify({ invoice: sequence });
-      const hmac = createHmac("sha256", SECRETS.ERP_SECRET).update(body).digest("hex");
-      return {
-        body,
-        headers: {
-          "x-signature": `sha256=${hmac}`,
-          "x-delivery-id": `erp-${sequence}`,
-          "x-event-type": "invoice.created",
-        },
-      };
+      return { body, headers: erpHeaders(body, `erp-${sequence}`) };
     }
   }
 }
