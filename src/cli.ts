@@ -12,6 +12,9 @@ import { VERSION } from "./version.js";
 import type { RunningListener } from "./webhooks/listener.js";
 import { sourceUrl, webhooksOf } from "./webhooks/settings.js";
 
+/** Every toolset, for the help and the configuration; the served ones are made with the store. */
+const KNOWN = toolsets();
+
 const HELP = `waiter ${VERSION}: an MCP server that serves a company's APIs (currency rates, webhooks, ...) as tools.
 
 Usage:
@@ -22,18 +25,14 @@ Usage:
 
 Options:
   --config FILE      JSON config file (default: $WAITER_CONFIG); secrets come from the environment only
-  --toolsets a,b     enable only these toolsets (known: ${toolsets()
-    .map((t) => t.name)
-    .join(", ")})
+  --toolsets a,b     enable only these toolsets (known: ${KNOWN.map((t) => t.name).join(", ")})
   --read-only        remove every tool that changes anything; beats every other setting
   --no-listener      do not receive webhooks in this process (stdio mode)
   -h, --help         show this help
   -v, --version      print the version
 
 Toolsets:
-${toolsets()
-  .map((t) => `  ${t.name.padEnd(17)}${t.description}`)
-  .join("\n")}
+${KNOWN.map((t) => `  ${t.name.padEnd(17)}${t.description}`).join("\n")}
 
 Every setting is also an environment variable (WAITER_*); docs/settings.md lists them all.`;
 
@@ -152,19 +151,15 @@ async function main(): Promise<void> {
           ...(values["read-only"] ? { readOnly: true } : {}),
         },
       },
-      toolsets(),
+      KNOWN,
     );
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  const unknown = config.core.toolsets?.filter((name) => !toolsets().some((t) => t.name === name));
+  const unknown = config.core.toolsets?.filter((name) => !KNOWN.some((t) => t.name === name));
   if (unknown?.length) {
-    fail(
-      `unknown toolset '${unknown[0]}' (known: ${toolsets()
-        .map((t) => t.name)
-        .join(", ")})`,
-    );
+    fail(`unknown toolset '${unknown[0]}' (known: ${KNOWN.map((t) => t.name).join(", ")})`);
   }
 
   const log = new Log(config.core.logLevel);

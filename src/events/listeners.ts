@@ -17,7 +17,9 @@ export class Listeners<T> {
   /** Returns the function that removes it. */
   add(listener: (news: T) => void): () => void {
     this.#set.add(listener);
-    return () => this.#set.delete(listener);
+    return () => {
+      this.#set.delete(listener);
+    };
   }
 
   tell(news: T): void {

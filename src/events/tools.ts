@@ -286,11 +286,12 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
             }, settings.progressSeconds * 1000);
             const onAbort = () => finish(undefined);
             call.signal.addEventListener("abort", onAbort, { once: true });
+            // A store that cannot answer ends the wait; the look below says why.
             store.firstAfter(filter, after).then(
               (already) => {
                 if (already) finish(already);
               },
-              () => {},
+              () => finish(undefined),
             );
           });
           if (call.signal.aborted && !found) throw new ToolError("events_wait was cancelled before an event arrived.");

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { afterEach, describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { registerEventResources } from "../../src/events/resources.js";
 import { SqliteEventStore } from "../../src/events/sqlite/store.js";
@@ -117,4 +117,14 @@ describe("a huge argument is quoted back short", () => {
     const wrong = text(await call("events_ack", { ids: Array(100).fill(7) }));
     expect(wrong).toMatch(/^Invalid arguments for events_ack: ids.0: Invalid input: .*; and 95 more$/);
   });
+});
+
+test("events_wait on a store that cannot answer ends at once with what failed, instead of waiting it out", async () => {
+  const { store, call, text } = await served();
+  vi.spyOn(store, "firstAfter").mockRejectedValue(new Error("disk I/O error"));
+  const started = performance.now();
+  const result = await call("events_wait", { timeout_s: 5 });
+  expect(result.isError).toBe(true);
+  expect(text(result)).toContain("disk I/O error");
+  expect(performance.now() - started).toBeLessThan(2_000);
 });

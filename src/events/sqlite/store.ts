@@ -333,10 +333,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   onAck(listener: (ids: string[]) => void): () => void {
-    const remove = this.#ackListeners.add(listener);
-    return () => {
-      remove();
-    };
+    return this.#ackListeners.add(listener);
   }
 
   async latestSeq(): Promise<number> {
