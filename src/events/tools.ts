@@ -16,7 +16,7 @@ const MAX_PAYLOAD_TEXT = 16_384;
 
 const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false };
 
-export function cursorOf(seq: number): string {
+function cursorOf(seq: number): string {
   return `c${seq}`;
 }
 

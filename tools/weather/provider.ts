@@ -2,9 +2,6 @@ import type { Call } from "../../src/http/types.js";
 import type { Condition } from "./conditions.js";
 import type { Place } from "./places.js";
 
-/** Units every provider answers in; the field names say them too. */
-export const UNITS = { temperature: "°C", precipitation: "mm", wind: "m/s" } as const;
-
 /** Conditions at one moment. Times are epoch milliseconds here, ISO 8601 in the tools' results. */
 export interface Now {
   time: number;
