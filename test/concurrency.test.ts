@@ -10,7 +10,6 @@ import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { EventStore, Retention } from "../src/events/store.js";
 import { clock } from "../src/time.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
-import { freePort } from "./fakes/http.js";
 import { CLI, type Session, startServer } from "./stdio.js";
 
 const WRITER = fileURLToPath(new URL("./helpers/store-writer.mjs", import.meta.url));
@@ -114,11 +113,11 @@ const SENDERS = 16;
 describe("a listener and an agent on one store", () => {
   test(`${DELIVERIES} deliveries are each stored once while an agent lists and acknowledges them`, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "waiter-concurrency-"));
-    const port = await freePort();
+    // Port 0: the listener takes a free one and says which; a port picked beforehand may be taken by then.
     const env = {
       ERP_SECRET,
       WAITER_DATA_DIR: dataDir,
-      WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
       WAITER_WEBHOOKS_SOURCES: JSON.stringify(SOURCES),
     };
     const listener = spawn(process.execPath, [CLI, "listen"], { env: { PATH: process.env.PATH, ...env } });
@@ -130,6 +129,7 @@ describe("a listener and an agent on one store", () => {
     const session = await startServer(env, ["--no-listener"]);
     sessions.push(session);
     await expect.poll(() => listenerLog, { timeout: 10_000 }).toMatch(/listening for webhooks/);
+    const base = /listening for webhooks on (http:\/\/[^;\s]+)/.exec(listenerLog)?.[1];
 
     // Every tenth delivery is sent twice at once, as a sender retrying a slow answer does.
     const sends: number[] = [];
@@ -141,7 +141,7 @@ describe("a listener and an agent on one store", () => {
       const delivery = `delivery-${i}`;
       const body = JSON.stringify({ invoice: i });
       try {
-        const response = await request(`http://127.0.0.1:${port}/webhooks/erp`, {
+        const response = await request(`${base}/webhooks/erp`, {
           method: "POST",
           body,
           headers: erpHeaders(body, delivery),

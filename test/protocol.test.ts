@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { toolsets } from "../src/toolsets.js";
 import { startCnb } from "./fakes/cnb.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
-import { type Fake, freePort } from "./fakes/http.js";
+import type { Fake } from "./fakes/http.js";
 import { ERROR_400, startGeocoding, startOpenMeteo } from "./fakes/open-meteo.js";
 import { startWaiter } from "./memory.js";
 import { CLI, startServer, text } from "./stdio.js";
@@ -276,7 +276,6 @@ describe("secrets never leak", () => {
         .map((s, i) => [s.env, `waiter-secret-${i}-${s.env}`]),
     );
     secrets.push(...Object.values(declared));
-    const port = await freePort();
     const [openMeteo, geocoding] = await Promise.all([startOpenMeteo(), startGeocoding()]);
     const env = {
       ...upstreams,
@@ -286,7 +285,8 @@ describe("secrets never leak", () => {
       STRIPE_API_KEY: "sk_test_waiter_4eC39HqLyjWDarjtT1zdp7dc",
       STRIPE_WEBHOOK_SECRET: stripeSecret,
       GH_SECRET: githubSecret,
-      WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+      // Port 0: the listener takes a free one and says which; a port picked beforehand may be taken by then.
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({
         stripe: { scheme: "stripe", secretEnv: "STRIPE_WEBHOOK_SECRET" },
         gh: { scheme: "github", secretEnv: "GH_SECRET" },
@@ -305,6 +305,7 @@ describe("secrets never leak", () => {
       outputs.push(JSON.stringify(n));
     });
     await expect.poll(() => session.stderr()).toMatch(/receiving webhooks/);
+    const listener = /receiving webhooks on (http:\/\/\S+)/.exec(session.stderr())?.[1];
 
     // Webhooks: a good delivery, a forged one, and one signed with a secret-bearing header.
     const body = JSON.stringify({ id: "evt_1", type: "payment_intent.succeeded" });
@@ -313,7 +314,7 @@ describe("secrets never leak", () => {
       secret: stripeSecret,
     });
     for (const header of [signature, "t=1,v1=00"]) {
-      const response = await request(`http://127.0.0.1:${port}/webhooks/stripe`, {
+      const response = await request(`${listener}/webhooks/stripe`, {
         method: "POST",
         body,
         headers: { "stripe-signature": header, "content-type": "application/json" },
