@@ -9,16 +9,19 @@ import type { Tool } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
 import { packageRoot, USER_AGENT } from "./version.js";
 import type { RunningListener } from "./webhooks/listener.js";
-import { type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
+import { sourceUrl, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
 /** The event store cannot open; the message is one line that says why and what to do. */
-export class StoreUnavailable extends Error {}
+class StoreUnavailable extends Error {}
+
+/** What was asked cannot start; the message is one line that says why. */
+export class CannotStart extends Error {}
 
 /**
  * Opens the shared event store. SQLite (a native module) and express load only when webhook
  * sources are configured, so a plain start neither pays for them nor needs them to load.
  */
-export async function openStore(config: Config): Promise<EventStore> {
+async function openStore(config: Config): Promise<EventStore> {
   const { retention } = webhooksOf(config);
   try {
     const { SqliteEventStore } = await import("./events/sqlite/store.js");
@@ -50,12 +53,12 @@ function nativeModuleProblem(err: unknown): string | undefined {
   );
 }
 
-export async function startListener(...args: Parameters<typeof import("./webhooks/listener.js").startListener>) {
+async function startListener(...args: Parameters<typeof import("./webhooks/listener.js").startListener>) {
   const { startListener } = await import("./webhooks/listener.js");
   return startListener(...args);
 }
 
-export function warnUnsigned(webhooks: WebhooksConfig, log: Log): void {
+function warnUnsigned(webhooks: WebhooksConfig, log: Log): void {
   for (const source of webhooks.sources) {
     if (source.scheme === "none") {
       log.warning(`webhook source ${source.name} accepts unsigned requests (scheme "none"): for local trials only`);
@@ -123,6 +126,48 @@ export async function startApp(config: Config, log: Log, options: { listener: bo
       await listener?.close();
       await store?.close();
       await http.close();
+    },
+  };
+}
+
+/** A webhook listener on its own, as `waiter listen` runs it. */
+export interface RunningWebhooks {
+  listener: RunningListener;
+  /** Finishes the deliveries in flight, then closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start-up of `waiter listen`: config -> store -> listener, no MCP server. Throws CannotStart
+ * when the store cannot open or the address cannot be listened on.
+ */
+export async function startWebhooks(config: Config, log: Log): Promise<RunningWebhooks> {
+  const webhooks = webhooksOf(config);
+  warnUnsigned(webhooks, log);
+  let store: EventStore;
+  try {
+    store = await openStore(config);
+  } catch (err) {
+    if (err instanceof StoreUnavailable) throw new CannotStart(`cannot open the event store: ${err.message}`);
+    throw err;
+  }
+  let listener: RunningListener;
+  try {
+    listener = await startListener({ webhooks, store, log });
+  } catch (err) {
+    await store.close();
+    const { host, port } = webhooks.listen;
+    throw new CannotStart(`cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
+  log.info(`listening for webhooks on ${listener.url}; store ${join(config.core.dataDir, "events.db")}`);
+  for (const source of webhooks.sources) {
+    log.info(`source ${source.name} (${source.scheme}): ${sourceUrl(webhooks, source.name)}`);
+  }
+  return {
+    listener,
+    async close() {
+      await listener.close();
+      await store.close();
     },
   };
 }

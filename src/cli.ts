@@ -1,16 +1,12 @@
 #!/usr/bin/env node
-import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { openStore, StoreUnavailable, startApp, startListener, warnUnsigned } from "./app.js";
+import type { RunningWebhooks } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError } from "./errors.js";
-import type { EventStore } from "./events/store.js";
 import { Log } from "./log.js";
 import { NO_SOURCES, toolsets } from "./toolsets.js";
-import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
-import type { RunningListener } from "./webhooks/listener.js";
-import { sourceUrl, webhooksOf } from "./webhooks/settings.js";
+import { webhooksOf } from "./webhooks/settings.js";
 
 /** Every toolset, for the help and the configuration; the served ones are made with the store. */
 const KNOWN = toolsets();
@@ -58,41 +54,22 @@ function parseFlags() {
 
 /** `waiter listen`: the listener alone, until SIGTERM or SIGINT. */
 async function listen(config: Config, log: Log): Promise<void> {
-  const webhooks = webhooksOf(config);
-  if (webhooks.sources.length === 0) {
-    fail(NO_SOURCES);
-  }
-  warnUnsigned(webhooks, log);
-  let store: EventStore;
+  if (webhooksOf(config).sources.length === 0) fail(NO_SOURCES);
+  const { CannotStart, startWebhooks } = await import("./app.js");
+  let running: RunningWebhooks;
   try {
-    store = await openStore(config);
+    running = await startWebhooks(config, log);
   } catch (err) {
-    if (err instanceof StoreUnavailable) {
-      process.stderr.write(`waiter: cannot open the event store: ${err.message}\n`);
-      process.exit(1);
-    }
-    throw err;
-  }
-  let listener: RunningListener;
-  try {
-    listener = await startListener({ webhooks, store, log });
-  } catch (err) {
-    await store.close();
-    const { host, port } = webhooks.listen;
-    process.stderr.write(`waiter: cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
+    if (!(err instanceof CannotStart)) throw err;
+    process.stderr.write(`waiter: ${err.message}\n`);
     process.exit(1);
-  }
-  log.info(`listening for webhooks on ${listener.url}; store ${join(config.core.dataDir, "events.db")}`);
-  for (const source of webhooks.sources) {
-    log.info(`source ${source.name} (${source.scheme}): ${sourceUrl(webhooks, source.name)}`);
   }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: finishing requests in flight, then stopping`);
-    await listener.close();
-    await store.close();
+    await running.close();
     process.exit(0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
@@ -101,6 +78,7 @@ async function listen(config: Config, log: Log): Promise<void> {
 
 /** `waiter`: MCP over stdio, with the listener in-process when it can have the port. */
 async function serve(config: Config, log: Log, noListener: boolean): Promise<void> {
+  const { startApp } = await import("./app.js");
   const app = await startApp(config, log, { listener: !noListener });
   if (process.stdin.isTTY) {
     process.stderr.write(
@@ -111,10 +89,13 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
   }
   log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
   log.info(`waiter ${VERSION} serving ${app.tools.length} tools over stdio`);
-  await serveStdio(app.server, log, async (status) => {
+  const { serveStdio } = await import("./transports/stdio.js");
+  const stop = await serveStdio(app.server, log, async (status) => {
     await app.close();
     process.exit(status);
   });
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
 }
 
 async function main(): Promise<void> {

@@ -4,21 +4,17 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { startApp } from "../src/app.js";
+import { type App, startApp as startWaiterApp } from "../src/app.js";
 import { type ConfigSources, loadConfig } from "../src/config.js";
 import { Log } from "../src/log.js";
 import { toolsets } from "../src/toolsets.js";
 import type { Session } from "./stdio.js";
 
-/**
- * waiter in this process, as the stdio mode starts it but over the SDK's in-memory transport:
- * the same config, toolsets, server and SDK client, on the clock the test sets. Its log lines
- * are kept for `stderr()`. The listener stays off unless asked for.
- */
-export async function startWaiter(
+/** waiter's app in this process, before any transport, with its log lines kept for `stderr()`. */
+export async function startApp(
   env: Record<string, string> = {},
   options: { overrides?: ConfigSources["overrides"]; listener?: boolean } = {},
-): Promise<Session & { listenerUrl: string | undefined }> {
+): Promise<{ app: App; log: Log; stderr(): string }> {
   const config = loadConfig(
     {
       env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-test-")), ...env },
@@ -30,7 +26,20 @@ export async function startWaiter(
   const log = new Log(config.core.logLevel, (line) => {
     stderr += line;
   });
-  const app = await startApp(config, log, { listener: options.listener ?? false });
+  const app = await startWaiterApp(config, log, { listener: options.listener ?? false });
+  return { app, log, stderr: () => stderr };
+}
+
+/**
+ * waiter in this process, as the stdio mode starts it but over the SDK's in-memory transport:
+ * the same config, toolsets, server and SDK client, on the clock the test sets. The listener
+ * stays off unless asked for.
+ */
+export async function startWaiter(
+  env: Record<string, string> = {},
+  options: { overrides?: ConfigSources["overrides"]; listener?: boolean } = {},
+): Promise<Session & { listenerUrl: string | undefined }> {
+  const { app, stderr } = await startApp(env, options);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await app.server.connect(serverSide);
   const client = new Client({ name: "waiter-tests", version: "0.0.0" });
@@ -38,7 +47,7 @@ export async function startWaiter(
   return {
     listenerUrl: app.listener?.url,
     client,
-    stderr: () => stderr,
+    stderr,
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
     close: async () => {
       await client.close();

@@ -1,3 +1,4 @@
+import type { Readable, Writable } from "node:stream";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontextprotocol/sdk/shared/stdio.js";
@@ -7,21 +8,23 @@ import { oneLine } from "../shown.js";
 const LIMIT_MIB = STDIO_DEFAULT_MAX_BUFFER_SIZE / (1024 * 1024);
 
 /**
- * Serves MCP on stdin/stdout until the client closes stdin or a signal arrives, then calls
- * `onClose` once with the exit status the reason calls for. stdout carries JSON-RPC only; everything else goes to stderr.
+ * Serves MCP on `stdin`/`stdout` until the client closes stdin or `stop` is called, then calls
+ * `onClose` once with the exit status the reason calls for. stdout carries JSON-RPC only;
+ * everything else goes to the log.
  *
  * The SDK's transport stops reading, for good, when one line of stdin outgrows its buffer
  * (10 MiB). That request cannot be answered: the client puts its id after the arguments, in
- * the part never read. So waiter says why on stderr and exits 1, and the client fails every
- * pending request at once instead of waiting for answers that cannot come.
+ * the part never read. So waiter says why and exits 1, and the client fails every pending
+ * request at once instead of waiting for answers that cannot come.
  */
 export async function serveStdio(
   server: McpServer,
   log: Log,
   onClose: (status: number) => Promise<void>,
-): Promise<void> {
+  { stdin = process.stdin, stdout = process.stdout }: { stdin?: Readable; stdout?: Writable } = {},
+): Promise<(why: string) => Promise<void>> {
   let closing = false;
-  const close = async (why: string, status = 0) => {
+  const stop = async (why: string, status = 0) => {
     if (closing) return;
     closing = true;
     log.debug(`stopping: ${why}`);
@@ -29,7 +32,7 @@ export async function serveStdio(
     await server.close().catch(() => {});
     await onClose(status);
   };
-  const transport = new StdioServerTransport();
+  const transport = new StdioServerTransport(stdin, stdout);
   let lastError: Error | undefined;
   transport.onerror = (error) => {
     lastError = error;
@@ -48,12 +51,11 @@ export async function serveStdio(
         ? `a message on stdin was larger than ${LIMIT_MIB} MiB, the most one JSON-RPC line may be; the client must send less (smaller arguments) in one call`
         : `stdin can no longer be read${lastError ? ` (${oneLine(lastError.message)})` : ""}`;
     log.error(`stopping: ${why}`);
-    void close(why, 1);
+    void stop(why, 1);
   };
-  process.stdin.on("end", () => void close("stdin closed"));
-  process.on("SIGINT", () => void close("SIGINT"));
-  process.on("SIGTERM", () => void close("SIGTERM"));
+  stdin.on("end", () => void stop("stdin closed"));
   await server.connect(transport);
+  return stop;
 }
 
 /** The transport's own words when a line outgrows its buffer; it closes itself then. */
