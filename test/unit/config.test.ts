@@ -65,6 +65,8 @@ describe("bad settings are refused by name", () => {
   test.each([
     [{ WAITER_LOG_LEVEL: "loud" }, /^invalid setting WAITER_LOG_LEVEL: .*"debug".* \(got "loud"\)$/],
     [{ WAITER_TOOL_TIMEOUT: "0" }, /^invalid setting WAITER_TOOL_TIMEOUT: /],
+    [{ WAITER_TOOL_TIMEOUT: "soon" }, /^invalid setting WAITER_TOOL_TIMEOUT: .*\(got "soon"\)$/],
+    [{ WAITER_CONTACT: "somebody" }, /^invalid setting WAITER_CONTACT: must be an email address or an http\(s\) URL/],
     [{ WAITER_READ_ONLY: "maybe" }, /^invalid setting WAITER_READ_ONLY: expected true or false/],
     [
       { TEST_SHOP_URL: "http://shop.example/api" },
