@@ -14,7 +14,7 @@ import type { Config } from "./config.js";
 import { ToolError } from "./errors.js";
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
-import { shorten, shortenEchoes } from "./shown.js";
+import { oneLine, shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
 import type { Tool, ToolCall, Toolset } from "./toolset.js";
 import { VERSION } from "./version.js";
@@ -75,23 +75,26 @@ export function createServer(tools: readonly Tool[], config: Config, log: Log): 
   const inputs = new Map<string, { tool: Tool; input: z.ZodObject }>();
   for (const tool of tools) {
     const input = z.object(tool.input);
-    const output = z.object(tool.output);
     server.registerTool(
       tool.name,
       {
         title: tool.title,
         description: tool.description,
         inputSchema: input,
-        outputSchema: output,
+        outputSchema: z.object(tool.output),
         annotations: { title: tool.title, ...tool.annotations },
       },
-      // Named after the toolset, which is the tool name's prefix.
-      toolCallback(tool, output, timeoutMs, log.child(tool.name.split("_")[0] ?? "waiter")),
+      toolCallback(tool, timeoutMs, toolLog(tool, log)),
     );
     inputs.set(tool.name, { tool, input });
   }
-  guardToolCalls(server, inputs);
+  guardToolCalls(server, inputs, log);
   return server;
+}
+
+/** A tool's log is named after its toolset, which is the tool name's prefix. */
+function toolLog(tool: Tool, log: Log): Log {
+  return log.child(tool.name.split("_")[0] ?? "waiter");
 }
 
 type CallHandler = (
@@ -109,11 +112,13 @@ type CallHandler = (
  *   tool result;
  * - invalid arguments, which McpServer checks and refuses with every zod issue in one message,
  *   are said as waiter says them: the first few problems with their fields, a long argument
- *   quoted short.
+ *   quoted short;
+ * - a result outside the tool's output schema, which McpServer answers in words that read like
+ *   the client's mistake, is waiter's bug, said so and logged.
  * The SDK parses a request against its schema before any handler sees it and has no hook ahead of
  * that, so this wraps the handler McpServer installed, in the protocol's (private) handler map.
  */
-function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; input: z.ZodObject }>): void {
+function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; input: z.ZodObject }>, log: Log): void {
   const handlers = (server.server as unknown as { _requestHandlers: Map<string, CallHandler> })._requestHandlers;
   const sdk = handlers.get("tools/call");
   if (!sdk) throw new Error("McpServer installed no tools/call handler");
@@ -143,10 +148,31 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
       extra,
     )) as CallToolResult;
     if (!result.isError) return result;
+    const said = result.content[0]?.type === "text" ? result.content[0].text : "";
+    const outside = OUTPUT_REFUSED.exec(said);
+    if (outside) {
+      toolLog(tool, log).error(`${tool.name} answered outside its output schema: ${oneLine(outside[1] ?? "")}`);
+      return bug(tool, "its answer did not match its output schema");
+    }
     // Refused arguments are worded anew; valid ones mean the tool itself answered the error.
     const checked = input.safeParse(args);
     return checked.success ? result : invalid(tool, shortenEchoes(issues(checked.error), given));
   });
+}
+
+/** McpServer's words for a result that does not match the output schema, and zod's issues after them. */
+const OUTPUT_REFUSED = /^MCP error -?\d+: Output validation error: (?:[^:]*: )?(.*)$/s;
+
+function bug(tool: Tool, what: string): CallToolResult {
+  return {
+    content: [
+      {
+        type: "text",
+        text: `${tool.name} failed inside waiter (${what}). This is a bug in waiter, not in the arguments; the server log has details.`,
+      },
+    ],
+    isError: true,
+  };
 }
 
 function invalid(tool: Tool, problems: string): CallToolResult {
@@ -187,11 +213,10 @@ const MAX_ISSUES = 5;
 
 /**
  * What McpServer calls for a tool, its arguments checked and converted: runs the tool with the
- * client's cancellation, a deadline and progress, and checks the result against the output schema
- * first, so that a result outside it is said to be waiter's bug and logged (McpServer's own check
- * would answer an error that reads like the client's).
+ * client's cancellation, a deadline and progress. McpServer checks the result against the output
+ * schema after.
  */
-function toolCallback(tool: Tool, output: z.ZodObject, timeoutMs: number, log: Log): ToolCallback<z.ZodObject> {
+function toolCallback(tool: Tool, timeoutMs: number, log: Log): ToolCallback<z.ZodObject> {
   return async (args, extra) => {
     const token = extra._meta?.progressToken;
     const progress =
@@ -206,20 +231,7 @@ function toolCallback(tool: Tool, output: z.ZodObject, timeoutMs: number, log: L
               .catch(() => {});
           };
     const ms = Math.max(timeoutMs, (tool.deadline?.(args) ?? 0) * 1000);
-    const result = await runTool(tool, args, { signal: extra.signal, deadline: clock.now() + ms, log, progress });
-    if (result.isError) return result;
-    const checked = output.safeParse(result.structuredContent);
-    if (checked.success) return result;
-    log.error(`${tool.name} answered outside its output schema: ${issues(checked.error)}`);
-    return {
-      content: [
-        {
-          type: "text",
-          text: `${tool.name} failed inside waiter (its answer did not match its output schema). This is a bug in waiter, not in the arguments; the server log has details.`,
-        },
-      ],
-      isError: true,
-    };
+    return runTool(tool, args, { signal: extra.signal, deadline: clock.now() + ms, log, progress });
   };
 }
 
@@ -249,14 +261,6 @@ async function runTool(tool: Tool, args: Record<string, unknown>, call: ToolCall
       return { content: [{ type: "text", text: message }], isError: true };
     }
     log.error(`${tool.name} crashed: ${shown(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);
-    return {
-      content: [
-        {
-          type: "text",
-          text: `${tool.name} failed inside waiter (${shown(err instanceof Error ? err.message : String(err))}). This is a bug in waiter, not in the arguments; the server log has details.`,
-        },
-      ],
-      isError: true,
-    };
+    return bug(tool, shown(err instanceof Error ? err.message : String(err)));
   }
 }

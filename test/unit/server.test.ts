@@ -237,7 +237,7 @@ describe("tool calls", () => {
       },
     ]);
     expect(logged).toEqual([
-      expect.stringMatching(/^error math: math_double answered outside its output schema: doubled: Too small/),
+      expect.stringMatching(/^error math: math_double answered outside its output schema: Too small: .* at doubled$/),
     ]);
     await client.close();
   });
