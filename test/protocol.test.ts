@@ -38,9 +38,9 @@ afterAll(async () => {
   await Promise.all([frankfurter?.close(), cnb?.close()]);
 });
 
-/** Runs the server on raw pipes, sends `messages` one per line, returns all it printed when stdin closes. */
-async function rawSession(messages: object[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [CLI], { env: { PATH: process.env.PATH, ...env }, stdio: "pipe" });
+/** The built server on raw pipes, with what it prints so far and its exit status to come. */
+function cli(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: "pipe" });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk) => {
@@ -49,15 +49,30 @@ async function rawSession(messages: object[], env: Record<string, string>) {
   child.stderr.on("data", (chunk) => {
     stderr += chunk;
   });
-  const answered = (id: number) => stdout.split("\n").some((line) => line.includes(`"id":${id}`));
+  // "close" comes once the output is read to its end, as well as the exit status.
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", resolve);
+  });
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Runs the server on raw pipes, sends `messages` one per line, returns all it printed when stdin closes. */
+async function rawSession(messages: object[], env: Record<string, string>) {
+  const server = cli([], env);
+  const answered = (id: number) =>
+    server
+      .stdout()
+      .split("\n")
+      .some((line) => line.includes(`"id":${id}`));
   for (const message of messages) {
-    child.stdin.write(`${JSON.stringify(message)}\n`);
+    server.child.stdin.write(`${JSON.stringify(message)}\n`);
     const id = (message as { id?: number }).id;
     if (id !== undefined) await expect.poll(() => answered(id), { timeout: 10_000 }).toBe(true);
   }
-  child.stdin.end();
-  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  return { stdout, stderr, code };
+  server.child.stdin.end();
+  const code = await server.exited;
+  return { stdout: server.stdout(), stderr: server.stderr(), code };
 }
 
 test("stdout carries JSON-RPC only, even with debug logging and failing tools; stdin's end stops the server", async () => {
@@ -390,20 +405,12 @@ describe("secrets never leak", () => {
 
 // Each test starts its own processes and nothing else: they run side by side.
 describe.concurrent("the command line", () => {
-  const run = (args: string[], env: Record<string, string> = {}) =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env } });
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk) => {
-        stdout += chunk;
-      });
-      child.stderr.on("data", (chunk) => {
-        stderr += chunk;
-      });
-      child.on("error", reject);
-      child.on("close", (status) => resolve({ status, stdout, stderr }));
-    });
+  const run = async (args: string[], env: Record<string, string> = {}) => {
+    const server = cli(args, env);
+    server.child.stdin.end();
+    const status = await server.exited;
+    return { status, stdout: server.stdout(), stderr: server.stderr() };
+  };
 
   test("--version prints the package version", async () => {
     const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
