@@ -80,15 +80,13 @@ export function listenerApp({ webhooks, store, log, stopping, timeouts }: Listen
 
   if (stopping) {
     // Once stopping, every answer, even to a request that began before, closes its connection:
-    // a kept-alive socket brings no new request.
-    app.use((_req, res, next) => {
-      const writeHead = res.writeHead;
-      res.writeHead = function (this: typeof res, ...args: Parameters<typeof writeHead>) {
-        if (stopping()) this.setHeader("connection", "close");
-        return writeHead.apply(this, args);
-      } as typeof writeHead;
-      next();
-    });
+    // a kept-alive socket brings no new request. app.response is this app's own prototype of
+    // its responses, so this is set once, not per request.
+    const writeHead = app.response.writeHead;
+    app.response.writeHead = function (this: Response, ...args: Parameters<typeof writeHead>) {
+      if (stopping()) this.setHeader("connection", "close");
+      return writeHead.apply(this, args);
+    } as typeof writeHead;
   }
 
   // Counting is bookkeeping: a store too busy to count must not turn a 401 into a 5xx.
