@@ -66,12 +66,24 @@ function warnUnsigned(webhooks: WebhooksConfig, log: Log): void {
   }
 }
 
-/** A running MCP server with everything the configuration enables, before any transport. */
-export interface App {
+/** One client's MCP server, before its transport. */
+export interface Session {
   server: McpServer;
+  /** Stops the session's event notifications and closes its server. */
+  close(): Promise<void>;
+}
+
+/** What the configuration enables, shared by every client: tools, store, listener, upstream connections. */
+export interface App {
   tools: Tool[];
   store: EventStore | undefined;
   listener: RunningListener | undefined;
+  /**
+   * An MCP server for one client, with every enabled tool and the event resources. Its logging
+   * notifications go to `log`'s client: the app's own log for the one client of stdio, a
+   * `log.forSession()` for each of several.
+   */
+  session(log: Log): Session;
   /** Stops the listener, the store and the upstream connections. */
   close(): Promise<void>;
 }
@@ -95,10 +107,7 @@ export async function startApp(config: Config, log: Log, options: { listener: bo
     }
   }
   const tools = enabledTools({ config, toolsets: toolsets(store, noStore), http, log });
-  const server = createServer(tools, config, log);
-  const stopResources = store
-    ? (await import("./events/resources.js")).registerEventResources(server, store, log)
-    : undefined;
+  const resources = store ? await import("./events/resources.js") : undefined;
 
   if (store) warnUnsigned(webhooks, log);
   let listener: RunningListener | undefined;
@@ -117,12 +126,21 @@ export async function startApp(config: Config, log: Log, options: { listener: bo
     }
   }
   return {
-    server,
     tools,
     store,
     listener,
+    session(log) {
+      const server = createServer(tools, config, log);
+      const stopResources = store && resources?.registerEventResources(server, store, log);
+      return {
+        server,
+        async close() {
+          stopResources?.();
+          await server.close();
+        },
+      };
+    },
     async close() {
-      stopResources?.();
       await listener?.close();
       await store?.close();
       await http.close();

@@ -90,7 +90,9 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
   log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
   log.info(`waiter ${VERSION} serving ${app.tools.length} tools over stdio`);
   const { serveStdio } = await import("./transports/stdio.js");
-  const stop = await serveStdio(app.server, log, async (status) => {
+  const session = app.session(log);
+  const stop = await serveStdio(session.server, log, async (status) => {
+    await session.close();
     await app.close();
     process.exit(status);
   });

@@ -44,6 +44,15 @@ export class Log {
     return new Log(this.level, this.out, name, this.root);
   }
 
+  /**
+   * A log for one client's session: its lines go where this log's go, its notifications only to
+   * the client attached to it, at the level that client set. A server with several clients gives
+   * each one of these, so no client hears of another's calls.
+   */
+  forSession(): Log {
+    return new Log(this.level, this.out, this.name);
+  }
+
   private get root(): Log {
     return this.parent ?? this;
   }

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { type App, startApp as startWaiterApp } from "../src/app.js";
+import { type App, type Session as AppSession, startApp as startWaiterApp } from "../src/app.js";
 import { type ConfigSources, loadConfig } from "../src/config.js";
 import { Log } from "../src/log.js";
 import { toolsets } from "../src/toolsets.js";
@@ -30,6 +30,15 @@ export async function startApp(
   return { app, log, stderr: () => stderr };
 }
 
+/** The SDK's client on one of the app's sessions, over the in-memory transport. */
+export async function connect(session: AppSession): Promise<Client> {
+  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+  await session.server.connect(serverSide);
+  const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+  await client.connect(clientSide);
+  return client;
+}
+
 /**
  * waiter in this process, as the stdio mode starts it but over the SDK's in-memory transport:
  * the same config, toolsets, server and SDK client, on the clock the test sets. The listener
@@ -39,11 +48,9 @@ export async function startWaiter(
   env: Record<string, string> = {},
   options: { overrides?: ConfigSources["overrides"]; listener?: boolean } = {},
 ): Promise<Session & { listenerUrl: string | undefined }> {
-  const { app, stderr } = await startApp(env, options);
-  const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await app.server.connect(serverSide);
-  const client = new Client({ name: "waiter-tests", version: "0.0.0" });
-  await client.connect(clientSide);
+  const { app, log, stderr } = await startApp(env, options);
+  const session = app.session(log);
+  const client = await connect(session);
   return {
     listenerUrl: app.listener?.url,
     client,
@@ -51,6 +58,7 @@ export async function startWaiter(
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,
     close: async () => {
       await client.close();
+      await session.close();
       await app.close();
     },
   };

@@ -4,18 +4,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import type { CallToolResult, LoggingMessageNotification } from "@modelcontextprotocol/sdk/types.js";
-import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import Stripe from "stripe";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
+import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { serveStdio } from "../src/transports/stdio.js";
 import { startCnb } from "./fakes/cnb.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import type { Fake } from "./fakes/http.js";
 import { ERROR_400, startGeocoding, startOpenMeteo } from "./fakes/open-meteo.js";
-import { startApp, startWaiter } from "./memory.js";
+import { connect, startApp, startWaiter } from "./memory.js";
 import { CLI, startServer, text } from "./stdio.js";
 
 let frankfurter: Fake;
@@ -111,6 +115,7 @@ describe("oversized input", () => {
     // The stdio transport on streams in this process: through a pipe the server would get the
     // line in 64 KiB pieces, which the SDK's buffer joins one by one, seconds of copying.
     const { app, log, stderr } = await startApp(upstreams);
+    const session = app.session(log);
     const stdin = new PassThrough();
     const stdout = new PassThrough({ encoding: "utf8" });
     let written = "";
@@ -119,9 +124,10 @@ describe("oversized input", () => {
     });
     const exited = new Promise<number>((resolve) => {
       void serveStdio(
-        app.server,
+        session.server,
         log,
         async (status) => {
+          await session.close();
           await app.close();
           resolve(status);
         },
@@ -263,6 +269,41 @@ describe("what agents see in tools/list", () => {
 });
 
 describe("logging", () => {
+  test("clients of one server each hear of their own calls only, and all of a new event", async () => {
+    const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+    const { app, log } = await startApp({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources, WAITER_LOG_LEVEL: "error" });
+    const sessions = [app.session(log.forSession()), app.session(log.forSession())];
+    const clients = await Promise.all(sessions.map(connect));
+    const heard: string[][] = [[], []];
+    const updated: string[][] = [[], []];
+    for (const [i, client] of clients.entries()) {
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+        heard[i]?.push(String(n.params.data));
+      });
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        updated[i]?.push(n.params.uri);
+      });
+      await client.setLoggingLevel("debug");
+      await client.subscribeResource({ uri: "events://recent" });
+    }
+    await clients[0]?.callTool({ name: "currency_rates", arguments: { base: "QQQ" } });
+    await expect.poll(() => heard[0]).toEqual([expect.stringMatching(/currency_rates failed/)]);
+    await app.store?.add({
+      source: "trial",
+      type: "order.paid",
+      scheme: "none",
+      dedupeId: "d1",
+      headers: {},
+      body: Buffer.from("{}"),
+      receivedAt: clock.now(),
+    });
+    await expect.poll(() => updated).toEqual([["events://recent"], ["events://recent"]]);
+    expect(heard[1]).toEqual([]);
+    for (const client of clients) await client.close();
+    for (const session of sessions) await session.close();
+    await app.close();
+  });
+
   test("logging/setLevel decides what the client is sent", async () => {
     const session = await startWaiter({ ...upstreams, WAITER_LOG_LEVEL: "error" });
     const received: LoggingMessageNotification["params"][] = [];
