@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import type { RunningWebhooks } from "./app.js";
+import { CannotStart, type RunningWebhooks, startApp, startWebhooks } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { Log } from "./log.js";
 import { NO_SOURCES, toolsets } from "./toolsets.js";
+import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
 import { webhooksOf } from "./webhooks/settings.js";
 
@@ -55,7 +56,6 @@ function parseFlags() {
 /** `waiter listen`: the listener alone, until SIGTERM or SIGINT. */
 async function listen(config: Config, log: Log): Promise<void> {
   if (webhooksOf(config).sources.length === 0) fail(NO_SOURCES);
-  const { CannotStart, startWebhooks } = await import("./app.js");
   let running: RunningWebhooks;
   try {
     running = await startWebhooks(config, log);
@@ -78,7 +78,6 @@ async function listen(config: Config, log: Log): Promise<void> {
 
 /** `waiter`: MCP over stdio, with the listener in-process when it can have the port. */
 async function serve(config: Config, log: Log, noListener: boolean): Promise<void> {
-  const { startApp } = await import("./app.js");
   const app = await startApp(config, log, { listener: !noListener });
   if (process.stdin.isTTY) {
     process.stderr.write(
@@ -89,7 +88,6 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
   }
   log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
   log.info(`waiter ${VERSION} serving ${app.tools.length} tools over stdio`);
-  const { serveStdio } = await import("./transports/stdio.js");
   const session = app.session(log);
   const stop = await serveStdio(session.server, log, async (status) => {
     await session.close();
