@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,7 +91,7 @@ beforeAll(async () => {
 });
 afterAll(() => frankfurter.close());
 
-async function connect(subject: Subject): Promise<Client> {
+async function connect(subject: Subject): Promise<{ client: Client; transport: StdioClientTransport }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [subject.script, ...(subject.flags ?? [])],
@@ -99,7 +99,7 @@ async function connect(subject: Subject): Promise<Client> {
   });
   const client = new Client({ name: "bench", version: "0" });
   await client.connect(transport);
-  return client;
+  return { client, transport };
 }
 
 /** What the measurements need of a client: the tool list, and one tool call that fails loudly on a tool error. */
@@ -107,6 +107,22 @@ interface Caller {
   list(): Promise<void>;
   call(subject: Subject): Promise<void>;
   close(): Promise<void>;
+  /** The server process, whose CPU time is read beside the rate. */
+  pid: number | undefined;
+}
+
+/**
+ * CPU time the process has used, in milliseconds, from Linux's /proc (clock ticks of 10 ms);
+ * undefined elsewhere. Less disturbed by a busy neighbour than a rate is.
+ */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
 
 async function coldStart(subject: Subject, open: (subject: Subject) => Promise<Caller>): Promise<number> {
@@ -119,8 +135,9 @@ async function coldStart(subject: Subject, open: (subject: Subject) => Promise<C
 }
 
 async function sdkCaller(subject: Subject): Promise<Caller> {
-  const client = await connect(subject);
+  const { client, transport } = await connect(subject);
   return {
+    pid: transport.pid ?? undefined,
     // The SDK's Client also compiles a validator for each tool's output schema here.
     list: async () => {
       await client.listTools();
@@ -167,6 +184,7 @@ async function rawCaller(subject: Subject): Promise<Caller> {
   });
   child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
   return {
+    pid: child.pid,
     list: async () => {
       await request("tools/list", {});
     },
@@ -181,14 +199,23 @@ async function rawCaller(subject: Subject): Promise<Caller> {
   };
 }
 
-async function callsPerSecond(client: Caller, subject: Subject, calls: number, inFlight: number): Promise<number> {
+/** Calls per second, and the server's CPU milliseconds over them where they can be read. */
+async function callsPerSecond(
+  client: Caller,
+  subject: Subject,
+  calls: number,
+  inFlight: number,
+): Promise<{ rate: number; cpuMs: number | undefined }> {
   const started = performance.now();
+  const cpuBefore = cpuMs(client.pid);
   let next = 0;
   const worker = async () => {
     while (next++ < calls) await client.call(subject);
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
-  return calls / ((performance.now() - started) / 1000);
+  const rate = calls / ((performance.now() - started) / 1000);
+  const cpuAfter = cpuMs(client.pid);
+  return { rate, cpuMs: cpuBefore === undefined || cpuAfter === undefined ? undefined : cpuAfter - cpuBefore };
 }
 
 const median = (values: number[]) => {
@@ -238,12 +265,16 @@ test("cold start and tool-call throughput over stdio, as ratios to bare SDK serv
       [`${IN_FLIGHT} in flight`, PARALLEL_CALLS, IN_FLIGHT],
     ] as const) {
       const rounds: number[][] = [];
+      // Summed over the rounds: one round is too short for the 10 ms ticks the time is counted in.
+      const cpu = subjects.map(() => 0 as number | undefined);
       for (let round = 0; round < THROUGHPUT_ROUNDS; round++) {
         // Each round starts with the next subject, so none is always measured first or last.
         const rates: number[] = [];
         for (let k = 0; k < subjects.length; k++) {
           const i = (round + k) % subjects.length;
-          rates[i] = await callsPerSecond(clients[i] as Caller, subjects[i] as Subject, calls, inFlight);
+          const measured = await callsPerSecond(clients[i] as Caller, subjects[i] as Subject, calls, inFlight);
+          rates[i] = measured.rate;
+          cpu[i] = measured.cpuMs === undefined ? undefined : (cpu[i] ?? 0) + measured.cpuMs;
         }
         rounds.push(rates);
       }
@@ -255,6 +286,12 @@ test("cold start and tool-call throughput over stdio, as ratios to bare SDK serv
         const ratio = median(rounds.map((r) => (r[i] as number) / (r[0] as number)));
         const target = subject === waiter ? { ok: ratio >= 0.9, text: ">= 0.9" } : undefined;
         line(`  ${subject.name}`, `${rate.toFixed(0)} /s`, ratio, target);
+      }
+      if (cpu.every((ms) => ms !== undefined)) {
+        const perCall = (i: number) => (((cpu[i] as number) * 1000) / (calls * THROUGHPUT_ROUNDS)).toFixed(0);
+        console.log(
+          `  server CPU per call: ${subjects.map((s, i) => `${s.name.split(",")[0]} ${perCall(i)} µs`).join("; ")}`,
+        );
       }
     }
     await Promise.all(clients.map((c) => c.close()));
