@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { Config } from "./config.js";
+import { ConfigError } from "./errors.js";
 import type { EventStore } from "./events/store.js";
 import { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
@@ -8,6 +9,7 @@ import { createServer, enabledTools } from "./server.js";
 import type { Tool } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
 import { packageRoot, USER_AGENT } from "./version.js";
+import { isLoopback } from "./webhooks/hosts.js";
 import type { RunningListener } from "./webhooks/listener.js";
 import { sourceUrl, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
@@ -186,6 +188,60 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
     async close() {
       await listener.close();
       await store.close();
+    },
+  };
+}
+
+/** `waiter serve` running: MCP sessions over Streamable HTTP and the webhooks, on one address. */
+export interface RunningServe {
+  /** http://host:port, as bound. */
+  url: string;
+  /** Ends the sessions, finishes the requests in flight, then closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start-up of `waiter serve`: config -> store -> toolsets, then one HTTP server with MCP at /mcp
+ * (a server per session) and the webhook listener. Remote clients are not authenticated yet, so
+ * only a loopback address is served: a ConfigError says so for any other.
+ */
+export async function startServe(config: Config, log: Log): Promise<RunningServe> {
+  const webhooks = webhooksOf(config);
+  const listen = config.core.listen ?? webhooks.listen;
+  if (!isLoopback(listen.host)) {
+    throw new ConfigError(
+      `waiter serve answers only on a loopback address, since it does not yet check who calls: ${listen.host} is not one. Bind 127.0.0.1 (--listen 127.0.0.1:8790) and put a reverse proxy that authenticates in front`,
+    );
+  }
+  const app = await startApp(config, log, { listener: false });
+  // express and the SDK's HTTP transport load for this mode only, as the listener's do.
+  const { mcpSessions } = await import("./transports/http.js");
+  const sessions = mcpSessions(app, log, {
+    maxSessions: config.core.maxSessions,
+    idleMs: config.core.sessionIdleMinutes * 60_000,
+  });
+  let listener: RunningListener;
+  try {
+    listener = await startListener({
+      webhooks: { ...webhooks, listen },
+      store: app.store,
+      log,
+      routes: sessions.mount,
+    });
+  } catch (err) {
+    await sessions.close();
+    await app.close();
+    throw new CannotStart(
+      `cannot listen on ${listen.host}:${listen.port}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+    );
+  }
+  log.info(`serving MCP on ${listener.url}/mcp${app.store ? `, webhooks on ${listener.url}/webhooks/<source>` : ""}`);
+  return {
+    url: listener.url,
+    async close() {
+      await sessions.close();
+      await listener.close();
+      await app.close();
     },
   };
 }

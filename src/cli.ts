@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import { CannotStart, type RunningWebhooks, startApp, startWebhooks } from "./app.js";
+import { CannotStart, type RunningServe, type RunningWebhooks, startApp, startServe, startWebhooks } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { Log } from "./log.js";
@@ -19,12 +19,15 @@ Usage:
                             webhooks when sources are configured and the port is free
   waiter listen [options]   only receive webhooks, for a machine that must take them while
                             no assistant runs; SIGTERM or Ctrl+C stops it cleanly
+  waiter serve [options]    one server for many MCP clients: Streamable HTTP at /mcp, the
+                            webhooks and /healthz on one address (loopback only for now)
 
 Options:
   --config FILE      JSON config file (default: $WAITER_CONFIG); secrets come from the environment only
   --toolsets a,b     enable only these toolsets (known: ${KNOWN.map((t) => t.name).join(", ")})
   --read-only        remove every tool that changes anything; beats every other setting
   --no-listener      do not receive webhooks in this process (stdio mode)
+  --listen HOST:PORT address of waiter serve (default: $WAITER_LISTEN, else webhooks.listen)
   -h, --help         show this help
   -v, --version      print the version
 
@@ -47,6 +50,7 @@ function parseFlags() {
       toolsets: { type: "string" },
       "read-only": { type: "boolean" },
       "no-listener": { type: "boolean" },
+      listen: { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
@@ -69,6 +73,29 @@ async function listen(config: Config, log: Log): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: finishing requests in flight, then stopping`);
+    await running.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+/** `waiter serve`: MCP over Streamable HTTP and the webhooks on one address, until SIGTERM or SIGINT. */
+async function serveHttp(config: Config, log: Log): Promise<void> {
+  let running: RunningServe;
+  try {
+    running = await startServe(config, log);
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    if (!(err instanceof CannotStart)) throw err;
+    process.stderr.write(`waiter: ${err.message}\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: ending sessions, finishing requests in flight, then stopping`);
     await running.close();
     process.exit(0);
   };
@@ -117,7 +144,7 @@ async function main(): Promise<void> {
     return;
   }
   const command = positionals[0];
-  if (positionals.length > 1 || (command !== undefined && command !== "listen")) {
+  if (positionals.length > 1 || (command !== undefined && command !== "listen" && command !== "serve")) {
     fail(`unknown command '${positionals.at(-1)}' (see waiter --help)`);
   }
 
@@ -130,6 +157,7 @@ async function main(): Promise<void> {
         overrides: {
           ...(values.toolsets !== undefined ? { toolsets: values.toolsets } : {}),
           ...(values["read-only"] ? { readOnly: true } : {}),
+          ...(values.listen !== undefined ? { listen: values.listen } : {}),
         },
       },
       KNOWN,
@@ -148,6 +176,7 @@ async function main(): Promise<void> {
     log.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
   });
   if (command === "listen") await listen(config, log);
+  else if (command === "serve") await serveHttp(config, log);
   else await serve(config, log, values["no-listener"] === true);
 }
 

@@ -4,7 +4,7 @@ import { isAbsolute, join } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
 import { LOG_LEVELS } from "./log.js";
-import { flag, integer, list, type Setting, type Settings, type SettingValues } from "./settings.js";
+import { flag, integer, list, listenAddress, type Setting, type Settings, type SettingValues } from "./settings.js";
 import { credentialShaped } from "./shown.js";
 import type { Toolset } from "./toolset.js";
 
@@ -44,6 +44,22 @@ export const coreSettings = {
     env: "WAITER_TOOL_TIMEOUT",
     description: "Deadline of one tool call in seconds, retries included (1-55; MCP clients give up at 60).",
     schema: integer(20, 1, 55),
+  },
+  listen: {
+    env: "WAITER_LISTEN",
+    description:
+      "Address `waiter serve` binds, host:port: MCP at /mcp, webhooks at /webhooks/<source>, /healthz. Same as --listen. Default: webhooks.listen (127.0.0.1:8790).",
+    schema: listenAddress().optional(),
+  },
+  maxSessions: {
+    env: "WAITER_MAX_SESSIONS",
+    description: "Most MCP sessions `waiter serve` holds open at once; one more initialize gets 503.",
+    schema: integer(100, 1, 10_000),
+  },
+  sessionIdleMinutes: {
+    env: "WAITER_SESSION_IDLE_MINUTES",
+    description: "Minutes after which `waiter serve` closes an MCP session that sent nothing and listens on no stream.",
+    schema: integer(30, 1, 24 * 60),
   },
   maxResponseBytes: {
     env: "WAITER_MAX_RESPONSE_BYTES",

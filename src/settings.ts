@@ -99,3 +99,17 @@ export function list() {
 export function integer(defaultValue: number, min: number, max: number) {
   return z.coerce.number().int().min(min).max(max).default(defaultValue);
 }
+
+/** An address to bind, host:port (an IPv6 host in brackets): 127.0.0.1:8790, [::1]:8790. */
+export function listenAddress(defaultValue?: string) {
+  const text = defaultValue === undefined ? z.string() : z.string().default(defaultValue);
+  return text.transform((value, ctx) => {
+    const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+    const port = Number(match?.[3]);
+    if (!match || port < 0 || port > 65535) {
+      ctx.addIssue({ code: "custom", message: "must be host:port, like 127.0.0.1:8790" });
+      return z.NEVER;
+    }
+    return { host: (match[1] ?? match[2]) as string, port };
+  });
+}

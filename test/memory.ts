@@ -5,7 +5,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { type App, type Session as AppSession, startApp as startWaiterApp } from "../src/app.js";
-import { type ConfigSources, loadConfig } from "../src/config.js";
+import { type Config, type ConfigSources, loadConfig } from "../src/config.js";
 import { Log } from "../src/log.js";
 import { toolsets } from "../src/toolsets.js";
 import type { Session } from "./stdio.js";
@@ -14,7 +14,7 @@ import type { Session } from "./stdio.js";
 export async function startApp(
   env: Record<string, string> = {},
   options: { overrides?: ConfigSources["overrides"]; listener?: boolean } = {},
-): Promise<{ app: App; log: Log; stderr(): string }> {
+): Promise<{ app: App; config: Config; log: Log; stderr(): string }> {
   const config = loadConfig(
     {
       env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-test-")), ...env },
@@ -27,7 +27,7 @@ export async function startApp(
     stderr += line;
   });
   const app = await startWaiterApp(config, log, { listener: options.listener ?? false });
-  return { app, log, stderr: () => stderr };
+  return { app, config, log, stderr: () => stderr };
 }
 
 /** The SDK's client on one of the app's sessions, over the in-memory transport. */

@@ -470,7 +470,7 @@ describe.concurrent("the command line", () => {
 
   test.each([
     [["--bogus"], {}, "waiter: unknown option '--bogus' (see waiter --help)"],
-    [["serve"], {}, "waiter: unknown command 'serve' (see waiter --help)"],
+    [["deploy"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
     [
       ["--toolsets", "currency,eshop2"],
       {},

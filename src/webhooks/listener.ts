@@ -50,8 +50,11 @@ export function cleanType(type: string): string {
 
 export interface ListenerParts {
   webhooks: WebhooksConfig;
-  store: EventStore;
+  /** Where events are committed; without one (no sources configured) no webhook is taken. */
+  store: EventStore | undefined;
   log: Log;
+  /** More routes on the same address, behind the same Host and Origin checks (MCP, in `waiter serve`). */
+  routes?: (app: express.Express) => void;
   /** True once the listener is stopping: answers then close their connections. */
   stopping?: () => boolean;
   /** Bounds on slow clients; the defaults suit production, tests pick shorter ones. */
@@ -69,7 +72,7 @@ function refuse(req: Request, res: Response, status: number, error: string): voi
  * source's scheme, commits the event, and only then answers 2xx. A failed check is a 4xx with
  * the check's name, never a 5xx (that would make the sender retry forever).
  */
-export function listenerApp({ webhooks, store, log, stopping, timeouts }: ListenerParts): express.Express {
+export function listenerApp({ webhooks, store, log, stopping, timeouts, routes }: ListenerParts): express.Express {
   const limits = { ...DEFAULT_TIMEOUTS, ...timeouts };
   const sources = new Map<string, { source: WebhookSource; verify: Verifier }>(
     webhooks.sources.map((source) => [source.name, { source, verify: verifierFor(source) }]),
@@ -91,7 +94,7 @@ export function listenerApp({ webhooks, store, log, stopping, timeouts }: Listen
 
   // Counting is bookkeeping: a store too busy to count must not turn a 401 into a 5xx.
   const count = (source: string, outcome: string) => {
-    store.count(source, outcome).catch((err) => {
+    store?.count(source, outcome).catch((err) => {
       log.warning(`webhook ${source}: not counted (${outcome}): ${err instanceof Error ? err.message : err}`);
     });
   };
@@ -110,8 +113,9 @@ export function listenerApp({ webhooks, store, log, stopping, timeouts }: Listen
   });
 
   app.get("/healthz", async (_req, res) => {
-    res.json({ status: "ok", sources: [...sources.keys()], store: await store.stats() });
+    res.json({ status: "ok", sources: [...sources.keys()], ...(store ? { store: await store.stats() } : {}) });
   });
+  routes?.(app);
 
   const known = (req: Request, res: Response, next: NextFunction) => {
     const entry = sources.get(req.params.source as string);
@@ -160,6 +164,13 @@ export function listenerApp({ webhooks, store, log, stopping, timeouts }: Listen
   app.post("/webhooks/:source", known, bodyLimits, raw, async (req, res) => {
     // A body refused while it came (too large, too slow) has had its answer.
     if (res.headersSent) return;
+    if (!store) {
+      res
+        .status(503)
+        .set("retry-after", "60")
+        .json({ error: "the event store is not available; the server's log says why" });
+      return;
+    }
     const { source, verify } = res.locals.entry as { source: WebhookSource; verify: Verifier };
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const receivedAt = clock.now();

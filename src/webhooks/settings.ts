@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Config } from "../config.js";
 import { ConfigError } from "../errors.js";
-import { integer, list, type Settings, type SettingValues } from "../settings.js";
+import { integer, list, listenAddress, type Settings, type SettingValues } from "../settings.js";
 import { credentialShaped } from "../shown.js";
 
 export const SCHEMES = [
@@ -65,19 +65,6 @@ function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.output<S>) 
   return parsed.default(defaultValue as never);
 }
 
-const listen = z
-  .string()
-  .default("127.0.0.1:8790")
-  .transform((value, ctx) => {
-    const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
-    const port = Number(match?.[3]);
-    if (!match || port < 0 || port > 65535) {
-      ctx.addIssue({ code: "custom", message: "must be host:port, like 127.0.0.1:8790" });
-      return z.NEVER;
-    }
-    return { host: (match[1] ?? match[2]) as string, port };
-  });
-
 /** A host name or address as a Host header carries it, without the port: hooks.example.com, 10.0.0.5, [::1]. */
 export const HOST_NAME = /^(?:\[[0-9a-f:.]+\]|[a-z0-9._-]+)$/;
 
@@ -114,7 +101,7 @@ export const webhookSettings = {
   listen: {
     env: "WAITER_WEBHOOKS_LISTEN",
     description: "Address the webhook listener binds, host:port. Keep it on loopback behind a reverse proxy or tunnel.",
-    schema: listen,
+    schema: listenAddress("127.0.0.1:8790"),
   },
   publicUrl: {
     env: "WAITER_WEBHOOKS_PUBLIC_URL",

@@ -1,0 +1,128 @@
+import { randomUUID } from "node:crypto";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { App, Session } from "../app.js";
+import type { Log } from "../log.js";
+import { clock } from "../time.js";
+
+export interface SessionLimits {
+  /** Most sessions open at once; an initialize beyond them gets 503. */
+  maxSessions: number;
+  /** A session that sent nothing this long, and holds no stream open, is closed. */
+  idleMs: number;
+}
+
+/** MCP over Streamable HTTP at /mcp, one MCP server per session; mounted on the listener's app. */
+export interface McpSessions {
+  mount(web: express.Express): void;
+  count(): number;
+  /** GET streams open across the sessions: clients listening for notifications. */
+  streams(): number;
+  /** Closes every session: their GET streams end and their servers stop. */
+  close(): Promise<void>;
+}
+
+interface Open {
+  transport: StreamableHTTPServerTransport;
+  session: Session;
+  lastSeen: number;
+  /** GET streams open: a client listening for notifications is not idle, however long it waits. */
+  streams: number;
+}
+
+/** The largest JSON-RPC request body taken: arguments are small, and a model's context smaller. */
+const MAX_REQUEST = "4mb";
+
+/** A JSON-RPC error without an id, as the SDK's transport answers a request it cannot take. */
+function rpcError(res: Response, status: number, code: number, message: string): void {
+  res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id: null });
+}
+
+/**
+ * The sessions of MCP clients over Streamable HTTP, as the SDK's transport keeps them: an
+ * initialize without Mcp-Session-Id opens one (its own McpServer, its own log for notifications),
+ * every later request names it, DELETE ends it. A session that sends nothing and listens on no
+ * stream for `idleMs` is closed, checked each minute and before a new one opens; their number is capped.
+ */
+export function mcpSessions(app: App, log: Log, limits: SessionLimits): McpSessions {
+  const open = new Map<string, Open>();
+
+  const closeIdle = () => {
+    for (const [id, entry] of open) {
+      if (entry.streams > 0 || clock.now() - entry.lastSeen < limits.idleMs) continue;
+      log.info(`MCP session ${id} was idle for ${Math.round(limits.idleMs / 60_000)} min: closed`);
+      void entry.transport.close();
+    }
+  };
+  const sweeper = setInterval(closeIdle, 60_000);
+  sweeper.unref();
+
+  const handle = async (req: Request, res: Response) => {
+    const id = req.headers["mcp-session-id"];
+    if (typeof id === "string") {
+      const entry = open.get(id);
+      if (!entry) {
+        rpcError(res, 404, -32001, "Session not found: it ended or expired; start a new one with initialize");
+        return;
+      }
+      entry.lastSeen = clock.now();
+      if (req.method === "GET") {
+        entry.streams += 1;
+        res.once("close", () => {
+          entry.streams -= 1;
+          entry.lastSeen = clock.now();
+        });
+      }
+      await entry.transport.handleRequest(req, res, req.body);
+      return;
+    }
+    if (req.method !== "POST" || !isInitializeRequest(req.body)) {
+      rpcError(res, 400, -32000, "Bad Request: no Mcp-Session-Id header; a session starts with an initialize request");
+      return;
+    }
+    closeIdle();
+    if (open.size >= limits.maxSessions) {
+      res.set("retry-after", "60");
+      rpcError(res, 503, -32000, `The server holds its most sessions (${limits.maxSessions}); try again later`);
+      return;
+    }
+    const session = app.session(log.forSession());
+    let closed = false;
+    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: randomUUID,
+      onsessioninitialized: (sessionId) => {
+        open.set(sessionId, { transport, session, lastSeen: clock.now(), streams: 0 });
+        log.debug(`MCP session ${sessionId} opened`);
+      },
+    });
+    transport.onclose = () => {
+      // Closing the session's server closes this transport again.
+      if (closed) return;
+      closed = true;
+      if (transport.sessionId) open.delete(transport.sessionId);
+      void session.close();
+    };
+    await session.server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  };
+
+  return {
+    mount(web) {
+      web.post("/mcp", express.json({ limit: MAX_REQUEST }), handle);
+      web.get("/mcp", handle);
+      web.delete("/mcp", handle);
+      // A body that is too large or not JSON, said as JSON-RPC rather than as the listener would.
+      web.use("/mcp", (err: Error & { type?: string }, _req: Request, res: Response, _next: NextFunction) => {
+        if (err.type === "entity.too.large") rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
+        else rpcError(res, 400, -32700, "Parse error: the request body is not JSON");
+      });
+    },
+    count: () => open.size,
+    streams: () => [...open.values()].reduce((sum, entry) => sum + entry.streams, 0),
+    async close() {
+      clearInterval(sweeper);
+      await Promise.all([...open.values()].map((entry) => entry.transport.close()));
+    },
+  };
+}

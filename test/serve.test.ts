@@ -1,0 +1,244 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { request } from "undici";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { startServe } from "../src/app.js";
+import { clock, setClock } from "../src/time.js";
+import { mcpSessions } from "../src/transports/http.js";
+import { startListener } from "../src/webhooks/listener.js";
+import { webhooksOf } from "../src/webhooks/settings.js";
+import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
+import { startFrankfurter } from "./fakes/frankfurter.js";
+import type { Fake } from "./fakes/http.js";
+import { startApp } from "./memory.js";
+import { CLI } from "./stdio.js";
+
+let frankfurter: Fake;
+const children: ChildProcess[] = [];
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  frankfurter = await startFrankfurter();
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  await frankfurter.close();
+});
+
+/** `waiter serve` on a free loopback port; resolves once it says where. */
+async function serve(env: Record<string, string> = {}, args: string[] = ["--listen", "127.0.0.1:0"]) {
+  const child = spawn(process.execPath, [CLI, "serve", ...args], {
+    env: {
+      PATH: process.env.PATH,
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
+      WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+      ERP_SECRET,
+      ...env,
+    },
+  });
+  children.push(child);
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+  const serving = /serving MCP on (http:\/\/\S+)\/mcp/;
+  for (let waited = 0; !serving.test(stderr); waited += 50) {
+    if (waited > 10_000 || child.exitCode !== null) throw new Error(`waiter serve did not start: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const base = serving.exec(stderr)?.[1] as string;
+  return { child, base, exited, stderr: () => stderr };
+}
+
+async function connect(base: string): Promise<Client> {
+  const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
+  clients.push(client);
+  return client;
+}
+
+const initialize = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+});
+const mcpHeaders = { "content-type": "application/json", accept: "application/json, text/event-stream" };
+
+// One process for these, in order: the last stops it.
+describe("waiter serve", () => {
+  let server: Awaited<ReturnType<typeof serve>>;
+  beforeAll(async () => {
+    server = await serve();
+  });
+
+  test("each client has its own session with every tool; a webhook posted to the same address reaches a subscriber", async () => {
+    const { base } = server;
+    const [one, two] = [await connect(base), await connect(base)];
+    const names = (await one.listTools()).tools.map((t) => t.name);
+    expect(names).toEqual(expect.arrayContaining(["currency_convert", "events_wait", "webhooks_sources"]));
+    const converted = await two.callTool({
+      name: "currency_convert",
+      arguments: { amount: 100, from: "EUR", to: "CZK", date: "2026-03-02" },
+    });
+    expect(converted.isError).toBeFalsy();
+
+    const updates: string[] = [];
+    two.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updates.push(n.params.uri);
+    });
+    await two.subscribeResource({ uri: "events://recent" });
+    const body = JSON.stringify({ invoice: 7 });
+    const posted = await request(`${base}/webhooks/erp`, {
+      method: "POST",
+      body,
+      headers: erpHeaders(body, "serve-1"),
+    });
+    expect(posted.statusCode).toBe(200);
+    const { id } = (await posted.body.json()) as { id: string };
+    await expect.poll(() => updates, { timeout: 5_000 }).toContain("events://recent");
+    const event = await one.callTool({ name: "events_get", arguments: { id } });
+    expect(event.structuredContent).toMatchObject({ id, source: "erp" });
+  });
+
+  test("a foreign Host or a web page's Origin is refused; a request outside a session is told how to start one", async () => {
+    const { base } = server;
+    const port = new URL(base).port;
+    const rebound = await request(`${base}/mcp`, {
+      method: "POST",
+      body: initialize,
+      headers: { ...mcpHeaders, host: `rebind.evil.example:${port}` },
+    });
+    expect(rebound.statusCode).toBe(403);
+    await rebound.body.dump();
+    const fromPage = await request(`${base}/mcp`, {
+      method: "POST",
+      body: initialize,
+      headers: { ...mcpHeaders, origin: "https://evil.example" },
+    });
+    expect(fromPage.statusCode).toBe(403);
+    await fromPage.body.dump();
+
+    const noSession = await request(`${base}/mcp`, {
+      method: "POST",
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+      headers: mcpHeaders,
+    });
+    expect(noSession.statusCode).toBe(400);
+    expect(JSON.stringify(await noSession.body.json())).toMatch(/a session starts with an initialize request/);
+    const unknown = await request(`${base}/mcp`, {
+      method: "POST",
+      body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+      headers: { ...mcpHeaders, "mcp-session-id": "no-such-session" },
+    });
+    expect(unknown.statusCode).toBe(404);
+    await unknown.body.dump();
+    const garbled = await request(`${base}/mcp`, { method: "POST", body: "{not json", headers: mcpHeaders });
+    expect(garbled.statusCode).toBe(400);
+    expect(await garbled.body.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32700 } });
+    const huge = await request(`${base}/mcp`, {
+      method: "POST",
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 3,
+        method: "initialize",
+        params: { pad: "x".repeat(5 * 1024 * 1024) },
+      }),
+      headers: mcpHeaders,
+    });
+    expect(huge.statusCode).toBe(413);
+    expect(await huge.body.json()).toMatchObject({ error: { message: "A request may be at most 4mb" } });
+  });
+
+  test("SIGTERM ends the sessions and exits 0", async () => {
+    await connect(server.base);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(server.stderr()).not.toMatch(/ error /);
+  });
+});
+
+/** waiter's sessions in this process on a listener of their own, on the test's clock. */
+async function inProcess(limits: { maxSessions: number; idleMs: number }) {
+  const { app, config, log } = await startApp();
+  const sessions = mcpSessions(app, log, limits);
+  const listener = await startListener({
+    webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+    store: undefined,
+    log,
+    routes: sessions.mount,
+  });
+  return {
+    sessions,
+    url: listener.url,
+    async close() {
+      await Promise.all(clients.splice(0).map((c) => c.close()));
+      await sessions.close();
+      await listener.close();
+      await app.close();
+    },
+  };
+}
+
+describe("sessions", () => {
+  test("past the cap an initialize gets 503 until a session ends", async () => {
+    const served = await inProcess({ maxSessions: 1, idleMs: 60_000 });
+    try {
+      const first = await connect(served.url);
+      const refused = await request(`${served.url}/mcp`, { method: "POST", body: initialize, headers: mcpHeaders });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers["retry-after"]).toBe("60");
+      expect(JSON.stringify(await refused.body.json())).toMatch(/most sessions \(1\)/);
+      await (first.transport as StreamableHTTPClientTransport).terminateSession();
+      await connect(served.url);
+      expect(served.sessions.count()).toBe(1);
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("an address that is not loopback is refused, with what to do instead", async () => {
+    const { config, log } = await startApp();
+    await expect(
+      startServe({ ...config, core: { ...config.core, listen: { host: "0.0.0.0", port: 8790 } } }, log),
+    ).rejects.toThrow(/^waiter serve answers only on a loopback address.*reverse proxy/);
+  });
+
+  test("a session that sends nothing and holds no stream is closed when idle; one listening on its stream is kept", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    const served = await inProcess({ maxSessions: 10, idleMs: 30 * 60_000 });
+    try {
+      // A client that initialized and went away: no GET stream.
+      const opened = await request(`${served.url}/mcp`, { method: "POST", body: initialize, headers: mcpHeaders });
+      const gone = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      // A client that listens for notifications on its GET stream.
+      const listening = await connect(served.url);
+      await expect.poll(() => [served.sessions.count(), served.sessions.streams()]).toEqual([2, 1]);
+      setClock(clock.now() + 31 * 60_000);
+      await connect(served.url);
+      expect(served.sessions.count()).toBe(2);
+      const late = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+        headers: { ...mcpHeaders, "mcp-session-id": gone },
+      });
+      expect(late.statusCode).toBe(404);
+      await late.body.dump();
+      expect((await listening.listTools()).tools.length).toBeGreaterThan(0);
+    } finally {
+      await served.close();
+      setClock();
+    }
+  });
+});
