@@ -83,9 +83,9 @@ export interface App {
   /**
    * An MCP server for one client, with every enabled tool and the event resources. Its logging
    * notifications go to `log`'s client: the app's own log for the one client of stdio, a
-   * `log.forSession()` for each of several.
+   * `log.forSession()` for each of several. `allow` narrows the tools (a read-only caller's).
    */
-  session(log: Log): Session;
+  session(log: Log, allow?: (tool: Tool) => boolean): Session;
   /** Stops the listener, the store and the upstream connections. */
   close(): Promise<void>;
 }
@@ -131,8 +131,8 @@ export async function startApp(config: Config, log: Log, options: { listener: bo
     tools,
     store,
     listener,
-    session(log) {
-      const server = createServer(tools, config, log);
+    session(log, allow) {
+      const server = createServer(allow ? tools.filter(allow) : tools, config, log);
       const stopResources = store && resources?.registerEventResources(server, store, log);
       return {
         server,
@@ -202,15 +202,15 @@ export interface RunningServe {
 
 /**
  * Start-up of `waiter serve`: config -> store -> toolsets, then one HTTP server with MCP at /mcp
- * (a server per session) and the webhook listener. Remote clients are not authenticated yet, so
- * only a loopback address is served: a ConfigError says so for any other.
+ * (a server per session) and the webhook listener. Without http.tokens no caller is asked who it
+ * is, so only a loopback address is served: a ConfigError says so for any other.
  */
 export async function startServe(config: Config, log: Log): Promise<RunningServe> {
   const webhooks = webhooksOf(config);
   const listen = config.core.listen ?? webhooks.listen;
-  if (!isLoopback(listen.host)) {
+  if (!isLoopback(listen.host) && config.http.tokens.length === 0) {
     throw new ConfigError(
-      `waiter serve answers only on a loopback address, since it does not yet check who calls: ${listen.host} is not one. Bind 127.0.0.1 (--listen 127.0.0.1:8790) and put a reverse proxy that authenticates in front`,
+      `waiter serve on ${listen.host}, which is not a loopback address, needs callers to authenticate: configure http.tokens (WAITER_HTTP_TOKENS, docs/serve.md says how), or bind 127.0.0.1 (--listen 127.0.0.1:8790)`,
     );
   }
   const app = await startApp(config, log, { listener: false });
@@ -219,6 +219,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   const sessions = mcpSessions(app, log, {
     maxSessions: config.core.maxSessions,
     idleMs: config.core.sessionIdleMinutes * 60_000,
+    tokens: config.http.tokens,
   });
   let listener: RunningListener;
   try {

@@ -20,7 +20,7 @@ Usage:
   waiter listen [options]   only receive webhooks, for a machine that must take them while
                             no assistant runs; SIGTERM or Ctrl+C stops it cleanly
   waiter serve [options]    one server for many MCP clients: Streamable HTTP at /mcp, the
-                            webhooks and /healthz on one address (loopback only for now)
+                            webhooks and /healthz on one address (loopback, or with http.tokens)
 
 Options:
   --config FILE      JSON config file (default: $WAITER_CONFIG); secrets come from the environment only

@@ -7,6 +7,7 @@ import { LOG_LEVELS } from "./log.js";
 import { flag, integer, list, listenAddress, type Setting, type Settings, type SettingValues } from "./settings.js";
 import { credentialShaped } from "./shown.js";
 import type { Toolset } from "./toolset.js";
+import { type HttpConfig, httpSettings, resolveHttp } from "./transports/tokens.js";
 
 /** The core's settings; each toolset declares its own, under its name in the config file. */
 export const coreSettings = {
@@ -75,6 +76,8 @@ export type CoreConfig = SettingValues<typeof coreSettings> & { dataDir: string 
 
 export interface Config {
   core: CoreConfig;
+  /** Who may call `waiter serve`. */
+  http: HttpConfig;
   /** Each toolset's settings, parsed and resolved, by toolset name. */
   toolsets: Record<string, Record<string, unknown>>;
   /** The config file that was read, if any. */
@@ -102,6 +105,7 @@ interface Section {
 export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[]): Config {
   const sections: Section[] = [
     { settings: coreSettings },
+    { key: "http", settings: httpSettings },
     // A toolset without settings has no section.
     ...toolsets.filter((t) => Object.keys(t.settings).length > 0).map((t) => ({ key: t.name, settings: t.settings })),
   ];
@@ -173,7 +177,12 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
       return [toolset.name, toolset.resolve ? toolset.resolve(values, sources.env, origin) : values];
     }),
   );
-  return { core, toolsets: toolsetValues, ...(file ? { file } : {}) };
+  const http = resolveHttp(
+    data.http as SettingValues<typeof httpSettings>,
+    sources.env,
+    (name) => origins.get(`http.${name}`) ?? `http.${name}`,
+  );
+  return { core, http, toolsets: toolsetValues, ...(file ? { file } : {}) };
 }
 
 function flagName(setting: string): string {

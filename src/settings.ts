@@ -113,3 +113,20 @@ export function listenAddress(defaultValue?: string) {
     return { host: (match[1] ?? match[2]) as string, port };
   });
 }
+
+/** The name of an environment variable, where a secret is to be read from. */
+export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+
+/** An object setting: a JSON object in the config file, a JSON string in the environment. */
+export function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.output<S>) {
+  const parsed = z.preprocess((value, ctx) => {
+    if (typeof value !== "string") return value;
+    try {
+      return JSON.parse(value);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+      return z.NEVER;
+    }
+  }, schema);
+  return parsed.default(defaultValue as never);
+}

@@ -5,6 +5,7 @@ import { HttpClient } from "../src/http/client.js";
 import { Log } from "../src/log.js";
 import type { Setting, Settings } from "../src/settings.js";
 import { toolsets } from "../src/toolsets.js";
+import { httpSettings } from "../src/transports/tokens.js";
 import { startWaiter } from "./memory.js";
 
 /**
@@ -116,6 +117,13 @@ export async function renderSettings(): Promise<string> {
       prefix: "",
       intro: "Keys at the top level of the config file.",
       settings: coreSettings,
+    },
+    {
+      title: "Who may call waiter serve",
+      prefix: "http.",
+      intro:
+        "Keys under `http` in the config file. [One server for several clients](serve.md) says how tokens are used.",
+      settings: httpSettings,
     },
     ...toolsets()
       .filter((t) => Object.keys(t.settings).length > 0)

@@ -60,9 +60,10 @@ async function serve(env: Record<string, string> = {}, args: string[] = ["--list
   return { child, base, exited, stderr: () => stderr };
 }
 
-async function connect(base: string): Promise<Client> {
+async function connect(base: string, token?: string): Promise<Client> {
   const client = new Client({ name: "waiter-tests", version: "0.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`)));
+  const headers = token ? { authorization: `Bearer ${token}` } : undefined;
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${base}/mcp`), { requestInit: { headers } }));
   clients.push(client);
   return client;
 }
@@ -75,7 +76,7 @@ const initialize = JSON.stringify({
 });
 const mcpHeaders = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 
-// One process for these, in order: the last stops it.
+// One process for the first two.
 describe("waiter serve", () => {
   let server: Awaited<ReturnType<typeof serve>>;
   beforeAll(async () => {
@@ -161,6 +162,7 @@ describe("waiter serve", () => {
   });
 
   test("SIGTERM ends the sessions and exits 0", async () => {
+    const server = await serve();
     await connect(server.base);
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
@@ -169,9 +171,9 @@ describe("waiter serve", () => {
 });
 
 /** waiter's sessions in this process on a listener of their own, on the test's clock. */
-async function inProcess(limits: { maxSessions: number; idleMs: number }) {
-  const { app, config, log } = await startApp();
-  const sessions = mcpSessions(app, log, limits);
+async function inProcess(limits: { maxSessions: number; idleMs: number }, env: Record<string, string> = {}) {
+  const { app, config, log, stderr } = await startApp(env);
+  const sessions = mcpSessions(app, log, { ...limits, tokens: config.http.tokens });
   const listener = await startListener({
     webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
     store: undefined,
@@ -180,6 +182,7 @@ async function inProcess(limits: { maxSessions: number; idleMs: number }) {
   });
   return {
     sessions,
+    stderr,
     url: listener.url,
     async close() {
       await Promise.all(clients.splice(0).map((c) => c.close()));
@@ -211,7 +214,9 @@ describe("sessions", () => {
     const { config, log } = await startApp();
     await expect(
       startServe({ ...config, core: { ...config.core, listen: { host: "0.0.0.0", port: 8790 } } }, log),
-    ).rejects.toThrow(/^waiter serve answers only on a loopback address.*reverse proxy/);
+    ).rejects.toThrow(
+      /^waiter serve on 0.0.0.0, which is not a loopback address, needs callers to authenticate: configure http.tokens/,
+    );
   });
 
   test("a session that sends nothing and holds no stream is closed when idle; one listening on its stream is kept", async () => {
@@ -240,5 +245,107 @@ describe("sessions", () => {
       await served.close();
       setClock();
     }
+  });
+});
+
+const OPS = "ops-token-0123456789abcdef0123456789abcdef";
+const VIEW = "view-token-0123456789abcdef0123456789abcdef";
+const TOKENS = {
+  WAITER_HTTP_TOKENS: JSON.stringify([
+    { name: "ops", secretEnv: "OPS_TOKEN", scope: "write" },
+    { name: "viewer", secretEnv: "VIEW_TOKEN", scope: "read" },
+    { name: "rates", secretEnv: "VIEW_TOKEN_RATES", scope: "read", toolsets: ["currency"] },
+  ]),
+  OPS_TOKEN: OPS,
+  VIEW_TOKEN: VIEW,
+  VIEW_TOKEN_RATES: `rates-${VIEW}`,
+  WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+  ERP_SECRET,
+};
+
+describe("bearer tokens", () => {
+  test("no token or an unknown one gets 401 with a Bearer challenge; the token's name is logged, never its secret", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    try {
+      for (const authorization of [undefined, "Bearer not-a-known-token", `Basic ${OPS}`]) {
+        const refused = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: initialize,
+          headers: { ...mcpHeaders, ...(authorization ? { authorization } : {}) },
+        });
+        expect(refused.statusCode, authorization).toBe(401);
+        expect(refused.headers["www-authenticate"]).toMatch(/^Bearer error="invalid_token"/);
+        await refused.body.dump();
+      }
+      await connect(served.url, OPS);
+      expect(served.stderr()).toMatch(/MCP session \S+ opened with token ops/);
+      for (const secret of [OPS, VIEW]) expect(served.stderr()).not.toContain(secret);
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("a write token sees every tool; a read token the read-only ones; toolsets narrow further", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    try {
+      const names = async (token: string) =>
+        (await (await connect(served.url, token)).listTools()).tools.map((tool) => tool.name);
+      const all = await names(OPS);
+      const read = await names(VIEW);
+      expect(all).toEqual(expect.arrayContaining(["events_ack", "currency_convert"]));
+      expect(read).toContain("events_list");
+      expect(read).not.toContain("events_ack");
+      expect(await names(`rates-${VIEW}`)).toEqual([
+        "currency_rates",
+        "currency_convert",
+        "currency_history",
+        "currency_list",
+      ]);
+      const viewer = await connect(served.url, VIEW);
+      const refused = await viewer.callTool({ name: "events_ack", arguments: { ids: ["x"] } }).then(
+        () => "answered",
+        (err: Error) => err.message,
+      );
+      expect(refused).toMatch(/Unknown tool events_ack/);
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("a session answers only the token that opened it", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    try {
+      const opened = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: initialize,
+        headers: { ...mcpHeaders, authorization: `Bearer ${OPS}` },
+      });
+      const id = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      const borrowed = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+        headers: { ...mcpHeaders, authorization: `Bearer ${VIEW}`, "mcp-session-id": id },
+      });
+      expect(borrowed.statusCode).toBe(404);
+      await borrowed.body.dump();
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("with tokens any address may be served; a token whose secret is unset or short stops waiter", async () => {
+    const { config, log } = await startApp(TOKENS);
+    const running = await startServe(
+      { ...config, core: { ...config.core, listen: { host: "0.0.0.0", port: 0 } } },
+      log,
+    );
+    await running.close();
+    await expect(startApp({ ...TOKENS, VIEW_TOKEN: "" })).rejects.toThrow(
+      "http token viewer: VIEW_TOKEN is not set; the token must be in the environment",
+    );
+    await expect(startApp({ ...TOKENS, VIEW_TOKEN: "short" })).rejects.toThrow(
+      /^http token viewer: VIEW_TOKEN is shorter than 32 characters/,
+    );
   });
 });

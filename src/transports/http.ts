@@ -1,16 +1,20 @@
 import { randomUUID } from "node:crypto";
+import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
-import express, { type NextFunction, type Request, type Response } from "express";
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { App, Session } from "../app.js";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
+import { allowedTools, type Token, tokenVerifier } from "./tokens.js";
 
-export interface SessionLimits {
+export interface SessionOptions {
   /** Most sessions open at once; an initialize beyond them gets 503. */
   maxSessions: number;
   /** A session that sent nothing this long, and holds no stream open, is closed. */
   idleMs: number;
+  /** Who may call, with a bearer token; none: anyone who reaches the address (loopback only). */
+  tokens: readonly Token[];
 }
 
 /** MCP over Streamable HTTP at /mcp, one MCP server per session; mounted on the listener's app. */
@@ -24,6 +28,8 @@ export interface McpSessions {
 }
 
 interface Open {
+  /** The name of the token that opened the session; only it may use the session. */
+  caller: string | undefined;
   transport: StreamableHTTPServerTransport;
   session: Session;
   lastSeen: number;
@@ -45,7 +51,7 @@ function rpcError(res: Response, status: number, code: number, message: string):
  * every later request names it, DELETE ends it. A session that sends nothing and listens on no
  * stream for `idleMs` is closed, checked each minute and before a new one opens; their number is capped.
  */
-export function mcpSessions(app: App, log: Log, limits: SessionLimits): McpSessions {
+export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSessions {
   const open = new Map<string, Open>();
 
   const closeIdle = () => {
@@ -58,11 +64,14 @@ export function mcpSessions(app: App, log: Log, limits: SessionLimits): McpSessi
   const sweeper = setInterval(closeIdle, 60_000);
   sweeper.unref();
 
+  const tokens = new Map(limits.tokens.map((token) => [token.name, token]));
   const handle = async (req: Request, res: Response) => {
+    const caller = req.auth?.clientId;
     const id = req.headers["mcp-session-id"];
     if (typeof id === "string") {
       const entry = open.get(id);
-      if (!entry) {
+      // Another token's session is as unknown to this caller as one that ended.
+      if (!entry || entry.caller !== caller) {
         rpcError(res, 404, -32001, "Session not found: it ended or expired; start a new one with initialize");
         return;
       }
@@ -87,13 +96,14 @@ export function mcpSessions(app: App, log: Log, limits: SessionLimits): McpSessi
       rpcError(res, 503, -32000, `The server holds its most sessions (${limits.maxSessions}); try again later`);
       return;
     }
-    const session = app.session(log.forSession());
+    const token = caller === undefined ? undefined : tokens.get(caller);
+    const session = app.session(log.forSession(), token && allowedTools(token));
     let closed = false;
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (sessionId) => {
-        open.set(sessionId, { transport, session, lastSeen: clock.now(), streams: 0 });
-        log.debug(`MCP session ${sessionId} opened`);
+        open.set(sessionId, { caller, transport, session, lastSeen: clock.now(), streams: 0 });
+        log.info(`MCP session ${sessionId} opened${caller ? ` with token ${caller}` : ""}`);
       },
     });
     transport.onclose = () => {
@@ -109,9 +119,12 @@ export function mcpSessions(app: App, log: Log, limits: SessionLimits): McpSessi
 
   return {
     mount(web) {
-      web.post("/mcp", express.json({ limit: MAX_REQUEST }), handle);
-      web.get("/mcp", handle);
-      web.delete("/mcp", handle);
+      const auth: RequestHandler[] = limits.tokens.length
+        ? [requireBearerAuth({ verifier: tokenVerifier(limits.tokens) })]
+        : [];
+      web.post("/mcp", ...auth, express.json({ limit: MAX_REQUEST }), handle);
+      web.get("/mcp", ...auth, handle);
+      web.delete("/mcp", ...auth, handle);
       // A body that is too large or not JSON, said as JSON-RPC rather than as the listener would.
       web.use("/mcp", (err: Error & { type?: string }, _req: Request, res: Response, _next: NextFunction) => {
         if (err.type === "entity.too.large") rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Config } from "../config.js";
 import { ConfigError } from "../errors.js";
-import { integer, list, listenAddress, type Settings, type SettingValues } from "../settings.js";
+import { envName, integer, jsonSetting, list, listenAddress, type Settings, type SettingValues } from "../settings.js";
 import { credentialShaped } from "../shown.js";
 
 export const SCHEMES = [
@@ -15,7 +15,6 @@ export const SCHEMES = [
 ] as const;
 export type Scheme = (typeof SCHEMES)[number];
 
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 const headerName = z.string().regex(/^[A-Za-z0-9-]+$/, "must be an HTTP header name");
 
 const signed = { secretEnv: envName };
@@ -50,20 +49,6 @@ const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
 const sourceName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "source names are lowercase letters, digits, - and _");
-
-/** An object setting: a JSON object in the config file, a JSON string in the environment. */
-function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.output<S>) {
-  const parsed = z.preprocess((value, ctx) => {
-    if (typeof value !== "string") return value;
-    try {
-      return JSON.parse(value);
-    } catch {
-      ctx.addIssue({ code: "custom", message: "is not valid JSON" });
-      return z.NEVER;
-    }
-  }, schema);
-  return parsed.default(defaultValue as never);
-}
 
 /** A host name or address as a Host header carries it, without the port: hooks.example.com, 10.0.0.5, [::1]. */
 export const HOST_NAME = /^(?:\[[0-9a-f:.]+\]|[a-z0-9._-]+)$/;

@@ -1,0 +1,102 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
+import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { z } from "zod";
+import { ConfigError } from "../errors.js";
+import { envName, jsonSetting, type Settings, type SettingValues } from "../settings.js";
+import { credentialShaped } from "../shown.js";
+import type { Tool } from "../toolset.js";
+
+/** What a token may do: `read` lists and runs the read-only tools only, `write` every tool. */
+export const SCOPES = ["read", "write"] as const;
+
+/** Bearer tokens shorter than this are refused: `openssl rand -hex 32` makes one of 64. */
+const MIN_SECRET = 32;
+
+const token = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "token names are lowercase letters, digits, - and _"),
+  secretEnv: envName,
+  scope: z.enum(SCOPES),
+  toolsets: z.array(z.string()).min(1).optional(),
+});
+
+/** `waiter serve`'s callers: the "http" section of the config file. */
+export const httpSettings = {
+  tokens: {
+    env: "WAITER_HTTP_TOKENS",
+    description: `Bearer tokens that may call waiter serve, as JSON: a list of {name, secretEnv, scope (${SCOPES.join(" or ")}), toolsets (optional)}. Each secret is read from the variable secretEnv names, at least ${MIN_SECRET} characters.`,
+    schema: jsonSetting(z.array(token), []),
+  },
+} satisfies Settings;
+
+export type HttpConfig = Omit<SettingValues<typeof httpSettings>, "tokens"> & { tokens: Token[] };
+export type Token = z.output<typeof token> & { secret: string };
+
+/** Reads each token's secret from the variable its secretEnv names; a missing or short one stops waiter. */
+export function resolveHttp(
+  values: SettingValues<typeof httpSettings>,
+  env: NodeJS.ProcessEnv,
+  origin: (setting: keyof typeof httpSettings) => string,
+): HttpConfig {
+  const names = new Set<string>();
+  const tokens = values.tokens.map((configured): Token => {
+    if (names.has(configured.name)) {
+      throw new ConfigError(`invalid setting ${origin("tokens")}: two tokens are named ${configured.name}`);
+    }
+    names.add(configured.name);
+    const secret = env[configured.secretEnv];
+    if (!secret && (credentialShaped(configured.secretEnv) || configured.secretEnv.length > 64)) {
+      throw new ConfigError(
+        `invalid setting ${origin("tokens")} at ${configured.name}.secretEnv: it must name the environment variable that holds the token, not hold the token itself; what it holds is not shown`,
+      );
+    }
+    if (!secret) {
+      throw new ConfigError(
+        `http token ${configured.name}: ${configured.secretEnv} is not set; the token must be in the environment`,
+      );
+    }
+    if (secret.length < MIN_SECRET) {
+      throw new ConfigError(
+        `http token ${configured.name}: ${configured.secretEnv} is shorter than ${MIN_SECRET} characters; make one with \`openssl rand -hex 32\``,
+      );
+    }
+    return { ...configured, secret };
+  });
+  return { ...values, tokens };
+}
+
+const digest = (text: string) => createHash("sha256").update(text).digest();
+
+/**
+ * The SDK's bearer-auth middleware asks this whether a token is one of the configured ones.
+ * Every configured token is compared, in constant time, whichever matches: how long the answer
+ * takes says nothing about which one came close.
+ */
+export function tokenVerifier(tokens: readonly Token[]): OAuthTokenVerifier {
+  const known = tokens.map((t) => ({ token: t, digest: digest(t.secret) }));
+  return {
+    async verifyAccessToken(given: string): Promise<AuthInfo> {
+      const presented = digest(given);
+      let found: Token | undefined;
+      for (const candidate of known) {
+        if (timingSafeEqual(presented, candidate.digest)) found = candidate.token;
+      }
+      if (!found) throw new InvalidTokenError("The token is not one this server knows");
+      return {
+        token: given,
+        clientId: found.name,
+        scopes: found.scope === "write" ? ["waiter:read", "waiter:write"] : ["waiter:read"],
+        // Configured tokens do not expire; the SDK's middleware wants a time.
+        expiresAt: Number.POSITIVE_INFINITY,
+      };
+    },
+  };
+}
+
+/** The tools a token may see and call: read-only ones for `read`, within its toolsets when it names them. */
+export function allowedTools(token: Token): (tool: Tool) => boolean {
+  return (tool) =>
+    (token.scope === "write" || tool.annotations.readOnlyHint) &&
+    (!token.toolsets || token.toolsets.some((name) => tool.name.startsWith(`${name}_`)));
+}
