@@ -301,12 +301,29 @@ describe("bearer tokens", () => {
         "currency_history",
         "currency_list",
       ]);
-      const viewer = await connect(served.url, VIEW);
-      const refused = await viewer.callTool({ name: "events_ack", arguments: { ids: ["x"] } }).then(
-        () => "answered",
-        (err: Error) => err.message,
-      );
-      expect(refused).toMatch(/Unknown tool events_ack/);
+      const opened = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: initialize,
+        headers: { ...mcpHeaders, authorization: `Bearer ${VIEW}` },
+      });
+      const session = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      const refused = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 2,
+          method: "tools/call",
+          params: { name: "events_ack", arguments: {} },
+        }),
+        headers: { ...mcpHeaders, authorization: `Bearer ${VIEW}`, "mcp-session-id": session },
+      });
+      expect(refused.statusCode).toBe(403);
+      expect(refused.headers["www-authenticate"]).toBe('Bearer error="insufficient_scope", scope="waiter:write"');
+      expect(await refused.body.json()).toEqual({
+        error: "insufficient_scope",
+        error_description: "Token viewer may not call events_ack",
+      });
     } finally {
       await served.close();
     }

@@ -65,6 +65,13 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   sweeper.unref();
 
   const tokens = new Map(limits.tokens.map((token) => [token.name, token]));
+  /** A tools/call of a tool waiter serves but `token` may not call: its name. */
+  const beyondScope = (body: unknown, token: Token | undefined): string | undefined => {
+    const call = body as { method?: unknown; params?: { name?: unknown } } | undefined;
+    if (!token || call?.method !== "tools/call" || typeof call.params?.name !== "string") return undefined;
+    const tool = app.tools.find((t) => t.name === call.params?.name);
+    return tool && !allowedTools(token)(tool) ? tool.name : undefined;
+  };
   const handle = async (req: Request, res: Response) => {
     const caller = req.auth?.clientId;
     const id = req.headers["mcp-session-id"];
@@ -76,6 +83,15 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         return;
       }
       entry.lastSeen = clock.now();
+      const beyond = caller === undefined ? undefined : beyondScope(req.body, tokens.get(caller));
+      if (beyond) {
+        // Not a tool this token lists: said in OAuth's words, so a client can ask for more.
+        res.set("www-authenticate", `Bearer error="insufficient_scope", scope="waiter:write"`);
+        res
+          .status(403)
+          .json({ error: "insufficient_scope", error_description: `Token ${caller} may not call ${beyond}` });
+        return;
+      }
       if (req.method === "GET") {
         entry.streams += 1;
         res.once("close", () => {
