@@ -220,6 +220,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
     maxSessions: config.core.maxSessions,
     idleMs: config.core.sessionIdleMinutes * 60_000,
     tokens: config.http.tokens,
+    requestsPerMinute: config.http.requestsPerMinute,
   });
   let listener: RunningListener;
   try {

@@ -173,7 +173,11 @@ describe("waiter serve", () => {
 /** waiter's sessions in this process on a listener of their own, on the test's clock. */
 async function inProcess(limits: { maxSessions: number; idleMs: number }, env: Record<string, string> = {}) {
   const { app, config, log, stderr } = await startApp(env);
-  const sessions = mcpSessions(app, log, { ...limits, tokens: config.http.tokens });
+  const sessions = mcpSessions(app, log, {
+    ...limits,
+    tokens: config.http.tokens,
+    requestsPerMinute: config.http.requestsPerMinute,
+  });
   const listener = await startListener({
     webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
     store: undefined,
@@ -326,6 +330,42 @@ describe("bearer tokens", () => {
       });
     } finally {
       await served.close();
+    }
+  });
+
+  test("past its rate a token gets 429 with the wait; other tokens go on, and it may call again after the wait", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    const served = await inProcess(
+      { maxSessions: 50, idleMs: 60_000 },
+      { ...TOKENS, WAITER_HTTP_REQUESTS_PER_MINUTE: "60" },
+    );
+    const post = (token: string) =>
+      request(`${served.url}/mcp`, {
+        method: "POST",
+        body: initialize,
+        headers: { ...mcpHeaders, authorization: `Bearer ${token}` },
+      });
+    try {
+      // A burst of a sixth of a minute's 60: ten.
+      for (let i = 0; i < 10; i++) {
+        const taken = await post(OPS);
+        expect(taken.statusCode).toBe(200);
+        await taken.body.dump();
+      }
+      const limited = await post(OPS);
+      expect(limited.statusCode).toBe(429);
+      expect(limited.headers["retry-after"]).toBe("1");
+      expect(JSON.stringify(await limited.body.json())).toMatch(/Too many requests with token ops/);
+      const other = await post(VIEW);
+      expect(other.statusCode).toBe(200);
+      await other.body.dump();
+      setClock(clock.now() + 1_000);
+      const again = await post(OPS);
+      expect(again.statusCode).toBe(200);
+      await again.body.dump();
+    } finally {
+      await served.close();
+      setClock();
     }
   });
 

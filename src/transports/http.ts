@@ -6,7 +6,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { App, Session } from "../app.js";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
-import { allowedTools, type Token, tokenVerifier } from "./tokens.js";
+import { allowedTools, rateLimit, type Token, tokenVerifier } from "./tokens.js";
 
 export interface SessionOptions {
   /** Most sessions open at once; an initialize beyond them gets 503. */
@@ -15,6 +15,8 @@ export interface SessionOptions {
   idleMs: number;
   /** Who may call, with a bearer token; none: anyone who reaches the address (loopback only). */
   tokens: readonly Token[];
+  /** Requests one token may make per minute. */
+  requestsPerMinute: number;
 }
 
 /** MCP over Streamable HTTP at /mcp, one MCP server per session; mounted on the listener's app. */
@@ -135,8 +137,15 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
 
   return {
     mount(web) {
+      const rate = rateLimit(limits.requestsPerMinute, () => clock.now());
+      const throttle: RequestHandler = (req, res, next) => {
+        const wait = rate.take(req.auth?.clientId ?? "");
+        if (wait === undefined) return next();
+        res.set("retry-after", String(wait));
+        rpcError(res, 429, -32000, `Too many requests with token ${req.auth?.clientId}; try again in ${wait} s`);
+      };
       const auth: RequestHandler[] = limits.tokens.length
-        ? [requireBearerAuth({ verifier: tokenVerifier(limits.tokens) })]
+        ? [requireBearerAuth({ verifier: tokenVerifier(limits.tokens) }), throttle]
         : [];
       web.post("/mcp", ...auth, express.json({ limit: MAX_REQUEST }), handle);
       web.get("/mcp", ...auth, handle);

@@ -4,7 +4,7 @@ import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/p
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { envName, jsonSetting, type Settings, type SettingValues } from "../settings.js";
+import { envName, integer, jsonSetting, type Settings, type SettingValues } from "../settings.js";
 import { credentialShaped } from "../shown.js";
 import type { Tool } from "../toolset.js";
 
@@ -27,6 +27,12 @@ export const httpSettings = {
     env: "WAITER_HTTP_TOKENS",
     description: `Bearer tokens that may call waiter serve, as JSON: a list of {name, secretEnv, scope (${SCOPES.join(" or ")}), toolsets (optional)}. Each secret is read from the variable secretEnv names, at least ${MIN_SECRET} characters.`,
     schema: jsonSetting(z.array(token), []),
+  },
+  requestsPerMinute: {
+    env: "WAITER_HTTP_REQUESTS_PER_MINUTE",
+    description:
+      "Requests to /mcp one token may make per minute, with bursts of a sixth of that; past it, 429 with Retry-After.",
+    schema: integer(600, 6, 1_000_000),
   },
 } satisfies Settings;
 
@@ -99,4 +105,29 @@ export function allowedTools(token: Token): (tool: Tool) => boolean {
   return (tool) =>
     (token.scope === "write" || tool.annotations.readOnlyHint) &&
     (!token.toolsets || token.toolsets.some((name) => tool.name.startsWith(`${name}_`)));
+}
+
+/**
+ * How fast each token may call: a bucket per token that holds a sixth of a minute's requests and
+ * fills at the per-minute rate. `take` answers undefined when a request may go, else the seconds
+ * to wait.
+ */
+export function rateLimit(perMinute: number, now: () => number): { take(name: string): number | undefined } {
+  const capacity = perMinute / 6;
+  const perMs = perMinute / 60_000;
+  const buckets = new Map<string, { level: number; at: number }>();
+  return {
+    take(name) {
+      const t = now();
+      const bucket = buckets.get(name) ?? { level: capacity, at: t };
+      bucket.level = Math.min(capacity, bucket.level + (t - bucket.at) * perMs);
+      bucket.at = t;
+      buckets.set(name, bucket);
+      if (bucket.level >= 1) {
+        bucket.level -= 1;
+        return undefined;
+      }
+      return Math.ceil((1 - bucket.level) / perMs / 1000);
+    },
+  };
 }
