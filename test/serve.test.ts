@@ -180,11 +180,12 @@ async function inProcess(limits: { maxSessions: number; idleMs: number }, env: R
   });
   const listener = await startListener({
     webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
-    store: undefined,
+    store: app.store,
     log,
     routes: sessions.mount,
   });
   return {
+    app,
     sessions,
     stderr,
     url: listener.url,
@@ -252,6 +253,35 @@ describe("sessions", () => {
   });
 });
 
+/** Reads a GET stream's server-sent events until `done` says it has what it needs, then drops the stream. */
+async function readStream(
+  url: string,
+  headers: Record<string, string>,
+  done: (events: { id: string; data: string }[]) => boolean,
+) {
+  const controller = new AbortController();
+  const response = await request(url, { headers, signal: controller.signal });
+  expect(response.statusCode).toBe(200);
+  const events: { id: string; data: string }[] = [];
+  let buffered = "";
+  try {
+    for await (const chunk of response.body) {
+      buffered += chunk.toString();
+      for (let end = buffered.indexOf("\n\n"); end >= 0; end = buffered.indexOf("\n\n")) {
+        const block = buffered.slice(0, end);
+        buffered = buffered.slice(end + 2);
+        const id = /^id: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (id && data) events.push({ id, data });
+      }
+      if (done(events)) break;
+    }
+  } finally {
+    controller.abort();
+  }
+  return events;
+}
+
 const OPS = "ops-token-0123456789abcdef0123456789abcdef";
 const VIEW = "view-token-0123456789abcdef0123456789abcdef";
 const TOKENS = {
@@ -266,6 +296,62 @@ const TOKENS = {
   WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
   ERP_SECRET,
 };
+
+describe("resumption", () => {
+  test("a client that lost its stream and comes back with Last-Event-ID misses no notification", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    const app = served.app;
+    const event = (n: number) =>
+      app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: `resume-${n}`,
+        headers: {},
+        body: Buffer.from(`{"n":${n}}`),
+        receivedAt: clock.now(),
+      });
+    try {
+      const opened = await request(`${served.url}/mcp`, { method: "POST", body: initialize, headers: mcpHeaders });
+      const session = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      const inSession = { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+      for (const body of [
+        { jsonrpc: "2.0", method: "notifications/initialized" },
+        { jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "events://recent" } },
+      ]) {
+        const sent = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify(body),
+          headers: inSession,
+        });
+        await sent.body.dump();
+      }
+      const stream = { accept: "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+      // The first event arrives on the stream; then the stream drops.
+      const seen = readStream(`${served.url}/mcp`, stream, (events) =>
+        events.some((e) => e.data.includes("resources/updated")),
+      );
+      await expect.poll(() => served.sessions.streams()).toBe(1);
+      await event(1);
+      const before = await seen;
+      await expect.poll(() => served.sessions.streams()).toBe(0);
+      // The second arrives while no stream is open.
+      await event(2);
+      const lastId = before.at(-1)?.id as string;
+      const replayed = await readStream(`${served.url}/mcp`, { ...stream, "last-event-id": lastId }, (events) =>
+        events.some((e) => e.data.includes("resources/updated")),
+      );
+      expect(replayed.map((e) => JSON.parse(e.data).method)).toContain("notifications/resources/updated");
+      expect(replayed.every((e) => e.id !== lastId)).toBe(true);
+    } finally {
+      await served.close();
+    }
+  });
+});
 
 describe("bearer tokens", () => {
   test("no token or an unknown one gets 401 with a Bearer challenge; the token's name is logged, never its secret", async () => {

@@ -1,7 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
+import {
+  type EventId,
+  type EventStore,
+  StreamableHTTPServerTransport,
+  type StreamId,
+} from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { isInitializeRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { App, Session } from "../app.js";
 import type { Log } from "../log.js";
@@ -119,6 +124,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     let closed = false;
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
+      eventStore: new ReplayBuffer(),
       onsessioninitialized: (sessionId) => {
         open.set(sessionId, { caller, transport, session, lastSeen: clock.now(), streams: 0 });
         log.info(`MCP session ${sessionId} opened${caller ? ` with token ${caller}` : ""}`);
@@ -163,4 +169,43 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       await Promise.all([...open.values()].map((entry) => entry.transport.close()));
     },
   };
+}
+
+/** How many messages of a session's notification stream are kept for a client that reconnects. */
+const REPLAYABLE = 500;
+
+/**
+ * The last messages sent on a session's streams, so a client that lost its stream and comes back
+ * with Last-Event-ID misses none of them (the SDK's transport asks this). Bounded: a client away
+ * for longer than REPLAYABLE messages gets what is left.
+ */
+export class ReplayBuffer implements EventStore {
+  readonly #events: { id: EventId; stream: StreamId; message: JSONRPCMessage }[] = [];
+  #next = 0;
+
+  async storeEvent(stream: StreamId, message: JSONRPCMessage): Promise<EventId> {
+    this.#next += 1;
+    const id = `${stream}:${this.#next}`;
+    this.#events.push({ id, stream, message });
+    if (this.#events.length > REPLAYABLE) this.#events.shift();
+    return id;
+  }
+
+  async getStreamIdForEventId(id: EventId): Promise<StreamId | undefined> {
+    const colon = id.lastIndexOf(":");
+    return colon > 0 ? id.slice(0, colon) : undefined;
+  }
+
+  async replayEventsAfter(
+    lastId: EventId,
+    { send }: { send: (id: EventId, message: JSONRPCMessage) => Promise<void> },
+  ): Promise<StreamId> {
+    const stream = (await this.getStreamIdForEventId(lastId)) ?? "";
+    const after = Number(lastId.slice(stream.length + 1));
+    for (const event of this.#events) {
+      if (event.stream === stream && Number(event.id.slice(stream.length + 1)) > after)
+        await send(event.id, event.message);
+    }
+    return stream;
+  }
 }
