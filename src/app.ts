@@ -8,6 +8,7 @@ import type { Log } from "./log.js";
 import { createServer, enabledTools } from "./server.js";
 import type { Tool } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
+import type { SessionOptions } from "./transports/http.js";
 import { packageRoot, USER_AGENT } from "./version.js";
 import { isLoopback } from "./webhooks/hosts.js";
 import type { RunningListener } from "./webhooks/listener.js";
@@ -208,20 +209,21 @@ export interface RunningServe {
 export async function startServe(config: Config, log: Log): Promise<RunningServe> {
   const webhooks = webhooksOf(config);
   const listen = config.core.listen ?? webhooks.listen;
-  if (!isLoopback(listen.host) && config.http.tokens.length === 0) {
+  const { oauth } = config.http;
+  if (oauth && !webhooks.publicUrl) {
     throw new ConfigError(
-      `waiter serve on ${listen.host}, which is not a loopback address, needs callers to authenticate: configure http.tokens (WAITER_HTTP_TOKENS, docs/serve.md says how), or bind 127.0.0.1 (--listen 127.0.0.1:8790)`,
+      "http.oauth needs webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL), the URL clients reach waiter at: access tokens are issued for its /mcp",
+    );
+  }
+  if (!isLoopback(listen.host) && config.http.tokens.length === 0 && !oauth) {
+    throw new ConfigError(
+      `waiter serve on ${listen.host}, which is not a loopback address, needs callers to authenticate: configure http.tokens or http.oauth (docs/serve.md says how), or bind 127.0.0.1 (--listen 127.0.0.1:8790)`,
     );
   }
   const app = await startApp(config, log, { listener: false });
   // express and the SDK's HTTP transport load for this mode only, as the listener's do.
   const { mcpSessions } = await import("./transports/http.js");
-  const sessions = mcpSessions(app, log, {
-    maxSessions: config.core.maxSessions,
-    idleMs: config.core.sessionIdleMinutes * 60_000,
-    tokens: config.http.tokens,
-    requestsPerMinute: config.http.requestsPerMinute,
-  });
+  const sessions = mcpSessions(app, log, sessionOptions(config));
   let listener: RunningListener;
   try {
     listener = await startListener({
@@ -245,5 +247,26 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
       await listener.close();
       await app.close();
     },
+  };
+}
+
+/** What `waiter serve`'s sessions are given from the configuration: limits and who may call. */
+export function sessionOptions(config: Config): SessionOptions {
+  const { oauth, tokens, requestsPerMinute } = config.http;
+  const publicUrl = webhooksOf(config).publicUrl?.replace(/\/$/, "");
+  return {
+    maxSessions: config.core.maxSessions,
+    idleMs: config.core.sessionIdleMinutes * 60_000,
+    tokens,
+    requestsPerMinute,
+    ...(oauth && publicUrl
+      ? {
+          oauth: {
+            issuer: oauth.issuer,
+            audience: oauth.audience ?? `${publicUrl}/mcp`,
+            metadataUrl: `${publicUrl}/.well-known/oauth-protected-resource/mcp`,
+          },
+        }
+      : {}),
   };
 }

@@ -34,6 +34,11 @@ export function optionalUpstreamUrl() {
     .transform((value, ctx) => (value === undefined ? undefined : checkUpstreamUrl(value, ctx)));
 }
 
+/** A URL waiter fetches from that has no default: https, or plain http to loopback only. */
+export function requiredUpstreamUrl() {
+  return z.string().transform(checkUpstreamUrl);
+}
+
 function checkUpstreamUrl(value: string, ctx: z.RefinementCtx): URL {
   let url: URL;
   try {

@@ -5,16 +5,17 @@ import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
-import { startServe } from "../src/app.js";
+import { sessionOptions, startServe } from "../src/app.js";
 import { clock, setClock } from "../src/time.js";
 import { mcpSessions } from "../src/transports/http.js";
 import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
-import type { Fake } from "./fakes/http.js";
+import { type Fake, json, startFake } from "./fakes/http.js";
 import { startApp } from "./memory.js";
 import { CLI } from "./stdio.js";
 
@@ -173,11 +174,7 @@ describe("waiter serve", () => {
 /** waiter's sessions in this process on a listener of their own, on the test's clock. */
 async function inProcess(limits: { maxSessions: number; idleMs: number }, env: Record<string, string> = {}) {
   const { app, config, log, stderr } = await startApp(env);
-  const sessions = mcpSessions(app, log, {
-    ...limits,
-    tokens: config.http.tokens,
-    requestsPerMinute: config.http.requestsPerMinute,
-  });
+  const sessions = mcpSessions(app, log, { ...sessionOptions(config), ...limits });
   const listener = await startListener({
     webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
     store: app.store,
@@ -490,5 +487,108 @@ describe("bearer tokens", () => {
     await expect(startApp({ ...TOKENS, VIEW_TOKEN: "short" })).rejects.toThrow(
       /^http token viewer: VIEW_TOKEN is shorter than 32 characters/,
     );
+  });
+});
+
+describe("OAuth access tokens", () => {
+  const PUBLIC = "http://127.0.0.1:1234";
+  let issuer: Fake;
+  let sign: (
+    claims: Record<string, unknown>,
+    options?: { issuer?: string; audience?: string; expires?: string },
+  ) => Promise<string>;
+  let foreignKeySign: typeof sign;
+
+  beforeAll(async () => {
+    const keys = await generateKeyPair("ES256");
+    const foreign = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(keys.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+    issuer = await startFake((request) => {
+      if (request.path === "/.well-known/oauth-authorization-server") {
+        return json(200, JSON.stringify({ issuer: issuer.origin, jwks_uri: `${issuer.origin}/jwks` }));
+      }
+      if (request.path === "/jwks") return json(200, JSON.stringify({ keys: [jwk] }));
+      return json(404, "{}");
+    });
+    const signer =
+      (key: Parameters<SignJWT["sign"]>[0]): typeof sign =>
+      (claims, options = {}) =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: "ES256", kid: "k1" })
+          .setIssuer(options.issuer ?? issuer.origin)
+          .setAudience(options.audience ?? `${PUBLIC}/mcp`)
+          .setSubject("agent-7")
+          .setIssuedAt()
+          .setExpirationTime(options.expires ?? "5m")
+          .sign(key);
+    sign = signer(keys.privateKey);
+    foreignKeySign = signer(foreign.privateKey);
+  });
+  afterAll(() => issuer.close());
+
+  // The shop is configured so that there are tools that change something; none is called.
+  const oauthEnv = () => ({
+    WAITER_HTTP_OAUTH: JSON.stringify({ issuer: issuer.origin }),
+    WAITER_WEBHOOKS_PUBLIC_URL: PUBLIC,
+    WAITER_WOO_URL: "http://127.0.0.1:9",
+    WAITER_WOO_KEY: "ck_oauth",
+    WAITER_WOO_SECRET: "cs_oauth",
+  });
+
+  test("the resource metadata names the issuer; a request without a token is pointed at it", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    try {
+      for (const path of ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"]) {
+        const metadata = await request(`${served.url}${path}`);
+        expect(await metadata.body.json()).toEqual({
+          resource: `${PUBLIC}/mcp`,
+          authorization_servers: [issuer.origin],
+          scopes_supported: ["waiter:read", "waiter:write"],
+          bearer_methods_supported: ["header"],
+          resource_name: "waiter",
+        });
+      }
+      const refused = await request(`${served.url}/mcp`, { method: "POST", body: initialize, headers: mcpHeaders });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.headers["www-authenticate"]).toContain(
+        `resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource/mcp"`,
+      );
+      await refused.body.dump();
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("a valid token's scope decides the tools; an expired, foreign or scopeless one gets 401", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    try {
+      const names = async (token: string) =>
+        (await (await connect(served.url, token)).listTools()).tools.map((tool) => tool.name);
+      const all = await names(await sign({ scope: "openid waiter:write" }));
+      const read = await names(await sign({ scp: ["waiter:read"] }));
+      expect(all).toEqual(expect.arrayContaining(["currency_convert", "eshop_order_get", "eshop_order_mark_paid"]));
+      expect(read).toContain("eshop_order_get");
+      expect(read).not.toContain("eshop_order_mark_paid");
+      const refusals = {
+        expired: await sign({ scope: "waiter:write" }, { expires: "-5m" }),
+        "foreign audience": await sign({ scope: "waiter:write" }, { audience: "https://elsewhere.example/mcp" }),
+        "foreign issuer": await sign({ scope: "waiter:write" }, { issuer: "https://evil.example" }),
+        "foreign key": await foreignKeySign({ scope: "waiter:write" }),
+        "no waiter scope": await sign({ scope: "openid email" }),
+        "not a JWT": "not.a.jwt",
+      };
+      for (const [why, token] of Object.entries(refusals)) {
+        const refused = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: initialize,
+          headers: { ...mcpHeaders, authorization: `Bearer ${token}` },
+        });
+        expect(refused.statusCode, why).toBe(401);
+        expect(refused.headers["www-authenticate"], why).toMatch(/^Bearer error="invalid_token"/);
+        await refused.body.dump();
+      }
+    } finally {
+      await served.close();
+    }
   });
 });

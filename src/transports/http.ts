@@ -1,5 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
+import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import {
   type EventId,
   type EventStore,
@@ -11,6 +14,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { App, Session } from "../app.js";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
+import { OAUTH_SCOPES, type OAuthSettings, oauthVerifier } from "./oauth.js";
 import { allowedTools, rateLimit, type Token, tokenVerifier } from "./tokens.js";
 
 export interface SessionOptions {
@@ -22,6 +26,8 @@ export interface SessionOptions {
   tokens: readonly Token[];
   /** Requests one token may make per minute. */
   requestsPerMinute: number;
+  /** An authorization server whose access tokens are taken too, and where clients learn of it. */
+  oauth?: OAuthSettings & { metadataUrl: string };
 }
 
 /** MCP over Streamable HTTP at /mcp, one MCP server per session; mounted on the listener's app. */
@@ -71,13 +77,12 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   const sweeper = setInterval(closeIdle, 60_000);
   sweeper.unref();
 
-  const tokens = new Map(limits.tokens.map((token) => [token.name, token]));
-  /** A tools/call of a tool waiter serves but `token` may not call: its name. */
-  const beyondScope = (body: unknown, token: Token | undefined): string | undefined => {
+  /** A tools/call of a tool waiter serves but the caller may not call: its name. */
+  const beyondScope = (body: unknown, auth: AuthInfo | undefined): string | undefined => {
     const call = body as { method?: unknown; params?: { name?: unknown } } | undefined;
-    if (!token || call?.method !== "tools/call" || typeof call.params?.name !== "string") return undefined;
+    if (!auth || call?.method !== "tools/call" || typeof call.params?.name !== "string") return undefined;
     const tool = app.tools.find((t) => t.name === call.params?.name);
-    return tool && !allowedTools(token)(tool) ? tool.name : undefined;
+    return tool && !allowedTools(auth)(tool) ? tool.name : undefined;
   };
   const handle = async (req: Request, res: Response) => {
     const caller = req.auth?.clientId;
@@ -90,7 +95,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         return;
       }
       entry.lastSeen = clock.now();
-      const beyond = caller === undefined ? undefined : beyondScope(req.body, tokens.get(caller));
+      const beyond = beyondScope(req.body, req.auth);
       if (beyond) {
         // Not a tool this token lists: said in OAuth's words, so a client can ask for more.
         res.set("www-authenticate", `Bearer error="insufficient_scope", scope="waiter:write"`);
@@ -119,8 +124,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       rpcError(res, 503, -32000, `The server holds its most sessions (${limits.maxSessions}); try again later`);
       return;
     }
-    const token = caller === undefined ? undefined : tokens.get(caller);
-    const session = app.session(log.forSession(), token && allowedTools(token));
+    const session = app.session(log.forSession(), req.auth && allowedTools(req.auth));
     let closed = false;
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
@@ -150,9 +154,33 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         res.set("retry-after", String(wait));
         rpcError(res, 429, -32000, `Too many requests with token ${req.auth?.clientId}; try again in ${wait} s`);
       };
-      const auth: RequestHandler[] = limits.tokens.length
-        ? [requireBearerAuth({ verifier: tokenVerifier(limits.tokens) }), throttle]
+      const { oauth } = limits;
+      const verifiers = [
+        ...(limits.tokens.length ? [tokenVerifier(limits.tokens)] : []),
+        ...(oauth ? [oauthVerifier(oauth)] : []),
+      ];
+      const auth: RequestHandler[] = verifiers.length
+        ? [
+            requireBearerAuth({
+              verifier: firstOf(verifiers),
+              ...(oauth ? { resourceMetadataUrl: oauth.metadataUrl } : {}),
+            }),
+            throttle,
+          ]
         : [];
+      if (oauth) {
+        // Protected Resource Metadata (RFC 9728): where a client learns which server issues tokens.
+        const metadata = {
+          resource: oauth.audience,
+          authorization_servers: [oauth.issuer.href.replace(/\/$/, "")],
+          scopes_supported: OAUTH_SCOPES,
+          bearer_methods_supported: ["header"],
+          resource_name: "waiter",
+        };
+        web.get(["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"], (_req, res) => {
+          res.json(metadata);
+        });
+      }
       web.post("/mcp", ...auth, express.json({ limit: MAX_REQUEST }), handle);
       web.get("/mcp", ...auth, handle);
       web.delete("/mcp", ...auth, handle);
@@ -208,4 +236,21 @@ export class ReplayBuffer implements EventStore {
     }
     return stream;
   }
+}
+
+/** The first of `verifiers` that knows the token; the last one's refusal when none does. */
+function firstOf(verifiers: OAuthTokenVerifier[]): OAuthTokenVerifier {
+  return {
+    async verifyAccessToken(token) {
+      let refusal: unknown = new InvalidTokenError("The token is not one this server knows");
+      for (const verifier of verifiers) {
+        try {
+          return await verifier.verifyAccessToken(token);
+        } catch (err) {
+          refusal = err;
+        }
+      }
+      throw refusal;
+    },
+  };
 }

@@ -4,7 +4,7 @@ import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/p
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { envName, integer, jsonSetting, type Settings, type SettingValues } from "../settings.js";
+import { envName, integer, jsonSetting, requiredUpstreamUrl, type Settings, type SettingValues } from "../settings.js";
 import { credentialShaped } from "../shown.js";
 import type { Tool } from "../toolset.js";
 
@@ -33,6 +33,15 @@ export const httpSettings = {
     description:
       "Requests to /mcp one token may make per minute, with bursts of a sixth of that; past it, 429 with Retry-After.",
     schema: integer(600, 6, 1_000_000),
+  },
+  oauth: {
+    env: "WAITER_HTTP_OAUTH",
+    description:
+      "An OAuth 2.1 authorization server whose access tokens may call waiter serve, as JSON: {issuer, audience}; audience defaults to the public URL of /mcp. Tokens need the scope waiter:read or waiter:write.",
+    schema: jsonSetting(
+      z.strictObject({ issuer: requiredUpstreamUrl(), audience: z.url().optional() }).optional(),
+      undefined,
+    ),
   },
 } satisfies Settings;
 
@@ -95,16 +104,22 @@ export function tokenVerifier(tokens: readonly Token[]): OAuthTokenVerifier {
         scopes: found.scope === "write" ? ["waiter:read", "waiter:write"] : ["waiter:read"],
         // Configured tokens do not expire; the SDK's middleware wants a time.
         expiresAt: Number.POSITIVE_INFINITY,
+        ...(found.toolsets ? { extra: { toolsets: found.toolsets } } : {}),
       };
     },
   };
 }
 
-/** The tools a token may see and call: read-only ones for `read`, within its toolsets when it names them. */
-export function allowedTools(token: Token): (tool: Tool) => boolean {
+/**
+ * The tools a caller may see and call: every one with waiter:write, the read-only ones with
+ * waiter:read alone; within its toolsets when its token names them.
+ */
+export function allowedTools(auth: AuthInfo): (tool: Tool) => boolean {
+  const write = auth.scopes.includes("waiter:write");
+  const toolsets = auth.extra?.toolsets as string[] | undefined;
   return (tool) =>
-    (token.scope === "write" || tool.annotations.readOnlyHint) &&
-    (!token.toolsets || token.toolsets.some((name) => tool.name.startsWith(`${name}_`)));
+    (write || tool.annotations.readOnlyHint) &&
+    (!toolsets || toolsets.some((name) => tool.name.startsWith(`${name}_`)));
 }
 
 /**

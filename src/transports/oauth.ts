@@ -1,0 +1,85 @@
+import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
+import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
+import { clock } from "../time.js";
+
+/** The scopes an access token carries for waiter: read-only tools, or every tool. */
+export const OAUTH_SCOPES = ["waiter:read", "waiter:write"] as const;
+
+export interface OAuthSettings {
+  /** The authorization server that issues the access tokens (Keycloak, Auth0, Entra, ...). */
+  issuer: URL;
+  /** What the tokens' `aud` must hold: waiter's /mcp URL (RFC 8707's resource). */
+  audience: string;
+}
+
+/** Senders' and issuers' clocks differ a little: `exp` and `nbf` are allowed this much. */
+const LEEWAY_SECONDS = 60;
+
+/** Where the issuer publishes its keys, read from its metadata (RFC 8414, else OpenID discovery). */
+async function jwksUri(issuer: URL): Promise<URL> {
+  const base = issuer.href.replace(/\/$/, "");
+  for (const path of ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]) {
+    const response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+    if (!response?.ok) continue;
+    const metadata = (await response.json().catch(() => ({}))) as { jwks_uri?: unknown };
+    if (typeof metadata.jwks_uri === "string") return new URL(metadata.jwks_uri);
+  }
+  throw new InvalidTokenError(`the issuer's keys cannot be found now (${base}); try again later`);
+}
+
+function scopesOf(payload: JWTPayload): string[] {
+  const { scope, scp } = payload as { scope?: unknown; scp?: unknown };
+  if (typeof scope === "string") return scope.split(" ").filter(Boolean);
+  if (Array.isArray(scp)) return scp.filter((s): s is string => typeof s === "string");
+  return [];
+}
+
+/**
+ * Checks JWT access tokens the way a resource server must: signed by a key in the issuer's JWKS
+ * (found through its metadata, fetched once and refreshed by jose when a new key appears), `iss`
+ * the issuer, `aud` waiter's /mcp URL, `exp` and `nbf` by waiter's clock with a little leeway,
+ * and a waiter scope. waiter is no authorization server: it only reads what one issued.
+ */
+export function oauthVerifier(settings: OAuthSettings): OAuthTokenVerifier {
+  let keys: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
+  const jwks = () => {
+    keys ??= jwksUri(settings.issuer).then((uri) => createRemoteJWKSet(uri));
+    // A failed lookup is tried again on the next token, not remembered.
+    keys.catch(() => {
+      keys = undefined;
+    });
+    return keys;
+  };
+  return {
+    async verifyAccessToken(token: string): Promise<AuthInfo> {
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, await jwks(), {
+          // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not).
+          issuer: [settings.issuer.href, settings.issuer.href.replace(/\/$/, "")],
+          audience: settings.audience,
+          clockTolerance: LEEWAY_SECONDS,
+          currentDate: new Date(clock.now()),
+        }));
+      } catch (err) {
+        if (err instanceof InvalidTokenError) throw err;
+        const why = err instanceof errors.JOSEError ? err.message : "it is not a valid access token";
+        throw new InvalidTokenError(`The access token was refused: ${why}`);
+      }
+      const scopes = scopesOf(payload).filter((s) => (OAUTH_SCOPES as readonly string[]).includes(s));
+      if (scopes.length === 0) {
+        throw new InvalidTokenError(`The access token carries neither ${OAUTH_SCOPES.join(" nor ")}`);
+      }
+      const who = payload.azp ?? payload.client_id ?? payload.sub ?? "oauth";
+      return {
+        token,
+        clientId: `oauth:${String(who)}`,
+        scopes,
+        expiresAt: payload.exp ?? Number.POSITIVE_INFINITY,
+        resource: new URL(settings.audience),
+      };
+    },
+  };
+}
