@@ -1,5 +1,9 @@
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
-  test: { include: ["test/bench/run.ts", "test/bench/webhooks.ts"], testTimeout: 300_000, fileParallelism: false },
+  test: {
+    include: ["test/bench/run.ts", "test/bench/webhooks.ts", "test/bench/http.ts"],
+    testTimeout: 300_000,
+    fileParallelism: false,
+  },
 });
