@@ -197,7 +197,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
 export interface RunningServe {
   /** http://host:port, as bound. */
   url: string;
-  /** Ends the sessions, finishes the requests in flight, then closes the store. */
+  /** Ends the notification streams, finishes the calls and deliveries in flight, then closes the sessions and the store. */
   close(): Promise<void>;
 }
 
@@ -243,8 +243,10 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   return {
     url: listener.url,
     async close() {
-      await sessions.close();
+      // Streams end first, so the drain waits only for calls and deliveries in flight.
+      sessions.endStreams();
       await listener.close();
+      await sessions.close();
       await app.close();
     },
   };

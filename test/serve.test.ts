@@ -162,10 +162,18 @@ describe("waiter serve", () => {
     expect(await huge.body.json()).toMatchObject({ error: { message: "A request may be at most 4mb" } });
   });
 
-  test("SIGTERM ends the sessions and exits 0", async () => {
+  test("SIGTERM lets a call in flight finish, ends the sessions and exits 0", async () => {
     const server = await serve();
-    await connect(server.base);
+    const listening = await connect(server.base);
+    const calling = await connect(server.base);
+    await listening.subscribeResource({ uri: "events://recent" });
+    frankfurter.delayMs = 800;
+    const inFlight = calling.callTool({ name: "currency_rates", arguments: { date: "2025-06-03", symbols: ["USD"] } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
     server.child.kill("SIGTERM");
+    const answered = await inFlight;
+    frankfurter.delayMs = 0;
+    expect(answered.isError, JSON.stringify(answered.content)).toBeFalsy();
     expect(await server.exited).toBe(0);
     expect(server.stderr()).not.toMatch(/ error /);
   });

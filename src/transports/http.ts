@@ -36,6 +36,11 @@ export interface McpSessions {
   count(): number;
   /** GET streams open across the sessions: clients listening for notifications. */
   streams(): number;
+  /**
+   * The first step of stopping: ends the sessions' notification streams and refuses new ones, so
+   * that only requests in flight keep connections open while they finish.
+   */
+  endStreams(): void;
   /** Closes every session: their GET streams end and their servers stop. */
   close(): Promise<void>;
 }
@@ -84,7 +89,13 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     const tool = app.tools.find((t) => t.name === call.params?.name);
     return tool && !allowedTools(auth)(tool) ? tool.name : undefined;
   };
+  let stopping = false;
   const handle = async (req: Request, res: Response) => {
+    if (stopping && req.method === "GET") {
+      res.set("retry-after", "5");
+      rpcError(res, 503, -32000, "The server is stopping; open the stream again on its next start");
+      return;
+    }
     const caller = req.auth?.clientId;
     const id = req.headers["mcp-session-id"];
     if (typeof id === "string") {
@@ -191,6 +202,10 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       });
     },
     count: () => open.size,
+    endStreams() {
+      stopping = true;
+      for (const entry of open.values()) entry.transport.closeStandaloneSSEStream();
+    },
     streams: () => [...open.values()].reduce((sum, entry) => sum + entry.streams, 0),
     async close() {
       clearInterval(sweeper);

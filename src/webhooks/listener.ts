@@ -287,10 +287,15 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
         url: `http://${shown}:${address.port}`,
         close: () =>
           new Promise<void>((done) => {
-            // Stop accepting, let requests in flight finish, drop idle keep-alive sockets, and
-            // cut whatever is still open after the drain time.
+            // Stop accepting, let requests in flight finish, drop keep-alive sockets as they fall
+            // idle (one whose request finishes during the drain would otherwise wait for the
+            // client to close it), and cut whatever is still open after the drain time.
             closing = true;
-            server.close(() => done());
+            const idle = setInterval(() => server.closeIdleConnections(), 50);
+            server.close(() => {
+              clearInterval(idle);
+              done();
+            });
             server.closeIdleConnections();
             setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
           }),
