@@ -167,9 +167,10 @@ describe("waiter serve", () => {
     const listening = await connect(server.base);
     const calling = await connect(server.base);
     await listening.subscribeResource({ uri: "events://recent" });
-    frankfurter.delayMs = 800;
+    frankfurter.delayMs = 400;
     const inFlight = calling.callTool({ name: "currency_rates", arguments: { date: "2025-06-03", symbols: ["USD"] } });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Sent while the upstream is still answering.
+    await expect.poll(() => frankfurter.requests.some((r) => r.path.includes("2025-06-03"))).toBe(true);
     server.child.kill("SIGTERM");
     const answered = await inFlight;
     frankfurter.delayMs = 0;
