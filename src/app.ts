@@ -1,12 +1,11 @@
 import { join } from "node:path";
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { App } from "./app-types.js";
 import type { Config } from "./config.js";
 import { ConfigError } from "./errors.js";
 import type { EventStore } from "./events/store.js";
 import { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { createServer, enabledTools } from "./server.js";
-import type { Tool } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
 import type { SessionOptions } from "./transports/http.js";
 import { packageRoot, USER_AGENT } from "./version.js";
@@ -67,28 +66,6 @@ function warnUnsigned(webhooks: WebhooksConfig, log: Log): void {
       log.warning(`webhook source ${source.name} accepts unsigned requests (scheme "none"): for local trials only`);
     }
   }
-}
-
-/** One client's MCP server, before its transport. */
-export interface Session {
-  server: McpServer;
-  /** Stops the session's event notifications and closes its server. */
-  close(): Promise<void>;
-}
-
-/** What the configuration enables, shared by every client: tools, store, listener, upstream connections. */
-export interface App {
-  tools: Tool[];
-  store: EventStore | undefined;
-  listener: RunningListener | undefined;
-  /**
-   * An MCP server for one client, with every enabled tool and the event resources. Its logging
-   * notifications go to `log`'s client: the app's own log for the one client of stdio, a
-   * `log.forSession()` for each of several. `allow` narrows the tools (a read-only caller's).
-   */
-  session(log: Log, allow?: (tool: Tool) => boolean): Session;
-  /** Stops the listener, the store and the upstream connections. */
-  close(): Promise<void>;
 }
 
 /**

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import { CannotStart, type RunningServe, type RunningWebhooks, startApp, startServe, startWebhooks } from "./app.js";
+import { CannotStart, startApp, startServe, startWebhooks } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { Log } from "./log.js";
@@ -57,22 +57,29 @@ function parseFlags() {
   });
 }
 
-/** `waiter listen`: the listener alone, until SIGTERM or SIGINT. */
-async function listen(config: Config, log: Log): Promise<void> {
-  if (webhooksOf(config).sources.length === 0) fail(NO_SOURCES);
-  let running: RunningWebhooks;
+/**
+ * Starts a long-running mode (`listen`, `serve`) and stops it cleanly on SIGTERM or SIGINT: what
+ * cannot start is one line on stderr and exit status 1 (2 for a configuration it refuses).
+ */
+async function runUntilSignal(
+  start: () => Promise<{ close(): Promise<void> }>,
+  log: Log,
+  stopping: string,
+): Promise<void> {
+  let running: { close(): Promise<void> };
   try {
-    running = await startWebhooks(config, log);
+    running = await start();
   } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
     if (!(err instanceof CannotStart)) throw err;
     process.stderr.write(`waiter: ${err.message}\n`);
     process.exit(1);
   }
-  let stopping = false;
+  let stopped = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`${signal}: finishing requests in flight, then stopping`);
+    if (stopped) return;
+    stopped = true;
+    log.info(`${signal}: ${stopping}`);
     await running.close();
     process.exit(0);
   };
@@ -80,27 +87,19 @@ async function listen(config: Config, log: Log): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
 }
 
+/** `waiter listen`: the listener alone, until SIGTERM or SIGINT. */
+async function listen(config: Config, log: Log): Promise<void> {
+  if (webhooksOf(config).sources.length === 0) fail(NO_SOURCES);
+  await runUntilSignal(() => startWebhooks(config, log), log, "finishing requests in flight, then stopping");
+}
+
 /** `waiter serve`: MCP over Streamable HTTP and the webhooks on one address, until SIGTERM or SIGINT. */
 async function serveHttp(config: Config, log: Log): Promise<void> {
-  let running: RunningServe;
-  try {
-    running = await startServe(config, log);
-  } catch (err) {
-    if (err instanceof ConfigError) fail(err.message);
-    if (!(err instanceof CannotStart)) throw err;
-    process.stderr.write(`waiter: ${err.message}\n`);
-    process.exit(1);
-  }
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info(`${signal}: ending sessions, finishing requests in flight, then stopping`);
-    await running.close();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  await runUntilSignal(
+    () => startServe(config, log),
+    log,
+    "ending the streams, finishing calls and deliveries in flight, then stopping",
+  );
 }
 
 /** `waiter`: MCP over stdio, with the listener in-process when it can have the port. */

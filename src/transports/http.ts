@@ -11,7 +11,7 @@ import {
 } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
-import type { App, Session } from "../app.js";
+import type { App, Session } from "../app-types.js";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
 import { OAUTH_SCOPES, type OAuthSettings, oauthVerifier } from "./oauth.js";

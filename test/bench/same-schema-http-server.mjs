@@ -1,13 +1,11 @@
-// The Streamable HTTP baseline: currency_convert's contract on bare SDK servers, one McpServer per
-// session as the SDK's example does it, answering a fixed result at once. PORT names the port.
+// The Streamable HTTP baseline: same-schema-server.mjs's server, one per session as the SDK's
+// example does it. PORT names the port.
 import { randomUUID } from "node:crypto";
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import express from "express";
-import { convertTool } from "../../dist/tools/currency/convert.js";
+import { sameSchemaServer } from "./same-schema-server.mjs";
 
-const tool = convertTool({ pick: () => undefined, fixingFor: async () => undefined });
 const sessions = new Map();
 const app = express();
 app.use(express.json({ limit: "4mb" }));
@@ -20,15 +18,7 @@ const handle = async (req, res) => {
       sessionIdGenerator: randomUUID,
       onsessioninitialized: (sid) => sessions.set(sid, transport),
     });
-    const server = new McpServer({ name: "same-schema-http", version: "0.0.0" });
-    server.registerTool(
-      tool.name,
-      { description: tool.description, inputSchema: tool.input, outputSchema: tool.output },
-      async ({ amount, from, to }) => {
-        const result = { amount, from, to, rate: 1.0813, result: 108.13, date: "2024-03-01", source: "ecb" };
-        return { content: [{ type: "text", text: tool.render(result) }], structuredContent: result };
-      },
-    );
+    const server = sameSchemaServer();
     await server.connect(transport);
   }
   await transport.handleRequest(req, res, req.body);

@@ -1,0 +1,27 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { EventStore } from "./events/store.js";
+import type { Log } from "./log.js";
+import type { Tool } from "./toolset.js";
+
+/** One client's MCP server, before its transport. */
+export interface Session {
+  server: McpServer;
+  /** Stops the session's event notifications and closes its server. */
+  close(): Promise<void>;
+}
+
+/** What the configuration enables, shared by every client: tools, store, listener, upstream connections. */
+export interface App {
+  tools: Tool[];
+  store: EventStore | undefined;
+  /** The webhook listener in this process, if it has the port: its address as bound. */
+  listener: { url: string } | undefined;
+  /**
+   * An MCP server for one client, with every enabled tool and the event resources. Its logging
+   * notifications go to `log`'s client: the app's own log for the one client of stdio, a
+   * `log.forSession()` for each of several. `allow` narrows the tools (a read-only caller's).
+   */
+  session(log: Log, allow?: (tool: Tool) => boolean): Session;
+  /** Stops the listener, the store and the upstream connections. */
+  close(): Promise<void>;
+}
