@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -113,5 +114,21 @@ test("the config files shown load, with their sources' secrets and tokens in the
       () => loadConfig({ env: { WAITER_DATA_DIR: "/nonexistent", ...env }, file }, toolsets()),
       page,
     ).not.toThrow();
+  }
+});
+
+const hasSystemd = spawnSync("systemd-analyze", ["--version"]).status === 0;
+test.runIf(hasSystemd)("the systemd unit shown passes systemd-analyze verify", () => {
+  const units = pages.flatMap((page) =>
+    [...read(page).matchAll(/```ini\n(\[Unit\].*?)```/gs)].map((match) => ({ page, unit: match[1] as string })),
+  );
+  expect(units.length).toBeGreaterThanOrEqual(1);
+  const dir = mkdtempSync(join(tmpdir(), "waiter-unit-"));
+  for (const [i, { page, unit }] of units.entries()) {
+    const file = join(dir, `waiter-${i}.service`);
+    // The unit names /usr/bin/node; this machine's node may be elsewhere.
+    writeFileSync(file, unit.replaceAll("/usr/bin/node ", `${process.execPath} `));
+    const verified = spawnSync("systemd-analyze", ["verify", file], { encoding: "utf8" });
+    expect({ page, status: verified.status, stderr: verified.stderr }).toEqual({ page, status: 0, stderr: "" });
   }
 });
