@@ -9,7 +9,7 @@ export default defineConfig({
     setupFiles: ["test/setup.ts"],
     // More files at a time than cores: most of a test's time is spent waiting on sockets,
     // child processes and timers, not computing.
-    maxWorkers: 3,
+    maxWorkers: 4,
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },
