@@ -19,6 +19,10 @@ class StoreUnavailable extends Error {}
 /** What was asked cannot start; the message is one line that says why. */
 export class CannotStart extends Error {}
 
+function cannotListen({ host, port }: { host: string; port: number }, err: unknown): CannotStart {
+  return new CannotStart(`cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+}
+
 /**
  * Opens the shared event store. SQLite (a native module) and express load only when webhook
  * sources are configured, so a plain start neither pays for them nor needs them to load.
@@ -154,8 +158,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
     listener = await startListener({ webhooks, store, log });
   } catch (err) {
     await store.close();
-    const { host, port } = webhooks.listen;
-    throw new CannotStart(`cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    throw cannotListen(webhooks.listen, err);
   }
   log.info(`listening for webhooks on ${listener.url}; store ${join(config.core.dataDir, "events.db")}`);
   for (const source of webhooks.sources) {
@@ -212,9 +215,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   } catch (err) {
     await sessions.close();
     await app.close();
-    throw new CannotStart(
-      `cannot listen on ${listen.host}:${listen.port}: ${(err as NodeJS.ErrnoException).code ?? err}`,
-    );
+    throw cannotListen(listen, err);
   }
   log.info(`serving MCP on ${listener.url}/mcp${app.store ? `, webhooks on ${listener.url}/webhooks/<source>` : ""}`);
   return {

@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import { credentialShaped } from "./shown.js";
 
 /**
  * One setting: where it comes from and how it is checked. The core and every toolset declare
@@ -121,6 +122,11 @@ export function listenAddress(defaultValue?: string) {
 
 /** The name of an environment variable, where a secret is to be read from. */
 export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+
+/** Whether an unset `secretEnv` looks like the secret itself, pasted where its variable's name belongs. */
+export function pastedSecret(secretEnv: string): boolean {
+  return credentialShaped(secretEnv) || secretEnv.length > 64;
+}
 
 /** An object setting: a JSON object in the config file, a JSON string in the environment. */
 export function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.output<S>) {

@@ -10,7 +10,7 @@ import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { sessionOptions, startServe } from "../src/app.js";
 import { clock, setClock } from "../src/time.js";
-import { mcpSessions } from "../src/transports/http.js";
+import { mcpSessions, ReplayBuffer } from "../src/transports/http.js";
 import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
@@ -77,6 +77,10 @@ const initialize = JSON.stringify({
 });
 const mcpHeaders = { "content-type": "application/json", accept: "application/json, text/event-stream" };
 
+/** A raw initialize to `base`/mcp, with `headers` besides the ones every MCP request carries. */
+const initializeAt = (base: string, headers: Record<string, string> = {}) =>
+  request(`${base}/mcp`, { method: "POST", body: initialize, headers: { ...mcpHeaders, ...headers } });
+
 // One process for the first two.
 describe("waiter serve", () => {
   let server: Awaited<ReturnType<typeof serve>>;
@@ -116,18 +120,10 @@ describe("waiter serve", () => {
   test("a foreign Host or a web page's Origin is refused; a request outside a session is told how to start one", async () => {
     const { base } = server;
     const port = new URL(base).port;
-    const rebound = await request(`${base}/mcp`, {
-      method: "POST",
-      body: initialize,
-      headers: { ...mcpHeaders, host: `rebind.evil.example:${port}` },
-    });
+    const rebound = await initializeAt(base, { host: `rebind.evil.example:${port}` });
     expect(rebound.statusCode).toBe(403);
     await rebound.body.dump();
-    const fromPage = await request(`${base}/mcp`, {
-      method: "POST",
-      body: initialize,
-      headers: { ...mcpHeaders, origin: "https://evil.example" },
-    });
+    const fromPage = await initializeAt(base, { origin: "https://evil.example" });
     expect(fromPage.statusCode).toBe(403);
     await fromPage.body.dump();
 
@@ -205,11 +201,50 @@ async function inProcess(limits: { maxSessions: number; idleMs: number }, env: R
 }
 
 describe("sessions", () => {
+  test("once stopping, a session's stream is refused, to be opened again on the next start", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+    try {
+      const opened = await initializeAt(served.url);
+      const id = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      served.sessions.endStreams();
+      const stream = await request(`${served.url}/mcp`, {
+        headers: { accept: "text/event-stream", "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" },
+      });
+      expect(stream.statusCode).toBe(503);
+      expect(stream.headers["retry-after"]).toBe("5");
+      await stream.body.dump();
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("the replay buffer keeps a stream's last 500 messages, and replays those after the id given", async () => {
+    const buffer = new ReplayBuffer();
+    const message = (n: number) => ({ jsonrpc: "2.0" as const, method: "notifications/message", params: { n } });
+    const ids: string[] = [];
+    for (let n = 1; n <= 501; n++) ids.push(await buffer.storeEvent("s", message(n)));
+    await buffer.storeEvent("other", message(0));
+    const replayed = async (after: string) => {
+      const sent: string[] = [];
+      await buffer.replayEventsAfter(after, {
+        send: async (id) => {
+          sent.push(id);
+        },
+      });
+      return sent;
+    };
+    // The first and second were dropped for the 501st and the other stream's.
+    expect(await replayed(ids[0] as string)).toEqual(ids.slice(2));
+    expect(await replayed(ids[449] as string)).toEqual(ids.slice(450));
+    expect(await buffer.getStreamIdForEventId(ids[9] as string)).toBe("s");
+  });
+
   test("past the cap an initialize gets 503 until a session ends", async () => {
     const served = await inProcess({ maxSessions: 1, idleMs: 60_000 });
     try {
       const first = await connect(served.url);
-      const refused = await request(`${served.url}/mcp`, { method: "POST", body: initialize, headers: mcpHeaders });
+      const refused = await initializeAt(served.url);
       expect(refused.statusCode).toBe(503);
       expect(refused.headers["retry-after"]).toBe("60");
       expect(JSON.stringify(await refused.body.json())).toMatch(/most sessions \(1\)/);
@@ -235,7 +270,7 @@ describe("sessions", () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 30 * 60_000 });
     try {
       // A client that initialized and went away: no GET stream.
-      const opened = await request(`${served.url}/mcp`, { method: "POST", body: initialize, headers: mcpHeaders });
+      const opened = await initializeAt(served.url);
       const gone = opened.headers["mcp-session-id"] as string;
       await opened.body.dump();
       // A client that listens for notifications on its GET stream.
@@ -321,7 +356,7 @@ describe("resumption", () => {
         receivedAt: clock.now(),
       });
     try {
-      const opened = await request(`${served.url}/mcp`, { method: "POST", body: initialize, headers: mcpHeaders });
+      const opened = await initializeAt(served.url);
       const session = opened.headers["mcp-session-id"] as string;
       await opened.body.dump();
       const inSession = { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
@@ -364,11 +399,7 @@ describe("bearer tokens", () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
     try {
       for (const authorization of [undefined, "Bearer not-a-known-token", `Basic ${OPS}`]) {
-        const refused = await request(`${served.url}/mcp`, {
-          method: "POST",
-          body: initialize,
-          headers: { ...mcpHeaders, ...(authorization ? { authorization } : {}) },
-        });
+        const refused = await initializeAt(served.url, authorization ? { authorization } : {});
         expect(refused.statusCode, authorization).toBe(401);
         expect(refused.headers["www-authenticate"]).toMatch(/^Bearer error="invalid_token"/);
         await refused.body.dump();
@@ -397,11 +428,7 @@ describe("bearer tokens", () => {
         "currency_history",
         "currency_list",
       ]);
-      const opened = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: initialize,
-        headers: { ...mcpHeaders, authorization: `Bearer ${VIEW}` },
-      });
+      const opened = await initializeAt(served.url, { authorization: `Bearer ${VIEW}` });
       const session = opened.headers["mcp-session-id"] as string;
       await opened.body.dump();
       const refused = await request(`${served.url}/mcp`, {
@@ -431,12 +458,7 @@ describe("bearer tokens", () => {
       { maxSessions: 50, idleMs: 60_000 },
       { ...TOKENS, WAITER_HTTP_REQUESTS_PER_MINUTE: "60" },
     );
-    const post = (token: string) =>
-      request(`${served.url}/mcp`, {
-        method: "POST",
-        body: initialize,
-        headers: { ...mcpHeaders, authorization: `Bearer ${token}` },
-      });
+    const post = (token: string) => initializeAt(served.url, { authorization: `Bearer ${token}` });
     try {
       // A burst of a sixth of a minute's 60: ten.
       for (let i = 0; i < 10; i++) {
@@ -464,11 +486,7 @@ describe("bearer tokens", () => {
   test("a session answers only the token that opened it", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
     try {
-      const opened = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: initialize,
-        headers: { ...mcpHeaders, authorization: `Bearer ${OPS}` },
-      });
+      const opened = await initializeAt(served.url, { authorization: `Bearer ${OPS}` });
       const id = opened.headers["mcp-session-id"] as string;
       await opened.body.dump();
       const borrowed = await request(`${served.url}/mcp`, {
@@ -496,6 +514,16 @@ describe("bearer tokens", () => {
     await expect(startApp({ ...TOKENS, VIEW_TOKEN: "short" })).rejects.toThrow(
       /^http token viewer: VIEW_TOKEN is shorter than 32 characters/,
     );
+    // The token itself where its variable's name belongs: refused, and not repeated.
+    const pasted = `tok_${"9".repeat(64)}`;
+    const refusal = await startApp({
+      WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: pasted, scope: "write" }]),
+    }).then(
+      () => "started",
+      (err: Error) => err.message,
+    );
+    expect(refusal).toMatch(/at ops.secretEnv: it must name the environment variable that holds the token/);
+    expect(refusal).not.toContain(pasted);
   });
 });
 
@@ -504,7 +532,7 @@ describe("OAuth access tokens", () => {
   let issuer: Fake;
   let sign: (
     claims: Record<string, unknown>,
-    options?: { issuer?: string; audience?: string; expires?: string },
+    options?: { issuer?: string; audience?: string; expires?: string | null },
   ) => Promise<string>;
   let foreignKeySign: typeof sign;
 
@@ -521,15 +549,16 @@ describe("OAuth access tokens", () => {
     });
     const signer =
       (key: Parameters<SignJWT["sign"]>[0]): typeof sign =>
-      (claims, options = {}) =>
-        new SignJWT(claims)
+      (claims, options = {}) => {
+        const jwt = new SignJWT(claims)
           .setProtectedHeader({ alg: "ES256", kid: "k1" })
           .setIssuer(options.issuer ?? issuer.origin)
           .setAudience(options.audience ?? `${PUBLIC}/mcp`)
           .setSubject("agent-7")
-          .setIssuedAt()
-          .setExpirationTime(options.expires ?? "5m")
-          .sign(key);
+          .setIssuedAt();
+        // null: a token without exp.
+        return (options.expires === null ? jwt : jwt.setExpirationTime(options.expires ?? "5m")).sign(key);
+      };
     sign = signer(keys.privateKey);
     foreignKeySign = signer(foreign.privateKey);
   });
@@ -557,7 +586,7 @@ describe("OAuth access tokens", () => {
           resource_name: "waiter",
         });
       }
-      const refused = await request(`${served.url}/mcp`, { method: "POST", body: initialize, headers: mcpHeaders });
+      const refused = await initializeAt(served.url);
       expect(refused.statusCode).toBe(401);
       expect(refused.headers["www-authenticate"]).toContain(
         `resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource/mcp"`,
@@ -580,6 +609,7 @@ describe("OAuth access tokens", () => {
       expect(read).not.toContain("eshop_order_mark_paid");
       const refusals = {
         expired: await sign({ scope: "waiter:write" }, { expires: "-5m" }),
+        "never expires": await sign({ scope: "waiter:write" }, { expires: null }),
         "foreign audience": await sign({ scope: "waiter:write" }, { audience: "https://elsewhere.example/mcp" }),
         "foreign issuer": await sign({ scope: "waiter:write" }, { issuer: "https://evil.example" }),
         "foreign key": await foreignKeySign({ scope: "waiter:write" }),
@@ -587,11 +617,7 @@ describe("OAuth access tokens", () => {
         "not a JWT": "not.a.jwt",
       };
       for (const [why, token] of Object.entries(refusals)) {
-        const refused = await request(`${served.url}/mcp`, {
-          method: "POST",
-          body: initialize,
-          headers: { ...mcpHeaders, authorization: `Bearer ${token}` },
-        });
+        const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
         expect(refused.statusCode, why).toBe(401);
         expect(refused.headers["www-authenticate"], why).toMatch(/^Bearer error="invalid_token"/);
         await refused.body.dump();
@@ -599,5 +625,18 @@ describe("OAuth access tokens", () => {
     } finally {
       await served.close();
     }
+  });
+
+  test("configured tokens and access tokens are taken side by side; OAuth needs the public URL", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, { ...TOKENS, ...oauthEnv() });
+    try {
+      for (const token of [OPS, await sign({ scope: "waiter:read" })]) {
+        expect((await (await connect(served.url, token)).listTools()).tools.length).toBeGreaterThan(0);
+      }
+    } finally {
+      await served.close();
+    }
+    const { config, log } = await startApp({ ...oauthEnv(), WAITER_WEBHOOKS_PUBLIC_URL: "" });
+    await expect(startServe(config, log)).rejects.toThrow(/^http.oauth needs webhooks.publicUrl/);
   });
 });

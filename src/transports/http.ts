@@ -223,15 +223,14 @@ const REPLAYABLE = 500;
  * for longer than REPLAYABLE messages gets what is left.
  */
 export class ReplayBuffer implements EventStore {
-  readonly #events: { id: EventId; stream: StreamId; message: JSONRPCMessage }[] = [];
-  #next = 0;
+  readonly #events: { seq: number; stream: StreamId; message: JSONRPCMessage }[] = [];
+  #seq = 0;
 
   async storeEvent(stream: StreamId, message: JSONRPCMessage): Promise<EventId> {
-    this.#next += 1;
-    const id = `${stream}:${this.#next}`;
-    this.#events.push({ id, stream, message });
+    this.#seq += 1;
+    this.#events.push({ seq: this.#seq, stream, message });
     if (this.#events.length > REPLAYABLE) this.#events.shift();
-    return id;
+    return `${stream}:${this.#seq}`;
   }
 
   async getStreamIdForEventId(id: EventId): Promise<StreamId | undefined> {
@@ -245,9 +244,8 @@ export class ReplayBuffer implements EventStore {
   ): Promise<StreamId> {
     const stream = (await this.getStreamIdForEventId(lastId)) ?? "";
     const after = Number(lastId.slice(stream.length + 1));
-    for (const event of this.#events) {
-      if (event.stream === stream && Number(event.id.slice(stream.length + 1)) > after)
-        await send(event.id, event.message);
+    for (const { seq, stream: of, message } of this.#events) {
+      if (of === stream && seq > after) await send(`${stream}:${seq}`, message);
     }
     return stream;
   }

@@ -61,6 +61,8 @@ export function oauthVerifier(settings: OAuthSettings): OAuthTokenVerifier {
           issuer: [settings.issuer.href, settings.issuer.href.replace(/\/$/, "")],
           audience: settings.audience,
           clockTolerance: LEEWAY_SECONDS,
+          // An access token that never expires is not one to take.
+          requiredClaims: ["exp"],
           currentDate: new Date(clock.now()),
         }));
       } catch (err) {
@@ -77,7 +79,7 @@ export function oauthVerifier(settings: OAuthSettings): OAuthTokenVerifier {
         token,
         clientId: `oauth:${String(who)}`,
         scopes,
-        expiresAt: payload.exp ?? Number.POSITIVE_INFINITY,
+        expiresAt: payload.exp,
         resource: new URL(settings.audience),
       };
     },

@@ -4,8 +4,15 @@ import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/p
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { envName, integer, jsonSetting, requiredUpstreamUrl, type Settings, type SettingValues } from "../settings.js";
-import { credentialShaped } from "../shown.js";
+import {
+  envName,
+  integer,
+  jsonSetting,
+  pastedSecret,
+  requiredUpstreamUrl,
+  type Settings,
+  type SettingValues,
+} from "../settings.js";
 import type { Tool } from "../toolset.js";
 
 /** What a token may do: `read` lists and runs the read-only tools only, `write` every tool. */
@@ -61,7 +68,7 @@ export function resolveHttp(
     }
     names.add(configured.name);
     const secret = env[configured.secretEnv];
-    if (!secret && (credentialShaped(configured.secretEnv) || configured.secretEnv.length > 64)) {
+    if (!secret && pastedSecret(configured.secretEnv)) {
       throw new ConfigError(
         `invalid setting ${origin("tokens")} at ${configured.name}.secretEnv: it must name the environment variable that holds the token, not hold the token itself; what it holds is not shown`,
       );

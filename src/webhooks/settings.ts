@@ -1,8 +1,16 @@
 import { z } from "zod";
 import type { Config } from "../config.js";
 import { ConfigError } from "../errors.js";
-import { envName, integer, jsonSetting, list, listenAddress, type Settings, type SettingValues } from "../settings.js";
-import { credentialShaped } from "../shown.js";
+import {
+  envName,
+  integer,
+  jsonSetting,
+  list,
+  listenAddress,
+  pastedSecret,
+  type Settings,
+  type SettingValues,
+} from "../settings.js";
 
 export const SCHEMES = [
   "standard-webhooks",
@@ -171,7 +179,7 @@ export function resolveWebhooks(
   const sources = values.sources.map((source) => {
     if (source.scheme === "none") return source;
     const secret = env[source.secretEnv];
-    if (!secret && (credentialShaped(source.secretEnv) || source.secretEnv.length > 64)) {
+    if (!secret && pastedSecret(source.secretEnv)) {
       throw new ConfigError(
         `invalid setting ${origin("sources")} at ${source.name}.secretEnv: it must name the environment variable that holds the ${source.scheme} signing secret (such as ${source.name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET), not hold the secret itself; what it holds is not shown`,
       );
