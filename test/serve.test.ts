@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,10 +16,10 @@ import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import { type Fake, json, startFake } from "./fakes/http.js";
 import { startApp } from "./memory.js";
+import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 
 let frankfurter: Fake;
-const children: ChildProcess[] = [];
 const clients: Client[] = [];
 
 beforeAll(async () => {
@@ -30,35 +29,24 @@ afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
 });
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  killStarted();
   await frankfurter.close();
 });
 
 /** `waiter serve` on a free loopback port; resolves once it says where. */
 async function serve(env: Record<string, string> = {}, args: string[] = ["--listen", "127.0.0.1:0"]) {
-  const child = spawn(process.execPath, [CLI, "serve", ...args], {
-    env: {
-      PATH: process.env.PATH,
+  const started = await startNode(
+    [CLI, "serve", ...args],
+    {
       WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
       WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
       ERP_SECRET,
       ...env,
     },
-  });
-  children.push(child);
-  let stderr = "";
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
-  const serving = /serving MCP on (http:\/\/\S+)\/mcp/;
-  for (let waited = 0; !serving.test(stderr); waited += 50) {
-    if (waited > 10_000 || child.exitCode !== null) throw new Error(`waiter serve did not start: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const base = serving.exec(stderr)?.[1] as string;
-  return { child, base, exited, stderr: () => stderr };
+    SERVING,
+  );
+  return { ...started, base: started.said };
 }
 
 async function connect(base: string, token?: string): Promise<Client> {

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +9,7 @@ import { request } from "undici";
 import { afterAll, test } from "vitest";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "../erp.js";
 import { startFrankfurter } from "../fakes/frankfurter.js";
+import { killStarted, SERVING, startNode } from "../spawn.js";
 import { CLI } from "../stdio.js";
 
 /**
@@ -25,24 +25,11 @@ const SESSIONS = 10;
 const LISTENERS = 50;
 const WEBHOOKS = 100;
 const IDLE = 1000;
-const children: ChildProcess[] = [];
-afterAll(() => {
-  for (const child of children) child.kill("SIGKILL");
-});
+afterAll(killStarted);
 
 async function start(args: string[], env: Record<string, string>): Promise<{ url: string; pid: number }> {
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? "", ...env } });
-  children.push(child);
-  let stderr = "";
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const serving = /serving MCP on (http:\/\/\S+\/mcp)/;
-  for (let waited = 0; !serving.test(stderr); waited += 50) {
-    if (waited > 10_000) throw new Error(`did not start: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { url: serving.exec(stderr)?.[1] as string, pid: child.pid as number };
+  const { said, child } = await startNode(args, env, SERVING);
+  return { url: `${said}/mcp`, pid: child.pid as number };
 }
 
 async function session(url: string): Promise<Client> {

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,8 +8,9 @@ import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/typ
 import autocannon from "autocannon";
 import { Webhook } from "standardwebhooks";
 import { request } from "undici";
-import { afterAll, expect, test } from "vitest";
+import { afterAll, test } from "vitest";
 import { freePort } from "../fakes/http.js";
+import { killStarted, startNode } from "../spawn.js";
 import { CLI } from "../stdio.js";
 
 /**
@@ -28,15 +28,10 @@ const PRESIGNED = 120_000;
 const CONNECTIONS = 10;
 const PUSHES = 1000;
 const CROSS_PROCESS_PUSHES = 50;
-const children: ChildProcess[] = [];
-
-afterAll(() => {
-  for (const child of children) child.kill("SIGKILL");
-});
+afterAll(killStarted);
 
 function waiterEnv(port: number): Record<string, string> {
   return {
-    PATH: process.env.PATH ?? "",
     WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-bench-")),
     WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
     WAITER_WEBHOOKS_SOURCES: JSON.stringify({ svc: { scheme: "standard-webhooks", secretEnv: "SVC_SECRET" } }),
@@ -46,13 +41,7 @@ function waiterEnv(port: number): Record<string, string> {
 
 async function start(args: string[], env: Record<string, string>): Promise<void> {
   // At info level the listener says when it listens; that line is what start() waits for.
-  const child = spawn(process.execPath, args, { env: { ...env, WAITER_LOG_LEVEL: "info" } });
-  children.push(child);
-  let stderr = "";
-  child.stderr.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  await expect.poll(() => stderr, { timeout: 10_000 }).toMatch(/listening for webhooks/);
+  await startNode(args, { ...env, WAITER_LOG_LEVEL: "info" }, /(listening for webhooks)/);
 }
 
 /** 1 KiB Standard Webhooks deliveries, each with its own id, signed as the load runs. */
@@ -137,7 +126,6 @@ const percentile = (sorted: number[], p: number) =>
 test("webhook ingest against a bare express endpoint, and push latency", async () => {
   const barePort = await freePort();
   await start([fileURLToPath(new URL("./bare-express.mjs", import.meta.url))], {
-    PATH: process.env.PATH ?? "",
     PORT: String(barePort),
   });
   const waiterPort = await freePort();

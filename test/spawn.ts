@@ -1,0 +1,45 @@
+import { type ChildProcess, spawn } from "node:child_process";
+
+export interface Started {
+  child: ChildProcess;
+  /** The first group of the line `ready` matched: an address, usually. */
+  said: string;
+  /** Everything the process wrote to stderr so far. */
+  stderr(): string;
+  exited: Promise<number | null>;
+}
+
+/** What `waiter serve` says once it serves; the group is its base URL, before `/mcp`. */
+export const SERVING = /serving MCP on (http:\/\/\S+)\/mcp/;
+
+const running = new Set<ChildProcess>();
+
+/**
+ * Runs `node args` with only `env` and PATH, and resolves once stderr matches `ready` (which
+ * captures what the caller needs); rejects with what the process said if it exits first or
+ * takes over 10 s.
+ */
+export async function startNode(args: string[], env: Record<string, string>, ready: RegExp): Promise<Started> {
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? "", ...env } });
+  running.add(child);
+  let stderr = "";
+  child.stderr.on("data", (chunk) => {
+    stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code) => {
+      running.delete(child);
+      resolve(code);
+    }),
+  );
+  for (let waited = 0; !ready.test(stderr); waited += 50) {
+    if (waited > 10_000 || child.exitCode !== null) throw new Error(`${args.join(" ")} did not start: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { child, said: ready.exec(stderr)?.[1] ?? "", stderr: () => stderr, exited };
+}
+
+/** Kills what startNode started and is still running; for afterAll. */
+export function killStarted(): void {
+  for (const child of running) child.kill("SIGKILL");
+}
