@@ -279,6 +279,11 @@ describe("Host and Origin", () => {
       ],
       ["Origin null", { path: "/webhooks/trial", host: here, origin: "null", body: event }, /Origin "null"/],
       [
+        "a page on another loopback port",
+        { path: "/webhooks/trial", host: here, origin: "http://localhost:1", body: event },
+        /Origin/,
+      ],
+      [
         "a rebinding Host",
         { path: "/webhooks/trial", host: `rebind.evil.example:${port}`, body: event },
         /Host "rebind.evil.example:\d+"/,
@@ -308,7 +313,7 @@ describe("Host and Origin", () => {
     }
     expect((await store.stats()).events).toBe(0);
     const counts = (await store.counters()).trial ?? {};
-    expect(counts["rejected:Origin not allowed"]).toBe(2);
+    expect(counts["rejected:Origin not allowed"]).toBe(3);
     expect(counts["rejected:Host not allowed"]).toBe(4);
 
     for (const host of [
@@ -321,14 +326,12 @@ describe("Host and Origin", () => {
     ]) {
       expect((await send(port, { method: "GET", path: "/healthz", host })).status, host).toBe(200);
     }
-    const allowed = await send(port, {
-      path: "/webhooks/trial",
-      host: here,
-      origin: "https://admin.example.com",
-      body: event,
-    });
-    expect(allowed.status).toBe(200);
-    expect((await store.stats()).events).toBe(1);
+    for (const origin of ["https://admin.example.com", "https://hooks.example.com", `http://localhost:${port}`]) {
+      const body = JSON.stringify({ type: "order.paid", from: origin });
+      const allowed = await send(port, { path: "/webhooks/trial", host: here, origin, body });
+      expect(allowed.status, origin).toBe(200);
+    }
+    expect((await store.stats()).events).toBe(3);
   });
 
   test("a request that names no Host is refused", async () => {

@@ -22,7 +22,9 @@ export function isLoopback(host: string): boolean {
  * Who may talk to the listener. Webhook senders name the listener in `Host` and send no
  * `Origin`; a web page the user visits does send one, and a DNS-rebinding page names its own
  * host. So a request must name the listen address (with the bound port; on loopback any loopback
- * name), publicUrl's host, or a host in allowedHosts, and carry no Origin but an allowed one.
+ * name), publicUrl's host, or a host in allowedHosts, and carry no Origin but an allowed one or
+ * waiter's own (publicUrl's, or the listen address's over plain HTTP): a page from there is no
+ * other site's.
  * Bound to a wildcard address with neither publicUrl nor allowedHosts, the listener cannot know
  * the names it is reached by and takes any Host; it still refuses an Origin.
  */
@@ -48,6 +50,13 @@ export function requestGuard(
     return allowedHosts.has(name);
   };
 
+  const originAllowed = (value: string, localPort: number): boolean => {
+    if (!URL.canParse(value)) return false;
+    const origin = new URL(value);
+    if (allowedOrigins.has(origin.origin) || origin.origin === publicUrl?.origin) return true;
+    return origin.protocol === "http:" && listenNames.has(origin.hostname) && Number(origin.port || 80) === localPort;
+  };
+
   return (headers, localPort) => {
     const host = headers.host;
     if (!anyHost && host === undefined) {
@@ -60,7 +69,7 @@ export function requestGuard(
       };
     }
     const origin = headers.origin;
-    if (origin !== undefined && !allowedOrigins.has(URL.canParse(origin) ? new URL(origin).origin : origin)) {
+    if (origin !== undefined && !originAllowed(origin, localPort)) {
       return {
         reason: "Origin not allowed",
         message: `refused: a request from a web page (Origin ${quote(origin)}); webhook senders send no Origin, and webhooks.allowedOrigins does not list this one`,

@@ -117,7 +117,7 @@ export const webhookSettings = {
   allowedOrigins: {
     env: "WAITER_WEBHOOKS_ALLOWED_ORIGINS",
     description:
-      "Web origins allowed to send requests from a browser (comma-separated); a request with any other Origin header gets 403. Webhook senders send none.",
+      "Web origins allowed to send requests from a browser (comma-separated), besides waiter's own; a request with any other Origin header gets 403. Webhook senders send none.",
     schema: origins,
   },
   maxConnections: {
