@@ -197,7 +197,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   }
   if (!isLoopback(listen.host) && config.http.tokens.length === 0 && !oauth) {
     throw new ConfigError(
-      `waiter serve on ${listen.host}, which is not a loopback address, needs callers to authenticate: configure http.tokens or http.oauth (docs/serve.md says how), or bind 127.0.0.1 (--listen 127.0.0.1:8790)`,
+      `waiter serve on ${listen.host}, which is not a loopback address, needs callers to authenticate: configure http.tokens or http.oauth (WAITER_HTTP_TOKENS, WAITER_HTTP_OAUTH; docs/serve.md says how), or bind 127.0.0.1 (--listen 127.0.0.1:8790)`,
     );
   }
   const app = await startApp(config, log, { listener: false });

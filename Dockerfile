@@ -1,0 +1,36 @@
+# waiter serve: MCP over Streamable HTTP and the webhook listener on port 8790.
+#   docker build -t waiter .
+#   docker run -p 8790:8790 -v waiter-data:/data --env-file waiter.env waiter
+# Off loopback waiter starts only with authentication configured (WAITER_HTTP_TOKENS or
+# WAITER_HTTP_OAUTH): see docs/serve.md.
+
+FROM node:20-bookworm-slim AS build
+# better-sqlite3 compiles its native addon where no prebuilt one matches.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /waiter
+COPY package.json package-lock.json ./
+# Without scripts: `prepare` would also install devtools/, which only the tests need.
+RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
+COPY tsconfig.json tsconfig.build.json ./
+COPY src src
+COPY tools tools
+RUN npm run build && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    WAITER_LISTEN=0.0.0.0:8790 \
+    WAITER_DATA_DIR=/data
+WORKDIR /waiter
+COPY --from=build /waiter/package.json ./
+COPY --from=build /waiter/node_modules node_modules
+COPY --from=build /waiter/dist dist
+RUN mkdir /data && chown node:node /data
+VOLUME /data
+USER node
+EXPOSE 8790
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8790/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "dist/src/cli.js"]
+CMD ["serve"]
