@@ -1,16 +1,26 @@
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { Agent, request, fetch as undiciFetch } from "undici";
 import { afterAll, expect, test } from "vitest";
+import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
+import { CLI } from "./stdio.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), "utf8");
-afterAll(killStarted);
+const others: ChildProcess[] = [];
+afterAll(() => {
+  killStarted();
+  for (const child of others) child.kill("SIGKILL");
+});
 
 interface Instruction {
   name: string;
@@ -101,3 +111,125 @@ test("the image's command serves with its environment, refuses to start there wi
   );
   expect(healthy).toBe(0);
 });
+
+const nginx = ["/usr/sbin", ...(process.env.PATH ?? "").split(delimiter)]
+  .map((dir) => join(dir, "nginx"))
+  .find((path) => existsSync(path));
+// .ci/run installs nginx and sets this, so that CI never skips what follows.
+const nginxRequired = process.env.WAITER_TEST_NGINX === "required";
+
+test.runIf(nginx !== undefined || nginxRequired)(
+  "behind nginx set up as docs/nginx.conf is, an agent with a token calls tools over HTTPS and is told of a webhook at once",
+  async () => {
+    if (nginx === undefined) throw new Error("nginx is not installed (Debian's package nginx)");
+    const dir = mkdtempSync(join(tmpdir(), "waiter-nginx-"));
+    const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
+    execFileSync(
+      "openssl",
+      [
+        ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"],
+        ...["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", key, "-out", cert],
+      ],
+      { stdio: "ignore" },
+    );
+    const [waiterPort, httpsPort] = [await freePort(), await freePort()];
+
+    // docs/nginx.conf with this machine's certificate, ports and name; each example value must be there.
+    let site = read("docs/nginx.conf");
+    const examples: [string, string][] = [
+      ["listen [::]:443 ssl;", ""],
+      ["listen 443 ssl;", `listen 127.0.0.1:${httpsPort} ssl;`],
+      ["/etc/letsencrypt/live/waiter.example.com/fullchain.pem", cert],
+      ["/etc/letsencrypt/live/waiter.example.com/privkey.pem", key],
+      ["server_name waiter.example.com;", "server_name localhost;"],
+      ["http://127.0.0.1:8790;", `http://127.0.0.1:${waiterPort};`],
+    ];
+    for (const [example, here] of examples) {
+      expect(site, example).toContain(example);
+      site = site.replace(example, here);
+    }
+    for (const temp of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, temp));
+    writeFileSync(join(dir, "site.conf"), site);
+    writeFileSync(
+      join(dir, "nginx.conf"),
+      `daemon off; master_process off; pid ${dir}/nginx.pid; error_log stderr;
+events {}
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  include ${dir}/site.conf;
+}
+`,
+    );
+    const nginxArgs = ["-e", "stderr", "-p", dir, "-c", join(dir, "nginx.conf")];
+    execFileSync(nginx, ["-t", "-q", ...nginxArgs]);
+    const proxy = spawn(nginx, nginxArgs, { stdio: "ignore" });
+    others.push(proxy);
+
+    const OPS = "0123456789abcdef".repeat(4);
+    await startNode(
+      [CLI, "serve", "--listen", `127.0.0.1:${waiterPort}`],
+      {
+        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-behind-nginx-")),
+        WAITER_WEBHOOKS_PUBLIC_URL: `https://localhost:${httpsPort}`,
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+        ERP_SECRET,
+        WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
+        OPS_TOKEN: OPS,
+      },
+      SERVING,
+    );
+    const dispatcher = new Agent({ connect: { ca: readFileSync(cert) } });
+    const base = `https://localhost:${httpsPort}`;
+    await expect
+      .poll(
+        () =>
+          request(`${base}/healthz`, { dispatcher }).then(
+            (r) => r.statusCode,
+            () => 0,
+          ),
+        { timeout: 5_000 },
+      )
+      .toBe(200);
+
+    const unauthenticated = await request(`${base}/mcp`, { method: "POST", body: "{}", dispatcher });
+    expect(unauthenticated.statusCode).toBe(401);
+    expect(unauthenticated.headers["www-authenticate"]).toMatch(/invalid_token/);
+    await unauthenticated.body.dump();
+
+    const client = new Client({ name: "behind-nginx", version: "0" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${OPS}` } },
+        fetch: (url, init) => undiciFetch(url, { ...(init as object), dispatcher }) as unknown as Promise<Response>,
+      }),
+    );
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name);
+      expect(names).toEqual(expect.arrayContaining(["events_wait", "webhooks_sources"]));
+      const sources = await client.callTool({ name: "webhooks_sources", arguments: {} });
+      expect(JSON.stringify(sources.structuredContent)).toContain(`${base}/webhooks/erp`);
+
+      const updates: string[] = [];
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        updates.push(n.params.uri);
+      });
+      await client.subscribeResource({ uri: "events://recent" });
+      const body = JSON.stringify({ invoice: 12 });
+      const posted = await request(`${base}/webhooks/erp`, {
+        method: "POST",
+        body,
+        headers: erpHeaders(body, "through-nginx"),
+        dispatcher,
+      });
+      expect(posted.statusCode).toBe(200);
+      await posted.body.dump();
+      // Over the session's GET stream, through nginx.
+      await expect.poll(() => updates, { timeout: 2_000 }).toContain("events://recent");
+    } finally {
+      await client.close();
+      await dispatcher.close();
+    }
+  },
+);
