@@ -615,6 +615,44 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("an issuer with a path is found through OpenID discovery under that path, as Keycloak serves it", async () => {
+    const keys = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(keys.publicKey)), kid: "realm", alg: "ES256" };
+    const asked: string[] = [];
+    const realm = await startFake((request) => {
+      asked.push(request.path);
+      if (request.path === "/realms/company/.well-known/openid-configuration") {
+        return json(
+          200,
+          JSON.stringify({ issuer: `${realm.origin}/realms/company`, jwks_uri: `${realm.origin}/certs` }),
+        );
+      }
+      if (request.path === "/certs") return json(200, JSON.stringify({ keys: [jwk] }));
+      return json(404, "{}");
+    });
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: `${realm.origin}/realms/company` }) },
+    );
+    try {
+      const token = await new SignJWT({ scope: "waiter:read" })
+        .setProtectedHeader({ alg: "ES256", kid: "realm" })
+        .setIssuer(`${realm.origin}/realms/company`)
+        .setAudience(`${PUBLIC}/mcp`)
+        .setExpirationTime("5m")
+        .sign(keys.privateKey);
+      expect((await (await connect(served.url, token)).listTools()).tools.length).toBeGreaterThan(0);
+      expect(asked.slice(0, 3)).toEqual([
+        "/.well-known/oauth-authorization-server/realms/company",
+        "/.well-known/openid-configuration/realms/company",
+        "/realms/company/.well-known/openid-configuration",
+      ]);
+    } finally {
+      await served.close();
+      await realm.close();
+    }
+  });
+
   test("configured tokens and access tokens are taken side by side; OAuth needs the public URL", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, { ...TOKENS, ...oauthEnv() });
     try {

@@ -17,16 +17,30 @@ export interface OAuthSettings {
 /** Senders' and issuers' clocks differ a little: `exp` and `nbf` are allowed this much. */
 const LEEWAY_SECONDS = 60;
 
-/** Where the issuer publishes its keys, read from its metadata (RFC 8414, else OpenID discovery). */
+/**
+ * Where an issuer's metadata may be, in the order MCP clients try them: RFC 8414's, then OpenID
+ * Connect discovery's, with the well-known part before the issuer's path, then OpenID's after
+ * it (Keycloak's `/realms/<realm>/.well-known/openid-configuration`).
+ */
+function metadataUrls(issuer: URL): string[] {
+  const path = issuer.pathname.replace(/\/$/, "");
+  const urls = [
+    `${issuer.origin}/.well-known/oauth-authorization-server${path}`,
+    `${issuer.origin}/.well-known/openid-configuration${path}`,
+  ];
+  if (path) urls.push(`${issuer.origin}${path}/.well-known/openid-configuration`);
+  return urls;
+}
+
+/** Where the issuer publishes its keys, read from its metadata. */
 async function jwksUri(issuer: URL): Promise<URL> {
-  const base = issuer.href.replace(/\/$/, "");
-  for (const path of ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]) {
-    const response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+  for (const url of metadataUrls(issuer)) {
+    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
     if (!response?.ok) continue;
     const metadata = (await response.json().catch(() => ({}))) as { jwks_uri?: unknown };
     if (typeof metadata.jwks_uri === "string") return new URL(metadata.jwks_uri);
   }
-  throw new InvalidTokenError(`the issuer's keys cannot be found now (${base}); try again later`);
+  throw new InvalidTokenError(`the issuer's keys cannot be found now (${issuer.href}); try again later`);
 }
 
 function scopesOf(payload: JWTPayload): string[] {
