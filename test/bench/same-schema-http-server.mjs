@@ -1,6 +1,8 @@
 // The Streamable HTTP baseline: same-schema-server.mjs's server, one per session as the SDK's
-// example does it. PORT names the port.
+// example does it. PORT names the port; RESUMABLE=1 gives each session the SDK's example event
+// store, so that streams can be resumed with Last-Event-ID, as waiter's can.
 import { randomUUID } from "node:crypto";
+import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { isInitializeRequest } from "@modelcontextprotocol/sdk/types.js";
 import express from "express";
@@ -16,6 +18,7 @@ const handle = async (req, res) => {
     if (id || !isInitializeRequest(req.body)) return res.status(400).end();
     transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
+      eventStore: process.env.RESUMABLE ? new InMemoryEventStore() : undefined,
       onsessioninitialized: (sid) => sessions.set(sid, transport),
     });
     const server = sameSchemaServer();
