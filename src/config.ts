@@ -22,7 +22,7 @@ export const coreSettings = {
   },
   logLevel: {
     env: "WAITER_LOG_LEVEL",
-    description: `Least severe log level written to stderr and, until the client sets its own, sent to the client: ${LOG_LEVELS.join(", ")}.`,
+    description: `Least severe log level written to stderr (a client chooses its own with logging/setLevel): ${LOG_LEVELS.join(", ")}.`,
     schema: z.enum(LOG_LEVELS).default("info"),
   },
   toolsets: {

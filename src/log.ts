@@ -26,8 +26,9 @@ const toStderr: LineSink = (line) => {
 };
 
 /**
- * Logs to stderr (stdout belongs to JSON-RPC) and, once a client is attached, as MCP
- * notifications/message at the level the client asked for with logging/setLevel.
+ * Logs to stderr (stdout belongs to JSON-RPC) and, once a client is attached and has asked with
+ * logging/setLevel, as MCP notifications/message at that level. A client that never asks is
+ * sent none: some clients report every notification they do not expect.
  */
 export class Log {
   #clientLevel: LoggingLevel | undefined;
@@ -80,13 +81,19 @@ export class Log {
   error(message: string): void {
     this.write("error", message);
   }
+  /** For the operator's log only, never the client: what the client already has, as a tool result. */
+  operatorOnly(level: LogLevel, message: string): void {
+    this.write(level, message, false);
+  }
 
-  private write(level: LogLevel, message: string): void {
+  private write(level: LogLevel, message: string, toClient = true): void {
     const root = this.root;
     if (SEVERITY[level] >= SEVERITY[root.level]) {
       this.out(`${new Date(clock.now()).toISOString()} ${level.padEnd(7)} [${this.name}] ${message}\n`);
     }
-    const clientLevel = root.#clientLevel ?? root.level;
-    if (root.#client && SEVERITY[level] >= SEVERITY[clientLevel]) root.#client(level, this.name, message);
+    const clientLevel = root.#clientLevel;
+    if (toClient && root.#client && clientLevel && SEVERITY[level] >= SEVERITY[clientLevel]) {
+      root.#client(level, this.name, message);
+    }
   }
 }

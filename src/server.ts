@@ -257,7 +257,8 @@ async function runTool(tool: Tool, args: Record<string, unknown>, call: ToolCall
     const shown = (text: string) => shortenEchoes(text, args);
     if (err instanceof ToolError) {
       const message = shown(err.message);
-      log.info(`${tool.name} failed: ${message}`);
+      // The client has it as the result; a notification too would say it twice.
+      log.operatorOnly("info", `${tool.name} failed: ${message}`);
       return { content: [{ type: "text", text: message }], isError: true };
     }
     log.error(`${tool.name} crashed: ${shown(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);

@@ -286,8 +286,8 @@ describe("logging", () => {
       await client.setLoggingLevel("debug");
       await client.subscribeResource({ uri: "events://recent" });
     }
-    await clients[0]?.callTool({ name: "currency_rates", arguments: { base: "QQQ" } });
-    await expect.poll(() => heard[0]).toEqual([expect.stringMatching(/currency_rates failed/)]);
+    await clients[0]?.callTool({ name: "currency_rates", arguments: { date: "2021-01-04", symbols: ["USD"] } });
+    await expect.poll(() => heard[0]).toContainEqual(expect.stringMatching(/currency_rates answered/));
     await app.store?.add({
       source: "trial",
       type: "order.paid",
@@ -304,25 +304,29 @@ describe("logging", () => {
     await app.close();
   });
 
-  test("logging/setLevel decides what the client is sent", async () => {
-    const session = await startWaiter({ ...upstreams, WAITER_LOG_LEVEL: "error" });
+  test("logging/setLevel decides what the client is sent; before it, and of a failed call, nothing", async () => {
+    const session = await startWaiter({ ...upstreams, WAITER_LOG_LEVEL: "info" });
     const received: LoggingMessageNotification["params"][] = [];
     session.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
       received.push(n.params);
     });
-    await session.call("currency_rates", { date: "2021-01-04", symbols: ["USD"] });
-    expect(received).toEqual([]);
+    // The failure is logged at info, the server's level, but the client has not asked.
+    expect((await session.call("currency_rates", { base: "QQQ" })).isError).toBe(true);
+    expect(session.stderr()).toMatch(/currency_rates failed/);
 
     await session.client.setLoggingLevel("debug");
     await session.call("currency_rates", { date: "2021-01-05", symbols: ["USD"] });
+    // A failure is the call's result; the client is not told a second time.
+    expect((await session.call("currency_rates", { base: "QQQ" })).isError).toBe(true);
     await expect
       .poll(() => received.find((m) => String(m.data).includes("currency_rates answered")))
       .toMatchObject({ level: "debug", logger: "currency" });
+    expect(received.map((m) => String(m.data))).not.toContainEqual(expect.stringMatching(/failed/));
     expect(session.stderr()).not.toMatch(/currency_rates answered/);
 
     received.length = 0;
     await session.client.setLoggingLevel("warning");
-    await session.call("currency_rates", { base: "QQQ" });
+    await session.call("currency_rates", { date: "2021-01-06", symbols: ["USD"] });
     await new Promise((r) => setTimeout(r, 100));
     expect(received).toEqual([]);
     await session.close();
