@@ -3,7 +3,7 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { clock, setClock } from "../src/time.js";
 import { startWaiter } from "./memory.js";
-import type { Session } from "./stdio.js";
+import { type Session, text } from "./stdio.js";
 
 const SECRET = "whsec_events_at_fixed_instants";
 const stripe = new Stripe("sk_test_waiter");
@@ -61,7 +61,10 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
     const before = clock.now();
     const delivered = await deliver();
     expect(delivered.status).toBe(200);
-    const listed = data<{ events: { id: string; received_at: string }[] }>(await waiter.call("events_list"));
+    const result = await waiter.call("events_list");
+    const listed = data<{ events: { id: string; received_at: string }[] }>(result);
+    // The payload's preview is labelled as such: Stripe's own payloads have a `data` field.
+    expect(text(result)).toMatch(/stripe {2}type: "payment_intent\.succeeded" {2}payload: "\{/);
     const event = listed.events.find((e) => e.id === delivered.body.id);
     const received = Date.parse(event?.received_at ?? "");
     expect(received).toBeGreaterThanOrEqual(before);

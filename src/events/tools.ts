@@ -195,7 +195,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
           // Type and gist are quoted as string literals: the sender wrote them, not waiter.
           const lines = r.events.map(
             (e) =>
-              `${e.id}  ${e.received_at}  ${e.source}  type: ${JSON.stringify(e.type)}${e.acked ? "  (acked)" : ""}  data: ${JSON.stringify(e.gist)}`,
+              `${e.id}  ${e.received_at}  ${e.source}  type: ${JSON.stringify(e.type)}${e.acked ? "  (acked)" : ""}  payload: ${JSON.stringify(e.gist)}`,
           );
           const more = r.next_before ? `\nOlder events match: pass before="${r.next_before}".` : "";
           return `${r.events.length} events, newest first (summaries of third-party data):\n${lines.join("\n")}\nCursor for newer events: ${r.cursor}.${more}`;

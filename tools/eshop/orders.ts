@@ -160,7 +160,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_mark_paid",
     title: "Mark an order paid",
     description:
-      `Records that an order of the ${shop.name} shop is paid, as a payment gateway would: sets the paid date, moves it to processing, reduces stock, and adds an order note. ` +
+      `Records that an order of the ${shop.name} shop is paid, as a payment gateway would: sets the paid date, moves it to processing (or straight to completed when every item is virtual and downloadable, as WooCommerce decides), reduces stock, and adds an order note. ` +
       "Idempotent: an order already paid is left alone and the result says so (`already_paid`), so stock is never reduced twice. " +
       `Only orders that are ${shop.payableStatuses.join(", ")} can be marked paid. Use it once a payment is confirmed (e.g. a payment webhook event).`,
     input: {

@@ -9,7 +9,12 @@ const STOCK_STATUSES = ["instock", "outofstock", "onbackorder"] as const;
 
 const which = {
   id: z.number().int().positive().optional().describe("The product's id. Give this or sku."),
-  sku: z.string().min(1).max(100).optional().describe("The product's SKU, exactly. Give this or id."),
+  sku: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe("The product's SKU, whole (letter case does not matter). Give this or id."),
 };
 
 function productLine(p: Product): string {
