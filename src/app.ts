@@ -5,7 +5,7 @@ import { ConfigError } from "./errors.js";
 import type { EventStore } from "./events/store.js";
 import { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
-import { createServer, enabledTools } from "./server.js";
+import { createServer, enabledTools, instructionsFor } from "./server.js";
 import { toolsets } from "./toolsets.js";
 import type { SessionOptions } from "./transports/http.js";
 import { packageRoot, USER_AGENT } from "./version.js";
@@ -90,7 +90,8 @@ export async function startApp(config: Config, log: Log, options: { listener: bo
       noStore = "the event store could not be opened (the error above says why)";
     }
   }
-  const tools = enabledTools({ config, toolsets: toolsets(store, noStore), http, log });
+  const known = toolsets(store, noStore);
+  const tools = enabledTools({ config, toolsets: known, http, log });
   const resources = store ? await import("./events/resources.js") : undefined;
 
   if (store) warnUnsigned(webhooks, log);
@@ -114,7 +115,8 @@ export async function startApp(config: Config, log: Log, options: { listener: bo
     store,
     listener,
     session(log, allow) {
-      const server = createServer(allow ? tools.filter(allow) : tools, config, log);
+      const served = allow ? tools.filter(allow) : tools;
+      const server = createServer(served, config, log, instructionsFor(known, served));
       const stopResources = store && resources?.registerEventResources(server, store, log);
       return {
         server,

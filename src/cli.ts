@@ -25,6 +25,8 @@ Usage:
 Options:
   --config FILE      JSON config file (default: $WAITER_CONFIG); secrets come from the environment only
   --toolsets a,b     enable only these toolsets (known: ${KNOWN.map((t) => t.name).join(", ")})
+  --tools a,b        serve only these tools of the enabled toolsets (currency_convert, ...)
+  --exclude-tools a,b  serve every tool but these
   --read-only        remove every tool that changes anything; beats every other setting
   --no-listener      do not receive webhooks in this process (stdio mode)
   --listen HOST:PORT address of waiter serve (default: $WAITER_LISTEN, else webhooks.listen)
@@ -48,6 +50,8 @@ function parseFlags() {
     options: {
       config: { type: "string" },
       toolsets: { type: "string" },
+      tools: { type: "string" },
+      "exclude-tools": { type: "string" },
       "read-only": { type: "boolean" },
       "no-listener": { type: "boolean" },
       listen: { type: "string" },
@@ -104,7 +108,10 @@ async function serveHttp(config: Config, log: Log): Promise<void> {
 
 /** `waiter`: MCP over stdio, with the listener in-process when it can have the port. */
 async function serve(config: Config, log: Log, noListener: boolean): Promise<void> {
-  const app = await startApp(config, log, { listener: !noListener });
+  const app = await startApp(config, log, { listener: !noListener }).catch((err) => {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  });
   if (process.stdin.isTTY) {
     process.stderr.write(
       `waiter ${VERSION}: an MCP server speaking JSON-RPC on stdin/stdout; it is meant to be started by an MCP client.\n` +
@@ -155,6 +162,8 @@ async function main(): Promise<void> {
         file: values.config,
         overrides: {
           ...(values.toolsets !== undefined ? { toolsets: values.toolsets } : {}),
+          ...(values.tools !== undefined ? { tools: values.tools } : {}),
+          ...(values["exclude-tools"] !== undefined ? { excludeTools: values["exclude-tools"] } : {}),
           ...(values["read-only"] ? { readOnly: true } : {}),
           ...(values.listen !== undefined ? { listen: values.listen } : {}),
         },

@@ -9,6 +9,17 @@ import { credentialShaped } from "./shown.js";
 import type { Toolset } from "./toolset.js";
 import { type HttpConfig, httpSettings, resolveHttp } from "./transports/tokens.js";
 
+/** A list of tool names: snake_case, as tools/list has them. */
+function toolNames(empty: string) {
+  return list()
+    .refine((names) => names.length > 0, empty)
+    .refine(
+      (names) => names.every((name) => /^[a-z][a-z0-9_]{0,63}$/.test(name)),
+      "holds something that is no tool name (tool names are snake_case, such as currency_convert)",
+    )
+    .optional();
+}
+
 /** The core's settings; each toolset declares its own, under its name in the config file. */
 export const coreSettings = {
   dataDir: {
@@ -35,6 +46,16 @@ export const coreSettings = {
         "holds something that is no toolset name (toolset names are lowercase words such as currency)",
       )
       .optional(),
+  },
+  tools: {
+    env: "WAITER_TOOLS",
+    description: "Comma-separated tools to serve, of the enabled toolsets (default: all of them). Same as --tools.",
+    schema: toolNames("names no tool; leave it unset to serve every tool of the enabled toolsets"),
+  },
+  excludeTools: {
+    env: "WAITER_EXCLUDE_TOOLS",
+    description: "Comma-separated tools not to serve. Same as --exclude-tools.",
+    schema: toolNames("names no tool; leave it unset to exclude none"),
   },
   readOnly: {
     env: "WAITER_READ_ONLY",

@@ -333,6 +333,51 @@ describe("logging", () => {
   });
 });
 
+describe("choosing tools", () => {
+  const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+  async function served(env: Record<string, string>, allow?: (tool: { name: string }) => boolean) {
+    const { app, log, stderr } = await startApp({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources, ...env });
+    const session = app.session(log, allow);
+    const client = await connect(session);
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    const instructions = client.getInstructions() ?? "";
+    await client.close();
+    await session.close();
+    await app.close();
+    return { names, instructions, stderr: stderr() };
+  }
+
+  test("WAITER_TOOLS serves only the tools named, WAITER_EXCLUDE_TOOLS all but those; read-only still wins", async () => {
+    expect((await served({ WAITER_TOOLS: "currency_convert,events_get" })).names).toEqual([
+      "events_get",
+      "currency_convert",
+    ]);
+    const excluded = await served({ WAITER_TOOLSETS: "events", WAITER_EXCLUDE_TOOLS: "events_ack,events_wait" });
+    expect(excluded.names).toEqual(["events_list", "events_get"]);
+    const readOnly = await served({ WAITER_TOOLS: "eshop_order_get,eshop_order_mark_paid", WAITER_READ_ONLY: "true" });
+    expect(readOnly.names).toEqual(["eshop_order_get"]);
+    // A tool of a toolset that is off is noted, not refused: the shop may be configured later.
+    const off = await served({ WAITER_TOOLS: "currency_list,eshop_order_get", WAITER_WOO_URL: "" });
+    expect(off.names).toEqual(["currency_list"]);
+    expect(off.stderr).toMatch(/tool eshop_order_get of --tools \(WAITER_TOOLS\) is not served: toolset eshop is off/);
+  });
+
+  test("the instructions name each toolset served with its tools, and the flows those tools make", async () => {
+    const all = await served({});
+    for (const toolset of ["events", "webhooks", "currency", "weather", "eshop"]) {
+      expect(all.instructions).toMatch(new RegExp(`^- ${toolset}: .*\\(${toolset}_\\w+`, "m"));
+    }
+    expect(all.instructions).toMatch(/events_list or wait for one with events_wait, read one with events_get/);
+    expect(all.instructions).toMatch(/mark it paid with eshop_order_mark_paid/);
+    // A session whose token may only read: no word of the tools it cannot call.
+    const reader = await served({}, (tool) => !/_(ack|mark_paid|update_status|add_note|stock_set)$/.test(tool.name));
+    expect(reader.instructions).not.toMatch(/events_ack|eshop_order_mark_paid/);
+    expect(reader.instructions).toMatch(/^- eshop: .*\(eshop_orders_list, eshop_order_get, /m);
+    const rates = await served({ WAITER_TOOLSETS: "currency" });
+    expect(rates.instructions).not.toMatch(/events|eshop|weather/);
+  });
+});
+
 describe("secrets never leak", () => {
   test("known secret values appear in no output, tool result, error or stored event", async () => {
     const stripeSecret = "whsec_waiterStripeSigningSecret0000";
@@ -479,6 +524,11 @@ describe.concurrent("the command line", () => {
       ["--toolsets", "currency,eshop2"],
       {},
       "waiter: unknown toolset 'eshop2' (known: events, webhooks, currency, weather, eshop)",
+    ],
+    [
+      ["--tools", "currency_convrt"],
+      {},
+      /^waiter: unknown tool 'currency_convrt' in --tools \(WAITER_TOOLS\) \(the enabled toolsets serve: currency_rates, currency_convert, /,
     ],
     // Every invalid setting goes this way; test/unit/config.test.ts has their words.
     [[], { WAITER_CNB_URL: "http://api.cnb.cz/cnbapi" }, /^waiter: invalid setting WAITER_CNB_URL: plain http/],

@@ -270,8 +270,9 @@ export async function renderTools(): Promise<string> {
     "Every tool waiter serves, as `tools/list` describes it to a client when every toolset is on and",
     "the other settings keep their defaults (so the weather tools name MET Norway, the default provider).",
     "Every tool returns `structuredContent` matching its output schema, and a short text rendering of the",
-    "same answer. `--read-only` keeps only the tools marked read-only; `--toolsets` keeps only the toolsets",
-    "named ([settings](settings.md)). The complete input and output schemas are in",
+    "same answer. `--toolsets` keeps only the toolsets named, `--tools` only the tools named, and",
+    "`--exclude-tools` all but the tools named; `--read-only` keeps only the tools marked read-only, whatever",
+    "the others say ([settings](settings.md)). The complete input and output schemas are in",
     "[`test/__snapshots__/tools.json`](../test/__snapshots__/tools.json).",
     "",
     "| toolset | tools | with no settings |",
@@ -287,7 +288,7 @@ export async function renderTools(): Promise<string> {
       "",
       "What the server tells every client when it connects (its `instructions`):",
       "",
-      `> ${instructions}`,
+      ...instructions.split("\n").map((line) => `> ${line}`),
     );
   }
   for (const { toolset, tools: group } of byToolset) {
