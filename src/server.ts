@@ -4,6 +4,7 @@ import {
   type CallToolResult,
   ErrorCode,
   type JSONRPCRequest,
+  type ListToolsResult,
   McpError,
   type ServerNotification,
   type ServerRequest,
@@ -14,6 +15,7 @@ import type { Config } from "./config.js";
 import { ConfigError, ToolError } from "./errors.js";
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
+import { portableSchema } from "./portable.js";
 import { oneLine, shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
 import type { Tool, ToolCall, Toolset } from "./toolset.js";
@@ -155,6 +157,7 @@ export function createServer(
     inputs.set(tool.name, { tool, input });
   }
   guardToolCalls(server, inputs, log);
+  publishPortable(server);
   return server;
 }
 
@@ -223,6 +226,24 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
     // Refused arguments are worded anew; valid ones mean the tool itself answered the error.
     const checked = input.safeParse(args);
     return checked.success ? result : invalid(tool, shortenEchoes(issues(checked.error), given));
+  });
+}
+
+/**
+ * tools/list as McpServer answers it, each input schema made portable (src/portable.ts): the SDK
+ * converts the zod schemas itself and has no hook for the result, so this wraps its handler as
+ * guardToolCalls does.
+ */
+function publishPortable(server: McpServer): void {
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, CallHandler> })._requestHandlers;
+  const sdk = handlers.get("tools/list");
+  if (!sdk) throw new Error("McpServer installed no tools/list handler");
+  handlers.set("tools/list", async (request, extra) => {
+    const listed = (await sdk(request, extra)) as ListToolsResult;
+    return {
+      ...listed,
+      tools: listed.tools.map((tool) => ({ ...tool, inputSchema: portableSchema(tool.inputSchema) })),
+    };
   });
 }
 

@@ -273,6 +273,12 @@ describe("the listener", () => {
         { reason: expect.stringMatching(/tolerance/), count: 1 },
       ]),
     );
+    // One source, by name; a name no source has is refused with the names there are.
+    const one = (await session.call("webhooks_sources", { source: "stripe" })).structuredContent as typeof report;
+    expect(one.sources.map((s) => s.name)).toEqual(["stripe"]);
+    const unknown = await session.call("webhooks_sources", { source: "strip" });
+    expect(unknown.isError).toBe(true);
+    expect(JSON.stringify(unknown.content)).toMatch(/No webhook source is named \\"strip\\"; the sources are stripe, /);
   });
 
   test("a web page, a foreign Host and a lying Content-Length are refused at once", async () => {

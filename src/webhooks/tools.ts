@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { ToolError } from "../errors.js";
 import type { EventStore } from "../events/store.js";
+import { quote } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { resolveWebhooks, sourceUrl, webhookSettings } from "./settings.js";
 
@@ -23,7 +25,9 @@ export function webhooksToolset(store: EventStore | undefined, noStore: string):
           "Lists each configured webhook source: the URL to paste into the provider's webhook settings, its signature " +
           "scheme, and counts of what arrived (received, accepted, duplicate, rejected by reason), plus what the " +
           "store holds and what retention dropped. Use it to check that a provider is set up and its deliveries verify.",
-        input: {},
+        input: {
+          source: z.string().optional().describe("Only this source, by its name; default: every source."),
+        },
         output: {
           sources: z
             .array(
@@ -59,23 +63,29 @@ export function webhooksToolset(store: EventStore | undefined, noStore: string):
             .describe("The shared event store."),
         },
         annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-        async run() {
+        async run({ source: only }) {
+          const names = settings.sources.map((source) => source.name);
+          if (only !== undefined && !names.includes(only)) {
+            throw new ToolError(`No webhook source is named ${quote(only)}; the sources are ${names.join(", ")}.`);
+          }
           const [counters, stats] = await Promise.all([store.counters(), store.stats()]);
           return {
-            sources: settings.sources.map((source) => {
-              const counts = counters[source.name] ?? {};
-              return {
-                name: source.name,
-                scheme: source.scheme,
-                url: sourceUrl(settings, source.name),
-                received: counts.received ?? 0,
-                accepted: counts.accepted ?? 0,
-                duplicate: counts.duplicate ?? 0,
-                rejected: Object.entries(counts)
-                  .filter(([outcome]) => outcome.startsWith("rejected:"))
-                  .map(([outcome, count]) => ({ reason: outcome.slice("rejected:".length), count })),
-              };
-            }),
+            sources: settings.sources
+              .filter((source) => only === undefined || source.name === only)
+              .map((source) => {
+                const counts = counters[source.name] ?? {};
+                return {
+                  name: source.name,
+                  scheme: source.scheme,
+                  url: sourceUrl(settings, source.name),
+                  received: counts.received ?? 0,
+                  accepted: counts.accepted ?? 0,
+                  duplicate: counts.duplicate ?? 0,
+                  rejected: Object.entries(counts)
+                    .filter(([outcome]) => outcome.startsWith("rejected:"))
+                    .map(([outcome, count]) => ({ reason: outcome.slice("rejected:".length), count })),
+                };
+              }),
             store: {
               events: stats.events,
               bytes: stats.bytes,

@@ -175,14 +175,15 @@ describe("tool calls", () => {
         name: "math_double",
         title: "Double",
         description: double.description,
+        // Portable (src/portable.ts): no $schema, the object closed.
         inputSchema: {
-          $schema: "http://json-schema.org/draft-07/schema#",
           type: "object",
           properties: {
             n: { type: "number", description: "The number." },
             unit: { type: "string", description: "A unit." },
           },
           required: ["n"],
+          additionalProperties: false,
         },
         outputSchema: {
           $schema: "http://json-schema.org/draft-07/schema#",

@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { startCnb } from "./fakes/cnb.js";
+import { startFrankfurter } from "./fakes/frankfurter.js";
+import type { Fake } from "./fakes/http.js";
+import { startWaiter } from "./memory.js";
+
+/**
+ * Every input schema, as tools/list publishes it with every toolset on, against the published
+ * rules of the model providers clients pass it to. Each rule names where it is written.
+ */
+
+type Schema = Record<string, unknown>;
+interface Rule {
+  provider: string;
+  /** The problems of one schema node; `root` for the inputSchema itself. */
+  check(node: Schema, root: boolean): string[];
+}
+
+// OpenAI, Structured Outputs / strict function calling, "Supported schemas"
+// (developers.openai.com/api/docs/guides/structured-outputs): every object closed, and only the
+// keywords listed as supported (strings: pattern, format; numbers: minimum, maximum, exclusive
+// bounds, multipleOf; arrays: minItems, maxItems; anyOf, enum, const, $ref, $defs, description).
+const OPENAI_KEYWORDS = new Set([
+  ...["type", "description", "properties", "required", "additionalProperties", "items", "enum", "const", "anyOf"],
+  ...["$ref", "$defs", "pattern", "format", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"],
+  ...["multipleOf", "minItems", "maxItems"],
+]);
+const openai: Rule = {
+  provider: "OpenAI strict",
+  check: (node) => [
+    ...Object.keys(node)
+      .filter((key) => !OPENAI_KEYWORDS.has(key))
+      .map((key) => `keyword ${key} is not supported`),
+    ...(node.type === "object" && node.additionalProperties !== false
+      ? ["an object without additionalProperties: false"]
+      : []),
+  ],
+};
+
+// Gemini, function declarations (ai.google.dev/api/caching#Schema): an OpenAPI 3.0 subset.
+const gemini: Rule = {
+  provider: "Gemini",
+  check: (node) => [
+    ...("$schema" in node ? ["$schema"] : []),
+    ...["exclusiveMinimum", "exclusiveMaximum"]
+      .filter((key) => key in node)
+      .map((key) => `${key} (no exclusive bounds)`),
+    ...(node.type === "string" && node.format !== undefined && !["enum", "date-time"].includes(node.format as string)
+      ? [`string format ${node.format}`]
+      : []),
+    ...(node.type === "object" && Object.keys((node.properties as object | undefined) ?? {}).length === 0
+      ? ["an object with empty properties"]
+      : []),
+  ],
+};
+
+// Anthropic, tool use (docs.claude.com, "input_schema"): a JSON Schema object at the root,
+// without a combinator there.
+const anthropic: Rule = {
+  provider: "Anthropic",
+  check: (node, root) =>
+    root
+      ? [
+          ...(node.type === "object" ? [] : ["a root that is not type object"]),
+          ...["anyOf", "oneOf", "allOf"].filter((key) => key in node).map((key) => `${key} at the root`),
+        ]
+      : [],
+};
+
+/** Every schema node under `schema`, with where it is. */
+function nodes(schema: Schema, path = "", root = true): { node: Schema; path: string; root: boolean }[] {
+  const found = [{ node: schema, path: path || "(root)", root }];
+  for (const [name, property] of Object.entries((schema.properties as Record<string, Schema> | undefined) ?? {})) {
+    found.push(...nodes(property, `${path}.${name}`, false));
+  }
+  if (schema.items && typeof schema.items === "object")
+    found.push(...nodes(schema.items as Schema, `${path}[]`, false));
+  for (const [i, branch] of ((schema.anyOf as Schema[] | undefined) ?? []).entries()) {
+    found.push(...nodes(branch, `${path}|${i}`, false));
+  }
+  return found;
+}
+
+let fakes: Fake[];
+beforeAll(async () => {
+  fakes = await Promise.all([startFrankfurter(), startCnb()]);
+});
+afterAll(() => Promise.all(fakes.map((fake) => fake.close())));
+
+test("every input schema keeps to OpenAI's strict subset, Gemini's declarations and Anthropic's input_schema", async () => {
+  const waiter = await startWaiter({
+    WAITER_FRANKFURTER_URL: `${fakes[0]?.origin}/v1`,
+    WAITER_CNB_URL: `${fakes[1]?.origin}/cnbapi`,
+    WAITER_CONTACT: "ops@shop.example",
+    WAITER_WOO_URL: "https://shop.example",
+    WAITER_WOO_KEY: "ck_portable",
+    WAITER_WOO_SECRET: "cs_portable",
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+  });
+  try {
+    const { tools } = await waiter.client.listTools();
+    expect(tools.length).toBe(21);
+    const problems: string[] = [];
+    for (const tool of tools) {
+      for (const { node, path, root } of nodes(tool.inputSchema as Schema)) {
+        for (const rule of [openai, gemini, anthropic]) {
+          for (const problem of rule.check(node, root))
+            problems.push(`${rule.provider}: ${tool.name} ${path}: ${problem}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  } finally {
+    await waiter.close();
+  }
+});
+
+test("a rule a keyword no longer shows is still the tool's, and its refusal says it", async () => {
+  const waiter = await startWaiter({ WAITER_FRANKFURTER_URL: `${fakes[0]?.origin}/v1` });
+  try {
+    const { tools } = await waiter.client.listTools();
+    const convert = tools.find((t) => t.name === "currency_convert");
+    const amount = (convert?.inputSchema.properties as Record<string, Schema> | undefined)?.amount;
+    expect(amount).toBeDefined();
+    expect(amount).not.toHaveProperty("exclusiveMinimum");
+    const refused = await waiter.call("currency_convert", { amount: 0, from: "EUR", to: "CZK" });
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused.content)).toMatch(/amount/);
+  } finally {
+    await waiter.close();
+  }
+});
