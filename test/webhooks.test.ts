@@ -502,6 +502,32 @@ describe("what agents see", () => {
     expect(trimmed.structuredContent).toMatchObject({ payload: '{"id":99}' });
   });
 
+  test("a payload too large for a model's context is cut, and the result says how to read it in parts", async () => {
+    const session = await inProcess();
+    // As large as this listener takes (WAITER_WEBHOOKS_MAX_BODY_BYTES, 64 KiB); a real one takes 1 MiB.
+    const lines = Array.from({ length: 1200 }, (_, i) => ({ sku: `SKU-${i}`, name: "Product", qty: 1 }));
+    const body = JSON.stringify({ id: 4711, status: "completed", lines, note: "end" });
+    expect(body.length).toBeGreaterThan(50_000);
+    const hmac = createHmac("sha256", SECRETS.SHOPIFY_WEBHOOK_SECRET).update(body).digest("base64");
+    const posted = await post("store", body, {
+      "x-shopify-hmac-sha256": hmac,
+      "x-shopify-event-id": "huge-1",
+      "x-shopify-topic": "orders/paid",
+    });
+    expect(posted, JSON.stringify(posted.body)).toMatchObject({ status: 200 });
+    const whole = await session.call("events_get", { id: posted.body.id });
+    const got = whole.structuredContent as { payload: string; payload_cut_at: number; note: string; size: number };
+    expect(got.size).toBe(body.length);
+    expect(got.payload).toBe(body.slice(0, got.payload_cut_at));
+    expect(got.note).toMatch(/cut at \d+ of its \d+ characters.*pass fields .*\(they are: id, status, lines, note\)/);
+    expect(text(whole)).toContain(got.note);
+    // Under 20k tokens at 4 characters a token, the text and the structured result together.
+    expect(JSON.stringify(whole).length).toBeLessThan(80_000);
+    const parts = await session.call("events_get", { id: posted.body.id, fields: ["id", "note"] });
+    expect(parts.structuredContent).toMatchObject({ payload: '{"id":4711,"note":"end"}' });
+    expect(parts.structuredContent).not.toHaveProperty("note");
+  });
+
   test("events_list pages with cursors, and events_ack is idempotent", async () => {
     const session = await inProcess();
     const first = (await session.call("events_list", { limit: 1 })).structuredContent as { cursor: string };
