@@ -5,6 +5,7 @@ import { ConfigError } from "./errors.js";
 import type { EventStore } from "./events/store.js";
 import { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
+import { registerPrompts } from "./prompts.js";
 import { createServer, enabledTools, instructionsFor } from "./server.js";
 import { toolsets } from "./toolsets.js";
 import type { SessionOptions } from "./transports/http.js";
@@ -118,6 +119,12 @@ export async function startApp(config: Config, log: Log, options: { listener: bo
       const served = allow ? tools.filter(allow) : tools;
       const server = createServer(served, config, log, instructionsFor(known, served));
       const stopResources = store && resources?.registerEventResources(server, store, log);
+      registerPrompts(
+        server,
+        served,
+        webhooks.sources.map((source) => source.name),
+        log,
+      );
       return {
         server,
         async close() {

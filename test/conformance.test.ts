@@ -45,7 +45,13 @@ test("waiter serve passes the MCP conformance suite but for the scenarios that n
   const { stdout } = await run.catch((failed: { stdout?: string; stderr?: string }) => {
     throw new Error(`the conformance suite failed:\n${failed.stdout ?? ""}${failed.stderr ?? ""}`);
   });
-  for (const scenario of ["server-initialize", "tools-list", "resources-subscribe", "dns-rebinding-protection"]) {
+  for (const scenario of [
+    "server-initialize",
+    "tools-list",
+    "resources-subscribe",
+    "prompts-list",
+    "dns-rebinding-protection",
+  ]) {
     expect(stdout).toMatch(new RegExp(`✓ ${scenario}: \\d+ passed, 0 failed`));
   }
 }, 60_000);

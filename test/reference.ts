@@ -243,8 +243,10 @@ export async function renderTools(): Promise<string> {
   const waiter = await startWaiter(EVERY_TOOLSET);
   let instructions: string | undefined;
   const tools: Awaited<ReturnType<typeof waiter.client.listTools>>["tools"] = [];
+  let prompts: Awaited<ReturnType<typeof waiter.client.listPrompts>>["prompts"] = [];
   try {
     instructions = waiter.client.getInstructions();
+    prompts = (await waiter.client.listPrompts()).prompts;
     let cursor: string | undefined;
     do {
       const page = await waiter.client.listTools(cursor ? { cursor } : {});
@@ -289,6 +291,23 @@ export async function renderTools(): Promise<string> {
       "What the server tells every client when it connects (its `instructions`):",
       "",
       ...instructions.split("\n").map((line) => `> ${line}`),
+    );
+  }
+  lines.push(
+    "",
+    "## Prompts",
+    "",
+    "Flows a person starts by hand, shown as slash commands by clients that have them; each is offered only",
+    "when the tools it names are served.",
+  );
+  for (const prompt of prompts) {
+    const args = (prompt.arguments ?? []).map(
+      (arg) =>
+        `\`${arg.name}\` (${arg.required ? "required" : "optional"}, completed as typed): ${arg.description ?? ""}`,
+    );
+    lines.push(
+      "",
+      `- ${code(prompt.name)}, ${prompt.title ?? ""}: ${prompt.description ?? ""}${args.length ? ` Arguments: ${args.join("; ")}` : ""}`,
     );
   }
   for (const { toolset, tools: group } of byToolset) {

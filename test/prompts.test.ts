@@ -1,0 +1,103 @@
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
+import { startFrankfurter } from "./fakes/frankfurter.js";
+import type { Fake } from "./fakes/http.js";
+import { startGeocoding } from "./fakes/open-meteo.js";
+import { connect, startApp } from "./memory.js";
+
+let frankfurter: Fake;
+let geocoding: Fake;
+let env: Record<string, string>;
+const closing: (() => Promise<void>)[] = [];
+
+beforeAll(async () => {
+  [frankfurter, geocoding] = await Promise.all([startFrankfurter(), startGeocoding()]);
+  env = {
+    WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
+    WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
+    WAITER_CONTACT: "ops@shop.example",
+    // Listed, never called: the prompts only name the shop's tools.
+    WAITER_WOO_URL: "https://shop.example",
+    WAITER_WOO_KEY: "ck_prompts",
+    WAITER_WOO_SECRET: "cs_prompts",
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+      stripe: { scheme: "none", allowUnsigned: true },
+      shop: { scheme: "none", allowUnsigned: true },
+      erp: { scheme: "none", allowUnsigned: true },
+    }),
+  };
+});
+afterEach(async () => {
+  for (const close of closing.splice(0).reverse()) await close();
+});
+afterAll(() => Promise.all([frankfurter.close(), geocoding.close()]));
+
+async function client(
+  extra: Record<string, string> = {},
+  allow?: (tool: { name: string }) => boolean,
+): Promise<Client> {
+  const { app, log } = await startApp({ ...env, ...extra });
+  const session = app.session(log, allow);
+  const connected = await connect(session);
+  closing.push(
+    () => app.close(),
+    () => session.close(),
+    () => connected.close(),
+  );
+  return connected;
+}
+
+const textOf = (result: { messages: { content: { type: string; text?: string } }[] }) =>
+  result.messages.map((m) => m.content.text ?? "").join("\n");
+
+test("the payments flow and the morning brief are listed, and say the tools to use", async () => {
+  const waiter = await client();
+  const { prompts } = await waiter.listPrompts();
+  expect(prompts.map((p) => p.name)).toEqual(["process_payments", "morning_brief"]);
+  expect(prompts.find((p) => p.name === "morning_brief")?.arguments).toEqual([
+    expect.objectContaining({ name: "place", required: false }),
+  ]);
+
+  const payments = textOf(await waiter.getPrompt({ name: "process_payments", arguments: { source: "stripe" } }));
+  expect(payments).toMatch(/events_list \(unacked_only: true, source: "stripe"\)/);
+  for (const tool of ["events_get", "eshop_order_get", "eshop_order_mark_paid", "events_ack"]) {
+    expect(payments).toContain(tool);
+  }
+  const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: { place: "Ostrava, CZ" } }));
+  for (const part of ["eshop_orders_list", "eshop_products_list", "events_list", "currency_rates"]) {
+    expect(brief).toContain(part);
+  }
+  expect(brief).toContain('weather_forecast for "Ostrava, CZ"');
+});
+
+test("arguments complete: the configured sources, and places as weather_forecast takes them", async () => {
+  const waiter = await client();
+  const sources = await waiter.complete({
+    ref: { type: "ref/prompt", name: "process_payments" },
+    argument: { name: "source", value: "s" },
+  });
+  expect(sources.completion.values).toEqual(["stripe", "shop"]);
+  const places = await waiter.complete({
+    ref: { type: "ref/prompt", name: "morning_brief" },
+    argument: { name: "place", value: "Frankf" },
+  });
+  expect(places.completion.values).toEqual(["Frankfurt am Main, DE", "Frankfurt (Oder), DE"]);
+  const tooShort = await waiter.complete({
+    ref: { type: "ref/prompt", name: "morning_brief" },
+    argument: { name: "place", value: "F" },
+  });
+  expect(tooShort.completion.values).toEqual([]);
+});
+
+test("a prompt is offered only with the tools it names", async () => {
+  // A token that may only read: no payments flow, and a brief of what it may read.
+  const reader = await client({}, (tool) => !/_(ack|mark_paid|update_status|add_note|stock_set)$/.test(tool.name));
+  expect((await reader.listPrompts()).prompts.map((p) => p.name)).toEqual(["morning_brief"]);
+  const rates = await client({ WAITER_TOOLSETS: "currency" });
+  const { prompts } = await rates.listPrompts();
+  expect(prompts.map((p) => p.name)).toEqual(["morning_brief"]);
+  expect(prompts[0]?.arguments ?? []).toEqual([]);
+  const brief = textOf(await rates.getPrompt({ name: "morning_brief", arguments: {} }));
+  expect(brief).toContain("currency_rates");
+  expect(brief).not.toMatch(/eshop|events|weather/);
+});
