@@ -61,3 +61,31 @@ export function portableSchema(schema: Schema): Schema {
   if (schema.type === "object") out.additionalProperties = false;
   return out;
 }
+
+/**
+ * An output schema as published: what a program checks a result against and a model may read,
+ * without what says nothing to either (`$schema`, zod's safe-integer bounds). Objects stay open
+ * here: a client checks a result, it does not generate one.
+ */
+export function publishedOutputSchema(schema: Schema): Schema {
+  const out: Schema = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === "$schema" || key === "additionalProperties") continue;
+    if ((key === "minimum" || key === "maximum") && Math.abs(value as number) === SAFE) continue;
+    if (key === "properties") {
+      out.properties = Object.fromEntries(
+        Object.entries(value as Record<string, Schema>).map(([name, property]) => [
+          name,
+          publishedOutputSchema(property),
+        ]),
+      );
+    } else if (key === "items" && typeof value === "object" && value !== null) {
+      out.items = publishedOutputSchema(value as Schema);
+    } else if (key === "anyOf") {
+      out.anyOf = (value as Schema[]).map(publishedOutputSchema);
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}

@@ -15,7 +15,7 @@ import type { Config } from "./config.js";
 import { ConfigError, ToolError } from "./errors.js";
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
-import { portableSchema } from "./portable.js";
+import { portableSchema, publishedOutputSchema } from "./portable.js";
 import { oneLine, shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
 import type { Tool, ToolCall, Toolset } from "./toolset.js";
@@ -150,7 +150,7 @@ export function createServer(
         description: tool.description,
         inputSchema: input,
         outputSchema: z.object(tool.output),
-        annotations: { title: tool.title, ...tool.annotations },
+        annotations: tool.annotations,
       },
       toolCallback(tool, timeoutMs, toolLog(tool, log)),
     );
@@ -230,7 +230,7 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
 }
 
 /**
- * tools/list as McpServer answers it, each input schema made portable (src/portable.ts): the SDK
+ * tools/list as McpServer answers it, its schemas as src/portable.ts publishes them: the SDK
  * converts the zod schemas itself and has no hook for the result, so this wraps its handler as
  * guardToolCalls does.
  */
@@ -242,7 +242,13 @@ function publishPortable(server: McpServer): void {
     const listed = (await sdk(request, extra)) as ListToolsResult;
     return {
       ...listed,
-      tools: listed.tools.map((tool) => ({ ...tool, inputSchema: portableSchema(tool.inputSchema) })),
+      tools: listed.tools.map(({ execution, outputSchema, ...tool }) => ({
+        ...tool,
+        inputSchema: portableSchema(tool.inputSchema),
+        ...(outputSchema ? { outputSchema: publishedOutputSchema(outputSchema) } : {}),
+        // "forbidden" is what no execution says; McpServer adds it to every tool.
+        ...(execution && execution.taskSupport !== "forbidden" ? { execution } : {}),
+      })),
     };
   });
 }

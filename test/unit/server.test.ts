@@ -186,14 +186,12 @@ describe("tool calls", () => {
           additionalProperties: false,
         },
         outputSchema: {
-          $schema: "http://json-schema.org/draft-07/schema#",
           type: "object",
           properties: { doubled: { type: "number", minimum: 0 }, unit: { type: "string" } },
           required: ["doubled"],
-          additionalProperties: false,
         },
-        annotations: { title: "Double", ...double.annotations },
-        execution: { taskSupport: "forbidden" },
+        // The title once, where the current protocol has it; no execution: tasks are not offered.
+        annotations: double.annotations,
       },
     ]);
     await client.close();
