@@ -46,7 +46,7 @@ export const sourceArg = z
   .enum(SOURCES)
   .optional()
   .describe(
-    'Whose reference rates: "ecb" (European Central Bank, EUR-based, ~30 currencies) or "cnb" (Czech National Bank, CZK-based, the rate Czech accounting uses). Default: the server\'s configured source.',
+    '"ecb" (European Central Bank, EUR-based) or "cnb" (Czech National Bank, CZK-based, for Czech accounting). Default: the configured one.',
   );
 
 // --- results -----------------------------------------------------------------------------

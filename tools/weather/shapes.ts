@@ -11,7 +11,7 @@ export const location = {
     .max(200)
     .optional()
     .describe(
-      'A place name: "Ostrava". Narrow it with a country code, country or region after a comma: "Springfield, Illinois", "Frankfurt, DE". Give this or latitude and longitude.',
+      'Place name, narrowed by a country code, country or region after a comma: "Frankfurt, DE". Or give latitude and longitude.',
     ),
   latitude: z.number().min(-90).max(90).optional().describe("Latitude in degrees, -90 to 90 (north positive)."),
   longitude: z.number().min(-180).max(180).optional().describe("Longitude in degrees, -180 to 180 (east positive)."),
