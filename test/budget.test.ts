@@ -1,7 +1,6 @@
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { startFrankfurter } from "./fakes/frankfurter.js";
-import type { Fake } from "./fakes/http.js";
+import { expect, test } from "vitest";
 import { startWaiter } from "./memory.js";
+import { EVERY_TOOLSET } from "./reference.js";
 
 /**
  * What waiter's tools cost a model's context, with every toolset on. Most clients put each
@@ -14,23 +13,10 @@ const TOOLS_LIST_BYTES = 54 * 1024;
 const MODEL_READS_BYTES = 19.5 * 1024;
 const AIM = { all: 32 * 1024, reads: 14 * 1024 };
 
-let frankfurter: Fake;
-beforeAll(async () => {
-  frankfurter = await startFrankfurter();
-});
-afterAll(() => frankfurter.close());
-
 const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
 test("tools/list, and what a model reads first of it, stay within their ceilings", async () => {
-  const waiter = await startWaiter({
-    WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
-    WAITER_CONTACT: "ops@shop.example",
-    WAITER_WOO_URL: "https://shop.example",
-    WAITER_WOO_KEY: "ck_budget",
-    WAITER_WOO_SECRET: "cs_budget",
-    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-  });
+  const waiter = await startWaiter(EVERY_TOOLSET);
   try {
     const { tools } = await waiter.client.listTools();
     expect(tools.length).toBe(21);

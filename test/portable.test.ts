@@ -1,8 +1,6 @@
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { startCnb } from "./fakes/cnb.js";
-import { startFrankfurter } from "./fakes/frankfurter.js";
-import type { Fake } from "./fakes/http.js";
+import { expect, test } from "vitest";
 import { startWaiter } from "./memory.js";
+import { EVERY_TOOLSET } from "./reference.js";
 
 /**
  * Every input schema, as tools/list publishes it with every toolset on, against the published
@@ -81,22 +79,8 @@ function nodes(schema: Schema, path = "", root = true): { node: Schema; path: st
   return found;
 }
 
-let fakes: Fake[];
-beforeAll(async () => {
-  fakes = await Promise.all([startFrankfurter(), startCnb()]);
-});
-afterAll(() => Promise.all(fakes.map((fake) => fake.close())));
-
 test("every input schema keeps to OpenAI's strict subset, Gemini's declarations and Anthropic's input_schema", async () => {
-  const waiter = await startWaiter({
-    WAITER_FRANKFURTER_URL: `${fakes[0]?.origin}/v1`,
-    WAITER_CNB_URL: `${fakes[1]?.origin}/cnbapi`,
-    WAITER_CONTACT: "ops@shop.example",
-    WAITER_WOO_URL: "https://shop.example",
-    WAITER_WOO_KEY: "ck_portable",
-    WAITER_WOO_SECRET: "cs_portable",
-    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-  });
+  const waiter = await startWaiter(EVERY_TOOLSET);
   try {
     const { tools } = await waiter.client.listTools();
     expect(tools.length).toBe(21);
@@ -116,7 +100,8 @@ test("every input schema keeps to OpenAI's strict subset, Gemini's declarations 
 });
 
 test("a rule a keyword no longer shows is still the tool's, and its refusal says it", async () => {
-  const waiter = await startWaiter({ WAITER_FRANKFURTER_URL: `${fakes[0]?.origin}/v1` });
+  // Refused before any upstream is asked.
+  const waiter = await startWaiter();
   try {
     const { tools } = await waiter.client.listTools();
     const convert = tools.find((t) => t.name === "currency_convert");
