@@ -9,8 +9,8 @@ import { EVERY_TOOLSET } from "./reference.js";
  * first 3.5k (14 KiB). Until the surface is slimmed to that, the test holds today's figures as
  * ceilings, so that no change makes them worse, and prints the aim beside them.
  */
-const TOOLS_LIST_BYTES = 54 * 1024;
-const MODEL_READS_BYTES = 19.5 * 1024;
+const TOOLS_LIST_BYTES = 52 * 1024;
+const MODEL_READS_BYTES = 19 * 1024;
 const AIM = { all: 32 * 1024, reads: 14 * 1024 };
 
 const bytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value));

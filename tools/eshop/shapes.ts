@@ -2,14 +2,15 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Page, PageRequest } from "./provider.js";
 
-const money = (what: string) => z.string().describe(`${what}, a decimal string as the shop keeps it ("19.99").`);
+/** Money is a decimal string as the shop keeps it ("19.99"), which the tools' descriptions say once. */
+const money = (what?: string) => (what ? z.string().describe(what) : z.string());
 const time = (what: string) => z.string().describe(`${what}, ISO 8601 in UTC.`);
 
 export const orderSummaryOut = z.object({
   id: z.number().describe("The order's id: pass it to the other eshop_order_* tools."),
   number: z.string().describe("The order number customers see (often the id)."),
   status: z.string(),
-  total: money("Grand total"),
+  total: money(),
   currency: z.string().describe("ISO 4217 code."),
   customer_id: z.number().optional().describe("The customer's account id; absent for a guest order."),
   customer_name: z.string().optional(),
@@ -49,9 +50,9 @@ export const orderOut = {
     .boolean()
     .optional()
     .describe("The shop says something must be shipped once paid; false when paid orders go straight to completed."),
-  shipping_total: money("Shipping"),
-  discount_total: money("Discounts"),
-  total_tax: money("Tax"),
+  shipping_total: money(),
+  discount_total: money(),
+  total_tax: money(),
   prices_include_tax: z.boolean(),
   transaction_id: z.string().optional().describe("The payment gateway's transaction id."),
   customer_note: z.string().optional().describe("What the customer wrote at checkout."),
@@ -64,9 +65,9 @@ export const orderOut = {
       variation_id: z.number().optional(),
       sku: z.string().optional(),
       quantity: z.number(),
-      subtotal: money("Before discounts"),
-      total: money("After discounts"),
-      tax: money("Tax on the line"),
+      subtotal: money("Before discounts."),
+      total: money("After discounts."),
+      tax: money(),
     }),
   ),
   billing: addressOut,
@@ -84,9 +85,9 @@ export const productOut = z.object({
   sku: z.string().optional(),
   type: z.string().describe("simple, variable, grouped or external."),
   status: z.string().describe("publish, draft, pending or private."),
-  price: money("Current price"),
-  regular_price: money("Regular price"),
-  sale_price: money("Sale price, when on sale").optional(),
+  price: money(),
+  regular_price: money(),
+  sale_price: money("When on sale.").optional(),
   manage_stock: z.boolean().describe("Whether the shop counts this product's stock."),
   stock_quantity: z.number().optional().describe("Units in stock, when the shop counts them."),
   stock_status: z.string().describe("instock, outofstock or onbackorder."),
