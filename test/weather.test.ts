@@ -159,7 +159,8 @@ describe(`at ${AFTERNOON}`, () => {
 
       const none = await server.call("weather_geocode", { name: "Atlantis" });
       expect(none.isError).toBeFalsy();
-      expect(data(none)).toEqual({ query: "Atlantis", places: [] });
+      // A client that shows the model only structuredContent gets the advice too.
+      expect(data(none)).toEqual({ query: "Atlantis", places: [], note: expect.stringMatching(/Check the spelling/) });
       expect(text(none)).toMatch(/No place called "Atlantis" was found/);
     });
 

@@ -34,6 +34,7 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
     output: {
       query: z.string().describe("The name searched for."),
       places: z.array(placeOut).describe("Matching places, most relevant first; empty when none matched."),
+      note: z.string().optional().describe("What to try when no place matched."),
     },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
@@ -46,12 +47,15 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
         },
         call,
       );
-      return { query: args.name, places: found };
+      if (found.length > 0) return { query: args.name, places: found };
+      return {
+        query: args.name,
+        places: found,
+        note: `No place called "${args.name}" was found. Check the spelling, try the English or local name, or drop country_code.`,
+      };
     },
-    render({ query, places: found }) {
-      if (found.length === 0) {
-        return `No place called "${query}" was found. Check the spelling, try the English or local name, or drop country_code.`;
-      }
+    render({ places: found, note }) {
+      if (found.length === 0) return note ?? "No place was found.";
       return found
         .map(
           (p, i) =>
