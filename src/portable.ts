@@ -1,15 +1,14 @@
 /**
- * Input schemas as every client's model provider takes them. zod writes JSON Schema that is
- * valid but says more than some providers accept: OpenAI's strict function calling wants every
- * object closed and knows only some keywords, Gemini's function declarations take an OpenAPI
- * subset (no `$schema`, no exclusive bounds, string formats only `enum` and `date-time`).
- * A keyword dropped here still holds: the tool checks its arguments against its zod schema,
- * and a refusal names the rule.
+ * The schemas tools/list publishes. zod writes JSON Schema that is valid but says more than some
+ * model providers accept: OpenAI's strict function calling wants every object closed and knows
+ * only some keywords, Gemini's function declarations take an OpenAPI subset (no `$schema`, no
+ * exclusive bounds, string formats only `enum` and `date-time`). A keyword dropped here still
+ * holds: the tool checks its arguments against its zod schema, and a refusal names the rule.
  */
 
 type Schema = Record<string, unknown>;
 
-/** Keywords kept: those OpenAI's strict mode lists as supported, and Gemini takes. */
+/** Input keywords kept: those OpenAI's strict mode lists as supported, and Gemini takes. */
 const KEPT = new Set([
   "type",
   "description",
@@ -28,38 +27,41 @@ const KEPT = new Set([
   "maxItems",
 ]);
 
-/** zod's bounds of a safe integer: no rule a model needs to read. */
-const SAFE = Number.MAX_SAFE_INTEGER;
+/** zod's bound on every integer, a safe integer's: no rule a model or program needs to read. */
+const safeBound = (key: string, value: unknown) =>
+  (key === "minimum" || key === "maximum") && Math.abs(value as number) === Number.MAX_SAFE_INTEGER;
 
-export function portableSchema(schema: Schema): Schema {
-  const out: Schema = {};
-  for (const [key, value] of Object.entries(schema)) {
-    if (!KEPT.has(key)) continue;
-    if (key === "properties") {
-      out.properties = Object.fromEntries(
-        Object.entries(value as Record<string, Schema>).map(([name, property]) => [name, portableSchema(property)]),
-      );
-    } else if (key === "items" && typeof value === "object" && value !== null) {
-      out.items = portableSchema(value as Schema);
-    } else if (key === "anyOf") {
-      out.anyOf = (value as Schema[]).map(portableSchema);
-    } else if (key === "format" && value !== "date-time") {
-      // Gemini takes no other string format; the tool still checks it.
-    } else if ((key === "minimum" || key === "maximum") && Math.abs(value as number) === SAFE) {
-      // The safe-integer bound zod adds to every integer.
-    } else {
-      out[key] = value;
-    }
+/** `schema` with `node` applied to it and to every schema under its properties, items and anyOf. */
+function everyNode(schema: Schema, node: (schema: Schema) => Schema): Schema {
+  const out = node(schema);
+  if (out.properties) {
+    out.properties = Object.fromEntries(
+      Object.entries(out.properties as Record<string, Schema>).map(([name, sub]) => [name, everyNode(sub, node)]),
+    );
   }
-  // An integer above n is one of at least n + 1: the same rule, said in a keyword every provider takes.
-  if (schema.type === "integer" && typeof schema.exclusiveMinimum === "number") {
-    out.minimum = schema.exclusiveMinimum + 1;
-  }
-  if (schema.type === "integer" && typeof schema.exclusiveMaximum === "number") {
-    out.maximum = schema.exclusiveMaximum - 1;
-  }
-  if (schema.type === "object") out.additionalProperties = false;
+  if (out.items && typeof out.items === "object") out.items = everyNode(out.items as Schema, node);
+  if (out.anyOf) out.anyOf = (out.anyOf as Schema[]).map((sub) => everyNode(sub, node));
   return out;
+}
+
+/** An input schema every model provider takes. */
+export function portableSchema(schema: Schema): Schema {
+  return everyNode(schema, (node) => {
+    const out = Object.fromEntries(
+      Object.entries(node).filter(
+        ([key, value]) =>
+          KEPT.has(key) &&
+          !safeBound(key, value) &&
+          // Gemini takes no other string format; the tool still checks it.
+          !(key === "format" && value !== "date-time"),
+      ),
+    );
+    // An integer above n is one of at least n + 1: the same rule, in a keyword every provider takes.
+    if (node.type === "integer" && typeof node.exclusiveMinimum === "number") out.minimum = node.exclusiveMinimum + 1;
+    if (node.type === "integer" && typeof node.exclusiveMaximum === "number") out.maximum = node.exclusiveMaximum - 1;
+    if (node.type === "object") out.additionalProperties = false;
+    return out;
+  });
 }
 
 /**
@@ -68,24 +70,11 @@ export function portableSchema(schema: Schema): Schema {
  * here: a client checks a result, it does not generate one.
  */
 export function publishedOutputSchema(schema: Schema): Schema {
-  const out: Schema = {};
-  for (const [key, value] of Object.entries(schema)) {
-    if (key === "$schema" || key === "additionalProperties") continue;
-    if ((key === "minimum" || key === "maximum") && Math.abs(value as number) === SAFE) continue;
-    if (key === "properties") {
-      out.properties = Object.fromEntries(
-        Object.entries(value as Record<string, Schema>).map(([name, property]) => [
-          name,
-          publishedOutputSchema(property),
-        ]),
-      );
-    } else if (key === "items" && typeof value === "object" && value !== null) {
-      out.items = publishedOutputSchema(value as Schema);
-    } else if (key === "anyOf") {
-      out.anyOf = (value as Schema[]).map(publishedOutputSchema);
-    } else {
-      out[key] = value;
-    }
-  }
-  return out;
+  return everyNode(schema, (node) =>
+    Object.fromEntries(
+      Object.entries(node).filter(
+        ([key, value]) => key !== "$schema" && key !== "additionalProperties" && !safeBound(key, value),
+      ),
+    ),
+  );
 }

@@ -157,7 +157,7 @@ export function createServer(
     inputs.set(tool.name, { tool, input });
   }
   guardToolCalls(server, inputs, log);
-  publishPortable(server);
+  publishSchemas(server);
   return server;
 }
 
@@ -170,6 +170,18 @@ type CallHandler = (
   request: JSONRPCRequest,
   extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
 ) => Promise<unknown>;
+
+/**
+ * Puts `wrap` around the handler McpServer installed for `method`. The SDK has no hook before
+ * its own request parsing nor after its answer, so this reaches into the protocol's (private)
+ * handler map: the one place that does.
+ */
+function wrapHandler(server: McpServer, method: string, wrap: (sdk: CallHandler) => CallHandler): void {
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, CallHandler> })._requestHandlers;
+  const sdk = handlers.get(method);
+  if (!sdk) throw new Error(`McpServer installed no ${method} handler`);
+  handlers.set(method, wrap(sdk));
+}
 
 /**
  * waiter's promises about a call's arguments, kept around McpServer's tools/call, which answers
@@ -185,13 +197,10 @@ type CallHandler = (
  * - a result outside the tool's output schema, which McpServer answers in words that read like
  *   the client's mistake, is waiter's bug, said so and logged.
  * The SDK parses a request against its schema before any handler sees it and has no hook ahead of
- * that, so this wraps the handler McpServer installed, in the protocol's (private) handler map.
+ * that, so this wraps the handler McpServer installed.
  */
 function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; input: z.ZodObject }>, log: Log): void {
-  const handlers = (server.server as unknown as { _requestHandlers: Map<string, CallHandler> })._requestHandlers;
-  const sdk = handlers.get("tools/call");
-  if (!sdk) throw new Error("McpServer installed no tools/call handler");
-  handlers.set("tools/call", async (request, extra) => {
+  wrapHandler(server, "tools/call", (sdk) => async (request, extra) => {
     const params = request.params ?? {};
     if (typeof params.name !== "string") {
       throw new McpError(ErrorCode.InvalidParams, "tools/call needs params.name, the name of a tool from tools/list");
@@ -231,14 +240,10 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
 
 /**
  * tools/list as McpServer answers it, its schemas as src/portable.ts publishes them: the SDK
- * converts the zod schemas itself and has no hook for the result, so this wraps its handler as
- * guardToolCalls does.
+ * converts the zod schemas itself and has no hook for the result.
  */
-function publishPortable(server: McpServer): void {
-  const handlers = (server.server as unknown as { _requestHandlers: Map<string, CallHandler> })._requestHandlers;
-  const sdk = handlers.get("tools/list");
-  if (!sdk) throw new Error("McpServer installed no tools/list handler");
-  handlers.set("tools/list", async (request, extra) => {
+function publishSchemas(server: McpServer): void {
+  wrapHandler(server, "tools/list", (sdk) => async (request, extra) => {
     const listed = (await sdk(request, extra)) as ListToolsResult;
     return {
       ...listed,

@@ -4,10 +4,13 @@ export const SHOWN_CHARACTERS = 40;
 /** A value as a message shows it: whole when short, else its first 40 characters and its length. */
 export function shorten(value: string): string {
   if (value.length <= SHOWN_CHARACTERS) return value;
-  const code = value.charCodeAt(SHOWN_CHARACTERS - 1);
-  // Never split a surrogate pair.
-  const end = code >= 0xd800 && code <= 0xdbff ? SHOWN_CHARACTERS - 1 : SHOWN_CHARACTERS;
-  return `${value.slice(0, end)}…(${value.length} characters)`;
+  return `${firstCharacters(value, SHOWN_CHARACTERS)}…(${value.length} characters)`;
+}
+
+/** The first `count` characters of `text`, one fewer rather than half a surrogate pair. */
+export function firstCharacters(text: string, count: number): string {
+  const code = text.charCodeAt(count - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? count - 1 : count);
 }
 
 /** `text` as one line of at most `max` characters, its runs of whitespace made single spaces. */

@@ -43,14 +43,18 @@ export async function connect(session: AppSession): Promise<Client> {
 /**
  * waiter in this process, as the stdio mode starts it but over the SDK's in-memory transport:
  * the same config, toolsets, server and SDK client, on the clock the test sets. The listener
- * stays off unless asked for.
+ * stays off unless asked for; `allow` narrows the session's tools as a caller's token does.
  */
 export async function startWaiter(
   env: Record<string, string> = {},
-  options: { overrides?: ConfigSources["overrides"]; listener?: boolean } = {},
+  options: {
+    overrides?: ConfigSources["overrides"];
+    listener?: boolean;
+    allow?: (tool: { name: string }) => boolean;
+  } = {},
 ): Promise<Session & { listenerUrl: string | undefined }> {
   const { app, log, stderr } = await startApp(env, options);
-  const session = app.session(log);
+  const session = app.session(log, options.allow);
   const client = await connect(session);
   return {
     listenerUrl: app.listener?.url,

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import type { Fake } from "./fakes/http.js";
 import { startGeocoding } from "./fakes/open-meteo.js";
-import { connect, startApp } from "./memory.js";
+import { startWaiter } from "./memory.js";
 
 let frankfurter: Fake;
 let geocoding: Fake;
@@ -28,7 +28,7 @@ beforeAll(async () => {
   };
 });
 afterEach(async () => {
-  for (const close of closing.splice(0).reverse()) await close();
+  for (const close of closing.splice(0)) await close();
 });
 afterAll(() => Promise.all([frankfurter.close(), geocoding.close()]));
 
@@ -36,15 +36,9 @@ async function client(
   extra: Record<string, string> = {},
   allow?: (tool: { name: string }) => boolean,
 ): Promise<Client> {
-  const { app, log } = await startApp({ ...env, ...extra });
-  const session = app.session(log, allow);
-  const connected = await connect(session);
-  closing.push(
-    () => app.close(),
-    () => session.close(),
-    () => connected.close(),
-  );
-  return connected;
+  const waiter = await startWaiter({ ...env, ...extra }, { allow });
+  closing.push(waiter.close);
+  return waiter.client;
 }
 
 const textOf = (result: { messages: { content: { type: string; text?: string } }[] }) =>

@@ -336,15 +336,11 @@ describe("logging", () => {
 describe("choosing tools", () => {
   const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
   async function served(env: Record<string, string>, allow?: (tool: { name: string }) => boolean) {
-    const { app, log, stderr } = await startApp({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources, ...env });
-    const session = app.session(log, allow);
-    const client = await connect(session);
-    const names = (await client.listTools()).tools.map((t) => t.name);
-    const instructions = client.getInstructions() ?? "";
-    await client.close();
-    await session.close();
-    await app.close();
-    return { names, instructions, stderr: stderr() };
+    const waiter = await startWaiter({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources, ...env }, { allow });
+    const names = (await waiter.client.listTools()).tools.map((t) => t.name);
+    const instructions = waiter.client.getInstructions() ?? "";
+    await waiter.close();
+    return { names, instructions, stderr: waiter.stderr() };
   }
 
   test("WAITER_TOOLS serves only the tools named, WAITER_EXCLUDE_TOOLS all but those; read-only still wins", async () => {

@@ -14,8 +14,8 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { App, Session } from "../app-types.js";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
-import { OAUTH_SCOPES, type OAuthSettings, oauthVerifier } from "./oauth.js";
-import { allowedTools, rateLimit, type Token, tokenVerifier } from "./tokens.js";
+import { type OAuthSettings, oauthVerifier } from "./oauth.js";
+import { allowedTools, OAUTH_SCOPES, rateLimit, type Token, tokenVerifier, WRITE_SCOPE } from "./tokens.js";
 
 export interface SessionOptions {
   /** Most sessions open at once; an initialize beyond them gets 503. */
@@ -109,7 +109,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       const beyond = beyondScope(req.body, req.auth);
       if (beyond) {
         // Not a tool this token lists: said in OAuth's words, so a client can ask for more.
-        res.set("www-authenticate", `Bearer error="insufficient_scope", scope="waiter:write"`);
+        res.set("www-authenticate", `Bearer error="insufficient_scope", scope="${WRITE_SCOPE}"`);
         res
           .status(403)
           .json({ error: "insufficient_scope", error_description: `Token ${caller} may not call ${beyond}` });

@@ -3,9 +3,7 @@ import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/p
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
 import { clock } from "../time.js";
-
-/** The scopes an access token carries for waiter: read-only tools, or every tool. */
-export const OAUTH_SCOPES = ["waiter:read", "waiter:write"] as const;
+import { OAUTH_SCOPES } from "./tokens.js";
 
 export interface OAuthSettings {
   /** The authorization server that issues the access tokens (Keycloak, Auth0, Entra, ...). */

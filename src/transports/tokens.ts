@@ -18,6 +18,10 @@ import type { Tool } from "../toolset.js";
 /** What a token may do: `read` lists and runs the read-only tools only, `write` every tool. */
 export const SCOPES = ["read", "write"] as const;
 
+/** The same, as a caller holds them, from a configured token or an OAuth access token. */
+export const OAUTH_SCOPES = ["waiter:read", "waiter:write"] as const;
+export const [READ_SCOPE, WRITE_SCOPE] = OAUTH_SCOPES;
+
 /** Bearer tokens shorter than this are refused: `openssl rand -hex 32` makes one of 64. */
 const MIN_SECRET = 32;
 
@@ -108,7 +112,7 @@ export function tokenVerifier(tokens: readonly Token[]): OAuthTokenVerifier {
       return {
         token: given,
         clientId: found.name,
-        scopes: found.scope === "write" ? ["waiter:read", "waiter:write"] : ["waiter:read"],
+        scopes: found.scope === "write" ? [...OAUTH_SCOPES] : [READ_SCOPE],
         // Configured tokens do not expire; the SDK's middleware wants a time.
         expiresAt: Number.POSITIVE_INFINITY,
         ...(found.toolsets ? { extra: { toolsets: found.toolsets } } : {}),
@@ -122,7 +126,7 @@ export function tokenVerifier(tokens: readonly Token[]): OAuthTokenVerifier {
  * waiter:read alone; within its toolsets when its token names them.
  */
 export function allowedTools(auth: AuthInfo): (tool: Tool) => boolean {
-  const write = auth.scopes.includes("waiter:write");
+  const write = auth.scopes.includes(WRITE_SCOPE);
   const toolsets = auth.extra?.toolsets as string[] | undefined;
   return (tool) =>
     (write || tool.annotations.readOnlyHint) &&
