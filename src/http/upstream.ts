@@ -17,8 +17,9 @@ export interface RequestOptions {
   /**
    * Seconds a successful JSON answer to a GET stays fresh in the cache, replacing what the
    * upstream's Cache-Control says: a toolset may know better (a published fixing never changes).
+   * A function is asked only when an answer is kept, so a costly one is not paid on every hit.
    */
-  ttl?: number;
+  ttl?: number | (() => number);
 }
 
 /** How an upstream is declared, once: what goes with every request to it, and how its errors read. */
@@ -42,6 +43,8 @@ export interface Carrier {
   cache: AnswerCache;
   options: Required<HttpClientOptions>;
 }
+
+const seconds = (ttl: RequestOptions["ttl"]) => (typeof ttl === "function" ? ttl() : ttl);
 
 export class Upstream {
   /** The base URL without its query and a trailing slash: a path is appended to it. */
@@ -108,11 +111,11 @@ export class Upstream {
     const within = { signal: new AbortController().signal, deadline };
     const response = await this.#send(path, { ...options, headers }, within, true);
     if (response.status === 304 && stale) {
-      cache.keep(key, stale.value, stale.size, response.headers, options.ttl, stale);
+      cache.keep(key, stale.value, stale.size, response.headers, seconds(options.ttl), stale);
       return stale.value as z.output<S>;
     }
     const value = this.read(schema, response);
-    cache.keep(key, value, response.text.length, response.headers, options.ttl);
+    cache.keep(key, value, response.text.length, response.headers, seconds(options.ttl));
     return value;
   }
 

@@ -15,11 +15,16 @@ const PAST_TTL = 30 * 24 * 3600;
 /**
  * Whether a fixing asked for by date is final (its date is before today where it is published),
  * and how long to cache the answer: long when final, else until the next publication is due.
+ * That wait is worked out in the publisher's time zone, which costs more than a cached answer:
+ * it is a function, asked only when an answer is kept.
  */
-export function cachePolicy(publication: Publication, date: string | undefined): { final: boolean; ttl: number } {
+export function cachePolicy(
+  publication: Publication,
+  date: string | undefined,
+): { final: boolean; ttl: number | (() => number) } {
   // A date before yesterday in UTC is before today in every zone; only the last two ask the zone.
   const final = date !== undefined && (date < isoDate(clock.now() - DAY_MS) || date < dateIn(publication.zone));
-  return { final, ttl: final ? PAST_TTL : latestTtl(publication) };
+  return { final, ttl: final ? PAST_TTL : () => latestTtl(publication) };
 }
 
 /** While a publication is due but may not have reached the API yet, "latest" is rechecked this often. */
