@@ -1,6 +1,7 @@
-import { describe, expect, test } from "vitest";
-import { dateIn } from "../../src/time.js";
-import { latestTtl } from "../../tools/currency/schedule.js";
+import { afterEach, describe, expect, test } from "vitest";
+import { dateIn, setClock } from "../../src/time.js";
+import { cachePolicy, latestTtl } from "../../tools/currency/schedule.js";
+import { date } from "../../tools/currency/shapes.js";
 
 const ECB = { zone: "Europe/Berlin", hour: 16, minute: 0 };
 const CNB = { zone: "Europe/Prague", hour: 14, minute: 30 };
@@ -34,4 +35,39 @@ describe("how long the latest fixing is cached", () => {
 test("the calendar date is the zone's, not UTC's", () => {
   expect(dateIn("Europe/Prague", at("2026-11-27T23:30:00Z"))).toBe("2026-11-28");
   expect(dateIn("Europe/Prague", at("2026-11-27T22:30:00Z"))).toBe("2026-11-27");
+});
+
+describe("a fixing asked for by date is final once its day is over where it is published", () => {
+  afterEach(() => setClock());
+
+  test("the day before yesterday in UTC always is; yesterday only once Prague's day has turned", () => {
+    setClock("2026-11-27T22:30:00Z"); // 23:30 in Prague, still the 27th
+    expect(cachePolicy(CNB, "2026-11-25").final).toBe(true);
+    expect(cachePolicy(CNB, "2026-11-26").final).toBe(true);
+    expect(cachePolicy(CNB, "2026-11-27").final).toBe(false);
+    setClock("2026-11-27T23:30:00Z"); // 00:30 on the 28th in Prague
+    expect(cachePolicy(CNB, "2026-11-27").final).toBe(true);
+    expect(cachePolicy(CNB, "2026-11-28").final).toBe(false);
+  });
+
+  test("at midnight UTC", () => {
+    setClock("2026-11-28T00:00:00Z");
+    expect(cachePolicy(ECB, "2026-11-26").final).toBe(true);
+    expect(cachePolicy(ECB, "2026-11-27").final).toBe(true);
+    expect(cachePolicy(ECB, "2026-11-28").final).toBe(false);
+    expect(cachePolicy(ECB, undefined).final).toBe(false);
+  });
+});
+
+describe("a date argument may be today anywhere on Earth, not later", () => {
+  afterEach(() => setClock());
+
+  test("in UTC+14 the next day begins at 10:00 UTC", () => {
+    setClock("2026-11-30T09:59:59Z");
+    expect(date.safeParse("2026-11-30").success).toBe(true);
+    expect(date.safeParse("2026-12-01").success).toBe(false);
+    setClock("2026-11-30T10:00:00Z");
+    expect(date.safeParse("2026-12-01").success).toBe(true);
+    expect(date.safeParse("2026-12-02").success).toBe(false);
+  });
 });

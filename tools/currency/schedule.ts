@@ -1,4 +1,4 @@
-import { clock, dateIn, isoDate, wallClock, zonedEpoch } from "../../src/time.js";
+import { clock, dateIn, wallClock, zonedEpoch } from "../../src/time.js";
 
 const DAY_MS = 86_400_000;
 
@@ -22,8 +22,8 @@ export function cachePolicy(
   publication: Publication,
   date: string | undefined,
 ): { final: boolean; ttl: number | (() => number) } {
-  // A date before yesterday in UTC is before today in every zone; only the last two ask the zone.
-  const final = date !== undefined && (date < isoDate(clock.now() - DAY_MS) || date < dateIn(publication.zone));
+  // A day that ended a day ago in UTC has ended in every time zone; only the last two ask the zone.
+  const final = date !== undefined && (Date.parse(date) + 2 * DAY_MS <= clock.now() || date < dateIn(publication.zone));
   return { final, ttl: final ? PAST_TTL : () => latestTtl(publication) };
 }
 

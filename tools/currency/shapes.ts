@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { clock, isoDate } from "../../src/time.js";
+import { clock } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { crossRate, type Fixing, type RateSource, significant } from "./fixing.js";
 
@@ -31,16 +31,16 @@ function isCalendarDate(value: string): boolean {
   return day >= 1 && day <= days;
 }
 
-/** Today somewhere on Earth: the date in UTC+14, so no user's "today" is refused. */
-function latestPossibleDate(): string {
-  return isoDate(clock.now() + 14 * 3_600_000);
+/** The day has begun somewhere on Earth (its midnight in UTC+14 has passed), so no user's "today" is refused. */
+function begun(date: string): boolean {
+  return Date.parse(date) <= clock.now() + 14 * 3_600_000;
 }
 
 export const date = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date as YYYY-MM-DD")
   .refine(isCalendarDate, "is not a calendar date")
-  .refine((value) => value <= latestPossibleDate(), "must not be in the future");
+  .refine(begun, "must not be in the future");
 
 export const sourceArg = z
   .enum(SOURCES)
