@@ -9,6 +9,7 @@ import {
   type ServerNotification,
   type ServerRequest,
   SetLevelRequestSchema,
+  type ToolAnnotations,
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { Config } from "./config.js";
@@ -247,8 +248,9 @@ function publishSchemas(server: McpServer): void {
     const listed = (await sdk(request, extra)) as ListToolsResult;
     return {
       ...listed,
-      tools: listed.tools.map(({ execution, outputSchema, ...tool }) => ({
+      tools: listed.tools.map(({ execution, outputSchema, annotations, ...tool }) => ({
         ...tool,
+        ...(annotations ? { annotations: meaningfulHints(annotations) } : {}),
         inputSchema: portableSchema(tool.inputSchema),
         ...(outputSchema ? { outputSchema: publishedOutputSchema(outputSchema) } : {}),
         // "forbidden" is what no execution says; McpServer adds it to every tool.
@@ -256,6 +258,17 @@ function publishSchemas(server: McpServer): void {
       })),
     };
   });
+}
+
+/**
+ * The hints the MCP specification gives a meaning: whether a tool is destructive or idempotent
+ * says something only of a tool that is not read-only.
+ */
+function meaningfulHints(annotations: ToolAnnotations): ToolAnnotations {
+  if (!annotations.readOnlyHint) return annotations;
+  return Object.fromEntries(
+    Object.entries(annotations).filter(([hint]) => hint !== "destructiveHint" && hint !== "idempotentHint"),
+  );
 }
 
 /** McpServer's words for a result that does not match the output schema, and zod's issues after them. */

@@ -204,7 +204,7 @@ describe("what agents see in tools/list", () => {
     await session.close();
   });
 
-  test("every tool declares name, title, description, described inputs, an output schema and all four hints", () => {
+  test("every tool declares name, title, description, described inputs, an output schema and its hints", () => {
     expect(tools.length).toBeGreaterThan(0);
     const prefixes = toolsets().map((t) => `${t.name}_`);
     for (const tool of tools) {
@@ -220,9 +220,12 @@ describe("what agents see in tools/list", () => {
         expect((schema as { description?: string }).description, `${tool.name}.${field} is described`).toBeTruthy();
       }
       expect(tool.outputSchema?.type, `${tool.name} output schema`).toBe("object");
-      for (const hint of ["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const) {
-        expect(typeof tool.annotations?.[hint], `${tool.name} ${hint}`).toBe("boolean");
-      }
+      // Whether a tool is destructive or idempotent means something only of one that is not read-only.
+      const hints = tool.annotations?.readOnlyHint
+        ? (["readOnlyHint", "openWorldHint"] as const)
+        : (["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const);
+      expect(Object.keys(tool.annotations ?? {}).sort(), tool.name).toEqual([...hints].sort());
+      for (const hint of hints) expect(typeof tool.annotations?.[hint], `${tool.name} ${hint}`).toBe("boolean");
     }
   });
 

@@ -191,7 +191,8 @@ describe("tool calls", () => {
           required: ["doubled"],
         },
         // The title once, where the current protocol has it; no execution: tasks are not offered.
-        annotations: double.annotations,
+        // Of a read-only tool, the hints the specification gives a meaning to.
+        annotations: { readOnlyHint: true, openWorldHint: false },
       },
     ]);
     await client.close();
