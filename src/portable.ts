@@ -47,13 +47,15 @@ function everyNode(schema: Schema, node: (schema: Schema) => Schema): Schema {
 /** An input schema every model provider takes. */
 export function portableSchema(schema: Schema): Schema {
   return everyNode(schema, (node) => {
+    const dropped = node.format !== undefined && node.format !== "date-time";
     const out = Object.fromEntries(
       Object.entries(node).filter(
         ([key, value]) =>
           KEPT.has(key) &&
           !safeBound(key, value) &&
-          // Gemini takes no other string format; the tool still checks it.
-          !(key === "format" && value !== "date-time"),
+          // Gemini takes no other string format, and the pattern zod spells a format out in goes
+          // with it (an email's is 110 characters of regex); the tool still checks it.
+          !(dropped && (key === "format" || key === "pattern")),
       ),
     );
     // An integer above n is one of at least n + 1: the same rule, in a keyword every provider takes.

@@ -22,45 +22,31 @@ export function webhooksToolset(store: EventStore | undefined, noStore: string):
         name: "webhooks_sources",
         title: "Webhook sources",
         description:
-          "Lists each configured webhook source: the URL to paste into the provider's webhook settings, its signature " +
-          "scheme, and counts of what arrived (received, accepted, duplicate, rejected by reason), plus what the " +
-          "store holds and what retention dropped. Use it to check that a provider is set up and its deliveries verify.",
+          "Each webhook source: the URL to paste into the provider's settings, its signature scheme, and counts of what " +
+          "arrived (accepted, duplicate, rejected by reason): to check that a provider is set up and its deliveries verify.",
         input: {
-          source: z.string().optional().describe("Only this source, by its name; default: every source."),
+          source: z.string().optional().describe("One source's name; default: every source."),
         },
         output: {
-          sources: z
-            .array(
-              z.object({
-                name: z.string().describe("Source name, as in /webhooks/<name>."),
-                scheme: z.string().describe("Signature scheme."),
-                url: z.string().describe("Where the provider must POST."),
-                received: z.number().describe("Requests received."),
-                accepted: z.number().describe("Verified and stored."),
-                duplicate: z
-                  .number()
-                  .describe("Verified repeats of a stored delivery (answered 2xx, not stored again)."),
-                rejected: z
-                  .array(
-                    z.object({
-                      reason: z.string().describe("The check that failed."),
-                      count: z.number().describe("How often."),
-                    }),
-                  )
-                  .describe("Rejected requests, by reason."),
-              }),
-            )
-            .describe("One entry per configured source."),
-          store: z
-            .object({
-              events: z.number().describe("Events stored."),
-              bytes: z.number().describe("Their payloads' size in bytes."),
-              oldest: z.string().optional().describe("Receipt time of the oldest stored event."),
-              dropped_by_count: z.number().describe("Events retention removed for the maxEvents limit."),
-              dropped_by_bytes: z.number().describe("Events retention removed for the maxBytes limit."),
-              dropped_by_age: z.number().describe("Events retention removed for the maxAgeDays limit."),
-            })
-            .describe("The shared event store."),
+          sources: z.array(
+            z.object({
+              name: z.string(),
+              scheme: z.string(),
+              url: z.string().describe("Where the provider must POST."),
+              received: z.number(),
+              accepted: z.number(),
+              duplicate: z.number(),
+              rejected: z.array(z.object({ reason: z.string(), count: z.number() })),
+            }),
+          ),
+          store: z.object({
+            events: z.number(),
+            bytes: z.number(),
+            oldest: z.string().optional(),
+            dropped_by_count: z.number(),
+            dropped_by_bytes: z.number(),
+            dropped_by_age: z.number(),
+          }),
         },
         annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
         async run({ source: only }) {

@@ -20,31 +20,22 @@ export function convertTool({ pick, fixingFor }: Sources): Tool {
     name: "currency_convert",
     title: "Convert currency",
     description:
-      "Converts an amount between two currencies at an official reference rate (ECB or Czech National Bank) of one day. " +
-      "The result is rounded to the target currency's minor unit (cents; whole yen). Without a date the latest fixing is used. " +
-      "On weekends and holidays the last working day's fixing applies; `date` in the result says which, so record that date. " +
-      "Pairs without the source's base (EUR for ecb, CZK for cnb) are converted through it.",
+      "Converts an amount at an official reference rate (ECB or Czech National Bank) of one day, default the latest, " +
+      "rounded to the target's minor unit. Weekends and holidays use the last working day's fixing: record the result's `date`.",
     input: {
-      amount: z
-        .number()
-        .positive()
-        .max(1e12)
-        .describe("Amount of `from` to convert; greater than 0, at most 1,000,000,000,000."),
-      from: code.describe("Currency of the amount, ISO 4217 code (e.g. JPY)."),
-      to: code.describe("Currency to convert into, ISO 4217 code (e.g. CZK)."),
-      date: date.optional().describe("Day of the fixing, YYYY-MM-DD (default: the latest)."),
+      amount: z.number().positive().max(1e12).describe("Above 0, at most 1,000,000,000,000."),
+      from: code.describe("ISO 4217 code, e.g. JPY."),
+      to: code.describe("ISO 4217 code, e.g. CZK."),
+      date: date.optional().describe("YYYY-MM-DD; default: the latest."),
       source: sourceArg,
     },
     output: {
-      amount: z.number().describe("The amount converted, in `from`."),
-      from: z.string().describe("ISO 4217 code converted from."),
-      to: z.string().describe("ISO 4217 code converted into."),
-      rate: z.number().describe("Units of `to` per 1 unit of `from` (8 significant digits)."),
-      result: z.number().describe("The amount in `to`, rounded to the currency's minor unit."),
-      via: z
-        .string()
-        .optional()
-        .describe("The currency a cross rate went through, when neither side is the source's base."),
+      amount: z.number(),
+      from: z.string(),
+      to: z.string(),
+      rate: z.number().describe("Units of `to` per 1 `from`."),
+      result: z.number(),
+      via: z.string().optional(),
       date: effectiveDate,
       requested_date: requestedDate,
       note,

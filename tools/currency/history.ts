@@ -15,43 +15,32 @@ export function historyTool({ pick }: Sources): Tool {
     name: "currency_history",
     title: "Exchange-rate history",
     description:
-      `Official reference rates of every working day in a date range, for trends and for booking past transactions. ` +
-      `A range spans at most ${MAX_HISTORY_DAYS} days (start and end included) and ${MAX_HISTORY_SYMBOLS} currencies, ` +
-      `and days times currencies at most ${MAX_HISTORY_CELLS} (a year of 5 currencies, half a year of 10); split longer ones. ` +
-      "ECB rates go back to 1999-01-04, CNB rates to 1991. Weekends and holidays have no fixing and are absent, and a " +
-      "currency the source did not publish on a day is absent from that day. The text gives first, last, lowest and " +
-      "highest rate per currency; the structured result has every day.",
+      "Official reference rates of every working day in a range, for trends and booking past transactions: at most " +
+      `${MAX_HISTORY_DAYS} days, ${MAX_HISTORY_SYMBOLS} currencies and ${MAX_HISTORY_CELLS} days times currencies; split longer ones. ` +
+      "ECB from 1999-01-04, CNB from 1991. Days without a fixing are absent.",
     input: {
-      base: code.describe("Currency the rates are expressed against, ISO 4217 code."),
-      symbols: z
-        .array(code)
-        .min(1)
-        .max(MAX_HISTORY_SYMBOLS)
-        .describe(`Currencies to return, 1 to ${MAX_HISTORY_SYMBOLS} ISO 4217 codes.`),
-      start: date.describe("First day of the range, YYYY-MM-DD."),
-      end: date.describe(`Last day of the range, YYYY-MM-DD; the range spans at most ${MAX_HISTORY_DAYS} days.`),
+      base: code.describe("Rates are per 1 unit of it."),
+      symbols: z.array(code).min(1).max(MAX_HISTORY_SYMBOLS).describe(`1 to ${MAX_HISTORY_SYMBOLS} ISO 4217 codes.`),
+      start: date.describe("YYYY-MM-DD, included."),
+      end: date.describe("YYYY-MM-DD, included."),
       source: sourceArg,
     },
     output: {
       source: sourceOut,
-      base: z.string().describe("The base currency of every rate."),
-      start: z.string().describe("Date of the first fixing returned."),
-      end: z.string().describe("Date of the last fixing returned."),
-      days: z
-        .array(
-          z.object({
-            date: z.string().describe("Date of the fixing."),
-            rates: z
-              .array(
-                z.object({
-                  currency: z.string().describe("ISO 4217 code."),
-                  rate: z.number().describe("Units of this currency that 1 unit of the base currency buys."),
-                }),
-              )
-              .describe("The currencies published that day."),
-          }),
-        )
-        .describe("One entry per fixing, oldest first."),
+      base: z.string(),
+      start: z.string(),
+      end: z.string(),
+      days: z.array(
+        z.object({
+          date: z.string(),
+          rates: z.array(
+            z.object({
+              currency: z.string(),
+              rate: z.number().describe("Units of it per 1 base."),
+            }),
+          ),
+        }),
+      ),
     },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {

@@ -6,21 +6,17 @@ export function listTool({ pick }: Sources): Tool {
   return defineTool({
     name: "currency_list",
     title: "List currencies",
-    description:
-      "The currencies a source publishes reference rates for, with their names. Use it to find a valid ISO 4217 code " +
-      "before calling currency_rates, currency_convert or currency_history.",
+    description: "The currencies a source publishes rates for, with their names: to find a valid ISO 4217 code.",
     input: { source: sourceArg },
     output: {
       source: sourceOut,
-      base: z.string().describe("The source's own base currency."),
-      currencies: z
-        .array(
-          z.object({
-            code: z.string().describe("ISO 4217 code."),
-            name: z.string().describe("Name as the source gives it."),
-          }),
-        )
-        .describe("Every currency the source publishes, by code."),
+      base: z.string(),
+      currencies: z.array(
+        z.object({
+          code: z.string(),
+          name: z.string(),
+        }),
+      ),
     },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {

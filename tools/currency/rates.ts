@@ -21,28 +21,22 @@ export function ratesTool({ pick, fixingFor }: Sources): Tool {
     name: "currency_rates",
     title: "Exchange rates",
     description:
-      "Official reference exchange rates for one day: the ECB's (EUR-based) or the Czech National Bank's (CZK-based). " +
-      "Use it to quote rates; use currency_convert to convert an amount. Without a date you get the latest fixing. " +
-      "On weekends and holidays no fixing exists: the result says which day's fixing it really is (`date`); book that date. " +
-      "Rates for any other base are cross rates through the source's own base.",
+      "Official reference exchange rates of one day, the ECB's (EUR-based) or the Czech National Bank's (CZK-based); default " +
+      "the latest. Weekends and holidays have no fixing: the result's `date` is the fixing's own day, the one to book. " +
+      "currency_convert converts an amount.",
     input: {
-      base: code.optional().describe("Currency the rates are expressed against (default: EUR for ecb, CZK for cnb)."),
-      symbols: z
-        .array(code)
-        .min(1)
-        .max(50)
-        .optional()
-        .describe("Currencies to return, ISO 4217 codes (default: every currency the source publishes)."),
-      date: date.optional().describe("Day of the fixing, YYYY-MM-DD (default: the latest). ECB from 1999-01-04."),
+      base: code.optional().describe("Rates are per 1 unit of it; default EUR for ecb, CZK for cnb."),
+      symbols: z.array(code).min(1).max(50).optional().describe("Default: every one the source publishes."),
+      date: date.optional().describe("YYYY-MM-DD; default: the latest."),
       source: sourceArg,
     },
     output: {
       source: sourceOut,
-      base: z.string().describe("The base currency of `rates`."),
+      base: z.string(),
       date: effectiveDate,
       requested_date: requestedDate,
       note,
-      rates: z.array(rateRow).describe("One row per currency, in the order asked for."),
+      rates: z.array(rateRow),
     },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {

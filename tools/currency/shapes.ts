@@ -42,33 +42,18 @@ export const date = z
   .refine(isCalendarDate, "is not a calendar date")
   .refine(begun, "must not be in the future");
 
-export const sourceArg = z
-  .enum(SOURCES)
-  .optional()
-  .describe(
-    '"ecb" (European Central Bank, EUR-based) or "cnb" (Czech National Bank, CZK-based, for Czech accounting). Default: the configured one.',
-  );
+export const sourceArg = z.enum(SOURCES).optional().describe("cnb for Czech accounting; default: the configured one.");
 
 // --- results -----------------------------------------------------------------------------
 
-export const sourceOut = z.enum(SOURCES).describe("The source of the rates: ecb or cnb.");
-export const effectiveDate = z
-  .string()
-  .describe(
-    "The date of the fixing actually used (YYYY-MM-DD): the last working day on or before the date asked for. Record this date, not the one asked for.",
-  );
-export const requestedDate = z
-  .string()
-  .optional()
-  .describe("The date asked for, when it differs from `date` (a weekend, a holiday, not yet published).");
-export const note = z
-  .string()
-  .optional()
-  .describe("Present when the fixing is not from the date asked for (weekend, holiday, not yet published).");
+export const sourceOut = z.enum(SOURCES);
+export const effectiveDate = z.string().describe("The fixing's own day: record this one.");
+export const requestedDate = z.string().optional();
+export const note = z.string().optional();
 export const rateRow = z.object({
-  currency: z.string().describe("ISO 4217 code."),
-  rate: z.number().describe("Units of this currency that 1 unit of the base currency buys."),
-  inverse: z.number().describe("Units of the base currency that 1 unit of this currency buys."),
+  currency: z.string(),
+  rate: z.number().describe("Units of it per 1 base."),
+  inverse: z.number().describe("Units of base per 1 of it."),
 });
 
 // --- helpers -----------------------------------------------------------------------------

@@ -9,16 +9,11 @@ export function customerTools(shop: ShopProvider): Tool[] {
       name: "eshop_customers_list",
       title: "List customers",
       description:
-        `Finds registered accounts of the ${shop.name} shop (customers, and staff who also buy) by name, email or text, with their contact details. ` +
-        "Guest orders have no customer account: find those with eshop_orders_list's search. Pages of up to 100; pass `next_cursor` back as `cursor` for the next.",
+        `Finds registered accounts of the ${shop.name} shop by name, email or text, with contact details. Guest orders have ` +
+        "none: eshop_orders_list's search finds them.",
       input: {
-        search: z
-          .string()
-          .min(1)
-          .max(200)
-          .optional()
-          .describe("Text to find in the customer's name, username or email."),
-        email: z.string().email().optional().describe("Only the customer with this email address."),
+        search: z.string().min(1).max(200).optional().describe("In the name, username or email."),
+        email: z.string().email().optional().describe("The whole address."),
         ...paging,
       },
       output: { customers: z.array(customerOut), ...pagingOut },

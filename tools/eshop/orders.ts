@@ -6,6 +6,7 @@ import {
   noteOut,
   orderId,
   orderOut,
+  orderStateOut,
   orderSummaryOut,
   pageLine,
   pageRequest,
@@ -64,31 +65,14 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_orders_list",
     title: "List orders",
     description:
-      `Finds orders in the ${shop.name} shop, newest first: by status, date range, customer, or a search over names, emails and order numbers. ` +
-      "Each order is one summary line: id, number, status, total and currency, customer, dates, payment method, item count. " +
-      "Pages of up to 100; pass `next_cursor` back as `cursor` for the next. Use eshop_order_get for an order's items and addresses.",
+      `Finds orders in the ${shop.name} shop, newest first, by status, dates, customer or text, as summaries (times ISO 8601 UTC; ` +
+      "money decimal strings); eshop_order_get has items and addresses.",
     input: {
-      status: z
-        .array(status)
-        .max(statuses.length)
-        .optional()
-        .describe(`Only orders in these statuses: ${statuses.join(", ")}.`),
-      after: dateTime
-        .optional()
-        .describe("Only orders placed after this: YYYY-MM-DD or ISO 8601 time (UTC unless an offset is given)."),
-      before: dateTime.optional().describe("Only orders placed before this: YYYY-MM-DD or ISO 8601 time."),
-      search: z
-        .string()
-        .min(1)
-        .max(200)
-        .optional()
-        .describe("Text to find in the customer's name, email, address or the order number."),
-      customer_id: z
-        .number()
-        .int()
-        .positive()
-        .optional()
-        .describe("Only this customer's orders (id from eshop_customers_list)."),
+      status: z.array(status).max(statuses.length).optional().describe("Any of these."),
+      after: dateTime.optional().describe("YYYY-MM-DD or ISO 8601 (UTC without an offset)."),
+      before: dateTime.optional().describe("The same way."),
+      search: z.string().min(1).max(200).optional().describe("In the name, email, address or order number."),
+      customer_id: z.number().int().positive().optional().describe("From eshop_customers_list."),
       ...paging,
     },
     output: { orders: z.array(orderSummaryOut), ...pagingOut },
@@ -121,10 +105,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_get",
     title: "Read an order",
     description:
-      `One order of the ${shop.name} shop in full: line items with SKUs and quantities, totals, taxes, shipping, discounts, refunds, billing and shipping addresses, payment (method, transaction id, paid date) and its ${NOTES_SHOWN} latest notes. ` +
-      "Money is decimal strings in the order's currency.",
+      `One order of the ${shop.name} shop in full: line items, totals, taxes, shipping, discounts, refunds, addresses, payment ` +
+      `and its ${NOTES_SHOWN} latest notes. Money is decimal strings in the order's currency; times ISO 8601 UTC.`,
     input: { id: orderId },
-    output: { ...orderOut, notes: z.array(noteOut).describe(`The ${NOTES_SHOWN} latest notes, newest first.`) },
+    output: { ...orderOut, notes: z.array(noteOut) },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run({ id }, call) {
       const [order, notes] = await Promise.all([shop.getOrder(id, call), shop.listNotes(id, call)]);
@@ -160,36 +144,25 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_mark_paid",
     title: "Mark an order paid",
     description:
-      `Records that an order of the ${shop.name} shop is paid, as a payment gateway would: sets the paid date, moves it to processing (or straight to completed when every item is virtual and downloadable, as WooCommerce decides), reduces stock, and adds an order note. ` +
-      "Idempotent: an order already paid is left alone and the result says so (`already_paid`), so stock is never reduced twice. " +
-      `Only orders that are ${shop.payableStatuses.join(", ")} can be marked paid. Use it once a payment is confirmed (e.g. a payment webhook event).`,
+      `Records that an order of the ${shop.name} shop is paid, as a payment gateway would: the paid date, processing (or ` +
+      "completed when nothing ships), stock reduced, a note. Idempotent: one already paid is left alone (`already_paid`). " +
+      `Only ${shop.payableStatuses.join(", ")} orders; use it once a payment is confirmed.`,
     input: {
       id: orderId,
-      transaction_id: z
-        .string()
-        .min(1)
-        .max(200)
-        .optional()
-        .describe("The payment's transaction id at the gateway, kept on the order."),
+      transaction_id: z.string().min(1).max(200).optional().describe("The gateway's, kept on the order."),
       note: z
         .string()
         .min(1)
         .max(2000)
         .optional()
-        .describe("Private order note to add (default: says the order was marked paid, with the transaction id)."),
+        .describe("Private note; default: marked paid, with the transaction id."),
     },
     output: {
-      already_paid: z.boolean().describe("True when the order was paid before this call and nothing was changed."),
-      order: orderSummaryOut,
-      transaction_id: z
-        .string()
-        .optional()
-        .describe("The transaction id the order carries: compare it with the payment's when already_paid."),
-      note_id: z.number().optional().describe("The note added, when the order was marked paid now."),
-      note_error: z
-        .string()
-        .optional()
-        .describe("Why the note could not be added; the payment is recorded all the same."),
+      already_paid: z.boolean().describe("Paid before this call; nothing changed."),
+      order: orderStateOut,
+      transaction_id: z.string().optional(),
+      note_id: z.number().optional(),
+      note_error: z.string().optional(),
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     run({ id, transaction_id, note }, call) {
@@ -197,14 +170,14 @@ export function orderTools(shop: ShopProvider): Tool[] {
         const before = await shop.getOrder(id, call);
         const stored = before.transaction_id ? { transaction_id: before.transaction_id } : {};
         if (shop.paidStatuses.includes(before.status)) {
-          return { already_paid: true, order: summary(before), ...stored };
+          return { already_paid: true, order: state(before), ...stored };
         }
         if (!shop.payableStatuses.includes(before.status)) {
           throw new ToolError(
             `Order ${id} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, set its status with eshop_order_update_status first.`,
           );
         }
-        if (before.paid) return { already_paid: true, order: summary(before), ...stored };
+        if (before.paid) return { already_paid: true, order: state(before), ...stored };
         const after = await shop.setPaid(before, transaction_id, call);
         if (!after.paid) {
           throw new ToolError(
@@ -214,7 +187,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         const text = note ?? `Marked paid by waiter${transaction_id ? ` (transaction ${transaction_id})` : ""}.`;
         const paid = {
           already_paid: false,
-          order: summary(after),
+          order: state(after),
           ...(after.transaction_id ? { transaction_id: after.transaction_id } : {}),
         };
         try {
@@ -236,18 +209,17 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_update_status",
     title: "Change an order's status",
     description:
-      `Sets an order's status in the ${shop.name} shop (${statuses.join(", ")}), optionally with a private note saying why. ` +
-      "The shop acts on the change as it does in its admin: emails to the customer, stock restored on cancelled, and so on. " +
-      "To record a payment use eshop_order_mark_paid instead, which sets the paid date too. Setting the status an order already has changes nothing.",
+      `Sets an order's status in the ${shop.name} shop, with an optional private note; the shop acts on it as in its admin ` +
+      "(emails, stock restored on cancel). Payments go through eshop_order_mark_paid.",
     input: {
       id: orderId,
-      status: status.describe(`The new status: ${statuses.join(", ")}.`),
-      note: z.string().min(1).max(2000).optional().describe("Private order note to add with the change."),
+      status: status.describe("The new one."),
+      note: z.string().min(1).max(2000).optional().describe("Private note to add."),
     },
     output: {
-      changed: z.boolean().describe("False when the order already had that status."),
+      changed: z.boolean(),
       previous_status: z.string(),
-      order: orderSummaryOut,
+      order: orderStateOut,
       note_id: z.number().optional(),
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
@@ -259,7 +231,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         return {
           changed: before.status !== wanted,
           previous_status: before.status,
-          order: summary(after),
+          order: state(after),
           ...(added ? { note_id: added.id } : {}),
         };
       });
@@ -274,13 +246,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
   const addNote = defineTool({
     name: "eshop_order_add_note",
     title: "Add an order note",
-    description:
-      `Adds a note to an order in the ${shop.name} shop. A private note (the default) is for the shop's staff; with customer_note true the shop also emails it to the customer. ` +
-      "Each call adds another note.",
+    description: `Adds a note to an order in the ${shop.name} shop: private, for staff, or with customer_note also emailed to the customer. Each call adds one.`,
     input: {
       id: orderId,
-      note: z.string().min(1).max(2000).describe("The note's text."),
-      customer_note: z.boolean().default(false).describe("Send it to the customer too. Default false (private)."),
+      note: z.string().min(1).max(2000).describe("Its text."),
+      customer_note: z.boolean().default(false).describe("Email it to the customer too."),
     },
     output: { order_id: z.number(), note: noteOut },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
@@ -295,10 +265,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
   return [list, get, markPaid, updateStatus, addNote];
 }
 
-const SUMMARY_KEYS = Object.keys(orderSummaryOut.shape) as (keyof OrderSummary)[];
+const STATE_KEYS = Object.keys(orderStateOut.shape) as (keyof z.infer<typeof orderStateOut>)[];
 
-function summary(order: Order): OrderSummary {
+function state(order: Order): z.infer<typeof orderStateOut> {
   return Object.fromEntries(
-    SUMMARY_KEYS.filter((key) => order[key] !== undefined).map((key) => [key, order[key]]),
-  ) as unknown as OrderSummary;
+    STATE_KEYS.filter((key) => order[key] !== undefined).map((key) => [key, order[key]]),
+  ) as z.infer<typeof orderStateOut>;
 }

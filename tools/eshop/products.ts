@@ -3,18 +3,13 @@ import { ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/client.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { Product, ShopProvider } from "./provider.js";
-import { pageLine, pageRequest, pageResult, paging, pagingOut, productOut } from "./shapes.js";
+import { pageLine, pageRequest, pageResult, paging, pagingOut, productOut, stockOut } from "./shapes.js";
 
 const STOCK_STATUSES = ["instock", "outofstock", "onbackorder"] as const;
 
 const which = {
-  id: z.number().int().positive().optional().describe("The product's id. Give this or sku."),
-  sku: z
-    .string()
-    .min(1)
-    .max(100)
-    .optional()
-    .describe("The product's SKU, whole (letter case does not matter). Give this or id."),
+  id: z.number().int().positive().optional().describe("This or sku."),
+  sku: z.string().min(1).max(100).optional().describe("Whole, in any letter case; or id."),
 };
 
 function productLine(p: Product): string {
@@ -39,13 +34,11 @@ export function productTools(shop: ShopProvider): Tool[] {
   const list = defineTool({
     name: "eshop_products_list",
     title: "List products",
-    description:
-      `Finds products in the ${shop.name} shop by text, SKU or stock status, with price and stock. ` +
-      "Prices are decimal strings in the shop's currency. Pages of up to 100; pass `next_cursor` back as `cursor` for the next.",
+    description: `Finds products in the ${shop.name} shop by text, SKU or stock status, with price (a decimal string) and stock.`,
     input: {
-      search: z.string().min(1).max(200).optional().describe("Text to find in the product's name or description."),
-      sku: z.string().min(1).max(100).optional().describe("Only the product with this SKU."),
-      stock_status: z.enum(STOCK_STATUSES).optional().describe("Only products instock, outofstock or onbackorder."),
+      search: z.string().min(1).max(200).optional().describe("In the name or description."),
+      sku: z.string().min(1).max(100).optional().describe("The whole SKU."),
+      stock_status: z.enum(STOCK_STATUSES).optional().describe("Only this status."),
       ...paging,
     },
     output: { products: z.array(productOut), ...pagingOut },
@@ -84,21 +77,16 @@ export function productTools(shop: ShopProvider): Tool[] {
     name: "eshop_stock_set",
     title: "Set stock",
     description:
-      `Sets how many units of a product (by id or SKU) the ${shop.name} shop has in stock; the shop updates the stock status to match. ` +
-      "Turns on stock counting for the product if it was off. Sets the quantity, it does not add to it: read it first with eshop_product_get to adjust. Simple products only (not variable products or their variations).",
+      `Sets a product's stock quantity (by id or SKU) in the ${shop.name} shop, which updates its stock status; turns ` +
+      "stock counting on if it was off. Sets, does not add: read it with eshop_product_get to adjust. Simple products only.",
     input: {
       ...which,
-      quantity: z
-        .number()
-        .int()
-        .min(-1_000_000)
-        .max(1_000_000_000)
-        .describe("Units in stock; below 0 only for backorders."),
+      quantity: z.number().int().min(-1_000_000).max(1_000_000_000).describe("Below 0 only for backorders."),
     },
     output: {
-      product: productOut,
-      previous_quantity: z.number().optional().describe("Units in stock before, when the shop counted them."),
-      started_counting: z.boolean().describe("True when stock counting was off for the product and is now on."),
+      product: stockOut,
+      previous_quantity: z.number().optional(),
+      started_counting: z.boolean(),
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
@@ -109,8 +97,9 @@ export function productTools(shop: ShopProvider): Tool[] {
         );
       }
       const after = await shop.setStock(before.id, args.quantity, call);
+      const { id, name, sku, manage_stock, stock_quantity, stock_status } = after;
       return {
-        product: after,
+        product: { id, name, sku, manage_stock, stock_quantity, stock_status },
         ...(before.manage_stock && before.stock_quantity !== undefined
           ? { previous_quantity: before.stock_quantity }
           : {}),

@@ -4,59 +4,63 @@ import type { Page, PageRequest } from "./provider.js";
 
 /** Money is a decimal string as the shop keeps it ("19.99"), which the tools' descriptions say once. */
 const money = (what?: string) => (what ? z.string().describe(what) : z.string());
-const time = (what: string) => z.string().describe(`${what}, ISO 8601 in UTC.`);
 
 export const orderSummaryOut = z.object({
-  id: z.number().describe("The order's id: pass it to the other eshop_order_* tools."),
-  number: z.string().describe("The order number customers see (often the id)."),
+  id: z.number(),
+  number: z.string().describe("What customers see."),
   status: z.string(),
   total: money(),
-  currency: z.string().describe("ISO 4217 code."),
-  customer_id: z.number().optional().describe("The customer's account id; absent for a guest order."),
+  currency: z.string(),
+  customer_id: z.number().optional(),
   customer_name: z.string().optional(),
   email: z.string().optional(),
-  created: time("When it was placed"),
-  paid: time("When it was paid").optional(),
+  created: z.string(),
+  paid: z.string().optional(),
   payment_method: z.string().optional(),
-  item_count: z.number().describe("Units ordered, all line items together."),
+  item_count: z.number().describe("Units ordered."),
 });
 
-const addressOut = z
-  .object({
-    name: z.string().optional(),
-    company: z.string().optional(),
-    address: z.string().optional(),
-    city: z.string().optional(),
-    state: z.string().optional(),
-    postcode: z.string().optional(),
-    country: z.string().optional(),
-    email: z.string().optional(),
-    phone: z.string().optional(),
-  })
-  .describe("Only the parts the order has.");
+/** What a change to an order leaves to read: its state now. */
+export const orderStateOut = orderSummaryOut.pick({
+  id: true,
+  number: true,
+  status: true,
+  total: true,
+  currency: true,
+  paid: true,
+});
+
+const addressOut = z.object({
+  name: z.string().optional(),
+  company: z.string().optional(),
+  address: z.string().optional(),
+  city: z.string().optional(),
+  state: z.string().optional(),
+  postcode: z.string().optional(),
+  country: z.string().optional(),
+  email: z.string().optional(),
+  phone: z.string().optional(),
+});
 
 export const noteOut = z.object({
   id: z.number(),
-  date: time("Written"),
+  date: z.string(),
   note: z.string(),
-  customer_note: z.boolean().describe("True when the customer was sent it; false for a private note."),
+  customer_note: z.boolean().describe("Sent to the customer."),
   author: z.string().optional(),
 });
 
 export const orderOut = {
   ...orderSummaryOut.shape,
-  needs_payment: z.boolean().optional().describe("The shop says the order awaits payment."),
-  needs_processing: z
-    .boolean()
-    .optional()
-    .describe("The shop says something must be shipped once paid; false when paid orders go straight to completed."),
+  needs_payment: z.boolean().optional(),
+  needs_processing: z.boolean().optional(),
   shipping_total: money(),
   discount_total: money(),
   total_tax: money(),
   prices_include_tax: z.boolean(),
-  transaction_id: z.string().optional().describe("The payment gateway's transaction id."),
+  transaction_id: z.string().optional(),
   customer_note: z.string().optional().describe("What the customer wrote at checkout."),
-  completed: time("When it was completed").optional(),
+  completed: z.string().optional(),
   line_items: z.array(
     z.object({
       id: z.number(),
@@ -66,7 +70,7 @@ export const orderOut = {
       sku: z.string().optional(),
       quantity: z.number(),
       subtotal: money("Before discounts."),
-      total: money("After discounts."),
+      total: money(),
       tax: money(),
     }),
   ),
@@ -83,14 +87,24 @@ export const productOut = z.object({
   id: z.number(),
   name: z.string(),
   sku: z.string().optional(),
-  type: z.string().describe("simple, variable, grouped or external."),
-  status: z.string().describe("publish, draft, pending or private."),
+  type: z.string(),
+  status: z.string(),
   price: money(),
   regular_price: money(),
-  sale_price: money("When on sale.").optional(),
-  manage_stock: z.boolean().describe("Whether the shop counts this product's stock."),
-  stock_quantity: z.number().optional().describe("Units in stock, when the shop counts them."),
-  stock_status: z.string().describe("instock, outofstock or onbackorder."),
+  sale_price: money().optional(),
+  manage_stock: z.boolean(),
+  stock_quantity: z.number().optional(),
+  stock_status: z.string(),
+});
+
+/** A product's stock, as a change to it leaves it. */
+export const stockOut = productOut.pick({
+  id: true,
+  name: true,
+  sku: true,
+  manage_stock: true,
+  stock_quantity: true,
+  stock_status: true,
 });
 
 export const customerOut = z.object({
@@ -102,25 +116,25 @@ export const customerOut = z.object({
   city: z.string().optional(),
   country: z.string().optional(),
   phone: z.string().optional(),
-  created: time("Registered"),
-  paying_customer: z.boolean().describe("Whether the customer has paid for an order."),
+  created: z.string(),
+  paying_customer: z.boolean(),
 });
 
-export const orderId = z.number().int().positive().describe("The order's id (from eshop_orders_list).");
+export const orderId = z.number().int().positive().describe("From eshop_orders_list.");
 
 /** Paging: a cursor is "p" and a page number, handed out by the previous page. */
 export const paging = {
-  page_size: z.number().int().min(1).max(100).default(20).describe("Items per page, 1 to 100. Default 20."),
+  page_size: z.number().int().min(1).max(100).default(20).describe("1 to 100; default 20."),
   cursor: z
     .string()
     .regex(/^p[1-9]\d{0,5}$/, "is not a cursor this tool handed out")
     .optional()
-    .describe("`next_cursor` of the previous page, to read the next one; keep the other arguments the same."),
+    .describe("The previous page's `next_cursor`."),
 };
 
 export const pagingOut = {
-  total: z.number().describe("Items matching, across all pages."),
-  next_cursor: z.string().optional().describe("Pass as `cursor` for the next page; absent on the last page."),
+  total: z.number().describe("Matches on all pages."),
+  next_cursor: z.string().optional(),
 };
 
 export function pageRequest(args: { page_size: number; cursor?: string | undefined }): PageRequest {

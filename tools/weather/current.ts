@@ -21,31 +21,22 @@ export function currentTool(places: ReturnType<typeof geocoder>, provider: Weath
     name: "weather_current",
     title: "Current weather",
     description:
-      `The weather now at a place name or coordinates, from ${provider.name}: temperature, humidity, wind, gusts, precipitation, cloud cover and the condition in words. ` +
-      "Units are in the field names: °C, %, m/s, degrees (the direction the wind blows from), mm. Times are ISO 8601 in the place's time zone, and in UTC. " +
-      "A name that several places share uses the most populous; the others are listed.",
+      `The weather now at a place name or coordinates, from ${provider.name}. Units are in the field names: °C, %, m/s, ` +
+      "degrees (where the wind blows from), mm. A shared name uses the most populous place; the others are listed.",
     input: location,
     output: {
       place: placeOut,
       alternatives: alternativesOut,
-      time: z.string().describe("When these values hold, local time with offset: 2026-11-27T14:00+01:00."),
-      time_utc: z.string().describe("The same moment in UTC."),
-      temperature_c: z.number().describe("Air temperature, °C."),
-      apparent_temperature_c: z.number().optional().describe("Feels-like temperature, °C (Open-Meteo only)."),
-      humidity_percent: z.number().optional().describe("Relative humidity, %."),
-      wind_speed_ms: z.number().optional().describe("Wind speed at 10 m, m/s."),
-      wind_direction_deg: z
-        .number()
-        .optional()
-        .describe("Direction the wind blows from, degrees (0 = north, 90 = east)."),
-      wind_gusts_ms: z.number().optional().describe("Wind gusts, m/s."),
-      precipitation_mm_h: z
-        .number()
-        .optional()
-        .describe(
-          "Precipitation intensity, mm per hour (MET Norway: its forecast for the current hour; Open-Meteo: the last 15 minutes).",
-        ),
-      cloud_cover_percent: z.number().optional().describe("Cloud cover, %."),
+      time: z.string(),
+      time_utc: z.string(),
+      temperature_c: z.number(),
+      apparent_temperature_c: z.number().optional(),
+      humidity_percent: z.number().optional(),
+      wind_speed_ms: z.number().optional(),
+      wind_direction_deg: z.number().optional(),
+      wind_gusts_ms: z.number().optional(),
+      precipitation_mm_h: z.number().optional(),
+      cloud_cover_percent: z.number().optional(),
       condition: conditionOut,
       provider: providerOut,
       attribution: attributionOut,

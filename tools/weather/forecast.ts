@@ -26,70 +26,49 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
     name: "weather_forecast",
     title: "Weather forecast",
     description:
-      `Forecast per local day (midnight to midnight in the place's time zone) at a place name or coordinates, from ${provider.name}, up to ${max} days from today: ` +
-      "minimum and maximum temperature, precipitation sum and probability, strongest wind and gusts, and the day's most significant condition in words. " +
-      `With hourly, also the forecast steps of the first ${HOURLY_DAYS} days at most, from the current hour${provider.id === "met" ? " (hourly for about 2.5 days, then every 6 hours)" : ""}. ` +
-      "Units are in the field names: °C, mm, %, m/s. A name that several places share uses the most populous; the others are listed.",
+      `Forecast per local day at a place name or coordinates, from ${provider.name}, up to ${max} days from today: ` +
+      "temperatures, precipitation, wind, the day's condition in words. " +
+      `hourly adds the steps of the first ${HOURLY_DAYS} days${provider.id === "met" ? " (6-hourly after about 2.5 days)" : ""}. ` +
+      "Units are in the field names: °C, mm, %, m/s. A shared name uses the most populous place; the others are listed.",
     input: {
       ...location,
-      days: z
-        .number()
-        .int()
-        .min(1)
-        .max(max)
-        .default(3)
-        .describe(`Days to forecast, counting today: 1 to ${max}. Default 3 (today, tomorrow, the day after).`),
-      hourly: z
-        .boolean()
-        .default(false)
-        .describe(`Also list the forecast hour by hour, for the first ${HOURLY_DAYS} days at most. Default false.`),
+      days: z.number().int().min(1).max(max).default(3).describe(`Counting today, 1 to ${max}; default 3.`),
+      hourly: z.boolean().default(false).describe(`Also the steps hour by hour, for ${HOURLY_DAYS} days at most.`),
     },
     output: {
       place: placeOut,
       alternatives: alternativesOut,
-      days: z
-        .array(
-          z.object({
-            date: z.string().describe("Local date, YYYY-MM-DD."),
-            temperature_min_c: z.number().describe("Lowest temperature, °C."),
-            temperature_max_c: z.number().describe("Highest temperature, °C."),
-            precipitation_mm: z
-              .number()
-              .optional()
-              .describe("Precipitation sum, mm (absent when the provider has none)."),
-            precipitation_probability_percent: z
-              .number()
-              .optional()
-              .describe("Highest probability of precipitation in the day, %."),
-            wind_speed_max_ms: z.number().optional().describe("Strongest wind, m/s."),
-            wind_gusts_max_ms: z.number().optional().describe("Strongest gust, m/s."),
-            condition: conditionOut,
-            partial: z
-              .boolean()
-              .optional()
-              .describe("True when the forecast covers only part of this day (from now on, or until it runs out)."),
-          }),
-        )
-        .describe("One entry per local day, today first."),
+      days: z.array(
+        z.object({
+          date: z.string(),
+          temperature_min_c: z.number(),
+          temperature_max_c: z.number(),
+          precipitation_mm: z.number().optional(),
+          precipitation_probability_percent: z.number().optional(),
+          wind_speed_max_ms: z.number().optional(),
+          wind_gusts_max_ms: z.number().optional(),
+          condition: conditionOut,
+          partial: z.boolean().optional(),
+        }),
+      ),
       hours: z
         .array(
           z.object({
-            time: z.string().describe("Start of the step, local time with offset."),
-            period_hours: z.number().describe("Hours the step covers: 1, or 6 further ahead (MET Norway)."),
-            temperature_c: z.number().describe("Temperature at the start, °C."),
-            humidity_percent: z.number().optional().describe("Relative humidity at the start, %."),
-            precipitation_mm: z.number().optional().describe("Precipitation over the step, mm."),
-            precipitation_probability_percent: z.number().optional().describe("Probability of precipitation, %."),
-            wind_speed_ms: z.number().optional().describe("Wind speed, m/s."),
-            wind_direction_deg: z.number().optional().describe("Direction the wind blows from, degrees."),
-            wind_gusts_ms: z.number().optional().describe("Gusts, m/s."),
-            cloud_cover_percent: z.number().optional().describe("Cloud cover, %."),
+            time: z.string(),
+            period_hours: z.number(),
+            temperature_c: z.number(),
+            humidity_percent: z.number().optional(),
+            precipitation_mm: z.number().optional(),
+            precipitation_probability_percent: z.number().optional(),
+            wind_speed_ms: z.number().optional(),
+            wind_direction_deg: z.number().optional(),
+            wind_gusts_ms: z.number().optional(),
+            cloud_cover_percent: z.number().optional(),
             condition: conditionOut,
           }),
         )
-        .optional()
-        .describe(`With hourly: the steps from the current hour to the end of day ${HOURLY_DAYS} at most.`),
-      note: z.string().optional().describe("Why fewer days than asked came back, when they did."),
+        .optional(),
+      note: z.string().optional(),
       provider: providerOut,
       attribution: attributionOut,
     },

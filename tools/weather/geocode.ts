@@ -8,33 +8,28 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
     name: "weather_geocode",
     title: "Find a place",
     description:
-      "Finds places by name (cities, towns, villages; GeoNames data through Open-Meteo) with their coordinates, time zone and population, most relevant first. " +
-      "Use it to tell apart places with the same name, then pass the chosen one's latitude and longitude to weather_current or weather_forecast. " +
-      "Matches the name only: put the country in `country_code`, not in `name`.",
+      "Finds places by name (GeoNames, via Open-Meteo), most relevant first: to tell apart places of one name, then pass " +
+      "the chosen one's latitude and longitude to the weather tools. The country goes in `country_code`.",
     input: {
-      name: z
-        .string()
-        .min(2)
-        .max(200)
-        .describe('Place name, or its beginning: "Ostrava", "Frankf". At least 2 characters.'),
+      name: z.string().min(2).max(200).describe('A name or its beginning: "Ostrava", "Frankf".'),
       country_code: z
         .string()
         .regex(/^[A-Za-z]{2}$/)
         .transform((code) => code.toUpperCase())
         .optional()
-        .describe("Only places in this country: ISO 3166-1 alpha-2 code (CZ, DE, US)."),
+        .describe("ISO 3166-1 alpha-2: CZ, DE, US."),
       language: z
         .string()
         .regex(/^[A-Za-z]{2}$/)
         .transform((code) => code.toLowerCase())
         .optional()
-        .describe("Language of the names returned: ISO 639-1 code (en, de, cs). Default en."),
-      count: z.number().int().min(1).max(10).default(5).describe("How many places at most, 1 to 10. Default 5."),
+        .describe("ISO 639-1 of the names: en (default), de, cs."),
+      count: z.number().int().min(1).max(10).default(5).describe("At most this many, 1 to 10; default 5."),
     },
     output: {
-      query: z.string().describe("The name searched for."),
-      places: z.array(placeOut).describe("Matching places, most relevant first; empty when none matched."),
-      note: z.string().optional().describe("What to try when no place matched."),
+      query: z.string(),
+      places: z.array(placeOut),
+      note: z.string().optional(),
     },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {

@@ -145,7 +145,7 @@ function matches(place: Place, qualifier: string): boolean {
 }
 
 /** "Ostrava, Moravskoslezský kraj, Czechia" or "49.8347, 18.282". */
-export function label(place: Place): string {
+export function label(place: Pick<Place, "name" | "region" | "country" | "latitude" | "longitude">): string {
   const named = [place.name, place.region, place.country].filter(Boolean);
   return named.length ? named.join(", ") : `${place.latitude}, ${place.longitude}`;
 }

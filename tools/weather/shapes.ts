@@ -10,42 +10,48 @@ export const location = {
     .min(1)
     .max(200)
     .optional()
-    .describe(
-      'Place name, narrowed by a country code, country or region after a comma: "Frankfurt, DE". Or give latitude and longitude.',
-    ),
-  latitude: z.number().min(-90).max(90).optional().describe("Latitude in degrees, -90 to 90 (north positive)."),
-  longitude: z.number().min(-180).max(180).optional().describe("Longitude in degrees, -180 to 180 (east positive)."),
+    .describe('A name, narrowed after a comma by a country or region: "Frankfurt, DE". Or latitude and longitude.'),
+  latitude: z.number().min(-90).max(90).optional().describe("Degrees, north positive."),
+  longitude: z.number().min(-180).max(180).optional().describe("Degrees, east positive."),
 };
 
-export const placeOut = z
-  .object({
-    name: z.string().optional().describe("The place's name (absent for bare coordinates)."),
-    region: z.string().optional().describe("State, region or province."),
-    country: z.string().optional(),
-    country_code: z.string().optional().describe("ISO 3166-1 alpha-2."),
-    latitude: z.number(),
-    longitude: z.number(),
-    elevation_m: z.number().optional().describe("Elevation in metres."),
-    timezone: z.string().describe("IANA time zone of the place; local times and days are in it."),
-    population: z.number().optional(),
-  })
-  .describe("The place as resolved.");
+export const placeOut = z.object({
+  name: z.string().optional(),
+  region: z.string().optional(),
+  country: z.string().optional(),
+  country_code: z.string().optional(),
+  latitude: z.number(),
+  longitude: z.number(),
+  elevation_m: z.number().optional(),
+  timezone: z.string(),
+  population: z.number().optional(),
+});
 
-export const alternativesOut = z
-  .array(placeOut)
-  .optional()
-  .describe("Other places with that name, not used: pass one's coordinates to ask about it instead.");
+/** Enough of each other place to tell it apart and ask about it by its coordinates. */
+const alternative = placeOut.pick({ name: true, region: true, country: true, latitude: true, longitude: true });
 
-export const conditionOut = z.string().optional().describe('The weather in plain words: "light rain showers".');
-export const providerOut = z.enum(["met", "open-meteo"]).describe("The forecast provider that answered.");
+export const alternativesOut = z.array(alternative).optional();
+
+export const conditionOut = z.string().optional();
+export const providerOut = z.enum(["met", "open-meteo"]);
 export const attributionOut = z.string().describe("Credit the provider's licence asks to show with the data.");
 
 export function conditionText(condition: Condition | undefined): { condition?: string } {
   return condition ? { condition: condition.text } : {};
 }
 
-export function where(resolved: Resolved): { place: Place; alternatives?: Place[] } {
-  return { place: resolved.place, ...(resolved.alternatives.length ? { alternatives: resolved.alternatives } : {}) };
+export function where(resolved: Resolved): { place: Place; alternatives?: z.infer<typeof alternative>[] } {
+  if (resolved.alternatives.length === 0) return { place: resolved.place };
+  return {
+    place: resolved.place,
+    alternatives: resolved.alternatives.map(({ name, region, country, latitude, longitude }) => ({
+      name,
+      region,
+      country,
+      latitude,
+      longitude,
+    })),
+  };
 }
 
 /** Local time with offset and the same moment in UTC. */
@@ -54,7 +60,10 @@ export function times(epoch: number, zone: string): { time: string; time_utc: st
 }
 
 /** The lines under an answer: the alternatives to the place used, and the credit. */
-export function footer(result: { alternatives?: Place[] | undefined; attribution: string }): string[] {
+export function footer(result: {
+  alternatives?: Pick<Place, "name" | "region" | "country" | "latitude" | "longitude">[] | undefined;
+  attribution: string;
+}): string[] {
   const lines: string[] = [];
   if (result.alternatives?.length) {
     lines.push(
