@@ -1,4 +1,7 @@
+import { request } from "undici";
 import { expect, test } from "vitest";
+import { setClock } from "../src/time.js";
+import { startFrankfurter } from "./fakes/frankfurter.js";
 import { startWaiter } from "./memory.js";
 import { EVERY_TOOLSET } from "./reference.js";
 
@@ -44,5 +47,60 @@ test("tools/list, and what a model reads first of it, stay within their ceilings
     expect(total.reads).toBeLessThanOrEqual(MODEL_READS_BYTES);
   } finally {
     await waiter.close();
+  }
+});
+
+/**
+ * The largest answers the tools give, each within 20k tokens (80 KB at 4 bytes a token) as the
+ * client receives it, text and structuredContent together: Claude Code refuses a result over 25k.
+ * What is larger is cut, with a marker that says how to get the rest.
+ */
+const RESULT_BYTES = 80_000;
+
+test("the largest results stay within 20k tokens", async () => {
+  setClock("2026-11-27T16:40:00Z");
+  const frankfurter = await startFrankfurter();
+  const waiter = await startWaiter(
+    {
+      WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    },
+    { listener: true },
+  );
+  try {
+    // A payload of 1 MiB, the most the listener takes, and a hundred wide ones behind it.
+    const field = (k: number) => [`field_${k}`, `"quoted" ${"z".repeat(500)}`];
+    const post = (body: object) =>
+      request(`${waiter.listenerUrl}/webhooks/trial`, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { "content-type": "application/json" },
+      }).then(async (r) => ((await r.body.json()) as { id: string }).id);
+    const huge = await post(Object.fromEntries(Array.from({ length: 1_900 }, (_, k) => field(k))));
+    for (let i = 0; i < 100; i++)
+      await post({ n: i, ...Object.fromEntries(Array.from({ length: 40 }, (_, k) => field(k))) });
+    const five = ["USD", "CZK", "GBP", "JPY", "CHF"];
+    const largest = {
+      events_get: await waiter.call("events_get", { id: huge }),
+      events_list: await waiter.call("events_list", { limit: 100 }),
+      currency_history: await waiter.call("currency_history", {
+        base: "EUR",
+        symbols: five,
+        start: "2024-01-01",
+        end: "2024-12-31",
+      }),
+    };
+    const sizes = Object.entries(largest).map(([tool, result]) => {
+      expect(result.isError, tool).toBeFalsy();
+      return [tool, bytes(result)] as const;
+    });
+    console.log(sizes.map(([tool, size]) => `${tool}: ${size} bytes`).join(", "), `(at most ${RESULT_BYTES})`);
+    for (const [tool, size] of sizes) expect(size, tool).toBeLessThanOrEqual(RESULT_BYTES);
+    expect(largest.events_get.structuredContent).toMatchObject({ payload_cut_at: expect.any(Number) });
+  } finally {
+    await waiter.close();
+    await frankfurter.close();
+    setClock();
   }
 });
