@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 import { CONFIG_FILE_ENV, coreSettings, loadConfig } from "../src/config.js";
 import { toolsets } from "../src/toolsets.js";
-import { renderSettings, renderTools } from "./reference.js";
+import { renderReadme, renderSettings, renderTools } from "./reference.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), "utf8");
@@ -26,6 +26,10 @@ test("docs/settings.md is generated from the settings declarations", async () =>
 
 test("docs/tools.md is generated from tools/list with every toolset on", async () => {
   await expect(await renderTools(), `docs/tools.md ${STALE}`).toMatchFileSnapshot("../docs/tools.md");
+});
+
+test("the README's list of tools is generated from tools/list with every toolset on", async () => {
+  await expect(await renderReadme(read("README.md")), `README.md's tools ${STALE}`).toMatchFileSnapshot("../README.md");
 });
 
 test("the README stays an overview: at most 12 KB, the rest in docs/", () => {
