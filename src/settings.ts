@@ -58,7 +58,7 @@ function checkUpstreamUrl(value: string, ctx: z.RefinementCtx): URL {
 }
 
 /** localhost, 127.0.0.0/8 or ::1: where plain http cannot leave the machine. */
-function isLoopbackHost(hostname: string): boolean {
+export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, "");
   if (host === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");

@@ -1,5 +1,6 @@
 import { currency } from "../tools/currency/index.js";
 import { eshop } from "../tools/eshop/index.js";
+import { notify } from "../tools/notify/index.js";
 import { weather } from "../tools/weather/index.js";
 import type { EventStore } from "./events/store.js";
 import { eventsToolset } from "./events/tools.js";
@@ -14,5 +15,5 @@ export const NO_SOURCES =
  * `store`; without one (to read the settings, or when it could not open) `noStore` says why.
  */
 export function toolsets(store?: EventStore, noStore = NO_SOURCES): readonly Toolset[] {
-  return [eventsToolset(store, noStore), webhooksToolset(store, noStore), currency, weather, eshop];
+  return [eventsToolset(store, noStore), webhooksToolset(store, noStore), currency, weather, eshop, notify];
 }

@@ -101,7 +101,7 @@ test("mcp.json and the client entries the docs show start waiter and set only re
   }
 });
 
-test("the config files shown load, with their sources' secrets and tokens in the environment", () => {
+test("the config files shown load, with the secrets they name in the environment", () => {
   const files = examples.filter(({ json }) => !json.mcpServers && !json.servers);
   expect(files.length).toBeGreaterThanOrEqual(2);
   const dir = mkdtempSync(join(tmpdir(), "waiter-docs-"));
@@ -110,9 +110,11 @@ test("the config files shown load, with their sources' secrets and tokens in the
     writeFileSync(file, JSON.stringify(json));
     const sources = Object.values(json.webhooks?.sources ?? {}) as { secretEnv?: string }[];
     const tokens = (json.http?.tokens ?? []) as { secretEnv: string }[];
+    const channels = Object.values(json.notify?.channels ?? {}) as { botTokenEnv?: string; passwordEnv?: string }[];
     const env = Object.fromEntries([
       ...sources.flatMap((s) => (s.secretEnv ? [[s.secretEnv, "whsec_c2VjcmV0"]] : [])),
       ...tokens.map((t) => [t.secretEnv, "0123456789abcdef".repeat(4)]),
+      ...channels.flatMap((c) => [c.botTokenEnv, c.passwordEnv].filter(Boolean).map((name) => [name, "secret"])),
     ]);
     expect(
       () => loadConfig({ env: { WAITER_DATA_DIR: "/nonexistent", ...env }, file }, toolsets()),

@@ -522,7 +522,7 @@ describe.concurrent("the command line", () => {
     [
       ["--toolsets", "currency,eshop2"],
       {},
-      "waiter: unknown toolset 'eshop2' (known: events, webhooks, currency, weather, eshop)",
+      "waiter: unknown toolset 'eshop2' (known: events, webhooks, currency, weather, eshop, notify)",
     ],
     [
       ["--tools", "currency_convrt"],

@@ -219,6 +219,10 @@ export const EVERY_TOOLSET = {
   WAITER_WEBHOOKS_SOURCES: JSON.stringify({ shop: { scheme: "woocommerce", secretEnv: "SHOP_WEBHOOK_SECRET" } }),
   SHOP_WEBHOOK_SECRET: "reference",
   WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+  WAITER_NOTIFY_CHANNELS: JSON.stringify({
+    ops: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: ["1"] },
+  }),
+  TELEGRAM_BOT_TOKEN: "reference",
 };
 
 /** Why each toolset is off with nothing set, in its own words, or undefined when it is always on. */

@@ -144,21 +144,16 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_mark_paid",
     title: "Mark an order paid",
     description:
-      `Records that an order of the ${shop.name} shop is paid, as a payment gateway would: the paid date, processing (or ` +
+      `Records that an order of the ${shop.name} shop is paid: the paid date, processing (or ` +
       "completed when nothing ships), stock reduced, a note. Idempotent: one already paid is left alone (`already_paid`). " +
       `Only ${shop.payableStatuses.join(", ")} orders; use it once a payment is confirmed.`,
     input: {
       id: orderId,
       transaction_id: z.string().min(1).max(200).optional().describe("The gateway's, kept on the order."),
-      note: z
-        .string()
-        .min(1)
-        .max(2000)
-        .optional()
-        .describe("Private note; default: marked paid, with the transaction id."),
+      note: z.string().min(1).max(2000).optional().describe("Private; default: says marked paid."),
     },
     output: {
-      already_paid: z.boolean().describe("Paid before this call; nothing changed."),
+      already_paid: z.boolean(),
       order: orderStateOut,
       transaction_id: z.string().optional(),
       note_id: z.number().optional(),

@@ -77,7 +77,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     name: "eshop_stock_set",
     title: "Set stock",
     description:
-      `Sets a product's stock quantity (by id or SKU) in the ${shop.name} shop, which updates its stock status; turns ` +
+      `Sets a product's stock quantity in the ${shop.name} shop, which updates its stock status; turns ` +
       "stock counting on if it was off. Sets, does not add: read it with eshop_product_get to adjust. Simple products only.",
     input: {
       ...which,

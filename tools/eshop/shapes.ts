@@ -7,7 +7,7 @@ const money = (what?: string) => (what ? z.string().describe(what) : z.string())
 
 export const orderSummaryOut = z.object({
   id: z.number(),
-  number: z.string().describe("What customers see."),
+  number: z.string(),
   status: z.string(),
   total: money(),
   currency: z.string(),
@@ -17,7 +17,7 @@ export const orderSummaryOut = z.object({
   created: z.string(),
   paid: z.string().optional(),
   payment_method: z.string().optional(),
-  item_count: z.number().describe("Units ordered."),
+  item_count: z.number(),
 });
 
 /** What a change to an order leaves to read: its state now. */
@@ -133,7 +133,7 @@ export const paging = {
 };
 
 export const pagingOut = {
-  total: z.number().describe("Matches on all pages."),
+  total: z.number(),
   next_cursor: z.string().optional(),
 };
 

@@ -28,7 +28,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
     description:
       `Forecast per local day at a place name or coordinates, from ${provider.name}, up to ${max} days from today: ` +
       "temperatures, precipitation, wind, the day's condition in words. " +
-      `hourly adds the steps of the first ${HOURLY_DAYS} days${provider.id === "met" ? " (6-hourly after about 2.5 days)" : ""}. ` +
+      `hourly adds the steps of the first ${HOURLY_DAYS} days. ` +
       "Units are in the field names: °C, mm, %, m/s. A shared name uses the most populous place; the others are listed.",
     input: {
       ...location,

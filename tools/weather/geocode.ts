@@ -8,7 +8,7 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
     name: "weather_geocode",
     title: "Find a place",
     description:
-      "Finds places by name (GeoNames, via Open-Meteo), most relevant first: to tell apart places of one name, then pass " +
+      "Finds places by name, most relevant first: to tell apart places of one name, then pass " +
       "the chosen one's latitude and longitude to the weather tools. The country goes in `country_code`.",
     input: {
       name: z.string().min(2).max(200).describe('A name or its beginning: "Ostrava", "Frankf".'),

@@ -1,0 +1,93 @@
+import { readFileSync } from "node:fs";
+import { clock } from "../../src/time.js";
+import { type Fake, json, startFake } from "./http.js";
+
+/**
+ * The Telegram Bot API's sendMessage as the documentation and the samples in samples/ show it:
+ * POST /bot<token>/sendMessage with a JSON body; {"ok":true,"result":Message} on success, the
+ * {"ok":false,"error_code","description"} envelope otherwise: 401 for a wrong token, 400 "chat
+ * not found" for a chat the bot is not in, 400 "can't parse entities" for MarkdownV2 with an
+ * unescaped reserved character, 429 with parameters.retry_after.
+ */
+
+const sample = (name: string) => readFileSync(new URL(`./samples/${name}`, import.meta.url), "utf8");
+const UNAUTHORIZED = sample("telegram-error-401-RECONSTRUCTED.json");
+const CHAT_NOT_FOUND = sample("telegram-error-400-chat-not-found-RECONSTRUCTED.json");
+const OK = JSON.parse(sample("telegram-sendMessage-ok-chatid-REDACTED.json")) as { result: Record<string, unknown> };
+
+export const BOT_TOKEN = "7012345678:AAFakeTokenForWaiterTests_0123456789x";
+
+export interface TelegramFake extends Fake {
+  /** The chats the bot is a member of. */
+  chats: Set<string>;
+  /** Every message delivered, in order. */
+  delivered: { chat_id: string; text: string; parse_mode?: string }[];
+}
+
+/** Characters MarkdownV2 reserves, which must come escaped. */
+const RESERVED = "_*[]()~`>#+-=|{}.!";
+
+function unescapedReserved(text: string): string | undefined {
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c === "\\") {
+      i++;
+      continue;
+    }
+    if (RESERVED.includes(c)) return c;
+  }
+  return undefined;
+}
+
+export async function startTelegram(chats: string[]): Promise<TelegramFake> {
+  let nextId = 100;
+  const state = { chats: new Set(chats), delivered: [] as TelegramFake["delivered"] };
+  const fake = await startFake((request) => {
+    const match = /^\/bot([^/]+)\/sendMessage$/.exec(request.path);
+    if (!match || request.method !== "POST")
+      return json(404, '{"ok":false,"error_code":404,"description":"Not Found"}');
+    if (match[1] !== BOT_TOKEN) return json(401, UNAUTHORIZED);
+    const body = JSON.parse(request.body) as { chat_id: string; text: string; parse_mode?: string };
+    if (!state.chats.has(String(body.chat_id))) return json(400, CHAT_NOT_FOUND);
+    const bad = body.parse_mode === "MarkdownV2" ? unescapedReserved(body.text) : undefined;
+    if (bad) {
+      return json(
+        400,
+        JSON.stringify({
+          ok: false,
+          error_code: 400,
+          description: `Bad Request: can't parse entities: Character '${bad}' is reserved and must be escaped with the preceding '\\'`,
+        }),
+      );
+    }
+    state.delivered.push(body);
+    return json(
+      200,
+      JSON.stringify({
+        ok: true,
+        result: {
+          ...OK.result,
+          message_id: nextId++,
+          chat: { id: Number(body.chat_id) },
+          date: Math.floor(clock.now() / 1000),
+          text: body.text,
+        },
+      }),
+    );
+  });
+  return Object.assign(fake, state);
+}
+
+const TOO_MANY = JSON.parse(sample("telegram-error-429.json")) as { parameters: { retry_after: number } };
+
+/** A 429 as Telegram sends it (samples/), asking to wait `seconds`. */
+export function tooManyRequests(seconds: number) {
+  return json(
+    429,
+    JSON.stringify({
+      ...TOO_MANY,
+      description: `Too Many Requests: retry after ${seconds}`,
+      parameters: { ...TOO_MANY.parameters, retry_after: seconds },
+    }),
+  );
+}

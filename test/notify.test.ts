@@ -1,0 +1,294 @@
+import { type AddressInfo, createServer } from "node:net";
+import { SMTPServer } from "smtp-server";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { loadConfig } from "../src/config.js";
+import { ConfigError } from "../src/errors.js";
+import { toolsets } from "../src/toolsets.js";
+import { escapeMarkdownV2 } from "../tools/notify/telegram.js";
+import { BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
+import { startWaiter } from "./memory.js";
+import { type Session, text } from "./stdio.js";
+
+const GROUP = "-1001234567890";
+const OWNER = "424242";
+const SMTP_PASSWORD = "smtp-secret-for-tests";
+
+interface Mail {
+  from: string;
+  to: string[];
+  data: string;
+  user: string | undefined;
+}
+
+/** A real SMTP server on loopback (the smtp-server package) that keeps what it receives. */
+async function startSmtp(refuse: string[] = []) {
+  const received: Mail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    allowInsecureAuth: true,
+    disabledCommands: ["STARTTLS"],
+    onAuth(auth, _session, callback) {
+      if (auth.username === "waiter" && auth.password === SMTP_PASSWORD) callback(null, { user: auth.username });
+      else callback(new Error("Invalid username or password"));
+    },
+    onRcptTo(address, _session, callback) {
+      if (refuse.includes(address.address)) {
+        callback(Object.assign(new Error("Mailbox unavailable"), { responseCode: 550 }));
+      } else callback();
+    },
+    onData(stream, session, callback) {
+      let data = "";
+      stream.on("data", (chunk: Buffer) => {
+        data += chunk.toString("utf8");
+      });
+      stream.on("end", () => {
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+          to: session.envelope.rcptTo.map((r) => r.address),
+          data,
+          user: session.user as string | undefined,
+        });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.server.address() as AddressInfo).port;
+  return { port, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+function channels(telegram: TelegramFake, smtpPort: number) {
+  return JSON.stringify({
+    ops: {
+      type: "telegram",
+      botTokenEnv: "TELEGRAM_BOT_TOKEN",
+      chatIds: [GROUP, Number(OWNER)],
+      baseUrl: telegram.origin,
+    },
+    fancy: {
+      type: "telegram",
+      botTokenEnv: "TELEGRAM_BOT_TOKEN",
+      chatIds: [OWNER],
+      format: "markdownv2",
+      baseUrl: telegram.origin,
+    },
+    stranger: {
+      type: "telegram",
+      botTokenEnv: "TELEGRAM_BOT_TOKEN",
+      chatIds: [OWNER, "-100999"],
+      baseUrl: telegram.origin,
+    },
+    office: {
+      type: "email",
+      host: "127.0.0.1",
+      port: smtpPort,
+      tls: "none",
+      user: "waiter",
+      passwordEnv: "SMTP_PASSWORD",
+      from: "waiter@shop.example",
+      to: ["boss@shop.example", "accounts@shop.example"],
+      subject: "From the shop",
+    },
+    bounce: {
+      type: "email",
+      host: "127.0.0.1",
+      port: smtpPort,
+      tls: "none",
+      from: "waiter@shop.example",
+      to: ["boss@shop.example", "gone@shop.example"],
+    },
+  });
+}
+
+let telegram: TelegramFake;
+let smtp: Awaited<ReturnType<typeof startSmtp>>;
+let waiter: Session;
+
+beforeAll(async () => {
+  [telegram, smtp] = await Promise.all([startTelegram([GROUP, OWNER]), startSmtp(["gone@shop.example"])]);
+  waiter = await startWaiter({
+    WAITER_NOTIFY_CHANNELS: channels(telegram, smtp.port),
+    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    SMTP_PASSWORD,
+    WAITER_TOOL_TIMEOUT: "10",
+  });
+});
+
+afterAll(async () => {
+  await waiter?.close();
+  await Promise.all([telegram?.close(), smtp?.close()]);
+});
+
+describe("notify_send on Telegram", () => {
+  test("goes to every chat of the channel, as plain text", async () => {
+    const before = telegram.delivered.length;
+    const result = await waiter.call("notify_send", { channel: "ops", text: "Order #1042 is paid (19.99 EUR)." });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({
+      channel: "ops",
+      sent: [GROUP, OWNER],
+      failed: [],
+    });
+    expect(telegram.delivered.slice(before)).toEqual([
+      { chat_id: GROUP, text: "Order #1042 is paid (19.99 EUR).", link_preview_options: { is_disabled: true } },
+      { chat_id: OWNER, text: "Order #1042 is paid (19.99 EUR).", link_preview_options: { is_disabled: true } },
+    ]);
+    expect(text(result)).toBe(`Sent on ops to ${GROUP}, ${OWNER}.`);
+  });
+
+  test("a MarkdownV2 channel escapes every reserved character, so the text shows as written", async () => {
+    const written = "Paid: *1042* [card] 19.99 - thanks! (_a_ `b` ~c~ > #d + e = f | {g} . \\)";
+    const result = await waiter.call("notify_send", { channel: "fancy", text: written });
+    expect(result.isError, text(result)).toBeFalsy();
+    const last = telegram.delivered.at(-1);
+    expect(last).toMatchObject({ parse_mode: "MarkdownV2", text: escapeMarkdownV2(written) });
+    // What Telegram shows is the text with the escapes taken out.
+    expect(last?.text.replace(/\\(.)/g, "$1")).toBe(written);
+  });
+
+  test("a chat that does not take it fails alone, in Telegram's words", async () => {
+    const result = await waiter.call("notify_send", { channel: "stranger", text: "Stock of COF-ESP-1KG is out." });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({
+      sent: [OWNER],
+      failed: [{ target: "-100999", error: expect.stringMatching(/chat not found/) }],
+    });
+    expect(text(result)).toMatch(/Not sent to -100999 \(.*chat not found/);
+  });
+
+  test("a 429 is waited out as long as Telegram asks, then the message is sent once", async () => {
+    const before = telegram.delivered.length;
+    telegram.queue.push(tooManyRequests(1));
+    const started = performance.now();
+    const result = await waiter.call("notify_send", { channel: "fancy", text: "Again" });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(900);
+    expect(telegram.delivered.length - before).toBe(1);
+  });
+
+  test("a 429 that asks for longer than the call has fails at once and says so", async () => {
+    telegram.queue.push(tooManyRequests(3600), tooManyRequests(3600));
+    const result = await waiter.call("notify_send", { channel: "fancy", text: "Later" });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/Too Many Requests: retry after 3600/);
+  });
+
+  test("a wrong token is said to be the token, and never shown", async () => {
+    const wrong = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: channels(telegram, smtp.port),
+      TELEGRAM_BOT_TOKEN: "7000000000:AAWrongWrongWrongWrongWrongWrongWrong",
+      SMTP_PASSWORD,
+    });
+    try {
+      const result = await wrong.call("notify_send", { channel: "ops", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/refused the bot token/);
+      expect(text(result)).not.toContain("AAWrong");
+      expect(wrong.stderr()).not.toContain("AAWrong");
+    } finally {
+      await wrong.close();
+    }
+  });
+});
+
+describe("notify_send by email", () => {
+  test("goes to every address of the channel, one message each, logged in to the server", async () => {
+    const result = await waiter.call("notify_send", { channel: "office", text: "Order 1042 is paid." });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({
+      sent: ["boss@shop.example", "accounts@shop.example"],
+      failed: [],
+    });
+    const mails = smtp.received.filter((m) => m.data.includes("Order 1042 is paid."));
+    expect(mails.map((m) => m.to).sort()).toEqual([["accounts@shop.example"], ["boss@shop.example"]]);
+    for (const mail of mails) {
+      expect(mail).toMatchObject({ from: "waiter@shop.example", user: "waiter" });
+      expect(mail.data).toMatch(/^Subject: From the shop$/m);
+    }
+  });
+
+  test("an address the server refuses fails alone", async () => {
+    const result = await waiter.call("notify_send", { channel: "bounce", text: "Stock is out." });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({
+      sent: ["boss@shop.example"],
+      failed: [{ target: "gone@shop.example", error: expect.stringMatching(/550/) }],
+    });
+  });
+
+  test("a mail server that does not answer is said to be down", async () => {
+    // A port nothing listens on: taken, then freed.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const down = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
+      }),
+    });
+    try {
+      const result = await down.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/Nothing was sent on office: b@shop.example: .*ECONNREFUSED/);
+    } finally {
+      await down.close();
+    }
+  });
+});
+
+describe("who may be told", () => {
+  test("only the channels configured, and no text longer than a message", async () => {
+    const unknown = await waiter.call("notify_send", { channel: "everyone", text: "Hi" });
+    expect(unknown.isError).toBe(true);
+    expect(text(unknown)).toMatch(/channel/);
+    const long = await waiter.call("notify_send", { channel: "ops", text: "x".repeat(4001) });
+    expect(long.isError).toBe(true);
+    expect(text(long)).toMatch(/text/);
+  });
+
+  test("--read-only serves no notify_send", async () => {
+    const readOnly = await startWaiter(
+      { WAITER_NOTIFY_CHANNELS: channels(telegram, smtp.port), TELEGRAM_BOT_TOKEN: BOT_TOKEN, SMTP_PASSWORD },
+      { overrides: { readOnly: true } },
+    );
+    try {
+      const { tools } = await readOnly.client.listTools();
+      expect(tools.map((t) => t.name)).not.toContain("notify_send");
+    } finally {
+      await readOnly.close();
+    }
+  });
+
+  const load = (channels: object, env: Record<string, string> = {}) =>
+    loadConfig({ env: { WAITER_NOTIFY_CHANNELS: JSON.stringify(channels), ...env } }, toolsets());
+
+  test("a channel is checked at start: its secret set, never plain SMTP off this machine", () => {
+    expect(() => load({ ops: { type: "telegram", botTokenEnv: "NOT_SET_ANYWHERE", chatIds: ["1"] } })).toThrow(
+      /notification channel ops: NOT_SET_ANYWHERE is not set/,
+    );
+    const pasted = () =>
+      load({ ops: { type: "telegram", botTokenEnv: "7000000000:AAPastedTokenPastedTokenPasted", chatIds: ["1"] } });
+    expect(pasted).toThrow(/at ops.botTokenEnv: must be an environment variable name$/);
+    expect(() =>
+      load({
+        mail: { type: "email", host: "smtp.example.com", tls: "none", from: "a@b.example", to: ["c@d.example"] },
+      }),
+    ).toThrow(ConfigError);
+    expect(() =>
+      load({ mail: { type: "email", host: "smtp.example.com", user: "u", from: "a@b.example", to: ["c@d.example"] } }),
+    ).toThrow(/user needs passwordEnv/);
+    expect(() => load({ ops: { type: "telegram", botTokenEnv: "T", chatIds: [] } }, { T: "x" })).toThrow(ConfigError);
+    expect(() =>
+      load(
+        { ops: { type: "telegram", botTokenEnv: "T", chatIds: ["1"], baseUrl: "http://telegram.example" } },
+        { T: "x" },
+      ),
+    ).toThrow(/plain http is allowed only to loopback/);
+  });
+});
+
+test("MarkdownV2 escaping covers every character Telegram reserves", () => {
+  expect(escapeMarkdownV2("_*[]()~`>#+-=|{}.!\\")).toBe("\\_\\*\\[\\]\\(\\)\\~\\`\\>\\#\\+\\-\\=\\|\\{\\}\\.\\!\\\\");
+  expect(escapeMarkdownV2("Plain words 123")).toBe("Plain words 123");
+});

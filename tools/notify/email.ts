@@ -1,0 +1,45 @@
+import nodemailer from "nodemailer";
+import { ToolError } from "../../src/errors.js";
+import { clock } from "../../src/time.js";
+import type { ToolCall } from "../../src/toolset.js";
+import type { Sender } from "./sender.js";
+
+export interface SmtpOptions {
+  host: string;
+  port: number;
+  /** tls: TLS from the start (port 465); starttls: upgraded, and required; none: loopback only. */
+  tls: "tls" | "starttls" | "none";
+  user?: string | undefined;
+  password?: string | undefined;
+  from: string;
+  subject: string;
+}
+
+/** Sends over SMTP with nodemailer, one message per recipient, so one refused address stops no other. */
+export function emailSender(options: SmtpOptions): Sender & { close(): void } {
+  const transport = nodemailer.createTransport({
+    host: options.host,
+    port: options.port,
+    secure: options.tls === "tls",
+    requireTLS: options.tls === "starttls",
+    ignoreTLS: options.tls === "none",
+    ...(options.user ? { auth: { user: options.user, pass: options.password ?? "" } } : {}),
+  });
+  return {
+    async send(to: string, text: string, call: ToolCall): Promise<void> {
+      const sending = transport.sendMail({ from: options.from, to, subject: options.subject, text });
+      const timeout = new Promise<never>((_, reject) => {
+        const left = Math.max(0, call.deadline - clock.now());
+        setTimeout(() => reject(new ToolError(`The mail server did not answer within the call's time.`)), left).unref();
+      });
+      try {
+        await Promise.race([sending, timeout]);
+      } catch (err) {
+        if (err instanceof ToolError) throw err;
+        const { responseCode, message } = err as { responseCode?: number; message?: string };
+        throw new ToolError(`The mail server refused it${responseCode ? ` (${responseCode})` : ""}: ${message ?? err}`);
+      }
+    },
+    close: () => transport.close(),
+  };
+}

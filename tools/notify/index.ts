@@ -1,0 +1,160 @@
+import { z } from "zod";
+import { ConfigError, ToolError } from "../../src/errors.js";
+import { envName, isLoopbackHost, jsonSetting, pastedSecret, upstreamUrl } from "../../src/settings.js";
+import { defineTool, defineToolset } from "../../src/toolset.js";
+import { emailSender } from "./email.js";
+import type { Sender } from "./sender.js";
+import { telegramErrors, telegramSender } from "./telegram.js";
+
+/** Telegram's limit is 4096 UTF-16 units; a little is kept for what escaping adds. */
+export const MAX_TEXT = 4000;
+
+const channelName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "channel names are lowercase letters, digits, - and _");
+
+const channel = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("telegram"),
+    botTokenEnv: envName,
+    chatIds: z
+      .array(z.union([z.string().regex(/^(-?\d+|@\w{5,32})$/, "is not a chat id or @channelname"), z.number().int()]))
+      .min(1)
+      .transform((ids) => ids.map(String)),
+    format: z.enum(["text", "markdownv2"]).default("text"),
+    baseUrl: upstreamUrl("https://api.telegram.org"),
+  }),
+  z.strictObject({
+    type: z.literal("email"),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535).default(587),
+    tls: z.enum(["starttls", "tls", "none"]).default("starttls"),
+    user: z.string().min(1).optional(),
+    passwordEnv: envName.optional(),
+    from: z.email(),
+    to: z.array(z.email()).min(1),
+    subject: z.string().min(1).max(200).default("waiter"),
+  }),
+]);
+type Channel = z.output<typeof channel> & { name: string; secret?: string };
+
+const settings = {
+  channels: {
+    env: "WAITER_NOTIFY_CHANNELS",
+    description:
+      "Where people are told, as JSON: name -> {type: telegram, botTokenEnv, chatIds} or {type: email, host, port, tls, user, passwordEnv, from, to}. Messages go only to the chats and addresses listed.",
+    schema: jsonSetting(z.record(channelName, channel), {}).transform((channels) =>
+      Object.entries(channels).map(([name, configured]): Channel => ({ ...configured, name })),
+    ),
+  },
+};
+
+/** The variable `name` names, or a ConfigError that says which channel needs it and never shows it. */
+function secretOf(env: NodeJS.ProcessEnv, channel: Channel, variable: string, what: string, origin: string): string {
+  const secret = env[variable];
+  if (!secret && pastedSecret(variable)) {
+    throw new ConfigError(
+      `invalid setting ${origin} at ${channel.name}: it must name the environment variable that holds the ${what}, not hold it; what it holds is not shown`,
+    );
+  }
+  if (!secret)
+    throw new ConfigError(`notification channel ${channel.name}: ${variable} is not set; it must hold the ${what}`);
+  return secret;
+}
+
+export const notify = defineToolset({
+  name: "notify",
+  description: "Tells people: a message to the Telegram chats or email addresses configured for a channel.",
+  settings,
+  resolve(values, env, origin) {
+    const channels = values.channels.map((configured): Channel => {
+      if (configured.type === "telegram") {
+        return {
+          ...configured,
+          secret: secretOf(env, configured, configured.botTokenEnv, "Telegram bot token", origin("channels")),
+        };
+      }
+      if (configured.tls === "none" && !isLoopbackHost(configured.host)) {
+        throw new ConfigError(
+          `invalid setting ${origin("channels")} at ${configured.name}.tls: "none" is allowed only to a mail server on this machine (localhost); use starttls or tls`,
+        );
+      }
+      if (configured.user && !configured.passwordEnv) {
+        throw new ConfigError(
+          `invalid setting ${origin("channels")} at ${configured.name}: user needs passwordEnv, the variable that holds the password`,
+        );
+      }
+      return configured.passwordEnv
+        ? {
+            ...configured,
+            secret: secretOf(env, configured, configured.passwordEnv, "SMTP password", origin("channels")),
+          }
+        : configured;
+    });
+    return { ...values, channels };
+  },
+  unconfigured: ({ settings }) =>
+    settings.channels.length === 0
+      ? "no notification channels are configured (notify.channels in the config file, or WAITER_NOTIFY_CHANNELS)"
+      : undefined,
+  tools({ settings, http, log }) {
+    const channels = new Map(
+      (settings.channels as Channel[]).map((c) => {
+        const sender: Sender =
+          c.type === "telegram"
+            ? telegramSender(
+                http.upstream("Telegram Bot API", c.baseUrl, { errors: telegramErrors }),
+                c.secret ?? "",
+                c.format,
+              )
+            : emailSender({ ...c, password: c.secret });
+        return [c.name, { targets: c.type === "telegram" ? c.chatIds : c.to, sender }] as const;
+      }),
+    );
+    const names = [...channels.keys()] as [string, ...string[]];
+    return [
+      defineTool({
+        name: "notify_send",
+        title: "Tell people",
+        description: `Sends plain text to each chat or address configured for a channel (${names.join(", ")}), and to no one else.`,
+        input: {
+          channel: z.enum(names).describe("Where to."),
+          text: z.string().min(1).max(MAX_TEXT).describe(`At most ${MAX_TEXT} characters.`),
+        },
+        output: {
+          channel: z.string(),
+          sent: z.array(z.string()),
+          failed: z.array(z.object({ target: z.string(), error: z.string() })),
+        },
+        annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+        async run({ channel: name, text }, call) {
+          const { targets, sender } = channels.get(name) as { targets: string[]; sender: Sender };
+          const outcomes = await Promise.allSettled(targets.map((target) => sender.send(target, text, call)));
+          const sent = targets.filter((_, i) => outcomes[i]?.status === "fulfilled");
+          const failed = outcomes.flatMap((o, i) =>
+            o.status === "rejected"
+              ? [
+                  {
+                    target: targets[i] as string,
+                    error: o.reason instanceof Error ? o.reason.message : String(o.reason),
+                  },
+                ]
+              : [],
+          );
+          for (const f of failed) log.warning(`notify ${name}: not sent to ${f.target}: ${f.error}`);
+          if (sent.length === 0) {
+            throw new ToolError(
+              `Nothing was sent on ${name}: ${failed.map((f) => `${f.target}: ${f.error}`).join("; ")}`,
+            );
+          }
+          return { channel: name, sent, failed };
+        },
+        render(r) {
+          const lines = [`Sent on ${r.channel} to ${r.sent.join(", ")}.`];
+          if (r.failed.length) lines.push(`Not sent to ${r.failed.map((f) => `${f.target} (${f.error})`).join("; ")}.`);
+          return lines.join("\n");
+        },
+      }),
+    ];
+  },
+});

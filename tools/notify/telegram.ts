@@ -1,0 +1,74 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { z } from "zod";
+import { UpstreamError } from "../../src/errors.js";
+import type { ErrorMapper, HttpResponse } from "../../src/http/types.js";
+import type { Upstream } from "../../src/http/upstream.js";
+import { clock } from "../../src/time.js";
+import type { ToolCall } from "../../src/toolset.js";
+import type { Sender } from "./sender.js";
+
+/** Telegram's error envelope: {"ok":false,"error_code":400,"description":"Bad Request: chat not found"}. */
+const failure = z.object({
+  ok: z.literal(false),
+  description: z.string().default(""),
+  parameters: z.object({ retry_after: z.number().optional() }).optional(),
+});
+const sent = z.object({ ok: z.literal(true), result: z.object({ message_id: z.number() }) });
+
+function refusal(response: HttpResponse): z.infer<typeof failure> | undefined {
+  try {
+    return failure.parse(JSON.parse(response.text));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Telegram's own words for a refusal; never the request's path, which carries the bot token. */
+export const telegramErrors: ErrorMapper = (response, upstream) => {
+  const said = refusal(response)?.description;
+  if (response.status === 401 || response.status === 404) {
+    return new UpstreamError(
+      `${upstream} refused the bot token (${response.status}${said ? `: ${said}` : ""}); check the variable the channel's botTokenEnv names.`,
+      response.status,
+    );
+  }
+  return said ? new UpstreamError(`${upstream} refused the message: ${said}.`, response.status) : undefined;
+};
+
+/** The characters MarkdownV2 reserves, each sent escaped so the text shows as written. */
+const RESERVED = /[_*[\]()~`>#+\-=|{}.!\\]/g;
+
+export function escapeMarkdownV2(text: string): string {
+  return text.replace(RESERVED, "\\$&");
+}
+
+/**
+ * Sends through the Bot API's sendMessage. A 429 says how long to wait (`retry_after`); the
+ * message was not sent, so it is sent again after that wait when the call's deadline allows.
+ */
+export function telegramSender(api: Upstream, token: string, format: "text" | "markdownv2"): Sender {
+  return {
+    async send(chatId: string, text: string, call: ToolCall): Promise<void> {
+      const body = JSON.stringify({
+        chat_id: chatId,
+        text: format === "markdownv2" ? escapeMarkdownV2(text) : text,
+        ...(format === "markdownv2" ? { parse_mode: "MarkdownV2" } : {}),
+        link_preview_options: { is_disabled: true },
+      });
+      for (;;) {
+        const response = await api.send(
+          `/bot${token}/sendMessage`,
+          { method: "POST", headers: { "content-type": "application/json" }, body },
+          call,
+        );
+        const wait = response.status === 429 ? refusal(response)?.parameters?.retry_after : undefined;
+        if (wait !== undefined && clock.now() + wait * 1000 < call.deadline) {
+          await sleep(wait * 1000, undefined, { signal: call.signal });
+          continue;
+        }
+        api.read(sent, response);
+        return;
+      }
+    },
+  };
+}
