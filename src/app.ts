@@ -210,6 +210,13 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
     );
   }
   const app = await startApp(config, log, { listener: false });
+  let automations: { close(): Promise<void> } | undefined;
+  try {
+    automations = await runAutomations(config, app, log);
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
   // express and the SDK's HTTP transport load for this mode only, as the listener's do.
   const { mcpSessions } = await import("./transports/http.js");
   const sessions = mcpSessions(app, log, sessionOptions(config));
@@ -223,6 +230,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
     });
   } catch (err) {
     await sessions.close();
+    await automations?.close();
     await app.close();
     throw cannotListen(listen, err);
   }
@@ -233,10 +241,37 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
       // Streams end first, so the drain waits only for calls and deliveries in flight.
       sessions.endStreams();
       await listener.close();
+      await automations?.close();
       await sessions.close();
       await app.close();
     },
   };
+}
+
+/**
+ * The configured automations, checked against what this server serves and started on its store;
+ * undefined when none are configured. A ConfigError names an automation that cannot run.
+ */
+async function runAutomations(config: Config, app: App, log: Log) {
+  const { automations, toolTimeout, automationRetrySeconds } = config.core;
+  if (automations.length === 0) return undefined;
+  if (!app.store) {
+    throw new ConfigError(
+      "automations act on webhook events: they need a webhook source (webhooks.sources) and the event store (the log above says if it could not open)",
+    );
+  }
+  const { checkAutomations, startAutomations } = await import("./automations/engine.js");
+  const parts = {
+    automations,
+    tools: app.tools,
+    store: app.store,
+    sources: webhooksOf(config).sources.map((source) => source.name),
+    log,
+    toolTimeoutMs: toolTimeout * 1000,
+    retry: { forMs: automationRetrySeconds * 1000, firstDelayMs: Math.min(2000, (automationRetrySeconds * 1000) / 20) },
+  };
+  checkAutomations(parts);
+  return startAutomations(parts);
 }
 
 /** What `waiter serve`'s sessions are given from the configuration: limits and who may call. */

@@ -121,6 +121,12 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
   }
   log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
   log.info(`waiter ${VERSION} serving ${app.tools.length} tools over stdio`);
+  const { automations } = config.core;
+  if (automations.length > 0) {
+    log.notice(
+      `${automations.length} automations are configured; they run in waiter serve, not in an assistant's stdio server`,
+    );
+  }
   const session = app.session(log);
   const stop = await serveStdio(session.server, log, async (status) => {
     await session.close();

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { z } from "zod";
+import { automationsSetting } from "./automations/rules.js";
 import { ConfigError } from "./errors.js";
 import { LOG_LEVELS } from "./log.js";
 import { flag, integer, list, listenAddress, type Setting, type Settings, type SettingValues } from "./settings.js";
@@ -87,6 +88,13 @@ export const coreSettings = {
     env: "WAITER_MAX_RESPONSE_BYTES",
     description: "Largest upstream answer accepted, in bytes; a larger one fails the call instead of filling memory.",
     schema: integer(5 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+  },
+  automations: automationsSetting,
+  automationRetrySeconds: {
+    env: "WAITER_AUTOMATION_RETRY_SECONDS",
+    description:
+      "How long an automation's step that fails for a passing reason (an upstream unreachable, failing or busy) is tried again, in seconds, before its run is marked failed.",
+    schema: integer(600, 1, 86_400),
   },
 } satisfies Settings;
 

@@ -70,6 +70,54 @@ export interface Acked {
   unknown: string[];
 }
 
+export type StepStatus = "started" | "done" | "failed" | "would" | "interrupted";
+
+export interface StepRecord {
+  step: number;
+  status: StepStatus;
+  /** What the step did or would do, as JSON: the tool and its arguments, its outcome or error. */
+  detail: string;
+  at: string;
+}
+
+export interface RunRecord {
+  id: number;
+  automation: string;
+  eventId: string;
+  status: "running" | "done" | "failed";
+  dryRun: boolean;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+  steps: StepRecord[];
+}
+
+export interface RunFilter {
+  automation?: string | undefined;
+  status?: RunRecord["status"] | undefined;
+  eventId?: string | undefined;
+  limit: number;
+}
+
+/**
+ * What automations record, in the store beside the events: a run begins once per automation and
+ * event (a repeat resolves to undefined), each step's outcome is kept as it happens, so a restart
+ * resumes a run where it stopped and never repeats a step that completed.
+ */
+export interface RunLog {
+  begin(automation: string, eventId: string, dryRun: boolean, now: number): Promise<number | undefined>;
+  step(runId: number, step: number, status: StepStatus, detail: string, now: number): Promise<void>;
+  finish(runId: number, status: "done" | "failed", now: number, error?: string): Promise<void>;
+  get(runId: number): Promise<RunRecord | undefined>;
+  /** Runs a stopped process left running. */
+  unfinished(): Promise<RunRecord[]>;
+  /** Newest first. */
+  list(filter: RunFilter): Promise<RunRecord[]>;
+  /** The sequence number of the last event automations looked at; undefined before the first. */
+  cursor(): Promise<number | undefined>;
+  setCursor(seq: number): Promise<void>;
+}
+
 /**
  * The shared event store. The listener adds verified deliveries and answers only once `add`
  * resolves (committed); tools and resources read, wait and acknowledge. Events are ordered by
@@ -97,6 +145,8 @@ export interface EventStore {
   expire(now?: number): Promise<void>;
   /** Calls `listener` with every new event, whichever process committed it. Returns the unsubscribe function. */
   subscribe(listener: (event: StoredEvent) => void): () => void;
+  /** Automations' runs, kept beside the events. */
+  readonly runs: RunLog;
   /** Calls `listener` with the ids this process acknowledges. Returns the unsubscribe function. */
   onAck(listener: (ids: string[]) => void): () => void;
   close(): Promise<void>;

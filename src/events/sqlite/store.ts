@@ -15,10 +15,12 @@ import type {
   EventStore,
   NewEvent,
   Retention,
+  RunLog,
   StoredEvent,
   StoreStats,
 } from "../store.js";
 import { enforceRetention } from "./retention.js";
+import { RUNS_SCHEMA, sqliteRuns } from "./runs.js";
 import { CommitWatch } from "./watch.js";
 
 interface Row {
@@ -140,6 +142,7 @@ export class SqliteEventStore implements EventStore {
   readonly #expiry: NodeJS.Timeout;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #queue: { event: NewEvent; resolve: (added: Added) => void; reject: (err: unknown) => void }[] = [];
+  readonly runs: RunLog;
 
   /** `busyMs`: how long a write waits for another process's before it gives up. */
   constructor(file: string, retention: Retention, { busyMs = 5_000 } = {}) {
@@ -153,6 +156,11 @@ export class SqliteEventStore implements EventStore {
     this.#db.pragma("synchronous = NORMAL");
     this.#db.pragma(`busy_timeout = ${Math.round(busyMs)}`);
     this.#db.exec(SCHEMA);
+    this.#db.exec(RUNS_SCHEMA);
+    this.runs = sqliteRuns(
+      (text) => this.#sql(text),
+      (fn) => this.#write(fn),
+    );
     this.#retention = retention;
     this.#watch = new CommitWatch(
       this.#db,

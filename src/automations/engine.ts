@@ -1,0 +1,299 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { search } from "@jmespath-community/jmespath";
+import Mustache from "mustache";
+import { z } from "zod";
+import { ConfigError, ToolError, UpstreamError } from "../errors.js";
+import { matchesFilter } from "../events/filter.js";
+import type { EventStore, RunRecord, StoredEvent } from "../events/store.js";
+import type { Log } from "../log.js";
+import { firstCharacters } from "../shown.js";
+import { clock } from "../time.js";
+import type { Tool, ToolCall } from "../toolset.js";
+import { type Automation, type Condition, isPathArgument, type Step } from "./rules.js";
+
+export interface AutomationParts {
+  automations: readonly Automation[];
+  /** The tools this server serves: an automation may call these and no other. */
+  tools: readonly Tool[];
+  store: EventStore;
+  /** The configured webhook sources' names. */
+  sources: readonly string[];
+  log: Log;
+  toolTimeoutMs: number;
+  /** How long a step that fails for a passing reason (an upstream down, 429) is tried again, and the first wait. */
+  retry: { forMs: number; firstDelayMs: number };
+}
+
+/** What templates and paths see: the event's own fields and its payload (parsed when JSON). */
+type View = { event: { id: string; source: string; type: string; received_at: string }; payload: unknown };
+
+/** One value a template inserts, at most this long: a payload cannot flood a message. */
+const MAX_INSERTED = 200;
+/** The most a notification says: Telegram's limit, with room for escaping. */
+const MAX_TEXT = 4000;
+
+function viewOf(event: StoredEvent): View {
+  let payload: unknown = event.payload;
+  if (event.isJson) {
+    try {
+      payload = JSON.parse(event.payload);
+    } catch {}
+  }
+  return { event: { id: event.id, source: event.source, type: event.type, received_at: event.receivedAt }, payload };
+}
+
+function holds(condition: Condition, view: View): boolean {
+  const value = search(view as never, condition.path) as unknown;
+  if (condition.present !== undefined) return (value !== null && value !== undefined) === condition.present;
+  if (condition.equals !== undefined) return value === condition.equals;
+  if (condition.in !== undefined) return condition.in.includes(value as never);
+  if (typeof value !== "number") return false;
+  if (condition.gt !== undefined) return value > condition.gt;
+  if (condition.gte !== undefined) return value >= condition.gte;
+  if (condition.lt !== undefined) return value < condition.lt;
+  return condition.lte !== undefined && value <= condition.lte;
+}
+
+export function matches(automation: Automation, event: StoredEvent, view = viewOf(event)): boolean {
+  const { source, type, where } = automation.when;
+  return matchesFilter({ source, type }, event) && where.every((condition) => holds(condition, view));
+}
+
+/**
+ * A template filled in from the view. Mustache is logic-less and never renders what it inserts,
+ * so a payload that holds template syntax shows as text. In a message, text from the event is
+ * marked as quoted; every inserted value is cut at MAX_INSERTED characters.
+ */
+function render(template: string, view: View, quoted: boolean): string {
+  return Mustache.render(
+    template,
+    view,
+    {},
+    {
+      escape: (value: unknown) => {
+        const whole = typeof value === "string" ? value : JSON.stringify(value);
+        const text = whole.length > MAX_INSERTED ? `${firstCharacters(whole, MAX_INSERTED)}…` : whole;
+        return quoted && typeof value === "string" ? `“${text}”` : text;
+      },
+    },
+  );
+}
+
+/** A step's arguments as the tool is to be called with them. */
+function argumentsOf(step: Extract<Step, { tool: string }>, view: View): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(step.args).map(([name, value]) => [
+      name,
+      isPathArgument(value)
+        ? search(view as never, value.path)
+        : typeof value === "string"
+          ? render(value, view, false)
+          : value,
+    ]),
+  );
+}
+
+/** The tool a step calls, and with what: a notification is notify_send, an ack events_ack. */
+function callOf(step: Step, view: View): { tool: string; args: Record<string, unknown> } {
+  if ("tool" in step) return { tool: step.tool, args: argumentsOf(step, view) };
+  if ("notify" in step) {
+    const text = render(step.text, view, true);
+    return {
+      tool: "notify_send",
+      args: { channel: step.notify, text: text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text },
+    };
+  }
+  return { tool: "events_ack", args: { ids: [view.event.id] } };
+}
+
+/**
+ * Checks every automation against what this server serves, at start: its source configured,
+ * every step's tool served (enabled, and allowed by --read-only), every argument known to the
+ * tool and every literal one valid, every required argument given. Throws a ConfigError that
+ * names the automation and the step.
+ */
+export function checkAutomations({
+  automations,
+  tools,
+  sources,
+}: Pick<AutomationParts, "automations" | "tools" | "sources">): void {
+  const served = new Map(tools.map((tool) => [tool.name, tool]));
+  for (const automation of automations) {
+    const where = `automation ${automation.name}`;
+    if (!sources.includes(automation.when.source)) {
+      throw new ConfigError(
+        `${where}: when.source "${automation.when.source}" is no configured webhook source (${sources.join(", ") || "none are"})`,
+      );
+    }
+    for (const [i, step] of automation.do.entries()) {
+      const { tool: name, args } =
+        "tool" in step ? { tool: step.tool, args: step.args } : callOf(step, placeholderView);
+      const tool = served.get(name);
+      if (!tool) {
+        throw new ConfigError(
+          `${where}, step ${i + 1}: ${name} is not served here (unknown, its toolset off, or left out by --read-only, --tools or --exclude-tools)`,
+        );
+      }
+      for (const [arg, value] of Object.entries(args)) {
+        const schema = tool.input[arg] as z.ZodType | undefined;
+        if (!schema) throw new ConfigError(`${where}, step ${i + 1}: ${name} has no argument ${arg}`);
+        const literal = !isPathArgument(value) && !(typeof value === "string" && value.includes("{{"));
+        const checked = literal ? schema.safeParse(value) : undefined;
+        if (checked && !checked.success) {
+          throw new ConfigError(
+            `${where}, step ${i + 1}: ${name}'s argument ${arg} ${checked.error.issues[0]?.message}`,
+          );
+        }
+      }
+      for (const [arg, schema] of Object.entries(tool.input)) {
+        if (!(arg in args) && !(schema as z.ZodType).safeParse(undefined).success) {
+          throw new ConfigError(`${where}, step ${i + 1}: ${name} needs the argument ${arg}`);
+        }
+      }
+    }
+  }
+}
+
+const placeholderView: View = { event: { id: "", source: "", type: "", received_at: "" }, payload: {} };
+
+/** Whether a failure may pass by itself: the upstream was unreachable, too slow, busy or failing. */
+function passing(err: unknown): err is UpstreamError {
+  return err instanceof UpstreamError && (err.status === undefined || err.status === 429 || err.status >= 500);
+}
+
+/**
+ * Runs the automations on every event committed after they start, whichever process stored it,
+ * one event at a time, in commit order. A run begins once per automation and event (a repeated
+ * delivery is a duplicate event and starts none), and each step's outcome is recorded before the
+ * next begins: after a stop, a run goes on from the step it had reached.
+ */
+export async function startAutomations(parts: AutomationParts): Promise<{ close(): Promise<void> }> {
+  const { automations, store, log, retry } = parts;
+  const served = new Map(parts.tools.map((tool) => [tool.name, tool]));
+  const stopping = new AbortController();
+
+  async function callTool(name: string, args: Record<string, unknown>): Promise<string> {
+    const tool = served.get(name) as Tool;
+    const parsed = z.object(tool.input).safeParse(args);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${issue?.message}`);
+    }
+    const started = clock.now();
+    for (let attempt = 0; ; attempt++) {
+      const call: ToolCall = {
+        signal: stopping.signal,
+        deadline: clock.now() + parts.toolTimeoutMs,
+        log,
+        progress: async () => {},
+      };
+      try {
+        return tool.render(await tool.run(parsed.data, call));
+      } catch (err) {
+        const wait =
+          err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : retry.firstDelayMs * 2 ** attempt;
+        if (!passing(err) || clock.now() + wait - started > retry.forMs || stopping.signal.aborted) throw err;
+        log.info(`${name} failed (${err.message}); trying again in ${Math.round(wait / 1000)} s`);
+        await sleep(wait, undefined, { signal: stopping.signal });
+      }
+    }
+  }
+
+  async function execute(automation: Automation, event: StoredEvent, run: number, from = 0): Promise<void> {
+    const view = viewOf(event);
+    for (let i = from; i < automation.do.length; i++) {
+      const { tool, args } = callOf(automation.do[i] as Step, view);
+      if (automation.dryRun) {
+        await store.runs.step(run, i, "would", JSON.stringify({ tool, args }), clock.now());
+        continue;
+      }
+      await store.runs.step(run, i, "started", JSON.stringify({ tool, args }), clock.now());
+      try {
+        const said = await callTool(tool, args);
+        await store.runs.step(run, i, "done", JSON.stringify({ tool, args, said }), clock.now());
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        await store.runs.step(run, i, "failed", JSON.stringify({ tool, args, error: message }), clock.now());
+        await store.runs.finish(run, "failed", clock.now(), `step ${i + 1} (${tool}): ${message}`);
+        log.warning(`automation ${automation.name} failed on event ${event.id} at step ${i + 1} (${tool}): ${message}`);
+        return;
+      }
+    }
+    await store.runs.finish(run, "done", clock.now());
+    log.info(`automation ${automation.name} ${automation.dryRun ? "would have run" : "ran"} on event ${event.id}`);
+  }
+
+  /** A run a stopped process left: on from the first step not done, unless that step may have half happened. */
+  async function resume(run: RunRecord): Promise<void> {
+    const automation = automations.find((a) => a.name === run.automation);
+    const event = await store.get(run.eventId);
+    if (!automation || !event) {
+      const why = automation ? "its event is no longer stored" : "the automation is no longer configured";
+      await store.runs.finish(run.id, "failed", clock.now(), `stopped before it finished, and ${why}`);
+      return;
+    }
+    const next = run.steps.findIndex((step) => step.status !== "done");
+    const stopped = next >= 0 ? run.steps[next] : undefined;
+    if (stopped?.status === "started") {
+      const { tool } = JSON.parse(stopped.detail) as { tool: string };
+      if (!served.get(tool)?.annotations.idempotentHint) {
+        await store.runs.step(run.id, next, "interrupted", stopped.detail, clock.now());
+        const message = `step ${next + 1} (${tool}) was under way when waiter stopped; it may or may not have happened, so it is not done again`;
+        await store.runs.finish(run.id, "failed", clock.now(), message);
+        log.warning(`automation ${automation.name} on event ${event.id}: ${message}`);
+        return;
+      }
+    }
+    await execute(automation, event, run.id, next < 0 ? run.steps.length : next);
+  }
+
+  async function handle(event: StoredEvent): Promise<void> {
+    const view = viewOf(event);
+    for (const automation of automations) {
+      if (!matches(automation, event, view)) continue;
+      const run = await store.runs.begin(automation.name, event.id, automation.dryRun, clock.now());
+      if (run !== undefined) await execute(automation, event, run);
+    }
+    await store.runs.setCursor(event.seq);
+  }
+
+  let cursor = await store.runs.cursor();
+  if (cursor === undefined) {
+    // Automations act on what arrives once they are configured, not on the history before.
+    cursor = await store.latestSeq();
+    await store.runs.setCursor(cursor);
+  }
+  for (const run of await store.runs.unfinished()) await resume(run);
+
+  let working = Promise.resolve();
+  const drain = () => {
+    working = working
+      .then(async () => {
+        for (
+          let event = await store.firstAfter({}, cursor ?? 0);
+          event;
+          event = await store.firstAfter({}, cursor ?? 0)
+        ) {
+          if (stopping.signal.aborted) return;
+          await handle(event);
+          cursor = event.seq;
+        }
+      })
+      .catch((err) => {
+        if (!stopping.signal.aborted)
+          log.error(`automations stopped on a store failure: ${err instanceof Error ? err.stack : err}`);
+      });
+  };
+  const unsubscribe = store.subscribe(drain);
+  drain();
+  log.info(
+    `${automations.length} automation${automations.length === 1 ? "" : "s"} running: ${automations.map((a) => a.name).join(", ")}`,
+  );
+  return {
+    async close() {
+      unsubscribe();
+      stopping.abort();
+      await working;
+    },
+  };
+}

@@ -1,0 +1,382 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Stripe from "stripe";
+import { request } from "undici";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { type RunningServe, startServe } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { SqliteEventStore } from "../src/events/sqlite/store.js";
+import type { RunRecord } from "../src/events/store.js";
+import { Log } from "../src/log.js";
+import { clock } from "../src/time.js";
+import { toolsets } from "../src/toolsets.js";
+import { json } from "./fakes/http.js";
+import { BOT_TOKEN, startTelegram, type TelegramFake } from "./fakes/telegram.js";
+import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
+
+const STRIPE_SECRET = "whsec_automations_test";
+const stripe = new Stripe("sk_test_waiter");
+const CHAT = "424242";
+const { orders: O } = WOO_IDS;
+
+/** The payment example of docs/automations.md: a Stripe payment marks its order paid, tells the team, acknowledges. */
+const PAID = {
+  name: "stripe-paid",
+  when: {
+    source: "stripe",
+    type: "payment_intent.succeeded",
+    where: [{ path: "payload.data.object.metadata.order_id", present: true }],
+  },
+  do: [
+    {
+      tool: "eshop_order_mark_paid",
+      args: {
+        id: { path: "to_number(payload.data.object.metadata.order_id)" },
+        transaction_id: { path: "payload.data.object.id" },
+      },
+    },
+    { notify: "team", text: "Order {{payload.data.object.metadata.order_id}} is paid ({{payload.data.object.id}})." },
+    { ack: true },
+  ],
+};
+/** Watches every payment event without doing anything. */
+const WATCH = {
+  name: "watch-payments",
+  when: { source: "stripe", type: "payment_intent." },
+  do: [{ notify: "team", text: "Payment event {{event.type}}" }],
+  dryRun: true,
+};
+
+let woo: WooCommerceFake;
+let telegram: TelegramFake;
+let dataDir: string;
+
+function env(automations: object[], extra: Record<string, string> = {}) {
+  return {
+    WAITER_DATA_DIR: dataDir,
+    WAITER_LOG_LEVEL: "error",
+    WAITER_WOO_URL: woo.origin,
+    WAITER_WOO_KEY: CONSUMER_KEY,
+    WAITER_WOO_SECRET: CONSUMER_SECRET,
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ stripe: { scheme: "stripe", secretEnv: "STRIPE_SECRET" } }),
+    STRIPE_SECRET,
+    WAITER_NOTIFY_CHANNELS: JSON.stringify({
+      team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT], baseUrl: telegram.origin },
+    }),
+    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    WAITER_AUTOMATIONS: JSON.stringify(automations),
+    WAITER_AUTOMATION_RETRY_SECONDS: "2",
+    WAITER_LISTEN: "127.0.0.1:0",
+    ...extra,
+  };
+}
+
+async function serve(automations: object[], extra: Record<string, string> = {}): Promise<RunningServe> {
+  const config = loadConfig({ env: env(automations, extra) }, toolsets());
+  return startServe(config, new Log("error", () => {}));
+}
+
+let sequence = 0;
+/** A payment_intent.succeeded for `orderId`, signed by Stripe's own library; `id` repeats a delivery. */
+async function pay(server: RunningServe, orderId: string | undefined, id = `evt_${++sequence}`, extra = {}) {
+  const body = JSON.stringify({
+    id,
+    object: "event",
+    type: "payment_intent.succeeded",
+    data: {
+      object: {
+        id: `pi_${id}`,
+        object: "payment_intent",
+        amount_received: 1999,
+        currency: "eur",
+        metadata: orderId === undefined ? {} : { order_id: orderId },
+        ...extra,
+      },
+    },
+  });
+  const signature = stripe.webhooks.generateTestHeaderString({
+    payload: body,
+    secret: STRIPE_SECRET,
+    timestamp: Math.floor(clock.now() / 1000),
+  });
+  const response = await request(`${server.url}/webhooks/stripe`, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json", "stripe-signature": signature },
+  });
+  const answer = (await response.body.json()) as { id: string; duplicate: boolean };
+  expect(response.statusCode).toBe(200);
+  return answer;
+}
+
+/** The store the server writes to, opened beside it as a second process would. */
+function store() {
+  return new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 30 });
+}
+
+async function runsOf(eventId: string, settled = true): Promise<RunRecord[]> {
+  const s = store();
+  try {
+    for (let waited = 0; waited < 10_000; waited += 25) {
+      const runs = await s.runs.list({ eventId, limit: 10 });
+      if (runs.length > 0 && (!settled || runs.every((r) => r.status !== "running"))) return runs;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`no settled run for ${eventId}`);
+  } finally {
+    await s.close();
+  }
+}
+
+beforeAll(async () => {
+  [woo, telegram] = await Promise.all([startWooCommerce(), startTelegram([CHAT])]);
+});
+afterAll(async () => {
+  await Promise.all([woo?.close(), telegram?.close()]);
+});
+beforeEach(() => {
+  woo.shop.reset();
+  dataDir = mkdtempSync(join(tmpdir(), "waiter-automations-"));
+});
+
+describe("a Stripe payment marks its order paid, tells the team and acknowledges the event", () => {
+  test("once, however often the webhook is delivered", async () => {
+    const server = await serve([PAID, WATCH]);
+    try {
+      const sent = telegram.delivered.length;
+      const first = await pay(server, String(O.pendingStockManaged), "evt_paid_once");
+      const [run] = (await runsOf(first.id)).filter((r) => r.automation === "stripe-paid");
+      expect(run).toMatchObject({ status: "done", dryRun: false, error: null });
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
+      expect(woo.shop.order(O.pendingStockManaged)).toMatchObject({
+        status: "processing",
+        transaction_id: "pi_evt_paid_once",
+      });
+      expect(telegram.delivered.slice(sent)).toEqual([
+        expect.objectContaining({
+          chat_id: CHAT,
+          text: `Order “${O.pendingStockManaged}” is paid (“pi_evt_paid_once”).`,
+        }),
+      ]);
+      const s = store();
+      expect((await s.get(first.id))?.ackedAt).not.toBeNull();
+      await s.close();
+
+      // Stripe retries the same event: a duplicate delivery, no second run, nothing changes.
+      const writes = woo.shop.writes.length;
+      const again = await pay(server, String(O.pendingStockManaged), "evt_paid_once");
+      expect(again).toEqual({ id: first.id, duplicate: true });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await runsOf(first.id)).toHaveLength(2);
+      expect(woo.shop.writes.length).toBe(writes);
+      expect(telegram.delivered.length - sent).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a dry run records what it would do and does nothing", async () => {
+    const server = await serve([WATCH]);
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ automation: "watch-payments", status: "done", dryRun: true });
+      expect(run?.steps).toEqual([
+        expect.objectContaining({
+          status: "would",
+          detail: JSON.stringify({
+            tool: "notify_send",
+            args: { channel: "team", text: "Payment event “payment_intent.succeeded”" },
+          }),
+        }),
+      ]);
+      expect(telegram.delivered.length).toBe(sent);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("an event the conditions do not match starts no run", async () => {
+    const server = await serve([PAID]);
+    try {
+      const event = await pay(server, undefined);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const s = store();
+      expect(await s.runs.list({ eventId: event.id, limit: 10 })).toEqual([]);
+      await s.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("template syntax and paths in a payload are only text", async () => {
+    const server = await serve([PAID]);
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, "{{event.id}} payload.data || `7084`");
+      const [run] = await runsOf(event.id);
+      // The order id is not a number: the shop step refuses it, and nothing after it runs.
+      expect(run).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(/^step 1 \(eshop_order_mark_paid\)/),
+      });
+      expect(telegram.delivered.length).toBe(sent);
+      const writes = woo.shop.writes.filter((w) => w.method !== "GET");
+      expect(writes).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("a run a stopped server left", () => {
+  /** A payment stored while no automation ran, and a run of PAID begun on it, as a killed process leaves it. */
+  async function leftBehind(steps: [number, "done" | "started"][]) {
+    const quiet = await serve([]);
+    const event = await pay(quiet, String(O.onHold));
+    await quiet.close();
+    const s = store();
+    const run = (await s.runs.begin("stripe-paid", event.id, false, clock.now())) as number;
+    for (const [step, status] of steps)
+      await s.runs.step(
+        run,
+        step,
+        status,
+        JSON.stringify({ tool: status === "done" ? "eshop_order_mark_paid" : "notify_send" }),
+        clock.now(),
+      );
+    await s.close();
+    return event;
+  }
+
+  test("goes on from the step it had reached: the shop is not called again, the team is told once", async () => {
+    const event = await leftBehind([[0, "done"]]);
+    const sent = telegram.delivered.length;
+    const server = await serve([PAID]);
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
+      expect(woo.shop.writes.filter((w) => w.method !== "GET")).toEqual([]);
+      expect(telegram.delivered.length - sent).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a step that was under way and cannot be repeated safely is reported, not done again", async () => {
+    const event = await leftBehind([
+      [0, "done"],
+      [1, "started"],
+    ]);
+    const sent = telegram.delivered.length;
+    const server = await serve([PAID]);
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(/^step 2 \(notify_send\) was under way/),
+      });
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "interrupted"]);
+      expect(telegram.delivered.length).toBe(sent);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("when the shop fails", () => {
+  test("a shop that answers 500 once is tried again, and the order is paid", async () => {
+    const server = await serve([PAID]);
+    try {
+      let failed = 0;
+      woo.intercept = (req) =>
+        req.method === "PUT" && failed++ === 0
+          ? json(500, '{"code":"internal_error","message":"Database error"}')
+          : undefined;
+      const event = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(failed).toBe(2);
+      expect(woo.shop.order(O.pending1999).status).toBe("processing");
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
+  test("a shop that stays down fails the run after the retry time, and the team is not told it was paid", async () => {
+    const server = await serve([PAID]);
+    try {
+      const sent = telegram.delivered.length;
+      woo.intercept = (req) =>
+        req.method === "PUT" ? json(500, '{"code":"internal_error","message":"Database error"}') : undefined;
+      const event = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(/^step 1 \(eshop_order_mark_paid\): .*500/),
+      });
+      expect(run?.steps.map((s) => s.status)).toEqual(["failed"]);
+      expect(telegram.delivered.length).toBe(sent);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+});
+
+describe("automations are checked at start", () => {
+  const broken: [string, object, RegExp][] = [
+    [
+      "an unknown source",
+      { ...PAID, when: { ...PAID.when, source: "paypal" } },
+      /automation stripe-paid: when.source "paypal" is no configured webhook source \(stripe\)/,
+    ],
+    [
+      "a tool not served",
+      { ...PAID, do: [{ tool: "eshop_order_delete" }] },
+      /automation stripe-paid, step 1: eshop_order_delete is not served here/,
+    ],
+    [
+      "an argument the tool has not",
+      { ...PAID, do: [{ tool: "eshop_order_get", args: { id: 1, extra: true } }] },
+      /step 1: eshop_order_get has no argument extra/,
+    ],
+    [
+      "a literal argument the tool refuses",
+      { ...PAID, do: [{ tool: "eshop_order_get", args: { id: -5 } }] },
+      /step 1: eshop_order_get's argument id /,
+    ],
+    [
+      "a required argument left out",
+      { ...PAID, do: [{ tool: "eshop_order_get", args: {} }] },
+      /step 1: eshop_order_get needs the argument id/,
+    ],
+    [
+      "a channel not configured",
+      { ...PAID, do: [{ notify: "everyone", text: "Hi" }] },
+      /automation stripe-paid, step 1: notify_send.s argument channel /,
+    ],
+  ];
+  test.each(broken)("%s stops waiter serve with the automation's name", async (_, automation, message) => {
+    await expect(serve([automation])).rejects.toThrow(message);
+  });
+
+  test("a path that is not JMESPath stops waiter at the config", () => {
+    expect(() =>
+      loadConfig(
+        { env: env([{ ...PAID, when: { ...PAID.when, where: [{ path: "payload..x", present: true }] } }]) },
+        toolsets(),
+      ),
+    ).toThrow(/WAITER_AUTOMATIONS at 0.when.where.0.path: is not a JMESPath expression/);
+  });
+
+  test("a step that writes is refused under --read-only", async () => {
+    await expect(serve([PAID], { WAITER_READ_ONLY: "true" })).rejects.toThrow(
+      /step 1: eshop_order_mark_paid is not served here/,
+    );
+  });
+});
