@@ -197,9 +197,15 @@ describe("what agents see in tools/list", () => {
   let tools: Awaited<ReturnType<import("@modelcontextprotocol/sdk/client/index.js").Client["listTools"]>>["tools"];
 
   beforeAll(async () => {
-    // A webhook source brings the events and webhooks toolsets; every tool is listed.
+    // A webhook source brings the events and webhooks toolsets, a channel notify; every tool is listed.
     const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
-    const session = await startWaiter({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources });
+    const channels = JSON.stringify({ team: { type: "telegram", botTokenEnv: "BOT_TOKEN", chatIds: ["1"] } });
+    const session = await startWaiter({
+      ...upstreams,
+      WAITER_WEBHOOKS_SOURCES: sources,
+      WAITER_NOTIFY_CHANNELS: channels,
+      BOT_TOKEN: "listing-only",
+    });
     tools = (await session.client.listTools()).tools;
     await session.close();
   });

@@ -350,7 +350,7 @@ export async function renderTools(): Promise<string> {
         "",
         `### ${code(tool.name)}`,
         "",
-        `**${tool.title ?? a.title ?? tool.name}**. Read-only: ${yesNo(a.readOnlyHint)}; destructive: ${yesNo(a.destructiveHint)}; idempotent: ${yesNo(a.idempotentHint)}; open world: ${yesNo(a.openWorldHint)}.`,
+        `**${tool.title ?? a.title ?? tool.name}**. ${a.readOnlyHint ? "Read-only" : `Changes things; destructive: ${yesNo(a.destructiveHint)}; idempotent: ${yesNo(a.idempotentHint)}`}; open world: ${yesNo(a.openWorldHint)}.`,
         "",
         tool.description ?? "",
         "",

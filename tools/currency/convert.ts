@@ -20,7 +20,7 @@ export function convertTool({ pick, fixingFor }: Sources): Tool {
     name: "currency_convert",
     title: "Convert currency",
     description:
-      "Converts an amount at an official reference rate (ECB or Czech National Bank) of one day, default the latest, " +
+      "Converts an amount at an official reference rate of one day, default the latest, " +
       "rounded to the target's minor unit. Weekends and holidays use the last working day's fixing: record the result's `date`.",
     input: {
       amount: z.number().positive().max(1e12).describe("Above 0, at most 1,000,000,000,000."),

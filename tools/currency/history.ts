@@ -16,7 +16,7 @@ export function historyTool({ pick }: Sources): Tool {
     title: "Exchange-rate history",
     description:
       "Official reference rates of every working day in a range, for trends and booking past transactions: at most " +
-      `${MAX_HISTORY_DAYS} days, ${MAX_HISTORY_SYMBOLS} currencies and ${MAX_HISTORY_CELLS} days times currencies; split longer ones. ` +
+      `${MAX_HISTORY_DAYS} days and ${MAX_HISTORY_SYMBOLS} currencies, days x currencies <= ${MAX_HISTORY_CELLS}; split longer ones. ` +
       "ECB from 1999-01-04, CNB from 1991. Days without a fixing are absent.",
     input: {
       base: code.describe("Rates are per 1 unit of it."),

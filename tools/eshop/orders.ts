@@ -65,12 +65,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_orders_list",
     title: "List orders",
     description:
-      `Finds orders in the ${shop.name} shop, newest first, by status, dates, customer or text, as summaries (times ISO 8601 UTC; ` +
+      `Finds orders in the shop, newest first, by status, dates, customer or text, as summaries (times ISO 8601 UTC; ` +
       "money decimal strings); eshop_order_get has items and addresses.",
     input: {
       status: z.array(status).max(statuses.length).optional().describe("Any of these."),
-      after: dateTime.optional().describe("YYYY-MM-DD or ISO 8601 (UTC without an offset)."),
-      before: dateTime.optional().describe("The same way."),
+      after: dateTime.optional().describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, UTC if no offset."),
+      before: dateTime.optional().describe("Placed before, the same way."),
       search: z.string().min(1).max(200).optional().describe("In the name, email, address or order number."),
       customer_id: z.number().int().positive().optional().describe("From eshop_customers_list."),
       ...paging,
@@ -105,7 +105,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_get",
     title: "Read an order",
     description:
-      `One order of the ${shop.name} shop in full: line items, totals, taxes, shipping, discounts, refunds, addresses, payment ` +
+      `One order of the shop in full: line items, totals, taxes, shipping, discounts, refunds, addresses, payment ` +
       `and its ${NOTES_SHOWN} latest notes. Money is decimal strings in the order's currency; times ISO 8601 UTC.`,
     input: { id: orderId },
     output: { ...orderOut, notes: z.array(noteOut) },
@@ -144,8 +144,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_mark_paid",
     title: "Mark an order paid",
     description:
-      `Records that an order of the ${shop.name} shop is paid: the paid date, processing (or ` +
-      "completed when nothing ships), stock reduced, a note. Idempotent: one already paid is left alone (`already_paid`). " +
+      `Records that an order of the shop is paid: the paid date, processing (or ` +
+      "completed when nothing ships), stock reduced, a note. One already paid is left alone (`already_paid`). " +
       `Only ${shop.payableStatuses.join(", ")} orders; use it once a payment is confirmed.`,
     input: {
       id: orderId,
@@ -204,7 +204,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_update_status",
     title: "Change an order's status",
     description:
-      `Sets an order's status in the ${shop.name} shop, with an optional private note; the shop acts on it as in its admin ` +
+      `Sets an order's status in the shop, with an optional private note; the shop acts on it as in its admin ` +
       "(emails, stock restored on cancel). Payments go through eshop_order_mark_paid.",
     input: {
       id: orderId,
@@ -241,7 +241,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
   const addNote = defineTool({
     name: "eshop_order_add_note",
     title: "Add an order note",
-    description: `Adds a note to an order in the ${shop.name} shop: private, for staff, or with customer_note also emailed to the customer. Each call adds one.`,
+    description: `Adds a note to an order in the shop: private, for staff, or with customer_note also emailed to the customer. Each call adds one.`,
     input: {
       id: orderId,
       note: z.string().min(1).max(2000).describe("Its text."),

@@ -17,7 +17,7 @@ export const orderSummaryOut = z.object({
   created: z.string(),
   paid: z.string().optional(),
   payment_method: z.string().optional(),
-  item_count: z.number(),
+  item_count: z.number().describe("Units."),
 });
 
 /** What a change to an order leaves to read: its state now. */
@@ -129,11 +129,11 @@ export const paging = {
     .string()
     .regex(/^p[1-9]\d{0,5}$/, "is not a cursor this tool handed out")
     .optional()
-    .describe("The previous page's `next_cursor`."),
+    .describe("Prior page's `next_cursor`; same other args."),
 };
 
 export const pagingOut = {
-  total: z.number(),
+  total: z.number().describe("Matches, all pages."),
   next_cursor: z.string().optional(),
 };
 

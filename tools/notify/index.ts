@@ -116,7 +116,7 @@ export const notify = defineToolset({
       defineTool({
         name: "notify_send",
         title: "Tell people",
-        description: `Sends plain text to each chat or address configured for a channel (${names.join(", ")}), and to no one else.`,
+        description: `Sends plain text to each chat or address of a channel (${names.join(", ")}), and no one else; a retry resends to all.`,
         input: {
           channel: z.enum(names).describe("Where to."),
           text: z.string().min(1).max(MAX_TEXT).describe(`At most ${MAX_TEXT} characters.`),

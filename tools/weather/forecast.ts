@@ -33,7 +33,10 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
     input: {
       ...location,
       days: z.number().int().min(1).max(max).default(3).describe(`Counting today, 1 to ${max}; default 3.`),
-      hourly: z.boolean().default(false).describe(`Also the steps hour by hour, for ${HOURLY_DAYS} days at most.`),
+      hourly: z
+        .boolean()
+        .default(false)
+        .describe(`Also the steps (1 h${provider.id === "met" ? ", later 6 h" : ""}), ${HOURLY_DAYS} days at most.`),
     },
     output: {
       place: placeOut,
@@ -48,7 +51,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
           wind_speed_max_ms: z.number().optional(),
           wind_gusts_max_ms: z.number().optional(),
           condition: conditionOut,
-          partial: z.boolean().optional(),
+          partial: z.boolean().optional().describe("Covers only part of the day."),
         }),
       ),
       hours: z
@@ -58,7 +61,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
             period_hours: z.number(),
             temperature_c: z.number(),
             humidity_percent: z.number().optional(),
-            precipitation_mm: z.number().optional(),
+            precipitation_mm: z.number().optional().describe("Over the step."),
             precipitation_probability_percent: z.number().optional(),
             wind_speed_ms: z.number().optional(),
             wind_direction_deg: z.number().optional(),

@@ -10,7 +10,9 @@ export const location = {
     .min(1)
     .max(200)
     .optional()
-    .describe('A name, narrowed after a comma by a country or region: "Frankfurt, DE". Or latitude and longitude.'),
+    .describe(
+      'A name, narrowed after a comma by a country or region: "Frankfurt, DE". Coordinates go in latitude, longitude.',
+    ),
   latitude: z.number().min(-90).max(90).optional().describe("Degrees, north positive."),
   longitude: z.number().min(-180).max(180).optional().describe("Degrees, east positive."),
 };
