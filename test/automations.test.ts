@@ -14,6 +14,8 @@ import { toolsets } from "../src/toolsets.js";
 import { json } from "./fakes/http.js";
 import { BOT_TOKEN, startTelegram, type TelegramFake } from "./fakes/telegram.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
+import { killStarted, SERVING, startNode } from "./spawn.js";
+import { CLI } from "./stdio.js";
 
 const STRIPE_SECRET = "whsec_automations_test";
 const stripe = new Stripe("sk_test_waiter");
@@ -79,7 +81,7 @@ async function serve(automations: object[], extra: Record<string, string> = {}):
 
 let sequence = 0;
 /** A payment_intent.succeeded for `orderId`, signed by Stripe's own library; `id` repeats a delivery. */
-async function pay(server: RunningServe, orderId: string | undefined, id = `evt_${++sequence}`, extra = {}) {
+async function pay(server: { url: string }, orderId: string | undefined, id = `evt_${++sequence}`, extra = {}) {
   const body = JSON.stringify({
     id,
     object: "event",
@@ -133,6 +135,7 @@ beforeAll(async () => {
   [woo, telegram] = await Promise.all([startWooCommerce(), startTelegram([CHAT])]);
 });
 afterAll(async () => {
+  killStarted();
   await Promise.all([woo?.close(), telegram?.close()]);
 });
 beforeEach(() => {
@@ -285,6 +288,43 @@ describe("a run a stopped server left", () => {
       await server.close();
     }
   });
+});
+
+test("kill -9 while the order is being paid: after a restart it is not paid twice, and the team is told once", async () => {
+  const started = () => startNode([CLI, "serve"], { ...env([PAID]), WAITER_LOG_LEVEL: "info" }, SERVING);
+  const first = await started();
+  const url = { url: first.said };
+  const sent = telegram.delivered.length;
+  // The payment is recorded in the shop; the process dies as the step goes on to the order note.
+  woo.intercept = (req) => {
+    if (req.method !== "POST" || !req.path.endsWith("/notes")) return undefined;
+    first.child.kill("SIGKILL");
+    return { status: 200, destroy: true };
+  };
+  try {
+    const event = await pay(url, String(O.pendingStockManaged), "evt_killed");
+    expect(await first.exited).toBe(null);
+    woo.intercept = undefined;
+    expect(await runsOf(event.id, false)).toEqual([expect.objectContaining({ status: "running" })]);
+    const paidBefore = woo.shop.writes.filter((w) => w.method === "PUT").length;
+    expect(paidBefore).toBe(1);
+
+    const second = await started();
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
+      // The step was redone (marking paid is idempotent): it found the order paid and changed nothing.
+      expect(woo.shop.writes.filter((w) => w.method === "PUT").length).toBe(paidBefore);
+      expect(woo.shop.order(O.pendingStockManaged).status).toBe("processing");
+      expect(telegram.delivered.length - sent).toBe(1);
+    } finally {
+      second.child.kill("SIGTERM");
+      await second.exited;
+    }
+  } finally {
+    woo.intercept = undefined;
+  }
 });
 
 describe("when the shop fails", () => {
