@@ -347,8 +347,8 @@ describe("when the shop fails", () => {
     }
   });
 
-  test("a shop that stays down fails the run after the retry time, and the team is not told it was paid", async () => {
-    const server = await serve([PAID]);
+  test("a shop that stays down fails the run after the retry time, and the team is told of the failure, not of a payment", async () => {
+    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }]);
     try {
       const sent = telegram.delivered.length;
       woo.intercept = (req) =>
@@ -360,7 +360,15 @@ describe("when the shop fails", () => {
         error: expect.stringMatching(/^step 1 \(eshop_order_mark_paid\): .*500/),
       });
       expect(run?.steps.map((s) => s.status)).toEqual(["failed"]);
-      expect(telegram.delivered.length).toBe(sent);
+      expect(telegram.delivered.slice(sent)).toEqual([
+        expect.objectContaining({
+          text: expect.stringMatching(
+            new RegExp(
+              `^waiter: automation stripe-paid failed on event ${event.id} \\(payment_intent\\.succeeded\\) at step 1 \\(eshop_order_mark_paid\\): .*500`,
+            ),
+          ),
+        }),
+      ]);
     } finally {
       woo.intercept = undefined;
       await server.close();
@@ -394,6 +402,11 @@ describe("automations are checked at start", () => {
       "a required argument left out",
       { ...PAID, do: [{ tool: "eshop_order_get", args: {} }] },
       /step 1: eshop_order_get needs the argument id/,
+    ],
+    [
+      "an onFailure channel not configured",
+      { ...PAID, onFailure: { notify: "nobody" } },
+      /automation stripe-paid, onFailure: notify_send's argument channel /,
     ],
     [
       "a channel not configured",

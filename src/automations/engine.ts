@@ -125,29 +125,30 @@ export function checkAutomations({
         `${where}: when.source "${automation.when.source}" is no configured webhook source (${sources.join(", ") || "none are"})`,
       );
     }
-    for (const [i, step] of automation.do.entries()) {
+    // The failure notification is checked as one more step.
+    const failure: Step[] = automation.onFailure ? [{ notify: automation.onFailure.notify, text: "failed" }] : [];
+    for (const [i, step] of [...automation.do, ...failure].entries()) {
+      const at = i < automation.do.length ? `step ${i + 1}` : "onFailure";
       const { tool: name, args } =
         "tool" in step ? { tool: step.tool, args: step.args } : callOf(step, placeholderView);
       const tool = served.get(name);
       if (!tool) {
         throw new ConfigError(
-          `${where}, step ${i + 1}: ${name} is not served here (unknown, its toolset off, or left out by --read-only, --tools or --exclude-tools)`,
+          `${where}, ${at}: ${name} is not served here (unknown, its toolset off, or left out by --read-only, --tools or --exclude-tools)`,
         );
       }
       for (const [arg, value] of Object.entries(args)) {
         const schema = tool.input[arg] as z.ZodType | undefined;
-        if (!schema) throw new ConfigError(`${where}, step ${i + 1}: ${name} has no argument ${arg}`);
+        if (!schema) throw new ConfigError(`${where}, ${at}: ${name} has no argument ${arg}`);
         const literal = !isPathArgument(value) && !(typeof value === "string" && value.includes("{{"));
         const checked = literal ? schema.safeParse(value) : undefined;
         if (checked && !checked.success) {
-          throw new ConfigError(
-            `${where}, step ${i + 1}: ${name}'s argument ${arg} ${checked.error.issues[0]?.message}`,
-          );
+          throw new ConfigError(`${where}, ${at}: ${name}'s argument ${arg} ${checked.error.issues[0]?.message}`);
         }
       }
       for (const [arg, schema] of Object.entries(tool.input)) {
         if (!(arg in args) && !(schema as z.ZodType).safeParse(undefined).success) {
-          throw new ConfigError(`${where}, step ${i + 1}: ${name} needs the argument ${arg}`);
+          throw new ConfigError(`${where}, ${at}: ${name} needs the argument ${arg}`);
         }
       }
     }
@@ -199,6 +200,24 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     }
   }
 
+  /** Marks the run failed, says so in the log, and tells the automation's onFailure channel. */
+  async function failed(automation: Automation, event: StoredEvent, run: number, why: string): Promise<void> {
+    await store.runs.finish(run, "failed", clock.now(), why);
+    const line = `automation ${automation.name} failed on event ${event.id} (${event.type}) at ${why}`;
+    log.warning(line);
+    if (!automation.onFailure) return;
+    try {
+      await callTool("notify_send", {
+        channel: automation.onFailure.notify,
+        text: `waiter: ${line}`.slice(0, MAX_TEXT),
+      });
+    } catch (err) {
+      log.warning(
+        `automation ${automation.name}: its failure could not be told: ${err instanceof Error ? err.message : err}`,
+      );
+    }
+  }
+
   async function execute(automation: Automation, event: StoredEvent, run: number, from = 0): Promise<void> {
     const view = viewOf(event);
     for (let i = from; i < automation.do.length; i++) {
@@ -214,8 +233,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
         await store.runs.step(run, i, "failed", JSON.stringify({ tool, args, error: message }), clock.now());
-        await store.runs.finish(run, "failed", clock.now(), `step ${i + 1} (${tool}): ${message}`);
-        log.warning(`automation ${automation.name} failed on event ${event.id} at step ${i + 1} (${tool}): ${message}`);
+        await failed(automation, event, run, `step ${i + 1} (${tool}): ${message}`);
         return;
       }
     }
@@ -238,9 +256,12 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       const { tool } = JSON.parse(stopped.detail) as { tool: string };
       if (!served.get(tool)?.annotations.idempotentHint) {
         await store.runs.step(run.id, next, "interrupted", stopped.detail, clock.now());
-        const message = `step ${next + 1} (${tool}) was under way when waiter stopped; it may or may not have happened, so it is not done again`;
-        await store.runs.finish(run.id, "failed", clock.now(), message);
-        log.warning(`automation ${automation.name} on event ${event.id}: ${message}`);
+        await failed(
+          automation,
+          event,
+          run.id,
+          `step ${next + 1} (${tool}) was under way when waiter stopped; it may or may not have happened, so it is not done again`,
+        );
         return;
       }
     }

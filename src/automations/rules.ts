@@ -75,6 +75,8 @@ const automation = z.strictObject({
     where: z.array(condition).default([]),
   }),
   do: z.array(step).min(1).max(20),
+  /** Who is told when a run fails: a notification channel. */
+  onFailure: z.strictObject({ notify: z.string().min(1) }).optional(),
   dryRun: z.boolean().default(false),
 });
 export type Automation = z.output<typeof automation>;
