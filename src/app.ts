@@ -162,11 +162,24 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
     if (err instanceof StoreUnavailable) throw new CannotStart(`cannot open the event store: ${err.message}`);
     throw err;
   }
+  // Automations call the tools, so this mode has them too when some are configured.
+  const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
+  let automations: { close(): Promise<void> } | undefined;
+  try {
+    const tools = config.core.automations.length ? enabledTools({ config, toolsets: toolsets(store), http, log }) : [];
+    automations = await runAutomations(config, { tools, store }, log);
+  } catch (err) {
+    await store.close();
+    await http.close();
+    throw err;
+  }
   let listener: RunningListener;
   try {
     listener = await startListener({ webhooks, store, log });
   } catch (err) {
+    await automations?.close();
     await store.close();
+    await http.close();
     throw cannotListen(webhooks.listen, err);
   }
   log.info(`listening for webhooks on ${listener.url}; store ${join(config.core.dataDir, "events.db")}`);
@@ -177,7 +190,9 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
     listener,
     async close() {
       await listener.close();
+      await automations?.close();
       await store.close();
+      await http.close();
     },
   };
 }
@@ -252,7 +267,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
  * The configured automations, checked against what this server serves and started on its store;
  * undefined when none are configured. A ConfigError names an automation that cannot run.
  */
-async function runAutomations(config: Config, app: App, log: Log) {
+async function runAutomations(config: Config, app: Pick<App, "tools" | "store">, log: Log) {
   const { automations, toolTimeout, automationRetrySeconds } = config.core;
   if (automations.length === 0) return undefined;
   if (!app.store) {

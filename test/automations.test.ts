@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Stripe from "stripe";
 import { request } from "undici";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { type RunningServe, startServe } from "../src/app.js";
+import { type RunningServe, startServe, startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { RunRecord } from "../src/events/store.js";
@@ -176,6 +176,19 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect(telegram.delivered.length - sent).toBe(1);
     } finally {
       await server.close();
+    }
+  });
+
+  test("waiter listen runs them too", async () => {
+    const config = loadConfig({ env: env([PAID], { WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" }) }, toolsets());
+    const running = await startWebhooks(config, new Log("error", () => {}));
+    try {
+      const event = await pay(running.listener, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ automation: "stripe-paid", status: "done" });
+      expect(woo.shop.order(O.pending1999).status).toBe("processing");
+    } finally {
+      await running.close();
     }
   });
 

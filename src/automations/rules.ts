@@ -84,7 +84,7 @@ export type Automation = z.output<typeof automation>;
 export const automationsSetting = {
   env: "WAITER_AUTOMATIONS",
   description:
-    "What waiter serve does by itself when an event arrives, as JSON: a list of {name, when: {source, type, where}, do: [steps], dryRun}; docs/automations.md says how.",
+    "What waiter serve and waiter listen do by themselves when an event arrives, as JSON: a list of {name, when: {source, type, where}, do: [steps], dryRun}; docs/automations.md says how.",
   schema: jsonSetting(z.array(automation), []).superRefine((automations, ctx) => {
     const seen = new Set<string>();
     for (const [i, a] of automations.entries()) {
