@@ -431,13 +431,15 @@ describe("automations are checked at start", () => {
     await expect(serve([automation])).rejects.toThrow(message);
   });
 
-  test("a path that is not JMESPath stops waiter at the config", () => {
-    expect(() =>
-      loadConfig(
-        { env: env([{ ...PAID, when: { ...PAID.when, where: [{ path: "payload..x", present: true }] } }]) },
-        toolsets(),
-      ),
-    ).toThrow(/WAITER_AUTOMATIONS at 0.when.where.0.path: is not a JMESPath expression/);
+  test("a path that is not JMESPath stops waiter serve, naming where it is", async () => {
+    const typo = { ...PAID, when: { ...PAID.when, where: [{ path: "payload..x", present: true }] } };
+    await expect(serve([typo])).rejects.toThrow(
+      /automation stripe-paid, when.where 1: "payload..x" is not a JMESPath expression/,
+    );
+    const arg = { ...PAID, do: [{ tool: "eshop_order_get", args: { id: { path: "to_number(" } } }] };
+    await expect(serve([arg])).rejects.toThrow(
+      /automation stripe-paid, step 1, argument id: "to_number\(" is not a JMESPath/,
+    );
   });
 
   test("a step that writes is refused under --read-only", async () => {

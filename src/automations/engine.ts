@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { search } from "@jmespath-community/jmespath";
+import { compile, search } from "@jmespath-community/jmespath";
 import Mustache from "mustache";
 import { z } from "zod";
 import { ConfigError, ToolError, UpstreamError } from "../errors.js";
@@ -120,6 +120,25 @@ export function checkAutomations({
   const served = new Map(tools.map((tool) => [tool.name, tool]));
   for (const automation of automations) {
     const where = `automation ${automation.name}`;
+    const paths = [
+      ...automation.when.where.map((c, i) => [`when.where ${i + 1}`, c.path] as const),
+      ...automation.do.flatMap((step, i) =>
+        "tool" in step
+          ? Object.entries(step.args).flatMap(([arg, value]) =>
+              isPathArgument(value) ? [[`step ${i + 1}, argument ${arg}`, value.path] as const] : [],
+            )
+          : [],
+      ),
+    ];
+    for (const [at, path] of paths) {
+      try {
+        compile(path);
+      } catch (err) {
+        throw new ConfigError(
+          `${where}, ${at}: ${JSON.stringify(path)} is not a JMESPath expression (${(err as Error).message})`,
+        );
+      }
+    }
     if (!sources.includes(automation.when.source)) {
       throw new ConfigError(
         `${where}: when.source "${automation.when.source}" is no configured webhook source (${sources.join(", ") || "none are"})`,

@@ -1,4 +1,4 @@
-import nodemailer from "nodemailer";
+import type { Transporter } from "nodemailer";
 import { ToolError } from "../../src/errors.js";
 import { clock } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
@@ -15,22 +15,30 @@ export interface SmtpOptions {
   subject: string;
 }
 
-/** Sends over SMTP with nodemailer, one message per recipient, so one refused address stops no other. */
-export function emailSender(options: SmtpOptions): Sender & { close(): void } {
-  const transport = nodemailer.createTransport({
-    host: options.host,
-    port: options.port,
-    secure: options.tls === "tls",
-    requireTLS: options.tls === "starttls",
-    ignoreTLS: options.tls === "none",
-    ...(options.user ? { auth: { user: options.user, pass: options.password ?? "" } } : {}),
-  });
+/**
+ * Sends over SMTP with nodemailer, one message per recipient, so one refused address stops no
+ * other. nodemailer loads at the first message: it is a third of a start-up that sends none.
+ */
+export function emailSender(options: SmtpOptions): Sender {
+  let transport: Promise<Transporter> | undefined;
+  const connect = async () => {
+    const nodemailer = await import("nodemailer");
+    return nodemailer.createTransport({
+      host: options.host,
+      port: options.port,
+      secure: options.tls === "tls",
+      requireTLS: options.tls === "starttls",
+      ignoreTLS: options.tls === "none",
+      ...(options.user ? { auth: { user: options.user, pass: options.password ?? "" } } : {}),
+    });
+  };
   return {
     async send(to: string, text: string, call: ToolCall): Promise<void> {
-      const sending = transport.sendMail({ from: options.from, to, subject: options.subject, text });
+      transport ??= connect();
+      const sending = (await transport).sendMail({ from: options.from, to, subject: options.subject, text });
       const timeout = new Promise<never>((_, reject) => {
         const left = Math.max(0, call.deadline - clock.now());
-        setTimeout(() => reject(new ToolError(`The mail server did not answer within the call's time.`)), left).unref();
+        setTimeout(() => reject(new ToolError("The mail server did not answer within the call's time.")), left).unref();
       });
       try {
         await Promise.race([sending, timeout]);
@@ -40,6 +48,5 @@ export function emailSender(options: SmtpOptions): Sender & { close(): void } {
         throw new ToolError(`The mail server refused it${responseCode ? ` (${responseCode})` : ""}: ${message ?? err}`);
       }
     },
-    close: () => transport.close(),
   };
 }
