@@ -1,0 +1,62 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect, test } from "vitest";
+import { startServer } from "./stdio.js";
+
+/**
+ * An assistant starts waiter at every launch, so what it loads before its first answer is its
+ * start-up. Packages that only some settings or some calls need load when they are needed: the
+ * HTTP server and SQLite for webhooks and `waiter serve`, nodemailer for the first email,
+ * JMESPath and Mustache for automations, undici for the first upstream request.
+ */
+test("a start with every toolset but the webhooks on loads none of the packages it does not need yet", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-loads-"));
+  const record = join(dir, "loaded.txt");
+  const hook = join(dir, "hook.mjs");
+  writeFileSync(
+    hook,
+    `import { register } from "node:module";
+register("data:text/javascript," + encodeURIComponent(\`
+import { appendFileSync } from "node:fs";
+export async function load(url, context, next) {
+  appendFileSync(${JSON.stringify(record)}, url + "\\\\n");
+  return next(url, context);
+}\`));`,
+  );
+  const server = await startServer(
+    {
+      WAITER_CONTACT: "ops@shop.example",
+      WAITER_WOO_URL: "https://shop.example",
+      WAITER_WOO_KEY: "ck_start",
+      WAITER_WOO_SECRET: "cs_start",
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: { type: "telegram", botTokenEnv: "BOT_TOKEN", chatIds: ["1"] },
+        office: { type: "email", host: "127.0.0.1", tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
+      }),
+      BOT_TOKEN: "start",
+    },
+    [],
+    ["--import", hook],
+  );
+  try {
+    const { tools } = await server.client.listTools();
+    expect(tools.length).toBeGreaterThan(15);
+  } finally {
+    await server.close();
+  }
+  const packages = new Set(
+    [...readFileSync(record, "utf8").matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].map((m) => m[1]),
+  );
+  expect(packages.has("@modelcontextprotocol/sdk")).toBe(true);
+  for (const later of [
+    "express",
+    "better-sqlite3",
+    "nodemailer",
+    "@jmespath-community/jmespath",
+    "mustache",
+    "undici",
+  ]) {
+    expect(packages.has(later), `${later} loaded at start`).toBe(false);
+  }
+});
