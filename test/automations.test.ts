@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Stripe from "stripe";
@@ -387,6 +387,27 @@ describe("when the shop fails", () => {
       await server.close();
     }
   });
+});
+
+test("the payment examples of the README and docs/automations.md start waiter serve as written", async () => {
+  const pages = ["../README.md", "../docs/automations.md"].map((page) =>
+    readFileSync(new URL(page, import.meta.url), "utf8"),
+  );
+  const examples = pages.flatMap((page) =>
+    [...page.matchAll(/^```json\n([\s\S]*?)^```/gm)]
+      .map((m) => m[1] ?? "")
+      .filter((json) => json.includes('"automations"')),
+  );
+  expect(examples).toHaveLength(2);
+  for (const example of examples) {
+    const file = join(dataDir, "waiter.json");
+    writeFileSync(file, example);
+    const { WAITER_WEBHOOKS_SOURCES, WAITER_NOTIFY_CHANNELS, WAITER_AUTOMATIONS, ...rest } = env([]);
+    const config = loadConfig({ env: { ...rest, STRIPE_WEBHOOK_SECRET: STRIPE_SECRET }, file }, toolsets());
+    expect(config.core.automations.map((a) => a.name)).toEqual(["stripe-paid"]);
+    const running = await startServe(config, new Log("error", () => {}));
+    await running.close();
+  }
 });
 
 describe("automations are checked at start", () => {
