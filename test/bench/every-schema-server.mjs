@@ -9,6 +9,7 @@ import { HttpClient } from "../../dist/src/http/client.js";
 import { Log } from "../../dist/src/log.js";
 import { enabledTools } from "../../dist/src/server.js";
 import { toolsets } from "../../dist/src/toolsets.js";
+import { registerConstant } from "./same-schema-server.mjs";
 
 const env = {
   WAITER_DATA_DIR: "/nonexistent",
@@ -24,14 +25,5 @@ const http = new HttpClient({ userAgent: "bench", maxResponseBytes: 1024 * 1024 
 const tools = enabledTools({ config: loadConfig({ env }, toolsets()), toolsets: toolsets(), http, log });
 
 const server = new McpServer({ name: "every-schema", version: "0.0.0" });
-for (const tool of tools) {
-  server.registerTool(
-    tool.name,
-    { description: tool.description, inputSchema: tool.input, outputSchema: tool.output },
-    async ({ amount, from, to }) => {
-      const result = { amount, from, to, rate: 1.0813, result: 108.13, date: "2024-03-01", source: "ecb" };
-      return { content: [{ type: "text", text: tool.render(result) }], structuredContent: result };
-    },
-  );
-}
+for (const tool of tools) registerConstant(server, tool);
 await server.connect(new StdioServerTransport());

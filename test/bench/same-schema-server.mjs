@@ -9,17 +9,22 @@ import { convertTool } from "../../dist/tools/currency/convert.js";
 
 const tool = convertTool({ pick: () => undefined, fixingFor: async () => undefined });
 
-/** A bare SDK server with currency_convert's contract. */
-export function sameSchemaServer() {
-  const server = new McpServer({ name: "same-schema", version: "0.0.0" });
+/** Registers `registered`'s contract on `server`, answering currency_convert's constant. */
+export function registerConstant(server, registered) {
   server.registerTool(
-    tool.name,
-    { description: tool.description, inputSchema: tool.input, outputSchema: tool.output },
+    registered.name,
+    { description: registered.description, inputSchema: registered.input, outputSchema: registered.output },
     async ({ amount, from, to }) => {
       const result = { amount, from, to, rate: 1.0813, result: 108.13, date: "2024-03-01", source: "ecb" };
       return { content: [{ type: "text", text: tool.render(result) }], structuredContent: result };
     },
   );
+}
+
+/** A bare SDK server with currency_convert's contract. */
+export function sameSchemaServer() {
+  const server = new McpServer({ name: "same-schema", version: "0.0.0" });
+  registerConstant(server, tool);
   return server;
 }
 
