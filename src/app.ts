@@ -91,7 +91,7 @@ export async function startApp(config: Config, log: Log, options: { listener: bo
       noStore = "the event store could not be opened (the error above says why)";
     }
   }
-  const known = toolsets(store, noStore);
+  const known = toolsets(store, noStore, config.core.automations);
   const tools = enabledTools({ config, toolsets: known, http, log });
   const resources = store ? await import("./events/resources.js") : undefined;
 
@@ -166,7 +166,9 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
   let automations: { close(): Promise<void> } | undefined;
   try {
-    const tools = config.core.automations.length ? enabledTools({ config, toolsets: toolsets(store), http, log }) : [];
+    const tools = config.core.automations.length
+      ? enabledTools({ config, toolsets: toolsets(store, undefined, config.core.automations), http, log })
+      : [];
     automations = await runAutomations(config, { tools, store }, log);
   } catch (err) {
     await store.close();

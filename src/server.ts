@@ -260,14 +260,26 @@ function publishSchemas(server: McpServer): void {
   });
 }
 
+/** The MCP specification's defaults for the hints: the cautious reading of a tool said nothing of. */
+const HINT_DEFAULTS: Record<string, boolean> = {
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: false,
+  openWorldHint: true,
+};
+
 /**
- * The hints the MCP specification gives a meaning: whether a tool is destructive or idempotent
- * says something only of a tool that is not read-only.
+ * The hints that say something: not one equal to its default (the specification's defaults are
+ * the cautious reading), nor whether a read-only tool is destructive or idempotent, which the
+ * specification gives a meaning only for a tool that is not read-only.
  */
 function meaningfulHints(annotations: ToolAnnotations): ToolAnnotations {
-  if (!annotations.readOnlyHint) return annotations;
   return Object.fromEntries(
-    Object.entries(annotations).filter(([hint]) => hint !== "destructiveHint" && hint !== "idempotentHint"),
+    Object.entries(annotations).filter(
+      ([hint, value]) =>
+        value !== HINT_DEFAULTS[hint] &&
+        !(annotations.readOnlyHint && (hint === "destructiveHint" || hint === "idempotentHint")),
+    ),
   );
 }
 

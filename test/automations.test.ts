@@ -14,6 +14,7 @@ import { toolsets } from "../src/toolsets.js";
 import { json } from "./fakes/http.js";
 import { BOT_TOKEN, startTelegram, type TelegramFake } from "./fakes/telegram.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
+import { startWaiter } from "./memory.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 
@@ -175,6 +176,57 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect(woo.shop.writes.length).toBe(writes);
       expect(telegram.delivered.length - sent).toBe(1);
     } finally {
+      await server.close();
+    }
+  });
+
+  test("agents see the automations and each run's steps, from any waiter on the store", async () => {
+    const server = await serve([PAID, WATCH]);
+    const agent = await startWaiter(env([PAID, WATCH]));
+    try {
+      const event = await pay(server, String(O.pending1999), "evt_seen");
+      await runsOf(event.id);
+      const list = await agent.call("automations_list");
+      expect(list.structuredContent).toEqual({
+        automations: [
+          {
+            name: "stripe-paid",
+            source: "stripe",
+            type: "payment_intent.succeeded",
+            dry_run: false,
+            steps: ["eshop_order_mark_paid", "notify_send", "events_ack"],
+            runs: { running: 0, done: 1, failed: 0 },
+          },
+          {
+            name: "watch-payments",
+            source: "stripe",
+            type: "payment_intent.",
+            dry_run: true,
+            steps: ["notify_send"],
+            runs: { running: 0, done: 1, failed: 0 },
+          },
+        ],
+      });
+      const runs = await agent.call("automations_runs", { automation: "stripe-paid", event_id: event.id });
+      expect(runs.structuredContent).toMatchObject({
+        runs: [
+          {
+            automation: "stripe-paid",
+            event_id: event.id,
+            status: "done",
+            steps: [
+              { status: "done", tool: "eshop_order_mark_paid", outcome: expect.stringMatching(/is now paid/) },
+              { status: "done", tool: "notify_send", outcome: "Sent on team to 424242." },
+              { status: "done", tool: "events_ack", outcome: expect.stringMatching(/Acknowledged/) },
+            ],
+          },
+        ],
+      });
+      expect((runs.content[0] as { text: string }).text).toMatch(
+        /^#\d+ stripe-paid on \S+: done\n {2}1\. eshop_order_mark_paid: done/,
+      );
+    } finally {
+      await agent.close();
       await server.close();
     }
   });

@@ -21,7 +21,7 @@ test("tools/list, and what a model reads first of it, stay within their ceilings
   const waiter = await startWaiter(EVERY_TOOLSET);
   try {
     const { tools } = await waiter.client.listTools();
-    expect(tools.length).toBe(22);
+    expect(tools.length).toBe(24);
     const reads = tools.map(({ name, description, inputSchema }) => ({ name, description, inputSchema }));
     const rows = tools
       .map((tool, i) => ({

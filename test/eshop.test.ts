@@ -149,7 +149,8 @@ describe("configuration", () => {
     const hints = Object.fromEntries(
       tools
         .filter((t) => t.name.startsWith("eshop_") && !t.annotations?.readOnlyHint)
-        .map((t) => [t.name, [t.annotations?.destructiveHint, t.annotations?.idempotentHint]]),
+        // A hint left out is the specification's default: destructive, not idempotent.
+        .map((t) => [t.name, [t.annotations?.destructiveHint ?? true, t.annotations?.idempotentHint ?? false]]),
     );
     expect(hints).toEqual({
       eshop_order_mark_paid: [true, true],

@@ -83,7 +83,7 @@ test("every input schema keeps to OpenAI's strict subset, Gemini's declarations 
   const waiter = await startWaiter(EVERY_TOOLSET);
   try {
     const { tools } = await waiter.client.listTools();
-    expect(tools.length).toBe(22);
+    expect(tools.length).toBe(24);
     const problems: string[] = [];
     let checked = 0;
     for (const tool of tools) {

@@ -226,12 +226,18 @@ describe("what agents see in tools/list", () => {
         expect((schema as { description?: string }).description, `${tool.name}.${field} is described`).toBeTruthy();
       }
       expect(tool.outputSchema?.type, `${tool.name} output schema`).toBe("object");
-      // Whether a tool is destructive or idempotent means something only of one that is not read-only.
-      const hints = tool.annotations?.readOnlyHint
-        ? (["readOnlyHint", "openWorldHint"] as const)
-        : (["readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint"] as const);
-      expect(Object.keys(tool.annotations ?? {}).sort(), tool.name).toEqual([...hints].sort());
-      for (const hint of hints) expect(typeof tool.annotations?.[hint], `${tool.name} ${hint}`).toBe("boolean");
+      // Hints are published only where they differ from the specification's defaults (not read-only,
+      // destructive, not idempotent, open world), and whether a read-only tool is destructive or
+      // idempotent is not said: the specification gives it no meaning.
+      const defaults = { readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true };
+      for (const [hint, value] of Object.entries(tool.annotations ?? {})) {
+        if (hint === "title") continue;
+        expect(Object.keys(defaults), `${tool.name} ${hint}`).toContain(hint);
+        expect(value, `${tool.name} ${hint} says no more than its default`).not.toBe(
+          defaults[hint as keyof typeof defaults],
+        );
+        if (tool.annotations?.readOnlyHint) expect(["readOnlyHint", "openWorldHint"], tool.name).toContain(hint);
+      }
     }
   });
 
@@ -528,7 +534,7 @@ describe.concurrent("the command line", () => {
     [
       ["--toolsets", "currency,eshop2"],
       {},
-      "waiter: unknown toolset 'eshop2' (known: events, webhooks, currency, weather, eshop, notify)",
+      "waiter: unknown toolset 'eshop2' (known: events, webhooks, currency, weather, eshop, notify, automations)",
     ],
     [
       ["--tools", "currency_convrt"],

@@ -223,6 +223,9 @@ export const EVERY_TOOLSET = {
     ops: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: ["1"] },
   }),
   TELEGRAM_BOT_TOKEN: "reference",
+  WAITER_AUTOMATIONS: JSON.stringify([
+    { name: "ack-orders", when: { source: "shop", type: "order." }, do: [{ ack: true }] },
+  ]),
 };
 
 /** Why each toolset is off with nothing set, in its own words, or undefined when it is always on. */
@@ -345,7 +348,8 @@ export async function renderTools(): Promise<string> {
   for (const { toolset, tools: group } of byToolset) {
     lines.push("", `## ${toolset.name}`, "", toolset.description);
     for (const tool of group) {
-      const a = tool.annotations ?? {};
+      // Hints left out are the specification's defaults: destructive and open world unless said.
+      const a = { destructiveHint: true, openWorldHint: true, ...tool.annotations };
       lines.push(
         "",
         `### ${code(tool.name)}`,

@@ -113,6 +113,8 @@ export interface RunLog {
   unfinished(): Promise<RunRecord[]>;
   /** Newest first. */
   list(filter: RunFilter): Promise<RunRecord[]>;
+  /** How many runs of each automation ended each way, and how many are running. */
+  counts(): Promise<Record<string, Record<RunRecord["status"], number>>>;
   /** The sequence number of the last event automations looked at; undefined before the first. */
   cursor(): Promise<number | undefined>;
   setCursor(seq: number): Promise<void>;

@@ -23,7 +23,7 @@ export function webhooksToolset(store: EventStore | undefined, noStore: string):
         title: "Webhook sources",
         description:
           "Each webhook source: the URL to paste into the provider's settings, its signature scheme, and counts of what " +
-          "arrived: to check that a provider is set up and its deliveries verify.",
+          "arrived: to check a provider's setup and that its deliveries verify.",
         input: {
           source: z.string().optional().describe("One source's name; default: every source."),
         },

@@ -191,7 +191,7 @@ describe("tool calls", () => {
           required: ["doubled"],
         },
         // The title once, where the current protocol has it; no execution: tasks are not offered.
-        // Of a read-only tool, the hints the specification gives a meaning to.
+        // Of a read-only tool, the hints the specification gives a meaning to, where not its default.
         annotations: { readOnlyHint: true, openWorldHint: false },
       },
     ]);

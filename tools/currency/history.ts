@@ -15,9 +15,9 @@ export function historyTool({ pick }: Sources): Tool {
     name: "currency_history",
     title: "Exchange-rate history",
     description:
-      "Official reference rates of every working day in a range, for trends and booking past transactions: at most " +
+      "Official rates of every working day in a range: at most " +
       `${MAX_HISTORY_DAYS} days and ${MAX_HISTORY_SYMBOLS} currencies, days x currencies <= ${MAX_HISTORY_CELLS}; split longer ones. ` +
-      "ECB from 1999-01-04, CNB from 1991. Days without a fixing are absent.",
+      "ECB from 1999-01-04, CNB from 1991; days without a fixing are absent.",
     input: {
       base: code.describe("Rates are per 1 unit of it."),
       symbols: z.array(code).min(1).max(MAX_HISTORY_SYMBOLS).describe(`1 to ${MAX_HISTORY_SYMBOLS} ISO 4217 codes.`),

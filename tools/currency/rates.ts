@@ -25,7 +25,7 @@ export function ratesTool({ pick, fixingFor }: Sources): Tool {
       "the latest. Weekends and holidays have no fixing: the result's `date` is the fixing's own day, the one to book. " +
       "currency_convert converts an amount.",
     input: {
-      base: code.optional().describe("Rates are per 1 unit of it; default EUR for ecb, CZK for cnb."),
+      base: code.optional().describe("Rates per 1 unit of it; default EUR (ecb), CZK (cnb)."),
       symbols: z.array(code).min(1).max(50).optional().describe("Default: every one the source publishes."),
       date: date.optional().describe("YYYY-MM-DD; default: the latest."),
       source: sourceArg,

@@ -42,7 +42,7 @@ export const date = z
   .refine(isCalendarDate, "is not a calendar date")
   .refine(begun, "must not be in the future");
 
-export const sourceArg = z.enum(SOURCES).optional().describe("cnb for Czech accounting; default: the configured one.");
+export const sourceArg = z.enum(SOURCES).optional().describe("Default: the configured one.");
 
 // --- results -----------------------------------------------------------------------------
 

@@ -34,7 +34,8 @@ const settings = {
 
 export const eshop = defineToolset({
   name: "eshop",
-  description: "The company's e-shop (WooCommerce): orders, payments, products, stock, customers.",
+  description:
+    "The company's e-shop (WooCommerce): orders, payments, products, stock, customers; money as decimal strings in the shop's or order's currency.",
   settings,
   unconfigured({ settings }) {
     const missing = [

@@ -65,8 +65,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_orders_list",
     title: "List orders",
     description:
-      `Finds orders in the shop, newest first, by status, dates, customer or text, as summaries (times ISO 8601 UTC; ` +
-      "money decimal strings); eshop_order_get has items and addresses.",
+      "Finds orders in the shop, newest first, by status, dates, customer or text, as summaries; eshop_order_get has items and addresses.",
     input: {
       status: z.array(status).max(statuses.length).optional().describe("Any of these."),
       after: dateTime.optional().describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, UTC if no offset."),
@@ -105,8 +104,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_get",
     title: "Read an order",
     description:
-      `One order of the shop in full: line items, totals, taxes, shipping, discounts, refunds, addresses, payment ` +
-      `and its ${NOTES_SHOWN} latest notes. Money is decimal strings in the order's currency; times ISO 8601 UTC.`,
+      `One order in full: line items, totals, taxes, shipping, discounts, refunds, addresses, payment ` +
+      `and its ${NOTES_SHOWN} latest notes.`,
     input: { id: orderId },
     output: { ...orderOut, notes: z.array(noteOut) },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
@@ -146,7 +145,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     description:
       `Records that an order of the shop is paid: the paid date, processing (or ` +
       "completed when nothing ships), stock reduced, a note. One already paid is left alone (`already_paid`). " +
-      `Only ${shop.payableStatuses.join(", ")} orders; use it once a payment is confirmed.`,
+      `Only ${shop.payableStatuses.join(", ")} orders.`,
     input: {
       id: orderId,
       transaction_id: z.string().min(1).max(200).optional().describe("The gateway's, kept on the order."),
@@ -205,7 +204,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     title: "Change an order's status",
     description:
       `Sets an order's status in the shop, with an optional private note; the shop acts on it as in its admin ` +
-      "(emails, stock restored on cancel). Payments go through eshop_order_mark_paid.",
+      "(emails, stock back on cancel). Payments: eshop_order_mark_paid.",
     input: {
       id: orderId,
       status: status.describe("The new one."),
@@ -241,7 +240,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
   const addNote = defineTool({
     name: "eshop_order_add_note",
     title: "Add an order note",
-    description: `Adds a note to an order in the shop: private, for staff, or with customer_note also emailed to the customer. Each call adds one.`,
+    description:
+      "Adds a note to an order: private, for staff, or with customer_note also emailed to the customer. Each call adds one.",
     input: {
       id: orderId,
       note: z.string().min(1).max(2000).describe("Its text."),

@@ -34,7 +34,7 @@ export function productTools(shop: ShopProvider): Tool[] {
   const list = defineTool({
     name: "eshop_products_list",
     title: "List products",
-    description: `Finds products in the shop by text, SKU or stock status, with price (decimal string, shop currency) and stock.`,
+    description: "Finds products in the shop by text, SKU or stock status, with their price and stock.",
     input: {
       search: z.string().min(1).max(200).optional().describe("In the name or description."),
       sku: z.string().min(1).max(100).optional().describe("The whole SKU."),
@@ -65,7 +65,7 @@ export function productTools(shop: ShopProvider): Tool[] {
   const get = defineTool({
     name: "eshop_product_get",
     title: "Read a product",
-    description: `One product of the shop by id or SKU: price and sale price (shop currency), stock quantity and status.`,
+    description: "One product of the shop by id or SKU: price and sale price, stock quantity and status.",
     input: which,
     output: productOut.shape,
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
@@ -77,8 +77,8 @@ export function productTools(shop: ShopProvider): Tool[] {
     name: "eshop_stock_set",
     title: "Set stock",
     description:
-      `Sets a product's stock quantity in the shop, which updates its stock status; turns ` +
-      "stock counting on if it was off. Sets, does not add: read it with eshop_product_get to adjust. Simple products only.",
+      "Sets (not adds to: read it first to adjust) a product's stock quantity in the shop, which updates its stock status " +
+      "and turns counting on. Simple products only.",
     input: {
       ...which,
       quantity: z.number().int().min(-1_000_000).max(1_000_000_000).describe("Below 0 only for backorders."),

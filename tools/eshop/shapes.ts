@@ -46,7 +46,7 @@ export const noteOut = z.object({
   id: z.number(),
   date: z.string(),
   note: z.string(),
-  customer_note: z.boolean().describe("Sent to the customer."),
+  customer_note: z.boolean(),
   author: z.string().optional(),
 });
 

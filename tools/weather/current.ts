@@ -22,7 +22,7 @@ export function currentTool(places: ReturnType<typeof geocoder>, provider: Weath
     title: "Current weather",
     description:
       `The weather now at a place name or coordinates, from ${provider.name}. Units are in the field names: °C, %, m/s, ` +
-      "degrees (where the wind blows from), mm. A shared name uses the most populous place; the others are listed.",
+      "degrees (wind from), mm.",
     input: location,
     output: {
       place: placeOut,

@@ -28,8 +28,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
     description:
       `Forecast per local day at a place name or coordinates, from ${provider.name}, up to ${max} days from today: ` +
       "temperatures, precipitation, wind, the day's condition in words. " +
-      `hourly adds the steps of the first ${HOURLY_DAYS} days. ` +
-      "Units are in the field names: °C, mm, %, m/s. A shared name uses the most populous place; the others are listed.",
+      "Units are in the field names: °C, mm, %, m/s.",
     input: {
       ...location,
       days: z.number().int().min(1).max(max).default(3).describe(`Counting today, 1 to ${max}; default 3.`),

@@ -9,7 +9,7 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
     title: "Find a place",
     description:
       "Finds places by name, most relevant first: to tell apart places of one name, then pass " +
-      "the chosen one's latitude and longitude to the weather tools. The country goes in `country_code`.",
+      "the chosen one's coordinates to the weather tools. The country goes in `country_code`.",
     input: {
       name: z.string().min(2).max(200).describe('A name or its beginning: "Ostrava", "Frankf".'),
       country_code: z
@@ -24,7 +24,7 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
         .transform((code) => code.toLowerCase())
         .optional()
         .describe("ISO 639-1 of the names: en (default), de, cs."),
-      count: z.number().int().min(1).max(10).default(5).describe("At most this many, 1 to 10; default 5."),
+      count: z.number().int().min(1).max(10).default(5).describe("1 to 10; default 5."),
     },
     output: {
       query: z.string(),

@@ -61,7 +61,8 @@ const settings = {
 
 export const weather = defineToolset({
   name: "weather",
-  description: "Current weather and forecasts for a place name or coordinates, from MET Norway or Open-Meteo.",
+  description:
+    "Current weather and forecasts for a place name or coordinates, from MET Norway or Open-Meteo; a name several places share is the most populous, the others listed.",
   settings,
   unconfigured({ settings }) {
     if (settings.provider === "met" && !settings.contact) {

@@ -10,9 +10,7 @@ export const location = {
     .min(1)
     .max(200)
     .optional()
-    .describe(
-      'A name, narrowed after a comma by a country or region: "Frankfurt, DE". Coordinates go in latitude, longitude.',
-    ),
+    .describe('A name, narrowed by a country or region: "Frankfurt, DE". Coordinates go in latitude, longitude.'),
   latitude: z.number().min(-90).max(90).optional().describe("Degrees, north positive."),
   longitude: z.number().min(-180).max(180).optional().describe("Degrees, east positive."),
 };
@@ -36,7 +34,7 @@ export const alternativesOut = z.array(alternative).optional();
 
 export const conditionOut = z.string().optional();
 export const providerOut = z.enum(["met", "open-meteo"]);
-export const attributionOut = z.string().describe("To show with the data, as the licence asks.");
+export const attributionOut = z.string().describe("Show it with the data.");
 
 export function conditionText(condition: Condition | undefined): { condition?: string } {
   return condition ? { condition: condition.text } : {};

@@ -112,6 +112,20 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
         record,
       );
     },
+    async counts() {
+      const counts: Record<string, Record<RunRecord["status"], number>> = {};
+      for (const row of sql(
+        "SELECT automation, status, count(*) AS n FROM automation_runs GROUP BY automation, status",
+      ).all() as {
+        automation: string;
+        status: RunRecord["status"];
+        n: number;
+      }[]) {
+        counts[row.automation] ??= { running: 0, done: 0, failed: 0 };
+        (counts[row.automation] as Record<RunRecord["status"], number>)[row.status] = row.n;
+      }
+      return counts;
+    },
     async cursor() {
       return (sql("SELECT seq FROM automation_cursor").get() as { seq: number } | undefined)?.seq;
     },

@@ -1,0 +1,133 @@
+import { z } from "zod";
+import type { EventStore } from "../events/store.js";
+import { defineTool, defineToolset, type Toolset } from "../toolset.js";
+import type { Automation } from "./rules.js";
+
+const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
+const STATUSES = ["running", "done", "failed"] as const;
+
+/** What each configured automation is and how its runs went; its runs with their steps. */
+export function automationsToolset(
+  store: EventStore | undefined,
+  noStore: string,
+  automations: readonly Automation[],
+): Toolset {
+  return defineToolset({
+    name: "automations",
+    description: "What waiter serve does by itself when webhook events arrive, and how each run went.",
+    settings: {},
+    unconfigured: () =>
+      !store
+        ? noStore
+        : automations.length === 0
+          ? "no automations are configured (automations in the config file, or WAITER_AUTOMATIONS)"
+          : undefined,
+    tools() {
+      if (!store) throw new Error("the event store is not open");
+      const list = defineTool({
+        name: "automations_list",
+        title: "List automations",
+        description: "Each automation: its trigger, steps, dry run or not, and its runs by outcome.",
+        input: { name: z.string().optional().describe("One automation; default: all.") },
+        output: {
+          automations: z.array(
+            z.object({
+              name: z.string(),
+              source: z.string(),
+              type: z.string().optional(),
+              dry_run: z.boolean(),
+              steps: z.array(z.string()),
+              runs: z.object({ running: z.number(), done: z.number(), failed: z.number() }),
+            }),
+          ),
+        },
+        annotations: READS,
+        async run(args) {
+          const counts = await store.runs.counts();
+          return {
+            automations: automations
+              .filter((a) => args.name === undefined || a.name === args.name)
+              .map((a) => ({
+                name: a.name,
+                source: a.when.source,
+                ...(a.when.type ? { type: a.when.type } : {}),
+                dry_run: a.dryRun,
+                steps: a.do.map((step) =>
+                  "tool" in step ? step.tool : "notify" in step ? "notify_send" : "events_ack",
+                ),
+                runs: counts[a.name] ?? { running: 0, done: 0, failed: 0 },
+              })),
+          };
+        },
+        render: (r) =>
+          r.automations
+            .map(
+              (a) =>
+                `${a.name}${a.dry_run ? " (dry run)" : ""}: on ${a.source}${a.type ? ` ${a.type}` : ""}, ${a.steps.join(" → ")}; runs ${a.runs.done} done, ${a.runs.failed} failed, ${a.runs.running} running`,
+            )
+            .join("\n") || "No automation of that name.",
+      });
+
+      const runs = defineTool({
+        name: "automations_runs",
+        title: "Automation runs",
+        description: "Recent automation runs, newest first, each step with what it did or why it failed.",
+        input: {
+          automation: z.string().optional().describe("Runs of this one."),
+          status: z.enum(STATUSES).optional().describe("Only runs in it."),
+          event_id: z.string().optional().describe("Runs on this event."),
+          limit: z.number().int().min(1).max(50).optional().describe("1-50, default 10."),
+        },
+        output: {
+          runs: z.array(
+            z.object({
+              id: z.number(),
+              automation: z.string(),
+              event_id: z.string(),
+              status: z.enum(STATUSES),
+              dry_run: z.boolean(),
+              started_at: z.string(),
+              error: z.string().optional(),
+              steps: z.array(z.object({ status: z.string(), tool: z.string(), outcome: z.string().optional() })),
+            }),
+          ),
+        },
+        annotations: READS,
+        async run(args) {
+          const found = await store.runs.list({
+            automation: args.automation,
+            status: args.status,
+            eventId: args.event_id,
+            limit: args.limit ?? 10,
+          });
+          return {
+            runs: found.map((run) => ({
+              id: run.id,
+              automation: run.automation,
+              event_id: run.eventId,
+              status: run.status,
+              dry_run: run.dryRun,
+              started_at: run.startedAt,
+              ...(run.error ? { error: run.error } : {}),
+              steps: run.steps.map((step) => {
+                const detail = JSON.parse(step.detail) as { tool: string; said?: string; error?: string };
+                const outcome = detail.error ?? detail.said;
+                return { status: step.status, tool: detail.tool, ...(outcome ? { outcome } : {}) };
+              }),
+            })),
+          };
+        },
+        render: (r) =>
+          r.runs
+            .map(
+              (run) =>
+                `#${run.id} ${run.automation} on ${run.event_id}: ${run.status}${run.dry_run ? " (dry run)" : ""}${run.error ? ` — ${run.error}` : ""}\n${run.steps
+                  .map((s, i) => `  ${i + 1}. ${s.tool}: ${s.status}${s.outcome ? ` — ${s.outcome}` : ""}`)
+                  .join("\n")}`,
+            )
+            .join("\n") || "No runs match.",
+      });
+      return [list, runs];
+    },
+  });
+}
