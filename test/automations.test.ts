@@ -222,6 +222,16 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
           },
         ],
       });
+      const read = await agent.call("events_get", { id: event.id });
+      expect(read.structuredContent).toMatchObject({
+        automations: [
+          { name: "stripe-paid", status: "done" },
+          { name: "watch-payments", status: "done" },
+        ],
+      });
+      expect((read.content[0] as { text: string }).text).toMatch(
+        /Automations on it: (stripe-paid|watch-payments) \(done\), /,
+      );
       expect((runs.content[0] as { text: string }).text).toMatch(
         /^#\d+ stripe-paid on \S+: done\n {2}1\. eshop_order_mark_paid: done/,
       );

@@ -32,7 +32,7 @@ export function webhooksToolset(store: EventStore | undefined, noStore: string):
             z.object({
               name: z.string(),
               scheme: z.string(),
-              url: z.string().describe("Where the provider must POST."),
+              url: z.string(),
               received: z.number(),
               accepted: z.number(),
               duplicate: z.number(),

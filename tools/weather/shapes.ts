@@ -34,7 +34,7 @@ export const alternativesOut = z.array(alternative).optional();
 
 export const conditionOut = z.string().optional();
 export const providerOut = z.enum(["met", "open-meteo"]);
-export const attributionOut = z.string().describe("Show it with the data.");
+export const attributionOut = z.string();
 
 export function conditionText(condition: Condition | undefined): { condition?: string } {
   return condition ? { condition: condition.text } : {};
