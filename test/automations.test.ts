@@ -435,6 +435,10 @@ describe("when the shop fails", () => {
         error: expect.stringMatching(/^step 1 \(eshop_order_mark_paid\): .*500/),
       });
       expect(run?.steps.map((s) => s.status)).toEqual(["failed"]);
+      // The team is told once the run is marked failed.
+      for (let waited = 0; telegram.delivered.length === sent && waited < 5_000; waited += 25) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
       expect(telegram.delivered.slice(sent)).toEqual([
         expect.objectContaining({
           text: expect.stringMatching(
@@ -514,11 +518,17 @@ describe("automations are checked at start", () => {
     await expect(serve([automation])).rejects.toThrow(message);
   });
 
-  test("a path that is not JMESPath stops waiter serve, naming where it is", async () => {
+  test("a path that is not JMESPath, or reads neither payload nor event, stops waiter serve, naming where it is", async () => {
     const typo = { ...PAID, when: { ...PAID.when, where: [{ path: "payload..x", present: true }] } };
     await expect(serve([typo])).rejects.toThrow(
       /automation stripe-paid, when.where 1: "payload..x" is not a JMESPath expression/,
     );
+    const stray = { ...PAID, when: { ...PAID.when, where: [{ path: "data.object.status", equals: "succeeded" }] } };
+    await expect(serve([stray])).rejects.toThrow(
+      /automation stripe-paid, when.where 1: "data.object.status" starts at "data", which is neither payload nor event, so it never has a value/,
+    );
+    const path = "length(payload.data.object.metadata.*) > `0` && event.type != 'x'";
+    await (await serve([{ ...PAID, when: { ...PAID.when, where: [{ path, equals: true }] } }])).close();
     const arg = { ...PAID, do: [{ tool: "eshop_order_get", args: { id: { path: "to_number(" } } }] };
     await expect(serve([arg])).rejects.toThrow(
       /automation stripe-paid, step 1, argument id: "to_number\(" is not a JMESPath/,

@@ -131,11 +131,18 @@ export function checkAutomations({
       ),
     ];
     for (const [at, path] of paths) {
+      let ast: unknown;
       try {
-        compile(path);
+        ast = compile(path);
       } catch (err) {
         throw new ConfigError(
           `${where}, ${at}: ${JSON.stringify(path)} is not a JMESPath expression (${(err as Error).message})`,
+        );
+      }
+      const stray = roots(ast).find((name) => name !== "payload" && name !== "event");
+      if (stray !== undefined) {
+        throw new ConfigError(
+          `${where}, ${at}: ${JSON.stringify(path)} starts at "${stray}", which is neither payload nor event, so it never has a value (payload.${stray}, perhaps)`,
         );
       }
     }
@@ -172,6 +179,21 @@ export function checkAutomations({
       }
     }
   }
+}
+
+/** The fields a JMESPath expression reads from the top of what it is given. */
+function roots(node: unknown): string[] {
+  if (typeof node !== "object" || node === null) return [];
+  const n = node as { type: string; name?: string; left?: unknown; right?: unknown; children?: unknown[] };
+  if (n.type === "Field") return [n.name as string];
+  if (n.type === "ExpressionReference") return [];
+  // Both sides of a comparison or a logical operator are read from the same place; the right of a
+  // subexpression, projection or pipe is read from what its left gives.
+  if (["Comparator", "OrExpression", "AndExpression"].includes(n.type) || n.type.startsWith("Arithmetic")) {
+    return [...roots(n.left), ...roots(n.right)];
+  }
+  if (n.left !== undefined) return roots(n.left);
+  return (n.children ?? []).flatMap(roots);
 }
 
 const placeholderView: View = { event: { id: "", source: "", type: "", received_at: "" }, payload: {} };
