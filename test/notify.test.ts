@@ -111,6 +111,7 @@ beforeAll(async () => {
     TELEGRAM_BOT_TOKEN: BOT_TOKEN,
     SMTP_PASSWORD,
     WAITER_TOOL_TIMEOUT: "10",
+    WAITER_LOG_LEVEL: "info",
   });
 });
 
@@ -134,6 +135,7 @@ describe("notify_send on Telegram", () => {
       { chat_id: OWNER, text: "Order #1042 is paid (19.99 EUR).", link_preview_options: { is_disabled: true } },
     ]);
     expect(text(result)).toBe(`Sent on ops to ${GROUP}, ${OWNER}.`);
+    expect(waiter.stderr()).toContain(`notify ops: sent to ${GROUP}, ${OWNER}`);
   });
 
   test("a MarkdownV2 channel escapes every reserved character, so the text shows as written", async () => {

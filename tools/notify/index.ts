@@ -141,6 +141,8 @@ export const notify = defineToolset({
                 ]
               : [],
           );
+          // The operator's record of what was sent where; a run's also keeps it with its step.
+          if (sent.length) log.info(`notify ${name}: sent to ${sent.join(", ")}`);
           for (const f of failed) log.warning(`notify ${name}: not sent to ${f.target}: ${f.error}`);
           if (sent.length === 0) {
             throw new ToolError(
