@@ -164,12 +164,12 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   }
   // Automations call the tools, so this mode has them too when some are configured.
   const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
-  let automations: { close(): Promise<void> } | undefined;
+  let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;
   try {
     const tools = config.core.automations.length
       ? enabledTools({ config, toolsets: toolsets(store, undefined, config.core.automations), http, log })
       : [];
-    automations = await runAutomations(config, { tools, store }, log);
+    startAutomations = await checkedAutomations(config, { tools, store }, log);
   } catch (err) {
     await store.close();
     await http.close();
@@ -179,11 +179,13 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   try {
     listener = await startListener({ webhooks, store, log });
   } catch (err) {
-    await automations?.close();
     await store.close();
     await http.close();
     throw cannotListen(webhooks.listen, err);
   }
+  // After the port is ours: a second waiter on this store stops at the port, before it could
+  // take up the runs this one is doing.
+  const automations = await startAutomations?.();
   log.info(`listening for webhooks on ${listener.url}; store ${join(config.core.dataDir, "events.db")}`);
   for (const source of webhooks.sources) {
     log.info(`source ${source.name} (${source.scheme}): ${sourceUrl(webhooks, source.name)}`);
@@ -227,9 +229,9 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
     );
   }
   const app = await startApp(config, log, { listener: false });
-  let automations: { close(): Promise<void> } | undefined;
+  let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;
   try {
-    automations = await runAutomations(config, app, log);
+    startAutomations = await checkedAutomations(config, app, log);
   } catch (err) {
     await app.close();
     throw err;
@@ -247,10 +249,10 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
     });
   } catch (err) {
     await sessions.close();
-    await automations?.close();
     await app.close();
     throw cannotListen(listen, err);
   }
+  const automations = await startAutomations?.();
   log.info(`serving MCP on ${listener.url}/mcp${app.store ? `, webhooks on ${listener.url}/webhooks/<source>` : ""}`);
   return {
     url: listener.url,
@@ -266,10 +268,10 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
 }
 
 /**
- * The configured automations, checked against what this server serves and started on its store;
- * undefined when none are configured. A ConfigError names an automation that cannot run.
+ * The configured automations, checked against what this server serves: what starts them on its
+ * store, or undefined when none are configured. A ConfigError names an automation that cannot run.
  */
-async function runAutomations(config: Config, app: Pick<App, "tools" | "store">, log: Log) {
+async function checkedAutomations(config: Config, app: Pick<App, "tools" | "store">, log: Log) {
   const { automations, toolTimeout, automationRetrySeconds } = config.core;
   if (automations.length === 0) return undefined;
   if (!app.store) {
@@ -288,7 +290,7 @@ async function runAutomations(config: Config, app: Pick<App, "tools" | "store">,
     retry: { forMs: automationRetrySeconds * 1000, firstDelayMs: Math.min(2000, (automationRetrySeconds * 1000) / 20) },
   };
   checkAutomations(parts);
-  return startAutomations(parts);
+  return () => startAutomations(parts);
 }
 
 /** What `waiter serve`'s sessions are given from the configuration: limits and who may call. */

@@ -276,6 +276,42 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a condition that fails on one payload is no match, and the automations go on", async () => {
+    const picky = {
+      name: "picky",
+      when: { source: "stripe", where: [{ path: "length(payload.data.object.items)", gt: 0 }] },
+      do: [{ ack: true }],
+    };
+    const server = await serve([picky, PAID]);
+    try {
+      const first = await pay(server, undefined);
+      const second = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(second.id);
+      expect(run).toMatchObject({ automation: "stripe-paid", status: "done" });
+      const s = store();
+      expect(await s.runs.list({ eventId: first.id, limit: 10 })).toEqual([]);
+      await s.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("runs go with their events when retention drops them", async () => {
+    const server = await serve([PAID]);
+    const event = await pay(server, String(O.pending1999));
+    await runsOf(event.id);
+    await server.close();
+    const s = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
+    try {
+      expect(await s.runs.list({ eventId: event.id, limit: 10 })).toHaveLength(1);
+      await s.expire(clock.now() + 2 * 86_400_000);
+      expect(await s.get(event.id)).toBeUndefined();
+      expect(await s.runs.list({ eventId: event.id, limit: 10 })).toEqual([]);
+    } finally {
+      await s.close();
+    }
+  });
+
   test("an event the conditions do not match starts no run", async () => {
     const server = await serve([PAID]);
     try {
@@ -422,6 +458,29 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a step that is not idempotent is not tried again after a failure that may have been carried out", async () => {
+    const note = {
+      name: "note-it",
+      when: { source: "stripe" },
+      do: [{ tool: "eshop_order_add_note", args: { id: O.pending1999, note: "Paid by card." } }],
+    };
+    const server = await serve([note]);
+    try {
+      let posts = 0;
+      woo.intercept = (req) =>
+        req.method === "POST" && req.path.endsWith("/notes") && ++posts
+          ? json(500, '{"code":"internal_error","message":"Database error"}')
+          : undefined;
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "failed", error: expect.stringMatching(/^step 1 \(eshop_order_add_note\)/) });
+      expect(posts).toBe(1);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
   test("a shop that stays down fails the run after the retry time, and the team is told of the failure, not of a payment", async () => {
     const server = await serve([{ ...PAID, onFailure: { notify: "team" } }]);
     try {
@@ -533,6 +592,16 @@ describe("automations are checked at start", () => {
     await expect(serve([arg])).rejects.toThrow(
       /automation stripe-paid, step 1, argument id: "to_number\(" is not a JMESPath/,
     );
+  });
+
+  test("a template that does not parse, or does more than insert values, stops waiter serve", async () => {
+    const unclosed = { ...PAID, do: [{ notify: "team", text: "Order {{payload.id" }] };
+    await expect(serve([unclosed])).rejects.toThrow(/automation stripe-paid, step 1: the template .* does not parse/);
+    for (const text of ["Raw {{{payload.id}}}", "{{#payload.items}}x{{/payload.items}}", "{{=<% %>=}}"]) {
+      await expect(serve([{ ...PAID, do: [{ notify: "team", text }] }])).rejects.toThrow(
+        /only insertions like \{\{payload.id\}\} are allowed/,
+      );
+    }
   });
 
   test("a step that writes is refused under --read-only", async () => {

@@ -169,10 +169,22 @@ describe("notify_send on Telegram", () => {
   });
 
   test("a 429 that asks for longer than the call has fails at once and says so", async () => {
-    telegram.queue.push(tooManyRequests(3600), tooManyRequests(3600));
+    telegram.queue.push(tooManyRequests(3600));
     const result = await waiter.call("notify_send", { channel: "fancy", text: "Later" });
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/Too Many Requests: retry after 3600/);
+  });
+
+  test("an answer that quotes the request's path, which holds the token, is not repeated", async () => {
+    telegram.queue.push(
+      { status: 301, headers: { location: `/bot${BOT_TOKEN}/sendMessage/` }, body: "" },
+      { status: 502, headers: { "content-type": "text/plain" }, body: `bad gateway for /bot${BOT_TOKEN}/sendMessage` },
+    );
+    const result = await waiter.call("notify_send", { channel: "ops", text: "Hello" });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/did not take the message \(301\).*did not take the message \(502\)/s);
+    expect(text(result)).not.toContain(BOT_TOKEN.split(":")[1]);
+    expect(waiter.stderr()).not.toContain(BOT_TOKEN.split(":")[1]);
   });
 
   test("a wrong token is said to be the token, and never shown", async () => {

@@ -146,6 +146,12 @@ export function checkAutomations({
         );
       }
     }
+    for (const [i, step] of automation.do.entries()) {
+      const templates = "notify" in step ? [step.text] : "tool" in step ? Object.values(step.args) : [];
+      for (const template of templates) {
+        if (typeof template === "string") checkTemplate(`${where}, step ${i + 1}`, template);
+      }
+    }
     if (!sources.includes(automation.when.source)) {
       throw new ConfigError(
         `${where}: when.source "${automation.when.source}" is no configured webhook source (${sources.join(", ") || "none are"})`,
@@ -181,6 +187,27 @@ export function checkAutomations({
   }
 }
 
+/**
+ * A template may only insert values ({{payload.x}}): no unescaped insertions, which would skip the
+ * quoting and the cut, no sections, partials or changed delimiters. Throws a ConfigError.
+ */
+function checkTemplate(where: string, template: string): void {
+  let tokens: unknown[];
+  try {
+    tokens = Mustache.parse(template);
+  } catch (err) {
+    throw new ConfigError(
+      `${where}: the template ${JSON.stringify(template)} does not parse (${(err as Error).message})`,
+    );
+  }
+  const other = (tokens as [string, string][]).find(([type]) => type !== "text" && type !== "name");
+  if (other) {
+    throw new ConfigError(
+      `${where}: the template ${JSON.stringify(template)} has {{${other[0]}${other[1]}}}; only insertions like {{payload.id}} are allowed`,
+    );
+  }
+}
+
 /** The fields a JMESPath expression reads from the top of what it is given. */
 function roots(node: unknown): string[] {
   if (typeof node !== "object" || node === null) return [];
@@ -198,17 +225,20 @@ function roots(node: unknown): string[] {
 
 const placeholderView: View = { event: { id: "", source: "", type: "", received_at: "" }, payload: {} };
 
-/** Whether a failure may pass by itself: the upstream was unreachable, too slow, busy or failing. */
-function passing(err: unknown): err is UpstreamError {
-  return err instanceof UpstreamError && (err.status === undefined || err.status === 429 || err.status >= 500);
+/**
+ * Whether a failure may pass by itself, so the step is tried again: the upstream was unreachable,
+ * too slow, busy or failing. A tool that is not idempotent is tried again only after a 429, which
+ * says the request was refused; any other failure of a write may have been carried out.
+ */
+function passing(err: unknown, idempotent: boolean): err is UpstreamError {
+  if (!(err instanceof UpstreamError)) return false;
+  if (err.status === 429) return true;
+  return idempotent && (err.status === undefined || err.status >= 500);
 }
 
-/**
- * Runs the automations on every event committed after they start, whichever process stored it,
- * one event at a time, in commit order. A run begins once per automation and event (a repeated
- * delivery is a duplicate event and starts none), and each step's outcome is recorded before the
- * next begins: after a stop, a run goes on from the step it had reached.
- */
+/** A run that must wait for a later start: waiter is stopping, or the store could not record a step. */
+class Postponed extends Error {}
+
 export async function startAutomations(parts: AutomationParts): Promise<{ close(): Promise<void> }> {
   const { automations, store, log, retry } = parts;
   const served = new Map(parts.tools.map((tool) => [tool.name, tool]));
@@ -223,6 +253,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     }
     const started = clock.now();
     for (let attempt = 0; ; attempt++) {
+      if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
       const call: ToolCall = {
         signal: stopping.signal,
         deadline: clock.now() + parts.toolTimeoutMs,
@@ -232,11 +263,12 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       try {
         return tool.render(await tool.run(parsed.data, call));
       } catch (err) {
+        if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
         const wait =
           err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : retry.firstDelayMs * 2 ** attempt;
-        if (!passing(err) || clock.now() + wait - started > retry.forMs || stopping.signal.aborted) throw err;
+        if (!passing(err, tool.annotations.idempotentHint) || clock.now() + wait - started > retry.forMs) throw err;
         log.info(`${name} failed (${err.message}); trying again in ${Math.round(wait / 1000)} s`);
-        await sleep(wait, undefined, { signal: stopping.signal });
+        await sleep(wait, undefined, { signal: stopping.signal }).catch(() => {});
       }
     }
   }
@@ -262,27 +294,43 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   async function execute(automation: Automation, event: StoredEvent, run: number, from = 0): Promise<void> {
     const view = viewOf(event);
     for (let i = from; i < automation.do.length; i++) {
-      const { tool, args } = callOf(automation.do[i] as Step, view);
+      let call: { tool: string; args: Record<string, unknown> };
+      try {
+        call = callOf(automation.do[i] as Step, view);
+      } catch (err) {
+        // A path or template that fails on this event's payload (a function given the wrong type).
+        const message = `step ${i + 1}: ${err instanceof Error ? err.message : err}`;
+        await store.runs.step(run, i, "failed", JSON.stringify({ error: message }), clock.now());
+        await failed(automation, event, run, message);
+        return;
+      }
+      const { tool, args } = call;
       if (automation.dryRun) {
         await store.runs.step(run, i, "would", JSON.stringify({ tool, args }), clock.now());
         continue;
       }
       await store.runs.step(run, i, "started", JSON.stringify({ tool, args }), clock.now());
+      let said: string;
       try {
-        const said = await callTool(tool, args);
-        await store.runs.step(run, i, "done", JSON.stringify({ tool, args, said }), clock.now());
+        said = await callTool(tool, args);
       } catch (err) {
+        // Stopping: the step stays started, and the next start resumes or reports it.
+        if (err instanceof Postponed) throw err;
         const message = err instanceof Error ? err.message : String(err);
         await store.runs.step(run, i, "failed", JSON.stringify({ tool, args, error: message }), clock.now());
         await failed(automation, event, run, `step ${i + 1} (${tool}): ${message}`);
         return;
       }
+      await store.runs.step(run, i, "done", JSON.stringify({ tool, args, said }), clock.now());
     }
     await store.runs.finish(run, "done", clock.now());
     log.info(`automation ${automation.name} ${automation.dryRun ? "would have run" : "ran"} on event ${event.id}`);
   }
 
-  /** A run a stopped process left: on from the first step not done, unless that step may have half happened. */
+  /**
+   * A run a stopped process left: on from the first step not done. A step that was under way is
+   * done again only when its tool is idempotent; one that failed or was reported ends the run.
+   */
   async function resume(run: RunRecord): Promise<void> {
     const automation = automations.find((a) => a.name === run.automation);
     const event = await store.get(run.eventId);
@@ -291,9 +339,13 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       await store.runs.finish(run.id, "failed", clock.now(), `stopped before it finished, and ${why}`);
       return;
     }
-    const next = run.steps.findIndex((step) => step.status !== "done");
+    const next = run.steps.findIndex((step) => step.status !== "done" && step.status !== "would");
     const stopped = next >= 0 ? run.steps[next] : undefined;
-    if (stopped?.status === "started") {
+    if (stopped && stopped.status !== "started") {
+      await failed(automation, event, run.id, `step ${next + 1} ${stopped.status} before waiter stopped`);
+      return;
+    }
+    if (stopped) {
       const { tool } = JSON.parse(stopped.detail) as { tool: string };
       if (!served.get(tool)?.annotations.idempotentHint) {
         await store.runs.step(run.id, next, "interrupted", stopped.detail, clock.now());
@@ -309,41 +361,63 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     await execute(automation, event, run.id, next < 0 ? run.steps.length : next);
   }
 
+  /** Whether `automation` applies to `event`; a condition that fails on this payload is no match, and said. */
+  function applies(automation: Automation, event: StoredEvent, view: View): boolean {
+    try {
+      return event.seq > (startedAt.get(automation.name) ?? 0) && matches(automation, event, view);
+    } catch (err) {
+      log.warning(
+        `automation ${automation.name}: a condition failed on event ${event.id}: ${err instanceof Error ? err.message : err}`,
+      );
+      return false;
+    }
+  }
+
   async function handle(event: StoredEvent): Promise<void> {
     const view = viewOf(event);
     for (const automation of automations) {
-      if (!matches(automation, event, view)) continue;
+      if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
+      if (!applies(automation, event, view)) continue;
       const run = await store.runs.begin(automation.name, event.id, automation.dryRun, clock.now());
       if (run !== undefined) await execute(automation, event, run);
     }
     await store.runs.setCursor(event.seq);
   }
 
-  let cursor = await store.runs.cursor();
-  if (cursor === undefined) {
-    // Automations act on what arrives once they are configured, not on the history before.
-    cursor = await store.latestSeq();
-    await store.runs.setCursor(cursor);
+  // Each automation acts on what arrives once it is configured, not on the history before.
+  const latest = await store.latestSeq();
+  const startedAt = new Map<string, number>();
+  for (const automation of automations) {
+    startedAt.set(automation.name, await store.runs.firstSeen(automation.name, latest));
   }
-  for (const run of await store.runs.unfinished()) await resume(run);
+  let cursor = (await store.runs.cursor()) ?? latest;
 
-  let working = Promise.resolve();
+  let working: Promise<void> = (async () => {
+    for (const run of await store.runs.unfinished()) {
+      try {
+        await resume(run);
+      } catch (err) {
+        if (err instanceof Postponed) return;
+        log.error(`automation run ${run.id} could not be resumed: ${err instanceof Error ? err.message : err}`);
+      }
+    }
+  })();
   const drain = () => {
     working = working
       .then(async () => {
         for (
-          let event = await store.firstAfter({}, cursor ?? 0);
-          event;
-          event = await store.firstAfter({}, cursor ?? 0)
+          let event = await store.firstAfter({}, cursor);
+          event && !stopping.signal.aborted;
+          event = await store.firstAfter({}, cursor)
         ) {
-          if (stopping.signal.aborted) return;
           await handle(event);
           cursor = event.seq;
         }
       })
       .catch((err) => {
-        if (!stopping.signal.aborted)
-          log.error(`automations stopped on a store failure: ${err instanceof Error ? err.stack : err}`);
+        if (err instanceof Postponed || stopping.signal.aborted) return;
+        // The store failed (busy, full): the same events are tried again with the next commit.
+        log.error(`automations paused on a store failure: ${err instanceof Error ? err.message : err}`);
       });
   };
   const unsubscribe = store.subscribe(drain);

@@ -115,6 +115,11 @@ export interface RunLog {
   list(filter: RunFilter): Promise<RunRecord[]>;
   /** How many runs of each automation ended each way, and how many are running. */
   counts(): Promise<Record<string, Record<RunRecord["status"], number>>>;
+  /**
+   * The sequence number from which `automation` acts: `seq` the first time it is asked about, the
+   * same number ever after. An automation added later does not act on the events before it.
+   */
+  firstSeen(automation: string, seq: number): Promise<number>;
   /** The sequence number of the last event automations looked at; undefined before the first. */
   cursor(): Promise<number | undefined>;
   setCursor(seq: number): Promise<void>;

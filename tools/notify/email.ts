@@ -34,7 +34,11 @@ export function emailSender(options: SmtpOptions): Sender {
   };
   return {
     async send(to: string, text: string, call: ToolCall): Promise<void> {
-      transport ??= connect();
+      if (call.signal.aborted) throw new ToolError("Not sent: waiter is stopping.");
+      transport ??= connect().catch((err) => {
+        transport = undefined;
+        throw err;
+      });
       const sending = (await transport).sendMail({ from: options.from, to, subject: options.subject, text });
       const timeout = new Promise<never>((_, reject) => {
         const left = Math.max(0, call.deadline - clock.now());

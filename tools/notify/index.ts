@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError, ToolError } from "../../src/errors.js";
+import { ConfigError, ToolError, UpstreamError } from "../../src/errors.js";
 import { envName, isLoopbackHost, jsonSetting, pastedSecret, upstreamUrl } from "../../src/settings.js";
 import { defineTool, defineToolset } from "../../src/toolset.js";
 import { emailSender } from "./email.js";
@@ -145,9 +145,14 @@ export const notify = defineToolset({
           if (sent.length) log.info(`notify ${name}: sent to ${sent.join(", ")}`);
           for (const f of failed) log.warning(`notify ${name}: not sent to ${f.target}: ${f.error}`);
           if (sent.length === 0) {
-            throw new ToolError(
-              `Nothing was sent on ${name}: ${failed.map((f) => `${f.target}: ${f.error}`).join("; ")}`,
-            );
+            const message = `Nothing was sent on ${name}: ${failed.map((f) => `${f.target}: ${f.error}`).join("; ")}`;
+            // Refused for now by every target (429): an automation may try again when it says.
+            const reasons = outcomes.map((o) => (o.status === "rejected" ? o.reason : undefined));
+            if (reasons.every((r) => r instanceof UpstreamError && r.status === 429)) {
+              const wait = Math.max(...reasons.map((r) => (r as UpstreamError).retryAfter ?? 0));
+              throw new UpstreamError(message, 429, wait || undefined);
+            }
+            throw new ToolError(message);
           }
           return { channel: name, sent, failed };
         },

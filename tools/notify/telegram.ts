@@ -23,16 +23,25 @@ function refusal(response: HttpResponse): z.infer<typeof failure> | undefined {
   }
 }
 
-/** Telegram's own words for a refusal; never the request's path, which carries the bot token. */
+/**
+ * Every answer that is not a 2xx, in Telegram's own words or by its status alone: never the
+ * general wording, which may quote the request's path or a redirect's, and the path carries the
+ * bot token. A 429 carries the wait Telegram asks for.
+ */
 export const telegramErrors: ErrorMapper = (response, upstream) => {
-  const said = refusal(response)?.description;
+  const answer = refusal(response);
+  const said = answer?.description ? `: ${answer.description}` : "";
   if (response.status === 401 || response.status === 404) {
     return new UpstreamError(
-      `${upstream} refused the bot token (${response.status}${said ? `: ${said}` : ""}); check the variable the channel's botTokenEnv names.`,
+      `${upstream} refused the bot token (${response.status}${said}); check the variable the channel's botTokenEnv names.`,
       response.status,
     );
   }
-  return said ? new UpstreamError(`${upstream} refused the message: ${said}.`, response.status) : undefined;
+  return new UpstreamError(
+    `${upstream} did not take the message (${response.status}${said}).`,
+    response.status,
+    answer?.parameters?.retry_after,
+  );
 };
 
 /** The characters MarkdownV2 reserves, each sent escaped so the text shows as written. */
@@ -61,7 +70,9 @@ export function telegramSender(api: Upstream, token: string, format: "text" | "m
           { method: "POST", headers: { "content-type": "application/json" }, body },
           call,
         );
-        const wait = response.status === 429 ? refusal(response)?.parameters?.retry_after : undefined;
+        const asked = response.status === 429 ? refusal(response)?.parameters?.retry_after : undefined;
+        // At least a second: a retry_after of 0 must not turn into a burst.
+        const wait = asked === undefined ? undefined : Math.max(1, asked);
         if (wait !== undefined && clock.now() + wait * 1000 < call.deadline) {
           await sleep(wait * 1000, undefined, { signal: call.signal });
           continue;

@@ -21,7 +21,9 @@ CREATE TABLE IF NOT EXISTS automation_steps (
   at INTEGER NOT NULL,
   PRIMARY KEY (run_id, step)
 );
+CREATE INDEX IF NOT EXISTS automation_runs_event ON automation_runs (event_id);
 CREATE TABLE IF NOT EXISTS automation_cursor (one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS automation_starts (automation TEXT PRIMARY KEY, seq INTEGER NOT NULL);
 `;
 
 interface RunRow {
@@ -33,6 +35,16 @@ interface RunRow {
   started_at: number;
   finished_at: number | null;
   error: string | null;
+}
+
+/**
+ * Drops the finished runs whose event retention has dropped: their steps hold what the tools said
+ * (orders, customers), which must not outlive the event. Runs at the store's age check.
+ */
+export function pruneRuns(sql: (text: string) => Database.Statement): void {
+  const gone = "SELECT id FROM automation_runs WHERE status != 'running' AND event_id NOT IN (SELECT id FROM events)";
+  sql(`DELETE FROM automation_steps WHERE run_id IN (${gone})`).run();
+  sql(`DELETE FROM automation_runs WHERE id IN (${gone})`).run();
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -125,6 +137,15 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
         (counts[row.automation] as Record<RunRecord["status"], number>)[row.status] = row.n;
       }
       return counts;
+    },
+    async firstSeen(automation, seq) {
+      return write(() => {
+        sql("INSERT INTO automation_starts (automation, seq) VALUES (?, ?) ON CONFLICT (automation) DO NOTHING").run(
+          automation,
+          seq,
+        );
+        return (sql("SELECT seq FROM automation_starts WHERE automation = ?").get(automation) as { seq: number }).seq;
+      });
     },
     async cursor() {
       return (sql("SELECT seq FROM automation_cursor").get() as { seq: number } | undefined)?.seq;

@@ -20,7 +20,7 @@ import type {
   StoreStats,
 } from "../store.js";
 import { enforceRetention } from "./retention.js";
-import { RUNS_SCHEMA, sqliteRuns } from "./runs.js";
+import { pruneRuns, RUNS_SCHEMA, sqliteRuns } from "./runs.js";
 import { CommitWatch } from "./watch.js";
 
 interface Row {
@@ -182,6 +182,7 @@ export class SqliteEventStore implements EventStore {
     this.#write(() => {
       const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
       enforceRetention((text) => this.#sql(text), this.#retention, now, totals);
+      pruneRuns((text) => this.#sql(text));
     });
   }
 
