@@ -241,6 +241,30 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("one process runs the automations of a store: a second on it runs none, and the first gives them up as it stops", async () => {
+    const first = await serve([PAID]);
+    const second = await serve([PAID]);
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(second, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(telegram.delivered.length - sent).toBe(1);
+      expect(woo.shop.writes.filter((w) => w.method === "PUT")).toHaveLength(1);
+    } finally {
+      await first.close();
+    }
+    try {
+      // The first released the lease as it stopped; the second would take it at its next look.
+      const s = store();
+      expect(await s.runs.lease("someone-else", clock.now(), 1000)).toBeUndefined();
+      await s.runs.release("someone-else");
+      await s.close();
+    } finally {
+      await second.close();
+    }
+  });
+
   test("waiter listen runs them too", async () => {
     const config = loadConfig({ env: env([PAID], { WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" }) }, toolsets());
     const running = await startWebhooks(config, new Log("error", () => {}));

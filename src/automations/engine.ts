@@ -1,3 +1,5 @@
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { compile, search } from "@jmespath-community/jmespath";
 import Mustache from "mustache";
@@ -236,6 +238,21 @@ function passing(err: unknown, idempotent: boolean): err is UpstreamError {
   return idempotent && (err.status === undefined || err.status >= 500);
 }
 
+/** Whether a lease's owner (host:pid:…) is a process of this machine that no longer runs. */
+function gone(owner: string): boolean {
+  const [host, pid] = owner.split(":");
+  if (host !== hostname()) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+/** How long the process running the automations holds them without renewing its lease. */
+const LEASE_MS = 30_000;
+
 /** A run that must wait for a later start: waiter is stopping, or the store could not record a step. */
 class Postponed extends Error {}
 
@@ -384,52 +401,86 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     await store.runs.setCursor(event.seq);
   }
 
-  // Each automation acts on what arrives once it is configured, not on the history before.
-  const latest = await store.latestSeq();
-  const startedAt = new Map<string, number>();
-  for (const automation of automations) {
-    startedAt.set(automation.name, await store.runs.firstSeen(automation.name, latest));
-  }
-  let cursor = (await store.runs.cursor()) ?? latest;
-
-  let working: Promise<void> = (async () => {
-    for (const run of await store.runs.unfinished()) {
-      try {
-        await resume(run);
-      } catch (err) {
-        if (err instanceof Postponed) return;
-        log.error(`automation run ${run.id} could not be resumed: ${err instanceof Error ? err.message : err}`);
+  // One process runs the automations of a store: it holds the lease, renewing it while it runs;
+  // another waits, and takes over when the lease runs out (the holder stopped or died).
+  const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
+  let running = false;
+  let working: Promise<void> = Promise.resolve();
+  let unsubscribe = () => {};
+  const tryLease = async () => {
+    try {
+      let other = await store.runs.lease(owner, clock.now(), LEASE_MS);
+      // A holder on this machine whose process is gone (killed) cannot renew: its lease ends now.
+      if (other !== undefined && gone(other)) {
+        await store.runs.release(other);
+        other = await store.runs.lease(owner, clock.now(), LEASE_MS);
       }
+      const held = other === undefined;
+      if (held && !running && !stopping.signal.aborted) await begin();
+      if (!held && running) log.error("automations: another waiter took over their lease on this store");
+      return held;
+    } catch (err) {
+      log.warning(`automations: the lease could not be renewed: ${err instanceof Error ? err.message : err}`);
+      return running;
     }
-  })();
-  const drain = () => {
-    working = working
-      .then(async () => {
-        for (
-          let event = await store.firstAfter({}, cursor);
-          event && !stopping.signal.aborted;
-          event = await store.firstAfter({}, cursor)
-        ) {
-          await handle(event);
-          cursor = event.seq;
-        }
-      })
-      .catch((err) => {
-        if (err instanceof Postponed || stopping.signal.aborted) return;
-        // The store failed (busy, full): the same events are tried again with the next commit.
-        log.error(`automations paused on a store failure: ${err instanceof Error ? err.message : err}`);
-      });
   };
-  const unsubscribe = store.subscribe(drain);
-  drain();
-  log.info(
-    `${automations.length} automation${automations.length === 1 ? "" : "s"} running: ${automations.map((a) => a.name).join(", ")}`,
-  );
+  const leaseTimer = setInterval(() => void tryLease(), LEASE_MS / 3);
+  leaseTimer.unref();
+
+  async function begin(): Promise<void> {
+    running = true;
+    // Each automation acts on what arrives once it is configured, not on the history before.
+    const latest = await store.latestSeq();
+    for (const automation of automations) {
+      startedAt.set(automation.name, await store.runs.firstSeen(automation.name, latest));
+    }
+    let cursor = (await store.runs.cursor()) ?? latest;
+    working = (async () => {
+      for (const run of await store.runs.unfinished()) {
+        try {
+          await resume(run);
+        } catch (err) {
+          if (err instanceof Postponed) return;
+          log.error(`automation run ${run.id} could not be resumed: ${err instanceof Error ? err.message : err}`);
+        }
+      }
+    })();
+    const drain = () => {
+      working = working
+        .then(async () => {
+          for (
+            let event = await store.firstAfter({}, cursor);
+            event && !stopping.signal.aborted;
+            event = await store.firstAfter({}, cursor)
+          ) {
+            await handle(event);
+            cursor = event.seq;
+          }
+        })
+        .catch((err) => {
+          if (err instanceof Postponed || stopping.signal.aborted) return;
+          // The store failed (busy, full): the same events are tried again with the next commit.
+          log.error(`automations paused on a store failure: ${err instanceof Error ? err.message : err}`);
+        });
+    };
+    unsubscribe = store.subscribe(drain);
+    drain();
+    log.info(
+      `${automations.length} automation${automations.length === 1 ? "" : "s"} running: ${automations.map((a) => a.name).join(", ")}`,
+    );
+  }
+
+  const startedAt = new Map<string, number>();
+  if (!(await tryLease())) {
+    log.notice("automations run in another waiter process on this store; this one takes over if that one stops");
+  }
   return {
     async close() {
+      clearInterval(leaseTimer);
       unsubscribe();
       stopping.abort();
       await working;
+      if (running) await store.runs.release(owner).catch(() => {});
     },
   };
 }

@@ -120,6 +120,13 @@ export interface RunLog {
    * same number ever after. An automation added later does not act on the events before it.
    */
   firstSeen(automation: string, seq: number): Promise<number>;
+  /**
+   * Takes, or renews, the right to run automations on this store until `now + ms`: undefined when
+   * it is `owner`'s, else the other owner whose lease has not run out. One process runs them, so
+   * no run is taken up twice.
+   */
+  lease(owner: string, now: number, ms: number): Promise<string | undefined>;
+  release(owner: string): Promise<void>;
   /** The sequence number of the last event automations looked at; undefined before the first. */
   cursor(): Promise<number | undefined>;
   setCursor(seq: number): Promise<void>;

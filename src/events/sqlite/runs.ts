@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS automation_steps (
 CREATE INDEX IF NOT EXISTS automation_runs_event ON automation_runs (event_id);
 CREATE TABLE IF NOT EXISTS automation_cursor (one INTEGER PRIMARY KEY CHECK (one = 1), seq INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS automation_starts (automation TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS automation_lease (one INTEGER PRIMARY KEY CHECK (one = 1), owner TEXT NOT NULL, until INTEGER NOT NULL);
 `;
 
 interface RunRow {
@@ -146,6 +147,21 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
         );
         return (sql("SELECT seq FROM automation_starts WHERE automation = ?").get(automation) as { seq: number }).seq;
       });
+    },
+    async lease(owner, now, ms) {
+      return write(() => {
+        const held = sql("SELECT owner, until FROM automation_lease").get() as
+          | { owner: string; until: number }
+          | undefined;
+        if (held && held.owner !== owner && held.until > now) return held.owner;
+        sql(
+          "INSERT INTO automation_lease (one, owner, until) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET owner = excluded.owner, until = excluded.until",
+        ).run(owner, now + ms);
+        return undefined;
+      });
+    },
+    async release(owner) {
+      write(() => sql("DELETE FROM automation_lease WHERE owner = ?").run(owner));
     },
     async cursor() {
       return (sql("SELECT seq FROM automation_cursor").get() as { seq: number } | undefined)?.seq;
