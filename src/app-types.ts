@@ -1,5 +1,6 @@
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { EventStore } from "./events/store.js";
+import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import type { Tool } from "./toolset.js";
 
@@ -14,6 +15,8 @@ export interface Session {
 export interface App {
   tools: Tool[];
   store: EventStore | undefined;
+  /** The upstream connections the tools, and the listener's confirmations, share. */
+  http: HttpClient;
   /** The webhook listener in this process, if it has the port: its address as bound. */
   listener: { url: string } | undefined;
   /**

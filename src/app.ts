@@ -99,7 +99,7 @@ export async function startApp(config: Config, log: Log, options: { listener: bo
   let listener: RunningListener | undefined;
   if (store && options.listener) {
     try {
-      listener = await startListener({ webhooks, store, log });
+      listener = await startListener({ webhooks, store, http, log });
       log.info(`receiving webhooks on ${listener.url}`);
     } catch (err) {
       const { host, port } = webhooks.listen;
@@ -114,6 +114,7 @@ export async function startApp(config: Config, log: Log, options: { listener: bo
   return {
     tools,
     store,
+    http,
     listener,
     session(log, allow) {
       const served = allow ? tools.filter(allow) : tools;
@@ -177,7 +178,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   }
   let listener: RunningListener;
   try {
-    listener = await startListener({ webhooks, store, log });
+    listener = await startListener({ webhooks, store, http, log });
   } catch (err) {
     await store.close();
     await http.close();
@@ -244,6 +245,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
     listener = await startListener({
       webhooks: { ...webhooks, listen },
       store: app.store,
+      http: app.http,
       log,
       routes: sessions.mount,
     });

@@ -2,6 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { EventStore } from "../events/store.js";
+import type { HttpClient } from "../http/client.js";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
 import { requestGuard } from "./hosts.js";
@@ -52,6 +53,8 @@ export interface ListenerParts {
   webhooks: WebhooksConfig;
   /** Where events are committed; without one (no sources configured) no webhook is taken. */
   store: EventStore | undefined;
+  /** For the schemes that ask the sender's API before storing (Comgate). */
+  http?: HttpClient;
   log: Log;
   /** More routes on the same address, behind the same Host and Origin checks (MCP, in `waiter serve`). */
   routes?: (app: express.Express) => void;
@@ -72,10 +75,18 @@ function refuse(req: Request, res: Response, status: number, error: string): voi
  * source's scheme, commits the event, and only then answers 2xx. A failed check is a 4xx with
  * the check's name, never a 5xx (that would make the sender retry forever).
  */
-export function listenerApp({ webhooks, store, log, stopping, timeouts, routes }: ListenerParts): express.Express {
+export function listenerApp({
+  webhooks,
+  store,
+  http,
+  log,
+  stopping,
+  timeouts,
+  routes,
+}: ListenerParts): express.Express {
   const limits = { ...DEFAULT_TIMEOUTS, ...timeouts };
   const sources = new Map<string, { source: WebhookSource; verify: Verifier }>(
-    webhooks.sources.map((source) => [source.name, { source, verify: verifierFor(source) }]),
+    webhooks.sources.map((source) => [source.name, { source, verify: verifierFor(source, http) }]),
   );
   const app = express();
   app.disable("x-powered-by");
@@ -174,11 +185,17 @@ export function listenerApp({ webhooks, store, log, stopping, timeouts, routes }
     const { source, verify } = res.locals.entry as { source: WebhookSource; verify: Verifier };
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const receivedAt = clock.now();
-    const verdict = verify({ headers: req.headers, body, now: receivedAt });
+    const verdict = await verify({ headers: req.headers, body, now: receivedAt });
     if (verdict.kind === "reject") {
       count(source.name, `rejected:${verdict.reason}`);
       log.info(`webhook ${source.name} rejected: ${verdict.reason}`);
       res.status(401).json({ error: verdict.reason });
+      return;
+    }
+    if (verdict.kind === "unavailable") {
+      count(source.name, "rejected:not confirmed yet");
+      log.warning(`webhook ${source.name} not stored, the sender will retry: ${verdict.reason}`);
+      res.status(503).set("retry-after", "60").json({ error: "could not be confirmed now; retry later" });
       return;
     }
     if (verdict.kind === "ping") {
@@ -186,14 +203,15 @@ export function listenerApp({ webhooks, store, log, stopping, timeouts, routes }
       res.status(200).json({ ok: true });
       return;
     }
+    const stored = verdict.payload ?? body;
     const { id, duplicate } = await store.add({
       source: source.name,
       type: cleanType(verdict.type),
       scheme: source.scheme,
       dedupeId: verdict.id,
       headers: keptHeaders(req.headers, source),
-      body,
-      isJson: parseBody(body) !== undefined,
+      body: stored,
+      isJson: parseBody(stored) !== undefined,
       receivedAt,
     });
     if (!duplicate) log.debug(`webhook ${source.name} stored ${id}`);

@@ -10,6 +10,7 @@ import {
   pastedSecret,
   type Settings,
   type SettingValues,
+  upstreamUrl,
 } from "../settings.js";
 
 export const SCHEMES = [
@@ -19,6 +20,7 @@ export const SCHEMES = [
   "shopify",
   "woocommerce",
   "hmac-sha256",
+  "comgate",
   "none",
 ] as const;
 export type Scheme = (typeof SCHEMES)[number];
@@ -40,6 +42,15 @@ const source = z.discriminatedUnion("scheme", [
     prefix: z.string().default(""),
     idHeader: headerName.optional(),
     typeHeader: headerName.optional(),
+  }),
+  z.strictObject({
+    scheme: z.literal("comgate"),
+    /** The e-shop's id at Comgate; a notification for another is refused. */
+    merchant: z.string().min(1),
+    ...signed,
+    /** Ask Comgate's API for the payment's state before storing it (default): the notification alone is a claim. */
+    confirm: z.boolean().default(true),
+    apiUrl: upstreamUrl("https://payments.comgate.cz"),
   }),
   z.strictObject({
     scheme: z.literal("none"),

@@ -10,14 +10,19 @@ export interface Delivery {
 }
 
 export type Verdict =
-  /** Authentic: store it. `id` is the scheme's delivery id, `type` its event type. */
-  | { kind: "accept"; id: string; type: string }
+  /**
+   * Authentic: store it. `id` is the scheme's delivery id, `type` its event type; `payload`, when
+   * given, is stored instead of the body (JSON): what the sender's API confirmed.
+   */
+  | { kind: "accept"; id: string; type: string; payload?: Buffer }
+  /** Cannot be checked now (the sender's API is unreachable): a 503, so the sender tries again. */
+  | { kind: "unavailable"; reason: string }
   /** A sender's handshake that must get 200 but is no event (WooCommerce's creation ping). */
   | { kind: "ping" }
   /** Not authentic; `reason` names the check that failed, never an expected value. */
   | { kind: "reject"; reason: string };
 
-export type Verifier = (delivery: Delivery) => Verdict;
+export type Verifier = (delivery: Delivery) => Verdict | Promise<Verdict>;
 
 /** Senders' clocks and retries: a signed timestamp may be this far from ours either way. */
 export const TOLERANCE_SECONDS = 300;

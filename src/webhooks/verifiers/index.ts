@@ -1,4 +1,6 @@
+import type { HttpClient } from "../../http/client.js";
 import type { WebhookSource } from "../settings.js";
+import { comgate } from "./comgate.js";
 import type { Verifier } from "./common.js";
 import { github } from "./github.js";
 import { hmacSha256, identify } from "./hmac-sha256.js";
@@ -9,8 +11,8 @@ import { woocommerce } from "./woocommerce.js";
 
 export { type Delivery, parseBody, type Verdict, type Verifier } from "./common.js";
 
-/** The verifier of a configured source's scheme, keyed with its secret. */
-export function verifierFor(source: WebhookSource): Verifier {
+/** The verifier of a configured source's scheme, keyed with its secret; `http` asks a sender's API. */
+export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier {
   if (source.scheme === "none") return (delivery) => ({ kind: "accept", ...identify(delivery, source) });
   // An empty key would make signatures anyone can compute: a signed source without one is a bug.
   const secret = source.secret;
@@ -28,5 +30,14 @@ export function verifierFor(source: WebhookSource): Verifier {
       return woocommerce(secret);
     case "hmac-sha256":
       return hmacSha256(secret, source);
+    case "comgate": {
+      if (source.confirm && !http)
+        throw new Error(`webhook source ${source.name} confirms payments but has no HTTP client`);
+      const authorization = `Basic ${Buffer.from(`${source.merchant}:${secret}`).toString("base64")}`;
+      const api = source.confirm
+        ? http?.upstream("Comgate API", source.apiUrl, { headers: { authorization } })
+        : undefined;
+      return comgate(source.merchant, secret, api);
+    }
   }
 }

@@ -1,0 +1,139 @@
+import { request } from "undici";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { type ComgateFake, type ComgatePayment, notification, startComgate } from "./fakes/comgate.js";
+import { startWaiter } from "./memory.js";
+import type { Session } from "./stdio.js";
+
+const MERCHANT = "498621";
+const SECRET = "ZqVmRr0lUFRm7ZXbHpd7QnSGfCbVnw5U";
+
+const PAID: ComgatePayment = {
+  transId: "AB12-CD34-EF56",
+  status: "PAID",
+  price: "199900",
+  curr: "CZK",
+  label: "Objednávka 1042",
+  refId: "1042",
+  email: "jana.novakova@example.cz",
+  method: "CARD_CZ_CSOB_2",
+  test: "false",
+};
+
+let api: ComgateFake;
+let waiter: Session & { listenerUrl: string | undefined };
+let unconfirmed: Session & { listenerUrl: string | undefined };
+
+function sources(confirm: boolean) {
+  return JSON.stringify({
+    comgate: { scheme: "comgate", merchant: MERCHANT, secretEnv: "COMGATE_SECRET", confirm, apiUrl: api.origin },
+  });
+}
+
+beforeAll(async () => {
+  api = await startComgate(MERCHANT, SECRET);
+  const env = (confirm: boolean) => ({
+    WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+    WAITER_WEBHOOKS_SOURCES: sources(confirm),
+    COMGATE_SECRET: SECRET,
+  });
+  waiter = await startWaiter(env(true), { listener: true });
+  unconfirmed = await startWaiter(env(false), { listener: true });
+});
+afterAll(async () => {
+  await waiter?.close();
+  await unconfirmed?.close();
+  await api?.close();
+});
+
+async function push(to: { listenerUrl: string | undefined }, body: string) {
+  const response = await request(`${to.listenerUrl}/webhooks/comgate`, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+  });
+  return {
+    status: response.statusCode,
+    retryAfter: response.headers["retry-after"],
+    body: (await response.body.json()) as { id?: string; duplicate?: boolean; error?: string },
+  };
+}
+
+async function stored(id: string) {
+  return (await waiter.call("events_get", { id })).structuredContent as { type: string; payload: string };
+}
+
+describe("a Comgate notification", () => {
+  test("that is genuine is stored as the payment Comgate's API confirms, without the secret", async () => {
+    api.payments.set(PAID.transId, PAID);
+    const answer = await push(waiter, notification(MERCHANT, SECRET, PAID));
+    expect(answer).toMatchObject({ status: 200, body: { duplicate: false } });
+    const event = await stored(answer.body.id as string);
+    expect(event.type).toBe("payment.paid");
+    const payload = JSON.parse(event.payload);
+    expect(payload).toEqual({ merchant: MERCHANT, ...PAID });
+    expect(event.payload).not.toContain(SECRET);
+  });
+
+  test("sent again is stored once", async () => {
+    api.payments.set(PAID.transId, PAID);
+    const first = await push(waiter, notification(MERCHANT, SECRET, PAID));
+    const again = await push(waiter, notification(MERCHANT, SECRET, PAID));
+    expect(again).toMatchObject({ status: 200, body: { id: first.body.id, duplicate: true } });
+  });
+
+  test("with a forged secret, or for another merchant, is refused before the API is asked", async () => {
+    const asked = api.requests.length;
+    expect(await push(waiter, notification(MERCHANT, "guessed", PAID))).toMatchObject({
+      status: 401,
+      body: { error: "secret mismatch" },
+    });
+    expect(await push(waiter, notification("111111", SECRET, PAID))).toMatchObject({
+      status: 401,
+      body: { error: "merchant mismatch" },
+    });
+    expect(api.requests.length).toBe(asked);
+  });
+
+  test("whose claimed status the API contradicts is refused, and nothing is stored", async () => {
+    const pending = { ...PAID, transId: "PEND-0001", status: "PENDING" as const };
+    api.payments.set(pending.transId, pending);
+    const answer = await push(waiter, notification(MERCHANT, SECRET, { ...pending, status: "PAID" }));
+    expect(answer).toMatchObject({ status: 401, body: { error: "status PAID contradicted by Comgate's API" } });
+    expect(waiter.stderr()).toMatch(/webhook comgate rejected: status PAID contradicted/);
+  });
+
+  test("for a payment Comgate does not know is refused", async () => {
+    const answer = await push(waiter, notification(MERCHANT, SECRET, { ...PAID, transId: "NONE-0000" }));
+    expect(answer).toMatchObject({ status: 401, body: { error: "transaction unknown to Comgate" } });
+  });
+
+  test("while Comgate's API is down gets 503, so Comgate sends it again, and is stored then", async () => {
+    const later = { ...PAID, transId: "DOWN-0001" };
+    api.payments.set(later.transId, later);
+    api.queue.push(
+      { status: 503, body: "" },
+      { status: 503, body: "" },
+      { status: 503, body: "" },
+      { status: 503, body: "" },
+    );
+    const down = await push(waiter, notification(MERCHANT, SECRET, later));
+    expect(down).toMatchObject({ status: 503, retryAfter: "60" });
+    api.queue.length = 0;
+    const retried = await push(waiter, notification(MERCHANT, SECRET, later));
+    expect(retried).toMatchObject({ status: 200, body: { duplicate: false } });
+  });
+
+  test("with confirm off is stored as it came, without the secret", async () => {
+    const cancelled = { ...PAID, transId: "CANC-0001", status: "CANCELLED" as const };
+    const asked = api.requests.length;
+    const answer = await push(unconfirmed, notification(MERCHANT, SECRET, cancelled));
+    expect(answer).toMatchObject({ status: 200 });
+    const event = (await unconfirmed.call("events_get", { id: answer.body.id as string })).structuredContent as {
+      type: string;
+      payload: string;
+    };
+    expect(event.type).toBe("payment.cancelled");
+    expect(JSON.parse(event.payload)).toEqual({ merchant: MERCHANT, ...cancelled });
+    expect(api.requests.length).toBe(asked);
+  });
+});
