@@ -11,6 +11,7 @@ import type { RunRecord } from "../src/events/store.js";
 import { Log } from "../src/log.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
+import { notification, startComgate } from "./fakes/comgate.js";
 import { json } from "./fakes/http.js";
 import { BOT_TOKEN, startTelegram, type TelegramFake } from "./fakes/telegram.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
@@ -369,6 +370,64 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
   });
 });
 
+test("a Comgate payment, confirmed with Comgate's API, marks its order paid by the order number", async () => {
+  const comgate = await startComgate("498621", "comgate-secret");
+  const config = loadConfig(
+    {
+      env: env(
+        [
+          {
+            name: "comgate-paid",
+            when: { source: "comgate", type: "payment.paid" },
+            do: [
+              {
+                tool: "eshop_order_mark_paid",
+                args: { id: { path: "to_number(payload.refId)" }, transaction_id: { path: "payload.transId" } },
+              },
+              { ack: true },
+            ],
+          },
+        ],
+        {
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+            comgate: { scheme: "comgate", merchant: "498621", secretEnv: "COMGATE_SECRET", apiUrl: comgate.origin },
+          }),
+          COMGATE_SECRET: "comgate-secret",
+        },
+      ),
+    },
+    toolsets(),
+  );
+  const server = await startServe(config, new Log("error", () => {}));
+  try {
+    const paid = {
+      transId: "AB12-CD34-EF56",
+      status: "PAID" as const,
+      price: "1999",
+      curr: "EUR",
+      label: "Order",
+      refId: String(O.pending1999),
+      email: "guest@example.com",
+      method: "CARD_CZ_CSOB_2",
+      test: "false" as const,
+    };
+    comgate.payments.set(paid.transId, paid);
+    const response = await request(`${server.url}/webhooks/comgate`, {
+      method: "POST",
+      body: notification("498621", "comgate-secret", paid),
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    const event = (await response.body.json()) as { id: string };
+    expect(response.statusCode).toBe(200);
+    const [run] = await runsOf(event.id);
+    expect(run).toMatchObject({ automation: "comgate-paid", status: "done" });
+    expect(woo.shop.order(O.pending1999)).toMatchObject({ status: "processing", transaction_id: "AB12-CD34-EF56" });
+  } finally {
+    await server.close();
+    await comgate.close();
+  }
+});
+
 describe("a run a stopped server left", () => {
   /** A payment stored while no automation ran, and a run of PAID begun on it, as a killed process leaves it. */
   async function leftBehind(steps: [number, "done" | "started"][]) {
@@ -538,7 +597,7 @@ describe("when the shop fails", () => {
   });
 });
 
-test("the payment examples of the README and docs/automations.md start waiter serve as written", async () => {
+test("the payment examples of the README and docs/automations.md (Stripe, Comgate) start waiter serve as written", async () => {
   const pages = ["../README.md", "../docs/automations.md"].map((page) =>
     readFileSync(new URL(page, import.meta.url), "utf8"),
   );
@@ -547,13 +606,14 @@ test("the payment examples of the README and docs/automations.md start waiter se
       .map((m) => m[1] ?? "")
       .filter((json) => json.includes('"automations"')),
   );
-  expect(examples).toHaveLength(2);
+  expect(examples).toHaveLength(3);
   for (const example of examples) {
     const file = join(dataDir, "waiter.json");
     writeFileSync(file, example);
     const { WAITER_WEBHOOKS_SOURCES, WAITER_NOTIFY_CHANNELS, WAITER_AUTOMATIONS, ...rest } = env([]);
-    const config = loadConfig({ env: { ...rest, STRIPE_WEBHOOK_SECRET: STRIPE_SECRET }, file }, toolsets());
-    expect(config.core.automations.map((a) => a.name)).toEqual(["stripe-paid"]);
+    const secrets = { STRIPE_WEBHOOK_SECRET: STRIPE_SECRET, COMGATE_SECRET: "comgate-secret" };
+    const config = loadConfig({ env: { ...rest, ...secrets }, file }, toolsets());
+    expect(config.core.automations.map((a) => a.name)).toEqual([expect.stringMatching(/^(stripe|comgate)-paid$/)]);
     const running = await startServe(config, new Log("error", () => {}));
     await running.close();
   }

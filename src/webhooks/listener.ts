@@ -172,7 +172,7 @@ export function listenerApp({
   // Never inflated: the signature covers the bytes as sent, so an encoded body is refused (415).
   const raw = express.raw({ type: () => true, limit: webhooks.maxBodyBytes, inflate: false });
 
-  app.post("/webhooks/:source", known, bodyLimits, raw, async (req, res) => {
+  const receive = async (req: Request, res: Response) => {
     // A body refused while it came (too large, too slow) has had its answer.
     if (res.headersSent) return;
     if (!store) {
@@ -185,7 +185,8 @@ export function listenerApp({
     const { source, verify } = res.locals.entry as { source: WebhookSource; verify: Verifier };
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const receivedAt = clock.now();
-    const verdict = await verify({ headers: req.headers, body, now: receivedAt });
+    const query = new URLSearchParams(req.url.split("?")[1] ?? "");
+    const verdict = await verify({ headers: req.headers, body, query, now: receivedAt });
     if (verdict.kind === "reject") {
       count(source.name, `rejected:${verdict.reason}`);
       log.info(`webhook ${source.name} rejected: ${verdict.reason}`);
@@ -216,6 +217,15 @@ export function listenerApp({
     });
     if (!duplicate) log.debug(`webhook ${source.name} stored ${id}`);
     res.status(200).json({ id, duplicate });
+  };
+  app.post("/webhooks/:source", known, bodyLimits, raw, receive);
+  // GoPay calls its notification URL with a GET that carries only the payment's id.
+  app.get("/webhooks/:source", known, (req, res, next) => {
+    if ((res.locals.entry as { source: WebhookSource }).source.scheme !== "gopay") {
+      next();
+      return;
+    }
+    void receive(req, res).catch(next);
   });
 
   app.all("/webhooks/:source", known, (req, res) => {

@@ -21,6 +21,7 @@ export const SCHEMES = [
   "woocommerce",
   "hmac-sha256",
   "comgate",
+  "gopay",
   "none",
 ] as const;
 export type Scheme = (typeof SCHEMES)[number];
@@ -51,6 +52,14 @@ const source = z.discriminatedUnion("scheme", [
     /** Ask Comgate's API for the payment's state before storing it (default): the notification alone is a claim. */
     confirm: z.boolean().default(true),
     apiUrl: upstreamUrl("https://payments.comgate.cz"),
+  }),
+  z.strictObject({
+    scheme: z.literal("gopay"),
+    /** The OAuth client GoPay issued for the e-shop; its secret comes from `secretEnv`. */
+    clientId: z.string().min(1),
+    ...signed,
+    /** GoPay's API: production by default, https://gw.sandbox.gopay.com/api for the sandbox. */
+    apiUrl: upstreamUrl("https://gate.gopay.cz/api"),
   }),
   z.strictObject({
     scheme: z.literal("none"),

@@ -5,6 +5,8 @@ import type { IncomingHttpHeaders } from "node:http";
 export interface Delivery {
   headers: IncomingHttpHeaders;
   body: Buffer;
+  /** The query string's parameters; only GoPay's GET notifications carry any. */
+  query?: URLSearchParams;
   /** Epoch milliseconds at arrival, for timestamp tolerance. */
   now: number;
 }

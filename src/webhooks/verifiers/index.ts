@@ -3,6 +3,7 @@ import type { WebhookSource } from "../settings.js";
 import { comgate } from "./comgate.js";
 import type { Verifier } from "./common.js";
 import { github } from "./github.js";
+import { gopay } from "./gopay.js";
 import { hmacSha256, identify } from "./hmac-sha256.js";
 import { shopify } from "./shopify.js";
 import { standardWebhooks } from "./standard-webhooks.js";
@@ -39,5 +40,8 @@ export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier 
         : undefined;
       return comgate(source.merchant, secret, api);
     }
+    case "gopay":
+      if (!http) throw new Error(`webhook source ${source.name} asks GoPay but has no HTTP client`);
+      return gopay(source.clientId, secret, http.upstream("GoPay API", source.apiUrl));
   }
 }

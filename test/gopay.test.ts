@@ -1,0 +1,116 @@
+import { request } from "undici";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { clock, setClock } from "../src/time.js";
+import { type GoPayFake, type GoPayPayment, startGoPay } from "./fakes/gopay.js";
+import { startWaiter } from "./memory.js";
+import type { Session } from "./stdio.js";
+
+const CLIENT_ID = "1744960415";
+const SECRET = "h9wyRz2s";
+const PAID: GoPayPayment = {
+  id: 3000006542,
+  order_number: "1042",
+  state: "PAID",
+  amount: 199900,
+  currency: "CZK",
+  payer: {
+    contact: { email: "jana.novakova@example.cz", first_name: "Jana" },
+    payment_card: { card_number: "444444******4448" },
+  },
+  gw_url: "https://gw.sandbox.gopay.com/gw/v3/bCcvmwTKK5hrJx2aGG8ZnFyBJhAvF",
+};
+
+let api: GoPayFake;
+let waiter: Session & { listenerUrl: string | undefined };
+
+beforeAll(async () => {
+  setClock("2026-11-27T10:00:00Z");
+  api = await startGoPay(CLIENT_ID, SECRET);
+  waiter = await startWaiter(
+    {
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+        gopay: { scheme: "gopay", clientId: CLIENT_ID, secretEnv: "GOPAY_SECRET", apiUrl: `${api.origin}/api` },
+      }),
+      GOPAY_SECRET: SECRET,
+    },
+    { listener: true },
+  );
+});
+afterEach(() => {
+  api.queue.length = 0;
+});
+afterAll(async () => {
+  await waiter?.close();
+  await api?.close();
+  setClock();
+});
+
+/** GoPay's notification: a GET with the payment's id. */
+async function notify(id: string | number) {
+  const response = await request(`${waiter.listenerUrl}/webhooks/gopay?id=${id}`);
+  return {
+    status: response.statusCode,
+    retryAfter: response.headers["retry-after"],
+    body: (await response.body.json()) as { id?: string; duplicate?: boolean; error?: string },
+  };
+}
+
+const tokenRequests = () => api.requests.filter((r) => r.path === "/api/oauth2/token").length;
+
+describe("a GoPay notification", () => {
+  test("is stored as the payment GoPay's API answers, without the card or the payment page", async () => {
+    api.payments.set(PAID.id, PAID);
+    const answer = await notify(PAID.id);
+    expect(answer).toMatchObject({ status: 200, body: { duplicate: false } });
+    const event = (await waiter.call("events_get", { id: answer.body.id as string })).structuredContent as {
+      type: string;
+      payload: string;
+    };
+    expect(event.type).toBe("payment.paid");
+    const { gw_url: _link, payer, ...rest } = PAID;
+    expect(JSON.parse(event.payload)).toEqual({ ...rest, payer: { contact: payer.contact } });
+  });
+
+  test("repeated is stored once, with the token GoPay gave before", async () => {
+    api.payments.set(PAID.id, PAID);
+    const tokens = tokenRequests();
+    const first = await notify(PAID.id);
+    const again = await notify(PAID.id);
+    expect(again).toMatchObject({ status: 200, body: { id: first.body.id, duplicate: true } });
+    expect(tokenRequests()).toBe(tokens);
+  });
+
+  test("for an id GoPay does not know, or no id, is refused and stores nothing", async () => {
+    expect(await notify(3000000001)).toMatchObject({ status: 401, body: { error: "payment unknown to GoPay" } });
+    expect(await notify("abc")).toMatchObject({ status: 401, body: { error: "missing or malformed id" } });
+  });
+
+  test("while GoPay's API is down gets 503, so GoPay calls again, and is stored then", async () => {
+    const later = { ...PAID, id: 3000006543 };
+    api.payments.set(later.id, later);
+    api.queue.push(...Array.from({ length: 6 }, () => ({ status: 503, body: "" })));
+    expect(await notify(later.id)).toMatchObject({ status: 503, retryAfter: "60" });
+    api.queue.length = 0;
+    expect(await notify(later.id)).toMatchObject({ status: 200, body: { duplicate: false } });
+  });
+
+  test("after the token ran out gets a new one; a token GoPay revoked is replaced at once", async () => {
+    const cancelled = { ...PAID, id: 3000006544, state: "CANCELED" as const };
+    api.payments.set(cancelled.id, cancelled);
+    const tokens = tokenRequests();
+    setClock(clock.now() + 31 * 60_000);
+    expect(await notify(cancelled.id)).toMatchObject({ status: 200 });
+    expect(tokenRequests()).toBe(tokens + 1);
+    api.tokens.clear();
+    const refunded = { ...PAID, id: 3000006545, state: "REFUNDED" as const };
+    api.payments.set(refunded.id, refunded);
+    const answer = await notify(refunded.id);
+    expect(answer).toMatchObject({ status: 200 });
+    expect(tokenRequests()).toBe(tokens + 2);
+    const event = (await waiter.call("events_get", { id: answer.body.id as string })).structuredContent as {
+      type: string;
+    };
+    expect(event.type).toBe("payment.refunded");
+  });
+});
