@@ -1,0 +1,241 @@
+import { describe, expect, test } from "vitest";
+import type { EventStore, NewEvent, Retention } from "../src/events/store.js";
+import { clock } from "../src/time.js";
+
+/**
+ * What every event store does, whatever keeps it: SQLite today (test/store.test.ts), PostgreSQL
+ * next. `open` makes an empty store with `retention`; `another` opens a second connection to the
+ * same one, as a second process would. The clock is set by the caller.
+ */
+export type OpenStore = (retention?: Retention) => Promise<{ store: EventStore; another(): Promise<EventStore> }>;
+
+export const LOOSE: Retention = { maxEvents: 1000, maxBytes: 1 << 30, maxAgeDays: 30 };
+
+let n = 0;
+export function event(overrides: Partial<NewEvent> = {}): NewEvent {
+  n += 1;
+  return {
+    source: "shop",
+    type: "order.paid",
+    scheme: "woocommerce",
+    dedupeId: `d${n}`,
+    headers: { "content-type": "application/json" },
+    body: Buffer.from(JSON.stringify({ order: n })),
+    receivedAt: clock.now(),
+    ...overrides,
+  };
+}
+
+/** Adds an event and reads it back. */
+export async function stored(store: EventStore, newEvent: NewEvent) {
+  const read = await store.get((await store.add(newEvent)).id);
+  if (!read) throw new Error("the event was not kept");
+  return read;
+}
+
+/** One after another: each its own commit, in order. */
+export async function addMany(store: EventStore, count: number) {
+  const added = [];
+  for (let i = 0; i < count; i++) added.push(await stored(store, event()));
+  return added;
+}
+
+export function eventStoreContract(open: OpenStore): void {
+  describe("storing", () => {
+    test("an event is stored once per source and delivery id", async () => {
+      const { store } = await open();
+      const first = await store.add(event({ dedupeId: "same" }));
+      const again = await store.add(event({ dedupeId: "same" }));
+      const elsewhere = await store.add(event({ dedupeId: "same", source: "other" }));
+      expect(first.duplicate).toBe(false);
+      expect(again.duplicate).toBe(true);
+      expect(again.id).toBe(first.id);
+      expect(elsewhere.duplicate).toBe(false);
+      expect((await store.stats()).events).toBe(2);
+      expect((await store.counters()).shop).toEqual({ received: 2, accepted: 1, duplicate: 1 });
+    });
+
+    test("the payload is kept verbatim: JSON parsed for reading, other text as text", async () => {
+      const { store } = await open();
+      const json = await stored(store, event({ body: Buffer.from('{"total":"19.990","n":1.0}') }));
+      expect(json).toMatchObject({ isJson: true, payload: '{"total":"19.990","n":1.0}', size: 26 });
+      const text = await stored(store, event({ body: Buffer.from("webhook_id=12") }));
+      expect(text).toMatchObject({ isJson: false, payload: "webhook_id=12" });
+    });
+
+    test("events added at once share a commit, keep their order, and dedupe within it", async () => {
+      const { store, another } = await open();
+      const other = await another();
+      const before = await other.latestSeq();
+      const pending = [
+        store.add(event()),
+        store.add(event({ dedupeId: "twice" })),
+        store.add(event({ dedupeId: "twice" })),
+      ];
+      // Nothing is committed until the batch is: another connection sees all of it or none.
+      expect(await other.latestSeq()).toBe(before);
+      const added = await Promise.all(pending);
+      expect(added.map((a) => a.duplicate)).toEqual([false, false, true]);
+      expect(added[2]?.id).toBe(added[1]?.id);
+      const seqs = await Promise.all(added.slice(0, 2).map(async (a) => (await store.get(a.id))?.seq ?? 0));
+      expect(seqs[1]).toBe((seqs[0] ?? 0) + 1);
+      expect(await other.latestSeq()).toBe(seqs[1]);
+      expect((await store.stats()).events).toBe(2);
+    });
+
+    test("an event retention drops at once resolves without one, and subscribers go on", async () => {
+      const { store } = await open({ ...LOOSE, maxBytes: 50 });
+      const seen: string[] = [];
+      store.subscribe(() => {
+        throw new Error("a broken subscriber");
+      });
+      store.subscribe((e) => seen.push(e.id));
+      const dropped = await store.add(event({ body: Buffer.alloc(100, 120) }));
+      expect(dropped.duplicate).toBe(false);
+      expect(await store.get(dropped.id)).toBeUndefined();
+      expect((await store.stats()).droppedBy.bytes).toBe(1);
+      const kept = await store.add(event({ body: Buffer.from("{}") }));
+      expect(seen).toEqual([kept.id]);
+    });
+
+    test("ids sort in arrival order", async () => {
+      const { store } = await open();
+      const ids = (await addMany(store, 20)).map((e) => e.id);
+      expect([...ids].sort()).toEqual(ids);
+    });
+  });
+
+  describe("reading", () => {
+    test("newest first, filtered by source, exact type, type prefix and unacknowledged", async () => {
+      const { store } = await open();
+      const a = await stored(store, event({ type: "order.paid" }));
+      const b = await stored(store, event({ type: "order.created", source: "pay" }));
+      const c = await stored(store, event({ type: "product.updated" }));
+      expect((await store.list({}, { limit: 10 })).map((e) => e.id)).toEqual([c.id, b.id, a.id]);
+      expect((await store.list({ source: "shop" }, { limit: 10 })).map((e) => e.id)).toEqual([c.id, a.id]);
+      expect((await store.list({ type: "order." }, { limit: 10 })).map((e) => e.id)).toEqual([b.id, a.id]);
+      expect((await store.list({ type: "order*" }, { limit: 10 })).map((e) => e.id)).toEqual([b.id, a.id]);
+      expect(await store.list({ type: "order" }, { limit: 10 })).toEqual([]);
+      await store.ack([a.id]);
+      expect((await store.list({ unackedOnly: true }, { limit: 10 })).map((e) => e.id)).toEqual([c.id, b.id]);
+    });
+
+    test("pages by sequence number in both directions", async () => {
+      const { store } = await open();
+      const events = await addMany(store, 5);
+      const [e1, e2, e3, e4, e5] = events as [
+        (typeof events)[0],
+        (typeof events)[0],
+        (typeof events)[0],
+        (typeof events)[0],
+        (typeof events)[0],
+      ];
+      expect((await store.list({}, { limit: 2 })).map((e) => e.id)).toEqual([e5.id, e4.id]);
+      expect((await store.list({}, { before: e4.seq, limit: 2 })).map((e) => e.id)).toEqual([e3.id, e2.id]);
+      expect((await store.list({}, { after: e3.seq, limit: 10 })).map((e) => e.id)).toEqual([e5.id, e4.id]);
+      expect((await store.firstAfter({}, e1.seq))?.id).toBe(e2.id);
+      expect(await store.firstAfter({}, e5.seq)).toBeUndefined();
+      expect(await store.latestSeq()).toBe(e5.seq);
+    });
+
+    test("acknowledging is idempotent and says what it did", async () => {
+      const { store } = await open();
+      const a = await stored(store, event());
+      expect(await store.ack([a.id, a.id, "nope"])).toEqual({ acked: [a.id], already: [], unknown: ["nope"] });
+      const first = (await store.get(a.id))?.ackedAt;
+      expect(await store.ack([a.id], clock.now() + 5000)).toEqual({ acked: [], already: [a.id], unknown: [] });
+      expect((await store.get(a.id))?.ackedAt).toBe(first);
+    });
+
+    test("completion offers the newest ids with a prefix", async () => {
+      const { store } = await open();
+      const ids = (await addMany(store, 3)).map((e) => e.id);
+      expect(await store.recentIds("", 2)).toEqual([ids[2], ids[1]]);
+      expect(await store.recentIds(ids[0] as string, 5)).toEqual([ids[0]]);
+    });
+  });
+
+  describe("retention drops the oldest and says so", () => {
+    test("by count", async () => {
+      const { store } = await open({ ...LOOSE, maxEvents: 3 });
+      const ids = (await addMany(store, 5)).map((e) => e.id);
+      expect((await store.list({}, { limit: 10 })).map((e) => e.id)).toEqual(ids.slice(2).reverse());
+      expect(await store.stats()).toMatchObject({ events: 3, droppedBy: { count: 2, bytes: 0, age: 0 } });
+    });
+
+    test("by bytes", async () => {
+      const { store } = await open({ ...LOOSE, maxBytes: 250 });
+      for (let i = 0; i < 4; i++) await store.add(event({ body: Buffer.alloc(100, 120) }));
+      expect(await store.stats()).toMatchObject({ events: 2, bytes: 200, droppedBy: { bytes: 2 } });
+    });
+
+    test("by age", async () => {
+      const { store } = await open({ ...LOOSE, maxAgeDays: 1 });
+      await store.add(event({ receivedAt: clock.now() - 3 * 86_400_000 }));
+      await store.add(event({ receivedAt: clock.now() - 2 * 86_400_000 }));
+      await store.add(event());
+      expect(await store.stats()).toMatchObject({ events: 1, droppedBy: { age: 2 } });
+    });
+  });
+
+  describe("automation runs", () => {
+    test("a run begins once per automation and event, and keeps each step's latest outcome", async () => {
+      const { store } = await open();
+      const e = await stored(store, event());
+      const run = (await store.runs.begin("paid", e.id, false, clock.now())) as number;
+      expect(run).toEqual(expect.any(Number));
+      expect(await store.runs.begin("paid", e.id, false, clock.now())).toBeUndefined();
+      expect(await store.runs.begin("other", e.id, true, clock.now())).toEqual(expect.any(Number));
+      await store.runs.step(run, 0, "started", '{"tool":"a"}', clock.now());
+      await store.runs.step(run, 0, "done", '{"tool":"a","said":"ok"}', clock.now());
+      await store.runs.step(run, 1, "started", '{"tool":"b"}', clock.now());
+      expect((await store.runs.unfinished()).map((r) => r.id)).toContain(run);
+      await store.runs.finish(run, "failed", clock.now(), "step 2: no");
+      const [found] = await store.runs.list({ automation: "paid", limit: 5 });
+      expect(found).toMatchObject({ id: run, eventId: e.id, status: "failed", dryRun: false, error: "step 2: no" });
+      expect(found?.steps.map((s) => [s.step, s.status])).toEqual([
+        [0, "done"],
+        [1, "started"],
+      ]);
+      expect((await store.runs.unfinished()).map((r) => r.id)).not.toContain(run);
+      expect(await store.runs.list({ status: "failed", eventId: e.id, limit: 5 })).toHaveLength(1);
+      expect(await store.runs.counts()).toEqual({
+        paid: { running: 0, done: 0, failed: 1 },
+        other: { running: 1, done: 0, failed: 0 },
+      });
+    });
+
+    test("an automation starts from the first sequence number it was seen with, and the cursor only moves on", async () => {
+      const { store } = await open();
+      expect(await store.runs.cursor()).toBeUndefined();
+      expect(await store.runs.firstSeen("paid", 7)).toBe(7);
+      expect(await store.runs.firstSeen("paid", 12)).toBe(7);
+      await store.runs.setCursor(5);
+      await store.runs.setCursor(3);
+      expect(await store.runs.cursor()).toBe(5);
+    });
+
+    test("one owner holds the lease until it runs out or is released", async () => {
+      const { store, another } = await open();
+      const other = await another();
+      const now = clock.now();
+      expect(await store.runs.lease("a", now, 1000)).toBeUndefined();
+      expect(await other.runs.lease("b", now + 500, 1000)).toBe("a");
+      expect(await store.runs.lease("a", now + 900, 1000)).toBeUndefined();
+      expect(await other.runs.lease("b", now + 1500, 1000)).toBe("a");
+      expect(await other.runs.lease("b", now + 2000, 1000)).toBeUndefined();
+      await other.runs.release("b");
+      expect(await store.runs.lease("a", now + 2100, 1000)).toBeUndefined();
+    });
+
+    test("finished runs go with their events when retention drops them", async () => {
+      const { store } = await open({ ...LOOSE, maxAgeDays: 1 });
+      const e = await stored(store, event());
+      const run = (await store.runs.begin("paid", e.id, false, clock.now())) as number;
+      await store.runs.finish(run, "done", clock.now());
+      await store.expire(clock.now() + 2 * 86_400_000);
+      expect(await store.get(e.id)).toBeUndefined();
+      expect(await store.runs.list({ eventId: e.id, limit: 5 })).toEqual([]);
+    });
+  });
+}
