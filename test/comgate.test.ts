@@ -95,11 +95,29 @@ describe("a Comgate notification", () => {
   });
 
   test("whose claimed status the API contradicts is refused, and nothing is stored", async () => {
+    const cancelled = { ...PAID, transId: "CANC-0002", status: "CANCELLED" as const };
+    api.payments.set(cancelled.transId, cancelled);
+    const answer = await push(waiter, notification(MERCHANT, SECRET, { ...cancelled, status: "PAID" }));
+    expect(answer).toMatchObject({ status: 401, body: { error: "status contradicted by Comgate's API" } });
+    expect(waiter.stderr()).toMatch(/webhook comgate rejected: status contradicted/);
+  });
+
+  test("that the API does not show yet (still pending) gets 503, so Comgate sends it again", async () => {
     const pending = { ...PAID, transId: "PEND-0001", status: "PENDING" as const };
     api.payments.set(pending.transId, pending);
-    const answer = await push(waiter, notification(MERCHANT, SECRET, { ...pending, status: "PAID" }));
-    expect(answer).toMatchObject({ status: 401, body: { error: "status PAID contradicted by Comgate's API" } });
-    expect(waiter.stderr()).toMatch(/webhook comgate rejected: status PAID contradicted/);
+    const early = await push(waiter, notification(MERCHANT, SECRET, { ...pending, status: "PAID" }));
+    expect(early).toMatchObject({ status: 503 });
+    api.payments.set(pending.transId, { ...pending, status: "PAID" });
+    const later = await push(waiter, notification(MERCHANT, SECRET, { ...pending, status: "PAID" }));
+    expect(later).toMatchObject({ status: 200, body: { duplicate: false } });
+  });
+
+  test("refused by Comgate's API for another reason than an unknown payment gets 503, not a refusal", async () => {
+    api.payments.set(PAID.transId, PAID);
+    api.queue.push({ status: 404, headers: { "content-type": "text/html" }, body: "<html>Not Found</html>" });
+    expect(await push(waiter, notification(MERCHANT, SECRET, { ...PAID, transId: "WRONG-URL" }))).toMatchObject({
+      status: 503,
+    });
   });
 
   test("for a payment Comgate does not know is refused", async () => {

@@ -84,6 +84,40 @@ describe("a GoPay notification", () => {
   test("for an id GoPay does not know, or no id, is refused and stores nothing", async () => {
     expect(await notify(3000000001)).toMatchObject({ status: 401, body: { error: "payment unknown to GoPay" } });
     expect(await notify("abc")).toMatchObject({ status: 401, body: { error: "missing or malformed id" } });
+    expect(await notify("0009")).toMatchObject({ status: 401, body: { error: "missing or malformed id" } });
+  });
+
+  test("a HEAD looks nothing up and stores nothing; other methods are told GET", async () => {
+    const asked = api.requests.length;
+    const head = await request(`${waiter.listenerUrl}/webhooks/gopay?id=${PAID.id}`, { method: "HEAD" });
+    await head.body.dump();
+    expect(head.statusCode).toBe(405);
+    expect(head.headers.allow).toBe("GET, POST");
+    expect(api.requests.length).toBe(asked);
+  });
+
+  test("notifications that arrive together share one token request", async () => {
+    api.tokens.clear();
+    const ids = [3000007001, 3000007002, 3000007003, 3000007004];
+    for (const id of ids) api.payments.set(id, { ...PAID, id });
+    const tokens = tokenRequests();
+    const answers = await Promise.all(ids.map(notify));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    expect(tokenRequests()).toBe(tokens + 1);
+  });
+
+  test("a token GoPay refuses to issue (wrong scope, wrong client) gets 503, not a refusal", async () => {
+    api.tokens.clear();
+    api.payments.set(3000008001, { ...PAID, id: 3000008001 });
+    api.intercept = (req) =>
+      req.path === "/api/oauth2/token"
+        ? { status: 400, headers: { "content-type": "application/json" }, body: '{"error":"invalid_scope"}' }
+        : undefined;
+    try {
+      expect(await notify(3000008001)).toMatchObject({ status: 503 });
+    } finally {
+      api.intercept = undefined;
+    }
   });
 
   test("while GoPay's API is down gets 503, so GoPay calls again, and is stored then", async () => {

@@ -185,7 +185,7 @@ export function listenerApp({
     const { source, verify } = res.locals.entry as { source: WebhookSource; verify: Verifier };
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const receivedAt = clock.now();
-    const query = new URLSearchParams(req.url.split("?")[1] ?? "");
+    const query = new URL(req.originalUrl, "http://listener").searchParams;
     const verdict = await verify({ headers: req.headers, body, query, now: receivedAt });
     if (verdict.kind === "reject") {
       count(source.name, `rejected:${verdict.reason}`);
@@ -221,7 +221,8 @@ export function listenerApp({
   app.post("/webhooks/:source", known, bodyLimits, raw, receive);
   // GoPay calls its notification URL with a GET that carries only the payment's id.
   app.get("/webhooks/:source", known, (req, res, next) => {
-    if ((res.locals.entry as { source: WebhookSource }).source.scheme !== "gopay") {
+    // A HEAD reaches GET routes too: it must not look a payment up, nor store one.
+    if ((res.locals.entry as { source: WebhookSource }).source.scheme !== "gopay" || req.method === "HEAD") {
       next();
       return;
     }
@@ -229,8 +230,9 @@ export function listenerApp({
   });
 
   app.all("/webhooks/:source", known, (req, res) => {
-    res.set("allow", "POST");
-    refuse(req, res, 405, "webhooks are POSTed");
+    const gopay = (res.locals.entry as { source: WebhookSource }).source.scheme === "gopay";
+    res.set("allow", gopay ? "GET, POST" : "POST");
+    refuse(req, res, 405, gopay ? "GoPay's notifications are GETs" : "webhooks are POSTed");
   });
 
   app.use((req, res) => {

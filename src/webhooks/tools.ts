@@ -85,7 +85,7 @@ export function webhooksToolset(store: EventStore | undefined, noStore: string):
         render(r) {
           const lines = r.sources.map((s) => {
             const rejected = s.rejected.map((x) => `${x.count} ${x.reason}`).join(", ");
-            return `${s.name} (${s.scheme}) <- POST ${s.url}\n  received ${s.received}, accepted ${s.accepted}, duplicate ${s.duplicate}, rejected ${rejected || "0"}`;
+            return `${s.name} (${s.scheme}) <- ${s.scheme === "gopay" ? "GET" : "POST"} ${s.url}\n  received ${s.received}, accepted ${s.accepted}, duplicate ${s.duplicate}, rejected ${rejected || "0"}`;
           });
           const dropped = r.store.dropped_by_count + r.store.dropped_by_bytes + r.store.dropped_by_age;
           return [

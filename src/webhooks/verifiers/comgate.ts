@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
-import { UpstreamError } from "../../errors.js";
+import type { HttpResponse } from "../../http/types.js";
 import type { Upstream } from "../../http/upstream.js";
 import { clock } from "../../time.js";
 import { type Delivery, reject, type Verdict } from "./common.js";
@@ -15,6 +15,16 @@ const payment = z.looseObject({
   transId: z.string().optional(),
   status: z.string().optional(),
 });
+
+/** Comgate's own code in an answer's JSON, if it has one. */
+function codeOf(text: string): number | undefined {
+  try {
+    const code = (JSON.parse(text) as { code?: unknown }).code;
+    return code === undefined ? undefined : Number(code);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Equal, in time that does not depend on where they differ. */
 function same(a: string, b: string): boolean {
@@ -53,37 +63,33 @@ export function comgate(merchant: string, secret: string, api: Upstream | undefi
         payload: kept(claimed),
       };
     }
+    let answer: HttpResponse;
+    try {
+      // Asked whole every time, past the cache: a payment's state is what is being checked.
+      const call = { signal: AbortSignal.timeout(CONFIRM_MS), deadline: clock.now() + CONFIRM_MS };
+      answer = await api.send(`/v2.0/payment/transId/${encodeURIComponent(transId)}.json`, {}, call);
+    } catch (err) {
+      return { kind: "unavailable", reason: `Comgate's API could not be asked: ${(err as Error).message}` };
+    }
+    // Comgate's code 1400: it does not know the payment. Any other refusal (a wrong apiUrl, an
+    // address Comgate does not take calls from) is waiter's to fix: 503 until it is.
+    const code = codeOf(answer.text);
+    if (code === 1400) return reject("transaction unknown to Comgate");
     let confirmed: z.infer<typeof payment>;
     try {
-      const call = { signal: AbortSignal.timeout(CONFIRM_MS), deadline: clock.now() + CONFIRM_MS };
-      confirmed = await api.json(
-        payment,
-        `/v2.0/payment/transId/${encodeURIComponent(transId)}.json`,
-        { ttl: 0 },
-        call,
-      );
+      confirmed = api.read(payment, answer);
     } catch (err) {
-      // Comgate's answer about this payment (unknown, refused) is the notification's fault; no
-      // answer at all is a moment's trouble, and Comgate retries.
-      if (
-        err instanceof UpstreamError &&
-        err.status !== undefined &&
-        err.status >= 400 &&
-        err.status < 500 &&
-        err.status !== 401 &&
-        err.status !== 429
-      ) {
-        return reject("transaction unknown to Comgate");
-      }
-      return { kind: "unavailable", reason: `Comgate's API could not confirm the payment: ${(err as Error).message}` };
+      return { kind: "unavailable", reason: `Comgate's API did not confirm the payment: ${(err as Error).message}` };
     }
-    if (confirmed.code !== 0) {
-      return confirmed.code === 1400
-        ? reject("transaction unknown to Comgate")
-        : { kind: "unavailable", reason: `Comgate's API answered code ${confirmed.code}` };
-    }
+    if (confirmed.code !== 0) return { kind: "unavailable", reason: `Comgate's API answered code ${confirmed.code}` };
     if (confirmed.transId !== transId || !confirmed.status) return reject("Comgate's API answered for another payment");
-    if (confirmed.status !== status) return reject(`status ${status} contradicted by Comgate's API`);
+    if (confirmed.status !== status) {
+      // A payment Comgate still shows as pending may only be late to show what it notified: later.
+      if (confirmed.status === "PENDING") {
+        return { kind: "unavailable", reason: "Comgate's API does not show the notified status yet" };
+      }
+      return reject("status contradicted by Comgate's API");
+    }
     return {
       kind: "accept",
       id: `${transId}:${confirmed.status}`,

@@ -1,6 +1,5 @@
 import { z } from "zod";
-import { UpstreamError } from "../../errors.js";
-import type { Call } from "../../http/types.js";
+import type { Call, HttpResponse } from "../../http/types.js";
 import type { Upstream } from "../../http/upstream.js";
 import { clock } from "../../time.js";
 import { type Delivery, reject, type Verdict } from "./common.js";
@@ -35,9 +34,10 @@ function kept(found: z.infer<typeof payment>): Buffer {
 export function gopay(clientId: string, secret: string, api: Upstream) {
   const basic = `Basic ${Buffer.from(`${clientId}:${secret}`).toString("base64")}`;
   let cached: { token: string; until: number } | undefined;
+  /** The token request in flight: notifications that arrive together share it. */
+  let pending: Promise<string> | undefined;
 
-  async function accessToken(call: Call, renew: boolean): Promise<string> {
-    if (!renew && cached && cached.until > clock.now()) return cached.token;
+  async function fetchToken(call: Call): Promise<string> {
     const answer = await api.json(
       token,
       "/oauth2/token",
@@ -57,32 +57,49 @@ export function gopay(clientId: string, secret: string, api: Upstream) {
     return cached.token;
   }
 
+  /** The cached token, or a new one; `refused`, a token GoPay did not take, is never handed out again. */
+  function accessToken(call: Call, refused?: string): Promise<string> {
+    if (cached && cached.until > clock.now() && cached.token !== refused) return Promise.resolve(cached.token);
+    pending ??= fetchToken(call).finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  }
+
   return async ({ query }: Delivery): Promise<Verdict> => {
     const id = query?.get("id") ?? "";
-    if (!/^\d{1,20}$/.test(id)) return reject("missing or malformed id");
+    if (!/^[1-9]\d{0,15}$/.test(id)) return reject("missing or malformed id");
     const call = { signal: AbortSignal.timeout(CONFIRM_MS), deadline: clock.now() + CONFIRM_MS };
+    let answer: HttpResponse;
     try {
-      const ask = async (renew: boolean) =>
+      const ask = (bearer: string) =>
         api.send(
           `/payments/payment/${id}`,
-          { headers: { authorization: `Bearer ${await accessToken(call, renew)}`, accept: "application/json" } },
+          { headers: { authorization: `Bearer ${bearer}`, accept: "application/json" } },
           call,
         );
-      let answer = await ask(false);
-      // A token GoPay no longer takes (revoked, or its clock ahead of ours): one more, fresh.
-      if (answer.status === 401) answer = await ask(true);
-      if (answer.status === 404) return reject("payment unknown to GoPay");
-      const found = api.read(payment, answer);
-      if (String(found.id) !== id) return reject("GoPay's API answered for another payment");
-      return {
-        kind: "accept",
-        id: `${id}:${found.state}`,
-        type: `payment.${found.state.toLowerCase()}`,
-        payload: kept(found),
-      };
+      const first = await accessToken(call);
+      answer = await ask(first);
+      // A token GoPay no longer takes (revoked, or its clock ahead of ours): once more, with another.
+      if (answer.status === 401) answer = await ask(await accessToken(call, first));
     } catch (err) {
-      if (err instanceof UpstreamError && err.status === 400) return reject("payment unknown to GoPay");
+      // The token endpoint's refusals too: waiter's credentials or scope are for the operator to
+      // fix, and GoPay calls again meanwhile.
       return { kind: "unavailable", reason: `GoPay's API could not be asked: ${(err as Error).message}` };
     }
+    if (answer.status === 404) return reject("payment unknown to GoPay");
+    let found: z.infer<typeof payment>;
+    try {
+      found = api.read(payment, answer);
+    } catch (err) {
+      return { kind: "unavailable", reason: `GoPay's API did not answer the payment: ${(err as Error).message}` };
+    }
+    if (String(found.id) !== id) return reject("GoPay's API answered for another payment");
+    return {
+      kind: "accept",
+      id: `${id}:${found.state}`,
+      type: `payment.${found.state.toLowerCase()}`,
+      payload: kept(found),
+    };
   };
 }
