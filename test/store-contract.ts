@@ -169,6 +169,18 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.stats()).toMatchObject({ events: 2, bytes: 200, droppedBy: { bytes: 2 } });
     });
 
+    test("a delivery whose event was dropped is still a duplicate when it comes again", async () => {
+      const { store } = await open({ ...LOOSE, maxEvents: 2 });
+      const first = await store.add(event({ dedupeId: "pay_1" }));
+      await addMany(store, 3);
+      expect(await store.get(first.id)).toBeUndefined();
+      expect(await store.add(event({ dedupeId: "pay_1" }))).toEqual({ id: first.id, duplicate: true });
+      expect((await store.stats()).events).toBe(2);
+      // Remembered for a year after its event went; then it is new again.
+      await store.expire(clock.now() + 367 * 86_400_000);
+      expect((await store.add(event({ dedupeId: "pay_1" }))).duplicate).toBe(false);
+    });
+
     test("by age", async () => {
       const { store } = await open({ ...LOOSE, maxAgeDays: 1 });
       await store.add(event({ receivedAt: clock.now() - 3 * 86_400_000 }));

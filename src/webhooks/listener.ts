@@ -185,8 +185,7 @@ export function listenerApp({
     const { source, verify } = res.locals.entry as { source: WebhookSource; verify: Verifier };
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const receivedAt = clock.now();
-    const query = new URL(req.originalUrl, "http://listener").searchParams;
-    const verdict = await verify({ headers: req.headers, body, query, now: receivedAt });
+    const verdict = await verify({ headers: req.headers, body, url: req.originalUrl, now: receivedAt });
     if (verdict.kind === "reject") {
       count(source.name, `rejected:${verdict.reason}`);
       log.info(`webhook ${source.name} rejected: ${verdict.reason}`);

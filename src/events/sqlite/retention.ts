@@ -3,6 +3,14 @@ import type { Retention } from "../store.js";
 
 const DAY_MS = 24 * 3600 * 1000;
 
+/** How long a delivery is remembered after retention dropped its event. */
+export const REMEMBERED_DAYS = 366;
+
+/** Forgets the deliveries whose events were dropped more than REMEMBERED_DAYS ago. */
+export function forgetDropped(sql: Sql, now: number): void {
+  sql("DELETE FROM dropped_deliveries WHERE dropped_at < ?").run(now - REMEMBERED_DAYS * DAY_MS);
+}
+
 type Sql = (text: string) => Database.Statement;
 interface Run {
   /** The last sequence number of the run. */
@@ -32,14 +40,14 @@ export function enforceRetention(
     | undefined;
   if (oldest && oldest.received_at < cutoff) {
     const aged = oldestWhile(sql, (row) => row.received_at < cutoff);
-    drop(sql, aged, "dropped_age");
+    drop(sql, aged, "dropped_age", now);
     events -= aged.n;
     bytes -= aged.bytes;
   }
   let over = events - maxEvents;
   if (over > 0) {
     const counted = oldestWhile(sql, () => over-- > 0);
-    drop(sql, counted, "dropped_count");
+    drop(sql, counted, "dropped_count", now);
     bytes -= counted.bytes;
   }
   let excess = bytes - maxBytes;
@@ -49,7 +57,7 @@ export function enforceRetention(
       excess -= row.size;
       return true;
     });
-    drop(sql, sized, "dropped_bytes");
+    drop(sql, sized, "dropped_bytes", now);
   }
 }
 
@@ -69,7 +77,12 @@ function oldestWhile(sql: Sql, take: (row: { seq: number; size: number; received
   return run;
 }
 
-function drop(sql: Sql, run: Run, counter: "dropped_age" | "dropped_count" | "dropped_bytes"): void {
+function drop(sql: Sql, run: Run, counter: "dropped_age" | "dropped_count" | "dropped_bytes", now: number): void {
+  // The deliveries are remembered past their events: the same one sent again (a retry, or a
+  // stranger replaying an old payment notification) is still a duplicate.
+  sql(
+    "INSERT OR IGNORE INTO dropped_deliveries (source, dedupe_id, id, dropped_at) SELECT source, dedupe_id, id, ? FROM events WHERE seq <= ?",
+  ).run(now, run.edge);
   sql("DELETE FROM events WHERE seq <= ?").run(run.edge);
   sql(`UPDATE totals SET events = events - ?, bytes = bytes - ?, ${counter} = ${counter} + ?`).run(
     run.n,

@@ -19,7 +19,7 @@ import type {
   StoredEvent,
   StoreStats,
 } from "../store.js";
-import { enforceRetention } from "./retention.js";
+import { enforceRetention, forgetDropped } from "./retention.js";
 import { pruneRuns, RUNS_SCHEMA, sqliteRuns } from "./runs.js";
 import { CommitWatch } from "./watch.js";
 
@@ -60,6 +60,10 @@ CREATE TABLE IF NOT EXISTS totals (
   dropped_count INTEGER NOT NULL, dropped_bytes INTEGER NOT NULL, dropped_age INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO totals VALUES (1, 0, 0, 0, 0, 0);
+CREATE TABLE IF NOT EXISTS dropped_deliveries (
+  source TEXT NOT NULL, dedupe_id TEXT NOT NULL, id TEXT NOT NULL, dropped_at INTEGER NOT NULL,
+  PRIMARY KEY (source, dedupe_id)
+);
 CREATE TABLE IF NOT EXISTS counters (
   source TEXT NOT NULL, outcome TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (source, outcome)
 );
@@ -183,6 +187,7 @@ export class SqliteEventStore implements EventStore {
       const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
       enforceRetention((text) => this.#sql(text), this.#retention, now, totals);
       pruneRuns((text) => this.#sql(text));
+      forgetDropped((text) => this.#sql(text), now);
     });
   }
 
@@ -265,6 +270,14 @@ export class SqliteEventStore implements EventStore {
   }
 
   #insert(event: NewEvent): { seq: number; id: string; duplicate: boolean } {
+    const dropped = this.#sql("SELECT id FROM dropped_deliveries WHERE source = ? AND dedupe_id = ?").get(
+      event.source,
+      event.dedupeId,
+    ) as { id: string } | undefined;
+    if (dropped) {
+      this.#count(event.source, "duplicate");
+      return { seq: 0, id: dropped.id, duplicate: true };
+    }
     const inserted = this.#sql(
       `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source, dedupe_id) DO NOTHING RETURNING seq, id`,

@@ -5,8 +5,8 @@ import type { IncomingHttpHeaders } from "node:http";
 export interface Delivery {
   headers: IncomingHttpHeaders;
   body: Buffer;
-  /** The query string's parameters; only GoPay's GET notifications carry any. */
-  query?: URLSearchParams;
+  /** The request's path and query as sent; only GoPay's GET notifications carry anything in it. */
+  url?: string;
   /** Epoch milliseconds at arrival, for timestamp tolerance. */
   now: number;
 }

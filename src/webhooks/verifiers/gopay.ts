@@ -66,8 +66,8 @@ export function gopay(clientId: string, secret: string, api: Upstream) {
     return pending;
   }
 
-  return async ({ query }: Delivery): Promise<Verdict> => {
-    const id = query?.get("id") ?? "";
+  return async ({ url }: Delivery): Promise<Verdict> => {
+    const id = new URL(url ?? "/", "http://listener").searchParams.get("id") ?? "";
     if (!/^[1-9]\d{0,15}$/.test(id)) return reject("missing or malformed id");
     const call = { signal: AbortSignal.timeout(CONFIRM_MS), deadline: clock.now() + CONFIRM_MS };
     let answer: HttpResponse;
