@@ -1,0 +1,91 @@
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./fakes/http.js";
+
+/**
+ * A throwaway PostgreSQL server for the tests that need a real one: `initdb` into a temporary
+ * directory, `postgres` on a free loopback port, stopped and removed by `stop()`. It uses the
+ * server of Debian's postgresql-15 package, which .ci/run installs where it is missing (and sets
+ * WAITER_TEST_POSTGRES=required so the tests fail rather than skip without it). PostgreSQL
+ * refuses to run as root, so under root (CI) the cluster is run as the `postgres` user.
+ */
+
+const BIN = ["15", "16", "17"]
+  .map((version) => `/usr/lib/postgresql/${version}/bin`)
+  .find((dir) => existsSync(join(dir, "initdb")) && existsSync(join(dir, "postgres")));
+
+/** Whether a PostgreSQL server can be started here. */
+export const postgresAvailable = BIN !== undefined;
+export const postgresRequired = process.env.WAITER_TEST_POSTGRES === "required";
+
+export interface RunningPostgres {
+  /** postgres://waiter@127.0.0.1:<port>/waiter */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** `command args` as the user the cluster belongs to: the postgres user when this process is root. */
+function asOwner(command: string, args: string[]): [string, string[]] {
+  return userInfo().uid === 0 ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
+}
+
+export async function startPostgres(): Promise<RunningPostgres> {
+  if (!BIN) throw new Error("no PostgreSQL server here (Debian's package postgresql-15)");
+  const dir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
+  const data = join(dir, "data");
+  if (userInfo().uid === 0) {
+    chownSync(
+      dir,
+      Number(execFileSync("id", ["-u", "postgres"]).toString()),
+      Number(execFileSync("id", ["-g", "postgres"]).toString()),
+    );
+  }
+  chmodSync(dir, 0o700);
+  execFileSync(
+    ...asOwner(join(BIN, "initdb"), ["-D", data, "-U", "waiter", "--auth=trust", "-E", "UTF8", "--no-sync"]),
+    {
+      stdio: "ignore",
+    },
+  );
+  const port = await freePort();
+  const [command, args] = asOwner(join(BIN, "postgres"), [
+    "-D",
+    data,
+    "-p",
+    String(port),
+    "-h",
+    "127.0.0.1",
+    "-k",
+    dir,
+    "-c",
+    "fsync=off",
+    "-c",
+    "synchronous_commit=off",
+  ]);
+  const server = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let said = "";
+  server.stderr.on("data", (chunk) => {
+    said += chunk;
+  });
+  const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+  for (let waited = 0; !/ready to accept connections/.test(said); waited += 50) {
+    if (waited > 15_000 || server.exitCode !== null) throw new Error(`PostgreSQL did not start: ${said}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  execFileSync(...asOwner(join(BIN, "createdb"), ["-h", "127.0.0.1", "-p", String(port), "-U", "waiter", "waiter"]), {
+    stdio: "ignore",
+  });
+  return {
+    url: `postgres://waiter@127.0.0.1:${port}/waiter`,
+    port,
+    async stop() {
+      // Through pg_ctl, as the cluster's owner: a signal to runuser would not reach the server.
+      execFileSync(...asOwner(join(BIN, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]), { stdio: "ignore" });
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
