@@ -688,6 +688,11 @@ describe("automations are checked at start", () => {
     }
   });
 
+  test("a notification whose text is only insertions starts: the text is filled in when an event arrives", async () => {
+    const only = { ...PAID, do: [{ notify: "team", text: "{{payload.data.object.description}}" }] };
+    await (await serve([only])).close();
+  });
+
   test("a step that writes is refused under --read-only", async () => {
     await expect(serve([PAID], { WAITER_READ_ONLY: "true" })).rejects.toThrow(
       /step 1: eshop_order_mark_paid is not served here/,

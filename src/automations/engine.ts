@@ -163,8 +163,14 @@ export function checkAutomations({
     const failure: Step[] = automation.onFailure ? [{ notify: automation.onFailure.notify, text: "failed" }] : [];
     for (const [i, step] of [...automation.do, ...failure].entries()) {
       const at = i < automation.do.length ? `step ${i + 1}` : "onFailure";
+      // A notification's text is checked as written, as a tool's arguments are: a template is
+      // filled in only when an event arrives, so one made only of insertions is not empty.
       const { tool: name, args } =
-        "tool" in step ? { tool: step.tool, args: step.args } : callOf(step, placeholderView);
+        "tool" in step
+          ? { tool: step.tool, args: step.args }
+          : "notify" in step
+            ? { tool: "notify_send", args: { channel: step.notify, text: step.text } }
+            : callOf(step, placeholderView);
       const tool = served.get(name);
       if (!tool) {
         throw new ConfigError(
