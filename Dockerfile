@@ -13,7 +13,7 @@ WORKDIR /waiter
 COPY package.json package-lock.json ./
 # Without scripts: `prepare` would also install devtools/, which only the tests need.
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
-COPY tsconfig.json tsconfig.build.json ./
+COPY tsconfig.json tsconfig.build.json rolldown.config.ts ./
 COPY src src
 COPY tools tools
 RUN npm run build && npm prune --omit=dev

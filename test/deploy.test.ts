@@ -63,6 +63,9 @@ test("the Dockerfile builds in one stage, runs as a user in another, keeps the d
   }
   const built = JSON.parse(read("tsconfig.build.json")) as { include: string[] };
   for (const dir of built.include) expect(copied, `the build compiles ${dir}/`).toContain(dir);
+  // `npm run build` bundles the command with rolldown, which reads its config file.
+  expect(JSON.parse(read("package.json")).scripts.build).toContain("rolldown -c");
+  expect(copied).toContain("rolldown.config.ts");
 
   expect(argsOf(run, "USER")).toEqual(["node"]);
   const env = envOf(run);
