@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { App } from "./app-types.js";
 import type { Config } from "./config.js";
 import { ConfigError } from "./errors.js";
+import { databaseLabel } from "./events/database.js";
 import type { EventStore } from "./events/store.js";
 import { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
@@ -24,12 +25,27 @@ function cannotListen({ host, port }: { host: string; port: number }, err: unkno
   return new CannotStart(`cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err}`);
 }
 
+/** Where the events are kept, for the log: the PostgreSQL server or the SQLite file. */
+function storeLabel(config: Config): string {
+  return config.database.url ? databaseLabel(config.database.url) : join(config.core.dataDir, "events.db");
+}
+
 /**
- * Opens the shared event store. SQLite (a native module) and express load only when webhook
- * sources are configured, so a plain start neither pays for them nor needs them to load.
+ * Opens the shared event store: on the PostgreSQL server when a database URL is set, else in the
+ * SQLite file. The store's driver and express load only when webhook sources are configured, so
+ * a plain start neither pays for them nor needs them to load.
  */
 async function openStore(config: Config): Promise<EventStore> {
   const { retention } = webhooksOf(config);
+  const { url, password } = config.database;
+  if (url) {
+    const { PostgresEventStore } = await import("./events/postgres/store.js");
+    try {
+      return await PostgresEventStore.open({ url, password, retention });
+    } catch (err) {
+      throw new StoreUnavailable(`${databaseLabel(url)}: ${err instanceof Error ? err.message : err}`);
+    }
+  }
   try {
     const { SqliteEventStore } = await import("./events/sqlite/store.js");
     return new SqliteEventStore(join(config.core.dataDir, "events.db"), retention);
@@ -77,7 +93,11 @@ function warnUnsigned(webhooks: WebhooksConfig, log: Log): void {
  * Start-up every MCP mode shares: config -> store -> toolsets -> server, and the webhook
  * listener in-process when sources are configured, `listener` allows it and the port is free.
  */
-export async function startApp(config: Config, log: Log, options: { listener: boolean }): Promise<App> {
+export async function startApp(
+  config: Config,
+  log: Log,
+  options: { listener: boolean; storeRequired?: boolean },
+): Promise<App> {
   const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
   const webhooks = webhooksOf(config);
   let store: EventStore | undefined;
@@ -87,6 +107,7 @@ export async function startApp(config: Config, log: Log, options: { listener: bo
       store = await openStore(config);
     } catch (err) {
       if (!(err instanceof StoreUnavailable)) throw err;
+      if (options.storeRequired) throw new CannotStart(`cannot open the event store: ${err.message}`);
       log.error(`webhook events are off: ${err.message}`);
       noStore = "the event store could not be opened (the error above says why)";
     }
@@ -187,7 +208,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   // After the port is ours: a second waiter on this store stops at the port, before it could
   // take up the runs this one is doing.
   const automations = await startAutomations?.();
-  log.info(`listening for webhooks on ${listener.url}; store ${join(config.core.dataDir, "events.db")}`);
+  log.info(`listening for webhooks on ${listener.url}; store ${storeLabel(config)}`);
   for (const source of webhooks.sources) {
     log.info(`source ${source.name} (${source.scheme}): ${sourceUrl(webhooks, source.name)}`);
   }
@@ -229,7 +250,8 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
       `waiter serve on ${listen.host}, which is not a loopback address, needs callers to authenticate: configure http.tokens or http.oauth (WAITER_HTTP_TOKENS, WAITER_HTTP_OAUTH; docs/serve.md says how), or bind 127.0.0.1 (--listen 127.0.0.1:8790)`,
     );
   }
-  const app = await startApp(config, log, { listener: false });
+  // A server whose webhooks cannot be stored is no server: it stops, so whatever runs it sees so.
+  const app = await startApp(config, log, { listener: false, storeRequired: true });
   let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;
   try {
     startAutomations = await checkedAutomations(config, app, log);
@@ -255,7 +277,9 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
     throw cannotListen(listen, err);
   }
   const automations = await startAutomations?.();
-  log.info(`serving MCP on ${listener.url}/mcp${app.store ? `, webhooks on ${listener.url}/webhooks/<source>` : ""}`);
+  log.info(
+    `serving MCP on ${listener.url}/mcp${app.store ? `, webhooks on ${listener.url}/webhooks/<source>; store ${storeLabel(config)}` : ""}`,
+  );
   return {
     url: listener.url,
     async close() {

@@ -4,6 +4,7 @@ import { isAbsolute, join } from "node:path";
 import { z } from "zod";
 import { automationsSetting } from "./automations/rules.js";
 import { ConfigError } from "./errors.js";
+import { type DatabaseConfig, databaseSettings, resolveDatabase } from "./events/database.js";
 import { LOG_LEVELS } from "./log.js";
 import { flag, integer, list, listenAddress, type Setting, type Settings, type SettingValues } from "./settings.js";
 import { credentialShaped } from "./shown.js";
@@ -107,6 +108,8 @@ export interface Config {
   core: CoreConfig;
   /** Who may call `waiter serve`. */
   http: HttpConfig;
+  /** The event store's PostgreSQL server, when one is set. */
+  database: DatabaseConfig;
   /** Each toolset's settings, parsed and resolved, by toolset name. */
   toolsets: Record<string, Record<string, unknown>>;
   /** The config file that was read, if any. */
@@ -135,6 +138,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   const sections: Section[] = [
     { settings: coreSettings },
     { key: "http", settings: httpSettings },
+    { key: "database", settings: databaseSettings },
     // A toolset without settings has no section.
     ...toolsets.filter((t) => Object.keys(t.settings).length > 0).map((t) => ({ key: t.name, settings: t.settings })),
   ];
@@ -211,7 +215,12 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     sources.env,
     (name) => origins.get(`http.${name}`) ?? `http.${name}`,
   );
-  return { core, http, toolsets: toolsetValues, ...(file ? { file } : {}) };
+  const database = resolveDatabase(
+    data.database as SettingValues<typeof databaseSettings>,
+    sources.env,
+    (name) => origins.get(`database.${name}`) ?? `database.${name}`,
+  );
+  return { core, http, database, toolsets: toolsetValues, ...(file ? { file } : {}) };
 }
 
 function flagName(setting: string): string {

@@ -24,6 +24,11 @@ export interface RunningPostgres {
   /** postgres://waiter@127.0.0.1:<port>/waiter */
   url: string;
   port: number;
+  /** Stops the server and keeps its data, as a restart or an outage would. */
+  halt(): Promise<void>;
+  /** Starts it again on the same port after `halt`. */
+  resume(): Promise<void>;
+  /** Stops it and removes its data. */
   stop(): Promise<void>;
 }
 
@@ -51,7 +56,36 @@ export async function startPostgres(): Promise<RunningPostgres> {
     },
   );
   const port = await freePort();
-  const [command, args] = asOwner(join(BIN, "postgres"), [
+  let exited = run(data, dir, port);
+  await exited.ready;
+  execFileSync(...asOwner(join(BIN, "createdb"), ["-h", "127.0.0.1", "-p", String(port), "-U", "waiter", "waiter"]), {
+    stdio: "ignore",
+  });
+  // Through pg_ctl, as the cluster's owner: a signal to runuser would not reach the server.
+  const halt = async () => {
+    execFileSync(...asOwner(join(BIN as string, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]), {
+      stdio: "ignore",
+    });
+    await exited.gone;
+  };
+  return {
+    url: `postgres://waiter@127.0.0.1:${port}/waiter`,
+    port,
+    halt,
+    async resume() {
+      exited = run(data, dir, port);
+      await exited.ready;
+    },
+    async stop() {
+      await halt();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts the server on `data`; `ready` once it accepts connections, `gone` once it exited. */
+function run(data: string, dir: string, port: number): { ready: Promise<void>; gone: Promise<void> } {
+  const [command, args] = asOwner(join(BIN as string, "postgres"), [
     "-D",
     data,
     "-p",
@@ -70,22 +104,12 @@ export async function startPostgres(): Promise<RunningPostgres> {
   server.stderr.on("data", (chunk) => {
     said += chunk;
   });
-  const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
-  for (let waited = 0; !/ready to accept connections/.test(said); waited += 50) {
-    if (waited > 15_000 || server.exitCode !== null) throw new Error(`PostgreSQL did not start: ${said}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  execFileSync(...asOwner(join(BIN, "createdb"), ["-h", "127.0.0.1", "-p", String(port), "-U", "waiter", "waiter"]), {
-    stdio: "ignore",
-  });
-  return {
-    url: `postgres://waiter@127.0.0.1:${port}/waiter`,
-    port,
-    async stop() {
-      // Through pg_ctl, as the cluster's owner: a signal to runuser would not reach the server.
-      execFileSync(...asOwner(join(BIN, "pg_ctl"), ["-D", data, "-m", "fast", "-w", "stop"]), { stdio: "ignore" });
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const gone = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+  const ready = (async () => {
+    for (let waited = 0; !/ready to accept connections/.test(said); waited += 50) {
+      if (waited > 15_000 || server.exitCode !== null) throw new Error(`PostgreSQL did not start: ${said}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  return { ready, gone };
 }

@@ -1,6 +1,7 @@
 import { vi } from "vitest";
 import { z } from "zod";
 import { CONFIG_FILE_ENV, coreSettings, loadConfig } from "../src/config.js";
+import { databaseSettings } from "../src/events/database.js";
 import { HttpClient } from "../src/http/client.js";
 import { Log } from "../src/log.js";
 import type { Setting, Settings } from "../src/settings.js";
@@ -124,6 +125,13 @@ export async function renderSettings(): Promise<string> {
       intro:
         "Keys under `http` in the config file. [One server for several clients](serve.md) says how tokens are used.",
       settings: httpSettings,
+    },
+    {
+      title: "Where the events are kept",
+      prefix: "database.",
+      intro:
+        "Keys under `database` in the config file. Without a URL, events are kept in the SQLite file `events.db` in `dataDir`; [Scaling out](scaling.md) says when and how to use PostgreSQL.",
+      settings: databaseSettings,
     },
     ...toolsets()
       .filter((t) => Object.keys(t.settings).length > 0)

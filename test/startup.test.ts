@@ -52,6 +52,7 @@ export async function load(url, context, next) {
   for (const later of [
     "express",
     "better-sqlite3",
+    "pg",
     "nodemailer",
     "@jmespath-community/jmespath",
     "mustache",

@@ -221,6 +221,37 @@ describe("bad settings are refused by name", () => {
   });
 });
 
+describe("the event store's database", () => {
+  test("none by default: the SQLite file", () => {
+    expect(load({}).database).toEqual({});
+  });
+
+  test("a postgres:// URL from the environment may hold a password; from the file it may not", () => {
+    const withPassword = "postgres://waiter:s3cr3t-pw@db.internal:5432/waiter?sslmode=verify-full";
+    expect(load({ WAITER_DATABASE_URL: withPassword }).database).toEqual({ url: withPassword });
+    const path = file({ database: { url: withPassword } });
+    const refused = () => load({}, { file: path });
+    expect(refused).toThrow(`invalid setting database.url in ${path}: it holds a password`);
+    expect(refused).not.toThrow(/s3cr3t-pw/);
+    expect(load({}, { file: file({ database: { url: "postgres://waiter@db.internal/waiter" } }) }).database).toEqual({
+      url: "postgres://waiter@db.internal/waiter",
+    });
+  });
+
+  test("the password comes from the variable passwordEnv names", () => {
+    const url = "postgres://waiter@db.internal/waiter";
+    const env = { WAITER_DATABASE_URL: url, WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD" };
+    expect(load({ ...env, DB_PASSWORD: "pw" }).database).toEqual({ url, password: "pw" });
+    expect(() => load(env)).toThrow(/WAITER_DATABASE_PASSWORD_ENV names DB_PASSWORD, which is not set/);
+  });
+
+  test("anything but a postgres:// URL is refused without being repeated", () => {
+    const refused = () => load({ WAITER_DATABASE_URL: "mysql://root:hunter2@db/waiter" });
+    expect(refused).toThrow(/invalid setting WAITER_DATABASE_URL: must be a postgres:\/\/ URL/);
+    expect(refused).not.toThrow(/hunter2/);
+  });
+});
+
 describe("the data directory", () => {
   test("WAITER_DATA_DIR wins", () => {
     expect(load({ WAITER_DATA_DIR: "/srv/waiter" }).core.dataDir).toBe("/srv/waiter");

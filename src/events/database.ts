@@ -1,0 +1,60 @@
+import { z } from "zod";
+import { ConfigError } from "../errors.js";
+import { envName, pastedSecret, type Settings, type SettingValues } from "../settings.js";
+
+/** Where the event store lives: the "database" section of the config file. Without a URL, the SQLite file. */
+export const databaseSettings = {
+  url: {
+    env: "WAITER_DATABASE_URL",
+    description:
+      "A postgres:// URL: the event store on that PostgreSQL server, which several waiter servers can share, instead of the SQLite file in dataDir. TLS as libpq names it (?sslmode=verify-full&sslrootcert=…); what the URL leaves out comes from PGHOST, PGUSER and the other PG* variables. A password may be in the environment's URL, never in the config file's.",
+    schema: z
+      .string()
+      .refine((value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol), {
+        message: "must be a postgres:// URL, such as postgres://waiter@db.internal:5432/waiter?sslmode=verify-full",
+      })
+      .optional(),
+  },
+  passwordEnv: {
+    env: "WAITER_DATABASE_PASSWORD_ENV",
+    description:
+      "The environment variable that holds the database password, when it is not PGPASSWORD (which is read too) or in WAITER_DATABASE_URL.",
+    schema: envName.optional(),
+  },
+} satisfies Settings;
+
+export interface DatabaseConfig {
+  url?: string;
+  password?: string;
+}
+
+/** Reads the password from the variable passwordEnv names; refuses a password written into the config file. */
+export function resolveDatabase(
+  values: SettingValues<typeof databaseSettings>,
+  env: NodeJS.ProcessEnv,
+  origin: (setting: keyof typeof databaseSettings) => string,
+): DatabaseConfig {
+  const { url, passwordEnv } = values;
+  if (url === undefined) return {};
+  if (new URL(url).password && origin("url") !== databaseSettings.url.env) {
+    throw new ConfigError(
+      `invalid setting ${origin("url")}: it holds a password, which must not be written in a file; put it in PGPASSWORD or in the variable database.passwordEnv names`,
+    );
+  }
+  if (passwordEnv === undefined) return { url };
+  const password = env[passwordEnv];
+  if (!password) {
+    throw new ConfigError(
+      pastedSecret(passwordEnv)
+        ? `invalid setting ${origin("passwordEnv")}: it must name the environment variable that holds the database password, not hold the password itself; what it holds is not shown`
+        : `${origin("passwordEnv")} names ${passwordEnv}, which is not set; the database password must be in it`,
+    );
+  }
+  return { url, password };
+}
+
+/** The database as a log line may show it: host, port and name, never a user's password. */
+export function databaseLabel(url: string): string {
+  const { hostname, port, pathname } = new URL(url);
+  return `PostgreSQL ${hostname || "(PGHOST)"}${port ? `:${port}` : ""}${pathname.length > 1 ? pathname : ""}`;
+}

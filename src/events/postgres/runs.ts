@@ -1,0 +1,140 @@
+import type { RunFilter, RunLog, RunRecord, StepRecord, StepStatus } from "../store.js";
+
+/** Runs one statement on the store's pool, its failures worded for a caller. */
+export type Query = <R extends object>(text: string, params?: unknown[]) => Promise<R[]>;
+
+interface RunRow {
+  id: number;
+  automation: string;
+  event_id: string;
+  status: RunRecord["status"];
+  dry_run: boolean;
+  started_at: number;
+  finished_at: number | null;
+  error: string | null;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** Drops the finished runs whose events retention dropped; their steps go with them. */
+export const PRUNE_RUNS =
+  "DELETE FROM automation_runs r WHERE status != 'running' AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = r.event_id)";
+
+/** Automation runs in the store's database, each write one statement (its own transaction). */
+export function postgresRuns(query: Query): RunLog {
+  const records = async (rows: RunRow[]): Promise<RunRecord[]> => {
+    if (rows.length === 0) return [];
+    const steps = await query<StepRecord & { run_id: number; at: number }>(
+      "SELECT run_id, step, status, detail, at FROM automation_steps WHERE run_id = ANY($1) ORDER BY run_id, step",
+      [rows.map((r) => r.id)],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      automation: row.automation,
+      eventId: row.event_id,
+      status: row.status,
+      dryRun: row.dry_run,
+      startedAt: iso(row.started_at) as string,
+      finishedAt: iso(row.finished_at),
+      error: row.error,
+      steps: steps
+        .filter((s) => s.run_id === row.id)
+        .map((s) => ({ step: s.step, status: s.status as StepStatus, detail: s.detail, at: iso(s.at) as string })),
+    }));
+  };
+  return {
+    async begin(automation, eventId, dryRun, now) {
+      const [row] = await query<{ id: number }>(
+        `INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at) VALUES ($1, $2, 'running', $3, $4)
+         ON CONFLICT (automation, event_id) DO NOTHING RETURNING id`,
+        [automation, eventId, dryRun, now],
+      );
+      return row?.id;
+    },
+    async step(runId, step, status, detail, now) {
+      await query(
+        `INSERT INTO automation_steps (run_id, step, status, detail, at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (run_id, step) DO UPDATE SET status = excluded.status, detail = excluded.detail, at = excluded.at`,
+        [runId, step, status, detail, now],
+      );
+    },
+    async finish(runId, status, now, error) {
+      await query("UPDATE automation_runs SET status = $1, finished_at = $2, error = $3 WHERE id = $4", [
+        status,
+        now,
+        error ?? null,
+        runId,
+      ]);
+    },
+    async get(runId) {
+      const [run] = await records(await query<RunRow>("SELECT * FROM automation_runs WHERE id = $1", [runId]));
+      return run;
+    },
+    async unfinished() {
+      return records(await query<RunRow>("SELECT * FROM automation_runs WHERE status = 'running' ORDER BY id"));
+    },
+    async list(filter: RunFilter) {
+      const clauses: string[] = [];
+      const params: unknown[] = [];
+      for (const [column, value] of [
+        ["automation", filter.automation],
+        ["status", filter.status],
+        ["event_id", filter.eventId],
+      ] as const) {
+        if (value === undefined) continue;
+        params.push(value);
+        clauses.push(`${column} = $${params.length}`);
+      }
+      const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
+      params.push(filter.limit);
+      return records(
+        await query<RunRow>(`SELECT * FROM automation_runs ${where} ORDER BY id DESC LIMIT $${params.length}`, params),
+      );
+    },
+    async counts() {
+      const counts: Record<string, Record<RunRecord["status"], number>> = {};
+      for (const row of await query<{ automation: string; status: RunRecord["status"]; n: number }>(
+        "SELECT automation, status, count(*)::int AS n FROM automation_runs GROUP BY automation, status",
+      )) {
+        counts[row.automation] ??= { running: 0, done: 0, failed: 0 };
+        (counts[row.automation] as Record<RunRecord["status"], number>)[row.status] = row.n;
+      }
+      return counts;
+    },
+    async firstSeen(automation, seq) {
+      await query(
+        "INSERT INTO automation_starts (automation, seq) VALUES ($1, $2) ON CONFLICT (automation) DO NOTHING",
+        [automation, seq],
+      );
+      const [row] = await query<{ seq: number }>("SELECT seq FROM automation_starts WHERE automation = $1", [
+        automation,
+      ]);
+      return (row as { seq: number }).seq;
+    },
+    async lease(owner, now, ms) {
+      // One statement: taken when free, run out or already ours; else it names the holder.
+      const [taken] = await query<{ owner: string }>(
+        `INSERT INTO automation_lease AS l (one, owner, until) VALUES (1, $1, $2)
+         ON CONFLICT (one) DO UPDATE SET owner = excluded.owner, until = excluded.until
+         WHERE l.owner = excluded.owner OR l.until <= $3 RETURNING owner`,
+        [owner, now + ms, now],
+      );
+      if (taken) return undefined;
+      const [held] = await query<{ owner: string }>("SELECT owner FROM automation_lease");
+      return held?.owner;
+    },
+    async release(owner) {
+      await query("DELETE FROM automation_lease WHERE owner = $1", [owner]);
+    },
+    async cursor() {
+      const [row] = await query<{ seq: number }>("SELECT seq FROM automation_cursor");
+      return row?.seq;
+    },
+    async setCursor(seq) {
+      await query(
+        "INSERT INTO automation_cursor AS c (one, seq) VALUES (1, $1) ON CONFLICT (one) DO UPDATE SET seq = greatest(c.seq, excluded.seq)",
+        [seq],
+      );
+    },
+  };
+}

@@ -1,0 +1,560 @@
+import { randomFillSync } from "node:crypto";
+import pg from "pg";
+import { monotonicFactory } from "ulid";
+import { ToolError } from "../../errors.js";
+import { clock } from "../../time.js";
+import { typePrefix } from "../filter.js";
+import { Listeners, warn } from "../listeners.js";
+import type {
+  Acked,
+  Added,
+  Counters,
+  EventFilter,
+  EventStore,
+  NewEvent,
+  Retention,
+  RunLog,
+  StoredEvent,
+  StoreStats,
+} from "../store.js";
+import { PRUNE_RUNS, postgresRuns, type Query } from "./runs.js";
+import { migrate } from "./schema.js";
+import { ListenWatch } from "./watch.js";
+
+const DAY_MS = 24 * 3600 * 1000;
+const EXPIRE_EVERY_MS = 10 * 60 * 1000;
+/** How long a delivery is remembered after retention dropped its event, as on SQLite. */
+const REMEMBERED_DAYS = 366;
+
+interface Row {
+  seq: number;
+  id: string;
+  source: string;
+  type: string;
+  scheme: string;
+  dedupe_id: string;
+  received_at: number;
+  headers: string;
+  body: Buffer;
+  is_json: boolean;
+  size: number;
+  acked_at: number | null;
+}
+
+export interface PostgresOptions {
+  /** postgres://user@host:port/database?sslmode=…; libpq's PG* variables fill in what it leaves out. */
+  url: string;
+  /** When set, beats a password in the URL and PGPASSWORD. */
+  password?: string | undefined;
+  retention: Retention;
+  /** How long a connection attempt may take before the call fails. */
+  connectMs?: number;
+}
+
+/** bigint columns (sequence numbers, milliseconds, counts) as numbers: they stay far below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") =>
+    oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** Failures that say the database cannot be reached now, rather than that waiter asked wrong. */
+function unreachable(err: unknown): string | undefined {
+  const { code, message } = err as { code?: string; message?: string };
+  if (code && /^(08|57P0|53300)/.test(code)) return `PostgreSQL ${code}`;
+  if (code && /^E[A-Z]+$/.test(code)) return code;
+  if (/Connection terminated|timeout exceeded when trying to connect|Query read timeout/i.test(message ?? "")) {
+    return "the connection failed or timed out";
+  }
+  return undefined;
+}
+
+/** A database that cannot be reached, in words a model (or an operator reading a 503's log) can act on. */
+export function storeError(err: unknown): unknown {
+  const why = unreachable(err);
+  if (!why) return err;
+  return new ToolError(
+    `The event store's database cannot be reached (${why}). waiter connects again by itself; try again in a moment.`,
+  );
+}
+
+function toEvent(row: Row): StoredEvent {
+  return {
+    id: row.id,
+    seq: row.seq,
+    source: row.source,
+    type: row.type,
+    scheme: row.scheme,
+    dedupeId: row.dedupe_id,
+    receivedAt: new Date(row.received_at).toISOString(),
+    headers: JSON.parse(row.headers),
+    payload: row.body.toString("utf8"),
+    isJson: row.is_json,
+    size: row.size,
+    ackedAt: row.acked_at === null ? null : new Date(row.acked_at).toISOString(),
+  };
+}
+
+function where(filter: EventFilter, params: unknown[]): string {
+  const clauses: string[] = [];
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  if (filter.source) clauses.push(`source = ${param(filter.source)}`);
+  if (filter.type) {
+    const stem = typePrefix(filter.type);
+    clauses.push(stem !== undefined ? `starts_with(type, ${param(stem)})` : `type = ${param(filter.type)}`);
+  }
+  if (filter.unackedOnly) clauses.push("acked_at IS NULL");
+  return clauses.length ? ` AND ${clauses.join(" AND ")}` : "";
+}
+
+function isJson(body: Buffer): boolean {
+  try {
+    JSON.parse(body.toString("utf8"));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Cryptographic randomness for ids, drawn from the OS a batch at a time. */
+function pooledRandom(): () => number {
+  const pool = new Uint32Array(1024);
+  let next = pool.length;
+  return () => {
+    if (next === pool.length) {
+      randomFillSync(pool);
+      next = 0;
+    }
+    return (pool[next++] as number) / 2 ** 32;
+  };
+}
+
+type Counter = "dropped_age" | "dropped_count" | "dropped_bytes";
+interface Pending {
+  event: NewEvent;
+  resolve: (added: Added) => void;
+  reject: (err: unknown) => void;
+}
+
+/**
+ * The event store on a PostgreSQL server, which several waiter replicas share. Commits that
+ * store events take turns on the totals row, so sequence numbers are handed out in commit
+ * order: a reader that has seen seq N has seen every event before it, and a cursor never skips
+ * an event whose transaction committed late. Each commit notifies the others (LISTEN/NOTIFY).
+ * Events added while a commit is under way share the next one (group commit).
+ */
+export class PostgresEventStore implements EventStore {
+  readonly #pool: pg.Pool;
+  readonly #retention: Retention;
+  readonly #channel: string;
+  readonly #nextId = monotonicFactory(pooledRandom());
+  readonly #listeners = new Listeners<StoredEvent>();
+  readonly #ackListeners = new Listeners<string[]>();
+  readonly #watch: ListenWatch;
+  readonly #expiry: NodeJS.Timeout;
+  readonly #queue: Pending[] = [];
+  /** The commit under way, if any. */
+  #committing: Promise<void> | undefined;
+  #closed = false;
+  readonly runs: RunLog;
+
+  /** Connects, brings the schema up to date and starts listening; throws when the database cannot be used. */
+  static async open(options: PostgresOptions): Promise<PostgresEventStore> {
+    const config: pg.ClientConfig = {
+      connectionString: options.url,
+      ...(options.password !== undefined ? { password: options.password } : {}),
+      connectionTimeoutMillis: options.connectMs ?? 5_000,
+      // A server that stops answering fails the call rather than holding it past the tool's deadline.
+      query_timeout: 15_000,
+      application_name: "waiter",
+      types,
+    };
+    const client = new pg.Client(config);
+    let schema: string;
+    try {
+      await client.connect();
+      await migrate(client);
+      schema =
+        (await client.query<{ schema: string }>("SELECT current_schema() AS schema")).rows[0]?.schema ?? "public";
+    } finally {
+      await client.end().catch(() => {});
+    }
+    const store = new PostgresEventStore(config, options.retention, `waiter_events:${schema}`);
+    await store.#watch.start();
+    return store;
+  }
+
+  private constructor(config: pg.ClientConfig, retention: Retention, channel: string) {
+    this.#pool = new pg.Pool({ ...config, max: 10, idleTimeoutMillis: 30_000 });
+    // An idle connection the server closed: the pool drops it and connects anew when asked.
+    this.#pool.on("error", (err) => warn("an idle connection to the event store's database failed", err));
+    this.#retention = retention;
+    this.#channel = channel;
+    this.runs = postgresRuns(this.#query);
+    this.#watch = new ListenWatch({
+      connect: () => new pg.Client(config),
+      channel,
+      latestSeq: () => this.latestSeq(),
+      newerThan: async (seq, limit) =>
+        (await this.#query<Row>("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT $2", [seq, limit])).map(
+          toEvent,
+        ),
+      wanted: () => this.#listeners.size > 0,
+      tell: (event) => this.#listeners.tell(event),
+    });
+    this.#expiry = setInterval(() => {
+      this.expire().catch((err) => warn("event retention failed", err));
+    }, EXPIRE_EVERY_MS);
+    this.#expiry.unref();
+  }
+
+  readonly #query: Query = async <R extends object>(text: string, params?: unknown[]) => {
+    try {
+      return (await this.#pool.query<R>(text, params)).rows;
+    } catch (err) {
+      throw storeError(err);
+    }
+  };
+
+  /** One transaction on one connection; rolled back when `fn` throws. */
+  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      throw storeError(err);
+    }
+    try {
+      await client.query("BEGIN");
+      const result = await fn(client);
+      await client.query("COMMIT");
+      client.release();
+      return result;
+    } catch (err) {
+      // A connection that failed is thrown away, not asked to roll back nor handed to the next caller.
+      if (unreachable(err)) client.release(true);
+      else
+        await client.query("ROLLBACK").then(
+          () => client.release(),
+          () => client.release(true),
+        );
+      throw storeError(err);
+    }
+  }
+
+  add(event: NewEvent): Promise<Added> {
+    if (this.#closed) return Promise.reject(new Error("the event store is closed"));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ event, resolve, reject });
+      // Adds of the same turn of the event loop, and those that arrive during a commit, share one.
+      if (this.#queue.length === 1 && !this.#committing) setImmediate(() => this.#commitQueue());
+    });
+  }
+
+  #commitQueue(): void {
+    if (this.#committing || this.#queue.length === 0) return;
+    const batch = this.#queue.splice(0);
+    this.#committing = this.#commit(batch).catch((err) => {
+      for (const { reject } of batch) reject(err);
+    });
+    void this.#committing.finally(() => {
+      this.#committing = undefined;
+      this.#commitQueue();
+    });
+  }
+
+  /** Stores a batch in one transaction, tells this process's listeners, and resolves each add. */
+  async #commit(batch: Pending[]): Promise<void> {
+    const events = batch.map((p) => p.event);
+    const ids = events.map((e) => this.#nextId(e.receivedAt));
+    const results: { seq: number; id: string; duplicate: boolean }[] = [];
+    const told: StoredEvent[] = [];
+    await this.#transaction(async (client) => {
+      // The turn: held until COMMIT, so sequence numbers are taken in commit order.
+      await client.query("SELECT 1 FROM totals FOR UPDATE");
+      const inserted = await client.query<{ seq: number; id: string }>(
+        `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+         SELECT id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bytea[],
+                     $9::boolean[], $10::integer[])
+              WITH ORDINALITY AS t (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size, ord)
+         WHERE NOT EXISTS (SELECT 1 FROM dropped_deliveries d WHERE d.source = t.source AND d.dedupe_id = t.dedupe_id)
+         ORDER BY ord
+         ON CONFLICT (source, dedupe_id) DO NOTHING RETURNING seq, id`,
+        [
+          ids,
+          events.map((e) => e.source),
+          events.map((e) => e.type),
+          events.map((e) => e.scheme),
+          events.map((e) => e.dedupeId),
+          events.map((e) => e.receivedAt),
+          events.map((e) => JSON.stringify(e.headers)),
+          events.map((e) => e.body),
+          events.map((e) => e.isJson ?? isJson(e.body)),
+          events.map((e) => e.body.length),
+        ],
+      );
+      const seqOf = new Map(inserted.rows.map((r) => [r.id, r.seq]));
+      const repeats = events.filter((_, i) => !seqOf.has(ids[i] as string));
+      const existing = new Map<string, { id: string; seq: number }>();
+      if (repeats.length > 0) {
+        const found = await client.query<{ source: string; dedupe_id: string; id: string; seq: number }>(
+          `SELECT source, dedupe_id, id, seq FROM events WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+           UNION ALL
+           SELECT source, dedupe_id, id, 0 FROM dropped_deliveries WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+          [repeats.map((e) => e.source), repeats.map((e) => e.dedupeId)],
+        );
+        for (const row of found.rows) existing.set(`${row.source}\0${row.dedupe_id}`, row);
+      }
+      const counts = new Map<string, number>();
+      let bytes = 0;
+      events.forEach((event, i) => {
+        const id = ids[i] as string;
+        const seq = seqOf.get(id);
+        const duplicate = seq === undefined;
+        if (duplicate) {
+          const stored = existing.get(`${event.source}\0${event.dedupeId}`) as { id: string; seq: number };
+          results.push({ ...stored, duplicate });
+        } else {
+          results.push({ seq, id, duplicate });
+          bytes += event.body.length;
+        }
+        const key = `${event.source}\0${duplicate ? "duplicate" : "accepted"}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      });
+      const keys = [...counts.keys()].sort();
+      await client.query(
+        `INSERT INTO counters AS c (source, outcome, n) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+         ON CONFLICT (source, outcome) DO UPDATE SET n = c.n + excluded.n`,
+        [keys.map((k) => k.split("\0")[0]), keys.map((k) => k.split("\0")[1]), keys.map((k) => counts.get(k))],
+      );
+      if (inserted.rows.length === 0) return;
+      const [after] = (
+        await client.query<{ events: number; bytes: number }>(
+          "UPDATE totals SET events = events + $1, bytes = bytes + $2 RETURNING events, bytes",
+          [inserted.rows.length, bytes],
+        )
+      ).rows;
+      const last = events.at(-1) as NewEvent;
+      const dropped = await this.#enforceRetention(client, last.receivedAt, after as { events: number; bytes: number });
+      const newest = Math.max(...inserted.rows.map((r) => r.seq));
+      await client.query("SELECT pg_notify($1, $2)", [this.#channel, String(newest)]);
+      if (this.#listeners.size === 0) return;
+      events.forEach((event, i) => {
+        const result = results[i] as { seq: number; id: string; duplicate: boolean };
+        // Retention may already have dropped it (an event larger than maxBytes): then there is none.
+        if (result.duplicate || result.seq <= dropped) return;
+        const stored: StoredEvent = {
+          id: result.id,
+          seq: result.seq,
+          source: event.source,
+          type: event.type,
+          scheme: event.scheme,
+          dedupeId: event.dedupeId,
+          receivedAt: new Date(event.receivedAt).toISOString(),
+          headers: event.headers,
+          payload: event.body.toString("utf8"),
+          isJson: event.isJson ?? isJson(event.body),
+          size: event.body.length,
+          ackedAt: null,
+        };
+        // Before COMMIT: the watch may read the event as soon as it is committed.
+        this.#watch.toldHere(stored);
+        told.push(stored);
+      });
+    });
+    for (const event of told) this.#listeners.tell(event);
+    batch.forEach(({ resolve }, i) => {
+      const { id, duplicate } = results[i] as { id: string; duplicate: boolean };
+      resolve({ id, duplicate });
+    });
+  }
+
+  /**
+   * Drops the oldest events past the limits, inside the caller's transaction: past the age limit
+   * first, then over the count, then over the bytes; each limit's drops are counted. Returns the
+   * highest sequence number dropped (0 for none): what is dropped is always the oldest run.
+   */
+  async #enforceRetention(client: pg.ClientBase, now: number, totals: { events: number; bytes: number }) {
+    const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
+    const cutoff = now - maxAgeDays * DAY_MS;
+    let edge = 0;
+    let left = totals;
+    const drop = async (upTo: number, counter: Counter) => {
+      edge = upTo;
+      left = (
+        await client.query<{ events: number; bytes: number }>(
+          `WITH gone AS (DELETE FROM events WHERE seq <= $1 RETURNING source, dedupe_id, id, size),
+           remembered AS (
+             INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at) SELECT source, dedupe_id, id, $2 FROM gone
+             ON CONFLICT DO NOTHING)
+           UPDATE totals t SET events = t.events - g.n, bytes = t.bytes - g.size, ${counter} = t.${counter} + g.n
+           FROM (SELECT count(*) AS n, coalesce(sum(size), 0) AS size FROM gone) g RETURNING t.events, t.bytes`,
+          [upTo, now],
+        )
+      ).rows[0] as { events: number; bytes: number };
+    };
+    // Events are stored in arrival order: the expired ones are the oldest run.
+    const [oldest] = (
+      await client.query<{ received_at: number }>("SELECT received_at FROM events ORDER BY seq LIMIT 1")
+    ).rows;
+    if (oldest && oldest.received_at < cutoff) {
+      const [fresh] = (
+        await client.query<{ seq: number }>("SELECT seq FROM events WHERE received_at >= $1 ORDER BY seq LIMIT 1", [
+          cutoff,
+        ])
+      ).rows;
+      await drop(fresh ? fresh.seq - 1 : Number.MAX_SAFE_INTEGER, "dropped_age");
+    }
+    if (left.events > maxEvents) {
+      const [last] = (
+        await client.query<{ seq: number }>("SELECT seq FROM events ORDER BY seq OFFSET $1 LIMIT 1", [
+          left.events - maxEvents - 1,
+        ])
+      ).rows;
+      if (last) await drop(last.seq, "dropped_count");
+    }
+    if (left.bytes > maxBytes) {
+      const [last] = (
+        await client.query<{ seq: number }>(
+          `SELECT seq FROM (SELECT seq, sum(size) OVER (ORDER BY seq) AS running FROM events) s
+           WHERE running >= $1 ORDER BY seq LIMIT 1`,
+          [left.bytes - maxBytes],
+        )
+      ).rows;
+      if (last) await drop(last.seq, "dropped_bytes");
+    }
+    return edge;
+  }
+
+  async expire(now = clock.now()): Promise<void> {
+    await this.#transaction(async (client) => {
+      const totals = (
+        await client.query<{ events: number; bytes: number }>("SELECT events, bytes FROM totals FOR UPDATE")
+      ).rows[0] as { events: number; bytes: number };
+      await this.#enforceRetention(client, now, totals);
+      await client.query(PRUNE_RUNS);
+      await client.query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [now - REMEMBERED_DAYS * DAY_MS]);
+    });
+  }
+
+  async count(source: string, outcome: string): Promise<void> {
+    await this.#query(
+      "INSERT INTO counters AS c (source, outcome, n) VALUES ($1, $2, 1) ON CONFLICT (source, outcome) DO UPDATE SET n = c.n + 1",
+      [source, outcome],
+    );
+  }
+
+  async list(filter: EventFilter, page: { after?: number; before?: number; limit: number }): Promise<StoredEvent[]> {
+    const params: unknown[] = [page.after ?? 0, page.before ?? Number.MAX_SAFE_INTEGER];
+    const sql = `SELECT * FROM events WHERE seq > $1 AND seq < $2${where(filter, params)} ORDER BY seq DESC LIMIT $${params.length + 1}`;
+    params.push(page.limit);
+    return (await this.#query<Row>(sql, params)).map(toEvent);
+  }
+
+  async firstAfter(filter: EventFilter, after: number): Promise<StoredEvent | undefined> {
+    const params: unknown[] = [after];
+    const [row] = await this.#query<Row>(
+      `SELECT * FROM events WHERE seq > $1${where(filter, params)} ORDER BY seq LIMIT 1`,
+      params,
+    );
+    return row && toEvent(row);
+  }
+
+  async get(id: string): Promise<StoredEvent | undefined> {
+    const [row] = await this.#query<Row>("SELECT * FROM events WHERE id = $1", [id]);
+    return row && toEvent(row);
+  }
+
+  async recentIds(prefix: string, limit: number): Promise<string[]> {
+    return (
+      await this.#query<{ id: string }>("SELECT id FROM events WHERE starts_with(id, $1) ORDER BY seq DESC LIMIT $2", [
+        prefix,
+        limit,
+      ])
+    ).map((r) => r.id);
+  }
+
+  async ack(ids: string[], now = clock.now()): Promise<Acked> {
+    const wanted = [...new Set(ids)];
+    // One statement: a row another caller acknowledges first is waited for, then seen as acknowledged.
+    const rows = await this.#query<{ id: string; acked: boolean; known: boolean }>(
+      `WITH done AS (UPDATE events SET acked_at = $2 WHERE id = ANY($1) AND acked_at IS NULL RETURNING id)
+       SELECT w.id, w.id IN (SELECT id FROM done) AS acked, EXISTS (SELECT 1 FROM events e WHERE e.id = w.id) AS known
+       FROM unnest($1::text[]) AS w (id)`,
+      [wanted, now],
+    );
+    const outcome: Acked = { acked: [], already: [], unknown: [] };
+    for (const row of rows) {
+      if (row.acked) outcome.acked.push(row.id);
+      else if (row.known) outcome.already.push(row.id);
+      else outcome.unknown.push(row.id);
+    }
+    if (outcome.acked.length > 0) this.#ackListeners.tell(outcome.acked);
+    return outcome;
+  }
+
+  onAck(listener: (ids: string[]) => void): () => void {
+    return this.#ackListeners.add(listener);
+  }
+
+  async latestSeq(): Promise<number> {
+    const [row] = await this.#query<{ seq: number }>("SELECT coalesce(max(seq), 0) AS seq FROM events");
+    return (row as { seq: number }).seq;
+  }
+
+  async stats(): Promise<StoreStats> {
+    const [row] = await this.#query<{
+      events: number;
+      bytes: number;
+      dropped_count: number;
+      dropped_bytes: number;
+      dropped_age: number;
+      oldest: number | null;
+      newest: number | null;
+    }>(
+      `SELECT t.*, (SELECT received_at FROM events ORDER BY seq LIMIT 1) AS oldest,
+              (SELECT received_at FROM events ORDER BY seq DESC LIMIT 1) AS newest FROM totals t`,
+    );
+    const totals = row as NonNullable<typeof row>;
+    return {
+      events: totals.events,
+      bytes: totals.bytes,
+      oldest: totals.oldest === null ? null : new Date(totals.oldest).toISOString(),
+      newest: totals.newest === null ? null : new Date(totals.newest).toISOString(),
+      droppedBy: { count: totals.dropped_count, bytes: totals.dropped_bytes, age: totals.dropped_age },
+    };
+  }
+
+  async counters(): Promise<Counters> {
+    const counters: Counters = {};
+    for (const row of await this.#query<{ source: string; outcome: string; n: number }>(
+      "SELECT source, outcome, n FROM counters",
+    )) {
+      const source = counters[row.source] ?? { received: 0 };
+      source[row.outcome] = row.n;
+      // Every request ends in exactly one outcome, so "received" is their sum.
+      source.received = (source.received ?? 0) + row.n;
+      counters[row.source] = source;
+    }
+    return counters;
+  }
+
+  /** Calls `listener` with every new event, whichever replica committed it: this one at once, others as they notify. */
+  subscribe(listener: (event: StoredEvent) => void): () => void {
+    return this.#listeners.add(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#commitQueue();
+    while (this.#committing) await this.#committing;
+    clearInterval(this.#expiry);
+    this.#watch.stop();
+    this.#listeners.clear();
+    await this.#pool.end();
+  }
+}

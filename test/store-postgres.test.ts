@@ -1,0 +1,224 @@
+import pg from "pg";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { ToolError } from "../src/errors.js";
+import { MIGRATIONS, migrate } from "../src/events/postgres/schema.js";
+import { PostgresEventStore } from "../src/events/postgres/store.js";
+import type { EventStore, StoredEvent } from "../src/events/store.js";
+import { clock, setClock } from "../src/time.js";
+import { postgresAvailable, postgresRequired, type RunningPostgres, startPostgres } from "./postgres.js";
+import { addMany, event, eventStoreContract, LOOSE, stored } from "./store-contract.js";
+
+let server: RunningPostgres;
+const stores: EventStore[] = [];
+let schemas = 0;
+
+/** A URL whose connections work in a schema of their own: every test starts from an empty store. */
+async function freshSchema(): Promise<string> {
+  const name = `t${++schemas}`;
+  const admin = new pg.Client(server.url);
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${name}`);
+  await admin.end();
+  return `${server.url}?options=${encodeURIComponent(`-c search_path=${name}`)}`;
+}
+
+async function open(url: string, retention = LOOSE): Promise<PostgresEventStore> {
+  const store = await PostgresEventStore.open({ url, retention, connectMs: 2_000 });
+  stores.push(store);
+  return store;
+}
+
+/** Resolves with the first event `store` tells its subscribers of that `pick` accepts. */
+function heard(store: EventStore, pick: (e: StoredEvent) => boolean = () => true): Promise<StoredEvent> {
+  return new Promise((resolve) => {
+    const stop = store.subscribe((e) => {
+      if (!pick(e)) return;
+      stop();
+      resolve(e);
+    });
+  });
+}
+
+describe.runIf(postgresAvailable || postgresRequired)("the event store on PostgreSQL", () => {
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 30_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  beforeEach(() => setClock("2026-12-31T23:30:00Z"));
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+    setClock();
+  });
+
+  describe("the event store's contract", () => {
+    eventStoreContract(async (retention = LOOSE) => {
+      const url = await freshSchema();
+      const store = await open(url, retention);
+      return { store, another: () => open(url) };
+    });
+  });
+
+  describe("several replicas, one database", () => {
+    test("commits take turns: an add waits while another replica's commit holds the turn", async () => {
+      const url = await freshSchema();
+      const store = await open(url);
+      const holder = new pg.Client(url);
+      await holder.connect();
+      try {
+        await holder.query("BEGIN");
+        await holder.query("SELECT 1 FROM totals FOR UPDATE");
+        let done = false;
+        const adding = store.add(event()).then((added) => {
+          done = true;
+          return added;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(done).toBe(false);
+        await holder.query("COMMIT");
+        expect((await adding).duplicate).toBe(false);
+      } finally {
+        await holder.end();
+      }
+    });
+
+    test("a reader paging by cursor meets every event that replicas commit at once, each once", async () => {
+      const url = await freshSchema();
+      const [a, b, reader] = [await open(url), await open(url), await open(url)];
+      const seen: string[] = [];
+      let cursor = 0;
+      let writing = true;
+      const reading = (async () => {
+        while (writing || (await reader.latestSeq()) > cursor) {
+          const page = await reader.list({}, { after: cursor, limit: 1000 });
+          for (const e of page.reverse()) {
+            seen.push(e.id);
+            cursor = e.seq;
+          }
+        }
+      })();
+      const adds: Promise<{ id: string }>[] = [];
+      for (let i = 0; i < 20; i++) {
+        for (let j = 0; j < 10; j++) adds.push((i % 2 ? a : b).add(event()));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const ids = (await Promise.all(adds)).map((x) => x.id);
+      writing = false;
+      await reading;
+      expect(seen.length).toBe(200);
+      expect(new Set(seen)).toEqual(new Set(ids));
+    });
+
+    test("the same delivery arriving at two replicas at once is stored once", async () => {
+      const url = await freshSchema();
+      const [a, b] = [await open(url), await open(url)];
+      const copies = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).add(event({ dedupeId: "evt_twice" }))),
+      );
+      expect(copies.filter((c) => !c.duplicate)).toHaveLength(1);
+      expect(new Set(copies.map((c) => c.id)).size).toBe(1);
+      expect((await a.stats()).events).toBe(1);
+      expect((await b.counters()).shop).toEqual({ received: 10, accepted: 1, duplicate: 9 });
+    });
+
+    test("an event committed through one replica is told to the other's subscribers, by NOTIFY", async () => {
+      const url = await freshSchema();
+      const [a, b] = [await open(url), await open(url)];
+      const onB = heard(b);
+      const added = await a.add(event());
+      expect((await onB).id).toBe(added.id);
+      // Told once: the replica's own commit is not told again when its NOTIFY comes back.
+      const onA: string[] = [];
+      a.subscribe((e) => onA.push(e.id));
+      const onBToo = heard(b, (e) => e.source === "mine");
+      const mine = await a.add(event({ source: "mine" }));
+      expect((await onBToo).id).toBe(mine.id);
+      await addMany(b, 1);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(onA.filter((id) => id === mine.id)).toHaveLength(1);
+    });
+
+    test("a replica whose listening connection is cut listens again and catches up", async () => {
+      const url = await freshSchema();
+      const [a, b] = [await open(url), await open(url)];
+      const told: string[] = [];
+      b.subscribe((e) => told.push(e.id));
+      const admin = new pg.Client(server.url);
+      await admin.connect();
+      try {
+        await admin.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'waiter' AND query LIKE 'LISTEN%'",
+        );
+      } finally {
+        await admin.end();
+      }
+      const during = await a.add(event());
+      const after = await a.add(event());
+      await expect.poll(() => told, { timeout: 5_000 }).toEqual([during.id, after.id]);
+    });
+  });
+
+  describe("the schema", () => {
+    test("replicas starting at once set it up once", async () => {
+      const url = await freshSchema();
+      const opened = await Promise.all([open(url), open(url), open(url)]);
+      await opened[0]?.add(event());
+      expect((await opened[2]?.stats())?.events).toBe(1);
+    });
+
+    test("a database set up by an older waiter is brought up to date and keeps its events", async () => {
+      const url = await freshSchema();
+      const old = new pg.Client(url);
+      await old.connect();
+      await migrate(old, 1);
+      await old.query(
+        `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+         VALUES ('01OLD', 'shop', 'order.paid', 'woocommerce', 'd-old', $1, '{}', '\\x7b7d', true, 2)`,
+        [clock.now()],
+      );
+      await old.query("UPDATE totals SET events = 1, bytes = 2");
+      await old.end();
+      const store = await open(url);
+      expect((await store.get("01OLD"))?.payload).toBe("{}");
+      const e = await stored(store, event());
+      expect(await store.runs.begin("paid", e.id, false, clock.now())).toEqual(expect.any(Number));
+      expect((await store.add(event({ dedupeId: "d-old" }))).duplicate).toBe(true);
+    });
+
+    test("a database a newer waiter set up is refused, not changed", async () => {
+      const url = await freshSchema();
+      await open(url);
+      const admin = new pg.Client(url);
+      await admin.connect();
+      await admin.query("UPDATE waiter_schema SET version = $1", [MIGRATIONS.length + 1]);
+      await admin.end();
+      await expect(open(url)).rejects.toThrow(/set up by a newer waiter/);
+    });
+  });
+
+  describe("a database that goes away", () => {
+    test("calls fail with words a model can act on, and the store works again when it is back", async () => {
+      const url = await freshSchema();
+      const store = await open(url);
+      const told: string[] = [];
+      store.subscribe((e) => told.push(e.id));
+      await store.add(event());
+      await server.halt();
+      try {
+        const refused = store.list({}, { limit: 5 });
+        await expect(refused).rejects.toBeInstanceOf(ToolError);
+        await expect(refused).rejects.toThrow(/event store's database cannot be reached .* try again in a moment/);
+        await expect(store.add(event())).rejects.toBeInstanceOf(ToolError);
+      } finally {
+        await server.resume();
+      }
+      await expect.poll(async () => (await store.add(event()).catch(() => undefined))?.duplicate).toBe(false);
+      expect((await store.stats()).events).toBe(2);
+      // And it hears the other replicas again.
+      const other = await open(url);
+      const added = await other.add(event());
+      await expect.poll(() => told.includes(added.id), { timeout: 15_000 }).toBe(true);
+    }, 30_000);
+  });
+});
