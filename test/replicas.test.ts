@@ -31,7 +31,7 @@ async function freshDatabaseUrl(): Promise<string> {
   return `${server.url}?options=${encodeURIComponent(`-c search_path=${name}`)}`;
 }
 
-async function replica(url: string): Promise<Started & { base: string }> {
+async function replica(url: string, env: Record<string, string> = {}): Promise<Started & { base: string }> {
   const started = await startNode(
     [CLI, "serve", "--listen", "127.0.0.1:0"],
     {
@@ -40,6 +40,7 @@ async function replica(url: string): Promise<Started & { base: string }> {
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
       WAITER_TOOLSETS: "events,webhooks",
       ERP_SECRET,
+      ...env,
     },
     SERVING,
   );
@@ -153,6 +154,103 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     expect(new Set(stored).size).toBe(stored.length);
   }, 60_000);
 
+  test("a session opened on one replica is answered by the other, events_wait included; its stream stays home", async () => {
+    const url = await freshDatabaseUrl();
+    const [a, b] = [await replica(url), await replica(url)];
+    // A load balancer without affinity: POSTs alternate between the replicas, the GET stream goes to a.
+    const reached: string[] = [];
+    let turn = 0;
+    const roundRobin = (input: string | URL | Request, init?: RequestInit) => {
+      const base = init?.method === "GET" ? a.base : [a.base, b.base][turn++ % 2];
+      reached.push(`${init?.method} ${base === a.base ? "a" : "b"}`);
+      return fetch(new URL(new URL(String(input)).pathname, base as string), init);
+    };
+    const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+    const transport = new StreamableHTTPClientTransport(new URL(`${a.base}/mcp`), { fetch: roundRobin });
+    await client.connect(transport);
+    clients.push(client);
+    for (let i = 0; i < 4; i++) {
+      const listed = await client.callTool({ name: "webhooks_sources", arguments: {} });
+      expect(listed.isError).toBeFalsy();
+    }
+    expect(reached.filter((r) => r === "POST b").length).toBeGreaterThanOrEqual(2);
+    // Whichever replica takes the wait, a delivery through either wakes it.
+    for (const through of [a, b]) {
+      const waiting = waitFor(client, `via.${through === a ? "a" : "b"}`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await post(through.base, `w-${through === a ? "a" : "b"}`, `via.${through === a ? "a" : "b"}`)).toBe(200);
+      expect(deliveryOf(await waiting)).toBe(`w-${through === a ? "a" : "b"}`);
+    }
+    const sessionId = transport.sessionId as string;
+    const headers = { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18", accept: "text/event-stream" };
+    const elsewhere = await request(`${b.base}/mcp`, { method: "GET", headers });
+    expect(elsewhere.statusCode).toBe(405);
+    await elsewhere.body.dump();
+    // Ended through the other replica, the session is gone there.
+    const ended = await request(`${b.base}/mcp`, { method: "DELETE", headers });
+    expect(ended.statusCode).toBe(200);
+    await ended.body.dump();
+    const gone = await request(`${b.base}/mcp`, {
+      method: "POST",
+      headers: { ...headers, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/list" }),
+    });
+    expect(gone.statusCode).toBe(404);
+    await gone.body.dump();
+  }, 30_000);
+
+  test("another replica answers a session only for the token that opened it, and after that one stopped", async () => {
+    const url = await freshDatabaseUrl();
+    const tokens = {
+      WAITER_HTTP_TOKENS: JSON.stringify([
+        { name: "ops", secretEnv: "OPS_TOKEN", scope: "write" },
+        { name: "viewer", secretEnv: "VIEW_TOKEN", scope: "read" },
+      ]),
+      OPS_TOKEN: "ops-token-0123456789abcdef0123456789abcdef",
+      VIEW_TOKEN: "view-token-0123456789abcdef0123456789abcdef",
+    };
+    const [a, b] = [await replica(url, tokens), await replica(url, tokens)];
+    const opened = await request(`${a.base}/mcp`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${tokens.OPS_TOKEN}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+      }),
+    });
+    const sessionId = opened.headers["mcp-session-id"] as string;
+    await opened.body.dump();
+    const listAs = async (token: string) => {
+      const answer = await request(`${b.base}/mcp`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "mcp-session-id": sessionId,
+          "mcp-protocol-version": "2025-06-18",
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+        },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+      });
+      const text = await answer.body.text();
+      return { status: answer.statusCode, text };
+    };
+    const mine = await listAs(tokens.OPS_TOKEN);
+    expect(mine.status).toBe(200);
+    expect(mine.text).toContain("events_ack");
+    expect((await listAs(tokens.VIEW_TOKEN)).status).toBe(404);
+    // The replica that opened it stops (a rolling restart): the session goes on with the other.
+    a.child.kill("SIGTERM");
+    expect(await a.exited).toBe(0);
+    expect((await listAs(tokens.OPS_TOKEN)).status).toBe(200);
+  }, 30_000);
+
   test("a PostgreSQL restart mid-burst: senders told to retry, nothing lost or stored twice, waits still woken", async () => {
     const url = await freshDatabaseUrl();
     const [a, b] = [await replica(url), await replica(url)];
@@ -174,6 +272,10 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     statuses.push(away.statusCode);
     expect(away.headers["retry-after"]).toBeDefined();
     await away.body.dump();
+    // And a load balancer's health check sees the replica unwell.
+    const health = await request(`${b.base}/healthz`);
+    expect(health.statusCode).toBe(503);
+    await health.body.dump();
     await server.resume();
     const acknowledged = await sending;
     expect(statuses).toEqual([503]);

@@ -159,6 +159,25 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
   });
 
+  describe("MCP sessions", () => {
+    test("every replica knows a session one opened, until it is closed or no replica has seen it for long", async () => {
+      const url = await freshSchema();
+      const [a, b] = [await open(url), await open(url)];
+      const now = clock.now();
+      await a.sessions.open("s1", "ops", now);
+      await a.sessions.open("s2", null, now);
+      expect(await b.sessions.get("s1")).toEqual({ caller: "ops", lastSeen: now });
+      await b.sessions.seen("s1", now + 5000);
+      await b.sessions.seen("s1", now + 1000);
+      expect((await a.sessions.get("s1"))?.lastSeen).toBe(now + 5000);
+      await a.sessions.expire(now + 2000);
+      expect(await b.sessions.get("s2")).toBeUndefined();
+      expect(await b.sessions.get("s1")).toBeDefined();
+      await b.sessions.close("s1");
+      expect(await a.sessions.get("s1")).toBeUndefined();
+    });
+  });
+
   describe("the schema", () => {
     test("replicas starting at once set it up once", async () => {
       const url = await freshSchema();

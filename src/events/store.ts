@@ -1,4 +1,4 @@
-/** What the event store keeps and answers; SQLite implements it (sqlite.ts). */
+/** What the event store keeps and answers; SQLite (sqlite/) and PostgreSQL (postgres/) implement it. */
 
 /** A verified delivery, as the listener hands it to the store. */
 export interface NewEvent {
@@ -133,6 +133,21 @@ export interface RunLog {
 }
 
 /**
+ * The MCP sessions of the `waiter serve` replicas that share a store, so that any replica can
+ * answer a session another opened. Kept only by stores several servers share (PostgreSQL).
+ */
+export interface SessionLog {
+  /** `caller`: the token that opened it, null when callers are not asked. */
+  open(id: string, caller: string | null, now: number): Promise<void>;
+  /** The open session's caller, and when a replica last saw it; undefined when it is not open. */
+  get(id: string): Promise<{ caller: string | null; lastSeen: number } | undefined>;
+  seen(id: string, now: number): Promise<void>;
+  close(id: string): Promise<void>;
+  /** Closes the sessions no replica has seen since `before`. */
+  expire(before: number): Promise<void>;
+}
+
+/**
  * The shared event store. The listener adds verified deliveries and answers only once `add`
  * resolves (committed); tools and resources read, wait and acknowledge. Events are ordered by
  * `seq`, their commit order across every process sharing the store. Bounded by `Retention`.
@@ -161,6 +176,8 @@ export interface EventStore {
   subscribe(listener: (event: StoredEvent) => void): () => void;
   /** Automations' runs, kept beside the events. */
   readonly runs: RunLog;
+  /** MCP sessions, where several servers share the store. */
+  readonly sessions?: SessionLog;
   /** Calls `listener` with the ids this process acknowledges. Returns the unsubscribe function. */
   onAck(listener: (ids: string[]) => void): () => void;
   close(): Promise<void>;

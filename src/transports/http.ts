@@ -51,6 +51,8 @@ interface Open {
   transport: StreamableHTTPServerTransport;
   session: Session;
   lastSeen: number;
+  /** When this replica last marked it seen in the shared store. */
+  touchedAt: number;
   /** GET streams open: a client listening for notifications is not idle, however long it waits. */
   streams: number;
 }
@@ -71,15 +73,43 @@ function rpcError(res: Response, status: number, code: number, message: string):
  */
 export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSessions {
   const open = new Map<string, Open>();
+  // Where replicas share a store, every session is written there too, and a replica answers a
+  // session another opened; each tells the others it is in use at most this often.
+  const shared = app.store?.sessions;
+  const touchEveryMs = Math.min(60_000, limits.idleMs / 4);
+  const adoptedTouched = new Map<string, number>();
+  const warn = (id: string, what: string) => (err: unknown) =>
+    log.warning(`MCP session ${id}: ${what} in the store failed: ${err instanceof Error ? err.message : err}`);
+  /** Marks the session seen for the other replicas, unless this one did so lately; returns when it last did. */
+  const touch = (id: string, last: number | undefined): number => {
+    const now = clock.now();
+    if (!shared || (last !== undefined && now - last < touchEveryMs)) return last ?? now;
+    shared.seen(id, now).catch(warn(id, "marking it seen"));
+    return now;
+  };
 
-  const closeIdle = () => {
+  const closeIdle = async () => {
     for (const [id, entry] of open) {
-      if (entry.streams > 0 || clock.now() - entry.lastSeen < limits.idleMs) continue;
+      if (entry.streams > 0) {
+        entry.touchedAt = touch(id, entry.touchedAt);
+        continue;
+      }
+      if (clock.now() - entry.lastSeen < limits.idleMs) continue;
+      // Another replica may have answered it since: then it is not idle.
+      const elsewhere = shared ? await shared.get(id).catch(() => "unknown" as const) : undefined;
+      if (elsewhere === "unknown") continue;
+      if (elsewhere && clock.now() - elsewhere.lastSeen < limits.idleMs) {
+        entry.lastSeen = elsewhere.lastSeen;
+        continue;
+      }
       log.info(`MCP session ${id} was idle for ${Math.round(limits.idleMs / 60_000)} min: closed`);
       void entry.transport.close();
     }
+    if (!shared) return;
+    for (const [id, at] of adoptedTouched) if (clock.now() - at >= limits.idleMs) adoptedTouched.delete(id);
+    await shared.expire(clock.now() - limits.idleMs).catch(warn("*", "expiring idle ones"));
   };
-  const sweeper = setInterval(closeIdle, 60_000);
+  const sweeper = setInterval(() => void closeIdle(), 60_000);
   sweeper.unref();
 
   /** A tools/call of a tool waiter serves but the caller may not call: its name. */
@@ -89,6 +119,51 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     const tool = app.tools.find((t) => t.name === call.params?.name);
     return tool && !allowedTools(auth)(tool) ? tool.name : undefined;
   };
+  /** Refuses, in OAuth's words so a client can ask for more, a call of a tool the token does not list. */
+  const refusedScope = (req: Request, res: Response): boolean => {
+    const beyond = beyondScope(req.body, req.auth);
+    if (!beyond) return false;
+    res.set("www-authenticate", `Bearer error="insufficient_scope", scope="${WRITE_SCOPE}"`);
+    res
+      .status(403)
+      .json({ error: "insufficient_scope", error_description: `Token ${req.auth?.clientId} may not call ${beyond}` });
+    return true;
+  };
+
+  /**
+   * A request of a session another replica opened (or this one before a restart): a POST is
+   * answered by a server of its own for this request alone; the session's notification stream
+   * stays with the replica that holds it.
+   */
+  const adopted = async (req: Request, res: Response, id: string) => {
+    if (req.method === "GET") {
+      res.set("allow", "POST, DELETE");
+      rpcError(
+        res,
+        405,
+        -32000,
+        "This session's notification stream is held by the waiter replica that opened it; route requests by Mcp-Session-Id to reach it",
+      );
+      return;
+    }
+    if (req.method === "DELETE") {
+      await shared?.close(id);
+      adoptedTouched.delete(id);
+      res.status(200).end();
+      return;
+    }
+    if (refusedScope(req, res)) return;
+    adoptedTouched.set(id, touch(id, adoptedTouched.get(id)));
+    const session = app.session(log.forSession(), req.auth && allowedTools(req.auth));
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    res.once("close", () => {
+      void transport.close();
+      void session.close();
+    });
+    await session.server.connect(transport);
+    await transport.handleRequest(req, res, req.body);
+  };
+
   let stopping = false;
   const handle = async (req: Request, res: Response) => {
     if (stopping && req.method === "GET") {
@@ -100,21 +175,26 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     const id = req.headers["mcp-session-id"];
     if (typeof id === "string") {
       const entry = open.get(id);
+      if (!entry && shared) {
+        const known = await shared.get(id).catch(() => "unavailable" as const);
+        if (known === "unavailable") {
+          res.set("retry-after", "5");
+          rpcError(res, 503, -32000, "The session cannot be looked up now (the event store is unreachable); try again");
+          return;
+        }
+        if (known && (known.caller ?? undefined) === caller) {
+          await adopted(req, res, id);
+          return;
+        }
+      }
       // Another token's session is as unknown to this caller as one that ended.
       if (!entry || entry.caller !== caller) {
         rpcError(res, 404, -32001, "Session not found: it ended or expired; start a new one with initialize");
         return;
       }
       entry.lastSeen = clock.now();
-      const beyond = beyondScope(req.body, req.auth);
-      if (beyond) {
-        // Not a tool this token lists: said in OAuth's words, so a client can ask for more.
-        res.set("www-authenticate", `Bearer error="insufficient_scope", scope="${WRITE_SCOPE}"`);
-        res
-          .status(403)
-          .json({ error: "insufficient_scope", error_description: `Token ${caller} may not call ${beyond}` });
-        return;
-      }
+      entry.touchedAt = touch(id, entry.touchedAt);
+      if (refusedScope(req, res)) return;
       if (req.method === "GET") {
         entry.streams += 1;
         res.once("close", () => {
@@ -129,7 +209,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       rpcError(res, 400, -32000, "Bad Request: no Mcp-Session-Id header; a session starts with an initialize request");
       return;
     }
-    closeIdle();
+    await closeIdle();
     if (open.size >= limits.maxSessions) {
       res.set("retry-after", "60");
       rpcError(res, 503, -32000, `The server holds its most sessions (${limits.maxSessions}); try again later`);
@@ -140,16 +220,23 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: randomUUID,
       eventStore: new ReplayBuffer(),
-      onsessioninitialized: (sessionId) => {
-        open.set(sessionId, { caller, transport, session, lastSeen: clock.now(), streams: 0 });
+      onsessioninitialized: async (sessionId) => {
+        const now = clock.now();
+        open.set(sessionId, { caller, transport, session, lastSeen: now, touchedAt: now, streams: 0 });
         log.info(`MCP session ${sessionId} opened${caller ? ` with token ${caller}` : ""}`);
+        // Before the client hears of it: its next request may reach another replica.
+        await shared?.open(sessionId, caller ?? null, now).catch(warn(sessionId, "recording it"));
       },
     });
     transport.onclose = () => {
       // Closing the session's server closes this transport again.
       if (closed) return;
       closed = true;
-      if (transport.sessionId) open.delete(transport.sessionId);
+      if (transport.sessionId) {
+        open.delete(transport.sessionId);
+        // A replica that stops leaves its sessions to the others (a rolling restart ends none).
+        if (!stopping) shared?.close(transport.sessionId).catch(warn(transport.sessionId, "closing it"));
+      }
       void session.close();
     };
     await session.server.connect(transport);

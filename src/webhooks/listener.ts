@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
+import { ToolError } from "../errors.js";
 import type { EventStore } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
 import type { Log } from "../log.js";
@@ -261,8 +262,10 @@ export function listenerApp({
       refuse(req, res, err.status, err.message);
       return;
     }
-    // The event was not committed: a 5xx tells the sender to try again later.
-    log.error(`webhook listener failed: ${err.stack ?? err.message}`);
+    // The event was not committed: a 5xx tells the sender to try again later. A store that
+    // cannot be reached says so in a line; anything else is a fault whose stack is wanted.
+    if (err instanceof ToolError) log.warning(`webhook listener: ${err.message}`);
+    else log.error(`webhook listener failed: ${err.stack ?? err.message}`);
     res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
   });
   return app;

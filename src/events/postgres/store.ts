@@ -14,11 +14,13 @@ import type {
   NewEvent,
   Retention,
   RunLog,
+  SessionLog,
   StoredEvent,
   StoreStats,
 } from "../store.js";
 import { PRUNE_RUNS, postgresRuns, type Query } from "./runs.js";
 import { migrate } from "./schema.js";
+import { postgresSessions } from "./sessions.js";
 import { ListenWatch } from "./watch.js";
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -62,7 +64,7 @@ function unreachable(err: unknown): string | undefined {
   const { code, message } = err as { code?: string; message?: string };
   if (code && /^(08|57P0|53300)/.test(code)) return `PostgreSQL ${code}`;
   if (code && /^E[A-Z]+$/.test(code)) return code;
-  if (/Connection terminated|timeout exceeded when trying to connect|Query read timeout/i.test(message ?? "")) {
+  if (/Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout/i.test(message ?? "")) {
     return "the connection failed or timed out";
   }
   return undefined;
@@ -159,6 +161,7 @@ export class PostgresEventStore implements EventStore {
   #committing: Promise<void> | undefined;
   #closed = false;
   readonly runs: RunLog;
+  readonly sessions: SessionLog;
 
   /** Connects, brings the schema up to date and starts listening; throws when the database cannot be used. */
   static async open(options: PostgresOptions): Promise<PostgresEventStore> {
@@ -193,6 +196,7 @@ export class PostgresEventStore implements EventStore {
     this.#retention = retention;
     this.#channel = channel;
     this.runs = postgresRuns(this.#query);
+    this.sessions = postgresSessions(this.#query);
     this.#watch = new ListenWatch({
       connect: () => new pg.Client(config),
       channel,
