@@ -272,6 +272,10 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     statuses.push(away.statusCode);
     expect(away.headers["retry-after"]).toBeDefined();
     await away.body.dump();
+    // A model calling a tool is told so, within the call's deadline.
+    const listed = await agent.callTool({ name: "events_list", arguments: {} });
+    expect(listed.isError).toBe(true);
+    expect(JSON.stringify(listed.content)).toMatch(/event store's database cannot be reached/);
     // And a load balancer's health check sees the replica unwell.
     const health = await request(`${b.base}/healthz`);
     expect(health.statusCode).toBe(503);
