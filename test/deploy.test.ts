@@ -1,7 +1,7 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFile, execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -11,6 +11,7 @@ import { Agent, request, fetch as undiciFetch } from "undici";
 import { afterAll, expect, test } from "vitest";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
+import { localized, nginx, nginxRequired, startNginx } from "./nginx.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 
@@ -115,17 +116,10 @@ test("the image's command serves with its environment, refuses to start there wi
   expect(healthy).toBe(0);
 });
 
-const nginx = ["/usr/sbin", ...(process.env.PATH ?? "").split(delimiter)]
-  .map((dir) => join(dir, "nginx"))
-  .find((path) => existsSync(path));
-// .ci/run installs nginx and sets this, so that CI never skips what follows.
-const nginxRequired = process.env.WAITER_TEST_NGINX === "required";
-
 test.runIf(nginx !== undefined || nginxRequired)(
   "behind nginx set up as docs/nginx.conf is, an agent with a token calls tools over HTTPS and is told of a webhook at once",
   async () => {
-    if (nginx === undefined) throw new Error("nginx is not installed (Debian's package nginx)");
-    const dir = mkdtempSync(join(tmpdir(), "waiter-nginx-"));
+    const dir = mkdtempSync(join(tmpdir(), "waiter-cert-"));
     const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
     execFileSync(
       "openssl",
@@ -137,38 +131,16 @@ test.runIf(nginx !== undefined || nginxRequired)(
     );
     const [waiterPort, httpsPort] = [await freePort(), await freePort()];
 
-    // docs/nginx.conf with this machine's certificate, ports and name; each example value must be there.
-    let site = read("docs/nginx.conf");
-    const examples: [string, string][] = [
+    // docs/nginx.conf with this machine's certificate, ports and name.
+    const site = localized(read("docs/nginx.conf"), [
       ["listen [::]:443 ssl;", ""],
       ["listen 443 ssl;", `listen 127.0.0.1:${httpsPort} ssl;`],
       ["/etc/letsencrypt/live/waiter.example.com/fullchain.pem", cert],
       ["/etc/letsencrypt/live/waiter.example.com/privkey.pem", key],
       ["server_name waiter.example.com;", "server_name localhost;"],
       ["http://127.0.0.1:8790;", `http://127.0.0.1:${waiterPort};`],
-    ];
-    for (const [example, here] of examples) {
-      expect(site, example).toContain(example);
-      site = site.replace(example, here);
-    }
-    for (const temp of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, temp));
-    writeFileSync(join(dir, "site.conf"), site);
-    writeFileSync(
-      join(dir, "nginx.conf"),
-      `daemon off; master_process off; pid ${dir}/nginx.pid; error_log stderr;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
-  include ${dir}/site.conf;
-}
-`,
-    );
-    const nginxArgs = ["-e", "stderr", "-p", dir, "-c", join(dir, "nginx.conf")];
-    execFileSync(nginx, ["-t", "-q", ...nginxArgs]);
-    const proxy = spawn(nginx, nginxArgs, { stdio: "ignore" });
-    others.push(proxy);
+    ]);
+    others.push(startNginx(site).process);
 
     const OPS = "0123456789abcdef".repeat(4);
     await startNode(

@@ -1,14 +1,16 @@
-import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { type ChildProcess, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import pg from "pg";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
+import { localized, nginx, nginxRequired, startNginx } from "./nginx.js";
 import { postgresAvailable, postgresRequired, type RunningPostgres, startPostgres } from "./postgres.js";
 import { killStarted, SERVING, type Started, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
@@ -31,9 +33,9 @@ async function freshDatabaseUrl(): Promise<string> {
   return `${server.url}?options=${encodeURIComponent(`-c search_path=${name}`)}`;
 }
 
-async function replica(url: string, env: Record<string, string> = {}): Promise<Started & { base: string }> {
+async function replica(url: string, env: Record<string, string> = {}, port = 0): Promise<Started & { base: string }> {
   const started = await startNode(
-    [CLI, "serve", "--listen", "127.0.0.1:0"],
+    [CLI, "serve", "--listen", `127.0.0.1:${port}`],
     {
       WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-replica-")),
       WAITER_DATABASE_URL: url,
@@ -122,9 +124,11 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
   beforeAll(async () => {
     server = await startPostgres();
   }, 30_000);
+  const proxies: ChildProcess[] = [];
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.close().catch(() => {})));
     killStarted();
+    for (const proxy of proxies.splice(0)) proxy.kill("SIGKILL");
   });
   afterAll(async () => {
     await server?.stop();
@@ -154,7 +158,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     expect(new Set(stored).size).toBe(stored.length);
   }, 60_000);
 
-  test("a session opened on one replica is answered by the other, events_wait included; its stream stays home", async () => {
+  test("a session opened on one replica is taken up by the other: calls, events_wait, its stream, its end", async () => {
     const url = await freshDatabaseUrl();
     const [a, b] = [await replica(url), await replica(url)];
     // A load balancer without affinity: POSTs alternate between the replicas, the GET stream goes to a.
@@ -183,9 +187,12 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     }
     const sessionId = transport.sessionId as string;
     const headers = { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-06-18", accept: "text/event-stream" };
-    const elsewhere = await request(`${b.base}/mcp`, { method: "GET", headers });
-    expect(elsewhere.statusCode).toBe(405);
-    await elsewhere.body.dump();
+    // b holds a copy of the session now: it serves the session's stream too.
+    const stream = await request(`${b.base}/mcp`, { method: "GET", headers });
+    expect(stream.statusCode).toBe(200);
+    expect(stream.headers["content-type"]).toBe("text/event-stream");
+    stream.body.destroy();
+    expect(b.stderr()).toMatch(new RegExp(`MCP session ${sessionId} taken up from another replica`));
     // Ended through the other replica, the session is gone there.
     const ended = await request(`${b.base}/mcp`, { method: "DELETE", headers });
     expect(ended.statusCode).toBe(200);
@@ -250,6 +257,57 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     expect(await a.exited).toBe(0);
     expect((await listAs(tokens.OPS_TOKEN)).status).toBe(200);
   }, 30_000);
+
+  test.runIf(nginx !== undefined || nginxRequired)(
+    "behind nginx set up as docs/nginx-replicas.conf, a session's stream works, and its calls go on when its replica dies",
+    async () => {
+      const url = await freshDatabaseUrl();
+      const [portA, portB, portProxy] = [await freePort(), await freePort(), await freePort()];
+      const base = `http://127.0.0.1:${portProxy}`;
+      const behind = { WAITER_WEBHOOKS_PUBLIC_URL: base };
+      const [a, b] = [await replica(url, behind, portA), await replica(url, behind, portB)];
+      const proxy = startNginx(
+        localized(readFileSync(new URL("../docs/nginx-replicas.conf", import.meta.url), "utf8"), [
+          ["waiter-1:8790", `127.0.0.1:${portA}`],
+          ["waiter-2:8790", `127.0.0.1:${portB}`],
+          ["listen 80;", `listen 127.0.0.1:${portProxy};`],
+        ]),
+      ).process;
+      proxies.push(proxy);
+      await expect
+        .poll(() =>
+          request(`${base}/healthz`).then(
+            (r) => r.statusCode,
+            () => 0,
+          ),
+        )
+        .toBe(200);
+
+      const client = await connect(base);
+      const updates: string[] = [];
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        updates.push(n.params.uri);
+      });
+      await client.subscribeResource({ uri: "events://recent" });
+      expect(await post(base, "through-nginx")).toBe(200);
+      // Over the session's GET stream, through nginx, from the replica that holds the session.
+      await expect.poll(() => updates, { timeout: 5_000 }).toContain("events://recent");
+
+      // The replica nginx sends the session to: the one that took it up, or the one that opened it.
+      const holder = ([a, b].find((r) => /taken up/.test(r.stderr())) ??
+        [a, b].find((r) => /MCP session \S+ opened/.test(r.stderr()))) as typeof a;
+      holder.child.kill("SIGKILL");
+      await holder.exited;
+      const listed = await client.callTool({ name: "events_list", arguments: {} });
+      expect(listed.isError).toBeFalsy();
+      expect(JSON.stringify(listed.structuredContent)).toContain("through-nginx");
+      const waiting = waitFor(client, "after.failover");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await post(base, "failover", "after.failover")).toBe(200);
+      expect(deliveryOf(await waiting)).toBe("failover");
+    },
+    30_000,
+  );
 
   test("a PostgreSQL restart mid-burst: senders told to retry, nothing lost or stored twice, waits still woken", async () => {
     const url = await freshDatabaseUrl();

@@ -137,11 +137,12 @@ export interface RunLog {
  * answer a session another opened. Kept only by stores several servers share (PostgreSQL).
  */
 export interface SessionLog {
-  /** `caller`: the token that opened it, null when callers are not asked. */
-  open(id: string, caller: string | null, now: number): Promise<void>;
-  /** The open session's caller, and when a replica last saw it; undefined when it is not open. */
-  get(id: string): Promise<{ caller: string | null; lastSeen: number } | undefined>;
-  seen(id: string, now: number): Promise<void>;
+  /** `caller`: the token that opened it, null when callers are not asked; `init`: the initialize request's params, as JSON. */
+  open(id: string, caller: string | null, init: string, now: number): Promise<void>;
+  /** The open session; undefined when it is not open. */
+  get(id: string): Promise<{ caller: string | null; init: string; lastSeen: number } | undefined>;
+  /** Marks it seen; false when it is not open (it ended, or expired). */
+  seen(id: string, now: number): Promise<boolean>;
   close(id: string): Promise<void>;
   /** Closes the sessions no replica has seen since `before`. */
   expire(before: number): Promise<void>;

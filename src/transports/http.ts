@@ -1,14 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { getRequestListener } from "@hono/node-server";
 import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import {
-  type EventId,
-  type EventStore,
-  StreamableHTTPServerTransport,
-  type StreamId,
-} from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { EventId, EventStore, StreamId } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { isInitializeRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { App, Session } from "../app-types.js";
@@ -48,7 +45,7 @@ export interface McpSessions {
 interface Open {
   /** The name of the token that opened the session; only it may use the session. */
   caller: string | undefined;
-  transport: StreamableHTTPServerTransport;
+  transport: WebStandardStreamableHTTPServerTransport;
   session: Session;
   lastSeen: number;
   /** When this replica last marked it seen in the shared store. */
@@ -65,49 +62,59 @@ function rpcError(res: Response, status: number, code: number, message: string):
   res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id: null });
 }
 
+/** Answers an Express request through the SDK's web-standard transport, as the SDK's Node transport does. */
+async function serveThrough(transport: WebStandardStreamableHTTPServerTransport, req: Request, res: Response) {
+  const listener = getRequestListener(
+    (webRequest) => transport.handleRequest(webRequest, { authInfo: req.auth, parsedBody: req.body }),
+    { overrideGlobalObjects: false },
+  );
+  await listener(req, res);
+}
+
 /**
  * The sessions of MCP clients over Streamable HTTP, as the SDK's transport keeps them: an
  * initialize without Mcp-Session-Id opens one (its own McpServer, its own log for notifications),
  * every later request names it, DELETE ends it. A session that sends nothing and listens on no
  * stream for `idleMs` is closed, checked each minute and before a new one opens; their number is capped.
+ *
+ * Where replicas share a store (PostgreSQL), a session is also written there with what its client
+ * sent at initialize, and a replica that gets a request of a session it does not hold takes it up:
+ * it opens its own copy, initialized as the client initialized the first, and keeps it while the
+ * session's requests come to it. What a copy holds between requests (its notification stream,
+ * resource subscriptions, logging level, replay buffer) is its own.
  */
 export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSessions {
   const open = new Map<string, Open>();
-  // Where replicas share a store, every session is written there too, and a replica answers a
-  // session another opened; each tells the others it is in use at most this often.
   const shared = app.store?.sessions;
+  // Each replica tells the others a session is in use at most this often.
   const touchEveryMs = Math.min(60_000, limits.idleMs / 4);
-  const adoptedTouched = new Map<string, number>();
-  const warn = (id: string, what: string) => (err: unknown) =>
+  const storeFailed = (id: string, what: string) => (err: unknown) =>
     log.warning(`MCP session ${id}: ${what} in the store failed: ${err instanceof Error ? err.message : err}`);
-  /** Marks the session seen for the other replicas, unless this one did so lately; returns when it last did. */
-  const touch = (id: string, last: number | undefined): number => {
+  /** Marks the session seen for the other replicas, unless this one did lately; a copy of one ended elsewhere closes. */
+  const touch = (id: string, entry: Open) => {
     const now = clock.now();
-    if (!shared || (last !== undefined && now - last < touchEveryMs)) return last ?? now;
-    shared.seen(id, now).catch(warn(id, "marking it seen"));
-    return now;
+    if (!shared || now - entry.touchedAt < touchEveryMs) return;
+    entry.touchedAt = now;
+    shared.seen(id, now).then(
+      (known) => {
+        if (known) return;
+        log.info(`MCP session ${id} was ended on another replica: closed here`);
+        void entry.transport.close();
+      },
+      storeFailed(id, "marking it seen"),
+    );
   };
 
   const closeIdle = async () => {
     for (const [id, entry] of open) {
-      if (entry.streams > 0) {
-        entry.touchedAt = touch(id, entry.touchedAt);
-        continue;
+      if (entry.streams > 0) touch(id, entry);
+      else if (clock.now() - entry.lastSeen >= limits.idleMs) {
+        log.info(`MCP session ${id} was idle for ${Math.round(limits.idleMs / 60_000)} min: closed`);
+        void entry.transport.close();
       }
-      if (clock.now() - entry.lastSeen < limits.idleMs) continue;
-      // Another replica may have answered it since: then it is not idle.
-      const elsewhere = shared ? await shared.get(id).catch(() => "unknown" as const) : undefined;
-      if (elsewhere === "unknown") continue;
-      if (elsewhere && clock.now() - elsewhere.lastSeen < limits.idleMs) {
-        entry.lastSeen = elsewhere.lastSeen;
-        continue;
-      }
-      log.info(`MCP session ${id} was idle for ${Math.round(limits.idleMs / 60_000)} min: closed`);
-      void entry.transport.close();
     }
-    if (!shared) return;
-    for (const [id, at] of adoptedTouched) if (clock.now() - at >= limits.idleMs) adoptedTouched.delete(id);
-    await shared.expire(clock.now() - limits.idleMs).catch(warn("*", "expiring idle ones"));
+    // A session no replica has seen for as long ends for all of them.
+    await shared?.expire(clock.now() - limits.idleMs).catch(storeFailed("*", "expiring idle ones"));
   };
   const sweeper = setInterval(() => void closeIdle(), 60_000);
   sweeper.unref();
@@ -119,52 +126,56 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     const tool = app.tools.find((t) => t.name === call.params?.name);
     return tool && !allowedTools(auth)(tool) ? tool.name : undefined;
   };
-  /** Refuses, in OAuth's words so a client can ask for more, a call of a tool the token does not list. */
-  const refusedScope = (req: Request, res: Response): boolean => {
-    const beyond = beyondScope(req.body, req.auth);
-    if (!beyond) return false;
-    res.set("www-authenticate", `Bearer error="insufficient_scope", scope="${WRITE_SCOPE}"`);
-    res
-      .status(403)
-      .json({ error: "insufficient_scope", error_description: `Token ${req.auth?.clientId} may not call ${beyond}` });
-    return true;
-  };
-
-  /**
-   * A request of a session another replica opened (or this one before a restart): a POST is
-   * answered by a server of its own for this request alone; the session's notification stream
-   * stays with the replica that holds it.
-   */
-  const adopted = async (req: Request, res: Response, id: string) => {
-    if (req.method === "GET") {
-      res.set("allow", "POST, DELETE");
-      rpcError(
-        res,
-        405,
-        -32000,
-        "This session's notification stream is held by the waiter replica that opened it; route requests by Mcp-Session-Id to reach it",
-      );
-      return;
-    }
-    if (req.method === "DELETE") {
-      await shared?.close(id);
-      adoptedTouched.delete(id);
-      res.status(200).end();
-      return;
-    }
-    if (refusedScope(req, res)) return;
-    adoptedTouched.set(id, touch(id, adoptedTouched.get(id)));
-    const session = app.session(log.forSession(), req.auth && allowedTools(req.auth));
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
-    res.once("close", () => {
-      void transport.close();
-      void session.close();
-    });
-    await session.server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
-  };
 
   let stopping = false;
+  /**
+   * Opens this replica's copy of a session: a new session for an initialize, or `taken`, one
+   * another replica opened, initialized again from what its client sent then.
+   */
+  const openSession = async (req: Request, taken?: { id: string; init: unknown }) => {
+    const caller = req.auth?.clientId;
+    const session = app.session(log.forSession(), req.auth && allowedTools(req.auth));
+    let closed = false;
+    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: taken ? () => taken.id : randomUUID,
+      eventStore: new ReplayBuffer(),
+      onsessioninitialized: async (id) => {
+        const now = clock.now();
+        open.set(id, { caller, transport, session, lastSeen: now, touchedAt: now, streams: 0 });
+        if (taken) {
+          log.info(`MCP session ${id} taken up from another replica${caller ? ` with token ${caller}` : ""}`);
+          return;
+        }
+        log.info(`MCP session ${id} opened${caller ? ` with token ${caller}` : ""}`);
+        // Before the client hears of it: its next request may reach another replica.
+        const init = JSON.stringify((req.body as { params?: unknown }).params ?? {});
+        await shared?.open(id, caller ?? null, init, now).catch(storeFailed(id, "recording it"));
+      },
+    });
+    transport.onclose = () => {
+      // Closing the session's server closes this transport again.
+      if (closed) return;
+      closed = true;
+      if (transport.sessionId) open.delete(transport.sessionId);
+      void session.close();
+    };
+    await session.server.connect(transport);
+    if (taken) {
+      const post = (message: object) =>
+        transport.handleRequest(
+          new Request("http://waiter.invalid/mcp", {
+            method: "POST",
+            headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+            body: JSON.stringify(message),
+          }),
+          { authInfo: req.auth, parsedBody: message },
+        );
+      await (await post({ jsonrpc: "2.0", id: 0, method: "initialize", params: taken.init })).text();
+      await (await post({ jsonrpc: "2.0", method: "notifications/initialized" })).text();
+    }
+    return transport;
+  };
+
   const handle = async (req: Request, res: Response) => {
     if (stopping && req.method === "GET") {
       res.set("retry-after", "5");
@@ -174,7 +185,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     const caller = req.auth?.clientId;
     const id = req.headers["mcp-session-id"];
     if (typeof id === "string") {
-      const entry = open.get(id);
+      let entry = open.get(id);
       if (!entry && shared) {
         const known = await shared.get(id).catch(() => "unavailable" as const);
         if (known === "unavailable") {
@@ -182,9 +193,9 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
           rpcError(res, 503, -32000, "The session cannot be looked up now (the event store is unreachable); try again");
           return;
         }
-        if (known && (known.caller ?? undefined) === caller) {
-          await adopted(req, res, id);
-          return;
+        if (known && (known.caller ?? undefined) === caller && !stopping && open.size < limits.maxSessions) {
+          await openSession(req, { id, init: JSON.parse(known.init) });
+          entry = open.get(id);
         }
       }
       // Another token's session is as unknown to this caller as one that ended.
@@ -193,16 +204,26 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         return;
       }
       entry.lastSeen = clock.now();
-      entry.touchedAt = touch(id, entry.touchedAt);
-      if (refusedScope(req, res)) return;
+      touch(id, entry);
+      const beyond = beyondScope(req.body, req.auth);
+      if (beyond) {
+        // Not a tool this token lists: said in OAuth's words, so a client can ask for more.
+        res.set("www-authenticate", `Bearer error="insufficient_scope", scope="${WRITE_SCOPE}"`);
+        res
+          .status(403)
+          .json({ error: "insufficient_scope", error_description: `Token ${caller} may not call ${beyond}` });
+        return;
+      }
       if (req.method === "GET") {
-        entry.streams += 1;
+        const listening = entry;
+        listening.streams += 1;
         res.once("close", () => {
-          entry.streams -= 1;
-          entry.lastSeen = clock.now();
+          listening.streams -= 1;
+          listening.lastSeen = clock.now();
         });
       }
-      await entry.transport.handleRequest(req, res, req.body);
+      if (req.method === "DELETE") await shared?.close(id).catch(storeFailed(id, "ending it"));
+      await serveThrough(entry.transport, req, res);
       return;
     }
     if (req.method !== "POST" || !isInitializeRequest(req.body)) {
@@ -215,32 +236,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       rpcError(res, 503, -32000, `The server holds its most sessions (${limits.maxSessions}); try again later`);
       return;
     }
-    const session = app.session(log.forSession(), req.auth && allowedTools(req.auth));
-    let closed = false;
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: randomUUID,
-      eventStore: new ReplayBuffer(),
-      onsessioninitialized: async (sessionId) => {
-        const now = clock.now();
-        open.set(sessionId, { caller, transport, session, lastSeen: now, touchedAt: now, streams: 0 });
-        log.info(`MCP session ${sessionId} opened${caller ? ` with token ${caller}` : ""}`);
-        // Before the client hears of it: its next request may reach another replica.
-        await shared?.open(sessionId, caller ?? null, now).catch(warn(sessionId, "recording it"));
-      },
-    });
-    transport.onclose = () => {
-      // Closing the session's server closes this transport again.
-      if (closed) return;
-      closed = true;
-      if (transport.sessionId) {
-        open.delete(transport.sessionId);
-        // A replica that stops leaves its sessions to the others (a rolling restart ends none).
-        if (!stopping) shared?.close(transport.sessionId).catch(warn(transport.sessionId, "closing it"));
-      }
-      void session.close();
-    };
-    await session.server.connect(transport);
-    await transport.handleRequest(req, res, req.body);
+    await serveThrough(await openSession(req), req, res);
   };
 
   return {

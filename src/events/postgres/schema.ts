@@ -61,8 +61,8 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (source, dedupe_id)
    );
    CREATE INDEX dropped_deliveries_at ON dropped_deliveries (dropped_at);`,
-  // 4: MCP sessions, so that any replica answers a session another opened.
-  `CREATE TABLE mcp_sessions (id TEXT PRIMARY KEY, caller TEXT, last_seen BIGINT NOT NULL);`,
+  // 4: MCP sessions with what their clients sent at initialize, so any replica can take one up.
+  `CREATE TABLE mcp_sessions (id TEXT PRIMARY KEY, caller TEXT, init TEXT NOT NULL, last_seen BIGINT NOT NULL);`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

@@ -64,7 +64,11 @@ function unreachable(err: unknown): string | undefined {
   const { code, message } = err as { code?: string; message?: string };
   if (code && /^(08|57P0|53300)/.test(code)) return `PostgreSQL ${code}`;
   if (code && /^E[A-Z]+$/.test(code)) return code;
-  if (/Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout/i.test(message ?? "")) {
+  if (
+    /Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout/i.test(
+      message ?? "",
+    )
+  ) {
     return "the connection failed or timed out";
   }
   return undefined;
