@@ -7,9 +7,14 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import pg from "pg";
 import { request } from "undici";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
+import { sessionOptions } from "../src/app.js";
+import { mcpSessions } from "../src/transports/http.js";
+import { startListener } from "../src/webhooks/listener.js";
+import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
+import { startApp } from "./memory.js";
 import { localized, nginx, nginxRequired, startNginx } from "./nginx.js";
 import { postgresAvailable, postgresRequired, type RunningPostgres, startPostgres } from "./postgres.js";
 import { killStarted, SERVING, type Started, startNode } from "./spawn.js";
@@ -308,6 +313,87 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     },
     30_000,
   );
+
+  test("a session ended through one replica closes its copy on another at the next sweep", async () => {
+    const url = await freshDatabaseUrl();
+    // Two replicas in this process, their minute's sweep on a clock the test moves.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const replicas = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const { app, config, log, stderr } = await startApp({
+          WAITER_DATABASE_URL: url,
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+          WAITER_TOOLSETS: "events,webhooks",
+          ERP_SECRET,
+        });
+        const sessions = mcpSessions(app, log, sessionOptions(config));
+        const listener = await startListener({
+          webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+          store: app.store,
+          http: app.http,
+          log,
+          routes: sessions.mount,
+        });
+        replicas.push({ app, sessions, listener, stderr });
+      }
+      const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
+      const rpc = (base: string, method: "POST" | "DELETE", id?: string, body?: object) =>
+        request(`${base}/mcp`, {
+          method,
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+            "mcp-protocol-version": "2025-06-18",
+            ...(id ? { "mcp-session-id": id } : {}),
+          },
+          ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+      const opened = await rpc(a.listener.url, "POST", undefined, {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+      });
+      const id = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      const list = { jsonrpc: "2.0", id: 2, method: "tools/list" };
+      const statusOn = async (base: string) => {
+        const answer = await rpc(base, "POST", id, list);
+        await answer.body.dump();
+        return answer.statusCode;
+      };
+      expect(await statusOn(b.listener.url)).toBe(200);
+      expect(b.sessions.count()).toBe(1);
+      const ended = await rpc(a.listener.url, "DELETE", id);
+      expect(ended.statusCode).toBe(200);
+      await ended.body.dump();
+      expect(await statusOn(a.listener.url)).toBe(404);
+      // b's copy answers until its sweep learns the session ended.
+      expect(await statusOn(b.listener.url)).toBe(200);
+      await vi.advanceTimersByTimeAsync(60_000);
+      await expect.poll(() => b.sessions.count()).toBe(0);
+      expect(b.stderr()).toContain(`MCP session ${id} ended on another replica: closed here`);
+      expect(await statusOn(b.listener.url)).toBe(404);
+
+      // A request that fails inside waiter is a 503 to try again, not the client's parse error.
+      const db = new pg.Client(url);
+      await db.connect();
+      await db.query("INSERT INTO mcp_sessions (id, caller, init, last_seen) VALUES ('broken', NULL, 'not json', 0)");
+      await db.end();
+      const failed = await rpc(b.listener.url, "POST", "broken", list);
+      expect(failed.statusCode).toBe(503);
+      expect(failed.headers["retry-after"]).toBe("5");
+      await failed.body.dump();
+    } finally {
+      vi.useRealTimers();
+      for (const { app, sessions, listener } of replicas) {
+        await sessions.close();
+        await listener.close();
+        await app.close();
+      }
+    }
+  }, 30_000);
 
   test("a PostgreSQL restart mid-burst: senders told to retry, nothing lost or stored twice, waits still woken", async () => {
     const url = await freshDatabaseUrl();

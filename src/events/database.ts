@@ -36,7 +36,9 @@ export function resolveDatabase(
 ): DatabaseConfig {
   const { url, passwordEnv } = values;
   if (url === undefined) return {};
-  if (new URL(url).password && origin("url") !== databaseSettings.url.env) {
+  // The driver takes a password from the query too (?password=…).
+  const parsed = new URL(url);
+  if ((parsed.password || parsed.searchParams.has("password")) && origin("url") !== databaseSettings.url.env) {
     throw new ConfigError(
       `invalid setting ${origin("url")}: it holds a password, which must not be written in a file; put it in PGPASSWORD or in the variable database.passwordEnv names`,
     );

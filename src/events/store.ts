@@ -141,8 +141,8 @@ export interface SessionLog {
   open(id: string, caller: string | null, init: string, now: number): Promise<void>;
   /** The open session; undefined when it is not open. */
   get(id: string): Promise<{ caller: string | null; init: string; lastSeen: number } | undefined>;
-  /** Marks it seen; false when it is not open (it ended, or expired). */
-  seen(id: string, now: number): Promise<boolean>;
+  /** Marks sessions seen, each at its time; resolves with those of them still open (not ended, nor expired). */
+  seen(at: Map<string, number>): Promise<Set<string>>;
   close(id: string): Promise<void>;
   /** Closes the sessions no replica has seen since `before`. */
   expire(before: number): Promise<void>;

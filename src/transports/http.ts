@@ -48,11 +48,12 @@ interface Open {
   transport: WebStandardStreamableHTTPServerTransport;
   session: Session;
   lastSeen: number;
-  /** When this replica last marked it seen in the shared store. */
-  touchedAt: number;
   /** GET streams open: a client listening for notifications is not idle, however long it waits. */
   streams: number;
 }
+
+/** How often sessions are looked over: idle ones closed, the shared store told and asked. */
+const SWEEP_MS = 60_000;
 
 /** The largest JSON-RPC request body taken: arguments are small, and a model's context smaller. */
 const MAX_REQUEST = "4mb";
@@ -86,37 +87,40 @@ async function serveThrough(transport: WebStandardStreamableHTTPServerTransport,
 export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSessions {
   const open = new Map<string, Open>();
   const shared = app.store?.sessions;
-  // Each replica tells the others a session is in use at most this often.
-  const touchEveryMs = Math.min(60_000, limits.idleMs / 4);
-  const storeFailed = (id: string, what: string) => (err: unknown) =>
-    log.warning(`MCP session ${id}: ${what} in the store failed: ${err instanceof Error ? err.message : err}`);
-  /** Marks the session seen for the other replicas, unless this one did lately; a copy of one ended elsewhere closes. */
-  const touch = (id: string, entry: Open) => {
-    const now = clock.now();
-    if (!shared || now - entry.touchedAt < touchEveryMs) return;
-    entry.touchedAt = now;
-    shared.seen(id, now).then(
-      (known) => {
-        if (known) return;
-        log.info(`MCP session ${id} was ended on another replica: closed here`);
-        void entry.transport.close();
-      },
-      storeFailed(id, "marking it seen"),
-    );
-  };
+  const storeFailed = (what: string) => (err: unknown) =>
+    log.warning(`MCP sessions: ${what} in the store failed: ${err instanceof Error ? err.message : err}`);
 
-  const closeIdle = async () => {
+  /** Closes the copies nothing used for `idleMs`; a session listening on its stream is never idle. */
+  const closeIdle = () => {
     for (const [id, entry] of open) {
-      if (entry.streams > 0) touch(id, entry);
+      if (entry.streams > 0) entry.lastSeen = clock.now();
       else if (clock.now() - entry.lastSeen >= limits.idleMs) {
         log.info(`MCP session ${id} was idle for ${Math.round(limits.idleMs / 60_000)} min: closed`);
         void entry.transport.close();
       }
     }
-    // A session no replica has seen for as long ends for all of them.
-    await shared?.expire(clock.now() - limits.idleMs).catch(storeFailed("*", "expiring idle ones"));
   };
-  const sweeper = setInterval(() => void closeIdle(), 60_000);
+  /**
+   * Each minute: closes idle copies, tells the other replicas when this one last used each of its
+   * sessions, closes the copies of sessions that ended elsewhere (a DELETE through another
+   * replica), and ends the sessions no replica has used for `idleMs` (give or take a sweep).
+   */
+  const sweep = async () => {
+    closeIdle();
+    if (!shared) return;
+    const used = new Map([...open].map(([id, entry]) => [id, entry.lastSeen]));
+    const stillOpen = await shared.seen(used).catch(storeFailed("marking sessions seen"));
+    if (stillOpen) {
+      for (const [id, entry] of open) {
+        if (used.has(id) && !stillOpen.has(id)) {
+          log.info(`MCP session ${id} ended on another replica: closed here`);
+          void entry.transport.close();
+        }
+      }
+    }
+    await shared.expire(clock.now() - limits.idleMs - 2 * SWEEP_MS).catch(storeFailed("ending idle sessions"));
+  };
+  const sweeper = setInterval(() => void sweep(), SWEEP_MS);
   sweeper.unref();
 
   /** A tools/call of a tool waiter serves but the caller may not call: its name. */
@@ -141,7 +145,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       eventStore: new ReplayBuffer(),
       onsessioninitialized: async (id) => {
         const now = clock.now();
-        open.set(id, { caller, transport, session, lastSeen: now, touchedAt: now, streams: 0 });
+        open.set(id, { caller, transport, session, lastSeen: now, streams: 0 });
         if (taken) {
           log.info(`MCP session ${id} taken up from another replica${caller ? ` with token ${caller}` : ""}`);
           return;
@@ -149,7 +153,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         log.info(`MCP session ${id} opened${caller ? ` with token ${caller}` : ""}`);
         // Before the client hears of it: its next request may reach another replica.
         const init = JSON.stringify((req.body as { params?: unknown }).params ?? {});
-        await shared?.open(id, caller ?? null, init, now).catch(storeFailed(id, "recording it"));
+        await shared?.open(id, caller ?? null, init, now).catch(storeFailed(`recording session ${id}`));
       },
     });
     transport.onclose = () => {
@@ -204,7 +208,6 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         return;
       }
       entry.lastSeen = clock.now();
-      touch(id, entry);
       const beyond = beyondScope(req.body, req.auth);
       if (beyond) {
         // Not a tool this token lists: said in OAuth's words, so a client can ask for more.
@@ -222,7 +225,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
           listening.lastSeen = clock.now();
         });
       }
-      if (req.method === "DELETE") await shared?.close(id).catch(storeFailed(id, "ending it"));
+      if (req.method === "DELETE") await shared?.close(id).catch(storeFailed(`ending session ${id}`));
       await serveThrough(entry.transport, req, res);
       return;
     }
@@ -230,7 +233,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       rpcError(res, 400, -32000, "Bad Request: no Mcp-Session-Id header; a session starts with an initialize request");
       return;
     }
-    await closeIdle();
+    closeIdle();
     if (open.size >= limits.maxSessions) {
       res.set("retry-after", "60");
       rpcError(res, 503, -32000, `The server holds its most sessions (${limits.maxSessions}); try again later`);
@@ -279,10 +282,20 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       web.get("/mcp", ...auth, handle);
       web.delete("/mcp", ...auth, handle);
       // A body that is too large or not JSON, said as JSON-RPC rather than as the listener would.
-      web.use("/mcp", (err: Error & { type?: string }, _req: Request, res: Response, _next: NextFunction) => {
-        if (err.type === "entity.too.large") rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
-        else rpcError(res, 400, -32700, "Parse error: the request body is not JSON");
-      });
+      web.use(
+        "/mcp",
+        (err: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+          if (err.type === "entity.too.large") rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
+          // The body parser's refusals are the client's; anything else is waiter's, and passing.
+          else if (err.type && err.status && err.status < 500) {
+            rpcError(res, 400, -32700, "Parse error: the request body is not JSON");
+          } else {
+            log.error(`MCP request failed: ${err.stack ?? err.message}`);
+            res.set("retry-after", "5");
+            rpcError(res, 503, -32603, "The request could not be handled now; try again in a moment");
+          }
+        },
+      );
     },
     count: () => open.size,
     endStreams() {

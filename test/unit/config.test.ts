@@ -233,6 +233,8 @@ describe("the event store's database", () => {
     const refused = () => load({}, { file: path });
     expect(refused).toThrow(`invalid setting database.url in ${path}: it holds a password`);
     expect(refused).not.toThrow(/s3cr3t-pw/);
+    const inQuery = file({ database: { url: "postgres://waiter@db.internal/waiter?password=s3cr3t-pw" } });
+    expect(() => load({}, { file: inQuery })).toThrow(/it holds a password/);
     expect(load({}, { file: file({ database: { url: "postgres://waiter@db.internal/waiter" } }) }).database).toEqual({
       url: "postgres://waiter@db.internal/waiter",
     });

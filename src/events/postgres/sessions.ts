@@ -19,12 +19,14 @@ export function postgresSessions(query: Query): SessionLog {
       );
       return row && { caller: row.caller, init: row.init, lastSeen: row.last_seen };
     },
-    async seen(id, now) {
-      const rows = await query(
-        "UPDATE mcp_sessions SET last_seen = greatest(last_seen, $2) WHERE id = $1 RETURNING id",
-        [id, now],
+    async seen(at) {
+      if (at.size === 0) return new Set();
+      const rows = await query<{ id: string }>(
+        `UPDATE mcp_sessions m SET last_seen = greatest(m.last_seen, v.at)
+         FROM unnest($1::text[], $2::bigint[]) AS v (id, at) WHERE m.id = v.id RETURNING m.id`,
+        [[...at.keys()], [...at.values()]],
       );
-      return rows.length > 0;
+      return new Set(rows.map((r) => r.id));
     },
     async close(id) {
       await query("DELETE FROM mcp_sessions WHERE id = $1", [id]);

@@ -1,4 +1,4 @@
-import { randomFillSync } from "node:crypto";
+import { createHash, randomFillSync } from "node:crypto";
 import pg from "pg";
 import { monotonicFactory } from "ulid";
 import { ToolError } from "../../errors.js";
@@ -137,7 +137,6 @@ function pooledRandom(): () => number {
   };
 }
 
-type Counter = "dropped_age" | "dropped_count" | "dropped_bytes";
 interface Pending {
   event: NewEvent;
   resolve: (added: Added) => void;
@@ -188,8 +187,10 @@ export class PostgresEventStore implements EventStore {
     } finally {
       await client.end().catch(() => {});
     }
-    const store = new PostgresEventStore(config, options.retention, `waiter_events:${schema}`);
-    await store.#watch.start();
+    // A channel name is at most 63 bytes, and a schema's name may be as long.
+    const channel = `waiter_events_${createHash("sha256").update(schema).digest("hex").slice(0, 16)}`;
+    const store = new PostgresEventStore(config, options.retention, channel);
+    await store.#watch.start(await store.latestSeq());
     return store;
   }
 
@@ -226,8 +227,12 @@ export class PostgresEventStore implements EventStore {
     }
   };
 
-  /** One transaction on one connection; rolled back when `fn` throws. */
-  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * One transaction on one connection; rolled back when `fn` throws. With `turn`, it first takes
+   * the turn every transaction that adds or drops events takes: held until COMMIT, so sequence
+   * numbers are handed out in commit order.
+   */
+  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, turn = false): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.#pool.connect();
@@ -235,7 +240,7 @@ export class PostgresEventStore implements EventStore {
       throw storeError(err);
     }
     try {
-      await client.query("BEGIN");
+      await client.query(turn ? "BEGIN; SELECT 1 FROM totals FOR UPDATE" : "BEGIN");
       const result = await fn(client);
       await client.query("COMMIT");
       client.release();
@@ -273,179 +278,76 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
-  /** Stores a batch in one transaction, tells this process's listeners, and resolves each add. */
+  /** Stores a batch in one transaction, has this process's listeners told, and resolves each add. */
   async #commit(batch: Pending[]): Promise<void> {
     const events = batch.map((p) => p.event);
     const ids = events.map((e) => this.#nextId(e.receivedAt));
     const results: { seq: number; id: string; duplicate: boolean }[] = [];
-    const told: StoredEvent[] = [];
-    await this.#transaction(async (client) => {
-      // The turn: held until COMMIT, so sequence numbers are taken in commit order.
-      await client.query("SELECT 1 FROM totals FOR UPDATE");
-      const inserted = await client.query<{ seq: number; id: string }>(
-        `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
-         SELECT id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bytea[],
-                     $9::boolean[], $10::integer[])
-              WITH ORDINALITY AS t (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size, ord)
-         WHERE NOT EXISTS (SELECT 1 FROM dropped_deliveries d WHERE d.source = t.source AND d.dedupe_id = t.dedupe_id)
-         ORDER BY ord
-         ON CONFLICT (source, dedupe_id) DO NOTHING RETURNING seq, id`,
-        [
-          ids,
-          events.map((e) => e.source),
-          events.map((e) => e.type),
-          events.map((e) => e.scheme),
-          events.map((e) => e.dedupeId),
-          events.map((e) => e.receivedAt),
-          events.map((e) => JSON.stringify(e.headers)),
-          events.map((e) => e.body),
-          events.map((e) => e.isJson ?? isJson(e.body)),
-          events.map((e) => e.body.length),
-        ],
-      );
-      const seqOf = new Map(inserted.rows.map((r) => [r.id, r.seq]));
-      const repeats = events.filter((_, i) => !seqOf.has(ids[i] as string));
-      const existing = new Map<string, { id: string; seq: number }>();
-      if (repeats.length > 0) {
-        const found = await client.query<{ source: string; dedupe_id: string; id: string; seq: number }>(
-          `SELECT source, dedupe_id, id, seq FROM events WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-           UNION ALL
-           SELECT source, dedupe_id, id, 0 FROM dropped_deliveries WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-          [repeats.map((e) => e.source), repeats.map((e) => e.dedupeId)],
-        );
-        for (const row of found.rows) existing.set(`${row.source}\0${row.dedupe_id}`, row);
+    const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
+    // One round trip: the function takes the turn, stores, counts, keeps the limits, notifies.
+    const inserted = await this.#query<{ seq: number; id: string }>(
+      "SELECT added_seq AS seq, added_id AS id FROM waiter_add($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+      [
+        ids,
+        events.map((e) => e.source),
+        events.map((e) => e.type),
+        events.map((e) => e.scheme),
+        events.map((e) => e.dedupeId),
+        events.map((e) => e.receivedAt),
+        events.map((e) => JSON.stringify(e.headers)),
+        events.map((e) => e.body),
+        events.map((e) => e.isJson ?? isJson(e.body)),
+        events.map((e) => e.body.length),
+        this.#channel,
+        maxEvents,
+        maxBytes,
+        Math.round(maxAgeDays * DAY_MS),
+      ],
+    );
+    const seqOf = new Map(inserted.map((r) => [r.id, r.seq]));
+    const repeats = events.filter((_, i) => !seqOf.has(ids[i] as string));
+    const existing = new Map<string, { id: string; seq: number }>();
+    if (repeats.length > 0) {
+      // Committed already: the stored event, or the delivery retention remembers.
+      for (const r of await this.#query<{ source: string; dedupe_id: string; id: string; seq: number }>(
+        `SELECT source, dedupe_id, id, seq FROM events WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+         UNION ALL
+         SELECT source, dedupe_id, id, 0 FROM dropped_deliveries WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+        [repeats.map((e) => e.source), repeats.map((e) => e.dedupeId)],
+      )) {
+        existing.set(`${r.source}\0${r.dedupe_id}`, r);
       }
-      const counts = new Map<string, number>();
-      let bytes = 0;
-      events.forEach((event, i) => {
-        const id = ids[i] as string;
-        const seq = seqOf.get(id);
-        const duplicate = seq === undefined;
-        if (duplicate) {
-          const stored = existing.get(`${event.source}\0${event.dedupeId}`) as { id: string; seq: number };
-          results.push({ ...stored, duplicate });
-        } else {
-          results.push({ seq, id, duplicate });
-          bytes += event.body.length;
-        }
-        const key = `${event.source}\0${duplicate ? "duplicate" : "accepted"}`;
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-      });
-      const keys = [...counts.keys()].sort();
-      await client.query(
-        `INSERT INTO counters AS c (source, outcome, n) SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
-         ON CONFLICT (source, outcome) DO UPDATE SET n = c.n + excluded.n`,
-        [keys.map((k) => k.split("\0")[0]), keys.map((k) => k.split("\0")[1]), keys.map((k) => counts.get(k))],
+    }
+    events.forEach((event, i) => {
+      const id = ids[i] as string;
+      const seq = seqOf.get(id);
+      results.push(
+        seq === undefined
+          ? { ...(existing.get(`${event.source}\0${event.dedupeId}`) as { id: string; seq: number }), duplicate: true }
+          : { seq, id, duplicate: false },
       );
-      if (inserted.rows.length === 0) return;
-      const [after] = (
-        await client.query<{ events: number; bytes: number }>(
-          "UPDATE totals SET events = events + $1, bytes = bytes + $2 RETURNING events, bytes",
-          [inserted.rows.length, bytes],
-        )
-      ).rows;
-      const last = events.at(-1) as NewEvent;
-      const dropped = await this.#enforceRetention(client, last.receivedAt, after as { events: number; bytes: number });
-      const newest = Math.max(...inserted.rows.map((r) => r.seq));
-      await client.query("SELECT pg_notify($1, $2)", [this.#channel, String(newest)]);
-      if (this.#listeners.size === 0) return;
-      events.forEach((event, i) => {
-        const result = results[i] as { seq: number; id: string; duplicate: boolean };
-        // Retention may already have dropped it (an event larger than maxBytes): then there is none.
-        if (result.duplicate || result.seq <= dropped) return;
-        const stored: StoredEvent = {
-          id: result.id,
-          seq: result.seq,
-          source: event.source,
-          type: event.type,
-          scheme: event.scheme,
-          dedupeId: event.dedupeId,
-          receivedAt: new Date(event.receivedAt).toISOString(),
-          headers: event.headers,
-          payload: event.body.toString("utf8"),
-          isJson: event.isJson ?? isJson(event.body),
-          size: event.body.length,
-          ackedAt: null,
-        };
-        // Before COMMIT: the watch may read the event as soon as it is committed.
-        this.#watch.toldHere(stored);
-        told.push(stored);
-      });
     });
-    for (const event of told) this.#listeners.tell(event);
+    // Told through the watch, which reads every event up to this commit in sequence order: one
+    // another replica committed just before is told before this one, never after it.
+    if (this.#listeners.size > 0) await this.#watch.catchUp();
     batch.forEach(({ resolve }, i) => {
       const { id, duplicate } = results[i] as { id: string; duplicate: boolean };
       resolve({ id, duplicate });
     });
   }
 
-  /**
-   * Drops the oldest events past the limits, inside the caller's transaction: past the age limit
-   * first, then over the count, then over the bytes; each limit's drops are counted. Returns the
-   * highest sequence number dropped (0 for none): what is dropped is always the oldest run.
-   */
-  async #enforceRetention(client: pg.ClientBase, now: number, totals: { events: number; bytes: number }) {
-    const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
-    const cutoff = now - maxAgeDays * DAY_MS;
-    let edge = 0;
-    let left = totals;
-    const drop = async (upTo: number, counter: Counter) => {
-      edge = upTo;
-      left = (
-        await client.query<{ events: number; bytes: number }>(
-          `WITH gone AS (DELETE FROM events WHERE seq <= $1 RETURNING source, dedupe_id, id, size),
-           remembered AS (
-             INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at) SELECT source, dedupe_id, id, $2 FROM gone
-             ON CONFLICT DO NOTHING)
-           UPDATE totals t SET events = t.events - g.n, bytes = t.bytes - g.size, ${counter} = t.${counter} + g.n
-           FROM (SELECT count(*) AS n, coalesce(sum(size), 0) AS size FROM gone) g RETURNING t.events, t.bytes`,
-          [upTo, now],
-        )
-      ).rows[0] as { events: number; bytes: number };
-    };
-    // Events are stored in arrival order: the expired ones are the oldest run.
-    const [oldest] = (
-      await client.query<{ received_at: number }>("SELECT received_at FROM events ORDER BY seq LIMIT 1")
-    ).rows;
-    if (oldest && oldest.received_at < cutoff) {
-      const [fresh] = (
-        await client.query<{ seq: number }>("SELECT seq FROM events WHERE received_at >= $1 ORDER BY seq LIMIT 1", [
-          cutoff,
-        ])
-      ).rows;
-      await drop(fresh ? fresh.seq - 1 : Number.MAX_SAFE_INTEGER, "dropped_age");
-    }
-    if (left.events > maxEvents) {
-      const [last] = (
-        await client.query<{ seq: number }>("SELECT seq FROM events ORDER BY seq OFFSET $1 LIMIT 1", [
-          left.events - maxEvents - 1,
-        ])
-      ).rows;
-      if (last) await drop(last.seq, "dropped_count");
-    }
-    if (left.bytes > maxBytes) {
-      const [last] = (
-        await client.query<{ seq: number }>(
-          `SELECT seq FROM (SELECT seq, sum(size) OVER (ORDER BY seq) AS running FROM events) s
-           WHERE running >= $1 ORDER BY seq LIMIT 1`,
-          [left.bytes - maxBytes],
-        )
-      ).rows;
-      if (last) await drop(last.seq, "dropped_bytes");
-    }
-    return edge;
-  }
-
   async expire(now = clock.now()): Promise<void> {
+    const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
     await this.#transaction(async (client) => {
-      const totals = (
-        await client.query<{ events: number; bytes: number }>("SELECT events, bytes FROM totals FOR UPDATE")
-      ).rows[0] as { events: number; bytes: number };
-      await this.#enforceRetention(client, now, totals);
+      await client.query("SELECT waiter_retain($1, $2, $3, $4)", [
+        now,
+        maxEvents,
+        maxBytes,
+        Math.round(maxAgeDays * DAY_MS),
+      ]);
       await client.query(PRUNE_RUNS);
       await client.query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [now - REMEMBERED_DAYS * DAY_MS]);
-    });
+    }, true);
   }
 
   async count(source: string, outcome: string): Promise<void> {
@@ -487,9 +389,12 @@ export class PostgresEventStore implements EventStore {
 
   async ack(ids: string[], now = clock.now()): Promise<Acked> {
     const wanted = [...new Set(ids)];
-    // One statement: a row another caller acknowledges first is waited for, then seen as acknowledged.
+    // One statement: a row another caller acknowledges first is waited for, then seen as
+    // acknowledged. Rows are locked in sequence order, as retention deletes them, so the two
+    // never wait on each other crosswise.
     const rows = await this.#query<{ id: string; acked: boolean; known: boolean }>(
-      `WITH done AS (UPDATE events SET acked_at = $2 WHERE id = ANY($1) AND acked_at IS NULL RETURNING id)
+      `WITH locked AS (SELECT seq FROM events WHERE id = ANY($1) AND acked_at IS NULL ORDER BY seq FOR UPDATE),
+       done AS (UPDATE events SET acked_at = $2 WHERE seq IN (SELECT seq FROM locked) AND acked_at IS NULL RETURNING id)
        SELECT w.id, w.id IN (SELECT id FROM done) AS acked, EXISTS (SELECT 1 FROM events e WHERE e.id = w.id) AS known
        FROM unnest($1::text[]) AS w (id)`,
       [wanted, now],

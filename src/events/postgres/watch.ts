@@ -19,13 +19,14 @@ export interface WatchParts {
 }
 
 /**
- * Hears of the events every waiter sharing the database commits, by LISTEN. Each commit
- * notifies its newest sequence number, and since commits take turns (see PostgresEventStore),
- * every event up to it is committed then. While someone in this process listens, the watch reads
- * the events after the last it saw, so none is missed whichever replica committed it; while no
- * one does, it only moves its mark. Events this process told its listeners of as it committed
- * them are skipped. When the connection drops it listens again, with a growing pause, and
- * catches up from where it was. One connection for as long as the store is open.
+ * Tells this process's listeners of the events every waiter sharing the database commits, in
+ * sequence order. Each commit notifies its newest sequence number by LISTEN (this process's own
+ * commits also ask directly), and since commits take turns (see PostgresEventStore), every event
+ * up to it is committed then. While someone listens, the watch reads the events after the last
+ * it told, so none is missed or told twice whichever replica committed it; while no one does, it
+ * only moves its mark. When the connection drops it listens again, with a growing pause, and
+ * catches up from where it was; a read that fails is tried again the same way. One connection
+ * for as long as the store is open.
  */
 export class ListenWatch {
   #client: pg.Client | undefined;
@@ -36,33 +37,42 @@ export class ListenWatch {
   #notified = 0;
   #backoff = 250;
   #retry: NodeJS.Timeout | undefined;
-  /** A read is under way; a notification during it asks for one more after it. */
-  #reading = false;
+  /** The read under way; a notification during it asks for one more after it. */
+  #reading: Promise<void> | undefined;
   #again = false;
-  readonly #toldHere = new Set<number>();
+  #rereading: NodeJS.Timeout | undefined;
 
   constructor(private readonly parts: WatchParts) {}
 
-  /** Resolves once listening, or once the first attempt failed: it goes on trying. */
-  async start(): Promise<void> {
+  /** `seen`: the newest sequence number now. Resolves once listening, or once the first attempt failed: it goes on trying. */
+  async start(seen: number): Promise<void> {
     this.#running = true;
-    await this.#listen(true);
+    this.#seen = seen;
+    this.#notified = seen;
+    await this.#listen();
   }
 
   stop(): void {
     this.#running = false;
     clearTimeout(this.#retry);
+    clearTimeout(this.#rereading);
     const client = this.#client;
     this.#client = undefined;
     client?.end().catch(() => {});
   }
 
-  /** An event this process committed and told its listeners of: the watch will meet it too. */
-  toldHere(event: StoredEvent): void {
-    this.#toldHere.add(event.seq);
+  /** Resolves once every event committed before the call is told: this process's commit asks so. */
+  async catchUp(): Promise<void> {
+    const under = this.#reading;
+    if (under) {
+      // It may have read before the commit: the read it starts when it ends comes after.
+      this.#again = true;
+      await under;
+    } else this.#look();
+    await this.#reading;
   }
 
-  async #listen(first: boolean): Promise<void> {
+  async #listen(): Promise<void> {
     const client = this.parts.connect();
     this.#client = client;
     client.on("error", (err) => this.#lost(client, err));
@@ -74,12 +84,10 @@ export class ListenWatch {
     try {
       await client.connect();
       await client.query(`LISTEN ${client.escapeIdentifier(this.parts.channel)}`);
-      // Only after LISTEN: a commit in between is then read, not missed.
-      const latest = await this.parts.latestSeq();
-      this.#notified = Math.max(this.#notified, latest);
-      if (first) this.#seen = latest;
-      else this.#look();
+      // After LISTEN, what was committed while no one listened is read, and nothing after it is missed.
+      this.#notified = Math.max(this.#notified, await this.parts.latestSeq());
       this.#backoff = 250;
+      this.#look();
     } catch (err) {
       this.#lost(client, err);
     }
@@ -90,7 +98,7 @@ export class ListenWatch {
     this.#client = undefined;
     client.end().catch(() => {});
     warn(`listening for events committed by other waiter processes failed; trying again in ${this.#backoff} ms`, err);
-    this.#retry = setTimeout(() => void this.#listen(false), this.#backoff);
+    this.#retry = setTimeout(() => void this.#listen(), this.#backoff);
     this.#retry.unref();
     this.#backoff = Math.min(this.#backoff * 2, MAX_BACKOFF_MS);
   }
@@ -100,20 +108,16 @@ export class ListenWatch {
       this.#again = true;
       return;
     }
-    this.#reading = true;
-    void this.#read().finally(() => {
-      this.#reading = false;
-      if (this.#again && this.#running) {
-        this.#again = false;
-        this.#look();
-      }
+    this.#again = false;
+    this.#reading = this.#read().finally(() => {
+      this.#reading = undefined;
+      if (this.#again && this.#running) this.#look();
     });
   }
 
   async #read(): Promise<void> {
     if (!this.parts.wanted()) {
       this.#seen = Math.max(this.#seen, this.#notified);
-      this.#toldHere.clear();
       return;
     }
     try {
@@ -122,13 +126,15 @@ export class ListenWatch {
         page = await this.parts.newerThan(this.#seen, PAGE);
         for (const event of page) {
           this.#seen = event.seq;
-          if (this.#toldHere.delete(event.seq)) continue;
-          this.parts.tell(event);
+          if (this.#running) this.parts.tell(event);
         }
       } while (page.length === PAGE && this.#running);
     } catch (err) {
-      // The next notification, or listening again, reads from where this one stopped.
-      warn("reading events committed by other waiter processes failed", err);
+      // Read again from where this one stopped, after a pause, even if no other commit comes.
+      warn("reading events committed by waiter processes failed", err);
+      clearTimeout(this.#rereading);
+      this.#rereading = setTimeout(() => this.#look(), this.#backoff);
+      this.#rereading.unref();
     }
   }
 }
