@@ -1,10 +1,10 @@
-import { createHash, randomFillSync } from "node:crypto";
+import { createHash } from "node:crypto";
 import pg from "pg";
-import { monotonicFactory } from "ulid";
 import { ToolError } from "../../errors.js";
 import { clock } from "../../time.js";
 import { typePrefix } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
+import { type EventRow, eventIds, isJson, STATS_SQL, type TotalsRow, toCounters, toEvent, toStats } from "../rows.js";
 import type {
   Acked,
   Added,
@@ -27,21 +27,6 @@ const DAY_MS = 24 * 3600 * 1000;
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
 /** How long a delivery is remembered after retention dropped its event, as on SQLite. */
 const REMEMBERED_DAYS = 366;
-
-interface Row {
-  seq: number;
-  id: string;
-  source: string;
-  type: string;
-  scheme: string;
-  dedupe_id: string;
-  received_at: number;
-  headers: string;
-  body: Buffer;
-  is_json: boolean;
-  size: number;
-  acked_at: number | null;
-}
 
 export interface PostgresOptions {
   /** postgres://user@host:port/database?sslmode=…; libpq's PG* variables fill in what it leaves out. */
@@ -83,23 +68,6 @@ export function storeError(err: unknown): unknown {
   );
 }
 
-function toEvent(row: Row): StoredEvent {
-  return {
-    id: row.id,
-    seq: row.seq,
-    source: row.source,
-    type: row.type,
-    scheme: row.scheme,
-    dedupeId: row.dedupe_id,
-    receivedAt: new Date(row.received_at).toISOString(),
-    headers: JSON.parse(row.headers),
-    payload: row.body.toString("utf8"),
-    isJson: row.is_json,
-    size: row.size,
-    ackedAt: row.acked_at === null ? null : new Date(row.acked_at).toISOString(),
-  };
-}
-
 function where(filter: EventFilter, params: unknown[]): string {
   const clauses: string[] = [];
   const param = (value: unknown) => {
@@ -113,28 +81,6 @@ function where(filter: EventFilter, params: unknown[]): string {
   }
   if (filter.unackedOnly) clauses.push("acked_at IS NULL");
   return clauses.length ? ` AND ${clauses.join(" AND ")}` : "";
-}
-
-function isJson(body: Buffer): boolean {
-  try {
-    JSON.parse(body.toString("utf8"));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Cryptographic randomness for ids, drawn from the OS a batch at a time. */
-function pooledRandom(): () => number {
-  const pool = new Uint32Array(1024);
-  let next = pool.length;
-  return () => {
-    if (next === pool.length) {
-      randomFillSync(pool);
-      next = 0;
-    }
-    return (pool[next++] as number) / 2 ** 32;
-  };
 }
 
 interface Pending {
@@ -154,7 +100,7 @@ export class PostgresEventStore implements EventStore {
   readonly #pool: pg.Pool;
   readonly #retention: Retention;
   readonly #channel: string;
-  readonly #nextId = monotonicFactory(pooledRandom());
+  readonly #nextId = eventIds();
   readonly #listeners = new Listeners<StoredEvent>();
   readonly #ackListeners = new Listeners<string[]>();
   readonly #watch: ListenWatch;
@@ -207,7 +153,7 @@ export class PostgresEventStore implements EventStore {
       channel,
       latestSeq: () => this.latestSeq(),
       newerThan: async (seq, limit) =>
-        (await this.#query<Row>("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT $2", [seq, limit])).map(
+        (await this.#query<EventRow>("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT $2", [seq, limit])).map(
           toEvent,
         ),
       wanted: () => this.#listeners.size > 0,
@@ -361,12 +307,12 @@ export class PostgresEventStore implements EventStore {
     const params: unknown[] = [page.after ?? 0, page.before ?? Number.MAX_SAFE_INTEGER];
     const sql = `SELECT * FROM events WHERE seq > $1 AND seq < $2${where(filter, params)} ORDER BY seq DESC LIMIT $${params.length + 1}`;
     params.push(page.limit);
-    return (await this.#query<Row>(sql, params)).map(toEvent);
+    return (await this.#query<EventRow>(sql, params)).map(toEvent);
   }
 
   async firstAfter(filter: EventFilter, after: number): Promise<StoredEvent | undefined> {
     const params: unknown[] = [after];
-    const [row] = await this.#query<Row>(
+    const [row] = await this.#query<EventRow>(
       `SELECT * FROM events WHERE seq > $1${where(filter, params)} ORDER BY seq LIMIT 1`,
       params,
     );
@@ -374,7 +320,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async get(id: string): Promise<StoredEvent | undefined> {
-    const [row] = await this.#query<Row>("SELECT * FROM events WHERE id = $1", [id]);
+    const [row] = await this.#query<EventRow>("SELECT * FROM events WHERE id = $1", [id]);
     return row && toEvent(row);
   }
 
@@ -419,40 +365,14 @@ export class PostgresEventStore implements EventStore {
   }
 
   async stats(): Promise<StoreStats> {
-    const [row] = await this.#query<{
-      events: number;
-      bytes: number;
-      dropped_count: number;
-      dropped_bytes: number;
-      dropped_age: number;
-      oldest: number | null;
-      newest: number | null;
-    }>(
-      `SELECT t.*, (SELECT received_at FROM events ORDER BY seq LIMIT 1) AS oldest,
-              (SELECT received_at FROM events ORDER BY seq DESC LIMIT 1) AS newest FROM totals t`,
-    );
-    const totals = row as NonNullable<typeof row>;
-    return {
-      events: totals.events,
-      bytes: totals.bytes,
-      oldest: totals.oldest === null ? null : new Date(totals.oldest).toISOString(),
-      newest: totals.newest === null ? null : new Date(totals.newest).toISOString(),
-      droppedBy: { count: totals.dropped_count, bytes: totals.dropped_bytes, age: totals.dropped_age },
-    };
+    const [row] = await this.#query<TotalsRow>(STATS_SQL);
+    return toStats(row as TotalsRow);
   }
 
   async counters(): Promise<Counters> {
-    const counters: Counters = {};
-    for (const row of await this.#query<{ source: string; outcome: string; n: number }>(
-      "SELECT source, outcome, n FROM counters",
-    )) {
-      const source = counters[row.source] ?? { received: 0 };
-      source[row.outcome] = row.n;
-      // Every request ends in exactly one outcome, so "received" is their sum.
-      source.received = (source.received ?? 0) + row.n;
-      counters[row.source] = source;
-    }
-    return counters;
+    return toCounters(
+      await this.#query<{ source: string; outcome: string; n: number }>("SELECT source, outcome, n FROM counters"),
+    );
   }
 
   /** Calls `listener` with every new event, whichever replica committed it: this one at once, others as they notify. */

@@ -1,12 +1,11 @@
-import { randomFillSync } from "node:crypto";
 import { chmodSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { monotonicFactory } from "ulid";
 import { ToolError } from "../../errors.js";
 import { clock } from "../../time.js";
 import { typePrefix } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
+import { type EventRow, eventIds, isJson, STATS_SQL, type TotalsRow, toCounters, toEvent, toStats } from "../rows.js";
 import type {
   Acked,
   Added,
@@ -22,21 +21,6 @@ import type {
 import { enforceRetention, forgetDropped } from "./retention.js";
 import { pruneRuns, RUNS_SCHEMA, sqliteRuns } from "./runs.js";
 import { CommitWatch } from "./watch.js";
-
-interface Row {
-  seq: number;
-  id: string;
-  source: string;
-  type: string;
-  scheme: string;
-  dedupe_id: string;
-  received_at: number;
-  headers: string;
-  body: Buffer;
-  is_json: number;
-  size: number;
-  acked_at: number | null;
-}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -69,46 +53,7 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 `;
 
-/** Cryptographic randomness for ids, drawn from the OS a batch at a time rather than per character. */
-function pooledRandom(): () => number {
-  const pool = new Uint32Array(1024);
-  let next = pool.length;
-  return () => {
-    if (next === pool.length) {
-      randomFillSync(pool);
-      next = 0;
-    }
-    return (pool[next++] as number) / 2 ** 32;
-  };
-}
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
-
-function isJson(body: Buffer): boolean {
-  try {
-    JSON.parse(body.toString("utf8"));
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function toEvent(row: Row): StoredEvent {
-  const text = row.body.toString("utf8");
-  return {
-    id: row.id,
-    seq: row.seq,
-    source: row.source,
-    type: row.type,
-    scheme: row.scheme,
-    dedupeId: row.dedupe_id,
-    receivedAt: new Date(row.received_at).toISOString(),
-    headers: JSON.parse(row.headers),
-    payload: text,
-    isJson: row.is_json === 1,
-    size: row.size,
-    ackedAt: row.acked_at === null ? null : new Date(row.acked_at).toISOString(),
-  };
-}
 
 function where(filter: EventFilter, params: unknown[]): string {
   const clauses: string[] = [];
@@ -139,7 +84,7 @@ function where(filter: EventFilter, params: unknown[]): string {
 export class SqliteEventStore implements EventStore {
   readonly #db: Database.Database;
   readonly #retention: Retention;
-  readonly #nextId = monotonicFactory(pooledRandom());
+  readonly #nextId = eventIds();
   readonly #listeners = new Listeners<StoredEvent>();
   readonly #ackListeners = new Listeners<string[]>();
   readonly #watch: CommitWatch;
@@ -168,7 +113,7 @@ export class SqliteEventStore implements EventStore {
     this.#retention = retention;
     this.#watch = new CommitWatch(
       this.#db,
-      (seq) => (this.#sql("SELECT * FROM events WHERE seq > ? ORDER BY seq").all(seq) as Row[]).map(toEvent),
+      (seq) => (this.#sql("SELECT * FROM events WHERE seq > ? ORDER BY seq").all(seq) as EventRow[]).map(toEvent),
       (event) => this.#listeners.tell(event),
     );
     // The age limit holds while no webhook arrives too.
@@ -258,7 +203,7 @@ export class SqliteEventStore implements EventStore {
       // Reading the row back costs more than storing it: only for this process's subscribers.
       // Retention may already have dropped it (an event larger than maxBytes): then there is none.
       if (!duplicate && this.#listeners.size > 0) {
-        const row = this.#sql("SELECT * FROM events WHERE seq = ?").get(seq) as Row | undefined;
+        const row = this.#sql("SELECT * FROM events WHERE seq = ?").get(seq) as EventRow | undefined;
         if (row) {
           const stored = toEvent(row);
           this.#watch.toldHere(stored);
@@ -310,18 +255,18 @@ export class SqliteEventStore implements EventStore {
     const params: unknown[] = [page.after ?? 0, page.before ?? Number.MAX_SAFE_INTEGER];
     const sql = `SELECT * FROM events WHERE seq > ? AND seq < ?${where(filter, params)} ORDER BY seq DESC LIMIT ?`;
     params.push(page.limit);
-    return (this.#sql(sql).all(...params) as Row[]).map(toEvent);
+    return (this.#sql(sql).all(...params) as EventRow[]).map(toEvent);
   }
 
   async firstAfter(filter: EventFilter, after: number): Promise<StoredEvent | undefined> {
     const params: unknown[] = [after];
     const sql = `SELECT * FROM events WHERE seq > ?${where(filter, params)} ORDER BY seq LIMIT 1`;
-    const row = this.#sql(sql).get(...params) as Row | undefined;
+    const row = this.#sql(sql).get(...params) as EventRow | undefined;
     return row && toEvent(row);
   }
 
   async get(id: string): Promise<StoredEvent | undefined> {
-    const row = this.#sql("SELECT * FROM events WHERE id = ?").get(id) as Row | undefined;
+    const row = this.#sql("SELECT * FROM events WHERE id = ?").get(id) as EventRow | undefined;
     return row && toEvent(row);
   }
 
@@ -367,40 +312,11 @@ export class SqliteEventStore implements EventStore {
   }
 
   async stats(): Promise<StoreStats> {
-    const totals = this.#sql("SELECT * FROM totals").get() as {
-      events: number;
-      bytes: number;
-      dropped_count: number;
-      dropped_bytes: number;
-      dropped_age: number;
-    };
-    const range = this.#sql(
-      `SELECT (SELECT received_at FROM events ORDER BY seq LIMIT 1) AS oldest,
-              (SELECT received_at FROM events ORDER BY seq DESC LIMIT 1) AS newest`,
-    ).get() as { oldest: number | null; newest: number | null };
-    return {
-      events: totals.events,
-      bytes: totals.bytes,
-      oldest: range.oldest === null ? null : new Date(range.oldest).toISOString(),
-      newest: range.newest === null ? null : new Date(range.newest).toISOString(),
-      droppedBy: { count: totals.dropped_count, bytes: totals.dropped_bytes, age: totals.dropped_age },
-    };
+    return toStats(this.#sql(STATS_SQL).get() as TotalsRow);
   }
 
   async counters(): Promise<Counters> {
-    const counters: Counters = {};
-    for (const row of this.#sql("SELECT source, outcome, n FROM counters").all() as {
-      source: string;
-      outcome: string;
-      n: number;
-    }[]) {
-      const source = counters[row.source] ?? { received: 0 };
-      source[row.outcome] = row.n;
-      // Every request ends in exactly one outcome, so "received" is their sum.
-      source.received = (source.received ?? 0) + row.n;
-      counters[row.source] = source;
-    }
-    return counters;
+    return toCounters(this.#sql("SELECT source, outcome, n FROM counters").all() as Parameters<typeof toCounters>[0]);
   }
 
   /**
