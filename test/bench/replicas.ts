@@ -53,6 +53,8 @@ beforeAll(async () => {
   admin = new pg.Client(databaseUrl);
   await admin.connect();
   await admin.query("CREATE SCHEMA bench");
+  // Time spent in waiter_add, the function that holds the turn: how long commits hold it.
+  await admin.query("ALTER DATABASE waiter SET track_functions = 'pl'");
   const dataDirectory = (await admin.query<{ data_directory: string }>("SHOW data_directory")).rows[0]?.data_directory;
   postmaster = pidIn(`${dataDirectory}/postmaster.pid`);
   // The first replica sets up the schema alone; the others find it done.
@@ -209,6 +211,20 @@ interface Run {
   cpu: { waiter: number; postgres: number; load: number; machine: number };
   /** Transactions that wrote to PostgreSQL: the group commits. */
   commits: number;
+  /** Calls of waiter_add and the milliseconds spent in them, as PostgreSQL's statistics count. */
+  turns: { calls: number; ms: number };
+}
+
+/** waiter_add's calls and time so far: each call holds the turn while it runs. */
+async function turnsSoFar(): Promise<{ calls: number; ms: number }> {
+  if (!admin) return { calls: 0, ms: 0 };
+  // Backends report their statistics once idle for a second: the run's last commits too.
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  await admin.query("SELECT pg_stat_clear_snapshot()");
+  const { rows } = await admin.query<{ calls: string; ms: number }>(
+    "SELECT calls::text, total_time AS ms FROM pg_stat_user_functions WHERE funcname = 'waiter_add'",
+  );
+  return { calls: Number(rows[0]?.calls ?? 0), ms: rows[0]?.ms ?? 0 };
 }
 
 let runs = 0;
@@ -219,6 +235,7 @@ async function load(subject: Subject, amount: number): Promise<Run> {
   const signed = presign(prefix, amount);
   let next = 0;
   const xidBefore = subject === "sqlite" ? 0 : await nextXid();
+  const turnsBefore = subject === "one" ? await turnsSoFar() : { calls: 0, ms: 0 };
   const before = cpuSnapshot();
   const started = performance.now();
   const result = await autocannon({
@@ -239,6 +256,7 @@ async function load(subject: Subject, amount: number): Promise<Run> {
   const seconds = (performance.now() - started) / 1000;
   const after = cpuSnapshot();
   const commits = subject === "sqlite" ? 0 : (await nextXid()) - xidBefore - 1;
+  const turnsAfter = subject === "one" ? await turnsSoFar() : { calls: 0, ms: 0 };
   const ok = result["2xx"];
   const failed = result.non2xx + result.errors + result.timeouts;
   if (failed > 0 || ok !== amount) throw new Error(`${subject}: ${ok} of ${amount} deliveries got a 2xx`);
@@ -254,6 +272,7 @@ async function load(subject: Subject, amount: number): Promise<Run> {
     amount: ok,
     seconds,
     commits,
+    turns: { calls: turnsAfter.calls - turnsBefore.calls, ms: turnsAfter.ms - turnsBefore.ms },
     cpu: {
       waiter: waiterCpu,
       postgres: after.postgres - before.postgres,
@@ -332,6 +351,14 @@ test("webhook ingest on one and two PostgreSQL replicas, and on SQLite", async (
       `  ${LABELS[s].padEnd(38)} ${perDelivery(s, "waiter").toFixed(0).padStart(4)} / ${postgresPart.padStart(3)} / ${perDelivery(s, "load").toFixed(0).padStart(3)}; ${busyCores(s, "ours").toFixed(2)} / ${busyCores(s, "machine").toFixed(2)}${perCommit(s)}`,
     );
   }
+  // On one replica no commit waits for another's turn, so waiter_add's time is how long each holds it.
+  const calls = results.one.reduce((sum, r) => sum + r.turns.calls, 0);
+  const heldMs = results.one.reduce((sum, r) => sum + r.turns.ms, 0) / calls;
+  const busy = (heldMs * calls) / 1000 / results.one.reduce((sum, r) => sum + r.seconds, 0);
+  const batch = results.one.reduce((sum, r) => sum + r.amount, 0) / calls;
+  console.log(
+    `  one replica holds the turn ${heldMs.toFixed(2)} ms per commit, ${(busy * 100).toFixed(0)}% of the time: commits taking turns allow about ${((batch / heldMs) * 1000).toFixed(0)} deliveries/s at ${batch.toFixed(1)} per commit`,
+  );
   console.log(`  every 2xx stored exactly once: ${stored} deliveries`);
 });
 
