@@ -314,7 +314,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     30_000,
   );
 
-  test("a session ended through one replica closes its copy on another at the next sweep", async () => {
+  test("a session is taken up once however many requests bring it, and ended through one replica its copy on another closes at the next sweep", async () => {
     const url = await freshDatabaseUrl();
     // Two replicas in this process, their minute's sweep on a clock the test moves.
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
@@ -357,14 +357,17 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
       });
       const id = opened.headers["mcp-session-id"] as string;
       await opened.body.dump();
-      const list = { jsonrpc: "2.0", id: 2, method: "tools/list" };
+      let calls = 1;
+      const list = () => ({ jsonrpc: "2.0", id: ++calls, method: "tools/list" });
       const statusOn = async (base: string) => {
-        const answer = await rpc(base, "POST", id, list);
+        const answer = await rpc(base, "POST", id, list());
         await answer.body.dump();
         return answer.statusCode;
       };
-      expect(await statusOn(b.listener.url)).toBe(200);
+      // Requests that arrive together take the session up once.
+      expect(await Promise.all([1, 2, 3, 4, 5].map(() => statusOn(b.listener.url)))).toEqual([200, 200, 200, 200, 200]);
       expect(b.sessions.count()).toBe(1);
+      expect(b.stderr().match(/taken up from another replica/g)).toHaveLength(1);
       const ended = await rpc(a.listener.url, "DELETE", id);
       expect(ended.statusCode).toBe(200);
       await ended.body.dump();
@@ -381,7 +384,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
       await db.connect();
       await db.query("INSERT INTO mcp_sessions (id, caller, init, last_seen) VALUES ('broken', NULL, 'not json', 0)");
       await db.end();
-      const failed = await rpc(b.listener.url, "POST", "broken", list);
+      const failed = await rpc(b.listener.url, "POST", "broken", list());
       expect(failed.statusCode).toBe(503);
       expect(failed.headers["retry-after"]).toBe("5");
       await failed.body.dump();

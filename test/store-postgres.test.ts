@@ -1,10 +1,21 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import pg from "pg";
+import { request } from "undici";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { startWebhooks } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
 import { ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate } from "../src/events/postgres/schema.js";
 import { PostgresEventStore } from "../src/events/postgres/store.js";
 import type { EventStore, StoredEvent } from "../src/events/store.js";
+import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
+import { toolsets } from "../src/toolsets.js";
+import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
+import { freePort } from "./fakes/http.js";
+import { connect, startApp } from "./memory.js";
 import { postgresAvailable, postgresRequired, type RunningPostgres, startPostgres } from "./postgres.js";
 import { addMany, event, eventStoreContract, LOOSE, stored } from "./store-contract.js";
 
@@ -205,6 +216,67 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await b.sessions.close("s1");
       expect(await a.sessions.get("s1")).toBeUndefined();
       expect(await a.sessions.seen(new Map([["s1", now + 6000]]))).toEqual(new Set());
+    });
+  });
+
+  describe("every mode on PostgreSQL", () => {
+    const sources = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
+
+    test("an assistant's waiter (stdio) reads the events a listener stored there", async () => {
+      const url = await freshSchema();
+      const listening = await startWebhooks(
+        loadConfig(
+          {
+            env: {
+              ...sources,
+              WAITER_DATABASE_URL: url,
+              WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+              WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
+            },
+          },
+          toolsets(),
+        ),
+        new Log("error", () => {}),
+      );
+      try {
+        const body = JSON.stringify({ invoice: 7 });
+        const posted = await request(`${listening.listener.url}/webhooks/erp`, {
+          method: "POST",
+          body,
+          headers: erpHeaders(body, "inv-7"),
+        });
+        expect(posted.statusCode).toBe(200);
+        await posted.body.dump();
+        const { app, stderr } = await startApp({ ...sources, WAITER_DATABASE_URL: url });
+        try {
+          const client = await connect(app.session(new Log("error", () => {})));
+          const listed = await client.callTool({ name: "events_list", arguments: {} });
+          expect(listed.structuredContent).toMatchObject({ events: [{ source: "erp", gist: '{"invoice":7}' }] });
+          expect(stderr()).not.toMatch(/error/);
+        } finally {
+          await app.close();
+        }
+      } finally {
+        await listening.close();
+      }
+    });
+
+    test("an assistant's waiter whose database cannot be reached serves its other tools and says why", async () => {
+      const port = await freePort();
+      const { app, stderr } = await startApp({
+        ...sources,
+        WAITER_DATABASE_URL: `postgres://waiter:pw-not-shown@127.0.0.1:${port}/waiter`,
+      });
+      try {
+        expect(app.store).toBeUndefined();
+        expect(app.tools.map((t) => t.name)).toContain("currency_convert");
+        expect(stderr()).toContain(
+          `webhook events are off: PostgreSQL 127.0.0.1:${port}/waiter: connect ECONNREFUSED 127.0.0.1:${port}`,
+        );
+        expect(stderr()).not.toContain("pw-not-shown");
+      } finally {
+        await app.close();
+      }
     });
   });
 

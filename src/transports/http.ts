@@ -180,6 +180,16 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     return transport;
   };
 
+  const takingUps = new Map<string, Promise<"unavailable" | undefined>>();
+  /** Opens this replica's copy of a session another opened, if it is open and the caller's. */
+  const takeUp = async (req: Request, id: string) => {
+    const known = await shared?.get(id).catch(() => "unavailable" as const);
+    if (known === "unavailable") return known;
+    if (!known || (known.caller ?? undefined) !== req.auth?.clientId) return undefined;
+    if (!stopping && open.size < limits.maxSessions) await openSession(req, { id, init: JSON.parse(known.init) });
+    return undefined;
+  };
+
   const handle = async (req: Request, res: Response) => {
     if (stopping && req.method === "GET") {
       res.set("retry-after", "5");
@@ -191,16 +201,18 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (typeof id === "string") {
       let entry = open.get(id);
       if (!entry && shared) {
-        const known = await shared.get(id).catch(() => "unavailable" as const);
-        if (known === "unavailable") {
+        // Requests of one session that arrive together take it up once.
+        let takingUp = takingUps.get(id);
+        if (!takingUp) {
+          takingUp = takeUp(req, id).finally(() => takingUps.delete(id));
+          takingUps.set(id, takingUp);
+        }
+        if ((await takingUp) === "unavailable") {
           res.set("retry-after", "5");
           rpcError(res, 503, -32000, "The session cannot be looked up now (the event store is unreachable); try again");
           return;
         }
-        if (known && (known.caller ?? undefined) === caller && !stopping && open.size < limits.maxSessions) {
-          await openSession(req, { id, init: JSON.parse(known.init) });
-          entry = open.get(id);
-        }
+        entry = open.get(id);
       }
       // Another token's session is as unknown to this caller as one that ended.
       if (!entry || entry.caller !== caller) {
