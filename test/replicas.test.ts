@@ -9,6 +9,7 @@ import pg from "pg";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { sessionOptions } from "../src/app.js";
+import { Log } from "../src/log.js";
 import { mcpSessions } from "../src/transports/http.js";
 import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
@@ -253,10 +254,11 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
       const text = await answer.body.text();
       return { status: answer.statusCode, text };
     };
-    const mine = await listAs(tokens.OPS_TOKEN);
+    // Another token's request arriving first neither takes it up nor keeps the owner from it.
+    const [theirs, mine] = await Promise.all([listAs(tokens.VIEW_TOKEN), listAs(tokens.OPS_TOKEN)]);
+    expect(theirs.status).toBe(404);
     expect(mine.status).toBe(200);
     expect(mine.text).toContain("events_ack");
-    expect((await listAs(tokens.VIEW_TOKEN)).status).toBe(404);
     // The replica that opened it stops (a rolling restart): the session goes on with the other.
     a.child.kill("SIGTERM");
     expect(await a.exited).toBe(0);
@@ -335,7 +337,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
           log,
           routes: sessions.mount,
         });
-        replicas.push({ app, sessions, listener, stderr });
+        replicas.push({ app, config, sessions, listener, stderr });
       }
       const [a, b] = replicas as [(typeof replicas)[0], (typeof replicas)[0]];
       const rpc = (base: string, method: "POST" | "DELETE", id?: string, body?: object) =>
@@ -349,18 +351,21 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
           },
           ...(body ? { body: JSON.stringify(body) } : {}),
         });
-      const opened = await rpc(a.listener.url, "POST", undefined, {
-        jsonrpc: "2.0",
-        id: 1,
-        method: "initialize",
-        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-      });
-      const id = opened.headers["mcp-session-id"] as string;
-      await opened.body.dump();
+      const initialize = async () => {
+        const opened = await rpc(a.listener.url, "POST", undefined, {
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+        });
+        await opened.body.dump();
+        return opened.headers["mcp-session-id"] as string;
+      };
+      const id = await initialize();
       let calls = 1;
       const list = () => ({ jsonrpc: "2.0", id: ++calls, method: "tools/list" });
-      const statusOn = async (base: string) => {
-        const answer = await rpc(base, "POST", id, list());
+      const statusOn = async (base: string, session = id) => {
+        const answer = await rpc(base, "POST", session, list());
         await answer.body.dump();
         return answer.statusCode;
       };
@@ -378,6 +383,31 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
       await expect.poll(() => b.sessions.count()).toBe(0);
       expect(b.stderr()).toContain(`MCP session ${id} ended on another replica: closed here`);
       expect(await statusOn(b.listener.url)).toBe(404);
+
+      // A session opened while the store was away is recorded by the next sweep, then taken up elsewhere.
+      const sessions = a.app.store?.sessions as NonNullable<NonNullable<typeof a.app.store>["sessions"]>;
+      vi.spyOn(sessions, "open").mockRejectedValueOnce(new Error("connection refused"));
+      const unrecorded = await initialize();
+      expect(await statusOn(b.listener.url, unrecorded)).toBe(404);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(await statusOn(a.listener.url, unrecorded)).toBe(200);
+      await expect.poll(() => statusOn(b.listener.url, unrecorded)).toBe(200);
+
+      // A replica at its most sessions tells the client to come back, not that its session is gone.
+      const full = mcpSessions(b.app, new Log("error", () => {}), { ...sessionOptions(b.config), maxSessions: 0 });
+      const fullListener = await startListener({
+        webhooks: { ...webhooksOf(b.config), listen: { host: "127.0.0.1", port: 0 } },
+        store: b.app.store,
+        http: b.app.http,
+        log: new Log("error", () => {}),
+        routes: full.mount,
+      });
+      const refused = await rpc(fullListener.url, "POST", unrecorded, list());
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers["retry-after"]).toBe("5");
+      await refused.body.dump();
+      await full.close();
+      await fullListener.close();
 
       // A request that fails inside waiter is a 503 to try again, not the client's parse error.
       const db = new pg.Client(url);

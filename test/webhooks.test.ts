@@ -229,7 +229,16 @@ describe("the listener", () => {
     const wrong = stripe.webhooks.generateTestHeaderString({ payload: body, secret: "whsec_wrong" });
     const gh = await signed("gh");
     const svc = await signed("svc");
+    // Signed by the sender, so the signature holds; an id with a NUL is still no delivery id.
+    const nul = JSON.stringify({ id: "evt_\u0000x", object: "event", type: "payment_intent.succeeded" });
+    const nulSigned = stripe.webhooks.generateTestHeaderString({ payload: nul, secret: SECRETS.STRIPE_WEBHOOK_SECRET });
     const cases: [string, Promise<{ status: number; body: { error: string } }>, number, RegExp][] = [
+      [
+        "control character in the id",
+        post("stripe", nul, { "stripe-signature": nulSigned }),
+        400,
+        /control characters/,
+      ],
       ["tampered body", post("stripe", body.replace("1042", "1043"), headers), 401, /signature mismatch/],
       ["wrong secret", post("stripe", body, { "stripe-signature": wrong }), 401, /signature mismatch/],
       ["old timestamp", post("stripe", body, { "stripe-signature": old }), 401, /tolerance/],

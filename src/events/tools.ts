@@ -281,9 +281,14 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
               call.signal.removeEventListener("abort", onAbort);
               resolve(event);
             };
-            // Subscribe before looking, so an event committed in between is not missed.
+            // Subscribe before looking, so an event committed in between is not missed; one told
+            // before the look answers waits for it, since the look may find an older one.
+            let looked = false;
+            let toldFirst: StoredEvent | undefined;
             const unsubscribe = store.subscribe((event) => {
-              if (matches(event)) finish(event);
+              if (!matches(event)) return;
+              if (looked) finish(event);
+              else toldFirst ??= event;
             });
             const timer = setTimeout(() => finish(undefined), timeout);
             const ticker = setInterval(() => {
@@ -299,7 +304,8 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
             // A store that cannot answer ends the wait; the look below says why.
             store.firstAfter(filter, after).then(
               (already) => {
-                if (already) finish(already);
+                looked = true;
+                if (already ?? toldFirst) finish(already ?? toldFirst);
               },
               () => finish(undefined),
             );

@@ -9,6 +9,7 @@ import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/
 import { isInitializeRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { App, Session } from "../app-types.js";
+import type { SessionLog } from "../events/store.js";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
 import { type OAuthSettings, oauthVerifier } from "./oauth.js";
@@ -48,6 +49,8 @@ interface Open {
   transport: WebStandardStreamableHTTPServerTransport;
   session: Session;
   lastSeen: number;
+  /** What the client sent at initialize, while the shared store does not hold the session yet. */
+  init: string | undefined;
   /** GET streams open: a client listening for notifications is not idle, however long it waits. */
   streams: number;
 }
@@ -91,6 +94,16 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     log.warning(`MCP sessions: ${what} in the store failed: ${err instanceof Error ? err.message : err}`);
 
   /** Closes the copies nothing used for `idleMs`; a session listening on its stream is never idle. */
+  /** Writes a session this replica opened to the shared store; false when the store failed. */
+  const record = (id: string, entry: Open) =>
+    (shared as SessionLog).open(id, entry.caller ?? null, entry.init as string, entry.lastSeen).then(
+      () => true,
+      (err) => {
+        storeFailed(`recording session ${id}`)(err);
+        return false;
+      },
+    );
+
   const closeIdle = () => {
     for (const [id, entry] of open) {
       if (entry.streams > 0) entry.lastSeen = clock.now();
@@ -108,11 +121,13 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   const sweep = async () => {
     closeIdle();
     if (!shared) return;
-    const used = new Map([...open].map(([id, entry]) => [id, entry.lastSeen]));
+    for (const [id, entry] of open) if (entry.init !== undefined && (await record(id, entry))) entry.init = undefined;
+    const recorded = [...open].filter(([, entry]) => entry.init === undefined);
+    const used = new Map(recorded.map(([id, entry]) => [id, entry.lastSeen]));
     const stillOpen = await shared.seen(used).catch(storeFailed("marking sessions seen"));
     if (stillOpen) {
-      for (const [id, entry] of open) {
-        if (used.has(id) && !stillOpen.has(id)) {
+      for (const [id, entry] of recorded) {
+        if (!stillOpen.has(id)) {
           log.info(`MCP session ${id} ended on another replica: closed here`);
           void entry.transport.close();
         }
@@ -144,16 +159,18 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       sessionIdGenerator: taken ? () => taken.id : randomUUID,
       eventStore: new ReplayBuffer(),
       onsessioninitialized: async (id) => {
-        const now = clock.now();
-        open.set(id, { caller, transport, session, lastSeen: now, streams: 0 });
+        // What the client sent, kept until the shared store holds the session: the sweep tries
+        // again while the store is away.
+        const init = taken || !shared ? undefined : JSON.stringify((req.body as { params?: unknown }).params ?? {});
+        const entry: Open = { caller, transport, session, lastSeen: clock.now(), streams: 0, init };
+        open.set(id, entry);
         if (taken) {
           log.info(`MCP session ${id} taken up from another replica${caller ? ` with token ${caller}` : ""}`);
           return;
         }
         log.info(`MCP session ${id} opened${caller ? ` with token ${caller}` : ""}`);
         // Before the client hears of it: its next request may reach another replica.
-        const init = JSON.stringify((req.body as { params?: unknown }).params ?? {});
-        await shared?.open(id, caller ?? null, init, now).catch(storeFailed(`recording session ${id}`));
+        if (init !== undefined && (await record(id, entry))) entry.init = undefined;
       },
     });
     transport.onclose = () => {
@@ -176,17 +193,21 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         );
       await (await post({ jsonrpc: "2.0", id: 0, method: "initialize", params: taken.init })).text();
       await (await post({ jsonrpc: "2.0", method: "notifications/initialized" })).text();
+      // A replay this server refused opened nothing: its server goes.
+      if (!open.has(taken.id)) await transport.close();
     }
     return transport;
   };
 
-  const takingUps = new Map<string, Promise<"unavailable" | undefined>>();
+  /** Take-ups under way, by caller and session: requests of one session that arrive together take it up once. */
+  const takingUps = new Map<string, Promise<"unavailable" | "full" | undefined>>();
   /** Opens this replica's copy of a session another opened, if it is open and the caller's. */
   const takeUp = async (req: Request, id: string) => {
     const known = await shared?.get(id).catch(() => "unavailable" as const);
     if (known === "unavailable") return known;
     if (!known || (known.caller ?? undefined) !== req.auth?.clientId) return undefined;
-    if (!stopping && open.size < limits.maxSessions) await openSession(req, { id, init: JSON.parse(known.init) });
+    if (stopping || open.size >= limits.maxSessions) return "full";
+    await openSession(req, { id, init: JSON.parse(known.init) });
     return undefined;
   };
 
@@ -201,15 +222,21 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (typeof id === "string") {
       let entry = open.get(id);
       if (!entry && shared) {
-        // Requests of one session that arrive together take it up once.
-        let takingUp = takingUps.get(id);
+        const key = `${caller ?? ""}\n${id}`;
+        let takingUp = takingUps.get(key);
         if (!takingUp) {
-          takingUp = takeUp(req, id).finally(() => takingUps.delete(id));
-          takingUps.set(id, takingUp);
+          takingUp = takeUp(req, id).finally(() => takingUps.delete(key));
+          takingUps.set(key, takingUp);
         }
-        if ((await takingUp) === "unavailable") {
+        const refused = await takingUp;
+        // The session lives on: a 404 would make the client drop it, so it is told to come back.
+        if (refused) {
           res.set("retry-after", "5");
-          rpcError(res, 503, -32000, "The session cannot be looked up now (the event store is unreachable); try again");
+          const why =
+            refused === "unavailable"
+              ? "the session cannot be looked up now (the event store is unreachable)"
+              : "this replica holds its most sessions, or is stopping";
+          rpcError(res, 503, -32000, `${why[0]?.toUpperCase()}${why.slice(1)}; try again`);
           return;
         }
         entry = open.get(id);

@@ -204,6 +204,12 @@ export function listenerApp({
       res.status(200).json({ ok: true });
       return;
     }
+    // An id with control characters is no sender's id, and no store must choke on its NUL.
+    if (/\p{Cc}/u.test(verdict.id)) {
+      count(source.name, "rejected:bad delivery id");
+      refuse(req, res, 400, "the delivery id holds control characters");
+      return;
+    }
     const stored = verdict.payload ?? body;
     const { id, duplicate } = await store.add({
       source: source.name,

@@ -128,3 +128,29 @@ test("events_wait on a store that cannot answer ends at once with what failed, i
   expect(text(result)).toContain("disk I/O error");
   expect(performance.now() - started).toBeLessThan(2_000);
 });
+
+test("events_wait answers the oldest event after its cursor, even when a newer one is told while it still looks", async () => {
+  const { store, call } = await served();
+  const add = (dedupeId: string) =>
+    store.add({
+      source: "trial",
+      type: "order.paid",
+      scheme: "none",
+      dedupeId,
+      headers: {},
+      body: Buffer.from(`{"n":"${dedupeId}"}`),
+      receivedAt: clock.now(),
+    });
+  await add("e0");
+  const since = `c${await store.latestSeq()}`;
+  const older = await add("e1");
+  // A busy store answers the look late; meanwhile e2 is committed and told.
+  const look = store.firstAfter.bind(store);
+  vi.spyOn(store, "firstAfter").mockImplementation(async (...args) => {
+    await add("e2");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    return look(...args);
+  });
+  const result = await call("events_wait", { since, timeout_s: 5 });
+  expect((result.structuredContent as { event: { id: string } }).event.id).toBe(older.id);
+});

@@ -137,6 +137,8 @@ export class PostgresEventStore implements EventStore {
     const channel = `waiter_events_${createHash("sha256").update(schema).digest("hex").slice(0, 16)}`;
     const store = new PostgresEventStore(config, options.retention, channel);
     await store.#watch.start(await store.latestSeq());
+    // The age limit holds while no webhook arrives too: at opening, then on the timer.
+    store.expire().catch((err) => warn("event retention failed", err));
     return store;
   }
 
@@ -149,7 +151,8 @@ export class PostgresEventStore implements EventStore {
     this.runs = postgresRuns(this.#query);
     this.sessions = postgresSessions(this.#query);
     this.#watch = new ListenWatch({
-      connect: () => new pg.Client(config),
+      // Keepalive, and the watch's own ping, find a connection a network dropped without a word.
+      connect: () => new pg.Client({ ...config, keepAlive: true }),
       channel,
       latestSeq: () => this.latestSeq(),
       newerThan: async (seq, limit) =>
@@ -291,9 +294,10 @@ export class PostgresEventStore implements EventStore {
         maxBytes,
         Math.round(maxAgeDays * DAY_MS),
       ]);
-      await client.query(PRUNE_RUNS);
-      await client.query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [now - REMEMBERED_DAYS * DAY_MS]);
     }, true);
+    // Neither needs the turn, which every replica's ingest waits for.
+    await this.#query(PRUNE_RUNS);
+    await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [now - REMEMBERED_DAYS * DAY_MS]);
   }
 
   async count(source: string, outcome: string): Promise<void> {

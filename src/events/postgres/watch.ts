@@ -4,6 +4,8 @@ import type { StoredEvent } from "../store.js";
 
 /** The longest wait between attempts to listen again after the database went away. */
 const MAX_BACKOFF_MS = 10_000;
+/** How often the listening connection is asked whether it still answers. */
+const PING_MS = 30_000;
 /** Events read at a time when catching up. */
 const PAGE = 500;
 
@@ -41,6 +43,7 @@ export class ListenWatch {
   #reading: Promise<void> | undefined;
   #again = false;
   #rereading: NodeJS.Timeout | undefined;
+  #ping: NodeJS.Timeout | undefined;
 
   constructor(private readonly parts: WatchParts) {}
 
@@ -50,18 +53,28 @@ export class ListenWatch {
     this.#seen = seen;
     this.#notified = seen;
     await this.#listen();
+    // A connection that died where no reset reached it (a NAT's idle timeout) says nothing: ask it.
+    this.#ping = setInterval(() => {
+      const client = this.#client;
+      client?.query("SELECT 1").catch((err) => this.#lost(client, err));
+    }, PING_MS);
+    this.#ping.unref();
   }
 
   stop(): void {
     this.#running = false;
     clearTimeout(this.#retry);
     clearTimeout(this.#rereading);
+    clearInterval(this.#ping);
     const client = this.#client;
     this.#client = undefined;
     client?.end().catch(() => {});
   }
 
-  /** Resolves once every event committed before the call is told: this process's commit asks so. */
+  /**
+   * Resolves once a read that began after the call has ended: every event committed before it is
+   * then told, unless that read failed, when they are told as it is tried again.
+   */
   async catchUp(): Promise<void> {
     const under = this.#reading;
     if (under) {
