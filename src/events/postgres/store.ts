@@ -105,6 +105,8 @@ export class PostgresEventStore implements EventStore {
   readonly #ackListeners = new Listeners<string[]>();
   readonly #watch: ListenWatch;
   readonly #expiry: NodeJS.Timeout;
+  /** The retention run no caller waits for, if one is under way: close waits for it. */
+  #expiring: Promise<void> | undefined;
   readonly #queue: Pending[] = [];
   /** The commit under way, if any. */
   #committing: Promise<void> | undefined;
@@ -138,7 +140,7 @@ export class PostgresEventStore implements EventStore {
     const store = new PostgresEventStore(config, options.retention, channel);
     await store.#watch.start(await store.latestSeq());
     // The age limit holds while no webhook arrives too: at opening, then on the timer.
-    store.expire().catch((err) => warn("event retention failed", err));
+    store.#expireUnattended();
     return store;
   }
 
@@ -162,9 +164,7 @@ export class PostgresEventStore implements EventStore {
       wanted: () => this.#listeners.size > 0,
       tell: (event) => this.#listeners.tell(event),
     });
-    this.#expiry = setInterval(() => {
-      this.expire().catch((err) => warn("event retention failed", err));
-    }, EXPIRE_EVERY_MS);
+    this.#expiry = setInterval(() => this.#expireUnattended(), EXPIRE_EVERY_MS);
     this.#expiry.unref();
   }
 
@@ -384,12 +384,22 @@ export class PostgresEventStore implements EventStore {
     return this.#listeners.add(listener);
   }
 
+  /** Retention off any caller's path: a failure is reported, and the next run tries again. */
+  #expireUnattended(): void {
+    this.#expiring ??= this.expire()
+      .catch((err) => warn("event retention failed", err))
+      .finally(() => {
+        this.#expiring = undefined;
+      });
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#commitQueue();
     while (this.#committing) await this.#committing;
     clearInterval(this.#expiry);
+    await this.#expiring;
     this.#watch.stop();
     this.#listeners.clear();
     await this.#pool.end();
