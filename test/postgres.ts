@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./fakes/http.js";
@@ -37,7 +37,8 @@ function asOwner(command: string, args: string[]): [string, string[]] {
   return userInfo().uid === 0 ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
 }
 
-export async function startPostgres(): Promise<RunningPostgres> {
+/** `password`: the user waiter must give it over TCP (scram-sha-256); without one, none is asked. */
+export async function startPostgres({ password }: { password?: string } = {}): Promise<RunningPostgres> {
   if (!BIN) throw new Error("no PostgreSQL server here (Debian's package postgresql-15)");
   const dir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
   const data = join(dir, "data");
@@ -49,17 +50,20 @@ export async function startPostgres(): Promise<RunningPostgres> {
     );
   }
   chmodSync(dir, 0o700);
-  execFileSync(
-    ...asOwner(join(BIN, "initdb"), ["-D", data, "-U", "waiter", "--auth=trust", "-E", "UTF8", "--no-sync"]),
-    {
-      stdio: "ignore",
-    },
-  );
+  const auth = ["--auth=trust"];
+  if (password !== undefined) {
+    writeFileSync(join(dir, "pwfile"), password, { mode: 0o644 });
+    auth.push("--auth-host=scram-sha-256", `--pwfile=${join(dir, "pwfile")}`);
+  }
+  execFileSync(...asOwner(join(BIN, "initdb"), ["-D", data, "-U", "waiter", ...auth, "-E", "UTF8", "--no-sync"]), {
+    stdio: "ignore",
+  });
   const port = await freePort();
   let exited = run(data, dir, port);
   await exited.ready;
   execFileSync(...asOwner(join(BIN, "createdb"), ["-h", "127.0.0.1", "-p", String(port), "-U", "waiter", "waiter"]), {
     stdio: "ignore",
+    env: { ...process.env, ...(password !== undefined ? { PGPASSWORD: password } : {}) },
   });
   // Through pg_ctl, as the cluster's owner: a signal to runuser would not reach the server.
   const halt = async () => {

@@ -280,6 +280,50 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
   });
 
+  describe("a database that asks for a password", () => {
+    let guarded: RunningPostgres;
+    beforeAll(async () => {
+      guarded = await startPostgres({ password: "db pass/01:23@x%" });
+    }, 30_000);
+    afterAll(async () => {
+      await guarded?.stop();
+    });
+    const sources = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
+
+    test("it comes from the variable passwordEnv names, or PGPASSWORD; a wrong one is said without being shown", async () => {
+      const named = await startApp({
+        ...sources,
+        WAITER_DATABASE_URL: guarded.url,
+        WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
+        DB_PASSWORD: "db pass/01:23@x%",
+      });
+      expect(named.app.store).toBeDefined();
+      await named.app.close();
+
+      process.env.PGPASSWORD = "db pass/01:23@x%";
+      try {
+        const fromLibpqVariable = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
+        expect(fromLibpqVariable.app.store).toBeDefined();
+        await fromLibpqVariable.app.close();
+      } finally {
+        delete process.env.PGPASSWORD;
+      }
+
+      const wrong = await startApp({
+        ...sources,
+        WAITER_DATABASE_URL: guarded.url,
+        WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
+        DB_PASSWORD: "wrong-pass-xyz",
+      });
+      expect(wrong.app.store).toBeUndefined();
+      expect(wrong.stderr()).toMatch(
+        /webhook events are off: PostgreSQL 127\.0\.0\.1:\d+\/waiter: password authentication failed for user "waiter"/,
+      );
+      expect(wrong.stderr()).not.toContain("wrong-pass-xyz");
+      await wrong.app.close();
+    });
+  });
+
   describe("the schema", () => {
     test("replicas starting at once set it up once", async () => {
       const url = await freshSchema();

@@ -116,9 +116,11 @@ export class PostgresEventStore implements EventStore {
 
   /** Connects, brings the schema up to date and starts listening; throws when the database cannot be used. */
   static async open(options: PostgresOptions): Promise<PostgresEventStore> {
+    // The driver lets the URL's fields beat the config's, an absent password included: it goes in the URL.
+    const url = new URL(options.url);
+    if (options.password !== undefined) url.password = encodeURIComponent(options.password);
     const config: pg.ClientConfig = {
-      connectionString: options.url,
-      ...(options.password !== undefined ? { password: options.password } : {}),
+      connectionString: url.href,
       connectionTimeoutMillis: options.connectMs ?? 5_000,
       // A server that stops answering fails the call rather than holding it past the tool's deadline.
       query_timeout: 15_000,
