@@ -37,19 +37,47 @@ function asOwner(command: string, args: string[]): [string, string[]] {
   return userInfo().uid === 0 ? ["runuser", ["-u", "postgres", "--", command, ...args]] : [command, args];
 }
 
-/** `password`: the user waiter must give it over TCP (scram-sha-256); without one, none is asked. */
-export async function startPostgres({ password }: { password?: string } = {}): Promise<RunningPostgres> {
+/**
+ * `password`: the user waiter must give it over TCP (scram-sha-256); without one, none is asked.
+ * `tls`: the server also takes TLS, with a certificate for localhost and 127.0.0.1 that the
+ * returned `ca` file signs (self-signed).
+ */
+export async function startPostgres({
+  password,
+  tls,
+}: {
+  password?: string;
+  tls?: boolean;
+} = {}): Promise<RunningPostgres & { ca?: string }> {
   if (!BIN) throw new Error("no PostgreSQL server here (Debian's package postgresql-15)");
   const dir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
   const data = join(dir, "data");
-  if (userInfo().uid === 0) {
-    chownSync(
-      dir,
-      Number(execFileSync("id", ["-u", "postgres"]).toString()),
-      Number(execFileSync("id", ["-g", "postgres"]).toString()),
-    );
-  }
+  const owner =
+    userInfo().uid === 0
+      ? {
+          uid: Number(execFileSync("id", ["-u", "postgres"]).toString()),
+          gid: Number(execFileSync("id", ["-g", "postgres"]).toString()),
+        }
+      : undefined;
+  if (owner) chownSync(dir, owner.uid, owner.gid);
   chmodSync(dir, 0o700);
+  const settings: string[] = [];
+  if (tls) {
+    const [cert, key] = [join(dir, "server.crt"), join(dir, "server.key")];
+    execFileSync(
+      "openssl",
+      [
+        ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"],
+        ...["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+        ...["-keyout", key, "-out", cert],
+      ],
+      { stdio: "ignore" },
+    );
+    // PostgreSQL reads its key only when the key is the server's own and private.
+    if (owner) chownSync(key, owner.uid, owner.gid);
+    chmodSync(key, 0o600);
+    settings.push("-c", "ssl=on", "-c", `ssl_cert_file=${cert}`, "-c", `ssl_key_file=${key}`);
+  }
   const auth = ["--auth=trust"];
   if (password !== undefined) {
     writeFileSync(join(dir, "pwfile"), password, { mode: 0o644 });
@@ -59,7 +87,7 @@ export async function startPostgres({ password }: { password?: string } = {}): P
     stdio: "ignore",
   });
   const port = await freePort();
-  let exited = run(data, dir, port);
+  let exited = run(data, dir, port, settings);
   await exited.ready;
   execFileSync(...asOwner(join(BIN, "createdb"), ["-h", "127.0.0.1", "-p", String(port), "-U", "waiter", "waiter"]), {
     stdio: "ignore",
@@ -73,11 +101,12 @@ export async function startPostgres({ password }: { password?: string } = {}): P
     await exited.gone;
   };
   return {
+    ...(tls ? { ca: join(dir, "server.crt") } : {}),
     url: `postgres://waiter@127.0.0.1:${port}/waiter`,
     port,
     halt,
     async resume() {
-      exited = run(data, dir, port);
+      exited = run(data, dir, port, settings);
       await exited.ready;
     },
     async stop() {
@@ -88,7 +117,12 @@ export async function startPostgres({ password }: { password?: string } = {}): P
 }
 
 /** Starts the server on `data`; `ready` once it accepts connections, `gone` once it exited. */
-function run(data: string, dir: string, port: number): { ready: Promise<void>; gone: Promise<void> } {
+function run(
+  data: string,
+  dir: string,
+  port: number,
+  settings: string[],
+): { ready: Promise<void>; gone: Promise<void> } {
   const [command, args] = asOwner(join(BIN as string, "postgres"), [
     "-D",
     data,
@@ -102,6 +136,7 @@ function run(data: string, dir: string, port: number): { ready: Promise<void>; g
     "fsync=off",
     "-c",
     "synchronous_commit=off",
+    ...settings,
   ]);
   const server = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
   let said = "";

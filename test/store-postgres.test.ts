@@ -280,10 +280,10 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
   });
 
-  describe("a database that asks for a password", () => {
-    let guarded: RunningPostgres;
+  describe("a database that asks for a password and takes TLS", () => {
+    let guarded: RunningPostgres & { ca?: string };
     beforeAll(async () => {
-      guarded = await startPostgres({ password: "db pass/01:23@x%" });
+      guarded = await startPostgres({ password: "db pass/01:23@x%", tls: true });
     }, 30_000);
     afterAll(async () => {
       await guarded?.stop();
@@ -321,6 +321,33 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
       expect(wrong.stderr()).not.toContain("wrong-pass-xyz");
       await wrong.app.close();
+    });
+
+    test("sslmode as libpq names it: verify-full with the server's CA is TLS, without the CA it is refused", async () => {
+      const tls = `${guarded.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(guarded.ca as string)}`;
+      const store = await PostgresEventStore.open({ url: tls, password: "db pass/01:23@x%", retention: LOOSE });
+      stores.push(store);
+      await store.add(event());
+      const withPassword = new URL(tls);
+      withPassword.password = encodeURIComponent("db pass/01:23@x%");
+      const admin = new pg.Client(withPassword.href);
+      await admin.connect();
+      try {
+        const { rows } = await admin.query<{ ssl: boolean }>(
+          "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'waiter'",
+        );
+        expect(rows.length).toBeGreaterThan(0);
+        expect(rows.every((r) => r.ssl)).toBe(true);
+      } finally {
+        await admin.end();
+      }
+      await expect(
+        PostgresEventStore.open({
+          url: `${guarded.url}?sslmode=verify-full`,
+          password: "db pass/01:23@x%",
+          retention: LOOSE,
+        }),
+      ).rejects.toThrow(/self-signed certificate/);
     });
   });
 
