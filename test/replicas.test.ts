@@ -140,15 +140,21 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     await server?.stop();
   });
 
-  test("a delivery to one replica wakes events_wait on the other, and one killed mid-burst loses nothing", async () => {
+  test("a delivery to one replica wakes events_wait and resource subscribers on the other, and one killed mid-burst loses nothing", async () => {
     const url = await freshDatabaseUrl();
     const [a, b] = [await replica(url), await replica(url)];
     const agent = await connect(b.base);
+    const updates: string[] = [];
+    agent.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updates.push(n.params.uri);
+    });
+    await agent.subscribeResource({ uri: "events://recent" });
     const waiting = waitFor(agent);
     // The wait has read its cursor once the call is in; a delivery after it is what it waits for.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await post(a.base, "first")).toBe(200);
     expect(deliveryOf(await waiting)).toBe("first");
+    await expect.poll(() => updates, { timeout: 5_000 }).toContain("events://recent");
 
     let aAlive = true;
     const deliveries = Array.from({ length: 200 }, (_, i) => `d${i}`);
