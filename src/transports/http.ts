@@ -93,7 +93,6 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   const storeFailed = (what: string) => (err: unknown) =>
     log.warning(`MCP sessions: ${what} in the store failed: ${err instanceof Error ? err.message : err}`);
 
-  /** Closes the copies nothing used for `idleMs`; a session listening on its stream is never idle. */
   /** Writes a session this replica opened to the shared store; false when the store failed. */
   const record = (id: string, entry: Open) =>
     (shared as SessionLog).open(id, entry.caller ?? null, entry.init as string, entry.lastSeen).then(
@@ -104,6 +103,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       },
     );
 
+  /** Closes the copies nothing used for `idleMs`; a session listening on its stream is never idle. */
   const closeIdle = () => {
     for (const [id, entry] of open) {
       if (entry.streams > 0) entry.lastSeen = clock.now();
