@@ -149,11 +149,13 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
       updates.push(n.params.uri);
     });
     await agent.subscribeResource({ uri: "events://recent" });
-    const waiting = waitFor(agent);
-    // The wait has read its cursor once the call is in; a delivery after it is what it waits for.
+    // Waits on both replicas, several agents each: one delivery wakes every one.
+    const agents = [agent, await connect(b.base), await connect(a.base), await connect(a.base)];
+    const waiting = agents.map((each) => waitFor(each));
+    // A wait has read its cursor once the call is in; a delivery after it is what it waits for.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await post(a.base, "first")).toBe(200);
-    expect(deliveryOf(await waiting)).toBe("first");
+    expect((await Promise.all(waiting)).map(deliveryOf)).toEqual(["first", "first", "first", "first"]);
     await expect.poll(() => updates, { timeout: 5_000 }).toContain("events://recent");
 
     let aAlive = true;
