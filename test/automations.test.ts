@@ -6,6 +6,7 @@ import { request } from "undici";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { type RunningServe, startServe, startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
+import { PostgresEventStore } from "../src/events/postgres/store.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { RunRecord } from "../src/events/store.js";
 import { Log } from "../src/log.js";
@@ -16,6 +17,7 @@ import { json } from "./fakes/http.js";
 import { BOT_TOKEN, startTelegram, type TelegramFake } from "./fakes/telegram.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
+import { postgresAvailable, postgresRequired, type RunningPostgres, startPostgres } from "./postgres.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 
@@ -366,6 +368,47 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect(writes).toEqual([]);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe.runIf(postgresAvailable || postgresRequired)("two waiter serve on one PostgreSQL store", () => {
+  let database: RunningPostgres;
+  beforeAll(async () => {
+    database = await startPostgres();
+  }, 30_000);
+  afterAll(async () => {
+    await database?.stop();
+  });
+
+  test("the replica holding the lease runs a payment delivered to the other, once", async () => {
+    const url = database.url;
+    const first = await serve([PAID], { WAITER_DATABASE_URL: url });
+    const second = await serve([PAID], { WAITER_DATABASE_URL: url });
+    const reader = await PostgresEventStore.open({
+      url,
+      retention: { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 30 },
+    });
+    try {
+      const sent = telegram.delivered.length;
+      // Delivered to the second, twice (a retry through the other replica): one event, one run.
+      const paid = await pay(second, String(O.pending1999), "evt_on_replicas");
+      expect(await pay(first, String(O.pending1999), "evt_on_replicas")).toEqual({ id: paid.id, duplicate: true });
+      await expect
+        .poll(async () => (await reader.runs.list({ eventId: paid.id, limit: 5 })).map((r) => r.status), {
+          timeout: 10_000,
+        })
+        .toEqual(["done"]);
+      expect(woo.shop.order(O.pending1999)).toMatchObject({
+        status: "processing",
+        transaction_id: "pi_evt_on_replicas",
+      });
+      expect(telegram.delivered.length - sent).toBe(1);
+      expect((await reader.get(paid.id))?.ackedAt).not.toBeNull();
+    } finally {
+      await reader.close();
+      await second.close();
+      await first.close();
     }
   });
 });
