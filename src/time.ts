@@ -13,6 +13,9 @@ export const clock = {
 
 let offset = 0;
 
+/** A day of 24 hours, in milliseconds: for spans and ages, not for calendar days (see `midnight`). */
+export const DAY_MS = 86_400_000;
+
 /** Puts the clock at `epoch` (ISO 8601 or epoch ms), running on from there; without one, back to real time. */
 export function setClock(at?: number | string): void {
   offset = at === undefined ? 0 : (typeof at === "string" ? Date.parse(at) : at) - Date.now();

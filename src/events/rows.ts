@@ -1,6 +1,7 @@
 import { randomFillSync } from "node:crypto";
 import { monotonicFactory } from "ulid";
-import type { Counters, StoredEvent, StoreStats } from "./store.js";
+import { DAY_MS } from "../time.js";
+import type { Counters, RunFilter, RunRecord, StepStatus, StoredEvent, StoreStats } from "./store.js";
 
 /** An event as both stores keep it; SQLite has no booleans, so `is_json` is 0 or 1 there. */
 export interface EventRow {
@@ -18,7 +19,15 @@ export interface EventRow {
   acked_at: number | null;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** How long a delivery is remembered after retention dropped its event: a year and a day. */
+const REMEMBERED_MS = 366 * DAY_MS;
+
+/** Deliveries dropped before this are forgotten: the same one sent again is new. */
+export function forgottenBefore(now: number): number {
+  return now - REMEMBERED_MS;
+}
 
 export function toEvent(row: EventRow): StoredEvent {
   return {
@@ -96,4 +105,59 @@ export function toCounters(rows: { source: string; outcome: string; n: number }[
     counters[row.source] = source;
   }
   return counters;
+}
+
+/** An automation run as both stores keep it; SQLite has no booleans, so `dry_run` is 0 or 1 there. */
+export interface RunRow {
+  id: number;
+  automation: string;
+  event_id: string;
+  status: RunRecord["status"];
+  dry_run: number | boolean;
+  started_at: number;
+  finished_at: number | null;
+  error: string | null;
+}
+
+export interface StepRow {
+  step: number;
+  status: StepStatus;
+  detail: string;
+  at: number;
+}
+
+export function toRun(row: RunRow, steps: StepRow[]): RunRecord {
+  return {
+    id: row.id,
+    automation: row.automation,
+    eventId: row.event_id,
+    status: row.status,
+    dryRun: row.dry_run === true || row.dry_run === 1,
+    startedAt: iso(row.started_at) as string,
+    finishedAt: iso(row.finished_at),
+    error: row.error,
+    steps: steps.map((s) => ({ step: s.step, status: s.status, detail: s.detail, at: iso(s.at) as string })),
+  };
+}
+
+/** The columns a run filter names, with their values: each store writes its own placeholders. */
+export function runConditions(filter: RunFilter): [column: string, value: string][] {
+  const named: [string, string | undefined][] = [
+    ["automation", filter.automation],
+    ["status", filter.status],
+    ["event_id", filter.eventId],
+  ];
+  return named.filter((pair): pair is [string, string] => pair[1] !== undefined);
+}
+
+/** How many runs of each automation ended each way, and how many are running. */
+export function toRunCounts(
+  rows: { automation: string; status: RunRecord["status"]; n: number }[],
+): Record<string, Record<RunRecord["status"], number>> {
+  const counts: Record<string, Record<RunRecord["status"], number>> = {};
+  for (const row of rows) {
+    counts[row.automation] ??= { running: 0, done: 0, failed: 0 };
+    (counts[row.automation] as Record<RunRecord["status"], number>)[row.status] = row.n;
+  }
+  return counts;
 }

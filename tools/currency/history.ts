@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
+import { DAY_MS } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import { crossRate, significant } from "./fixing.js";
 import { code, date, formatNumber, hasCurrency, type Sources, sourceArg, sourceLabel, sourceOut } from "./shapes.js";
@@ -8,7 +9,6 @@ const MAX_HISTORY_DAYS = 366;
 const MAX_HISTORY_SYMBOLS = 10;
 /** Days times currencies per call, so a history fits a context window: a year of 5, half a year of 10. */
 const MAX_HISTORY_CELLS = 1830;
-const DAY_MS = 24 * 3600 * 1000;
 
 export function historyTool({ pick }: Sources): Tool {
   return defineTool({

@@ -1,6 +1,4 @@
-import { clock, dateIn, wallClock, zonedEpoch } from "../../src/time.js";
-
-const DAY_MS = 86_400_000;
+import { clock, DAY_MS, dateIn, wallClock, zonedEpoch } from "../../src/time.js";
 
 /** When a source publishes its daily fixing: working days (Mon-Fri) at a local time. */
 export interface Publication {

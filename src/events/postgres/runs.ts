@@ -1,20 +1,8 @@
-import type { RunFilter, RunLog, RunRecord, StepRecord, StepStatus } from "../store.js";
+import { type RunRow, runConditions, type StepRow, toRun, toRunCounts } from "../rows.js";
+import type { RunFilter, RunLog, RunRecord } from "../store.js";
 
 /** Runs one statement on the store's pool, its failures worded for a caller. */
 export type Query = <R extends object>(text: string, params?: unknown[]) => Promise<R[]>;
-
-interface RunRow {
-  id: number;
-  automation: string;
-  event_id: string;
-  status: RunRecord["status"];
-  dry_run: boolean;
-  started_at: number;
-  finished_at: number | null;
-  error: string | null;
-}
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** Drops the finished runs whose events retention dropped; their steps go with them. */
 export const PRUNE_RUNS =
@@ -24,23 +12,16 @@ export const PRUNE_RUNS =
 export function postgresRuns(query: Query): RunLog {
   const records = async (rows: RunRow[]): Promise<RunRecord[]> => {
     if (rows.length === 0) return [];
-    const steps = await query<StepRecord & { run_id: number; at: number }>(
+    const steps = await query<StepRow & { run_id: number }>(
       "SELECT run_id, step, status, detail, at FROM automation_steps WHERE run_id = ANY($1) ORDER BY run_id, step",
       [rows.map((r) => r.id)],
     );
-    return rows.map((row) => ({
-      id: row.id,
-      automation: row.automation,
-      eventId: row.event_id,
-      status: row.status,
-      dryRun: row.dry_run,
-      startedAt: iso(row.started_at) as string,
-      finishedAt: iso(row.finished_at),
-      error: row.error,
-      steps: steps
-        .filter((s) => s.run_id === row.id)
-        .map((s) => ({ step: s.step, status: s.status as StepStatus, detail: s.detail, at: iso(s.at) as string })),
-    }));
+    return rows.map((row) =>
+      toRun(
+        row,
+        steps.filter((s) => s.run_id === row.id),
+      ),
+    );
   };
   return {
     async begin(automation, eventId, dryRun, now) {
@@ -74,32 +55,23 @@ export function postgresRuns(query: Query): RunLog {
       return records(await query<RunRow>("SELECT * FROM automation_runs WHERE status = 'running' ORDER BY id"));
     },
     async list(filter: RunFilter) {
-      const clauses: string[] = [];
-      const params: unknown[] = [];
-      for (const [column, value] of [
-        ["automation", filter.automation],
-        ["status", filter.status],
-        ["event_id", filter.eventId],
-      ] as const) {
-        if (value === undefined) continue;
-        params.push(value);
-        clauses.push(`${column} = $${params.length}`);
-      }
-      const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
-      params.push(filter.limit);
+      const conditions = runConditions(filter);
+      const where = conditions.length
+        ? `WHERE ${conditions.map(([column], i) => `${column} = $${i + 1}`).join(" AND ")}`
+        : "";
       return records(
-        await query<RunRow>(`SELECT * FROM automation_runs ${where} ORDER BY id DESC LIMIT $${params.length}`, params),
+        await query<RunRow>(`SELECT * FROM automation_runs ${where} ORDER BY id DESC LIMIT $${conditions.length + 1}`, [
+          ...conditions.map(([, value]) => value),
+          filter.limit,
+        ]),
       );
     },
     async counts() {
-      const counts: Record<string, Record<RunRecord["status"], number>> = {};
-      for (const row of await query<{ automation: string; status: RunRecord["status"]; n: number }>(
-        "SELECT automation, status, count(*)::int AS n FROM automation_runs GROUP BY automation, status",
-      )) {
-        counts[row.automation] ??= { running: 0, done: 0, failed: 0 };
-        (counts[row.automation] as Record<RunRecord["status"], number>)[row.status] = row.n;
-      }
-      return counts;
+      return toRunCounts(
+        await query<{ automation: string; status: RunRecord["status"]; n: number }>(
+          "SELECT automation, status, count(*)::int AS n FROM automation_runs GROUP BY automation, status",
+        ),
+      );
     },
     async firstSeen(automation, seq) {
       await query(

@@ -1,10 +1,20 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
 import { ToolError } from "../../errors.js";
-import { clock } from "../../time.js";
+import { clock, DAY_MS } from "../../time.js";
 import { typePrefix } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
-import { type EventRow, eventIds, isJson, STATS_SQL, type TotalsRow, toCounters, toEvent, toStats } from "../rows.js";
+import {
+  type EventRow,
+  eventIds,
+  forgottenBefore,
+  isJson,
+  STATS_SQL,
+  type TotalsRow,
+  toCounters,
+  toEvent,
+  toStats,
+} from "../rows.js";
 import type {
   Acked,
   Added,
@@ -23,10 +33,7 @@ import { migrate } from "./schema.js";
 import { postgresSessions } from "./sessions.js";
 import { ListenWatch } from "./watch.js";
 
-const DAY_MS = 24 * 3600 * 1000;
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
-/** How long a delivery is remembered after retention dropped its event, as on SQLite. */
-const REMEMBERED_DAYS = 366;
 
 export interface PostgresOptions {
   /** postgres://user@host:port/database?sslmode=…; libpq's PG* variables fill in what it leaves out. */
@@ -299,7 +306,7 @@ export class PostgresEventStore implements EventStore {
     }, true);
     // Neither needs the turn, which every replica's ingest waits for.
     await this.#query(PRUNE_RUNS);
-    await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [now - REMEMBERED_DAYS * DAY_MS]);
+    await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [forgottenBefore(now)]);
   }
 
   async count(source: string, outcome: string): Promise<void> {

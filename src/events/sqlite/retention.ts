@@ -1,14 +1,11 @@
 import type Database from "better-sqlite3";
+import { DAY_MS } from "../../time.js";
+import { forgottenBefore } from "../rows.js";
 import type { Retention } from "../store.js";
 
-const DAY_MS = 24 * 3600 * 1000;
-
-/** How long a delivery is remembered after retention dropped its event. */
-export const REMEMBERED_DAYS = 366;
-
-/** Forgets the deliveries whose events were dropped more than REMEMBERED_DAYS ago. */
+/** Forgets the deliveries whose events were dropped too long ago to be remembered. */
 export function forgetDropped(sql: Sql, now: number): void {
-  sql("DELETE FROM dropped_deliveries WHERE dropped_at < ?").run(now - REMEMBERED_DAYS * DAY_MS);
+  sql("DELETE FROM dropped_deliveries WHERE dropped_at < ?").run(forgottenBefore(now));
 }
 
 type Sql = (text: string) => Database.Statement;

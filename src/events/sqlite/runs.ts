@@ -1,5 +1,6 @@
 import type Database from "better-sqlite3";
-import type { RunFilter, RunLog, RunRecord, StepRecord, StepStatus } from "../store.js";
+import { type RunRow, runConditions, type StepRow, toRun, toRunCounts } from "../rows.js";
+import type { RunFilter, RunLog, RunRecord } from "../store.js";
 
 export const RUNS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS automation_runs (
@@ -27,17 +28,6 @@ CREATE TABLE IF NOT EXISTS automation_starts (automation TEXT PRIMARY KEY, seq I
 CREATE TABLE IF NOT EXISTS automation_lease (one INTEGER PRIMARY KEY CHECK (one = 1), owner TEXT NOT NULL, until INTEGER NOT NULL);
 `;
 
-interface RunRow {
-  id: number;
-  automation: string;
-  event_id: string;
-  status: RunRecord["status"];
-  dry_run: number;
-  started_at: number;
-  finished_at: number | null;
-  error: string | null;
-}
-
 /**
  * Drops the finished runs whose event retention has dropped: their steps hold what the tools said
  * (orders, customers), which must not outlive the event. Runs at the store's age check.
@@ -48,30 +38,15 @@ export function pruneRuns(sql: (text: string) => Database.Statement): void {
   sql(`DELETE FROM automation_runs WHERE id IN (${gone})`).run();
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 /** Automation runs in the store's own file, each write its own immediate transaction. */
 export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>(fn: () => T) => T): RunLog {
-  const steps = (runId: number): StepRecord[] =>
-    (
-      sql("SELECT step, status, detail, at FROM automation_steps WHERE run_id = ? ORDER BY step").all(runId) as {
-        step: number;
-        status: StepStatus;
-        detail: string;
-        at: number;
-      }[]
-    ).map((s) => ({ step: s.step, status: s.status, detail: s.detail, at: iso(s.at) as string }));
-  const record = (row: RunRow): RunRecord => ({
-    id: row.id,
-    automation: row.automation,
-    eventId: row.event_id,
-    status: row.status,
-    dryRun: row.dry_run === 1,
-    startedAt: iso(row.started_at) as string,
-    finishedAt: iso(row.finished_at),
-    error: row.error,
-    steps: steps(row.id),
-  });
+  const record = (row: RunRow): RunRecord =>
+    toRun(
+      row,
+      sql("SELECT step, status, detail, at FROM automation_steps WHERE run_id = ? ORDER BY step").all(
+        row.id,
+      ) as StepRow[],
+    );
   return {
     async begin(automation, eventId, dryRun, now) {
       return write(() => {
@@ -108,36 +83,23 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
       return (sql("SELECT * FROM automation_runs WHERE status = 'running' ORDER BY id").all() as RunRow[]).map(record);
     },
     async list(filter: RunFilter) {
-      const clauses: string[] = [];
-      const params: unknown[] = [];
-      for (const [column, value] of [
-        ["automation", filter.automation],
-        ["status", filter.status],
-        ["event_id", filter.eventId],
-      ] as const) {
-        if (value === undefined) continue;
-        clauses.push(`${column} = ?`);
-        params.push(value);
-      }
-      const where = clauses.length ? `WHERE ${clauses.join(" AND ")}` : "";
-      params.push(filter.limit);
-      return (sql(`SELECT * FROM automation_runs ${where} ORDER BY id DESC LIMIT ?`).all(...params) as RunRow[]).map(
-        record,
-      );
+      const conditions = runConditions(filter);
+      const where = conditions.length ? `WHERE ${conditions.map(([column]) => `${column} = ?`).join(" AND ")}` : "";
+      return (
+        sql(`SELECT * FROM automation_runs ${where} ORDER BY id DESC LIMIT ?`).all(
+          ...conditions.map(([, value]) => value),
+          filter.limit,
+        ) as RunRow[]
+      ).map(record);
     },
     async counts() {
-      const counts: Record<string, Record<RunRecord["status"], number>> = {};
-      for (const row of sql(
-        "SELECT automation, status, count(*) AS n FROM automation_runs GROUP BY automation, status",
-      ).all() as {
-        automation: string;
-        status: RunRecord["status"];
-        n: number;
-      }[]) {
-        counts[row.automation] ??= { running: 0, done: 0, failed: 0 };
-        (counts[row.automation] as Record<RunRecord["status"], number>)[row.status] = row.n;
-      }
-      return counts;
+      return toRunCounts(
+        sql("SELECT automation, status, count(*) AS n FROM automation_runs GROUP BY automation, status").all() as {
+          automation: string;
+          status: RunRecord["status"];
+          n: number;
+        }[],
+      );
     },
     async firstSeen(automation, seq) {
       return write(() => {
