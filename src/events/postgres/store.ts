@@ -67,7 +67,7 @@ function unreachable(err: unknown): string | undefined {
 }
 
 /** A database that cannot be reached, in words a model (or an operator reading a 503's log) can act on. */
-export function storeError(err: unknown): unknown {
+function storeError(err: unknown): unknown {
   const why = unreachable(err);
   if (!why) return err;
   return new ToolError(
@@ -185,36 +185,6 @@ export class PostgresEventStore implements EventStore {
     }
   };
 
-  /**
-   * One transaction on one connection; rolled back when `fn` throws. With `turn`, it first takes
-   * the turn every transaction that adds or drops events takes: held until COMMIT, so sequence
-   * numbers are handed out in commit order.
-   */
-  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>, turn = false): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (err) {
-      throw storeError(err);
-    }
-    try {
-      await client.query(turn ? "BEGIN; SELECT 1 FROM totals FOR UPDATE" : "BEGIN");
-      const result = await fn(client);
-      await client.query("COMMIT");
-      client.release();
-      return result;
-    } catch (err) {
-      // A connection that failed is thrown away, not asked to roll back nor handed to the next caller.
-      if (unreachable(err)) client.release(true);
-      else
-        await client.query("ROLLBACK").then(
-          () => client.release(),
-          () => client.release(true),
-        );
-      throw storeError(err);
-    }
-  }
-
   add(event: NewEvent): Promise<Added> {
     if (this.#closed) return Promise.reject(new Error("the event store is closed"));
     return new Promise((resolve, reject) => {
@@ -236,15 +206,14 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
-  /** Stores a batch in one transaction, has this process's listeners told, and resolves each add. */
+  /** Stores a batch in one statement, has this process's listeners told, and resolves each add. */
   async #commit(batch: Pending[]): Promise<void> {
     const events = batch.map((p) => p.event);
     const ids = events.map((e) => this.#nextId(e.receivedAt));
-    const results: { seq: number; id: string; duplicate: boolean }[] = [];
     const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
     // One round trip: the function takes the turn, stores, counts, keeps the limits, notifies.
-    const inserted = await this.#query<{ seq: number; id: string }>(
-      "SELECT added_seq AS seq, added_id AS id FROM waiter_add($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    const inserted = await this.#query<{ id: string }>(
+      "SELECT added_id AS id FROM waiter_add($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
       [
         ids,
         events.map((e) => e.source),
@@ -262,48 +231,39 @@ export class PostgresEventStore implements EventStore {
         Math.round(maxAgeDays * DAY_MS),
       ],
     );
-    const seqOf = new Map(inserted.map((r) => [r.id, r.seq]));
-    const repeats = events.filter((_, i) => !seqOf.has(ids[i] as string));
-    const existing = new Map<string, { id: string; seq: number }>();
+    const added = new Set(inserted.map((r) => r.id));
+    const repeats = events.filter((_, i) => !added.has(ids[i] as string));
+    // A repeat resolves to what was committed already: the stored event, or the delivery retention remembers.
+    const storedId = new Map<string, string>();
     if (repeats.length > 0) {
-      // Committed already: the stored event, or the delivery retention remembers.
-      for (const r of await this.#query<{ source: string; dedupe_id: string; id: string; seq: number }>(
-        `SELECT source, dedupe_id, id, seq FROM events WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+      for (const r of await this.#query<{ source: string; dedupe_id: string; id: string }>(
+        `SELECT source, dedupe_id, id FROM events WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
          UNION ALL
-         SELECT source, dedupe_id, id, 0 FROM dropped_deliveries WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+         SELECT source, dedupe_id, id FROM dropped_deliveries WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
         [repeats.map((e) => e.source), repeats.map((e) => e.dedupeId)],
       )) {
-        existing.set(`${r.source}\0${r.dedupe_id}`, r);
+        storedId.set(`${r.source}\0${r.dedupe_id}`, r.id);
       }
     }
-    events.forEach((event, i) => {
-      const id = ids[i] as string;
-      const seq = seqOf.get(id);
-      results.push(
-        seq === undefined
-          ? { ...(existing.get(`${event.source}\0${event.dedupeId}`) as { id: string; seq: number }), duplicate: true }
-          : { seq, id, duplicate: false },
-      );
-    });
     // Told through the watch, which reads every event up to this commit in sequence order: one
     // another replica committed just before is told before this one, never after it.
     if (this.#listeners.size > 0) await this.#watch.catchUp();
-    batch.forEach(({ resolve }, i) => {
-      const { id, duplicate } = results[i] as { id: string; duplicate: boolean };
-      resolve({ id, duplicate });
+    batch.forEach(({ event, resolve }, i) => {
+      const id = ids[i] as string;
+      if (added.has(id)) resolve({ id, duplicate: false });
+      else resolve({ id: storedId.get(`${event.source}\0${event.dedupeId}`) as string, duplicate: true });
     });
   }
 
   async expire(now = clock.now()): Promise<void> {
     const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
-    await this.#transaction(async (client) => {
-      await client.query("SELECT waiter_retain($1, $2, $3, $4)", [
-        now,
-        maxEvents,
-        maxBytes,
-        Math.round(maxAgeDays * DAY_MS),
-      ]);
-    }, true);
+    // One statement: the turn is taken (the row locked) before the function runs, held until it commits.
+    await this.#query("SELECT waiter_retain($1, $2, $3, $4) FROM (SELECT 1 FROM totals FOR UPDATE) AS turn", [
+      now,
+      maxEvents,
+      maxBytes,
+      Math.round(maxAgeDays * DAY_MS),
+    ]);
     // Neither needs the turn, which every replica's ingest waits for.
     await this.#query(PRUNE_RUNS);
     await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [forgottenBefore(now)]);
