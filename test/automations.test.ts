@@ -323,6 +323,35 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a step whose path fails on this payload fails its run, and agents read which step and why", async () => {
+    const lengthOfNumber = {
+      name: "length-of-number",
+      when: { source: "stripe" },
+      do: [{ tool: "eshop_order_get", args: { id: { path: "length(payload.data.object.amount_received)" } } }],
+    };
+    const server = await serve([lengthOfNumber]);
+    const agent = await startWaiter(env([lengthOfNumber]));
+    try {
+      const event = await pay(server, String(O.pending1999));
+      await runsOf(event.id);
+      const runs = await agent.call("automations_runs", { event_id: event.id });
+      expect(runs.isError).toBeFalsy();
+      expect(runs.structuredContent).toMatchObject({
+        runs: [
+          {
+            status: "failed",
+            error: expect.stringMatching(/^step 1 \(eshop_order_get\): .*length/),
+            steps: [{ status: "failed", tool: "eshop_order_get", outcome: expect.stringMatching(/length/) }],
+          },
+        ],
+      });
+      expect(woo.shop.writes).toEqual([]);
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
   test("runs go with their events when retention drops them", async () => {
     const server = await serve([PAID]);
     const event = await pay(server, String(O.pending1999));

@@ -11,7 +11,7 @@ import type { Log } from "../log.js";
 import { firstCharacters } from "../shown.js";
 import { clock } from "../time.js";
 import type { Tool, ToolCall } from "../toolset.js";
-import { type Automation, type Condition, isPathArgument, type Step } from "./rules.js";
+import { type Automation, type Condition, isPathArgument, type Step, toolOf } from "./rules.js";
 
 export interface AutomationParts {
   automations: readonly Automation[];
@@ -95,17 +95,14 @@ function argumentsOf(step: Extract<Step, { tool: string }>, view: View): Record<
   );
 }
 
-/** The tool a step calls, and with what: a notification is notify_send, an ack events_ack. */
-function callOf(step: Step, view: View): { tool: string; args: Record<string, unknown> } {
-  if ("tool" in step) return { tool: step.tool, args: argumentsOf(step, view) };
+/** The arguments a step calls its tool with (toolOf), filled in from the event. */
+function argumentsFor(step: Step, view: View): Record<string, unknown> {
+  if ("tool" in step) return argumentsOf(step, view);
   if ("notify" in step) {
     const text = render(step.text, view, true);
-    return {
-      tool: "notify_send",
-      args: { channel: step.notify, text: text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text },
-    };
+    return { channel: step.notify, text: text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text };
   }
-  return { tool: "events_ack", args: { ids: [view.event.id] } };
+  return { ids: [view.event.id] };
 }
 
 /**
@@ -165,12 +162,13 @@ export function checkAutomations({
       const at = i < automation.do.length ? `step ${i + 1}` : "onFailure";
       // A notification's text is checked as written, as a tool's arguments are: a template is
       // filled in only when an event arrives, so one made only of insertions is not empty.
-      const { tool: name, args } =
+      const name = toolOf(step);
+      const args =
         "tool" in step
-          ? { tool: step.tool, args: step.args }
+          ? step.args
           : "notify" in step
-            ? { tool: "notify_send", args: { channel: step.notify, text: step.text } }
-            : callOf(step, placeholderView);
+            ? { channel: step.notify, text: step.text }
+            : argumentsFor(step, placeholderView);
       const tool = served.get(name);
       if (!tool) {
         throw new ConfigError(
@@ -317,17 +315,18 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   async function execute(automation: Automation, event: StoredEvent, run: number, from = 0): Promise<void> {
     const view = viewOf(event);
     for (let i = from; i < automation.do.length; i++) {
-      let call: { tool: string; args: Record<string, unknown> };
+      const step = automation.do[i] as Step;
+      const tool = toolOf(step);
+      let args: Record<string, unknown>;
       try {
-        call = callOf(automation.do[i] as Step, view);
+        args = argumentsFor(step, view);
       } catch (err) {
         // A path or template that fails on this event's payload (a function given the wrong type).
-        const message = `step ${i + 1}: ${err instanceof Error ? err.message : err}`;
-        await store.runs.step(run, i, "failed", JSON.stringify({ error: message }), clock.now());
-        await failed(automation, event, run, message);
+        const message = err instanceof Error ? err.message : String(err);
+        await store.runs.step(run, i, "failed", JSON.stringify({ tool, error: message }), clock.now());
+        await failed(automation, event, run, `step ${i + 1} (${tool}): ${message}`);
         return;
       }
-      const { tool, args } = call;
       if (automation.dryRun) {
         await store.runs.step(run, i, "would", JSON.stringify({ tool, args }), clock.now());
         continue;

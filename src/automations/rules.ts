@@ -49,6 +49,11 @@ const step = z.union([
 ]);
 export type Step = z.output<typeof step>;
 
+/** The tool a step calls: a notification is notify_send, an ack events_ack. */
+export function toolOf(step: Step): string {
+  return "tool" in step ? step.tool : "notify" in step ? "notify_send" : "events_ack";
+}
+
 const automation = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "automation names are lowercase letters, digits, - and _"),
   when: z.strictObject({

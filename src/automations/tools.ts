@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { EventStore } from "../events/store.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
-import type { Automation } from "./rules.js";
+import { type Automation, toolOf } from "./rules.js";
 
 const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 const STATUSES = ["running", "done", "failed"] as const;
@@ -52,9 +52,7 @@ export function automationsToolset(
                 source: a.when.source,
                 ...(a.when.type ? { type: a.when.type } : {}),
                 dry_run: a.dryRun,
-                steps: a.do.map((step) =>
-                  "tool" in step ? step.tool : "notify" in step ? "notify_send" : "events_ack",
-                ),
+                steps: a.do.map(toolOf),
                 runs: counts[a.name] ?? { running: 0, done: 0, failed: 0 },
               })),
           };
