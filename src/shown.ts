@@ -13,10 +13,14 @@ export function firstCharacters(text: string, count: number): string {
   return text.slice(0, code >= 0xd800 && code <= 0xdbff ? count - 1 : count);
 }
 
+/** `text` whole when it has at most `max` characters, else its first `max` - 1 and "…". */
+export function cut(text: string, max: number): string {
+  return text.length > max ? `${firstCharacters(text, max - 1)}…` : text;
+}
+
 /** `text` as one line of at most `max` characters, its runs of whitespace made single spaces. */
 export function oneLine(text: string, max = 200): string {
-  const line = text.replace(/\s+/g, " ").trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  return cut(text.replace(/\s+/g, " ").trim(), max);
 }
 
 /** A value from outside as a JSON string literal: it can neither end the quote nor start a line. */

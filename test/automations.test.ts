@@ -303,6 +303,27 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a long payload is cut in a message: each value at 200 characters, the text at what notify_send takes, never in a surrogate pair", async () => {
+    const loud = {
+      name: "loud",
+      when: { source: "stripe" },
+      do: [{ notify: "team", text: "{{payload.data.object.description}} ".repeat(25) }],
+      dryRun: true,
+    };
+    const server = await serve([loud]);
+    try {
+      const event = await pay(server, undefined, undefined, { description: "😀".repeat(150) });
+      const [run] = await runsOf(event.id);
+      const { text } = (JSON.parse(run?.steps[0]?.detail ?? "{}") as { args: { text: string } }).args;
+      expect(text.startsWith(`“${"😀".repeat(99)}…” “`)).toBe(true);
+      expect(text).toHaveLength(4000);
+      expect(text.endsWith("…")).toBe(true);
+      expect(Buffer.from(text).toString()).toBe(text);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a condition that fails on one payload is no match, and the automations go on", async () => {
     const picky = {
       name: "picky",

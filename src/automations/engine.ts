@@ -8,7 +8,7 @@ import { ConfigError, ToolError, UpstreamError } from "../errors.js";
 import { matchesFilter } from "../events/filter.js";
 import type { EventStore, RunRecord, StoredEvent } from "../events/store.js";
 import type { Log } from "../log.js";
-import { firstCharacters } from "../shown.js";
+import { cut } from "../shown.js";
 import { clock } from "../time.js";
 import type { Tool, ToolCall } from "../toolset.js";
 import { type Automation, type Condition, isPathArgument, type Step, toolOf } from "./rules.js";
@@ -31,8 +31,6 @@ type View = { event: { id: string; source: string; type: string; received_at: st
 
 /** One value a template inserts, at most this long: a payload cannot flood a message. */
 const MAX_INSERTED = 200;
-/** The most a notification says: Telegram's limit, with room for escaping. */
-const MAX_TEXT = 4000;
 
 function viewOf(event: StoredEvent): View {
   let payload: unknown = event.payload;
@@ -74,7 +72,7 @@ function render(template: string, view: View, quoted: boolean): string {
     {
       escape: (value: unknown) => {
         const whole = typeof value === "string" ? value : JSON.stringify(value);
-        const text = whole.length > MAX_INSERTED ? `${firstCharacters(whole, MAX_INSERTED)}…` : whole;
+        const text = cut(whole, MAX_INSERTED);
         return quoted && typeof value === "string" ? `“${text}”` : text;
       },
     },
@@ -95,13 +93,13 @@ function argumentsOf(step: Extract<Step, { tool: string }>, view: View): Record<
   );
 }
 
-/** The arguments a step calls its tool with (toolOf), filled in from the event. */
-function argumentsFor(step: Step, view: View): Record<string, unknown> {
+/**
+ * The arguments a step calls its tool with (toolOf), filled in from the event; a notification's
+ * text is cut to `maxText`, the most notify_send takes.
+ */
+function argumentsFor(step: Step, view: View, maxText: number): Record<string, unknown> {
   if ("tool" in step) return argumentsOf(step, view);
-  if ("notify" in step) {
-    const text = render(step.text, view, true);
-    return { channel: step.notify, text: text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT - 1)}…` : text };
-  }
+  if ("notify" in step) return { channel: step.notify, text: cut(render(step.text, view, true), maxText) };
   return { ids: [view.event.id] };
 }
 
@@ -168,7 +166,7 @@ export function checkAutomations({
           ? step.args
           : "notify" in step
             ? { channel: step.notify, text: step.text }
-            : argumentsFor(step, placeholderView);
+            : argumentsFor(step, placeholderView, Number.POSITIVE_INFINITY);
       const tool = served.get(name);
       if (!tool) {
         throw new ConfigError(
@@ -263,6 +261,8 @@ class Postponed extends Error {}
 export async function startAutomations(parts: AutomationParts): Promise<{ close(): Promise<void> }> {
   const { automations, store, log, retry } = parts;
   const served = new Map(parts.tools.map((tool) => [tool.name, tool]));
+  const maxText =
+    (served.get("notify_send")?.input.text as z.ZodString | undefined)?.maxLength ?? Number.POSITIVE_INFINITY;
   const stopping = new AbortController();
 
   async function callTool(name: string, args: Record<string, unknown>): Promise<string> {
@@ -303,7 +303,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     try {
       await callTool("notify_send", {
         channel: automation.onFailure.notify,
-        text: `waiter: ${line}`.slice(0, MAX_TEXT),
+        text: cut(`waiter: ${line}`, maxText),
       });
     } catch (err) {
       log.warning(
@@ -319,7 +319,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       const tool = toolOf(step);
       let args: Record<string, unknown>;
       try {
-        args = argumentsFor(step, view);
+        args = argumentsFor(step, view, maxText);
       } catch (err) {
         // A path or template that fails on this event's payload (a function given the wrong type).
         const message = err instanceof Error ? err.message : String(err);

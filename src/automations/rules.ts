@@ -44,7 +44,7 @@ export function isPathArgument(value: unknown): value is { path: string } {
 
 const step = z.union([
   z.strictObject({ tool: z.string().min(1), args: z.record(z.string(), argument).default({}) }),
-  z.strictObject({ notify: z.string().min(1), text: z.string().min(1).max(4000) }),
+  z.strictObject({ notify: z.string().min(1), text: z.string().min(1) }),
   z.strictObject({ ack: z.literal(true) }),
 ]);
 export type Step = z.output<typeof step>;

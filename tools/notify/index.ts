@@ -7,7 +7,7 @@ import type { Sender } from "./sender.js";
 import { telegramErrors, telegramSender } from "./telegram.js";
 
 /** Telegram's limit is 4096 UTF-16 units; a little is kept for what escaping adds. */
-export const MAX_TEXT = 4000;
+const MAX_TEXT = 4000;
 
 const channelName = z
   .string()
