@@ -1,4 +1,4 @@
-import { type AddressInfo, createServer } from "node:net";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
@@ -247,6 +247,28 @@ describe("notify_send by email", () => {
       expect(text(result)).toMatch(/Nothing was sent on office: b@shop.example: .*ECONNREFUSED/);
     } finally {
       await down.close();
+    }
+  });
+
+  test("a mail server that takes the connection and never answers fails at the call's deadline", async () => {
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const slow = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
+      }),
+      WAITER_TOOL_TIMEOUT: "1",
+    });
+    try {
+      const result = await slow.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/b@shop.example: The mail server did not answer within the call's time/);
+    } finally {
+      await slow.close();
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
     }
   });
 });

@@ -1,6 +1,6 @@
 import type { Transporter } from "nodemailer";
 import { ToolError } from "../../src/errors.js";
-import { clock } from "../../src/time.js";
+import { untilAborted, withDeadline } from "../../src/http/deadline.js";
 import type { ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
 
@@ -39,17 +39,17 @@ export function emailSender(options: SmtpOptions): Sender {
         transport = undefined;
         throw err;
       });
-      const sending = (await transport).sendMail({ from: options.from, to, subject: options.subject, text });
-      const timeout = new Promise<never>((_, reject) => {
-        const left = Math.max(0, call.deadline - clock.now());
-        setTimeout(() => reject(new ToolError("The mail server did not answer within the call's time.")), left).unref();
-      });
+      const sending = transport.then((t) => t.sendMail({ from: options.from, to, subject: options.subject, text }));
+      const bounded = withDeadline(call);
       try {
-        await Promise.race([sending, timeout]);
+        await untilAborted(sending, bounded.call.signal);
       } catch (err) {
-        if (err instanceof ToolError) throw err;
+        if (call.signal.aborted) throw new ToolError("waiter stopped before the mail server answered.");
+        if (bounded.call.signal.aborted) throw new ToolError("The mail server did not answer within the call's time.");
         const { responseCode, message } = err as { responseCode?: number; message?: string };
         throw new ToolError(`The mail server refused it${responseCode ? ` (${responseCode})` : ""}: ${message ?? err}`);
+      } finally {
+        bounded.end();
       }
     },
   };
