@@ -1,5 +1,6 @@
 import { isIP } from "node:net";
 import { z } from "zod";
+import { ConfigError } from "./errors.js";
 import { credentialShaped } from "./shown.js";
 
 /**
@@ -123,9 +124,25 @@ export function listenAddress(defaultValue?: string) {
 /** The name of an environment variable, where a secret is to be read from. */
 export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 
-/** Whether an unset `secretEnv` looks like the secret itself, pasted where its variable's name belongs. */
-export function pastedSecret(secretEnv: string): boolean {
-  return credentialShaped(secretEnv) || secretEnv.length > 64;
+/**
+ * The secret in the environment variable `variable`, which the setting `where.setting` names (such
+ * as "WAITER_WEBHOOKS_SOURCES at stripe.secretEnv"). Unset, it is a ConfigError naming
+ * `where.owner` and what the variable must hold; when the name looks like the secret itself,
+ * pasted where the variable's name belongs, the error says so and never shows it.
+ */
+export function secretFromEnv(
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  where: { setting: string; owner: string; holds: string; example: string },
+): string {
+  const secret = env[variable];
+  if (secret) return secret;
+  if (credentialShaped(variable) || variable.length > 64) {
+    throw new ConfigError(
+      `invalid setting ${where.setting}: it must name the environment variable that holds ${where.holds} (such as ${where.example}), not hold it; what it holds is not shown`,
+    );
+  }
+  throw new ConfigError(`${where.owner}: ${variable} is not set; it must hold ${where.holds}`);
 }
 
 /** An object setting: a JSON object in the config file, a JSON string in the environment. */

@@ -497,7 +497,7 @@ describe("bearer tokens", () => {
     );
     await running.close();
     await expect(startApp({ ...TOKENS, VIEW_TOKEN: "" })).rejects.toThrow(
-      "http token viewer: VIEW_TOKEN is not set; the token must be in the environment",
+      "http token viewer: VIEW_TOKEN is not set; it must hold the token",
     );
     await expect(startApp({ ...TOKENS, VIEW_TOKEN: "short" })).rejects.toThrow(
       /^http token viewer: VIEW_TOKEN is shorter than 32 characters/,

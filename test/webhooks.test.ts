@@ -637,9 +637,7 @@ describe("embedded in the stdio server", () => {
 
   test("a source whose secret is unset stops waiter with its name", async () => {
     await expect(startWaiter({ ...env, GITHUB_WEBHOOK_SECRET: "" })).rejects.toThrow(
-      new ConfigError(
-        "webhook source gh: GITHUB_WEBHOOK_SECRET is not set; its github signing secret must be in the environment",
-      ),
+      new ConfigError("webhook source gh: GITHUB_WEBHOOK_SECRET is not set; it must hold the github signing secret"),
     );
   });
 });

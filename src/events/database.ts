@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { envName, pastedSecret, type Settings, type SettingValues } from "../settings.js";
+import { envName, type Settings, type SettingValues, secretFromEnv } from "../settings.js";
 
 /** Where the event store lives: the "database" section of the config file. Without a URL, the SQLite file. */
 export const databaseSettings = {
@@ -44,14 +44,12 @@ export function resolveDatabase(
     );
   }
   if (passwordEnv === undefined) return { url };
-  const password = env[passwordEnv];
-  if (!password) {
-    throw new ConfigError(
-      pastedSecret(passwordEnv)
-        ? `invalid setting ${origin("passwordEnv")}: it must name the environment variable that holds the database password, not hold the password itself; what it holds is not shown`
-        : `${origin("passwordEnv")} names ${passwordEnv}, which is not set; the database password must be in it`,
-    );
-  }
+  const password = secretFromEnv(env, passwordEnv, {
+    setting: origin("passwordEnv"),
+    owner: origin("passwordEnv"),
+    holds: "the database password",
+    example: "WAITER_DB_PASSWORD",
+  });
   return { url, password };
 }
 

@@ -8,10 +8,10 @@ import {
   envName,
   integer,
   jsonSetting,
-  pastedSecret,
   requiredUpstreamUrl,
   type Settings,
   type SettingValues,
+  secretFromEnv,
 } from "../settings.js";
 import type { Tool } from "../toolset.js";
 
@@ -71,17 +71,12 @@ export function resolveHttp(
       throw new ConfigError(`invalid setting ${origin("tokens")}: two tokens are named ${configured.name}`);
     }
     names.add(configured.name);
-    const secret = env[configured.secretEnv];
-    if (!secret && pastedSecret(configured.secretEnv)) {
-      throw new ConfigError(
-        `invalid setting ${origin("tokens")} at ${configured.name}.secretEnv: it must name the environment variable that holds the token, not hold the token itself; what it holds is not shown`,
-      );
-    }
-    if (!secret) {
-      throw new ConfigError(
-        `http token ${configured.name}: ${configured.secretEnv} is not set; the token must be in the environment`,
-      );
-    }
+    const secret = secretFromEnv(env, configured.secretEnv, {
+      setting: `${origin("tokens")} at ${configured.name}.secretEnv`,
+      owner: `http token ${configured.name}`,
+      holds: "the token",
+      example: `${configured.name.toUpperCase().replace(/-/g, "_")}_TOKEN`,
+    });
     if (secret.length < MIN_SECRET) {
       throw new ConfigError(
         `http token ${configured.name}: ${configured.secretEnv} is shorter than ${MIN_SECRET} characters; make one with \`openssl rand -hex 32\``,

@@ -7,9 +7,9 @@ import {
   jsonSetting,
   list,
   listenAddress,
-  pastedSecret,
   type Settings,
   type SettingValues,
+  secretFromEnv,
   upstreamUrl,
 } from "../settings.js";
 
@@ -198,17 +198,12 @@ export function resolveWebhooks(
   }
   const sources = values.sources.map((source) => {
     if (source.scheme === "none") return source;
-    const secret = env[source.secretEnv];
-    if (!secret && pastedSecret(source.secretEnv)) {
-      throw new ConfigError(
-        `invalid setting ${origin("sources")} at ${source.name}.secretEnv: it must name the environment variable that holds the ${source.scheme} signing secret (such as ${source.name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET), not hold the secret itself; what it holds is not shown`,
-      );
-    }
-    if (!secret) {
-      throw new ConfigError(
-        `webhook source ${source.name}: ${source.secretEnv} is not set; its ${source.scheme} signing secret must be in the environment`,
-      );
-    }
+    const secret = secretFromEnv(env, source.secretEnv, {
+      setting: `${origin("sources")} at ${source.name}.secretEnv`,
+      owner: `webhook source ${source.name}`,
+      holds: `the ${source.scheme} signing secret`,
+      example: `${source.name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET`,
+    });
     return { ...source, secret };
   });
   return { ...values, sources };

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConfigError, ToolError, UpstreamError } from "../../src/errors.js";
-import { envName, isLoopbackHost, jsonSetting, pastedSecret, upstreamUrl } from "../../src/settings.js";
+import { envName, isLoopbackHost, jsonSetting, secretFromEnv, upstreamUrl } from "../../src/settings.js";
 import { defineTool, defineToolset } from "../../src/toolset.js";
 import { emailSender } from "./email.js";
 import type { Sender } from "./sender.js";
@@ -49,29 +49,23 @@ const settings = {
   },
 };
 
-/** The variable `name` names, or a ConfigError that says which channel needs it and never shows it. */
-function secretOf(env: NodeJS.ProcessEnv, channel: Channel, variable: string, what: string, origin: string): string {
-  const secret = env[variable];
-  if (!secret && pastedSecret(variable)) {
-    throw new ConfigError(
-      `invalid setting ${origin} at ${channel.name}: it must name the environment variable that holds the ${what}, not hold it; what it holds is not shown`,
-    );
-  }
-  if (!secret)
-    throw new ConfigError(`notification channel ${channel.name}: ${variable} is not set; it must hold the ${what}`);
-  return secret;
-}
-
 export const notify = defineToolset({
   name: "notify",
   description: "Tells people: a message to the Telegram chats or email addresses configured for a channel.",
   settings,
   resolve(values, env, origin) {
     const channels = values.channels.map((configured): Channel => {
+      const secretIn = (variable: string, holds: string, example: string) =>
+        secretFromEnv(env, variable, {
+          setting: `${origin("channels")} at ${configured.name}.${configured.type === "telegram" ? "botTokenEnv" : "passwordEnv"}`,
+          owner: `notification channel ${configured.name}`,
+          holds,
+          example,
+        });
       if (configured.type === "telegram") {
         return {
           ...configured,
-          secret: secretOf(env, configured, configured.botTokenEnv, "Telegram bot token", origin("channels")),
+          secret: secretIn(configured.botTokenEnv, "the Telegram bot token", "TELEGRAM_BOT_TOKEN"),
         };
       }
       if (configured.tls === "none" && !isLoopbackHost(configured.host)) {
@@ -87,7 +81,7 @@ export const notify = defineToolset({
       return configured.passwordEnv
         ? {
             ...configured,
-            secret: secretOf(env, configured, configured.passwordEnv, "SMTP password", origin("channels")),
+            secret: secretIn(configured.passwordEnv, "the SMTP password", "SMTP_PASSWORD"),
           }
         : configured;
     });
