@@ -54,11 +54,6 @@ function holds(condition: Condition, view: View): boolean {
   return condition.lte !== undefined && value <= condition.lte;
 }
 
-export function matches(automation: Automation, event: StoredEvent, view = viewOf(event)): boolean {
-  const { source, type, where } = automation.when;
-  return matchesFilter({ source, type }, event) && where.every((condition) => holds(condition, view));
-}
-
 /**
  * A template filled in from the view. Mustache is logic-less and never renders what it inserts,
  * so a payload that holds template syntax shows as text. In a message, text from the event is
@@ -312,8 +307,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     }
   }
 
-  async function execute(automation: Automation, event: StoredEvent, run: number, from = 0): Promise<void> {
-    const view = viewOf(event);
+  async function execute(automation: Automation, event: StoredEvent, run: number, view: View, from = 0): Promise<void> {
     for (let i = from; i < automation.do.length; i++) {
       const step = automation.do[i] as Step;
       const tool = toolOf(step);
@@ -380,13 +374,19 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         return;
       }
     }
-    await execute(automation, event, run.id, next < 0 ? run.steps.length : next);
+    await execute(automation, event, run.id, viewOf(event), next < 0 ? run.steps.length : next);
   }
 
-  /** Whether `automation` applies to `event`; a condition that fails on this payload is no match, and said. */
-  function applies(automation: Automation, event: StoredEvent, view: View): boolean {
+  /**
+   * Whether `automation` applies to `event`: the event came after the automation was first
+   * configured, and its source, type and conditions match. A condition that fails on this payload
+   * is no match, and said. The payload is parsed once, for the first automation that needs it.
+   */
+  function applies(automation: Automation, event: StoredEvent, view: () => View): boolean {
+    const { source, type, where } = automation.when;
+    if (event.seq <= (startedAt.get(automation.name) ?? 0) || !matchesFilter({ source, type }, event)) return false;
     try {
-      return event.seq > (startedAt.get(automation.name) ?? 0) && matches(automation, event, view);
+      return where.every((condition) => holds(condition, view()));
     } catch (err) {
       log.warning(
         `automation ${automation.name}: a condition failed on event ${event.id}: ${err instanceof Error ? err.message : err}`,
@@ -396,12 +396,13 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   }
 
   async function handle(event: StoredEvent): Promise<void> {
-    const view = viewOf(event);
+    let parsed: View | undefined;
+    const view = () => (parsed ??= viewOf(event));
     for (const automation of automations) {
       if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
       if (!applies(automation, event, view)) continue;
       const run = await store.runs.begin(automation.name, event.id, automation.dryRun, clock.now());
-      if (run !== undefined) await execute(automation, event, run);
+      if (run !== undefined) await execute(automation, event, run, view());
     }
     await store.runs.setCursor(event.seq);
   }
