@@ -334,6 +334,15 @@ describe("Host and Origin", () => {
     expect((await store.stats()).events).toBe(3);
   });
 
+  test("a source's URL takes only the method its sender uses: a GET to a POSTed source is 405, looks nothing up, stores nothing", async () => {
+    const { port, store } = await start();
+    for (const method of ["GET", "PUT", "DELETE"]) {
+      const answer = await send(port, { method, path: "/webhooks/trial?id=1", host: `127.0.0.1:${port}` });
+      expect(answer, method).toEqual({ status: 405, body: { error: "trial's webhooks are POSTed" } });
+    }
+    expect((await store.stats()).events).toBe(0);
+  });
+
   test("a request that names no Host is refused", async () => {
     const { port } = await start();
     const old = await probe(port);

@@ -8,7 +8,7 @@ import type { Log } from "../log.js";
 import { clock } from "../time.js";
 import { requestGuard } from "./hosts.js";
 import { capConnectionsPerClient, DEFAULT_TIMEOUTS, type ListenerTimeouts, throttled, watchBody } from "./limits.js";
-import type { WebhookSource, WebhooksConfig } from "./settings.js";
+import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { parseBody, type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
@@ -225,10 +225,9 @@ export function listenerApp({
     res.status(200).json({ id, duplicate });
   };
   app.post("/webhooks/:source", known, bodyLimits, raw, receive);
-  // GoPay calls its notification URL with a GET that carries only the payment's id.
   app.get("/webhooks/:source", known, (req, res, next) => {
     // A HEAD reaches GET routes too: it must not look a payment up, nor store one.
-    if ((res.locals.entry as { source: WebhookSource }).source.scheme !== "gopay" || req.method === "HEAD") {
+    if (deliveredBy((res.locals.entry as { source: WebhookSource }).source) !== "GET" || req.method === "HEAD") {
       next();
       return;
     }
@@ -236,9 +235,10 @@ export function listenerApp({
   });
 
   app.all("/webhooks/:source", known, (req, res) => {
-    const gopay = (res.locals.entry as { source: WebhookSource }).source.scheme === "gopay";
-    res.set("allow", gopay ? "GET, POST" : "POST");
-    refuse(req, res, 405, gopay ? "GoPay's notifications are GETs" : "webhooks are POSTed");
+    const { source } = res.locals.entry as { source: WebhookSource };
+    const method = deliveredBy(source);
+    res.set("allow", method === "GET" ? "GET, POST" : "POST");
+    refuse(req, res, 405, `${source.name}'s webhooks are ${method === "GET" ? "GETs" : "POSTed"}`);
   });
 
   app.use((req, res) => {

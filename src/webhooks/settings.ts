@@ -209,6 +209,11 @@ export function resolveWebhooks(
   return { ...values, sources };
 }
 
+/** How a source's sender calls its URL: GoPay with a GET that carries only the payment's id, every other with a POST. */
+export function deliveredBy(source: { scheme: string }): "GET" | "POST" {
+  return source.scheme === "gopay" ? "GET" : "POST";
+}
+
 /** Where a source's sender must post: behind publicUrl when set, else the listen address. */
 export function sourceUrl(webhooks: Pick<WebhooksConfig, "listen" | "publicUrl">, name: string): string {
   const { host, port } = webhooks.listen;

@@ -3,7 +3,7 @@ import { ToolError } from "../errors.js";
 import type { EventStore } from "../events/store.js";
 import { quote } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
-import { resolveWebhooks, sourceUrl, webhookSettings } from "./settings.js";
+import { deliveredBy, resolveWebhooks, sourceUrl, webhookSettings } from "./settings.js";
 
 /**
  * The webhooks toolset: its settings are the listener's (the "webhooks" section), and its tool
@@ -85,7 +85,7 @@ export function webhooksToolset(store: EventStore | undefined, noStore: string):
         render(r) {
           const lines = r.sources.map((s) => {
             const rejected = s.rejected.map((x) => `${x.count} ${x.reason}`).join(", ");
-            return `${s.name} (${s.scheme}) <- ${s.scheme === "gopay" ? "GET" : "POST"} ${s.url}\n  received ${s.received}, accepted ${s.accepted}, duplicate ${s.duplicate}, rejected ${rejected || "0"}`;
+            return `${s.name} (${s.scheme}) <- ${deliveredBy(s)} ${s.url}\n  received ${s.received}, accepted ${s.accepted}, duplicate ${s.duplicate}, rejected ${rejected || "0"}`;
           });
           const dropped = r.store.dropped_by_count + r.store.dropped_by_bytes + r.store.dropped_by_age;
           return [
