@@ -124,7 +124,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
   const { automations } = config.core;
   if (automations.length > 0) {
     log.notice(
-      `${automations.length} automations are configured; they run in waiter serve, not in an assistant's stdio server`,
+      `${automations.length} automation${automations.length === 1 ? " is" : "s are"} configured; they run in waiter serve and waiter listen, not in an assistant's stdio server`,
     );
   }
   const session = app.session(log);

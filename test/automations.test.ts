@@ -19,7 +19,7 @@ import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooComme
 import { startWaiter } from "./memory.js";
 import { postgresAvailable, postgresRequired, type RunningPostgres, startPostgres } from "./postgres.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
-import { CLI } from "./stdio.js";
+import { CLI, startServer } from "./stdio.js";
 
 const STRIPE_SECRET = "whsec_automations_test";
 const stripe = new Stripe("sk_test_waiter");
@@ -278,6 +278,28 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect(woo.shop.order(O.pending1999).status).toBe("processing");
     } finally {
       await running.close();
+    }
+  });
+
+  test("an assistant's stdio server runs none, and says where they run", async () => {
+    const server = await serve([]);
+    const assistant = await startServer({ ...env([PAID]), WAITER_LOG_LEVEL: "notice" });
+    try {
+      const event = await pay(server, String(O.pending1999));
+      const seen = await assistant.call("events_get", { id: event.id });
+      expect(seen.isError).toBeFalsy();
+      // Time a run would take, had the assistant's server started one.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(assistant.stderr()).toMatch(
+        /1 automation is configured; they run in waiter serve and waiter listen, not in an assistant's stdio server/,
+      );
+      const s = store();
+      expect(await s.runs.list({ eventId: event.id, limit: 10 })).toEqual([]);
+      await s.close();
+      expect(woo.shop.writes).toEqual([]);
+    } finally {
+      await assistant.close();
+      await server.close();
     }
   });
 
