@@ -313,7 +313,7 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "stor
     sources: webhooksOf(config).sources.map((source) => source.name),
     log,
     toolTimeoutMs: toolTimeout * 1000,
-    retry: { forMs: automationRetrySeconds * 1000, firstDelayMs: Math.min(2000, (automationRetrySeconds * 1000) / 20) },
+    retryForMs: automationRetrySeconds * 1000,
   };
   checkAutomations(parts);
   return () => startAutomations(parts);

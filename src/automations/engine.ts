@@ -22,8 +22,8 @@ export interface AutomationParts {
   sources: readonly string[];
   log: Log;
   toolTimeoutMs: number;
-  /** How long a step that fails for a passing reason (an upstream down, 429) is tried again, and the first wait. */
-  retry: { forMs: number; firstDelayMs: number };
+  /** How long a step that fails for a passing reason (an upstream down, 429) is tried again. */
+  retryForMs: number;
 }
 
 /** What templates and paths see: the event's own fields and its payload (parsed when JSON). */
@@ -254,7 +254,9 @@ const LEASE_MS = 30_000;
 class Postponed extends Error {}
 
 export async function startAutomations(parts: AutomationParts): Promise<{ close(): Promise<void> }> {
-  const { automations, store, log, retry } = parts;
+  const { automations, store, log, retryForMs } = parts;
+  // Waits double from this one: at most 2 s, so a short retry time still sees a few tries.
+  const firstDelayMs = Math.min(2000, retryForMs / 20);
   const served = new Map(parts.tools.map((tool) => [tool.name, tool]));
   const maxText =
     (served.get("notify_send")?.input.text as z.ZodString | undefined)?.maxLength ?? Number.POSITIVE_INFINITY;
@@ -281,8 +283,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       } catch (err) {
         if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
         const wait =
-          err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : retry.firstDelayMs * 2 ** attempt;
-        if (!passing(err, tool.annotations.idempotentHint) || clock.now() + wait - started > retry.forMs) throw err;
+          err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : firstDelayMs * 2 ** attempt;
+        if (!passing(err, tool.annotations.idempotentHint) || clock.now() + wait - started > retryForMs) throw err;
         log.info(`${name} failed (${err.message}); trying again in ${Math.round(wait / 1000)} s`);
         await sleep(wait, undefined, { signal: stopping.signal }).catch(() => {});
       }
