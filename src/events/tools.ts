@@ -301,6 +301,8 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
             }, settings.progressSeconds * 1000);
             const onAbort = () => finish(undefined);
             call.signal.addEventListener("abort", onAbort, { once: true });
+            // Cancelled during the look for the cursor: the listener came too late to hear it.
+            if (call.signal.aborted) onAbort();
             // A store that cannot answer ends the wait; the look below says why.
             store.firstAfter(filter, after).then(
               (already) => {

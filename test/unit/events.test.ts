@@ -154,3 +154,27 @@ test("events_wait answers the oldest event after its cursor, even when a newer o
   const result = await call("events_wait", { since, timeout_s: 5 });
   expect((result.structuredContent as { event: { id: string } }).event.id).toBe(older.id);
 });
+
+test("events_wait cancelled while it looks up its cursor ends at once, holding nothing", async () => {
+  const store = new SqliteEventStore(join(mkdtempSync(join(tmpdir(), "waiter-events-")), "events.db"), {
+    maxEvents: 100,
+    maxBytes: 1e6,
+    maxAgeDays: 1,
+  });
+  cleanups.push(() => store.close());
+  const log = new Log("error", () => {});
+  const http = new HttpClient({ userAgent: "test", maxResponseBytes: 1e6 });
+  cleanups.push(() => http.close());
+  const [events] = toolsets(store, "");
+  const wait = events?.tools({ settings: { progressSeconds: 5 }, http, log }).find((t) => t.name === "events_wait");
+  const controller = new AbortController();
+  const latestSeq = store.latestSeq.bind(store);
+  // The client cancels while the tool is still asking the store where "now" is.
+  vi.spyOn(store, "latestSeq").mockImplementationOnce(async () => {
+    controller.abort();
+    return latestSeq();
+  });
+  const call = { signal: controller.signal, deadline: clock.now() + 60_000, log, progress: async () => {} };
+  // Unheard, the cancel would hold the wait for its 30 s, past the test's time.
+  await expect(wait?.run({ timeout_s: 30 }, call)).rejects.toThrow(/cancelled before an event arrived/);
+});
