@@ -246,7 +246,9 @@ describe("bad input is a clear tool error", () => {
     ["currency_convert", { amount: 5, from: "EURO", to: "USD" }, /three-letter ISO 4217/],
     ["currency_convert", { amount: 5, from: "EUR", to: "XYZ" }, /"XYZ".*currency_list/],
     ["currency_rates", { date: "2026-02-30" }, /not a calendar date/],
-    ["currency_rates", { date: "30.8.2026" }, /YYYY-MM-DD/],
+    // The first thing wrong with a date is the only one said: no month 0 is not also "in the future".
+    ["currency_rates", { date: "2026-00-10" }, /^(?!.*future).*not a calendar date/s],
+    ["currency_rates", { date: "30.8.2026" }, /^(?!.*(calendar|future)).*YYYY-MM-DD/s],
     ["currency_rates", { date: "2999-01-01" }, /future/],
     ["currency_rates", { date: "1998-12-31" }, /No rates before 1999-01-04/],
     ["currency_history", { base: "EUR", symbols: ["USD"], start: "2026-02-01", end: "2026-01-01" }, /after end/],

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { clock } from "../../src/time.js";
+import { clock, HOUR_MS } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { crossRate, type Fixing, type RateSource, significant } from "./fixing.js";
 
@@ -33,13 +33,13 @@ function isCalendarDate(value: string): boolean {
 
 /** The day has begun somewhere on Earth (its midnight in UTC+14 has passed), so no user's "today" is refused. */
 function begun(date: string): boolean {
-  return Date.parse(date) <= clock.now() + 14 * 3_600_000;
+  return Date.parse(date) <= clock.now() + 14 * HOUR_MS;
 }
 
 export const date = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date as YYYY-MM-DD")
-  .refine(isCalendarDate, "is not a calendar date")
+  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: "must be a date as YYYY-MM-DD", abort: true })
+  .refine(isCalendarDate, { error: "is not a calendar date", abort: true })
   .refine(begun, "must not be in the future");
 
 export const sourceArg = z.enum(SOURCES).optional().describe("Default: the configured one.");
