@@ -13,6 +13,8 @@ export const clock = {
 
 let offset = 0;
 
+export const HOUR_MS = 3_600_000;
+
 /** A day of 24 hours, in milliseconds: for spans and ages, not for calendar days (see `midnight`). */
 export const DAY_MS = 86_400_000;
 

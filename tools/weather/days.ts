@@ -1,4 +1,4 @@
-import { clock, dateIn, midnight } from "../../src/time.js";
+import { clock, dateIn, HOUR_MS, midnight } from "../../src/time.js";
 import { mostSignificant } from "./conditions.js";
 import type { Day, Hour } from "./provider.js";
 
@@ -7,8 +7,6 @@ export interface Step extends Hour {
   period_min_c?: number;
   period_max_c?: number;
 }
-
-const HOUR = 3_600_000;
 
 /** The `count` local days of `zone` from the day `now` falls on, midnight to midnight. */
 function localDaysFrom(zone: string, count: number, now: number): { date: string; start: number; end: number }[] {
@@ -30,12 +28,12 @@ export function localDays(steps: readonly Step[], zone: string, count: number, n
     const instants = steps.filter((s) => s.time >= start && s.time < end);
     if (instants.length === 0) continue;
     const periods = steps
-      .map((s) => ({ step: s, overlap: Math.min(end, s.time + s.period_hours * HOUR) - Math.max(start, s.time) }))
+      .map((s) => ({ step: s, overlap: Math.min(end, s.time + s.period_hours * HOUR_MS) - Math.max(start, s.time) }))
       .filter(({ overlap }) => overlap > 0);
     const centred = periods
       .map((p) => p.step)
       .filter((s) => {
-        const middle = s.time + (s.period_hours * HOUR) / 2;
+        const middle = s.time + (s.period_hours * HOUR_MS) / 2;
         return middle >= start && middle < end;
       });
     const temperatures = [
@@ -43,7 +41,7 @@ export function localDays(steps: readonly Step[], zone: string, count: number, n
       ...centred.flatMap((s) => [s.period_min_c, s.period_max_c]).filter((t): t is number => t !== undefined),
     ];
     const precipitation = periods.reduce(
-      (sum, { step, overlap }) => sum + ((step.precipitation_mm ?? 0) * overlap) / (step.period_hours * HOUR),
+      (sum, { step, overlap }) => sum + ((step.precipitation_mm ?? 0) * overlap) / (step.period_hours * HOUR_MS),
       0,
     );
     const probability = max(periods.map((p) => p.step.precipitation_probability_percent));
@@ -52,7 +50,7 @@ export function localDays(steps: readonly Step[], zone: string, count: number, n
     const condition = mostSignificant(centred.flatMap((s) => (s.condition ? [s.condition] : [])));
     const first = steps[0]?.time ?? start;
     const last = steps.at(-1);
-    const coveredUntil = last ? last.time + last.period_hours * HOUR : end;
+    const coveredUntil = last ? last.time + last.period_hours * HOUR_MS : end;
     days.push({
       date,
       temperature_min_c: Math.min(...temperatures),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { clock, localIso, midnight } from "../../src/time.js";
+import { clock, HOUR_MS, localIso, midnight } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { geocoder } from "./places.js";
 import type { WeatherProvider } from "./provider.js";
@@ -83,7 +83,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
       const now = clock.now();
       const hoursEnd = midnight(zone, now, Math.min(args.days, HOURLY_DAYS));
       const hours = forecast.hours
-        .filter((h) => h.time + h.period_hours * 3_600_000 > now && h.time < hoursEnd)
+        .filter((h) => h.time + h.period_hours * HOUR_MS > now && h.time < hoursEnd)
         .map(({ time, condition, ...hour }) => ({ time: localIso(time, zone), ...hour, ...conditionText(condition) }));
       const short = days.length < args.days;
       return {

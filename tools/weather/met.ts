@@ -4,7 +4,7 @@ import { retryAfterSeconds, upstreamMessage } from "../../src/http/failures.js";
 import type { Call, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import type { Log } from "../../src/log.js";
-import { clock } from "../../src/time.js";
+import { clock, HOUR_MS } from "../../src/time.js";
 import { metCondition } from "./conditions.js";
 import { localDays, type Step } from "./days.js";
 import { coordinate, type Now, type WeatherProvider } from "./provider.js";
@@ -56,7 +56,6 @@ const forecastSteps = locationforecast.transform((body) => stepsOf(body.properti
 
 type Entry = z.output<typeof locationforecast>["properties"]["timeseries"][number];
 type Period = NonNullable<Entry["data"]["next_1_hours"]>;
-const HOUR = 3_600_000;
 
 /** MET Norway's error answers, in terms of its terms of service and the location sent. */
 export function metErrors(response: HttpResponse, name: string): Error | undefined {
@@ -100,11 +99,11 @@ const amountOf = (period: Period | undefined) => period?.details?.precipitation_
  * that hourly steps already counted. Undefined when the series does not allow it.
  */
 function gapAmount(at: Map<number, Entry>, start: number, hours: number): number | undefined {
-  const from = start + (hours - 6) * HOUR;
+  const from = start + (hours - 6) * HOUR_MS;
   const six = amountOf(at.get(from)?.data.next_6_hours);
   if (six === undefined) return undefined;
   let counted = 0;
-  for (let t = from; t < start; t += HOUR) {
+  for (let t = from; t < start; t += HOUR_MS) {
     const one = amountOf(at.get(t)?.data.next_1_hours);
     if (one === undefined) return undefined;
     counted += one;
@@ -123,7 +122,7 @@ function stepsOf(series: Entry[]): Step[] {
   return series.map((entry, i) => {
     const time = Date.parse(entry.time);
     const following = series[i + 1];
-    const gap = following ? Math.round((Date.parse(following.time) - time) / HOUR) : undefined;
+    const gap = following ? Math.round((Date.parse(following.time) - time) / HOUR_MS) : undefined;
     const { instant, next_1_hours: one, next_6_hours: six, next_12_hours: twelve } = entry.data;
     const d = instant.details;
     let covered: { data: Period; length: number } | undefined;
