@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import type { Order, OrderSummary, ShopProvider } from "./provider.js";
+import type { OrderSummary, ShopProvider } from "./provider.js";
 import {
   noteOut,
   orderId,
@@ -164,14 +164,14 @@ export function orderTools(shop: ShopProvider): Tool[] {
         const before = await shop.getOrder(id, call);
         const stored = before.transaction_id ? { transaction_id: before.transaction_id } : {};
         if (shop.paidStatuses.includes(before.status)) {
-          return { already_paid: true, order: state(before), ...stored };
+          return { already_paid: true, order: orderStateOut.parse(before), ...stored };
         }
         if (!shop.payableStatuses.includes(before.status)) {
           throw new ToolError(
             `Order ${id} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, set its status with eshop_order_update_status first.`,
           );
         }
-        if (before.paid) return { already_paid: true, order: state(before), ...stored };
+        if (before.paid) return { already_paid: true, order: orderStateOut.parse(before), ...stored };
         const after = await shop.setPaid(before, transaction_id, call);
         if (!after.paid) {
           throw new ToolError(
@@ -181,7 +181,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         const text = note ?? `Marked paid by waiter${transaction_id ? ` (transaction ${transaction_id})` : ""}.`;
         const paid = {
           already_paid: false,
-          order: state(after),
+          order: orderStateOut.parse(after),
           ...(after.transaction_id ? { transaction_id: after.transaction_id } : {}),
         };
         try {
@@ -225,7 +225,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         return {
           changed: before.status !== wanted,
           previous_status: before.status,
-          order: state(after),
+          order: orderStateOut.parse(after),
           ...(added ? { note_id: added.id } : {}),
         };
       });
@@ -258,12 +258,4 @@ export function orderTools(shop: ShopProvider): Tool[] {
   });
 
   return [list, get, markPaid, updateStatus, addNote];
-}
-
-const STATE_KEYS = Object.keys(orderStateOut.shape) as (keyof z.infer<typeof orderStateOut>)[];
-
-function state(order: Order): z.infer<typeof orderStateOut> {
-  return Object.fromEntries(
-    STATE_KEYS.filter((key) => order[key] !== undefined).map((key) => [key, order[key]]),
-  ) as z.infer<typeof orderStateOut>;
 }

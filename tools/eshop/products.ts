@@ -97,9 +97,8 @@ export function productTools(shop: ShopProvider): Tool[] {
         );
       }
       const after = await shop.setStock(before.id, args.quantity, call);
-      const { id, name, sku, manage_stock, stock_quantity, stock_status } = after;
       return {
-        product: { id, name, sku, manage_stock, stock_quantity, stock_status },
+        product: stockOut.parse(after),
         ...(before.manage_stock && before.stock_quantity !== undefined
           ? { previous_quantity: before.stock_quantity }
           : {}),

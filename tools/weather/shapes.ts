@@ -44,13 +44,7 @@ export function where(resolved: Resolved): { place: Place; alternatives?: z.infe
   if (resolved.alternatives.length === 0) return { place: resolved.place };
   return {
     place: resolved.place,
-    alternatives: resolved.alternatives.map(({ name, region, country, latitude, longitude }) => ({
-      name,
-      region,
-      country,
-      latitude,
-      longitude,
-    })),
+    alternatives: resolved.alternatives.map((place) => alternative.parse(place)),
   };
 }
 
@@ -61,7 +55,7 @@ export function times(epoch: number, zone: string): { time: string; time_utc: st
 
 /** The lines under an answer: the alternatives to the place used, and the credit. */
 export function footer(result: {
-  alternatives?: Pick<Place, "name" | "region" | "country" | "latitude" | "longitude">[] | undefined;
+  alternatives?: z.infer<typeof alternative>[] | undefined;
   attribution: string;
 }): string[] {
   const lines: string[] = [];
