@@ -73,7 +73,7 @@ const eventShape = {
 function fullEvent(
   event: StoredEvent,
   fields: string[] | undefined,
-  runs: { automation: string; status: string }[] = [],
+  runs: { automation: string; status: string; dryRun: boolean }[] = [],
 ) {
   let payload = event.payload;
   const parsed = fields || payload.length > MAX_PAYLOAD ? parseExact(event) : undefined;
@@ -100,7 +100,15 @@ function fullEvent(
           note: `The payload is cut at ${shown.length} of its ${payload.length} characters, so it is not valid JSON as given; ${howToReadAll(parsed, fields)}.`,
         }
       : {}),
-    ...(runs.length ? { automations: runs.map((run) => ({ name: run.automation, status: run.status })) } : {}),
+    ...(runs.length
+      ? {
+          // A dry run acted on nothing: it never reads as plainly "done".
+          automations: runs.map((run) => ({
+            name: run.automation,
+            status: run.dryRun ? `dry run, ${run.status}` : run.status,
+          })),
+        }
+      : {}),
   };
 }
 
