@@ -17,7 +17,7 @@ import { ConfigError, ToolError } from "./errors.js";
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
-import { oneLine, shorten, shortenEchoes } from "./shown.js";
+import { oneLine, quote, shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
 import type { Tool, ToolCall, Toolset } from "./toolset.js";
 import { VERSION } from "./version.js";
@@ -143,7 +143,7 @@ export function createServer(
   const timeoutMs = config.core.toolTimeout * 1000;
   const inputs = new Map<string, { tool: Tool; input: z.ZodObject }>();
   for (const tool of tools) {
-    const input = z.object(tool.input);
+    const input = closedInput(tool);
     server.registerTool(
       tool.name,
       {
@@ -160,6 +160,21 @@ export function createServer(
   guardToolCalls(server, inputs, log);
   publishSchemas(server);
   return server;
+}
+
+/**
+ * A tool's arguments as its published schema says: closed. An argument the tool does not take is
+ * refused with the ones it does, not dropped, so a model that guessed a name (a `date` for the
+ * current weather) learns so instead of getting an answer to a question it did not ask.
+ */
+function closedInput(tool: Tool): z.ZodObject {
+  const takes = Object.keys(tool.input);
+  return z.strictObject(tool.input, {
+    error: (issue) =>
+      issue.code === "unrecognized_keys"
+        ? `${tool.name} takes no ${issue.keys.map((key) => quote(key)).join(", ")}; ${takes.length ? `its arguments are ${takes.join(", ")}` : "it takes no arguments"}`
+        : undefined,
+  });
 }
 
 /** A tool's log is named after its toolset, which is the tool name's prefix. */

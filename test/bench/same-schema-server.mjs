@@ -5,6 +5,7 @@
 import { fileURLToPath } from "node:url";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { z } from "zod";
 import { convertTool } from "../../dist/tools/currency/convert.js";
 
 const tool = convertTool({ pick: () => undefined, fixingFor: async () => undefined });
@@ -13,7 +14,12 @@ const tool = convertTool({ pick: () => undefined, fixingFor: async () => undefin
 export function registerConstant(server, registered) {
   server.registerTool(
     registered.name,
-    { description: registered.description, inputSchema: registered.input, outputSchema: registered.output },
+    // Closed, as waiter's are: an argument the tool does not take is refused.
+    {
+      description: registered.description,
+      inputSchema: z.strictObject(registered.input),
+      outputSchema: registered.output,
+    },
     async ({ amount, from, to }) => {
       const result = { amount, from, to, rate: 1.0813, result: 108.13, date: "2024-03-01", source: "ecb" };
       return { content: [{ type: "text", text: tool.render(result) }], structuredContent: result };

@@ -337,6 +337,38 @@ describe("tool calls", () => {
       await client.close();
     });
 
+    test("an argument the tool does not take is refused with the ones it takes, not dropped", async () => {
+      const { client } = await connected();
+      expect(await client.callTool({ name: "notes_find", arguments: { name: "known", date: "2026-12-01" } })).toEqual({
+        content: [
+          {
+            type: "text",
+            text: 'Invalid arguments for notes_find: notes_find takes no "date"; its arguments are name, tag, limit, after',
+          },
+        ],
+        isError: true,
+      });
+      const long = "k".repeat(500);
+      const both = await client.callTool({ name: "math_double", arguments: { n: 2, per: "m", [long]: 1 } });
+      expect(both.content).toEqual([
+        {
+          type: "text",
+          text: `Invalid arguments for math_double: math_double takes no "per", "${"k".repeat(40)}…(500 characters)"; its arguments are n, unit`,
+        },
+      ]);
+      await client.close();
+
+      const bare = createServer([tool("ping_now", true)], loadConfig({ env: {} }, []), new Log("error", () => {}));
+      const caller = new Client({ name: "test", version: "0" });
+      const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+      await Promise.all([bare.connect(serverSide), caller.connect(clientSide)]);
+      expect((await caller.callTool({ name: "ping_now", arguments: { now: true } })).content).toEqual([
+        { type: "text", text: 'Invalid arguments for ping_now: ping_now takes no "now"; it takes no arguments' },
+      ]);
+      expect((await caller.callTool({ name: "ping_now", arguments: {} })).structuredContent).toEqual({ ok: true });
+      await caller.close();
+    });
+
     test("a huge argument is quoted back as a short prefix, in the result and in the log", async () => {
       const { client, operator } = await connected();
       const huge = `${"é".repeat(39)}😀${"x".repeat(1024 * 1024)}`;
