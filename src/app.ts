@@ -8,10 +8,10 @@ import { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
 import { createServer, enabledTools, instructionsFor } from "./server.js";
+import { isLoopbackHost } from "./settings.js";
 import { toolsets } from "./toolsets.js";
 import type { SessionOptions } from "./transports/http.js";
 import { packageRoot, USER_AGENT } from "./version.js";
-import { isLoopback } from "./webhooks/hosts.js";
 import type { RunningListener } from "./webhooks/listener.js";
 import { sourceUrl, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
@@ -245,7 +245,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
       "http.oauth needs webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL), the URL clients reach waiter at: access tokens are issued for its /mcp",
     );
   }
-  if (!isLoopback(listen.host) && config.http.tokens.length === 0 && !oauth) {
+  if (!isLoopbackHost(listen.host) && config.http.tokens.length === 0 && !oauth) {
     throw new ConfigError(
       `waiter serve on ${listen.host}, which is not a loopback address, needs callers to authenticate: configure http.tokens or http.oauth (WAITER_HTTP_TOKENS, WAITER_HTTP_OAUTH; docs/serve.md says how), or bind 127.0.0.1 (--listen 127.0.0.1:8790)`,
     );

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { isLoopbackHost } from "../settings.js";
 import { quote } from "../shown.js";
 import type { WebhooksConfig } from "./settings.js";
 
@@ -13,10 +14,6 @@ const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];
 const WILDCARDS = new Set(["0.0.0.0", "::"]);
 /** Only a name or address and a port: `evil.example@127.0.0.1` must not pass as 127.0.0.1. */
 const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/;
-
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || /^127\.\d+\.\d+\.\d+$/.test(host) || host === "::1";
-}
 
 /**
  * Who may talk to the listener. Webhook senders name the listener in `Host` and send no
@@ -36,7 +33,7 @@ export function requestGuard(
   const publicPort = publicUrl && (publicUrl.port || (publicUrl.protocol === "https:" ? "443" : "80"));
   const wildcard = WILDCARDS.has(listenHost);
   const anyHost = wildcard && !publicUrl && webhooks.allowedHosts.length === 0;
-  const listenNames = new Set(wildcard || isLoopback(listenHost) ? LOOPBACK_NAMES : []);
+  const listenNames = new Set(wildcard || isLoopbackHost(listenHost) ? LOOPBACK_NAMES : []);
   if (!wildcard) listenNames.add(listenHost.includes(":") ? `[${listenHost}]` : listenHost);
   const allowedHosts = new Set(webhooks.allowedHosts);
   const allowedOrigins = new Set(webhooks.allowedOrigins);
