@@ -10,6 +10,7 @@ import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { sessionOptions } from "../src/app.js";
 import { Log } from "../src/log.js";
+import { clock } from "../src/time.js";
 import { mcpSessions } from "../src/transports/http.js";
 import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
@@ -393,7 +394,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
       expect(await statusOn(b.listener.url)).toBe(404);
 
       // A session opened while the store was away is recorded by the next sweep, then taken up elsewhere.
-      const sessions = a.app.store?.sessions as NonNullable<NonNullable<typeof a.app.store>["sessions"]>;
+      const sessions = a.app.store?.sessions as NonNullable<typeof a.app.store>["sessions"];
       vi.spyOn(sessions, "open").mockRejectedValueOnce(new Error("connection refused"));
       const unrecorded = await initialize();
       expect(await statusOn(b.listener.url, unrecorded)).toBe(404);
@@ -420,7 +421,9 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
       // A request that fails inside waiter is a 503 to try again, not the client's parse error.
       const db = new pg.Client(url);
       await db.connect();
-      await db.query("INSERT INTO mcp_sessions (id, caller, init, last_seen) VALUES ('broken', NULL, 'not json', 0)");
+      await db.query("INSERT INTO mcp_sessions (id, caller, init, last_seen) VALUES ('broken', NULL, 'not json', $1)", [
+        clock.now(),
+      ]);
       await db.end();
       const failed = await rpc(b.listener.url, "POST", "broken", list());
       expect(failed.statusCode).toBe(503);

@@ -162,6 +162,35 @@ describe("waiter serve", () => {
     expect(await server.exited).toBe(0);
     expect(server.stderr()).not.toMatch(/ error /);
   });
+
+  test("a restarted waiter serve takes up the sessions it had: its clients go on without a new initialize", async () => {
+    const env = { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")) };
+    const first = await serve(env);
+    const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+    const transport = new StreamableHTTPClientTransport(new URL(`${first.base}/mcp`));
+    await client.connect(transport);
+    clients.push(client);
+    const session = transport.sessionId;
+    const rates = { name: "currency_rates", arguments: { date: "2026-03-02", symbols: ["USD"] } };
+    expect((await client.callTool(rates)).isError).toBeFalsy();
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+
+    const again = await serve(env, ["--listen", new URL(first.base).host]);
+    const answered = await client.callTool(rates);
+    expect(answered.isError, JSON.stringify(answered.content)).toBeFalsy();
+    expect(transport.sessionId).toBe(session);
+    expect(again.stderr()).toMatch(new RegExp(`MCP session ${session} taken up`));
+    // Ended by its client, it is gone for good.
+    await transport.terminateSession();
+    const ended = await request(`${again.base}/mcp`, {
+      method: "POST",
+      body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/list" }),
+      headers: { ...mcpHeaders, "mcp-session-id": session as string },
+    });
+    expect(ended.statusCode).toBe(404);
+    await ended.body.dump();
+  });
 });
 
 /** waiter's sessions in this process on a listener of their own, on the test's clock. */
@@ -204,6 +233,59 @@ describe("sessions", () => {
       await stream.body.dump();
     } finally {
       await served.close();
+    }
+  });
+
+  test("a session a stopped server left in the store is taken up by the next, unless no server saw it for longer than the idle time", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    // Sessions are kept in the event store, which webhook sources open.
+    const { app, config, log, stderr } = await startApp({
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+      ERP_SECRET,
+    });
+    const options = { ...sessionOptions(config), maxSessions: 10, idleMs: 30 * 60_000 };
+    const start = async () => {
+      const sessions = mcpSessions(app, log, options);
+      const listener = await startListener({
+        webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        store: app.store,
+        log,
+        routes: sessions.mount,
+      });
+      return { url: listener.url, stop: () => Promise.all([sessions.close(), listener.close()]) };
+    };
+    const listTools = (url: string, id: string) =>
+      request(`${url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+        headers: { ...mcpHeaders, "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" },
+      });
+    try {
+      const first = await start();
+      const ids: string[] = [];
+      for (const _ of [1, 2]) {
+        const opened = await initializeAt(first.url);
+        ids.push(opened.headers["mcp-session-id"] as string);
+        await opened.body.dump();
+      }
+      await first.stop();
+
+      setClock(clock.now() + 20 * 60_000);
+      const second = await start();
+      const taken = await listTools(second.url, ids[0] as string);
+      expect(taken.statusCode, stderr()).toBe(200);
+      await taken.body.dump();
+      expect(stderr()).toMatch(new RegExp(`MCP session ${ids[0]} taken up`));
+      await second.stop();
+
+      setClock(clock.now() + 20 * 60_000);
+      const third = await start();
+      const over = await listTools(third.url, ids[1] as string);
+      expect(over.statusCode).toBe(404);
+      await over.body.dump();
+      await third.stop();
+    } finally {
+      await app.close();
     }
   });
 

@@ -195,30 +195,6 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
   });
 
-  describe("MCP sessions", () => {
-    test("every replica knows a session one opened, until it is closed or no replica has seen it for long", async () => {
-      const url = await freshSchema();
-      const [a, b] = [await open(url), await open(url)];
-      const now = clock.now();
-      await a.sessions.open("s1", "ops", '{"protocolVersion":"2025-06-18"}', now);
-      await a.sessions.open("s2", null, "{}", now);
-      expect(await b.sessions.get("s1")).toEqual({
-        caller: "ops",
-        init: '{"protocolVersion":"2025-06-18"}',
-        lastSeen: now,
-      });
-      expect(await b.sessions.seen(new Map([["s1", now + 5000]]))).toEqual(new Set(["s1"]));
-      expect(await a.sessions.seen(new Map([["s1", now + 1000]]))).toEqual(new Set(["s1"]));
-      expect((await a.sessions.get("s1"))?.lastSeen).toBe(now + 5000);
-      await a.sessions.expire(now + 2000);
-      expect(await b.sessions.get("s2")).toBeUndefined();
-      expect(await b.sessions.get("s1")).toBeDefined();
-      await b.sessions.close("s1");
-      expect(await a.sessions.get("s1")).toBeUndefined();
-      expect(await a.sessions.seen(new Map([["s1", now + 6000]]))).toEqual(new Set());
-    });
-  });
-
   describe("every mode on PostgreSQL", () => {
     const sources = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
 

@@ -133,8 +133,8 @@ export interface RunLog {
 }
 
 /**
- * The MCP sessions of the `waiter serve` replicas that share a store, so that any replica can
- * answer a session another opened. Kept only by stores several servers share (PostgreSQL).
+ * The MCP sessions of `waiter serve`, kept in the store so that a replica sharing it can answer a
+ * session another opened, and a restarted server the sessions it had.
  */
 export interface SessionLog {
   /** `caller`: the token that opened it, null when callers are not asked; `init`: the initialize request's params, as JSON. */
@@ -177,8 +177,8 @@ export interface EventStore {
   subscribe(listener: (event: StoredEvent) => void): () => void;
   /** Automations' runs, kept beside the events. */
   readonly runs: RunLog;
-  /** MCP sessions, where several servers share the store. */
-  readonly sessions?: SessionLog;
+  /** MCP sessions of `waiter serve`. */
+  readonly sessions: SessionLog;
   /** Calls `listener` with the ids this process acknowledges. Returns the unsubscribe function. */
   onAck(listener: (ids: string[]) => void): () => void;
   close(): Promise<void>;

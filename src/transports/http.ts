@@ -81,11 +81,12 @@ async function serveThrough(transport: WebStandardStreamableHTTPServerTransport,
  * every later request names it, DELETE ends it. A session that sends nothing and listens on no
  * stream for `idleMs` is closed, checked each minute and before a new one opens; their number is capped.
  *
- * Where replicas share a store (PostgreSQL), a session is also written there with what its client
- * sent at initialize, and a replica that gets a request of a session it does not hold takes it up:
- * it opens its own copy, initialized as the client initialized the first, and keeps it while the
- * session's requests come to it. What a copy holds between requests (its notification stream,
- * resource subscriptions, logging level, replay buffer) is its own.
+ * A session is also written to the event store with what its client sent at initialize, and a
+ * server that gets a request of a session it does not hold (a replica on the same PostgreSQL, or
+ * this server restarted) takes it up: it opens its own copy, initialized as the client
+ * initialized the first, and keeps it while the session's requests come to it. What a copy holds
+ * between requests (its notification stream, resource subscriptions, logging level, replay
+ * buffer) is its own.
  */
 export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSessions {
   const open = new Map<string, Open>();
@@ -102,6 +103,9 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         return false;
       },
     );
+
+  /** Sessions no server has seen since this time are over (the store learns when each is used once a sweep). */
+  const unseenSince = () => clock.now() - limits.idleMs - 2 * SWEEP_MS;
 
   /** Closes the copies nothing used for `idleMs`; a session listening on its stream is never idle. */
   const closeIdle = () => {
@@ -133,7 +137,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         }
       }
     }
-    await shared.expire(clock.now() - limits.idleMs - 2 * SWEEP_MS).catch(storeFailed("ending idle sessions"));
+    await shared.expire(unseenSince()).catch(storeFailed("ending idle sessions"));
   };
   const sweeper = setInterval(() => void sweep(), SWEEP_MS);
   sweeper.unref();
@@ -205,7 +209,10 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   const takeUp = async (req: Request, id: string) => {
     const known = await shared?.get(id).catch(() => "unavailable" as const);
     if (known === "unavailable") return known;
-    if (!known || (known.caller ?? undefined) !== req.auth?.clientId) return undefined;
+    // One left in the store by a server that stopped long ago ended while no server was up to end it.
+    if (!known || known.lastSeen < unseenSince() || (known.caller ?? undefined) !== req.auth?.clientId) {
+      return undefined;
+    }
     if (stopping || open.size >= limits.maxSessions) return "full";
     await openSession(req, { id, init: JSON.parse(known.init) });
     return undefined;

@@ -15,11 +15,13 @@ import type {
   NewEvent,
   Retention,
   RunLog,
+  SessionLog,
   StoredEvent,
   StoreStats,
 } from "../store.js";
 import { enforceRetention, forgetDropped } from "./retention.js";
 import { pruneRuns, RUNS_SCHEMA, sqliteRuns } from "./runs.js";
+import { SESSIONS_SCHEMA, sqliteSessions } from "./sessions.js";
 import { CommitWatch } from "./watch.js";
 
 const SCHEMA = `
@@ -92,6 +94,7 @@ export class SqliteEventStore implements EventStore {
   readonly #statements = new Map<string, Database.Statement>();
   readonly #queue: { event: NewEvent; resolve: (added: Added) => void; reject: (err: unknown) => void }[] = [];
   readonly runs: RunLog;
+  readonly sessions: SessionLog;
 
   /** `busyMs`: how long a write waits for another process's before it gives up. */
   constructor(file: string, retention: Retention, { busyMs = 5_000 } = {}) {
@@ -106,10 +109,11 @@ export class SqliteEventStore implements EventStore {
     this.#db.pragma(`busy_timeout = ${Math.round(busyMs)}`);
     this.#db.exec(SCHEMA);
     this.#db.exec(RUNS_SCHEMA);
-    this.runs = sqliteRuns(
-      (text) => this.#sql(text),
-      (fn) => this.#write(fn),
-    );
+    this.#db.exec(SESSIONS_SCHEMA);
+    const sql = (text: string) => this.#sql(text);
+    const write = <T>(fn: () => T) => this.#write(fn);
+    this.runs = sqliteRuns(sql, write);
+    this.sessions = sqliteSessions(sql, write);
     this.#retention = retention;
     this.#watch = new CommitWatch(
       this.#db,

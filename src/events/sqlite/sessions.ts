@@ -1,0 +1,35 @@
+import type Database from "better-sqlite3";
+import type { SessionLog } from "../store.js";
+
+export const SESSIONS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS mcp_sessions (id TEXT PRIMARY KEY, caller TEXT, init TEXT NOT NULL, last_seen INTEGER NOT NULL);
+`;
+
+/** MCP sessions in the store's own file: a restarted `waiter serve` takes up the sessions it had. */
+export function sqliteSessions(sql: (text: string) => Database.Statement, write: <T>(fn: () => T) => T): SessionLog {
+  return {
+    async open(id, caller, init, now) {
+      write(() =>
+        sql("INSERT INTO mcp_sessions (id, caller, init, last_seen) VALUES (?, ?, ?, ?)").run(id, caller, init, now),
+      );
+    },
+    async get(id) {
+      const row = sql("SELECT caller, init, last_seen FROM mcp_sessions WHERE id = ?").get(id) as
+        | { caller: string | null; init: string; last_seen: number }
+        | undefined;
+      return row && { caller: row.caller, init: row.init, lastSeen: row.last_seen };
+    },
+    async seen(at) {
+      return write(() => {
+        const mark = sql("UPDATE mcp_sessions SET last_seen = max(last_seen, ?) WHERE id = ?");
+        return new Set([...at].filter(([id, time]) => mark.run(time, id).changes > 0).map(([id]) => id));
+      });
+    },
+    async close(id) {
+      write(() => sql("DELETE FROM mcp_sessions WHERE id = ?").run(id));
+    },
+    async expire(before) {
+      write(() => sql("DELETE FROM mcp_sessions WHERE last_seen < ?").run(before));
+    },
+  };
+}
