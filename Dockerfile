@@ -11,7 +11,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /waiter
 COPY package.json package-lock.json ./
-# Without scripts: `prepare` would also install devtools/, which only the tests need.
+# Without scripts: `prepare` builds, and the sources come in below.
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json tsconfig.build.json rolldown.config.ts ./
 COPY src src

@@ -12,7 +12,7 @@ import { CLI } from "./stdio.js";
 /**
  * The official MCP conformance suite, server mode, against the built `waiter serve`. The suite
  * needs Node.js 22; devtools/ is a package of its own that brings both from the npm registry,
- * installed by `npm install` and `npm ci` (waiter's `prepare`).
+ * installed by `npm test` before it runs (`npm run devtools`).
  */
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const NODE_22 = here("../devtools/node_modules/node/bin/node");
@@ -23,8 +23,7 @@ afterAll(killStarted);
 
 test("waiter serve passes the MCP conformance suite but for the scenarios that need the suite's fixtures", async () => {
   for (const path of [NODE_22, SUITE]) {
-    if (!existsSync(path))
-      throw new Error(`${path} is missing: npm install installs it (or npm install --prefix devtools)`);
+    if (!existsSync(path)) throw new Error(`${path} is missing: npm test installs it first (or npm run devtools)`);
   }
   const { said: base } = await startNode(
     [CLI, "serve", "--listen", "127.0.0.1:0"],
