@@ -207,7 +207,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     expect(stream.statusCode).toBe(200);
     expect(stream.headers["content-type"]).toBe("text/event-stream");
     stream.body.destroy();
-    expect(b.stderr()).toMatch(new RegExp(`MCP session ${sessionId} taken up from another replica`));
+    expect(b.stderr()).toMatch(new RegExp(`MCP session ${sessionId} taken up from the store`));
     // Ended through the other replica, the session is gone there.
     const ended = await request(`${b.base}/mcp`, { method: "DELETE", headers });
     expect(ended.statusCode).toBe(200);
@@ -381,7 +381,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
       // Requests that arrive together take the session up once.
       expect(await Promise.all([1, 2, 3, 4, 5].map(() => statusOn(b.listener.url)))).toEqual([200, 200, 200, 200, 200]);
       expect(b.sessions.count()).toBe(1);
-      expect(b.stderr().match(/taken up from another replica/g)).toHaveLength(1);
+      expect(b.stderr().match(/taken up from the store/g)).toHaveLength(1);
       const ended = await rpc(a.listener.url, "DELETE", id);
       expect(ended.statusCode).toBe(200);
       await ended.body.dump();

@@ -6,7 +6,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { request } from "undici";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { sessionOptions, startServe } from "../src/app.js";
 import { clock, setClock } from "../src/time.js";
 import { mcpSessions, ReplayBuffer } from "../src/transports/http.js";
@@ -238,6 +238,8 @@ describe("sessions", () => {
 
   test("a session a stopped server left in the store is taken up by the next, unless no server saw it for longer than the idle time", async () => {
     setClock("2026-11-30T09:00:00Z");
+    // The minute's sweep, on a clock the test moves.
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
     // Sessions are kept in the event store, which webhook sources open.
     const { app, config, log, stderr } = await startApp({
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
@@ -278,13 +280,28 @@ describe("sessions", () => {
       expect(stderr()).toMatch(new RegExp(`MCP session ${ids[0]} taken up`));
       await second.stop();
 
+      // The stop told the store when the second server last used it: 20 minutes ago, not 40.
       setClock(clock.now() + 20 * 60_000);
       const third = await start();
+      const kept = await listTools(third.url, ids[0] as string);
+      expect(kept.statusCode).toBe(200);
+      await kept.body.dump();
       const over = await listTools(third.url, ids[1] as string);
       expect(over.statusCode).toBe(404);
       await over.body.dump();
+      // Closed for being idle, it has ended, though its last use reached the store: the server
+      // that closed it does not take it up again.
+      await vi.advanceTimersByTimeAsync(60_000);
+      setClock(clock.now() + 31 * 60_000);
+      const other = await initializeAt(third.url);
+      await other.body.dump();
+      expect(stderr()).toMatch(new RegExp(`MCP session ${ids[0]} was idle for 30 min: closed`));
+      const idle = await listTools(third.url, ids[0] as string);
+      expect(idle.statusCode).toBe(404);
+      await idle.body.dump();
       await third.stop();
     } finally {
+      vi.useRealTimers();
       await app.close();
     }
   });

@@ -273,6 +273,13 @@ export function eventStoreContract(open: OpenStore): void {
       await b.sessions.close("s1");
       expect(await a.sessions.get("s1")).toBeUndefined();
       expect(await a.sessions.seen(new Map([["s1", now + 6000]]))).toEqual(new Set());
+      // Closed by a server that last used it before another did, it stays.
+      await a.sessions.open("s3", null, "{}", now);
+      await b.sessions.seen(new Map([["s3", now + 3000]]));
+      await a.sessions.close("s3", now + 1000);
+      expect(await b.sessions.get("s3")).toBeDefined();
+      await a.sessions.close("s3", now + 3000);
+      expect(await b.sessions.get("s3")).toBeUndefined();
     });
   });
 }

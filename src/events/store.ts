@@ -143,7 +143,8 @@ export interface SessionLog {
   get(id: string): Promise<{ caller: string | null; init: string; lastSeen: number } | undefined>;
   /** Marks sessions seen, each at its time; resolves with those of them still open (not ended, nor expired). */
   seen(at: Map<string, number>): Promise<Set<string>>;
-  close(id: string): Promise<void>;
+  /** Ends a session; with `unlessSeenAfter`, only when no server has marked it seen after that time. */
+  close(id: string, unlessSeenAfter?: number): Promise<void>;
   /** Closes the sessions no replica has seen since `before`. */
   expire(before: number): Promise<void>;
 }

@@ -10,6 +10,7 @@ import { isInitializeRequest, type JSONRPCMessage } from "@modelcontextprotocol/
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { App, Session } from "../app-types.js";
 import type { SessionLog } from "../events/store.js";
+import { untilAborted } from "../http/deadline.js";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
 import { type OAuthSettings, oauthVerifier } from "./oauth.js";
@@ -57,6 +58,8 @@ interface Open {
 
 /** How often sessions are looked over: idle ones closed, the shared store told and asked. */
 const SWEEP_MS = 60_000;
+/** How long a stop waits for the store to learn the sessions' last use: an unreachable one must not hold it. */
+const STORE_AT_STOP_MS = 2_000;
 
 /** The largest JSON-RPC request body taken: arguments are small, and a model's context smaller. */
 const MAX_REQUEST = "4mb";
@@ -114,6 +117,10 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       else if (clock.now() - entry.lastSeen >= limits.idleMs) {
         log.info(`MCP session ${id} was idle for ${Math.round(limits.idleMs / 60_000)} min: closed`);
         void entry.transport.close();
+        // Ended for every server, unless one used it since: its next request is not taken up.
+        if (shared && entry.init === undefined) {
+          void shared.close(id, entry.lastSeen).catch(storeFailed(`ending idle session ${id}`));
+        }
       }
     }
   };
@@ -125,10 +132,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   const sweep = async () => {
     closeIdle();
     if (!shared) return;
-    for (const [id, entry] of open) if (entry.init !== undefined && (await record(id, entry))) entry.init = undefined;
-    const recorded = [...open].filter(([, entry]) => entry.init === undefined);
-    const used = new Map(recorded.map(([id, entry]) => [id, entry.lastSeen]));
-    const stillOpen = await shared.seen(used).catch(storeFailed("marking sessions seen"));
+    const { recorded, stillOpen } = await tellStore(shared);
     if (stillOpen) {
       for (const [id, entry] of recorded) {
         if (!stillOpen.has(id)) {
@@ -138,6 +142,17 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       }
     }
     await shared.expire(unseenSince()).catch(storeFailed("ending idle sessions"));
+  };
+  /**
+   * Writes the sessions the store does not hold yet (opened while it was away), and when each of
+   * this server's sessions was last used; resolves with those still open there.
+   */
+  const tellStore = async (store: SessionLog) => {
+    for (const [id, entry] of open) if (entry.init !== undefined && (await record(id, entry))) entry.init = undefined;
+    const recorded = [...open].filter(([, entry]) => entry.init === undefined);
+    const used = new Map(recorded.map(([id, entry]) => [id, entry.lastSeen]));
+    const stillOpen = await store.seen(used).catch(storeFailed("marking sessions seen"));
+    return { recorded, stillOpen };
   };
   const sweeper = setInterval(() => void sweep(), SWEEP_MS);
   sweeper.unref();
@@ -169,7 +184,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         const entry: Open = { caller, transport, session, lastSeen: clock.now(), streams: 0, init };
         open.set(id, entry);
         if (taken) {
-          log.info(`MCP session ${id} taken up from another replica${caller ? ` with token ${caller}` : ""}`);
+          log.info(`MCP session ${id} taken up from the store${caller ? ` with token ${caller}` : ""}`);
           return;
         }
         log.info(`MCP session ${id} opened${caller ? ` with token ${caller}` : ""}`);
@@ -351,6 +366,13 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     streams: () => [...open.values()].reduce((sum, entry) => sum + entry.streams, 0),
     async close() {
       clearInterval(sweeper);
+      // The sessions outlive this server in the store: the next one takes them up, as last used.
+      if (shared) {
+        for (const entry of open.values()) if (entry.streams > 0) entry.lastSeen = clock.now();
+        await untilAborted(tellStore(shared), AbortSignal.timeout(STORE_AT_STOP_MS)).catch(
+          storeFailed("recording the sessions' last use"),
+        );
+      }
       await Promise.all([...open.values()].map((entry) => entry.transport.close()));
     },
   };

@@ -28,8 +28,11 @@ export function postgresSessions(query: Query): SessionLog {
       );
       return new Set(rows.map((r) => r.id));
     },
-    async close(id) {
-      await query("DELETE FROM mcp_sessions WHERE id = $1", [id]);
+    async close(id, unlessSeenAfter) {
+      await query("DELETE FROM mcp_sessions WHERE id = $1 AND ($2::bigint IS NULL OR last_seen <= $2)", [
+        id,
+        unlessSeenAfter ?? null,
+      ]);
     },
     async expire(before) {
       await query("DELETE FROM mcp_sessions WHERE last_seen < $1", [before]);

@@ -20,15 +20,24 @@ export function sqliteSessions(sql: (text: string) => Database.Statement, write:
       return row && { caller: row.caller, init: row.init, lastSeen: row.last_seen };
     },
     async seen(at) {
+      // Nothing to mark takes no write lock, which a stdio waiter on the same file may hold.
+      if (at.size === 0) return new Set();
       return write(() => {
         const mark = sql("UPDATE mcp_sessions SET last_seen = max(last_seen, ?) WHERE id = ?");
         return new Set([...at].filter(([id, time]) => mark.run(time, id).changes > 0).map(([id]) => id));
       });
     },
-    async close(id) {
-      write(() => sql("DELETE FROM mcp_sessions WHERE id = ?").run(id));
+    async close(id, unlessSeenAfter) {
+      write(() =>
+        sql("DELETE FROM mcp_sessions WHERE id = ? AND (? IS NULL OR last_seen <= ?)").run(
+          id,
+          unlessSeenAfter ?? null,
+          unlessSeenAfter ?? null,
+        ),
+      );
     },
     async expire(before) {
+      if (!sql("SELECT 1 FROM mcp_sessions WHERE last_seen < ? LIMIT 1").get(before)) return;
       write(() => sql("DELETE FROM mcp_sessions WHERE last_seen < ?").run(before));
     },
   };
