@@ -91,11 +91,18 @@ async function burst(bases: () => string[], deliveries: string[], inFlight = 8):
   const worker = async () => {
     while (next < deliveries.length) {
       const delivery = deliveries[next++] as string;
+      const answers = new Map<string, number>();
       for (let attempt = 0; ; attempt++) {
         const live = bases();
-        const status = await post(live[turn++ % live.length] as string, delivery);
+        const base = live[turn++ % live.length] as string;
+        const status = await post(base, delivery);
         if (status >= 200 && status < 300) break;
-        if (attempt > 200) throw new Error(`${delivery} was never stored (last status ${status})`);
+        const key = `${status} from ${base}`;
+        answers.set(key, (answers.get(key) ?? 0) + 1);
+        if (attempt > 200) {
+          const seen = [...answers].map(([answer, times]) => `${answer} ×${times}`).join(", ");
+          throw new Error(`${delivery} was never stored; the replicas answered ${seen} (0: no answer)`);
+        }
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       acknowledged.push(delivery);
