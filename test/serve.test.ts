@@ -3,7 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
@@ -167,7 +170,15 @@ describe("waiter serve", () => {
     const env = { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")) };
     const first = await serve(env);
     const client = new Client({ name: "waiter-tests", version: "0.0.0" });
-    const transport = new StreamableHTTPClientTransport(new URL(`${first.base}/mcp`));
+    // A client that keeps trying to open its notification stream again while the server restarts.
+    const transport = new StreamableHTTPClientTransport(new URL(`${first.base}/mcp`), {
+      reconnectionOptions: {
+        initialReconnectionDelay: 100,
+        maxReconnectionDelay: 500,
+        reconnectionDelayGrowFactor: 1.5,
+        maxRetries: 100,
+      },
+    });
     await client.connect(transport);
     clients.push(client);
     const session = transport.sessionId;
@@ -181,6 +192,16 @@ describe("waiter serve", () => {
     expect(answered.isError, JSON.stringify(answered.content)).toBeFalsy();
     expect(transport.sessionId).toBe(session);
     expect(again.stderr()).toMatch(new RegExp(`MCP session ${session} taken up`));
+    // The copy was initialized in full: log messages reach the client's stream once it asks for them.
+    const logged: string[] = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, ({ params }) => {
+      logged.push(String(params.data));
+    });
+    await client.setLoggingLevel("debug");
+    // Each call logs its time; the first to reach the client waits for its stream to be open again.
+    await expect
+      .poll(async () => (await client.callTool(rates)) && logged, { timeout: 10_000, interval: 200 })
+      .toContainEqual(expect.stringMatching(/^currency_rates answered in \d+ ms/));
     // Ended by its client, it is gone for good.
     await transport.terminateSession();
     const ended = await request(`${again.base}/mcp`, {

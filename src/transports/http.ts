@@ -201,17 +201,22 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     };
     await session.server.connect(transport);
     if (taken) {
-      const post = (message: object) =>
+      const post = (message: object, session?: string) =>
         transport.handleRequest(
           new Request("http://waiter.invalid/mcp", {
             method: "POST",
-            headers: { "content-type": "application/json", accept: "application/json, text/event-stream" },
+            headers: {
+              "content-type": "application/json",
+              accept: "application/json, text/event-stream",
+              // After the initialize, the transport refuses a message that does not name the session.
+              ...(session ? { "mcp-session-id": session } : {}),
+            },
             body: JSON.stringify(message),
           }),
           { authInfo: req.auth, parsedBody: message },
         );
       await (await post({ jsonrpc: "2.0", id: 0, method: "initialize", params: taken.init })).text();
-      await (await post({ jsonrpc: "2.0", method: "notifications/initialized" })).text();
+      await (await post({ jsonrpc: "2.0", method: "notifications/initialized" }, taken.id)).text();
       // A replay this server refused opened nothing: its server goes.
       if (!open.has(taken.id)) await transport.close();
     }
