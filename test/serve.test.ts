@@ -166,7 +166,7 @@ describe("waiter serve", () => {
     expect(server.stderr()).not.toMatch(/ error /);
   });
 
-  test("a restarted waiter serve takes up the sessions it had: its clients go on without a new initialize", async () => {
+  test("a restarted waiter serve takes up the sessions it had: its clients go on without a new initialize, their subscriptions with them", async () => {
     const env = { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")) };
     const first = await serve(env);
     const client = new Client({ name: "waiter-tests", version: "0.0.0" });
@@ -184,6 +184,11 @@ describe("waiter serve", () => {
     const session = transport.sessionId;
     const rates = { name: "currency_rates", arguments: { date: "2026-03-02", symbols: ["USD"] } };
     expect((await client.callTool(rates)).isError).toBeFalsy();
+    const updates: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, ({ params }) => {
+      updates.push(params.uri);
+    });
+    await client.subscribeResource({ uri: "events://recent" });
     first.child.kill("SIGTERM");
     expect(await first.exited).toBe(0);
 
@@ -202,6 +207,16 @@ describe("waiter serve", () => {
     await expect
       .poll(async () => (await client.callTool(rates)) && logged, { timeout: 10_000, interval: 200 })
       .toContainEqual(expect.stringMatching(/^currency_rates answered in \d+ ms/));
+    // Its subscription came along: a webhook stored now is news on that stream.
+    const body = JSON.stringify({ invoice: 8 });
+    const posted = await request(`${again.base}/webhooks/erp`, {
+      method: "POST",
+      body,
+      headers: erpHeaders(body, "after-restart"),
+    });
+    expect(posted.statusCode).toBe(200);
+    await posted.body.dump();
+    await expect.poll(() => updates, { timeout: 5_000 }).toContain("events://recent");
     // Ended by its client, it is gone for good.
     await transport.terminateSession();
     const ended = await request(`${again.base}/mcp`, {

@@ -263,7 +263,15 @@ export function eventStoreContract(open: OpenStore): void {
         caller: "ops",
         init: '{"protocolVersion":"2025-06-18"}',
         lastSeen: now,
+        subscriptions: [],
       });
+      await a.sessions.subscribe("s1", "events://recent");
+      await b.sessions.subscribe("s1", "events://recent");
+      await a.sessions.subscribe("s1", "events://event/01A");
+      await a.sessions.subscribe("s2", "events://event/01B");
+      expect((await b.sessions.get("s1"))?.subscriptions).toEqual(["events://event/01A", "events://recent"]);
+      await b.sessions.unsubscribe("s1", "events://event/01A");
+      expect((await a.sessions.get("s1"))?.subscriptions).toEqual(["events://recent"]);
       expect(await b.sessions.seen(new Map([["s1", now + 5000]]))).toEqual(new Set(["s1"]));
       expect(await a.sessions.seen(new Map([["s1", now + 1000]]))).toEqual(new Set(["s1"]));
       expect((await a.sessions.get("s1"))?.lastSeen).toBe(now + 5000);
@@ -272,6 +280,13 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await b.sessions.get("s1")).toBeDefined();
       await b.sessions.close("s1");
       expect(await a.sessions.get("s1")).toBeUndefined();
+      // A session opened again under an id that ended starts with no subscriptions.
+      await a.sessions.open("s1", null, "{}", now + 5000);
+      await a.sessions.open("s2", null, "{}", now + 5000);
+      expect((await b.sessions.get("s1"))?.subscriptions).toEqual([]);
+      expect((await b.sessions.get("s2"))?.subscriptions).toEqual([]);
+      await a.sessions.close("s1");
+      await a.sessions.close("s2");
       expect(await a.sessions.seen(new Map([["s1", now + 6000]]))).toEqual(new Set());
       // Closed by a server that last used it before another did, it stays.
       await a.sessions.open("s3", null, "{}", now);

@@ -74,12 +74,20 @@ export function registerEventResources(server: McpServer, store: EventStore, log
 
   const subscribed = new Set<string>();
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
-  server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+  // An HTTP session's subscriptions are kept with it in the store too, so that a server taking the
+  // session up (another replica, or this one restarted) listens as this one did.
+  const kept = (what: string) => (err: unknown) =>
+    log.warning(`MCP sessions: ${what} in the store failed: ${err instanceof Error ? err.message : err}`);
+  server.server.setRequestHandler(SubscribeRequestSchema, async (request, { sessionId }) => {
     subscribed.add(request.params.uri);
+    if (sessionId) await store.sessions.subscribe(sessionId, request.params.uri).catch(kept("keeping a subscription"));
     return {};
   });
-  server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+  server.server.setRequestHandler(UnsubscribeRequestSchema, async (request, { sessionId }) => {
     subscribed.delete(request.params.uri);
+    if (sessionId) {
+      await store.sessions.unsubscribe(sessionId, request.params.uri).catch(kept("dropping a subscription"));
+    }
     return {};
   });
 

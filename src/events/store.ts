@@ -139,8 +139,13 @@ export interface RunLog {
 export interface SessionLog {
   /** `caller`: the token that opened it, null when callers are not asked; `init`: the initialize request's params, as JSON. */
   open(id: string, caller: string | null, init: string, now: number): Promise<void>;
-  /** The open session; undefined when it is not open. */
-  get(id: string): Promise<{ caller: string | null; init: string; lastSeen: number } | undefined>;
+  /** The open session, with the resources its client subscribed to; undefined when it is not open. */
+  get(
+    id: string,
+  ): Promise<{ caller: string | null; init: string; lastSeen: number; subscriptions: string[] } | undefined>;
+  /** Keeps a resource the session's client subscribed to, for a server that takes the session up. */
+  subscribe(id: string, uri: string): Promise<void>;
+  unsubscribe(id: string, uri: string): Promise<void>;
   /** Marks sessions seen, each at its time; resolves with those of them still open (not ended, nor expired). */
   seen(at: Map<string, number>): Promise<Set<string>>;
   /** Ends a session; with `unlessSeenAfter`, only when no server has marked it seen after that time. */

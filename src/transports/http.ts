@@ -87,9 +87,9 @@ async function serveThrough(transport: WebStandardStreamableHTTPServerTransport,
  * A session is also written to the event store with what its client sent at initialize, and a
  * server that gets a request of a session it does not hold (a replica on the same PostgreSQL, or
  * this server restarted) takes it up: it opens its own copy, initialized as the client
- * initialized the first, and keeps it while the session's requests come to it. What a copy holds
- * between requests (its notification stream, resource subscriptions, logging level, replay
- * buffer) is its own.
+ * initialized the first and subscribed to what its client subscribed to, and keeps it while the
+ * session's requests come to it. What a copy holds between requests (its notification stream,
+ * logging level, replay buffer) is its own.
  */
 export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSessions {
   const open = new Map<string, Open>();
@@ -170,7 +170,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
    * Opens this replica's copy of a session: a new session for an initialize, or `taken`, one
    * another replica opened, initialized again from what its client sent then.
    */
-  const openSession = async (req: Request, taken?: { id: string; init: unknown }) => {
+  const openSession = async (req: Request, taken?: { id: string; init: unknown; subscriptions: string[] }) => {
     const caller = req.auth?.clientId;
     const session = app.session(log.forSession(), req.auth && allowedTools(req.auth));
     let closed = false;
@@ -217,6 +217,11 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         );
       await (await post({ jsonrpc: "2.0", id: 0, method: "initialize", params: taken.init })).text();
       await (await post({ jsonrpc: "2.0", method: "notifications/initialized" }, taken.id)).text();
+      for (const [n, uri] of taken.subscriptions.entries()) {
+        await (
+          await post({ jsonrpc: "2.0", id: n + 1, method: "resources/subscribe", params: { uri } }, taken.id)
+        ).text();
+      }
       // A replay this server refused opened nothing: its server goes.
       if (!open.has(taken.id)) await transport.close();
     }
@@ -234,7 +239,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       return undefined;
     }
     if (stopping || open.size >= limits.maxSessions) return "full";
-    await openSession(req, { id, init: JSON.parse(known.init) });
+    await openSession(req, { id, init: JSON.parse(known.init), subscriptions: known.subscriptions });
     return undefined;
   };
 

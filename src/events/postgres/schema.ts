@@ -144,6 +144,9 @@ export const MIGRATIONS: readonly string[] = [
      END IF;
      RETURN QUERY SELECT unnest(seqs), unnest(added);
    END $$;`,
+  // 6: the resources each MCP session's client subscribed to, so a replica that takes the session
+  // up sends it the notifications the first did.
+  `CREATE TABLE mcp_subscriptions (session_id TEXT NOT NULL, uri TEXT NOT NULL, PRIMARY KEY (session_id, uri));`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

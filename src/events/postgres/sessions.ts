@@ -13,11 +13,19 @@ export function postgresSessions(query: Query): SessionLog {
       ]);
     },
     async get(id) {
-      const [row] = await query<{ caller: string | null; init: string; last_seen: number }>(
-        "SELECT caller, init, last_seen FROM mcp_sessions WHERE id = $1",
+      const [row] = await query<{ caller: string | null; init: string; last_seen: number; subscriptions: string[] }>(
+        `SELECT caller, init, last_seen,
+           array(SELECT uri FROM mcp_subscriptions WHERE session_id = $1 ORDER BY uri) AS subscriptions
+         FROM mcp_sessions WHERE id = $1`,
         [id],
       );
-      return row && { caller: row.caller, init: row.init, lastSeen: row.last_seen };
+      return row && { caller: row.caller, init: row.init, lastSeen: row.last_seen, subscriptions: row.subscriptions };
+    },
+    async subscribe(id, uri) {
+      await query("INSERT INTO mcp_subscriptions (session_id, uri) VALUES ($1, $2) ON CONFLICT DO NOTHING", [id, uri]);
+    },
+    async unsubscribe(id, uri) {
+      await query("DELETE FROM mcp_subscriptions WHERE session_id = $1 AND uri = $2", [id, uri]);
     },
     async seen(at) {
       if (at.size === 0) return new Set();
@@ -29,13 +37,18 @@ export function postgresSessions(query: Query): SessionLog {
       return new Set(rows.map((r) => r.id));
     },
     async close(id, unlessSeenAfter) {
-      await query("DELETE FROM mcp_sessions WHERE id = $1 AND ($2::bigint IS NULL OR last_seen <= $2)", [
-        id,
-        unlessSeenAfter ?? null,
-      ]);
+      await query(
+        `WITH gone AS (DELETE FROM mcp_sessions WHERE id = $1 AND ($2::bigint IS NULL OR last_seen <= $2) RETURNING id)
+         DELETE FROM mcp_subscriptions WHERE session_id IN (SELECT id FROM gone)`,
+        [id, unlessSeenAfter ?? null],
+      );
     },
     async expire(before) {
-      await query("DELETE FROM mcp_sessions WHERE last_seen < $1", [before]);
+      await query(
+        `WITH gone AS (DELETE FROM mcp_sessions WHERE last_seen < $1 RETURNING id)
+         DELETE FROM mcp_subscriptions WHERE session_id IN (SELECT id FROM gone)`,
+        [before],
+      );
     },
   };
 }

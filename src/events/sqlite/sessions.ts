@@ -3,6 +3,7 @@ import type { SessionLog } from "../store.js";
 
 export const SESSIONS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS mcp_sessions (id TEXT PRIMARY KEY, caller TEXT, init TEXT NOT NULL, last_seen INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS mcp_subscriptions (session_id TEXT NOT NULL, uri TEXT NOT NULL, PRIMARY KEY (session_id, uri));
 `;
 
 /** MCP sessions in the store's own file: a restarted `waiter serve` takes up the sessions it had. */
@@ -17,7 +18,17 @@ export function sqliteSessions(sql: (text: string) => Database.Statement, write:
       const row = sql("SELECT caller, init, last_seen FROM mcp_sessions WHERE id = ?").get(id) as
         | { caller: string | null; init: string; last_seen: number }
         | undefined;
-      return row && { caller: row.caller, init: row.init, lastSeen: row.last_seen };
+      if (!row) return undefined;
+      const subscriptions = sql("SELECT uri FROM mcp_subscriptions WHERE session_id = ? ORDER BY uri")
+        .pluck()
+        .all(id) as string[];
+      return { caller: row.caller, init: row.init, lastSeen: row.last_seen, subscriptions };
+    },
+    async subscribe(id, uri) {
+      write(() => sql("INSERT OR IGNORE INTO mcp_subscriptions (session_id, uri) VALUES (?, ?)").run(id, uri));
+    },
+    async unsubscribe(id, uri) {
+      write(() => sql("DELETE FROM mcp_subscriptions WHERE session_id = ? AND uri = ?").run(id, uri));
     },
     async seen(at) {
       // Nothing to mark takes no write lock, which a stdio waiter on the same file may hold.
@@ -28,17 +39,23 @@ export function sqliteSessions(sql: (text: string) => Database.Statement, write:
       });
     },
     async close(id, unlessSeenAfter) {
-      write(() =>
-        sql("DELETE FROM mcp_sessions WHERE id = ? AND (? IS NULL OR last_seen <= ?)").run(
+      write(() => {
+        const gone = sql("DELETE FROM mcp_sessions WHERE id = ? AND (? IS NULL OR last_seen <= ?)").run(
           id,
           unlessSeenAfter ?? null,
           unlessSeenAfter ?? null,
-        ),
-      );
+        );
+        if (gone.changes > 0) sql("DELETE FROM mcp_subscriptions WHERE session_id = ?").run(id);
+      });
     },
     async expire(before) {
       if (!sql("SELECT 1 FROM mcp_sessions WHERE last_seen < ? LIMIT 1").get(before)) return;
-      write(() => sql("DELETE FROM mcp_sessions WHERE last_seen < ?").run(before));
+      write(() => {
+        sql("DELETE FROM mcp_subscriptions WHERE session_id IN (SELECT id FROM mcp_sessions WHERE last_seen < ?)").run(
+          before,
+        );
+        sql("DELETE FROM mcp_sessions WHERE last_seen < ?").run(before);
+      });
     },
   };
 }
