@@ -7,6 +7,8 @@ import type { Tool } from "./toolset.js";
 /** One client's MCP server, before its transport. */
 export interface Session {
   server: McpServer;
+  /** The resources its client subscribed to. */
+  subscriptions: ReadonlySet<string>;
   /** Stops the session's event notifications and closes its server. */
   close(): Promise<void>;
 }
@@ -22,9 +24,10 @@ export interface App {
   /**
    * An MCP server for one client, with every enabled tool and the event resources. Its logging
    * notifications go to `log`'s client: the app's own log for the one client of stdio, a
-   * `log.forSession()` for each of several. `allow` narrows the tools (a read-only caller's).
+   * `log.forSession()` for each of several. `allow` narrows the tools (a read-only caller's);
+   * `subscriptions`, those of a session taken up, which its client made on another server.
    */
-  session(log: Log, allow?: (tool: Tool) => boolean): Session;
+  session(log: Log, allow?: (tool: Tool) => boolean, subscriptions?: Iterable<string>): Session;
   /** Stops the listener, the store and the upstream connections. */
   close(): Promise<void>;
 }

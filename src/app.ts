@@ -137,10 +137,11 @@ export async function startApp(
     store,
     http,
     listener,
-    session(log, allow) {
+    session(log, allow, subscriptions) {
       const served = allow ? tools.filter(allow) : tools;
       const server = createServer(served, config, log, instructionsFor(known, served));
-      const stopResources = store && resources?.registerEventResources(server, store, log);
+      const subscribed = new Set(subscriptions);
+      const stopResources = store && resources?.registerEventResources(server, store, log, subscribed);
       registerPrompts(
         server,
         served,
@@ -149,6 +150,7 @@ export async function startApp(
       );
       return {
         server,
+        subscriptions: subscribed,
         async close() {
           stopResources?.();
           await server.close();

@@ -265,13 +265,16 @@ export function eventStoreContract(open: OpenStore): void {
         lastSeen: now,
         subscriptions: [],
       });
-      await a.sessions.subscribe("s1", "events://recent");
-      await b.sessions.subscribe("s1", "events://recent");
-      await a.sessions.subscribe("s1", "events://event/01A");
-      await a.sessions.subscribe("s2", "events://event/01B");
+      await a.sessions.keepSubscriptions("s1", ["events://recent", "events://event/01A"]);
+      await a.sessions.keepSubscriptions("s2", ["events://event/01B"]);
       expect((await b.sessions.get("s1"))?.subscriptions).toEqual(["events://event/01A", "events://recent"]);
-      await b.sessions.unsubscribe("s1", "events://event/01A");
+      await b.sessions.keepSubscriptions("s1", ["events://recent", "events://event/01C"]);
+      expect((await a.sessions.get("s1"))?.subscriptions).toEqual(["events://event/01C", "events://recent"]);
+      await b.sessions.keepSubscriptions("s1", ["events://recent"]);
       expect((await a.sessions.get("s1"))?.subscriptions).toEqual(["events://recent"]);
+      // A session the store does not hold (ended elsewhere) keeps none.
+      await a.sessions.keepSubscriptions("gone", ["events://recent"]);
+      expect(await b.sessions.get("gone")).toBeUndefined();
       expect(await b.sessions.seen(new Map([["s1", now + 5000]]))).toEqual(new Set(["s1"]));
       expect(await a.sessions.seen(new Map([["s1", now + 1000]]))).toEqual(new Set(["s1"]));
       expect((await a.sessions.get("s1"))?.lastSeen).toBe(now + 5000);
@@ -280,11 +283,15 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await b.sessions.get("s1")).toBeDefined();
       await b.sessions.close("s1");
       expect(await a.sessions.get("s1")).toBeUndefined();
-      // A session opened again under an id that ended starts with no subscriptions.
+      // Ended, closed or expired, a session takes its subscriptions along: opened again under its
+      // id, it has none.
       await a.sessions.open("s1", null, "{}", now + 5000);
       await a.sessions.open("s2", null, "{}", now + 5000);
       expect((await b.sessions.get("s1"))?.subscriptions).toEqual([]);
       expect((await b.sessions.get("s2"))?.subscriptions).toEqual([]);
+      await a.sessions.open("gone", null, "{}", now + 5000);
+      expect((await b.sessions.get("gone"))?.subscriptions).toEqual([]);
+      await a.sessions.close("gone");
       await a.sessions.close("s1");
       await a.sessions.close("s2");
       expect(await a.sessions.seen(new Map([["s1", now + 6000]]))).toEqual(new Set());

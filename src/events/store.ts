@@ -143,12 +143,17 @@ export interface SessionLog {
   get(
     id: string,
   ): Promise<{ caller: string | null; init: string; lastSeen: number; subscriptions: string[] } | undefined>;
-  /** Keeps a resource the session's client subscribed to, for a server that takes the session up. */
-  subscribe(id: string, uri: string): Promise<void>;
-  unsubscribe(id: string, uri: string): Promise<void>;
+  /**
+   * The resources the session's client is subscribed to, in place of those kept before, for a
+   * server that takes the session up; nothing when the store does not hold the session.
+   */
+  keepSubscriptions(id: string, uris: readonly string[]): Promise<void>;
   /** Marks sessions seen, each at its time; resolves with those of them still open (not ended, nor expired). */
   seen(at: Map<string, number>): Promise<Set<string>>;
-  /** Ends a session; with `unlessSeenAfter`, only when no server has marked it seen after that time. */
+  /**
+   * Ends a session, and its subscriptions; with `unlessSeenAfter`, only when no server has marked
+   * it seen after that time.
+   */
   close(id: string, unlessSeenAfter?: number): Promise<void>;
   /** Closes the sessions no replica has seen since `before`. */
   expire(before: number): Promise<void>;

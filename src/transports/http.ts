@@ -54,7 +54,12 @@ interface Open {
   init: string | undefined;
   /** GET streams open: a client listening for notifications is not idle, however long it waits. */
   streams: number;
+  /** The session's subscriptions as the store last had them from this server. */
+  keptSubscriptions: string;
 }
+
+/** A session's subscriptions as one comparable value. */
+const subscriptionsOf = (session: Session) => [...session.subscriptions].sort().join("\n");
 
 /** How often sessions are looked over: idle ones closed, the shared store told and asked. */
 const SWEEP_MS = 60_000;
@@ -144,14 +149,25 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     await shared.expire(unseenSince()).catch(storeFailed("ending idle sessions"));
   };
   /**
-   * Writes the sessions the store does not hold yet (opened while it was away), and when each of
-   * this server's sessions was last used; resolves with those still open there.
+   * Writes the sessions the store does not hold yet (opened while it was away), when each of this
+   * server's sessions was last used, and the subscriptions that changed since they were last
+   * written; resolves with the sessions still open there.
    */
   const tellStore = async (store: SessionLog) => {
     for (const [id, entry] of open) if (entry.init !== undefined && (await record(id, entry))) entry.init = undefined;
     const recorded = [...open].filter(([, entry]) => entry.init === undefined);
     const used = new Map(recorded.map(([id, entry]) => [id, entry.lastSeen]));
     const stillOpen = await store.seen(used).catch(storeFailed("marking sessions seen"));
+    for (const [id, entry] of recorded) {
+      const now = subscriptionsOf(entry.session);
+      if (now === entry.keptSubscriptions) continue;
+      try {
+        await store.keepSubscriptions(id, [...entry.session.subscriptions]);
+        entry.keptSubscriptions = now;
+      } catch (err) {
+        storeFailed(`keeping the subscriptions of session ${id}`)(err);
+      }
+    }
     return { recorded, stillOpen };
   };
   const sweeper = setInterval(() => void sweep(), SWEEP_MS);
@@ -172,7 +188,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
    */
   const openSession = async (req: Request, taken?: { id: string; init: unknown; subscriptions: string[] }) => {
     const caller = req.auth?.clientId;
-    const session = app.session(log.forSession(), req.auth && allowedTools(req.auth));
+    const session = app.session(log.forSession(), req.auth && allowedTools(req.auth), taken?.subscriptions);
     let closed = false;
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: taken ? () => taken.id : randomUUID,
@@ -181,7 +197,15 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         // What the client sent, kept until the shared store holds the session: the sweep tries
         // again while the store is away.
         const init = taken || !shared ? undefined : JSON.stringify((req.body as { params?: unknown }).params ?? {});
-        const entry: Open = { caller, transport, session, lastSeen: clock.now(), streams: 0, init };
+        const entry: Open = {
+          caller,
+          transport,
+          session,
+          lastSeen: clock.now(),
+          streams: 0,
+          init,
+          keptSubscriptions: subscriptionsOf(session),
+        };
         open.set(id, entry);
         if (taken) {
           log.info(`MCP session ${id} taken up from the store${caller ? ` with token ${caller}` : ""}`);
@@ -217,11 +241,6 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         );
       await (await post({ jsonrpc: "2.0", id: 0, method: "initialize", params: taken.init })).text();
       await (await post({ jsonrpc: "2.0", method: "notifications/initialized" }, taken.id)).text();
-      for (const [n, uri] of taken.subscriptions.entries()) {
-        await (
-          await post({ jsonrpc: "2.0", id: n + 1, method: "resources/subscribe", params: { uri } }, taken.id)
-        ).text();
-      }
       // A replay this server refused opened nothing: its server goes.
       if (!open.has(taken.id)) await transport.close();
     }

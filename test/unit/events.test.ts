@@ -178,3 +178,19 @@ test("events_wait cancelled while it looks up its cursor ends at once, holding n
   // Unheard, the cancel would hold the wait for its 30 s, past the test's time.
   await expect(wait?.run({ timeout_s: 30 }, call)).rejects.toThrow(/cancelled before an event arrived/);
 });
+
+test("a session subscribes to at most 100 resources, each URI at most 200 characters", async () => {
+  const { client } = await served();
+  for (let i = 0; i < 99; i++) await client.subscribeResource({ uri: `events://event/${i}` });
+  await client.subscribeResource({ uri: "events://recent" });
+  // Again is no more.
+  await client.subscribeResource({ uri: "events://recent" });
+  await expect(client.subscribeResource({ uri: "events://event/one-too-many" })).rejects.toThrow(
+    /-32602.*at most 100 resources; unsubscribe from one first/,
+  );
+  await client.unsubscribeResource({ uri: "events://event/0" });
+  await client.subscribeResource({ uri: "events://event/one-too-many" });
+  await expect(client.subscribeResource({ uri: `events://event/${"x".repeat(200)}` })).rejects.toThrow(
+    /-32602.*at most 200 characters/,
+  );
+});

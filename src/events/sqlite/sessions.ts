@@ -24,11 +24,13 @@ export function sqliteSessions(sql: (text: string) => Database.Statement, write:
         .all(id) as string[];
       return { caller: row.caller, init: row.init, lastSeen: row.last_seen, subscriptions };
     },
-    async subscribe(id, uri) {
-      write(() => sql("INSERT OR IGNORE INTO mcp_subscriptions (session_id, uri) VALUES (?, ?)").run(id, uri));
-    },
-    async unsubscribe(id, uri) {
-      write(() => sql("DELETE FROM mcp_subscriptions WHERE session_id = ? AND uri = ?").run(id, uri));
+    async keepSubscriptions(id, uris) {
+      write(() => {
+        sql("DELETE FROM mcp_subscriptions WHERE session_id = ?").run(id);
+        if (!sql("SELECT 1 FROM mcp_sessions WHERE id = ?").get(id)) return;
+        const keep = sql("INSERT OR IGNORE INTO mcp_subscriptions (session_id, uri) VALUES (?, ?)");
+        for (const uri of uris) keep.run(id, uri);
+      });
     },
     async seen(at) {
       // Nothing to mark takes no write lock, which a stdio waiter on the same file may hold.
