@@ -342,7 +342,7 @@ describe("sessions", () => {
     }
   });
 
-  test("the replay buffer keeps a stream's last 500 messages, and replays those after the id given", async () => {
+  test("the replay buffer keeps a stream's last 500 messages, and replays those after the id given, or all to a client coming from another copy", async () => {
     const buffer = new ReplayBuffer();
     const message = (n: number) => ({ jsonrpc: "2.0" as const, method: "notifications/message", params: { n } });
     const ids: string[] = [];
@@ -361,6 +361,18 @@ describe("sessions", () => {
     expect(await replayed(ids[0] as string)).toEqual(ids.slice(2));
     expect(await replayed(ids[449] as string)).toEqual(ids.slice(450));
     expect(await buffer.getStreamIdForEventId(ids[9] as string)).toBe("s");
+    // A copy of the session taken up after the one the client heard last sends all it kept: the
+    // client's number was another copy's, and a higher one than any here.
+    const taken = new ReplayBuffer();
+    const kept = [await taken.storeEvent("s", message(1)), await taken.storeEvent("s", message(2))];
+    const fromTaken: string[] = [];
+    await taken.replayEventsAfter(ids[500] as string, {
+      send: async (id) => {
+        fromTaken.push(id);
+      },
+    });
+    expect(fromTaken).toEqual(kept);
+    expect(await taken.getStreamIdForEventId(ids[500] as string)).toBe("s");
   });
 
   test("past the cap an initialize gets 503 until a session ends", async () => {

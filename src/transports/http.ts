@@ -418,12 +418,17 @@ const REPLAYABLE = 500;
 export class ReplayBuffer implements EventStore {
   readonly #events: { seq: number; stream: StreamId; message: JSONRPCMessage }[] = [];
   #seq = 0;
+  /**
+   * Which copy of the session numbered a message: a client that comes back to a copy taken up
+   * after the one it heard last is sent all this copy kept, its numbers meaning nothing here.
+   */
+  readonly #copy = randomUUID().slice(0, 8);
 
   async storeEvent(stream: StreamId, message: JSONRPCMessage): Promise<EventId> {
     this.#seq += 1;
     this.#events.push({ seq: this.#seq, stream, message });
     if (this.#events.length > REPLAYABLE) this.#events.shift();
-    return `${stream}:${this.#seq}`;
+    return this.#id(stream, this.#seq);
   }
 
   async getStreamIdForEventId(id: EventId): Promise<StreamId | undefined> {
@@ -436,11 +441,16 @@ export class ReplayBuffer implements EventStore {
     { send }: { send: (id: EventId, message: JSONRPCMessage) => Promise<void> },
   ): Promise<StreamId> {
     const stream = (await this.getStreamIdForEventId(lastId)) ?? "";
-    const after = Number(lastId.slice(stream.length + 1));
+    const [copy, seq] = lastId.slice(stream.length + 1).split(".");
+    const after = copy === this.#copy ? Number(seq) : 0;
     for (const { seq, stream: of, message } of this.#events) {
-      if (of === stream && seq > after) await send(`${stream}:${seq}`, message);
+      if (of === stream && seq > after) await send(this.#id(stream, seq), message);
     }
     return stream;
+  }
+
+  #id(stream: StreamId, seq: number): EventId {
+    return `${stream}:${this.#copy}.${seq}`;
   }
 }
 
