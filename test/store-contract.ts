@@ -259,6 +259,8 @@ export function eventStoreContract(open: OpenStore): void {
       const now = clock.now();
       await a.sessions.open("s1", "ops", '{"protocolVersion":"2025-06-18"}', now);
       await a.sessions.open("s2", null, "{}", now);
+      // A write that timed out but was done is written again.
+      await b.sessions.open("s1", "ops", '{"protocolVersion":"2025-06-18"}', now);
       expect(await b.sessions.get("s1")).toEqual({
         caller: "ops",
         init: '{"protocolVersion":"2025-06-18"}',

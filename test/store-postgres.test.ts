@@ -327,6 +327,26 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
   });
 
+  describe("MCP sessions", () => {
+    test("subscriptions a write kept while another replica ended their session go at the next expiry", async () => {
+      const url = await freshSchema();
+      const store = await open(url);
+      const db = new pg.Client(url);
+      await db.connect();
+      try {
+        // What keepSubscriptions leaves when its check of the session ran before the other's delete.
+        await db.query("INSERT INTO mcp_subscriptions (session_id, uri) VALUES ('ended', 'events://recent')");
+        await store.sessions.open("live", null, "{}", clock.now());
+        await store.sessions.keepSubscriptions("live", ["events://recent"]);
+        await store.sessions.expire(clock.now() - 60_000);
+        const { rows } = await db.query("SELECT session_id FROM mcp_subscriptions ORDER BY session_id");
+        expect(rows).toEqual([{ session_id: "live" }]);
+      } finally {
+        await db.end();
+      }
+    });
+  });
+
   describe("the schema", () => {
     test("replicas starting at once set it up once", async () => {
       const url = await freshSchema();

@@ -137,7 +137,10 @@ export interface RunLog {
  * session another opened, and a restarted server the sessions it had.
  */
 export interface SessionLog {
-  /** `caller`: the token that opened it, null when callers are not asked; `init`: the initialize request's params, as JSON. */
+  /**
+   * `caller`: the token that opened it, null when callers are not asked; `init`: the initialize
+   * request's params, as JSON. Writing one already there changes nothing.
+   */
   open(id: string, caller: string | null, init: string, now: number): Promise<void>;
   /** The open session, with the resources its client subscribed to; undefined when it is not open. */
   get(

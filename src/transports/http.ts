@@ -59,7 +59,7 @@ interface Open {
 }
 
 /** A session's subscriptions as one comparable value. */
-const subscriptionsOf = (session: Session) => [...session.subscriptions].sort().join("\n");
+const subscriptionsOf = (session: Session) => JSON.stringify([...session.subscriptions].sort());
 
 /** How often sessions are looked over: idle ones closed, the shared store told and asked. */
 const SWEEP_MS = 60_000;

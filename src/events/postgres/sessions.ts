@@ -5,12 +5,11 @@ import type { Query } from "./runs.js";
 export function postgresSessions(query: Query): SessionLog {
   return {
     async open(id, caller, init, now) {
-      await query("INSERT INTO mcp_sessions (id, caller, init, last_seen) VALUES ($1, $2, $3, $4)", [
-        id,
-        caller,
-        init,
-        now,
-      ]);
+      // Again is no more: a write that timed out may have been done, and the sweep writes it again.
+      await query(
+        "INSERT INTO mcp_sessions (id, caller, init, last_seen) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        [id, caller, init, now],
+      );
     },
     async get(id) {
       const [row] = await query<{ caller: string | null; init: string; last_seen: number; subscriptions: string[] }>(
@@ -49,8 +48,11 @@ export function postgresSessions(query: Query): SessionLog {
     },
     async expire(before) {
       await query(
+        // Also the subscriptions a write kept while another server was ending their session.
         `WITH gone AS (DELETE FROM mcp_sessions WHERE last_seen < $1 RETURNING id)
-         DELETE FROM mcp_subscriptions WHERE session_id IN (SELECT id FROM gone)`,
+         DELETE FROM mcp_subscriptions s
+         WHERE s.session_id IN (SELECT id FROM gone)
+            OR NOT EXISTS (SELECT 1 FROM mcp_sessions m WHERE m.id = s.session_id)`,
         [before],
       );
     },

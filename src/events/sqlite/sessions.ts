@@ -11,7 +11,12 @@ export function sqliteSessions(sql: (text: string) => Database.Statement, write:
   return {
     async open(id, caller, init, now) {
       write(() =>
-        sql("INSERT INTO mcp_sessions (id, caller, init, last_seen) VALUES (?, ?, ?, ?)").run(id, caller, init, now),
+        sql("INSERT OR IGNORE INTO mcp_sessions (id, caller, init, last_seen) VALUES (?, ?, ?, ?)").run(
+          id,
+          caller,
+          init,
+          now,
+        ),
       );
     },
     async get(id) {
