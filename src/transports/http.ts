@@ -225,7 +225,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     };
     await session.server.connect(transport);
     if (taken) {
-      const post = (message: object, session?: string) =>
+      const post = (message: object, sessionId?: string) =>
         transport.handleRequest(
           new Request("http://waiter.invalid/mcp", {
             method: "POST",
@@ -233,7 +233,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
               "content-type": "application/json",
               accept: "application/json, text/event-stream",
               // After the initialize, the transport refuses a message that does not name the session.
-              ...(session ? { "mcp-session-id": session } : {}),
+              ...(sessionId ? { "mcp-session-id": sessionId } : {}),
             },
             body: JSON.stringify(message),
           }),
@@ -441,8 +441,8 @@ export class ReplayBuffer implements EventStore {
     { send }: { send: (id: EventId, message: JSONRPCMessage) => Promise<void> },
   ): Promise<StreamId> {
     const stream = (await this.getStreamIdForEventId(lastId)) ?? "";
-    const [copy, seq] = lastId.slice(stream.length + 1).split(".");
-    const after = copy === this.#copy ? Number(seq) : 0;
+    const [copy, number] = lastId.slice(stream.length + 1).split(".");
+    const after = copy === this.#copy ? Number(number) : 0;
     for (const { seq, stream: of, message } of this.#events) {
       if (of === stream && seq > after) await send(this.#id(stream, seq), message);
     }
