@@ -1,8 +1,11 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { expect, test } from "vitest";
-import { startServer } from "./stdio.js";
+import { CLI, startServer } from "./stdio.js";
+
+const DIST = pathToFileURL(join(CLI, "..")).href;
 
 /**
  * An assistant starts waiter at every launch, so what it loads before its first answer is its
@@ -45,9 +48,16 @@ export async function load(url, context, next) {
   } finally {
     await server.close();
   }
-  const packages = new Set(
-    [...readFileSync(record, "utf8").matchAll(/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].map((m) => m[1]),
-  );
+  // The build bundles packages into waiter's own files, whose source maps name them (the
+  // bundler's runtime helpers come from no source, and have no map).
+  const modules = readFileSync(record, "utf8")
+    .trim()
+    .split("\n")
+    .flatMap((url) => {
+      const map = url.startsWith(DIST) ? fileURLToPath(`${url}.map`) : "";
+      return existsSync(map) ? JSON.parse(readFileSync(map, "utf8")).sources : [url];
+    });
+  const packages = new Set(modules.map((path: string) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path)?.[1]));
   expect(packages.has("@modelcontextprotocol/sdk")).toBe(true);
   for (const later of [
     "express",
