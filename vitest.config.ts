@@ -11,6 +11,9 @@ export default defineConfig({
     // child processes and timers, not computing.
     maxWorkers: 4,
     testTimeout: 20_000,
+    // What a poll waits for is another process's or a timer's doing, which on a loaded machine
+    // can take longer than vitest's default second (a burst's first 60 deliveries once did).
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 20_000,
   },
 });
