@@ -11,6 +11,7 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { sessionOptions, startServe } from "../src/app.js";
+import type { SessionLog } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
 import { mcpSessions, ReplayBuffer } from "../src/transports/http.js";
 import { startListener } from "../src/webhooks/listener.js";
@@ -337,6 +338,42 @@ describe("sessions", () => {
       await idle.body.dump();
       await third.stop();
     } finally {
+      vi.useRealTimers();
+      await app.close();
+    }
+  });
+
+  test("a sweep the store holds past a minute gets no second beside it, and a stop waits for it before writing", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const { app, config, log } = await startApp({
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+      ERP_SECRET,
+    });
+    const store = app.store?.sessions as SessionLog;
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const told: string[] = [];
+    vi.spyOn(store, "seen").mockImplementation(async (at) => {
+      told.push("seen");
+      await held;
+      return new Set(at.keys());
+    });
+    vi.spyOn(store, "expire").mockImplementation(async () => {
+      told.push("expire");
+    });
+    const sessions = mcpSessions(app, log, sessionOptions(config));
+    try {
+      await vi.advanceTimersByTimeAsync(60_000);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(told).toEqual(["seen"]);
+      const stopping = sessions.close();
+      release();
+      await stopping;
+      expect(told).toEqual(["seen", "expire", "seen"]);
+    } finally {
+      release();
       vi.useRealTimers();
       await app.close();
     }

@@ -170,7 +170,16 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     }
     return { recorded, stillOpen };
   };
-  const sweeper = setInterval(() => void sweep(), SWEEP_MS);
+  /**
+   * The sweep under way: a store slow enough to hold one past a minute gets no second beside it,
+   * which would add to its load and could land an older set of subscriptions last.
+   */
+  let sweeping: Promise<void> | undefined;
+  const sweeper = setInterval(() => {
+    sweeping ??= sweep().finally(() => {
+      sweeping = undefined;
+    });
+  }, SWEEP_MS);
   sweeper.unref();
 
   /** A tools/call of a tool waiter serves but the caller may not call: its name. */
@@ -398,7 +407,8 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       // The sessions outlive this server in the store: the next one takes them up, as last used.
       if (shared) {
         for (const entry of open.values()) if (entry.streams > 0) entry.lastSeen = clock.now();
-        await untilAborted(tellStore(shared), AbortSignal.timeout(STORE_AT_STOP_MS)).catch(
+        const told = (sweeping ?? Promise.resolve()).then(() => tellStore(shared));
+        await untilAborted(told, AbortSignal.timeout(STORE_AT_STOP_MS)).catch(
           storeFailed("recording the sessions' last use"),
         );
       }
