@@ -107,8 +107,8 @@ function order(date: string): number {
   return n;
 }
 
-function rowsJson(date: string, english: boolean): string[] {
-  const n = order(date);
+/** `n`: the fixing's order, when the caller counts them already. */
+function rowsJson(date: string, english: boolean, n = order(date)): string[] {
   return cnbFixing(date).map((row) => {
     const [country, currency] = NAMES[row.currencyCode] ?? [row.currencyCode, row.currencyCode];
     const names = english ? { country, currency } : { country: `${country} (CZ)`, currency: `${currency} (CZ)` };
@@ -136,17 +136,20 @@ const latest = () => lastPublished("Europe/Prague", 14, 30);
 function answer(path: string, query: URLSearchParams): FakeAnswer {
   const english = query.get("lang") === "EN";
   if (path === "/exrates/daily") {
-    const asked = query.get("date") ?? latest();
+    const last = latest();
+    const asked = query.get("date") ?? last;
     if (!isCalendarDate(asked)) return validationError("/cnbapi/exrates/daily", `Invalid date format: ${asked}`);
-    const date = lastWorkingDay(asked > latest() ? latest() : asked);
+    const date = lastWorkingDay(asked > last ? last : asked);
     return json(200, `{"rates":[${rowsJson(date, english).join(",")}]}`);
   }
   if (path === "/exrates/daily-year") {
     const year = query.get("year") ?? "";
     if (!/^\d{4}$/.test(year)) return validationError("/cnbapi/exrates/daily-year", `Invalid year: ${year}`);
     const rows: string[] = [];
-    for (let day = `${year}-01-01`; day <= `${year}-12-31` && day <= latest(); day = addDays(day, 1)) {
-      if (isWorkingDay(day)) rows.push(...rowsJson(day, english));
+    const last = latest();
+    let n = 0;
+    for (let day = `${year}-01-01`; day <= `${year}-12-31` && day <= last; day = addDays(day, 1)) {
+      if (isWorkingDay(day)) rows.push(...rowsJson(day, english, ++n));
     }
     return json(200, `{"rates":[${rows.join(",")}]}`);
   }

@@ -114,15 +114,16 @@ function answer(path: string, query: URLSearchParams): FakeAnswer {
   if (!(amount > 0)) return unprocessable("invalid amount");
   if (symbols?.length === 1 && symbols[0] === base) return unprocessable("bad currency pair");
 
+  const last = latest();
   const range = /^\/(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})?$/.exec(path);
   if (range) {
     const start = range[1] as string;
-    const end = range[2] ?? latest();
+    const end = range[2] ?? last;
     if (!isCalendarDate(start) || !isCalendarDate(end)) return unprocessable("invalid date");
-    if (start > latest() || start > end) return notFound();
+    if (start > last || start > end) return notFound();
     const first = lastWorkingDay(start < FIRST_DATE ? FIRST_DATE : start);
     const rates: Record<string, Record<string, number>> = {};
-    for (let day = first; day <= end && day <= latest(); day = addDays(day, 1)) {
+    for (let day = first; day <= end && day <= last; day = addDays(day, 1)) {
       if (!isWorkingDay(day)) continue;
       const rebased = rebase(ecbTable(day), base, symbols, amount);
       if (!rebased) return notFound();
@@ -133,11 +134,11 @@ function answer(path: string, query: URLSearchParams): FakeAnswer {
     return ok(render({ amount, base, start_date: days[0], end_date: days.at(-1), rates }));
   }
 
-  const single = path === "/latest" || path === "/current" ? latest() : path.slice(1);
+  const single = path === "/latest" || path === "/current" ? last : path.slice(1);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(single)) return notFound();
   if (!isCalendarDate(single)) return unprocessable("invalid date");
   if (single < FIRST_DATE) return notFound();
-  const date = lastWorkingDay(single > latest() ? latest() : single);
+  const date = lastWorkingDay(single > last ? last : single);
   const rates = rebase(ecbTable(date), base, symbols, amount);
   if (!rates) return notFound();
   return ok(render({ amount, base, date, rates }));
