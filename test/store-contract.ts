@@ -1,6 +1,17 @@
 import { describe, expect, test } from "vitest";
-import type { EventStore, NewEvent, Retention } from "../src/events/store.js";
+import type { EventFilter, EventStore, NewEvent, Retention } from "../src/events/store.js";
 import { clock } from "../src/time.js";
+
+/** Filters events_list passes a store, alone and together: each must read a page by index. */
+export const PAGE_FILTERS: EventFilter[] = [
+  {},
+  { unackedOnly: true },
+  { source: "erp" },
+  { source: "erp", unackedOnly: true },
+  { type: "order.paid" },
+  { type: "order.", unackedOnly: true },
+  { source: "erp", type: "order.", unackedOnly: true },
+];
 
 /**
  * What every event store does, whatever keeps it: SQLite today (test/store.test.ts), PostgreSQL

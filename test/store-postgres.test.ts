@@ -8,7 +8,7 @@ import { startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate } from "../src/events/postgres/schema.js";
-import { PostgresEventStore } from "../src/events/postgres/store.js";
+import { PostgresEventStore, pageQuery } from "../src/events/postgres/store.js";
 import type { EventStore, StoredEvent } from "../src/events/store.js";
 import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
@@ -17,7 +17,7 @@ import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
 import { connect, startApp } from "./memory.js";
 import { postgresAvailable, postgresRequired, type RunningPostgres, startPostgres } from "./postgres.js";
-import { addMany, event, eventStoreContract, LOOSE, stored } from "./store-contract.js";
+import { addMany, event, eventStoreContract, LOOSE, PAGE_FILTERS, stored } from "./store-contract.js";
 
 let server: RunningPostgres;
 const stores: EventStore[] = [];
@@ -372,6 +372,33 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const e = await stored(store, event());
       expect(await store.runs.begin("paid", e.id, false, clock.now())).toEqual(expect.any(Number));
       expect((await store.add(event({ dedupeId: "d-old" }))).duplicate).toBe(true);
+    });
+
+    test("a page of events is read by index, never by walking every acknowledged event or a whole source", async () => {
+      const url = await freshSchema();
+      await open(url);
+      const admin = new pg.Client(url);
+      await admin.connect();
+      try {
+        // 20,000 events, one in a hundred from erp, all but the last five acknowledged.
+        await admin.query(
+          `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size, acked_at)
+           SELECT 'e' || g, CASE WHEN g % 100 = 0 THEN 'erp' ELSE 'shop' END, 'order.paid', 'none', 'd' || g, g, '{}',
+                  '\\x7b7d', true, 2, CASE WHEN g <= 19995 THEN g END
+           FROM generate_series(1, 20000) AS g`,
+        );
+        await admin.query("ANALYZE events");
+        for (const filter of PAGE_FILTERS) {
+          const [sql, params] = pageQuery(filter, { limit: 20 });
+          const { rows } = await admin.query<{ "QUERY PLAN": string }>(`EXPLAIN ${sql}`, params);
+          const plan = rows.map((row) => row["QUERY PLAN"]).join("\n");
+          const index = filter.unackedOnly ? "events_unacked" : filter.source ? "events_by_source" : "events_pkey";
+          expect(plan, JSON.stringify(filter)).toMatch(new RegExp(`Index Scan (Backward )?using ${index} `));
+          expect(plan, JSON.stringify(filter)).not.toMatch(/Seq Scan/);
+        }
+      } finally {
+        await admin.end();
+      }
     });
 
     test("a database a newer waiter set up is refused, not changed", async () => {

@@ -4,10 +4,10 @@ import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { ToolError } from "../src/errors.js";
-import { SqliteEventStore } from "../src/events/sqlite/store.js";
+import { pageQuery, SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { EventStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
-import { event, eventStoreContract, LOOSE, stored } from "./store-contract.js";
+import { event, eventStoreContract, LOOSE, PAGE_FILTERS, stored } from "./store-contract.js";
 
 const stores: EventStore[] = [];
 /** New Year's Eve in UTC: an age limit counted in calendar days, not in days of 24 hours, would show. */
@@ -38,6 +38,21 @@ describe("storing in a file", () => {
     for (const path of [file, `${file}-wal`, `${file}-shm`]) expect(statSync(path).mode & 0o777, path).toBe(0o600);
     expect(statSync(dirname(file)).mode & 0o777).toBe(0o700);
   });
+});
+
+test("a page of events is read by index, newest first, never by walking every acknowledged event or a whole source", () => {
+  const { file } = open();
+  const db = new Database(file, { readonly: true });
+  for (const filter of PAGE_FILTERS) {
+    const [sql, params] = pageQuery(filter, { limit: 20 });
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+      .map((row) => row.detail)
+      .join("; ");
+    const index = filter.unackedOnly ? "events_unacked" : filter.source ? "events_by_source" : "INTEGER PRIMARY KEY";
+    expect(plan, JSON.stringify(filter)).toMatch(new RegExp(`^SEARCH events USING (INDEX )?${index} \\(`));
+    expect(plan, JSON.stringify(filter)).not.toMatch(/TEMP B-TREE/);
+  }
+  db.close();
 });
 
 describe("several processes, one file", () => {

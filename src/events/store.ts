@@ -162,6 +162,9 @@ export interface SessionLog {
   expire(before: number): Promise<void>;
 }
 
+/** Events between two sequence numbers (both excluded), at most `limit` of them. */
+export type EventPage = { after?: number; before?: number; limit: number };
+
 /**
  * The shared event store. The listener adds verified deliveries and answers only once `add`
  * resolves (committed); tools and resources read, wait and acknowledge. Events are ordered by
@@ -173,7 +176,7 @@ export interface EventStore {
   /** Counts a request that stored nothing: rejected:<reason>, ping. `add` counts accepted and duplicate. */
   count(source: string, outcome: string): Promise<void>;
   /** Newest first; `after` and `before` are sequence numbers that bound the page. */
-  list(filter: EventFilter, page: { after?: number; before?: number; limit: number }): Promise<StoredEvent[]>;
+  list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]>;
   /** The oldest matching event committed after sequence number `after`. */
   firstAfter(filter: EventFilter, after: number): Promise<StoredEvent | undefined>;
   get(id: string): Promise<StoredEvent | undefined>;

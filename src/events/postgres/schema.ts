@@ -147,6 +147,10 @@ export const MIGRATIONS: readonly string[] = [
   // 6: the resources each MCP session's client subscribed to, so a replica that takes the session
   // up sends it the notifications the first did.
   `CREATE TABLE mcp_subscriptions (session_id TEXT NOT NULL, uri TEXT NOT NULL, PRIMARY KEY (session_id, uri));`,
+  // 7: a page of unacknowledged events, and one of a source's, read by index rather than by
+  // walking every event newer than the page.
+  `CREATE INDEX events_unacked ON events (seq) WHERE acked_at IS NULL;
+   CREATE INDEX events_by_source ON events (source, seq);`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

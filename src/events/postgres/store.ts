@@ -20,6 +20,7 @@ import type {
   Added,
   Counters,
   EventFilter,
+  EventPage,
   EventStore,
   NewEvent,
   Retention,
@@ -88,6 +89,14 @@ function where(filter: EventFilter, params: unknown[]): string {
   }
   if (filter.unackedOnly) clauses.push("acked_at IS NULL");
   return clauses.length ? ` AND ${clauses.join(" AND ")}` : "";
+}
+
+/** The statement that reads a page of events, newest first, and its parameters. */
+export function pageQuery(filter: EventFilter, page: EventPage): [string, unknown[]] {
+  const params: unknown[] = [page.after ?? 0, page.before ?? Number.MAX_SAFE_INTEGER];
+  const sql = `SELECT * FROM events WHERE seq > $1 AND seq < $2${where(filter, params)} ORDER BY seq DESC LIMIT $${params.length + 1}`;
+  params.push(page.limit);
+  return [sql, params];
 }
 
 interface Pending {
@@ -276,11 +285,8 @@ export class PostgresEventStore implements EventStore {
     );
   }
 
-  async list(filter: EventFilter, page: { after?: number; before?: number; limit: number }): Promise<StoredEvent[]> {
-    const params: unknown[] = [page.after ?? 0, page.before ?? Number.MAX_SAFE_INTEGER];
-    const sql = `SELECT * FROM events WHERE seq > $1 AND seq < $2${where(filter, params)} ORDER BY seq DESC LIMIT $${params.length + 1}`;
-    params.push(page.limit);
-    return (await this.#query<EventRow>(sql, params)).map(toEvent);
+  async list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]> {
+    return (await this.#query<EventRow>(...pageQuery(filter, page))).map(toEvent);
   }
 
   async firstAfter(filter: EventFilter, after: number): Promise<StoredEvent | undefined> {

@@ -11,6 +11,7 @@ import type {
   Added,
   Counters,
   EventFilter,
+  EventPage,
   EventStore,
   NewEvent,
   Retention,
@@ -53,14 +54,21 @@ CREATE TABLE IF NOT EXISTS dropped_deliveries (
 CREATE TABLE IF NOT EXISTS counters (
   source TEXT NOT NULL, outcome TEXT NOT NULL, n INTEGER NOT NULL, PRIMARY KEY (source, outcome)
 );
+CREATE INDEX IF NOT EXISTS events_unacked ON events (seq) WHERE acked_at IS NULL;
+CREATE INDEX IF NOT EXISTS events_by_source ON events (source, seq);
 `;
 
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
 
+/**
+ * A page reads only the rows it shows: newest first by seq, through events_unacked when only
+ * unacknowledged events are wanted (the unary + keeps SQLite from preferring the source index,
+ * which would walk every acknowledged event of the source), else through events_by_source.
+ */
 function where(filter: EventFilter, params: unknown[]): string {
   const clauses: string[] = [];
   if (filter.source) {
-    clauses.push("source = ?");
+    clauses.push(filter.unackedOnly ? "+source = ?" : "source = ?");
     params.push(filter.source);
   }
   if (filter.type) {
@@ -75,6 +83,14 @@ function where(filter: EventFilter, params: unknown[]): string {
   }
   if (filter.unackedOnly) clauses.push("acked_at IS NULL");
   return clauses.length ? ` AND ${clauses.join(" AND ")}` : "";
+}
+
+/** The statement that reads a page of events, newest first, and its parameters. */
+export function pageQuery(filter: EventFilter, page: EventPage): [string, unknown[]] {
+  const params: unknown[] = [page.after ?? 0, page.before ?? Number.MAX_SAFE_INTEGER];
+  const sql = `SELECT * FROM events WHERE seq > ? AND seq < ?${where(filter, params)} ORDER BY seq DESC LIMIT ?`;
+  params.push(page.limit);
+  return [sql, params];
 }
 
 /**
@@ -255,10 +271,8 @@ export class SqliteEventStore implements EventStore {
     this.#count(source, outcome);
   }
 
-  async list(filter: EventFilter, page: { after?: number; before?: number; limit: number }): Promise<StoredEvent[]> {
-    const params: unknown[] = [page.after ?? 0, page.before ?? Number.MAX_SAFE_INTEGER];
-    const sql = `SELECT * FROM events WHERE seq > ? AND seq < ?${where(filter, params)} ORDER BY seq DESC LIMIT ?`;
-    params.push(page.limit);
+  async list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]> {
+    const [sql, params] = pageQuery(filter, page);
     return (this.#sql(sql).all(...params) as EventRow[]).map(toEvent);
   }
 
