@@ -2,7 +2,7 @@ import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
-import { request } from "undici";
+import { Agent, request } from "undici";
 import { afterEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
@@ -179,6 +179,24 @@ describe("slow and numerous clients", () => {
     expect(probes.slice(0, 10).every((p) => !p.closed())).toBe(true);
     for (const p of probes) p.socket.destroy();
     await expect.poll(async () => (await deliver(url)).status, { timeout: 2000 }).toBe(200);
+  });
+});
+
+describe("stopping", () => {
+  test("a stop closes the connections that sent nothing yet, and finishes a request that came", async () => {
+    const { listener, port, url } = await start();
+    const silent = await probe(port);
+    const client = new Agent({ connections: 1 });
+    cleanups.push(() => client.close());
+    // A connection that carried a delivery and waits, kept alive, for the next.
+    const { body, headers } = signed();
+    await (await request(`${url}/webhooks/erp`, { method: "POST", body, headers, dispatcher: client })).body.dump();
+    const started = performance.now();
+    await listener.close();
+    // Node counts a connection without a request as busy: without closing it, the stop waited
+    // for its client, or for the 10 s drain.
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await expect.poll(() => silent.closed()).toBe(true);
   });
 });
 

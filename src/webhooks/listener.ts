@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { ToolError } from "../errors.js";
 import type { EventStore } from "../events/store.js";
@@ -313,6 +313,20 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   capConnectionsPerClient(server, webhooks.maxConnectionsPerClient, (client) =>
     warn(`webhook listener: ${client} holds ${webhooks.maxConnectionsPerClient} connections: closing its new ones`),
   );
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  /**
+   * Closes the connections that hold no request. Node counts one that has sent nothing yet (a
+   * client's spare connection, a load balancer's probe) as awaiting headers, not idle, so a stop
+   * would wait for its client to close it, or for the drain time: nothing is lost by closing it.
+   */
+  const closeIdle = () => {
+    server.closeIdleConnections();
+    for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+  };
   return new Promise((resolve, reject) => {
     server.listen(port, host);
     server.once("error", reject);
@@ -325,16 +339,16 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
         url: `http://${shown}:${address.port}`,
         close: () =>
           new Promise<void>((done) => {
-            // Stop accepting, let requests in flight finish, drop keep-alive sockets as they fall
-            // idle (one whose request finishes during the drain would otherwise wait for the
-            // client to close it), and cut whatever is still open after the drain time.
+            // Stop accepting, let requests in flight finish, drop connections as they fall idle
+            // (one whose request finishes during the drain would otherwise wait for the client to
+            // close it), and cut whatever is still open after the drain time.
             closing = true;
-            const idle = setInterval(() => server.closeIdleConnections(), 50);
+            const idle = setInterval(closeIdle, 50);
             server.close(() => {
               clearInterval(idle);
               done();
             });
-            server.closeIdleConnections();
+            closeIdle();
             setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
           }),
       });
