@@ -46,6 +46,14 @@ async function cutListening(): Promise<void> {
   }
 }
 
+/** How many of waiter's connections wait for a lock, as `client` sees. */
+async function waitingOnLocks(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'waiter' AND wait_event_type = 'Lock'",
+  );
+  return rows[0]?.n ?? 0;
+}
+
 async function open(url: string, retention = LOOSE): Promise<PostgresEventStore> {
   const store = await PostgresEventStore.open({ url, retention, connectMs: 2_000 });
   stores.push(store);
@@ -343,6 +351,31 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         expect(rows).toEqual([{ session_id: "live" }]);
       } finally {
         await db.end();
+      }
+    });
+
+    test("two servers writing a session's subscriptions at once leave one set, never both merged", async () => {
+      const url = await freshSchema();
+      const store = await open(url);
+      await store.sessions.open("s", null, "{}", clock.now());
+      const holder = new pg.Client(url);
+      await holder.connect();
+      try {
+        // Rows another transaction is inserting, not yet committed: each write's insert waits on
+        // one of them, after its delete has looked at the session's rows.
+        await holder.query("BEGIN");
+        await holder.query(
+          "INSERT INTO mcp_subscriptions (session_id, uri) VALUES ('s', 'events://event/A'), ('s', 'events://event/B')",
+        );
+        const first = store.sessions.keepSubscriptions("s", ["events://event/A"]);
+        await expect.poll(() => waitingOnLocks(holder), { interval: 20 }).toBe(1);
+        const second = store.sessions.keepSubscriptions("s", ["events://event/B"]);
+        await expect.poll(() => waitingOnLocks(holder), { interval: 20 }).toBe(2);
+        await holder.query("ROLLBACK");
+        await Promise.all([first, second]);
+        expect((await store.sessions.get("s"))?.subscriptions).toEqual(["events://event/B"]);
+      } finally {
+        await holder.end();
       }
     });
   });

@@ -151,6 +151,16 @@ export const MIGRATIONS: readonly string[] = [
   // walking every event newer than the page.
   `CREATE INDEX events_unacked ON events (seq) WHERE acked_at IS NULL;
    CREATE INDEX events_by_source ON events (source, seq);`,
+  // 8: a session's subscriptions written whole: the session's row is locked first, so two
+  // servers writing different sets at once take turns and the later set replaces the earlier,
+  // where two statements side by side could each miss the other's rows and keep both sets.
+  `CREATE FUNCTION waiter_keep_subscriptions(session TEXT, uris TEXT[]) RETURNS void LANGUAGE plpgsql AS $$
+   BEGIN
+     PERFORM 1 FROM mcp_sessions WHERE id = session FOR UPDATE;
+     IF NOT FOUND THEN RETURN; END IF;
+     DELETE FROM mcp_subscriptions WHERE session_id = session AND uri <> ALL (uris);
+     INSERT INTO mcp_subscriptions (session_id, uri) SELECT session, u FROM unnest(uris) AS u ON CONFLICT DO NOTHING;
+   END $$;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

@@ -21,14 +21,7 @@ export function postgresSessions(query: Query): SessionLog {
       return row && { caller: row.caller, init: row.init, lastSeen: row.last_seen, subscriptions: row.subscriptions };
     },
     async keepSubscriptions(id, uris) {
-      await query(
-        // One statement whose delete and insert touch different rows, which a CTE needs.
-        `WITH dropped AS (DELETE FROM mcp_subscriptions WHERE session_id = $1 AND uri <> ALL ($2::text[]))
-         INSERT INTO mcp_subscriptions (session_id, uri)
-         SELECT $1, uri FROM unnest($2::text[]) AS uri WHERE EXISTS (SELECT 1 FROM mcp_sessions WHERE id = $1)
-         ON CONFLICT DO NOTHING`,
-        [id, uris],
-      );
+      await query("SELECT waiter_keep_subscriptions($1, $2::text[])", [id, uris]);
     },
     async seen(at) {
       if (at.size === 0) return new Set();
