@@ -198,6 +198,24 @@ describe("stopping", () => {
     expect(performance.now() - started).toBeLessThan(5_000);
     await expect.poll(() => silent.closed()).toBe(true);
   });
+
+  test("a request sent as the stop begins, not yet read, is still stored and answered", async () => {
+    const { listener, port, store } = await start();
+    const accepted = new Promise((resolve) => listener.server.once("connection", resolve));
+    const sender = await probe(port);
+    await accepted;
+    const { body, headers } = signed();
+    const head = Object.entries({ ...headers, host: `127.0.0.1:${port}`, "content-length": Buffer.byteLength(body) })
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("");
+    // Written and the stop begun in the same turn: the listener has not read a byte of it yet.
+    sender.socket.write(`POST /webhooks/erp HTTP/1.1\r\n${head}\r\n${body}`);
+    const closing = listener.close();
+    await expect.poll(() => statusOf(sender)).toBe("200");
+    expect(sender.received()).toMatch(/\r\nConnection: close\r\n/i);
+    await closing;
+    expect((await store.stats()).events).toBe(1);
+  });
 });
 
 describe("bodies", () => {

@@ -286,6 +286,8 @@ export interface RunningListener {
 
 /** How long requests in flight may take to finish once the listener stops. */
 const DRAIN_MS = 10_000;
+/** How long a connection that has sent nothing is kept once the listener stops. */
+const SILENT_MS = 1_000;
 
 /**
  * Binds the listener; rejects with the socket error (EADDRINUSE when another waiter listens).
@@ -318,15 +320,6 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });
-  /**
-   * Closes the connections that hold no request. Node counts one that has sent nothing yet (a
-   * client's spare connection, a load balancer's probe) as awaiting headers, not idle, so a stop
-   * would wait for its client to close it, or for the drain time: nothing is lost by closing it.
-   */
-  const closeIdle = () => {
-    server.closeIdleConnections();
-    for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
-  };
   return new Promise((resolve, reject) => {
     server.listen(port, host);
     server.once("error", reject);
@@ -343,12 +336,20 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
             // (one whose request finishes during the drain would otherwise wait for the client to
             // close it), and cut whatever is still open after the drain time.
             closing = true;
-            const idle = setInterval(closeIdle, 50);
+            const idle = setInterval(() => server.closeIdleConnections(), 50);
+            // Node counts a connection that has sent nothing (a client's spare one, a load
+            // balancer's probe) as awaiting headers, not idle: the stop would wait for its client
+            // or the drain time. Closed after a moment, in which a request already on its way is
+            // read and answered.
+            const silent = setTimeout(() => {
+              for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
+            }, SILENT_MS);
             server.close(() => {
               clearInterval(idle);
+              clearTimeout(silent);
               done();
             });
-            closeIdle();
+            server.closeIdleConnections();
             setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
           }),
       });

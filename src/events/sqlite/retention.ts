@@ -28,8 +28,8 @@ export function enforceRetention(
   totals: { events: number; bytes: number },
 ): void {
   const { maxEvents, maxBytes, maxAgeDays } = retention;
-  // Events are stored in arrival order: the expired ones are a prefix of the table by seq. No
-  // index but the primary key, so a write updates as few b-trees as it can.
+  // Events are stored in arrival order: the expired ones are a prefix of the table by seq, found
+  // without an index on the time (each index is one more b-tree every write updates).
   const cutoff = now - maxAgeDays * DAY_MS;
   let { events, bytes } = totals;
   const oldest = sql("SELECT received_at FROM events ORDER BY seq LIMIT 1").get() as
