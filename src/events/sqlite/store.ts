@@ -61,9 +61,10 @@ CREATE INDEX IF NOT EXISTS events_by_source ON events (source, seq);
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
 
 /**
- * A page reads only the rows it shows: newest first by seq, through events_unacked when only
+ * A page reads only the rows it shows, newest first by seq: through events_unacked when only
  * unacknowledged events are wanted (the unary + keeps SQLite from preferring the source index,
- * which would walk every acknowledged event of the source), else through events_by_source.
+ * which would walk every acknowledged event of the source), through events_by_source for one
+ * source's, else by seq alone, a type checked on the rows as they are read.
  */
 function where(filter: EventFilter, params: unknown[]): string {
   const clauses: string[] = [];
