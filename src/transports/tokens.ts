@@ -133,13 +133,24 @@ export function allowedTools(auth: AuthInfo): (tool: Tool) => boolean {
  * fills at the per-minute rate. `take` answers undefined when a request may go, else the seconds
  * to wait.
  */
-export function rateLimit(perMinute: number, now: () => number): { take(name: string): number | undefined } {
+export function rateLimit(
+  perMinute: number,
+  now: () => number,
+): { take(name: string): number | undefined; readonly size: number } {
   const capacity = perMinute / 6;
   const perMs = perMinute / 60_000;
   const buckets = new Map<string, { level: number; at: number }>();
+  // A bucket untouched this long is full again, as good as none: OAuth brings a name per user,
+  // so buckets are dropped then rather than kept for every user the server ever saw.
+  const refillMs = capacity / perMs;
+  let sweptAt = now();
   return {
     take(name) {
       const t = now();
+      if (t - sweptAt >= refillMs) {
+        for (const [key, { at }] of buckets) if (t - at >= refillMs) buckets.delete(key);
+        sweptAt = t;
+      }
       const bucket = buckets.get(name) ?? { level: capacity, at: t };
       bucket.level = Math.min(capacity, bucket.level + (t - bucket.at) * perMs);
       bucket.at = t;
@@ -149,6 +160,9 @@ export function rateLimit(perMinute: number, now: () => number): { take(name: st
         return undefined;
       }
       return Math.ceil((1 - bucket.level) / perMs / 1000);
+    },
+    get size() {
+      return buckets.size;
     },
   };
 }
