@@ -8,7 +8,9 @@ export const PAGE_FILTERS: EventFilter[] = [
   { unackedOnly: true },
   { source: "erp" },
   { source: "erp", unackedOnly: true },
-  { type: "order.paid" },
+  { type: "refund.created" },
+  { source: "erp", type: "refund.created" },
+  { type: "refund.created", unackedOnly: true },
   { type: "order.", unackedOnly: true },
   { source: "erp", type: "order.", unackedOnly: true },
 ];
