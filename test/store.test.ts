@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { ToolError } from "../src/errors.js";
-import { pageQuery, SqliteEventStore } from "../src/events/sqlite/store.js";
+import { pageQuery, RECENT_IDS, SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { EventStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
 import { event, eventStoreContract, LOOSE, PAGE_FILTERS, stored } from "./store-contract.js";
@@ -58,6 +58,11 @@ test("a page of events is read by index, newest first, never by walking every ac
     expect(plan, JSON.stringify(filter)).toMatch(new RegExp(`^SEARCH events USING (INDEX )?${index} \\(`));
     expect(plan, JSON.stringify(filter)).not.toMatch(/TEMP B-TREE/);
   }
+  // Completing an id reads a range of the id index, newest first.
+  const completion = (db.prepare(`EXPLAIN QUERY PLAN ${RECENT_IDS}`).all("01K", "01L", 20) as { detail: string }[])
+    .map((row) => row.detail)
+    .join("; ");
+  expect(completion).toMatch(/^SEARCH events USING COVERING INDEX sqlite_autoindex_events_1 \(id>\? AND id<\?\)$/);
   db.close();
 });
 

@@ -87,6 +87,12 @@ function where(filter: EventFilter, params: unknown[]): string {
   return clauses.length ? ` AND ${clauses.join(" AND ")}` : "";
 }
 
+/**
+ * The newest ids within a range, for completion: a prefix is a range of the id index, and ids
+ * sort as they were given, so a prefix no id has is answered without reading the table.
+ */
+export const RECENT_IDS = "SELECT id FROM events WHERE id >= ? AND id < ? ORDER BY id DESC LIMIT ?";
+
 /** The statement that reads a page of events, newest first, and its parameters. */
 export function pageQuery(filter: EventFilter, page: EventPage): [string, unknown[]] {
   const params: unknown[] = [page.after ?? 0, page.before ?? Number.MAX_SAFE_INTEGER];
@@ -291,13 +297,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   async recentIds(prefix: string, limit: number): Promise<string[]> {
-    return (
-      this.#sql("SELECT id FROM events WHERE substr(id, 1, ?) = ? ORDER BY seq DESC LIMIT ?").all(
-        prefix.length,
-        prefix,
-        limit,
-      ) as { id: string }[]
-    ).map((r) => r.id);
+    // No id is as great as the prefix followed by the greatest code point.
+    return (this.#sql(RECENT_IDS).all(prefix, `${prefix}\u{10FFFF}`, limit) as { id: string }[]).map((r) => r.id);
   }
 
   async ack(ids: string[], now = clock.now()): Promise<Acked> {
