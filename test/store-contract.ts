@@ -8,9 +8,7 @@ export const PAGE_FILTERS: EventFilter[] = [
   { unackedOnly: true },
   { source: "erp" },
   { source: "erp", unackedOnly: true },
-  { type: "refund.created" },
-  { source: "erp", type: "refund.created" },
-  { type: "refund.created", unackedOnly: true },
+  { type: "order.paid" },
   { type: "order.", unackedOnly: true },
   { source: "erp", type: "order.", unackedOnly: true },
 ];

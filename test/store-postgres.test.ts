@@ -407,18 +407,16 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect((await store.add(event({ dedupeId: "d-old" }))).duplicate).toBe(true);
     });
 
-    test("a page of events is read by index, never by walking every acknowledged event, a whole source or every type", async () => {
+    test("a page of events is read by index, never by walking every acknowledged event or a whole source", async () => {
       const url = await freshSchema();
       await open(url);
       const admin = new pg.Client(url);
       await admin.connect();
       try {
-        // 20,000 events, one in a hundred from erp, another one in a hundred a refund, all but
-        // the last five acknowledged.
+        // 20,000 events, one in a hundred from erp, all but the last five acknowledged.
         await admin.query(
           `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size, acked_at)
-           SELECT 'e' || g, CASE WHEN g % 100 = 0 THEN 'erp' ELSE 'shop' END,
-                  CASE WHEN g % 100 = 50 THEN 'refund.created' ELSE 'order.paid' END, 'none', 'd' || g, g, '{}',
+           SELECT 'e' || g, CASE WHEN g % 100 = 0 THEN 'erp' ELSE 'shop' END, 'order.paid', 'none', 'd' || g, g, '{}',
                   '\\x7b7d', true, 2, CASE WHEN g <= 19995 THEN g END
            FROM generate_series(1, 20000) AS g`,
         );
@@ -427,19 +425,8 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           const [sql, params] = pageQuery(filter, { limit: 20 });
           const { rows } = await admin.query<{ "QUERY PLAN": string }>(`EXPLAIN ${sql}`, params);
           const plan = rows.map((row) => row["QUERY PLAN"]).join("\n");
-          // A source and a type, as few of each here: PostgreSQL's statistics may take either index, or both.
-          const index = filter.unackedOnly
-            ? "events_unacked"
-            : filter.type === "refund.created"
-              ? filter.source
-                ? "events_by_(type|source)"
-                : "events_by_type"
-              : filter.source
-                ? "events_by_source"
-                : "events_pkey";
-          expect(plan, JSON.stringify(filter)).toMatch(
-            new RegExp(`(Index Scan (Backward )?using|Bitmap Index Scan on) ${index} `),
-          );
+          const index = filter.unackedOnly ? "events_unacked" : filter.source ? "events_by_source" : "events_pkey";
+          expect(plan, JSON.stringify(filter)).toMatch(new RegExp(`Index Scan (Backward )?using ${index} `));
           expect(plan, JSON.stringify(filter)).not.toMatch(/Seq Scan/);
         }
       } finally {

@@ -161,8 +161,6 @@ export const MIGRATIONS: readonly string[] = [
      DELETE FROM mcp_subscriptions WHERE session_id = session AND uri <> ALL (uris);
      INSERT INTO mcp_subscriptions (session_id, uri) SELECT session, u FROM unnest(uris) AS u ON CONFLICT DO NOTHING;
    END $$;`,
-  // 9: a page of one type's events read by index: a rare type no longer walks the whole table.
-  `CREATE INDEX events_by_type ON events (type, seq);`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

@@ -56,32 +56,31 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 CREATE INDEX IF NOT EXISTS events_unacked ON events (seq) WHERE acked_at IS NULL;
 CREATE INDEX IF NOT EXISTS events_by_source ON events (source, seq);
-CREATE INDEX IF NOT EXISTS events_by_type ON events (type, seq);
 `;
 
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
 
 /**
  * A page reads only the rows it shows, newest first by seq: through events_unacked when only
- * unacknowledged events are wanted (a unary + keeps SQLite off the source's or the type's index,
- * which would walk every acknowledged event of them), through events_by_type for one type (with
- * a source too: types seldom cross sources, so a type's events are the fewer), events_by_source
- * for one source's, else by seq alone, a type prefix checked on the rows as they are read.
+ * unacknowledged events are wanted (the unary + keeps SQLite from preferring the source index,
+ * which would walk every acknowledged event of the source), through events_by_source for one
+ * source's, else by seq alone, a type checked on the rows as they are read.
  */
 function where(filter: EventFilter, params: unknown[]): string {
   const clauses: string[] = [];
-  const stem = filter.type ? typePrefix(filter.type) : undefined;
-  const exactType = stem === undefined ? filter.type : undefined;
   if (filter.source) {
     clauses.push(filter.unackedOnly ? "+source = ?" : "source = ?");
     params.push(filter.source);
   }
-  if (stem !== undefined) {
-    clauses.push("substr(type, 1, ?) = ?");
-    params.push(stem.length, stem);
-  } else if (exactType) {
-    clauses.push(filter.unackedOnly ? "+type = ?" : "type = ?");
-    params.push(exactType);
+  if (filter.type) {
+    const stem = typePrefix(filter.type);
+    if (stem !== undefined) {
+      clauses.push("substr(type, 1, ?) = ?");
+      params.push(stem.length, stem);
+    } else {
+      clauses.push("type = ?");
+      params.push(filter.type);
+    }
   }
   if (filter.unackedOnly) clauses.push("acked_at IS NULL");
   return clauses.length ? ` AND ${clauses.join(" AND ")}` : "";
