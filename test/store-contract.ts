@@ -206,6 +206,16 @@ export function eventStoreContract(open: OpenStore): void {
       await store.add(event());
       expect(await store.stats()).toMatchObject({ events: 1, droppedBy: { age: 2 } });
     });
+
+    test("the greatest sequence number given is still known when every event is dropped", async () => {
+      const { store, another } = await open({ ...LOOSE, maxAgeDays: 1 });
+      const newest = (await addMany(store, 3)).at(-1)?.seq;
+      expect(await store.highestSeq()).toBe(newest);
+      await store.expire(clock.now() + 2 * 86_400_000);
+      expect(await store.latestSeq()).toBe(0);
+      expect(await store.highestSeq()).toBe(newest);
+      expect(await (await another()).highestSeq()).toBe(newest);
+    });
   });
 
   describe("automation runs", () => {

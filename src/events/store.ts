@@ -186,6 +186,11 @@ export interface EventStore {
   ack(ids: string[], now?: number): Promise<Acked>;
   /** The sequence number of the newest event: "now" as a cursor. */
   latestSeq(): Promise<number>;
+  /**
+   * The greatest sequence number the store ever gave an event, kept or dropped since (a store
+   * retention emptied has no newest event): a cursor beyond it never came from this store.
+   */
+  highestSeq(): Promise<number>;
   stats(): Promise<StoreStats>;
   counters(): Promise<Counters>;
   /** Drops the events past the age limit now; adding an event does this too. */

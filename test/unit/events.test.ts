@@ -129,6 +129,32 @@ test("events_wait on a store that cannot answer ends at once with what failed, i
   expect(performance.now() - started).toBeLessThan(2_000);
 });
 
+test("a cursor given before retention dropped every event still reads on; one beyond any given is refused", async () => {
+  const { store, call, text } = await served();
+  const add = (dedupeId: string) =>
+    store.add({
+      source: "trial",
+      type: "order.paid",
+      scheme: "none",
+      dedupeId,
+      headers: {},
+      body: Buffer.from("{}"),
+      receivedAt: clock.now(),
+    });
+  await add("d1");
+  await add("d2");
+  const { cursor } = (await call("events_list", {})).structuredContent as { cursor: string };
+  await store.expire(clock.now() + 31 * 86_400_000);
+  const emptied = await call("events_list", { since: cursor });
+  expect(emptied.isError, text(emptied)).toBeFalsy();
+  const later = await add("d3");
+  const after = await call("events_list", { since: cursor });
+  expect((after.structuredContent as { events: { id: string }[] }).events.map((e) => e.id)).toEqual([later.id]);
+  const beyond = await call("events_list", { since: "c99" });
+  expect(beyond.isError).toBe(true);
+  expect(text(beyond)).toMatch(/"c99" is ahead of every stored event/);
+});
+
 test("events_wait answers the oldest event after its cursor, even when a newer one is told while it still looks", async () => {
   const { store, call } = await served();
   const add = (dedupeId: string) =>

@@ -343,6 +343,15 @@ export class PostgresEventStore implements EventStore {
     return (row as { seq: number }).seq;
   }
 
+  async highestSeq(): Promise<number> {
+    // The identity's sequence, read outside any transaction: it may count an event still being
+    // committed, which a bound on cursors may, and the newest event (latestSeq) may not.
+    const [row] = await this.#query<{ seq: number }>(
+      "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')), 0) AS seq",
+    );
+    return (row as { seq: number }).seq;
+  }
+
   async stats(): Promise<StoreStats> {
     const [row] = await this.#query<TotalsRow>(STATS_SQL);
     return toStats(row as TotalsRow);

@@ -331,6 +331,12 @@ export class SqliteEventStore implements EventStore {
     return (this.#sql("SELECT COALESCE(MAX(seq), 0) AS seq FROM events").get() as { seq: number }).seq;
   }
 
+  async highestSeq(): Promise<number> {
+    // AUTOINCREMENT keeps the greatest seq it gave here, and never gives it again.
+    const row = this.#sql("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as { seq: number } | undefined;
+    return row?.seq ?? 0;
+  }
+
   async stats(): Promise<StoreStats> {
     return toStats(this.#sql(STATS_SQL).get() as TotalsRow);
   }
