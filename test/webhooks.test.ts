@@ -528,13 +528,58 @@ describe("what agents see", () => {
     const got = whole.structuredContent as { payload: string; payload_cut_at: number; note: string; size: number };
     expect(got.size).toBe(body.length);
     expect(got.payload).toBe(body.slice(0, got.payload_cut_at));
-    expect(got.note).toMatch(/cut at \d+ of its \d+ characters.*pass fields .*\(they are: id, status, lines, note\)/);
+    expect(got.note).toMatch(
+      /cut at \d+ of its \d+ characters.*pass fields .*\(its fields are: id, status, lines, note\)/,
+    );
     expect(text(whole)).toContain(got.note);
+    expect(text(whole)).toMatch(/\[… cut here at 16384 of its \d+ characters; see the note above\]/);
     // Under 20k tokens at 4 characters a token, the text and the structured result together.
     expect(JSON.stringify(whole).length).toBeLessThan(80_000);
     const parts = await session.call("events_get", { id: posted.body.id, fields: ["id", "note"] });
     expect(parts.structuredContent).toMatchObject({ payload: '{"id":4711,"note":"end"}' });
     expect(parts.structuredContent).not.toHaveProperty("note");
+  });
+
+  test("fields a payload lacks, or a payload that is no JSON object, are said; a text cut short says what is left", async () => {
+    const session = await inProcess();
+    const shopify = async (body: string, id: string) => {
+      const hmac = createHmac("sha256", SECRETS.SHOPIFY_WEBHOOK_SECRET).update(body).digest("base64");
+      const posted = await post("store", body, {
+        "x-shopify-hmac-sha256": hmac,
+        "x-shopify-event-id": id,
+        "x-shopify-topic": "orders/paid",
+      });
+      expect(posted, JSON.stringify(posted.body)).toMatchObject({ status: 200 });
+      return posted.body.id as string;
+    };
+    const order = await shopify(JSON.stringify({ id: 1, status: "paid" }), "fields-1");
+    expect(
+      (await session.call("events_get", { id: order, fields: ["order.id", "status"] })).structuredContent,
+    ).toMatchObject({
+      payload: '{"status":"paid"}',
+      note: 'The payload has no top-level "order.id"; its fields are: id, status.',
+    });
+
+    // Text, not JSON: shorter than the structured payload's limit, longer than the text's.
+    const words = "x".repeat(30_000);
+    const plain = await session.call("events_get", { id: await shopify(words, "fields-2"), fields: ["id"] });
+    expect(plain.structuredContent).toMatchObject({
+      payload: words,
+      payload_format: "text",
+      note: "fields picks top-level fields of a JSON object, which this payload is not: it is shown whole.",
+    });
+    expect(plain.structuredContent).not.toHaveProperty("payload_cut_at");
+    expect(text(plain)).toContain(
+      "[… cut here at 16384 of its 30000 characters; the payload is not a JSON object, so it cannot be read in parts]",
+    );
+    const object = await shopify(JSON.stringify({ id: 3, blob: "z".repeat(20_000) }), "fields-3");
+    expect(text(await session.call("events_get", { id: object }))).toMatch(
+      /\[… cut here at 16384 of its \d+ characters; pass fields to read top-level fields whole \(its fields are: id, blob\)\]/,
+    );
+    const huge = await shopify(JSON.stringify({ id: 4, blob: "y".repeat(45_000) }), "fields-4");
+    expect((await session.call("events_get", { id: huge, fields: ["blob"] })).structuredContent).toMatchObject({
+      note: expect.stringMatching(/; that one field is longer than a result may carry, so it cannot be shown whole\.$/),
+    });
   });
 
   test("events_list pages with cursors, and events_ack is idempotent", async () => {
