@@ -255,6 +255,38 @@ async function inProcess(limits: { maxSessions: number; idleMs: number }, env: R
 }
 
 describe("sessions", () => {
+  test("an initialize the transport refuses keeps nothing: the server made for it is closed at once", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+    const made: { closed: boolean }[] = [];
+    const session = served.app.session.bind(served.app);
+    vi.spyOn(served.app, "session").mockImplementation((...args) => {
+      const opened = session(...args);
+      const record = { closed: false };
+      made.push(record);
+      const close = opened.close.bind(opened);
+      opened.close = async () => {
+        record.closed = true;
+        await close();
+      };
+      return opened;
+    });
+    try {
+      for (const accept of ["application/json", "text/event-stream"]) {
+        const refused = await initializeAt(served.url, { accept });
+        expect(refused.statusCode).toBe(406);
+        await refused.body.dump();
+      }
+      expect(made).toEqual([{ closed: true }, { closed: true }]);
+      const accepted = await initializeAt(served.url);
+      expect(accepted.statusCode).toBe(200);
+      await accepted.body.dump();
+      expect(made.at(-1)).toEqual({ closed: false });
+      expect(served.sessions.count()).toBe(1);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("once stopping, a session's stream is refused, to be opened again on the next start", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
     try {

@@ -338,7 +338,11 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       rpcError(res, 503, -32000, `The server holds its most sessions (${limits.maxSessions}); try again later`);
       return;
     }
-    await serveThrough(await openSession(req), req, res);
+    const transport = await openSession(req);
+    await serveThrough(transport, req, res);
+    // An initialize the transport refused (an Accept without both types, say) opened no session,
+    // and nothing else would ever close the server made for it.
+    if (transport.sessionId === undefined) await transport.close();
   };
 
   return {
