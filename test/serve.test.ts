@@ -635,22 +635,22 @@ describe("bearer tokens", () => {
       const opened = await initializeAt(served.url, { authorization: `Bearer ${VIEW}` });
       const session = opened.headers["mcp-session-id"] as string;
       await opened.body.dump();
-      const refused = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 2,
-          method: "tools/call",
-          params: { name: "events_ack", arguments: {} },
-        }),
-        headers: { ...mcpHeaders, authorization: `Bearer ${VIEW}`, "mcp-session-id": session },
-      });
-      expect(refused.statusCode).toBe(403);
-      expect(refused.headers["www-authenticate"]).toBe('Bearer error="insufficient_scope", scope="waiter:write"');
-      expect(await refused.body.json()).toEqual({
-        error: "insufficient_scope",
-        error_description: "Token viewer may not call events_ack",
-      });
+      const ack = { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "events_ack", arguments: {} } };
+      const ping = { jsonrpc: "2.0", id: 3, method: "ping" };
+      // Alone, or in a JSON-RPC batch among calls it may make.
+      for (const body of [ack, [ping, ack]]) {
+        const refused = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify(body),
+          headers: { ...mcpHeaders, authorization: `Bearer ${VIEW}`, "mcp-session-id": session },
+        });
+        expect(refused.statusCode).toBe(403);
+        expect(refused.headers["www-authenticate"]).toBe('Bearer error="insufficient_scope", scope="waiter:write"');
+        expect(await refused.body.json()).toEqual({
+          error: "insufficient_scope",
+          error_description: "Token viewer may not call events_ack",
+        });
+      }
     } finally {
       await served.close();
     }
@@ -758,7 +758,7 @@ describe("OAuth access tokens", () => {
           .setProtectedHeader({ alg: "ES256", kid: "k1" })
           .setIssuer(options.issuer ?? issuer.origin)
           .setAudience(options.audience ?? `${PUBLIC}/mcp`)
-          .setSubject("agent-7")
+          .setSubject(String(claims.sub ?? "agent-7"))
           .setIssuedAt();
         // null: a token without exp.
         return (options.expires === null ? jwt : jwt.setExpirationTime(options.expires ?? "5m")).sign(key);
@@ -826,6 +826,32 @@ describe("OAuth access tokens", () => {
         expect(refused.headers["www-authenticate"], why).toMatch(/^Bearer error="invalid_token"/);
         await refused.body.dump();
       }
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("a session belongs to the user its token was issued to, not to every user of the same client", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    try {
+      const alice = await sign({ scope: "waiter:write", azp: "connector", sub: "alice" });
+      const bob = await sign({ scope: "waiter:read", azp: "connector", sub: "bob" });
+      const opened = await initializeAt(served.url, { authorization: `Bearer ${alice}` });
+      const id = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      expect(served.stderr()).toContain(`MCP session ${id} opened with token oauth:connector/alice`);
+      const borrowed = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+        headers: {
+          ...mcpHeaders,
+          authorization: `Bearer ${bob}`,
+          "mcp-session-id": id,
+          "mcp-protocol-version": "2025-06-18",
+        },
+      });
+      expect(borrowed.statusCode).toBe(404);
+      await borrowed.body.dump();
     } finally {
       await served.close();
     }

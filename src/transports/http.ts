@@ -182,12 +182,16 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   }, SWEEP_MS);
   sweeper.unref();
 
-  /** A tools/call of a tool waiter serves but the caller may not call: its name. */
+  /** A tools/call, alone or in a JSON-RPC batch, of a tool waiter serves but the caller may not call: its name. */
   const beyondScope = (body: unknown, auth: AuthInfo | undefined): string | undefined => {
-    const call = body as { method?: unknown; params?: { name?: unknown } } | undefined;
-    if (!auth || call?.method !== "tools/call" || typeof call.params?.name !== "string") return undefined;
-    const tool = app.tools.find((t) => t.name === call.params?.name);
-    return tool && !allowedTools(auth)(tool) ? tool.name : undefined;
+    if (!auth) return undefined;
+    for (const message of Array.isArray(body) ? body : [body]) {
+      const call = message as { method?: unknown; params?: { name?: unknown } } | undefined;
+      if (call?.method !== "tools/call" || typeof call.params?.name !== "string") continue;
+      const tool = app.tools.find((t) => t.name === call.params?.name);
+      if (tool && !allowedTools(auth)(tool)) return tool.name;
+    }
+    return undefined;
   };
 
   let stopping = false;

@@ -86,10 +86,13 @@ export function oauthVerifier(settings: OAuthSettings): OAuthTokenVerifier {
       if (scopes.length === 0) {
         throw new InvalidTokenError(`The access token carries neither ${OAUTH_SCOPES.join(" nor ")}`);
       }
-      const who = payload.azp ?? payload.client_id ?? payload.sub ?? "oauth";
+      // The client app and the user it acts for: sessions and rate limits are each user's own,
+      // also when many users come through one connector.
+      const app = payload.azp ?? payload.client_id;
+      const who = [app, payload.sub].filter((part) => part !== undefined).map(String);
       return {
         token,
-        clientId: `oauth:${String(who)}`,
+        clientId: `oauth:${who.length ? who.join("/") : "unnamed"}`,
         scopes,
         expiresAt: payload.exp,
         resource: new URL(settings.audience),
