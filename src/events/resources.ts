@@ -11,6 +11,8 @@ import { summary } from "./present.js";
 import type { EventStore } from "./store.js";
 
 export const RECENT_URI = "events://recent";
+/** The MCP specification's code for a resource that does not exist; the SDK names none. */
+const RESOURCE_NOT_FOUND = -32002;
 const RECENT_COUNT = 50;
 const eventUri = (id: string) => `events://event/${id}`;
 /**
@@ -78,7 +80,12 @@ export function registerEventResources(
     },
     async (uri, variables) => {
       const event = await store.get(String(variables.id));
-      if (!event) throw new Error(`no stored event ${quote(String(variables.id))}`);
+      if (!event) {
+        throw new McpError(
+          RESOURCE_NOT_FOUND,
+          `No stored event ${quote(String(variables.id))}: it never arrived here, or retention dropped it; ${RECENT_URI} lists the stored ones.`,
+        );
+      }
       const { seq: _seq, ...rest } = event;
       return {
         contents: [

@@ -129,6 +129,26 @@ test("events_wait on a store that cannot answer ends at once with what failed, i
   expect(performance.now() - started).toBeLessThan(2_000);
 });
 
+test("an event is read as a resource by its URI; one not stored is a resource not found, with where to look", async () => {
+  const { store, client } = await served();
+  const { id } = await store.add({
+    source: "trial",
+    type: "order.paid",
+    scheme: "none",
+    dedupeId: "r1",
+    headers: {},
+    body: Buffer.from('{"order":1}'),
+    receivedAt: clock.now(),
+  });
+  const read = await client.readResource({ uri: `events://event/${id}` });
+  const content = read.contents[0] as { text: string };
+  expect(JSON.parse(content.text)).toMatchObject({ id, source: "trial", payload: '{"order":1}' });
+  await expect(client.readResource({ uri: "events://event/NOPE" })).rejects.toMatchObject({
+    code: -32002,
+    message: expect.stringMatching(/No stored event "NOPE": .*events:\/\/recent lists the stored ones/),
+  });
+});
+
 test("a cursor given before retention dropped every event still reads on; one beyond any given is refused", async () => {
   const { store, call, text } = await served();
   const add = (dedupeId: string) =>
