@@ -255,6 +255,36 @@ async function inProcess(limits: { maxSessions: number; idleMs: number }, env: R
 }
 
 describe("sessions", () => {
+  test("a DELETE the transport refuses ends nothing, here or in the store; one it takes ends both", async () => {
+    // Sessions are kept in the event store, which webhook sources open.
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    try {
+      const opened = await initializeAt(served.url);
+      const id = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      const end = (version: string) =>
+        request(`${served.url}/mcp`, {
+          method: "DELETE",
+          headers: { "mcp-session-id": id, "mcp-protocol-version": version },
+        });
+      const refused = await end("bogus");
+      expect(refused.statusCode).toBe(400);
+      await refused.body.dump();
+      expect(served.sessions.count()).toBe(1);
+      expect(await served.app.store?.sessions.get(id)).toBeDefined();
+      const ended = await end("2025-06-18");
+      expect(ended.statusCode).toBe(200);
+      await ended.body.dump();
+      expect(served.sessions.count()).toBe(0);
+      expect(await served.app.store?.sessions.get(id)).toBeUndefined();
+    } finally {
+      await served.close();
+    }
+  });
+
   test("an initialize the transport refuses keeps nothing: the server made for it is closed at once", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
     const made: { closed: boolean }[] = [];

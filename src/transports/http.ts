@@ -328,8 +328,9 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
           listening.lastSeen = clock.now();
         });
       }
-      if (req.method === "DELETE") await shared?.close(id).catch(storeFailed(`ending session ${id}`));
       await serveThrough(entry.transport, req, res);
+      // A DELETE the transport took closed the session here: it ends for the other replicas too.
+      if (req.method === "DELETE" && !open.has(id)) await shared?.close(id).catch(storeFailed(`ending session ${id}`));
       return;
     }
     if (req.method !== "POST" || !isInitializeRequest(req.body)) {
