@@ -370,13 +370,15 @@ describe("Host and Origin", () => {
     expect((await store.stats()).events).toBe(3);
   });
 
-  test("a source's URL takes only the method its sender uses: a GET to a POSTed source is 405, looks nothing up, stores nothing", async () => {
+  test("a source's URL takes only the method its sender uses: a GET to a POSTed source is 405, looks nothing up, stores nothing, and is counted", async () => {
     const { port, store } = await start();
     for (const method of ["GET", "PUT", "DELETE"]) {
       const answer = await send(port, { method, path: "/webhooks/trial?id=1", host: `127.0.0.1:${port}` });
       expect(answer, method).toEqual({ status: 405, body: { error: "trial's webhooks are POSTed" } });
     }
     expect((await store.stats()).events).toBe(0);
+    // A sender set to the wrong method shows in webhooks_sources, rather than seeming never to call.
+    await expect.poll(async () => (await store.counters()).trial).toEqual({ received: 3, "rejected:wrong method": 3 });
   });
 
   test("a request that names no Host is refused", async () => {

@@ -238,6 +238,7 @@ export function listenerApp({
     const { source } = res.locals.entry as { source: WebhookSource };
     const method = deliveredBy(source);
     res.set("allow", method === "GET" ? "GET, POST" : "POST");
+    count(source.name, "rejected:wrong method");
     refuse(req, res, 405, `${source.name}'s webhooks are ${method === "GET" ? "GETs" : "POSTed"}`);
   });
 
