@@ -861,6 +861,41 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("an issuer that cannot be reached is a server error, not the token's, and is asked again only after a while", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    let asked = 0;
+    const down = await startFake(() => {
+      asked += 1;
+      return json(503, "{}");
+    });
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: down.origin }) },
+    );
+    try {
+      const token = await sign({ scope: "waiter:read" }, { issuer: down.origin });
+      const attempt = async () => {
+        const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+        expect(refused.statusCode).toBe(500);
+        expect(await refused.body.json()).toEqual({
+          error: "server_error",
+          error_description: `The issuer ${down.origin}/ cannot be reached to check the token; try again in a minute`,
+        });
+      };
+      for (let i = 0; i < 5; i++) await attempt();
+      // Its two metadata addresses, once.
+      expect(asked).toBe(2);
+      expect(served.stderr().match(/OAuth: the issuer \S+ cannot be reached/g)).toHaveLength(1);
+      setClock(clock.now() + 30_000);
+      await attempt();
+      expect(asked).toBe(4);
+    } finally {
+      await served.close();
+      await down.close();
+      setClock();
+    }
+  });
+
   test("a session belongs to the user its token was issued to, not to every user of the same client", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     try {

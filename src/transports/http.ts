@@ -362,7 +362,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       const { oauth } = limits;
       const verifiers = [
         ...(limits.tokens.length ? [tokenVerifier(limits.tokens)] : []),
-        ...(oauth ? [oauthVerifier(oauth)] : []),
+        ...(oauth ? [oauthVerifier(oauth, log)] : []),
       ];
       const auth: RequestHandler[] = verifiers.length
         ? [

@@ -1,7 +1,8 @@
-import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
+import { InvalidTokenError, ServerError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
+import type { Log } from "../log.js";
 import { clock } from "../time.js";
 import { OAUTH_SCOPES } from "./tokens.js";
 
@@ -14,6 +15,8 @@ export interface OAuthSettings {
 
 /** Senders' and issuers' clocks differ a little: `exp` and `nbf` are allowed this much. */
 const LEEWAY_SECONDS = 60;
+/** An issuer that could not be reached is asked again after this long, not at every request. */
+const ISSUER_RETRY_MS = 30_000;
 
 /**
  * Where an issuer's metadata may be, in the order MCP clients try them: RFC 8414's, then OpenID
@@ -38,7 +41,15 @@ async function jwksUri(issuer: URL): Promise<URL> {
     const metadata = (await response.json().catch(() => ({}))) as { jwks_uri?: unknown };
     if (typeof metadata.jwks_uri === "string") return new URL(metadata.jwks_uri);
   }
-  throw new InvalidTokenError(`the issuer's keys cannot be found now (${issuer.href}); try again later`);
+  throw new Error(`its metadata (${metadataUrls(issuer).join(", ")}) names no keys now`);
+}
+
+/**
+ * Whether jose failed for want of the issuer (a key set it could not fetch) rather than because
+ * of the token: its generic error and its timeout, or no JOSE error at all (the network's).
+ */
+function issuerFailed(err: unknown): boolean {
+  return !(err instanceof errors.JOSEError) || err instanceof errors.JWKSTimeout || err.code === "ERR_JOSE_GENERIC";
 }
 
 function scopesOf(payload: JWTPayload): string[] {
@@ -54,15 +65,30 @@ function scopesOf(payload: JWTPayload): string[] {
  * the issuer, `aud` waiter's /mcp URL, `exp` and `nbf` by waiter's clock with a little leeway,
  * and a waiter scope. waiter is no authorization server: it only reads what one issued.
  */
-export function oauthVerifier(settings: OAuthSettings): OAuthTokenVerifier {
+export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVerifier {
   let keys: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
-  const jwks = () => {
+  let failedAt = Number.NEGATIVE_INFINITY;
+  // Not the token's fault: a 500, which a client does not take as a reason to drop its token.
+  const unreachable = () =>
+    new ServerError(`The issuer ${settings.issuer.href} cannot be reached to check the token; try again in a minute`);
+  const failed = (err: unknown) => {
+    keys = undefined;
+    failedAt = clock.now();
+    log.warning(
+      `OAuth: the issuer ${settings.issuer.href} cannot be reached (${err instanceof Error ? err.message : err}); its tokens are refused with 500, and it is asked again in ${ISSUER_RETRY_MS / 1000} s`,
+    );
+  };
+  const jwks = async () => {
+    if (clock.now() - failedAt < ISSUER_RETRY_MS) throw unreachable();
     keys ??= jwksUri(settings.issuer).then((uri) => createRemoteJWKSet(uri));
-    // A failed lookup is tried again on the next token, not remembered.
-    keys.catch(() => {
-      keys = undefined;
-    });
-    return keys;
+    const loading = keys;
+    try {
+      return await loading;
+    } catch (err) {
+      // Tokens that waited on the same lookup: the first says so.
+      if (keys === loading) failed(err);
+      throw unreachable();
+    }
   };
   return {
     async verifyAccessToken(token: string): Promise<AuthInfo> {
@@ -78,7 +104,11 @@ export function oauthVerifier(settings: OAuthSettings): OAuthTokenVerifier {
           currentDate: new Date(clock.now()),
         }));
       } catch (err) {
-        if (err instanceof InvalidTokenError) throw err;
+        if (err instanceof InvalidTokenError || err instanceof ServerError) throw err;
+        if (issuerFailed(err)) {
+          failed(err);
+          throw unreachable();
+        }
         const why = err instanceof errors.JOSEError ? err.message : "it is not a valid access token";
         throw new InvalidTokenError(`The access token was refused: ${why}`);
       }
