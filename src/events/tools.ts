@@ -40,7 +40,7 @@ async function seqOf(store: EventStore, value: string, name: string): Promise<nu
   const event = await store.get(value);
   if (event) return event.seq;
   throw new ToolError(
-    `${name} ${quote(value)} is neither a cursor (like c42, from events_list or events_wait) nor the id of a stored event.`,
+    `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event (retention may have dropped it); call events_list without it for a fresh cursor.`,
   );
 }
 

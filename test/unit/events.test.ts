@@ -173,6 +173,13 @@ test("a cursor given before retention dropped every event still reads on; one be
   const beyond = await call("events_list", { since: "c99" });
   expect(beyond.isError).toBe(true);
   expect(text(beyond)).toMatch(/"c99" is ahead of every stored event/);
+  // An event id retention dropped: what to do instead.
+  const dropped = (await add("d4")).id;
+  await store.expire(clock.now() + 62 * 86_400_000);
+  const gone = await call("events_list", { since: dropped });
+  expect(text(gone)).toMatch(
+    /nor the id of a stored event \(retention may have dropped it\); call events_list without it/,
+  );
 });
 
 test("events_wait answers the oldest event after its cursor, even when a newer one is told while it still looks", async () => {
