@@ -243,7 +243,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
               `${e.id}  ${e.received_at}  ${e.source}  type: ${JSON.stringify(e.type)}${e.acked ? "  (acked)" : ""}  payload: ${JSON.stringify(e.gist)}`,
           );
           const more = r.next_before ? `\nOlder events match: pass before="${r.next_before}".` : "";
-          return `${r.events.length} events, newest first (summaries of third-party data):\n${lines.join("\n")}\nCursor for newer events: ${r.cursor}.${more}`;
+          return `${r.events.length} event${r.events.length === 1 ? "" : "s"}, newest first (summaries of third-party data):\n${lines.join("\n")}\nCursor for newer events: ${r.cursor}.${more}`;
         },
       });
 

@@ -170,6 +170,7 @@ test("a cursor given before retention dropped every event still reads on; one be
   const later = await add("d3");
   const after = await call("events_list", { since: cursor });
   expect((after.structuredContent as { events: { id: string }[] }).events.map((e) => e.id)).toEqual([later.id]);
+  expect(text(after)).toMatch(/^1 event, newest first/);
   const beyond = await call("events_list", { since: "c99" });
   expect(beyond.isError).toBe(true);
   expect(text(beyond)).toMatch(/"c99" is ahead of every stored event/);
