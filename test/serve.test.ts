@@ -255,6 +255,22 @@ async function inProcess(limits: { maxSessions: number; idleMs: number }, env: R
 }
 
 describe("sessions", () => {
+  test("a method /mcp does not take gets 405 with the ones it does", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+    try {
+      for (const method of ["PUT", "PATCH", "OPTIONS"] as const) {
+        const answer = await request(`${served.url}/mcp`, { method });
+        expect(answer.statusCode, method).toBe(405);
+        expect(answer.headers.allow, method).toBe("GET, POST, DELETE");
+        expect(await answer.body.json(), method).toMatchObject({
+          error: { message: expect.stringMatching(/^Method not allowed/) },
+        });
+      }
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a DELETE the transport refuses ends nothing, here or in the store; one it takes ends both", async () => {
     // Sessions are kept in the event store, which webhook sources open.
     const served = await inProcess(

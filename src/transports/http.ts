@@ -389,6 +389,10 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       web.post("/mcp", ...auth, express.json({ limit: MAX_REQUEST }), handle);
       web.get("/mcp", ...auth, handle);
       web.delete("/mcp", ...auth, handle);
+      web.all("/mcp", (_req, res) => {
+        res.set("allow", "GET, POST, DELETE");
+        rpcError(res, 405, -32000, "Method not allowed: /mcp takes POST, GET (the notification stream) and DELETE");
+      });
       // A body that is too large or not JSON, said as JSON-RPC rather than as the listener would.
       web.use(
         "/mcp",
