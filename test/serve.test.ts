@@ -255,6 +255,26 @@ async function inProcess(limits: { maxSessions: number; idleMs: number }, env: R
 }
 
 describe("sessions", () => {
+  test("an initialize sent as another type than JSON is told the type to send", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+    try {
+      for (const type of ["text/plain", undefined]) {
+        const headers: Record<string, string> = {
+          accept: mcpHeaders.accept,
+          ...(type ? { "content-type": type } : {}),
+        };
+        const answer = await request(`${served.url}/mcp`, { method: "POST", body: initialize, headers });
+        expect(answer.statusCode, type).toBe(415);
+        expect(await answer.body.json(), type).toMatchObject({
+          error: { message: "Unsupported Media Type: MCP messages are sent as Content-Type: application/json" },
+        });
+      }
+      expect(served.sessions.count()).toBe(0);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a method /mcp does not take gets 405 with the ones it does", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
     try {

@@ -333,6 +333,11 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       if (req.method === "DELETE" && !open.has(id)) await shared?.close(id).catch(storeFailed(`ending session ${id}`));
       return;
     }
+    if (req.method === "POST" && !req.is("application/json")) {
+      // The body was not read as JSON, so whether it is an initialize is not known: the type is what to fix.
+      rpcError(res, 415, -32000, "Unsupported Media Type: MCP messages are sent as Content-Type: application/json");
+      return;
+    }
     if (req.method !== "POST" || !isInitializeRequest(req.body)) {
       rpcError(res, 400, -32000, "Bad Request: no Mcp-Session-Id header; a session starts with an initialize request");
       return;
