@@ -644,7 +644,7 @@ describe("embedded in the stdio server", () => {
     await session.call("events_ack", { ids: [posted.body.id] });
     await expect.poll(() => updates).toEqual([`events://event/${posted.body.id}`]);
     const read = await session.client.readResource({ uri: `events://event/${posted.body.id}` });
-    expect(JSON.parse((read.contents[0] as { text: string }).text).ackedAt).toEqual(expect.any(String));
+    expect(JSON.parse((read.contents[0] as { text: string }).text).acked_at).toEqual(expect.any(String));
   });
 
   test("event ids complete in the resource template", async () => {

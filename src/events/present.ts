@@ -29,6 +29,23 @@ function gist(event: StoredEvent): string {
   return oneLine(text, 120);
 }
 
+/** One event whole, under the names events_get and the event resource both use. */
+export function eventRecord(event: StoredEvent) {
+  return {
+    id: event.id,
+    source: event.source,
+    scheme: event.scheme,
+    type: event.type,
+    delivery_id: event.dedupeId,
+    received_at: event.receivedAt,
+    ...(event.ackedAt ? { acked_at: event.ackedAt } : {}),
+    headers: Object.entries(event.headers).map(([name, value]) => ({ name, value })),
+    payload_format: event.isJson ? ("json" as const) : ("text" as const),
+    payload: event.payload,
+    size: event.size,
+  };
+}
+
 /** One event in a line: what the list tool and the list resource show. */
 export function summary(event: StoredEvent) {
   return {

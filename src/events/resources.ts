@@ -7,7 +7,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { Log } from "../log.js";
 import { quote } from "../shown.js";
-import { summary } from "./present.js";
+import { eventRecord, summary } from "./present.js";
 import type { EventStore } from "./store.js";
 
 export const RECENT_URI = "events://recent";
@@ -86,10 +86,14 @@ export function registerEventResources(
           `No stored event ${quote(String(variables.id))}: it never arrived here, or retention dropped it; ${RECENT_URI} lists the stored ones.`,
         );
       }
-      const { seq: _seq, ...rest } = event;
+
       return {
         contents: [
-          { uri: uri.href, mimeType: "application/json", text: JSON.stringify({ notice: NOTICE, ...rest }, null, 2) },
+          {
+            uri: uri.href,
+            mimeType: "application/json",
+            text: JSON.stringify({ notice: NOTICE, ...eventRecord(event) }, null, 2),
+          },
         ],
       };
     },

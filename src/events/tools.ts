@@ -7,7 +7,7 @@ import { firstCharacters, quote, shorten } from "../shown.js";
 import { clock } from "../time.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { matchesFilter } from "./filter.js";
-import { isRecord, parseExact, summary } from "./present.js";
+import { eventRecord, isRecord, parseExact, summary } from "./present.js";
 import type { EventFilter, EventStore, StoredEvent } from "./store.js";
 
 const MAX_WAIT_SECONDS = 50;
@@ -96,17 +96,8 @@ function fullEvent(
     );
   }
   return {
-    id: event.id,
-    source: event.source,
-    scheme: event.scheme,
-    type: event.type,
-    delivery_id: event.dedupeId,
-    received_at: event.receivedAt,
-    ...(event.ackedAt ? { acked_at: event.ackedAt } : {}),
-    headers: Object.entries(event.headers).map(([name, value]) => ({ name, value })),
-    payload_format: event.isJson ? ("json" as const) : ("text" as const),
+    ...eventRecord(event),
     payload: shown,
-    size: event.size,
     ...(shown.length < payload.length ? { payload_cut_at: shown.length } : {}),
     ...(notes.length > 0 ? { note: notes.join(" ") } : {}),
     ...(runs.length

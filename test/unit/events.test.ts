@@ -142,7 +142,9 @@ test("an event is read as a resource by its URI; one not stored is a resource no
   });
   const read = await client.readResource({ uri: `events://event/${id}` });
   const content = read.contents[0] as { text: string };
-  expect(JSON.parse(content.text)).toMatchObject({ id, source: "trial", payload: '{"order":1}' });
+  // Under the names events_get uses.
+  const got = (await client.callTool({ name: "events_get", arguments: { id } })).structuredContent as object;
+  expect(JSON.parse(content.text)).toEqual({ notice: expect.any(String), ...got });
   await expect(client.readResource({ uri: "events://event/NOPE" })).rejects.toMatchObject({
     code: -32002,
     message: expect.stringMatching(/No stored event "NOPE": .*events:\/\/recent lists the stored ones/),
