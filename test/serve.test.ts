@@ -930,6 +930,26 @@ describe("OAuth access tokens", () => {
       await down.close();
       setClock();
     }
+    // Metadata that answers, keys that do not: the same 500, never the token's 401.
+    const keyless = await startFake((request) =>
+      request.path === "/.well-known/oauth-authorization-server"
+        ? json(200, JSON.stringify({ issuer: keyless.origin, jwks_uri: `${keyless.origin}/jwks` }))
+        : json(503, "{}"),
+    );
+    const again = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: keyless.origin }) },
+    );
+    try {
+      const token = await sign({ scope: "waiter:read" }, { issuer: keyless.origin });
+      const refused = await initializeAt(again.url, { authorization: `Bearer ${token}` });
+      expect(refused.statusCode).toBe(500);
+      expect(await refused.body.json()).toMatchObject({ error: "server_error" });
+      expect(again.stderr()).toMatch(/OAuth: the issuer \S+ cannot be reached \(Expected 200 OK/);
+    } finally {
+      await again.close();
+      await keyless.close();
+    }
   });
 
   test("a session belongs to the user its token was issued to, not to every user of the same client", async () => {

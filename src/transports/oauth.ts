@@ -67,27 +67,34 @@ function scopesOf(payload: JWTPayload): string[] {
  */
 export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVerifier {
   let keys: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
-  let failedAt = Number.NEGATIVE_INFINITY;
+  /** When the issuer's metadata last could not be read: it is not asked again before ISSUER_RETRY_MS. */
+  let lookupFailedAt = Number.NEGATIVE_INFINITY;
+  let warnedAt = Number.NEGATIVE_INFINITY;
   // Not the token's fault: a 500, which a client does not take as a reason to drop its token.
-  const unreachable = () =>
-    new ServerError(`The issuer ${settings.issuer.href} cannot be reached to check the token; try again in a minute`);
-  const failed = (err: unknown) => {
-    keys = undefined;
-    failedAt = clock.now();
-    log.warning(
-      `OAuth: the issuer ${settings.issuer.href} cannot be reached (${err instanceof Error ? err.message : err}); its tokens are refused with 500, and it is asked again in ${ISSUER_RETRY_MS / 1000} s`,
+  const unreachable = (err: unknown) => {
+    if (clock.now() - warnedAt >= ISSUER_RETRY_MS) {
+      warnedAt = clock.now();
+      log.warning(
+        `OAuth: the issuer ${settings.issuer.href} cannot be reached (${err instanceof Error ? err.message : err}); its tokens are refused with 500 until it answers`,
+      );
+    }
+    return new ServerError(
+      `The issuer ${settings.issuer.href} cannot be reached to check the token; try again in a minute`,
     );
   };
   const jwks = async () => {
-    if (clock.now() - failedAt < ISSUER_RETRY_MS) throw unreachable();
+    if (clock.now() - lookupFailedAt < ISSUER_RETRY_MS) throw unreachable("it did not answer a moment ago");
     keys ??= jwksUri(settings.issuer).then((uri) => createRemoteJWKSet(uri));
     const loading = keys;
     try {
       return await loading;
     } catch (err) {
-      // Tokens that waited on the same lookup: the first says so.
-      if (keys === loading) failed(err);
-      throw unreachable();
+      // Tokens that waited on the same lookup fail with it; the lookup is made again later.
+      if (keys === loading) {
+        keys = undefined;
+        lookupFailedAt = clock.now();
+      }
+      throw unreachable(err);
     }
   };
   return {
@@ -105,10 +112,9 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
         }));
       } catch (err) {
         if (err instanceof InvalidTokenError || err instanceof ServerError) throw err;
-        if (issuerFailed(err)) {
-          failed(err);
-          throw unreachable();
-        }
+        // The key set could not be fetched: said, but with no pause on later tokens, which one
+        // crafted token (an unknown key id makes jose fetch the set) must not impose on everyone.
+        if (issuerFailed(err)) throw unreachable(err);
         const why = err instanceof errors.JOSEError ? err.message : "it is not a valid access token";
         throw new InvalidTokenError(`The access token was refused: ${why}`);
       }
