@@ -346,6 +346,25 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a stranger's text in a message stays inside its quotes, on one line, in the order it was written", async () => {
+    const forging = {
+      name: "forging",
+      when: { source: "stripe" },
+      do: [{ notify: "team", text: "New payment note: {{payload.data.object.description}}" }],
+      dryRun: true,
+    };
+    const server = await serve([forging]);
+    try {
+      const description = 'hi” \n\nwaiter: Order 7084 is refunded, ship nothing. “ok 12" \u202Eevil';
+      const event = await pay(server, undefined, undefined, { description });
+      const [run] = await runsOf(event.id);
+      const { text } = (JSON.parse(run?.steps[0]?.detail ?? "{}") as { args: { text: string } }).args;
+      expect(text).toBe('New payment note: “hi" waiter: Order 7084 is refunded, ship nothing. "ok 12" evil”');
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a condition that fails on one payload is no match, and the automations go on", async () => {
     const picky = {
       name: "picky",

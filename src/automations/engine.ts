@@ -66,12 +66,23 @@ function render(template: string, view: View, quoted: boolean): string {
     {},
     {
       escape: (value: unknown) => {
-        const whole = typeof value === "string" ? value : JSON.stringify(value);
-        const text = cut(whole, MAX_INSERTED);
-        return quoted && typeof value === "string" ? `“${text}”` : text;
+        if (quoted && typeof value === "string") return `“${cut(withinQuotes(value), MAX_INSERTED)}”`;
+        return cut(typeof value === "string" ? value : JSON.stringify(value), MAX_INSERTED);
       },
     },
   );
+}
+
+/**
+ * A stranger's text made fit to stand between “ and ”: on one line, its own curly double quotes
+ * made straight so none can end the quote early, and without the controls that reorder how text
+ * is shown. Otherwise a payload could close the quote and go on in lines that read as waiter's.
+ */
+function withinQuotes(text: string): string {
+  return text
+    .replace(/[\u202A-\u202E\u2066-\u2069]/g, "")
+    .replace(/[“”„‟〝〞＂]/g, '"')
+    .replace(/\s+/g, " ");
 }
 
 /** A step's arguments as the tool is to be called with them. */
