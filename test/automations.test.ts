@@ -346,6 +346,22 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a dry run checks each step's arguments as its tool would, and fails where the real run would", async () => {
+    const server = await serve([{ ...PAID, name: "paid-trial", dryRun: true }]);
+    try {
+      const event = await pay(server, "10x42");
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "failed", dryRun: true });
+      expect(run?.error).toMatch(
+        /^step 1 \(eshop_order_mark_paid\): invalid arguments for eshop_order_mark_paid: id: /,
+      );
+      expect(JSON.parse(run?.steps[0]?.detail ?? "{}")).toMatchObject({ args: { id: null } });
+      expect(run?.steps).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a stranger's text in a message stays inside its quotes, on one line, in the order it was written", async () => {
     const forging = {
       name: "forging",

@@ -273,13 +273,19 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     (served.get("notify_send")?.input.text as z.ZodString | undefined)?.maxLength ?? Number.POSITIVE_INFINITY;
   const stopping = new AbortController();
 
-  async function callTool(name: string, args: Record<string, unknown>): Promise<string> {
-    const tool = served.get(name) as Tool;
-    const parsed = z.object(tool.input).safeParse(args);
+  /** Arguments as the tool takes them, or the ToolError that says which one it refuses. */
+  function checked(name: string, args: Record<string, unknown>): Record<string, unknown> {
+    const parsed = z.object((served.get(name) as Tool).input).safeParse(args);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${issue?.message}`);
     }
+    return parsed.data;
+  }
+
+  async function callTool(name: string, args: Record<string, unknown>): Promise<string> {
+    const tool = served.get(name) as Tool;
+    const input = checked(name, args);
     const started = clock.now();
     for (let attempt = 0; ; attempt++) {
       if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
@@ -290,7 +296,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         progress: async () => {},
       };
       try {
-        return tool.render(await tool.run(parsed.data, call));
+        return tool.render(await tool.run(input, call));
       } catch (err) {
         if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
         const wait =
@@ -324,13 +330,18 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     for (let i = from; i < automation.do.length; i++) {
       const step = automation.do[i] as Step;
       const tool = toolOf(step);
+      let filled: Record<string, unknown> | undefined;
       let args: Record<string, unknown>;
       try {
-        args = argumentsFor(step, view, maxText);
+        filled = argumentsFor(step, view, maxText);
+        // Checked before the step starts, a dry run's too: it would fail the same way for real.
+        args = checked(tool, filled);
       } catch (err) {
-        // A path or template that fails on this event's payload (a function given the wrong type).
+        // A path or template that fails on this event's payload (a function given the wrong
+        // type), or arguments the tool refuses (a template where it takes a number).
         const message = err instanceof Error ? err.message : String(err);
-        await store.runs.step(run, i, "failed", JSON.stringify({ tool, error: message }), clock.now());
+        const detail = { tool, ...(filled ? { args: filled } : {}), error: message };
+        await store.runs.step(run, i, "failed", JSON.stringify(detail), clock.now());
         await failed(automation, event, run, `step ${i + 1} (${tool}): ${message}`);
         return;
       }
