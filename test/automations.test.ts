@@ -303,8 +303,9 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
-  test("a dry run records what it would do and does nothing", async () => {
+  test("a dry run records what it would do and does nothing; a model reads what it would have called", async () => {
     const server = await serve([WATCH]);
+    const agent = await startWaiter(env([WATCH]));
     try {
       const sent = telegram.delivered.length;
       const event = await pay(server, undefined);
@@ -320,7 +321,22 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         }),
       ]);
       expect(telegram.delivered.length).toBe(sent);
+      const runs = await agent.call("automations_runs", { event_id: event.id });
+      expect(runs.structuredContent).toMatchObject({
+        runs: [
+          {
+            steps: [
+              {
+                status: "would",
+                tool: "notify_send",
+                outcome: 'with {"channel":"team","text":"Payment event “payment_intent.succeeded”"}',
+              },
+            ],
+          },
+        ],
+      });
     } finally {
+      await agent.close();
       await server.close();
     }
   });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { EventStore } from "../events/store.js";
+import { cut } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { type Automation, toolOf } from "./rules.js";
 
@@ -108,8 +109,15 @@ export function automationsToolset(
               started_at: run.startedAt,
               ...(run.error ? { error: run.error } : {}),
               steps: run.steps.map((step) => {
-                const detail = JSON.parse(step.detail) as { tool: string; said?: string; error?: string };
-                const outcome = detail.error ?? detail.said;
+                const detail = JSON.parse(step.detail) as {
+                  tool: string;
+                  args?: unknown;
+                  said?: string;
+                  error?: string;
+                };
+                // A step that would run, or was under way, is told by what it was called with.
+                const called = detail.args === undefined ? undefined : `with ${cut(JSON.stringify(detail.args), 300)}`;
+                const outcome = detail.error ?? detail.said ?? called;
                 return { status: step.status, tool: detail.tool, ...(outcome ? { outcome } : {}) };
               }),
             })),
