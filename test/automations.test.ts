@@ -822,6 +822,16 @@ describe("automations are checked at start", () => {
       { ...PAID, do: [{ notify: "everyone", text: "Hi" }] },
       /automation stripe-paid, step 1: notify_send.s argument channel /,
     ],
+    [
+      "a template that reads neither payload nor event",
+      { ...PAID, do: [{ notify: "team", text: "Order {{data.object.id}} is paid" }] },
+      /automation stripe-paid, step 1: \{\{data.object.id\}\} starts at "data", which is neither payload nor event, so it is always empty \(payload.data.object.id, perhaps\)/,
+    ],
+    [
+      "a template for an argument that takes a number",
+      { ...PAID, do: [{ tool: "eshop_order_get", args: { id: "{{payload.data.object.metadata.order_id}}" } }] },
+      /automation stripe-paid, step 1: eshop_order_get's argument id takes no text, which a template always gives; take the value with \{"path": …\}/,
+    ],
   ];
   test.each(broken)("%s stops waiter serve with the automation's name", async (_, automation, message) => {
     await expect(serve([automation])).rejects.toThrow(message);

@@ -182,10 +182,18 @@ export function checkAutomations({
       for (const [arg, value] of Object.entries(args)) {
         const schema = tool.input[arg] as z.ZodType | undefined;
         if (!schema) throw new ConfigError(`${where}, ${at}: ${name} has no argument ${arg}`);
-        const literal = !isPathArgument(value) && !(typeof value === "string" && value.includes("{{"));
+        const template = typeof value === "string" && value.includes("{{");
+        const literal = !isPathArgument(value) && !template;
         const checked = literal ? schema.safeParse(value) : undefined;
         if (checked && !checked.success) {
           throw new ConfigError(`${where}, ${at}: ${name}'s argument ${arg} ${checked.error.issues[0]?.message}`);
+        }
+        // A template always gives text: an argument that takes no text needs a path.
+        const wrongType = template && schema.safeParse("text").error?.issues[0]?.code === "invalid_type";
+        if (wrongType) {
+          throw new ConfigError(
+            `${where}, ${at}: ${name}'s argument ${arg} takes no text, which a template always gives; take the value with {"path": …}`,
+          );
         }
       }
       for (const [arg, schema] of Object.entries(tool.input)) {
@@ -215,6 +223,14 @@ function checkTemplate(where: string, template: string): void {
     throw new ConfigError(
       `${where}: the template ${JSON.stringify(template)} has {{${other[0]}${other[1]}}}; only insertions like {{payload.id}} are allowed`,
     );
+  }
+  for (const [type, name] of tokens as [string, string][]) {
+    const root = name.split(".")[0];
+    if (type === "name" && root !== "payload" && root !== "event") {
+      throw new ConfigError(
+        `${where}: {{${name}}} starts at "${root}", which is neither payload nor event, so it is always empty (payload.${name}, perhaps)`,
+      );
+    }
   }
 }
 
