@@ -837,6 +837,13 @@ describe("automations are checked at start", () => {
     await expect(serve([automation])).rejects.toThrow(message);
   });
 
+  test("a step of no known shape is refused with the shapes a step may have", () => {
+    const half = { ...PAID, do: [{ notify: "team" }] };
+    expect(() => loadConfig({ env: env([half]) }, toolsets())).toThrow(
+      /0\.do\.0: a step is \{"tool": …, "args": \{…\}\}, \{"notify": <channel>, "text": …\} or \{"ack": true\}/,
+    );
+  });
+
   test("a path that is not JMESPath, or reads neither payload nor event, stops waiter serve, naming where it is", async () => {
     const typo = { ...PAID, when: { ...PAID.when, where: [{ path: "payload..x", present: true }] } };
     await expect(serve([typo])).rejects.toThrow(

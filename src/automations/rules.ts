@@ -42,11 +42,14 @@ export function isPathArgument(value: unknown): value is { path: string } {
   );
 }
 
-const step = z.union([
-  z.strictObject({ tool: z.string().min(1), args: z.record(z.string(), argument).default({}) }),
-  z.strictObject({ notify: z.string().min(1), text: z.string().min(1) }),
-  z.strictObject({ ack: z.literal(true) }),
-]);
+const step = z.union(
+  [
+    z.strictObject({ tool: z.string().min(1), args: z.record(z.string(), argument).default({}) }),
+    z.strictObject({ notify: z.string().min(1), text: z.string().min(1) }),
+    z.strictObject({ ack: z.literal(true) }),
+  ],
+  { error: 'a step is {"tool": …, "args": {…}}, {"notify": <channel>, "text": …} or {"ack": true}' },
+);
 export type Step = z.output<typeof step>;
 
 /** The tool a step calls: a notification is notify_send, an ack events_ack. */
