@@ -46,13 +46,18 @@ async function openStore(config: Config): Promise<EventStore> {
       throw new StoreUnavailable(`${databaseLabel(url)}: ${err instanceof Error ? err.message : err}`);
     }
   }
+  const file = join(config.core.dataDir, "events.db");
   try {
     const { SqliteEventStore } = await import("./events/sqlite/store.js");
-    return new SqliteEventStore(join(config.core.dataDir, "events.db"), retention);
+    return new SqliteEventStore(file, retention);
   } catch (err) {
     const native = nativeModuleProblem(err);
     if (native) throw new StoreUnavailable(native);
-    throw err;
+    // The directory is a file, or not the user's to write, or the file is no database.
+    const why = err instanceof Error ? err.message : String(err);
+    throw new StoreUnavailable(
+      `${file}: ${why}; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
+    );
   }
 }
 

@@ -1,12 +1,14 @@
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
+import { CannotStart, startWebhooks } from "../src/app.js";
 import { ToolError } from "../src/errors.js";
 import { pageQuery, RECENT_IDS, SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { EventStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
+import { startApp } from "./memory.js";
 import { event, eventStoreContract, LOOSE, PAGE_FILTERS, stored } from "./store-contract.js";
 
 const stores: EventStore[] = [];
@@ -32,6 +34,24 @@ describe("the event store's contract, on SQLite", () => {
 });
 
 describe("storing in a file", () => {
+  test("a data directory waiter cannot use is said in one line naming the setting: events are off, or listen stops", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "afile");
+    writeFileSync(file, "");
+    const { app, config, log, stderr } = await startApp({
+      WAITER_DATA_DIR: file,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    });
+    const why = `${join(file, "events.db")}: EEXIST: file already exists, mkdir '${file}'; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`;
+    try {
+      expect(app.store).toBeUndefined();
+      expect(app.tools.map((t) => t.name)).toContain("currency_convert");
+      expect(stderr()).toContain(`webhook events are off: ${why}`);
+    } finally {
+      await app.close();
+    }
+    await expect(startWebhooks(config, log)).rejects.toEqual(new CannotStart(`cannot open the event store: ${why}`));
+  });
+
   test("the store's files are the user's alone", async () => {
     const { store, file } = open(LOOSE, join(mkdtempSync(join(tmpdir(), "waiter-store-")), "state", "events.db"));
     await store.add(event());
