@@ -236,7 +236,8 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // Windows editors (Notepad, PowerShell 5's Out-File) start a UTF-8 file with a byte-order mark.
+    value = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (err) {
     // V8 quotes a stretch of the text around the error, which may be a pasted secret.
     const reason = (err as Error).message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");

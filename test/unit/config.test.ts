@@ -219,6 +219,10 @@ describe("bad settings are refused by name", () => {
     expect(() => load({}, { file: file("{oops") })).toThrow(/is not valid JSON/);
     expect(() => load({}, { file: file("[1]") })).toThrow(/must hold a JSON object/);
   });
+
+  test("a file saved with a byte-order mark, as Windows editors save one, is read", () => {
+    expect(load({}, { file: file('\uFEFF{"logLevel": "debug"}') }).core.logLevel).toBe("debug");
+  });
 });
 
 describe("the event store's database", () => {
