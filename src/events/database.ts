@@ -11,7 +11,8 @@ export const databaseSettings = {
     schema: z
       .string()
       .refine((value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol), {
-        message: "must be a postgres:// URL, such as postgres://waiter@db.internal:5432/waiter?sslmode=verify-full",
+        // No user or query in the example: a message hides anything shaped like a credential.
+        message: "must be a postgres:// URL, such as postgres://db.internal:5432/waiter",
       })
       .optional(),
   },

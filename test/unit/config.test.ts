@@ -255,7 +255,9 @@ describe("the event store's database", () => {
 
   test("anything but a postgres:// URL is refused without being repeated", () => {
     const refused = () => load({ WAITER_DATABASE_URL: "mysql://root:hunter2@db/waiter" });
-    expect(refused).toThrow(/invalid setting WAITER_DATABASE_URL: must be a postgres:\/\/ URL/);
+    expect(refused).toThrow(
+      "invalid setting WAITER_DATABASE_URL: must be a postgres:// URL, such as postgres://db.internal:5432/waiter",
+    );
     expect(refused).not.toThrow(/hunter2/);
   });
 });
