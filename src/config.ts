@@ -214,6 +214,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     data.http as SettingValues<typeof httpSettings>,
     sources.env,
     (name) => origins.get(`http.${name}`) ?? `http.${name}`,
+    toolsets.map((toolset) => toolset.name),
   );
   const database = resolveDatabase(
     data.database as SettingValues<typeof databaseSettings>,

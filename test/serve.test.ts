@@ -784,6 +784,12 @@ describe("bearer tokens", () => {
     await expect(startApp({ ...TOKENS, VIEW_TOKEN: "short" })).rejects.toThrow(
       /^http token viewer: VIEW_TOKEN is shorter than 32 characters/,
     );
+    const misspelt = JSON.stringify([
+      { name: "rates", secretEnv: "VIEW_TOKEN_RATES", scope: "read", toolsets: ["curency"] },
+    ]);
+    await expect(startApp({ ...TOKENS, WAITER_HTTP_TOKENS: misspelt })).rejects.toThrow(
+      /^invalid setting WAITER_HTTP_TOKENS at rates\.toolsets: no toolset is named "curency" \(they are: events, webhooks, currency, /,
+    );
     // The token itself where its variable's name belongs: refused, and not repeated.
     const pasted = `tok_${"9".repeat(64)}`;
     const refusal = await startApp({

@@ -59,11 +59,15 @@ export const httpSettings = {
 export type HttpConfig = Omit<SettingValues<typeof httpSettings>, "tokens"> & { tokens: Token[] };
 export type Token = z.output<typeof token> & { secret: string };
 
-/** Reads each token's secret from the variable its secretEnv names; a missing or short one stops waiter. */
+/**
+ * Reads each token's secret from the variable its secretEnv names; a missing or short one stops
+ * waiter, as does a toolset no toolset is named (it would leave the token no tools, silently).
+ */
 export function resolveHttp(
   values: SettingValues<typeof httpSettings>,
   env: NodeJS.ProcessEnv,
   origin: (setting: keyof typeof httpSettings) => string,
+  toolsets: readonly string[],
 ): HttpConfig {
   const names = new Set<string>();
   const tokens = values.tokens.map((configured): Token => {
@@ -71,6 +75,12 @@ export function resolveHttp(
       throw new ConfigError(`invalid setting ${origin("tokens")}: two tokens are named ${configured.name}`);
     }
     names.add(configured.name);
+    const stray = configured.toolsets?.find((name) => !toolsets.includes(name));
+    if (stray !== undefined) {
+      throw new ConfigError(
+        `invalid setting ${origin("tokens")} at ${configured.name}.toolsets: no toolset is named ${JSON.stringify(stray)} (they are: ${toolsets.join(", ")})`,
+      );
+    }
     const secret = secretFromEnv(env, configured.secretEnv, {
       setting: `${origin("tokens")} at ${configured.name}.secretEnv`,
       owner: `http token ${configured.name}`,
