@@ -107,7 +107,8 @@ export async function startApp(
   const webhooks = webhooksOf(config);
   let store: EventStore | undefined;
   let noStore: string | undefined;
-  if (webhooks.sources.length > 0) {
+  // A database is opened when configured, sources or none: replicas keep their sessions there.
+  if (webhooks.sources.length > 0 || config.database.url) {
     try {
       store = await openStore(config);
     } catch (err) {
@@ -123,7 +124,7 @@ export async function startApp(
 
   if (store) warnUnsigned(webhooks, log);
   let listener: RunningListener | undefined;
-  if (store && options.listener) {
+  if (store && options.listener && webhooks.sources.length > 0) {
     try {
       listener = await startListener({ webhooks, store, http, log });
       log.info(`receiving webhooks on ${listener.url}`);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { startWebhooks } from "../src/app.js";
+import { startServe, startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate } from "../src/events/postgres/schema.js";
@@ -205,6 +205,28 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
   describe("every mode on PostgreSQL", () => {
     const sources = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
+
+    test("a database configured without webhook sources is still opened: it keeps the sessions", async () => {
+      const url = await freshSchema();
+      const { app } = await startApp({ WAITER_DATABASE_URL: url });
+      try {
+        expect(app.store).toBeDefined();
+        expect(app.listener).toBeUndefined();
+        await app.store?.sessions.open("s1", null, "{}", clock.now());
+        expect(await app.store?.sessions.get("s1")).toMatchObject({ init: "{}" });
+      } finally {
+        await app.close();
+      }
+      // A replica that cannot reach it stops, as with sources.
+      const port = await freePort();
+      const env = {
+        WAITER_DATABASE_URL: `postgres://waiter@127.0.0.1:${port}/waiter`,
+        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
+      };
+      await expect(startServe(loadConfig({ env }, toolsets()), new Log("error", () => {}))).rejects.toThrow(
+        `cannot open the event store: PostgreSQL 127.0.0.1:${port}/waiter: connect ECONNREFUSED`,
+      );
+    });
 
     test("an assistant's waiter (stdio) reads the events a listener stored there", async () => {
       const url = await freshSchema();
