@@ -259,7 +259,9 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
     );
   }
   // A server whose webhooks cannot be stored is no server: it stops, so whatever runs it sees so.
-  const app = await startApp(config, log, { listener: false, storeRequired: true });
+  // Its webhooks come in on its one address, which is what webhooks_sources must give senders.
+  const served = { ...config, toolsets: { ...config.toolsets, webhooks: { ...webhooks, listen } } };
+  const app = await startApp(served, log, { listener: false, storeRequired: true });
   let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;
   try {
     startAutomations = await checkedAutomations(config, app, log);

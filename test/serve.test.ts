@@ -18,7 +18,7 @@ import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
-import { type Fake, json, startFake } from "./fakes/http.js";
+import { type Fake, freePort, json, startFake } from "./fakes/http.js";
 import { startApp } from "./memory.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
@@ -768,6 +768,21 @@ describe("bearer tokens", () => {
       await borrowed.body.dump();
     } finally {
       await served.close();
+    }
+  });
+
+  test("webhooks_sources gives senders serve's own address, which --listen sets", async () => {
+    const { config, log } = await startApp(TOKENS);
+    const port = await freePort();
+    const running = await startServe({ ...config, core: { ...config.core, listen: { host: "127.0.0.1", port } } }, log);
+    try {
+      const client = await connect(running.url, OPS);
+      const listed = await client.callTool({ name: "webhooks_sources", arguments: {} });
+      expect(listed.structuredContent).toMatchObject({
+        sources: [{ name: "erp", url: `http://127.0.0.1:${port}/webhooks/erp` }],
+      });
+    } finally {
+      await running.close();
     }
   });
 
