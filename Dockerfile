@@ -19,8 +19,10 @@ COPY tools tools
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
+# WAITER_LISTEN is serve's address, WAITER_WEBHOOKS_LISTEN the one `waiter listen` binds.
 ENV NODE_ENV=production \
     WAITER_LISTEN=0.0.0.0:8790 \
+    WAITER_WEBHOOKS_LISTEN=0.0.0.0:8790 \
     WAITER_DATA_DIR=/data
 WORKDIR /waiter
 COPY --from=build /waiter/package.json ./

@@ -114,6 +114,21 @@ test("the image's command serves with its environment, refuses to start there wi
     (e) => e.code,
   );
   expect(healthy).toBe(0);
+
+  // `docker run … waiter listen`: the listener alone, reachable from outside the container too.
+  const listenPort = await freePort();
+  const listening = await startNode(
+    [command[0] as string, "listen"],
+    {
+      ...env,
+      WAITER_WEBHOOKS_LISTEN: (envOf(run).WAITER_WEBHOOKS_LISTEN ?? "").replace(/:\d+$/, `:${listenPort}`),
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+      ERP_SECRET,
+      WAITER_LOG_LEVEL: "info",
+    },
+    /listening for webhooks on (\S+);/,
+  );
+  expect(listening.said).toBe(`http://0.0.0.0:${listenPort}`);
 });
 
 test.runIf(nginx !== undefined || nginxRequired)(
