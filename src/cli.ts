@@ -159,6 +159,13 @@ async function main(): Promise<void> {
   if (positionals.length > 1 || (command !== undefined && command !== "listen" && command !== "serve")) {
     fail(`unknown command '${positionals.at(-1)}' (see waiter --help)`);
   }
+  // A flag of another mode would be ignored without a word.
+  if (values["no-listener"] && command !== undefined) {
+    fail(`--no-listener is for the stdio mode; waiter ${command} always receives webhooks (see waiter --help)`);
+  }
+  if (values.listen !== undefined && command !== "serve") {
+    fail("--listen is waiter serve's address; the webhook listener binds webhooks.listen (WAITER_WEBHOOKS_LISTEN)");
+  }
 
   let config: Config;
   try {

@@ -532,6 +532,16 @@ describe.concurrent("the command line", () => {
     [["--bogus"], {}, "waiter: unknown option '--bogus' (see waiter --help)"],
     [["deploy"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
     [
+      ["listen", "--listen", "127.0.0.1:9001"],
+      {},
+      "waiter: --listen is waiter serve's address; the webhook listener binds webhooks.listen (WAITER_WEBHOOKS_LISTEN)",
+    ],
+    [
+      ["serve", "--no-listener"],
+      {},
+      "waiter: --no-listener is for the stdio mode; waiter serve always receives webhooks (see waiter --help)",
+    ],
+    [
       ["--toolsets", "currency,eshop2"],
       {},
       "waiter: unknown toolset 'eshop2' (known: events, webhooks, currency, weather, eshop, notify, automations)",
