@@ -86,6 +86,18 @@ async function startListener(...args: Parameters<typeof import("./webhooks/liste
   return startListener(...args);
 }
 
+/** Whether what listens at `listen` is a waiter: its /healthz answers as waiter's does. */
+async function waiterListensAt({ host, port }: { host: string; port: number }): Promise<boolean> {
+  const reachable = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  try {
+    const response = await fetch(`http://${reachable}:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
+    const health = (await response.json()) as { status?: unknown; sources?: unknown };
+    return health.status === "ok" && Array.isArray(health.sources);
+  } catch {
+    return false;
+  }
+}
+
 function warnUnsigned(webhooks: WebhooksConfig, log: Log): void {
   for (const source of webhooks.sources) {
     if (source.scheme === "none") {
@@ -131,11 +143,17 @@ export async function startApp(
     } catch (err) {
       const { host, port } = webhooks.listen;
       const code = (err as NodeJS.ErrnoException).code;
-      log.notice(
-        code === "EADDRINUSE"
-          ? `${host}:${port} is taken (another waiter listens there); serving the events it stores in the shared store`
-          : `cannot receive webhooks on ${host}:${port}: ${code ?? err}; serving the events already stored`,
-      );
+      if (code !== "EADDRINUSE") {
+        log.notice(`cannot receive webhooks on ${host}:${port}: ${code ?? err}; serving the events already stored`);
+      } else if (await waiterListensAt(webhooks.listen)) {
+        log.notice(
+          `${host}:${port} is taken (another waiter listens there); serving the events it stores in the shared store`,
+        );
+      } else {
+        log.warning(
+          `${host}:${port} is taken by something that is not a waiter (its /healthz is not waiter's): no webhook reaches this store; free the port, or set webhooks.listen (WAITER_WEBHOOKS_LISTEN) to another`,
+        );
+      }
     }
   }
   return {

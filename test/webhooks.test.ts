@@ -14,7 +14,7 @@ import { Agent, getGlobalDispatcher, request, setGlobalDispatcher } from "undici
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ConfigError } from "../src/errors.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
-import { freePort } from "./fakes/http.js";
+import { freePort, json, startFake } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
 import { CLI, type Session, startServer, text } from "./stdio.js";
 
@@ -630,6 +630,30 @@ describe("embedded in the stdio server", () => {
       sources: { name: string; url: string }[];
     };
     expect(sources.sources.find((s) => s.name === "gh")?.url).toBe(`${base}/webhooks/gh`);
+  });
+
+  test("a port held by something that is not a waiter is said to keep webhooks from this store", async () => {
+    const other = await startFake(() => json(404, "{}"));
+    try {
+      const session = await startWaiter(
+        {
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+          ERP_SECRET,
+          WAITER_WEBHOOKS_LISTEN: new URL(other.origin).host,
+        },
+        { listener: true },
+      );
+      try {
+        expect(session.stderr()).toContain(
+          `${new URL(other.origin).host} is taken by something that is not a waiter (its /healthz is not waiter's): no webhook reaches this store`,
+        );
+        expect(session.stderr()).not.toMatch(/another waiter listens there/);
+      } finally {
+        await session.close();
+      }
+    } finally {
+      await other.close();
+    }
   });
 
   test("acknowledging an event updates its subscribed resource", async () => {
