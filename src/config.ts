@@ -233,7 +233,9 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    // A relative path is read from the working directory, which an MCP client chooses.
+    const where = isAbsolute(file) ? file : `${file} (from ${process.cwd()})`;
+    throw new ConfigError(`cannot read config file ${where}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
   let value: unknown;
   try {

@@ -215,7 +215,12 @@ describe("bad settings are refused by name", () => {
   });
 
   test("an unreadable or broken file says so", () => {
-    expect(() => load({}, { file: "/nonexistent/waiter.json" })).toThrow(/cannot read config file .*ENOENT/);
+    expect(() => load({}, { file: "/nonexistent/waiter.json" })).toThrow(
+      "cannot read config file /nonexistent/waiter.json: ENOENT",
+    );
+    expect(() => load({}, { file: "nonexistent.json" })).toThrow(
+      `cannot read config file nonexistent.json (from ${process.cwd()}): ENOENT`,
+    );
     expect(() => load({}, { file: file("{oops") })).toThrow(/is not valid JSON/);
     expect(() => load({}, { file: file("[1]") })).toThrow(/must hold a JSON object/);
   });
