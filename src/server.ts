@@ -71,13 +71,19 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Tool
     }
   }
   for (const notice of notices) log.notice(notice);
-  return available.filter(
+  const served = available.filter(
     (tool) =>
       (!only || only.includes(tool.name)) &&
       !excluded?.includes(tool.name) &&
       // --read-only beats every other setting.
       (!readOnly || tool.annotations.readOnlyHint),
   );
+  if (served.length === 0) {
+    log.warning(
+      "no tool is served: the toolsets that are on, --toolsets, --tools, --exclude-tools and --read-only leave none",
+    );
+  }
+  return served;
 }
 
 /**

@@ -55,6 +55,9 @@ class RecordingLog extends Log {
   override notice(message: string) {
     this.lines.push(message);
   }
+  override warning(message: string) {
+    this.lines.push(`warning: ${message}`);
+  }
 }
 
 function names(env: NodeJS.ProcessEnv, overrides = {}) {
@@ -70,6 +73,14 @@ function names(env: NodeJS.ProcessEnv, overrides = {}) {
 describe("which tools are listed", () => {
   test("every configured toolset's tools by default", () => {
     expect(names({ TEST_KEY: "k" }).list).toEqual(["shop_read", "shop_write", "rates_get"]);
+  });
+
+  test("settings that leave no tool are warned about", () => {
+    const { list, log } = names({ TEST_KEY: "k" }, { tools: "rates_get", excludeTools: "rates_get" });
+    expect(list).toEqual([]);
+    expect(log).toEqual([
+      "warning: no tool is served: the toolsets that are on, --toolsets, --tools, --exclude-tools and --read-only leave none",
+    ]);
   });
 
   test("a toolset that is not configured is left out, and the reason said once", () => {
