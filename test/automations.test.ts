@@ -14,7 +14,7 @@ import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { notification, startComgate } from "./fakes/comgate.js";
 import { json } from "./fakes/http.js";
-import { BOT_TOKEN, startTelegram, type TelegramFake } from "./fakes/telegram.js";
+import { BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
 import { postgresAvailable, postgresRequired, type RunningPostgres, startPostgres } from "./postgres.js";
@@ -626,6 +626,29 @@ describe("a run a stopped server left", () => {
       expect(telegram.delivered.length - sent).toBe(1);
     } finally {
       await server.close();
+    }
+  });
+
+  test("a notification Telegram refused (429) while waiter stopped is sent at the next start, once", async () => {
+    const sent = telegram.delivered.length;
+    const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120" });
+    telegram.queue.push(tooManyRequests(60));
+    const event = await pay(first, String(O.pendingStockManaged));
+    // The order is paid, the message refused: the run waits out the minute Telegram asked for.
+    await expect
+      .poll(async () => (await runsOf(event.id, false))[0]?.steps.map((s) => s.status))
+      .toEqual(["done", "refused"]);
+    await first.close();
+    expect(telegram.delivered.length).toBe(sent);
+    const second = await serve([PAID]);
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
+      expect(telegram.delivered.length - sent).toBe(1);
+      expect(woo.shop.writes.filter((w) => w.method === "PUT")).toHaveLength(1);
+    } finally {
+      await second.close();
     }
   });
 

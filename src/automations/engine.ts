@@ -299,12 +299,23 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     return parsed.data;
   }
 
-  async function callTool(name: string, args: Record<string, unknown>): Promise<string> {
+  /**
+   * Calls a tool, trying again while its failure may pass. `refused` hears when the upstream
+   * refused the call (429), so it did not happen, and `retrying` when it is made again: a step
+   * waiting out a refusal when waiter stops is done at the next start, even a step that must not
+   * be done twice.
+   */
+  async function callTool(
+    name: string,
+    args: Record<string, unknown>,
+    { refused, retrying }: { refused?: () => Promise<void>; retrying?: () => Promise<void> } = {},
+  ): Promise<string> {
     const tool = served.get(name) as Tool;
     const input = checked(name, args);
     const started = clock.now();
     for (let attempt = 0; ; attempt++) {
       if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
+      if (attempt > 0) await retrying?.();
       const call: ToolCall = {
         signal: stopping.signal,
         deadline: clock.now() + parts.toolTimeoutMs,
@@ -318,6 +329,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         const wait =
           err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : firstDelayMs * 2 ** attempt;
         if (!passing(err, tool.annotations.idempotentHint) || clock.now() + wait - started > retryForMs) throw err;
+        if (err.status === 429) await refused?.();
         log.info(`${name} failed (${err.message}); trying again in ${Math.round(wait / 1000)} s`);
         await sleep(wait, undefined, { signal: stopping.signal }).catch(() => {});
       }
@@ -365,10 +377,14 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         await store.runs.step(run, i, "would", JSON.stringify({ tool, args }), clock.now());
         continue;
       }
-      await store.runs.step(run, i, "started", JSON.stringify({ tool, args }), clock.now());
+      const detail = JSON.stringify({ tool, args });
+      await store.runs.step(run, i, "started", detail, clock.now());
       let said: string;
       try {
-        said = await callTool(tool, args);
+        said = await callTool(tool, args, {
+          refused: () => store.runs.step(run, i, "refused", detail, clock.now()),
+          retrying: () => store.runs.step(run, i, "started", detail, clock.now()),
+        });
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.
         if (err instanceof Postponed) throw err;
@@ -397,11 +413,12 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     }
     const next = run.steps.findIndex((step) => step.status !== "done" && step.status !== "would");
     const stopped = next >= 0 ? run.steps[next] : undefined;
-    if (stopped && stopped.status !== "started") {
+    // A step the upstream refused (429) did not happen: it is done now, like one not begun.
+    if (stopped && stopped.status !== "started" && stopped.status !== "refused") {
       await failed(automation, event, run.id, `step ${next + 1} ${stopped.status} before waiter stopped`);
       return;
     }
-    if (stopped) {
+    if (stopped?.status === "started") {
       const { tool } = JSON.parse(stopped.detail) as { tool: string };
       if (!served.get(tool)?.annotations.idempotentHint) {
         await store.runs.step(run.id, next, "interrupted", stopped.detail, clock.now());

@@ -70,7 +70,8 @@ export interface Acked {
   unknown: string[];
 }
 
-export type StepStatus = "started" | "done" | "failed" | "would" | "interrupted";
+/** A step's state; "refused": the upstream refused its call (429), which is made again after the wait. */
+export type StepStatus = "started" | "refused" | "done" | "failed" | "would" | "interrupted";
 
 export interface StepRecord {
   step: number;
