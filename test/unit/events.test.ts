@@ -129,17 +129,22 @@ test("events_wait on a store that cannot answer ends at once with what failed, i
   expect(performance.now() - started).toBeLessThan(2_000);
 });
 
-test("an event is read as a resource by its URI; one not stored is a resource not found, with where to look", async () => {
-  const { store, client } = await served();
-  const { id } = await store.add({
+/** Stores an event of the source "trial", as its listener would. */
+function addTrial(store: SqliteEventStore, dedupeId: string, body = "{}") {
+  return store.add({
     source: "trial",
     type: "order.paid",
     scheme: "none",
-    dedupeId: "r1",
+    dedupeId,
     headers: {},
-    body: Buffer.from('{"order":1}'),
+    body: Buffer.from(body),
     receivedAt: clock.now(),
   });
+}
+
+test("an event is read as a resource by its URI; one not stored is a resource not found, with where to look", async () => {
+  const { store, client } = await served();
+  const { id } = await addTrial(store, "r1", '{"order":1}');
   const read = await client.readResource({ uri: `events://event/${id}` });
   const content = read.contents[0] as { text: string };
   // Under the names events_get uses.
@@ -153,16 +158,7 @@ test("an event is read as a resource by its URI; one not stored is a resource no
 
 test("a cursor given before retention dropped every event still reads on; one beyond any given is refused", async () => {
   const { store, call, text } = await served();
-  const add = (dedupeId: string) =>
-    store.add({
-      source: "trial",
-      type: "order.paid",
-      scheme: "none",
-      dedupeId,
-      headers: {},
-      body: Buffer.from("{}"),
-      receivedAt: clock.now(),
-    });
+  const add = (dedupeId: string) => addTrial(store, dedupeId);
   await add("d1");
   await add("d2");
   const { cursor } = (await call("events_list", {})).structuredContent as { cursor: string };
@@ -187,16 +183,7 @@ test("a cursor given before retention dropped every event still reads on; one be
 
 test("events_wait answers the oldest event after its cursor, even when a newer one is told while it still looks", async () => {
   const { store, call } = await served();
-  const add = (dedupeId: string) =>
-    store.add({
-      source: "trial",
-      type: "order.paid",
-      scheme: "none",
-      dedupeId,
-      headers: {},
-      body: Buffer.from(`{"n":"${dedupeId}"}`),
-      receivedAt: clock.now(),
-    });
+  const add = (dedupeId: string) => addTrial(store, dedupeId, `{"n":"${dedupeId}"}`);
   await add("e0");
   const since = `c${await store.latestSeq()}`;
   const older = await add("e1");
