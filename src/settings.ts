@@ -81,7 +81,9 @@ const FALSE = ["0", "false", "no", "off", ""];
 
 export function flag(defaultValue = false) {
   return z
-    .union([z.boolean(), z.string()])
+    .union([z.boolean(), z.string()], {
+      error: (issue) => `expected true or false, got ${JSON.stringify(issue.input)}`,
+    })
     .default(defaultValue)
     .transform((value, ctx) => {
       if (typeof value === "boolean") return value;

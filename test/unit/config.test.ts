@@ -197,6 +197,10 @@ describe("bad settings are refused by name", () => {
   test("a bad value in the file names its key and the file", () => {
     const path = file({ shop: { url: 42 } });
     expect(() => load({}, { file: path })).toThrow(`invalid setting shop.url in ${path}`);
+    const flagged = file({ readOnly: 1 });
+    expect(() => load({}, { file: flagged })).toThrow(
+      `invalid setting readOnly in ${flagged}: expected true or false, got 1`,
+    );
   });
 
   test("an unknown key in the file is a typo, not ignored", () => {
