@@ -120,7 +120,9 @@ export const webhookSettings = {
     env: "WAITER_WEBHOOKS_PUBLIC_URL",
     description:
       "The URL the listener is reached at from outside (https:// for real providers; http:// is accepted for local trials); source URLs are built from it. Default: the listen address.",
-    schema: z.url({ protocol: /^https?$/ }).optional(),
+    schema: z
+      .url({ protocol: /^https?$/, error: "must be an https:// (or, for local trials, http://) URL" })
+      .optional(),
   },
   maxBodyBytes: {
     env: "WAITER_WEBHOOKS_MAX_BODY_BYTES",

@@ -73,6 +73,10 @@ describe("bad settings are refused by name", () => {
       /^invalid setting TEST_SHOP_URL: plain http is allowed only to loopback/,
     ],
     [{ TEST_SHOP_URL: "not a url" }, /^invalid setting TEST_SHOP_URL: is not a URL$/],
+    [
+      { WAITER_WEBHOOKS_PUBLIC_URL: "ftp://hooks.example.com" },
+      /^invalid setting WAITER_WEBHOOKS_PUBLIC_URL: must be an https:\/\/ \(or, for local trials, http:\/\/\) URL$/,
+    ],
   ])("%j", (env, message) => {
     expect(() => load(env)).toThrow(ConfigError);
     expect(() => load(env)).toThrow(message);
