@@ -187,10 +187,6 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   }
-  const unknown = config.core.toolsets?.filter((name) => !KNOWN.some((t) => t.name === name));
-  if (unknown?.length) {
-    fail(`unknown toolset '${unknown[0]}' (known: ${KNOWN.map((t) => t.name).join(", ")})`);
-  }
 
   const log = new Log(config.core.logLevel);
   process.on("unhandledRejection", (reason) => {

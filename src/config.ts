@@ -203,6 +203,12 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   const data = parsed.data as Record<string, unknown>;
   const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, data[k]])) as CoreConfig;
   core.dataDir = core.dataDir ?? defaultDataDir(sources.env);
+  const unknown = core.toolsets?.find((name) => !toolsets.some((toolset) => toolset.name === name));
+  if (unknown !== undefined) {
+    throw new ConfigError(
+      `unknown toolset '${unknown}' in ${origins.get("toolsets")} (known: ${toolsets.map((t) => t.name).join(", ")})`,
+    );
+  }
   const toolsetValues = Object.fromEntries(
     toolsets.map((toolset) => {
       const values = Object.keys(toolset.settings).length > 0 ? (data[toolset.name] as Record<string, unknown>) : {};

@@ -544,7 +544,7 @@ describe.concurrent("the command line", () => {
     [
       ["--toolsets", "currency,eshop2"],
       {},
-      "waiter: unknown toolset 'eshop2' (known: events, webhooks, currency, weather, eshop, notify, automations)",
+      "waiter: unknown toolset 'eshop2' in --toolsets (known: events, webhooks, currency, weather, eshop, notify, automations)",
     ],
     [
       ["--tools", "currency_convrt"],

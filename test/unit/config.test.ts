@@ -59,6 +59,12 @@ describe("sources and precedence", () => {
   test("lists come comma-separated from the environment", () => {
     expect(load({ WAITER_TOOLSETS: "currency, shop" }).core.toolsets).toEqual(["currency", "shop"]);
   });
+
+  test("an unknown toolset is named with where it was given", () => {
+    const path = file({ toolsets: ["Currency"] });
+    expect(() => load({}, { file: path })).toThrow(`unknown toolset 'Currency' in toolsets in ${path} (known: `);
+    expect(() => load({ WAITER_TOOLSETS: "wether" })).toThrow("unknown toolset 'wether' in WAITER_TOOLSETS (known: ");
+  });
 });
 
 describe("bad settings are refused by name", () => {
