@@ -66,23 +66,26 @@ function render(template: string, view: View, quoted: boolean): string {
     {},
     {
       escape: (value: unknown) => {
-        if (quoted && typeof value === "string") return `“${cut(withinQuotes(value), MAX_INSERTED)}”`;
-        return cut(typeof value === "string" ? value : JSON.stringify(value), MAX_INSERTED);
+        const text = typeof value === "string" ? value : JSON.stringify(value);
+        // A number cannot carry a stranger's words; anything else from the event, an object too, can.
+        if (quoted && typeof value !== "number") return `“${cut(withinQuotes(text), MAX_INSERTED)}”`;
+        return cut(text, MAX_INSERTED);
       },
     },
   );
 }
 
 /**
- * A stranger's text made fit to stand between “ and ”: on one line, its own curly double quotes
- * made straight so none can end the quote early, and without the controls that reorder how text
- * is shown. Otherwise a payload could close the quote and go on in lines that read as waiter's.
+ * A stranger's text made fit to stand between “ and ”: on one line, its own double quotes of
+ * every look made straight so none can end the quote early, and without the invisible format
+ * characters (text-direction controls among them) that change how text is shown. Otherwise a
+ * payload could close the quote and go on in lines that read as waiter's.
  */
 function withinQuotes(text: string): string {
   return text
-    .replace(/[\u202A-\u202E\u2066-\u2069]/g, "")
-    .replace(/[“”„‟〝〞＂]/g, '"')
-    .replace(/\s+/g, " ");
+    .replace(/\p{Cf}/gu, "")
+    .replace(/[“”„‟〝〞〟＂″‶❝❞ʺ˝״]/g, '"')
+    .replace(/[\s\p{Cc}]+/gu, " ");
 }
 
 /** A step's arguments as the tool is to be called with them. */
