@@ -661,6 +661,28 @@ describe("a run a stopped server left", () => {
     }
   });
 
+  test("a refused step is not tried again by a process whose lease another waiter took meanwhile", async () => {
+    const sent = telegram.delivered.length;
+    // Telegram asks for longer than a call may take: the run, not the call, waits it out.
+    const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120", WAITER_TOOL_TIMEOUT: "1" });
+    telegram.queue.push(tooManyRequests(2));
+    const s = store();
+    try {
+      const event = await pay(first, String(O.pendingStockManaged));
+      await expect
+        .poll(async () => (await runsOf(event.id, false))[0]?.steps.map((step) => step.status))
+        .toEqual(["done", "refused"]);
+      // Another waiter's lease, as if this one had not renewed its own for over 30 s.
+      expect(await s.runs.lease("other-host:1:x", clock.now() + 31_000, 30_000)).toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(telegram.delivered.length).toBe(sent);
+      expect((await runsOf(event.id, false))[0]?.steps.map((step) => step.status)).toEqual(["done", "refused"]);
+    } finally {
+      await first.close();
+      await s.close();
+    }
+  });
+
   test("a step that was under way and cannot be repeated safely is reported, not done again", async () => {
     const event = await leftBehind([
       [0, "done"],

@@ -384,9 +384,20 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       await store.runs.step(run, i, "started", detail, clock.now());
       let said: string;
       try {
+        // A store that cannot record the step's state postpones the run rather than failing it.
+        const record = (status: "refused" | "started") =>
+          store.runs.step(run, i, status, detail, clock.now()).catch((err: unknown) => {
+            throw new Postponed(`step ${i + 1} could not be recorded: ${err instanceof Error ? err.message : err}`);
+          });
         said = await callTool(tool, args, {
-          refused: () => store.runs.step(run, i, "refused", detail, clock.now()),
-          retrying: () => store.runs.step(run, i, "started", detail, clock.now()),
+          refused: () => record("refused"),
+          retrying: async () => {
+            // A process that took the lease over while this one waited may have done the refused
+            // step itself: it is tried again here only while the lease is still this one's.
+            const holder = await store.runs.lease(owner, clock.now(), LEASE_MS).catch(() => owner);
+            if (holder !== undefined) throw new Postponed("another waiter holds the automations now");
+            await record("started");
+          },
         });
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.
