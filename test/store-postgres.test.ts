@@ -429,6 +429,25 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect((await store.add(event({ dedupeId: "d-old" }))).duplicate).toBe(true);
     });
 
+    test("a role that may store events but not read their sequence still takes cursors", async () => {
+      const url = await freshSchema();
+      const schema = /search_path=(\w+)/.exec(decodeURIComponent(url))?.[1] as string;
+      const stored = await addMany(await open(url), 2);
+      const admin = new pg.Client(server.url);
+      await admin.connect();
+      try {
+        await admin.query(`CREATE ROLE ${schema}_writer LOGIN`);
+        await admin.query(`GRANT USAGE, CREATE ON SCHEMA ${schema} TO ${schema}_writer`);
+        await admin.query(`GRANT ALL ON ALL TABLES IN SCHEMA ${schema} TO ${schema}_writer`);
+      } finally {
+        await admin.end();
+      }
+      const limited = new URL(url);
+      limited.username = `${schema}_writer`;
+      const store = await open(limited.href);
+      expect(await store.highestSeq()).toBe(stored.at(-1)?.seq);
+    });
+
     test("a page of events is read by index, never by walking every acknowledged event or a whole source", async () => {
       const url = await freshSchema();
       await open(url);

@@ -346,10 +346,17 @@ export class PostgresEventStore implements EventStore {
   async highestSeq(): Promise<number> {
     // The identity's sequence, read outside any transaction: it may count an event still being
     // committed, which a bound on cursors may, and the newest event (latestSeq) may not.
-    const [row] = await this.#query<{ seq: number }>(
-      "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')), 0) AS seq",
-    );
-    return (row as { seq: number }).seq;
+    try {
+      const [row] = await this.#query<{ seq: number }>(
+        "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')), 0) AS seq",
+      );
+      return (row as { seq: number }).seq;
+    } catch (err) {
+      // Reading a sequence needs a privilege that storing events does not: without it, the
+      // newest stored event is the best bound there is.
+      if ((err as { code?: string }).code === "42501") return this.latestSeq();
+      throw err;
+    }
   }
 
   async stats(): Promise<StoreStats> {
