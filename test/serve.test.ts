@@ -942,6 +942,10 @@ describe("OAuth access tokens", () => {
       for (let i = 0; i < 5; i++) await attempt();
       // Its two metadata addresses, once.
       expect(asked).toBe(2);
+      // What is no JWT at all is the caller's mistake, said without asking the issuer.
+      const garbage = await initializeAt(served.url, { authorization: "Bearer not-a-jwt" });
+      expect(garbage.statusCode).toBe(401);
+      await garbage.body.dump();
       expect(served.stderr().match(/OAuth: the issuer \S+ cannot be reached/g)).toHaveLength(1);
       setClock(clock.now() + 30_000);
       await attempt();
@@ -994,6 +998,24 @@ describe("OAuth access tokens", () => {
       });
       expect(borrowed.statusCode).toBe(404);
       await borrowed.body.dump();
+      // A client and user whose names, joined, read like another pair's are still two callers.
+      const slashed = await sign({ scope: "waiter:write", azp: "a/b", sub: "c" });
+      const other = await sign({ scope: "waiter:write", azp: "a", sub: "b/c" });
+      const theirs = await initializeAt(served.url, { authorization: `Bearer ${slashed}` });
+      const session = theirs.headers["mcp-session-id"] as string;
+      await theirs.body.dump();
+      const crossed = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+        headers: {
+          ...mcpHeaders,
+          authorization: `Bearer ${other}`,
+          "mcp-session-id": session,
+          "mcp-protocol-version": "2025-06-18",
+        },
+      });
+      expect(crossed.statusCode).toBe(404);
+      await crossed.body.dump();
     } finally {
       await served.close();
     }

@@ -1,7 +1,7 @@
 import { InvalidTokenError, ServerError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
+import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from "jose";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
 import { OAUTH_SCOPES } from "./tokens.js";
@@ -46,10 +46,13 @@ async function jwksUri(issuer: URL): Promise<URL> {
 
 /**
  * Whether jose failed for want of the issuer (a key set it could not fetch) rather than because
- * of the token: its generic error and its timeout, or no JOSE error at all (the network's).
+ * of the token: its timeout, its generic error (a key set answered with no 200 or no JSON), or
+ * the network's failure under fetch.
  */
 function issuerFailed(err: unknown): boolean {
-  return !(err instanceof errors.JOSEError) || err instanceof errors.JWKSTimeout || err.code === "ERR_JOSE_GENERIC";
+  if (err instanceof errors.JWKSTimeout) return true;
+  if (err instanceof errors.JOSEError) return err.code === "ERR_JOSE_GENERIC";
+  return err instanceof TypeError && err.message === "fetch failed";
 }
 
 function scopesOf(payload: JWTPayload): string[] {
@@ -99,6 +102,12 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
   };
   return {
     async verifyAccessToken(token: string): Promise<AuthInfo> {
+      // What is no JWT at all is refused before the issuer is asked for anything.
+      try {
+        decodeProtectedHeader(token);
+      } catch {
+        throw new InvalidTokenError("The access token was refused: it is not a JWT");
+      }
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, await jwks(), {
@@ -124,11 +133,11 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
       }
       // The client app and the user it acts for: sessions and rate limits are each user's own,
       // also when many users come through one connector.
-      const app = payload.azp ?? payload.client_id;
-      const who = [app, payload.sub].filter((part) => part !== undefined).map(String);
+      // Each part escaped, so that no client and user can pass for another pair.
+      const part = (value: unknown) => (value === undefined ? "" : encodeURIComponent(String(value)));
       return {
         token,
-        clientId: `oauth:${who.length ? who.join("/") : "unnamed"}`,
+        clientId: `oauth:${part(payload.azp ?? payload.client_id)}/${part(payload.sub)}`,
         scopes,
         expiresAt: payload.exp,
         resource: new URL(settings.audience),
