@@ -580,6 +580,11 @@ describe("what agents see", () => {
     expect((await session.call("events_get", { id: huge, fields: ["blob"] })).structuredContent).toMatchObject({
       note: expect.stringMatching(/; that one field is longer than a result may carry, so it cannot be shown whole\.$/),
     });
+    // Text past the structured limit, with fields: one piece of advice, the one that fits.
+    const long = await shopify("w".repeat(45_000), "fields-5");
+    expect((await session.call("events_get", { id: long, fields: ["id"] })).structuredContent).toMatchObject({
+      note: "fields picks top-level fields of a JSON object, which this payload is not: it is shown whole. The payload is cut at 40000 of its 45000 characters; the payload is not a JSON object, so it cannot be read in parts.",
+    });
   });
 
   test("events_list pages with cursors, and events_ack is idempotent", async () => {

@@ -91,9 +91,9 @@ function fullEvent(
   const shown = firstCharacters(payload, MAX_PAYLOAD);
   if (shown.length < payload.length) {
     const invalid = event.isJson ? ", so it is not valid JSON as given" : "";
-    notes.push(
-      `The payload is cut at ${shown.length} of its ${payload.length} characters${invalid}; ${howToReadAll(isRecord(parsed) ? parsed : undefined, fields)}.`,
-    );
+    // fields count only on an object: on anything else they were ignored, as said above.
+    const advice = isRecord(parsed) ? howToReadAll(parsed, fields) : howToReadAll(undefined, undefined);
+    notes.push(`The payload is cut at ${shown.length} of its ${payload.length} characters${invalid}; ${advice}.`);
   }
   return {
     ...eventRecord(event),
