@@ -979,43 +979,35 @@ describe("OAuth access tokens", () => {
 
   test("a session belongs to the user its token was issued to, not to every user of the same client", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
-    try {
-      const alice = await sign({ scope: "waiter:write", azp: "connector", sub: "alice" });
-      const bob = await sign({ scope: "waiter:read", azp: "connector", sub: "bob" });
-      const opened = await initializeAt(served.url, { authorization: `Bearer ${alice}` });
-      const id = opened.headers["mcp-session-id"] as string;
+    const open = async (token: string) => {
+      const opened = await initializeAt(served.url, { authorization: `Bearer ${token}` });
       await opened.body.dump();
-      expect(served.stderr()).toContain(`MCP session ${id} opened with token oauth:connector/alice`);
-      const borrowed = await request(`${served.url}/mcp`, {
+      return opened.headers["mcp-session-id"] as string;
+    };
+    const listAs = async (token: string, session: string) => {
+      const answer = await request(`${served.url}/mcp`, {
         method: "POST",
         body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
         headers: {
           ...mcpHeaders,
-          authorization: `Bearer ${bob}`,
-          "mcp-session-id": id,
-          "mcp-protocol-version": "2025-06-18",
-        },
-      });
-      expect(borrowed.statusCode).toBe(404);
-      await borrowed.body.dump();
-      // A client and user whose names, joined, read like another pair's are still two callers.
-      const slashed = await sign({ scope: "waiter:write", azp: "a/b", sub: "c" });
-      const other = await sign({ scope: "waiter:write", azp: "a", sub: "b/c" });
-      const theirs = await initializeAt(served.url, { authorization: `Bearer ${slashed}` });
-      const session = theirs.headers["mcp-session-id"] as string;
-      await theirs.body.dump();
-      const crossed = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
-        headers: {
-          ...mcpHeaders,
-          authorization: `Bearer ${other}`,
+          authorization: `Bearer ${token}`,
           "mcp-session-id": session,
           "mcp-protocol-version": "2025-06-18",
         },
       });
-      expect(crossed.statusCode).toBe(404);
-      await crossed.body.dump();
+      await answer.body.dump();
+      return answer.statusCode;
+    };
+    try {
+      const alice = await sign({ scope: "waiter:write", azp: "connector", sub: "alice" });
+      const bob = await sign({ scope: "waiter:read", azp: "connector", sub: "bob" });
+      const id = await open(alice);
+      expect(served.stderr()).toContain(`MCP session ${id} opened with token oauth:connector/alice`);
+      expect(await listAs(bob, id)).toBe(404);
+      // A client and user whose names, joined, read like another pair's are still two callers.
+      const slashed = await sign({ scope: "waiter:write", azp: "a/b", sub: "c" });
+      const other = await sign({ scope: "waiter:write", azp: "a", sub: "b/c" });
+      expect(await listAs(other, await open(slashed))).toBe(404);
     } finally {
       await served.close();
     }
