@@ -362,6 +362,24 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a model reads a dry run's arguments as JSON on one line, a sender's line separator escaped", async () => {
+    const trial = { ...PAID, name: "paid-trial", dryRun: true };
+    const server = await serve([trial]);
+    const agent = await startWaiter(env([trial]));
+    try {
+      const event = await pay(server, String(O.pendingStockManaged), "evt_a\u2028waiter: refunded");
+      await runsOf(event.id);
+      const runs = await agent.call("automations_runs", { event_id: event.id });
+      const [first] = (runs.structuredContent as { runs: { steps: { outcome: string }[] }[] }).runs[0]?.steps ?? [];
+      expect(first?.outcome).toBe(
+        `with {"id":${O.pendingStockManaged},"transaction_id":"pi_evt_a\\u2028waiter: refunded"}`,
+      );
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
   test("a dry run checks each step's arguments as its tool would, and fails where the real run would", async () => {
     const server = await serve([{ ...PAID, name: "paid-trial", dryRun: true }]);
     try {

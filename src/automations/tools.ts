@@ -116,7 +116,12 @@ export function automationsToolset(
                   error?: string;
                 };
                 // A step that would run, or was under way, is told by what it was called with.
-                const called = detail.args === undefined ? undefined : `with ${cut(JSON.stringify(detail.args), 300)}`;
+                // As JSON, every string quoted; line separators, which JSON leaves as they are, escaped.
+                const json = JSON.stringify(detail.args)?.replace(
+                  /[\u2028\u2029]/g,
+                  (c) => `\\u${c.charCodeAt(0).toString(16)}`,
+                );
+                const called = json === undefined ? undefined : `with ${cut(json, 300)}`;
                 const outcome = detail.error ?? detail.said ?? called;
                 return { status: step.status, tool: detail.tool, ...(outcome ? { outcome } : {}) };
               }),
