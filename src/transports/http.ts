@@ -329,8 +329,11 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         });
       }
       await serveThrough(entry.transport, req, res);
-      // A DELETE the transport took closed the session here: it ends for the other replicas too.
-      if (req.method === "DELETE" && !open.has(id)) await shared?.close(id).catch(storeFailed(`ending session ${id}`));
+      // A DELETE the transport took closed this copy of the session: it ends for the other replicas
+      // too, even when a request that came meanwhile has already taken the session up again here.
+      if (req.method === "DELETE" && open.get(id) !== entry) {
+        await shared?.close(id).catch(storeFailed(`ending session ${id}`));
+      }
       return;
     }
     if (req.method === "POST" && !req.is("application/json")) {
