@@ -679,6 +679,26 @@ describe("a run a stopped server left", () => {
     }
   });
 
+  test("a notification stopped while notify_send itself waits out Telegram's 429 is sent at the next start, once", async () => {
+    const sent = telegram.delivered.length;
+    const asked = telegram.requests.length;
+    // Five seconds fit in a call: notify_send waits them out itself.
+    const first = await serve([PAID]);
+    telegram.queue.push(tooManyRequests(5));
+    const event = await pay(first, String(O.pendingStockManaged));
+    await expect.poll(() => telegram.requests.length).toBe(asked + 1);
+    await first.close();
+    expect((await runsOf(event.id, false))[0]?.steps.map((step) => step.status)).toEqual(["done", "refused"]);
+    const second = await serve([PAID]);
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run?.steps.map((step) => step.status)).toEqual(["done", "done", "done"]);
+      expect(telegram.delivered.length - sent).toBe(1);
+    } finally {
+      await second.close();
+    }
+  });
+
   test("a refused step is not tried again by a process whose lease another waiter took meanwhile", async () => {
     const sent = telegram.delivered.length;
     // Telegram asks for longer than a call may take: the run, not the call, waits it out.

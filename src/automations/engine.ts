@@ -328,7 +328,11 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       try {
         return tool.render(await tool.run(input, call));
       } catch (err) {
-        if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
+        if (stopping.signal.aborted) {
+          // A call the upstream had refused, stopped while it waited for its next try, did not happen.
+          if (err instanceof UpstreamError && err.status === 429) await refused?.();
+          throw new Postponed("waiter is stopping");
+        }
         const wait =
           err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : firstDelayMs * 2 ** attempt;
         if (!passing(err, tool.annotations.idempotentHint) || clock.now() + wait - started > retryForMs) throw err;

@@ -74,7 +74,9 @@ export function telegramSender(api: Upstream, token: string, format: "text" | "m
         // At least a second: a retry_after of 0 must not turn into a burst.
         const wait = asked === undefined ? undefined : Math.max(1, asked);
         if (wait !== undefined && clock.now() + wait * 1000 < call.deadline) {
-          await sleep(wait * 1000, undefined, { signal: call.signal });
+          // Cut short (the call cancelled, waiter stopping), the call ends in the refusal: nothing was sent.
+          const waited = await sleep(wait * 1000, true, { signal: call.signal }).catch(() => false);
+          if (!waited) api.read(sent, response);
           continue;
         }
         api.read(sent, response);
