@@ -74,10 +74,22 @@ function rpcError(res: Response, status: number, code: number, message: string):
   res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id: null });
 }
 
-/** Answers an Express request through the SDK's web-standard transport, as the SDK's Node transport does. */
-async function serveThrough(transport: WebStandardStreamableHTTPServerTransport, req: Request, res: Response) {
+/**
+ * Answers an Express request through the SDK's web-standard transport, as the SDK's Node
+ * transport does; `before` sees the transport's answer before the client does.
+ */
+async function serveThrough(
+  transport: WebStandardStreamableHTTPServerTransport,
+  req: Request,
+  res: Response,
+  before?: (answer: globalThis.Response) => Promise<void>,
+) {
   const listener = getRequestListener(
-    (webRequest) => transport.handleRequest(webRequest, { authInfo: req.auth, parsedBody: req.body }),
+    async (webRequest) => {
+      const answer = await transport.handleRequest(webRequest, { authInfo: req.auth, parsedBody: req.body });
+      await before?.(answer);
+      return answer;
+    },
     { overrideGlobalObjects: false },
   );
   await listener(req, res);
@@ -328,12 +340,15 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
           listening.lastSeen = clock.now();
         });
       }
-      await serveThrough(entry.transport, req, res);
-      // A DELETE the transport took closed this copy of the session: it ends for the other replicas
-      // too, even when a request that came meanwhile has already taken the session up again here.
-      if (req.method === "DELETE" && open.get(id) !== entry) {
-        await shared?.close(id).catch(storeFailed(`ending session ${id}`));
-      }
+      // A DELETE the transport took ends the session for the other replicas too, before its client
+      // hears so: its next request, to any replica, finds it ended.
+      const ending =
+        req.method === "DELETE" && shared
+          ? async (answer: globalThis.Response) => {
+              if (answer.ok) await shared.close(id).catch(storeFailed(`ending session ${id}`));
+            }
+          : undefined;
+      await serveThrough(entry.transport, req, res, ending);
       return;
     }
     if (req.method === "POST" && !req.is("application/json")) {
