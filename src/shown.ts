@@ -18,9 +18,12 @@ export function cut(text: string, max: number): string {
   return text.length > max ? `${firstCharacters(text, max - 1)}…` : text;
 }
 
-/** `text` as one line of at most `max` characters, its runs of whitespace made single spaces. */
+/**
+ * `text` as one line of at most `max` characters, its runs of whitespace and control characters
+ * (NEL among them, which is no whitespace to JavaScript yet breaks a line on screen) made single spaces.
+ */
 export function oneLine(text: string, max = 200): string {
-  return cut(text.replace(/\s+/g, " ").trim(), max);
+  return cut(text.replace(/[\s\p{Cc}]+/gu, " ").trim(), max);
 }
 
 /** A value from outside as a JSON string literal: it can neither end the quote nor start a line. */

@@ -8,7 +8,7 @@ import { ConfigError, ToolError, UpstreamError } from "../errors.js";
 import { matchesFilter } from "../events/filter.js";
 import type { EventStore, RunRecord, StoredEvent } from "../events/store.js";
 import type { Log } from "../log.js";
-import { cut } from "../shown.js";
+import { cut, oneLine } from "../shown.js";
 import { clock } from "../time.js";
 import type { Tool, ToolCall } from "../toolset.js";
 import { type Automation, type Condition, isPathArgument, type Step, toolOf } from "./rules.js";
@@ -68,7 +68,7 @@ function render(template: string, view: View, quoted: boolean): string {
       escape: (value: unknown) => {
         const text = typeof value === "string" ? value : JSON.stringify(value);
         // A number cannot carry a stranger's words; anything else from the event, an object too, can.
-        if (quoted && typeof value !== "number") return `“${cut(withinQuotes(text), MAX_INSERTED)}”`;
+        if (quoted && typeof value !== "number") return `“${withinQuotes(text)}”`;
         return cut(text, MAX_INSERTED);
       },
     },
@@ -76,16 +76,13 @@ function render(template: string, view: View, quoted: boolean): string {
 }
 
 /**
- * A stranger's text made fit to stand between “ and ”: on one line, its own double quotes of
- * every look made straight so none can end the quote early, and without the invisible format
+ * A stranger's text made fit to stand between “ and ”: on one short line, its own double quotes
+ * of every look made straight so none can end the quote early, and without the invisible format
  * characters (text-direction controls among them) that change how text is shown. Otherwise a
  * payload could close the quote and go on in lines that read as waiter's.
  */
 function withinQuotes(text: string): string {
-  return text
-    .replace(/\p{Cf}/gu, "")
-    .replace(/[“”„‟〝〞〟＂″‶❝❞ʺ˝״]/g, '"')
-    .replace(/[\s\p{Cc}]+/gu, " ");
+  return oneLine(text.replace(/\p{Cf}/gu, "").replace(/[“”„‟〝〞〟＂″‶❝❞ʺ˝״]/g, '"'), MAX_INSERTED);
 }
 
 /** A step's arguments as the tool is to be called with them. */

@@ -86,7 +86,6 @@ export function registerEventResources(
           `No stored event ${quote(String(variables.id))}: it never arrived here, or retention dropped it; ${RECENT_URI} lists the stored ones.`,
         );
       }
-
       return {
         contents: [
           {

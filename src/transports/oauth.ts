@@ -131,9 +131,8 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
       if (scopes.length === 0) {
         throw new InvalidTokenError(`The access token carries neither ${OAUTH_SCOPES.join(" nor ")}`);
       }
-      // The client app and the user it acts for: sessions and rate limits are each user's own,
-      // also when many users come through one connector.
-      // Each part escaped, so that no client and user can pass for another pair.
+      // The client app and the user it acts for, each escaped so that no pair passes for another:
+      // sessions and rate limits are each user's own, also when many come through one connector.
       const part = (value: unknown) => (value === undefined ? "" : encodeURIComponent(String(value)));
       return {
         token,
