@@ -687,6 +687,9 @@ describe("a run a stopped server left", () => {
     telegram.queue.push(tooManyRequests(5));
     const event = await pay(first, String(O.pendingStockManaged));
     await expect.poll(() => telegram.requests.length).toBe(asked + 1);
+    // The 429 reaches notify_send at once on loopback; a stop before that would cut the request
+    // itself, which may have been sent. Half a second is far inside the five it then waits.
+    await new Promise((resolve) => setTimeout(resolve, 500));
     await first.close();
     expect((await runsOf(event.id, false))[0]?.steps.map((step) => step.status)).toEqual(["done", "refused"]);
     const second = await serve([PAID]);
