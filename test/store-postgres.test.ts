@@ -20,30 +20,23 @@ import { postgresAvailable, postgresRequired, type RunningPostgres, startPostgre
 import { addMany, event, eventStoreContract, LOOSE, PAGE_FILTERS, stored } from "./store-contract.js";
 
 let server: RunningPostgres;
+/** The tests' own connection, as the server's superuser; the pool connects again after an outage. */
+let admin: pg.Pool;
 const stores: EventStore[] = [];
 let schemas = 0;
 
 /** A URL whose connections work in a schema of their own: every test starts from an empty store. */
 async function freshSchema(prefix = "t"): Promise<string> {
   const name = `${prefix}${++schemas}`;
-  const admin = new pg.Client(server.url);
-  await admin.connect();
   await admin.query(`CREATE SCHEMA ${name}`);
-  await admin.end();
   return `${server.url}?options=${encodeURIComponent(`-c search_path=${name}`)}`;
 }
 
 /** Ends every store's listening connection, as a network blip would. */
 async function cutListening(): Promise<void> {
-  const admin = new pg.Client(server.url);
-  await admin.connect();
-  try {
-    await admin.query(
-      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'waiter' AND query LIKE 'LISTEN%'",
-    );
-  } finally {
-    await admin.end();
-  }
+  await admin.query(
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'waiter' AND query LIKE 'LISTEN%'",
+  );
 }
 
 /** How many of waiter's connections wait for a lock, as `client` sees. */
@@ -74,8 +67,11 @@ function heard(store: EventStore, pick: (e: StoredEvent) => boolean = () => true
 describe.runIf(postgresAvailable || postgresRequired)("the event store on PostgreSQL", () => {
   beforeAll(async () => {
     server = await startPostgres();
+    admin = new pg.Pool({ connectionString: server.url, max: 1 });
+    admin.on("error", () => {});
   }, 30_000);
   afterAll(async () => {
+    await admin?.end();
     await server?.stop();
   });
   beforeEach(() => setClock("2026-12-31T23:30:00Z"));
@@ -336,16 +332,16 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await store.add(event());
       const withPassword = new URL(tls);
       withPassword.password = encodeURIComponent("db pass/01:23@x%");
-      const admin = new pg.Client(withPassword.href);
-      await admin.connect();
+      const db = new pg.Client(withPassword.href);
+      await db.connect();
       try {
-        const { rows } = await admin.query<{ ssl: boolean }>(
+        const { rows } = await db.query<{ ssl: boolean }>(
           "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'waiter'",
         );
         expect(rows.length).toBeGreaterThan(0);
         expect(rows.every((r) => r.ssl)).toBe(true);
       } finally {
-        await admin.end();
+        await db.end();
       }
       await expect(
         PostgresEventStore.open({
@@ -402,6 +398,19 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
   });
 
+  test("a replica holds one listening connection and at most 10 for its queries", async () => {
+    const connections = async () =>
+      (
+        await admin.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'waiter'",
+        )
+      ).rows[0]?.n;
+    const store = await open(await freshSchema());
+    expect(await connections()).toBe(2);
+    await Promise.all(Array.from({ length: 30 }, () => store.list({}, { limit: 5 })));
+    expect(await connections()).toBe(11);
+  });
+
   describe("the schema", () => {
     test("replicas starting at once set it up once", async () => {
       const url = await freshSchema();
@@ -433,15 +442,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const url = await freshSchema();
       const schema = /search_path=(\w+)/.exec(decodeURIComponent(url))?.[1] as string;
       const stored = await addMany(await open(url), 2);
-      const admin = new pg.Client(server.url);
-      await admin.connect();
-      try {
-        await admin.query(`CREATE ROLE ${schema}_writer LOGIN`);
-        await admin.query(`GRANT USAGE, CREATE ON SCHEMA ${schema} TO ${schema}_writer`);
-        await admin.query(`GRANT ALL ON ALL TABLES IN SCHEMA ${schema} TO ${schema}_writer`);
-      } finally {
-        await admin.end();
-      }
+      await admin.query(`CREATE ROLE ${schema}_writer LOGIN`);
+      await admin.query(`GRANT USAGE, CREATE ON SCHEMA ${schema} TO ${schema}_writer`);
+      await admin.query(`GRANT ALL ON ALL TABLES IN SCHEMA ${schema} TO ${schema}_writer`);
       const limited = new URL(url);
       limited.username = `${schema}_writer`;
       const store = await open(limited.href);
@@ -451,37 +454,37 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     test("a page of events is read by index, never by walking every acknowledged event or a whole source", async () => {
       const url = await freshSchema();
       await open(url);
-      const admin = new pg.Client(url);
-      await admin.connect();
+      const db = new pg.Client(url);
+      await db.connect();
       try {
         // 20,000 events, one in a hundred from erp, all but the last five acknowledged.
-        await admin.query(
+        await db.query(
           `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size, acked_at)
            SELECT 'e' || g, CASE WHEN g % 100 = 0 THEN 'erp' ELSE 'shop' END, 'order.paid', 'none', 'd' || g, g, '{}',
                   '\\x7b7d', true, 2, CASE WHEN g <= 19995 THEN g END
            FROM generate_series(1, 20000) AS g`,
         );
-        await admin.query("ANALYZE events");
+        await db.query("ANALYZE events");
         for (const filter of PAGE_FILTERS) {
           const [sql, params] = pageQuery(filter, { limit: 20 });
-          const { rows } = await admin.query<{ "QUERY PLAN": string }>(`EXPLAIN ${sql}`, params);
+          const { rows } = await db.query<{ "QUERY PLAN": string }>(`EXPLAIN ${sql}`, params);
           const plan = rows.map((row) => row["QUERY PLAN"]).join("\n");
           const index = filter.unackedOnly ? "events_unacked" : filter.source ? "events_by_source" : "events_pkey";
           expect(plan, JSON.stringify(filter)).toMatch(new RegExp(`Index Scan (Backward )?using ${index} `));
           expect(plan, JSON.stringify(filter)).not.toMatch(/Seq Scan/);
         }
       } finally {
-        await admin.end();
+        await db.end();
       }
     });
 
     test("a database a newer waiter set up is refused, not changed", async () => {
       const url = await freshSchema();
       await open(url);
-      const admin = new pg.Client(url);
-      await admin.connect();
-      await admin.query("UPDATE waiter_schema SET version = $1", [MIGRATIONS.length + 1]);
-      await admin.end();
+      const db = new pg.Client(url);
+      await db.connect();
+      await db.query("UPDATE waiter_schema SET version = $1", [MIGRATIONS.length + 1]);
+      await db.end();
       await expect(open(url)).rejects.toThrow(/set up by a newer waiter/);
     });
   });

@@ -143,27 +143,35 @@ export class PostgresEventStore implements EventStore {
       application_name: "waiter",
       types,
     };
-    const client = new pg.Client(config);
+    const pool = new pg.Pool({ ...config, max: 10, idleTimeoutMillis: 30_000 });
     let schema: string;
     try {
-      await client.connect();
-      await migrate(client);
-      schema =
-        (await client.query<{ schema: string }>("SELECT current_schema() AS schema")).rows[0]?.schema ?? "public";
-    } finally {
-      await client.end().catch(() => {});
+      // The connection that brings the schema up to date stays in the pool for the store's own queries.
+      const client = await pool.connect();
+      try {
+        await migrate(client);
+        schema =
+          (await client.query<{ schema: string }>("SELECT current_schema() AS schema")).rows[0]?.schema ?? "public";
+        client.release();
+      } catch (err) {
+        client.release(true);
+        throw err;
+      }
+    } catch (err) {
+      await pool.end().catch(() => {});
+      throw err;
     }
     // A channel name is at most 63 bytes, and a schema's name may be as long.
     const channel = `waiter_events_${createHash("sha256").update(schema).digest("hex").slice(0, 16)}`;
-    const store = new PostgresEventStore(config, options.retention, channel);
+    const store = new PostgresEventStore(pool, options.retention, channel, config);
     await store.#watch.start(await store.latestSeq());
     // The age limit holds while no webhook arrives too: at opening, then on the timer.
     store.#expireUnattended();
     return store;
   }
 
-  private constructor(config: pg.ClientConfig, retention: Retention, channel: string) {
-    this.#pool = new pg.Pool({ ...config, max: 10, idleTimeoutMillis: 30_000 });
+  private constructor(pool: pg.Pool, retention: Retention, channel: string, config: pg.ClientConfig) {
+    this.#pool = pool;
     // An idle connection the server closed: the pool drops it and connects anew when asked.
     this.#pool.on("error", (err) => warn("an idle connection to the event store's database failed", err));
     this.#retention = retention;
