@@ -254,6 +254,31 @@ describe("WooCommerce", () => {
     expect(first.kind === "accept" && second.kind === "accept" && first.id !== second.id).toBe(true);
   });
 
+  test("deletions, which carry only the resource's id, are told apart by webhook, topic and WooCommerce's delivery id", () => {
+    const deleted = JSON.stringify({ id: 42 });
+    const deletion = (webhook: string, topic: string, deliveryId: string) =>
+      verify(
+        delivery(
+          {
+            "x-wc-webhook-signature": base64Hmac("wc-secret", deleted),
+            "x-wc-webhook-id": webhook,
+            "x-wc-webhook-topic": topic,
+            "x-wc-webhook-delivery-id": deliveryId,
+          },
+          deleted,
+        ),
+      );
+    const ids = [
+      deletion("12", "customer.deleted", "a1"),
+      deletion("13", "product.deleted", "b1"),
+      // The same product deleted again after it was restored, a minute later.
+      deletion("13", "product.deleted", "b2"),
+    ].map((verdict) => (verdict.kind === "accept" ? verdict.id : verdict.kind));
+    expect(new Set(ids).size).toBe(3);
+    // A delivery the sender's HTTP client repeats carries the same headers: one event.
+    expect(deletion("13", "product.deleted", "b2")).toEqual({ kind: "accept", id: ids[2], type: "product.deleted" });
+  });
+
   test("a garbage signature is rejected", () => {
     expect(verify(delivery({ ...headers, "x-wc-webhook-signature": "@@@not base64@@@" }, body))).toMatchObject({
       kind: "reject",

@@ -4,6 +4,8 @@ import { bodyDigest, type Delivery, header, hmac, jsonBody, reject, sameSignatur
  * WooCommerce: `X-WC-Webhook-Signature`, base64 HMAC-SHA256 of the body. It sends no stable
  * delivery id, so a delivery is the webhook, the resource and the resource's date_modified, and
  * the body's digest: two updates within date_modified's one second are still two events.
+ * WooCommerce never sends a delivery again by itself, so telling events apart matters more than
+ * catching repeats.
  * The unsigned ping it posts when a webhook is created (`webhook_id=N`) must get 200.
  * WooCommerce keys the HMAC with its stored secret after wp_specialchars_decode(secret,
  * ENT_QUOTES), so a secret copied as stored (`&amp;`) verifies as well as one copied decoded.
@@ -20,12 +22,15 @@ export function woocommerce(secret: string) {
     if (!keys.some((key) => sameSignature(signature, hmac(key, body), "base64"))) return reject("signature mismatch");
     const resource = jsonBody(body);
     const webhook = header(headers, "x-wc-webhook-id");
+    const topic = header(headers, "x-wc-webhook-topic") ?? "unknown";
     const modified = resource?.date_modified_gmt ?? resource?.date_modified;
     const id =
       webhook && resource?.id !== undefined && typeof modified === "string"
         ? `${webhook}:${resource.id}:${modified}:${bodyDigest(body).slice(-16)}`
-        : bodyDigest(body);
-    return { kind: "accept", id, type: header(headers, "x-wc-webhook-topic") ?? "unknown" };
+        : // A deletion carries only `{"id":N}`: the webhook, its topic and WooCommerce's delivery id (a hash of
+          // the webhook and the second it was sent) tell apart what the body alone does not.
+          `${webhook ?? ""}:${topic}:${header(headers, "x-wc-webhook-delivery-id") ?? ""}:${bodyDigest(body)}`;
+    return { kind: "accept", id, type: topic };
   };
 }
 
