@@ -165,7 +165,10 @@ export async function startApp(
       const served = allow ? tools.filter(allow) : tools;
       const server = createServer(served, config, log, instructionsFor(known, served));
       const subscribed = new Set(subscriptions);
-      const stopResources = store && resources?.registerEventResources(server, store, log, subscribed);
+      // The resources show what events_list and events_get do: a session without those tools has none.
+      const readsEvents = ["events_list", "events_get"].every((name) => served.some((tool) => tool.name === name));
+      const stopResources =
+        store && readsEvents ? resources?.registerEventResources(server, store, log, subscribed) : undefined;
       registerPrompts(
         server,
         served,

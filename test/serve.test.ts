@@ -698,6 +698,20 @@ describe("bearer tokens", () => {
         "currency_history",
         "currency_list",
       ]);
+      // Nor do the event resources show a token narrowed to other toolsets what events_get would.
+      const added = await served.app.store?.add({
+        source: "erp",
+        type: "payment.paid",
+        scheme: "hmac-sha256",
+        dedupeId: "narrowed-1",
+        headers: {},
+        body: Buffer.from('{"email":"buyer@example.com"}'),
+        receivedAt: clock.now(),
+      });
+      const rates = await connect(served.url, `rates-${VIEW}`);
+      expect(rates.getServerCapabilities()?.resources).toBeUndefined();
+      await expect(rates.readResource({ uri: `events://event/${added?.id}` })).rejects.toThrow(/-32601/);
+      expect((await (await connect(served.url, VIEW)).listResources()).resources.length).toBeGreaterThan(0);
       const opened = await initializeAt(served.url, { authorization: `Bearer ${VIEW}` });
       const session = opened.headers["mcp-session-id"] as string;
       await opened.body.dump();
