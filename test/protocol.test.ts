@@ -2,7 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PassThrough } from "node:stream";
+import { PassThrough, Writable } from "node:stream";
 import type { CallToolResult, LoggingMessageNotification } from "@modelcontextprotocol/sdk/types.js";
 import {
   LoggingMessageNotificationSchema,
@@ -163,6 +163,51 @@ describe("oversized input", () => {
     );
     for (const line of written.split("\n").filter(Boolean)) expect(JSON.parse(line).jsonrpc).toBe("2.0");
     expect(written).not.toMatch(/"id":2/);
+  });
+
+  test("a client that goes away while it hears waiter's log: waiter stops as when stdin closes", async () => {
+    for (const leaving of ["closes stdin", "closes its end of stdout"]) {
+      const { app, log, stderr } = await startApp({ ...upstreams, WAITER_LOG_LEVEL: "debug" });
+      const session = app.session(log);
+      const stdin = new PassThrough();
+      let gone = false;
+      let written = "";
+      const stdout = new Writable({
+        write(chunk, _encoding, done) {
+          if (gone) return done(Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
+          written += chunk;
+          done();
+        },
+      });
+      const exited = new Promise<number>((resolve) => {
+        void serveStdio(
+          session.server,
+          log,
+          async (status) => {
+            await session.close();
+            await app.close();
+            resolve(status);
+          },
+          { stdin, stdout },
+        );
+      });
+      const send = (message: object) => stdin.write(`${JSON.stringify(message)}\n`);
+      send({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+      });
+      await expect.poll(() => written).toMatch(/"id":1/);
+      send({ jsonrpc: "2.0", method: "notifications/initialized" });
+      send({ jsonrpc: "2.0", id: 2, method: "logging/setLevel", params: { level: "debug" } });
+      await expect.poll(() => written).toMatch(/"id":2/);
+      gone = true;
+      if (leaving === "closes stdin") stdin.end();
+      else send({ jsonrpc: "2.0", id: 3, method: "tools/list" });
+      expect(await exited, leaving).toBe(0);
+      expect(stderr(), leaving).toMatch(/stopping: (stdin closed|stdout cannot be written \(EPIPE\))/);
+    }
   });
 
   test("a 1 MB argument comes back as a short prefix, and stderr stays short", async () => {

@@ -27,8 +27,9 @@ export async function serveStdio(
   const stop = async (why: string, status = 0) => {
     if (closing) return;
     closing = true;
-    log.debug(`stopping: ${why}`);
+    // The client may be gone: its log lines stop before the last one is written.
     log.attachClient(undefined);
+    log.debug(`stopping: ${why}`);
     await server.close().catch(() => {});
     await onClose(status);
   };
@@ -54,6 +55,11 @@ export async function serveStdio(
     void stop(why, 1);
   };
   stdin.on("end", () => void stop("stdin closed"));
+  // A client that closed its end of stdout (EPIPE) has gone as surely as one that closed stdin.
+  stdout.on(
+    "error",
+    (error: NodeJS.ErrnoException) => void stop(`stdout cannot be written (${error.code ?? error.message})`),
+  );
   await server.connect(transport);
   return stop;
 }
