@@ -52,12 +52,13 @@ export async function startWaiter(
     listener?: boolean;
     allow?: (tool: { name: string }) => boolean;
   } = {},
-): Promise<Session & { listenerUrl: string | undefined }> {
+): Promise<Session & { listenerUrl: string | undefined; store: App["store"] }> {
   const { app, log, stderr } = await startApp(env, options);
   const session = app.session(log, options.allow);
   const client = await connect(session);
   return {
     listenerUrl: app.listener?.url,
+    store: app.store,
     client,
     stderr,
     call: async (name, args = {}) => (await client.callTool({ name, arguments: args })) as CallToolResult,

@@ -13,6 +13,7 @@ import Stripe from "stripe";
 import { Agent, getGlobalDispatcher, request, setGlobalDispatcher } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ConfigError } from "../src/errors.js";
+import { clock } from "../src/time.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort, json, startFake } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
@@ -685,6 +686,25 @@ describe("embedded in the stdio server", () => {
       argument: { name: "id", value: posted.body.id.slice(0, 20) },
     });
     expect(completion.completion.values).toContain(posted.body.id);
+    expect(completion.completion.hasMore).toBe(false);
+    for (let n = 0; n < 100; n++) {
+      await session.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: `many-${n}`,
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+    }
+    // The newest hundred, and word that there are more.
+    const all = await session.client.complete({
+      ref: { type: "ref/resource", uri: "events://event/{id}" },
+      argument: { name: "id", value: "" },
+    });
+    expect(all.completion.values).toHaveLength(100);
+    expect(all.completion.hasMore).toBe(true);
   });
 
   test("an unsigned source is warned about at every start", async () => {

@@ -71,7 +71,8 @@ export function registerEventResources(
           mimeType: "application/json",
         })),
       }),
-      complete: { id: async (value) => store.recentIds(value, 20) },
+      // One more than the SDK's 100 values, so that its `hasMore` says when there are more.
+      complete: { id: async (value) => store.recentIds(value, 101) },
     }),
     {
       title: "Webhook event",
