@@ -112,7 +112,7 @@ test("the config files shown load, with the secrets they name in the environment
     const tokens = (json.http?.tokens ?? []) as { secretEnv: string }[];
     const channels = Object.values(json.notify?.channels ?? {}) as { botTokenEnv?: string; passwordEnv?: string }[];
     const env = Object.fromEntries([
-      ...sources.flatMap((s) => (s.secretEnv ? [[s.secretEnv, "whsec_c2VjcmV0"]] : [])),
+      ...sources.flatMap((s) => (s.secretEnv ? [[s.secretEnv, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]] : [])),
       ...tokens.map((t) => [t.secretEnv, "0123456789abcdef".repeat(4)]),
       ...channels.flatMap((c) => [c.botTokenEnv, c.passwordEnv].filter(Boolean).map((name) => [name, "secret"])),
     ]);

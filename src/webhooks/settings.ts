@@ -12,6 +12,7 @@ import {
   secretFromEnv,
   upstreamUrl,
 } from "../settings.js";
+import { standardWebhooksKey } from "./verifiers/standard-webhooks.js";
 
 export const SCHEMES = [
   "standard-webhooks",
@@ -206,6 +207,11 @@ export function resolveWebhooks(
       holds: `the ${source.scheme} signing secret`,
       example: `${source.name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET`,
     });
+    if (source.scheme === "standard-webhooks" && !standardWebhooksKey(secret)) {
+      throw new ConfigError(
+        `webhook source ${source.name}: ${source.secretEnv} must hold the secret as the sender shows it, whsec_ and base64 of at least 16 bytes; what it holds would make a key too short to keep strangers out`,
+      );
+    }
     return { ...source, secret };
   });
   return { ...values, sources };

@@ -192,6 +192,28 @@ describe("bad settings are refused by name", () => {
     });
   });
 
+  test("a Standard Webhooks secret that is not base64 of at least 16 bytes is refused: it would make a key anyone could sign with", () => {
+    const standard = (secret: string) => () =>
+      load({
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ hooks: { scheme: "standard-webhooks", secretEnv: "HOOKS_SECRET" } }),
+        HOOKS_SECRET: secret,
+      });
+    for (const secret of [
+      "whsec_",
+      "whsec_a",
+      "whsec_!!!!",
+      "whsec_c2hvcnQ=",
+      "whsec_MfKQ9r8GKYqrTwjUPD8I LPZIo2LaLaSw",
+    ]) {
+      expect(standard(secret), secret).toThrow(
+        new ConfigError(
+          "webhook source hooks: HOOKS_SECRET must hold the secret as the sender shows it, whsec_ and base64 of at least 16 bytes; what it holds would make a key too short to keep strangers out",
+        ),
+      );
+    }
+    expect(standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")).not.toThrow();
+  });
+
   test("retention that could not keep one webhook is refused", () => {
     expect(() => load({ WAITER_WEBHOOKS_RETENTION: '{"maxBytes": 1000}' })).toThrow(
       /WAITER_WEBHOOKS_RETENTION: maxBytes \(1000\) is below webhooks.maxBodyBytes \(1048576\)/,

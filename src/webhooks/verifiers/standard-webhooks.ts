@@ -15,7 +15,8 @@ import {
  * space-separated list of `v1,<base64>`, any of which may match.
  */
 export function standardWebhooks(secret: string) {
-  const key = Buffer.from(secret.replace(/^whsec_/, ""), "base64");
+  const key = standardWebhooksKey(secret);
+  if (!key) throw new Error("not a Standard Webhooks secret");
   return ({ headers, body, now }: Delivery): Verdict => {
     const id = header(headers, "webhook-id") ?? header(headers, "svix-id");
     const timestamp = header(headers, "webhook-timestamp") ?? header(headers, "svix-timestamp");
@@ -31,4 +32,16 @@ export function standardWebhooks(secret: string) {
     if (!match) return reject("signature mismatch");
     return { kind: "accept", id, type: payloadType(body) ?? "unknown" };
   };
+}
+
+/**
+ * The HMAC key a Standard Webhooks secret (`whsec_` + base64) stands for, or undefined when it is
+ * not base64 of at least 16 bytes: Buffer.from skips what is not base64, so a mistyped secret
+ * would make a short key (`whsec_` alone an empty one) that anyone could sign with.
+ */
+export function standardWebhooksKey(secret: string): Buffer | undefined {
+  const encoded = secret.replace(/^whsec_/, "");
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return undefined;
+  const key = Buffer.from(encoded, "base64");
+  return key.length >= 16 ? key : undefined;
 }
