@@ -239,6 +239,28 @@ describe("bodies", () => {
     expect(await rejected("body too large")).toBe(2);
   });
 
+  test("Expect: 100-continue gets 100 for a body within the limit and 413 at once for one over it", async () => {
+    const { port, store } = await start();
+    const host = `127.0.0.1:${port}`;
+    const tooLarge = await probe(port);
+    tooLarge.socket.write(
+      `POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    await expect.poll(() => statusOf(tooLarge), { timeout: 1000 }).toBe("413");
+    expect(tooLarge.received()).not.toMatch(/100 Continue/);
+
+    const { body, headers } = signed();
+    const fits = await probe(port);
+    const head = Object.entries({ ...headers, "content-length": String(Buffer.byteLength(body)) })
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("");
+    fits.socket.write(`POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nExpect: 100-continue\r\n${head}\r\n`);
+    await expect.poll(() => fits.received(), { timeout: 1000 }).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\n/);
+    fits.socket.write(body);
+    await expect.poll(() => fits.received(), { timeout: 1000 }).toMatch(/HTTP\/1\.1 200 OK/);
+    expect((await store.stats()).events).toBe(1);
+  });
+
   test("an encoded body is refused with 415, never inflated before the signature is checked", async () => {
     const { url, store, rejected } = await start();
     for (const [encoding, compress] of [
@@ -254,6 +276,7 @@ describe("bodies", () => {
         headers: { ...headers, "content-encoding": encoding },
       });
       expect(response.statusCode, encoding).toBe(415);
+      expect(response.headers["accept-encoding"]).toBe("identity");
       expect(((await response.body.json()) as { error: string }).error).toMatch(/Content-Encoding "\w+" refused/);
     }
     expect((await store.stats()).events).toBe(0);

@@ -256,6 +256,7 @@ export function listenerApp({
     }
     if (err.type === "encoding.unsupported") {
       if (entry) count(entry.source.name, "rejected:encoded body");
+      res.set("accept-encoding", "identity");
       refuse(
         req,
         res,
@@ -310,6 +311,12 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
     },
     app,
   );
+  // Node answers Expect: 100-continue by itself, inviting a body the listener is sure to refuse:
+  // a declared length over the limit gets its 413 instead, before the body is sent.
+  server.on("checkContinue", (req, res) => {
+    if (!(Number(req.headers["content-length"]) > webhooks.maxBodyBytes)) res.writeContinue();
+    server.emit("request", req, res);
+  });
   server.maxConnections = webhooks.maxConnections;
   const warn = throttled((message) => log.warning(message));
   server.on("drop", () => warn(`webhook listener at ${webhooks.maxConnections} connections: closing new ones`));
