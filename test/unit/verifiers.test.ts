@@ -210,7 +210,11 @@ describe("Shopify", () => {
         body,
       ),
     );
-    expect(verdict).toEqual({ kind: "accept", id: "98880550-7158-44d4-b7cd-2c97c8a091b5", type: "orders/paid" });
+    expect(verdict).toEqual({
+      kind: "accept",
+      id: "orders/paid:98880550-7158-44d4-b7cd-2c97c8a091b5",
+      type: "orders/paid",
+    });
   });
 
   test.each([
@@ -223,7 +227,7 @@ describe("Shopify", () => {
 
   test("falls back to the webhook id, and rejects a bad signature", () => {
     const headers = { "x-shopify-hmac-sha256": base64Hmac("shpss_secret", body), "x-shopify-webhook-id": "w-1" };
-    expect(verify(delivery(headers, body))).toMatchObject({ kind: "accept", id: "w-1" });
+    expect(verify(delivery(headers, body))).toMatchObject({ kind: "accept", id: "unknown:w-1" });
     expect(verify(delivery({ ...headers, "x-shopify-hmac-sha256": base64Hmac("other", body) }, body))).toMatchObject({
       kind: "reject",
     });

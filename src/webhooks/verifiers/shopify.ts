@@ -1,6 +1,10 @@
 import { type Delivery, header, hmac, reject, sameSignature, type Verdict } from "./common.js";
 
-/** Shopify: `X-Shopify-Hmac-Sha256`, base64 HMAC-SHA256 of the body; id from the event id header. */
+/**
+ * Shopify: `X-Shopify-Hmac-Sha256`, base64 HMAC-SHA256 of the body. The delivery is the topic and
+ * the event id: an event id names the merchant's action, which may bring deliveries on several
+ * topics (a product created and published at once), each an event of its own.
+ */
 export function shopify(secret: string) {
   return ({ headers, body }: Delivery): Verdict => {
     const signature = header(headers, "x-shopify-hmac-sha256");
@@ -8,6 +12,7 @@ export function shopify(secret: string) {
     if (!sameSignature(signature, hmac(secret, body), "base64")) return reject("signature mismatch");
     const id = header(headers, "x-shopify-event-id") ?? header(headers, "x-shopify-webhook-id");
     if (!id) return reject("missing X-Shopify-Event-Id header");
-    return { kind: "accept", id, type: header(headers, "x-shopify-topic") ?? "unknown" };
+    const type = header(headers, "x-shopify-topic") ?? "unknown";
+    return { kind: "accept", id: `${type}:${id}`, type };
   };
 }
