@@ -44,8 +44,8 @@ function kept(fields: Record<string, unknown>): Buffer {
  * secret it carries, so `merchant` and `secret` must match the configured ones, and then, unless
  * `confirm` is off, Comgate's API is asked for the payment (`GET /v2.0/payment/transId/{id}.json`,
  * Basic authentication with the merchant id and the secret): what is stored is what the API says,
- * and a notification whose status it contradicts is refused. An API that cannot be asked makes a
- * 503, and Comgate sends the notification again later.
+ * whatever status the notification claimed. An API that cannot be asked makes a 503, and Comgate
+ * sends the notification again later.
  */
 export function comgate(merchant: string, secret: string, api: Upstream | undefined) {
   return async ({ body }: Delivery): Promise<Verdict> => {
@@ -83,12 +83,11 @@ export function comgate(merchant: string, secret: string, api: Upstream | undefi
     }
     if (confirmed.code !== 0) return { kind: "unavailable", reason: `Comgate's API answered code ${confirmed.code}` };
     if (confirmed.transId !== transId || !confirmed.status) return reject("Comgate's API answered for another payment");
-    if (confirmed.status !== status) {
-      // A payment Comgate still shows as pending may only be late to show what it notified: later.
-      if (confirmed.status === "PENDING") {
-        return { kind: "unavailable", reason: "Comgate's API does not show the notified status yet" };
-      }
-      return reject("status contradicted by Comgate's API");
+    // A payment Comgate still shows as pending may only be late to show what it notified: later.
+    // Any other status the API shows instead is the payment's now (a notification sent again after
+    // the payment moved on): that is stored, and Comgate hears 200 and stops sending the old one.
+    if (confirmed.status !== status && confirmed.status === "PENDING") {
+      return { kind: "unavailable", reason: "Comgate's API does not show the notified status yet" };
     }
     return {
       kind: "accept",
