@@ -21,8 +21,18 @@ class StoreUnavailable extends Error {}
 /** What was asked cannot start; the message is one line that says why. */
 export class CannotStart extends Error {}
 
-function cannotListen({ host, port }: { host: string; port: number }, err: unknown): CannotStart {
-  return new CannotStart(`cannot listen on ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+/** `setting`: where the address comes from, for the advice. */
+function cannotListen({ host, port }: { host: string; port: number }, err: unknown, setting: string): CannotStart {
+  const code = (err as NodeJS.ErrnoException).code;
+  const advice =
+    code === "EADDRINUSE"
+      ? `another program (another waiter?) holds the port; stop it, or set ${setting} to another port`
+      : code === "EACCES"
+        ? `ports below 1024 need privileges; set ${setting} to a higher port`
+        : code === "EADDRNOTAVAIL"
+          ? `no network interface here has that address; set ${setting} to one this machine has`
+          : `check ${setting}`;
+  return new CannotStart(`cannot listen on ${host}:${port}: ${code ?? err}: ${advice}`);
 }
 
 /** Where the events are kept, for the log: the PostgreSQL server or the SQLite file. */
@@ -232,7 +242,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   } catch (err) {
     await store.close();
     await http.close();
-    throw cannotListen(webhooks.listen, err);
+    throw cannotListen(webhooks.listen, err, "webhooks.listen (WAITER_WEBHOOKS_LISTEN)");
   }
   // After the port is ours: a second waiter on this store stops at the port, before it could
   // take up the runs this one is doing.
@@ -305,7 +315,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   } catch (err) {
     await sessions.close();
     await app.close();
-    throw cannotListen(listen, err);
+    throw cannotListen(listen, err, "--listen (WAITER_LISTEN)");
   }
   const automations = await startAutomations?.();
   log.info(

@@ -1,4 +1,6 @@
 import { mkdtempSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -10,9 +12,12 @@ import {
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
-import { sessionOptions, startServe } from "../src/app.js";
+import { sessionOptions, startServe, startWebhooks } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
 import type { SessionLog } from "../src/events/store.js";
+import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
+import { toolsets } from "../src/toolsets.js";
 import { mcpSessions, ReplayBuffer } from "../src/transports/http.js";
 import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
@@ -662,6 +667,34 @@ describe("resumption", () => {
       await served.close();
     }
   });
+});
+
+test("an address another program holds stops waiter serve and waiter listen, saying which setting to change", async () => {
+  const holder = createServer();
+  await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+  const { port } = holder.address() as AddressInfo;
+  try {
+    const config = loadConfig(
+      {
+        env: {
+          WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
+          WAITER_LISTEN: `127.0.0.1:${port}`,
+          WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+          ERP_SECRET,
+        },
+      },
+      toolsets(),
+    );
+    const quiet = new Log("error", () => {});
+    const taken = `cannot listen on 127.0.0.1:${port}: EADDRINUSE: another program (another waiter?) holds the port; stop it, or set`;
+    await expect(startServe(config, quiet)).rejects.toThrow(`${taken} --listen (WAITER_LISTEN) to another port`);
+    await expect(startWebhooks(config, quiet)).rejects.toThrow(
+      `${taken} webhooks.listen (WAITER_WEBHOOKS_LISTEN) to another port`,
+    );
+  } finally {
+    holder.close();
+  }
 });
 
 describe("bearer tokens", () => {
