@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 import { CONFIG_FILE_ENV, coreSettings, loadConfig } from "../src/config.js";
 import { toolsets } from "../src/toolsets.js";
+import { webhooksOf } from "../src/webhooks/settings.js";
 import { renderReadme, renderSettings, renderTools } from "./reference.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -137,4 +138,16 @@ test.runIf(hasSystemd)("the systemd unit shown passes systemd-analyze verify", (
     const verified = spawnSync("systemd-analyze", ["verify", file], { encoding: "utf8" });
     expect({ page, status: verified.status, stderr: verified.stderr }).toEqual({ page, status: 0, stderr: "" });
   }
+});
+
+test("docs/waiter.env.example, the replicas' environment in docs/compose.yml, loads", () => {
+  const env = Object.fromEntries(
+    readFileSync("docs/waiter.env.example", "utf8")
+      .split("\n")
+      .filter((line) => line && !line.startsWith("#"))
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+  );
+  const config = loadConfig({ env: { WAITER_DATA_DIR: "/nonexistent", ...env } }, toolsets());
+  expect(webhooksOf(config).sources.map((source) => source.name)).toEqual(["stripe"]);
+  expect(config.http.tokens.map((token) => token.name)).toEqual(["ops"]);
 });
