@@ -318,6 +318,37 @@ describe("broken upstreams fail clearly and in time", () => {
     expect(text(result)).toMatch(/unexpected format \(rates.USD/);
   });
 
+  test("an empty CNB fixing is a failure, not kept: the next call asks again", async () => {
+    setClock("2026-11-28T09:00:00Z"); // a Saturday: a kept answer would last until Monday
+    const session = await startCurrency();
+    try {
+      cnb.queue.push({ status: 200, headers: { "content-type": "application/json" }, body: '{"rates":[]}' });
+      const empty = await session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", source: "cnb" });
+      expect(empty.isError).toBe(true);
+      expect(text(empty)).toBe("the Czech National Bank answered an empty fixing; try again later.");
+      const before = cnb.count("/cnbapi/exrates/daily");
+      const again = await session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", source: "cnb" });
+      expect(again.structuredContent).toMatchObject({ date: "2026-11-27" });
+      expect(cnb.count("/cnbapi/exrates/daily") - before).toBe(1);
+    } finally {
+      await session.close();
+    }
+  });
+
+  test("an empty ECB table for a past date is a failure, not a month of zero rates", async () => {
+    frankfurter.queue.push({
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: '{"amount":1.0,"base":"EUR","date":"2020-01-10","rates":{}}',
+    });
+    const empty = await server.call("currency_rates", { date: "2020-01-10" });
+    expect(empty.isError).toBe(true);
+    expect(text(empty)).toMatch(/European Central Bank answered an empty fixing; try again later/);
+    const again = await server.call("currency_convert", { amount: 1, from: "EUR", to: "USD", date: "2020-01-10" });
+    expect(again.isError, text(again)).toBeFalsy();
+    expect(frankfurter.count("/v1/2020-01-10")).toBe(2);
+  });
+
   test("a 503 is retried and then answered", async () => {
     frankfurter.queue.push({ status: 503, headers: { "retry-after": "0" }, body: "" });
     const before = frankfurter.count("/v1/2020-03-06");

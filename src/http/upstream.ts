@@ -72,7 +72,8 @@ export class Upstream {
    * by the schema's transform. Anything else is the error that says what the upstream answered.
    * GETs are cached, checked, for `ttl` seconds or as long as the upstream's Cache-Control or
    * Expires says; a stale answer with an ETag or Last-Modified is revalidated (304 keeps it).
-   * One URL is always read with one schema.
+   * A schema's transform may throw (a ToolError) to refuse an answer that parses but says nothing
+   * usable: the call fails with it and nothing is kept. One URL is always read with one schema.
    */
   async json<S extends z.ZodType>(schema: S, path: string, options: RequestOptions, call: Call): Promise<z.output<S>> {
     if ((options.method ?? "GET") !== "GET") return this.read(schema, await this.send(path, options, call));

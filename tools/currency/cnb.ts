@@ -1,12 +1,13 @@
 import { z } from "zod";
-import { ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
-import type { Fixing, RateSource } from "./fixing.js";
+import { emptyFixing, type Fixing, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The CNB publishes after 14:30 Prague time on working days. */
 const PUBLICATION: Publication = { zone: "Europe/Prague", hour: 14, minute: 30 };
+
+const NAME = "the Czech National Bank";
 
 const row = z.object({
   validFor: z.string(),
@@ -18,11 +19,11 @@ const row = z.object({
 });
 const rows = z.object({ rates: z.array(row) });
 type Row = z.output<typeof row>;
-/** One day's rows, kept with the Fixing built from them: a cached call builds nothing. */
-const dailyRows = rows.transform(({ rates }) => ({
-  rates,
-  fixing: rates[0] ? toFixing(rates[0].validFor, rates) : undefined,
-}));
+/** One day's rows, kept with the Fixing built from them: a cached call builds nothing. None is a failure. */
+const dailyRows = rows.transform(({ rates }) => {
+  if (!rates[0]) throw emptyFixing(NAME);
+  return { rates, fixing: toFixing(rates[0].validFor, rates) };
+});
 
 function toFixing(date: string, day: Row[]): Fixing {
   return {
@@ -36,14 +37,12 @@ function toFixing(date: string, day: Row[]): Fixing {
 export function cnbSource(cnb: Upstream): RateSource {
   const source: RateSource = {
     id: "cnb",
-    name: "the Czech National Bank",
+    name: NAME,
     base: "CZK",
     earliest: "1991-01-01",
 
     async fixing(date, call) {
-      const { fixing } = await daily(date, call);
-      if (!fixing) throw new ToolError(`No fixing for ${date ?? "today"}: ${source.name} published none.`);
-      return fixing;
+      return (await daily(date, call)).fixing;
     },
 
     async series(start, end, _codes, call) {
@@ -72,7 +71,6 @@ export function cnbSource(cnb: Upstream): RateSource {
 
     async currencies(call: Call) {
       const { rates } = await daily(undefined, call);
-      if (rates.length === 0) throw new ToolError(`${source.name} answered with an empty fixing; try again later.`);
       return [
         { code: "CZK", name: "Czech koruna" },
         ...rates.map((r) => ({

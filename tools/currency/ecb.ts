@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
-import type { CurrencyName, Fixing, RateSource } from "./fixing.js";
+import { type CurrencyName, emptyFixing, type Fixing, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The ECB publishes around 16:00 CET on TARGET working days. */
@@ -11,10 +11,14 @@ const PUBLICATION: Publication = { zone: "Europe/Berlin", hour: 16, minute: 0 };
 const NAME = "the European Central Bank";
 const EARLIEST = "1999-01-04";
 
-/** One day's table, kept as the Fixing built from it: a cached call builds nothing. */
+/** One day's table, kept as the Fixing built from it: a cached call builds nothing. None is a failure. */
 const table = z
   .object({ base: z.string(), date: z.string(), rates: z.record(z.string(), z.number().positive()) })
-  .transform((body) => toFixing(body.date, body.base, body.rates));
+  .transform((body) => {
+    const fixing = toFixing(body.date, body.base, body.rates);
+    if (fixing.quotes.size === 0) throw emptyFixing(NAME);
+    return fixing;
+  });
 const series = z.object({
   base: z.string(),
   rates: z.record(z.string(), z.record(z.string(), z.number().positive())),

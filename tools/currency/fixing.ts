@@ -1,4 +1,4 @@
-import { ToolError } from "../../src/errors.js";
+import { ToolError, UpstreamError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
 
 /** One currency in a fixing: `units` of it are worth `value` of the fixing's base currency. */
@@ -33,6 +33,14 @@ export interface RateSource {
   /** Every fixing published from `start` to `end`, oldest first; `codes` are the currencies needed. */
   series(start: string, end: string, codes: string[], call: Call): Promise<Fixing[]>;
   currencies(call: Call): Promise<CurrencyName[]>;
+}
+
+/**
+ * What a source's reader throws for an answer without a single rate: an upstream failure, so the
+ * answer is never kept as a fixing (the cache keeps only what the reader accepts).
+ */
+export function emptyFixing(name: string): UpstreamError {
+  return new UpstreamError(`${name} answered an empty fixing; try again later.`);
 }
 
 /**
