@@ -456,6 +456,31 @@ describe("the latest fixing follows each source's publication time", () => {
     }
   });
 
+  test("a publication late past its window is asked for again within minutes, not after the weekend", async () => {
+    let late = true;
+    frankfurter.intercept = (request) =>
+      late && request.path === "/v1/latest"
+        ? {
+            status: 200,
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ amount: 1, base: "EUR", date: "2026-11-26", rates: ecbTable("2026-11-26") }),
+          }
+        : undefined;
+    setClock("2026-11-27T16:35:00Z"); // a Friday, 17:35 in Frankfurt: Thursday's is still the latest there
+    const session = await startCurrency();
+    try {
+      const stale = await session.call("currency_rates", { symbols: ["USD"] });
+      expect(stale.structuredContent).toMatchObject({ date: "2026-11-26" });
+      late = false;
+      setClock("2026-11-27T16:41:00Z");
+      const after = await session.call("currency_rates", { symbols: ["USD"] });
+      expect(after.structuredContent).toMatchObject({ date: "2026-11-27" });
+    } finally {
+      frankfurter.intercept = undefined;
+      await session.close();
+    }
+  });
+
   test("a latest fixing cached before a publication is asked again once it is due", async () => {
     setClock("2026-11-27T13:29:30Z");
     const session = await startCurrency();

@@ -9,7 +9,8 @@ import type { Call, ErrorMapper, HttpClientOptions, HttpResponse, Outgoing } fro
 
 type Query = Record<string, string | number | boolean | undefined>;
 
-export interface RequestOptions {
+/** `T`: what the answer is read into, for a `ttl` that depends on it. */
+export interface RequestOptions<T = unknown> {
   method?: Dispatcher.HttpMethod;
   query?: Query;
   headers?: Record<string, string>;
@@ -17,9 +18,10 @@ export interface RequestOptions {
   /**
    * Seconds a successful JSON answer to a GET stays fresh in the cache, replacing what the
    * upstream's Cache-Control says: a toolset may know better (a published fixing never changes).
-   * A function is asked only when an answer is kept, so a costly one is not paid on every hit.
+   * A function is asked, with the answer as read, only when an answer is kept, so a costly one is
+   * not paid on every hit, and the answer itself can decide (a fixing older than the one due).
    */
-  ttl?: number | (() => number);
+  ttl?: number | ((answer: T) => number);
 }
 
 /** How an upstream is declared, once: what goes with every request to it, and how its errors read. */
@@ -44,7 +46,7 @@ export interface Carrier {
   options: Required<HttpClientOptions>;
 }
 
-const seconds = (ttl: RequestOptions["ttl"]) => (typeof ttl === "function" ? ttl() : ttl);
+const seconds = <T>(ttl: RequestOptions<T>["ttl"], answer: T) => (typeof ttl === "function" ? ttl(answer) : ttl);
 
 export class Upstream {
   /** The base URL without its query and a trailing slash: a path is appended to it. */
@@ -63,7 +65,7 @@ export class Upstream {
   }
 
   /** Any answer, 2xx or not; the caller reads the status. */
-  send(path: string, options: RequestOptions, call: Call): Promise<HttpResponse> {
+  send(path: string, options: Omit<RequestOptions, "ttl">, call: Call): Promise<HttpResponse> {
     return this.#send(path, options, call, false);
   }
 
@@ -75,7 +77,12 @@ export class Upstream {
    * A schema's transform may throw (a ToolError) to refuse an answer that parses but says nothing
    * usable: the call fails with it and nothing is kept. One URL is always read with one schema.
    */
-  async json<S extends z.ZodType>(schema: S, path: string, options: RequestOptions, call: Call): Promise<z.output<S>> {
+  async json<S extends z.ZodType>(
+    schema: S,
+    path: string,
+    options: RequestOptions<z.output<S>>,
+    call: Call,
+  ): Promise<z.output<S>> {
     if ((options.method ?? "GET") !== "GET") return this.read(schema, await this.send(path, options, call));
     const key = this.#cacheKey(path, options.query);
     const kept = this.carrier.cache.get(key);
@@ -100,7 +107,7 @@ export class Upstream {
     schema: S,
     key: string,
     path: string,
-    options: RequestOptions,
+    options: RequestOptions<z.output<S>>,
     deadline: number,
     stale: Kept | undefined,
   ): Promise<z.output<S>> {
@@ -112,15 +119,16 @@ export class Upstream {
     const within = { signal: new AbortController().signal, deadline };
     const response = await this.#send(path, { ...options, headers }, within, true);
     if (response.status === 304 && stale) {
-      cache.keep(key, stale.value, stale.size, response.headers, seconds(options.ttl), stale);
-      return stale.value as z.output<S>;
+      const value = stale.value as z.output<S>;
+      cache.keep(key, value, stale.size, response.headers, seconds(options.ttl, value), stale);
+      return value;
     }
     const value = this.read(schema, response);
-    cache.keep(key, value, response.text.length, response.headers, seconds(options.ttl));
+    cache.keep(key, value, response.text.length, response.headers, seconds(options.ttl, value));
     return value;
   }
 
-  async #send(path: string, options: RequestOptions, call: Call, shared: boolean): Promise<HttpResponse> {
+  async #send(path: string, options: Omit<RequestOptions, "ttl">, call: Call, shared: boolean): Promise<HttpResponse> {
     const { headers, throttleNeedsRetryAfter = false, onAnswer } = this.options;
     const request: Outgoing = {
       method: options.method ?? "GET",

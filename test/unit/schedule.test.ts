@@ -6,29 +6,39 @@ import { date } from "../../tools/currency/shapes.js";
 const ECB = { zone: "Europe/Berlin", hour: 16, minute: 0 };
 const CNB = { zone: "Europe/Prague", hour: 14, minute: 30 };
 const at = (iso: string) => Date.parse(iso);
+const undated = () => undefined;
 
 describe("how long the latest fixing is cached", () => {
   test("on a working morning: until the afternoon publication", () => {
     // 09:00 CET is 08:00 UTC; 16:00 CET is 15:00 UTC.
-    expect(latestTtl(ECB, at("2026-11-25T08:00:00Z"))).toBe(7 * 3600);
+    expect(latestTtl(ECB, "2026-11-24", at("2026-11-25T08:00:00Z"))).toBe(7 * 3600);
   });
 
   test("after Friday's publication window: until Monday's", () => {
-    expect(latestTtl(ECB, at("2026-11-27T17:00:00Z"))).toBe((2 * 24 + 22) * 3600);
+    expect(latestTtl(ECB, "2026-11-27", at("2026-11-27T17:00:00Z"))).toBe((2 * 24 + 22) * 3600);
   });
 
   test("while a publication is due: a few minutes at a time", () => {
-    expect(latestTtl(CNB, at("2026-11-25T13:40:00Z"))).toBe(300);
-    expect(latestTtl(CNB, at("2026-11-25T14:59:00Z"))).toBe(300);
+    expect(latestTtl(CNB, "2026-11-24", at("2026-11-25T13:40:00Z"))).toBe(300);
+    expect(latestTtl(CNB, "2026-11-24", at("2026-11-25T14:59:00Z"))).toBe(300);
   });
 
   test("across the switch to summer time", () => {
     // Friday 18:00 CET (17:00 UTC) to Monday 16:00 CEST (14:00 UTC).
-    expect(latestTtl(ECB, at("2026-03-27T17:00:00Z"))).toBe((2 * 24 + 21) * 3600);
+    expect(latestTtl(ECB, "2026-03-27", at("2026-03-27T17:00:00Z"))).toBe((2 * 24 + 21) * 3600);
+  });
+
+  test("a late publication: an answer older than the fixing due is asked again within minutes", () => {
+    // Friday 17:35 in Frankfurt, past the window, and the API still has Thursday's fixing.
+    expect(latestTtl(ECB, "2026-11-26", at("2026-11-27T16:35:00Z"))).toBe(300);
+    expect(latestTtl(ECB, "2026-11-26", at("2026-11-28T12:00:00Z"))).toBe(300);
+    expect(latestTtl(ECB, undefined, at("2026-11-28T12:00:00Z"))).toBe(300);
+    // Monday morning, Friday's is the one due: kept until Monday's publication.
+    expect(latestTtl(CNB, "2026-11-27", at("2026-11-30T08:00:00Z"))).toBe(5.5 * 3600);
   });
 
   test("on a Saturday: until Monday", () => {
-    expect(latestTtl(CNB, at("2026-11-28T12:00:00Z"))).toBe((2 * 24 + 1.5) * 3600);
+    expect(latestTtl(CNB, "2026-11-27", at("2026-11-28T12:00:00Z"))).toBe((2 * 24 + 1.5) * 3600);
   });
 });
 
@@ -42,20 +52,20 @@ describe("a fixing asked for by date is final once its day is over where it is p
 
   test("the day before yesterday in UTC always is; yesterday only once Prague's day has turned", () => {
     setClock("2026-11-27T22:30:00Z"); // 23:30 in Prague, still the 27th
-    expect(cachePolicy(CNB, "2026-11-25").final).toBe(true);
-    expect(cachePolicy(CNB, "2026-11-26").final).toBe(true);
-    expect(cachePolicy(CNB, "2026-11-27").final).toBe(false);
+    expect(cachePolicy(CNB, "2026-11-25", undated).final).toBe(true);
+    expect(cachePolicy(CNB, "2026-11-26", undated).final).toBe(true);
+    expect(cachePolicy(CNB, "2026-11-27", undated).final).toBe(false);
     setClock("2026-11-27T23:30:00Z"); // 00:30 on the 28th in Prague
-    expect(cachePolicy(CNB, "2026-11-27").final).toBe(true);
-    expect(cachePolicy(CNB, "2026-11-28").final).toBe(false);
+    expect(cachePolicy(CNB, "2026-11-27", undated).final).toBe(true);
+    expect(cachePolicy(CNB, "2026-11-28", undated).final).toBe(false);
   });
 
   test("at midnight UTC", () => {
     setClock("2026-11-28T00:00:00Z");
-    expect(cachePolicy(ECB, "2026-11-26").final).toBe(true);
-    expect(cachePolicy(ECB, "2026-11-27").final).toBe(true);
-    expect(cachePolicy(ECB, "2026-11-28").final).toBe(false);
-    expect(cachePolicy(ECB, undefined).final).toBe(false);
+    expect(cachePolicy(ECB, "2026-11-26", undated).final).toBe(true);
+    expect(cachePolicy(ECB, "2026-11-27", undated).final).toBe(true);
+    expect(cachePolicy(ECB, "2026-11-28", undated).final).toBe(false);
+    expect(cachePolicy(ECB, undefined, undated).final).toBe(false);
   });
 });
 

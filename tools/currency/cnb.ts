@@ -19,11 +19,15 @@ const row = z.object({
 });
 const rows = z.object({ rates: z.array(row) });
 type Row = z.output<typeof row>;
+/** The date of a year's newest fixing (ISO dates compare as text), whatever the order of its rows. */
+const newest = (answer: z.output<typeof rows>) =>
+  answer.rates.reduce<string | undefined>((last, r) => (last && last > r.validFor ? last : r.validFor), undefined);
 /** One day's rows, kept with the Fixing built from them: a cached call builds nothing. None is a failure. */
 const dailyRows = rows.transform(({ rates }) => {
   if (!rates[0]) throw emptyFixing(NAME);
   return { rates, fixing: toFixing(rates[0].validFor, rates) };
 });
+type DailyRows = z.output<typeof dailyRows>;
 
 function toFixing(date: string, day: Row[]): Fixing {
   return {
@@ -54,7 +58,7 @@ export function cnbSource(cnb: Upstream): RateSource {
           cnb.json(
             rows,
             "/exrates/daily-year",
-            { query: { year, lang: "EN" }, ttl: cachePolicy(PUBLICATION, `${year}-12-31`).ttl },
+            { query: { year, lang: "EN" }, ttl: cachePolicy(PUBLICATION, `${year}-12-31`, newest).ttl },
             call,
           ),
         ),
@@ -82,7 +86,7 @@ export function cnbSource(cnb: Upstream): RateSource {
   };
 
   function daily(date: string | undefined, call: Call) {
-    const { final, ttl } = cachePolicy(PUBLICATION, date);
+    const { final, ttl } = cachePolicy(PUBLICATION, date, (answer: DailyRows) => answer.fixing.date);
     return cnb.json(dailyRows, "/exrates/daily", { query: { date: final ? date : undefined, lang: "EN" }, ttl }, call);
   }
 

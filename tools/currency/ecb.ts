@@ -25,6 +25,9 @@ const series = z.object({
 });
 const names = z.record(z.string(), z.string());
 
+/** The date of a series' newest fixing. */
+const newest = (answer: z.output<typeof series>) => Object.keys(answer.rates).sort().at(-1);
+
 function toFixing(date: string, base: string, rates: Record<string, number>): Fixing {
   return {
     date,
@@ -59,7 +62,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     earliest: EARLIEST,
 
     async fixing(date, call) {
-      const { final, ttl } = cachePolicy(PUBLICATION, date);
+      const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);
       // A date not final yet is today's or the future's: the latest fixing is the answer.
       return frankfurter.json(table, final ? `/${date}` : "/latest", { ttl }, call);
     },
@@ -69,7 +72,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
       const body = await frankfurter.json(
         series,
         `/${start}..${end}`,
-        { query: symbols.length ? { symbols: symbols.join(",") } : {}, ttl: cachePolicy(PUBLICATION, end).ttl },
+        { query: symbols.length ? { symbols: symbols.join(",") } : {}, ttl: cachePolicy(PUBLICATION, end, newest).ttl },
         call,
       );
       return Object.entries(body.rates)

@@ -1,4 +1,4 @@
-import { clock, DAY_MS, dateIn, wallClock, zonedEpoch } from "../../src/time.js";
+import { clock, DAY_MS, dateIn, isoDate, type WallClock, wallClock, zonedEpoch } from "../../src/time.js";
 
 /** When a source publishes its daily fixing: working days (Mon-Fri) at a local time. */
 export interface Publication {
@@ -12,17 +12,18 @@ const PAST_TTL = 30 * 24 * 3600;
 
 /**
  * Whether a fixing asked for by date is final (its date is before today where it is published),
- * and how long to cache the answer: long when final, else until the next publication is due.
- * That wait is worked out in the publisher's time zone, which costs more than a cached answer:
- * it is a function, asked only when an answer is kept.
+ * and how long to cache an answer: long when final, else as `latestTtl` says for the date
+ * `dated` reads off the answer. That wait is worked out in the publisher's time zone, which costs
+ * more than a cached answer: it is a function, asked only when an answer is kept.
  */
-export function cachePolicy(
+export function cachePolicy<T>(
   publication: Publication,
   date: string | undefined,
-): { final: boolean; ttl: number | (() => number) } {
+  dated: (answer: T) => string | undefined,
+): { final: boolean; ttl: number | ((answer: T) => number) } {
   // A day that ended a day ago in UTC has ended in every time zone; only the last two ask the zone.
   const final = date !== undefined && (Date.parse(date) + 2 * DAY_MS <= clock.now() || date < dateIn(publication.zone));
-  return { final, ttl: final ? PAST_TTL : () => latestTtl(publication) };
+  return { final, ttl: final ? PAST_TTL : (answer) => latestTtl(publication, dated(answer)) };
 }
 
 /** While a publication is due but may not have reached the API yet, "latest" is rechecked this often. */
@@ -30,19 +31,30 @@ const WINDOW_MINUTES = 90;
 const WINDOW_TTL_SECONDS = 300;
 
 /**
- * How long, in seconds, the "latest" fixing may be cached: until the next publication is
- * due, and only a few minutes at a time while a due publication may still be on its way.
+ * How long, in seconds, an answer whose newest fixing is of `answered` may be cached as the
+ * latest: until the next publication is due, and only a few minutes at a time while a due
+ * publication may still be on its way, or once it is late (the answer is older than the fixing
+ * that was due, or has none).
  */
-export function latestTtl(publication: Publication, now = clock.now()): number {
-  const nextDue = nextDueAt(publication, now);
+export function latestTtl(publication: Publication, answered: string | undefined, now = clock.now()): number {
+  const due = publication.hour * 60 + publication.minute;
+  const local = wallClock(now, publication.zone);
+  if (answered === undefined || answered < lastDue(local, due)) return WINDOW_TTL_SECONDS;
+  const nextDue = nextDueAt(publication, local, due);
   return nextDue === undefined ? WINDOW_TTL_SECONDS : Math.max(60, Math.round((nextDue - now) / 1000));
 }
 
+const working = (weekday: number) => weekday >= 1 && weekday <= 5;
+
+/** The date of the last fixing due by `local` time: today's once its time has passed, else the working day before. */
+function lastDue(local: WallClock, due: number): string {
+  let offset = working(local.weekday) && local.minutes >= due ? 0 : -1;
+  while (!working((local.weekday + offset + 7) % 7)) offset -= 1;
+  return isoDate(Date.UTC(local.year, local.month - 1, local.day + offset));
+}
+
 /** When the next publication is due, or undefined while one is due and may be on its way. */
-function nextDueAt(publication: Publication, now: number): number | undefined {
-  const due = publication.hour * 60 + publication.minute;
-  const local = wallClock(now, publication.zone);
-  const working = (weekday: number) => weekday >= 1 && weekday <= 5;
+function nextDueAt(publication: Publication, local: WallClock, due: number): number | undefined {
   if (working(local.weekday) && local.minutes >= due && local.minutes < due + WINDOW_MINUTES) return undefined;
   let offset = working(local.weekday) && local.minutes < due ? 0 : 1;
   while (!working((local.weekday + offset) % 7)) offset += 1;
