@@ -276,6 +276,17 @@ describe("bad input is a clear tool error", () => {
       /No fixing between/,
     ],
     ["currency_rates", { source: "fed" }, /source/],
+    // Monday morning: the day's fixing is still to come, and the range is not to blame.
+    [
+      "currency_history",
+      { base: "EUR", symbols: ["USD"], start: "2026-11-30", end: "2026-11-30" },
+      /^No fixing between 2026-11-30 and 2026-11-30 yet: the fixing of 2026-11-30 is not published yet \(the European Central Bank publishes around 16:00 Frankfurt time on working days\)\.$/,
+    ],
+    [
+      "currency_history",
+      { base: "EUR", symbols: ["USD"], start: "2026-11-28", end: "2026-11-30", source: "cnb" },
+      /yet: the fixing of 2026-11-30 is not published yet \(the Czech National Bank publishes after 14:30 Prague time/,
+    ],
   ];
   test.each(cases)("%s %j", async (tool, args, message) => {
     const result = await server.call(tool, args);

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { clock } from "../../src/time.js";
 import {
   addDays,
   type Fake,
@@ -8,6 +9,7 @@ import {
   json,
   lastPublished,
   lastWorkingDay,
+  localParts,
   startFake,
   wobble,
 } from "./http.js";
@@ -17,7 +19,8 @@ import {
  * /latest, /YYYY-MM-DD, /START..END, /currencies; base, symbols, amount; 404 {"message":"not found"},
  * 422 {"message": ...}; Cache-Control: public, max-age=86400 on success, no-store on errors.
  * Weekends and holidays answer with the last working day; a date not published yet (a future one,
- * or today's before 16:00 in Frankfurt) with the latest.
+ * or today's before 16:00 in Frankfurt) with the latest, and so does a range that starts after the
+ * latest fixing; only a range that starts after today (in Frankfurt) is 404.
  * Rates: the published tables in samples/, and a deterministic wobble around them elsewhere.
  */
 
@@ -120,8 +123,9 @@ function answer(path: string, query: URLSearchParams): FakeAnswer {
     const start = range[1] as string;
     const end = range[2] ?? last;
     if (!isCalendarDate(start) || !isCalendarDate(end)) return unprocessable("invalid date");
-    if (start > last || start > end) return notFound();
-    const first = lastWorkingDay(start < FIRST_DATE ? FIRST_DATE : start);
+    // A start after the last fixing but not in the future (today before 16:00) gets the last one.
+    if (start > localParts(clock.now(), "Europe/Berlin").date || start > end) return notFound();
+    const first = start > last ? last : lastWorkingDay(start < FIRST_DATE ? FIRST_DATE : start);
     const rates: Record<string, Record<string, number>> = {};
     for (let day = first; day <= end && day <= last; day = addDays(day, 1)) {
       if (!isWorkingDay(day)) continue;

@@ -3,8 +3,8 @@ import { dateIn, setClock } from "../../src/time.js";
 import { cachePolicy, latestTtl } from "../../tools/currency/schedule.js";
 import { date } from "../../tools/currency/shapes.js";
 
-const ECB = { zone: "Europe/Berlin", hour: 16, minute: 0 };
-const CNB = { zone: "Europe/Prague", hour: 14, minute: 30 };
+const ECB = { zone: "Europe/Berlin", hour: 16, minute: 0, city: "Frankfurt", when: "around 16:00 Frankfurt time" };
+const CNB = { zone: "Europe/Prague", hour: 14, minute: 30, city: "Prague", when: "after 14:30 Prague time" };
 const at = (iso: string) => Date.parse(iso);
 const undated = () => undefined;
 

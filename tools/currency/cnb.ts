@@ -5,7 +5,13 @@ import { emptyFixing, type Fixing, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The CNB publishes after 14:30 Prague time on working days. */
-const PUBLICATION: Publication = { zone: "Europe/Prague", hour: 14, minute: 30 };
+const PUBLICATION: Publication = {
+  zone: "Europe/Prague",
+  hour: 14,
+  minute: 30,
+  city: "Prague",
+  when: "after 14:30 Prague time",
+};
 
 const NAME = "the Czech National Bank";
 
@@ -44,6 +50,7 @@ export function cnbSource(cnb: Upstream): RateSource {
     name: NAME,
     base: "CZK",
     earliest: "1991-01-01",
+    publication: PUBLICATION,
 
     async fixing(date, call) {
       return (await daily(date, call)).fixing;

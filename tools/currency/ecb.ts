@@ -6,7 +6,13 @@ import { type CurrencyName, emptyFixing, type Fixing, type RateSource } from "./
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The ECB publishes around 16:00 CET on TARGET working days. */
-const PUBLICATION: Publication = { zone: "Europe/Berlin", hour: 16, minute: 0 };
+const PUBLICATION: Publication = {
+  zone: "Europe/Berlin",
+  hour: 16,
+  minute: 0,
+  city: "Frankfurt",
+  when: "around 16:00 Frankfurt time",
+};
 
 const NAME = "the European Central Bank";
 const EARLIEST = "1999-01-04";
@@ -60,6 +66,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     name: NAME,
     base: "EUR",
     earliest: EARLIEST,
+    publication: PUBLICATION,
 
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);

@@ -1,5 +1,6 @@
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
+import type { Publication } from "./schedule.js";
 
 /** One currency in a fixing: `units` of it are worth `value` of the fixing's base currency. */
 export interface Quote {
@@ -28,6 +29,7 @@ export interface RateSource {
   base: string;
   /** The first date the source has rates for. */
   earliest: string;
+  publication: Publication;
   /** The fixing valid on `date` (YYYY-MM-DD), or the latest one. */
   fixing(date: string | undefined, call: Call): Promise<Fixing>;
   /** Every fixing published from `start` to `end`, oldest first; `codes` are the currencies needed. */

@@ -1,9 +1,19 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
-import { DAY_MS } from "../../src/time.js";
+import { DAY_MS, dateIn } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import { crossRate, significant } from "./fixing.js";
-import { code, date, formatNumber, hasCurrency, type Sources, sourceArg, sourceLabel, sourceOut } from "./shapes.js";
+import {
+  code,
+  date,
+  formatNumber,
+  hasCurrency,
+  notYet,
+  type Sources,
+  sourceArg,
+  sourceLabel,
+  sourceOut,
+} from "./shapes.js";
 
 const MAX_HISTORY_DAYS = 366;
 const MAX_HISTORY_SYMBOLS = 10;
@@ -58,7 +68,11 @@ export function historyTool({ pick }: Sources): Tool {
           `No rates before ${source.earliest}, the start of ${source.name}'s series; ask for a later range.`,
         );
       }
-      const all = await source.series(args.start, args.end, [args.base, ...symbols], call);
+      // A range that has not begun where the source publishes has nothing to ask for.
+      const all =
+        args.start > dateIn(source.publication.zone)
+          ? []
+          : await source.series(args.start, args.end, [args.base, ...symbols], call);
       // A day without the base can say nothing; a currency missing on a day is left out of that day.
       const fixings = all.filter((fixing) => hasCurrency(fixing, args.base));
       const unpublished = symbols.filter((c) => !fixings.some((fixing) => hasCurrency(fixing, c)));
@@ -71,8 +85,11 @@ export function historyTool({ pick }: Sources): Tool {
       const first = fixings[0];
       const last = fixings.at(-1);
       if (!first || !last) {
+        const pending = notYet(args.start, source) ?? notYet(args.end, source);
         throw new ToolError(
-          `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and holidays; widen the range.`,
+          pending
+            ? `No fixing between ${args.start} and ${args.end} yet: ${pending}.`
+            : `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and holidays; widen the range.`,
         );
       }
       return {

@@ -5,6 +5,9 @@ export interface Publication {
   zone: string;
   hour: number;
   minute: number;
+  /** Where, and when in words, for messages: "Prague", "after 14:30 Prague time". */
+  city: string;
+  when: string;
 }
 
 /** A published fixing never changes; a month in memory is plenty. */
@@ -21,9 +24,14 @@ export function cachePolicy<T>(
   date: string | undefined,
   dated: (answer: T) => string | undefined,
 ): { final: boolean; ttl: number | ((answer: T) => number) } {
-  // A day that ended a day ago in UTC has ended in every time zone; only the last two ask the zone.
-  const final = date !== undefined && (Date.parse(date) + 2 * DAY_MS <= clock.now() || date < dateIn(publication.zone));
+  const final = date !== undefined && dayOver(publication, date);
   return { final, ttl: final ? PAST_TTL : (answer) => latestTtl(publication, dated(answer)) };
+}
+
+/** Whether the day `date` is over where `publication` is made: its fixing, if it has one, is out. */
+export function dayOver(publication: Publication, date: string): boolean {
+  // A day that ended a day ago in UTC has ended in every time zone; only the last two ask the zone.
+  return Date.parse(date) + 2 * DAY_MS <= clock.now() || date < dateIn(publication.zone);
 }
 
 /** While a publication is due but may not have reached the API yet, "latest" is rechecked this often. */

@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { clock, HOUR_MS } from "../../src/time.js";
+import { clock, dateIn, HOUR_MS } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { crossRate, type Fixing, type RateSource, significant } from "./fixing.js";
+import { dayOver } from "./schedule.js";
 
 export const SOURCES = ["ecb", "cnb"] as const;
 export type SourceId = (typeof SOURCES)[number];
@@ -65,6 +66,20 @@ export function dateNote(requested: string | undefined, fixing: Fixing, source: 
   const weekday = new Date(`${requested}T00:00:00Z`).getUTCDay();
   const why = weekday === 0 || weekday === 6 ? "" : ": a holiday, or not published yet";
   return `No fixing exists for ${requested} (a ${WEEKDAYS[weekday]}${why}); these are the rates of ${fixing.date}, the last fixing ${source.name} published before it.`;
+}
+
+/**
+ * Why `date` has no fixing yet, when that is why: its day has not begun where the source
+ * publishes, or it is that working day there and the fixing is still to come. Undefined for a day
+ * over there (cachePolicy's `final`) and for a weekend, which has none.
+ */
+export function notYet(date: string, source: RateSource): string | undefined {
+  const { publication } = source;
+  if (dayOver(publication, date)) return undefined;
+  const due = `${source.name} publishes ${publication.when} on working days`;
+  if (date > dateIn(publication.zone)) return `${date} has not begun yet in ${publication.city} (${due})`;
+  const weekday = new Date(`${date}T00:00:00Z`).getUTCDay();
+  return weekday === 0 || weekday === 6 ? undefined : `the fixing of ${date} is not published yet (${due})`;
 }
 
 export function hasCurrency(fixing: Fixing, code: string): boolean {
