@@ -57,10 +57,30 @@ describe("weekends and holidays", () => {
     expect(text(result)).toMatch(/No fixing exists for 2026-08-30 \(a Sunday\)/);
   });
 
-  test("a weekday without a fixing is called a possible holiday", async () => {
+  test("a past weekday without a fixing is called a holiday, not one still to come", async () => {
     const result = await server.call("currency_convert", { amount: 10, from: "EUR", to: "USD", date: "2025-12-25" });
     expect(result.structuredContent).toMatchObject({ date: "2025-12-24", requested_date: "2025-12-25" });
-    expect(text(result)).toContain("a holiday");
+    expect(text(result)).toContain("(a Thursday: a holiday); these are the rates of 2025-12-24");
+    expect(text(result)).not.toContain("not published yet");
+  });
+
+  test("a date begun in UTC+14 but not yet in Frankfurt is said to be ahead, not past", async () => {
+    setClock("2026-11-30T10:30:00Z"); // Monday 11:30 in Frankfurt, Tuesday 00:30 in UTC+14
+    const rates = await server.call("currency_convert", { amount: 100, from: "EUR", to: "USD", date: "2026-12-01" });
+    expect(rates.structuredContent).toMatchObject({ date: "2026-11-27", requested_date: "2026-12-01" });
+    expect(text(rates)).toContain(
+      "2026-12-01 has not begun yet in Frankfurt (the European Central Bank publishes around 16:00 Frankfurt time on working days); these are the rates of 2026-11-27, the latest available.",
+    );
+    const history = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["USD"],
+      start: "2026-12-01",
+      end: "2026-12-01",
+      source: "cnb",
+    });
+    expect(text(history)).toBe(
+      "No fixing between 2026-12-01 and 2026-12-01 yet: 2026-12-01 has not begun yet in Prague (the Czech National Bank publishes after 14:30 Prague time on working days).",
+    );
   });
 
   test("a CNB Saturday is Friday's fixing", async () => {
@@ -456,7 +476,11 @@ describe("the latest fixing follows each source's publication time", () => {
         expect(asked.structuredContent).toMatchObject({ date: expected });
         if (today !== expected) {
           expect(asked.structuredContent).toMatchObject({ requested_date: today });
-          expect(text(asked)).toContain(`No fixing exists for ${today}`);
+          // A working day's fixing is still to come; a weekend has none.
+          const weekend = [0, 6].includes(new Date(`${today}T00:00:00Z`).getUTCDay());
+          expect(text(asked)).toContain(
+            weekend ? `No fixing exists for ${today}` : `The fixing of ${today} is not published yet`,
+          );
         }
       }
       // Every latest-fixing question after the first was answered from the cache.

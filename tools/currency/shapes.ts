@@ -61,10 +61,18 @@ export const rateRow = z.object({
 
 const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
+/**
+ * Why the fixing used is not of the date asked for: that day's is still to come where the source
+ * publishes, or the day has none (a weekend; a holiday, once the day is over there).
+ */
 export function dateNote(requested: string | undefined, fixing: Fixing, source: RateSource): string | undefined {
   if (requested === undefined || requested === fixing.date) return undefined;
+  const pending = notYet(requested, source);
+  if (pending) {
+    return `${pending.charAt(0).toUpperCase()}${pending.slice(1)}; these are the rates of ${fixing.date}, the latest available.`;
+  }
   const weekday = new Date(`${requested}T00:00:00Z`).getUTCDay();
-  const why = weekday === 0 || weekday === 6 ? "" : ": a holiday, or not published yet";
+  const why = weekday === 0 || weekday === 6 ? "" : ": a holiday";
   return `No fixing exists for ${requested} (a ${WEEKDAYS[weekday]}${why}); these are the rates of ${fixing.date}, the last fixing ${source.name} published before it.`;
 }
 
