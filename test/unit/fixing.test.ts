@@ -1,5 +1,12 @@
 import { describe, expect, test } from "vitest";
-import { crossRate, type Fixing, type RateSource, significant, toMinorUnit } from "../../tools/currency/fixing.js";
+import {
+  crossRate,
+  type Fixing,
+  minorUnits,
+  type RateSource,
+  significant,
+  toMinorUnit,
+} from "../../tools/currency/fixing.js";
 import { formatNumber } from "../../tools/currency/shapes.js";
 
 const cnb = { id: "cnb", name: "the Czech National Bank" } as RateSource;
@@ -36,8 +43,18 @@ describe("rounding to the minor unit", () => {
     [1.0005, "KWD", 1.001],
     [-2.345, "USD", -2.35],
     [1e-7, "EUR", 0],
+    [1234.567, "HUF", 1234.57],
+    [1234.567, "IDR", 1234.57],
   ])("%d %s is %d", (value, currency, expected) => {
     expect(toMinorUnit(value, currency)).toBe(expected);
+  });
+
+  test("every currency the ECB or the CNB publishes has its ISO 4217 minor unit", () => {
+    const none = ["ISK", "JPY", "KRW"];
+    const two =
+      "AUD BGN BRL CAD CHF CNY CZK DKK EUR GBP HKD HUF IDR ILS INR MXN MYR NOK NZD PHP PLN RON SEK SGD THB TRY USD XDR ZAR";
+    for (const code of none) expect(minorUnits(code), code).toBe(0);
+    for (const code of two.split(" ")) expect(minorUnits(code), code).toBe(2);
   });
 });
 

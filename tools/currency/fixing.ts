@@ -84,7 +84,16 @@ export function toMinorUnit(value: number, currency: string): number {
   return Math.sign(value) * rounded;
 }
 
-const minorUnitsByCurrency = new Map<string, number>();
+/**
+ * ISO 4217 minor units, from the platform's ICU data, corrected for the currencies the ECB and the
+ * CNB publish where that data differs: Node 20's ICU gives HUF and IDR none (their cash digits),
+ * ISO 4217 gives them 2. Every other code either source publishes agrees (ISK, JPY and KRW 0, the
+ * rest 2; XDR, which has none in ISO 4217, 2), as a unit test checks.
+ */
+const minorUnitsByCurrency = new Map<string, number>([
+  ["HUF", 2],
+  ["IDR", 2],
+]);
 
 export function minorUnits(currency: string): number {
   let digits = minorUnitsByCurrency.get(currency);
