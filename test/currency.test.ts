@@ -285,6 +285,11 @@ describe("bad input is a clear tool error", () => {
     ],
     [
       "currency_history",
+      { base: "XYZ", symbols: ["USD", "JPY"], start: "2026-01-05", end: "2026-01-09" },
+      /published no rate for XYZ between/,
+    ],
+    [
+      "currency_history",
       { base: "EUR", symbols: ["XYZ"], start: "2026-01-05", end: "2026-01-09" },
       /No rates for XYZ between .*currency_list/,
     ],

@@ -77,7 +77,8 @@ export function historyTool({ pick }: Sources): Tool {
       const fixings = all.filter((fixing) => hasCurrency(fixing, args.base));
       const unpublished = symbols.filter((c) => !fixings.some((fixing) => hasCurrency(fixing, c)));
       if (all.length > 0 && unpublished.length > 0) {
-        const missing = [...(fixings.length ? [] : [args.base]), ...unpublished].join(", ");
+        // Without the base no currency has a rate against it: the base alone is what is missing.
+        const missing = fixings.length ? unpublished.join(", ") : args.base;
         throw new ToolError(
           `${source.name} published no rate for ${missing} between ${args.start} and ${args.end}. Check the codes (ISO 4217); currency_list with source "${source.id}" lists the currencies it publishes.`,
         );
