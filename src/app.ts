@@ -7,7 +7,7 @@ import type { EventStore } from "./events/store.js";
 import { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
-import { createServer, enabledTools, instructionsFor } from "./server.js";
+import { createServer, enabledTools, instructionsFor, refuseInvalidParams } from "./server.js";
 import { isLoopbackHost } from "./settings.js";
 import { toolsets } from "./toolsets.js";
 import type { SessionOptions } from "./transports/http.js";
@@ -185,6 +185,7 @@ export async function startApp(
         webhooks.sources.map((source) => source.name),
         log,
       );
+      refuseInvalidParams(server);
       return {
         server,
         subscriptions: subscribed,

@@ -206,6 +206,30 @@ function wrapHandler(server: McpServer, method: string, wrap: (sdk: CallHandler)
 }
 
 /**
+ * Params the SDK's request schemas refuse (a logging/setLevel to an unknown level, a resources/read
+ * without a uri) are the client's mistake: -32602 with each problem and its place, where the SDK
+ * answers -32603, "internal error", with zod's issues as JSON. Call it once the session's every
+ * handler is registered: it wraps each.
+ */
+export function refuseInvalidParams(server: McpServer): void {
+  const handlers = (server.server as unknown as { _requestHandlers: Map<string, CallHandler> })._requestHandlers;
+  for (const [method, sdk] of handlers) {
+    handlers.set(method, async (request, extra) => {
+      try {
+        return await sdk(request, extra);
+      } catch (err) {
+        // The SDK's schemas are zod mini's: its errors share zod's core class, not the classic ZodError.
+        if (!(err instanceof z.core.$ZodError)) throw err;
+        throw new McpError(
+          ErrorCode.InvalidParams,
+          `Invalid params for ${method}: ${shortenEchoes(issues(err), request.params ?? {})}`,
+        );
+      }
+    });
+  }
+}
+
+/**
  * waiter's promises about a call's arguments, kept around McpServer's tools/call, which answers
  * each otherwise:
  * - arguments that are not an object (an array, a string) are a tool error like other bad input;
@@ -344,7 +368,7 @@ function withoutNulls(args: Record<string, unknown>, tool: Tool): Record<string,
  * Each problem with its place: "from: must be a three-letter ISO 4217 currency code such as EUR".
  * The first few only: a long array of wrong items has a problem per item.
  */
-function issues(error: z.ZodError): string {
+function issues(error: z.core.$ZodError): string {
   const shown = error.issues
     .slice(0, MAX_ISSUES)
     .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))

@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
 import type { CallToolResult, LoggingMessageNotification } from "@modelcontextprotocol/sdk/types.js";
 import {
+  EmptyResultSchema,
   LoggingMessageNotificationSchema,
+  type McpError,
   ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import Stripe from "stripe";
@@ -326,6 +328,39 @@ describe("what agents see in tools/list", () => {
   test("the agent-facing surface matches the reviewed snapshot", async () => {
     await expect(`${JSON.stringify(tools, null, 2)}\n`).toMatchFileSnapshot("__snapshots__/tools.json");
   });
+});
+
+test("params a request's schema refuses are the client's mistake, -32602 with the problem, not an internal error", async () => {
+  const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+  const session = await startWaiter({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources });
+  try {
+    const refused = async (method: string, params: object) => {
+      const answer = await session.client.request({ method, params } as never, EmptyResultSchema).then(
+        () => undefined,
+        (err: McpError) => err,
+      );
+      return { code: answer?.code, message: answer?.message };
+    };
+    expect(await refused("logging/setLevel", { level: "bogus" })).toEqual({
+      code: -32602,
+      message: expect.stringMatching(
+        /Invalid params for logging\/setLevel: params\.level: Invalid option: expected one of "debug"/,
+      ),
+    });
+    for (const [method, params] of [
+      ["resources/read", {}],
+      ["prompts/get", {}],
+      ["resources/subscribe", {}],
+      ["completion/complete", { ref: { type: "ref/prompt", name: "process_payments" } }],
+    ] as const) {
+      expect(await refused(method, params), method).toEqual({
+        code: -32602,
+        message: expect.stringContaining(`Invalid params for ${method}: params.`),
+      });
+    }
+  } finally {
+    await session.close();
+  }
 });
 
 describe("logging", () => {
