@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { clock, setClock } from "../src/time.js";
-import type { Fake } from "./fakes/http.js";
+import { type Fake, json } from "./fakes/http.js";
 import { type MetFake, startMet } from "./fakes/met.js";
 import { ERROR_400, ERROR_429, type OpenMeteoFake, startGeocoding, startOpenMeteo } from "./fakes/open-meteo.js";
 import { defaultWeather, HOUR, localParts, type WeatherAt } from "./fakes/weather.js";
@@ -199,6 +199,38 @@ describe(`at ${AFTERNOON}`, () => {
       expect(place.region).toBe("Missouri");
       expect(alternatives.map((p) => p.region)).toEqual(["Illinois", "Massachusetts"]);
       expect(text(result)).toMatch(/Also called that .*Springfield, Illinois, United States \(39\.80172, -89\.64371\)/);
+    });
+
+    test("a place called exactly the name asked beats a bigger one whose name only begins so", async () => {
+      const hit = (name: string, country_code: string, population: number) => ({
+        name,
+        latitude: 40 + population / 1e6,
+        longitude: 10,
+        country_code,
+        population,
+      });
+      // The geocoder's search is fuzzy: "Most" brings Móstoles and Mostar, both bigger.
+      geocoding.intercept = (r) =>
+        ["Most", "mostoles"].includes(r.query.get("name") ?? "")
+          ? json(
+              200,
+              JSON.stringify({
+                results: [hit("Most", "CZ", 67089), hit("Móstoles", "ES", 206478), hit("Mostar", "BA", 104518)],
+              }),
+            )
+          : undefined;
+      try {
+        const most = data<{ place: { name: string }; alternatives: { name: string }[] }>(
+          await server.call("weather_current", { place: "Most" }),
+        );
+        expect(most.place.name).toBe("Most");
+        expect(most.alternatives.map((p) => p.name)).toEqual(["Móstoles", "Mostar"]);
+        // Case and accents aside.
+        const mostoles = await server.call("weather_current", { place: "mostoles" });
+        expect(data<{ place: { name: string } }>(mostoles).place.name).toBe("Móstoles");
+      } finally {
+        geocoding.intercept = undefined;
+      }
     });
 
     test("a qualifier after a comma narrows by region, country or country code", async () => {

@@ -74,7 +74,8 @@ export function geocoder(api: Upstream) {
 
   /**
    * The place a tool call means: coordinates as given, or the most populous place answering
-   * to the name. "Name, qualifier" narrows by country code, country or region.
+   * to the name, those called exactly that first (the geocoder also answers "Most" with
+   * Móstoles). "Name, qualifier" narrows by country code, country or region.
    */
   async function resolve(
     args: { place?: string; latitude?: number; longitude?: number },
@@ -98,7 +99,8 @@ export function geocoder(api: Upstream) {
     if (!name) throw new ToolError('`place` is empty; give a place name such as "Ostrava" or "Springfield, Illinois".');
     const found = await find(name, { count: qualifier ? 100 : 10 }, call);
     const matching = qualifier ? found.filter((p) => matches(p, qualifier)) : found;
-    const best = matching.reduce<Place | undefined>(
+    const exact = matching.filter((p) => folded(p.name ?? "") === folded(name));
+    const best = (exact.length ? exact : matching).reduce<Place | undefined>(
       (top, p) => (!top || (p.population ?? 0) > (top.population ?? 0) ? p : top),
       undefined,
     );
@@ -131,6 +133,11 @@ function toPlace(r: z.output<typeof result>): Place {
     timezone,
     ...(r.population ? { population: r.population } : {}),
   };
+}
+
+/** Case and diacritics left out: "mostoles" is "Móstoles". */
+function folded(text: string): string {
+  return text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
 }
 
 /** Each comma-separated part of the qualifier names the place's country code, country or region. */
