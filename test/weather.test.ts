@@ -374,6 +374,20 @@ describe(`at ${AFTERNOON}`, () => {
         /^Open-Meteo answered 429 "Daily API request limit exceeded\. Please try again tomorrow\.": the plan's request limit is used up; try again in 3600 s/,
       );
     });
+
+    test("a forecast kept from before the place's midnight is not served after it", async () => {
+      try {
+        setClock("2026-11-27T22:50:00Z"); // 23:50 in Ostrava
+        const before = await om.call("weather_forecast", { place: "Ostrava", days: 2 });
+        expect(data<{ days: Day[] }>(before).days.map((d) => d.date)).toEqual(["2026-11-27", "2026-11-28"]);
+        setClock("2026-11-27T23:10:00Z");
+        const after = await om.call("weather_forecast", { place: "Ostrava", days: 2 });
+        expect(data<{ days: Day[] }>(after).days.map((d) => d.date)).toEqual(["2026-11-28", "2026-11-29"]);
+        expect(openMeteo.requests.at(-1)?.query.get("start_date")).toBe("2026-11-28");
+      } finally {
+        setClock(AFTERNOON);
+      }
+    });
   });
 });
 

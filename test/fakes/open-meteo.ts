@@ -1,12 +1,13 @@
 import { readFileSync } from "node:fs";
 import { clock } from "../../src/time.js";
-import { type Fake, type FakeAnswer, json, type SeenRequest, startFake } from "./http.js";
+import { addDays, type Fake, type FakeAnswer, isCalendarDate, json, type SeenRequest, startFake } from "./http.js";
 import { defaultWeather, HOUR, type HourWeather, localParts, round, type WeatherAt } from "./weather.js";
 
 /**
  * Open-Meteo's forecast API (`/v1/forecast`) and geocoding API (`/v1/search`) as their docs
  * describe them. Forecast: `latitude`, `longitude`, `timezone` (IANA, `auto`, `GMT`),
- * `timeformat` (iso8601 or unixtime), `wind_speed_unit`, `forecast_days` (0-16), `current`,
+ * `timeformat` (iso8601 or unixtime), `wind_speed_unit`, `forecast_days` (0-16) or the local
+ * dates `start_date` and `end_date` (from 92 days back to 15 ahead), `current`,
  * `hourly`, `daily` variable lists with their `*_units`; errors `{"error": true, "reason"}` with
  * 400 (unknown variable, out of range) and 429 (the samples' words). Geocoding: `name`, `count`
  * (1-100), `countryCode`, `language`; 2 characters match exactly, 3 or more by prefix; no hits
@@ -90,9 +91,29 @@ function forecast(request: SeenRequest, weather: WeatherAt): FakeAnswer {
   const zoneParam = q.get("timezone") ?? "GMT";
   const zone = zoneParam === "auto" ? "Europe/Prague" : zoneParam === "GMT" ? "UTC" : zoneParam;
   if (!isZone(zone)) return error(400, `Invalid timezone ${zoneParam}`);
-  const days = Number(q.get("forecast_days") ?? 7);
-  if (!Number.isInteger(days) || days < 0 || days > 16)
+  const now = clock.now();
+  const today = localParts(now, zone).date;
+  const [startDate, endDate] = [q.get("start_date"), q.get("end_date")];
+  let first = today;
+  let days = Number(q.get("forecast_days") ?? 7);
+  if (startDate !== null || endDate !== null) {
+    if (q.has("forecast_days")) {
+      return error(400, "Parameter 'forecast_days' is mutually exclusive with 'start_date' and 'end_date'");
+    }
+    if (!startDate || !endDate || !isCalendarDate(startDate) || !isCalendarDate(endDate)) {
+      return error(400, "Invalid date format. Make sure to use 'YYYY-MM-DD'");
+    }
+    const [from, to] = [addDays(today, -92), addDays(today, 15)];
+    for (const [name, date] of Object.entries({ start_date: startDate, end_date: endDate })) {
+      if (date < from || date > to)
+        return error(400, `Parameter '${name}' is out of allowed range from ${from} to ${to}`);
+    }
+    if (endDate < startDate) return error(400, "End-date must be larger or equals than start-date");
+    first = startDate;
+    days = (Date.parse(endDate) - Date.parse(startDate)) / (24 * HOUR) + 1;
+  } else if (!Number.isInteger(days) || days < 0 || days > 16) {
     return error(400, "Forecast days is invalid. Allowed range 0 to 16.");
+  }
   const [windFactor, windLabel] = WIND[q.get("wind_speed_unit") ?? "kmh"] ?? [];
   if (windFactor === undefined || windLabel === undefined) {
     return error(400, `Cannot initialize WindspeedUnit from invalid String value ${q.get("wind_speed_unit")}`);
@@ -109,10 +130,10 @@ function forecast(request: SeenRequest, weather: WeatherAt): FakeAnswer {
   if (badDaily)
     return error(400, `Cannot initialize DailyWeatherVariable from invalid String value ${badDaily} for key daily`);
 
-  const now = clock.now();
-  // The forecast starts at local midnight today and runs `days` local days.
+  // The forecast starts at the first local hour of its first day (today unless asked) and runs `days` local days.
   let start = Math.floor(now / HOUR) * HOUR;
-  while (localParts(start, zone).hour !== 0) start -= HOUR;
+  while (localParts(start, zone).date >= first) start -= HOUR;
+  while (localParts(start, zone).date < first) start += HOUR;
   const hours: number[] = [];
   const dates: string[] = [];
   for (let t = start; ; t += HOUR) {

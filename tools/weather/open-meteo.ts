@@ -3,7 +3,7 @@ import { UpstreamError } from "../../src/errors.js";
 import { retryAfterSeconds, upstreamMessage } from "../../src/http/failures.js";
 import type { ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
-import { isoDate } from "../../src/time.js";
+import { clock, dateIn, isoDate, midnight } from "../../src/time.js";
 import { wmoCondition } from "./conditions.js";
 import { coordinate, type Day, type Hour, type WeatherProvider } from "./provider.js";
 
@@ -173,6 +173,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
     },
 
     async forecast(place, days, withHours, call) {
+      const now = clock.now();
       const body = await api.json(
         forecast,
         "/forecast",
@@ -180,7 +181,10 @@ export function openMeteo(api: Upstream): WeatherProvider {
           query: {
             ...where(place),
             daily: DAILY.join(","),
-            forecast_days: days,
+            // The place's local dates rather than `forecast_days`: the request, and so the answer
+            // kept, names its days, and one kept before the place's midnight is not served after it.
+            start_date: dateIn(place.timezone, now),
+            end_date: dateIn(place.timezone, midnight(place.timezone, now, days - 1)),
             ...(withHours ? { hourly: HOURLY.join(",") } : {}),
           },
           ttl: FORECAST_TTL,
