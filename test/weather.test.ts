@@ -186,7 +186,29 @@ describe(`at ${AFTERNOON}`, () => {
       geocoding.queue.push({ status: 429, body: ERROR_429 });
       const limited = await server.call("weather_geocode", { name: "Ostrava", count: 2 });
       expect(text(limited)).toMatch(/answered 429 "Daily API request limit exceeded\. Please try again tomorrow\."/);
-      expect(text(limited)).toMatch(/free tier's limit .* set WAITER_OPEN_METEO_API_KEY/);
+      expect(text(limited)).toMatch(/free tier's daily limit .* set WAITER_OPEN_METEO_API_KEY/);
+    });
+
+    test("a 429 is advised on by the limit its reason names: a minute, an hour, a day, or its own words", async () => {
+      for (const [reason, advice] of [
+        [
+          "Minutely API request limit exceeded. Please try again in one minute.",
+          /this minute \(the free tier allows 600\); wait a minute\.$/,
+        ],
+        [
+          "Hourly API request limit exceeded. Please try again in the next hour.",
+          /this hour \(the free tier allows 5,000\); wait up to an hour\.$/,
+        ],
+        [
+          "Too many concurrent requests",
+          /"Too many concurrent requests": too many requests .* or too many at once; wait, then try again\.$/,
+        ],
+      ] as const) {
+        geocoding.queue.push({ status: 429, body: JSON.stringify({ error: true, reason }) });
+        const limited = await server.call("weather_geocode", { name: "Ostrava", count: 3 });
+        expect(text(limited), reason).toMatch(advice);
+        expect(text(limited), reason).not.toMatch(/daily|10,000 calls a day/);
+      }
     });
   });
 
@@ -371,7 +393,7 @@ describe(`at ${AFTERNOON}`, () => {
       const limited = await om.call("weather_forecast", { latitude: 1.25, longitude: 2.5 });
       expect(limited.isError).toBe(true);
       expect(text(limited)).toMatch(
-        /^Open-Meteo answered 429 "Daily API request limit exceeded\. Please try again tomorrow\.": the plan's request limit is used up; try again in 3600 s/,
+        /^Open-Meteo answered 429 "Daily API request limit exceeded\. Please try again tomorrow\.": the plan's daily limit is used up; try again in 3600 s, or raise the plan's limit/,
       );
     });
 

@@ -17,17 +17,34 @@ export function openMeteoErrors(keyed: boolean): ErrorMapper {
     const reason = upstreamMessage(response);
     if (response.status === 429) {
       const seconds = retryAfterSeconds(response);
-      const wait = seconds === undefined ? "wait" : `try again in ${seconds} s`;
-      const advice = keyed
-        ? `the plan's request limit is used up; ${wait}, or raise the plan's limit with Open-Meteo.`
-        : `the free tier's limit (10,000 calls a day, non-commercial use) is used up; ${wait}, or set WAITER_OPEN_METEO_API_KEY for a commercial plan.`;
-      return new UpstreamError(`${name} answered 429${reason ? ` "${reason}"` : ""}: ${advice}`, 429, seconds);
+      return new UpstreamError(
+        `${name} answered 429${reason ? ` "${reason}"` : ""}: ${throttled(reason ?? "", keyed, seconds)}`,
+        429,
+        seconds,
+      );
     }
     if (response.status === 400 && reason) {
       return new UpstreamError(`${name} refused the request (400): "${reason}". Check the arguments.`, 400);
     }
     return undefined;
   };
+}
+
+/**
+ * What to do about a 429, by the limit its reason names: the free tier allows 600 calls a minute,
+ * 5,000 an hour and 10,000 a day, and Open-Meteo also refuses too many requests at once.
+ */
+function throttled(reason: string, keyed: boolean, seconds: number | undefined): string {
+  const after = (wait: string) => (seconds === undefined ? wait : `try again in ${seconds} s`);
+  const free = (limit: string) => (keyed ? "" : ` (the free tier allows ${limit})`);
+  if (/minutely/i.test(reason)) return `too many calls this minute${free("600")}; ${after("wait a minute")}.`;
+  if (/hourly/i.test(reason)) return `too many calls this hour${free("5,000")}; ${after("wait up to an hour")}.`;
+  if (/daily/i.test(reason)) {
+    return keyed
+      ? `the plan's daily limit is used up; ${after("try again tomorrow")}, or raise the plan's limit with Open-Meteo.`
+      : `the free tier's daily limit (10,000 calls, non-commercial use) is used up; ${after("try again tomorrow")}, or set WAITER_OPEN_METEO_API_KEY for a commercial plan.`;
+  }
+  return `too many requests${free("600 a minute, 5,000 an hour, 10,000 a day")}, or too many at once; ${after("wait, then try again")}.`;
 }
 
 const nullable = z.number().nullable();
