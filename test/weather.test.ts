@@ -343,6 +343,23 @@ describe(`at ${AFTERNOON}`, () => {
       expect(met.requests.filter(path).length).toBe(3);
     });
 
+    test("current conditions are all of one step, the one now is in, under its time", async () => {
+      // A clear hour now (13:00 to 14:00 UTC), an overcast, rainy one from 14:00, the step nearest 13:40.
+      const hour = Math.floor(clock.now() / HOUR) * HOUR;
+      met.weather = (t) => ({
+        ...defaultWeather(t),
+        ...(t === hour ? { cloud: 0, precipitation: 0 } : { cloud: 100, precipitation: 3 }),
+      });
+      const result = await server.call("weather_current", { latitude: 30.5, longitude: 30.5 });
+      expect(data(result)).toMatchObject({
+        time_utc: `${new Date(hour).toISOString().slice(0, 16)}Z`,
+        temperature_c: defaultWeather(hour).temperature,
+        cloud_cover_percent: 0,
+        precipitation_mm_h: 0,
+        condition: "clear sky",
+      });
+    });
+
     test("a 203 (deprecated version) is answered normally and logged once as a warning", async () => {
       met.deprecated = true;
       for (const latitude of [20.5, 20.6]) {
@@ -424,8 +441,9 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       const at = Date.parse(r.time_utc);
       const now = clock.now();
       const w = met.weather(at);
-      // Instant values of the step nearest now; precipitation of the hour now is in.
-      expect(Math.abs(now - at)).toBeLessThanOrEqual(30 * 60_000 + 5_000);
+      // Every value of the step now is in, under its time.
+      expect(at).toBeLessThanOrEqual(now);
+      expect(now - at).toBeLessThan(HOUR);
       expect(r).toMatchObject({
         place: { name: "Ostrava", region: "Moravskoslezský kraj", country: "Czechia", timezone: "Europe/Prague" },
         temperature_c: w.temperature,
@@ -433,7 +451,7 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
         wind_speed_ms: w.wind,
         wind_direction_deg: w.direction,
         wind_gusts_ms: w.gust,
-        precipitation_mm_h: met.weather(Math.floor(now / HOUR) * HOUR).precipitation,
+        precipitation_mm_h: w.precipitation,
         cloud_cover_percent: w.cloud,
         provider: "met",
       });

@@ -194,10 +194,9 @@ export function metNorway(api: Upstream): WeatherProvider {
     async current(place, call): Promise<Now> {
       const all = await steps(place, call);
       const now = clock.now();
-      // Instant values from the step nearest now; precipitation and condition of the hour now is in.
-      const first = all[0] as Step;
-      const nearest = all.reduce((x, y) => (Math.abs(y.time - now) < Math.abs(x.time - now) ? y : x), first);
-      const hour = all.filter((s) => s.time <= now).at(-1) ?? first;
+      // Every value from one step, the one now is in, under its own time: its instant values,
+      // and its precipitation and condition over the hour it starts.
+      const step = all.filter((s) => s.time <= now).at(-1) ?? (all[0] as Step);
       const {
         time,
         temperature_c,
@@ -206,8 +205,9 @@ export function metNorway(api: Upstream): WeatherProvider {
         wind_direction_deg,
         wind_gusts_ms,
         cloud_cover_percent,
-      } = nearest;
-      const perHour = hour.precipitation_mm === undefined ? undefined : hour.precipitation_mm / hour.period_hours;
+        condition,
+      } = step;
+      const perHour = step.precipitation_mm === undefined ? undefined : step.precipitation_mm / step.period_hours;
       return {
         time,
         temperature_c,
@@ -217,7 +217,7 @@ export function metNorway(api: Upstream): WeatherProvider {
         ...(wind_gusts_ms === undefined ? {} : { wind_gusts_ms }),
         ...(perHour === undefined ? {} : { precipitation_mm_h: Math.round(perHour * 10) / 10 }),
         ...(cloud_cover_percent === undefined ? {} : { cloud_cover_percent }),
-        ...(hour.condition ? { condition: hour.condition } : {}),
+        ...(condition ? { condition } : {}),
       };
     },
 
