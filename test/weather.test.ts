@@ -599,19 +599,24 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
 
     test("hourly asks for the hours and lists them from now to the end of the last day asked", async () => {
       const result = await om.call("weather_forecast", { place: "Berlin", days: 1, hourly: true });
-      const { hours } = data<{
+      const { hours, days } = data<{
+        days: Day[];
         hours: { time: string; period_hours: number; temperature_c: number; precipitation_mm?: number }[];
       }>(result);
+      expect(days).toHaveLength(1);
       const now = clock.now();
       expect(Date.parse(hours[0]?.time ?? "")).toBeLessThanOrEqual(now);
       expect(hours.at(-1)?.time.slice(11, 16)).toBe("23:00");
       expect(hours.every((h) => h.period_hours === 1)).toBe(true);
-      // Open-Meteo reports each hour's precipitation at its end; a step shows it at its start.
-      for (const hour of hours.slice(0, -1)) {
-        const start = Date.parse(hour.time);
+      // Open-Meteo reports each hour's precipitation, probability and gusts at its end; a step shows
+      // them at its start, the last hour asked too.
+      for (const hour of hours) {
+        const w = openMeteo.weather(Date.parse(hour.time));
         expect(hour, hour.time).toMatchObject({
-          temperature_c: openMeteo.weather(start).temperature,
-          precipitation_mm: openMeteo.weather(start).precipitation,
+          temperature_c: w.temperature,
+          precipitation_mm: w.precipitation,
+          precipitation_probability_percent: w.probability,
+          wind_gusts_ms: w.gust,
         });
       }
       expect(openMeteo.requests.at(-1)?.query.get("hourly")).toContain("precipitation_probability");

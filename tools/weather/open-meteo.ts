@@ -141,6 +141,9 @@ const HOURLY = [
   "cloud_cover",
 ];
 
+/** Today and 15 days after. */
+const MAX_DAYS = 16;
+
 /** Current conditions are 15-minute values; forecasts are rerun hourly at most. */
 const CURRENT_TTL = 15 * 60;
 const FORECAST_TTL = 30 * 60;
@@ -164,7 +167,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
     id: "open-meteo",
     name: "Open-Meteo",
     attribution: "Weather data by Open-Meteo.com (CC BY 4.0)",
-    maxDays: 16,
+    maxDays: MAX_DAYS,
 
     async current(place, call) {
       const body = await api.json(
@@ -201,7 +204,11 @@ export function openMeteo(api: Upstream): WeatherProvider {
             // The place's local dates rather than `forecast_days`: the request, and so the answer
             // kept, names its days, and one kept before the place's midnight is not served after it.
             start_date: dateIn(place.timezone, now),
-            end_date: dateIn(place.timezone, midnight(place.timezone, now, days - 1)),
+            // With hours, the day after too (where there is one): the last hour asked takes values from the next.
+            end_date: dateIn(
+              place.timezone,
+              midnight(place.timezone, now, withHours ? Math.min(days, MAX_DAYS - 1) : days - 1),
+            ),
             ...(withHours ? { hourly: HOURLY.join(",") } : {}),
           },
           ttl: FORECAST_TTL,
@@ -210,7 +217,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
       );
       const d = body.daily;
       const dayList: Day[] = [];
-      d.time.forEach((time, i) => {
+      d.time.slice(0, days).forEach((time, i) => {
         const max = d.temperature_2m_max[i];
         const min = d.temperature_2m_min[i];
         if (max === null || max === undefined || min === null || min === undefined) return;
@@ -232,7 +239,8 @@ export function openMeteo(api: Upstream): WeatherProvider {
       const hours: Hour[] = [];
       // Open-Meteo's precipitation, its probability and gusts at a time are of the hour before it
       // (the others are instant values): a step starting at one time takes them from the next.
-      h?.time.forEach((time, i) => {
+      // The answer's last hour has no next and is left out.
+      h?.time.slice(0, -1).forEach((time, i) => {
         const temperature = h.temperature_2m[i];
         if (temperature === null || temperature === undefined) return;
         const code = h.weather_code[i];
