@@ -24,8 +24,8 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
         title: "Process the payments that arrived",
         description: "Marks paid the orders whose payment events arrived, then acknowledges each event.",
         argsSchema: {
-          source: completable(z.string().optional().describe("Only events from this webhook source."), (value) =>
-            sources.filter((name) => name.startsWith(value ?? "")),
+          source: optionalCompletable("Only events from this webhook source.", (value) =>
+            sources.filter((name) => name.startsWith(value)),
           ),
         },
       },
@@ -61,8 +61,8 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
         description: "What happened overnight and what today holds: orders, stock, waiting events, rates, weather.",
         argsSchema: served("weather_forecast")
           ? {
-              place: completable(z.string().optional().describe("Where to give today's weather for."), (value) =>
-                geocode ? placesLike(geocode, value ?? "", log) : [],
+              place: optionalCompletable("Where to give today's weather for.", (value) =>
+                geocode ? placesLike(geocode, value, log) : [],
               ),
             }
           : {},
@@ -82,7 +82,21 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
   }
 }
 
-/** Place names that begin with `prefix`, as weather_forecast takes them ("Ostrava, CZ"). */
+/**
+ * An optional argument with completions. The SDK looks for `completable`'s marker inside
+ * `.optional()` when it decides whether to offer completion, and on the argument itself when it
+ * answers one: the marker goes on both.
+ */
+function optionalCompletable(description: string, complete: (value: string) => string[] | Promise<string[]>) {
+  return completable(completable(z.string(), complete).optional().describe(description), (value) =>
+    complete(value ?? ""),
+  );
+}
+
+/**
+ * Place names that begin with `prefix`, as weather_forecast takes them, each naming one place:
+ * "Springfield, Missouri, US".
+ */
 async function placesLike(geocode: Tool, prefix: string, log: Log): Promise<string[]> {
   if (prefix.trim().length < 2) return [];
   try {
@@ -94,8 +108,8 @@ async function placesLike(geocode: Tool, prefix: string, log: Log): Promise<stri
         log,
         progress: async () => {},
       },
-    )) as { places: { name?: string; country_code?: string }[] };
-    return found.places.flatMap((p) => (p.name ? [p.country_code ? `${p.name}, ${p.country_code}` : p.name] : []));
+    )) as { places: { name?: string; region?: string; country_code?: string }[] };
+    return found.places.flatMap((p) => (p.name ? [[p.name, p.region, p.country_code].filter(Boolean).join(", ")] : []));
   } catch {
     // A completion that cannot be had is none; the prompt still takes any place typed.
     return [];

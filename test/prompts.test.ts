@@ -2,17 +2,20 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import type { Fake } from "./fakes/http.js";
+import { startMet } from "./fakes/met.js";
 import { startGeocoding } from "./fakes/open-meteo.js";
 import { startWaiter } from "./memory.js";
 
 let frankfurter: Fake;
 let geocoding: Fake;
+let met: Fake;
 let env: Record<string, string>;
 const closing: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
-  [frankfurter, geocoding] = await Promise.all([startFrankfurter(), startGeocoding()]);
+  [frankfurter, geocoding, met] = await Promise.all([startFrankfurter(), startGeocoding(), startMet()]);
   env = {
+    WAITER_MET_URL: `${met.origin}/weatherapi`,
     WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
     WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
     WAITER_CONTACT: "ops@shop.example",
@@ -30,7 +33,7 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const close of closing.splice(0)) await close();
 });
-afterAll(() => Promise.all([frankfurter.close(), geocoding.close()]));
+afterAll(() => Promise.all([frankfurter.close(), geocoding.close(), met.close()]));
 
 async function client(
   extra: Record<string, string> = {},
@@ -75,12 +78,32 @@ test("arguments complete: the configured sources, and places as weather_forecast
     ref: { type: "ref/prompt", name: "morning_brief" },
     argument: { name: "place", value: "Frankf" },
   });
-  expect(places.completion.values).toEqual(["Frankfurt am Main, DE", "Frankfurt (Oder), DE"]);
+  expect(places.completion.values).toEqual(["Frankfurt am Main, Hesse, DE", "Frankfurt (Oder), Brandenburg, DE"]);
   const tooShort = await waiter.complete({
     ref: { type: "ref/prompt", name: "morning_brief" },
     argument: { name: "place", value: "F" },
   });
   expect(tooShort.completion.values).toEqual([]);
+});
+
+test("with only the weather tools, places complete, each to one place that it resolves back to", async () => {
+  // No webhook sources either: their event resources would offer completion of their own.
+  const waiter = await client({ WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" });
+  expect(waiter.getServerCapabilities()?.completions).toBeDefined();
+  const { completion } = await waiter.complete({
+    ref: { type: "ref/prompt", name: "morning_brief" },
+    argument: { name: "place", value: "Spring" },
+  });
+  expect(completion.values).toEqual([
+    "Springfield, Illinois, US",
+    "Springfield, Missouri, US",
+    "Springfield, Massachusetts, US",
+  ]);
+  for (const place of completion.values) {
+    const result = await waiter.callTool({ name: "weather_current", arguments: { place } });
+    const { name, region, country_code } = (result.structuredContent as { place: Record<string, string> }).place;
+    expect([name, region, country_code].join(", ")).toBe(place);
+  }
 });
 
 test("a prompt is offered only with the tools it names", async () => {
