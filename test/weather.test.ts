@@ -164,6 +164,22 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(none)).toMatch(/No place called "Atlantis" was found/);
     });
 
+    test('a name narrows after a comma as the weather tools take it, "Ostrava, CZ"; advice fits what was given', async () => {
+      const narrowed = await server.call("weather_geocode", { name: "Ostrava, CZ" });
+      expect(data<{ places: { name: string }[] }>(narrowed).places.map((p) => p.name)).toEqual(["Ostrava"]);
+      const region = await server.call("weather_geocode", { name: "Springfield, Missouri", count: 1 });
+      expect(data<{ places: { region: string }[] }>(region).places.map((p) => p.region)).toEqual(["Missouri"]);
+
+      const elsewhere = await server.call("weather_geocode", { name: "Ostrava, DE" });
+      expect(data(elsewhere).places).toEqual([]);
+      expect(data<{ note: string }>(elsewhere).note).toMatch(
+        /^No place called "Ostrava" in "DE" was found\. Places called "Ostrava" exist elsewhere: Ostrava, Moravskoslezský kraj, Czechia\./,
+      );
+      expect(data<{ note: string }>(elsewhere).note).not.toMatch(/country_code/);
+      const coded = await server.call("weather_geocode", { name: "Atlantis", country_code: "GR" });
+      expect(data<{ note: string }>(coded).note).toMatch(/drop country_code\.$/);
+    });
+
     test("more than 10 places or a one-letter name is refused before any request", async () => {
       const before = geocoding.requests.length;
       for (const args of [{ name: "Paris", count: 11 }, { name: "P" }, { name: "Paris", country_code: "USA" }]) {

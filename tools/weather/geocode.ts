@@ -11,7 +11,7 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
       "Finds places by name, most relevant first: to tell apart places of one name, then pass " +
       "the chosen one's coordinates to the weather tools. The country goes in `country_code`.",
     input: {
-      name: z.string().min(2).max(200).describe('A name or its beginning: "Ostrava", "Frankf".'),
+      name: z.string().min(2).max(200).describe('A name or its start: "Ostrava", "Frankf, DE".'),
       country_code: z
         .string()
         .regex(/^[A-Za-z]{2}$/)
@@ -33,7 +33,7 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
     },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
-      const found = await places.find(
+      const searched = await places.lookup(
         args.name,
         {
           count: args.count,
@@ -42,11 +42,12 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
         },
         call,
       );
+      const found = searched.matching.slice(0, args.count);
       if (found.length > 0) return { query: args.name, places: found };
       return {
         query: args.name,
         places: found,
-        note: `No place called "${args.name}" was found. Check the spelling, try the English or local name, or drop country_code.`,
+        note: `${places.nothingFound(searched)} Check the spelling, try the English or local name${args.country_code ? ", or drop country_code" : ""}.`,
       };
     },
     render({ places: found, note }) {

@@ -73,6 +73,26 @@ export function geocoder(api: Upstream) {
   }
 
   /**
+   * Places answering to `text`, a name or "name, qualifier": the qualifier narrows by country
+   * code, country or region, among more of the geocoder's hits.
+   */
+  async function lookup(text: string, options: SearchOptions, call: Call) {
+    const [name = "", ...rest] = text.split(",").map((part) => part.trim());
+    const qualifier = rest.join(", ");
+    const found = name ? await find(name, { ...options, count: qualifier ? 100 : options.count }, call) : [];
+    return { name, qualifier, found, matching: qualifier ? found.filter((p) => matches(p, qualifier)) : found };
+  }
+
+  /** What a search that matched nothing says, before the advice of the tool that searched. */
+  function nothingFound({ name, qualifier, found }: Awaited<ReturnType<typeof lookup>>): string {
+    const others =
+      qualifier && found.length
+        ? ` Places called "${name}" exist elsewhere: ${found.slice(0, 5).map(label).join("; ")}.`
+        : "";
+    return `No place called "${name}"${qualifier ? ` in "${qualifier}"` : ""} was found.${others}`;
+  }
+
+  /**
    * The place a tool call means: coordinates as given, or the most populous place answering
    * to the name, those called exactly that first (the geocoder also answers "Most" with
    * Móstoles). "Name, qualifier" narrows by country code, country or region.
@@ -94,30 +114,23 @@ export function geocoder(api: Upstream) {
     if (latitude !== undefined && longitude !== undefined) {
       return { place: { latitude, longitude, timezone: tzlookup(latitude, longitude) }, alternatives: [] };
     }
-    const [name = "", ...rest] = (place ?? "").split(",").map((part) => part.trim());
-    const qualifier = rest.join(", ");
+    const searched = await lookup(place ?? "", { count: 10 }, call);
+    const { name, matching } = searched;
     if (!name) throw new ToolError('`place` is empty; give a place name such as "Ostrava" or "Springfield, Illinois".');
-    const found = await find(name, { count: qualifier ? 100 : 10 }, call);
-    const matching = qualifier ? found.filter((p) => matches(p, qualifier)) : found;
     const exact = matching.filter((p) => folded(p.name ?? "") === folded(name));
     const best = (exact.length ? exact : matching).reduce<Place | undefined>(
       (top, p) => (!top || (p.population ?? 0) > (top.population ?? 0) ? p : top),
       undefined,
     );
     if (!best) {
-      const where = qualifier ? ` in "${qualifier}"` : "";
-      const others =
-        qualifier && found.length
-          ? ` Places called "${name}" exist elsewhere: ${found.slice(0, 5).map(label).join("; ")}.`
-          : "";
       throw new ToolError(
-        `No place called "${name}"${where} was found.${others} Check the spelling, try the English or local name, narrow with "name, country code", or give latitude and longitude.`,
+        `${nothingFound(searched)} Check the spelling, try the English or local name, narrow with "name, country code", or give latitude and longitude.`,
       );
     }
     return { place: best, alternatives: matching.filter((p) => p !== best).slice(0, 9) };
   }
 
-  return { find, resolve };
+  return { lookup, nothingFound, resolve };
 }
 
 function toPlace(r: z.output<typeof result>): Place {
