@@ -120,6 +120,8 @@ describe(`at ${AFTERNOON}`, () => {
           "weather_forecast",
         ]);
         expect(forecast?.inputSchema.properties?.days).toMatchObject({ maximum: max });
+        // precipitation_mm_h is an intensity.
+        expect(tools.find((t) => t.name === "weather_current")?.description).toMatch(/, mm\/h\.$/);
       }
     });
   });
@@ -557,6 +559,9 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       expect(last.slice(0, 10)).toBe(localParts(now + 24 * HOUR, "Europe/Vienna").date);
       expect(hours[0]?.temperature_c).toBe(met.weather(first).temperature);
       expect(text(result)).toContain("Hours:");
+      // Each hour's line names it with its offset: the night clocks go back, 02:00 comes twice.
+      const stamps = text(result).match(/^\d{4}-\d\d-\d\dT\S+/gm);
+      expect(stamps).toEqual(hours.map((h) => h.time));
 
       const week = await server.call("weather_forecast", { latitude: 48.2, longitude: 16.37, days: 7, hourly: true });
       const steps = data<{ hours: { time: string; period_hours: number }[] }>(week).hours;

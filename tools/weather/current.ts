@@ -22,7 +22,7 @@ export function currentTool(places: ReturnType<typeof geocoder>, provider: Weath
     title: "Current weather",
     description:
       `The weather now at a place name or coordinates, from ${provider.name}. Units are in the field names: °C, %, m/s, ` +
-      "degrees (wind from), mm.",
+      "° (wind from), mm/h.",
     input: location,
     output: {
       place: placeOut,

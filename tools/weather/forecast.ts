@@ -122,9 +122,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
           const chance =
             h.precipitation_probability_percent === undefined ? "" : ` (${h.precipitation_probability_percent}%)`;
           const wind = h.wind_speed_ms === undefined ? "" : `, wind ${h.wind_speed_ms} m/s`;
-          lines.push(
-            `${h.time.slice(0, 16)} ${h.temperature_c} °C${h.condition ? `, ${h.condition}` : ""}${rain}${chance}${wind}`,
-          );
+          lines.push(`${h.time} ${h.temperature_c} °C${h.condition ? `, ${h.condition}` : ""}${rain}${chance}${wind}`);
         }
       }
       lines.push(...footer(r));
