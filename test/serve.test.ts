@@ -994,6 +994,10 @@ describe("OAuth access tokens", () => {
       expect(garbage.statusCode).toBe(401);
       await garbage.body.dump();
       expect(served.stderr().match(/OAuth: the issuer \S+ cannot be reached/g)).toHaveLength(1);
+      // Each address tried, with what it answered.
+      expect(served.stderr()).toContain(
+        `cannot be reached (no metadata names its keys: ${down.origin}/.well-known/oauth-authorization-server: 503; ${down.origin}/.well-known/openid-configuration: 503)`,
+      );
       setClock(clock.now() + 30_000);
       await attempt();
       expect(asked).toBe(4);
@@ -1001,6 +1005,21 @@ describe("OAuth access tokens", () => {
       await served.close();
       await down.close();
       setClock();
+    }
+    // Nothing listening there: the network's reason, not "fetch failed".
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    const refusing = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: nowhere }) },
+    );
+    try {
+      const token = await sign({ scope: "waiter:read" }, { issuer: nowhere });
+      const refused = await initializeAt(refusing.url, { authorization: `Bearer ${token}` });
+      expect(refused.statusCode).toBe(500);
+      await refused.body.dump();
+      expect(refusing.stderr()).toContain(`${nowhere}/.well-known/oauth-authorization-server: ECONNREFUSED`);
+    } finally {
+      await refusing.close();
     }
     // Metadata that answers, keys that do not: the same 500, never the token's 401.
     const keyless = await startFake((request) =>

@@ -35,13 +35,23 @@ function metadataUrls(issuer: URL): string[] {
 
 /** Where the issuer publishes its keys, read from its metadata. */
 async function jwksUri(issuer: URL): Promise<URL> {
+  const failed: string[] = [];
   for (const url of metadataUrls(issuer)) {
-    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
-    if (!response?.ok) continue;
+    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) }).catch((err: Error) => {
+      // fetch's own message is "fetch failed"; the network's reason (ENOTFOUND, ECONNREFUSED) is its cause's.
+      failed.push(`${url}: ${(err.cause as { code?: string } | undefined)?.code ?? err.name}`);
+      return undefined;
+    });
+    if (!response) continue;
+    if (!response.ok) {
+      failed.push(`${url}: ${response.status}`);
+      continue;
+    }
     const metadata = (await response.json().catch(() => ({}))) as { jwks_uri?: unknown };
     if (typeof metadata.jwks_uri === "string") return new URL(metadata.jwks_uri);
+    failed.push(`${url}: no jwks_uri`);
   }
-  throw new Error(`its metadata (${metadataUrls(issuer).join(", ")}) names no keys now`);
+  throw new Error(`no metadata names its keys: ${failed.join("; ")}`);
 }
 
 /**
