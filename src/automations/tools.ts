@@ -15,7 +15,8 @@ export function automationsToolset(
 ): Toolset {
   return defineToolset({
     name: "automations",
-    description: "What waiter serve does by itself when webhook events arrive, and how each run went.",
+    description:
+      "What waiter serve and waiter listen do by themselves when webhook events arrive, and how each run went.",
     settings: {},
     unconfigured: () =>
       !store
