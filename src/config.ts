@@ -267,7 +267,15 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
       const setting: Setting | undefined = settings[name];
       if (!setting) {
         const shown = echoable(name) ? name : HIDDEN;
-        throw new ConfigError(`unknown setting ${prefix}${shown} in config file ${file}`);
+        // A secret's key is left out: it belongs in the environment, not in the file.
+        const known = Object.keys(settings).filter((key) => !settings[key]?.secret);
+        const meant = known.find((key) => key.toLowerCase() === name.toLowerCase());
+        const hint = meant
+          ? `did you mean ${prefix}${meant}?`
+          : prefix
+            ? `${prefix.slice(0, -1)} takes ${known.join(", ")}`
+            : "docs/settings.md lists the settings";
+        throw new ConfigError(`unknown setting ${prefix}${shown} in config file ${file}; ${hint}`);
       }
       if (setting.secret) {
         throw new ConfigError(

@@ -237,8 +237,16 @@ describe("bad settings are refused by name", () => {
 
   test("an unknown key in the file is a typo, not ignored", () => {
     const path = file({ shop: { ulr: "https://x.example" } });
-    expect(() => load({}, { file: path })).toThrow(`unknown setting shop.ulr in config file ${path}`);
-    expect(() => load({}, { file: file({ logLevl: "debug" }) })).toThrow(/unknown setting logLevl/);
+    expect(() => load({}, { file: path })).toThrow(`unknown setting shop.ulr in config file ${path}; shop takes url`);
+    expect(() => load({}, { file: file({ logLevl: "debug" }) })).toThrow(
+      /unknown setting logLevl in config file .*; docs\/settings.md lists the settings$/,
+    );
+    expect(() => load({}, { file: file({ loglevel: "debug" }) })).toThrow(
+      /unknown setting loglevel in config file .*; did you mean logLevel\?$/,
+    );
+    expect(() => load({}, { file: file({ webhooks: { maxbodybytes: 1 } }) })).toThrow(
+      /; did you mean webhooks\.maxBodyBytes\?$/,
+    );
   });
 
   test("a secret in the file is refused and the environment variable named", () => {
