@@ -112,30 +112,36 @@ test("stdout carries JSON-RPC only, even with debug logging and failing tools; s
   expect(code).toBe(0);
 });
 
+/** waiter's stdio transport on streams in this process; `exited` resolves with the status it stops with. */
+async function stdioOnStreams(env: Record<string, string>, stdout: Writable) {
+  const { app, log, stderr } = await startApp(env);
+  const session = app.session(log);
+  const stdin = new PassThrough();
+  const exited = new Promise<number>((resolve) => {
+    void serveStdio(
+      session.server,
+      log,
+      async (status) => {
+        await session.close();
+        await app.close();
+        resolve(status);
+      },
+      { stdin, stdout },
+    );
+  });
+  return { stdin, exited, stderr };
+}
+
 describe("oversized input", () => {
   test("a stdin line over the SDK's 10 MiB limit: waiter says why and exits 1", async () => {
     // The stdio transport on streams in this process: through a pipe the server would get the
     // line in 64 KiB pieces, which the SDK's buffer joins one by one, seconds of copying.
-    const { app, log, stderr } = await startApp(upstreams);
-    const session = app.session(log);
-    const stdin = new PassThrough();
     const stdout = new PassThrough({ encoding: "utf8" });
     let written = "";
     stdout.on("data", (chunk: string) => {
       written += chunk;
     });
-    const exited = new Promise<number>((resolve) => {
-      void serveStdio(
-        session.server,
-        log,
-        async (status) => {
-          await session.close();
-          await app.close();
-          resolve(status);
-        },
-        { stdin, stdout },
-      );
-    });
+    const { stdin, exited, stderr } = await stdioOnStreams(upstreams, stdout);
     const initialize = {
       jsonrpc: "2.0",
       id: 1,
@@ -169,9 +175,6 @@ describe("oversized input", () => {
 
   test("a client that goes away while it hears waiter's log: waiter stops as when stdin closes", async () => {
     for (const leaving of ["closes stdin", "closes its end of stdout"]) {
-      const { app, log, stderr } = await startApp({ ...upstreams, WAITER_LOG_LEVEL: "debug" });
-      const session = app.session(log);
-      const stdin = new PassThrough();
       let gone = false;
       let written = "";
       const stdout = new Writable({
@@ -181,18 +184,7 @@ describe("oversized input", () => {
           done();
         },
       });
-      const exited = new Promise<number>((resolve) => {
-        void serveStdio(
-          session.server,
-          log,
-          async (status) => {
-            await session.close();
-            await app.close();
-            resolve(status);
-          },
-          { stdin, stdout },
-        );
-      });
+      const { stdin, exited, stderr } = await stdioOnStreams({ ...upstreams, WAITER_LOG_LEVEL: "debug" }, stdout);
       const send = (message: object) => stdin.write(`${JSON.stringify(message)}\n`);
       send({
         jsonrpc: "2.0",
