@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import { Log } from "../src/log.js";
+import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { requestGuard } from "../src/webhooks/hosts.js";
 import type { ListenerTimeouts } from "../src/webhooks/limits.js";
@@ -25,7 +26,11 @@ afterEach(async () => {
 });
 
 /** The listener in this process on a free loopback port, with its own in-memory store. */
-async function start(env: Record<string, string> = {}, timeouts: Partial<ListenerTimeouts> = {}) {
+async function start(
+  env: Record<string, string> = {},
+  timeouts: Partial<ListenerTimeouts> = {},
+  log = new Log("error"),
+) {
   const webhooks = webhooksOf(
     loadConfig(
       {
@@ -41,7 +46,7 @@ async function start(env: Record<string, string> = {}, timeouts: Partial<Listene
     ),
   );
   const store = new SqliteEventStore(":memory:", webhooks.retention);
-  const listener: RunningListener = await startListener({ webhooks, store, log: new Log("error"), timeouts });
+  const listener: RunningListener = await startListener({ webhooks, store, log, timeouts });
   cleanups.push(async () => {
     listener.server.closeAllConnections();
     await listener.close();
@@ -216,6 +221,22 @@ describe("stopping", () => {
     await closing;
     expect((await store.stats()).events).toBe(1);
   });
+});
+
+test("forged deliveries are logged a line a source a minute, and every one counted", async () => {
+  const lines: string[] = [];
+  const { url, rejected } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  const forged = () => {
+    const { body, headers } = signed();
+    return deliver(url, { body, headers: { ...headers, "x-signature": "sha256=00" } });
+  };
+  for (let i = 0; i < 5; i++) expect((await forged()).status).toBe(401);
+  const logged = () => lines.filter((line) => line.includes("webhook erp rejected: signature mismatch")).length;
+  expect(logged()).toBe(1);
+  setClock(clock.now() + 60_000);
+  await forged();
+  expect(logged()).toBe(2);
+  expect(await rejected("signature mismatch")).toBe(6);
 });
 
 describe("bodies", () => {
