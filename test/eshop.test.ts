@@ -570,6 +570,25 @@ describe("errors", () => {
     }
   });
 
+  test("a write answered 5xx or dropped after it was sent may have happened; a read is tried later", async () => {
+    for (const answer of [
+      { status: 504, headers: { "content-type": "text/html" }, body: "<h1>504 Gateway Time-out</h1>" },
+      json(500, { code: "internal_server_error", message: "There has been a critical error on this website." }),
+      { status: 0, destroy: true },
+    ]) {
+      woo.intercept = (r) => (r.method === "POST" ? answer : undefined);
+      const result = await server.call("eshop_order_add_note", {
+        id: O.completed,
+        note: "Ships.",
+        customer_note: true,
+      });
+      expect(text(result)).toMatch(/may have been made\. Read the current state before trying again/);
+      expect(text(result)).not.toMatch(/try again later/);
+    }
+    woo.intercept = () => json(500, { code: "internal_server_error", message: "Boom." });
+    expect(text(await server.call("eshop_order_get", { id: O.completed }))).toMatch(/failing; try again later/);
+  });
+
   test("a host that drops the Authorization header: basic fails with a hint, query works", async () => {
     const basic = await start(shopEnv(stripping));
     const query = await start(shopEnv(stripping, { WAITER_WOO_AUTH: "query" }));

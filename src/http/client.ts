@@ -10,7 +10,6 @@ export type { Call, HttpClientOptions, HttpResponse } from "./types.js";
 export type { RequestOptions, Upstream, UpstreamOptions } from "./upstream.js";
 
 const IDEMPOTENT: Dispatcher.HttpMethod[] = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"];
-const READS: Dispatcher.HttpMethod[] = ["GET", "HEAD", "OPTIONS"];
 
 /**
  * The one upstream HTTP client, made of undici's parts: an Agent keeps one keep-alive pool per
@@ -101,9 +100,9 @@ export class HttpClient {
     try {
       const response = await request(url, dispatchOptions as Parameters<typeof request>[1]);
       const text = await response.body.text();
-      return { url, path, status: response.statusCode, headers: response.headers, text };
+      return { url, path, method, status: response.statusCode, headers: response.headers, text };
     } catch (err) {
-      throw describeFailure(err, upstream, url, call, o, !READS.includes(method));
+      throw describeFailure(err, upstream, url, call, o, method);
     } finally {
       end();
     }

@@ -3,24 +3,53 @@ import { oneLine } from "../shown.js";
 import { retryAfterMs } from "./retry.js";
 import type { Call, HttpClientOptions, HttpResponse } from "./types.js";
 
-/** Turns a transport failure into a message a model can act on. */
+/**
+ * Whether a request that fails without a clear refusal may have been carried out all the same:
+ * any but a read. Its failure then says to read before retrying, as a retry could do it twice.
+ */
+export function mayHaveActed(method: string): boolean {
+  return !["GET", "HEAD", "OPTIONS"].includes(method);
+}
+
+/** What a failure that may have been carried out says, after "it" or "the change". */
+export const READ_FIRST = "may have been made. Read the current state before trying again";
+
+/** Failures that come before the request is sent: it cannot have been carried out. */
+const NOT_SENT = [
+  "UND_ERR_CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "ENETDOWN",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "EHOSTUNREACH",
+];
+
+/** Turns a transport failure of a `method` request into a message a model can act on. */
 export function describeFailure(
   err: unknown,
   name: string,
   url: URL,
   call: Call,
   options: Required<HttpClientOptions>,
-  write = false,
+  method = "GET",
 ): UpstreamError {
   if (err instanceof UpstreamError) return err;
   const where = `${name} (${url.host})`;
   // This call's own cancellation or deadline comes first; else the shared load's deadline passed.
   const reason = (call.signal.aborted ? call.signal.reason : err) as Error | undefined;
-  if (write && (reason?.name === "TimeoutError" || reason?.name === "AbortError" || call.signal.aborted)) {
-    // The request may have reached the upstream and been carried out all the same.
-    return new UpstreamError(
-      `${where} did not confirm the change before the tool call ended; it may have been made. Read the current state before trying again.`,
-    );
+  const ended = reason?.name === "TimeoutError" || reason?.name === "AbortError" || call.signal.aborted;
+  // undici's error codes, so that describing a failure does not load undici.
+  const code = (err as { code?: string }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  if (mayHaveActed(method) && (ended || !NOT_SENT.includes(code ?? ""))) {
+    const why = ended
+      ? "before the tool call ended"
+      : code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
+        ? `(nothing for ${options.responseTimeoutMs / 1000} s)`
+        : `(${code ?? message})`;
+    return new UpstreamError(`${where} did not confirm the change ${why}; it ${READ_FIRST}.`);
   }
   if (reason?.name === "TimeoutError") {
     return new UpstreamError(
@@ -30,8 +59,6 @@ export function describeFailure(
   if (call.signal.aborted || reason?.name === "AbortError") {
     return new UpstreamError(`The request to ${where} was cancelled.`);
   }
-  // undici's error codes, so that describing a failure does not load undici.
-  const code = (err as { code?: string }).code;
   if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") {
     return new UpstreamError(
       `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by WAITER_MAX_RESPONSE_BYTES; ask for less (fewer items, a shorter range).`,
@@ -47,7 +74,6 @@ export function describeFailure(
       `${where} stopped answering (nothing for ${options.responseTimeoutMs / 1000} s); try again later.`,
     );
   }
-  const message = err instanceof Error ? err.message : String(err);
   return new UpstreamError(
     `Could not reach ${where}: ${code ?? message}; the service or the network is down, try again later.`,
   );
@@ -55,7 +81,8 @@ export function describeFailure(
 
 /**
  * Turns a non-2xx answer into a message with the upstream's status, its own words, and what to
- * do; a Retry-After, whatever the status, is passed on as when to try again.
+ * do; a Retry-After, whatever the status, is passed on as when to try again. A write the service
+ * failed on (5xx: a proxy that gave up, an error after the save) may have been carried out.
  */
 export function describeStatus(name: string, response: HttpResponse): UpstreamError {
   const { status } = response;
@@ -65,6 +92,8 @@ export function describeStatus(name: string, response: HttpResponse): UpstreamEr
   let advice: string;
   if (status === 429) {
     advice = `it is rate-limiting waiter; ${again ?? "wait a minute before trying again"}.`;
+  } else if (status >= 500 && mayHaveActed(response.method)) {
+    advice = `the service is failing, and the change ${READ_FIRST}${seconds === undefined ? "" : ` (in ${seconds} s)`}.`;
   } else if (status >= 500) {
     advice = `the service is failing; ${again ?? "try again later"}.`;
   } else {

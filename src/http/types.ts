@@ -40,6 +40,7 @@ export interface HttpResponse {
   url: URL;
   /** The path under the upstream's base URL that was asked for: /orders/1042. */
   path: string;
+  method: Dispatcher.HttpMethod;
   status: number;
   headers: IncomingHttpHeaders;
   text: string;

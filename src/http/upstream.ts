@@ -4,7 +4,7 @@ import { UpstreamError } from "../errors.js";
 import { clock } from "../time.js";
 import type { AnswerCache, Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
-import { describeFailure, describeStatus } from "./failures.js";
+import { describeFailure, describeStatus, mayHaveActed, READ_FIRST } from "./failures.js";
 import type { Call, ErrorMapper, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -182,7 +182,7 @@ export class Upstream {
       body = JSON.parse(response.text);
     } catch {
       throw new UpstreamError(
-        `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes); the service may be failing, try again later.`,
+        `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes); ${mayHaveActed(response.method) ? `the change ${READ_FIRST}` : "the service may be failing, try again later"}.`,
         response.status,
       );
     }

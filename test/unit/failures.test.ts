@@ -1,0 +1,40 @@
+import { expect, test } from "vitest";
+import { describeFailure, describeStatus } from "../../src/http/failures.js";
+import type { HttpClientOptions, HttpResponse } from "../../src/http/types.js";
+
+const url = new URL("https://shop.example/wp-json/wc/v3/orders/1/notes");
+const call = { signal: new AbortController().signal, deadline: Number.MAX_SAFE_INTEGER };
+const options = {
+  responseTimeoutMs: 15_000,
+  connectTimeoutMs: 5_000,
+  maxResponseBytes: 1,
+} as Required<HttpClientOptions>;
+const failed = (code: string) => Object.assign(new Error(code), { code });
+const answer = (method: "GET" | "POST", status: number): HttpResponse => ({
+  url,
+  path: "/orders/1/notes",
+  method,
+  status,
+  headers: {},
+  text: "<html>504 Gateway Time-out</html>",
+});
+const READ_FIRST = /may have been made\. Read the current state before trying again/;
+
+test.each([
+  ["UND_ERR_HEADERS_TIMEOUT", /did not confirm the change \(nothing for 15 s\); it may have been made/],
+  ["UND_ERR_SOCKET", /did not confirm the change \(UND_ERR_SOCKET\); it may have been made/],
+  ["ECONNRESET", READ_FIRST],
+])("a write that fails with %s after it was sent may have been made", (code, said) => {
+  expect(describeFailure(failed(code), "WooCommerce", url, call, options, "POST").message).toMatch(said);
+  expect(describeFailure(failed(code), "WooCommerce", url, call, options, "GET").message).toMatch(/try again later/);
+});
+
+test("a write that never left, refused at connect, is said to have failed", () => {
+  const message = describeFailure(failed("ECONNREFUSED"), "WooCommerce", url, call, options, "POST").message;
+  expect(message).toMatch(/Could not reach WooCommerce .*ECONNREFUSED.*try again later/);
+});
+
+test.each([500, 502, 504])("a write answered %d may have been made; a read is tried again later", (status) => {
+  expect(describeStatus("WooCommerce", answer("POST", status)).message).toMatch(READ_FIRST);
+  expect(describeStatus("WooCommerce", answer("GET", status)).message).toMatch(/failing; try again later/);
+});
