@@ -340,7 +340,7 @@ describe("marking paid", () => {
 });
 
 describe("status and notes", () => {
-  test("changes a status with a note; the same status again changes nothing", async () => {
+  test("changes a status with a note; the same call again changes nothing and adds no second note", async () => {
     const result = await server.call("eshop_order_update_status", {
       id: O.processing,
       status: "completed",
@@ -358,13 +358,16 @@ describe("status and notes", () => {
     const same = await server.call("eshop_order_update_status", { id: O.processing, status: "completed" });
     expect(data(same)).toMatchObject({ changed: false });
     expect(woo.shop.writes.length).toBe(writes);
-    const noted = await server.call("eshop_order_update_status", {
+    const again = await server.call("eshop_order_update_status", {
       id: O.processing,
       status: "completed",
-      note: "Again.",
+      note: "Shipped.",
     });
-    expect(data(noted)).toMatchObject({ changed: false, note_id: expect.any(Number) });
-    expect(woo.shop.writes.filter((w) => w.method === "PUT").length).toBe(1);
+    expect(data(again)).toEqual(expect.not.objectContaining({ note_id: expect.anything() }));
+    expect(data(again)).toMatchObject({ changed: false });
+    expect(text(again)).toMatch(/was already completed; nothing was changed, so no note was added/);
+    expect(woo.shop.order(O.processing).notes.filter((n) => n.note === "Shipped.")).toHaveLength(1);
+    expect(woo.shop.writes.length).toBe(writes);
   });
 
   test("an unknown status is refused before the shop is called", async () => {

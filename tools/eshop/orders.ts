@@ -203,12 +203,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_update_status",
     title: "Change an order's status",
     description:
-      `Sets an order's status in the shop, with an optional private note; the shop acts on it as in its admin ` +
+      `Sets an order's status, with an optional private note; the shop acts on it as in its admin ` +
       "(emails, stock back on cancel). Payments: eshop_order_mark_paid.",
     input: {
       id: orderId,
       status: status.describe("The new one."),
-      note: z.string().min(1).max(2000).optional().describe("Private note to add."),
+      note: z.string().min(1).max(2000).optional().describe("Private; added only on a change."),
     },
     output: {
       changed: z.boolean(),
@@ -220,10 +220,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
     run({ id, status: wanted, note }, call) {
       return oneAtATime(id, async () => {
         const before = await shop.getOrder(id, call);
-        const after = before.status === wanted ? before : await shop.setStatus(id, wanted, call);
-        const added = note ? await shop.addNote(id, note, false, call) : undefined;
+        const changed = before.status !== wanted;
+        const after = changed ? await shop.setStatus(id, wanted, call) : before;
+        // The note goes with the change, so that the same call again (a retry) adds no second one.
+        const added = note && changed ? await shop.addNote(id, note, false, call) : undefined;
         return {
-          changed: before.status !== wanted,
+          changed,
           previous_status: before.status,
           order: orderStateOut.parse(after),
           ...(added ? { note_id: added.id } : {}),
@@ -233,7 +235,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     render(r) {
       return r.changed
         ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${r.note_id ? `; note ${r.note_id} added` : ""}.`
-        : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; its status was not changed${r.note_id ? `; note ${r.note_id} added` : ""}.`;
+        : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed, so no note was added (eshop_order_add_note adds one).`;
     },
   });
 
