@@ -324,7 +324,7 @@ describe("marking paid", () => {
       order: { status: "processing" },
     });
     expect(data<{ note_error: string }>(result).note_error).toMatch(/500/);
-    expect(text(result)).toMatch(/the note was not added/);
+    expect(text(result)).toMatch(/now paid .* and processing; adding the note failed: .*500/);
     const again = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_other" });
     expect(data(again)).toMatchObject({ already_paid: true, transaction_id: "pi_9" });
   });
@@ -368,6 +368,23 @@ describe("status and notes", () => {
     expect(text(again)).toMatch(/was already completed; nothing was changed, so no note was added/);
     expect(woo.shop.order(O.processing).notes.filter((n) => n.note === "Shipped.")).toHaveLength(1);
     expect(woo.shop.writes.length).toBe(writes);
+  });
+
+  test("a note that fails after the status changed is reported with the change, and a retry adds none", async () => {
+    woo.intercept = (r) =>
+      r.method === "POST" && r.path.endsWith("/notes")
+        ? json(500, { code: "internal_server_error", message: "Boom." })
+        : undefined;
+    const args = { id: O.processing, status: "on-hold", note: "Held for review." };
+    const result = await server.call("eshop_order_update_status", args);
+    expect(result.isError).toBeFalsy();
+    expect(data(result)).toMatchObject({ changed: true, previous_status: "processing", order: { status: "on-hold" } });
+    expect(data<{ note_error: string }>(result).note_error).toMatch(/500 "Boom\."/);
+    expect(text(result)).toMatch(/processing → on-hold; adding the note failed: .*500 "Boom\."/);
+    expect(woo.shop.order(O.processing).status).toBe("on-hold");
+    woo.intercept = undefined;
+    expect(data(await server.call("eshop_order_update_status", args))).toMatchObject({ changed: false });
+    expect(woo.shop.writes.filter((w) => w.route.endsWith("/notes") && w.status === 201)).toEqual([]);
   });
 
   test("an unknown status is refused before the shop is called", async () => {

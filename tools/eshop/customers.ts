@@ -9,7 +9,7 @@ export function customerTools(shop: ShopProvider): Tool[] {
       name: "eshop_customers_list",
       title: "List customers",
       description:
-        "Finds customer accounts of the shop by name, email or text, with contact details; guest orders have none " +
+        "Finds customer accounts by name, email or text, with contact details; guest orders have none " +
         "(eshop_orders_list's search finds them).",
       input: {
         search: z.string().min(1).max(200).optional().describe("In the name, username or email."),

@@ -57,6 +57,12 @@ function summaryLine(o: OrderSummary): string {
   return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who ? `, ${who}` : ""}, placed ${o.created.slice(0, 16).replace("T", " ")}${paid}`;
 }
 
+/** What became of the note a change adds, as "; …" to end a sentence with. */
+function noteLine(r: { note_id?: number | undefined; note_error?: string | undefined }): string {
+  if (r.note_error) return `; adding the note failed: ${r.note_error.replace(/\.$/, "")}`;
+  return r.note_id ? `; note ${r.note_id} added` : "";
+}
+
 export function orderTools(shop: ShopProvider): Tool[] {
   const statuses = shop.orderStatuses as [string, ...string[]];
   const status = z.enum(statuses);
@@ -143,7 +149,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_mark_paid",
     title: "Mark an order paid",
     description:
-      `Records that an order of the shop is paid: the paid date, processing (or ` +
+      `Records that an order is paid: the paid date, processing (or ` +
       "completed when nothing ships), stock reduced, a note. One already paid is left alone (`already_paid`). " +
       `Only ${shop.payableStatuses.join(", ")} orders.`,
     input: {
@@ -195,7 +201,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     render(r) {
       return r.already_paid
         ? `Order #${r.order.number} (id ${r.order.id}) was already paid${r.order.paid ? ` on ${r.order.paid}` : ""} and is ${r.order.status}; nothing was changed.`
-        : `Order #${r.order.number} (id ${r.order.id}) is now paid (${r.order.paid}) and ${r.order.status}; ${r.note_id ? `note ${r.note_id} added` : `the note was not added: ${r.note_error}`}.`;
+        : `Order #${r.order.number} (id ${r.order.id}) is now paid (${r.order.paid}) and ${r.order.status}${noteLine(r)}.`;
     },
   });
 
@@ -215,6 +221,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       previous_status: z.string(),
       order: orderStateOut,
       note_id: z.number().optional(),
+      note_error: z.string().optional(),
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     run({ id, status: wanted, note }, call) {
@@ -222,19 +229,20 @@ export function orderTools(shop: ShopProvider): Tool[] {
         const before = await shop.getOrder(id, call);
         const changed = before.status !== wanted;
         const after = changed ? await shop.setStatus(id, wanted, call) : before;
+        const result = { changed, previous_status: before.status, order: orderStateOut.parse(after) };
         // The note goes with the change, so that the same call again (a retry) adds no second one.
-        const added = note && changed ? await shop.addNote(id, note, false, call) : undefined;
-        return {
-          changed,
-          previous_status: before.status,
-          order: orderStateOut.parse(after),
-          ...(added ? { note_id: added.id } : {}),
-        };
+        if (!note || !changed) return result;
+        try {
+          return { ...result, note_id: (await shop.addNote(id, note, false, call)).id };
+        } catch (err) {
+          // The status is changed; a retry would find it so and never add the note.
+          return { ...result, note_error: err instanceof Error ? err.message : String(err) };
+        }
       });
     },
     render(r) {
       return r.changed
-        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${r.note_id ? `; note ${r.note_id} added` : ""}.`
+        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.`
         : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed, so no note was added (eshop_order_add_note adds one).`;
     },
   });
@@ -243,7 +251,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_add_note",
     title: "Add an order note",
     description:
-      "Adds a note to an order: private, for staff, or with customer_note also emailed to the customer. Each call adds one.",
+      "Adds a note to an order: private, or with customer_note also emailed to the customer. Each call adds one.",
     input: {
       id: orderId,
       note: z.string().min(1).max(2000).describe("Its text."),
