@@ -326,7 +326,13 @@ describe("marking paid", () => {
     expect(data<{ note_error: string }>(result).note_error).toMatch(/500/);
     expect(text(result)).toMatch(/now paid .* and processing; adding the note failed: .*500/);
     const again = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_other" });
-    expect(data(again)).toMatchObject({ already_paid: true, transaction_id: "pi_9" });
+    expect(data(again)).toMatchObject({ already_paid: true, transaction_id: "pi_9", transaction_differs: true });
+    expect(text(again)).toMatch(
+      /was already paid .* nothing was changed\. Its transaction is "pi_9", not the one given: the customer may have paid twice/,
+    );
+    const same = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_9" });
+    expect(data(same)).not.toHaveProperty("transaction_differs");
+    expect(text(same)).not.toMatch(/paid twice/);
   });
 
   test("a cancelled or refunded order is refused with what to do, and nothing is written", async () => {

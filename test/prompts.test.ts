@@ -60,6 +60,7 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   for (const tool of ["events_get", "eshop_order_get", "eshop_order_mark_paid", "events_ack"]) {
     expect(payments).toContain(tool);
   }
+  expect(payments).toMatch(/transaction differs \(transaction_differs\), the customer may have paid twice: flag it/);
   const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: { place: "Ostrava, CZ" } }));
   for (const part of ["eshop_orders_list", "eshop_products_list", "events_list", "currency_rates"]) {
     expect(brief).toContain(part);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
+import { quote } from "../../src/shown.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { OrderSummary, ShopProvider } from "./provider.js";
 import {
@@ -71,7 +72,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_orders_list",
     title: "List orders",
     description:
-      "Finds orders in the shop, newest first, by status, dates, customer or text, as summaries; eshop_order_get has items and addresses.",
+      "Finds orders, newest first, by status, dates, customer or text, as summaries; eshop_order_get has items and addresses.",
     input: {
       status: z.array(status).max(statuses.length).optional().describe("Any of these."),
       after: dateTime.optional().describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, UTC if no offset."),
@@ -155,12 +156,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
     input: {
       id: orderId,
       transaction_id: z.string().min(1).max(200).optional().describe("The gateway's, kept on the order."),
-      note: z.string().min(1).max(2000).optional().describe("Private; default: says marked paid."),
+      note: z.string().min(1).max(2000).optional().describe("Private; default: says paid."),
     },
     output: {
       already_paid: z.boolean(),
       order: orderStateOut,
       transaction_id: z.string().optional(),
+      transaction_differs: z.boolean().optional(),
       note_id: z.number().optional(),
       note_error: z.string().optional(),
     },
@@ -168,7 +170,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
     run({ id, transaction_id, note }, call) {
       return oneAtATime(id, async () => {
         const before = await shop.getOrder(id, call);
-        const stored = before.transaction_id ? { transaction_id: before.transaction_id } : {};
+        // Paid already with another payment than this one: the customer may have paid twice.
+        const differs = Boolean(transaction_id && before.transaction_id && transaction_id !== before.transaction_id);
+        const stored = before.transaction_id
+          ? { transaction_id: before.transaction_id, ...(differs ? { transaction_differs: true } : {}) }
+          : {};
         if (shop.paidStatuses.includes(before.status)) {
           return { already_paid: true, order: orderStateOut.parse(before), ...stored };
         }
@@ -199,8 +205,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
       });
     },
     render(r) {
+      const other = r.transaction_differs
+        ? ` Its transaction is ${quote(r.transaction_id ?? "")}, not the one given: the customer may have paid twice; check both with the gateway.`
+        : "";
       return r.already_paid
-        ? `Order #${r.order.number} (id ${r.order.id}) was already paid${r.order.paid ? ` on ${r.order.paid}` : ""} and is ${r.order.status}; nothing was changed.`
+        ? `Order #${r.order.number} (id ${r.order.id}) was already paid${r.order.paid ? ` on ${r.order.paid}` : ""} and is ${r.order.status}; nothing was changed.${other}`
         : `Order #${r.order.number} (id ${r.order.id}) is now paid (${r.order.paid}) and ${r.order.status}${noteLine(r)}.`;
     },
   });
@@ -209,7 +218,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_update_status",
     title: "Change an order's status",
     description:
-      `Sets an order's status, with an optional private note; the shop acts on it as in its admin ` +
+      `Sets an order's status, with a private note; the shop acts on it as in its admin ` +
       "(emails, stock back on cancel). Payments: eshop_order_mark_paid.",
     input: {
       id: orderId,

@@ -77,7 +77,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     name: "eshop_stock_set",
     title: "Set stock",
     description:
-      "Sets (not adds to: read it first to adjust) a product's stock quantity in the shop, which updates its stock status " +
+      "Sets (not adds to: read it first to adjust) a product's stock quantity, which updates its stock status " +
       "and turns counting on. Simple products only.",
     input: {
       ...which,
