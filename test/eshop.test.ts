@@ -247,6 +247,10 @@ describe("orders", () => {
     expect(order.line_items).toEqual([expect.objectContaining({ sku: "COF-ESP-1KG", quantity: 1, total: "19.99" })]);
     expect(text(result)).toContain("19.99 EUR");
 
+    // An order made over the REST API or in the admin: the method's title is empty.
+    Object.assign(woo.shop.order(O.pending1999), { payment_method: "bacs", payment_method_title: "" });
+    expect(data(await server.call("eshop_order_get", { id: O.pending1999 }))).toMatchObject({ payment_method: "bacs" });
+
     const noted = data<{ notes: { customer_note: boolean }[] }>(
       await server.call("eshop_order_get", { id: O.withCustomerNote }),
     );

@@ -154,6 +154,8 @@ function toAddress(a: z.output<typeof address>): Address {
 function toSummary(o: WooOrder): OrderSummary {
   const name = [o.billing.first_name, o.billing.last_name].filter(Boolean).join(" ");
   const paid = utc(o.date_paid_gmt);
+  // An order made over the REST API or in the admin may carry the method without its title ("").
+  const method = present(o.payment_method_title) ?? present(o.payment_method);
   return {
     id: o.id,
     number: o.number,
@@ -165,9 +167,7 @@ function toSummary(o: WooOrder): OrderSummary {
     ...(present(o.billing.email) ? { email: o.billing.email as string } : {}),
     created: utc(o.date_created_gmt) as string,
     ...(paid ? { paid } : {}),
-    ...(present(o.payment_method_title ?? o.payment_method)
-      ? { payment_method: (o.payment_method_title || o.payment_method) as string }
-      : {}),
+    ...(method ? { payment_method: method } : {}),
     item_count: o.line_items.reduce((sum, item) => sum + item.quantity, 0),
   };
 }
