@@ -26,6 +26,14 @@ export function oneLine(text: string, max = 200): string {
   return cut(text.replace(/[\s\p{Cc}]+/gu, " ").trim(), max);
 }
 
+/**
+ * A stranger's text (a buyer's note, a webhook's payload) as `oneLine` makes it, in a JSON string
+ * literal: whole up to `max` characters, it can neither end the quote nor start a line.
+ */
+export function quoteLine(text: string, max = 200): string {
+  return JSON.stringify(oneLine(text, max));
+}
+
 /** A value from outside as a JSON string literal: it can neither end the quote nor start a line. */
 export function quote(value: string): string {
   return JSON.stringify(shorten(value));

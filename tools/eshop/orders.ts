@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
-import { quote } from "../../src/shown.js";
+import { quote, quoteLine } from "../../src/shown.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { OrderSummary, ShopProvider } from "./provider.js";
 import {
@@ -18,6 +18,8 @@ import {
 
 /** Notes an order answer shows, newest first. */
 const NOTES_SHOWN = 10;
+/** Characters of a note the text shows; structuredContent has it whole. */
+const NOTE_CHARACTERS = 500;
 
 /** A date or a time, read as UTC unless it names an offset, sent to the shop as UTC (dates_are_gmt). */
 const dateTime = z
@@ -137,10 +139,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
         o.shipping.country,
       ].filter(Boolean);
       if (ship.length) lines.push(`Ship to: ${ship.join(", ")}`);
-      if (o.customer_note) lines.push(`Customer's note: ${o.customer_note}`);
+      // What the buyer and the notes' authors wrote is quoted, on one line: it cannot pass for waiter's lines.
+      if (o.customer_note) lines.push(`Customer's note: ${quoteLine(o.customer_note, NOTE_CHARACTERS)}`);
       for (const note of o.notes)
         lines.push(
-          `Note ${note.date.slice(0, 16).replace("T", " ")}${note.customer_note ? " (to customer)" : ""}: ${note.note}`,
+          `Note ${note.date.slice(0, 16).replace("T", " ")}${note.customer_note ? " (to customer)" : ""}: ${quoteLine(note.note, NOTE_CHARACTERS)}`,
         );
       return lines.join("\n");
     },
