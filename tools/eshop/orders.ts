@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
-import { quote, quoteLine } from "../../src/shown.js";
+import { oneLine, quote, quoteLine } from "../../src/shown.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { OrderSummary, ShopProvider } from "./provider.js";
 import {
@@ -127,18 +127,23 @@ export function orderTools(shop: ShopProvider): Tool[] {
       for (const item of o.line_items) {
         lines.push(`- ${item.quantity} × ${item.name}${item.sku ? ` [${item.sku}]` : ""}: ${item.total} ${o.currency}`);
       }
+      const each = (parts: string[]) => (parts.length ? ` (${parts.join(", ")})` : "");
+      const fees = o.fees.map((f) => `, fee ${f.name} ${f.total}`).join("");
       lines.push(
-        `Shipping ${o.shipping_total}, discount ${o.discount_total}, tax ${o.total_tax}, total ${o.total} ${o.currency}`,
+        `Shipping ${o.shipping_total}${each(o.shipping_lines.map((l) => l.method))}, ` +
+          `discount ${o.discount_total}${each(o.coupons.map((c) => `coupon ${c.code} ${c.discount}`))}${fees}, ` +
+          `tax ${o.total_tax}${each(o.taxes.map((t) => `${t.label} ${t.total}`))}, total ${o.total} ${o.currency}`,
       );
-      if (o.transaction_id) lines.push(`Transaction: ${o.transaction_id}`);
-      const ship = [
-        o.shipping.name,
-        o.shipping.address,
-        o.shipping.postcode,
-        o.shipping.city,
-        o.shipping.country,
-      ].filter(Boolean);
-      if (ship.length) lines.push(`Ship to: ${ship.join(", ")}`);
+      for (const r of o.refunds)
+        lines.push(`Refund ${r.total} ${o.currency}${r.reason ? `: ${quoteLine(r.reason)}` : ""}`);
+      const payment = [o.payment_method, o.transaction_id && `transaction ${o.transaction_id}`].filter(Boolean);
+      if (payment.length) lines.push(`Payment: ${oneLine(payment.join(", "))}`);
+      // The billing name and email are on the first line.
+      const { company, address, postcode, city, country, phone } = o.billing;
+      const bill = [company, address, postcode, city, country, phone && `phone ${phone}`].filter(Boolean);
+      if (bill.length) lines.push(`Bill to: ${oneLine(bill.join(", "))}`);
+      const ship = [o.shipping.name, o.shipping.address, o.shipping.postcode, o.shipping.city, o.shipping.country];
+      if (ship.some(Boolean)) lines.push(`Ship to: ${oneLine(ship.filter(Boolean).join(", "))}`);
       // What the buyer and the notes' authors wrote is quoted, on one line: it cannot pass for waiter's lines.
       if (o.customer_note) lines.push(`Customer's note: ${quoteLine(o.customer_note, NOTE_CHARACTERS)}`);
       for (const note of o.notes)
