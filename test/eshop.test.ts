@@ -575,9 +575,13 @@ describe("errors", () => {
       expect(text(await wrong.call("eshop_orders_list", {}))).toMatch(
         /^WooCommerce refused the request \(401 woocommerce_rest_authentication_error: "Consumer secret is invalid\."\)\. Check WAITER_WOO_KEY and WAITER_WOO_SECRET/,
       );
+      expect(text(await wrong.call("eshop_orders_list", {}))).not.toMatch(/WAITER_WOO_AUTH/);
       expect((await readKey.call("eshop_orders_list", {})).isError).toBeFalsy();
       const write = await readKey.call("eshop_stock_set", { id: P.espresso, quantity: 1 });
-      expect(text(write)).toMatch(/401 .*does not have write permissions.*Read\/Write permission/);
+      expect(text(write)).toMatch(
+        /refused the change \(401 .*does not have write permissions.*\): the key may read but not write\. Give it Read\/Write permission \(WooCommerce → Settings → Advanced → REST API/,
+      );
+      expect(text(write)).not.toMatch(/WAITER_WOO_AUTH/);
       expect(text(await notWordPress.call("eshop_orders_list", {}))).toMatch(
         /^No WooCommerce REST API answers at 127\.0\.0\.1:\d+\/blog\/wp-json\/wc\/v3 \(404\)\. Check WAITER_WOO_URL/,
       );

@@ -283,8 +283,16 @@ export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
       );
     }
     if (status === 401) {
+      // This code means WooCommerce found the key: the Authorization header arrived.
+      const found = body?.code === "woocommerce_rest_authentication_error";
+      if (found && /write permission/i.test(body?.message ?? "")) {
+        return new UpstreamError(
+          `WooCommerce refused the change (401${said}): the key may read but not write. Give it Read/Write permission (WooCommerce → Settings → Advanced → REST API, edit the key), or run waiter with --read-only.`,
+          status,
+        );
+      }
       const header =
-        auth === "basic"
+        auth === "basic" && !found
           ? " If they are right, the web server may be dropping the Authorization header: set WAITER_WOO_AUTH=query."
           : "";
       return new UpstreamError(
