@@ -190,6 +190,8 @@ describe("orders", () => {
     );
     expect(pending.orders.length).toBeGreaterThan(0);
     expect(new Set(pending.orders.map((o) => o.status))).toEqual(new Set(["pending", "on-hold"]));
+    const all = data<{ total: number }>(await server.call("eshop_orders_list", { status: [] }));
+    expect(all.total).toBe(woo.shop.orders.size);
 
     const jana = data<{ orders: Summary[] }>(await server.call("eshop_orders_list", { customer_id: C.jana }));
     expect(jana.orders.map((o) => o.id).sort()).toEqual([7015, 7066, 7084]);

@@ -92,7 +92,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const request = pageRequest(args);
       const page = await shop.listOrders(
         {
-          ...(args.status ? { status: args.status } : {}),
+          // An empty list is no filter: sent as `status=`, it would match no order.
+          ...(args.status?.length ? { status: args.status } : {}),
           ...(args.after ? { after: args.after } : {}),
           ...(args.before ? { before: args.before } : {}),
           ...(args.search ? { search: args.search } : {}),
