@@ -195,6 +195,9 @@ describe("orders", () => {
 
     const jana = data<{ orders: Summary[] }>(await server.call("eshop_orders_list", { customer_id: C.jana }));
     expect(jana.orders.map((o) => o.id).sort()).toEqual([7015, 7066, 7084]);
+    expect(text(await server.call("eshop_orders_list", { customer_id: C.jana, cursor: "p9" }))).toBe(
+      "There is no page 9, only 1 page of this size (3 items).",
+    );
 
     const found = data<{ orders: Summary[] }>(
       await server.call("eshop_orders_list", { search: "anna.schmidt@example.de" }),

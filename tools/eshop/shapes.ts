@@ -143,7 +143,10 @@ export function pageRequest(args: { page_size: number; cursor?: string | undefin
 
 export function pageResult<T>(page: Page<T>, request: PageRequest): { total: number; next_cursor?: string } {
   if (page.items.length === 0 && request.page > 1 && page.total > 0) {
-    throw new ToolError(`There is no page ${request.page}: ${page.total} items fill ${page.pages} pages of this size.`);
+    const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+    throw new ToolError(
+      `There is no page ${request.page}, only ${count(page.pages, "page")} of this size (${count(page.total, "item")}).`,
+    );
   }
   return { total: page.total, ...(request.page < page.pages ? { next_cursor: `p${request.page + 1}` } : {}) };
 }
