@@ -203,6 +203,8 @@ describe("orders", () => {
       await server.call("eshop_orders_list", { search: "anna.schmidt@example.de" }),
     );
     expect(found.orders.map((o) => o.id).sort()).toEqual([7003, 7051, 7078]);
+    const byNumber = data<{ orders: Summary[] }>(await server.call("eshop_orders_list", { search: "#7084" }));
+    expect(byNumber.orders.map((o) => o.id)).toEqual([7084]);
 
     const newest = woo.shop.order(O.pendingStockManaged);
     const day = data<{ orders: Summary[] }>(

@@ -90,13 +90,15 @@ export function orderTools(shop: ShopProvider): Tool[] {
         throw new ToolError(`\`after\` (${args.after}Z) must be earlier than \`before\` (${args.before}Z).`);
       }
       const request = pageRequest(args);
+      // "#7084" is how the shop writes an order number; its search knows the number without "#".
+      const search = args.search?.replace(/^\s*#/, "");
       const page = await shop.listOrders(
         {
           // An empty list is no filter: sent as `status=`, it would match no order.
           ...(args.status?.length ? { status: args.status } : {}),
           ...(args.after ? { after: args.after } : {}),
           ...(args.before ? { before: args.before } : {}),
-          ...(args.search ? { search: args.search } : {}),
+          ...(search ? { search } : {}),
           ...(args.customer_id ? { customerId: args.customer_id } : {}),
         },
         request,
