@@ -264,6 +264,15 @@ describe("orders", () => {
     expect(noted.notes.some((n) => n.customer_note)).toBe(true);
   });
 
+  test("times in the text say their zone", async () => {
+    const minute = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d UTC`;
+    const order = text(await server.call("eshop_order_get", { id: O.completed }));
+    expect(order).toMatch(new RegExp(`placed ${minute}, paid ${minute}\n`));
+    expect(order).toMatch(new RegExp(`^Note ${minute}: `, "m"));
+    const paid = text(await server.call("eshop_order_mark_paid", { id: O.completed }));
+    expect(paid).toMatch(new RegExp(`was already paid on ${minute} and`));
+  });
+
   test("the text has what structuredContent has: refunds, payment, billing contact, fees, coupons, taxes", async () => {
     const refunded = text(await server.call("eshop_order_get", { id: 7012 }));
     expect(refunded).toMatch(/^Refund -\d+\.\d\d EUR: "Damaged in transit"$/m);

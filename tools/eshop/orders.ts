@@ -54,10 +54,15 @@ function oneAtATime<T>(id: number, work: () => Promise<T>): Promise<T> {
   return next;
 }
 
+/** A time as the text shows it, to the minute and saying its zone: "2026-11-18 12:58 UTC". */
+function utcMinute(time: string): string {
+  return `${new Date(time).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
 function summaryLine(o: OrderSummary): string {
   const who = [o.customer_name, o.email ? `<${o.email}>` : ""].filter(Boolean).join(" ");
-  const paid = o.paid ? `, paid ${o.paid.slice(0, 10)}` : "";
-  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who ? `, ${who}` : ""}, placed ${o.created.slice(0, 16).replace("T", " ")}${paid}`;
+  const paid = o.paid ? `, paid ${utcMinute(o.paid)}` : "";
+  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who ? `, ${who}` : ""}, placed ${utcMinute(o.created)}${paid}`;
 }
 
 /** What became of the note a change adds, as "; …" to end a sentence with. */
@@ -151,7 +156,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (o.customer_note) lines.push(`Customer's note: ${quoteLine(o.customer_note, NOTE_CHARACTERS)}`);
       for (const note of o.notes)
         lines.push(
-          `Note ${note.date.slice(0, 16).replace("T", " ")}${note.customer_note ? " (to customer)" : ""}: ${quoteLine(note.note, NOTE_CHARACTERS)}`,
+          `Note ${utcMinute(note.date)}${note.customer_note ? " (to customer)" : ""}: ${quoteLine(note.note, NOTE_CHARACTERS)}`,
         );
       return lines.join("\n");
     },
@@ -220,8 +225,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
         ? ` Its transaction is ${quote(r.transaction_id ?? "")}, not the one given: the customer may have paid twice; check both with the gateway.`
         : "";
       return r.already_paid
-        ? `Order #${r.order.number} (id ${r.order.id}) was already paid${r.order.paid ? ` on ${r.order.paid}` : ""} and is ${r.order.status}; nothing was changed.${other}`
-        : `Order #${r.order.number} (id ${r.order.id}) is now paid (${r.order.paid}) and ${r.order.status}${noteLine(r)}.`;
+        ? `Order #${r.order.number} (id ${r.order.id}) was already paid${r.order.paid ? ` on ${utcMinute(r.order.paid)}` : ""} and is ${r.order.status}; nothing was changed.${other}`
+        : `Order #${r.order.number} (id ${r.order.id}) is now paid (${r.order.paid ? utcMinute(r.order.paid) : "no date"}) and ${r.order.status}${noteLine(r)}.`;
     },
   });
 
