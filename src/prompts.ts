@@ -1,6 +1,6 @@
 import { completable } from "@modelcontextprotocol/sdk/server/completable.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { GetPromptResult } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, type GetPromptResult, McpError } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { Log } from "./log.js";
 import { clock } from "./time.js";
@@ -29,8 +29,15 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
           ),
         },
       },
-      ({ source }) =>
-        ask(
+      ({ source }) => {
+        // A source the store never saw would list no events: "no payments arrived" when some wait.
+        if (source !== undefined && !sources.includes(source)) {
+          throw new McpError(
+            ErrorCode.InvalidParams,
+            `No webhook source is called ${JSON.stringify(source)}; the sources are ${sources.join(", ")}.`,
+          );
+        }
+        return ask(
           [
             `Process the payment events that arrived${source ? ` from the webhook source "${source}"` : ""} and are not handled yet.`,
             `1. List them with events_list (unacked_only: true${source ? `, source: "${source}"` : ""}); payment events have types such as payment_intent.succeeded, order.paid or payment.paid.`,
@@ -40,7 +47,8 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
             "Do not acknowledge an event whose order you could not find, whose amount does not match or that may pay an order twice: list those at the end with why.",
             "Finish with a short report: orders marked paid, orders already paid, possible double payments, events left for a person.",
           ].join("\n"),
-        ),
+        );
+      },
     );
   }
 
@@ -72,8 +80,8 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
           [
             "Give me a short morning brief, one line per part, with the figures that matter:",
             ...parts.map((part) => `- ${part}`),
-            ...(served("weather_forecast") && args.place
-              ? [`- Weather: weather_forecast for "${args.place}", today only (days: 1).`]
+            ...(served("weather_forecast") && args.place?.trim()
+              ? [`- Weather: weather_forecast for ${JSON.stringify(args.place.trim())}, today only (days: 1).`]
               : []),
             "Skip a part whose tool answers with an error, and say so in one line at the end.",
           ].join("\n"),

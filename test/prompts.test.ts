@@ -66,6 +66,13 @@ test("the payments flow and the morning brief are listed, and say the tools to u
     expect(brief).toContain(part);
   }
   expect(brief).toContain('weather_forecast for "Ostrava, CZ"');
+  // A place of blanks asks for no weather; a source not configured is refused with the ones there are.
+  expect(textOf(await waiter.getPrompt({ name: "morning_brief", arguments: { place: "   " } }))).not.toContain(
+    "weather_forecast",
+  );
+  await expect(waiter.getPrompt({ name: "process_payments", arguments: { source: "Stripe" } })).rejects.toThrow(
+    'MCP error -32602: No webhook source is called "Stripe"; the sources are stripe, shop, erp.',
+  );
 });
 
 test("arguments complete: the configured sources, and places as weather_forecast takes them", async () => {
