@@ -1,6 +1,5 @@
 import { mkdtempSync } from "node:fs";
-import type { AddressInfo } from "node:net";
-import { createServer } from "node:net";
+import { type AddressInfo, createServer, connect as openSocket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -258,6 +257,26 @@ async function inProcess(limits: { maxSessions: number; idleMs: number }, env: R
     },
   };
 }
+
+test("an MCP request with Expect: 100-continue is invited to send a body the webhooks' limit would refuse", async () => {
+  const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+  const { hostname, port } = new URL(served.url);
+  const socket = openSocket(Number(port), hostname);
+  let received = "";
+  socket.setEncoding("utf8").on("data", (chunk: string) => {
+    received += chunk;
+  });
+  try {
+    // Over webhooks.maxBodyBytes (1 MiB), within what /mcp takes (4 MB).
+    socket.write(
+      `POST /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 2000000\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    await expect.poll(() => received, { timeout: 2_000 }).toMatch(/^HTTP\/1\.1 100 Continue\r\n/);
+  } finally {
+    socket.destroy();
+    await served.close();
+  }
+});
 
 describe("sessions", () => {
   test("an initialize sent as another type than JSON is told the type to send", async () => {

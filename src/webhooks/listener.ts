@@ -315,9 +315,11 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
     app,
   );
   // Node answers Expect: 100-continue by itself, inviting a body the listener is sure to refuse:
-  // a declared length over the limit gets its 413 instead, before the body is sent.
+  // a webhook whose declared length is over the limit gets its 413 instead, before the body is
+  // sent. Other routes (MCP in waiter serve) have limits of their own and get their 100.
   server.on("checkContinue", (req, res) => {
-    if (!(Number(req.headers["content-length"]) > webhooks.maxBodyBytes)) res.writeContinue();
+    const refused = req.url?.startsWith("/webhooks/") && Number(req.headers["content-length"]) > webhooks.maxBodyBytes;
+    if (!refused) res.writeContinue();
     server.emit("request", req, res);
   });
   server.maxConnections = webhooks.maxConnections;
