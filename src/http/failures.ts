@@ -43,6 +43,12 @@ export function describeFailure(
   // undici's error codes, so that describing a failure does not load undici.
   const code = (err as { code?: string }).code;
   const message = err instanceof Error ? err.message : String(err);
+  if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") {
+    // The upstream answered, too much to read: a change it was asked for may well have been made.
+    return new UpstreamError(
+      `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by WAITER_MAX_RESPONSE_BYTES; ${mayHaveActed(method) ? `the change ${READ_FIRST}` : "ask for less (fewer items, a shorter range)"}.`,
+    );
+  }
   if (mayHaveActed(method) && (ended || !NOT_SENT.includes(code ?? ""))) {
     const why = ended
       ? "before the tool call ended"
@@ -58,11 +64,6 @@ export function describeFailure(
   }
   if (call.signal.aborted || reason?.name === "AbortError") {
     return new UpstreamError(`The request to ${where} was cancelled.`);
-  }
-  if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") {
-    return new UpstreamError(
-      `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by WAITER_MAX_RESPONSE_BYTES; ask for less (fewer items, a shorter range).`,
-    );
   }
   if (code === "UND_ERR_CONNECT_TIMEOUT") {
     return new UpstreamError(

@@ -38,3 +38,13 @@ test.each([500, 502, 504])("a write answered %d may have been made; a read is tr
   expect(describeStatus("WooCommerce", answer("POST", status)).message).toMatch(READ_FIRST);
   expect(describeStatus("WooCommerce", answer("GET", status)).message).toMatch(/failing; try again later/);
 });
+
+test("an answer over the size limit names the limit, and for a write that the change may have been made", () => {
+  const tooLarge = failed("UND_ERR_RES_EXCEEDED_MAX_SIZE");
+  expect(describeFailure(tooLarge, "WooCommerce", url, call, options, "GET").message).toMatch(
+    /larger than 1 bytes, the limit set by WAITER_MAX_RESPONSE_BYTES; ask for less/,
+  );
+  expect(describeFailure(tooLarge, "WooCommerce", url, call, options, "PUT").message).toMatch(
+    /the limit set by WAITER_MAX_RESPONSE_BYTES; the change may have been made/,
+  );
+});
