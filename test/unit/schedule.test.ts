@@ -31,8 +31,14 @@ describe("how long the latest fixing is cached", () => {
   test("a late publication: an answer older than the fixing due is asked again within minutes", () => {
     // Friday 17:35 in Frankfurt, past the window, and the API still has Thursday's fixing.
     expect(latestTtl(ECB, "2026-11-26", at("2026-11-27T16:35:00Z"))).toBe(300);
-    expect(latestTtl(ECB, "2026-11-26", at("2026-11-28T12:00:00Z"))).toBe(300);
+    expect(latestTtl(ECB, "2026-11-26", at("2026-11-27T22:50:00Z"))).toBe(300);
     expect(latestTtl(ECB, undefined, at("2026-11-28T12:00:00Z"))).toBe(300);
+    // Saturday, and Friday's never came: a holiday, so kept until Monday's is due, not asked for
+    // every five minutes all weekend.
+    expect(latestTtl(ECB, "2026-11-26", at("2026-11-28T12:00:00Z"))).toBe((2 * 24 + 3) * 3600);
+    // Good Friday 2026, no fixing: re-asked that evening, then kept over Easter Saturday and Sunday.
+    expect(latestTtl(ECB, "2026-04-02", at("2026-04-03T18:00:00Z"))).toBe(300);
+    expect(latestTtl(ECB, "2026-04-02", at("2026-04-04T08:00:00Z"))).toBe((2 * 24 + 6) * 3600);
     // Monday morning, Friday's is the one due: kept until Monday's publication.
     expect(latestTtl(CNB, "2026-11-27", at("2026-11-30T08:00:00Z"))).toBe(5.5 * 3600);
   });

@@ -41,13 +41,16 @@ const WINDOW_TTL_SECONDS = 300;
 /**
  * How long, in seconds, an answer whose newest fixing is of `answered` may be cached as the
  * latest: until the next publication is due, and only a few minutes at a time while a due
- * publication may still be on its way, or once it is late (the answer is older than the fixing
- * that was due, or has none).
+ * publication may still be on its way, or while today's is late (the answer is older than the
+ * fixing due today, or has none). A day that ended without its fixing was a holiday: its answer
+ * is kept until the next publication is due, not asked for again every few minutes.
  */
 export function latestTtl(publication: Publication, answered: string | undefined, now = clock.now()): number {
   const due = publication.hour * 60 + publication.minute;
   const local = wallClock(now, publication.zone);
-  if (answered === undefined || answered < lastDue(local, due)) return WINDOW_TTL_SECONDS;
+  const dueDate = lastDue(local, due);
+  const late = answered !== undefined && answered < dueDate && dueDate === local.date;
+  if (answered === undefined || late) return WINDOW_TTL_SECONDS;
   const nextDue = nextDueAt(publication, local, due);
   return nextDue === undefined ? WINDOW_TTL_SECONDS : Math.max(60, Math.round((nextDue - now) / 1000));
 }
