@@ -29,7 +29,9 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
           ),
         },
       },
-      ({ source }) => {
+      (args: { source?: string | undefined }) => {
+        // A client may send an argument left empty as "": that is no source.
+        const source = args.source?.trim() || undefined;
         // A source the store never saw would list no events: "no payments arrived" when some wait.
         if (source !== undefined && !sources.includes(source)) {
           throw new McpError(

@@ -70,6 +70,9 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   expect(textOf(await waiter.getPrompt({ name: "morning_brief", arguments: { place: "   " } }))).not.toContain(
     "weather_forecast",
   );
+  expect(textOf(await waiter.getPrompt({ name: "process_payments", arguments: { source: " " } }))).toMatch(
+    /events_list \(unacked_only: true\)/,
+  );
   await expect(waiter.getPrompt({ name: "process_payments", arguments: { source: "Stripe" } })).rejects.toThrow(
     'MCP error -32602: No webhook source is called "Stripe"; the sources are stripe, shop, erp.',
   );
