@@ -187,6 +187,26 @@ describe("notify_send on Telegram", () => {
     expect(waiter.stderr()).not.toContain(BOT_TOKEN.split(":")[1]);
   });
 
+  test("an answer that comes after the call's time says the message may have been sent", async () => {
+    const hasty = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: channels(telegram, smtp.port),
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      SMTP_PASSWORD,
+      WAITER_TOOL_TIMEOUT: "1",
+    });
+    telegram.delayMs = 1500;
+    try {
+      const result = await hasty.call("notify_send", { channel: "fancy", text: "Slow" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        /Telegram had not confirmed the message when the call's time ran out: it may have been sent, and sending it again may send it twice\.$/,
+      );
+    } finally {
+      telegram.delayMs = 0;
+      await hasty.close();
+    }
+  });
+
   test("a wrong token is said to be the token, and never shown", async () => {
     const wrong = await startWaiter({
       WAITER_NOTIFY_CHANNELS: channels(telegram, smtp.port),
@@ -244,7 +264,9 @@ describe("notify_send by email", () => {
     try {
       const result = await down.call("notify_send", { channel: "office", text: "Hello" });
       expect(result.isError).toBe(true);
-      expect(text(result)).toMatch(/Nothing was sent on office: b@shop.example: .*ECONNREFUSED/);
+      expect(text(result)).toMatch(
+        /No chat or address of office confirmed the message: b@shop.example: .*ECONNREFUSED/,
+      );
     } finally {
       await down.close();
     }
@@ -264,9 +286,82 @@ describe("notify_send by email", () => {
     try {
       const result = await slow.call("notify_send", { channel: "office", text: "Hello" });
       expect(result.isError).toBe(true);
-      expect(text(result)).toMatch(/b@shop.example: The mail server did not answer within the call's time/);
+      expect(text(result)).toMatch(
+        /b@shop.example: Not sent: the call's time ran out before the mail server had the message\.$/,
+      );
+      expect(text(result)).not.toMatch(/current state/);
     } finally {
       await slow.close();
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  test("a mail server that has the message and does not confirm it in time may have delivered it, and the send stops", async () => {
+    let closed = false;
+    const slow = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      logger: false,
+      onData(stream, _session, callback) {
+        stream.resume();
+        stream.on("end", () => setTimeout(callback, 4000));
+      },
+      onClose() {
+        closed = true;
+      },
+    });
+    await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
+    const port = (slow.server.address() as AddressInfo).port;
+    const late = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
+      }),
+      WAITER_TOOL_TIMEOUT: "1",
+    });
+    try {
+      const result = await late.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        /b@shop.example: The mail server had the whole message but had not confirmed it when the call's time ran out: it may have been delivered, and sending it again may deliver it twice\.$/,
+      );
+      expect(text(result)).not.toMatch(/Not sent|current state/);
+      // waiter closed the connection rather than waiting on for the server's answer.
+      await expect.poll(() => closed, { timeout: 1000 }).toBe(true);
+    } finally {
+      await late.close();
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
+  });
+
+  test("a call cancelled before the mail server had the message says it was not sent, and closes the connection", async () => {
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const mute = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
+      }),
+    });
+    try {
+      const cancel = new AbortController();
+      const call = mute.client.callTool(
+        { name: "notify_send", arguments: { channel: "office", text: "Hi" } },
+        undefined,
+        {
+          signal: cancel.signal,
+        },
+      );
+      await expect.poll(() => held.length).toBe(1);
+      cancel.abort();
+      await expect(call).rejects.toThrow();
+      await expect
+        .poll(() => mute.stderr())
+        .toMatch(/not sent to b@shop.example: Not sent: the call was cancelled before the mail server had the message/);
+      await expect.poll(() => held[0]?.readableEnded || held[0]?.destroyed, { timeout: 1000 }).toBe(true);
+    } finally {
+      await mute.close();
       for (const socket of held) socket.destroy();
       await new Promise<void>((resolve) => silent.close(() => resolve()));
     }

@@ -1,6 +1,5 @@
-import type { Transporter } from "nodemailer";
 import { ToolError } from "../../src/errors.js";
-import { untilAborted, withDeadline } from "../../src/http/deadline.js";
+import { withDeadline } from "../../src/http/deadline.js";
 import type { ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
 
@@ -18,35 +17,52 @@ export interface SmtpOptions {
 /**
  * Sends over SMTP with nodemailer, one message per recipient, so one refused address stops no
  * other. nodemailer loads at the first message: it is a third of a start-up that sends none.
+ * A call that ends before the server confirms a message closes the connection, so the message
+ * is either not sent (the server never had all of it) or may have been (it had, and did not say).
  */
 export function emailSender(options: SmtpOptions): Sender {
-  let transport: Promise<Transporter> | undefined;
-  const connect = async () => {
-    const nodemailer = await import("nodemailer");
-    return nodemailer.createTransport({
-      host: options.host,
-      port: options.port,
-      secure: options.tls === "tls",
-      requireTLS: options.tls === "starttls",
-      ignoreTLS: options.tls === "none",
-      ...(options.user ? { auth: { user: options.user, pass: options.password ?? "" } } : {}),
-    });
-  };
   return {
     async send(to: string, text: string, call: ToolCall): Promise<void> {
-      if (call.signal.aborted) throw new ToolError("Not sent: waiter is stopping.");
-      transport ??= connect().catch((err) => {
-        transport = undefined;
-        throw err;
+      const nodemailer = await import("nodemailer");
+      const transport = nodemailer.createTransport({
+        host: options.host,
+        port: options.port,
+        secure: options.tls === "tls",
+        requireTLS: options.tls === "starttls",
+        ignoreTLS: options.tls === "none",
+        ...(options.user ? { auth: { user: options.user, pass: options.password ?? "" } } : {}),
       });
-      const sending = transport.then((t) => t.sendMail({ from: options.from, to, subject: options.subject, text }));
+      // The server has the whole message once the stream its connection reads has ended.
+      let handedOver = false;
+      transport.use("stream", (mail, done) => {
+        mail.message.processFunc((input) => input.once("end", () => (handedOver = true)));
+        done();
+      });
       const bounded = withDeadline(call);
       try {
-        await untilAborted(sending, bounded.call.signal);
+        await transport.sendMail({
+          from: options.from,
+          to,
+          subject: options.subject,
+          text,
+          signal: bounded.call.signal,
+        });
       } catch (err) {
-        if (call.signal.aborted) throw new ToolError("waiter stopped before the mail server answered.");
-        if (bounded.call.signal.aborted) throw new ToolError("The mail server did not answer within the call's time.");
+        const ended = !bounded.call.signal.aborted
+          ? "the connection closed"
+          : call.signal.aborted
+            ? "the call was cancelled"
+            : "the call's time ran out";
         const { responseCode, message } = err as { responseCode?: number; message?: string };
+        // Past the message, only the server's answer to it says whether it was delivered.
+        if (handedOver && !responseCode) {
+          throw new ToolError(
+            `The mail server had the whole message but had not confirmed it when ${ended}: it may have been delivered, and sending it again may deliver it twice.`,
+          );
+        }
+        if (bounded.call.signal.aborted) {
+          throw new ToolError(`Not sent: ${ended} before the mail server had the message.`);
+        }
         throw new ToolError(`The mail server refused it${responseCode ? ` (${responseCode})` : ""}: ${message ?? err}`);
       } finally {
         bounded.end();

@@ -139,7 +139,7 @@ export const notify = defineToolset({
           if (sent.length) log.info(`notify ${name}: sent to ${sent.join(", ")}`);
           for (const f of failed) log.warning(`notify ${name}: not sent to ${f.target}: ${f.error}`);
           if (sent.length === 0) {
-            const message = `Nothing was sent on ${name}: ${failed.map((f) => `${f.target}: ${f.error}`).join("; ")}`;
+            const message = `No chat or address of ${name} confirmed the message: ${failed.map((f) => `${f.target}: ${f.error}`).join("; ")}`;
             // Refused for now by every target (429): an automation may try again when it says.
             const reasons = outcomes.map((o) => (o.status === "rejected" ? o.reason : undefined));
             if (reasons.every((r) => r instanceof UpstreamError && r.status === 429)) {

@@ -65,11 +65,22 @@ export function telegramSender(api: Upstream, token: string, format: "text" | "m
         link_preview_options: { is_disabled: true },
       });
       for (;;) {
-        const response = await api.send(
-          `/bot${token}/sendMessage`,
-          { method: "POST", headers: { "content-type": "application/json" }, body },
-          call,
-        );
+        const response = await api
+          .send(
+            `/bot${token}/sendMessage`,
+            { method: "POST", headers: { "content-type": "application/json" }, body },
+            call,
+          )
+          .catch((err: unknown) => {
+            // Cut off before Telegram answered: the message may be in the chat, and no tool reads a chat.
+            if (call.signal.aborted || clock.now() >= call.deadline) {
+              const ended = call.signal.aborted ? "the call was cancelled" : "the call's time ran out";
+              throw new UpstreamError(
+                `Telegram had not confirmed the message when ${ended}: it may have been sent, and sending it again may send it twice.`,
+              );
+            }
+            throw err;
+          });
         const asked = response.status === 429 ? refusal(response)?.parameters?.retry_after : undefined;
         // At least a second: a retry_after of 0 must not turn into a burst.
         const wait = asked === undefined ? undefined : Math.max(1, asked);
