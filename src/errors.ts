@@ -14,6 +14,11 @@ export class UpstreamError extends ToolError {
     readonly status?: number,
     /** Seconds the upstream asked to wait (Retry-After), when it said. */
     readonly retryAfter?: number,
+    /**
+     * The upstream refused the request for now and did not carry it out (HTTP 429, a mail
+     * server's 4xx): it may be made again later, even a write.
+     */
+    readonly refused = status === 429,
   ) {
     super(message);
   }

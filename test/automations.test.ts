@@ -1,6 +1,8 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SMTPServer } from "smtp-server";
 import Stripe from "stripe";
 import { request } from "undici";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
@@ -854,6 +856,64 @@ describe("when the shop fails", () => {
     } finally {
       woo.intercept = undefined;
       await server.close();
+    }
+  });
+});
+
+describe("when a mail server refuses for now", () => {
+  test("a greylisted email (451) is sent again later, once, and a refusal for good (550) fails the run at once", async () => {
+    let greylisted = 0;
+    const received: string[] = [];
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      logger: false,
+      onRcptTo(address, _session, callback) {
+        if (address.address.startsWith("gone")) {
+          callback(Object.assign(new Error("5.1.1 Mailbox unavailable"), { responseCode: 550 }));
+        } else if (greylisted++ === 0) {
+          callback(Object.assign(new Error("4.7.1 Greylisted, try again later"), { responseCode: 451 }));
+        } else callback();
+      },
+      onData(stream, session, callback) {
+        stream.resume();
+        stream.on("end", () => {
+          received.push(...session.envelope.rcptTo.map((r) => r.address));
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
+    const port = (smtp.server.address() as AddressInfo).port;
+    const mail = (to: string) => ({
+      type: "email",
+      host: "127.0.0.1",
+      port,
+      tls: "none",
+      from: "w@shop.example",
+      to: [to],
+    });
+    const tell = (channel: string) => ({
+      name: channel,
+      when: { source: "stripe" },
+      do: [{ notify: channel, text: "Paid" }],
+    });
+    const server = await serve([tell("office"), tell("nobody")], {
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({ office: mail("boss@shop.example"), nobody: mail("gone@shop.example") }),
+    });
+    try {
+      const event = await pay(server, undefined);
+      const runs = await runsOf(event.id);
+      expect(runs.find((r) => r.automation === "office")).toMatchObject({ status: "done" });
+      expect(runs.find((r) => r.automation === "nobody")).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(/550 .*not sent; correct the address in the channel's to/),
+      });
+      expect(greylisted).toBe(2);
+      expect(received).toEqual(["boss@shop.example"]);
+    } finally {
+      await server.close();
+      await new Promise<void>((resolve) => smtp.close(() => resolve()));
     }
   });
 });

@@ -12,6 +12,8 @@ import { type Session, text } from "./stdio.js";
 const GROUP = "-1001234567890";
 const OWNER = "424242";
 const SMTP_PASSWORD = "smtp-secret-for-tests";
+/** An address the test mail server refuses for now (451), as a greylisting server does. */
+const GREYLISTED = "later@shop.example";
 
 interface Mail {
   from: string;
@@ -34,6 +36,8 @@ async function startSmtp(refuse: string[] = []) {
     onRcptTo(address, _session, callback) {
       if (refuse.includes(address.address)) {
         callback(Object.assign(new Error("Mailbox unavailable"), { responseCode: 550 }));
+      } else if (address.address === GREYLISTED) {
+        callback(Object.assign(new Error("4.7.1 Greylisted, try again later"), { responseCode: 451 }));
       } else callback();
     },
     onData(stream, session, callback) {
@@ -96,6 +100,14 @@ function channels(telegram: TelegramFake, smtpPort: number) {
       tls: "none",
       from: "waiter@shop.example",
       to: ["boss@shop.example", "gone@shop.example"],
+    },
+    grey: {
+      type: "email",
+      host: "127.0.0.1",
+      port: smtpPort,
+      tls: "none",
+      from: "waiter@shop.example",
+      to: [GREYLISTED],
     },
   });
 }
@@ -246,8 +258,23 @@ describe("notify_send by email", () => {
     expect(result.isError, text(result)).toBeFalsy();
     expect(result.structuredContent).toMatchObject({
       sent: ["boss@shop.example"],
-      failed: [{ target: "gone@shop.example", error: expect.stringMatching(/550/) }],
+      failed: [
+        {
+          target: "gone@shop.example",
+          error: expect.stringMatching(
+            /\(550 Mailbox unavailable\): not sent; correct the address in the channel's to, as sending it again will not help/,
+          ),
+        },
+      ],
     });
+  });
+
+  test("a refusal for now (4xx) says to try again later", async () => {
+    const result = await waiter.call("notify_send", { channel: "grey", text: "Stock is out." });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(
+      /later@shop.example: The mail server refused it for now \(451 4.7.1 Greylisted, try again later\): not sent; try again later/,
+    );
   });
 
   test("a mail server that does not answer is said to be down", async () => {

@@ -253,12 +253,13 @@ const placeholderView: View = { event: { id: "", source: "", type: "", received_
 
 /**
  * Whether a failure may pass by itself, so the step is tried again: the upstream was unreachable,
- * too slow, busy or failing. A tool that is not idempotent is tried again only after a 429, which
- * says the request was refused; any other failure of a write may have been carried out.
+ * too slow, busy or failing. A tool that is not idempotent is tried again only after a refusal for
+ * now (a 429, a mail server's 4xx), which says the request was not carried out; any other failure
+ * of a write may have been.
  */
 function passing(err: unknown, idempotent: boolean): err is UpstreamError {
   if (!(err instanceof UpstreamError)) return false;
-  if (err.status === 429) return true;
+  if (err.refused) return true;
   return idempotent && (err.status === undefined || err.status >= 500);
 }
 
@@ -327,13 +328,13 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       } catch (err) {
         if (stopping.signal.aborted) {
           // A call the upstream had refused, stopped while it waited for its next try, did not happen.
-          if (err instanceof UpstreamError && err.status === 429) await refused?.();
+          if (err instanceof UpstreamError && err.refused) await refused?.();
           throw new Postponed("waiter is stopping");
         }
         const wait =
           err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : firstDelayMs * 2 ** attempt;
         if (!passing(err, tool.annotations.idempotentHint) || clock.now() + wait - started > retryForMs) throw err;
-        if (err.status === 429) await refused?.();
+        if (err.refused) await refused?.();
         log.info(`${name} failed (${err.message}); trying again in ${Math.round(wait / 1000)} s`);
         await sleep(wait, undefined, { signal: stopping.signal }).catch(() => {});
       }

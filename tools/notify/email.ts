@@ -1,5 +1,6 @@
-import { ToolError } from "../../src/errors.js";
+import { ToolError, UpstreamError } from "../../src/errors.js";
 import { withDeadline } from "../../src/http/deadline.js";
+import { oneLine } from "../../src/shown.js";
 import type { ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
 
@@ -63,10 +64,43 @@ export function emailSender(options: SmtpOptions): Sender {
         if (bounded.call.signal.aborted) {
           throw new ToolError(`Not sent: ${ended} before the mail server had the message.`);
         }
-        throw new ToolError(`The mail server refused it${responseCode ? ` (${responseCode})` : ""}: ${message ?? err}`);
+        if (responseCode) throw refusal(err as SmtpFailure);
+        throw new ToolError(`The mail server refused it: ${message ?? err}`);
       } finally {
         bounded.end();
       }
     },
   };
+}
+
+/** A mail server's answer, as nodemailer reports it: its reply and the command it answered. */
+interface SmtpFailure {
+  responseCode: number;
+  response?: string;
+  command?: string;
+  message: string;
+}
+
+/**
+ * A message the server refused, and what to do. A 4xx is "not done, try later" (RFC 5321
+ * 4.2.1: greylisting, too many connections, a busy mailbox): an automation tries again. A 5xx
+ * will be refused again until the channel changes.
+ */
+function refusal({ responseCode, response, command, message }: SmtpFailure): ToolError {
+  const said = oneLine(response ?? message);
+  if (responseCode < 500) {
+    return new UpstreamError(
+      `The mail server refused it for now (${said}): not sent; try again later.`,
+      responseCode,
+      undefined,
+      true,
+    );
+  }
+  const fix =
+    command === "RCPT TO"
+      ? "correct the address in the channel's to"
+      : command === "MAIL FROM"
+        ? "check the channel's from, an address its login may send as"
+        : "check the channel's settings";
+  return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
 }

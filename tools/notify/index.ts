@@ -140,11 +140,12 @@ export const notify = defineToolset({
           for (const f of failed) log.warning(`notify ${name}: not sent to ${f.target}: ${f.error}`);
           if (sent.length === 0) {
             const message = `No chat or address of ${name} confirmed the message: ${failed.map((f) => `${f.target}: ${f.error}`).join("; ")}`;
-            // Refused for now by every target (429): an automation may try again when it says.
+            // Refused for now by every target (429, 4xx): an automation may try again, when it says.
             const reasons = outcomes.map((o) => (o.status === "rejected" ? o.reason : undefined));
-            if (reasons.every((r) => r instanceof UpstreamError && r.status === 429)) {
+            if (reasons.every((r) => r instanceof UpstreamError && r.refused)) {
+              const first = reasons[0] as UpstreamError;
               const wait = Math.max(...reasons.map((r) => (r as UpstreamError).retryAfter ?? 0));
-              throw new UpstreamError(message, 429, wait || undefined);
+              throw new UpstreamError(message, first.status, wait || undefined, true);
             }
             throw new ToolError(message);
           }
