@@ -269,6 +269,40 @@ describe("notify_send by email", () => {
     });
   });
 
+  test("a channel's addresses are sent to one at a time, so a server that allows one connection takes them all", async () => {
+    const received: string[] = [];
+    const strict = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      logger: false,
+      maxClients: 1,
+      onData(stream, session, callback) {
+        stream.resume();
+        stream.on("end", () => {
+          received.push(...session.envelope.rcptTo.map((r) => r.address));
+          setTimeout(callback, 50);
+        });
+      },
+    });
+    await new Promise<void>((resolve) => strict.listen(0, "127.0.0.1", resolve));
+    const port = (strict.server.address() as AddressInfo).port;
+    const to = ["a@shop.example", "b@shop.example", "c@shop.example", "d@shop.example"];
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to },
+      }),
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError, text(result)).toBeFalsy();
+      expect(result.structuredContent).toMatchObject({ sent: to, failed: [] });
+      expect(received).toEqual(to);
+    } finally {
+      await team.close();
+      await new Promise<void>((resolve) => strict.close(() => resolve()));
+    }
+  });
+
   test("a refusal for now (4xx) says to try again later", async () => {
     const result = await waiter.call("notify_send", { channel: "grey", text: "Stock is out." });
     expect(result.isError).toBe(true);
