@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -300,6 +301,43 @@ describe("notify_send by email", () => {
     } finally {
       await team.close();
       await new Promise<void>((resolve) => strict.close(() => resolve()));
+    }
+  });
+
+  test("TLS that fails and a login the server refuses say what to change in the channel", async () => {
+    const secured = new SMTPServer({
+      authOptional: true,
+      logger: false,
+      key: readFileSync(new URL("./fixtures/smtp-tls.key", import.meta.url)),
+      cert: readFileSync(new URL("./fixtures/smtp-tls.crt", import.meta.url)),
+    });
+    await new Promise<void>((resolve) => secured.listen(0, "127.0.0.1", resolve));
+    const mail = (settings: object) => ({ type: "email", from: "w@shop.example", to: ["b@shop.example"], ...settings });
+    const misfits = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        implicit: mail({ host: "127.0.0.1", port: smtp.port, tls: "tls" }),
+        private: mail({ host: "127.0.0.1", port: (secured.server.address() as AddressInfo).port }),
+        login: mail({ host: "127.0.0.1", port: smtp.port, tls: "none", user: "waiter", passwordEnv: "WRONG" }),
+        unported: mail({ host: "127.0.0.1", tls: "tls" }),
+      }),
+      WRONG: "not-the-password",
+    });
+    try {
+      const said = async (channel: string) => text(await misfits.call("notify_send", { channel, text: "Hi" }));
+      expect(await said("implicit")).toMatch(
+        /Not sent: 127.0.0.1:\d+ does not answer TLS \(wrong version number\); with tls "tls" use the server's port for TLS from the start \(usually 465\), or tls "starttls"/,
+      );
+      expect(await said("private")).toMatch(
+        /Not sent: the mail server's certificate is not trusted \(self-signed certificate\); .* NODE_EXTRA_CA_CERTS/,
+      );
+      expect(await said("login")).toMatch(
+        /Not sent: the mail server refused the login \(535 Invalid username or password\); check the channel's user and the password in the variable its passwordEnv names/,
+      );
+      // TLS from the start goes to its own port, 465, when the channel names none.
+      expect(await said("unported")).toMatch(/127\.0\.0\.1:465/);
+    } finally {
+      await misfits.close();
+      await new Promise<void>((resolve) => secured.close(() => resolve()));
     }
   });
 

@@ -5,6 +5,9 @@ import { oneLine } from "../../src/shown.js";
 import type { ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
 
+/** The port each way of securing the connection is served on, when the channel names none. */
+export const SMTP_PORTS = { tls: 465, starttls: 587, none: 25 } as const;
+
 export interface SmtpOptions {
   host: string;
   port: number;
@@ -87,7 +90,7 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
       : call.signal.aborted
         ? "the call was cancelled"
         : "the call's time ran out";
-    const { responseCode, message } = err as { responseCode?: number; message?: string };
+    const { responseCode } = err as SmtpFailure;
     // Past the message, only the server's answer to it says whether it was delivered.
     if (pool.handedOver.has(bounded.call.signal) && !responseCode) {
       throw new ToolError(
@@ -97,29 +100,63 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
     if (bounded.call.signal.aborted) {
       throw new ToolError(`Not sent: ${ended} before the mail server had the message.`);
     }
-    if (responseCode) throw refusal(err as SmtpFailure);
-    throw new ToolError(`The mail server refused it: ${message ?? err}`);
+    throw failure(err as SmtpFailure, options);
   } finally {
     bounded.end();
   }
 }
 
-/** A mail server's answer, as nodemailer reports it: its reply and the command it answered. */
+/** How nodemailer reports a failure: the server's reply and the command it answered, or the socket's error. */
 interface SmtpFailure {
-  responseCode: number;
+  responseCode?: number;
   response?: string;
   command?: string;
+  code?: string;
+  originalCode?: string;
+  reason?: string;
   message: string;
 }
 
+/** OpenSSL's words when one side speaks TLS and the other does not. */
+const NOT_TLS = /wrong version number|packet length too long|unknown protocol/;
+/** A certificate no authority waiter trusts vouches for. */
+const UNTRUSTED = [
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+];
+
 /**
- * A message the server refused, and what to do. A 4xx is "not done, try later" (RFC 5321
- * 4.2.1: greylisting, too many connections, a busy mailbox): an automation tries again. A 5xx
- * will be refused again until the channel changes.
+ * Why a message the server never had whole was not sent, and what to change. A 4xx is "not
+ * done, try later" (RFC 5321 4.2.1: greylisting, too many connections, a busy mailbox): an
+ * automation tries again. A 5xx, a login refused or TLS that fails will fail again until the
+ * channel changes.
  */
-function refusal({ responseCode, response, command, message }: SmtpFailure): ToolError {
-  const said = oneLine(response ?? message);
-  if (responseCode < 500) {
+function failure(err: SmtpFailure, { host, port, tls }: SmtpOptions): ToolError {
+  const { responseCode, response, command, code, originalCode, reason, message } = err;
+  const said = oneLine(reason || response || message);
+  if (NOT_TLS.test(message)) {
+    return new ToolError(
+      `Not sent: ${host}:${port} does not answer TLS (${said}); with tls "tls" use the server's port for TLS from the start (usually 465), or tls "starttls" (usually 587).`,
+    );
+  }
+  if (originalCode && UNTRUSTED.includes(originalCode)) {
+    return new ToolError(
+      `Not sent: the mail server's certificate is not trusted (${said}); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path).`,
+    );
+  }
+  if (originalCode === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return new ToolError(
+      `Not sent: the mail server's certificate does not name ${host} (${said}); set host to a name the certificate names.`,
+    );
+  }
+  if (code === "ETLS" && command === "STARTTLS") {
+    return new ToolError(
+      `Not sent: the mail server does not offer STARTTLS (${said}); if it takes TLS from the start, use tls "tls" and its port for that (usually 465).`,
+    );
+  }
+  if (responseCode && responseCode < 500) {
     return new UpstreamError(
       `The mail server refused it for now (${said}): not sent; try again later.`,
       responseCode,
@@ -127,11 +164,26 @@ function refusal({ responseCode, response, command, message }: SmtpFailure): Too
       true,
     );
   }
-  const fix =
-    command === "RCPT TO"
-      ? "correct the address in the channel's to"
-      : command === "MAIL FROM"
-        ? "check the channel's from, an address its login may send as"
-        : "check the channel's settings";
-  return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
+  if (code === "EAUTH") {
+    return new ToolError(
+      `Not sent: the mail server refused the login (${said}); check the channel's user and the password in the variable its passwordEnv names.`,
+    );
+  }
+  if (responseCode) {
+    const fix =
+      command === "RCPT TO"
+        ? "correct the address in the channel's to"
+        : command === "MAIL FROM"
+          ? "check the channel's from, an address its login may send as"
+          : "check the channel's settings";
+    return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
+  }
+  if (code === "ETIMEDOUT" && command === "CONN" && tls !== "tls") {
+    return new ToolError(
+      `Not sent: ${host}:${port} sent no greeting (${said}); a server that takes TLS from the start waits in silence, so use tls "tls" for it.`,
+    );
+  }
+  return new ToolError(
+    `Not sent: the connection to the mail server ${host}:${port} failed (${said}); check host and port, or try again later.`,
+  );
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ConfigError, ToolError, UpstreamError } from "../../src/errors.js";
 import { envName, isLoopbackHost, jsonSetting, secretFromEnv, upstreamUrl } from "../../src/settings.js";
 import { defineTool, defineToolset } from "../../src/toolset.js";
-import { emailSender } from "./email.js";
+import { emailSender, SMTP_PORTS } from "./email.js";
 import type { Sender } from "./sender.js";
 import { telegramErrors, telegramSender } from "./telegram.js";
 
@@ -27,7 +27,7 @@ const channel = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("email"),
     host: z.string().min(1),
-    port: z.number().int().min(1).max(65535).default(587),
+    port: z.number().int().min(1).max(65535).optional(),
     tls: z.enum(["starttls", "tls", "none"]).default("starttls"),
     user: z.string().min(1).optional(),
     passwordEnv: envName.optional(),
@@ -101,7 +101,7 @@ export const notify = defineToolset({
                 c.secret ?? "",
                 c.format,
               )
-            : emailSender({ ...c, password: c.secret });
+            : emailSender({ ...c, port: c.port ?? SMTP_PORTS[c.tls], password: c.secret });
         return [c.name, { targets: c.type === "telegram" ? c.chatIds : c.to, sender }] as const;
       }),
     );
