@@ -509,6 +509,21 @@ describe("who may be told", () => {
       load({ mail: { type: "email", host: "smtp.example.com", user: "u", from: "a@b.example", to: ["c@d.example"] } }),
     ).toThrow(/user needs passwordEnv/);
     expect(() => load({ ops: { type: "telegram", botTokenEnv: "T", chatIds: [] } }, { T: "x" })).toThrow(ConfigError);
+    // Listed twice, a target would be told twice.
+    expect(() =>
+      load({ ops: { type: "telegram", botTokenEnv: "T", chatIds: ["424242", 424242] } }, { T: "x" }),
+    ).toThrow(/at ops.chatIds: 424242 is listed twice; list each once$/);
+    expect(() =>
+      load({
+        mail: {
+          type: "email",
+          host: "127.0.0.1",
+          tls: "none",
+          from: "a@b.example",
+          to: ["c@d.example", "C@d.example"],
+        },
+      }),
+    ).toThrow(/at mail.to: c@d.example is listed twice/);
     expect(() =>
       load(
         { ops: { type: "telegram", botTokenEnv: "T", chatIds: ["1"], baseUrl: "http://telegram.example" } },

@@ -62,6 +62,17 @@ export const notify = defineToolset({
           holds,
           example,
         });
+      // A target listed twice (a chat id as text and as a number, an address in another case) would be sent to twice.
+      const [key, targets] =
+        configured.type === "telegram"
+          ? ["chatIds", configured.chatIds]
+          : ["to", configured.to.map((a) => a.toLowerCase())];
+      const twice = targets.find((target, i) => targets.indexOf(target) !== i);
+      if (twice !== undefined) {
+        throw new ConfigError(
+          `invalid setting ${origin("channels")} at ${configured.name}.${key}: ${twice} is listed twice; list each once`,
+        );
+      }
       if (configured.type === "telegram") {
         return {
           ...configured,
