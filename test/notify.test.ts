@@ -6,6 +6,7 @@ import { loadConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
 import { toolsets } from "../src/toolsets.js";
 import { escapeMarkdownV2 } from "../tools/notify/telegram.js";
+import { json } from "./fakes/http.js";
 import { BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
 import { type Session, text } from "./stdio.js";
@@ -179,6 +180,43 @@ describe("notify_send on Telegram", () => {
     expect(result.isError, text(result)).toBeFalsy();
     expect(performance.now() - started).toBeGreaterThanOrEqual(900);
     expect(telegram.delivered.length - before).toBe(1);
+  });
+
+  test("a 429 without Telegram's words (a proxy's) is waited out as long as its Retry-After asks", async () => {
+    const before = telegram.delivered.length;
+    telegram.queue.push({ status: 429, headers: { "retry-after": "1" }, body: "" });
+    const started = performance.now();
+    const result = await waiter.call("notify_send", { channel: "fancy", text: "Again" });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(900);
+    expect(telegram.delivered.length - before).toBe(1);
+    telegram.queue.push({ status: 429, headers: { "retry-after": "3600" }, body: "" });
+    expect(text(await waiter.call("notify_send", { channel: "fancy", text: "Later" }))).toMatch(
+      /did not take the message \(429\); try again in 3600 s/,
+    );
+  });
+
+  test("a group upgraded to a supergroup names its new chat id, and a bot blocked or removed says what to do", async () => {
+    telegram.queue.push(
+      json(
+        400,
+        JSON.stringify({
+          ok: false,
+          error_code: 400,
+          description: "Bad Request: group chat was upgraded to a supergroup chat",
+          parameters: { migrate_to_chat_id: -1001987654321 },
+        }),
+      ),
+    );
+    expect(text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }))).toMatch(
+      /\(400: Bad Request: group chat was upgraded to a supergroup chat\); the group is now chat -1001987654321: put that id in the channel's chatIds/,
+    );
+    telegram.queue.push(
+      json(403, JSON.stringify({ ok: false, error_code: 403, description: "Forbidden: bot was blocked by the user" })),
+    );
+    expect(text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }))).toMatch(
+      /\(403: Forbidden: bot was blocked by the user\); a person must unblock the bot, a group or channel must add it again, or the chat must leave chatIds/,
+    );
   });
 
   test("a 429 that asks for longer than the call has fails at once and says so", async () => {

@@ -11,7 +11,7 @@ import type { Sender } from "./sender.js";
 const failure = z.object({
   ok: z.literal(false),
   description: z.string().default(""),
-  parameters: z.object({ retry_after: z.number().optional() }).optional(),
+  parameters: z.object({ retry_after: z.number().optional(), migrate_to_chat_id: z.number().optional() }).optional(),
 });
 const sent = z.object({ ok: z.literal(true), result: z.object({ message_id: z.number() }) });
 
@@ -21,6 +21,12 @@ function refusal(response: HttpResponse): z.infer<typeof failure> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Seconds a 429 asks to wait: Telegram's retry_after, else a Retry-After header (a proxy's). */
+function retryAfter(response: HttpResponse): number | undefined {
+  const header = Number(response.headers["retry-after"] || Number.NaN);
+  return refusal(response)?.parameters?.retry_after ?? (Number.isInteger(header) ? header : undefined);
 }
 
 /**
@@ -37,10 +43,18 @@ export const telegramErrors: ErrorMapper = (response, upstream) => {
       response.status,
     );
   }
+  const moved = answer?.parameters?.migrate_to_chat_id;
+  const wait = response.status === 429 ? retryAfter(response) : undefined;
+  let advice = "";
+  if (wait !== undefined && !said) advice = `; try again in ${wait} s`;
+  else if (moved !== undefined) advice = `; the group is now chat ${moved}: put that id in the channel's chatIds`;
+  else if (response.status === 403) {
+    advice = "; a person must unblock the bot, a group or channel must add it again, or the chat must leave chatIds";
+  }
   return new UpstreamError(
-    `${upstream} did not take the message (${response.status}${said}).`,
+    `${upstream} did not take the message (${response.status}${said})${advice}.`,
     response.status,
-    answer?.parameters?.retry_after,
+    wait,
   );
 };
 
@@ -81,7 +95,7 @@ export function telegramSender(api: Upstream, token: string, format: "text" | "m
             }
             throw err;
           });
-        const asked = response.status === 429 ? refusal(response)?.parameters?.retry_after : undefined;
+        const asked = response.status === 429 ? retryAfter(response) : undefined;
         // At least a second: a retry_after of 0 must not turn into a burst.
         const wait = asked === undefined ? undefined : Math.max(1, asked);
         if (wait !== undefined && clock.now() + wait * 1000 < call.deadline) {
