@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { SMTPServer } from "smtp-server";
+import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
@@ -513,6 +514,19 @@ describe("who may be told", () => {
     const long = await waiter.call("notify_send", { channel: "ops", text: "x".repeat(4001) });
     expect(long.isError).toBe(true);
     expect(text(long)).toMatch(/text/);
+    // Telegram refuses a text of white space alone; waiter refuses it before sending anything.
+    const asked = telegram.requests.length;
+    const blank = await waiter.call("notify_send", { channel: "ops", text: " \n\t " });
+    expect(blank.isError).toBe(true);
+    expect(text(blank)).toMatch(/text: has nothing but white space/);
+    expect(telegram.requests.length).toBe(asked);
+    const refused = await request(`${telegram.origin}/bot${BOT_TOKEN}/sendMessage`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ chat_id: OWNER, text: "  " }),
+    });
+    expect(refused.statusCode).toBe(400);
+    expect(await refused.body.json()).toMatchObject({ description: "Bad Request: message text is empty" });
   });
 
   test("--read-only serves no notify_send", async () => {

@@ -124,7 +124,13 @@ export const notify = defineToolset({
         description: `Sends plain text to each chat or address of a channel (${names.join(", ")}), and no one else; a retry resends to all.`,
         input: {
           channel: z.enum(names).describe("Where to."),
-          text: z.string().min(1).max(MAX_TEXT).describe(`At most ${MAX_TEXT} characters.`),
+          text: z
+            .string()
+            .min(1)
+            .max(MAX_TEXT)
+            // Telegram refuses a text of white space alone ("message text is empty"); so would a reader.
+            .refine((text) => text.trim() !== "", "has nothing but white space")
+            .describe(`At most ${MAX_TEXT} characters.`),
         },
         output: {
           channel: z.string(),
