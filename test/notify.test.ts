@@ -170,7 +170,10 @@ describe("notify_send on Telegram", () => {
       sent: [OWNER],
       failed: [{ target: "-100999", error: expect.stringMatching(/chat not found/) }],
     });
-    expect(text(result)).toMatch(/Not sent to -100999 \(.*chat not found/);
+    expect(text(result)).toBe(
+      `Sent on stranger to ${OWNER}.\nNot confirmed by -100999: Telegram Bot API did not take the message (400: Bad Request: chat not found).`,
+    );
+    expect(waiter.stderr()).toMatch(/notify stranger: not confirmed by -100999: .*chat not found\)\.$/m);
   });
 
   test("a 429 is waited out as long as Telegram asks, then the message is sent once", async () => {
@@ -384,8 +387,10 @@ describe("notify_send by email", () => {
     const result = await waiter.call("notify_send", { channel: "grey", text: "Stock is out." });
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(
-      /later@shop.example: The mail server refused it for now \(451 4.7.1 Greylisted, try again later\): not sent; try again later/,
+      /later@shop.example: The mail server refused it for now \(451 4.7.1 Greylisted, try again later\): not sent; try again later\.$/,
     );
+    // Sent nowhere, the failure is the call's, logged once.
+    expect(waiter.stderr().match(/Greylisted/g)).toHaveLength(1);
   });
 
   test("a mail server that does not answer is said to be down", async () => {
@@ -481,6 +486,7 @@ describe("notify_send by email", () => {
       WAITER_NOTIFY_CHANNELS: JSON.stringify({
         office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
       }),
+      WAITER_LOG_LEVEL: "info",
     });
     try {
       const cancel = new AbortController();
@@ -496,7 +502,7 @@ describe("notify_send by email", () => {
       await expect(call).rejects.toThrow();
       await expect
         .poll(() => mute.stderr())
-        .toMatch(/not sent to b@shop.example: Not sent: the call was cancelled before the mail server had the message/);
+        .toMatch(/b@shop.example: Not sent: the call was cancelled before the mail server had the message/);
       await expect.poll(() => held[0]?.readableEnded || held[0]?.destroyed, { timeout: 1000 }).toBe(true);
     } finally {
       await mute.close();

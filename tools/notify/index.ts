@@ -38,6 +38,11 @@ const channel = z.discriminatedUnion("type", [
 ]);
 type Channel = z.output<typeof channel> & { name: string; secret?: string };
 
+/** Each target and why it did not confirm the message, a sentence each. */
+function said(failed: { target: string; error: string }[]): string {
+  return failed.map((f) => `${f.target}: ${/[.!?]$/.test(f.error) ? f.error : `${f.error}.`}`).join(" ");
+}
+
 const settings = {
   channels: {
     env: "WAITER_NOTIFY_CHANNELS",
@@ -152,11 +157,9 @@ export const notify = defineToolset({
                 ]
               : [],
           );
-          // The operator's record of what was sent where; a run's also keeps it with its step.
-          if (sent.length) log.info(`notify ${name}: sent to ${sent.join(", ")}`);
-          for (const f of failed) log.warning(`notify ${name}: not sent to ${f.target}: ${f.error}`);
           if (sent.length === 0) {
-            const message = `No chat or address of ${name} confirmed the message: ${failed.map((f) => `${f.target}: ${f.error}`).join("; ")}`;
+            // The call's failure says it all, and is logged once, as a failed call or run.
+            const message = `No chat or address of ${name} confirmed the message: ${said(failed)}`;
             // Refused for now by every target (429, 4xx): an automation may try again, when it says.
             const reasons = outcomes.map((o) => (o.status === "rejected" ? o.reason : undefined));
             if (reasons.every((r) => r instanceof UpstreamError && r.refused)) {
@@ -166,11 +169,16 @@ export const notify = defineToolset({
             }
             throw new ToolError(message);
           }
+          // The operator's record of what was sent where (the client has it as the result); a run's
+          // also keeps it with its step.
+          log.operatorOnly("info", `notify ${name}: sent to ${sent.join(", ")}`);
+          for (const f of failed)
+            log.operatorOnly("warning", `notify ${name}: not confirmed by ${f.target}: ${f.error}`);
           return { channel: name, sent, failed };
         },
         render(r) {
           const lines = [`Sent on ${r.channel} to ${r.sent.join(", ")}.`];
-          if (r.failed.length) lines.push(`Not sent to ${r.failed.map((f) => `${f.target} (${f.error})`).join("; ")}.`);
+          if (r.failed.length) lines.push(`Not confirmed by ${said(r.failed)}`);
           return lines.join("\n");
         },
       }),
