@@ -24,6 +24,14 @@ export class UpstreamError extends ToolError {
   }
 }
 
+/**
+ * A change an upstream may or may not have made: no answer came once the request was sent (a
+ * dropped connection, a timeout, a 5xx after the save). Its message says to check before a retry.
+ */
+export class UnconfirmedChange extends UpstreamError {
+  override name = "UnconfirmedChange";
+}
+
 /** A setting is missing or wrong; the message names it and never repeats a secret. Stops waiter at start. */
 export class ConfigError extends Error {
   override name = "ConfigError";

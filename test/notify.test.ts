@@ -262,6 +262,16 @@ describe("notify_send on Telegram", () => {
     }
   });
 
+  test("a connection that breaks once the message is sent says it may have been sent, not to read anything", async () => {
+    telegram.queue.push({ status: 200, body: "", destroy: true });
+    const result = await waiter.call("notify_send", { channel: "fancy", text: "Cut" });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(
+      /Telegram had not confirmed the message, its connection broke: it may have been sent, and sending it again may send it twice\.$/,
+    );
+    expect(text(result)).not.toMatch(/Read the current state/);
+  });
+
   test("a wrong token is said to be the token, and never shown", async () => {
     const wrong = await startWaiter({
       WAITER_NOTIFY_CHANNELS: channels(telegram, smtp.port),

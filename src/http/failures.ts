@@ -1,4 +1,4 @@
-import { UpstreamError } from "../errors.js";
+import { UnconfirmedChange, UpstreamError } from "../errors.js";
 import { oneLine } from "../shown.js";
 import { retryAfterMs } from "./retry.js";
 import type { Call, HttpClientOptions, HttpResponse } from "./types.js";
@@ -45,9 +45,10 @@ export function describeFailure(
   const message = err instanceof Error ? err.message : String(err);
   if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") {
     // The upstream answered, too much to read: a change it was asked for may well have been made.
-    return new UpstreamError(
-      `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by WAITER_MAX_RESPONSE_BYTES; ${mayHaveActed(method) ? `the change ${READ_FIRST}` : "ask for less (fewer items, a shorter range)"}.`,
-    );
+    const limit = `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by WAITER_MAX_RESPONSE_BYTES`;
+    return mayHaveActed(method)
+      ? new UnconfirmedChange(`${limit}; the change ${READ_FIRST}.`)
+      : new UpstreamError(`${limit}; ask for less (fewer items, a shorter range).`);
   }
   if (mayHaveActed(method) && (ended || !NOT_SENT.includes(code ?? ""))) {
     const why = ended
@@ -55,7 +56,7 @@ export function describeFailure(
       : code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
         ? `(nothing for ${options.responseTimeoutMs / 1000} s)`
         : `(${code ?? message})`;
-    return new UpstreamError(`${where} did not confirm the change ${why}; it ${READ_FIRST}.`);
+    return new UnconfirmedChange(`${where} did not confirm the change ${why}; it ${READ_FIRST}.`);
   }
   if (reason?.name === "TimeoutError") {
     return new UpstreamError(
@@ -90,17 +91,20 @@ export function describeStatus(name: string, response: HttpResponse): UpstreamEr
   const said = upstreamMessage(response);
   const seconds = retryAfterSeconds(response);
   const again = seconds === undefined ? undefined : `try again in ${seconds} s`;
+  const answered = `${name} answered ${status}${said ? ` "${said}"` : ""}`;
+  if (status >= 500 && mayHaveActed(response.method)) {
+    const advice = `the service is failing, and the change ${READ_FIRST}${seconds === undefined ? "" : ` (in ${seconds} s)`}`;
+    return new UnconfirmedChange(`${answered}: ${advice}.`, status, seconds);
+  }
   let advice: string;
   if (status === 429) {
     advice = `it is rate-limiting waiter; ${again ?? "wait a minute before trying again"}.`;
-  } else if (status >= 500 && mayHaveActed(response.method)) {
-    advice = `the service is failing, and the change ${READ_FIRST}${seconds === undefined ? "" : ` (in ${seconds} s)`}.`;
   } else if (status >= 500) {
     advice = `the service is failing; ${again ?? "try again later"}.`;
   } else {
     advice = `${statusAdvice(response)}${again ? `, or ${again}` : ""}.`;
   }
-  return new UpstreamError(`${name} answered ${status}${said ? ` "${said}"` : ""}: ${advice}`, status, seconds);
+  return new UpstreamError(`${answered}: ${advice}`, status, seconds);
 }
 
 /** Seconds an answer's Retry-After asks for (delta-seconds or an HTTP date), if it says. */

@@ -1,6 +1,6 @@
 import type { Dispatcher } from "undici";
 import type { z } from "zod";
-import { UpstreamError } from "../errors.js";
+import { UnconfirmedChange, UpstreamError } from "../errors.js";
 import { clock } from "../time.js";
 import type { AnswerCache, Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
@@ -181,10 +181,10 @@ export class Upstream {
     try {
       body = JSON.parse(response.text);
     } catch {
-      throw new UpstreamError(
-        `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes); ${mayHaveActed(response.method) ? `the change ${READ_FIRST}` : "the service may be failing, try again later"}.`,
-        response.status,
-      );
+      const what = `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes)`;
+      throw mayHaveActed(response.method)
+        ? new UnconfirmedChange(`${what}; the change ${READ_FIRST}.`, response.status)
+        : new UpstreamError(`${what}; the service may be failing, try again later.`, response.status);
     }
     const parsed = schema.safeParse(body);
     if (!parsed.success) {

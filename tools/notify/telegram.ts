@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { UpstreamError } from "../../src/errors.js";
+import { UnconfirmedChange, UpstreamError } from "../../src/errors.js";
 import type { ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { clock } from "../../src/time.js";
@@ -86,14 +86,16 @@ export function telegramSender(api: Upstream, token: string, format: "text" | "m
             call,
           )
           .catch((err: unknown) => {
-            // Cut off before Telegram answered: the message may be in the chat, and no tool reads a chat.
-            if (call.signal.aborted || clock.now() >= call.deadline) {
-              const ended = call.signal.aborted ? "the call was cancelled" : "the call's time ran out";
-              throw new UpstreamError(
-                `Telegram had not confirmed the message when ${ended}: it may have been sent, and sending it again may send it twice.`,
-              );
-            }
-            throw err;
+            // Sent but not confirmed: the message may be in the chat, and no tool reads a chat.
+            if (!(err instanceof UnconfirmedChange)) throw err;
+            const when = call.signal.aborted
+              ? " when the call was cancelled"
+              : clock.now() >= call.deadline
+                ? " when the call's time ran out"
+                : ", its connection broke";
+            throw new UpstreamError(
+              `Telegram had not confirmed the message${when}: it may have been sent, and sending it again may send it twice.`,
+            );
           });
         const asked = response.status === 429 ? retryAfter(response) : undefined;
         // At least a second: a retry_after of 0 must not turn into a burst.
