@@ -194,12 +194,16 @@ type CallHandler = (
 ) => Promise<unknown>;
 
 /**
- * Puts `wrap` around the handler McpServer installed for `method`. The SDK has no hook before
- * its own request parsing nor after its answer, so this reaches into the protocol's (private)
- * handler map: the one place that does.
+ * The protocol's (private) map of request handlers, the one place that reaches into it: the SDK
+ * has no hook before its own request parsing nor after its answer.
  */
+function requestHandlers(server: McpServer): Map<string, CallHandler> {
+  return (server.server as unknown as { _requestHandlers: Map<string, CallHandler> })._requestHandlers;
+}
+
+/** Puts `wrap` around the handler McpServer installed for `method`. */
 function wrapHandler(server: McpServer, method: string, wrap: (sdk: CallHandler) => CallHandler): void {
-  const handlers = (server.server as unknown as { _requestHandlers: Map<string, CallHandler> })._requestHandlers;
+  const handlers = requestHandlers(server);
   const sdk = handlers.get(method);
   if (!sdk) throw new Error(`McpServer installed no ${method} handler`);
   handlers.set(method, wrap(sdk));
@@ -212,9 +216,8 @@ function wrapHandler(server: McpServer, method: string, wrap: (sdk: CallHandler)
  * handler is registered: it wraps each.
  */
 export function refuseInvalidParams(server: McpServer): void {
-  const handlers = (server.server as unknown as { _requestHandlers: Map<string, CallHandler> })._requestHandlers;
-  for (const [method, sdk] of handlers) {
-    handlers.set(method, async (request, extra) => {
+  for (const method of [...requestHandlers(server).keys()]) {
+    wrapHandler(server, method, (sdk) => async (request, extra) => {
       try {
         return await sdk(request, extra);
       } catch (err) {
