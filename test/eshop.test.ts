@@ -425,6 +425,7 @@ describe("status and notes", () => {
     const writes = woo.shop.writes.length;
     const same = await server.call("eshop_order_update_status", { id: O.processing, status: "completed" });
     expect(data(same)).toMatchObject({ changed: false });
+    expect(text(same)).toMatch(/was already completed; nothing was changed\.$/);
     expect(woo.shop.writes.length).toBe(writes);
     const again = await server.call("eshop_order_update_status", {
       id: O.processing,
@@ -433,7 +434,10 @@ describe("status and notes", () => {
     });
     expect(data(again)).toEqual(expect.not.objectContaining({ note_id: expect.anything() }));
     expect(data(again)).toMatchObject({ changed: false });
-    expect(text(again)).toMatch(/was already completed; nothing was changed, so no note was added/);
+    expect(data(again)).toMatchObject({ note_error: expect.stringMatching(/^not added: nothing changed/) });
+    expect(text(again)).toMatch(
+      /was already completed; nothing was changed, so the note was not added \(eshop_order_add_note adds one\)\.$/,
+    );
     expect(woo.shop.order(O.processing).notes.filter((n) => n.note === "Shipped.")).toHaveLength(1);
     expect(woo.shop.writes.length).toBe(writes);
   });

@@ -256,7 +256,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
         const after = changed ? await shop.setStatus(id, wanted, call) : before;
         const result = { changed, previous_status: before.status, order: orderStateOut.parse(after) };
         // The note goes with the change, so that the same call again (a retry) adds no second one.
-        if (!note || !changed) return result;
+        if (!note) return result;
+        if (!changed) return { ...result, note_error: "not added: nothing changed; eshop_order_add_note adds one" };
         try {
           return { ...result, note_id: (await shop.addNote(id, note, false, call)).id };
         } catch (err) {
@@ -268,7 +269,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     render(r) {
       return r.changed
         ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.`
-        : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed, so no note was added (eshop_order_add_note adds one).`;
+        : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed${r.note_error ? ", so the note was not added (eshop_order_add_note adds one)" : ""}.`;
     },
   });
 
