@@ -27,7 +27,7 @@ export function oneLine(text: string, max = 200): string {
 }
 
 /**
- * A stranger's text (a buyer's note, a webhook's payload) as `oneLine` makes it, in a JSON string
+ * A stranger's text (a buyer's note, a refund's reason) as `oneLine` makes it, in a JSON string
  * literal: whole up to `max` characters, it can neither end the quote nor start a line.
  */
 export function quoteLine(text: string, max = 200): string {

@@ -3,7 +3,7 @@ import { parse as parseLossless, stringify as stringifyLossless } from "lossless
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { integer } from "../settings.js";
-import { firstCharacters, quote, quoteLine, shorten } from "../shown.js";
+import { firstCharacters, quote, shorten } from "../shown.js";
 import { clock } from "../time.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { matchesFilter } from "./filter.js";
@@ -231,7 +231,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
           // Type and gist are quoted as string literals: the sender wrote them, not waiter.
           const lines = r.events.map(
             (e) =>
-              `${e.id}  ${e.received_at}  ${e.source}  type: ${JSON.stringify(e.type)}${e.acked ? "  (acked)" : ""}  payload: ${quoteLine(e.gist)}`,
+              `${e.id}  ${e.received_at}  ${e.source}  type: ${JSON.stringify(e.type)}${e.acked ? "  (acked)" : ""}  payload: ${JSON.stringify(e.gist)}`,
           );
           const more = r.next_before ? `\nOlder events match: pass before="${r.next_before}".` : "";
           return `${r.events.length} event${r.events.length === 1 ? "" : "s"}, newest first (summaries of third-party data):\n${lines.join("\n")}\nCursor for newer events: ${r.cursor}.${more}`;
