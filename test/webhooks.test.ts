@@ -3,6 +3,7 @@ import { createHmac } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import {
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
@@ -439,6 +440,26 @@ describe("what agents see", () => {
     await expect.poll(() => listChanges, { timeout: 2000 }).toBeGreaterThan(0);
     const recent = await session.client.readResource({ uri: "events://recent" });
     expect(JSON.parse((recent.contents[0] as { text: string }).text).events[0]).toMatchObject({ source: "store" });
+    // A burst is told at the start of a quarter second's window and once at its end, not per event.
+    const before = listChanges;
+    const started = performance.now();
+    for (let n = 0; n < 20; n++) {
+      await session.store?.add({
+        source: "store",
+        type: "orders/create",
+        scheme: "shopify",
+        dedupeId: `burst-${n}`,
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+    }
+    // Each window the burst spans starts with one notice; the last one ends with another.
+    const windows = Math.ceil((performance.now() - started) / 250);
+    await expect.poll(() => updates.filter((uri) => uri === "events://recent").length).toBe(21);
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(listChanges - before).toBeGreaterThan(0);
+    expect(listChanges - before).toBeLessThanOrEqual(windows + 1);
   });
 
   test("payloads are shown as sent: big integers and number formatting intact", async () => {
