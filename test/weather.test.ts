@@ -279,6 +279,10 @@ describe(`at ${AFTERNOON}`, () => {
         ["paris, us", "Texas"],
         ["Springfield, Missouri, US", "Missouri"],
         ["Paris, France", "Île-de-France"],
+        // As people write them: a US state's postal code, a country's other name, no accents.
+        ["Springfield, MA", "Massachusetts"],
+        ["Paris, TX, USA", "Texas"],
+        ["Paris, Ile-de-France", "Île-de-France"],
       ]) {
         const result = await server.call("weather_current", { place });
         expect(result.isError, place).toBeFalsy();

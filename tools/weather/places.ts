@@ -155,14 +155,84 @@ function folded(text: string): string {
 
 /** Each comma-separated part of the qualifier names the place's country code, country or region. */
 function matches(place: Place, qualifier: string): boolean {
-  const fields = [place.country_code, place.country, place.region].map((field) => field?.toLowerCase());
+  const fields = [place.country_code, place.country, place.region].map((field) => field && folded(field));
+  const region = place.country_code?.toUpperCase() === "US" ? fields[2] : undefined;
   return qualifier
-    .toLowerCase()
     .split(",")
-    .map((part) => part.trim())
+    .map((part) => folded(part.trim()))
     .filter(Boolean)
-    .every((part) => fields.includes(part));
+    .every(
+      (part) =>
+        fields.includes(part) ||
+        fields.includes(COUNTRY_ALIASES[part]) ||
+        (region !== undefined && folded(US_STATES[part] ?? "") === region),
+    );
 }
+
+/** Names of countries people write that GeoNames spells otherwise, by the country code. */
+const COUNTRY_ALIASES: Record<string, string> = {
+  usa: "us",
+  "united states of america": "us",
+  uk: "gb",
+  "great britain": "gb",
+  england: "gb",
+  "czech republic": "cz",
+};
+
+/** The US states by postal code, as a person writes "Springfield, IL". */
+const US_STATES: Record<string, string> = {
+  al: "Alabama",
+  ak: "Alaska",
+  az: "Arizona",
+  ar: "Arkansas",
+  ca: "California",
+  co: "Colorado",
+  ct: "Connecticut",
+  de: "Delaware",
+  dc: "Washington, D.C.",
+  fl: "Florida",
+  ga: "Georgia",
+  hi: "Hawaii",
+  id: "Idaho",
+  il: "Illinois",
+  in: "Indiana",
+  ia: "Iowa",
+  ks: "Kansas",
+  ky: "Kentucky",
+  la: "Louisiana",
+  me: "Maine",
+  md: "Maryland",
+  ma: "Massachusetts",
+  mi: "Michigan",
+  mn: "Minnesota",
+  ms: "Mississippi",
+  mo: "Missouri",
+  mt: "Montana",
+  ne: "Nebraska",
+  nv: "Nevada",
+  nh: "New Hampshire",
+  nj: "New Jersey",
+  nm: "New Mexico",
+  ny: "New York",
+  nc: "North Carolina",
+  nd: "North Dakota",
+  oh: "Ohio",
+  ok: "Oklahoma",
+  or: "Oregon",
+  pa: "Pennsylvania",
+  ri: "Rhode Island",
+  sc: "South Carolina",
+  sd: "South Dakota",
+  tn: "Tennessee",
+  tx: "Texas",
+  ut: "Utah",
+  vt: "Vermont",
+  va: "Virginia",
+  wa: "Washington",
+  wv: "West Virginia",
+  wi: "Wisconsin",
+  wy: "Wyoming",
+};
 
 /** "Ostrava, Moravskoslezský kraj, Czechia" or "49.8347, 18.282". */
 export function label(place: Pick<Place, "name" | "region" | "country" | "latitude" | "longitude">): string {
