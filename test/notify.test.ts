@@ -322,6 +322,47 @@ describe("notify_send by email", () => {
     });
   });
 
+  test("a channel with a login never sends without it, even to a server that offers none", async () => {
+    const received: string[] = [];
+    const open = new SMTPServer({
+      disabledCommands: ["STARTTLS", "AUTH"],
+      logger: false,
+      onData(stream, session, callback) {
+        stream.resume();
+        stream.on("end", () => {
+          received.push(...session.envelope.rcptTo.map((r) => r.address));
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => open.listen(0, "127.0.0.1", resolve));
+    const port = (open.server.address() as AddressInfo).port;
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        office: {
+          type: "email",
+          host: "127.0.0.1",
+          port,
+          tls: "none",
+          from: "w@shop.example",
+          to: ["a@shop.example"],
+          user: "waiter",
+          passwordEnv: "SMTP_PASSWORD",
+        },
+      }),
+      SMTP_PASSWORD,
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(/the mail server refused the login/);
+      expect(received).toEqual([]);
+    } finally {
+      await team.close();
+      await new Promise<void>((resolve) => open.close(() => resolve()));
+    }
+  });
+
   test("a channel's addresses are sent to one at a time, so a server that allows one connection takes them all", async () => {
     const received: string[] = [];
     const strict = new SMTPServer({

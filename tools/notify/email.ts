@@ -62,7 +62,8 @@ async function connect(options: SmtpOptions): Promise<Pool> {
     secure: options.tls === "tls",
     requireTLS: options.tls === "starttls",
     ignoreTLS: options.tls === "none",
-    ...(options.user ? { auth: { user: options.user, pass: options.password ?? "" } } : {}),
+    // A login configured is a login used: a server that offers none is refused, not sent to without it.
+    ...(options.user ? { auth: { user: options.user, pass: options.password ?? "" }, forceAuth: true } : {}),
   });
   // The server has the whole message once the stream its connection reads has ended.
   const handedOver = new WeakSet<AbortSignal>();
