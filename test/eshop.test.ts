@@ -506,6 +506,17 @@ describe("products and stock", () => {
     expect(data(await server.call("eshop_product_get", { sku: "cof-esp-1kg" }))).toMatchObject({ id: P.espresso });
   });
 
+  test("stock changes to one product at once take turns: each says what the one before it left", async () => {
+    const before = woo.shop.product(P.espresso).stock_quantity;
+    const [first, second] = await Promise.all([
+      server.call("eshop_stock_set", { id: P.espresso, quantity: 10 }),
+      server.call("eshop_stock_set", { sku: "cof-esp-1kg", quantity: 20 }),
+    ]);
+    expect(data(first)).toMatchObject({ previous_quantity: before, product: { stock_quantity: 10 } });
+    expect(data(second)).toMatchObject({ previous_quantity: 10, product: { stock_quantity: 20 } });
+    expect(woo.shop.product(P.espresso).stock_quantity).toBe(20);
+  });
+
   test("sets stock by SKU, and turns on counting for a product that was not counted", async () => {
     const set = await server.call("eshop_stock_set", { sku: WOO_IDS.skus.paperFilters, quantity: 7 });
     expect(data(set)).toMatchObject({

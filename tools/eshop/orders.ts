@@ -5,6 +5,7 @@ import { defineTool, type Tool } from "../../src/toolset.js";
 import type { OrderSummary, ShopProvider } from "./provider.js";
 import {
   noteOut,
+  oneAtATime,
   orderId,
   orderOut,
   orderStateOut,
@@ -40,19 +41,6 @@ const dateTime = z
     }
     return new Date(epoch).toISOString().slice(0, 19);
   });
-
-/** Writes to one order run one at a time in this process: two mark-paid calls cannot interleave. */
-const queues = new Map<number, Promise<unknown>>();
-function oneAtATime<T>(id: number, work: () => Promise<T>): Promise<T> {
-  const previous = queues.get(id) ?? Promise.resolve();
-  const next = previous.then(work, work);
-  const settled = next.catch(() => {});
-  queues.set(id, settled);
-  void settled.then(() => {
-    if (queues.get(id) === settled) queues.delete(id);
-  });
-  return next;
-}
 
 /** A time as the text shows it, to the minute and saying its zone: "2026-11-18 12:58 UTC". */
 function utcMinute(time: string): string {
@@ -184,7 +172,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     run({ id, transaction_id, note }, call) {
-      return oneAtATime(id, async () => {
+      return oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
         // Paid already with another payment than this one: the customer may have paid twice.
         const differs = Boolean(transaction_id && before.transaction_id && transaction_id !== before.transaction_id);
@@ -250,7 +238,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     run({ id, status: wanted, note }, call) {
-      return oneAtATime(id, async () => {
+      return oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
         const changed = before.status !== wanted;
         const after = changed ? await shop.setStatus(id, wanted, call) : before;

@@ -3,7 +3,7 @@ import { ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/client.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { Product, ShopProvider } from "./provider.js";
-import { pageLine, pageRequest, pageResult, paging, pagingOut, productOut, stockOut } from "./shapes.js";
+import { oneAtATime, pageLine, pageRequest, pageResult, paging, pagingOut, productOut, stockOut } from "./shapes.js";
 
 const STOCK_STATUSES = ["instock", "outofstock", "onbackorder"] as const;
 
@@ -73,6 +73,23 @@ export function productTools(shop: ShopProvider): Tool[] {
     render: productLine,
   });
 
+  async function setStock(id: number, quantity: number, call: Call) {
+    const before = await find({ id }, call);
+    if (before.type !== "simple") {
+      throw new ToolError(
+        `${before.name} (id ${before.id}) is a ${before.type} product; waiter sets the stock of simple products only. ${before.type === "variable" ? "A variable product's stock is kept per variation: set it in the shop's admin." : "Set it in the shop's admin."}`,
+      );
+    }
+    const after = await shop.setStock(before.id, quantity, call);
+    return {
+      product: stockOut.parse(after),
+      ...(before.manage_stock && before.stock_quantity !== undefined
+        ? { previous_quantity: before.stock_quantity }
+        : {}),
+      started_counting: !before.manage_stock,
+    };
+  }
+
   const stockSet = defineTool({
     name: "eshop_stock_set",
     title: "Set stock",
@@ -90,20 +107,9 @@ export function productTools(shop: ShopProvider): Tool[] {
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
-      const before = await find(args, call);
-      if (before.type !== "simple") {
-        throw new ToolError(
-          `${before.name} (id ${before.id}) is a ${before.type} product; waiter sets the stock of simple products only. ${before.type === "variable" ? "A variable product's stock is kept per variation: set it in the shop's admin." : "Set it in the shop's admin."}`,
-        );
-      }
-      const after = await shop.setStock(before.id, args.quantity, call);
-      return {
-        product: stockOut.parse(after),
-        ...(before.manage_stock && before.stock_quantity !== undefined
-          ? { previous_quantity: before.stock_quantity }
-          : {}),
-        started_counting: !before.manage_stock,
-      };
+      // Read inside the product's turn, so that "was" is what the write before this one left.
+      const id = args.id !== undefined && args.sku === undefined ? args.id : (await find(args, call)).id;
+      return oneAtATime(`product:${id}`, () => setStock(id, args.quantity, call));
     },
     render(r) {
       const was =

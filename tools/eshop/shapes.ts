@@ -156,3 +156,19 @@ export function pageLine(shown: number, result: { total: number; next_cursor?: s
   const more = result.next_cursor ? `; next page: cursor "${result.next_cursor}"` : "";
   return `${shown} of ${result.total} ${what}${more}`;
 }
+
+/**
+ * Writes to one order or product (`order:7081`, `product:42`) run one at a time in this process:
+ * two mark-paid calls cannot interleave, and a stock change reads what the one before it wrote.
+ */
+const queues = new Map<string, Promise<unknown>>();
+export function oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const previous = queues.get(key) ?? Promise.resolve();
+  const next = previous.then(work, work);
+  const settled = next.catch(() => {});
+  queues.set(key, settled);
+  void settled.then(() => {
+    if (queues.get(key) === settled) queues.delete(key);
+  });
+  return next;
+}
