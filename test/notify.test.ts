@@ -322,6 +322,32 @@ describe("notify_send by email", () => {
     });
   });
 
+  test("an internationalized address (a Czech domain with diacritics) is taken and mailed", async () => {
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        office: {
+          type: "email",
+          host: "127.0.0.1",
+          port: smtp.port,
+          tls: "none",
+          user: "waiter",
+          passwordEnv: "SMTP_PASSWORD",
+          from: "waiter@příklad.cz",
+          to: ["jiri@příklad.cz"],
+        },
+      }),
+      SMTP_PASSWORD,
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Ahoj" });
+      expect(result.isError, text(result)).toBeFalsy();
+      // smtp-server reports the domain decoded from the punycode nodemailer sends.
+      expect(smtp.received.at(-1)?.to).toEqual(["jiri@příklad.cz"]);
+    } finally {
+      await team.close();
+    }
+  });
+
   test("a channel with a login never sends without it, even to a server that offers none", async () => {
     const received: string[] = [];
     const open = new SMTPServer({

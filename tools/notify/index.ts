@@ -9,6 +9,12 @@ import { telegramErrors, telegramSender } from "./telegram.js";
 /** Telegram's limit is 4096 UTF-16 units; a little is kept for what escaping adds. */
 const MAX_TEXT = 4000;
 
+/**
+ * An email address, internationalized ones too (jiri@příklad.cz): nodemailer sends an ASCII
+ * address's domain as punycode (jiri@xn--pklad-zsa96e.cz), as any mail server takes it.
+ */
+const address = z.email({ pattern: z.regexes.unicodeEmail });
+
 const channelName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "channel names are lowercase letters, digits, - and _");
@@ -31,8 +37,8 @@ const channel = z.discriminatedUnion("type", [
     tls: z.enum(["starttls", "tls", "none"]).default("starttls"),
     user: z.string().min(1).optional(),
     passwordEnv: envName.optional(),
-    from: z.email(),
-    to: z.array(z.email()).min(1),
+    from: address,
+    to: z.array(address).min(1),
     subject: z.string().min(1).max(200).default("waiter"),
   }),
 ]);
