@@ -81,6 +81,21 @@ describe("a GoPay notification", () => {
     expect(tokenRequests()).toBe(tokens);
   });
 
+  test("sent many times at once asks GoPay once", async () => {
+    api.payments.set(PAID.id, PAID);
+    const lookups = () => api.requests.filter((r) => r.path === `/api/payments/payment/${PAID.id}`).length;
+    await notify(PAID.id);
+    const asked = lookups();
+    api.delayMs = 200;
+    try {
+      const answers = await Promise.all(Array.from({ length: 10 }, () => notify(PAID.id)));
+      expect(answers.every((answer) => answer.status === 200)).toBe(true);
+      expect(lookups() - asked).toBe(1);
+    } finally {
+      api.delayMs = 0;
+    }
+  });
+
   test("for an id GoPay does not know, or no id, is refused and stores nothing", async () => {
     expect(await notify(3000000001)).toMatchObject({ status: 401, body: { error: "payment unknown to GoPay" } });
     expect(await notify("abc")).toMatchObject({ status: 401, body: { error: "missing or malformed id" } });

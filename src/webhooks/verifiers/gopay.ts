@@ -66,9 +66,21 @@ export function gopay(clientId: string, secret: string, api: Upstream) {
     return pending;
   }
 
+  /** Lookups under way by payment id: GoPay's repeats, or a stranger's copies, share one request. */
+  const asking = new Map<string, Promise<Verdict>>();
+
   return async ({ url }: Delivery): Promise<Verdict> => {
     const id = new URL(url ?? "/", "http://listener").searchParams.get("id") ?? "";
     if (!/^[1-9]\d{0,15}$/.test(id)) return reject("missing or malformed id");
+    let verdict = asking.get(id);
+    if (!verdict) {
+      verdict = lookUp(id).finally(() => asking.delete(id));
+      asking.set(id, verdict);
+    }
+    return verdict;
+  };
+
+  async function lookUp(id: string): Promise<Verdict> {
     const call = { signal: AbortSignal.timeout(CONFIRM_MS), deadline: clock.now() + CONFIRM_MS };
     let answer: HttpResponse;
     try {
@@ -101,5 +113,5 @@ export function gopay(clientId: string, secret: string, api: Upstream) {
       type: `payment.${found.state.toLowerCase()}`,
       payload: kept(found),
     };
-  };
+  }
 }
