@@ -442,7 +442,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           automation,
           event,
           run.id,
-          `step ${next + 1} (${tool}) was under way when waiter stopped; it may or may not have happened, so it is not done again`,
+          `step ${next + 1} (${tool}) was under way when waiter stopped or its store failed; it may or may not have happened, so it is not done again`,
         );
         return;
       }
@@ -514,19 +514,22 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       startedAt.set(automation.name, await store.runs.firstSeen(automation.name, latest));
     }
     let cursor = (await store.runs.cursor()) ?? latest;
-    working = (async () => {
-      for (const run of await store.runs.unfinished()) {
-        try {
-          await resume(run);
-        } catch (err) {
-          if (err instanceof Postponed) return;
-          log.error(`automation run ${run.id} could not be resumed: ${err instanceof Error ? err.message : err}`);
-        }
-      }
-    })();
+    // Runs a stopped process left, or a store failure cut short in this one, go on first.
+    let unfinishedLeft = true;
     const drain = () => {
       working = working
         .then(async () => {
+          if (unfinishedLeft) {
+            unfinishedLeft = false;
+            for (const run of await store.runs.unfinished()) {
+              try {
+                await resume(run);
+              } catch (err) {
+                if (err instanceof Postponed) throw err;
+                log.error(`automation run ${run.id} could not be resumed: ${err instanceof Error ? err.message : err}`);
+              }
+            }
+          }
           for (
             let event = await store.firstAfter({}, cursor);
             event && !stopping.signal.aborted;
@@ -538,7 +541,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         })
         .catch((err) => {
           if (err instanceof Postponed || stopping.signal.aborted) return;
-          // The store failed (busy, full): the same events are tried again with the next commit.
+          // The store failed (busy, full, away): the run under way is taken up again, and the same
+          // events tried, with the next commit.
+          unfinishedLeft = true;
           log.error(`automations paused on a store failure: ${err instanceof Error ? err.message : err}`);
         });
     };
