@@ -5,6 +5,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { Agent, request } from "undici";
 import { afterEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
+import { ToolError } from "../src/errors.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
@@ -245,6 +246,15 @@ test("forged deliveries are logged a line a minute for each source and reason, a
   } finally {
     setClock();
   }
+});
+
+test("a store that refuses every delivery gets each a 503, and the log a line a minute, not one each", async () => {
+  const lines: string[] = [];
+  const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  store.add = () =>
+    Promise.reject(new ToolError("The event store cannot be written (SQLITE_FULL: database or disk is full)"));
+  for (let i = 0; i < 3; i++) expect((await deliver(url)).status).toBe(503);
+  expect(lines.filter((line) => line.includes("SQLITE_FULL"))).toHaveLength(1);
 });
 
 describe("bodies", () => {

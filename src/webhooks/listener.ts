@@ -159,6 +159,8 @@ export function listenerApp({
     next();
   };
   const logRejection = rejectionLog(log);
+  // A store that is away or full refuses every delivery: a line a minute says so, not one each.
+  const storeWarning = throttled((line) => log.warning(line));
 
   const tooLarge = `body larger than ${webhooks.maxBodyBytes} bytes`;
   // Sizes and pace are checked as the body comes, so a lying Content-Length or a trickle is
@@ -294,7 +296,7 @@ export function listenerApp({
     }
     // The event was not committed: a 5xx tells the sender to try again later. A store that
     // cannot be reached says so in a line; anything else is a fault whose stack is wanted.
-    if (err instanceof ToolError) log.warning(`webhook listener: ${err.message}`);
+    if (err instanceof ToolError) storeWarning(`webhook listener: ${err.message}`);
     else log.error(`webhook listener failed: ${err.stack ?? err.message}`);
     res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
   });

@@ -6,8 +6,9 @@ import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { loadConfig } from "../../src/config.js";
+import { ToolError } from "../../src/errors.js";
 import { registerEventResources } from "../../src/events/resources.js";
-import { SqliteEventStore } from "../../src/events/sqlite/store.js";
+import { SqliteEventStore, writeFailure } from "../../src/events/sqlite/store.js";
 import { HttpClient } from "../../src/http/client.js";
 import { Log } from "../../src/log.js";
 import { createServer, enabledTools } from "../../src/server.js";
@@ -236,4 +237,22 @@ test("a session subscribes to at most 100 resources, each URI at most 200 charac
   await expect(client.subscribeResource({ uri: `events://event/${"x".repeat(200)}` })).rejects.toThrow(
     /-32602.*at most 200 characters/,
   );
+});
+
+describe("a write the SQLite store is refused", () => {
+  const failure = (code: string, message: string) => Object.assign(new Error(message), { code });
+  test("for a full disk or a file that cannot be written says so and where, for the person who runs waiter", () => {
+    for (const code of ["SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR_WRITE"]) {
+      const said = writeFailure(failure(code, "database or disk is full"), "/var/lib/waiter/events.db");
+      expect(said, code).toBeInstanceOf(ToolError);
+      expect((said as Error).message).toMatch(
+        /^The event store cannot be written \(SQLITE_\w+: database or disk is full\): its disk is full or the file is not writable \(\/var\/lib\/waiter\/events\.db, in WAITER_DATA_DIR\)/,
+      );
+    }
+  });
+  test("for another process holding it is a moment's wait; anything else is left as it is", () => {
+    expect((writeFailure(failure("SQLITE_BUSY", "database is locked"), "x") as Error).message).toMatch(/busy/);
+    const other = failure("SQLITE_CONSTRAINT", "UNIQUE constraint failed");
+    expect(writeFailure(other, "x")).toBe(other);
+  });
 });

@@ -101,6 +101,24 @@ export function pageQuery(filter: EventFilter, page: EventPage): [string, unknow
 }
 
 /**
+ * A write the store refused, in words for whoever reads them: another process holding the store
+ * past busy_timeout is a moment's wait; a full disk or a file that cannot be written is the
+ * operator's to fix, not a fault in waiter. Anything else is left as it is.
+ */
+export function writeFailure(err: unknown, file: string): unknown {
+  const code = (err as { code?: string }).code ?? "";
+  if (code === "SQLITE_BUSY") {
+    return new ToolError("The event store is busy: another waiter process is writing to it. Try again in a moment.");
+  }
+  if (/^SQLITE_(FULL|READONLY|IOERR)/.test(code)) {
+    return new ToolError(
+      `The event store cannot be written (${code}: ${(err as Error).message}): its disk is full or the file is not writable (${file}, in WAITER_DATA_DIR). Nothing is stored until whoever runs waiter frees space there; tell them.`,
+    );
+  }
+  return err;
+}
+
+/**
  * The event store: one SQLite file in WAL mode, which several processes (an assistant's stdio
  * server, a long-running listener) share. Every write is one immediate transaction; the listener
  * answers only after it. Bounded by count, bytes and age; what the bounds drop is counted. Pass
@@ -184,11 +202,7 @@ export class SqliteEventStore implements EventStore {
     try {
       return this.#db.transaction(fn).immediate();
     } catch (err) {
-      // Another process held the store past busy_timeout: a moment's wait, not a fault in waiter.
-      if ((err as { code?: string }).code === "SQLITE_BUSY") {
-        throw new ToolError("The event store is busy: another waiter process is writing to it. Try again in a moment.");
-      }
-      throw err;
+      throw writeFailure(err, this.#db.name);
     }
   }
 
