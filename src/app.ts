@@ -340,7 +340,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
  * store, or undefined when none are configured. A ConfigError names an automation that cannot run.
  */
 async function checkedAutomations(config: Config, app: Pick<App, "tools" | "store">, log: Log) {
-  const { automations, toolTimeout, automationRetrySeconds } = config.core;
+  const { automations, toolTimeout, automationRetrySeconds, automationLeaseSeconds } = config.core;
   if (automations.length === 0) return undefined;
   if (!app.store) {
     throw new ConfigError(
@@ -356,6 +356,7 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "stor
     log,
     toolTimeoutMs: toolTimeout * 1000,
     retryForMs: automationRetrySeconds * 1000,
+    leaseMs: automationLeaseSeconds * 1000,
   };
   checkAutomations(parts);
   return () => startAutomations(parts);

@@ -97,6 +97,12 @@ export const coreSettings = {
       "How long an automation's step that fails for a passing reason (an upstream unreachable, failing or busy) is tried again, in seconds, before its run is marked failed.",
     schema: integer(600, 1, 86_400),
   },
+  automationLeaseSeconds: {
+    env: "WAITER_AUTOMATION_LEASE_SECONDS",
+    description:
+      "With several waiter processes on one store, how long the one running the automations holds them without renewing, in seconds: another takes over after that, and one that lost them stops.",
+    schema: integer(30, 3, 3600),
+  },
 } satisfies Settings;
 
 /** Where the config file comes from when --config is not given. */

@@ -564,12 +564,39 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
     }
   });
 
+  const TELL = {
+    name: "tell",
+    when: { source: "stripe", type: "payment_intent.succeeded" },
+    do: [{ notify: "team", text: "Paid: {{payload.id}}" }, { ack: true }],
+  };
+
+  test("a replica that lost the automations' lease runs none until it holds it again", async () => {
+    const server = await serve([TELL], { WAITER_DATABASE_URL: database.url, WAITER_AUTOMATION_LEASE_SECONDS: "3" });
+    const reader = await PostgresEventStore.open({
+      url: database.url,
+      retention: { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 30 },
+    });
+    try {
+      // Another replica took over while this one could not renew (its store away for longer than the lease).
+      expect(await reader.runs.lease("elsewhere", clock.now() + 10_000, 60_000)).toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      const meanwhile = await pay(server, undefined, "evt_lease_lost");
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      expect(await reader.runs.list({ eventId: meanwhile.id, limit: 5 })).toEqual([]);
+      // The other lets go: this one takes the lease again and goes on with what arrived.
+      await reader.runs.release("elsewhere");
+      await expect
+        .poll(async () => (await reader.runs.list({ eventId: meanwhile.id, limit: 5 }))[0]?.status, {
+          timeout: 10_000,
+        })
+        .toBe("done");
+    } finally {
+      await reader.close();
+      await server.close();
+    }
+  }, 30_000);
+
   test("the run is taken up again once the store is back, not left running for good", async () => {
-    const TELL = {
-      name: "tell",
-      when: { source: "stripe", type: "payment_intent.succeeded" },
-      do: [{ notify: "team", text: "Paid: {{payload.id}}" }, { ack: true }],
-    };
     const server = await serve([TELL], { WAITER_DATABASE_URL: database.url });
     try {
       const asked = telegram.requests.length;

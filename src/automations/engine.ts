@@ -24,6 +24,8 @@ export interface AutomationParts {
   toolTimeoutMs: number;
   /** How long a step that fails for a passing reason (an upstream down, 429) is tried again. */
   retryForMs: number;
+  /** How long the process running the automations holds them without renewing: renewed each third of it. */
+  leaseMs: number;
 }
 
 /** What templates and paths see: the event's own fields and its payload (parsed when JSON). */
@@ -275,14 +277,11 @@ function gone(owner: string): boolean {
   }
 }
 
-/** How long the process running the automations holds them without renewing its lease. */
-const LEASE_MS = 30_000;
-
 /** A run that must wait for a later start: waiter is stopping, or the store could not record a step. */
 class Postponed extends Error {}
 
 export async function startAutomations(parts: AutomationParts): Promise<{ close(): Promise<void> }> {
-  const { automations, store, log, retryForMs } = parts;
+  const { automations, store, log, retryForMs, leaseMs } = parts;
   // Waits double from this one: at most 2 s, so a short retry time still sees a few tries.
   const firstDelayMs = Math.min(2000, retryForMs / 20);
   const served = new Map(parts.tools.map((tool) => [tool.name, tool]));
@@ -396,7 +395,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           retrying: async () => {
             // A process that took the lease over while this one waited may have done the refused
             // step itself: it is tried again here only while the lease is still this one's.
-            const holder = await store.runs.lease(owner, clock.now(), LEASE_MS).catch(() => owner);
+            const holder = await store.runs.lease(owner, clock.now(), leaseMs).catch(() => owner);
             if (holder !== undefined) throw new Postponed("another waiter holds the automations now");
             await record("started");
           },
@@ -473,6 +472,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     const view = () => (parsed ??= viewOf(event));
     for (const automation of automations) {
       if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
+      if (!running) throw new Postponed("another waiter holds the automations now");
       if (!applies(automation, event, view)) continue;
       const run = await store.runs.begin(automation.name, event.id, automation.dryRun, clock.now());
       if (run !== undefined) await execute(automation, event, run, view());
@@ -484,26 +484,34 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   // another waits, and takes over when the lease runs out (the holder stopped or died).
   const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   let running = false;
+  /** The last event this process handled, kept across losing the lease and taking it again. */
+  let handledUpTo: number | undefined;
   let working: Promise<void> = Promise.resolve();
   let unsubscribe = () => {};
   const tryLease = async () => {
     try {
-      let other = await store.runs.lease(owner, clock.now(), LEASE_MS);
+      let other = await store.runs.lease(owner, clock.now(), leaseMs);
       // A holder on this machine whose process is gone (killed) cannot renew: its lease ends now.
       if (other !== undefined && gone(other)) {
         await store.runs.release(other);
-        other = await store.runs.lease(owner, clock.now(), LEASE_MS);
+        other = await store.runs.lease(owner, clock.now(), leaseMs);
       }
       const held = other === undefined;
       if (held && !running && !stopping.signal.aborted) await begin();
-      if (!held && running) log.error("automations: another waiter took over their lease on this store");
+      if (!held && running) {
+        // This one could not renew in time (its store was away): another took over, and two must
+        // not run them at once, so this one stops until it holds the lease again.
+        running = false;
+        unsubscribe();
+        log.error("automations: another waiter took over their lease on this store; this one stops running them");
+      }
       return held;
     } catch (err) {
       log.warning(`automations: the lease could not be renewed: ${err instanceof Error ? err.message : err}`);
       return running;
     }
   };
-  const leaseTimer = setInterval(() => void tryLease(), LEASE_MS / 3);
+  const leaseTimer = setInterval(() => void tryLease(), leaseMs / 3);
   leaseTimer.unref();
 
   async function begin(): Promise<void> {
@@ -513,7 +521,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     for (const automation of automations) {
       startedAt.set(automation.name, await store.runs.firstSeen(automation.name, latest));
     }
-    let cursor = (await store.runs.cursor()) ?? latest;
+    // Where the last holder got to; at the first start ever, what is already stored is history.
+    let cursor = (await store.runs.cursor()) ?? handledUpTo ?? latest;
+    handledUpTo = cursor;
     // Runs a stopped process left, or a store failure cut short in this one, go on first.
     let unfinishedLeft = true;
     const drain = () => {
@@ -537,6 +547,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           ) {
             await handle(event);
             cursor = event.seq;
+            handledUpTo = cursor;
           }
         })
         .catch((err) => {
