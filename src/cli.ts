@@ -81,7 +81,11 @@ async function runUntilSignal(
   }
   let stopped = false;
   const stop = async (signal: string) => {
-    if (stopped) return;
+    // A second signal (Ctrl+C again) during a slow stop: at once, as an operator asking twice means.
+    if (stopped) {
+      log.warning(`${signal} again: stopping at once, without finishing what is in flight`);
+      process.exit(1);
+    }
     stopped = true;
     log.info(`${signal}: ${stopping}`);
     await running.close();

@@ -368,6 +368,25 @@ describe("the listener", () => {
   });
 });
 
+test("a second SIGTERM during a stop that waits on a request in flight stops at once, with status 1", async () => {
+  const { child } = await listen();
+  const { body, headers } = await signed("erp");
+  const { PassThrough } = await import("node:stream");
+  const stream = new PassThrough();
+  // A sender that never finishes its body: the first stop waits for it.
+  const inFlight = request(`${base}/webhooks/erp`, { method: "POST", body: stream, headers }).catch(() => undefined);
+  stream.write(body.slice(0, 5));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect(child.exitCode).toBeNull();
+  child.kill("SIGTERM");
+  expect(await exited).toBe(1);
+  stream.destroy();
+  await inFlight;
+});
+
 describe("what agents see", () => {
   test("events_wait in one process wakes for a POST to another", async () => {
     await inProcess();
