@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { CannotStart, startApp, startServe, startWebhooks } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError } from "./errors.js";
-import { Log } from "./log.js";
+import { Log, logWarnings } from "./log.js";
 import { NO_SOURCES, toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
@@ -193,6 +193,7 @@ async function main(): Promise<void> {
   }
 
   const log = new Log(config.core.logLevel);
+  logWarnings(log);
   process.on("unhandledRejection", (reason) => {
     log.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
   });

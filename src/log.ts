@@ -97,3 +97,19 @@ export class Log {
     }
   }
 }
+
+/**
+ * Process warnings (a store's retention that failed, an idle database connection lost, Node's own
+ * deprecations) as lines of `log`, with its time stamp and level, instead of Node's bare
+ * "(node:PID) Warning:" lines on stderr. Returns what puts Node's own printing back.
+ */
+export function logWarnings(log: Log): () => void {
+  const printers = process.listeners("warning");
+  process.removeAllListeners("warning");
+  const line = (warning: Error) => log.warning(warning.message);
+  process.on("warning", line);
+  return () => {
+    process.off("warning", line);
+    for (const printer of printers) process.on("warning", printer);
+  };
+}
