@@ -255,6 +255,11 @@ test("a store that refuses every delivery gets each a 503, and the log a line a 
     Promise.reject(new ToolError("The event store cannot be written (SQLITE_FULL: database or disk is full)"));
   for (let i = 0; i < 3; i++) expect((await deliver(url)).status).toBe(503);
   expect(lines.filter((line) => line.includes("SQLITE_FULL"))).toHaveLength(1);
+  // A load balancer's health check hears the store is away, not a delivery's error.
+  store.stats = () => Promise.reject(new ToolError("The event store's database cannot be reached"));
+  const health = await request(`${url}/healthz`);
+  expect(health.statusCode).toBe(503);
+  expect(await health.body.json()).toEqual({ status: "store unavailable", sources: ["erp", "trial"] });
 });
 
 describe("bodies", () => {

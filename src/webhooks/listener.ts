@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { ToolError } from "../errors.js";
-import type { EventStore } from "../events/store.js";
+import type { EventStore, StoreStats } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
@@ -144,8 +144,21 @@ export function listenerApp({
     refuse(req, res, 403, refusal.message);
   });
 
+  const logRejection = rejectionLog(log);
+  // A store that is away or full refuses every delivery: a line a minute says so, not one each.
+  const storeWarning = throttled((line) => log.warning(line));
+
   app.get("/healthz", async (_req, res) => {
-    res.json({ status: "ok", sources: [...sources.keys()], ...(store ? { store: await store.stats() } : {}) });
+    let stats: StoreStats | undefined;
+    try {
+      stats = await store?.stats();
+    } catch (err) {
+      // Unhealthy while the store cannot be read: a load balancer sends deliveries elsewhere.
+      storeWarning(`webhook listener: ${err instanceof Error ? err.message : err}`);
+      res.status(503).json({ status: "store unavailable", sources: [...sources.keys()] });
+      return;
+    }
+    res.json({ status: "ok", sources: [...sources.keys()], ...(stats ? { store: stats } : {}) });
   });
   routes?.(app);
 
@@ -158,9 +171,6 @@ export function listenerApp({
     res.locals.entry = entry;
     next();
   };
-  const logRejection = rejectionLog(log);
-  // A store that is away or full refuses every delivery: a line a minute says so, not one each.
-  const storeWarning = throttled((line) => log.warning(line));
 
   const tooLarge = `body larger than ${webhooks.maxBodyBytes} bytes`;
   // Sizes and pace are checked as the body comes, so a lying Content-Length or a trickle is
