@@ -14,6 +14,7 @@ import Stripe from "stripe";
 import { Agent, getGlobalDispatcher, request, setGlobalDispatcher } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ConfigError } from "../src/errors.js";
+import type { EventStore } from "../src/events/store.js";
 import { clock } from "../src/time.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort, json, startFake } from "./fakes/http.js";
@@ -107,6 +108,26 @@ async function post(source: string, body: string | Buffer, headers: Record<strin
   });
   const text = await response.body.text();
   return { status: response.statusCode, body: text ? JSON.parse(text) : undefined };
+}
+
+/** `count` events of `source` put in the store without the listener, as many as a test needs quickly. */
+async function storeDirectly(
+  session: { store: EventStore | undefined },
+  source: string,
+  prefix: string,
+  count: number,
+) {
+  for (let n = 0; n < count; n++) {
+    await session.store?.add({
+      source,
+      type: "test.event",
+      scheme: "none",
+      dedupeId: `${prefix}-${n}`,
+      headers: {},
+      body: Buffer.from("{}"),
+      receivedAt: clock.now(),
+    });
+  }
 }
 
 async function health() {
@@ -462,17 +483,7 @@ describe("what agents see", () => {
     // A burst is told at the start of a quarter second's window and once at its end, not per event.
     const before = listChanges;
     const started = performance.now();
-    for (let n = 0; n < 20; n++) {
-      await session.store?.add({
-        source: "store",
-        type: "orders/create",
-        scheme: "shopify",
-        dedupeId: `burst-${n}`,
-        headers: {},
-        body: Buffer.from("{}"),
-        receivedAt: clock.now(),
-      });
-    }
+    await storeDirectly(session, "store", "burst", 20);
     // Each window the burst spans starts with one notice; the last one ends with another.
     const windows = Math.ceil((performance.now() - started) / 250);
     await expect.poll(() => updates.filter((uri) => uri === "events://recent").length).toBe(21);
@@ -727,17 +738,7 @@ describe("embedded in the stdio server", () => {
     });
     expect(completion.completion.values).toContain(posted.body.id);
     expect(completion.completion.hasMore).toBe(false);
-    for (let n = 0; n < 100; n++) {
-      await session.store?.add({
-        source: "erp",
-        type: "invoice.created",
-        scheme: "hmac-sha256",
-        dedupeId: `many-${n}`,
-        headers: {},
-        body: Buffer.from("{}"),
-        receivedAt: clock.now(),
-      });
-    }
+    await storeDirectly(session, "erp", "many", 100);
     // The newest hundred, and word that there are more.
     const all = await session.client.complete({
       ref: { type: "ref/resource", uri: "events://event/{id}" },
