@@ -1,8 +1,6 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SMTPServer } from "smtp-server";
 import Stripe from "stripe";
 import { request } from "undici";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
@@ -16,6 +14,7 @@ import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { notification, startComgate } from "./fakes/comgate.js";
 import { json } from "./fakes/http.js";
+import { startMailServer } from "./fakes/smtp.js";
 import { BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
@@ -928,11 +927,7 @@ describe("when the shop fails", () => {
 describe("when a mail server refuses for now", () => {
   test("a greylisted email (451) is sent again later, once, and a refusal for good (550) fails the run at once", async () => {
     let greylisted = 0;
-    const received: string[] = [];
-    const smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS"],
-      logger: false,
+    const smtp = await startMailServer({
       onRcptTo(address, _session, callback) {
         if (address.address.startsWith("gone")) {
           callback(Object.assign(new Error("5.1.1 Mailbox unavailable"), { responseCode: 550 }));
@@ -940,16 +935,8 @@ describe("when a mail server refuses for now", () => {
           callback(Object.assign(new Error("4.7.1 Greylisted, try again later"), { responseCode: 451 }));
         } else callback();
       },
-      onData(stream, session, callback) {
-        stream.resume();
-        stream.on("end", () => {
-          received.push(...session.envelope.rcptTo.map((r) => r.address));
-          callback();
-        });
-      },
     });
-    await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
-    const port = (smtp.server.address() as AddressInfo).port;
+    const { port, received } = smtp;
     const mail = (to: string) => ({
       type: "email",
       host: "127.0.0.1",
@@ -978,7 +965,7 @@ describe("when a mail server refuses for now", () => {
       expect(received).toEqual(["boss@shop.example"]);
     } finally {
       await server.close();
-      await new Promise<void>((resolve) => smtp.close(() => resolve()));
+      await smtp.close();
     }
   });
 });

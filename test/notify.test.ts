@@ -8,6 +8,7 @@ import { ConfigError } from "../src/errors.js";
 import { toolsets } from "../src/toolsets.js";
 import { escapeMarkdownV2 } from "../tools/notify/telegram.js";
 import { json } from "./fakes/http.js";
+import { startMailServer } from "./fakes/smtp.js";
 import { BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
 import { type Session, text } from "./stdio.js";
@@ -62,6 +63,21 @@ async function startSmtp(refuse: string[] = []) {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.server.address() as AddressInfo).port;
   return { port, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** A server that takes connections and never says a word: a mail server that hangs. */
+async function startSilentServer() {
+  const held: Socket[] = [];
+  const silent = createServer((socket) => held.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  return {
+    port: (silent.address() as AddressInfo).port,
+    held,
+    async close() {
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    },
+  };
 }
 
 function channels(telegram: TelegramFake, smtpPort: number) {
@@ -349,20 +365,8 @@ describe("notify_send by email", () => {
   });
 
   test("a channel with a login never sends without it, even to a server that offers none", async () => {
-    const received: string[] = [];
-    const open = new SMTPServer({
-      disabledCommands: ["STARTTLS", "AUTH"],
-      logger: false,
-      onData(stream, session, callback) {
-        stream.resume();
-        stream.on("end", () => {
-          received.push(...session.envelope.rcptTo.map((r) => r.address));
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => open.listen(0, "127.0.0.1", resolve));
-    const port = (open.server.address() as AddressInfo).port;
+    const open = await startMailServer({ disabledCommands: ["STARTTLS", "AUTH"] });
+    const { port, received } = open;
     const team = await startWaiter({
       WAITER_NOTIFY_CHANNELS: JSON.stringify({
         office: {
@@ -385,27 +389,13 @@ describe("notify_send by email", () => {
       expect(received).toEqual([]);
     } finally {
       await team.close();
-      await new Promise<void>((resolve) => open.close(() => resolve()));
+      await open.close();
     }
   });
 
   test("a channel's addresses are sent to one at a time, so a server that allows one connection takes them all", async () => {
-    const received: string[] = [];
-    const strict = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS"],
-      logger: false,
-      maxClients: 1,
-      onData(stream, session, callback) {
-        stream.resume();
-        stream.on("end", () => {
-          received.push(...session.envelope.rcptTo.map((r) => r.address));
-          setTimeout(callback, 50);
-        });
-      },
-    });
-    await new Promise<void>((resolve) => strict.listen(0, "127.0.0.1", resolve));
-    const port = (strict.server.address() as AddressInfo).port;
+    const strict = await startMailServer({ maxClients: 1 }, 50);
+    const { port, received } = strict;
     const to = ["a@shop.example", "b@shop.example", "c@shop.example", "d@shop.example"];
     const team = await startWaiter({
       WAITER_NOTIFY_CHANNELS: JSON.stringify({
@@ -419,7 +409,7 @@ describe("notify_send by email", () => {
       expect(received).toEqual(to);
     } finally {
       await team.close();
-      await new Promise<void>((resolve) => strict.close(() => resolve()));
+      await strict.close();
     }
   });
 
@@ -493,10 +483,7 @@ describe("notify_send by email", () => {
   });
 
   test("a mail server that takes the connection and never answers fails at the call's deadline", async () => {
-    const held: Socket[] = [];
-    const silent = createServer((socket) => held.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    const port = (silent.address() as AddressInfo).port;
+    const { port, close } = await startSilentServer();
     const slow = await startWaiter({
       WAITER_NOTIFY_CHANNELS: JSON.stringify({
         office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
@@ -512,8 +499,7 @@ describe("notify_send by email", () => {
       expect(text(result)).not.toMatch(/current state/);
     } finally {
       await slow.close();
-      for (const socket of held) socket.destroy();
-      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await close();
     }
   });
 
@@ -555,10 +541,7 @@ describe("notify_send by email", () => {
   });
 
   test("a call cancelled before the mail server had the message says it was not sent, and closes the connection", async () => {
-    const held: Socket[] = [];
-    const silent = createServer((socket) => held.push(socket));
-    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
-    const port = (silent.address() as AddressInfo).port;
+    const { port, held, close } = await startSilentServer();
     const mute = await startWaiter({
       WAITER_NOTIFY_CHANNELS: JSON.stringify({
         office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
@@ -583,8 +566,7 @@ describe("notify_send by email", () => {
       await expect.poll(() => held[0]?.readableEnded || held[0]?.destroyed, { timeout: 1000 }).toBe(true);
     } finally {
       await mute.close();
-      for (const socket of held) socket.destroy();
-      await new Promise<void>((resolve) => silent.close(() => resolve()));
+      await close();
     }
   });
 });
