@@ -92,13 +92,19 @@ export function watchBody(req: IncomingMessage, timeouts: ListenerTimeouts, watc
   return stop;
 }
 
-/** One warning a minute at most: a flood of refused connections must not flood the log. */
-export function throttled(warn: (message: string) => void, everyMs = 60_000): (message: string) => void {
-  let last = Number.NEGATIVE_INFINITY;
-  return (message) => {
-    const now = clock.now();
-    if (now - last < everyMs) return;
-    last = now;
-    warn(message);
+/**
+ * A line a minute at most for each key (one, unless given), saying how many like it were left out
+ * since: a flood of refused connections or forged deliveries must not flood the log.
+ */
+export function throttled(write: (line: string) => void, everyMs = 60_000): (line: string, key?: string) => void {
+  const last = new Map<string, { at: number; left: number }>();
+  return (line, key = "") => {
+    const seen = last.get(key);
+    if (seen && clock.now() - seen.at < everyMs) {
+      seen.left += 1;
+      return;
+    }
+    last.set(key, { at: clock.now(), left: 0 });
+    write(seen?.left ? `${line} (and ${seen.left} more like it since the last line)` : line);
   };
 }

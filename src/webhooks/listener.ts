@@ -72,26 +72,6 @@ function refuse(req: Request, res: Response, status: number, error: string): voi
 }
 
 /**
- * Strangers' forged deliveries must not flood the log: a line a minute for each source and reason
- * (a verifier's reasons are few), saying how many were left out since; webhooks_sources counts all.
- */
-function rejectionLog(log: Log): (source: string, reason: string) => void {
-  const last = new Map<string, { at: number; left: number }>();
-  return (source, reason) => {
-    const key = `${source}\n${reason}`;
-    const seen = last.get(key);
-    if (seen && clock.now() - seen.at < 60_000) {
-      seen.left += 1;
-      return;
-    }
-    last.set(key, { at: clock.now(), left: 0 });
-    log.info(
-      `webhook ${source} rejected: ${reason}${seen?.left ? ` (and ${seen.left} more like it since the last line)` : ""}`,
-    );
-  };
-}
-
-/**
  * The webhook listener: POST /webhooks/<source> reads the raw bytes, verifies them with the
  * source's scheme, commits the event, and only then answers 2xx. A failed check is a 4xx with
  * the check's name, never a 5xx (that would make the sender retry forever).
@@ -144,7 +124,9 @@ export function listenerApp({
     refuse(req, res, 403, refusal.message);
   });
 
-  const logRejection = rejectionLog(log);
+  // Strangers' forged deliveries must not flood the log: a line a minute for each source and
+  // reason (a verifier's reasons are few); webhooks_sources counts every one.
+  const logRejection = throttled((line) => log.info(line));
   // A store that is away or full refuses every delivery: a line a minute says so, not one each.
   const storeWarning = throttled((line) => log.warning(line));
 
@@ -223,7 +205,7 @@ export function listenerApp({
     const verdict = await verify({ headers: req.headers, body, url: req.originalUrl, now: receivedAt });
     if (verdict.kind === "reject") {
       count(source.name, `rejected:${verdict.reason}`);
-      logRejection(source.name, verdict.reason);
+      logRejection(`webhook ${source.name} rejected: ${verdict.reason}`, `${source.name}\n${verdict.reason}`);
       res.status(401).json({ error: verdict.reason });
       return;
     }
