@@ -689,6 +689,27 @@ describe("embedded in the stdio server", () => {
     expect(sources.sources.find((s) => s.name === "gh")?.url).toBe(`${base}/webhooks/gh`);
   });
 
+  test("a port held by a waiter whose store is away is still another waiter's", async () => {
+    const other = await startFake(() => json(503, '{"status":"store unavailable","sources":["erp"]}'));
+    try {
+      const session = await startWaiter(
+        {
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+          ERP_SECRET,
+          WAITER_WEBHOOKS_LISTEN: new URL(other.origin).host,
+        },
+        { listener: true },
+      );
+      try {
+        expect(session.stderr()).toMatch(/is taken \(another waiter listens there\)/);
+      } finally {
+        await session.close();
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
   test("a port held by something that is not a waiter is said to keep webhooks from this store", async () => {
     const other = await startFake(() => json(404, "{}"));
     try {
