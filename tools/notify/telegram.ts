@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { UnconfirmedChange, UpstreamError } from "../../src/errors.js";
+import { retryAfterSeconds } from "../../src/http/failures.js";
 import type { ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { clock } from "../../src/time.js";
@@ -25,8 +26,7 @@ function refusal(response: HttpResponse): z.infer<typeof failure> | undefined {
 
 /** Seconds a 429 asks to wait: Telegram's retry_after, else a Retry-After header (a proxy's). */
 function retryAfter(response: HttpResponse): number | undefined {
-  const header = Number(response.headers["retry-after"] || Number.NaN);
-  return refusal(response)?.parameters?.retry_after ?? (Number.isInteger(header) ? header : undefined);
+  return refusal(response)?.parameters?.retry_after ?? retryAfterSeconds(response);
 }
 
 /**
