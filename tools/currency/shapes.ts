@@ -72,7 +72,7 @@ export function dateNote(requested: string | undefined, fixing: Fixing, source: 
     return `${pending.charAt(0).toUpperCase()}${pending.slice(1)}; these are the rates of ${fixing.date}, the latest available.`;
   }
   const weekday = new Date(`${requested}T00:00:00Z`).getUTCDay();
-  const why = weekday === 0 || weekday === 6 ? "" : ": a holiday";
+  const why = weekend(requested) ? "" : ": a holiday";
   return `No fixing exists for ${requested} (a ${WEEKDAYS[weekday]}${why}); these are the rates of ${fixing.date}, the last fixing ${source.name} published before it.`;
 }
 
@@ -86,8 +86,13 @@ export function notYet(date: string, source: RateSource): string | undefined {
   if (dayOver(publication, date)) return undefined;
   const due = `${source.name} publishes ${publication.when} on working days`;
   if (date > dateIn(publication.zone)) return `${date} has not begun yet in ${publication.city} (${due})`;
+  return weekend(date) ? undefined : `the fixing of ${date} is not published yet (${due})`;
+}
+
+/** Whether a date (YYYY-MM-DD) is a Saturday or a Sunday, when no source publishes. */
+function weekend(date: string): boolean {
   const weekday = new Date(`${date}T00:00:00Z`).getUTCDay();
-  return weekday === 0 || weekday === 6 ? undefined : `the fixing of ${date} is not published yet (${due})`;
+  return weekday === 0 || weekday === 6;
 }
 
 export function hasCurrency(fixing: Fixing, code: string): boolean {

@@ -18,7 +18,7 @@ export function openMeteoErrors(keyed: boolean): ErrorMapper {
     if (response.status === 429) {
       const seconds = retryAfterSeconds(response);
       return new UpstreamError(
-        `${name} answered 429${reason ? ` "${reason}"` : ""}: ${throttled(reason ?? "", keyed, seconds)}`,
+        `${name} answered 429${reason ? ` "${reason}"` : ""}: ${rateLimitAdvice(reason ?? "", keyed, seconds)}`,
         429,
         seconds,
       );
@@ -34,7 +34,7 @@ export function openMeteoErrors(keyed: boolean): ErrorMapper {
  * What to do about a 429, by the limit its reason names: the free tier allows 600 calls a minute,
  * 5,000 an hour and 10,000 a day, and Open-Meteo also refuses too many requests at once.
  */
-function throttled(reason: string, keyed: boolean, seconds: number | undefined): string {
+function rateLimitAdvice(reason: string, keyed: boolean, seconds: number | undefined): string {
   const after = (wait: string) => (seconds === undefined ? wait : `try again in ${seconds} s`);
   const free = (limit: string) => (keyed ? "" : ` (the free tier allows ${limit})`);
   if (/minutely/i.test(reason)) return `too many calls this minute${free("600")}; ${after("wait a minute")}.`;
