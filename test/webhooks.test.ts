@@ -689,49 +689,33 @@ describe("embedded in the stdio server", () => {
     expect(sources.sources.find((s) => s.name === "gh")?.url).toBe(`${base}/webhooks/gh`);
   });
 
-  test("a port held by a waiter whose store is away is still another waiter's", async () => {
-    const other = await startFake(() => json(503, '{"status":"store unavailable","sources":["erp"]}'));
+  /** What the stdio waiter says of the listener's port, held by something answering /healthz with `status` and `body`. */
+  async function portHeldBy(status: number, body: string): Promise<{ host: string; said: string }> {
+    const other = await startFake(() => json(status, body));
+    const host = new URL(other.origin).host;
     try {
       const session = await startWaiter(
-        {
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-          ERP_SECRET,
-          WAITER_WEBHOOKS_LISTEN: new URL(other.origin).host,
-        },
+        { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET, WAITER_WEBHOOKS_LISTEN: host },
         { listener: true },
       );
-      try {
-        expect(session.stderr()).toMatch(/is taken \(another waiter listens there\)/);
-      } finally {
-        await session.close();
-      }
+      await session.close();
+      return { host, said: session.stderr() };
     } finally {
       await other.close();
     }
+  }
+
+  test("a port held by a waiter whose store is away is still another waiter's", async () => {
+    const { said } = await portHeldBy(503, '{"status":"store unavailable","sources":["erp"]}');
+    expect(said).toMatch(/is taken \(another waiter listens there\)/);
   });
 
   test("a port held by something that is not a waiter is said to keep webhooks from this store", async () => {
-    const other = await startFake(() => json(404, "{}"));
-    try {
-      const session = await startWaiter(
-        {
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-          ERP_SECRET,
-          WAITER_WEBHOOKS_LISTEN: new URL(other.origin).host,
-        },
-        { listener: true },
-      );
-      try {
-        expect(session.stderr()).toContain(
-          `${new URL(other.origin).host} is taken by something that is not a waiter (its /healthz is not waiter's): no webhook reaches this store`,
-        );
-        expect(session.stderr()).not.toMatch(/another waiter listens there/);
-      } finally {
-        await session.close();
-      }
-    } finally {
-      await other.close();
-    }
+    const { host, said } = await portHeldBy(404, "{}");
+    expect(said).toContain(
+      `${host} is taken by something that is not a waiter (its /healthz is not waiter's): no webhook reaches this store`,
+    );
+    expect(said).not.toMatch(/another waiter listens there/);
   });
 
   test("acknowledging an event updates its subscribed resource", async () => {
