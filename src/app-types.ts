@@ -28,6 +28,8 @@ export interface App {
    * `subscriptions`, those of a session taken up, which its client made on another server.
    */
   session(log: Log, allow?: (tool: Tool) => boolean, subscriptions?: Iterable<string>): Session;
-  /** Stops the listener, the store and the upstream connections. */
+  /** Answers the calls that wait for something to happen (events_wait) at once: the server is stopping. */
+  endWaits(): void;
+  /** Ends the waits, then stops the listener, the store and the upstream connections. */
   close(): Promise<void>;
 }

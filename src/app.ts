@@ -144,6 +144,7 @@ export async function startApp(
   const known = toolsets(store, noStore, config.core.automations);
   const tools = enabledTools({ config, toolsets: known, http, log });
   const resources = store ? await import("./events/resources.js") : undefined;
+  const stopping = new AbortController();
 
   if (store) warnUnsigned(webhooks, log);
   let listener: RunningListener | undefined;
@@ -174,7 +175,7 @@ export async function startApp(
     listener,
     session(log, allow, subscriptions) {
       const served = allow ? tools.filter(allow) : tools;
-      const server = createServer(served, config, log, instructionsFor(known, served));
+      const server = createServer(served, config, log, instructionsFor(known, served), stopping.signal);
       const subscribed = new Set(subscriptions);
       // The resources show what events_list and events_get do: a session without those tools has none.
       const readsEvents = ["events_list", "events_get"].every((name) => served.some((tool) => tool.name === name));
@@ -196,7 +197,11 @@ export async function startApp(
         },
       };
     },
+    endWaits() {
+      stopping.abort();
+    },
     async close() {
+      stopping.abort();
       await listener?.close();
       await store?.close();
       await http.close();
@@ -326,8 +331,9 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   return {
     url: listener.url,
     async close() {
-      // Streams end first, so the drain waits only for calls and deliveries in flight.
+      // Streams and waits end first, so the drain waits only for calls and deliveries in flight.
       sessions.endStreams();
+      app.endWaits();
       await listener.close();
       await automations?.close();
       await sessions.close();

@@ -127,6 +127,7 @@ export function createServer(
   config: Config,
   log: Log,
   instructions = instructionsFor([], tools),
+  stopping?: AbortSignal,
 ): McpServer {
   const server = new McpServer(
     { name: "waiter", title: "waiter", version: VERSION },
@@ -159,7 +160,7 @@ export function createServer(
         outputSchema: z.object(tool.output),
         annotations: tool.annotations,
       },
-      toolCallback(tool, timeoutMs, toolLog(tool, log)),
+      toolCallback(tool, timeoutMs, toolLog(tool, log), stopping),
     );
     inputs.set(tool.name, { tool, input });
   }
@@ -387,7 +388,7 @@ const MAX_ISSUES = 5;
  * client's cancellation, a deadline and progress. McpServer checks the result against the output
  * schema after.
  */
-function toolCallback(tool: Tool, timeoutMs: number, log: Log): ToolCallback<z.ZodObject> {
+function toolCallback(tool: Tool, timeoutMs: number, log: Log, stopping?: AbortSignal): ToolCallback<z.ZodObject> {
   return async (args, extra) => {
     const token = extra._meta?.progressToken;
     const progress =
@@ -402,7 +403,7 @@ function toolCallback(tool: Tool, timeoutMs: number, log: Log): ToolCallback<z.Z
               .catch(() => {});
           };
     const ms = Math.max(timeoutMs, (tool.deadline?.(args) ?? 0) * 1000);
-    return runTool(tool, args, { signal: extra.signal, deadline: clock.now() + ms, log, progress });
+    return runTool(tool, args, { signal: extra.signal, deadline: clock.now() + ms, log, progress, stopping });
   };
 }
 

@@ -14,6 +14,11 @@ export interface ToolCall extends Call {
   log: Log;
   /** Tells a client that asked for progress how a long call is going; does nothing otherwise. */
   progress(progress: number, total: number, message: string): Promise<void>;
+  /**
+   * Aborted when the server begins to stop: a call that waits for something to happen answers at
+   * once with what it has, so the client can go on elsewhere. Absent outside a client's session.
+   */
+  stopping?: AbortSignal;
 }
 
 /**

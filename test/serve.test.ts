@@ -154,11 +154,21 @@ describe("waiter serve", () => {
     expect(await huge.body.json()).toMatchObject({ error: { message: "A request may be at most 4mb" } });
   });
 
-  test("SIGTERM lets a call in flight finish, ends the sessions and exits 0", async () => {
-    const server = await serve();
+  test("SIGTERM lets a call in flight finish, answers a wait in flight with its cursor, ends the sessions and exits 0", async () => {
+    const server = await serve({ WAITER_EVENTS_PROGRESS_SECONDS: "1" });
     const listening = await connect(server.base);
     const calling = await connect(server.base);
     await listening.subscribeResource({ uri: "events://recent" });
+    // A wait in flight, as its first progress shows, holds no stop: it answers at once with the
+    // cursor to wait on from at the next start (or on another replica).
+    let inWait = false;
+    const waiting = listening.callTool({ name: "events_wait", arguments: { timeout_s: 50 } }, undefined, {
+      onprogress: () => {
+        inWait = true;
+      },
+      timeout: 60_000,
+    });
+    await expect.poll(() => inWait).toBe(true);
     frankfurter.delayMs = 400;
     const inFlight = calling.callTool({ name: "currency_rates", arguments: { date: "2025-06-03", symbols: ["USD"] } });
     // Sent while the upstream is still answering.
@@ -167,6 +177,8 @@ describe("waiter serve", () => {
     const answered = await inFlight;
     frankfurter.delayMs = 0;
     expect(answered.isError, JSON.stringify(answered.content)).toBeFalsy();
+    const waited = await waiting;
+    expect(waited.structuredContent).toEqual({ timed_out: true, cursor: expect.stringMatching(/^c\d+$/) });
     expect(await server.exited).toBe(0);
     expect(server.stderr()).not.toMatch(/ error /);
   });

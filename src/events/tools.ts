@@ -299,6 +299,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
               clearTimeout(timer);
               clearInterval(ticker);
               call.signal.removeEventListener("abort", onAbort);
+              call.stopping?.removeEventListener("abort", onAbort);
               resolve(event);
             };
             // Subscribe before looking, so an event committed in between is not missed; one told
@@ -319,10 +320,13 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
                 `waiting for an event (${Math.round(waited / 1000)} s)`,
               );
             }, settings.progressSeconds * 1000);
+            // Cancelled, or the server stopping: a stopping one answers with the cursor, so the
+            // client waits on at the next start or another replica and misses nothing.
             const onAbort = () => finish(undefined);
             call.signal.addEventListener("abort", onAbort, { once: true });
-            // Cancelled during the look for the cursor: the listener came too late to hear it.
-            if (call.signal.aborted) onAbort();
+            call.stopping?.addEventListener("abort", onAbort, { once: true });
+            // Cancelled or stopping during the look for the cursor: the listener came too late to hear it.
+            if (call.signal.aborted || call.stopping?.aborted) onAbort();
             // A store that cannot answer ends the wait; the look below says why.
             store.firstAfter(filter, after).then(
               (already) => {
@@ -344,7 +348,8 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
           return { timed_out: false, cursor: cursorOf(found.seq), event: fullEvent(found, undefined) };
         },
         render(r) {
-          if (!r.event) return `Nothing matching arrived; timed out. Wait again with since="${r.cursor}".`;
+          if (!r.event)
+            return `Nothing matching arrived; the wait timed out, or waiter is stopping. Wait again with since="${r.cursor}".`;
           return `${renderEvent(r.event as ReturnType<typeof fullEvent>)}\nNext wait: since="${r.cursor}".`;
         },
       });
