@@ -459,6 +459,19 @@ describe("status and notes", () => {
     expect(woo.shop.writes.filter((w) => w.route.endsWith("/notes") && w.status === 201)).toEqual([]);
   });
 
+  test("set to refunded, the shop records a refund but no money moves, and the model is told so", async () => {
+    const result = await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" });
+    expect(data(result)).toMatchObject({ changed: true, order: { status: "refunded" } });
+    expect(text(result)).toMatch(/\nNo money was sent back: .* payment gateway that took it\.$/);
+    // What WooCommerce does itself: a refund of the whole total, recorded without the gateway.
+    const order = text(await server.call("eshop_order_get", { id: O.processing }));
+    expect(order).toMatch(/Order fully refunded\./);
+    // A change to another status says nothing of money.
+    const held = await server.call("eshop_order_update_status", { id: O.pending1999, status: "on-hold" });
+    expect(data(held)).toMatchObject({ changed: true });
+    expect(text(held)).not.toMatch(/money/);
+  });
+
   test("an unknown status is refused before the shop is called", async () => {
     const before = woo.requests.length;
     const result = await server.call("eshop_order_update_status", { id: O.processing, status: "shipped" });

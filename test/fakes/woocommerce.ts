@@ -29,7 +29,8 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   unless the value carries an offset), `dates_are_gmt`. PUT/POST/PATCH `/orders/{id}` with
  *   `transaction_id`, `status`, `set_paid`, like save_object(): props, then `status` (transition:
  *   date_paid, date_completed, stock reduced once on processing/completed/on-hold, restored on
- *   cancelled/pending, notes), then `set_paid: true` only when needs_payment() (pending or failed,
+ *   cancelled/pending, notes; refunded records a refund of what is left, as wc_order_fully_refunded()
+ *   does, without the gateway), then `set_paid: true` only when needs_payment() (pending or failed,
  *   total > 0) runs payment_complete(). An unknown id on update is 400 "Invalid ID." (404 on GET).
  * - Order notes: GET (newest first, `type` any/customer/internal, no paging) and POST (`note`,
  *   `customer_note`; 201 + Location).
@@ -1371,6 +1372,20 @@ function changeStatus(ctx: Ctx, order: WooOrder, to: OrderStatus) {
   if (to === "completed" || to === "processing" || to === "on-hold") reduceStock(ctx, order);
   if (to === "cancelled" || to === "pending") restoreStock(ctx, order);
   addNote(ctx, order, `Order status changed from ${STATUS_NAMES[from]} to ${STATUS_NAMES[to]}.`);
+  if (to === "refunded") recordFullRefund(ctx, order);
+}
+
+/** wc_order_fully_refunded(): what is left of the total is recorded as a refund; no payment gateway is asked. */
+function recordFullRefund(ctx: Ctx, order: WooOrder) {
+  const left = orderTotal(order) - order.refunds.reduce((sum, refund) => sum + refund.total, 0);
+  if (left <= 0) return;
+  const ids = [...ctx.shop.orders.values()].flatMap((o) => [o.id, ...o.refunds.map((refund) => refund.id)]);
+  order.refunds.push({ id: Math.max(...ids) + 1, reason: "Order fully refunded.", total: left });
+  addNote(
+    ctx,
+    order,
+    "Order status set to refunded. To return funds to the customer you will need to issue a refund through your payment gateway.",
+  );
 }
 
 /** WC_Order::payment_complete(). */

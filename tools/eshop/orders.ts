@@ -222,8 +222,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_update_status",
     title: "Change an order's status",
     description:
-      `Sets an order's status, with a private note; the shop acts on it as in its admin ` +
-      "(emails, stock back on cancel). Payments: eshop_order_mark_paid.",
+      "Sets an order's status and a private note; the shop acts as in its admin (emails, cancel " +
+      "restocks, refunded sends no money). Paid: eshop_order_mark_paid.",
     input: {
       id: orderId,
       status: status.describe("The new one."),
@@ -255,8 +255,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
       });
     },
     render(r) {
+      // WooCommerce records a refund of what is left, and emails the customer so, but asks no gateway.
+      const refunded =
+        r.changed && r.order.status === "refunded"
+          ? "\nNo money was sent back: the shop only recorded the refund. Return the payment through the payment gateway that took it."
+          : "";
       return r.changed
-        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.`
+        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${refunded}`
         : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed${r.note_error ? ", so the note was not added (eshop_order_add_note adds one)" : ""}.`;
     },
   });
