@@ -579,6 +579,12 @@ describe("customers", () => {
       await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }),
     );
     expect(byEmail.customers.map((c) => c.id)).toEqual([C.jana]);
+    // The shop would drop the search unsaid: both together are refused before it is asked.
+    const asked = woo.requests.length;
+    const both = await server.call("eshop_customers_list", { email: "jana.novakova@example.cz", search: "Brno" });
+    expect(both.isError).toBe(true);
+    expect(text(both)).toMatch(/^Give email or search, not both/);
+    expect(woo.requests.length).toBe(asked);
     const first = data<{ customers: unknown[]; total: number; next_cursor?: string }>(
       await server.call("eshop_customers_list", { page_size: 5 }),
     );

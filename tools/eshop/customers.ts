@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ToolError } from "../../src/errors.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { ShopProvider } from "./provider.js";
 import { customerOut, pageLine, pageRequest, pageResult, paging, pagingOut } from "./shapes.js";
@@ -19,6 +20,10 @@ export function customerTools(shop: ShopProvider): Tool[] {
       output: { customers: z.array(customerOut), ...pagingOut },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
       async run(args, call) {
+        // WooCommerce searches by the email alone when given one, and would drop `search` unsaid.
+        if (args.search && args.email) {
+          throw new ToolError("Give email or search, not both: an email finds its one account, whatever search says.");
+        }
         const request = pageRequest(args);
         const page = await shop.listCustomers(
           { ...(args.search ? { search: args.search } : {}), ...(args.email ? { email: args.email } : {}) },
