@@ -148,8 +148,12 @@ describe("cross rates", () => {
     expect(result.structuredContent).toMatchObject({ result: 1000, rate: 6.5819785 });
   });
 
-  test("ECB rates against another base are crossed through EUR", async () => {
-    const result = await server.call("currency_rates", { base: "USD", symbols: ["EUR", "CZK"], date: "2025-01-02" });
+  test("ECB rates against another base are crossed through EUR; a code asked twice is one row", async () => {
+    const result = await server.call("currency_rates", {
+      base: "USD",
+      symbols: ["EUR", "CZK", "eur"],
+      date: "2025-01-02",
+    });
     const table = ecbTable("2025-01-02");
     expect(result.structuredContent).toMatchObject({
       base: "USD",
@@ -159,6 +163,7 @@ describe("cross rates", () => {
         { currency: "CZK", rate: Number(((table.CZK as number) / 1.0321).toPrecision(8)) },
       ],
     });
+    expect((result.structuredContent as { rates: unknown[] }).rates).toHaveLength(2);
   });
 
   test("the CNB's rates are quoted the Czech way too: 1 EUR = 24.365 CZK", async () => {

@@ -43,7 +43,9 @@ export function ratesTool({ pick, fixingFor }: Sources): Tool {
       const source = pick(args.source);
       const fixing = await fixingFor(source, args.date, call);
       const base = args.base ?? source.base;
-      const symbols = args.symbols ?? [...fixing.quotes.keys(), fixing.base].filter((c) => c !== base).sort();
+      const symbols = args.symbols
+        ? [...new Set(args.symbols)]
+        : [...fixing.quotes.keys(), fixing.base].filter((c) => c !== base).sort();
       const note = dateNote(args.date, fixing, source);
       return {
         source: source.id,
