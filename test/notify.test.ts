@@ -109,6 +109,7 @@ function channels(telegram: TelegramFake, smtpPort: number) {
       user: "waiter",
       passwordEnv: "SMTP_PASSWORD",
       from: "waiter@shop.example",
+      fromName: "Kavárna, s.r.o.",
       to: ["boss@shop.example", "accounts@shop.example"],
       subject: "From the shop",
     },
@@ -319,6 +320,8 @@ describe("notify_send by email", () => {
     for (const mail of mails) {
       expect(mail).toMatchObject({ from: "waiter@shop.example", user: "waiter" });
       expect(mail.data).toMatch(/^Subject: From the shop$/m);
+      // The channel's fromName, encoded as RFC 2047 has it: mail clients show "Kavárna, s.r.o.".
+      expect(mail.data).toMatch(/^From: =\?UTF-8\?Q\?Kav=C3=A1rna=2C_s=2Er=2Eo=2E\?= <waiter@shop\.example>\r?$/m);
     }
   });
 
@@ -641,6 +644,19 @@ describe("who may be told", () => {
         },
       }),
     ).toThrow(/at mail.to: c@d.example is listed twice/);
+    // A name on two lines would write a header of its own.
+    expect(() =>
+      load({
+        mail: {
+          type: "email",
+          host: "127.0.0.1",
+          tls: "none",
+          from: "a@b.example",
+          fromName: "Shop\r\nBcc: all@x.example",
+          to: ["c@d.example"],
+        },
+      }),
+    ).toThrow(/at mail.fromName: is one line/);
     expect(() =>
       load(
         { ops: { type: "telegram", botTokenEnv: "T", chatIds: ["1"], baseUrl: "http://telegram.example" } },

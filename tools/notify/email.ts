@@ -16,6 +16,8 @@ export interface SmtpOptions {
   user?: string | undefined;
   password?: string | undefined;
   from: string;
+  /** Shown beside `from` by mail clients: "Shop <shop@example.cz>". */
+  fromName?: string | undefined;
   subject: string;
 }
 
@@ -79,7 +81,7 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
   const bounded = withDeadline(call);
   try {
     await pool.transport.sendMail({
-      from: options.from,
+      from: options.fromName ? { name: options.fromName, address: options.from } : options.from,
       to,
       subject: options.subject,
       text,

@@ -38,6 +38,13 @@ const channel = z.discriminatedUnion("type", [
     user: z.string().min(1).optional(),
     passwordEnv: envName.optional(),
     from: address,
+    // Sent as a header, which nodemailer encodes: one line, no more.
+    fromName: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[^\r\n]*$/, "is one line")
+      .optional(),
     to: z.array(address).min(1),
     subject: z.string().min(1).max(200).default("waiter"),
   }),
@@ -53,7 +60,7 @@ const settings = {
   channels: {
     env: "WAITER_NOTIFY_CHANNELS",
     description:
-      "Where people are told, as JSON: name -> {type: telegram, botTokenEnv, chatIds} or {type: email, host, port, tls, user, passwordEnv, from, to}. Messages go only to the chats and addresses listed.",
+      "Where people are told, as JSON: name -> {type: telegram, botTokenEnv, chatIds} or {type: email, host, port, tls, user, passwordEnv, from, fromName, to}. Messages go only to the chats and addresses listed.",
     schema: jsonSetting(z.record(channelName, channel), {}).transform((channels) =>
       Object.entries(channels).map(([name, configured]): Channel => ({ ...configured, name })),
     ),
