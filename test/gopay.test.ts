@@ -1,5 +1,5 @@
 import { request } from "undici";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { clock, setClock } from "../src/time.js";
 import { type GoPayFake, type GoPayPayment, startGoPay } from "./fakes/gopay.js";
 import { startWaiter } from "./memory.js";
@@ -94,6 +94,57 @@ describe("a GoPay notification", () => {
     } finally {
       api.delayMs = 0;
     }
+  });
+
+  test("with made-up ids in a burst is asked of GoPay 4 at a time, 16 waiting, the rest get 503; a real one gets through after", async () => {
+    const real = { ...PAID, id: 3000009001 };
+    api.payments.set(real.id, real);
+    expect(await notify(real.id)).toMatchObject({ status: 200 });
+    const made = Array.from({ length: 30 }, (_, i) => 3100000000 + i);
+    const lookups = () => made.reduce((sum, id) => sum + api.count(`/api/payments/payment/${id}`), 0);
+    let release = () => {};
+    api.held = new Promise((resolve) => {
+      release = resolve;
+    });
+    api.mostAtOnce = 0;
+    try {
+      let answered = 0;
+      const burst = made.map((id) => notify(id).finally(() => answered++));
+      await vi.waitFor(() => expect({ answered, atOnce: api.mostAtOnce }).toEqual({ answered: 10, atOnce: 4 }));
+      release();
+      const answers = await Promise.all(burst);
+      expect(answers.filter((a) => a.status === 503 && a.retryAfter === "60")).toHaveLength(10);
+      expect(answers.filter((a) => a.status === 401 && a.body.error === "payment unknown to GoPay")).toHaveLength(20);
+      expect(api.mostAtOnce).toBe(4);
+      expect(lookups()).toBe(20);
+      expect(
+        waiter
+          .stderr()
+          .match(
+            /webhook gopay not stored, the sender will retry: GoPay's API is being asked about 4 payments with 16 more waiting/g,
+          ),
+      ).toHaveLength(1);
+    } finally {
+      release();
+      api.held = undefined;
+    }
+    const next = { ...real, id: 3000009002 };
+    api.payments.set(next.id, next);
+    expect(await notify(next.id)).toMatchObject({ status: 200, body: { duplicate: false } });
+  });
+
+  test("for an id GoPay did not know is refused without asking again for 5 minutes from its answer", async () => {
+    const id = 3000000002;
+    const lookups = () => api.count(`/api/payments/payment/${id}`);
+    const unknown = { status: 401, body: { error: "payment unknown to GoPay" } };
+    expect(await notify(id)).toMatchObject(unknown);
+    setClock(clock.now() + 4 * 60_000);
+    expect(await notify(id)).toMatchObject(unknown);
+    expect(lookups()).toBe(1);
+    api.payments.set(id, { ...PAID, id });
+    setClock(clock.now() + 61_000);
+    expect(await notify(id)).toMatchObject({ status: 200, body: { duplicate: false } });
+    expect(lookups()).toBe(2);
   });
 
   test("for an id GoPay does not know, or no id, is refused and stores nothing", async () => {

@@ -108,3 +108,26 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): (lin
     write(seen?.left ? `${line} (and ${seen.left} more like it since the last line)` : line);
   };
 }
+
+/**
+ * Runs tasks at most `atOnce` at a time, with up to `waiting` more waiting their turn in order of
+ * arrival; a task beyond those is not run, and gets undefined.
+ */
+export function takingTurns(atOnce: number, waiting: number): <T>(task: () => Promise<T>) => Promise<T> | undefined {
+  let running = 0;
+  const queue: (() => void)[] = [];
+  // A finished task hands its place to the first waiting one, so none can slip in between.
+  const done = () => {
+    const next = queue.shift();
+    if (next) next();
+    else running -= 1;
+  };
+  return (task) => {
+    if (running < atOnce) {
+      running += 1;
+      return task().finally(done);
+    }
+    if (queue.length >= waiting) return undefined;
+    return new Promise<void>((turn) => queue.push(turn)).then(() => task().finally(done));
+  };
+}

@@ -129,6 +129,9 @@ export function listenerApp({
   const logRejection = throttled((line) => log.info(line));
   // A store that is away or full refuses every delivery: a line a minute says so, not one each.
   const storeWarning = throttled((line) => log.warning(line));
+  // So does a gateway's API that is down, and a stranger's flood past a GoPay source's bound on
+  // lookups: a line a minute for each source (a reason may quote the API's own words).
+  const unconfirmedWarning = throttled((line) => log.warning(line));
 
   app.get("/healthz", async (_req, res) => {
     let stats: StoreStats | undefined;
@@ -211,7 +214,7 @@ export function listenerApp({
     }
     if (verdict.kind === "unavailable") {
       count(source.name, "rejected:not confirmed yet");
-      log.warning(`webhook ${source.name} not stored, the sender will retry: ${verdict.reason}`);
+      unconfirmedWarning(`webhook ${source.name} not stored, the sender will retry: ${verdict.reason}`, source.name);
       res.status(503).set("retry-after", "60").json({ error: "could not be confirmed now; retry later" });
       return;
     }

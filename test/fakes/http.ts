@@ -34,6 +34,10 @@ export interface Fake {
   intercept?: ((request: SeenRequest) => FakeAnswer | undefined) | undefined;
   /** Added to every answer of the fake's own handler. */
   delayMs: number;
+  /** While set, every answer waits for it too: a test releases them once it has seen what it waits for. */
+  held: Promise<void> | undefined;
+  /** The most requests the fake had received and not yet answered at once. */
+  mostAtOnce: number;
   /** TCP connections accepted so far. */
   connections: number;
   count(path: string): number;
@@ -46,6 +50,8 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer): P
     requests: [],
     queue: [],
     delayMs: 0,
+    held: undefined,
+    mostAtOnce: 0,
     connections: 0,
     count: (path) => fake.requests.filter((r) => r.path === path).length,
     close: () =>
@@ -54,7 +60,10 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer): P
         server.close(() => resolve());
       }),
   };
+  let answering = 0;
   const server: Server = createServer((req, res) => {
+    fake.mostAtOnce = Math.max(fake.mostAtOnce, ++answering);
+    res.once("close", () => answering--);
     // The body is read whole before the handler runs, so handlers see it as text.
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -72,7 +81,7 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer): P
       const injected = fake.queue.shift() ?? fake.intercept?.(seen);
       const answer = injected ?? handle(seen);
       const delay = (answer.delayMs ?? 0) + (injected ? 0 : fake.delayMs);
-      setTimeout(() => {
+      const send = () => {
         if (answer.destroy) {
           req.socket.destroy();
           return;
@@ -86,7 +95,9 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer): P
           return;
         }
         res.end(answer.body);
-      }, delay);
+      };
+      if (fake.held) void fake.held.then(() => setTimeout(send, delay));
+      else setTimeout(send, delay);
     });
   });
   server.on("connection", () => {

@@ -1,11 +1,32 @@
+import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import type { Call, HttpResponse } from "../../http/types.js";
 import type { Upstream } from "../../http/upstream.js";
 import { clock } from "../../time.js";
+import { takingTurns } from "../limits.js";
 import { type Delivery, reject, type Verdict } from "./common.js";
 
-/** How long asking GoPay may take: it waits for the answer to its notification. */
+/** How long asking GoPay may take, a wait for a turn included: it waits for the answer to its notification. */
 const CONFIRM_MS = 10_000;
+
+/**
+ * Anyone who finds the notification URL can send made-up ids, and each distinct one is asked of
+ * GoPay's API with the merchant's credentials. GoPay notifies once per change of a payment's
+ * state, a few a minute for a small shop: 4 lookups at a time, each well under a second, with 16
+ * more waiting, answer a burst of 20 notifications within seconds. Beyond that the answer is 503,
+ * and GoPay calls again.
+ */
+const LOOKUPS_AT_ONCE = 4;
+const LOOKUPS_WAITING = 16;
+/**
+ * Ids GoPay answered 404 for are refused without asking again for 5 minutes from that answer (a
+ * repeat does not prolong it), the latest 4096 of them: a stranger repeating made-up ids costs no
+ * lookup. Not longer: GoPay's ids grow in sequence, so an id asked for before GoPay issued it
+ * holds up that payment's notification until it is forgotten, and GoPay calls again.
+ */
+const UNKNOWN_FOR_MS = 5 * 60_000;
+const UNKNOWN_KEPT = 4096;
+const UNKNOWN = "payment unknown to GoPay";
 
 const token = z.object({ access_token: z.string().min(1), expires_in: z.number().positive() });
 const payment = z.looseObject({
@@ -29,7 +50,7 @@ function kept(found: z.infer<typeof payment>): Buffer {
  * nothing else: waiter asks GoPay's API for the payment (`GET /payments/payment/{id}`, with an
  * access token from `POST /oauth2/token`, client credentials, scope payment-all, kept until it
  * runs out) and stores what it answers. A payment GoPay does not know is refused; an API that
- * cannot be asked makes a 503, and GoPay calls again.
+ * cannot be asked, or lookups past the bound, make a 503, and GoPay calls again.
  */
 export function gopay(clientId: string, secret: string, api: Upstream) {
   const basic = `Basic ${Buffer.from(`${clientId}:${secret}`).toString("base64")}`;
@@ -68,20 +89,36 @@ export function gopay(clientId: string, secret: string, api: Upstream) {
 
   /** Lookups under way by payment id: GoPay's repeats, or a stranger's copies, share one request. */
   const asking = new Map<string, Promise<Verdict>>();
+  const inTurn = takingTurns(LOOKUPS_AT_ONCE, LOOKUPS_WAITING);
+  /** Ids GoPay did not know, with when each is asked about again. */
+  const unknown = new LRUCache<string, number>({ max: UNKNOWN_KEPT });
 
   return async ({ url }: Delivery): Promise<Verdict> => {
     const id = new URL(url ?? "/", "http://listener").searchParams.get("id") ?? "";
     if (!/^[1-9]\d{0,15}$/.test(id)) return reject("missing or malformed id");
+    if ((unknown.get(id) ?? 0) > clock.now()) return reject(UNKNOWN);
     let verdict = asking.get(id);
     if (!verdict) {
-      verdict = lookUp(id).finally(() => asking.delete(id));
+      const call = { signal: AbortSignal.timeout(CONFIRM_MS), deadline: clock.now() + CONFIRM_MS };
+      verdict = inTurn(() => lookUp(id, call));
+      if (!verdict) {
+        return {
+          kind: "unavailable",
+          reason: `GoPay's API is being asked about ${LOOKUPS_AT_ONCE} payments with ${LOOKUPS_WAITING} more waiting, more than GoPay notifies at once: perhaps a stranger is sending made-up ids; if it goes on, look at who calls the notification URL`,
+        };
+      }
+      verdict = verdict.finally(() => asking.delete(id));
       asking.set(id, verdict);
     }
     return verdict;
   };
 
-  async function lookUp(id: string): Promise<Verdict> {
-    const call = { signal: AbortSignal.timeout(CONFIRM_MS), deadline: clock.now() + CONFIRM_MS };
+  async function lookUp(id: string, call: Call): Promise<Verdict> {
+    if (call.signal.aborted)
+      return {
+        kind: "unavailable",
+        reason: `waited its turn to ask GoPay's API past the ${CONFIRM_MS / 1000} s an answer may take`,
+      };
     let answer: HttpResponse;
     try {
       const ask = (bearer: string) =>
@@ -99,7 +136,10 @@ export function gopay(clientId: string, secret: string, api: Upstream) {
       // fix, and GoPay calls again meanwhile.
       return { kind: "unavailable", reason: `GoPay's API could not be asked: ${(err as Error).message}` };
     }
-    if (answer.status === 404) return reject("payment unknown to GoPay");
+    if (answer.status === 404) {
+      unknown.set(id, clock.now() + UNKNOWN_FOR_MS);
+      return reject(UNKNOWN);
+    }
     let found: z.infer<typeof payment>;
     try {
       found = api.read(payment, answer);
