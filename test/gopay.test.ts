@@ -186,6 +186,35 @@ describe("a GoPay notification", () => {
     }
   });
 
+  test("when GoPay's API gives no token is logged as such, never as a change that may have been made", async () => {
+    api.tokens.clear();
+    api.payments.set(3000008002, { ...PAID, id: 3000008002 });
+    const failures = [
+      { status: 503, body: "" },
+      { status: 200, destroy: true },
+    ];
+    api.intercept = (req) => (req.path === "/api/oauth2/token" ? failures.shift() : undefined);
+    const said: string[] = [];
+    try {
+      for (const _ of [...failures]) {
+        // A minute on: a line a minute for each source.
+        setClock(clock.now() + 61_000);
+        const before = waiter.stderr().length;
+        expect(await notify(3000008002)).toMatchObject({ status: 503 });
+        said.push(waiter.stderr().slice(before));
+      }
+    } finally {
+      api.intercept = undefined;
+    }
+    expect(said[0]).toMatch(
+      /webhook gopay not stored, the sender will retry: waiter could not get an access token from GoPay's API: GoPay API answered 503: the service is failing; try again later/,
+    );
+    expect(said[1]).toMatch(
+      /waiter could not get an access token from GoPay's API: Could not reach GoPay API .*try again later/,
+    );
+    expect(said.join("")).not.toMatch(/may have been made/);
+  });
+
   test("while GoPay's API is down gets 503, so GoPay calls again, and is stored then", async () => {
     const later = { ...PAID, id: 3000006543 };
     api.payments.set(later.id, later);

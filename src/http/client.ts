@@ -78,7 +78,7 @@ export class HttpClient {
   /** Sends one request; non-2xx answers are returned, transport failures become UpstreamError. */
   async #send(upstream: string, sent: Outgoing, toolCall: Call, shared: boolean): Promise<HttpResponse> {
     const { call, end } = withDeadline(toolCall);
-    const { method, url, path } = sent;
+    const { method, url, path, changes } = sent;
     const o = this.#options;
     const [{ request }, dispatchers] = await Promise.all([import("undici"), this.#connect()]);
     const dispatchOptions = {
@@ -100,9 +100,9 @@ export class HttpClient {
     try {
       const response = await request(url, dispatchOptions as Parameters<typeof request>[1]);
       const text = await response.body.text();
-      return { url, path, method, status: response.statusCode, headers: response.headers, text };
+      return { url, path, changes, status: response.statusCode, headers: response.headers, text };
     } catch (err) {
-      throw describeFailure(err, upstream, url, call, o, method);
+      throw describeFailure(err, upstream, url, call, o, changes);
     } finally {
       end();
     }

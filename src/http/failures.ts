@@ -26,14 +26,14 @@ const NOT_SENT = [
   "EHOSTUNREACH",
 ];
 
-/** Turns a transport failure of a `method` request into a message a model can act on. */
+/** Turns a transport failure into a message a model can act on; `changes`, of a request that may change something. */
 export function describeFailure(
   err: unknown,
   name: string,
   url: URL,
   call: Call,
   options: Required<HttpClientOptions>,
-  method = "GET",
+  changes = false,
 ): UpstreamError {
   if (err instanceof UpstreamError) return err;
   const where = `${name} (${url.host})`;
@@ -46,11 +46,11 @@ export function describeFailure(
   if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") {
     // The upstream answered, too much to read: a change it was asked for may well have been made.
     const limit = `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by WAITER_MAX_RESPONSE_BYTES`;
-    return mayHaveActed(method)
+    return changes
       ? new UnconfirmedChange(`${limit}; the change ${READ_FIRST}.`)
       : new UpstreamError(`${limit}; ask for less (fewer items, a shorter range).`);
   }
-  if (mayHaveActed(method) && (ended || !NOT_SENT.includes(code ?? ""))) {
+  if (changes && (ended || !NOT_SENT.includes(code ?? ""))) {
     const why = ended
       ? "before the tool call ended"
       : code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
@@ -92,7 +92,7 @@ export function describeStatus(name: string, response: HttpResponse): UpstreamEr
   const seconds = retryAfterSeconds(response);
   const again = seconds === undefined ? undefined : `try again in ${seconds} s`;
   const answered = `${name} answered ${status}${said ? ` "${said}"` : ""}`;
-  if (status >= 500 && mayHaveActed(response.method)) {
+  if (status >= 500 && response.changes) {
     const advice = `the service is failing, and the change ${READ_FIRST}${seconds === undefined ? "" : ` (in ${seconds} s)`}`;
     return new UnconfirmedChange(`${answered}: ${advice}.`, status, seconds);
   }

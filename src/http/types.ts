@@ -30,6 +30,8 @@ export interface Outgoing {
   path: string;
   headers: Record<string, string>;
   body: string | undefined;
+  /** Whether the request may change something upstream (see RequestOptions.changes). */
+  changes: boolean;
   /** Retry a 429 only when it says when (Retry-After). */
   throttleNeedsRetryAfter: boolean;
 }
@@ -40,7 +42,8 @@ export interface HttpResponse {
   url: URL;
   /** The path under the upstream's base URL that was asked for: /orders/1042. */
   path: string;
-  method: Dispatcher.HttpMethod;
+  /** Whether the request may have changed something upstream: a failure then says it may have been made. */
+  changes: boolean;
   status: number;
   headers: IncomingHttpHeaders;
   text: string;

@@ -16,6 +16,12 @@ export interface RequestOptions<T = unknown> {
   headers?: Record<string, string>;
   body?: string;
   /**
+   * Whether the request may change something upstream, so that a failure says the change may have
+   * been made: by default any method but GET, HEAD and OPTIONS. False for a POST that only asks
+   * (an OAuth token).
+   */
+  changes?: boolean;
+  /**
    * Seconds a successful JSON answer to a GET stays fresh in the cache, replacing what the
    * upstream's Cache-Control says: a toolset may know better (a published fixing never changes).
    * A function is asked, with the answer as read, only when an answer is kept, so a costly one is
@@ -136,6 +142,7 @@ export class Upstream {
       path,
       headers: { ...headers, ...options.headers },
       body: options.body,
+      changes: options.changes ?? mayHaveActed(options.method ?? "GET"),
       throttleNeedsRetryAfter,
     };
     const response = await this.carrier.send(this.name, request, call, shared);
@@ -182,7 +189,7 @@ export class Upstream {
       body = JSON.parse(response.text);
     } catch {
       const what = `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes)`;
-      throw mayHaveActed(response.method)
+      throw response.changes
         ? new UnconfirmedChange(`${what}; the change ${READ_FIRST}.`, response.status)
         : new UpstreamError(`${what}; the service may be failing, try again later.`, response.status);
     }

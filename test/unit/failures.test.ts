@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { describeFailure, describeStatus } from "../../src/http/failures.js";
+import { describeFailure, describeStatus, mayHaveActed } from "../../src/http/failures.js";
 import type { HttpClientOptions, HttpResponse } from "../../src/http/types.js";
 
 const url = new URL("https://shop.example/wp-json/wc/v3/orders/1/notes");
@@ -13,7 +13,7 @@ const failed = (code: string) => Object.assign(new Error(code), { code });
 const answer = (method: "GET" | "POST", status: number): HttpResponse => ({
   url,
   path: "/orders/1/notes",
-  method,
+  changes: mayHaveActed(method),
   status,
   headers: {},
   text: "<html>504 Gateway Time-out</html>",
@@ -25,12 +25,12 @@ test.each([
   ["UND_ERR_SOCKET", /did not confirm the change \(UND_ERR_SOCKET\); it may have been made/],
   ["ECONNRESET", READ_FIRST],
 ])("a write that fails with %s after it was sent may have been made", (code, said) => {
-  expect(describeFailure(failed(code), "WooCommerce", url, call, options, "POST").message).toMatch(said);
-  expect(describeFailure(failed(code), "WooCommerce", url, call, options, "GET").message).toMatch(/try again later/);
+  expect(describeFailure(failed(code), "WooCommerce", url, call, options, true).message).toMatch(said);
+  expect(describeFailure(failed(code), "WooCommerce", url, call, options, false).message).toMatch(/try again later/);
 });
 
 test("a write that never left, refused at connect, is said to have failed", () => {
-  const message = describeFailure(failed("ECONNREFUSED"), "WooCommerce", url, call, options, "POST").message;
+  const message = describeFailure(failed("ECONNREFUSED"), "WooCommerce", url, call, options, true).message;
   expect(message).toMatch(/Could not reach WooCommerce .*ECONNREFUSED.*try again later/);
 });
 
@@ -41,10 +41,10 @@ test.each([500, 502, 504])("a write answered %d may have been made; a read is tr
 
 test("an answer over the size limit names the limit, and for a write that the change may have been made", () => {
   const tooLarge = failed("UND_ERR_RES_EXCEEDED_MAX_SIZE");
-  expect(describeFailure(tooLarge, "WooCommerce", url, call, options, "GET").message).toMatch(
+  expect(describeFailure(tooLarge, "WooCommerce", url, call, options, false).message).toMatch(
     /larger than 1 bytes, the limit set by WAITER_MAX_RESPONSE_BYTES; ask for less/,
   );
-  expect(describeFailure(tooLarge, "WooCommerce", url, call, options, "PUT").message).toMatch(
+  expect(describeFailure(tooLarge, "WooCommerce", url, call, options, true).message).toMatch(
     /the limit set by WAITER_MAX_RESPONSE_BYTES; the change may have been made/,
   );
 });

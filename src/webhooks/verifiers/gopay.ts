@@ -28,6 +28,9 @@ const UNKNOWN_FOR_MS = 5 * 60_000;
 const UNKNOWN_KEPT = 4096;
 const UNKNOWN = "payment unknown to GoPay";
 
+/** The token request failed: its own words, not those of a payment's lookup. */
+class NoToken extends Error {}
+
 const token = z.object({ access_token: z.string().min(1), expires_in: z.number().positive() });
 const payment = z.looseObject({
   id: z.union([z.number(), z.string()]),
@@ -59,20 +62,26 @@ export function gopay(clientId: string, secret: string, api: Upstream) {
   let pending: Promise<string> | undefined;
 
   async function fetchToken(call: Call): Promise<string> {
-    const answer = await api.json(
-      token,
-      "/oauth2/token",
-      {
-        method: "POST",
-        headers: {
-          authorization: basic,
-          "content-type": "application/x-www-form-urlencoded",
-          accept: "application/json",
+    const answer = await api
+      .json(
+        token,
+        "/oauth2/token",
+        {
+          method: "POST",
+          headers: {
+            authorization: basic,
+            "content-type": "application/x-www-form-urlencoded",
+            accept: "application/json",
+          },
+          body: new URLSearchParams({ grant_type: "client_credentials", scope: "payment-all" }).toString(),
+          // Asking for a token changes nothing: its failure is not a change that may have been made.
+          changes: false,
         },
-        body: new URLSearchParams({ grant_type: "client_credentials", scope: "payment-all" }).toString(),
-      },
-      call,
-    );
+        call,
+      )
+      .catch((err: Error) => {
+        throw new NoToken(`waiter could not get an access token from GoPay's API: ${err.message}`);
+      });
     // A minute early: a token that runs out on its way is refused.
     cached = { token: answer.access_token, until: clock.now() + Math.max(0, answer.expires_in - 60) * 1000 };
     return cached.token;
@@ -134,7 +143,8 @@ export function gopay(clientId: string, secret: string, api: Upstream) {
     } catch (err) {
       // The token endpoint's refusals too: waiter's credentials or scope are for the operator to
       // fix, and GoPay calls again meanwhile.
-      return { kind: "unavailable", reason: `GoPay's API could not be asked: ${(err as Error).message}` };
+      const why = (err as Error).message;
+      return { kind: "unavailable", reason: err instanceof NoToken ? why : `GoPay's API could not be asked: ${why}` };
     }
     if (answer.status === 404) {
       unknown.set(id, clock.now() + UNKNOWN_FOR_MS);
