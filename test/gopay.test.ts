@@ -153,13 +153,18 @@ describe("a GoPay notification", () => {
     expect(await notify("0009")).toMatchObject({ status: 401, body: { error: "missing or malformed id" } });
   });
 
-  test("a HEAD looks nothing up and stores nothing; other methods are told GET", async () => {
-    const asked = api.requests.length;
-    const head = await request(`${waiter.listenerUrl}/webhooks/gopay?id=${PAID.id}`, { method: "HEAD" });
-    await head.body.dump();
-    expect(head.statusCode).toBe(405);
-    expect(head.headers.allow).toBe("GET, POST");
-    expect(api.requests.length).toBe(asked);
+  test("a HEAD is answered as its GET without a body, and the payment is stored once; other methods are told GET", async () => {
+    const headed = { ...PAID, id: 3000006546 };
+    api.payments.set(headed.id, headed);
+    const head = await request(`${waiter.listenerUrl}/webhooks/gopay?id=${headed.id}`, { method: "HEAD" });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers["content-type"]).toMatch(/^application\/json/);
+    expect(await head.body.text()).toBe("");
+    expect(await notify(headed.id)).toMatchObject({ status: 200, body: { duplicate: true } });
+    const put = await request(`${waiter.listenerUrl}/webhooks/gopay?id=${headed.id}`, { method: "PUT" });
+    await put.body.dump();
+    expect(put.statusCode).toBe(405);
+    expect(put.headers.allow).toBe("GET, HEAD, POST");
   });
 
   test("notifications that arrive together share one token request", async () => {

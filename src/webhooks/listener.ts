@@ -244,9 +244,10 @@ export function listenerApp({
     res.status(200).json({ id, duplicate });
   };
   app.post("/webhooks/:source", known, bodyLimits, raw, receive);
+  // A HEAD reaches GET routes too, and is answered as its GET without the body (RFC 9110 9.3.2), as
+  // /healthz is: for GoPay, the payment is looked up and stored, once however often it is notified.
   app.get("/webhooks/:source", known, (req, res, next) => {
-    // A HEAD reaches GET routes too: it must not look a payment up, nor store one.
-    if (deliveredBy((res.locals.entry as { source: WebhookSource }).source) !== "GET" || req.method === "HEAD") {
+    if (deliveredBy((res.locals.entry as { source: WebhookSource }).source) !== "GET") {
       next();
       return;
     }
@@ -256,7 +257,7 @@ export function listenerApp({
   app.all("/webhooks/:source", known, (req, res) => {
     const { source } = res.locals.entry as { source: WebhookSource };
     const method = deliveredBy(source);
-    res.set("allow", method === "GET" ? "GET, POST" : "POST");
+    res.set("allow", method === "GET" ? "GET, HEAD, POST" : "POST");
     count(source.name, "rejected:wrong method");
     refuse(req, res, 405, `${source.name}'s webhooks are ${method === "GET" ? "GETs" : "POSTed"}`);
   });
