@@ -150,7 +150,7 @@ export async function startApp(
   let listener: RunningListener | undefined;
   if (store && options.listener && webhooks.sources.length > 0) {
     try {
-      listener = await startListener({ webhooks, store, http, log });
+      listener = await startListener({ webhooks, store, http, log, drainMs: config.core.stopSeconds * 1000 });
       log.info(`receiving webhooks on ${listener.url}`);
     } catch (err) {
       const { host, port } = webhooks.listen;
@@ -203,8 +203,11 @@ export async function startApp(
     async close() {
       stopping.abort();
       await listener?.close();
-      await store?.close();
-      await http.close();
+      try {
+        await store?.close();
+      } finally {
+        await http.close();
+      }
     },
   };
 }
@@ -212,7 +215,7 @@ export async function startApp(
 /** A webhook listener on its own, as `waiter listen` runs it. */
 export interface RunningWebhooks {
   listener: RunningListener;
-  /** Finishes the deliveries in flight, then closes the store. */
+  /** Finishes the deliveries in flight, then closes the store; rejects as the store's close does. */
   close(): Promise<void>;
 }
 
@@ -245,7 +248,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   }
   let listener: RunningListener;
   try {
-    listener = await startListener({ webhooks, store, http, log });
+    listener = await startListener({ webhooks, store, http, log, drainMs: config.core.stopSeconds * 1000 });
   } catch (err) {
     await store.close();
     await http.close();
@@ -263,8 +266,11 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
     async close() {
       await listener.close();
       await automations?.close();
-      await store.close();
-      await http.close();
+      try {
+        await store.close();
+      } finally {
+        await http.close();
+      }
     },
   };
 }
@@ -273,7 +279,10 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
 export interface RunningServe {
   /** http://host:port, as bound. */
   url: string;
-  /** Ends the notification streams, finishes the calls and deliveries in flight, then closes the sessions and the store. */
+  /**
+   * Ends the notification streams, finishes the calls and deliveries in flight, then closes the
+   * sessions and the store; rejects as the store's close does.
+   */
   close(): Promise<void>;
 }
 
@@ -318,6 +327,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
       http: app.http,
       log,
       routes: sessions.mount,
+      drainMs: config.core.stopSeconds * 1000,
     });
   } catch (err) {
     await sessions.close();

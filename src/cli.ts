@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { CannotStart, startApp, startServe, startWebhooks } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
-import { ConfigError } from "./errors.js";
+import { ConfigError, LeftUndone } from "./errors.js";
 import { Log, logWarnings } from "./log.js";
 import { NO_SOURCES, toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
@@ -62,6 +62,21 @@ function parseFlags() {
 }
 
 /**
+ * Closes what runs, then exits with `status`, or with 1 when the close left something undone:
+ * the event store's database did not answer, and the error says what may not be stored.
+ */
+async function closeThenExit(running: { close(): Promise<void> }, log: Log, status: number): Promise<never> {
+  try {
+    await running.close();
+  } catch (err) {
+    if (!(err instanceof LeftUndone)) throw err;
+    log.warning(err.message);
+    process.exit(1);
+  }
+  process.exit(status);
+}
+
+/**
  * Starts a long-running mode (`listen`, `serve`) and stops it cleanly on SIGTERM or SIGINT: what
  * cannot start is one line on stderr and exit status 1 (2 for a configuration it refuses).
  */
@@ -88,8 +103,7 @@ async function runUntilSignal(
     }
     stopped = true;
     log.info(`${signal}: ${stopping}`);
-    await running.close();
-    process.exit(0);
+    await closeThenExit(running, log, 0);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
@@ -134,8 +148,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
   const session = app.session(log);
   const stop = await serveStdio(session.server, log, async (status) => {
     await session.close();
-    await app.close();
-    process.exit(status);
+    await closeThenExit(app, log, status);
   });
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));

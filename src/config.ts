@@ -75,6 +75,12 @@ export const coreSettings = {
       "Address `waiter serve` binds, host:port: MCP at /mcp, webhooks at /webhooks/<source>, /healthz. Same as --listen. Default: webhooks.listen (127.0.0.1:8790).",
     schema: listenAddress().optional(),
   },
+  stopSeconds: {
+    env: "WAITER_STOP_SECONDS",
+    description:
+      "How long a stop (SIGTERM, Ctrl+C) of `waiter serve` or `waiter listen` lets tool calls and deliveries in flight finish before cutting them, in seconds; give the process manager a few seconds more.",
+    schema: integer(10, 1, 300),
+  },
   maxSessions: {
     env: "WAITER_MAX_SESSIONS",
     description: "Most MCP sessions `waiter serve` holds open at once; one more initialize gets 503.",

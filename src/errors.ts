@@ -36,3 +36,8 @@ export class UnconfirmedChange extends UpstreamError {
 export class ConfigError extends Error {
   override name = "ConfigError";
 }
+
+/** A stop that left something undone (a database that did not answer): the message says what. waiter exits 1. */
+export class LeftUndone extends Error {
+  override name = "LeftUndone";
+}

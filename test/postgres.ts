@@ -1,5 +1,11 @@
 import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  type AddressInfo,
+  createConnection as connectTcp,
+  createServer as createNetServer,
+  type Socket,
+} from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./fakes/http.js";
@@ -151,4 +157,61 @@ function run(
     }
   })();
   return { ready, gone };
+}
+
+/** A TCP proxy in front of a PostgreSQL server, which can go silent as a frozen server does. */
+export interface SilentProxy {
+  /** The URL it was given, with the proxy's port. */
+  url: string;
+  /**
+   * From now on nothing passes either way, and new connections are taken but never answered: the
+   * server looks frozen (stopped, or a peer that accepts and never answers) rather than gone.
+   */
+  silence(): void;
+  /** Bytes clients sent since the silence: statements (or connection attempts) waiting for an answer. */
+  unanswered(): number;
+  close(): Promise<void>;
+}
+
+/** A proxy to the server at `url` (postgres://…, its host and port). */
+export async function silentProxy(url: string): Promise<SilentProxy> {
+  const target = new URL(url);
+  let silent = false;
+  let unanswered = 0;
+  const sockets = new Set<Socket>();
+  const held = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.once("close", () => sockets.delete(socket));
+  };
+  const proxy = createNetServer((client) => {
+    held(client);
+    const upstream = silent ? undefined : connectTcp(Number(target.port), target.hostname);
+    client.on("data", (chunk) => {
+      if (silent || !upstream) unanswered += chunk.length;
+      else upstream.write(chunk);
+    });
+    if (!upstream) return;
+    held(upstream);
+    upstream.on("data", (chunk) => {
+      if (!silent) client.write(chunk);
+    });
+    upstream.once("close", () => client.destroy());
+    client.once("close", () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const proxied = new URL(url);
+  proxied.port = String((proxy.address() as AddressInfo).port);
+  return {
+    url: proxied.href,
+    silence() {
+      silent = true;
+    },
+    unanswered: () => unanswered,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        proxy.close(() => resolve());
+      }),
+  };
 }

@@ -1,12 +1,14 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import pg from "pg";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { startServe, startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
-import { ToolError } from "../src/errors.js";
+import { LeftUndone, ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate } from "../src/events/postgres/schema.js";
 import { PostgresEventStore, pageQuery } from "../src/events/postgres/store.js";
 import type { EventStore, StoredEvent } from "../src/events/store.js";
@@ -16,13 +18,23 @@ import { toolsets } from "../src/toolsets.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
 import { connect, startApp } from "./memory.js";
-import { postgresAvailable, postgresRequired, type RunningPostgres, startPostgres } from "./postgres.js";
+import {
+  postgresAvailable,
+  postgresRequired,
+  type RunningPostgres,
+  type SilentProxy,
+  silentProxy,
+  startPostgres,
+} from "./postgres.js";
+import { killStarted, SERVING, startNode } from "./spawn.js";
+import { CLI } from "./stdio.js";
 import { addMany, event, eventStoreContract, LOOSE, PAGE_FILTERS, stored } from "./store-contract.js";
 
 let server: RunningPostgres;
 /** The tests' own connection, as the server's superuser; the pool connects again after an outage. */
 let admin: pg.Pool;
 const stores: EventStore[] = [];
+const proxies: SilentProxy[] = [];
 let schemas = 0;
 
 /** A URL whose connections work in a schema of their own: every test starts from an empty store. */
@@ -77,6 +89,8 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   beforeEach(() => setClock("2026-12-31T23:30:00Z"));
   afterEach(async () => {
     for (const store of stores.splice(0)) await store.close();
+    killStarted();
+    for (const proxy of proxies.splice(0)) await proxy.close();
     setClock();
   });
 
@@ -511,6 +525,89 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const other = await open(url);
       const added = await other.add(event());
       await expect.poll(() => told.includes(added.id), { timeout: 15_000 }).toBe(true);
+    }, 30_000);
+  });
+
+  describe("a database that stops answering", () => {
+    /** A fresh store's URL through a proxy that the test silences. */
+    async function proxied(): Promise<SilentProxy> {
+      const proxy = await silentProxy(await freshSchema());
+      proxies.push(proxy);
+      return proxy;
+    }
+
+    test("closing waits 1 s for it, then fails the adds still waiting and says which may not be stored", async () => {
+      const proxy = await proxied();
+      const store = await open(proxy.url);
+      proxy.silence();
+      const committing = store.add(event({ dedupeId: "under-way" }));
+      await expect.poll(() => proxy.unanswered()).toBeGreaterThan(0);
+      const queued = store.add(event({ dedupeId: "queued" }));
+      const started = performance.now();
+      const closed = store.close();
+      await expect(closed).rejects.toBeInstanceOf(LeftUndone);
+      await expect(closed).rejects.toThrow(
+        "stopping without the event store's database, which did not answer in 1 s; 2 deliveries may not be stored (shop under-way, shop queued), and none was answered 2xx, so their senders deliver them again",
+      );
+      expect(performance.now() - started).toBeLessThan(2_000);
+      await expect(committing).rejects.toThrow(/did not answer before waiter stopped: the delivery may not be stored/);
+      await expect(queued).rejects.toThrow(/did not answer before waiter stopped/);
+    });
+
+    test("SIGTERM while a delivery's commit gets no answer: waiter listen stops 1 s after the drain, waiter serve 3 s, each exits 1 naming the delivery, whose sender got no 2xx", async () => {
+      const start = async (mode: "listen" | "serve") => {
+        const proxy = await proxied();
+        const env = {
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+          ERP_SECRET,
+          WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
+          WAITER_DATABASE_URL: proxy.url,
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+          WAITER_TOOLSETS: "events,webhooks",
+          // The drain a stop gives requests in flight; the delivery's own request is cut at its end.
+          WAITER_STOP_SECONDS: "1",
+        };
+        const ready = mode === "listen" ? /listening for webhooks on (http:\/\/\S+);/ : SERVING;
+        return { mode, proxy, waiter: await startNode([CLI, mode], env, ready) };
+      };
+      const [listening, serving] = await Promise.all([start("listen"), start("serve")]);
+      // A client's session, whose last use waiter serve writes to the store as it stops.
+      const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${serving.waiter.said}/mcp`)));
+      try {
+        const stops = [listening, serving].map(async ({ mode, proxy, waiter }) => {
+          proxy.silence();
+          const body = JSON.stringify({ invoice: mode });
+          const posted = request(`${waiter.said}/webhooks/erp`, {
+            method: "POST",
+            body,
+            headers: erpHeaders(body, `inv-${mode}`),
+          }).then(
+            (answer) => answer.statusCode,
+            () => 0,
+          );
+          // The commit is sent, and gets no answer.
+          await expect.poll(() => proxy.unanswered()).toBeGreaterThan(0);
+          const started = performance.now();
+          waiter.child.kill("SIGTERM");
+          const status = await waiter.exited;
+          return { mode, ms: performance.now() - started, status, answer: await posted, said: waiter.stderr() };
+        });
+        const [listen, serve] = await Promise.all(stops);
+        for (const stopped of [listen, serve]) {
+          expect(stopped?.status, stopped?.said).toBe(1);
+          expect(stopped?.answer).not.toBe(200);
+          expect(stopped?.said).toContain(
+            `stopping without the event store's database, which did not answer in 1 s; 1 delivery may not be stored (erp inv-${stopped?.mode}), and none was answered 2xx, so their senders deliver them again`,
+          );
+        }
+        // The drain's 1 s, then 1 s for the store; waiter serve waits 2 s first for the sessions'
+        // last use. A store that waited for its query timeout would take 15 s more.
+        expect(listen?.ms).toBeLessThan(8_000);
+        expect(serve?.ms).toBeLessThan(10_000);
+      } finally {
+        await client.close();
+      }
     }, 30_000);
   });
 });

@@ -204,5 +204,6 @@ export interface EventStore {
   readonly sessions: SessionLog;
   /** Calls `listener` with the ids this process acknowledges. Returns the unsubscribe function. */
   onAck(listener: (ids: string[]) => void): () => void;
+  /** Writes what was added, then closes; rejects with a LeftUndone naming what it may not have stored. */
   close(): Promise<void>;
 }

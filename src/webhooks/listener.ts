@@ -63,6 +63,8 @@ export interface ListenerParts {
   stopping?: () => boolean;
   /** Bounds on slow clients; the defaults suit production, tests pick shorter ones. */
   timeouts?: Partial<ListenerTimeouts>;
+  /** How long requests in flight may take to finish once the listener stops (WAITER_STOP_SECONDS). */
+  drainMs?: number;
 }
 
 /** An answer that refuses a request whose body may still be coming: the connection closes rather than read it. */
@@ -306,8 +308,6 @@ export interface RunningListener {
   close(): Promise<void>;
 }
 
-/** How long requests in flight may take to finish once the listener stops. */
-const DRAIN_MS = 10_000;
 /** How long a connection that has sent nothing is kept once the listener stops. */
 const SILENT_MS = 1_000;
 
@@ -380,7 +380,7 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
               done();
             });
             server.closeIdleConnections();
-            setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
+            setTimeout(() => server.closeAllConnections(), parts.drainMs ?? 10_000).unref();
           }),
       });
     });

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
-import { ToolError } from "../../errors.js";
+import { LeftUndone, ToolError } from "../../errors.js";
+import { untilAborted } from "../../http/deadline.js";
 import { clock, DAY_MS } from "../../time.js";
 import { typePrefix } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
@@ -35,6 +36,12 @@ import { postgresSessions } from "./sessions.js";
 import { ListenWatch } from "./watch.js";
 
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
+/**
+ * How long close waits for what the store still has to write. A stop closes the store after its
+ * drain (10 s at most), which answered every delivery or cut it off: a database that answers
+ * finishes in milliseconds, and one that does not must not hold the stop for the query timeout.
+ */
+const CLOSE_MS = 1_000;
 
 export interface PostgresOptions {
   /** postgres://user@host:port/database?sslmode=…; libpq's PG* variables fill in what it leaves out. */
@@ -124,8 +131,11 @@ export class PostgresEventStore implements EventStore {
   /** The retention run no caller waits for, if one is under way: close waits for it. */
   #expiring: Promise<void> | undefined;
   readonly #queue: Pending[] = [];
-  /** The commit under way, if any. */
+  /** The commit under way, if any, and the adds it holds. */
   #committing: Promise<void> | undefined;
+  #inCommit: Pending[] = [];
+  /** Statements sent and not yet answered. */
+  #underWay = 0;
   #closed = false;
   readonly runs: RunLog;
   readonly sessions: SessionLog;
@@ -195,10 +205,13 @@ export class PostgresEventStore implements EventStore {
   }
 
   readonly #query: Query = async <R extends object>(text: string, params?: unknown[]) => {
+    this.#underWay++;
     try {
       return (await this.#pool.query<R>(text, params)).rows;
     } catch (err) {
       throw storeError(err);
+    } finally {
+      this.#underWay--;
     }
   };
 
@@ -214,11 +227,13 @@ export class PostgresEventStore implements EventStore {
   #commitQueue(): void {
     if (this.#committing || this.#queue.length === 0) return;
     const batch = this.#queue.splice(0);
+    this.#inCommit = batch;
     this.#committing = this.#commit(batch).catch((err) => {
       for (const { reject } of batch) reject(err);
     });
     void this.#committing.finally(() => {
       this.#committing = undefined;
+      this.#inCommit = [];
       this.#commitQueue();
     });
   }
@@ -392,15 +407,60 @@ export class PostgresEventStore implements EventStore {
       });
   }
 
+  /**
+   * Writes what was added, then ends its connections. A database that does not answer within
+   * CLOSE_MS is left: the adds still waiting fail, and close rejects with a LeftUndone that says
+   * what may not be stored.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#expiry);
+    const bound = AbortSignal.timeout(CLOSE_MS);
+    try {
+      await untilAborted(this.#finish(), bound);
+      return;
+    } catch (err) {
+      if (!bound.aborted) throw err;
+    }
+    // What is under way ends when the database answers or the query times out, unheard.
+    const unwritten = [...this.#inCommit, ...this.#queue.splice(0)];
+    const others = this.#underWay - (this.#inCommit.length > 0 ? 1 : 0);
+    this.#watch.stop();
+    this.#listeners.clear();
+    const left = new ToolError(
+      "the event store's database did not answer before waiter stopped: the delivery may not be stored, and was not answered 2xx",
+    );
+    for (const { reject } of unwritten) reject(left);
+    throw new LeftUndone(unwrittenAtClose(unwritten, others));
+  }
+
+  async #finish(): Promise<void> {
     this.#commitQueue();
     while (this.#committing) await this.#committing;
-    clearInterval(this.#expiry);
     await this.#expiring;
     this.#watch.stop();
     this.#listeners.clear();
     await this.#pool.end();
   }
+}
+
+/** What a close that stopped waiting for the database left, in a line for whoever runs waiter. */
+function unwrittenAtClose(unwritten: Pending[], others: number): string {
+  const said = [`stopping without the event store's database, which did not answer in ${CLOSE_MS / 1000} s`];
+  if (unwritten.length > 0) {
+    const shown = unwritten.slice(0, 10).map(({ event }) => `${event.source} ${event.dedupeId}`);
+    if (unwritten.length > shown.length) shown.push(`${unwritten.length - shown.length} more`);
+    const deliveries = unwritten.length === 1 ? "1 delivery" : `${unwritten.length} deliveries`;
+    said.push(
+      `${deliveries} may not be stored (${shown.join(", ")}), and none was answered 2xx, so their senders deliver them again`,
+    );
+  }
+  if (others > 0) {
+    said.push(
+      `${others === 1 ? "1 other statement was" : `${others} other statements were`} left unfinished (retention, counters, sessions' last use or reads)`,
+    );
+  }
+  said.push("check that the database server answers");
+  return said.join("; ");
 }
