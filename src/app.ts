@@ -259,7 +259,9 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   const automations = await startAutomations?.();
   log.info(`listening for webhooks on ${listener.url}; store ${storeLabel(config)}`);
   for (const source of webhooks.sources) {
-    log.info(`source ${source.name} (${source.scheme}): ${sourceUrl(webhooks, source.name)}`);
+    // Without a public URL, the address as bound: port 0 is the one the system chose.
+    const where = sourceUrl({ ...webhooks, publicUrl: webhooks.publicUrl ?? listener.url }, source.name);
+    log.info(`source ${source.name} (${source.scheme}): ${where}`);
   }
   return {
     listener,

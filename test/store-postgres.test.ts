@@ -571,6 +571,8 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         return { mode, proxy, waiter: await startNode([CLI, mode], env, ready) };
       };
       const [listening, serving] = await Promise.all([start("listen"), start("serve")]);
+      // Bound to port 0, the listener names its sources at the port the system chose.
+      await expect.poll(() => listening.waiter.stderr()).toContain(`: ${listening.waiter.said}/webhooks/erp`);
       // A client's session, whose last use waiter serve writes to the store as it stops.
       const client = new Client({ name: "waiter-tests", version: "0.0.0" });
       await client.connect(new StreamableHTTPClientTransport(new URL(`${serving.waiter.said}/mcp`)));
