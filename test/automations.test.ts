@@ -1,11 +1,13 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import Stripe from "stripe";
 import { request } from "undici";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { type RunningServe, startServe, startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
+import { LeftUndone } from "../src/errors.js";
 import { PostgresEventStore } from "../src/events/postgres/store.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { RunRecord } from "../src/events/store.js";
@@ -18,7 +20,7 @@ import { startMailServer } from "./fakes/smtp.js";
 import { BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
-import { postgresAvailable, postgresRequired, type RunningPostgres, startPostgres } from "./postgres.js";
+import { postgresAvailable, postgresRequired, type RunningPostgres, silentProxy, startPostgres } from "./postgres.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI, startServer } from "./stdio.js";
 
@@ -592,6 +594,32 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
     } finally {
       await reader.close();
       await server.close();
+    }
+  }, 30_000);
+
+  test("a stop while the store does not answer gives the automations 2 s, not the query timeout", async () => {
+    // A schema of its own: the lease this stop cannot let go of would hold the other tests' runs.
+    const admin = new pg.Client(database.url);
+    await admin.connect();
+    await admin.query("CREATE SCHEMA stuck_stop");
+    await admin.end();
+    const proxy = await silentProxy(`${database.url}?options=${encodeURIComponent("-c search_path=stuck_stop")}`);
+    const said: string[] = [];
+    const config = loadConfig({ env: env([TELL], { WAITER_DATABASE_URL: proxy.url }) }, toolsets());
+    const server = await startServe(config, new Log("info", (line) => said.push(line)));
+    try {
+      // This one holds the lease, which a stop lets go of.
+      await expect.poll(() => said.join("")).toMatch(/1 automation running: tell/);
+      proxy.silence();
+      const started = performance.now();
+      await expect(server.close()).rejects.toBeInstanceOf(LeftUndone);
+      // 2 s for the automations, 2 s for the sessions' last use, 1 s for the store.
+      expect(performance.now() - started).toBeLessThan(9_000);
+      expect(said.join("")).toMatch(
+        /automations stopped without the event store's answer in 2 s: .* lease runs out \(30 s\)/,
+      );
+    } finally {
+      await proxy.close();
     }
   }, 30_000);
 

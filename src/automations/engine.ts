@@ -7,6 +7,7 @@ import { z } from "zod";
 import { ConfigError, ToolError, UpstreamError } from "../errors.js";
 import { matchesFilter } from "../events/filter.js";
 import type { EventStore, RunRecord, StoredEvent } from "../events/store.js";
+import { untilAborted } from "../http/deadline.js";
 import type { Log } from "../log.js";
 import { cut, oneLine } from "../shown.js";
 import { clock } from "../time.js";
@@ -33,6 +34,12 @@ type View = { event: { id: string; source: string; type: string; received_at: st
 
 /** One value a template inserts, at most this long: a payload cannot flood a message. */
 const MAX_INSERTED = 200;
+/**
+ * How long a stop waits for the run under way to record where it stopped, and for the lease to be
+ * let go: a store answers in milliseconds, and one that does not must not hold the stop for its
+ * query timeout. What is left is taken up at the next start, and the lease runs out.
+ */
+const STOP_MS = 2_000;
 
 function viewOf(event: StoredEvent): View {
   let payload: unknown = event.payload;
@@ -574,8 +581,15 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       clearInterval(leaseTimer);
       unsubscribe();
       stopping.abort();
-      await working;
-      if (running) await store.runs.release(owner).catch(() => {});
+      const finished = (async () => {
+        await working;
+        if (running) await store.runs.release(owner).catch(() => {});
+      })();
+      await untilAborted(finished, AbortSignal.timeout(STOP_MS)).catch(() => {
+        log.warning(
+          `automations stopped without the event store's answer in ${STOP_MS / 1000} s: a run under way goes on at the next start, and another waiter takes them over once the lease runs out (${leaseMs / 1000} s)`,
+        );
+      });
     },
   };
 }
