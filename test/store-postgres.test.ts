@@ -612,4 +612,61 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     }, 30_000);
   });
+
+  test("a database server whose disk is full is said as such, to a model and in the listener's log", async () => {
+    const url = await freshSchema();
+    const { app, stderr } = await startApp(
+      {
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+        ERP_SECRET,
+        WAITER_DATABASE_URL: url,
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      },
+      { listener: true },
+    );
+    const deliver = async (delivery: string) => {
+      const body = JSON.stringify({ invoice: delivery });
+      const posted = await request(`${app.listener?.url}/webhooks/erp`, {
+        method: "POST",
+        body,
+        headers: erpHeaders(body, delivery),
+      });
+      await posted.body.dump();
+      return posted.statusCode;
+    };
+    const db = new pg.Client(url);
+    await db.connect();
+    try {
+      expect(await deliver("inv-1")).toBe(200);
+      const [first] = (await app.store?.list({}, { limit: 1 })) ?? [];
+      // What PostgreSQL answers when a write needs a page its disk has no room for.
+      await db.query(`CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        RAISE EXCEPTION 'could not extend file "base/16384/16390": No space left on device'
+          USING ERRCODE = 'disk_full', HINT = 'Check free disk space.';
+      END $$`);
+      await db.query(
+        "CREATE TRIGGER disk_full BEFORE INSERT OR UPDATE ON events FOR EACH ROW EXECUTE FUNCTION disk_full()",
+      );
+      const said =
+        /The event store cannot be written \(PostgreSQL 53100: could not extend file "base\/16384\/16390": No space left on device\): the disk of its database server is full \(PostgreSQL 127\.0\.0\.1:\d+\/waiter\)\. Nothing is stored until whoever runs waiter frees space there; tell them\./;
+      for (const delivery of ["inv-2", "inv-3"]) expect(await deliver(delivery)).toBe(503);
+      expect(stderr().match(new RegExp(`webhook listener: ${said.source}`, "g"))).toHaveLength(1);
+      const client = await connect(app.session(new Log("error", () => {})));
+      const acked = await client.callTool({ name: "events_ack", arguments: { ids: [first?.id] } });
+      expect(acked.isError).toBe(true);
+      expect((acked.content as { text: string }[])[0]?.text).toMatch(new RegExp(`^${said.source}$`));
+      // Out of memory passes by itself, as a moment without a connection to spare does.
+      await db.query(`CREATE OR REPLACE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        RAISE EXCEPTION 'out of memory' USING ERRCODE = 'out_of_memory';
+      END $$`);
+      const again = await client.callTool({ name: "events_ack", arguments: { ids: [first?.id] } });
+      expect((again.content as { text: string }[])[0]?.text).toMatch(
+        /^The event store's database cannot be reached \(PostgreSQL 53200: out of memory\)\. .*try again in a moment\.$/,
+      );
+      expect(stderr()).not.toMatch(/crashed|bug in waiter|webhook listener failed/);
+    } finally {
+      await db.end();
+      await app.close();
+    }
+  });
 });

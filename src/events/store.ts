@@ -1,5 +1,7 @@
 /** What the event store keeps and answers; SQLite (sqlite/) and PostgreSQL (postgres/) implement it. */
 
+import { ToolError } from "../errors.js";
+
 /** A verified delivery, as the listener hands it to the store. */
 export interface NewEvent {
   source: string;
@@ -206,4 +208,15 @@ export interface EventStore {
   onAck(listener: (ids: string[]) => void): () => void;
   /** Writes what was added, then closes; rejects with a LeftUndone naming what it may not have stored. */
   close(): Promise<void>;
+}
+
+/**
+ * A store that takes no writes until someone frees space or makes it writable, in the same words
+ * whichever database holds it: the operator's to fix, not a fault in waiter. `why`: the
+ * database's own code and words; `what`: which disk or file, and where.
+ */
+export function cannotBeWritten(why: string, what: string): ToolError {
+  return new ToolError(
+    `The event store cannot be written (${why}): ${what}. Nothing is stored until whoever runs waiter frees space there; tell them.`,
+  );
 }

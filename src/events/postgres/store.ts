@@ -3,6 +3,7 @@ import pg from "pg";
 import { LeftUndone, ToolError } from "../../errors.js";
 import { untilAborted } from "../../http/deadline.js";
 import { clock, DAY_MS } from "../../time.js";
+import { databaseLabel } from "../database.js";
 import { typePrefix } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
 import {
@@ -16,19 +17,20 @@ import {
   toEvent,
   toStats,
 } from "../rows.js";
-import type {
-  Acked,
-  Added,
-  Counters,
-  EventFilter,
-  EventPage,
-  EventStore,
-  NewEvent,
-  Retention,
-  RunLog,
-  SessionLog,
-  StoredEvent,
-  StoreStats,
+import {
+  type Acked,
+  type Added,
+  type Counters,
+  cannotBeWritten,
+  type EventFilter,
+  type EventPage,
+  type EventStore,
+  type NewEvent,
+  type Retention,
+  type RunLog,
+  type SessionLog,
+  type StoredEvent,
+  type StoreStats,
 } from "../store.js";
 import { PRUNE_RUNS, postgresRuns, type Query } from "./runs.js";
 import { migrate } from "./schema.js";
@@ -59,10 +61,13 @@ const types = {
     oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
 
-/** Failures that say the database cannot be reached now, rather than that waiter asked wrong. */
+/**
+ * Failures that say the database cannot serve now, rather than that waiter asked wrong: it cannot
+ * be reached, is shutting down, or has no memory or connection to spare.
+ */
 function unreachable(err: unknown): string | undefined {
   const { code, message } = err as { code?: string; message?: string };
-  if (code && /^(08|57P0|53300)/.test(code)) return `PostgreSQL ${code}`;
+  if (code && /^(08|57P0|53[23]00)/.test(code)) return `PostgreSQL ${code}: ${message}`;
   if (code && /^E[A-Z]+$/.test(code)) return code;
   if (
     /Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout/i.test(
@@ -74,8 +79,15 @@ function unreachable(err: unknown): string | undefined {
   return undefined;
 }
 
-/** A database that cannot be reached, in words a model (or an operator reading a 503's log) can act on. */
-function storeError(err: unknown): unknown {
+/**
+ * A database that cannot be reached or written, in words a model (or an operator reading a
+ * 503's log) can act on; `database` says which, as a log line may show it.
+ */
+function storeError(err: unknown, database: string): unknown {
+  const { code, message } = err as { code?: string; message?: string };
+  if (code === "53100") {
+    return cannotBeWritten(`PostgreSQL ${code}: ${message}`, `the disk of its database server is full (${database})`);
+  }
   const why = unreachable(err);
   if (!why) return err;
   return new ToolError(
@@ -123,6 +135,8 @@ export class PostgresEventStore implements EventStore {
   readonly #pool: pg.Pool;
   readonly #retention: Retention;
   readonly #channel: string;
+  /** The database as the store's errors name it. */
+  readonly #database: string;
   readonly #nextId = eventIds();
   readonly #listeners = new Listeners<StoredEvent>();
   readonly #ackListeners = new Listeners<string[]>();
@@ -173,18 +187,19 @@ export class PostgresEventStore implements EventStore {
     }
     // A channel name is at most 63 bytes, and a schema's name may be as long.
     const channel = `waiter_events_${createHash("sha256").update(schema).digest("hex").slice(0, 16)}`;
-    const store = new PostgresEventStore(pool, options.retention, channel, config);
+    const store = new PostgresEventStore(pool, options, channel, config);
     await store.#watch.start(await store.latestSeq());
     // The age limit holds while no webhook arrives too: at opening, then on the timer.
     store.#expireUnattended();
     return store;
   }
 
-  private constructor(pool: pg.Pool, retention: Retention, channel: string, config: pg.ClientConfig) {
+  private constructor(pool: pg.Pool, options: PostgresOptions, channel: string, config: pg.ClientConfig) {
     this.#pool = pool;
     // An idle connection the server closed: the pool drops it and connects anew when asked.
     this.#pool.on("error", (err) => warn("an idle connection to the event store's database failed", err));
-    this.#retention = retention;
+    this.#retention = options.retention;
+    this.#database = databaseLabel(options.url);
     this.#channel = channel;
     this.runs = postgresRuns(this.#query);
     this.sessions = postgresSessions(this.#query);
@@ -209,7 +224,7 @@ export class PostgresEventStore implements EventStore {
     try {
       return (await this.#pool.query<R>(text, params)).rows;
     } catch (err) {
-      throw storeError(err);
+      throw storeError(err, this.#database);
     } finally {
       this.#underWay--;
     }

@@ -6,19 +6,20 @@ import { clock } from "../../time.js";
 import { typePrefix } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
 import { type EventRow, eventIds, isJson, STATS_SQL, type TotalsRow, toCounters, toEvent, toStats } from "../rows.js";
-import type {
-  Acked,
-  Added,
-  Counters,
-  EventFilter,
-  EventPage,
-  EventStore,
-  NewEvent,
-  Retention,
-  RunLog,
-  SessionLog,
-  StoredEvent,
-  StoreStats,
+import {
+  type Acked,
+  type Added,
+  type Counters,
+  cannotBeWritten,
+  type EventFilter,
+  type EventPage,
+  type EventStore,
+  type NewEvent,
+  type Retention,
+  type RunLog,
+  type SessionLog,
+  type StoredEvent,
+  type StoreStats,
 } from "../store.js";
 import { enforceRetention, forgetDropped } from "./retention.js";
 import { pruneRuns, RUNS_SCHEMA, sqliteRuns } from "./runs.js";
@@ -111,8 +112,9 @@ export function writeFailure(err: unknown, file: string): unknown {
     return new ToolError("The event store is busy: another waiter process is writing to it. Try again in a moment.");
   }
   if (/^SQLITE_(FULL|READONLY|IOERR)/.test(code)) {
-    return new ToolError(
-      `The event store cannot be written (${code}: ${(err as Error).message}): its disk is full or the file is not writable (${file}, in WAITER_DATA_DIR). Nothing is stored until whoever runs waiter frees space there; tell them.`,
+    return cannotBeWritten(
+      `${code}: ${(err as Error).message}`,
+      `its disk is full or the file is not writable (${file}, in WAITER_DATA_DIR)`,
     );
   }
   return err;
