@@ -113,3 +113,48 @@ export function logWarnings(log: Log): () => void {
     for (const printer of printers) process.on("warning", printer);
   };
 }
+
+/** Log lines that report failures, a line a minute at most for each key (one, unless given). */
+export interface Throttled {
+  /**
+   * Writes `line`, unless a line under `key` was written less than a minute ago: then counts it,
+   * and the next line written says how many like it were left out since.
+   */
+  (line: string, key?: string): void;
+  /**
+   * Ends the run of failures under `key`, when one is under way: writes `line` with how many
+   * there were and over how long, and the next failure is written at once. Returns whether one was.
+   */
+  ended(line: string, key?: string): boolean;
+}
+
+/** A flood of refused connections, forged deliveries or failed calls to a store must not flood the log. */
+export function throttled(write: (line: string) => void, everyMs = 60_000): Throttled {
+  const runs = new Map<string, { first: number; at: number; count: number; left: number }>();
+  const failed = (line: string, key = "") => {
+    const now = clock.now();
+    const run = runs.get(key);
+    if (!run) {
+      runs.set(key, { first: now, at: now, count: 1, left: 0 });
+      write(line);
+      return;
+    }
+    run.count += 1;
+    if (now - run.at < everyMs) {
+      run.left += 1;
+      return;
+    }
+    write(run.left ? `${line} (and ${run.left} more like it since the last line)` : line);
+    run.at = now;
+    run.left = 0;
+  };
+  const ended = (line: string, key = "") => {
+    const run = runs.get(key);
+    if (!run) return false;
+    runs.delete(key);
+    const seconds = Math.round((clock.now() - run.first) / 1000);
+    write(`${line}, after ${run.count} failed attempt${run.count === 1 ? "" : "s"} over ${seconds} s`);
+    return true;
+  };
+  return Object.assign(failed, { ended });
+}

@@ -12,7 +12,7 @@ import { PostgresEventStore } from "../src/events/postgres/store.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { RunRecord } from "../src/events/store.js";
 import { Log } from "../src/log.js";
-import { clock } from "../src/time.js";
+import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { notification, startComgate } from "./fakes/comgate.js";
 import { json } from "./fakes/http.js";
@@ -655,6 +655,66 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
       await server.close();
     }
   }, 40_000);
+
+  test("once the store answers again the log says so, and the automations resume without waiting for an event", async () => {
+    const lines: string[] = [];
+    const config = loadConfig(
+      { env: env([TELL], { WAITER_DATABASE_URL: database.url, WAITER_AUTOMATION_LEASE_SECONDS: "3" }) },
+      toolsets(),
+    );
+    const server = await startServe(config, new Log("info", (line) => lines.push(line)));
+    const said = (pattern: RegExp) => lines.filter((line) => pattern.test(line));
+    const reader = await PostgresEventStore.open({
+      url: database.url,
+      retention: { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 30 },
+    });
+    try {
+      const asked = telegram.requests.length;
+      telegram.delayMs = 1000;
+      const cut = await pay(server, undefined, "evt_cut_by_outage");
+      await expect.poll(() => telegram.requests.length, { timeout: 5_000 }).toBeGreaterThan(asked);
+      await database.halt();
+      try {
+        for (const id of ["evt_during_outage_1", "evt_during_outage_2"]) {
+          const body = JSON.stringify({ id, object: "event", type: "payment_intent.succeeded", data: { object: {} } });
+          const signature = stripe.webhooks.generateTestHeaderString({ payload: body, secret: STRIPE_SECRET });
+          const refused = await request(`${server.url}/webhooks/stripe`, {
+            method: "POST",
+            body,
+            headers: { "content-type": "application/json", "stripe-signature": signature },
+          });
+          await refused.body.dump();
+          expect(refused.statusCode).toBe(503);
+        }
+        await expect.poll(() => said(/automations paused/), { timeout: 5_000 }).toHaveLength(1);
+        // Telegram's answer comes while the store is away: the run cannot record it.
+        await new Promise((resolve) => setTimeout(resolve, telegram.delayMs));
+        // The outage lasts a minute and a half.
+        setClock(clock.now() + 90_000);
+      } finally {
+        await database.resume();
+      }
+      // No event arrives: the renewed lease is what takes the cut run up again.
+      await expect
+        .poll(() => said(/automations resume: the event store answers again, after \d+ failed attempts? over 9\d s/), {
+          timeout: 5_000,
+        })
+        .toHaveLength(1);
+      await expect
+        .poll(async () => (await reader.runs.list({ eventId: cut.id, limit: 5 }))[0]?.error, { timeout: 5_000 })
+        .toMatch(/may or may not have happened/);
+      await pay(server, undefined, "evt_after_logged_outage");
+      expect(said(/answers again/)).toEqual([
+        expect.stringMatching(/automations resume/),
+        expect.stringMatching(/webhook listener: the event store answers again, after 2 failed attempts over 9\d s\n$/),
+      ]);
+    } finally {
+      telegram.delayMs = 0;
+      setClock();
+      await reader.close();
+      await server.close();
+    }
+  }, 30_000);
 });
 
 test("a Comgate payment, confirmed with Comgate's API, marks its order paid by the order number", async () => {

@@ -8,7 +8,7 @@ import { ConfigError, ToolError, UpstreamError } from "../errors.js";
 import { matchesFilter } from "../events/filter.js";
 import type { EventStore, RunRecord, StoredEvent } from "../events/store.js";
 import { untilAborted } from "../http/deadline.js";
-import type { Log } from "../log.js";
+import { type Log, throttled } from "../log.js";
 import { cut, oneLine } from "../shown.js";
 import { clock } from "../time.js";
 import type { Tool, ToolCall } from "../toolset.js";
@@ -487,6 +487,15 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     await store.runs.setCursor(event.seq);
   }
 
+  // While the store fails (away, full), every renewal of the lease and every run fails: a line a
+  // minute says so, and one line says when it answers again.
+  const storeFailed = throttled((line) => log.warning(line));
+  /** Says when the store answers again after failing; a run it cut short goes on then, not at the next event. */
+  const storeAnswers = () => {
+    const who = running ? "automations resume" : "automations";
+    if (storeFailed.ended(`${who}: the event store answers again`) && running) drain();
+  };
+
   // One process runs the automations of a store: it holds the lease, renewing it while it runs;
   // another waits, and takes over when the lease runs out (the holder stopped or died).
   const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
@@ -495,6 +504,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   let handledUpTo: number | undefined;
   let working: Promise<void> = Promise.resolve();
   let unsubscribe = () => {};
+  /** Handles what is left to handle, once the lease is held (begin). */
+  let drain = () => {};
   const tryLease = async () => {
     try {
       let other = await store.runs.lease(owner, clock.now(), leaseMs);
@@ -503,6 +514,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         await store.runs.release(other);
         other = await store.runs.lease(owner, clock.now(), leaseMs);
       }
+      storeAnswers();
       const held = other === undefined;
       if (held && !running && !stopping.signal.aborted) await begin();
       if (!held && running) {
@@ -514,7 +526,13 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       }
       return held;
     } catch (err) {
-      log.warning(`automations: the lease could not be renewed: ${err instanceof Error ? err.message : err}`);
+      const why = err instanceof Error ? err.message : err;
+      // The one running them can record nothing now: its runs wait for the store.
+      storeFailed(
+        running
+          ? `automations paused: the lease could not be renewed: ${why}`
+          : `automations: the lease could not be checked: ${why}`,
+      );
       return running;
     }
   };
@@ -533,7 +551,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     handledUpTo = cursor;
     // Runs a stopped process left, or a store failure cut short in this one, go on first.
     let unfinishedLeft = true;
-    const drain = () => {
+    drain = () => {
       working = working
         .then(async () => {
           if (unfinishedLeft) {
@@ -556,13 +574,14 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
             cursor = event.seq;
             handledUpTo = cursor;
           }
+          storeAnswers();
         })
         .catch((err) => {
           if (err instanceof Postponed || stopping.signal.aborted) return;
           // The store failed (busy, full, away): the run under way is taken up again, and the same
-          // events tried, with the next commit.
+          // events tried, once it answers again.
           unfinishedLeft = true;
-          log.error(`automations paused on a store failure: ${err instanceof Error ? err.message : err}`);
+          storeFailed(`automations paused on a store failure: ${err instanceof Error ? err.message : err}`);
         });
     };
     unsubscribe = store.subscribe(drain);

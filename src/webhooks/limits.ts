@@ -93,23 +93,6 @@ export function watchBody(req: IncomingMessage, timeouts: ListenerTimeouts, watc
 }
 
 /**
- * A line a minute at most for each key (one, unless given), saying how many like it were left out
- * since: a flood of refused connections or forged deliveries must not flood the log.
- */
-export function throttled(write: (line: string) => void, everyMs = 60_000): (line: string, key?: string) => void {
-  const last = new Map<string, { at: number; left: number }>();
-  return (line, key = "") => {
-    const seen = last.get(key);
-    if (seen && clock.now() - seen.at < everyMs) {
-      seen.left += 1;
-      return;
-    }
-    last.set(key, { at: clock.now(), left: 0 });
-    write(seen?.left ? `${line} (and ${seen.left} more like it since the last line)` : line);
-  };
-}
-
-/**
  * Runs tasks at most `atOnce` at a time, with up to `waiting` more waiting their turn in order of
  * arrival; a task beyond those is not run, and gets undefined.
  */

@@ -4,10 +4,10 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { ToolError } from "../errors.js";
 import type { EventStore, StoreStats } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
-import type { Log } from "../log.js";
+import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import { requestGuard } from "./hosts.js";
-import { capConnectionsPerClient, DEFAULT_TIMEOUTS, type ListenerTimeouts, throttled, watchBody } from "./limits.js";
+import { capConnectionsPerClient, DEFAULT_TIMEOUTS, type ListenerTimeouts, watchBody } from "./limits.js";
 import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { parseBody, type Verifier, verifierFor } from "./verifiers/index.js";
 
@@ -129,8 +129,10 @@ export function listenerApp({
   // Strangers' forged deliveries must not flood the log: a line a minute for each source and
   // reason (a verifier's reasons are few); webhooks_sources counts every one.
   const logRejection = throttled((line) => log.info(line));
-  // A store that is away or full refuses every delivery: a line a minute says so, not one each.
+  // A store that is away or full refuses every delivery: a line a minute says so, not one each,
+  // and a line says when it answers again.
   const storeWarning = throttled((line) => log.warning(line));
+  const storeAnswers = () => storeWarning.ended("webhook listener: the event store answers again");
   // So does a gateway's API that is down, and a stranger's flood past a GoPay source's bound on
   // lookups: a line a minute for each source (a reason may quote the API's own words).
   const unconfirmedWarning = throttled((line) => log.warning(line));
@@ -145,6 +147,7 @@ export function listenerApp({
       res.status(503).json({ status: "store unavailable", sources: [...sources.keys()] });
       return;
     }
+    storeAnswers();
     res.json({ status: "ok", sources: [...sources.keys()], ...(stats ? { store: stats } : {}) });
   });
   routes?.(app);
@@ -242,6 +245,7 @@ export function listenerApp({
       isJson: parseBody(stored) !== undefined,
       receivedAt,
     });
+    storeAnswers();
     if (!duplicate) log.debug(`webhook ${source.name} stored ${id}`);
     res.status(200).json({ id, duplicate });
   };
