@@ -3,7 +3,7 @@ import type { App } from "./app-types.js";
 import type { Config } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
-import type { EventStore } from "./events/store.js";
+import { type EventStore, NewerStore } from "./events/store.js";
 import { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
@@ -63,6 +63,7 @@ async function openStore(config: Config): Promise<EventStore> {
   } catch (err) {
     const native = nativeModuleProblem(err);
     if (native) throw new StoreUnavailable(native);
+    if (err instanceof NewerStore) throw new StoreUnavailable(`${file}: ${err.message}`);
     // The directory is a file, or not the user's to write, or the file is no database.
     const why = err instanceof Error ? err.message : String(err);
     throw new StoreUnavailable(

@@ -11,7 +11,7 @@ import { loadConfig } from "../src/config.js";
 import { LeftUndone, ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate } from "../src/events/postgres/schema.js";
 import { PostgresEventStore, pageQuery } from "../src/events/postgres/store.js";
-import type { EventStore, StoredEvent } from "../src/events/store.js";
+import { type EventStore, NewerStore, type StoredEvent } from "../src/events/store.js";
 import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
@@ -499,7 +499,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await db.connect();
       await db.query("UPDATE waiter_schema SET version = $1", [MIGRATIONS.length + 1]);
       await db.end();
-      await expect(open(url)).rejects.toThrow(/set up by a newer waiter/);
+      await expect(open(url)).rejects.toThrow(new NewerStore(MIGRATIONS.length + 1, MIGRATIONS.length));
     });
   });
 

@@ -5,9 +5,10 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { CannotStart, startWebhooks } from "../src/app.js";
 import { ToolError } from "../src/errors.js";
-import { pageQuery, RECENT_IDS, SqliteEventStore } from "../src/events/sqlite/store.js";
-import type { EventStore } from "../src/events/store.js";
+import { pageQuery, RECENT_IDS, SCHEMA_VERSION, SqliteEventStore } from "../src/events/sqlite/store.js";
+import { type EventStore, NewerStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
+import { VERSION } from "../src/version.js";
 import { startApp } from "./memory.js";
 import { event, eventStoreContract, LOOSE, PAGE_FILTERS, stored } from "./store-contract.js";
 
@@ -50,6 +51,49 @@ describe("storing in a file", () => {
       await app.close();
     }
     await expect(startWebhooks(config, log)).rejects.toEqual(new CannotStart(`cannot open the event store: ${why}`));
+  });
+
+  test("a store a newer waiter set up is refused at open, said in one line, and left as it is", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+    const file = join(dir, "events.db");
+    const { store } = open(LOOSE, file);
+    const kept = await stored(store, event());
+    await store.close();
+    const newer = new Database(file);
+    newer.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    newer.close();
+    expect(() => new SqliteEventStore(file, LOOSE)).toThrow(NewerStore);
+    const { app, stderr } = await startApp({
+      WAITER_DATA_DIR: dir,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    });
+    try {
+      expect(app.store).toBeUndefined();
+      expect(stderr()).toContain(
+        `webhook events are off: ${file}: set up by a newer waiter (schema ${SCHEMA_VERSION + 1}; this waiter, ${VERSION}, knows schemas up to ${SCHEMA_VERSION}), and left as it is: upgrade waiter to open it\n`,
+      );
+    } finally {
+      await app.close();
+    }
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION + 1);
+    expect(db.prepare("SELECT id FROM events").all()).toEqual([{ id: kept.id }]);
+    db.close();
+  });
+
+  test("a store from before schema versions opens with its events, and is marked with this one's", async () => {
+    const { store, file } = open();
+    const kept = await stored(store, event());
+    await store.close();
+    const older = new Database(file);
+    older.pragma("user_version = 0");
+    older.close();
+    const reopened = open(LOOSE, file).store;
+    expect((await reopened.get(kept.id))?.payload).toBe(kept.payload);
+    await reopened.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
   });
 
   test("the store's files are the user's alone", async () => {

@@ -1,6 +1,7 @@
 /** What the event store keeps and answers; SQLite (sqlite/) and PostgreSQL (postgres/) implement it. */
 
 import { ToolError } from "../errors.js";
+import { VERSION } from "../version.js";
 
 /** A verified delivery, as the listener hands it to the store. */
 export interface NewEvent {
@@ -219,4 +220,16 @@ export function cannotBeWritten(why: string, what: string): ToolError {
   return new ToolError(
     `The event store cannot be written (${why}): ${what}. Nothing is stored until whoever runs waiter frees space there; tell them.`,
   );
+}
+
+/**
+ * A store a newer waiter set up: this one could misread what it keeps, so it refuses the store
+ * at open and leaves it as it is. `version`: the store's schema; `known`: the newest this one knows.
+ */
+export class NewerStore extends Error {
+  constructor(version: number, known: number) {
+    super(
+      `set up by a newer waiter (schema ${version}; this waiter, ${VERSION}, knows schemas up to ${known}), and left as it is: upgrade waiter to open it`,
+    );
+  }
 }

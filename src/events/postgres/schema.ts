@@ -1,4 +1,5 @@
 import type { ClientBase } from "pg";
+import { NewerStore } from "../store.js";
 
 /**
  * The store's tables, as versioned steps. A database set up by an older waiter is brought up to
@@ -179,11 +180,7 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
     );
     const { rows } = await client.query<{ version: number }>("SELECT version FROM waiter_schema");
     const version = rows[0]?.version ?? 0;
-    if (version > MIGRATIONS.length) {
-      throw new Error(
-        `the database was set up by a newer waiter (schema ${version}; this one knows up to ${MIGRATIONS.length}): upgrade waiter`,
-      );
-    }
+    if (version > MIGRATIONS.length) throw new NewerStore(version, MIGRATIONS.length);
     for (let step = version; step < upTo; step++) {
       await client.query("BEGIN");
       try {

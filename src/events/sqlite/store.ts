@@ -15,6 +15,7 @@ import {
   type EventPage,
   type EventStore,
   type NewEvent,
+  NewerStore,
   type Retention,
   type RunLog,
   type SessionLog,
@@ -58,6 +59,13 @@ CREATE TABLE IF NOT EXISTS counters (
 CREATE INDEX IF NOT EXISTS events_unacked ON events (seq) WHERE acked_at IS NULL;
 CREATE INDEX IF NOT EXISTS events_by_source ON events (source, seq);
 `;
+
+/**
+ * The version of the tables above, kept in the file's user_version: a change an older waiter
+ * would misread is a new one. A file from before versions were kept (0) is brought up to date by
+ * the statements above, which create only what is missing, and then marked.
+ */
+export const SCHEMA_VERSION = 1;
 
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
 
@@ -146,13 +154,19 @@ export class SqliteEventStore implements EventStore {
     // Payloads hold customers' names and orders: the file is the user's alone. SQLite gives the
     // -wal and -shm files the database file's mode, so this comes before WAL mode creates them.
     if (file !== ":memory:") chmodSync(file, 0o600);
+    this.#db.pragma(`busy_timeout = ${Math.round(busyMs)}`);
+    const version = this.#db.pragma("user_version", { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      this.#db.close();
+      throw new NewerStore(version, SCHEMA_VERSION);
+    }
     this.#db.pragma("journal_mode = WAL");
     // WAL with synchronous=NORMAL survives a killed process; only an OS crash may lose the last commits.
     this.#db.pragma("synchronous = NORMAL");
-    this.#db.pragma(`busy_timeout = ${Math.round(busyMs)}`);
     this.#db.exec(SCHEMA);
     this.#db.exec(RUNS_SCHEMA);
     this.#db.exec(SESSIONS_SCHEMA);
+    if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
     const sql = (text: string) => this.#sql(text);
     const write = <T>(fn: () => T) => this.#write(fn);
     this.runs = sqliteRuns(sql, write);
