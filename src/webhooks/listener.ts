@@ -106,10 +106,22 @@ export function listenerApp({
     } as typeof writeHead;
   }
 
-  // Counting is bookkeeping: a store too busy to count must not turn a 401 into a 5xx.
+  // Strangers' forged deliveries must not flood the log: a line a minute for each source and
+  // reason (a verifier's reasons are few); webhooks_sources counts every one.
+  const logRejection = throttled((line) => log.info(line));
+  // A store that is away or full refuses every delivery: a line a minute says so, not one each,
+  // and a line says when it answers again.
+  const storeWarning = throttled((line) => log.warning(line));
+  const storeAnswers = () => storeWarning.ended("webhook listener: the event store answers again");
+  // So does a gateway's API that is down, and a stranger's flood past a GoPay source's bound on
+  // lookups: a line a minute for each source (a reason may quote the API's own words).
+  const unconfirmedWarning = throttled((line) => log.warning(line));
+
+  // Counting is bookkeeping: a store too busy to count must not turn a 401 into a 5xx. Its
+  // failures are the store's, said with theirs: every request counts, a stranger's too.
   const count = (source: string, outcome: string) => {
     store?.count(source, outcome).catch((err) => {
-      log.warning(`webhook ${source}: not counted (${outcome}): ${err instanceof Error ? err.message : err}`);
+      storeWarning(`webhook ${source}: not counted (${outcome}): ${err instanceof Error ? err.message : err}`);
     });
   };
 
@@ -125,17 +137,6 @@ export function listenerApp({
     log.debug(`webhook listener refused ${req.method} ${req.path}: ${refusal.reason}`);
     refuse(req, res, 403, refusal.message);
   });
-
-  // Strangers' forged deliveries must not flood the log: a line a minute for each source and
-  // reason (a verifier's reasons are few); webhooks_sources counts every one.
-  const logRejection = throttled((line) => log.info(line));
-  // A store that is away or full refuses every delivery: a line a minute says so, not one each,
-  // and a line says when it answers again.
-  const storeWarning = throttled((line) => log.warning(line));
-  const storeAnswers = () => storeWarning.ended("webhook listener: the event store answers again");
-  // So does a gateway's API that is down, and a stranger's flood past a GoPay source's bound on
-  // lookups: a line a minute for each source (a reason may quote the API's own words).
-  const unconfirmedWarning = throttled((line) => log.warning(line));
 
   app.get("/healthz", async (_req, res) => {
     let stats: StoreStats | undefined;
