@@ -507,6 +507,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     test("calls fail with words a model can act on, and the store works again when it is back", async () => {
       const url = await freshSchema();
       const store = await open(url);
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.message);
+      process.on("warning", onWarning);
       const told: string[] = [];
       store.subscribe((e) => told.push(e.id));
       await store.add(event());
@@ -525,6 +528,20 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const other = await open(url);
       const added = await other.add(event());
       await expect.poll(() => told.includes(added.id), { timeout: 15_000 }).toBe(true);
+      // The watch said it lost the database once, not at each attempt, and that it listens again
+      // (which may come just after its first read: a notification can start that read).
+      const watch = () => warnings.filter((line) => /events committed by other waiter processes/.test(line));
+      await expect
+        .poll(watch)
+        .toEqual([
+          expect.stringMatching(
+            /^listening for events committed by other waiter processes failed \(.*\); trying again/,
+          ),
+          expect.stringMatching(
+            /^listening again for events committed by other waiter processes, after \d+ failed attempts? over \d+ s$/,
+          ),
+        ]);
+      process.off("warning", onWarning);
     }, 30_000);
   });
 

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { warn } from "../listeners.js";
+import { throttled } from "../../log.js";
 import type { StoredEvent } from "../store.js";
 
 /** The longest wait between attempts to listen again after the database went away. */
@@ -44,6 +44,8 @@ export class ListenWatch {
   #again = false;
   #rereading: NodeJS.Timeout | undefined;
   #ping: NodeJS.Timeout | undefined;
+  /** Failed attempts to listen, a line a minute while they go on, and one when listening again. */
+  readonly #trouble = throttled((line) => process.emitWarning(line));
 
   constructor(private readonly parts: WatchParts) {}
 
@@ -100,6 +102,7 @@ export class ListenWatch {
       // After LISTEN, what was committed while no one listened is read, and nothing after it is missed.
       this.#notified = Math.max(this.#notified, await this.parts.latestSeq());
       this.#backoff = 250;
+      this.#trouble.ended("listening again for events committed by other waiter processes");
       this.#look();
     } catch (err) {
       this.#lost(client, err);
@@ -110,7 +113,9 @@ export class ListenWatch {
     if (this.#client !== client || !this.#running) return;
     this.#client = undefined;
     client.end().catch(() => {});
-    warn(`listening for events committed by other waiter processes failed; trying again in ${this.#backoff} ms`, err);
+    this.#trouble(
+      `listening for events committed by other waiter processes failed (${err instanceof Error ? err.message : err}); trying again every ${MAX_BACKOFF_MS / 1000} s at most`,
+    );
     this.#retry = setTimeout(() => void this.#listen(), this.#backoff);
     this.#retry.unref();
     this.#backoff = Math.min(this.#backoff * 2, MAX_BACKOFF_MS);
@@ -142,9 +147,13 @@ export class ListenWatch {
           if (this.#running) this.parts.tell(event);
         }
       } while (page.length === PAGE && this.#running);
+      this.#trouble.ended("reading again events committed by waiter processes", "read");
     } catch (err) {
       // Read again from where this one stopped, after a pause, even if no other commit comes.
-      warn("reading events committed by waiter processes failed", err);
+      this.#trouble(
+        `reading events committed by waiter processes failed (${err instanceof Error ? err.message : err})`,
+        "read",
+      );
       clearTimeout(this.#rereading);
       this.#rereading = setTimeout(() => this.#look(), this.#backoff);
       this.#rereading.unref();
