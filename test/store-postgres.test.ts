@@ -672,6 +672,14 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const acked = await client.callTool({ name: "events_ack", arguments: { ids: [first?.id] } });
       expect(acked.isError).toBe(true);
       expect((acked.content as { text: string }[])[0]?.text).toMatch(new RegExp(`^${said.source}$`));
+      // A standby, or a server made read-only, is for whoever runs waiter to point it elsewhere.
+      await db.query(`CREATE OR REPLACE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction' USING ERRCODE = 'read_only_sql_transaction';
+      END $$`);
+      const standby = await client.callTool({ name: "events_ack", arguments: { ids: [first?.id] } });
+      expect((standby.content as { text: string }[])[0]?.text).toMatch(
+        /^The event store cannot be written \(PostgreSQL 25006: cannot execute INSERT in a read-only transaction\): its database server takes no writes: a standby, or read-only by its settings \(PostgreSQL .*\)\. Nothing is stored until whoever runs waiter points WAITER_DATABASE_URL at the primary server; tell them\.$/,
+      );
       // Out of memory passes by itself, as a moment without a connection to spare does.
       await db.query(`CREATE OR REPLACE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
         RAISE EXCEPTION 'out of memory' USING ERRCODE = 'out_of_memory';

@@ -216,9 +216,9 @@ export interface EventStore {
  * whichever database holds it: the operator's to fix, not a fault in waiter. `why`: the
  * database's own code and words; `what`: which disk or file, and where.
  */
-export function cannotBeWritten(why: string, what: string): ToolError {
+export function cannotBeWritten(why: string, what: string, remedy = "frees space there"): ToolError {
   return new ToolError(
-    `The event store cannot be written (${why}): ${what}. Nothing is stored until whoever runs waiter frees space there; tell them.`,
+    `The event store cannot be written (${why}): ${what}. Nothing is stored until whoever runs waiter ${remedy}; tell them.`,
   );
 }
 

@@ -246,7 +246,7 @@ describe("a write the SQLite store is refused", () => {
       const said = writeFailure(failure(code, "database or disk is full"), "/var/lib/waiter/events.db");
       expect(said, code).toBeInstanceOf(ToolError);
       expect((said as Error).message).toMatch(
-        /^The event store cannot be written \(SQLITE_\w+: database or disk is full\): its disk is full or the file is not writable \(\/var\/lib\/waiter\/events\.db, in WAITER_DATA_DIR\)/,
+        /^The event store cannot be written \(SQLITE_\w+: database or disk is full\): its disk is full or the file is not writable \(\/var\/lib\/waiter\/events\.db, in WAITER_DATA_DIR\)\. Nothing is stored until whoever runs waiter frees space there or makes the file writable; tell them\.$/,
       );
     }
   });

@@ -88,6 +88,13 @@ function storeError(err: unknown, database: string): unknown {
   if (code === "53100") {
     return cannotBeWritten(`PostgreSQL ${code}: ${message}`, `the disk of its database server is full (${database})`);
   }
+  if (code === "25006") {
+    return cannotBeWritten(
+      `PostgreSQL ${code}: ${message}`,
+      `its database server takes no writes: a standby, or read-only by its settings (${database})`,
+      "points WAITER_DATABASE_URL at the primary server",
+    );
+  }
   const why = unreachable(err);
   if (!why) return err;
   return new ToolError(

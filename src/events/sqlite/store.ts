@@ -123,6 +123,7 @@ export function writeFailure(err: unknown, file: string): unknown {
     return cannotBeWritten(
       `${code}: ${(err as Error).message}`,
       `its disk is full or the file is not writable (${file}, in WAITER_DATA_DIR)`,
+      "frees space there or makes the file writable",
     );
   }
   return err;
