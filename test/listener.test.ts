@@ -466,22 +466,22 @@ describe("Host and Origin", () => {
       });
     for (const host of ["0.0.0.0", "::"]) {
       const open = guard({ host });
-      expect(open({ host: "192.168.1.20:8790" }, 8790), host).toBeUndefined();
-      expect(open({ host: "anything.example" }, 8790), host).toBeUndefined();
-      expect(open({ host: "192.168.1.20:8790", origin: "https://evil.example" }, 8790)?.reason).toBe(
+      expect(open({ host: "192.168.1.20:8790" }, 8790, "/healthz"), host).toBeUndefined();
+      expect(open({ host: "anything.example" }, 8790, "/healthz"), host).toBeUndefined();
+      expect(open({ host: "192.168.1.20:8790", origin: "https://evil.example" }, 8790, "/healthz")?.reason).toBe(
         "Origin not allowed",
       );
       const named = guard({ host, publicUrl: "https://hooks.example.com" });
-      expect(named({ host: "anything.example" }, 8790)?.reason).toBe("Host not allowed");
-      expect(named({ host: "hooks.example.com" }, 8790)).toBeUndefined();
-      expect(named({ host: "localhost:8790" }, 8790)).toBeUndefined();
+      expect(named({ host: "anything.example" }, 8790, "/healthz")?.reason).toBe("Host not allowed");
+      expect(named({ host: "hooks.example.com" }, 8790, "/healthz")).toBeUndefined();
+      expect(named({ host: "localhost:8790" }, 8790, "/healthz")).toBeUndefined();
       const listed = guard({ host, allowedHosts: ["192.168.1.20"] });
-      expect(listed({ host: "192.168.1.20:8790" }, 8790)).toBeUndefined();
-      expect(listed({ host: "anything.example" }, 8790)?.reason).toBe("Host not allowed");
+      expect(listed({ host: "192.168.1.20:8790" }, 8790, "/healthz")).toBeUndefined();
+      expect(listed({ host: "anything.example" }, 8790, "/healthz")?.reason).toBe("Host not allowed");
     }
     const lan = guard({ host: "192.168.1.20" });
-    expect(lan({ host: "192.168.1.20:8790" }, 8790)).toBeUndefined();
-    expect(lan({ host: "localhost:8790" }, 8790)?.reason).toBe("Host not allowed");
+    expect(lan({ host: "192.168.1.20:8790" }, 8790, "/healthz")).toBeUndefined();
+    expect(lan({ host: "localhost:8790" }, 8790, "/healthz")?.reason).toBe("Host not allowed");
   });
 
   test("allowedHosts and allowedOrigins are checked as they are read", () => {

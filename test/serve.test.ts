@@ -314,10 +314,10 @@ describe("sessions", () => {
   test("a method /mcp does not take gets 405 with the ones it does", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
     try {
-      for (const method of ["PUT", "PATCH", "OPTIONS"] as const) {
+      for (const method of ["PUT", "PATCH"] as const) {
         const answer = await request(`${served.url}/mcp`, { method });
         expect(answer.statusCode, method).toBe(405);
-        expect(answer.headers.allow, method).toBe("GET, POST, DELETE");
+        expect(answer.headers.allow, method).toBe("GET, POST, DELETE, OPTIONS");
         expect(await answer.body.json(), method).toMatchObject({
           error: { message: expect.stringMatching(/^Method not allowed/) },
         });
@@ -961,6 +961,76 @@ describe("OAuth access tokens", () => {
         `resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource/mcp"`,
       );
       await refused.body.dump();
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("a page whose origin is allowed (the MCP Inspector's) may call /mcp from a browser; any page may read the resource metadata", async () => {
+    const inspector = "http://localhost:6274";
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_WEBHOOKS_ALLOWED_ORIGINS: inspector },
+    );
+    const allowed = (headers: Record<string, unknown>) => headers["access-control-allow-origin"];
+    try {
+      const preflight = await request(`${served.url}/mcp`, {
+        method: "OPTIONS",
+        headers: {
+          origin: inspector,
+          "access-control-request-method": "POST",
+          "access-control-request-headers": "authorization, content-type, mcp-protocol-version",
+        },
+      });
+      expect(preflight.statusCode).toBe(204);
+      expect(allowed(preflight.headers)).toBe(inspector);
+      expect(preflight.headers["access-control-allow-methods"]).toBe("GET,POST,DELETE");
+      expect(preflight.headers["access-control-allow-headers"]).toBe(
+        "Authorization,Content-Type,Accept,Mcp-Session-Id,Mcp-Protocol-Version,Last-Event-ID",
+      );
+      await preflight.body.dump();
+      // The challenge that sends the page to the metadata, and the session's id once it has a token.
+      const refused = await initializeAt(served.url, { origin: inspector });
+      expect(refused.statusCode).toBe(401);
+      expect(allowed(refused.headers)).toBe(inspector);
+      expect(refused.headers["access-control-expose-headers"]).toBe("WWW-Authenticate,Mcp-Session-Id");
+      await refused.body.dump();
+      const token = await sign({ scope: "waiter:read" });
+      const opened = await initializeAt(served.url, { origin: inspector, authorization: `Bearer ${token}` });
+      expect(opened.statusCode).toBe(200);
+      expect(allowed(opened.headers)).toBe(inspector);
+      expect(opened.headers["mcp-session-id"]).toBeDefined();
+      await opened.body.dump();
+
+      // Public, as the SDK serves it: also to a page no setting names.
+      const elsewhere = "https://elsewhere.example";
+      const path = `${served.url}/.well-known/oauth-protected-resource/mcp`;
+      const asked = await request(path, {
+        method: "OPTIONS",
+        headers: { origin: elsewhere, "access-control-request-method": "GET" },
+      });
+      expect(asked.statusCode).toBe(204);
+      expect(allowed(asked.headers)).toBe("*");
+      await asked.body.dump();
+      const metadata = await request(path, { headers: { origin: elsewhere } });
+      expect(metadata.statusCode).toBe(200);
+      expect(allowed(metadata.headers)).toBe("*");
+      expect(await metadata.body.json()).toMatchObject({ scopes_supported: ["waiter:read", "waiter:write"] });
+
+      // Such a page is refused at /mcp, told what to set; the webhook routes answer no page.
+      const foreign = await initializeAt(served.url, { origin: elsewhere });
+      expect(foreign.statusCode).toBe(403);
+      expect(allowed(foreign.headers)).toBeUndefined();
+      const { error } = (await foreign.body.json()) as { error: string };
+      expect(error).toBe(
+        'refused: a request from a web page (Origin "https://elsewhere.example") that webhooks.allowedOrigins does not list; add it there if the page may call waiter (an MCP client in a browser, such as the MCP Inspector)',
+      );
+      const hook = await request(`${served.url}/webhooks/erp`, {
+        method: "OPTIONS",
+        headers: { origin: inspector, "access-control-request-method": "POST" },
+      });
+      expect(allowed(hook.headers)).toBeUndefined();
+      await hook.body.dump();
     } finally {
       await served.close();
     }

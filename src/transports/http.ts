@@ -7,6 +7,7 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { EventId, EventStore, StreamId } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import { isInitializeRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import cors from "cors";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { App, Session } from "../app-types.js";
 import type { SessionLog } from "../events/store.js";
@@ -68,6 +69,25 @@ const STORE_AT_STOP_MS = 2_000;
 
 /** The largest JSON-RPC request body taken: arguments are small, and a model's context smaller. */
 const MAX_REQUEST = "4mb";
+
+/**
+ * CORS for MCP clients in a browser page (the MCP Inspector): they may send MCP's headers, and read
+ * a 401's challenge and the session's id. The listener has refused any Origin but waiter's own and
+ * those in webhooks.allowedOrigins already, so whatever Origin gets here is allowed.
+ */
+const pageAccess = cors({
+  origin: true,
+  methods: ["GET", "POST", "DELETE"],
+  allowedHeaders: [
+    "Authorization",
+    "Content-Type",
+    "Accept",
+    "Mcp-Session-Id",
+    "Mcp-Protocol-Version",
+    "Last-Event-ID",
+  ],
+  exposedHeaders: ["WWW-Authenticate", "Mcp-Session-Id"],
+});
 
 /** A JSON-RPC error without an id, as the SDK's transport answers a request it cannot take. */
 function rpcError(res: Response, status: number, code: number, message: string): void {
@@ -397,6 +417,8 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
           ]
         : [];
       if (oauth) {
+        // Public, as the SDK serves it: a client in a browser page reads it before it has a token.
+        web.use("/.well-known/oauth-protected-resource", cors({ methods: ["GET"] }));
         // Protected Resource Metadata (RFC 9728): where a client learns which server issues tokens.
         const metadata = {
           resource: oauth.audience,
@@ -409,11 +431,13 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
           res.json(metadata);
         });
       }
+      // Before the token check: a browser's preflight carries none.
+      web.all("/mcp", pageAccess);
       web.post("/mcp", ...auth, express.json({ limit: MAX_REQUEST }), handle);
       web.get("/mcp", ...auth, handle);
       web.delete("/mcp", ...auth, handle);
       web.all("/mcp", (_req, res) => {
-        res.set("allow", "GET, POST, DELETE");
+        res.set("allow", "GET, POST, DELETE, OPTIONS");
         rpcError(res, 405, -32000, "Method not allowed: /mcp takes POST, GET (the notification stream) and DELETE");
       });
       // A body that is too large or not JSON, said as JSON-RPC rather than as the listener would.

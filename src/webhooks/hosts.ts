@@ -24,10 +24,12 @@ const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/;
  * other site's.
  * Bound to a wildcard address with neither publicUrl nor allowedHosts, the listener cannot know
  * the names it is reached by and takes any Host; it still refuses an Origin.
+ * What is under /.well-known/ (the OAuth metadata of `waiter serve`) is published for anyone to
+ * discover, browser-based MCP clients included: any page may read it.
  */
 export function requestGuard(
   webhooks: Pick<WebhooksConfig, "listen" | "publicUrl" | "allowedHosts" | "allowedOrigins">,
-): (headers: IncomingHttpHeaders, localPort: number) => Refusal | undefined {
+): (headers: IncomingHttpHeaders, localPort: number, path: string) => Refusal | undefined {
   const listenHost = webhooks.listen.host.toLowerCase();
   const publicUrl = webhooks.publicUrl ? new URL(webhooks.publicUrl) : undefined;
   const publicPort = publicUrl && (publicUrl.port || (publicUrl.protocol === "https:" ? "443" : "80"));
@@ -54,7 +56,7 @@ export function requestGuard(
     return origin.protocol === "http:" && listenNames.has(origin.hostname) && Number(origin.port || 80) === localPort;
   };
 
-  return (headers, localPort) => {
+  return (headers, localPort, path) => {
     const host = headers.host;
     if (!anyHost && host === undefined) {
       return { reason: "Host not allowed", message: "refused: the request names no Host" };
@@ -66,10 +68,13 @@ export function requestGuard(
       };
     }
     const origin = headers.origin;
-    if (origin !== undefined && !originAllowed(origin, localPort)) {
+    if (origin !== undefined && !path.startsWith("/.well-known/") && !originAllowed(origin, localPort)) {
+      const page = `refused: a request from a web page (Origin ${quote(origin)})`;
       return {
         reason: "Origin not allowed",
-        message: `refused: a request from a web page (Origin ${quote(origin)}); webhook senders send no Origin, and webhooks.allowedOrigins does not list this one`,
+        message: path.startsWith("/webhooks/")
+          ? `${page}; webhook senders send no Origin, and webhooks.allowedOrigins does not list this one`
+          : `${page} that webhooks.allowedOrigins does not list; add it there if the page may call waiter (an MCP client in a browser, such as the MCP Inspector)`,
       };
     }
     return undefined;

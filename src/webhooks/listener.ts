@@ -127,7 +127,7 @@ export function listenerApp({
 
   const guard = requestGuard(webhooks);
   app.use((req, res, next) => {
-    const refusal = guard(req.headers, req.socket.localPort ?? 0);
+    const refusal = guard(req.headers, req.socket.localPort ?? 0, req.path);
     if (!refusal) {
       next();
       return;
