@@ -792,7 +792,30 @@ describe("bearer tokens", () => {
         expect(refused.headers["www-authenticate"]).toBe('Bearer error="insufficient_scope", scope="waiter:write"');
         expect(await refused.body.json()).toEqual({
           error: "insufficient_scope",
-          error_description: "Token viewer may not call events_ack",
+          error_description: "Token viewer may not call events_ack, which needs the scope waiter:write",
+        });
+      }
+      // No scope lets a token call a tool outside its toolsets: its session serves none such, and says so.
+      const narrowed = await initializeAt(served.url, { authorization: `Bearer rates-${VIEW}` });
+      const narrowedSession = narrowed.headers["mcp-session-id"] as string;
+      await narrowed.body.dump();
+      for (const name of ["events_list", "events_ack"]) {
+        const unknown = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify({ jsonrpc: "2.0", id: 4, method: "tools/call", params: { name, arguments: {} } }),
+          headers: {
+            ...mcpHeaders,
+            authorization: `Bearer rates-${VIEW}`,
+            "mcp-session-id": narrowedSession,
+            "mcp-protocol-version": "2025-06-18",
+          },
+        });
+        expect(unknown.statusCode, name).toBe(200);
+        expect(unknown.headers["www-authenticate"], name).toBeUndefined();
+        const answer = JSON.parse(/^data: (.*)$/m.exec(await unknown.body.text())?.[1] ?? "{}");
+        expect(answer.error, name).toMatchObject({
+          code: -32602,
+          message: expect.stringContaining(`Unknown tool ${name}; tools/list names the tools served.`),
         });
       }
     } finally {
@@ -1061,6 +1084,40 @@ describe("OAuth access tokens", () => {
         expect(refused.headers["www-authenticate"], why).toMatch(/^Bearer error="invalid_token"/);
         await refused.body.dump();
       }
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("a token that lost waiter:write in its session is asked for it, and told where to get it", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    try {
+      const user = { azp: "connector", sub: "alice" };
+      const opened = await initializeAt(served.url, {
+        authorization: `Bearer ${await sign({ ...user, scope: "waiter:write" })}`,
+      });
+      const session = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      const refused = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 2,
+          method: "tools/call",
+          params: { name: "eshop_order_mark_paid", arguments: { id: 1 } },
+        }),
+        headers: {
+          ...mcpHeaders,
+          authorization: `Bearer ${await sign({ ...user, scope: "waiter:read" })}`,
+          "mcp-session-id": session,
+          "mcp-protocol-version": "2025-06-18",
+        },
+      });
+      expect(refused.statusCode).toBe(403);
+      expect(refused.headers["www-authenticate"]).toBe(
+        `Bearer error="insufficient_scope", scope="waiter:write", resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource/mcp"`,
+      );
+      await refused.body.dump();
     } finally {
       await served.close();
     }

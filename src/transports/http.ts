@@ -214,14 +214,19 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   }, SWEEP_MS);
   sweeper.unref();
 
-  /** A tools/call, alone or in a JSON-RPC batch, of a tool waiter serves but the caller may not call: its name. */
-  const beyondScope = (body: unknown, auth: AuthInfo | undefined): string | undefined => {
-    if (!auth) return undefined;
+  /**
+   * A tools/call, alone or in a JSON-RPC batch, of a tool the caller could call with waiter:write
+   * but not with the scope it has: its name. A tool outside a token's toolsets is none its session
+   * serves, which that session says as of any unknown tool: no scope would let the token call it.
+   */
+  const needsWrite = (body: unknown, auth: AuthInfo | undefined): string | undefined => {
+    if (!auth || auth.scopes.includes(WRITE_SCOPE)) return undefined;
+    const withWrite = allowedTools({ ...auth, scopes: [...auth.scopes, WRITE_SCOPE] });
     for (const message of Array.isArray(body) ? body : [body]) {
       const call = message as { method?: unknown; params?: { name?: unknown } } | undefined;
       if (call?.method !== "tools/call" || typeof call.params?.name !== "string") continue;
       const tool = app.tools.find((t) => t.name === call.params?.name);
-      if (tool && !allowedTools(auth)(tool)) return tool.name;
+      if (tool && !allowedTools(auth)(tool) && withWrite(tool)) return tool.name;
     }
     return undefined;
   };
@@ -343,13 +348,15 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         return;
       }
       entry.lastSeen = clock.now();
-      const beyond = beyondScope(req.body, req.auth);
+      const beyond = needsWrite(req.body, req.auth);
       if (beyond) {
-        // Not a tool this token lists: said in OAuth's words, so a client can ask for more.
-        res.set("www-authenticate", `Bearer error="insufficient_scope", scope="${WRITE_SCOPE}"`);
-        res
-          .status(403)
-          .json({ error: "insufficient_scope", error_description: `Token ${caller} may not call ${beyond}` });
+        // Said in OAuth's words, with where to ask for more, as the 401's challenge says it.
+        const metadata = limits.oauth ? `, resource_metadata="${limits.oauth.metadataUrl}"` : "";
+        res.set("www-authenticate", `Bearer error="insufficient_scope", scope="${WRITE_SCOPE}"${metadata}`);
+        res.status(403).json({
+          error: "insufficient_scope",
+          error_description: `Token ${caller} may not call ${beyond}, which needs the scope ${WRITE_SCOPE}`,
+        });
         return;
       }
       if (req.method === "GET") {
