@@ -395,6 +395,7 @@ export function sessionOptions(config: Config): SessionOptions {
       ? {
           oauth: {
             issuer: oauth.issuer,
+            resource: `${publicUrl}/mcp`,
             audience: oauth.audience ?? `${publicUrl}/mcp`,
             metadataUrl: `${publicUrl}/.well-known/oauth-protected-resource/mcp`,
           },

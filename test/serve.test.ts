@@ -2,8 +2,10 @@ import { mkdtempSync } from "node:fs";
 import { type AddressInfo, createServer, connect as openSocket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type OAuthClientProvider, selectResourceURL } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { OAuthProtectedResourceMetadata } from "@modelcontextprotocol/sdk/shared/auth.js";
 import {
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
@@ -1054,6 +1056,34 @@ describe("OAuth access tokens", () => {
       });
       expect(allowed(hook.headers)).toBeUndefined();
       await hook.body.dump();
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("an audience of its own changes what aud must hold, not the resource the metadata names", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: issuer.origin, audience: "api://waiter" }) },
+    );
+    try {
+      const metadata = (await (
+        await request(`${served.url}/.well-known/oauth-protected-resource/mcp`)
+      ).body.json()) as OAuthProtectedResourceMetadata;
+      expect(metadata.resource).toBe(`${PUBLIC}/mcp`);
+      // The SDK's client refuses metadata that names another resource than the URL it was given.
+      expect(await selectResourceURL(`${PUBLIC}/mcp`, {} as OAuthClientProvider, metadata)).toEqual(
+        new URL(`${PUBLIC}/mcp`),
+      );
+      const tools = await (
+        await connect(served.url, await sign({ scope: "waiter:read" }, { audience: "api://waiter" }))
+      ).listTools();
+      expect(tools.tools.length).toBeGreaterThan(0);
+      const refused = await initializeAt(served.url, {
+        authorization: `Bearer ${await sign({ scope: "waiter:read" })}`,
+      });
+      expect(refused.statusCode).toBe(401);
+      await refused.body.dump();
     } finally {
       await served.close();
     }

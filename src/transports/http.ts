@@ -26,8 +26,11 @@ export interface SessionOptions {
   tokens: readonly Token[];
   /** Requests one token may make per minute. */
   requestsPerMinute: number;
-  /** An authorization server whose access tokens are taken too, and where clients learn of it. */
-  oauth?: OAuthSettings & { metadataUrl: string };
+  /**
+   * An authorization server whose access tokens are taken too, and where clients learn of it:
+   * `resource` is the URL clients reach /mcp at, which the metadata must name (RFC 9728 §3.3).
+   */
+  oauth?: OAuthSettings & { resource: string; metadataUrl: string };
 }
 
 /** MCP over Streamable HTTP at /mcp, one MCP server per session; mounted on the listener's app. */
@@ -428,7 +431,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         web.use("/.well-known/oauth-protected-resource", cors({ methods: ["GET"] }));
         // Protected Resource Metadata (RFC 9728): where a client learns which server issues tokens.
         const metadata = {
-          resource: oauth.audience,
+          resource: oauth.resource,
           authorization_servers: [oauth.issuer.href.replace(/\/$/, "")],
           scopes_supported: OAUTH_SCOPES,
           bearer_methods_supported: ["header"],

@@ -9,7 +9,7 @@ import { OAUTH_SCOPES } from "./tokens.js";
 export interface OAuthSettings {
   /** The authorization server that issues the access tokens (Keycloak, Auth0, Entra, ...). */
   issuer: URL;
-  /** What the tokens' `aud` must hold: waiter's /mcp URL (RFC 8707's resource). */
+  /** What the tokens' `aud` must hold: waiter's /mcp URL (RFC 8707's resource), or `http.oauth.audience`. */
   audience: string;
 }
 
