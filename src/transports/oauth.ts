@@ -65,11 +65,16 @@ function issuerFailed(err: unknown): boolean {
   return err instanceof TypeError && err.message === "fetch failed";
 }
 
+/**
+ * The scopes a token carries, in `scope` or `scp`, each a space-separated string (RFC 9068, and
+ * Entra's `scp`) or a list (as other issuers write them).
+ */
 function scopesOf(payload: JWTPayload): string[] {
-  const { scope, scp } = payload as { scope?: unknown; scp?: unknown };
-  if (typeof scope === "string") return scope.split(" ").filter(Boolean);
-  if (Array.isArray(scp)) return scp.filter((s): s is string => typeof s === "string");
-  return [];
+  return [payload.scope, payload.scp].flatMap((claim) => {
+    if (typeof claim === "string") return claim.split(" ").filter(Boolean);
+    if (Array.isArray(claim)) return claim.filter((s): s is string => typeof s === "string");
+    return [];
+  });
 }
 
 /**
