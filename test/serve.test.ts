@@ -1089,7 +1089,7 @@ describe("OAuth access tokens", () => {
     }
   });
 
-  test("a valid token's scope decides the tools; an expired, foreign or scopeless one gets 401", async () => {
+  test("a valid token's scope decides the tools; an expired, foreign or scopeless one gets 401 saying why, in a challenge a strict parser reads", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     try {
       const names = async (token: string) =>
@@ -1102,19 +1102,33 @@ describe("OAuth access tokens", () => {
         expect(read, JSON.stringify(claims)).toContain("eshop_order_get");
         expect(read, JSON.stringify(claims)).not.toContain("eshop_order_mark_paid");
       }
-      const refusals = {
-        expired: await sign({ scope: "waiter:write" }, { expires: "-5m" }),
-        "never expires": await sign({ scope: "waiter:write" }, { expires: null }),
-        "foreign audience": await sign({ scope: "waiter:write" }, { audience: "https://elsewhere.example/mcp" }),
-        "foreign issuer": await sign({ scope: "waiter:write" }, { issuer: "https://evil.example" }),
-        "foreign key": await foreignKeySign({ scope: "waiter:write" }),
-        "no waiter scope": await sign({ scope: "openid email" }),
-        "not a JWT": "not.a.jwt",
-      };
-      for (const [why, token] of Object.entries(refusals)) {
+      const refusals: [string, string][] = [
+        [await sign({ scope: "waiter:write" }, { expires: "-5m" }), "it has expired; log in again for a new one"],
+        [
+          await sign({ scope: "waiter:write" }, { expires: null }),
+          "it never expires (it has no exp), and only tokens that do are taken",
+        ],
+        [
+          await sign({ scope: "waiter:write" }, { audience: "https://elsewhere.example/mcp" }),
+          "it is for another audience: its aud does not name this server",
+        ],
+        [
+          await sign({ scope: "waiter:write" }, { issuer: "https://evil.example" }),
+          "it is from another issuer than the one this server trusts",
+        ],
+        [await foreignKeySign({ scope: "waiter:write" }), "it is not signed by any key the issuer publishes"],
+        [await sign({ scope: "openid email" }), "The access token carries neither waiter:read nor waiter:write"],
+        ["not.a.jwt", "it is not a JWT"],
+      ];
+      for (const [token, why] of refusals) {
         const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
         expect(refused.statusCode, why).toBe(401);
-        expect(refused.headers["www-authenticate"], why).toMatch(/^Bearer error="invalid_token"/);
+        // Every parameter a quoted-string with no quote or backslash inside (RFC 6750 §3), so that
+        // a strict parser still finds resource_metadata, where a client goes to log in again.
+        expect(refused.headers["www-authenticate"], why).toMatch(
+          /^Bearer error="invalid_token", error_description="[^"\\]*", resource_metadata="[^"\\]*"$/,
+        );
+        expect(String(refused.headers["www-authenticate"])).toContain(why);
         await refused.body.dump();
       }
     } finally {

@@ -66,6 +66,26 @@ function issuerFailed(err: unknown): boolean {
 }
 
 /**
+ * Why jose refused a token, in waiter's words: they stand in WWW-Authenticate's quoted
+ * error_description, where RFC 6750 §3 allows no `"` or `\`, and jose's quote the claim.
+ */
+function whyRefused(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return "it has expired; log in again for a new one";
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    if (err.claim === "exp") return "it never expires (it has no exp), and only tokens that do are taken";
+    if (err.reason === "missing") return `it has no ${err.claim} claim`;
+    if (err.claim === "aud") return "it is for another audience: its aud does not name this server";
+    if (err.claim === "iss") return "it is from another issuer than the one this server trusts";
+    if (err.claim === "nbf") return "it is not valid yet: check the clocks of the issuer and this server";
+    return `its ${err.claim} claim is not valid`;
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey) {
+    return "it is not signed by any key the issuer publishes";
+  }
+  return "it is not a valid access token";
+}
+
+/**
  * The scopes a token carries, in `scope` or `scp`, each a space-separated string (RFC 9068, and
  * Entra's `scp`) or a list (as other issuers write them).
  */
@@ -139,8 +159,7 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
         // The key set could not be fetched: said, but with no pause on later tokens, which one
         // crafted token (an unknown key id makes jose fetch the set) must not impose on everyone.
         if (issuerFailed(err)) throw unreachable(err);
-        const why = err instanceof errors.JOSEError ? err.message : "it is not a valid access token";
-        throw new InvalidTokenError(`The access token was refused: ${why}`);
+        throw new InvalidTokenError(`The access token was refused: ${whyRefused(err)}`);
       }
       const scopes = scopesOf(payload).filter((s) => (OAUTH_SCOPES as readonly string[]).includes(s));
       if (scopes.length === 0) {
