@@ -36,9 +36,14 @@ export function optionalUpstreamUrl() {
     .transform((value, ctx) => (value === undefined ? undefined : checkUpstreamUrl(value, ctx)));
 }
 
-/** A URL waiter fetches from that has no default: https, or plain http to loopback only. */
+/**
+ * A URL waiter fetches from that has no default, https or plain http to loopback only, kept as
+ * written: an OAuth issuer is an identifier compared character for character, trailing slash and all.
+ */
 export function requiredUpstreamUrl() {
-  return z.string().transform(checkUpstreamUrl);
+  return z.string().superRefine((value, ctx) => {
+    checkUpstreamUrl(value, ctx);
+  });
 }
 
 function checkUpstreamUrl(value: string, ctx: z.RefinementCtx): URL {

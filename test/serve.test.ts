@@ -1061,6 +1061,22 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("the metadata names the issuer exactly as configured, with a trailing slash or without", async () => {
+    // Auth0's issuer ends in a slash; RFC 8414 §3.3 has clients compare it character for character.
+    for (const configured of ["https://tenant.eu.auth0.com/", "https://login.example.com"]) {
+      const served = await inProcess(
+        { maxSessions: 10, idleMs: 60_000 },
+        { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: configured }) },
+      );
+      try {
+        const metadata = await request(`${served.url}/.well-known/oauth-protected-resource/mcp`);
+        expect(await metadata.body.json()).toMatchObject({ authorization_servers: [configured] });
+      } finally {
+        await served.close();
+      }
+    }
+  });
+
   test("an audience of its own changes what aud must hold, not the resource the metadata names", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },

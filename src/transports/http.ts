@@ -432,7 +432,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         // Protected Resource Metadata (RFC 9728): where a client learns which server issues tokens.
         const metadata = {
           resource: oauth.resource,
-          authorization_servers: [oauth.issuer.href.replace(/\/$/, "")],
+          authorization_servers: [oauth.issuer],
           scopes_supported: OAUTH_SCOPES,
           bearer_methods_supported: ["header"],
           resource_name: "waiter",

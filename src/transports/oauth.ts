@@ -7,8 +7,8 @@ import { clock } from "../time.js";
 import { OAUTH_SCOPES } from "./tokens.js";
 
 export interface OAuthSettings {
-  /** The authorization server that issues the access tokens (Keycloak, Auth0, Entra, ...). */
-  issuer: URL;
+  /** The authorization server that issues the access tokens (Keycloak, Auth0, Entra, ...), as configured. */
+  issuer: string;
   /** What the tokens' `aud` must hold: waiter's /mcp URL (RFC 8707's resource), or `http.oauth.audience`. */
   audience: string;
 }
@@ -104,6 +104,7 @@ function scopesOf(payload: JWTPayload): string[] {
  * and a waiter scope. waiter is no authorization server: it only reads what one issued.
  */
 export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVerifier {
+  const issuer = new URL(settings.issuer);
   let keys: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
   /** When the issuer's metadata last could not be read: it is not asked again before ISSUER_RETRY_MS. */
   let lookupFailedAt = Number.NEGATIVE_INFINITY;
@@ -113,16 +114,14 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
     if (clock.now() - warnedAt >= ISSUER_RETRY_MS) {
       warnedAt = clock.now();
       log.warning(
-        `OAuth: the issuer ${settings.issuer.href} cannot be reached (${err instanceof Error ? err.message : err}); its tokens are refused with 500 until it answers`,
+        `OAuth: the issuer ${issuer.href} cannot be reached (${err instanceof Error ? err.message : err}); its tokens are refused with 500 until it answers`,
       );
     }
-    return new ServerError(
-      `The issuer ${settings.issuer.href} cannot be reached to check the token; try again in a minute`,
-    );
+    return new ServerError(`The issuer ${issuer.href} cannot be reached to check the token; try again in a minute`);
   };
   const jwks = async () => {
     if (clock.now() - lookupFailedAt < ISSUER_RETRY_MS) throw unreachable("it did not answer a moment ago");
-    keys ??= jwksUri(settings.issuer).then((uri) => createRemoteJWKSet(uri));
+    keys ??= jwksUri(issuer).then((uri) => createRemoteJWKSet(uri));
     const loading = keys;
     try {
       return await loading;
@@ -147,7 +146,7 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
       try {
         ({ payload } = await jwtVerify(token, await jwks(), {
           // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not).
-          issuer: [settings.issuer.href, settings.issuer.href.replace(/\/$/, "")],
+          issuer: [issuer.href, issuer.href.replace(/\/$/, "")],
           audience: settings.audience,
           clockTolerance: LEEWAY_SECONDS,
           // An access token that never expires is not one to take.
