@@ -1186,6 +1186,16 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a token expired less than a minute ago is still taken, as the issuer's clock may be behind", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    try {
+      const client = await connect(served.url, await sign({ scope: "waiter:read" }, { expires: "-30s" }));
+      expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("an issuer that cannot be reached is a server error, not the token's, and is asked again only after a while", async () => {
     setClock("2026-11-30T09:00:00Z");
     let asked = 0;

@@ -171,7 +171,9 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
         token,
         clientId: `oauth:${part(payload.azp ?? payload.client_id)}/${part(payload.sub)}`,
         scopes,
-        expiresAt: payload.exp,
+        // jose took exp by waiter's clock with the leeway; the SDK's middleware compares expiresAt
+        // with the system time again, strictly, which would refuse a token within the leeway.
+        expiresAt: Number(payload.exp) + LEEWAY_SECONDS,
         resource: new URL(settings.audience),
       };
     },
