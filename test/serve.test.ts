@@ -1348,11 +1348,20 @@ describe("OAuth access tokens", () => {
     }
   });
 
-  test("configured tokens and access tokens are taken side by side; OAuth needs the public URL", async () => {
+  test("configured tokens and access tokens are taken side by side, and refused each in its own words; OAuth needs the public URL", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, { ...TOKENS, ...oauthEnv() });
     try {
       for (const token of [OPS, await sign({ scope: "waiter:read" })]) {
         expect((await (await connect(served.url, token)).listTools()).tools.length).toBeGreaterThan(0);
+      }
+      // Each refused in the words of its kind: a mistyped configured token as unknown, not as no JWT.
+      for (const [token, why] of [
+        [`${OPS}x`, "The token is not one this server knows"],
+        [await sign({ scope: "waiter:read" }, { expires: "-5m" }), "The access token was refused: it has expired"],
+      ]) {
+        const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+        expect(refused.statusCode).toBe(401);
+        expect(((await refused.body.json()) as { error_description: string }).error_description).toContain(why);
       }
     } finally {
       await served.close();

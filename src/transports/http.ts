@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { getRequestListener } from "@hono/node-server";
-import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
@@ -14,7 +13,7 @@ import type { SessionLog } from "../events/store.js";
 import { untilAborted } from "../http/deadline.js";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
-import { type OAuthSettings, oauthVerifier } from "./oauth.js";
+import { NotAJwtError, type OAuthSettings, oauthVerifier } from "./oauth.js";
 import { allowedTools, OAUTH_SCOPES, rateLimit, type Token, tokenVerifier, WRITE_SCOPE } from "./tokens.js";
 
 export interface SessionOptions {
@@ -534,19 +533,22 @@ export class ReplayBuffer implements EventStore {
   }
 }
 
-/** The first of `verifiers` that knows the token; the last one's refusal when none does. */
+/**
+ * The first of `verifiers` that knows the token. When none does, the last refusal stands unless it
+ * only says the token is no JWT: a mistyped configured token is refused in the words of theirs.
+ */
 function firstOf(verifiers: OAuthTokenVerifier[]): OAuthTokenVerifier {
   return {
     async verifyAccessToken(token) {
-      let refusal: unknown = new InvalidTokenError("The token is not one this server knows");
+      const refusals: unknown[] = [];
       for (const verifier of verifiers) {
         try {
           return await verifier.verifyAccessToken(token);
         } catch (err) {
-          refusal = err;
+          refusals.push(err);
         }
       }
-      throw refusal;
+      throw refusals.findLast((err) => !(err instanceof NotAJwtError)) ?? refusals.at(-1);
     },
   };
 }

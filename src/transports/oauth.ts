@@ -13,6 +13,9 @@ export interface OAuthSettings {
   audience: string;
 }
 
+/** The refusal of a token that is no JWT: a static token's verifier, when there is one, says more. */
+export class NotAJwtError extends InvalidTokenError {}
+
 /** Senders' and issuers' clocks differ a little: `exp` and `nbf` are allowed this much. */
 const LEEWAY_SECONDS = 60;
 /** An issuer that could not be reached is asked again after this long, not at every request. */
@@ -140,7 +143,7 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
       try {
         decodeProtectedHeader(token);
       } catch {
-        throw new InvalidTokenError("The access token was refused: it is not a JWT");
+        throw new NotAJwtError("The access token was refused: it is not a JWT");
       }
       let payload: JWTPayload;
       try {
