@@ -1162,6 +1162,23 @@ describe("automations are checked at start", () => {
     );
     const path = "length(payload.data.object.metadata.*) > `0` && event.type != 'x'";
     await (await serve([{ ...PAID, when: { ...PAID.when, where: [{ path, equals: true }] } }])).close();
+    // Wherever in the expression the typo hides, it is found: a hash of it would be present on every event.
+    for (const typo of [
+      "{id: paylod.data.object.id}",
+      "payload.livemode ? payload.id : paylod.id",
+      "let $o = paylod.data.object in $o.id",
+      "!paylod.data.object.livemode",
+      "-paylod.data.object.amount",
+      "@.paylod.id",
+      "payload.data.object.charges[?amount > $.paylod.min]",
+    ]) {
+      await expect(
+        serve([{ ...PAID, when: { ...PAID.when, where: [{ path: typo, present: true }] } }]),
+      ).rejects.toThrow(/starts at "paylod", which is neither payload nor event/);
+    }
+    const fine =
+      "let $o = payload.data.object in {id: $o.id, first: $o.charges[?amount > `0`] | [0].id, by: sort_by(@.payload.items, &price)}";
+    await (await serve([{ ...PAID, when: { ...PAID.when, where: [{ path: fine, present: true }] } }])).close();
     const arg = { ...PAID, do: [{ tool: "eshop_order_get", args: { id: { path: "to_number(" } } }] };
     await expect(serve([arg])).rejects.toThrow(
       /automation stripe-paid, step 1, argument id: "to_number\(" is not a JMESPath/,

@@ -243,19 +243,36 @@ function checkTemplate(where: string, template: string): void {
   }
 }
 
-/** The fields a JMESPath expression reads from the top of what it is given. */
-function roots(node: unknown): string[] {
+/** Node kinds whose right side (and a filter's condition) is read from what their left gives. */
+const CHAINED = new Set([
+  "Subexpression",
+  "IndexExpression",
+  "Projection",
+  "ValueProjection",
+  "Pipe",
+  "FilterProjection",
+]);
+
+/**
+ * The fields a JMESPath expression reads from the top of what it is given. A node's sub-expressions
+ * are read from where the node is, except the right of a chain (a subexpression, projection or
+ * pipe), read from what its left gives unless that is `$` or `@` of the top, and an &expression,
+ * read from each item a function goes through; `$` is the top wherever it is.
+ */
+function roots(node: unknown, atTop = true): string[] {
   if (typeof node !== "object" || node === null) return [];
-  const n = node as { type: string; name?: string; left?: unknown; right?: unknown; children?: unknown[] };
-  if (n.type === "Field") return [n.name as string];
-  if (n.type === "ExpressionReference") return [];
-  // Both sides of a comparison or a logical operator are read from the same place; the right of a
-  // subexpression, projection or pipe is read from what its left gives.
-  if (["Comparator", "OrExpression", "AndExpression"].includes(n.type) || n.type.startsWith("Arithmetic")) {
-    return [...roots(n.left), ...roots(n.right)];
-  }
-  if (n.left !== undefined) return roots(n.left);
-  return (n.children ?? []).flatMap(roots);
+  if (Array.isArray(node)) return node.flatMap((child) => roots(child, atTop));
+  const n = node as { type: string; name?: string; left?: { type: string } };
+  if (n.type === "Field") return atTop ? [n.name as string] : [];
+  // A literal's value is JSON, not sub-expressions.
+  if (n.type === "Literal") return [];
+  const leftGivesTop =
+    n.left?.type === "Root" || (atTop && (n.left?.type === "Current" || n.left?.type === "Identity"));
+  return Object.entries(n).flatMap(([key, child]) => {
+    if (n.type === "ExpressionReference") return roots(child, false);
+    if (CHAINED.has(n.type) && key !== "left") return roots(child, leftGivesTop);
+    return roots(child, atTop);
+  });
 }
 
 const placeholderView: View = { event: { id: "", source: "", type: "", received_at: "" }, payload: {} };
