@@ -1195,6 +1195,36 @@ describe("automations are checked at start", () => {
     }
   });
 
+  test("a template written as JMESPath stops waiter serve, saying templates take dotted names", async () => {
+    const said = [
+      [
+        "{{payload.data.object.charges[0].id}}",
+        /step 1: \{\{payload.data.object.charges\[0\].id\}\} is not a dotted name: .*\(\{\{payload.data.object.charges.0.id\}\}, perhaps\)/,
+      ],
+      ["{{to_string(payload.id)}}", /step 1: \{\{to_string\(payload.id\)\}\} is not a dotted name: .*such as/],
+      ["{{payload.a || payload.b}}", /is not a dotted name/],
+      ["{{payload.items[*].name}}", /is not a dotted name/],
+      ["{{payload.metadata.'order id'}}", /is not a dotted name/],
+    ] as const;
+    for (const [text, message] of said) {
+      await expect(serve([{ ...PAID, do: [{ notify: "team", text: `Paid: ${text}` }] }])).rejects.toThrow(message);
+    }
+    const item = {
+      ...PAID,
+      when: { source: "stripe" },
+      do: [{ notify: "team", text: "First charge {{payload.data.object.charges.0.id}}" }],
+    };
+    const server = await serve([item]);
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, undefined, undefined, { charges: [{ id: "ch_first" }, { id: "ch_second" }] });
+      await runsOf(event.id);
+      expect(telegram.delivered.slice(sent)).toEqual([expect.objectContaining({ text: "First charge “ch_first”" })]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a notification whose text is only insertions starts: the text is filled in when an event arrives", async () => {
     const only = { ...PAID, do: [{ notify: "team", text: "{{payload.data.object.description}}" }] };
     await (await serve([only])).close();

@@ -214,9 +214,13 @@ export function checkAutomations({
   }
 }
 
+/** What Mustache inserts: names of letters, digits, _ and -, joined by dots (payload.items.0.name). */
+const DOTTED_NAME = /^[\p{L}\p{N}_-]+(\.[\p{L}\p{N}_-]+)*$/u;
+
 /**
- * A template may only insert values ({{payload.x}}): no unescaped insertions, which would skip the
- * quoting and the cut, no sections, partials or changed delimiters. Throws a ConfigError.
+ * A template may only insert values by their dotted names ({{payload.x}}): no unescaped insertions,
+ * which would skip the quoting and the cut, no sections, partials or changed delimiters, and no
+ * JMESPath, which Mustache would read as a name that is never there. Throws a ConfigError.
  */
 function checkTemplate(where: string, template: string): void {
   let tokens: unknown[];
@@ -234,8 +238,16 @@ function checkTemplate(where: string, template: string): void {
     );
   }
   for (const [type, name] of tokens as [string, string][]) {
+    if (type !== "name") continue;
+    if (!DOTTED_NAME.test(name)) {
+      const dotted = name.replace(/\[(\d+)\]/g, ".$1");
+      const example = DOTTED_NAME.test(dotted) ? `{{${dotted}}}, perhaps` : "such as {{payload.items.0.name}}";
+      throw new ConfigError(
+        `${where}: {{${name}}} is not a dotted name: a template inserts names like payload.data.object.id, with .0. for an array's first item (${example}); JMESPath's [0], functions and pipes are for paths`,
+      );
+    }
     const root = name.split(".")[0];
-    if (type === "name" && root !== "payload" && root !== "event") {
+    if (root !== "payload" && root !== "event") {
       throw new ConfigError(
         `${where}: {{${name}}} starts at "${root}", which is neither payload nor event, so it is always empty (payload.${name}, perhaps)`,
       );
