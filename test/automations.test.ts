@@ -81,9 +81,14 @@ function env(automations: object[], extra: Record<string, string> = {}) {
   };
 }
 
-async function serve(automations: object[], extra: Record<string, string> = {}): Promise<RunningServe> {
+/** waiter serve in this process; its log lines go to `lines` when given. */
+async function serve(
+  automations: object[],
+  extra: Record<string, string> = {},
+  lines?: string[],
+): Promise<RunningServe> {
   const config = loadConfig({ env: env(automations, extra) }, toolsets());
-  return startServe(config, new Log("error", () => {}));
+  return startServe(config, lines ? new Log("info", (line) => lines.push(line)) : new Log("error", () => {}));
 }
 
 let sequence = 0;
@@ -887,6 +892,54 @@ describe("a run a stopped server left", () => {
     } finally {
       await first.close();
       await s.close();
+    }
+  });
+
+  test("whose automation was renamed is marked failed and said in the log, naming the run, the automation and the event", async () => {
+    const event = await leftBehind([[0, "done"]]);
+    const sent = telegram.delivered.length;
+    const lines: string[] = [];
+    const server = await serve([{ ...PAID, name: "stripe-paid-v2", onFailure: { notify: "team" } }], {}, lines);
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({
+        automation: "stripe-paid",
+        status: "failed",
+        error: "stopped before it finished, and the automation is no longer configured",
+      });
+      expect(lines.filter((line) => line.includes("stripe-paid "))).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `warning.*run ${run?.id} of automation stripe-paid on event ${event.id} failed: it stopped before it finished, and the automation is no longer configured, so no onFailure can be told`,
+          ),
+        ),
+      ]);
+      expect(telegram.delivered.length).toBe(sent);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("whose event retention dropped is marked failed, said in the log and told to onFailure", async () => {
+    const event = await leftBehind([[0, "done"]]);
+    const s = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
+    await s.expire(clock.now() + 2 * 86_400_000);
+    await s.close();
+    const sent = telegram.delivered.length;
+    const lines: string[] = [];
+    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], {}, lines);
+    try {
+      const said = new RegExp(
+        `of automation stripe-paid on event ${event.id} failed: it stopped before it finished, and its event is no longer stored`,
+      );
+      await expect.poll(() => lines.filter((line) => said.test(line))).toHaveLength(1);
+      await expect
+        .poll(() => telegram.delivered.slice(sent))
+        .toEqual([
+          expect.objectContaining({ text: expect.stringMatching(new RegExp(`^waiter: run \\d+ ${said.source}$`)) }),
+        ]);
+    } finally {
+      await server.close();
     }
   });
 

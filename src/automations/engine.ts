@@ -379,7 +379,11 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   /** Marks the run failed, says so in the log, and tells the automation's onFailure channel. */
   async function failed(automation: Automation, event: StoredEvent, run: number, why: string): Promise<void> {
     await store.runs.finish(run, "failed", clock.now(), why);
-    const line = `automation ${automation.name} failed on event ${event.id} (${event.type}) at ${why}`;
+    await report(automation, `automation ${automation.name} failed on event ${event.id} (${event.type}) at ${why}`);
+  }
+
+  /** Says that a run failed in the log, and to the automation's onFailure channel. */
+  async function report(automation: Automation, line: string): Promise<void> {
     log.warning(line);
     if (!automation.onFailure) return;
     try {
@@ -458,8 +462,11 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     const automation = automations.find((a) => a.name === run.automation);
     const event = await store.get(run.eventId);
     if (!automation || !event) {
-      const why = automation ? "its event is no longer stored" : "the automation is no longer configured";
-      await store.runs.finish(run.id, "failed", clock.now(), `stopped before it finished, and ${why}`);
+      const why = `stopped before it finished, and ${automation ? "its event is no longer stored" : "the automation is no longer configured"}`;
+      await store.runs.finish(run.id, "failed", clock.now(), why);
+      const line = `run ${run.id} of automation ${run.automation} on event ${run.eventId} failed: it ${why}`;
+      if (automation) await report(automation, line);
+      else log.warning(`${line}, so no onFailure can be told`);
       return;
     }
     const next = run.steps.findIndex((step) => step.status !== "done" && step.status !== "would");
