@@ -388,9 +388,12 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
-  test("a dry run checks each step's arguments as its tool would, and fails where the real run would", async () => {
-    const server = await serve([{ ...PAID, name: "paid-trial", dryRun: true }]);
+  test("a dry run checks each step's arguments as its tool would, and fails where the real run would, saying it was a dry run", async () => {
+    const lines: string[] = [];
+    const trial = { ...PAID, name: "paid-trial", dryRun: true, onFailure: { notify: "team" } };
+    const server = await serve([trial], {}, lines);
     try {
+      const sent = telegram.delivered.length;
       const event = await pay(server, "10x42");
       const [run] = await runsOf(event.id);
       expect(run).toMatchObject({ status: "failed", dryRun: true });
@@ -399,6 +402,11 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       );
       expect(JSON.parse(run?.steps[0]?.detail ?? "{}")).toMatchObject({ args: { id: null } });
       expect(run?.steps).toHaveLength(1);
+      const said = `dry run of automation paid-trial failed on event ${event.id} (payment_intent.succeeded) at step 1`;
+      await expect
+        .poll(() => telegram.delivered.slice(sent))
+        .toEqual([expect.objectContaining({ text: expect.stringContaining(`waiter: ${said}`) })]);
+      expect(lines.filter((line) => line.includes(said))).toEqual([expect.stringContaining("warning")]);
     } finally {
       await server.close();
     }

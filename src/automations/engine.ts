@@ -379,7 +379,10 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   /** Marks the run failed, says so in the log, and tells the automation's onFailure channel. */
   async function failed(automation: Automation, event: StoredEvent, run: number, why: string): Promise<void> {
     await store.runs.finish(run, "failed", clock.now(), why);
-    await report(automation, `automation ${automation.name} failed on event ${event.id} (${event.type}) at ${why}`);
+    await report(
+      automation,
+      `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on event ${event.id} (${event.type}) at ${why}`,
+    );
   }
 
   /** Says that a run failed in the log, and to the automation's onFailure channel. */
@@ -464,7 +467,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     if (!automation || !event) {
       const why = `stopped before it finished, and ${automation ? "its event is no longer stored" : "the automation is no longer configured"}`;
       await store.runs.finish(run.id, "failed", clock.now(), why);
-      const line = `run ${run.id} of automation ${run.automation} on event ${run.eventId} failed: it ${why}`;
+      const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} on event ${run.eventId} failed: it ${why}`;
       if (automation) await report(automation, line);
       else log.warning(`${line}, so no onFailure can be told`);
       return;
