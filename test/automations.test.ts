@@ -1011,7 +1011,8 @@ test("kill -9 while the order is being paid: after a restart it is not paid twic
 
 describe("when the shop fails", () => {
   test("a shop that answers 500 once is tried again, and the order is paid", async () => {
-    const server = await serve([PAID]);
+    const lines: string[] = [];
+    const server = await serve([PAID], {}, lines);
     try {
       let failed = 0;
       woo.intercept = (req) =>
@@ -1023,6 +1024,10 @@ describe("when the shop fails", () => {
       expect(run).toMatchObject({ status: "done" });
       expect(failed).toBe(2);
       expect(woo.shop.order(O.pending1999).status).toBe("processing");
+      // Two seconds of retries begin with a tenth of a second's wait.
+      expect(lines.filter((line) => line.includes("trying again"))).toEqual([
+        expect.stringMatching(/eshop_order_mark_paid failed \(.*500.*\); trying again in 100 ms\n$/),
+      ]);
     } finally {
       woo.intercept = undefined;
       await server.close();

@@ -370,7 +370,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : firstDelayMs * 2 ** attempt;
         if (!passing(err, tool.annotations.idempotentHint) || clock.now() + wait - started > retryForMs) throw err;
         if (err.refused) await refused?.();
-        log.info(`${name} failed (${err.message}); trying again in ${Math.round(wait / 1000)} s`);
+        const after = wait < 1000 ? `${Math.round(wait)} ms` : `${Math.ceil(wait / 1000)} s`;
+        log.info(`${name} failed (${err.message}); trying again in ${after}`);
         await sleep(wait, undefined, { signal: stopping.signal }).catch(() => {});
       }
     }
