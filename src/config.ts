@@ -6,7 +6,16 @@ import { automationsSetting } from "./automations/rules.js";
 import { ConfigError } from "./errors.js";
 import { type DatabaseConfig, databaseSettings, resolveDatabase } from "./events/database.js";
 import { LOG_LEVELS } from "./log.js";
-import { flag, integer, list, listenAddress, type Setting, type Settings, type SettingValues } from "./settings.js";
+import {
+  flag,
+  integer,
+  list,
+  listenAddress,
+  meantKey,
+  type Setting,
+  type Settings,
+  type SettingValues,
+} from "./settings.js";
 import { credentialShaped } from "./shown.js";
 import type { Toolset } from "./toolset.js";
 import { type HttpConfig, httpSettings, resolveHttp } from "./transports/tokens.js";
@@ -200,11 +209,16 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     // The setting is the path's first key (core) or first two (a section's); the rest is inside it.
     const depth = sections.some((s) => s.key === keys[0]) ? 2 : 1;
     const settingPath = keys.slice(0, depth).join(".");
-    const inside = keys.slice(depth).join(".");
     const setting = (depth === 2 ? sections.find((s) => s.key === keys[0]) : sections[0])?.settings[
       keys[depth - 1] ?? ""
     ];
-    const value = keys.reduce<unknown>((v, k) => (v as Record<string, unknown> | undefined)?.[k], input);
+    const dig = (v: unknown, k: PropertyKey) => (v as Record<PropertyKey, unknown> | undefined)?.[k];
+    // A JSON setting from the environment is a string: the path goes on inside what it holds.
+    const given = fromJson(keys.slice(0, depth).reduce(dig, input));
+    const insidePath = (issue?.path ?? []).slice(depth);
+    const inside =
+      insidePath.length === 0 ? "" : setting?.locate ? setting.locate(insidePath, given) : insidePath.join(".");
+    const value = insidePath.reduce(dig, given);
     const hide = hiddenStrings(input, sections);
     // A bad key says why through its own issue: the key may be what cannot be shown.
     const message = scrub((issue?.code === "invalid_key" ? issue.issues[0]?.message : issue?.message) ?? "", hide);
@@ -281,7 +295,7 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
         const shown = echoable(name) ? name : HIDDEN;
         // A secret's key is left out: it belongs in the environment, not in the file.
         const known = Object.keys(settings).filter((key) => !settings[key]?.secret);
-        const meant = known.find((key) => key.toLowerCase() === name.toLowerCase());
+        const meant = meantKey(name, known);
         const hint = meant
           ? `did you mean ${prefix}${meant}?`
           : prefix
@@ -306,6 +320,16 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
       throw new ConfigError(`${key} in config file ${file} must be an object`);
     }
     check(settings, value as Record<string, unknown>, `${key}.`);
+  }
+}
+
+/** What a JSON setting's string holds, or the value itself. */
+function fromJson(value: unknown): unknown {
+  if (typeof value !== "string") return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
   }
 }
 

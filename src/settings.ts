@@ -15,6 +15,11 @@ export interface Setting<S extends z.ZodType = z.ZodType> {
   schema: S;
   /** Secrets are read from the environment only, never from the config file. */
   secret?: boolean;
+  /**
+   * How an error names the place of a bad value inside this setting's value, given its path there
+   * (never empty) and the value as given: by default the path, such as stripe.secretEnv.
+   */
+  locate?: (path: readonly PropertyKey[], value: unknown) => string;
 }
 
 export type Settings = Record<string, Setting>;
@@ -150,6 +155,15 @@ export function secretFromEnv(
     );
   }
   throw new ConfigError(`${where.owner}: ${variable} is not set; it must hold ${where.holds}`);
+}
+
+/**
+ * The key of `known` that `name` was probably meant to be: the same but for case, `_` and `-`
+ * (loglevel, dry_run for logLevel, dryRun).
+ */
+export function meantKey(name: string, known: readonly string[]): string | undefined {
+  const plain = (key: string) => key.toLowerCase().replace(/[_-]/g, "");
+  return known.find((key) => plain(key) === plain(name));
 }
 
 /** An object setting: a JSON object in the config file, a JSON string in the environment. */

@@ -1213,7 +1213,50 @@ describe("automations are checked at start", () => {
   test("a step of no known shape is refused with the shapes a step may have", () => {
     const half = { ...PAID, do: [{ notify: "team" }] };
     expect(() => loadConfig({ env: env([half]) }, toolsets())).toThrow(
-      /0\.do\.0: a step is \{"tool": …, "args": \{…\}\}, \{"notify": <channel>, "text": …\} or \{"ack": true\}/,
+      /automation stripe-paid, step 1: a step is \{"tool": …, "args": \{…\}\}, \{"notify": <channel>, "text": …\} or \{"ack": true\}/,
+    );
+  });
+
+  test.each([
+    [
+      "a key written in another case",
+      [{ ...PAID, onfailure: { notify: "team" } }],
+      'automation stripe-paid: unknown key "onfailure" (did you mean onFailure?)',
+    ],
+    [
+      "a key in snake_case",
+      [{ ...PAID, dry_run: true }],
+      'automation stripe-paid: unknown key "dry_run" (did you mean dryRun?)',
+    ],
+    [
+      "a key nothing is like",
+      [{ ...PAID, do: [{ tool: "eshop_order_get", arg: { id: 1 } }] }],
+      'automation stripe-paid, step 1: unknown key "arg" (a tool step takes tool, args)',
+    ],
+    [
+      "a condition that equals an object",
+      [{ ...PAID, when: { ...PAID.when, where: [{ path: "payload.x", equals: { a: 1 } }] } }],
+      "automation stripe-paid, when.where 1, equals: must be a string, a number, true, false or null",
+    ],
+    [
+      "a bound written as text, in the second automation",
+      [WATCH, { ...PAID, when: { ...PAID.when, where: [{ path: "payload.x", gte: "5" }] } }],
+      'automation stripe-paid, when.where 1, gte: must be a number (got "5")',
+    ],
+    ["a name taken twice", [PAID, PAID], "automation stripe-paid: an automation before it has this name too"],
+    [
+      "a name that is no name, by its place",
+      [WATCH, { ...PAID, name: "Stripe-Paid" }],
+      'automation #2, name: automation names are lowercase letters, digits, - and _ (got "Stripe-Paid")',
+    ],
+  ])("%s is named in the automation it is in, by its name", (_, automations, message) => {
+    expect(() => loadConfig({ env: env(automations) }, toolsets())).toThrow(
+      `invalid setting WAITER_AUTOMATIONS at ${message}`,
+    );
+    const file = join(dataDir, "waiter.json");
+    writeFileSync(file, JSON.stringify({ automations }));
+    expect(() => loadConfig({ env: { ...env([]), WAITER_AUTOMATIONS: "" }, file }, toolsets())).toThrow(
+      `invalid setting automations in ${file} at ${message}`,
     );
   });
 

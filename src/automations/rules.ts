@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { jsonSetting } from "../settings.js";
+import { jsonSetting, meantKey } from "../settings.js";
 
 /**
  * Automations as the config file declares them: when an event of a source (and type) arrives
@@ -11,22 +11,39 @@ import { jsonSetting } from "../settings.js";
 /** A JMESPath expression; compiled when automations start, so a typo stops waiter serve and listen. */
 const path = z.string().min(1);
 
-const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
-
-const condition = z
-  .strictObject({
-    path,
-    equals: scalar.optional(),
-    in: z.array(scalar).min(1).optional(),
-    present: z.boolean().optional(),
-    gt: z.number().optional(),
-    gte: z.number().optional(),
-    lt: z.number().optional(),
-    lte: z.number().optional(),
-  })
-  .refine((c) => ["equals", "in", "present", "gt", "gte", "lt", "lte"].filter((k) => k in c).length === 1, {
-    message: "a condition has a path and one of equals, in, present, gt, gte, lt, lte",
+/**
+ * An object of these keys and no other: a key it does not take is named, with the key probably
+ * meant (onfailure for onFailure) or else the keys `what` takes.
+ */
+function closed<Shape extends z.ZodRawShape>(what: string, shape: Shape) {
+  const keys = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code !== "unrecognized_keys") return undefined;
+      const [key = ""] = issue.keys;
+      const meant = meantKey(key, keys);
+      return `unknown key ${JSON.stringify(key)} ${meant ? `(did you mean ${meant}?)` : `(${what} takes ${keys.join(", ")})`}`;
+    },
   });
+}
+
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+  error: "must be a string, a number, true, false or null",
+});
+const bound = z.number({ error: "must be a number" });
+
+const condition = closed("a condition", {
+  path,
+  equals: scalar.optional(),
+  in: z.array(scalar).min(1).optional(),
+  present: z.boolean().optional(),
+  gt: bound.optional(),
+  gte: bound.optional(),
+  lt: bound.optional(),
+  lte: bound.optional(),
+}).refine((c) => ["equals", "in", "present", "gt", "gte", "lt", "lte"].filter((k) => k in c).length === 1, {
+  message: "a condition has a path and one of equals, in, present, gt, gte, lt, lte",
+});
 export type Condition = z.output<typeof condition>;
 
 /** A step's argument: a string is a template; {"path": ...} is a value taken from the event; any other JSON is itself. */
@@ -44,9 +61,9 @@ export function isPathArgument(value: unknown): value is { path: string } {
 
 const step = z.union(
   [
-    z.strictObject({ tool: z.string().min(1), args: z.record(z.string(), argument).default({}) }),
-    z.strictObject({ notify: z.string().min(1), text: z.string().min(1) }),
-    z.strictObject({ ack: z.literal(true) }),
+    closed("a tool step", { tool: z.string().min(1), args: z.record(z.string(), argument).default({}) }),
+    closed("a notify step", { notify: z.string().min(1), text: z.string().min(1) }),
+    closed("an ack step", { ack: z.literal(true) }),
   ],
   { error: 'a step is {"tool": …, "args": {…}}, {"notify": <channel>, "text": …} or {"ack": true}' },
 );
@@ -57,9 +74,11 @@ export function toolOf(step: Step): string {
   return "tool" in step ? step.tool : "notify" in step ? "notify_send" : "events_ack";
 }
 
-const automation = z.strictObject({
-  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "automation names are lowercase letters, digits, - and _"),
-  when: z.strictObject({
+const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+const automation = closed("an automation", {
+  name: z.string().regex(NAME, "automation names are lowercase letters, digits, - and _"),
+  when: closed("when", {
     source: z.string().min(1),
     /** Exact, or a prefix when it ends with ".", "/" or "*", as events_list's filter. */
     type: z.string().min(1).optional(),
@@ -67,10 +86,25 @@ const automation = z.strictObject({
   }),
   do: z.array(step).min(1).max(20),
   /** Who is told when a run fails: a notification channel. */
-  onFailure: z.strictObject({ notify: z.string().min(1) }).optional(),
+  onFailure: closed("onFailure", { notify: z.string().min(1) }).optional(),
   dryRun: z.boolean().default(false),
 });
 export type Automation = z.output<typeof automation>;
+
+/**
+ * Where in the list a bad value is, as the checks at start say it: the automation by its name (by
+ * its place in the list while it has no valid one), then the step or condition counted from 1.
+ */
+function locate([index, ...inside]: readonly PropertyKey[], automations: unknown): string {
+  const name = (automations as { name?: unknown }[] | undefined)?.[index as number]?.name;
+  const which = typeof name === "string" && NAME.test(name) ? name : `#${Number(index) + 1}`;
+  // do.0.text is "step 1, text" and when.where.0.gte "when.where 1, gte".
+  const rest = inside
+    .join(".")
+    .replace(/^(do|when\.where)\.(\d+)/, (_, list, i) => `${list === "do" ? "step" : list} ${Number(i) + 1}`)
+    .replace(/^(step \d+|when\.where \d+)\./, "$1, ");
+  return `automation ${which}${rest ? `, ${rest}` : ""}`;
+}
 
 export const automationsSetting = {
   env: "WAITER_AUTOMATIONS",
@@ -79,8 +113,10 @@ export const automationsSetting = {
   schema: jsonSetting(z.array(automation), []).superRefine((automations, ctx) => {
     const seen = new Set<string>();
     for (const [i, a] of automations.entries()) {
-      if (seen.has(a.name)) ctx.addIssue({ code: "custom", path: [i, "name"], message: `${a.name} is named twice` });
+      if (seen.has(a.name))
+        ctx.addIssue({ code: "custom", path: [i], message: "an automation before it has this name too" });
       seen.add(a.name);
     }
   }),
+  locate,
 };

@@ -247,6 +247,7 @@ describe("bad settings are refused by name", () => {
     expect(() => load({}, { file: file({ webhooks: { maxbodybytes: 1 } }) })).toThrow(
       /; did you mean webhooks\.maxBodyBytes\?$/,
     );
+    expect(() => load({}, { file: file({ log_level: "debug" }) })).toThrow(/; did you mean logLevel\?$/);
   });
 
   test("a secret in the file is refused and the environment variable named", () => {
