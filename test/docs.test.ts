@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
+import { automation } from "../src/automations/rules.js";
 import { CONFIG_FILE_ENV, coreSettings, loadConfig } from "../src/config.js";
 import { toolsets } from "../src/toolsets.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
@@ -23,6 +24,11 @@ const STALE = "is not what the code generates: run `npm run docs` and review the
 
 test("docs/settings.md is generated from the settings declarations", async () => {
   await expect(await renderSettings(), `docs/settings.md ${STALE}`).toMatchFileSnapshot("../docs/settings.md");
+});
+
+test("WAITER_AUTOMATIONS' description, and so docs/settings.md, names every key an automation takes", () => {
+  const { description } = coreSettings.automations;
+  expect(Object.keys(automation.shape).filter((key) => !new RegExp(`[{ ]${key}[,:}]`).test(description))).toEqual([]);
 });
 
 test("docs/tools.md is generated from tools/list with every toolset on", async () => {

@@ -76,7 +76,8 @@ export function toolOf(step: Step): string {
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
-const automation = closed("an automation", {
+/** One automation, as the settings declare it. */
+export const automation = closed("an automation", {
   name: z.string().regex(NAME, "automation names are lowercase letters, digits, - and _"),
   when: closed("when", {
     source: z.string().min(1),
@@ -109,7 +110,7 @@ function locate([index, ...inside]: readonly PropertyKey[], automations: unknown
 export const automationsSetting = {
   env: "WAITER_AUTOMATIONS",
   description:
-    "What waiter serve and waiter listen do by themselves when an event arrives, as JSON: a list of {name, when: {source, type, where}, do: [steps], dryRun}; docs/automations.md says how.",
+    "What waiter serve and waiter listen do by themselves when an event arrives, as JSON: a list of {name, when: {source, type, where}, do: [steps], onFailure: {notify}, dryRun}; docs/automations.md says how.",
   schema: jsonSetting(z.array(automation), []).superRefine((automations, ctx) => {
     const seen = new Set<string>();
     for (const [i, a] of automations.entries()) {
