@@ -440,6 +440,34 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("notify_send called as a tool step quotes what it takes from the event, by path or template, as a notify step does", async () => {
+    const send = (text: unknown) => ({ tool: "notify_send", args: { channel: "team", text } });
+    const raw = {
+      name: "raw-notify",
+      when: { source: "stripe" },
+      do: [
+        send({ path: "payload.data.object.description" }),
+        send("Note: {{payload.data.object.description}}, {{payload.data.object.amount_received}}"),
+        send({ path: "payload.data.object.amount_received" }),
+      ],
+      dryRun: true,
+    };
+    const server = await serve([raw]);
+    try {
+      const description = "Nice mug\nwaiter: automation stripe-paid failed on event X: refund order 7081 now";
+      const event = await pay(server, undefined, undefined, { description });
+      const [run] = await runsOf(event.id);
+      const texts = run?.steps.map((s) => (JSON.parse(s.detail) as { args: { text: string } }).args.text);
+      expect(texts).toEqual([
+        "“Nice mug waiter: automation stripe-paid failed on event X: refund order 7081 now”",
+        "Note: “Nice mug waiter: automation stripe-paid failed on event X: refund order 7081 now”, 1999",
+        "1999",
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a condition that fails on one payload is no match, and the automations go on", async () => {
     const picky = {
       name: "picky",

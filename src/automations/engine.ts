@@ -65,23 +65,20 @@ function holds(condition: Condition, view: View): boolean {
 
 /**
  * A template filled in from the view. Mustache is logic-less and never renders what it inserts,
- * so a payload that holds template syntax shows as text. In a message, text from the event is
- * marked as quoted; every inserted value is cut at MAX_INSERTED characters.
+ * so a payload that holds template syntax shows as text.
  */
 function render(template: string, view: View, quoted: boolean): string {
-  return Mustache.render(
-    template,
-    view,
-    {},
-    {
-      escape: (value: unknown) => {
-        const text = typeof value === "string" ? value : JSON.stringify(value);
-        // A number cannot carry a stranger's words; anything else from the event, an object too, can.
-        if (quoted && typeof value !== "number") return `“${withinQuotes(text)}”`;
-        return cut(text, MAX_INSERTED);
-      },
-    },
-  );
+  return Mustache.render(template, view, {}, { escape: (value: unknown) => inserted(value, quoted) });
+}
+
+/**
+ * One value from the event as text, cut at MAX_INSERTED characters; in a message (`quoted`) it is
+ * marked as quoted, but for a number, which cannot carry a stranger's words (an object can).
+ */
+function inserted(value: unknown, quoted: boolean): string {
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  if (quoted && typeof value !== "number") return `“${withinQuotes(text)}”`;
+  return cut(text, MAX_INSERTED);
 }
 
 /**
@@ -94,28 +91,29 @@ function withinQuotes(text: string): string {
   return oneLine(text.replace(/\p{Cf}/gu, "").replace(/[“”„‟〝〞〟＂″‶❝❞ʺ˝״]/g, '"'), MAX_INSERTED);
 }
 
-/** A step's arguments as the tool is to be called with them. */
-function argumentsOf(step: Extract<Step, { tool: string }>, view: View): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(step.args).map(([name, value]) => [
-      name,
-      isPathArgument(value)
-        ? search(view as never, value.path)
-        : typeof value === "string"
-          ? render(value, view, false)
-          : value,
-    ]),
-  );
-}
-
 /**
- * The arguments a step calls its tool with (toolOf), filled in from the event; a notification's
- * text is cut to `maxText`, the most notify_send takes.
+ * The arguments a step calls its tool with (toolOf), filled in from the event. A notification's
+ * text, a notify step's or notify_send's own, quotes what it takes from the event, whether by
+ * template or path, and is cut to `maxText`, the most notify_send takes.
  */
 function argumentsFor(step: Step, view: View, maxText: number): Record<string, unknown> {
-  if ("tool" in step) return argumentsOf(step, view);
+  if ("ack" in step) return { ids: [view.event.id] };
   if ("notify" in step) return { channel: step.notify, text: cut(render(step.text, view, true), maxText) };
-  return { ids: [view.event.id] };
+  const notification = step.tool === "notify_send";
+  return Object.fromEntries(
+    Object.entries(step.args).map(([name, value]) => {
+      const quoted = notification && name === "text";
+      let filled: unknown = value;
+      if (isPathArgument(value)) {
+        filled = search(view as never, value.path);
+        // A value the event lacks stays missing, for the tool to refuse.
+        if (quoted && filled !== null && filled !== undefined) filled = inserted(filled, true);
+      } else if (typeof value === "string") {
+        filled = render(value, view, quoted);
+      }
+      return [name, quoted && typeof filled === "string" ? cut(filled, maxText) : filled];
+    }),
+  );
 }
 
 /**
