@@ -16,7 +16,8 @@ const HELP = `waiter ${VERSION}: an MCP server that serves a company's APIs (cur
 
 Usage:
   waiter [options]          serve MCP over stdio (an MCP client starts this); also receives
-                            webhooks when sources are configured and the port is free
+                            webhooks when sources are configured, automations are not
+                            (waiter listen or serve runs them), and the port is free
   waiter listen [options]   only receive webhooks, for a machine that must take them while
                             no assistant runs; SIGTERM or Ctrl+C stops it cleanly
   waiter serve [options]    one server for many MCP clients: Streamable HTTP at /mcp, the
@@ -124,9 +125,13 @@ async function serveHttp(config: Config, log: Log): Promise<void> {
   );
 }
 
-/** `waiter`: MCP over stdio, with the listener in-process when it can have the port. */
+/**
+ * `waiter`: MCP over stdio, with the listener in-process when it can have the port and no
+ * automations are configured: they run in waiter listen or serve, which must get the port.
+ */
 async function serve(config: Config, log: Log, noListener: boolean): Promise<void> {
-  const app = await startApp(config, log, { listener: !noListener }).catch((err) => {
+  const { automations } = config.core;
+  const app = await startApp(config, log, { listener: !noListener && automations.length === 0 }).catch((err) => {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   });
@@ -139,10 +144,10 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
   }
   log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
   log.info(`waiter ${VERSION} serving ${app.tools.length} tools over stdio`);
-  const { automations } = config.core;
   if (automations.length > 0) {
+    const { host, port } = webhooksOf(config).listen;
     log.notice(
-      `${automations.length} automation${automations.length === 1 ? " is" : "s are"} configured; they run in waiter serve and waiter listen, not in an assistant's stdio server`,
+      `${automations.length} automation${automations.length === 1 ? " is" : "s are"} configured; they run in waiter serve and waiter listen, not in an assistant's stdio server: this one leaves the webhook port ${host}:${port} to waiter listen, and serves the events it stores`,
     );
   }
   const session = app.session(log);

@@ -15,7 +15,7 @@ import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { notification, startComgate } from "./fakes/comgate.js";
-import { json } from "./fakes/http.js";
+import { freePort, json } from "./fakes/http.js";
 import { startMailServer } from "./fakes/smtp.js";
 import { BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
@@ -289,25 +289,29 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
-  test("an assistant's stdio server runs none, and says where they run", async () => {
-    const server = await serve([]);
-    const assistant = await startServer({ ...env([PAID]), WAITER_LOG_LEVEL: "notice" });
+  test("an assistant's stdio server leaves the webhook port and the automations to waiter listen, and says so", async () => {
+    // The assistant's server starts first, while waiter listen restarts: the port is free.
+    const listen = `127.0.0.1:${await freePort()}`;
+    const assistant = await startServer({ ...env([PAID]), WAITER_WEBHOOKS_LISTEN: listen, WAITER_LOG_LEVEL: "notice" });
     try {
-      const event = await pay(server, String(O.pending1999));
-      const seen = await assistant.call("events_get", { id: event.id });
-      expect(seen.isError).toBeFalsy();
-      // Time a run would take, had the assistant's server started one.
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(assistant.stderr()).toMatch(
-        /1 automation is configured; they run in waiter serve and waiter listen, not in an assistant's stdio server/,
+      // Once the assistant's server answers, it would have taken the port.
+      expect((await assistant.call("automations_list")).isError).toBeFalsy();
+      expect(assistant.stderr()).toContain(
+        `1 automation is configured; they run in waiter serve and waiter listen, not in an assistant's stdio server: this one leaves the webhook port ${listen} to waiter listen, and serves the events it stores`,
       );
-      const s = store();
-      expect(await s.runs.list({ eventId: event.id, limit: 10 })).toEqual([]);
-      await s.close();
-      expect(woo.shop.writes).toEqual([]);
+      const config = loadConfig({ env: env([PAID], { WAITER_WEBHOOKS_LISTEN: listen }) }, toolsets());
+      const running = await startWebhooks(config, new Log("error", () => {}));
+      try {
+        const event = await pay(running.listener, String(O.pending1999));
+        const [run] = await runsOf(event.id);
+        expect(run).toMatchObject({ automation: "stripe-paid", status: "done" });
+        expect(woo.shop.order(O.pending1999).status).toBe("processing");
+        expect((await assistant.call("events_get", { id: event.id })).isError).toBeFalsy();
+      } finally {
+        await running.close();
+      }
     } finally {
       await assistant.close();
-      await server.close();
     }
   });
 
