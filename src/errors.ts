@@ -15,8 +15,8 @@ export class UpstreamError extends ToolError {
     /** Seconds the upstream asked to wait (Retry-After), when it said. */
     readonly retryAfter?: number,
     /**
-     * The upstream refused the request for now and did not carry it out (HTTP 429, a mail
-     * server's 4xx): it may be made again later, even a write.
+     * The request was not carried out, and may be made again later, even a write: the upstream
+     * refused it for now (HTTP 429, a mail server's 4xx), or no connection to it ever opened.
      */
     readonly refused = status === 429,
   ) {

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { connect as connectTcp, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
@@ -1117,6 +1118,106 @@ describe("when the shop fails", () => {
       ]);
     } finally {
       woo.intercept = undefined;
+      await server.close();
+    }
+  });
+});
+
+/** A loopback port nothing listens on until `open`, which forwards it to `port` from then on. */
+async function unreachableUntilOpened(port: number) {
+  const sockets = new Set<Socket>();
+  const held = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+  };
+  const server = createServer((client) => {
+    const upstream = connectTcp(port, "127.0.0.1");
+    held(client);
+    held(upstream);
+    client.pipe(upstream).pipe(client);
+  });
+  return {
+    port: await freePort(),
+    open() {
+      return new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe("when a channel cannot be reached", () => {
+  test("a notification that could not connect, so was not sent, is sent once the channel answers, once", async () => {
+    const smtp = await startMailServer();
+    const [bot, mail] = await Promise.all([
+      unreachableUntilOpened(Number(new URL(telegram.origin).port)),
+      unreachableUntilOpened(smtp.port),
+    ]);
+    const tell = {
+      name: "tell",
+      when: { source: "stripe" },
+      do: [
+        { notify: "team", text: "Paid {{event.id}}" },
+        { notify: "office", text: "Paid" },
+      ],
+    };
+    const server = await serve([tell], {
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: {
+          type: "telegram",
+          botTokenEnv: "TELEGRAM_BOT_TOKEN",
+          chatIds: [CHAT],
+          baseUrl: `http://127.0.0.1:${bot.port}`,
+        },
+        office: {
+          type: "email",
+          host: "127.0.0.1",
+          port: mail.port,
+          tls: "none",
+          from: "w@shop.example",
+          to: ["boss@shop.example"],
+        },
+      }),
+      // A first wait of half a second, long enough to see the step wait for its next try.
+      WAITER_AUTOMATION_RETRY_SECONDS: "10",
+    });
+    /** The run once its step `index` waits for a next try, or once it ended. */
+    const waiting = async (eventId: string, index: number) => {
+      for (;;) {
+        const [run] = await runsOf(eventId, false);
+        if (run?.status !== "running" || run.steps[index]?.status === "refused") return run;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, undefined);
+      expect(await waiting(event.id, 0)).toMatchObject({ status: "running" });
+      await bot.open();
+      expect(await waiting(event.id, 1)).toMatchObject({ status: "running" });
+      await mail.open();
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(telegram.delivered.slice(sent)).toEqual([expect.objectContaining({ text: `Paid “${event.id}”` })]);
+      expect(smtp.received).toEqual(["boss@shop.example"]);
+    } finally {
+      await server.close();
+      await Promise.all([bot.close(), mail.close(), smtp.close()]);
+    }
+  });
+
+  test("a notification whose connection broke once it was sent may have been sent, and is not sent again", async () => {
+    const server = await serve([{ name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] }]);
+    try {
+      const asked = telegram.requests.length;
+      telegram.queue.push({ status: 200, destroy: true });
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "failed", error: expect.stringMatching(/it may have been sent/) });
+      expect(telegram.requests.length - asked).toBe(1);
+    } finally {
       await server.close();
     }
   });

@@ -289,9 +289,9 @@ const placeholderView: View = { event: { id: "", source: "", type: "", received_
 
 /**
  * Whether a failure may pass by itself, so the step is tried again: the upstream was unreachable,
- * too slow, busy or failing. A tool that is not idempotent is tried again only after a refusal for
- * now (a 429, a mail server's 4xx), which says the request was not carried out; any other failure
- * of a write may have been.
+ * too slow, busy or failing. A tool that is not idempotent is tried again only when the request
+ * was not carried out: refused for now (a 429, a mail server's 4xx), or never sent, as no
+ * connection opened; any other failure of a write may have been.
  */
 function passing(err: unknown, idempotent: boolean): err is UpstreamError {
   if (!(err instanceof UpstreamError)) return false;
@@ -334,10 +334,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   }
 
   /**
-   * Calls a tool, trying again while its failure may pass. `refused` hears when the upstream
-   * refused the call (429), so it did not happen, and `retrying` when it is made again: a step
-   * waiting out a refusal when waiter stops is done at the next start, even a step that must not
-   * be done twice.
+   * Calls a tool, trying again while its failure may pass. `refused` hears when the call did not
+   * happen (a 429, no connection), and `retrying` when it is made again: a step waiting out a
+   * refusal when waiter stops is done at the next start, even a step that must not be done twice.
    */
   async function callTool(
     name: string,

@@ -26,6 +26,14 @@ const NOT_SENT = [
   "EHOSTUNREACH",
 ];
 
+/**
+ * Whether a connection's error `code` (Node's, or undici's) says it never opened: nothing was
+ * sent, so even a write may be made again.
+ */
+export function neverConnected(code: string | undefined): boolean {
+  return NOT_SENT.includes(code ?? "");
+}
+
 /** Turns a transport failure into a message a model can act on; `changes`, of a request that may change something. */
 export function describeFailure(
   err: unknown,
@@ -50,7 +58,7 @@ export function describeFailure(
       ? new UnconfirmedChange(`${limit}; the change ${READ_FIRST}.`)
       : new UpstreamError(`${limit}; ask for less (fewer items, a shorter range).`);
   }
-  if (changes && (ended || !NOT_SENT.includes(code ?? ""))) {
+  if (changes && (ended || !neverConnected(code))) {
     const why = ended
       ? "before the tool call ended"
       : code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
@@ -69,6 +77,9 @@ export function describeFailure(
   if (code === "UND_ERR_CONNECT_TIMEOUT") {
     return new UpstreamError(
       `Could not connect to ${where} within ${options.connectTimeoutMs / 1000} s; the service or the network is down, try again later.`,
+      undefined,
+      undefined,
+      true,
     );
   }
   if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
@@ -78,6 +89,9 @@ export function describeFailure(
   }
   return new UpstreamError(
     `Could not reach ${where}: ${code ?? message}; the service or the network is down, try again later.`,
+    undefined,
+    undefined,
+    neverConnected(code),
   );
 }
 

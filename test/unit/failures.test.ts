@@ -25,13 +25,20 @@ test.each([
   ["UND_ERR_SOCKET", /did not confirm the change \(UND_ERR_SOCKET\); it may have been made/],
   ["ECONNRESET", READ_FIRST],
 ])("a write that fails with %s after it was sent may have been made", (code, said) => {
-  expect(describeFailure(failed(code), "WooCommerce", url, call, options, true).message).toMatch(said);
+  const failure = describeFailure(failed(code), "WooCommerce", url, call, options, true);
+  expect(failure.message).toMatch(said);
+  expect(failure.refused).toBe(false);
   expect(describeFailure(failed(code), "WooCommerce", url, call, options, false).message).toMatch(/try again later/);
 });
 
-test("a write that never left, refused at connect, is said to have failed", () => {
-  const message = describeFailure(failed("ECONNREFUSED"), "WooCommerce", url, call, options, true).message;
-  expect(message).toMatch(/Could not reach WooCommerce .*ECONNREFUSED.*try again later/);
+test.each([
+  ["ECONNREFUSED", /Could not reach WooCommerce .*ECONNREFUSED.*try again later/],
+  ["ENOTFOUND", /Could not reach WooCommerce .*ENOTFOUND.*try again later/],
+  ["UND_ERR_CONNECT_TIMEOUT", /Could not connect to WooCommerce .* within 5 s/],
+])("a write that never left (%s) is said to have failed, and may be made again", (code, said) => {
+  const failure = describeFailure(failed(code), "WooCommerce", url, call, options, true);
+  expect(failure.message).toMatch(said);
+  expect(failure.refused).toBe(true);
 });
 
 test.each([500, 502, 504])("a write answered %d may have been made; a read is tried again later", (status) => {

@@ -1,6 +1,7 @@
 import type { Transporter } from "nodemailer";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import { withDeadline } from "../../src/http/deadline.js";
+import { neverConnected } from "../../src/http/failures.js";
 import { oneLine } from "../../src/shown.js";
 import type { ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
@@ -132,9 +133,9 @@ const UNTRUSTED = [
 
 /**
  * Why a message the server never had whole was not sent, and what to change. A 4xx is "not
- * done, try later" (RFC 5321 4.2.1: greylisting, too many connections, a busy mailbox): an
- * automation tries again. A 5xx, a login refused or TLS that fails will fail again until the
- * channel changes.
+ * done, try later" (RFC 5321 4.2.1: greylisting, too many connections, a busy mailbox), and so is
+ * a server that could not be reached at all: an automation tries again. A 5xx, a login refused or
+ * TLS that fails will fail again until the channel changes.
  */
 function failure(err: SmtpFailure, { host, port, tls }: SmtpOptions): ToolError {
   const { responseCode, response, command, code, originalCode, reason, message } = err;
@@ -186,7 +187,6 @@ function failure(err: SmtpFailure, { host, port, tls }: SmtpOptions): ToolError 
       `Not sent: ${host}:${port} sent no greeting (${said}); a server that takes TLS from the start waits in silence, so use tls "tls" for it.`,
     );
   }
-  return new ToolError(
-    `Not sent: the connection to the mail server ${host}:${port} failed (${said}); check host and port, or try again later.`,
-  );
+  const failed = `Not sent: the connection to the mail server ${host}:${port} failed (${said}); check host and port, or try again later.`;
+  return neverConnected(originalCode) ? new UpstreamError(failed, undefined, undefined, true) : new ToolError(failed);
 }

@@ -173,7 +173,8 @@ export const notify = defineToolset({
           if (sent.length === 0) {
             // The call's failure says it all, and is logged once, as a failed call or run.
             const message = `No chat or address of ${name} confirmed the message: ${said(failed)}`;
-            // Refused for now by every target (429, 4xx): an automation may try again, when it says.
+            // Sent to no target, each refusing for now (429, 4xx) or out of reach: an automation
+            // may try again, when it says.
             const reasons = outcomes.map((o) => (o.status === "rejected" ? o.reason : undefined));
             if (reasons.every((r) => r instanceof UpstreamError && r.refused)) {
               const first = reasons[0] as UpstreamError;
