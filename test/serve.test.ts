@@ -874,6 +874,67 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("one token holds half the sessions at most: past that its idlest one makes room, and other tokens still get theirs", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    const served = await inProcess({ maxSessions: 4, idleMs: 60 * 60_000 }, TOKENS);
+    const opsSession = async () => {
+      const opened = await initializeAt(served.url, { authorization: `Bearer ${OPS}` });
+      await opened.body.dump();
+      setClock(clock.now() + 60_000);
+      return opened.headers["mcp-session-id"] as string;
+    };
+    const list = (id: string) =>
+      request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+        headers: { ...mcpHeaders, authorization: `Bearer ${OPS}`, "mcp-session-id": id },
+      });
+    try {
+      // A connector that opens a session per chat and ends none.
+      const [first, second] = [await opsSession(), await opsSession()];
+      // The first is used again: the second is now the idlest.
+      await (await list(first)).body.dump();
+      const third = await opsSession();
+      expect(served.stderr()).toMatch(
+        new RegExp(`MCP session ${second} made room for a new session of ops, which holds 2: closed`),
+      );
+      const gone = await list(second);
+      expect(gone.statusCode).toBe(404);
+      await gone.body.dump();
+      for (const id of [first, third]) {
+        const answered = await list(id);
+        expect(answered.statusCode).toBe(200);
+        await answered.body.dump();
+      }
+      // The other half is for the other tokens.
+      for (let i = 0; i < 2; i++) {
+        const viewer = await initializeAt(served.url, { authorization: `Bearer ${VIEW}` });
+        expect(viewer.statusCode).toBe(200);
+        await viewer.body.dump();
+      }
+      expect(served.sessions.count()).toBe(4);
+    } finally {
+      setClock();
+      await served.close();
+    }
+  });
+
+  test("a token whose sessions all hold their streams is told to end one", async () => {
+    const served = await inProcess({ maxSessions: 2, idleMs: 60 * 60_000 }, TOKENS);
+    try {
+      await connect(served.url, OPS);
+      await expect.poll(() => served.sessions.streams()).toBe(1);
+      const refused = await initializeAt(served.url, { authorization: `Bearer ${OPS}` });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers["retry-after"]).toBe("60");
+      expect(JSON.stringify(await refused.body.json())).toMatch(
+        /Token ops holds half the server's sessions, each with its stream open; end one \(DELETE \/mcp\)/,
+      );
+    } finally {
+      await served.close();
+    }
+  });
+
   test("webhooks_sources gives senders serve's own address, which --listen sets", async () => {
     const { config, log } = await startApp(TOKENS);
     const port = await freePort();

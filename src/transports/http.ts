@@ -150,18 +150,38 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   const unseenSince = () => clock.now() - limits.idleMs - 2 * SWEEP_MS;
 
   /** Closes the copies nothing used for `idleMs`; a session listening on its stream is never idle. */
+  /** Closes a session that holds no stream, for every server unless one used it since. */
+  const end = (id: string, entry: Open, why: string) => {
+    log.info(`MCP session ${id} ${why}: closed`);
+    open.delete(id);
+    void entry.transport.close();
+    // Its next request is not taken up.
+    if (shared && entry.init === undefined) {
+      void shared.close(id, entry.lastSeen).catch(storeFailed(`ending session ${id}`));
+    }
+  };
   const closeIdle = () => {
     for (const [id, entry] of open) {
       if (entry.streams > 0) entry.lastSeen = clock.now();
       else if (clock.now() - entry.lastSeen >= limits.idleMs) {
-        log.info(`MCP session ${id} was idle for ${Math.round(limits.idleMs / 60_000)} min: closed`);
-        void entry.transport.close();
-        // Ended for every server, unless one used it since: its next request is not taken up.
-        if (shared && entry.init === undefined) {
-          void shared.close(id, entry.lastSeen).catch(storeFailed(`ending idle session ${id}`));
-        }
+        end(id, entry, `was idle for ${Math.round(limits.idleMs / 60_000)} min`);
       }
     }
+  };
+  /**
+   * Room for a new session of an authenticated caller: it holds half the sessions at most, so one
+   * user's connector that opens a session per chat and never ends one cannot keep the others out.
+   * At that share its least recently used session that holds no stream is closed for the new one
+   * (its client starts another at its next request, as after any ended session). False when every
+   * one it holds has a stream open.
+   */
+  const roomForCaller = (caller: string | undefined): boolean => {
+    if (caller === undefined) return true;
+    const own = [...open].filter(([, entry]) => entry.caller === caller);
+    if (own.length < Math.max(1, Math.floor(limits.maxSessions / 2))) return true;
+    const idlest = own.filter(([, entry]) => entry.streams === 0).sort(([, a], [, b]) => a.lastSeen - b.lastSeen)[0];
+    if (idlest) end(idlest[0], idlest[1], `made room for a new session of ${caller}, which holds ${own.length}`);
+    return idlest !== undefined;
   };
   /**
    * Each minute: closes idle copies, tells the other replicas when this one last used each of its
@@ -390,6 +410,16 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       return;
     }
     closeIdle();
+    if (!roomForCaller(req.auth?.clientId)) {
+      res.set("retry-after", "60");
+      rpcError(
+        res,
+        503,
+        -32000,
+        `Token ${req.auth?.clientId} holds half the server's sessions, each with its stream open; end one (DELETE /mcp) or try again later`,
+      );
+      return;
+    }
     if (open.size >= limits.maxSessions) {
       res.set("retry-after", "60");
       rpcError(res, 503, -32000, `The server holds its most sessions (${limits.maxSessions}); try again later`);
