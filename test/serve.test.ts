@@ -1247,6 +1247,36 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a session's notification stream ends when the token it was opened with lapses", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60 * 60_000 }, oauthEnv());
+    try {
+      const lapsing = `Bearer ${await sign({ scope: "waiter:read" }, { expires: "5s" })}`;
+      const opened = await initializeAt(served.url, { authorization: lapsing });
+      const id = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      // A minute on: the token is within its 60 s leeway for 3 s more.
+      setClock(clock.now() + 62_000);
+      const stream = await request(`${served.url}/mcp`, {
+        method: "GET",
+        headers: { accept: "text/event-stream", authorization: lapsing, "mcp-session-id": id },
+      });
+      expect(stream.statusCode).toBe(200);
+      const ended = stream.body.text().then(() => "ended");
+      const stillOpen = new Promise((resolve) => setTimeout(() => resolve("still open"), 12_000));
+      expect(await Promise.race([ended, stillOpen])).toBe("ended");
+      // Opened again with the lapsed token, it is refused: the client logs in again.
+      const again = await request(`${served.url}/mcp`, {
+        method: "GET",
+        headers: { accept: "text/event-stream", authorization: lapsing, "mcp-session-id": id },
+      });
+      expect(again.statusCode).toBe(401);
+      await again.body.dump();
+    } finally {
+      setClock();
+      await served.close();
+    }
+  });
+
   test("a token expired less than a minute ago is still taken, as the issuer's clock may be behind", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     try {

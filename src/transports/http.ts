@@ -384,7 +384,17 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       if (req.method === "GET") {
         const listening = entry;
         listening.streams += 1;
+        // A stream is heard for as long as its token holds, no longer: the client opens it again
+        // with a token it has now, and a lapsed or revoked one is asked for another.
+        const heldFor = req.auth?.expiresAt === undefined ? undefined : req.auth.expiresAt * 1000 - clock.now();
+        // Past a timer's longest wait (24.8 days) a token is as good as lasting.
+        const lapse =
+          heldFor === undefined || heldFor >= 2 ** 31
+            ? undefined
+            : setTimeout(() => listening.transport.closeStandaloneSSEStream(), heldFor);
+        lapse?.unref();
         res.once("close", () => {
+          clearTimeout(lapse);
           listening.streams -= 1;
           listening.lastSeen = clock.now();
         });
