@@ -407,7 +407,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       );
       expect(JSON.parse(run?.steps[0]?.detail ?? "{}")).toMatchObject({ args: { id: null } });
       expect(run?.steps).toHaveLength(1);
-      const said = `dry run of automation paid-trial failed on event ${event.id} (payment_intent.succeeded) at step 1`;
+      const said = `dry run of automation paid-trial failed on event ${event.id} (“payment_intent.succeeded”) at step 1`;
       await expect
         .poll(() => telegram.delivered.slice(sent))
         .toEqual([expect.objectContaining({ text: expect.stringContaining(`waiter: ${said}`) })]);
@@ -1111,7 +1111,7 @@ describe("when the shop fails", () => {
         expect.objectContaining({
           text: expect.stringMatching(
             new RegExp(
-              `^waiter: automation stripe-paid failed on event ${event.id} \\(payment_intent\\.succeeded\\) at step 1 \\(eshop_order_mark_paid\\): .*500`,
+              `^waiter: automation stripe-paid failed on event ${event.id} \\(“payment_intent\\.succeeded”\\) at step 1 \\(eshop_order_mark_paid\\): .*500`,
             ),
           ),
         }),

@@ -379,7 +379,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     await store.runs.finish(run, "failed", clock.now(), why);
     await report(
       automation,
-      `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on event ${event.id} (${event.type}) at ${why}`,
+      // The type may be a sender's header (WooCommerce, GitHub): quoted as what the event says.
+      `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on event ${event.id} (${inserted(event.type, true)}) at ${why}`,
     );
   }
 
