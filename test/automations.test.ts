@@ -290,6 +290,42 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("an automation renamed while waiter was stopped takes the events stored meanwhile; a new one no history", async () => {
+    const listen = { WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" };
+    const start = (automations: object[]) =>
+      startWebhooks(loadConfig({ env: env(automations, listen) }, toolsets()), new Log("error", () => {}));
+    let running = await start([PAID, WATCH]);
+    const before = await pay(running.listener, undefined, "evt_before_rename");
+    await runsOf(before.id);
+    await running.close();
+    // Stored while the automations are off (waiter restarting for the change): none takes them.
+    running = await start([]);
+    const meanwhile = await pay(running.listener, String(O.pending1999), "evt_during_rename");
+    await running.close();
+    running = await start([
+      { ...PAID, name: "stripe-payment-paid" },
+      { ...WATCH, name: "watch-new" },
+    ]);
+    try {
+      await runsOf(meanwhile.id);
+      await expect
+        .poll(async () => (await runsOf(meanwhile.id)).map((r) => `${r.automation} ${r.status}`).sort())
+        .toEqual(["stripe-payment-paid done", "watch-new done"]);
+      expect(woo.shop.order(O.pending1999).status).toBe("processing");
+      // What the automations had handled before is history to the new ones.
+      const s = store();
+      try {
+        expect(await s.runs.list({ eventId: before.id, limit: 10 })).toEqual([
+          expect.objectContaining({ automation: "watch-payments" }),
+        ]);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await running.close();
+    }
+  });
+
   test("an assistant's stdio server leaves the webhook port and the automations to waiter listen, and says so", async () => {
     // The assistant's server starts first, while waiter listen restarts: the port is free.
     const listen = `127.0.0.1:${await freePort()}`;

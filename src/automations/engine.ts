@@ -579,14 +579,16 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
 
   async function begin(): Promise<void> {
     running = true;
-    // Each automation acts on what arrives once it is configured, not on the history before.
-    const latest = await store.latestSeq();
-    for (const automation of automations) {
-      startedAt.set(automation.name, await store.runs.firstSeen(automation.name, latest));
-    }
     // Where the last holder got to; at the first start ever, what is already stored is history.
+    const latest = await store.latestSeq();
     let cursor = (await store.runs.cursor()) ?? handledUpTo ?? latest;
     handledUpTo = cursor;
+    // Each automation acts on what the automations had not handled when it was first configured,
+    // not on the history before: one renamed, or added while waiter was stopped, takes the events
+    // stored meanwhile, as the others do.
+    for (const automation of automations) {
+      startedAt.set(automation.name, await store.runs.firstSeen(automation.name, cursor));
+    }
     // Runs a stopped process left, or a store failure cut short in this one, go on first.
     let unfinishedLeft = true;
     drain = () => {
