@@ -142,7 +142,8 @@ export async function startApp(
       noStore = "the event store could not be opened (the error above says why)";
     }
   }
-  const known = toolsets(store, noStore, config.core.automations);
+  const sources = webhooks.sources.map((source) => source.name);
+  const known = toolsets(store, noStore, config.core.automations, sources);
   const tools = enabledTools({ config, toolsets: known, http, log });
   const resources = store ? await import("./events/resources.js") : undefined;
   const stopping = new AbortController();
@@ -182,12 +183,7 @@ export async function startApp(
       const readsEvents = ["events_list", "events_get"].every((name) => served.some((tool) => tool.name === name));
       const stopResources =
         store && readsEvents ? resources?.registerEventResources(server, store, log, subscribed) : undefined;
-      registerPrompts(
-        server,
-        served,
-        webhooks.sources.map((source) => source.name),
-        log,
-      );
+      registerPrompts(server, served, sources, log);
       refuseInvalidParams(server);
       return {
         server,
@@ -239,7 +235,17 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;
   try {
     const tools = config.core.automations.length
-      ? enabledTools({ config, toolsets: toolsets(store, undefined, config.core.automations), http, log })
+      ? enabledTools({
+          config,
+          toolsets: toolsets(
+            store,
+            undefined,
+            config.core.automations,
+            webhooks.sources.map((source) => source.name),
+          ),
+          http,
+          log,
+        })
       : [];
     startAutomations = await checkedAutomations(config, { tools, store }, log);
   } catch (err) {

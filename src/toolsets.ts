@@ -15,14 +15,16 @@ export const NO_SOURCES =
 /**
  * Every toolset waiter knows, in the order their tools are listed. The event and automation tools
  * serve `store`; without one (to read the settings, or when it could not open) `noStore` says why.
+ * `sources`: the configured webhook sources, which the event tools check a filter against.
  */
 export function toolsets(
   store?: EventStore,
   noStore = NO_SOURCES,
   automations: readonly Automation[] = [],
+  sources: readonly string[] = [],
 ): readonly Toolset[] {
   return [
-    eventsToolset(store, noStore),
+    eventsToolset(store, noStore, sources),
     webhooksToolset(store, noStore),
     currency,
     weather,

@@ -311,6 +311,17 @@ describe("the listener", () => {
     const unknown = await session.call("webhooks_sources", { source: "strip" });
     expect(unknown.isError).toBe(true);
     expect(JSON.stringify(unknown.content)).toMatch(/No webhook source is named \\"strip\\"; the sources are stripe, /);
+    // So are the event tools' filters: "Stripe" would list nothing, and a wait on it sit out its time.
+    for (const [tool, args] of [
+      ["events_list", { source: "Stripe" }],
+      ["events_wait", { source: "Stripe", timeout_s: 50 }],
+    ] as const) {
+      const refused = await session.call(tool, args);
+      expect(refused.isError, tool).toBe(true);
+      expect(JSON.stringify(refused.content)).toMatch(
+        /No webhook source is named \\"Stripe\\"; the sources are stripe, /,
+      );
+    }
   });
 
   test("a web page, a foreign Host and a lying Content-Length are refused at once", async () => {
@@ -512,6 +523,10 @@ describe("what agents see", () => {
     expect(listed.events[0]?.gist).toContain("820982911946154508");
     const resource = await session.client.readResource({ uri: `events://event/${posted.body.id}` });
     expect((resource.contents[0] as { text: string }).text).toContain(JSON.stringify(body));
+    // Listed, each event shows its own title, not the template's one for all.
+    const { resources } = await session.client.listResources();
+    const entry = resources.find((r) => r.uri === `events://event/${posted.body.id}`);
+    expect(entry?.title).toMatch(/^".+" from store, \d{4}-\d\d-\d\dT/);
   });
 
   test("an event type from the payload is one plain line", async () => {

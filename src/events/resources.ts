@@ -68,8 +68,10 @@ export function registerEventResources(
       list: async () => ({
         resources: (await store.list({}, { limit: RECENT_COUNT })).map((event) => ({
           uri: eventUri(event.id),
-          // The type is the sender's text: quoted, as the tools quote it.
+          // The type is the sender's text: quoted, as the tools quote it. Each its own title, or
+          // the template's ("Webhook event") would show on every one.
           name: `${JSON.stringify(event.type)} from ${event.source}`,
+          title: `${JSON.stringify(event.type)} from ${event.source}, ${event.receivedAt}`,
           mimeType: "application/json",
         })),
       }),

@@ -167,8 +167,11 @@ const filterShape = {
   type: z.string().optional().describe('Event type, or prefix ending in ".", "/" or "*": order.*'),
 };
 
-/** The events toolset over the shared store; without one, `noStore` says why it is off. */
-export function eventsToolset(store: EventStore | undefined, noStore: string): Toolset {
+/**
+ * The events toolset over the shared store; without one, `noStore` says why it is off. `sources`:
+ * the configured webhook sources' names, which a filter is checked against.
+ */
+export function eventsToolset(store: EventStore | undefined, noStore: string, sources: readonly string[]): Toolset {
   return defineToolset({
     name: "events",
     description: "Webhook events the listener verified and stored: list, read, wait for, acknowledge.",
@@ -187,6 +190,17 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
         source: args.source,
         type: args.type,
       });
+      /**
+       * A source neither configured nor ever heard from (a typo, "Stripe" for stripe) is refused:
+       * it would list nothing, and a wait on it would sit out its timeout. A source no longer
+       * configured still lists the events it sent.
+       */
+      const checkSource = async (source: string | undefined) => {
+        if (!source || sources.includes(source) || source in (await store.counters())) return;
+        throw new ToolError(
+          `No webhook source is named ${quote(source)}; the sources are ${sources.join(", ") || "none"}.`,
+        );
+      };
 
       const list = defineTool({
         name: "events_list",
@@ -208,6 +222,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
         },
         annotations: READS,
         async run(args) {
+          await checkSource(args.source);
           const limit = args.limit ?? 20;
           // Read "now" first: an event committed during the query is newer than the cursor, not lost.
           const latest = await store.latestSeq();
@@ -288,6 +303,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string): T
         annotations: READS,
         deadline: (args) => (args.timeout_s ?? 30) + 5,
         async run(args, call) {
+          await checkSource(args.source);
           const timeout = (args.timeout_s ?? 30) * 1000;
           const after = args.since ? await seqOf(store, args.since, "since") : await store.latestSeq();
           const filter = filterOf(args);
