@@ -82,6 +82,19 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
     expect(stale.body.error).toMatch(/timestamp outside the 300 s tolerance/);
   });
 
+  test("when this machine's clock is off, the refusal in the log says to check it", async () => {
+    setClock(clock.now() + 3_600_000);
+    try {
+      // Signed by a sender whose clock is right: an hour behind waiter's.
+      expect((await deliver(3_600)).status).toBe(401);
+    } finally {
+      setClock(clock.now() - 3_600_000);
+    }
+    expect(waiter.stderr()).toMatch(
+      /webhook stripe rejected: timestamp outside .*this machine's clock may be wrong \(check NTP\)/,
+    );
+  });
+
   test("events_wait returns an event that arrives while it waits", async () => {
     const { cursor } = data<{ cursor: string }>(await waiter.call("events_list", { limit: 1 }));
     const waiting = waiter.call("events_wait", { since: cursor, timeout_s: 5 });
