@@ -31,6 +31,7 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
         WAITER_WEBHOOKS_SOURCES: JSON.stringify({ stripe: { scheme: "stripe", secretEnv: "STRIPE_SECRET" } }),
         WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxAgeDays: 1 }),
         STRIPE_SECRET: SECRET,
+        WAITER_LOG_LEVEL: "debug",
       },
       { listener: true },
     );
@@ -73,6 +74,13 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
     const got = data<{ acked_at: string }>(await waiter.call("events_get", { id: delivered.body.id }));
     expect(Date.parse(got.acked_at)).toBeGreaterThanOrEqual(received);
     expect(Date.parse(got.acked_at)).toBeLessThanOrEqual(clock.now());
+  });
+
+  test("a stored delivery's debug line names its type and the sender's delivery id", async () => {
+    const delivered = await deliver();
+    expect(waiter.stderr()).toContain(
+      `webhook stripe stored ${delivered.body.id}: type "payment_intent.succeeded", delivery "evt_${sequence}"`,
+    );
   });
 
   test("a signature's timestamp is checked against the clock: 299 s old passes, 301 s is refused", async () => {

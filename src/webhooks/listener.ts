@@ -236,9 +236,10 @@ export function listenerApp({
       return;
     }
     const stored = verdict.payload ?? body;
+    const type = cleanType(verdict.type);
     const { id, duplicate } = await store.add({
       source: source.name,
-      type: cleanType(verdict.type),
+      type,
       scheme: source.scheme,
       dedupeId: verdict.id,
       headers: keptHeaders(req.headers, source),
@@ -247,7 +248,11 @@ export function listenerApp({
       receivedAt,
     });
     storeAnswers();
-    if (!duplicate) log.debug(`webhook ${source.name} stored ${id}`);
+    // The type and the delivery id are the sender's text: quoted, so a line cannot be forged.
+    if (!duplicate)
+      log.debug(
+        `webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${JSON.stringify(verdict.id)}`,
+      );
     res.status(200).json({ id, duplicate });
   };
   app.post("/webhooks/:source", known, bodyLimits, raw, receive);
