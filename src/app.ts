@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { App } from "./app-types.js";
 import type { Config } from "./config.js";
@@ -45,18 +46,28 @@ function storeLabel(config: Config): string {
  * SQLite file. The store's driver and express load only when webhook sources are configured, so
  * a plain start neither pays for them nor needs them to load.
  */
-async function openStore(config: Config): Promise<EventStore> {
+async function openStore(config: Config, log: Log): Promise<EventStore> {
   const { retention } = webhooksOf(config);
   const { url, password } = config.database;
+  const file = join(config.core.dataDir, "events.db");
   if (url) {
     const { PostgresEventStore } = await import("./events/postgres/store.js");
+    let store: EventStore;
     try {
-      return await PostgresEventStore.open({ url, password, retention });
+      store = await PostgresEventStore.open({ url, password, retention });
     } catch (err) {
       throw new StoreUnavailable(`${databaseLabel(url)}: ${err instanceof Error ? err.message : err}`);
     }
+    const left = await sqliteEvents(file);
+    if (left) {
+      log.notice(
+        `${file} holds ${left === 1 ? "1 event" : `${left} events`} that waiter does not read: the event store is ${databaseLabel(url)}, and nothing moves ` +
+          "events from SQLite to it. Deliveries stored there are not known as duplicates, so a provider's retry of " +
+          "one is stored and automated again; docs/scaling.md says how to switch.",
+      );
+    }
+    return store;
   }
-  const file = join(config.core.dataDir, "events.db");
   try {
     const { SqliteEventStore } = await import("./events/sqlite/store.js");
     return new SqliteEventStore(file, retention);
@@ -69,6 +80,22 @@ async function openStore(config: Config): Promise<EventStore> {
     throw new StoreUnavailable(
       `${file}: ${why}; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
     );
+  }
+}
+
+/** How many events a SQLite store left in `file` holds; 0 when there is none or it cannot be read. */
+async function sqliteEvents(file: string): Promise<number> {
+  if (!existsSync(file)) return 0;
+  try {
+    const { default: Database } = await import("better-sqlite3");
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return (db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 0;
   }
 }
 
@@ -134,7 +161,7 @@ export async function startApp(
   // A database is opened when configured, sources or none: replicas keep their sessions there.
   if (webhooks.sources.length > 0 || config.database.url) {
     try {
-      store = await openStore(config);
+      store = await openStore(config, log);
     } catch (err) {
       if (!(err instanceof StoreUnavailable)) throw err;
       if (options.storeRequired) throw new CannotStart(`cannot open the event store: ${err.message}`);
@@ -225,7 +252,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   warnUnsigned(webhooks, log);
   let store: EventStore;
   try {
-    store = await openStore(config);
+    store = await openStore(config, log);
   } catch (err) {
     if (err instanceof StoreUnavailable) throw new CannotStart(`cannot open the event store: ${err.message}`);
     throw err;

@@ -238,6 +238,23 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
     });
 
+    test("a switch from SQLite says once that the events in events.db are not read", async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
+      const onSqlite = await startApp({ ...sources, WAITER_DATA_DIR: dataDir });
+      await onSqlite.app.store?.add(event());
+      await onSqlite.app.close();
+      const { app, stderr } = await startApp({
+        ...sources,
+        WAITER_DATA_DIR: dataDir,
+        WAITER_DATABASE_URL: await freshSchema(),
+      });
+      await app.close();
+      const notices = stderr().match(
+        /events\.db holds 1 event that waiter does not read: .*not known as duplicates.*\n/g,
+      );
+      expect(notices).toHaveLength(1);
+    });
+
     test("an assistant's waiter (stdio) reads the events a listener stored there", async () => {
       const url = await freshSchema();
       const listening = await startWebhooks(
