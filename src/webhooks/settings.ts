@@ -29,7 +29,14 @@ export type Scheme = (typeof SCHEMES)[number];
 
 const headerName = z.string().regex(/^[A-Za-z0-9-]+$/, "must be an HTTP header name");
 
-const signed = { secretEnv: envName };
+/**
+ * The variable that holds a source's secret, or a list of them while a secret is rotated: a
+ * delivery signed with any one of them is accepted.
+ */
+const secretEnvs = z.union([envName, z.array(envName).min(1, "lists at least one variable")]);
+const signed = { secretEnv: secretEnvs };
+/** Comgate and GoPay call their API with the secret too: it is one credential, never a list. */
+const apiSecret = { secretEnv: envName };
 const source = z.discriminatedUnion("scheme", [
   z.strictObject({ scheme: z.literal("standard-webhooks"), ...signed }),
   z.strictObject({ scheme: z.literal("stripe"), ...signed }),
@@ -49,7 +56,7 @@ const source = z.discriminatedUnion("scheme", [
     scheme: z.literal("comgate"),
     /** The e-shop's id at Comgate; a notification for another is refused. */
     merchant: z.string().min(1),
-    ...signed,
+    ...apiSecret,
     /** Ask Comgate's API for the payment's state before storing it (default): the notification alone is a claim. */
     confirm: z.boolean().default(true),
     apiUrl: upstreamUrl("https://payments.comgate.cz"),
@@ -58,7 +65,7 @@ const source = z.discriminatedUnion("scheme", [
     scheme: z.literal("gopay"),
     /** The OAuth client GoPay issued for the e-shop; its secret comes from `secretEnv`. */
     clientId: z.string().min(1),
-    ...signed,
+    ...apiSecret,
     /** GoPay's API: production by default, https://gw.sandbox.gopay.com/api for the sandbox. */
     apiUrl: upstreamUrl("https://gate.gopay.cz/api"),
   }),
@@ -71,8 +78,8 @@ const source = z.discriminatedUnion("scheme", [
 ]);
 export type SourceConfig = z.output<typeof source>;
 
-/** A configured source with its name and, once resolved, the secret its secretEnv names. */
-export type WebhookSource = SourceConfig & { name: string; secret?: string };
+/** A configured source with its name and, once resolved, the secrets its secretEnv names, in its order. */
+export type WebhookSource = SourceConfig & { name: string; secrets?: readonly string[] };
 
 const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
 const sourceName = z
@@ -169,7 +176,7 @@ export const webhookSettings = {
   },
   sources: {
     env: "WAITER_WEBHOOKS_SOURCES",
-    description: `The webhook sources as JSON: name -> {scheme, secretEnv, ...}, scheme one of ${SCHEMES.join(", ")}. Each secret is read from the variable secretEnv names.`,
+    description: `The webhook sources as JSON: name -> {scheme, secretEnv, ...}, scheme one of ${SCHEMES.join(", ")}. Each secret is read from the variable secretEnv names; while a secret is rotated, secretEnv may list the new and the old one's variables, and a delivery signed with either is accepted (not for comgate or gopay).`,
     schema: jsonSetting(z.record(sourceName, source), {}).transform((sources) =>
       Object.entries(sources).map(([name, configured]): WebhookSource => ({ ...configured, name })),
     ),
@@ -201,18 +208,23 @@ export function resolveWebhooks(
   }
   const sources = values.sources.map((source) => {
     if (source.scheme === "none") return source;
-    const secret = secretFromEnv(env, source.secretEnv, {
-      setting: `${origin("sources")} at ${source.name}.secretEnv`,
-      owner: `webhook source ${source.name}`,
-      holds: `the ${source.scheme} signing secret`,
-      example: `${source.name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET`,
+    const listed = typeof source.secretEnv !== "string";
+    const variables = [source.secretEnv].flat();
+    const secrets = variables.map((variable, i) => {
+      const secret = secretFromEnv(env, variable, {
+        setting: `${origin("sources")} at ${source.name}.secretEnv${listed ? `[${i}]` : ""}`,
+        owner: `webhook source ${source.name}`,
+        holds: `the ${source.scheme} signing secret`,
+        example: `${source.name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET`,
+      });
+      if (source.scheme === "standard-webhooks" && !standardWebhooksKey(secret)) {
+        throw new ConfigError(
+          `webhook source ${source.name}: ${variable} must hold the secret as the sender shows it, whsec_ and base64 of at least 16 bytes; what it holds would make a key too short to keep strangers out`,
+        );
+      }
+      return secret;
     });
-    if (source.scheme === "standard-webhooks" && !standardWebhooksKey(secret)) {
-      throw new ConfigError(
-        `webhook source ${source.name}: ${source.secretEnv} must hold the secret as the sender shows it, whsec_ and base64 of at least 16 bytes; what it holds would make a key too short to keep strangers out`,
-      );
-    }
-    return { ...source, secret };
+    return { ...source, secrets };
   });
   return { ...values, sources };
 }

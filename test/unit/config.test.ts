@@ -8,6 +8,7 @@ import { ConfigError } from "../../src/errors.js";
 import { upstreamUrl } from "../../src/settings.js";
 import type { Toolset } from "../../src/toolset.js";
 import { toolsets } from "../../src/toolsets.js";
+import type { WebhooksConfig } from "../../src/webhooks/settings.js";
 
 const shop: Toolset = {
   name: "shop",
@@ -212,6 +213,61 @@ describe("bad settings are refused by name", () => {
       );
     }
     expect(standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")).not.toThrow();
+  });
+
+  describe("a source keyed with several secrets while one is rotated", () => {
+    const rotating =
+      (source: object, env: NodeJS.ProcessEnv = {}) =>
+      () =>
+        load({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ gh: { scheme: "github", ...source } }), ...env });
+    const messageOf = (run: () => unknown) => {
+      try {
+        run();
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      throw new Error("accepted");
+    };
+
+    test("reads each variable secretEnv lists, in its order", () => {
+      const config = rotating({ secretEnv: ["GH_NEW", "GH_OLD"] }, { GH_NEW: "new-secret", GH_OLD: "old-secret" })();
+      expect((config.toolsets.webhooks as WebhooksConfig).sources[0]?.secrets).toEqual(["new-secret", "old-secret"]);
+    });
+
+    test("a bad entry is named: unset, a secret pasted in, not a variable name, an empty list", () => {
+      expect(messageOf(rotating({ secretEnv: ["GH_NEW", "GH_OLD"] }, { GH_NEW: "new-secret" }))).toBe(
+        "webhook source gh: GH_OLD is not set; it must hold the github signing secret",
+      );
+      const pasted = "whsec_Ks0nV1tT4q9mXcRzYb7LpW2eHjUa8DfG";
+      const message = messageOf(rotating({ secretEnv: ["GH_NEW", pasted] }, { GH_NEW: "new-secret" }));
+      expect(message).toMatch(/^invalid setting WAITER_WEBHOOKS_SOURCES at gh\.secretEnv\[1\]: it must name/);
+      expect(message).not.toContain(pasted.slice(6, 14));
+      expect(messageOf(rotating({ secretEnv: ["GH_NEW", "gh old"] }))).toMatch(
+        /WAITER_WEBHOOKS_SOURCES at gh\.secretEnv\.1: must be an environment variable name/,
+      );
+      expect(messageOf(rotating({ secretEnv: [] }))).toMatch(/gh\.secretEnv: lists at least one variable/);
+    });
+
+    test("each Standard Webhooks secret is checked, and the one that fails is named", () => {
+      const message = messageOf(() =>
+        load({
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+            svc: { scheme: "standard-webhooks", secretEnv: ["SVC_NEW", "SVC_OLD"] },
+          }),
+          SVC_NEW: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+          SVC_OLD: "whsec_c2hvcnQ=",
+        }),
+      );
+      expect(message).toMatch(/^webhook source svc: SVC_OLD must hold the secret as the sender shows it/);
+    });
+
+    test("Comgate and GoPay call their API with the secret: one variable, never a list", () => {
+      const comgate = JSON.stringify({ pay: { scheme: "comgate", merchant: "1", secretEnv: ["A", "B"] } });
+      expect(messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: comgate, A: "a", B: "b" }))).toMatch(
+        /WAITER_WEBHOOKS_SOURCES at pay\.secretEnv/,
+      );
+    });
   });
 
   test("retention that could not keep one webhook is refused", () => {

@@ -20,7 +20,7 @@ const source = (config: Record<string, unknown>) =>
 
 describe("Standard Webhooks", () => {
   const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-  const verify = source({ scheme: "standard-webhooks", secretEnv: "X", secret });
+  const verify = source({ scheme: "standard-webhooks", secretEnv: "X", secrets: [secret] });
   const id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
   const body = '{"test": 2432232314}';
   const signed = (signature: string, extra: Record<string, string> = {}) =>
@@ -64,7 +64,7 @@ describe("Standard Webhooks", () => {
   const wrongSecret = source({
     scheme: "standard-webhooks",
     secretEnv: "X",
-    secret: "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+    secrets: ["whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"],
   });
 
   test.each([
@@ -97,7 +97,7 @@ describe("Standard Webhooks", () => {
 
 describe("Stripe", () => {
   const secret = "whsec_test_secret_for_waiter";
-  const verify = source({ scheme: "stripe", secretEnv: "X", secret });
+  const verify = source({ scheme: "stripe", secretEnv: "X", secrets: [secret] });
   const stripeClient = new Stripe("sk_test_waiter");
   const payload = JSON.stringify({ id: "evt_1", object: "event", type: "payment_intent.succeeded" });
 
@@ -154,7 +154,7 @@ describe("Stripe", () => {
 
 describe("GitHub", () => {
   const secret = "It's a Secret to Everybody";
-  const verify = source({ scheme: "github", secretEnv: "X", secret });
+  const verify = source({ scheme: "github", secretEnv: "X", secrets: [secret] });
 
   test("GitHub's documented vector", () => {
     const verdict = verify(
@@ -195,7 +195,7 @@ describe("GitHub", () => {
 const base64Hmac = (secret: string, body: string) => createHmac("sha256", secret).update(body).digest("base64");
 
 describe("Shopify", () => {
-  const verify = source({ scheme: "shopify", secretEnv: "X", secret: "shpss_secret" });
+  const verify = source({ scheme: "shopify", secretEnv: "X", secrets: ["shpss_secret"] });
   const body = '{"id":820982911946154508,"email":"jon@example.com"}';
 
   test("accepts its signature, with the event id and topic", () => {
@@ -235,7 +235,7 @@ describe("Shopify", () => {
 });
 
 describe("WooCommerce", () => {
-  const verify = source({ scheme: "woocommerce", secretEnv: "X", secret: "wc-secret" });
+  const verify = source({ scheme: "woocommerce", secretEnv: "X", secrets: ["wc-secret"] });
   const body = JSON.stringify({ id: 1042, status: "processing", date_modified_gmt: "2026-11-27T10:00:00" });
   const headers = {
     "x-wc-webhook-signature": base64Hmac("wc-secret", body),
@@ -308,7 +308,7 @@ describe("WooCommerce", () => {
     // WooCommerce keys the HMAC with wp_specialchars_decode($secret, ENT_QUOTES), not the stored text.
     const stored = "k&amp;y&lt;1&gt;&quot;2&#039;3&#39;4&#x27;5";
     const decoded = "k&y<1>\"2'3'4'5";
-    const woo = source({ scheme: "woocommerce", secretEnv: "X", secret: stored });
+    const woo = source({ scheme: "woocommerce", secretEnv: "X", secrets: [stored] });
     const signedWith = (key: string) => delivery({ ...headers, "x-wc-webhook-signature": base64Hmac(key, body) }, body);
 
     test("verifies what WooCommerce signed with the decoded secret", () => {
@@ -321,7 +321,7 @@ describe("WooCommerce", () => {
     });
 
     test("a secret decoded further than WordPress decodes is a mismatch", () => {
-      const overDecoded = source({ scheme: "woocommerce", secretEnv: "X", secret: "a&amp;lt;b&apos;c" });
+      const overDecoded = source({ scheme: "woocommerce", secretEnv: "X", secrets: ["a&amp;lt;b&apos;c"] });
       expect(overDecoded(signedWith("a<b'c")).kind).toBe("reject");
       expect(overDecoded(signedWith("a&lt;b&apos;c")).kind).toBe("accept");
     });
@@ -352,7 +352,7 @@ describe("generic HMAC-SHA256", () => {
   const config = {
     scheme: "hmac-sha256",
     secretEnv: "X",
-    secret: "erp",
+    secrets: ["erp"],
     header: "X-Signature",
     encoding: "hex",
     prefix: "sha256=",
@@ -401,5 +401,72 @@ describe("generic HMAC-SHA256", () => {
       reason: "malformed X-Signature header",
     });
     expect(verify(delivery({}, body))).toEqual({ kind: "reject", reason: "missing X-Signature header" });
+  });
+});
+
+describe("while a secret is rotated, a source keyed with the new and the old accepts either", () => {
+  const body = JSON.stringify({ id: "evt_9", type: "order.paid", date_modified_gmt: "2025-01-01T00:00:00" });
+  const hexHmac = (secret: string) => createHmac("sha256", secret).update(body).digest("hex");
+  const stripeClient = new Stripe("sk_test_waiter");
+  const timestamp = Math.floor(NOW / 1000);
+  /** Each scheme, its secrets as the sender would show them, and a delivery of `body` its sender signs with one. */
+  const schemes: [string, Record<string, unknown>, [string, string, string], (secret: string) => Delivery][] = [
+    [
+      "github",
+      {},
+      ["gh-new", "gh-old", "gh-neither"],
+      (secret) => delivery({ "x-hub-signature-256": `sha256=${hexHmac(secret)}`, "x-github-delivery": "d-9" }, body),
+    ],
+    [
+      "shopify",
+      {},
+      ["shpss_new", "shpss_old", "shpss_neither"],
+      (secret) => delivery({ "x-shopify-hmac-sha256": base64Hmac(secret, body), "x-shopify-event-id": "e-9" }, body),
+    ],
+    [
+      "woocommerce",
+      {},
+      ["wc-new", "wc-old", "wc-neither"],
+      (secret) => delivery({ "x-wc-webhook-signature": base64Hmac(secret, body), "x-wc-webhook-id": "3" }, body),
+    ],
+    [
+      "hmac-sha256",
+      { header: "X-Signature", encoding: "hex", prefix: "" },
+      ["erp-new", "erp-old", "erp-neither"],
+      (secret) => delivery({ "x-signature": hexHmac(secret) }, body),
+    ],
+    [
+      "stripe",
+      {},
+      ["whsec_new", "whsec_old", "whsec_neither"],
+      (secret) =>
+        delivery(
+          { "stripe-signature": stripeClient.webhooks.generateTestHeaderString({ payload: body, secret, timestamp }) },
+          body,
+        ),
+    ],
+    [
+      "standard-webhooks",
+      {},
+      [
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "whsec_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB",
+      ],
+      (secret) => {
+        const signature = new Webhook(secret).sign("msg_9", new Date(NOW), body);
+        return delivery(
+          { "webhook-id": "msg_9", "webhook-timestamp": String(timestamp), "webhook-signature": signature },
+          body,
+        );
+      },
+    ],
+  ];
+
+  test.each(schemes)("%s", (scheme, options, [fresh, old, neither], signedWith) => {
+    const verify = source({ scheme, ...options, secretEnv: ["NEW", "OLD"], secrets: [fresh, old] });
+    expect(verify(signedWith(fresh)).kind).toBe("accept");
+    expect(verify(signedWith(old)).kind).toBe("accept");
+    expect(verify(signedWith(neither))).toEqual({ kind: "reject", reason: "signature mismatch" });
   });
 });

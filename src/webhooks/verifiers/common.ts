@@ -51,6 +51,22 @@ export function sameSignature(received: string, expected: Buffer, encoding: "hex
   return timingSafeEqual(decoded, expected);
 }
 
+/**
+ * Whether any received signature is the HMAC of `parts` under any of `keys` (a source's secrets
+ * while one is rotated), each compared in constant time.
+ */
+export function signedWithAny(
+  received: readonly string[],
+  keys: readonly (Buffer | string)[],
+  encoding: "hex" | "base64",
+  ...parts: (Buffer | string)[]
+): boolean {
+  return keys.some((key) => {
+    const expected = hmac(key, ...parts);
+    return received.some((signature) => sameSignature(signature, expected, encoding));
+  });
+}
+
 export function reject(reason: string): Verdict {
   return { kind: "reject", reason };
 }

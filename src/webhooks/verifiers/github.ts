@@ -1,12 +1,12 @@
-import { type Delivery, header, hmac, jsonBody, reject, sameSignature, type Verdict } from "./common.js";
+import { type Delivery, header, jsonBody, reject, signedWithAny, type Verdict } from "./common.js";
 
 /** GitHub: `X-Hub-Signature-256: sha256=<hex>` over the body; type is the event and its action. */
-export function github(secret: string) {
+export function github(secrets: readonly string[]) {
   return ({ headers, body }: Delivery): Verdict => {
     const signature = header(headers, "x-hub-signature-256");
     if (!signature) return reject("missing X-Hub-Signature-256 header");
     if (!signature.startsWith("sha256=")) return reject("malformed X-Hub-Signature-256 header");
-    if (!sameSignature(signature.slice(7), hmac(secret, body), "hex")) return reject("signature mismatch");
+    if (!signedWithAny([signature.slice(7)], secrets, "hex", body)) return reject("signature mismatch");
     const id = header(headers, "x-github-delivery");
     if (!id) return reject("missing X-GitHub-Delivery header");
     const event = header(headers, "x-github-event") ?? "unknown";

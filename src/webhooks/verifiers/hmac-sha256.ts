@@ -1,4 +1,4 @@
-import { bodyDigest, type Delivery, header, hmac, payloadType, reject, sameSignature, type Verdict } from "./common.js";
+import { bodyDigest, type Delivery, header, payloadType, reject, signedWithAny, type Verdict } from "./common.js";
 
 export interface HmacOptions {
   header: string;
@@ -9,13 +9,13 @@ export interface HmacOptions {
 }
 
 /** Any sender that puts an HMAC-SHA256 of the body in a header; id and type from headers. */
-export function hmacSha256(secret: string, options: HmacOptions) {
+export function hmacSha256(secrets: readonly string[], options: HmacOptions) {
   return ({ headers, body }: Delivery): Verdict => {
     const signature = header(headers, options.header);
     if (!signature) return reject(`missing ${options.header} header`);
     if (!signature.startsWith(options.prefix)) return reject(`malformed ${options.header} header`);
     const received = signature.slice(options.prefix.length);
-    if (!sameSignature(received, hmac(secret, body), options.encoding)) return reject("signature mismatch");
+    if (!signedWithAny([received], secrets, options.encoding, body)) return reject("signature mismatch");
     return { kind: "accept", ...identify({ headers, body }, options) };
   };
 }

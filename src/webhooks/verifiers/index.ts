@@ -12,25 +12,26 @@ import { woocommerce } from "./woocommerce.js";
 
 export { type Delivery, parseBody, type Verdict, type Verifier } from "./common.js";
 
-/** The verifier of a configured source's scheme, keyed with its secret; `http` asks a sender's API. */
+/** The verifier of a configured source's scheme, keyed with its secrets; `http` asks a sender's API. */
 export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier {
   if (source.scheme === "none") return (delivery) => ({ kind: "accept", ...identify(delivery, source) });
   // An empty key would make signatures anyone can compute: a signed source without one is a bug.
-  const secret = source.secret;
-  if (!secret) throw new Error(`webhook source ${source.name} has no secret`);
+  const secrets = source.secrets ?? [];
+  const [secret] = secrets;
+  if (!secret || secrets.some((s) => !s)) throw new Error(`webhook source ${source.name} has no secret`);
   switch (source.scheme) {
     case "standard-webhooks":
-      return standardWebhooks(secret);
+      return standardWebhooks(secrets);
     case "stripe":
-      return stripe(secret);
+      return stripe(secrets);
     case "github":
-      return github(secret);
+      return github(secrets);
     case "shopify":
-      return shopify(secret);
+      return shopify(secrets);
     case "woocommerce":
-      return woocommerce(secret);
+      return woocommerce(secrets);
     case "hmac-sha256":
-      return hmacSha256(secret, source);
+      return hmacSha256(secrets, source);
     case "comgate": {
       if (source.confirm && !http)
         throw new Error(`webhook source ${source.name} confirms payments but has no HTTP client`);

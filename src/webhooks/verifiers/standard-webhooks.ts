@@ -1,22 +1,16 @@
-import {
-  type Delivery,
-  header,
-  hmac,
-  payloadType,
-  reject,
-  sameSignature,
-  timestampProblem,
-  type Verdict,
-} from "./common.js";
+import { type Delivery, header, payloadType, reject, signedWithAny, timestampProblem, type Verdict } from "./common.js";
 
 /**
  * Standard Webhooks (and Svix, whose header names it accepts): HMAC-SHA256 over
  * `id.timestamp.body`, keyed with the base64 secret after `whsec_`; `webhook-signature` is a
  * space-separated list of `v1,<base64>`, any of which may match.
  */
-export function standardWebhooks(secret: string) {
-  const key = standardWebhooksKey(secret);
-  if (!key) throw new Error("not a Standard Webhooks secret");
+export function standardWebhooks(secrets: readonly string[]) {
+  const keys = secrets.map((secret) => {
+    const key = standardWebhooksKey(secret);
+    if (!key) throw new Error("not a Standard Webhooks secret");
+    return key;
+  });
   return ({ headers, body, now }: Delivery): Verdict => {
     const id = header(headers, "webhook-id") ?? header(headers, "svix-id");
     const timestamp = header(headers, "webhook-timestamp") ?? header(headers, "svix-timestamp");
@@ -25,11 +19,11 @@ export function standardWebhooks(secret: string) {
     if (!signatures) return reject("missing webhook-signature header");
     const stale = timestampProblem(timestamp, now);
     if (stale) return reject(stale);
-    const expected = hmac(key, `${id}.${timestamp}.`, body);
-    const match = signatures
+    const received = signatures
       .split(" ")
-      .some((entry) => entry.startsWith("v1,") && sameSignature(entry.slice(3), expected, "base64"));
-    if (!match) return reject("signature mismatch");
+      .filter((entry) => entry.startsWith("v1,"))
+      .map((entry) => entry.slice(3));
+    if (!signedWithAny(received, keys, "base64", `${id}.${timestamp}.`, body)) return reject("signature mismatch");
     return { kind: "accept", id, type: payloadType(body) ?? "unknown" };
   };
 }

@@ -1,19 +1,10 @@
-import {
-  type Delivery,
-  header,
-  hmac,
-  jsonBody,
-  reject,
-  sameSignature,
-  timestampProblem,
-  type Verdict,
-} from "./common.js";
+import { type Delivery, header, jsonBody, reject, signedWithAny, timestampProblem, type Verdict } from "./common.js";
 
 /**
  * Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>]`, HMAC-SHA256 over `t.body` keyed
  * with the whole `whsec_…` string. The event's own `id` is the delivery id; retries repeat it.
  */
-export function stripe(secret: string) {
+export function stripe(secrets: readonly string[]) {
   return ({ headers, body, now }: Delivery): Verdict => {
     const signature = header(headers, "stripe-signature");
     if (!signature) return reject("missing Stripe-Signature header");
@@ -23,8 +14,7 @@ export function stripe(secret: string) {
     if (!timestamp || candidates.length === 0) return reject("malformed Stripe-Signature header");
     const stale = timestampProblem(timestamp, now);
     if (stale) return reject(stale);
-    const expected = hmac(secret, `${timestamp}.`, body);
-    if (!candidates.some((candidate) => sameSignature(candidate, expected, "hex"))) return reject("signature mismatch");
+    if (!signedWithAny(candidates, secrets, "hex", `${timestamp}.`, body)) return reject("signature mismatch");
     const event = jsonBody(body);
     if (typeof event?.id !== "string") return reject("body is not a Stripe event (no id)");
     return { kind: "accept", id: event.id, type: typeof event.type === "string" ? event.type : "unknown" };

@@ -1,4 +1,4 @@
-import { bodyDigest, type Delivery, header, hmac, jsonBody, reject, sameSignature, type Verdict } from "./common.js";
+import { bodyDigest, type Delivery, header, jsonBody, reject, signedWithAny, type Verdict } from "./common.js";
 
 /**
  * WooCommerce: `X-WC-Webhook-Signature`, base64 HMAC-SHA256 of the body. It sends no stable
@@ -10,8 +10,8 @@ import { bodyDigest, type Delivery, header, hmac, jsonBody, reject, sameSignatur
  * WooCommerce keys the HMAC with its stored secret after wp_specialchars_decode(secret,
  * ENT_QUOTES), so a secret copied as stored (`&amp;`) verifies as well as one copied decoded.
  */
-export function woocommerce(secret: string) {
-  const keys = [...new Set([secret, wpSpecialcharsDecode(secret)])];
+export function woocommerce(secrets: readonly string[]) {
+  const keys = [...new Set(secrets.flatMap((secret) => [secret, wpSpecialcharsDecode(secret)]))];
   return ({ headers, body }: Delivery): Verdict => {
     const signature = header(headers, "x-wc-webhook-signature");
     if (!signature) {
@@ -19,7 +19,7 @@ export function woocommerce(secret: string) {
         ? { kind: "ping" }
         : reject("missing X-WC-Webhook-Signature header");
     }
-    if (!keys.some((key) => sameSignature(signature, hmac(key, body), "base64"))) return reject("signature mismatch");
+    if (!signedWithAny([signature], keys, "base64", body)) return reject("signature mismatch");
     const resource = jsonBody(body);
     const webhook = header(headers, "x-wc-webhook-id");
     const topic = header(headers, "x-wc-webhook-topic") ?? "unknown";
