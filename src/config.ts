@@ -93,7 +93,7 @@ export const coreSettings = {
   maxSessions: {
     env: "WAITER_MAX_SESSIONS",
     description:
-      "Most MCP sessions `waiter serve` holds open at once; one more initialize gets 503. One token holds half at most: its idlest session makes room.",
+      "Most MCP sessions `waiter serve` holds open at once; one more initialize gets 503. With several callers (OAuth, tokens), one holds half at most: its idlest session makes room.",
     schema: integer(100, 1, 10_000),
   },
   sessionIdleMinutes: {

@@ -1,5 +1,5 @@
 import { request } from "undici";
-import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { clock, setClock } from "../src/time.js";
 import { type GoPayFake, type GoPayPayment, startGoPay } from "./fakes/gopay.js";
 import { startWaiter } from "./memory.js";
@@ -110,7 +110,7 @@ describe("a GoPay notification", () => {
     try {
       let answered = 0;
       const burst = made.map((id) => notify(id).finally(() => answered++));
-      await vi.waitFor(() => expect({ answered, atOnce: api.mostAtOnce }).toEqual({ answered: 10, atOnce: 4 }));
+      await expect.poll(() => ({ answered, atOnce: api.mostAtOnce })).toEqual({ answered: 10, atOnce: 4 });
       release();
       const answers = await Promise.all(burst);
       expect(answers.filter((a) => a.status === 503 && a.retryAfter === "60")).toHaveLength(10);

@@ -5,7 +5,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import pg from "pg";
 import { request } from "undici";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, onTestFinished, test } from "vitest";
 import { startServe, startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { LeftUndone, ToolError } from "../src/errors.js";
@@ -527,6 +527,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const warnings: string[] = [];
       const onWarning = (warning: Error) => warnings.push(warning.message);
       process.on("warning", onWarning);
+      onTestFinished(() => {
+        process.off("warning", onWarning);
+      });
       const told: string[] = [];
       store.subscribe((e) => told.push(e.id));
       await store.add(event());
@@ -558,7 +561,6 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
             /^listening again for events committed by other waiter processes, after \d+ failed attempts? over \d+ s$/,
           ),
         ]);
-      process.off("warning", onWarning);
     }, 30_000);
   });
 
@@ -583,7 +585,8 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect(closed).rejects.toThrow(
         "stopping without the event store's database, which did not answer in 1 s; 2 deliveries may not be stored (shop under-way, shop queued), and none was answered 2xx, so their senders deliver them again",
       );
-      expect(performance.now() - started).toBeLessThan(2_000);
+      // 1 s, give or take a loaded machine: not the query timeout's 15.
+      expect(performance.now() - started).toBeLessThan(5_000);
       await expect(committing).rejects.toThrow(/did not answer before waiter stopped: the delivery may not be stored/);
       await expect(queued).rejects.toThrow(/did not answer before waiter stopped/);
     });

@@ -57,6 +57,8 @@ interface Open {
   init: string | undefined;
   /** GET streams open: a client listening for notifications is not idle, however long it waits. */
   streams: number;
+  /** Requests under way, streams among them: a session answering one is not closed to make room. */
+  inFlight: number;
   /** The session's subscriptions as the store last had them from this server. */
   keptSubscriptions: string;
 }
@@ -149,7 +151,6 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   /** Sessions no server has seen since this time are over (the store learns when each is used once a sweep). */
   const unseenSince = () => clock.now() - limits.idleMs - 2 * SWEEP_MS;
 
-  /** Closes the copies nothing used for `idleMs`; a session listening on its stream is never idle. */
   /** Closes a session that holds no stream, for every server unless one used it since. */
   const end = (id: string, entry: Open, why: string) => {
     log.info(`MCP session ${id} ${why}: closed`);
@@ -160,6 +161,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       void shared.close(id, entry.lastSeen).catch(storeFailed(`ending session ${id}`));
     }
   };
+  /** Closes the copies nothing used for `idleMs`; a session listening on its stream is never idle. */
   const closeIdle = () => {
     for (const [id, entry] of open) {
       if (entry.streams > 0) entry.lastSeen = clock.now();
@@ -169,17 +171,18 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     }
   };
   /**
-   * Room for a new session of an authenticated caller: it holds half the sessions at most, so one
-   * user's connector that opens a session per chat and never ends one cannot keep the others out.
-   * At that share its least recently used session that holds no stream is closed for the new one
-   * (its client starts another at its next request, as after any ended session). False when every
-   * one it holds has a stream open.
+   * Room for a new session of a caller where there can be several (OAuth's users, more than one
+   * token): it holds half the sessions at most, so one user's connector that opens a session per
+   * chat and never ends one cannot keep the others out. At that share its least recently used
+   * session with nothing under way (no call, no stream) is closed for the new one (its client
+   * starts another at its next request, as after any ended session). False when none is idle.
    */
+  const severalCallers = limits.oauth !== undefined || limits.tokens.length > 1;
   const roomForCaller = (caller: string | undefined): boolean => {
-    if (caller === undefined) return true;
+    if (caller === undefined || !severalCallers) return true;
     const own = [...open].filter(([, entry]) => entry.caller === caller);
     if (own.length < Math.max(1, Math.floor(limits.maxSessions / 2))) return true;
-    const idlest = own.filter(([, entry]) => entry.streams === 0).sort(([, a], [, b]) => a.lastSeen - b.lastSeen)[0];
+    const idlest = own.filter(([, entry]) => entry.inFlight === 0).sort(([, a], [, b]) => a.lastSeen - b.lastSeen)[0];
     if (idlest) end(idlest[0], idlest[1], `made room for a new session of ${caller}, which holds ${own.length}`);
     return idlest !== undefined;
   };
@@ -275,6 +278,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
           session,
           lastSeen: clock.now(),
           streams: 0,
+          inFlight: 0,
           init,
           keptSubscriptions: subscriptionsOf(session),
         };
@@ -399,6 +403,12 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
           listening.lastSeen = clock.now();
         });
       }
+      const serving = entry;
+      serving.inFlight += 1;
+      res.once("close", () => {
+        serving.inFlight -= 1;
+        serving.lastSeen = clock.now();
+      });
       // A DELETE the transport took ends the session for the other replicas too, before its client
       // hears so: its next request, to any replica, finds it ended.
       const ending =
@@ -426,7 +436,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         res,
         503,
         -32000,
-        `Token ${req.auth?.clientId} holds half the server's sessions, each with its stream open; end one (DELETE /mcp) or try again later`,
+        `Token ${req.auth?.clientId} holds half the server's sessions, each with a call or its stream open; end one (DELETE /mcp) or try again later`,
       );
       return;
     }

@@ -108,9 +108,10 @@ export function takingTurns(atOnce: number, waiting: number): <T>(task: () => Pr
   return (task) => {
     if (running < atOnce) {
       running += 1;
-      return task().finally(done);
+      // A task that throws at once gives its place back too.
+      return Promise.resolve().then(task).finally(done);
     }
     if (queue.length >= waiting) return undefined;
-    return new Promise<void>((turn) => queue.push(turn)).then(() => task().finally(done));
+    return new Promise<void>((turn) => queue.push(turn)).then(() => Promise.resolve().then(task).finally(done));
   };
 }

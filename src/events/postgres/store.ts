@@ -40,7 +40,7 @@ import { ListenWatch } from "./watch.js";
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
 /**
  * How long close waits for what the store still has to write. A stop closes the store after its
- * drain (10 s at most), which answered every delivery or cut it off: a database that answers
+ * drain (WAITER_STOP_SECONDS), which answered every delivery or cut it off: a database that answers
  * finishes in milliseconds, and one that does not must not hold the stop for the query timeout.
  */
 const CLOSE_MS = 1_000;
