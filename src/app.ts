@@ -130,7 +130,7 @@ async function waiterListensAt({ host, port }: { host: string; port: number }): 
   try {
     const response = await fetch(`http://${reachable}:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
     const health = (await response.json()) as { status?: unknown; sources?: unknown };
-    // A waiter whose store is away answers 503 with the same shape: still a waiter.
+    // A waiter whose store is away or full answers 503 with the same shape: still a waiter.
     return typeof health.status === "string" && Array.isArray(health.sources);
   } catch {
     return false;

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { ToolError } from "../src/errors.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
+import { StoreNotWritable } from "../src/events/store.js";
 import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
@@ -260,6 +261,24 @@ test("a store that refuses every delivery gets each a 503, and the log a line a 
   const health = await request(`${url}/healthz`);
   expect(health.statusCode).toBe(503);
   expect(await health.body.json()).toEqual({ status: "store unavailable", sources: ["erp", "trial"] });
+});
+
+test("/healthz answers 503 while the store takes no writes, and 200 once a delivery is stored again", async () => {
+  const { url, store } = await start();
+  const health = async () => {
+    const response = await request(`${url}/healthz`);
+    const { status, sources } = (await response.body.json()) as { status: string; sources: string[] };
+    return { code: response.statusCode, status, sources };
+  };
+  const add = store.add.bind(store);
+  store.add = () =>
+    Promise.reject(new StoreNotWritable("SQLITE_FULL: database or disk is full", "its disk is full (events.db)"));
+  expect((await deliver(url)).status).toBe(503);
+  // The store still reads; the health check says what deliveries get.
+  expect(await health()).toEqual({ code: 503, status: "store not writable", sources: ["erp", "trial"] });
+  store.add = add;
+  expect((await deliver(url)).status).toBe(200);
+  expect(await health()).toMatchObject({ code: 200, status: "ok" });
 });
 
 describe("bodies", () => {

@@ -216,10 +216,13 @@ export interface EventStore {
  * whichever database holds it: the operator's to fix, not a fault in waiter. `why`: the
  * database's own code and words; `what`: which disk or file, and where.
  */
-export function cannotBeWritten(why: string, what: string, remedy = "frees space there"): ToolError {
-  return new ToolError(
-    `The event store cannot be written (${why}): ${what}. Nothing is stored until whoever runs waiter ${remedy}; tell them.`,
-  );
+export class StoreNotWritable extends ToolError {
+  override name = "StoreNotWritable";
+  constructor(why: string, what: string, remedy = "frees space there") {
+    super(
+      `The event store cannot be written (${why}): ${what}. Nothing is stored until whoever runs waiter ${remedy}; tell them.`,
+    );
+  }
 }
 
 /**

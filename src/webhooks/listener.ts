@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { ToolError } from "../errors.js";
-import type { EventStore, StoreStats } from "../events/store.js";
+import { type EventStore, StoreNotWritable, type StoreStats } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
@@ -112,7 +112,14 @@ export function listenerApp({
   // A store that is away or full refuses every delivery: a line a minute says so, not one each,
   // and a line says when it answers again.
   const storeWarning = throttled((line) => log.warning(line));
-  const storeAnswers = () => storeWarning.ended("webhook listener: the event store answers again");
+  // Whether the last delivery could not be stored because the store takes no writes (a full
+  // disk), none stored since: /healthz answers 503 then, though the store can be read, so a
+  // health check hears what deliveries get.
+  let unwritable = false;
+  const storeAnswers = () => {
+    unwritable = false;
+    storeWarning.ended("webhook listener: the event store answers again");
+  };
   // So does a gateway's API that is down, and a stranger's flood past a GoPay source's bound on
   // lookups: a line a minute for each source (a reason may quote the API's own words).
   const unconfirmedWarning = throttled((line) => log.warning(line));
@@ -146,6 +153,10 @@ export function listenerApp({
       // Unhealthy while the store cannot be read: a load balancer sends deliveries elsewhere.
       storeWarning(`webhook listener: ${err instanceof Error ? err.message : err}`);
       res.status(503).json({ status: "store unavailable", sources: [...sources.keys()] });
+      return;
+    }
+    if (unwritable) {
+      res.status(503).json({ status: "store not writable", sources: [...sources.keys()], store: stats });
       return;
     }
     storeAnswers();
@@ -304,6 +315,7 @@ export function listenerApp({
     }
     // The event was not committed: a 5xx tells the sender to try again later. A store that
     // cannot be reached says so in a line; anything else is a fault whose stack is wanted.
+    if (err instanceof StoreNotWritable) unwritable = true;
     if (err instanceof ToolError) storeWarning(`webhook listener: ${err.message}`);
     else log.error(`webhook listener failed: ${err.stack ?? err.message}`);
     res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });

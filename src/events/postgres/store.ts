@@ -21,7 +21,6 @@ import {
   type Acked,
   type Added,
   type Counters,
-  cannotBeWritten,
   type EventFilter,
   type EventPage,
   type EventStore,
@@ -30,6 +29,7 @@ import {
   type RunLog,
   type SessionLog,
   type StoredEvent,
+  StoreNotWritable,
   type StoreStats,
 } from "../store.js";
 import { PRUNE_RUNS, postgresRuns, type Query } from "./runs.js";
@@ -86,10 +86,13 @@ function unreachable(err: unknown): string | undefined {
 function storeError(err: unknown, database: string): unknown {
   const { code, message } = err as { code?: string; message?: string };
   if (code === "53100") {
-    return cannotBeWritten(`PostgreSQL ${code}: ${message}`, `the disk of its database server is full (${database})`);
+    return new StoreNotWritable(
+      `PostgreSQL ${code}: ${message}`,
+      `the disk of its database server is full (${database})`,
+    );
   }
   if (code === "25006") {
-    return cannotBeWritten(
+    return new StoreNotWritable(
       `PostgreSQL ${code}: ${message}`,
       `its database server takes no writes: a standby, or read-only by its settings (${database})`,
       "points WAITER_DATABASE_URL at the primary server",

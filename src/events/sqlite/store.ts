@@ -10,7 +10,6 @@ import {
   type Acked,
   type Added,
   type Counters,
-  cannotBeWritten,
   type EventFilter,
   type EventPage,
   type EventStore,
@@ -20,6 +19,7 @@ import {
   type RunLog,
   type SessionLog,
   type StoredEvent,
+  StoreNotWritable,
   type StoreStats,
 } from "../store.js";
 import { enforceRetention, forgetDropped } from "./retention.js";
@@ -120,7 +120,7 @@ export function writeFailure(err: unknown, file: string): unknown {
     return new ToolError("The event store is busy: another waiter process is writing to it. Try again in a moment.");
   }
   if (/^SQLITE_(FULL|READONLY|IOERR)/.test(code)) {
-    return cannotBeWritten(
+    return new StoreNotWritable(
       `${code}: ${(err as Error).message}`,
       `its disk is full or the file is not writable (${file}, in WAITER_DATA_DIR)`,
       "frees space there or makes the file writable",
