@@ -4,7 +4,7 @@ import type { App } from "./app-types.js";
 import type { Config } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
-import { type EventStore, NewerStore } from "./events/store.js";
+import { type EventStore, logDropped, NewerStore } from "./events/store.js";
 import { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
@@ -48,13 +48,14 @@ function storeLabel(config: Config): string {
  */
 async function openStore(config: Config, log: Log): Promise<EventStore> {
   const { retention } = webhooksOf(config);
+  const onDropped = logDropped(log, retention);
   const { url, password } = config.database;
   const file = join(config.core.dataDir, "events.db");
   if (url) {
     const { PostgresEventStore } = await import("./events/postgres/store.js");
     let store: EventStore;
     try {
-      store = await PostgresEventStore.open({ url, password, retention });
+      store = await PostgresEventStore.open({ url, password, retention, onDropped });
     } catch (err) {
       throw new StoreUnavailable(`${databaseLabel(url)}: ${err instanceof Error ? err.message : err}`);
     }
@@ -70,7 +71,7 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
   }
   try {
     const { SqliteEventStore } = await import("./events/sqlite/store.js");
-    return new SqliteEventStore(file, retention);
+    return new SqliteEventStore(file, retention, { onDropped });
   } catch (err) {
     const native = nativeModuleProblem(err);
     if (native) throw new StoreUnavailable(native);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import type { EventFilter, EventStore, NewEvent, Retention } from "../src/events/store.js";
+import type { Dropped, EventFilter, EventStore, NewEvent, Retention } from "../src/events/store.js";
 import { clock } from "../src/time.js";
 
 /** Filters events_list passes a store, alone and together: each must read a page by index. */
@@ -15,10 +15,14 @@ export const PAGE_FILTERS: EventFilter[] = [
 
 /**
  * What every event store does, whatever keeps it: SQLite today (test/store.test.ts), PostgreSQL
- * next. `open` makes an empty store with `retention`; `another` opens a second connection to the
- * same one, as a second process would. The clock is set by the caller.
+ * next. `open` makes an empty store with `retention`, telling `onDropped` what retention drops;
+ * `another` opens a second connection to the same one, as a second process would. The clock is
+ * set by the caller.
  */
-export type OpenStore = (retention?: Retention) => Promise<{ store: EventStore; another(): Promise<EventStore> }>;
+export type OpenStore = (
+  retention?: Retention,
+  onDropped?: (dropped: Dropped) => void,
+) => Promise<{ store: EventStore; another(): Promise<EventStore> }>;
 
 export const LOOSE: Retention = { maxEvents: 1000, maxBytes: 1 << 30, maxAgeDays: 30 };
 
@@ -205,6 +209,18 @@ export function eventStoreContract(open: OpenStore): void {
       await store.add(event({ receivedAt: clock.now() - 2 * 86_400_000 }));
       await store.add(event());
       expect(await store.stats()).toMatchObject({ events: 1, droppedBy: { age: 2 } });
+    });
+
+    test("each run tells what it dropped, by which limit, and how many no one had acknowledged", async () => {
+      const told: Dropped[] = [];
+      const { store } = await open({ ...LOOSE, maxEvents: 3, maxAgeDays: 1 }, (dropped) => told.push(dropped));
+      const ids = (await addMany(store, 4)).map((e) => e.id);
+      expect(told).toEqual([{ count: { events: 1, unacked: 1 } }]);
+      await store.ack(ids.slice(1, 2));
+      await store.expire(clock.now() + 2 * 86_400_000);
+      expect(told.at(-1)).toEqual({ age: { events: 3, unacked: 2 } });
+      await store.expire(clock.now() + 3 * 86_400_000);
+      expect(told).toHaveLength(2);
     });
 
     test("the greatest sequence number given is still known when every event is dropped", async () => {

@@ -11,7 +11,7 @@ import { loadConfig } from "../src/config.js";
 import { LeftUndone, ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate } from "../src/events/postgres/schema.js";
 import { PostgresEventStore, pageQuery } from "../src/events/postgres/store.js";
-import { type EventStore, NewerStore, type StoredEvent } from "../src/events/store.js";
+import { type Dropped, type EventStore, NewerStore, type StoredEvent } from "../src/events/store.js";
 import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
@@ -59,8 +59,12 @@ async function waitingOnLocks(client: pg.Client): Promise<number> {
   return rows[0]?.n ?? 0;
 }
 
-async function open(url: string, retention = LOOSE): Promise<PostgresEventStore> {
-  const store = await PostgresEventStore.open({ url, retention, connectMs: 2_000 });
+async function open(
+  url: string,
+  retention = LOOSE,
+  onDropped?: (dropped: Dropped) => void,
+): Promise<PostgresEventStore> {
+  const store = await PostgresEventStore.open({ url, retention, onDropped, connectMs: 2_000 });
   stores.push(store);
   return store;
 }
@@ -95,9 +99,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   });
 
   describe("the event store's contract", () => {
-    eventStoreContract(async (retention = LOOSE) => {
+    eventStoreContract(async (retention = LOOSE, onDropped) => {
       const url = await freshSchema();
-      const store = await open(url, retention);
+      const store = await open(url, retention, onDropped);
       return { store, another: () => open(url) };
     });
   });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } fro
 import { CannotStart, startWebhooks } from "../src/app.js";
 import { ToolError } from "../src/errors.js";
 import { pageQuery, RECENT_IDS, SCHEMA_VERSION, SqliteEventStore } from "../src/events/sqlite/store.js";
-import { type EventStore, NewerStore } from "../src/events/store.js";
+import { type Dropped, type EventStore, NewerStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
 import { VERSION } from "../src/version.js";
 import { startApp } from "./memory.js";
@@ -21,15 +21,19 @@ afterEach(async () => {
   setClock();
 });
 
-function open(retention = LOOSE, file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db")) {
-  const store = new SqliteEventStore(file, retention);
+function open(
+  retention = LOOSE,
+  file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db"),
+  onDropped?: (dropped: Dropped) => void,
+) {
+  const store = new SqliteEventStore(file, retention, { onDropped });
   stores.push(store);
   return { store, file };
 }
 
 describe("the event store's contract, on SQLite", () => {
-  eventStoreContract(async (retention = LOOSE) => {
-    const { store, file } = open(retention);
+  eventStoreContract(async (retention = LOOSE, onDropped) => {
+    const { store, file } = open(retention, undefined, onDropped);
     return { store, another: async () => open(LOOSE, file).store };
   });
 });
@@ -51,6 +55,42 @@ describe("storing in a file", () => {
       await app.close();
     }
     await expect(startWebhooks(config, log)).rejects.toEqual(new CannotStart(`cannot open the event store: ${why}`));
+  });
+
+  test("retention that drops events at open or later says so in the log, a line a minute at most", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+    const { store } = open(LOOSE, join(dir, "events.db"));
+    const ids = [];
+    for (let i = 0; i < 5; i++) ids.push((await stored(store, event())).id);
+    await store.ack(ids.slice(0, 2));
+    await store.close();
+    const { app, stderr } = await startApp({
+      WAITER_DATA_DIR: dir,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 2 }),
+    });
+    const lines = () =>
+      stderr()
+        .split("\n")
+        .filter((line) => line.includes("event retention dropped"));
+    try {
+      expect(lines()).toEqual([
+        expect.stringMatching(
+          / warning \[waiter\] event retention dropped 3 events by maxEvents \(2\), 1 of them not acknowledged: to keep such events, raise webhooks.retention or acknowledge them sooner$/,
+        ),
+      ]);
+      const events = app.store as EventStore;
+      await events.add(event());
+      await events.add(event());
+      expect(lines()).toHaveLength(1);
+      setClock(clock.now() + 60_000);
+      await events.add(event({ receivedAt: clock.now() }));
+      expect(lines()[1]).toMatch(
+        / warning \[waiter\] event retention dropped 1 event by maxEvents \(2\), 1 of them not acknowledged: .* \(and 2 more like it since the last line\)$/,
+      );
+    } finally {
+      await app.close();
+    }
   });
 
   test("a store a newer waiter set up is refused at open, said in one line, and left as it is", async () => {

@@ -1,6 +1,7 @@
 /** What the event store keeps and answers; SQLite (sqlite/) and PostgreSQL (postgres/) implement it. */
 
 import { ToolError } from "../errors.js";
+import { type Log, throttled } from "../log.js";
 import { VERSION } from "../version.js";
 
 /** A verified delivery, as the listener hands it to the store. */
@@ -55,6 +56,34 @@ export interface StoreStats {
   newest: string | null;
   /** How many events retention removed, by the limit that removed them (maxEvents, maxBytes, maxAgeDays). */
   droppedBy: { count: number; bytes: number; age: number };
+}
+
+/**
+ * What one run of retention dropped, by the limit that dropped it (named as in `droppedBy`): how
+ * many events, and how many of them no one had acknowledged. A limit that dropped none is absent.
+ */
+export type Dropped = Partial<Record<keyof StoreStats["droppedBy"], { events: number; unacked: number }>>;
+
+const LIMIT = { age: "maxAgeDays", count: "maxEvents", bytes: "maxBytes" } as const;
+
+/**
+ * What retention drops, as log lines, a line a minute at most: a warning when events no one had
+ * acknowledged went, with what keeps them; else a line of information.
+ */
+export function logDropped(log: Log, retention: Retention): (dropped: Dropped) => void {
+  let level: "info" | "warning" = "info";
+  const write = throttled((line) => log[level](line));
+  return (dropped) => {
+    let unacked = 0;
+    const parts = Object.entries(dropped).map(([by, run]) => {
+      const limit = LIMIT[by as keyof Dropped];
+      unacked += run.unacked;
+      return `${run.events} event${run.events === 1 ? "" : "s"} by ${limit} (${retention[limit]}), ${run.unacked} of them not acknowledged`;
+    });
+    level = unacked > 0 ? "warning" : "info";
+    const keep = unacked > 0 ? ": to keep such events, raise webhooks.retention or acknowledge them sooner" : "";
+    write(`event retention dropped ${parts.join("; ")}${keep}`);
+  };
 }
 
 /** Per source and outcome: received, accepted, duplicate, rejected:<reason>. */

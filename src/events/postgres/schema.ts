@@ -162,6 +162,86 @@ export const MIGRATIONS: readonly string[] = [
      DELETE FROM mcp_subscriptions WHERE session_id = session AND uri <> ALL (uris);
      INSERT INTO mcp_subscriptions (session_id, uri) SELECT session, u FROM unnest(uris) AS u ON CONFLICT DO NOTHING;
    END $$;`,
+  // 9: retention says what it dropped, by limit, and how many of those no one had acknowledged,
+  // so that the log can say so: {"age": {"events": n, "unacked": u}, ...}, a limit that dropped
+  // none absent. Stores return it with the events they stored (the same on each row).
+  `DROP FUNCTION waiter_add(TEXT[], TEXT[], TEXT[], TEXT[], TEXT[], BIGINT[], TEXT[], BYTEA[], BOOLEAN[], INTEGER[], TEXT, BIGINT, BIGINT, BIGINT);
+   DROP FUNCTION waiter_retain(BIGINT, BIGINT, BIGINT, BIGINT);
+   DROP FUNCTION waiter_drop(BIGINT, BIGINT, TEXT);
+   CREATE FUNCTION waiter_drop(up_to BIGINT, now_ms BIGINT, why TEXT) RETURNS JSONB LANGUAGE plpgsql AS $$
+   DECLARE n BIGINT; u BIGINT; b BIGINT;
+   BEGIN
+     WITH gone AS (DELETE FROM events WHERE seq <= up_to RETURNING source, dedupe_id, id, size, acked_at),
+          remembered AS (
+            INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at)
+            SELECT source, dedupe_id, id, now_ms FROM gone ON CONFLICT DO NOTHING)
+     SELECT count(*), count(*) FILTER (WHERE acked_at IS NULL), coalesce(sum(size), 0) INTO n, u, b FROM gone;
+     UPDATE totals SET events = events - n, bytes = bytes - b,
+       dropped_age = dropped_age + CASE WHEN why = 'age' THEN n ELSE 0 END,
+       dropped_count = dropped_count + CASE WHEN why = 'count' THEN n ELSE 0 END,
+       dropped_bytes = dropped_bytes + CASE WHEN why = 'bytes' THEN n ELSE 0 END;
+     RETURN jsonb_build_object(why, jsonb_build_object('events', n, 'unacked', u));
+   END $$;
+
+   CREATE FUNCTION waiter_retain(now_ms BIGINT, max_events BIGINT, max_bytes BIGINT, max_age_ms BIGINT)
+   RETURNS JSONB LANGUAGE plpgsql AS $$
+   DECLARE t RECORD; edge BIGINT; cutoff BIGINT := now_ms - max_age_ms; dropped JSONB := '{}';
+   BEGIN
+     IF (SELECT received_at FROM events ORDER BY seq LIMIT 1) < cutoff THEN
+       SELECT seq - 1 INTO edge FROM events WHERE received_at >= cutoff ORDER BY seq LIMIT 1;
+       dropped := dropped || waiter_drop(coalesce(edge, 9223372036854775807), now_ms, 'age');
+     END IF;
+     SELECT events, bytes INTO t FROM totals;
+     IF t.events > max_events THEN
+       SELECT seq INTO edge FROM events ORDER BY seq OFFSET t.events - max_events - 1 LIMIT 1;
+       IF edge IS NOT NULL THEN dropped := dropped || waiter_drop(edge, now_ms, 'count'); END IF;
+     END IF;
+     SELECT events, bytes INTO t FROM totals;
+     IF t.bytes > max_bytes THEN
+       SELECT seq INTO edge FROM (SELECT seq, sum(size) OVER (ORDER BY seq) AS running FROM events) s
+       WHERE running >= t.bytes - max_bytes ORDER BY seq LIMIT 1;
+       IF edge IS NOT NULL THEN dropped := dropped || waiter_drop(edge, now_ms, 'bytes'); END IF;
+     END IF;
+     RETURN dropped;
+   END $$;
+
+   CREATE FUNCTION waiter_add(
+     ids TEXT[], sources TEXT[], types TEXT[], schemes TEXT[], dedupe_ids TEXT[], received BIGINT[],
+     headers TEXT[], bodies BYTEA[], jsons BOOLEAN[], sizes INTEGER[],
+     channel TEXT, max_events BIGINT, max_bytes BIGINT, max_age_ms BIGINT)
+   RETURNS TABLE (added_seq BIGINT, added_id TEXT, dropped JSONB) LANGUAGE plpgsql AS $$
+   DECLARE seqs BIGINT[]; added TEXT[]; n BIGINT; b BIGINT; gone JSONB;
+   BEGIN
+     PERFORM 1 FROM totals FOR UPDATE;
+     WITH t AS (
+            SELECT * FROM unnest(ids, sources, types, schemes, dedupe_ids, received, headers, bodies, jsons, sizes)
+              WITH ORDINALITY AS t (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size, ord)),
+          ins AS (
+            INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+            SELECT t.id, t.source, t.type, t.scheme, t.dedupe_id, t.received_at, t.headers, t.body, t.is_json, t.size
+            FROM t
+            WHERE NOT EXISTS (
+              SELECT 1 FROM dropped_deliveries d WHERE d.source = t.source AND d.dedupe_id = t.dedupe_id)
+            ORDER BY t.ord
+            ON CONFLICT (source, dedupe_id) DO NOTHING
+            RETURNING events.seq, events.id, events.source, events.size),
+          per AS (
+            SELECT t.source, count(*) AS n, (SELECT count(*) FROM ins WHERE ins.source = t.source) AS accepted
+            FROM t GROUP BY t.source),
+          counted AS (
+            INSERT INTO counters AS c (source, outcome, n)
+            SELECT per.source, 'accepted', per.accepted FROM per WHERE per.accepted > 0
+            UNION ALL SELECT per.source, 'duplicate', per.n - per.accepted FROM per WHERE per.n > per.accepted
+            ON CONFLICT (source, outcome) DO UPDATE SET n = c.n + excluded.n)
+     SELECT array_agg(ins.seq ORDER BY ins.seq), array_agg(ins.id ORDER BY ins.seq), count(*), coalesce(sum(ins.size), 0)
+       INTO seqs, added, n, b FROM ins;
+     IF n > 0 THEN
+       UPDATE totals SET events = events + n, bytes = bytes + b;
+       gone := waiter_retain(received[cardinality(received)], max_events, max_bytes, max_age_ms);
+       PERFORM pg_notify(channel, seqs[cardinality(seqs)]::text);
+     END IF;
+     RETURN QUERY SELECT unnest(seqs), unnest(added), gone;
+   END $$;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

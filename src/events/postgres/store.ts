@@ -21,6 +21,7 @@ import {
   type Acked,
   type Added,
   type Counters,
+  type Dropped,
   type EventFilter,
   type EventPage,
   type EventStore,
@@ -51,6 +52,8 @@ export interface PostgresOptions {
   /** When set, beats a password in the URL and PGPASSWORD. */
   password?: string | undefined;
   retention: Retention;
+  /** Told what each run of retention dropped, once it is committed. */
+  onDropped?: ((dropped: Dropped) => void) | undefined;
   /** How long a connection attempt may take before the call fails. */
   connectMs?: number;
 }
@@ -144,6 +147,7 @@ interface Pending {
 export class PostgresEventStore implements EventStore {
   readonly #pool: pg.Pool;
   readonly #retention: Retention;
+  readonly #onDropped: ((dropped: Dropped) => void) | undefined;
   readonly #channel: string;
   /** The database as the store's errors name it. */
   readonly #database: string;
@@ -209,6 +213,7 @@ export class PostgresEventStore implements EventStore {
     // An idle connection the server closed: the pool drops it and connects anew when asked.
     this.#pool.on("error", (err) => warn("an idle connection to the event store's database failed", err));
     this.#retention = options.retention;
+    this.#onDropped = options.onDropped;
     this.#database = databaseLabel(options.url);
     this.#channel = channel;
     this.runs = postgresRuns(this.#query);
@@ -269,8 +274,8 @@ export class PostgresEventStore implements EventStore {
     const ids = events.map((e) => this.#nextId(e.receivedAt));
     const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
     // One round trip: the function takes the turn, stores, counts, keeps the limits, notifies.
-    const inserted = await this.#query<{ id: string }>(
-      "SELECT added_id AS id FROM waiter_add($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    const inserted = await this.#query<{ id: string; dropped: Dropped | null }>(
+      "SELECT added_id AS id, dropped FROM waiter_add($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
       [
         ids,
         events.map((e) => e.source),
@@ -288,6 +293,7 @@ export class PostgresEventStore implements EventStore {
         Math.round(maxAgeDays * DAY_MS),
       ],
     );
+    this.#tellDropped(inserted[0]?.dropped);
     const added = new Set(inserted.map((r) => r.id));
     const repeats = events.filter((_, i) => !added.has(ids[i] as string));
     // A repeat resolves to what was committed already: the stored event, or the delivery retention remembers.
@@ -315,15 +321,18 @@ export class PostgresEventStore implements EventStore {
   async expire(now = clock.now()): Promise<void> {
     const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
     // One statement: the turn is taken (the row locked) before the function runs, held until it commits.
-    await this.#query("SELECT waiter_retain($1, $2, $3, $4) FROM (SELECT 1 FROM totals FOR UPDATE) AS turn", [
-      now,
-      maxEvents,
-      maxBytes,
-      Math.round(maxAgeDays * DAY_MS),
-    ]);
+    const [retained] = await this.#query<{ dropped: Dropped }>(
+      "SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT 1 FROM totals FOR UPDATE) AS turn",
+      [now, maxEvents, maxBytes, Math.round(maxAgeDays * DAY_MS)],
+    );
+    this.#tellDropped(retained?.dropped);
     // Neither needs the turn, which every replica's ingest waits for.
     await this.#query(PRUNE_RUNS);
     await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [forgottenBefore(now)]);
+  }
+
+  #tellDropped(dropped: Dropped | null | undefined): void {
+    if (dropped && Object.keys(dropped).length > 0) this.#onDropped?.(dropped);
   }
 
   async count(source: string, outcome: string): Promise<void> {

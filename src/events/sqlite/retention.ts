@@ -1,7 +1,7 @@
 import type Database from "better-sqlite3";
 import { DAY_MS } from "../../time.js";
 import { forgottenBefore } from "../rows.js";
-import type { Retention } from "../store.js";
+import type { Dropped, Retention } from "../store.js";
 
 /** Forgets the deliveries whose events were dropped too long ago to be remembered. */
 export function forgetDropped(sql: Sql, now: number): void {
@@ -14,19 +14,21 @@ interface Run {
   edge: number;
   n: number;
   bytes: number;
+  unacked: number;
 }
 
 /**
  * Drops the oldest events past the limits, inside the caller's write transaction: past the age
  * limit first, then over the count, then over the bytes; each limit's drops are counted.
- * `totals` are the store's counts before it.
+ * `totals` are the store's counts before it. Returns what it dropped.
  */
 export function enforceRetention(
   sql: Sql,
   retention: Retention,
   now: number,
   totals: { events: number; bytes: number },
-): void {
+): Dropped {
+  const dropped: Dropped = {};
   const { maxEvents, maxBytes, maxAgeDays } = retention;
   // Events are stored in arrival order: the expired ones are a prefix of the table by seq, found
   // without an index on the time (each index is one more b-tree every write updates).
@@ -37,14 +39,14 @@ export function enforceRetention(
     | undefined;
   if (oldest && oldest.received_at < cutoff) {
     const aged = oldestWhile(sql, (row) => row.received_at < cutoff);
-    drop(sql, aged, "dropped_age", now);
+    dropped.age = drop(sql, aged, "dropped_age", now);
     events -= aged.n;
     bytes -= aged.bytes;
   }
   let over = events - maxEvents;
   if (over > 0) {
     const counted = oldestWhile(sql, () => over-- > 0);
-    drop(sql, counted, "dropped_count", now);
+    dropped.count = drop(sql, counted, "dropped_count", now);
     bytes -= counted.bytes;
   }
   let excess = bytes - maxBytes;
@@ -54,27 +56,35 @@ export function enforceRetention(
       excess -= row.size;
       return true;
     });
-    drop(sql, sized, "dropped_bytes", now);
+    dropped.bytes = drop(sql, sized, "dropped_bytes", now);
   }
+  return dropped;
 }
 
 /** The run of oldest events for which `take` holds. */
 function oldestWhile(sql: Sql, take: (row: { seq: number; size: number; received_at: number }) => boolean): Run {
-  const run = { edge: 0, n: 0, bytes: 0 };
-  for (const row of sql("SELECT seq, size, received_at FROM events ORDER BY seq").iterate() as Iterable<{
+  const run = { edge: 0, n: 0, bytes: 0, unacked: 0 };
+  for (const row of sql("SELECT seq, size, received_at, acked_at FROM events ORDER BY seq").iterate() as Iterable<{
     seq: number;
     size: number;
     received_at: number;
+    acked_at: number | null;
   }>) {
     if (!take(row)) break;
     run.edge = row.seq;
     run.n += 1;
     run.bytes += row.size;
+    if (row.acked_at === null) run.unacked += 1;
   }
   return run;
 }
 
-function drop(sql: Sql, run: Run, counter: "dropped_age" | "dropped_count" | "dropped_bytes", now: number): void {
+function drop(
+  sql: Sql,
+  run: Run,
+  counter: "dropped_age" | "dropped_count" | "dropped_bytes",
+  now: number,
+): { events: number; unacked: number } {
   // The deliveries are remembered past their events: the same one sent again (a retry, or a
   // stranger replaying an old payment notification) is still a duplicate.
   sql(
@@ -86,4 +96,5 @@ function drop(sql: Sql, run: Run, counter: "dropped_age" | "dropped_count" | "dr
     run.bytes,
     run.n,
   );
+  return { events: run.n, unacked: run.unacked };
 }

@@ -10,6 +10,7 @@ import {
   type Acked,
   type Added,
   type Counters,
+  type Dropped,
   type EventFilter,
   type EventPage,
   type EventStore,
@@ -138,6 +139,7 @@ export function writeFailure(err: unknown, file: string): unknown {
 export class SqliteEventStore implements EventStore {
   readonly #db: Database.Database;
   readonly #retention: Retention;
+  readonly #onDropped: ((dropped: Dropped) => void) | undefined;
   readonly #nextId = eventIds();
   readonly #listeners = new Listeners<StoredEvent>();
   readonly #ackListeners = new Listeners<string[]>();
@@ -148,8 +150,15 @@ export class SqliteEventStore implements EventStore {
   readonly runs: RunLog;
   readonly sessions: SessionLog;
 
-  /** `busyMs`: how long a write waits for another process's before it gives up. */
-  constructor(file: string, retention: Retention, { busyMs = 5_000 } = {}) {
+  /**
+   * `busyMs`: how long a write waits for another process's before it gives up; `onDropped`: told
+   * what each run of retention dropped, once it is committed.
+   */
+  constructor(
+    file: string,
+    retention: Retention,
+    { busyMs = 5_000, onDropped }: { busyMs?: number; onDropped?: (dropped: Dropped) => void } = {},
+  ) {
     if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     this.#db = new Database(file);
     // Payloads hold customers' names and orders: the file is the user's alone. SQLite gives the
@@ -173,6 +182,7 @@ export class SqliteEventStore implements EventStore {
     this.runs = sqliteRuns(sql, write);
     this.sessions = sqliteSessions(sql, write);
     this.#retention = retention;
+    this.#onDropped = onDropped;
     this.#watch = new CommitWatch(
       this.#db,
       (seq) => (this.#sql("SELECT * FROM events WHERE seq > ? ORDER BY seq").all(seq) as EventRow[]).map(toEvent),
@@ -190,12 +200,18 @@ export class SqliteEventStore implements EventStore {
 
   #expireNow(now: number): void {
     if (!this.#db.open) return;
-    this.#write(() => {
+    const dropped = this.#write(() => {
       const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
-      enforceRetention((text) => this.#sql(text), this.#retention, now, totals);
+      const dropped = enforceRetention((text) => this.#sql(text), this.#retention, now, totals);
       pruneRuns((text) => this.#sql(text));
       forgetDropped((text) => this.#sql(text), now);
+      return dropped;
     });
+    this.#tellDropped(dropped);
+  }
+
+  #tellDropped(dropped: Dropped | undefined): void {
+    if (dropped && Object.keys(dropped).length > 0) this.#onDropped?.(dropped);
   }
 
   /**
@@ -238,6 +254,7 @@ export class SqliteEventStore implements EventStore {
   #commitQueue(): void {
     const batch = this.#queue.splice(0);
     let results: { seq: number; id: string; duplicate: boolean }[];
+    let dropped: Dropped | undefined;
     try {
       results = this.#write(() => {
         const inserted = batch.map(({ event }) => this.#insert(event));
@@ -248,7 +265,7 @@ export class SqliteEventStore implements EventStore {
           const totals = this.#sql(
             "UPDATE totals SET events = events + ?, bytes = bytes + ? RETURNING events, bytes",
           ).get(added.length, bytes) as { events: number; bytes: number };
-          enforceRetention((text) => this.#sql(text), this.#retention, last.receivedAt, totals);
+          dropped = enforceRetention((text) => this.#sql(text), this.#retention, last.receivedAt, totals);
         }
         return inserted;
       });
@@ -256,6 +273,7 @@ export class SqliteEventStore implements EventStore {
       for (const { reject } of batch) reject(err);
       return;
     }
+    this.#tellDropped(dropped);
     batch.forEach(({ resolve }, i) => {
       const { seq, id, duplicate } = results[i] as { seq: number; id: string; duplicate: boolean };
       // Reading the row back costs more than storing it: only for this process's subscribers.
