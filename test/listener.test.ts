@@ -48,7 +48,7 @@ async function start(
     ),
   );
   const store = new SqliteEventStore(":memory:", webhooks.retention);
-  const listener: RunningListener = await startListener({ webhooks, store, log, timeouts });
+  const listener: RunningListener = await startListener({ webhooks, store, log, timeouts, drainMs: 10_000 });
   cleanups.push(async () => {
     listener.server.closeAllConnections();
     await listener.close();

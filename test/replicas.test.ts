@@ -353,6 +353,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
           http: app.http,
           log,
           routes: sessions.mount,
+          drainMs: config.core.stopSeconds * 1000,
         });
         replicas.push({ app, config, sessions, listener, stderr });
       }
@@ -418,6 +419,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
         http: b.app.http,
         log: new Log("error", () => {}),
         routes: full.mount,
+        drainMs: b.config.core.stopSeconds * 1000,
       });
       const refused = await rpc(fullListener.url, "POST", unrecorded, list());
       expect(refused.statusCode).toBe(503);

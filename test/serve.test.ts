@@ -257,6 +257,7 @@ async function inProcess(limits: { maxSessions: number; idleMs: number }, env: R
     store: app.store,
     log,
     routes: sessions.mount,
+    drainMs: config.core.stopSeconds * 1000,
   });
   return {
     app,
@@ -426,6 +427,7 @@ describe("sessions", () => {
         store: app.store,
         log,
         routes: sessions.mount,
+        drainMs: config.core.stopSeconds * 1000,
       });
       return { url: listener.url, stop: () => Promise.all([sessions.close(), listener.close()]) };
     };

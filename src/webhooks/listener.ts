@@ -64,7 +64,7 @@ export interface ListenerParts {
   /** Bounds on slow clients; the defaults suit production, tests pick shorter ones. */
   timeouts?: Partial<ListenerTimeouts>;
   /** How long requests in flight may take to finish once the listener stops (WAITER_STOP_SECONDS). */
-  drainMs?: number;
+  drainMs: number;
 }
 
 /** An answer that refuses a request whose body may still be coming: the connection closes rather than read it. */
@@ -402,7 +402,7 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
               done();
             });
             server.closeIdleConnections();
-            setTimeout(() => server.closeAllConnections(), parts.drainMs ?? 10_000).unref();
+            setTimeout(() => server.closeAllConnections(), parts.drainMs).unref();
           }),
       });
     });
