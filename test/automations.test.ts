@@ -1454,9 +1454,13 @@ describe("automations are checked at start", () => {
         serve([{ ...PAID, when: { ...PAID.when, where: [{ path: typo, present: true }] } }]),
       ).rejects.toThrow(/starts at "paylod", which is neither payload nor event/);
     }
-    const fine =
-      "let $o = payload.data.object in {id: $o.id, first: $o.charges[?amount > `0`] | [0].id, by: sort_by(@.payload.items, &price)}";
-    await (await serve([{ ...PAID, when: { ...PAID.when, where: [{ path: fine, present: true }] } }])).close();
+    for (const fine of [
+      "let $o = payload.data.object in {id: $o.id, first: $o.charges[?amount > `0`] | [0].id, by: sort_by(@.payload.items, &price)}",
+      // Over the top's values, payload and event: read from them, not from the top.
+      "*.id",
+    ]) {
+      await (await serve([{ ...PAID, when: { ...PAID.when, where: [{ path: fine, present: true }] } }])).close();
+    }
     const arg = { ...PAID, do: [{ tool: "eshop_order_get", args: { id: { path: "to_number(" } } }] };
     await expect(serve([arg])).rejects.toThrow(
       /automation stripe-paid, step 1, argument id: "to_number\(" is not a JMESPath/,
@@ -1490,14 +1494,22 @@ describe("automations are checked at start", () => {
     const item = {
       ...PAID,
       when: { source: "stripe" },
-      do: [{ notify: "team", text: "First charge {{payload.data.object.charges.0.id}}" }],
+      // A key JSON-LD or JSON Schema would write ("@type", "$id") is a name as any other.
+      do: [
+        { notify: "team", text: "First charge {{payload.data.object.charges.0.id}} ({{payload.data.object.@type}})" },
+      ],
     };
     const server = await serve([item]);
     try {
       const sent = telegram.delivered.length;
-      const event = await pay(server, undefined, undefined, { charges: [{ id: "ch_first" }, { id: "ch_second" }] });
+      const event = await pay(server, undefined, undefined, {
+        charges: [{ id: "ch_first" }, { id: "ch_second" }],
+        "@type": "Charge",
+      });
       await runsOf(event.id);
-      expect(telegram.delivered.slice(sent)).toEqual([expect.objectContaining({ text: "First charge “ch_first”" })]);
+      expect(telegram.delivered.slice(sent)).toEqual([
+        expect.objectContaining({ text: "First charge “ch_first” (“Charge”)" }),
+      ]);
     } finally {
       await server.close();
     }

@@ -212,8 +212,11 @@ export function checkAutomations({
   }
 }
 
-/** What Mustache inserts: names of letters, digits, _ and -, joined by dots (payload.items.0.name). */
-const DOTTED_NAME = /^[\p{L}\p{N}_-]+(\.[\p{L}\p{N}_-]+)*$/u;
+/**
+ * What Mustache inserts: names joined by dots (payload.items.0.name, payload.@type), none with
+ * space or JMESPath's brackets, parentheses, pipes, stars or quotes.
+ */
+const DOTTED_NAME = /^[^\s.[\]()|*'"`{}]+(\.[^\s.[\]()|*'"`{}]+)*$/u;
 
 /**
  * A template may only insert values by their dotted names ({{payload.x}}): no unescaped insertions,
@@ -253,6 +256,8 @@ function checkTemplate(where: string, template: string): void {
   }
 }
 
+const PROJECTIONS = new Set(["Projection", "ValueProjection", "FilterProjection"]);
+
 /** Node kinds whose right side (and a filter's condition) is read from what their left gives. */
 const CHAINED = new Set([
   "Subexpression",
@@ -276,8 +281,11 @@ function roots(node: unknown, atTop = true): string[] {
   if (n.type === "Field") return atTop ? [n.name as string] : [];
   // A literal's value is JSON, not sub-expressions.
   if (n.type === "Literal") return [];
+  // A projection's right is read from each item its left gives (`*.id` over the top reads the
+  // top's values, payload and event), never from the top itself.
   const leftGivesTop =
-    n.left?.type === "Root" || (atTop && (n.left?.type === "Current" || n.left?.type === "Identity"));
+    !PROJECTIONS.has(n.type) &&
+    (n.left?.type === "Root" || (atTop && (n.left?.type === "Current" || n.left?.type === "Identity")));
   return Object.entries(n).flatMap(([key, child]) => {
     if (n.type === "ExpressionReference") return roots(child, false);
     if (CHAINED.has(n.type) && key !== "left") return roots(child, leftGivesTop);
