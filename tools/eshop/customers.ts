@@ -14,7 +14,7 @@ export function customerTools(shop: ShopProvider): Tool[] {
         "(eshop_orders_list's search finds them).",
       input: {
         search: z.string().min(1).max(200).optional().describe("In the name, username or email."),
-        email: z.string().email().optional().describe("The whole address."),
+        email: z.string().email().optional().describe("The whole address; not with search."),
         ...paging,
       },
       output: { customers: z.array(customerOut), ...pagingOut },

@@ -222,8 +222,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_update_status",
     title: "Change an order's status",
     description:
-      "Sets an order's status and a private note; the shop acts as in its admin (emails, cancel " +
-      "restocks, refunded sends no money). Paid: eshop_order_mark_paid.",
+      "Sets an order's status; the shop acts as in its admin (emails, cancel restocks, refunded " +
+      "sends no money). Payments: eshop_order_mark_paid.",
     input: {
       id: orderId,
       status: status.describe("The new one."),
