@@ -1055,7 +1055,7 @@ describe("OAuth access tokens", () => {
   });
 
   test("a page whose origin is allowed (the MCP Inspector's) may call /mcp from a browser; any page may read the resource metadata", async () => {
-    const inspector = "http://localhost:6274";
+    const inspector = "http://127.0.0.1:6274";
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
       { ...oauthEnv(), WAITER_WEBHOOKS_ALLOWED_ORIGINS: inspector },
