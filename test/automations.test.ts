@@ -1093,9 +1093,13 @@ describe("when the shop fails", () => {
       expect(run).toMatchObject({ status: "done" });
       expect(failed).toBe(2);
       expect(woo.shop.order(O.pending1999).status).toBe("processing");
-      // Two seconds of retries begin with a tenth of a second's wait.
+      // Two seconds of retries begin with a tenth of a second's wait; the line names the run.
       expect(lines.filter((line) => line.includes("trying again"))).toEqual([
-        expect.stringMatching(/eshop_order_mark_paid failed \(.*500.*\); trying again in 100 ms\n$/),
+        expect.stringMatching(
+          new RegExp(
+            `automation stripe-paid, run ${run?.id} \\(event ${event.id}\\), step 1: eshop_order_mark_paid failed \\(.*500.*\\); trying again in 100 ms\n$`,
+          ),
+        ),
       ]);
     } finally {
       woo.intercept = undefined;

@@ -345,10 +345,12 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
    * Calls a tool, trying again while its failure may pass. `refused` hears when the call did not
    * happen (a 429, no connection), and `retrying` when it is made again: a step waiting out a
    * refusal when waiter stops is done at the next start, even a step that must not be done twice.
+   * `who` names the call in the log's retry lines: the automation, the run and the event.
    */
   async function callTool(
     name: string,
     args: Record<string, unknown>,
+    who: string,
     { refused, retrying }: { refused?: () => Promise<void>; retrying?: () => Promise<void> } = {},
   ): Promise<string> {
     const tool = served.get(name) as Tool;
@@ -376,7 +378,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         if (!passing(err, tool.annotations.idempotentHint) || clock.now() + wait - started > retryForMs) throw err;
         if (err.refused) await refused?.();
         const after = wait < 1000 ? `${Math.round(wait)} ms` : `${Math.ceil(wait / 1000)} s`;
-        log.info(`${name} failed (${err.message}); trying again in ${after}`);
+        log.info(`${who}: ${name} failed (${err.message}); trying again in ${after}`);
         await sleep(wait, undefined, { signal: stopping.signal }).catch(() => {});
       }
     }
@@ -397,10 +399,11 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     log.warning(line);
     if (!automation.onFailure) return;
     try {
-      await callTool("notify_send", {
-        channel: automation.onFailure.notify,
-        text: cut(`waiter: ${line}`, maxText),
-      });
+      await callTool(
+        "notify_send",
+        { channel: automation.onFailure.notify, text: cut(`waiter: ${line}`, maxText) },
+        `automation ${automation.name}, telling its failure`,
+      );
     } catch (err) {
       log.warning(
         `automation ${automation.name}: its failure could not be told: ${err instanceof Error ? err.message : err}`,
@@ -440,16 +443,21 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           store.runs.step(run, i, status, detail, clock.now()).catch((err: unknown) => {
             throw new Postponed(`step ${i + 1} could not be recorded: ${err instanceof Error ? err.message : err}`);
           });
-        said = await callTool(tool, args, {
-          refused: () => record("refused"),
-          retrying: async () => {
-            // A process that took the lease over while this one waited may have done the refused
-            // step itself: it is tried again here only while the lease is still this one's.
-            const holder = await store.runs.lease(owner, clock.now(), leaseMs).catch(() => owner);
-            if (holder !== undefined) throw new Postponed("another waiter holds the automations now");
-            await record("started");
+        said = await callTool(
+          tool,
+          args,
+          `automation ${automation.name}, run ${run} (event ${event.id}), step ${i + 1}`,
+          {
+            refused: () => record("refused"),
+            retrying: async () => {
+              // A process that took the lease over while this one waited may have done the refused
+              // step itself: it is tried again here only while the lease is still this one's.
+              const holder = await store.runs.lease(owner, clock.now(), leaseMs).catch(() => owner);
+              if (holder !== undefined) throw new Postponed("another waiter holds the automations now");
+              await record("started");
+            },
           },
-        });
+        );
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.
         if (err instanceof Postponed) throw err;
