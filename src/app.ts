@@ -375,6 +375,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   log.info(
     `serving MCP on ${listener.url}/mcp${app.store ? `, webhooks on ${listener.url}/webhooks/<source>; store ${storeLabel(config)}` : ""}`,
   );
+  log.started();
   return {
     url: listener.url,
     async close() {

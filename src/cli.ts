@@ -150,6 +150,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
       `${automations.length} automation${automations.length === 1 ? " is" : "s are"} configured; they run in waiter serve and waiter listen, not in an assistant's stdio server: this one leaves the webhook port ${host}:${port} to waiter listen, and serves the events it stores`,
     );
   }
+  log.started();
   const session = app.session(log);
   const stop = await serveStdio(session.server, log, async (status) => {
     await session.close();

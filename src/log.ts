@@ -33,13 +33,23 @@ const toStderr: LineSink = (line) => {
 export class Log {
   #clientLevel: LoggingLevel | undefined;
   #client: ClientSink | undefined;
+  /**
+   * What waiter said at start, notices and worse (a toolset off, and why), until `started()`: a
+   * client that sets its level hears them then, though they were said before it connected.
+   */
+  #startup: { level: LogLevel; name: string; message: string }[];
+  #starting: boolean;
 
   constructor(
     readonly level: LogLevel,
     private readonly out: LineSink = toStderr,
     readonly name = "waiter",
     private readonly parent?: Log,
-  ) {}
+    startup?: { level: LogLevel; name: string; message: string }[],
+  ) {
+    this.#startup = startup ?? [];
+    this.#starting = startup === undefined;
+  }
 
   child(name: string): Log {
     return new Log(this.level, this.out, name, this.root);
@@ -48,14 +58,19 @@ export class Log {
   /**
    * A log for one client's session: its lines go where this log's go, its notifications only to
    * the client attached to it, at the level that client set. A server with several clients gives
-   * each one of these, so no client hears of another's calls.
+   * each one of these, so no client hears of another's calls; each hears what waiter said at start.
    */
   forSession(): Log {
-    return new Log(this.level, this.out, this.name);
+    return new Log(this.level, this.out, this.name, undefined, this.root.#startup);
   }
 
   private get root(): Log {
     return this.parent ?? this;
+  }
+
+  /** Start-up is over: later lines are not kept for clients to come. */
+  started(): void {
+    this.root.#starting = false;
   }
 
   attachClient(sink: ClientSink | undefined): void {
@@ -63,7 +78,13 @@ export class Log {
   }
 
   setClientLevel(level: LoggingLevel): void {
-    this.root.#clientLevel = level;
+    const root = this.root;
+    const first = root.#clientLevel === undefined;
+    root.#clientLevel = level;
+    if (!first || !root.#client) return;
+    for (const line of root.#startup) {
+      if (SEVERITY[line.level] >= SEVERITY[level]) root.#client(line.level, line.name, line.message);
+    }
   }
 
   debug(message: string): void {
@@ -94,6 +115,8 @@ export class Log {
     const clientLevel = root.#clientLevel;
     if (toClient && root.#client && clientLevel && SEVERITY[level] >= SEVERITY[clientLevel]) {
       root.#client(level, this.name, message);
+    } else if (toClient && root.#starting && SEVERITY[level] >= SEVERITY.notice && root.#startup.length < 50) {
+      root.#startup.push({ level, name: this.name, message });
     }
   }
 }

@@ -373,6 +373,8 @@ describe("logging", () => {
       await client.setLoggingLevel("debug");
       await client.subscribeResource({ uri: "events://recent" });
     }
+    // What waiter said at start, each hears when it sets its level.
+    const atStart = heard.map((lines) => lines.length);
     await clients[0]?.callTool({ name: "currency_rates", arguments: { date: "2021-01-04", symbols: ["USD"] } });
     await expect.poll(() => heard[0]).toContainEqual(expect.stringMatching(/currency_rates answered/));
     await app.store?.add({
@@ -385,9 +387,35 @@ describe("logging", () => {
       receivedAt: clock.now(),
     });
     await expect.poll(() => updated).toEqual([["events://recent"], ["events://recent"]]);
-    expect(heard[1]).toEqual([]);
+    expect(heard[1]?.slice(atStart[1])).toEqual([]);
     for (const client of clients) await client.close();
     for (const session of sessions) await session.close();
+    await app.close();
+  });
+
+  test("a client that sets its level hears what waiter said at start, why a toolset is off among it", async () => {
+    // No notification channel configured: notify is off, and waiter said why before any client came.
+    const { app, log } = await startApp({ ...upstreams, WAITER_LOG_LEVEL: "error" });
+    log.started();
+    // What a server says after start-up is for the clients there then, not for those to come.
+    log.notice("a notice after start-up");
+    for (const session of [app.session(log.forSession()), app.session(log.forSession())]) {
+      const client = await connect(session);
+      const heard: { level: string; data: unknown }[] = [];
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+        heard.push({ level: n.params.level, data: n.params.data });
+      });
+      await client.setLoggingLevel("notice");
+      await expect
+        .poll(() => heard)
+        .toContainEqual({
+          level: "notice",
+          data: expect.stringMatching(/^toolset notify is off: no notification channels/),
+        });
+      expect(heard.map((m) => String(m.data))).not.toContainEqual("a notice after start-up");
+      await client.close();
+      await session.close();
+    }
     await app.close();
   });
 
