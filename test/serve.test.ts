@@ -1296,9 +1296,13 @@ describe("OAuth access tokens", () => {
   test("an issuer that cannot be reached is a server error, not the token's, and is asked again only after a while", async () => {
     setClock("2026-11-30T09:00:00Z");
     let asked = 0;
-    const down = await startFake(() => {
+    let back = false;
+    const down = await startFake((request) => {
       asked += 1;
-      return json(503, "{}");
+      // Back, it names the test issuer's keys.
+      return back && request.path === "/.well-known/oauth-authorization-server"
+        ? json(200, JSON.stringify({ issuer: down.origin, jwks_uri: `${issuer.origin}/jwks` }))
+        : json(503, "{}");
     });
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
@@ -1329,6 +1333,14 @@ describe("OAuth access tokens", () => {
       setClock(clock.now() + 30_000);
       await attempt();
       expect(asked).toBe(4);
+      // A line each 30 s at most, counting what it left out; one when the issuer answers again.
+      expect(served.stderr()).toMatch(/cannot be reached .* \(and 4 more like it since the last line\)/);
+      back = true;
+      setClock(clock.now() + 30_000);
+      const answered = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+      expect(answered.statusCode).toBe(200);
+      await answered.body.dump();
+      expect(served.stderr()).toMatch(/OAuth: the issuer \S+ answers again, after 6 failed attempts over 60 s/);
     } finally {
       await served.close();
       await down.close();

@@ -2,7 +2,7 @@ import { InvalidTokenError, ServerError } from "@modelcontextprotocol/sdk/server
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from "jose";
-import type { Log } from "../log.js";
+import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import { OAUTH_SCOPES } from "./tokens.js";
 
@@ -111,15 +111,12 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
   let keys: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
   /** When the issuer's metadata last could not be read: it is not asked again before ISSUER_RETRY_MS. */
   let lookupFailedAt = Number.NEGATIVE_INFINITY;
-  let warnedAt = Number.NEGATIVE_INFINITY;
+  const issuerWarning = throttled((line) => log.warning(line), ISSUER_RETRY_MS);
   // Not the token's fault: a 500, which a client does not take as a reason to drop its token.
   const unreachable = (err: unknown) => {
-    if (clock.now() - warnedAt >= ISSUER_RETRY_MS) {
-      warnedAt = clock.now();
-      log.warning(
-        `OAuth: the issuer ${issuer.href} cannot be reached (${err instanceof Error ? err.message : err}); its tokens are refused with 500 until it answers`,
-      );
-    }
+    issuerWarning(
+      `OAuth: the issuer ${issuer.href} cannot be reached (${err instanceof Error ? err.message : err}); its tokens are refused with 500 until it answers`,
+    );
     return new ServerError(`The issuer ${issuer.href} cannot be reached to check the token; try again in a minute`);
   };
   const jwks = async () => {
@@ -127,7 +124,9 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
     keys ??= jwksUri(issuer).then((uri) => createRemoteJWKSet(uri));
     const loading = keys;
     try {
-      return await loading;
+      const loaded = await loading;
+      issuerWarning.ended(`OAuth: the issuer ${issuer.href} answers again`);
+      return loaded;
     } catch (err) {
       // Tokens that waited on the same lookup fail with it; the lookup is made again later.
       if (keys === loading) {
