@@ -921,6 +921,24 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("with one token, the only caller, every session may be its own", async () => {
+    const served = await inProcess(
+      { maxSessions: 3, idleMs: 60 * 60_000 },
+      { ...TOKENS, WAITER_HTTP_TOKENS: JSON.stringify([{ name: "team", secretEnv: "OPS_TOKEN", scope: "write" }]) },
+    );
+    try {
+      for (let i = 0; i < 3; i++) {
+        const opened = await initializeAt(served.url, { authorization: `Bearer ${OPS}` });
+        expect(opened.statusCode).toBe(200);
+        await opened.body.dump();
+      }
+      expect(served.sessions.count()).toBe(3);
+      expect(served.stderr()).not.toMatch(/made room/);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a token whose sessions all hold their streams is told to end one", async () => {
     const served = await inProcess({ maxSessions: 2, idleMs: 60 * 60_000 }, TOKENS);
     try {
