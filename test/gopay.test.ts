@@ -220,6 +220,24 @@ describe("a GoPay notification", () => {
     expect(said.join("")).not.toMatch(/may have been made/);
   });
 
+  test("two reasons a notification could not be confirmed within a minute are each logged", async () => {
+    api.tokens.clear();
+    api.payments.set(3000008003, { ...PAID, id: 3000008003 });
+    setClock(clock.now() + 61_000);
+    const before = waiter.stderr().length;
+    api.intercept = (req) => (req.path === "/api/oauth2/token" ? { status: 503, body: "" } : undefined);
+    try {
+      expect(await notify(3000008003)).toMatchObject({ status: 503 });
+      api.intercept = (req) => (req.path.startsWith("/api/payments/") ? { status: 200, body: "not json" } : undefined);
+      expect(await notify(3000008003)).toMatchObject({ status: 503 });
+    } finally {
+      api.intercept = undefined;
+    }
+    const said = waiter.stderr().slice(before);
+    expect(said).toMatch(/not stored, the sender will retry: waiter could not get an access token/);
+    expect(said).toMatch(/not stored, the sender will retry: GoPay's API did not answer the payment/);
+  });
+
   test("while GoPay's API is down gets 503, so GoPay calls again, and is stored then", async () => {
     const later = { ...PAID, id: 3000006543 };
     api.payments.set(later.id, later);

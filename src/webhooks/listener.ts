@@ -121,7 +121,7 @@ export function listenerApp({
     storeWarning.ended("webhook listener: the event store answers again");
   };
   // So does a gateway's API that is down, and a stranger's flood past a GoPay source's bound on
-  // lookups: a line a minute for each source (a reason may quote the API's own words).
+  // lookups: a line a minute for each source and kind of reason.
   const unconfirmedWarning = throttled((line) => log.warning(line));
 
   // Counting is bookkeeping: a store too busy to count must not turn a 401 into a 5xx. Its
@@ -231,7 +231,12 @@ export function listenerApp({
     }
     if (verdict.kind === "unavailable") {
       count(source.name, "rejected:not confirmed yet");
-      unconfirmedWarning(`webhook ${source.name} not stored, the sender will retry: ${verdict.reason}`, source.name);
+      // Keyed by the reason's own words before any quoted from the gateway: each kind its line.
+      const kind = verdict.reason.split(":")[0];
+      unconfirmedWarning(
+        `webhook ${source.name} not stored, the sender will retry: ${verdict.reason}`,
+        `${source.name}\n${kind}`,
+      );
       res.status(503).set("retry-after", "60").json({ error: "could not be confirmed now; retry later" });
       return;
     }
