@@ -322,6 +322,19 @@ describe("the listener", () => {
         /No webhook source is named \\"Stripe\\"; the sources are stripe, /,
       );
     }
+    // A source no longer configured still lists the events it sent.
+    await session.store?.add({
+      source: "retired",
+      type: "order.paid",
+      scheme: "none",
+      dedupeId: "retired-1",
+      headers: {},
+      body: Buffer.from("{}"),
+      receivedAt: clock.now(),
+    });
+    const retired = await session.call("events_list", { source: "retired" });
+    expect(retired.isError).toBeFalsy();
+    expect((retired.structuredContent as { events: unknown[] }).events.length).toBeGreaterThan(0);
   });
 
   test("a web page, a foreign Host and a lying Content-Length are refused at once", async () => {
