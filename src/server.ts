@@ -238,7 +238,8 @@ export function refuseInvalidParams(server: McpServer): void {
  * each otherwise:
  * - arguments that are not an object (an array, a string) are a tool error like other bad input;
  *   the SDK's request schema makes them a -32603 that carries zod's issues as JSON;
- * - null for an optional argument is the argument left out; the SDK refuses it;
+ * - null, or "" where the argument takes no empty text, for an optional argument is the argument
+ *   left out; the SDK refuses them;
  * - an unknown tool is a JSON-RPC error, as the MCP specification has it; McpServer answers a
  *   tool result;
  * - invalid arguments, which McpServer checks and refuses with every zod issue in one message,
@@ -270,7 +271,7 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
         `arguments must be an object of named arguments, not ${Array.isArray(given) ? "an array" : `a ${typeof given}`}`,
       );
     }
-    const args = withoutNulls(given as Record<string, unknown>, tool);
+    const args = withoutOmitted(given as Record<string, unknown>, tool);
     const result = (await sdk(
       args === params.arguments ? request : { ...request, params: { ...params, arguments: args } },
       extra,
@@ -352,16 +353,18 @@ function invalid(tool: Tool, problems: string): CallToolResult {
 }
 
 /**
- * The arguments without the nulls that stand for an optional argument left out: clients that
- * call with OpenAI's strict function calling send one for every optional argument they omit.
- * A null stays where the argument is required (the error then says so) or may itself be null.
+ * The arguments without the nulls and empty strings that stand for an optional argument left out:
+ * clients that call with OpenAI's strict function calling send null for every optional argument
+ * they omit, and a form (the MCP Inspector's) sends "" for a text field left empty. Either stays
+ * where the argument is required (the error then says so) or may itself be null or "".
  */
-function withoutNulls(args: Record<string, unknown>, tool: Tool): Record<string, unknown> {
+function withoutOmitted(args: Record<string, unknown>, tool: Tool): Record<string, unknown> {
   let kept = args;
   for (const name in args) {
-    if (args[name] !== null || !Object.hasOwn(tool.input, name)) continue;
+    const value = args[name];
+    if ((value !== null && value !== "") || !Object.hasOwn(tool.input, name)) continue;
     const schema = tool.input[name] as z.ZodType;
-    if (z.safeParse(schema, null).success || !z.safeParse(schema, undefined).success) continue;
+    if (z.safeParse(schema, value).success || !z.safeParse(schema, undefined).success) continue;
     if (kept === args) kept = { ...args };
     delete kept[name];
   }

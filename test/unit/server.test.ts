@@ -127,7 +127,7 @@ describe("tool calls", () => {
     description: "Finds a note by name; an unknown name is a tool error that quotes it.",
     input: {
       name: z.string().describe("The note's name."),
-      tag: z.string().optional().describe("Only with this tag."),
+      tag: z.string().min(1).optional().describe("Only with this tag."),
       limit: z.number().int().min(1).default(5).describe("At most this many."),
       after: z.string().nullable().optional().describe("After this note; null for the first."),
     },
@@ -328,6 +328,8 @@ describe("tool calls", () => {
       expect(
         await client.callTool({ name: "notes_find", arguments: { name: "known", tag: null, limit: null } }),
       ).toEqual(omitted);
+      // So is "" where the argument takes no empty text: a form's text field left empty.
+      expect(await client.callTool({ name: "notes_find", arguments: { name: "known", tag: "" } })).toEqual(omitted);
       // Where null means something, it stays.
       expect(
         (await client.callTool({ name: "notes_find", arguments: { name: "known", tag: null, after: null } }))
