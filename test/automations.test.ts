@@ -615,15 +615,15 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
   afterAll(async () => {
     await database?.stop();
   });
+  /** The store as another replica sees it, to read the runs. */
+  const openReader = () =>
+    PostgresEventStore.open({ url: database.url, retention: { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 30 } });
 
   test("the replica holding the lease runs a payment delivered to the other, once", async () => {
     const url = database.url;
     const first = await serve([PAID], { WAITER_DATABASE_URL: url });
     const second = await serve([PAID], { WAITER_DATABASE_URL: url });
-    const reader = await PostgresEventStore.open({
-      url,
-      retention: { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 30 },
-    });
+    const reader = await openReader();
     try {
       const sent = telegram.delivered.length;
       // Delivered to the second, twice (a retry through the other replica): one event, one run.
@@ -655,10 +655,7 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
 
   test("a replica that lost the automations' lease runs none until it holds it again", async () => {
     const server = await serve([TELL], { WAITER_DATABASE_URL: database.url, WAITER_AUTOMATION_LEASE_SECONDS: "3" });
-    const reader = await PostgresEventStore.open({
-      url: database.url,
-      retention: { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 30 },
-    });
+    const reader = await openReader();
     try {
       // Another replica took over while this one could not renew (its store away for longer than the lease).
       expect(await reader.runs.lease("elsewhere", clock.now() + 10_000, 60_000)).toBeUndefined();
@@ -719,10 +716,7 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
       telegram.delayMs = 0;
       // The next commit takes the cut run up again, then goes on with what arrived.
       const after = await pay(server, undefined, "evt_after_outage");
-      const reader = await PostgresEventStore.open({
-        url: database.url,
-        retention: { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 30 },
-      });
+      const reader = await openReader();
       try {
         const runOf = async (eventId: string) => (await reader.runs.list({ eventId, limit: 5 }))[0];
         await expect.poll(async () => (await runOf(after.id))?.status, { timeout: 15_000 }).toBe("done");
@@ -746,10 +740,7 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
     );
     const server = await startServe(config, new Log("info", (line) => lines.push(line)));
     const said = (pattern: RegExp) => lines.filter((line) => pattern.test(line));
-    const reader = await PostgresEventStore.open({
-      url: database.url,
-      retention: { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 30 },
-    });
+    const reader = await openReader();
     try {
       const asked = telegram.requests.length;
       telegram.delayMs = 1000;

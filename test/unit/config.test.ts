@@ -29,6 +29,17 @@ function file(content: unknown): string {
 const load = (env: NodeJS.ProcessEnv, extra: Partial<Parameters<typeof loadConfig>[0]> = {}) =>
   loadConfig({ env: { HOME: "/home/u", ...env }, ...extra }, [...toolsets(), shop]);
 
+/** The message of the ConfigError `run` throws. */
+function messageOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error("accepted");
+}
+
 describe("sources and precedence", () => {
   test("defaults apply when nothing is set", () => {
     const config = load({});
@@ -112,15 +123,6 @@ describe("bad settings are refused by name", () => {
     const bot = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
     const long = "x".repeat(5000);
     const sources = (source: object) => JSON.stringify({ stripe: { scheme: "stripe", ...source } });
-    const messageOf = (run: () => unknown) => {
-      try {
-        run();
-      } catch (err) {
-        expect(err).toBeInstanceOf(ConfigError);
-        return (err as Error).message;
-      }
-      throw new Error("accepted");
-    };
     /** The secret part, and every 8 characters of it: a snippet of a secret is a leak too. */
     const leaks = (message: string, secret: string) =>
       [...Array(Math.max(1, secret.length - 7)).keys()]
@@ -220,15 +222,6 @@ describe("bad settings are refused by name", () => {
       (source: object, env: NodeJS.ProcessEnv = {}) =>
       () =>
         load({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ gh: { scheme: "github", ...source } }), ...env });
-    const messageOf = (run: () => unknown) => {
-      try {
-        run();
-      } catch (err) {
-        expect(err).toBeInstanceOf(ConfigError);
-        return (err as Error).message;
-      }
-      throw new Error("accepted");
-    };
 
     test("reads each variable secretEnv lists, in its order", () => {
       const config = rotating({ secretEnv: ["GH_NEW", "GH_OLD"] }, { GH_NEW: "new-secret", GH_OLD: "old-secret" })();
