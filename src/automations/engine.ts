@@ -554,8 +554,6 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   // another waits, and takes over when the lease runs out (the holder stopped or died).
   const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   let running = false;
-  /** The last event this process handled, kept across losing the lease and taking it again. */
-  let handledUpTo: number | undefined;
   let working: Promise<void> = Promise.resolve();
   let unsubscribe = () => {};
   /** Handles what is left to handle, once the lease is held (begin). */
@@ -595,10 +593,10 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
 
   async function begin(): Promise<void> {
     running = true;
-    // Where the last holder got to; at the first start ever, what is already stored is history.
-    const latest = await store.latestSeq();
-    let cursor = (await store.runs.cursor()) ?? handledUpTo ?? latest;
-    handledUpTo = cursor;
+    // Where the last holder got to; at the first start ever, what is already stored is history,
+    // and the store keeps that mark, so a lease taken again or by another goes on from it.
+    let cursor = (await store.runs.cursor()) ?? (await store.latestSeq());
+    await store.runs.setCursor(cursor);
     // Each automation acts on what the automations had not handled when it was first configured,
     // not on the history before: one renamed, or added while waiter was stopped, takes the events
     // stored meanwhile, as the others do.
@@ -628,7 +626,6 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           ) {
             await handle(event);
             cursor = event.seq;
-            handledUpTo = cursor;
           }
           storeAnswers();
         })
