@@ -55,9 +55,12 @@ interface Open {
   lastSeen: number;
   /** What the client sent at initialize, while the shared store does not hold the session yet. */
   init: string | undefined;
-  /** GET streams open: a client listening for notifications is not idle, however long it waits. */
+  /** GET streams open: clients listening for notifications, counted for `streams()`. */
   streams: number;
-  /** Requests under way, streams among them: a session answering one is not closed to make room. */
+  /**
+   * Requests under way, streams among them: a session answering one is not idle, however long it
+   * waits, nor closed to make room.
+   */
   inFlight: number;
   /** The session's subscriptions as the store last had them from this server. */
   keptSubscriptions: string;
@@ -164,7 +167,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   /** Closes the copies nothing used for `idleMs`; a session listening on its stream is never idle. */
   const closeIdle = () => {
     for (const [id, entry] of open) {
-      if (entry.streams > 0) entry.lastSeen = clock.now();
+      if (entry.inFlight > 0) entry.lastSeen = clock.now();
       else if (clock.now() - entry.lastSeen >= limits.idleMs) {
         end(id, entry, `was idle for ${Math.round(limits.idleMs / 60_000)} min`);
       }
@@ -251,7 +254,8 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       const call = message as { method?: unknown; params?: { name?: unknown } } | undefined;
       if (call?.method !== "tools/call" || typeof call.params?.name !== "string") continue;
       const tool = app.tools.find((t) => t.name === call.params?.name);
-      if (tool && !allowedTools(auth)(tool) && withWrite(tool)) return tool.name;
+      // Without waiter:write, a tool that is not read-only is not this token's now.
+      if (tool && !tool.annotations.readOnlyHint && withWrite(tool)) return tool.name;
     }
     return undefined;
   };
@@ -400,7 +404,6 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         res.once("close", () => {
           clearTimeout(lapse);
           listening.streams -= 1;
-          listening.lastSeen = clock.now();
         });
       }
       const serving = entry;
@@ -525,7 +528,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       clearInterval(sweeper);
       // The sessions outlive this server in the store: the next one takes them up, as last used.
       if (shared) {
-        for (const entry of open.values()) if (entry.streams > 0) entry.lastSeen = clock.now();
+        for (const entry of open.values()) if (entry.inFlight > 0) entry.lastSeen = clock.now();
         const told = (sweeping ?? Promise.resolve()).then(() => tellStore(shared));
         await untilAborted(told, AbortSignal.timeout(STORE_AT_STOP_MS)).catch(
           storeFailed("recording the sessions' last use"),

@@ -34,14 +34,14 @@ export function header(headers: IncomingHttpHeaders, name: string): string | und
   return Array.isArray(value) ? value[0] : value;
 }
 
-export function hmac(key: Buffer | string, ...parts: (Buffer | string)[]): Buffer {
+function hmac(key: Buffer | string, ...parts: (Buffer | string)[]): Buffer {
   const mac = createHmac("sha256", key);
   for (const part of parts) mac.update(part);
   return mac.digest();
 }
 
 /** Constant-time comparison of a received signature with the expected one; lengths first. */
-export function sameSignature(received: string, expected: Buffer, encoding: "hex" | "base64"): boolean {
+function sameSignature(received: string, expected: Buffer, encoding: "hex" | "base64"): boolean {
   const decoded = Buffer.from(received, encoding);
   // Buffer.from skips what is not hex or base64: an odd length or a stray character must not
   // shrink a garbage signature into a match, so the received text must re-encode to itself.
