@@ -91,7 +91,8 @@ async function sqliteEvents(file: string): Promise<number> {
     const { default: Database } = await import("better-sqlite3");
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
-      return (db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n;
+      // The store keeps its count, as a row: no walk of the events.
+      return (db.prepare("SELECT events AS n FROM totals").get() as { n: number } | undefined)?.n ?? 0;
     } finally {
       db.close();
     }

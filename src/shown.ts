@@ -76,3 +76,8 @@ export function credentialShaped(text: string): boolean {
   if ((text.match(/[A-Za-z0-9]{16,}/g) ?? []).some((run) => /[0-9]/.test(run) && /[A-Za-z]/.test(run))) return true;
   return /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]*@|^[a-z][a-z0-9+.-]*:\/\/[^?#\s]*\?/i.test(text);
 }
+
+/** A webhook source name no source has, and the names there are: one wording for every tool. */
+export function noSuchSource(name: string, names: readonly string[]): string {
+  return `No webhook source is named ${quote(name)}; the sources are ${names.join(", ") || "none"}.`;
+}

@@ -64,6 +64,11 @@ export interface StoreStats {
  */
 export type Dropped = Partial<Record<keyof StoreStats["droppedBy"], { events: number; unacked: number }>>;
 
+/** Tells `onDropped` what a run of retention dropped, when it dropped anything. */
+export function tellDropped(onDropped: ((dropped: Dropped) => void) | undefined, dropped: Dropped | null | undefined) {
+  if (dropped && Object.keys(dropped).length > 0) onDropped?.(dropped);
+}
+
 const LIMIT = { age: "maxAgeDays", count: "maxEvents", bytes: "maxBytes" } as const;
 
 /**

@@ -3,7 +3,7 @@ import { parse as parseLossless, stringify as stringifyLossless } from "lossless
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { integer } from "../settings.js";
-import { firstCharacters, quote, shorten } from "../shown.js";
+import { firstCharacters, noSuchSource, quote, shorten } from "../shown.js";
 import { clock } from "../time.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { matchesFilter } from "./filter.js";
@@ -197,9 +197,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
        */
       const checkSource = async (source: string | undefined) => {
         if (!source || sources.includes(source) || source in (await store.counters())) return;
-        throw new ToolError(
-          `No webhook source is named ${quote(source)}; the sources are ${sources.join(", ") || "none"}.`,
-        );
+        throw new ToolError(noSuchSource(source, sources));
       };
 
       const list = defineTool({

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import type { EventStore } from "../events/store.js";
-import { quote } from "../shown.js";
+import { noSuchSource } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { deliveredBy, resolveWebhooks, sourceUrl, webhookSettings } from "./settings.js";
 
@@ -52,7 +52,7 @@ export function webhooksToolset(store: EventStore | undefined, noStore: string):
         async run({ source: only }) {
           const names = settings.sources.map((source) => source.name);
           if (only !== undefined && !names.includes(only)) {
-            throw new ToolError(`No webhook source is named ${quote(only)}; the sources are ${names.join(", ")}.`);
+            throw new ToolError(noSuchSource(only, names));
           }
           const [counters, stats] = await Promise.all([store.counters(), store.stats()]);
           return {

@@ -32,6 +32,7 @@ import {
   type StoredEvent,
   StoreNotWritable,
   type StoreStats,
+  tellDropped,
 } from "../store.js";
 import { PRUNE_RUNS, postgresRuns, type Query } from "./runs.js";
 import { migrate } from "./schema.js";
@@ -162,8 +163,6 @@ export class PostgresEventStore implements EventStore {
   /** The commit under way, if any, and the adds it holds. */
   #committing: Promise<void> | undefined;
   #inCommit: Pending[] = [];
-  /** Statements sent and not yet answered. */
-  #underWay = 0;
   #closed = false;
   readonly runs: RunLog;
   readonly sessions: SessionLog;
@@ -235,13 +234,10 @@ export class PostgresEventStore implements EventStore {
   }
 
   readonly #query: Query = async <R extends object>(text: string, params?: unknown[]) => {
-    this.#underWay++;
     try {
       return (await this.#pool.query<R>(text, params)).rows;
     } catch (err) {
       throw storeError(err, this.#database);
-    } finally {
-      this.#underWay--;
     }
   };
 
@@ -293,7 +289,7 @@ export class PostgresEventStore implements EventStore {
         Math.round(maxAgeDays * DAY_MS),
       ],
     );
-    this.#tellDropped(inserted[0]?.dropped);
+    tellDropped(this.#onDropped, inserted[0]?.dropped);
     const added = new Set(inserted.map((r) => r.id));
     const repeats = events.filter((_, i) => !added.has(ids[i] as string));
     // A repeat resolves to what was committed already: the stored event, or the delivery retention remembers.
@@ -325,14 +321,10 @@ export class PostgresEventStore implements EventStore {
       "SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT 1 FROM totals FOR UPDATE) AS turn",
       [now, maxEvents, maxBytes, Math.round(maxAgeDays * DAY_MS)],
     );
-    this.#tellDropped(retained?.dropped);
+    tellDropped(this.#onDropped, retained?.dropped);
     // Neither needs the turn, which every replica's ingest waits for.
     await this.#query(PRUNE_RUNS);
     await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [forgottenBefore(now)]);
-  }
-
-  #tellDropped(dropped: Dropped | null | undefined): void {
-    if (dropped && Object.keys(dropped).length > 0) this.#onDropped?.(dropped);
   }
 
   async count(source: string, outcome: string): Promise<void> {
@@ -459,7 +451,9 @@ export class PostgresEventStore implements EventStore {
     }
     // What is under way ends when the database answers or the query times out, unheard.
     const unwritten = [...this.#inCommit, ...this.#queue.splice(0)];
-    const others = this.#underWay - (this.#inCommit.length > 0 ? 1 : 0);
+    // Statements the pool has under way or waiting for a connection, the commit's aside.
+    const pool = this.#pool;
+    const others = pool.totalCount - pool.idleCount + pool.waitingCount - (this.#inCommit.length > 0 ? 1 : 0);
     this.#watch.stop();
     this.#listeners.clear();
     const left = new ToolError(

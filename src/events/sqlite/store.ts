@@ -22,6 +22,7 @@ import {
   type StoredEvent,
   StoreNotWritable,
   type StoreStats,
+  tellDropped,
 } from "../store.js";
 import { enforceRetention, forgetDropped } from "./retention.js";
 import { pruneRuns, RUNS_SCHEMA, sqliteRuns } from "./runs.js";
@@ -207,11 +208,7 @@ export class SqliteEventStore implements EventStore {
       forgetDropped((text) => this.#sql(text), now);
       return dropped;
     });
-    this.#tellDropped(dropped);
-  }
-
-  #tellDropped(dropped: Dropped | undefined): void {
-    if (dropped && Object.keys(dropped).length > 0) this.#onDropped?.(dropped);
+    tellDropped(this.#onDropped, dropped);
   }
 
   /**
@@ -273,7 +270,7 @@ export class SqliteEventStore implements EventStore {
       for (const { reject } of batch) reject(err);
       return;
     }
-    this.#tellDropped(dropped);
+    tellDropped(this.#onDropped, dropped);
     batch.forEach(({ resolve }, i) => {
       const { seq, id, duplicate } = results[i] as { seq: number; id: string; duplicate: boolean };
       // Reading the row back costs more than storing it: only for this process's subscribers.
