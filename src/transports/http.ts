@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { getRequestListener } from "@hono/node-server";
+import { metadataHandler } from "@modelcontextprotocol/sdk/server/auth/handlers/metadata.js";
 import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
@@ -479,19 +480,17 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
           ]
         : [];
       if (oauth) {
-        // Public, as the SDK serves it: a client in a browser page reads it before it has a token.
-        web.use("/.well-known/oauth-protected-resource", cors({ methods: ["GET"] }));
         // Protected Resource Metadata (RFC 9728): where a client learns which server issues tokens.
-        const metadata = {
+        // The SDK's handler serves it to any page (a browser client reads it before it has a token).
+        const metadata = metadataHandler({
           resource: oauth.resource,
           authorization_servers: [oauth.issuer],
-          scopes_supported: OAUTH_SCOPES,
+          scopes_supported: [...OAUTH_SCOPES],
           bearer_methods_supported: ["header"],
           resource_name: "waiter",
-        };
-        web.get(["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"], (_req, res) => {
-          res.json(metadata);
         });
+        web.use("/.well-known/oauth-protected-resource/mcp", metadata);
+        web.use("/.well-known/oauth-protected-resource", metadata);
       }
       // Before the token check: a browser's preflight carries none.
       web.all("/mcp", pageAccess);
