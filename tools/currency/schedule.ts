@@ -55,7 +55,8 @@ export function latestTtl(publication: Publication, answered: string | undefined
   return nextDue === undefined ? WINDOW_TTL_SECONDS : Math.max(60, Math.round((nextDue - now) / 1000));
 }
 
-const working = (weekday: number) => weekday >= 1 && weekday <= 5;
+/** Whether a weekday (0 Sunday … 6 Saturday) is one the sources publish on. */
+export const working = (weekday: number) => weekday >= 1 && weekday <= 5;
 
 /** The date of the last fixing due by `local` time: today's once its time has passed, else the working day before. */
 function lastDue(local: WallClock, due: number): string {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { clock, dateIn, HOUR_MS } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { crossRate, type Fixing, type RateSource, significant } from "./fixing.js";
-import { dayOver } from "./schedule.js";
+import { dayOver, working } from "./schedule.js";
 
 export const SOURCES = ["ecb", "cnb"] as const;
 export type SourceId = (typeof SOURCES)[number];
@@ -71,8 +71,8 @@ export function dateNote(requested: string | undefined, fixing: Fixing, source: 
   if (pending) {
     return `${pending.charAt(0).toUpperCase()}${pending.slice(1)}; these are the rates of ${fixing.date}, the latest available.`;
   }
-  const weekday = new Date(`${requested}T00:00:00Z`).getUTCDay();
-  const why = weekend(requested) ? "" : ": a holiday";
+  const weekday = weekdayOf(requested);
+  const why = working(weekday) ? ": a holiday" : "";
   return `No fixing exists for ${requested} (a ${WEEKDAYS[weekday]}${why}); these are the rates of ${fixing.date}, the last fixing ${source.name} published before it.`;
 }
 
@@ -86,13 +86,12 @@ export function notYet(date: string, source: RateSource): string | undefined {
   if (dayOver(publication, date)) return undefined;
   const due = `${source.name} publishes ${publication.when} on working days`;
   if (date > dateIn(publication.zone)) return `${date} has not begun yet in ${publication.city} (${due})`;
-  return weekend(date) ? undefined : `the fixing of ${date} is not published yet (${due})`;
+  return working(weekdayOf(date)) ? `the fixing of ${date} is not published yet (${due})` : undefined;
 }
 
-/** Whether a date (YYYY-MM-DD) is a Saturday or a Sunday, when no source publishes. */
-function weekend(date: string): boolean {
-  const weekday = new Date(`${date}T00:00:00Z`).getUTCDay();
-  return weekday === 0 || weekday === 6;
+/** The weekday of a date (YYYY-MM-DD): 0 Sunday … 6 Saturday. */
+function weekdayOf(date: string): number {
+  return new Date(`${date}T00:00:00Z`).getUTCDay();
 }
 
 export function hasCurrency(fixing: Fixing, code: string): boolean {

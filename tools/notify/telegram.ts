@@ -24,9 +24,12 @@ function refusal(response: HttpResponse): z.infer<typeof failure> | undefined {
   }
 }
 
-/** Seconds a 429 asks to wait: Telegram's retry_after, else a Retry-After header (a proxy's). */
-function retryAfter(response: HttpResponse): number | undefined {
-  return refusal(response)?.parameters?.retry_after ?? retryAfterSeconds(response);
+/**
+ * Seconds a 429 asks to wait: Telegram's retry_after (from its refusal, read once), else a
+ * Retry-After header (a proxy's).
+ */
+function retryAfter(response: HttpResponse, answer = refusal(response)): number | undefined {
+  return answer?.parameters?.retry_after ?? retryAfterSeconds(response);
 }
 
 /**
@@ -44,7 +47,7 @@ export const telegramErrors: ErrorMapper = (response, upstream) => {
     );
   }
   const moved = answer?.parameters?.migrate_to_chat_id;
-  const wait = response.status === 429 ? retryAfter(response) : undefined;
+  const wait = response.status === 429 ? retryAfter(response, answer) : undefined;
   let advice = "";
   if (wait !== undefined && !said) advice = `; try again in ${wait} s`;
   else if (moved !== undefined) advice = `; the group is now chat ${moved}: put that id in the channel's chatIds`;
