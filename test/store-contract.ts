@@ -232,6 +232,26 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.highestSeq()).toBe(newest);
       expect(await (await another()).highestSeq()).toBe(newest);
     });
+
+    test("the greatest sequence number dropped is kept, by every limit, gaps of duplicates aside", async () => {
+      const { store, another } = await open({ ...LOOSE, maxEvents: 3, maxBytes: 1000, maxAgeDays: 1 });
+      const [a, b] = await addMany(store, 3);
+      expect(await store.droppedThrough()).toBe(0);
+      const again = await stored(store, event({ dedupeId: "again" }));
+      expect(await store.droppedThrough()).toBe(a?.seq);
+      // A duplicate takes a sequence number that no event keeps.
+      await store.add(event({ dedupeId: "again" }));
+      const fifth = await stored(store, event());
+      expect(fifth.seq).toBeGreaterThan(again.seq + 1);
+      expect(await store.droppedThrough()).toBe(b?.seq);
+      const big = await stored(store, event({ body: Buffer.alloc(990, 120) }));
+      expect(await store.get(fifth.id)).toBeUndefined();
+      expect(await store.droppedThrough()).toBe(fifth.seq);
+      await store.expire(clock.now() + 2 * 86_400_000);
+      expect(await store.latestSeq()).toBe(0);
+      expect(await store.droppedThrough()).toBe(big.seq);
+      expect(await (await another()).droppedThrough()).toBe(big.seq);
+    });
   });
 
   describe("automation runs", () => {

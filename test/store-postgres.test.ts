@@ -473,6 +473,26 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect((await store.add(event({ dedupeId: "d-old" }))).duplicate).toBe(true);
     });
 
+    test("a database of schema 9 where retention dropped events takes everything below its oldest event as dropped", async () => {
+      const url = await freshSchema();
+      const old = new pg.Client(url);
+      await old.connect();
+      await migrate(old, 9);
+      const { rows } = await old.query<{ seq: string }>(
+        `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+         SELECT 'e' || g, 'shop', 'order.paid', 'none', 'd' || g, $1, '{}', '\\x7b7d', true, 2
+         FROM generate_series(1, 3) AS g RETURNING seq`,
+        [clock.now()],
+      );
+      const seqs = rows.map((row) => Number(row.seq));
+      await old.query("DELETE FROM events WHERE seq < $1", [seqs[2]]);
+      await old.query("UPDATE totals SET events = 1, bytes = 2, dropped_count = 2");
+      await old.end();
+      const store = await open(url);
+      expect(await store.droppedThrough()).toBe(seqs[1]);
+      await expect(open(await freshSchema()).then((fresh) => fresh.droppedThrough())).resolves.toBe(0);
+    });
+
     test("a role that may store events but not read their sequence still takes cursors", async () => {
       const url = await freshSchema();
       const schema = /search_path=(\w+)/.exec(decodeURIComponent(url))?.[1] as string;

@@ -10,7 +10,7 @@ import { type Dropped, type EventStore, NewerStore } from "../src/events/store.j
 import { clock, setClock } from "../src/time.js";
 import { VERSION } from "../src/version.js";
 import { startApp } from "./memory.js";
-import { event, eventStoreContract, LOOSE, PAGE_FILTERS, stored } from "./store-contract.js";
+import { addMany, event, eventStoreContract, LOOSE, PAGE_FILTERS, stored } from "./store-contract.js";
 
 const stores: EventStore[] = [];
 /** New Year's Eve in UTC: an age limit counted in calendar days, not in days of 24 hours, would show. */
@@ -134,6 +134,35 @@ describe("storing in a file", () => {
     const db = new Database(file, { readonly: true });
     expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
     db.close();
+  });
+
+  test("a store of schema 1 where retention dropped events takes everything below its oldest event as dropped", async () => {
+    const { store, file } = open({ ...LOOSE, maxEvents: 2 });
+    const added = await addMany(store, 4);
+    await store.close();
+    const older = new Database(file);
+    older.exec("ALTER TABLE totals DROP COLUMN dropped_through");
+    older.pragma("user_version = 1");
+    older.close();
+    const reopened = open(LOOSE, file).store;
+    expect(await reopened.droppedThrough()).toBe(added[1]?.seq);
+    await reopened.add(event());
+    expect(await reopened.droppedThrough()).toBe(added[1]?.seq);
+    await reopened.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+    // One where retention never dropped anything has dropped nothing.
+    const untouched = open();
+    await addMany(untouched.store, 2);
+    await untouched.store.close();
+    const unchanged = new Database(untouched.file);
+    unchanged.exec("ALTER TABLE totals DROP COLUMN dropped_through");
+    unchanged.pragma("user_version = 1");
+    unchanged.close();
+    const upgraded = open(LOOSE, untouched.file).store;
+    expect(await upgraded.droppedThrough()).toBe(0);
+    await upgraded.close();
   });
 
   test("the store's files are the user's alone", async () => {

@@ -229,6 +229,11 @@ export interface EventStore {
    * retention emptied has no newest event): a cursor beyond it never came from this store.
    */
   highestSeq(): Promise<number>;
+  /**
+   * The greatest sequence number retention has dropped, 0 while it has dropped none: a reader
+   * whose cursor is below it missed the events retention dropped after its cursor.
+   */
+  droppedThrough(): Promise<number>;
   stats(): Promise<StoreStats>;
   counters(): Promise<Counters>;
   /** Drops the events past the age limit now; adding an event does this too. */

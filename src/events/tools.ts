@@ -44,6 +44,17 @@ async function seqOf(store: EventStore, value: string, name: string): Promise<nu
   );
 }
 
+/**
+ * What a reader is told when retention dropped events stored after its cursor `after` before it
+ * read them: a cursor moves on past them, and nothing else would say they were there.
+ */
+async function droppedUnread(store: EventStore, after: number): Promise<{ note?: string }> {
+  if (after >= (await store.droppedThrough())) return {};
+  return {
+    note: "Retention dropped events stored after `since` before this read: any that matched are lost to waiter; ask the systems that sent them what happened meanwhile.",
+  };
+}
+
 const summaryShape = z.object({
   id: z.string(),
   source: z.string(),
@@ -217,6 +228,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
           events: z.array(summaryShape),
           cursor: z.string(),
           next_before: z.string().optional(),
+          note: z.string().optional(),
         },
         annotations: READS,
         async run(args) {
@@ -237,17 +249,19 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
             events: shown.map(summary),
             cursor: cursorOf(Math.max(latest, after)),
             ...(found.length > limit && last ? { next_before: cursorOf(last.seq) } : {}),
+            ...(args.since ? await droppedUnread(store, after) : {}),
           };
         },
         render(r) {
-          if (r.events.length === 0) return `No matching events. Cursor for later: ${r.cursor}.`;
+          const note = r.note ? `\n${r.note}` : "";
+          if (r.events.length === 0) return `No matching events. Cursor for later: ${r.cursor}.${note}`;
           // Type and gist are quoted as string literals: the sender wrote them, not waiter.
           const lines = r.events.map(
             (e) =>
               `${e.id}  ${e.received_at}  ${e.source}  type: ${JSON.stringify(e.type)}${e.acked ? "  (acked)" : ""}  payload: ${JSON.stringify(e.gist)}`,
           );
           const more = r.next_before ? `\nOlder events match: pass before="${r.next_before}".` : "";
-          return `${r.events.length} event${r.events.length === 1 ? "" : "s"}, newest first (summaries of third-party data):\n${lines.join("\n")}\nCursor for newer events: ${r.cursor}.${more}`;
+          return `${r.events.length} event${r.events.length === 1 ? "" : "s"}, newest first (summaries of third-party data):\n${lines.join("\n")}\nCursor for newer events: ${r.cursor}.${more}${note}`;
         },
       });
 
@@ -297,6 +311,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
           timed_out: z.boolean(),
           cursor: z.string(),
           event: z.record(z.string(), z.unknown()).optional().describe("As events_get answers."),
+          note: z.string().optional(),
         },
         annotations: READS,
         deadline: (args) => (args.timeout_s ?? 30) + 5,
@@ -304,6 +319,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
           await checkSource(args.source);
           const timeout = (args.timeout_s ?? 30) * 1000;
           const after = args.since ? await seqOf(store, args.since, "since") : await store.latestSeq();
+          const dropped = args.since ? await droppedUnread(store, after) : {};
           const filter = filterOf(args);
           const matches = (event: StoredEvent) => event.seq > after && matchesFilter(filter, event);
           const found = await new Promise<StoredEvent | undefined>((resolve) => {
@@ -356,15 +372,17 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
             // read "now" first, so the cursor passes nothing that matched.
             const latest = await store.latestSeq();
             const late = await store.firstAfter(filter, after);
-            if (late) return { timed_out: false, cursor: cursorOf(late.seq), event: fullEvent(late, undefined) };
-            return { timed_out: true, cursor: cursorOf(Math.max(after, latest)) };
+            if (late)
+              return { timed_out: false, cursor: cursorOf(late.seq), event: fullEvent(late, undefined), ...dropped };
+            return { timed_out: true, cursor: cursorOf(Math.max(after, latest)), ...dropped };
           }
-          return { timed_out: false, cursor: cursorOf(found.seq), event: fullEvent(found, undefined) };
+          return { timed_out: false, cursor: cursorOf(found.seq), event: fullEvent(found, undefined), ...dropped };
         },
         render(r) {
+          const note = r.note ? `\n${r.note}` : "";
           if (!r.event)
-            return `Nothing matching arrived; the wait timed out, or waiter is stopping. Wait again with since="${r.cursor}".`;
-          return `${renderEvent(r.event as ReturnType<typeof fullEvent>)}\nNext wait: since="${r.cursor}".`;
+            return `Nothing matching arrived; the wait timed out, or waiter is stopping. Wait again with since="${r.cursor}".${note}`;
+          return `${renderEvent(r.event as ReturnType<typeof fullEvent>)}\nNext wait: since="${r.cursor}".${note}`;
         },
       });
 

@@ -182,6 +182,41 @@ test("a cursor given before retention dropped every event still reads on; one be
   );
 });
 
+test("a reader whose cursor is older than what retention dropped is told it missed events; one past the drop is not", async () => {
+  const { store, call, text } = await served();
+  const add = (dedupeId: string) => addTrial(store, dedupeId);
+  await add("d1");
+  const { cursor: early } = (await call("events_list", {})).structuredContent as { cursor: string };
+  await add("d2");
+  await add("d3");
+  const { cursor: late } = (await call("events_list", {})).structuredContent as { cursor: string };
+  await store.expire(clock.now() + 31 * 86_400_000);
+  const kept = await add("d4");
+  const missed = /^Retention dropped events stored after `since` before this read: any that matched are lost/m;
+
+  const listed = await call("events_list", { since: early });
+  expect((listed.structuredContent as { events: { id: string }[] }).events.map((e) => e.id)).toEqual([kept.id]);
+  expect((listed.structuredContent as { note?: string }).note).toMatch(missed);
+  expect(text(listed)).toMatch(missed);
+  const waited = await call("events_wait", { since: early, timeout_s: 1 });
+  expect((waited.structuredContent as { event: { id: string } }).event.id).toBe(kept.id);
+  expect(text(waited)).toMatch(missed);
+  // Nothing after these was dropped unread: no note.
+  for (const args of [{}, { since: late }, { since: kept.id }]) {
+    const result = await call("events_list", args);
+    expect((result.structuredContent as { note?: string }).note, JSON.stringify(args)).toBeUndefined();
+  }
+  await add("d5");
+  const byId = await call("events_wait", { since: kept.id, timeout_s: 1 });
+  expect(byId.structuredContent).toMatchObject({ timed_out: false });
+  expect(byId.structuredContent).not.toHaveProperty("note");
+
+  await store.expire(clock.now() + 62 * 86_400_000);
+  const timedOut = await call("events_wait", { since: late, timeout_s: 1 });
+  expect(timedOut.structuredContent).toMatchObject({ timed_out: true, note: expect.stringMatching(missed) });
+  expect(text(timedOut)).toMatch(missed);
+});
+
 test("events_wait answers the oldest event after its cursor, even when a newer one is told while it still looks", async () => {
   const { store, call } = await served();
   const add = (dedupeId: string) => addTrial(store, dedupeId, `{"n":"${dedupeId}"}`);

@@ -4,7 +4,6 @@ import {
   code,
   date,
   dateNote,
-  effectiveDate,
   formatNumber,
   note,
   rateRow,
@@ -33,7 +32,7 @@ export function ratesTool({ pick, fixingFor }: Sources): Tool {
     output: {
       source: sourceOut,
       base: z.string(),
-      date: effectiveDate,
+      date: z.string(),
       requested_date: requestedDate,
       note,
       rates: z.array(rateRow),

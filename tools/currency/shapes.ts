@@ -48,7 +48,6 @@ export const sourceArg = z.enum(SOURCES).optional().describe("Default: the confi
 // --- results -----------------------------------------------------------------------------
 
 export const sourceOut = z.enum(SOURCES);
-export const effectiveDate = z.string().describe("The fixing's own day: record this one.");
 export const requestedDate = z.string().optional();
 export const note = z.string().optional();
 export const rateRow = z.object({

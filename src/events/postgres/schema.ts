@@ -242,6 +242,29 @@ export const MIGRATIONS: readonly string[] = [
      END IF;
      RETURN QUERY SELECT unnest(seqs), unnest(added), gone;
    END $$;`,
+  // 10: the greatest sequence number retention dropped, so a reader whose cursor is below it can be
+  // told it missed events. Retention drops the oldest events first, so in a store it dropped from
+  // before this was kept, everything below the oldest event kept counts as dropped.
+  `ALTER TABLE totals ADD COLUMN dropped_through BIGINT NOT NULL DEFAULT 0;
+   UPDATE totals SET dropped_through = coalesce((SELECT min(seq) - 1 FROM events),
+     pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')), 0)
+   WHERE dropped_count + dropped_bytes + dropped_age > 0;
+   CREATE OR REPLACE FUNCTION waiter_drop(up_to BIGINT, now_ms BIGINT, why TEXT) RETURNS JSONB LANGUAGE plpgsql AS $$
+   DECLARE n BIGINT; u BIGINT; b BIGINT; last BIGINT;
+   BEGIN
+     WITH gone AS (DELETE FROM events WHERE seq <= up_to RETURNING seq, source, dedupe_id, id, size, acked_at),
+          remembered AS (
+            INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at)
+            SELECT source, dedupe_id, id, now_ms FROM gone ON CONFLICT DO NOTHING)
+     SELECT count(*), count(*) FILTER (WHERE acked_at IS NULL), coalesce(sum(size), 0), coalesce(max(seq), 0)
+       INTO n, u, b, last FROM gone;
+     UPDATE totals SET events = events - n, bytes = bytes - b,
+       dropped_age = dropped_age + CASE WHEN why = 'age' THEN n ELSE 0 END,
+       dropped_count = dropped_count + CASE WHEN why = 'count' THEN n ELSE 0 END,
+       dropped_bytes = dropped_bytes + CASE WHEN why = 'bytes' THEN n ELSE 0 END,
+       dropped_through = greatest(dropped_through, last);
+     RETURN jsonb_build_object(why, jsonb_build_object('events', n, 'unacked', u));
+   END $$;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

@@ -408,6 +408,11 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
+  async droppedThrough(): Promise<number> {
+    const [row] = await this.#query<{ dropped_through: number }>("SELECT dropped_through FROM totals");
+    return (row as { dropped_through: number }).dropped_through;
+  }
+
   async stats(): Promise<StoreStats> {
     const [row] = await this.#query<TotalsRow>(STATS_SQL);
     return toStats(row as TotalsRow);

@@ -91,10 +91,8 @@ function drop(
     "INSERT OR IGNORE INTO dropped_deliveries (source, dedupe_id, id, dropped_at) SELECT source, dedupe_id, id, ? FROM events WHERE seq <= ?",
   ).run(now, run.edge);
   sql("DELETE FROM events WHERE seq <= ?").run(run.edge);
-  sql(`UPDATE totals SET events = events - ?, bytes = bytes - ?, ${counter} = ${counter} + ?`).run(
-    run.n,
-    run.bytes,
-    run.n,
-  );
+  sql(
+    `UPDATE totals SET events = events - ?, bytes = bytes - ?, ${counter} = ${counter} + ?, dropped_through = MAX(dropped_through, ?)`,
+  ).run(run.n, run.bytes, run.n, run.edge);
   return { events: run.n, unacked: run.unacked };
 }

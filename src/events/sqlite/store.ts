@@ -48,9 +48,10 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS totals (
   one INTEGER PRIMARY KEY CHECK (one = 1),
   events INTEGER NOT NULL, bytes INTEGER NOT NULL,
-  dropped_count INTEGER NOT NULL, dropped_bytes INTEGER NOT NULL, dropped_age INTEGER NOT NULL
+  dropped_count INTEGER NOT NULL, dropped_bytes INTEGER NOT NULL, dropped_age INTEGER NOT NULL,
+  dropped_through INTEGER NOT NULL DEFAULT 0
 );
-INSERT OR IGNORE INTO totals VALUES (1, 0, 0, 0, 0, 0);
+INSERT OR IGNORE INTO totals (one, events, bytes, dropped_count, dropped_bytes, dropped_age) VALUES (1, 0, 0, 0, 0, 0);
 CREATE TABLE IF NOT EXISTS dropped_deliveries (
   source TEXT NOT NULL, dedupe_id TEXT NOT NULL, id TEXT NOT NULL, dropped_at INTEGER NOT NULL,
   PRIMARY KEY (source, dedupe_id)
@@ -65,9 +66,23 @@ CREATE INDEX IF NOT EXISTS events_by_source ON events (source, seq);
 /**
  * The version of the tables above, kept in the file's user_version: a change an older waiter
  * would misread is a new one. A file from before versions were kept (0) is brought up to date by
- * the statements above, which create only what is missing, and then marked.
+ * the statements above, which create only what is missing, and by `UPGRADES`, and then marked.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/** What brings a file of an older version up to the next, the statements above having run. */
+const UPGRADES: Record<number, (db: Database.Database) => void> = {
+  // 2: totals.dropped_through. Retention drops the oldest events first, so in a store it dropped
+  // from before this was kept, everything below the oldest event kept counts as dropped.
+  1: (db) => {
+    const columns = db.pragma("table_info(totals)") as { name: string }[];
+    if (columns.some((column) => column.name === "dropped_through")) return;
+    db.exec(`ALTER TABLE totals ADD COLUMN dropped_through INTEGER NOT NULL DEFAULT 0;
+      UPDATE totals SET dropped_through = COALESCE((SELECT MIN(seq) - 1 FROM events),
+        (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)
+      WHERE dropped_count + dropped_bytes + dropped_age > 0;`);
+  },
+};
 
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
 
@@ -174,10 +189,15 @@ export class SqliteEventStore implements EventStore {
     this.#db.pragma("journal_mode = WAL");
     // WAL with synchronous=NORMAL survives a killed process; only an OS crash may lose the last commits.
     this.#db.pragma("synchronous = NORMAL");
-    this.#db.exec(SCHEMA);
-    this.#db.exec(RUNS_SCHEMA);
-    this.#db.exec(SESSIONS_SCHEMA);
-    if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.#db
+      .transaction(() => {
+        this.#db.exec(SCHEMA);
+        this.#db.exec(RUNS_SCHEMA);
+        this.#db.exec(SESSIONS_SCHEMA);
+        for (let step = Math.max(version, 1); step < SCHEMA_VERSION; step++) UPGRADES[step]?.(this.#db);
+        if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })
+      .immediate();
     const sql = (text: string) => this.#sql(text);
     const write = <T>(fn: () => T) => this.#write(fn);
     this.runs = sqliteRuns(sql, write);
@@ -381,6 +401,10 @@ export class SqliteEventStore implements EventStore {
     // AUTOINCREMENT keeps the greatest seq it gave here, and never gives it again.
     const row = this.#sql("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as { seq: number } | undefined;
     return row?.seq ?? 0;
+  }
+
+  async droppedThrough(): Promise<number> {
+    return (this.#sql("SELECT dropped_through FROM totals").get() as { dropped_through: number }).dropped_through;
   }
 
   async stats(): Promise<StoreStats> {
