@@ -326,6 +326,58 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("events retention dropped before the automations reached them are said in the log once; what is left is run", async () => {
+    const lines: string[] = [];
+    const start = (automations: object[], retention = {}) =>
+      startWebhooks(
+        loadConfig(
+          {
+            env: env(automations, {
+              WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+              WAITER_WEBHOOKS_RETENTION: JSON.stringify(retention),
+            }),
+          },
+          toolsets(),
+        ),
+        new Log("warning", (line) => lines.push(line)),
+      );
+    // History that retention dropped before the automations' first start is no one's loss.
+    let running = await start([]);
+    await pay(running.listener, String(O.processing), "evt_history");
+    await running.close();
+    const aging = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
+    await aging.expire(clock.now() + 2 * 86_400_000);
+    expect(await aging.latestSeq()).toBe(0);
+    await aging.close();
+    running = await start([PAID, WATCH]);
+    await runsOf((await pay(running.listener, undefined, "evt_handled")).id);
+    await running.close();
+    // While the automations are off, a burst past maxEvents: the first payment goes unhandled.
+    running = await start([], { maxEvents: 1 });
+    const lost = await pay(running.listener, String(O.pending1999), "evt_lost");
+    const left = await pay(running.listener, String(O.pendingStockManaged), "evt_left");
+    await running.close();
+    const dropped =
+      /automations: retention dropped events stored after the last one they handled before any automation ran for them; raise webhooks.retention's limits/;
+    expect(lines.filter((line) => dropped.test(line))).toEqual([]);
+    running = await start([PAID, WATCH]);
+    try {
+      await expect
+        .poll(async () => (await runsOf(left.id)).map((r) => `${r.automation} ${r.status}`).sort())
+        .toEqual(["stripe-paid done", "watch-payments done"]);
+      expect(woo.shop.order(O.pendingStockManaged).status).toBe("processing");
+      expect(woo.shop.order(O.pending1999).status).toBe("pending");
+      expect(lines.filter((line) => dropped.test(line))).toHaveLength(1);
+      expect(lines.find((line) => dropped.test(line))).toMatch(/^\S+ warning /);
+      await pay(running.listener, undefined, "evt_after");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(lines.filter((line) => dropped.test(line))).toHaveLength(1);
+    } finally {
+      await running.close();
+    }
+    expect(lost.id).not.toBe(left.id);
+  });
+
   test("an assistant's stdio server leaves the webhook port and the automations to waiter listen, and says so", async () => {
     // The assistant's server starts first, while waiter listen restarts: the port is free.
     const listen = `127.0.0.1:${await freePort()}`;

@@ -595,7 +595,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     running = true;
     // Where the last holder got to; at the first start ever, what is already stored is history,
     // and the store keeps that mark, so a lease taken again or by another goes on from it.
-    let cursor = (await store.runs.cursor()) ?? (await store.latestSeq());
+    // (An empty store's newest is 0 even when retention dropped events: those are history too.)
+    let cursor = (await store.runs.cursor()) ?? Math.max(await store.latestSeq(), await store.droppedThrough());
     await store.runs.setCursor(cursor);
     // Each automation acts on what the automations had not handled when it was first configured,
     // not on the history before: one renamed, or added while waiter was stopped, takes the events
@@ -605,6 +606,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     }
     // Runs a stopped process left, or a store failure cut short in this one, go on first.
     let unfinishedLeft = true;
+    let warnedThrough = 0;
     drain = () => {
       working = working
         .then(async () => {
@@ -618,6 +620,15 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
                 log.error(`automation run ${run.id} could not be resumed: ${err instanceof Error ? err.message : err}`);
               }
             }
+          }
+          // Automations that fell behind retention (paused long, or a burst past maxEvents) never
+          // see what it dropped: the operator hears of it once for each new drop.
+          const through = await store.droppedThrough();
+          if (through > cursor && through > warnedThrough) {
+            warnedThrough = through;
+            log.warning(
+              "automations: retention dropped events stored after the last one they handled before any automation ran for them; raise webhooks.retention's limits if automations may fall this far behind",
+            );
           }
           for (
             let event = await store.firstAfter({}, cursor);
