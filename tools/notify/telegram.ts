@@ -35,11 +35,18 @@ function retryAfter(response: HttpResponse, answer = refusal(response)): number 
 /**
  * Every answer that is not a 2xx, in Telegram's own words or by its status alone: never the
  * general wording, which may quote the request's path or a redirect's, and the path carries the
- * bot token. A 429 carries the wait Telegram asks for.
+ * bot token. A 429 carries the wait Telegram asks for. A 5xx to a message sent may have come
+ * after Telegram took it (a proxy that gave up on Telegram's answer).
  */
 export const telegramErrors: ErrorMapper = (response, upstream) => {
   const answer = refusal(response);
   const said = answer?.description ? `: ${answer.description}` : "";
+  if (response.status >= 500 && response.changes) {
+    return new UnconfirmedChange(
+      `${upstream} answered ${response.status}${said}: the message may have been sent, and sending it again may send it twice.`,
+      response.status,
+    );
+  }
   if (response.status === 401 || response.status === 404) {
     return new UpstreamError(
       `${upstream} refused the bot token (${response.status}${said}); check the variable the channel's botTokenEnv names.`,
