@@ -12,7 +12,7 @@ import { LeftUndone } from "../src/errors.js";
 import { PostgresEventStore } from "../src/events/postgres/store.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { RunRecord } from "../src/events/store.js";
-import { Log } from "../src/log.js";
+import { Log, type LogLevel } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { notification, startComgate } from "./fakes/comgate.js";
@@ -82,14 +82,15 @@ function env(automations: object[], extra: Record<string, string> = {}) {
   };
 }
 
-/** waiter serve in this process; its log lines go to `lines` when given. */
+/** waiter serve in this process; its log lines from `level` up go to `lines` when given. */
 async function serve(
   automations: object[],
   extra: Record<string, string> = {},
   lines?: string[],
+  level: LogLevel = "info",
 ): Promise<RunningServe> {
   const config = loadConfig({ env: env(automations, extra) }, toolsets());
-  return startServe(config, lines ? new Log("info", (line) => lines.push(line)) : new Log("error", () => {}));
+  return startServe(config, lines ? new Log(level, (line) => lines.push(line)) : new Log("error", () => {}));
 }
 
 let sequence = 0;
@@ -626,11 +627,22 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
-  test("an event the conditions do not match starts no run", async () => {
-    const server = await serve([PAID]);
+  test("an event the conditions do not match starts no run, and the debug log says why", async () => {
+    const lines: string[] = [];
+    const refunded = {
+      name: "stripe-refunded",
+      when: { source: "stripe", type: "charge.refunded" },
+      do: [{ ack: true }],
+    };
+    const server = await serve([PAID, refunded], {}, lines, "debug");
     try {
       const event = await pay(server, undefined);
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await expect
+        .poll(() => lines.filter((line) => line.includes(" not taken")).map((line) => line.replace(/^\S+ /, "")))
+        .toEqual([
+          `debug   [waiter] automation stripe-paid: event ${event.id} (type "payment_intent.succeeded") not taken: condition 1 does not hold (payload.data.object.metadata.order_id is null)\n`,
+          `debug   [waiter] automation stripe-refunded: event ${event.id} (type "payment_intent.succeeded") not taken: its type is not charge.refunded\n`,
+        ]);
       const s = store();
       expect(await s.runs.list({ eventId: event.id, limit: 10 })).toEqual([]);
       await s.close();

@@ -514,12 +514,24 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
    * Whether `automation` applies to `event`: the event came after the automation was first
    * configured, and its source, type and conditions match. A condition that fails on this payload
    * is no match, and said. The payload is parsed once, for the first automation that needs it.
+   * An event of the automation's source that it does not take is said at debug level, with why:
+   * a mistyped type or path matches nothing, and nothing else would tell.
    */
   function applies(automation: Automation, event: StoredEvent, view: () => View): boolean {
     const { source, type, where } = automation.when;
-    if (event.seq <= (startedAt.get(automation.name) ?? 0) || !matchesFilter({ source, type }, event)) return false;
+    if (event.seq <= (startedAt.get(automation.name) ?? 0) || event.source !== source) return false;
+    const passed = `automation ${automation.name}: event ${event.id} (type ${JSON.stringify(oneLine(event.type, 100))}) not taken`;
+    if (!matchesFilter({ type }, event)) {
+      log.debug(`${passed}: its type is not ${type}`);
+      return false;
+    }
     try {
-      return where.every((condition) => holds(condition, view()));
+      const failing = where.findIndex((condition) => !holds(condition, view()));
+      if (failing === -1) return true;
+      const { path } = where[failing] as Condition;
+      const found = JSON.stringify(search(view() as never, path)) ?? "null";
+      log.debug(`${passed}: condition ${failing + 1} does not hold (${path} is ${oneLine(found, 100)})`);
+      return false;
     } catch (err) {
       log.warning(
         `automation ${automation.name}: a condition failed on event ${event.id}: ${err instanceof Error ? err.message : err}`,
