@@ -526,6 +526,43 @@ describe("the latest fixing follows each source's publication time", () => {
     }
   });
 
+  test("a source failing when a newer fixing is due answers with the one kept, saying a newer one may exist", async () => {
+    setClock("2026-11-26T16:00:00Z"); // Thursday, after both sources published
+    const session = await startCurrency();
+    const failing = (path: string, status: number) => (request: { path: string }) =>
+      request.path.startsWith(path) ? { status, headers: { "content-type": "text/plain" }, body: "down" } : undefined;
+    try {
+      for (const source of ["ecb", "cnb"]) {
+        const kept = await session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", source });
+        expect(kept.structuredContent).toMatchObject({ date: "2026-11-26" });
+        expect(kept.structuredContent).not.toHaveProperty("note");
+      }
+      setClock("2026-11-27T16:00:00Z"); // Friday's fixings are due
+      frankfurter.intercept = failing("/v1/latest", 503);
+      cnb.intercept = failing("/cnbapi/exrates/daily", 502);
+      const ecb = await session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK" });
+      expect(ecb.isError, text(ecb)).toBeFalsy();
+      expect(ecb.structuredContent).toMatchObject({
+        date: "2026-11-26",
+        note: 'The European Central Bank could not be asked for newer rates, so these are the rates of 2026-11-26 kept from an earlier answer, and a newer fixing may exist: Frankfurter (ECB rates) answered 503 "down": the service is failing; try again later.',
+      });
+      expect(text(ecb)).toContain("kept from an earlier answer");
+      const czech = await session.call("currency_rates", { source: "cnb", symbols: ["EUR"] });
+      expect(czech.structuredContent).toMatchObject({
+        date: "2026-11-26",
+        note: expect.stringMatching(/rates of 2026-11-26 kept from an earlier answer.*CNB API answered 502/),
+      });
+      // A refusal is not a failure for now: nothing old stands in for it.
+      frankfurter.intercept = failing("/v1/latest", 404);
+      const refused = await session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK" });
+      expect(refused.isError).toBe(true);
+    } finally {
+      frankfurter.intercept = undefined;
+      cnb.intercept = undefined;
+      await session.close();
+    }
+  });
+
   test("a latest fixing cached before a publication is asked again once it is due", async () => {
     setClock("2026-11-27T13:29:30Z");
     const session = await startCurrency();

@@ -28,6 +28,17 @@ export interface RequestOptions<T = unknown> {
    * not paid on every hit, and the answer itself can decide (a fixing older than the one due).
    */
   ttl?: number | ((answer: T) => number);
+  /**
+   * For a GET whose answer may serve past its time (RFC 5861's stale-if-error): when the upstream
+   * fails for now (unreachable, too slow, 5xx, 429) and an earlier answer is kept, that answer is
+   * returned instead, and this hears the failure, so the toolset can say the answer may be old.
+   */
+  staleIfError?: (failure: UpstreamError) => void;
+}
+
+/** A failure that says nothing about the answer kept: the upstream could not answer now. */
+function passing(err: unknown): err is UpstreamError {
+  return err instanceof UpstreamError && (err.status === undefined || err.status >= 500 || err.status === 429);
 }
 
 /** How an upstream is declared, once: what goes with every request to it, and how its errors read. */
@@ -101,9 +112,12 @@ export class Upstream {
     try {
       return await untilAborted(this.#load(schema, key, path, options, call.deadline, kept), own.call.signal);
     } catch (err) {
-      throw own.call.signal.aborted
+      const failure = own.call.signal.aborted
         ? describeFailure(err, this.name, this.baseUrl, own.call, this.carrier.options)
         : err;
+      if (!kept || !options.staleIfError || !passing(failure)) throw failure;
+      options.staleIfError(failure);
+      return kept.value as z.output<S>;
     } finally {
       own.end();
     }

@@ -1,7 +1,8 @@
 import { z } from "zod";
+import type { UpstreamError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
-import { emptyFixing, type Fixing, type RateSource } from "./fixing.js";
+import { emptyFixing, type Fixing, keptIfFailing, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The CNB publishes after 14:30 Prague time on working days. */
@@ -52,8 +53,8 @@ export function cnbSource(cnb: Upstream): RateSource {
     earliest: "1991-01-01",
     publication: PUBLICATION,
 
-    async fixing(date, call) {
-      return (await daily(date, call)).fixing;
+    fixing(date, call) {
+      return keptIfFailing(async (staleIfError) => (await daily(date, call, staleIfError)).fixing);
     },
 
     async series(start, end, _codes, call) {
@@ -92,9 +93,14 @@ export function cnbSource(cnb: Upstream): RateSource {
     },
   };
 
-  function daily(date: string | undefined, call: Call) {
+  function daily(date: string | undefined, call: Call, staleIfError?: (failure: UpstreamError) => void) {
     const { final, ttl } = cachePolicy(PUBLICATION, date, (answer: DailyRows) => answer.fixing.date);
-    return cnb.json(dailyRows, "/exrates/daily", { query: { date: final ? date : undefined, lang: "EN" }, ttl }, call);
+    return cnb.json(
+      dailyRows,
+      "/exrates/daily",
+      { query: { date: final ? date : undefined, lang: "EN" }, ttl, staleIfError },
+      call,
+    );
   }
 
   return source;

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
-import { type CurrencyName, emptyFixing, type Fixing, type RateSource } from "./fixing.js";
+import { type CurrencyName, emptyFixing, type Fixing, keptIfFailing, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The ECB publishes around 16:00 CET on TARGET working days. */
@@ -71,7 +71,9 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);
       // A date not final yet is today's or the future's: the latest fixing is the answer.
-      return frankfurter.json(table, final ? `/${date}` : "/latest", { ttl }, call);
+      return keptIfFailing((staleIfError) =>
+        frankfurter.json(table, final ? `/${date}` : "/latest", { ttl, staleIfError }, call),
+      );
     },
 
     async series(start, end, codes, call) {

@@ -15,6 +15,25 @@ export interface Fixing {
   /** The currency every quote is expressed in: EUR for the ECB, CZK for the CNB. */
   base: string;
   quotes: Map<string, Quote>;
+  /**
+   * Why a newer fixing may exist: the source failed when asked, and this one was kept from an
+   * earlier answer (the failure's message).
+   */
+  stale?: string;
+}
+
+/**
+ * A fixing read from a source that, asked again once the kept one was past its time, failed for
+ * now: the one kept, marked with why a newer one may exist, rather than no rates at all.
+ */
+export async function keptIfFailing(
+  read: (staleIfError: (failure: UpstreamError) => void) => Promise<Fixing>,
+): Promise<Fixing> {
+  let failure: UpstreamError | undefined;
+  const fixing = await read((err) => {
+    failure = err;
+  });
+  return failure ? { ...fixing, stale: failure.message } : fixing;
 }
 
 export interface CurrencyName {

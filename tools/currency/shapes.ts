@@ -61,14 +61,27 @@ export const rateRow = z.object({
 const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /**
+ * What to know of the fixing used: why it is not of the date asked for, and that it was kept from
+ * an earlier answer when the source failed.
+ */
+export function dateNote(requested: string | undefined, fixing: Fixing, source: RateSource): string | undefined {
+  const day = dayNote(requested, fixing, source);
+  if (!fixing.stale) return day;
+  const kept = `${capitalized(source.name)} could not be asked for newer rates, so these are the rates of ${fixing.date} kept from an earlier answer, and a newer fixing may exist: ${fixing.stale}`;
+  return day ? `${day} ${kept}` : kept;
+}
+
+const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+
+/**
  * Why the fixing used is not of the date asked for: that day's is still to come where the source
  * publishes, or the day has none (a weekend; a holiday, once the day is over there).
  */
-export function dateNote(requested: string | undefined, fixing: Fixing, source: RateSource): string | undefined {
+function dayNote(requested: string | undefined, fixing: Fixing, source: RateSource): string | undefined {
   if (requested === undefined || requested === fixing.date) return undefined;
   const pending = notYet(requested, source);
   if (pending) {
-    return `${pending.charAt(0).toUpperCase()}${pending.slice(1)}; these are the rates of ${fixing.date}, the latest available.`;
+    return `${capitalized(pending)}; these are the rates of ${fixing.date}, the latest available.`;
   }
   const weekday = weekdayOf(requested);
   const why = working(weekday) ? ": a holiday" : "";
