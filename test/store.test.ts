@@ -5,6 +5,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { CannotStart, startWebhooks } from "../src/app.js";
 import { ToolError } from "../src/errors.js";
+import { FORGET_DROPPED } from "../src/events/sqlite/retention.js";
 import { pageQuery, RECENT_IDS, SCHEMA_VERSION, SqliteEventStore } from "../src/events/sqlite/store.js";
 import { type Dropped, type EventStore, NewerStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
@@ -173,7 +174,7 @@ describe("storing in a file", () => {
   });
 });
 
-test("a page of events is read by index, newest first, never by walking every acknowledged event or a whole source", () => {
+test("a page of events is read by index, newest first, never by walking every acknowledged event or a whole source; nor are remembered deliveries", () => {
   const { file } = open();
   const db = new Database(file, { readonly: true });
   for (const filter of PAGE_FILTERS) {
@@ -190,6 +191,11 @@ test("a page of events is read by index, newest first, never by walking every ac
     .map((row) => row.detail)
     .join("; ");
   expect(completion).toMatch(/^SEARCH events USING COVERING INDEX sqlite_autoindex_events_1 \(id>\? AND id<\?\)$/);
+  // Forgetting year-old deliveries reads only those, not every delivery remembered.
+  const forget = (db.prepare(`EXPLAIN QUERY PLAN ${FORGET_DROPPED}`).all(0) as { detail: string }[])
+    .map((row) => row.detail)
+    .join("; ");
+  expect(forget).toMatch(/^SEARCH dropped_deliveries USING (COVERING )?INDEX dropped_deliveries_at \(dropped_at<\?\)$/);
   db.close();
 });
 

@@ -61,6 +61,7 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 CREATE INDEX IF NOT EXISTS events_unacked ON events (seq) WHERE acked_at IS NULL;
 CREATE INDEX IF NOT EXISTS events_by_source ON events (source, seq);
+CREATE INDEX IF NOT EXISTS dropped_deliveries_at ON dropped_deliveries (dropped_at);
 `;
 
 /**
