@@ -365,6 +365,31 @@ describe(`at ${AFTERNOON}`, () => {
       expect(met.requests.filter(path).length).toBe(3);
     });
 
+    test("past Expires, a MET Norway that fails for now is answered from the forecast kept, saying so", async () => {
+      met.expiresIn = 2;
+      const point = { latitude: 48.2082, longitude: 16.3738 };
+      const first = await server.call("weather_forecast", { ...point, days: 2 });
+      expect(data(first)).not.toHaveProperty("note");
+      setClock(clock.now() + 2_200);
+      met.intercept = () => ({ status: 429, body: "" });
+      try {
+        const kept =
+          /^MET Norway could not be asked now, so this comes from its earlier answer and may be out of date: MET Norway .*429/;
+        const forecast = await server.call("weather_forecast", { ...point, days: 2 });
+        expect(forecast.isError, text(forecast)).toBeFalsy();
+        expect(data(forecast).days).toEqual(data(first).days);
+        expect(data<{ note: string }>(forecast).note).toMatch(kept);
+        const now = await server.call("weather_current", point);
+        expect(data<{ note: string }>(now).note).toMatch(kept);
+        expect(text(now)).toContain("may be out of date");
+        // A refusal is not a failure for now: nothing old stands in for it.
+        met.intercept = () => ({ status: 403, body: "Forbidden", headers: { "content-type": "text/plain" } });
+        expect((await server.call("weather_current", point)).isError).toBe(true);
+      } finally {
+        met.intercept = undefined;
+      }
+    });
+
     test("current conditions are all of one step, the one now is in, under its time", async () => {
       // A clear hour now (13:00 to 14:00 UTC), an overcast, rainy one from 14:00, the step nearest 13:40.
       const hour = Math.floor(clock.now() / HOUR) * HOUR;
@@ -434,6 +459,27 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(limited)).toMatch(
         /^Open-Meteo answered 429 "Daily API request limit exceeded\. Please try again tomorrow\.": the plan's daily limit is used up; try again in 3600 s, or raise the plan's limit/,
       );
+    });
+
+    test("an Open-Meteo over its daily limit is answered from what was kept, saying so", async () => {
+      const point = { latitude: 50.0755, longitude: 14.4378 };
+      const forecast = await om.call("weather_forecast", { ...point, days: 3 });
+      const current = await om.call("weather_current", point);
+      setClock(clock.now() + 31 * 60_000);
+      openMeteo.intercept = () => ({ status: 429, body: ERROR_429, headers: { "retry-after": "3600" } });
+      try {
+        const kept =
+          /^Open-Meteo could not be asked now, so this comes from its earlier answer and may be out of date: Open-Meteo answered 429 "Daily API request limit exceeded/;
+        const later = await om.call("weather_forecast", { ...point, days: 3 });
+        expect(data(later).days).toEqual(data(forecast).days);
+        expect(data<{ note: string }>(later).note).toMatch(kept);
+        const now = await om.call("weather_current", point);
+        expect(data(now).time).toBe(data(current).time);
+        expect(data<{ note: string }>(now).note).toMatch(kept);
+      } finally {
+        openMeteo.intercept = undefined;
+        setClock(AFTERNOON);
+      }
     });
 
     test("a forecast kept from before the place's midnight is not served after it", async () => {

@@ -36,6 +36,20 @@ export interface RequestOptions<T = unknown> {
   staleIfError?: (failure: UpstreamError) => void;
 }
 
+/**
+ * Runs `read`, whose GETs take `staleIfError`: its answer, and `stale`, the failure's message,
+ * when that answer is one kept from before because the upstream failed for now.
+ */
+export async function orKept<T>(
+  read: (staleIfError: (failure: UpstreamError) => void) => Promise<T>,
+): Promise<{ value: T; stale?: string }> {
+  let stale: string | undefined;
+  const value = await read((failure) => {
+    stale = failure.message;
+  });
+  return stale === undefined ? { value } : { value, stale };
+}
+
 /** A failure that says nothing about the answer kept: the upstream could not answer now. */
 function passing(err: unknown): err is UpstreamError {
   return err instanceof UpstreamError && (err.status === undefined || err.status >= 500 || err.status === 429);

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { UpstreamError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
-import type { Upstream } from "../../src/http/upstream.js";
-import { emptyFixing, type Fixing, keptIfFailing, type RateSource } from "./fixing.js";
+import { orKept, type Upstream } from "../../src/http/upstream.js";
+import { emptyFixing, type Fixing, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The CNB publishes after 14:30 Prague time on working days. */
@@ -53,8 +53,9 @@ export function cnbSource(cnb: Upstream): RateSource {
     earliest: "1991-01-01",
     publication: PUBLICATION,
 
-    fixing(date, call) {
-      return keptIfFailing(async (staleIfError) => (await daily(date, call, staleIfError)).fixing);
+    async fixing(date, call) {
+      const { value, stale } = await orKept((staleIfError) => daily(date, call, staleIfError));
+      return stale ? { ...value.fixing, stale } : value.fixing;
     },
 
     async series(start, end, _codes, call) {

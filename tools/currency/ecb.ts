@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call, HttpResponse } from "../../src/http/types.js";
-import type { Upstream } from "../../src/http/upstream.js";
-import { type CurrencyName, emptyFixing, type Fixing, keptIfFailing, type RateSource } from "./fixing.js";
+import { orKept, type Upstream } from "../../src/http/upstream.js";
+import { type CurrencyName, emptyFixing, type Fixing, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The ECB publishes around 16:00 CET on TARGET working days. */
@@ -71,9 +71,10 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);
       // A date not final yet is today's or the future's: the latest fixing is the answer.
-      return keptIfFailing((staleIfError) =>
+      const { value, stale } = await orKept((staleIfError) =>
         frankfurter.json(table, final ? `/${date}` : "/latest", { ttl, staleIfError }, call),
       );
+      return stale ? { ...value, stale } : value;
     },
 
     async series(start, end, codes, call) {

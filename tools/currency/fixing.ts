@@ -22,20 +22,6 @@ export interface Fixing {
   stale?: string;
 }
 
-/**
- * A fixing read from a source that, asked again once the kept one was past its time, failed for
- * now: the one kept, marked with why a newer one may exist, rather than no rates at all.
- */
-export async function keptIfFailing(
-  read: (staleIfError: (failure: UpstreamError) => void) => Promise<Fixing>,
-): Promise<Fixing> {
-  let failure: UpstreamError | undefined;
-  const fixing = await read((err) => {
-    failure = err;
-  });
-  return failure ? { ...fixing, stale: failure.message } : fixing;
-}
-
 export interface CurrencyName {
   code: string;
   name: string;

@@ -8,6 +8,7 @@ import {
   conditionOut,
   conditionText,
   footer,
+  keptNote,
   location,
   placeLine,
   placeOut,
@@ -38,6 +39,7 @@ export function currentTool(places: ReturnType<typeof geocoder>, provider: Weath
       precipitation_mm_h: z.number().optional(),
       cloud_cover_percent: z.number().optional(),
       condition: conditionOut,
+      note: z.string().optional(),
       provider: providerOut,
       attribution: attributionOut,
     },
@@ -45,12 +47,13 @@ export function currentTool(places: ReturnType<typeof geocoder>, provider: Weath
     async run(args, call) {
       const resolved = await places.resolve(args, call);
       const now = await provider.current(resolved.place, call);
-      const { time, condition, ...values } = now;
+      const { time, condition, stale, ...values } = now;
       return {
         ...where(resolved),
         ...times(time, resolved.place.timezone),
         ...values,
         ...conditionText(condition),
+        ...(stale ? { note: keptNote(provider.name, stale) } : {}),
         provider: provider.id,
         attribution: provider.attribution,
       };
@@ -70,6 +73,7 @@ export function currentTool(places: ReturnType<typeof geocoder>, provider: Weath
       return [
         `${placeLine(r.place)} at ${r.time} (${r.time_utc}):`,
         parts.filter(Boolean).join(", "),
+        ...(r.note ? [r.note] : []),
         ...footer(r),
       ].join("\n");
     },

@@ -9,6 +9,7 @@ import {
   conditionOut,
   conditionText,
   footer,
+  keptNote,
   location,
   placeLine,
   placeOut,
@@ -85,16 +86,19 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
       const hours = forecast.hours
         .filter((h) => h.time + h.period_hours * HOUR_MS > now && h.time < hoursEnd)
         .map(({ time, condition, ...hour }) => ({ time: localIso(time, zone), ...hour, ...conditionText(condition) }));
-      const short = days.length < args.days;
+      const notes = [
+        ...(days.length < args.days
+          ? [
+              `${provider.name} forecasts ${days.length} of the ${args.days} days asked for here${days.length ? `, up to ${days.at(-1)?.date}` : ""}.`,
+            ]
+          : []),
+        ...(forecast.stale ? [keptNote(provider.name, forecast.stale)] : []),
+      ];
       return {
         ...where(resolved),
         days,
         ...(args.hourly ? { hours } : {}),
-        ...(short
-          ? {
-              note: `${provider.name} forecasts ${days.length} of the ${args.days} days asked for here${days.length ? `, up to ${days.at(-1)?.date}` : ""}.`,
-            }
-          : {}),
+        ...(notes.length ? { note: notes.join(" ") } : {}),
         provider: provider.id,
         attribution: provider.attribution,
       };

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { UpstreamError } from "../../src/errors.js";
 import { retryAfterSeconds, upstreamMessage } from "../../src/http/failures.js";
 import type { Call, HttpResponse } from "../../src/http/types.js";
-import type { Upstream } from "../../src/http/upstream.js";
+import { orKept, type Upstream } from "../../src/http/upstream.js";
 import type { Log } from "../../src/log.js";
 import { clock, HOUR_MS } from "../../src/time.js";
 import { metCondition } from "./conditions.js";
@@ -182,7 +182,9 @@ export function metNorway(api: Upstream): WeatherProvider {
       lon: coordinate(place.longitude),
       ...(place.elevation_m === undefined ? {} : { altitude: Math.round(place.elevation_m) }),
     };
-    return api.json(forecastSteps, "/locationforecast/2.0/complete", { query }, call);
+    return orKept((staleIfError) =>
+      api.json(forecastSteps, "/locationforecast/2.0/complete", { query, staleIfError }, call),
+    );
   }
 
   return {
@@ -192,7 +194,7 @@ export function metNorway(api: Upstream): WeatherProvider {
     maxDays: 10,
 
     async current(place, call): Promise<Now> {
-      const all = await steps(place, call);
+      const { value: all, stale } = await steps(place, call);
       const now = clock.now();
       // Every value from one step, the one now is in, under its own time: its instant values,
       // and its precipitation and condition over the hour it starts.
@@ -218,13 +220,14 @@ export function metNorway(api: Upstream): WeatherProvider {
         ...(perHour === undefined ? {} : { precipitation_mm_h: Math.round(perHour * 10) / 10 }),
         ...(cloud_cover_percent === undefined ? {} : { cloud_cover_percent }),
         ...(condition ? { condition } : {}),
+        ...(stale ? { stale } : {}),
       };
     },
 
     async forecast(place, days, withHours, call) {
-      const all = await steps(place, call);
+      const { value: all, stale } = await steps(place, call);
       const hours = withHours ? all.map(({ period_min_c: _, period_max_c: __, ...hour }) => hour) : [];
-      return { days: localDays(all, place.timezone, days), hours };
+      return { days: localDays(all, place.timezone, days), hours, ...(stale ? { stale } : {}) };
     },
   };
 }

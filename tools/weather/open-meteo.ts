@@ -2,7 +2,7 @@ import { z } from "zod";
 import { UpstreamError } from "../../src/errors.js";
 import { retryAfterSeconds, upstreamMessage } from "../../src/http/failures.js";
 import type { ErrorMapper } from "../../src/http/types.js";
-import type { Upstream } from "../../src/http/upstream.js";
+import { orKept, type Upstream } from "../../src/http/upstream.js";
 import { clock, dateIn, isoDate, midnight } from "../../src/time.js";
 import { wmoCondition } from "./conditions.js";
 import { coordinate, type Day, type Hour, type WeatherProvider } from "./provider.js";
@@ -170,11 +170,13 @@ export function openMeteo(api: Upstream): WeatherProvider {
     maxDays: MAX_DAYS,
 
     async current(place, call) {
-      const body = await api.json(
-        current,
-        "/forecast",
-        { query: { ...where(place), current: CURRENT.join(",") }, ttl: CURRENT_TTL },
-        call,
+      const { value: body, stale } = await orKept((staleIfError) =>
+        api.json(
+          current,
+          "/forecast",
+          { query: { ...where(place), current: CURRENT.join(",") }, ttl: CURRENT_TTL, staleIfError },
+          call,
+        ),
       );
       const c = body.current;
       return {
@@ -189,31 +191,35 @@ export function openMeteo(api: Upstream): WeatherProvider {
         ...some("precipitation_mm_h", c.precipitation === null ? null : Math.round(c.precipitation * 40) / 10),
         ...some("cloud_cover_percent", c.cloud_cover),
         ...(c.weather_code === null ? {} : { condition: wmoCondition(c.weather_code) }),
+        ...(stale ? { stale } : {}),
       };
     },
 
     async forecast(place, days, withHours, call) {
       const now = clock.now();
-      const body = await api.json(
-        forecast,
-        "/forecast",
-        {
-          query: {
-            ...where(place),
-            daily: DAILY.join(","),
-            // The place's local dates rather than `forecast_days`: the request, and so the answer
-            // kept, names its days, and one kept before the place's midnight is not served after it.
-            start_date: dateIn(place.timezone, now),
-            // With hours, the day after too (where there is one): the last hour asked takes values from the next.
-            end_date: dateIn(
-              place.timezone,
-              midnight(place.timezone, now, withHours ? Math.min(days, MAX_DAYS - 1) : days - 1),
-            ),
-            ...(withHours ? { hourly: HOURLY.join(",") } : {}),
+      const { value: body, stale } = await orKept((staleIfError) =>
+        api.json(
+          forecast,
+          "/forecast",
+          {
+            query: {
+              ...where(place),
+              daily: DAILY.join(","),
+              // The place's local dates rather than `forecast_days`: the request, and so the answer
+              // kept, names its days, and one kept before the place's midnight is not served after it.
+              start_date: dateIn(place.timezone, now),
+              // With hours, the day after too (where there is one): the last hour asked takes values from the next.
+              end_date: dateIn(
+                place.timezone,
+                midnight(place.timezone, now, withHours ? Math.min(days, MAX_DAYS - 1) : days - 1),
+              ),
+              ...(withHours ? { hourly: HOURLY.join(",") } : {}),
+            },
+            ttl: FORECAST_TTL,
+            staleIfError,
           },
-          ttl: FORECAST_TTL,
-        },
-        call,
+          call,
+        ),
       );
       const d = body.daily;
       const dayList: Day[] = [];
@@ -258,7 +264,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
           ...(code === null || code === undefined ? {} : { condition: wmoCondition(code) }),
         });
       });
-      return { days: dayList, hours };
+      return { days: dayList, hours, ...(stale ? { stale } : {}) };
     },
   };
 }

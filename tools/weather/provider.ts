@@ -15,6 +15,8 @@ export interface Now {
   precipitation_mm_h?: number;
   cloud_cover_percent?: number;
   condition?: Condition;
+  /** Why these come from an answer kept from before: the provider failed when asked (its failure). */
+  stale?: string;
 }
 
 /** One local day of the place's time zone. */
@@ -54,7 +56,12 @@ export interface WeatherProvider {
   maxDays: number;
   current(place: Place, call: Call): Promise<Now>;
   /** `days` local days from today, and with `withHours` the forecast steps of those days. */
-  forecast(place: Place, days: number, withHours: boolean, call: Call): Promise<{ days: Day[]; hours: Hour[] }>;
+  forecast(
+    place: Place,
+    days: number,
+    withHours: boolean,
+    call: Call,
+  ): Promise<{ days: Day[]; hours: Hour[]; stale?: string }>;
 }
 
 /** Coordinates as sent upstream: at most 4 decimals (about 11 m), so nearby asks share a cached answer. */

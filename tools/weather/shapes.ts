@@ -71,6 +71,11 @@ export function footer(result: {
   return lines;
 }
 
+/** What an answer says when the provider failed and it comes from the provider's answer kept from before. */
+export function keptNote(providerName: string, stale: string): string {
+  return `${providerName} could not be asked now, so this comes from its earlier answer and may be out of date: ${stale}`;
+}
+
 /** "Ostrava, Moravskoslezský kraj, Czechia (49.8347, 18.282; Europe/Prague)" */
 export function placeLine(place: Place): string {
   const coordinates = `${place.latitude}, ${place.longitude}`;
