@@ -373,6 +373,41 @@ describe("the listener", () => {
     expect((await health()).store.events).toBe(before);
   });
 
+  test("a GitHub webhook of content type form is read and stored as its JSON; GitHub's ping is no event", async () => {
+    const session = await inProcess();
+    const json = JSON.stringify({ action: "opened", issue: { number: 77, title: "Crash & burn? 100% + more" } });
+    const form = `payload=${encodeURIComponent(json)}`;
+    const headers = async (signed: string, event: string, delivery: string) => ({
+      "content-type": "application/x-www-form-urlencoded",
+      "x-hub-signature-256": await githubSign(SECRETS.GITHUB_WEBHOOK_SECRET, signed),
+      "x-github-delivery": delivery,
+      "x-github-event": event,
+    });
+    const github = async (body: string, event: string, delivery: string) =>
+      post("gh", body, await headers(body, event, delivery));
+    const answer = await github(form, "issues", "form-1");
+    expect(answer.status).toBe(200);
+    const event = await session.call("events_get", { id: answer.body.id });
+    expect(event.structuredContent).toMatchObject({
+      type: "issues.opened",
+      payload_format: "json",
+      payload: json,
+      delivery_id: "form-1",
+    });
+    const listed = await session.call("events_list", { source: "gh", type: "issues." });
+    expect((listed.structuredContent as { events: { id: string }[] }).events.map((e) => e.id)).toContain(
+      answer.body.id,
+    );
+    // The signature covers the form as sent: one changed byte is refused.
+    expect((await post("gh", `${form}x`, await headers(form, "issues", "form-2"))).status).toBe(401);
+    expect((await github("zen=Design+for+failure.", "issues", "form-3")).status).toBe(401);
+
+    const before = (await health()).store.events;
+    const ping = await github(JSON.stringify({ zen: "Design for failure.", hook_id: 1 }), "ping", "ping-1");
+    expect(ping.status).toBe(200);
+    expect((await health()).store.events).toBe(before);
+  });
+
   test("an event survives kill -9 right after its 2xx", async () => {
     const { child } = await listen();
     const { body, headers } = await signed("shop");

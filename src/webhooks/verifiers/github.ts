@@ -1,6 +1,11 @@
 import { type Delivery, header, jsonBody, reject, signedWithAny, type Verdict } from "./common.js";
 
-/** GitHub: `X-Hub-Signature-256: sha256=<hex>` over the body; type is the event and its action. */
+/**
+ * GitHub: `X-Hub-Signature-256: sha256=<hex>` over the body; type is the event and its action.
+ * A webhook whose content type is `form` (GitHub's default when one is made through its API)
+ * posts the JSON as a form's `payload` field: the signature covers the form, and the JSON in it
+ * is what is read and stored. The ping GitHub sends when a webhook is made is no event.
+ */
 export function github(secrets: readonly string[]) {
   return ({ headers, body }: Delivery): Verdict => {
     const signature = header(headers, "x-hub-signature-256");
@@ -10,7 +15,17 @@ export function github(secrets: readonly string[]) {
     const id = header(headers, "x-github-delivery");
     if (!id) return reject("missing X-GitHub-Delivery header");
     const event = header(headers, "x-github-event") ?? "unknown";
-    const action = jsonBody(body)?.action;
-    return { kind: "accept", id, type: typeof action === "string" ? `${event}.${action}` : event };
+    if (event === "ping") return { kind: "ping" };
+    const form = header(headers, "content-type")?.toLowerCase().startsWith("application/x-www-form-urlencoded");
+    const json = form ? new URLSearchParams(body.toString("utf8")).get("payload") : undefined;
+    if (json === null) return reject("form delivery without a payload field");
+    const payload = json === undefined ? undefined : Buffer.from(json);
+    const action = jsonBody(payload ?? body)?.action;
+    return {
+      kind: "accept",
+      id,
+      type: typeof action === "string" ? `${event}.${action}` : event,
+      ...(payload ? { payload } : {}),
+    };
   };
 }
