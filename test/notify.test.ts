@@ -639,8 +639,9 @@ describe("who may be told", () => {
       mail: { type: "email", host: "127.0.0.1", tls: "none", from: "a@b.example", to: ["c@d.example"], ...settings },
     });
     expect(() => load(mail({ to: ["c@d.example", "C@d.example"] }))).toThrow(/at mail.to: c@d.example is listed twice/);
-    // A name on two lines would write a header of its own.
+    // A name or subject on two lines would write a header of its own.
     expect(() => load(mail({ fromName: "Shop\r\nBcc: all@x.example" }))).toThrow(/at mail.fromName: is one line/);
+    expect(() => load(mail({ subject: "Paid\r\nBcc: all@x.example" }))).toThrow(/at mail.subject: is one line/);
     expect(() =>
       load(
         { ops: { type: "telegram", botTokenEnv: "T", chatIds: ["1"], baseUrl: "http://telegram.example" } },

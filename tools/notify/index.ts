@@ -15,6 +15,8 @@ const MAX_TEXT = 4000;
  */
 const address = z.email({ pattern: z.regexes.unicodeEmail });
 
+const ONE_LINE = /^[^\r\n]*$/;
+
 const channelName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "channel names are lowercase letters, digits, - and _");
@@ -38,15 +40,10 @@ const channel = z.discriminatedUnion("type", [
     user: z.string().min(1).optional(),
     passwordEnv: envName.optional(),
     from: address,
-    // Sent as a header, which nodemailer encodes: one line, no more.
-    fromName: z
-      .string()
-      .min(1)
-      .max(100)
-      .regex(/^[^\r\n]*$/, "is one line")
-      .optional(),
+    // Sent as headers, which nodemailer encodes: one line each, no more.
+    fromName: z.string().min(1).max(100).regex(ONE_LINE, "is one line").optional(),
     to: z.array(address).min(1),
-    subject: z.string().min(1).max(200).default("waiter"),
+    subject: z.string().min(1).max(200).regex(ONE_LINE, "is one line").default("waiter"),
   }),
 ]);
 type Channel = z.output<typeof channel> & { name: string; secret?: string };
