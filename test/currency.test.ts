@@ -137,6 +137,14 @@ describe("cross rates", () => {
     expect(text(result)).toContain("through CZK");
   });
 
+  test("amounts read as money in the text: the minor unit's decimals always, more where the amount has them", async () => {
+    const convert = async (amount: number, from: string, to: string) =>
+      text(await server.call("currency_convert", { amount, from, to, date: "2026-08-28", source: "cnb" }));
+    expect(await convert(1234.5, "EUR", "CZK")).toMatch(/^1,234\.50 EUR = 30,078\.59 CZK at 24\.365 /);
+    expect(await convert(100, "EUR", "CZK")).toMatch(/^100\.00 EUR = 2,436\.50 CZK /);
+    expect(await convert(0.125, "EUR", "JPY")).toMatch(/^0\.125 EUR = \d+ JPY /);
+  });
+
   test("CZK to JPY inverts the per-100 row and rounds to whole yen", async () => {
     const result = await server.call("currency_convert", {
       amount: 151.93,

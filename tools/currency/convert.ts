@@ -5,6 +5,7 @@ import {
   code,
   date,
   dateNote,
+  formatMoney,
   formatNumber,
   note,
   requestedDate,
@@ -62,7 +63,7 @@ export function convertTool({ pick, fixingFor }: Sources): Tool {
     },
     render(r) {
       const how = r.via ? `, through ${r.via}` : "";
-      const head = `${formatNumber(r.amount)} ${r.from} = ${formatNumber(r.result)} ${r.to} at ${formatNumber(r.rate)} (${sourceLabel(r.source)} fixing of ${r.date}${how})`;
+      const head = `${formatMoney(r.amount, r.from)} ${r.from} = ${formatMoney(r.result, r.to)} ${r.to} at ${formatNumber(r.rate)} (${sourceLabel(r.source)} fixing of ${r.date}${how})`;
       return r.note ? `${head}\n${r.note}` : head;
     },
   });

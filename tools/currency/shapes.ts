@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { clock, dateIn, HOUR_MS } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
-import { crossRate, type Fixing, type RateSource, significant } from "./fixing.js";
+import { crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
 import { dayOver, working } from "./schedule.js";
 
 export const SOURCES = ["ecb", "cnb"] as const;
@@ -130,6 +130,25 @@ export function formatNumber(value: number): string {
     roundingPriority: "morePrecision",
   });
   return numberFormat.format(value);
+}
+
+const moneyFormats = new Map<number, Intl.NumberFormat>();
+
+/**
+ * An amount of `currency` for the text rendering: always with its minor unit's decimals, as a
+ * person books it (1,234.50 USD, 1,235 JPY), and more where the amount has them.
+ */
+export function formatMoney(value: number, currency: string): string {
+  const digits = minorUnits(currency);
+  let format = moneyFormats.get(digits);
+  if (!format) {
+    format = new Intl.NumberFormat("en-US", {
+      minimumFractionDigits: digits,
+      maximumFractionDigits: Math.max(digits, 8),
+    });
+    moneyFormats.set(digits, format);
+  }
+  return format.format(value);
 }
 
 export function sourceLabel(id: SourceId): string {
