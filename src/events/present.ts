@@ -16,17 +16,32 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !isLosslessNumber(value);
 }
 
-/** One line about a payload: its top-level scalar fields, cut short. Untrusted text, kept brief. */
+/** Field names that say what an event is about, shown first in its gist: a payment's amount, an order's status. */
+const TELLING = /^(status|state|amount\w*|total|currency|order(_?id|_?number)?|number|email)$/i;
+
+/**
+ * One line about a payload, untrusted text kept brief: its scalar fields and those of its
+ * objects one level down (`metadata.order_id`), the telling ones first, cut short. Facts under
+ * the `data` of an envelope (Stripe's `data.object`, Standard Webhooks' `data`) stand for the
+ * whole; a field that only repeats the event's type, shown beside it, is left out.
+ */
 function gist(event: StoredEvent): string {
   const parsed = parseExact(event);
-  const text = isRecord(parsed)
-    ? (stringifyLossless(
-        Object.fromEntries(
-          Object.entries(parsed).filter(([, v]) => v === null || typeof v !== "object" || isLosslessNumber(v)),
-        ),
-      ) ?? "")
-    : event.payload;
-  return oneLine(text, 120);
+  if (!isRecord(parsed)) return oneLine(event.payload, 120);
+  const data = isRecord(parsed.data) ? parsed.data : undefined;
+  const facts = isRecord(data?.object) ? data.object : (data ?? parsed);
+  const scalar = (value: unknown) => value === null || typeof value !== "object" || isLosslessNumber(value);
+  const fields: [string, unknown][] = [];
+  for (const [key, value] of Object.entries(facts)) {
+    if (scalar(value)) fields.push([key, value]);
+    else if (isRecord(value)) {
+      for (const [inner, nested] of Object.entries(value)) if (scalar(nested)) fields.push([`${key}.${inner}`, nested]);
+    }
+  }
+  const shown = fields.filter(([, value]) => value !== event.type);
+  const telling = ([key]: [string, unknown]) => TELLING.test(key.split(".").at(-1) ?? key);
+  const ordered = [...shown.filter(telling), ...shown.filter((field) => !telling(field))];
+  return oneLine(stringifyLossless(Object.fromEntries(ordered)) ?? "", 120);
 }
 
 /** One event whole, under the names events_get and the event resource both use. */

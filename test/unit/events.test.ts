@@ -217,6 +217,64 @@ test("a reader whose cursor is older than what retention dropped is told it miss
   expect(text(timedOut)).toMatch(missed);
 });
 
+test("each listed event's gist shows what it is about, not its envelope: the telling fields first", async () => {
+  const { store, call } = await served();
+  const add = (type: string, dedupeId: string, payload: object) =>
+    store.add({
+      source: "trial",
+      type,
+      scheme: "none",
+      dedupeId,
+      headers: {},
+      body: Buffer.from(JSON.stringify(payload)),
+      receivedAt: clock.now(),
+    });
+  await add("payment_intent.succeeded", "evt_1", {
+    id: "evt_1",
+    object: "event",
+    api_version: "2024-06-20",
+    created: 1796156000,
+    data: {
+      object: {
+        id: "pi_9",
+        object: "payment_intent",
+        amount_received: 1999,
+        currency: "eur",
+        metadata: { order_id: "7081" },
+        charges: [{ id: "ch_1" }],
+      },
+    },
+    livemode: false,
+    type: "payment_intent.succeeded",
+  });
+  await add("payment.succeeded", "msg_2", {
+    type: "payment.succeeded",
+    timestamp: "2026-11-30T08:00:00Z",
+    data: { order_id: 7084, amount: "98.87" },
+  });
+  await add("order.updated", "woo_3", {
+    id: 7078,
+    parent_id: 0,
+    number: "7078",
+    order_key: "wc_order_abcdefghijklmnop",
+    created_via: "checkout",
+    version: "9.4.0",
+    status: "processing",
+    currency: "EUR",
+    total: "29.80",
+    billing: { first_name: "Jana", email: "jana@example.cz" },
+  });
+  // The delivery id is not on the line: a field that holds it stays.
+  await add("invoice.created", "inv-9", { id: "inv-9", type: "invoice.created" });
+  const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
+  expect(listed.events.map((e) => e.gist)).toEqual([
+    '{"id":"inv-9"}',
+    '{"number":"7078","status":"processing","currency":"EUR","total":"29.80","billing.email":"jana@example.cz","id":7078,"pa…',
+    '{"order_id":7084,"amount":"98.87"}',
+    '{"amount_received":1999,"currency":"eur","metadata.order_id":"7081","id":"pi_9","object":"payment_intent"}',
+  ]);
+});
+
 test("events_wait answers the oldest event after its cursor, even when a newer one is told while it still looks", async () => {
   const { store, call } = await served();
   const add = (dedupeId: string) => addTrial(store, dedupeId, `{"n":"${dedupeId}"}`);
