@@ -6,7 +6,7 @@ import { integer } from "../settings.js";
 import { firstCharacters, noSuchSource, quote, shorten } from "../shown.js";
 import { clock } from "../time.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
-import { matchesFilter } from "./filter.js";
+import { matchesFilter, typePrefix } from "./filter.js";
 import { eventRecord, isRecord, parseExact, summary } from "./present.js";
 import type { EventFilter, EventStore, StoredEvent } from "./store.js";
 
@@ -245,11 +245,20 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
           const found = await store.list(filter, { after, before, limit: limit + 1 });
           const shown = found.slice(0, limit);
           const last = shown.at(-1);
+          const notes = [
+            ...(args.since ? [(await droppedUnread(store, after)).note] : []),
+            // "payment_intent" for every PaymentIntent event lists none, and looks like there are none.
+            ...(shown.length === 0 && args.type && typePrefix(args.type) === undefined
+              ? [
+                  `No event has the type ${quote(args.type)} exactly; for the types that begin with it, end it in ".", "/" or "*" (${quote(`${args.type}.`)}).`,
+                ]
+              : []),
+          ].filter((note) => note !== undefined);
           return {
             events: shown.map(summary),
             cursor: cursorOf(Math.max(latest, after)),
             ...(found.length > limit && last ? { next_before: cursorOf(last.seq) } : {}),
-            ...(args.since ? await droppedUnread(store, after) : {}),
+            ...(notes.length ? { note: notes.join(" ") } : {}),
           };
         },
         render(r) {
@@ -281,7 +290,9 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
           const event = await store.get(args.id);
           if (!event) {
             throw new ToolError(
-              `No event ${quote(args.id)} is stored: it may have been dropped by retention; events_list shows what is.`,
+              /^c\d+$/.test(args.id)
+                ? `${quote(args.id)} is a cursor, not an event id: pass it as since to events_list for the events after it.`
+                : `No event ${quote(args.id)} is stored: it may have been dropped by retention; events_list shows what is.`,
             );
           }
           const runs = await store.runs.list({ eventId: event.id, limit: 20 });

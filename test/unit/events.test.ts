@@ -275,6 +275,23 @@ test("each listed event's gist shows what it is about, not its envelope: the tel
   ]);
 });
 
+test("a type that is only the start of stored types, and a cursor given as an event id, are each told what to pass", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "t1");
+  const exact = await call("events_list", { type: "order" });
+  expect((exact.structuredContent as { events: unknown[] }).events).toEqual([]);
+  expect(text(exact)).toBe(
+    `No matching events. Cursor for later: c${await store.latestSeq()}.\nNo event has the type "order" exactly; for the types that begin with it, end it in ".", "/" or "*" ("order.").`,
+  );
+  const prefixed = await call("events_list", { type: "order." });
+  expect((prefixed.structuredContent as { events: unknown[] }).events).toHaveLength(1);
+  expect(prefixed.structuredContent).not.toHaveProperty("note");
+  const cursor = await call("events_get", { id: "c1" });
+  expect(text(cursor)).toBe(
+    '"c1" is a cursor, not an event id: pass it as since to events_list for the events after it.',
+  );
+});
+
 test("events_wait answers the oldest event after its cursor, even when a newer one is told while it still looks", async () => {
   const { store, call } = await served();
   const add = (dedupeId: string) => addTrial(store, dedupeId, `{"n":"${dedupeId}"}`);
