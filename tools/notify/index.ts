@@ -6,7 +6,7 @@ import { emailSender, SMTP_PORTS } from "./email.js";
 import type { Sender } from "./sender.js";
 import { telegramErrors, telegramSender } from "./telegram.js";
 
-/** Telegram's limit is 4096 UTF-16 units; a little is kept for what escaping adds. */
+/** Telegram takes 4096 characters (code points, as zod counts a string's length) after its entities are parsed. */
 const MAX_TEXT = 4000;
 
 /**
