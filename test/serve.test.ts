@@ -180,7 +180,11 @@ describe("waiter serve", () => {
     frankfurter.delayMs = 0;
     expect(answered.isError, JSON.stringify(answered.content)).toBeFalsy();
     const waited = await waiting;
-    expect(waited.structuredContent).toEqual({ timed_out: true, cursor: expect.stringMatching(/^c\d+$/) });
+    expect(waited.structuredContent).toEqual({
+      timed_out: true,
+      cursor: expect.stringMatching(/^c\d+$/),
+      note: "waiter is stopping: wait once it is back, or on another of its servers.",
+    });
     expect(await server.exited).toBe(0);
     expect(server.stderr()).not.toMatch(/ error /);
   });

@@ -19,6 +19,9 @@ const MAX_PAYLOAD_TEXT = 16_384;
  */
 const MAX_PAYLOAD = 40_000;
 
+/** What a wait that waiter's stop ended says: no timeout, and the client waits on elsewhere or later. */
+const STOPPING = "waiter is stopping: wait once it is back, or on another of its servers.";
+
 const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: false, openWorldHint: false };
 
 function cursorOf(seq: number): string {
@@ -385,14 +388,22 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
             const late = await store.firstAfter(filter, after);
             if (late)
               return { timed_out: false, cursor: cursorOf(late.seq), event: fullEvent(late, undefined), ...dropped };
-            return { timed_out: true, cursor: cursorOf(Math.max(after, latest)), ...dropped };
+            const cursor = cursorOf(Math.max(after, latest));
+            const note = [call.stopping?.aborted ? STOPPING : undefined, dropped.note]
+              .filter((part) => part !== undefined)
+              .join(" ");
+            return { timed_out: true, cursor, ...(note ? { note } : {}) };
           }
           return { timed_out: false, cursor: cursorOf(found.seq), event: fullEvent(found, undefined), ...dropped };
         },
         render(r) {
           const note = r.note ? `\n${r.note}` : "";
-          if (!r.event)
-            return `Nothing matching arrived; the wait timed out, or waiter is stopping. Wait again with since="${r.cursor}".${note}`;
+          if (!r.event) {
+            const why = r.note?.startsWith(STOPPING)
+              ? "Nothing matching arrived"
+              : "The wait timed out: nothing matching arrived";
+            return `${why}. Wait again with since="${r.cursor}".${note}`;
+          }
           return `${renderEvent(r.event as ReturnType<typeof fullEvent>)}\nNext wait: since="${r.cursor}".${note}`;
         },
       });
