@@ -64,11 +64,12 @@ async function stored(id: string) {
 
 describe("a Comgate notification", () => {
   test("that is genuine is stored as the payment Comgate's API confirms, without the secret", async () => {
-    api.payments.set(PAID.transId, PAID);
+    api.payments.set(PAID.transId, { ...PAID, cardNumber: "516874******0014", cardValid: "1229" });
     const answer = await push(waiter, notification(MERCHANT, SECRET, PAID));
     expect(answer).toMatchObject({ status: 200, body: { duplicate: false } });
     const event = await stored(answer.body.id as string);
     expect(event.type).toBe("payment.paid");
+    // Neither the secret nor the payer's card is kept.
     const payload = JSON.parse(event.payload);
     expect(payload).toEqual({ merchant: MERCHANT, ...PAID });
     expect(event.payload).not.toContain(SECRET);

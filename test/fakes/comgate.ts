@@ -18,6 +18,9 @@ export interface ComgatePayment {
   email: string;
   method: string;
   test: "true" | "false";
+  /** A card payment's, masked, as Comgate's status answer has them. */
+  cardNumber?: string;
+  cardValid?: string;
 }
 
 export interface ComgateFake extends Fake {

@@ -32,9 +32,12 @@ function same(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 
-/** The fields of a payment worth keeping: never the secret, nor the API's own code and message. */
+/**
+ * The fields of a payment worth keeping: never the secret, nor the API's own code and message,
+ * nor the payer's card (its masked number and expiry), as GoPay's payments are kept.
+ */
 function kept(fields: Record<string, unknown>): Buffer {
-  const { secret: _secret, code: _code, message: _message, ...rest } = fields;
+  const { secret: _secret, code: _code, message: _message, cardNumber: _card, cardValid: _valid, ...rest } = fields;
   return Buffer.from(JSON.stringify(rest));
 }
 
