@@ -534,6 +534,25 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("every double quote and every character Unicode takes for one is made straight inside the quotes", async () => {
+    const quoting = {
+      name: "quoting",
+      when: { source: "stripe" },
+      do: [{ notify: "team", text: "Note: {{payload.data.object.description}}" }],
+      dryRun: true,
+    };
+    const server = await serve([quoting]);
+    try {
+      const lookalikes = "“”„‟⹂〝〞〟＂❝❞❠🙶🙷🙸ʺ˝ˮ˶״᳓″‶〃";
+      const event = await pay(server, undefined, undefined, { description: `a${lookalikes}«»ײb` });
+      const [run] = await runsOf(event.id);
+      const { text } = (JSON.parse(run?.steps[0]?.detail ?? "{}") as { args: { text: string } }).args;
+      expect(text).toBe(`Note: “a${'"'.repeat([...lookalikes].length)}«»ײb”`);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("notify_send called as a tool step quotes what it takes from the event, by path or template, as a notify step does", async () => {
     const send = (text: unknown) => ({ tool: "notify_send", args: { channel: "team", text } });
     const raw = {

@@ -83,13 +83,19 @@ function inserted(value: unknown, quoted: boolean): string {
 
 /**
  * A stranger's text made fit to stand between “ and ”: on one short line, its own double quotes
- * of every look made straight so none can end the quote early, and without the invisible format
- * characters (text-direction controls among them) that change how text is shown. Otherwise a
- * payload could close the quote and go on in lines that read as waiter's.
+ * made straight so none can end the quote early, and without the invisible format characters
+ * (text-direction controls among them) that change how text is shown. Otherwise a payload could
+ * close the quote and go on in lines that read as waiter's.
  */
 function withinQuotes(text: string): string {
-  return oneLine(text.replace(/\p{Cf}/gu, "").replace(/[“”„‟〝〞〟＂″‶❝❞ʺ˝״]/g, '"'), MAX_INSERTED);
+  return oneLine(text.replace(/\p{Cf}/gu, "").replace(DOUBLE_QUOTES, '"'), MAX_INSERTED);
 }
+
+/**
+ * Every double quotation mark Unicode has but the angled « and », which look like no ”, and every
+ * character Unicode's confusables.txt takes for a " but the Yiddish letter ײ.
+ */
+const DOUBLE_QUOTES = /[“”„‟⹂〝〞〟＂❝❞❠🙶🙷🙸ʺ˝ˮ˶״᳓″‶〃]/gu;
 
 /**
  * The arguments a step calls its tool with (toolOf), filled in from the event. A notification's
