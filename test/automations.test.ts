@@ -11,7 +11,7 @@ import { loadConfig } from "../src/config.js";
 import { LeftUndone } from "../src/errors.js";
 import { PostgresEventStore } from "../src/events/postgres/store.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
-import type { RunRecord } from "../src/events/store.js";
+import type { RunRecord, StepStatus } from "../src/events/store.js";
 import { Log, type LogLevel } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
@@ -944,19 +944,23 @@ test("a Comgate payment, confirmed with Comgate's API, marks its order paid by t
 });
 
 describe("a run a stopped server left", () => {
-  /** A payment stored while no automation ran, and a run of PAID begun on it, as a killed process leaves it. */
-  async function leftBehind(steps: [number, "done" | "started"][]) {
+  /**
+   * A payment stored while no automation ran, and a run of PAID begun on it, as a killed process
+   * (or a store that failed) leaves it: each step's status, and the error of one that failed.
+   */
+  async function leftBehind(steps: [number, StepStatus, string?][]) {
     const quiet = await serve([]);
     const event = await pay(quiet, String(O.onHold));
     await quiet.close();
     const s = store();
     const run = (await s.runs.begin("stripe-paid", event.id, false, clock.now())) as number;
-    for (const [step, status] of steps)
+    const tools = ["eshop_order_mark_paid", "notify_send", "events_ack"];
+    for (const [step, status, error] of steps)
       await s.runs.step(
         run,
         step,
         status,
-        JSON.stringify({ tool: status === "done" ? "eshop_order_mark_paid" : "notify_send" }),
+        JSON.stringify({ tool: tools[step], ...(error ? { error } : {}) }),
         clock.now(),
       );
     await s.close();
@@ -1100,15 +1104,40 @@ describe("a run a stopped server left", () => {
       [1, "started"],
     ]);
     const sent = telegram.delivered.length;
-    const server = await serve([PAID]);
+    const lines: string[] = [];
+    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], {}, lines);
     try {
       const [run] = await runsOf(event.id);
-      expect(run).toMatchObject({
-        status: "failed",
-        error: expect.stringMatching(/^step 2 \(notify_send\) was under way/),
-      });
+      const why =
+        "step 2 (notify_send): it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again";
+      expect(run).toMatchObject({ status: "failed", error: why });
       expect(run?.steps.map((s) => s.status)).toEqual(["done", "interrupted"]);
-      expect(telegram.delivered.length).toBe(sent);
+      const said = `automation stripe-paid failed on event ${event.id} (“payment_intent.succeeded”) at ${why}`;
+      await expect
+        .poll(() => telegram.delivered.slice(sent))
+        .toEqual([expect.objectContaining({ text: `waiter: ${said}` })]);
+      expect(lines.filter((line) => line.includes(event.id))).toEqual([expect.stringContaining(`${said}\n`)]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a step that failed before its run was marked failed ends the run with the step's own reason", async () => {
+    const event = await leftBehind([[0, "failed", "The shop has no order 999999."]]);
+    const sent = telegram.delivered.length;
+    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }]);
+    try {
+      const [run] = await runsOf(event.id);
+      const why = "step 1 (eshop_order_mark_paid): The shop has no order 999999.";
+      expect(run).toMatchObject({ status: "failed", error: why });
+      await expect
+        .poll(() => telegram.delivered.slice(sent))
+        .toEqual([
+          expect.objectContaining({
+            text: `waiter: automation stripe-paid failed on event ${event.id} (“payment_intent.succeeded”) at ${why}`,
+          }),
+        ]);
+      expect(woo.shop.writes.filter((w) => w.method !== "GET")).toEqual([]);
     } finally {
       await server.close();
     }

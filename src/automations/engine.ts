@@ -325,6 +325,10 @@ function gone(owner: string): boolean {
   }
 }
 
+/** Why a step that was under way when a run stopped, and cannot be repeated safely, ended its run. */
+const UNDER_WAY =
+  "it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again";
+
 /** A run that must wait for a later start: waiter is stopping, or the store could not record a step. */
 class Postponed extends Error {}
 
@@ -390,8 +394,19 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     }
   }
 
-  /** Marks the run failed, says so in the log, and tells the automation's onFailure channel. */
-  async function failed(automation: Automation, event: StoredEvent, run: number, why: string): Promise<void> {
+  /**
+   * Marks the run failed at step `step` (from 0), which called `tool`, for `reason`, says so in the
+   * log, and tells the automation's onFailure channel.
+   */
+  async function failed(
+    automation: Automation,
+    event: StoredEvent,
+    run: number,
+    step: number,
+    tool: string,
+    reason: string,
+  ): Promise<void> {
+    const why = `step ${step + 1} (${tool}): ${reason}`;
     await store.runs.finish(run, "failed", clock.now(), why);
     await report(
       automation,
@@ -433,7 +448,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         const message = err instanceof Error ? err.message : String(err);
         const detail = { tool, ...(filled ? { args: filled } : {}), error: message };
         await store.runs.step(run, i, "failed", JSON.stringify(detail), clock.now());
-        await failed(automation, event, run, `step ${i + 1} (${tool}): ${message}`);
+        await failed(automation, event, run, i, tool, message);
         return;
       }
       if (automation.dryRun) {
@@ -469,7 +484,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         if (err instanceof Postponed) throw err;
         const message = err instanceof Error ? err.message : String(err);
         await store.runs.step(run, i, "failed", JSON.stringify({ tool, args, error: message }), clock.now());
-        await failed(automation, event, run, `step ${i + 1} (${tool}): ${message}`);
+        await failed(automation, event, run, i, tool, message);
         return;
       }
       await store.runs.step(run, i, "done", JSON.stringify({ tool, args, said }), clock.now());
@@ -497,19 +512,16 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     const stopped = next >= 0 ? run.steps[next] : undefined;
     // A step the upstream refused (429) did not happen: it is done now, like one not begun.
     if (stopped && stopped.status !== "started" && stopped.status !== "refused") {
-      await failed(automation, event, run.id, `step ${next + 1} ${stopped.status} before waiter stopped`);
+      // It failed, or was found interrupted, before the run could be marked failed: it ends so now.
+      const { tool, error } = JSON.parse(stopped.detail) as { tool: string; error?: string };
+      await failed(automation, event, run.id, next, tool, error ?? UNDER_WAY);
       return;
     }
     if (stopped?.status === "started") {
       const { tool } = JSON.parse(stopped.detail) as { tool: string };
       if (!served.get(tool)?.annotations.idempotentHint) {
         await store.runs.step(run.id, next, "interrupted", stopped.detail, clock.now());
-        await failed(
-          automation,
-          event,
-          run.id,
-          `step ${next + 1} (${tool}) was under way when waiter stopped or its store failed; it may or may not have happened, so it is not done again`,
-        );
+        await failed(automation, event, run.id, next, tool, UNDER_WAY);
         return;
       }
     }
