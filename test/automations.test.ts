@@ -482,6 +482,26 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a run that fails tells the team the sender's delivery id, the step and why, and what is left undone", async () => {
+    const lines: string[] = [];
+    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], {}, lines);
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, "999999", "evt_no_such_order");
+      const [run] = await runsOf(event.id);
+      const reason =
+        'The shop has no order 999999 (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up with the list tools first.';
+      expect(run).toMatchObject({ status: "failed", error: `step 1 (eshop_order_mark_paid): ${reason}` });
+      const said = `automation stripe-paid failed on the delivery “evt_no_such_order” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) at step 1 (eshop_order_mark_paid): ${reason} Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`;
+      await expect
+        .poll(() => telegram.delivered.slice(sent))
+        .toEqual([expect.objectContaining({ text: `waiter: ${said}` })]);
+      expect(lines.filter((line) => line.includes(event.id))).toEqual([expect.stringContaining(`${said}\n`)]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a dry run checks each step's arguments as its tool would, and fails where the real run would, saying it was a dry run", async () => {
     const lines: string[] = [];
     const trial = { ...PAID, name: "paid-trial", dryRun: true, onFailure: { notify: "team" } };
@@ -496,7 +516,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       );
       expect(JSON.parse(run?.steps[0]?.detail ?? "{}")).toMatchObject({ args: { id: null } });
       expect(run?.steps).toHaveLength(1);
-      const said = `dry run of automation paid-trial failed on event ${event.id} (“payment_intent.succeeded”) at step 1`;
+      const said = `dry run of automation paid-trial failed on the delivery “evt_${sequence}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) at step 1`;
       await expect
         .poll(() => telegram.delivered.slice(sent))
         .toEqual([expect.objectContaining({ text: expect.stringContaining(`waiter: ${said}`) })]);
@@ -946,11 +966,13 @@ test("a Comgate payment, confirmed with Comgate's API, marks its order paid by t
 describe("a run a stopped server left", () => {
   /**
    * A payment stored while no automation ran, and a run of PAID begun on it, as a killed process
-   * (or a store that failed) leaves it: each step's status, and the error of one that failed.
+   * (or a store that failed) leaves it: each step's status, and the error of one that failed; with
+   * the payment's Stripe event id (`delivery`).
    */
   async function leftBehind(steps: [number, StepStatus, string?][]) {
     const quiet = await serve([]);
-    const event = await pay(quiet, String(O.onHold));
+    const delivery = `evt_left_${++sequence}`;
+    const event = await pay(quiet, String(O.onHold), delivery);
     await quiet.close();
     const s = store();
     const run = (await s.runs.begin("stripe-paid", event.id, false, clock.now())) as number;
@@ -964,7 +986,7 @@ describe("a run a stopped server left", () => {
         clock.now(),
       );
     await s.close();
-    return event;
+    return { ...event, delivery };
   }
 
   test("goes on from the step it had reached: the shop is not called again, the team is told once", async () => {
@@ -1112,7 +1134,7 @@ describe("a run a stopped server left", () => {
         "step 2 (notify_send): it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again";
       expect(run).toMatchObject({ status: "failed", error: why });
       expect(run?.steps.map((s) => s.status)).toEqual(["done", "interrupted"]);
-      const said = `automation stripe-paid failed on event ${event.id} (“payment_intent.succeeded”) at ${why}`;
+      const said = `automation stripe-paid failed on the delivery “${event.delivery}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) at ${why}. Step 3 (ack) was not run; the event is not acknowledged.`;
       await expect
         .poll(() => telegram.delivered.slice(sent))
         .toEqual([expect.objectContaining({ text: `waiter: ${said}` })]);
@@ -1134,7 +1156,7 @@ describe("a run a stopped server left", () => {
         .poll(() => telegram.delivered.slice(sent))
         .toEqual([
           expect.objectContaining({
-            text: `waiter: automation stripe-paid failed on event ${event.id} (“payment_intent.succeeded”) at ${why}`,
+            text: `waiter: automation stripe-paid failed on the delivery “${event.delivery}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) at ${why} Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`,
           }),
         ]);
       expect(woo.shop.writes.filter((w) => w.method !== "GET")).toEqual([]);
@@ -1254,7 +1276,7 @@ describe("when the shop fails", () => {
         expect.objectContaining({
           text: expect.stringMatching(
             new RegExp(
-              `^waiter: automation stripe-paid failed on event ${event.id} \\(“payment_intent\\.succeeded”\\) at step 1 \\(eshop_order_mark_paid\\): .*500`,
+              `^waiter: automation stripe-paid failed on the delivery “evt_${sequence}” from stripe \\(“payment_intent\\.succeeded”, waiter's event ${event.id}\\) at step 1 \\(eshop_order_mark_paid\\): .*500.* Steps 2-3 \\(notify, ack\\) were not run; the event is not acknowledged\\.$`,
             ),
           ),
         }),

@@ -325,6 +325,25 @@ function gone(owner: string): boolean {
   }
 }
 
+/** What a failure told to an onFailure channel begins with. */
+const REPORTED = "waiter: ";
+
+/**
+ * The steps after `failedAt` (from 0), which a failed run did not run, as a sentence that begins
+ * with a space: " Steps 3-4 (notify, ack) were not run; the event is not acknowledged.", or "".
+ */
+function notRun(automation: Automation, failedAt: number): string {
+  const left = automation.do.slice(failedAt + 1);
+  if (left.length === 0) return "";
+  const names = left.map((step) => ("tool" in step ? step.tool : "notify" in step ? "notify" : "ack")).join(", ");
+  const which =
+    left.length === 1
+      ? `Step ${failedAt + 2} (${names}) was`
+      : `Steps ${failedAt + 2}-${failedAt + 1 + left.length} (${names}) were`;
+  if (automation.dryRun) return ` ${which} not checked.`;
+  return ` ${which} not run${left.some((step) => "ack" in step) ? "; the event is not acknowledged" : ""}.`;
+}
+
 /** Why a step that was under way when a run stopped, and cannot be repeated safely, ended its run. */
 const UNDER_WAY =
   "it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again";
@@ -396,7 +415,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
 
   /**
    * Marks the run failed at step `step` (from 0), which called `tool`, for `reason`, says so in the
-   * log, and tells the automation's onFailure channel.
+   * log, and tells the automation's onFailure channel, for a person who finishes by hand what the
+   * run left: the sender's own delivery id, which they can look up with the sender, and the steps
+   * not run. The reason is cut so that the message, at the most notify_send takes, keeps both.
    */
   async function failed(
     automation: Automation,
@@ -406,13 +427,12 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     tool: string,
     reason: string,
   ): Promise<void> {
-    const why = `step ${step + 1} (${tool}): ${reason}`;
-    await store.runs.finish(run, "failed", clock.now(), why);
-    await report(
-      automation,
-      // The type may be a sender's header (WooCommerce, GitHub): quoted as what the event says.
-      `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on event ${event.id} (${inserted(event.type, true)}) at ${why}`,
-    );
+    await store.runs.finish(run, "failed", clock.now(), `step ${step + 1} (${tool}): ${reason}`);
+    // The delivery id and the type may be a sender's headers (GitHub, WooCommerce): quoted as what the event says.
+    const head = `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on the delivery ${inserted(event.dedupeId, true)} from ${event.source} (${inserted(event.type, true)}, waiter's event ${event.id}) at step ${step + 1} (${tool}): `;
+    const tail = `${/[.!?…]$/.test(reason) ? "" : "."}${notRun(automation, step)}`;
+    const room = maxText - REPORTED.length - head.length - tail.length;
+    await report(automation, `${head}${cut(reason, Math.max(room, 1))}${tail}`);
   }
 
   /** Says that a run failed in the log, and to the automation's onFailure channel. */
@@ -422,7 +442,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     try {
       await callTool(
         "notify_send",
-        { channel: automation.onFailure.notify, text: cut(`waiter: ${line}`, maxText) },
+        { channel: automation.onFailure.notify, text: cut(`${REPORTED}${line}`, maxText) },
         `automation ${automation.name}, telling its failure`,
       );
     } catch (err) {
