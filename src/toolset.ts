@@ -41,6 +41,12 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
   deadline?(args: z.output<z.ZodObject<I>>): number;
   run(args: z.output<z.ZodObject<I>>, call: ToolCall): Promise<z.input<z.ZodObject<O>>>;
   render(result: z.input<z.ZodObject<O>>): string;
+  /**
+   * Whether a result, though the call succeeded, says something a person must look into (a payment
+   * that may have been made twice). An automation's run fails at such a step, with the rendered
+   * result as the reason, so its onFailure tells someone and its later steps do not run.
+   */
+  needsPerson?(result: z.input<z.ZodObject<O>>): boolean;
 }
 
 /** Keeps the argument and result types of one tool while the toolset lists them together. */

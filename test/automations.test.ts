@@ -193,6 +193,47 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a second payment for a paid order is told to the team as something to check, not as a payment; the same payment again is not", async () => {
+    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }]);
+    try {
+      const first = await pay(server, String(O.pending1999), "evt_pay_a");
+      expect((await runsOf(first.id))[0]).toMatchObject({ status: "done" });
+      const sent = telegram.delivered.length;
+
+      // Stripe tells of the same PaymentIntent in another event: still a quiet success.
+      const same = await pay(server, String(O.pending1999), "evt_pay_a_again", { id: "pi_evt_pay_a" });
+      expect((await runsOf(same.id))[0]).toMatchObject({ status: "done" });
+      expect(telegram.delivered.slice(sent)).toEqual([
+        expect.objectContaining({ text: `Order “${O.pending1999}” is paid (“pi_evt_pay_a”).` }),
+      ]);
+
+      // The customer paid again, with another PaymentIntent.
+      const second = await pay(server, String(O.pending1999), "evt_pay_b");
+      const [run] = await runsOf(second.id);
+      expect(run?.steps.map((s) => s.status)).toEqual(["failed"]);
+      const reason = expect.stringMatching(
+        /^Order #7081 \(id 7081\) was already paid on .* Its transaction is "pi_evt_pay_a", not the one given: the customer may have paid twice; check both with the gateway\.$/,
+      );
+      expect(run).toMatchObject({ status: "failed", error: expect.stringContaining("check both with the gateway.") });
+      expect(JSON.parse(run?.steps[0]?.detail ?? "{}")).toMatchObject({ error: reason });
+      await expect
+        .poll(() => telegram.delivered.slice(sent + 1))
+        .toEqual([
+          expect.objectContaining({
+            text: expect.stringMatching(
+              /^waiter: automation stripe-paid failed on the delivery “evt_pay_b” .* at step 1 \(eshop_order_mark_paid\): Order #7081 .* check both with the gateway\. Steps 2-3 \(notify, ack\) were not run; the event is not acknowledged\.$/,
+            ),
+          }),
+        ]);
+      const s = store();
+      expect((await s.get(second.id))?.ackedAt).toBeNull();
+      await s.close();
+      expect(woo.shop.order(O.pending1999)).toMatchObject({ transaction_id: "pi_evt_pay_a" });
+    } finally {
+      await server.close();
+    }
+  });
+
   test("agents see the automations and each run's steps, from any waiter on the store", async () => {
     const server = await serve([PAID, WATCH]);
     const agent = await startWaiter(env([PAID, WATCH]));

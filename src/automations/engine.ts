@@ -375,13 +375,14 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
    * happen (a 429, no connection), and `retrying` when it is made again: a step waiting out a
    * refusal when waiter stops is done at the next start, even a step that must not be done twice.
    * `who` names the call in the log's retry lines: the automation, the run and the event.
+   * Resolves to the rendered result, and whether a person must look into it (needsPerson).
    */
   async function callTool(
     name: string,
     args: Record<string, unknown>,
     who: string,
     { refused, retrying }: { refused?: () => Promise<void>; retrying?: () => Promise<void> } = {},
-  ): Promise<string> {
+  ): Promise<{ said: string; needsPerson: boolean }> {
     const tool = served.get(name) as Tool;
     const input = checked(name, args);
     const started = clock.now();
@@ -395,7 +396,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         progress: async () => {},
       };
       try {
-        return tool.render(await tool.run(input, call));
+        const result = await tool.run(input, call);
+        return { said: tool.render(result), needsPerson: tool.needsPerson?.(result) ?? false };
       } catch (err) {
         if (stopping.signal.aborted) {
           // A call the upstream had refused, stopped while it waited for its next try, did not happen.
@@ -478,13 +480,14 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       const detail = JSON.stringify({ tool, args });
       await store.runs.step(run, i, "started", detail, clock.now());
       let said: string;
+      let needsPerson: boolean;
       try {
         // A store that cannot record the step's state postpones the run rather than failing it.
         const record = (status: "refused" | "started") =>
           store.runs.step(run, i, status, detail, clock.now()).catch((err: unknown) => {
             throw new Postponed(`step ${i + 1} could not be recorded: ${err instanceof Error ? err.message : err}`);
           });
-        said = await callTool(
+        ({ said, needsPerson } = await callTool(
           tool,
           args,
           `automation ${automation.name}, run ${run} (event ${event.id}), step ${i + 1}`,
@@ -498,13 +501,19 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
               await record("started");
             },
           },
-        );
+        ));
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.
         if (err instanceof Postponed) throw err;
         const message = err instanceof Error ? err.message : String(err);
         await store.runs.step(run, i, "failed", JSON.stringify({ tool, args, error: message }), clock.now());
         await failed(automation, event, run, i, tool, message);
+        return;
+      }
+      if (needsPerson) {
+        // It happened, but what it found (a second payment) is for a person, before the steps after it.
+        await store.runs.step(run, i, "failed", JSON.stringify({ tool, args, error: said }), clock.now());
+        await failed(automation, event, run, i, tool, said);
         return;
       }
       await store.runs.step(run, i, "done", JSON.stringify({ tool, args, said }), clock.now());

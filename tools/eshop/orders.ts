@@ -216,6 +216,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         ? `Order #${r.order.number} (id ${r.order.id}) was already paid${r.order.paid ? ` on ${utcMinute(r.order.paid)}` : ""} and is ${r.order.status}; nothing was changed.${other}`
         : `Order #${r.order.number} (id ${r.order.id}) is now paid (${r.order.paid ? utcMinute(r.order.paid) : "no date"}) and ${r.order.status}${noteLine(r)}.`;
     },
+    needsPerson: (r) => r.transaction_differs === true,
   });
 
   const updateStatus = defineTool({
