@@ -85,6 +85,8 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
       from: options.fromName ? { name: options.fromName, address: options.from } : options.from,
       to,
       subject: options.subject,
+      // A machine's message (RFC 3834): auto-responders (out of office) do not answer it.
+      headers: { "Auto-Submitted": "auto-generated" },
       text,
       signal: bounded.call.signal,
     });
