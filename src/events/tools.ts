@@ -68,6 +68,7 @@ const summaryShape = z.object({
 });
 
 const eventShape = {
+  notice: z.string(),
   id: z.string(),
   source: z.string(),
   scheme: z.string(),
