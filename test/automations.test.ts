@@ -1245,6 +1245,50 @@ test("kill -9 while the order is being paid: after a restart it is not paid twic
 });
 
 describe("when the shop fails", () => {
+  test("a run waiting out a shop outage holds no later event's run: the shop is paid once when it is back", async () => {
+    // A payment without an order number is only told to the team.
+    const tell = {
+      name: "tell",
+      when: {
+        source: "stripe",
+        type: "payment_intent.succeeded",
+        where: [{ path: "payload.data.object.metadata.order_id", present: false }],
+      },
+      do: [{ notify: "team", text: "Paid without an order: {{payload.data.object.id}}" }],
+    };
+    // Tries half a second, a second, two... apart: the run waits for its next one.
+    const server = await serve([PAID, tell], { WAITER_AUTOMATION_RETRY_SECONDS: "10" });
+    try {
+      const sent = telegram.delivered.length;
+      let refused = 0;
+      woo.intercept = (req) =>
+        req.method === "PUT" && ++refused
+          ? json(503, '{"code":"maintenance","message":"Down for maintenance"}')
+          : undefined;
+      const first = await pay(server, String(O.pending1999), "evt_during_outage");
+      await expect.poll(() => refused).toBeGreaterThan(0);
+      const second = await pay(server, undefined, "evt_behind_outage");
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((message) => message.text))
+        .toEqual(["Paid without an order: “pi_evt_behind_outage”"]);
+      expect((await runsOf(second.id))[0]).toMatchObject({ status: "done" });
+      expect((await runsOf(first.id, false))[0]).toMatchObject({ status: "running" });
+      woo.intercept = undefined;
+      const [run] = await runsOf(first.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
+      expect(woo.shop.writes.filter((w) => w.method === "PUT")).toHaveLength(1);
+      expect(woo.shop.order(O.pending1999).status).toBe("processing");
+      expect(telegram.delivered.slice(sent).map((message) => message.text)).toEqual([
+        "Paid without an order: “pi_evt_behind_outage”",
+        `Order “${O.pending1999}” is paid (“pi_evt_during_outage”).`,
+      ]);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
   test("a shop that answers 500 once is tried again, and the order is paid", async () => {
     const lines: string[] = [];
     const server = await serve([PAID], {}, lines);

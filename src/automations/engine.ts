@@ -351,6 +351,19 @@ const UNDER_WAY =
 /** A run that must wait for a later start: waiter is stopping, or the store could not record a step. */
 class Postponed extends Error {}
 
+/** Where a step is in its retry window: its next try (from 0), and when its first began. */
+type Tries = { attempt: number; started: number };
+
+/** A step that failed for now, to be tried again in `ms`: its run waits in the store meanwhile. */
+class Waiting extends Error {
+  constructor(
+    readonly ms: number,
+    readonly tries: Tries,
+  ) {
+    super(`waiting ${ms} ms`);
+  }
+}
+
 export async function startAutomations(parts: AutomationParts): Promise<{ close(): Promise<void> }> {
   const { automations, store, log, retryForMs, leaseMs } = parts;
   // Waits double from this one: at most 2 s, so a short retry time still sees a few tries.
@@ -371,24 +384,24 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   }
 
   /**
-   * Calls a tool, trying again while its failure may pass. `refused` hears when the call did not
-   * happen (a 429, no connection), and `retrying` when it is made again: a step waiting out a
-   * refusal when waiter stops is done at the next start, even a step that must not be done twice.
-   * `who` names the call in the log's retry lines: the automation, the run and the event.
-   * Resolves to the rendered result, and whether a person must look into it (needsPerson).
+   * Calls a tool, trying again while its failure may pass. For a run's step, `refused` hears when
+   * the call did not happen (a 429, no connection), so that a step waiting out a refusal is done
+   * later, even one that must not be done twice; and the wait is not taken here: a Waiting says
+   * how long, and where the step is in its tries. `who` names the call in the log's retry lines:
+   * the automation, the run and the event. Resolves to the rendered result, and whether a person
+   * must look into it (needsPerson).
    */
   async function callTool(
     name: string,
     args: Record<string, unknown>,
     who: string,
-    { refused, retrying }: { refused?: () => Promise<void>; retrying?: () => Promise<void> } = {},
+    step?: { refused: () => Promise<void>; tries: Tries | undefined },
   ): Promise<{ said: string; needsPerson: boolean }> {
     const tool = served.get(name) as Tool;
     const input = checked(name, args);
-    const started = clock.now();
-    for (let attempt = 0; ; attempt++) {
+    const { started, attempt: first } = step?.tries ?? { started: clock.now(), attempt: 0 };
+    for (let attempt = first; ; attempt++) {
       if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
-      if (attempt > 0) await retrying?.();
       const call: ToolCall = {
         signal: stopping.signal,
         deadline: clock.now() + parts.toolTimeoutMs,
@@ -401,15 +414,16 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       } catch (err) {
         if (stopping.signal.aborted) {
           // A call the upstream had refused, stopped while it waited for its next try, did not happen.
-          if (err instanceof UpstreamError && err.refused) await refused?.();
+          if (err instanceof UpstreamError && err.refused) await step?.refused();
           throw new Postponed("waiter is stopping");
         }
         const wait =
           err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : firstDelayMs * 2 ** attempt;
         if (!passing(err, tool.annotations.idempotentHint) || clock.now() + wait - started > retryForMs) throw err;
-        if (err.refused) await refused?.();
+        if (err.refused) await step?.refused();
         const after = wait < 1000 ? `${Math.round(wait)} ms` : `${Math.ceil(wait / 1000)} s`;
         log.info(`${who}: ${name} failed (${err.message}); trying again in ${after}`);
+        if (step) throw new Waiting(wait, { attempt: attempt + 1, started });
         await sleep(wait, undefined, { signal: stopping.signal }).catch(() => {});
       }
     }
@@ -454,7 +468,18 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     }
   }
 
-  async function execute(automation: Automation, event: StoredEvent, run: number, view: View, from = 0): Promise<void> {
+  /**
+   * Runs the steps of `run` from `from`; `tries`, where that step is in its tries when the run waited
+   * for its next one. A step that must wait leaves its run waiting (setAside) and returns.
+   */
+  async function execute(
+    automation: Automation,
+    event: StoredEvent,
+    run: number,
+    view: View,
+    from = 0,
+    tries?: Tries,
+  ): Promise<void> {
     for (let i = from; i < automation.do.length; i++) {
       const step = automation.do[i] as Step;
       const tool = toolOf(step);
@@ -491,20 +516,15 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           tool,
           args,
           `automation ${automation.name}, run ${run} (event ${event.id}), step ${i + 1}`,
-          {
-            refused: () => record("refused"),
-            retrying: async () => {
-              // A process that took the lease over while this one waited may have done the refused
-              // step itself: it is tried again here only while the lease is still this one's.
-              const holder = await store.runs.lease(owner, clock.now(), leaseMs).catch(() => owner);
-              if (holder !== undefined) throw new Postponed("another waiter holds the automations now");
-              await record("started");
-            },
-          },
+          { refused: () => record("refused"), tries: i === from ? tries : undefined },
         ));
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.
         if (err instanceof Postponed) throw err;
+        if (err instanceof Waiting) {
+          setAside(run, err);
+          return;
+        }
         const message = err instanceof Error ? err.message : String(err);
         await store.runs.step(run, i, "failed", JSON.stringify({ tool, args, error: message }), clock.now());
         await failed(automation, event, run, i, tool, message);
@@ -523,10 +543,38 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   }
 
   /**
-   * A run a stopped process left: on from the first step not done. A step that was under way is
-   * done again only when its tool is idempotent; one that failed or was reported ends the run.
+   * Runs whose step waits for its next try, by id: where the step is in its tries, and whether the
+   * wait is over. The run is left in the store as it is while the automations go on with later
+   * events; once the wait is over it is taken up as the runs a stop left are (resume), and a stop
+   * meanwhile leaves it to the next start. It holds nothing open, so no bound is needed: its tries
+   * take turns with the other runs' steps, one at a time.
+   */
+  const waiting = new Map<number, Tries & { due: boolean }>();
+
+  function setAside(run: number, { ms, tries }: Waiting): void {
+    const entry = { ...tries, due: false };
+    waiting.set(run, entry);
+    setTimeout(() => {
+      entry.due = true;
+      unfinishedLeft = true;
+      if (running && !stopping.signal.aborted) drain();
+    }, ms).unref();
+  }
+
+  /**
+   * A run a stopped process left, or one whose wait for its next try is over: on from the first
+   * step not done. A step that was under way is done again only when its tool is idempotent; one
+   * that failed or was reported ends the run.
    */
   async function resume(run: RunRecord): Promise<void> {
+    const tries = waiting.get(run.id);
+    if (tries) {
+      // A process that took the lease over while this run waited may have done its step itself:
+      // it is tried again here only while the lease is still this one's.
+      const holder = await store.runs.lease(owner, clock.now(), leaseMs).catch(() => owner);
+      if (holder !== undefined) throw new Postponed("another waiter holds the automations now");
+      waiting.delete(run.id);
+    }
     const automation = automations.find((a) => a.name === run.automation);
     const event = await store.get(run.eventId);
     if (!automation || !event) {
@@ -554,7 +602,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         return;
       }
     }
-    await execute(automation, event, run.id, viewOf(event), next < 0 ? run.steps.length : next);
+    await execute(automation, event, run.id, viewOf(event), next < 0 ? run.steps.length : next, tries);
   }
 
   /**
@@ -617,6 +665,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   let unsubscribe = () => {};
   /** Handles what is left to handle, once the lease is held (begin). */
   let drain = () => {};
+  /** Whether runs a stop or a store failure cut short, or whose wait is over, are to be taken up. */
+  let unfinishedLeft = true;
   const tryLease = async () => {
     try {
       let other = await store.runs.lease(owner, clock.now(), leaseMs);
@@ -664,7 +714,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       startedAt.set(automation.name, await store.runs.firstSeen(automation.name, cursor));
     }
     // Runs a stopped process left, or a store failure cut short in this one, go on first.
-    let unfinishedLeft = true;
+    unfinishedLeft = true;
     let warnedThrough = 0;
     drain = () => {
       working = working
@@ -672,6 +722,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           if (unfinishedLeft) {
             unfinishedLeft = false;
             for (const run of await store.runs.unfinished()) {
+              if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
+              if (waiting.get(run.id)?.due === false) continue;
               try {
                 await resume(run);
               } catch (err) {
@@ -700,10 +752,10 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           storeAnswers();
         })
         .catch((err) => {
-          if (err instanceof Postponed || stopping.signal.aborted) return;
-          // The store failed (busy, full, away): the run under way is taken up again, and the same
-          // events tried, once it answers again.
+          // The run under way is taken up again, and the same events tried, once the store answers
+          // again (it failed: busy, full, away) or the lease is held again.
           unfinishedLeft = true;
+          if (err instanceof Postponed || stopping.signal.aborted) return;
           storeFailed(`automations paused on a store failure: ${err instanceof Error ? err.message : err}`);
         });
     };
