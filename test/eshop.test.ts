@@ -253,6 +253,9 @@ describe("orders", () => {
     expect(order).toMatchObject({ id: O.pending1999, status: "pending", total: "19.99", currency: "EUR" });
     expect(order.line_items).toEqual([expect.objectContaining({ sku: "COF-ESP-1KG", quantity: 1, total: "19.99" })]);
     expect(text(result)).toContain("19.99 EUR");
+    // The ids the product tools take, in the text too: some clients show the model only the text.
+    expect(text(result)).toMatch(/^- 1 × .+ \(product 101, SKU COF-ESP-1KG\): 19\.99 EUR$/m);
+    expect(text(await server.call("eshop_order_get", { id: 7048 }))).toMatch(/^- 1 × .+ \(product 111\): \S+ EUR$/m);
 
     // An order made over the REST API or in the admin: the method's title is empty.
     Object.assign(woo.shop.order(O.pending1999), { payment_method: "bacs", payment_method_title: "" });

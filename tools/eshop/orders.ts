@@ -121,7 +121,15 @@ export function orderTools(shop: ShopProvider): Tool[] {
     render(o) {
       const lines = [summaryLine(o)];
       for (const item of o.line_items) {
-        lines.push(`- ${item.quantity} × ${item.name}${item.sku ? ` [${item.sku}]` : ""}: ${item.total} ${o.currency}`);
+        // The ids the product tools take: a model reading only the text has no other way to them.
+        const ids = [
+          item.product_id && `product ${item.product_id}`,
+          item.variation_id && `variation ${item.variation_id}`,
+          item.sku && `SKU ${item.sku}`,
+        ].filter(Boolean);
+        lines.push(
+          `- ${item.quantity} × ${item.name}${ids.length ? ` (${ids.join(", ")})` : ""}: ${item.total} ${o.currency}`,
+        );
       }
       const each = (parts: string[]) => (parts.length ? ` (${parts.join(", ")})` : "");
       const fees = o.fees.map((f) => `, fee ${f.name} ${f.total}`).join("");
