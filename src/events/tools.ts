@@ -138,7 +138,8 @@ function howToReadAll(parsed: Record<string, unknown> | undefined, fields: strin
 function fieldNames(parsed: Record<string, unknown>): string {
   const names = Object.keys(parsed);
   const more = names.length > 30 ? `, and ${names.length - 30} more` : "";
-  return names.length ? `its fields are: ${names.slice(0, 30).join(", ")}${more}` : "it has none";
+  // The sender chose the names, and the note stands outside the payload's fence: each quoted.
+  return names.length ? `its fields are: ${names.slice(0, 30).map(quote).join(", ")}${more}` : "it has none";
 }
 
 /**
