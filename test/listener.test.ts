@@ -263,6 +263,16 @@ test("a store that refuses every delivery gets each a 503, and the log a line a 
   expect(await health.body.json()).toEqual({ status: "store unavailable", sources: ["erp", "trial"] });
 });
 
+test("/healthz answers at that spelling alone, so a proxy that hides it hides it whole", async () => {
+  const { url } = await start();
+  expect((await request(`${url}/healthz`)).statusCode).toBe(200);
+  for (const path of ["/HEALTHZ", "/Healthz", "/healthz/"]) {
+    const response = await request(`${url}${path}`);
+    expect(response.statusCode, path).toBe(404);
+    expect(await response.body.json()).toEqual({ error: "not found; webhooks go to POST /webhooks/<source>" });
+  }
+});
+
 test("/healthz answers 503 while the store takes no writes, and 200 once a delivery is stored again", async () => {
   const { url, store } = await start();
   const health = async () => {
