@@ -50,6 +50,25 @@ export async function orKept<T>(
   return stale === undefined ? { value } : { value, stale };
 }
 
+/**
+ * The credentials in an upstream's declaration: its query's values (a key) and its Authorization
+ * header's (a Basic pair's user and password, a token), each long enough to be no common word.
+ */
+function credentialsIn({ query = {}, headers = {} }: UpstreamOptions): string[] {
+  const values = Object.values(query).filter((value): value is string => typeof value === "string");
+  const authorization = Object.entries(headers).find(([name]) => name.toLowerCase() === "authorization")?.[1];
+  if (authorization) {
+    const [scheme = "", token = ""] = authorization.split(" ");
+    values.push(token);
+    if (scheme.toLowerCase() === "basic") {
+      const pair = Buffer.from(token, "base64").toString("utf8");
+      const colon = pair.indexOf(":");
+      values.push(pair.slice(0, colon), pair.slice(colon + 1));
+    }
+  }
+  return values.filter((value) => value.length >= 8);
+}
+
 /** A failure that says nothing about the answer kept: the upstream could not answer now. */
 function passing(err: unknown): err is UpstreamError {
   return err instanceof UpstreamError && (err.status === undefined || err.status >= 500 || err.status === 429);
@@ -83,6 +102,9 @@ export class Upstream {
   /** The base URL without its query and a trailing slash: a path is appended to it. */
   readonly #root: string;
 
+  /** The credentials every request carries, as an answer that repeats the request would show them. */
+  readonly #credentials: string[];
+
   constructor(
     readonly name: string,
     readonly baseUrl: URL,
@@ -93,6 +115,7 @@ export class Upstream {
     root.search = "";
     root.hash = "";
     this.#root = root.href.replace(/\/$/, "");
+    this.#credentials = credentialsIn(options);
   }
 
   /** Any answer, 2xx or not; the caller reads the status. */
@@ -210,7 +233,13 @@ export class Upstream {
    */
   read<S extends z.ZodType>(schema: S, response: HttpResponse): z.output<S> {
     if (response.status < 200 || response.status >= 300) {
-      throw this.options.errors?.(response, this.name) ?? describeStatus(this.name, response);
+      // A proxy's or the upstream's error may repeat the request, its key in the query with it.
+      let text = response.text;
+      for (const secret of this.#credentials) {
+        text = text.replaceAll(secret, "[credential]").replaceAll(encodeURIComponent(secret), "[credential]");
+      }
+      const shown = { ...response, text };
+      throw this.options.errors?.(shown, this.name) ?? describeStatus(this.name, shown);
     }
     let body: unknown;
     try {
