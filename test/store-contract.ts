@@ -70,6 +70,14 @@ export function eventStoreContract(open: OpenStore): void {
       expect((await store.counters()).shop).toEqual({ received: 2, accepted: 1, duplicate: 1 });
     });
 
+    test("a count of several requests adds them all to their source and outcome", async () => {
+      const { store } = await open();
+      await store.count("shop", "rejected:signature mismatch");
+      await store.count("shop", "rejected:signature mismatch", 198);
+      await store.count("shop", "ping", 2);
+      expect((await store.counters()).shop).toEqual({ received: 201, "rejected:signature mismatch": 199, ping: 2 });
+    });
+
     test("the payload is kept verbatim: JSON parsed for reading, other text as text", async () => {
       const { store } = await open();
       const json = await stored(store, event({ body: Buffer.from('{"total":"19.990","n":1.0}') }));

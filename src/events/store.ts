@@ -211,8 +211,8 @@ export type EventPage = { after?: number; before?: number; limit: number };
 export interface EventStore {
   /** Stores an event once per source and delivery id; a repeat resolves to the stored one. */
   add(event: NewEvent): Promise<Added>;
-  /** Counts a request that stored nothing: rejected:<reason>, ping. `add` counts accepted and duplicate. */
-  count(source: string, outcome: string): Promise<void>;
+  /** Counts `n` requests that stored nothing: rejected:<reason>, ping. `add` counts accepted and duplicate. */
+  count(source: string, outcome: string, n?: number): Promise<void>;
   /** Newest first; `after` and `before` are sequence numbers that bound the page. */
   list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]>;
   /** The oldest matching event committed after sequence number `after`. */

@@ -327,10 +327,10 @@ export class PostgresEventStore implements EventStore {
     await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [forgottenBefore(now)]);
   }
 
-  async count(source: string, outcome: string): Promise<void> {
+  async count(source: string, outcome: string, n = 1): Promise<void> {
     await this.#query(
-      "INSERT INTO counters AS c (source, outcome, n) VALUES ($1, $2, 1) ON CONFLICT (source, outcome) DO UPDATE SET n = c.n + 1",
-      [source, outcome],
+      "INSERT INTO counters AS c (source, outcome, n) VALUES ($1, $2, $3) ON CONFLICT (source, outcome) DO UPDATE SET n = c.n + $3",
+      [source, outcome, n],
     );
   }
 

@@ -341,8 +341,8 @@ export class SqliteEventStore implements EventStore {
     return { ...existing, duplicate: true };
   }
 
-  async count(source: string, outcome: string): Promise<void> {
-    this.#count(source, outcome);
+  async count(source: string, outcome: string, n = 1): Promise<void> {
+    this.#count(source, outcome, n);
   }
 
   async list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]> {
@@ -447,9 +447,9 @@ export class SqliteEventStore implements EventStore {
     if (this.#db.open) this.#db.close();
   }
 
-  #count(source: string, outcome: string): void {
+  #count(source: string, outcome: string, n = 1): void {
     this.#sql(
-      "INSERT INTO counters (source, outcome, n) VALUES (?, ?, 1) ON CONFLICT (source, outcome) DO UPDATE SET n = n + 1",
-    ).run(source, outcome);
+      "INSERT INTO counters (source, outcome, n) VALUES (?, ?, ?) ON CONFLICT (source, outcome) DO UPDATE SET n = n + excluded.n",
+    ).run(source, outcome, n);
   }
 }
