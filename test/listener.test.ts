@@ -249,6 +249,43 @@ test("forged deliveries are logged a line a minute for each source and reason, a
   }
 });
 
+test("a stranger's flood of refusals keeps at most two counts in flight, and every refusal is counted", async () => {
+  const { listener, url, store, rejected } = await start();
+  // Every count the listener asks for is held until the test releases it.
+  const count = store.count.bind(store);
+  const asked: number[] = [];
+  let inFlight = 0;
+  let most = 0;
+  let release = () => {};
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  store.count = async (source, outcome, n = 1) => {
+    asked.push(n);
+    inFlight += 1;
+    most = Math.max(most, inFlight);
+    await released;
+    await count(source, outcome, n);
+    inFlight -= 1;
+  };
+  for (let i = 0; i < 200; i++) expect((await deliver(url, { body: "{}", headers: {} })).status).toBe(401);
+  expect(most).toBe(2);
+  // A signed delivery is stored and answered while the counts wait.
+  const delivered = await deliver(url);
+  expect(delivered.status).toBe(200);
+  expect(await store.get(delivered.body.id as string)).toBeDefined();
+  // A stop writes what was held as one count, before the store closes.
+  await listener.close();
+  expect(asked).toEqual([1, 1, 198]);
+  release();
+  await expect.poll(() => rejected("missing X-Signature header")).toBe(200);
+  expect((await store.counters()).erp).toEqual({
+    received: 201,
+    accepted: 1,
+    "rejected:missing X-Signature header": 200,
+  });
+});
+
 test("a store that refuses every delivery gets each a 503, and the log a line a minute, not one each", async () => {
   const lines: string[] = [];
   const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));

@@ -73,20 +73,67 @@ function refuse(req: Request, res: Response, status: number, error: string): voi
   res.status(status).json({ error });
 }
 
+/** How many counts the listener writes at once; a stranger can send refusals faster than any store writes them. */
+const COUNTS_IN_FLIGHT = 2;
+
+/**
+ * Counts requests into the store, at most COUNTS_IN_FLIGHT writes at once, so that a flood of
+ * refusals leaves the store's connections to the deliveries it must store. Past the bound, counts
+ * are added up per source and outcome, and each sum is written as one when a write finishes.
+ * `writeHeldCounts` writes every sum held at once, for a listener that takes no more requests.
+ */
+function boundedCounts(
+  store: EventStore | undefined,
+  failed: (source: string, outcome: string, n: number, err: unknown) => void,
+) {
+  const held = new Map<string, { source: string; outcome: string; n: number }>();
+  let inFlight = 0;
+  const write = (source: string, outcome: string, n: number) => {
+    if (!store) return;
+    inFlight += 1;
+    store
+      .count(source, outcome, n)
+      .catch((err) => failed(source, outcome, n, err))
+      .finally(() => {
+        inFlight -= 1;
+        writeNext();
+      });
+  };
+  // The sum held longest first: one written and then held anew waits behind the others.
+  const writeNext = () => {
+    for (const [key, { source, outcome, n }] of held) {
+      held.delete(key);
+      write(source, outcome, n);
+      return;
+    }
+  };
+  return {
+    count(source: string, outcome: string) {
+      if (inFlight < COUNTS_IN_FLIGHT) {
+        write(source, outcome, 1);
+        return;
+      }
+      const key = `${source}\n${outcome}`;
+      const sum = held.get(key);
+      if (sum) sum.n += 1;
+      else held.set(key, { source, outcome, n: 1 });
+    },
+    writeHeldCounts() {
+      while (held.size > 0) writeNext();
+    },
+  };
+}
+
 /**
  * The webhook listener: POST /webhooks/<source> reads the raw bytes, verifies them with the
  * source's scheme, commits the event, and only then answers 2xx. A failed check is a 4xx with
- * the check's name, never a 5xx (that would make the sender retry forever).
+ * the check's name, never a 5xx (that would make the sender retry forever). `writeHeldCounts`
+ * writes the counts still held once no more requests come.
  */
-export function listenerApp({
-  webhooks,
-  store,
-  http,
-  log,
-  stopping,
-  timeouts,
-  routes,
-}: ListenerParts): express.Express {
+export function listenerApp({ webhooks, store, http, log, stopping, timeouts, routes }: ListenerParts): {
+  app: express.Express;
+  writeHeldCounts: () => void;
+} {
   const limits = { ...DEFAULT_TIMEOUTS, ...timeouts };
   const sources = new Map<string, { source: WebhookSource; verify: Verifier }>(
     webhooks.sources.map((source) => [source.name, { source, verify: verifierFor(source, http) }]),
@@ -126,11 +173,11 @@ export function listenerApp({
 
   // Counting is bookkeeping: a store too busy to count must not turn a 401 into a 5xx. Its
   // failures are the store's, said with theirs: every request counts, a stranger's too.
-  const count = (source: string, outcome: string) => {
-    store?.count(source, outcome).catch((err) => {
-      storeWarning(`webhook ${source}: not counted (${outcome}): ${err instanceof Error ? err.message : err}`);
-    });
-  };
+  const { count, writeHeldCounts } = boundedCounts(store, (source, outcome, n, err) =>
+    storeWarning(
+      `webhook ${source}: ${n === 1 ? "a request" : `${n} requests`} not counted (${outcome}): ${err instanceof Error ? err.message : err}`,
+    ),
+  );
 
   const guard = requestGuard(webhooks);
   app.use((req, res, next) => {
@@ -331,7 +378,7 @@ export function listenerApp({
     else log.error(`webhook listener failed: ${err.stack ?? err.message}`);
     res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
   });
-  return app;
+  return { app, writeHeldCounts };
 }
 
 export interface RunningListener {
@@ -354,7 +401,7 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   const { host, port } = webhooks.listen;
   const timeouts = { ...DEFAULT_TIMEOUTS, ...parts.timeouts };
   let closing = false;
-  const app = listenerApp({ ...parts, timeouts, stopping: () => closing });
+  const { app, writeHeldCounts } = listenerApp({ ...parts, timeouts, stopping: () => closing });
   const server = createServer(
     {
       headersTimeout: timeouts.headersMs,
@@ -410,6 +457,8 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
             server.close(() => {
               clearInterval(idle);
               clearTimeout(silent);
+              // Before the store closes, which waits for what it has under way.
+              writeHeldCounts();
               done();
             });
             server.closeIdleConnections();
