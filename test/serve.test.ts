@@ -1405,6 +1405,44 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("metadata that names another issuer, or keys over plain http off this machine, is not taken", async () => {
+    // The test issuer's keys sign every token; what the metadata says decides whether they are fetched.
+    let metadata: object = {};
+    const lying = await startFake((request) =>
+      request.path === "/.well-known/oauth-authorization-server"
+        ? json(200, JSON.stringify(metadata))
+        : json(404, "{}"),
+    );
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: lying.origin }) },
+    );
+    const token = await sign({ scope: "waiter:read" }, { issuer: lying.origin });
+    const attempt = async () => {
+      const answer = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+      await answer.body.dump();
+      return answer.statusCode;
+    };
+    try {
+      metadata = { issuer: issuer.origin, jwks_uri: `${issuer.origin}/jwks` };
+      expect(await attempt()).toBe(500);
+      expect(served.stderr()).toContain(
+        `${lying.origin}/.well-known/oauth-authorization-server: it names the issuer "${issuer.origin}", not this one`,
+      );
+      setClock(clock.now() + 60_000);
+      metadata = { issuer: lying.origin, jwks_uri: "http://keys.example/jwks" };
+      expect(await attempt()).toBe(500);
+      expect(served.stderr()).toContain("its jwks_uri http://keys.example is not https");
+      setClock(clock.now() + 60_000);
+      metadata = { issuer: `${lying.origin}/`, jwks_uri: `${issuer.origin}/jwks` };
+      expect(await attempt()).toBe(200);
+    } finally {
+      setClock();
+      await served.close();
+      await lying.close();
+    }
+  });
+
   test("a session belongs to the user its token was issued to, not to every user of the same client", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     const open = async (token: string) => {

@@ -3,6 +3,7 @@ import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/p
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from "jose";
 import { type Log, throttled } from "../log.js";
+import { isLoopbackHost } from "../settings.js";
 import { clock } from "../time.js";
 import { OAUTH_SCOPES } from "./tokens.js";
 
@@ -36,7 +37,10 @@ function metadataUrls(issuer: URL): string[] {
   return urls;
 }
 
-/** Where the issuer publishes its keys, read from its metadata. */
+/**
+ * Where the issuer publishes its keys, read from its metadata: only metadata that names this
+ * issuer (RFC 8414 3.3), and keys over https but on this machine, as every upstream is reached.
+ */
 async function jwksUri(issuer: URL): Promise<URL> {
   const failed: string[] = [];
   for (const url of metadataUrls(issuer)) {
@@ -50,9 +54,23 @@ async function jwksUri(issuer: URL): Promise<URL> {
       failed.push(`${url}: ${response.status}`);
       continue;
     }
-    const metadata = (await response.json().catch(() => ({}))) as { jwks_uri?: unknown };
-    if (typeof metadata.jwks_uri === "string") return new URL(metadata.jwks_uri);
-    failed.push(`${url}: no jwks_uri`);
+    const metadata = (await response.json().catch(() => ({}))) as { issuer?: unknown; jwks_uri?: unknown };
+    // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not).
+    if (metadata.issuer !== issuer.href && metadata.issuer !== issuer.href.replace(/\/$/, "")) {
+      failed.push(`${url}: it names the issuer ${JSON.stringify(metadata.issuer)}, not this one`);
+      continue;
+    }
+    const keys =
+      typeof metadata.jwks_uri === "string" && URL.canParse(metadata.jwks_uri) ? new URL(metadata.jwks_uri) : undefined;
+    if (!keys) {
+      failed.push(`${url}: no jwks_uri`);
+      continue;
+    }
+    if (keys.protocol !== "https:" && !(keys.protocol === "http:" && isLoopbackHost(keys.hostname))) {
+      failed.push(`${url}: its jwks_uri ${keys.origin} is not https`);
+      continue;
+    }
+    return keys;
   }
   throw new Error(`no metadata names its keys: ${failed.join("; ")}`);
 }
