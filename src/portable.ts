@@ -8,7 +8,12 @@
 
 type Schema = Record<string, unknown>;
 
-/** Input keywords kept: those OpenAI's strict mode lists as supported, and Gemini takes. */
+/**
+ * Input keywords kept: those OpenAI's strict mode lists as supported, and Gemini takes in its
+ * JSON Schema declarations (`parametersJsonSchema`, as Gemini CLI sends them). Gemini's older
+ * OpenAPI `parameters` refuses `additionalProperties`, which strict mode requires: a client that
+ * fills `parameters` must drop it, as such clients do.
+ */
 const KEPT = new Set([
   "type",
   "description",
@@ -68,14 +73,18 @@ export function portableSchema(schema: Schema): Schema {
 
 /**
  * An output schema as published: what a program checks a result against and a model may read,
- * without what says nothing to either (`$schema`, zod's safe-integer bounds). Objects stay open
+ * without what says nothing to either (`$schema`, zod's safe-integer bounds, a record's keys
+ * being strings, as every JSON object's are, in a keyword Gemini refuses). Objects stay open
  * here: a client checks a result, it does not generate one.
  */
 export function publishedOutputSchema(schema: Schema): Schema {
+  const stringKeys = (key: string, value: unknown) =>
+    key === "propertyNames" && JSON.stringify(value) === JSON.stringify({ type: "string" });
   return everyNode(schema, (node) =>
     Object.fromEntries(
       Object.entries(node).filter(
-        ([key, value]) => key !== "$schema" && key !== "additionalProperties" && !safeBound(key, value),
+        ([key, value]) =>
+          key !== "$schema" && key !== "additionalProperties" && !safeBound(key, value) && !stringKeys(key, value),
       ),
     ),
   );

@@ -127,3 +127,19 @@ test("a rule a keyword no longer shows is still the tool's, and its refusal says
     await waiter.close();
   }
 });
+
+test("no output schema names its keys' type, a keyword Gemini refuses, for clients that pass output schemas on", async () => {
+  const waiter = await startWaiter(EVERY_TOOLSET);
+  try {
+    const { tools } = await waiter.client.listTools();
+    const named = tools.filter((tool) => JSON.stringify(tool.outputSchema ?? {}).includes('"propertyNames"'));
+    expect(named.map((tool) => tool.name)).toEqual([]);
+    // A record is still an object a program checks a result against.
+    const wait = tools.find((tool) => tool.name === "events_wait");
+    expect((wait?.outputSchema?.properties as Record<string, Schema> | undefined)?.event).toMatchObject({
+      type: "object",
+    });
+  } finally {
+    await waiter.close();
+  }
+});
