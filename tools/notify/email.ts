@@ -3,6 +3,7 @@ import { ToolError, UpstreamError } from "../../src/errors.js";
 import { withDeadline } from "../../src/http/deadline.js";
 import { neverConnected } from "../../src/http/failures.js";
 import { oneLine } from "../../src/shown.js";
+import { clock } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
 
@@ -40,7 +41,7 @@ export function emailSender(options: SmtpOptions): Sender {
   let open: { pool: Promise<Pool>; users: number } | undefined;
   return {
     async send(to: string, text: string, call: ToolCall): Promise<void> {
-      open ??= { pool: connect(options), users: 0 };
+      open ??= { pool: connect(options, call), users: 0 };
       const current = open;
       current.users++;
       try {
@@ -55,11 +56,22 @@ export function emailSender(options: SmtpOptions): Sender {
   };
 }
 
-async function connect(options: SmtpOptions): Promise<Pool> {
+/** The most a connection may take to open and be greeted (nodemailer's own are 2 min and 30 s). */
+const SETUP_MS = 10_000;
+
+/**
+ * A pool for the messages of `call`, whose connection must be open and greeted within half the
+ * call's time at most, so that a server that never greets (one that wants TLS from the start) is
+ * named as such before the call runs out.
+ */
+async function connect(options: SmtpOptions, call: ToolCall): Promise<Pool> {
   const nodemailer = await import("nodemailer");
+  const setupMs = Math.max(100, Math.min(SETUP_MS, (call.deadline - clock.now()) / 2));
   const transport = nodemailer.createTransport({
     pool: true,
     maxConnections: 1,
+    connectionTimeout: setupMs,
+    greetingTimeout: setupMs,
     host: options.host,
     port: options.port,
     secure: options.tls === "tls",
@@ -119,6 +131,8 @@ interface SmtpFailure {
   command?: string;
   code?: string;
   originalCode?: string;
+  /** Which part of opening the connection took too long: CONNECT_TIMEOUT, GREETING_TIMEOUT. */
+  timeoutType?: string;
   reason?: string;
   message: string;
 }
@@ -140,7 +154,7 @@ const UNTRUSTED = [
  * TLS that fails will fail again until the channel changes.
  */
 function failure(err: SmtpFailure, { host, port, tls }: SmtpOptions): ToolError {
-  const { responseCode, response, command, code, originalCode, reason, message } = err;
+  const { responseCode, response, command, code, originalCode, reason, message, timeoutType } = err;
   const said = oneLine(reason || response || message);
   if (NOT_TLS.test(message)) {
     return new ToolError(
@@ -184,9 +198,18 @@ function failure(err: SmtpFailure, { host, port, tls }: SmtpOptions): ToolError 
           : "check the channel's settings";
     return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
   }
-  if (code === "ETIMEDOUT" && command === "CONN" && tls !== "tls") {
+  if (timeoutType === "GREETING_TIMEOUT" && tls !== "tls") {
     return new ToolError(
       `Not sent: ${host}:${port} sent no greeting (${said}); a server that takes TLS from the start waits in silence, so use tls "tls" for it.`,
+    );
+  }
+  if (timeoutType === "CONNECT_TIMEOUT") {
+    // No connection opened: nothing was sent, and an automation tries again.
+    return new UpstreamError(
+      `Not sent: no connection to the mail server ${host}:${port} opened in time (${said}); it or the network is down, or a firewall drops the connection; try again later.`,
+      undefined,
+      undefined,
+      true,
     );
   }
   const failed = `Not sent: the connection to the mail server ${host}:${port} failed (${said}); check host and port, or try again later.`;
