@@ -93,6 +93,14 @@ async function serve(
   return startServe(config, lines ? new Log(level, (line) => lines.push(line)) : new Log("error", () => {}));
 }
 
+/** The team was told `said` once since `sent` deliveries, and the log said it in the event's one line. */
+async function toldAndLogged(sent: number, said: string, lines: string[], eventId: string) {
+  await expect
+    .poll(() => telegram.delivered.slice(sent))
+    .toEqual([expect.objectContaining({ text: `waiter: ${said}` })]);
+  expect(lines.filter((line) => line.includes(eventId))).toEqual([expect.stringContaining(`${said}\n`)]);
+}
+
 let sequence = 0;
 /** A payment_intent.succeeded for `orderId`, signed by Stripe's own library; `id` repeats a delivery. */
 async function pay(server: { url: string }, orderId: string | undefined, id = `evt_${++sequence}`, extra = {}) {
@@ -534,10 +542,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         'The shop has no order 999999 (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up with the list tools first.';
       expect(run).toMatchObject({ status: "failed", error: `step 1 (eshop_order_mark_paid): ${reason}` });
       const said = `automation stripe-paid failed on the delivery “evt_no_such_order” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) at step 1 (eshop_order_mark_paid): ${reason} Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`;
-      await expect
-        .poll(() => telegram.delivered.slice(sent))
-        .toEqual([expect.objectContaining({ text: `waiter: ${said}` })]);
-      expect(lines.filter((line) => line.includes(event.id))).toEqual([expect.stringContaining(`${said}\n`)]);
+      await toldAndLogged(sent, said, lines, event.id);
     } finally {
       await server.close();
     }
@@ -1176,10 +1181,7 @@ describe("a run a stopped server left", () => {
       expect(run).toMatchObject({ status: "failed", error: why });
       expect(run?.steps.map((s) => s.status)).toEqual(["done", "interrupted"]);
       const said = `automation stripe-paid failed on the delivery “${event.delivery}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) at ${why}. Step 3 (ack) was not run; the event is not acknowledged.`;
-      await expect
-        .poll(() => telegram.delivered.slice(sent))
-        .toEqual([expect.objectContaining({ text: `waiter: ${said}` })]);
-      expect(lines.filter((line) => line.includes(event.id))).toEqual([expect.stringContaining(`${said}\n`)]);
+      await toldAndLogged(sent, said, lines, event.id);
     } finally {
       await server.close();
     }
