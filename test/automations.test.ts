@@ -1401,6 +1401,50 @@ async function unreachableUntilOpened(port: number) {
 }
 
 describe("when a channel cannot be reached", () => {
+  test("an onFailure channel that cannot be reached holds no later event's run while it is tried", async () => {
+    const channel = (baseUrl: string) => ({
+      type: "telegram",
+      botTokenEnv: "TELEGRAM_BOT_TOKEN",
+      chatIds: [CHAT],
+      baseUrl,
+    });
+    const tell = {
+      name: "tell",
+      when: {
+        source: "stripe",
+        type: "payment_intent.succeeded",
+        where: [{ path: "payload.data.object.metadata.order_id", present: false }],
+      },
+      do: [{ notify: "team", text: "Paid without an order: {{payload.data.object.id}}" }],
+    };
+    const lines: string[] = [];
+    const server = await serve(
+      [{ ...PAID, onFailure: { notify: "down" } }, tell],
+      {
+        WAITER_NOTIFY_CHANNELS: JSON.stringify({
+          team: channel(telegram.origin),
+          down: channel(`http://127.0.0.1:${await freePort()}`),
+        }),
+      },
+      lines,
+    );
+    try {
+      const sent = telegram.delivered.length;
+      await pay(server, "999999", "evt_fails_untold");
+      await pay(server, undefined, "evt_told_meanwhile");
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
+        .toEqual([expect.stringMatching(/^Paid without an order: /)]);
+      // The failure is still being told (the retry time is 2 s here) when the later event's run is done.
+      expect(lines.filter((line) => line.includes("its failure could not be told"))).toEqual([]);
+      await expect
+        .poll(() => lines.filter((line) => line.includes("automation stripe-paid: its failure could not be told")))
+        .toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a notification that could not connect, so was not sent, is sent once the channel answers, once", async () => {
     const smtp = await startMailServer();
     const [bot, mail] = await Promise.all([

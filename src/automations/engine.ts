@@ -448,24 +448,34 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     const head = `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on the delivery ${inserted(event.dedupeId, true)} from ${event.source} (${inserted(event.type, true)}, waiter's event ${event.id}) at step ${step + 1} (${tool}): `;
     const tail = `${/[.!?…]$/.test(reason) ? "" : "."}${notRun(automation, step)}`;
     const room = maxText - REPORTED.length - head.length - tail.length;
-    await report(automation, `${head}${cut(reason, Math.max(room, 1))}${tail}`);
+    report(automation, `${head}${cut(reason, Math.max(room, 1))}${tail}`);
   }
 
-  /** Says that a run failed in the log, and to the automation's onFailure channel. */
-  async function report(automation: Automation, line: string): Promise<void> {
+  /** Failures being told to onFailure channels, which a stop waits for as it waits for runs. */
+  const telling = new Set<Promise<void>>();
+
+  /**
+   * Says that a run failed in the log, and to the automation's onFailure channel, beside the runs:
+   * a channel that cannot be reached is tried for the retry time, and holds no other event's run.
+   */
+  function report(automation: Automation, line: string): void {
     log.warning(line);
-    if (!automation.onFailure) return;
-    try {
-      await callTool(
-        "notify_send",
-        { channel: automation.onFailure.notify, text: cut(`${REPORTED}${line}`, maxText) },
-        `automation ${automation.name}, telling its failure`,
-      );
-    } catch (err) {
-      log.warning(
-        `automation ${automation.name}: its failure could not be told: ${err instanceof Error ? err.message : err}`,
-      );
-    }
+    const channel = automation.onFailure?.notify;
+    if (!channel) return;
+    const told = callTool(
+      "notify_send",
+      { channel, text: cut(`${REPORTED}${line}`, maxText) },
+      `automation ${automation.name}, telling its failure`,
+    ).then(
+      () => {},
+      (err) => {
+        log.warning(
+          `automation ${automation.name}: its failure could not be told: ${err instanceof Error ? err.message : err}`,
+        );
+      },
+    );
+    telling.add(told);
+    void told.finally(() => telling.delete(told));
   }
 
   /**
@@ -581,7 +591,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       const why = `stopped before it finished, and ${automation ? "its event is no longer stored" : "the automation is no longer configured"}`;
       await store.runs.finish(run.id, "failed", clock.now(), why);
       const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} on event ${run.eventId} failed: it ${why}`;
-      if (automation) await report(automation, line);
+      if (automation) report(automation, line);
       else log.warning(`${line}, so no onFailure can be told`);
       return;
     }
@@ -777,6 +787,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       stopping.abort();
       const finished = (async () => {
         await working;
+        await Promise.allSettled(telling);
         if (running) await store.runs.release(owner).catch(() => {});
       })();
       await untilAborted(finished, AbortSignal.timeout(STOP_MS)).catch(() => {
