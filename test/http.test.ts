@@ -405,6 +405,44 @@ describe("cache and coalescing", () => {
     expect(fake.count("/expiring")).toBe(2);
   });
 
+  test("a kept answer stands in for a failing upstream as long as asked, never for a call its caller cancelled", async () => {
+    const api = client({ maxRetries: 0 });
+    const heard: string[] = [];
+    const staleIfError = { forSeconds: 60, heard: (failure: UpstreamError) => heard.push(failure.message) };
+    const kept = await api.json(counter, "/kept", { query: { "max-age": 1 }, staleIfError }, call());
+    setClock(clock.now() + 2_000);
+    fake.queue.push(json(503, "{}"));
+    expect(await api.json(counter, "/kept", { query: { "max-age": 1 }, staleIfError }, call())).toEqual(kept);
+    expect(heard).toEqual([expect.stringMatching(/answered 503/)]);
+    // A refusal is no failure for now.
+    fake.queue.push(json(404, "{}"));
+    await failure(api.json(counter, "/kept", { query: { "max-age": 1 }, staleIfError }, call()));
+    // The caller gave up: it hears so, not an old answer.
+    fake.delayMs = 300;
+    const quitter = new AbortController();
+    const cancelled = api.json(
+      counter,
+      "/kept",
+      { query: { "max-age": 1 }, staleIfError },
+      {
+        signal: quitter.signal,
+        deadline: clock.now() + 5_000,
+      },
+    );
+    setTimeout(() => quitter.abort(new DOMException("the client cancelled", "AbortError")), 50);
+    expect((await failure(cancelled)).message).toMatch(/was cancelled/);
+    // The load it left goes on, and keeps a new answer: wait for it.
+    await api.json(counter, "/kept", { query: { "max-age": 1 }, staleIfError }, call());
+    fake.delayMs = 0;
+    // Past the time it may stand in, the failure is the answer.
+    setClock(clock.now() + 120_000);
+    fake.queue.push(json(503, "{}"));
+    expect((await failure(api.json(counter, "/kept", { query: { "max-age": 1 }, staleIfError }, call()))).status).toBe(
+      503,
+    );
+    expect(heard).toHaveLength(1);
+  });
+
   test("a stale answer with validators is revalidated: 304 keeps it, fresh again", async () => {
     const api = client();
     const first = await api.json(counter, "/revalidate/a", { query: { "max-age": 1, after304: 60 } }, call());

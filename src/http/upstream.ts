@@ -30,22 +30,33 @@ export interface RequestOptions<T = unknown> {
   ttl?: number | ((answer: T) => number);
   /**
    * For a GET whose answer may serve past its time (RFC 5861's stale-if-error): when the upstream
-   * fails for now (unreachable, too slow, 5xx, 429) and an earlier answer is kept, that answer is
-   * returned instead, and this hears the failure, so the toolset can say the answer may be old.
+   * fails for now (unreachable, too slow, 5xx, 429) and an answer kept is at most `forSeconds` past
+   * its time, that answer is returned instead, and `heard` hears the failure, so the toolset can
+   * say the answer may be old. A call its caller cancelled gets no answer.
    */
-  staleIfError?: (failure: UpstreamError) => void;
+  staleIfError?: StaleIfError;
+}
+
+export interface StaleIfError {
+  forSeconds: number;
+  heard: (failure: UpstreamError) => void;
 }
 
 /**
- * Runs `read`, whose GETs take `staleIfError`: its answer, and `stale`, the failure's message,
- * when that answer is one kept from before because the upstream failed for now.
+ * Runs `read`, whose GETs take `staleIfError` (an answer up to `forSeconds` past its time): its
+ * answer, and `stale`, the failure's message, when that answer is one kept from before because
+ * the upstream failed for now.
  */
 export async function orKept<T>(
-  read: (staleIfError: (failure: UpstreamError) => void) => Promise<T>,
+  forSeconds: number,
+  read: (staleIfError: StaleIfError) => Promise<T>,
 ): Promise<{ value: T; stale?: string }> {
   let stale: string | undefined;
-  const value = await read((failure) => {
-    stale = failure.message;
+  const value = await read({
+    forSeconds,
+    heard: (failure) => {
+      stale = failure.message;
+    },
   });
   return stale === undefined ? { value } : { value, stale };
 }
@@ -152,8 +163,11 @@ export class Upstream {
       const failure = own.call.signal.aborted
         ? describeFailure(err, this.name, this.baseUrl, own.call, this.carrier.options)
         : err;
-      if (!kept || !options.staleIfError || !passing(failure)) throw failure;
-      options.staleIfError(failure);
+      const { staleIfError } = options;
+      const usable = kept && clock.now() - kept.staleAt <= (staleIfError?.forSeconds ?? 0) * 1000;
+      // Cancelled by its caller (a client, waiter stopping), a call takes no old answer for a new one.
+      if (!usable || !staleIfError || call.signal.aborted || !passing(failure)) throw failure;
+      staleIfError.heard(failure);
       return kept.value as z.output<S>;
     } finally {
       own.end();

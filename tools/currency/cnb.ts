@@ -1,8 +1,7 @@
 import { z } from "zod";
-import type { UpstreamError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
-import { orKept, type Upstream } from "../../src/http/upstream.js";
-import { emptyFixing, type Fixing, type RateSource } from "./fixing.js";
+import { orKept, type StaleIfError, type Upstream } from "../../src/http/upstream.js";
+import { emptyFixing, type Fixing, KEPT_FOR_SECONDS, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The CNB publishes after 14:30 Prague time on working days. */
@@ -54,7 +53,7 @@ export function cnbSource(cnb: Upstream): RateSource {
     publication: PUBLICATION,
 
     async fixing(date, call) {
-      const { value, stale } = await orKept((staleIfError) => daily(date, call, staleIfError));
+      const { value, stale } = await orKept(KEPT_FOR_SECONDS, (staleIfError) => daily(date, call, staleIfError));
       return stale ? { ...value.fixing, stale } : value.fixing;
     },
 
@@ -94,7 +93,7 @@ export function cnbSource(cnb: Upstream): RateSource {
     },
   };
 
-  function daily(date: string | undefined, call: Call, staleIfError?: (failure: UpstreamError) => void) {
+  function daily(date: string | undefined, call: Call, staleIfError?: StaleIfError) {
     const { final, ttl } = cachePolicy(PUBLICATION, date, (answer: DailyRows) => answer.fixing.date);
     return cnb.json(
       dailyRows,

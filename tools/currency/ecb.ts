@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call, HttpResponse } from "../../src/http/types.js";
 import { orKept, type Upstream } from "../../src/http/upstream.js";
-import { type CurrencyName, emptyFixing, type Fixing, type RateSource } from "./fixing.js";
+import { type CurrencyName, emptyFixing, type Fixing, KEPT_FOR_SECONDS, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The ECB publishes around 16:00 CET on TARGET working days. */
@@ -71,7 +71,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);
       // A date not final yet is today's or the future's: the latest fixing is the answer.
-      const { value, stale } = await orKept((staleIfError) =>
+      const { value, stale } = await orKept(KEPT_FOR_SECONDS, (staleIfError) =>
         frankfurter.json(table, final ? `/${date}` : "/latest", { ttl, staleIfError }, call),
       );
       return stale ? { ...value, stale } : value;

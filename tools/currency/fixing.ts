@@ -43,6 +43,12 @@ export interface RateSource {
 }
 
 /**
+ * How long past its time a fixing kept is answered with, when its source fails (saying so): a
+ * week of an outage, through which the fixing's own date says how old it is.
+ */
+export const KEPT_FOR_SECONDS = 7 * 24 * 3600;
+
+/**
  * What a source's reader throws for an answer without a single rate: an upstream failure, so the
  * answer is never kept as a fixing (the cache keeps only what the reader accepts).
  */

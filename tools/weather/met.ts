@@ -7,7 +7,7 @@ import type { Log } from "../../src/log.js";
 import { clock, HOUR_MS } from "../../src/time.js";
 import { metCondition } from "./conditions.js";
 import { localDays, type Step } from "./days.js";
-import { coordinate, type Now, type WeatherProvider } from "./provider.js";
+import { coordinate, KEPT_FOR_SECONDS, type Now, type WeatherProvider } from "./provider.js";
 
 const number = z.number().optional();
 const period = z
@@ -182,7 +182,7 @@ export function metNorway(api: Upstream): WeatherProvider {
       lon: coordinate(place.longitude),
       ...(place.elevation_m === undefined ? {} : { altitude: Math.round(place.elevation_m) }),
     };
-    return orKept((staleIfError) =>
+    return orKept(KEPT_FOR_SECONDS, (staleIfError) =>
       api.json(forecastSteps, "/locationforecast/2.0/complete", { query, staleIfError }, call),
     );
   }

@@ -5,7 +5,7 @@ import type { ErrorMapper } from "../../src/http/types.js";
 import { orKept, type Upstream } from "../../src/http/upstream.js";
 import { clock, dateIn, isoDate, midnight } from "../../src/time.js";
 import { wmoCondition } from "./conditions.js";
-import { coordinate, type Day, type Hour, type WeatherProvider } from "./provider.js";
+import { coordinate, type Day, type Hour, KEPT_FOR_SECONDS, type WeatherProvider } from "./provider.js";
 
 /**
  * Open-Meteo's errors, of its forecast and geocoding APIs alike, are {"error": true, "reason": "..."}
@@ -170,7 +170,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
     maxDays: MAX_DAYS,
 
     async current(place, call) {
-      const { value: body, stale } = await orKept((staleIfError) =>
+      const { value: body, stale } = await orKept(KEPT_FOR_SECONDS, (staleIfError) =>
         api.json(
           current,
           "/forecast",
@@ -197,7 +197,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
 
     async forecast(place, days, withHours, call) {
       const now = clock.now();
-      const { value: body, stale } = await orKept((staleIfError) =>
+      const { value: body, stale } = await orKept(KEPT_FOR_SECONDS, (staleIfError) =>
         api.json(
           forecast,
           "/forecast",

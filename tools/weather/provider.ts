@@ -64,6 +64,12 @@ export interface WeatherProvider {
   ): Promise<{ days: Day[]; hours: Hour[]; stale?: string }>;
 }
 
+/**
+ * How long past its time a forecast kept is answered with, when its provider fails (saying so):
+ * a few hours, after which what it says of now is too old to pass for the weather.
+ */
+export const KEPT_FOR_SECONDS = 3 * 3600;
+
 /** Coordinates as sent upstream: at most 4 decimals (about 11 m), so nearby asks share a cached answer. */
 export function coordinate(value: number): number {
   return Math.round(value * 10_000) / 10_000;
