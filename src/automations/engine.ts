@@ -581,7 +581,14 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     if (tries) {
       // A process that took the lease over while this run waited may have done its step itself:
       // it is tried again here only while the lease is still this one's.
-      const holder = await store.runs.lease(owner, clock.now(), leaseMs).catch(() => owner);
+      let holder: string | undefined;
+      try {
+        holder = await store.runs.lease(owner, clock.now(), leaseMs);
+      } catch {
+        // The store could not say: the run waits a moment more, and is asked for again.
+        setAside(run.id, new Waiting(firstDelayMs, tries));
+        return;
+      }
       if (holder !== undefined) throw new Postponed("another waiter holds the automations now");
       waiting.delete(run.id);
     }

@@ -1,0 +1,68 @@
+import { expect, test } from "vitest";
+import { startAutomations } from "../../src/automations/engine.js";
+import { automation } from "../../src/automations/rules.js";
+import { UpstreamError } from "../../src/errors.js";
+import { SqliteEventStore } from "../../src/events/sqlite/store.js";
+import { Log } from "../../src/log.js";
+import { clock } from "../../src/time.js";
+import { defineTool } from "../../src/toolset.js";
+
+test("a waiting run whose lease check fails once, as it is due, is tried again a moment later", async () => {
+  const store = new SqliteEventStore(":memory:", { maxEvents: 100, maxBytes: 1e7, maxAgeDays: 30 });
+  let calls = 0;
+  // A shop that is down once, then answers.
+  const tool = defineTool({
+    name: "shop_do",
+    title: "Do",
+    description: "Does it.",
+    input: {},
+    output: {},
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    async run() {
+      calls += 1;
+      if (calls === 1) throw new UpstreamError("the shop answered 503", 503);
+      return {};
+    },
+    render: () => "done",
+  });
+  const lease = store.runs.lease.bind(store.runs);
+  let failNextLease = false;
+  store.runs.lease = async (...args: Parameters<typeof lease>) => {
+    if (failNextLease) {
+      failNextLease = false;
+      throw new Error("database is locked");
+    }
+    return lease(...args);
+  };
+  const engine = await startAutomations({
+    automations: [automation.parse({ name: "a", when: { source: "s" }, do: [{ tool: "shop_do", args: {} }] })],
+    tools: [tool],
+    store,
+    sources: ["s"],
+    log: new Log("error", () => {}),
+    toolTimeoutMs: 5_000,
+    // Tries 100 ms apart; the lease is renewed only every 20 s, so the first lease call after the
+    // first try is the one the waiting run makes when it is due.
+    retryForMs: 2_000,
+    leaseMs: 60_000,
+  });
+  try {
+    await store.add({
+      source: "s",
+      type: "t",
+      scheme: "none",
+      dedupeId: "1",
+      headers: {},
+      body: Buffer.from("{}"),
+      receivedAt: clock.now(),
+    });
+    await expect.poll(() => calls).toBe(1);
+    failNextLease = true;
+    await expect.poll(() => calls).toBe(2);
+    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toBe("done");
+    expect(failNextLease).toBe(false);
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+});
