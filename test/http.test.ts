@@ -405,6 +405,24 @@ describe("cache and coalescing", () => {
     expect(fake.count("/expiring")).toBe(2);
   });
 
+  test("an error answer that repeats the request shows none of the credentials the upstream was declared with", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
+    clients.push(http);
+    const api = http.upstream("Keyed API", new URL(`${fake.origin}/?key=BASEKEY12345678`), {
+      query: { apikey: "QUERYKEY12345678" },
+      headers: { authorization: `Basic ${Buffer.from("user1234:pa:ss/word99").toString("base64")}` },
+    });
+    fake.queue.push({
+      status: 502,
+      headers: { "content-type": "text/plain" },
+      body: `Bad gateway for /x?key=BASEKEY12345678&apikey=QUERYKEY12345678 as user1234 with pa%3Ass%2Fword99`,
+    });
+    const { message } = await failure(api.json(any, "/x", {}, call()));
+    expect(message).toBe(
+      'Keyed API answered 502 "Bad gateway for /x?key=[credential]&apikey=[credential] as [credential] with [credential]": the service is failing; try again later.',
+    );
+  });
+
   test("a kept answer stands in for a failing upstream as long as asked, never for a call its caller cancelled", async () => {
     const api = client({ maxRetries: 0 });
     const heard: string[] = [];

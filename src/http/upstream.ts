@@ -62,11 +62,16 @@ export async function orKept<T>(
 }
 
 /**
- * The credentials in an upstream's declaration: its query's values (a key) and its Authorization
- * header's (a Basic pair's user and password, a token), each long enough to be no common word.
+ * The credentials in an upstream's declaration: its base URL's query and password and its own
+ * query's values (a key), and its Authorization header's (a Basic pair's user and password, a
+ * token), each long enough to be no common word.
  */
-function credentialsIn({ query = {}, headers = {} }: UpstreamOptions): string[] {
-  const values = Object.values(query).filter((value): value is string => typeof value === "string");
+function credentialsIn(baseUrl: URL, { query = {}, headers = {} }: UpstreamOptions): string[] {
+  const values = [
+    ...baseUrl.searchParams.values(),
+    decodeURIComponent(baseUrl.password),
+    ...Object.values(query).filter((value): value is string => typeof value === "string"),
+  ];
   const authorization = Object.entries(headers).find(([name]) => name.toLowerCase() === "authorization")?.[1];
   if (authorization) {
     const [scheme = "", token = ""] = authorization.split(" ");
@@ -126,7 +131,7 @@ export class Upstream {
     root.search = "";
     root.hash = "";
     this.#root = root.href.replace(/\/$/, "");
-    this.#credentials = credentialsIn(options);
+    this.#credentials = credentialsIn(baseUrl, options);
   }
 
   /** Any answer, 2xx or not; the caller reads the status. */
