@@ -55,8 +55,9 @@ async function jwksUri(issuer: URL): Promise<URL> {
       continue;
     }
     const metadata = (await response.json().catch(() => ({}))) as { issuer?: unknown; jwks_uri?: unknown };
-    // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not).
-    if (metadata.issuer !== issuer.href && metadata.issuer !== issuer.href.replace(/\/$/, "")) {
+    // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not): either is this one.
+    const bare = (url: string) => url.replace(/\/$/, "");
+    if (typeof metadata.issuer !== "string" || bare(metadata.issuer) !== bare(issuer.href)) {
       failed.push(`${url}: it names the issuer ${JSON.stringify(metadata.issuer)}, not this one`);
       continue;
     }
