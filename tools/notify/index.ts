@@ -6,7 +6,10 @@ import { emailSender, SMTP_PORTS } from "./email.js";
 import type { Sender } from "./sender.js";
 import { telegramErrors, telegramSender } from "./telegram.js";
 
-/** Telegram takes 4096 characters (code points, as zod counts a string's length) after its entities are parsed. */
+/**
+ * Telegram takes 4096 characters (code points, as zod counts a string's length) after its
+ * entities are parsed; the tool takes a round number under it.
+ */
 const MAX_TEXT = 4000;
 
 /**
