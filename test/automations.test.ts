@@ -50,6 +50,16 @@ const PAID = {
     { ack: true },
   ],
 };
+/** A payment without an order number: only told to the team. */
+const TELL = {
+  name: "tell",
+  when: {
+    source: "stripe",
+    type: "payment_intent.succeeded",
+    where: [{ path: "payload.data.object.metadata.order_id", present: false }],
+  },
+  do: [{ notify: "team", text: "Paid without an order: {{payload.data.object.id}}" }],
+};
 /** Watches every payment event without doing anything. */
 const WATCH = {
   name: "watch-payments",
@@ -1249,18 +1259,8 @@ test("kill -9 while the order is being paid: after a restart it is not paid twic
 
 describe("when the shop fails", () => {
   test("a run waiting out a shop outage holds no later event's run: the shop is paid once when it is back", async () => {
-    // A payment without an order number is only told to the team.
-    const tell = {
-      name: "tell",
-      when: {
-        source: "stripe",
-        type: "payment_intent.succeeded",
-        where: [{ path: "payload.data.object.metadata.order_id", present: false }],
-      },
-      do: [{ notify: "team", text: "Paid without an order: {{payload.data.object.id}}" }],
-    };
     // Tries half a second, a second, two... apart: the run waits for its next one.
-    const server = await serve([PAID, tell], { WAITER_AUTOMATION_RETRY_SECONDS: "10" });
+    const server = await serve([PAID, TELL], { WAITER_AUTOMATION_RETRY_SECONDS: "10" });
     try {
       const sent = telegram.delivered.length;
       let refused = 0;
@@ -1409,18 +1409,9 @@ describe("when a channel cannot be reached", () => {
       chatIds: [CHAT],
       baseUrl,
     });
-    const tell = {
-      name: "tell",
-      when: {
-        source: "stripe",
-        type: "payment_intent.succeeded",
-        where: [{ path: "payload.data.object.metadata.order_id", present: false }],
-      },
-      do: [{ notify: "team", text: "Paid without an order: {{payload.data.object.id}}" }],
-    };
     const lines: string[] = [];
     const server = await serve(
-      [{ ...PAID, onFailure: { notify: "down" } }, tell],
+      [{ ...PAID, onFailure: { notify: "down" } }, TELL],
       {
         WAITER_NOTIFY_CHANNELS: JSON.stringify({
           team: channel(telegram.origin),
