@@ -142,6 +142,33 @@ describe("slow and numerous clients", () => {
     expect(await rejected("body too slow")).toBe(150);
   });
 
+  test("bodies held at once are bounded across connections: past the budget a body gets 503, and its bytes are given back", async () => {
+    const lines: string[] = [];
+    const { url, port, store, rejected } = await start(
+      {},
+      { maxHeldBytes: 1000 },
+      new Log("warning", (line) => lines.push(line)),
+    );
+    const host = `127.0.0.1:${port}`;
+    // Two strangers each send 600 bytes of a 2,000-byte body, and wait: one of them passes the budget.
+    const strangers = await Promise.all([probe(port), probe(port)]);
+    for (const stranger of strangers) {
+      stranger.socket.write(
+        `POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 2000\r\n\r\n${"x".repeat(600)}`,
+      );
+    }
+    await expect.poll(() => strangers.filter((s) => s.closed()).length).toBe(1);
+    const refused = strangers.find((s) => s.closed()) as Probe;
+    expect(statusOf(refused)).toBe("503");
+    expect(refused.received()).toMatch(/^retry-after: 5\r$/im);
+    expect(refused.received()).toContain("too many webhook bodies are being read at once; retry later");
+    expect(await rejected("busy")).toBe(1);
+    expect(lines.filter((line) => line.includes("bytes of bodies are being read at once"))).toHaveLength(1);
+    // The refused body's bytes were given back: a delivery fits beside the one still held.
+    expect((await deliver(url)).status).toBe(200);
+    expect((await store.stats()).events).toBe(1);
+  });
+
   test("a body slower than the floor rate, or stalled, gets 408; one that keeps pace is stored", async () => {
     const { port, store, rejected } = await start(
       {},

@@ -15,6 +15,8 @@ export interface ListenerTimeouts {
   /** Once this long has passed since the headers, the body must have come at minBodyBytesPerSecond on average. */
   bodyGraceMs: number;
   minBodyBytesPerSecond: number;
+  /** Bytes of bodies read and not yet answered, across requests: what strangers may make waiter hold. */
+  maxHeldBytes: number;
 }
 
 /**
@@ -28,6 +30,8 @@ export const DEFAULT_TIMEOUTS: ListenerTimeouts = {
   checkEveryMs: 1_000,
   bodyGraceMs: 5_000,
   minBodyBytesPerSecond: 1024,
+  // A thousand connections could each hold a 1 MiB body for the request timeout: a GB.
+  maxHeldBytes: 64 * 1024 * 1024,
 };
 
 /** Closes a new connection at once while its client address already holds `max`. */
@@ -54,12 +58,16 @@ export interface BodyWatch {
   maxBytes: number;
   tooLarge: () => void;
   tooSlow: () => void;
+  /** Takes `bytes` more of the listener's budget for bodies held; false when it is spent. */
+  hold: (bytes: number) => boolean;
+  busy: () => void;
 }
 
 /**
- * Watches a request body as it comes: calls `tooLarge` as soon as it passes maxBytes, and
- * `tooSlow` when, after the grace, it has come slower than the floor rate on average (a
- * stalled body too). Returns the function that stops watching.
+ * Watches a request body as it comes: calls `tooLarge` as soon as it passes maxBytes, `busy` as
+ * soon as the listener's budget for bodies held is spent, and `tooSlow` when, after the grace, it
+ * has come slower than the floor rate on average (a stalled body too). Returns the function that
+ * stops watching.
  */
 export function watchBody(req: IncomingMessage, timeouts: ListenerTimeouts, watch: BodyWatch): () => void {
   const started = clock.now();
@@ -74,6 +82,9 @@ export function watchBody(req: IncomingMessage, timeouts: ListenerTimeouts, watc
     if (received > watch.maxBytes) {
       stop();
       watch.tooLarge();
+    } else if (!watch.hold(chunk.length)) {
+      stop();
+      watch.busy();
     }
   };
   const check = () => {

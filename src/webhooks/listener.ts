@@ -228,6 +228,10 @@ export function listenerApp({ webhooks, store, http, log, stopping, timeouts, ro
   };
 
   const tooLarge = `body larger than ${webhooks.maxBodyBytes} bytes`;
+  // Bodies read and not yet answered, across requests: bounded, so that strangers who send large
+  // bodies on many connections cannot make waiter hold more than limits.maxHeldBytes.
+  let held = 0;
+  const busyWarning = throttled((line) => log.warning(line));
   // Sizes and pace are checked as the body comes, so a lying Content-Length or a trickle is
   // answered at once instead of after reading (or waiting for) the whole body.
   const bodyLimits = (req: Request, res: Response, next: NextFunction) => {
@@ -241,10 +245,36 @@ export function listenerApp({ webhooks, store, http, log, stopping, timeouts, ro
       refuseTooLarge();
       return;
     }
-    if (!req.complete) {
+    // What this request holds of the budget, given back once its answer is done.
+    let mine = 0;
+    res.once("close", () => {
+      held -= mine;
+    });
+    const hold = (bytes: number) => {
+      mine += bytes;
+      held += bytes;
+      return held <= limits.maxHeldBytes;
+    };
+    const busy = () => {
+      count(source.name, "rejected:busy");
+      busyWarning(
+        `webhook listener: ${limits.maxHeldBytes} bytes of bodies are being read at once; refusing more with 503 until some are answered`,
+      );
+      res.set("retry-after", "5");
+      refuse(req, res, 503, "too many webhook bodies are being read at once; retry later");
+    };
+    if (req.complete) {
+      // Read whole already, before this handler ran: it holds its bytes too.
+      if (!hold(req.readableLength)) {
+        busy();
+        return;
+      }
+    } else {
       const stop = watchBody(req, limits, {
         maxBytes: webhooks.maxBodyBytes,
         tooLarge: refuseTooLarge,
+        hold,
+        busy,
         tooSlow: () => {
           count(source.name, "rejected:body too slow");
           refuse(
