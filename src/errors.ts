@@ -41,3 +41,18 @@ export class ConfigError extends Error {
 export class LeftUndone extends Error {
   override name = "LeftUndone";
 }
+
+/**
+ * A JSON-RPC error the SDK answers with its code, message and data, as it does an McpError, but
+ * with the message as written: McpError's own begins "MCP error <code>: ", which the client's
+ * McpError begins with again ("MCP error -32002: MCP error -32002: …").
+ */
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}

@@ -1,7 +1,8 @@
 import { completable } from "@modelcontextprotocol/sdk/server/completable.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { ErrorCode, type GetPromptResult, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, type GetPromptResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
+import { ProtocolError } from "./errors.js";
 import type { Log } from "./log.js";
 import { clock } from "./time.js";
 import type { Tool } from "./toolset.js";
@@ -34,7 +35,7 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
         const source = args.source?.trim() || undefined;
         // A source the store never saw would list no events: "no payments arrived" when some wait.
         if (source !== undefined && !sources.includes(source)) {
-          throw new McpError(
+          throw new ProtocolError(
             ErrorCode.InvalidParams,
             `No webhook source is called ${JSON.stringify(source)}; the sources are ${sources.join(", ")}.`,
           );

@@ -5,7 +5,6 @@ import {
   ErrorCode,
   type JSONRPCRequest,
   type ListToolsResult,
-  McpError,
   type ServerNotification,
   type ServerRequest,
   SetLevelRequestSchema,
@@ -13,7 +12,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { Config } from "./config.js";
-import { ConfigError, ToolError } from "./errors.js";
+import { ConfigError, ProtocolError, ToolError } from "./errors.js";
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
@@ -225,7 +224,7 @@ export function refuseInvalidParams(server: McpServer): void {
       } catch (err) {
         // The SDK's schemas are zod mini's: its errors share zod's core class, not the classic ZodError.
         if (!(err instanceof z.core.$ZodError)) throw err;
-        throw new McpError(
+        throw new ProtocolError(
           ErrorCode.InvalidParams,
           `Invalid params for ${method}: ${shortenEchoes(issues(err), request.params ?? {})}`,
         );
@@ -255,11 +254,14 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
   wrapHandler(server, "tools/call", (sdk) => async (request, extra) => {
     const params = request.params ?? {};
     if (typeof params.name !== "string") {
-      throw new McpError(ErrorCode.InvalidParams, "tools/call needs params.name, the name of a tool from tools/list");
+      throw new ProtocolError(
+        ErrorCode.InvalidParams,
+        "tools/call needs params.name, the name of a tool from tools/list",
+      );
     }
     const entry = inputs.get(params.name);
     if (!entry) {
-      throw new McpError(
+      throw new ProtocolError(
         ErrorCode.InvalidParams,
         `Unknown tool ${shorten(params.name)}; tools/list names the tools served.`,
       );

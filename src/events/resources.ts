@@ -1,10 +1,6 @@
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
-import {
-  ErrorCode,
-  McpError,
-  SubscribeRequestSchema,
-  UnsubscribeRequestSchema,
-} from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, SubscribeRequestSchema, UnsubscribeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolError } from "../errors.js";
 import type { Log } from "../log.js";
 import { quote } from "../shown.js";
 import { eventRecord, NOTICE, summary } from "./present.js";
@@ -84,7 +80,7 @@ export function registerEventResources(
     async (uri, variables) => {
       const event = await store.get(String(variables.id));
       if (!event) {
-        throw new McpError(
+        throw new ProtocolError(
           RESOURCE_NOT_FOUND,
           `No stored event ${quote(String(variables.id))}: it never arrived here, or retention dropped it; ${RECENT_URI} lists the stored ones.`,
         );
@@ -105,10 +101,10 @@ export function registerEventResources(
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     const { uri } = request.params;
     if (uri.length > MAX_URI) {
-      throw new McpError(ErrorCode.InvalidParams, `A resource URI here has at most ${MAX_URI} characters`);
+      throw new ProtocolError(ErrorCode.InvalidParams, `A resource URI here has at most ${MAX_URI} characters`);
     }
     if (!subscribed.has(uri) && subscribed.size >= MAX_SUBSCRIPTIONS) {
-      throw new McpError(
+      throw new ProtocolError(
         ErrorCode.InvalidParams,
         `A session subscribes to at most ${MAX_SUBSCRIPTIONS} resources; unsubscribe from one first (${RECENT_URI} hears every event)`,
       );
