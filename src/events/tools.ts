@@ -165,7 +165,8 @@ function renderEvent(event: ReturnType<typeof fullEvent>): string {
       : howToReadAll(isRecord(parsed) ? parsed : undefined, undefined);
   return [
     ...(event.note ? [event.note] : []),
-    `Event ${event.id}: type ${JSON.stringify(event.type)} from source "${event.source}" (${event.scheme}), received ${event.received_at}${event.acked_at ? `, acknowledged ${event.acked_at}` : ", not acknowledged"}.`,
+    // The delivery id is the sender's (Stripe's evt_…), which its dashboard finds: quoted, as the type is.
+    `Event ${event.id}: type ${JSON.stringify(event.type)} from source "${event.source}" (${event.scheme}), delivery ${JSON.stringify(event.delivery_id)}, received ${event.received_at}${event.acked_at ? `, acknowledged ${event.acked_at}` : ", not acknowledged"}.`,
     ...(event.automations?.length
       ? [`Automations on it: ${event.automations.map((a) => `${a.name} (${a.status})`).join(", ")}.`]
       : []),
