@@ -48,9 +48,15 @@ function utcMinute(time: string): string {
 }
 
 function summaryLine(o: OrderSummary): string {
-  const who = [o.customer_name, o.email ? `<${o.email}>` : ""].filter(Boolean).join(" ");
+  // The customer's id and the payment method too: clients that show only the text have no other way to them.
+  const who = [
+    o.customer_name,
+    o.email ? `<${o.email}>` : "",
+    o.customer_id ? `(customer ${o.customer_id})` : "",
+  ].filter(Boolean);
   const paid = o.paid ? `, paid ${utcMinute(o.paid)}` : "";
-  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who ? `, ${who}` : ""}, placed ${utcMinute(o.created)}${paid}`;
+  const by = o.payment_method ? `, by ${o.payment_method}` : "";
+  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who.length ? `, ${who.join(" ")}` : ""}${by}, placed ${utcMinute(o.created)}${paid}`;
 }
 
 /** What became of the note a change adds, as "; …" to end a sentence with. */
