@@ -632,9 +632,11 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   function applies(automation: Automation, event: StoredEvent, view: () => View): boolean {
     const { source, type, where } = automation.when;
     if (event.seq <= (startedAt.get(automation.name) ?? 0) || event.source !== source) return false;
-    const passed = `automation ${automation.name}: event ${event.id} (type ${JSON.stringify(oneLine(event.type, 100))}) not taken`;
+    // Built only when an event is not taken: every event of the source comes through here.
+    const passed = () =>
+      `automation ${automation.name}: event ${event.id} (type ${JSON.stringify(oneLine(event.type, 100))}) not taken`;
     if (!matchesFilter({ type }, event)) {
-      log.debug(`${passed}: its type is not ${type}`);
+      log.debug(`${passed()}: its type is not ${type}`);
       return false;
     }
     try {
@@ -642,7 +644,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       if (failing === -1) return true;
       const { path } = where[failing] as Condition;
       const found = JSON.stringify(search(view() as never, path)) ?? "null";
-      log.debug(`${passed}: condition ${failing + 1} does not hold (${path} is ${oneLine(found, 100)})`);
+      log.debug(`${passed()}: condition ${failing + 1} does not hold (${path} is ${oneLine(found, 100)})`);
       return false;
     } catch (err) {
       log.warning(
@@ -749,20 +751,21 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
               }
             }
           }
-          // Automations that fell behind retention (paused long, or a burst past maxEvents) never
-          // see what it dropped: the operator hears of it once for each new drop.
-          const through = await store.droppedThrough();
-          if (through > cursor && through > warnedThrough) {
-            warnedThrough = through;
-            log.warning(
-              "automations: retention dropped events stored after the last one they handled before any automation ran for them; raise webhooks.retention's limits if automations may fall this far behind",
-            );
-          }
           for (
             let event = await store.firstAfter({}, cursor);
             event && !stopping.signal.aborted;
             event = await store.firstAfter({}, cursor)
           ) {
+            // Automations that fell behind retention (paused long, or a burst past maxEvents) never
+            // see what it dropped: the operator hears of it once for each new drop. Only a gap
+            // before the next event can hide dropped ones, so the store is asked only then.
+            const through = event.seq > cursor + 1 ? await store.droppedThrough() : 0;
+            if (through > cursor && through > warnedThrough) {
+              warnedThrough = through;
+              log.warning(
+                "automations: retention dropped events stored after the last one they handled before any automation ran for them; raise webhooks.retention's limits if automations may fall this far behind",
+              );
+            }
             await handle(event);
             cursor = event.seq;
           }
