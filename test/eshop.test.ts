@@ -585,6 +585,10 @@ describe("customers", () => {
       await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }),
     );
     expect(byEmail.customers.map((c) => c.id)).toEqual([C.jana]);
+    // The text has what the structured result has, for clients that show the model only the text.
+    expect(text(await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }))).toMatch(
+      /^Jana Nováková <jana\.novakova@example\.cz> \(id 31\), Praha, CZ, phone \+420 601 111 222, account since 2025-02-03, has paid\n/,
+    );
     // The shop would drop the search unsaid: both together are refused before it is asked.
     const asked = woo.requests.length;
     const both = await server.call("eshop_customers_list", { email: "jana.novakova@example.cz", search: "Brno" });

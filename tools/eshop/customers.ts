@@ -36,8 +36,14 @@ export function customerTools(shop: ShopProvider): Tool[] {
         if (r.customers.length === 0) return "No customers match.";
         const lines = r.customers.map((c) => {
           const name = [c.first_name, c.last_name].filter(Boolean).join(" ") || c.username || "(no name)";
-          const where = [c.city, c.country].filter(Boolean).join(", ");
-          return `${name} <${c.email}> (id ${c.id})${where ? `, ${where}` : ""}${c.paying_customer ? ", has paid" : ""}`;
+          // Every field structuredContent has: clients that show the model only the text have no other way to them.
+          const details = [
+            [c.city, c.country].filter(Boolean).join(", "),
+            c.phone && `phone ${c.phone}`,
+            `account since ${c.created.slice(0, 10)}`,
+            c.paying_customer && "has paid",
+          ].filter(Boolean);
+          return `${name} <${c.email}> (id ${c.id}), ${details.join(", ")}`;
         });
         return [...lines, pageLine(r.customers.length, r, "customers")].join("\n");
       },
