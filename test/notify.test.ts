@@ -321,12 +321,28 @@ describe("notify_send by email", () => {
     expect(mails.map((m) => m.to).sort()).toEqual([["accounts@shop.example"], ["boss@shop.example"]]);
     for (const mail of mails) {
       expect(mail).toMatchObject({ from: "waiter@shop.example", user: "waiter" });
-      expect(mail.data).toMatch(/^Subject: From the shop$/m);
+      // The channel's subject, then the message's first line: an inbox can tell the messages apart.
+      expect(mail.data).toMatch(/^Subject: From the shop: Order 1042 is paid\.\r?$/m);
       // The channel's fromName, encoded as RFC 2047 has it: mail clients show "Kavárna, s.r.o.".
       expect(mail.data).toMatch(/^From: =\?UTF-8\?Q\?Kav=C3=A1rna=2C_s=2Er=2Eo=2E\?= <waiter@shop\.example>\r?$/m);
       // Made by a machine (RFC 3834): an out-of-office reply does not answer it.
       expect(mail.data).toMatch(/^Auto-Submitted: auto-generated\r?$/m);
     }
+  });
+
+  test("the subject shows the message's first line, cut to 100 characters", async () => {
+    const long = `Stock ran out: ${"x".repeat(120)}`;
+    const result = await waiter.call("notify_send", { channel: "office", text: `\n  ${long}\nSecond line` });
+    expect(result.isError, text(result)).toBeFalsy();
+    const mail = smtp.received.find((m) => m.data.includes("Second line"));
+    // Folded as a long header is (RFC 5322 2.2.3), in encoded words for its "…" (RFC 2047).
+    const folded = /^Subject: (.*(?:\r?\n[ \t].*)*)/m.exec(mail?.data ?? "")?.[1] ?? "";
+    const words = [...folded.matchAll(/=\?UTF-8\?Q\?([^?]*)\?=/g)].map((m) => m[1]).join("");
+    const subject = Buffer.from(
+      words.replace(/_/g, " ").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(Number.parseInt(hex, 16))),
+      "latin1",
+    ).toString("utf8");
+    expect(subject).toBe(`From the shop: ${long.slice(0, 99)}…`);
   });
 
   test("an address the server refuses fails alone", async () => {

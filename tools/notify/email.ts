@@ -90,13 +90,25 @@ async function connect(options: SmtpOptions, call: ToolCall): Promise<Pool> {
   return { transport, handedOver };
 }
 
+/** Characters of a message's first line its subject shows after the channel's subject. */
+const SUBJECT_CHARACTERS = 100;
+
+/**
+ * The channel's subject and the message's first line ("From the shop: Order 1042 is paid."): an
+ * inbox of messages that all read "waiter" cannot be sorted, and mail clients thread them as one.
+ */
+function subjectOf(subject: string, text: string): string {
+  const first = text.split(/\r\n|\r|\n/).find((line) => line.trim() !== "");
+  return first ? `${subject}: ${oneLine(first, SUBJECT_CHARACTERS)}` : subject;
+}
+
 async function deliver(pool: Pool, options: SmtpOptions, to: string, text: string, call: ToolCall): Promise<void> {
   const bounded = withDeadline(call);
   try {
     await pool.transport.sendMail({
       from: options.fromName ? { name: options.fromName, address: options.from } : options.from,
       to,
-      subject: options.subject,
+      subject: subjectOf(options.subject, text),
       // A machine's message (RFC 3834): auto-responders (out of office) do not answer it.
       headers: { "Auto-Submitted": "auto-generated" },
       text,
