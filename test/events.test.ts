@@ -53,7 +53,11 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
     const response = await request(`${waiter.listenerUrl}/webhooks/stripe`, {
       method: "POST",
       body,
-      headers: { "content-type": "application/json", "stripe-signature": signature },
+      headers: {
+        "content-type": "application/json",
+        "stripe-signature": signature,
+        "user-agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+      },
     });
     return { status: response.statusCode, body: (await response.body.json()) as { id?: string; error?: string } };
   }
@@ -74,6 +78,10 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
     const got = data<{ acked_at: string }>(await waiter.call("events_get", { id: delivered.body.id }));
     expect(Date.parse(got.acked_at)).toBeGreaterThanOrEqual(received);
     expect(Date.parse(got.acked_at)).toBeLessThanOrEqual(clock.now());
+    // The headers kept are in the text too, for clients that show the model only the text; the signature is not kept.
+    expect(text(await waiter.call("events_get", { id: delivered.body.id }))).toMatch(
+      /\nHeaders: content-type "application\/json", user-agent "Stripe\/1\.0 \(\+https:\/\/stripe\.com\/docs\/webhooks\)"\.\n/,
+    );
   });
 
   test("a stored delivery's debug line names its type and the sender's delivery id", async () => {
