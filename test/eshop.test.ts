@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { clock, setClock } from "../src/time.js";
 import {
   CONSUMER_KEY,
   CONSUMER_SECRET,
@@ -510,8 +511,9 @@ describe("products and stock", () => {
       stock_status: "instock",
     });
     const byId = await server.call("eshop_product_get", { id: P.tablets });
-    expect(data(byId)).toMatchObject({ price: "6.99", regular_price: "8.49", sale_price: "6.99" });
-    expect(text(byId)).toContain("on sale; regular 8.49");
+    // Prices name the shop's currency, which a product does not carry.
+    expect(data(byId)).toMatchObject({ price: "6.99", regular_price: "8.49", sale_price: "6.99", currency: "EUR" });
+    expect(text(byId)).toContain(": 6.99 EUR (on sale; regular 8.49)");
 
     const searched = data<{ products: { name: string }[] }>(
       await server.call("eshop_products_list", { search: "espresso" }),
@@ -523,6 +525,46 @@ describe("products and stock", () => {
     }
     expect(text(await server.call("eshop_product_get", { sku: "NOPE-1" }))).toMatch(/no product with SKU "NOPE-1"/);
     expect(data(await server.call("eshop_product_get", { sku: "cof-esp-1kg" }))).toMatchObject({ id: P.espresso });
+  });
+
+  test("prices name the shop's currency, read once an hour; a shop that will not say still lists its products", async () => {
+    const listed = await server.call("eshop_products_list", { search: "espresso" });
+    expect(data(listed)).toMatchObject({ currency: "EUR" });
+    expect(text(listed)).toMatch(/^Espresso Beans 1 kg \[COF-ESP-1KG\] \(id \d+\): 19\.99 EUR, instock/m);
+    const asked = woo.count("/wp-json/wc/v3/data/currencies/current");
+    await server.call("eshop_products_list", {});
+    expect(woo.count("/wp-json/wc/v3/data/currencies/current")).toBe(asked);
+    setClock(clock.now() + 3_601_000);
+    try {
+      await server.call("eshop_products_list", {});
+      expect(woo.count("/wp-json/wc/v3/data/currencies/current")).toBe(asked + 1);
+    } finally {
+      setClock();
+    }
+
+    // A key whose user may read products and not the shop's settings.
+    const refusing = await startWooCommerce();
+    refusing.intercept = (request) =>
+      request.path.endsWith("/data/currencies/current")
+        ? json(403, {
+            code: "woocommerce_rest_cannot_view",
+            message: "Sorry, you cannot view this resource.",
+            data: { status: 403 },
+          })
+        : undefined;
+    const unsaid = await start(shopEnv(refusing));
+    try {
+      const result = await unsaid.call("eshop_products_list", { search: "espresso" });
+      expect(result.isError, text(result)).toBeFalsy();
+      expect(data(result)).not.toHaveProperty("currency");
+      expect(text(result)).toMatch(/\): 19\.99, instock/);
+      // The refusal stands for the hour: no request refused again at every call.
+      await unsaid.call("eshop_product_get", { sku: "COF-ESP-1KG" });
+      expect(refusing.count("/wp-json/wc/v3/data/currencies/current")).toBe(1);
+    } finally {
+      await unsaid.close();
+      await refusing.close();
+    }
   });
 
   test("stock changes to one product at once take turns: each says what the one before it left", async () => {

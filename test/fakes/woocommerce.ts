@@ -1548,6 +1548,28 @@ const ROUTES: Route[] = [
     },
   },
   {
+    // WC_REST_Data_Currencies_Controller::get_current_item: the woocommerce_currency option.
+    pattern: /^\/wc\/v3\/data\/currencies\/current$/i,
+    endpoints: {
+      GET: {
+        args: {},
+        permission: keyed(cannot.view),
+        handle: (ctx) => ({
+          status: 200,
+          body: {
+            code: CURRENCY,
+            name: "Euro",
+            symbol: "&euro;",
+            _links: {
+              self: link(`${ctx.origin}/wp-json/wc/v3/data/currencies/${CURRENCY}`),
+              collection: link(`${ctx.origin}/wp-json/wc/v3/data/currencies`),
+            },
+          },
+        }),
+      },
+    },
+  },
+  {
     pattern: /^\/wc\/v3\/products$/i,
     endpoints: {
       GET: {

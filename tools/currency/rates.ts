@@ -22,7 +22,7 @@ export function ratesTool({ pick, fixingFor }: Sources): Tool {
     description:
       "Official reference exchange rates of one day, the ECB's (EUR-based) or the Czech National Bank's (CZK-based); default " +
       "the latest. Weekends and holidays have no fixing: the result's `date` is the fixing's own day, the one to book. " +
-      "currency_convert converts an amount.",
+      "To convert: currency_convert.",
     input: {
       base: code.optional().describe("Rates per 1 unit of it; default EUR (ecb), CZK (cnb)."),
       symbols: z.array(code).min(1).max(50).optional().describe("Default: every one the source publishes."),

@@ -12,13 +12,22 @@ const which = {
   sku: z.string().min(1).max(100).optional().describe("Whole, in any letter case; or id."),
 };
 
-function productLine(p: Product): string {
+const currencyOut = z.string().optional();
+
+function productLine(p: Product, currency: string | undefined): string {
   const stock = p.manage_stock ? `${p.stock_quantity ?? 0} in stock` : "stock not counted";
   const sale = p.sale_price ? ` (on sale; regular ${p.regular_price})` : "";
-  return `${p.name}${p.sku ? ` [${p.sku}]` : ""} (id ${p.id}): ${p.price}${sale}, ${p.stock_status}, ${stock}`;
+  return `${p.name}${p.sku ? ` [${p.sku}]` : ""} (id ${p.id}): ${p.price}${currency ? ` ${currency}` : ""}${sale}, ${p.stock_status}, ${stock}`;
 }
 
 export function productTools(shop: ShopProvider): Tool[] {
+  /**
+   * The shop's currency, for prices that do not name it; none when the shop will not say (a key
+   * whose user may read products and not the shop's settings) or cannot now: the products are
+   * answered anyway.
+   */
+  const currencyOf = (call: Call) => shop.currency(call).catch(() => undefined);
+
   async function find(args: { id?: number | undefined; sku?: string | undefined }, call: Call): Promise<Product> {
     if ((args.id === undefined) === (args.sku === undefined)) {
       throw new ToolError("Give either `id` or `sku` of the product, not both and not neither.");
@@ -34,43 +43,50 @@ export function productTools(shop: ShopProvider): Tool[] {
   const list = defineTool({
     name: "eshop_products_list",
     title: "List products",
-    description: "Finds products in the shop by text, SKU or stock status, with their price and stock.",
+    description: "Finds products in the shop by text, SKU or stock status, with price, currency and stock.",
     input: {
       search: z.string().min(1).max(200).optional().describe("In the name or description."),
       sku: z.string().min(1).max(100).optional().describe("The whole SKU."),
       stock_status: z.enum(STOCK_STATUSES).optional().describe("Only this status."),
       ...paging,
     },
-    output: { products: z.array(productOut), ...pagingOut },
+    output: { products: z.array(productOut), currency: currencyOut, ...pagingOut },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
       const request = pageRequest(args);
-      const page = await shop.listProducts(
-        {
-          ...(args.search ? { search: args.search } : {}),
-          ...(args.sku ? { sku: args.sku } : {}),
-          ...(args.stock_status ? { stockStatus: args.stock_status } : {}),
-        },
-        request,
-        call,
-      );
-      return { products: page.items, ...pageResult(page, request) };
+      const [page, currency] = await Promise.all([
+        shop.listProducts(
+          {
+            ...(args.search ? { search: args.search } : {}),
+            ...(args.sku ? { sku: args.sku } : {}),
+            ...(args.stock_status ? { stockStatus: args.stock_status } : {}),
+          },
+          request,
+          call,
+        ),
+        currencyOf(call),
+      ]);
+      return { products: page.items, ...(currency ? { currency } : {}), ...pageResult(page, request) };
     },
     render(r) {
       if (r.products.length === 0) return "No products match.";
-      return [...r.products.map(productLine), pageLine(r.products.length, r, "products")].join("\n");
+      const lines = r.products.map((p) => productLine(p, r.currency));
+      return [...lines, pageLine(r.products.length, r, "products")].join("\n");
     },
   });
 
   const get = defineTool({
     name: "eshop_product_get",
     title: "Read a product",
-    description: "One product of the shop by id or SKU: price and sale price, stock quantity and status.",
+    description: "One product of the shop by id or SKU: prices, currency, stock quantity and status.",
     input: which,
-    output: productOut.shape,
+    output: { ...productOut.shape, currency: currencyOut },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-    run: (args, call) => find(args, call),
-    render: productLine,
+    async run(args, call) {
+      const [product, currency] = await Promise.all([find(args, call), currencyOf(call)]);
+      return { ...product, ...(currency ? { currency } : {}) };
+    },
+    render: (r) => productLine(r, r.currency),
   });
 
   async function setStock(id: number, quantity: number, call: Call) {

@@ -22,6 +22,11 @@ export interface ShopProvider {
   addNote(id: number, note: string, forCustomer: boolean, call: Call): Promise<Note>;
   /** The order's notes, newest first. */
   listNotes(id: number, call: Call): Promise<Note[]>;
+  /**
+   * The currency its products are priced in (ISO 4217: "CZK"; an order names its own), or
+   * undefined when the shop will not say.
+   */
+  currency(call: Call): Promise<string | undefined>;
   listProducts(filter: ProductFilter, page: PageRequest, call: Call): Promise<Page<Product>>;
   getProduct(id: number, call: Call): Promise<Product>;
   /** The product with exactly this SKU, or undefined. */

@@ -3,6 +3,7 @@ import { ToolError, UpstreamError } from "../../src/errors.js";
 import { movedTo } from "../../src/http/failures.js";
 import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
+import { clock } from "../../src/time.js";
 import type {
   Address,
   Customer,
@@ -345,6 +346,9 @@ export function wooCommerce(api: Upstream): ShopProvider {
     };
   }
 
+  /** Until when the shop's refusal to say its currency stands. */
+  let currencyRefusedUntil = 0;
+
   const write = (method: "PUT" | "POST", body: unknown) => ({
     method,
     headers: { "content-type": "application/json" },
@@ -421,6 +425,22 @@ export function wooCommerce(api: Upstream): ShopProvider {
     async listNotes(id, call) {
       const body = await api.json(z.array(noteSchema), `/orders/${id}/notes`, { ttl: 0 }, call);
       return body.map(toNote).sort((a, b) => b.date.localeCompare(a.date) || b.id - a.id);
+    },
+
+    async currency(call) {
+      if (clock.now() < currencyRefusedUntil) return undefined;
+      try {
+        // The shop's setting, which changes as good as never: read at most once an hour.
+        const body = await api.json(z.object({ code: z.string() }), "/data/currencies/current", { ttl: 3600 }, call);
+        return body.code;
+      } catch (err) {
+        // A key whose user may read products but not the shop's settings: asked again in an hour, not at every call.
+        if (err instanceof UpstreamError && err.status && err.status >= 400 && err.status < 500 && err.status !== 429) {
+          currencyRefusedUntil = clock.now() + 3_600_000;
+          return undefined;
+        }
+        throw err;
+      }
     },
 
     listProducts(filter, page, call) {

@@ -10,7 +10,7 @@ export const location = {
     .min(1)
     .max(200)
     .optional()
-    .describe('A name, narrowed by a country or region: "Frankfurt, DE". Coordinates go in latitude, longitude.'),
+    .describe('A name, narrowed by a country or region: "Frankfurt, DE". Or use latitude, longitude.'),
   latitude: z.number().min(-90).max(90).optional().describe("Degrees, north positive."),
   longitude: z.number().min(-180).max(180).optional().describe("Degrees, east positive."),
 };
