@@ -233,6 +233,10 @@ describe("orders", () => {
     };
     expect(await ids({ after: `${utc(created - minute)}Z` })).toContain(O.pendingStockManaged);
     expect(await ids({ after: prague(created - minute) })).toContain(O.pendingStockManaged);
+    // An offset as ISO 8601's basic format writes it.
+    const basic = (epoch: number) => prague(epoch).replace("+01:00", "+0100");
+    expect(await ids({ after: basic(created - minute) })).toContain(O.pendingStockManaged);
+    expect(await ids({ after: basic(created + minute) })).not.toContain(O.pendingStockManaged);
     expect(await ids({ after: utc(created - 2 * minute).slice(0, 16) })).toContain(O.pendingStockManaged);
     expect(await ids({ after: `${utc(created + minute)}Z` })).not.toContain(O.pendingStockManaged);
     expect(woo.requests.at(-1)?.query.get("after")).toBe(utc(created + minute));
@@ -241,7 +245,8 @@ describe("orders", () => {
     for (const args of [
       { after: "2026-02-30" },
       { after: "2026-11-20", before: "2026-11-19" },
-      { after: "2026-11-20T10:00:00+0100" },
+      { after: "2026-11-20T10:00:00+01:0" },
+      { after: "2026-11-20T10:00:00+25:00" },
     ]) {
       expect((await server.call("eshop_orders_list", args)).isError, JSON.stringify(args)).toBe(true);
     }

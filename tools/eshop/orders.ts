@@ -22,19 +22,26 @@ const NOTES_SHOWN = 10;
 /** Characters of a note the text shows; structuredContent has it whole. */
 const NOTE_CHARACTERS = 500;
 
-/** A date or a time, read as UTC unless it names an offset, sent to the shop as UTC (dates_are_gmt). */
+/**
+ * A date or a time, read as UTC unless it names an offset, sent to the shop as UTC (dates_are_gmt).
+ * An offset may be written as ISO 8601 allows, +01:00 or +0100.
+ */
 const dateTime = z
   .string()
   .regex(
-    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/,
+    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/,
     "must be YYYY-MM-DD or an ISO 8601 time",
   )
   .transform((value, ctx) => {
-    const [y, m, d, h = 0, min = 0, s = 0] = (value.match(/\d+/g) ?? []).map(Number);
+    const zone = /(Z|[+-]\d{2}:?\d{2})$/.exec(value.slice(10))?.[1] ?? "Z";
+    const [date, time = "00:00"] = value.slice(0, value.length - (zone === "Z" ? 0 : zone.length)).split(/T|Z$/);
+    const [y, m, d] = (date as string).split("-").map(Number);
+    const [h = 0, min = 0, s = 0] = time.split(":").map(Number);
     const wall = new Date(Date.UTC(y as number, (m as number) - 1, d, h, min, s));
     const real = wall.getUTCMonth() === (m as number) - 1 && wall.getUTCDate() === d && h < 24 && min < 60 && s < 60;
-    const zoned = value.length === 10 ? `${value}T00:00:00Z` : /Z|[+-]\d{2}:\d{2}$/.test(value) ? value : `${value}Z`;
-    const epoch = Date.parse(zoned);
+    // JavaScript reads an offset only as +01:00.
+    const offset = zone === "Z" ? zone : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
+    const epoch = Date.parse(`${date}T${time}${offset}`);
     if (!real || Number.isNaN(epoch)) {
       ctx.addIssue({ code: "custom", message: "is not a real date or time" });
       return z.NEVER;
