@@ -1164,7 +1164,7 @@ describe("a run a stopped server left", () => {
     const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], {}, lines);
     try {
       const said = new RegExp(
-        `of automation stripe-paid on event ${event.id} failed: it stopped before it finished, and its event is no longer stored`,
+        `of automation stripe-paid on event ${event.id} failed: it stopped before it finished, and retention dropped its event meanwhile`,
       );
       await expect.poll(() => lines.filter((line) => said.test(line))).toHaveLength(1);
       await expect
@@ -1286,6 +1286,37 @@ describe("when the shop fails", () => {
         "Paid without an order: “pi_evt_behind_outage”",
         `Order “${O.pending1999}” is paid (“pi_evt_during_outage”).`,
       ]);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
+  test("a run waiting to try a step again whose event retention drops meanwhile fails, and says so", async () => {
+    const lines: string[] = [];
+    const server = await serve(
+      [{ ...PAID, onFailure: { notify: "team" } }],
+      { WAITER_AUTOMATION_RETRY_SECONDS: "10" },
+      lines,
+    );
+    try {
+      const sent = telegram.delivered.length;
+      let refused = 0;
+      woo.intercept = (req) =>
+        req.method === "PUT" && ++refused
+          ? json(503, '{"code":"maintenance","message":"Down for maintenance"}')
+          : undefined;
+      const event = await pay(server, String(O.pending1999));
+      await expect.poll(() => refused).toBeGreaterThan(0);
+      const s = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
+      await s.expire(clock.now() + 2 * 86_400_000);
+      await s.close();
+      const said = `failed: it waited to try a step again, and retention dropped its event meanwhile`;
+      await expect.poll(() => lines.filter((line) => line.includes(`on event ${event.id} ${said}`))).toHaveLength(1);
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((message) => message.text))
+        .toEqual([expect.stringContaining(said)]);
+      expect(woo.shop.order(O.pending1999).status).toBe("pending");
     } finally {
       woo.intercept = undefined;
       await server.close();

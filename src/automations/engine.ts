@@ -595,7 +595,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     const automation = automations.find((a) => a.name === run.automation);
     const event = await store.get(run.eventId);
     if (!automation || !event) {
-      const why = `stopped before it finished, and ${automation ? "its event is no longer stored" : "the automation is no longer configured"}`;
+      // Only retention removes an event.
+      const why = `${tries ? "waited to try a step again" : "stopped before it finished"}, and ${automation ? "retention dropped its event meanwhile" : "the automation is no longer configured"}`;
       await store.runs.finish(run.id, "failed", clock.now(), why);
       const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} on event ${run.eventId} failed: it ${why}`;
       if (automation) report(automation, line);
