@@ -47,7 +47,7 @@ test("waiter serve passes the MCP conformance suite but for the scenarios that n
   for (const scenario of [
     "server-initialize",
     "tools-list",
-    "resources-subscribe",
+    "resources-list",
     "prompts-list",
     "dns-rebinding-protection",
   ]) {

@@ -801,6 +801,13 @@ describe("embedded in the stdio server", () => {
       updates.push(n.params.uri);
     });
     await session.client.subscribeResource({ uri: `events://event/${posted.body.id}` });
+    // A resource that is not here is no subscription that never hears anything: -32002.
+    for (const uri of ["events://event/evt_none", "events://recnet", "file:///etc/passwd"]) {
+      await expect(session.client.subscribeResource({ uri }), uri).rejects.toMatchObject({
+        code: -32002,
+        message: expect.stringContaining(`No resource "${uri}" here: subscribe to events://recent`),
+      });
+    }
     await session.call("events_ack", { ids: [posted.body.id] });
     await expect.poll(() => updates).toEqual([`events://event/${posted.body.id}`]);
     const read = await session.client.readResource({ uri: `events://event/${posted.body.id}` });

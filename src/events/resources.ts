@@ -103,6 +103,14 @@ export function registerEventResources(
     if (uri.length > MAX_URI) {
       throw new ProtocolError(ErrorCode.InvalidParams, `A resource URI here has at most ${MAX_URI} characters`);
     }
+    // Only what exists here: a mistyped URI would be a subscription that never hears anything.
+    const id = uri.startsWith(eventUri("")) ? uri.slice(eventUri("").length) : undefined;
+    if (uri !== RECENT_URI && !(id && (await store.get(id)))) {
+      throw new ProtocolError(
+        RESOURCE_NOT_FOUND,
+        `No resource ${quote(uri)} here: subscribe to ${RECENT_URI}, or to ${eventUri("<id>")} of a stored event`,
+      );
+    }
     if (!subscribed.has(uri) && subscribed.size >= MAX_SUBSCRIPTIONS) {
       throw new ProtocolError(
         ErrorCode.InvalidParams,

@@ -354,16 +354,17 @@ test("events_wait cancelled while it looks up its cursor ends at once, holding n
 });
 
 test("a session subscribes to at most 100 resources, each URI at most 200 characters", async () => {
-  const { client } = await served();
-  for (let i = 0; i < 99; i++) await client.subscribeResource({ uri: `events://event/${i}` });
+  const { store, client } = await served();
+  const ids = await Promise.all(Array.from({ length: 100 }, async (_, i) => (await addTrial(store, `d${i}`)).id));
+  for (const id of ids.slice(0, 99)) await client.subscribeResource({ uri: `events://event/${id}` });
   await client.subscribeResource({ uri: "events://recent" });
   // Again is no more.
   await client.subscribeResource({ uri: "events://recent" });
-  await expect(client.subscribeResource({ uri: "events://event/one-too-many" })).rejects.toThrow(
+  await expect(client.subscribeResource({ uri: `events://event/${ids[99]}` })).rejects.toThrow(
     /-32602.*at most 100 resources; unsubscribe from one first/,
   );
-  await client.unsubscribeResource({ uri: "events://event/0" });
-  await client.subscribeResource({ uri: "events://event/one-too-many" });
+  await client.unsubscribeResource({ uri: `events://event/${ids[0]}` });
+  await client.subscribeResource({ uri: `events://event/${ids[99]}` });
   await expect(client.subscribeResource({ uri: `events://event/${"x".repeat(200)}` })).rejects.toThrow(
     /-32602.*at most 200 characters/,
   );
