@@ -177,18 +177,38 @@ describe("a GoPay notification", () => {
     expect(tokenRequests()).toBe(tokens + 1);
   });
 
-  test("a token GoPay refuses to issue (wrong scope, wrong client) gets 503, not a refusal", async () => {
+  test("a token GoPay refuses to issue (wrong scope, wrong client) gets 503, not a refusal, and says what to check", async () => {
     api.tokens.clear();
     api.payments.set(3000008001, { ...PAID, id: 3000008001 });
-    api.intercept = (req) =>
-      req.path === "/api/oauth2/token"
-        ? { status: 400, headers: { "content-type": "application/json" }, body: '{"error":"invalid_scope"}' }
-        : undefined;
+    const refusals = [
+      { status: 400, headers: { "content-type": "application/json" }, body: '{"error":"invalid_scope"}' },
+      {
+        status: 403,
+        headers: { "content-type": "application/json" },
+        body: '{"date_issued":"2026-12-01T10:00:00.000+0100","errors":[{"scope":"G","error_code":202,"message":"Wrong credentials"}]}',
+      },
+    ];
+    api.intercept = (req) => (req.path === "/api/oauth2/token" ? refusals.shift() : undefined);
+    const said: string[] = [];
     try {
-      expect(await notify(3000008001)).toMatchObject({ status: 503 });
+      for (const _ of [...refusals]) {
+        // A minute on: a line a minute for each source.
+        setClock(clock.now() + 61_000);
+        const before = waiter.stderr().length;
+        expect(await notify(3000008001)).toMatchObject({ status: 503 });
+        said.push(waiter.stderr().slice(before));
+      }
     } finally {
       api.intercept = undefined;
     }
+    const check =
+      "check the source's clientId and secretEnv \\(sandbox credentials work only with the sandbox's apiUrl\\), and that GoPay lets that client use the scope payment-all";
+    expect(said[0]).toMatch(
+      new RegExp(`GoPay API refused to issue an access token \\(400 "invalid_scope"\\): ${check}`),
+    );
+    expect(said[1]).toMatch(
+      new RegExp(`GoPay API refused to issue an access token \\(403 "Wrong credentials"\\): ${check}`),
+    );
   });
 
   test("when GoPay's API gives no token is logged as such, never as a change that may have been made", async () => {

@@ -1,7 +1,10 @@
 import { LRUCache } from "lru-cache";
 import { z } from "zod";
-import type { Call, HttpResponse } from "../../http/types.js";
+import { UpstreamError } from "../../errors.js";
+import { upstreamMessage } from "../../http/failures.js";
+import type { Call, ErrorMapper, HttpResponse } from "../../http/types.js";
 import type { Upstream } from "../../http/upstream.js";
+import { oneLine } from "../../shown.js";
 import { clock } from "../../time.js";
 import { takingTurns } from "../limits.js";
 import { type Delivery, reject, type Verdict } from "./common.js";
@@ -27,6 +30,32 @@ const LOOKUPS_WAITING = 16;
 const UNKNOWN_FOR_MS = 5 * 60_000;
 const UNKNOWN_KEPT = 4096;
 const UNKNOWN = "payment unknown to GoPay";
+
+/** GoPay's words for an error, its first `errors` entry's (`{"errors":[{"message":…}]}`). */
+function gopaySaid(response: HttpResponse): string | undefined {
+  try {
+    const [first] =
+      (JSON.parse(response.text) as { errors?: { message?: unknown; description?: unknown }[] }).errors ?? [];
+    const said = [first?.message, first?.description].find((value) => typeof value === "string" && value);
+    return said === undefined ? undefined : oneLine(String(said));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * GoPay's API refusing to issue a token is the source's configuration, not the request's
+ * arguments: the answer says what to check. Other answers read as any upstream's.
+ */
+export const gopayErrors: ErrorMapper = (response, upstream) => {
+  const { status } = response;
+  if (response.path !== "/oauth2/token" || status < 400 || status >= 500 || status === 429) return undefined;
+  const said = gopaySaid(response) ?? upstreamMessage(response);
+  return new UpstreamError(
+    `${upstream} refused to issue an access token (${status}${said ? ` ${JSON.stringify(said)}` : ""}): check the source's clientId and secretEnv (sandbox credentials work only with the sandbox's apiUrl), and that GoPay lets that client use the scope payment-all`,
+    status,
+  );
+};
 
 /** The token request failed: its own words, not those of a payment's lookup. */
 class NoToken extends Error {}

@@ -3,7 +3,7 @@ import type { WebhookSource } from "../settings.js";
 import { comgate } from "./comgate.js";
 import type { Verifier } from "./common.js";
 import { github } from "./github.js";
-import { gopay } from "./gopay.js";
+import { gopay, gopayErrors } from "./gopay.js";
 import { hmacSha256, identify } from "./hmac-sha256.js";
 import { shopify } from "./shopify.js";
 import { standardWebhooks } from "./standard-webhooks.js";
@@ -43,6 +43,6 @@ export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier 
     }
     case "gopay":
       if (!http) throw new Error(`webhook source ${source.name} asks GoPay but has no HTTP client`);
-      return gopay(source.clientId, secret, http.upstream("GoPay API", source.apiUrl));
+      return gopay(source.clientId, secret, http.upstream("GoPay API", source.apiUrl, { errors: gopayErrors }));
   }
 }
