@@ -16,8 +16,13 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !isLosslessNumber(value);
 }
 
-/** Field names that say what an event is about, shown first in its gist: a payment's amount, an order's status. */
-const TELLING = /^(status|state|amount\w*|total|currency|order(_?id|_?number)?|number|email)$/i;
+/**
+ * Field names that say what an event is about, shown first in its gist: a payment's amount, an
+ * order's status and number, under the names the sources use (Comgate's price, curr and refId,
+ * Shopify's total_price and financial_status).
+ */
+const TELLING =
+  /^(status|state|\w+_status|amount\w*|total\w*|price|currency|curr|order(_?id|_?number)?|number|ref_?id|email)$/i;
 
 /**
  * One line about a payload, untrusted text kept brief: its scalar fields and those of its

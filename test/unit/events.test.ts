@@ -272,11 +272,25 @@ test("each listed event's gist shows what it is about, not its envelope: the tel
     total: "29.80",
     billing: { first_name: "Jana", email: "jana@example.cz" },
   });
+  // Comgate's payment as its API answers it, the merchant's id (the same in every one) first.
+  await add("payment.paid", "cg_4", {
+    merchant: "498621",
+    test: "false",
+    price: "1999",
+    curr: "EUR",
+    label: "Objednávka 7081",
+    refId: "7081",
+    method: "CARD_CZ_CSOB_2",
+    email: "filip.benes@example.cz",
+    transId: "AB12-CD34-EF56",
+    status: "PAID",
+  });
   // The delivery id is not on the line: a field that holds it stays.
   await add("invoice.created", "inv-9", { id: "inv-9", type: "invoice.created" });
   const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
   expect(listed.events.map((e) => e.gist)).toEqual([
     '{"id":"inv-9"}',
+    '{"price":"1999","curr":"EUR","refId":"7081","email":"filip.benes@example.cz","status":"PAID","merchant":"498621","test"…',
     '{"number":"7078","status":"processing","currency":"EUR","total":"29.80","billing.email":"jana@example.cz","id":7078,"pa…',
     '{"order_id":7084,"amount":"98.87"}',
     '{"amount_received":1999,"currency":"eur","metadata.order_id":"7081","id":"pi_9","object":"payment_intent"}',
