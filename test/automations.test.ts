@@ -568,8 +568,9 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       const event = await pay(server, "10x42");
       const [run] = await runsOf(event.id);
       expect(run).toMatchObject({ status: "failed", dryRun: true });
+      // The path that filled the argument, and what it gave: the payload is what to look at.
       expect(run?.error).toMatch(
-        /^step 1 \(eshop_order_mark_paid\): invalid arguments for eshop_order_mark_paid: id: /,
+        /^step 1 \(eshop_order_mark_paid\): invalid arguments for eshop_order_mark_paid: id: .+ \(the path to_number\(payload\.data\.object\.metadata\.order_id\) gave null on this event's payload\)$/,
       );
       expect(JSON.parse(run?.steps[0]?.detail ?? "{}")).toMatchObject({ args: { id: null } });
       expect(run?.steps).toHaveLength(1);

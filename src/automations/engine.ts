@@ -373,12 +373,20 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     (served.get("notify_send")?.input.text as z.ZodString | undefined)?.maxLength ?? Number.POSITIVE_INFINITY;
   const stopping = new AbortController();
 
-  /** Arguments as the tool takes them, or the ToolError that says which one it refuses. */
-  function checked(name: string, args: Record<string, unknown>): Record<string, unknown> {
+  /**
+   * Arguments as the tool takes them, or the ToolError that says which one it refuses, and, for
+   * one a step's path filled (`from`), the path and what it gave: the payload is what to look at.
+   */
+  function checked(name: string, args: Record<string, unknown>, from?: Step): Record<string, unknown> {
     const parsed = z.object((served.get(name) as Tool).input).safeParse(args);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${issue?.message}`);
+      const arg = String(issue?.path[0] ?? "");
+      const given = from && "args" in from ? from.args[arg] : undefined;
+      const gave = isPathArgument(given)
+        ? ` (the path ${given.path} gave ${cut(JSON.stringify(args[arg]) ?? "nothing", 60)} on this event's payload)`
+        : "";
+      throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${issue?.message}${gave}`);
     }
     return parsed.data;
   }
@@ -498,7 +506,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       try {
         filled = argumentsFor(step, view, maxText);
         // Checked before the step starts, a dry run's too: it would fail the same way for real.
-        args = checked(tool, filled);
+        args = checked(tool, filled, step);
       } catch (err) {
         // A path or template that fails on this event's payload (a function given the wrong
         // type), or arguments the tool refuses (a template where it takes a number).
