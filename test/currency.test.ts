@@ -89,6 +89,25 @@ describe("weekends and holidays", () => {
   });
 });
 
+test("a call without a source gets the configured one, which each tool's source argument names", async () => {
+  const czech = await startCurrency({ WAITER_CURRENCY_SOURCE: "cnb" });
+  try {
+    const { tools } = await czech.client.listTools();
+    const currencyTools = tools.filter((tool) => tool.name.startsWith("currency_"));
+    expect(currencyTools).toHaveLength(4);
+    for (const tool of currencyTools) {
+      expect(
+        (tool.inputSchema.properties?.source as { description?: string } | undefined)?.description,
+        tool.name,
+      ).toBe("Default: cnb.");
+    }
+    const result = await czech.call("currency_convert", { amount: 100, from: "EUR", to: "CZK" });
+    expect(result.structuredContent).toMatchObject({ source: "cnb" });
+  } finally {
+    await czech.close();
+  }
+});
+
 describe("cross rates", () => {
   test("CNB per-100 rows: 1000 JPY at 15.193 per 100 is 151.93 CZK", async () => {
     const result = await server.call("currency_convert", {

@@ -15,7 +15,7 @@ import {
   sourceOut,
 } from "./shapes.js";
 
-export function convertTool({ pick, fixingFor }: Sources): Tool {
+export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
   return defineTool({
     name: "currency_convert",
     title: "Convert currency",
@@ -27,7 +27,7 @@ export function convertTool({ pick, fixingFor }: Sources): Tool {
       from: code.describe("ISO 4217 code, e.g. JPY."),
       to: code.describe("ISO 4217 code, e.g. CZK."),
       date: date.optional().describe("YYYY-MM-DD; default: the latest."),
-      source: sourceArg,
+      source: sourceArg(configured),
     },
     output: {
       amount: z.number(),

@@ -20,7 +20,7 @@ const MAX_HISTORY_SYMBOLS = 10;
 /** Days times currencies per call, so a history fits a context window: a year of 5, half a year of 10. */
 const MAX_HISTORY_CELLS = 1830;
 
-export function historyTool({ pick }: Sources): Tool {
+export function historyTool({ configured, pick }: Sources): Tool {
   return defineTool({
     name: "currency_history",
     title: "Exchange-rate history",
@@ -33,7 +33,7 @@ export function historyTool({ pick }: Sources): Tool {
       symbols: z.array(code).min(1).max(MAX_HISTORY_SYMBOLS).describe(`1 to ${MAX_HISTORY_SYMBOLS} ISO 4217 codes.`),
       start: date.describe("YYYY-MM-DD, included."),
       end: date.describe("YYYY-MM-DD, included."),
-      source: sourceArg,
+      source: sourceArg(configured),
     },
     output: {
       source: sourceOut,

@@ -50,7 +50,7 @@ export const currency = defineToolset({
       return source.fixing(day, call);
     }
 
-    const shared = { pick, fixingFor };
+    const shared = { configured: settings.source, pick, fixingFor };
     return [ratesTool(shared), convertTool(shared), historyTool(shared), listTool(shared)];
   },
 });

@@ -2,12 +2,12 @@ import { z } from "zod";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import { type Sources, sourceArg, sourceLabel, sourceOut } from "./shapes.js";
 
-export function listTool({ pick }: Sources): Tool {
+export function listTool({ configured, pick }: Sources): Tool {
   return defineTool({
     name: "currency_list",
     title: "List currencies",
     description: "The currencies a source publishes rates for, with their names: to find a valid ISO 4217 code.",
-    input: { source: sourceArg },
+    input: { source: sourceArg(configured) },
     output: {
       source: sourceOut,
       base: z.string(),

@@ -15,7 +15,7 @@ import {
   sourceOut,
 } from "./shapes.js";
 
-export function ratesTool({ pick, fixingFor }: Sources): Tool {
+export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
   return defineTool({
     name: "currency_rates",
     title: "Exchange rates",
@@ -27,7 +27,7 @@ export function ratesTool({ pick, fixingFor }: Sources): Tool {
       base: code.optional().describe("Rates per 1 unit of it; default EUR (ecb), CZK (cnb)."),
       symbols: z.array(code).min(1).max(50).optional().describe("Default: every one the source publishes."),
       date: date.optional().describe("YYYY-MM-DD; default: the latest."),
-      source: sourceArg,
+      source: sourceArg(configured),
     },
     output: {
       source: sourceOut,

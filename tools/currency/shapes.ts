@@ -9,6 +9,8 @@ export type SourceId = (typeof SOURCES)[number];
 
 /** What every currency tool needs: the source a call names, and its fixing of a day. */
 export interface Sources {
+  /** The source a call that names none is answered from. */
+  configured: SourceId;
   pick(id: SourceId | undefined): RateSource;
   fixingFor(source: RateSource, day: string | undefined, call: ToolCall): Promise<Fixing>;
 }
@@ -43,7 +45,8 @@ export const date = z
   .refine(isCalendarDate, { error: "is not a calendar date", abort: true })
   .refine(begun, "must not be in the future");
 
-export const sourceArg = z.enum(SOURCES).optional().describe("Default: the configured one.");
+/** The `source` argument, saying which one a call without it gets: the model cannot read the settings. */
+export const sourceArg = (configured: SourceId) => z.enum(SOURCES).optional().describe(`Default: ${configured}.`);
 
 // --- results -----------------------------------------------------------------------------
 
