@@ -560,6 +560,11 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
         if (!day.partial) expect(day.precipitation_mm, day.date).toBe(2.4);
       }
       expect(days.slice(1, 6).every((d) => !d.partial)).toBe(true);
+      // The text says which day is today and tomorrow there: Tokyo's, not UTC's.
+      const lines = text(result).split("\n");
+      expect(lines[1]).toMatch(new RegExp(`^${days[0]?.date} \\(today(, part)?\\): `));
+      expect(lines[2]).toMatch(new RegExp(`^${days[1]?.date} \\(tomorrow\\): `));
+      expect(lines[3]).toMatch(new RegExp(`^${days[2]?.date}: `));
     });
 
     test("a day's precipitation is the sum of its hours, where hourly steps give way to 6-hour ones too", async () => {

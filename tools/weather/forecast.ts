@@ -105,14 +105,18 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
     },
     render(r) {
       const lines = [`${placeLine(r.place)}, ${r.provider === "met" ? "MET Norway" : "Open-Meteo"} forecast:`];
-      for (const d of r.days) {
+      // The place's today, which a model's own date (UTC's, or its user's) may not be.
+      const today = localIso(clock.now(), r.place.timezone).slice(0, 10);
+      for (const [i, d] of r.days.entries()) {
+        const which = d.date === today ? "today" : r.days[i - 1]?.date === today ? "tomorrow" : undefined;
+        const tags = [which, d.partial && "part"].filter(Boolean);
         const rain = `${d.precipitation_mm ?? "?"} mm${d.precipitation_probability_percent === undefined ? "" : ` (${d.precipitation_probability_percent}%)`}`;
         const wind =
           d.wind_speed_max_ms === undefined
             ? ""
             : `, wind to ${d.wind_speed_max_ms} m/s${d.wind_gusts_max_ms === undefined ? "" : `, gusts to ${d.wind_gusts_max_ms} m/s`}`;
         lines.push(
-          `${d.date}${d.partial ? " (part)" : ""}: ${round(d.temperature_min_c)} to ${round(d.temperature_max_c)} °C${d.condition ? `, ${d.condition}` : ""}, ${rain}${wind}`,
+          `${d.date}${tags.length ? ` (${tags.join(", ")})` : ""}: ${round(d.temperature_min_c)} to ${round(d.temperature_max_c)} °C${d.condition ? `, ${d.condition}` : ""}, ${rain}${wind}`,
         );
       }
       if (r.note) lines.push(r.note);
