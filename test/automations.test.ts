@@ -23,7 +23,7 @@ import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooComme
 import { startWaiter } from "./memory.js";
 import { postgresAvailable, postgresRequired, type RunningPostgres, silentProxy, startPostgres } from "./postgres.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
-import { CLI, startServer } from "./stdio.js";
+import { CLI, startServer, text } from "./stdio.js";
 
 const STRIPE_SECRET = "whsec_automations_test";
 const stripe = new Stripe("sk_test_waiter");
@@ -743,6 +743,21 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       const s = store();
       expect(await s.runs.list({ eventId: event.id, limit: 10 })).toEqual([]);
       await s.close();
+      // An agent asking why nothing ran on the event is told so, in the same words.
+      const agent = await startWaiter(env([PAID, refunded]));
+      try {
+        const why = await agent.call("automations_runs", { event_id: event.id });
+        expect(why.structuredContent).toEqual({
+          runs: [],
+          note: "stripe-paid does not take it: condition 1 does not hold (payload.data.object.metadata.order_id is null). stripe-refunded does not take it: its type is not charge.refunded.",
+        });
+        expect(text(why)).toMatch(/^No runs on it\. stripe-paid does not take it: /);
+        expect(text(await agent.call("automations_runs", { event_id: "evt_nowhere" }))).toBe(
+          'No runs on it. No event "evt_nowhere" is stored: events_list lists them.',
+        );
+      } finally {
+        await agent.close();
+      }
     } finally {
       await server.close();
     }

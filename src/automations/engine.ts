@@ -41,7 +41,7 @@ const MAX_INSERTED = 200;
  */
 const STOP_MS = 2_000;
 
-function viewOf(event: StoredEvent): View {
+export function viewOf(event: StoredEvent): View {
   let payload: unknown = event.payload;
   if (event.isJson) {
     try {
@@ -61,6 +61,26 @@ function holds(condition: Condition, view: View): boolean {
   if (condition.gte !== undefined) return value >= condition.gte;
   if (condition.lt !== undefined) return value < condition.lt;
   return condition.lte !== undefined && value <= condition.lte;
+}
+
+/**
+ * Why `automation` does not take `event` of its source, in words ("its type is not
+ * charge.refunded", or the first condition that does not hold and what its path found), or
+ * undefined when it takes it. A condition that fails on this payload (a function given the wrong
+ * type) throws. `view` is the event's, parsed once for every automation that asks.
+ */
+export function whyNotTaken(
+  automation: Automation,
+  event: StoredEvent,
+  view = () => viewOf(event),
+): string | undefined {
+  const { type, where } = automation.when;
+  if (!matchesFilter({ type }, event)) return `its type is not ${type}`;
+  const failing = where.findIndex((condition) => !holds(condition, view()));
+  if (failing === -1) return undefined;
+  const { path } = where[failing] as Condition;
+  const found = JSON.stringify(search(view() as never, path)) ?? "null";
+  return `condition ${failing + 1} does not hold (${path} is ${oneLine(found, 100)})`;
 }
 
 /**
@@ -639,21 +659,13 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
    * a mistyped type or path matches nothing, and nothing else would tell.
    */
   function applies(automation: Automation, event: StoredEvent, view: () => View): boolean {
-    const { source, type, where } = automation.when;
-    if (event.seq <= (startedAt.get(automation.name) ?? 0) || event.source !== source) return false;
-    // Built only when an event is not taken: every event of the source comes through here.
-    const passed = () =>
-      `automation ${automation.name}: event ${event.id} (type ${JSON.stringify(oneLine(event.type, 100))}) not taken`;
-    if (!matchesFilter({ type }, event)) {
-      log.debug(`${passed()}: its type is not ${type}`);
-      return false;
-    }
+    if (event.seq <= (startedAt.get(automation.name) ?? 0) || event.source !== automation.when.source) return false;
     try {
-      const failing = where.findIndex((condition) => !holds(condition, view()));
-      if (failing === -1) return true;
-      const { path } = where[failing] as Condition;
-      const found = JSON.stringify(search(view() as never, path)) ?? "null";
-      log.debug(`${passed()}: condition ${failing + 1} does not hold (${path} is ${oneLine(found, 100)})`);
+      const why = whyNotTaken(automation, event, view);
+      if (why === undefined) return true;
+      log.debug(
+        `automation ${automation.name}: event ${event.id} (type ${JSON.stringify(oneLine(event.type, 100))}) not taken: ${why}`,
+      );
       return false;
     } catch (err) {
       log.warning(

@@ -1,11 +1,37 @@
 import { z } from "zod";
-import type { EventStore } from "../events/store.js";
-import { cut } from "../shown.js";
+import type { EventStore, StoredEvent } from "../events/store.js";
+import { cut, quote } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { type Automation, toolOf } from "./rules.js";
 
 const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 const STATUSES = ["running", "done", "failed"] as const;
+
+/**
+ * Why no automation ran on `event`, each automation of its source in a sentence: which does not
+ * take it and why, as the engine decides, and which takes it and has not run on it.
+ */
+async function whyNoRun(automations: readonly Automation[], event: StoredEvent): Promise<string> {
+  // The engine, with its template and path packages, loads when first needed, not at every start.
+  const { viewOf, whyNotTaken } = await import("./engine.js");
+  const mine = automations.filter((a) => a.when.source === event.source);
+  if (mine.length === 0) return `No automation is on the source ${event.source}, which sent this event.`;
+  let parsed: ReturnType<typeof viewOf> | undefined;
+  const view = () => (parsed ??= viewOf(event));
+  return mine
+    .map((automation) => {
+      let why: string | undefined;
+      try {
+        why = whyNotTaken(automation, event, view);
+      } catch (err) {
+        why = `a condition failed on this payload: ${err instanceof Error ? err.message : err}`;
+      }
+      return why
+        ? `${automation.name} does not take it: ${why}.`
+        : `${automation.name} takes it and has not run on it: the event came before the automation was configured, or no waiter serve or waiter listen has reached it yet.`;
+    })
+    .join(" ");
+}
 
 /** What each configured automation is and how its runs went; its runs with their steps. */
 export function automationsToolset(
@@ -91,6 +117,7 @@ export function automationsToolset(
               steps: z.array(z.object({ status: z.string(), tool: z.string(), outcome: z.string().optional() })),
             }),
           ),
+          note: z.string().optional(),
         },
         annotations: READS,
         async run(args) {
@@ -100,7 +127,16 @@ export function automationsToolset(
             eventId: args.event_id,
             limit: args.limit ?? 10,
           });
+          // No run on an event: why, in the words the engine decides by, for a model asking why a payment did nothing.
+          let note: string | undefined;
+          if (args.event_id !== undefined && found.length === 0 && !args.automation && !args.status) {
+            const event = await store.get(args.event_id);
+            note = event
+              ? await whyNoRun(automations, event)
+              : `No event ${quote(args.event_id)} is stored: events_list lists them.`;
+          }
           return {
+            ...(note ? { note } : {}),
             runs: found.map((run) => ({
               id: run.id,
               automation: run.automation,
@@ -137,7 +173,7 @@ export function automationsToolset(
                   .map((s, i) => `  ${i + 1}. ${s.tool}: ${s.status}${s.outcome ? ` — ${s.outcome}` : ""}`)
                   .join("\n")}`,
             )
-            .join("\n") || "No runs match.",
+            .join("\n") || (r.note ? `No runs on it. ${r.note}` : "No runs match."),
       });
       return [list, runs];
     },
