@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
@@ -146,14 +147,23 @@ test.runIf(hasSystemd)("the systemd unit shown passes systemd-analyze verify", (
   }
 });
 
-test("docs/waiter.env.example, the replicas' environment in docs/compose.yml, loads", () => {
+test("docs/waiter.env.example, the replicas' environment in docs/compose.yml, loads once its secrets are filled in", () => {
   const env = Object.fromEntries(
     readFileSync("docs/waiter.env.example", "utf8")
       .split("\n")
       .filter((line) => line && !line.startsWith("#"))
       .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
   );
-  const config = loadConfig({ env: { WAITER_DATA_DIR: "/nonexistent", ...env } }, toolsets());
+  // A copy that is not filled in does not start: its secrets are no placeholders anyone could use.
+  expect(() => loadConfig({ env: { WAITER_DATA_DIR: "/nonexistent", ...env } }, toolsets())).toThrow(
+    /OPS_TOKEN|STRIPE_WEBHOOK_SECRET/,
+  );
+  const filled = {
+    ...env,
+    OPS_TOKEN: randomBytes(32).toString("hex"),
+    STRIPE_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+  };
+  const config = loadConfig({ env: { WAITER_DATA_DIR: "/nonexistent", ...filled } }, toolsets());
   expect(webhooksOf(config).sources.map((source) => source.name)).toEqual(["stripe"]);
   expect(config.http.tokens.map((token) => token.name)).toEqual(["ops"]);
 });
