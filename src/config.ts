@@ -223,7 +223,9 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     const hide = hiddenStrings(input, sections);
     // A bad key says why through its own issue: the key may be what cannot be shown.
     const message = scrub((issue?.code === "invalid_key" ? issue.issues[0]?.message : issue?.message) ?? "", hide);
-    const echo = !setting?.secret && echoable(value) && !message.includes(JSON.stringify(value));
+    // What stands where a secret's variable is named (secretEnv, passwordEnv) may be the secret itself.
+    const namesSecret = /Env$/.test(String(keys.at(-1)));
+    const echo = !setting?.secret && !namesSecret && echoable(value) && !message.includes(JSON.stringify(value));
     const where = `${origins.get(settingPath) ?? settingPath}${inside ? ` at ${scrub(inside, hide)}` : ""}`;
     throw new ConfigError(`invalid setting ${where}: ${message}${echo ? ` (got ${JSON.stringify(value)})` : ""}`);
   }

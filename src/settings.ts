@@ -154,6 +154,12 @@ export function secretFromEnv(
       `invalid setting ${where.setting}: it must name the environment variable that holds ${where.holds} (such as ${where.example}), not hold it; what it holds is not shown`,
     );
   }
+  // A name not written as variables' names are may be a password pasted there ("hunter2hunter2"): never shown.
+  if (!/^[A-Z_][A-Z0-9_]*$/.test(variable)) {
+    throw new ConfigError(
+      `invalid setting ${where.setting}: no environment variable of the name it holds is set, and the name is not shown: it is not written in capitals, as variables' names are, and may be the secret itself; it must name the variable that holds ${where.holds} (such as ${where.example})`,
+    );
+  }
   throw new ConfigError(`${where.owner}: ${variable} is not set; it must hold ${where.holds}`);
 }
 

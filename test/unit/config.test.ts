@@ -185,6 +185,23 @@ describe("bad settings are refused by name", () => {
       );
     });
 
+    test("a password pasted where a variable's name goes is never shown, short and plain as it may be", () => {
+      for (const [env, setting] of [
+        [{ WAITER_DATABASE_PASSWORD_ENV: "correct-horse-battery-staple" }, "WAITER_DATABASE_PASSWORD_ENV"],
+        [
+          { WAITER_WEBHOOKS_SOURCES: sources({ secretEnv: "hunter2hunter2" }) },
+          "WAITER_WEBHOOKS_SOURCES at stripe.secretEnv",
+        ],
+      ] as const) {
+        const message = messageOf(() => load(env));
+        expect(message).toMatch(new RegExp(`^invalid setting ${setting}: `));
+        expect(message).not.toMatch(/correct-horse|hunter2/);
+      }
+      expect(messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: sources({ secretEnv: "hunter2hunter2" }) }))).toBe(
+        "invalid setting WAITER_WEBHOOKS_SOURCES at stripe.secretEnv: no environment variable of the name it holds is set, and the name is not shown: it is not written in capitals, as variables' names are, and may be the secret itself; it must name the variable that holds the stripe signing secret (such as STRIPE_WEBHOOK_SECRET)",
+      );
+    });
+
     test("a plain short value is still quoted back, and a variable name that is not set is named", () => {
       expect(messageOf(() => load({ WAITER_READ_ONLY: "maybe" }))).toBe(
         'invalid setting WAITER_READ_ONLY: expected true or false, got "maybe"',
