@@ -108,6 +108,13 @@ async function sqliteEvents(file: string): Promise<number> {
  */
 function nativeModuleProblem(err: unknown): string | undefined {
   const { code, message } = err as { code?: string; message?: string };
+  // The bindings package's words when no addon was compiled: `npm ci --ignore-scripts`, or a copy without build/.
+  if (/Could not locate the bindings file/.test(message ?? "")) {
+    return (
+      "better-sqlite3 has no compiled addon: its install script did not run (npm ci --ignore-scripts, or node_modules copied without it). " +
+      `Fix: run \`npm rebuild better-sqlite3\` in ${packageRoot()} with ${process.execPath}.`
+    );
+  }
   if (code !== "ERR_DLOPEN_FAILED" && !/NODE_MODULE_VERSION/.test(message ?? "")) return undefined;
   const versions = /NODE_MODULE_VERSION (\d+)\.\s+This version of Node\.js requires\s+NODE_MODULE_VERSION (\d+)/.exec(
     message ?? "",

@@ -45,6 +45,23 @@ test("without webhook sources the native module is never needed", async () => {
   }
 });
 
+test("without better-sqlite3's compiled addon (its install script never ran), the line says to rebuild it, not to fix the data dir", () => {
+  const run = spawnSync(
+    process.execPath,
+    ["--import", fileURLToPath(new URL("./fixtures/no-addon.mjs", import.meta.url)), CLI, "listen"],
+    {
+      env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-native-")), ...WITH_SOURCE },
+      encoding: "utf8",
+      timeout: 10_000,
+    },
+  );
+  expect(run.status).toBe(1);
+  expect(run.stderr).toMatch(
+    /^waiter: cannot open the event store: better-sqlite3 has no compiled addon: its install script did not run .*Fix: run `npm rebuild better-sqlite3`/m,
+  );
+  expect(run.stderr).not.toContain("WAITER_DATA_DIR");
+});
+
 test("`waiter listen` cannot work without the store: one line with the fix, exit status 1", () => {
   const run = spawnSync(process.execPath, [...OTHER_NODE, CLI, "listen"], {
     env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-native-")), ...WITH_SOURCE },
