@@ -358,6 +358,13 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
       expect(wrong.stderr()).not.toContain("wrong-pass-xyz");
       await wrong.app.close();
+
+      const none = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
+      expect(none.app.store).toBeUndefined();
+      expect(none.stderr()).toMatch(
+        /webhook events are off: PostgreSQL 127\.0\.0\.1:\d+\/waiter: the server asks for a password and waiter has none: set PGPASSWORD, or WAITER_DATABASE_PASSWORD_ENV/,
+      );
+      await none.app.close();
     });
 
     test("sslmode as libpq names it: verify-full with the server's CA is TLS, without the CA it is refused", async () => {

@@ -196,6 +196,12 @@ export class PostgresEventStore implements EventStore {
       }
     } catch (err) {
       await pool.end().catch(() => {});
+      // The driver's words when the server asks for a password and it has none.
+      if (/client password must be a string/.test((err as Error).message ?? "")) {
+        throw new Error(
+          "the server asks for a password and waiter has none: set PGPASSWORD, or WAITER_DATABASE_PASSWORD_ENV (database.passwordEnv) to the name of the variable that holds it",
+        );
+      }
       throw err;
     }
     // A channel name is at most 63 bytes, and a schema's name may be as long.
