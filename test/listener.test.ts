@@ -459,12 +459,17 @@ function send(
 }
 
 describe("Host and Origin", () => {
-  test("a web page's POST, or a request for a foreign Host, gets 403 and stores nothing", async () => {
-    const { port, store } = await start({
-      WAITER_WEBHOOKS_PUBLIC_URL: "https://hooks.example.com",
-      WAITER_WEBHOOKS_ALLOWED_HOSTS: "hooks.internal",
-      WAITER_WEBHOOKS_ALLOWED_ORIGINS: "https://admin.example.com",
-    });
+  test("a web page's POST, or a request for a foreign Host, gets 403, stores nothing, and is logged", async () => {
+    const lines: string[] = [];
+    const { port, store } = await start(
+      {
+        WAITER_WEBHOOKS_PUBLIC_URL: "https://hooks.example.com",
+        WAITER_WEBHOOKS_ALLOWED_HOSTS: "hooks.internal",
+        WAITER_WEBHOOKS_ALLOWED_ORIGINS: "https://admin.example.com",
+      },
+      {},
+      new Log("info", (line) => lines.push(line)),
+    );
     const here = `127.0.0.1:${port}`;
     const event = '{"type":"order.paid"}';
     const refused: [string, Parameters<typeof send>[1], RegExp][] = [
@@ -511,6 +516,17 @@ describe("Host and Origin", () => {
     const counts = (await store.counters()).trial ?? {};
     expect(counts["rejected:Origin not allowed"]).toBe(3);
     expect(counts["rejected:Host not allowed"]).toBe(4);
+    // A line a minute for each source and reason: a proxy without publicUrl set is heard of.
+    expect(lines.filter((line) => line.includes("webhook listener refused"))).toEqual([
+      expect.stringMatching(
+        /info .*webhook listener refused POST "\/webhooks\/trial": a request from a web page \(Origin "https:\/\/evil\.example"\); webhook senders send no Origin/,
+      ),
+      expect.stringMatching(
+        /info .*webhook listener refused POST "\/webhooks\/trial": Host "rebind\.evil\.example:\d+" is not an address of this listener; if it is, set webhooks\.publicUrl/,
+      ),
+      expect.stringMatching(/info .*webhook listener refused GET "\/healthz": Host /),
+      expect.stringMatching(/info .*webhook listener refused GET "\/healthz": a request from a web page/),
+    ]);
 
     for (const host of [
       here,

@@ -64,7 +64,7 @@ export function requestGuard(
     if (!anyHost && host !== undefined && !hostAllowed(host, localPort)) {
       return {
         reason: "Host not allowed",
-        message: `refused: Host ${quote(host)} is not an address of this listener; add it to webhooks.allowedHosts if it is`,
+        message: `refused: Host ${quote(host)} is not an address of this listener; if it is, set webhooks.publicUrl to the address senders use (behind a proxy), or add the host to webhooks.allowedHosts`,
       };
     }
     const origin = headers.origin;

@@ -5,6 +5,7 @@ import { ToolError } from "../errors.js";
 import { type EventStore, StoreNotWritable, type StoreStats } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
 import { type Log, throttled } from "../log.js";
+import { quote } from "../shown.js";
 import { clock } from "../time.js";
 import { requestGuard } from "./hosts.js";
 import { capConnectionsPerClient, DEFAULT_TIMEOUTS, type ListenerTimeouts, watchBody } from "./limits.js";
@@ -187,8 +188,13 @@ export function listenerApp({ webhooks, store, http, log, stopping, timeouts, ro
       return;
     }
     const named = /^\/webhooks\/([^/]+)\/?$/.exec(req.path)?.[1];
-    if (named && sources.has(named)) count(named, `rejected:${refusal.reason}`);
-    log.debug(`webhook listener refused ${req.method} ${req.path}: ${refusal.reason}`);
+    const source = named && sources.has(named) ? named : undefined;
+    if (source) count(source, `rejected:${refusal.reason}`);
+    // A forgotten publicUrl behind a proxy refuses every delivery: said, a line a minute for each source and reason.
+    logRejection(
+      `webhook listener refused ${req.method} ${quote(req.path)}: ${refusal.message.replace(/^refused: /, "")}`,
+      `${source ?? ""}\n${refusal.reason}`,
+    );
     refuse(req, res, 403, refusal.message);
   });
 
