@@ -311,6 +311,15 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
           `${prefix}${name} is a secret: set it in the environment as ${setting.env}, not in config file ${file}`,
         );
       }
+      // A web address with a user, a password or a query may carry a key (a shop's, a proxy's token).
+      const value = values[name];
+      const url =
+        typeof value === "string" && /^https?:\/\//i.test(value) && URL.canParse(value) ? new URL(value) : undefined;
+      if (url && (url.username || url.password || url.search)) {
+        throw new ConfigError(
+          `${prefix}${name} in config file ${file} holds a user, a password or a query in its URL, which may be credentials: set that URL in the environment as ${setting.env}, not in a file`,
+        );
+      }
     }
   };
   for (const [key, value] of Object.entries(fromFile)) {

@@ -321,6 +321,22 @@ describe("bad settings are refused by name", () => {
     expect(() => load({}, { file: path })).toThrow(/shop.key is a secret: set it in the environment as TEST_SHOP_KEY/);
   });
 
+  test("a URL in the file with a user, a password or a query is refused: it may hold credentials", () => {
+    for (const url of [
+      "https://ck_live_1:cs_live_2@shop.example/api",
+      "https://shop.example/api?key=abc",
+      "https://owner@shop.example",
+    ]) {
+      const path = file({ shop: { url } });
+      expect(() => load({}, { file: path }), url).toThrow(
+        `shop.url in config file ${path} holds a user, a password or a query in its URL, which may be credentials: set that URL in the environment as TEST_SHOP_URL, not in a file`,
+      );
+    }
+    expect(load({}, { file: file({ shop: { url: "https://shop.example/api" } }) }).toolsets.shop?.url).toBeDefined();
+    // From the environment it is taken: a company proxy may want its token there.
+    expect(load({ TEST_SHOP_URL: "https://shop.example/api?token=proxy" }).toolsets.shop?.url).toBeDefined();
+  });
+
   test("a secret comes from the environment", () => {
     expect(load({ TEST_SHOP_KEY: "k" }).toolsets.shop?.key).toBe("k");
   });
