@@ -270,7 +270,16 @@ function readConfigFile(file: string): Record<string, unknown> {
   } catch (err) {
     // A relative path is read from the working directory, which an MCP client chooses.
     const where = isAbsolute(file) ? file : `${file} (from ${process.cwd()})`;
-    throw new ConfigError(`cannot read config file ${where}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "ENOENT, there is no such file"
+        : code === "EACCES"
+          ? `EACCES, the user waiter runs as (uid ${process.getuid?.() ?? "?"}) may not read it`
+          : code === "EISDIR"
+            ? "EISDIR, it is a directory"
+            : (code ?? String(err));
+    throw new ConfigError(`cannot read config file ${where}: ${why}`);
   }
   let value: unknown;
   try {
@@ -279,7 +288,14 @@ function readConfigFile(file: string): Record<string, unknown> {
   } catch (err) {
     // V8 quotes a stretch of the text around the error, which may be a pasted secret.
     const reason = (err as Error).message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
-    throw new ConfigError(`config file ${file} is not valid JSON: ${reason}`);
+    // Node 20's V8 gives a position alone: an editor finds a line and column.
+    const position = Number(/ at position (\d+)/.exec(reason)?.[1] ?? Number.NaN);
+    const lines = text
+      .replace(/^\uFEFF/, "")
+      .slice(0, position)
+      .split("\n");
+    const at = Number.isNaN(position) ? "" : ` (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1})`;
+    throw new ConfigError(`config file ${file} is not valid JSON: ${reason}${at}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigError(`config file ${file} must hold a JSON object`);

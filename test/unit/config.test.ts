@@ -343,12 +343,19 @@ describe("bad settings are refused by name", () => {
 
   test("an unreadable or broken file says so", () => {
     expect(() => load({}, { file: "/nonexistent/waiter.json" })).toThrow(
-      "cannot read config file /nonexistent/waiter.json: ENOENT",
+      "cannot read config file /nonexistent/waiter.json: ENOENT, there is no such file",
     );
     expect(() => load({}, { file: "nonexistent.json" })).toThrow(
-      `cannot read config file nonexistent.json (from ${process.cwd()}): ENOENT`,
+      `cannot read config file nonexistent.json (from ${process.cwd()}): ENOENT, there is no such file`,
+    );
+    expect(() => load({}, { file: tmpdir() })).toThrow(
+      `cannot read config file ${tmpdir()}: EISDIR, it is a directory`,
     );
     expect(() => load({}, { file: file("{oops") })).toThrow(/is not valid JSON/);
+    // Where an editor finds it: a trailing comma on line 3.
+    expect(() => load({}, { file: file('{\n  "logLevel": "debug",\n  "readOnly": true,\n}') })).toThrow(
+      /is not valid JSON: .* \(line 4, column 1\)$/,
+    );
     expect(() => load({}, { file: file("[1]") })).toThrow(/must hold a JSON object/);
   });
 
