@@ -1292,6 +1292,30 @@ describe("when the shop fails", () => {
         .toEqual(["Paid without an order: “pi_evt_behind_outage”"]);
       expect((await runsOf(second.id))[0]).toMatchObject({ status: "done" });
       expect((await runsOf(first.id, false))[0]).toMatchObject({ status: "running" });
+      // An agent asking how the payment's run goes is told the step waits, why, and until when.
+      const agent = await startWaiter(env([PAID, TELL]));
+      try {
+        // Polled: a try under way shows as started until it fails again.
+        await expect
+          .poll(async () => (await agent.call("automations_runs", { event_id: first.id })).structuredContent)
+          .toMatchObject({
+            runs: [
+              {
+                status: "running",
+                steps: [
+                  {
+                    tool: "eshop_order_mark_paid",
+                    outcome: expect.stringMatching(
+                      /^waiting: WooCommerce answered 503 .*Down for maintenance.* Trying again at \d{4}-\d\d-\d\dT[\d:.]+Z\.$/,
+                    ),
+                  },
+                ],
+              },
+            ],
+          });
+      } finally {
+        await agent.close();
+      }
       woo.intercept = undefined;
       const [run] = await runsOf(first.id);
       expect(run).toMatchObject({ status: "done" });

@@ -412,10 +412,11 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   }
 
   /**
-   * Calls a tool, trying again while its failure may pass. For a run's step, `refused` hears when
-   * the call did not happen (a 429, no connection), so that a step waiting out a refusal is done
-   * later, even one that must not be done twice; and the wait is not taken here: a Waiting says
-   * how long, and where the step is in its tries. `who` names the call in the log's retry lines:
+   * Calls a tool, trying again while its failure may pass. For a run's step, `mark` records that
+   * it waits for its next try, why and until when, and whether the call did not happen (`refused`:
+   * a 429, no connection), so that a step waiting out a refusal is done later, even one that must
+   * not be done twice; and the wait is not taken here: a Waiting says how long, and where the step
+   * is in its tries. `who` names the call in the log's retry lines:
    * the automation, the run and the event. Resolves to the rendered result, and whether a person
    * must look into it (needsPerson).
    */
@@ -423,7 +424,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     name: string,
     args: Record<string, unknown>,
     who: string,
-    step?: { refused: () => Promise<void>; tries: Tries | undefined },
+    step?: { mark: (refused: boolean, waiting?: string) => Promise<void>; tries: Tries | undefined },
   ): Promise<{ said: string; needsPerson: boolean }> {
     const tool = served.get(name) as Tool;
     const input = checked(name, args);
@@ -442,13 +443,16 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       } catch (err) {
         if (stopping.signal.aborted) {
           // A call the upstream had refused, stopped while it waited for its next try, did not happen.
-          if (err instanceof UpstreamError && err.refused) await step?.refused();
+          if (err instanceof UpstreamError && err.refused) await step?.mark(true);
           throw new Postponed("waiter is stopping");
         }
         const wait =
           err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : firstDelayMs * 2 ** attempt;
         if (!passing(err, tool.annotations.idempotentHint) || clock.now() + wait - started > retryForMs) throw err;
-        if (err.refused) await step?.refused();
+        await step?.mark(
+          err.refused,
+          `${err.message.replace(/([^.!?])$/, "$1.")} Trying again at ${new Date(clock.now() + wait).toISOString()}.`,
+        );
         const after = wait < 1000 ? `${Math.round(wait)} ms` : `${Math.ceil(wait / 1000)} s`;
         log.info(`${who}: ${name} failed (${err.message}); trying again in ${after}`);
         if (step) throw new Waiting(wait, { attempt: attempt + 1, started });
@@ -546,15 +550,24 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       let needsPerson: boolean;
       try {
         // A store that cannot record the step's state postpones the run rather than failing it.
-        const record = (status: "refused" | "started") =>
-          store.runs.step(run, i, status, detail, clock.now()).catch((err: unknown) => {
-            throw new Postponed(`step ${i + 1} could not be recorded: ${err instanceof Error ? err.message : err}`);
-          });
+        // Waiting for its next try, the step says why: automations_runs shows it.
+        const mark = (refused: boolean, waiting?: string) =>
+          store.runs
+            .step(
+              run,
+              i,
+              refused ? "refused" : "started",
+              waiting ? JSON.stringify({ tool, args, waiting }) : detail,
+              clock.now(),
+            )
+            .catch((err: unknown) => {
+              throw new Postponed(`step ${i + 1} could not be recorded: ${err instanceof Error ? err.message : err}`);
+            });
         ({ said, needsPerson } = await callTool(
           tool,
           args,
           `automation ${automation.name}, run ${run} (event ${event.id}), step ${i + 1}`,
-          { refused: () => record("refused"), tries: i === from ? tries : undefined },
+          { mark, tries: i === from ? tries : undefined },
         ));
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.

@@ -151,6 +151,7 @@ export function automationsToolset(
                   args?: unknown;
                   said?: string;
                   error?: string;
+                  waiting?: string;
                 };
                 // A step that would run, or was under way, is told by what it was called with.
                 // As JSON, every string quoted; line separators, which JSON leaves as they are, escaped.
@@ -159,7 +160,8 @@ export function automationsToolset(
                   (c) => `\\u${c.charCodeAt(0).toString(16)}`,
                 );
                 const called = json === undefined ? undefined : `with ${cut(json, 300)}`;
-                const outcome = detail.error ?? detail.said ?? called;
+                const outcome =
+                  detail.error ?? detail.said ?? (detail.waiting && `waiting: ${detail.waiting}`) ?? called;
                 return { status: step.status, tool: detail.tool, ...(outcome ? { outcome } : {}) };
               }),
             })),
