@@ -30,6 +30,8 @@ export interface App {
   session(log: Log, allow?: (tool: Tool) => boolean, subscriptions?: Iterable<string>): Session;
   /** Answers the calls that wait for something to happen (events_wait) at once: the server is stopping. */
   endWaits(): void;
+  /** Ends every call still in flight, each answering that the stop cut it: a stop's drain time ran out. */
+  cutCalls(): void;
   /** Ends the waits, then stops the listener, the store and the upstream connections. */
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { App } from "./app-types.js";
 import type { Config } from "./config.js";
 import { ConfigError } from "./errors.js";
@@ -183,6 +184,7 @@ export async function startApp(
   const tools = enabledTools({ config, toolsets: known, http, log });
   const resources = store ? await import("./events/resources.js") : undefined;
   const stopping = new AbortController();
+  const cutting = new AbortController();
 
   if (store) warnUnsigned(webhooks, log);
   let listener: RunningListener | undefined;
@@ -213,7 +215,7 @@ export async function startApp(
     listener,
     session(log, allow, subscriptions) {
       const served = allow ? tools.filter(allow) : tools;
-      const server = createServer(served, config, log, instructionsFor(known, served), stopping.signal);
+      const server = createServer(served, config, log, instructionsFor(known, served), stopping.signal, cutting.signal);
       const subscribed = new Set(subscriptions);
       // The resources show what events_list and events_get do: a session without those tools has none.
       const readsEvents = ["events_list", "events_get"].every((name) => served.some((tool) => tool.name === name));
@@ -232,6 +234,9 @@ export async function startApp(
     },
     endWaits() {
       stopping.abort();
+    },
+    cutCalls() {
+      cutting.abort();
     },
     async close() {
       stopping.abort();
@@ -320,6 +325,9 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   };
 }
 
+/** How long a stop waits, once it cut the calls in flight, for their answers to go out. */
+const CUT_ANSWERS_MS = 1_000;
+
 /** `waiter serve` running: MCP sessions over Streamable HTTP and the webhooks, on one address. */
 export interface RunningServe {
   /** http://host:port, as bound. */
@@ -373,6 +381,12 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
       log,
       routes: sessions.mount,
       drainMs: config.core.stopSeconds * 1000,
+      // The calls the drain time left are ended, and their answers, that the stop cut them, sent
+      // before the connections close: a client would otherwise wait out its own timeout unanswered.
+      beforeCut: async () => {
+        app.cutCalls();
+        for (let waited = 0; sessions.answering() > 0 && waited < CUT_ANSWERS_MS; waited += 20) await sleep(20);
+      },
     });
   } catch (err) {
     await sessions.close();

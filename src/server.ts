@@ -128,6 +128,8 @@ export function createServer(
   log: Log,
   instructions = instructionsFor([], tools),
   stopping?: AbortSignal,
+  /** Aborted when a stop's drain time runs out: the calls still in flight end, and say why. */
+  cut?: AbortSignal,
 ): McpServer {
   const server = new McpServer(
     { name: "waiter", title: "waiter", version: VERSION },
@@ -160,7 +162,7 @@ export function createServer(
         outputSchema: z.object(tool.output),
         annotations: tool.annotations,
       },
-      toolCallback(tool, timeoutMs, toolLog(tool, log), stopping),
+      toolCallback(tool, timeoutMs, toolLog(tool, log), stopping, cut),
     );
     inputs.set(tool.name, { tool, input });
   }
@@ -394,7 +396,16 @@ const MAX_ISSUES = 5;
  * client's cancellation, a deadline and progress. McpServer checks the result against the output
  * schema after.
  */
-function toolCallback(tool: Tool, timeoutMs: number, log: Log, stopping?: AbortSignal): ToolCallback<z.ZodObject> {
+/** What a call cut by a stop says first: its client must not take it for a cancellation of its own. */
+const CUT = "waiter stopped before this call finished (try again once it is back, or on another of its servers): ";
+
+function toolCallback(
+  tool: Tool,
+  timeoutMs: number,
+  log: Log,
+  stopping?: AbortSignal,
+  cut?: AbortSignal,
+): ToolCallback<z.ZodObject> {
   return async (args, extra) => {
     const token = extra._meta?.progressToken;
     const progress =
@@ -409,7 +420,11 @@ function toolCallback(tool: Tool, timeoutMs: number, log: Log, stopping?: AbortS
               .catch(() => {});
           };
     const ms = Math.max(timeoutMs, (tool.deadline?.(args) ?? 0) * 1000);
-    return runTool(tool, args, { signal: extra.signal, deadline: clock.now() + ms, log, progress, stopping });
+    const signal = cut ? AbortSignal.any([extra.signal, cut]) : extra.signal;
+    const result = await runTool(tool, args, { signal, deadline: clock.now() + ms, log, progress, stopping });
+    const [first] = result.content;
+    if (cut?.aborted && result.isError && first?.type === "text") first.text = `${CUT}${first.text}`;
+    return result;
   };
 }
 

@@ -189,6 +189,28 @@ describe("waiter serve", () => {
     expect(server.stderr()).not.toMatch(/ error /);
   });
 
+  test("a call that outlasts the stop's drain time is answered that the stop cut it, not left unanswered", async () => {
+    const server = await serve({ WAITER_STOP_SECONDS: "1" });
+    const calling = await connect(server.base);
+    frankfurter.delayMs = 8_000;
+    try {
+      const inFlight = calling.callTool({
+        name: "currency_rates",
+        arguments: { date: "2025-06-04", symbols: ["USD"] },
+      });
+      await expect.poll(() => frankfurter.requests.some((r) => r.path.includes("2025-06-04"))).toBe(true);
+      server.child.kill("SIGTERM");
+      const answered = await inFlight;
+      expect(answered.isError).toBe(true);
+      expect((answered.content as { text: string }[])[0]?.text).toMatch(
+        /^waiter stopped before this call finished \(try again once it is back, or on another of its servers\): /,
+      );
+      expect(await server.exited).toBe(0);
+    } finally {
+      frankfurter.delayMs = 0;
+    }
+  });
+
   test("a restarted waiter serve takes up the sessions it had: its clients go on without a new initialize, their subscriptions with them", async () => {
     const env = { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")) };
     const first = await serve(env);

@@ -39,6 +39,8 @@ export interface McpSessions {
   count(): number;
   /** GET streams open across the sessions: clients listening for notifications. */
   streams(): number;
+  /** Requests under way across the sessions, streams among them. */
+  answering(): number;
   /**
    * The first step of stopping: ends the sessions' notification streams and refuses new ones, so
    * that only requests in flight keep connections open while they finish.
@@ -523,6 +525,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       for (const entry of open.values()) entry.transport.closeStandaloneSSEStream();
     },
     streams: () => [...open.values()].reduce((sum, entry) => sum + entry.streams, 0),
+    answering: () => [...open.values()].reduce((sum, entry) => sum + entry.inFlight, 0),
     async close() {
       clearInterval(sweeper);
       // The sessions outlive this server in the store: the next one takes them up, as last used.

@@ -66,6 +66,8 @@ export interface ListenerParts {
   timeouts?: Partial<ListenerTimeouts>;
   /** How long requests in flight may take to finish once the listener stops (WAITER_STOP_SECONDS). */
   drainMs: number;
+  /** Run when the drain time is out, before the connections still open are cut: their last answers. */
+  beforeCut?: () => Promise<void>;
 }
 
 /** An answer that refuses a request whose body may still be coming: the connection closes rather than read it. */
@@ -498,7 +500,9 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
               done();
             });
             server.closeIdleConnections();
-            setTimeout(() => server.closeAllConnections(), parts.drainMs).unref();
+            setTimeout(() => {
+              void (parts.beforeCut?.() ?? Promise.resolve()).finally(() => server.closeAllConnections());
+            }, parts.drainMs).unref();
           }),
       });
     });
