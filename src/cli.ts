@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { CannotStart, startApp, startServe, startWebhooks } from "./app.js";
-import { type Config, loadConfig } from "./config.js";
+import { type Config, loadConfig, misspeltVariables } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
 import { Log, logWarnings } from "./log.js";
 import { NO_SOURCES, toolsets } from "./toolsets.js";
@@ -213,6 +213,7 @@ async function main(): Promise<void> {
 
   const log = new Log(config.core.logLevel);
   logWarnings(log);
+  for (const line of misspeltVariables(process.env, KNOWN)) log.warning(line);
   process.on("unhandledRejection", (reason) => {
     log.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
   });

@@ -361,6 +361,45 @@ function fromJson(value: unknown): unknown {
   }
 }
 
+/** How many single-character edits make `a` into `b` (Levenshtein's distance). */
+function edits(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        (row[j] ?? 0) + 1,
+        (next[j - 1] ?? 0) + 1,
+        (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return row[b.length] ?? 0;
+}
+
+/**
+ * Variables of the environment that look like a misspelt setting (WAITER_LOGLEVEL,
+ * WAITER_WEBHOOK_SOURCES), each with the setting meant: the config file refuses an unknown key,
+ * and a variable would otherwise be ignored without a word. Only near misses are named: a
+ * WAITER_… variable may hold a secret another setting names (WAITER_DB_PASSWORD).
+ */
+export function misspeltVariables(env: NodeJS.ProcessEnv, toolsets: readonly Toolset[]): string[] {
+  const known = [
+    CONFIG_FILE_ENV,
+    ...[coreSettings, httpSettings, databaseSettings, ...toolsets.map((t) => t.settings)].flatMap((settings) =>
+      Object.values(settings as Settings).map((setting) => setting.env),
+    ),
+  ];
+  const plain = (name: string) => name.toUpperCase().replace(/_/g, "");
+  return Object.keys(env)
+    .filter((name) => name.toUpperCase().startsWith("WAITER_") && !known.includes(name))
+    .flatMap((name) => {
+      const meant = known.find((setting) => plain(setting) === plain(name) || edits(plain(setting), plain(name)) <= 2);
+      return meant ? [`${name} is no setting of waiter's and is ignored; did you mean ${meant}?`] : [];
+    });
+}
+
 /** The platform's per-user state directory, never the current one: clients start servers from anywhere. */
 export function defaultDataDir(env: NodeJS.ProcessEnv, platform = process.platform, home = homedir()): string {
   if (platform === "win32") return join(env.LOCALAPPDATA || join(home, "AppData", "Local"), "waiter");

@@ -99,7 +99,8 @@ test("stdout carries JSON-RPC only, even with debug logging and failing tools; s
       request(7, "tools/call", { name: "no_such_tool", arguments: {} }),
       request(8, "no/such/method"),
     ],
-    { ...upstreams, WAITER_LOG_LEVEL: "debug" },
+    // A misspelt setting's variable is said on stderr, never on stdout.
+    { ...upstreams, WAITER_LOG_LEVEL: "debug", WAITER_TOOL_TIMEOT: "5" },
   );
   const lines = stdout.split("\n").filter(Boolean);
   expect(lines.length).toBeGreaterThanOrEqual(8);
@@ -109,6 +110,9 @@ test("stdout carries JSON-RPC only, even with debug logging and failing tools; s
     expect("id" in message || "method" in message).toBe(true);
   }
   expect(stderr).toMatch(/debug .*currency_convert answered in \d+ ms/);
+  expect(stderr).toMatch(
+    /warning .*WAITER_TOOL_TIMEOT is no setting of waiter's and is ignored; did you mean WAITER_TOOL_TIMEOUT\?/,
+  );
   expect(code).toBe(0);
 });
 

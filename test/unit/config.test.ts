@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { defaultDataDir, loadConfig } from "../../src/config.js";
+import { defaultDataDir, loadConfig, misspeltVariables } from "../../src/config.js";
 import { ConfigError } from "../../src/errors.js";
 import { upstreamUrl } from "../../src/settings.js";
 import type { Toolset } from "../../src/toolset.js";
@@ -414,4 +414,25 @@ describe("the data directory", () => {
       /AppData.Local.waiter$/,
     );
   });
+});
+
+test("a variable that looks like a misspelt setting is named with the setting meant; a secret's own variable is not", () => {
+  expect(
+    misspeltVariables(
+      {
+        WAITER_LOGLEVEL: "debug",
+        WAITER_WEBHOOK_SOURCES: "{}",
+        WAITER_CURENCY_SOURCE: "cnb",
+        WAITER_LOG_LEVEL: "info",
+        WAITER_DB_PASSWORD: "hunter2hunter2",
+        WAITER_OPS_TOKEN: "x",
+        PATH: "/usr/bin",
+      },
+      toolsets(),
+    ),
+  ).toEqual([
+    "WAITER_LOGLEVEL is no setting of waiter's and is ignored; did you mean WAITER_LOG_LEVEL?",
+    "WAITER_WEBHOOK_SOURCES is no setting of waiter's and is ignored; did you mean WAITER_WEBHOOKS_SOURCES?",
+    "WAITER_CURENCY_SOURCE is no setting of waiter's and is ignored; did you mean WAITER_CURRENCY_SOURCE?",
+  ]);
 });
