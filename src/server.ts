@@ -421,9 +421,15 @@ function toolCallback(
           };
     const ms = Math.max(timeoutMs, (tool.deadline?.(args) ?? 0) * 1000);
     const signal = cut ? AbortSignal.any([extra.signal, cut]) : extra.signal;
-    const result = await runTool(tool, args, { signal, deadline: clock.now() + ms, log, progress, stopping });
+    // Over HTTP, the token (or OAuth client and user) the session was opened with.
+    const caller = extra.authInfo?.clientId;
+    const result = await runTool(tool, args, { signal, deadline: clock.now() + ms, log, progress, stopping }, caller);
     const [first] = result.content;
     if (cut?.aborted && result.isError && first?.type === "text") first.text = `${CUT}${first.text}`;
+    // What agents change, and who asked: the operator's record, at info, of every write done.
+    if (!tool.annotations.readOnlyHint && !result.isError && first?.type === "text") {
+      log.operatorOnly("info", `${tool.name} done${caller ? ` for ${caller}` : ""}: ${oneLine(first.text, 300)}`);
+    }
     return result;
   };
 }
@@ -435,7 +441,12 @@ const noProgress = async () => {};
  * timer for the call's deadline only when a request really goes out, so a cached answer costs
  * no timer.
  */
-async function runTool(tool: Tool, args: Record<string, unknown>, call: ToolCall): Promise<CallToolResult> {
+async function runTool(
+  tool: Tool,
+  args: Record<string, unknown>,
+  call: ToolCall,
+  caller?: string,
+): Promise<CallToolResult> {
   const { log } = call;
   const started = clock.now();
   try {
@@ -451,7 +462,7 @@ async function runTool(tool: Tool, args: Record<string, unknown>, call: ToolCall
     if (err instanceof ToolError) {
       const message = shown(err.message);
       // The client has it as the result; a notification too would say it twice.
-      log.operatorOnly("info", `${tool.name} failed: ${message}`);
+      log.operatorOnly("info", `${tool.name} failed${caller ? ` for ${caller}` : ""}: ${message}`);
       return { content: [{ type: "text", text: message }], isError: true };
     }
     log.error(`${tool.name} crashed: ${shown(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);

@@ -768,8 +768,20 @@ describe("bearer tokens", () => {
         expect(refused.headers["www-authenticate"]).toMatch(/^Bearer error="invalid_token"/);
         await refused.body.dump();
       }
-      await connect(served.url, OPS);
+      const ops = await connect(served.url, OPS);
       expect(served.stderr()).toMatch(/MCP session \S+ opened with token ops/);
+      // A write done is logged with the token it was done for: the operator's record of what agents change.
+      const added = await served.app.store?.add({
+        source: "erp",
+        type: "payment.paid",
+        scheme: "hmac-sha256",
+        dedupeId: "audited-1",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      expect((await ops.callTool({ name: "events_ack", arguments: { ids: [added?.id] } })).isError).toBeFalsy();
+      expect(served.stderr()).toMatch(new RegExp(`info .*events_ack done for ops: Acknowledged .*${added?.id}`));
       for (const secret of [OPS, VIEW]) expect(served.stderr()).not.toContain(secret);
     } finally {
       await served.close();
