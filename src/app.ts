@@ -13,7 +13,7 @@ import { createServer, enabledTools, instructionsFor, refuseInvalidParams } from
 import { isLoopbackHost } from "./settings.js";
 import { toolsets } from "./toolsets.js";
 import type { SessionOptions } from "./transports/http.js";
-import { packageRoot, USER_AGENT } from "./version.js";
+import { packageRoot, USER_AGENT, VERSION } from "./version.js";
 import type { RunningListener } from "./webhooks/listener.js";
 import { sourceUrl, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
@@ -305,7 +305,8 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   // After the port is ours: a second waiter on this store stops at the port, before it could
   // take up the runs this one is doing.
   const automations = await startAutomations?.();
-  log.info(`listening for webhooks on ${listener.url}; store ${storeLabel(config)}`);
+  // The release said at start: after an upgrade the log shows what runs.
+  log.info(`waiter ${VERSION} listening for webhooks on ${listener.url}; store ${storeLabel(config)}`);
   for (const source of webhooks.sources) {
     // Without a public URL, the address as bound: port 0 is the one the system chose.
     const where = sourceUrl({ ...webhooks, publicUrl: webhooks.publicUrl ?? listener.url }, source.name);
@@ -395,7 +396,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   }
   const automations = await startAutomations?.();
   log.info(
-    `serving MCP on ${listener.url}/mcp${app.store ? `, webhooks on ${listener.url}/webhooks/<source>; store ${storeLabel(config)}` : ""}`,
+    `waiter ${VERSION} serving MCP on ${listener.url}/mcp${app.store ? `, webhooks on ${listener.url}/webhooks/<source>; store ${storeLabel(config)}` : ""}`,
   );
   log.started();
   return {

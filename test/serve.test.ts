@@ -20,6 +20,7 @@ import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { mcpSessions, ReplayBuffer } from "../src/transports/http.js";
+import { VERSION } from "../src/version.js";
 import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
@@ -187,6 +188,8 @@ describe("waiter serve", () => {
     });
     expect(await server.exited).toBe(0);
     expect(server.stderr()).not.toMatch(/ error /);
+    // The release is said at start: after an upgrade the log shows what runs.
+    expect(server.stderr()).toContain(`info    [waiter] waiter ${VERSION} serving MCP on http://`);
   });
 
   test("a call that outlasts the stop's drain time is answered that the stop cut it, not left unanswered", async () => {
