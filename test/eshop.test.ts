@@ -678,7 +678,10 @@ describe("errors", () => {
       shopEnv(woo, { WAITER_WOO_KEY: READ_ONLY_CONSUMER_KEY, WAITER_WOO_SECRET: READ_ONLY_CONSUMER_SECRET }),
     );
     const notWordPress = await start(shopEnv(woo, { WAITER_WOO_URL: `${woo.origin}/blog` }));
+    // The REST API's address, as WooCommerce's docs show it, pasted for the shop's.
+    const restBase = await start(shopEnv(woo, { WAITER_WOO_URL: `${woo.origin}/wp-json/wc/v3/` }));
     try {
+      expect((await restBase.call("eshop_orders_list", {})).isError).toBeFalsy();
       expect(text(await wrong.call("eshop_orders_list", {}))).toMatch(
         /^WooCommerce refused the request \(401 woocommerce_rest_authentication_error: "Consumer secret is invalid\."\)\. Check WAITER_WOO_KEY and WAITER_WOO_SECRET/,
       );
@@ -698,7 +701,7 @@ describe("errors", () => {
         /^No WooCommerce REST API answers at .* \(404 rest_no_route: "No route was found matching the URL and request method"\)/,
       );
     } finally {
-      await Promise.all([wrong.close(), readKey.close(), notWordPress.close()]);
+      await Promise.all([wrong.close(), readKey.close(), notWordPress.close(), restBase.close()]);
     }
   });
 

@@ -50,7 +50,8 @@ export const eshop = defineToolset({
   tools({ settings, http }) {
     const { wooUrl, wooKey = "", wooSecret = "", wooAuth } = settings;
     const base = new URL(wooUrl ?? "https://shop.invalid/");
-    base.pathname = `${base.pathname.replace(/\/$/, "")}/wp-json/wc/v3`;
+    // The REST API's own address, as WooCommerce's docs show it, is taken for the shop's too.
+    base.pathname = `${base.pathname.replace(/\/$/, "").replace(/\/wp-json(\/wc\/v3)?$/i, "")}/wp-json/wc/v3`;
     const credentials =
       wooAuth === "query"
         ? { query: { consumer_key: wooKey, consumer_secret: wooSecret } }
