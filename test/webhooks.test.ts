@@ -290,6 +290,10 @@ describe("the listener", () => {
       expect(answer.status, name).toBe(status);
       expect(answer.body.error, name).toMatch(message);
     }
+    // A renamed source, or one set up in the wrong case, is said in the log with the names there are.
+    expect(session.stderr()).toMatch(
+      /info .*webhook listener refused POST "\/webhooks\/paypal": no source is named "paypal" \(the sources: .*stripe/,
+    );
     const get = await request(`${base}/webhooks/stripe`);
     expect(get.statusCode).toBe(405);
     await get.body.dump();

@@ -228,6 +228,11 @@ export function listenerApp({ webhooks, store, http, log, stopping, timeouts, ro
   const known = (req: Request, res: Response, next: NextFunction) => {
     const entry = sources.get(req.params.source as string);
     if (!entry) {
+      // A renamed source, or a provider set up with the wrong case, is heard of: a line a minute in all.
+      logRejection(
+        `webhook listener refused ${req.method} ${quote(req.path)}: no source is named ${quote(String(req.params.source))} (the sources: ${[...sources.keys()].join(", ") || "none"})`,
+        "\nunknown source",
+      );
       refuse(req, res, 404, `unknown webhook source "${req.params.source}"`);
       return;
     }
