@@ -205,7 +205,8 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
 
   const parsed = z.object(shape).safeParse(input);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
+    // A misspelt key leaves the key meant missing: the unknown one says more.
+    const issue = parsed.error.issues.find((i) => i.code === "unrecognized_keys") ?? parsed.error.issues[0];
     const keys = (issue?.path ?? []).map(String);
     // The setting is the path's first key (core) or first two (a section's); the rest is inside it.
     const depth = sections.some((s) => s.key === keys[0]) ? 2 : 1;

@@ -164,6 +164,22 @@ export function secretFromEnv(
 }
 
 /**
+ * An object of these keys and no other: a key it does not take is named, with the key probably
+ * meant (onfailure for onFailure) or else the keys `what` takes.
+ */
+export function closedObject<Shape extends z.ZodRawShape>(what: string, shape: Shape) {
+  const keys = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (issue) => {
+      if (issue.code !== "unrecognized_keys") return undefined;
+      const [key = ""] = issue.keys;
+      const meant = meantKey(key, keys);
+      return `unknown key ${JSON.stringify(key)} ${meant ? `(did you mean ${meant}?)` : `(${what} takes ${keys.join(", ")})`}`;
+    },
+  });
+}
+
+/**
  * The key of `known` that `name` was probably meant to be: the same but for case, `_` and `-`
  * (loglevel, dry_run for logLevel, dryRun).
  */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { jsonSetting, meantKey } from "../settings.js";
+import { closedObject, jsonSetting } from "../settings.js";
 
 /**
  * Automations as the config file declares them: when an event of a source (and type) arrives
@@ -11,28 +11,12 @@ import { jsonSetting, meantKey } from "../settings.js";
 /** A JMESPath expression; compiled when automations start, so a typo stops waiter serve and listen. */
 const path = z.string().min(1);
 
-/**
- * An object of these keys and no other: a key it does not take is named, with the key probably
- * meant (onfailure for onFailure) or else the keys `what` takes.
- */
-function closed<Shape extends z.ZodRawShape>(what: string, shape: Shape) {
-  const keys = Object.keys(shape);
-  return z.strictObject(shape, {
-    error: (issue) => {
-      if (issue.code !== "unrecognized_keys") return undefined;
-      const [key = ""] = issue.keys;
-      const meant = meantKey(key, keys);
-      return `unknown key ${JSON.stringify(key)} ${meant ? `(did you mean ${meant}?)` : `(${what} takes ${keys.join(", ")})`}`;
-    },
-  });
-}
-
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
   error: "must be a string, a number, true, false or null",
 });
 const bound = z.number({ error: "must be a number" });
 
-const condition = closed("a condition", {
+const condition = closedObject("a condition", {
   path,
   equals: scalar.optional(),
   in: z.array(scalar).min(1).optional(),
@@ -61,9 +45,9 @@ export function isPathArgument(value: unknown): value is { path: string } {
 
 const step = z.union(
   [
-    closed("a tool step", { tool: z.string().min(1), args: z.record(z.string(), argument).default({}) }),
-    closed("a notify step", { notify: z.string().min(1), text: z.string().min(1) }),
-    closed("an ack step", { ack: z.literal(true) }),
+    closedObject("a tool step", { tool: z.string().min(1), args: z.record(z.string(), argument).default({}) }),
+    closedObject("a notify step", { notify: z.string().min(1), text: z.string().min(1) }),
+    closedObject("an ack step", { ack: z.literal(true) }),
   ],
   { error: 'a step is {"tool": …, "args": {…}}, {"notify": <channel>, "text": …} or {"ack": true}' },
 );
@@ -77,9 +61,9 @@ export function toolOf(step: Step): string {
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /** One automation, as the settings declare it. */
-export const automation = closed("an automation", {
+export const automation = closedObject("an automation", {
   name: z.string().regex(NAME, "automation names are lowercase letters, digits, - and _"),
-  when: closed("when", {
+  when: closedObject("when", {
     source: z.string().min(1),
     /** Exact, or a prefix when it ends with ".", "/" or "*", as events_list's filter. */
     type: z.string().min(1).optional(),
@@ -87,7 +71,7 @@ export const automation = closed("an automation", {
   }),
   do: z.array(step).min(1).max(20),
   /** Who is told when a run fails: a notification channel. */
-  onFailure: closed("onFailure", { notify: z.string().min(1) }).optional(),
+  onFailure: closedObject("onFailure", { notify: z.string().min(1) }).optional(),
   dryRun: z.boolean().default(false),
 });
 export type Automation = z.output<typeof automation>;

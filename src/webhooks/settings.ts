@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Config } from "../config.js";
 import { ConfigError } from "../errors.js";
 import {
+  closedObject,
   envName,
   integer,
   jsonSetting,
@@ -38,12 +39,12 @@ const signed = { secretEnv: secretEnvs };
 /** Comgate and GoPay call their API with the secret too: it is one credential, never a list. */
 const apiSecret = { secretEnv: envName };
 const source = z.discriminatedUnion("scheme", [
-  z.strictObject({ scheme: z.literal("standard-webhooks"), ...signed }),
-  z.strictObject({ scheme: z.literal("stripe"), ...signed }),
-  z.strictObject({ scheme: z.literal("github"), ...signed }),
-  z.strictObject({ scheme: z.literal("shopify"), ...signed }),
-  z.strictObject({ scheme: z.literal("woocommerce"), ...signed }),
-  z.strictObject({
+  closedObject("a standard-webhooks source", { scheme: z.literal("standard-webhooks"), ...signed }),
+  closedObject("a stripe source", { scheme: z.literal("stripe"), ...signed }),
+  closedObject("a github source", { scheme: z.literal("github"), ...signed }),
+  closedObject("a shopify source", { scheme: z.literal("shopify"), ...signed }),
+  closedObject("a woocommerce source", { scheme: z.literal("woocommerce"), ...signed }),
+  closedObject("an hmac-sha256 source", {
     scheme: z.literal("hmac-sha256"),
     ...signed,
     header: headerName,
@@ -52,7 +53,7 @@ const source = z.discriminatedUnion("scheme", [
     idHeader: headerName.optional(),
     typeHeader: headerName.optional(),
   }),
-  z.strictObject({
+  closedObject("a comgate source", {
     scheme: z.literal("comgate"),
     /** The e-shop's id at Comgate; a notification for another is refused. */
     merchant: z.string().min(1),
@@ -61,7 +62,7 @@ const source = z.discriminatedUnion("scheme", [
     confirm: z.boolean().default(true),
     apiUrl: upstreamUrl("https://payments.comgate.cz"),
   }),
-  z.strictObject({
+  closedObject("a gopay source", {
     scheme: z.literal("gopay"),
     /** The OAuth client GoPay issued for the e-shop; its secret comes from `secretEnv`. */
     clientId: z.string().min(1),
@@ -69,7 +70,7 @@ const source = z.discriminatedUnion("scheme", [
     /** GoPay's API: production by default, https://gw.sandbox.gopay.com/api for the sandbox. */
     apiUrl: upstreamUrl("https://gate.gopay.cz/api"),
   }),
-  z.strictObject({
+  closedObject("an unsigned (none) source", {
     scheme: z.literal("none"),
     allowUnsigned: z.literal(true, { error: 'an unsigned source needs "allowUnsigned": true' }),
     idHeader: headerName.optional(),

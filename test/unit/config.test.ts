@@ -436,3 +436,20 @@ test("a variable that looks like a misspelt setting is named with the setting me
     "WAITER_CURENCY_SOURCE is no setting of waiter's and is ignored; did you mean WAITER_CURRENCY_SOURCE?",
   ]);
 });
+
+test("a misspelt key of a webhook source is named with the key meant, not reported as the key missing", () => {
+  const refused = (source: object) =>
+    (() => {
+      try {
+        loadConfig({ env: { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ stripe: source }) } }, toolsets());
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+  expect(refused({ scheme: "stripe", secret_env: "STRIPE_SECRET" })).toBe(
+    'invalid setting WAITER_WEBHOOKS_SOURCES at stripe: unknown key "secret_env" (did you mean secretEnv?)',
+  );
+  expect(refused({ scheme: "stripe", secret: "STRIPE_SECRET" })).toBe(
+    'invalid setting WAITER_WEBHOOKS_SOURCES at stripe: unknown key "secret" (a stripe source takes scheme, secretEnv)',
+  );
+});
