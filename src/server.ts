@@ -391,14 +391,35 @@ function issues(error: z.core.$ZodError): string {
 
 const MAX_ISSUES = 5;
 
+/** What a call cut by a stop says first: its client must not take it for a cancellation of its own. */
+const CUT = "waiter stopped before this call finished: ";
+
+/**
+ * The client's cancellation, and a stop's cut when there is one, as one signal, and `end` to let
+ * go of them: AbortSignal.any would tie every call to the long-lived cut signal for good on Node 20.
+ */
+function callSignal(client: AbortSignal, cut: AbortSignal | undefined): { signal: AbortSignal; end: () => void } {
+  if (!cut) return { signal: client, end: () => {} };
+  const controller = new AbortController();
+  const abort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
+  for (const signal of [client, cut]) {
+    if (signal.aborted) controller.abort(signal.reason);
+    else signal.addEventListener("abort", abort, { once: true });
+  }
+  return {
+    signal: controller.signal,
+    end: () => {
+      client.removeEventListener("abort", abort);
+      cut.removeEventListener("abort", abort);
+    },
+  };
+}
+
 /**
  * What McpServer calls for a tool, its arguments checked and converted: runs the tool with the
  * client's cancellation, a deadline and progress. McpServer checks the result against the output
  * schema after.
  */
-/** What a call cut by a stop says first: its client must not take it for a cancellation of its own. */
-const CUT = "waiter stopped before this call finished (try again once it is back, or on another of its servers): ";
-
 function toolCallback(
   tool: Tool,
   timeoutMs: number,
@@ -420,15 +441,21 @@ function toolCallback(
               .catch(() => {});
           };
     const ms = Math.max(timeoutMs, (tool.deadline?.(args) ?? 0) * 1000);
-    const signal = cut ? AbortSignal.any([extra.signal, cut]) : extra.signal;
     // Over HTTP, the token (or OAuth client and user) the session was opened with.
     const caller = extra.authInfo?.clientId;
-    const result = await runTool(tool, args, { signal, deadline: clock.now() + ms, log, progress, stopping }, caller);
+    const { signal, end } = callSignal(extra.signal, cut);
+    const result = await runTool(
+      tool,
+      args,
+      { signal, deadline: clock.now() + ms, log, progress, stopping },
+      caller,
+    ).finally(end);
     const [first] = result.content;
     if (cut?.aborted && result.isError && first?.type === "text") first.text = `${CUT}${first.text}`;
     // What agents change, and who asked: the operator's record, at info, of every write done.
     if (!tool.annotations.readOnlyHint && !result.isError && first?.type === "text") {
-      log.operatorOnly("info", `${tool.name} done${caller ? ` for ${caller}` : ""}: ${oneLine(first.text, 300)}`);
+      const said = first.text.split("\n")[0] ?? "";
+      log.operatorOnly("info", `${tool.name} done${caller ? ` for ${caller}` : ""}: ${oneLine(said, 300)}`);
     }
     return result;
   };

@@ -500,14 +500,16 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
             server.close(() => {
               clearInterval(idle);
               clearTimeout(silent);
+              clearTimeout(cutting);
               // Before the store closes, which waits for what it has under way.
               writeHeldCounts();
               done();
             });
             server.closeIdleConnections();
-            setTimeout(() => {
+            const cutting = setTimeout(() => {
               void (parts.beforeCut?.() ?? Promise.resolve()).finally(() => server.closeAllConnections());
-            }, parts.drainMs).unref();
+            }, parts.drainMs);
+            cutting.unref();
           }),
       });
     });

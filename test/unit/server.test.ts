@@ -1,3 +1,4 @@
+import { getEventListeners } from "node:events";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -163,11 +164,11 @@ describe("tool calls", () => {
     render: () => "waited",
   });
 
-  async function connected() {
+  async function connected(cut?: AbortSignal) {
     // What the operator's log (stderr) gets, at info and above.
     const operator: string[] = [];
     const log = new Log("info", (line) => operator.push(line));
-    const server = createServer([double, find, wait], loadConfig({ env: {} }, []), log);
+    const server = createServer([double, find, wait], loadConfig({ env: {} }, []), log, undefined, undefined, cut);
     const client = new Client({ name: "test", version: "0" });
     const logged: string[] = [];
     client.setNotificationHandler(LoggingMessageNotificationSchema, ({ params }) => {
@@ -177,6 +178,25 @@ describe("tool calls", () => {
     await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
     return { client, logged, operator };
   }
+
+  test("a stop's cut ends a call in flight and says so first; calls done leave nothing on its signal", async () => {
+    const cutting = new AbortController();
+    const { client } = await connected(cutting.signal);
+    for (let i = 0; i < 20; i++) await client.callTool({ name: "math_double", arguments: { n: i } });
+    // Each call's hold on the long-lived signal is let go: none piles up over a server's life, as
+    // listeners or as the signals AbortSignal.any() makes depend on it (Node keeps both in its own
+    // collections, under symbols).
+    const held = Object.getOwnPropertySymbols(cutting.signal)
+      .map((key) => (cutting.signal as unknown as Record<symbol, { size?: unknown } | undefined>)[key]?.size)
+      .filter((size): size is number => typeof size === "number");
+    expect(getEventListeners(cutting.signal, "abort")).toHaveLength(0);
+    expect(held.reduce((sum, size) => sum + size, 0)).toBe(0);
+    const waiting = client.callTool({ name: "clock_wait", arguments: { seconds: 5 } });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    cutting.abort();
+    expect(await waiting).toMatchObject({ structuredContent: { waited: true } });
+    expect(seen.at(-1)).toMatchObject({ cancelled: true });
+  });
 
   test("tools/list publishes each tool's input and output as JSON Schema, with its title and hints", async () => {
     const { client } = await connected();
