@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { CannotStart, startApp, startServe, startWebhooks } from "./app.js";
 import { type Config, loadConfig, misspeltVariables } from "./config.js";
@@ -213,7 +214,8 @@ async function main(): Promise<void> {
 
   const log = new Log(config.core.logLevel);
   logWarnings(log);
-  for (const line of misspeltVariables(process.env, KNOWN)) log.warning(line);
+  const fileText = config.file ? readFileSync(config.file, "utf8") : "";
+  for (const line of misspeltVariables(process.env, KNOWN, fileText)) log.warning(line);
   process.on("unhandledRejection", (reason) => {
     log.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
   });

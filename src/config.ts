@@ -12,6 +12,7 @@ import {
   list,
   listenAddress,
   meantKey,
+  plainKey,
   type Setting,
   type Settings,
   type SettingValues,
@@ -381,23 +382,30 @@ function edits(a: string, b: string): number {
 
 /**
  * Variables of the environment that look like a misspelt setting (WAITER_LOGLEVEL,
- * WAITER_WEBHOOK_SOURCES), each with the setting meant: the config file refuses an unknown key,
- * and a variable would otherwise be ignored without a word. Only near misses are named: a
- * WAITER_… variable may hold a secret another setting names (WAITER_DB_PASSWORD).
+ * WAITER_WEBHOOK_SOURCES), each with the setting closest: the config file refuses an unknown
+ * key, and a variable would otherwise be ignored without a word. Only near misses are named (a
+ * WAITER_… variable may hold a secret: WAITER_DB_PASSWORD), and never one that the environment
+ * or `fileText`, the config file, names (a token's secretEnv: WAITER_HTTP_TOKEN).
  */
-export function misspeltVariables(env: NodeJS.ProcessEnv, toolsets: readonly Toolset[]): string[] {
+export function misspeltVariables(env: NodeJS.ProcessEnv, toolsets: readonly Toolset[], fileText = ""): string[] {
   const known = [
     CONFIG_FILE_ENV,
     ...[coreSettings, httpSettings, databaseSettings, ...toolsets.map((t) => t.settings)].flatMap((settings) =>
       Object.values(settings as Settings).map((setting) => setting.env),
     ),
   ];
-  const plain = (name: string) => name.toUpperCase().replace(/_/g, "");
+  const named = [fileText, ...Object.values(env)].join("\n");
   return Object.keys(env)
     .filter((name) => name.toUpperCase().startsWith("WAITER_") && !known.includes(name))
+    .filter((name) => !new RegExp(`\\b${name}\\b`).test(named))
     .flatMap((name) => {
-      const meant = known.find((setting) => plain(setting) === plain(name) || edits(plain(setting), plain(name)) <= 2);
-      return meant ? [`${name} is no setting of waiter's and is ignored; did you mean ${meant}?`] : [];
+      // One edit away in a short name, two in a long one: WAITER_DB_URL is no WAITER_CNB_URL.
+      const most = plainKey(name).length >= 14 ? 2 : 1;
+      const [meant] = known
+        .map((setting) => ({ setting, distance: edits(plainKey(setting), plainKey(name)) }))
+        .filter(({ distance }) => distance <= most)
+        .sort((a, b) => a.distance - b.distance);
+      return meant ? [`${name} is no setting of waiter's and is ignored; did you mean ${meant.setting}?`] : [];
     });
 }
 

@@ -184,8 +184,12 @@ export function closedObject<Shape extends z.ZodRawShape>(what: string, shape: S
  * (loglevel, dry_run for logLevel, dryRun).
  */
 export function meantKey(name: string, known: readonly string[]): string | undefined {
-  const plain = (key: string) => key.toLowerCase().replace(/[_-]/g, "");
-  return known.find((key) => plain(key) === plain(name));
+  return known.find((key) => plainKey(key) === plainKey(name));
+}
+
+/** A key or a variable's name without what a typo changes most: case, `_` and `-`. */
+export function plainKey(name: string): string {
+  return name.toLowerCase().replace(/[_-]/g, "");
 }
 
 /** An object setting: a JSON object in the config file, a JSON string in the environment. */

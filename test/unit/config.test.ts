@@ -426,9 +426,16 @@ test("a variable that looks like a misspelt setting is named with the setting me
         WAITER_LOG_LEVEL: "info",
         WAITER_DB_PASSWORD: "hunter2hunter2",
         WAITER_OPS_TOKEN: "x",
+        // Named by a token's secretEnv, in the environment or the config file: in use, whatever it looks like.
+        WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "WAITER_HTTP_TOKEN", scope: "write" }]),
+        WAITER_HTTP_TOKEN: "x".repeat(40),
+        WAITER_STRIPE_SECRE: "whsec_x",
+        // Too far from any setting for a short name: WAITER_CNB_URL is not what was meant.
+        WAITER_DB_URL: "postgres://db/waiter",
         PATH: "/usr/bin",
       },
       toolsets(),
+      '{"webhooks": {"sources": {"stripe": {"scheme": "stripe", "secretEnv": "WAITER_STRIPE_SECRE"}}}}',
     ),
   ).toEqual([
     "WAITER_LOGLEVEL is no setting of waiter's and is ignored; did you mean WAITER_LOG_LEVEL?",
