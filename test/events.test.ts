@@ -80,7 +80,7 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
     expect(Date.parse(got.acked_at)).toBeLessThanOrEqual(clock.now());
     // The headers kept are in the text too, for clients that show the model only the text; the signature is not kept.
     expect(text(await waiter.call("events_get", { id: delivered.body.id }))).toMatch(
-      /\nHeaders: content-type "application\/json", user-agent "Stripe\/1\.0 \(\+https:\/\/stripe\.com\/docs\/webhooks\)"\.\n/,
+      /\nHeaders: "content-type": "application\/json", "user-agent": "Stripe\/1\.0 \(\+https:\/\/stripe\.com\/docs\/webhooks\)"\.\n/,
     );
   });
 
