@@ -288,21 +288,28 @@ function readConfigFile(file: string): Record<string, unknown> {
     // Windows editors (Notepad, PowerShell 5's Out-File) start a UTF-8 file with a byte-order mark.
     value = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (err) {
-    // V8 quotes a stretch of the text around the error, which may be a pasted secret.
-    const reason = (err as Error).message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
-    // Node 20's V8 gives a position alone: an editor finds a line and column.
-    const position = Number(/ at position (\d+)/.exec(reason)?.[1] ?? Number.NaN);
-    const lines = text
-      .replace(/^\uFEFF/, "")
-      .slice(0, position)
-      .split("\n");
-    const at = Number.isNaN(position) ? "" : ` (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1})`;
-    throw new ConfigError(`config file ${file} is not valid JSON: ${reason}${at}`);
+    throw new ConfigError(`config file ${file} is not valid JSON: ${jsonProblem((err as Error).message, text)}`);
   }
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigError(`config file ${file} must hold a JSON object`);
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * What JSON.parse said of `text`, without the stretch of the text V8 quotes (it may be a pasted
+ * secret), with the line and column of a position where V8 gives a position alone (Node 20's;
+ * Node 22's says the line itself), so an editor finds it.
+ */
+export function jsonProblem(message: string, text: string): string {
+  const reason = message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
+  const position = Number(/ at position (\d+)/.exec(reason)?.[1] ?? Number.NaN);
+  if (Number.isNaN(position) || reason.includes("(line ")) return reason;
+  const lines = text
+    .replace(/^\uFEFF/, "")
+    .slice(0, position)
+    .split("\n");
+  return `${reason} (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1})`;
 }
 
 /** A typo in the file must not pass silently, and a secret must not be written there. */

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { defaultDataDir, loadConfig, misspeltVariables } from "../../src/config.js";
+import { defaultDataDir, jsonProblem, loadConfig, misspeltVariables } from "../../src/config.js";
 import { ConfigError } from "../../src/errors.js";
 import { upstreamUrl } from "../../src/settings.js";
 import type { Toolset } from "../../src/toolset.js";
@@ -459,4 +459,14 @@ test("a misspelt key of a webhook source is named with the key meant, not report
   expect(refused({ scheme: "stripe", secret: "STRIPE_SECRET" })).toBe(
     'invalid setting WAITER_WEBHOOKS_SOURCES at stripe: unknown key "secret" (a stripe source takes scheme, secretEnv)',
   );
+});
+
+test("a JSON error's place is said once: as a line and column where V8 gives a position alone", () => {
+  const text = '{\n  "logLevel": "debug",\n}';
+  expect(jsonProblem("Expected double-quoted property name in JSON at position 25", text)).toBe(
+    "Expected double-quoted property name in JSON at position 25 (line 3, column 1)",
+  );
+  // Node 22's V8 says the line and column itself.
+  const node22 = "Expected double-quoted property name in JSON at position 25 (line 3 column 1)";
+  expect(jsonProblem(node22, text)).toBe(node22);
 });
