@@ -105,7 +105,9 @@ export function registerEventResources(
     }
     // Only what exists here: a mistyped URI would be a subscription that never hears anything.
     const id = uri.startsWith(eventUri("")) ? uri.slice(eventUri("").length) : undefined;
-    if (uri !== RECENT_URI && !(id && (await store.get(id)))) {
+    // A store that cannot say is no reason to refuse: the subscription needs nothing of it now.
+    const stored = id ? await store.get(id).then(Boolean, () => true) : false;
+    if (uri !== RECENT_URI && !stored) {
       throw new ProtocolError(
         RESOURCE_NOT_FOUND,
         `No resource ${quote(uri)} here: subscribe to ${RECENT_URI}, or to ${eventUri("<id>")} of a stored event`,

@@ -378,6 +378,11 @@ test("a session subscribes to at most 100 resources, each URI at most 200 charac
     /-32602.*at most 100 resources; unsubscribe from one first/,
   );
   await client.unsubscribeResource({ uri: `events://event/${ids[0]}` });
+  // A store that cannot say whether the event is there refuses no subscription: it needs nothing of it now.
+  const get = vi.spyOn(store, "get").mockRejectedValueOnce(new Error("disk I/O error"));
+  await client.subscribeResource({ uri: `events://event/${ids[0]}` });
+  get.mockRestore();
+  await client.unsubscribeResource({ uri: `events://event/${ids[0]}` });
   await client.subscribeResource({ uri: `events://event/${ids[99]}` });
   await expect(client.subscribeResource({ uri: `events://event/${"x".repeat(200)}` })).rejects.toThrow(
     /-32602.*at most 200 characters/,
