@@ -1273,19 +1273,25 @@ test("kill -9 while the order is being paid: after a restart it is not paid twic
   }
 });
 
+/** The shop answers every write 503 (maintenance) until woo.intercept is cleared; says how many it refused. */
+function shopDown(): () => number {
+  let refused = 0;
+  woo.intercept = (req) =>
+    req.method === "PUT" && ++refused
+      ? json(503, '{"code":"maintenance","message":"Down for maintenance"}')
+      : undefined;
+  return () => refused;
+}
+
 describe("when the shop fails", () => {
   test("a run waiting out a shop outage holds no later event's run: the shop is paid once when it is back", async () => {
     // Tries half a second, a second, two... apart: the run waits for its next one.
     const server = await serve([PAID, TELL], { WAITER_AUTOMATION_RETRY_SECONDS: "10" });
     try {
       const sent = telegram.delivered.length;
-      let refused = 0;
-      woo.intercept = (req) =>
-        req.method === "PUT" && ++refused
-          ? json(503, '{"code":"maintenance","message":"Down for maintenance"}')
-          : undefined;
+      const refused = shopDown();
       const first = await pay(server, String(O.pending1999), "evt_during_outage");
-      await expect.poll(() => refused).toBeGreaterThan(0);
+      await expect.poll(refused).toBeGreaterThan(0);
       const second = await pay(server, undefined, "evt_behind_outage");
       await expect
         .poll(() => telegram.delivered.slice(sent).map((message) => message.text))
@@ -1341,13 +1347,9 @@ describe("when the shop fails", () => {
     );
     try {
       const sent = telegram.delivered.length;
-      let refused = 0;
-      woo.intercept = (req) =>
-        req.method === "PUT" && ++refused
-          ? json(503, '{"code":"maintenance","message":"Down for maintenance"}')
-          : undefined;
+      const refused = shopDown();
       const event = await pay(server, String(O.pending1999));
-      await expect.poll(() => refused).toBeGreaterThan(0);
+      await expect.poll(refused).toBeGreaterThan(0);
       const s = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
       await s.expire(clock.now() + 2 * 86_400_000);
       await s.close();
