@@ -309,7 +309,8 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   log.info(`waiter ${VERSION} listening for webhooks on ${listener.url}; store ${storeLabel(config)}`);
   for (const source of webhooks.sources) {
     // Without a public URL, the address as bound: port 0 is the one the system chose.
-    const where = sourceUrl({ ...webhooks, publicUrl: webhooks.publicUrl ?? listener.url }, source.name);
+    const bound = { host: webhooks.listen.host, port: Number(new URL(listener.url).port) };
+    const where = sourceUrl({ listen: bound, publicUrl: webhooks.publicUrl }, source.name);
     log.info(`source ${source.name} (${source.scheme}): ${where}`);
   }
   return {

@@ -238,6 +238,9 @@ export function deliveredBy(source: { scheme: string }): "GET" | "POST" {
 /** Where a source's sender must post: behind publicUrl when set, else the listen address. */
 export function sourceUrl(webhooks: Pick<WebhooksConfig, "listen" | "publicUrl">, name: string): string {
   const { host, port } = webhooks.listen;
-  const base = webhooks.publicUrl ?? `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  // Bound to every address, the listener has no one a sender could be given: the place for it is said.
+  const shown =
+    host === "0.0.0.0" || host === "::" ? "<this machine's address>" : host.includes(":") ? `[${host}]` : host;
+  const base = webhooks.publicUrl ?? `http://${shown}:${port}`;
   return `${base.replace(/\/$/, "")}/webhooks/${name}`;
 }

@@ -9,6 +9,7 @@ import { upstreamUrl } from "../../src/settings.js";
 import type { Toolset } from "../../src/toolset.js";
 import { toolsets } from "../../src/toolsets.js";
 import type { WebhooksConfig } from "../../src/webhooks/settings.js";
+import { sourceUrl } from "../../src/webhooks/settings.js";
 
 const shop: Toolset = {
   name: "shop",
@@ -469,4 +470,18 @@ test("a JSON error's place is said once: as a line and column where V8 gives a p
   // Node 22's V8 says the line and column itself.
   const node22 = "Expected double-quoted property name in JSON at position 25 (line 3 column 1)";
   expect(jsonProblem(node22, text)).toBe(node22);
+});
+
+test("a source's URL on a listener bound to every address says where this machine's address goes", () => {
+  for (const host of ["0.0.0.0", "::"]) {
+    expect(sourceUrl({ listen: { host, port: 8790 }, publicUrl: undefined }, "stripe")).toBe(
+      "http://<this machine's address>:8790/webhooks/stripe",
+    );
+  }
+  expect(sourceUrl({ listen: { host: "::1", port: 8790 }, publicUrl: undefined }, "stripe")).toBe(
+    "http://[::1]:8790/webhooks/stripe",
+  );
+  expect(sourceUrl({ listen: { host: "0.0.0.0", port: 8790 }, publicUrl: "https://hooks.example.com/" }, "gh")).toBe(
+    "https://hooks.example.com/webhooks/gh",
+  );
 });
