@@ -162,7 +162,8 @@ function warnUnsigned(webhooks: WebhooksConfig, log: Log): void {
 export async function startApp(
   config: Config,
   log: Log,
-  options: { listener: boolean; storeRequired?: boolean },
+  /** `cutsCalls`: a stop's drain time may cut calls in flight (waiter serve's); each call then listens for it. */
+  options: { listener: boolean; storeRequired?: boolean; cutsCalls?: boolean },
 ): Promise<App> {
   const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
   const webhooks = webhooksOf(config);
@@ -215,7 +216,14 @@ export async function startApp(
     listener,
     session(log, allow, subscriptions) {
       const served = allow ? tools.filter(allow) : tools;
-      const server = createServer(served, config, log, instructionsFor(known, served), stopping.signal, cutting.signal);
+      const server = createServer(
+        served,
+        config,
+        log,
+        instructionsFor(known, served),
+        stopping.signal,
+        options.cutsCalls ? cutting.signal : undefined,
+      );
       const subscribed = new Set(subscriptions);
       // The resources show what events_list and events_get do: a session without those tools has none.
       const readsEvents = ["events_list", "events_get"].every((name) => served.some((tool) => tool.name === name));
@@ -363,7 +371,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   // A server whose webhooks cannot be stored is no server: it stops, so whatever runs it sees so.
   // Its webhooks come in on its one address, which is what webhooks_sources must give senders.
   const served = { ...config, toolsets: { ...config.toolsets, webhooks: { ...webhooks, listen } } };
-  const app = await startApp(served, log, { listener: false, storeRequired: true });
+  const app = await startApp(served, log, { listener: false, storeRequired: true, cutsCalls: true });
   let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;
   try {
     startAutomations = await checkedAutomations(config, app, log);

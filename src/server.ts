@@ -444,12 +444,12 @@ function toolCallback(
     // Over HTTP, the token (or OAuth client and user) the session was opened with.
     const caller = extra.authInfo?.clientId;
     const { signal, end } = callSignal(extra.signal, cut);
-    const result = await runTool(
-      tool,
-      args,
-      { signal, deadline: clock.now() + ms, log, progress, stopping },
-      caller,
-    ).finally(end);
+    let result: CallToolResult;
+    try {
+      result = await runTool(tool, args, { signal, deadline: clock.now() + ms, log, progress, stopping }, caller);
+    } finally {
+      end();
+    }
     const [first] = result.content;
     if (cut?.aborted && result.isError && first?.type === "text") first.text = `${CUT}${first.text}`;
     // What agents change, and who asked: the operator's record, at info, of every write done.
