@@ -1,8 +1,7 @@
 #!/usr/bin/env node
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { CannotStart, startApp, startServe, startWebhooks } from "./app.js";
-import { type Config, loadConfig, misspeltVariables } from "./config.js";
+import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
 import { Log, logWarnings } from "./log.js";
 import { NO_SOURCES, toolsets } from "./toolsets.js";
@@ -214,8 +213,7 @@ async function main(): Promise<void> {
 
   const log = new Log(config.core.logLevel);
   logWarnings(log);
-  const fileText = config.file ? readFileSync(config.file, "utf8") : "";
-  for (const line of misspeltVariables(process.env, KNOWN, fileText)) log.warning(line);
+  for (const line of config.warnings) log.warning(line);
   process.on("unhandledRejection", (reason) => {
     log.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
   });

@@ -137,6 +137,8 @@ export interface Config {
   toolsets: Record<string, Record<string, unknown>>;
   /** The config file that was read, if any. */
   file?: string;
+  /** What to warn of at start: variables of the environment that look like misspelt settings. */
+  warnings: string[];
 }
 
 export interface ConfigSources {
@@ -258,7 +260,8 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     sources.env,
     (name) => origins.get(`database.${name}`) ?? `database.${name}`,
   );
-  return { core, http, database, toolsets: toolsetValues, ...(file ? { file } : {}) };
+  const warnings = misspeltVariables(sources.env, sections, JSON.stringify(fromFile));
+  return { core, http, database, toolsets: toolsetValues, ...(file ? { file } : {}), warnings };
 }
 
 function flagName(setting: string): string {
@@ -394,17 +397,14 @@ function edits(a: string, b: string): number {
  * WAITER_… variable may hold a secret: WAITER_DB_PASSWORD), and never one that the environment
  * or `fileText`, the config file, names (a token's secretEnv: WAITER_HTTP_TOKEN).
  */
-export function misspeltVariables(env: NodeJS.ProcessEnv, toolsets: readonly Toolset[], fileText = ""): string[] {
+function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText: string): string[] {
   const known = [
     CONFIG_FILE_ENV,
-    ...[coreSettings, httpSettings, databaseSettings, ...toolsets.map((t) => t.settings)].flatMap((settings) =>
-      Object.values(settings as Settings).map((setting) => setting.env),
-    ),
+    ...sections.flatMap((section) => Object.values(section.settings).map((setting) => setting.env)),
   ];
-  const named = [fileText, ...Object.values(env)].join("\n");
+  const named = new Set([fileText, ...Object.values(env)].join("\n").match(/\w+/g));
   return Object.keys(env)
-    .filter((name) => name.toUpperCase().startsWith("WAITER_") && !known.includes(name))
-    .filter((name) => !new RegExp(`\\b${name}\\b`).test(named))
+    .filter((name) => name.toUpperCase().startsWith("WAITER_") && !known.includes(name) && !named.has(name))
     .flatMap((name) => {
       // One edit away in a short name, two in a long one: WAITER_DB_URL is no WAITER_CNB_URL.
       const most = plainKey(name).length >= 14 ? 2 : 1;

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { defaultDataDir, jsonProblem, loadConfig, misspeltVariables } from "../../src/config.js";
+import { defaultDataDir, jsonProblem, loadConfig } from "../../src/config.js";
 import { ConfigError } from "../../src/errors.js";
 import { upstreamUrl } from "../../src/settings.js";
 import type { Toolset } from "../../src/toolset.js";
@@ -419,25 +419,27 @@ describe("the data directory", () => {
 
 test("a variable that looks like a misspelt setting is named with the setting meant; a secret's own variable is not", () => {
   expect(
-    misspeltVariables(
+    loadConfig(
       {
-        WAITER_LOGLEVEL: "debug",
-        WAITER_WEBHOOK_SOURCES: "{}",
-        WAITER_CURENCY_SOURCE: "cnb",
-        WAITER_LOG_LEVEL: "info",
-        WAITER_DB_PASSWORD: "hunter2hunter2",
-        WAITER_OPS_TOKEN: "x",
-        // Named by a token's secretEnv, in the environment or the config file: in use, whatever it looks like.
-        WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "WAITER_HTTP_TOKEN", scope: "write" }]),
-        WAITER_HTTP_TOKEN: "x".repeat(40),
-        WAITER_STRIPE_SECRE: "whsec_x",
-        // Too far from any setting for a short name: WAITER_CNB_URL is not what was meant.
-        WAITER_DB_URL: "postgres://db/waiter",
-        PATH: "/usr/bin",
+        env: {
+          WAITER_LOGLEVEL: "debug",
+          WAITER_WEBHOOK_SOURCES: "{}",
+          WAITER_CURENCY_SOURCE: "cnb",
+          WAITER_LOG_LEVEL: "info",
+          WAITER_DB_PASSWORD: "hunter2hunter2",
+          WAITER_OPS_TOKEN: "x",
+          // Named by a token's secretEnv, in the environment or the config file: in use, whatever it looks like.
+          WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "WAITER_HTTP_TOKEN", scope: "write" }]),
+          WAITER_HTTP_TOKEN: "x".repeat(40),
+          WAITER_STRIPE_SECRE: "whsec_x",
+          // Too far from any setting for a short name: WAITER_CNB_URL is not what was meant.
+          WAITER_DB_URL: "postgres://db/waiter",
+          PATH: "/usr/bin",
+        },
+        file: file({ webhooks: { sources: { stripe: { scheme: "stripe", secretEnv: "WAITER_STRIPE_SECRE" } } } }),
       },
       toolsets(),
-      '{"webhooks": {"sources": {"stripe": {"scheme": "stripe", "secretEnv": "WAITER_STRIPE_SECRE"}}}}',
-    ),
+    ).warnings,
   ).toEqual([
     "WAITER_LOGLEVEL is no setting of waiter's and is ignored; did you mean WAITER_LOG_LEVEL?",
     "WAITER_WEBHOOK_SOURCES is no setting of waiter's and is ignored; did you mean WAITER_WEBHOOKS_SOURCES?",
