@@ -10,7 +10,7 @@ import { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
 import { createServer, enabledTools, instructionsFor, refuseInvalidParams } from "./server.js";
-import { isLoopbackHost } from "./settings.js";
+import { isLoopbackHost, isWildcardHost } from "./settings.js";
 import { toolsets } from "./toolsets.js";
 import type { SessionOptions } from "./transports/http.js";
 import { packageRoot, USER_AGENT, VERSION } from "./version.js";
@@ -136,7 +136,7 @@ async function startListener(...args: Parameters<typeof import("./webhooks/liste
 
 /** Whether what listens at `listen` is a waiter: its /healthz answers as waiter's does. */
 async function waiterListensAt({ host, port }: { host: string; port: number }): Promise<boolean> {
-  const reachable = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const reachable = isWildcardHost(host) ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   try {
     const response = await fetch(`http://${reachable}:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
     const health = (await response.json()) as { status?: unknown; sources?: unknown };

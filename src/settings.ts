@@ -68,6 +68,11 @@ function checkUpstreamUrl(value: string, ctx: z.RefinementCtx): URL {
   return url;
 }
 
+/** 0.0.0.0 or ::, which a listener binds to take every address of the machine. */
+export function isWildcardHost(host: string): boolean {
+  return host === "0.0.0.0" || host === "::";
+}
+
 /** localhost, 127.0.0.0/8 or ::1: where plain http cannot leave the machine. */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, "");

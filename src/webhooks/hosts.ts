@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { isLoopbackHost } from "../settings.js";
+import { isLoopbackHost, isWildcardHost } from "../settings.js";
 import { quote } from "../shown.js";
 import type { WebhooksConfig } from "./settings.js";
 
@@ -11,7 +11,6 @@ export interface Refusal {
 }
 
 const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];
-const WILDCARDS = new Set(["0.0.0.0", "::"]);
 /** Only a name or address and a port: `evil.example@127.0.0.1` must not pass as 127.0.0.1. */
 const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/;
 
@@ -33,7 +32,7 @@ export function requestGuard(
   const listenHost = webhooks.listen.host.toLowerCase();
   const publicUrl = webhooks.publicUrl ? new URL(webhooks.publicUrl) : undefined;
   const publicPort = publicUrl && (publicUrl.port || (publicUrl.protocol === "https:" ? "443" : "80"));
-  const wildcard = WILDCARDS.has(listenHost);
+  const wildcard = isWildcardHost(listenHost);
   const anyHost = wildcard && !publicUrl && webhooks.allowedHosts.length === 0;
   const listenNames = new Set(wildcard || isLoopbackHost(listenHost) ? LOOPBACK_NAMES : []);
   if (!wildcard) listenNames.add(listenHost.includes(":") ? `[${listenHost}]` : listenHost);

@@ -5,6 +5,7 @@ import {
   closedObject,
   envName,
   integer,
+  isWildcardHost,
   jsonSetting,
   list,
   listenAddress,
@@ -239,8 +240,7 @@ export function deliveredBy(source: { scheme: string }): "GET" | "POST" {
 export function sourceUrl(webhooks: Pick<WebhooksConfig, "listen" | "publicUrl">, name: string): string {
   const { host, port } = webhooks.listen;
   // Bound to every address, the listener has no one a sender could be given: the place for it is said.
-  const shown =
-    host === "0.0.0.0" || host === "::" ? "<this machine's address>" : host.includes(":") ? `[${host}]` : host;
+  const shown = isWildcardHost(host) ? "<this machine's address>" : host.includes(":") ? `[${host}]` : host;
   const base = webhooks.publicUrl ?? `http://${shown}:${port}`;
   return `${base.replace(/\/$/, "")}/webhooks/${name}`;
 }
