@@ -108,7 +108,9 @@ async function toldAndLogged(sent: number, said: string, lines: string[], eventI
   await expect
     .poll(() => telegram.delivered.slice(sent))
     .toEqual([expect.objectContaining({ text: `waiter: ${said}` })]);
-  expect(lines.filter((line) => line.includes(eventId))).toEqual([expect.stringContaining(`${said}\n`)]);
+  expect(lines.filter((line) => line.includes(`waiter's event ${eventId}`))).toEqual([
+    expect.stringContaining(`${said}\n`),
+  ]);
 }
 
 let sequence = 0;

@@ -42,9 +42,8 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
   });
 
   /** A Stripe event signed by Stripe's own library, `ageSeconds` before the clock's now. */
-  async function deliver(ageSeconds = 0) {
-    sequence += 1;
-    const body = JSON.stringify({ id: `evt_${sequence}`, object: "event", type: "payment_intent.succeeded" });
+  async function deliver(ageSeconds = 0, eventId = `evt_${++sequence}`) {
+    const body = JSON.stringify({ id: eventId, object: "event", type: "payment_intent.succeeded" });
     const signature = stripe.webhooks.generateTestHeaderString({
       payload: body,
       secret: SECRET,
@@ -84,10 +83,14 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
     );
   });
 
-  test("a stored delivery's debug line names its type and the sender's delivery id", async () => {
+  test("each delivery is logged at info, with its type and the sender's delivery id; a repeat too", async () => {
     const delivered = await deliver();
     expect(waiter.stderr()).toContain(
       `webhook stripe stored ${delivered.body.id}: type "payment_intent.succeeded", delivery "evt_${sequence}"`,
+    );
+    await deliver(0, `evt_${sequence}`);
+    expect(waiter.stderr()).toContain(
+      `webhook stripe delivery "evt_${sequence}" again: already stored as ${delivered.body.id}`,
     );
   });
 

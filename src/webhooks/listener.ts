@@ -361,10 +361,11 @@ export function listenerApp({ webhooks, store, http, log, stopping, timeouts, ro
     });
     storeAnswers();
     // The type and the delivery id are the sender's text: quoted, so a line cannot be forged.
-    if (!duplicate)
-      log.debug(
-        `webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${JSON.stringify(verdict.id)}`,
-      );
+    log.info(
+      duplicate
+        ? `webhook ${source.name} delivery ${JSON.stringify(verdict.id)} again: already stored as ${id}`
+        : `webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${JSON.stringify(verdict.id)}`,
+    );
     res.status(200).json({ id, duplicate });
   };
   app.post("/webhooks/:source", known, bodyLimits, raw, receive);
