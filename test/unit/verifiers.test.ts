@@ -200,7 +200,7 @@ describe("Shopify", () => {
   const verify = source({ scheme: "shopify", secretEnv: "X", secrets: ["shpss_secret"] });
   const body = '{"id":820982911946154508,"email":"jon@example.com"}';
 
-  test("accepts its signature, with the event id and topic", () => {
+  test("accepts its signature; the delivery is its webhook id, and the type its topic", () => {
     const verdict = verify(
       delivery(
         {
@@ -214,22 +214,41 @@ describe("Shopify", () => {
     );
     expect(verdict).toEqual({
       kind: "accept",
-      id: "orders/paid:98880550-7158-44d4-b7cd-2c97c8a091b5",
+      id: "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
       type: "orders/paid",
     });
+  });
+
+  test("two deliveries of one merchant action, for two resources, are two deliveries", () => {
+    const [first, second] = ['{"id":111}', '{"id":222}'].map((product, n) =>
+      verify(
+        delivery(
+          {
+            "x-shopify-hmac-sha256": base64Hmac("shpss_secret", product),
+            "x-shopify-event-id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+            "x-shopify-webhook-id": `b54557e4-bdd9-4b37-8a5f-bf7d70bcd04${n}`,
+            "x-shopify-topic": "products/update",
+          },
+          product,
+        ),
+      ),
+    );
+    expect(first).toMatchObject({ kind: "accept" });
+    expect(second).toMatchObject({ kind: "accept" });
+    if (first?.kind === "accept" && second?.kind === "accept") expect(first.id).not.toBe(second.id);
   });
 
   test.each([
     [{ "x-shopify-event-id": "e" }, "missing X-Shopify-Hmac-Sha256 header"],
     [{ "x-shopify-hmac-sha256": "garbage!", "x-shopify-event-id": "e" }, "signature mismatch"],
-    [{ "x-shopify-hmac-sha256": base64Hmac("shpss_secret", body) }, "missing X-Shopify-Event-Id header"],
+    [{ "x-shopify-hmac-sha256": base64Hmac("shpss_secret", body) }, "missing X-Shopify-Webhook-Id header"],
   ])("rejects %j", (headers, reason) => {
     expect(verify(delivery(headers, body))).toEqual({ kind: "reject", reason });
   });
 
-  test("falls back to the webhook id, and rejects a bad signature", () => {
-    const headers = { "x-shopify-hmac-sha256": base64Hmac("shpss_secret", body), "x-shopify-webhook-id": "w-1" };
-    expect(verify(delivery(headers, body))).toMatchObject({ kind: "accept", id: "unknown:w-1" });
+  test("falls back to the topic and event id, and rejects a bad signature", () => {
+    const headers = { "x-shopify-hmac-sha256": base64Hmac("shpss_secret", body), "x-shopify-event-id": "e-1" };
+    expect(verify(delivery(headers, body))).toMatchObject({ kind: "accept", id: "unknown:e-1" });
     expect(verify(delivery({ ...headers, "x-shopify-hmac-sha256": base64Hmac("other", body) }, body))).toMatchObject({
       kind: "reject",
     });
