@@ -218,6 +218,22 @@ describe("several processes, one file", () => {
     expect((await store.ack([id])).acked).toEqual([id]);
   });
 
+  test("a write waiting for another process's lock leaves this process free until it is its turn", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
+    const store = new SqliteEventStore(file, LOOSE, { busyMs: 2_000 });
+    stores.push(store);
+    const holder = new Database(file);
+    holder.exec("BEGIN IMMEDIATE");
+    try {
+      const adding = store.add(event());
+      // SQLite's own wait would hold the event loop, this timer with it, until the add gave up.
+      setTimeout(() => holder.exec("ROLLBACK"), 100);
+      await expect(adding).resolves.toMatchObject({ duplicate: false });
+    } finally {
+      holder.close();
+    }
+  });
+
   test("an event committed through one connection reaches another's subscribers within a second", async () => {
     const { store: writer, file } = open();
     const { store: reader } = open(LOOSE, file);

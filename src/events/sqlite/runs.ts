@@ -39,7 +39,7 @@ export function pruneRuns(sql: (text: string) => Database.Statement): void {
 }
 
 /** Automation runs in the store's own file, each write its own immediate transaction. */
-export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>(fn: () => T) => T): RunLog {
+export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>(fn: () => T) => Promise<T>): RunLog {
   const record = (row: RunRow): RunRecord =>
     toRun(
       row,
@@ -58,7 +58,7 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
       });
     },
     async step(runId, step, status, detail, now) {
-      write(() =>
+      await write(() =>
         sql(
           `INSERT INTO automation_steps (run_id, step, status, detail, at) VALUES (?, ?, ?, ?, ?)
            ON CONFLICT (run_id, step) DO UPDATE SET status = excluded.status, detail = excluded.detail, at = excluded.at`,
@@ -66,7 +66,7 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
       );
     },
     async finish(runId, status, now, error) {
-      write(() =>
+      await write(() =>
         sql("UPDATE automation_runs SET status = ?, finished_at = ?, error = ? WHERE id = ?").run(
           status,
           now,
@@ -123,13 +123,13 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
       });
     },
     async release(owner) {
-      write(() => sql("DELETE FROM automation_lease WHERE owner = ?").run(owner));
+      await write(() => sql("DELETE FROM automation_lease WHERE owner = ?").run(owner));
     },
     async cursor() {
       return (sql("SELECT seq FROM automation_cursor").get() as { seq: number } | undefined)?.seq;
     },
     async setCursor(seq) {
-      write(() =>
+      await write(() =>
         sql(
           "INSERT INTO automation_cursor (one, seq) VALUES (1, ?) ON CONFLICT (one) DO UPDATE SET seq = max(seq, excluded.seq)",
         ).run(seq),

@@ -7,10 +7,13 @@ CREATE TABLE IF NOT EXISTS mcp_subscriptions (session_id TEXT NOT NULL, uri TEXT
 `;
 
 /** MCP sessions in the store's own file: a restarted `waiter serve` takes up the sessions it had. */
-export function sqliteSessions(sql: (text: string) => Database.Statement, write: <T>(fn: () => T) => T): SessionLog {
+export function sqliteSessions(
+  sql: (text: string) => Database.Statement,
+  write: <T>(fn: () => T) => Promise<T>,
+): SessionLog {
   return {
     async open(id, caller, init, now) {
-      write(() =>
+      await write(() =>
         sql("INSERT OR IGNORE INTO mcp_sessions (id, caller, init, last_seen) VALUES (?, ?, ?, ?)").run(
           id,
           caller,
@@ -30,7 +33,7 @@ export function sqliteSessions(sql: (text: string) => Database.Statement, write:
       return { caller: row.caller, init: row.init, lastSeen: row.last_seen, subscriptions };
     },
     async keepSubscriptions(id, uris) {
-      write(() => {
+      await write(() => {
         sql("DELETE FROM mcp_subscriptions WHERE session_id = ?").run(id);
         if (!sql("SELECT 1 FROM mcp_sessions WHERE id = ?").get(id)) return;
         const keep = sql("INSERT OR IGNORE INTO mcp_subscriptions (session_id, uri) VALUES (?, ?)");
@@ -46,7 +49,7 @@ export function sqliteSessions(sql: (text: string) => Database.Statement, write:
       });
     },
     async close(id, unlessSeenAfter) {
-      write(() => {
+      await write(() => {
         const gone = sql("DELETE FROM mcp_sessions WHERE id = ? AND (? IS NULL OR last_seen <= ?)").run(
           id,
           unlessSeenAfter ?? null,
@@ -57,7 +60,7 @@ export function sqliteSessions(sql: (text: string) => Database.Statement, write:
     },
     async expire(before) {
       if (!sql("SELECT 1 FROM mcp_sessions WHERE last_seen < ? LIMIT 1").get(before)) return;
-      write(() => {
+      await write(() => {
         sql("DELETE FROM mcp_subscriptions WHERE session_id IN (SELECT id FROM mcp_sessions WHERE last_seen < ?)").run(
           before,
         );

@@ -86,6 +86,13 @@ const UPGRADES: Record<number, (db: Database.Database) => void> = {
 };
 
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
+/**
+ * A write waits for another process's lock in tries: SQLite waits inside the call, holding this
+ * process's event loop, so each try waits at most LOCK_TRY_MS, and between tries the loop answers
+ * what else came (a health check, another source's delivery).
+ */
+const LOCK_TRY_MS = 10;
+const LOCK_PAUSE_MS = 25;
 
 /**
  * A page reads only the rows it shows, newest first by seq: through events_unacked when only
@@ -157,6 +164,7 @@ export class SqliteEventStore implements EventStore {
   readonly #db: Database.Database;
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
+  readonly #lockTries: number;
   readonly #nextId = eventIds();
   readonly #listeners = new Listeners<StoredEvent>();
   readonly #ackListeners = new Listeners<string[]>();
@@ -199,6 +207,8 @@ export class SqliteEventStore implements EventStore {
         if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })
       .immediate();
+    this.#db.pragma(`busy_timeout = ${LOCK_TRY_MS}`);
+    this.#lockTries = Math.max(1, Math.ceil(busyMs / (LOCK_TRY_MS + LOCK_PAUSE_MS)));
     const sql = (text: string) => this.#sql(text);
     const write = <T>(fn: () => T) => this.#write(fn);
     this.runs = sqliteRuns(sql, write);
@@ -217,12 +227,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   async expire(now = clock.now()): Promise<void> {
-    this.#expireNow(now);
-  }
-
-  #expireNow(now: number): void {
     if (!this.#db.open) return;
-    const dropped = this.#write(() => {
+    const dropped = await this.#write(() => {
       const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
       const dropped = enforceRetention((text) => this.#sql(text), this.#retention, now, totals);
       pruneRuns((text) => this.#sql(text));
@@ -237,23 +243,31 @@ export class SqliteEventStore implements EventStore {
    * busy_timeout), and a throw from a timer ends the process: report it; the next run tries again.
    */
   #expireUnattended(): void {
-    try {
-      this.#expireNow(clock.now());
-    } catch (err) {
-      warn("event retention failed", err);
-    }
+    this.expire().catch((err) => warn("event retention failed", err));
   }
 
   /**
    * One write transaction, holding the write lock from its start. A transaction that reads first
    * and writes later cannot wait for another process's commit: SQLite answers "database is
-   * locked" at once, whatever busy_timeout says. One that begins immediate waits its turn.
+   * locked" at once, whatever busy_timeout says. One that begins immediate waits its turn, in
+   * tries (LOCK_TRY_MS); only a transaction that did not begin is tried again.
    */
-  #write<T>(fn: () => T): T {
-    try {
-      return this.#db.transaction(fn).immediate();
-    } catch (err) {
-      throw writeFailure(err, this.#db.name);
+  async #write<T>(fn: () => T): Promise<T> {
+    for (let tries = 1; ; tries++) {
+      let began = false;
+      try {
+        return this.#db
+          .transaction(() => {
+            began = true;
+            return fn();
+          })
+          .immediate();
+      } catch (err) {
+        const busy = (err as { code?: string }).code === "SQLITE_BUSY";
+        if (!busy || began || tries >= this.#lockTries || !this.#db.open) throw writeFailure(err, this.#db.name);
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_PAUSE_MS));
+      if (!this.#db.open) throw new Error("the event store closed while a write waited for it");
     }
   }
 
@@ -265,16 +279,16 @@ export class SqliteEventStore implements EventStore {
   add(event: NewEvent): Promise<Added> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ event, resolve, reject });
-      if (this.#queue.length === 1) setImmediate(() => this.#commitQueue());
+      if (this.#queue.length === 1) setImmediate(() => void this.#commitQueue());
     });
   }
 
-  #commitQueue(): void {
+  async #commitQueue(): Promise<void> {
     const batch = this.#queue.splice(0);
     let results: { seq: number; id: string; duplicate: boolean }[];
     let dropped: Dropped | undefined;
     try {
-      results = this.#write(() => {
+      results = await this.#write(() => {
         const inserted = batch.map(({ event }) => this.#insert(event));
         const last = batch.at(-1)?.event;
         const added = inserted.filter((r) => !r.duplicate);
@@ -342,7 +356,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async count(source: string, outcome: string, n = 1): Promise<void> {
-    this.#count(source, outcome, n);
+    await this.#write(() => this.#count(source, outcome, n));
   }
 
   async list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]> {
@@ -369,7 +383,7 @@ export class SqliteEventStore implements EventStore {
 
   async ack(ids: string[], now = clock.now()): Promise<Acked> {
     const outcome: Acked = { acked: [], already: [], unknown: [] };
-    this.#write(() => {
+    await this.#write(() => {
       for (const id of new Set(ids)) {
         const row = this.#sql("SELECT acked_at FROM events WHERE id = ?").get(id) as
           | { acked_at: number | null }
@@ -440,7 +454,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
-    if (this.#queue.length > 0) this.#commitQueue();
+    if (this.#queue.length > 0) await this.#commitQueue();
     clearInterval(this.#expiry);
     this.#watch.stop();
     this.#listeners.clear();
