@@ -22,11 +22,26 @@ const SIGNATURE_HEADERS = new Set([
   "x-shopify-hmac-sha256",
   "x-wc-webhook-signature",
 ]);
-/** Headers worth keeping with an event: what it is, who sent it, and the providers' own. */
-const KEPT_HEADER =
-  /^(content-type|user-agent|webhook-id|webhook-timestamp|svix-id|svix-timestamp|x-github-.+|x-shopify-.+|x-wc-webhook-.+)$/;
+/**
+ * The headers kept with an event: what its body is and who sent it, and its own provider's
+ * headers, not another's. A Comgate or GoPay event is their API's answer, not the request, whose
+ * headers anyone who knows a payment's id could write: none are kept.
+ */
+const KEPT_HEADERS: Record<WebhookSource["scheme"], RegExp | undefined> = {
+  "standard-webhooks": /^(content-type|user-agent|webhook-id|webhook-timestamp|svix-id|svix-timestamp)$/,
+  stripe: /^(content-type|user-agent)$/,
+  github: /^(content-type|user-agent|x-github-.+)$/,
+  shopify: /^(content-type|user-agent|x-shopify-.+)$/,
+  woocommerce: /^(content-type|user-agent|x-wc-webhook-.+)$/,
+  "hmac-sha256": /^(content-type|user-agent)$/,
+  none: /^(content-type|user-agent)$/,
+  comgate: undefined,
+  gopay: undefined,
+};
 
 function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource): Record<string, string> {
+  const pattern = KEPT_HEADERS[source.scheme];
+  if (!pattern) return {};
   const extra = new Set(
     "idHeader" in source ? [source.idHeader, source.typeHeader].filter(Boolean).map((h) => h?.toLowerCase()) : [],
   );
@@ -34,7 +49,7 @@ function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource): Recor
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || SIGNATURE_HEADERS.has(name) || name === signature) continue;
-    if (KEPT_HEADER.test(name) || extra.has(name)) kept[name] = Array.isArray(value) ? value.join(", ") : value;
+    if (pattern.test(name) || extra.has(name)) kept[name] = Array.isArray(value) ? value.join(", ") : value;
   }
   return kept;
 }
