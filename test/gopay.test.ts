@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { clock, setClock } from "../src/time.js";
@@ -163,6 +164,18 @@ describe("a GoPay notification", () => {
     expect(await notify(3000000001)).toMatchObject({ status: 401, body: { error: "payment unknown to GoPay" } });
     expect(await notify("abc")).toMatchObject({ status: 401, body: { error: "missing or malformed id" } });
     expect(await notify("0009")).toMatchObject({ status: 401, body: { error: "missing or malformed id" } });
+  });
+
+  test("a request target in absolute form with a port no parser takes is refused like any other", async () => {
+    const { hostname: host, port } = new URL(waiter.listenerUrl as string);
+    const socket = connect(Number(port), host);
+    socket.end(
+      `GET http://x:99999/webhooks/gopay?id=abc HTTP/1.1\r\nHost: ${host}:${port}\r\nConnection: close\r\n\r\n`,
+    );
+    const answer = (await socket.toArray()).join("");
+    expect(answer).toMatch(/^HTTP\/1\.1 401 /);
+    expect(answer).toContain('"missing or malformed id"');
+    expect(waiter.stderr()).not.toContain("webhook listener failed");
   });
 
   test("a HEAD is answered as its GET without a body, and the payment is stored once; other methods are told GET", async () => {

@@ -132,7 +132,10 @@ export function gopay(clientId: string, secret: string, api: Upstream) {
   const unknown = new LRUCache<string, number>({ max: UNKNOWN_KEPT });
 
   return async ({ url }: Delivery): Promise<Verdict> => {
-    const id = new URL(url ?? "/", "http://listener").searchParams.get("id") ?? "";
+    // The query alone: a target in absolute form names a host and port, which a stranger may write
+    // so that no URL parser takes them.
+    const query = url?.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
+    const id = new URLSearchParams(query).get("id") ?? "";
     if (!/^[1-9]\d{0,15}$/.test(id)) return reject("missing or malformed id");
     if ((unknown.get(id) ?? 0) > clock.now()) return reject(UNKNOWN);
     let verdict = asking.get(id);
