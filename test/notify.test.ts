@@ -188,9 +188,11 @@ describe("notify_send on Telegram", () => {
       failed: [{ target: "-100999", error: expect.stringMatching(/chat not found/) }],
     });
     expect(text(result)).toBe(
-      `Sent on stranger to ${OWNER}.\nNot confirmed by -100999: Telegram Bot API did not take the message (400: Bad Request: chat not found).`,
+      `Sent on stranger to ${OWNER}.\nNot confirmed by -100999: Telegram Bot API did not take the message (400: Bad Request: chat not found); check the id in the channel's chatIds (a supergroup's starts -100), that the bot is a member of the group or channel, and that a person wrote to the bot first.`,
     );
-    expect(waiter.stderr()).toMatch(/notify stranger: not confirmed by -100999: .*chat not found\)\.$/m);
+    expect(waiter.stderr()).toMatch(
+      /notify stranger: not confirmed by -100999: .*chat not found\); check the id .*first\.$/m,
+    );
   });
 
   test("a 429 is waited out as long as Telegram asks, then the message is sent once", async () => {
@@ -217,7 +219,7 @@ describe("notify_send on Telegram", () => {
     );
   });
 
-  test("a group upgraded to a supergroup names its new chat id, and a bot blocked or removed says what to do", async () => {
+  test("a group upgraded to a supergroup names its new chat id; a bot blocked or removed, or a chat not found, says what to do", async () => {
     telegram.queue.push(
       json(
         400,
@@ -237,6 +239,12 @@ describe("notify_send on Telegram", () => {
     );
     expect(text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }))).toMatch(
       /\(403: Forbidden: bot was blocked by the user\); a person must unblock the bot, a group or channel must add it again, or the chat must leave chatIds/,
+    );
+    telegram.queue.push(
+      json(400, JSON.stringify({ ok: false, error_code: 400, description: "Bad Request: chat not found" })),
+    );
+    expect(text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }))).toMatch(
+      /\(400: Bad Request: chat not found\); check the id in the channel's chatIds \(a supergroup's starts -100\), that the bot is a member of the group or channel, and that a person wrote to the bot first/,
     );
   });
 

@@ -60,6 +60,9 @@ export const telegramErrors: ErrorMapper = (response, upstream) => {
   else if (moved !== undefined) advice = `; the group is now chat ${moved}: put that id in the channel's chatIds`;
   else if (response.status === 403) {
     advice = "; a person must unblock the bot, a group or channel must add it again, or the chat must leave chatIds";
+  } else if (/chat not found/i.test(said)) {
+    advice =
+      "; check the id in the channel's chatIds (a supergroup's starts -100), that the bot is a member of the group or channel, and that a person wrote to the bot first";
   }
   return new UpstreamError(
     `${upstream} did not take the message (${response.status}${said})${advice}.`,
