@@ -79,11 +79,12 @@ interface Probe {
   closed(): boolean;
 }
 
-function probe(port: number): Promise<Probe> {
+/** From `from`, another loopback address, for a second client. */
+function probe(port: number, from = "127.0.0.1"): Promise<Probe> {
   return new Promise((resolve, reject) => {
     let received = "";
     let closed = false;
-    const socket = connect(port, "127.0.0.1");
+    const socket = connect({ port, host: "127.0.0.1", localAddress: from });
     socket.setEncoding("utf8");
     socket.on("data", (chunk: string) => {
       received += chunk;
@@ -167,6 +168,51 @@ describe("slow and numerous clients", () => {
     // The refused body's bytes were given back: a delivery fits beside the one still held.
     expect((await deliver(url)).status).toBe(200);
     expect((await store.stats()).events).toBe(1);
+  });
+
+  test("one client stalling bodies on many connections holds its share of the budget, and another's delivery is stored", async () => {
+    const lines: string[] = [];
+    // A client may hold 25 of the 100 connections, so a quarter of the 8,000 bytes: 2,000.
+    const { listener, url, port, store, rejected } = await start(
+      {
+        WAITER_WEBHOOKS_MAX_BODY_BYTES: "1024",
+        WAITER_WEBHOOKS_MAX_CONNECTIONS: "100",
+        WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "25",
+      },
+      { maxHeldBytes: 8000 },
+      new Log("warning", (line) => lines.push(line)),
+    );
+    const host = `127.0.0.1:${port}`;
+    const accepted: Socket[] = [];
+    listener.server.on("connection", (socket: Socket) => accepted.push(socket));
+    // The stranger, from another loopback address, declares 1,024 bytes on each of ten connections,
+    // sends all but one, and stalls.
+    const request = `POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 1024\r\n\r\n${"x".repeat(1023)}`;
+    const strangers = await Promise.all(Array.from({ length: 10 }, () => probe(port, "127.0.0.2")));
+    for (const stranger of strangers) stranger.socket.write(request);
+    // Every byte it sent has been read, or its connection refused.
+    await expect
+      .poll(() => accepted.filter((s) => s.destroyed || s.bytesRead === request.length).length)
+      .toBe(strangers.length);
+    // A signed delivery of nearly the largest body, from 127.0.0.1, fits beside what the stranger holds.
+    const delivered = await deliver(url, signed(1000));
+    expect(delivered.status).toBe(200);
+    expect(await store.get(delivered.body.id as string)).toBeDefined();
+
+    // Past its share, each of the stranger's bodies was refused with what makes a real sender retry.
+    await expect.poll(() => rejected("client busy")).toBe(9);
+    const refused = strangers.filter((s) => s.closed());
+    expect(refused).toHaveLength(9);
+    for (const stranger of refused) {
+      expect(statusOf(stranger)).toBe("503");
+      expect(stranger.received()).toMatch(/^retry-after: 5\r$/im);
+      expect(stranger.received()).toContain(
+        "too many webhook bodies from this client are being read at once; retry later",
+      );
+    }
+    expect(
+      lines.filter((line) => line.includes("127.0.0.2 holds its share of the bodies being read at once (2000 bytes)")),
+    ).toHaveLength(1);
   });
 
   test("a body slower than the floor rate, or stalled, gets 408; one that keeps pace is stored", async () => {

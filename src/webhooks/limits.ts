@@ -15,7 +15,10 @@ export interface ListenerTimeouts {
   /** Once this long has passed since the headers, the body must have come at minBodyBytesPerSecond on average. */
   bodyGraceMs: number;
   minBodyBytesPerSecond: number;
-  /** Bytes of bodies read and not yet answered, across requests: what strangers may make waiter hold. */
+  /**
+   * Bytes of bodies read and not yet answered, across requests: what strangers may make waiter
+   * hold. One client may hold the share of it that it may hold of the connections.
+   */
   maxHeldBytes: number;
 }
 
@@ -34,11 +37,16 @@ export const DEFAULT_TIMEOUTS: ListenerTimeouts = {
   maxHeldBytes: 64 * 1024 * 1024,
 };
 
+/** Who a connection is for the limits each client has: its address (behind a proxy, the proxy's). */
+export function clientOf(socket: Socket): string {
+  return socket.remoteAddress ?? "unknown";
+}
+
 /** Closes a new connection at once while its client address already holds `max`. */
 export function capConnectionsPerClient(server: Server, max: number, refused: (client: string) => void): void {
   const open = new Map<string, number>();
   server.on("connection", (socket: Socket) => {
-    const client = socket.remoteAddress ?? "unknown";
+    const client = clientOf(socket);
     const count = open.get(client) ?? 0;
     if (count >= max) {
       socket.destroy();

@@ -8,7 +8,7 @@ import { type Log, throttled } from "../log.js";
 import { quote } from "../shown.js";
 import { clock } from "../time.js";
 import { requestGuard } from "./hosts.js";
-import { capConnectionsPerClient, DEFAULT_TIMEOUTS, type ListenerTimeouts, watchBody } from "./limits.js";
+import { capConnectionsPerClient, clientOf, DEFAULT_TIMEOUTS, type ListenerTimeouts, watchBody } from "./limits.js";
 import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { parseBody, type Verifier, verifierFor } from "./verifiers/index.js";
 
@@ -257,8 +257,19 @@ export function listenerApp({ webhooks, store, http, log, stopping, timeouts, ro
 
   const tooLarge = `body larger than ${webhooks.maxBodyBytes} bytes`;
   // Bodies read and not yet answered, across requests: bounded, so that strangers who send large
-  // bodies on many connections cannot make waiter hold more than limits.maxHeldBytes.
+  // bodies on many connections cannot make waiter hold more than limits.maxHeldBytes. And per
+  // client, so that one who stalls bodies on many connections cannot take all of it and leave
+  // every real delivery a 503: a client may hold the share of it that it may hold of the
+  // connections (with the defaults a tenth, 6.4 MiB). A real sender's body is held only while it
+  // arrives and is stored, milliseconds, so a burst of a hundred 64 KiB deliveries in flight at
+  // once, or six of 1 MiB, still fits in that; behind a proxy, where every sender is the proxy,
+  // raising maxConnectionsPerClient raises the share with it. Never less than one largest body.
   let held = 0;
+  const heldBy = new Map<string, number>();
+  const clientShare = Math.max(
+    webhooks.maxBodyBytes,
+    Math.floor(limits.maxHeldBytes * Math.min(1, webhooks.maxConnectionsPerClient / webhooks.maxConnections)),
+  );
   const busyWarning = throttled((line) => log.warning(line));
   // Sizes and pace are checked as the body comes, so a lying Content-Length or a trickle is
   // answered at once instead of after reading (or waiting for) the whole body.
@@ -273,22 +284,37 @@ export function listenerApp({ webhooks, store, http, log, stopping, timeouts, ro
       refuseTooLarge();
       return;
     }
-    // What this request holds of the budget, given back once its answer is done.
+    // What this request holds of the budgets, given back once its answer is done.
+    const client = clientOf(req.socket);
     let mine = 0;
     res.once("close", () => {
       held -= mine;
+      const left = (heldBy.get(client) ?? 0) - mine;
+      if (left > 0) heldBy.set(client, left);
+      else heldBy.delete(client);
     });
     const hold = (bytes: number) => {
       mine += bytes;
       held += bytes;
-      return held <= limits.maxHeldBytes;
+      const clientHeld = (heldBy.get(client) ?? 0) + bytes;
+      heldBy.set(client, clientHeld);
+      return clientHeld <= clientShare && held <= limits.maxHeldBytes;
     };
     const busy = () => {
+      res.set("retry-after", "5");
+      if ((heldBy.get(client) ?? 0) > clientShare) {
+        count(source.name, "rejected:client busy");
+        busyWarning(
+          `webhook listener: ${client} holds its share of the bodies being read at once (${clientShare} bytes); refusing more of its bodies with 503 until some are answered (a reverse proxy's address holds every sender's: raise webhooks.maxConnectionsPerClient, which sets the share)`,
+          "client",
+        );
+        refuse(req, res, 503, "too many webhook bodies from this client are being read at once; retry later");
+        return;
+      }
       count(source.name, "rejected:busy");
       busyWarning(
         `webhook listener: ${limits.maxHeldBytes} bytes of bodies are being read at once; refusing more with 503 until some are answered`,
       );
-      res.set("retry-after", "5");
       refuse(req, res, 503, "too many webhook bodies are being read at once; retry later");
     };
     if (req.complete) {

@@ -160,7 +160,7 @@ export const webhookSettings = {
   maxConnectionsPerClient: {
     env: "WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT",
     description:
-      "Most connections one client address may hold open at once; behind a reverse proxy or tunnel, every connection comes from its address.",
+      "Most connections one client address may hold open at once; its share of maxConnections is also its share of the webhook bodies being read at once (64 MiB in all). Behind a reverse proxy or tunnel, every connection comes from its address.",
     schema: integer(100, 1, 100_000),
   },
   retention: {
