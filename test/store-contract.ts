@@ -289,6 +289,42 @@ export function eventStoreContract(open: OpenStore): void {
       });
     });
 
+    test("a failed run's notice is owed from the write that fails the run, and says where telling it got to until it is told", async () => {
+      const { store, another } = await open();
+      const e = await stored(store, event());
+      const run = (await store.runs.begin("paid", e.id, false, clock.now())) as number;
+      const quiet = (await store.runs.begin("quiet", e.id, false, clock.now())) as number;
+      await store.runs.finish(run, "failed", clock.now(), "step 1: no", "waiter: paid failed");
+      await store.runs.finish(quiet, "failed", clock.now(), "step 1: no");
+      expect(await store.runs.get(run)).toMatchObject({ notice: { text: "waiter: paid failed", status: "owed" } });
+      expect(await store.runs.get(quiet)).toMatchObject({ notice: null });
+      await store.runs.notice(run, "started");
+      const other = await another();
+      expect((await other.runs.untold()).map((r) => [r.id, r.notice])).toEqual([
+        [run, { text: "waiter: paid failed", status: "started" }],
+      ]);
+      await store.runs.notice(run, "owed");
+      expect((await store.runs.get(run))?.notice?.status).toBe("owed");
+      await store.runs.notice(run, null);
+      expect(await other.runs.untold()).toEqual([]);
+      // A notice told is owed no more, whatever is recorded of it later.
+      await store.runs.notice(run, "started");
+      expect(await store.runs.get(run)).toMatchObject({ status: "failed", error: "step 1: no", notice: null });
+    });
+
+    test("a failed run whose notice is owed is kept when retention drops its event, until it is told", async () => {
+      const { store } = await open({ ...LOOSE, maxAgeDays: 1 });
+      const e = await stored(store, event());
+      const run = (await store.runs.begin("paid", e.id, false, clock.now())) as number;
+      await store.runs.finish(run, "failed", clock.now(), "step 1: no", "waiter: paid failed");
+      await store.expire(clock.now() + 2 * 86_400_000);
+      expect(await store.get(e.id)).toBeUndefined();
+      expect((await store.runs.untold()).map((r) => r.id)).toEqual([run]);
+      await store.runs.notice(run, null);
+      await store.expire(clock.now() + 2 * 86_400_000);
+      expect(await store.runs.list({ eventId: e.id, limit: 5 })).toEqual([]);
+    });
+
     test("an automation starts from the first sequence number it was seen with, and the cursor only moves on", async () => {
       const { store } = await open();
       expect(await store.runs.cursor()).toBeUndefined();

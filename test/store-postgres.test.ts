@@ -500,6 +500,29 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect(open(await freshSchema()).then((fresh) => fresh.droppedThrough())).resolves.toBe(0);
     });
 
+    test("a database of schema 10 keeps its runs, and a run failed since owes its notice", async () => {
+      const url = await freshSchema();
+      const old = new pg.Client(url);
+      await old.connect();
+      await migrate(old, 10);
+      await old.query(
+        `WITH e AS (INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+                    VALUES ('01OLD', 'shop', 'order.paid', 'woocommerce', 'd-old', $1, '{}', '\\x7b7d', true, 2))
+         INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at, finished_at)
+         VALUES ('paid', '01OLD', 'done', false, $1, $1)`,
+        [clock.now()],
+      );
+      await old.end();
+      const store = await open(url);
+      expect(await store.runs.list({ limit: 5 })).toEqual([
+        expect.objectContaining({ automation: "paid", status: "done", notice: null }),
+      ]);
+      const e = await stored(store, event());
+      const run = (await store.runs.begin("paid", e.id, false, clock.now())) as number;
+      await store.runs.finish(run, "failed", clock.now(), "step 1: no", "waiter: paid failed");
+      expect((await store.runs.untold()).map((r) => r.id)).toEqual([run]);
+    });
+
     test("a role that may store events but not read their sequence still takes cursors", async () => {
       const url = await freshSchema();
       const schema = /search_path=(\w+)/.exec(decodeURIComponent(url))?.[1] as string;

@@ -166,6 +166,27 @@ describe("storing in a file", () => {
     await upgraded.close();
   });
 
+  test("a store of schema 2 keeps its runs, and a run failed since owes its notice", async () => {
+    const { store, file } = open();
+    const e = await stored(store, event());
+    const kept = (await store.runs.begin("paid", e.id, false, clock.now())) as number;
+    await store.runs.finish(kept, "done", clock.now());
+    await store.close();
+    const older = new Database(file);
+    older.exec("ALTER TABLE automation_runs DROP COLUMN notice; ALTER TABLE automation_runs DROP COLUMN notice_status");
+    older.pragma("user_version = 2");
+    older.close();
+    const reopened = open(LOOSE, file).store;
+    expect(await reopened.runs.get(kept)).toMatchObject({ status: "done", notice: null });
+    const run = (await reopened.runs.begin("other", e.id, false, clock.now())) as number;
+    await reopened.runs.finish(run, "failed", clock.now(), "step 1: no", "waiter: other failed");
+    expect((await reopened.runs.untold()).map((r) => r.id)).toEqual([run]);
+    await reopened.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+
   test("the store's files are the user's alone", async () => {
     const { store, file } = open(LOOSE, join(mkdtempSync(join(tmpdir(), "waiter-store-")), "state", "events.db"));
     await store.add(event());

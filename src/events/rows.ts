@@ -1,7 +1,7 @@
 import { randomFillSync } from "node:crypto";
 import { monotonicFactory } from "ulid";
 import { DAY_MS } from "../time.js";
-import type { Counters, RunFilter, RunRecord, StepStatus, StoredEvent, StoreStats } from "./store.js";
+import type { Counters, NoticeStatus, RunFilter, RunRecord, StepStatus, StoredEvent, StoreStats } from "./store.js";
 
 /** An event as both stores keep it; SQLite has no booleans, so `is_json` is 0 or 1 there. */
 export interface EventRow {
@@ -117,6 +117,8 @@ export interface RunRow {
   started_at: number;
   finished_at: number | null;
   error: string | null;
+  notice: string | null;
+  notice_status: NoticeStatus | null;
 }
 
 export interface StepRow {
@@ -137,6 +139,7 @@ export function toRun(row: RunRow, steps: StepRow[]): RunRecord {
     finishedAt: iso(row.finished_at),
     error: row.error,
     steps: steps.map((s) => ({ step: s.step, status: s.status, detail: s.detail, at: iso(s.at) as string })),
+    notice: row.notice === null ? null : { text: row.notice, status: row.notice_status as NoticeStatus },
   };
 }
 

@@ -118,6 +118,13 @@ export interface StepRecord {
   at: string;
 }
 
+/**
+ * Where telling a failed run's onFailure notice got to: "owed", not tried yet, or refused for now
+ * (a 429, a mail server's 4xx), so it did not reach the channel; "started", a try under way, which
+ * may have.
+ */
+export type NoticeStatus = "owed" | "started";
+
 export interface RunRecord {
   id: number;
   automation: string;
@@ -128,6 +135,8 @@ export interface RunRecord {
   finishedAt: string | null;
   error: string | null;
   steps: StepRecord[];
+  /** The onFailure notice of a failed run while it is not yet told: its text and where telling it got to. */
+  notice: { text: string; status: NoticeStatus } | null;
 }
 
 export interface RunFilter {
@@ -145,10 +154,15 @@ export interface RunFilter {
 export interface RunLog {
   begin(automation: string, eventId: string, dryRun: boolean, now: number): Promise<number | undefined>;
   step(runId: number, step: number, status: StepStatus, detail: string, now: number): Promise<void>;
-  finish(runId: number, status: "done" | "failed", now: number, error?: string): Promise<void>;
+  /** `notice`: the failed run's onFailure notice, owed from the same write that marks the run failed. */
+  finish(runId: number, status: "done" | "failed", now: number, error?: string, notice?: string): Promise<void>;
+  /** Where telling the run's notice got to; null once it is told, or given up. */
+  notice(runId: number, status: NoticeStatus | null): Promise<void>;
   get(runId: number): Promise<RunRecord | undefined>;
   /** Runs a stopped process left running. */
   unfinished(): Promise<RunRecord[]>;
+  /** Failed runs whose notice is owed, or was being told when a process stopped. */
+  untold(): Promise<RunRecord[]>;
   /** Newest first. */
   list(filter: RunFilter): Promise<RunRecord[]>;
   /** How many runs of each automation ended each way, and how many are running. */

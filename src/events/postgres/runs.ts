@@ -4,9 +4,12 @@ import type { RunFilter, RunLog, RunRecord } from "../store.js";
 /** Runs one statement on the store's pool, its failures worded for a caller. */
 export type Query = <R extends object>(text: string, params?: unknown[]) => Promise<R[]>;
 
-/** Drops the finished runs whose events retention dropped; their steps go with them. */
+/**
+ * Drops the finished runs whose events retention dropped; their steps go with them. A failed run
+ * whose notice is not yet told stays until it is.
+ */
 export const PRUNE_RUNS =
-  "DELETE FROM automation_runs r WHERE status != 'running' AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = r.event_id)";
+  "DELETE FROM automation_runs r WHERE status != 'running' AND notice IS NULL AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = r.event_id)";
 
 /** Automation runs in the store's database, each write one statement (its own transaction). */
 export function postgresRuns(query: Query): RunLog {
@@ -39,13 +42,17 @@ export function postgresRuns(query: Query): RunLog {
         [runId, step, status, detail, now],
       );
     },
-    async finish(runId, status, now, error) {
-      await query("UPDATE automation_runs SET status = $1, finished_at = $2, error = $3 WHERE id = $4", [
-        status,
-        now,
-        error ?? null,
-        runId,
-      ]);
+    async finish(runId, status, now, error, notice) {
+      await query(
+        "UPDATE automation_runs SET status = $1, finished_at = $2, error = $3, notice = $4, notice_status = $5 WHERE id = $6",
+        [status, now, error ?? null, notice ?? null, notice === undefined ? null : "owed", runId],
+      );
+    },
+    async notice(runId, status) {
+      await query(
+        "UPDATE automation_runs SET notice = CASE WHEN $1::text IS NULL THEN NULL ELSE notice END, notice_status = $1 WHERE id = $2 AND notice IS NOT NULL",
+        [status, runId],
+      );
     },
     async get(runId) {
       const [run] = await records(await query<RunRow>("SELECT * FROM automation_runs WHERE id = $1", [runId]));
@@ -53,6 +60,9 @@ export function postgresRuns(query: Query): RunLog {
     },
     async unfinished() {
       return records(await query<RunRow>("SELECT * FROM automation_runs WHERE status = 'running' ORDER BY id"));
+    },
+    async untold() {
+      return records(await query<RunRow>("SELECT * FROM automation_runs WHERE notice IS NOT NULL ORDER BY id"));
     },
     async list(filter: RunFilter) {
       const conditions = runConditions(filter);

@@ -265,6 +265,9 @@ export const MIGRATIONS: readonly string[] = [
        dropped_through = greatest(dropped_through, last);
      RETURN jsonb_build_object(why, jsonb_build_object('events', n, 'unacked', u));
    END $$;`,
+  // 11: a failed run's onFailure notice while it is not yet told, and where telling it got to, so
+  // that a stop neither loses it nor repeats one that may have reached the channel.
+  `ALTER TABLE automation_runs ADD COLUMN notice TEXT, ADD COLUMN notice_status TEXT;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

@@ -12,6 +12,8 @@ CREATE TABLE IF NOT EXISTS automation_runs (
   started_at INTEGER NOT NULL,
   finished_at INTEGER,
   error TEXT,
+  notice TEXT,
+  notice_status TEXT,
   UNIQUE (automation, event_id)
 );
 CREATE TABLE IF NOT EXISTS automation_steps (
@@ -30,10 +32,12 @@ CREATE TABLE IF NOT EXISTS automation_lease (one INTEGER PRIMARY KEY CHECK (one 
 
 /**
  * Drops the finished runs whose event retention has dropped: their steps hold what the tools said
- * (orders, customers), which must not outlive the event. Runs at the store's age check.
+ * (orders, customers), which must not outlive the event. A failed run whose notice is not yet told
+ * stays until it is. Runs at the store's age check.
  */
 export function pruneRuns(sql: (text: string) => Database.Statement): void {
-  const gone = "SELECT id FROM automation_runs WHERE status != 'running' AND event_id NOT IN (SELECT id FROM events)";
+  const gone =
+    "SELECT id FROM automation_runs WHERE status != 'running' AND notice IS NULL AND event_id NOT IN (SELECT id FROM events)";
   sql(`DELETE FROM automation_steps WHERE run_id IN (${gone})`).run();
   sql(`DELETE FROM automation_runs WHERE id IN (${gone})`).run();
 }
@@ -65,14 +69,18 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
         ).run(runId, step, status, detail, now),
       );
     },
-    async finish(runId, status, now, error) {
+    async finish(runId, status, now, error, notice) {
       await write(() =>
-        sql("UPDATE automation_runs SET status = ?, finished_at = ?, error = ? WHERE id = ?").run(
-          status,
-          now,
-          error ?? null,
-          runId,
-        ),
+        sql(
+          "UPDATE automation_runs SET status = ?, finished_at = ?, error = ?, notice = ?, notice_status = ? WHERE id = ?",
+        ).run(status, now, error ?? null, notice ?? null, notice === undefined ? null : "owed", runId),
+      );
+    },
+    async notice(runId, status) {
+      await write(() =>
+        sql(
+          "UPDATE automation_runs SET notice = CASE WHEN ? IS NULL THEN NULL ELSE notice END, notice_status = ? WHERE id = ? AND notice IS NOT NULL",
+        ).run(status, status, runId),
       );
     },
     async get(runId) {
@@ -81,6 +89,9 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
     },
     async unfinished() {
       return (sql("SELECT * FROM automation_runs WHERE status = 'running' ORDER BY id").all() as RunRow[]).map(record);
+    },
+    async untold() {
+      return (sql("SELECT * FROM automation_runs WHERE notice IS NOT NULL ORDER BY id").all() as RunRow[]).map(record);
     },
     async list(filter: RunFilter) {
       const conditions = runConditions(filter);

@@ -69,7 +69,7 @@ CREATE INDEX IF NOT EXISTS dropped_deliveries_at ON dropped_deliveries (dropped_
  * would misread is a new one. A file from before versions were kept (0) is brought up to date by
  * the statements above, which create only what is missing, and by `UPGRADES`, and then marked.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** What brings a file of an older version up to the next, the statements above having run. */
 const UPGRADES: Record<number, (db: Database.Database) => void> = {
@@ -82,6 +82,14 @@ const UPGRADES: Record<number, (db: Database.Database) => void> = {
       UPDATE totals SET dropped_through = COALESCE((SELECT MIN(seq) - 1 FROM events),
         (SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)
       WHERE dropped_count + dropped_bytes + dropped_age > 0;`);
+  },
+  // 3: automation_runs.notice and notice_status, a failed run's onFailure notice not yet told.
+  2: (db) => {
+    const columns = db.pragma("table_info(automation_runs)") as { name: string }[];
+    if (columns.some((column) => column.name === "notice")) return;
+    db.exec(
+      "ALTER TABLE automation_runs ADD COLUMN notice TEXT; ALTER TABLE automation_runs ADD COLUMN notice_status TEXT;",
+    );
   },
 };
 
