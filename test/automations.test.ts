@@ -1125,6 +1125,86 @@ describe("a run a stopped server left", () => {
     }
   });
 
+  test("a failure whose telling Telegram refused (429) while waiter stopped is told at the next start, once", async () => {
+    const sent = telegram.delivered.length;
+    const lines: string[] = [];
+    const failing = { ...PAID, onFailure: { notify: "team" } };
+    const first = await serve([failing], { WAITER_AUTOMATION_RETRY_SECONDS: "120" }, lines);
+    telegram.queue.push(tooManyRequests(60));
+    const event = await pay(first, "999999", `evt_untold_${++sequence}`);
+    // The run failed, and telling it waits out the minute Telegram asked for.
+    await expect.poll(() => lines.some((line) => line.includes("telling its failure: notify_send failed"))).toBe(true);
+    await first.close();
+    expect(telegram.delivered.length).toBe(sent);
+    expect(lines.filter((line) => line.includes("its failure"))).toEqual([
+      expect.stringMatching(/ info .* automation stripe-paid, telling its failure: notify_send failed .* 60 s\n$/),
+      expect.stringMatching(
+        / info .* automation stripe-paid: its failure is told at the next start: waiter is stopping\n$/,
+      ),
+    ]);
+    const second = await serve([failing]);
+    try {
+      await expect
+        .poll(() => telegram.delivered.slice(sent))
+        .toEqual([
+          expect.objectContaining({
+            text: expect.stringMatching(
+              new RegExp(
+                `^waiter: automation stripe-paid failed on the delivery “evt_untold_\\d+” .*waiter's event ${event.id}\\) at step 1 `,
+              ),
+            ),
+          }),
+        ]);
+      // Told: no start owes it any more.
+      await expect.poll(async () => (await runsOf(event.id))[0]?.notice).toBeNull();
+    } finally {
+      await second.close();
+    }
+  });
+
+  test("a failure being told when waiter stopped may have reached Telegram: the next start says so and does not tell it again", async () => {
+    const sent = telegram.delivered.length;
+    const asked = telegram.requests.length;
+    const lines: string[] = [];
+    const failing = { ...PAID, onFailure: { notify: "team" } };
+    const first = await serve([failing], {}, lines);
+    let answer = () => {};
+    // Telegram takes the message and has not answered yet when waiter stops.
+    telegram.held = new Promise((resolve) => {
+      answer = resolve;
+    });
+    let event: { id: string };
+    try {
+      event = await pay(first, "999999", `evt_maybe_told_${++sequence}`);
+      await expect.poll(() => telegram.requests.length).toBe(asked + 1);
+      await first.close();
+    } finally {
+      answer();
+      telegram.held = undefined;
+    }
+    expect(lines.filter((line) => line.includes("its failure"))).toEqual([
+      expect.stringMatching(
+        / info .* automation stripe-paid: telling its failure was cut short \(waiter is stopping\) and may or may not have reached team, so it is not told again\n$/,
+      ),
+    ]);
+    const second = await serve([failing], {}, lines);
+    try {
+      await expect.poll(async () => (await runsOf(event.id))[0]?.notice).toBeNull();
+      const [run] = await runsOf(event.id);
+      expect(lines.filter((line) => line.includes(`run ${run?.id}'s failure`))).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            ` warning .* automation stripe-paid: run ${run?.id}'s failure is not told \\(it was being told when waiter stopped or its store failed, and may or may not have reached its channel, so it is not told again\\): waiter: automation stripe-paid failed on the delivery “evt_maybe_told_\\d+” `,
+          ),
+        ),
+      ]);
+      expect(telegram.requests.length - asked).toBe(1);
+      expect(telegram.delivered.length - sent).toBe(1);
+    } finally {
+      await second.close();
+    }
+  });
+
   test("a refused step is not tried again by a process whose lease another waiter took meanwhile", async () => {
     const sent = telegram.delivered.length;
     // Telegram asks for longer than a call may take: the run, not the call, waits it out.

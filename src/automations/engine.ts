@@ -6,7 +6,7 @@ import Mustache from "mustache";
 import { z } from "zod";
 import { ConfigError, ToolError, UpstreamError } from "../errors.js";
 import { matchesFilter } from "../events/filter.js";
-import type { EventStore, RunRecord, StoredEvent } from "../events/store.js";
+import type { EventStore, NoticeStatus, RunRecord, StoredEvent } from "../events/store.js";
 import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
 import { cut, oneLine } from "../shown.js";
@@ -412,52 +412,47 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   }
 
   /**
-   * Calls a tool, trying again while its failure may pass. For a run's step, `mark` records that
-   * it waits for its next try, why and until when, and whether the call did not happen (`refused`:
-   * a 429, no connection), so that a step waiting out a refusal is done later, even one that must
-   * not be done twice; and the wait is not taken here: a Waiting says how long, and where the step
-   * is in its tries. `who` names the call in the log's retry lines:
-   * the automation, the run and the event. Resolves to the rendered result, and whether a person
-   * must look into it (needsPerson).
+   * Calls a tool once. When its failure may pass, `mark` records that the call waits for its next
+   * try, why and until when, and whether it did not happen (`refused`: a 429, no connection), so
+   * that a call waiting out a refusal is made later, even one that must not be made twice; and a
+   * Waiting says how long to wait, and where the call is in its `tries`. `who` names the call in the
+   * log's retry lines: the automation, the run and the event. Resolves to the rendered result, and
+   * whether a person must look into it (needsPerson).
    */
   async function callTool(
     name: string,
     args: Record<string, unknown>,
     who: string,
-    step?: { mark: (refused: boolean, waiting?: string) => Promise<void>; tries: Tries | undefined },
+    mark: (refused: boolean, waiting?: string) => Promise<void>,
+    { started, attempt }: Tries = { started: clock.now(), attempt: 0 },
   ): Promise<{ said: string; needsPerson: boolean }> {
     const tool = served.get(name) as Tool;
     const input = checked(name, args);
-    const { started, attempt: first } = step?.tries ?? { started: clock.now(), attempt: 0 };
-    for (let attempt = first; ; attempt++) {
-      if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
-      const call: ToolCall = {
-        signal: stopping.signal,
-        deadline: clock.now() + parts.toolTimeoutMs,
-        log,
-        progress: async () => {},
-      };
-      try {
-        const result = await tool.run(input, call);
-        return { said: tool.render(result), needsPerson: tool.needsPerson?.(result) ?? false };
-      } catch (err) {
-        if (stopping.signal.aborted) {
-          // A call the upstream had refused, stopped while it waited for its next try, did not happen.
-          if (err instanceof UpstreamError && err.refused) await step?.mark(true);
-          throw new Postponed("waiter is stopping");
-        }
-        const wait =
-          err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : firstDelayMs * 2 ** attempt;
-        if (!passing(err, tool.annotations.idempotentHint) || clock.now() + wait - started > retryForMs) throw err;
-        await step?.mark(
-          err.refused,
-          `${err.message.replace(/([^.!?])$/, "$1.")} Trying again at ${new Date(clock.now() + wait).toISOString()}.`,
-        );
-        const after = wait < 1000 ? `${Math.round(wait)} ms` : `${Math.ceil(wait / 1000)} s`;
-        log.info(`${who}: ${name} failed (${err.message}); trying again in ${after}`);
-        if (step) throw new Waiting(wait, { attempt: attempt + 1, started });
-        await sleep(wait, undefined, { signal: stopping.signal }).catch(() => {});
+    if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
+    const call: ToolCall = {
+      signal: stopping.signal,
+      deadline: clock.now() + parts.toolTimeoutMs,
+      log,
+      progress: async () => {},
+    };
+    try {
+      const result = await tool.run(input, call);
+      return { said: tool.render(result), needsPerson: tool.needsPerson?.(result) ?? false };
+    } catch (err) {
+      if (stopping.signal.aborted) {
+        // A call the upstream had refused, stopped while it waited for its next try, did not happen.
+        if (err instanceof UpstreamError && err.refused) await mark(true);
+        throw new Postponed("waiter is stopping");
       }
+      const wait = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : firstDelayMs * 2 ** attempt;
+      if (!passing(err, tool.annotations.idempotentHint) || clock.now() + wait - started > retryForMs) throw err;
+      await mark(
+        err.refused,
+        `${err.message.replace(/([^.!?])$/, "$1.")} Trying again at ${new Date(clock.now() + wait).toISOString()}.`,
+      );
+      const after = wait < 1000 ? `${Math.round(wait)} ms` : `${Math.ceil(wait / 1000)} s`;
+      log.info(`${who}: ${name} failed (${err.message}); trying again in ${after}`);
+      throw new Waiting(wait, { attempt: attempt + 1, started });
     }
   }
 
@@ -475,39 +470,117 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     tool: string,
     reason: string,
   ): Promise<void> {
-    await store.runs.finish(run, "failed", clock.now(), `step ${step + 1} (${tool}): ${reason}`);
     // The delivery id and the type may be a sender's headers (GitHub, WooCommerce): quoted as what the event says.
     const head = `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on the delivery ${inserted(event.dedupeId, true)} from ${event.source} (${inserted(event.type, true)}, waiter's event ${event.id}) at step ${step + 1} (${tool}): `;
     const tail = `${/[.!?…]$/.test(reason) ? "" : "."}${notRun(automation, step)}`;
     const room = maxText - REPORTED.length - head.length - tail.length;
-    report(automation, `${head}${cut(reason, Math.max(room, 1))}${tail}`);
+    await fail(
+      automation,
+      run,
+      `step ${step + 1} (${tool}): ${reason}`,
+      `${head}${cut(reason, Math.max(room, 1))}${tail}`,
+    );
   }
 
-  /** Failures being told to onFailure channels, which a stop waits for as it waits for runs. */
-  const telling = new Set<Promise<void>>();
+  /**
+   * Marks the run failed with `error`, says `line` in the log, and tells it to the automation's
+   * onFailure channel: the notice is owed in the store from the same write, so a stop neither
+   * loses it nor, once it may have reached the channel, repeats it.
+   */
+  async function fail(automation: Automation, run: number, error: string, line: string): Promise<void> {
+    const channel = automation.onFailure?.notify;
+    const notice = channel && cut(`${REPORTED}${line}`, maxText);
+    await store.runs.finish(run, "failed", clock.now(), error, notice);
+    log.warning(line);
+    if (channel && notice) tell(automation.name, channel, run, notice);
+  }
+
+  /** Notices being told to onFailure channels, by run, which a stop waits for to record where they got to. */
+  const telling = new Map<number, Promise<void>>();
 
   /**
-   * Says that a run failed in the log, and to the automation's onFailure channel, beside the runs:
-   * a channel that cannot be reached is tried for the retry time, and holds no other event's run.
+   * Tells a failed run's notice to the automation's onFailure channel, beside the runs: a channel
+   * that refuses it for now is tried for the retry time, and holds no other event's run. Each try
+   * is recorded as started before it is made, and the notice as owed again when the channel
+   * refused it; a stop leaves it to the next start as it is.
    */
-  function report(automation: Automation, line: string): void {
-    log.warning(line);
-    const channel = automation.onFailure?.notify;
-    if (!channel) return;
-    const told = callTool(
-      "notify_send",
-      { channel, text: cut(`${REPORTED}${line}`, maxText) },
-      `automation ${automation.name}, telling its failure`,
-    ).then(
-      () => {},
-      (err) => {
+  function tell(automation: string, channel: string, run: number, text: string): void {
+    const who = `automation ${automation}, telling its failure`;
+    let recorded: NoticeStatus | null = "owed";
+    // A store that cannot record where telling got to leaves the notice for later, as it stands.
+    const record = async (status: NoticeStatus | null) => {
+      await store.runs.notice(run, status).catch((err: unknown) => {
+        throw new Postponed(`the event store failed: ${err instanceof Error ? err.message : err}`);
+      });
+      recorded = status;
+    };
+    const mark = (refused: boolean) => record(refused ? "owed" : "started");
+    const told = (async () => {
+      try {
+        for (let tries: Tries | undefined; ; ) {
+          if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
+          // Another waiter that took the automations over tells what is owed.
+          if (!running) throw new Postponed("another waiter holds the automations now");
+          await record("started");
+          try {
+            await callTool("notify_send", { channel, text }, who, mark, tries);
+            break;
+          } catch (err) {
+            if (!(err instanceof Waiting)) throw err;
+            tries = err.tries;
+            await sleep(err.ms, undefined, { signal: stopping.signal }).catch(() => {});
+          }
+        }
+      } catch (err) {
+        if (err instanceof Postponed) throw err;
         log.warning(
-          `automation ${automation.name}: its failure could not be told: ${err instanceof Error ? err.message : err}`,
+          `automation ${automation}: its failure could not be told: ${err instanceof Error ? err.message : err}`,
         );
-      },
-    );
-    telling.add(told);
-    void told.finally(() => telling.delete(told));
+      }
+      await record(null);
+    })().catch((err: Postponed) => {
+      // Taken up with what else is left: told, or said not to be.
+      unfinishedLeft = true;
+      const later = stopping.signal.aborted
+        ? "at the next start"
+        : running
+          ? "once the event store answers again"
+          : "by the waiter that holds the automations now";
+      log.info(
+        recorded === "started"
+          ? `automation ${automation}: telling its failure was cut short (${err.message}) and may or may not have reached ${channel}, so it is not told again`
+          : `automation ${automation}: its failure is told ${later}: ${err.message}`,
+      );
+    });
+    telling.set(run, told);
+    void told.finally(() => telling.delete(run));
+  }
+
+  /**
+   * Tells the notices of failed runs that a stop or a store failure left untold, but those being
+   * told now. One whose try was under way may have reached its channel: it is not told again, and
+   * the log says so, with the notice.
+   */
+  async function tellUntold(): Promise<void> {
+    // Only runs, whose turn this is, begin telling a notice: those told now are all known here.
+    const busy = new Set(telling.keys());
+    for (const run of await store.runs.untold()) {
+      if (busy.has(run.id) || !run.notice) continue;
+      const automation = automations.find((a) => a.name === run.automation);
+      const channel = automation?.onFailure?.notify;
+      if (run.notice.status === "owed" && channel) {
+        tell(run.automation, channel, run.id, run.notice.text);
+        continue;
+      }
+      const why =
+        run.notice.status === "started"
+          ? "it was being told when waiter stopped or its store failed, and may or may not have reached its channel, so it is not told again"
+          : automation
+            ? "the automation no longer has an onFailure"
+            : "the automation is no longer configured";
+      log.warning(`automation ${run.automation}: run ${run.id}'s failure is not told (${why}): ${run.notice.text}`);
+      await store.runs.notice(run.id, null);
+    }
   }
 
   /**
@@ -567,7 +640,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           tool,
           args,
           `automation ${automation.name}, run ${run} (event ${event.id}), step ${i + 1}`,
-          { mark, tries: i === from ? tries : undefined },
+          mark,
+          i === from ? tries : undefined,
         ));
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.
@@ -638,10 +712,12 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     if (!automation || !event) {
       // Only retention removes an event.
       const why = `${tries ? "waited to try a step again" : "stopped before it finished"}, and ${automation ? "retention dropped its event meanwhile" : "the automation is no longer configured"}`;
-      await store.runs.finish(run.id, "failed", clock.now(), why);
       const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} on event ${run.eventId} failed: it ${why}`;
-      if (automation) report(automation, line);
-      else log.warning(`${line}, so no onFailure can be told`);
+      if (automation) await fail(automation, run.id, why, line);
+      else {
+        await store.runs.finish(run.id, "failed", clock.now(), why);
+        log.warning(`${line}, so no onFailure can be told`);
+      }
       return;
     }
     const next = run.steps.findIndex((step) => step.status !== "done" && step.status !== "would");
@@ -774,6 +850,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         .then(async () => {
           if (unfinishedLeft) {
             unfinishedLeft = false;
+            await tellUntold();
             for (const run of await store.runs.unfinished()) {
               if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
               if (waiting.get(run.id)?.due === false) continue;
@@ -831,7 +908,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       stopping.abort();
       const finished = (async () => {
         await working;
-        await Promise.allSettled(telling);
+        await Promise.allSettled(telling.values());
         if (running) await store.runs.release(owner).catch(() => {});
       })();
       await untilAborted(finished, AbortSignal.timeout(STOP_MS)).catch(() => {
