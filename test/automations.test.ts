@@ -241,7 +241,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         .toEqual([
           expect.objectContaining({
             text: expect.stringMatching(
-              /^waiter: automation stripe-paid failed on the delivery “evt_pay_b” .* at step 1 \(eshop_order_mark_paid\): Order #7081 .* check both with the gateway\. Steps 2-3 \(notify, ack\) were not run; the event is not acknowledged\.$/,
+              /^waiter: automation stripe-paid failed on the delivery “evt_pay_b” .* at step 1 \(eshop_order_mark_paid, id 7081, transaction_id “pi_evt_pay_b”\): Order #7081 .* check both with the gateway\. Steps 2-3 \(notify, ack\) were not run; the event is not acknowledged\.$/,
             ),
           }),
         ]);
@@ -554,7 +554,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       const reason =
         'The shop has no order 999999 (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up with the list tools first.';
       expect(run).toMatchObject({ status: "failed", error: `step 1 (eshop_order_mark_paid): ${reason}` });
-      const said = `automation stripe-paid failed on the delivery “evt_no_such_order” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) at step 1 (eshop_order_mark_paid): ${reason} Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`;
+      const said = `automation stripe-paid failed on the delivery “evt_no_such_order” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) at step 1 (eshop_order_mark_paid, id 999999, transaction_id “pi_evt_no_such_order”): ${reason} Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`;
       await toldAndLogged(sent, said, lines, event.id);
     } finally {
       await server.close();
@@ -1519,7 +1519,7 @@ describe("when the shop fails", () => {
         expect.objectContaining({
           text: expect.stringMatching(
             new RegExp(
-              `^waiter: automation stripe-paid failed on the delivery “evt_${sequence}” from stripe \\(“payment_intent\\.succeeded”, waiter's event ${event.id}\\) at step 1 \\(eshop_order_mark_paid\\): .*500.* Steps 2-3 \\(notify, ack\\) were not run; the event is not acknowledged\\.$`,
+              `^waiter: automation stripe-paid failed on the delivery “evt_${sequence}” from stripe \\(“payment_intent\\.succeeded”, waiter's event ${event.id}\\) at step 1 \\(eshop_order_mark_paid, id 7081, transaction_id “pi_evt_${sequence}”\\): .*500.* Steps 2-3 \\(notify, ack\\) were not run; the event is not acknowledged\\.$`,
             ),
           ),
         }),

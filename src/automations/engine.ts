@@ -101,6 +101,23 @@ function inserted(value: unknown, quoted: boolean): string {
   return cut(text, MAX_INSERTED);
 }
 
+/** Characters of each argument a failure notice shows. */
+const MAX_ARGUMENT_SHOWN = 80;
+
+/**
+ * A failed step's arguments, for the person who finishes by hand what the run left: which order,
+ * which message. Text is quoted, as it may be the event's.
+ */
+function argumentsShown(args: Record<string, unknown> | undefined): string {
+  return Object.entries(args ?? {})
+    .map(([name, value]) => {
+      if (typeof value !== "string" && (typeof value !== "object" || value === null)) return `, ${name} ${value}`;
+      const text = typeof value === "string" ? value : JSON.stringify(value);
+      return `, ${name} “${cut(withinQuotes(text), MAX_ARGUMENT_SHOWN)}”`;
+    })
+    .join("");
+}
+
 /**
  * A stranger's text made fit to stand between “ and ”: on one short line, its own double quotes
  * made straight so none can end the quote early, and without the invisible format characters
@@ -467,11 +484,11 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     event: StoredEvent,
     run: number,
     step: number,
-    tool: string,
+    { tool, args }: { tool: string; args?: Record<string, unknown> },
     reason: string,
   ): Promise<void> {
     // The delivery id and the type may be a sender's headers (GitHub, WooCommerce): quoted as what the event says.
-    const head = `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on the delivery ${inserted(event.dedupeId, true)} from ${event.source} (${inserted(event.type, true)}, waiter's event ${event.id}) at step ${step + 1} (${tool}): `;
+    const head = `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on the delivery ${inserted(event.dedupeId, true)} from ${event.source} (${inserted(event.type, true)}, waiter's event ${event.id}) at step ${step + 1} (${tool}${argumentsShown(args)}): `;
     const tail = `${/[.!?…]$/.test(reason) ? "" : "."}${notRun(automation, step)}`;
     const room = maxText - REPORTED.length - head.length - tail.length;
     await fail(
@@ -610,7 +627,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         const message = err instanceof Error ? err.message : String(err);
         const detail = { tool, ...(filled ? { args: filled } : {}), error: message };
         await store.runs.step(run, i, "failed", JSON.stringify(detail), clock.now());
-        await failed(automation, event, run, i, tool, message);
+        await failed(automation, event, run, i, { tool, args: filled }, message);
         return;
       }
       if (automation.dryRun) {
@@ -652,13 +669,13 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         }
         const message = err instanceof Error ? err.message : String(err);
         await store.runs.step(run, i, "failed", JSON.stringify({ tool, args, error: message }), clock.now());
-        await failed(automation, event, run, i, tool, message);
+        await failed(automation, event, run, i, { tool, args }, message);
         return;
       }
       if (needsPerson) {
         // It happened, but what it found (a second payment) is for a person, before the steps after it.
         await store.runs.step(run, i, "failed", JSON.stringify({ tool, args, error: said }), clock.now());
-        await failed(automation, event, run, i, tool, said);
+        await failed(automation, event, run, i, { tool, args }, said);
         return;
       }
       await store.runs.step(run, i, "done", JSON.stringify({ tool, args, said }), clock.now());
@@ -725,15 +742,15 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     // A step the upstream refused (429) did not happen: it is done now, like one not begun.
     if (stopped && stopped.status !== "started" && stopped.status !== "refused") {
       // It failed, or was found interrupted, before the run could be marked failed: it ends so now.
-      const { tool, error } = JSON.parse(stopped.detail) as { tool: string; error?: string };
-      await failed(automation, event, run.id, next, tool, error ?? UNDER_WAY);
+      const call = JSON.parse(stopped.detail) as { tool: string; args?: Record<string, unknown>; error?: string };
+      await failed(automation, event, run.id, next, call, call.error ?? UNDER_WAY);
       return;
     }
     if (stopped?.status === "started") {
-      const { tool } = JSON.parse(stopped.detail) as { tool: string };
-      if (!served.get(tool)?.annotations.idempotentHint) {
+      const call = JSON.parse(stopped.detail) as { tool: string; args?: Record<string, unknown> };
+      if (!served.get(call.tool)?.annotations.idempotentHint) {
         await store.runs.step(run.id, next, "interrupted", stopped.detail, clock.now());
-        await failed(automation, event, run.id, next, tool, UNDER_WAY);
+        await failed(automation, event, run.id, next, call, UNDER_WAY);
         return;
       }
     }
