@@ -324,15 +324,9 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
       const setting: Setting | undefined = settings[name];
       if (!setting) {
         const shown = echoable(name) ? name : HIDDEN;
-        // A secret's key is left out: it belongs in the environment, not in the file.
-        const known = Object.keys(settings).filter((key) => !settings[key]?.secret);
-        const meant = meantKey(name, known);
-        const hint = meant
-          ? `did you mean ${prefix}${meant}?`
-          : prefix
-            ? `${prefix.slice(0, -1)} takes ${known.join(", ")}`
-            : "docs/settings.md lists the settings";
-        throw new ConfigError(`unknown setting ${prefix}${shown} in config file ${file}; ${hint}`);
+        throw new ConfigError(
+          `unknown setting ${prefix}${shown} in config file ${file}; ${fileKeyHint(name, prefix, settings, sections)}`,
+        );
       }
       if (setting.secret) {
         throw new ConfigError(
@@ -361,6 +355,39 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
     }
     check(settings, value as Record<string, unknown>, `${key}.`);
   }
+}
+
+/**
+ * What an unknown key of the file was probably meant to be: a key of its own section (`prefix`,
+ * `settings`), the same key in another section (sources for webhooks.sources), or the setting
+ * whose environment variable it names (WAITER_CONTACT for weather.contact).
+ */
+function fileKeyHint(name: string, prefix: string, settings: Settings, sections: Section[]): string {
+  // A secret's key is left out: it belongs in the environment, not in the file.
+  const known = Object.keys(settings).filter((key) => !settings[key]?.secret);
+  const meant = meantKey(name, known);
+  if (meant) return `did you mean ${prefix}${meant}?`;
+  const all = sections.flatMap((section) =>
+    Object.entries(section.settings).map(([key, setting]) => ({
+      path: section.key ? `${section.key}.${key}` : key,
+      written: section.key ? `{"${section.key}": {"${key}": …}}` : `{"${key}": …}`,
+      key,
+      setting,
+    })),
+  );
+  const elsewhere = all.filter(({ key }) => meantKey(name, [key]));
+  const variable = all.find(({ setting }) => plainKey(setting.env) === plainKey(name));
+  const secret = [...elsewhere, variable].find((candidate) => candidate?.setting.secret);
+  if (secret) {
+    return `${secret.path} is a secret: set it in the environment as ${secret.setting.env}, not in a file`;
+  }
+  if (elsewhere.length > 0) {
+    return `did you mean ${elsewhere.map(({ path, written }) => `${path}, written ${written}`).join(", or ")}?`;
+  }
+  if (variable) {
+    return `that is the environment variable's name; the file's key is ${variable.path}, written ${variable.written}`;
+  }
+  return prefix ? `${prefix.slice(0, -1)} takes ${known.join(", ")}` : "docs/settings.md lists the settings";
 }
 
 /** What a JSON setting's string holds, or the value itself. */

@@ -317,6 +317,33 @@ describe("bad settings are refused by name", () => {
     expect(() => load({}, { file: file({ log_level: "debug" }) })).toThrow(/; did you mean logLevel\?$/);
   });
 
+  test("a key in another section's place, or a variable's name as a key, is named with the key meant and where it goes", () => {
+    const refused = (content: object) => messageOf(() => load({}, { file: file(content) }));
+    expect(refused({ sources: {} })).toMatch(
+      /^unknown setting sources in config file .*; did you mean webhooks\.sources, written \{"webhooks": \{"sources": …\}\}\?$/,
+    );
+    expect(refused({ contact: "it@example.com" })).toMatch(
+      /; did you mean weather\.contact, written \{"weather": \{"contact": …\}\}\?$/,
+    );
+    expect(refused({ webhooks: { logLevel: "debug" } })).toMatch(
+      /^unknown setting webhooks\.logLevel in .*; did you mean logLevel, written \{"logLevel": …\}\?$/,
+    );
+    expect(refused({ url: "https://x.example" })).toMatch(
+      /; did you mean database\.url, written .*, or shop\.url, written/,
+    );
+    expect(refused({ WAITER_CONTACT: "it@example.com" })).toMatch(
+      /^unknown setting WAITER_CONTACT in config file .*; that is the environment variable's name; the file's key is weather\.contact, written \{"weather": \{"contact": …\}\}$/,
+    );
+    // A secret's key or variable anywhere: it goes in the environment, and its value is not repeated.
+    expect(refused({ key: "k3yk3yk3y" })).toMatch(
+      /; shop\.key is a secret: set it in the environment as TEST_SHOP_KEY, not in a file$/,
+    );
+    expect(refused({ TEST_SHOP_KEY: "k3yk3yk3y" })).toMatch(
+      /; shop\.key is a secret: set it in the environment as TEST_SHOP_KEY/,
+    );
+    expect(refused({ TEST_SHOP_KEY: "k3yk3yk3y" })).not.toContain("k3y");
+  });
+
   test("a secret in the file is refused and the environment variable named", () => {
     const path = file({ shop: { key: "k" } });
     expect(() => load({}, { file: path })).toThrow(/shop.key is a secret: set it in the environment as TEST_SHOP_KEY/);
