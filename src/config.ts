@@ -12,10 +12,12 @@ import {
   list,
   listenAddress,
   meantKey,
+  meantKeys,
   plainKey,
   type Setting,
   type Settings,
   type SettingValues,
+  settingsErrors,
 } from "./settings.js";
 import { credentialShaped } from "./shown.js";
 import type { Toolset } from "./toolset.js";
@@ -206,7 +208,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     }
   }
 
-  const parsed = z.object(shape).safeParse(input);
+  const parsed = z.object(shape).safeParse(input, { error: settingsErrors });
   if (!parsed.success) {
     // A misspelt key leaves the key meant missing: the unknown one says more.
     const issue = parsed.error.issues.find((i) => i.code === "unrecognized_keys") ?? parsed.error.issues[0];
@@ -365,8 +367,8 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
 function fileKeyHint(name: string, prefix: string, settings: Settings, sections: Section[]): string {
   // A secret's key is left out: it belongs in the environment, not in the file.
   const known = Object.keys(settings).filter((key) => !settings[key]?.secret);
-  const meant = meantKey(name, known);
-  if (meant) return `did you mean ${prefix}${meant}?`;
+  const inSection = meantKey(name, known);
+  if (inSection) return `did you mean ${prefix}${inSection}?`;
   const all = sections.flatMap((section) =>
     Object.entries(section.settings).map(([key, setting]) => ({
       path: section.key ? `${section.key}.${key}` : key,
@@ -375,7 +377,9 @@ function fileKeyHint(name: string, prefix: string, settings: Settings, sections:
       setting,
     })),
   );
-  const elsewhere = all.filter(({ key }) => meantKey(name, [key]));
+  const keys = all.map(({ key }) => key);
+  const meant = meantKeys(name, keys);
+  const elsewhere = all.filter(({ key }) => meant.includes(key));
   const variable = all.find(({ setting }) => plainKey(setting.env) === plainKey(name));
   const secret = [...elsewhere, variable].find((candidate) => candidate?.setting.secret);
   if (secret) {

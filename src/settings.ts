@@ -142,6 +142,14 @@ export function listenAddress(defaultValue?: string) {
 export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 
 /**
+ * A key that names the variable holding `secret` (the Telegram bot token): its description is
+ * what a message says of the key when it is missing, or when the secret's own key stands in its place.
+ */
+export function secretVariable(secret: string) {
+  return envName.describe(`the name of the environment variable that holds ${secret}`);
+}
+
+/**
  * The secret in the environment variable `variable`, which the setting `where.setting` names (such
  * as "WAITER_WEBHOOKS_SOURCES at stripe.secretEnv"). Unset, it is a ConfigError naming
  * `where.owner` and what the variable must hold; when the name looks like the secret itself,
@@ -170,7 +178,8 @@ export function secretFromEnv(
 
 /**
  * An object of these keys and no other: a key it does not take is named, with the key probably
- * meant (onfailure for onFailure) or else the keys `what` takes.
+ * meant (onfailure for onFailure), or the key that names the variable of a secret written in its
+ * place (botToken for botTokenEnv), or else the keys `what` takes.
  */
 export function closedObject<Shape extends z.ZodRawShape>(what: string, shape: Shape) {
   const keys = Object.keys(shape);
@@ -178,18 +187,62 @@ export function closedObject<Shape extends z.ZodRawShape>(what: string, shape: S
     error: (issue) => {
       if (issue.code !== "unrecognized_keys") return undefined;
       const [key = ""] = issue.keys;
+      const unknown = `unknown key ${JSON.stringify(key)}`;
       const meant = meantKey(key, keys);
-      return `unknown key ${JSON.stringify(key)} ${meant ? `(did you mean ${meant}?)` : `(${what} takes ${keys.join(", ")})`}`;
+      if (meant) return `${unknown} (did you mean ${meant}?)`;
+      const variable = meantKey(`${key}Env`, keys);
+      if (variable) {
+        return `${unknown}: a secret is set in the environment, not here; ${variable} takes ${descriptionOf(shape[variable]) ?? "the name of the environment variable that holds it"}`;
+      }
+      return `${unknown} (${what} takes ${keys.join(", ")})`;
     },
   });
 }
 
+function descriptionOf(schema: z.core.$ZodType | undefined): string | undefined {
+  if (!schema) return undefined;
+  const { description } = z.globalRegistry.get(schema) ?? {};
+  return description ?? (schema instanceof z.ZodOptional ? descriptionOf(schema.unwrap()) : undefined);
+}
+
+/** "a or b", or "one of a, b, c". */
+function oneOf(values: readonly unknown[]): string {
+  return values.length <= 2 ? values.join(" or ") : `one of ${values.join(", ")}`;
+}
+
 /**
- * The key of `known` that `name` was probably meant to be: the same but for case, `_` and `-`
- * (loglevel, dry_run for logLevel, dryRun).
+ * How the config loader words an issue zod would word as a type's: a key that is missing says
+ * so, with what it takes (its schema's description, or the values a discriminator takes).
+ */
+export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
+  const key = issue.path?.at(-1);
+  if (typeof key !== "string") return undefined;
+  // A discriminated union's issue holds the object, and the values its key takes.
+  if (issue.code === "invalid_union" && issue.discriminator !== undefined) {
+    const { options = [] } = issue as { options?: unknown[] };
+    const given = (issue.input as Record<string, unknown> | undefined)?.[issue.discriminator];
+    return given === undefined ? `is missing; it takes ${oneOf(options)}` : undefined;
+  }
+  if (issue.input !== undefined) return undefined;
+  if (issue.code === "invalid_value") return `is missing; it takes ${oneOf(issue.values)}`;
+  if (issue.code !== "invalid_type" && issue.code !== "invalid_union") return undefined;
+  const takes = descriptionOf(issue.inst as z.core.$ZodType);
+  return `is missing${takes ? `; it takes ${takes}` : ""}`;
+};
+
+/**
+ * The key of `known` that `name` was probably meant to be: the same but for case, `_`, `-` and a
+ * plural's s (loglevel, dry_run, chatId for logLevel, dryRun, chatIds).
  */
 export function meantKey(name: string, known: readonly string[]): string | undefined {
-  return known.find((key) => plainKey(key) === plainKey(name));
+  return meantKeys(name, known)[0];
+}
+
+/** Every key of `known` that `name` may have been meant to be, as `meantKey` finds one. */
+export function meantKeys(name: string, known: readonly string[]): string[] {
+  const plain = plainKey(name);
+  const same = known.filter((key) => plainKey(key) === plain);
+  return same.length > 0 ? same : known.filter((key) => plainKey(key) === `${plain}s` || `${plainKey(key)}s` === plain);
 }
 
 /** A key or a variable's name without what a typo changes most: case, `_` and `-`. */

@@ -1805,9 +1805,14 @@ describe("automations are checked at start", () => {
       'automation stripe-paid: unknown key "dry_run" (did you mean dryRun?)',
     ],
     [
-      "a key nothing is like",
+      "a plural key without its s",
       [{ ...PAID, do: [{ tool: "eshop_order_get", arg: { id: 1 } }] }],
-      'automation stripe-paid, step 1: unknown key "arg" (a tool step takes tool, args)',
+      'automation stripe-paid, step 1: unknown key "arg" (did you mean args?)',
+    ],
+    [
+      "a key nothing is like",
+      [{ ...PAID, do: [{ tool: "eshop_order_get", params: { id: 1 } }] }],
+      'automation stripe-paid, step 1: unknown key "params" (a tool step takes tool, args)',
     ],
     [
       "a condition that equals an object",

@@ -5,13 +5,14 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import {
-  envName,
+  closedObject,
   integer,
   jsonSetting,
   requiredUpstreamUrl,
   type Settings,
   type SettingValues,
   secretFromEnv,
+  secretVariable,
 } from "../settings.js";
 import type { Tool } from "../toolset.js";
 
@@ -25,9 +26,9 @@ export const [READ_SCOPE, WRITE_SCOPE] = OAUTH_SCOPES;
 /** Bearer tokens shorter than this are refused: `openssl rand -hex 32` makes one of 64. */
 const MIN_SECRET = 32;
 
-const token = z.strictObject({
+const token = closedObject("a token", {
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "token names are lowercase letters, digits, - and _"),
-  secretEnv: envName,
+  secretEnv: secretVariable("the token"),
   scope: z.enum(SCOPES),
   toolsets: z.array(z.string()).min(1).optional(),
 });
@@ -50,7 +51,7 @@ export const httpSettings = {
     description:
       "An OAuth 2.1 authorization server whose access tokens may call waiter serve, as JSON: {issuer, audience}; audience defaults to the public URL of /mcp. Tokens need the scope waiter:read or waiter:write.",
     schema: jsonSetting(
-      z.strictObject({ issuer: requiredUpstreamUrl(), audience: z.url().optional() }).optional(),
+      closedObject("oauth", { issuer: requiredUpstreamUrl(), audience: z.url().optional() }).optional(),
       undefined,
     ),
   },

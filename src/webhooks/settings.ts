@@ -12,6 +12,7 @@ import {
   type Settings,
   type SettingValues,
   secretFromEnv,
+  secretVariable,
   upstreamUrl,
 } from "../settings.js";
 import { standardWebhooksKey } from "./verifiers/standard-webhooks.js";
@@ -35,10 +36,14 @@ const headerName = z.string().regex(/^[A-Za-z0-9-]+$/, "must be an HTTP header n
  * The variable that holds a source's secret, or a list of them while a secret is rotated: a
  * delivery signed with any one of them is accepted.
  */
-const secretEnvs = z.union([envName, z.array(envName).min(1, "lists at least one variable")]);
+const secretEnvs = z
+  .union([envName, z.array(envName).min(1, "lists at least one variable")])
+  .describe(
+    "the name of the environment variable that holds the signing secret, or a list of such names while it is rotated",
+  );
 const signed = { secretEnv: secretEnvs };
 /** Comgate and GoPay call their API with the secret too: it is one credential, never a list. */
-const apiSecret = { secretEnv: envName };
+const apiSecret = { secretEnv: secretVariable("the secret the gateway issued the e-shop") };
 const source = z.discriminatedUnion("scheme", [
   closedObject("a standard-webhooks source", { scheme: z.literal("standard-webhooks"), ...signed }),
   closedObject("a stripe source", { scheme: z.literal("stripe"), ...signed }),

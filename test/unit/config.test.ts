@@ -486,9 +486,64 @@ test("a misspelt key of a webhook source is named with the key meant, not report
   expect(refused({ scheme: "stripe", secret_env: "STRIPE_SECRET" })).toBe(
     'invalid setting WAITER_WEBHOOKS_SOURCES at stripe: unknown key "secret_env" (did you mean secretEnv?)',
   );
-  expect(refused({ scheme: "stripe", secret: "STRIPE_SECRET" })).toBe(
-    'invalid setting WAITER_WEBHOOKS_SOURCES at stripe: unknown key "secret" (a stripe source takes scheme, secretEnv)',
+  expect(refused({ scheme: "stripe", signingSecret: "STRIPE_SECRET" })).toBe(
+    'invalid setting WAITER_WEBHOOKS_SOURCES at stripe: unknown key "signingSecret" (a stripe source takes scheme, secretEnv)',
   );
+});
+
+describe("a secret written where its variable's name goes, a key's near miss, or a key missing says what the key takes", () => {
+  const bot = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+  const refused = (env: NodeJS.ProcessEnv, extra: Partial<Parameters<typeof loadConfig>[0]> = {}) =>
+    messageOf(() => load(env, extra));
+  const channels = (channel: object) => ({ WAITER_NOTIFY_CHANNELS: JSON.stringify({ team: channel }) });
+  const email = { type: "email", host: "smtp.example.com", from: "waiter@example.com", to: ["it@example.com"] };
+
+  test("a secret's own key: the secret goes in the environment, and the file names its variable", () => {
+    const message = refused(channels({ type: "telegram", botToken: bot, chatIds: [1] }));
+    expect(message).toBe(
+      'invalid setting WAITER_NOTIFY_CHANNELS at team: unknown key "botToken": a secret is set in the environment, not here; botTokenEnv takes the name of the environment variable that holds the Telegram bot token',
+    );
+    expect(refused(channels({ ...email, password: "hunter2hunter2" }))).toBe(
+      'invalid setting WAITER_NOTIFY_CHANNELS at team: unknown key "password": a secret is set in the environment, not here; passwordEnv takes the name of the environment variable that holds the SMTP password',
+    );
+    const token = file({ http: { tokens: [{ name: "ops", secret: "x".repeat(40), scope: "write" }] } });
+    expect(refused({}, { file: token })).toBe(
+      `invalid setting http.tokens in ${token} at 0: unknown key "secret": a secret is set in the environment, not here; secretEnv takes the name of the environment variable that holds the token`,
+    );
+    expect(
+      refused({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ stripe: { scheme: "stripe", secret: "whsec_x" } }) }),
+    ).toMatch(
+      /at stripe: unknown key "secret": a secret is set in the environment, not here; secretEnv takes the name of the environment variable that holds the signing secret/,
+    );
+    expect(message).not.toContain("AAHdq");
+  });
+
+  test("a key without its plural's s, or an unknown key of the OAuth server, is named as the others are", () => {
+    expect(refused(channels({ type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatId: 1 }))).toBe(
+      'invalid setting WAITER_NOTIFY_CHANNELS at team: unknown key "chatId" (did you mean chatIds?)',
+    );
+    expect(refused({ WAITER_HTTP_OAUTH: JSON.stringify({ issuer: "https://id.example.com", aud: "x" }) })).toBe(
+      'invalid setting WAITER_HTTP_OAUTH: unknown key "aud" (oauth takes issuer, audience)',
+    );
+  });
+
+  test("a missing key is said to be missing, with what it takes", () => {
+    expect(refused(channels({ type: "telegram", chatIds: [1] }))).toBe(
+      "invalid setting WAITER_NOTIFY_CHANNELS at team.botTokenEnv: is missing; it takes the name of the environment variable that holds the Telegram bot token",
+    );
+    expect(refused(channels({ botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [1] }))).toBe(
+      "invalid setting WAITER_NOTIFY_CHANNELS at team.type: is missing; it takes telegram or email",
+    );
+    expect(refused({ WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN" }]) })).toBe(
+      "invalid setting WAITER_HTTP_TOKENS at 0.scope: is missing; it takes read or write",
+    );
+    expect(refused({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ stripe: { scheme: "stripe" } }) })).toBe(
+      "invalid setting WAITER_WEBHOOKS_SOURCES at stripe.secretEnv: is missing; it takes the name of the environment variable that holds the signing secret, or a list of such names while it is rotated",
+    );
+    expect(refused({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ shop: { scheme: "comgate", merchant: "1" } }) })).toBe(
+      "invalid setting WAITER_WEBHOOKS_SOURCES at shop.secretEnv: is missing; it takes the name of the environment variable that holds the secret the gateway issued the e-shop",
+    );
+  });
 });
 
 test("a JSON error's place is said once: as a line and column where V8 gives a position alone", () => {

@@ -1,6 +1,13 @@
 import { z } from "zod";
 import { ConfigError, ToolError, UpstreamError } from "../../src/errors.js";
-import { envName, isLoopbackHost, jsonSetting, secretFromEnv, upstreamUrl } from "../../src/settings.js";
+import {
+  closedObject,
+  isLoopbackHost,
+  jsonSetting,
+  secretFromEnv,
+  secretVariable,
+  upstreamUrl,
+} from "../../src/settings.js";
 import { defineTool, defineToolset } from "../../src/toolset.js";
 import { emailSender, SMTP_PORTS } from "./email.js";
 import type { Sender } from "./sender.js";
@@ -25,9 +32,9 @@ const channelName = z
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "channel names are lowercase letters, digits, - and _");
 
 const channel = z.discriminatedUnion("type", [
-  z.strictObject({
+  closedObject("a telegram channel", {
     type: z.literal("telegram"),
-    botTokenEnv: envName,
+    botTokenEnv: secretVariable("the Telegram bot token"),
     chatIds: z
       .array(z.union([z.string().regex(/^(-?\d+|@\w{5,32})$/, "is not a chat id or @channelname"), z.number().int()]))
       .min(1)
@@ -35,13 +42,13 @@ const channel = z.discriminatedUnion("type", [
     format: z.enum(["text", "markdownv2"]).default("text"),
     baseUrl: upstreamUrl("https://api.telegram.org"),
   }),
-  z.strictObject({
+  closedObject("an email channel", {
     type: z.literal("email"),
     host: z.string().min(1),
     port: z.number().int().min(1).max(65535).optional(),
     tls: z.enum(["starttls", "tls", "none"]).default("starttls"),
     user: z.string().min(1).optional(),
-    passwordEnv: envName.optional(),
+    passwordEnv: secretVariable("the SMTP password").optional(),
     from: address,
     // Sent as headers, which nodemailer encodes: one line each, no more.
     fromName: z.string().min(1).max(100).regex(ONE_LINE, "is one line").optional(),
