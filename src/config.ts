@@ -19,7 +19,7 @@ import {
   type SettingValues,
   settingsErrors,
 } from "./settings.js";
-import { credentialShaped } from "./shown.js";
+import { credentialShaped, quote } from "./shown.js";
 import type { Toolset } from "./toolset.js";
 import { type HttpConfig, httpSettings, resolveHttp } from "./transports/tokens.js";
 
@@ -39,11 +39,9 @@ export const coreSettings = {
   dataDir: {
     env: "WAITER_DATA_DIR",
     description:
-      "Per-user directory for waiter's state, an absolute path (never the current directory: MCP clients start servers from anywhere). Default: $XDG_STATE_HOME/waiter (~/.local/state/waiter) on Linux, ~/Library/Application Support/waiter on macOS, %LOCALAPPDATA%\\waiter on Windows.",
-    schema: z
-      .string()
-      .refine(isAbsolute, "must be an absolute path: MCP clients start servers from any directory")
-      .optional(),
+      "Per-user directory for waiter's state, an absolute path written out (never the current directory: MCP clients start servers from anywhere; nothing expands ~ or $HOME). Default: $XDG_STATE_HOME/waiter (~/.local/state/waiter) on Linux, ~/Library/Application Support/waiter on macOS, %LOCALAPPDATA%\\waiter on Windows.",
+    // loadConfig checks that it is absolute: its message shows the path, which a schema's would not.
+    schema: z.string().optional(),
   },
   logLevel: {
     env: "WAITER_LOG_LEVEL",
@@ -237,6 +235,9 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   }
   const data = parsed.data as Record<string, unknown>;
   const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, data[k]])) as CoreConfig;
+  if (core.dataDir !== undefined && !isAbsolute(core.dataDir)) {
+    throw new ConfigError(`invalid setting ${origins.get("dataDir")}: ${mustBeAbsolute(core.dataDir)}`);
+  }
   core.dataDir = core.dataDir ?? defaultDataDir(sources.env);
   const unknown = core.toolsets?.find((name) => !toolsets.some((toolset) => toolset.name === name));
   if (unknown !== undefined) {
@@ -445,6 +446,24 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
         .sort((a, b) => a.distance - b.distance);
       return meant ? [`${name} is no setting of waiter's and is ignored; did you mean ${meant.setting}?`] : [];
     });
+}
+
+/**
+ * Why `path` must be written out whole, with `path` (unless it looks like a credential): waiter
+ * resolves no path against the current directory, which an MCP client chooses (often /), and
+ * expands no ~ nor $HOME, which a shell would but a client's JSON "env" block passes as written.
+ */
+function mustBeAbsolute(path: string): string {
+  const given = `must be an absolute path, and ${credentialShaped(path) ? "what it holds" : quote(path)} is not`;
+  const noShell = "a shell does, and an MCP client starts waiter without one";
+  if (path.startsWith("~")) {
+    const home = /^~([/\\]|$)/.test(path) ? `, such as ${join(homedir(), path.slice(1))}` : "";
+    return `${given}: waiter does not expand ~ (${noShell}); write it out${home}`;
+  }
+  if (/\$\{?\w+\}?|%\w+%/.test(path)) {
+    return `${given}: waiter does not expand variables such as $HOME (${noShell}); write the path out`;
+  }
+  return `${given}: MCP clients start servers from any directory`;
 }
 
 /** The platform's per-user state directory, never the current one: clients start servers from anywhere. */

@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
@@ -432,6 +432,22 @@ describe("the event store's database", () => {
 describe("the data directory", () => {
   test("WAITER_DATA_DIR wins", () => {
     expect(load({ WAITER_DATA_DIR: "/srv/waiter" }).core.dataDir).toBe("/srv/waiter");
+  });
+
+  test("a path with ~ or $HOME is refused with the path, saying that nothing expands them", () => {
+    expect(messageOf(() => load({ WAITER_DATA_DIR: "~/waiter" }))).toBe(
+      `invalid setting WAITER_DATA_DIR: must be an absolute path, and "~/waiter" is not: waiter does not expand ~ (a shell does, and an MCP client starts waiter without one); write it out, such as ${join(homedir(), "waiter")}`,
+    );
+    expect(messageOf(() => load({}, { file: file({ dataDir: "$HOME/waiter" }) }))).toMatch(
+      /^invalid setting dataDir in .*: must be an absolute path, and "\$HOME\/waiter" is not: waiter does not expand variables such as \$HOME/,
+    );
+    expect(messageOf(() => load({ WAITER_DATA_DIR: "state" }))).toBe(
+      'invalid setting WAITER_DATA_DIR: must be an absolute path, and "state" is not: MCP clients start servers from any directory',
+    );
+    const pasted = messageOf(() => load({ WAITER_DATA_DIR: "sk_live_51HqQZbC8uV0mR3tYxW9nK2pL" }));
+    expect(pasted).toBe(
+      "invalid setting WAITER_DATA_DIR: must be an absolute path, and what it holds is not: MCP clients start servers from any directory",
+    );
   });
 
   test("defaults to the platform's per-user state directory, never the current one", () => {
