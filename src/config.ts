@@ -168,7 +168,13 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     ...toolsets.filter((t) => Object.keys(t.settings).length > 0).map((t) => ({ key: t.name, settings: t.settings })),
   ];
   if (sources.file === "") throw new ConfigError("--config needs a file name");
-  const file = sources.file ?? (sources.env[CONFIG_FILE_ENV] || undefined);
+  const fileFromEnv = sources.file === undefined ? sources.env[CONFIG_FILE_ENV] || undefined : undefined;
+  if (fileFromEnv !== undefined && !isAbsolute(fileFromEnv)) {
+    throw new ConfigError(
+      `invalid setting ${CONFIG_FILE_ENV}: ${mustBeAbsolute(fileFromEnv)}; in a terminal, --config takes a path relative to the current directory`,
+    );
+  }
+  const file = sources.file ?? fileFromEnv;
   const fromFile = file ? readConfigFile(file) : {};
   checkFileKeys(fromFile, sections, file);
 
@@ -276,7 +282,7 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, "utf8");
   } catch (err) {
-    // A relative path is read from the working directory, which an MCP client chooses.
+    // A relative path, which only --config may give, is read from the current directory.
     const where = isAbsolute(file) ? file : `${file} (from ${process.cwd()})`;
     const code = (err as NodeJS.ErrnoException).code;
     const why =
@@ -449,9 +455,10 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
 }
 
 /**
- * Why `path` must be written out whole, with `path` (unless it looks like a credential): waiter
- * resolves no path against the current directory, which an MCP client chooses (often /), and
- * expands no ~ nor $HOME, which a shell would but a client's JSON "env" block passes as written.
+ * Why `path`, a setting's, must be written out whole, with `path` (unless it looks like a
+ * credential): waiter resolves no setting's path against the current directory, which an MCP
+ * client chooses (often /), and expands no ~ nor $HOME, which a shell would but a client's JSON
+ * "env" block passes as written. Only --config, typed in a terminal, may be relative.
  */
 function mustBeAbsolute(path: string): string {
   const given = `must be an absolute path, and ${credentialShaped(path) ? "what it holds" : quote(path)} is not`;
@@ -463,7 +470,7 @@ function mustBeAbsolute(path: string): string {
   if (/\$\{?\w+\}?|%\w+%/.test(path)) {
     return `${given}: waiter does not expand variables such as $HOME (${noShell}); write the path out`;
   }
-  return `${given}: MCP clients start servers from any directory`;
+  return `${given}: MCP clients start servers from any directory (this one from ${process.cwd()})`;
 }
 
 /** The platform's per-user state directory, never the current one: clients start servers from anywhere. */

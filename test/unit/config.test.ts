@@ -1,6 +1,6 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { defaultDataDir, jsonProblem, loadConfig } from "../../src/config.js";
@@ -67,6 +67,19 @@ describe("sources and precedence", () => {
   test("WAITER_CONFIG names the file when --config does not", () => {
     const path = file({ toolsets: ["shop"] });
     expect(load({ WAITER_CONFIG: path }).core.toolsets).toEqual(["shop"]);
+  });
+
+  test("WAITER_CONFIG must be an absolute path, as a client's working directory is often /; --config may be relative", () => {
+    const path = file({ toolsets: ["shop"] });
+    expect(messageOf(() => load({ WAITER_CONFIG: relative(process.cwd(), path) }))).toBe(
+      `invalid setting WAITER_CONFIG: must be an absolute path, and ${JSON.stringify(relative(process.cwd(), path))} is not: MCP clients start servers from any directory (this one from ${process.cwd()}); in a terminal, --config takes a path relative to the current directory`,
+    );
+    expect(messageOf(() => load({ WAITER_CONFIG: "~/waiter.json" }))).toMatch(
+      /^invalid setting WAITER_CONFIG: must be an absolute path, and "~\/waiter.json" is not: waiter does not expand ~/,
+    );
+    expect(load({}, { file: relative(process.cwd(), path) }).core.toolsets).toEqual(["shop"]);
+    // --config beats WAITER_CONFIG, which is then not read at all.
+    expect(load({ WAITER_CONFIG: "waiter.json" }, { file: path }).core.toolsets).toEqual(["shop"]);
   });
 
   test("lists come comma-separated from the environment", () => {
@@ -442,11 +455,11 @@ describe("the data directory", () => {
       /^invalid setting dataDir in .*: must be an absolute path, and "\$HOME\/waiter" is not: waiter does not expand variables such as \$HOME/,
     );
     expect(messageOf(() => load({ WAITER_DATA_DIR: "state" }))).toBe(
-      'invalid setting WAITER_DATA_DIR: must be an absolute path, and "state" is not: MCP clients start servers from any directory',
+      `invalid setting WAITER_DATA_DIR: must be an absolute path, and "state" is not: MCP clients start servers from any directory (this one from ${process.cwd()})`,
     );
     const pasted = messageOf(() => load({ WAITER_DATA_DIR: "sk_live_51HqQZbC8uV0mR3tYxW9nK2pL" }));
     expect(pasted).toBe(
-      "invalid setting WAITER_DATA_DIR: must be an absolute path, and what it holds is not: MCP clients start servers from any directory",
+      `invalid setting WAITER_DATA_DIR: must be an absolute path, and what it holds is not: MCP clients start servers from any directory (this one from ${process.cwd()})`,
     );
   });
 
