@@ -405,6 +405,27 @@ describe("bad settings are refused by name", () => {
   });
 });
 
+test("WooCommerce's key and secret in each other's variable are refused, saying which takes which; a key of neither shape is taken", () => {
+  const key = "ck_228e704c201b7afca83657b3cc028cfd40f0d939";
+  const secret = "cs_52428c91b453307f688eea274d4d339657470e79";
+  const which =
+    "WAITER_WOO_KEY takes the WooCommerce consumer key, which starts ck_, and WAITER_WOO_SECRET the consumer secret, which starts cs_";
+  const swapped = messageOf(() => load({ WAITER_WOO_KEY: secret, WAITER_WOO_SECRET: key }));
+  expect(swapped).toBe(`invalid setting WAITER_WOO_KEY and WAITER_WOO_SECRET: they are swapped; ${which}`);
+  expect(swapped).not.toMatch(/228e|5242/);
+  expect(messageOf(() => load({ WAITER_WOO_KEY: secret, WAITER_WOO_SECRET: secret }))).toBe(
+    `invalid setting WAITER_WOO_KEY: it holds a consumer secret (it starts cs_); ${which}`,
+  );
+  expect(messageOf(() => load({ WAITER_WOO_KEY: key, WAITER_WOO_SECRET: key }))).toBe(
+    `invalid setting WAITER_WOO_SECRET: it holds a consumer key (it starts ck_); ${which}`,
+  );
+  expect(load({ WAITER_WOO_KEY: key, WAITER_WOO_SECRET: secret }).toolsets.eshop?.wooKey).toBe(key);
+  // Another auth plugin's credentials.
+  expect(load({ WAITER_WOO_KEY: "shop-api-user", WAITER_WOO_SECRET: "app password" }).toolsets.eshop?.wooKey).toBe(
+    "shop-api-user",
+  );
+});
+
 describe("the event store's database", () => {
   test("none by default: the SQLite file", () => {
     expect(load({}).database).toEqual({});

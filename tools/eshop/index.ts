@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ConfigError } from "../../src/errors.js";
 import { optionalUpstreamUrl } from "../../src/settings.js";
 import { defineToolset } from "../../src/toolset.js";
 import { customerTools } from "./customers.js";
@@ -37,6 +38,22 @@ export const eshop = defineToolset({
   description:
     "The company's e-shop (WooCommerce): orders, payments, products, stock, customers; money as decimal strings in the shop's or order's currency.",
   settings,
+  resolve(values, _env, origin) {
+    // WooCommerce's own keys start ck_ and its secrets cs_; other auth plugins' keys start with neither.
+    const [key, secret] = [origin("wooKey"), origin("wooSecret")];
+    const keyIsSecret = values.wooKey?.startsWith("cs_");
+    const secretIsKey = values.wooSecret?.startsWith("ck_");
+    if (!keyIsSecret && !secretIsKey) return values;
+    const wrong =
+      keyIsSecret && secretIsKey
+        ? `${key} and ${secret}: they are swapped`
+        : keyIsSecret
+          ? `${key}: it holds a consumer secret (it starts cs_)`
+          : `${secret}: it holds a consumer key (it starts ck_)`;
+    throw new ConfigError(
+      `invalid setting ${wrong}; ${key} takes the WooCommerce consumer key, which starts ck_, and ${secret} the consumer secret, which starts cs_`,
+    );
+  },
   unconfigured({ settings }) {
     const missing = [
       settings.wooUrl ? "" : "WAITER_WOO_URL",
