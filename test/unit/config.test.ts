@@ -71,8 +71,8 @@ describe("sources and precedence", () => {
 
   test("WAITER_CONFIG must be an absolute path, as a client's working directory is often /; --config may be relative", () => {
     const path = file({ toolsets: ["shop"] });
-    expect(messageOf(() => load({ WAITER_CONFIG: relative(process.cwd(), path) }))).toBe(
-      `invalid setting WAITER_CONFIG: must be an absolute path, and ${JSON.stringify(relative(process.cwd(), path))} is not: MCP clients start servers from any directory (this one from ${process.cwd()}); in a terminal, --config takes a path relative to the current directory`,
+    expect(messageOf(() => load({ WAITER_CONFIG: "configs/waiter.json" }))).toBe(
+      `invalid setting WAITER_CONFIG: must be an absolute path, and "configs/waiter.json" is not: MCP clients start servers from any directory (this one from ${process.cwd()}); in a terminal, --config takes a path relative to the current directory`,
     );
     expect(messageOf(() => load({ WAITER_CONFIG: "~/waiter.json" }))).toMatch(
       /^invalid setting WAITER_CONFIG: must be an absolute path, and "~\/waiter.json" is not: waiter does not expand ~/,
@@ -477,6 +477,10 @@ describe("the data directory", () => {
     );
     expect(messageOf(() => load({ WAITER_DATA_DIR: "state" }))).toBe(
       `invalid setting WAITER_DATA_DIR: must be an absolute path, and "state" is not: MCP clients start servers from any directory (this one from ${process.cwd()})`,
+    );
+    // A path's slashes and dashes do not make it a token.
+    expect(messageOf(() => load({ WAITER_DATA_DIR: "../srv/waiter-state-2026-12/events/x" }))).toContain(
+      '"../srv/waiter-state-2026-12/events/x" is not',
     );
     const pasted = messageOf(() => load({ WAITER_DATA_DIR: "sk_live_51HqQZbC8uV0mR3tYxW9nK2pL" }));
     expect(pasted).toBe(
