@@ -191,7 +191,14 @@ export async function startApp(
   let listener: RunningListener | undefined;
   if (store && options.listener && webhooks.sources.length > 0) {
     try {
-      listener = await startListener({ webhooks, store, http, log, drainMs: config.core.stopSeconds * 1000 });
+      listener = await startListener({
+        webhooks,
+        mode: "stdio",
+        store,
+        http,
+        log,
+        drainMs: config.core.stopSeconds * 1000,
+      });
       log.info(`receiving webhooks on ${listener.url}`);
     } catch (err) {
       const { host, port } = webhooks.listen;
@@ -304,7 +311,14 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   }
   let listener: RunningListener;
   try {
-    listener = await startListener({ webhooks, store, http, log, drainMs: config.core.stopSeconds * 1000 });
+    listener = await startListener({
+      webhooks,
+      mode: "listen",
+      store,
+      http,
+      log,
+      drainMs: config.core.stopSeconds * 1000,
+    });
   } catch (err) {
     await store.close();
     await http.close();
@@ -386,6 +400,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   try {
     listener = await startListener({
       webhooks: { ...webhooks, listen },
+      mode: "serve",
       store: app.store,
       http: app.http,
       log,

@@ -48,7 +48,14 @@ async function start(
     ),
   );
   const store = new SqliteEventStore(":memory:", webhooks.retention);
-  const listener: RunningListener = await startListener({ webhooks, store, log, timeouts, drainMs: 10_000 });
+  const listener: RunningListener = await startListener({
+    webhooks,
+    mode: "listen",
+    store,
+    log,
+    timeouts,
+    drainMs: 10_000,
+  });
   cleanups.push(async () => {
     listener.server.closeAllConnections();
     await listener.close();
@@ -370,7 +377,7 @@ test("a store that refuses every delivery gets each a 503, and the log a line a 
   store.stats = () => Promise.reject(new ToolError("The event store's database cannot be reached"));
   const health = await request(`${url}/healthz`);
   expect(health.statusCode).toBe(503);
-  expect(await health.body.json()).toEqual({ status: "store unavailable", sources: ["erp", "trial"] });
+  expect(await health.body.json()).toEqual({ status: "store unavailable", mode: "listen", sources: ["erp", "trial"] });
 });
 
 test("/healthz answers at that spelling alone, so a proxy that hides it hides it whole", async () => {

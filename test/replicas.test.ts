@@ -349,6 +349,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
         const sessions = mcpSessions(app, log, sessionOptions(config));
         const listener = await startListener({
           webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+          mode: "serve",
           store: app.store,
           http: app.http,
           log,
@@ -415,6 +416,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
       const full = mcpSessions(b.app, new Log("error", () => {}), { ...sessionOptions(b.config), maxSessions: 0 });
       const fullListener = await startListener({
         webhooks: { ...webhooksOf(b.config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
         store: b.app.store,
         http: b.app.http,
         log: new Log("error", () => {}),

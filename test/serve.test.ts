@@ -281,6 +281,7 @@ async function inProcess(limits: { maxSessions: number; idleMs: number }, env: R
   const sessions = mcpSessions(app, log, { ...sessionOptions(config), ...limits });
   const listener = await startListener({
     webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+    mode: "serve",
     store: app.store,
     log,
     routes: sessions.mount,
@@ -451,6 +452,7 @@ describe("sessions", () => {
       const sessions = mcpSessions(app, log, options);
       const listener = await startListener({
         webhooks: { ...webhooksOf(config), listen: { host: "127.0.0.1", port: 0 } },
+        mode: "serve",
         store: app.store,
         log,
         routes: sessions.mount,

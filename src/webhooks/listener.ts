@@ -66,8 +66,13 @@ export function cleanType(type: string): string {
   return line || "unknown";
 }
 
+/** Which waiter runs a listener: an assistant's (stdio), waiter listen or waiter serve. */
+export type ListenerMode = "stdio" | "listen" | "serve";
+
 export interface ListenerParts {
   webhooks: WebhooksConfig;
+  /** Which waiter listens, said in /healthz: another assistant's waiter takes the port of a stdio one that stops. */
+  mode: ListenerMode;
   /** Where events are committed; without one (no sources configured) no webhook is taken. */
   store: EventStore | undefined;
   /** For the schemes that ask the sender's API before storing (Comgate). */
@@ -148,7 +153,7 @@ function boundedCounts(
  * the check's name, never a 5xx (that would make the sender retry forever). `writeHeldCounts`
  * writes the counts still held once no more requests come.
  */
-export function listenerApp({ webhooks, store, http, log, stopping, timeouts, routes }: ListenerParts): {
+export function listenerApp({ webhooks, mode, store, http, log, stopping, timeouts, routes }: ListenerParts): {
   app: express.Express;
   writeHeldCounts: () => void;
 } {
@@ -228,15 +233,15 @@ export function listenerApp({ webhooks, store, http, log, stopping, timeouts, ro
     } catch (err) {
       // Unhealthy while the store cannot be read: a load balancer sends deliveries elsewhere.
       storeWarning(`webhook listener: ${err instanceof Error ? err.message : err}`);
-      res.status(503).json({ status: "store unavailable", sources: [...sources.keys()] });
+      res.status(503).json({ status: "store unavailable", mode, sources: [...sources.keys()] });
       return;
     }
     if (unwritable) {
-      res.status(503).json({ status: "store not writable", sources: [...sources.keys()], store: stats });
+      res.status(503).json({ status: "store not writable", mode, sources: [...sources.keys()], store: stats });
       return;
     }
     storeAnswers();
-    res.json({ status: "ok", sources: [...sources.keys()], ...(stats ? { store: stats } : {}) });
+    res.json({ status: "ok", mode, sources: [...sources.keys()], ...(stats ? { store: stats } : {}) });
   });
   routes?.(app);
 
