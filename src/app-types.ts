@@ -19,7 +19,10 @@ export interface App {
   store: EventStore | undefined;
   /** The upstream connections the tools, and the listener's confirmations, share. */
   http: HttpClient;
-  /** The webhook listener in this process, if it has the port: its address as bound. */
+  /**
+   * The webhook listener in this process while it has the port (an assistant's waiter may take it
+   * later, when another that had it stops): its address as bound.
+   */
   listener: { url: string } | undefined;
   /**
    * An MCP server for one client, with every enabled tool and the event resources. Its logging

@@ -10,11 +10,12 @@ import { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
 import { createServer, enabledTools, instructionsFor, refuseInvalidParams } from "./server.js";
-import { isLoopbackHost, isWildcardHost } from "./settings.js";
+import { isLoopbackHost } from "./settings.js";
 import { toolsets } from "./toolsets.js";
 import type { SessionOptions } from "./transports/http.js";
 import { packageRoot, USER_AGENT, VERSION } from "./version.js";
 import type { RunningListener } from "./webhooks/listener.js";
+import { holdPort, listenProblem, type PortHold } from "./webhooks/port.js";
 import { sourceUrl, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
 /** The event store cannot open; the message is one line that says why and what to do. */
@@ -22,20 +23,6 @@ class StoreUnavailable extends Error {}
 
 /** What was asked cannot start; the message is one line that says why. */
 export class CannotStart extends Error {}
-
-/** `setting`: where the address comes from, for the advice. */
-function cannotListen({ host, port }: { host: string; port: number }, err: unknown, setting: string): CannotStart {
-  const code = (err as NodeJS.ErrnoException).code;
-  const advice =
-    code === "EADDRINUSE"
-      ? `another program (another waiter?) holds the port; stop it, or set ${setting} to another port`
-      : code === "EACCES"
-        ? `ports below 1024 need privileges; set ${setting} to a higher port`
-        : code === "EADDRNOTAVAIL"
-          ? `no network interface here has that address; set ${setting} to one this machine has`
-          : `check ${setting}`;
-  return new CannotStart(`cannot listen on ${host}:${port}: ${code ?? err}: ${advice}`);
-}
 
 /** Where the events are kept, for the log: the PostgreSQL server or the SQLite file. */
 function storeLabel(config: Config): string {
@@ -134,19 +121,6 @@ async function startListener(...args: Parameters<typeof import("./webhooks/liste
   return startListener(...args);
 }
 
-/** Whether what listens at `listen` is a waiter: its /healthz answers as waiter's does. */
-async function waiterListensAt({ host, port }: { host: string; port: number }): Promise<boolean> {
-  const reachable = isWildcardHost(host) ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
-  try {
-    const response = await fetch(`http://${reachable}:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
-    const health = (await response.json()) as { status?: unknown; sources?: unknown };
-    // A waiter whose store is away or full answers 503 with the same shape: still a waiter.
-    return typeof health.status === "string" && Array.isArray(health.sources);
-  } catch {
-    return false;
-  }
-}
-
 function warnUnsigned(webhooks: WebhooksConfig, log: Log): void {
   for (const source of webhooks.sources) {
     if (source.scheme === "none") {
@@ -157,13 +131,22 @@ function warnUnsigned(webhooks: WebhooksConfig, log: Log): void {
 
 /**
  * Start-up every MCP mode shares: config -> store -> toolsets -> server, and the webhook
- * listener in-process when sources are configured, `listener` allows it and the port is free.
+ * listener in-process when sources are configured and `listener` is "take": when the port is
+ * free, or once another assistant's waiter that holds it stops.
  */
 export async function startApp(
   config: Config,
   log: Log,
-  /** `cutsCalls`: a stop's drain time may cut calls in flight (waiter serve's); each call then listens for it. */
-  options: { listener: boolean; storeRequired?: boolean; cutsCalls?: boolean },
+  options: {
+    /**
+     * The webhook port: "take" it (an assistant's stdio server), "leave" it to waiter listen or
+     * serve, or unset for a caller that binds it itself (waiter serve).
+     */
+    listener?: "take" | "leave";
+    storeRequired?: boolean;
+    /** A stop's drain time may cut calls in flight (waiter serve's); each call then listens for it. */
+    cutsCalls?: boolean;
+  },
 ): Promise<App> {
   const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
   const webhooks = webhooksOf(config);
@@ -181,6 +164,7 @@ export async function startApp(
     }
   }
   const sources = webhooks.sources.map((source) => source.name);
+  let port: PortHold | undefined;
   const known = toolsets(store, noStore, config.core.automations, sources);
   const tools = enabledTools({ config, toolsets: known, http, log });
   const resources = store ? await import("./events/resources.js") : undefined;
@@ -188,39 +172,22 @@ export async function startApp(
   const cutting = new AbortController();
 
   if (store) warnUnsigned(webhooks, log);
-  let listener: RunningListener | undefined;
   if (store && options.listener && webhooks.sources.length > 0) {
-    try {
-      listener = await startListener({
-        webhooks,
-        mode: "stdio",
-        store,
-        http,
-        log,
-        drainMs: config.core.stopSeconds * 1000,
-      });
-      log.info(`receiving webhooks on ${listener.url}`);
-    } catch (err) {
-      const { host, port } = webhooks.listen;
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "EADDRINUSE") {
-        log.notice(`cannot receive webhooks on ${host}:${port}: ${code ?? err}; serving the events already stored`);
-      } else if (await waiterListensAt(webhooks.listen)) {
-        log.notice(
-          `${host}:${port} is taken (another waiter listens there); serving the events it stores in the shared store`,
-        );
-      } else {
-        log.warning(
-          `${host}:${port} is taken by something that is not a waiter (its /healthz is not waiter's): no webhook reaches this store; free the port, or set webhooks.listen (WAITER_WEBHOOKS_LISTEN) to another`,
-        );
-      }
-    }
+    port = await holdPort({
+      listen: webhooks.listen,
+      take: options.listener === "take",
+      bind: () => startListener({ webhooks, mode: "stdio", store, http, log, drainMs: config.core.stopSeconds * 1000 }),
+      log,
+      retryMs: webhooks.bindRetrySeconds * 1000,
+    });
   }
   return {
     tools,
     store,
     http,
-    listener,
+    get listener() {
+      return port?.listener;
+    },
     session(log, allow, subscriptions) {
       const served = allow ? tools.filter(allow) : tools;
       const server = createServer(
@@ -255,7 +222,7 @@ export async function startApp(
     },
     async close() {
       stopping.abort();
-      await listener?.close();
+      await port?.close();
       try {
         await store?.close();
       } finally {
@@ -322,7 +289,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   } catch (err) {
     await store.close();
     await http.close();
-    throw cannotListen(webhooks.listen, err, "webhooks.listen (WAITER_WEBHOOKS_LISTEN)");
+    throw new CannotStart(listenProblem(webhooks.listen, err, "webhooks.listen (WAITER_WEBHOOKS_LISTEN)"));
   }
   // After the port is ours: a second waiter on this store stops at the port, before it could
   // take up the runs this one is doing.
@@ -385,7 +352,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   // A server whose webhooks cannot be stored is no server: it stops, so whatever runs it sees so.
   // Its webhooks come in on its one address, which is what webhooks_sources must give senders.
   const served = { ...config, toolsets: { ...config.toolsets, webhooks: { ...webhooks, listen } } };
-  const app = await startApp(served, log, { listener: false, storeRequired: true, cutsCalls: true });
+  const app = await startApp(served, log, { storeRequired: true, cutsCalls: true });
   let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;
   try {
     startAutomations = await checkedAutomations(config, app, log);
@@ -416,7 +383,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   } catch (err) {
     await sessions.close();
     await app.close();
-    throw cannotListen(listen, err, "--listen (WAITER_LISTEN)");
+    throw new CannotStart(listenProblem(listen, err, "--listen (WAITER_LISTEN)"));
   }
   const automations = await startAutomations?.();
   log.info(

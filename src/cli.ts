@@ -17,7 +17,8 @@ const HELP = `waiter ${VERSION}: an MCP server that serves a company's APIs (cur
 Usage:
   waiter [options]          serve MCP over stdio (an MCP client starts this); also receives
                             webhooks when sources are configured, automations are not
-                            (waiter listen or serve runs them), and the port is free
+                            (waiter listen or serve runs them), and the port is free, or
+                            once another assistant's waiter that had it quits
   waiter listen [options]   only receive webhooks, for a machine that must take them while
                             no assistant runs; SIGTERM or Ctrl+C stops it cleanly
   waiter serve [options]    one server for many MCP clients: Streamable HTTP at /mcp, the
@@ -126,12 +127,14 @@ async function serveHttp(config: Config, log: Log): Promise<void> {
 }
 
 /**
- * `waiter`: MCP over stdio, with the listener in-process when it can have the port and no
- * automations are configured: they run in waiter listen or serve, which must get the port.
+ * `waiter`: MCP over stdio, with the listener in-process when it can have the port (at start, or
+ * when another assistant's waiter that had it stops) and no automations are configured: they run
+ * in waiter listen or serve, which must get the port, after a restart too.
  */
 async function serve(config: Config, log: Log, noListener: boolean): Promise<void> {
   const { automations } = config.core;
-  const app = await startApp(config, log, { listener: !noListener && automations.length === 0 }).catch((err) => {
+  const listener = noListener || automations.length > 0 ? "leave" : "take";
+  const app = await startApp(config, log, { listener }).catch((err) => {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   });

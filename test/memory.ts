@@ -27,7 +27,7 @@ export async function startApp(
   const log = new Log(config.core.logLevel, (line) => {
     stderr += line;
   });
-  const app = await startWaiterApp(config, log, { listener: options.listener ?? false });
+  const app = await startWaiterApp(config, log, { listener: options.listener ? "take" : "leave" });
   return { app, config, log, stderr: () => stderr };
 }
 

@@ -756,7 +756,7 @@ describe("embedded in the stdio server", () => {
   test("the first waiter listens; a second one finds the port taken and serves the shared store", async () => {
     await inProcess();
     const two = await mcp({}, []);
-    await expect.poll(() => two.stderr(), { timeout: 5000 }).toMatch(/is taken \(another waiter listens there\)/);
+    await expect.poll(() => two.stderr(), { timeout: 5000 }).toMatch(/is taken by another assistant's waiter/);
     const { body, headers } = await signed("gh");
     const posted = await post("gh", body, headers);
     const seen = await two.call("events_get", { id: posted.body.id });
@@ -765,6 +765,65 @@ describe("embedded in the stdio server", () => {
       sources: { name: string; url: string }[];
     };
     expect(sources.sources.find((s) => s.name === "gh")?.url).toBe(`${base}/webhooks/gh`);
+  });
+
+  test("when the assistant whose waiter has the port quits, another assistant's waiter takes it, and one only", async () => {
+    const quick = { WAITER_WEBHOOKS_BIND_RETRY_SECONDS: "1" };
+    const first = await mcp(quick, []);
+    await expect.poll(() => first.stderr(), { timeout: 5000 }).toMatch(/receiving webhooks on/);
+    const others = await Promise.all([mcp(quick, []), mcp(quick, [])]);
+    const updates = others.map(() => [] as string[]);
+    for (const [i, other] of others.entries()) {
+      await expect
+        .poll(() => other.stderr(), { timeout: 5000 })
+        .toContain(
+          `127.0.0.1:${port} is taken by another assistant's waiter; serving the events it stores in the shared store, and taking the port when that waiter stops (trying every 1 s)`,
+        );
+      other.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        updates[i]?.push(n.params.uri);
+      });
+      await other.client.subscribeResource({ uri: "events://recent" });
+    }
+    // Its assistant quits: stdin closes, and the process exits.
+    await first.close();
+    const took = () => others.filter((other) => /receiving webhooks on \S+ from now on/.test(other.stderr()));
+    await expect.poll(() => took().length, { timeout: 5000 }).toBe(1);
+    const { body, headers } = await signed("shop");
+    const posted = await post("shop", body, headers);
+    expect(posted.status).toBe(200);
+    for (const [i, other] of others.entries()) {
+      await expect.poll(() => updates[i], { timeout: 2000 }).toContain("events://recent");
+      expect((await other.call("events_get", { id: posted.body.id })).isError).toBeFalsy();
+    }
+    // The other one still waits.
+    expect(took()).toHaveLength(1);
+  });
+
+  test("a port waiter listen holds is left to it, though it stops: it comes back after a restart", async () => {
+    const service = await listen();
+    const assistant = await startWaiter({ ...env, WAITER_WEBHOOKS_BIND_RETRY_SECONDS: "1" }, { listener: true });
+    sessions.push(assistant);
+    expect(assistant.stderr()).toContain(
+      `127.0.0.1:${port} is taken by waiter listen; serving the events it stores in the shared store, and leaving the port to it, restarts included`,
+    );
+    const stopped = new Promise((resolve) => service.child.once("exit", resolve));
+    service.child.kill("SIGTERM");
+    await stopped;
+    // The assistant's waiter tries the port no more: waiter listen, restarting, finds it free however long it takes.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await listen();
+    const { body, headers } = await signed("gh");
+    expect((await post("gh", body, headers)).status).toBe(200);
+  });
+
+  test("an address this waiter cannot bind is a warning", async () => {
+    const session = await startWaiter({ ...env, WAITER_WEBHOOKS_LISTEN: "192.0.2.1:8790" }, { listener: true });
+    sessions.push(session);
+    const problem =
+      "cannot listen on 192.0.2.1:8790: EADDRNOTAVAIL: no network interface here has that address; set webhooks.listen (WAITER_WEBHOOKS_LISTEN) to one this machine has";
+    expect(session.stderr()).toContain(
+      `warning [waiter] ${problem}; no webhook reaches the store through this waiter, which tries again every 2 s`,
+    );
   });
 
   /** What the stdio waiter says of the listener's port, held by something answering /healthz with `status` and `body`. */
@@ -785,7 +844,7 @@ describe("embedded in the stdio server", () => {
 
   test("a port held by a waiter whose store is away is still another waiter's", async () => {
     const { said } = await portHeldBy(503, '{"status":"store unavailable","sources":["erp"]}');
-    expect(said).toMatch(/is taken \(another waiter listens there\)/);
+    expect(said).toMatch(/is taken by another waiter; serving the events it stores in the shared store/);
   });
 
   test("a port held by something that is not a waiter is said to keep webhooks from this store", async () => {
@@ -793,7 +852,7 @@ describe("embedded in the stdio server", () => {
     expect(said).toContain(
       `${host} is taken by something that is not a waiter (its /healthz is not waiter's): no webhook reaches this store`,
     );
-    expect(said).not.toMatch(/another waiter listens there/);
+    expect(said).not.toMatch(/is taken by another/);
   });
 
   test("acknowledging an event updates its subscribed resource", async () => {

@@ -131,6 +131,12 @@ export const webhookSettings = {
     description: "Address the webhook listener binds, host:port. Keep it on loopback behind a reverse proxy or tunnel.",
     schema: listenAddress("127.0.0.1:8790"),
   },
+  bindRetrySeconds: {
+    env: "WAITER_WEBHOOKS_BIND_RETRY_SECONDS",
+    description:
+      "How often, in seconds, an assistant's waiter that could not bind webhooks.listen tries again: when another assistant's waiter had the port, this one takes it within that time of that one's stopping. A port that `waiter listen` or `waiter serve` holds is left to it.",
+    schema: integer(2, 1, 60),
+  },
   publicUrl: {
     env: "WAITER_WEBHOOKS_PUBLIC_URL",
     description:

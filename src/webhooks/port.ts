@@ -1,0 +1,158 @@
+import type { Log } from "../log.js";
+import { isWildcardHost } from "../settings.js";
+import type { ListenerMode, RunningListener } from "./listener.js";
+
+type Listen = { host: string; port: number };
+
+/**
+ * What holds the webhook port: a waiter by its mode ("waiter" for one of a release that does not
+ * say it), something that is not a waiter, or nothing.
+ */
+export type PortHolder = ListenerMode | "waiter" | "stranger" | "nothing";
+
+const WAITERS: Record<ListenerMode | "waiter", string> = {
+  stdio: "another assistant's waiter",
+  listen: "waiter listen",
+  serve: "waiter serve",
+  waiter: "another waiter",
+};
+
+/** What answers at `listen`: a waiter answers /healthz with its status, sources and mode. */
+export async function portHolder({ host, port }: Listen): Promise<PortHolder> {
+  const reachable = isWildcardHost(host) ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  let response: Response;
+  try {
+    response = await fetch(`http://${reachable}:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
+  } catch (err) {
+    return (err as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED" ? "nothing" : "stranger";
+  }
+  try {
+    const health = (await response.json()) as { status?: unknown; sources?: unknown; mode?: unknown };
+    // A waiter whose store is away or full answers 503 with the same shape: still a waiter.
+    if (typeof health.status !== "string" || !Array.isArray(health.sources)) return "stranger";
+    return typeof health.mode === "string" && Object.hasOwn(WAITERS, health.mode)
+      ? (health.mode as ListenerMode)
+      : "waiter";
+  } catch {
+    return "stranger";
+  }
+}
+
+/** Why `listen` cannot be bound, and what to do: `setting` is where the address comes from. */
+export function listenProblem({ host, port }: Listen, err: unknown, setting: string): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const advice =
+    code === "EADDRINUSE"
+      ? `another program (another waiter?) holds the port; stop it, or set ${setting} to another port`
+      : code === "EACCES"
+        ? `ports below 1024 need privileges; set ${setting} to a higher port`
+        : code === "EADDRNOTAVAIL"
+          ? `no network interface here has that address; set ${setting} to one this machine has`
+          : `check ${setting}`;
+  return `cannot listen on ${host}:${port}: ${code ?? err}: ${advice}`;
+}
+
+/** An assistant's waiter's hold on the webhook port, which several such waiters share in turn. */
+export interface PortHold {
+  /** The listener while this process has the port. */
+  readonly listener: RunningListener | undefined;
+  /** Stops trying to bind, then closes the listener. */
+  close(): Promise<void>;
+}
+
+const SETTING = "webhooks.listen (WAITER_WEBHOOKS_LISTEN)";
+
+/**
+ * Binds the webhook port for an assistant's stdio waiter (`take`), or leaves it to another process.
+ * A port another assistant's waiter holds, or something that is no waiter, or that cannot be bound
+ * for now, is tried again every `retryMs`: when that waiter's assistant quits, this one receives
+ * the webhooks instead. A port waiter listen or serve holds is left to it for good: it comes
+ * back after a restart, and must find its port free.
+ */
+export async function holdPort(parts: {
+  listen: Listen;
+  take: boolean;
+  bind: () => Promise<RunningListener>;
+  log: Log;
+  retryMs: number;
+}): Promise<PortHold> {
+  const { listen, bind, log, retryMs } = parts;
+  const where = `${listen.host}:${listen.port}`;
+  const every = `every ${retryMs / 1000} s`;
+  let listener: RunningListener | undefined;
+  let trying = parts.take;
+  /** Why the last bind failed, when not for another process holding the port. */
+  let failed: string | undefined;
+  /** What was last said of the port, so that a try again says only what changed. */
+  let said: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let attempt: Promise<void> | undefined;
+  let closed = false;
+
+  const say = (key: string, write: () => void) => {
+    if (key !== said) write();
+    said = key;
+  };
+
+  async function tryBind(first: boolean): Promise<void> {
+    try {
+      listener = await bind();
+      trying = false;
+      if (first) log.info(`receiving webhooks on ${listener.url}`);
+      else log.notice(`receiving webhooks on ${listener.url} from now on: the port is free again`);
+      return;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "EADDRINUSE") {
+        failed = listenProblem(listen, err, SETTING);
+        say(failed, () =>
+          log.warning(`${failed}; no webhook reaches the store through this waiter, which tries again ${every}`),
+        );
+      } else {
+        failed = undefined;
+        const holder = await portHolder(listen);
+        if (holder === "stranger") {
+          say(holder, () =>
+            log.warning(
+              `${where} is taken by something that is not a waiter (its /healthz is not waiter's): no webhook reaches this store; free the port, or set ${SETTING} to another. This waiter takes the port once it is free, trying ${every}`,
+            ),
+          );
+        } else if (holder === "stdio") {
+          say(holder, () =>
+            log.notice(
+              `${where} is taken by another assistant's waiter; serving the events it stores in the shared store, and taking the port when that waiter stops (trying ${every})`,
+            ),
+          );
+        } else if (holder !== "nothing") {
+          // Never tried again: a waiter listen or serve that restarts must find its port free.
+          trying = false;
+          say(holder, () =>
+            log.notice(
+              `${where} is taken by ${WAITERS[holder]}; serving the events it stores in the shared store, and leaving the port to it, restarts included`,
+            ),
+          );
+        }
+      }
+    }
+    if (trying && !closed) {
+      timer = setTimeout(() => {
+        attempt = tryBind(false);
+      }, retryMs);
+      timer.unref();
+    }
+  }
+
+  if (trying) await tryBind(true);
+
+  return {
+    get listener() {
+      return listener;
+    },
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      await attempt;
+      await listener?.close();
+    },
+  };
+}
