@@ -165,7 +165,7 @@ export async function startApp(
   }
   const sources = webhooks.sources.map((source) => source.name);
   let port: PortHold | undefined;
-  const known = toolsets(store, noStore, config.core.automations, sources);
+  const known = toolsets(store, noStore, config.core.automations, sources, async () => port?.note());
   const tools = enabledTools({ config, toolsets: known, http, log });
   const resources = store ? await import("./events/resources.js") : undefined;
   const stopping = new AbortController();

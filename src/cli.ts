@@ -7,6 +7,7 @@ import { Log, logWarnings } from "./log.js";
 import { NO_SOURCES, toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
+import { portHolder } from "./webhooks/port.js";
 import { webhooksOf } from "./webhooks/settings.js";
 
 /** Every toolset, for the help and the configuration; the served ones are made with the store. */
@@ -152,6 +153,12 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
     log.notice(
       `${automations.length} automation${automations.length === 1 ? " is" : "s are"} configured; they run in waiter serve and waiter listen, not in an assistant's stdio server: this one leaves the webhook port ${host}:${port} to waiter listen, and serves the events it stores`,
     );
+    const holder = await portHolder({ host, port });
+    if (holder === "nothing" || holder === "stranger") {
+      log.warning(
+        `${holder === "nothing" ? "nothing listens" : "something that is not a waiter listens"} on ${host}:${port} now: no webhook reaches the store, nor runs an automation, until waiter listen (or serve) runs there`,
+      );
+    }
   }
   log.started();
   const session = app.session(log);

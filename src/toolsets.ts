@@ -16,16 +16,18 @@ export const NO_SOURCES =
  * Every toolset waiter knows, in the order their tools are listed. The event and automation tools
  * serve `store`; without one (to read the settings, or when it could not open) `noStore` says why.
  * `sources`: the configured webhook sources, which the event tools check a filter against.
+ * `portNote`: who receives the webhooks when this process does not (an assistant's waiter).
  */
 export function toolsets(
   store?: EventStore,
   noStore = NO_SOURCES,
   automations: readonly Automation[] = [],
   sources: readonly string[] = [],
+  portNote?: () => Promise<string | undefined>,
 ): readonly Toolset[] {
   return [
     eventsToolset(store, noStore, sources),
-    webhooksToolset(store, noStore),
+    webhooksToolset(store, noStore, portNote),
     currency,
     weather,
     eshop,

@@ -451,9 +451,20 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect(assistant.stderr()).toContain(
         `1 automation is configured; they run in waiter serve and waiter listen, not in an assistant's stdio server: this one leaves the webhook port ${listen} to waiter listen, and serves the events it stores`,
       );
+      // Nothing listens yet, and it says so, rather than give senders a URL that refuses them.
+      expect(assistant.stderr()).toContain(
+        `nothing listens on ${listen} now: no webhook reaches the store, nor runs an automation, until waiter listen (or serve) runs there`,
+      );
+      const note = async () => ((await assistant.call("webhooks_sources")).structuredContent as { note?: string }).note;
+      expect(await note()).toBe(
+        `Nothing listens on ${listen}: a delivery to these URLs is refused, and a sender that does not retry (WooCommerce, GitHub) loses it. Start waiter listen (or serve), which receives them.`,
+      );
       const config = loadConfig({ env: env([PAID], { WAITER_WEBHOOKS_LISTEN: listen }) }, toolsets());
       const running = await startWebhooks(config, new Log("error", () => {}));
       try {
+        expect(await note()).toBe(
+          `These webhooks are received on ${listen} by waiter listen, into the store this waiter reads.`,
+        );
         const event = await pay(running.listener, String(O.pending1999));
         const [run] = await runsOf(event.id);
         expect(run).toMatchObject({ automation: "stripe-paid", status: "done" });

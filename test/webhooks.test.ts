@@ -767,6 +767,11 @@ describe("embedded in the stdio server", () => {
     expect(sources.sources.find((s) => s.name === "gh")?.url).toBe(`${base}/webhooks/gh`);
   });
 
+  /** What webhooks_sources says of who receives the webhooks, when not the waiter asked. */
+  async function portNote(session: Session): Promise<string | undefined> {
+    return ((await session.call("webhooks_sources", {})).structuredContent as { note?: string }).note;
+  }
+
   test("when the assistant whose waiter has the port quits, another assistant's waiter takes it, and one only", async () => {
     const quick = { WAITER_WEBHOOKS_BIND_RETRY_SECONDS: "1" };
     const first = await mcp(quick, []);
@@ -779,6 +784,9 @@ describe("embedded in the stdio server", () => {
         .toContain(
           `127.0.0.1:${port} is taken by another assistant's waiter; serving the events it stores in the shared store, and taking the port when that waiter stops (trying every 1 s)`,
         );
+      expect(await portNote(other)).toBe(
+        `These webhooks are received on 127.0.0.1:${port} by another assistant's waiter, into the store this waiter reads; this waiter takes the port when that one stops.`,
+      );
       other.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
         updates[i]?.push(n.params.uri);
       });
@@ -795,8 +803,12 @@ describe("embedded in the stdio server", () => {
       await expect.poll(() => updates[i], { timeout: 2000 }).toContain("events://recent");
       expect((await other.call("events_get", { id: posted.body.id })).isError).toBeFalsy();
     }
-    // The other one still waits.
-    expect(took()).toHaveLength(1);
+    // The one that took the port says nothing of another; the other still waits for it, and says so.
+    const [taker] = took();
+    const waiting = others.find((other) => other !== taker) as Session;
+    expect(await portNote(taker as Session)).toBeUndefined();
+    expect(await portNote(waiting)).toMatch(/^These webhooks are received on \S+ by another assistant's waiter/);
+    expect(took()).toEqual([taker]);
   });
 
   test("a port waiter listen holds is left to it, though it stops: it comes back after a restart", async () => {
@@ -806,23 +818,31 @@ describe("embedded in the stdio server", () => {
     expect(assistant.stderr()).toContain(
       `127.0.0.1:${port} is taken by waiter listen; serving the events it stores in the shared store, and leaving the port to it, restarts included`,
     );
+    expect(await portNote(assistant)).toBe(
+      `These webhooks are received on 127.0.0.1:${port} by waiter listen, into the store this waiter reads.`,
+    );
     const stopped = new Promise((resolve) => service.child.once("exit", resolve));
     service.child.kill("SIGTERM");
     await stopped;
-    // The assistant's waiter tries the port no more: waiter listen, restarting, finds it free however long it takes.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Nothing listens, and the assistant's waiter says so, without taking the port.
+    expect(await portNote(assistant)).toBe(
+      `Nothing listens on 127.0.0.1:${port}: a delivery to these URLs is refused, and a sender that does not retry (WooCommerce, GitHub) loses it. Start waiter listen (or serve), which receives them.`,
+    );
     await listen();
     const { body, headers } = await signed("gh");
     expect((await post("gh", body, headers)).status).toBe(200);
   });
 
-  test("an address this waiter cannot bind is a warning", async () => {
+  test("an address this waiter cannot bind is a warning, and webhooks_sources says no delivery is stored", async () => {
     const session = await startWaiter({ ...env, WAITER_WEBHOOKS_LISTEN: "192.0.2.1:8790" }, { listener: true });
     sessions.push(session);
     const problem =
       "cannot listen on 192.0.2.1:8790: EADDRNOTAVAIL: no network interface here has that address; set webhooks.listen (WAITER_WEBHOOKS_LISTEN) to one this machine has";
     expect(session.stderr()).toContain(
       `warning [waiter] ${problem}; no webhook reaches the store through this waiter, which tries again every 2 s`,
+    );
+    expect(await portNote(session)).toBe(
+      `This waiter ${problem}. No delivery to these URLs is stored meanwhile; it tries again every 2 s.`,
     );
   });
 

@@ -56,6 +56,8 @@ export function listenProblem({ host, port }: Listen, err: unknown, setting: str
 export interface PortHold {
   /** The listener while this process has the port. */
   readonly listener: RunningListener | undefined;
+  /** Who receives the webhooks when this process does not, for webhooks_sources; undefined while it does. */
+  note(): Promise<string | undefined>;
   /** Stops trying to bind, then closes the listener. */
   close(): Promise<void>;
 }
@@ -147,6 +149,20 @@ export async function holdPort(parts: {
   return {
     get listener() {
       return listener;
+    },
+    async note() {
+      if (listener) return undefined;
+      if (failed)
+        return `This waiter ${failed}. No delivery to these URLs is stored meanwhile; it tries again ${every}.`;
+      const holder = await portHolder(listen);
+      if (holder === "nothing") {
+        const refused = `Nothing listens on ${where}: a delivery to these URLs is refused, and a sender that does not retry (WooCommerce, GitHub) loses it.`;
+        return `${refused} ${trying ? `This waiter takes the port within ${retryMs / 1000} s.` : "Start waiter listen (or serve), which receives them."}`;
+      }
+      if (holder === "stranger") {
+        return `Something that is not a waiter holds ${where}: no delivery to these URLs is stored. Free the port, or set ${SETTING} to another${trying ? "; this waiter takes the port once it is free" : ""}.`;
+      }
+      return `These webhooks are received on ${where} by ${WAITERS[holder]}, into the store this waiter reads${trying && holder === "stdio" ? "; this waiter takes the port when that one stops" : ""}.`;
     },
     async close() {
       closed = true;

@@ -7,9 +7,14 @@ import { deliveredBy, resolveWebhooks, sourceUrl, webhookSettings } from "./sett
 
 /**
  * The webhooks toolset: its settings are the listener's (the "webhooks" section), and its tool
- * reads the store's counts. Without a store, `noStore` says why it is off.
+ * reads the store's counts. Without a store, `noStore` says why it is off. `portNote` says who
+ * receives the webhooks when this process does not.
  */
-export function webhooksToolset(store: EventStore | undefined, noStore: string): Toolset {
+export function webhooksToolset(
+  store: EventStore | undefined,
+  noStore: string,
+  portNote?: () => Promise<string | undefined>,
+): Toolset {
   return defineToolset({
     name: "webhooks",
     description: "The webhook listener and its sources: where each posts, and what arrived.",
@@ -47,6 +52,7 @@ export function webhooksToolset(store: EventStore | undefined, noStore: string):
             dropped_by_bytes: z.number(),
             dropped_by_age: z.number(),
           }),
+          note: z.string().optional(),
         },
         annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
         async run({ source: only }) {
@@ -54,7 +60,7 @@ export function webhooksToolset(store: EventStore | undefined, noStore: string):
           if (only !== undefined && !names.includes(only)) {
             throw new ToolError(noSuchSource(only, names));
           }
-          const [counters, stats] = await Promise.all([store.counters(), store.stats()]);
+          const [counters, stats, note] = await Promise.all([store.counters(), store.stats(), portNote?.()]);
           return {
             sources: settings.sources
               .filter((source) => only === undefined || source.name === only)
@@ -80,6 +86,7 @@ export function webhooksToolset(store: EventStore | undefined, noStore: string):
               dropped_by_bytes: stats.droppedBy.bytes,
               dropped_by_age: stats.droppedBy.age,
             },
+            ...(note ? { note } : {}),
           };
         },
         render(r) {
@@ -91,6 +98,7 @@ export function webhooksToolset(store: EventStore | undefined, noStore: string):
           return [
             ...lines,
             `Store: ${r.store.events} events, ${r.store.bytes} bytes; retention dropped ${dropped} (count ${r.store.dropped_by_count}, bytes ${r.store.dropped_by_bytes}, age ${r.store.dropped_by_age}).`,
+            ...(r.note ? [r.note] : []),
           ].join("\n");
         },
       });
