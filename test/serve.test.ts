@@ -733,6 +733,136 @@ describe("resumption", () => {
   });
 });
 
+describe("cancellation", () => {
+  const withStore = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
+  const wait = { name: "events_wait", arguments: { timeout_s: 50 } };
+
+  test("a call its client cancels ends its stream at once; the SDK's client, back for the rest of a stream whose call is over, is told there is none", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
+    try {
+      const resumed: number[] = [];
+      const transport = new StreamableHTTPClientTransport(new URL(`${served.url}/mcp`), {
+        // The SDK's client comes back a second after a call's stream ends without its result: here at once.
+        reconnectionOptions: {
+          initialReconnectionDelay: 1,
+          maxReconnectionDelay: 1,
+          reconnectionDelayGrowFactor: 1,
+          maxRetries: 2,
+        },
+        fetch: async (url, init) => {
+          const answer = await fetch(url, init);
+          if (new Headers(init?.headers).has("last-event-id")) resumed.push(answer.status);
+          return answer;
+        },
+      });
+      const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+      await client.connect(transport);
+      clients.push(client);
+      // Its notification stream.
+      await expect.poll(() => served.sessions.answering()).toBe(1);
+      const cancel = new AbortController();
+      const cancelled = client.callTool(wait, undefined, { signal: cancel.signal });
+      await expect.poll(() => served.sessions.answering()).toBe(2);
+      cancel.abort();
+      await expect(cancelled).rejects.toThrow(/aborted/);
+      await expect.poll(() => served.sessions.answering()).toBe(1);
+      // A call answered with an error: the SDK's client comes back for a result after it too.
+      await expect(client.callTool({ name: "no_such_tool" })).rejects.toThrow(/Unknown tool/);
+      await expect.poll(() => resumed).toEqual([204, 204]);
+      expect(served.sessions.answering()).toBe(1);
+
+      // A session its client ends during a wait ends the wait's stream with the rest.
+      const ended = client.callTool(wait).catch(() => "ended");
+      await expect.poll(() => served.sessions.answering()).toBe(2);
+      await transport.terminateSession();
+      await expect.poll(() => served.sessions.answering()).toBe(0);
+      await client.close();
+      expect(await ended).toBe("ended");
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("a call's stream that drops is resumed while the call runs, and after it has answered is sent the answer and ended", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
+    const event = (n: number) =>
+      served.app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: `resumed-call-${n}`,
+        headers: {},
+        body: Buffer.from(`{"n":${n}}`),
+        receivedAt: clock.now(),
+      });
+    try {
+      const opened = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+        }),
+        headers: mcpHeaders,
+      });
+      const session = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      const inSession = { "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" };
+      const initialized = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+        headers: { ...mcpHeaders, ...inSession },
+      });
+      await initialized.body.dump();
+      /** A wait whose stream drops after its first event, the priming one that names the stream. */
+      const waitThenDrop = async (id: number) => {
+        const dropped = new AbortController();
+        const call = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: wait }),
+          headers: { ...mcpHeaders, ...inSession },
+          signal: dropped.signal,
+        });
+        const first = (await call.body[Symbol.asyncIterator]().next()).value.toString();
+        dropped.abort();
+        await expect.poll(() => served.sessions.answering()).toBe(0);
+        return /^id: (.*)$/m.exec(first)?.[1] as string;
+      };
+      const resume = (lastId: string) =>
+        request(`${served.url}/mcp`, {
+          headers: { accept: "text/event-stream", ...inSession, "last-event-id": lastId },
+        });
+      const answerIn = (text: string) => {
+        const data = /^data: (.*)$/m.exec(text)?.[1];
+        return data ? JSON.parse(data) : undefined;
+      };
+
+      // Back while the call still waits: the answer comes on the resumed stream, which then ends.
+      const running = await resume(await waitThenDrop(2));
+      expect(running.statusCode).toBe(200);
+      await expect.poll(() => served.sessions.answering()).toBe(1);
+      await event(1);
+      const live = await running.body.text();
+      expect(answerIn(live)).toMatchObject({ id: 2, result: { structuredContent: { timed_out: false } } });
+
+      // Back once the call has answered: the answer, and the stream's end; back again, nothing.
+      const away = await waitThenDrop(3);
+      await event(2);
+      const replayed = await resume(away);
+      expect(replayed.statusCode).toBe(200);
+      const text = await replayed.body.text();
+      expect(answerIn(text)).toMatchObject({ id: 3, result: { structuredContent: { timed_out: false } } });
+      const again = await resume(/^id: (.*)$/m.exec(text)?.[1] as string);
+      expect(again.statusCode).toBe(204);
+      await again.body.dump();
+      expect(served.sessions.answering()).toBe(0);
+    } finally {
+      await served.close();
+    }
+  });
+});
+
 test("an address another program holds stops waiter serve and waiter listen, saying which setting to change", async () => {
   const holder = createServer();
   await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));

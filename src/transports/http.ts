@@ -6,7 +6,7 @@ import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/p
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { EventId, EventStore, StreamId } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { isInitializeRequest, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { isInitializeRequest, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 import cors from "cors";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { App, Session } from "../app-types.js";
@@ -54,6 +54,7 @@ interface Open {
   /** The name of the token that opened the session; only it may use the session. */
   caller: string | undefined;
   transport: WebStandardStreamableHTTPServerTransport;
+  replay: ReplayBuffer;
   session: Session;
   lastSeen: number;
   /** What the client sent at initialize, while the shared store does not hold the session yet. */
@@ -98,6 +99,51 @@ const pageAccess = cors({
   ],
   exposedHeaders: ["WWW-Authenticate", "Mcp-Session-Id"],
 });
+
+/** The ids of the requests a JSON-RPC message or batch cancels (`notifications/cancelled`). */
+function cancelledIn(body: unknown): RequestId[] {
+  return (Array.isArray(body) ? body : [body]).flatMap((message) => {
+    const cancel = message as { method?: unknown; params?: { requestId?: unknown } } | undefined;
+    const id = cancel?.params?.requestId;
+    return cancel?.method === "notifications/cancelled" && (typeof id === "string" || typeof id === "number")
+      ? [id]
+      : [];
+  });
+}
+
+/**
+ * Which stream carries each request's answer, as the SDK's transport keeps it: it says so to no
+ * one (its closeSSEStream looks a request up here), and a cancelled request's stream must be known
+ * to be ended for good.
+ */
+function answerStreams(transport: WebStandardStreamableHTTPServerTransport): Map<RequestId, StreamId> {
+  return (transport as unknown as { _requestToStreamMapping: Map<RequestId, StreamId> })._requestToStreamMapping;
+}
+
+/**
+ * Answers a client that comes back with Last-Event-ID to a request's stream that will carry
+ * nothing more: what the stream carried after that id, then its end; with nothing left, 204, which
+ * tells a client of server-sent events not to come back. The SDK's transport would hold such a
+ * stream open for good, with nothing to end it.
+ */
+async function replayEnded(replay: ReplayBuffer, lastId: string, sessionId: string, res: Response) {
+  let missed = "";
+  await replay.replayEventsAfter(lastId, {
+    send: async (id, message) => {
+      missed += `event: message\nid: ${id}\ndata: ${JSON.stringify(message)}\n\n`;
+    },
+  });
+  if (!missed) {
+    res.status(204).end();
+    return;
+  }
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache, no-transform",
+    "mcp-session-id": sessionId,
+  });
+  res.end(missed);
+}
 
 /** A JSON-RPC error without an id, as the SDK's transport answers a request it cannot take. */
 function rpcError(res: Response, status: number, code: number, message: string): void {
@@ -156,6 +202,22 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
 
   /** Sessions no server has seen since this time are over (the store learns when each is used once a sweep). */
   const unseenSince = () => clock.now() - limits.idleMs - 2 * SWEEP_MS;
+
+  /**
+   * Ends the stream of a request its client cancelled (an abort, or the client's own timeout). The
+   * SDK answers a cancelled request never, and so never ends its stream: it would hold its connection
+   * with keepalives for good, and count as a call under way, so the session would never be idle and
+   * a stop would wait its whole drain time. The stream is ended for good: a client that comes back to
+   * it is told there is nothing more. A batch's stream carries its other requests' answers, and is
+   * left to the SDK.
+   */
+  const endCancelled = (entry: Open, id: RequestId) => {
+    const streams = answerStreams(entry.transport);
+    const stream = streams.get(id);
+    if (stream === undefined || [...streams.values()].filter((other) => other === stream).length > 1) return;
+    entry.replay.end(stream);
+    entry.transport.closeSSEStream(id);
+  };
 
   /** Closes a session that holds no stream, for every server unless one used it since. */
   const end = (id: string, entry: Open, why: string) => {
@@ -272,9 +334,10 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     const caller = req.auth?.clientId;
     const session = app.session(log.forSession(), req.auth && allowedTools(req.auth), taken?.subscriptions);
     let closed = false;
+    const replay = new ReplayBuffer();
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: taken ? () => taken.id : randomUUID,
-      eventStore: new ReplayBuffer(),
+      eventStore: replay,
       onsessioninitialized: async (id) => {
         // What the client sent, kept until the shared store holds the session: the sweep tries
         // again while the store is away.
@@ -282,6 +345,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         const entry: Open = {
           caller,
           transport,
+          replay,
           session,
           lastSeen: clock.now(),
           streams: 0,
@@ -392,6 +456,11 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         });
         return;
       }
+      const lastId = req.headers["last-event-id"];
+      if (req.method === "GET" && typeof lastId === "string" && entry.replay.ended(lastId)) {
+        await replayEnded(entry.replay, lastId, id, res);
+        return;
+      }
       if (req.method === "GET") {
         const listening = entry;
         listening.streams += 1;
@@ -424,6 +493,10 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
             }
           : undefined;
       await serveThrough(entry.transport, req, res, ending);
+      // After the transport took it: the call is aborted, and sends nothing more on its stream.
+      if (req.method === "POST" && res.statusCode < 300) {
+        for (const cancelled of cancelledIn(req.body)) endCancelled(serving, cancelled);
+      }
       return;
     }
     if (req.method === "POST" && !req.is("application/json")) {
@@ -544,6 +617,9 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
 /** How many messages of a session's notification stream are kept for a client that reconnects. */
 const REPLAYABLE = 500;
 
+/** The SDK transport's name for a session's GET stream, which carries notifications for as long as the session lasts. */
+const NOTIFICATION_STREAM = "_GET_stream";
+
 /**
  * The last messages sent on a session's streams, so a client that lost its stream and comes back
  * with Last-Event-ID misses none of them (the SDK's transport asks this). Bounded: a client away
@@ -551,6 +627,8 @@ const REPLAYABLE = 500;
  */
 export class ReplayBuffer implements EventStore {
   readonly #events: { seq: number; stream: StreamId; message: JSONRPCMessage }[] = [];
+  /** The streams of requests still being answered: from a stream's first message to its answer. */
+  readonly #answering = new Set<StreamId>();
   #seq = 0;
   /**
    * Which copy of the session numbered a message: a client that comes back to a copy taken up
@@ -561,8 +639,26 @@ export class ReplayBuffer implements EventStore {
   async storeEvent(stream: StreamId, message: JSONRPCMessage): Promise<EventId> {
     this.#seq += 1;
     this.#events.push({ seq: this.#seq, stream, message });
+    if ("result" in message || "error" in message) this.#answering.delete(stream);
+    else if (stream !== NOTIFICATION_STREAM) this.#answering.add(stream);
     if (this.#events.length > REPLAYABLE) this.#events.shift();
     return this.#id(stream, this.#seq);
+  }
+
+  /** A cancelled request's stream: it carries nothing more. */
+  end(stream: StreamId): void {
+    this.#answering.delete(stream);
+  }
+
+  /**
+   * Whether the stream an event id names is a request's stream that carries nothing more: its
+   * request was answered or cancelled, or it was another copy's of the session, whose requests
+   * this copy never had. The notification stream lasts as long as the session.
+   */
+  ended(id: EventId): boolean {
+    const colon = id.lastIndexOf(":");
+    const stream = id.slice(0, colon);
+    return colon > 0 && stream !== NOTIFICATION_STREAM && !this.#answering.has(stream);
   }
 
   async getStreamIdForEventId(id: EventId): Promise<StreamId | undefined> {
