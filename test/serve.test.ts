@@ -579,6 +579,38 @@ describe("sessions", () => {
     expect(await taken.getStreamIdForEventId(ids[500] as string)).toBe("s");
   });
 
+  test("the replay buffer keeps messages as they were sent, a session's last MiB of them: a client back after larger results gets the last it can", async () => {
+    const buffer = new ReplayBuffer();
+    const result = (n: number) => ({
+      jsonrpc: "2.0" as const,
+      id: n,
+      result: { content: [{ type: "text", text: `${n}`.padEnd(100_000, "x") }] },
+    });
+    const replayed = async (after: string) => {
+      const sent: [string, unknown][] = [];
+      await buffer.replayEventsAfter(after, {
+        send: async (id, message) => {
+          sent.push([id, message]);
+        },
+      });
+      return sent;
+    };
+    // Kept as sent, not as the object, whose strings could hold far larger ones alive: a change
+    // made to it after does not show.
+    const message = result(0);
+    const first = await buffer.storeEvent("s", message);
+    message.result.content[0] = { type: "text", text: "changed after it was sent" };
+    expect(await replayed("s:another-copy.9")).toEqual([[first, result(0)]]);
+
+    const ids = [first];
+    for (let n = 1; n <= 11; n++) ids.push(await buffer.storeEvent("s", result(n)));
+    // Ten of some 100 KB fit in a MiB: the first two went for the last two.
+    expect(await replayed(first)).toEqual(ids.slice(2).map((id, n) => [id, result(n + 2)]));
+    // The newest is kept whatever its size.
+    const huge = await buffer.storeEvent("s", { jsonrpc: "2.0", id: 12, result: { text: "y".repeat(2 ** 21) } });
+    expect((await replayed(first)).map(([id]) => id)).toEqual([huge]);
+  });
+
   test("past the cap an initialize gets 503 until a session ends", async () => {
     const served = await inProcess({ maxSessions: 1, idleMs: 60_000 });
     try {

@@ -126,13 +126,11 @@ function answerStreams(transport: WebStandardStreamableHTTPServerTransport): Map
  * tells a client of server-sent events not to come back. The SDK's transport would hold such a
  * stream open for good, with nothing to end it.
  */
-async function replayEnded(replay: ReplayBuffer, lastId: string, sessionId: string, res: Response) {
-  let missed = "";
-  await replay.replayEventsAfter(lastId, {
-    send: async (id, message) => {
-      missed += `event: message\nid: ${id}\ndata: ${JSON.stringify(message)}\n\n`;
-    },
-  });
+function replayEnded(replay: ReplayBuffer, lastId: string, sessionId: string, res: Response) {
+  const missed = replay
+    .missedAfter(lastId)
+    .map(({ id, json }) => `event: message\nid: ${id}\ndata: ${json}\n\n`)
+    .join("");
   if (!missed) {
     res.status(204).end();
     return;
@@ -458,7 +456,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       }
       const lastId = req.headers["last-event-id"];
       if (req.method === "GET" && typeof lastId === "string" && entry.replay.ended(lastId)) {
-        await replayEnded(entry.replay, lastId, id, res);
+        replayEnded(entry.replay, lastId, id, res);
         return;
       }
       if (req.method === "GET") {
@@ -614,8 +612,14 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   };
 }
 
-/** How many messages of a session's notification stream are kept for a client that reconnects. */
+/** How many messages of a session's streams are kept for a client that comes back. */
 const REPLAYABLE = 500;
+/**
+ * How many bytes of them, as sent: 500 notifications of a few hundred bytes, or ten or more of the
+ * largest results (an events_get that shows 40,000 characters of a payload is some 70-100 KB).
+ * With every session full (WAITER_MAX_SESSIONS, 100 by default) that is 100 MiB at most.
+ */
+const REPLAYABLE_BYTES = 1024 * 1024;
 
 /** The SDK transport's name for a session's GET stream, which carries notifications for as long as the session lasts. */
 const NOTIFICATION_STREAM = "_GET_stream";
@@ -623,10 +627,15 @@ const NOTIFICATION_STREAM = "_GET_stream";
 /**
  * The last messages sent on a session's streams, so a client that lost its stream and comes back
  * with Last-Event-ID misses none of them (the SDK's transport asks this). Bounded: a client away
- * for longer than REPLAYABLE messages gets what is left.
+ * for longer than REPLAYABLE messages, or REPLAYABLE_BYTES of them, gets what is left.
+ *
+ * Each is kept as the JSON that was sent, not as the message: a message's strings may point into
+ * larger ones (a payload cut to what a result shows keeps the whole payload alive in V8), so a
+ * kept message could cost many times what it shows.
  */
 export class ReplayBuffer implements EventStore {
-  readonly #events: { seq: number; stream: StreamId; message: JSONRPCMessage }[] = [];
+  readonly #events: { seq: number; stream: StreamId; json: string; bytes: number }[] = [];
+  #bytes = 0;
   /** The streams of requests still being answered: from a stream's first message to its answer. */
   readonly #answering = new Set<StreamId>();
   #seq = 0;
@@ -638,10 +647,16 @@ export class ReplayBuffer implements EventStore {
 
   async storeEvent(stream: StreamId, message: JSONRPCMessage): Promise<EventId> {
     this.#seq += 1;
-    this.#events.push({ seq: this.#seq, stream, message });
+    const json = JSON.stringify(message);
+    const bytes = Buffer.byteLength(json);
+    this.#events.push({ seq: this.#seq, stream, json, bytes });
+    this.#bytes += bytes;
+    // The newest is kept whatever its size: it is what a client that lost its stream just now missed.
+    while (this.#events.length > REPLAYABLE || (this.#bytes > REPLAYABLE_BYTES && this.#events.length > 1)) {
+      this.#bytes -= this.#events.shift()?.bytes ?? 0;
+    }
     if ("result" in message || "error" in message) this.#answering.delete(stream);
     else if (stream !== NOTIFICATION_STREAM) this.#answering.add(stream);
-    if (this.#events.length > REPLAYABLE) this.#events.shift();
     return this.#id(stream, this.#seq);
   }
 
@@ -670,13 +685,21 @@ export class ReplayBuffer implements EventStore {
     lastId: EventId,
     { send }: { send: (id: EventId, message: JSONRPCMessage) => Promise<void> },
   ): Promise<StreamId> {
-    const stream = (await this.getStreamIdForEventId(lastId)) ?? "";
+    for (const { id, json } of this.missedAfter(lastId)) await send(id, JSON.parse(json));
+    return (await this.getStreamIdForEventId(lastId)) ?? "";
+  }
+
+  /**
+   * What was kept of the stream `lastId` names after it, each with its id and as it was sent; all
+   * that was kept of it when `lastId` is another copy's.
+   */
+  missedAfter(lastId: EventId): { id: EventId; json: string }[] {
+    const stream = lastId.slice(0, Math.max(0, lastId.lastIndexOf(":")));
     const [copy, number] = lastId.slice(stream.length + 1).split(".");
     const after = copy === this.#copy ? Number(number) : 0;
-    for (const { seq, stream: of, message } of this.#events) {
-      if (of === stream && seq > after) await send(this.#id(stream, seq), message);
-    }
-    return stream;
+    return this.#events
+      .filter(({ seq, stream: of }) => of === stream && seq > after)
+      .map(({ seq, json }) => ({ id: this.#id(stream, seq), json }));
   }
 
   #id(stream: StreamId, seq: number): EventId {
