@@ -461,9 +461,9 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
  * "env" block passes as written. Only --config, typed in a terminal, may be relative.
  */
 function mustBeAbsolute(path: string): string {
-  // By its parts: a path's slashes and dashes would read as one long token.
-  const hidden = path.split(/[/\\]/).some((part) => credentialShaped(part));
-  const given = `must be an absolute path, and ${hidden ? "what it holds" : quote(path)} is not`;
+  // A long relative path may look like a token too, and is hidden with it: a secret pasted here
+  // may hold slashes (base64), so its parts alone do not tell.
+  const given = `must be an absolute path, and ${credentialShaped(path) ? "what it holds" : quote(path)} is not`;
   const noShell = "a shell does, and an MCP client starts waiter without one";
   if (path.startsWith("~")) {
     const home = /^~([/\\]|$)/.test(path) ? `, such as ${join(homedir(), path.slice(1))}` : "";
