@@ -255,6 +255,26 @@ describe("several processes, one file", () => {
     }
   });
 
+  test("a close waits for the writes waiting for another process's lock, which commit in the order they came", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
+    const store = new SqliteEventStore(file, LOOSE, { busyMs: 2_000 });
+    const holder = new Database(file);
+    holder.exec("BEGIN IMMEDIATE");
+    try {
+      const first = store.add(event());
+      await new Promise((resolve) => setImmediate(resolve));
+      const second = store.add(event());
+      setTimeout(() => holder.exec("ROLLBACK"), 100);
+      await store.close();
+      const [a, b] = await Promise.all([first, second]);
+      const reader = new Database(file);
+      expect(reader.prepare("SELECT id FROM events ORDER BY seq").pluck().all()).toEqual([a.id, b.id]);
+      reader.close();
+    } finally {
+      holder.close();
+    }
+  });
+
   test("an event committed through one connection reaches another's subscribers within a second", async () => {
     const { store: writer, file } = open();
     const { store: reader } = open(LOOSE, file);
@@ -351,7 +371,7 @@ describe("what the store does on its own does not end the process", () => {
     expect(await store.stats()).toMatchObject({ events: 1, droppedBy: { age: 0 } });
     unblock();
     vi.advanceTimersToNextTimer();
-    expect(await store.stats()).toMatchObject({ events: 0, droppedBy: { age: 1 } });
+    await expect.poll(() => store.stats()).toMatchObject({ events: 0, droppedBy: { age: 1 } });
     expect(seen).toHaveLength(1);
   });
 

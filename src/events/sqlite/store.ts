@@ -97,7 +97,8 @@ const EXPIRE_EVERY_MS = 10 * 60 * 1000;
 /**
  * A write waits for another process's lock in tries: SQLite waits inside the call, holding this
  * process's event loop, so each try waits at most LOCK_TRY_MS, and between tries the loop answers
- * what else came (a health check, another source's delivery).
+ * what else came (a health check, another source's delivery). A read, which in WAL mode waits only
+ * for a moment (another process recovering the file), waits as SQLite does, up to busyMs.
  */
 const LOCK_TRY_MS = 10;
 const LOCK_PAUSE_MS = 25;
@@ -173,6 +174,10 @@ export class SqliteEventStore implements EventStore {
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
   readonly #lockTries: number;
+  readonly #waitShort: Database.Statement;
+  readonly #waitLong: Database.Statement;
+  /** This process's writes, one after the other: one waits for the lock at a time, and they commit in the order they came. */
+  #writing: Promise<unknown> = Promise.resolve();
   readonly #nextId = eventIds();
   readonly #listeners = new Listeners<StoredEvent>();
   readonly #ackListeners = new Listeners<string[]>();
@@ -215,7 +220,8 @@ export class SqliteEventStore implements EventStore {
         if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })
       .immediate();
-    this.#db.pragma(`busy_timeout = ${LOCK_TRY_MS}`);
+    this.#waitShort = this.#db.prepare(`PRAGMA busy_timeout = ${LOCK_TRY_MS}`);
+    this.#waitLong = this.#db.prepare(`PRAGMA busy_timeout = ${Math.round(busyMs)}`);
     this.#lockTries = Math.max(1, Math.ceil(busyMs / (LOCK_TRY_MS + LOCK_PAUSE_MS)));
     const sql = (text: string) => this.#sql(text);
     const write = <T>(fn: () => T) => this.#write(fn);
@@ -228,27 +234,32 @@ export class SqliteEventStore implements EventStore {
       (seq) => (this.#sql("SELECT * FROM events WHERE seq > ? ORDER BY seq").all(seq) as EventRow[]).map(toEvent),
       (event) => this.#listeners.tell(event),
     );
-    // The age limit holds while no webhook arrives too.
-    this.#expireUnattended();
+    // The age limit holds while no webhook arrives too; at opening, before anything is read.
+    try {
+      tellDropped(this.#onDropped, this.#db.transaction(() => this.#retain(clock.now())).immediate());
+    } catch (err) {
+      warn("event retention failed", writeFailure(err, file));
+    }
     this.#expiry = setInterval(() => this.#expireUnattended(), EXPIRE_EVERY_MS);
     this.#expiry.unref();
   }
 
   async expire(now = clock.now()): Promise<void> {
     if (!this.#db.open) return;
-    const dropped = await this.#write(() => {
-      const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
-      const dropped = enforceRetention((text) => this.#sql(text), this.#retention, now, totals);
-      pruneRuns((text) => this.#sql(text));
-      forgetDropped((text) => this.#sql(text), now);
-      return dropped;
-    });
-    tellDropped(this.#onDropped, dropped);
+    tellDropped(this.#onDropped, await this.#write(() => this.#retain(now)));
+  }
+
+  #retain(now: number): Dropped {
+    const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
+    const dropped = enforceRetention((text) => this.#sql(text), this.#retention, now, totals);
+    pruneRuns((text) => this.#sql(text));
+    forgetDropped((text) => this.#sql(text), now);
+    return dropped;
   }
 
   /**
-   * At opening and on the timer no caller would see a failure (a full disk, a lock held past
-   * busy_timeout), and a throw from a timer ends the process: report it; the next run tries again.
+   * On the timer no caller would see a failure (a full disk, a lock held past busy_timeout), and a
+   * throw from a timer ends the process: report it; the next run tries again.
    */
   #expireUnattended(): void {
     this.expire().catch((err) => warn("event retention failed", err));
@@ -260,9 +271,17 @@ export class SqliteEventStore implements EventStore {
    * locked" at once, whatever busy_timeout says. One that begins immediate waits its turn, in
    * tries (LOCK_TRY_MS); only a transaction that did not begin is tried again.
    */
-  async #write<T>(fn: () => T): Promise<T> {
+  #write<T>(fn: () => T): Promise<T> {
+    const turn = this.#writing.then(() => this.#writeNow(fn));
+    this.#writing = turn.catch(() => {});
+    return turn;
+  }
+
+  async #writeNow<T>(fn: () => T): Promise<T> {
     for (let tries = 1; ; tries++) {
+      if (!this.#db.open) throw new ToolError("The event store is closed: waiter is stopping.");
       let began = false;
+      this.#waitShort.get();
       try {
         return this.#db
           .transaction(() => {
@@ -272,10 +291,11 @@ export class SqliteEventStore implements EventStore {
           .immediate();
       } catch (err) {
         const busy = (err as { code?: string }).code === "SQLITE_BUSY";
-        if (!busy || began || tries >= this.#lockTries || !this.#db.open) throw writeFailure(err, this.#db.name);
+        if (!busy || began || tries >= this.#lockTries) throw writeFailure(err, this.#db.name);
+      } finally {
+        this.#waitLong.get();
       }
       await new Promise((resolve) => setTimeout(resolve, LOCK_PAUSE_MS));
-      if (!this.#db.open) throw new Error("the event store closed while a write waited for it");
     }
   }
 
@@ -462,8 +482,9 @@ export class SqliteEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
-    if (this.#queue.length > 0) await this.#commitQueue();
     clearInterval(this.#expiry);
+    if (this.#queue.length > 0) await this.#commitQueue();
+    await this.#writing;
     this.#watch.stop();
     this.#listeners.clear();
     if (this.#db.open) this.#db.close();
