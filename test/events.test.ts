@@ -93,15 +93,19 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
     );
   });
 
-  test("each delivery is logged at info, with its type and the sender's delivery id; a repeat too", async () => {
+  test("each delivery is logged at info, with its type and the sender's delivery id; repeats a line a minute", async () => {
     const delivered = await deliver();
     expect(waiter.stderr()).toContain(
       `webhook stripe stored ${delivered.body.id}: type "payment_intent.succeeded", delivery "evt_${sequence}"`,
     );
     await deliver(0, `evt_${sequence}`);
-    expect(waiter.stderr()).toContain(
-      `webhook stripe delivery "evt_${sequence}" again: already stored as ${delivered.body.id}`,
-    );
+    await deliver(0, `evt_${sequence}`);
+    const repeats = waiter
+      .stderr()
+      .split("\n")
+      .filter((line) => line.includes(`delivery "evt_${sequence}" again`));
+    // A line a minute for each source: anyone who kept a signed delivery may send it again and again.
+    expect(repeats).toEqual([expect.stringContaining(`already stored as ${delivered.body.id}`)]);
   });
 
   test("a signature's timestamp is checked against the clock: 299 s old passes, 301 s is refused", async () => {

@@ -179,6 +179,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   // Strangers' forged deliveries must not flood the log: a line a minute for each source and
   // reason (a verifier's reasons are few); webhooks_sources counts every one.
   const logRejection = throttled((line) => log.info(line));
+  const logRepeat = throttled((line) => log.info(line));
   // A store that is away or full refuses every delivery: a line a minute says so, not one each,
   // and a line says when it answers again.
   const storeWarning = throttled((line) => log.warning(line));
@@ -406,12 +407,19 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       receivedAt,
     });
     storeAnswers();
-    // The type and the delivery id are the sender's text: quoted, so a line cannot be forged.
-    log.info(
-      duplicate
-        ? `webhook ${source.name} delivery ${JSON.stringify(verdict.id)} again: already stored as ${id}`
-        : `webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${JSON.stringify(verdict.id)}`,
-    );
+    // The type and the delivery id are the sender's text: quoted, so a line cannot be forged. A
+    // repeat is anyone's who kept a signed delivery (Shopify's and WooCommerce's carry no time):
+    // a line a minute for each source.
+    if (duplicate) {
+      logRepeat(
+        `webhook ${source.name} delivery ${JSON.stringify(verdict.id)} again: already stored as ${id}`,
+        source.name,
+      );
+    } else {
+      log.info(
+        `webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${JSON.stringify(verdict.id)}`,
+      );
+    }
     res.status(200).json({ id, duplicate });
   };
   app.post("/webhooks/:source", known, bodyLimits, raw, receive);
