@@ -824,6 +824,9 @@ describe("embedded in the stdio server", () => {
     const stopped = new Promise((resolve) => service.child.once("exit", resolve));
     service.child.kill("SIGTERM");
     await stopped;
+    // The assistant's waiter tries the port no more: waiter listen, restarting, finds it free however long it takes.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(assistant.stderr()).not.toContain("from now on");
     // Nothing listens, and the assistant's waiter says so, without taking the port.
     expect(await portNote(assistant)).toBe(
       `Nothing listens on 127.0.0.1:${port}: a delivery to these URLs is refused, and a sender that does not retry (WooCommerce, GitHub) loses it. Start waiter listen (or serve), which receives them.`,
