@@ -160,7 +160,7 @@ export const webhookSettings = {
   allowedOrigins: {
     env: "WAITER_WEBHOOKS_ALLOWED_ORIGINS",
     description:
-      "Web origins allowed to send requests from a browser (comma-separated), besides waiter's own: the page of an MCP client that runs in one, such as the MCP Inspector's (http://127.0.0.1:6274). A request with any other Origin header gets 403, the OAuth metadata excepted; webhook senders send none.",
+      "Web origins allowed to send requests from a browser (comma-separated), besides waiter's own: the page of an MCP client that runs in one (https://app.example.com). A request with any other Origin header gets 403, the OAuth metadata excepted; webhook senders send none.",
     schema: origins,
   },
   maxConnections: {
