@@ -587,7 +587,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       );
       expect(JSON.parse(run?.steps[0]?.detail ?? "{}")).toMatchObject({ args: { id: null } });
       expect(run?.steps).toHaveLength(1);
-      const said = `dry run of automation paid-trial failed on the delivery “evt_${sequence}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) at step 1`;
+      const said = `dry run of automation paid-trial failed on the delivery “evt_${sequence}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) at step 1 (eshop_order_mark_paid, id null, transaction_id “pi_evt_${sequence}”): invalid arguments`;
       await expect
         .poll(() => telegram.delivered.slice(sent))
         .toEqual([expect.objectContaining({ text: expect.stringContaining(`waiter: ${said}`) })]);
