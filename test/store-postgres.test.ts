@@ -11,7 +11,7 @@ import { loadConfig } from "../src/config.js";
 import { LeftUndone, ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate } from "../src/events/postgres/schema.js";
 import { PostgresEventStore, pageQuery } from "../src/events/postgres/store.js";
-import { type Dropped, type EventStore, NewerStore, type StoredEvent } from "../src/events/store.js";
+import { type Dropped, type EventStore, NewerStore, type StoredEvent, StoreNotWritable } from "../src/events/store.js";
 import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
@@ -367,6 +367,63 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await none.app.close();
     });
 
+    test("a password changed under a running waiter is said as a refused login, a line a minute, and counted when it works again", async () => {
+      const superuser = new URL(guarded.url);
+      superuser.password = encodeURIComponent("db pass/01:23@x%");
+      const db = new pg.Client(superuser.href);
+      await db.connect();
+      await db.query("CREATE ROLE rotated LOGIN PASSWORD 'before-xyz'");
+      await db.query("CREATE SCHEMA rotated AUTHORIZATION rotated");
+      const url = new URL(guarded.url);
+      url.username = "rotated";
+      url.searchParams.set("options", "-c search_path=rotated");
+      const { app, stderr } = await startApp(
+        {
+          ...sources,
+          WAITER_DATABASE_URL: url.href,
+          WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
+          DB_PASSWORD: "before-xyz",
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        },
+        { listener: true },
+      );
+      const deliver = async (delivery: string) => {
+        const body = JSON.stringify({ invoice: delivery });
+        const posted = await request(`${app.listener?.url}/webhooks/erp`, {
+          method: "POST",
+          body,
+          headers: erpHeaders(body, delivery),
+        });
+        await posted.body.dump();
+        return posted.statusCode;
+      };
+      try {
+        expect(await deliver("inv-1")).toBe(200);
+        // What a DBA's rotation does: a new password, and the connections made with the old one closed.
+        await db.query("ALTER ROLE rotated PASSWORD 'after-xyz'");
+        await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'rotated'");
+        const client = await connect(app.session(new Log("error", () => {})));
+        const listed = async () =>
+          ((await client.callTool({ name: "events_list", arguments: {} })).content as { text: string }[])[0]?.text;
+        await expect
+          .poll(listed)
+          .toMatch(
+            /^The event store's database refuses waiter's connection \(PostgreSQL 28P01: password authentication failed for user "rotated"; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): nothing is read or stored until whoever runs waiter fixes that, so tell them to check that DB_PASSWORD \(the variable WAITER_DATABASE_PASSWORD_ENV names\) holds the database user's current password\. waiter tries again at each call\.$/,
+          );
+        for (let i = 2; i <= 6; i++) expect(await deliver(`inv-${i}`)).toBe(503);
+        expect(
+          stderr().match(/webhook listener: The event store's database refuses waiter's connection/g),
+        ).toHaveLength(1);
+        await db.query("ALTER ROLE rotated PASSWORD 'before-xyz'");
+        expect(await deliver("inv-7")).toBe(200);
+        expect(stderr()).toMatch(/webhook listener: the event store answers again, after 5 failed attempts over \d+ s/);
+        expect(stderr()).not.toMatch(/webhook listener failed|bug in waiter|before-xyz|after-xyz/);
+      } finally {
+        await app.close();
+        await db.end();
+      }
+    });
+
     test("sslmode as libpq names it: verify-full with the server's CA is TLS, without the CA it is refused", async () => {
       const tls = `${guarded.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(guarded.ca as string)}`;
       const store = await PostgresEventStore.open({ url: tls, password: "db pass/01:23@x%", retention: LOOSE });
@@ -534,6 +591,38 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       limited.username = `${schema}_writer`;
       const store = await open(limited.href);
       expect(await store.highestSeq()).toBe(stored.at(-1)?.seq);
+    });
+
+    test("a user refused its login or its rights, or a database not there, is said with what to check", async () => {
+      const url = await freshSchema();
+      const schema = /search_path=(\w+)/.exec(decodeURIComponent(url))?.[1] as string;
+      const user = `${schema}_user`;
+      await admin.query(`CREATE ROLE ${user} LOGIN`);
+      await admin.query(`GRANT ALL ON SCHEMA ${schema} TO ${user}`);
+      const asUser = new URL(url);
+      asUser.username = user;
+      const store = await open(asUser.href);
+      await admin.query(`ALTER ROLE ${user} NOLOGIN`);
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${user}'`);
+      await expect
+        .poll(() => store.list({}, { limit: 5 }).catch((err: Error) => err))
+        .toEqual(
+          new ToolError(
+            `The event store's database refuses waiter's connection (PostgreSQL 28000: role "${user}" is not permitted to log in; PostgreSQL 127.0.0.1:${server.port}/waiter): nothing is read or stored until whoever runs waiter fixes that, so tell them to check that the database user exists and may log in, and that a line of the server's pg_hba.conf lets it connect to this database from waiter's address. waiter tries again at each call.`,
+          ),
+        );
+      await admin.query(`ALTER ROLE ${user} LOGIN`);
+      await admin.query(`REVOKE INSERT ON ALL TABLES IN SCHEMA ${schema} FROM ${user}`);
+      const added = store.add(event());
+      await expect(added).rejects.toBeInstanceOf(StoreNotWritable);
+      await expect(added).rejects.toThrow(
+        /^The event store cannot be written \(PostgreSQL 42501: permission denied for table events\): its database user lacks rights on waiter's tables \(PostgreSQL .*\)\. Nothing is stored until whoever runs waiter grants it USAGE on their schema, SELECT, INSERT, UPDATE and DELETE on the tables, and USAGE and SELECT on their sequences; tell them\.$/,
+      );
+      const nowhere = new URL(url);
+      nowhere.pathname = "/nosuch";
+      await expect(open(nowhere.href)).rejects.toThrow(
+        'database "nosuch" does not exist: check the database\'s name in WAITER_DATABASE_URL',
+      );
     });
 
     test("a page of events is read by index, never by walking every acknowledged event or a whole source", async () => {

@@ -27,6 +27,8 @@ export const databaseSettings = {
 export interface DatabaseConfig {
   url?: string;
   password?: string;
+  /** Where the password comes from, as a message may name it (never the password itself). */
+  passwordFrom?: string;
 }
 
 /** Reads the password from the variable passwordEnv names; refuses a password written into the config file. */
@@ -39,19 +41,20 @@ export function resolveDatabase(
   if (url === undefined) return {};
   // The driver takes a password from the query too (?password=…).
   const parsed = new URL(url);
-  if ((parsed.password || parsed.searchParams.has("password")) && origin("url") !== databaseSettings.url.env) {
+  const inUrl = Boolean(parsed.password || parsed.searchParams.has("password"));
+  if (inUrl && origin("url") !== databaseSettings.url.env) {
     throw new ConfigError(
       `invalid setting ${origin("url")}: it holds a password, which must not be written in a file; put it in PGPASSWORD or in the variable database.passwordEnv names`,
     );
   }
-  if (passwordEnv === undefined) return { url };
+  if (passwordEnv === undefined) return { url, passwordFrom: inUrl ? origin("url") : "PGPASSWORD" };
   const password = secretFromEnv(env, passwordEnv, {
     setting: origin("passwordEnv"),
     owner: origin("passwordEnv"),
     holds: "the database password",
     example: "WAITER_DB_PASSWORD",
   });
-  return { url, password };
+  return { url, password, passwordFrom: `${passwordEnv} (the variable ${origin("passwordEnv")} names)` };
 }
 
 /** The database as a log line may show it: host, port and name, never a user's password. */

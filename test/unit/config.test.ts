@@ -433,7 +433,10 @@ describe("the event store's database", () => {
 
   test("a postgres:// URL from the environment may hold a password; from the file it may not", () => {
     const withPassword = "postgres://waiter:s3cr3t-pw@db.internal:5432/waiter?sslmode=verify-full";
-    expect(load({ WAITER_DATABASE_URL: withPassword }).database).toEqual({ url: withPassword });
+    expect(load({ WAITER_DATABASE_URL: withPassword }).database).toEqual({
+      url: withPassword,
+      passwordFrom: "WAITER_DATABASE_URL",
+    });
     const path = file({ database: { url: withPassword } });
     const refused = () => load({}, { file: path });
     expect(refused).toThrow(`invalid setting database.url in ${path}: it holds a password`);
@@ -442,13 +445,18 @@ describe("the event store's database", () => {
     expect(() => load({}, { file: inQuery })).toThrow(/it holds a password/);
     expect(load({}, { file: file({ database: { url: "postgres://waiter@db.internal/waiter" } }) }).database).toEqual({
       url: "postgres://waiter@db.internal/waiter",
+      passwordFrom: "PGPASSWORD",
     });
   });
 
   test("the password comes from the variable passwordEnv names", () => {
     const url = "postgres://waiter@db.internal/waiter";
     const env = { WAITER_DATABASE_URL: url, WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD" };
-    expect(load({ ...env, DB_PASSWORD: "pw" }).database).toEqual({ url, password: "pw" });
+    expect(load({ ...env, DB_PASSWORD: "pw" }).database).toEqual({
+      url,
+      password: "pw",
+      passwordFrom: "DB_PASSWORD (the variable WAITER_DATABASE_PASSWORD_ENV names)",
+    });
     expect(() => load(env)).toThrow(
       "WAITER_DATABASE_PASSWORD_ENV: DB_PASSWORD is not set; it must hold the database password",
     );

@@ -52,6 +52,8 @@ export interface PostgresOptions {
   url: string;
   /** When set, beats a password in the URL and PGPASSWORD. */
   password?: string | undefined;
+  /** Where the password comes from, for a message to name when the server refuses it: PGPASSWORD unless said. */
+  passwordFrom?: string | undefined;
   retention: Retention;
   /** Told what each run of retention dropped, once it is committed. */
   onDropped?: ((dropped: Dropped) => void) | undefined;
@@ -84,10 +86,24 @@ function unreachable(err: unknown): string | undefined {
 }
 
 /**
- * A database that cannot be reached or written, in words a model (or an operator reading a
- * 503's log) can act on; `database` says which, as a log line may show it.
+ * What whoever runs waiter must change before a database that refuses waiter's connection takes
+ * it: the password, the server's pg_hba.conf or the role, the database's name. Such a refusal
+ * lasts until someone acts, but waiter is not at fault, and tries again at each call.
  */
-function storeError(err: unknown, database: string): unknown {
+function loginRefused(code: string | undefined, passwordFrom: string): string | undefined {
+  if (code === "28P01") return `check that ${passwordFrom} holds the database user's current password`;
+  if (code === "28000") {
+    return "check that the database user exists and may log in, and that a line of the server's pg_hba.conf lets it connect to this database from waiter's address";
+  }
+  if (code === "3D000") return "check the database's name in WAITER_DATABASE_URL";
+  return undefined;
+}
+
+/**
+ * A database that cannot be reached, written or logged in to, in words a model (or an operator
+ * reading a 503's log) can act on; `database` says which, as a log line may show it.
+ */
+function storeError(err: unknown, database: string, passwordFrom: string): unknown {
   const { code, message } = err as { code?: string; message?: string };
   if (code === "53100") {
     return new StoreNotWritable(
@@ -100,6 +116,19 @@ function storeError(err: unknown, database: string): unknown {
       `PostgreSQL ${code}: ${message}`,
       `its database server takes no writes: a standby, or read-only by its settings (${database})`,
       "points WAITER_DATABASE_URL at the primary server",
+    );
+  }
+  if (code === "42501") {
+    return new StoreNotWritable(
+      `PostgreSQL ${code}: ${message}`,
+      `its database user lacks rights on waiter's tables (${database})`,
+      "grants it USAGE on their schema, SELECT, INSERT, UPDATE and DELETE on the tables, and USAGE and SELECT on their sequences",
+    );
+  }
+  const check = loginRefused(code, passwordFrom);
+  if (check) {
+    return new ToolError(
+      `The event store's database refuses waiter's connection (PostgreSQL ${code}: ${message}; ${database}): nothing is read or stored until whoever runs waiter fixes that, so tell them to ${check}. waiter tries again at each call.`,
     );
   }
   const why = unreachable(err);
@@ -152,6 +181,7 @@ export class PostgresEventStore implements EventStore {
   readonly #channel: string;
   /** The database as the store's errors name it. */
   readonly #database: string;
+  readonly #passwordFrom: string;
   readonly #nextId = eventIds();
   readonly #listeners = new Listeners<StoredEvent>();
   readonly #ackListeners = new Listeners<string[]>();
@@ -196,6 +226,8 @@ export class PostgresEventStore implements EventStore {
       }
     } catch (err) {
       await pool.end().catch(() => {});
+      const check = loginRefused((err as { code?: string }).code, options.passwordFrom ?? "PGPASSWORD");
+      if (check) throw new Error(`${(err as Error).message}: ${check}`);
       // The driver's words when the server asks for a password and it has none.
       if (/client password must be a string/.test((err as Error).message ?? "")) {
         throw new Error(
@@ -220,6 +252,7 @@ export class PostgresEventStore implements EventStore {
     this.#retention = options.retention;
     this.#onDropped = options.onDropped;
     this.#database = databaseLabel(options.url);
+    this.#passwordFrom = options.passwordFrom ?? "PGPASSWORD";
     this.#channel = channel;
     this.runs = postgresRuns(this.#query);
     this.sessions = postgresSessions(this.#query);
@@ -243,7 +276,7 @@ export class PostgresEventStore implements EventStore {
     try {
       return (await this.#pool.query<R>(text, params)).rows;
     } catch (err) {
-      throw storeError(err, this.#database);
+      throw storeError(err, this.#database, this.#passwordFrom);
     }
   };
 
@@ -402,15 +435,15 @@ export class PostgresEventStore implements EventStore {
     // The identity's sequence, read outside any transaction: it may count an event still being
     // committed, which a bound on cursors may, and the newest event (latestSeq) may not.
     try {
-      const [row] = await this.#query<{ seq: number }>(
+      const { rows } = await this.#pool.query<{ seq: number }>(
         "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')), 0) AS seq",
       );
-      return (row as { seq: number }).seq;
+      return (rows[0] as { seq: number }).seq;
     } catch (err) {
       // Reading a sequence needs a privilege that storing events does not: without it, the
       // newest stored event is the best bound there is.
       if ((err as { code?: string }).code === "42501") return this.latestSeq();
-      throw err;
+      throw storeError(err, this.#database, this.#passwordFrom);
     }
   }
 
