@@ -625,6 +625,36 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
     });
 
+    test("a user that may read and write the tables but not create opens a store up to date, and is told what to grant to set one up or upgrade it", async () => {
+      const url = await freshSchema();
+      const schema = /search_path=(\w+)/.exec(decodeURIComponent(url))?.[1] as string;
+      const user = `${schema}_dml`;
+      await admin.query(`CREATE ROLE ${user} LOGIN`);
+      // What a DBA grants a service, and what PostgreSQL 15 leaves of public: no CREATE.
+      const grant = async () => {
+        await admin.query(`GRANT USAGE ON SCHEMA ${schema} TO ${user}`);
+        await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${user}`);
+        await admin.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${user}`);
+      };
+      const asUser = new URL(url);
+      asUser.username = user;
+      await grant();
+      const setUp = `permission denied for schema ${schema} (PostgreSQL 42501): setting up waiter's tables in schema ${schema} needs a user that may create there: grant ${user} CREATE on the schema (GRANT CREATE ON SCHEMA ${schema} TO ${user}), or give waiter a schema ${user} owns (CREATE SCHEMA waiter AUTHORIZATION ${user}, and ?options=-c search_path=waiter in WAITER_DATABASE_URL)`;
+      await expect(open(asUser.href)).rejects.toThrow(setUp);
+      const old = new pg.Client(url);
+      await old.connect();
+      onTestFinished(() => old.end());
+      await migrate(old, 10);
+      await grant();
+      await expect(open(asUser.href)).rejects.toThrow(
+        /^must be owner of table \w+ \(PostgreSQL 42501\): upgrading waiter's tables in schema \w+ needs a user that may create there and owns them: start this waiter once as their owner, or grant \w+ CREATE on the schema/,
+      );
+      await migrate(old);
+      await grant();
+      const store = await open(asUser.href);
+      expect((await store.add(event())).duplicate).toBe(false);
+    });
+
     test("a page of events is read by index, never by walking every acknowledged event or a whole source", async () => {
       const url = await freshSchema();
       await open(url);

@@ -273,33 +273,60 @@ export const MIGRATIONS: readonly string[] = [
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */
 const MIGRATION_LOCK = 0x77616974; // "wait"
 
+/** A name as SQL must spell it: quoted only when it must be. */
+function sqlName(name: string): string {
+  return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
+}
+
 /**
  * Brings the schema in the connection's search path up to `upTo` steps (all of them by
  * default), under an advisory lock, so replicas that start at once do not race: the second
- * waits, then finds nothing left to do. Refuses a database a newer waiter has set up.
+ * waits, then finds nothing left to do. Refuses a database a newer waiter has set up. A store
+ * already up to date needs no right to create: a user that may only read and write the tables
+ * opens it.
  */
 export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Promise<void> {
   await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
   try {
-    await client.query(
-      "CREATE TABLE IF NOT EXISTS waiter_schema (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)",
+    // PostgreSQL checks the right to create before it looks whether the table exists.
+    const { rows } = await client.query<{ schema: string; user: string; set_up: boolean }>(
+      `SELECT current_schema() AS schema, current_user AS "user",
+         EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'waiter_schema') AS set_up`,
     );
-    const { rows } = await client.query<{ version: number }>("SELECT version FROM waiter_schema");
-    const version = rows[0]?.version ?? 0;
+    const { schema, user, set_up: setUp } = rows[0] as { schema: string; user: string; set_up: boolean };
+    const version = setUp
+      ? ((await client.query<{ version: number }>("SELECT version FROM waiter_schema")).rows[0]?.version ?? 0)
+      : 0;
     if (version > MIGRATIONS.length) throw new NewerStore(version, MIGRATIONS.length);
-    for (let step = version; step < upTo; step++) {
-      await client.query("BEGIN");
-      try {
-        await client.query(MIGRATIONS[step] as string);
+    if (version >= upTo) return;
+    try {
+      if (!setUp) {
         await client.query(
-          "INSERT INTO waiter_schema (one, version) VALUES (1, $1) ON CONFLICT (one) DO UPDATE SET version = excluded.version",
-          [step + 1],
+          "CREATE TABLE waiter_schema (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)",
         );
-        await client.query("COMMIT");
-      } catch (err) {
-        await client.query("ROLLBACK");
-        throw err;
       }
+      for (let step = version; step < upTo; step++) {
+        await client.query("BEGIN");
+        try {
+          await client.query(MIGRATIONS[step] as string);
+          await client.query(
+            "INSERT INTO waiter_schema (one, version) VALUES (1, $1) ON CONFLICT (one) DO UPDATE SET version = excluded.version",
+            [step + 1],
+          );
+          await client.query("COMMIT");
+        } catch (err) {
+          await client.query("ROLLBACK");
+          throw err;
+        }
+      }
+    } catch (err) {
+      const { code, message } = err as { code?: string; message?: string };
+      if (code !== "42501") throw err;
+      const [where, who] = [sqlName(schema), sqlName(user)];
+      const upgrading = version > 0;
+      throw new Error(
+        `${message} (PostgreSQL 42501): ${upgrading ? "upgrading" : "setting up"} waiter's tables in schema ${where} needs a user that may create there${upgrading ? " and owns them: start this waiter once as their owner, or" : ":"} grant ${who} CREATE on the schema (GRANT CREATE ON SCHEMA ${where} TO ${who}), or give waiter a schema ${who} owns (CREATE SCHEMA waiter AUTHORIZATION ${who}, and ?options=-c search_path=waiter in WAITER_DATABASE_URL)`,
+      );
     }
   } finally {
     await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
