@@ -655,6 +655,14 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect((await store.add(event())).duplicate).toBe(false);
     });
 
+    test("a search_path whose schema does not exist is named, with how to create it", async () => {
+      const url = new URL(server.url);
+      url.searchParams.set("options", "-c search_path=nosuch");
+      await expect(open(url.href)).rejects.toThrow(
+        "no schema the search path names (nosuch) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA nosuch AUTHORIZATION waiter), or name one that exists in WAITER_DATABASE_URL (?options=-c search_path=…)",
+      );
+    });
+
     test("a page of events is read by index, never by walking every acknowledged event or a whole source", async () => {
       const url = await freshSchema();
       await open(url);

@@ -273,6 +273,14 @@ export const MIGRATIONS: readonly string[] = [
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */
 const MIGRATION_LOCK = 0x77616974; // "wait"
 
+/** The schema waiter's tables are in (none when no schema the search path names exists), and who asks. */
+interface Where {
+  schema: string | null;
+  path: string;
+  user: string;
+  set_up: boolean;
+}
+
 /** A name as SQL must spell it: quoted only when it must be. */
 function sqlName(name: string): string {
   return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
@@ -289,11 +297,18 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
   await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
   try {
     // PostgreSQL checks the right to create before it looks whether the table exists.
-    const { rows } = await client.query<{ schema: string; user: string; set_up: boolean }>(
-      `SELECT current_schema() AS schema, current_user AS "user",
+    const { rows } = await client.query<Where>(
+      `SELECT current_schema() AS schema, current_setting('search_path') AS path, current_user AS "user",
          EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'waiter_schema') AS set_up`,
     );
-    const { schema, user, set_up: setUp } = rows[0] as { schema: string; user: string; set_up: boolean };
+    const { schema, path, user, set_up: setUp } = rows[0] as Where;
+    if (schema === null) {
+      // The search path's first schema, as PostgreSQL names it: "$user" is the user's own.
+      const first = (path.split(",")[0] ?? "").trim().replace(/^"\$user"$/, sqlName(user));
+      throw new Error(
+        `no schema the search path names (${path}) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA ${first} AUTHORIZATION ${sqlName(user)}), or name one that exists in WAITER_DATABASE_URL (?options=-c search_path=…)`,
+      );
+    }
     const version = setUp
       ? ((await client.query<{ version: number }>("SELECT version FROM waiter_schema")).rows[0]?.version ?? 0)
       : 0;
