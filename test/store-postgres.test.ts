@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, onTestFin
 import { startServe, startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { LeftUndone, ToolError } from "../src/errors.js";
-import { MIGRATIONS, migrate } from "../src/events/postgres/schema.js";
+import { MIGRATIONS, migrate, UPGRADE_LOCK_WAIT_MS } from "../src/events/postgres/schema.js";
 import { PostgresEventStore, pageQuery } from "../src/events/postgres/store.js";
 import { type Dropped, type EventStore, NewerStore, type StoredEvent, StoreNotWritable } from "../src/events/store.js";
 import { Log } from "../src/log.js";
@@ -661,6 +661,36 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect(open(url.href)).rejects.toThrow(
         "no schema the search path names (nosuch) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA nosuch AUTHORIZATION waiter), or name one that exists in WAITER_DATABASE_URL (?options=-c search_path=…)",
       );
+    });
+
+    test("an upgrade that meets a backup's lock gives up at once, changes nothing, and says to start again once it ends", async () => {
+      const url = await freshSchema();
+      const old = new pg.Client(url);
+      await old.connect();
+      onTestFinished(() => old.end());
+      await migrate(old, MIGRATIONS.length - 1);
+      // What pg_dump holds on every table for as long as the dump runs.
+      const backup = new pg.Client(url);
+      await backup.connect();
+      onTestFinished(() => backup.end());
+      await backup.query("BEGIN");
+      await backup.query("LOCK TABLE events, totals, automation_runs IN ACCESS SHARE MODE");
+      const started = performance.now();
+      await expect(open(url)).rejects.toThrow(
+        `canceling statement due to lock timeout (PostgreSQL 55P03): upgrading waiter's tables waits for a lock another session holds on them, most often a backup (pg_dump holds one on every table until it ends) or a long transaction; waiter gave up after ${UPGRADE_LOCK_WAIT_MS / 1000} s rather than hold up the writes of the replicas still running, and changed nothing: start it again once that session ends`,
+      );
+      // Not the 15 s of the driver's query timeout, after which the server would still wait.
+      expect(performance.now() - started).toBeLessThan(UPGRADE_LOCK_WAIT_MS + 3_000);
+      expect((await old.query("SELECT version FROM waiter_schema")).rows).toEqual([{ version: MIGRATIONS.length - 1 }]);
+      // Nothing of waiter's waits on behind the backup, which would hold up other writes: neither
+      // the upgrade's statement nor the lock replicas take turns to upgrade on.
+      expect(await waitingOnLocks(old)).toBe(0);
+      expect(
+        (await old.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted")).rows,
+      ).toEqual([{ n: 0 }]);
+      await backup.query("COMMIT");
+      await open(url);
+      expect((await old.query("SELECT version FROM waiter_schema")).rows).toEqual([{ version: MIGRATIONS.length }]);
     });
 
     test("a page of events is read by index, never by walking every acknowledged event or a whole source", async () => {

@@ -273,6 +273,13 @@ export const MIGRATIONS: readonly string[] = [
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */
 const MIGRATION_LOCK = 0x77616974; // "wait"
 
+/**
+ * How long an upgrade's statement waits for a lock on a table before the upgrade gives up. While
+ * it waits, every other statement on that table waits behind it: the replicas still running
+ * would stop storing deliveries for as long as a backup holds the table.
+ */
+export const UPGRADE_LOCK_WAIT_MS = 2_000;
+
 /** The schema waiter's tables are in (none when no schema the search path names exists), and who asks. */
 interface Where {
   schema: string | null;
@@ -323,6 +330,7 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
       for (let step = version; step < upTo; step++) {
         await client.query("BEGIN");
         try {
+          await client.query(`SET LOCAL lock_timeout = ${UPGRADE_LOCK_WAIT_MS}`);
           await client.query(MIGRATIONS[step] as string);
           await client.query(
             "INSERT INTO waiter_schema (one, version) VALUES (1, $1) ON CONFLICT (one) DO UPDATE SET version = excluded.version",
@@ -336,6 +344,11 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
       }
     } catch (err) {
       const { code, message } = err as { code?: string; message?: string };
+      if (code === "55P03") {
+        throw new Error(
+          `${message} (PostgreSQL 55P03): upgrading waiter's tables waits for a lock another session holds on them, most often a backup (pg_dump holds one on every table until it ends) or a long transaction; waiter gave up after ${UPGRADE_LOCK_WAIT_MS / 1000} s rather than hold up the writes of the replicas still running, and changed nothing: start it again once that session ends`,
+        );
+      }
       if (code !== "42501") throw err;
       const [where, who] = [sqlName(schema), sqlName(user)];
       const upgrading = version > 0;
