@@ -48,7 +48,7 @@ const EXPIRE_EVERY_MS = 10 * 60 * 1000;
 const CLOSE_MS = 1_000;
 
 export interface PostgresOptions {
-  /** postgres://user@host:port/database?sslmode=…; libpq's PG* variables fill in what it leaves out. */
+  /** postgres://user@host:port/database?sslmode=…; PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and PGOPTIONS fill in what it leaves out. */
   url: string;
   /** When set, beats a password in the URL and PGPASSWORD. */
   password?: string | undefined;
