@@ -376,6 +376,7 @@ describe("sessions", () => {
       const refused = await end("bogus");
       expect(refused.statusCode).toBe(400);
       await refused.body.dump();
+      expect(served.stderr()).not.toContain(`MCP session ${id} ended by its client`);
       expect(served.sessions.count()).toBe(1);
       expect(await served.app.store?.sessions.get(id)).toBeDefined();
       const ended = await end("2025-06-18");
@@ -383,6 +384,7 @@ describe("sessions", () => {
       await ended.body.dump();
       expect(served.sessions.count()).toBe(0);
       expect(await served.app.store?.sessions.get(id)).toBeUndefined();
+      expect(served.stderr()).toContain(`MCP session ${id} ended by its client: closed`);
     } finally {
       await served.close();
     }

@@ -491,6 +491,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
             }
           : undefined;
       await serveThrough(entry.transport, req, res, ending);
+      if (req.method === "DELETE" && res.statusCode < 300) log.info(`MCP session ${id} ended by its client: closed`);
       // After the transport took it: the call is aborted, and sends nothing more on its stream.
       if (req.method === "POST" && res.statusCode < 300) {
         for (const cancelled of cancelledIn(req.body)) endCancelled(serving, cancelled);
