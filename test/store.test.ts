@@ -246,11 +246,41 @@ describe("several processes, one file", () => {
     const holder = new Database(file);
     holder.exec("BEGIN IMMEDIATE");
     try {
+      const started = performance.now();
+      let waited = 0;
       const adding = store.add(event());
-      // SQLite's own wait would hold the event loop, this timer with it, until the add gave up.
-      setTimeout(() => holder.exec("ROLLBACK"), 100);
+      // SQLite's own wait would hold the event loop, this timer with it, until the add gave up (2 s).
+      setTimeout(() => {
+        waited = performance.now() - started;
+        holder.exec("ROLLBACK");
+      }, 100);
       await expect(adding).resolves.toMatchObject({ duplicate: false });
+      expect(waited).toBeLessThan(1_000);
     } finally {
+      holder.close();
+    }
+  });
+
+  test("writes queued behind one waiting for the lock give up when their own wait is over, not one after another's", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
+    const store = new SqliteEventStore(file, LOOSE, { busyMs: 400 });
+    stores.push(store);
+    const holder = new Database(file);
+    holder.exec("BEGIN IMMEDIATE");
+    try {
+      const started = performance.now();
+      const adds: Promise<unknown>[] = [];
+      for (let n = 0; n < 5; n++) {
+        adds.push(store.add(event()));
+        // Its own batch: the next add comes after this one's commit began.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const given = await Promise.allSettled(adds);
+      expect(given.map((outcome) => outcome.status)).toEqual(Array(5).fill("rejected"));
+      // One after another, five waits of 400 ms would take 2 s.
+      expect(performance.now() - started).toBeLessThan(1_400);
+    } finally {
+      holder.exec("ROLLBACK");
       holder.close();
     }
   });

@@ -173,9 +173,7 @@ export class SqliteEventStore implements EventStore {
   readonly #db: Database.Database;
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
-  readonly #lockTries: number;
-  readonly #waitShort: Database.Statement;
-  readonly #waitLong: Database.Statement;
+  readonly #busyMs: number;
   /** This process's writes, one after the other: one waits for the lock at a time, and they commit in the order they came. */
   #writing: Promise<unknown> = Promise.resolve();
   readonly #nextId = eventIds();
@@ -220,9 +218,7 @@ export class SqliteEventStore implements EventStore {
         if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })
       .immediate();
-    this.#waitShort = this.#db.prepare(`PRAGMA busy_timeout = ${LOCK_TRY_MS}`);
-    this.#waitLong = this.#db.prepare(`PRAGMA busy_timeout = ${Math.round(busyMs)}`);
-    this.#lockTries = Math.max(1, Math.ceil(busyMs / (LOCK_TRY_MS + LOCK_PAUSE_MS)));
+    this.#busyMs = Math.round(busyMs);
     const sql = (text: string) => this.#sql(text);
     const write = <T>(fn: () => T) => this.#write(fn);
     this.runs = sqliteRuns(sql, write);
@@ -272,16 +268,19 @@ export class SqliteEventStore implements EventStore {
    * tries (LOCK_TRY_MS); only a transaction that did not begin is tried again.
    */
   #write<T>(fn: () => T): Promise<T> {
-    const turn = this.#writing.then(() => this.#writeNow(fn));
+    // Counted from when it came: a write queued behind others waiting for the lock waits no longer.
+    const deadline = clock.now() + this.#busyMs;
+    const turn = this.#writing.then(() => this.#writeNow(fn, deadline));
     this.#writing = turn.catch(() => {});
     return turn;
   }
 
-  async #writeNow<T>(fn: () => T): Promise<T> {
-    for (let tries = 1; ; tries++) {
+  async #writeNow<T>(fn: () => T, deadline: number): Promise<T> {
+    for (;;) {
       if (!this.#db.open) throw new ToolError("The event store is closed: waiter is stopping.");
       let began = false;
-      this.#waitShort.get();
+      // Set at each write, not prepared once: SQLite reads busy_timeout as it prepares a statement.
+      this.#db.pragma(`busy_timeout = ${LOCK_TRY_MS}`);
       try {
         return this.#db
           .transaction(() => {
@@ -291,9 +290,9 @@ export class SqliteEventStore implements EventStore {
           .immediate();
       } catch (err) {
         const busy = (err as { code?: string }).code === "SQLITE_BUSY";
-        if (!busy || began || tries >= this.#lockTries) throw writeFailure(err, this.#db.name);
+        if (!busy || began || clock.now() + LOCK_PAUSE_MS > deadline) throw writeFailure(err, this.#db.name);
       } finally {
-        this.#waitLong.get();
+        this.#db.pragma(`busy_timeout = ${this.#busyMs}`);
       }
       await new Promise((resolve) => setTimeout(resolve, LOCK_PAUSE_MS));
     }
@@ -313,6 +312,8 @@ export class SqliteEventStore implements EventStore {
 
   async #commitQueue(): Promise<void> {
     const batch = this.#queue.splice(0);
+    // A close committed it already.
+    if (batch.length === 0) return;
     let results: { seq: number; id: string; duplicate: boolean }[];
     let dropped: Dropped | undefined;
     try {
