@@ -101,24 +101,22 @@ function inserted(value: unknown, quoted: boolean): string {
   return cut(text, MAX_INSERTED);
 }
 
-/** Characters of each argument a failure notice shows, and of all of them: the reason comes after. */
+/** Characters of each argument a failure notice shows: the reason comes after them. */
 const MAX_ARGUMENT_SHOWN = 80;
-const MAX_ARGUMENTS_SHOWN = 300;
 
 /**
  * A failed step's arguments, for the person who finishes by hand what the run left: which order,
- * which message. Text is quoted, as it may be the event's.
+ * which message. Text is quoted, as it may be the event's. They are those the run recorded, so
+ * that a notice reads the same after a restart: defaults the tool's schema adds included.
  */
 function argumentsShown(args: Record<string, unknown> | undefined): string {
-  const shown = Object.entries(args ?? {})
+  return Object.entries(args ?? {})
     .map(([name, value]) => {
-      if (value === undefined) return `, ${name} none`;
       if (typeof value !== "string" && (typeof value !== "object" || value === null)) return `, ${name} ${value}`;
       const text = typeof value === "string" ? value : JSON.stringify(value);
       return `, ${name} “${cut(withinQuotes(text), MAX_ARGUMENT_SHOWN)}”`;
     })
     .join("");
-  return cut(shown, MAX_ARGUMENTS_SHOWN);
 }
 
 /**
@@ -672,13 +670,13 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         }
         const message = err instanceof Error ? err.message : String(err);
         await store.runs.step(run, i, "failed", JSON.stringify({ tool, args, error: message }), clock.now());
-        await failed(automation, event, run, i, { tool, args: filled }, message);
+        await failed(automation, event, run, i, { tool, args }, message);
         return;
       }
       if (needsPerson) {
         // It happened, but what it found (a second payment) is for a person, before the steps after it.
         await store.runs.step(run, i, "failed", JSON.stringify({ tool, args, error: said }), clock.now());
-        await failed(automation, event, run, i, { tool, args: filled }, said);
+        await failed(automation, event, run, i, { tool, args }, said);
         return;
       }
       await store.runs.step(run, i, "done", JSON.stringify({ tool, args, said }), clock.now());
