@@ -463,10 +463,11 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
 function mustBeAbsolute(path: string): string {
   // A long relative path may look like a token too, and is hidden with it: a secret pasted here
   // may hold slashes (base64), so its parts alone do not tell.
-  const given = `must be an absolute path, and ${credentialShaped(path) ? "what it holds" : quote(path)} is not`;
+  const hidden = credentialShaped(path);
+  const given = `must be an absolute path, and ${hidden ? "what it holds" : quote(path)} is not`;
   const noShell = "a shell does, and an MCP client starts waiter without one";
   if (path.startsWith("~")) {
-    const home = /^~([/\\]|$)/.test(path) ? `, such as ${join(homedir(), path.slice(1))}` : "";
+    const home = !hidden && /^~([/\\]|$)/.test(path) ? `, such as ${join(homedir(), path.slice(1))}` : "";
     return `${given}: waiter does not expand ~ (${noShell}); write it out${home}`;
   }
   if (/\$\{?\w+\}?|%\w+%/.test(path)) {

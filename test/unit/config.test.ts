@@ -486,6 +486,7 @@ describe("the data directory", () => {
     expect(messageOf(() => load({ WAITER_DATA_DIR: "state" }))).toBe(
       `invalid setting WAITER_DATA_DIR: must be an absolute path, and "state" is not: MCP clients start servers from any directory (this one from ${process.cwd()})`,
     );
+    expect(messageOf(() => load({ WAITER_DATA_DIR: "~/sk_live_51HqQZbC8uV0mR3tYxW9nK2pL" }))).not.toContain("sk_live");
     // A secret may hold slashes (base64): hidden whole, whatever its parts look like.
     expect(messageOf(() => load({ WAITER_DATA_DIR: "q8/Zt+3eW0aFkLmN/pQrS7tUvWxYz12/34AbCdEf=" }))).toContain(
       "and what it holds is not",
