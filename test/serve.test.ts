@@ -1277,39 +1277,39 @@ describe("OAuth access tokens", () => {
     }
   });
 
-  test("a page whose origin is allowed (the MCP Inspector's) may call /mcp from a browser; any page may read the resource metadata", async () => {
-    const inspector = "http://127.0.0.1:6274";
+  test("a page whose origin is allowed may call /mcp from a browser; any page may read the resource metadata", async () => {
+    const page = "https://app.example.com";
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
-      { ...oauthEnv(), WAITER_WEBHOOKS_ALLOWED_ORIGINS: inspector },
+      { ...oauthEnv(), WAITER_WEBHOOKS_ALLOWED_ORIGINS: page },
     );
     const allowed = (headers: Record<string, unknown>) => headers["access-control-allow-origin"];
     try {
       const preflight = await request(`${served.url}/mcp`, {
         method: "OPTIONS",
         headers: {
-          origin: inspector,
+          origin: page,
           "access-control-request-method": "POST",
           "access-control-request-headers": "authorization, content-type, mcp-protocol-version",
         },
       });
       expect(preflight.statusCode).toBe(204);
-      expect(allowed(preflight.headers)).toBe(inspector);
+      expect(allowed(preflight.headers)).toBe(page);
       expect(preflight.headers["access-control-allow-methods"]).toBe("GET,POST,DELETE");
       expect(preflight.headers["access-control-allow-headers"]).toBe(
         "Authorization,Content-Type,Accept,Mcp-Session-Id,Mcp-Protocol-Version,Last-Event-ID",
       );
       await preflight.body.dump();
       // The challenge that sends the page to the metadata, and the session's id once it has a token.
-      const refused = await initializeAt(served.url, { origin: inspector });
+      const refused = await initializeAt(served.url, { origin: page });
       expect(refused.statusCode).toBe(401);
-      expect(allowed(refused.headers)).toBe(inspector);
+      expect(allowed(refused.headers)).toBe(page);
       expect(refused.headers["access-control-expose-headers"]).toBe("WWW-Authenticate,Mcp-Session-Id");
       await refused.body.dump();
       const token = await sign({ scope: "waiter:read" });
-      const opened = await initializeAt(served.url, { origin: inspector, authorization: `Bearer ${token}` });
+      const opened = await initializeAt(served.url, { origin: page, authorization: `Bearer ${token}` });
       expect(opened.statusCode).toBe(200);
-      expect(allowed(opened.headers)).toBe(inspector);
+      expect(allowed(opened.headers)).toBe(page);
       expect(opened.headers["mcp-session-id"]).toBeDefined();
       await opened.body.dump();
 
@@ -1334,11 +1334,11 @@ describe("OAuth access tokens", () => {
       expect(allowed(foreign.headers)).toBeUndefined();
       const { error } = (await foreign.body.json()) as { error: string };
       expect(error).toBe(
-        'refused: a request from a web page (Origin "https://elsewhere.example") that webhooks.allowedOrigins does not list; add it there if the page may call waiter (an MCP client in a browser, such as the MCP Inspector)',
+        'refused: a request from a web page (Origin "https://elsewhere.example") that webhooks.allowedOrigins does not list; add it there if the page may call waiter (an MCP client that runs in a browser page)',
       );
       const hook = await request(`${served.url}/webhooks/erp`, {
         method: "OPTIONS",
-        headers: { origin: inspector, "access-control-request-method": "POST" },
+        headers: { origin: page, "access-control-request-method": "POST" },
       });
       expect(allowed(hook.headers)).toBeUndefined();
       await hook.body.dump();

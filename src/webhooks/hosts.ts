@@ -73,7 +73,7 @@ export function requestGuard(
         reason: "Origin not allowed",
         message: path.startsWith("/webhooks/")
           ? `${page}; webhook senders send no Origin, and webhooks.allowedOrigins does not list this one`
-          : `${page} that webhooks.allowedOrigins does not list; add it there if the page may call waiter (an MCP client in a browser, such as the MCP Inspector)`,
+          : `${page} that webhooks.allowedOrigins does not list; add it there if the page may call waiter (an MCP client that runs in a browser page)`,
       };
     }
     return undefined;
