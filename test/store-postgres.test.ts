@@ -638,6 +638,11 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       };
       const asUser = new URL(url);
       asUser.username = user;
+      // Without USAGE on the schema, PostgreSQL's search path skips it as if it were not there.
+      await admin.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${user}`);
+      await expect(open(asUser.href)).rejects.toThrow(
+        `${user} may not use schema ${schema}, the first the search path names (${schema}): grant it (GRANT USAGE ON SCHEMA ${schema} TO ${user}), with the rights on waiter's tables there`,
+      );
       await grant();
       const setUp = `permission denied for schema ${schema} (PostgreSQL 42501): setting up waiter's tables in schema ${schema} needs a user that may create there: grant ${user} CREATE on the schema (GRANT CREATE ON SCHEMA ${schema} TO ${user}), or give waiter a schema ${user} owns (CREATE SCHEMA waiter AUTHORIZATION ${user}, and ?options=-c search_path=waiter in WAITER_DATABASE_URL)`;
       await expect(open(asUser.href)).rejects.toThrow(setUp);

@@ -310,10 +310,15 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
     );
     const { schema, path, user, set_up: setUp } = rows[0] as Where;
     if (schema === null) {
-      // The search path's first schema, as PostgreSQL names it: "$user" is the user's own.
+      // The search path's first schema, as PostgreSQL names it: "$user" is the user's own. It is
+      // skipped both when it does not exist and when the user may not use it.
       const first = (path.split(",")[0] ?? "").trim().replace(/^"\$user"$/, sqlName(user));
+      const name = first.startsWith('"') ? first.slice(1, -1).replaceAll('""', '"') : first;
+      const { rows: found } = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [name]);
       throw new Error(
-        `no schema the search path names (${path}) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA ${first} AUTHORIZATION ${sqlName(user)}), or name one that exists in WAITER_DATABASE_URL (?options=-c search_path=…)`,
+        found.length > 0
+          ? `${sqlName(user)} may not use schema ${first}, the first the search path names (${path}): grant it (GRANT USAGE ON SCHEMA ${first} TO ${sqlName(user)}), with the rights on waiter's tables there`
+          : `no schema the search path names (${path}) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA ${first} AUTHORIZATION ${sqlName(user)}), or name one that exists in WAITER_DATABASE_URL (?options=-c search_path=…)`,
       );
     }
     const version = setUp
