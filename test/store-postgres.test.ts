@@ -668,7 +668,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
     });
 
-    test("an upgrade that meets a backup's lock gives up at once, changes nothing, and says to start again once it ends", async () => {
+    test("an upgrade that meets a backup's lock gives up in 2 s, changes nothing, and says to start again once it ends", async () => {
       const url = await freshSchema();
       const old = new pg.Client(url);
       await old.connect();

@@ -234,7 +234,7 @@ export class SqliteEventStore implements EventStore {
     try {
       tellDropped(this.#onDropped, this.#db.transaction(() => this.#retain(clock.now())).immediate());
     } catch (err) {
-      warn("event retention failed", writeFailure(err, file));
+      warn("event retention failed", err);
     }
     this.#expiry = setInterval(() => this.#expireUnattended(), EXPIRE_EVERY_MS);
     this.#expiry.unref();
