@@ -7,6 +7,7 @@ import { CannotStart, startWebhooks } from "../src/app.js";
 import { ToolError } from "../src/errors.js";
 import { FORGET_DROPPED } from "../src/events/sqlite/retention.js";
 import { pageQuery, RECENT_IDS, SCHEMA_VERSION, SqliteEventStore } from "../src/events/sqlite/store.js";
+import { CommitWatch } from "../src/events/sqlite/watch.js";
 import { type Dropped, type EventStore, NewerStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
 import { VERSION } from "../src/version.js";
@@ -303,6 +304,44 @@ describe("several processes, one file", () => {
     } finally {
       holder.close();
     }
+  });
+
+  test("the watch reads back what other processes committed, never this process's own events", async () => {
+    const { store, file } = open();
+    const here = new Database(file);
+    const there = new Database(file);
+    onTestFinished(() => {
+      here.close();
+      there.close();
+    });
+    const insert = (db: Database.Database, id: string) =>
+      (
+        db
+          .prepare(
+            `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+             VALUES (?, 's', 't', 'none', ?, 0, '{}', '{}', 1, 2) RETURNING seq`,
+          )
+          .get(id, id) as { seq: number }
+      ).seq;
+    const read: number[] = [];
+    const told: string[] = [];
+    const watch = new CommitWatch(
+      here,
+      (after) => here.prepare("SELECT seq FROM events WHERE seq > ? ORDER BY seq").pluck().all(after) as number[],
+      (seq) => {
+        read.push(seq);
+        return { seq, id: `e${seq}` } as never;
+      },
+      (event) => told.push(event.id),
+    );
+    watch.start(await store.latestSeq());
+    onTestFinished(() => watch.stop());
+    // This process's own, told as committed; then another's, and this process's again.
+    for (let n = 0; n < 50; n++) watch.toldHere({ seq: insert(here, `own${n}`) } as never);
+    const theirs = insert(there, "theirs");
+    watch.toldHere({ seq: insert(here, "own-after") } as never);
+    await expect.poll(() => told, { timeout: 2000, interval: 20 }).toEqual([`e${theirs}`]);
+    expect(read).toEqual([theirs]);
   });
 
   test("an event committed through one connection reaches another's subscribers within a second", async () => {

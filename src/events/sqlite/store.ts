@@ -227,7 +227,11 @@ export class SqliteEventStore implements EventStore {
     this.#onDropped = onDropped;
     this.#watch = new CommitWatch(
       this.#db,
-      (seq) => (this.#sql("SELECT * FROM events WHERE seq > ? ORDER BY seq").all(seq) as EventRow[]).map(toEvent),
+      (seq) => this.#sql("SELECT seq FROM events WHERE seq > ? ORDER BY seq").pluck().all(seq) as number[],
+      (seq) => {
+        const row = this.#sql("SELECT * FROM events WHERE seq = ?").get(seq) as EventRow | undefined;
+        return row && toEvent(row);
+      },
       (event) => this.#listeners.tell(event),
     );
     // The age limit holds while no webhook arrives too; at opening, before anything is read.

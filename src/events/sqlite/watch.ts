@@ -9,7 +9,9 @@ const POLL_MS = 200;
  * Hears of the events other processes commit to the same file. While someone in this process
  * listens, it asks SQLite every 200 ms whether another connection committed (data_version: a
  * cheap question) and, when one did, reads the newer rows. Events this process committed were
- * told at once as they were; the watch skips them.
+ * told at once as they were; the watch skips them, without reading them again: SQLite's
+ * data_version counts only the other connections' commits, so a process that stores thousands
+ * of events before another commits once would otherwise read them all back at once.
  */
 export class CommitWatch {
   #timer: NodeJS.Timeout | undefined;
@@ -21,7 +23,9 @@ export class CommitWatch {
 
   constructor(
     private readonly db: Database.Database,
-    private readonly newerThan: (seq: number) => StoredEvent[],
+    /** The sequence numbers after `seq`, in order. */
+    private readonly newerThan: (seq: number) => number[],
+    private readonly read: (seq: number) => StoredEvent | undefined,
     private readonly tell: (event: StoredEvent) => void,
   ) {}
 
@@ -47,7 +51,14 @@ export class CommitWatch {
 
   /** An event this process committed and told its listeners of: the watch will meet it too. */
   toldHere(event: StoredEvent): void {
-    if (this.#timer) this.#toldHere.add(event.seq);
+    if (!this.#timer) return;
+    // No other connection committed since the watch last looked: every row up to this one is
+    // this process's, and told.
+    if (this.#toldHere.size === 0 && this.db.pragma("data_version", { simple: true }) === this.#version) {
+      this.#seen = Math.max(this.#seen, event.seq);
+      return;
+    }
+    this.#toldHere.add(event.seq);
   }
 
   #look(): void {
@@ -55,10 +66,13 @@ export class CommitWatch {
     const version = this.db.pragma("data_version", { simple: true }) as number;
     if (version === this.#version) return;
     this.#version = version;
-    for (const event of this.newerThan(this.#seen)) {
-      this.#seen = event.seq;
-      if (this.#toldHere.delete(event.seq)) continue;
-      this.tell(event);
+    for (const seq of this.newerThan(this.#seen)) {
+      this.#seen = seq;
+      if (this.#toldHere.delete(seq)) continue;
+      const event = this.read(seq);
+      if (event) this.tell(event);
     }
+    // Those retention dropped before the watch met them.
+    for (const seq of this.#toldHere) if (seq <= this.#seen) this.#toldHere.delete(seq);
   }
 }
