@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -170,6 +171,8 @@ export async function startApp(
   const resources = store ? await import("./events/resources.js") : undefined;
   const stopping = new AbortController();
   const cutting = new AbortController();
+  // Every call in flight listens on these, and a server holds many: no number is a leak.
+  setMaxListeners(0, stopping.signal, cutting.signal);
 
   if (store) warnUnsigned(webhooks, log);
   if (store && options.listener && webhooks.sources.length > 0) {

@@ -166,8 +166,8 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
     await session.close();
     await closeThenExit(app, log, status);
   });
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT", () => app.endWaits()));
+  process.on("SIGTERM", () => void stop("SIGTERM", () => app.endWaits()));
 }
 
 async function main(): Promise<void> {

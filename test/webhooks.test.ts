@@ -4,6 +4,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import {
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
@@ -484,6 +485,28 @@ describe("what agents see", () => {
     expect(result.structuredContent).toMatchObject({
       timed_out: false,
       event: { id: posted.body.id, type: "issues.opened" },
+    });
+  });
+
+  test("a dozen waits at once are no leak to warn of", async () => {
+    const session = await mcp();
+    const waits = Array.from({ length: 12 }, () => session.call("events_wait", { source: "erp", timeout_s: 1 }));
+    for (const result of await Promise.all(waits)) expect(result.structuredContent).toMatchObject({ timed_out: true });
+    expect(session.stderr()).not.toMatch(/MaxListeners|memory leak/);
+  });
+
+  test("SIGTERM answers a wait in flight with its cursor and why, rather than dropping it", async () => {
+    const session = await mcp();
+    const { cursor } = (await session.call("events_list", { limit: 1 })).structuredContent as { cursor: string };
+    const waiting = session.call("events_wait", { source: "erp", since: cursor, timeout_s: 20 });
+    // The wait is under way in the server.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    process.kill((session.client.transport as StdioClientTransport).pid as number, "SIGTERM");
+    const result = await waiting;
+    expect(result.structuredContent).toMatchObject({
+      timed_out: true,
+      cursor,
+      note: expect.stringMatching(/^waiter is stopping/),
     });
   });
 

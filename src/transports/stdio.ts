@@ -1,7 +1,9 @@
 import type { Readable, Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontextprotocol/sdk/shared/stdio.js";
+import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Log } from "../log.js";
 import { oneLine } from "../shown.js";
 
@@ -16,24 +18,34 @@ const LIMIT_MIB = STDIO_DEFAULT_MAX_BUFFER_SIZE / (1024 * 1024);
  * (10 MiB). That request cannot be answered: the client puts its id after the arguments, in
  * the part never read. So waiter says why and exits 1, and the client fails every pending
  * request at once instead of waiting for answers that cannot come.
+ *
+ * `stop(why, endCalls)`: a stop by signal first calls `endCalls` (which ends the waits, each
+ * answered with its cursor) and gives the calls in flight up to ANSWER_MS to be answered, as
+ * `waiter serve` does; the SDK would otherwise drop them unanswered as it closes.
  */
 export async function serveStdio(
   server: McpServer,
   log: Log,
   onClose: (status: number) => Promise<void>,
   { stdin = process.stdin, stdout = process.stdout }: { stdin?: Readable; stdout?: Writable } = {},
-): Promise<(why: string) => Promise<void>> {
+): Promise<(why: string, endCalls?: () => void) => Promise<void>> {
   let closing = false;
-  const stop = async (why: string, status = 0) => {
+  const transport = new StdioServerTransport(stdin, stdout);
+  /** Requests received and not yet answered (nor cancelled, which the SDK never answers). */
+  const unanswered = new Set<unknown>();
+  const stop = async (why: string, endCalls?: () => void, status = 0) => {
     if (closing) return;
     closing = true;
+    log.debug(`stopping: ${why}`);
+    if (endCalls) {
+      endCalls();
+      for (let waited = 0; unanswered.size > 0 && waited < ANSWER_MS; waited += 10) await sleep(10);
+    }
     // The client may be gone: its log lines stop before the last one is written.
     log.attachClient(undefined);
-    log.debug(`stopping: ${why}`);
     await server.close().catch(() => {});
     await onClose(status);
   };
-  const transport = new StdioServerTransport(stdin, stdout);
   let lastError: Error | undefined;
   transport.onerror = (error) => {
     lastError = error;
@@ -52,7 +64,7 @@ export async function serveStdio(
         ? `a message on stdin was larger than ${LIMIT_MIB} MiB, the most one JSON-RPC line may be; the client must send less (smaller arguments) in one call`
         : `stdin can no longer be read${lastError ? ` (${oneLine(lastError.message)})` : ""}`;
     log.error(`stopping: ${why}`);
-    void stop(why, 1);
+    void stop(why, undefined, 1);
   };
   stdin.on("end", () => void stop("stdin closed"));
   // A client that closed its end of stdout (EPIPE) has gone as surely as one that closed stdin.
@@ -61,8 +73,23 @@ export async function serveStdio(
     (error: NodeJS.ErrnoException) => void stop(`stdout cannot be written (${error.code ?? error.message})`),
   );
   await server.connect(transport);
+  const receive = transport.onmessage;
+  transport.onmessage = (message: JSONRPCMessage) => {
+    if ("method" in message && "id" in message) unanswered.add(message.id);
+    if ("method" in message && message.method === "notifications/cancelled")
+      unanswered.delete(message.params?.requestId);
+    receive?.(message);
+  };
+  const send = transport.send.bind(transport);
+  transport.send = (message: JSONRPCMessage) => {
+    if (!("method" in message) && "id" in message) unanswered.delete(message.id);
+    return send(message);
+  };
   return stop;
 }
+
+/** How long a stop by signal waits for the calls in flight to be answered. */
+const ANSWER_MS = 1000;
 
 /** The transport's own words when a line outgrows its buffer; it closes itself then. */
 function outgrew(error: Error): boolean {
