@@ -297,6 +297,30 @@ test("each listed event's gist shows what it is about, not its envelope: the tel
   ]);
 });
 
+test("a gist reads a payload natively unless a number needs more digits than a double keeps", async () => {
+  const { store, call } = await served();
+  const add = (dedupeId: string, body: string) =>
+    store.add({
+      source: "trial",
+      type: "order.paid",
+      scheme: "none",
+      dedupeId,
+      headers: {},
+      body: Buffer.from(body),
+      receivedAt: clock.now(),
+    });
+  await add("plain", '{"total":19.990,"ratio":1.0,"note":"x"}');
+  await add("big", '{"id":820982911946154508,"total":19.990}');
+  await add("long", `{"total":2,"note":"${"a".repeat(500)}"}`);
+  const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
+  expect(listed.events.map((e) => e.gist)).toEqual([
+    `{"total":2,"note":"${"a".repeat(100)}…`,
+    '{"total":19.990,"id":820982911946154508}',
+    // No number here that a double cannot hold: each shown by its value.
+    '{"total":19.99,"ratio":1,"note":"x"}',
+  ]);
+});
+
 test("a type that is only the start of stored types, and a cursor given as an event id, are each told what to pass", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "t1");
