@@ -70,6 +70,14 @@ async function open(
 }
 
 /** Resolves with the first event `store` tells its subscribers of that `pick` accepts. */
+/** An ERP delivery to a listener at `base`; resolves to the status it was answered with. */
+async function deliverTo(base: string | undefined, delivery: string): Promise<number> {
+  const body = JSON.stringify({ invoice: delivery });
+  const posted = await request(`${base}/webhooks/erp`, { method: "POST", body, headers: erpHeaders(body, delivery) });
+  await posted.body.dump();
+  return posted.statusCode;
+}
+
 function heard(store: EventStore, pick: (e: StoredEvent) => boolean = () => true): Promise<StoredEvent> {
   return new Promise((resolve) => {
     const stop = store.subscribe((e) => {
@@ -387,16 +395,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         },
         { listener: true },
       );
-      const deliver = async (delivery: string) => {
-        const body = JSON.stringify({ invoice: delivery });
-        const posted = await request(`${app.listener?.url}/webhooks/erp`, {
-          method: "POST",
-          body,
-          headers: erpHeaders(body, delivery),
-        });
-        await posted.body.dump();
-        return posted.statusCode;
-      };
+      const deliver = (delivery: string) => deliverTo(app.listener?.url, delivery);
       try {
         expect(await deliver("inv-1")).toBe(200);
         // What a DBA's rotation does: a new password, and the connections made with the old one closed.
@@ -877,16 +876,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       },
       { listener: true },
     );
-    const deliver = async (delivery: string) => {
-      const body = JSON.stringify({ invoice: delivery });
-      const posted = await request(`${app.listener?.url}/webhooks/erp`, {
-        method: "POST",
-        body,
-        headers: erpHeaders(body, delivery),
-      });
-      await posted.body.dump();
-      return posted.statusCode;
-    };
+    const deliver = (delivery: string) => deliverTo(app.listener?.url, delivery);
     const db = new pg.Client(url);
     await db.connect();
     try {

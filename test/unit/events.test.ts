@@ -299,16 +299,7 @@ test("each listed event's gist shows what it is about, not its envelope: the tel
 
 test("a gist reads a payload natively unless a number needs more digits than a double keeps", async () => {
   const { store, call } = await served();
-  const add = (dedupeId: string, body: string) =>
-    store.add({
-      source: "trial",
-      type: "order.paid",
-      scheme: "none",
-      dedupeId,
-      headers: {},
-      body: Buffer.from(body),
-      receivedAt: clock.now(),
-    });
+  const add = (dedupeId: string, body: string) => addTrial(store, dedupeId, body);
   await add("plain", '{"total":19.990,"ratio":1.0,"note":"x"}');
   await add("big", '{"id":820982911946154508,"total":19.990}');
   await add("long", `{"total":2,"note":"${"a".repeat(500)}"}`);
