@@ -624,6 +624,12 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
     });
 
+    test("a closed store says so in words, as the SQLite one does", async () => {
+      const closed = await open(await freshSchema());
+      await closed.close();
+      await expect(closed.add(event())).rejects.toThrow(/^The event store is closed: waiter is stopping\.$/);
+    });
+
     test("a user that may read and write the tables but not create opens a store up to date, and is told what to grant to set one up or upgrade it", async () => {
       const url = await freshSchema();
       const schema = /search_path=(\w+)/.exec(decodeURIComponent(url))?.[1] as string;

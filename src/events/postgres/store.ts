@@ -281,7 +281,7 @@ export class PostgresEventStore implements EventStore {
   };
 
   add(event: NewEvent): Promise<Added> {
-    if (this.#closed) return Promise.reject(new Error("the event store is closed"));
+    if (this.#closed) return Promise.reject(new ToolError("The event store is closed: waiter is stopping."));
     return new Promise((resolve, reject) => {
       this.#queue.push({ event, resolve, reject });
       // Adds of the same turn of the event loop, and those that arrive during a commit, share one.
