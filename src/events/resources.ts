@@ -114,6 +114,13 @@ export function registerEventResources(
       );
     }
     if (!subscribed.has(uri) && subscribed.size >= MAX_SUBSCRIPTIONS) {
+      // A subscription to an event retention dropped can never be heard: it makes room first.
+      for (const held of [...subscribed]) {
+        const heldId = held.startsWith(eventUri("")) ? held.slice(eventUri("").length) : undefined;
+        if (heldId && !(await store.get(heldId).then(Boolean, () => true))) subscribed.delete(held);
+      }
+    }
+    if (!subscribed.has(uri) && subscribed.size >= MAX_SUBSCRIPTIONS) {
       throw new ProtocolError(
         ErrorCode.InvalidParams,
         `A session subscribes to at most ${MAX_SUBSCRIPTIONS} resources; unsubscribe from one first (${RECENT_URI} hears every event)`,

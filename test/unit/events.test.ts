@@ -382,7 +382,7 @@ test("events_wait cancelled while it looks up its cursor ends at once, holding n
   await expect(wait?.run({ timeout_s: 30 }, call)).rejects.toThrow(/cancelled before an event arrived/);
 });
 
-test("a session subscribes to at most 100 resources, each URI at most 200 characters", async () => {
+test("a session subscribes to at most 100 resources, each URI at most 200 characters; dropped events make room", async () => {
   const { store, client } = await served();
   const ids = await Promise.all(Array.from({ length: 100 }, async (_, i) => (await addTrial(store, `d${i}`)).id));
   for (const id of ids.slice(0, 99)) await client.subscribeResource({ uri: `events://event/${id}` });
@@ -402,6 +402,12 @@ test("a session subscribes to at most 100 resources, each URI at most 200 charac
   await expect(client.subscribeResource({ uri: `events://event/${"x".repeat(200)}` })).rejects.toThrow(
     /-32602.*at most 200 characters/,
   );
+  // An event retention dropped is heard no more: its subscription makes room for a new one.
+  const [later, last] = [(await addTrial(store, "d100")).id, (await addTrial(store, "d101")).id];
+  const stored = store.get.bind(store);
+  vi.spyOn(store, "get").mockImplementation(async (id) => (id === ids[1] ? undefined : stored(id)));
+  await client.subscribeResource({ uri: `events://event/${later}` });
+  await expect(client.subscribeResource({ uri: `events://event/${last}` })).rejects.toThrow(/at most 100 resources/);
 });
 
 describe("a write the SQLite store is refused", () => {
