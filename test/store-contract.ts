@@ -157,6 +157,11 @@ export function eventStoreContract(open: OpenStore): void {
       expect((await store.list({}, { limit: 2 })).map((e) => e.id)).toEqual([e5.id, e4.id]);
       expect((await store.list({}, { before: e4.seq, limit: 2 })).map((e) => e.id)).toEqual([e3.id, e2.id]);
       expect((await store.list({}, { after: e3.seq, limit: 10 })).map((e) => e.id)).toEqual([e5.id, e4.id]);
+      // Without the payloads, for a listing that shows none: all else as it is.
+      const [bare] = await store.list({}, { limit: 1, bodies: false });
+      const [full] = await store.list({}, { limit: 1 });
+      expect(full?.payload).not.toBe("");
+      expect(bare).toEqual({ ...full, payload: "" });
       expect((await store.firstAfter({}, e1.seq))?.id).toBe(e2.id);
       expect(await store.firstAfter({}, e5.seq)).toBeUndefined();
       expect(await store.latestSeq()).toBe(e5.seq);

@@ -60,7 +60,8 @@ export function registerEventResources(
     "webhook-event",
     new ResourceTemplate("events://event/{id}", {
       list: async () => ({
-        resources: (await store.list({}, { limit: RECENT_COUNT })).map((event) => ({
+        // What the list shows: names, not payloads, which may be a megabyte each.
+        resources: (await store.list({}, { limit: RECENT_COUNT, bodies: false })).map((event) => ({
           uri: eventUri(event.id),
           // The type is the sender's text: quoted, as the tools quote it. Each its own title, or
           // the template's ("Webhook event") would show on every one.

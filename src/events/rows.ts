@@ -19,6 +19,9 @@ export interface EventRow {
   acked_at: number | null;
 }
 
+/** An event's columns but its body, for a page without the payloads. */
+export const WITHOUT_BODY = "seq, id, source, type, scheme, dedupe_id, received_at, headers, is_json, size, acked_at";
+
 export const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /** How long a delivery is remembered after retention dropped its event: a year and a day. */

@@ -215,7 +215,8 @@ export interface SessionLog {
 }
 
 /** Events between two sequence numbers (both excluded), at most `limit` of them. */
-export type EventPage = { after?: number; before?: number; limit: number };
+/** `bodies: false`: without the payloads (each reads empty), for a listing that shows none. */
+export type EventPage = { after?: number; before?: number; limit: number; bodies?: false };
 
 /**
  * The shared event store. The listener adds verified deliveries and answers only once `add`

@@ -93,8 +93,11 @@ describe("what the sender wrote is quoted, never said in waiter's voice", () => 
       expect(ownVoice(shown)).not.toMatch(/SYSTEM|trusted/);
     }
 
+    // The list shows names, and reads no payload for them.
+    const list = vi.spyOn(store, "list");
     const { resources } = await client.listResources();
     expect(resources.map((r) => r.name)).toContain(`${JSON.stringify(type)} from trial`);
+    expect(list).toHaveBeenCalledWith({}, expect.objectContaining({ bodies: false }));
   });
 });
 

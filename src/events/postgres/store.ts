@@ -16,6 +16,7 @@ import {
   toCounters,
   toEvent,
   toStats,
+  WITHOUT_BODY,
 } from "../rows.js";
 import {
   type Acked,
@@ -156,7 +157,8 @@ function where(filter: EventFilter, params: unknown[]): string {
 /** The statement that reads a page of events, newest first, and its parameters. */
 export function pageQuery(filter: EventFilter, page: EventPage): [string, unknown[]] {
   const params: unknown[] = [page.after ?? 0, page.before ?? Number.MAX_SAFE_INTEGER];
-  const sql = `SELECT * FROM events WHERE seq > $1 AND seq < $2${where(filter, params)} ORDER BY seq DESC LIMIT $${params.length + 1}`;
+  const columns = page.bodies === false ? `${WITHOUT_BODY}, ''::bytea AS body` : "*";
+  const sql = `SELECT ${columns} FROM events WHERE seq > $1 AND seq < $2${where(filter, params)} ORDER BY seq DESC LIMIT $${params.length + 1}`;
   params.push(page.limit);
   return [sql, params];
 }

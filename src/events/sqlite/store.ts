@@ -5,7 +5,17 @@ import { ToolError } from "../../errors.js";
 import { clock } from "../../time.js";
 import { typePrefix } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
-import { type EventRow, eventIds, isJson, STATS_SQL, type TotalsRow, toCounters, toEvent, toStats } from "../rows.js";
+import {
+  type EventRow,
+  eventIds,
+  isJson,
+  STATS_SQL,
+  type TotalsRow,
+  toCounters,
+  toEvent,
+  toStats,
+  WITHOUT_BODY,
+} from "../rows.js";
 import {
   type Acked,
   type Added,
@@ -138,7 +148,8 @@ export const RECENT_IDS = "SELECT id FROM events WHERE id >= ? AND id < ? ORDER 
 /** The statement that reads a page of events, newest first, and its parameters. */
 export function pageQuery(filter: EventFilter, page: EventPage): [string, unknown[]] {
   const params: unknown[] = [page.after ?? 0, page.before ?? Number.MAX_SAFE_INTEGER];
-  const sql = `SELECT * FROM events WHERE seq > ? AND seq < ?${where(filter, params)} ORDER BY seq DESC LIMIT ?`;
+  const columns = page.bodies === false ? `${WITHOUT_BODY}, x'' AS body` : "*";
+  const sql = `SELECT ${columns} FROM events WHERE seq > ? AND seq < ?${where(filter, params)} ORDER BY seq DESC LIMIT ?`;
   params.push(page.limit);
   return [sql, params];
 }
