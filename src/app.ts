@@ -48,6 +48,7 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
     } catch (err) {
       throw new StoreUnavailable(`${databaseLabel(url)}: ${err instanceof Error ? err.message : err}`);
     }
+    saidUpgraded(store, databaseLabel(url), log);
     const left = await sqliteEvents(file);
     if (left) {
       log.notice(
@@ -60,7 +61,9 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
   }
   try {
     const { SqliteEventStore } = await import("./events/sqlite/store.js");
-    return new SqliteEventStore(file, retention, { onDropped });
+    const store = new SqliteEventStore(file, retention, { onDropped });
+    saidUpgraded(store, file, log);
+    return store;
   } catch (err) {
     const native = nativeModuleProblem(err);
     if (native) throw new StoreUnavailable(native);
@@ -71,6 +74,15 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
       `${file}: ${why}; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
     );
   }
+}
+
+/** An upgrade is the operator's to know: from then on an older waiter refuses the store. */
+function saidUpgraded(store: EventStore, where: string, log: Log): void {
+  if (!store.upgraded) return;
+  const { from, to } = store.upgraded;
+  log.notice(
+    `waiter ${VERSION} upgraded the event store ${where} from schema ${from} to ${to}: a waiter older than this one refuses it from now on`,
+  );
 }
 
 /** How many events a SQLite store left in `file` holds; 0 when there is none or it cannot be read. */

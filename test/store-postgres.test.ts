@@ -570,6 +570,8 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
       await old.end();
       const store = await open(url);
+      expect(store.upgraded).toEqual({ from: 10, to: MIGRATIONS.length });
+      expect((await open(url)).upgraded).toBeUndefined();
       expect(await store.runs.list({ limit: 5 })).toEqual([
         expect.objectContaining({ automation: "paid", status: "done", notice: null }),
       ]);

@@ -177,7 +177,18 @@ describe("storing in a file", () => {
     older.exec("ALTER TABLE automation_runs DROP COLUMN notice; ALTER TABLE automation_runs DROP COLUMN notice_status");
     older.pragma("user_version = 2");
     older.close();
+    // The operator is told: an older waiter refuses the store from now on.
+    const { app, stderr } = await startApp({
+      WAITER_DATA_DIR: dirname(file),
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    });
+    expect(app.store?.upgraded).toEqual({ from: 2, to: SCHEMA_VERSION });
+    expect(stderr()).toContain(
+      `notice  [waiter] waiter ${VERSION} upgraded the event store ${file} from schema 2 to ${SCHEMA_VERSION}: a waiter older than this one refuses it from now on\n`,
+    );
+    await app.close();
     const reopened = open(LOOSE, file).store;
+    expect(reopened.upgraded).toBeUndefined();
     expect(await reopened.runs.get(kept)).toMatchObject({ status: "done", notice: null });
     const run = (await reopened.runs.begin("other", e.id, false, clock.now())) as number;
     await reopened.runs.finish(run, "failed", clock.now(), "step 1: no", "waiter: other failed");

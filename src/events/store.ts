@@ -218,12 +218,17 @@ export interface SessionLog {
 /** `bodies: false`: without the payloads (each reads empty), for a listing that shows none. */
 export type EventPage = { after?: number; before?: number; limit: number; bodies?: false };
 
+/** The schema an opening brought a store up from, and to. */
+export type Upgraded = { from: number; to: number };
+
 /**
  * The shared event store. The listener adds verified deliveries and answers only once `add`
  * resolves (committed); tools and resources read, wait and acknowledge. Events are ordered by
  * `seq`, their commit order across every process sharing the store. Bounded by `Retention`.
  */
 export interface EventStore {
+  /** Set when this opening upgraded a store an older waiter set up: an older waiter refuses it now. */
+  readonly upgraded?: Upgraded;
   /** Stores an event once per source and delivery id; a repeat resolves to the stored one. */
   add(event: NewEvent): Promise<Added>;
   /** Counts `n` requests that stored nothing: rejected:<reason>, ping. `add` counts accepted and duplicate. */

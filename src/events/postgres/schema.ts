@@ -1,5 +1,5 @@
 import type { ClientBase } from "pg";
-import { NewerStore } from "../store.js";
+import { NewerStore, type Upgraded } from "../store.js";
 
 /**
  * The store's tables, as versioned steps. A database set up by an older waiter is brought up to
@@ -300,7 +300,7 @@ function sqlName(name: string): string {
  * already up to date needs no right to create: a user that may only read and write the tables
  * opens it.
  */
-export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Promise<void> {
+export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Promise<Upgraded | undefined> {
   await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
   try {
     // PostgreSQL checks the right to create before it looks whether the table exists.
@@ -325,7 +325,7 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
       ? ((await client.query<{ version: number }>("SELECT version FROM waiter_schema")).rows[0]?.version ?? 0)
       : 0;
     if (version > MIGRATIONS.length) throw new NewerStore(version, MIGRATIONS.length);
-    if (version >= upTo) return;
+    if (version >= upTo) return undefined;
     try {
       if (!setUp) {
         await client.query(
@@ -347,6 +347,7 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
           throw err;
         }
       }
+      return version > 0 ? { from: version, to: upTo } : undefined;
     } catch (err) {
       const { code, message } = err as { code?: string; message?: string };
       if (code === "55P03") {

@@ -34,6 +34,7 @@ import {
   StoreNotWritable,
   type StoreStats,
   tellDropped,
+  type Upgraded,
 } from "../store.js";
 import { PRUNE_RUNS, postgresRuns, type Query } from "./runs.js";
 import { migrate } from "./schema.js";
@@ -177,6 +178,7 @@ interface Pending {
  * Events added while a commit is under way share the next one (group commit).
  */
 export class PostgresEventStore implements EventStore {
+  upgraded: Upgraded | undefined;
   readonly #pool: pg.Pool;
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
@@ -214,11 +216,12 @@ export class PostgresEventStore implements EventStore {
     };
     const pool = new pg.Pool({ ...config, max: 10, idleTimeoutMillis: 30_000 });
     let schema: string;
+    let upgraded: Upgraded | undefined;
     try {
       // The connection that brings the schema up to date stays in the pool for the store's own queries.
       const client = await pool.connect();
       try {
-        await migrate(client);
+        upgraded = await migrate(client);
         schema =
           (await client.query<{ schema: string }>("SELECT current_schema() AS schema")).rows[0]?.schema ?? "public";
         client.release();
@@ -241,6 +244,7 @@ export class PostgresEventStore implements EventStore {
     // A channel name is at most 63 bytes, and a schema's name may be as long.
     const channel = `waiter_events_${createHash("sha256").update(schema).digest("hex").slice(0, 16)}`;
     const store = new PostgresEventStore(pool, options, channel, config);
+    store.upgraded = upgraded;
     await store.#watch.start(await store.latestSeq());
     // The age limit holds while no webhook arrives too: at opening, then on the timer.
     store.#expireUnattended();

@@ -33,6 +33,7 @@ import {
   StoreNotWritable,
   type StoreStats,
   tellDropped,
+  type Upgraded,
 } from "../store.js";
 import { enforceRetention, forgetDropped } from "./retention.js";
 import { pruneRuns, RUNS_SCHEMA, sqliteRuns } from "./runs.js";
@@ -181,6 +182,7 @@ export function writeFailure(err: unknown, file: string): unknown {
  * ":memory:" for a private store that lives as long as the object.
  */
 export class SqliteEventStore implements EventStore {
+  readonly upgraded: Upgraded | undefined;
   readonly #db: Database.Database;
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
@@ -229,6 +231,8 @@ export class SqliteEventStore implements EventStore {
         if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })
       .immediate();
+    // Version 0 is a file no waiter had set up: made, not upgraded.
+    this.upgraded = version > 0 && version < SCHEMA_VERSION ? { from: version, to: SCHEMA_VERSION } : undefined;
     this.#busyMs = Math.round(busyMs);
     const sql = (text: string) => this.#sql(text);
     const write = <T>(fn: () => T) => this.#write(fn);
