@@ -1101,6 +1101,8 @@ describe("a run a stopped server left", () => {
       .toEqual(["done", "refused"]);
     await first.close();
     expect(telegram.delivered.length).toBe(sent);
+    // The minute Telegram asked for is over by the next start.
+    setClock(clock.now() + 61_000);
     const second = await serve([PAID]);
     try {
       const [run] = await runsOf(event.id);
@@ -1108,6 +1110,32 @@ describe("a run a stopped server left", () => {
       expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
       expect(telegram.delivered.length - sent).toBe(1);
       expect(woo.shop.writes.filter((w) => w.method === "PUT")).toHaveLength(1);
+    } finally {
+      await second.close();
+      setClock(clock.now() - 61_000);
+    }
+  });
+
+  test("a notification Telegram asked to wait for is not sent before the wait is over, a restart or not", async () => {
+    const sent = telegram.delivered.length;
+    const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120", WAITER_TOOL_TIMEOUT: "1" });
+    telegram.queue.push(tooManyRequests(2));
+    const event = await pay(first, String(O.pendingStockManaged));
+    await expect
+      .poll(async () => (await runsOf(event.id, false))[0]?.steps.map((s) => s.status))
+      .toEqual(["done", "refused"]);
+    const asked = clock.now();
+    await first.close();
+    const second = await serve([PAID]);
+    try {
+      // Taken up at the start, and left to wait out what is left of Telegram's two seconds.
+      expect((await runsOf(event.id, false))[0]?.steps.map((s) => s.status)).toEqual(["done", "refused"]);
+      expect(telegram.delivered.length).toBe(sent);
+      await expect
+        .poll(async () => (await runsOf(event.id))[0]?.steps.map((s) => s.status), { timeout: 5_000 })
+        .toEqual(["done", "done", "done"]);
+      expect(telegram.delivered.length - sent).toBe(1);
+      expect(clock.now() - asked).toBeGreaterThanOrEqual(1_500);
     } finally {
       await second.close();
     }

@@ -441,7 +441,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     name: string,
     args: Record<string, unknown>,
     who: string,
-    mark: (refused: boolean, waiting?: string) => Promise<void>,
+    mark: (refused: boolean, waiting?: { why: string; until: number }) => Promise<void>,
     { started, attempt }: Tries = { started: clock.now(), attempt: 0 },
   ): Promise<{ said: string; needsPerson: boolean }> {
     const tool = served.get(name) as Tool;
@@ -464,10 +464,11 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       }
       const wait = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : firstDelayMs * 2 ** attempt;
       if (!passing(err, tool.annotations.idempotentHint) || clock.now() + wait - started > retryForMs) throw err;
-      await mark(
-        err.refused,
-        `${err.message.replace(/([^.!?])$/, "$1.")} Trying again at ${new Date(clock.now() + wait).toISOString()}.`,
-      );
+      const until = clock.now() + wait;
+      await mark(err.refused, {
+        why: `${err.message.replace(/([^.!?])$/, "$1.")} Trying again at ${new Date(until).toISOString()}.`,
+        until,
+      });
       const after = wait < 1000 ? `${Math.round(wait)} ms` : `${Math.ceil(wait / 1000)} s`;
       log.info(`${who}: ${name} failed (${err.message}); trying again in ${after}`);
       throw new Waiting(wait, { attempt: attempt + 1, started });
@@ -642,13 +643,13 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       try {
         // A store that cannot record the step's state postpones the run rather than failing it.
         // Waiting for its next try, the step says why: automations_runs shows it.
-        const mark = (refused: boolean, waiting?: string) =>
+        const mark = (refused: boolean, waiting?: { why: string; until: number }) =>
           store.runs
             .step(
               run,
               i,
               refused ? "refused" : "started",
-              waiting ? JSON.stringify({ tool, args, waiting }) : detail,
+              waiting ? JSON.stringify({ tool, args, waiting: waiting.why, until: waiting.until }) : detail,
               clock.now(),
             )
             .catch((err: unknown) => {
@@ -754,6 +755,12 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         await failed(automation, event, run.id, next, call, UNDER_WAY);
         return;
       }
+    }
+    // A step a stopped process left waiting (Telegram's retry_after) waits out what is left of it.
+    const until = stopped && !tries ? (JSON.parse(stopped.detail) as { until?: number }).until : undefined;
+    if (until !== undefined && until > clock.now()) {
+      setAside(run.id, new Waiting(until - clock.now(), { attempt: 0, started: clock.now() }));
+      return;
     }
     await execute(automation, event, run.id, viewOf(event), next < 0 ? run.steps.length : next, tries);
   }
