@@ -105,6 +105,15 @@ describe(`at ${AFTERNOON}`, () => {
       } finally {
         await bare.close();
       }
+      // An Open-Meteo key with the default provider: its owner is pointed at the provider it is for.
+      const keyed = await startWaiter({ WAITER_LOG_LEVEL: "info", WAITER_OPEN_METEO_API_KEY: "om-key" });
+      try {
+        expect(keyed.stderr()).toContain(
+          "or, for the Open-Meteo key WAITER_OPEN_METEO_API_KEY holds, choose WAITER_WEATHER_PROVIDER=open-meteo",
+        );
+      } finally {
+        await keyed.close();
+      }
     });
 
     test("both providers list the three tools; each states its own day limit", async () => {

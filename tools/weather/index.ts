@@ -66,7 +66,11 @@ export const weather = defineToolset({
   settings,
   unconfigured({ settings }) {
     if (settings.provider === "met" && !settings.contact) {
-      return "MET Norway's terms require a contact in the User-Agent: set WAITER_CONTACT to an email or URL where you can be reached (or choose WAITER_WEATHER_PROVIDER=open-meteo).";
+      // A key given is for Open-Meteo: its owner most likely meant that provider.
+      const other = settings.openMeteoApiKey
+        ? "or, for the Open-Meteo key WAITER_OPEN_METEO_API_KEY holds, choose WAITER_WEATHER_PROVIDER=open-meteo"
+        : "or choose WAITER_WEATHER_PROVIDER=open-meteo";
+      return `MET Norway's terms require a contact in the User-Agent: set WAITER_CONTACT to an email or URL where you can be reached (${other}).`;
     }
     return undefined;
   },
