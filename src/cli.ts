@@ -147,7 +147,9 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
     );
   }
   log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
-  log.info(`waiter ${VERSION} serving ${app.tools.length} tools over stdio`);
+  // Each tool's name begins with its toolset's: what is on, beside the notices of what is off.
+  const on = [...new Set(app.tools.map((tool) => tool.name.split("_")[0]))];
+  log.info(`waiter ${VERSION} serving ${app.tools.length} tools over stdio: ${on.join(", ") || "none"}`);
   if (automations.length > 0) {
     const { host, port } = webhooksOf(config).listen;
     log.notice(

@@ -689,6 +689,8 @@ describe.concurrent("the command line", () => {
     ]);
     expect(readOnly).toEqual(["events_list", "events_get", "events_wait", "webhooks_sources"]);
     expect(fromConfig.rates).toMatchObject({ source: "cnb", base: "CZK" });
+    // The start names what is on, as its notices name what is off.
+    expect(fromConfig.stderr).toMatch(/ serving 4 tools over stdio: currency\n/);
     // A session that ends cleanly leaves no error in the log.
     expect(fromConfig.stderr).not.toMatch(/error/i);
   });
