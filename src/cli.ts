@@ -4,6 +4,7 @@ import { CannotStart, startApp, startServe, startWebhooks } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
 import { Log, logWarnings } from "./log.js";
+import { toolsetOf } from "./toolset.js";
 import { NO_SOURCES, toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
@@ -147,8 +148,8 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
     );
   }
   log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
-  // Each tool's name begins with its toolset's: what is on, beside the notices of what is off.
-  const on = [...new Set(app.tools.map((tool) => tool.name.split("_")[0]))];
+  // What is on, beside the notices of what is off.
+  const on = [...new Set(app.tools.map(toolsetOf))];
   log.info(`waiter ${VERSION} serving ${app.tools.length} tools over stdio: ${on.join(", ") || "none"}`);
   if (automations.length > 0) {
     const { host, port } = webhooksOf(config).listen;

@@ -18,7 +18,7 @@ import type { Log } from "./log.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
 import { oneLine, quote, shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
-import type { Tool, ToolCall, Toolset } from "./toolset.js";
+import { type Tool, type ToolCall, type Toolset, toolsetOf } from "./toolset.js";
 import { VERSION } from "./version.js";
 
 export interface ServerParts {
@@ -99,7 +99,7 @@ export function instructionsFor(toolsets: readonly Toolset[], tools: readonly To
     "waiter serves a small company's business APIs as tools:",
   ];
   for (const toolset of toolsets) {
-    const names = tools.filter((tool) => tool.name.startsWith(`${toolset.name}_`)).map((tool) => tool.name);
+    const names = tools.filter((tool) => toolsetOf(tool) === toolset.name).map((tool) => tool.name);
     if (names.length > 0) lines.push(`- ${toolset.name}: ${toolset.description} (${names.join(", ")})`);
   }
   if (served("events_get")) {
@@ -186,9 +186,9 @@ function closedInput(tool: Tool): z.ZodObject {
   });
 }
 
-/** A tool's log is named after its toolset, which is the tool name's prefix. */
+/** A tool's log is named after its toolset. */
 function toolLog(tool: Tool, log: Log): Log {
-  return log.child(tool.name.split("_")[0] ?? "waiter");
+  return log.child(toolsetOf(tool));
 }
 
 type CallHandler = (

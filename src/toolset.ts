@@ -49,6 +49,11 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
   needsPerson?(result: z.input<z.ZodObject<O>>): boolean;
 }
 
+/** The toolset a tool belongs to: its name's prefix (currency for currency_convert). */
+export function toolsetOf(tool: { name: string }): string {
+  return tool.name.split("_")[0] ?? "";
+}
+
 /** Keeps the argument and result types of one tool while the toolset lists them together. */
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(tool: Tool<I, O>): Tool {
   return tool as unknown as Tool;
