@@ -99,16 +99,16 @@ export function registerEventResources(
   );
 
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
+  /** Whether `uri` names a stored event; a store that cannot say is no reason to refuse one. */
+  const storedEvent = async (uri: string) =>
+    uri.startsWith(eventUri("")) && (await store.get(uri.slice(eventUri("").length)).then(Boolean, () => true));
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     const { uri } = request.params;
     if (uri.length > MAX_URI) {
       throw new ProtocolError(ErrorCode.InvalidParams, `A resource URI here has at most ${MAX_URI} characters`);
     }
     // Only what exists here: a mistyped URI would be a subscription that never hears anything.
-    const id = uri.startsWith(eventUri("")) ? uri.slice(eventUri("").length) : undefined;
-    // A store that cannot say is no reason to refuse: the subscription needs nothing of it now.
-    const stored = id ? await store.get(id).then(Boolean, () => true) : false;
-    if (uri !== RECENT_URI && !stored) {
+    if (uri !== RECENT_URI && !(await storedEvent(uri))) {
       throw new ProtocolError(
         RESOURCE_NOT_FOUND,
         `No resource ${quote(uri)} here: subscribe to ${RECENT_URI}, or to ${eventUri("<id>")} of a stored event`,
@@ -117,8 +117,7 @@ export function registerEventResources(
     if (!subscribed.has(uri) && subscribed.size >= MAX_SUBSCRIPTIONS) {
       // A subscription to an event retention dropped can never be heard: it makes room first.
       for (const held of [...subscribed]) {
-        const heldId = held.startsWith(eventUri("")) ? held.slice(eventUri("").length) : undefined;
-        if (heldId && !(await store.get(heldId).then(Boolean, () => true))) subscribed.delete(held);
+        if (held !== RECENT_URI && !(await storedEvent(held))) subscribed.delete(held);
       }
     }
     if (!subscribed.has(uri) && subscribed.size >= MAX_SUBSCRIPTIONS) {
