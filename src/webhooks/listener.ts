@@ -23,25 +23,21 @@ const SIGNATURE_HEADERS = new Set([
   "x-wc-webhook-signature",
 ]);
 /**
- * The headers kept with an event: what its body is and who sent it, and its own provider's
- * headers, not another's. A Comgate or GoPay event is their API's answer, not the request, whose
- * headers anyone who knows a payment's id could write: none are kept.
+ * The headers kept with an event: what its body is and who sent it (content-type, user-agent),
+ * and its own provider's headers, not another's. A Comgate or GoPay event is their API's answer,
+ * not the request, whose headers anyone who knows a payment's id could write: none are kept.
  */
-const KEPT_HEADERS: Record<WebhookSource["scheme"], RegExp | undefined> = {
-  "standard-webhooks": /^(content-type|user-agent|webhook-id|webhook-timestamp|svix-id|svix-timestamp)$/,
-  stripe: /^(content-type|user-agent)$/,
-  github: /^(content-type|user-agent|x-github-.+)$/,
-  shopify: /^(content-type|user-agent|x-shopify-.+)$/,
-  woocommerce: /^(content-type|user-agent|x-wc-webhook-.+)$/,
-  "hmac-sha256": /^(content-type|user-agent)$/,
-  none: /^(content-type|user-agent)$/,
-  comgate: undefined,
-  gopay: undefined,
+const PROVIDER_HEADERS: Partial<Record<WebhookSource["scheme"], RegExp>> = {
+  "standard-webhooks": /^(webhook|svix)-(id|timestamp)$/,
+  github: /^x-github-/,
+  shopify: /^x-shopify-/,
+  woocommerce: /^x-wc-webhook-/,
 };
+const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "gopay"]);
 
 function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource): Record<string, string> {
-  const pattern = KEPT_HEADERS[source.scheme];
-  if (!pattern) return {};
+  if (ASKED_OF_THEIR_API.has(source.scheme)) return {};
+  const own = PROVIDER_HEADERS[source.scheme];
   const extra = new Set(
     "idHeader" in source ? [source.idHeader, source.typeHeader].filter(Boolean).map((h) => h?.toLowerCase()) : [],
   );
@@ -49,7 +45,9 @@ function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource): Recor
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || SIGNATURE_HEADERS.has(name) || name === signature) continue;
-    if (pattern.test(name) || extra.has(name)) kept[name] = Array.isArray(value) ? value.join(", ") : value;
+    if (name === "content-type" || name === "user-agent" || own?.test(name) || extra.has(name)) {
+      kept[name] = Array.isArray(value) ? value.join(", ") : value;
+    }
   }
   return kept;
 }
@@ -178,8 +176,8 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
 
   // Strangers' forged deliveries must not flood the log: a line a minute for each source and
   // reason (a verifier's reasons are few); webhooks_sources counts every one.
-  const logRejection = throttled((line) => log.info(line));
-  const logRepeat = throttled((line) => log.info(line));
+  // A line a minute for each key: a source and reason refused, or a source's repeats.
+  const infoAMinute = throttled((line) => log.info(line));
   // A store that is away or full refuses every delivery: a line a minute says so, not one each,
   // and a line says when it answers again.
   const storeWarning = throttled((line) => log.warning(line));
@@ -214,7 +212,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     const source = named && sources.has(named) ? named : undefined;
     if (source) count(source, `rejected:${refusal.reason}`);
     // A forgotten publicUrl behind a proxy refuses every delivery: said, a line a minute for each source and reason.
-    logRejection(
+    infoAMinute(
       `webhook listener refused ${req.method} ${quote(req.path)}: ${refusal.message.replace(/^refused: /, "")}`,
       `${source ?? ""}\n${refusal.reason}`,
     );
@@ -250,7 +248,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     const entry = sources.get(req.params.source as string);
     if (!entry) {
       // A renamed source, or a provider set up with the wrong case, is heard of: a line a minute in all.
-      logRejection(
+      infoAMinute(
         `webhook listener refused ${req.method} ${quote(req.path)}: no source is named ${quote(String(req.params.source))} (the sources: ${[...sources.keys()].join(", ") || "none"})`,
         "\nunknown source",
       );
@@ -368,7 +366,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     const verdict = await verify({ headers: req.headers, body, url: req.originalUrl, now: receivedAt });
     if (verdict.kind === "reject") {
       count(source.name, `rejected:${verdict.reason}`);
-      logRejection(`webhook ${source.name} rejected: ${verdict.reason}`, `${source.name}\n${verdict.reason}`);
+      infoAMinute(`webhook ${source.name} rejected: ${verdict.reason}`, `${source.name}\n${verdict.reason}`);
       res.status(401).json({ error: verdict.reason });
       return;
     }
@@ -411,7 +409,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     // repeat is anyone's who kept a signed delivery (Shopify's and WooCommerce's carry no time):
     // a line a minute for each source.
     if (duplicate) {
-      logRepeat(
+      infoAMinute(
         `webhook ${source.name} delivery ${JSON.stringify(verdict.id)} again: already stored as ${id}`,
         source.name,
       );
