@@ -814,6 +814,30 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect(queued).rejects.toThrow(/did not answer before waiter stopped/);
     });
 
+    test("/healthz answers 503 at once, not after the query timeout: a health check and a waiter asking who holds the port hear", async () => {
+      const proxy = await proxied();
+      const { app } = await startApp(
+        {
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+          ERP_SECRET,
+          WAITER_DATABASE_URL: proxy.url,
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        },
+        { listener: true },
+      );
+      try {
+        proxy.silence();
+        const started = performance.now();
+        const health = await request(`${app.listener?.url}/healthz`);
+        expect(health.statusCode).toBe(503);
+        expect(await health.body.json()).toEqual({ status: "store not answering", mode: "stdio", sources: ["erp"] });
+        // Half a second, give or take a loaded machine: not the query timeout's 15.
+        expect(performance.now() - started).toBeLessThan(5_000);
+      } finally {
+        await app.close().catch(() => {});
+      }
+    });
+
     test("SIGTERM while a delivery's commit gets no answer: waiter listen stops 1 s after the drain, waiter serve 3 s, each exits 1 naming the delivery, whose sender got no 2xx", async () => {
       const start = async (mode: "listen" | "serve") => {
         const proxy = await proxied();

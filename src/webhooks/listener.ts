@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { ToolError } from "../errors.js";
 import { type EventStore, StoreNotWritable, type StoreStats } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
+import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
 import { quote } from "../shown.js";
 import { clock } from "../time.js";
@@ -96,6 +97,9 @@ function refuse(req: Request, res: Response, status: number, error: string): voi
 
 /** How many counts the listener writes at once; a stranger can send refusals faster than any store writes them. */
 const COUNTS_IN_FLIGHT = 2;
+
+/** How long /healthz waits for the store's figures. */
+const HEALTH_STORE_MS = 500;
 
 /**
  * Counts requests into the store, at most COUNTS_IN_FLIGHT writes at once, so that a flood of
@@ -228,11 +232,16 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     }
     let stats: StoreStats | undefined;
     try {
-      stats = await store?.stats();
+      stats = store && (await untilAborted(store.stats(), AbortSignal.timeout(HEALTH_STORE_MS)));
     } catch (err) {
       // Unhealthy while the store cannot be read: a load balancer sends deliveries elsewhere.
-      storeWarning(`webhook listener: ${err instanceof Error ? err.message : err}`);
-      res.status(503).json({ status: "store unavailable", mode, sources: [...sources.keys()] });
+      // A database that does not answer is not waited for: a health check, or another waiter
+      // asking who holds the port, hears at once.
+      const silent = err instanceof DOMException && err.name === "TimeoutError";
+      if (!silent) storeWarning(`webhook listener: ${err instanceof Error ? err.message : err}`);
+      res
+        .status(503)
+        .json({ status: silent ? "store not answering" : "store unavailable", mode, sources: [...sources.keys()] });
       return;
     }
     if (unwritable) {
