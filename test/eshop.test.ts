@@ -409,6 +409,29 @@ describe("marking paid", () => {
     expect(text(same)).not.toMatch(/paid twice/);
   });
 
+  test("an order set back to pending after its payment (a bounced transfer) is paid by a new payment, not by the old one again", async () => {
+    const stock = () => woo.shop.product(P.espresso).stock_quantity as number;
+    const before = stock();
+    await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_first" });
+    await server.call("eshop_order_update_status", { id: O.pending1999, status: "pending" });
+    // WooCommerce keeps the paid date, puts the stock back and says the order needs payment.
+    expect(data(await server.call("eshop_order_get", { id: O.pending1999 }))).toMatchObject({
+      status: "pending",
+      needs_payment: true,
+      paid: expect.stringMatching(/Z$/),
+    });
+    expect(stock()).toBe(before);
+    const old = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_first" });
+    expect(data(old)).toMatchObject({ already_paid: true, order: { status: "pending" } });
+    expect(stock()).toBe(before);
+    const renewed = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_second" });
+    expect(data(renewed)).toMatchObject({ already_paid: false, order: { status: "processing" } });
+    expect(data(renewed)).not.toHaveProperty("transaction_differs");
+    expect(text(renewed)).toMatch(/is now paid .* and processing; note \d+ added\.$/);
+    expect(woo.shop.order(O.pending1999).transaction_id).toBe("pi_second");
+    expect(stock()).toBe(before - 1);
+  });
+
   test("a cancelled or refunded order is refused with what to do, and nothing is written", async () => {
     for (const id of [O.cancelled, O.refunded]) {
       const result = await server.call("eshop_order_mark_paid", { id });

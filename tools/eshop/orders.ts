@@ -208,7 +208,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
             `Order ${id} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, set its status with eshop_order_update_status first.`,
           );
         }
-        if (before.paid) return { already_paid: true, order: orderStateOut.parse(before), ...stored };
+        // A paid date stays when an order goes back to pending or failed (a bank transfer bounced):
+        // the shop says it needs payment then, and only the payment recorded before is not taken again.
+        const recorded =
+          before.needs_payment !== true || (transaction_id !== undefined && transaction_id === before.transaction_id);
+        if (before.paid && recorded) return { already_paid: true, order: orderStateOut.parse(before), ...stored };
         const after = await shop.setPaid(before, transaction_id, call);
         if (!after.paid) {
           throw new ToolError(
