@@ -739,6 +739,24 @@ describe("errors", () => {
     expect(text(await server.call("eshop_orders_list", {}))).toMatch(
       /^WooCommerce refused the request \(403 woocommerce_rest_cannot_edit: .*\): the key works, but its user may not do this\. .*Shop manager or Administrator/,
     );
+    // A security plugin's block page, and WordPress refusing before WooCommerce: the key was never checked.
+    woo.queue.push({
+      status: 403,
+      headers: { "content-type": "text/html" },
+      body: "<h1>Your access to this site has been limited by the site owner</h1>",
+    });
+    const blocked = text(await server.call("eshop_orders_list", {}));
+    expect(blocked).toMatch(
+      /^The shop's REST API refused the request with a page that is not WordPress's \(403\): a firewall, CDN or security plugin in front of the shop blocks waiter\. Allow requests to 127\.0\.0\.1:\d+\/wp-json\/wc\/v3 from this machine there .*; the key itself was not checked\.$/,
+    );
+    woo.queue.push(
+      json(403, { code: "rest_forbidden", message: "Sorry, you are not allowed to do that.", data: { status: 403 } }),
+    );
+    const wordpress = text(await server.call("eshop_orders_list", {}));
+    expect(wordpress).toMatch(
+      /^WordPress refused the request \(403 rest_forbidden: .*\) before WooCommerce saw it: a security plugin/,
+    );
+    for (const said of [blocked, wordpress]) expect(said).not.toMatch(/key works|Shop manager/);
     woo.queue.push({ status: 400, body: PER_PAGE_400, headers: { "content-type": "application/json" } });
     expect(text(await server.call("eshop_customers_list", {}))).toMatch(
       /^WooCommerce refused the request \(400 rest_invalid_param: "Invalid parameter\(s\): per_page" \(per_page must be between 1 \(inclusive\) and 100 \(inclusive\)\)\)/,

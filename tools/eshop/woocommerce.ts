@@ -301,9 +301,19 @@ export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
         status,
       );
     }
-    if (status === 403) {
+    if (status === 403 && body?.code.startsWith("woocommerce_rest_")) {
       return new UpstreamError(
-        `WooCommerce refused the request (403${said}): the key works, but its user may not do this. Give the key to a user with the Shop manager or Administrator role (WooCommerce → Settings → Advanced → REST API), or check that no firewall or security plugin blocks the REST API.`,
+        `WooCommerce refused the request (403${said}): the key works, but its user may not do this. Give the key to a user with the Shop manager or Administrator role (WooCommerce → Settings → Advanced → REST API).`,
+        status,
+      );
+    }
+    if (status === 403) {
+      // WordPress's own answer names no WooCommerce rule; a firewall's or a CDN's page is no JSON at all.
+      const by = body
+        ? `WordPress refused the request (403${said}) before WooCommerce saw it: a security plugin or a rule that keeps the REST API from callers`
+        : `The shop's REST API refused the request with a page that is not WordPress's (403): a firewall, CDN or security plugin in front of the shop blocks waiter`;
+      return new UpstreamError(
+        `${by}. Allow requests to ${where} from this machine there (its address, or the key's requests); the key itself was not checked.`,
         status,
       );
     }
