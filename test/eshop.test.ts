@@ -504,7 +504,22 @@ describe("status and notes", () => {
     // A change to another status says nothing of money.
     const held = await server.call("eshop_order_update_status", { id: O.pending1999, status: "on-hold" });
     expect(data(held)).toMatchObject({ changed: true });
-    expect(text(held)).not.toMatch(/money/);
+    expect(text(held)).not.toMatch(/money|paid/);
+  });
+
+  test("a cancel that keeps a payment, and a paid status given without one, say what happened to the money", async () => {
+    const cancelled = text(await server.call("eshop_order_update_status", { id: O.processing, status: "cancelled" }));
+    expect(cancelled).toMatch(
+      /→ cancelled\.\nIt was paid \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\): cancelling sent no money back\. Refund the payment through the payment gateway that took it\.$/,
+    );
+    const completed = text(await server.call("eshop_order_update_status", { id: O.pending1999, status: "completed" }));
+    expect(completed).toMatch(
+      /pending → completed\.\nThe shop counts it paid now \(.* UTC\), though no payment was checked; eshop_order_mark_paid is for payments that came\.$/,
+    );
+    // An unpaid order cancelled says nothing of money.
+    expect(text(await server.call("eshop_order_update_status", { id: O.onHold, status: "cancelled" }))).not.toMatch(
+      /paid|money/,
+    );
   });
 
   test("an unknown status is refused before the shop is called", async () => {

@@ -281,13 +281,21 @@ export function orderTools(shop: ShopProvider): Tool[] {
       });
     },
     render(r) {
-      // WooCommerce records a refund of what is left, and emails the customer so, but asks no gateway.
-      const refunded =
-        r.changed && r.order.status === "refunded"
+      // What the change did to money, which no status name says: WooCommerce records a refund of
+      // what is left but asks no gateway; a cancel keeps the payment; a paid status sets a paid date.
+      const money = !r.changed
+        ? ""
+        : r.order.status === "refunded"
           ? "\nNo money was sent back: the shop only recorded the refund. Return the payment through the payment gateway that took it."
-          : "";
+          : r.order.status === "cancelled" && r.order.paid
+            ? `\nIt was paid (${utcMinute(r.order.paid)}): cancelling sent no money back. Refund the payment through the payment gateway that took it.`
+            : shop.payableStatuses.includes(r.previous_status) &&
+                shop.paidStatuses.includes(r.order.status) &&
+                r.order.paid
+              ? `\nThe shop counts it paid now (${utcMinute(r.order.paid)}), though no payment was checked; eshop_order_mark_paid is for payments that came.`
+              : "";
       return r.changed
-        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${refunded}`
+        ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${money}`
         : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed${r.note_error ? ", so the note was not added (eshop_order_add_note adds one)" : ""}.`;
     },
   });
