@@ -185,6 +185,31 @@ describe("orders", () => {
     );
   });
 
+  test("working through unpaid orders page by page: the page says to start again after changing them, and that finds them all", async () => {
+    const unpaid = { status: ["pending", "on-hold", "failed"], page_size: 3 };
+    const unpaidIds = () =>
+      [...woo.shop.orders.values()].filter((o) => unpaid.status.includes(o.status)).map((o) => o.id);
+    const all = unpaidIds();
+    expect(all.length).toBeGreaterThan(3);
+    const first = await server.call("eshop_orders_list", unpaid);
+    expect(text(first)).toMatch(
+      /next page: cursor "p2" \(after changing listed orders so they no longer match, list from the first page again: pages count from the first match\)$/,
+    );
+    const paid: number[] = [];
+    for (const order of data<{ orders: Summary[] }>(first).orders) {
+      await server.call("eshop_order_mark_paid", { id: order.id });
+      paid.push(order.id);
+    }
+    // The second page now starts past orders that moved onto the first: the advice is what finds them.
+    const second = data<{ orders: Summary[] }>(await server.call("eshop_orders_list", { ...unpaid, cursor: "p2" }));
+    expect(all.filter((id) => !paid.includes(id) && !second.orders.some((o) => o.id === id)).length).toBeGreaterThan(0);
+    for (let page = data<{ orders: Summary[] }>(await server.call("eshop_orders_list", unpaid)); page.orders.length; ) {
+      for (const order of page.orders) await server.call("eshop_order_mark_paid", { id: order.id });
+      page = data(await server.call("eshop_orders_list", unpaid));
+    }
+    expect(unpaidIds()).toEqual([]);
+  });
+
   test("filters by status, customer, search and dates reach the shop", async () => {
     const pending = data<{ orders: Summary[] }>(
       await server.call("eshop_orders_list", { status: ["pending", "on-hold"] }),

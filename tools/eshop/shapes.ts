@@ -151,9 +151,15 @@ export function pageResult<T>(page: Page<T>, request: PageRequest): { total: num
   return { total: page.total, ...(request.page < page.pages ? { next_cursor: `p${request.page + 1}` } : {}) };
 }
 
-/** A line that says how many there are and how to read on. */
+/**
+ * A line that says how many there are and how to read on. The shop's pages are counted from the
+ * first match: a change that takes listed items out of the filters moves later ones onto pages
+ * already read, so a model that works through a list page by page would skip them.
+ */
 export function pageLine(shown: number, result: { total: number; next_cursor?: string }, what: string): string {
-  const more = result.next_cursor ? `; next page: cursor "${result.next_cursor}"` : "";
+  const more = result.next_cursor
+    ? `; next page: cursor "${result.next_cursor}" (after changing listed ${what} so they no longer match, list from the first page again: pages count from the first match)`
+    : "";
   return `${shown} of ${result.total} ${what}${more}`;
 }
 
