@@ -852,8 +852,14 @@ describe("errors", () => {
       expect(text(result)).toMatch(/may have been made\. Read the current state before trying again/);
       expect(text(result)).not.toMatch(/try again later/);
     }
-    woo.intercept = () => json(500, { code: "internal_server_error", message: "Boom." });
+    woo.intercept = () => json(500, { code: "rest_error", message: "Boom." });
     expect(text(await server.call("eshop_order_get", { id: O.completed }))).toMatch(/failing; try again later/);
+    // WordPress's fatal-error page as JSON: a broken plugin, which no retry mends.
+    woo.intercept = () =>
+      json(500, { code: "internal_server_error", message: "There has been a critical error on this website." });
+    expect(text(await server.call("eshop_order_get", { id: O.completed }))).toMatch(
+      /^WordPress failed with a PHP error \(500 internal_server_error: "There has been a critical error on this website\."\): this waits for whoever runs the shop; .*names the plugin or theme that broke\.$/,
+    );
   });
 
   test("a host that drops the Authorization header: basic fails with a hint, query works", async () => {

@@ -327,6 +327,13 @@ export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
         404,
       );
     }
+    if (status === 500 && body?.code === "internal_server_error" && !response.changes) {
+      // WordPress's fatal-error handler: a plugin or theme broke, which no retry mends.
+      return new UpstreamError(
+        `WordPress failed with a PHP error (500${said}): this waits for whoever runs the shop; the PHP error log, or the recovery-mode email WordPress sent its admin, names the plugin or theme that broke.`,
+        status,
+      );
+    }
     if (status === 400 && body) {
       const params = body.data?.params ? ` (${Object.values(body.data.params).join("; ")})` : "";
       return new UpstreamError(`WooCommerce refused the request (400${said}${params}); check the arguments.`, 400);
