@@ -11,7 +11,6 @@ import {
   integer,
   list,
   listenAddress,
-  meantKey,
   meantKeys,
   plainKey,
   type Setting,
@@ -326,15 +325,14 @@ export function jsonProblem(message: string, text: string): string {
 
 /** A typo in the file must not pass silently, and a secret must not be written there. */
 function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], file: string | undefined): void {
-  const core = sections[0]?.settings ?? {};
-  const sectionKeys = new Map(sections.filter((s) => s.key).map((s) => [s.key as string, s.settings]));
-  const check = (settings: Settings, values: Record<string, unknown>, prefix: string) => {
+  const check = (section: Section, values: Record<string, unknown>) => {
+    const prefix = section.key ? `${section.key}.` : "";
     for (const name of Object.keys(values)) {
-      const setting: Setting | undefined = settings[name];
+      const setting: Setting | undefined = section.settings[name];
       if (!setting) {
         const shown = echoable(name) ? name : HIDDEN;
         throw new ConfigError(
-          `unknown setting ${prefix}${shown} in config file ${file}; ${fileKeyHint(name, prefix, settings, sections)}`,
+          `unknown setting ${prefix}${shown} in config file ${file}; ${fileKeyHint(name, section, sections)}`,
         );
       }
       if (setting.secret) {
@@ -354,51 +352,61 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
     }
   };
   for (const [key, value] of Object.entries(fromFile)) {
-    const settings = sectionKeys.get(key);
-    if (!settings) {
-      check(core, { [key]: value }, "");
+    const section = sections.find((s) => s.key === key);
+    if (!section) {
+      check(sections[0] as Section, { [key]: value });
       continue;
     }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       throw new ConfigError(`${key} in config file ${file} must be an object`);
     }
-    check(settings, value as Record<string, unknown>, `${key}.`);
+    check(section, value as Record<string, unknown>);
   }
 }
 
 /**
- * What an unknown key of the file was probably meant to be: a key of its own section (`prefix`,
- * `settings`), the same key in another section (sources for webhooks.sources), or the setting
- * whose environment variable it names (WAITER_CONTACT for weather.contact).
+ * What an unknown key of the file, in `section`, was probably meant to be: a key of that section
+ * (wooUrl for eshop's url), else the same key in another section (sources for webhooks.sources),
+ * or the setting whose environment variable it names (WAITER_CONTACT for weather.contact).
  */
-function fileKeyHint(name: string, prefix: string, settings: Settings, sections: Section[]): string {
-  // A secret's key is left out: it belongs in the environment, not in the file.
-  const known = Object.keys(settings).filter((key) => !settings[key]?.secret);
-  const inSection = meantKey(name, known);
-  if (inSection) return `did you mean ${prefix}${inSection}?`;
-  const all = sections.flatMap((section) =>
-    Object.entries(section.settings).map(([key, setting]) => ({
-      path: section.key ? `${section.key}.${key}` : key,
-      written: section.key ? `{"${section.key}": {"${key}": …}}` : `{"${key}": …}`,
+function fileKeyHint(name: string, section: Section, sections: Section[]): string {
+  const all = sections.flatMap((s) =>
+    Object.entries(s.settings).map(([key, setting]) => ({
+      section: s,
+      path: s.key ? `${s.key}.${key}` : key,
+      written: s.key ? `{"${s.key}": {"${key}": …}}` : `{"${key}": …}`,
       key,
       setting,
     })),
   );
+  const own = all.filter((candidate) => candidate.section === section);
+  const meantHere = meantKeys(name, Object.keys(section.settings));
+  // A section's name says what its keys are of, so a key there may leave out its first word.
+  const here = own.filter(({ key }) => (meantHere.length > 0 ? meantHere.includes(key) : endsWithWord(key, name)));
   const keys = all.map(({ key }) => key);
-  const meant = meantKeys(name, keys);
+  const meant = here.length > 0 ? [] : meantKeys(name, keys);
   const elsewhere = all.filter(({ key }) => meant.includes(key));
   const variable = all.find(({ setting }) => plainKey(setting.env) === plainKey(name));
-  const secret = [...elsewhere, variable].find((candidate) => candidate?.setting.secret);
+  const secret = [...here, ...elsewhere, variable].find((candidate) => candidate?.setting.secret);
   if (secret) {
     return `${secret.path} is a secret: set it in the environment as ${secret.setting.env}, not in a file`;
   }
+  if (here.length > 0) return `did you mean ${here.map(({ path }) => path).join(", or ")}?`;
   if (elsewhere.length > 0) {
     return `did you mean ${elsewhere.map(({ path, written }) => `${path}, written ${written}`).join(", or ")}?`;
   }
   if (variable) {
     return `that is the environment variable's name; the file's key is ${variable.path}, written ${variable.written}`;
   }
-  return prefix ? `${prefix.slice(0, -1)} takes ${known.join(", ")}` : "docs/settings.md lists the settings";
+  // A secret's key is left out: it belongs in the environment, not in the file.
+  const known = own.filter(({ setting }) => !setting.secret).map(({ key }) => key);
+  return section.key ? `${section.key} takes ${known.join(", ")}` : "docs/settings.md lists the settings";
+}
+
+/** Whether `key` ends with the words of `name`, as wooUrl does with url. */
+function endsWithWord(key: string, name: string): boolean {
+  const tail = key.slice(key.length - plainKey(name).length);
+  return tail.length < key.length && plainKey(tail) === plainKey(name) && /^[A-Z]/.test(tail);
 }
 
 /** What a JSON setting's string holds, or the value itself. */

@@ -330,7 +330,7 @@ describe("bad settings are refused by name", () => {
     expect(() => load({}, { file: file({ log_level: "debug" }) })).toThrow(/; did you mean logLevel\?$/);
   });
 
-  test("a key in another section's place, or a variable's name as a key, is named with the key meant and where it goes", () => {
+  test("a key in another section's place, a section's key without its first word, or a variable's name as a key, is named with the key meant and where it goes", () => {
     const refused = (content: object) => messageOf(() => load({}, { file: file(content) }));
     expect(refused({ sources: {} })).toMatch(
       /^unknown setting sources in config file .*; did you mean webhooks\.sources, written \{"webhooks": \{"sources": …\}\}\?$/,
@@ -344,6 +344,14 @@ describe("bad settings are refused by name", () => {
     expect(refused({ url: "https://x.example" })).toMatch(
       /; did you mean database\.url, written .*, or shop\.url, written/,
     );
+    // Inside a section, the section's own key comes first, even written without its first word.
+    expect(refused({ eshop: { url: "https://shop.example" } })).toMatch(
+      /^unknown setting eshop\.url in .*; did you mean eshop\.wooUrl\?$/,
+    );
+    expect(refused({ weather: { url: "https://x.example" } })).toMatch(
+      /; did you mean weather\.metUrl, or weather\.openMeteoUrl, or weather\.geocodingUrl\?$/,
+    );
+    expect(refused({ eshop: { shopUrl: "https://shop.example" } })).toMatch(/; eshop takes wooUrl, wooAuth$/);
     expect(refused({ WAITER_CONTACT: "it@example.com" })).toMatch(
       /^unknown setting WAITER_CONTACT in config file .*; that is the environment variable's name; the file's key is weather\.contact, written \{"weather": \{"contact": …\}\}$/,
     );
@@ -353,6 +361,9 @@ describe("bad settings are refused by name", () => {
     );
     expect(refused({ TEST_SHOP_KEY: "k3yk3yk3y" })).toMatch(
       /; shop\.key is a secret: set it in the environment as TEST_SHOP_KEY/,
+    );
+    expect(refused({ eshop: { key: "k3yk3yk3y" } })).toMatch(
+      /; eshop\.wooKey is a secret: set it in the environment as WAITER_WOO_KEY, not in a file$/,
     );
     expect(refused({ TEST_SHOP_KEY: "k3yk3yk3y" })).not.toContain("k3y");
   });
