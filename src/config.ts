@@ -11,6 +11,7 @@ import {
   integer,
   list,
   listenAddress,
+  meantKey,
   meantKeys,
   plainKey,
   type Setting,
@@ -366,8 +367,9 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
 
 /**
  * What an unknown key of the file, in `section`, was probably meant to be: a key of that section
- * (wooUrl for eshop's url), else the same key in another section (sources for webhooks.sources),
- * or the setting whose environment variable it names (WAITER_CONTACT for weather.contact).
+ * (wooUrl for eshop's url), else the key, or one near it, in another section (sources for
+ * webhooks.sources), or the setting whose environment variable it names (WAITER_CONTACT for
+ * weather.contact).
  */
 function fileKeyHint(name: string, section: Section, sections: Section[]): string {
   const all = sections.flatMap((s) =>
@@ -419,23 +421,6 @@ function fromJson(value: unknown): unknown {
   }
 }
 
-/** How many single-character edits make `a` into `b` (Levenshtein's distance). */
-function edits(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(
-        (row[j] ?? 0) + 1,
-        (next[j - 1] ?? 0) + 1,
-        (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    row = next;
-  }
-  return row[b.length] ?? 0;
-}
-
 /**
  * Variables of the environment that look like a misspelt setting (WAITER_LOGLEVEL,
  * WAITER_WEBHOOK_SOURCES), each with the setting closest: the config file refuses an unknown
@@ -448,17 +433,15 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
     CONFIG_FILE_ENV,
     ...sections.flatMap((section) => Object.values(section.settings).map((setting) => setting.env)),
   ];
+  // Near is judged without the prefix all share: WAITER_DB_URL is no WAITER_CNB_URL.
+  const prefix = "WAITER_";
+  const settings = known.filter((setting) => setting.startsWith(prefix)).map((setting) => setting.slice(prefix.length));
   const named = new Set([fileText, ...Object.values(env)].join("\n").match(/\w+/g));
   return Object.keys(env)
-    .filter((name) => name.toUpperCase().startsWith("WAITER_") && !known.includes(name) && !named.has(name))
+    .filter((name) => name.toUpperCase().startsWith(prefix) && !known.includes(name) && !named.has(name))
     .flatMap((name) => {
-      // One edit away in a short name, two in a long one: WAITER_DB_URL is no WAITER_CNB_URL.
-      const most = plainKey(name).length >= 14 ? 2 : 1;
-      const [meant] = known
-        .map((setting) => ({ setting, distance: edits(plainKey(setting), plainKey(name)) }))
-        .filter(({ distance }) => distance <= most)
-        .sort((a, b) => a.distance - b.distance);
-      return meant ? [`${name} is no setting of waiter's and is ignored; did you mean ${meant.setting}?`] : [];
+      const meant = meantKey(name.slice(prefix.length), settings);
+      return meant ? [`${name} is no setting of waiter's and is ignored; did you mean ${prefix}${meant}?`] : [];
     });
 }
 

@@ -231,18 +231,40 @@ export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
 };
 
 /**
- * The key of `known` that `name` was probably meant to be: the same but for case, `_`, `-` and a
- * plural's s (loglevel, dry_run, chatId for logLevel, dryRun, chatIds).
+ * The key of `known` that `name` was probably meant to be: the same but for case, `_` and `-`
+ * (loglevel, dry_run for logLevel, dryRun), or else one or two letters off (chatId for chatIds).
  */
 export function meantKey(name: string, known: readonly string[]): string | undefined {
   return meantKeys(name, known)[0];
 }
 
-/** Every key of `known` that `name` may have been meant to be, as `meantKey` finds one. */
+/**
+ * Every key of `known` that `name` may have been meant to be: the fewest edits away, one in a
+ * short name and two in a long one, since a short name is one edit away from many others.
+ */
 export function meantKeys(name: string, known: readonly string[]): string[] {
   const plain = plainKey(name);
-  const same = known.filter((key) => plainKey(key) === plain);
-  return same.length > 0 ? same : known.filter((key) => plainKey(key) === `${plain}s` || `${plainKey(key)}s` === plain);
+  const most = plain.length >= 8 ? 2 : 1;
+  const distances = known.map((key) => edits(plainKey(key), plain));
+  const least = Math.min(...distances);
+  return least > most ? [] : known.filter((_, i) => distances[i] === least);
+}
+
+/** How many single-character edits make `a` into `b` (Levenshtein's distance). */
+function edits(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        (row[j] ?? 0) + 1,
+        (next[j - 1] ?? 0) + 1,
+        (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return row[b.length] ?? 0;
 }
 
 /** A key or a variable's name without what a typo changes most: case, `_` and `-`. */

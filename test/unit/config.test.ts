@@ -318,8 +318,8 @@ describe("bad settings are refused by name", () => {
   test("an unknown key in the file is a typo, not ignored", () => {
     const path = file({ shop: { ulr: "https://x.example" } });
     expect(() => load({}, { file: path })).toThrow(`unknown setting shop.ulr in config file ${path}; shop takes url`);
-    expect(() => load({}, { file: file({ logLevl: "debug" }) })).toThrow(
-      /unknown setting logLevl in config file .*; docs\/settings.md lists the settings$/,
+    expect(() => load({}, { file: file({ logLevelSetting: "debug" }) })).toThrow(
+      /unknown setting logLevelSetting in config file .*; docs\/settings.md lists the settings$/,
     );
     expect(() => load({}, { file: file({ loglevel: "debug" }) })).toThrow(
       /unknown setting loglevel in config file .*; did you mean logLevel\?$/,
@@ -328,6 +328,21 @@ describe("bad settings are refused by name", () => {
       /; did you mean webhooks\.maxBodyBytes\?$/,
     );
     expect(() => load({}, { file: file({ log_level: "debug" }) })).toThrow(/; did you mean logLevel\?$/);
+  });
+
+  test("a key one letter off, or two in a long one, is named with the key meant", () => {
+    const refused = (content: object) => messageOf(() => load({}, { file: file(content) }));
+    expect(refused({ logLevl: "debug" })).toMatch(/^unknown setting logLevl in .*; did you mean logLevel\?$/);
+    expect(refused({ automationsRetrySeconds: 5 })).toMatch(/; did you mean automationRetrySeconds\?$/);
+    expect(refused({ automationRetrySecond: 5 })).toMatch(/; did you mean automationRetrySeconds\?$/);
+    expect(refused({ webhooks: { maxConections: 5 } })).toMatch(/; did you mean webhooks\.maxConnections\?$/);
+    expect(refused({ webhooks: { sorces: {} } })).toMatch(/; did you mean webhooks\.sources\?$/);
+    expect(refused({ sorces: {} })).toMatch(
+      /; did you mean webhooks\.sources, written \{"webhooks": \{"sources": …\}\}\?$/,
+    );
+    // Three letters are one edit from many keys: one is too far.
+    expect(refused({ shop: { uri: "https://x.example" } })).toMatch(/; did you mean shop\.url\?$/);
+    expect(refused({ shop: { ulr: "https://x.example" } })).toMatch(/; shop takes url$/);
   });
 
   test("a key in another section's place, a section's key without its first word, or a variable's name as a key, is named with the key meant and where it goes", () => {
@@ -592,10 +607,16 @@ describe("a secret written where its variable's name goes, a key's near miss, or
     expect(message).not.toContain("AAHdq");
   });
 
-  test("a key without its plural's s, or an unknown key of the OAuth server, is named as the others are", () => {
+  test("a key without its plural's s or a letter off, or an unknown key of the OAuth server, is named as the others are", () => {
     expect(refused(channels({ type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatId: 1 }))).toBe(
       'invalid setting WAITER_NOTIFY_CHANNELS at team: unknown key "chatId" (did you mean chatIds?)',
     );
+    expect(refused(channels({ type: "telegram", botTokenEvn: "TELEGRAM_BOT_TOKEN", chatIds: [1] }))).toBe(
+      'invalid setting WAITER_NOTIFY_CHANNELS at team: unknown key "botTokenEvn" (did you mean botTokenEnv?)',
+    );
+    expect(
+      refused({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ stripe: { scheme: "stripe", secretEnc: "STRIPE" } }) }),
+    ).toBe('invalid setting WAITER_WEBHOOKS_SOURCES at stripe: unknown key "secretEnc" (did you mean secretEnv?)');
     expect(refused({ WAITER_HTTP_OAUTH: JSON.stringify({ issuer: "https://id.example.com", aud: "x" }) })).toBe(
       'invalid setting WAITER_HTTP_OAUTH: unknown key "aud" (oauth takes issuer, audience)',
     );
