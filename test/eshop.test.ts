@@ -854,6 +854,19 @@ describe("errors", () => {
     }
     woo.intercept = () => json(500, { code: "rest_error", message: "Boom." });
     expect(text(await server.call("eshop_order_get", { id: O.completed }))).toMatch(/failing; try again later/);
+    // PHP's warnings printed before the JSON (display_errors on): how the answer begins says so.
+    woo.intercept = () => ({
+      status: 200,
+      headers: { "content-type": "application/json" },
+      body: `<br />\n<b>Warning</b>:  Undefined array key "tax" in <b>/var/www/shop/functions.php</b> on line <b>12</b><br />\n[{"id":1,"key":"${CONSUMER_KEY}"}]`,
+    });
+    expect(text(await server.call("eshop_orders_list", {}))).toMatch(
+      /^WooCommerce sent an answer that is not JSON \(status 200, \d+ bytes, beginning "<br \/> <b>Warning<\/b>: Undefined array key \\"tax\\" in <b>\/var\/www\/shop\/functions/,
+    );
+    woo.intercept = () => ({ status: 200, body: `Notice: /orders?consumer_key=${CONSUMER_KEY} [{"id":1}]` });
+    const echoed = text(await server.call("eshop_orders_list", {}));
+    expect(echoed).toMatch(/beginning "Notice: \/orders\?consumer_key=\[credential\] \[/);
+    expect(echoed).not.toContain(CONSUMER_KEY);
     // WordPress's fatal-error page as JSON: a broken plugin, which no retry mends.
     woo.intercept = () =>
       json(500, { code: "internal_server_error", message: "There has been a critical error on this website." });

@@ -1,6 +1,7 @@
 import type { Dispatcher } from "undici";
 import type { z } from "zod";
 import { UnconfirmedChange, UpstreamError } from "../errors.js";
+import { quoteLine } from "../shown.js";
 import { clock } from "../time.js";
 import type { AnswerCache, Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
@@ -245,6 +246,15 @@ export class Upstream {
     return key;
   }
 
+  /** An upstream's text with waiter's credentials taken out: an error page may repeat the request, its key in the query with it. */
+  #withoutCredentials(text: string): string {
+    let shown = text;
+    for (const secret of this.#credentials) {
+      shown = shown.replaceAll(secret, "[credential]").replaceAll(encodeURIComponent(secret), "[credential]");
+    }
+    return shown;
+  }
+
   /**
    * A 2xx answer's JSON checked against `schema`, or the error that says what went wrong, in the
    * upstream's own words where it has them; for callers that `send` because they need the
@@ -252,19 +262,16 @@ export class Upstream {
    */
   read<S extends z.ZodType>(schema: S, response: HttpResponse): z.output<S> {
     if (response.status < 200 || response.status >= 300) {
-      // A proxy's or the upstream's error may repeat the request, its key in the query with it.
-      let text = response.text;
-      for (const secret of this.#credentials) {
-        text = text.replaceAll(secret, "[credential]").replaceAll(encodeURIComponent(secret), "[credential]");
-      }
-      const shown = { ...response, text };
+      const shown = { ...response, text: this.#withoutCredentials(response.text) };
       throw this.options.errors?.(shown, this.name) ?? describeStatus(this.name, shown);
     }
     let body: unknown;
     try {
       body = JSON.parse(response.text);
     } catch {
-      const what = `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes)`;
+      // How it begins tells a maintenance page from PHP's warnings printed before the JSON.
+      const begins = quoteLine(this.#withoutCredentials(response.text.slice(0, 200)), 80);
+      const what = `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes, beginning ${begins})`;
       throw response.changes
         ? new UnconfirmedChange(`${what}; the change ${READ_FIRST}.`, response.status)
         : new UpstreamError(`${what}; the service may be failing, try again later.`, response.status);
