@@ -296,7 +296,18 @@ describe("bad input is a clear tool error", () => {
     ["currency_convert", { amount: 0, from: "EUR", to: "USD" }, /amount/],
     ["currency_convert", { amount: -5, from: "EUR", to: "USD" }, /amount/],
     ["currency_convert", { amount: 5, from: "EURO", to: "USD" }, /three-letter ISO 4217/],
-    ["currency_convert", { amount: 5, from: "EUR", to: "XYZ" }, /"XYZ".*currency_list/],
+    ["currency_convert", { amount: 5, from: "EUR", to: "XYZ" }, /"XYZ".*Check the code .*currency_list/],
+    // A real currency the source does not fix daily is no misspelling: where its rate is, if anywhere.
+    [
+      "currency_convert",
+      { amount: 1_000_000, from: "VND", to: "CZK", date: "2026-08-28", source: "cnb" },
+      /^No rate for currency "VND" in the fixing of 2026-08-28 by the Czech National Bank\. VND is an ISO 4217 currency: the Czech National Bank fixes about 30 currencies daily and publishes the others' rates once a month, for that month, in a list waiter does not read; currency_list with source "cnb" lists/,
+    ],
+    [
+      "currency_convert",
+      { amount: 5, from: "KES", to: "EUR" },
+      /^(?!.*Check the code).*KES is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others;/s,
+    ],
     ["currency_rates", { date: "2026-02-30" }, /not a calendar date/],
     // The first thing wrong with a date is the only one said: no month 0 is not also "in the future".
     ["currency_rates", { date: "2026-00-10" }, /^(?!.*future).*not a calendar date/s],

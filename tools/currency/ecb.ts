@@ -67,6 +67,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     base: "EUR",
     earliest: EARLIEST,
     publication: PUBLICATION,
+    others: "the ECB publishes reference rates for about 30 currencies, and none for the others",
 
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);

@@ -35,6 +35,8 @@ export interface RateSource {
   /** The first date the source has rates for. */
   earliest: string;
   publication: Publication;
+  /** What of a currency its fixing lacks, when the code is a real one: where its rate is, if anywhere. */
+  others: string;
   /** The fixing valid on `date` (YYYY-MM-DD), or the latest one. */
   fixing(date: string | undefined, call: Call): Promise<Fixing>;
   /** Every fixing published from `start` to `end`, oldest first; `codes` are the currencies needed. */
@@ -71,9 +73,12 @@ function quoteOf(fixing: Fixing, code: string, source: RateSource): Quote {
   if (code === fixing.base) return { units: 1, value: 1 };
   const quote = fixing.quotes.get(code);
   if (!quote) {
+    const lists = `currency_list with source "${source.id}" lists the currencies it publishes`;
     throw new ToolError(
       `No rate for currency "${code}" in the fixing of ${fixing.date} by ${source.name}. ` +
-        `Check the code (ISO 4217, like USD); currency_list with source "${source.id}" lists the currencies it publishes.`,
+        (Intl.supportedValuesOf("currency").includes(code)
+          ? `${code} is an ISO 4217 currency: ${source.others}; ${lists}.`
+          : `Check the code (ISO 4217, like USD); ${lists}.`),
     );
   }
   return quote;
