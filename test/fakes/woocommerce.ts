@@ -32,6 +32,10 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   cancelled/pending, notes; refunded records a refund of what is left, as wc_order_fully_refunded()
  *   does, without the gateway), then `set_paid: true` only when needs_payment() (pending or failed,
  *   total > 0) runs payment_complete(). An unknown id on update is 400 "Invalid ID." (404 on GET).
+ * - Taxes: one rate, Austria's, on the orders of buyers there; prices before tax, as WooCommerce
+ *   stores them. Each line item and shipping line carries its tax; a tax line (`tax_lines`) has the
+ *   rate's tax on the items (`tax_total`) and on shipping (`shipping_tax_total`) apart, and the
+ *   order's `total_tax` is both.
  * - Order notes: GET (newest first, `type` any/customer/internal, no paging) and POST (`note`,
  *   `customer_note`; 201 + Location).
  * - Products: `sku` (comma list), `stock_status`, `search` (name and descriptions); GET by id;
@@ -42,7 +46,7 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *
  * Not modelled: parameters and writable fields other than those above (ignored), bodies other
  * than JSON, creating or deleting resources (404 `rest_no_route`), OAuth 1.0a and plain HTTP,
- * taxes, coupons, refunds via the API, variations, total_sales bookkeeping, `_fields`, `_embed`.
+ * tax classes, compound rates, rounding at subtotal, coupons, refunds via the API, variations, total_sales bookkeeping, `_fields`, `_embed`.
  * Data: the documentation's sample product (794) and customer (25), plus a made-up coffee shop.
  */
 
@@ -97,6 +101,8 @@ export const WOO_IDS = {
     processing: 7075,
     /** On hold (bank transfer awaited), unpaid, stock already reduced. */
     onHold: 7072,
+    /** On hold, from Austria: 2 × product 110 (23.80) and flat-rate shipping (4.90) at USt 20%: tax 4.76 + 0.98. */
+    taxed: 7042,
     failed: 7069,
     completed: 7063,
     cancelled: 7048,
@@ -248,6 +254,8 @@ export interface WooOrder {
   line_items: WooLineItem[];
   /** `total` in cents. */
   shipping_lines: { id: number; method_title: string; method_id: string; instance_id: string; total: number }[];
+  /** The tax rate the order was taxed at, with its tax line's item id; null for none. */
+  tax: (TaxRate & { itemId: number }) | null;
   /** `total` in cents, positive. */
   refunds: { id: number; reason: string; total: number }[];
   meta_data: WooMeta[];
@@ -255,6 +263,13 @@ export interface WooOrder {
   notes: WooNote[];
   /** WooCommerce's `_order_stock_reduced`: set once stock was reduced for this order. */
   stockReduced: boolean;
+}
+
+export interface TaxRate {
+  rate_id: number;
+  rate_code: string;
+  label: string;
+  percent: number;
 }
 
 export interface WooCustomer {
@@ -316,6 +331,8 @@ const atLocal = (wall: string) => new Date(Date.parse(`${wall.replace(" ", "T")}
 const money = (cents: number) => (cents / 100).toFixed(2);
 const cents = (price: string) => Math.round(Number(price) * 100);
 const MINUTE = 60_000;
+/** The tax on an amount in cents, rounded per line as WooCommerce does by default. */
+const taxOn = (amount: number, rate: TaxRate | null) => (rate ? Math.round((amount * rate.percent) / 100) : 0);
 const DAY = 86_400_000;
 
 function hashHex(text: string, algorithm = "sha1"): string {
@@ -326,6 +343,11 @@ function hashHex(text: string, algorithm = "sha1"): string {
 // Initial data
 
 const ADMIN = { id: 1, display_name: "Shop Admin" };
+
+/** The shop's one tax rate (WooCommerce → Settings → Tax → Standard rates): buyers in Austria. */
+const TAX_RATES: Record<string, TaxRate> = {
+  AT: { rate_id: 3, rate_code: "AT-UST 20%-1", label: "USt 20%", percent: 20 },
+};
 
 const PAYMENT: Record<string, string> = {
   stripe: "Credit / Debit Card",
@@ -645,6 +667,7 @@ function buildOrders(products: Map<number, WooProduct>, customers: Map<number, W
         };
       }),
       shipping_lines: [],
+      tax: null,
       refunds: [],
       meta_data: [{ id: counters.meta++, key: "is_vat_exempt", value: "no" }],
       notes: [],
@@ -663,6 +686,8 @@ function buildOrders(products: Map<number, WooProduct>, customers: Map<number, W
             },
       );
     }
+    const rate = TAX_RATES[billing.country];
+    if (rate) order.tax = { ...rate, itemId: counters.item++ };
     if (paid) {
       order.datePaid = new Date(createdAt.getTime() + (payment === "bacs" ? 2 * DAY : 2 * MINUTE));
       if (payment === "stripe") order.transaction_id = `pi_3Q${hash.slice(0, 22)}`;
@@ -731,10 +756,21 @@ function buildShop(): ShopData {
   return { products, orders, customers, counters };
 }
 
+/** The order's taxes in cents: on its items (cart tax) and on its shipping. */
+function taxesOf(order: WooOrder): { cart: number; shipping: number } {
+  return {
+    cart: order.line_items.reduce((sum, item) => sum + taxOn(item.total, order.tax), 0),
+    shipping: order.shipping_lines.reduce((sum, line) => sum + taxOn(line.total, order.tax), 0),
+  };
+}
+
 function orderTotal(order: WooOrder): number {
+  const taxes = taxesOf(order);
   return (
     order.line_items.reduce((sum, item) => sum + item.total, 0) +
-    order.shipping_lines.reduce((sum, line) => sum + line.total, 0)
+    order.shipping_lines.reduce((sum, line) => sum + line.total, 0) +
+    taxes.cart +
+    taxes.shipping
   );
 }
 
@@ -1008,6 +1044,19 @@ function renderOrder(order: WooOrder, ctx: Ctx) {
   const api = `${ctx.origin}/wp-json/wc/v3`;
   const total = orderTotal(order);
   const shippingTotal = order.shipping_lines.reduce((sum, line) => sum + line.total, 0);
+  const taxes = taxesOf(order);
+  const rate = order.tax;
+  /** A line's `taxes`: its tax at each rate, unrounded in WooCommerce (here whole cents). */
+  const lineTaxes = (total: number, subtotal: number | "") =>
+    rate
+      ? [
+          {
+            id: rate.rate_id,
+            total: money(taxOn(total, rate)),
+            subtotal: subtotal === "" ? "" : money(taxOn(subtotal, rate)),
+          },
+        ]
+      : [];
   return {
     id: order.id,
     parent_id: 0,
@@ -1024,10 +1073,10 @@ function renderOrder(order: WooOrder, ctx: Ctx) {
     discount_total: "0.00",
     discount_tax: "0.00",
     shipping_total: money(shippingTotal),
-    shipping_tax: "0.00",
-    cart_tax: "0.00",
+    shipping_tax: money(taxes.shipping),
+    cart_tax: money(taxes.cart),
     total: money(total),
-    total_tax: "0.00",
+    total_tax: money(taxes.cart + taxes.shipping),
     prices_include_tax: false,
     customer_id: order.customer_id,
     customer_ip_address: order.customer_ip_address,
@@ -1054,10 +1103,10 @@ function renderOrder(order: WooOrder, ctx: Ctx) {
         quantity: item.quantity,
         tax_class: "",
         subtotal: money(item.subtotal),
-        subtotal_tax: "0.00",
+        subtotal_tax: money(taxOn(item.subtotal, rate)),
         total: money(item.total),
-        total_tax: "0.00",
-        taxes: [],
+        total_tax: money(taxOn(item.total, rate)),
+        taxes: lineTaxes(item.total, item.subtotal),
         meta_data: item.meta_data.map((m) => ({ ...m, display_key: m.key, display_value: m.value })),
         sku: product ? product.sku : null,
         price: item.quantity ? item.total / 100 / item.quantity : 0,
@@ -1065,15 +1114,29 @@ function renderOrder(order: WooOrder, ctx: Ctx) {
         parent_name: null,
       };
     }),
-    tax_lines: [],
+    tax_lines: rate
+      ? [
+          {
+            id: rate.itemId,
+            rate_code: rate.rate_code,
+            rate_id: rate.rate_id,
+            label: rate.label,
+            compound: false,
+            tax_total: money(taxes.cart),
+            shipping_tax_total: money(taxes.shipping),
+            rate_percent: rate.percent,
+            meta_data: [],
+          },
+        ]
+      : [],
     shipping_lines: order.shipping_lines.map((line) => ({
       id: line.id,
       method_title: line.method_title,
       method_id: line.method_id,
       instance_id: line.instance_id,
       total: money(line.total),
-      total_tax: "0.00",
-      taxes: [],
+      total_tax: money(taxOn(line.total, rate)),
+      taxes: lineTaxes(line.total, ""),
       meta_data: [],
     })),
     fee_lines: [],

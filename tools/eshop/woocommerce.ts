@@ -29,6 +29,8 @@ export const WOO_STATUSES = [
 
 const text = z.string().nullish();
 const money = z.string();
+/** Money waiter adds up: a decimal as WooCommerce writes one ("-5.00"). */
+const decimal = z.string().regex(/^-?\d+(\.\d+)?$/, "is not a decimal number");
 const address = z
   .object({
     first_name: text,
@@ -80,7 +82,10 @@ const orderSchema = z.object({
       total_tax: money,
     }),
   ),
-  tax_lines: z.array(z.object({ label: z.string(), tax_total: money })).optional(),
+  // tax_total is the rate's tax on the items; its tax on shipping is apart.
+  tax_lines: z
+    .array(z.object({ label: z.string(), tax_total: decimal, shipping_tax_total: decimal.optional() }))
+    .optional(),
   shipping_lines: z.array(z.object({ method_title: z.string(), total: money })).optional(),
   fee_lines: z.array(z.object({ name: z.string(), total: money })).optional(),
   coupon_lines: z.array(z.object({ code: z.string(), discount: money })).optional(),
@@ -132,6 +137,19 @@ const errorSchema = z.object({
 function utc(time: string | null | undefined): string | undefined {
   if (!time) return undefined;
   return /[Zz]|[+-]\d\d:?\d\d$/.test(time) ? time : `${time}Z`;
+}
+
+/** Decimal strings added up exactly: "3.47" and "1.03" make "4.50". */
+function sum(amounts: string[]): string {
+  const places = Math.max(0, ...amounts.map((amount) => amount.split(".")[1]?.length ?? 0));
+  const units = (amount: string) => {
+    const [whole = "", fraction = ""] = amount.replace("-", "").split(".");
+    return (amount.startsWith("-") ? -1n : 1n) * BigInt(whole + fraction.padEnd(places, "0"));
+  };
+  const total = amounts.reduce((acc, amount) => acc + units(amount), 0n);
+  const digits = (total < 0n ? -total : total).toString().padStart(places + 1, "0");
+  const sign = total < 0n ? "-" : "";
+  return places ? `${sign}${digits.slice(0, -places)}.${digits.slice(-places)}` : `${sign}${digits}`;
 }
 
 function present(value: string | null | undefined): string | undefined {
@@ -202,7 +220,10 @@ function toOrder(o: WooOrder): Order {
     shipping_lines: (o.shipping_lines ?? []).map((line) => ({ method: line.method_title, total: line.total })),
     fees: o.fee_lines ?? [],
     coupons: o.coupon_lines ?? [],
-    taxes: (o.tax_lines ?? []).map((line) => ({ label: line.label, total: line.tax_total })),
+    taxes: (o.tax_lines ?? []).map((line) => ({
+      label: line.label,
+      total: sum([line.tax_total, line.shipping_tax_total ?? "0"]),
+    })),
     refunds: (o.refunds ?? []).map((r) => ({
       id: r.id,
       total: r.total,
