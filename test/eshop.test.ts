@@ -664,34 +664,71 @@ describe("products and stock", () => {
     const counted = await server.call("eshop_stock_set", { id: P.grinder, quantity: 5 });
     expect(data(counted)).toMatchObject({
       started_counting: true,
-      product: { manage_stock: true, stock_quantity: 5, stock_status: "instock" },
+      product: { stock_quantity: 5, stock_status: "instock" },
     });
     expect(woo.shop.product(P.grinder)).toMatchObject({ manage_stock: true, stock_quantity: 5 });
 
     const empty = await server.call("eshop_stock_set", { id: P.filterCoffee, quantity: 0 });
     expect(data(empty)).toMatchObject({ product: { stock_status: "outofstock" } });
+  });
 
-    // A variable product, as WooCommerce shows one.
-    woo.intercept = (r) =>
-      r.method === "GET" && r.path.endsWith(`/products/${P.dripper}`)
-        ? json(200, {
-            id: P.dripper,
-            name: "Pour-over Dripper",
-            sku: "BRW-V60-02",
-            type: "variable",
-            status: "publish",
-            price: "24.00",
-            regular_price: "",
-            sale_price: "",
-            manage_stock: false,
-            stock_quantity: null,
-            stock_status: "instock",
-          })
-        : undefined;
+  test("a variable product says where its stock is kept, and its stock is set only where the product counts it", async () => {
+    const perVariation = await server.call("eshop_product_get", { id: P.houseBlend });
+    expect(text(perVariation)).toBe(
+      "House Blend [COF-HOUSE] (id 116, variable): from 8.90 EUR, instock, stock kept per variation",
+    );
     const writes = woo.shop.writes.length;
-    const variable = await server.call("eshop_stock_set", { id: P.dripper, quantity: 3 });
-    expect(text(variable)).toMatch(/is a variable product; waiter sets the stock of simple products only/);
+    const refused = await server.call("eshop_stock_set", { id: P.houseBlend, quantity: 3 });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toMatch(/is a variable product whose stock is kept per variation: set a variation's stock/);
     expect(woo.shop.writes.length).toBe(writes);
+
+    // One stock for all its variations, kept on the product: WooCommerce takes a new quantity for it.
+    const whole = await server.call("eshop_stock_set", { id: P.tastingSet, quantity: 9 });
+    expect(whole.isError, text(whole)).toBeFalsy();
+    expect(data(whole)).toMatchObject({
+      previous_quantity: 4,
+      started_counting: false,
+      product: { stock_quantity: 9 },
+    });
+    expect(woo.shop.product(P.tastingSet).stock_quantity).toBe(9);
+  });
+
+  test("a product that is not simple, or not published, says so", async () => {
+    woo.shop.product(P.espresso).status = "draft";
+    expect(text(await server.call("eshop_product_get", { id: P.espresso }))).toMatch(
+      /^Espresso Beans 1 kg \[COF-ESP-1KG\] \(id 101, draft\): 19\.99 EUR, /,
+    );
+
+    // WooCommerce's sku filter finds variations too, and GET /products/{id} reads one.
+    const auth = { authorization: `Basic ${basic(CONSUMER_KEY, CONSUMER_SECRET)}` };
+    const parent = (await (await fetch(`${woo.api}/products/${P.houseBlend}`, { headers: auth })).json()) as object;
+    const variation = {
+      ...parent,
+      id: 117,
+      name: "House Blend - 250 g",
+      sku: "COF-HOUSE-250",
+      type: "variation",
+      parent_id: P.houseBlend,
+      price: "8.90",
+      regular_price: "8.90",
+      manage_stock: true,
+      stock_quantity: 12,
+      variations: [],
+    };
+    woo.intercept = (r) =>
+      r.method !== "GET"
+        ? undefined
+        : r.path.endsWith("/products") && r.query.get("sku") === "COF-HOUSE-250"
+          ? json(200, [variation], { "X-WP-Total": "1", "X-WP-TotalPages": "1" })
+          : r.path.endsWith("/products/117")
+            ? json(200, variation)
+            : undefined;
+    expect(text(await server.call("eshop_product_get", { sku: "COF-HOUSE-250" }))).toBe(
+      "House Blend - 250 g [COF-HOUSE-250] (id 117, variation): 8.90 EUR, instock, 12 in stock",
+    );
+    const refused = await server.call("eshop_stock_set", { sku: "COF-HOUSE-250", quantity: 3 });
+    expect(text(refused)).toMatch(/is a product variation; waiter sets the stock of simple products and of variable/);
   });
 });
 

@@ -39,6 +39,8 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  * - Order notes: GET (newest first, `type` any/customer/internal, no paging) and POST (`note`,
  *   `customer_note`; 201 + Location).
  * - Products: `sku` (comma list), `stock_status`, `search` (name and descriptions); GET by id;
+ *   variable products (parents) with their variations' ids and lowest price, their stock counted on
+ *   the product (`manage_stock`) or else per variation, their stock status then as data;
  *   PUT `manage_stock` and `stock_quantity`, which only counts when stock is managed; stock_status
  *   follows the quantity (instock above 0, else onbackorder if backorders are allowed, else outofstock).
  * - Customers: `email`, else `search` (login, email, nicename, display name); GET by id.
@@ -46,7 +48,9 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *
  * Not modelled: parameters and writable fields other than those above (ignored), bodies other
  * than JSON, creating or deleting resources (404 `rest_no_route`), OAuth 1.0a and plain HTTP,
- * tax classes, compound rates, rounding at subtotal, coupons, refunds via the API, variations, total_sales bookkeeping, `_fields`, `_embed`.
+ * tax classes, compound rates, rounding at subtotal, coupons, refunds via the API, variations
+ * themselves (a variable product lists their ids and prices; no endpoint serves them), total_sales
+ * bookkeeping, `_fields`, `_embed`.
  * Data: the documentation's sample product (794) and customer (25), plus a made-up coffee shop.
  */
 
@@ -139,6 +143,10 @@ export const WOO_IDS = {
     tablets: 113,
     /** The documentation's sample product: no SKU, stock not managed. */
     docsSample: 794,
+    /** Variable, SKU COF-HOUSE, from "8.90" (variations 117, 118): stock kept per variation. */
+    houseBlend: 116,
+    /** Variable (variations 120, 121): its stock counted on the product, 4. */
+    tastingSet: 119,
   },
   customers: {
     /** The documentation's sample customer John Doe, john.doe@example.com. */
@@ -184,6 +192,11 @@ export interface Address {
 export interface WooProduct {
   id: number;
   name: string;
+  type: "simple" | "variable";
+  /** publish, draft, pending or private. */
+  status: string;
+  /** A variable product's variations: their ids and prices. */
+  variations: { id: number; price: string }[];
   slug: string;
   sku: string;
   regular_price: string;
@@ -488,11 +501,17 @@ function buildProducts(): Map<number, WooProduct> {
     [112, "Barista Apron", "APR-BLK", "21.00", "", true, 1, "instock", "no", false, false, [extras]],
     [113, "Cleaning Tablets (50 pcs)", "CLN-TAB-50", "8.49", "6.99", true, 60, "instock", "no", false, false, [gear]],
     [114, "Espresso Cup Set", "CUP-ESP-SET", "29.99", "", true, 5, "instock", "no", false, false, [extras]],
+    // Variable: a variable product has no price of its own.
+    [116, "House Blend", "COF-HOUSE", "", "", false, null, "instock", "no", false, false, [coffee]],
+    [119, "Tasting Set", "SET-TASTE", "", "", true, 4, "instock", "no", false, false, [coffee]],
   ];
   const sampleDate = new Date(`${String(PRODUCT_SAMPLE.date_created_gmt)}Z`);
   products.set(794, {
     id: 794,
     name: String(PRODUCT_SAMPLE.name),
+    type: "simple",
+    status: "publish",
+    variations: [],
     slug: String(PRODUCT_SAMPLE.slug),
     sku: String(PRODUCT_SAMPLE.sku),
     regular_price: String(PRODUCT_SAMPLE.regular_price),
@@ -516,6 +535,9 @@ function buildProducts(): Map<number, WooProduct> {
     products.set(id, {
       id,
       name,
+      type: "simple",
+      status: "publish",
+      variations: [],
       slug: name
         .toLowerCase()
         .normalize("NFD")
@@ -539,12 +561,27 @@ function buildProducts(): Map<number, WooProduct> {
       extra: { images: [], related_ids: [] },
     });
   });
+  const variable = (id: number, variations: WooProduct["variations"]) =>
+    Object.assign(products.get(id) as WooProduct, { type: "variable", variations });
+  variable(116, [
+    { id: 117, price: "8.90" },
+    { id: 118, price: "24.90" },
+  ]);
+  variable(119, [
+    { id: 120, price: "15.00" },
+    { id: 121, price: "15.00" },
+  ]);
   return products;
 }
 
-/** The price a product sells at: the sale price when set. */
+/** The price a product sells at: the sale price when set; a variable product's, its lowest variation's. */
 function priceOf(product: WooProduct): string {
+  if (product.type === "variable") return variationPrices(product)[0] ?? "";
   return product.sale_price !== "" ? product.sale_price : product.regular_price;
+}
+
+function variationPrices(product: WooProduct): string[] {
+  return product.variations.map((v) => v.price).sort((a, b) => Number(a) - Number(b));
 }
 
 interface Counters {
@@ -1157,6 +1194,10 @@ function renderOrder(order: WooOrder, ctx: Ctx) {
 function priceHtml(product: WooProduct): string {
   const amount = (price: string) =>
     `<span class="woocommerce-Price-amount amount"><bdi><span class="woocommerce-Price-currencySymbol">&euro;</span>${price}</bdi></span>`;
+  if (product.type === "variable") {
+    const prices = variationPrices(product);
+    return `${amount(prices[0] ?? "")} &ndash; ${amount(prices.at(-1) ?? "")}`;
+  }
   if (product.sale_price === "") return amount(product.regular_price);
   return `<del aria-hidden="true">${amount(product.regular_price)}</del> <ins aria-hidden="true">${amount(product.sale_price)}</ins>`;
 }
@@ -1173,8 +1214,8 @@ function renderProduct(product: WooProduct, ctx: Ctx) {
     date_created_gmt: dateGmt(product.dateCreated),
     date_modified: date(product.dateModified),
     date_modified_gmt: dateGmt(product.dateModified),
-    type: "simple",
-    status: "publish",
+    type: product.type,
+    status: product.status,
     featured: false,
     catalog_visibility: "visible",
     description: product.description,
@@ -1200,6 +1241,7 @@ function renderProduct(product: WooProduct, ctx: Ctx) {
     categories: product.categories,
     tags: [],
     ...product.extra,
+    variations: product.variations.map((v) => v.id),
     meta_data: [],
     _links: { self: link(`${api}/products/${product.id}`), collection: link(`${api}/products`) },
   };

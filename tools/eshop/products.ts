@@ -15,9 +15,17 @@ const which = {
 const currencyOut = z.string().optional();
 
 function productLine(p: Product, currency: string | undefined): string {
-  const stock = p.manage_stock ? `${p.stock_quantity ?? 0} in stock` : "stock not counted";
+  const variable = p.type === "variable";
+  const stock = p.manage_stock
+    ? `${p.stock_quantity ?? 0} in stock`
+    : variable
+      ? "stock kept per variation"
+      : "stock not counted";
   const sale = p.sale_price ? ` (on sale; regular ${p.regular_price})` : "";
-  return `${p.name}${p.sku ? ` [${p.sku}]` : ""} (id ${p.id}): ${p.price}${currency ? ` ${currency}` : ""}${sale}, ${p.stock_status}, ${stock}`;
+  // A draft, or a variation found by its SKU, must not read as a product the shop sells as it is.
+  const kind = [p.type !== "simple" && p.type, p.status !== "publish" && p.status].filter(Boolean);
+  // A variable product's price is its cheapest variation's.
+  return `${p.name}${p.sku ? ` [${p.sku}]` : ""} (id ${[p.id, ...kind].join(", ")}): ${variable ? "from " : ""}${p.price}${currency ? ` ${currency}` : ""}${sale}, ${p.stock_status}, ${stock}`;
 }
 
 export function productTools(shop: ShopProvider): Tool[] {
@@ -91,9 +99,15 @@ export function productTools(shop: ShopProvider): Tool[] {
 
   async function setStock(id: number, quantity: number, call: Call) {
     const before = await find({ id }, call);
-    if (before.type !== "simple") {
+    // WooCommerce counts a variable product's stock on the product when it manages stock there, else per variation.
+    if (before.type === "variable" && !before.manage_stock) {
       throw new ToolError(
-        `${before.name} (id ${before.id}) is a ${before.type} product; waiter sets the stock of simple products only. ${before.type === "variable" ? "A variable product's stock is kept per variation: set it in the shop's admin." : "Set it in the shop's admin."}`,
+        `${before.name} (id ${before.id}) is a variable product whose stock is kept per variation: set a variation's stock in the shop's admin. (To count one stock for all its variations, turn on "Manage stock?" on the product's Inventory tab; then this tool sets it.)`,
+      );
+    }
+    if (before.type !== "simple" && before.type !== "variable") {
+      throw new ToolError(
+        `${before.name} (id ${before.id}) is a ${before.type === "variation" ? "product variation" : `${before.type} product`}; waiter sets the stock of simple products and of variable ones counted as a whole. Set it in the shop's admin.`,
       );
     }
     const after = await shop.setStock(before.id, quantity, call);
@@ -110,8 +124,8 @@ export function productTools(shop: ShopProvider): Tool[] {
     name: "eshop_stock_set",
     title: "Set stock",
     description:
-      "Sets (not adds to: read it first to adjust) a product's stock quantity, which updates its stock status " +
-      "and turns counting on. Simple products only.",
+      "Sets (not adds to: read it first) a product's stock quantity, turning counting on; its stock status " +
+      "follows. Not for stock kept per variation.",
     input: {
       ...which,
       quantity: z.number().int().min(-1_000_000).max(1_000_000_000).describe("Below 0 only for backorders."),

@@ -97,12 +97,11 @@ export const productOut = z.object({
   stock_status: z.string(),
 });
 
-/** A product's stock, as a change to it leaves it. */
+/** A product's stock, as a change to it leaves it: counted (`started_counting` says if it was before). */
 export const stockOut = productOut.pick({
   id: true,
   name: true,
   sku: true,
-  manage_stock: true,
   stock_quantity: true,
   stock_status: true,
 });
