@@ -601,6 +601,28 @@ describe("products and stock", () => {
     expect(data(await server.call("eshop_product_get", { sku: "cof-esp-1kg" }))).toMatchObject({ id: P.espresso });
   });
 
+  test("a product is on sale when WooCommerce says it is; a sale set to start later says when", async () => {
+    // A server of its own: what it keeps for an hour is kept at the times set here.
+    const own = await start(shopEnv(woo));
+    const read = () => own.call("eshop_product_get", { id: P.giftBox });
+    try {
+      setClock("2026-11-20T12:00:00Z");
+      const before = await read();
+      expect(data(before)).toMatchObject({ price: "39.00", sale_price: "33.00", sale_from: "2026-11-30T23:00:00Z" });
+      expect(text(before)).toContain(": 39.00 EUR (sale 33.00 from 2026-11-30 23:00 UTC), instock");
+      setClock("2026-12-10T12:00:00Z");
+      expect(text(await read())).toContain(": 33.00 EUR (on sale; regular 39.00), instock");
+      // Ended: WooCommerce keeps the sale price until its daily job clears it.
+      setClock("2026-12-28T12:00:00Z");
+      const ended = await read();
+      expect(data(ended)).not.toHaveProperty("sale_price");
+      expect(text(ended)).toContain(": 39.00 EUR, instock");
+    } finally {
+      setClock();
+      await own.close();
+    }
+  });
+
   test("prices name the shop's currency, read once an hour; a shop that will not say still lists its products", async () => {
     const listed = await server.call("eshop_products_list", { search: "espresso" });
     expect(data(listed)).toMatchObject({ currency: "EUR" });

@@ -40,7 +40,9 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   `customer_note`; 201 + Location).
  * - Products: `sku` (comma list), `stock_status`, `search` (name and descriptions); GET by id;
  *   variable products (parents) with their variations' ids and lowest price, their stock counted on
- *   the product (`manage_stock`) or else per variation, their stock status then as data;
+ *   the product (`manage_stock`) or else per variation, their stock status then as data; a sale
+ *   price with its dates, on sale (`on_sale`, the sale price as `price`) between them, as
+ *   WC_Product::is_on_sale() decides and the scheduled-sales job sets the price;
  *   PUT `manage_stock` and `stock_quantity`, which only counts when stock is managed; stock_status
  *   follows the quantity (instock above 0, else onbackorder if backorders are allowed, else outofstock).
  * - Customers: `email`, else `search` (login, email, nicename, display name); GET by id.
@@ -141,6 +143,8 @@ export const WOO_IDS = {
     apron: 112,
     /** On sale: regular "8.49", price "6.99"; stock managed, 60. */
     tablets: 113,
+    /** Regular "39.00", sale "33.00" from 2026-12-01 00:00 to 2026-12-24 23:59:59 site time (UTC+1). */
+    giftBox: 115,
     /** The documentation's sample product: no SKU, stock not managed. */
     docsSample: 794,
     /** Variable, SKU COF-HOUSE, from "8.90" (variations 117, 118): stock kept per variation. */
@@ -201,6 +205,9 @@ export interface WooProduct {
   sku: string;
   regular_price: string;
   sale_price: string;
+  /** The sale's first and last instant, when scheduled. */
+  saleFrom: Date | null;
+  saleTo: Date | null;
   manage_stock: boolean;
   stock_quantity: number | null;
   stock_status: StockStatus;
@@ -501,6 +508,7 @@ function buildProducts(): Map<number, WooProduct> {
     [112, "Barista Apron", "APR-BLK", "21.00", "", true, 1, "instock", "no", false, false, [extras]],
     [113, "Cleaning Tablets (50 pcs)", "CLN-TAB-50", "8.49", "6.99", true, 60, "instock", "no", false, false, [gear]],
     [114, "Espresso Cup Set", "CUP-ESP-SET", "29.99", "", true, 5, "instock", "no", false, false, [extras]],
+    [115, "Coffee Gift Box", "BOX-GIFT", "39.00", "33.00", true, 8, "instock", "no", false, false, [coffee]],
     // Variable: a variable product has no price of its own.
     [116, "House Blend", "COF-HOUSE", "", "", false, null, "instock", "no", false, false, [coffee]],
     [119, "Tasting Set", "SET-TASTE", "", "", true, 4, "instock", "no", false, false, [coffee]],
@@ -516,6 +524,8 @@ function buildProducts(): Map<number, WooProduct> {
     sku: String(PRODUCT_SAMPLE.sku),
     regular_price: String(PRODUCT_SAMPLE.regular_price),
     sale_price: String(PRODUCT_SAMPLE.sale_price),
+    saleFrom: null,
+    saleTo: null,
     manage_stock: PRODUCT_SAMPLE.manage_stock === true,
     stock_quantity: null,
     stock_status: PRODUCT_SAMPLE.stock_status as StockStatus,
@@ -546,6 +556,8 @@ function buildProducts(): Map<number, WooProduct> {
       sku,
       regular_price: regular,
       sale_price: sale,
+      saleFrom: null,
+      saleTo: null,
       manage_stock: manage,
       stock_quantity: qty,
       stock_status: stock,
@@ -571,13 +583,27 @@ function buildProducts(): Map<number, WooProduct> {
     { id: 120, price: "15.00" },
     { id: 121, price: "15.00" },
   ]);
+  Object.assign(products.get(115) as WooProduct, {
+    saleFrom: atLocal("2026-12-01 00:00:00"),
+    saleTo: atLocal("2026-12-24 23:59:59"),
+  });
   return products;
 }
 
-/** The price a product sells at: the sale price when set; a variable product's, its lowest variation's. */
-function priceOf(product: WooProduct): string {
+/** WC_Product::is_on_sale(): a sale price below the regular one, and now within its dates. */
+function onSale(product: WooProduct, now: Date): boolean {
+  return (
+    product.sale_price !== "" &&
+    Number(product.regular_price) > Number(product.sale_price) &&
+    !(product.saleFrom && product.saleFrom > now) &&
+    !(product.saleTo && product.saleTo < now)
+  );
+}
+
+/** The price a product sells at: the sale price while on sale; a variable product's, its lowest variation's. */
+function priceOf(product: WooProduct, now: Date): string {
   if (product.type === "variable") return variationPrices(product)[0] ?? "";
-  return product.sale_price !== "" ? product.sale_price : product.regular_price;
+  return onSale(product, now) ? product.sale_price : product.regular_price;
 }
 
 function variationPrices(product: WooProduct): string[] {
@@ -689,7 +715,7 @@ function buildOrders(products: Map<number, WooProduct>, customers: Map<number, W
       line_items: items.split(" ").map((entry) => {
         const [productId, quantity] = entry.split(":").map(Number) as [number, number];
         const product = products.get(productId) as WooProduct;
-        const total = cents(priceOf(product)) * quantity;
+        const total = cents(priceOf(product, createdAt)) * quantity;
         return {
           id: counters.item++,
           name: product.name,
@@ -1191,14 +1217,14 @@ function renderOrder(order: WooOrder, ctx: Ctx) {
   };
 }
 
-function priceHtml(product: WooProduct): string {
+function priceHtml(product: WooProduct, now: Date): string {
   const amount = (price: string) =>
     `<span class="woocommerce-Price-amount amount"><bdi><span class="woocommerce-Price-currencySymbol">&euro;</span>${price}</bdi></span>`;
   if (product.type === "variable") {
     const prices = variationPrices(product);
     return `${amount(prices[0] ?? "")} &ndash; ${amount(prices.at(-1) ?? "")}`;
   }
-  if (product.sale_price === "") return amount(product.regular_price);
+  if (!onSale(product, now)) return amount(product.regular_price);
   return `<del aria-hidden="true">${amount(product.regular_price)}</del> <ins aria-hidden="true">${amount(product.sale_price)}</ins>`;
 }
 
@@ -1221,12 +1247,16 @@ function renderProduct(product: WooProduct, ctx: Ctx) {
     description: product.description,
     short_description: product.short_description,
     sku: product.sku,
-    price: priceOf(product),
+    price: priceOf(product, ctx.now),
     regular_price: product.regular_price,
     sale_price: product.sale_price,
-    price_html: priceHtml(product),
-    on_sale: product.sale_price !== "",
-    purchasable: priceOf(product) !== "",
+    date_on_sale_from: date(product.saleFrom),
+    date_on_sale_from_gmt: dateGmt(product.saleFrom),
+    date_on_sale_to: date(product.saleTo),
+    date_on_sale_to_gmt: dateGmt(product.saleTo),
+    price_html: priceHtml(product, ctx.now),
+    on_sale: onSale(product, ctx.now),
+    purchasable: priceOf(product, ctx.now) !== "",
     total_sales: product.total_sales,
     virtual: product.virtual,
     downloadable: product.downloadable,

@@ -50,7 +50,7 @@ const dateTime = z
   });
 
 /** A time as the text shows it, to the minute and saying its zone: "2026-11-18 12:58 UTC". */
-function utcMinute(time: string): string {
+export function utcMinute(time: string): string {
   return `${new Date(time).toISOString().slice(0, 16).replace("T", " ")} UTC`;
 }
 

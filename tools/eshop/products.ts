@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/client.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
+import { utcMinute } from "./orders.js";
 import type { Product, ShopProvider } from "./provider.js";
 import { oneAtATime, pageLine, pageRequest, pageResult, paging, pagingOut, productOut, stockOut } from "./shapes.js";
 
@@ -21,7 +22,11 @@ function productLine(p: Product, currency: string | undefined): string {
     : variable
       ? "stock kept per variation"
       : "stock not counted";
-  const sale = p.sale_price ? ` (on sale; regular ${p.regular_price})` : "";
+  const sale = p.sale_from
+    ? ` (sale ${p.sale_price} from ${utcMinute(p.sale_from)})`
+    : p.sale_price
+      ? ` (on sale; regular ${p.regular_price})`
+      : "";
   // A draft, or a variation found by its SKU, must not read as a product the shop sells as it is.
   const kind = [p.type !== "simple" && p.type, p.status !== "publish" && p.status].filter(Boolean);
   // A variable product's price is its cheapest variation's.

@@ -144,7 +144,9 @@ export interface Product {
   status: string;
   price: string;
   regular_price: string;
+  /** While the sale is on, or before a scheduled one starts (then with `sale_from`). */
   sale_price?: string;
+  sale_from?: string;
   manage_stock: boolean;
   stock_quantity?: number;
   stock_status: string;

@@ -92,6 +92,7 @@ export const productOut = z.object({
   price: money(),
   regular_price: money(),
   sale_price: money().optional(),
+  sale_from: z.string().optional(),
   manage_stock: z.boolean(),
   stock_quantity: z.number().optional(),
   stock_status: z.string(),

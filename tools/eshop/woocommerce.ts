@@ -102,6 +102,8 @@ const productSchema = z.object({
   price: z.string(),
   regular_price: z.string(),
   sale_price: text,
+  on_sale: z.boolean(),
+  date_on_sale_from_gmt: text,
   manage_stock: z.union([z.boolean(), z.literal("parent")]),
   stock_quantity: z.number().nullish(),
   stock_status: z.string(),
@@ -234,6 +236,13 @@ function toOrder(o: WooOrder): Order {
 
 function toProduct(p: z.output<typeof productSchema>): Product {
   const managed = p.manage_stock === true;
+  // WooCommerce keeps a sale price before its sale starts and after it ends: on_sale says whether it is on.
+  const from = utc(p.date_on_sale_from_gmt);
+  const upcoming = !p.on_sale && from !== undefined && Date.parse(from) > clock.now();
+  const sale =
+    present(p.sale_price) && (p.on_sale || upcoming)
+      ? { sale_price: p.sale_price as string, ...(upcoming ? { sale_from: from } : {}) }
+      : {};
   return {
     id: p.id,
     name: p.name,
@@ -242,7 +251,7 @@ function toProduct(p: z.output<typeof productSchema>): Product {
     status: p.status,
     price: p.price,
     regular_price: p.regular_price,
-    ...(present(p.sale_price) ? { sale_price: p.sale_price as string } : {}),
+    ...sale,
     manage_stock: managed,
     ...(managed && typeof p.stock_quantity === "number" ? { stock_quantity: p.stock_quantity } : {}),
     stock_status: p.stock_status,
