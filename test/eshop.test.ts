@@ -286,6 +286,14 @@ describe("orders", () => {
     >(result);
     expect(order).toMatchObject({ id: O.pending1999, status: "pending", total: "19.99", currency: "EUR" });
     expect(order.line_items).toEqual([expect.objectContaining({ sku: "COF-ESP-1KG", quantity: 1, total: "19.99" })]);
+    // The buyer's name and email are the order's own, not repeated in the billing address.
+    expect(order).toMatchObject({
+      customer_name: "Filip Beneš",
+      email: "filip.benes@example.cz",
+      billing: { city: "Opava" },
+      shipping: { name: "Filip Beneš", city: "Opava" },
+    });
+    expect(order.billing).not.toHaveProperty("email");
     expect(text(result)).toContain("19.99 EUR");
     // The ids the product tools take, in the text too: some clients show the model only the text.
     expect(text(result)).toMatch(/^- 1 × .+ \(product 101, SKU COF-ESP-1KG\): 19\.99 EUR$/m);
@@ -330,6 +338,19 @@ describe("orders", () => {
     expect(text(await server.call("eshop_order_get", { id: O.pending1999 }))).toMatch(
       /discount \S+ \(coupon autumn10 2\.00\), fee Gift wrap 2\.00, tax \S+ \(VAT 21% 3\.47\), total 19\.99 EUR/,
     );
+  });
+
+  test("a partly refunded order says what was refunded beside its total, listed and in full", async () => {
+    const listed = await server.call("eshop_orders_list", { search: String(O.partlyRefunded) });
+    expect(data<{ orders: Summary[] }>(listed).orders).toEqual([
+      expect.objectContaining({ status: "completed", total: "26.86", refunded: "6.99" }),
+    ]);
+    const line = /^#7039 \(id 7039\) completed: 26\.86 EUR \(refunded 6\.99\), 4 items/m;
+    expect(text(listed)).toMatch(line);
+    const order = text(await server.call("eshop_order_get", { id: O.partlyRefunded }));
+    expect(order).toMatch(line);
+    expect(order).toMatch(/^Refund -6\.99 EUR: "One pack arrived crushed"$/m);
+    expect(data(await server.call("eshop_order_get", { id: O.pending1999 }))).not.toHaveProperty("refunded");
   });
 
   test("a rate's tax is its tax on the items and on shipping, so the rates add up to the order's tax", async () => {

@@ -113,6 +113,8 @@ export const WOO_IDS = {
     completed: 7063,
     cancelled: 7048,
     refunded: 7036,
+    /** Completed, total 26.86, of which 6.99 refunded (one pack of product 113): still completed. */
+    partlyRefunded: 7039,
     /** Completed order that carries a note to the customer among its notes. */
     withCustomerNote: 7051,
     /** Oldest order. */
@@ -789,6 +791,10 @@ function buildOrders(products: Map<number, WooProduct>, customers: Map<number, W
         order.refunds.push({ id: id + 1, reason: id === 7012 ? "Damaged in transit" : "", total });
         note(order, at(5 * DAY), "Order status changed from Completed to Refunded.");
         order.dateModified = at(5 * DAY);
+      } else if (id === 7039) {
+        // A partial refund from the order's admin page: the status stays.
+        order.refunds.push({ id: id + 1, reason: "One pack arrived crushed", total: 699 });
+        order.dateModified = at(6 * DAY);
       } else {
         order.dateModified = order.dateCompleted ?? (order.datePaid as Date);
       }

@@ -63,7 +63,8 @@ function summaryLine(o: OrderSummary): string {
   ].filter(Boolean);
   const paid = o.paid ? `, paid ${utcMinute(o.paid)}` : "";
   const by = o.payment_method ? `, by ${o.payment_method}` : "";
-  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who.length ? `, ${who.join(" ")}` : ""}${by}, placed ${utcMinute(o.created)}${paid}`;
+  const refunded = o.refunded ? ` (refunded ${o.refunded})` : "";
+  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}${refunded}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who.length ? `, ${who.join(" ")}` : ""}${by}, placed ${utcMinute(o.created)}${paid}`;
 }
 
 /** What became of the note a change adds, as "; …" to end a sentence with. */

@@ -72,6 +72,8 @@ export interface OrderSummary {
   number: string;
   status: string;
   total: string;
+  /** What was refunded of the total, which the shop leaves as it was. */
+  refunded?: string;
   currency: string;
   customer_id?: number;
   customer_name?: string;
@@ -82,15 +84,14 @@ export interface OrderSummary {
   item_count: number;
 }
 
+/** Without a name or email: the billing ones are the order's customer_name and email. */
 export interface Address {
-  name?: string;
   company?: string;
   address?: string;
   city?: string;
   state?: string;
   postcode?: string;
   country?: string;
-  email?: string;
   phone?: string;
 }
 
@@ -120,7 +121,7 @@ export interface Order extends OrderSummary {
   completed?: string;
   line_items: LineItem[];
   billing: Address;
-  shipping: Address;
+  shipping: Address & { name?: string };
   shipping_lines: { method: string; total: string }[];
   fees: { name: string; total: string }[];
   coupons: { code: string; discount: string }[];

@@ -10,6 +10,7 @@ export const orderSummaryOut = z.object({
   number: z.string(),
   status: z.string(),
   total: money(),
+  refunded: money().optional(),
   currency: z.string(),
   customer_id: z.number().optional(),
   customer_name: z.string().optional(),
@@ -30,15 +31,14 @@ export const orderStateOut = orderSummaryOut.pick({
   paid: true,
 });
 
+/** The billing address's name and email are the order's customer_name and email. */
 const addressOut = z.object({
-  name: z.string().optional(),
   company: z.string().optional(),
   address: z.string().optional(),
   city: z.string().optional(),
   state: z.string().optional(),
   postcode: z.string().optional(),
   country: z.string().optional(),
-  email: z.string().optional(),
   phone: z.string().optional(),
 });
 
@@ -75,7 +75,7 @@ export const orderOut = {
     }),
   ),
   billing: addressOut,
-  shipping: addressOut,
+  shipping: addressOut.extend({ name: z.string().optional() }),
   shipping_lines: z.array(z.object({ method: z.string(), total: z.string() })),
   fees: z.array(z.object({ name: z.string(), total: z.string() })),
   coupons: z.array(z.object({ code: z.string(), discount: z.string() })),

@@ -89,7 +89,8 @@ const orderSchema = z.object({
   shipping_lines: z.array(z.object({ method_title: z.string(), total: money })).optional(),
   fee_lines: z.array(z.object({ name: z.string(), total: money })).optional(),
   coupon_lines: z.array(z.object({ code: z.string(), discount: money })).optional(),
-  refunds: z.array(z.object({ id: z.number(), total: money, reason: text })).optional(),
+  // A refund's total is negative: "-5.00".
+  refunds: z.array(z.object({ id: z.number(), total: decimal, reason: text })).optional(),
 });
 type WooOrder = z.output<typeof orderSchema>;
 
@@ -154,18 +155,23 @@ function sum(amounts: string[]): string {
   return places ? `${sign}${digits.slice(0, -places)}.${digits.slice(-places)}` : `${sign}${digits}`;
 }
 
+function negated(amount: string): string {
+  return amount.startsWith("-") ? amount.slice(1) : `-${amount}`;
+}
+
 function present(value: string | null | undefined): string | undefined {
   return value ? value : undefined;
 }
 
+function nameOf(a: z.output<typeof address>): string {
+  return [a.first_name, a.last_name].filter(Boolean).join(" ");
+}
+
+/** Without the name and email: the billing's are the order's customer_name and email, and a shipping address has no email. */
 function toAddress(a: z.output<typeof address>): Address {
-  const name = [a.first_name, a.last_name].filter(Boolean).join(" ");
   const street = [a.address_1, a.address_2].filter(Boolean).join(", ");
-  const out: Address = {
-    ...(name ? { name } : {}),
-    ...(street ? { address: street } : {}),
-  };
-  for (const key of ["company", "city", "state", "postcode", "country", "email", "phone"] as const) {
+  const out: Address = street ? { address: street } : {};
+  for (const key of ["company", "city", "state", "postcode", "country", "phone"] as const) {
     const value = present(a[key]);
     if (value) out[key] = value;
   }
@@ -173,8 +179,10 @@ function toAddress(a: z.output<typeof address>): Address {
 }
 
 function toSummary(o: WooOrder): OrderSummary {
-  const name = [o.billing.first_name, o.billing.last_name].filter(Boolean).join(" ");
+  const name = nameOf(o.billing);
   const paid = utc(o.date_paid_gmt);
+  // WooCommerce leaves the total as it was and lists the refunds beside it.
+  const refunded = o.refunds?.length ? negated(sum(o.refunds.map((r) => r.total))) : "0";
   // An order made over the REST API or in the admin may carry the method without its title ("").
   const method = present(o.payment_method_title) ?? present(o.payment_method);
   return {
@@ -182,6 +190,7 @@ function toSummary(o: WooOrder): OrderSummary {
     number: o.number,
     status: o.status,
     total: o.total,
+    ...(/[1-9]/.test(refunded) ? { refunded } : {}),
     currency: o.currency,
     ...(o.customer_id ? { customer_id: o.customer_id } : {}),
     ...(name ? { customer_name: name } : {}),
@@ -195,6 +204,7 @@ function toSummary(o: WooOrder): OrderSummary {
 
 function toOrder(o: WooOrder): Order {
   const completed = utc(o.date_completed_gmt);
+  const shipTo = nameOf(o.shipping);
   return {
     ...toSummary(o),
     ...(o.needs_payment === undefined ? {} : { needs_payment: o.needs_payment }),
@@ -218,7 +228,7 @@ function toOrder(o: WooOrder): Order {
       tax: item.total_tax,
     })),
     billing: toAddress(o.billing),
-    shipping: toAddress(o.shipping),
+    shipping: { ...(shipTo ? { name: shipTo } : {}), ...toAddress(o.shipping) },
     shipping_lines: (o.shipping_lines ?? []).map((line) => ({ method: line.method_title, total: line.total })),
     fees: o.fee_lines ?? [],
     coupons: o.coupon_lines ?? [],
