@@ -191,7 +191,7 @@ function toolLog(tool: Tool, log: Log): Log {
   return log.child(toolsetOf(tool));
 }
 
-type CallHandler = (
+export type CallHandler = (
   request: JSONRPCRequest,
   extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
 ) => Promise<unknown>;
@@ -205,7 +205,7 @@ function requestHandlers(server: McpServer): Map<string, CallHandler> {
 }
 
 /** Puts `wrap` around the handler McpServer installed for `method`. */
-function wrapHandler(server: McpServer, method: string, wrap: (sdk: CallHandler) => CallHandler): void {
+export function wrapHandler(server: McpServer, method: string, wrap: (sdk: CallHandler) => CallHandler): void {
   const handlers = requestHandlers(server);
   const sdk = handlers.get(method);
   if (!sdk) throw new Error(`McpServer installed no ${method} handler`);

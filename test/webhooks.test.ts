@@ -914,7 +914,7 @@ describe("embedded in the stdio server", () => {
     for (const uri of ["events://event/evt_none", "events://recnet", "file:///etc/passwd"]) {
       await expect(session.client.subscribeResource({ uri }), uri).rejects.toMatchObject({
         code: -32002,
-        message: expect.stringContaining(`No resource "${uri}" here: subscribe to events://recent`),
+        message: expect.stringContaining(`No resource "${uri}" here: events://recent lists the newest events`),
       });
     }
     await session.call("events_ack", { ids: [posted.body.id] });

@@ -1,7 +1,13 @@
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { ErrorCode, SubscribeRequestSchema, UnsubscribeRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ErrorCode,
+  McpError,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+} from "@modelcontextprotocol/sdk/types.js";
 import { ProtocolError } from "../errors.js";
 import type { Log } from "../log.js";
+import { wrapHandler } from "../server.js";
 import { quote } from "../shown.js";
 import { eventRecord, NOTICE, summary } from "./present.js";
 import type { EventStore } from "./store.js";
@@ -11,6 +17,12 @@ export const RECENT_URI = "events://recent";
 const RESOURCE_NOT_FOUND = -32002;
 const RECENT_COUNT = 50;
 const eventUri = (id: string) => `events://event/${id}`;
+/** A read or a subscription of what is no resource here, with the ones there are. */
+const noResource = (uri: string) =>
+  new ProtocolError(
+    RESOURCE_NOT_FOUND,
+    `No resource ${quote(uri)} here: ${RECENT_URI} lists the newest events, ${eventUri("<id>")} is one stored event`,
+  );
 /**
  * What one session may subscribe to, each kept with it in the store: the list, and events one by
  * one to hear of their acknowledgement. A URI of no resource is taken, and never heard of.
@@ -98,6 +110,20 @@ export function registerEventResources(
     },
   );
 
+  // McpServer answers a URI that does not parse as an internal error ("Invalid URL"), and one of no
+  // resource as invalid params; both are a resource not found, said as a subscription's is.
+  wrapHandler(server, "resources/read", (sdk) => async (request, extra) => {
+    const uri = request.params?.uri;
+    if (typeof uri !== "string") return sdk(request, extra);
+    if (!URL.canParse(uri)) throw noResource(uri);
+    try {
+      return await sdk(request, extra);
+    } catch (err) {
+      if (err instanceof McpError && err.code === ErrorCode.InvalidParams) throw noResource(uri);
+      throw err;
+    }
+  });
+
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
   /** Whether `uri` names a stored event; a store that cannot say is no reason to refuse one. */
   const storedEvent = async (uri: string) =>
@@ -108,12 +134,7 @@ export function registerEventResources(
       throw new ProtocolError(ErrorCode.InvalidParams, `A resource URI here has at most ${MAX_URI} characters`);
     }
     // Only what exists here: a mistyped URI would be a subscription that never hears anything.
-    if (uri !== RECENT_URI && !(await storedEvent(uri))) {
-      throw new ProtocolError(
-        RESOURCE_NOT_FOUND,
-        `No resource ${quote(uri)} here: subscribe to ${RECENT_URI}, or to ${eventUri("<id>")} of a stored event`,
-      );
-    }
+    if (uri !== RECENT_URI && !(await storedEvent(uri))) throw noResource(uri);
     if (!subscribed.has(uri) && subscribed.size >= MAX_SUBSCRIPTIONS) {
       // A subscription to an event retention dropped can never be heard: it makes room first.
       for (const held of [...subscribed]) {

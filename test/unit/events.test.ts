@@ -168,6 +168,18 @@ test("an event is read as a resource by its URI; one not stored is a resource no
   });
 });
 
+test("a URI of no resource here, one that does not parse among them, is refused alike by a read and a subscription", async () => {
+  const { client } = await served();
+  for (const uri of ["not a uri", "", "events://recent/", "events://event/", "file:///etc/passwd"]) {
+    const refusal = {
+      code: -32002,
+      message: `MCP error -32002: No resource ${JSON.stringify(uri)} here: events://recent lists the newest events, events://event/<id> is one stored event`,
+    };
+    await expect(client.readResource({ uri }), uri).rejects.toMatchObject(refusal);
+    await expect(client.subscribeResource({ uri }), uri).rejects.toMatchObject(refusal);
+  }
+});
+
 test("a cursor given before retention dropped every event still reads on; one beyond any given is refused", async () => {
   const { store, call, text } = await served();
   const add = (dedupeId: string) => addTrial(store, dedupeId);
