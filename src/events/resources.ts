@@ -155,8 +155,17 @@ export function registerEventResources(
     return {};
   });
 
+  // Initialization is the first exchange: nothing is told before the client's
+  // notifications/initialized, though a webhook may arrive while a stdio client is starting.
+  let initialized = false;
+  const onInitialized = server.server.oninitialized;
+  server.server.oninitialized = () => {
+    initialized = true;
+    onInitialized?.();
+  };
+  const listening = () => initialized && server.isConnected();
   const notify = (uris: string[]) => {
-    if (!server.isConnected()) return;
+    if (!listening()) return;
     for (const uri of uris.filter((u) => subscribed.has(u))) {
       server.server.sendResourceUpdated({ uri }).catch((err) => log.debug(`resource update not sent: ${err}`));
     }
@@ -170,7 +179,7 @@ export function registerEventResources(
       listChangedMeanwhile = true;
       return;
     }
-    if (server.isConnected()) {
+    if (listening()) {
       server.server.sendResourceListChanged().catch((err) => log.debug(`list change not sent: ${err}`));
     }
     listWindow = setTimeout(() => {

@@ -21,8 +21,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** The events tools and resources over a real store, to an SDK client in the same process. */
-async function served() {
+/** The events tools and resources over a real store, served on an in-memory transport; the client's side is given. */
+async function servedOn() {
   const dir = mkdtempSync(join(tmpdir(), "waiter-events-"));
   const config = loadConfig(
     {
@@ -39,15 +39,22 @@ async function served() {
   const log = new Log("error");
   const server = createServer(enabledTools({ config, toolsets: toolsets(store), http, log }), config, log);
   const stopResources = registerEventResources(server, store, log);
-  const client = new Client({ name: "test", version: "0" });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
+  await server.connect(serverSide);
   cleanups.push(async () => {
-    await client.close();
     stopResources();
     await store.close();
     await http.close();
   });
+  return { store, clientSide };
+}
+
+/** The events tools and resources over a real store, to an SDK client in the same process. */
+async function served() {
+  const { store, clientSide } = await servedOn();
+  const client = new Client({ name: "test", version: "0" });
+  await client.connect(clientSide);
+  cleanups.push(() => client.close());
   const call = async (name: string, args: Record<string, unknown>) =>
     (await client.callTool({ name, arguments: args })) as CallToolResult;
   const text = (result: CallToolResult) => (result.content[0]?.type === "text" ? result.content[0].text : "");
@@ -178,6 +185,28 @@ test("a URI of no resource here, one that does not parse among them, is refused 
     await expect(client.readResource({ uri }), uri).rejects.toMatchObject(refusal);
     await expect(client.subscribeResource({ uri }), uri).rejects.toMatchObject(refusal);
   }
+});
+
+test("a client is told of new events only once it has said it is initialized", async () => {
+  const { store, clientSide } = await servedOn();
+  const heard: string[] = [];
+  clientSide.onmessage = (message) => {
+    heard.push("method" in message ? message.method : `answer ${message.id}`);
+  };
+  await clientSide.start();
+  await addTrial(store, "before initialize");
+  await clientSide.send({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "test", version: "0" } },
+  });
+  await expect.poll(() => heard).toContain("answer 1");
+  await addTrial(store, "before initialized");
+  expect(heard).toEqual(["answer 1"]);
+  await clientSide.send({ jsonrpc: "2.0", method: "notifications/initialized" });
+  await addTrial(store, "after initialized");
+  await expect.poll(() => heard).toEqual(["answer 1", "notifications/resources/list_changed"]);
 });
 
 test("a cursor given before retention dropped every event still reads on; one beyond any given is refused", async () => {
