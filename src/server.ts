@@ -226,13 +226,18 @@ export function refuseInvalidParams(server: McpServer): void {
       } catch (err) {
         // The SDK's schemas are zod mini's: its errors share zod's core class, not the classic ZodError.
         if (!(err instanceof z.core.$ZodError)) throw err;
-        throw new ProtocolError(
-          ErrorCode.InvalidParams,
-          `Invalid params for ${method}: ${shortenEchoes(issues(err), request.params ?? {})}`,
-        );
+        throw invalidParams(method, err, request.params);
       }
     });
   }
+}
+
+/** A request whose params its schema refused, as the client's mistake: -32602 with each problem and its place. */
+export function invalidParams(method: string, error: z.core.$ZodError, params: unknown): ProtocolError {
+  return new ProtocolError(
+    ErrorCode.InvalidParams,
+    `Invalid params for ${method}: ${shortenEchoes(issues(error), params ?? {})}`,
+  );
 }
 
 /**

@@ -157,6 +157,37 @@ describe("waiter serve", () => {
     expect(await huge.body.json()).toMatchObject({ error: { message: "A request may be at most 4mb" } });
   });
 
+  test("an initialize whose params are wrong is told what is wrong, as over stdio, and opens no session", async () => {
+    const clientInfo = { name: "raw", version: "0" };
+    for (const [params, problem] of [
+      [
+        { protocolVersion: "2025-06-18", capabilities: {} },
+        "params.clientInfo: Invalid input: expected object, received undefined",
+      ],
+      [
+        { protocolVersion: 20250618, capabilities: {}, clientInfo },
+        "params.protocolVersion: Invalid input: expected string, received number",
+      ],
+      [
+        { protocolVersion: "2025-06-18", clientInfo },
+        "params.capabilities: Invalid input: expected object, received undefined",
+      ],
+    ] as const) {
+      const refused = await request(`${server.base}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "initialize", params }),
+        headers: mcpHeaders,
+      });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.headers["mcp-session-id"]).toBeUndefined();
+      expect(await refused.body.json()).toEqual({
+        jsonrpc: "2.0",
+        id: 7,
+        error: { code: -32602, message: `Invalid params for initialize: ${problem}` },
+      });
+    }
+  });
+
   test("SIGTERM lets a call in flight finish, answers a wait in flight with its cursor, ends the sessions and exits 0", async () => {
     const server = await serve({ WAITER_EVENTS_PROGRESS_SECONDS: "1" });
     const listening = await connect(server.base);

@@ -6,13 +6,20 @@ import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/p
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { EventId, EventStore, StreamId } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import { isInitializeRequest, type JSONRPCMessage, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+import {
+  InitializeRequestSchema,
+  isInitializeRequest,
+  isJSONRPCRequest,
+  type JSONRPCMessage,
+  type RequestId,
+} from "@modelcontextprotocol/sdk/types.js";
 import cors from "cors";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { App, Session } from "../app-types.js";
 import type { SessionLog } from "../events/store.js";
 import { untilAborted } from "../http/deadline.js";
 import type { Log } from "../log.js";
+import { invalidParams } from "../server.js";
 import { clock } from "../time.js";
 import { NotAJwtError, type OAuthSettings, oauthVerifier } from "./oauth.js";
 import { allowedTools, OAUTH_SCOPES, rateLimit, type Token, tokenVerifier, WRITE_SCOPE } from "./tokens.js";
@@ -144,8 +151,8 @@ function replayEnded(replay: ReplayBuffer, lastId: string, sessionId: string, re
 }
 
 /** A JSON-RPC error without an id, as the SDK's transport answers a request it cannot take. */
-function rpcError(res: Response, status: number, code: number, message: string): void {
-  res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id: null });
+function rpcError(res: Response, status: number, code: number, message: string, id: RequestId | null = null): void {
+  res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id });
 }
 
 /**
@@ -504,6 +511,15 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       return;
     }
     if (req.method !== "POST" || !isInitializeRequest(req.body)) {
+      // An initialize its schema refuses (no clientInfo, a version as a number) opens no session,
+      // and is told what is wrong as over stdio.
+      const initialize = isJSONRPCRequest(req.body) && req.body.method === "initialize" ? req.body : undefined;
+      const checked = initialize && InitializeRequestSchema.safeParse(initialize);
+      if (initialize && checked && !checked.success) {
+        const refused = invalidParams("initialize", checked.error, initialize.params);
+        rpcError(res, 400, refused.code, refused.message, initialize.id);
+        return;
+      }
       rpcError(res, 400, -32000, "Bad Request: no Mcp-Session-Id header; a session starts with an initialize request");
       return;
     }
