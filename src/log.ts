@@ -39,6 +39,8 @@ export class Log {
    */
   #startup: { level: LogLevel; name: string; message: string }[];
   #starting: boolean;
+  /** Where this log's client lines go instead of the session's sink: those of one request. */
+  #request: ClientSink | undefined;
 
   constructor(
     readonly level: LogLevel,
@@ -52,7 +54,20 @@ export class Log {
   }
 
   child(name: string): Log {
-    return new Log(this.level, this.out, name, this.root);
+    const child = new Log(this.level, this.out, name, this.root);
+    child.#request = this.#request;
+    return child;
+  }
+
+  /**
+   * A log for one request of the session (a tool call): what the client hears of it goes through
+   * `sink`, as part of that request, at the level and from the moment the session's client would
+   * hear it.
+   */
+  forRequest(sink: ClientSink): Log {
+    const log = this.child(this.name);
+    log.#request = sink;
+    return log;
   }
 
   /**
@@ -114,7 +129,7 @@ export class Log {
     }
     const clientLevel = root.#clientLevel;
     if (toClient && root.#client && clientLevel && SEVERITY[level] >= SEVERITY[clientLevel]) {
-      root.#client(level, this.name, message);
+      (this.#request ?? root.#client)(level, this.name, message);
     } else if (toClient && root.#starting && SEVERITY[level] >= SEVERITY.notice && root.#startup.length < 50) {
       root.#startup.push({ level, name: this.name, message });
     }

@@ -191,6 +191,16 @@ function toolLog(tool: Tool, log: Log): Log {
   return log.child(toolsetOf(tool));
 }
 
+/**
+ * `log` for one request: its client hears its lines as part of the request, over HTTP on the
+ * request's own stream, where a line the session's log sends goes to the session's GET stream.
+ */
+function requestLog(log: Log, extra: RequestHandlerExtra<ServerRequest, ServerNotification>): Log {
+  return log.forRequest((level, logger, data) => {
+    extra.sendNotification({ method: "notifications/message", params: { level, logger, data } }).catch(() => {});
+  });
+}
+
 export type CallHandler = (
   request: JSONRPCRequest,
   extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
@@ -290,7 +300,9 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
     const said = result.content[0]?.type === "text" ? result.content[0].text : "";
     const outside = OUTPUT_REFUSED.exec(said);
     if (outside) {
-      toolLog(tool, log).error(`${tool.name} answered outside its output schema: ${oneLine(outside[1] ?? "")}`);
+      requestLog(toolLog(tool, log), extra).error(
+        `${tool.name} answered outside its output schema: ${oneLine(outside[1] ?? "")}`,
+      );
       return bug(tool, "its answer did not match its output schema");
     }
     // Refused arguments are worded anew; valid ones mean the tool itself answered the error.
@@ -433,6 +445,7 @@ function toolCallback(
   cut?: AbortSignal,
 ): ToolCallback<z.ZodObject> {
   return async (args, extra) => {
+    const callLog = requestLog(log, extra);
     const token = extra._meta?.progressToken;
     const progress =
       token === undefined
@@ -451,7 +464,12 @@ function toolCallback(
     const { signal, end } = callSignal(extra.signal, cut);
     let result: CallToolResult;
     try {
-      result = await runTool(tool, args, { signal, deadline: clock.now() + ms, log, progress, stopping }, caller);
+      result = await runTool(
+        tool,
+        args,
+        { signal, deadline: clock.now() + ms, log: callLog, progress, stopping },
+        caller,
+      );
     } finally {
       end();
     }

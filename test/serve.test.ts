@@ -798,6 +798,74 @@ describe("resumption", () => {
   });
 });
 
+test("a call's log lines come on the call's own stream; the session's GET stream carries what no call said", async () => {
+  const served = await inProcess(
+    { maxSessions: 10, idleMs: 60_000 },
+    {
+      WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+      ERP_SECRET,
+    },
+  );
+  try {
+    const opened = await initializeAt(served.url);
+    const inSession = {
+      "mcp-session-id": opened.headers["mcp-session-id"] as string,
+      "mcp-protocol-version": "2025-06-18",
+    };
+    await opened.body.dump();
+    const post = async (message: object) => {
+      const answer = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify(message),
+        headers: { ...mcpHeaders, ...inSession },
+      });
+      const text = await answer.body.text();
+      return [...text.matchAll(/^data: (.+)$/gm)].map((data) => JSON.parse(data[1] as string));
+    };
+    await post({ jsonrpc: "2.0", method: "notifications/initialized" });
+    // Read until a new event's list change, which no call sends.
+    const onStream = readStream(`${served.url}/mcp`, { accept: "text/event-stream", ...inSession }, (events) =>
+      events.some((e) => e.data.includes("notifications/resources/list_changed")),
+    );
+    await expect.poll(() => served.sessions.streams()).toBe(1);
+    // What waiter said at start is the session's, not the request's that asked for it.
+    expect(await post({ jsonrpc: "2.0", id: 2, method: "logging/setLevel", params: { level: "debug" } })).toEqual([
+      { jsonrpc: "2.0", id: 2, result: {} },
+    ]);
+    const call = await post({
+      jsonrpc: "2.0",
+      id: 3,
+      method: "tools/call",
+      params: { name: "currency_rates", arguments: { date: "2026-03-02", symbols: ["USD"] } },
+    });
+    expect(call).toEqual([
+      {
+        jsonrpc: "2.0",
+        method: "notifications/message",
+        params: { level: "debug", logger: "currency", data: expect.stringMatching(/^currency_rates answered in/) },
+      },
+      expect.objectContaining({ id: 3, result: expect.objectContaining({ structuredContent: expect.anything() }) }),
+    ]);
+    await served.app.store?.add({
+      source: "erp",
+      type: "invoice.created",
+      scheme: "hmac-sha256",
+      dedupeId: "after-call",
+      headers: {},
+      body: Buffer.from("{}"),
+      receivedAt: clock.now(),
+    });
+    const streamed = (await onStream).map((e) => JSON.parse(e.data));
+    expect(streamed.at(-1)).toMatchObject({ method: "notifications/resources/list_changed" });
+    const logged = streamed.filter((m) => m.method === "notifications/message").map((m) => m.params.data);
+    expect(logged).toContainEqual(expect.stringMatching(/^toolset notify is off/));
+    expect(logged).not.toContainEqual(expect.stringMatching(/answered in/));
+  } finally {
+    await served.close();
+  }
+});
+
 describe("cancellation", () => {
   const withStore = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
   const wait = { name: "events_wait", arguments: { timeout_s: 50 } };
