@@ -3,7 +3,6 @@ import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/proto
 import {
   type CallToolResult,
   ErrorCode,
-  type JSONRPCRequest,
   type ListToolsResult,
   type ServerNotification,
   type ServerRequest,
@@ -13,6 +12,7 @@ import {
 import { z } from "zod";
 import type { Config } from "./config.js";
 import { ConfigError, ProtocolError, ToolError } from "./errors.js";
+import { invalidParams, issues, requestHandlers, wrapHandler } from "./handlers.js";
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
@@ -201,27 +201,6 @@ function requestLog(log: Log, extra: RequestHandlerExtra<ServerRequest, ServerNo
   });
 }
 
-export type CallHandler = (
-  request: JSONRPCRequest,
-  extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
-) => Promise<unknown>;
-
-/**
- * The protocol's (private) map of request handlers, the one place that reaches into it: the SDK
- * has no hook before its own request parsing nor after its answer.
- */
-function requestHandlers(server: McpServer): Map<string, CallHandler> {
-  return (server.server as unknown as { _requestHandlers: Map<string, CallHandler> })._requestHandlers;
-}
-
-/** Puts `wrap` around the handler McpServer installed for `method`. */
-export function wrapHandler(server: McpServer, method: string, wrap: (sdk: CallHandler) => CallHandler): void {
-  const handlers = requestHandlers(server);
-  const sdk = handlers.get(method);
-  if (!sdk) throw new Error(`McpServer installed no ${method} handler`);
-  handlers.set(method, wrap(sdk));
-}
-
 /**
  * Params the SDK's request schemas refuse (a logging/setLevel to an unknown level, a resources/read
  * without a uri) are the client's mistake: -32602 with each problem and its place, where the SDK
@@ -240,14 +219,6 @@ export function refuseInvalidParams(server: McpServer): void {
       }
     });
   }
-}
-
-/** A request whose params its schema refused, as the client's mistake: -32602 with each problem and its place. */
-export function invalidParams(method: string, error: z.core.$ZodError, params: unknown): ProtocolError {
-  return new ProtocolError(
-    ErrorCode.InvalidParams,
-    `Invalid params for ${method}: ${shortenEchoes(issues(error), params ?? {})}`,
-  );
 }
 
 /**
@@ -392,21 +363,6 @@ function withoutOmitted(args: Record<string, unknown>, tool: Tool): Record<strin
   }
   return kept;
 }
-
-/**
- * Each problem with its place: "from: must be a three-letter ISO 4217 currency code such as EUR".
- * The first few only: a long array of wrong items has a problem per item.
- */
-function issues(error: z.core.$ZodError): string {
-  const shown = error.issues
-    .slice(0, MAX_ISSUES)
-    .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
-    .join("; ");
-  const more = error.issues.length - MAX_ISSUES;
-  return more > 0 ? `${shown}; and ${more} more` : shown;
-}
-
-const MAX_ISSUES = 5;
 
 /** What a call cut by a stop says first: its client must not take it for a cancellation of its own. */
 const CUT = "waiter stopped before this call finished: ";

@@ -6,8 +6,8 @@ import {
   UnsubscribeRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { ProtocolError } from "../errors.js";
+import { wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
-import { wrapHandler } from "../server.js";
 import { quote } from "../shown.js";
 import { eventRecord, NOTICE, summary } from "./present.js";
 import type { EventStore } from "./store.js";

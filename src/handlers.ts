@@ -1,0 +1,55 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import {
+  ErrorCode,
+  type JSONRPCRequest,
+  type ServerNotification,
+  type ServerRequest,
+} from "@modelcontextprotocol/sdk/types.js";
+import type { z } from "zod";
+import { ProtocolError } from "./errors.js";
+import { shortenEchoes } from "./shown.js";
+
+export type CallHandler = (
+  request: JSONRPCRequest,
+  extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
+) => Promise<unknown>;
+
+/**
+ * The protocol's (private) map of request handlers, the one place that reaches into it: the SDK
+ * has no hook before its own request parsing nor after its answer.
+ */
+export function requestHandlers(server: McpServer): Map<string, CallHandler> {
+  return (server.server as unknown as { _requestHandlers: Map<string, CallHandler> })._requestHandlers;
+}
+
+/** Puts `wrap` around the handler McpServer installed for `method`. */
+export function wrapHandler(server: McpServer, method: string, wrap: (sdk: CallHandler) => CallHandler): void {
+  const handlers = requestHandlers(server);
+  const sdk = handlers.get(method);
+  if (!sdk) throw new Error(`McpServer installed no ${method} handler`);
+  handlers.set(method, wrap(sdk));
+}
+
+/** A request whose params its schema refused, as the client's mistake: -32602 with each problem and its place. */
+export function invalidParams(method: string, error: z.core.$ZodError, params: unknown): ProtocolError {
+  return new ProtocolError(
+    ErrorCode.InvalidParams,
+    `Invalid params for ${method}: ${shortenEchoes(issues(error), params ?? {})}`,
+  );
+}
+
+/**
+ * Each problem with its place: "from: must be a three-letter ISO 4217 currency code such as EUR".
+ * The first few only: a long array of wrong items has a problem per item.
+ */
+export function issues(error: z.core.$ZodError): string {
+  const shown = error.issues
+    .slice(0, MAX_ISSUES)
+    .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
+    .join("; ");
+  const more = error.issues.length - MAX_ISSUES;
+  return more > 0 ? `${shown}; and ${more} more` : shown;
+}
+
+const MAX_ISSUES = 5;
