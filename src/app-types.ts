@@ -16,6 +16,8 @@ export interface Session {
 /** What the configuration enables, shared by every client: tools, store, listener, upstream connections. */
 export interface App {
   tools: Tool[];
+  /** Why a tool is not among `tools`: the setting that leaves it out, its toolset off, or no such tool. */
+  whyNotServed(name: string): string;
   store: EventStore | undefined;
   /** The upstream connections the tools, and the listener's confirmations, share. */
   http: HttpClient;

@@ -179,7 +179,7 @@ export async function startApp(
   const sources = webhooks.sources.map((source) => source.name);
   let port: PortHold | undefined;
   const known = toolsets(store, noStore, config.core.automations, sources, async () => port?.note());
-  const tools = enabledTools({ config, toolsets: known, http, log });
+  const { tools, whyNotServed } = enabledTools({ config, toolsets: known, http, log });
   const resources = store ? await import("./events/resources.js") : undefined;
   const stopping = new AbortController();
   const cutting = new AbortController();
@@ -198,6 +198,7 @@ export async function startApp(
   }
   return {
     tools,
+    whyNotServed,
     store,
     http,
     get listener() {
@@ -272,20 +273,19 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
   let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;
   try {
-    const tools = config.core.automations.length
-      ? enabledTools({
-          config,
-          toolsets: toolsets(
-            store,
-            undefined,
-            config.core.automations,
-            webhooks.sources.map((source) => source.name),
-          ),
-          http,
-          log,
-        })
-      : [];
-    startAutomations = await checkedAutomations(config, { tools, store }, log);
+    if (config.core.automations.length) {
+      const known = toolsets(
+        store,
+        undefined,
+        config.core.automations,
+        webhooks.sources.map((source) => source.name),
+      );
+      startAutomations = await checkedAutomations(
+        config,
+        { ...enabledTools({ config, toolsets: known, http, log }), store },
+        log,
+      );
+    }
   } catch (err) {
     await store.close();
     await http.close();
@@ -423,7 +423,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
  * The configured automations, checked against what this server serves: what starts them on its
  * store, or undefined when none are configured. A ConfigError names an automation that cannot run.
  */
-async function checkedAutomations(config: Config, app: Pick<App, "tools" | "store">, log: Log) {
+async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyNotServed" | "store">, log: Log) {
   const { automations, toolTimeout, automationRetrySeconds, automationLeaseSeconds } = config.core;
   if (automations.length === 0) return undefined;
   if (!app.store) {
@@ -435,6 +435,7 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "stor
   const parts = {
     automations,
     tools: app.tools,
+    whyNotServed: app.whyNotServed,
     store: app.store,
     sources: webhooksOf(config).sources.map((source) => source.name),
     log,

@@ -16,6 +16,7 @@ import { invalidParams, issues, requestHandlers, wrapHandler } from "./handlers.
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
+import { meantKey } from "./settings.js";
 import { oneLine, quote, shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
 import { type Tool, type ToolCall, type Toolset, toolsetOf } from "./toolset.js";
@@ -28,19 +29,30 @@ export interface ServerParts {
   log: Log;
 }
 
+/** The tools a configuration serves, and why it serves no other. */
+export interface ServedTools {
+  tools: Tool[];
+  /**
+   * Why the tool `name` is not among `tools`, in words that say what to change: the setting that
+   * leaves it out, its toolset's reason for being off, or, for a name of no tool, the one meant.
+   */
+  whyNotServed(name: string): string;
+}
+
 /**
  * The tools the configuration enables, toolset by toolset; says once why a toolset is off. Names
  * in `tools` and `excludeTools` must be tools of a known toolset: a tool of a toolset that is off
  * is noted, a name no enabled toolset serves stops waiter (a typo would serve what was meant gone).
  */
-export function enabledTools({ config, toolsets, http, log }: ServerParts): Tool[] {
+export function enabledTools({ config, toolsets, http, log }: ServerParts): ServedTools {
   const available: Tool[] = [];
-  const off: string[] = [];
+  /** Each toolset that is off, with why. */
+  const off = new Map<string, string>();
   // Said once the names check out: a start that fails says only why.
   const notices: string[] = [];
   for (const toolset of toolsets) {
     if (config.core.toolsets && !config.core.toolsets.includes(toolset.name)) {
-      off.push(toolset.name);
+      off.set(toolset.name, "--toolsets (WAITER_TOOLSETS) does not list it");
       continue;
     }
     const settings = config.toolsets[toolset.name] ?? {};
@@ -48,7 +60,7 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Tool
     const why = toolset.unconfigured?.(context);
     if (why) {
       notices.push(`toolset ${toolset.name} is off: ${why}`);
-      off.push(toolset.name);
+      off.set(toolset.name, why);
       continue;
     }
     available.push(...toolset.tools(context));
@@ -60,7 +72,7 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Tool
   ] as const) {
     for (const name of names ?? []) {
       if (available.some((tool) => tool.name === name)) continue;
-      const toolset = off.find((toolset) => name.startsWith(`${toolset}_`));
+      const toolset = [...off.keys()].find((toolset) => name.startsWith(`${toolset}_`));
       if (toolset) {
         notices.push(`tool ${name} of ${setting} is not served: toolset ${toolset} is off`);
         continue;
@@ -70,19 +82,37 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Tool
     }
   }
   for (const notice of notices) log.notice(notice);
-  const served = available.filter(
-    (tool) =>
-      (!only || only.includes(tool.name)) &&
-      !excluded?.includes(tool.name) &&
-      // --read-only beats every other setting.
-      (!readOnly || tool.annotations.readOnlyHint),
-  );
+  /** Why a tool of a toolset that is on is left out, or undefined when it is served. */
+  const leftOut = (tool: Tool) =>
+    // --read-only beats every other setting.
+    readOnly && !tool.annotations.readOnlyHint
+      ? "--read-only (WAITER_READ_ONLY) leaves out every tool that changes something"
+      : only && !only.includes(tool.name)
+        ? "--tools (WAITER_TOOLS) does not list it"
+        : excluded?.includes(tool.name)
+          ? "--exclude-tools (WAITER_EXCLUDE_TOOLS) lists it"
+          : undefined;
+  const served = available.filter((tool) => leftOut(tool) === undefined);
   if (served.length === 0) {
     log.warning(
       "no tool is served: the toolsets that are on, --toolsets, --tools, --exclude-tools and --read-only leave none",
     );
   }
-  return served;
+  return {
+    tools: served,
+    whyNotServed(name) {
+      const tool = available.find((tool) => tool.name === name);
+      const why = tool && leftOut(tool);
+      if (why) return why;
+      const toolset = toolsetOf({ name });
+      if (off.has(toolset)) return `toolset ${toolset} is off: ${off.get(toolset)}`;
+      const names = available.map((tool) => tool.name);
+      const meant = meantKey(name, names);
+      return meant
+        ? `waiter has no tool of that name; did you mean ${meant}?`
+        : `waiter has no tool of that name (the enabled toolsets serve: ${names.join(", ") || "none"})`;
+    },
+  };
 }
 
 /**

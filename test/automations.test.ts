@@ -1971,9 +1971,44 @@ describe("automations are checked at start", () => {
     await (await serve([only])).close();
   });
 
-  test("a step that writes is refused under --read-only", async () => {
-    await expect(serve([PAID], { WAITER_READ_ONLY: "true" })).rejects.toThrow(
-      /step 1: eshop_order_mark_paid is not served here/,
-    );
+  test.each([
+    [
+      "a misspelt tool, with the tool meant",
+      { ...PAID, do: [{ ...PAID.do[0], tool: "eshop_order_markpaid" }, ...PAID.do.slice(1)] },
+      {},
+      /step 1: eshop_order_markpaid is not served here: waiter has no tool of that name; did you mean eshop_order_mark_paid\?$/,
+    ],
+    [
+      "a step that writes under --read-only, with the setting",
+      PAID,
+      { WAITER_READ_ONLY: "true" },
+      /step 1: eshop_order_mark_paid is not served here: --read-only \(WAITER_READ_ONLY\) leaves out every tool that changes something$/,
+    ],
+    [
+      "a tool --tools does not list, with the setting",
+      PAID,
+      { WAITER_TOOLS: "eshop_order_mark_paid,notify_send" },
+      /step 3: events_ack is not served here: --tools \(WAITER_TOOLS\) does not list it$/,
+    ],
+    [
+      "a tool --exclude-tools lists, with the setting",
+      PAID,
+      { WAITER_EXCLUDE_TOOLS: "notify_send" },
+      /step 2: notify_send is not served here: --exclude-tools \(WAITER_EXCLUDE_TOOLS\) lists it$/,
+    ],
+    [
+      "a tool of a toolset --toolsets leaves off, with the setting",
+      PAID,
+      { WAITER_TOOLSETS: "events,webhooks,notify,automations" },
+      /step 1: eshop_order_mark_paid is not served here: toolset eshop is off: --toolsets \(WAITER_TOOLSETS\) does not list it$/,
+    ],
+    [
+      "a tool of a toolset that is not configured, with what to set",
+      PAID,
+      { WAITER_WOO_KEY: "" },
+      /step 1: eshop_order_mark_paid is not served here: toolset eshop is off: set WAITER_WOO_KEY \(the shop's URL and a WooCommerce REST API key and secret with Read\/Write permission\)\.$/,
+    ],
+  ])("%s is said when a step's tool is not served", async (_, automation, settings, message) => {
+    await expect(serve([automation], settings)).rejects.toThrow(message);
   });
 });

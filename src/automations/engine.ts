@@ -169,8 +169,12 @@ function argumentsFor(step: Step, view: View, maxText: number): Record<string, u
 export function checkAutomations({
   automations,
   tools,
+  whyNotServed,
   sources,
-}: Pick<AutomationParts, "automations" | "tools" | "sources">): void {
+}: Pick<AutomationParts, "automations" | "tools" | "sources"> & {
+  /** Why a tool is not among `tools`, for a step that names it. */
+  whyNotServed(name: string): string;
+}): void {
   const served = new Map(tools.map((tool) => [tool.name, tool]));
   for (const automation of automations) {
     const where = `automation ${automation.name}`;
@@ -226,9 +230,7 @@ export function checkAutomations({
             : argumentsFor(step, placeholderView, Number.POSITIVE_INFINITY);
       const tool = served.get(name);
       if (!tool) {
-        throw new ConfigError(
-          `${where}, ${at}: ${name} is not served here (unknown, its toolset off, or left out by --read-only, --tools or --exclude-tools)`,
-        );
+        throw new ConfigError(`${where}, ${at}: ${name} is not served here: ${whyNotServed(name)}`);
       }
       for (const [arg, value] of Object.entries(args)) {
         const schema = tool.input[arg] as z.ZodType | undefined;

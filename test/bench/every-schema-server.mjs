@@ -22,7 +22,7 @@ const env = {
 };
 const log = new Log("error", () => {});
 const http = new HttpClient({ userAgent: "bench", maxResponseBytes: 1024 * 1024 });
-const tools = enabledTools({ config: loadConfig({ env }, toolsets()), toolsets: toolsets(), http, log });
+const { tools } = enabledTools({ config: loadConfig({ env }, toolsets()), toolsets: toolsets(), http, log });
 
 const server = new McpServer({ name: "every-schema", version: "0.0.0" });
 for (const tool of tools) registerConstant(server, tool);

@@ -37,7 +37,7 @@ async function servedOn() {
   const store = new SqliteEventStore(join(dir, "events.db"), webhooksOf(config).retention);
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
   const log = new Log("error");
-  const server = createServer(enabledTools({ config, toolsets: toolsets(store), http, log }), config, log);
+  const server = createServer(enabledTools({ config, toolsets: toolsets(store), http, log }).tools, config, log);
   const stopResources = registerEventResources(server, store, log);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);

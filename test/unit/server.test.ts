@@ -66,7 +66,7 @@ function names(env: NodeJS.ProcessEnv, overrides = {}) {
   const config = loadConfig({ env, overrides }, toolsets);
   const log = new RecordingLog("error");
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
-  const list = enabledTools({ config, toolsets, http, log }).map((t) => t.name);
+  const list = enabledTools({ config, toolsets, http, log }).tools.map((t) => t.name);
   void http.close();
   return { list, log: log.lines };
 }
@@ -452,7 +452,7 @@ describe("null for every optional argument of real tools", () => {
     });
     const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 * 1024 });
     const log = new Log("error");
-    const server = createServer(enabledTools({ config, toolsets: toolsets(store), http, log }), config, log);
+    const server = createServer(enabledTools({ config, toolsets: toolsets(store), http, log }).tools, config, log);
     const client = new Client({ name: "test", version: "0" });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
