@@ -597,6 +597,29 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("an argument a path fails on, or a template fills with what the tool refuses, is named with its path or template", async () => {
+    const note = {
+      name: "note-items",
+      when: { source: "stripe" },
+      do: [{ tool: "eshop_order_add_note", args: { id: 1, note: { path: "join(', ', payload.data.object.items)" } } }],
+      dryRun: true,
+    };
+    const tell = { ...note, name: "tell-customer", do: [{ notify: "team", text: "{{payload.data.object.customer}}" }] };
+    const server = await serve([note, tell]);
+    try {
+      const event = await pay(server, undefined, undefined, { items: [{ sku: "mug" }] });
+      const runs = await runsOf(event.id);
+      expect(runs.find((run) => run.automation === "note-items")?.error).toMatch(
+        /^step 1 \(eshop_order_add_note\): argument note: the path join\(', ', payload\.data\.object\.items\) failed on this event's payload: .*join\(\)/,
+      );
+      expect(runs.find((run) => run.automation === "tell-customer")?.error).toMatch(
+        /^step 1 \(notify_send\): invalid arguments for notify_send: text: .+ \(the template "\{\{payload\.data\.object\.customer\}\}" gave "" on this event's payload\)$/,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a stranger's text in a message stays inside its quotes, on one line, in the order it was written", async () => {
     const forging = {
       name: "forging",

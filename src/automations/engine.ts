@@ -135,10 +135,16 @@ function withinQuotes(text: string): string {
  */
 const DOUBLE_QUOTES = /[“”„‟⹂〝〞〟＂❝❞❠🙶🙷🙸ʺ˝ˮ˶״᳓″‶〃]/gu;
 
+/** The arguments a step writes for its tool, templates and paths as written; an ack step writes none. */
+function written(step: Step): Record<string, unknown> {
+  return "tool" in step ? step.args : "notify" in step ? { channel: step.notify, text: step.text } : {};
+}
+
 /**
  * The arguments a step calls its tool with (toolOf), filled in from the event. A notification's
  * text, a notify step's or notify_send's own, quotes what it takes from the event, whether by
- * template or path, and is cut to `maxText`, the most notify_send takes.
+ * template or path, and is cut to `maxText`, the most notify_send takes. A path that fails on this
+ * payload (a function given the wrong type) throws a ToolError that names the argument and the path.
  */
 function argumentsFor(step: Step, view: View, maxText: number): Record<string, unknown> {
   if ("ack" in step) return { ids: [view.event.id] };
@@ -149,7 +155,13 @@ function argumentsFor(step: Step, view: View, maxText: number): Record<string, u
       const quoted = notification && name === "text";
       let filled: unknown = value;
       if (isPathArgument(value)) {
-        filled = search(view as never, value.path);
+        try {
+          filled = search(view as never, value.path);
+        } catch (err) {
+          throw new ToolError(
+            `argument ${name}: the path ${value.path} failed on this event's payload: ${err instanceof Error ? err.message : err}`,
+          );
+        }
         // A value the event lacks stays missing, for the tool to refuse.
         if (quoted && filled !== null && filled !== undefined) filled = inserted(filled, true);
       } else if (typeof value === "string") {
@@ -222,12 +234,7 @@ export function checkAutomations({
       // A notification's text is checked as written, as a tool's arguments are: a template is
       // filled in only when an event arrives, so one made only of insertions is not empty.
       const name = toolOf(step);
-      const args =
-        "tool" in step
-          ? step.args
-          : "notify" in step
-            ? { channel: step.notify, text: step.text }
-            : argumentsFor(step, placeholderView, Number.POSITIVE_INFINITY);
+      const args = "ack" in step ? argumentsFor(step, placeholderView, Number.POSITIVE_INFINITY) : written(step);
       const tool = served.get(name);
       if (!tool) {
         throw new ConfigError(`${where}, ${at}: ${name} is not served here: ${whyNotServed(name)}`);
@@ -415,16 +422,22 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
 
   /**
    * Arguments as the tool takes them, or the ToolError that says which one it refuses, and, for
-   * one a step's path filled (`from`), the path and what it gave: the payload is what to look at.
+   * one a step's path or template filled (`from`), that and what it gave: the payload is what to
+   * look at.
    */
   function checked(name: string, args: Record<string, unknown>, from?: Step): Record<string, unknown> {
     const parsed = z.object((served.get(name) as Tool).input).safeParse(args);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const arg = String(issue?.path[0] ?? "");
-      const given = from && "args" in from ? from.args[arg] : undefined;
-      const gave = isPathArgument(given)
-        ? ` (the path ${given.path} gave ${cut(JSON.stringify(args[arg]) ?? "nothing", 60)} on this event's payload)`
+      const given = from && written(from)[arg];
+      const filledBy = isPathArgument(given)
+        ? `the path ${given.path}`
+        : typeof given === "string" && given.includes("{{")
+          ? `the template ${cut(JSON.stringify(given), 100)}`
+          : undefined;
+      const gave = filledBy
+        ? ` (${filledBy} gave ${cut(JSON.stringify(args[arg]) ?? "nothing", 60)} on this event's payload)`
         : "";
       throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${issue?.message}${gave}`);
     }
