@@ -799,6 +799,36 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a condition that fails on the payload is named, in the log's warning and in automations_runs' note", async () => {
+    const lines: string[] = [];
+    const tagged = {
+      ...PAID,
+      name: "tagged",
+      when: {
+        ...PAID.when,
+        where: [...PAID.when.where, { path: "length(payload.data.object.metadata.tags)", gt: 0 }],
+      },
+    };
+    const server = await serve([tagged], {}, lines, "warning");
+    try {
+      const event = await pay(server, String(O.pending1999));
+      const why =
+        "condition 2 (length(payload.data.object.metadata.tags)) could not be evaluated: Invalid type: length() expected argument 1 to be type (string | array | object) but received type null instead";
+      await expect
+        .poll(() => lines.filter((line) => line.includes(" not taken")).map((line) => line.replace(/^\S+ /, "")))
+        .toEqual([`warning [waiter] automation tagged: event ${event.id} not taken: ${why}\n`]);
+      const agent = await startWaiter(env([tagged]));
+      try {
+        const runs = await agent.call("automations_runs", { event_id: event.id });
+        expect(runs.structuredContent).toEqual({ runs: [], note: `tagged does not take it: ${why}.` });
+      } finally {
+        await agent.close();
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   test("template syntax and paths in a payload are only text", async () => {
     const server = await serve([PAID]);
     try {

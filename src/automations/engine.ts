@@ -67,7 +67,8 @@ function holds(condition: Condition, view: View): boolean {
  * Why `automation` does not take `event` of its source, in words ("its type is not
  * charge.refunded", or the first condition that does not hold and what its path found), or
  * undefined when it takes it. A condition that fails on this payload (a function given the wrong
- * type) throws. `view` is the event's, parsed once for every automation that asks.
+ * type) throws an Error that names it, in the same words. `view` is the event's, parsed once for
+ * every automation that asks.
  */
 export function whyNotTaken(
   automation: Automation,
@@ -76,7 +77,14 @@ export function whyNotTaken(
 ): string | undefined {
   const { type, where } = automation.when;
   if (!matchesFilter({ type }, event)) return `its type is not ${type}`;
-  const failing = where.findIndex((condition) => !holds(condition, view()));
+  const failing = where.findIndex((condition, i) => {
+    try {
+      return !holds(condition, view());
+    } catch (err) {
+      const why = (err instanceof Error ? err.message : String(err)).replace(/\.$/, "");
+      throw new Error(`condition ${i + 1} (${condition.path}) could not be evaluated: ${why}`);
+    }
+  });
   if (failing === -1) return undefined;
   const { path } = where[failing] as Condition;
   const found = JSON.stringify(search(view() as never, path)) ?? "null";
@@ -798,7 +806,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       return false;
     } catch (err) {
       log.warning(
-        `automation ${automation.name}: a condition failed on event ${event.id}: ${err instanceof Error ? err.message : err}`,
+        `automation ${automation.name}: event ${event.id} not taken: ${err instanceof Error ? err.message : err}`,
       );
       return false;
     }

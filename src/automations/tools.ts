@@ -24,7 +24,7 @@ async function whyNoRun(automations: readonly Automation[], event: StoredEvent):
       try {
         why = whyNotTaken(automation, event, view);
       } catch (err) {
-        why = `a condition failed on this payload: ${err instanceof Error ? err.message : err}`;
+        why = err instanceof Error ? err.message : String(err);
       }
       return why
         ? `${automation.name} does not take it: ${why}.`
