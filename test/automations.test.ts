@@ -1971,6 +1971,26 @@ describe("automations are checked at start", () => {
     );
   });
 
+  test("a field event has not, in a template or a path, stops waiter serve with the fields it has", async () => {
+    const typo = { ...PAID, do: [{ notify: "team", text: "{{event.typ}} {{event.id}}" }] };
+    await expect(serve([typo])).rejects.toThrow(
+      /automation stripe-paid, step 1: \{\{event\.typ\}\} reads "typ", which event has not, so it is always empty: event has id, source, type, received_at \(event\.type, perhaps\)$/,
+    );
+    for (const path of ["event.sourc", "$.event.sourc", "event.[id, sourc]", "length(@.event.sourc)"]) {
+      await expect(serve([{ ...PAID, when: { ...PAID.when, where: [{ path, present: true }] } }])).rejects.toThrow(
+        `automation stripe-paid, when.where 1: ${JSON.stringify(path)} reads "sourc", which event has not, so it never has a value: event has id, source, type, received_at (event.source, perhaps)`,
+      );
+    }
+    // A payload's own "event", and an item's, are not waiter's.
+    for (const fine of [
+      "event.source == 'stripe' && event.received_at",
+      "payload.event.sourc",
+      "payload.items[?event.sourc]",
+    ]) {
+      await (await serve([{ ...PAID, when: { ...PAID.when, where: [{ path: fine, present: true }] } }])).close();
+    }
+  });
+
   test("a template that does not parse, or does more than insert values, stops waiter serve", async () => {
     const unclosed = { ...PAID, do: [{ notify: "team", text: "Order {{payload.id" }] };
     await expect(serve([unclosed])).rejects.toThrow(/automation stripe-paid, step 1: the template .* does not parse/);

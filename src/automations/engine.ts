@@ -9,6 +9,7 @@ import { matchesFilter } from "../events/filter.js";
 import type { EventStore, NoticeStatus, RunRecord, StoredEvent } from "../events/store.js";
 import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
+import { meantKey } from "../settings.js";
 import { cut, oneLine } from "../shown.js";
 import { clock } from "../time.js";
 import type { Tool, ToolCall } from "../toolset.js";
@@ -217,10 +218,17 @@ export function checkAutomations({
           `${where}, ${at}: ${JSON.stringify(path)} is not a JMESPath expression (${(err as Error).message})`,
         );
       }
-      const stray = roots(ast).find((name) => name !== "payload" && name !== "event");
+      const read = roots(ast, "");
+      const stray = read.find((name) => name !== "payload" && name !== "event" && !name.startsWith("event."));
       if (stray !== undefined) {
         throw new ConfigError(
           `${where}, ${at}: ${JSON.stringify(path)} starts at "${stray}", which is neither payload nor event, so it never has a value (payload.${stray}, perhaps)`,
+        );
+      }
+      const field = read.map((name) => /^event\.(.*)$/s.exec(name)?.[1]).find(isNoEventField);
+      if (field !== undefined) {
+        throw new ConfigError(
+          `${where}, ${at}: ${JSON.stringify(path)} reads "${field}", which event has not, so it never has a value: ${eventFields(field)}`,
         );
       }
     }
@@ -308,13 +316,29 @@ function checkTemplate(where: string, template: string): void {
         `${where}: {{${name}}} is not a dotted name: a template inserts names like payload.data.object.id, with .0. for an array's first item (${example}); JMESPath's [0], functions and pipes are for paths`,
       );
     }
-    const root = name.split(".")[0];
+    const [root, field] = name.split(".");
     if (root !== "payload" && root !== "event") {
       throw new ConfigError(
         `${where}: {{${name}}} starts at "${root}", which is neither payload nor event, so it is always empty (payload.${name}, perhaps)`,
       );
     }
+    if (root === "event" && isNoEventField(field)) {
+      throw new ConfigError(
+        `${where}: {{${name}}} reads "${field}", which event has not, so it is always empty: ${eventFields(field)}`,
+      );
+    }
   }
+}
+
+/** Whether `field` is given and no field of the event's: a typo (event.typ) that is never there. */
+function isNoEventField(field: string | undefined): field is string {
+  return field !== undefined && !EVENT_FIELDS.includes(field);
+}
+
+/** The fields the event has, and the one `field` is likely a misspelling of. */
+function eventFields(field: string): string {
+  const meant = meantKey(field, EVENT_FIELDS);
+  return `event has ${EVENT_FIELDS.join(", ")}${meant ? ` (event.${meant}, perhaps)` : ""}`;
 }
 
 const PROJECTIONS = new Set(["Projection", "ValueProjection", "FilterProjection"]);
@@ -329,32 +353,47 @@ const CHAINED = new Set([
   "FilterProjection",
 ]);
 
+type Node = { type: string; name?: string; left?: Node; right?: Node };
+
 /**
- * The fields a JMESPath expression reads from the top of what it is given. A node's sub-expressions
- * are read from where the node is, except the right of a chain (a subexpression, projection or
- * pipe), read from what its left gives unless that is `$` or `@` of the top, and an &expression,
- * read from each item a function goes through; `$` is the top wherever it is.
+ * The fields a JMESPath expression reads from the top of what it is given, and those it reads from
+ * the top's event, as event.type. `at` is where `node` is read: "" at the top, "event." in the
+ * event, undefined elsewhere. A node's sub-expressions are read from where the node is, except the
+ * right of a chain (a subexpression, projection or pipe), read from what its left gives, and an
+ * &expression, read from each item a function goes through; `$` is the top wherever it is.
  */
-function roots(node: unknown, atTop = true): string[] {
+function roots(node: unknown, at: string | undefined): string[] {
   if (typeof node !== "object" || node === null) return [];
-  if (Array.isArray(node)) return node.flatMap((child) => roots(child, atTop));
-  const n = node as { type: string; name?: string; left?: { type: string } };
-  if (n.type === "Field") return atTop ? [n.name as string] : [];
+  if (Array.isArray(node)) return node.flatMap((child) => roots(child, at));
+  const n = node as Node;
+  if (n.type === "Field") return at === undefined ? [] : [`${at}${n.name}`];
   // A literal's value is JSON, not sub-expressions.
   if (n.type === "Literal") return [];
   // A projection's right is read from each item its left gives (`*.id` over the top reads the
   // top's values, payload and event), never from the top itself.
-  const leftGivesTop =
-    !PROJECTIONS.has(n.type) &&
-    (n.left?.type === "Root" || (atTop && (n.left?.type === "Current" || n.left?.type === "Identity")));
+  const right = PROJECTIONS.has(n.type) ? undefined : given(n.left, at);
   return Object.entries(n).flatMap(([key, child]) => {
-    if (n.type === "ExpressionReference") return roots(child, false);
-    if (CHAINED.has(n.type) && key !== "left") return roots(child, leftGivesTop);
-    return roots(child, atTop);
+    if (n.type === "ExpressionReference") return roots(child, undefined);
+    if (CHAINED.has(n.type) && key !== "left") return roots(child, right);
+    return roots(child, at);
   });
 }
 
+/**
+ * Where what `node`, read at `at`, gives a chain's right is, as roots says it: the top (`$`, or `@`
+ * of the top), the top's event (`event`, `$.event`), or elsewhere (undefined).
+ */
+function given(node: Node | undefined, at: string | undefined): string | undefined {
+  if (node?.type === "Root") return "";
+  if (node?.type === "Current" || node?.type === "Identity") return at;
+  if (node?.type === "Field") return at === "" && node.name === "event" ? "event." : undefined;
+  return node?.type === "Subexpression" ? given(node.right, given(node.left, at)) : undefined;
+}
+
 const placeholderView: View = { event: { id: "", source: "", type: "", received_at: "" }, payload: {} };
+
+/** The fields of `event` that templates and paths see. */
+const EVENT_FIELDS = Object.keys(placeholderView.event);
 
 /**
  * Whether a failure may pass by itself, so the step is tried again: the upstream was unreachable,
