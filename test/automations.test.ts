@@ -744,6 +744,39 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("an automation's name none has is refused with the names there are, the closest first", async () => {
+    const agent = await startWaiter(env([PAID, WATCH]));
+    try {
+      for (const [tool, args, said] of [
+        [
+          "automations_list",
+          { name: "watch_payments" },
+          "the automations are watch-payments (the closest), stripe-paid.",
+        ],
+        [
+          "automations_runs",
+          { automation: "stripe_paid" },
+          "the automations are stripe-paid (the closest), watch-payments.",
+        ],
+        ["automations_runs", { automation: "refunds" }, "the automations are stripe-paid, watch-payments."],
+      ] as const) {
+        const answer = await agent.call(tool, args);
+        expect(answer.isError).toBe(true);
+        expect(text(answer)).toBe(`No automation is named "${Object.values(args)[0]}"; ${said}`);
+      }
+    } finally {
+      await agent.close();
+    }
+    const alone = await startWaiter(env([PAID]));
+    try {
+      expect(text(await alone.call("automations_list", { name: "stripe_paid" }))).toBe(
+        'No automation is named "stripe_paid"; the only automation is stripe-paid.',
+      );
+    } finally {
+      await alone.close();
+    }
+  });
+
   test("runs go with their events when retention drops them", async () => {
     const server = await serve([PAID]);
     const event = await pay(server, String(O.pending1999));

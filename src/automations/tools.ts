@@ -1,5 +1,7 @@
 import { z } from "zod";
+import { ToolError } from "../errors.js";
 import type { EventStore, StoredEvent } from "../events/store.js";
+import { meantKey } from "../settings.js";
 import { cut, quote } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { type Automation, toolOf } from "./rules.js";
@@ -31,6 +33,15 @@ async function whyNoRun(automations: readonly Automation[], event: StoredEvent):
         : `${automation.name} takes it and has not run on it: the event came before the automation was configured, or no waiter serve or waiter listen has reached it yet.`;
     })
     .join(" ");
+}
+
+/** That no automation is named `name`, with those there are, the one likely meant first. */
+function noSuchAutomation(name: string, automations: readonly Automation[]): string {
+  const names = automations.map((a) => a.name);
+  const meant = meantKey(name, names);
+  if (names.length === 1) return `No automation is named ${quote(name)}; the only automation is ${names[0]}.`;
+  const listed = meant ? [`${meant} (the closest)`, ...names.filter((n) => n !== meant)] : names;
+  return `No automation is named ${quote(name)}; the automations are ${listed.join(", ")}.`;
 }
 
 /** What each configured automation is and how its runs went; its runs with their steps. */
@@ -71,6 +82,9 @@ export function automationsToolset(
         },
         annotations: READS,
         async run(args) {
+          if (args.name !== undefined && !automations.some((a) => a.name === args.name)) {
+            throw new ToolError(noSuchAutomation(args.name, automations));
+          }
           const counts = await store.runs.counts();
           return {
             automations: automations
@@ -91,7 +105,7 @@ export function automationsToolset(
               (a) =>
                 `${a.name}${a.dry_run ? " (dry run)" : ""}: on ${a.source}${a.type ? ` ${a.type}` : ""}, ${a.steps.join(" → ")}; runs ${a.runs.done} done, ${a.runs.failed} failed, ${a.runs.running} running`,
             )
-            .join("\n") || "No automation of that name.",
+            .join("\n"),
       });
 
       const runs = defineTool({
@@ -127,6 +141,11 @@ export function automationsToolset(
             eventId: args.event_id,
             limit: args.limit ?? 10,
           });
+          // A name no longer configured still lists the runs it made.
+          const { automation } = args;
+          if (automation !== undefined && found.length === 0 && !automations.some((a) => a.name === automation)) {
+            throw new ToolError(noSuchAutomation(automation, automations));
+          }
           // No run on an event: why, in the words the engine decides by, for a model asking why a payment did nothing.
           let note: string | undefined;
           if (args.event_id !== undefined && found.length === 0 && !args.automation && !args.status) {
