@@ -1517,9 +1517,10 @@ describe("when the shop fails", () => {
                 status: "running",
                 steps: [
                   {
+                    status: "waiting",
                     tool: "eshop_order_mark_paid",
                     outcome: expect.stringMatching(
-                      /^waiting: WooCommerce answered 503 .*Down for maintenance.* Trying again at \d{4}-\d\d-\d\dT[\d:.]+Z\.$/,
+                      /^WooCommerce answered 503 .*Down for maintenance.* Trying again at \d{4}-\d\d-\d\dT[\d:.]+Z\.$/,
                     ),
                   },
                 ],
@@ -1619,6 +1620,42 @@ describe("when the shop fails", () => {
       expect(posts).toBe(1);
     } finally {
       woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
+  test("a step waiting for its next try says it waits, and once the retry time is over, that waiter tried and stopped", async () => {
+    const server = await serve([PAID], { WAITER_WOO_URL: `http://127.0.0.1:${await freePort()}` });
+    const agent = await startWaiter(env([PAID]));
+    try {
+      const event = await pay(server, String(O.pending1999));
+      // Advice to the model ("try again later") is waiter's to follow here: it says what it does instead.
+      const unreachable =
+        "Could not reach WooCommerce \\(127\\.0\\.0\\.1:\\d+\\): ECONNREFUSED; the service or the network is down\\.";
+      await expect
+        .poll(async () => (await agent.call("automations_runs", { event_id: event.id })).structuredContent)
+        .toMatchObject({
+          runs: [
+            {
+              status: "running",
+              steps: [
+                {
+                  status: "waiting",
+                  tool: "eshop_order_mark_paid",
+                  outcome: expect.stringMatching(new RegExp(`^${unreachable} Trying again at [\\dT:.-]+Z\\.$`)),
+                },
+              ],
+            },
+          ],
+        });
+      const [run] = await runsOf(event.id);
+      expect(run?.error).toMatch(
+        new RegExp(
+          `^step 1 \\(eshop_order_mark_paid\\): ${unreachable} waiter tried it \\d+ times; a next try would come after the retry time \\(WAITER_AUTOMATION_RETRY_SECONDS, 2 s\\), so it is not tried again\\.$`,
+        ),
+      );
+    } finally {
+      await agent.close();
       await server.close();
     }
   });

@@ -407,6 +407,22 @@ function passing(err: unknown, idempotent: boolean): err is UpstreamError {
   return idempotent && (err.status === undefined || err.status >= 500);
 }
 
+/**
+ * A passing failure's message without the advice it ends with for a model ("try again later", "try
+ * again in 30 s"): in an automation waiter tries again itself, and says when, or that it no longer will.
+ */
+function withoutRetryAdvice(message: string): string {
+  return message.replace(
+    /[;,] (?:or )?(?:try again (?:later|in \d+ s)|wait a minute before trying again)(, or |(?=\.?$))/,
+    (_, or: string | undefined) => (or ? "; " : ""),
+  );
+}
+
+/** Milliseconds as a log or a message says them: 300 ms, 2 s. */
+function duration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.ceil(ms / 1000)} s`;
+}
+
 /** Whether a lease's owner (host:pid:…) is a process of this machine that no longer runs. */
 function gone(owner: string): boolean {
   const [host, pid] = owner.split(":");
@@ -525,14 +541,16 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         throw new Postponed("waiter is stopping");
       }
       const wait = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : firstDelayMs * 2 ** attempt;
-      if (!passing(err, tool.annotations.idempotentHint) || clock.now() + wait - started > retryForMs) throw err;
+      if (!passing(err, tool.annotations.idempotentHint)) throw err;
+      const what = withoutRetryAdvice(err.message).replace(/([^.!?])$/, "$1.");
+      if (clock.now() + wait - started > retryForMs) {
+        throw new ToolError(
+          `${what} waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; a next try would come after the retry time (WAITER_AUTOMATION_RETRY_SECONDS, ${duration(retryForMs)}), so it is not tried again.`,
+        );
+      }
       const until = clock.now() + wait;
-      await mark(err.refused, {
-        why: `${err.message.replace(/([^.!?])$/, "$1.")} Trying again at ${new Date(until).toISOString()}.`,
-        until,
-      });
-      const after = wait < 1000 ? `${Math.round(wait)} ms` : `${Math.ceil(wait / 1000)} s`;
-      log.info(`${who}: ${name} failed (${err.message}); trying again in ${after}`);
+      await mark(err.refused, { why: `${what} Trying again at ${new Date(until).toISOString()}.`, until });
+      log.info(`${who}: ${name} failed (${what}); trying again in ${duration(wait)}`);
       throw new Waiting(wait, { attempt: attempt + 1, started });
     }
   }

@@ -179,9 +179,15 @@ export function automationsToolset(
                   (c) => `\\u${c.charCodeAt(0).toString(16)}`,
                 );
                 const called = json === undefined ? undefined : `with ${cut(json, 300)}`;
-                const outcome =
-                  detail.error ?? detail.said ?? (detail.waiting && `waiting: ${detail.waiting}`) ?? called;
-                return { status: step.status, tool: detail.tool, ...(outcome ? { outcome } : {}) };
+                // A step that waits for its next try is recorded as started, or as refused when the
+                // upstream refused it, but is waiting, and says why and until when.
+                const waiting = run.status === "running" ? detail.waiting : undefined;
+                const outcome = detail.error ?? detail.said ?? waiting ?? called;
+                return {
+                  status: waiting ? "waiting" : step.status,
+                  tool: detail.tool,
+                  ...(outcome ? { outcome } : {}),
+                };
               }),
             })),
           };
