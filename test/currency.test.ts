@@ -89,6 +89,64 @@ describe("weekends and holidays", () => {
   });
 });
 
+describe("each bank publishes on its own calendar", () => {
+  // [moment, what it is, the newest ECB fixing then, the newest CNB fixing then]
+  const moments: [string, string, string, string][] = [
+    ["2026-10-28T13:31:00Z", "28 October, a Czech holiday, 14:31 in Prague", "2026-10-27", "2026-10-27"],
+    ["2026-10-28T22:30:00Z", "28 October, 23:30 in Prague", "2026-10-28", "2026-10-27"],
+    ["2026-12-24T13:31:00Z", "Christmas Eve, a Czech holiday, 14:31 in Prague", "2026-12-23", "2026-12-23"],
+    ["2026-12-24T22:30:00Z", "Christmas Eve, 23:30 in Prague", "2026-12-24", "2026-12-23"],
+    ["2026-04-03T15:30:00Z", "Good Friday, 17:30 in Frankfurt and Prague", "2026-04-02", "2026-04-02"],
+    ["2026-04-06T15:30:00Z", "Easter Monday, 17:30", "2026-04-02", "2026-04-02"],
+    ["2026-05-08T15:30:00Z", "8 May, a Czech holiday, 17:30: the ECB has published", "2026-05-08", "2026-05-07"],
+  ];
+
+  test.each(moments)("at %s (%s)", async (moment, _what, ecb, czech) => {
+    setClock(moment);
+    const session = await startCurrency();
+    try {
+      for (const [source, expected] of [
+        ["ecb", ecb],
+        ["cnb", czech],
+      ] as const) {
+        const latest = await session.call("currency_rates", { source, symbols: ["USD"] });
+        expect(latest.structuredContent, source).toMatchObject({ source, date: expected });
+        const today = moment.slice(0, 10);
+        const asked = await session.call("currency_rates", { source, symbols: ["USD"], date: today });
+        expect(asked.structuredContent, source).toMatchObject({ source, date: expected });
+      }
+    } finally {
+      await session.close();
+    }
+  });
+
+  test("a history over Easter has neither Good Friday nor Easter Monday, at either bank", async () => {
+    // Its own server: the CNB's year it reads would otherwise be cached for other tests.
+    const session = await startCurrency();
+    try {
+      for (const source of ["ecb", "cnb"]) {
+        const result = await session.call("currency_history", {
+          base: "EUR",
+          symbols: ["USD"],
+          start: "2026-04-01",
+          end: "2026-04-08",
+          source,
+        });
+        const days = (result.structuredContent as { days: { date: string }[] }).days.map((d) => d.date);
+        expect(days, source).toEqual(["2026-04-01", "2026-04-02", "2026-04-07", "2026-04-08"]);
+      }
+    } finally {
+      await session.close();
+    }
+  });
+
+  test("the CNB fake numbers its fixings as the CNB does: 13.11.2023 was #219", async () => {
+    const answer = await fetch(`${cnb.origin}/cnbapi/exrates/daily?date=2023-11-13&lang=EN`);
+    const { rates } = (await answer.json()) as { rates: { order: number }[] };
+    expect(rates[0]?.order).toBe(219);
+  });
+});
+
 test("a call without a source gets the configured one, which each tool's source argument names", async () => {
   const czech = await startCurrency({ WAITER_CURRENCY_SOURCE: "cnb" });
   try {
@@ -217,11 +275,12 @@ describe("history and lists", () => {
       end: "2026-01-01",
     });
     expect(result.isError).toBeFalsy();
-    // Both ends are holidays: the fixings run from the first to the last working day of 2025.
+    // Both ends are holidays: the fixings run from the first to the last TARGET working day of
+    // 2025, which has 261 weekdays and six closing days.
     const days = (result.structuredContent as { days: { date: string }[] }).days.map((d) => d.date);
     expect(days[0]).toBe("2025-01-02");
     expect(days.at(-1)).toBe("2025-12-31");
-    expect(days).toHaveLength(257);
+    expect(days).toHaveLength(255);
   });
 
   test("ECB history has every working day of the range, oldest first", async () => {

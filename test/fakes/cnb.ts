@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { clock } from "../../src/time.js";
 import {
   addDays,
+  CZECH,
   type Fake,
   type FakeAnswer,
   isCalendarDate,
@@ -17,7 +18,7 @@ import {
  * The Czech National Bank's JSON API (api.cnb.cz/cnbapi): /exrates/daily?date=&lang= and
  * /exrates/daily-year?year=&lang=, rows {validFor, order, country, currency, amount,
  * currencyCode, rate} with `rate` in CZK per `amount` units, rates printed with three decimals
- * (24.170). A weekend or holiday answers with the last working day's fixing, and a day not
+ * (24.170). A weekend or Czech holiday answers with the last working day's fixing, and a day not
  * published yet (today before 14:30 Prague time, or later) with the latest one. Bad parameters get
  * 400 with the API's error body {description, endPoint, errorCode, happenedAt, messageId}.
  * Rates: the published fixings in samples/, and a deterministic wobble around them elsewhere.
@@ -103,7 +104,7 @@ export function cnbFixing(date: string): Row[] {
 /** The fixing's number within its year, like the "#219" of the text file. */
 function order(date: string): number {
   let n = 0;
-  for (let day = `${date.slice(0, 4)}-01-01`; day <= date; day = addDays(day, 1)) if (isWorkingDay(day)) n++;
+  for (let day = `${date.slice(0, 4)}-01-01`; day <= date; day = addDays(day, 1)) if (isWorkingDay(day, CZECH)) n++;
   return n;
 }
 
@@ -130,8 +131,8 @@ function validationError(endPoint: string, description: string): FakeAnswer {
   );
 }
 
-/** The CNB publishes its fixing after 14:30 Prague time on working days. */
-const latest = () => lastPublished("Europe/Prague", 14, 30);
+/** The CNB publishes its fixing after 14:30 Prague time on Czech working days. */
+const latest = () => lastPublished(CZECH, "Europe/Prague", 14, 30);
 
 function answer(path: string, query: URLSearchParams): FakeAnswer {
   const english = query.get("lang") === "EN";
@@ -139,7 +140,7 @@ function answer(path: string, query: URLSearchParams): FakeAnswer {
     const last = latest();
     const asked = query.get("date") ?? last;
     if (!isCalendarDate(asked)) return validationError("/cnbapi/exrates/daily", `Invalid date format: ${asked}`);
-    const date = lastWorkingDay(asked > last ? last : asked);
+    const date = lastWorkingDay(asked > last ? last : asked, CZECH);
     return json(200, `{"rates":[${rowsJson(date, english).join(",")}]}`);
   }
   if (path === "/exrates/daily-year") {
@@ -149,7 +150,7 @@ function answer(path: string, query: URLSearchParams): FakeAnswer {
     const last = latest();
     let n = 0;
     for (let day = `${year}-01-01`; day <= `${year}-12-31` && day <= last; day = addDays(day, 1)) {
-      if (isWorkingDay(day)) rows.push(...rowsJson(day, english, ++n));
+      if (isWorkingDay(day, CZECH)) rows.push(...rowsJson(day, english, ++n));
     }
     return json(200, `{"rates":[${rows.join(",")}]}`);
   }

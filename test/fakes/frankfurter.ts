@@ -11,6 +11,7 @@ import {
   lastWorkingDay,
   localParts,
   startFake,
+  TARGET,
   wobble,
 } from "./http.js";
 
@@ -18,9 +19,9 @@ import {
  * Frankfurter's frozen v1 API (ECB reference rates) as lineofflight/frankfurter serves it:
  * /latest, /YYYY-MM-DD, /START..END, /currencies; base, symbols, amount; 404 {"message":"not found"},
  * 422 {"message": ...}; Cache-Control: public, max-age=86400 on success, no-store on errors.
- * Weekends and holidays answer with the last working day; a date not published yet (a future one,
- * or today's before 16:00 in Frankfurt) with the latest, and so does a range that starts after the
- * latest fixing; only a range that starts after today (in Frankfurt) is 404.
+ * Weekends and TARGET closing days answer with the last working day; a date not published yet (a
+ * future one, or today's before 16:00 in Frankfurt) with the latest, and so does a range that starts
+ * after the latest fixing; only a range that starts after today (in Frankfurt) is 404.
  * Rates: the published tables in samples/, and a deterministic wobble around them elsewhere.
  */
 
@@ -105,8 +106,8 @@ function rebase(table: Record<string, number>, base: string, symbols: string[] |
   return Object.fromEntries(wanted.sort().map((code) => [code, value(code)]));
 }
 
-/** The ECB publishes at about 16:00 CET on working days; Frankfurter has it shortly after. */
-const latest = () => lastPublished("Europe/Berlin", 16, 0);
+/** The ECB publishes at about 16:00 CET on TARGET working days; Frankfurter has it shortly after. */
+const latest = () => lastPublished(TARGET, "Europe/Berlin", 16, 0);
 
 function answer(path: string, query: URLSearchParams): FakeAnswer {
   if (path === "/currencies") return ok(JSON.stringify(NAMES));
@@ -125,10 +126,10 @@ function answer(path: string, query: URLSearchParams): FakeAnswer {
     if (!isCalendarDate(start) || !isCalendarDate(end)) return unprocessable("invalid date");
     // A start after the last fixing but not in the future (today before 16:00) gets the last one.
     if (start > localParts(clock.now(), "Europe/Berlin").date || start > end) return notFound();
-    const first = start > last ? last : lastWorkingDay(start < FIRST_DATE ? FIRST_DATE : start);
+    const first = start > last ? last : lastWorkingDay(start < FIRST_DATE ? FIRST_DATE : start, TARGET);
     const rates: Record<string, Record<string, number>> = {};
     for (let day = first; day <= end && day <= last; day = addDays(day, 1)) {
-      if (!isWorkingDay(day)) continue;
+      if (!isWorkingDay(day, TARGET)) continue;
       const rebased = rebase(ecbTable(day), base, symbols, amount);
       if (!rebased) return notFound();
       rates[day] = rebased;
@@ -142,7 +143,7 @@ function answer(path: string, query: URLSearchParams): FakeAnswer {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(single)) return notFound();
   if (!isCalendarDate(single)) return unprocessable("invalid date");
   if (single < FIRST_DATE) return notFound();
-  const date = lastWorkingDay(single > last ? last : single);
+  const date = lastWorkingDay(single > last ? last : single, TARGET);
   const rates = rebase(ecbTable(date), base, symbols, amount);
   if (!rates) return notFound();
   return ok(render({ amount, base, date, rates }));

@@ -112,10 +112,42 @@ export function json(status: number, body: string, headers: Record<string, strin
   return { status, body, headers: { "content-type": "application/json", ...headers } };
 }
 
-/** Mon-Fri except the fixed-date holidays both banks observe. */
-export function isWorkingDay(date: string): boolean {
+/** A bank's weekdays without a fixing: dates fixed in the year (MM-DD), and days counted from Easter Sunday. */
+export interface Closing {
+  fixed: string[];
+  fromEaster: (year: number) => number[];
+}
+
+/** The ECB's TARGET closing days: New Year, Good Friday, Easter Monday, 1 May, 25 and 26 December. */
+export const TARGET: Closing = { fixed: ["01-01", "05-01", "12-25", "12-26"], fromEaster: () => [-2, 1] };
+
+/** The Czech days of rest (zákon 245/2000 Sb.), on which the CNB publishes none; Good Friday since 2016. */
+export const CZECH: Closing = {
+  fixed: ["01-01", "05-01", "05-08", "07-05", "07-06", "09-28", "10-28", "11-17", "12-24", "12-25", "12-26"],
+  fromEaster: (year) => (year >= 2016 ? [-2, 1] : [1]),
+};
+
+/** Easter Sundays as church calendars print them: the fakes do not share waiter's computation. */
+const EASTER_SUNDAYS = new Map(
+  `1991-03-31 1992-04-19 1993-04-11 1994-04-03 1995-04-16 1996-04-07 1997-03-30 1998-04-12
+   1999-04-04 2000-04-23 2001-04-15 2002-03-31 2003-04-20 2004-04-11 2005-03-27 2006-04-16
+   2007-04-08 2008-03-23 2009-04-12 2010-04-04 2011-04-24 2012-04-08 2013-03-31 2014-04-20
+   2015-04-05 2016-03-27 2017-04-16 2018-04-01 2019-04-21 2020-04-12 2021-04-04 2022-04-17
+   2023-04-09 2024-03-31 2025-04-20 2026-04-05 2027-03-28 2028-04-16 2029-04-01 2030-04-21
+   2031-04-13 2032-03-28 2033-04-17 2034-04-09 2035-03-25 2036-04-13 2037-04-05 2038-04-25
+   2039-04-10 2040-04-01`
+    .split(/\s+/)
+    .map((date) => [Number(date.slice(0, 4)), date]),
+);
+
+/** Whether a bank publishes a fixing on `date`: a weekday that is none of its closing days. */
+export function isWorkingDay(date: string, closing: Closing): boolean {
   const weekday = new Date(`${date}T00:00:00Z`).getUTCDay();
-  return weekday !== 0 && weekday !== 6 && !["01-01", "05-01", "12-25", "12-26"].includes(date.slice(5));
+  if (weekday === 0 || weekday === 6 || closing.fixed.includes(date.slice(5))) return false;
+  const year = Number(date.slice(0, 4));
+  const easter = EASTER_SUNDAYS.get(year);
+  if (!easter) throw new Error(`test/fakes/http.ts knows no Easter of ${year}: add it to EASTER_SUNDAYS`);
+  return !closing.fromEaster(year).some((days) => addDays(easter, days) === date);
 }
 
 export function addDays(date: string, days: number): string {
@@ -152,16 +184,16 @@ export function localParts(epoch: number, zone: string): { date: string; hour: n
  * The date of the newest fixing a source has published at this moment by the clock: the last
  * working day whose publication time (`hour`:`minute` in `zone`) has passed.
  */
-export function lastPublished(zone: string, hour: number, minute: number): string {
+export function lastPublished(closing: Closing, zone: string, hour: number, minute: number): string {
   const local = localParts(clock.now(), zone);
-  const due = local.hour * 60 + local.minute >= hour * 60 + minute && isWorkingDay(local.date);
-  return due ? local.date : lastWorkingDay(addDays(local.date, -1));
+  const due = local.hour * 60 + local.minute >= hour * 60 + minute && isWorkingDay(local.date, closing);
+  return due ? local.date : lastWorkingDay(addDays(local.date, -1), closing);
 }
 
 /** The last working day on or before `date`. */
-export function lastWorkingDay(date: string): string {
+export function lastWorkingDay(date: string, closing: Closing): string {
   let day = date;
-  while (!isWorkingDay(day)) day = addDays(day, -1);
+  while (!isWorkingDay(day, closing)) day = addDays(day, -1);
   return day;
 }
 
