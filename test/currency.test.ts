@@ -2,13 +2,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import { setClock } from "../src/time.js";
 import { startCnb } from "./fakes/cnb.js";
 import { ecbTable, startFrankfurter } from "./fakes/frankfurter.js";
-import type { Fake } from "./fakes/http.js";
+import { CZECH, type Fake, isWorkingDay, TARGET } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
 import { type Session, text } from "./stdio.js";
 
 let frankfurter: Fake;
 let cnb: Fake;
 let server: Session;
+
+const weekday = (date: string) => new Date(date).toLocaleDateString("en-US", { weekday: "long", timeZone: "UTC" });
 
 /** A Monday morning: every date the tests name is in the past, and the latest fixing is Friday's. */
 const MONDAY_MORNING = "2026-11-30T08:00:00Z";
@@ -57,10 +59,12 @@ describe("weekends and holidays", () => {
     expect(text(result)).toMatch(/No fixing exists for 2026-08-30 \(a Sunday\)/);
   });
 
-  test("a past weekday without a fixing is called a holiday, not one still to come", async () => {
+  test("a past closing day is named as one of the source's calendar, not one still to come", async () => {
     const result = await server.call("currency_convert", { amount: 10, from: "EUR", to: "USD", date: "2025-12-25" });
     expect(result.structuredContent).toMatchObject({ date: "2025-12-24", requested_date: "2025-12-25" });
-    expect(text(result)).toContain("(a Thursday: a holiday); these are the rates of 2025-12-24");
+    expect(text(result)).toContain(
+      "No fixing exists for 2025-12-25 (a Thursday: a TARGET closing day); these are the rates of 2025-12-24",
+    );
     expect(text(result)).not.toContain("not published yet");
   });
 
@@ -105,19 +109,46 @@ describe("each bank publishes on its own calendar", () => {
     setClock(moment);
     const session = await startCurrency();
     try {
-      for (const [source, expected] of [
-        ["ecb", ecb],
-        ["cnb", czech],
+      const today = moment.slice(0, 10);
+      for (const [source, expected, closing, holiday] of [
+        ["ecb", ecb, TARGET, "TARGET closing day"],
+        ["cnb", czech, CZECH, "Czech public holiday"],
       ] as const) {
         const latest = await session.call("currency_rates", { source, symbols: ["USD"] });
         expect(latest.structuredContent, source).toMatchObject({ source, date: expected });
-        const today = moment.slice(0, 10);
         const asked = await session.call("currency_rates", { source, symbols: ["USD"], date: today });
         expect(asked.structuredContent, source).toMatchObject({ source, date: expected });
+        // A closing day has no fixing to come: it is named as one, all day long.
+        if (today !== expected) {
+          expect(text(asked), source).toContain(
+            isWorkingDay(today, closing)
+              ? `The fixing of ${today} is not published yet`
+              : `No fixing exists for ${today} (a ${weekday(today)}: a ${holiday}); these are the rates of ${expected},`,
+          );
+        }
       }
+      // Nor is the latest fixing asked for again every few minutes on a closing day.
+      const sent = frankfurter.requests.length + cnb.requests.length;
+      setClock(Date.parse(moment) + 10 * 60_000);
+      for (const source of ["ecb", "cnb"]) await session.call("currency_rates", { source, symbols: ["USD"] });
+      expect(frankfurter.requests.length + cnb.requests.length).toBe(sent);
     } finally {
       await session.close();
     }
+  });
+
+  test("a history of a holiday, on the day, says the bank publishes none then, not that it is to come", async () => {
+    setClock("2026-10-28T13:31:00Z"); // 14:31 in Prague on a Czech holiday
+    const history = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["USD"],
+      start: "2026-10-28",
+      end: "2026-10-28",
+      source: "cnb",
+    });
+    expect(text(history)).toBe(
+      "No fixing between 2026-10-28 and 2026-10-28: the Czech National Bank publishes none on weekends and Czech public holidays; widen the range.",
+    );
   });
 
   test("a history over Easter has neither Good Friday nor Easter Monday, at either bank", async () => {
@@ -583,10 +614,11 @@ describe("the latest fixing follows each source's publication time", () => {
         expect(asked.structuredContent).toMatchObject({ date: expected });
         if (today !== expected) {
           expect(asked.structuredContent).toMatchObject({ requested_date: today });
-          // A working day's fixing is still to come; a weekend has none.
-          const weekend = [0, 6].includes(new Date(`${today}T00:00:00Z`).getUTCDay());
+          // A working day's fixing is still to come; a weekend or a closing day has none.
           expect(text(asked)).toContain(
-            weekend ? `No fixing exists for ${today}` : `The fixing of ${today} is not published yet`,
+            isWorkingDay(today, source === "ecb" ? TARGET : CZECH)
+              ? `The fixing of ${today} is not published yet`
+              : `No fixing exists for ${today}`,
           );
         }
       }

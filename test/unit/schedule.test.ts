@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, test } from "vitest";
-import { dateIn, setClock } from "../../src/time.js";
-import { cachePolicy, latestTtl } from "../../tools/currency/schedule.js";
+import { DAY_MS, dateIn, isoDate, setClock } from "../../src/time.js";
+import { PUBLICATION as CNB } from "../../tools/currency/cnb.js";
+import { PUBLICATION as ECB } from "../../tools/currency/ecb.js";
+import { cachePolicy, latestTtl, publishes } from "../../tools/currency/schedule.js";
 import { date } from "../../tools/currency/shapes.js";
 
-const ECB = { zone: "Europe/Berlin", hour: 16, minute: 0, city: "Frankfurt", when: "around 16:00 Frankfurt time" };
-const CNB = { zone: "Europe/Prague", hour: 14, minute: 30, city: "Prague", when: "after 14:30 Prague time" };
 const at = (iso: string) => Date.parse(iso);
 const undated = () => undefined;
 
@@ -36,15 +36,55 @@ describe("how long the latest fixing is cached", () => {
     // Saturday, and Friday's never came: a holiday, so kept until Monday's is due, not asked for
     // every five minutes all weekend.
     expect(latestTtl(ECB, "2026-11-26", at("2026-11-28T12:00:00Z"))).toBe((2 * 24 + 3) * 3600);
-    // Good Friday 2026, no fixing: re-asked that evening, then kept over Easter Saturday and Sunday.
-    expect(latestTtl(ECB, "2026-04-02", at("2026-04-03T18:00:00Z"))).toBe(300);
-    expect(latestTtl(ECB, "2026-04-02", at("2026-04-04T08:00:00Z"))).toBe((2 * 24 + 6) * 3600);
     // Monday morning, Friday's is the one due: kept until Monday's publication.
     expect(latestTtl(CNB, "2026-11-27", at("2026-11-30T08:00:00Z"))).toBe(5.5 * 3600);
   });
 
+  test("on a closing day: until the next working day's publication, never asked again every few minutes", () => {
+    // Good Friday 2026 evening and Easter Saturday: Thursday's is the latest until Tuesday 16:00 CEST.
+    expect(latestTtl(ECB, "2026-04-02", at("2026-04-03T18:00:00Z"))).toBe((4 * 24 - 4) * 3600);
+    expect(latestTtl(ECB, "2026-04-02", at("2026-04-04T08:00:00Z"))).toBe((3 * 24 + 6) * 3600);
+    // 28 October, a Czech holiday: in the morning and past 14:30, until Thursday 14:30 CET.
+    expect(latestTtl(CNB, "2026-10-27", at("2026-10-28T08:00:00Z"))).toBe(29.5 * 3600);
+    expect(latestTtl(CNB, "2026-10-27", at("2026-10-28T15:00:00Z"))).toBe(22.5 * 3600);
+    // Christmas Eve, 23:30 in Prague: the CNB next publishes on Monday the 28th.
+    expect(latestTtl(CNB, "2026-12-23", at("2026-12-24T22:30:00Z"))).toBe((3 * 24 + 15) * 3600);
+    // The ECB publishes on Christmas Eve and the 8th of May: its window is open then.
+    expect(latestTtl(ECB, "2026-12-23", at("2026-12-24T15:10:00Z"))).toBe(300);
+    expect(latestTtl(ECB, "2026-05-07", at("2026-05-08T14:10:00Z"))).toBe(300);
+  });
+
   test("on a Saturday: until Monday", () => {
     expect(latestTtl(CNB, "2026-11-27", at("2026-11-28T12:00:00Z"))).toBe((2 * 24 + 1.5) * 3600);
+  });
+});
+
+describe("each source publishes on its own calendar", () => {
+  // Good Friday and Easter Monday of years with early and late Easters, from printed calendars.
+  const easters = [
+    ["2008-03-21", "2008-03-24"],
+    ["2016-03-25", "2016-03-28"],
+    ["2019-04-19", "2019-04-22"],
+    ["2025-04-18", "2025-04-21"],
+    ["2026-04-03", "2026-04-06"],
+    ["2038-04-23", "2038-04-26"],
+  ];
+
+  test.each(easters)("neither publishes on Good Friday %s nor Easter Monday %s", (friday, monday) => {
+    for (const publication of [ECB, CNB]) {
+      expect(publishes(publication, friday), `${publication.city} ${friday}`).toBe(false);
+      expect(publishes(publication, monday), `${publication.city} ${monday}`).toBe(false);
+      expect(publishes(publication, isoDate(Date.parse(friday) - DAY_MS))).toBe(true);
+      expect(publishes(publication, isoDate(Date.parse(monday) + DAY_MS))).toBe(true);
+    }
+  });
+
+  test("the CNB closes on the Czech holidays too, the ECB on TARGET's only", () => {
+    // Weekdays all: a holiday on a weekend closes nothing more.
+    const both = ["2026-01-01", "2026-05-01", "2026-12-25", "2025-12-26"];
+    const czech = ["2026-05-08", "2029-07-05", "2026-07-06", "2026-09-28", "2026-10-28", "2026-11-17", "2026-12-24"];
+    for (const day of both) expect([publishes(ECB, day), publishes(CNB, day)], day).toEqual([false, false]);
+    for (const day of czech) expect([publishes(ECB, day), publishes(CNB, day)], day).toEqual([true, false]);
   });
 });
 

@@ -4,13 +4,18 @@ import { orKept, type StaleIfError, type Upstream } from "../../src/http/upstrea
 import { emptyFixing, type Fixing, KEPT_FOR_SECONDS, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
-/** The CNB publishes after 14:30 Prague time on working days. */
-const PUBLICATION: Publication = {
+/** The CNB publishes after 14:30 Prague time on Czech working days: not on the holidays of zákon 245/2000 Sb. */
+export const PUBLICATION: Publication = {
   zone: "Europe/Prague",
   hour: 14,
   minute: 30,
   city: "Prague",
   when: "after 14:30 Prague time",
+  holiday: "Czech public holiday",
+  closed: {
+    dates: ["01-01", "05-01", "05-08", "07-05", "07-06", "09-28", "10-28", "11-17", "12-24", "12-25", "12-26"],
+    fromEaster: [-2, 1],
+  },
 };
 
 const NAME = "the Czech National Bank";

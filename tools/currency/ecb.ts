@@ -5,13 +5,15 @@ import { orKept, type Upstream } from "../../src/http/upstream.js";
 import { type CurrencyName, emptyFixing, type Fixing, KEPT_FOR_SECONDS, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
-/** The ECB publishes around 16:00 CET on TARGET working days. */
-const PUBLICATION: Publication = {
+/** The ECB publishes around 16:00 CET on TARGET working days: not on TARGET's closing days. */
+export const PUBLICATION: Publication = {
   zone: "Europe/Berlin",
   hour: 16,
   minute: 0,
   city: "Frankfurt",
   when: "around 16:00 Frankfurt time",
+  holiday: "TARGET closing day",
+  closed: { dates: ["01-01", "05-01", "12-25", "12-26"], fromEaster: [-2, 1] },
 };
 
 const NAME = "the European Central Bank";

@@ -90,7 +90,7 @@ export function historyTool({ configured, pick }: Sources): Tool {
         throw new ToolError(
           pending
             ? `No fixing between ${args.start} and ${args.end} yet: ${pending}.`
-            : `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and holidays; widen the range.`,
+            : `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and ${source.publication.holiday}s; widen the range.`,
         );
       }
       return {

@@ -1,6 +1,6 @@
 import { clock, DAY_MS, dateIn, isoDate, type WallClock, wallClock, zonedEpoch } from "../../src/time.js";
 
-/** When a source publishes its daily fixing: working days (Mon-Fri) at a local time. */
+/** When a source publishes its daily fixing: its working days at a local time. */
 export interface Publication {
   zone: string;
   hour: number;
@@ -8,6 +8,10 @@ export interface Publication {
   /** Where, and when in words, for messages: "Prague", "after 14:30 Prague time". */
   city: string;
   when: string;
+  /** What one of its closing days is called, for messages: "TARGET closing day". */
+  holiday: string;
+  /** Its closing days: dates fixed in the year (MM-DD), and days counted from Easter Sunday (-2 is Good Friday). */
+  closed: { dates: string[]; fromEaster: number[] };
 }
 
 /** A published fixing never changes; a month in memory is plenty. */
@@ -42,34 +46,56 @@ const WINDOW_TTL_SECONDS = 300;
  * How long, in seconds, an answer whose newest fixing is of `answered` may be cached as the
  * latest: until the next publication is due, and only a few minutes at a time while a due
  * publication may still be on its way, or while today's is late (the answer is older than the
- * fixing due today, or has none). A day that ended without its fixing was a holiday: its answer
- * is kept until the next publication is due, not asked for again every few minutes.
+ * fixing due today, or has none). No fixing is due on the source's closing days; a day that ended
+ * without its fixing all the same was a closing day too: its answer is kept until the next
+ * publication is due, not asked for again every few minutes.
  */
 export function latestTtl(publication: Publication, answered: string | undefined, now = clock.now()): number {
   const due = publication.hour * 60 + publication.minute;
   const local = wallClock(now, publication.zone);
-  const dueDate = lastDue(local, due);
+  const dueDate = lastDue(publication, local, due);
   const late = answered !== undefined && answered < dueDate && dueDate === local.date;
   if (answered === undefined || late) return WINDOW_TTL_SECONDS;
   const nextDue = nextDueAt(publication, local, due);
   return nextDue === undefined ? WINDOW_TTL_SECONDS : Math.max(60, Math.round((nextDue - now) / 1000));
 }
 
-/** Whether a weekday (0 Sunday … 6 Saturday) is one the sources publish on. */
-export const working = (weekday: number) => weekday >= 1 && weekday <= 5;
+/** Whether the source publishes a fixing on `date` (YYYY-MM-DD, its local date): a weekday it is open. */
+export function publishes({ closed }: Publication, date: string): boolean {
+  const weekday = new Date(`${date}T00:00:00Z`).getUTCDay();
+  if (weekday === 0 || weekday === 6 || closed.dates.includes(date.slice(5))) return false;
+  const fromEaster = (Date.parse(date) - easterSunday(Number(date.slice(0, 4)))) / DAY_MS;
+  return !closed.fromEaster.includes(fromEaster);
+}
+
+/** Easter Sunday of a Gregorian year, as its UTC midnight: the Anonymous Gregorian algorithm (Meeus/Jones/Butcher). */
+function easterSunday(year: number): number {
+  const a = year % 19;
+  const b = Math.floor(year / 100);
+  const c = year % 100;
+  const g = Math.floor((b - Math.floor((b + 8) / 25) + 1) / 3);
+  const h = (19 * a + b - Math.floor(b / 4) - g + 15) % 30;
+  const l = (32 + 2 * (b % 4) + 2 * Math.floor(c / 4) - h - (c % 4)) % 7;
+  const m = Math.floor((a + 11 * h + 22 * l) / 451);
+  const n = h + l - 7 * m + 114;
+  return Date.UTC(year, Math.floor(n / 31) - 1, (n % 31) + 1);
+}
+
+/** The local date `days` after `local`'s. */
+const dayAfter = (local: WallClock, days: number) => isoDate(Date.UTC(local.year, local.month - 1, local.day + days));
 
 /** The date of the last fixing due by `local` time: today's once its time has passed, else the working day before. */
-function lastDue(local: WallClock, due: number): string {
-  let offset = working(local.weekday) && local.minutes >= due ? 0 : -1;
-  while (!working((local.weekday + offset + 7) % 7)) offset -= 1;
-  return isoDate(Date.UTC(local.year, local.month - 1, local.day + offset));
+function lastDue(publication: Publication, local: WallClock, due: number): string {
+  let offset = local.minutes >= due ? 0 : -1;
+  while (!publishes(publication, dayAfter(local, offset))) offset -= 1;
+  return dayAfter(local, offset);
 }
 
 /** When the next publication is due, or undefined while one is due and may be on its way. */
 function nextDueAt(publication: Publication, local: WallClock, due: number): number | undefined {
-  if (working(local.weekday) && local.minutes >= due && local.minutes < due + WINDOW_MINUTES) return undefined;
-  let offset = working(local.weekday) && local.minutes < due ? 0 : 1;
-  while (!working((local.weekday + offset) % 7)) offset += 1;
-  const next = new Date(Date.UTC(local.year, local.month - 1, local.day + offset));
-  return zonedEpoch(next.getUTCFullYear(), next.getUTCMonth() + 1, next.getUTCDate(), due, publication.zone);
+  const today = publishes(publication, local.date);
+  if (today && local.minutes >= due && local.minutes < due + WINDOW_MINUTES) return undefined;
+  let offset = local.minutes < due ? 0 : 1;
+  while (!publishes(publication, dayAfter(local, offset))) offset += 1;
+  return zonedEpoch(local.year, local.month, local.day + offset, due, publication.zone);
 }

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { clock, dateIn, HOUR_MS } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
-import { dayOver, working } from "./schedule.js";
+import { dayOver, publishes } from "./schedule.js";
 
 export const SOURCES = ["ecb", "cnb"] as const;
 export type SourceId = (typeof SOURCES)[number];
@@ -78,7 +78,8 @@ const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.sli
 
 /**
  * Why the fixing used is not of the date asked for: that day's is still to come where the source
- * publishes, or the day has none (a weekend; a holiday, once the day is over there).
+ * publishes, or the day has none (a weekend; one of the source's closing days; a weekday without
+ * one all the same, once the day is over there).
  */
 function dayNote(requested: string | undefined, fixing: Fixing, source: RateSource): string | undefined {
   if (requested === undefined || requested === fixing.date) return undefined;
@@ -87,21 +88,23 @@ function dayNote(requested: string | undefined, fixing: Fixing, source: RateSour
     return `${capitalized(pending)}; these are the rates of ${fixing.date}, the latest available.`;
   }
   const weekday = weekdayOf(requested);
-  const why = working(weekday) ? ": a holiday" : "";
+  const { publication } = source;
+  const why =
+    weekday === 0 || weekday === 6 ? "" : `: a ${publishes(publication, requested) ? "holiday" : publication.holiday}`;
   return `No fixing exists for ${requested} (a ${WEEKDAYS[weekday]}${why}); these are the rates of ${fixing.date}, the last fixing ${source.name} published before it.`;
 }
 
 /**
  * Why `date` has no fixing yet, when that is why: its day has not begun where the source
- * publishes, or it is that working day there and the fixing is still to come. Undefined for a day
- * over there (cachePolicy's `final`) and for a weekend, which has none.
+ * publishes, or it is a working day there and the fixing is still to come. Undefined for a day
+ * over there (cachePolicy's `final`) and for a weekend or a closing day, which has none.
  */
 export function notYet(date: string, source: RateSource): string | undefined {
   const { publication } = source;
   if (dayOver(publication, date)) return undefined;
   const due = `${source.name} publishes ${publication.when} on working days`;
   if (date > dateIn(publication.zone)) return `${date} has not begun yet in ${publication.city} (${due})`;
-  return working(weekdayOf(date)) ? `the fixing of ${date} is not published yet (${due})` : undefined;
+  return publishes(publication, date) ? `the fixing of ${date} is not published yet (${due})` : undefined;
 }
 
 /** The weekday of a date (YYYY-MM-DD): 0 Sunday … 6 Saturday. */
