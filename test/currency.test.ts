@@ -399,10 +399,10 @@ describe("bad input is a clear tool error", () => {
       /^(?!.*Check the code).*KES is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others;/s,
     ],
     ["currency_rates", { date: "2026-02-30" }, /not a calendar date/],
-    // The first thing wrong with a date is the only one said: no month 0 is not also "in the future".
-    ["currency_rates", { date: "2026-00-10" }, /^(?!.*future).*not a calendar date/s],
-    ["currency_rates", { date: "30.8.2026" }, /^(?!.*(calendar|future)).*YYYY-MM-DD/s],
-    ["currency_rates", { date: "2999-01-01" }, /future/],
+    // The first thing wrong with a date is the only one said: no month 0 is not also "after" today.
+    ["currency_rates", { date: "2026-00-10" }, /^(?!.*after).*not a calendar date/s],
+    ["currency_rates", { date: "30.8.2026" }, /^(?!.*(calendar|after)).*YYYY-MM-DD/s],
+    ["currency_rates", { date: "2999-01-01" }, /date: must not be after 2026-11-30/],
     ["currency_rates", { date: "1998-12-31" }, /No rates before 1999-01-04/],
     ["currency_history", { base: "EUR", symbols: ["USD"], start: "2026-02-01", end: "2026-01-01" }, /after end/],
     ["currency_history", { base: "EUR", symbols: ["USD"], start: "2024-01-01", end: "2026-01-01" }, /at most 366 days/],
@@ -450,6 +450,27 @@ describe("bad input is a clear tool error", () => {
     const result = await server.call(tool, args);
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(message);
+  });
+
+  test("a date after today names the latest date taken and what to send instead", async () => {
+    setClock("2026-12-02T10:00:00Z"); // the 3rd has just begun in UTC+14
+    const latest = "must not be after 2026-12-03, today in UTC+14 (the first time zone to reach a date)";
+    const rates = await server.call("currency_rates", { date: "2026-12-04" });
+    expect(text(rates)).toBe(
+      `Invalid arguments for currency_rates: date: ${latest}; leave date out for the latest fixing`,
+    );
+    const range = { base: "EUR", symbols: ["CZK"], start: "2026-12-01", source: "cnb" };
+    const history = await server.call("currency_history", { ...range, end: "2026-12-31" });
+    expect(text(history)).toBe(
+      `Invalid arguments for currency_history: end: ${latest}; an end of 2026-12-03 takes the range to the latest fixing`,
+    );
+    const ahead = await server.call("currency_history", { ...range, start: "2026-12-24", end: "2026-12-31" });
+    expect(text(ahead)).toMatch(
+      /^Invalid arguments for currency_history: start: .*; start on 2026-12-03 or earlier; end: /,
+    );
+    // What it says to send is taken.
+    const sent = await server.call("currency_history", { ...range, end: "2026-12-03" });
+    expect(sent.structuredContent).toMatchObject({ start: "2026-12-01", end: "2026-12-01" });
   });
 });
 

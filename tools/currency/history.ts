@@ -5,10 +5,11 @@ import { defineTool, type Tool } from "../../src/toolset.js";
 import { crossRate, significant } from "./fixing.js";
 import {
   code,
-  date,
   formatNumber,
   hasCurrency,
   notYet,
+  rangeEnd,
+  rangeStart,
   type Sources,
   sourceArg,
   sourceLabel,
@@ -31,8 +32,8 @@ export function historyTool({ configured, pick }: Sources): Tool {
     input: {
       base: code.describe("Rates are per 1 unit of it."),
       symbols: z.array(code).min(1).max(MAX_HISTORY_SYMBOLS).describe(`1 to ${MAX_HISTORY_SYMBOLS} ISO 4217 codes.`),
-      start: date.describe("YYYY-MM-DD, included."),
-      end: date.describe("YYYY-MM-DD, included."),
+      start: rangeStart.describe("YYYY-MM-DD, included."),
+      end: rangeEnd.describe("YYYY-MM-DD, included."),
       source: sourceArg(configured),
     },
     output: {

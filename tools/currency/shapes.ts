@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { clock, dateIn, HOUR_MS } from "../../src/time.js";
+import { clock, dateIn, HOUR_MS, isoDate } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
 import { dayOver, publishes } from "./schedule.js";
@@ -39,11 +39,26 @@ function begun(date: string): boolean {
   return Date.parse(date) <= clock.now() + 14 * HOUR_MS;
 }
 
-export const date = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, { error: "must be a date as YYYY-MM-DD", abort: true })
-  .refine(isCalendarDate, { error: "is not a calendar date", abort: true })
-  .refine(begun, "must not be in the future");
+/**
+ * A date argument, YYYY-MM-DD. A later one than `begun` takes is refused naming the latest date
+ * taken, since a model often does not know today's, and `instead`, what to send.
+ */
+function dateArg(instead: (latest: string) => string) {
+  return z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: "must be a date as YYYY-MM-DD", abort: true })
+    .refine(isCalendarDate, { error: "is not a calendar date", abort: true })
+    .refine(begun, {
+      error: () => {
+        const latest = isoDate(clock.now() + 14 * HOUR_MS);
+        return `must not be after ${latest}, today in UTC+14 (the first time zone to reach a date); ${instead(latest)}`;
+      },
+    });
+}
+
+export const date = dateArg(() => "leave date out for the latest fixing");
+export const rangeStart = dateArg((latest) => `start on ${latest} or earlier`);
+export const rangeEnd = dateArg((latest) => `an end of ${latest} takes the range to the latest fixing`);
 
 /** The `source` argument, saying which one a call without it gets: the model cannot read the settings. */
 export const sourceArg = (configured: SourceId) => z.enum(SOURCES).optional().describe(`Default: ${configured}.`);
