@@ -60,18 +60,24 @@ export function emailSender(options: SmtpOptions): Sender {
 const SETUP_MS = 10_000;
 
 /**
- * A pool for the messages of `call`, whose connection must be open and greeted within half the
- * call's time at most, so that a server that never greets (one that wants TLS from the start) is
- * named as such before the call runs out.
+ * How long a connection may take to open and be greeted: half the call's time left at most, so
+ * that a server that never greets (one that wants TLS from the start) is named as such before the
+ * call runs out. Whole milliseconds: nodemailer gives it to node:dns as the look-up's timeout,
+ * and a fraction there throws where nothing catches it, ending the process.
  */
+export function setupMs(deadline: number, now = clock.now()): number {
+  return Math.max(100, Math.min(SETUP_MS, Math.floor((deadline - now) / 2)));
+}
+
+/** A pool for the messages of `call`, set up within `setupMs`. */
 async function connect(options: SmtpOptions, call: ToolCall): Promise<Pool> {
   const nodemailer = await import("nodemailer");
-  const setupMs = Math.max(100, Math.min(SETUP_MS, (call.deadline - clock.now()) / 2));
+  const setup = setupMs(call.deadline);
   const transport = nodemailer.createTransport({
     pool: true,
     maxConnections: 1,
-    connectionTimeout: setupMs,
-    greetingTimeout: setupMs,
+    connectionTimeout: setup,
+    greetingTimeout: setup,
     host: options.host,
     port: options.port,
     secure: options.tls === "tls",
