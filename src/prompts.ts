@@ -4,6 +4,7 @@ import { ErrorCode, type GetPromptResult } from "@modelcontextprotocol/sdk/types
 import { z } from "zod";
 import { ProtocolError } from "./errors.js";
 import type { Log } from "./log.js";
+import { quote } from "./shown.js";
 import { clock } from "./time.js";
 import type { Tool } from "./toolset.js";
 
@@ -37,7 +38,7 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
         if (source !== undefined && !sources.includes(source)) {
           throw new ProtocolError(
             ErrorCode.InvalidParams,
-            `No webhook source is called ${JSON.stringify(source)}; the sources are ${sources.join(", ")}.`,
+            `No webhook source is called ${quote(source)}; the sources are ${sources.join(", ")}.`,
           );
         }
         return ask(
@@ -63,14 +64,34 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
     served("currency_rates") &&
       "Rates: currency_rates for today (EUR and CZK against USD, or the currencies the shop sells in).",
   ].filter((part): part is string => typeof part === "string");
-  if (parts.length > 0 || served("weather_forecast")) {
+  const forecast = tools.find((tool) => tool.name === "weather_forecast");
+  if (parts.length > 0 || forecast) {
     const geocode = tools.find((tool) => tool.name === "weather_geocode");
+    /**
+     * The weather part, for the place given as weather_forecast takes it; without a place none,
+     * unless the weather is all the brief has: then the place is asked for.
+     */
+    const weather = (given: string | undefined): string[] => {
+      const place = given?.trim();
+      if (!forecast || (!place && parts.length > 0)) return [];
+      if (!place) return ["Weather: ask me for which place, then weather_forecast for it, today only (days: 1)."];
+      const schema = forecast.input.place;
+      const checked = schema && z.safeParse(schema, place);
+      const wrong = checked?.error?.issues[0]?.message ?? (/[\r\n]/.test(place) ? "one line only" : undefined);
+      if (wrong) {
+        throw new ProtocolError(
+          ErrorCode.InvalidParams,
+          `place ${quote(place)}: ${wrong}, as weather_forecast takes it`,
+        );
+      }
+      return [`Weather: weather_forecast for ${JSON.stringify(place)}, today only (days: 1).`];
+    };
     server.registerPrompt(
       "morning_brief",
       {
         title: "Morning brief",
         description: "What happened overnight and what today holds: orders, stock, waiting events, rates, weather.",
-        argsSchema: served("weather_forecast")
+        argsSchema: forecast
           ? {
               place: optionalCompletable("Where to give today's weather for.", (value) =>
                 geocode ? placesLike(geocode, value, log) : [],
@@ -82,10 +103,7 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
         ask(
           [
             "Give me a short morning brief, one line per part, with the figures that matter:",
-            ...parts.map((part) => `- ${part}`),
-            ...(served("weather_forecast") && args.place?.trim()
-              ? [`- Weather: weather_forecast for ${JSON.stringify(args.place.trim())}, today only (days: 1).`]
-              : []),
+            ...[...parts, ...weather(args.place)].map((part) => `- ${part}`),
             "Skip a part whose tool answers with an error, and say so in one line at the end.",
           ].join("\n"),
         ),

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
+import { quote } from "../../src/shown.js";
 import { isTimeZone } from "../../src/time.js";
 
 /** A place as the tools show it; a bare coordinate pair has only the coordinates and its zone. */
@@ -87,9 +88,9 @@ export function geocoder(api: Upstream) {
   function nothingFound({ name, qualifier, found }: Awaited<ReturnType<typeof lookup>>): string {
     const others =
       qualifier && found.length
-        ? ` Places called "${name}" exist elsewhere: ${found.slice(0, 5).map(label).join("; ")}.`
+        ? ` Places called ${quote(name)} exist elsewhere: ${found.slice(0, 5).map(label).join("; ")}.`
         : "";
-    return `No place called "${name}"${qualifier ? ` in "${qualifier}"` : ""} was found.${others}`;
+    return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}`;
   }
 
   /**
