@@ -21,6 +21,8 @@ const OWNER = "424242";
 const SMTP_PASSWORD = "smtp-secret-for-tests";
 /** An address the test mail server refuses for now (451), as a greylisting server does. */
 const GREYLISTED = "later@shop.example";
+/** An address of another domain, which the server relays for no one who has not logged in. */
+const RELAYED = "partner@elsewhere.example";
 
 interface Mail {
   from: string;
@@ -43,6 +45,8 @@ async function startSmtp(refuse: string[] = []) {
     onRcptTo(address, _session, callback) {
       if (refuse.includes(address.address)) {
         callback(Object.assign(new Error("Mailbox unavailable"), { responseCode: 550 }));
+      } else if (address.address === RELAYED) {
+        callback(Object.assign(new Error("5.7.1 Relaying denied"), { responseCode: 550 }));
       } else if (address.address === GREYLISTED) {
         callback(Object.assign(new Error("4.7.1 Greylisted, try again later"), { responseCode: 451 }));
       } else callback();
@@ -122,7 +126,7 @@ function channels(telegram: TelegramFake, smtpPort: number) {
       port: smtpPort,
       tls: "none",
       from: "waiter@shop.example",
-      to: ["boss@shop.example", "gone@shop.example"],
+      to: ["boss@shop.example", "gone@shop.example", RELAYED],
     },
     grey: {
       type: "email",
@@ -191,7 +195,7 @@ describe("notify_send on Telegram", () => {
       failed: [{ target: "-100999", error: expect.stringMatching(/chat not found/) }],
     });
     expect(text(result)).toBe(
-      `Sent on stranger to ${OWNER}.\nNot confirmed by -100999: Telegram Bot API did not take the message (400: Bad Request: chat not found); check the id in the channel's chatIds (a supergroup's starts -100), that the bot is a member of the group or channel, and that a person wrote to the bot first.`,
+      `Sent on stranger to ${OWNER}.\nNot confirmed by -100999: Telegram Bot API did not take the message (400: Bad Request: chat not found); check the id in the channel's chatIds (a supergroup's starts -100), that the bot is a member of the group or channel, and that a person wrote to the bot first.\nSending it again sends it to every target of the channel, those it reached too.`,
     );
     expect(waiter.stderr()).toMatch(
       /notify stranger: not confirmed by -100999: .*chat not found\); check the id .*first\.$/m,
@@ -368,8 +372,17 @@ describe("notify_send by email", () => {
             /\(550 Mailbox unavailable\): not sent; correct the address in the channel's to, as sending it again will not help/,
           ),
         },
+        {
+          // RFC 3463's 5.7.x is the server's policy, not the address.
+          target: RELAYED,
+          error: expect.stringMatching(
+            /\(550 5\.7\.1 Relaying denied\): not sent; the server's policy refuses it: check that the channel's user may send through it, and to such addresses, as sending it again will not help/,
+          ),
+        },
       ],
     });
+    // A retry would send the others the message again, and the text says so.
+    expect(text(result)).toMatch(/\nSending it again sends it to every target of the channel, those it reached too\.$/);
   });
 
   test("a mail server named by a host name is looked up and mailed, whatever is left of the call's time", async () => {

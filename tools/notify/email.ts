@@ -208,8 +208,12 @@ function failure(err: SmtpFailure, { host, port, tls }: SmtpOptions): ToolError 
     );
   }
   if (responseCode) {
-    const fix =
-      command === "RCPT TO"
+    // RFC 3463's enhanced code tells a mailbox (5.1.x) from the server's policy (5.7.x: relaying
+    // denied, a sender it will not take), which no change of address mends.
+    const policy = /^5\.7\./.test(response?.slice(4) ?? "");
+    const fix = policy
+      ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
+      : command === "RCPT TO"
         ? "correct the address in the channel's to"
         : command === "MAIL FROM"
           ? "check the channel's from, an address its login may send as"

@@ -199,7 +199,12 @@ export const notify = defineToolset({
         },
         render(r) {
           const lines = [`Sent on ${r.channel} to ${r.sent.join(", ")}.`];
-          if (r.failed.length) lines.push(`Not confirmed by ${said(r.failed)}`);
+          if (r.failed.length) {
+            lines.push(
+              `Not confirmed by ${said(r.failed)}`,
+              "Sending it again sends it to every target of the channel, those it reached too.",
+            );
+          }
           return lines.join("\n");
         },
       }),
