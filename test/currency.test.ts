@@ -496,7 +496,9 @@ describe("broken upstreams fail clearly and in time", () => {
     frankfurter.queue.push({ status: 200, body: "<html>maintenance</html>", headers: { "content-type": "text/html" } });
     const result = await server.call("currency_rates", { date: "2020-03-04" });
     expect(result.isError).toBe(true);
-    expect(text(result)).toMatch(/not JSON \(status 200, 24 bytes, beginning "<html>maintenance<\/html>"\)/);
+    expect(text(result)).toMatch(
+      /not JSON \(status 200, 24 bytes, beginning "<html>maintenance<\/html>"\); the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends\.$/,
+    );
   });
 
   test("JSON of the wrong shape is reported", async () => {

@@ -270,11 +270,14 @@ export class Upstream {
       body = JSON.parse(response.text);
     } catch {
       // How it begins tells a maintenance page from PHP's warnings printed before the JSON.
-      const begins = quoteLine(this.#withoutCredentials(response.text.slice(0, 200)), 80);
-      const what = `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes, beginning ${begins})`;
+      const begins = quoteLine(this.#withoutCredentials(response.text), 80);
+      const what = `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes${response.text ? `, beginning ${begins}` : ""})`;
       throw response.changes
         ? new UnconfirmedChange(`${what}; the change ${READ_FIRST}.`, response.status)
-        : new UpstreamError(`${what}; the service may be failing, try again later.`, response.status);
+        : new UpstreamError(
+            `${what}; the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
+            response.status,
+          );
     }
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
