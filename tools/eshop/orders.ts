@@ -212,10 +212,15 @@ export function orderTools(shop: ShopProvider): Tool[] {
           );
         }
         // A paid date stays when an order goes back to pending or failed (a bank transfer bounced):
-        // the shop says it needs payment then, and only the payment recorded before is not taken again.
-        const recorded =
-          before.needs_payment !== true || (transaction_id !== undefined && transaction_id === before.transaction_id);
-        if (before.paid && recorded) return { already_paid: true, order: orderStateOut.parse(before), ...stored };
+        // the shop says it needs payment then, and a new payment pays it.
+        if (before.paid && before.needs_payment !== true) {
+          return { already_paid: true, order: orderStateOut.parse(before), ...stored };
+        }
+        if (before.paid && transaction_id !== undefined && transaction_id === before.transaction_id) {
+          throw new ToolError(
+            `Order ${id} is ${before.status} and needs payment, but its payment ${quote(transaction_id)} was recorded before (${utcMinute(before.paid)}) and the order set back since: that payment is not taken again. Check with the gateway whether it was reversed; a new payment's id marks it paid.`,
+          );
+        }
         const after = await shop.setPaid(before, transaction_id, call);
         if (!after.paid) {
           throw new ToolError(
