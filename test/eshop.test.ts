@@ -579,9 +579,25 @@ describe("status and notes", () => {
     expect(completed).toMatch(
       /pending → completed\.\nThe shop counts it paid now \(.* UTC\), though no payment was checked; eshop_order_mark_paid is for payments that came\.$/,
     );
-    // An unpaid order cancelled says nothing of money.
+    // An unpaid order cancelled says nothing of money, though a bounced payment left its paid date.
     expect(text(await server.call("eshop_order_update_status", { id: O.onHold, status: "cancelled" }))).not.toMatch(
       /paid|money/,
+    );
+    await server.call("eshop_order_mark_paid", { id: O.pendingStockManaged, transaction_id: "pi_bounced" });
+    await server.call("eshop_order_update_status", { id: O.pendingStockManaged, status: "pending" });
+    const bounced = text(
+      await server.call("eshop_order_update_status", { id: O.pendingStockManaged, status: "cancelled" }),
+    );
+    expect(bounced).toMatch(/pending → cancelled\.$/);
+    // Taken back from cancelled, the shop counts it paid as from any unpaid status.
+    expect(text(await server.call("eshop_order_update_status", { id: O.onHold, status: "processing" }))).toMatch(
+      /cancelled → processing\.\nThe shop counts it paid now/,
+    );
+    // An order never paid, set to refunded, has nothing to return.
+    const failed = [...woo.shop.orders.values()].find((o) => o.status === "failed");
+    expect(failed).toBeDefined();
+    expect(text(await server.call("eshop_order_update_status", { id: failed?.id, status: "refunded" }))).toMatch(
+      /failed → refunded\.\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return\.$/,
     );
   });
 

@@ -291,15 +291,16 @@ export function orderTools(shop: ShopProvider): Tool[] {
     render(r) {
       // What the change did to money, which no status name says: WooCommerce records a refund of
       // what is left but asks no gateway; a cancel keeps the payment; a paid status sets a paid date.
+      const wasPaid = shop.paidStatuses.includes(r.previous_status);
       const money = !r.changed
         ? ""
         : r.order.status === "refunded"
-          ? "\nNo money was sent back: the shop only recorded the refund. Return the payment through the payment gateway that took it."
-          : r.order.status === "cancelled" && r.order.paid
-            ? `\nIt was paid (${utcMinute(r.order.paid)}): cancelling sent no money back. Refund the payment through the payment gateway that took it.`
-            : shop.payableStatuses.includes(r.previous_status) &&
-                shop.paidStatuses.includes(r.order.status) &&
-                r.order.paid
+          ? wasPaid
+            ? "\nNo money was sent back: the shop only recorded the refund. Return the payment through the payment gateway that took it."
+            : "\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return."
+          : r.order.status === "cancelled" && wasPaid
+            ? `\nIt was paid${r.order.paid ? ` (${utcMinute(r.order.paid)})` : ""}: cancelling sent no money back. Refund the payment through the payment gateway that took it.`
+            : !wasPaid && shop.paidStatuses.includes(r.order.status) && r.order.paid
               ? `\nThe shop counts it paid now (${utcMinute(r.order.paid)}), though no payment was checked; eshop_order_mark_paid is for payments that came.`
               : "";
       return r.changed
