@@ -361,7 +361,7 @@ describe("orders", () => {
 
   test("a taxed order's text says its items, shipping, discounts and fees are before tax", async () => {
     expect(text(await server.call("eshop_order_get", { id: O.taxed }))).toMatch(
-      /\nAmounts before tax:\n- 2 × Decaf Beans 500 g \(product 110, SKU COF-DEC-500\): 23\.80 EUR\nShipping 4\.90 /,
+      /\nItems, shipping, discount and fees before tax; the total with it:\n- 2 × Decaf Beans 500 g \(product 110, SKU COF-DEC-500\): 23\.80 EUR\nShipping 4\.90 /,
     );
     expect(text(await server.call("eshop_order_get", { id: O.pending1999 }))).not.toMatch(/before tax/);
   });

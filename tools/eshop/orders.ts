@@ -135,7 +135,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     render(o) {
       const lines = [summaryLine(o)];
       // WooCommerce keeps these amounts before tax, also where the shop's prices are entered with it.
-      if (/[1-9]/.test(o.total_tax)) lines.push("Amounts before tax:");
+      if (/[1-9]/.test(o.total_tax)) lines.push("Items, shipping, discount and fees before tax; the total with it:");
       for (const item of o.line_items) {
         // The ids the product tools take: a model reading only the text has no other way to them.
         const ids = [
