@@ -2046,6 +2046,11 @@ describe("automations are checked at start", () => {
     await expect(serve([typo])).rejects.toThrow(
       /automation stripe-paid, step 1: \{\{event\.typ\}\} reads "typ", which event has not, so it is always empty: event has id, source, type, received_at \(event\.type, perhaps\)$/,
     );
+    // A Stripe payload is itself an event: its fields read as the event's are pointed to the payload.
+    const stripeShaped = { ...PAID, do: [{ notify: "team", text: "Order {{event.data.object.metadata.order_id}}" }] };
+    await expect(serve([stripeShaped])).rejects.toThrow(
+      /\{\{event\.data\.object\.metadata\.order_id\}\} reads "data", which event has not, so it is always empty: event has id, source, type, received_at \(payload\.data\.object\.metadata\.order_id, perhaps: the payload's own fields are under payload\)$/,
+    );
     for (const path of ["event.sourc", "$.event.sourc", "event.[id, sourc]", "length(@.event.sourc)"]) {
       await expect(serve([{ ...PAID, when: { ...PAID.when, where: [{ path, present: true }] } }])).rejects.toThrow(
         `automation stripe-paid, when.where 1: ${JSON.stringify(path)} reads "sourc", which event has not, so it never has a value: event has id, source, type, received_at (event.source, perhaps)`,

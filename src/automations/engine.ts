@@ -324,7 +324,7 @@ function checkTemplate(where: string, template: string): void {
     }
     if (root === "event" && isNoEventField(field)) {
       throw new ConfigError(
-        `${where}: {{${name}}} reads "${field}", which event has not, so it is always empty: ${eventFields(field)}`,
+        `${where}: {{${name}}} reads "${field}", which event has not, so it is always empty: ${eventFields(field, name.slice("event.".length))}`,
       );
     }
   }
@@ -335,10 +335,17 @@ function isNoEventField(field: string | undefined): field is string {
   return field !== undefined && !EVENT_FIELDS.includes(field);
 }
 
-/** The fields the event has, and the one `field` is likely a misspelling of. */
-function eventFields(field: string): string {
+/**
+ * The fields the event has, and the one `field` is likely a misspelling of; else the payload's
+ * field read as the event's (a Stripe payload is itself an event: event.data.object…), `rest`
+ * being what follows "event.".
+ */
+function eventFields(field: string, rest = field): string {
   const meant = meantKey(field, EVENT_FIELDS);
-  return `event has ${EVENT_FIELDS.join(", ")}${meant ? ` (event.${meant}, perhaps)` : ""}`;
+  const perhaps = meant
+    ? `event.${meant}, perhaps`
+    : `payload.${rest}, perhaps: the payload's own fields are under payload`;
+  return `event has ${EVENT_FIELDS.join(", ")} (${perhaps})`;
 }
 
 const PROJECTIONS = new Set(["Projection", "ValueProjection", "FilterProjection"]);
