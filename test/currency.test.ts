@@ -391,7 +391,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_convert",
       { amount: 1_000_000, from: "VND", to: "CZK", date: "2026-08-28", source: "cnb" },
-      /^No rate for currency "VND" in the fixing of 2026-08-28 by the Czech National Bank\. VND is an ISO 4217 currency: the Czech National Bank fixes about 30 currencies daily and publishes the others' rates once a month, for that month, in a list waiter does not read; currency_list with source "cnb" lists/,
+      /^No rate for currency "VND" in the fixing of 2026-08-28 by the Czech National Bank\. VND is an ISO 4217 currency: the Czech National Bank fixes about 30 currencies daily and sets the others' rates on the last working day of each month, for the month after, in a list waiter does not read; currency_list with source "cnb" lists/,
     ],
     [
       "currency_convert",

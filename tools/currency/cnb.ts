@@ -57,7 +57,7 @@ export function cnbSource(cnb: Upstream): RateSource {
     earliest: "1991-01-01",
     publication: PUBLICATION,
     others:
-      "the Czech National Bank fixes about 30 currencies daily and publishes the others' rates once a month, for that month, in a list waiter does not read",
+      "the Czech National Bank fixes about 30 currencies daily and sets the others' rates on the last working day of each month, for the month after, in a list waiter does not read",
 
     async fixing(date, call) {
       const { value, stale } = await orKept(KEPT_FOR_SECONDS, (staleIfError) => daily(date, call, staleIfError));
