@@ -816,7 +816,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
 
     test("/healthz answers 503 at once, not after the query timeout: a health check and a waiter asking who holds the port hear", async () => {
       const proxy = await proxied();
-      const { app } = await startApp(
+      const { app, stderr } = await startApp(
         {
           WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
           ERP_SECRET,
@@ -831,6 +831,8 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         const health = await request(`${app.listener?.url}/healthz`);
         expect(health.statusCode).toBe(503);
         expect(await health.body.json()).toEqual({ status: "store not answering", mode: "stdio", sources: ["erp"] });
+        // Whoever runs it hears why the node left its load balancer.
+        expect(stderr()).toMatch(/warning .*webhook listener: \/healthz: the event store did not answer within 500 ms/);
         // Half a second, give or take a loaded machine: not the query timeout's 15.
         expect(performance.now() - started).toBeLessThan(5_000);
       } finally {

@@ -238,7 +238,9 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       // A database that does not answer is not waited for: a health check, or another waiter
       // asking who holds the port, hears at once.
       const silent = err instanceof DOMException && err.name === "TimeoutError";
-      if (!silent) storeWarning(`webhook listener: ${err instanceof Error ? err.message : err}`);
+      storeWarning(
+        `webhook listener: ${silent ? `/healthz: the event store did not answer within ${HEALTH_STORE_MS} ms` : err instanceof Error ? err.message : err}`,
+      );
       res
         .status(503)
         .json({ status: silent ? "store not answering" : "store unavailable", mode, sources: [...sources.keys()] });
