@@ -29,6 +29,12 @@ export interface ServerParts {
   log: Log;
 }
 
+/** The settings that choose tools, each named where it may be set: a flag, a variable, the config file. */
+const TOOLSETS = "--toolsets (WAITER_TOOLSETS, toolsets in the config file)";
+const TOOLS = "--tools (WAITER_TOOLS, tools in the config file)";
+const EXCLUDE_TOOLS = "--exclude-tools (WAITER_EXCLUDE_TOOLS, excludeTools in the config file)";
+const READ_ONLY = "--read-only (WAITER_READ_ONLY, readOnly in the config file)";
+
 /** The tools a configuration serves, and why it serves no other. */
 export interface ServedTools {
   tools: Tool[];
@@ -52,7 +58,7 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
   const notices: string[] = [];
   for (const toolset of toolsets) {
     if (config.core.toolsets && !config.core.toolsets.includes(toolset.name)) {
-      off.set(toolset.name, "--toolsets (WAITER_TOOLSETS) does not list it");
+      off.set(toolset.name, `${TOOLSETS} does not list it`);
       continue;
     }
     const settings = config.toolsets[toolset.name] ?? {};
@@ -67,8 +73,8 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
   }
   const { tools: only, excludeTools: excluded, readOnly } = config.core;
   for (const [setting, names] of [
-    ["--tools (WAITER_TOOLS)", only],
-    ["--exclude-tools (WAITER_EXCLUDE_TOOLS)", excluded],
+    [TOOLS, only],
+    [EXCLUDE_TOOLS, excluded],
   ] as const) {
     for (const name of names ?? []) {
       if (available.some((tool) => tool.name === name)) continue;
@@ -86,11 +92,11 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
   const leftOut = (tool: Tool) =>
     // --read-only beats every other setting.
     readOnly && !tool.annotations.readOnlyHint
-      ? "--read-only (WAITER_READ_ONLY) leaves out every tool that changes something"
+      ? `${READ_ONLY} leaves out every tool that changes something`
       : only && !only.includes(tool.name)
-        ? "--tools (WAITER_TOOLS) does not list it"
+        ? `${TOOLS} does not list it`
         : excluded?.includes(tool.name)
-          ? "--exclude-tools (WAITER_EXCLUDE_TOOLS) lists it"
+          ? `${EXCLUDE_TOOLS} lists it`
           : undefined;
   const served = available.filter((tool) => leftOut(tool) === undefined);
   if (served.length === 0) {

@@ -474,7 +474,9 @@ describe("choosing tools", () => {
     // A tool of a toolset that is off is noted, not refused: the shop may be configured later.
     const off = await served({ WAITER_TOOLS: "currency_list,eshop_order_get", WAITER_WOO_URL: "" });
     expect(off.names).toEqual(["currency_list"]);
-    expect(off.stderr).toMatch(/tool eshop_order_get of --tools \(WAITER_TOOLS\) is not served: toolset eshop is off/);
+    expect(off.stderr).toMatch(
+      /tool eshop_order_get of --tools \(WAITER_TOOLS, tools in the config file\) is not served: toolset eshop is off/,
+    );
   });
 
   test("the instructions name each toolset served with its tools, and the flows those tools make", async () => {
@@ -653,7 +655,7 @@ describe.concurrent("the command line", () => {
     [
       ["--tools", "currency_convrt"],
       {},
-      /^waiter: unknown tool 'currency_convrt' in --tools \(WAITER_TOOLS\) \(the enabled toolsets serve: currency_rates, currency_convert, /,
+      /^waiter: unknown tool 'currency_convrt' in --tools \(WAITER_TOOLS, tools in the config file\) \(the enabled toolsets serve: currency_rates, currency_convert, /,
     ],
     // Every invalid setting goes this way; test/unit/config.test.ts has their words.
     [[], { WAITER_CNB_URL: "http://api.cnb.cz/cnbapi" }, /^waiter: invalid setting WAITER_CNB_URL: plain http/],
