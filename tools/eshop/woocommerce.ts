@@ -350,10 +350,10 @@ export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
     if (status === 403) {
       // WordPress's own answer names no WooCommerce rule; a firewall's or a CDN's page is no JSON at all.
       const by = body
-        ? `WordPress refused the request (403${said}) before WooCommerce saw it: a security plugin or a rule that keeps the REST API from callers`
-        : `The shop's REST API refused the request with a page that is not WordPress's (403): a firewall, CDN or security plugin in front of the shop blocks waiter`;
+        ? `WordPress refused the request (403${said}), not WooCommerce: a security plugin or a rule that keeps the REST API from callers`
+        : `The shop's REST API refused the request with a page that is not WordPress's (403): a firewall, CDN or security plugin in front of the shop blocks waiter, before the key is checked`;
       return new UpstreamError(
-        `${by}. Allow requests to ${where} from this machine there (its address, or the key's requests); the key itself was not checked.`,
+        `${by}. Allow requests to ${where} from this machine there (its address, or the key's requests).`,
         status,
       );
     }
@@ -370,7 +370,7 @@ export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
     if (status === 500 && body?.code === "internal_server_error" && !response.changes) {
       // WordPress's fatal-error handler: a plugin or theme broke, which no retry mends.
       return new UpstreamError(
-        `WordPress failed with a PHP error (500${said}): this waits for whoever runs the shop; the PHP error log, or the recovery-mode email WordPress sent its admin, names the plugin or theme that broke.`,
+        `WordPress failed with a PHP error (500${said}): a plugin or theme that broke, or a PHP time or memory limit reached, which waits for whoever runs the shop; the PHP error log, or the recovery-mode email WordPress sent its admin, says which.`,
         status,
       );
     }
