@@ -23,7 +23,7 @@ import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooComme
 import { startWaiter } from "./memory.js";
 import { postgresAvailable, postgresRequired, type RunningPostgres, silentProxy, startPostgres } from "./postgres.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
-import { CLI, startServer, text } from "./stdio.js";
+import { CLI, type Session, startServer, text } from "./stdio.js";
 
 const STRIPE_SECRET = "whsec_automations_test";
 const stripe = new Stripe("sk_test_waiter");
@@ -176,6 +176,23 @@ beforeEach(() => {
   woo.shop.reset();
   dataDir = mkdtempSync(join(tmpdir(), "waiter-automations-"));
 });
+
+/**
+ * Waits until an agent asking how the run of `eventId` goes is told its one step, mark-paid, waits
+ * to try again, with `outcome` saying why and until when (polled: a try under way shows as started).
+ */
+async function waitingStep(agent: Session, eventId: string, outcome: RegExp): Promise<void> {
+  await expect
+    .poll(async () => (await agent.call("automations_runs", { event_id: eventId })).structuredContent)
+    .toMatchObject({
+      runs: [
+        {
+          status: "running",
+          steps: [{ status: "waiting", tool: "eshop_order_mark_paid", outcome: expect.stringMatching(outcome) }],
+        },
+      ],
+    });
+}
 
 describe("a Stripe payment marks its order paid, tells the team and acknowledges the event", () => {
   test("once, however often the webhook is delivered", async () => {
@@ -1508,25 +1525,11 @@ describe("when the shop fails", () => {
       // An agent asking how the payment's run goes is told the step waits, why, and until when.
       const agent = await startWaiter(env([PAID, TELL]));
       try {
-        // Polled: a try under way shows as started until it fails again.
-        await expect
-          .poll(async () => (await agent.call("automations_runs", { event_id: first.id })).structuredContent)
-          .toMatchObject({
-            runs: [
-              {
-                status: "running",
-                steps: [
-                  {
-                    status: "waiting",
-                    tool: "eshop_order_mark_paid",
-                    outcome: expect.stringMatching(
-                      /^WooCommerce answered 503 .*Down for maintenance.* Trying again at \d{4}-\d\d-\d\dT[\d:.]+Z\.$/,
-                    ),
-                  },
-                ],
-              },
-            ],
-          });
+        await waitingStep(
+          agent,
+          first.id,
+          /^WooCommerce answered 503 .*Down for maintenance.* Trying again at \d{4}-\d\d-\d\dT[\d:.]+Z\.$/,
+        );
       } finally {
         await agent.close();
       }
@@ -1632,22 +1635,7 @@ describe("when the shop fails", () => {
       // Advice to the model ("try again later") is waiter's to follow here: it says what it does instead.
       const unreachable =
         "Could not reach WooCommerce \\(127\\.0\\.0\\.1:\\d+\\): ECONNREFUSED; the service or the network is down\\.";
-      await expect
-        .poll(async () => (await agent.call("automations_runs", { event_id: event.id })).structuredContent)
-        .toMatchObject({
-          runs: [
-            {
-              status: "running",
-              steps: [
-                {
-                  status: "waiting",
-                  tool: "eshop_order_mark_paid",
-                  outcome: expect.stringMatching(new RegExp(`^${unreachable} Trying again at [\\dT:.-]+Z\\.$`)),
-                },
-              ],
-            },
-          ],
-        });
+      await waitingStep(agent, event.id, new RegExp(`^${unreachable} Trying again at [\\dT:.-]+Z\\.$`));
       const [run] = await runsOf(event.id);
       expect(run?.error).toMatch(
         new RegExp(
