@@ -8,7 +8,6 @@ import type { EventId, EventStore, StreamId } from "@modelcontextprotocol/sdk/se
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import {
   InitializeRequestSchema,
-  isInitializeRequest,
   isJSONRPCRequest,
   type JSONRPCMessage,
   type RequestId,
@@ -510,17 +509,23 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       rpcError(res, 415, -32000, "Unsupported Media Type: MCP messages are sent as Content-Type: application/json");
       return;
     }
-    if (req.method !== "POST" || !isInitializeRequest(req.body)) {
-      // An initialize its schema refuses (no clientInfo, a version as a number) opens no session,
-      // and is told what is wrong as over stdio.
-      const initialize = isJSONRPCRequest(req.body) && req.body.method === "initialize" ? req.body : undefined;
-      const checked = initialize && InitializeRequestSchema.safeParse(initialize);
-      if (initialize && checked && !checked.success) {
+    // A session starts with an initialize; one its schema refuses (no clientInfo, a version as a
+    // number) opens none, and is told what is wrong as over stdio.
+    const initialize =
+      req.method === "POST" && isJSONRPCRequest(req.body) && req.body.method === "initialize" ? req.body : undefined;
+    const checked = initialize && InitializeRequestSchema.safeParse(initialize);
+    if (!checked?.success) {
+      if (initialize && checked) {
         const refused = invalidParams("initialize", checked.error, initialize.params);
         rpcError(res, 400, refused.code, refused.message, initialize.id);
-        return;
+      } else {
+        rpcError(
+          res,
+          400,
+          -32000,
+          "Bad Request: no Mcp-Session-Id header; a session starts with an initialize request",
+        );
       }
-      rpcError(res, 400, -32000, "Bad Request: no Mcp-Session-Id header; a session starts with an initialize request");
       return;
     }
     closeIdle();

@@ -15,6 +15,7 @@ import {
   pageResult,
   paging,
   pagingOut,
+  utcMinute,
 } from "./shapes.js";
 
 /** Notes an order answer shows, newest first. */
@@ -48,11 +49,6 @@ const dateTime = z
     }
     return new Date(epoch).toISOString().slice(0, 19);
   });
-
-/** A time as the text shows it, to the minute and saying its zone: "2026-11-18 12:58 UTC". */
-export function utcMinute(time: string): string {
-  return `${new Date(time).toISOString().slice(0, 16).replace("T", " ")} UTC`;
-}
 
 function summaryLine(o: OrderSummary): string {
   // The customer's id and the payment method too: clients that show only the text have no other way to them.

@@ -2,9 +2,18 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/client.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { utcMinute } from "./orders.js";
 import type { Product, ShopProvider } from "./provider.js";
-import { oneAtATime, pageLine, pageRequest, pageResult, paging, pagingOut, productOut, stockOut } from "./shapes.js";
+import {
+  oneAtATime,
+  pageLine,
+  pageRequest,
+  pageResult,
+  paging,
+  pagingOut,
+  productOut,
+  stockOut,
+  utcMinute,
+} from "./shapes.js";
 
 const STOCK_STATUSES = ["instock", "outofstock", "onbackorder"] as const;
 
