@@ -11,15 +11,12 @@ import {
   integer,
   list,
   listenAddress,
-  meantKey,
-  meantKeys,
-  plainKey,
   type Setting,
   type Settings,
   type SettingValues,
   settingsErrors,
 } from "./settings.js";
-import { credentialShaped, quote } from "./shown.js";
+import { credentialShaped, meantKey, meantKeys, plainKey, quote } from "./shown.js";
 import type { Toolset } from "./toolset.js";
 import { type HttpConfig, httpSettings, resolveHttp } from "./transports/tokens.js";
 

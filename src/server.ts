@@ -16,8 +16,7 @@ import { invalidParams, issues, requestHandlers, wrapHandler } from "./handlers.
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
-import { meantKey } from "./settings.js";
-import { oneLine, quote, shorten, shortenEchoes } from "./shown.js";
+import { meantKey, oneLine, quote, shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
 import { type Tool, type ToolCall, type Toolset, toolsetOf } from "./toolset.js";
 import { VERSION } from "./version.js";

@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
-import { credentialShaped } from "./shown.js";
+import { credentialShaped, meantKey } from "./shown.js";
 
 /**
  * One setting: where it comes from and how it is checked. The core and every toolset declare
@@ -229,48 +229,6 @@ export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
   const takes = descriptionOf(issue.inst as z.core.$ZodType);
   return `is missing${takes ? `; it takes ${takes}` : ""}`;
 };
-
-/**
- * The key of `known` that `name` was probably meant to be: the same but for case, `_` and `-`
- * (loglevel, dry_run for logLevel, dryRun), or else one or two letters off (chatId for chatIds).
- */
-export function meantKey(name: string, known: readonly string[]): string | undefined {
-  return meantKeys(name, known)[0];
-}
-
-/**
- * Every key of `known` that `name` may have been meant to be: the fewest edits away, one in a
- * short name and two in a long one, since a short name is one edit away from many others.
- */
-export function meantKeys(name: string, known: readonly string[]): string[] {
-  const plain = plainKey(name);
-  const most = plain.length >= 8 ? 2 : 1;
-  const distances = known.map((key) => edits(plainKey(key), plain));
-  const least = Math.min(...distances);
-  return least > most ? [] : known.filter((_, i) => distances[i] === least);
-}
-
-/** How many single-character edits make `a` into `b` (Levenshtein's distance). */
-function edits(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      next[j] = Math.min(
-        (row[j] ?? 0) + 1,
-        (next[j - 1] ?? 0) + 1,
-        (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    row = next;
-  }
-  return row[b.length] ?? 0;
-}
-
-/** A key or a variable's name without what a typo changes most: case, `_` and `-`. */
-export function plainKey(name: string): string {
-  return name.toLowerCase().replace(/[_-]/g, "");
-}
 
 /** An object setting: a JSON object in the config file, a JSON string in the environment. */
 export function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.output<S>) {

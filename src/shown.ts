@@ -77,7 +77,59 @@ export function credentialShaped(text: string): boolean {
   return /^[a-z][a-z0-9+.-]*:\/\/[^/?#\s]*@|^[a-z][a-z0-9+.-]*:\/\/[^?#\s]*\?/i.test(text);
 }
 
-/** A webhook source name no source has, and the names there are: one wording for every tool. */
-export function noSuchSource(name: string, names: readonly string[]): string {
-  return `No webhook source is named ${quote(name)}; the sources are ${names.join(", ") || "none"}.`;
+/** What `noSuchName` calls a webhook source. */
+export const SOURCE: [string, string] = ["webhook source", "sources"];
+
+/**
+ * What a name none has says, with the names there are, the one likely meant first: "No
+ * automation is named "stripe_paid"; the automations are stripe-paid (the closest), tell."
+ */
+export function noSuchName([one, many]: [string, string], name: string, names: readonly string[]): string {
+  const no = `No ${one} is named ${quote(name)}`;
+  if (names.length === 1) return `${no}; the only ${one} is ${names[0]}.`;
+  const meant = meantKey(name, names);
+  const listed = meant ? [`${meant} (the closest)`, ...names.filter((n) => n !== meant)] : names;
+  return `${no}; the ${many} are ${listed.join(", ") || "none"}.`;
+}
+
+/**
+ * The key of `known` that `name` was probably meant to be: the same but for case, `_` and `-`
+ * (loglevel, dry_run for logLevel, dryRun), or else one or two letters off (chatId for chatIds).
+ */
+export function meantKey(name: string, known: readonly string[]): string | undefined {
+  return meantKeys(name, known)[0];
+}
+
+/**
+ * Every key of `known` that `name` may have been meant to be: the fewest edits away, one in a
+ * short name and two in a long one, since a short name is one edit away from many others.
+ */
+export function meantKeys(name: string, known: readonly string[]): string[] {
+  const plain = plainKey(name);
+  const most = plain.length >= 8 ? 2 : 1;
+  const distances = known.map((key) => edits(plainKey(key), plain));
+  const least = Math.min(...distances);
+  return least > most ? [] : known.filter((_, i) => distances[i] === least);
+}
+
+/** How many single-character edits make `a` into `b` (Levenshtein's distance). */
+function edits(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        (row[j] ?? 0) + 1,
+        (next[j - 1] ?? 0) + 1,
+        (row[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return row[b.length] ?? 0;
+}
+
+/** A key or a variable's name without what a typo changes most: case, `_` and `-`. */
+export function plainKey(name: string): string {
+  return name.toLowerCase().replace(/[_-]/g, "");
 }

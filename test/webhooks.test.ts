@@ -315,7 +315,9 @@ describe("the listener", () => {
     expect(one.sources.map((s) => s.name)).toEqual(["stripe"]);
     const unknown = await session.call("webhooks_sources", { source: "strip" });
     expect(unknown.isError).toBe(true);
-    expect(JSON.stringify(unknown.content)).toMatch(/No webhook source is named \\"strip\\"; the sources are stripe, /);
+    expect(JSON.stringify(unknown.content)).toMatch(
+      /No webhook source is named \\"strip\\"; the sources are stripe \(the closest\), /,
+    );
     // So are the event tools' filters: "Stripe" would list nothing, and a wait on it sit out its time.
     for (const [tool, args] of [
       ["events_list", { source: "Stripe" }],
@@ -324,7 +326,7 @@ describe("the listener", () => {
       const refused = await session.call(tool, args);
       expect(refused.isError, tool).toBe(true);
       expect(JSON.stringify(refused.content)).toMatch(
-        /No webhook source is named \\"Stripe\\"; the sources are stripe, /,
+        /No webhook source is named \\"Stripe\\"; the sources are stripe \(the closest\), /,
       );
     }
     // A source no longer configured still lists the events it sent.

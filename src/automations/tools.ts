@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import type { EventStore, StoredEvent } from "../events/store.js";
-import { meantKey } from "../settings.js";
-import { cut, quote } from "../shown.js";
+import { cut, noSuchName, quote } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { type Automation, toolOf } from "./rules.js";
 
@@ -35,14 +34,8 @@ async function whyNoRun(automations: readonly Automation[], event: StoredEvent):
     .join(" ");
 }
 
-/** That no automation is named `name`, with those there are, the one likely meant first. */
-function noSuchAutomation(name: string, automations: readonly Automation[]): string {
-  const names = automations.map((a) => a.name);
-  const meant = meantKey(name, names);
-  if (names.length === 1) return `No automation is named ${quote(name)}; the only automation is ${names[0]}.`;
-  const listed = meant ? [`${meant} (the closest)`, ...names.filter((n) => n !== meant)] : names;
-  return `No automation is named ${quote(name)}; the automations are ${listed.join(", ")}.`;
-}
+/** What `noSuchName` calls an automation. */
+const AUTOMATION: [string, string] = ["automation", "automations"];
 
 /** What each configured automation is and how its runs went; its runs with their steps. */
 export function automationsToolset(
@@ -83,7 +76,13 @@ export function automationsToolset(
         annotations: READS,
         async run(args) {
           if (args.name !== undefined && !automations.some((a) => a.name === args.name)) {
-            throw new ToolError(noSuchAutomation(args.name, automations));
+            throw new ToolError(
+              noSuchName(
+                AUTOMATION,
+                args.name,
+                automations.map((a) => a.name),
+              ),
+            );
           }
           const counts = await store.runs.counts();
           return {
@@ -144,7 +143,13 @@ export function automationsToolset(
           // A name no longer configured still lists the runs it made.
           const { automation } = args;
           if (automation !== undefined && found.length === 0 && !automations.some((a) => a.name === automation)) {
-            throw new ToolError(noSuchAutomation(automation, automations));
+            throw new ToolError(
+              noSuchName(
+                AUTOMATION,
+                automation,
+                automations.map((a) => a.name),
+              ),
+            );
           }
           // No run on an event: why, in the words the engine decides by, for a model asking why a payment did nothing.
           let note: string | undefined;

@@ -3,7 +3,7 @@ import { parse as parseLossless, stringify as stringifyLossless } from "lossless
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { integer } from "../settings.js";
-import { firstCharacters, noSuchSource, quote, quoteLine, shorten } from "../shown.js";
+import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten } from "../shown.js";
 import { clock } from "../time.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { matchesFilter, typePrefix } from "./filter.js";
@@ -220,7 +220,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
        */
       const checkSource = async (source: string | undefined) => {
         if (!source || sources.includes(source) || source in (await store.counters())) return;
-        throw new ToolError(noSuchSource(source, sources));
+        throw new ToolError(noSuchName(SOURCE, source, sources));
       };
 
       const list = defineTool({

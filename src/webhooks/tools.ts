@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import type { EventStore } from "../events/store.js";
-import { noSuchSource } from "../shown.js";
+import { noSuchName, SOURCE } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { deliveredBy, resolveWebhooks, sourceUrl, webhookSettings } from "./settings.js";
 
@@ -58,7 +58,7 @@ export function webhooksToolset(
         async run({ source: only }) {
           const names = settings.sources.map((source) => source.name);
           if (only !== undefined && !names.includes(only)) {
-            throw new ToolError(noSuchSource(only, names));
+            throw new ToolError(noSuchName(SOURCE, only, names));
           }
           const [counters, stats, note] = await Promise.all([store.counters(), store.stats(), portNote?.()]);
           return {
