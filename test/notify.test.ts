@@ -656,7 +656,9 @@ describe("who may be told", () => {
     expect(text(unknown)).toMatch(/channel/);
     const long = await waiter.call("notify_send", { channel: "ops", text: "x".repeat(4001) });
     expect(long.isError).toBe(true);
-    expect(text(long)).toMatch(/text/);
+    expect(text(long)).toMatch(
+      /text: is longer than 4000 characters: send it as several messages, each of at most 4000/,
+    );
     // Telegram refuses a text of white space alone; waiter refuses it before sending anything.
     const asked = telegram.requests.length;
     const blank = await waiter.call("notify_send", { channel: "ops", text: " \n\t " });

@@ -152,7 +152,11 @@ export const notify = defineToolset({
           text: z
             .string()
             .min(1)
-            .max(MAX_TEXT)
+            // Telegram's limit (4,096 after its own formatting), kept for every channel: one text reads alike everywhere.
+            .max(
+              MAX_TEXT,
+              `is longer than ${MAX_TEXT} characters: send it as several messages, each of at most ${MAX_TEXT}`,
+            )
             // Telegram refuses a text of white space alone ("message text is empty"); so would a reader.
             .refine((text) => text.trim() !== "", "has nothing but white space")
             .describe(`At most ${MAX_TEXT} characters.`),
