@@ -1,5 +1,6 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
+import { setClock } from "../src/time.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import type { Fake } from "./fakes/http.js";
 import { startMet } from "./fakes/met.js";
@@ -61,11 +62,24 @@ test("the payments flow and the morning brief are listed, and say the tools to u
     expect(payments).toContain(tool);
   }
   expect(payments).toMatch(/transaction differs \(transaction_differs\), the customer may have paid twice: flag it/);
+  // Every payment type the verifiers make, and other events left to whoever waits for them.
+  for (const type of ["payment_intent.succeeded", "checkout.session.completed", "payment.paid", "orders/paid"]) {
+    expect(payments).toContain(type);
+  }
+  expect(payments).not.toContain("order.paid");
+  expect(payments).toMatch(/Leave every other event as it is/);
+  expect(payments).not.toMatch(/when it is no payment/);
+  expect(payments).toMatch(/passing before= while it says older events match/);
   const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: { place: "Ostrava, CZ" } }));
   for (const part of ["eshop_orders_list", "eshop_products_list", "events_list", "currency_rates"]) {
     expect(brief).toContain(part);
   }
   expect(brief).toContain('weather_forecast for "Ostrava, CZ"');
+  // The date a model is asked to count from is waiter's, not the model's guess.
+  setClock("2026-12-01T23:59:00+01:00");
+  const dated = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
+  setClock();
+  expect(dated).toContain("(today is 2026-12-01 in UTC)");
   // A place of blanks asks for no weather; a source not configured is refused with the ones there are.
   expect(textOf(await waiter.getPrompt({ name: "morning_brief", arguments: { place: "   " } }))).not.toContain(
     "weather_forecast",
