@@ -827,23 +827,22 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     }
     const next = run.steps.findIndex((step) => step.status !== "done" && step.status !== "would");
     const stopped = next >= 0 ? run.steps[next] : undefined;
+    const call = stopped
+      ? (JSON.parse(stopped.detail) as { tool: string; args?: Record<string, unknown>; error?: string; until?: number })
+      : undefined;
     // A step the upstream refused (429) did not happen: it is done now, like one not begun.
-    if (stopped && stopped.status !== "started" && stopped.status !== "refused") {
+    if (stopped && call && stopped.status !== "started" && stopped.status !== "refused") {
       // It failed, or was found interrupted, before the run could be marked failed: it ends so now.
-      const call = JSON.parse(stopped.detail) as { tool: string; args?: Record<string, unknown>; error?: string };
       await failed(automation, event, run.id, next, call, call.error ?? UNDER_WAY);
       return;
     }
-    if (stopped?.status === "started") {
-      const call = JSON.parse(stopped.detail) as { tool: string; args?: Record<string, unknown> };
-      if (!served.get(call.tool)?.annotations.idempotentHint) {
-        await store.runs.step(run.id, next, "interrupted", stopped.detail, clock.now());
-        await failed(automation, event, run.id, next, call, UNDER_WAY);
-        return;
-      }
+    if (stopped?.status === "started" && call && !served.get(call.tool)?.annotations.idempotentHint) {
+      await store.runs.step(run.id, next, "interrupted", stopped.detail, clock.now());
+      await failed(automation, event, run.id, next, call, UNDER_WAY);
+      return;
     }
     // A step a stopped process left waiting (Telegram's retry_after) waits out what is left of it.
-    const until = stopped && !tries ? (JSON.parse(stopped.detail) as { until?: number }).until : undefined;
+    const until = tries ? undefined : call?.until;
     if (until !== undefined && until > clock.now()) {
       setAside(run.id, new Waiting(until - clock.now(), { attempt: 0, started: clock.now() }));
       return;
