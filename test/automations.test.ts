@@ -1244,6 +1244,28 @@ describe("a run a stopped server left", () => {
     }
   });
 
+  test("a wait Telegram asks for past the retry time fails the step, saying until when Telegram asked to wait", async () => {
+    const sent = telegram.delivered.length;
+    const server = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120" });
+    try {
+      telegram.queue.push(tooManyRequests(3600));
+      const before = clock.now();
+      const event = await pay(server, String(O.pendingStockManaged));
+      await expect.poll(async () => (await runsOf(event.id, false))[0]?.status).toBe("failed");
+      const after = clock.now();
+      const [run] = await runsOf(event.id);
+      const said = run?.error?.match(
+        /^step 2 \(notify_send\): .* did not take the message \(429: Too Many Requests: retry after 3600\)\. waiter tried it once; it asked not to be tried again before (\S+), after the retry time \(WAITER_AUTOMATION_RETRY_SECONDS, 120 s\), so it is not tried again\.$/,
+      );
+      const until = Date.parse(said?.[1] ?? "");
+      expect(until).toBeGreaterThanOrEqual(before + 3_600_000);
+      expect(until).toBeLessThanOrEqual(after + 3_600_000);
+      expect(telegram.delivered.length).toBe(sent);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a notification stopped while notify_send itself waits out Telegram's 429 is sent at the next start, once", async () => {
     const sent = telegram.delivered.length;
     const asked = telegram.requests.length;

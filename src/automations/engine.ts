@@ -546,15 +546,20 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         if (err instanceof UpstreamError && err.refused) await mark(true);
         throw new Postponed("waiter is stopping");
       }
-      const wait = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : firstDelayMs * 2 ** attempt;
+      const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
+      const wait = asked ?? firstDelayMs * 2 ** attempt;
       if (!passing(err, tool.annotations.idempotentHint)) throw err;
       const what = withoutRetryAdvice(err.message).replace(/([^.!?])$/, "$1.");
-      if (clock.now() + wait - started > retryForMs) {
+      const until = clock.now() + wait;
+      if (until - started > retryForMs) {
+        // The person who finishes it by hand needs the upstream's own time, which the advice held.
+        const next = asked
+          ? `it asked not to be tried again before ${new Date(until).toISOString()}, after the retry time`
+          : "a next try would come after the retry time";
         throw new ToolError(
-          `${what} waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; a next try would come after the retry time (WAITER_AUTOMATION_RETRY_SECONDS, ${duration(retryForMs)}), so it is not tried again.`,
+          `${what} waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; ${next} (WAITER_AUTOMATION_RETRY_SECONDS, ${duration(retryForMs)}), so it is not tried again.`,
         );
       }
-      const until = clock.now() + wait;
       await mark(err.refused, { why: `${what} Trying again at ${new Date(until).toISOString()}.`, until });
       log.info(`${who}: ${name} failed (${what}); trying again in ${duration(wait)}`);
       throw new Waiting(wait, { attempt: attempt + 1, started });
