@@ -67,6 +67,11 @@ test("the payments flow and the morning brief are listed, and say the tools to u
     expect(payments).toContain(type);
   }
   expect(payments).not.toContain("order.paid");
+  // Money held or still on its way is no payment: Stripe's checkout sessions complete unpaid for
+  // bank transfers, and GoPay and Comgate authorize a card before taking its money.
+  expect(payments).toMatch(/checkout\.session\.completed whose payment_status is "paid"/);
+  expect(payments).toContain("checkout.session.async_payment_succeeded");
+  expect(payments).toMatch(/payment\.authorized.*pays nothing yet/);
   expect(payments).toMatch(/Leave every other event as it is/);
   expect(payments).not.toMatch(/when it is no payment/);
   expect(payments).toMatch(/passing before= while it says older events match/);
