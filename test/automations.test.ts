@@ -781,6 +781,12 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         expect(answer.isError).toBe(true);
         expect(text(answer)).toBe(`No automation is named "${Object.values(args)[0]}"; ${said}`);
       }
+      // "" is a name left out, as a form sends a field left empty: every automation, every run.
+      expect(await agent.call("automations_list", { name: "" })).toEqual(await agent.call("automations_list"));
+      expect(await agent.call("automations_runs", { automation: "", event_id: "" })).toEqual(
+        await agent.call("automations_runs"),
+      );
+      expect(await agent.call("webhooks_sources", { source: "" })).toEqual(await agent.call("webhooks_sources"));
     } finally {
       await agent.close();
     }

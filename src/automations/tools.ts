@@ -60,7 +60,7 @@ export function automationsToolset(
         name: "automations_list",
         title: "List automations",
         description: "Each automation: its trigger, steps, dry run or not, and its runs by outcome.",
-        input: { name: z.string().optional().describe("One automation; default: all.") },
+        input: { name: z.string().min(1).optional().describe("One automation; default: all.") },
         output: {
           automations: z.array(
             z.object({
@@ -112,9 +112,9 @@ export function automationsToolset(
         title: "Automation runs",
         description: "Recent automation runs, newest first, each step with what it did or why it failed.",
         input: {
-          automation: z.string().optional().describe("Runs of this one."),
+          automation: z.string().min(1).optional().describe("Runs of this one."),
           status: z.enum(STATUSES).optional().describe("Only runs in it."),
-          event_id: z.string().optional().describe("Runs on this event."),
+          event_id: z.string().min(1).optional().describe("Runs on this event."),
           limit: z.number().int().min(1).max(50).optional().describe("1-50, default 10."),
         },
         output: {

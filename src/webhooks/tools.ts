@@ -30,7 +30,7 @@ export function webhooksToolset(
           "Each webhook source: the URL to paste into the provider's settings, its signature scheme, and counts of what " +
           "arrived: to check a provider's setup and that its deliveries verify.",
         input: {
-          source: z.string().optional().describe("One source's name; default: every source."),
+          source: z.string().min(1).optional().describe("One source's name; default: every source."),
         },
         output: {
           sources: z.array(
