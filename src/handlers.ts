@@ -44,11 +44,15 @@ export function invalidParams(method: string, error: z.core.$ZodError, params: u
  * The first few only: a long array of wrong items has a problem per item.
  */
 export function issues(error: z.core.$ZodError): string {
-  const shown = error.issues
+  // zod still checks a value of the wrong type against the bounds of the right one ("expected
+  // array, received string; Too big: expected string to have <=7 characters"): only the type is said.
+  const wrongType = new Set(error.issues.filter((i) => i.code === "invalid_type").map((i) => i.path.join(".")));
+  const said = error.issues.filter((i) => i.code === "invalid_type" || !wrongType.has(i.path.join(".")));
+  const shown = said
     .slice(0, MAX_ISSUES)
     .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
     .join("; ");
-  const more = error.issues.length - MAX_ISSUES;
+  const more = said.length - MAX_ISSUES;
   return more > 0 ? `${shown}; and ${more} more` : shown;
 }
 

@@ -332,6 +332,17 @@ describe("tool calls", () => {
         ],
         isError: true,
       });
+      // A value of the wrong type is told its type, not also the bounds of the type it should have.
+      expect(
+        await client.callTool({ name: "notes_find", arguments: { name: "known", tag: [], limit: [1, 2] } }),
+      ).toMatchObject({
+        content: [
+          {
+            text: "Invalid arguments for notes_find: tag: Invalid input: expected string, received array; limit: Invalid input: expected number, received array",
+          },
+        ],
+        isError: true,
+      });
       await expect(client.request({ method: "no/such/method" }, EmptyResultSchema)).rejects.toThrow(
         /-32601.*Method not found/,
       );
