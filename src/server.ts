@@ -284,9 +284,10 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
     }
     const entry = inputs.get(params.name);
     if (!entry) {
+      const meant = meantKey(params.name, [...inputs.keys()]);
       throw new ProtocolError(
         ErrorCode.InvalidParams,
-        `Unknown tool ${shorten(params.name)}; tools/list names the tools served.`,
+        `Unknown tool ${shorten(params.name)}; ${meant ? `did you mean ${meant}? ` : ""}tools/list names the tools served.`,
       );
     }
     const { tool, input } = entry;

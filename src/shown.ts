@@ -107,7 +107,12 @@ export function meantKey(name: string, known: readonly string[]): string | undef
 export function meantKeys(name: string, known: readonly string[]): string[] {
   const plain = plainKey(name);
   const most = plain.length >= 8 ? 2 : 1;
-  const distances = known.map((key) => edits(plainKey(key), plain));
+  // No fewer edits than the lengths differ by: a name far longer than any key (a megabyte's) is
+  // never compared letter by letter.
+  const distances = known.map((key) => {
+    const candidate = plainKey(key);
+    return Math.abs(candidate.length - plain.length) > most ? Number.POSITIVE_INFINITY : edits(candidate, plain);
+  });
   const least = Math.min(...distances);
   return least > most ? [] : known.filter((_, i) => distances[i] === least);
 }

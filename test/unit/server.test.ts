@@ -255,7 +255,11 @@ describe("tool calls", () => {
   test("an unknown tool is a protocol error", async () => {
     const { client } = await connected();
     await expect(client.callTool({ name: "math_triple", arguments: {} })).rejects.toThrow(
-      /-32602.*Unknown tool math_triple/,
+      /-32602.*Unknown tool math_triple; tools\/list names the tools served\.$/,
+    );
+    // A name that differs by case, a separator or a letter is told the tool meant.
+    await expect(client.callTool({ name: "Math-Double ", arguments: {} })).rejects.toThrow(
+      /-32602.*Unknown tool "?Math-Double "?; did you mean math_double\? tools\/list names the tools served\.$/,
     );
     await client.close();
   });
