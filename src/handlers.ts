@@ -45,9 +45,14 @@ export function invalidParams(method: string, error: z.core.$ZodError, params: u
  */
 export function issues(error: z.core.$ZodError): string {
   // zod still checks a value of the wrong type against the bounds of the right one ("expected
-  // array, received string; Too big: expected string to have <=7 characters"): only the type is said.
-  const wrongType = new Set(error.issues.filter((i) => i.code === "invalid_type").map((i) => i.path.join(".")));
-  const said = error.issues.filter((i) => i.code === "invalid_type" || !wrongType.has(i.path.join(".")));
+  // array, received string; Too big: expected string to have <=7 characters"): only the type is
+  // said. And an integer's own bound is said rather than zod's on every integer (2^53 - 1).
+  const at = (issue: z.core.$ZodIssue) => issue.path.join(".");
+  const wrongType = new Set(error.issues.filter((i) => i.code === "invalid_type").map(at));
+  const ownRule = new Set(error.issues.filter((i) => !safeIntegerBound(i)).map(at));
+  const said = error.issues.filter((i) =>
+    wrongType.has(at(i)) ? i.code === "invalid_type" : !(safeIntegerBound(i) && ownRule.has(at(i))),
+  );
   const shown = said
     .slice(0, MAX_ISSUES)
     .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
@@ -57,3 +62,8 @@ export function issues(error: z.core.$ZodError): string {
 }
 
 const MAX_ISSUES = 5;
+
+function safeIntegerBound(issue: z.core.$ZodIssue): boolean {
+  const bound = issue.code === "too_big" ? issue.maximum : issue.code === "too_small" ? issue.minimum : undefined;
+  return bound !== undefined && Math.abs(Number(bound)) === Number.MAX_SAFE_INTEGER;
+}

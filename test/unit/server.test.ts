@@ -129,7 +129,7 @@ describe("tool calls", () => {
     input: {
       name: z.string().describe("The note's name."),
       tag: z.string().min(1).optional().describe("Only with this tag."),
-      limit: z.number().int().min(1).default(5).describe("At most this many."),
+      limit: z.number().int().min(1).max(100).default(5).describe("At most this many."),
       after: z.string().nullable().optional().describe("After this note; null for the first."),
     },
     output: { found: z.string() },
@@ -337,6 +337,11 @@ describe("tool calls", () => {
         isError: true,
       });
       // A value of the wrong type is told its type, not also the bounds of the type it should have.
+      // And an integer past its bound is told that bound, not also zod's on every integer (2^53 - 1).
+      expect(await client.callTool({ name: "notes_find", arguments: { name: "known", limit: 1e308 } })).toMatchObject({
+        content: [{ text: "Invalid arguments for notes_find: limit: Too big: expected number to be <=100" }],
+        isError: true,
+      });
       expect(
         await client.callTool({ name: "notes_find", arguments: { name: "known", tag: [], limit: [1, 2] } }),
       ).toMatchObject({
