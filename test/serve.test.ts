@@ -667,6 +667,54 @@ describe("sessions", () => {
     }
   });
 
+  test("past the cap, the idlest session with nothing under way is left to the store, and its next request takes it up", async () => {
+    const served = await inProcess(
+      { maxSessions: 1, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    const listTools = (id: string) =>
+      request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+        headers: { ...mcpHeaders, "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" },
+      });
+    try {
+      // Two clients that hold no stream, as a client whose later requests go to another replica.
+      const ids: string[] = [];
+      for (const _ of [1, 2]) {
+        const opened = await initializeAt(served.url);
+        expect(opened.statusCode).toBe(200);
+        ids.push(opened.headers["mcp-session-id"] as string);
+        await opened.body.dump();
+      }
+      expect(served.sessions.count()).toBe(1);
+      expect(served.stderr()).toContain(`MCP session ${ids[0]} left to the store to make room`);
+      const again = await listTools(ids[0] as string);
+      expect(again.statusCode).toBe(200);
+      expect(await again.body.text()).toContain("events_list");
+      expect(served.stderr()).toContain(`MCP session ${ids[0]} taken up from the store`);
+      expect(served.sessions.count()).toBe(1);
+      // A subscription the store does not hold yet would be lost with the copy: it stays.
+      const subscribed = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 3,
+          method: "resources/subscribe",
+          params: { uri: "events://recent" },
+        }),
+        headers: { ...mcpHeaders, "mcp-session-id": ids[0] as string, "mcp-protocol-version": "2025-06-18" },
+      });
+      expect(subscribed.statusCode).toBe(200);
+      await subscribed.body.dump();
+      const refused = await initializeAt(served.url);
+      expect(refused.statusCode).toBe(503);
+      expect(await refused.body.text()).toContain("most sessions (1), each in use; try again later");
+    } finally {
+      await served.close();
+    }
+  });
+
   test("an address that is not loopback is refused, with what to do instead", async () => {
     const { config, log } = await startApp();
     await expect(

@@ -259,6 +259,31 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     return idlest !== undefined;
   };
   /**
+   * Room for one more copy of a session. Past the cap, the least recently used copy the store holds
+   * whole (recorded, its subscriptions kept), with nothing under way, is closed here and lives on
+   * there: its next request takes it up again, here or on another replica. Without this, the copy an
+   * initialize opened, whose client's later requests go to another replica (a load balancer hashes
+   * the session header, which an initialize has not), would hold its place until idle.
+   */
+  const roomForOne = (): boolean => {
+    if (open.size < limits.maxSessions) return true;
+    if (!shared) return false;
+    const idlest = [...open]
+      .filter(
+        ([, entry]) =>
+          entry.inFlight === 0 &&
+          entry.init === undefined &&
+          subscriptionsOf(entry.session) === entry.keptSubscriptions,
+      )
+      .sort(([, a], [, b]) => a.lastSeen - b.lastSeen)[0];
+    if (!idlest) return false;
+    const [id, entry] = idlest;
+    log.info(`MCP session ${id} left to the store to make room: its next request takes it up again`);
+    open.delete(id);
+    void entry.transport.close();
+    return true;
+  };
+  /**
    * Each minute: closes idle copies, tells the other replicas when this one last used each of its
    * sessions, closes the copies of sessions that ended elsewhere (a DELETE through another
    * replica), and ends the sessions no replica has used for `idleMs` (give or take a sweep).
@@ -408,7 +433,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (!known || known.lastSeen < unseenSince() || (known.caller ?? undefined) !== req.auth?.clientId) {
       return undefined;
     }
-    if (stopping || open.size >= limits.maxSessions) return "full";
+    if (stopping || !roomForOne()) return "full";
     await openSession(req, { id, init: JSON.parse(known.init), subscriptions: known.subscriptions });
     return undefined;
   };
@@ -539,9 +564,14 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       );
       return;
     }
-    if (open.size >= limits.maxSessions) {
+    if (!roomForOne()) {
       res.set("retry-after", "60");
-      rpcError(res, 503, -32000, `The server holds its most sessions (${limits.maxSessions}); try again later`);
+      rpcError(
+        res,
+        503,
+        -32000,
+        `The server holds its most sessions (${limits.maxSessions})${shared ? ", each in use" : ""}; try again later`,
+      );
       return;
     }
     const transport = await openSession(req);
