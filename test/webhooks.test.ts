@@ -415,6 +415,30 @@ describe("the listener", () => {
     expect((await health()).store.events).toBe(before);
   });
 
+  test("webhooks_sources counts a provider's signed ping apart from its events, so a new webhook is seen to verify", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-ping-")) });
+    const body = JSON.stringify({ zen: "Design for failure.", hook_id: 1 });
+    const ping = await post("gh", body, {
+      "x-hub-signature-256": await githubSign(SECRETS.GITHUB_WEBHOOK_SECRET, body),
+      "x-github-delivery": "ping-2",
+      "x-github-event": "ping",
+    });
+    expect(ping.status).toBe(200);
+    const event = await signed("gh");
+    expect((await post("gh", event.body, event.headers)).status).toBe(200);
+    // Pings are counted as they are written, which may come after their answer.
+    const report = async () => session.call("webhooks_sources", { source: "gh" });
+    await expect
+      .poll(async () => (await report()).structuredContent)
+      .toMatchObject({
+        sources: [{ name: "gh", received: 2, accepted: 1, duplicate: 0, ping: 1, rejected: [] }],
+        store: { events: 1 },
+      });
+    const said = text(await report());
+    expect(said).toContain("\n  received 2, accepted 1, duplicate 0, ping 1, rejected 0\n");
+    expect(said).toMatch(/^Store: 1 event, \d+ bytes;/m);
+  });
+
   test("an event survives kill -9 right after its 2xx", async () => {
     const { child } = await listen();
     const { body, headers } = await signed("shop");

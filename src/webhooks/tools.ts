@@ -27,10 +27,10 @@ export function webhooksToolset(
         name: "webhooks_sources",
         title: "Webhook sources",
         description:
-          "Each webhook source: the URL to paste into the provider's settings, its signature scheme, and counts of what " +
-          "arrived: to check a provider's setup and that its deliveries verify.",
+          "Each webhook source: its URL to give the provider, signature scheme, and counts of what arrived: to check a " +
+          "provider's setup and that its deliveries verify.",
         input: {
-          source: z.string().min(1).optional().describe("One source's name; default: every source."),
+          source: z.string().min(1).optional().describe("One source; default: all."),
         },
         output: {
           sources: z.array(
@@ -41,6 +41,7 @@ export function webhooksToolset(
               received: z.number(),
               accepted: z.number(),
               duplicate: z.number(),
+              ping: z.number(),
               rejected: z.array(z.object({ reason: z.string(), count: z.number() })),
             }),
           ),
@@ -73,6 +74,7 @@ export function webhooksToolset(
                   received: counts.received ?? 0,
                   accepted: counts.accepted ?? 0,
                   duplicate: counts.duplicate ?? 0,
+                  ping: counts.ping ?? 0,
                   rejected: Object.entries(counts)
                     .filter(([outcome]) => outcome.startsWith("rejected:"))
                     .map(([outcome, count]) => ({ reason: outcome.slice("rejected:".length), count })),
@@ -92,12 +94,13 @@ export function webhooksToolset(
         render(r) {
           const lines = r.sources.map((s) => {
             const rejected = s.rejected.map((x) => `${x.count} ${x.reason}`).join(", ");
-            return `${s.name} (${s.scheme}) <- ${deliveredBy(s)} ${s.url}\n  received ${s.received}, accepted ${s.accepted}, duplicate ${s.duplicate}, rejected ${rejected || "0"}`;
+            return `${s.name} (${s.scheme}) <- ${deliveredBy(s)} ${s.url}\n  received ${s.received}, accepted ${s.accepted}, duplicate ${s.duplicate}, ping ${s.ping}, rejected ${rejected || "0"}`;
           });
           const dropped = r.store.dropped_by_count + r.store.dropped_by_bytes + r.store.dropped_by_age;
+          const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
           return [
             ...lines,
-            `Store: ${r.store.events} events, ${r.store.bytes} bytes; retention dropped ${dropped} (count ${r.store.dropped_by_count}, bytes ${r.store.dropped_by_bytes}, age ${r.store.dropped_by_age}).`,
+            `Store: ${count(r.store.events, "event")}, ${count(r.store.bytes, "byte")}; retention dropped ${dropped} (count ${r.store.dropped_by_count}, bytes ${r.store.dropped_by_bytes}, age ${r.store.dropped_by_age}).`,
             ...(r.note ? [r.note] : []),
           ].join("\n");
         },
