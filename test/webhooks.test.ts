@@ -630,6 +630,33 @@ describe("what agents see", () => {
     expect(entry?.title).toMatch(/^".+" from store, \d{4}-\d\d-\d\dT/);
   });
 
+  test("a JSON body after a byte order mark is read and stored as JSON; its signature covers the mark", async () => {
+    const session = await inProcess();
+    const json = JSON.stringify({ type: "invoice.paid", data: { amount: 1250, currency: "EUR" } });
+    const sent = `\uFEFF${json}`;
+    const id = `msg_bom_${Date.now()}`;
+    const now = new Date();
+    const headers = (signed: string) => ({
+      "webhook-id": id,
+      "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+      "webhook-signature": new Webhook(SECRETS.SVC_WEBHOOK_SECRET).sign(id, now, signed),
+    });
+    expect((await post("svc", sent, headers(json))).status).toBe(401);
+    const posted = await post("svc", sent, headers(sent));
+    expect(posted.status).toBe(200);
+    const got = await session.call("events_get", { id: posted.body.id });
+    expect(got.structuredContent).toMatchObject({
+      type: "invoice.paid",
+      payload_format: "json",
+      payload: json,
+      size: Buffer.byteLength(json),
+    });
+    const listed = (await session.call("events_list", { source: "svc", limit: 1 })).structuredContent as {
+      events: { id: string; gist: string }[];
+    };
+    expect(listed.events[0]).toMatchObject({ id: posted.body.id, gist: '{"amount":1250,"currency":"EUR"}' });
+  });
+
   test("an event type from the payload is one plain line", async () => {
     const session = await inProcess();
     const forged = JSON.stringify({

@@ -71,6 +71,18 @@ export function reject(reason: string): Verdict {
   return { kind: "reject", reason };
 }
 
+const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/**
+ * The body without the UTF-8 byte order mark some senders' frameworks put before their JSON: it
+ * is no part of the JSON text (RFC 8259 §8.1), and JSON.parse refuses it.
+ */
+export function withoutByteOrderMark(body: Buffer): Buffer {
+  return body.subarray(0, BYTE_ORDER_MARK.length).equals(BYTE_ORDER_MARK)
+    ? body.subarray(BYTE_ORDER_MARK.length)
+    : body;
+}
+
 const parsedBodies = new WeakMap<Buffer, { value: unknown } | null>();
 
 /** The body parsed as JSON, once per delivery however many look; undefined when it is not JSON. */
@@ -78,7 +90,7 @@ export function parseBody(body: Buffer): { value: unknown } | undefined {
   let parsed = parsedBodies.get(body);
   if (parsed === undefined) {
     try {
-      parsed = { value: JSON.parse(body.toString("utf8")) };
+      parsed = { value: JSON.parse(withoutByteOrderMark(body).toString("utf8")) };
     } catch {
       parsed = null;
     }
