@@ -278,6 +278,31 @@ describe("orders", () => {
     expect(woo.requests.length).toBe(before);
   });
 
+  test("a time with a fraction of a second keeps the window asked for, and a refusal quotes the times as given", async () => {
+    const created = woo.shop.order(O.pendingStockManaged).dateCreated.getTime();
+    const second = (epoch: number) => new Date(epoch).toISOString().slice(0, 19);
+    const ids = async (args: Record<string, unknown>) => {
+      const result = await server.call("eshop_orders_list", args);
+      expect(result.isError, `${JSON.stringify(args)}: ${text(result)}`).toBeFalsy();
+      return data<{ orders: Summary[] }>(result).orders.map((o) => o.id);
+    };
+    // The shop keeps whole seconds and compares strictly: `before` goes up to the next second, `after` down.
+    expect(await ids({ before: `${second(created)}.999Z` })).toContain(O.pendingStockManaged);
+    expect(woo.requests.at(-1)?.query.get("before")).toBe(second(created + 1000));
+    expect(await ids({ after: `${second(created - 1000)}.5Z` })).toContain(O.pendingStockManaged);
+    expect(await ids({ after: `${second(created)}.5Z` })).not.toContain(O.pendingStockManaged);
+    expect(woo.requests.at(-1)?.query.get("after")).toBe(second(created));
+    expect(await ids({ after: `${second(created)}Z`, before: `${second(created)}.5Z` })).toEqual([]);
+
+    const refused = await server.call("eshop_orders_list", {
+      after: "2026-11-18T12:58:30.5Z",
+      before: "2026-11-18T13:58:30+01:00",
+    });
+    expect(text(refused)).toBe(
+      "`after` (2026-11-18T12:58:30.5Z) must be earlier than `before` (2026-11-18T13:58:30+01:00).",
+    );
+  });
+
   test("an order in full: items, exact money as strings, addresses, payment and notes", async () => {
     const result = await server.call("eshop_order_get", { id: O.pending1999 });
     expect(result.isError).toBeFalsy();

@@ -24,8 +24,8 @@ const NOTES_SHOWN = 10;
 const NOTE_CHARACTERS = 500;
 
 /**
- * A date or a time, read as UTC unless it names an offset, sent to the shop as UTC (dates_are_gmt).
- * An offset may be written as ISO 8601 allows, +01:00 or +0100.
+ * A date or a time, read as UTC unless it names an offset: the time as given, to quote, and its
+ * instant. An offset may be written as ISO 8601 allows, +01:00 or +0100.
  */
 const dateTime = z
   .string()
@@ -47,8 +47,16 @@ const dateTime = z
       ctx.addIssue({ code: "custom", message: "is not a real date or time" });
       return z.NEVER;
     }
-    return new Date(epoch).toISOString().slice(0, 19);
+    return { given: value, epoch };
   });
+
+/**
+ * An instant as the shop takes it: UTC (dates_are_gmt) to the whole second. The shop keeps whole
+ * seconds and compares strictly, so `after` rounded down and `before` up find what lies between.
+ */
+function shopSecond(epoch: number, round: (seconds: number) => number): string {
+  return new Date(round(epoch / 1000) * 1000).toISOString().slice(0, 19);
+}
 
 function summaryLine(o: OrderSummary): string {
   // The customer's id and the payment method too: clients that show only the text have no other way to them.
@@ -89,8 +97,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
     output: { orders: z.array(orderSummaryOut), ...pagingOut },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
-      if (args.after && args.before && args.after >= args.before) {
-        throw new ToolError(`\`after\` (${args.after}Z) must be earlier than \`before\` (${args.before}Z).`);
+      const { after, before } = args;
+      if (after && before && after.epoch >= before.epoch) {
+        throw new ToolError(`\`after\` (${after.given}) must be earlier than \`before\` (${before.given}).`);
       }
       const request = pageRequest(args);
       // "#7084" is how the shop writes an order number; its search knows the number without "#".
@@ -99,8 +108,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
         {
           // An empty list is no filter: sent as `status=`, it would match no order.
           ...(args.status?.length ? { status: args.status } : {}),
-          ...(args.after ? { after: args.after } : {}),
-          ...(args.before ? { before: args.before } : {}),
+          ...(after ? { after: shopSecond(after.epoch, Math.floor) } : {}),
+          ...(before ? { before: shopSecond(before.epoch, Math.ceil) } : {}),
           ...(search ? { search } : {}),
           ...(args.customer_id ? { customerId: args.customer_id } : {}),
         },
