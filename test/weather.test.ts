@@ -200,6 +200,18 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("a name of white space, or with nothing before its comma, is refused as such a place is, before any request", async () => {
+      const before = geocoding.requests.length;
+      for (const blank of ["   ", " , CZ"]) {
+        const name = await server.call("weather_geocode", { name: blank });
+        expect(name.isError, blank).toBe(true);
+        expect(text(name)).toBe('`name` is empty; give a place name such as "Ostrava" or "Springfield, Illinois".');
+        const place = await server.call("weather_current", { place: blank });
+        expect(text(place)).toBe(text(name).replace("`name`", "`place`"));
+      }
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("the geocoding API's own errors are passed on with what to do", async () => {
       geocoding.queue.push({
         status: 400,

@@ -34,6 +34,7 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
       const searched = await places.lookup(
+        "name",
         args.name,
         {
           count: args.count,

@@ -74,13 +74,16 @@ export function geocoder(api: Upstream) {
   }
 
   /**
-   * Places answering to `text`, a name or "name, qualifier": the qualifier narrows by country
-   * code, country or region, among more of the geocoder's hits.
+   * Places answering to `text`, the tool's `argument`, a name or "name, qualifier": the qualifier
+   * narrows by country code, country or region, among more of the geocoder's hits.
    */
-  async function lookup(text: string, options: SearchOptions, call: Call) {
+  async function lookup(argument: string, text: string, options: SearchOptions, call: Call) {
     const [name = "", ...rest] = text.split(",").map((part) => part.trim());
+    if (!name) {
+      throw new ToolError(`\`${argument}\` is empty; give a place name such as "Ostrava" or "Springfield, Illinois".`);
+    }
     const qualifier = rest.join(", ");
-    const found = name ? await find(name, { ...options, count: qualifier ? 100 : options.count }, call) : [];
+    const found = await find(name, { ...options, count: qualifier ? 100 : options.count }, call);
     return { name, qualifier, found, matching: qualifier ? found.filter((p) => matches(p, qualifier)) : found };
   }
 
@@ -115,9 +118,8 @@ export function geocoder(api: Upstream) {
     if (latitude !== undefined && longitude !== undefined) {
       return { place: { latitude, longitude, timezone: tzlookup(latitude, longitude) }, alternatives: [] };
     }
-    const searched = await lookup(place ?? "", { count: 10 }, call);
+    const searched = await lookup("place", place ?? "", { count: 10 }, call);
     const { name, matching } = searched;
-    if (!name) throw new ToolError('`place` is empty; give a place name such as "Ostrava" or "Springfield, Illinois".');
     const exact = matching.filter((p) => folded(p.name ?? "") === folded(name));
     const best = (exact.length ? exact : matching).reduce<Place | undefined>(
       (top, p) => (!top || (p.population ?? 0) > (top.population ?? 0) ? p : top),
