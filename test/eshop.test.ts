@@ -674,6 +674,34 @@ describe("products and stock", () => {
     expect(data(await server.call("eshop_product_get", { sku: "cof-esp-1kg" }))).toMatchObject({ id: P.espresso });
   });
 
+  test("a SKU, search, email or transaction id with white space around it is taken without it", async () => {
+    const padded = ` ${WOO_IDS.skus.espresso} `;
+    expect(data(await server.call("eshop_product_get", { sku: padded }))).toMatchObject({ id: P.espresso });
+    const set = await server.call("eshop_stock_set", { sku: padded, quantity: 12 });
+    expect(data(set)).toMatchObject({ product: { id: P.espresso, stock_quantity: 12 } });
+    for (const [tool, args, sent] of [
+      ["eshop_products_list", { search: " espresso\n" }, "espresso"],
+      ["eshop_orders_list", { search: "  #7084 " }, "7084"],
+      ["eshop_customers_list", { search: "\tBrno " }, "Brno"],
+      ["eshop_customers_list", { email: " jana.novakova@example.cz " }, undefined],
+    ] as const) {
+      const result = await server.call(tool, args);
+      expect(result.isError, `${tool} ${JSON.stringify(args)}: ${text(result)}`).toBeFalsy();
+      if (sent) expect(woo.requests.at(-1)?.query.get("search")).toBe(sent);
+    }
+    expect(woo.requests.at(-1)?.query.get("email")).toBe("jana.novakova@example.cz");
+
+    await server.call("eshop_order_mark_paid", { id: O.pendingStockManaged, transaction_id: " pi_3Nx1042\n" });
+    expect(woo.shop.order(O.pendingStockManaged).transaction_id).toBe("pi_3Nx1042");
+    // The same payment again is the one recorded, not a second one.
+    const again = await server.call("eshop_order_mark_paid", {
+      id: O.pendingStockManaged,
+      transaction_id: "pi_3Nx1042 ",
+    });
+    expect(data(again)).toMatchObject({ already_paid: true, transaction_id: "pi_3Nx1042" });
+    expect(data(again)).not.toHaveProperty("transaction_differs");
+  });
+
   test("a product is on sale when WooCommerce says it is; a sale set to start later says when", async () => {
     // A server of its own: what it keeps for an hour is kept at the times set here.
     const own = await start(shopEnv(woo));

@@ -15,6 +15,7 @@ import {
   pageResult,
   paging,
   pagingOut,
+  typed,
   utcMinute,
 } from "./shapes.js";
 
@@ -90,7 +91,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       status: z.array(status).max(statuses.length).optional().describe("Any of these."),
       after: dateTime.optional().describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, UTC if no offset."),
       before: dateTime.optional().describe("Placed before, the same way."),
-      search: z.string().min(1).max(200).optional().describe("In the name, email, address or order number."),
+      search: typed(200).optional().describe("In the name, email, address or order number."),
       customer_id: z.number().int().positive().optional().describe("From eshop_customers_list."),
       ...paging,
     },
@@ -103,7 +104,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       }
       const request = pageRequest(args);
       // "#7084" is how the shop writes an order number; its search knows the number without "#".
-      const search = args.search?.replace(/^\s*#/, "");
+      const search = args.search?.replace(/^#/, "");
       const page = await shop.listOrders(
         {
           // An empty list is no filter: sent as `status=`, it would match no order.
@@ -188,7 +189,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       `Only ${shop.payableStatuses.join(", ")} orders.`,
     input: {
       id: orderId,
-      transaction_id: z.string().min(1).max(200).optional().describe("The gateway's, kept on the order."),
+      transaction_id: typed(200).optional().describe("The gateway's, kept on the order."),
       note: z.string().min(1).max(2000).optional().describe("Private; default: says paid."),
     },
     output: {

@@ -12,6 +12,7 @@ import {
   pagingOut,
   productOut,
   stockOut,
+  typed,
   utcMinute,
 } from "./shapes.js";
 
@@ -19,7 +20,7 @@ const STOCK_STATUSES = ["instock", "outofstock", "onbackorder"] as const;
 
 const which = {
   id: z.number().int().positive().optional().describe("This or sku."),
-  sku: z.string().min(1).max(100).optional().describe("Whole, in any letter case; or id."),
+  sku: typed(100).optional().describe("Whole, in any letter case; or id."),
 };
 
 const currencyOut = z.string().optional();
@@ -67,8 +68,8 @@ export function productTools(shop: ShopProvider): Tool[] {
     title: "List products",
     description: "Finds products in the shop by text, SKU or stock status, with price, currency and stock.",
     input: {
-      search: z.string().min(1).max(200).optional().describe("In the name or description."),
-      sku: z.string().min(1).max(100).optional().describe("The whole SKU."),
+      search: typed(200).optional().describe("In the name or description."),
+      sku: typed(100).optional().describe("The whole SKU."),
       stock_status: z.enum(STOCK_STATUSES).optional().describe("Only this status."),
       ...paging,
     },
