@@ -1,5 +1,5 @@
 import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
-import type { z } from "zod";
+import { z } from "zod";
 import type { Call, HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import type { Settings, SettingValues } from "./settings.js";
@@ -53,6 +53,9 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
 export function toolsetOf(tool: { name: string }): string {
   return tool.name.split("_")[0] ?? "";
 }
+
+/** For text people read (a message, a note): white space alone would reach them as nothing. */
+export const notBlank = z.refine<string>((text) => text.trim() !== "", "has nothing but white space");
 
 /** Keeps the argument and result types of one tool while the toolset lists them together. */
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(tool: Tool<I, O>): Tool {

@@ -634,6 +634,21 @@ describe("status and notes", () => {
     expect(woo.requests.length).toBe(before);
   });
 
+  test("a note of white space alone is refused as notify_send refuses such a text, and the shop is not asked", async () => {
+    const before = woo.requests.length;
+    for (const [tool, args] of [
+      ["eshop_order_add_note", { id: O.completed, note: "   " }],
+      ["eshop_order_add_note", { id: O.completed, note: "\n\t" }],
+      ["eshop_order_mark_paid", { id: O.pendingStockManaged, note: " " }],
+      ["eshop_order_update_status", { id: O.processing, status: "completed", note: "\n" }],
+    ] as const) {
+      const result = await server.call(tool, args);
+      expect(result.isError, `${tool} ${JSON.stringify(args)}`).toBe(true);
+      expect(text(result)).toBe(`Invalid arguments for ${tool}: note: has nothing but white space`);
+    }
+    expect(woo.requests.length).toBe(before);
+  });
+
   test("a note to the customer is stored as one", async () => {
     const result = await server.call("eshop_order_add_note", { id: O.completed, note: "Thanks!", customer_note: true });
     expect(data(result)).toMatchObject({ order_id: O.completed, note: { note: "Thanks!", customer_note: true } });

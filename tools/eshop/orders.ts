@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
-import { defineTool, type Tool } from "../../src/toolset.js";
+import { defineTool, notBlank, type Tool } from "../../src/toolset.js";
 import type { OrderSummary, ShopProvider } from "./provider.js";
 import {
   noteOut,
@@ -23,6 +23,8 @@ import {
 const NOTES_SHOWN = 10;
 /** Characters of a note the text shows; structuredContent has it whole. */
 const NOTE_CHARACTERS = 500;
+/** A note waiter adds to an order. */
+const noteText = z.string().min(1).max(2000).check(notBlank);
 
 /**
  * A date or a time, read as UTC unless it names an offset: the time as given, to quote, and its
@@ -190,7 +192,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     input: {
       id: orderId,
       transaction_id: typed(200).optional().describe("The gateway's, kept on the order."),
-      note: z.string().min(1).max(2000).optional().describe("Private; default: says paid."),
+      note: noteText.optional().describe("Private; default: says paid."),
     },
     output: {
       already_paid: z.boolean(),
@@ -267,7 +269,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     input: {
       id: orderId,
       status: status.describe("The new one."),
-      note: z.string().min(1).max(2000).optional().describe("Private; added only on a change."),
+      note: noteText.optional().describe("Private; added only on a change."),
     },
     output: {
       changed: z.boolean(),
@@ -322,7 +324,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       "Adds a note to an order: private, or with customer_note also emailed to the customer. Each call adds one.",
     input: {
       id: orderId,
-      note: z.string().min(1).max(2000).describe("Its text."),
+      note: noteText.describe("Its text."),
       customer_note: z.boolean().default(false).describe("Email it to the customer too."),
     },
     output: { order_id: z.number(), note: noteOut },

@@ -8,7 +8,7 @@ import {
   secretVariable,
   upstreamUrl,
 } from "../../src/settings.js";
-import { defineTool, defineToolset } from "../../src/toolset.js";
+import { defineTool, defineToolset, notBlank } from "../../src/toolset.js";
 import { emailSender, SMTP_PORTS } from "./email.js";
 import type { Sender } from "./sender.js";
 import { telegramErrors, telegramSender } from "./telegram.js";
@@ -158,7 +158,7 @@ export const notify = defineToolset({
               `is longer than ${MAX_TEXT} characters: send it as several messages, each of at most ${MAX_TEXT}`,
             )
             // Telegram refuses a text of white space alone ("message text is empty"); so would a reader.
-            .refine((text) => text.trim() !== "", "has nothing but white space")
+            .check(notBlank)
             .describe(`At most ${MAX_TEXT} characters.`),
         },
         output: {
