@@ -37,12 +37,31 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /**
- * Field names that say what an event is about, shown first in its gist: a payment's amount, an
- * order's status and number, under the names the sources use (Comgate's price, curr and refId,
- * Shopify's total_price and financial_status).
+ * What says what an event is about, most telling first, each matched on a field's last name: its
+ * status, its sum, currency, the order it pays (Comgate's refId, Stripe's client_reference_id, a
+ * Standard Webhooks payment's reference), its own id, an email, then its other sums and statuses.
+ * Those marked `own` match only the payload's own fields (data's in an envelope), not one level
+ * down: an address's state, a tax's status, a customer's currency or id. Shopify's `number` is not
+ * the number its customer knows (order_number), so that name tells nothing.
  */
-const TELLING =
-  /^(status|state|\w+_status|amount\w*|total\w*|price|currency|curr|order(_?id|_?number)?|number|ref_?id|email)$/i;
+const TELLING: { name: RegExp; own?: true }[] = [
+  { name: /^(status|state|payment_status|financial_status)$/, own: true },
+  { name: /^(amount|total|price|total_price|amount_total)$/, own: true },
+  { name: /^(currency|curr)$/, own: true },
+  { name: /^(order(_?id|_?number)?|reference|ref_?id|client_reference_id)$/i },
+  { name: /^(id|trans_?id|transaction_?id)$/i, own: true },
+  { name: /^email$/ },
+  { name: /^(amount|total)_\w+$/, own: true },
+  { name: /^\w+_status$/, own: true },
+];
+
+/** How telling a field is: its place in TELLING, past the end when it tells nothing (null, ""). */
+function rank([key, value]: [string, unknown]): number {
+  const own = !key.includes(".");
+  const name = key.split(".").at(-1) ?? key;
+  const at = TELLING.findIndex((telling) => (own || !telling.own) && telling.name.test(name));
+  return at === -1 || value === null || value === "" ? TELLING.length : at;
+}
 
 /**
  * One line about a payload, untrusted text kept brief: its scalar fields and those of its
@@ -67,8 +86,11 @@ function gist(event: StoredEvent): string {
   const shown = fields
     .filter(([, value]) => value !== event.type)
     .map(([key, value]): [string, unknown] => [key, typeof value === "string" ? firstCharacters(value, 120) : value]);
-  const telling = ([key]: [string, unknown]) => TELLING.test(key.split(".").at(-1) ?? key);
-  const ordered = [...shown.filter(telling), ...shown.filter((field) => !telling(field))];
+  // Sorting keeps the payload's order among fields equally telling.
+  const ordered = shown
+    .map((field) => ({ field, rank: rank(field) }))
+    .sort((a, b) => a.rank - b.rank)
+    .map(({ field }) => field);
   return oneLine(stringifyLossless(Object.fromEntries(ordered)) ?? "", 120);
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -334,10 +334,104 @@ test("each listed event's gist shows what it is about, not its envelope: the tel
   const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
   expect(listed.events.map((e) => e.gist)).toEqual([
     '{"id":"inv-9"}',
-    '{"price":"1999","curr":"EUR","refId":"7081","email":"filip.benes@example.cz","status":"PAID","merchant":"498621","test"…',
-    '{"number":"7078","status":"processing","currency":"EUR","total":"29.80","billing.email":"jana@example.cz","id":7078,"pa…',
-    '{"order_id":7084,"amount":"98.87"}',
-    '{"amount_received":1999,"currency":"eur","metadata.order_id":"7081","id":"pi_9","object":"payment_intent"}',
+    '{"status":"PAID","price":"1999","curr":"EUR","refId":"7081","transId":"AB12-CD34-EF56","email":"filip.benes@example.cz"…',
+    '{"status":"processing","total":"29.80","currency":"EUR","id":7078,"billing.email":"jana@example.cz","parent_id":0,"numb…',
+    '{"amount":"98.87","order_id":7084}',
+    '{"currency":"eur","metadata.order_id":"7081","id":"pi_9","amount_received":1999,"object":"payment_intent"}',
+  ]);
+});
+
+/** A webhook body as the provider's docs show it, from test/fakes/samples. */
+function sample(name: string): string {
+  return readFileSync(new URL(`../fakes/samples/${name}`, import.meta.url), "utf8");
+}
+
+test("each provider's payment shows in its gist what finding and checking its order takes", async () => {
+  const { store, call } = await served();
+  const add = (type: string, dedupeId: string, body: string) =>
+    store.add({
+      source: "trial",
+      type,
+      scheme: "none",
+      dedupeId,
+      headers: {},
+      body: Buffer.from(body),
+      receivedAt: clock.now(),
+    });
+  await add(
+    "payment_intent.succeeded",
+    "stripe-pi",
+    sample("stripe-event-payment_intent.succeeded-RECONSTRUCTED.json"),
+  );
+  await add(
+    "checkout.session.completed",
+    "stripe-cs",
+    sample("stripe-event-checkout.session.completed-RECONSTRUCTED.json"),
+  );
+  // What Shopify sends as a test notification: its docs' order, #1234 to the customer (order_number).
+  await add("orders/paid", "shopify", sample("shopify-webhook-orders-paid-TRIMMED.json"));
+  await add("order.updated", "woo", sample("woocommerce-v3-order-retrieve.json"));
+  // GoPay's and Comgate's payments as waiter keeps them from their status answers.
+  await add(
+    "payment.paid",
+    "gopay",
+    JSON.stringify({
+      id: 3000006542,
+      order_number: "7084",
+      state: "PAID",
+      amount: 9887,
+      currency: "EUR",
+      payment_instrument: "PAYMENT_CARD",
+      payer: { default_payment_instrument: "PAYMENT_CARD", contact: { email: "jana@example.cz" } },
+      target: { type: "ACCOUNT", goid: 8123456789 },
+      lang: "CS",
+    }),
+  );
+  await add(
+    "payment.paid",
+    "comgate",
+    JSON.stringify({
+      merchant: "498621",
+      test: "false",
+      price: "199900",
+      curr: "CZK",
+      label: "Objednávka 7081",
+      refId: "7081",
+      method: "CARD_CZ_CSOB_2",
+      email: "jana.novakova@example.cz",
+      transId: "AB12-CD34-EF56",
+      status: "PAID",
+    }),
+  );
+  await add(
+    "payment.succeeded",
+    "msg_ref",
+    JSON.stringify({
+      type: "payment.succeeded",
+      timestamp: "2026-12-02T10:00:00Z",
+      data: {
+        id: "pay_01HZX",
+        object: "payment",
+        created_at: "2026-12-02T10:00:00Z",
+        description: "Payment for your order at Acme Coffee Roasters",
+        customer_name: "Jana Nováková",
+        method: "card",
+        reference: "7081",
+        amount: 1999,
+        currency: "EUR",
+      },
+    }),
+  );
+  const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
+  expect(listed.events.map((e) => e.gist).reverse()).toEqual([
+    '{"status":"succeeded","amount":1999,"currency":"eur","metadata.order_id":"7081","id":"pi_3RSCTURftwXmfGNu1Htv3in3","amo…',
+    '{"payment_status":"paid","status":"complete","amount_total":2500,"currency":"eur","client_reference_id":"7085","id":"cs…',
+    '{"financial_status":"voided","total_price":"388.00","currency":"USD","order_number":1234,"id":820982911946154508,"email…',
+    // Not the billing and shipping addresses' state: the order's id, which eshop_order_get takes.
+    '{"status":"processing","total":"29.35","currency":"USD","id":727,"billing.email":"john.doe@example.com","total_tax":"1.…',
+    '{"state":"PAID","amount":9887,"currency":"EUR","order_number":"7084","id":3000006542,"payment_instrument":"PAYMENT_CARD…',
+    '{"status":"PAID","price":"199900","curr":"CZK","refId":"7081","transId":"AB12-CD34-EF56","email":"jana.novakova@example…',
+    '{"amount":1999,"currency":"EUR","reference":"7081","id":"pay_01HZX","object":"payment","created_at":"2026-12-02T10:00:0…',
   ]);
 });
 
