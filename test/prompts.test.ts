@@ -72,6 +72,11 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   expect(payments).toMatch(/checkout\.session\.completed whose payment_status is "paid"/);
   expect(payments).toContain("checkout.session.async_payment_succeeded");
   expect(payments).toMatch(/payment\.authorized.*pays nothing yet/);
+  // A test-mode payment matches its order in every figure, and no money moved.
+  expect(payments).toMatch(
+    /Nor does a test payment \(livemode false, test true\), even one that matches its order: leave it as it is/,
+  );
+  expect(payments).toMatch(/report: .*test payments/);
   expect(payments).toMatch(/Leave every other event as it is/);
   expect(payments).not.toMatch(/when it is no payment/);
   expect(payments).toMatch(/passing before= while it says older events match/);

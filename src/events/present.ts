@@ -38,7 +38,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * What says what an event is about, most telling first, each matched on a field's last name: its
- * status, its sum, currency, the order it pays (Comgate's refId, Stripe's client_reference_id, a
+ * status, that it is a test (TEST_MODE), its sum, currency, the order it pays (Comgate's refId, Stripe's client_reference_id, a
  * Standard Webhooks payment's reference), its own id, an email, then its other sums and statuses.
  * Those marked `own` match only the payload's own fields (data's in an envelope), not one level
  * down: an address's state, a tax's status, a customer's currency or id. Shopify's `number` is not
@@ -46,6 +46,7 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
  */
 const TELLING: { name: RegExp; own?: true }[] = [
   { name: /^(status|state|payment_status|financial_status)$/, own: true },
+  { name: /^(livemode|test)$/, own: true },
   { name: /^(amount|total|price|total_price|amount_total)$/, own: true },
   { name: /^(currency|curr)$/, own: true },
   { name: /^(order(_?id|_?number)?|reference|ref_?id|client_reference_id)$/i },
@@ -54,6 +55,15 @@ const TELLING: { name: RegExp; own?: true }[] = [
   { name: /^(amount|total)_\w+$/, own: true },
   { name: /^\w+_status$/, own: true },
 ];
+
+/**
+ * Whether a payment is a test, as Stripe (livemode), Shopify and Comgate (test) say it: a gist shows
+ * the field only when it says test, so a live payment's line spends nothing on it.
+ */
+const TEST_MODE: Record<string, (value: unknown) => boolean> = {
+  livemode: (value) => value === false,
+  test: (value) => value === true || value === "true",
+};
 
 /** How telling a field is: its place in TELLING, past the end when it tells nothing (null, ""). */
 function rank([key, value]: [string, unknown]): number {
@@ -67,13 +77,19 @@ function rank([key, value]: [string, unknown]): number {
  * One line about a payload, untrusted text kept brief: its scalar fields and those of its
  * objects one level down (`metadata.order_id`), the telling ones first, cut short. Facts under
  * the `data` of an envelope (Stripe's `data.object`, Standard Webhooks' `data`) stand for the
- * whole; a field that only repeats the event's type, shown beside it, is left out.
+ * whole. A field that only repeats the event's type, shown beside it, or its last word (Stripe's
+ * status "succeeded" in a payment_intent.succeeded, "complete" in a checkout.session.completed) is
+ * left out, and so is one that says the payment is live: the line has room for what the type does
+ * not say.
  */
 function gist(event: StoredEvent): string {
   const parsed = parseQuick(event);
   if (!isRecord(parsed)) return oneLine(event.payload, 120);
   const data = isRecord(parsed.data) ? parsed.data : undefined;
   const facts = isRecord(data?.object) ? data.object : (data ?? parsed);
+  const word = event.type.split(/[./]/).at(-1)?.toLowerCase() ?? "";
+  const repeatsType = (value: unknown) =>
+    value === event.type || (typeof value === "string" && [word, word.replace(/d$/, "")].includes(value.toLowerCase()));
   const scalar = (value: unknown) => value === null || typeof value !== "object" || isLosslessNumber(value);
   const fields: [string, unknown][] = [];
   for (const [key, value] of Object.entries(facts)) {
@@ -84,7 +100,7 @@ function gist(event: StoredEvent): string {
   }
   // The line shows 120 characters: a longer string is cut first, not copied and scanned whole.
   const shown = fields
-    .filter(([, value]) => value !== event.type)
+    .filter(([key, value]) => !repeatsType(value) && (TEST_MODE[key]?.(value) ?? true))
     .map(([key, value]): [string, unknown] => [key, typeof value === "string" ? firstCharacters(value, 120) : value]);
   // Sorting keeps the payload's order among fields equally telling.
   const ordered = shown
