@@ -14,7 +14,7 @@ const INEXACT_NUMBER = /\d(?:\.?\d){15}|\d[eE][+-]?\d{3}/;
  * needs it, as lossless-json takes some 300 ms for a megabyte of text that JSON.parse reads in 4.
  */
 function parseQuick(event: StoredEvent): unknown {
-  if (!event.isJson || INEXACT_NUMBER.test(event.payload)) return parseExact(event);
+  if (!event.isJson || INEXACT_NUMBER.test(event.payload)) return parseExact(event)?.value;
   try {
     return JSON.parse(event.payload);
   } catch {
@@ -22,11 +22,22 @@ function parseQuick(event: StoredEvent): unknown {
   }
 }
 
-/** A JSON payload parsed so that numbers keep their exact text (order ids beyond 2^53). */
-export function parseExact(event: StoredEvent): unknown {
+/**
+ * A JSON payload parsed so that numbers keep their exact text (order ids beyond 2^53). A key an
+ * object repeats with another value holds the last, as JSON.parse (the gist, automations) reads
+ * it; `repeated` names each such key.
+ */
+export function parseExact(event: StoredEvent): { value: unknown; repeated: string[] } | undefined {
   if (!event.isJson) return undefined;
+  const repeated = new Set<string>();
   try {
-    return parseLossless(event.payload);
+    const value = parseLossless(event.payload, null, {
+      onDuplicateKey: ({ key, newValue }) => {
+        repeated.add(key);
+        return newValue;
+      },
+    });
+    return { value, repeated: [...repeated] };
   } catch {
     return undefined;
   }

@@ -91,8 +91,15 @@ function fullEvent(
   runs: { automation: string; status: string; dryRun: boolean }[] = [],
 ) {
   let payload = event.payload;
-  const parsed = fields || payload.length > MAX_PAYLOAD ? parseExact(event) : undefined;
+  const exact = parseExact(event);
+  const parsed = exact?.value;
   const notes: string[] = [];
+  if (exact?.repeated.length) {
+    const keys = exact.repeated.slice(0, 10).map(quote).join(", ");
+    notes.push(
+      `The payload repeats the key${exact.repeated.length > 1 ? "s" : ""} ${keys} with different values: the gist, fields and automations take the last, as JSON.parse does, while the payload as sent holds each, and a reader that takes the first sees another event. Check it with its sender before acting on it.`,
+    );
+  }
   if (fields && isRecord(parsed)) {
     const missing = fields.filter((f) => !Object.hasOwn(parsed, f));
     const picked = Object.fromEntries(fields.filter((f) => Object.hasOwn(parsed, f)).map((f) => [f, parsed[f]]));

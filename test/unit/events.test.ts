@@ -452,6 +452,37 @@ test("a gist reads a payload natively unless a number needs more digits than a d
   ]);
 });
 
+test("a payload that repeats a key is read by its last value alike in the gist and in fields, and said to repeat it", async () => {
+  const { store, call, text } = await served();
+  const { id } = await store.add({
+    source: "trial",
+    type: "payment.updated",
+    scheme: "none",
+    dedupeId: "dup",
+    headers: {},
+    body: Buffer.from(
+      '{"type":"payment.updated","data":{"status":"failed","amount":100,"currency":"EUR","order_id":"7081"},' +
+        '"data":{"status":"paid","amount":100,"currency":"EUR","order_id":"7081"},"note":"x","note":"x"}',
+    ),
+    receivedAt: clock.now(),
+  });
+  const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
+  expect(listed.events[0]?.gist).toBe('{"status":"paid","amount":100,"currency":"EUR","order_id":"7081"}');
+  const picked = await call("events_get", { id, fields: ["data"] });
+  expect(picked.structuredContent).toMatchObject({
+    payload: '{"data":{"status":"paid","amount":100,"currency":"EUR","order_id":"7081"}}',
+  });
+  // A key repeated with the same value is no doubt about the event.
+  const repeats =
+    'The payload repeats the key "data" with different values: the gist, fields and automations take the last, as JSON.parse does, while the payload as sent holds each, and a reader that takes the first sees another event. Check it with its sender before acting on it.';
+  expect((picked.structuredContent as { note: string }).note).toBe(repeats);
+  expect(text(picked)).toContain(repeats);
+  // Read whole, the payload is shown as sent, both values in it, and said to repeat the key too.
+  const whole = await call("events_get", { id });
+  expect((whole.structuredContent as { note: string }).note).toBe(repeats);
+  expect(text(whole)).toMatch(/"status":"failed".*"status":"paid"/);
+});
+
 test("a type that is only the start of stored types, and a cursor given as an event id, are each told what to pass", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "t1");
