@@ -1217,6 +1217,63 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("a refused caller is logged as its client was told, a line a minute for each caller and reason, never with a token", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    const served = await inProcess(
+      { maxSessions: 50, idleMs: 60_000 },
+      { ...TOKENS, WAITER_HTTP_REQUESTS_PER_MINUTE: "60" },
+    );
+    const post = async (authorization?: string) => {
+      const answer = await initializeAt(served.url, authorization ? { authorization } : {});
+      await answer.body.dump();
+      return answer.statusCode;
+    };
+    const refusals = () => served.stderr().match(/^.* got \d{3}: .*$/gm) ?? [];
+    const guesses = [...Array(5).keys()].map((i) => `guess-${i}-0123456789abcdef0123456789abcdef`);
+    try {
+      // A flood of unknown tokens, whose callers are not known: one line.
+      for (const guess of guesses) expect(await post(`Bearer ${guess}`)).toBe(401);
+      expect(await post()).toBe(401);
+      expect(await post(`Basic ${OPS}`)).toBe(401);
+      // A burst of a sixth of a minute's 60: ten, then 429s.
+      for (let i = 0; i < 12; i++) await post(`Bearer ${OPS}`);
+      const opened = await initializeAt(served.url, { authorization: `Bearer ${VIEW}` });
+      const session = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      const call = { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "events_ack", arguments: {} } };
+      const beyond = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify(call),
+        headers: { ...mcpHeaders, authorization: `Bearer ${VIEW}`, "mcp-session-id": session },
+      });
+      expect(beyond.statusCode).toBe(403);
+      await beyond.body.dump();
+      expect(refusals()).toEqual([
+        expect.stringMatching(/ info +\[waiter\] MCP request got 401: The token is not one this server knows$/),
+        expect.stringMatching(
+          / info +\[waiter\] MCP request got 401: it carries no token \(Authorization: Bearer <token>\)$/,
+        ),
+        expect.stringMatching(/ info .*MCP request got 401: its Authorization header is no Bearer token/),
+        expect.stringMatching(
+          / info .*MCP request with token ops got 429: past http.requestsPerMinute \(60\); told to try again in 1 s$/,
+        ),
+        expect.stringMatching(
+          / info .*MCP request with token viewer got 403: Token viewer may not call events_ack, which needs the scope waiter:write$/,
+        ),
+      ]);
+      // A minute on, the next says how many like it were left out.
+      setClock(clock.now() + 60_000);
+      expect(await post(`Bearer ${guesses[0]}`)).toBe(401);
+      expect(refusals().at(-1)).toMatch(
+        /got 401: The token is not one this server knows \(and 4 more like it since the last line\)$/,
+      );
+      for (const secret of [OPS, VIEW, ...guesses]) expect(served.stderr()).not.toContain(secret);
+    } finally {
+      await served.close();
+      setClock();
+    }
+  });
+
   test("a session answers only the token that opened it", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
     try {
@@ -1366,7 +1423,7 @@ describe("OAuth access tokens", () => {
   let issuer: Fake;
   let sign: (
     claims: Record<string, unknown>,
-    options?: { issuer?: string; audience?: string; expires?: string | null },
+    options?: { issuer?: string; audience?: string | string[]; expires?: string | null },
   ) => Promise<string>;
   let foreignKeySign: typeof sign;
 
@@ -1536,9 +1593,12 @@ describe("OAuth access tokens", () => {
       ).listTools();
       expect(tools.tools.length).toBeGreaterThan(0);
       const refused = await initializeAt(served.url, {
-        authorization: `Bearer ${await sign({ scope: "waiter:read" })}`,
+        authorization: `Bearer ${await sign({ scope: "waiter:read" }, { audience: ["account", `${PUBLIC}/mcp/`] })}`,
       });
       expect(refused.statusCode).toBe(401);
+      expect(refused.headers["www-authenticate"]).toContain(
+        `its aud is account, ${PUBLIC}/mcp/, and this server takes only api://waiter;`,
+      );
       await refused.body.dump();
     } finally {
       await served.close();
@@ -1566,7 +1626,7 @@ describe("OAuth access tokens", () => {
         ],
         [
           await sign({ scope: "waiter:write" }, { audience: "https://elsewhere.example/mcp" }),
-          "it is for another audience: its aud does not name this server",
+          `it is for another audience: its aud is https://elsewhere.example/mcp, and this server takes only ${PUBLIC}/mcp`,
         ],
         [
           await sign({ scope: "waiter:write" }, { issuer: "https://evil.example" }),
@@ -1587,6 +1647,53 @@ describe("OAuth access tokens", () => {
         expect(String(refused.headers["www-authenticate"])).toContain(why);
         await refused.body.dump();
       }
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("a refused access token is logged with its user and why: a token for another audience names the one it has and the one waiter takes", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    const post = async (token?: string) => {
+      const answer = await initializeAt(served.url, token ? { authorization: `Bearer ${token}` } : {});
+      await answer.body.dump();
+      return { status: answer.statusCode, challenge: String(answer.headers["www-authenticate"]) };
+    };
+    try {
+      // As Keycloak issues a token without the Audience mapper: for its own account service.
+      const alice = await sign({ azp: "claude", sub: "alice", scope: "waiter:write" }, { audience: "account" });
+      const tokens = [alice, alice];
+      for (const token of tokens) {
+        const refused = await post(token);
+        expect(refused.status).toBe(401);
+        expect(refused.challenge).toContain(
+          `it is for another audience: its aud is account, and this server takes only ${PUBLIC}/mcp; have the issuer put that in aud`,
+        );
+      }
+      const bob = await sign({ azp: "chatgpt", sub: "bob", scope: "openid" });
+      const forged = await Promise.all(
+        [1, 2, 3].map((n) => foreignKeySign({ sub: `mallory-${n}`, scope: "waiter:write" })),
+      );
+      tokens.push(bob, ...forged);
+      expect((await post(bob)).status).toBe(401);
+      for (const token of forged) expect((await post(token)).status).toBe(401);
+      // An OAuth client's first request carries no token: no news at info.
+      expect((await post()).status).toBe(401);
+      expect(served.stderr().match(/^.* got \d{3}: .*$/gm)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            ` info .*MCP request with token oauth:claude/alice got 401: The access token was refused: it is for another audience: its aud is account, and this server takes only ${PUBLIC}/mcp; `,
+          ),
+        ),
+        expect.stringMatching(
+          / info .*MCP request with token oauth:chatgpt\/bob got 401: The access token carries neither waiter:read nor waiter:write/,
+        ),
+        // Claims no key of the issuer signed are anyone's words: no caller is named, and a flood makes one line.
+        expect.stringMatching(
+          / info .*MCP request got 401: The access token was refused: it is not signed by any key the issuer publishes$/,
+        ),
+      ]);
+      for (const token of tokens) expect(served.stderr()).not.toContain(token);
     } finally {
       await served.close();
     }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { getRequestListener } from "@hono/node-server";
+import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import { metadataHandler } from "@modelcontextprotocol/sdk/server/auth/handlers/metadata.js";
 import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
@@ -18,9 +19,9 @@ import type { App, Session } from "../app-types.js";
 import type { SessionLog } from "../events/store.js";
 import { invalidParams } from "../handlers.js";
 import { untilAborted } from "../http/deadline.js";
-import type { Log } from "../log.js";
+import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
-import { NotAJwtError, type OAuthSettings, oauthVerifier } from "./oauth.js";
+import { CallerRefusedError, NotAJwtError, type OAuthSettings, oauthVerifier } from "./oauth.js";
 import { allowedTools, OAUTH_SCOPES, rateLimit, type Token, tokenVerifier, WRITE_SCOPE } from "./tokens.js";
 
 export interface SessionOptions {
@@ -193,6 +194,15 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   const shared = app.store?.sessions;
   const storeFailed = (what: string) => (err: unknown) =>
     log.warning(`MCP sessions: ${what} in the store failed: ${err instanceof Error ? err.message : err}`);
+
+  /**
+   * A refused request to /mcp, said as its client was told: the connectors of claude.ai and ChatGPT
+   * show a 401's reason to no one, so the log is where it is read. A line a minute for each caller
+   * and reason: a flood of bad tokens, whose callers are not known, makes one line a minute.
+   */
+  const refusals = throttled((line) => log.info(line));
+  const refused = (status: number, why: string, caller?: string, reason = why) =>
+    refusals(`MCP request${caller ? ` with token ${caller}` : ""} got ${status}: ${why}`, `${caller ?? ""}\n${reason}`);
 
   /** Writes a session this replica opened to the shared store; false when the store failed. */
   const record = (id: string, entry: Open) =>
@@ -478,11 +488,10 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       if (beyond) {
         // Said in OAuth's words, with where to ask for more, as the 401's challenge says it.
         const metadata = limits.oauth ? `, resource_metadata="${limits.oauth.metadataUrl}"` : "";
+        const why = `Token ${caller} may not call ${beyond}, which needs the scope ${WRITE_SCOPE}`;
+        refused(403, why, caller);
         res.set("www-authenticate", `Bearer error="insufficient_scope", scope="${WRITE_SCOPE}"${metadata}`);
-        res.status(403).json({
-          error: "insufficient_scope",
-          error_description: `Token ${caller} may not call ${beyond}, which needs the scope ${WRITE_SCOPE}`,
-        });
+        res.status(403).json({ error: "insufficient_scope", error_description: why });
         return;
       }
       const lastId = req.headers["last-event-id"];
@@ -588,17 +597,39 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         const wait = rate.take(req.auth?.clientId ?? "");
         if (wait === undefined) return next();
         res.set("retry-after", String(wait));
+        refused(
+          429,
+          `past http.requestsPerMinute (${limits.requestsPerMinute}); told to try again in ${wait} s`,
+          req.auth?.clientId,
+          "rate",
+        );
         rpcError(res, 429, -32000, `Too many requests with token ${req.auth?.clientId}; try again in ${wait} s`);
       };
       const { oauth } = limits;
+      // The SDK's middleware refuses a request without a bearer token before any verifier sees it.
+      // That is how an OAuth client's first request finds where to log in: said at debug then.
+      const tokenless = throttled((line) => (oauth ? log.debug(line) : log.info(line)));
+      const noBearer: RequestHandler = (req, _res, next) => {
+        const [type, token] = (req.headers.authorization ?? "").split(" ");
+        if (type?.toLowerCase() !== "bearer" || !token) {
+          const why = req.headers.authorization ? "its Authorization header is no Bearer token" : "it carries no token";
+          tokenless(`MCP request got 401: ${why} (Authorization: Bearer <token>)`, why);
+        }
+        next();
+      };
       const verifiers = [
         ...(limits.tokens.length ? [tokenVerifier(limits.tokens)] : []),
         ...(oauth ? [oauthVerifier(oauth, log)] : []),
       ];
       const auth: RequestHandler[] = verifiers.length
         ? [
+            noBearer,
             requireBearerAuth({
-              verifier: firstOf(verifiers),
+              verifier: firstOf(verifiers, (refusal) => {
+                // An issuer that cannot be reached is the issuer's failure, which its verifier says.
+                if (!(refusal instanceof InvalidTokenError)) return;
+                refused(401, refusal.message, refusal instanceof CallerRefusedError ? refusal.caller : undefined);
+              }),
               ...(oauth ? { resourceMetadataUrl: oauth.metadataUrl } : {}),
             }),
             throttle,
@@ -762,8 +793,9 @@ export class ReplayBuffer implements EventStore {
 /**
  * The first of `verifiers` that knows the token. When none does, the last refusal stands unless it
  * only says the token is no JWT: a mistyped configured token is refused in the words of theirs.
+ * `refused` hears the refusal that stands.
  */
-function firstOf(verifiers: OAuthTokenVerifier[]): OAuthTokenVerifier {
+function firstOf(verifiers: OAuthTokenVerifier[], refused: (refusal: unknown) => void): OAuthTokenVerifier {
   return {
     async verifyAccessToken(token) {
       const refusals: unknown[] = [];
@@ -774,7 +806,9 @@ function firstOf(verifiers: OAuthTokenVerifier[]): OAuthTokenVerifier {
           refusals.push(err);
         }
       }
-      throw refusals.findLast((err) => !(err instanceof NotAJwtError)) ?? refusals.at(-1);
+      const refusal = refusals.findLast((err) => !(err instanceof NotAJwtError)) ?? refusals.at(-1);
+      refused(refusal);
+      throw refusal;
     },
   };
 }

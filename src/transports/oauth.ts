@@ -17,6 +17,19 @@ export interface OAuthSettings {
 /** The refusal of a token that is no JWT: a static token's verifier, when there is one, says more. */
 export class NotAJwtError extends InvalidTokenError {}
 
+/**
+ * The refusal of a token the issuer signed (expired, for another audience, without a waiter
+ * scope): its client and user are the issuer's word, and the log names them.
+ */
+export class CallerRefusedError extends InvalidTokenError {
+  constructor(
+    message: string,
+    readonly caller: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Senders' and issuers' clocks differ a little: `exp` and `nbf` are allowed this much. */
 const LEEWAY_SECONDS = 60;
 /** An issuer that could not be reached is asked again after this long, not at every request. */
@@ -88,15 +101,33 @@ function issuerFailed(err: unknown): boolean {
 }
 
 /**
+ * A token's claim as WWW-Authenticate's quoted error_description may carry it: ASCII without `"`,
+ * `\` or control characters (RFC 6750 §3), at most 100 characters.
+ */
+function inChallenge(claim: unknown): string {
+  const plain = String(claim).replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "?");
+  return plain.length > 100 ? `${plain.slice(0, 97)}...` : plain;
+}
+
+/**
  * Why jose refused a token, in waiter's words: they stand in WWW-Authenticate's quoted
  * error_description, where RFC 6750 §3 allows no `"` or `\`, and jose's quote the claim.
+ * `audience` is what aud must hold.
  */
-function whyRefused(err: unknown): string {
+function whyRefused(err: unknown, audience: string): string {
   if (err instanceof errors.JWTExpired) return "it has expired; log in again for a new one";
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === "exp") return "it never expires (it has no exp), and only tokens that do are taken";
+    // The commonest set-up mistake (Keycloak puts waiter's URL in aud only with an Audience mapper):
+    // what the token names beside what it should.
+    if (err.claim === "aud") {
+      const carried = [err.payload.aud ?? []].flat().map(inChallenge);
+      const named = carried.length
+        ? `is for another audience: its aud is ${carried.join(", ")}`
+        : "names no audience (aud)";
+      return `it ${named}, and this server takes only ${audience}; have the issuer put that in aud (in Keycloak, an Audience mapper on the client scope)`;
+    }
     if (err.reason === "missing") return `it has no ${err.claim} claim`;
-    if (err.claim === "aud") return "it is for another audience: its aud does not name this server";
     if (err.claim === "iss") return "it is from another issuer than the one this server trusts";
     if (err.claim === "nbf") return "it is not valid yet: check the clocks of the issuer and this server";
     return `its ${err.claim} claim is not valid`;
@@ -117,6 +148,15 @@ function scopesOf(payload: JWTPayload): string[] {
     if (Array.isArray(claim)) return claim.filter((s): s is string => typeof s === "string");
     return [];
   });
+}
+
+/**
+ * Who a token says it is, as sessions and rate limits know the caller: the client app and the user
+ * it acts for, each escaped so that no pair passes for another.
+ */
+function callerOf(payload: JWTPayload): string {
+  const part = (value: unknown) => (value === undefined ? "" : encodeURIComponent(String(value)));
+  return `oauth:${part(payload.azp ?? payload.client_id)}/${part(payload.sub)}`;
 }
 
 /**
@@ -179,18 +219,24 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
         // The key set could not be fetched: said, but with no pause on later tokens, which one
         // crafted token (an unknown key id makes jose fetch the set) must not impose on everyone.
         if (issuerFailed(err)) throw unreachable(err);
-        throw new InvalidTokenError(`The access token was refused: ${whyRefused(err)}`);
+        const why = `The access token was refused: ${whyRefused(err, settings.audience)}`;
+        // jose checks the claims once the signature holds: then they are the issuer's.
+        if (err instanceof errors.JWTClaimValidationFailed || err instanceof errors.JWTExpired) {
+          throw new CallerRefusedError(why, callerOf(err.payload));
+        }
+        throw new InvalidTokenError(why);
       }
       const scopes = scopesOf(payload).filter((s) => (OAUTH_SCOPES as readonly string[]).includes(s));
       if (scopes.length === 0) {
-        throw new InvalidTokenError(`The access token carries neither ${OAUTH_SCOPES.join(" nor ")}`);
+        throw new CallerRefusedError(
+          `The access token carries neither ${OAUTH_SCOPES.join(" nor ")}; give its client one of them at the issuer`,
+          callerOf(payload),
+        );
       }
-      // The client app and the user it acts for, each escaped so that no pair passes for another:
-      // sessions and rate limits are each user's own, also when many come through one connector.
-      const part = (value: unknown) => (value === undefined ? "" : encodeURIComponent(String(value)));
       return {
         token,
-        clientId: `oauth:${part(payload.azp ?? payload.client_id)}/${part(payload.sub)}`,
+        // Sessions and rate limits are each user's own, also when many come through one connector.
+        clientId: callerOf(payload),
         scopes,
         // jose took exp by waiter's clock with the leeway; the SDK's middleware compares expiresAt
         // with the system time again, strictly, which would refuse a token within the leeway.
