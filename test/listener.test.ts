@@ -386,7 +386,9 @@ test("/healthz answers at that spelling alone, so a proxy that hides it hides it
   for (const path of ["/HEALTHZ", "/Healthz", "/healthz/"]) {
     const response = await request(`${url}${path}`);
     expect(response.statusCode, path).toBe(404);
-    expect(await response.body.json()).toEqual({ error: "not found; webhooks go to POST /webhooks/<source>" });
+    expect(await response.body.json()).toEqual({
+      error: `not found: ${JSON.stringify(path)}; webhooks go to POST /webhooks/<source>`,
+    });
   }
 });
 

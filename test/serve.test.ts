@@ -359,6 +359,33 @@ test("an MCP request with Expect: 100-continue is invited to send a body the web
   }
 });
 
+test("a path waiter serve does not serve is told where MCP and webhooks are, and logged a line a minute; the metadata clients look for is not", async () => {
+  const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+  const served404 = async (path: string) => {
+    const answer = await request(`${served.url}${path}`, { method: "POST", body: initialize, headers: mcpHeaders });
+    expect(answer.statusCode, path).toBe(404);
+    return ((await answer.body.json()) as { error: string }).error;
+  };
+  const refusals = () => served.stderr().match(/^.*webhook listener refused .*$/gm) ?? [];
+  try {
+    // A proxy that adds its prefix, a connector given the host alone, a long path cut.
+    expect(await served404("/waiter/mcp?token=secret-in-query")).toBe(
+      'not found: "/waiter/mcp"; MCP is served at /mcp and webhooks at POST /webhooks/<source>; a reverse proxy must pass paths unchanged',
+    );
+    expect(await served404("/")).toMatch(/^not found: "\/"; MCP is served at \/mcp /);
+    expect(await served404(`/${"x".repeat(300)}`)).toMatch(/^not found: "\/x{39}…\(301 characters\)"; /);
+    expect(await served404("/.well-known/oauth-authorization-server")).toMatch(/^not found: /);
+    expect(refusals()).toEqual([
+      expect.stringMatching(
+        / info .*webhook listener refused POST "\/waiter\/mcp": no such path; MCP is served at \/mcp and webhooks at POST \/webhooks\/<source>; a reverse proxy must pass paths unchanged$/,
+      ),
+    ]);
+    expect(served.stderr()).not.toContain("secret-in-query");
+  } finally {
+    await served.close();
+  }
+});
+
 describe("sessions", () => {
   test("an initialize sent as another type than JSON is told the type to send", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });

@@ -453,8 +453,21 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     refuse(req, res, 405, `${source.name}'s webhooks are ${method === "GET" ? "GETs" : "POSTed"}`);
   });
 
+  // A path nothing serves: a proxy that adds a prefix (/waiter/mcp), a client given the host
+  // without /mcp. Said with the paths there are, and logged, a line a minute in all; but for the
+  // metadata clients look for under /.well-known/, whose 404 they take as an answer.
+  const served =
+    mode === "serve"
+      ? "MCP is served at /mcp and webhooks at POST /webhooks/<source>; a reverse proxy must pass paths unchanged"
+      : "webhooks go to POST /webhooks/<source>";
   app.use((req, res) => {
-    refuse(req, res, 404, "not found; webhooks go to POST /webhooks/<source>");
+    if (!req.path.startsWith("/.well-known/")) {
+      infoAMinute(
+        `webhook listener refused ${req.method} ${quote(req.path)}: no such path; ${served}`,
+        "\nno such path",
+      );
+    }
+    refuse(req, res, 404, `not found: ${quote(req.path)}; ${served}`);
   });
 
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
