@@ -68,6 +68,36 @@ function checkUpstreamUrl(value: string, ctx: z.RefinementCtx): URL {
   return url;
 }
 
+/**
+ * The URL waiter is reached at from outside (through a proxy or a tunnel), kept as written: waiter
+ * puts its own paths after it (/webhooks/<source>, /mcp) and names the result to senders and to
+ * OAuth clients. So it has no user, query or fragment, which would land before those paths, and
+ * does not end in /mcp: that is the MCP address under it, pasted from a connector, which would
+ * make …/mcp/webhooks/<source> and the OAuth resource …/mcp/mcp, neither of which anything serves.
+ * Refused rather than warned of: every URL built from it would be wrong.
+ */
+export function publicUrl() {
+  return z
+    .url({ protocol: /^https?$/, error: "must be an https:// (or, for local trials, http://) URL" })
+    .superRefine((value, ctx) => {
+      const url = new URL(value);
+      // Not echoed: a query or a user may carry a token.
+      if (url.username || url.password || /[?#]/.test(value)) {
+        ctx.addIssue({
+          code: "custom",
+          message:
+            "must be the bare address waiter is reached at, with no user, query or fragment (https://waiter.example.com, or with the path a proxy serves it under): waiter puts /webhooks/<source> and /mcp after it",
+        });
+      } else if (/\/mcp\/?$/.test(url.pathname)) {
+        ctx.addIssue({
+          code: "custom",
+          message:
+            "ends in /mcp, the address of MCP under it: set it without that /mcp, as waiter serves MCP at its /mcp and the webhooks at its /webhooks/<source>",
+        });
+      }
+    });
+}
+
 /** 0.0.0.0 or ::, which a listener binds to take every address of the machine. */
 export function isWildcardHost(host: string): boolean {
   return host === "0.0.0.0" || host === "::";

@@ -9,6 +9,7 @@ import {
   jsonSetting,
   list,
   listenAddress,
+  publicUrl,
   type Settings,
   type SettingValues,
   secretFromEnv,
@@ -140,10 +141,8 @@ export const webhookSettings = {
   publicUrl: {
     env: "WAITER_WEBHOOKS_PUBLIC_URL",
     description:
-      "The URL the listener is reached at from outside (https:// for real providers; http:// is accepted for local trials); source URLs are built from it. Default: the listen address.",
-    schema: z
-      .url({ protocol: /^https?$/, error: "must be an https:// (or, for local trials, http://) URL" })
-      .optional(),
+      "The URL the listener is reached at from outside (https:// for real providers; http:// is accepted for local trials), without a query, a fragment or /mcp at its end; source URLs, and waiter serve's /mcp, are built from it. Default: the listen address.",
+    schema: publicUrl().optional(),
   },
   maxBodyBytes: {
     env: "WAITER_WEBHOOKS_MAX_BODY_BYTES",

@@ -9,7 +9,7 @@ import { upstreamUrl } from "../../src/settings.js";
 import type { Toolset } from "../../src/toolset.js";
 import { toolsets } from "../../src/toolsets.js";
 import type { WebhooksConfig } from "../../src/webhooks/settings.js";
-import { sourceUrl } from "../../src/webhooks/settings.js";
+import { sourceUrl, webhooksOf } from "../../src/webhooks/settings.js";
 
 const shop: Toolset = {
   name: "shop",
@@ -112,6 +112,33 @@ describe("bad settings are refused by name", () => {
   ])("%j", (env, message) => {
     expect(() => load(env)).toThrow(ConfigError);
     expect(() => load(env)).toThrow(message);
+  });
+
+  test("the public URL is the bare address waiter's paths go after: no query, fragment or user, and not its /mcp", () => {
+    const bare =
+      /^invalid setting WAITER_WEBHOOKS_PUBLIC_URL: must be the bare address waiter is reached at, with no user, query or fragment \(/;
+    const mcp =
+      /^invalid setting WAITER_WEBHOOKS_PUBLIC_URL: ends in \/mcp, the address of MCP under it: set it without that \/mcp, as waiter serves MCP at its \/mcp/;
+    for (const [url, message] of [
+      ["https://waiter.example.com?x=1", bare],
+      ["https://waiter.example.com/?", bare],
+      ["https://waiter.example.com#webhooks", bare],
+      ["https://ops:s3cr3t@waiter.example.com", bare],
+      ["https://waiter.example.com/mcp", mcp],
+      ["https://waiter.example.com/waiter/mcp/", mcp],
+    ] as const) {
+      const refused = messageOf(() => load({ WAITER_WEBHOOKS_PUBLIC_URL: url }));
+      expect(refused, url).toMatch(message);
+      expect(refused, url).not.toContain("s3cr3t");
+    }
+    // In the file too, where a fragment is no credential.
+    expect(
+      messageOf(() => load({}, { file: file({ webhooks: { publicUrl: "https://waiter.example.com#x" } }) })),
+    ).toMatch(/webhooks\.publicUrl.*must be the bare address/);
+    // A path a proxy serves waiter under is kept, as written.
+    for (const url of ["https://waiter.example.com", "https://example.com/waiter/", "https://example.com/mcp-tools"]) {
+      expect(webhooksOf(load({ WAITER_WEBHOOKS_PUBLIC_URL: url })).publicUrl).toBe(url);
+    }
   });
 
   test.each(["http://shop.example/api?token=s3cr3t", "shop.example/api?token=s3cr3t", "https://user:s3cr3t@[bad"])(
