@@ -362,14 +362,18 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
               call.stopping?.removeEventListener("abort", onAbort);
               resolve(event);
             };
-            // Subscribe before looking, so an event committed in between is not missed; one told
-            // before the look answers waits for it, since the look may find an older one.
-            let looked = false;
-            let toldFirst: StoredEvent | undefined;
+            // The oldest match after the cursor, which ends the wait; a store that cannot answer
+            // ends it too, and the look after it says why.
+            const look = () =>
+              store.firstAfter(filter, after).then(
+                (oldest) => oldest && finish(oldest),
+                () => finish(undefined),
+              );
+            // Subscribe before looking, so an event committed in between is not missed. An event
+            // told looks again rather than answering: an older one may be told after it (another
+            // process's, which this one hears of only at its next poll of the store).
             const unsubscribe = store.subscribe((event) => {
-              if (!matches(event)) return;
-              if (looked) finish(event);
-              else toldFirst ??= event;
+              if (matches(event)) void look();
             });
             const timer = setTimeout(() => finish(undefined), timeout);
             const ticker = setInterval(() => {
@@ -387,14 +391,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
             call.stopping?.addEventListener("abort", onAbort, { once: true });
             // Cancelled or stopping during the look for the cursor: the listener came too late to hear it.
             if (call.signal.aborted || call.stopping?.aborted) onAbort();
-            // A store that cannot answer ends the wait; the look below says why.
-            store.firstAfter(filter, after).then(
-              (already) => {
-                looked = true;
-                if (already ?? toldFirst) finish(already ?? toldFirst);
-              },
-              () => finish(undefined),
-            );
+            void look();
           });
           if (call.signal.aborted && !found) throw new ToolError("events_wait was cancelled before an event arrived.");
           if (!found) {

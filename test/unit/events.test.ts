@@ -34,7 +34,8 @@ async function servedOn() {
     },
     toolsets(),
   );
-  const store = new SqliteEventStore(join(dir, "events.db"), webhooksOf(config).retention);
+  const file = join(dir, "events.db");
+  const store = new SqliteEventStore(file, webhooksOf(config).retention);
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
   const log = new Log("error");
   const server = createServer(enabledTools({ config, toolsets: toolsets(store), http, log }).tools, config, log);
@@ -46,19 +47,19 @@ async function servedOn() {
     await store.close();
     await http.close();
   });
-  return { store, clientSide };
+  return { store, file, clientSide };
 }
 
 /** The events tools and resources over a real store, to an SDK client in the same process. */
 async function served() {
-  const { store, clientSide } = await servedOn();
+  const { store, file, clientSide } = await servedOn();
   const client = new Client({ name: "test", version: "0" });
   await client.connect(clientSide);
   cleanups.push(() => client.close());
   const call = async (name: string, args: Record<string, unknown>) =>
     (await client.callTool({ name, arguments: args })) as CallToolResult;
   const text = (result: CallToolResult) => (result.content[0]?.type === "text" ? result.content[0].text : "");
-  return { store, client, call, text };
+  return { store, file, client, call, text };
 }
 
 /** What waiter says in its own voice: the text without the fenced payload and without string literals. */
@@ -527,6 +528,25 @@ test("events_wait answers the oldest event after its cursor, even when a newer o
   });
   const result = await call("events_wait", { since, timeout_s: 5 });
   expect((result.structuredContent as { event: { id: string } }).event.id).toBe(older.id);
+});
+
+test("events_wait answers an event another process stored before one of this process's, though it hears of it later; its cursor skips neither", async () => {
+  const { store, file, call } = await served();
+  const other = new SqliteEventStore(file, { maxEvents: 100, maxBytes: 1e6, maxAgeDays: 1 });
+  cleanups.push(() => other.close());
+  await addTrial(store, "e0");
+  const since = `c${await store.latestSeq()}`;
+  const subscribed = vi.spyOn(store, "subscribe");
+  const waiting = call("events_wait", { since, timeout_s: 5 });
+  // Subscribed, and looked: SQLite answers the look as it is asked.
+  await vi.waitFor(() => expect(subscribed).toHaveBeenCalled());
+  // This process hears of the other's commit only at its next poll, of its own at once.
+  const older = await addTrial(other, "e1");
+  const newer = await addTrial(store, "e2");
+  const first = (await waiting).structuredContent as { event: { id: string }; cursor: string };
+  expect(first.event.id).toBe(older.id);
+  const second = await call("events_wait", { since: first.cursor, timeout_s: 5 });
+  expect((second.structuredContent as { event: { id: string } }).event.id).toBe(newer.id);
 });
 
 test("events_wait cancelled while it looks up its cursor ends at once, holding nothing", async () => {
