@@ -948,8 +948,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     running = true;
     // Where the last holder got to; at the first start ever, what is already stored is history,
     // and the store keeps that mark, so a lease taken again or by another goes on from it.
-    // (An empty store's newest is 0 even when retention dropped events: those are history too.)
-    let cursor = (await store.runs.cursor()) ?? Math.max(await store.latestSeq(), await store.droppedThrough());
+    let cursor = (await store.runs.cursor()) ?? (await store.latestSeq());
     await store.runs.setCursor(cursor);
     // Each automation acts on what the automations had not handled when it was first configured,
     // not on the history before: one renamed, or added while waiter was stopped, takes the events

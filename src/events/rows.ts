@@ -94,6 +94,13 @@ export function toStats(row: TotalsRow): StoreStats {
   };
 }
 
+/**
+ * The newest event's sequence number, or the last retention dropped when that is later (it dropped
+ * every event): "now" as a cursor, in SQL that SQLite and PostgreSQL read alike.
+ */
+export const LATEST_SEQ =
+  "SELECT max(seq) AS seq FROM (SELECT max(seq) AS seq FROM events UNION ALL SELECT dropped_through FROM totals) AS s";
+
 /** The totals with the oldest and newest event's receipt: what `toStats` reads. */
 export const STATS_SQL = `SELECT t.*, (SELECT received_at FROM events ORDER BY seq LIMIT 1) AS oldest,
   (SELECT received_at FROM events ORDER BY seq DESC LIMIT 1) AS newest FROM totals t`;

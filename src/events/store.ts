@@ -242,13 +242,12 @@ export interface EventStore {
   recentIds(prefix: string, limit: number): Promise<string[]>;
   /** Marks events handled. Idempotent: an event acknowledged before keeps its first time. */
   ack(ids: string[], now?: number): Promise<Acked>;
-  /** The sequence number of the newest event: "now" as a cursor. */
-  latestSeq(): Promise<number>;
   /**
-   * The greatest sequence number the store ever gave an event, kept or dropped since (a store
-   * retention emptied has no newest event): a cursor beyond it never came from this store.
+   * The sequence number of the newest event committed, kept or dropped since: "now" as a cursor,
+   * which never goes back, not even when retention empties the store. A cursor beyond it never
+   * came from this store.
    */
-  highestSeq(): Promise<number>;
+  latestSeq(): Promise<number>;
   /**
    * The greatest sequence number retention has dropped, 0 while it has dropped none: a reader
    * whose cursor is below it missed the events retention dropped after its cursor.

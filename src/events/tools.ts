@@ -33,7 +33,7 @@ async function seqOf(store: EventStore, value: string, name: string): Promise<nu
   const cursor = /^c(\d+)$/.exec(value);
   if (cursor) {
     const seq = Number(cursor[1]);
-    if (seq > (await store.highestSeq())) {
+    if (seq > (await store.latestSeq())) {
       throw new ToolError(
         `${name} ${quote(value)} is ahead of every stored event: it comes from another store, or the store was replaced. Call events_list without it for a fresh cursor.`,
       );

@@ -219,9 +219,12 @@ test("a cursor given before retention dropped every event still reads on; one be
   await store.expire(clock.now() + 31 * 86_400_000);
   const emptied = await call("events_list", { since: cursor });
   expect(emptied.isError, text(emptied)).toBeFalsy();
+  // The emptied store's cursor for now is where the dropped events ended, not back at the start.
+  expect((await call("events_list", {})).structuredContent).toEqual({ events: [], cursor });
+  expect((await call("events_wait", { timeout_s: 1 })).structuredContent).toEqual({ timed_out: true, cursor });
   const later = await add("d3");
   const after = await call("events_list", { since: cursor });
-  expect((after.structuredContent as { events: { id: string }[] }).events.map((e) => e.id)).toEqual([later.id]);
+  expect(after.structuredContent).toEqual({ events: [expect.objectContaining({ id: later.id })], cursor: "c3" });
   expect(text(after)).toMatch(/^1 event, newest first/);
   const beyond = await call("events_list", { since: "c99" });
   expect(beyond.isError).toBe(true);

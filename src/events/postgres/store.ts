@@ -11,6 +11,7 @@ import {
   eventIds,
   forgottenBefore,
   isJson,
+  LATEST_SEQ,
   STATS_SQL,
   type TotalsRow,
   toCounters,
@@ -433,24 +434,8 @@ export class PostgresEventStore implements EventStore {
   }
 
   async latestSeq(): Promise<number> {
-    const [row] = await this.#query<{ seq: number }>("SELECT coalesce(max(seq), 0) AS seq FROM events");
+    const [row] = await this.#query<{ seq: number }>(LATEST_SEQ);
     return (row as { seq: number }).seq;
-  }
-
-  async highestSeq(): Promise<number> {
-    // The identity's sequence, read outside any transaction: it may count an event still being
-    // committed, which a bound on cursors may, and the newest event (latestSeq) may not.
-    try {
-      const { rows } = await this.#pool.query<{ seq: number }>(
-        "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')), 0) AS seq",
-      );
-      return (rows[0] as { seq: number }).seq;
-    } catch (err) {
-      // Reading a sequence needs a privilege that storing events does not: without it, the
-      // newest stored event is the best bound there is.
-      if ((err as { code?: string }).code === "42501") return this.latestSeq();
-      throw storeError(err, this.#database, this.#passwordFrom);
-    }
   }
 
   async droppedThrough(): Promise<number> {

@@ -9,6 +9,7 @@ import {
   type EventRow,
   eventIds,
   isJson,
+  LATEST_SEQ,
   STATS_SQL,
   type TotalsRow,
   toCounters,
@@ -457,13 +458,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   #latestSeq(): number {
-    return (this.#sql("SELECT COALESCE(MAX(seq), 0) AS seq FROM events").get() as { seq: number }).seq;
-  }
-
-  async highestSeq(): Promise<number> {
-    // AUTOINCREMENT keeps the greatest seq it gave here, and never gives it again.
-    const row = this.#sql("SELECT seq FROM sqlite_sequence WHERE name = 'events'").get() as { seq: number } | undefined;
-    return row?.seq ?? 0;
+    return (this.#sql(LATEST_SEQ).get() as { seq: number }).seq;
   }
 
   async droppedThrough(): Promise<number> {
