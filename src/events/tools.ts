@@ -58,6 +58,15 @@ async function droppedUnread(store: EventStore, after: number): Promise<{ note?:
   };
 }
 
+/**
+ * What a filter on a type without a prefix's ending is told when nothing matched it: "payment_intent"
+ * for every PaymentIntent event matches none, and looks like there are none.
+ */
+function exactType(type: string | undefined): string | undefined {
+  if (!type || typePrefix(type) !== undefined) return undefined;
+  return `The type ${quote(type)} is matched exactly: for the types that begin with it, end it in ".", "/" or "*" (${quote(`${type}.`)}).`;
+}
+
 const summaryShape = z.object({
   id: z.string(),
   source: z.string(),
@@ -266,12 +275,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
           const last = shown.at(-1);
           const notes = [
             ...(args.since ? [(await droppedUnread(store, after)).note] : []),
-            // "payment_intent" for every PaymentIntent event lists none, and looks like there are none.
-            ...(shown.length === 0 && args.type && typePrefix(args.type) === undefined
-              ? [
-                  `No event has the type ${quote(args.type)} exactly; for the types that begin with it, end it in ".", "/" or "*" (${quote(`${args.type}.`)}).`,
-                ]
-              : []),
+            shown.length === 0 ? exactType(args.type) : undefined,
           ].filter((note) => note !== undefined);
           return {
             events: shown.map(summary),
@@ -402,7 +406,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
             if (late)
               return { timed_out: false, cursor: cursorOf(late.seq), event: fullEvent(late, undefined), ...dropped };
             const cursor = cursorOf(Math.max(after, latest));
-            const note = [call.stopping?.aborted ? STOPPING : undefined, dropped.note]
+            const note = [call.stopping?.aborted ? STOPPING : undefined, dropped.note, exactType(args.type)]
               .filter((part) => part !== undefined)
               .join(" ");
             return { timed_out: true, cursor, ...(note ? { note } : {}) };

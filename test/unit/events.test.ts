@@ -490,11 +490,15 @@ test("a payload that repeats a key is read by its last value alike in the gist a
 test("a type that is only the start of stored types, and a cursor given as an event id, are each told what to pass", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "t1");
+  const exactly =
+    'The type "order" is matched exactly: for the types that begin with it, end it in ".", "/" or "*" ("order.").';
   const exact = await call("events_list", { type: "order" });
   expect((exact.structuredContent as { events: unknown[] }).events).toEqual([]);
-  expect(text(exact)).toBe(
-    `No matching events. Cursor for later: c${await store.latestSeq()}.\nNo event has the type "order" exactly; for the types that begin with it, end it in ".", "/" or "*" ("order.").`,
-  );
+  expect(text(exact)).toBe(`No matching events. Cursor for later: c${await store.latestSeq()}.\n${exactly}`);
+  // A wait on it times out with the same advice.
+  const waited = await call("events_wait", { type: "order", since: "c0", timeout_s: 1 });
+  expect(waited.structuredContent).toEqual({ timed_out: true, cursor: "c1", note: exactly });
+  expect(text(waited)).toBe(`The wait timed out: nothing matching arrived. Wait again with since="c1".\n${exactly}`);
   const prefixed = await call("events_list", { type: "order." });
   expect((prefixed.structuredContent as { events: unknown[] }).events).toHaveLength(1);
   expect(prefixed.structuredContent).not.toHaveProperty("note");
