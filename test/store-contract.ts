@@ -188,6 +188,18 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.recentIds((same[0] as string).slice(0, 10), 5)).toEqual(same.reverse());
       expect(await store.recentIds("Z", 5)).toEqual([]);
     });
+
+    test("a sender's delivery id names the events stored for it, one per source, oldest first", async () => {
+      const { store } = await open();
+      const shop = await stored(store, event({ dedupeId: "evt_1" }));
+      const other = await stored(store, event({ dedupeId: "evt_1", source: "other" }));
+      await store.add(event({ dedupeId: "evt_2" }));
+      expect(await store.deliveredAs("evt_1")).toEqual([
+        { id: shop.id, source: "shop" },
+        { id: other.id, source: "other" },
+      ]);
+      expect(await store.deliveredAs(shop.id)).toEqual([]);
+    });
   });
 
   describe("retention drops the oldest and says so", () => {

@@ -815,6 +815,7 @@ describe("what agents see", () => {
       acked: [ids[0]],
       already_acked: [],
       unknown: ["nope"],
+      note: expect.stringMatching(/^waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B/),
     });
     expect((await session.call("events_ack", { ids: [ids[0]] })).structuredContent).toMatchObject({
       already_acked: [ids[0]],

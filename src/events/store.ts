@@ -238,6 +238,8 @@ export interface EventStore {
   /** The oldest matching event committed after sequence number `after`. */
   firstAfter(filter: EventFilter, after: number): Promise<StoredEvent | undefined>;
   get(id: string): Promise<StoredEvent | undefined>;
+  /** The stored events a sender's delivery id (`dedupeId`) names, at most one per source, oldest first. */
+  deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
   /** Ids of the newest events, optionally those starting with `prefix`: for completion. */
   recentIds(prefix: string, limit: number): Promise<string[]>;
   /** Marks events handled. Idempotent: an event acknowledged before keeps its first time. */

@@ -59,6 +59,30 @@ async function droppedUnread(store: EventStore, after: number): Promise<{ note?:
 }
 
 /**
+ * Why ids name no stored event, so that a model calls again with the right one: a sender's delivery
+ * id (Stripe's evt_…, which is its payload's id too) names the event waiter stored it as; any other
+ * id is told what waiter's look like.
+ */
+async function notStored(store: EventStore, ids: string[]): Promise<string> {
+  const said: string[] = [];
+  let others = false;
+  for (const id of ids) {
+    const events = await store.deliveredAs(id);
+    if (events.length === 0) others = true;
+    else {
+      const named = events.map((event) => `event ${event.id} (source ${quote(event.source)})`).join(" and ");
+      said.push(`${quote(id)} is the sender's delivery id of ${named}: pass waiter's event id instead.`);
+    }
+  }
+  if (others) {
+    said.push(
+      "waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them; retention drops old ones.",
+    );
+  }
+  return said.join(" ");
+}
+
+/**
  * What a filter on a type without a prefix's ending is told when nothing matched it: "payment_intent"
  * for every PaymentIntent event matches none, and looks like there are none.
  */
@@ -315,7 +339,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
             throw new ToolError(
               /^c\d+$/.test(args.id)
                 ? `${quote(args.id)} is a cursor, not an event id: pass it as since to events_list for the events after it.`
-                : `No event ${quote(args.id)} is stored: it may have been dropped by retention; events_list shows what is.`,
+                : `No event ${quote(args.id)} is stored. ${await notStored(store, [args.id])}`,
             );
           }
           const runs = await store.runs.list({ eventId: event.id, limit: 20 });
@@ -435,18 +459,25 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
           acked: z.array(z.string()),
           already_acked: z.array(z.string()),
           unknown: z.array(z.string()),
+          note: z.string().optional(),
         },
         annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
         async run(args) {
           const outcome = await store.ack(args.ids);
           // An unknown id is the caller's own text, so it comes back no longer than a message quotes it.
-          return { acked: outcome.acked, already_acked: outcome.already, unknown: outcome.unknown.map(shorten) };
+          return {
+            acked: outcome.acked,
+            already_acked: outcome.already,
+            unknown: outcome.unknown.map(shorten),
+            ...(outcome.unknown.length ? { note: await notStored(store, outcome.unknown) } : {}),
+          };
         },
         render(r) {
           return [
             `Acknowledged ${r.acked.length}${r.acked.length ? `: ${r.acked.join(", ")}` : ""}.`,
             ...(r.already_acked.length ? [`Already acknowledged: ${r.already_acked.join(", ")}.`] : []),
             ...(r.unknown.length ? [`Not stored: ${r.unknown.map((id) => JSON.stringify(id)).join(", ")}.`] : []),
+            ...(r.note ? [r.note] : []),
           ].join("\n");
         },
       });

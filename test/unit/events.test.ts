@@ -508,6 +508,27 @@ test("a type that is only the start of stored types, and a cursor given as an ev
   );
 });
 
+test("a sender's delivery id given as an event id is told which event it is; any other id, what waiter's look like", async () => {
+  const { store, call, text } = await served();
+  const { id } = await addTrial(store, "evt_1Q2w3E");
+  const delivered = `"evt_1Q2w3E" is the sender's delivery id of event ${id} (source "trial"): pass waiter's event id instead.`;
+  const form =
+    "waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them; retention drops old ones.";
+  const got = await call("events_get", { id: "evt_1Q2w3E" });
+  expect(got.isError).toBe(true);
+  expect(text(got)).toBe(`No event "evt_1Q2w3E" is stored. ${delivered}`);
+  expect(text(await call("events_get", { id: "pi_3Q2w3E" }))).toBe(`No event "pi_3Q2w3E" is stored. ${form}`);
+  const acked = await call("events_ack", { ids: ["evt_1Q2w3E", "pi_3Q2w3E"] });
+  expect(acked.structuredContent).toEqual({
+    acked: [],
+    already_acked: [],
+    unknown: ["evt_1Q2w3E", "pi_3Q2w3E"],
+    note: `${delivered} ${form}`,
+  });
+  expect(text(acked)).toBe(`Acknowledged 0.\nNot stored: "evt_1Q2w3E", "pi_3Q2w3E".\n${delivered} ${form}`);
+  expect(await store.get(id)).toMatchObject({ ackedAt: null });
+});
+
 test("a client that gives the model only the structured result still has the payload said to be third-party data", async () => {
   const { store, call } = await served();
   const since = `c${await store.latestSeq()}`;

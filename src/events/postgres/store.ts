@@ -398,6 +398,14 @@ export class PostgresEventStore implements EventStore {
     return row && toEvent(row);
   }
 
+  async deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
+    // Every source that stored an event is counted: each is looked up by its key, not by reading every event.
+    return this.#query<{ id: string; source: string }>(
+      "SELECT id, source FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = $1 ORDER BY seq",
+      [deliveryId],
+    );
+  }
+
   async recentIds(prefix: string, limit: number): Promise<string[]> {
     return (
       await this.#query<{ id: string }>("SELECT id FROM events WHERE starts_with(id, $1) ORDER BY seq DESC LIMIT $2", [

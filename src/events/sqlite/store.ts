@@ -425,6 +425,13 @@ export class SqliteEventStore implements EventStore {
     return row && toEvent(row);
   }
 
+  async deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]> {
+    // Every source that stored an event is counted: each is looked up by its key, not by reading every event.
+    return this.#sql(
+      "SELECT id, source FROM events WHERE source IN (SELECT source FROM counters) AND dedupe_id = ? ORDER BY seq",
+    ).all(deliveryId) as { id: string; source: string }[];
+  }
+
   async recentIds(prefix: string, limit: number): Promise<string[]> {
     // No id is as great as the prefix followed by the greatest code point.
     return (this.#sql(RECENT_IDS).all(prefix, `${prefix}\u{10FFFF}`, limit) as { id: string }[]).map((r) => r.id);
