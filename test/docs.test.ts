@@ -121,7 +121,8 @@ test("the config files shown load, with the secrets they name in the environment
     const channels = Object.values(json.notify?.channels ?? {}) as { botTokenEnv?: string; passwordEnv?: string }[];
     const env = Object.fromEntries([
       ...sources.flatMap((s) => (s.secretEnv ? [[s.secretEnv, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]] : [])),
-      ...tokens.map((t) => [t.secretEnv, "0123456789abcdef".repeat(4)]),
+      // Each token its own secret, as waiter requires.
+      ...tokens.map((t, j) => [t.secretEnv, `${"0123456789abcdef".repeat(4)}${j}`]),
       ...channels.flatMap((c) => [c.botTokenEnv, c.passwordEnv].filter(Boolean).map((name) => [name, "secret"])),
     ]);
     expect(

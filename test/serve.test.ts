@@ -1443,6 +1443,34 @@ describe("bearer tokens", () => {
     expect(refusal).toMatch(/at ops.secretEnv: it must name the environment variable that holds the token/);
     expect(refusal).not.toContain(pasted);
   });
+
+  test("two tokens holding one secret stop waiter, named, in either order: the read token's holder would be taken for the write one's, or the write agent lose its writes", async () => {
+    const tokens = (...list: object[]) => JSON.stringify(list);
+    const dashboard = { name: "dashboard", secretEnv: "DASH_TOKEN", scope: "read" };
+    const ops = { name: "ops", secretEnv: "OPS_TOKEN", scope: "write" };
+    const refusal = (env: Record<string, string>) =>
+      startApp(env).then(
+        () => "started",
+        (err: Error) => err.message,
+      );
+    // One `openssl rand -hex 32` pasted into two variables.
+    for (const [first, second] of [
+      [dashboard, ops],
+      [ops, dashboard],
+    ] as const) {
+      const message = await refusal({ WAITER_HTTP_TOKENS: tokens(first, second), OPS_TOKEN: OPS, DASH_TOKEN: OPS });
+      expect(message).toBe(
+        `invalid setting WAITER_HTTP_TOKENS: tokens ${first.name} and ${second.name} hold the same secret (${first.secretEnv} and ${second.secretEnv} are equal), so waiter cannot tell which a caller holds; give each token a secret of its own, made with \`openssl rand -hex 32\``,
+      );
+    }
+    // A token's line copied with its secretEnv unchanged.
+    const copied = await refusal({
+      WAITER_HTTP_TOKENS: tokens(ops, { ...dashboard, secretEnv: "OPS_TOKEN" }),
+      OPS_TOKEN: OPS,
+    });
+    expect(copied).toMatch(/^invalid setting WAITER_HTTP_TOKENS: tokens ops and dashboard both read OPS_TOKEN, so /);
+    expect(copied).not.toContain(OPS);
+  });
 });
 
 describe("OAuth access tokens", () => {

@@ -37,7 +37,7 @@ const token = closedObject("a token", {
 export const httpSettings = {
   tokens: {
     env: "WAITER_HTTP_TOKENS",
-    description: `Bearer tokens that may call waiter serve, as JSON: a list of {name, secretEnv, scope (${SCOPES.join(" or ")}), toolsets (optional)}. Each secret is read from the variable secretEnv names, at least ${MIN_SECRET} characters.`,
+    description: `Bearer tokens that may call waiter serve, as JSON: a list of {name, secretEnv, scope (${SCOPES.join(" or ")}), toolsets (optional)}. Each secret is read from the variable secretEnv names, at least ${MIN_SECRET} characters, each token's its own.`,
     schema: jsonSetting(z.array(token), []),
   },
   requestsPerMinute: {
@@ -62,7 +62,8 @@ export type Token = z.output<typeof token> & { secret: string };
 
 /**
  * Reads each token's secret from the variable its secretEnv names; a missing or short one stops
- * waiter, as does a toolset no toolset is named (it would leave the token no tools, silently).
+ * waiter, as does a toolset no toolset is named (it would leave the token no tools, silently), and
+ * a secret two tokens hold: its holder would be taken for either, a read token's for a write one.
  */
 export function resolveHttp(
   values: SettingValues<typeof httpSettings>,
@@ -71,6 +72,7 @@ export function resolveHttp(
   toolsets: readonly string[],
 ): HttpConfig {
   const names = new Set<string>();
+  const bySecret = new Map<string, Token>();
   const tokens = values.tokens.map((configured): Token => {
     if (names.has(configured.name)) {
       throw new ConfigError(`invalid setting ${origin("tokens")}: two tokens are named ${configured.name}`);
@@ -93,7 +95,19 @@ export function resolveHttp(
         `http token ${configured.name}: ${configured.secretEnv} is shorter than ${MIN_SECRET} characters; make one with \`openssl rand -hex 32\``,
       );
     }
-    return { ...configured, secret };
+    const twin = bySecret.get(secret);
+    if (twin) {
+      const held =
+        twin.secretEnv === configured.secretEnv
+          ? `both read ${configured.secretEnv}`
+          : `hold the same secret (${twin.secretEnv} and ${configured.secretEnv} are equal)`;
+      throw new ConfigError(
+        `invalid setting ${origin("tokens")}: tokens ${twin.name} and ${configured.name} ${held}, so waiter cannot tell which a caller holds; give each token a secret of its own, made with \`openssl rand -hex 32\``,
+      );
+    }
+    const resolved = { ...configured, secret };
+    bySecret.set(secret, resolved);
+    return resolved;
   });
   return { ...values, tokens };
 }
