@@ -479,6 +479,47 @@ test("WooCommerce's key and secret in each other's variable are refused, saying 
   );
 });
 
+test("a token whose secret is also another's (a webhook source's, an API key, a bot token, the database password) is refused, naming where, never the secret", () => {
+  const secret = "0123456789abcdef".repeat(4);
+  const ops = (secretEnv: string) =>
+    JSON.stringify([
+      { name: "ops", secretEnv: "OPS_TOKEN", scope: "read" },
+      { name: "agent", secretEnv, scope: "write" },
+    ]);
+  const tokens = { WAITER_HTTP_TOKENS: ops("AGENT_TOKEN"), OPS_TOKEN: `${secret}-ops`, AGENT_TOKEN: secret };
+  const hooks = {
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ shop: { scheme: "woocommerce", secretEnv: "WOO_WEBHOOK_SECRET" } }),
+  };
+  const told = (where: string) =>
+    `http token agent: AGENT_TOKEN holds the secret of ${where}, which the system it is for knows too: whoever reads it there could call waiter as agent. Give the token a secret of its own, made with \`openssl rand -hex 32\``;
+  // One `openssl rand -hex 32` pasted as the token and as the shop's webhook secret, which the shop's admin shows.
+  expect(messageOf(() => load({ ...tokens, ...hooks, WOO_WEBHOOK_SECRET: secret }))).toBe(
+    told("WAITER_WEBHOOKS_SOURCES at shop.secretEnv (WOO_WEBHOOK_SECRET)"),
+  );
+  // The token reading the webhook secret's own variable.
+  expect(
+    messageOf(() =>
+      load({ ...tokens, ...hooks, WAITER_HTTP_TOKENS: ops("WOO_WEBHOOK_SECRET"), WOO_WEBHOOK_SECRET: secret }),
+    ),
+  ).toMatch(/^http token agent: WOO_WEBHOOK_SECRET holds the secret of WAITER_WEBHOOKS_SOURCES at shop\.secretEnv/);
+  expect(messageOf(() => load({ ...tokens, WAITER_WOO_SECRET: secret }))).toBe(told("WAITER_WOO_SECRET"));
+  const bot = {
+    WAITER_NOTIFY_CHANNELS: JSON.stringify({ team: { type: "telegram", botTokenEnv: "BOT", chatIds: [1] } }),
+  };
+  expect(messageOf(() => load({ ...tokens, ...bot, BOT: secret }))).toBe(
+    told("WAITER_NOTIFY_CHANNELS at team.botTokenEnv (BOT)"),
+  );
+  const database = {
+    WAITER_DATABASE_URL: "postgres://waiter@db.internal/waiter",
+    WAITER_DATABASE_PASSWORD_ENV: "DB_PW",
+  };
+  expect(messageOf(() => load({ ...tokens, ...database, DB_PW: secret }))).toBe(
+    told("WAITER_DATABASE_PASSWORD_ENV (DB_PW)"),
+  );
+  // Each its own: taken.
+  expect(load({ ...tokens, ...hooks, WOO_WEBHOOK_SECRET: `${secret}-shop` }).http.tokens).toHaveLength(2);
+});
+
 describe("the event store's database", () => {
   test("none by default: the SQLite file", () => {
     expect(load({}).database).toEqual({});
