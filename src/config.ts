@@ -7,6 +7,7 @@ import { ConfigError } from "./errors.js";
 import { type DatabaseConfig, databaseSettings, resolveDatabase } from "./events/database.js";
 import { LOG_LEVELS } from "./log.js";
 import {
+  envSecret,
   flag,
   integer,
   list,
@@ -186,7 +187,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
       const path = section.key ? `${section.key}.${name}` : name;
       sectionShape[name] = setting.schema;
       const override = section.key ? undefined : sources.overrides?.[name as keyof typeof coreSettings];
-      const envValue = sources.env[setting.env];
+      const envValue = setting.secret ? envSecret(sources.env, setting.env) : sources.env[setting.env];
       if (override !== undefined) {
         values[name] = override;
         origins.set(path, `${flagName(name)}`);

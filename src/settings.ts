@@ -180,17 +180,43 @@ export function secretVariable(secret: string) {
 }
 
 /**
+ * The secret in the environment variable `variable`, or undefined when it is unset or empty: the
+ * one place a secret is read from the environment. One that begins or ends with a line break or a
+ * space (kept from an env file saved with Windows line endings, or from a file read whole) is a
+ * ConfigError naming `owner` and the variable, never the secret: no caller or sender sends it so,
+ * and it would match nothing they send.
+ */
+export function envSecret(env: NodeJS.ProcessEnv, variable: string, owner?: string): string | undefined {
+  const secret = env[variable] || undefined;
+  const padded = secret === undefined ? null : /^(\s)|(\s)$/.exec(secret);
+  if (!padded) return secret;
+  const blank = padded[1] ?? padded[2] ?? "";
+  const what =
+    BLANKS[blank] ?? `an invisible blank (U+${blank.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")})`;
+  throw new ConfigError(
+    `${owner ? `${owner}: ` : ""}${variable} ${padded[1] ? "begins" : "ends"} with ${what}; remove it`,
+  );
+}
+
+const BLANKS: Record<string, string> = {
+  "\r": "a line break (a carriage return, which ends each line of a file saved with Windows line endings)",
+  "\n": "a line break",
+  " ": "a space",
+  "\t": "a tab",
+};
+
+/**
  * The secret in the environment variable `variable`, which the setting `where.setting` names (such
- * as "WAITER_WEBHOOKS_SOURCES at stripe.secretEnv"). Unset, it is a ConfigError naming
- * `where.owner` and what the variable must hold; when the name looks like the secret itself,
- * pasted where the variable's name belongs, the error says so and never shows it.
+ * as "WAITER_WEBHOOKS_SOURCES at stripe.secretEnv"), as `envSecret` takes it. Unset, it is a
+ * ConfigError naming `where.owner` and what the variable must hold; when the name looks like the
+ * secret itself, pasted where the variable's name belongs, the error says so and never shows it.
  */
 export function secretFromEnv(
   env: NodeJS.ProcessEnv,
   variable: string,
   where: { setting: string; owner: string; holds: string; example: string },
 ): string {
-  const secret = env[variable];
+  const secret = envSecret(env, variable, where.owner);
   if (secret) return secret;
   if (credentialShaped(variable) || variable.length > 64) {
     throw new ConfigError(

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { envName, type Settings, type SettingValues, secretFromEnv } from "../settings.js";
+import { envName, envSecret, type Settings, type SettingValues, secretFromEnv } from "../settings.js";
 
 /** Where the event store lives: the "database" section of the config file. Without a URL, the SQLite file. */
 export const databaseSettings = {
@@ -47,7 +47,11 @@ export function resolveDatabase(
       `invalid setting ${origin("url")}: it holds a password, which must not be written in a file; put it in PGPASSWORD or in the variable database.passwordEnv names`,
     );
   }
-  if (passwordEnv === undefined) return { url, passwordFrom: inUrl ? origin("url") : "PGPASSWORD" };
+  if (passwordEnv === undefined) {
+    // The driver reads PGPASSWORD itself; it is checked as every secret waiter reads is.
+    if (!inUrl) envSecret(env, "PGPASSWORD");
+    return { url, passwordFrom: inUrl ? origin("url") : "PGPASSWORD" };
+  }
   const password = secretFromEnv(env, passwordEnv, {
     setting: origin("passwordEnv"),
     owner: origin("passwordEnv"),

@@ -520,6 +520,47 @@ test("a token whose secret is also another's (a webhook source's, an API key, a 
   expect(load({ ...tokens, ...hooks, WOO_WEBHOOK_SECRET: `${secret}-shop` }).http.tokens).toHaveLength(2);
 });
 
+test("a secret that begins or ends with a line break or a space stops waiter, naming its variable, never the secret", () => {
+  const token = "0123456789abcdef".repeat(4);
+  const tokens = { WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]) };
+  const stripe = {
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ stripe: { scheme: "stripe", secretEnv: "STRIPE_WEBHOOK_SECRET" } }),
+  };
+  const channel = (team: object) => ({ WAITER_NOTIFY_CHANNELS: JSON.stringify({ team }) });
+  const mail = { type: "email", host: "smtp.example.com", from: "waiter@example.com", to: ["it@example.com"] };
+  const database = { WAITER_DATABASE_URL: "postgres://waiter@db.internal/waiter" };
+  const cases: [NodeJS.ProcessEnv, string][] = [
+    // An env file saved with CRLF.
+    [
+      { ...tokens, OPS_TOKEN: `${token}\r` },
+      "http token ops: OPS_TOKEN ends with a line break (a carriage return, which ends each line of a file saved with Windows line endings); remove it",
+    ],
+    // A secret mounted from a file, read with its last newline.
+    [
+      { ...stripe, STRIPE_WEBHOOK_SECRET: "whsec_Ks0nV1tT4q9mXcRzYb7LpW2eHjUa8DfG\n" },
+      "webhook source stripe: STRIPE_WEBHOOK_SECRET ends with a line break; remove it",
+    ],
+    [
+      { WAITER_WOO_SECRET: " cs_52428c91b453307f688eea274d4d339657470e79" },
+      "WAITER_WOO_SECRET begins with a space; remove it",
+    ],
+    [
+      { ...channel({ ...mail, passwordEnv: "SMTP_PASSWORD" }), SMTP_PASSWORD: "hunter2hunter2\t" },
+      "notification channel team: SMTP_PASSWORD ends with a tab; remove it",
+    ],
+    [
+      { ...channel({ type: "telegram", botTokenEnv: "BOT", chatIds: [1] }), BOT: "123456789:AAHdqTcvCH1vGWJ\u00a0" },
+      "notification channel team: BOT ends with an invisible blank (U+00A0); remove it",
+    ],
+    [{ ...database, PGPASSWORD: "s3cr3t-pw\n" }, "PGPASSWORD ends with a line break; remove it"],
+    [
+      { ...database, WAITER_DATABASE_PASSWORD_ENV: "DB_PW", DB_PW: "\ns3cr3t-pw" },
+      "WAITER_DATABASE_PASSWORD_ENV: DB_PW begins with a line break; remove it",
+    ],
+  ];
+  for (const [env, message] of cases) expect(messageOf(() => load(env))).toBe(message);
+});
+
 describe("the event store's database", () => {
   test("none by default: the SQLite file", () => {
     expect(load({}).database).toEqual({});
