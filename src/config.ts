@@ -10,6 +10,7 @@ import {
   envSecret,
   flag,
   integer,
+  jsonProblem,
   list,
   listenAddress,
   type Setting,
@@ -305,22 +306,6 @@ function readConfigFile(file: string): Record<string, unknown> {
     throw new ConfigError(`config file ${file} must hold a JSON object`);
   }
   return value as Record<string, unknown>;
-}
-
-/**
- * What JSON.parse said of `text`, without the stretch of the text V8 quotes (it may be a pasted
- * secret), with the line and column of a position where V8 gives a position alone (Node 20's;
- * Node 22's says the line itself), so an editor finds it.
- */
-export function jsonProblem(message: string, text: string): string {
-  const reason = message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
-  const position = Number(/ at position (\d+)/.exec(reason)?.[1] ?? Number.NaN);
-  if (Number.isNaN(position) || reason.includes("(line ")) return reason;
-  const lines = text
-    .replace(/^\uFEFF/, "")
-    .slice(0, position)
-    .split("\n");
-  return `${reason} (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1})`;
 }
 
 /** A typo in the file must not pass silently, and a secret must not be written there. */

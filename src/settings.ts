@@ -292,10 +292,47 @@ export function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.outp
     if (typeof value !== "string") return value;
     try {
       return JSON.parse(value);
-    } catch {
-      ctx.addIssue({ code: "custom", message: "is not valid JSON" });
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: `is not valid JSON: ${jsonProblem((err as Error).message, value)}` });
       return z.NEVER;
     }
   }, schema);
   return parsed.default(defaultValue as never);
+}
+
+/**
+ * What JSON.parse said of `text`, a setting's in the environment or the config file's, without
+ * the stretch of the text V8 quotes (it may be a pasted secret), with the line and column of the
+ * place where V8 gives a position alone (Node 20's; Node 22's says the line itself) or none (an
+ * unexpected token, such as the ] after a trailing comma), so an editor finds it.
+ */
+export function jsonProblem(message: string, text: string): string {
+  const reason = message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
+  if (reason.includes("(line ")) return reason;
+  const json = text.replace(/^\uFEFF/, "");
+  const position = Number(/ at position (\d+)/.exec(reason)?.[1] ?? jsonTaken(json));
+  const lines = json.slice(0, position).split("\n");
+  return `${reason} (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1})`;
+}
+
+/** How much of `text` JSON.parse takes: the length of its longest start that is JSON or could begin some. */
+function jsonTaken(text: string): number {
+  const begins = (length: number) => {
+    try {
+      JSON.parse(text.slice(0, length));
+      return true;
+    } catch (err) {
+      const { message } = err as Error;
+      const at = / at position (\d+)/.exec(message)?.[1];
+      return message.includes("end of JSON input") || Number(at) >= length;
+    }
+  };
+  // What begins JSON, cut shorter, still does: the longest is found by halving.
+  let [taken, over] = [0, text.length + 1];
+  while (over - taken > 1) {
+    const middle = Math.floor((taken + over) / 2);
+    if (begins(middle)) taken = middle;
+    else over = middle;
+  }
+  return taken;
 }

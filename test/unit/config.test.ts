@@ -3,9 +3,9 @@ import { homedir, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
-import { defaultDataDir, jsonProblem, loadConfig } from "../../src/config.js";
+import { defaultDataDir, loadConfig } from "../../src/config.js";
 import { ConfigError } from "../../src/errors.js";
-import { upstreamUrl } from "../../src/settings.js";
+import { jsonProblem, upstreamUrl } from "../../src/settings.js";
 import type { Toolset } from "../../src/toolset.js";
 import { toolsets } from "../../src/toolsets.js";
 import type { WebhooksConfig } from "../../src/webhooks/settings.js";
@@ -180,6 +180,9 @@ describe("bad settings are refused by name", () => {
         { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ [token]: { scheme: "github" } }) },
         token,
       ],
+      // Not JSON: the place is said, not the text there.
+      ["WAITER_WEBHOOKS_SOURCES", { WAITER_WEBHOOKS_SOURCES: `{"stripe": {"secretEnv": ${stripe}}}` }, stripe],
+      ["WAITER_HTTP_TOKENS", { WAITER_HTTP_TOKENS: `[{"name": "ops", ${token}}]` }, token],
       ["WAITER_WEBHOOKS_RETENTION", { WAITER_WEBHOOKS_RETENTION: JSON.stringify({ [live]: 1 }) }, live],
       ["WAITER_WEBHOOKS_RETENTION", { WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: token }) }, token],
       ["WAITER_LOG_LEVEL", { WAITER_LOG_LEVEL: live }, live],
@@ -451,6 +454,26 @@ describe("bad settings are refused by name", () => {
       /is not valid JSON: .* \(line 4, column 1\)$/,
     );
     expect(() => load({}, { file: file("[1]") })).toThrow(/must hold a JSON object/);
+  });
+
+  test("a JSON setting in the environment that does not parse says why and where, as the config file does", () => {
+    const ops = '{"name":"ops","secretEnv":"OPS_TOKEN","scope":"write"}';
+    const inObject = `[${ops.replace("}", ",}")}]`;
+    expect(messageOf(() => load({ WAITER_HTTP_TOKENS: inObject }))).toMatch(
+      new RegExp(
+        `^invalid setting WAITER_HTTP_TOKENS: is not valid JSON: Expected double-quoted property name in JSON at position \\d+ \\(line 1,? column ${inObject.indexOf(",}") + 2}\\)$`,
+      ),
+    );
+    // V8 gives an unexpected token no position: the place is found, in the environment and in the file.
+    const inList = `[${ops},]`;
+    expect(messageOf(() => load({ WAITER_HTTP_TOKENS: inList }))).toMatch(
+      new RegExp(
+        `^invalid setting WAITER_HTTP_TOKENS: is not valid JSON: Unexpected token '\\]'.* \\(line 1,? column ${inList.indexOf(",]") + 2}\\)$`,
+      ),
+    );
+    expect(messageOf(() => load({}, { file: file(`{"http": {"tokens": [\n  ${ops},\n]}}`) }))).toMatch(
+      /is not valid JSON: Unexpected token '\]'.* \(line 3,? column 1\)$/,
+    );
   });
 
   test("a file saved with a byte-order mark, as Windows editors save one, is read", () => {
