@@ -7,12 +7,12 @@ export const databaseSettings = {
   url: {
     env: "WAITER_DATABASE_URL",
     description:
-      "A postgres:// URL: the event store on that PostgreSQL server, which several waiter servers can share, instead of the SQLite file in dataDir. TLS as libpq names it, the CA in the URL (?sslmode=verify-full&sslrootcert=/path/ca.pem): PGSSLROOTCERT, PGSSLCERT, PGSSLKEY and PGSERVICE are not read, and PGSSLMODE only turns TLS on (verified) or off, or on unverified (no-verify). What the URL leaves out comes from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and PGOPTIONS. A password may be in the environment's URL, never in the config file's.",
+      "A postgres:// URL: the event store on that PostgreSQL server, which several waiter servers can share, instead of the SQLite file in dataDir. TLS as libpq names it, the CA in the URL (?sslmode=verify-full&sslrootcert=/path/ca.pem): PGSSLROOTCERT, PGSSLCERT, PGSSLKEY and PGSERVICE are not read, and PGSSLMODE only turns TLS on (verified) or off, or on unverified (no-verify). What the URL leaves out comes from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and PGOPTIONS. A password may be in the environment's URL, never in the config file's, its reserved characters percent-encoded (# as %23, / as %2F, ? as %3F, @ as %40, % as %25).",
     schema: z
       .string()
-      .refine((value) => URL.canParse(value) && /^postgres(ql)?:$/.test(new URL(value).protocol), {
-        // No user or query in the example: a message hides anything shaped like a credential.
-        message: "must be a postgres:// URL, such as postgres://db.internal:5432/waiter",
+      .superRefine((value, ctx) => {
+        const problem = postgresUrlProblem(value);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
       })
       .optional(),
   },
@@ -23,6 +23,26 @@ export const databaseSettings = {
     schema: envName.optional(),
   },
 } satisfies Settings;
+
+/**
+ * Why `value` is no postgres:// URL, if it is not. A #, / or ? written as is in the password (or
+ * the user) ends it there: the URL then does not parse, or parses without its user, the user and
+ * the password's start taken for the host and port, their rest for the path, the query or a
+ * fragment (which no postgres:// URL has). Neither the URL nor the password is repeated.
+ */
+function postgresUrlProblem(value: string): string | undefined {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  const postgres = url ? /^postgres(ql)?:$/.test(url.protocol) : /^postgres(ql)?:\/\//i.test(value);
+  const withUser = value.includes("@");
+  const userCut = url
+    ? url.hash !== "" || (withUser && url.username === "" && `${url.pathname}${url.search}`.includes("@"))
+    : withUser;
+  if (postgres && userCut) {
+    return "must be a postgres:// URL, and a #, / or ? in its password ends the password there: percent-encode the password's reserved characters (# as %23, / as %2F, ? as %3F, @ as %40, % as %25), or leave the password out of the URL and set it in PGPASSWORD";
+  }
+  // No user or query in the example: a message hides anything shaped like a credential.
+  return postgres && url ? undefined : "must be a postgres:// URL, such as postgres://db.internal:5432/waiter";
+}
 
 export interface DatabaseConfig {
   url?: string;

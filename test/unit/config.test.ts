@@ -627,6 +627,29 @@ describe("the event store's database", () => {
     );
     expect(refused).not.toThrow(/hunter2/);
   });
+
+  test("a password holding #, / or ? as written is told to be percent-encoded, without being repeated", () => {
+    const encode =
+      "invalid setting WAITER_DATABASE_URL: must be a postgres:// URL, and a #, / or ? in its password ends the password there: percent-encode the password's reserved characters (# as %23, / as %2F, ? as %3F, @ as %40, % as %25), or leave the password out of the URL and set it in PGPASSWORD";
+    // Unparsable, or parsed with the user and the password's start as host and port (12) and the rest as a fragment, path or query.
+    for (const password of ["pa#ss", "pa/ss", "pa?ss", "12#ss", "12/ss", "12?ss", "#ss"]) {
+      const message = messageOf(() =>
+        load({ WAITER_DATABASE_URL: `postgres://waiter:${password}@db.internal:5432/waiter` }),
+      );
+      expect(message, password).toBe(encode);
+    }
+    expect(messageOf(() => load({ WAITER_DATABASE_URL: "postgres://waiter@db.internal/waiter?password=pa#ss" }))).toBe(
+      encode,
+    );
+    // Encoded, it is taken; an @ alone the parser takes too.
+    for (const password of [encodeURIComponent("pa#s/s?"), "p@ss"]) {
+      const url = `postgres://waiter:${password}@db.internal:5432/waiter`;
+      expect(load({ WAITER_DATABASE_URL: url }).database.url, password).toBe(url);
+    }
+    expect(
+      load({ WAITER_DATABASE_URL: "postgres://waiter@db.internal/waiter?application_name=a@b" }).database.url,
+    ).toBeDefined();
+  });
 });
 
 describe("the data directory", () => {
