@@ -360,7 +360,6 @@ describe("bad input is a clear tool error", () => {
     ["currency_rates", { date: "2026-00-10" }, /^(?!.*after).*not a calendar date/s],
     ["currency_rates", { date: "30.8.2026" }, /^(?!.*(calendar|after)).*YYYY-MM-DD/s],
     ["currency_rates", { date: "2999-01-01" }, /date: must not be after 2026-11-30/],
-    ["currency_rates", { date: "1998-12-31" }, /No rates before 1999-01-04/],
     ["currency_history", { base: "EUR", symbols: ["USD"], start: "2026-02-01", end: "2026-01-01" }, /after end/],
     ["currency_history", { base: "EUR", symbols: ["USD"], start: "2024-01-01", end: "2026-01-01" }, /at most 366 days/],
     [
@@ -428,6 +427,78 @@ describe("bad input is a clear tool error", () => {
     // What it says to send is taken.
     const sent = await server.call("currency_history", { ...range, end: "2026-12-03" });
     expect(sent.structuredContent).toMatchObject({ start: "2026-12-01", end: "2026-12-01" });
+  });
+});
+
+describe("a date before a source's first fixing", () => {
+  const ecbFirst = "must not be before 1999-01-04, the first fixing of the European Central Bank";
+  const cnbFirst = "must not be before 1991-01-02, the first fixing of the Czech National Bank";
+  const range = { base: "EUR", symbols: ["USD"] };
+
+  test("is refused naming that date and what to send, and what it says to send is taken", async () => {
+    for (const date of ["0000-01-01", "0001-01-01", "1998-12-31", "1999-01-03"]) {
+      expect(text(await server.call("currency_rates", { date })), date).toBe(
+        `date ${ecbFirst}; send 1999-01-04 or later.`,
+      );
+      const convert = await server.call("currency_convert", { amount: 1, from: "EUR", to: "USD", date });
+      expect(text(convert), date).toBe(`date ${ecbFirst}; send 1999-01-04 or later.`);
+    }
+    // The CNB's series begins with 1991, and 1 January is a Czech holiday without a fixing.
+    for (const date of ["0000-01-01", "1990-12-31", "1991-01-01"]) {
+      const rates = await server.call("currency_rates", { date, source: "cnb" });
+      expect(text(rates), date).toBe(`date ${cnbFirst}; send 1991-01-02 or later.`);
+    }
+    const ecb = await server.call("currency_rates", { date: "1999-01-04", symbols: ["USD"] });
+    expect(ecb.structuredContent).toEqual(expect.objectContaining({ date: "1999-01-04" }));
+    expect(ecb.structuredContent).not.toHaveProperty("note");
+    const cnbRates = await server.call("currency_rates", { date: "1991-01-02", symbols: ["USD"], source: "cnb" });
+    expect(cnbRates.structuredContent).toEqual(expect.objectContaining({ date: "1991-01-02" }));
+    expect(cnbRates.structuredContent).not.toHaveProperty("note");
+  });
+
+  test("ends a history range: it is refused naming the first fixing and the end to send", async () => {
+    const refused = [
+      [{ start: "0000-01-01", end: "0000-01-05" }, `end ${ecbFirst}; end the range on 1999-01-04 or later.`],
+      [{ start: "1998-01-01", end: "1998-12-31" }, `end ${ecbFirst}; end the range on 1999-01-04 or later.`],
+      // Reversed, and before the series all the same: the end is what to change, not the order.
+      [{ start: "1998-12-31", end: "0001-01-01" }, `end ${ecbFirst}; end the range on 1999-01-04 or later.`],
+      [
+        { start: "1900-01-01", end: "1900-12-31", source: "cnb" },
+        `end ${cnbFirst}; end the range on 1991-01-02 or later.`,
+      ],
+    ] as const;
+    for (const [dates, message] of refused) {
+      expect(text(await server.call("currency_history", { ...range, ...dates })), JSON.stringify(dates)).toBe(message);
+    }
+  });
+
+  test("starts a history range: it is answered from the first fixing, and its days before count for nothing", async () => {
+    const ecb = await server.call("currency_history", { ...range, start: "0000-01-01", end: "1999-01-10" });
+    expect(ecb.structuredContent).toMatchObject({ start: "1999-01-04", end: "1999-01-08" });
+    expect(frankfurter.requests.map((r) => r.path)).toContain("/v1/1999-01-04..1999-01-10");
+    const cnbHistory = await server.call("currency_history", {
+      ...range,
+      start: "1990-12-01",
+      end: "1991-01-10",
+      source: "cnb",
+    });
+    expect(cnbHistory.structuredContent).toMatchObject({ start: "1991-01-02", end: "1991-01-10" });
+    // Too long all the same: counted from the first fixing, which the message names once.
+    const long = await server.call("currency_history", { ...range, start: "0000-01-01", end: "2024-01-01" });
+    expect(text(long)).toBe(
+      "The range spans 9129 days from 1999-01-04, the first fixing of the European Central Bank, for 1 currencies; at most 366 days and 1830 days times currencies fit in one call. Split it into shorter ranges or fewer currencies.",
+    );
+  });
+
+  test("in a reversed range is told to swap them only where the swapped range is taken", async () => {
+    const reversed = await server.call("currency_history", { ...range, start: "2024-01-01", end: "0000-01-01" });
+    expect(text(reversed)).toBe(
+      "start (2024-01-01) is after end (0000-01-01), and the range spans 9129 days from 1999-01-04, the first fixing of the European Central Bank, for 1 currencies; at most 366 days and 1830 days times currencies fit in one call. Split it into shorter ranges or fewer currencies.",
+    );
+    const swap = await server.call("currency_history", { ...range, start: "1999-01-10", end: "0000-01-01" });
+    expect(text(swap)).toBe("start (1999-01-10) is after end (0000-01-01); swap them.");
+    const swapped = await server.call("currency_history", { ...range, start: "0000-01-01", end: "1999-01-10" });
+    expect(swapped.structuredContent).toMatchObject({ start: "1999-01-04", end: "1999-01-08" });
   });
 });
 

@@ -54,7 +54,8 @@ export function cnbSource(cnb: Upstream): RateSource {
     id: "cnb",
     name: NAME,
     base: "CZK",
-    earliest: "1991-01-01",
+    // The series begins with 1991; 1 January is a closing day, so its first fixing is of the 2nd.
+    earliest: "1991-01-02",
     publication: PUBLICATION,
     others:
       "the Czech National Bank fixes about 30 currencies daily and sets the others' rates on the last working day of each month, for the month after, in a list waiter does not read",
@@ -66,8 +67,7 @@ export function cnbSource(cnb: Upstream): RateSource {
 
     async series(start, end, _codes, call) {
       const years: number[] = [];
-      const first = Math.max(Number(start.slice(0, 4)), Number(source.earliest.slice(0, 4)));
-      for (let year = first; year <= Number(end.slice(0, 4)); year++) years.push(year);
+      for (let year = Number(start.slice(0, 4)); year <= Number(end.slice(0, 4)); year++) years.push(year);
       const answers = await Promise.all(
         years.map((year) =>
           cnb.json(

@@ -39,7 +39,7 @@ export interface RateSource {
   others: string;
   /** The fixing valid on `date` (YYYY-MM-DD), or the latest one. */
   fixing(date: string | undefined, call: Call): Promise<Fixing>;
-  /** Every fixing published from `start` to `end`, oldest first; `codes` are the currencies needed. */
+  /** Every fixing published from `start` (not before `earliest`) to `end`, oldest first; `codes` are the currencies needed. */
   series(start: string, end: string, codes: string[], call: Call): Promise<Fixing[]>;
   currencies(call: Call): Promise<CurrencyName[]>;
 }

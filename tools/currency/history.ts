@@ -5,6 +5,7 @@ import { defineTool, type Tool } from "../../src/toolset.js";
 import { crossRate, significant } from "./fixing.js";
 import {
   code,
+  firstFixing,
   formatNumber,
   hasCurrency,
   notYet,
@@ -56,24 +57,29 @@ export function historyTool({ configured, pick }: Sources): Tool {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
       const source = pick(args.source);
-      if (args.start > args.end) throw new ToolError(`start (${args.start}) is after end (${args.end}); swap them.`);
-      const span = (Date.parse(args.end) - Date.parse(args.start)) / DAY_MS + 1;
       const symbols = [...new Set(args.symbols)];
+      // The range as meant, whichever date came first; what it has is from the source's first date on.
+      const [earlier, later] = args.start <= args.end ? [args.start, args.end] : [args.end, args.start];
+      if (later < source.earliest) {
+        throw new ToolError(
+          `end must not be before ${firstFixing(source)}; end the range on ${source.earliest} or later.`,
+        );
+      }
+      const from = earlier < source.earliest ? source.earliest : earlier;
+      const reversed = args.start > args.end ? `start (${args.start}) is after end (${args.end})` : "";
+      const span = (Date.parse(later) - Date.parse(from)) / DAY_MS + 1;
       if (span > MAX_HISTORY_DAYS || span * symbols.length > MAX_HISTORY_CELLS) {
+        const counted = from === earlier ? "" : ` from ${firstFixing(source)},`;
         throw new ToolError(
-          `The range spans ${span} days for ${symbols.length} currencies; at most ${MAX_HISTORY_DAYS} days and ${MAX_HISTORY_CELLS} days times currencies fit in one call. Split it into shorter ranges or fewer currencies.`,
+          `${reversed ? `${reversed}, and the` : "The"} range spans ${span} days${counted} for ${symbols.length} currencies; at most ${MAX_HISTORY_DAYS} days and ${MAX_HISTORY_CELLS} days times currencies fit in one call. Split it into shorter ranges or fewer currencies.`,
         );
       }
-      if (args.end < source.earliest) {
-        throw new ToolError(
-          `No rates before ${source.earliest}, the start of ${source.name}'s series; ask for a later range.`,
-        );
-      }
+      if (reversed) throw new ToolError(`${reversed}; swap them.`);
       // A range that has not begun where the source publishes has nothing to ask for.
       const all =
-        args.start > dateIn(source.publication.zone)
+        from > dateIn(source.publication.zone)
           ? []
-          : await source.series(args.start, args.end, [args.base, ...symbols], call);
+          : await source.series(from, args.end, [args.base, ...symbols], call);
       // A day without the base can say nothing; a currency missing on a day is left out of that day.
       const fixings = all.filter((fixing) => hasCurrency(fixing, args.base));
       const unpublished = symbols.filter((c) => !fixings.some((fixing) => hasCurrency(fixing, c)));

@@ -9,7 +9,7 @@ import type { Fixing, RateSource } from "./fixing.js";
 import { historyTool } from "./history.js";
 import { listTool } from "./list.js";
 import { ratesTool } from "./rates.js";
-import { SOURCES, type SourceId } from "./shapes.js";
+import { firstFixing, SOURCES, type SourceId } from "./shapes.js";
 
 const settings = {
   source: {
@@ -43,9 +43,7 @@ export const currency = defineToolset({
 
     async function fixingFor(source: RateSource, day: string | undefined, call: ToolCall): Promise<Fixing> {
       if (day !== undefined && day < source.earliest) {
-        throw new ToolError(
-          `No rates before ${source.earliest}, the start of ${source.name}'s series; ask for a later date.`,
-        );
+        throw new ToolError(`date must not be before ${firstFixing(source)}; send ${source.earliest} or later.`);
       }
       return source.fixing(day, call);
     }

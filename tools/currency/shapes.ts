@@ -60,6 +60,14 @@ export const date = dateArg(() => "leave date out for the latest fixing");
 export const rangeStart = dateArg((latest) => `start on ${latest} or earlier`);
 export const rangeEnd = dateArg((latest) => `an end of ${latest} takes the range to the latest fixing`);
 
+/**
+ * A source's first date, as a refusal of an earlier one names it: in the shape of the refusal of
+ * a date after the latest, the date, what it is, and then what to send.
+ */
+export function firstFixing(source: RateSource): string {
+  return `${source.earliest}, the first fixing of ${source.name}`;
+}
+
 /** The `source` argument, saying which one a call without it gets: the model cannot read the settings. */
 export const sourceArg = (configured: SourceId) => z.enum(SOURCES).optional().describe(`Default: ${configured}.`);
 
