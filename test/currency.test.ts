@@ -486,14 +486,14 @@ describe("a date before a source's first fixing", () => {
     // Too long all the same: counted from the first fixing, which the message names once.
     const long = await server.call("currency_history", { ...range, start: "0000-01-01", end: "2024-01-01" });
     expect(text(long)).toBe(
-      "The range spans 9129 days from 1999-01-04, the first fixing of the European Central Bank, for 1 currencies; at most 366 days and 1830 days times currencies fit in one call. Split it into shorter ranges or fewer currencies.",
+      "The range spans 9129 days from 1999-01-04, the first fixing of the European Central Bank, for 1 currency; at most 366 days and 1830 days times currencies fit in one call. Split it into shorter ranges or fewer currencies.",
     );
   });
 
   test("in a reversed range is told to swap them only where the swapped range is taken", async () => {
     const reversed = await server.call("currency_history", { ...range, start: "2024-01-01", end: "0000-01-01" });
     expect(text(reversed)).toBe(
-      "start (2024-01-01) is after end (0000-01-01), and the range spans 9129 days from 1999-01-04, the first fixing of the European Central Bank, for 1 currencies; at most 366 days and 1830 days times currencies fit in one call. Split it into shorter ranges or fewer currencies.",
+      "start (2024-01-01) is after end (0000-01-01), and the range spans 9129 days from 1999-01-04, the first fixing of the European Central Bank, for 1 currency; at most 366 days and 1830 days times currencies fit in one call. Split it into shorter ranges or fewer currencies.",
     );
     const swap = await server.call("currency_history", { ...range, start: "1999-01-10", end: "0000-01-01" });
     expect(text(swap)).toBe("start (1999-01-10) is after end (0000-01-01); swap them.");

@@ -71,7 +71,7 @@ export function historyTool({ configured, pick }: Sources): Tool {
       if (span > MAX_HISTORY_DAYS || span * symbols.length > MAX_HISTORY_CELLS) {
         const counted = from === earlier ? "" : ` from ${firstFixing(source)},`;
         throw new ToolError(
-          `${reversed ? `${reversed}, and the` : "The"} range spans ${span} days${counted} for ${symbols.length} currencies; at most ${MAX_HISTORY_DAYS} days and ${MAX_HISTORY_CELLS} days times currencies fit in one call. Split it into shorter ranges or fewer currencies.`,
+          `${reversed ? `${reversed}, and the` : "The"} range spans ${span} days${counted} for ${symbols.length} ${symbols.length === 1 ? "currency" : "currencies"}; at most ${MAX_HISTORY_DAYS} days and ${MAX_HISTORY_CELLS} days times currencies fit in one call. Split it into shorter ranges or fewer currencies.`,
         );
       }
       if (reversed) throw new ToolError(`${reversed}; swap them.`);
