@@ -630,7 +630,7 @@ describe("what agents see", () => {
     expect(entry?.title).toMatch(/^".+" from store, \d{4}-\d\d-\d\dT/);
   });
 
-  test("a JSON body after a byte order mark is read and stored as JSON; its signature covers the mark", async () => {
+  test("a JSON body after a byte order mark is stored as sent and read as JSON; its signature covers the mark", async () => {
     const session = await inProcess();
     const json = JSON.stringify({ type: "invoice.paid", data: { amount: 1250, currency: "EUR" } });
     const sent = `\uFEFF${json}`;
@@ -649,7 +649,7 @@ describe("what agents see", () => {
       type: "invoice.paid",
       payload_format: "json",
       payload: json,
-      size: Buffer.byteLength(json),
+      size: Buffer.byteLength(sent),
     });
     const listed = (await session.call("events_list", { source: "svc", limit: 1 })).structuredContent as {
       events: { id: string; gist: string }[];

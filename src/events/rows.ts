@@ -33,6 +33,8 @@ export function forgottenBefore(now: number): number {
 }
 
 export function toEvent(row: EventRow): StoredEvent {
+  const isJson = row.is_json === true || row.is_json === 1;
+  const text = row.body.toString("utf8");
   return {
     id: row.id,
     seq: row.seq,
@@ -42,16 +44,25 @@ export function toEvent(row: EventRow): StoredEvent {
     dedupeId: row.dedupe_id,
     receivedAt: iso(row.received_at) as string,
     headers: JSON.parse(row.headers),
-    payload: row.body.toString("utf8"),
-    isJson: row.is_json === true || row.is_json === 1,
+    // Stored as sent, the bytes the signature covers; read as its JSON text.
+    payload: isJson ? jsonText(text) : text,
+    isJson,
     size: row.size,
     ackedAt: iso(row.acked_at),
   };
 }
 
+/**
+ * A body's text without the UTF-8 byte order mark some senders' frameworks put before their JSON:
+ * no part of the JSON text (RFC 8259 §8.1), and JSON.parse refuses it.
+ */
+export function jsonText(text: string): string {
+  return text.startsWith("\uFEFF") ? text.slice(1) : text;
+}
+
 export function isJson(body: Buffer): boolean {
   try {
-    JSON.parse(body.toString("utf8"));
+    JSON.parse(jsonText(body.toString("utf8")));
     return true;
   } catch {
     return false;

@@ -11,7 +11,7 @@ import { clock } from "../time.js";
 import { requestGuard } from "./hosts.js";
 import { capConnectionsPerClient, clientOf, DEFAULT_TIMEOUTS, type ListenerTimeouts, watchBody } from "./limits.js";
 import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
-import { parseBody, type Verifier, verifierFor, withoutByteOrderMark } from "./verifiers/index.js";
+import { parseBody, type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
 const SIGNATURE_HEADERS = new Set([
@@ -403,10 +403,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       refuse(req, res, 400, "the delivery id holds control characters");
       return;
     }
-    const sent = verdict.payload ?? body;
-    const isJson = parseBody(sent) !== undefined;
-    // The signature was checked over the bytes as sent; what is stored as JSON must parse as JSON.
-    const stored = isJson ? withoutByteOrderMark(sent) : sent;
+    const stored = verdict.payload ?? body;
     const type = cleanType(verdict.type);
     const { id, duplicate } = await store.add({
       source: source.name,
@@ -415,7 +412,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       dedupeId: verdict.id,
       headers: keptHeaders(req.headers, source),
       body: stored,
-      isJson,
+      isJson: parseBody(stored) !== undefined,
       receivedAt,
     });
     storeAnswers();

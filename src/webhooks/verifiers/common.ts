@@ -1,5 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
+import { jsonText } from "../../events/rows.js";
 
 /** One POST as it arrived: the raw bytes, never a re-serialized JSON. */
 export interface Delivery {
@@ -71,18 +72,6 @@ export function reject(reason: string): Verdict {
   return { kind: "reject", reason };
 }
 
-const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf]);
-
-/**
- * The body without the UTF-8 byte order mark some senders' frameworks put before their JSON: it
- * is no part of the JSON text (RFC 8259 §8.1), and JSON.parse refuses it.
- */
-export function withoutByteOrderMark(body: Buffer): Buffer {
-  return body.subarray(0, BYTE_ORDER_MARK.length).equals(BYTE_ORDER_MARK)
-    ? body.subarray(BYTE_ORDER_MARK.length)
-    : body;
-}
-
 const parsedBodies = new WeakMap<Buffer, { value: unknown } | null>();
 
 /** The body parsed as JSON, once per delivery however many look; undefined when it is not JSON. */
@@ -90,7 +79,7 @@ export function parseBody(body: Buffer): { value: unknown } | undefined {
   let parsed = parsedBodies.get(body);
   if (parsed === undefined) {
     try {
-      parsed = { value: JSON.parse(withoutByteOrderMark(body).toString("utf8")) };
+      parsed = { value: JSON.parse(jsonText(body.toString("utf8"))) };
     } catch {
       parsed = null;
     }
