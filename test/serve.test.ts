@@ -736,7 +736,9 @@ describe("sessions", () => {
       await subscribed.body.dump();
       const refused = await initializeAt(served.url);
       expect(refused.statusCode).toBe(503);
-      expect(await refused.body.text()).toContain("most sessions (1), each in use; try again later");
+      expect(await refused.body.text()).toContain(
+        "most sessions (1), none of which it can leave to the store now; try again later",
+      );
     } finally {
       await served.close();
     }

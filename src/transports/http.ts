@@ -579,7 +579,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         res,
         503,
         -32000,
-        `The server holds its most sessions (${limits.maxSessions})${shared ? ", each in use" : ""}; try again later`,
+        `The server holds its most sessions (${limits.maxSessions})${shared ? ", none of which it can leave to the store now" : ""}; try again later`,
       );
       return;
     }
