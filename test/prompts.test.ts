@@ -19,7 +19,7 @@ beforeAll(async () => {
     WAITER_MET_URL: `${met.origin}/weatherapi`,
     WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
     WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
-    WAITER_CONTACT: "ops@shop.example",
+    WAITER_CONTACT: "ops@eshop-waiter.cz",
     // Listed, never called: the prompts only name the shop's tools.
     WAITER_WOO_URL: "https://shop.example",
     WAITER_WOO_KEY: "ck_prompts",

@@ -33,7 +33,7 @@ beforeAll(async () => {
   upstreams = {
     WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
     WAITER_CNB_URL: `${cnb.origin}/cnbapi`,
-    WAITER_CONTACT: "ops@shop.example",
+    WAITER_CONTACT: "ops@eshop-waiter.cz",
     // Listed, never called here: test/eshop.test.ts drives the shop.
     WAITER_WOO_URL: "https://shop.example",
     WAITER_WOO_KEY: "ck_listing_only",

@@ -226,7 +226,7 @@ const yesNo = (hint: boolean | undefined) => (hint ? "yes" : "no");
 /** Environment under which every toolset is on; nothing is called, so the addresses need not answer. */
 /** Settings that turn every toolset on, none of them calling out: for what tools/list shows. */
 export const EVERY_TOOLSET = {
-  WAITER_CONTACT: "it@yourcompany.example",
+  WAITER_CONTACT: "it@eshop-waiter.cz",
   WAITER_WOO_URL: "http://127.0.0.1:9",
   WAITER_WOO_KEY: "ck_reference",
   WAITER_WOO_SECRET: "cs_reference",

@@ -37,7 +37,7 @@ beforeAll(async () => {
     {
       WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
       WAITER_CNB_URL: `${cnb.origin}/cnbapi`,
-      WAITER_CONTACT: "ops@shop.example",
+      WAITER_CONTACT: "ops@eshop-waiter.cz",
       WAITER_MET_URL: `${met.origin}/weatherapi`,
       WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
       WAITER_WOO_URL: woo.origin,

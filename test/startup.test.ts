@@ -29,7 +29,7 @@ export async function load(url, context, next) {
   );
   const server = await startServer(
     {
-      WAITER_CONTACT: "ops@shop.example",
+      WAITER_CONTACT: "ops@eshop-waiter.cz",
       WAITER_WOO_URL: "https://shop.example",
       WAITER_WOO_KEY: "ck_start",
       WAITER_WOO_SECRET: "cs_start",

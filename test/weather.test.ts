@@ -15,7 +15,7 @@ let server: Session;
 /** Provider Open-Meteo, with an API key. */
 let om: Session;
 const API_KEY = "om-test-key-7f3a";
-const CONTACT = "ops@shop.example";
+const CONTACT = "ops@eshop-waiter.cz";
 
 /** Where the tests that do not depend on the hour run: a Prague afternoon. */
 const AFTERNOON = "2026-11-27T13:40:00Z";
@@ -104,6 +104,21 @@ describe(`at ${AFTERNOON}`, () => {
         expect(bare.stderr()).toMatch(/toolset weather is off: .*WAITER_CONTACT/);
       } finally {
         await bare.close();
+      }
+      // The docs' placeholder, pasted unchanged, reaches no one: the tools stay off, saying so.
+      for (const placeholder of ["it@yourcompany.example", "https://www.example.com/contact", "ops@shop.test"]) {
+        const pasted = await startWaiter({ WAITER_LOG_LEVEL: "info", WAITER_CONTACT: placeholder });
+        try {
+          const { tools } = await pasted.client.listTools();
+          expect(tools.map((t) => t.name).filter((n) => n.startsWith("weather_"))).toEqual([]);
+          expect(pasted.stderr()).toMatch(
+            new RegExp(
+              `toolset weather is off: WAITER_CONTACT is ${placeholder.replaceAll(".", "\\.")}, whose domain \\S+ is reserved for examples and reaches no one`,
+            ),
+          );
+        } finally {
+          await pasted.close();
+        }
       }
       // An Open-Meteo key with the default provider: its owner is pointed at the provider it is for.
       const keyed = await startWaiter({ WAITER_LOG_LEVEL: "info", WAITER_OPEN_METEO_API_KEY: "om-key" });

@@ -13,7 +13,7 @@ import { registerConstant } from "./same-schema-server.mjs";
 
 const env = {
   WAITER_DATA_DIR: "/nonexistent",
-  WAITER_CONTACT: "bench@shop.example",
+  WAITER_CONTACT: "bench@eshop-waiter.cz",
   WAITER_WOO_URL: "https://shop.example",
   WAITER_WOO_KEY: "ck_bench",
   WAITER_WOO_SECRET: "cs_bench",

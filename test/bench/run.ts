@@ -90,7 +90,7 @@ beforeAll(async () => {
     WAITER_LOG_LEVEL: "error",
     WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-bench-")),
     WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-    WAITER_CONTACT: "ops@shop.example",
+    WAITER_CONTACT: "ops@eshop-waiter.cz",
     WAITER_WOO_URL: "https://shop.example",
     WAITER_WOO_KEY: "ck_bench",
     WAITER_WOO_SECRET: "cs_bench",

@@ -23,6 +23,16 @@ const contact = z
   })
   .optional();
 
+/**
+ * The domain of a contact that reaches no one: reserved for examples and tests (RFC 2606, RFC 6761),
+ * as the placeholders in the docs' client entries are.
+ */
+function reservedDomain(contact: string): string | undefined {
+  const host =
+    contact.includes("@") && !/^https?:/.test(contact) ? contact.split("@").pop() : URL.parse(contact)?.hostname;
+  return host && /(^|\.)(example|test|invalid|localhost|example\.(com|net|org))$/i.test(host) ? host : undefined;
+}
+
 const settings = {
   provider: {
     env: "WAITER_WEATHER_PROVIDER",
@@ -33,7 +43,7 @@ const settings = {
   contact: {
     env: "WAITER_CONTACT",
     description:
-      "An email or URL where MET Norway can reach whoever runs waiter; its terms require it in the User-Agent. The weather tools stay off with the met provider until it is set.",
+      "An email or URL where MET Norway can reach whoever runs waiter; its terms require it in the User-Agent. The weather tools stay off with the met provider until it is set, at a domain not reserved for examples.",
     schema: contact,
   },
   metUrl: {
@@ -71,6 +81,10 @@ export const weather = defineToolset({
         ? "or, for the Open-Meteo key WAITER_OPEN_METEO_API_KEY holds, choose WAITER_WEATHER_PROVIDER=open-meteo"
         : "or choose WAITER_WEATHER_PROVIDER=open-meteo";
       return `MET Norway's terms require a contact in the User-Agent: set WAITER_CONTACT to an email or URL where you can be reached (${other}).`;
+    }
+    const reserved = settings.provider === "met" && settings.contact && reservedDomain(settings.contact);
+    if (reserved) {
+      return `WAITER_CONTACT is ${settings.contact}, whose domain ${reserved} is reserved for examples and reaches no one: MET Norway's terms require an email or URL where you can be reached.`;
     }
     return undefined;
   },
