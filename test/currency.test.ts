@@ -245,12 +245,14 @@ describe("cross rates", () => {
     expect(text(result)).toContain("1 EUR = 24.365 CZK");
   });
 
-  test("without symbols every published currency comes back, the base left out", async () => {
+  test("without symbols, or with none, every published currency comes back, the base left out", async () => {
     const result = await server.call("currency_rates", { date: "2023-04-06" });
     const rates = (result.structuredContent as { rates: { currency: string; rate: number }[] }).rates;
     expect(rates).toHaveLength(30);
     expect(rates.find((r) => r.currency === "USD")?.rate).toBe(1.0915);
     expect(rates.some((r) => r.currency === "EUR")).toBe(false);
+    // An empty list, as a form's list left empty, is no list: as eshop_orders_list takes its statuses.
+    expect(await server.call("currency_rates", { date: "2023-04-06", symbols: [] })).toEqual(result);
   });
 });
 

@@ -25,7 +25,7 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
       "To convert: currency_convert.",
     input: {
       base: code.optional().describe("Rates per 1 unit of it; default EUR (ecb), CZK (cnb)."),
-      symbols: z.array(code).min(1).max(50).optional().describe("Default: every one the source publishes."),
+      symbols: z.array(code).max(50).optional().describe("Default: every one the source publishes."),
       date: date.optional().describe("YYYY-MM-DD; default: the latest."),
       source: sourceArg(configured),
     },
@@ -42,7 +42,8 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
       const source = pick(args.source);
       const fixing = await fixingFor(source, args.date, call);
       const base = args.base ?? source.base;
-      const symbols = args.symbols
+      // An empty list is none asked for, as a form's list left empty sends it.
+      const symbols = args.symbols?.length
         ? [...new Set(args.symbols)]
         : [...fixing.quotes.keys(), fixing.base].filter((c) => c !== base).sort();
       const note = dateNote(args.date, fixing, source);
