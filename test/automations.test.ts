@@ -298,7 +298,11 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
           },
         ],
       });
-      const runs = await agent.call("automations_runs", { automation: "stripe-paid", event_id: event.id });
+      // The event's id in any letter case.
+      const runs = await agent.call("automations_runs", {
+        automation: "stripe-paid",
+        event_id: event.id.toLowerCase(),
+      });
       expect(runs.structuredContent).toMatchObject({
         runs: [
           {

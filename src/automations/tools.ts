@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import type { EventStore, StoredEvent } from "../events/store.js";
+import { eventIdArg } from "../events/tools.js";
 import { cut, noSuchName, quote } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { type Automation, toolOf } from "./rules.js";
@@ -114,7 +115,7 @@ export function automationsToolset(
         input: {
           automation: z.string().min(1).optional().describe("Runs of this one."),
           status: z.enum(STATUSES).optional().describe("Only runs in it."),
-          event_id: z.string().min(1).optional().describe("Runs on this event."),
+          event_id: eventIdArg.min(1).optional().describe("Runs on this event."),
           limit: z.number().int().min(1).max(50).optional().describe("1-50, default 10."),
         },
         output: {

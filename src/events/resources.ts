@@ -10,6 +10,7 @@ import { wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { quote } from "../shown.js";
 import { eventRecord, NOTICE, summary } from "./present.js";
+import { storedId } from "./rows.js";
 import type { EventStore } from "./store.js";
 
 export const RECENT_URI = "events://recent";
@@ -17,6 +18,8 @@ export const RECENT_URI = "events://recent";
 const RESOURCE_NOT_FOUND = -32002;
 const RECENT_COUNT = 50;
 const eventUri = (id: string) => `events://event/${id}`;
+/** The stored event's id a URI names, in any letter case; undefined when it names no event. */
+const idIn = (uri: string) => (uri.startsWith(eventUri("")) ? storedId(uri.slice(eventUri("").length)) : undefined);
 /** A read or a subscription of what is no resource here, with the ones there are. */
 const noResource = (uri: string) =>
   new ProtocolError(
@@ -83,7 +86,8 @@ export function registerEventResources(
         })),
       }),
       // One more than the SDK's 100 values, so that its `hasMore` says when there are more.
-      complete: { id: async (value) => store.recentIds(value, 101) },
+      // Ids are stored in capitals, and taken in any letter case.
+      complete: { id: async (value) => store.recentIds(value.toUpperCase(), 101) },
     }),
     {
       title: "Webhook event",
@@ -91,7 +95,7 @@ export function registerEventResources(
       mimeType: "application/json",
     },
     async (uri, variables) => {
-      const event = await store.get(String(variables.id));
+      const event = await store.get(storedId(String(variables.id)));
       if (!event) {
         throw new ProtocolError(
           RESOURCE_NOT_FOUND,
@@ -126,8 +130,10 @@ export function registerEventResources(
 
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
   /** Whether `uri` names a stored event; a store that cannot say is no reason to refuse one. */
-  const storedEvent = async (uri: string) =>
-    uri.startsWith(eventUri("")) && (await store.get(uri.slice(eventUri("").length)).then(Boolean, () => true));
+  const storedEvent = async (uri: string) => {
+    const id = idIn(uri);
+    return id !== undefined && (await store.get(id).then(Boolean, () => true));
+  };
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     const { uri } = request.params;
     if (uri.length > MAX_URI) {
@@ -164,10 +170,14 @@ export function registerEventResources(
     onInitialized?.();
   };
   const listening = () => initialized && server.isConnected();
-  const notify = (uris: string[]) => {
+  /** Tells the list's subscription and those of `ids`' events, each under the URI its client gave. */
+  const notify = (ids: string[]) => {
     if (!listening()) return;
-    for (const uri of uris.filter((u) => subscribed.has(u))) {
-      server.server.sendResourceUpdated({ uri }).catch((err) => log.debug(`resource update not sent: ${err}`));
+    for (const uri of subscribed) {
+      const id = idIn(uri);
+      if (uri === RECENT_URI || (id !== undefined && ids.includes(id))) {
+        server.server.sendResourceUpdated({ uri }).catch((err) => log.debug(`resource update not sent: ${err}`));
+      }
     }
   };
   // A client that hears the list changed reads it again: a burst of webhooks is told at most once a
@@ -192,11 +202,11 @@ export function registerEventResources(
     listWindow.unref();
   };
   const stopEvents = store.subscribe((event) => {
-    notify([RECENT_URI, eventUri(event.id)]);
+    notify([event.id]);
     listChanged();
   });
   // An acknowledgement changes the event and the list's "acked" flag.
-  const stopAcks = store.onAck((ids) => notify([RECENT_URI, ...ids.map(eventUri)]));
+  const stopAcks = store.onAck((ids) => notify(ids));
   return () => {
     stopEvents();
     stopAcks();

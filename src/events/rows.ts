@@ -85,6 +85,18 @@ export function eventIds(): (receivedAt: number) => string {
   });
 }
 
+/** A ULID in any letter case: ten characters of time (the first at most 7), sixteen of randomness. */
+const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
+
+/**
+ * An event id as a model may type it: a ULID is Crockford's base32, which reads letters in any
+ * case alike, so one in lower case is the stored id, in capitals. Anything else (a cursor, a
+ * sender's id) is left as it is.
+ */
+export function storedId(value: string): string {
+  return ULID.test(value) ? value.toUpperCase() : value;
+}
+
 export interface TotalsRow {
   events: number;
   bytes: number;

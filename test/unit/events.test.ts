@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type CallToolResult, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { loadConfig } from "../../src/config.js";
 import { ToolError } from "../../src/errors.js";
@@ -527,6 +527,39 @@ test("a sender's delivery id given as an event id is told which event it is; any
   });
   expect(text(acked)).toBe(`Acknowledged 0.\nNot stored: "evt_1Q2w3E", "pi_3Q2w3E".\n${delivered} ${form}`);
   expect(await store.get(id)).toMatchObject({ ackedAt: null });
+});
+
+test("an event id in lower case names the stored event, in each tool and resource that takes one", async () => {
+  const { store, client, call } = await served();
+  const [first, second] = [(await addTrial(store, "l1")).id, (await addTrial(store, "l2")).id];
+  const [lower, lowerSecond] = [first.toLowerCase(), second.toLowerCase()];
+  expect(lower).not.toBe(first);
+  expect((await call("events_get", { id: lower })).structuredContent).toMatchObject({ id: first });
+  const ids = (result: CallToolResult) =>
+    (result.structuredContent as { events: { id: string }[] }).events.map((e) => e.id);
+  expect(ids(await call("events_list", { since: lower }))).toEqual([second]);
+  expect(ids(await call("events_list", { before: lowerSecond }))).toEqual([first]);
+  const waited = await call("events_wait", { since: lower, timeout_s: 1 });
+  expect(waited.structuredContent).toMatchObject({ timed_out: false, event: { id: second } });
+  const read = await client.readResource({ uri: `events://event/${lower}` });
+  expect(JSON.parse((read.contents[0] as { text: string }).text)).toMatchObject({ id: first });
+  const completed = await client.complete({
+    ref: { type: "ref/resource", uri: "events://event/{id}" },
+    argument: { name: "id", value: lower.slice(0, 20) },
+  });
+  expect(completed.completion.values).toContain(first);
+  // A subscription under the URI in lower case hears of the event under that URI.
+  const updates: string[] = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    updates.push(n.params.uri);
+  });
+  await client.subscribeResource({ uri: `events://event/${lowerSecond}` });
+  expect((await call("events_ack", { ids: [lower, lowerSecond] })).structuredContent).toEqual({
+    acked: [first, second],
+    already_acked: [],
+    unknown: [],
+  });
+  await expect.poll(() => updates).toEqual([`events://event/${lowerSecond}`]);
 });
 
 test("a client that gives the model only the structured result still has the payload said to be third-party data", async () => {
