@@ -189,6 +189,37 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.recentIds("Z", 5)).toEqual([]);
     });
 
+    test("the types a type filter may have meant begin with it in any letter case, of the events its other conditions select", async () => {
+      const { store } = await open();
+      for (const type of ["order.paid", "Order.paid", "order.created", "orders/paid", "invoice.paid"]) {
+        await store.add(event({ type }));
+      }
+      const acked = await stored(store, event({ type: "ORDER.refunded" }));
+      await store.ack([acked.id]);
+      await store.add(event({ type: "order.deleted", source: "other" }));
+      expect(await store.typesLike({ type: "ORDER.PAID" }, 10)).toEqual(["Order.paid", "order.paid"]);
+      // Shortest first, and in one order on every database: capitals before small letters.
+      expect(await store.typesLike({ type: "ORDER" }, 10)).toEqual([
+        "Order.paid",
+        "order.paid",
+        "orders/paid",
+        "order.created",
+        "order.deleted",
+        "ORDER.refunded",
+      ]);
+      expect(await store.typesLike({ type: "Order.*", source: "shop" }, 10)).toEqual([
+        "Order.paid",
+        "order.paid",
+        "order.created",
+        "ORDER.refunded",
+      ]);
+      expect(await store.typesLike({ type: "order.", source: "shop", unackedOnly: true }, 2)).toEqual([
+        "Order.paid",
+        "order.paid",
+      ]);
+      expect(await store.typesLike({ type: "refund" }, 10)).toEqual([]);
+    });
+
     test("a sender's delivery id names the events stored for it, one per source, oldest first", async () => {
       const { store } = await open();
       const shop = await stored(store, event({ dedupeId: "evt_1" }));

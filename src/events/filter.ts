@@ -5,6 +5,11 @@ export function typePrefix(type: string): string | undefined {
   return /[./*]$/.test(type) ? type.replace(/\*$/, "") : undefined;
 }
 
+/** What a type filter's matches begin with: its prefix, or the exact type; "" without one. */
+export function typeStem(filter: EventFilter): string {
+  return filter.type ? (typePrefix(filter.type) ?? filter.type) : "";
+}
+
 /** The filter applied to one event, as the SQL of `where` applies it to many. */
 export function matchesFilter(filter: EventFilter, event: StoredEvent): boolean {
   if (filter.source && event.source !== filter.source) return false;

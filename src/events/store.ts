@@ -242,6 +242,12 @@ export interface EventStore {
   deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
   /** Ids of the newest events, optionally those starting with `prefix`: for completion. */
   recentIds(prefix: string, limit: number): Promise<string[]>;
+  /**
+   * The types of the events `filter`'s source and unackedOnly select that begin with its type (the
+   * prefix, for one) in any letter case, shortest first, at most `limit`: what a type that matched
+   * nothing may have meant.
+   */
+  typesLike(filter: EventFilter, limit: number): Promise<string[]>;
   /** Marks events handled. Idempotent: an event acknowledged before keeps its first time. */
   ack(ids: string[], now?: number): Promise<Acked>;
   /**

@@ -5,8 +5,8 @@ import { ToolError } from "../errors.js";
 import { integer } from "../settings.js";
 import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten } from "../shown.js";
 import { clock } from "../time.js";
-import { defineTool, defineToolset, type Toolset } from "../toolset.js";
-import { matchesFilter, typePrefix } from "./filter.js";
+import { defineTool, defineToolset, type Toolset, typed } from "../toolset.js";
+import { matchesFilter, typePrefix, typeStem } from "./filter.js";
 import { eventRecord, isRecord, parseExact, summary } from "./present.js";
 import { storedId } from "./rows.js";
 import type { EventFilter, EventStore, StoredEvent } from "./store.js";
@@ -87,12 +87,32 @@ async function notStored(store: EventStore, ids: string[]): Promise<string> {
 }
 
 /**
- * What a filter on a type without a prefix's ending is told when nothing matched it: "payment_intent"
- * for every PaymentIntent event matches none, and looks like there are none.
+ * What a type filter that matched nothing is told when stored types show what it meant: the type
+ * or prefix in the letter case they are stored in ("order.created" for "Order.Created"), or for an
+ * exact type that only begins stored ones ("payment_intent" for every PaymentIntent event), a
+ * prefix that matches them. Nothing when no stored type begins with it in any case.
  */
-function exactType(type: string | undefined): string | undefined {
-  if (!type || typePrefix(type) !== undefined) return undefined;
-  return `The type ${quote(type)} is matched exactly: for the types that begin with it, end it in ".", "/" or "*" (${quote(`${type}.`)}).`;
+async function typeHint(store: EventStore, filter: EventFilter): Promise<string | undefined> {
+  const { type } = filter;
+  if (!type) return undefined;
+  const prefix = typePrefix(type);
+  const stem = typeStem(filter);
+  const stored = await store.typesLike(filter, 10);
+  // Stored as given: a wait on it just heard of none after its cursor.
+  if (stored.some((t) => (prefix === undefined ? t === type : t.startsWith(prefix)))) return undefined;
+  const cased = (t: string) => t.slice(0, stem.length);
+  const same = prefix === undefined ? stored.filter((t) => t.length === type.length) : stored;
+  if (same.length > 0) {
+    const passes = [...new Set(same.map((t) => `${cased(t)}${type.slice(stem.length)}`))];
+    return `Types are matched in their letter case: pass ${passes.map(quote).join(" or ")}.`;
+  }
+  const longer = stored.find((t) => cased(t) === type) ?? stored[0];
+  if (longer === undefined) return undefined;
+  const next = longer.charAt(stem.length);
+  const start = `${cased(longer)}${next === "." || next === "/" ? next : "*"}`;
+  return cased(longer) === type
+    ? `The type ${quote(type)} is matched exactly: for the types that begin with it, end it in ".", "/" or "*" (${quote(start)}).`
+    : `The type ${quote(type)} is matched exactly and in its letter case: for the types that begin with it, pass ${quote(start)}.`;
 }
 
 const summaryShape = z.object({
@@ -231,7 +251,7 @@ function renderEvent(event: ReturnType<typeof fullEvent>): string {
 
 const filterShape = {
   source: z.string().optional().describe("A source's name (webhooks_sources)."),
-  type: z.string().optional().describe('Event type, or prefix ending in ".", "/" or "*": order.*'),
+  type: typed.optional().describe('Event type, or prefix ending in ".", "/" or "*": order.*'),
 };
 
 /**
@@ -303,7 +323,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
           const last = shown.at(-1);
           const notes = [
             ...(args.since ? [(await droppedUnread(store, after)).note] : []),
-            shown.length === 0 ? exactType(args.type) : undefined,
+            shown.length === 0 ? await typeHint(store, filter) : undefined,
           ].filter((note) => note !== undefined);
           return {
             events: shown.map(summary),
@@ -434,7 +454,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
             if (late)
               return { timed_out: false, cursor: cursorOf(late.seq), event: fullEvent(late, undefined), ...dropped };
             const cursor = cursorOf(Math.max(after, latest));
-            const note = [call.stopping?.aborted ? STOPPING : undefined, dropped.note, exactType(args.type)]
+            const note = [call.stopping?.aborted ? STOPPING : undefined, dropped.note, await typeHint(store, filter)]
               .filter((part) => part !== undefined)
               .join(" ");
             return { timed_out: true, cursor, ...(note ? { note } : {}) };

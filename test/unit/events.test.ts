@@ -508,6 +508,38 @@ test("a type that is only the start of stored types, and a cursor given as an ev
   );
 });
 
+test("a type off in letter case is told the stored one, white space around it is left out, and a prefix is advised only where it matches", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "t1");
+  const cursor = `c${await store.latestSeq()}`;
+  const noteOf = async (type: string) => {
+    const listed = await call("events_list", { type });
+    expect((listed.structuredContent as { events: unknown[] }).events, type).toEqual([]);
+    return (listed.structuredContent as { note?: string }).note;
+  };
+  const cased = 'Types are matched in their letter case: pass "order.paid".';
+  expect(await noteOf("Order.Paid")).toBe(cased);
+  expect(await noteOf("ORDER.*")).toBe('Types are matched in their letter case: pass "order.*".');
+  expect(await noteOf("Order/")).toBeUndefined();
+  expect(await noteOf("Order")).toBe(
+    'The type "Order" is matched exactly and in its letter case: for the types that begin with it, pass "order.".',
+  );
+  expect(await noteOf("order.pa")).toBe(
+    'The type "order.pa" is matched exactly: for the types that begin with it, end it in ".", "/" or "*" ("order.pa*").',
+  );
+  // Nothing stored begins with these, in any case: a prefix would match nothing either.
+  expect(await noteOf("Order.Paid.")).toBeUndefined();
+  expect(await noteOf("invoice")).toBeUndefined();
+  const padded = await call("events_list", { type: " order.paid\n" });
+  expect((padded.structuredContent as { events: unknown[] }).events).toHaveLength(1);
+  // A wait that timed out is told alike; on a type stored as given, it is told nothing more.
+  const waited = await call("events_wait", { type: "Order.Paid", since: "c0", timeout_s: 1 });
+  expect(waited.structuredContent).toEqual({ timed_out: true, cursor, note: cased });
+  expect(text(await call("events_wait", { type: "order.paid", timeout_s: 1 }))).toBe(
+    `The wait timed out: nothing matching arrived. Wait again with since="${cursor}".`,
+  );
+});
+
 test("a sender's delivery id given as an event id is told which event it is; any other id, what waiter's look like", async () => {
   const { store, call, text } = await served();
   const { id } = await addTrial(store, "evt_1Q2w3E");

@@ -127,9 +127,6 @@ export const customerOut = z.object({
 
 export const orderId = z.number().int().positive().describe("From eshop_orders_list.");
 
-/** What a model types to find or record a thing by (a SKU, a search, a payment's id), without white space around it. */
-export const typed = (max: number) => z.string().trim().min(1).max(max);
-
 /** Paging: a cursor is "p" and a page number, handed out by the previous page. */
 export const paging = {
   page_size: z.number().int().min(1).max(100).default(20).describe("1 to 100; default 20."),

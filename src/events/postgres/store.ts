@@ -4,7 +4,7 @@ import { LeftUndone, ToolError } from "../../errors.js";
 import { untilAborted } from "../../http/deadline.js";
 import { clock, DAY_MS } from "../../time.js";
 import { databaseLabel } from "../database.js";
-import { typePrefix } from "../filter.js";
+import { typePrefix, typeStem } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
 import {
   type EventRow,
@@ -413,6 +413,18 @@ export class PostgresEventStore implements EventStore {
         limit,
       ])
     ).map((r) => r.id);
+  }
+
+  async typesLike(filter: EventFilter, limit: number): Promise<string[]> {
+    const stem = typeStem(filter);
+    const params: unknown[] = [stem.length, stem.toLowerCase()];
+    const conditions = where({ ...filter, type: undefined }, params);
+    const rows = await this.#query<{ type: string }>(
+      `SELECT type FROM events WHERE lower(substr(type, 1, $1)) = $2${conditions}
+       GROUP BY type ORDER BY length(type), type COLLATE "C" LIMIT $${params.length + 1}`,
+      [...params, limit],
+    );
+    return rows.map((row) => row.type);
   }
 
   async ack(ids: string[], now = clock.now()): Promise<Acked> {

@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { ToolError } from "../../errors.js";
 import { clock } from "../../time.js";
-import { typePrefix } from "../filter.js";
+import { typePrefix, typeStem } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
 import {
   type EventRow,
@@ -435,6 +435,17 @@ export class SqliteEventStore implements EventStore {
   async recentIds(prefix: string, limit: number): Promise<string[]> {
     // No id is as great as the prefix followed by the greatest code point.
     return (this.#sql(RECENT_IDS).all(prefix, `${prefix}\u{10FFFF}`, limit) as { id: string }[]).map((r) => r.id);
+  }
+
+  async typesLike(filter: EventFilter, limit: number): Promise<string[]> {
+    const stem = typeStem(filter);
+    const params: unknown[] = [stem.length, stem.toLowerCase()];
+    // Types are printable ASCII (the listener's cleanType), which SQLite's lower() reads as JavaScript does.
+    const sql = `SELECT type FROM events WHERE lower(substr(type, 1, ?)) = ?${where({ ...filter, type: undefined }, params)}
+      GROUP BY type ORDER BY length(type), type LIMIT ?`;
+    return this.#sql(sql)
+      .pluck()
+      .all(...params, limit) as string[];
   }
 
   async ack(ids: string[], now = clock.now()): Promise<Acked> {
