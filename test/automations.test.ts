@@ -849,7 +849,15 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         });
         expect(text(why)).toMatch(/^No runs on it\. stripe-paid does not take it: /);
         expect(text(await agent.call("automations_runs", { event_id: "evt_nowhere" }))).toBe(
-          'No runs on it. No event "evt_nowhere" is stored: events_list lists them.',
+          `No runs on it. No event "evt_nowhere" is stored. waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them; retention drops old ones.`,
+        );
+        // The sender's id of the event, which a model takes for waiter's, is told which event it is.
+        const { delivery_id } = (await agent.call("events_get", { id: event.id })).structuredContent as {
+          delivery_id: string;
+        };
+        const delivered = JSON.stringify(delivery_id);
+        expect(text(await agent.call("automations_runs", { event_id: delivery_id }))).toBe(
+          `No runs on it. No event ${delivered} is stored. ${delivered} is the sender's delivery id of event ${event.id} (source "stripe"): pass waiter's event id instead.`,
         );
       } finally {
         await agent.close();

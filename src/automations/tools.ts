@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import type { EventStore, StoredEvent } from "../events/store.js";
-import { eventIdArg } from "../events/tools.js";
+import { eventIdArg, notStored } from "../events/tools.js";
 import { cut, noSuchName, quote } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { type Automation, toolOf } from "./rules.js";
@@ -158,7 +158,7 @@ export function automationsToolset(
             const event = await store.get(args.event_id);
             note = event
               ? await whyNoRun(automations, event)
-              : `No event ${quote(args.event_id)} is stored: events_list lists them.`;
+              : `No event ${quote(args.event_id)} is stored. ${await notStored(store, [args.event_id])}`;
           }
           return {
             ...(note ? { note } : {}),

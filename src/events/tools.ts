@@ -67,7 +67,7 @@ async function droppedUnread(store: EventStore, after: number): Promise<{ note?:
  * id (Stripe's evt_…, which is its payload's id too) names the event waiter stored it as; any other
  * id is told what waiter's look like.
  */
-async function notStored(store: EventStore, ids: string[]): Promise<string> {
+export async function notStored(store: EventStore, ids: string[]): Promise<string> {
   const said: string[] = [];
   let others = false;
   for (const id of ids) {
