@@ -57,12 +57,6 @@ export function toolsetOf(tool: { name: string }): string {
 /** For text people read (a message, a note): white space alone would reach them as nothing. */
 export const notBlank = z.refine<string>((text) => text.trim() !== "", "has nothing but white space");
 
-/**
- * What a model types to find or record a thing by (a SKU, a search, a payment's id, an event type),
- * without white space around it.
- */
-export const typed = z.string().trim();
-
 /** Keeps the argument and result types of one tool while the toolset lists them together. */
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(tool: Tool<I, O>): Tool {
   return tool as unknown as Tool;

@@ -5,7 +5,7 @@ import { ToolError } from "../errors.js";
 import { integer } from "../settings.js";
 import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten } from "../shown.js";
 import { clock } from "../time.js";
-import { defineTool, defineToolset, type Toolset, typed } from "../toolset.js";
+import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { matchesFilter, typePrefix, typeStem } from "./filter.js";
 import { eventRecord, isRecord, parseExact, summary } from "./present.js";
 import { storedId } from "./rows.js";
@@ -251,7 +251,7 @@ function renderEvent(event: ReturnType<typeof fullEvent>): string {
 
 const filterShape = {
   source: z.string().optional().describe("A source's name (webhooks_sources)."),
-  type: typed.optional().describe('Event type, or prefix ending in ".", "/" or "*": order.*'),
+  type: z.string().trim().optional().describe('Event type, or prefix ending in ".", "/" or "*": order.*'),
 };
 
 /**

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
-import { defineTool, type Tool, typed } from "../../src/toolset.js";
+import { defineTool, type Tool } from "../../src/toolset.js";
 import type { ShopProvider } from "./provider.js";
 import { customerOut, pageLine, pageRequest, pageResult, paging, pagingOut } from "./shapes.js";
 
@@ -13,7 +13,7 @@ export function customerTools(shop: ShopProvider): Tool[] {
         "Finds customer accounts by name, email or text, with contact details; guest orders have none " +
         "(eshop_orders_list's search finds them).",
       input: {
-        search: typed.min(1).max(200).optional().describe("In the name, username or email."),
+        search: z.string().trim().min(1).max(200).optional().describe("In the name, username or email."),
         email: z.string().trim().email().optional().describe("The whole address; not with search."),
         ...paging,
       },

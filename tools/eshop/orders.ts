@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
-import { defineTool, notBlank, type Tool, typed } from "../../src/toolset.js";
+import { defineTool, notBlank, type Tool } from "../../src/toolset.js";
 import type { OrderSummary, ShopProvider } from "./provider.js";
 import {
   noteOut,
@@ -92,7 +92,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       status: z.array(status).max(statuses.length).optional().describe("Any of these."),
       after: dateTime.optional().describe("Placed after: YYYY-MM-DD (its 00:00) or ISO 8601, UTC if no offset."),
       before: dateTime.optional().describe("Placed before, the same way."),
-      search: typed.min(1).max(200).optional().describe("In the name, email, address or order number."),
+      search: z.string().trim().min(1).max(200).optional().describe("In the name, email, address or order number."),
       customer_id: z.number().int().positive().optional().describe("From eshop_customers_list."),
       ...paging,
     },
@@ -190,7 +190,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       `Only ${shop.payableStatuses.join(", ")} orders.`,
     input: {
       id: orderId,
-      transaction_id: typed.min(1).max(200).optional().describe("The gateway's, kept on the order."),
+      transaction_id: z.string().trim().min(1).max(200).optional().describe("The gateway's, kept on the order."),
       note: noteText.optional().describe("Private; default: says paid."),
     },
     output: {

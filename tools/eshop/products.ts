@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/client.js";
-import { defineTool, type Tool, typed } from "../../src/toolset.js";
+import { defineTool, type Tool } from "../../src/toolset.js";
 import type { Product, ShopProvider } from "./provider.js";
 import {
   oneAtATime,
@@ -19,7 +19,7 @@ const STOCK_STATUSES = ["instock", "outofstock", "onbackorder"] as const;
 
 const which = {
   id: z.number().int().positive().optional().describe("This or sku."),
-  sku: typed.min(1).max(100).optional().describe("Whole, in any letter case; or id."),
+  sku: z.string().trim().min(1).max(100).optional().describe("Whole, in any letter case; or id."),
 };
 
 const currencyOut = z.string().optional();
@@ -67,8 +67,8 @@ export function productTools(shop: ShopProvider): Tool[] {
     title: "List products",
     description: "Finds products in the shop by text, SKU or stock status, with price, currency and stock.",
     input: {
-      search: typed.min(1).max(200).optional().describe("In the name or description."),
-      sku: typed.min(1).max(100).optional().describe("The whole SKU."),
+      search: z.string().trim().min(1).max(200).optional().describe("In the name or description."),
+      sku: z.string().trim().min(1).max(100).optional().describe("The whole SKU."),
       stock_status: z.enum(STOCK_STATUSES).optional().describe("Only this status."),
       ...paging,
     },
