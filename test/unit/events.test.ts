@@ -559,6 +559,16 @@ test("a sender's delivery id given as an event id is told which event it is; any
   });
   expect(text(acked)).toBe(`Acknowledged 0.\nNot stored: "evt_1Q2w3E", "pi_3Q2w3E".\n${delivered} ${form}`);
   expect(await store.get(id)).toMatchObject({ ackedAt: null });
+  // A hundred wrong ids are looked up as deliveries a handful at most, not a query each.
+  let lookups = 0;
+  const deliveredAs = store.deliveredAs.bind(store);
+  store.deliveredAs = (deliveryId) => {
+    lookups += 1;
+    return deliveredAs(deliveryId);
+  };
+  const many = Array.from({ length: 100 }, (_, i) => `pi_${i}`);
+  expect((await call("events_ack", { ids: many })).structuredContent).toMatchObject({ unknown: many, note: form });
+  expect(lookups).toBe(5);
 });
 
 test("an event id in lower case names the stored event, in each tool and resource that takes one", async () => {
