@@ -13,6 +13,7 @@ import {
   jsonProblem,
   list,
   listenAddress,
+  readingSecrets,
   type Setting,
   type Settings,
   type SettingValues,
@@ -20,7 +21,7 @@ import {
 } from "./settings.js";
 import { credentialShaped, meantKey, meantKeys, plainKey, quote } from "./shown.js";
 import type { Toolset } from "./toolset.js";
-import { type HttpConfig, httpSettings, resolveHttp } from "./transports/tokens.js";
+import { checkTokensOwnSecrets, type HttpConfig, httpSettings, resolveHttp } from "./transports/tokens.js";
 
 /** A list of tool names: snake_case, as tools/list has them. */
 function toolNames(empty: string) {
@@ -159,6 +160,12 @@ interface Section {
  * One zod schema, composed of the core's and the toolsets' settings, checks them all.
  */
 export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[]): Config {
+  const { configured, read } = readingSecrets(() => readConfig(sources, toolsets));
+  checkTokensOwnSecrets(configured.http.tokens, read);
+  return configured;
+}
+
+function readConfig(sources: ConfigSources, toolsets: readonly Toolset[]): Config {
   const sections: Section[] = [
     { settings: coreSettings },
     { key: "http", settings: httpSettings },
@@ -268,7 +275,6 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     sources.env,
     (name) => origins.get(`database.${name}`) ?? `database.${name}`,
   );
-  checkTokensOwnSecrets(http, otherSecrets(input, sections, origins), sources.env);
   const warnings = misspeltVariables(sources.env, sections, JSON.stringify(fromFile));
   return { core, http, database, toolsets: toolsetValues, ...(file ? { file } : {}), warnings };
 }
@@ -393,61 +399,6 @@ function fileKeyHint(name: string, section: Section, sections: Section[]): strin
 function endsWithWord(key: string, name: string): boolean {
   const tail = key.slice(key.length - plainKey(name).length);
   return tail.length < key.length && plainKey(tail) === plainKey(name) && /^[A-Z]/.test(tail);
-}
-
-/**
- * The variables every secret but the tokens is read from, with the setting that names each: a
- * secret setting's own (WAITER_WOO_SECRET), and each one a key ending in Env names (a webhook
- * source's secretEnv, a channel's botTokenEnv or passwordEnv, database.passwordEnv).
- */
-function otherSecrets(
-  input: Record<string, unknown>,
-  sections: Section[],
-  origins: Map<string, string>,
-): { variable: string; where: string }[] {
-  const found: { variable: string; where: string }[] = [];
-  for (const section of sections) {
-    const values = (section.key ? input[section.key] : input) as Record<string, unknown> | undefined;
-    for (const [name, setting] of Object.entries(section.settings)) {
-      const path = section.key ? `${section.key}.${name}` : name;
-      if (values?.[name] === undefined || setting === httpSettings.tokens) continue;
-      const origin = origins.get(path) ?? path;
-      if (setting.secret) {
-        found.push({ variable: setting.env, where: origin });
-        continue;
-      }
-      const walk = (value: unknown, inside: string[]) => {
-        if (/Env$/.test(inside.at(-1) ?? name)) {
-          const where = inside.length > 0 ? `${origin} at ${inside.join(".")}` : origin;
-          for (const variable of [value].flat()) if (typeof variable === "string") found.push({ variable, where });
-        } else if (typeof value === "object" && value !== null) {
-          for (const [key, item] of Object.entries(value)) walk(item, [...inside, key]);
-        }
-      };
-      walk(fromJson(values[name]), []);
-    }
-  }
-  return found;
-}
-
-/**
- * A token whose secret is also another one's (a webhook source's, an API key) is refused: that
- * secret is known to the system it is for (a shop's admin shows its webhook secret), and whoever
- * reads it there could call waiter with the token's scope.
- */
-function checkTokensOwnSecrets(
-  http: HttpConfig,
-  secrets: { variable: string; where: string }[],
-  env: NodeJS.ProcessEnv,
-): void {
-  for (const token of http.tokens) {
-    const shared = secrets.find(({ variable }) => env[variable] === token.secret);
-    if (!shared) continue;
-    const named = shared.where === shared.variable ? shared.where : `${shared.where} (${shared.variable})`;
-    throw new ConfigError(
-      `http token ${token.name}: ${token.secretEnv} holds the secret of ${named}, which the system it is for knows too: whoever reads it there could call waiter as ${token.name}. Give the token a secret of its own, made with \`openssl rand -hex 32\``,
-    );
-  }
 }
 
 /** What a JSON setting's string holds, or the value itself. */

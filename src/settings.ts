@@ -179,22 +179,67 @@ export function secretVariable(secret: string) {
   return envName.describe(`the name of the environment variable that holds ${secret}`);
 }
 
+/** A secret waiter read while it was configured, whose it is and where it is set, as a message names them. */
+export interface SecretRead {
+  secret: string;
+  /** "webhook source stripe", "http token ops"; else what it is read from: WAITER_WOO_SECRET, PGPASSWORD, WAITER_DATABASE_URL. */
+  owner: string;
+  /** "WAITER_WEBHOOKS_SOURCES at stripe.secretEnv (STRIPE_WEBHOOK_SECRET)"; a secret setting's own variable. */
+  where: string;
+}
+
+/** Where the secrets read are recorded while `readingSecrets` runs. */
+let secretsRead: SecretRead[] | undefined;
+
+/**
+ * What `configure` returns, with every secret read while it ran, each with its owner and where it
+ * is set: the one record loadConfig checks the tokens against.
+ */
+export function readingSecrets<T>(configure: () => T): { configured: T; read: SecretRead[] } {
+  const outer = secretsRead;
+  const read: SecretRead[] = [];
+  secretsRead = read;
+  try {
+    return { configured: configure(), read };
+  } finally {
+    secretsRead = outer;
+  }
+}
+
+/** Records a secret read from somewhere other than its own variable (a password inside a URL). */
+export function recordSecret(read: SecretRead): void {
+  secretsRead?.push(read);
+}
+
 /**
  * The secret in the environment variable `variable`, or undefined when it is unset or empty: the
- * one place a secret is read from the environment. One that begins or ends with a line break or a
- * space (kept from an env file saved with Windows line endings, or from a file read whole) is a
- * ConfigError naming `owner` and the variable, never the secret: no caller or sender sends it so,
- * and it would match nothing they send.
+ * one place a secret is read from the environment, recorded with its owner and the setting that
+ * names the variable (`where`; without it, the variable is both). One that begins or ends with a
+ * line break or a space (kept from an env file saved with Windows line endings, or from a file
+ * read whole) is a ConfigError naming the owner and the variable, never the secret: no caller or
+ * sender sends it so, and it would match nothing they send.
  */
-export function envSecret(env: NodeJS.ProcessEnv, variable: string, owner?: string): string | undefined {
+export function envSecret(
+  env: NodeJS.ProcessEnv,
+  variable: string,
+  where?: { owner: string; setting: string },
+): string | undefined {
   const secret = env[variable] || undefined;
-  const padded = secret === undefined ? null : /^(\s)|(\s)$/.exec(secret);
-  if (!padded) return secret;
+  if (secret === undefined) return undefined;
+  const padded = /^(\s)|(\s)$/.exec(secret);
+  if (!padded) {
+    recordSecret({
+      secret,
+      owner: where?.owner ?? variable,
+      where: where ? `${where.setting} (${variable})` : variable,
+    });
+    return secret;
+  }
   const blank = padded[1] ?? padded[2] ?? "";
   const what =
     BLANKS[blank] ?? `an invisible blank (U+${blank.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")})`;
   throw new ConfigError(
-    `${owner ? `${owner}: ` : ""}${variable} ${padded[1] ? "begins" : "ends"} with ${what}; remove it`,
+    `${where ? `${where.owner}: ` : ""}${variable} ${padded[1] ? "begins" : "ends"} with ${what}; remove it`,
   );
 }
 
@@ -216,7 +261,7 @@ export function secretFromEnv(
   variable: string,
   where: { setting: string; owner: string; holds: string; example: string },
 ): string {
-  const secret = envSecret(env, variable, where.owner);
+  const secret = envSecret(env, variable, where);
   if (secret) return secret;
   if (credentialShaped(variable) || variable.length > 64) {
     throw new ConfigError(

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { envName, envSecret, type Settings, type SettingValues, secretFromEnv } from "../settings.js";
+import { envName, envSecret, recordSecret, type Settings, type SettingValues, secretFromEnv } from "../settings.js";
 
 /** Where the event store lives: the "database" section of the config file. Without a URL, the SQLite file. */
 export const databaseSettings = {
@@ -59,13 +59,17 @@ export function resolveDatabase(
 ): DatabaseConfig {
   const { url, passwordEnv } = values;
   if (url === undefined) return {};
-  // The driver takes a password from the query too (?password=…).
+  // The driver takes a password from the query too (?password=…), before the one after the user.
   const parsed = new URL(url);
   const inUrl = Boolean(parsed.password || parsed.searchParams.has("password"));
   if (inUrl && origin("url") !== databaseSettings.url.env) {
     throw new ConfigError(
       `invalid setting ${origin("url")}: it holds a password, which must not be written in a file; put it in PGPASSWORD or in the variable database.passwordEnv names`,
     );
+  }
+  const urlPassword = parsed.searchParams.get("password") || percentDecoded(parsed.password);
+  if (urlPassword) {
+    recordSecret({ secret: urlPassword, owner: origin("url"), where: `${origin("url")} (the password in it)` });
   }
   if (passwordEnv === undefined) {
     // The driver reads PGPASSWORD itself; it is checked as every secret waiter reads is.
@@ -79,6 +83,15 @@ export function resolveDatabase(
     example: "WAITER_DB_PASSWORD",
   });
   return { url, password, passwordFrom: `${passwordEnv} (the variable ${origin("passwordEnv")} names)` };
+}
+
+/** `text` percent-decoded as the driver decodes a URL's password, or as written where it holds a bare %. */
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 /** The database as a log line may show it: host, port and name, never a user's password. */

@@ -9,6 +9,7 @@ import {
   integer,
   jsonSetting,
   requiredUpstreamUrl,
+  type SecretRead,
   type Settings,
   type SettingValues,
   secretFromEnv,
@@ -60,6 +61,9 @@ export const httpSettings = {
 export type HttpConfig = Omit<SettingValues<typeof httpSettings>, "tokens"> & { tokens: Token[] };
 export type Token = z.output<typeof token> & { secret: string };
 
+/** Whose a token's secret is, as the secrets read record it and a message names it. */
+const tokenOwner = (name: string) => `http token ${name}`;
+
 /**
  * Reads each token's secret from the variable its secretEnv names; a missing or short one stops
  * waiter, as does a toolset no toolset is named (it would leave the token no tools, silently), and
@@ -86,13 +90,13 @@ export function resolveHttp(
     }
     const secret = secretFromEnv(env, configured.secretEnv, {
       setting: `${origin("tokens")} at ${configured.name}.secretEnv`,
-      owner: `http token ${configured.name}`,
+      owner: tokenOwner(configured.name),
       holds: "the token",
       example: `${configured.name.toUpperCase().replace(/-/g, "_")}_TOKEN`,
     });
     if (secret.length < MIN_SECRET) {
       throw new ConfigError(
-        `http token ${configured.name}: ${configured.secretEnv} is shorter than ${MIN_SECRET} characters; make one with \`openssl rand -hex 32\``,
+        `${tokenOwner(configured.name)}: ${configured.secretEnv} is shorter than ${MIN_SECRET} characters; make one with \`openssl rand -hex 32\``,
       );
     }
     const twin = bySecret.get(secret);
@@ -110,6 +114,21 @@ export function resolveHttp(
     return resolved;
   });
   return { ...values, tokens };
+}
+
+/**
+ * A token whose secret waiter also read for something else (a webhook source's, an API key, a
+ * password) is refused: that secret is known to the system it is for (a shop's admin shows its
+ * webhook secret), and whoever reads it there could call waiter with the token's scope.
+ */
+export function checkTokensOwnSecrets(tokens: readonly Token[], read: readonly SecretRead[]): void {
+  for (const token of tokens) {
+    const shared = read.find(({ secret, owner }) => secret === token.secret && owner !== tokenOwner(token.name));
+    if (!shared) continue;
+    throw new ConfigError(
+      `${tokenOwner(token.name)}: ${token.secretEnv} holds the secret of ${shared.where}, which the system it is for knows too: whoever reads it there could call waiter as ${token.name}. Give the token a secret of its own, made with \`openssl rand -hex 32\``,
+    );
+  }
 }
 
 const digest = (text: string) => createHash("sha256").update(text).digest();

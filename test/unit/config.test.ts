@@ -502,7 +502,7 @@ test("WooCommerce's key and secret in each other's variable are refused, saying 
   );
 });
 
-test("a token whose secret is also another's (a webhook source's, an API key, a bot token, the database password) is refused, naming where, never the secret", () => {
+test("a token whose secret is also another's (a webhook source's, an API key, a bot token, the database password from anywhere it is read) is refused, naming where, never the secret", () => {
   const secret = "0123456789abcdef".repeat(4);
   const ops = (secretEnv: string) =>
     JSON.stringify([
@@ -539,6 +539,22 @@ test("a token whose secret is also another's (a webhook source's, an API key, a 
   expect(messageOf(() => load({ ...tokens, ...database, DB_PW: secret }))).toBe(
     told("WAITER_DATABASE_PASSWORD_ENV (DB_PW)"),
   );
+  // PGPASSWORD, which the driver reads when neither passwordEnv nor the URL gives one.
+  const postgres = { WAITER_DATABASE_URL: "postgres://waiter@db.internal/waiter" };
+  expect(messageOf(() => load({ ...tokens, ...postgres, PGPASSWORD: secret }))).toBe(told("PGPASSWORD"));
+  // A password in the URL, percent-encoded after the user or in the query.
+  const reserved = `${secret}/+%`;
+  for (const url of [
+    `postgres://waiter:${encodeURIComponent(reserved)}@db.internal/waiter`,
+    `postgres://waiter@db.internal/waiter?password=${encodeURIComponent(reserved)}`,
+  ]) {
+    const message = messageOf(() => load({ ...tokens, AGENT_TOKEN: reserved, WAITER_DATABASE_URL: url }));
+    expect(message, url).toBe(told("WAITER_DATABASE_URL (the password in it)"));
+  }
+  // PGPASSWORD unread, without a database or beside a password in the URL, is no secret of waiter's.
+  expect(load({ ...tokens, PGPASSWORD: secret }).http.tokens).toHaveLength(2);
+  const inUrl = { WAITER_DATABASE_URL: "postgres://waiter:pw@db.internal/waiter" };
+  expect(load({ ...tokens, ...inUrl, PGPASSWORD: secret }).http.tokens).toHaveLength(2);
   // Each its own: taken.
   expect(load({ ...tokens, ...hooks, WOO_WEBHOOK_SECRET: `${secret}-shop` }).http.tokens).toHaveLength(2);
 });
