@@ -30,6 +30,8 @@ export interface RunningPostgres {
   /** postgres://waiter@127.0.0.1:<port>/waiter */
   url: string;
   port: number;
+  /** The directory of its Unix socket, as ?host= names it. */
+  socket: string;
   /** Stops the server and keeps its data, as a restart or an outage would. */
   halt(): Promise<void>;
   /** Starts it again on the same port after `halt`. */
@@ -110,6 +112,7 @@ export async function startPostgres({
     ...(tls ? { ca: join(dir, "server.crt") } : {}),
     url: `postgres://waiter@127.0.0.1:${port}/waiter`,
     port,
+    socket: dir,
     halt,
     async resume() {
       exited = run(data, dir, port, settings);

@@ -306,6 +306,42 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("a URL naming a Unix socket's directory in place of a host connects through that socket, with the password passwordEnv names too", async () => {
+      const { search } = new URL(await freshSchema());
+      const socket = (port: number) => `postgres://waiter@/waiter${search}&host=${server.socket}&port=${port}`;
+      // A connection over a Unix socket has no client port: -1.
+      const connections = async () => {
+        const { rows } = await admin.query<{ socket: number; tcp: number }>(
+          "SELECT count(*) FILTER (WHERE client_port = -1)::int AS socket, count(*) FILTER (WHERE client_port <> -1)::int AS tcp FROM pg_stat_activity WHERE application_name = 'waiter'",
+        );
+        return rows[0];
+      };
+      const passwordEnv = { WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD", DB_PASSWORD: "unasked" };
+      for (const env of [{}, passwordEnv] as Record<string, string>[]) {
+        const { app, stderr } = await startApp({ ...sources, ...env, WAITER_DATABASE_URL: socket(server.port) });
+        try {
+          expect(app.store, stderr()).toBeDefined();
+          await app.store?.add(event());
+          const { socket: onSocket = 0, tcp } = (await connections()) ?? {};
+          expect(tcp).toBe(0);
+          expect(onSocket).toBeGreaterThan(0);
+        } finally {
+          await app.close();
+        }
+      }
+      // The socket's directory is what an outage names.
+      const port = await freePort();
+      const { app, stderr } = await startApp({ ...sources, WAITER_DATABASE_URL: socket(port) });
+      try {
+        expect(app.store).toBeUndefined();
+        expect(stderr()).toContain(
+          `webhook events are off: PostgreSQL ${server.socket}:${port}/waiter: connect ENOENT`,
+        );
+      } finally {
+        await app.close();
+      }
+    });
+
     test("an assistant's waiter whose database cannot be reached serves its other tools and says why", async () => {
       const port = await freePort();
       const { app, stderr } = await startApp({
@@ -373,6 +409,20 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         /webhook events are off: PostgreSQL 127\.0\.0\.1:\d+\/waiter: the server asks for a password and waiter has none: set PGPASSWORD, or WAITER_DATABASE_PASSWORD_ENV/,
       );
       await none.app.close();
+    });
+
+    test("a URL naming its host in the query alone, and so no user, takes the password passwordEnv names", async () => {
+      const { app, stderr } = await startApp({
+        ...sources,
+        WAITER_DATABASE_URL: `postgres:///waiter?user=waiter&host=127.0.0.1&port=${guarded.port}`,
+        WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
+        DB_PASSWORD: "db pass/01:23@x%",
+      });
+      try {
+        expect(app.store, stderr()).toBeDefined();
+      } finally {
+        await app.close();
+      }
     });
 
     test("a password changed under a running waiter is said as a refused login, a line a minute, and counted when it works again", async () => {

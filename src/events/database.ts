@@ -7,7 +7,7 @@ export const databaseSettings = {
   url: {
     env: "WAITER_DATABASE_URL",
     description:
-      "A postgres:// URL: the event store on that PostgreSQL server, which several waiter servers can share, instead of the SQLite file in dataDir. TLS as libpq names it, the CA in the URL (?sslmode=verify-full&sslrootcert=/path/ca.pem): PGSSLROOTCERT, PGSSLCERT, PGSSLKEY and PGSERVICE are not read, and PGSSLMODE only turns TLS on (verified) or off, or on unverified (no-verify). What the URL leaves out comes from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and PGOPTIONS. A password may be in the environment's URL, never in the config file's, its reserved characters percent-encoded (# as %23, / as %2F, ? as %3F, @ as %40, % as %25).",
+      "A postgres:// URL: the event store on that PostgreSQL server, which several waiter servers can share, instead of the SQLite file in dataDir. TLS as libpq names it, the CA in the URL (?sslmode=verify-full&sslrootcert=/path/ca.pem): PGSSLROOTCERT, PGSSLCERT, PGSSLKEY and PGSERVICE are not read, and PGSSLMODE only turns TLS on (verified) or off, or on unverified (no-verify). What the URL leaves out comes from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and PGOPTIONS. A Unix socket's directory goes in the query instead of a host (postgres://waiter@/waiter?host=/var/run/postgresql). A password may be in the environment's URL, never in the config file's, its reserved characters percent-encoded (# as %23, / as %2F, ? as %3F, @ as %40, % as %25), as must be a # anywhere.",
     schema: z
       .string()
       .superRefine((value, ctx) => {
@@ -25,23 +25,66 @@ export const databaseSettings = {
 } satisfies Settings;
 
 /**
- * Why `value` is no postgres:// URL, if it is not. A #, / or ? written as is in the password (or
- * the user) ends it there: the URL then does not parse, or parses without its user, the user and
- * the password's start taken for the host and port, their rest for the path, the query or a
- * fragment (which no postgres:// URL has). Neither the URL nor the password is repeated.
+ * Why `value` is no postgres:// URL the driver reads as written, if it is not; neither the URL nor
+ * the password is repeated. A #, / or ? written as is in the password ends it there: the URL then
+ * does not parse, or parses without its password, the user and the password's start taken for the
+ * host and port, their rest for the path, the query or a fragment. A fragment the driver drops,
+ * and with it what a # in a value (?password=pa#ss) was to keep.
  */
 function postgresUrlProblem(value: string): string | undefined {
-  const url = URL.canParse(value) ? new URL(value) : undefined;
-  const postgres = url ? /^postgres(ql)?:$/.test(url.protocol) : /^postgres(ql)?:\/\//i.test(value);
-  const withUser = value.includes("@");
-  const userCut = url
-    ? url.hash !== "" || (withUser && url.username === "" && `${url.pathname}${url.search}`.includes("@"))
-    : withUser;
-  if (postgres && userCut) {
+  // No user or query in the example: a message hides anything shaped like a credential.
+  const notPostgres = "must be a postgres:// URL, such as postgres://db.internal:5432/waiter";
+  if (!/^postgres(ql)?:\/\//i.test(value)) return notPostgres;
+  const url = postgresUrl(value);
+  if (passwordCut(value, url)) {
     return "must be a postgres:// URL, and a #, / or ? in its password ends the password there: percent-encode the password's reserved characters (# as %23, / as %2F, ? as %3F, @ as %40, % as %25), or leave the password out of the URL and set it in PGPASSWORD";
   }
-  // No user or query in the example: a message hides anything shaped like a credential.
-  return postgres && url ? undefined : "must be a postgres:// URL, such as postgres://db.internal:5432/waiter";
+  if (!url) return notPostgres;
+  if (value.includes("#")) {
+    return "must be a postgres:// URL without a fragment: the driver drops a # and all that follows it, so percent-encode a # that belongs to the database's name or to a query's value (?password=…) as %23";
+  }
+  return undefined;
+}
+
+/**
+ * Whether `value` has a user with a password (between // and the first @ after it, a :) that a #,
+ * / or ? cut: the driver's parse, `url`, fails, or has no password, the @ then being in its path,
+ * a query's name or the fragment rather than in a query's value (?user=waiter@myserver).
+ */
+function passwordCut(value: string, url: URL | undefined): boolean {
+  const rest = value.slice(value.indexOf("//") + 2);
+  const at = rest.indexOf("@");
+  const userInfo = at < 0 ? "" : rest.slice(0, at);
+  if (!/:./.test(userInfo)) return false;
+  if (!url) return true;
+  if (url.password) return false;
+  const query = /^[^#?]*\?([^#]*)$/.exec(userInfo)?.[1];
+  return query === undefined || !query.split("&").at(-1)?.includes("=");
+}
+
+/** The host a URL naming none after its user is parsed with, as the driver parses it with one of its own. */
+const NO_HOST = "no-host.invalid";
+
+/**
+ * `text` parsed as the driver (pg-connection-string) parses it: as a URL, or, where that fails, with
+ * NO_HOST after a user that names no host (postgres://waiter@/waiter?host=/var/run/postgresql, a
+ * Unix socket's), which the URL class refuses. Undefined for what neither parses.
+ */
+function postgresUrl(text: string): URL | undefined {
+  if (URL.canParse(text)) return new URL(text);
+  const hosted = text.replace("@/", `@${NO_HOST}/`);
+  return URL.canParse(hosted) ? new URL(hosted) : undefined;
+}
+
+/**
+ * `url` as the driver is given it, with `password`, if any, in it: the driver lets the URL's fields
+ * beat its config's, an absent password included. It goes in the query, which the driver reads
+ * before the password after the user, and which a URL naming no host has too.
+ */
+export function connectionString(url: string, password: string | undefined): string {
+  const parsed = postgresUrl(url) ?? new URL(url);
+  if (password !== undefined) parsed.searchParams.set("password", password);
+  return parsed.href.replace(`@${NO_HOST}/`, "@/");
 }
 
 export interface DatabaseConfig {
@@ -60,7 +103,7 @@ export function resolveDatabase(
   const { url, passwordEnv } = values;
   if (url === undefined) return {};
   // The driver takes a password from the query too (?password=…), before the one after the user.
-  const parsed = new URL(url);
+  const parsed = postgresUrl(url) ?? new URL(url);
   const inUrl = Boolean(parsed.password || parsed.searchParams.has("password"));
   if (inUrl && origin("url") !== databaseSettings.url.env) {
     throw new ConfigError(
@@ -94,8 +137,13 @@ function percentDecoded(text: string): string {
   }
 }
 
-/** The database as a log line may show it: host, port and name, never a user's password. */
+/**
+ * The database as a log line may show it: host (or a Unix socket's directory), port and name,
+ * never a user's password. The driver takes ?host= and ?port= before the URL's own.
+ */
 export function databaseLabel(url: string): string {
-  const { hostname, port, pathname } = new URL(url);
-  return `PostgreSQL ${hostname || "(PGHOST)"}${port ? `:${port}` : ""}${pathname.length > 1 ? pathname : ""}`;
+  const { hostname, port, pathname, searchParams } = postgresUrl(url) ?? new URL(url);
+  const host = searchParams.get("host") || (hostname === NO_HOST ? "" : hostname);
+  const shownPort = searchParams.get("port") || port;
+  return `PostgreSQL ${host || "(PGHOST)"}${shownPort ? `:${shownPort}` : ""}${pathname.length > 1 ? pathname : ""}`;
 }

@@ -642,6 +642,10 @@ describe("the event store's database", () => {
       "invalid setting WAITER_DATABASE_URL: must be a postgres:// URL, such as postgres://db.internal:5432/waiter",
     );
     expect(refused).not.toThrow(/hunter2/);
+    // Nor one that neither the URL class nor the driver parses.
+    expect(() => load({ WAITER_DATABASE_URL: "postgres://db.internal:54x2/waiter" })).toThrow(
+      "invalid setting WAITER_DATABASE_URL: must be a postgres:// URL, such as postgres://db.internal:5432/waiter",
+    );
   });
 
   test("a password holding #, / or ? as written is told to be percent-encoded, without being repeated", () => {
@@ -654,9 +658,6 @@ describe("the event store's database", () => {
       );
       expect(message, password).toBe(encode);
     }
-    expect(messageOf(() => load({ WAITER_DATABASE_URL: "postgres://waiter@db.internal/waiter?password=pa#ss" }))).toBe(
-      encode,
-    );
     // Encoded, it is taken; an @ alone the parser takes too.
     for (const password of [encodeURIComponent("pa#s/s?"), "p@ss"]) {
       const url = `postgres://waiter:${password}@db.internal:5432/waiter`;
@@ -665,6 +666,43 @@ describe("the event store's database", () => {
     expect(
       load({ WAITER_DATABASE_URL: "postgres://waiter@db.internal/waiter?application_name=a@b" }).database.url,
     ).toBeDefined();
+  });
+
+  test("what the driver takes is taken: an @ in the query or the path, a Unix socket's directory in place of a host", () => {
+    for (const url of [
+      // A user of Azure's, written user@server, in the query, with or without a port before it.
+      "postgres://db.internal/waiter?user=waiter@myserver",
+      "postgres://db.internal:5432/waiter?user=waiter@myserver",
+      "postgres://db/w?sslrootcert=/etc/a@b.pem",
+      "postgres://db/my@db",
+      // No host, which the URL class refuses after a user: the driver connects to the socket in ?host=.
+      "postgres://waiter@/waiter?host=/var/run/postgresql",
+      "postgres:///waiter?host=/var/run/postgresql",
+      "postgres://waiter:s3cr3t-pw@/waiter?host=/var/run/postgresql",
+    ]) {
+      expect(load({ WAITER_DATABASE_URL: url }).database.url, url).toBe(url);
+    }
+    const socket = "postgres://waiter:s3cr3t-pw@/waiter?host=/var/run/postgresql";
+    expect(load({ WAITER_DATABASE_URL: socket }).database.passwordFrom).toBe("WAITER_DATABASE_URL");
+    const refused = () => load({}, { file: file({ database: { url: socket } }) });
+    expect(refused).toThrow(/: it holds a password, which must not be written in a file/);
+    expect(refused).not.toThrow(/s3cr3t-pw/);
+  });
+
+  test("a fragment, which the driver drops, is refused, saying to percent-encode a # that belongs to a value", () => {
+    const fragment =
+      "invalid setting WAITER_DATABASE_URL: must be a postgres:// URL without a fragment: the driver drops a # and all that follows it, so percent-encode a # that belongs to the database's name or to a query's value (?password=…) as %23";
+    for (const url of [
+      "postgres://db/w#x",
+      "postgres://db/w#",
+      "postgres://waiter@db.internal/waiter?password=pa#ss",
+      "postgres://waiter@db.internal/waiter?user=a@b#x",
+    ]) {
+      expect(
+        messageOf(() => load({ WAITER_DATABASE_URL: url })),
+        url,
+      ).toBe(fragment);
+    }
   });
 });
 

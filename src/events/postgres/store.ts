@@ -3,7 +3,7 @@ import pg from "pg";
 import { LeftUndone, ToolError } from "../../errors.js";
 import { untilAborted } from "../../http/deadline.js";
 import { clock, DAY_MS } from "../../time.js";
-import { databaseLabel } from "../database.js";
+import { connectionString, databaseLabel } from "../database.js";
 import { typePrefix, typeStem } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
 import {
@@ -204,11 +204,8 @@ export class PostgresEventStore implements EventStore {
 
   /** Connects, brings the schema up to date and starts listening; throws when the database cannot be used. */
   static async open(options: PostgresOptions): Promise<PostgresEventStore> {
-    // The driver lets the URL's fields beat the config's, an absent password included: it goes in the URL.
-    const url = new URL(options.url);
-    if (options.password !== undefined) url.password = encodeURIComponent(options.password);
     const config: pg.ClientConfig = {
-      connectionString: url.href,
+      connectionString: connectionString(options.url, options.password),
       connectionTimeoutMillis: options.connectMs ?? 5_000,
       // A server that stops answering fails the call rather than holding it past the tool's deadline.
       query_timeout: 15_000,
