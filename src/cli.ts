@@ -5,11 +5,11 @@ import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
 import { Log, logWarnings } from "./log.js";
 import { toolsetOf } from "./toolset.js";
-import { NO_SOURCES, toolsets } from "./toolsets.js";
+import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
 import { portHolder } from "./webhooks/port.js";
-import { webhooksOf } from "./webhooks/settings.js";
+import { noSources, webhooksOf } from "./webhooks/settings.js";
 
 /** Every toolset, for the help and the configuration; the served ones are made with the store. */
 const KNOWN = toolsets();
@@ -115,7 +115,7 @@ async function runUntilSignal(
 
 /** `waiter listen`: the listener alone, until SIGTERM or SIGINT. */
 async function listen(config: Config, log: Log): Promise<void> {
-  if (webhooksOf(config).sources.length === 0) fail(NO_SOURCES);
+  if (webhooksOf(config).sources.length === 0) fail(noSources(config.file));
   await runUntilSignal(() => startWebhooks(config, log), log, "finishing requests in flight, then stopping");
 }
 

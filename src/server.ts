@@ -61,7 +61,7 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
       continue;
     }
     const settings = config.toolsets[toolset.name] ?? {};
-    const context = { settings, http, log: log.child(toolset.name) };
+    const context = { settings, http, log: log.child(toolset.name), configFile: config.file };
     const why = toolset.unconfigured?.(context);
     if (why) {
       notices.push(`toolset ${toolset.name} is off: ${why}`);

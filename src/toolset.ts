@@ -66,6 +66,8 @@ export interface ToolsetContext<V> {
   settings: V;
   http: HttpClient;
   log: Log;
+  /** The config file waiter read, if any: where `unconfigured` says to set something. */
+  configFile?: string;
 }
 
 /**

@@ -9,18 +9,16 @@ import { eventsToolset } from "./events/tools.js";
 import type { Toolset } from "./toolset.js";
 import { webhooksToolset } from "./webhooks/tools.js";
 
-export const NO_SOURCES =
-  "no webhook sources are configured (webhooks.sources in the config file, or WAITER_WEBHOOKS_SOURCES)";
-
 /**
  * Every toolset waiter knows, in the order their tools are listed. The event and automation tools
- * serve `store`; without one (to read the settings, or when it could not open) `noStore` says why.
- * `sources`: the configured webhook sources, which the event tools check a filter against.
- * `portNote`: who receives the webhooks when this process does not (an assistant's waiter).
+ * serve `store`; without one, `noStore` says why (the store could not open), or, unset, that no
+ * source is configured. `sources`: the configured webhook sources, which the event tools check a
+ * filter against. `portNote`: who receives the webhooks when this process does not (an
+ * assistant's waiter).
  */
 export function toolsets(
   store?: EventStore,
-  noStore = NO_SOURCES,
+  noStore?: string,
   automations: readonly Automation[] = [],
   sources: readonly string[] = [],
   portNote?: () => Promise<string | undefined>,

@@ -86,6 +86,27 @@ test("every relative link in the README and docs/ points at a file, and at a hea
   expect(broken).toEqual([]);
 });
 
+test("every docs page the code names for a reader to look up exists, with the heading it names", () => {
+  const code = (dir: string): string[] =>
+    readdirSync(join(root, dir), { recursive: true, encoding: "utf8" })
+      .filter((name) => name.endsWith(".ts"))
+      .map((name) => `${dir}/${name}`);
+  const named = [...code("src"), ...code("tools")].flatMap((file) =>
+    [...read(file).matchAll(/\bdocs\/([\w-]+\.md)(?:#([\w-]+))?/g)].map(([name = "", page = "", anchor]) => ({
+      file,
+      name,
+      page,
+      anchor,
+    })),
+  );
+  expect(named.length).toBeGreaterThan(0);
+  const missing = named.filter(
+    ({ page, anchor }) =>
+      !docs.includes(`docs/${page}`) || (anchor !== undefined && !anchors(read(`docs/${page}`)).has(anchor)),
+  );
+  expect(missing.map(({ file, name }) => `${file}: ${name}`)).toEqual([]);
+});
+
 /** Every JSON example in the README and docs/, by page. */
 const examples = pages.flatMap((page) =>
   [...read(page).matchAll(/^```json\n([\s\S]*?)^```/gm)].map((m) => ({ page, json: JSON.parse(m[1] ?? "") })),

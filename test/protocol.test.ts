@@ -479,6 +479,28 @@ describe("choosing tools", () => {
     );
   });
 
+  test("a toolset nothing configures says where: how to name a config file when none is read, else the key in it", async () => {
+    const none = await served({ WAITER_WEBHOOKS_SOURCES: "" });
+    const named = "in a JSON config file (named by --config FILE, or by WAITER_CONFIG as an absolute path)";
+    for (const toolset of ["events", "webhooks", "automations"]) {
+      expect(none.stderr).toContain(
+        `toolset ${toolset} is off: no webhook sources are configured: set webhooks.sources ${named} or WAITER_WEBHOOKS_SOURCES; docs/webhooks.md#configuring-sources says how\n`,
+      );
+    }
+    expect(none.stderr).toContain(
+      `toolset notify is off: no notification channels are configured: set notify.channels ${named} or WAITER_NOTIFY_CHANNELS; docs/notifications.md#configuring-channels says how\n`,
+    );
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
+    writeFileSync(file, JSON.stringify({ webhooks: { sources: { trial: { scheme: "none", allowUnsigned: true } } } }));
+    const read = await served({ WAITER_WEBHOOKS_SOURCES: "", WAITER_CONFIG: file });
+    expect(read.stderr).toContain(
+      `toolset notify is off: no notification channels are configured: set notify.channels in ${file} or WAITER_NOTIFY_CHANNELS; docs/notifications.md#configuring-channels says how\n`,
+    );
+    expect(read.stderr).toContain(
+      `toolset automations is off: no automations are configured: set automations in ${file} or WAITER_AUTOMATIONS; docs/automations.md says how\n`,
+    );
+  });
+
   test("the instructions name each toolset served with its tools, and the flows those tools make", async () => {
     const all = await served({});
     for (const toolset of ["events", "webhooks", "currency", "weather", "eshop"]) {
@@ -657,6 +679,11 @@ describe.concurrent("the command line", () => {
       {},
       /^waiter: unknown tool 'currency_convrt' in --tools \(WAITER_TOOLS, tools in the config file\) \(the enabled toolsets serve: currency_rates, currency_convert, /,
     ],
+    [
+      ["listen"],
+      {},
+      "waiter: no webhook sources are configured: set webhooks.sources in a JSON config file (named by --config FILE, or by WAITER_CONFIG as an absolute path) or WAITER_WEBHOOKS_SOURCES; docs/webhooks.md#configuring-sources says how",
+    ],
     // Every invalid setting goes this way; test/unit/config.test.ts has their words.
     [[], { WAITER_CNB_URL: "http://api.cnb.cz/cnbapi" }, /^waiter: invalid setting WAITER_CNB_URL: plain http/],
   ])("%j %j is one line on stderr and exit status 2", async (args, env, message) => {
@@ -666,6 +693,16 @@ describe.concurrent("the command line", () => {
     const lines = result.stderr.trimEnd().split("\n");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(message);
+  });
+
+  test("waiter listen with a config file and no sources names the key in that file", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-cli-")), "waiter.json");
+    writeFileSync(file, JSON.stringify({ logLevel: "notice" }));
+    const result = await run(["listen", "--config", file]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      `waiter: no webhook sources are configured: set webhooks.sources in ${file} or WAITER_WEBHOOKS_SOURCES; docs/webhooks.md#configuring-sources says how\n`,
+    );
   });
 
   test("--toolsets, --read-only and --config shape what a client is served", async () => {

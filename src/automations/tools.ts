@@ -1,9 +1,11 @@
 import { z } from "zod";
+import { noneConfigured } from "../config.js";
 import { ToolError } from "../errors.js";
 import type { EventStore, StoredEvent } from "../events/store.js";
 import { eventIdArg, notStored } from "../events/tools.js";
 import { cut, noSuchName, quote } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
+import { noSources } from "../webhooks/settings.js";
 import { type Automation, toolOf } from "./rules.js";
 
 const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
@@ -41,7 +43,7 @@ const AUTOMATION: [string, string] = ["automation", "automations"];
 /** What each configured automation is and how its runs went; its runs with their steps. */
 export function automationsToolset(
   store: EventStore | undefined,
-  noStore: string,
+  noStore: string | undefined,
   automations: readonly Automation[],
 ): Toolset {
   return defineToolset({
@@ -49,11 +51,15 @@ export function automationsToolset(
     description:
       "What waiter serve and waiter listen do by themselves when webhook events arrive, and how each run went.",
     settings: {},
-    unconfigured: () =>
+    unconfigured: ({ configFile }) =>
       !store
-        ? noStore
+        ? (noStore ?? noSources(configFile))
         : automations.length === 0
-          ? "no automations are configured (automations in the config file, or WAITER_AUTOMATIONS)"
+          ? noneConfigured(
+              "automations",
+              { key: "automations", env: "WAITER_AUTOMATIONS", page: "docs/automations.md" },
+              configFile,
+            )
           : undefined,
     tools() {
       if (!store) throw new Error("the event store is not open");

@@ -6,6 +6,7 @@ import { integer } from "../settings.js";
 import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten } from "../shown.js";
 import { clock } from "../time.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
+import { noSources } from "../webhooks/settings.js";
 import { matchesFilter, typePrefix, typeStem } from "./filter.js";
 import { eventRecord, isRecord, parseExact, summary } from "./present.js";
 import { storedId } from "./rows.js";
@@ -258,10 +259,15 @@ const filterShape = {
 };
 
 /**
- * The events toolset over the shared store; without one, `noStore` says why it is off. `sources`:
- * the configured webhook sources' names, which a filter is checked against.
+ * The events toolset over the shared store; without one, `noStore` says why it is off (unset: no
+ * source is configured). `sources`: the configured webhook sources' names, which a filter is
+ * checked against.
  */
-export function eventsToolset(store: EventStore | undefined, noStore: string, sources: readonly string[]): Toolset {
+export function eventsToolset(
+  store: EventStore | undefined,
+  noStore: string | undefined,
+  sources: readonly string[],
+): Toolset {
   return defineToolset({
     name: "events",
     description: "Webhook events the listener verified and stored: list, read, wait for, acknowledge.",
@@ -273,7 +279,7 @@ export function eventsToolset(store: EventStore | undefined, noStore: string, so
         schema: integer(5, 1, 30),
       },
     },
-    unconfigured: () => (store ? undefined : noStore),
+    unconfigured: ({ configFile }) => (store ? undefined : (noStore ?? noSources(configFile))),
     tools({ settings }) {
       if (!store) throw new Error("the event store is not open");
       const filterOf = (args: { source?: string | undefined; type?: string | undefined }): EventFilter => ({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Config } from "../config.js";
+import { type Config, noneConfigured } from "../config.js";
 import { ConfigError } from "../errors.js";
 import {
   closedObject,
@@ -197,6 +197,15 @@ export const webhookSettings = {
 
 /** The webhooks section, its sources' secrets read: what the listener and the store are started with. */
 export type WebhooksConfig = SettingValues<typeof webhookSettings>;
+
+/** Why the event tools are off, and waiter listen cannot start, with no source configured. */
+export function noSources(configFile: string | undefined): string {
+  return noneConfigured(
+    "webhook sources",
+    { key: "webhooks.sources", env: "WAITER_WEBHOOKS_SOURCES", page: "docs/webhooks.md#configuring-sources" },
+    configFile,
+  );
+}
 
 /** The webhooks section of a loaded configuration. */
 export function webhooksOf(config: Config): WebhooksConfig {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { noneConfigured } from "../../src/config.js";
 import { ConfigError, ToolError, UpstreamError } from "../../src/errors.js";
 import {
   closedObject,
@@ -123,9 +124,13 @@ export const notify = defineToolset({
     });
     return { ...values, channels };
   },
-  unconfigured: ({ settings }) =>
+  unconfigured: ({ settings, configFile }) =>
     settings.channels.length === 0
-      ? "no notification channels are configured (notify.channels in the config file, or WAITER_NOTIFY_CHANNELS)"
+      ? noneConfigured(
+          "notification channels",
+          { key: "notify.channels", env: "WAITER_NOTIFY_CHANNELS", page: "docs/notifications.md#configuring-channels" },
+          configFile,
+        )
       : undefined,
   tools({ settings, http, log }) {
     const channels = new Map(
