@@ -17,7 +17,7 @@ import type { SessionOptions } from "./transports/http.js";
 import { packageRoot, USER_AGENT, VERSION } from "./version.js";
 import type { RunningListener } from "./webhooks/listener.js";
 import { holdPort, listenProblem, type PortHold } from "./webhooks/port.js";
-import { sourceUrl, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
+import { sourceLines, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
 /** The event store cannot open; the message is one line that says why and what to do. */
 class StoreUnavailable extends Error {}
@@ -192,6 +192,7 @@ export async function startApp(
       listen: webhooks.listen,
       take: options.listener === "take",
       bind: () => startListener({ webhooks, mode: "stdio", store, http, log, drainMs: config.core.stopSeconds * 1000 }),
+      sourceLines: (url) => sourceLines(webhooks, url),
       log,
       retryMs: webhooks.bindRetrySeconds * 1000,
     });
@@ -311,12 +312,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   const automations = await startAutomations?.();
   // The release said at start: after an upgrade the log shows what runs.
   log.info(`waiter ${VERSION} listening for webhooks on ${listener.url}; store ${storeLabel(config)}`);
-  for (const source of webhooks.sources) {
-    // Without a public URL, the address as bound: port 0 is the one the system chose.
-    const bound = { host: webhooks.listen.host, port: Number(new URL(listener.url).port) };
-    const where = sourceUrl({ listen: bound, publicUrl: webhooks.publicUrl }, source.name);
-    log.info(`source ${source.name} (${source.scheme}): ${where}`);
-  }
+  for (const line of sourceLines(webhooks, listener.url)) log.info(line);
   return {
     listener,
     async close() {
@@ -404,6 +400,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   log.info(
     `waiter ${VERSION} serving MCP on ${listener.url}/mcp${app.store ? `, webhooks on ${listener.url}/webhooks/<source>; store ${storeLabel(config)}` : ""}`,
   );
+  for (const line of sourceLines({ ...webhooks, listen }, listener.url)) log.info(line);
   log.started();
   return {
     url: listener.url,

@@ -114,6 +114,8 @@ describe("waiter serve", () => {
     await expect.poll(() => updates, { timeout: 5_000 }).toContain("events://recent");
     const event = await one.callTool({ name: "events_get", arguments: { id } });
     expect(event.structuredContent).toMatchObject({ id, source: "erp" });
+    // Where to post is said at start, as by waiter listen.
+    expect(server.stderr()).toContain(`source erp (hmac-sha256): ${base}/webhooks/erp\n`);
   });
 
   test("a foreign Host or a web page's Origin is refused; a request outside a session is told how to start one", async () => {

@@ -439,6 +439,19 @@ describe("the listener", () => {
     expect(said).toMatch(/^Store: 1 event, \d+ bytes;/m);
   });
 
+  test("waiter listen and an assistant's waiter that has the port log where each source posts, on stderr", async () => {
+    const lines = Object.entries(SOURCES).map(
+      ([name, { scheme }]) => `source ${name} (${scheme}): ${base}/webhooks/${name}`,
+    );
+    const service = await listen();
+    await expect.poll(() => lines.filter((line) => !service.stderr().includes(line))).toEqual([]);
+    service.child.kill("SIGKILL");
+    await new Promise((resolve) => service.child.once("exit", resolve));
+    const assistant = await mcp({}, []);
+    await expect.poll(() => assistant.stderr(), { timeout: 5000 }).toMatch(/receiving webhooks on/);
+    await expect.poll(() => lines.filter((line) => !assistant.stderr().includes(line))).toEqual([]);
+  });
+
   test("an event survives kill -9 right after its 2xx", async () => {
     const { child } = await listen();
     const { body, headers } = await signed("shop");

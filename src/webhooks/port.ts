@@ -75,6 +75,8 @@ export async function holdPort(parts: {
   listen: Listen;
   take: boolean;
   bind: () => Promise<RunningListener>;
+  /** What to log once the port is bound at a URL: where each source posts. */
+  sourceLines: (url: string) => string[];
   log: Log;
   retryMs: number;
 }): Promise<PortHold> {
@@ -102,6 +104,7 @@ export async function holdPort(parts: {
       trying = false;
       if (first) log.info(`receiving webhooks on ${listener.url}`);
       else log.notice(`receiving webhooks on ${listener.url} from now on: the port is free again`);
+      for (const line of parts.sourceLines(listener.url)) log.info(line);
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

@@ -255,6 +255,18 @@ export function deliveredBy(source: { scheme: string }): "GET" | "POST" {
   return source.scheme === "gopay" ? "GET" : "POST";
 }
 
+/**
+ * What the log says once the listener is bound at `url`: where each source's sender must post.
+ * Without a public URL, the address as bound: port 0 is the one the system chose.
+ */
+export function sourceLines(webhooks: Pick<WebhooksConfig, "listen" | "publicUrl" | "sources">, url: string): string[] {
+  const bound = { host: webhooks.listen.host, port: Number(new URL(url).port) };
+  return webhooks.sources.map(
+    (source) =>
+      `source ${source.name} (${source.scheme}): ${sourceUrl({ listen: bound, publicUrl: webhooks.publicUrl }, source.name)}`,
+  );
+}
+
 /** Where a source's sender must post: behind publicUrl when set, else the listen address. */
 export function sourceUrl(webhooks: Pick<WebhooksConfig, "listen" | "publicUrl">, name: string): string {
   const { host, port } = webhooks.listen;
