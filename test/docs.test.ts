@@ -9,7 +9,7 @@ import { automation } from "../src/automations/rules.js";
 import { CONFIG_FILE_ENV, coreSettings, loadConfig } from "../src/config.js";
 import { toolsets } from "../src/toolsets.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
-import { renderReadme, renderSettings, renderTools } from "./reference.js";
+import { EVERY_TOOLSET, renderReadme, renderSettings, renderTools } from "./reference.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), "utf8");
@@ -34,6 +34,16 @@ test("WAITER_AUTOMATIONS' description, and so docs/settings.md, names every key 
 
 test("docs/tools.md is generated from tools/list with every toolset on", async () => {
   await expect(await renderTools(), `docs/tools.md ${STALE}`).toMatchFileSnapshot("../docs/tools.md");
+});
+
+test("docs/tools.md gives no name the fixture configures as a value: a reader would take it for the only one", () => {
+  const names = [
+    ...Object.keys(JSON.parse(EVERY_TOOLSET.WAITER_NOTIFY_CHANNELS)),
+    ...Object.keys(JSON.parse(EVERY_TOOLSET.WAITER_WEBHOOKS_SOURCES)),
+    ...JSON.parse(EVERY_TOOLSET.WAITER_AUTOMATIONS).map((automation: { name: string }) => automation.name),
+  ];
+  const reference = read("docs/tools.md");
+  expect(names.filter((name) => reference.includes(`\`${name}\``) || reference.includes(`(${name})`))).toEqual([]);
 });
 
 test("the README's list of tools is generated from tools/list with every toolset on", async () => {

@@ -212,11 +212,12 @@ interface JsonSchema {
   anyOf?: JsonSchema[];
 }
 
-function typeOf(schema: JsonSchema): string {
-  if (schema.enum) return `one of ${schema.enum.map((v) => code(String(v))).join(", ")}`;
-  if (schema.type === "array" && schema.items?.enum) return `array, each ${typeOf(schema.items)}`;
+/** An argument's type; `configured` says what its values are when the configuration makes them. */
+function typeOf(schema: JsonSchema, configured?: string): string {
+  if (schema.enum) return `one of ${configured ?? schema.enum.map((v) => code(String(v))).join(", ")}`;
+  if (schema.type === "array" && schema.items?.enum) return `array, each ${typeOf(schema.items, configured)}`;
   if (schema.type === "array" && schema.items) return `array of ${typeOf(schema.items)}`;
-  if (schema.anyOf) return schema.anyOf.map(typeOf).join(" or ");
+  if (schema.anyOf) return schema.anyOf.map((option) => typeOf(option)).join(" or ");
   if (!schema.type) throw new Error(`an argument schema without a type: ${JSON.stringify(schema)}`);
   return schema.type;
 }
@@ -240,6 +241,30 @@ export const EVERY_TOOLSET = {
   WAITER_AUTOMATIONS: JSON.stringify([
     { name: "ack-orders", when: { source: "shop", type: "order." }, do: [{ ack: true }] },
   ]),
+};
+
+/**
+ * EVERY_TOOLSET with each name it configures changed: what tools/list says differently under it
+ * is made from the configuration, which the reference says rather than show the fixture's names.
+ */
+const RENAMED = {
+  ...EVERY_TOOLSET,
+  WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: { scheme: "woocommerce", secretEnv: "SHOP_WEBHOOK_SECRET" } }),
+  WAITER_NOTIFY_CHANNELS: JSON.stringify({
+    "team-a": { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: ["1"] },
+    "team-b": { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: ["2"] },
+  }),
+  WAITER_AUTOMATIONS: JSON.stringify([
+    { name: "mark-paid", when: { source: "erp", type: "order." }, do: [{ ack: true }] },
+  ]),
+};
+
+/**
+ * What the reference writes, by tool, where its description or an argument's values come from the
+ * configuration: a reader would take the fixture's names for the only ones.
+ */
+const CONFIGURED: Record<string, string> = {
+  notify_send: "the names in `notify.channels`",
 };
 
 /** Why each toolset is off with nothing set, in its own words, or undefined when it is always on. */
@@ -283,8 +308,8 @@ export async function renderReadme(readme: string): Promise<string> {
 }
 
 /** What a client sees with every toolset on: instructions, prompts and every page of tools. */
-async function listEverything() {
-  const waiter = await startWaiter(EVERY_TOOLSET);
+async function listEverything(env: Record<string, string> = EVERY_TOOLSET) {
+  const waiter = await startWaiter(env);
   try {
     const tools: Awaited<ReturnType<typeof waiter.client.listTools>>["tools"] = [];
     let cursor: string | undefined;
@@ -303,8 +328,51 @@ async function listEverything() {
   }
 }
 
+/**
+ * `description` with what differs from `renamed` (the same tool's, under RENAMED) written as
+ * `configured` says: the fixture's names, in the words for what they stand for.
+ */
+function withConfigured(description: string, renamed: string, configured: string): string {
+  let start = 0;
+  while (start < description.length && description[start] === renamed[start]) start++;
+  let end = 0;
+  while (end < description.length - start && description.at(-1 - end) === renamed.at(-1 - end)) end++;
+  return `${description.slice(0, start)}${configured}${description.slice(description.length - end)}`;
+}
+
+/**
+ * Each tool as the reference shows it: where its description or an argument's schema differs under
+ * RENAMED, that part comes from the configuration, and CONFIGURED says it in words. A part that
+ * differs without words there stops the generator.
+ */
+async function toolsAsDocumented() {
+  const [fixture, renamed] = await Promise.all([listEverything(), listEverything(RENAMED)]);
+  const tools = fixture.tools.map((tool) => {
+    const other = renamed.tools.find((t) => t.name === tool.name);
+    const args = Object.entries((tool.inputSchema as JsonSchema).properties ?? {});
+    const otherArgs = (other?.inputSchema as JsonSchema | undefined)?.properties ?? {};
+    const configuredArgs = args.filter(([name, arg]) => JSON.stringify(arg) !== JSON.stringify(otherArgs[name]));
+    const describedOtherwise = tool.description !== other?.description;
+    const configured = CONFIGURED[tool.name];
+    if (!configured && (describedOtherwise || configuredArgs.length > 0)) {
+      throw new Error(
+        `${tool.name}'s ${describedOtherwise ? "description" : configuredArgs.map(([name]) => name).join(", ")} comes from the configuration: say what in CONFIGURED`,
+      );
+    }
+    return {
+      ...tool,
+      description:
+        configured && describedOtherwise
+          ? withConfigured(tool.description ?? "", other?.description ?? "", configured)
+          : tool.description,
+      configuredArgs: configuredArgs.map(([name]) => name),
+    };
+  });
+  return { ...fixture, tools };
+}
+
 export async function renderTools(): Promise<string> {
-  const { tools, instructions, prompts } = await listEverything();
+  const { tools, instructions, prompts } = await toolsAsDocumented();
   const off = offWithoutSettings();
   const byToolset = toolsets().map((t) => ({
     toolset: t,
@@ -323,7 +391,9 @@ export async function renderTools(): Promise<string> {
     "Every tool returns `structuredContent` matching its output schema, and a short text rendering of the",
     "same answer. `--toolsets` keeps only the toolsets named, `--tools` only the tools named, and",
     "`--exclude-tools` all but the tools named; `--read-only` keeps only the tools marked read-only, whatever",
-    "the others say ([settings](settings.md)). The complete input and output schemas are in",
+    "the others say ([settings](settings.md)). Where the configuration makes a tool's text or an argument's",
+    "values (the names of the notification channels), the reference says so instead of the names it was",
+    "generated with. The complete input and output schemas are in",
     "[`test/__snapshots__/tools.json`](../test/__snapshots__/tools.json).",
     "",
     "| toolset | tools | with no settings |",
@@ -382,7 +452,8 @@ export async function renderTools(): Promise<string> {
       lines.push("Arguments:", "");
       for (const [name, arg] of args) {
         const required = schema.required?.includes(name) ? "required" : "optional";
-        lines.push(`- ${code(name)} (${typeOf(arg)}, ${required}): ${arg.description ?? ""}`.trimEnd());
+        const configured = tool.configuredArgs.includes(name) ? CONFIGURED[tool.name] : undefined;
+        lines.push(`- ${code(name)} (${typeOf(arg, configured)}, ${required}): ${arg.description ?? ""}`.trimEnd());
       }
     }
   }
