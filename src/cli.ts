@@ -18,13 +18,15 @@ const HELP = `waiter ${VERSION}: an MCP server that serves a company's APIs (cur
 
 Usage:
   waiter [options]          serve MCP over stdio (an MCP client starts this); also receives
-                            webhooks when sources are configured, automations are not
-                            (waiter listen or serve runs them), and the port is free, or
-                            once another assistant's waiter that had it quits
+                            webhooks when sources are configured and the port is free, or
+                            once another assistant's waiter that had it quits (automations
+                            run in waiter listen or serve: with some configured, it leaves
+                            the port to them)
   waiter listen [options]   only receive webhooks, for a machine that must take them while
                             no assistant runs; SIGTERM or Ctrl+C stops it cleanly
   waiter serve [options]    one server for many MCP clients: Streamable HTTP at /mcp, the
-                            webhooks and /healthz on one address (loopback, or with http.tokens)
+                            webhooks and /healthz on one address (loopback, or any address
+                            with http.tokens or http.oauth)
 
 Options:
   --config FILE      JSON config file (default: $WAITER_CONFIG); secrets come from the environment only
