@@ -9,6 +9,7 @@ import { automation } from "../src/automations/rules.js";
 import { CONFIG_FILE_ENV, coreSettings, loadConfig } from "../src/config.js";
 import { toolsets } from "../src/toolsets.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
+import { channel, notify } from "../tools/notify/index.js";
 import { EVERY_TOOLSET, renderReadme, renderSettings, renderTools } from "./reference.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -30,6 +31,12 @@ test("docs/settings.md is generated from the settings declarations", async () =>
 test("WAITER_AUTOMATIONS' description, and so docs/settings.md, names every key an automation takes", () => {
   const { description } = coreSettings.automations;
   expect(Object.keys(automation.shape).filter((key) => !new RegExp(`[{ ]${key}[,:}]`).test(description))).toEqual([]);
+});
+
+test("WAITER_NOTIFY_CHANNELS' description, and so docs/settings.md, names every key a channel of each type takes", () => {
+  const { description } = notify.settings.channels as { description: string };
+  const keys = channel.options.flatMap((type) => Object.keys(type.shape));
+  expect(keys.filter((key) => !new RegExp(`[{ ]${key}[,:}]`).test(description))).toEqual([]);
 });
 
 test("docs/tools.md is generated from tools/list with every toolset on", async () => {

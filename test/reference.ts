@@ -69,10 +69,15 @@ interface Section {
   settings: Settings;
 }
 
+/** A page a description names (docs/automations.md), as a link from docs/settings.md, which sits beside it. */
+function linked(text: string): string {
+  return text.replace(/\bdocs\/([\w-]+\.md(?:#[\w-]+)?)/g, "[docs/$1]($1)");
+}
+
 function settingsTable(section: Section): string[] {
   const rows = Object.entries(section.settings).map(([key, setting]) => {
     const fileKey = setting.secret ? "– (secret: environment only)" : code(`${section.prefix}${key}`);
-    return `| ${code(setting.env)} | ${fileKey} | ${cell(setting.description)} | ${cell(defaultOf(setting.env, key, setting))} |`;
+    return `| ${code(setting.env)} | ${fileKey} | ${linked(cell(setting.description))} | ${cell(defaultOf(setting.env, key, setting))} |`;
   });
   return ["| variable | key in the config file | meaning | default |", "|---|---|---|---|", ...rows];
 }

@@ -32,7 +32,7 @@ const channelName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "channel names are lowercase letters, digits, - and _");
 
-const channel = z.discriminatedUnion("type", [
+export const channel = z.discriminatedUnion("type", [
   closedObject("a telegram channel", {
     type: z.literal("telegram"),
     botTokenEnv: secretVariable("the Telegram bot token"),
@@ -68,7 +68,7 @@ const settings = {
   channels: {
     env: "WAITER_NOTIFY_CHANNELS",
     description:
-      "Where people are told, as JSON: name -> {type: telegram, botTokenEnv, chatIds} or {type: email, host, port, tls, user, passwordEnv, from, fromName, to}. Messages go only to the chats and addresses listed.",
+      "Where people are told, as JSON: name -> {type: telegram, botTokenEnv, chatIds, format, baseUrl} or {type: email, host, port, tls, user, passwordEnv, from, fromName, to, subject}. Messages go only to the chats and addresses listed; docs/notifications.md says how.",
     schema: jsonSetting(z.record(channelName, channel), {}).transform((channels) =>
       Object.entries(channels).map(([name, configured]): Channel => ({ ...configured, name })),
     ),
