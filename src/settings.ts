@@ -381,3 +381,22 @@ function jsonTaken(text: string): number {
   }
   return taken;
 }
+
+/** Where the config file comes from when --config is not given. */
+export const CONFIG_FILE_ENV = "WAITER_CONFIG";
+
+/**
+ * Why a part is off that nothing configures, and where to configure it: the key in the config file
+ * waiter read or, with none (a fresh install has none), how to name one; then the page that says
+ * how to write it.
+ */
+export function noneConfigured(
+  what: string,
+  setting: { key: string; env: string; page: string },
+  file: string | undefined,
+): string {
+  const inFile = file
+    ? `${setting.key} in ${file}`
+    : `${setting.key} in a JSON config file (named by --config FILE, or by ${CONFIG_FILE_ENV} as an absolute path)`;
+  return `no ${what} are configured: set ${inFile} or ${setting.env}; ${setting.page} says how`;
+}

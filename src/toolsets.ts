@@ -7,6 +7,7 @@ import { automationsToolset } from "./automations/tools.js";
 import type { EventStore } from "./events/store.js";
 import { eventsToolset } from "./events/tools.js";
 import type { Toolset } from "./toolset.js";
+import { noSources } from "./webhooks/settings.js";
 import { webhooksToolset } from "./webhooks/tools.js";
 
 /**
@@ -23,13 +24,14 @@ export function toolsets(
   sources: readonly string[] = [],
   portNote?: () => Promise<string | undefined>,
 ): readonly Toolset[] {
+  const whyOff = (configFile: string | undefined) => noStore ?? noSources(configFile);
   return [
-    eventsToolset(store, noStore, sources),
-    webhooksToolset(store, noStore, portNote),
+    eventsToolset(store, whyOff, sources),
+    webhooksToolset(store, whyOff, portNote),
     currency,
     weather,
     eshop,
     notify,
-    automationsToolset(store, noStore, automations),
+    automationsToolset(store, whyOff, automations),
   ];
 }

@@ -1,10 +1,10 @@
 import { vi } from "vitest";
 import { z } from "zod";
-import { CONFIG_FILE_ENV, coreSettings, loadConfig } from "../src/config.js";
+import { coreSettings, loadConfig } from "../src/config.js";
 import { databaseSettings } from "../src/events/database.js";
 import { HttpClient } from "../src/http/client.js";
 import { Log } from "../src/log.js";
-import type { Setting, Settings } from "../src/settings.js";
+import { CONFIG_FILE_ENV, type Setting, type Settings } from "../src/settings.js";
 import { toolsets } from "../src/toolsets.js";
 import { httpSettings } from "../src/transports/tokens.js";
 import { startWaiter } from "./memory.js";

@@ -1,11 +1,10 @@
 import { z } from "zod";
-import { noneConfigured } from "../config.js";
 import { ToolError } from "../errors.js";
 import type { EventStore, StoredEvent } from "../events/store.js";
 import { eventIdArg, notStored } from "../events/tools.js";
+import { noneConfigured } from "../settings.js";
 import { cut, noSuchName, quote } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
-import { noSources } from "../webhooks/settings.js";
 import { type Automation, toolOf } from "./rules.js";
 
 const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
@@ -43,7 +42,7 @@ const AUTOMATION: [string, string] = ["automation", "automations"];
 /** What each configured automation is and how its runs went; its runs with their steps. */
 export function automationsToolset(
   store: EventStore | undefined,
-  noStore: string | undefined,
+  whyOff: (configFile: string | undefined) => string,
   automations: readonly Automation[],
 ): Toolset {
   return defineToolset({
@@ -53,7 +52,7 @@ export function automationsToolset(
     settings: {},
     unconfigured: ({ configFile }) =>
       !store
-        ? (noStore ?? noSources(configFile))
+        ? whyOff(configFile)
         : automations.length === 0
           ? noneConfigured(
               "automations",

@@ -6,7 +6,6 @@ import { integer } from "../settings.js";
 import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten } from "../shown.js";
 import { clock } from "../time.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
-import { noSources } from "../webhooks/settings.js";
 import { matchesFilter, typePrefix, typeStem } from "./filter.js";
 import { eventRecord, isRecord, parseExact, summary } from "./present.js";
 import { storedId } from "./rows.js";
@@ -259,13 +258,13 @@ const filterShape = {
 };
 
 /**
- * The events toolset over the shared store; without one, `noStore` says why it is off (unset: no
- * source is configured). `sources`: the configured webhook sources' names, which a filter is
- * checked against.
+ * The events toolset over the shared store; without one, `whyOff` says why it is off, given the
+ * config file read. `sources`: the configured webhook sources' names, which a filter is checked
+ * against.
  */
 export function eventsToolset(
   store: EventStore | undefined,
-  noStore: string | undefined,
+  whyOff: (configFile: string | undefined) => string,
   sources: readonly string[],
 ): Toolset {
   return defineToolset({
@@ -279,7 +278,7 @@ export function eventsToolset(
         schema: integer(5, 1, 30),
       },
     },
-    unconfigured: ({ configFile }) => (store ? undefined : (noStore ?? noSources(configFile))),
+    unconfigured: ({ configFile }) => (store ? undefined : whyOff(configFile)),
     tools({ settings }) {
       if (!store) throw new Error("the event store is not open");
       const filterOf = (args: { source?: string | undefined; type?: string | undefined }): EventFilter => ({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type Config, noneConfigured } from "../config.js";
+import type { Config } from "../config.js";
 import { ConfigError } from "../errors.js";
 import {
   closedObject,
@@ -9,6 +9,7 @@ import {
   jsonSetting,
   list,
   listenAddress,
+  noneConfigured,
   publicUrl,
   type Settings,
   type SettingValues,

@@ -3,16 +3,16 @@ import { ToolError } from "../errors.js";
 import type { EventStore } from "../events/store.js";
 import { noSuchName, SOURCE } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
-import { deliveredBy, noSources, resolveWebhooks, sourceUrl, webhookSettings } from "./settings.js";
+import { deliveredBy, resolveWebhooks, sourceUrl, webhookSettings } from "./settings.js";
 
 /**
  * The webhooks toolset: its settings are the listener's (the "webhooks" section), and its tool
- * reads the store's counts. Without a store, `noStore` says why it is off (unset: no source is
- * configured). `portNote` says who receives the webhooks when this process does not.
+ * reads the store's counts. Without a store, `whyOff` says why it is off, given the config file
+ * read. `portNote` says who receives the webhooks when this process does not.
  */
 export function webhooksToolset(
   store: EventStore | undefined,
-  noStore: string | undefined,
+  whyOff: (configFile: string | undefined) => string,
   portNote?: () => Promise<string | undefined>,
 ): Toolset {
   return defineToolset({
@@ -20,7 +20,7 @@ export function webhooksToolset(
     description: "The webhook listener and its sources: where each posts, and what arrived.",
     settings: webhookSettings,
     resolve: resolveWebhooks,
-    unconfigured: ({ configFile }) => (store ? undefined : (noStore ?? noSources(configFile))),
+    unconfigured: ({ configFile }) => (store ? undefined : whyOff(configFile)),
     tools({ settings }) {
       if (!store) throw new Error("the event store is not open");
       const sources = defineTool({

@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { noneConfigured } from "../../src/config.js";
 import { ConfigError, ToolError, UpstreamError } from "../../src/errors.js";
 import {
   closedObject,
   isLoopbackHost,
   jsonSetting,
+  noneConfigured,
   secretFromEnv,
   secretVariable,
   upstreamUrl,
