@@ -380,6 +380,47 @@ test("a store that refuses every delivery gets each a 503, and the log a line a 
   expect(await health.body.json()).toEqual({ status: "store unavailable", mode: "listen", sources: ["erp", "trial"] });
 });
 
+test("a delivery the store could not take is logged with its source and delivery id, though a count and /healthz failed first, and counted", async () => {
+  const lines: string[] = [];
+  const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  const said = (text: string) => lines.filter((line) => line.includes(text));
+  const busy = () =>
+    Promise.reject(
+      new ToolError("The event store is busy: another waiter process is writing to it. Try again in a moment."),
+    );
+  const { add, count, stats } = {
+    add: store.add.bind(store),
+    count: store.count.bind(store),
+    stats: store.stats.bind(store),
+  };
+  // Another process holds the lock: a refusal's count and a health check fail first.
+  store.count = busy;
+  store.stats = busy;
+  expect((await deliver(url, { body: "{}", headers: {} })).status).toBe(401);
+  await expect.poll(() => said("not counted")).toHaveLength(1);
+  expect((await request(`${url}/healthz`)).statusCode).toBe(503);
+  expect(said("/healthz")).toHaveLength(1);
+  store.count = count;
+  store.stats = stats;
+  // A sender that never sends it again: whoever runs waiter must, and needs its source and id.
+  store.add = busy;
+  const lost = signed();
+  expect((await deliver(url, lost)).status).toBe(503);
+  expect(said("not stored")).toEqual([
+    expect.stringMatching(
+      /warning .*webhook erp delivery "d-\d+" not stored, answered 503 \(a sender that retries sends it again\): The event store is busy/,
+    ),
+  ]);
+  expect(said("not stored")[0]).toContain(`"${lost.headers["x-delivery-id"]}"`);
+  // Counted with the rest, so that received is every request (but the refusal whose count failed).
+  await expect.poll(async () => (await store.counters()).erp).toEqual({ received: 1, "rejected:not stored": 1 });
+  store.add = add;
+  expect((await deliver(url)).status).toBe(200);
+  expect(said("answers again")).toEqual([
+    expect.stringMatching(/webhook listener: the event store answers again, after 3 failed attempts over \d+ s\n$/),
+  ]);
+});
+
 test("/healthz answers at that spelling alone, so a proxy that hides it hides it whole", async () => {
   const { url } = await start();
   expect((await request(`${url}/healthz`)).statusCode).toBe(200);

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { ToolError } from "../errors.js";
-import { type EventStore, StoreNotWritable, type StoreStats } from "../events/store.js";
+import { type Added, type EventStore, StoreNotWritable, type StoreStats } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
 import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
@@ -35,6 +35,12 @@ const PROVIDER_HEADERS: Partial<Record<WebhookSource["scheme"], RegExp>> = {
   woocommerce: /^x-wc-webhook-/,
 };
 const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "gopay"]);
+
+/** What to do about a delivery not stored, for the senders that never send one again. */
+const NOT_SENT_AGAIN: Partial<Record<WebhookSource["scheme"], string>> = {
+  github: "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries",
+  woocommerce: "WooCommerce does not send it again: find it in WooCommerce → Status → Logs",
+};
 
 function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource): Record<string, string> {
   if (ASKED_OF_THEIR_API.has(source.scheme)) return {};
@@ -183,15 +189,21 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   // A line a minute for each key: a source and reason refused, or a source's repeats.
   const infoAMinute = throttled((line) => log.info(line));
   // A store that is away or full refuses every delivery: a line a minute says so, not one each,
-  // and a line says when it answers again.
+  // for each kind of failure, so that none hides another: a source's deliveries not stored (each
+  // line names one to send again), requests not counted, /healthz; and a line says when it answers
+  // again.
   const storeWarning = throttled((line) => log.warning(line));
+  const NOT_COUNTED = "\nnot counted";
+  const HEALTH = "\n/healthz";
+  const notStored = (source: string) => `${source}\nnot stored`;
+  const storeFailures = [NOT_COUNTED, HEALTH, ...[...sources.keys()].map(notStored)];
   // Whether the last delivery could not be stored because the store takes no writes (a full
   // disk), none stored since: /healthz answers 503 then, though the store can be read, so a
   // health check hears what deliveries get.
   let unwritable = false;
   const storeAnswers = () => {
     unwritable = false;
-    storeWarning.ended("webhook listener: the event store answers again");
+    storeWarning.ended("webhook listener: the event store answers again", ...storeFailures);
   };
   // So does a gateway's API that is down, and a stranger's flood past a GoPay source's bound on
   // lookups: a line a minute for each source and kind of reason.
@@ -202,6 +214,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   const { count, writeHeldCounts } = boundedCounts(store, (source, outcome, n, err) =>
     storeWarning(
       `webhook ${source}: ${n === 1 ? "a request" : `${n} requests`} not counted (${outcome}): ${err instanceof Error ? err.message : err}`,
+      NOT_COUNTED,
     ),
   );
 
@@ -239,7 +252,8 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       // asking who holds the port, hears at once.
       const silent = err instanceof DOMException && err.name === "TimeoutError";
       storeWarning(
-        `webhook listener: ${silent ? `/healthz: the event store did not answer within ${HEALTH_STORE_MS} ms` : err instanceof Error ? err.message : err}`,
+        `webhook listener: /healthz: ${silent ? `the event store did not answer within ${HEALTH_STORE_MS} ms` : err instanceof Error ? err.message : err}`,
+        HEALTH,
       );
       res
         .status(503)
@@ -405,16 +419,32 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     }
     const stored = verdict.payload ?? body;
     const type = cleanType(verdict.type);
-    const { id, duplicate } = await store.add({
-      source: source.name,
-      type,
-      scheme: source.scheme,
-      dedupeId: verdict.id,
-      headers: keptHeaders(req.headers, source),
-      body: stored,
-      isJson: parseBody(stored) !== undefined,
-      receivedAt,
-    });
+    let added: Added;
+    try {
+      added = await store.add({
+        source: source.name,
+        type,
+        scheme: source.scheme,
+        dedupeId: verdict.id,
+        headers: keptHeaders(req.headers, source),
+        body: stored,
+        isJson: parseBody(stored) !== undefined,
+        receivedAt,
+      });
+    } catch (err) {
+      // Anything but the store's own failure is a fault whose stack is wanted.
+      if (!(err instanceof ToolError)) throw err;
+      // The event was not committed: a 503 tells the sender to try again later.
+      if (err instanceof StoreNotWritable) unwritable = true;
+      count(source.name, "rejected:not stored");
+      storeWarning(
+        `webhook ${source.name} delivery ${JSON.stringify(verdict.id)} not stored, answered 503 (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"}): ${err.message}`,
+        notStored(source.name),
+      );
+      res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
+      return;
+    }
+    const { id, duplicate } = added;
     storeAnswers();
     // The type and the delivery id are the sender's text: quoted, so a line cannot be forged. A
     // repeat is anyone's who kept a signed delivery (Shopify's and WooCommerce's carry no time):
@@ -491,11 +521,8 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       refuse(req, res, err.status, err.message);
       return;
     }
-    // The event was not committed: a 5xx tells the sender to try again later. A store that
-    // cannot be reached says so in a line; anything else is a fault whose stack is wanted.
-    if (err instanceof StoreNotWritable) unwritable = true;
-    if (err instanceof ToolError) storeWarning(`webhook listener: ${err.message}`);
-    else log.error(`webhook listener failed: ${err.stack ?? err.message}`);
+    // A fault: the event was not committed, and a 5xx tells the sender to try again later.
+    log.error(`webhook listener failed: ${err.stack ?? err.message}`);
     res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
   });
   return { app, writeHeldCounts };
