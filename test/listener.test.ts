@@ -222,10 +222,12 @@ describe("slow and numerous clients", () => {
     ).toHaveLength(1);
   });
 
-  test("a body slower than the floor rate, or stalled, gets 408; one that keeps pace is stored", async () => {
+  test("a body slower than the floor rate, or stalled, gets 408 and is logged; one that keeps pace is stored", async () => {
+    const lines: string[] = [];
     const { port, store, rejected } = await start(
       {},
       { headersMs: 5000, requestMs: 10_000, bodyGraceMs: 300, minBodyBytesPerSecond: 1000 },
+      new Log("info", (line) => lines.push(line)),
     );
     const host = `127.0.0.1:${port}`;
     const stalled = await probe(port);
@@ -253,6 +255,10 @@ describe("slow and numerous clients", () => {
     await expect.poll(() => statusOf(steady), { timeout: 2000 }).toBe("200");
     expect((await store.stats()).events).toBe(1);
     expect(await rejected("body too slow")).toBe(2);
+    // A line a minute for the source and reason.
+    expect(lines.filter((line) => line.includes("webhook erp rejected"))).toEqual([
+      expect.stringMatching(/info .*webhook erp rejected: body arrived slower than 1000 bytes\/s after 0\.3 s\n$/),
+    ]);
   });
 
   test.each([
@@ -521,6 +527,46 @@ describe("bodies", () => {
   });
 });
 
+test("every refusal is logged, a line a minute for each source and reason: a size, an encoding, a method, a delivery id", async () => {
+  const lines: string[] = [];
+  const { url, port, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  const host = `127.0.0.1:${port}`;
+  // A body past the limit, twice: a line for both. A sender that does not send it again (GitHub) must be heard of.
+  for (let i = 0; i < 2; i++) {
+    const large = await probe(port);
+    large.socket.write(`POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 100000\r\n\r\n`);
+    await expect.poll(() => statusOf(large)).toBe("413");
+  }
+  const encoded = signed();
+  const gzipped = await request(`${url}/webhooks/erp`, {
+    method: "POST",
+    body: gzipSync(Buffer.from(encoded.body)),
+    headers: { ...encoded.headers, "content-encoding": "gzip" },
+  });
+  await gzipped.body.dump();
+  expect(gzipped.statusCode).toBe(415);
+  expect((await send(port, { method: "PUT", path: "/webhooks/erp", host })).status).toBe(405);
+  const body = JSON.stringify({ invoice: "tab" });
+  expect((await deliver(url, { body, headers: erpHeaders(body, "d\tx") })).status).toBe(400);
+  expect(lines.filter((line) => line.includes("webhook erp rejected"))).toEqual([
+    expect.stringMatching(
+      /info .*webhook erp rejected: body larger than 65536 bytes \(Content-Length 100000\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\)\n$/,
+    ),
+    expect.stringMatching(/info .*webhook erp rejected: Content-Encoding "gzip" refused: /),
+    expect.stringMatching(/info .*webhook erp rejected: a PUT; erp's webhooks are POSTed\n$/),
+    expect.stringMatching(/info .*webhook erp rejected: the delivery id holds control characters\n$/),
+  ]);
+  await expect
+    .poll(async () => (await store.counters()).erp)
+    .toEqual({
+      received: 5,
+      "rejected:body too large": 2,
+      "rejected:encoded body": 1,
+      "rejected:wrong method": 1,
+      "rejected:bad delivery id": 1,
+    });
+});
+
 /** A request with exactly the Host and Origin given (or none), as a browser or a rebinding page would send. */
 function send(
   port: number,
@@ -613,12 +659,12 @@ describe("Host and Origin", () => {
     expect(counts["rejected:Origin not allowed"]).toBe(3);
     expect(counts["rejected:Host not allowed"]).toBe(4);
     // A line a minute for each source and reason: a proxy without publicUrl set is heard of.
-    expect(lines.filter((line) => line.includes("webhook listener refused"))).toEqual([
+    expect(lines.filter((line) => / (webhook listener refused|webhook trial rejected)/.test(line))).toEqual([
       expect.stringMatching(
-        /info .*webhook listener refused POST "\/webhooks\/trial": a request from a web page \(Origin "https:\/\/evil\.example"\); webhook senders send no Origin/,
+        /info .*webhook trial rejected: a request from a web page \(Origin "https:\/\/evil\.example"\); webhook senders send no Origin/,
       ),
       expect.stringMatching(
-        /info .*webhook listener refused POST "\/webhooks\/trial": Host "rebind\.evil\.example:\d+" is not an address of this listener; if it is, set webhooks\.publicUrl/,
+        /info .*webhook trial rejected: Host "rebind\.evil\.example:\d+" is not an address of this listener; if it is, set webhooks\.publicUrl/,
       ),
       expect.stringMatching(/info .*webhook listener refused GET "\/healthz": Host /),
       expect.stringMatching(/info .*webhook listener refused GET "\/healthz": a request from a web page/),

@@ -95,8 +95,8 @@ export interface ListenerParts {
   beforeCut?: () => Promise<void>;
 }
 
-/** An answer that refuses a request whose body may still be coming: the connection closes rather than read it. */
-function refuse(req: Request, res: Response, status: number, error: string): void {
+/** An answer to a request whose body may still be coming: the connection closes rather than read it. */
+function answerUnread(req: Request, res: Response, status: number, error: string): void {
   if (!req.complete) res.set("connection", "close");
   res.status(status).json({ error });
 }
@@ -184,8 +184,6 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     } as typeof writeHead;
   }
 
-  // Strangers' forged deliveries must not flood the log: a line a minute for each source and
-  // reason (a verifier's reasons are few); webhooks_sources counts every one.
   // A line a minute for each key: a source and reason refused, or a source's repeats.
   const infoAMinute = throttled((line) => log.info(line));
   // A store that is away or full refuses every delivery: a line a minute says so, not one each,
@@ -218,6 +216,37 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     ),
   );
 
+  /**
+   * Every refusal: answered `status` with `error`, counted under rejected:<reason> for the source
+   * its path names, and said at info (`said`, else the error), a line a minute for each source and
+   * reason saying how many like it were left out since: a stranger's flood of forgeries must not
+   * flood the log nor hide another reason, and a sender refused for its size or method is heard of.
+   */
+  const refuse = (
+    req: Request,
+    res: Response,
+    refusal: { status: number; reason: string; error?: string; said?: string; source?: string | undefined },
+  ) => {
+    const { status, reason, error = reason, said = error, source } = refusal;
+    if (source) count(source, `rejected:${reason}`);
+    infoAMinute(
+      `${source ? `webhook ${source} rejected` : `webhook listener refused ${req.method} ${quote(req.path)}`}: ${said}`,
+      `${source ?? ""}\n${reason}`,
+    );
+    answerUnread(req, res, status, error);
+  };
+  const tooLarge = `body larger than ${webhooks.maxBodyBytes} bytes`;
+  const refuseTooLarge = (req: Request, res: Response, source: string | undefined) => {
+    const declared = Number(req.headers["content-length"]);
+    refuse(req, res, {
+      status: 413,
+      reason: "body too large",
+      error: tooLarge,
+      said: `${tooLarge}${declared > 0 ? ` (Content-Length ${declared})` : ""}: if its sender's deliveries are this large, raise webhooks.maxBodyBytes (WAITER_WEBHOOKS_MAX_BODY_BYTES)`,
+      source,
+    });
+  };
+
   const guard = requestGuard(webhooks);
   app.use((req, res, next) => {
     const refusal = guard(req.headers, req.socket.localPort ?? 0, req.path);
@@ -226,14 +255,14 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       return;
     }
     const named = /^\/webhooks\/([^/]+)\/?$/.exec(req.path)?.[1];
-    const source = named && sources.has(named) ? named : undefined;
-    if (source) count(source, `rejected:${refusal.reason}`);
-    // A forgotten publicUrl behind a proxy refuses every delivery: said, a line a minute for each source and reason.
-    infoAMinute(
-      `webhook listener refused ${req.method} ${quote(req.path)}: ${refusal.message.replace(/^refused: /, "")}`,
-      `${source ?? ""}\n${refusal.reason}`,
-    );
-    refuse(req, res, 403, refusal.message);
+    // A forgotten publicUrl behind a proxy refuses every delivery: said.
+    refuse(req, res, {
+      status: 403,
+      reason: refusal.reason,
+      error: refusal.message,
+      said: refusal.message.replace(/^refused: /, ""),
+      source: named && sources.has(named) ? named : undefined,
+    });
   });
 
   app.get("/healthz", async (req, res, next) => {
@@ -273,18 +302,18 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     const entry = sources.get(req.params.source as string);
     if (!entry) {
       // A renamed source, or a provider set up with the wrong case, is heard of: a line a minute in all.
-      infoAMinute(
-        `webhook listener refused ${req.method} ${quote(req.path)}: no source is named ${quote(String(req.params.source))} (the sources: ${[...sources.keys()].join(", ") || "none"})`,
-        "\nunknown source",
-      );
-      refuse(req, res, 404, `unknown webhook source "${req.params.source}"`);
+      refuse(req, res, {
+        status: 404,
+        reason: "unknown source",
+        error: `unknown webhook source "${req.params.source}"`,
+        said: `no source is named ${quote(String(req.params.source))} (the sources: ${[...sources.keys()].join(", ") || "none"})`,
+      });
       return;
     }
     res.locals.entry = entry;
     next();
   };
 
-  const tooLarge = `body larger than ${webhooks.maxBodyBytes} bytes`;
   // Bodies read and not yet answered, across requests: bounded, so that strangers who send large
   // bodies on many connections cannot make waiter hold more than limits.maxHeldBytes. And per
   // client, so that one who stalls bodies on many connections cannot take all of it and leave
@@ -304,13 +333,8 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   // answered at once instead of after reading (or waiting for) the whole body.
   const bodyLimits = (req: Request, res: Response, next: NextFunction) => {
     const { source } = res.locals.entry as { source: WebhookSource };
-    const refuseTooLarge = () => {
-      count(source.name, "rejected:body too large");
-      refuse(req, res, 413, tooLarge);
-    };
-    const declared = Number(req.headers["content-length"]);
-    if (declared > webhooks.maxBodyBytes) {
-      refuseTooLarge();
+    if (Number(req.headers["content-length"]) > webhooks.maxBodyBytes) {
+      refuseTooLarge(req, res, source.name);
       return;
     }
     // What this request holds of the budgets, given back once its answer is done.
@@ -337,14 +361,14 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
           `webhook listener: ${client} holds its share of the bodies being read at once (${clientShare} bytes); refusing more of its bodies with 503 until some are answered (a reverse proxy's address holds every sender's: raise webhooks.maxConnectionsPerClient, which sets the share)`,
           "client",
         );
-        refuse(req, res, 503, "too many webhook bodies from this client are being read at once; retry later");
+        answerUnread(req, res, 503, "too many webhook bodies from this client are being read at once; retry later");
         return;
       }
       count(source.name, "rejected:busy");
       busyWarning(
         `webhook listener: ${limits.maxHeldBytes} bytes of bodies are being read at once; refusing more with 503 until some are answered`,
       );
-      refuse(req, res, 503, "too many webhook bodies are being read at once; retry later");
+      answerUnread(req, res, 503, "too many webhook bodies are being read at once; retry later");
     };
     if (req.complete) {
       // Read whole already, before this handler ran: it holds its bytes too.
@@ -355,18 +379,16 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     } else {
       const stop = watchBody(req, limits, {
         maxBytes: webhooks.maxBodyBytes,
-        tooLarge: refuseTooLarge,
+        tooLarge: () => refuseTooLarge(req, res, source.name),
         hold,
         busy,
-        tooSlow: () => {
-          count(source.name, "rejected:body too slow");
-          refuse(
-            req,
-            res,
-            408,
-            `body arrived slower than ${limits.minBodyBytesPerSecond} bytes/s after ${limits.bodyGraceMs / 1000} s`,
-          );
-        },
+        tooSlow: () =>
+          refuse(req, res, {
+            status: 408,
+            reason: "body too slow",
+            error: `body arrived slower than ${limits.minBodyBytesPerSecond} bytes/s after ${limits.bodyGraceMs / 1000} s`,
+            source: source.name,
+          }),
       });
       res.once("close", stop);
     }
@@ -390,9 +412,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     const receivedAt = clock.now();
     const verdict = await verify({ headers: req.headers, body, url: req.originalUrl, now: receivedAt });
     if (verdict.kind === "reject") {
-      count(source.name, `rejected:${verdict.reason}`);
-      infoAMinute(`webhook ${source.name} rejected: ${verdict.reason}`, `${source.name}\n${verdict.reason}`);
-      res.status(401).json({ error: verdict.reason });
+      refuse(req, res, { status: 401, reason: verdict.reason, source: source.name });
       return;
     }
     if (verdict.kind === "unavailable") {
@@ -413,8 +433,12 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     }
     // An id with control characters is no sender's id, and no store must choke on its NUL.
     if (/\p{Cc}/u.test(verdict.id)) {
-      count(source.name, "rejected:bad delivery id");
-      refuse(req, res, 400, "the delivery id holds control characters");
+      refuse(req, res, {
+        status: 400,
+        reason: "bad delivery id",
+        error: "the delivery id holds control characters",
+        source: source.name,
+      });
       return;
     }
     const stored = verdict.payload ?? body;
@@ -476,8 +500,14 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     const { source } = res.locals.entry as { source: WebhookSource };
     const method = deliveredBy(source);
     res.set("allow", method === "GET" ? "GET, HEAD, POST" : "POST");
-    count(source.name, "rejected:wrong method");
-    refuse(req, res, 405, `${source.name}'s webhooks are ${method === "GET" ? "GETs" : "POSTed"}`);
+    const error = `${source.name}'s webhooks are ${method === "GET" ? "GETs" : "POSTed"}`;
+    refuse(req, res, {
+      status: 405,
+      reason: "wrong method",
+      error,
+      said: `a ${req.method}; ${error}`,
+      source: source.name,
+    });
   });
 
   // A path nothing serves: a proxy that adds a prefix (/waiter/mcp), a client given the host
@@ -488,37 +518,30 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       ? "MCP is served at /mcp and webhooks at POST /webhooks/<source>; a reverse proxy must pass paths unchanged"
       : "webhooks go to POST /webhooks/<source>";
   app.use((req, res) => {
-    if (!req.path.startsWith("/.well-known/")) {
-      infoAMinute(
-        `webhook listener refused ${req.method} ${quote(req.path)}: no such path; ${served}`,
-        "\nno such path",
-      );
-    }
-    refuse(req, res, 404, `not found: ${quote(req.path)}; ${served}`);
+    const error = `not found: ${quote(req.path)}; ${served}`;
+    if (req.path.startsWith("/.well-known/")) answerUnread(req, res, 404, error);
+    else refuse(req, res, { status: 404, reason: "no such path", error, said: `no such path; ${served}` });
   });
 
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
-    const entry = res.locals.entry as { source: WebhookSource } | undefined;
+    const source = (res.locals.entry as { source: WebhookSource } | undefined)?.source.name;
     if (err.type === "entity.too.large") {
-      if (entry) count(entry.source.name, "rejected:body too large");
-      refuse(req, res, 413, tooLarge);
+      refuseTooLarge(req, res, source);
       return;
     }
     if (err.type === "encoding.unsupported") {
-      if (entry) count(entry.source.name, "rejected:encoded body");
       res.set("accept-encoding", "identity");
-      refuse(
-        req,
-        res,
-        415,
-        `Content-Encoding ${JSON.stringify(req.headers["content-encoding"])} refused: the signature is checked on the bytes as sent, so send the body unencoded`,
-      );
+      refuse(req, res, {
+        status: 415,
+        reason: "encoded body",
+        error: `Content-Encoding ${JSON.stringify(req.headers["content-encoding"])} refused: the signature is checked on the bytes as sent, so send the body unencoded`,
+        source,
+      });
       return;
     }
     if (err.status && err.status >= 400 && err.status < 500) {
-      if (entry) count(entry.source.name, `rejected:${err.type ?? "bad request"}`);
-      refuse(req, res, err.status, err.message);
+      refuse(req, res, { status: err.status, reason: err.type ?? "bad request", error: err.message, source });
       return;
     }
     // A fault: the event was not committed, and a 5xx tells the sender to try again later.
