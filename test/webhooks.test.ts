@@ -372,6 +372,33 @@ describe("the listener", () => {
     expect((await health()).store.events).toBe(stored);
   });
 
+  test("a Shopify delivery with the new Shopify-* headers alone is stored with them; with the legacy ones it is the same delivery", async () => {
+    const session = await inProcess();
+    const body = JSON.stringify({ id: 4501, financial_status: "paid" });
+    const hmac = createHmac("sha256", SECRETS.SHOPIFY_WEBHOOK_SECRET).update(body).digest("base64");
+    const current = {
+      "shopify-hmac-sha256": hmac,
+      "shopify-webhook-id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+      "shopify-event-id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+      "shopify-topic": "orders/paid",
+      "shopify-shop-domain": "shop.myshopify.com",
+    };
+    const stored = await post("store", body, current);
+    expect(stored).toEqual({ status: 200, body: { id: expect.any(String), duplicate: false } });
+    const legacy = Object.fromEntries(Object.entries(current).map(([name, value]) => [`x-${name}`, value]));
+    for (const headers of [legacy, { ...legacy, ...current }]) {
+      expect(await post("store", body, headers)).toEqual({
+        status: 200,
+        body: { id: stored.body.id, duplicate: true },
+      });
+    }
+    const event = await session.call("events_get", { id: stored.body.id });
+    expect(event.structuredContent).toMatchObject({ type: "orders/paid" });
+    const kept = (event.structuredContent as { headers: { name: string }[] }).headers.map((h) => h.name);
+    expect(kept).toEqual(expect.arrayContaining(["shopify-webhook-id", "shopify-topic", "shopify-shop-domain"]));
+    expect(kept).not.toContain("shopify-hmac-sha256");
+  });
+
   test("WooCommerce's creation ping gets 200 and is not an event", async () => {
     await inProcess();
     const before = (await health()).store.events;

@@ -20,6 +20,7 @@ const SIGNATURE_HEADERS = new Set([
   "stripe-signature",
   "x-hub-signature",
   "x-hub-signature-256",
+  "shopify-hmac-sha256",
   "x-shopify-hmac-sha256",
   "x-wc-webhook-signature",
 ]);
@@ -31,7 +32,7 @@ const SIGNATURE_HEADERS = new Set([
 const PROVIDER_HEADERS: Partial<Record<WebhookSource["scheme"], RegExp>> = {
   "standard-webhooks": /^(webhook|svix)-(id|timestamp)$/,
   github: /^x-github-/,
-  shopify: /^x-shopify-/,
+  shopify: /^(x-)?shopify-/,
   woocommerce: /^x-wc-webhook-/,
 };
 const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "gopay"]);

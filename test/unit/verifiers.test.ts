@@ -238,10 +238,37 @@ describe("Shopify", () => {
     if (first?.kind === "accept" && second?.kind === "accept") expect(first.id).not.toBe(second.id);
   });
 
+  test("takes the Shopify-* headers Shopify moves to, alone or beside the legacy X-Shopify-* ones, as one delivery", () => {
+    const legacy = {
+      "x-shopify-hmac-sha256": base64Hmac("shpss_secret", body),
+      "x-shopify-event-id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+      "x-shopify-webhook-id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+      "x-shopify-topic": "orders/paid",
+    };
+    // As shopify-app-js and shopify-api-ruby read them: the new names, lowercase.
+    const current = {
+      "shopify-hmac-sha256": base64Hmac("shpss_secret", body),
+      "shopify-event-id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+      "shopify-webhook-id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+      "shopify-topic": "orders/paid",
+    };
+    const accepted = { kind: "accept", id: "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", type: "orders/paid" };
+    for (const headers of [legacy, current, { ...legacy, ...current }]) {
+      expect(verify(delivery(headers, body))).toEqual(accepted);
+    }
+    expect(verify(delivery({ ...current, "shopify-hmac-sha256": base64Hmac("other", body) }, body))).toMatchObject({
+      kind: "reject",
+      reason: "signature mismatch",
+    });
+  });
+
   test.each([
-    [{ "x-shopify-event-id": "e" }, "missing X-Shopify-Hmac-Sha256 header"],
+    [{ "x-shopify-event-id": "e" }, "missing Shopify-Hmac-Sha256 (or X-Shopify-Hmac-Sha256) header"],
     [{ "x-shopify-hmac-sha256": "garbage!", "x-shopify-event-id": "e" }, "signature mismatch"],
-    [{ "x-shopify-hmac-sha256": base64Hmac("shpss_secret", body) }, "missing X-Shopify-Webhook-Id header"],
+    [
+      { "x-shopify-hmac-sha256": base64Hmac("shpss_secret", body) },
+      "missing Shopify-Webhook-Id (or X-Shopify-Webhook-Id) header",
+    ],
   ])("rejects %j", (headers, reason) => {
     expect(verify(delivery(headers, body))).toEqual({ kind: "reject", reason });
   });

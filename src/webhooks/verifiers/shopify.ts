@@ -1,21 +1,32 @@
+import type { IncomingHttpHeaders } from "node:http";
 import { type Delivery, header, reject, signedWithAny, type Verdict } from "./common.js";
 
 /**
- * Shopify: `X-Shopify-Hmac-Sha256`, base64 HMAC-SHA256 of the body. The delivery is its
- * `X-Shopify-Webhook-Id`, which Shopify's docs name the key to deduplicate deliveries by: the event
- * id is shared by every delivery one merchant action brings (several topics, several resources),
- * so keyed on it a second resource's delivery would be answered as a repeat and never stored. A
- * delivery without a webhook id is its topic and event id.
+ * A Shopify header by its name: `Shopify-<name>`, as Shopify's Events deliveries and, alongside
+ * the legacy ones for now, its webhooks send it, else the legacy `X-Shopify-<name>`. Shopify's own
+ * libraries read the new name first too: once the legacy headers are dropped, a delivery still
+ * verifies, and one sent with either set is the same delivery.
+ */
+function shopifyHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
+  return header(headers, `shopify-${name}`) ?? header(headers, `x-shopify-${name}`);
+}
+
+/**
+ * Shopify: `Shopify-Hmac-Sha256` (or `X-Shopify-Hmac-Sha256`), base64 HMAC-SHA256 of the body. The
+ * delivery is its webhook id, which Shopify's docs name the key to deduplicate deliveries by: the
+ * event id is shared by every delivery one merchant action brings (several topics, several
+ * resources), so keyed on it a second resource's delivery would be answered as a repeat and never
+ * stored. A delivery without a webhook id is its topic and event id.
  */
 export function shopify(secrets: readonly string[]) {
   return ({ headers, body }: Delivery): Verdict => {
-    const signature = header(headers, "x-shopify-hmac-sha256");
-    if (!signature) return reject("missing X-Shopify-Hmac-Sha256 header");
+    const signature = shopifyHeader(headers, "hmac-sha256");
+    if (!signature) return reject("missing Shopify-Hmac-Sha256 (or X-Shopify-Hmac-Sha256) header");
     if (!signedWithAny([signature], secrets, "base64", body)) return reject("signature mismatch");
-    const type = header(headers, "x-shopify-topic") ?? "unknown";
-    const event = header(headers, "x-shopify-event-id");
-    const id = header(headers, "x-shopify-webhook-id") ?? (event && `${type}:${event}`);
-    if (!id) return reject("missing X-Shopify-Webhook-Id header");
+    const type = shopifyHeader(headers, "topic") ?? "unknown";
+    const event = shopifyHeader(headers, "event-id");
+    const id = shopifyHeader(headers, "webhook-id") ?? (event && `${type}:${event}`);
+    if (!id) return reject("missing Shopify-Webhook-Id (or X-Shopify-Webhook-Id) header");
     return { kind: "accept", id, type };
   };
 }
