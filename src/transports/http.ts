@@ -150,6 +150,10 @@ function replayEnded(replay: ReplayBuffer, lastId: string, sessionId: string, re
   res.end(missed);
 }
 
+/** A caller as a person knows it: a token by its name, an OAuth access token by its client and user. */
+const callerNamed = (caller: string) =>
+  caller.startsWith("oauth:") ? `The OAuth client and user ${caller}` : `Token ${caller}`;
+
 /** A JSON-RPC error without an id, as the SDK's transport answers a request it cannot take. */
 function rpcError(res: Response, status: number, code: number, message: string, id: RequestId | null = null): void {
   res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id });
@@ -253,46 +257,52 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     }
   };
   /**
-   * Room for a new session of a caller where there can be several (OAuth's users, more than one
-   * token): it holds half the sessions at most, so one user's connector that opens a session per
-   * chat and never ends one cannot keep the others out. At that share its least recently used
-   * session with nothing under way (no call, no stream) is closed for the new one (its client
-   * starts another at its next request, as after any ended session). False when none is idle.
+   * Closes the least recently used of `copies` with nothing under way (no call, no stream), to make
+   * room. With a store, only one the store holds whole (recorded, its subscriptions kept) goes: it
+   * is left there, and its next request takes it up again, here or on another replica. It is never
+   * ended for every replica, as an idle one is: another replica, which says when it used a session
+   * only at its sweep, may have served it a moment ago. Without a store, the session ends. False
+   * when none can go.
    */
-  const severalCallers = limits.oauth !== undefined || limits.tokens.length > 1;
-  const roomForCaller = (caller: string | undefined): boolean => {
-    if (caller === undefined || !severalCallers) return true;
-    const own = [...open].filter(([, entry]) => entry.caller === caller);
-    if (own.length < Math.max(1, Math.floor(limits.maxSessions / 2))) return true;
-    const idlest = own.filter(([, entry]) => entry.inFlight === 0).sort(([, a], [, b]) => a.lastSeen - b.lastSeen)[0];
-    if (idlest) end(idlest[0], idlest[1], `made room for a new session of ${caller}, which holds ${own.length}`);
-    return idlest !== undefined;
-  };
-  /**
-   * Room for one more copy of a session. Past the cap, the least recently used copy the store holds
-   * whole (recorded, its subscriptions kept), with nothing under way, is closed here and lives on
-   * there: its next request takes it up again, here or on another replica. Without this, the copy an
-   * initialize opened, whose client's later requests go to another replica (a load balancer hashes
-   * the session header, which an initialize has not), would hold its place until idle.
-   */
-  const roomForOne = (): boolean => {
-    if (open.size < limits.maxSessions) return true;
-    if (!shared) return false;
-    const idlest = [...open]
+  const makeRoom = (copies: [string, Open][], forWhom = ""): boolean => {
+    const idlest = copies
       .filter(
         ([, entry]) =>
           entry.inFlight === 0 &&
-          entry.init === undefined &&
-          subscriptionsOf(entry.session) === entry.keptSubscriptions,
+          (!shared || (entry.init === undefined && subscriptionsOf(entry.session) === entry.keptSubscriptions)),
       )
       .sort(([, a], [, b]) => a.lastSeen - b.lastSeen)[0];
     if (!idlest) return false;
     const [id, entry] = idlest;
-    log.info(`MCP session ${id} left to the store to make room: its next request takes it up again`);
+    if (!shared) {
+      end(id, entry, `made room ${forWhom}`);
+      return true;
+    }
+    log.info(
+      `MCP session ${id} left to the store to make room${forWhom && ` ${forWhom}`}: its next request takes it up again`,
+    );
     open.delete(id);
     void entry.transport.close();
     return true;
   };
+  /**
+   * Room for a new session of a caller where there can be several (OAuth's users, more than one
+   * token): it holds half the sessions at most, so one user's connector that opens a session per
+   * chat and never ends one cannot keep the others out. At that share one of its own makes room.
+   */
+  const severalCallers = limits.oauth !== undefined || limits.tokens.length > 1;
+  const roomForCaller = (caller: string): boolean => {
+    if (!severalCallers) return true;
+    const own = [...open].filter(([, entry]) => entry.caller === caller);
+    if (own.length < Math.max(1, Math.floor(limits.maxSessions / 2))) return true;
+    return makeRoom(own, `for a new session of ${caller}, which holds ${own.length}`);
+  };
+  /**
+   * Room for one more copy of a session. Past the cap, one the store holds whole makes room. Without
+   * this, the copy an initialize opened, whose client's later requests go to another replica (a load
+   * balancer hashes the session header, which an initialize has not), would hold its place until idle.
+   */
+  const roomForOne = (): boolean => open.size < limits.maxSessions || (shared !== undefined && makeRoom([...open]));
   /**
    * Each minute: closes idle copies, tells the other replicas when this one last used each of its
    * sessions, closes the copies of sessions that ended elsewhere (a DELETE through another
@@ -563,13 +573,13 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       return;
     }
     closeIdle();
-    if (!roomForCaller(req.auth?.clientId)) {
+    if (caller !== undefined && !roomForCaller(caller)) {
       res.set("retry-after", "60");
       rpcError(
         res,
         503,
         -32000,
-        `Token ${req.auth?.clientId} holds half the server's sessions, each with a call or its stream open; end one (DELETE /mcp) or try again later`,
+        `${callerNamed(caller)} holds half the server's sessions, each with a call or its stream open${shared ? " or subscriptions the store has yet to keep" : ""}; end one (DELETE /mcp) or try again later`,
       );
       return;
     }
