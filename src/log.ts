@@ -160,11 +160,12 @@ export interface Throttled {
    */
   (line: string, key?: string): void;
   /**
-   * Ends the runs of failures under `keys` (the one, unless given), when one is under way: writes
-   * `line` once with how many there were and over how long, and the next failure is written at once.
-   * Returns whether one was.
+   * Ends the run of failures under `key` (the one, unless given), when one is under way: the next
+   * failure is written at once. Returns how many failures the run held and when the first came.
    */
-  ended(line: string, ...keys: string[]): boolean;
+  end(key?: string): { count: number; first: number } | undefined;
+  /** Ends the run as `end` does, and writes `line` with how many failures there were and over how long; whether one was. */
+  ended(line: string, key?: string): boolean;
 }
 
 /** A flood of refused connections, forged deliveries or failed calls to a store must not flood the log. */
@@ -187,20 +188,17 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): Thro
     run.at = now;
     run.left = 0;
   };
-  const ended = (line: string, ...keys: string[]) => {
-    let first = Number.POSITIVE_INFINITY;
-    let count = 0;
-    for (const key of keys.length > 0 ? keys : [""]) {
-      const run = runs.get(key);
-      if (!run) continue;
-      runs.delete(key);
-      first = Math.min(first, run.first);
-      count += run.count;
-    }
-    if (count === 0) return false;
-    const seconds = Math.round((clock.now() - first) / 1000);
-    write(`${line}, after ${count} failed attempt${count === 1 ? "" : "s"} over ${seconds} s`);
+  const end = (key = "") => {
+    const run = runs.get(key);
+    runs.delete(key);
+    return run && { count: run.count, first: run.first };
+  };
+  const ended = (line: string, key = "") => {
+    const run = end(key);
+    if (!run) return false;
+    const seconds = Math.round((clock.now() - run.first) / 1000);
+    write(`${line}, after ${run.count} failed attempt${run.count === 1 ? "" : "s"} over ${seconds} s`);
     return true;
   };
-  return Object.assign(failed, { ended });
+  return Object.assign(failed, { end, ended });
 }

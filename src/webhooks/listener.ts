@@ -190,19 +190,33 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   // A store that is away or full refuses every delivery: a line a minute says so, not one each,
   // for each kind of failure, so that none hides another: a source's deliveries not stored (each
   // line names one to send again), requests not counted, /healthz; and a line says when it answers
-  // again.
+  // again, with how many deliveries of each source it did not store.
   const storeWarning = throttled((line) => log.warning(line));
   const NOT_COUNTED = "\nnot counted";
   const HEALTH = "\n/healthz";
   const notStored = (source: string) => `${source}\nnot stored`;
-  const storeFailures = [NOT_COUNTED, HEALTH, ...[...sources.keys()].map(notStored)];
   // Whether the last delivery could not be stored because the store takes no writes (a full
   // disk), none stored since: /healthz answers 503 then, though the store can be read, so a
   // health check hears what deliveries get.
   let unwritable = false;
   const storeAnswers = () => {
     unwritable = false;
-    storeWarning.ended("webhook listener: the event store answers again", ...storeFailures);
+    const lost = [...sources.keys()].flatMap((source) => {
+      const run = storeWarning.end(notStored(source));
+      return run ? [{ source, ...run }] : [];
+    });
+    const firsts = [...[NOT_COUNTED, HEALTH].map((key) => storeWarning.end(key)), ...lost].flatMap((run) =>
+      run ? [run.first] : [],
+    );
+    if (firsts.length === 0) return;
+    const seconds = Math.round((clock.now() - Math.min(...firsts)) / 1000);
+    log.warning(
+      `webhook listener: the event store answers again after ${seconds} s; ${
+        lost.length > 0
+          ? `deliveries it did not store meanwhile (each answered 503): ${lost.map(({ source, count }) => `${count} from ${source}`).join(", ")}`
+          : "every delivery meanwhile was stored"
+      }`,
+    );
   };
   // So does a gateway's API that is down, and a stranger's flood past a GoPay source's bound on
   // lookups: a line a minute for each source and kind of reason.
