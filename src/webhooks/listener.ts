@@ -53,6 +53,8 @@ function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource): Recor
   const kept: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || SIGNATURE_HEADERS.has(name) || name === signature) continue;
+    // Shopify sends each header under its new name and, for now, its legacy X- one: kept once, new.
+    if (source.scheme === "shopify" && name.startsWith("x-") && headers[name.slice(2)] !== undefined) continue;
     if (name === "content-type" || name === "user-agent" || own?.test(name) || extra.has(name)) {
       kept[name] = Array.isArray(value) ? value.join(", ") : value;
     }
