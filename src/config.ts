@@ -8,13 +8,12 @@ import { type DatabaseConfig, databaseSettings, resolveDatabase } from "./events
 import { LOG_LEVELS } from "./log.js";
 import {
   CONFIG_FILE_ENV,
-  envSecret,
   flag,
   integer,
   jsonProblem,
   list,
   listenAddress,
-  readingSecrets,
+  Secrets,
   type Setting,
   type Settings,
   type SettingValues,
@@ -155,15 +154,10 @@ interface Section {
 
 /**
  * Reads every setting: flags beat environment variables, which beat the config file.
- * One zod schema, composed of the core's and the toolsets' settings, checks them all.
+ * One zod schema, composed of the core's and the toolsets' settings, checks them all. Every secret
+ * is read through one reader, whose record of them the tokens are checked against.
  */
 export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[]): Config {
-  const { configured, read } = readingSecrets(() => readConfig(sources, toolsets));
-  checkTokensOwnSecrets(configured.http.tokens, read);
-  return configured;
-}
-
-function readConfig(sources: ConfigSources, toolsets: readonly Toolset[]): Config {
   const sections: Section[] = [
     { settings: coreSettings },
     { key: "http", settings: httpSettings },
@@ -182,6 +176,7 @@ function readConfig(sources: ConfigSources, toolsets: readonly Toolset[]): Confi
   const fromFile = file ? readConfigFile(file) : {};
   checkFileKeys(fromFile, sections, file);
 
+  const secrets = new Secrets(sources.env);
   const input: Record<string, unknown> = {};
   const shape: Record<string, z.ZodType> = {};
   const origins = new Map<string, string>();
@@ -193,7 +188,7 @@ function readConfig(sources: ConfigSources, toolsets: readonly Toolset[]): Confi
       const path = section.key ? `${section.key}.${name}` : name;
       sectionShape[name] = setting.schema;
       const override = section.key ? undefined : sources.overrides?.[name as keyof typeof coreSettings];
-      const envValue = setting.secret ? envSecret(sources.env, setting.env) : sources.env[setting.env];
+      const envValue = setting.secret ? secrets.optional(setting.env) : sources.env[setting.env];
       if (override !== undefined) {
         values[name] = override;
         origins.set(path, `${flagName(name)}`);
@@ -259,20 +254,23 @@ function readConfig(sources: ConfigSources, toolsets: readonly Toolset[]): Confi
     toolsets.map((toolset) => {
       const values = Object.keys(toolset.settings).length > 0 ? (data[toolset.name] as Record<string, unknown>) : {};
       const origin = (name: string) => origins.get(`${toolset.name}.${name}`) ?? `${toolset.name}.${name}`;
-      return [toolset.name, toolset.resolve ? toolset.resolve(values, sources.env, origin) : values];
+      return [toolset.name, toolset.resolve ? toolset.resolve(values, secrets, origin) : values];
     }),
   );
+  const httpOrigin = (name: keyof typeof httpSettings) => origins.get(`http.${name}`) ?? `http.${name}`;
   const http = resolveHttp(
     data.http as SettingValues<typeof httpSettings>,
-    sources.env,
-    (name) => origins.get(`http.${name}`) ?? `http.${name}`,
+    secrets,
+    httpOrigin,
     toolsets.map((toolset) => toolset.name),
   );
   const database = resolveDatabase(
     data.database as SettingValues<typeof databaseSettings>,
-    sources.env,
+    secrets,
     (name) => origins.get(`database.${name}`) ?? `database.${name}`,
   );
+  // Once every secret is read: a token's may be any of them.
+  checkTokensOwnSecrets(http.tokens, secrets.read, httpOrigin("tokens"));
   const warnings = misspeltVariables(sources.env, sections, JSON.stringify(fromFile));
   return { core, http, database, toolsets: toolsetValues, ...(file ? { file } : {}), warnings };
 }

@@ -188,59 +188,73 @@ export interface SecretRead {
   where: string;
 }
 
-/** Where the secrets read are recorded while `readingSecrets` runs. */
-let secretsRead: SecretRead[] | undefined;
-
 /**
- * What `configure` returns, with every secret read while it ran, each with its owner and where it
- * is set: the one record loadConfig checks the tokens against.
+ * The one reader of secrets from the environment: it records each secret it hands out, with its
+ * owner and where it is set, and loadConfig checks the tokens against that record.
  */
-export function readingSecrets<T>(configure: () => T): { configured: T; read: SecretRead[] } {
-  const outer = secretsRead;
-  const read: SecretRead[] = [];
-  secretsRead = read;
-  try {
-    return { configured: configure(), read };
-  } finally {
-    secretsRead = outer;
-  }
-}
+export class Secrets {
+  readonly read: SecretRead[] = [];
+  readonly #env: NodeJS.ProcessEnv;
 
-/** Records a secret read from somewhere other than its own variable (a password inside a URL). */
-export function recordSecret(read: SecretRead): void {
-  secretsRead?.push(read);
-}
-
-/**
- * The secret in the environment variable `variable`, or undefined when it is unset or empty: the
- * one place a secret is read from the environment, recorded with its owner and the setting that
- * names the variable (`where`; without it, the variable is both). One that begins or ends with a
- * line break or a space (kept from an env file saved with Windows line endings, or from a file
- * read whole) is a ConfigError naming the owner and the variable, never the secret: no caller or
- * sender sends it so, and it would match nothing they send.
- */
-export function envSecret(
-  env: NodeJS.ProcessEnv,
-  variable: string,
-  where?: { owner: string; setting: string },
-): string | undefined {
-  const secret = env[variable] || undefined;
-  if (secret === undefined) return undefined;
-  const padded = /^(\s)|(\s)$/.exec(secret);
-  if (!padded) {
-    recordSecret({
-      secret,
-      owner: where?.owner ?? variable,
-      where: where ? `${where.setting} (${variable})` : variable,
-    });
-    return secret;
+  constructor(env: NodeJS.ProcessEnv) {
+    this.#env = env;
   }
-  const blank = padded[1] ?? padded[2] ?? "";
-  const what =
-    BLANKS[blank] ?? `an invisible blank (U+${blank.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")})`;
-  throw new ConfigError(
-    `${where ? `${where.owner}: ` : ""}${variable} ${padded[1] ? "begins" : "ends"} with ${what}; remove it`,
-  );
+
+  /** Records a secret read from somewhere other than its own variable (a password inside a URL). */
+  record(read: SecretRead): void {
+    this.read.push(read);
+  }
+
+  /**
+   * The secret in the environment variable `variable`, or undefined when it is unset or empty,
+   * recorded with its owner and the setting that names the variable (`where`; without it, the
+   * variable is both). One that begins or ends with a line break or a space (kept from an env file
+   * saved with Windows line endings, or from a file read whole) is a ConfigError naming the owner
+   * and the variable, never the secret: no caller or sender sends it so, and it would match nothing
+   * they send.
+   */
+  optional(variable: string, where?: { owner: string; setting: string }): string | undefined {
+    const secret = this.#env[variable] || undefined;
+    if (secret === undefined) return undefined;
+    const padded = /^(\s)|(\s)$/.exec(secret);
+    if (!padded) {
+      this.record({
+        secret,
+        owner: where?.owner ?? variable,
+        where: where ? `${where.setting} (${variable})` : variable,
+      });
+      return secret;
+    }
+    const blank = padded[1] ?? padded[2] ?? "";
+    const what =
+      BLANKS[blank] ?? `an invisible blank (U+${blank.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")})`;
+    throw new ConfigError(
+      `${where ? `${where.owner}: ` : ""}${variable} ${padded[1] ? "begins" : "ends"} with ${what}; remove it`,
+    );
+  }
+
+  /**
+   * The secret in the environment variable `variable`, which the setting `where.setting` names
+   * (such as "WAITER_WEBHOOKS_SOURCES at stripe.secretEnv"), as `optional` takes it. Unset, it is a
+   * ConfigError naming `where.owner` and what the variable must hold; when the name looks like the
+   * secret itself, pasted where the variable's name belongs, the error says so and never shows it.
+   */
+  required(variable: string, where: { setting: string; owner: string; holds: string; example: string }): string {
+    const secret = this.optional(variable, where);
+    if (secret) return secret;
+    if (credentialShaped(variable) || variable.length > 64) {
+      throw new ConfigError(
+        `invalid setting ${where.setting}: it must name the environment variable that holds ${where.holds} (such as ${where.example}), not hold it; what it holds is not shown`,
+      );
+    }
+    // A name not written as variables' names are may be a password pasted there ("hunter2hunter2"): never shown.
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(variable)) {
+      throw new ConfigError(
+        `invalid setting ${where.setting}: no environment variable of the name it holds is set, and the name is not shown: it is not written in capitals, as variables' names are, and may be the secret itself; it must name the variable that holds ${where.holds} (such as ${where.example})`,
+      );
+    }
+    throw new ConfigError(`${where.owner}: ${variable} is not set; it must hold ${where.holds}`);
+  }
 }
 
 const BLANKS: Record<string, string> = {
@@ -249,33 +263,6 @@ const BLANKS: Record<string, string> = {
   " ": "a space",
   "\t": "a tab",
 };
-
-/**
- * The secret in the environment variable `variable`, which the setting `where.setting` names (such
- * as "WAITER_WEBHOOKS_SOURCES at stripe.secretEnv"), as `envSecret` takes it. Unset, it is a
- * ConfigError naming `where.owner` and what the variable must hold; when the name looks like the
- * secret itself, pasted where the variable's name belongs, the error says so and never shows it.
- */
-export function secretFromEnv(
-  env: NodeJS.ProcessEnv,
-  variable: string,
-  where: { setting: string; owner: string; holds: string; example: string },
-): string {
-  const secret = envSecret(env, variable, where);
-  if (secret) return secret;
-  if (credentialShaped(variable) || variable.length > 64) {
-    throw new ConfigError(
-      `invalid setting ${where.setting}: it must name the environment variable that holds ${where.holds} (such as ${where.example}), not hold it; what it holds is not shown`,
-    );
-  }
-  // A name not written as variables' names are may be a password pasted there ("hunter2hunter2"): never shown.
-  if (!/^[A-Z_][A-Z0-9_]*$/.test(variable)) {
-    throw new ConfigError(
-      `invalid setting ${where.setting}: no environment variable of the name it holds is set, and the name is not shown: it is not written in capitals, as variables' names are, and may be the secret itself; it must name the variable that holds ${where.holds} (such as ${where.example})`,
-    );
-  }
-  throw new ConfigError(`${where.owner}: ${variable} is not set; it must hold ${where.holds}`);
-}
 
 /**
  * An object of these keys and no other: a key it does not take is named, with the key probably

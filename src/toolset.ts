@@ -2,7 +2,7 @@ import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { Call, HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
-import type { Settings, SettingValues } from "./settings.js";
+import type { Secrets, Settings, SettingValues } from "./settings.js";
 
 /** All four hints, always: clients decide from them whether to ask the user first. */
 export type Annotations = Required<
@@ -82,16 +82,12 @@ export interface Toolset<S extends Settings = Settings> {
   description: string;
   settings: S;
   /**
-   * Runs once the settings are parsed, for what one setting cannot check alone: values they name
-   * in the environment (a webhook source's secret) and settings checked against each other.
-   * Throws a ConfigError that names the setting, as `origin` gives it (the variable, or the key
-   * and the file).
+   * Runs once the settings are parsed, for what one setting cannot check alone: secrets they name
+   * in the environment (a webhook source's), read through `secrets`, which records them for the
+   * tokens' check, and settings checked against each other. Throws a ConfigError that names the
+   * setting, as `origin` gives it (the variable, or the key and the file).
    */
-  resolve?(
-    values: SettingValues<S>,
-    env: NodeJS.ProcessEnv,
-    origin: (setting: keyof S & string) => string,
-  ): SettingValues<S>;
+  resolve?(values: SettingValues<S>, secrets: Secrets, origin: (setting: keyof S & string) => string): SettingValues<S>;
   /** Why the toolset cannot work as configured (what to set), or undefined when it can. */
   unconfigured?(context: ToolsetContext<SettingValues<S>>): string | undefined;
   tools(context: ToolsetContext<SettingValues<S>>): Tool[];

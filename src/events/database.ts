@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { envName, envSecret, recordSecret, type Settings, type SettingValues, secretFromEnv } from "../settings.js";
+import { envName, type Secrets, type Settings, type SettingValues } from "../settings.js";
 
 /** Where the event store lives: the "database" section of the config file. Without a URL, the SQLite file. */
 export const databaseSettings = {
@@ -97,7 +97,7 @@ export interface DatabaseConfig {
 /** Reads the password from the variable passwordEnv names; refuses a password written into the config file. */
 export function resolveDatabase(
   values: SettingValues<typeof databaseSettings>,
-  env: NodeJS.ProcessEnv,
+  secrets: Secrets,
   origin: (setting: keyof typeof databaseSettings) => string,
 ): DatabaseConfig {
   const { url, passwordEnv } = values;
@@ -112,14 +112,14 @@ export function resolveDatabase(
   }
   const urlPassword = parsed.searchParams.get("password") || percentDecoded(parsed.password);
   if (urlPassword) {
-    recordSecret({ secret: urlPassword, owner: origin("url"), where: `${origin("url")} (the password in it)` });
+    secrets.record({ secret: urlPassword, owner: origin("url"), where: `${origin("url")} (the password in it)` });
   }
   if (passwordEnv === undefined) {
     // The driver reads PGPASSWORD itself; it is checked as every secret waiter reads is.
-    if (!inUrl) envSecret(env, "PGPASSWORD");
+    if (!inUrl) secrets.optional("PGPASSWORD");
     return { url, passwordFrom: inUrl ? origin("url") : "PGPASSWORD" };
   }
-  const password = secretFromEnv(env, passwordEnv, {
+  const password = secrets.required(passwordEnv, {
     setting: origin("passwordEnv"),
     owner: origin("passwordEnv"),
     holds: "the database password",

@@ -10,9 +10,9 @@ import {
   jsonSetting,
   requiredUpstreamUrl,
   type SecretRead,
+  type Secrets,
   type Settings,
   type SettingValues,
-  secretFromEnv,
   secretVariable,
 } from "../settings.js";
 import type { Tool } from "../toolset.js";
@@ -66,17 +66,15 @@ const tokenOwner = (name: string) => `http token ${name}`;
 
 /**
  * Reads each token's secret from the variable its secretEnv names; a missing or short one stops
- * waiter, as does a toolset no toolset is named (it would leave the token no tools, silently), and
- * a secret two tokens hold: its holder would be taken for either, a read token's for a write one.
+ * waiter, as does a toolset no toolset is named (it would leave the token no tools, silently).
  */
 export function resolveHttp(
   values: SettingValues<typeof httpSettings>,
-  env: NodeJS.ProcessEnv,
+  secrets: Secrets,
   origin: (setting: keyof typeof httpSettings) => string,
   toolsets: readonly string[],
 ): HttpConfig {
   const names = new Set<string>();
-  const bySecret = new Map<string, Token>();
   const tokens = values.tokens.map((configured): Token => {
     if (names.has(configured.name)) {
       throw new ConfigError(`invalid setting ${origin("tokens")}: two tokens are named ${configured.name}`);
@@ -88,7 +86,7 @@ export function resolveHttp(
         `invalid setting ${origin("tokens")} at ${configured.name}.toolsets: no toolset is named ${JSON.stringify(stray)} (they are: ${toolsets.join(", ")})`,
       );
     }
-    const secret = secretFromEnv(env, configured.secretEnv, {
+    const secret = secrets.required(configured.secretEnv, {
       setting: `${origin("tokens")} at ${configured.name}.secretEnv`,
       owner: tokenOwner(configured.name),
       holds: "the token",
@@ -99,32 +97,32 @@ export function resolveHttp(
         `${tokenOwner(configured.name)}: ${configured.secretEnv} is shorter than ${MIN_SECRET} characters; make one with \`openssl rand -hex 32\``,
       );
     }
-    const twin = bySecret.get(secret);
-    if (twin) {
-      const held =
-        twin.secretEnv === configured.secretEnv
-          ? `both read ${configured.secretEnv}`
-          : `hold the same secret (${twin.secretEnv} and ${configured.secretEnv} are equal)`;
-      throw new ConfigError(
-        `invalid setting ${origin("tokens")}: tokens ${twin.name} and ${configured.name} ${held}, so waiter cannot tell which a caller holds; give each token a secret of its own, made with \`openssl rand -hex 32\``,
-      );
-    }
-    const resolved = { ...configured, secret };
-    bySecret.set(secret, resolved);
-    return resolved;
+    return { ...configured, secret };
   });
   return { ...values, tokens };
 }
 
 /**
- * A token whose secret waiter also read for something else (a webhook source's, an API key, a
- * password) is refused: that secret is known to the system it is for (a shop's admin shows its
- * webhook secret), and whoever reads it there could call waiter with the token's scope.
+ * A token whose secret waiter read for anything else too, as the record of the secrets read says,
+ * stops waiter. Another token's: its holder would be taken for either, a read token's for a write
+ * one's. Another system's (a webhook source's, an API key, a password): that system knows it (a
+ * shop's admin shows its webhook secret), and whoever reads it there could call waiter with the
+ * token's scope. `origin` is where the tokens are set.
  */
-export function checkTokensOwnSecrets(tokens: readonly Token[], read: readonly SecretRead[]): void {
+export function checkTokensOwnSecrets(tokens: readonly Token[], read: readonly SecretRead[], origin: string): void {
   for (const token of tokens) {
     const shared = read.find(({ secret, owner }) => secret === token.secret && owner !== tokenOwner(token.name));
     if (!shared) continue;
+    const twin = tokens.find((other) => tokenOwner(other.name) === shared.owner);
+    if (twin) {
+      const held =
+        twin.secretEnv === token.secretEnv
+          ? `both read ${token.secretEnv}`
+          : `hold the same secret (${token.secretEnv} and ${twin.secretEnv} are equal)`;
+      throw new ConfigError(
+        `invalid setting ${origin}: tokens ${token.name} and ${twin.name} ${held}, so waiter cannot tell which a caller holds; give each token a secret of its own, made with \`openssl rand -hex 32\``,
+      );
+    }
     throw new ConfigError(
       `${tokenOwner(token.name)}: ${token.secretEnv} holds the secret of ${shared.where}, which the system it is for knows too: whoever reads it there could call waiter as ${token.name}. Give the token a secret of its own, made with \`openssl rand -hex 32\``,
     );

@@ -11,9 +11,9 @@ import {
   listenAddress,
   noneConfigured,
   publicUrl,
+  type Secrets,
   type Settings,
   type SettingValues,
-  secretFromEnv,
   secretVariable,
   upstreamUrl,
 } from "../settings.js";
@@ -220,7 +220,7 @@ export function webhooksOf(config: Config): WebhooksConfig {
  */
 export function resolveWebhooks(
   values: WebhooksConfig,
-  env: NodeJS.ProcessEnv,
+  secrets: Secrets,
   origin: (setting: keyof typeof webhookSettings) => string,
 ): WebhooksConfig {
   if (values.retention.maxBytes < values.maxBodyBytes) {
@@ -232,8 +232,8 @@ export function resolveWebhooks(
     if (source.scheme === "none") return source;
     const listed = typeof source.secretEnv !== "string";
     const variables = [source.secretEnv].flat();
-    const secrets = variables.map((variable, i) => {
-      const secret = secretFromEnv(env, variable, {
+    const signing = variables.map((variable, i) => {
+      const secret = secrets.required(variable, {
         setting: `${origin("sources")} at ${source.name}.secretEnv${listed ? `[${i}]` : ""}`,
         owner: `webhook source ${source.name}`,
         holds: `the ${source.scheme} signing secret`,
@@ -246,7 +246,7 @@ export function resolveWebhooks(
       }
       return secret;
     });
-    return { ...source, secrets };
+    return { ...source, secrets: signing };
   });
   return { ...values, sources };
 }

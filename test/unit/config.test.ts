@@ -5,7 +5,7 @@ import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { defaultDataDir, loadConfig } from "../../src/config.js";
 import { ConfigError } from "../../src/errors.js";
-import { jsonProblem, upstreamUrl } from "../../src/settings.js";
+import { jsonProblem, Secrets, upstreamUrl } from "../../src/settings.js";
 import type { Toolset } from "../../src/toolset.js";
 import { toolsets } from "../../src/toolsets.js";
 import type { WebhooksConfig } from "../../src/webhooks/settings.js";
@@ -557,6 +557,46 @@ test("a token whose secret is also another's (a webhook source's, an API key, a 
   expect(load({ ...tokens, ...inUrl, PGPASSWORD: secret }).http.tokens).toHaveLength(2);
   // Each its own: taken.
   expect(load({ ...tokens, ...hooks, WOO_WEBHOOK_SECRET: `${secret}-shop` }).http.tokens).toHaveLength(2);
+});
+
+test("secrets are read through the reader a toolset's resolve is given, whose record holds each wherever it is read: a token holding one is refused, and one read after an await is recorded too", async () => {
+  const secret = "0123456789abcdef".repeat(4);
+  // A toolset whose secret's variable a setting names, as a webhook source's is.
+  const vault: Toolset = {
+    name: "vault",
+    description: "a test toolset",
+    settings: {
+      keyEnv: { env: "TEST_VAULT_KEY_ENV", description: "the key's variable", schema: z.string().default("VAULT_KEY") },
+    },
+    resolve: (values, secrets, origin) => ({
+      ...values,
+      key: secrets.required(String(values.keyEnv), {
+        setting: origin("keyEnv"),
+        owner: "vault",
+        holds: "the vault's key",
+        example: "VAULT_KEY",
+      }),
+    }),
+    tools: () => [],
+  };
+  const env = {
+    HOME: "/home/u",
+    WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
+    OPS_TOKEN: secret,
+    VAULT_KEY: secret,
+  };
+  expect(messageOf(() => loadConfig({ env }, [...toolsets(), vault]))).toMatch(
+    /^http token ops: OPS_TOKEN holds the secret of TEST_VAULT_KEY_ENV \(VAULT_KEY\), which the system it is for knows too/,
+  );
+  // The record is the reader's, not a state that a synchronous call sets and restores.
+  const reader = new Secrets(env);
+  await Promise.resolve();
+  expect(reader.optional("VAULT_KEY", { owner: "vault", setting: "TEST_VAULT_KEY_ENV" })).toBe(secret);
+  reader.record({ secret: "pw", owner: "WAITER_DATABASE_URL", where: "WAITER_DATABASE_URL (the password in it)" });
+  expect(reader.read).toEqual([
+    { secret, owner: "vault", where: "TEST_VAULT_KEY_ENV (VAULT_KEY)" },
+    { secret: "pw", owner: "WAITER_DATABASE_URL", where: "WAITER_DATABASE_URL (the password in it)" },
+  ]);
 });
 
 test("a secret that begins or ends with a line break or a space stops waiter, naming its variable, never the secret", () => {

@@ -38,7 +38,7 @@ export const eshop = defineToolset({
   description:
     "The company's e-shop (WooCommerce): orders, payments, products, stock, customers; money as decimal strings in the shop's or order's currency.",
   settings,
-  resolve(values, _env, origin) {
+  resolve(values, _secrets, origin) {
     // WooCommerce's own keys start ck_ and its secrets cs_; other auth plugins' keys start with neither.
     const [key, secret] = [origin("wooKey"), origin("wooSecret")];
     const keyIsSecret = values.wooKey?.startsWith("cs_");

@@ -5,7 +5,6 @@ import {
   isLoopbackHost,
   jsonSetting,
   noneConfigured,
-  secretFromEnv,
   secretVariable,
   upstreamUrl,
 } from "../../src/settings.js";
@@ -79,10 +78,10 @@ export const notify = defineToolset({
   name: "notify",
   description: "Tells people: a message to the Telegram chats or email addresses configured for a channel.",
   settings,
-  resolve(values, env, origin) {
+  resolve(values, secrets, origin) {
     const channels = values.channels.map((configured): Channel => {
       const secretIn = (variable: string, holds: string, example: string) =>
-        secretFromEnv(env, variable, {
+        secrets.required(variable, {
           setting: `${origin("channels")} at ${configured.name}.${configured.type === "telegram" ? "botTokenEnv" : "passwordEnv"}`,
           owner: `notification channel ${configured.name}`,
           holds,
