@@ -189,35 +189,45 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.recentIds("Z", 5)).toEqual([]);
     });
 
-    test("the types a type filter may have meant begin with it in any letter case, of the events its other conditions select", async () => {
+    test("the types a type filter may have meant begin with it in any letter case, of the events after a sequence number its other conditions select", async () => {
       const { store } = await open();
+      const old = await stored(store, event({ type: "Order.refunded" }));
       for (const type of ["order.paid", "Order.paid", "order.created", "orders/paid", "invoice.paid"]) {
         await store.add(event({ type }));
       }
       const acked = await stored(store, event({ type: "ORDER.refunded" }));
       await store.ack([acked.id]);
       await store.add(event({ type: "order.deleted", source: "other" }));
-      expect(await store.typesLike({ type: "ORDER.PAID" }, 10)).toEqual(["Order.paid", "order.paid"]);
-      // Shortest first, and in one order on every database: capitals before small letters.
-      expect(await store.typesLike({ type: "ORDER" }, 10)).toEqual([
+      // Only the events after the sequence number are read.
+      expect(await store.typesLike({ type: "ORDER.PAID" }, old.seq, 10)).toEqual(["Order.paid", "order.paid"]);
+      expect(await store.typesLike({ type: "order.refunded" }, 0, 10)).toEqual(["ORDER.refunded", "Order.refunded"]);
+      expect(await store.typesLike({ type: "order.refunded" }, old.seq, 10)).toEqual(["ORDER.refunded"]);
+      // Those that begin with it in its case first, then the shortest, in one order on every
+      // database: capitals before small letters.
+      expect(await store.typesLike({ type: "ORDER" }, old.seq, 10)).toEqual([
+        "ORDER.refunded",
         "Order.paid",
         "order.paid",
         "orders/paid",
         "order.created",
         "order.deleted",
-        "ORDER.refunded",
       ]);
-      expect(await store.typesLike({ type: "Order.*", source: "shop" }, 10)).toEqual([
+      expect(await store.typesLike({ type: "Order.*", source: "shop" }, old.seq, 10)).toEqual([
         "Order.paid",
         "order.paid",
         "order.created",
         "ORDER.refunded",
       ]);
-      expect(await store.typesLike({ type: "order.", source: "shop", unackedOnly: true }, 2)).toEqual([
+      expect(await store.typesLike({ type: "ORDER.", source: "shop", unackedOnly: true }, old.seq, 2)).toEqual([
         "Order.paid",
         "order.paid",
       ]);
-      expect(await store.typesLike({ type: "refund" }, 10)).toEqual([]);
+      expect(await store.typesLike({ type: "refund" }, 0, 10)).toEqual([]);
+      // The type in another case first, then the longer types that begin with it in its case:
+      // shorter ones in another case do not crowd those out.
+      await store.add(event({ type: "Order.Paid.v2" }));
+      expect(await store.typesLike({ type: "Order.Paid" }, old.seq, 1)).toEqual(["Order.paid"]);
+      expect(await store.typesLike({ type: "order" }, old.seq, 1)).toEqual(["order.paid"]);
     });
 
     test("a sender's delivery id names the events stored for it, one per source, oldest first", async () => {

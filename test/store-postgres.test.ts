@@ -10,7 +10,7 @@ import { startServe, startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { LeftUndone, ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate, UPGRADE_LOCK_WAIT_MS } from "../src/events/postgres/schema.js";
-import { PostgresEventStore, pageQuery } from "../src/events/postgres/store.js";
+import { PostgresEventStore, pageQuery, typesQuery } from "../src/events/postgres/store.js";
 import { type Dropped, type EventStore, NewerStore, type StoredEvent, StoreNotWritable } from "../src/events/store.js";
 import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
@@ -746,7 +746,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect((await old.query("SELECT version FROM waiter_schema")).rows).toEqual([{ version: MIGRATIONS.length }]);
     });
 
-    test("a page of events is read by index, never by walking every acknowledged event or a whole source", async () => {
+    test("a page of events is read by index, never by walking every acknowledged event or a whole source; nor are the types before the newest", async () => {
       const url = await freshSchema();
       await open(url);
       const db = new pg.Client(url);
@@ -762,6 +762,15 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         await db.query("ANALYZE events");
         for (const filter of PAGE_FILTERS) {
           const [sql, params] = pageQuery(filter, { limit: 20 });
+          const { rows } = await db.query<{ "QUERY PLAN": string }>(`EXPLAIN ${sql}`, params);
+          const plan = rows.map((row) => row["QUERY PLAN"]).join("\n");
+          const index = filter.unackedOnly ? "events_unacked" : filter.source ? "events_by_source" : "events_pkey";
+          expect(plan, JSON.stringify(filter)).toMatch(new RegExp(`Index Scan (Backward )?using ${index} `));
+          expect(plan, JSON.stringify(filter)).not.toMatch(/Seq Scan/);
+        }
+        // What a type that matched nothing may have meant is read from the newest events, not the whole store.
+        for (const filter of PAGE_FILTERS) {
+          const [sql, params] = typesQuery(filter, 19_000, 10);
           const { rows } = await db.query<{ "QUERY PLAN": string }>(`EXPLAIN ${sql}`, params);
           const plan = rows.map((row) => row["QUERY PLAN"]).join("\n");
           const index = filter.unackedOnly ? "events_unacked" : filter.source ? "events_by_source" : "events_pkey";

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } fro
 import { CannotStart, startWebhooks } from "../src/app.js";
 import { ToolError } from "../src/errors.js";
 import { FORGET_DROPPED } from "../src/events/sqlite/retention.js";
-import { pageQuery, RECENT_IDS, SCHEMA_VERSION, SqliteEventStore } from "../src/events/sqlite/store.js";
+import { pageQuery, RECENT_IDS, SCHEMA_VERSION, SqliteEventStore, typesQuery } from "../src/events/sqlite/store.js";
 import { CommitWatch } from "../src/events/sqlite/watch.js";
 import { type Dropped, type EventStore, NewerStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
@@ -207,7 +207,7 @@ describe("storing in a file", () => {
   });
 });
 
-test("a page of events is read by index, newest first, never by walking every acknowledged event or a whole source; nor are remembered deliveries", () => {
+test("a page of events is read by index, newest first, never by walking every acknowledged event or a whole source; nor are remembered deliveries, nor the types before the newest", () => {
   const { file } = open();
   const db = new Database(file, { readonly: true });
   for (const filter of PAGE_FILTERS) {
@@ -218,6 +218,17 @@ test("a page of events is read by index, newest first, never by walking every ac
     const index = filter.unackedOnly ? "events_unacked" : filter.source ? "events_by_source" : "INTEGER PRIMARY KEY";
     expect(plan, JSON.stringify(filter)).toMatch(new RegExp(`^SEARCH events USING (INDEX )?${index} \\(`));
     expect(plan, JSON.stringify(filter)).not.toMatch(/TEMP B-TREE/);
+  }
+  // What a type that matched nothing may have meant is read from the newest events, not the whole store.
+  for (const filter of PAGE_FILTERS) {
+    const [sql, params] = typesQuery(filter, 19_000, 10);
+    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+      .map((row) => row.detail)
+      .join("; ");
+    const index = filter.unackedOnly ? "events_unacked" : filter.source ? "events_by_source" : "INTEGER PRIMARY KEY";
+    expect(plan, JSON.stringify(filter)).toMatch(
+      new RegExp(`^SEARCH events USING (INDEX )?${index} \\((source=\\? AND )?(rowid|seq)>\\?\\)`),
+    );
   }
   // Completing an id reads a range of the id index, newest first.
   const completion = (db.prepare(`EXPLAIN QUERY PLAN ${RECENT_IDS}`).all("01K", "01L", 20) as { detail: string }[])

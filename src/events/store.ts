@@ -243,11 +243,13 @@ export interface EventStore {
   /** Ids of the newest events, optionally those starting with `prefix`: for completion. */
   recentIds(prefix: string, limit: number): Promise<string[]>;
   /**
-   * The types of the events `filter`'s source and unackedOnly select that begin with its type (the
-   * prefix, for one) in any letter case, shortest first, at most `limit`: what a type that matched
-   * nothing may have meant.
+   * The types of the events after sequence number `after` that `filter`'s source and unackedOnly
+   * select and that begin with its type (the prefix, for one) in any letter case, at most `limit`:
+   * what a type that matched nothing may have meant. The type in another case comes first, then
+   * those that begin with it in its case, then the rest, each shortest first. Only the events
+   * after `after` are read: no index serves a type.
    */
-  typesLike(filter: EventFilter, limit: number): Promise<string[]>;
+  typesLike(filter: EventFilter, after: number, limit: number): Promise<string[]>;
   /** Marks events handled. Idempotent: an event acknowledged before keeps its first time. */
   ack(ids: string[], now?: number): Promise<Acked>;
   /**

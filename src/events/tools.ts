@@ -90,27 +90,45 @@ export async function notStored(store: EventStore, ids: string[]): Promise<strin
 }
 
 /**
+ * How many of the newest events a type that matched nothing is looked for among: no index serves
+ * a type, and a poll that found nothing new must not read the whole store.
+ */
+const HINT_EVENTS = 1_000;
+
+/**
  * What a type filter that matched nothing is told when stored types show what it meant: the type
  * or prefix in the letter case they are stored in ("order.created" for "Order.Created"), or for an
  * exact type that only begins stored ones ("payment_intent" for every PaymentIntent event), a
- * prefix that matches them. Nothing when no stored type begins with it in any case.
+ * prefix that matches them. Nothing when it is stored as given, or when none of the newest
+ * HINT_EVENTS events (`latest`: the newest's sequence number) has a type that begins with it in
+ * any case.
  */
-async function typeHint(store: EventStore, filter: EventFilter): Promise<string | undefined> {
+async function typeHint(store: EventStore, filter: EventFilter, latest: number): Promise<string | undefined> {
   const { type } = filter;
   if (!type) return undefined;
+  const recent = Math.max(0, latest - HINT_EVENTS);
+  // The walk back from the newest stops at the first event of the type as given: a poll's type is
+  // found at its newest.
+  const storedAsGiven = async (page: { after: number } | { before: number }) =>
+    (await store.list(filter, { ...page, limit: 1, bodies: false })).length > 0;
+  if (await storedAsGiven({ after: recent })) return undefined;
   const prefix = typePrefix(type);
   const stem = typeStem(filter);
-  const stored = await store.typesLike(filter, 10);
-  // Stored as given: a wait on it just heard of none after its cursor.
-  if (stored.some((t) => (prefix === undefined ? t === type : t.startsWith(prefix)))) return undefined;
+  const stored = await store.typesLike(filter, recent, 10);
+  // An event of the type as given may have come since.
+  if (stored.length === 0 || stored.some((t) => (prefix === undefined ? t === type : t.startsWith(prefix)))) {
+    return undefined;
+  }
+  // What it looks like is advised only when no older event has it as given either: a rare type.
+  if (await storedAsGiven({ before: recent + 1 })) return undefined;
   const cased = (t: string) => t.slice(0, stem.length);
   const same = prefix === undefined ? stored.filter((t) => t.length === type.length) : stored;
   if (same.length > 0) {
     const passes = [...new Set(same.map((t) => `${cased(t)}${type.slice(stem.length)}`))];
     return `Types are matched in their letter case: pass ${passes.map(quote).join(" or ")}.`;
   }
-  const longer = stored.find((t) => cased(t) === type) ?? stored[0];
-  if (longer === undefined) return undefined;
+  // Longer types only, those that begin with the type in its case first.
+  const longer = stored[0] as string;
   const next = longer.charAt(stem.length);
   const start = `${cased(longer)}${next === "." || next === "/" ? next : "*"}`;
   return cased(longer) === type
@@ -331,7 +349,7 @@ export function eventsToolset(
           const last = shown.at(-1);
           const notes = [
             ...(args.since ? [(await droppedUnread(store, after)).note] : []),
-            shown.length === 0 ? await typeHint(store, filter) : undefined,
+            shown.length === 0 ? await typeHint(store, filter, latest) : undefined,
           ].filter((note) => note !== undefined);
           return {
             events: shown.map(summary),
@@ -462,7 +480,11 @@ export function eventsToolset(
             if (late)
               return { timed_out: false, cursor: cursorOf(late.seq), event: fullEvent(late, undefined), ...dropped };
             const cursor = cursorOf(Math.max(after, latest));
-            const note = [call.stopping?.aborted ? STOPPING : undefined, dropped.note, await typeHint(store, filter)]
+            const note = [
+              call.stopping?.aborted ? STOPPING : undefined,
+              dropped.note,
+              await typeHint(store, filter, latest),
+            ]
               .filter((part) => part !== undefined)
               .join(" ");
             return { timed_out: true, cursor, ...(note ? { note } : {}) };

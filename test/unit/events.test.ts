@@ -147,8 +147,8 @@ test("events_wait on a store that cannot answer ends at once with what failed, i
 });
 
 /** Stores an event of the source "trial", as its listener would. */
-function addTrial(store: SqliteEventStore, dedupeId: string, body = "{}") {
-  return store.add({
+function trialEvent(dedupeId: string, body = "{}") {
+  return {
     source: "trial",
     type: "order.paid",
     scheme: "none",
@@ -156,7 +156,11 @@ function addTrial(store: SqliteEventStore, dedupeId: string, body = "{}") {
     headers: {},
     body: Buffer.from(body),
     receivedAt: clock.now(),
-  });
+  };
+}
+
+function addTrial(store: SqliteEventStore, dedupeId: string, body = "{}") {
+  return store.add(trialEvent(dedupeId, body));
 }
 
 test("an event is read as a resource by its URI; one not stored is a resource not found, with where to look", async () => {
@@ -538,6 +542,58 @@ test("a type off in letter case is told the stored one, white space around it is
   expect(text(await call("events_wait", { type: "order.paid", timeout_s: 1 }))).toBe(
     `The wait timed out: nothing matching arrived. Wait again with since="${cursor}".`,
   );
+});
+
+test("a poll that found nothing newer reads only the newest events for a type hint, and none for a type stored as given", async () => {
+  const { store, call } = await served();
+  await store.add({ ...trialEvent("old"), type: "order.refunded" });
+  await Promise.all(Array.from({ length: 1_100 }, (_, i) => addTrial(store, `p${i}`)));
+  const latest = await store.latestSeq();
+  const since = `c${latest}`;
+  const list = vi.spyOn(store, "list");
+  const typesLike = vi.spyOn(store, "typesLike");
+  /** Each page the store was asked for reads events after at least `from`. */
+  const readFrom = (from: number) => list.mock.calls.every(([, page]) => (page.after ?? 0) >= from);
+  // The ordinary "anything new?" on a type stored as given: the walk back stops at its newest event.
+  expect((await call("events_list", { since, type: "order.paid" })).structuredContent).not.toHaveProperty("note");
+  expect((await call("events_wait", { since, type: "order.paid", timeout_s: 1 })).structuredContent).not.toHaveProperty(
+    "note",
+  );
+  expect(typesLike).not.toHaveBeenCalled();
+  expect(readFrom(latest - 1_000)).toBe(true);
+  // A type nothing among the newest events looks like is told nothing, from those alone.
+  expect((await call("events_list", { since, type: "refund.created" })).structuredContent).not.toHaveProperty("note");
+  expect(typesLike).toHaveBeenCalledWith(expect.objectContaining({ type: "refund.created" }), latest - 1_000, 10);
+  expect(readFrom(latest - 1_000)).toBe(true);
+  // One stored as given only before them is told nothing either, though one among them looks like it.
+  expect((await call("events_list", { since, type: "order.refunded" })).structuredContent).not.toHaveProperty("note");
+  await store.add({ ...trialEvent("new"), type: "Order.Refunded" });
+  expect((await call("events_list", { since, type: "order.refunded" })).structuredContent).not.toHaveProperty("note");
+  expect((await call("events_list", { since, type: "ORDER.REFUNDED" })).structuredContent).toMatchObject({
+    note: 'Types are matched in their letter case: pass "Order.Refunded".',
+  });
+});
+
+test("a type that only begins stored ones is told the prefix of those in its letter case, however many shorter ones are in another", async () => {
+  const { store, call } = await served();
+  for (const type of [
+    "ORDER.a",
+    "ORDER.b",
+    "ORDER.c",
+    "ORDER.d",
+    "ORDER.e",
+    "ORDER.f",
+    "ORDER.g",
+    "ORDER.h",
+    "ORDER.i",
+    "ORDER.j",
+    "order.created",
+  ]) {
+    await store.add({ ...trialEvent(type), type });
+  }
+  expect((await call("events_list", { type: "order" })).structuredContent).toMatchObject({
+    note: 'The type "order" is matched exactly: for the types that begin with it, end it in ".", "/" or "*" ("order.").',
+  });
 });
 
 test("a sender's delivery id given as an event id is told which event it is; any other id, what waiter's look like", async () => {

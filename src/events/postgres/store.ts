@@ -165,6 +165,19 @@ export function pageQuery(filter: EventFilter, page: EventPage): [string, unknow
   return [sql, params];
 }
 
+/** The statement that reads the types `typesLike` answers, a range of sequence numbers, and its parameters. */
+export function typesQuery(filter: EventFilter, after: number, limit: number): [string, unknown[]] {
+  const stem = typeStem(filter);
+  const params: unknown[] = [after];
+  const conditions = where({ ...filter, type: undefined }, params);
+  const n = params.length;
+  params.push(stem.length, stem.toLowerCase(), stem, limit);
+  const sql = `SELECT type FROM events WHERE seq > $1${conditions} AND lower(substr(type, 1, $${n + 1})) = $${n + 2}
+    GROUP BY type ORDER BY length(type) > $${n + 1}, substr(type, 1, $${n + 1}) <> $${n + 3}, length(type), type COLLATE "C"
+    LIMIT $${n + 4}`;
+  return [sql, params];
+}
+
 interface Pending {
   event: NewEvent;
   resolve: (added: Added) => void;
@@ -412,15 +425,8 @@ export class PostgresEventStore implements EventStore {
     ).map((r) => r.id);
   }
 
-  async typesLike(filter: EventFilter, limit: number): Promise<string[]> {
-    const stem = typeStem(filter);
-    const params: unknown[] = [stem.length, stem.toLowerCase()];
-    const conditions = where({ ...filter, type: undefined }, params);
-    const rows = await this.#query<{ type: string }>(
-      `SELECT type FROM events WHERE lower(substr(type, 1, $1)) = $2${conditions}
-       GROUP BY type ORDER BY length(type), type COLLATE "C" LIMIT $${params.length + 1}`,
-      [...params, limit],
-    );
+  async typesLike(filter: EventFilter, after: number, limit: number): Promise<string[]> {
+    const rows = await this.#query<{ type: string }>(...typesQuery(filter, after, limit));
     return rows.map((row) => row.type);
   }
 

@@ -156,6 +156,18 @@ export function pageQuery(filter: EventFilter, page: EventPage): [string, unknow
   return [sql, params];
 }
 
+/** The statement that reads the types `typesLike` answers, a range of sequence numbers, and its parameters. */
+export function typesQuery(filter: EventFilter, after: number, limit: number): [string, unknown[]] {
+  const stem = typeStem(filter);
+  const params: unknown[] = [after];
+  const conditions = where({ ...filter, type: undefined }, params);
+  params.push(stem.length, stem.toLowerCase(), stem.length, stem.length, stem, limit);
+  // Types are printable ASCII (the listener's cleanType), which SQLite's lower() reads as JavaScript does.
+  const sql = `SELECT type FROM events WHERE seq > ?${conditions} AND lower(substr(type, 1, ?)) = ?
+    GROUP BY type ORDER BY length(type) > ?, substr(type, 1, ?) <> ?, length(type), type LIMIT ?`;
+  return [sql, params];
+}
+
 /**
  * A write the store refused, in words for whoever reads them: another process holding the store
  * past busy_timeout is a moment's wait; a full disk or a file that cannot be written is the
@@ -437,15 +449,11 @@ export class SqliteEventStore implements EventStore {
     return (this.#sql(RECENT_IDS).all(prefix, `${prefix}\u{10FFFF}`, limit) as { id: string }[]).map((r) => r.id);
   }
 
-  async typesLike(filter: EventFilter, limit: number): Promise<string[]> {
-    const stem = typeStem(filter);
-    const params: unknown[] = [stem.length, stem.toLowerCase()];
-    // Types are printable ASCII (the listener's cleanType), which SQLite's lower() reads as JavaScript does.
-    const sql = `SELECT type FROM events WHERE lower(substr(type, 1, ?)) = ?${where({ ...filter, type: undefined }, params)}
-      GROUP BY type ORDER BY length(type), type LIMIT ?`;
+  async typesLike(filter: EventFilter, after: number, limit: number): Promise<string[]> {
+    const [sql, params] = typesQuery(filter, after, limit);
     return this.#sql(sql)
       .pluck()
-      .all(...params, limit) as string[];
+      .all(...params) as string[];
   }
 
   async ack(ids: string[], now = clock.now()): Promise<Acked> {
