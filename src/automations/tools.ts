@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
+import { storedId } from "../events/rows.js";
 import type { EventStore, StoredEvent } from "../events/store.js";
-import { eventIdArg, notStored } from "../events/tools.js";
+import { notStored } from "../events/tools.js";
 import { noneConfigured } from "../settings.js";
 import { cut, noSuchName, quote } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
@@ -120,7 +121,7 @@ export function automationsToolset(
         input: {
           automation: z.string().min(1).optional().describe("Runs of this one."),
           status: z.enum(STATUSES).optional().describe("Only runs in it."),
-          event_id: eventIdArg.min(1).optional().describe("Runs on this event."),
+          event_id: z.string().min(1).optional().describe("Runs on this event."),
           limit: z.number().int().min(1).max(50).optional().describe("1-50, default 10."),
         },
         output: {
@@ -143,7 +144,8 @@ export function automationsToolset(
           const found = await store.runs.list({
             automation: args.automation,
             status: args.status,
-            eventId: args.event_id,
+            // Any letter case names the stored event; the id as sent may be a sender's delivery id.
+            eventId: args.event_id && storedId(args.event_id),
             limit: args.limit ?? 10,
           });
           // A name no longer configured still lists the runs it made.
@@ -160,7 +162,7 @@ export function automationsToolset(
           // No run on an event: why, in the words the engine decides by, for a model asking why a payment did nothing.
           let note: string | undefined;
           if (args.event_id !== undefined && found.length === 0 && !args.automation && !args.status) {
-            const event = await store.get(args.event_id);
+            const event = await store.get(storedId(args.event_id));
             note = event
               ? await whyNoRun(automations, event)
               : `No event ${quote(args.event_id)} is stored. ${await notStored(store, [args.event_id])}`;

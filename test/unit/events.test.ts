@@ -5,6 +5,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { type CallToolResult, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterEach, describe, expect, test, vi } from "vitest";
+import { type Automation, automation } from "../../src/automations/rules.js";
 import { loadConfig } from "../../src/config.js";
 import { ToolError } from "../../src/errors.js";
 import { registerEventResources } from "../../src/events/resources.js";
@@ -21,15 +22,18 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** The events tools and resources over a real store, served on an in-memory transport; the client's side is given. */
-async function servedOn() {
+/**
+ * The events tools and resources over a real store, served on an in-memory transport; the client's
+ * side is given. With `automations`, their tools too.
+ */
+async function servedOn(automations: Automation[] = []) {
   const dir = mkdtempSync(join(tmpdir(), "waiter-events-"));
   const config = loadConfig(
     {
       env: {
         WAITER_DATA_DIR: dir,
         WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-        WAITER_TOOLSETS: "events",
+        WAITER_TOOLSETS: automations.length ? "events,automations" : "events",
       },
     },
     toolsets(),
@@ -38,7 +42,11 @@ async function servedOn() {
   const store = new SqliteEventStore(file, webhooksOf(config).retention);
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
   const log = new Log("error");
-  const server = createServer(enabledTools({ config, toolsets: toolsets(store), http, log }).tools, config, log);
+  const server = createServer(
+    enabledTools({ config, toolsets: toolsets(store, undefined, automations), http, log }).tools,
+    config,
+    log,
+  );
   const stopResources = registerEventResources(server, store, log);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
@@ -51,8 +59,8 @@ async function servedOn() {
 }
 
 /** The events tools and resources over a real store, to an SDK client in the same process. */
-async function served() {
-  const { store, file, clientSide } = await servedOn();
+async function served(automations: Automation[] = []) {
+  const { store, file, clientSide } = await servedOn(automations);
   const client = new Client({ name: "test", version: "0" });
   await client.connect(clientSide);
   cleanups.push(() => client.close());
@@ -625,6 +633,26 @@ test("a sender's delivery id given as an event id is told which event it is; any
   const many = Array.from({ length: 100 }, (_, i) => `pi_${i}`);
   expect((await call("events_ack", { ids: many })).structuredContent).toMatchObject({ unknown: many, note: form });
   expect(lookups).toBe(5);
+});
+
+test("a sender's delivery id that reads as a lower-case event id is traced as sent, by events_get, events_ack and automations_runs", async () => {
+  const trial = automation.parse({ name: "a", when: { source: "trial" }, do: [{ tool: "events_ack", args: {} }] });
+  const { store, call, text } = await served([trial]);
+  const delivery = "01hq3z8w5m9r2t4v7x0y1a2b3c";
+  const { id } = await addTrial(store, delivery);
+  const traced = `"${delivery}" is the sender's delivery id of event ${id} (source "trial"): pass waiter's event id instead.`;
+  const told = `No event "${delivery}" is stored. ${traced}`;
+  expect(text(await call("events_get", { id: delivery }))).toBe(told);
+  expect((await call("automations_runs", { event_id: delivery })).structuredContent).toEqual({
+    runs: [],
+    note: told,
+  });
+  expect((await call("events_ack", { ids: [delivery] })).structuredContent).toEqual({
+    acked: [],
+    already_acked: [],
+    unknown: [delivery],
+    note: traced,
+  });
 });
 
 test("an event id in lower case names the stored event, in each tool and resource that takes one", async () => {
