@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
-import { storedId } from "../events/rows.js";
+import { notStored, storedId } from "../events/ids.js";
 import type { EventStore, StoredEvent } from "../events/store.js";
-import { notStored } from "../events/tools.js";
 import { noneConfigured } from "../settings.js";
 import { cut, noSuchName, quote } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";

@@ -9,8 +9,8 @@ import { ProtocolError } from "../errors.js";
 import { wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { quote } from "../shown.js";
+import { storedId } from "./ids.js";
 import { eventRecord, NOTICE, summary } from "./present.js";
-import { storedId } from "./rows.js";
 import type { EventStore } from "./store.js";
 
 export const RECENT_URI = "events://recent";

@@ -1,5 +1,6 @@
 import { randomFillSync } from "node:crypto";
 import { monotonicFactory } from "ulid";
+import { jsonText } from "../json.js";
 import { DAY_MS } from "../time.js";
 import type { Counters, NoticeStatus, RunFilter, RunRecord, StepStatus, StoredEvent, StoreStats } from "./store.js";
 
@@ -52,14 +53,6 @@ export function toEvent(row: EventRow): StoredEvent {
   };
 }
 
-/**
- * A body's text without the UTF-8 byte order mark some senders' frameworks put before their JSON:
- * no part of the JSON text (RFC 8259 §8.1), and JSON.parse refuses it.
- */
-export function jsonText(text: string): string {
-  return text.startsWith("\uFEFF") ? text.slice(1) : text;
-}
-
 export function isJson(body: Buffer): boolean {
   try {
     JSON.parse(jsonText(body.toString("utf8")));
@@ -83,18 +76,6 @@ export function eventIds(): (receivedAt: number) => string {
     }
     return (pool[next++] as number) / 2 ** 32;
   });
-}
-
-/** A ULID in any letter case: ten characters of time (the first at most 7), sixteen of randomness. */
-const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
-
-/**
- * An event id as a model may type it: a ULID is Crockford's base32, which reads letters in any
- * case alike, so one in lower case is the stored id, in capitals. Anything else (a cursor, a
- * sender's id) is left as it is.
- */
-export function storedId(value: string): string {
-  return ULID.test(value) ? value.toUpperCase() : value;
 }
 
 export interface TotalsRow {

@@ -7,8 +7,8 @@ import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten } from "
 import { clock } from "../time.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { matchesFilter, typePrefix, typeStem } from "./filter.js";
+import { notStored, storedId } from "./ids.js";
 import { eventRecord, isRecord, parseExact, summary } from "./present.js";
-import { storedId } from "./rows.js";
 import type { EventFilter, EventStore, StoredEvent } from "./store.js";
 
 const MAX_WAIT_SECONDS = 50;
@@ -57,33 +57,6 @@ async function droppedUnread(store: EventStore, after: number): Promise<{ note?:
   return {
     note: "Retention dropped events stored after `since` before this read: any that matched are lost to waiter; ask the systems that sent them what happened meanwhile.",
   };
-}
-
-const DELIVERY_LOOKUPS = 5;
-
-/**
- * Why ids name no stored event, so that a model calls again with the right one: a sender's delivery
- * id (Stripe's evt_…, which is its payload's id too) names the event waiter stored it as; any other
- * id is told what waiter's look like.
- */
-export async function notStored(store: EventStore, ids: string[]): Promise<string> {
-  const said: string[] = [];
-  let others = ids.length > DELIVERY_LOOKUPS;
-  // A look-up each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
-  for (const id of ids.slice(0, DELIVERY_LOOKUPS)) {
-    const events = await store.deliveredAs(id);
-    if (events.length === 0) others = true;
-    else {
-      const named = events.map((event) => `event ${event.id} (source ${quote(event.source)})`).join(" and ");
-      said.push(`${quote(id)} is the sender's delivery id of ${named}: pass waiter's event id instead.`);
-    }
-  }
-  if (others) {
-    said.push(
-      "waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them; retention drops old ones.",
-    );
-  }
-  return said.join(" ");
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
-import { jsonText } from "../../events/rows.js";
+import { jsonText } from "../../json.js";
 
 /** One POST as it arrived: the raw bytes, never a re-serialized JSON. */
 export interface Delivery {

@@ -1,0 +1,43 @@
+/** Event ids as tools take them, and what a model is told of an id that names no stored event. */
+
+import { quote } from "../shown.js";
+import type { EventStore } from "./store.js";
+
+/** A ULID in any letter case: ten characters of time (the first at most 7), sixteen of randomness. */
+const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
+
+/**
+ * An event id as a model may type it: a ULID is Crockford's base32, which reads letters in any
+ * case alike, so one in lower case is the stored id, in capitals. Anything else (a cursor, a
+ * sender's id) is left as it is.
+ */
+export function storedId(value: string): string {
+  return ULID.test(value) ? value.toUpperCase() : value;
+}
+
+const DELIVERY_LOOKUPS = 5;
+
+/**
+ * Why ids name no stored event, so that a model calls again with the right one: a sender's delivery
+ * id (Stripe's evt_…, which is its payload's id too) names the event waiter stored it as; any other
+ * id is told what waiter's look like.
+ */
+export async function notStored(store: EventStore, ids: string[]): Promise<string> {
+  const said: string[] = [];
+  let others = ids.length > DELIVERY_LOOKUPS;
+  // A look-up each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
+  for (const id of ids.slice(0, DELIVERY_LOOKUPS)) {
+    const events = await store.deliveredAs(id);
+    if (events.length === 0) others = true;
+    else {
+      const named = events.map((event) => `event ${event.id} (source ${quote(event.source)})`).join(" and ");
+      said.push(`${quote(id)} is the sender's delivery id of ${named}: pass waiter's event id instead.`);
+    }
+  }
+  if (others) {
+    said.push(
+      "waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them; retention drops old ones.",
+    );
+  }
+  return said.join(" ");
+}
