@@ -129,35 +129,51 @@ export function registerEventResources(
   });
 
   server.server.registerCapabilities({ resources: { subscribe: true, listChanged: true } });
-  /** Whether `uri` names a stored event; a store that cannot say is no reason to refuse one. */
-  const storedEvent = async (uri: string) => {
-    const id = idIn(uri);
-    return id !== undefined && (await store.get(id).then(Boolean, () => true));
+  /**
+   * The session's subscriptions by what each names, the stored event's id or the list's URI, each
+   * under the URI its client gave: an event told or acknowledged is looked up, and an id in another
+   * letter case names the same subscription.
+   */
+  const held = new Map<string, string>();
+  const named = (uri: string) => idIn(uri) ?? uri;
+  const drop = (uri: string) => {
+    const given = held.get(named(uri));
+    if (given === undefined) return;
+    held.delete(named(uri));
+    subscribed.delete(given);
   };
+  /** Holds `uri` in place of another URI of the same event. */
+  const keep = (uri: string) => {
+    drop(uri);
+    held.set(named(uri), uri);
+    subscribed.add(uri);
+  };
+  for (const uri of [...subscribed]) keep(uri);
+  /** Whether `id` names a stored event; a store that cannot say is no reason to refuse one. */
+  const stored = (id: string) => store.get(id).then(Boolean, () => true);
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     const { uri } = request.params;
     if (uri.length > MAX_URI) {
       throw new ProtocolError(ErrorCode.InvalidParams, `A resource URI here has at most ${MAX_URI} characters`);
     }
     // Only what exists here: a mistyped URI would be a subscription that never hears anything.
-    if (uri !== RECENT_URI && !(await storedEvent(uri))) throw noResource(uri);
-    if (!subscribed.has(uri) && subscribed.size >= MAX_SUBSCRIPTIONS) {
+    const id = idIn(uri);
+    if (uri !== RECENT_URI && (id === undefined || !(await stored(id)))) throw noResource(uri);
+    if (!held.has(named(uri)) && held.size >= MAX_SUBSCRIPTIONS) {
       // A subscription to an event retention dropped can never be heard: it makes room first.
-      for (const held of [...subscribed]) {
-        if (held !== RECENT_URI && !(await storedEvent(held))) subscribed.delete(held);
-      }
+      for (const [what, given] of [...held]) if (what !== RECENT_URI && !(await stored(what))) drop(given);
     }
-    if (!subscribed.has(uri) && subscribed.size >= MAX_SUBSCRIPTIONS) {
+    if (!held.has(named(uri)) && held.size >= MAX_SUBSCRIPTIONS) {
       throw new ProtocolError(
         ErrorCode.InvalidParams,
         `A session subscribes to at most ${MAX_SUBSCRIPTIONS} resources; unsubscribe from one first (${RECENT_URI} hears every event)`,
       );
     }
-    subscribed.add(uri);
+    keep(uri);
     return {};
   });
   server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
-    subscribed.delete(request.params.uri);
+    drop(request.params.uri);
     return {};
   });
 
@@ -173,11 +189,10 @@ export function registerEventResources(
   /** Tells the list's subscription and those of `ids`' events, each under the URI its client gave. */
   const notify = (ids: string[]) => {
     if (!listening()) return;
-    for (const uri of subscribed) {
-      const id = idIn(uri);
-      if (uri === RECENT_URI || (id !== undefined && ids.includes(id))) {
-        server.server.sendResourceUpdated({ uri }).catch((err) => log.debug(`resource update not sent: ${err}`));
-      }
+    for (const what of [RECENT_URI, ...ids]) {
+      const uri = held.get(what);
+      if (uri === undefined) continue;
+      server.server.sendResourceUpdated({ uri }).catch((err) => log.debug(`resource update not sent: ${err}`));
     }
   };
   // A client that hears the list changed reads it again: a burst of webhooks is told at most once a

@@ -22,11 +22,13 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+type Served = { automations?: Automation[]; subscribed?: Set<string> };
+
 /**
  * The events tools and resources over a real store, served on an in-memory transport; the client's
- * side is given. With `automations`, their tools too.
+ * side is given. With `automations`, their tools too; `subscribed` holds the session's subscriptions.
  */
-async function servedOn(automations: Automation[] = []) {
+async function servedOn({ automations = [], subscribed }: Served = {}) {
   const dir = mkdtempSync(join(tmpdir(), "waiter-events-"));
   const config = loadConfig(
     {
@@ -47,7 +49,7 @@ async function servedOn(automations: Automation[] = []) {
     config,
     log,
   );
-  const stopResources = registerEventResources(server, store, log);
+  const stopResources = registerEventResources(server, store, log, subscribed);
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   cleanups.push(async () => {
@@ -59,8 +61,8 @@ async function servedOn(automations: Automation[] = []) {
 }
 
 /** The events tools and resources over a real store, to an SDK client in the same process. */
-async function served(automations: Automation[] = []) {
-  const { store, file, clientSide } = await servedOn(automations);
+async function served(options: Served = {}) {
+  const { store, file, clientSide } = await servedOn(options);
   const client = new Client({ name: "test", version: "0" });
   await client.connect(clientSide);
   cleanups.push(() => client.close());
@@ -637,7 +639,7 @@ test("a sender's delivery id given as an event id is told which event it is; any
 
 test("a sender's delivery id that reads as a lower-case event id is traced as sent, by events_get, events_ack and automations_runs", async () => {
   const trial = automation.parse({ name: "a", when: { source: "trial" }, do: [{ tool: "events_ack", args: {} }] });
-  const { store, call, text } = await served([trial]);
+  const { store, call, text } = await served({ automations: [trial] });
   const delivery = "01hq3z8w5m9r2t4v7x0y1a2b3c";
   const { id } = await addTrial(store, delivery);
   const traced = `"${delivery}" is the sender's delivery id of event ${id} (source "trial"): pass waiter's event id instead.`;
@@ -786,6 +788,38 @@ test("a session subscribes to at most 100 resources, each URI at most 200 charac
   vi.spyOn(store, "get").mockImplementation(async (id) => (id === ids[1] ? undefined : stored(id)));
   await client.subscribeResource({ uri: `events://event/${later}` });
   await expect(client.subscribeResource({ uri: `events://event/${last}` })).rejects.toThrow(/at most 100 resources/);
+});
+
+test("a subscription is one per resource whatever the letter case of its id, and an event told or acknowledged is looked up among them", async () => {
+  /** The session's subscriptions, counting how often they are walked. */
+  class Walked extends Set<string> {
+    walks = 0;
+    override [Symbol.iterator]() {
+      this.walks += 1;
+      return super[Symbol.iterator]();
+    }
+  }
+  const subscribed = new Walked();
+  const { store, client, call } = await served({ subscribed });
+  const updates: string[] = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    updates.push(n.params.uri);
+  });
+  const ids = await Promise.all(Array.from({ length: 100 }, async (_, i) => (await addTrial(store, `s${i}`)).id));
+  for (const id of ids) await client.subscribeResource({ uri: `events://event/${id.toLowerCase()}` });
+  // The same event under its id in capitals is the subscription there is, under the URI given last.
+  await client.subscribeResource({ uri: `events://event/${ids[0]}` });
+  expect(subscribed.size).toBe(100);
+  await client.unsubscribeResource({ uri: `events://event/${ids[1]}` });
+  expect(subscribed.size).toBe(99);
+  subscribed.walks = 0;
+  await call("events_ack", { ids });
+  await expect.poll(() => updates.length).toBe(99);
+  // Each under the URI given last, in no particular order.
+  expect(updates.sort()).toEqual(
+    [`events://event/${ids[0]}`, ...ids.slice(2).map((id) => `events://event/${id.toLowerCase()}`)].sort(),
+  );
+  expect(subscribed.walks).toBe(0);
 });
 
 describe("a write the SQLite store is refused", () => {
