@@ -15,6 +15,7 @@ import { isLoopbackHost } from "./settings.js";
 import { toolsets } from "./toolsets.js";
 import type { SessionOptions } from "./transports/http.js";
 import { packageRoot, USER_AGENT, VERSION } from "./version.js";
+import { reachedFromElsewhere } from "./webhooks/hosts.js";
 import type { RunningListener } from "./webhooks/listener.js";
 import { holdPort, listenProblem, type PortHold } from "./webhooks/port.js";
 import { sourceLines, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
@@ -343,8 +344,9 @@ export interface RunningServe {
 
 /**
  * Start-up of `waiter serve`: config -> store -> toolsets, then one HTTP server with MCP at /mcp
- * (a server per session) and the webhook listener. Without http.tokens no caller is asked who it
- * is, so only a loopback address is served: a ConfigError says so for any other.
+ * (a server per session) and the webhook listener. Without http.tokens or http.oauth no caller is
+ * asked who it is, so only a server this machine alone reaches is started: a ConfigError says so
+ * for a non-loopback address, or a publicUrl or allowedHosts name that a proxy brings others to.
  */
 export async function startServe(config: Config, log: Log): Promise<RunningServe> {
   const webhooks = webhooksOf(config);
@@ -355,9 +357,13 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
       "http.oauth needs webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL), the URL clients reach waiter at: access tokens are issued for its /mcp",
     );
   }
-  if (!isLoopbackHost(listen.host) && config.http.tokens.length === 0 && !oauth) {
+  const reached = reachedFromElsewhere({ ...webhooks, listen });
+  if (reached && config.http.tokens.length === 0 && !oauth) {
+    const instead = isLoopbackHost(listen.host)
+      ? "; for the webhooks alone, run waiter listen"
+      : ", or bind 127.0.0.1 (--listen 127.0.0.1:8790)";
     throw new ConfigError(
-      `waiter serve on ${listen.host}, which is not a loopback address, needs callers to authenticate: configure http.tokens or http.oauth (WAITER_HTTP_TOKENS, WAITER_HTTP_OAUTH; docs/serve.md says how), or bind 127.0.0.1 (--listen 127.0.0.1:8790)`,
+      `waiter serve answers ${reached}, and would serve every tool to whoever reaches it: configure http.tokens or http.oauth (WAITER_HTTP_TOKENS, WAITER_HTTP_OAUTH; docs/serve.md says how)${instead}`,
     );
   }
   // A server whose webhooks cannot be stored is no server: it stops, so whatever runs it sees so.

@@ -25,8 +25,9 @@ Usage:
   waiter listen [options]   only receive webhooks, for a machine that must take them while
                             no assistant runs; SIGTERM or Ctrl+C stops it cleanly
   waiter serve [options]    one server for many MCP clients: Streamable HTTP at /mcp, the
-                            webhooks and /healthz on one address (loopback, or any address
-                            with http.tokens or http.oauth)
+                            webhooks and /healthz on one address; reached from other
+                            machines (not loopback, or through a public URL), only with
+                            http.tokens or http.oauth
 
 Options:
   --config FILE      JSON config file (default: $WAITER_CONFIG); secrets come from the environment only

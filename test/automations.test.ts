@@ -1909,7 +1909,7 @@ describe("when a mail server refuses for now", () => {
   });
 });
 
-test("the payment examples of the README and docs/automations.md (Stripe, Comgate) start waiter serve as written", async () => {
+test("the payment examples of the README and docs/automations.md (Stripe, Comgate) start waiter serve as written, with the token a public URL needs", async () => {
   const pages = ["../README.md", "../docs/automations.md"].map((page) =>
     readFileSync(new URL(page, import.meta.url), "utf8"),
   );
@@ -1924,7 +1924,11 @@ test("the payment examples of the README and docs/automations.md (Stripe, Comgat
     writeFileSync(file, example);
     const { WAITER_WEBHOOKS_SOURCES, WAITER_NOTIFY_CHANNELS, WAITER_AUTOMATIONS, ...rest } = env([]);
     const secrets = { STRIPE_WEBHOOK_SECRET: STRIPE_SECRET, COMGATE_SECRET: "comgate-secret" };
-    const config = loadConfig({ env: { ...rest, ...secrets }, file }, toolsets());
+    const token = {
+      WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
+      OPS_TOKEN: "0123456789abcdef".repeat(4),
+    };
+    const config = loadConfig({ env: { ...rest, ...secrets, ...token }, file }, toolsets());
     expect(config.core.automations.map((a) => a.name)).toEqual([expect.stringMatching(/^(stripe|comgate)-paid$/)]);
     const running = await startServe(config, new Log("error", () => {}));
     await running.close();

@@ -654,8 +654,10 @@ describe.concurrent("the command line", () => {
     expect(result.stdout).toMatch(/Usage:\n {2}waiter \[options\]/);
     expect(result.stdout).toMatch(/waiter listen/);
     expect(result.stdout).toMatch(/--read-only/);
-    // Either way of authenticating callers lets waiter serve bind beyond loopback, as its refusal says.
-    expect(result.stdout).toMatch(/\(loopback, or any address\s+with http\.tokens or http\.oauth\)/);
+    // Either way of authenticating callers lets other machines reach waiter serve, as its refusal says.
+    expect(result.stdout).toMatch(
+      /reached from other\s+machines \(not loopback, or through a public URL\), only with\s+http\.tokens or http\.oauth/,
+    );
   });
 
   test.each([

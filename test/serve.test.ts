@@ -14,7 +14,7 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { sessionOptions, startServe, startWebhooks } from "../src/app.js";
-import { loadConfig } from "../src/config.js";
+import { type Config, loadConfig } from "../src/config.js";
 import type { SessionLog } from "../src/events/store.js";
 import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
@@ -751,8 +751,32 @@ describe("sessions", () => {
     await expect(
       startServe({ ...config, core: { ...config.core, listen: { host: "0.0.0.0", port: 8790 } } }, log),
     ).rejects.toThrow(
-      /^waiter serve on 0.0.0.0, which is not a loopback address, needs callers to authenticate: configure http.tokens/,
+      /^waiter serve answers on 0.0.0.0, which is not a loopback address, and would serve every tool to whoever reaches it: configure http.tokens or http.oauth .*, or bind 127.0.0.1/,
     );
+  });
+
+  test("on loopback behind a proxy or tunnel, which a public URL or allowed host names, it is refused too; behind a loopback one it starts", async () => {
+    const onLoopback = (config: Config) => ({
+      ...config,
+      core: { ...config.core, listen: { host: "127.0.0.1", port: 0 } },
+    });
+    const through =
+      "through a proxy or tunnel that other machines reach, and would serve every tool to whoever reaches it";
+    for (const [env, reached] of [
+      [
+        { WAITER_WEBHOOKS_PUBLIC_URL: "https://waiter.example.com" },
+        "at https://waiter.example.com (webhooks.publicUrl)",
+      ],
+      [{ WAITER_WEBHOOKS_ALLOWED_HOSTS: "localhost,hooks.internal" }, "to hooks.internal (webhooks.allowedHosts)"],
+    ] as const) {
+      const { config, log } = await startApp(env);
+      await expect(startServe(onLoopback(config), log)).rejects.toThrow(
+        `waiter serve answers ${reached}, ${through}: configure http.tokens or http.oauth (WAITER_HTTP_TOKENS, WAITER_HTTP_OAUTH; docs/serve.md says how); for the webhooks alone, run waiter listen`,
+      );
+    }
+    // A public URL on this machine brings no one else.
+    const local = await startApp({ WAITER_WEBHOOKS_PUBLIC_URL: "http://localhost:6274" });
+    await (await startServe(onLoopback(local.config), local.log)).close();
   });
 
   test("a session that sends nothing and holds no stream is closed when idle; one listening on its stream is kept", async () => {

@@ -3,6 +3,25 @@ import { isLoopbackHost, isWildcardHost } from "../settings.js";
 import { quote } from "../shown.js";
 import type { WebhooksConfig } from "./settings.js";
 
+/**
+ * How other machines reach the listener, as a phrase for a refusal ("on 0.0.0.0, which is not a
+ * loopback address"), or undefined when this machine alone does. A publicUrl or an allowedHosts
+ * name that is not loopback says a reverse proxy or a tunnel passes it requests from elsewhere,
+ * whatever address it binds.
+ */
+export function reachedFromElsewhere(
+  webhooks: Pick<WebhooksConfig, "listen" | "publicUrl" | "allowedHosts">,
+): string | undefined {
+  const { host } = webhooks.listen;
+  if (!isLoopbackHost(host)) return `on ${host}, which is not a loopback address`;
+  const through = "through a proxy or tunnel that other machines reach";
+  if (webhooks.publicUrl && !isLoopbackHost(new URL(webhooks.publicUrl).hostname)) {
+    return `at ${webhooks.publicUrl} (webhooks.publicUrl), ${through}`;
+  }
+  const named = webhooks.allowedHosts.find((name) => !isLoopbackHost(name));
+  return named === undefined ? undefined : `to ${named} (webhooks.allowedHosts), ${through}`;
+}
+
 export interface Refusal {
   /** What is counted for the source: a fixed phrase, never the refused value. */
   reason: string;
