@@ -1,3 +1,4 @@
+import { connect as openSocket, type Socket } from "node:net";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { type ComgateFake, type ComgatePayment, notification, startComgate } from "./fakes/comgate.js";
@@ -160,5 +161,84 @@ describe("a Comgate notification", () => {
     expect(event.type).toBe("payment.cancelled");
     expect(JSON.parse(event.payload)).toEqual({ merchant: MERCHANT, ...cancelled });
     expect(api.requests.length).toBe(asked);
+  });
+});
+
+/** A raw connection to `to`'s listener, to send a body in parts or not at all; what came back, and whether it closed. */
+async function rawConnection(to: { listenerUrl: string | undefined }) {
+  const { hostname, port } = new URL(to.listenerUrl as string);
+  const socket: Socket = openSocket(Number(port), hostname);
+  let received = "";
+  let closed = false;
+  socket.setEncoding("utf8").on("data", (chunk: string) => {
+    received += chunk;
+  });
+  // The listener closes the connection while the body is still being written: EPIPE is the point.
+  socket.on("error", () => {});
+  socket.on("close", () => {
+    closed = true;
+  });
+  await new Promise((resolve) => socket.once("connect", resolve));
+  const head = `POST /webhooks/comgate HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\n`;
+  return { socket, head, answer: () => ({ received, closed }) };
+}
+
+describe("a body larger than a Comgate notification", () => {
+  const refusal = '{"error":"body larger than 8192 bytes, more than a Comgate notification holds"}';
+
+  test("is refused 413 before it is read whole, so no stranger's megabyte of fields is parsed", async () => {
+    // Declared: answered before a byte of the body is sent.
+    const declared = await rawConnection(waiter);
+    declared.socket.write(`${declared.head}Content-Length: 1048576\r\n\r\n`);
+    await expect.poll(() => declared.answer(), { timeout: 1000 }).toMatchObject({ closed: true });
+    expect(declared.answer().received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(declared.answer().received.endsWith(refusal)).toBe(true);
+    // Nor is it invited with a 100 Continue.
+    const expecting = await rawConnection(waiter);
+    expecting.socket.write(`${expecting.head}Content-Length: 9000\r\nExpect: 100-continue\r\n\r\n`);
+    await expect.poll(() => expecting.answer(), { timeout: 1000 }).toMatchObject({ closed: true });
+    expect(expecting.answer().received).toMatch(/^HTTP\/1\.1 413 /);
+
+    // Chunked, so no length is declared, and its end never sent: refused as soon as 8 KiB of
+    // fields have come, while the rest of the body, which alone would let it be parsed, never does.
+    const streamed = await rawConnection(waiter);
+    streamed.socket.write(`${streamed.head}Transfer-Encoding: chunked\r\n\r\n`);
+    const fields = "a=&".repeat(1024);
+    for (let i = 0; i < 3; i++) streamed.socket.write(`${fields.length.toString(16)}\r\n${fields}\r\n`);
+    await expect.poll(() => streamed.answer(), { timeout: 1000 }).toMatchObject({ closed: true });
+    expect(streamed.answer().received).toMatch(/^HTTP\/1\.1 413 /);
+    expect(streamed.answer().received.endsWith(refusal)).toBe(true);
+  });
+
+  test("is none that Comgate sends: one with every field it documents, written long, is stored", async () => {
+    const full = { ...PAID, transId: "FULL-0001" };
+    api.payments.set(full.transId, full);
+    const long = (text: string) => text.repeat(4);
+    const body = new URLSearchParams({
+      merchant: MERCHANT,
+      secret: SECRET,
+      ...full,
+      payerId: "zákazník-8812345",
+      payerName: long("Jana Nováková "),
+      payerAcc: "CZ6508000000192000145399",
+      account: "default",
+      phone: "+420 777 123 456",
+      name: long("Objednávka z e-shopu "),
+      fee: "unknown",
+      fullName: long("Jana Nováková "),
+      billingAddrCity: long("Praha – Královské Vinohrady "),
+      billingAddrStreet: long("Vinohradská 1234/56 "),
+      billingAddrPostalCode: "120 00",
+      billingAddrCountry: "CZ",
+      delivery: "HOME_DELIVERY",
+      homeDeliveryCity: long("Praha – Královské Vinohrady "),
+      homeDeliveryStreet: long("Vinohradská 1234/56 "),
+      homeDeliveryPostalCode: "120 00",
+      homeDeliveryCountry: "CZ",
+      category: "PHYSICAL_GOODS_ONLY",
+    }).toString();
+    // About 1.5 KB: the bound leaves five times that to spare.
+    expect(Buffer.byteLength(body)).toBeGreaterThan(1024);
+    expect(await push(waiter, body)).toMatchObject({ status: 200, body: { duplicate: false } });
   });
 });

@@ -37,6 +37,22 @@ const PROVIDER_HEADERS: Partial<Record<WebhookSource["scheme"], RegExp>> = {
 };
 const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "gopay"]);
 
+/**
+ * Senders whose deliveries are small forms that their verifier must parse before anything can be
+ * checked: a body past this is refused before it is read whole, as a stranger's megabyte of form
+ * fields would cost the event loop hundreds of milliseconds to parse. Comgate's notification is
+ * some thirty short fields (ids, an amount, an email, a name and an address), about a kilobyte.
+ */
+const SMALL_DELIVERIES: Partial<Record<WebhookSource["scheme"], { maxBytes: number; what: string }>> = {
+  comgate: { maxBytes: 8 * 1024, what: "a Comgate notification" },
+};
+
+/** The largest body a source takes: webhooks.maxBodyBytes, or less for a sender whose deliveries are small. */
+function bodyLimit(webhooks: Pick<WebhooksConfig, "maxBodyBytes">, source: WebhookSource | undefined): number {
+  const small = source && SMALL_DELIVERIES[source.scheme];
+  return Math.min(webhooks.maxBodyBytes, small?.maxBytes ?? Number.POSITIVE_INFINITY);
+}
+
 /** What to do about a delivery not stored, for the senders that never send one again. */
 const NOT_SENT_AGAIN: Partial<Record<WebhookSource["scheme"], string>> = {
   github: "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries",
@@ -252,15 +268,18 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     );
     answerUnread(req, res, status, error);
   };
-  const tooLarge = `body larger than ${webhooks.maxBodyBytes} bytes`;
-  const refuseTooLarge = (req: Request, res: Response, source: string | undefined) => {
+  const refuseTooLarge = (req: Request, res: Response, source: WebhookSource | undefined) => {
     const declared = Number(req.headers["content-length"]);
+    const limit = bodyLimit(webhooks, source);
+    // Past a small sender's own bound, raising the setting would not help: no delivery of its is that large.
+    const small = limit < webhooks.maxBodyBytes ? source && SMALL_DELIVERIES[source.scheme] : undefined;
+    const error = `body larger than ${limit} bytes${small ? `, more than ${small.what} holds` : ""}`;
     refuse(req, res, {
       status: 413,
       reason: "body too large",
-      error: tooLarge,
-      said: `${tooLarge}${declared > 0 ? ` (Content-Length ${declared})` : ""}: if its sender's deliveries are this large, raise webhooks.maxBodyBytes (WAITER_WEBHOOKS_MAX_BODY_BYTES)`,
-      source,
+      error,
+      said: `${error}${declared > 0 ? ` (Content-Length ${declared})` : ""}${small ? "" : ": if its sender's deliveries are this large, raise webhooks.maxBodyBytes (WAITER_WEBHOOKS_MAX_BODY_BYTES)"}`,
+      source: source?.name,
     });
   };
 
@@ -350,8 +369,9 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   // answered at once instead of after reading (or waiting for) the whole body.
   const bodyLimits = (req: Request, res: Response, next: NextFunction) => {
     const { source } = res.locals.entry as { source: WebhookSource };
-    if (Number(req.headers["content-length"]) > webhooks.maxBodyBytes) {
-      refuseTooLarge(req, res, source.name);
+    const maxBytes = bodyLimit(webhooks, source);
+    if (Number(req.headers["content-length"]) > maxBytes) {
+      refuseTooLarge(req, res, source);
       return;
     }
     // What this request holds of the budgets, given back once its answer is done.
@@ -389,14 +409,18 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     };
     if (req.complete) {
       // Read whole already, before this handler ran: it holds its bytes too.
+      if (req.readableLength > maxBytes) {
+        refuseTooLarge(req, res, source);
+        return;
+      }
       if (!hold(req.readableLength)) {
         busy();
         return;
       }
     } else {
       const stop = watchBody(req, limits, {
-        maxBytes: webhooks.maxBodyBytes,
-        tooLarge: () => refuseTooLarge(req, res, source.name),
+        maxBytes,
+        tooLarge: () => refuseTooLarge(req, res, source),
         hold,
         busy,
         tooSlow: () =>
@@ -542,9 +566,10 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
 
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
     if (res.headersSent) return;
-    const source = (res.locals.entry as { source: WebhookSource } | undefined)?.source.name;
+    const configured = (res.locals.entry as { source: WebhookSource } | undefined)?.source;
+    const source = configured?.name;
     if (err.type === "entity.too.large") {
-      refuseTooLarge(req, res, source);
+      refuseTooLarge(req, res, configured);
       return;
     }
     if (err.type === "encoding.unsupported") {
@@ -602,7 +627,9 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   // a webhook whose declared length is over the limit gets its 413 instead, before the body is
   // sent. Other routes (MCP in waiter serve) have limits of their own and get their 100.
   server.on("checkContinue", (req, res) => {
-    const refused = req.url?.startsWith("/webhooks/") && Number(req.headers["content-length"]) > webhooks.maxBodyBytes;
+    const name = /^\/webhooks\/([^/?]+)/.exec(req.url ?? "")?.[1];
+    const source = webhooks.sources.find((known) => known.name === name);
+    const refused = name !== undefined && Number(req.headers["content-length"]) > bodyLimit(webhooks, source);
     if (!refused) res.writeContinue();
     server.emit("request", req, res);
   });
