@@ -135,11 +135,20 @@ async function startListener(...args: Parameters<typeof import("./webhooks/liste
   return startListener(...args);
 }
 
-function warnUnsigned(webhooks: WebhooksConfig, log: Log): void {
+/**
+ * A `none` source stores anyone's request as an event, and its automations run on it: it is
+ * warned about on a listener this machine alone reaches, and stops waiter on any other.
+ */
+function checkUnsigned(webhooks: WebhooksConfig, log: Log): void {
+  const reached = reachedFromElsewhere(webhooks);
   for (const source of webhooks.sources) {
-    if (source.scheme === "none") {
-      log.warning(`webhook source ${source.name} accepts unsigned requests (scheme "none"): for local trials only`);
+    if (source.scheme !== "none") continue;
+    if (reached) {
+      throw new ConfigError(
+        `webhook source ${source.name} accepts unsigned requests (scheme "none"), and the listener answers ${reached}: anyone could add events there and start the automations on them. Give the source a scheme that checks a signature (docs/webhooks.md#configuring-sources); an unsigned one is for local trials, on a loopback address with no public URL`,
+      );
     }
+    log.warning(`webhook source ${source.name} accepts unsigned requests (scheme "none"): for local trials only`);
   }
 }
 
@@ -162,8 +171,9 @@ export async function startApp(
     cutsCalls?: boolean;
   },
 ): Promise<App> {
-  const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
   const webhooks = webhooksOf(config);
+  checkUnsigned(webhooks, log);
+  const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
   let store: EventStore | undefined;
   let noStore: string | undefined;
   // A database is opened when configured, sources or none: replicas keep their sessions there.
@@ -187,7 +197,6 @@ export async function startApp(
   // Every call in flight listens on these, and a server holds many: no number is a leak.
   setMaxListeners(0, stopping.signal, cutting.signal);
 
-  if (store) warnUnsigned(webhooks, log);
   if (store && options.listener && webhooks.sources.length > 0) {
     port = await holdPort({
       listen: webhooks.listen,
@@ -263,7 +272,7 @@ export interface RunningWebhooks {
  */
 export async function startWebhooks(config: Config, log: Log): Promise<RunningWebhooks> {
   const webhooks = webhooksOf(config);
-  warnUnsigned(webhooks, log);
+  checkUnsigned(webhooks, log);
   let store: EventStore;
   try {
     store = await openStore(config, log);

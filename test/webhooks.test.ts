@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { promisify } from "node:util";
 import type { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import {
   ResourceListChangedNotificationSchema,
@@ -1042,15 +1043,40 @@ describe("embedded in the stdio server", () => {
     expect(all.completion.hasMore).toBe(true);
   });
 
-  test("an unsigned source is warned about at every start", async () => {
-    const session = await inProcess(
-      {
-        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-      },
-      { listener: false },
-    );
+  test("an unsigned source is warned about at every start, and stops waiter where other machines reach the listener", async () => {
+    const trial = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }) };
+    const session = await inProcess(trial, { listener: false });
     expect(session.stderr()).toMatch(
       /webhook source trial accepts unsigned requests \(scheme "none"\): for local trials only/,
+    );
+    const refusal = (reached: string) =>
+      `webhook source trial accepts unsigned requests (scheme "none"), and the listener answers ${reached}: anyone could add events there and start the automations on them. Give the source a scheme that checks a signature (docs/webhooks.md#configuring-sources); an unsigned one is for local trials, on a loopback address with no public URL`;
+    await expect(
+      startWaiter({ ...env, ...trial, WAITER_WEBHOOKS_LISTEN: "0.0.0.0:0" }, { listener: true }),
+    ).rejects.toThrow(refusal("on 0.0.0.0, which is not a loopback address"));
+    // waiter listen behind a tunnel, with an automation that marks orders paid: a stranger's
+    // unsigned POST would have marked one.
+    const automation = {
+      name: "paid",
+      when: { source: "trial", type: "payment.paid" },
+      do: [{ tool: "eshop_order_mark_paid", args: { id: { path: "payload.order" } } }],
+    };
+    const refused = await promisify(execFile)(process.execPath, [CLI, "listen"], {
+      env: {
+        PATH: process.env.PATH,
+        ...env,
+        ...trial,
+        WAITER_WEBHOOKS_PUBLIC_URL: "https://hooks.example.com",
+        WAITER_AUTOMATIONS: JSON.stringify([automation]),
+        WAITER_WOO_URL: "https://shop.example.com",
+        WAITER_WOO_KEY: "ck_trial",
+        WAITER_WOO_SECRET: "cs_trial",
+      },
+      timeout: 10_000,
+    }).catch((err) => err);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(
+      `waiter: ${refusal("at https://hooks.example.com (webhooks.publicUrl), through a proxy or tunnel that other machines reach")}\n`,
     );
   });
 
