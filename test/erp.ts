@@ -4,7 +4,7 @@ import { createHmac } from "node:crypto";
  * A sender of the generic hmac-sha256 scheme, as a company's own system (an ERP) posts: a hex
  * HMAC of the body after "sha256=" in X-Signature, its delivery id and event type in headers.
  */
-export const ERP_SECRET = "erp-secret";
+export const ERP_SECRET = "erp-signing-secret";
 
 /** The source as configured, its secret in ERP_SECRET. */
 export const ERP_SOURCE = {

@@ -237,7 +237,7 @@ export const EVERY_TOOLSET = {
   WAITER_WOO_KEY: "ck_reference",
   WAITER_WOO_SECRET: "cs_reference",
   WAITER_WEBHOOKS_SOURCES: JSON.stringify({ shop: { scheme: "woocommerce", secretEnv: "SHOP_WEBHOOK_SECRET" } }),
-  SHOP_WEBHOOK_SECRET: "reference",
+  SHOP_WEBHOOK_SECRET: "reference-webhook-secret",
   WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
   WAITER_NOTIFY_CHANNELS: JSON.stringify({
     ops: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: ["1"] },

@@ -25,9 +25,9 @@ import { CLI, type Session, startServer, text } from "./stdio.js";
 
 const SECRETS = {
   STRIPE_WEBHOOK_SECRET: "whsec_stripe_test_secret",
-  WOO_WEBHOOK_SECRET: "woo-secret",
+  WOO_WEBHOOK_SECRET: "woo-webhook-secret",
   GITHUB_WEBHOOK_SECRET: "It's a Secret to Everybody",
-  SHOPIFY_WEBHOOK_SECRET: "shpss_test",
+  SHOPIFY_WEBHOOK_SECRET: "shpss_test_webhook_secret",
   SVC_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
   ERP_SECRET,
 };

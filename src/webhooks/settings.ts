@@ -214,9 +214,44 @@ export function webhooksOf(config: Config): WebhooksConfig {
 }
 
 /**
+ * The shortest secret an HMAC scheme is keyed with: anyone who holds one delivery can try keys
+ * against its signature offline, and a short one is soon found (the Standard Webhooks key's own
+ * floor is 16 bytes). Every secret a provider issues is longer, so a shorter one was cut short
+ * when pasted, or chosen by hand.
+ */
+const MIN_HMAC_SECRET = 16;
+const STRIPE_PREFIX = "whsec_";
+
+/** Why a source's secret would be a key strangers could find, or undefined when it will do. */
+function weakSecret(scheme: Scheme, variable: string, secret: string): string | undefined {
+  switch (scheme) {
+    case "standard-webhooks":
+      return standardWebhooksKey(secret)
+        ? undefined
+        : `${variable} must hold the secret as the sender shows it, whsec_ and base64 of at least 16 bytes; what it holds would make a key too short to keep strangers out`;
+    case "stripe":
+      return secret.startsWith(STRIPE_PREFIX) && secret.length >= STRIPE_PREFIX.length + MIN_HMAC_SECRET
+        ? undefined
+        : `${variable} must hold the endpoint's signing secret as Stripe shows it, ${STRIPE_PREFIX} and at least ${MIN_HMAC_SECRET} characters after it; what it holds is not one (cut short when pasted, or another of Stripe's keys)`;
+    case "github":
+    case "shopify":
+    case "woocommerce":
+    case "hmac-sha256":
+      return secret.length >= MIN_HMAC_SECRET
+        ? undefined
+        : `${variable} holds a secret shorter than ${MIN_HMAC_SECRET} characters, which anyone holding a delivery it signed could find by trying keys; copy the whole secret the sender shows, or set a longer one at the sender and here (\`openssl rand -hex 32\` makes one)`;
+    case "comgate":
+    case "gopay":
+    case "none":
+      // Comgate's and GoPay's secrets are the gateways' API credentials, which sign nothing.
+      return undefined;
+  }
+}
+
+/**
  * Reads each signed source's secret from the variable its secretEnv names, and checks what one
- * setting cannot alone; a missing secret, or one pasted where its variable's name belongs, stops
- * waiter with the source's name.
+ * setting cannot alone; a missing secret, one pasted where its variable's name belongs, or one too
+ * short to keep strangers from signing, stops waiter with the source's name, never the secret.
  */
 export function resolveWebhooks(
   values: WebhooksConfig,
@@ -239,11 +274,8 @@ export function resolveWebhooks(
         holds: `the ${source.scheme} signing secret`,
         example: `${source.name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET`,
       });
-      if (source.scheme === "standard-webhooks" && !standardWebhooksKey(secret)) {
-        throw new ConfigError(
-          `webhook source ${source.name}: ${variable} must hold the secret as the sender shows it, whsec_ and base64 of at least 16 bytes; what it holds would make a key too short to keep strangers out`,
-        );
-      }
+      const weak = weakSecret(source.scheme, variable, secret);
+      if (weak) throw new ConfigError(`webhook source ${source.name}: ${weak}`);
       return secret;
     });
     return { ...source, secrets: signing };

@@ -278,6 +278,38 @@ describe("bad settings are refused by name", () => {
     expect(standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")).not.toThrow();
   });
 
+  test("a Stripe secret not shaped as Stripe's, or an HMAC secret shorter than 16 characters, is refused, naming the variable, never the value", () => {
+    const keyed = (scheme: string, secret: string) => () =>
+      load({
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+          pay: { scheme, secretEnv: "PAY_SECRET", ...(scheme === "hmac-sha256" ? { header: "X-Signature" } : {}) },
+        }),
+        PAY_SECRET: secret,
+      });
+    // A truncated paste, half a secret, the account's API key.
+    for (const secret of ["whsec_", "whsec_Ks0nV1tT4q9mXcR", "sk_live_Ks0nV1tT4q9mXcRzYb7LpW2eHjUa8DfG"]) {
+      expect(messageOf(keyed("stripe", secret)), secret).toBe(
+        "webhook source pay: PAY_SECRET must hold the endpoint's signing secret as Stripe shows it, whsec_ and at least 16 characters after it; what it holds is not one (cut short when pasted, or another of Stripe's keys)",
+      );
+    }
+    expect(keyed("stripe", "whsec_Ks0nV1tT4q9mXcRzYb7LpW2eHjUa8DfG")).not.toThrow();
+    for (const scheme of ["github", "shopify", "woocommerce", "hmac-sha256"]) {
+      for (const secret of ["a", "fifteen-chars!!"]) {
+        expect(messageOf(keyed(scheme, secret)), `${scheme} ${secret}`).toBe(
+          "webhook source pay: PAY_SECRET holds a secret shorter than 16 characters, which anyone holding a delivery it signed could find by trying keys; copy the whole secret the sender shows, or set a longer one at the sender and here (`openssl rand -hex 32` makes one)",
+        );
+      }
+      expect(keyed(scheme, "sixteen-chars!!!"), scheme).not.toThrow();
+    }
+    // Comgate's and GoPay's secrets sign nothing: the gateway issues them as it will.
+    expect(
+      load({
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ pay: { scheme: "gopay", clientId: "1", secretEnv: "PAY_SECRET" } }),
+        PAY_SECRET: "h9wyRz2s",
+      }).toolsets.webhooks,
+    ).toBeDefined();
+  });
+
   describe("a source keyed with several secrets while one is rotated", () => {
     const rotating =
       (source: object, env: NodeJS.ProcessEnv = {}) =>
@@ -285,16 +317,22 @@ describe("bad settings are refused by name", () => {
         load({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ gh: { scheme: "github", ...source } }), ...env });
 
     test("reads each variable secretEnv lists, in its order", () => {
-      const config = rotating({ secretEnv: ["GH_NEW", "GH_OLD"] }, { GH_NEW: "new-secret", GH_OLD: "old-secret" })();
-      expect((config.toolsets.webhooks as WebhooksConfig).sources[0]?.secrets).toEqual(["new-secret", "old-secret"]);
+      const config = rotating(
+        { secretEnv: ["GH_NEW", "GH_OLD"] },
+        { GH_NEW: "new-webhook-secret", GH_OLD: "old-webhook-secret" },
+      )();
+      expect((config.toolsets.webhooks as WebhooksConfig).sources[0]?.secrets).toEqual([
+        "new-webhook-secret",
+        "old-webhook-secret",
+      ]);
     });
 
     test("a bad entry is named: unset, a secret pasted in, not a variable name, an empty list", () => {
-      expect(messageOf(rotating({ secretEnv: ["GH_NEW", "GH_OLD"] }, { GH_NEW: "new-secret" }))).toBe(
+      expect(messageOf(rotating({ secretEnv: ["GH_NEW", "GH_OLD"] }, { GH_NEW: "new-webhook-secret" }))).toBe(
         "webhook source gh: GH_OLD is not set; it must hold the github signing secret",
       );
       const pasted = "whsec_Ks0nV1tT4q9mXcRzYb7LpW2eHjUa8DfG";
-      const message = messageOf(rotating({ secretEnv: ["GH_NEW", pasted] }, { GH_NEW: "new-secret" }));
+      const message = messageOf(rotating({ secretEnv: ["GH_NEW", pasted] }, { GH_NEW: "new-webhook-secret" }));
       expect(message).toMatch(/^invalid setting WAITER_WEBHOOKS_SOURCES at gh\.secretEnv\[1\]: it must name/);
       expect(message).not.toContain(pasted.slice(6, 14));
       expect(messageOf(rotating({ secretEnv: ["GH_NEW", "gh old"] }))).toMatch(
@@ -796,7 +834,7 @@ test("a variable that looks like a misspelt setting is named with the setting me
           // Named by a token's secretEnv, in the environment or the config file: in use, whatever it looks like.
           WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "WAITER_HTTP_TOKEN", scope: "write" }]),
           WAITER_HTTP_TOKEN: "x".repeat(40),
-          WAITER_STRIPE_SECRE: "whsec_x",
+          WAITER_STRIPE_SECRE: "whsec_Ks0nV1tT4q9mXcRzYb7LpW2eHjUa8DfG",
           // Too far from any setting for a short name: WAITER_CNB_URL is not what was meant.
           WAITER_DB_URL: "postgres://db/waiter",
           PATH: "/usr/bin",
