@@ -157,10 +157,10 @@ test("events_wait on a store that cannot answer ends at once with what failed, i
 });
 
 /** Stores an event of the source "trial", as its listener would. */
-function trialEvent(dedupeId: string, body = "{}") {
+function trialEvent(dedupeId: string, body = "{}", type = "order.paid") {
   return {
     source: "trial",
-    type: "order.paid",
+    type,
     scheme: "none",
     dedupeId,
     headers: {},
@@ -169,8 +169,8 @@ function trialEvent(dedupeId: string, body = "{}") {
   };
 }
 
-function addTrial(store: SqliteEventStore, dedupeId: string, body = "{}") {
-  return store.add(trialEvent(dedupeId, body));
+function addTrial(store: SqliteEventStore, dedupeId: string, body = "{}", type?: string) {
+  return store.add(trialEvent(dedupeId, body, type));
 }
 
 test("an event is read as a resource by its URI; one not stored is a resource not found, with where to look", async () => {
@@ -290,15 +290,7 @@ test("a reader whose cursor is older than what retention dropped is told it miss
 test("each listed event's gist shows what it is about, not its envelope: the telling fields first", async () => {
   const { store, call } = await served();
   const add = (type: string, dedupeId: string, payload: object) =>
-    store.add({
-      source: "trial",
-      type,
-      scheme: "none",
-      dedupeId,
-      headers: {},
-      body: Buffer.from(JSON.stringify(payload)),
-      receivedAt: clock.now(),
-    });
+    addTrial(store, dedupeId, JSON.stringify(payload), type);
   await add("payment_intent.succeeded", "evt_1", {
     id: "evt_1",
     object: "event",
@@ -367,16 +359,7 @@ function sample(name: string): string {
 
 test("each provider's payment shows in its gist what finding and checking its order takes", async () => {
   const { store, call } = await served();
-  const add = (type: string, dedupeId: string, body: string) =>
-    store.add({
-      source: "trial",
-      type,
-      scheme: "none",
-      dedupeId,
-      headers: {},
-      body: Buffer.from(body),
-      receivedAt: clock.now(),
-    });
+  const add = (type: string, dedupeId: string, body: string) => addTrial(store, dedupeId, body, type);
   await add(
     "payment_intent.succeeded",
     "stripe-pi",
