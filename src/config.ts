@@ -5,6 +5,7 @@ import { z } from "zod";
 import { automationsSetting } from "./automations/rules.js";
 import { ConfigError } from "./errors.js";
 import { type DatabaseConfig, databaseSettings, resolveDatabase } from "./events/database.js";
+import { jsonText } from "./json.js";
 import { LOG_LEVELS } from "./log.js";
 import {
   CONFIG_FILE_ENV,
@@ -300,7 +301,7 @@ function readConfigFile(file: string): Record<string, unknown> {
   let value: unknown;
   try {
     // Windows editors (Notepad, PowerShell 5's Out-File) start a UTF-8 file with a byte-order mark.
-    value = JSON.parse(text.replace(/^\uFEFF/, ""));
+    value = JSON.parse(jsonText(text));
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid JSON: ${jsonProblem((err as Error).message, text)}`);
   }

@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
+import { jsonText } from "./json.js";
 import { credentialShaped, meantKey } from "./shown.js";
 
 /**
@@ -341,7 +342,7 @@ export function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.outp
 export function jsonProblem(message: string, text: string): string {
   const reason = message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
   if (reason.includes("(line ")) return reason;
-  const json = text.replace(/^\uFEFF/, "");
+  const json = jsonText(text);
   const position = Number(/ at position (\d+)/.exec(reason)?.[1] ?? jsonTaken(json));
   const lines = json.slice(0, position).split("\n");
   return `${reason} (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1})`;
