@@ -18,6 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ConfigError } from "../src/errors.js";
 import type { EventStore } from "../src/events/store.js";
 import { clock } from "../src/time.js";
+import { verifierFor } from "../src/webhooks/verifiers/index.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort, json, startFake } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
@@ -215,6 +216,44 @@ async function signed(source: keyof typeof SOURCES): Promise<{ body: string; hea
     }
   }
 }
+
+test("a timestamp 300 s old passes however late in its second it arrives, as the senders' own libraries count", () => {
+  const arrives = Date.parse("2026-12-02T10:00:00.999Z");
+  const signedAt = new Date(arrives - 300_999);
+  const body = '{"type":"order.paid"}';
+  const svc = verifierFor({
+    ...SOURCES.svc,
+    scheme: "standard-webhooks",
+    name: "svc",
+    secrets: [SECRETS.SVC_WEBHOOK_SECRET],
+  });
+  const headers = (at: Date) => ({
+    "webhook-id": "msg_1",
+    "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+    "webhook-signature": new Webhook(SECRETS.SVC_WEBHOOK_SECRET).sign("msg_1", at, body),
+  });
+  const verdict = (at: Date) => svc({ headers: headers(at), body: Buffer.from(body), now: arrives });
+  expect(verdict(signedAt)).toMatchObject({ kind: "accept" });
+  expect(verdict(new Date(signedAt.getTime() - 1000))).toMatchObject({
+    kind: "reject",
+    reason: expect.stringMatching(/tolerance/),
+  });
+  const stripeEvent = '{"id":"evt_1","object":"event","type":"charge.succeeded"}';
+  const signed = (at: Date) =>
+    stripe.webhooks.generateTestHeaderString({
+      payload: stripeEvent,
+      secret: SECRETS.STRIPE_WEBHOOK_SECRET,
+      timestamp: Math.floor(at.getTime() / 1000),
+    });
+  const stripeVerdict = (at: Date) =>
+    verifierFor({ ...SOURCES.stripe, scheme: "stripe", name: "stripe", secrets: [SECRETS.STRIPE_WEBHOOK_SECRET] })({
+      headers: { "stripe-signature": signed(at) },
+      body: Buffer.from(stripeEvent),
+      now: arrives,
+    });
+  expect(stripeVerdict(signedAt)).toMatchObject({ kind: "accept" });
+  expect(stripeVerdict(new Date(signedAt.getTime() - 1000))).toMatchObject({ kind: "reject" });
+});
 
 describe("the listener", () => {
   test("a delivery signed by each provider is stored once, however often it is sent", async () => {

@@ -113,7 +113,8 @@ export function payloadType(body: Buffer): string | undefined {
 /** One fixed reason per failed check: reasons are counted per source, so none may carry a number. */
 export function timestampProblem(seconds: string | undefined, now: number): string | undefined {
   if (!seconds || !/^\d{1,12}$/.test(seconds)) return "missing or malformed timestamp";
-  const skew = Math.abs(now / 1000 - Number(seconds));
+  // In whole seconds, as the senders' own libraries (Stripe's, Standard Webhooks') count.
+  const skew = Math.abs(Math.floor(now / 1000) - Number(seconds));
   // A sender's stale retry is refused alone; a clock of ours that is off refuses every delivery.
   return skew > TOLERANCE_SECONDS
     ? `timestamp outside the ${TOLERANCE_SECONDS} s tolerance; if every delivery is refused so, this machine's clock may be wrong (check NTP)`
