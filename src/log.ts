@@ -168,13 +168,42 @@ export interface Throttled {
   ended(line: string, key?: string): boolean;
 }
 
+/**
+ * How many keys a throttle keeps runs for. Keys can come from strangers (each OAuth user refused
+ * at /mcp is one): past this, runs whose minute is over are dropped, else the oldest, its count of
+ * lines left out written first, so a flood of distinct keys holds no more.
+ */
+export const THROTTLED_KEYS = 1_000;
+
+interface Run {
+  first: number;
+  at: number;
+  count: number;
+  /** Lines left out since the last written, and the last of them. */
+  left: number;
+  lastLeft?: string;
+}
+
 /** A flood of refused connections, forged deliveries or failed calls to a store must not flood the log. */
 export function throttled(write: (line: string) => void, everyMs = 60_000): Throttled {
-  const runs = new Map<string, { first: number; at: number; count: number; left: number }>();
+  const runs = new Map<string, Run>();
+  const leftOut = (line: string, left: number) =>
+    left > 0 ? `${line} (and ${left} more like it since the last line)` : line;
+  const drop = (key: string, run: Run) => {
+    runs.delete(key);
+    if (run.lastLeft !== undefined) write(leftOut(run.lastLeft, run.left - 1));
+  };
+  const makeRoom = (now: number) => {
+    for (const [key, run] of runs) if (now - run.at >= everyMs) drop(key, run);
+    if (runs.size < THROTTLED_KEYS) return;
+    const [oldest] = runs;
+    if (oldest) drop(...oldest);
+  };
   const failed = (line: string, key = "") => {
     const now = clock.now();
     const run = runs.get(key);
     if (!run) {
+      if (runs.size >= THROTTLED_KEYS) makeRoom(now);
       runs.set(key, { first: now, at: now, count: 1, left: 0 });
       write(line);
       return;
@@ -182,11 +211,13 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): Thro
     run.count += 1;
     if (now - run.at < everyMs) {
       run.left += 1;
+      run.lastLeft = line;
       return;
     }
-    write(run.left ? `${line} (and ${run.left} more like it since the last line)` : line);
+    write(leftOut(line, run.left));
     run.at = now;
     run.left = 0;
+    run.lastLeft = undefined;
   };
   const end = (key = "") => {
     const run = runs.get(key);

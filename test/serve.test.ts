@@ -16,7 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vite
 import { sessionOptions, startServe, startWebhooks } from "../src/app.js";
 import { type Config, loadConfig } from "../src/config.js";
 import type { SessionLog } from "../src/events/store.js";
-import { Log } from "../src/log.js";
+import { Log, THROTTLED_KEYS, throttled } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { mcpSessions, ReplayBuffer } from "../src/transports/http.js";
@@ -1268,6 +1268,30 @@ describe("bearer tokens", () => {
       await again.body.dump();
     } finally {
       await served.close();
+      setClock();
+    }
+  });
+
+  test("the refusals' log keeps runs for at most THROTTLED_KEYS callers, a dropped run's lines left out said", () => {
+    setClock("2026-11-30T09:00:00Z");
+    const lines: string[] = [];
+    const refusals = throttled((line) => lines.push(line));
+    try {
+      refusals("caller 0 refused", "0");
+      refusals("caller 0 refused again", "0");
+      for (let i = 1; i < THROTTLED_KEYS; i++) refusals(`caller ${i} refused`, String(i));
+      expect(lines).toHaveLength(THROTTLED_KEYS);
+      // One caller more within the minute: the oldest run goes, saying the line it left out.
+      refusals("a new caller refused", "new");
+      expect(lines.slice(-2)).toEqual(["caller 0 refused again", "a new caller refused"]);
+      refusals("caller 0 refused a third time", "0");
+      expect(lines.at(-1)).toBe("caller 0 refused a third time");
+      // A minute on, the runs whose minute is over make room.
+      setClock(clock.now() + 60_000);
+      refusals("caller 1 refused again", "1");
+      refusals("one more new caller refused", "other");
+      expect(lines.slice(-2)).toEqual(["caller 1 refused again", "one more new caller refused"]);
+    } finally {
       setClock();
     }
   });
