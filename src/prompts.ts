@@ -56,15 +56,30 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
     );
   }
 
-  const parts = [
-    served("eshop_orders_list") &&
-      "New orders: eshop_orders_list with after set to yesterday's date, every page; count them and name the largest.",
-    served("eshop_products_list") && "Stock: eshop_products_list with stock_status outofstock; name what ran out.",
-    served("events_list") &&
-      "Events: events_list with unacked_only true, passing before= while it says older events match; say how many wait and of which types.",
-    served("currency_rates") &&
-      "Rates: currency_rates for today (EUR and CZK against USD, or the currencies the shop sells in).",
-  ].filter((part): part is string => typeof part === "string");
+  // Each part of the brief, what it is about and what it asks for, when the session serves its tool.
+  const briefParts = [
+    {
+      tool: "eshop_orders_list",
+      about: "orders",
+      ask: "New orders: eshop_orders_list with after set to yesterday's date, every page; count them and name the largest.",
+    },
+    {
+      tool: "eshop_products_list",
+      about: "stock",
+      ask: "Stock: eshop_products_list with stock_status outofstock; name what ran out.",
+    },
+    {
+      tool: "events_list",
+      about: "waiting events",
+      ask: "Events: events_list with unacked_only true, passing before= while it says older events match; say how many wait and of which types.",
+    },
+    {
+      tool: "currency_rates",
+      about: "rates",
+      ask: "Rates: currency_rates for today (EUR and CZK against USD, or the currencies the shop sells in).",
+    },
+  ].filter((part) => served(part.tool));
+  const parts = briefParts.map((part) => part.ask);
   const forecast = tools.find((tool) => tool.name === "weather_forecast");
   if (parts.length > 0 || forecast) {
     const geocode = tools.find((tool) => tool.name === "weather_geocode");
@@ -91,7 +106,7 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
       "morning_brief",
       {
         title: "Morning brief",
-        description: "What happened overnight and what today holds: orders, stock, waiting events, rates, weather.",
+        description: `What happened overnight and what today holds: ${[...briefParts.map((part) => part.about), ...(forecast ? ["weather"] : [])].join(", ")}.`,
         argsSchema: forecast
           ? {
               place: optionalCompletable("Where to give today's weather for.", (value) =>

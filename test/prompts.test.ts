@@ -175,6 +175,8 @@ test("a prompt is offered only with the tools it names", async () => {
   const { prompts } = await rates.listPrompts();
   expect(prompts.map((p) => p.name)).toEqual(["morning_brief"]);
   expect(prompts[0]?.arguments ?? []).toEqual([]);
+  // It says only what it holds: a client shows the description before the brief is asked for.
+  expect(prompts[0]?.description).toBe("What happened overnight and what today holds: rates.");
   const brief = textOf(await rates.getPrompt({ name: "morning_brief", arguments: {} }));
   expect(brief).toContain("currency_rates");
   expect(brief).not.toMatch(/eshop|events|weather/);
