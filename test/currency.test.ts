@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import { setClock } from "../src/time.js";
 import { startCnb } from "./fakes/cnb.js";
 import { ecbTable, startFrankfurter } from "./fakes/frankfurter.js";
-import { CZECH, type Fake, isWorkingDay, TARGET } from "./fakes/http.js";
+import { CZECH, type Fake, isWorkingDay, json, TARGET } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
 import { type Session, text } from "./stdio.js";
 
@@ -569,6 +569,44 @@ describe("broken upstreams fail clearly and in time", () => {
     const again = await server.call("currency_convert", { amount: 1, from: "EUR", to: "USD", date: "2020-01-10" });
     expect(again.isError, text(again)).toBeFalsy();
     expect(frankfurter.count("/v1/2020-01-10")).toBe(2);
+  });
+
+  test("an answer the source cannot have sent is a failure, not kept: no currency, a range or a past year without a fixing", async () => {
+    const session = await startCurrency();
+    const gateway = json(200, '{"message":"upstream temporarily unavailable"}');
+    try {
+      // Kept, each would have stood for a day or a month.
+      frankfurter.queue.push(json(200, "{}"), gateway);
+      for (const said of ["body: lists no currency", "message: Invalid key in record"]) {
+        const list = await session.call("currency_list", { source: "ecb" });
+        expect(list.isError, said).toBe(true);
+        expect(text(list)).toBe(
+          `Frankfurter (ECB rates) sent an answer in an unexpected format (${said}); the service may have changed or be failing.`,
+        );
+      }
+      const listed = await session.call("currency_list", { source: "ecb" });
+      expect((listed.structuredContent as { currencies: unknown[] }).currencies).toContainEqual({
+        code: "USD",
+        name: "US Dollar",
+      });
+
+      const week = { base: "EUR", symbols: ["USD"], start: "2020-02-03", end: "2020-02-07" };
+      frankfurter.queue.push(json(200, '{"amount":1.0,"base":"EUR","start_date":"2020-02-03","rates":{}}'));
+      const empty = await session.call("currency_history", week);
+      expect(text(empty)).toMatch(
+        /^Frankfurter \(ECB rates\) sent an answer in an unexpected format \(rates: has no fixing\)/,
+      );
+      const ecb = await session.call("currency_history", week);
+      expect((ecb.structuredContent as { days: unknown[] }).days).toHaveLength(5);
+
+      cnb.queue.push(json(200, '{"rates":[]}'));
+      const none = await session.call("currency_history", { ...week, source: "cnb" });
+      expect(text(none)).toMatch(/^CNB API sent an answer in an unexpected format \(rates: has no fixing\)/);
+      const czech = await session.call("currency_history", { ...week, source: "cnb" });
+      expect((czech.structuredContent as { days: unknown[] }).days).toHaveLength(5);
+    } finally {
+      await session.close();
+    }
   });
 
   test("a 503 is retried and then answered", async () => {

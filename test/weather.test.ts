@@ -243,6 +243,17 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(limited)).toMatch(/free tier's daily limit .* set WAITER_OPEN_METEO_API_KEY/);
     });
 
+    test("an answer that is not the geocoder's, a gateway's JSON at 200, is a failure and not a day of no place", async () => {
+      geocoding.queue.push(json(200, '{"message":"upstream temporarily unavailable"}'));
+      const gateway = await server.call("weather_geocode", { name: "Ostrava", count: 4 });
+      expect(gateway.isError).toBe(true);
+      expect(text(gateway)).toMatch(
+        /^Open-Meteo geocoding sent an answer in an unexpected format \(generationtime_ms: .*\); the service may have changed or be failing\.$/,
+      );
+      const found = await server.call("weather_geocode", { name: "Ostrava", count: 4 });
+      expect(data<{ places: { name: string }[] }>(found).places.map((p) => p.name)).toContain("Ostrava");
+    });
+
     test("a 429 is advised on by the limit its reason names: a minute, an hour, a day, or its own words", async () => {
       for (const [reason, advice] of [
         [
@@ -292,6 +303,7 @@ describe(`at ${AFTERNOON}`, () => {
               200,
               JSON.stringify({
                 results: [hit("Most", "CZ", 67089), hit("Móstoles", "ES", 206478), hit("Mostar", "BA", 104518)],
+                generationtime_ms: 0.5,
               }),
             )
           : undefined;

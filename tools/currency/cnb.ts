@@ -29,6 +29,8 @@ const row = z.object({
   currency: z.string().optional(),
 });
 const rows = z.object({ rates: z.array(row) });
+/** A year that is over has fixings: an answer without one is not the CNB's, and would be kept a month. */
+const pastYear = rows.refine((answer) => answer.rates.length > 0, { error: "has no fixing", path: ["rates"] });
 type Row = z.output<typeof row>;
 /** The date of a year's newest fixing (ISO dates compare as text), whatever the order of its rows. */
 const newest = (answer: z.output<typeof rows>) =>
@@ -69,14 +71,10 @@ export function cnbSource(cnb: Upstream): RateSource {
       const years: number[] = [];
       for (let year = Number(start.slice(0, 4)); year <= Number(end.slice(0, 4)); year++) years.push(year);
       const answers = await Promise.all(
-        years.map((year) =>
-          cnb.json(
-            rows,
-            "/exrates/daily-year",
-            { query: { year, lang: "EN" }, ttl: cachePolicy(PUBLICATION, `${year}-12-31`, newest).ttl },
-            call,
-          ),
-        ),
+        years.map((year) => {
+          const { final, ttl } = cachePolicy(PUBLICATION, `${year}-12-31`, newest);
+          return cnb.json(final ? pastYear : rows, "/exrates/daily-year", { query: { year, lang: "EN" }, ttl }, call);
+        }),
       );
       const byDate = new Map<string, Row[]>();
       for (const r of answers.flatMap((answer) => answer.rates)) {

@@ -27,11 +27,17 @@ const table = z
     if (fixing.quotes.size === 0) throw emptyFixing(NAME);
     return fixing;
   });
+/** Frankfurter answers 404 to a range without a fixing: a 200 without one is not its answer, and is not kept. */
 const series = z.object({
   base: z.string(),
-  rates: z.record(z.string(), z.record(z.string(), z.number().positive())),
+  rates: z
+    .record(z.string(), z.record(z.string(), z.number().positive()))
+    .refine((days) => Object.keys(days).length > 0, "has no fixing"),
 });
-const names = z.record(z.string(), z.string());
+/** Names by ISO 4217 code: anything else (a gateway's {"message": …}, or {}) is not a list of currencies. */
+const names = z
+  .record(z.string().regex(/^[A-Z]{3}$/, "is not an ISO 4217 code"), z.string())
+  .refine((listed) => Object.keys(listed).length > 0, "lists no currency");
 
 /** The date of a series' newest fixing. */
 const newest = (answer: z.output<typeof series>) => Object.keys(answer.rates).sort().at(-1);

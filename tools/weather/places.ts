@@ -40,8 +40,9 @@ const result = z.object({
   timezone: z.string().optional(),
   population: z.number().optional(),
 });
-// A search without hits answers without `results`.
-const search = z.object({ results: z.array(result).optional() });
+// A search without hits answers without `results`; every answer of the API has `generationtime_ms`, so
+// one without it is not the geocoder's (a gateway's {"message": …}) and fails rather than finding no place.
+const search = z.object({ results: z.array(result).optional(), generationtime_ms: z.number() });
 
 /** Places change names and borders rarely; a day in memory is plenty. */
 const SEARCH_TTL = 24 * 3600;
