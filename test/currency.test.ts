@@ -87,6 +87,53 @@ describe("weekends and holidays", () => {
     );
   });
 
+  test("a closing day begun further east has no fixing once the one standing for it is out, not one to come", async () => {
+    // Its own server: the latest fixings it keeps at these instants would outlast the others' clock.
+    const session = await startCurrency();
+    const convert = (date: string, source: string) =>
+      session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", date, source });
+    try {
+      // Friday 11:30 in Prague, Saturday in UTC+14: Friday's fixing, which stands for Saturday, is to come.
+      setClock("2026-12-04T10:30:00Z");
+      const early = await convert("2026-12-05", "cnb");
+      expect(early.structuredContent).toMatchObject({ date: "2026-12-03", requested_date: "2026-12-05" });
+      expect(text(early)).toContain(
+        "\nNo fixing exists for 2026-12-05 (a Saturday), and the fixing of 2026-12-04 is not published yet (the Czech National Bank publishes after 14:30 Prague time on working days); these are the rates of 2026-12-03, the latest available.",
+      );
+      // Friday 18:00 in Prague: it is out, and Saturday has none, as it will at midnight.
+      setClock("2026-12-04T17:00:00Z");
+      const late = await convert("2026-12-05", "cnb");
+      expect(late.structuredContent).toMatchObject({ date: "2026-12-04", requested_date: "2026-12-05" });
+      expect(text(late)).toContain(
+        "\nNo fixing exists for 2026-12-05 (a Saturday); these are the rates of 2026-12-04, the last fixing the Czech National Bank published before it.",
+      );
+      const range = await session.call("currency_history", {
+        base: "EUR",
+        symbols: ["CZK"],
+        start: "2026-12-05",
+        end: "2026-12-05",
+        source: "cnb",
+      });
+      expect(text(range)).toBe(
+        "No fixing between 2026-12-05 and 2026-12-05: the Czech National Bank publishes none on weekends and Czech public holidays; widen the range.",
+      );
+      // Christmas Eve, 17:00 in Prague and Frankfurt, Christmas Day in Tokyo: a closing day at both banks.
+      setClock("2026-12-24T16:00:00Z");
+      const czech = await convert("2026-12-25", "cnb");
+      expect(czech.structuredContent).toMatchObject({ date: "2026-12-23" });
+      expect(text(czech)).toContain(
+        "\nNo fixing exists for 2026-12-25 (a Friday: a Czech public holiday); these are the rates of 2026-12-23,",
+      );
+      const ecb = await convert("2026-12-25", "ecb");
+      expect(ecb.structuredContent).toMatchObject({ date: "2026-12-24" });
+      expect(text(ecb)).toContain(
+        "\nNo fixing exists for 2026-12-25 (a Friday: a TARGET closing day); these are the rates of 2026-12-24,",
+      );
+    } finally {
+      await session.close();
+    }
+  });
+
   test("a CNB Saturday is Friday's fixing", async () => {
     const result = await server.call("currency_rates", { source: "cnb", date: "2026-08-29", symbols: ["EUR"] });
     expect(result.structuredContent).toMatchObject({ base: "CZK", date: "2026-08-28", requested_date: "2026-08-29" });

@@ -84,11 +84,16 @@ function easterSunday(year: number): number {
 /** The local date `days` after `local`'s. */
 const dayAfter = (local: WallClock, days: number) => isoDate(Date.UTC(local.year, local.month - 1, local.day + days));
 
+/** The last date on or before `date` the source publishes on: the day of the fixing that stands for `date`. */
+export function lastWorkingDay(publication: Publication, date: string): string {
+  let day = date;
+  while (!publishes(publication, day)) day = isoDate(Date.parse(day) - DAY_MS);
+  return day;
+}
+
 /** The date of the last fixing due by `local` time: today's once its time has passed, else the working day before. */
 function lastDue(publication: Publication, local: WallClock, due: number): string {
-  let offset = local.minutes >= due ? 0 : -1;
-  while (!publishes(publication, dayAfter(local, offset))) offset -= 1;
-  return dayAfter(local, offset);
+  return lastWorkingDay(publication, dayAfter(local, local.minutes >= due ? 0 : -1));
 }
 
 /** When the next publication is due, or undefined while one is due and may be on its way. */

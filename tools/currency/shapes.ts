@@ -2,7 +2,7 @@ import { z } from "zod";
 import { clock, dateIn, HOUR_MS, isoDate } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
-import { dayOver, publishes } from "./schedule.js";
+import { dayOver, lastWorkingDay, publishes } from "./schedule.js";
 
 export const SOURCES = ["ecb", "cnb"] as const;
 export type SourceId = (typeof SOURCES)[number];
@@ -102,32 +102,37 @@ const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.sli
 /**
  * Why the fixing used is not of the date asked for: that day's is still to come where the source
  * publishes, or the day has none (a weekend; one of the source's closing days; a weekday without
- * one all the same, once the day is over there).
+ * one all the same, once the day is over there), and the working day's before that stands for it
+ * may be still to come too.
  */
 function dayNote(requested: string | undefined, fixing: Fixing, source: RateSource): string | undefined {
   if (requested === undefined || requested === fixing.date) return undefined;
-  const pending = notYet(requested, source);
-  if (pending) {
-    return `${capitalized(pending)}; these are the rates of ${fixing.date}, the latest available.`;
-  }
-  const weekday = weekdayOf(requested);
   const { publication } = source;
+  const standing = lastWorkingDay(publication, requested);
+  const pending = fixing.date < standing ? notYet(standing, source) : undefined;
+  const latest = `these are the rates of ${fixing.date}, the latest available.`;
+  if (pending && standing === requested) return `${capitalized(pending)}; ${latest}`;
+  const weekday = weekdayOf(requested);
   const why =
     weekday === 0 || weekday === 6 ? "" : `: a ${publishes(publication, requested) ? "holiday" : publication.holiday}`;
-  return `No fixing exists for ${requested} (a ${WEEKDAYS[weekday]}${why}); these are the rates of ${fixing.date}, the last fixing ${source.name} published before it.`;
+  const none = `No fixing exists for ${requested} (a ${WEEKDAYS[weekday]}${why})`;
+  return pending
+    ? `${none}, and ${pending}; ${latest}`
+    : `${none}; these are the rates of ${fixing.date}, the last fixing ${source.name} published before it.`;
 }
 
 /**
- * Why `date` has no fixing yet, when that is why: its day has not begun where the source
- * publishes, or it is a working day there and the fixing is still to come. Undefined for a day
- * over there (cachePolicy's `final`) and for a weekend or a closing day, which has none.
+ * Why `date` has no fixing yet, when that is why: it is a working day where the source publishes,
+ * and its day has not begun there or its fixing is still to come. Undefined for a day over there
+ * (cachePolicy's `final`) and for a weekend or a closing day, which has none.
  */
 export function notYet(date: string, source: RateSource): string | undefined {
   const { publication } = source;
-  if (dayOver(publication, date)) return undefined;
+  if (dayOver(publication, date) || !publishes(publication, date)) return undefined;
   const due = `${source.name} publishes ${publication.when} on working days`;
-  if (date > dateIn(publication.zone)) return `${date} has not begun yet in ${publication.city} (${due})`;
-  return publishes(publication, date) ? `the fixing of ${date} is not published yet (${due})` : undefined;
+  return date > dateIn(publication.zone)
+    ? `${date} has not begun yet in ${publication.city} (${due})`
+    : `the fixing of ${date} is not published yet (${due})`;
 }
 
 /** The weekday of a date (YYYY-MM-DD): 0 Sunday … 6 Saturday. */
