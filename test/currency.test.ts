@@ -255,6 +255,9 @@ describe("cross rates", () => {
     expect(await convert(1234.5, "EUR", "CZK")).toMatch(/^1,234\.50 EUR = 30,078\.59 CZK at 24\.365 /);
     expect(await convert(100, "EUR", "CZK")).toMatch(/^100\.00 EUR = 2,436\.50 CZK /);
     expect(await convert(0.125, "EUR", "JPY")).toMatch(/^0\.125 EUR = \d+ JPY /);
+    // As given, however many decimals: the text says what structuredContent.amount holds.
+    expect(await convert(1e-9, "EUR", "CZK")).toMatch(/^0\.000000001 EUR = 0\.00 CZK /);
+    expect(await convert(1234.567890123, "EUR", "CZK")).toMatch(/^1,234\.567890123 EUR = 30,080\.25 CZK /);
   });
 
   test("CZK to JPY inverts the per-100 row and rounds to whole yen", async () => {

@@ -170,7 +170,8 @@ const moneyFormats = new Map<number, Intl.NumberFormat>();
 
 /**
  * An amount of `currency` for the text rendering: always with its minor unit's decimals, as a
- * person books it (1,234.50 USD, 1,235 JPY), and more where the amount has them.
+ * person books it (1,234.50 USD, 1,235 JPY), and every further one the amount has (0.000000001
+ * EUR): 17 significant digits write any number as it was given.
  */
 export function formatMoney(value: number, currency: string): string {
   const digits = minorUnits(currency);
@@ -178,7 +179,9 @@ export function formatMoney(value: number, currency: string): string {
   if (!format) {
     format = new Intl.NumberFormat("en-US", {
       minimumFractionDigits: digits,
-      maximumFractionDigits: Math.max(digits, 8),
+      maximumFractionDigits: 20,
+      maximumSignificantDigits: 17,
+      roundingPriority: "morePrecision",
     });
     moneyFormats.set(digits, format);
   }
