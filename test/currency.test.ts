@@ -260,6 +260,23 @@ describe("cross rates", () => {
     expect(await convert(1234.567890123, "EUR", "CZK")).toMatch(/^1,234\.567890123 EUR = 30,080\.25 CZK /);
   });
 
+  test("a result that rounds to 0 in the target's minor unit says so, and what it was before", async () => {
+    const yen = await server.call("currency_convert", { amount: 0.001, from: "EUR", to: "JPY", date: "2026-08-28" });
+    expect(yen.structuredContent).toMatchObject({ amount: 0.001, result: 0 });
+    expect(text(yen)).toMatch(
+      /^0\.001 EUR = 0 JPY at [\d.]+ \(ECB fixing of 2026-08-28\)\n0\.001 EUR is 0\.1\d+ JPY at this rate, less than half of 1 JPY, the smallest amount of it, so the result rounds to 0\.$/,
+    );
+    expect((yen.structuredContent as { note: string }).note).toMatch(/^0\.001 EUR is 0\.1\d+ JPY/);
+    // After the date's own note.
+    const sunday = await server.call("currency_convert", { amount: 1e-9, from: "EUR", to: "USD", date: "2026-08-30" });
+    expect((sunday.structuredContent as { note: string }).note).toMatch(
+      /^No fixing exists for 2026-08-30 \(a Sunday\); .* 0\.000000001 EUR is 0\.000000001\d+ USD at this rate, less than half of 0\.01 USD, the smallest amount of it, so the result rounds to 0\.$/,
+    );
+    const cent = await server.call("currency_convert", { amount: 0.01, from: "EUR", to: "USD", date: "2026-08-28" });
+    expect(cent.structuredContent).toMatchObject({ result: 0.01 });
+    expect(cent.structuredContent).not.toHaveProperty("note");
+  });
+
   test("CZK to JPY inverts the per-100 row and rounds to whole yen", async () => {
     const result = await server.call("currency_convert", {
       amount: 151.93,

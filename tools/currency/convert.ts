@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { crossRate, significant, toMinorUnit } from "./fixing.js";
+import { crossRate, minorUnits, significant, toMinorUnit } from "./fixing.js";
 import {
   code,
   date,
@@ -46,14 +46,18 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       const source = pick(args.source);
       const fixing = await fixingFor(source, args.date, call);
       const rate = crossRate(fixing, args.from, args.to, source);
-      const note = dateNote(args.date, fixing, source);
+      const exact = args.amount * rate;
+      const result = toMinorUnit(exact, args.to);
+      const note = [dateNote(args.date, fixing, source), result === 0 ? roundedAway(args, exact) : undefined]
+        .filter(Boolean)
+        .join(" ");
       const through = args.from !== fixing.base && args.to !== fixing.base && args.from !== args.to;
       return {
         amount: args.amount,
         from: args.from,
         to: args.to,
         rate: significant(rate),
-        result: toMinorUnit(args.amount * rate, args.to),
+        result,
         ...(through ? { via: fixing.base } : {}),
         date: fixing.date,
         ...(args.date && args.date !== fixing.date ? { requested_date: args.date } : {}),
@@ -67,4 +71,10 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       return r.note ? `${head}\n${r.note}` : head;
     },
   });
+}
+
+/** Why a result is 0: the amount is worth less than half of the target currency's minor unit. */
+function roundedAway({ amount, from, to }: { amount: number; from: string; to: string }, exact: number): string {
+  const smallest = formatMoney(10 ** -minorUnits(to), to);
+  return `${formatMoney(amount, from)} ${from} is ${formatNumber(exact)} ${to} at this rate, less than half of ${smallest} ${to}, the smallest amount of it, so the result rounds to 0.`;
 }
