@@ -374,6 +374,22 @@ describe("history and lists", () => {
     });
   });
 
+  test("a change too small to show is 0.00%, never -0.00%", async () => {
+    frankfurter.queue.push(
+      json(
+        200,
+        '{"amount":1.0,"base":"EUR","start_date":"2020-03-02","end_date":"2020-03-03","rates":{"2020-03-02":{"USD":1.1},"2020-03-03":{"USD":1.09999}}}',
+      ),
+    );
+    const result = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["USD"],
+      start: "2020-03-02",
+      end: "2020-03-03",
+    });
+    expect(text(result)).toContain("\nUSD: 1.1 -> 1.09999 (0.00%), low 1.09999 on 2020-03-03, high 1.1 on 2020-03-02");
+  });
+
   test("a currency missing on some days is left out of those days only", async () => {
     // BGN is in the CNB's fixing of 13.11.2023 but not in its 2026 rows, which generate the other days.
     const result = await server.call("currency_history", {

@@ -125,7 +125,8 @@ export function historyTool({ configured, pick }: Sources): Tool {
         const high = points.reduce((a, b) => (b.rate > a.rate ? b : a));
         const firstRate = points[0]?.rate ?? Number.NaN;
         const lastRate = points.at(-1)?.rate ?? Number.NaN;
-        const change = ((lastRate / firstRate - 1) * 100).toFixed(2);
+        // A fall too small to show is no change, not "-0.00%".
+        const change = ((lastRate / firstRate - 1) * 100).toFixed(2).replace(/^-(0\.00)$/, "$1");
         return `${currency}: ${formatNumber(firstRate)} -> ${formatNumber(lastRate)} (${change}%), low ${formatNumber(low.rate)} on ${low.date}, high ${formatNumber(high.rate)} on ${high.date}`;
       });
       return [head, ...lines].join("\n");
