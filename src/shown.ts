@@ -64,6 +64,20 @@ export function shortenEchoes(text: string, values: unknown): string {
 }
 
 /**
+ * `text` with each of `secrets` shown as [credential], as written and URL-encoded (a key in a
+ * query): an answer may repeat the request that carried them. Those shorter than 8 characters
+ * are left, as they could be any word (a user's name).
+ */
+export function withoutSecrets(text: string, secrets: readonly string[]): string {
+  let shown = text;
+  // The longest first: one that holds another is taken out whole, not left in part.
+  for (const secret of secrets.filter((s) => s.length >= 8).sort((a, b) => b.length - a.length)) {
+    shown = shown.replaceAll(secret, "[credential]").replaceAll(encodeURIComponent(secret), "[credential]");
+  }
+  return shown;
+}
+
+/**
  * Whether text looks like a credential: a known key prefix (whsec_, sk_live_, ghp_, a JWT...),
  * letters and digits mixed in a long run, a very long run without separators, or a URL that
  * carries a user or a query.

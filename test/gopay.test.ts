@@ -236,6 +236,33 @@ describe("a GoPay notification", () => {
     );
   });
 
+  test("an answer that repeats the token request's authorization never shows the client's secret", async () => {
+    api.tokens.clear();
+    api.payments.set(3000008004, { ...PAID, id: 3000008004 });
+    const basic = Buffer.from(`${CLIENT_ID}:${SECRET}`).toString("base64");
+    api.intercept = (req) =>
+      req.path === "/api/oauth2/token"
+        ? {
+            status: 400,
+            headers: { "content-type": "text/plain" },
+            body: `Rejected ${req.headers.authorization} (${CLIENT_ID}:${SECRET})`,
+          }
+        : undefined;
+    setClock(clock.now() + 61_000);
+    const before = waiter.stderr().length;
+    try {
+      expect(await notify(3000008004)).toMatchObject({ status: 503 });
+    } finally {
+      api.intercept = undefined;
+    }
+    const said = waiter.stderr().slice(before);
+    expect(said).toMatch(
+      /refused to issue an access token \(400 "Rejected Basic \[credential\] \(\[credential\]:\[credential\]\)"\)/,
+    );
+    expect(said).not.toContain(basic);
+    expect(said).not.toContain(SECRET);
+  });
+
   test("when GoPay's API gives no token is logged as such, never as a change that may have been made", async () => {
     api.tokens.clear();
     api.payments.set(3000008002, { ...PAID, id: 3000008002 });

@@ -423,6 +423,31 @@ describe("cache and coalescing", () => {
     );
   });
 
+  test("a secret an upstream declares, such as a token in its path, is taken out of every answer quoted", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
+    clients.push(http);
+    const token = "7012345678:AAPathToken_0123456789";
+    const api = http.upstream("Path API", new URL(`${fake.origin}/`), { secrets: [token] });
+    const path = `/bot${token}/send`;
+    fake.queue.push(
+      { status: 200, headers: { "content-type": "text/html" }, body: `Blocked: POST ${path} is not allowed` },
+      {
+        status: 400,
+        headers: { "content-type": "text/plain" },
+        body: `No route for /bot${encodeURIComponent(token)}/send`,
+      },
+      { status: 302, headers: { location: `${path}/` } },
+    );
+    const said = [];
+    for (const _ of fake.queue.slice())
+      said.push((await failure(api.json(any, path, { method: "POST" }, call()))).message);
+    expect(said).toEqual([
+      expect.stringContaining('beginning "Blocked: POST /bot[credential]/send is not allowed"'),
+      expect.stringContaining('"No route for /bot[credential]/send"'),
+      expect.stringContaining(`it moved this to ${fake.origin}/bot[credential]/send/;`),
+    ]);
+  });
+
   test("a kept answer stands in for a failing upstream as long as asked, never for a call its caller cancelled", async () => {
     const api = client({ maxRetries: 0 });
     const heard: string[] = [];

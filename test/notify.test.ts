@@ -276,6 +276,19 @@ describe("notify_send on Telegram", () => {
     expect(waiter.stderr()).not.toContain(BOT_TOKEN.split(":")[1]);
   });
 
+  test("a 2xx that is not Telegram's, repeating the request's path, never shows the token", async () => {
+    telegram.queue.push({
+      status: 200,
+      headers: { "content-type": "text/html" },
+      body: `Blocked: POST /bot${BOT_TOKEN}/sendMessage is not allowed by policy`,
+    });
+    const result = await waiter.call("notify_send", { channel: "fancy", text: "Hello" });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toContain('beginning "Blocked: POST /bot[credential]/sendMessage is not allowed by policy"');
+    expect(text(result)).not.toContain(BOT_TOKEN.split(":")[1]);
+    expect(waiter.stderr()).not.toContain(BOT_TOKEN.split(":")[1]);
+  });
+
   test("an answer that comes after the call's time says the message may have been sent", async () => {
     const hasty = await startWaiter({
       WAITER_NOTIFY_CHANNELS: channels(telegram, smtp.port),
@@ -522,6 +535,58 @@ describe("notify_send by email", () => {
     } finally {
       await misfits.close();
       await new Promise<void>((resolve) => secured.close(() => resolve()));
+    }
+  });
+
+  test("a mail server's reply that repeats the login never shows the password", async () => {
+    // Offers one way to log in, and refuses it repeating what it was sent, and decoded.
+    const repeater = (method: string) =>
+      createServer((socket) => {
+        socket.write("220 mail.test ESMTP\r\n");
+        let lines = "";
+        socket.on("data", (chunk: Buffer) => {
+          lines += chunk.toString();
+          for (let end = lines.indexOf("\r\n"); end >= 0; end = lines.indexOf("\r\n")) {
+            const line = lines.slice(0, end);
+            lines = lines.slice(end + 2);
+            const sent = line.split(" ").at(-1) ?? "";
+            if (line.startsWith("EHLO")) socket.write(`250-mail.test\r\n250 AUTH ${method}\r\n`);
+            else if (line === "AUTH LOGIN") socket.write("334 VXNlcm5hbWU6\r\n");
+            else if (line === Buffer.from("waiter").toString("base64")) socket.write("334 UGFzc3dvcmQ6\r\n");
+            else socket.write(`535 5.7.8 ${line} (${Buffer.from(sent, "base64").toString()}) refused\r\n`);
+          }
+        });
+      });
+    const [plain, login] = [repeater("PLAIN"), repeater("LOGIN")];
+    const servers = [plain, login];
+    await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))));
+    const mail = (server: ReturnType<typeof createServer>) => ({
+      type: "email",
+      host: "127.0.0.1",
+      port: (server.address() as AddressInfo).port,
+      tls: "none",
+      user: "waiter",
+      passwordEnv: "SMTP_PASSWORD",
+      from: "w@shop.example",
+      to: ["b@shop.example"],
+    });
+    const told = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({ plain: mail(plain), login: mail(login) }),
+      SMTP_PASSWORD,
+    });
+    try {
+      for (const channel of ["plain", "login"]) {
+        const result = await told.call("notify_send", { channel, text: "Hi" });
+        expect(text(result)).toMatch(/the mail server refused the login \(535 5\.7\.8 .*\[credential\].* refused\)/);
+        for (const shown of [text(result), told.stderr()]) {
+          expect(shown).not.toContain(SMTP_PASSWORD);
+          expect(shown).not.toContain(Buffer.from(SMTP_PASSWORD).toString("base64"));
+          expect(shown).not.toContain(Buffer.from(`\0waiter\0${SMTP_PASSWORD}`).toString("base64"));
+        }
+      }
+    } finally {
+      await told.close();
+      for (const server of servers) server.close();
     }
   });
 

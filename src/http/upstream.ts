@@ -1,7 +1,7 @@
 import type { Dispatcher } from "undici";
 import type { z } from "zod";
 import { UnconfirmedChange, UpstreamError } from "../errors.js";
-import { quoteLine } from "../shown.js";
+import { quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
 import type { AnswerCache, Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
@@ -63,15 +63,16 @@ export async function orKept<T>(
 }
 
 /**
- * The credentials in an upstream's declaration: its base URL's query and password and its own
- * query's values (a key), and its Authorization header's (a Basic pair's user and password, a
- * token), each long enough to be no common word.
+ * The credentials in an upstream's declaration: its base URL's query and password, its own
+ * query's values (a key), its Authorization header's (a Basic pair's user and password, a token),
+ * and the secrets it declares.
  */
-function credentialsIn(baseUrl: URL, { query = {}, headers = {} }: UpstreamOptions): string[] {
+function credentialsIn(baseUrl: URL, { query = {}, headers = {}, secrets = [] }: UpstreamOptions): string[] {
   const values = [
     ...baseUrl.searchParams.values(),
     decodeURIComponent(baseUrl.password),
     ...Object.values(query).filter((value): value is string => typeof value === "string"),
+    ...secrets,
   ];
   const authorization = Object.entries(headers).find(([name]) => name.toLowerCase() === "authorization")?.[1];
   if (authorization) {
@@ -83,7 +84,7 @@ function credentialsIn(baseUrl: URL, { query = {}, headers = {} }: UpstreamOptio
       values.push(pair.slice(0, colon), pair.slice(colon + 1));
     }
   }
-  return values.filter((value) => value.length >= 8);
+  return values;
 }
 
 /** A failure that says nothing about the answer kept: the upstream could not answer now. */
@@ -97,6 +98,11 @@ export interface UpstreamOptions {
   headers?: Record<string, string>;
   /** Query parameters every request carries, such as a key; left out of the cache key. */
   query?: Query;
+  /**
+   * Secrets its requests carry elsewhere than in the headers and query above: a token in the path
+   * (Telegram's /bot<token>/). Like those, they are taken out of every answer an error quotes.
+   */
+  secrets?: string[];
   /** Retry a 429 only when it says when (Retry-After): for upstreams whose terms count retries against you. */
   throttleNeedsRetryAfter?: boolean;
   /** The upstream's own words for its error answers. */
@@ -246,15 +252,6 @@ export class Upstream {
     return key;
   }
 
-  /** An upstream's text with waiter's credentials taken out: an error page may repeat the request, its key in the query with it. */
-  #withoutCredentials(text: string): string {
-    let shown = text;
-    for (const secret of this.#credentials) {
-      shown = shown.replaceAll(secret, "[credential]").replaceAll(encodeURIComponent(secret), "[credential]");
-    }
-    return shown;
-  }
-
   /**
    * A 2xx answer's JSON checked against `schema`, or the error that says what went wrong, in the
    * upstream's own words where it has them; for callers that `send` because they need the
@@ -262,7 +259,15 @@ export class Upstream {
    */
   read<S extends z.ZodType>(schema: S, response: HttpResponse): z.output<S> {
     if (response.status < 200 || response.status >= 300) {
-      const shown = { ...response, text: this.#withoutCredentials(response.text) };
+      // An error page, or a redirect's Location, may repeat the request, its key in the query with it.
+      const { location } = response.headers;
+      const shown = {
+        ...response,
+        text: withoutSecrets(response.text, this.#credentials),
+        headers: location
+          ? { ...response.headers, location: withoutSecrets(location, this.#credentials) }
+          : response.headers,
+      };
       throw this.options.errors?.(shown, this.name) ?? describeStatus(this.name, shown);
     }
     let body: unknown;
@@ -270,7 +275,7 @@ export class Upstream {
       body = JSON.parse(response.text);
     } catch {
       // How it begins tells a maintenance page from PHP's warnings printed before the JSON.
-      const begins = quoteLine(this.#withoutCredentials(response.text), 80);
+      const begins = quoteLine(withoutSecrets(response.text, this.#credentials), 80);
       const what = `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes${response.text ? `, beginning ${begins}` : ""})`;
       throw response.changes
         ? new UnconfirmedChange(`${what}; the change ${READ_FIRST}.`, response.status)

@@ -2,7 +2,7 @@ import type { Transporter } from "nodemailer";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import { withDeadline } from "../../src/http/deadline.js";
 import { neverConnected } from "../../src/http/failures.js";
-import { oneLine } from "../../src/shown.js";
+import { oneLine, withoutSecrets } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
@@ -155,6 +155,8 @@ interface SmtpFailure {
   message: string;
 }
 
+const base64 = (text: string) => Buffer.from(text).toString("base64");
+
 /** OpenSSL's words when one side speaks TLS and the other does not. */
 const NOT_TLS = /wrong version number|packet length too long|unknown protocol/;
 /** A certificate no authority waiter trusts vouches for. */
@@ -171,9 +173,11 @@ const UNTRUSTED = [
  * a server that could not be reached at all: an automation tries again. A 5xx, a login refused or
  * TLS that fails will fail again until the channel changes.
  */
-function failure(err: SmtpFailure, { host, port, tls }: SmtpOptions): ToolError {
+function failure(err: SmtpFailure, { host, port, tls, user = "", password = "" }: SmtpOptions): ToolError {
   const { responseCode, response, command, code, originalCode, reason, message, timeoutType } = err;
-  const said = oneLine(reason || response || message);
+  // A reply may repeat the login: the password as AUTH LOGIN and AUTH PLAIN send it, and as written.
+  const login = [password, base64(password), base64(`\0${user}\0${password}`)];
+  const said = oneLine(withoutSecrets(reason || response || message, login));
   if (NOT_TLS.test(message)) {
     return new ToolError(
       `Not sent: ${host}:${port} does not answer TLS (${said}); with tls "tls" use the server's port for TLS from the start (usually 465), or tls "starttls" (usually 587).`,

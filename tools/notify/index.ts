@@ -137,7 +137,7 @@ export const notify = defineToolset({
         const sender: Sender =
           c.type === "telegram"
             ? telegramSender(
-                http.upstream("Telegram Bot API", c.baseUrl, { errors: telegramErrors }),
+                http.upstream("Telegram Bot API", c.baseUrl, { secrets: [c.secret ?? ""], errors: telegramErrors }),
                 c.secret ?? "",
                 c.format,
               )

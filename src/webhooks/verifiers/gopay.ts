@@ -82,10 +82,11 @@ function kept(found: z.infer<typeof payment>): Buffer {
  * nothing else: waiter asks GoPay's API for the payment (`GET /payments/payment/{id}`, with an
  * access token from `POST /oauth2/token`, client credentials, scope payment-all, kept until it
  * runs out) and stores what it answers. A payment GoPay does not know is refused; an API that
- * cannot be asked, or lookups past the bound, make a 503, and GoPay calls again.
+ * cannot be asked, or lookups past the bound, make a 503, and GoPay calls again. `api` is declared
+ * with the client's Basic authorization, which the token request carries (so any answer quoted
+ * leaves the client's secret out); a lookup carries its access token instead.
  */
-export function gopay(clientId: string, secret: string, api: Upstream) {
-  const basic = `Basic ${Buffer.from(`${clientId}:${secret}`).toString("base64")}`;
+export function gopay(api: Upstream) {
   let cached: { token: string; until: number } | undefined;
   /** The token request in flight: notifications that arrive together share it. */
   let pending: Promise<string> | undefined;
@@ -98,7 +99,6 @@ export function gopay(clientId: string, secret: string, api: Upstream) {
         {
           method: "POST",
           headers: {
-            authorization: basic,
             "content-type": "application/x-www-form-urlencoded",
             accept: "application/json",
           },

@@ -41,8 +41,10 @@ export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier 
         : undefined;
       return comgate(source.merchant, secret, api);
     }
-    case "gopay":
+    case "gopay": {
       if (!http) throw new Error(`webhook source ${source.name} asks GoPay but has no HTTP client`);
-      return gopay(source.clientId, secret, http.upstream("GoPay API", source.apiUrl, { errors: gopayErrors }));
+      const authorization = `Basic ${Buffer.from(`${source.clientId}:${secret}`).toString("base64")}`;
+      return gopay(http.upstream("GoPay API", source.apiUrl, { headers: { authorization }, errors: gopayErrors }));
+    }
   }
 }
