@@ -26,7 +26,8 @@ export class UpstreamError extends ToolError {
 
 /**
  * A change an upstream may or may not have made: no answer came once the request was sent (a
- * dropped connection, a timeout, a 5xx after the save). Its message says to check before a retry.
+ * dropped connection, a timeout, a 5xx after the save), or a 2xx that could not be read. Its
+ * message says to check before a retry.
  */
 export class UnconfirmedChange extends UpstreamError {
   override name = "UnconfirmedChange";

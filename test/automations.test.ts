@@ -1674,6 +1674,27 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a payment the shop answered 2xx in another shape fails its run, saying it was most likely made, and is not made again", async () => {
+    const server = await serve([PAID]);
+    try {
+      let puts = 0;
+      // A plugin that wraps WooCommerce's answers: {"data":…}.
+      woo.intercept = (req) => (req.method === "PUT" && ++puts ? json(200, '{"data":{"id":1}}') : undefined);
+      const event = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(
+          /^step 1 \(eshop_order_mark_paid\): WooCommerce accepted the change \(status 200\) but answered in an unexpected format .*: it was most likely made\./,
+        ),
+      });
+      expect(puts).toBe(1);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
   test("a step waiting for its next try says it waits, and once the retry time is over, that waiter tried and stopped", async () => {
     const server = await serve([PAID], { WAITER_WOO_URL: `http://127.0.0.1:${await freePort()}` });
     const agent = await startWaiter(env([PAID]));

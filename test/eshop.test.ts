@@ -1060,6 +1060,27 @@ describe("errors", () => {
     );
   });
 
+  test("a write the shop answered 2xx in another shape was most likely made, and the answer says to read first; such a read is not", async () => {
+    // A plugin that wraps WooCommerce's answers: {"data":…}.
+    woo.intercept = (r) =>
+      r.method === "GET" ? undefined : json(r.method === "POST" ? 201 : 200, { data: { id: 1 } });
+    for (const [tool, args] of [
+      ["eshop_order_mark_paid", { id: O.pending1999 }],
+      ["eshop_stock_set", { id: P.espresso, quantity: 7 }],
+      ["eshop_order_add_note", { id: O.completed, note: "Ships." }],
+    ] as const) {
+      const result = await server.call(tool, args);
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        /^WooCommerce accepted the change \(status 20[01]\) but answered in an unexpected format \(\w+: [^)]+\): it was most likely made\. Read the current state before trying again\.$/,
+      );
+    }
+    woo.intercept = () => json(200, { data: { id: 1 } });
+    expect(text(await server.call("eshop_order_get", { id: O.completed }))).toMatch(
+      /^WooCommerce sent an answer in an unexpected format \(\w+: [^)]+\); the service may have changed or be failing\.$/,
+    );
+  });
+
   test("a host that drops the Authorization header: basic fails with a hint, query works", async () => {
     const header = await start(shopEnv(stripping));
     const query = await start(shopEnv(stripping, { WAITER_WOO_AUTH: "query" }));

@@ -11,8 +11,11 @@ export function mayHaveActed(method: string): boolean {
   return !["GET", "HEAD", "OPTIONS"].includes(method);
 }
 
+/** What a change that may have been made asks before a retry. */
+export const CHECK_FIRST = "Read the current state before trying again";
+
 /** What a failure that may have been carried out says, after "it" or "the change". */
-export const READ_FIRST = "may have been made. Read the current state before trying again";
+export const READ_FIRST = `may have been made. ${CHECK_FIRST}`;
 
 /** Failures that come before the request is sent: it cannot have been carried out. */
 const NOT_SENT = [

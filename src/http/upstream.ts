@@ -5,7 +5,7 @@ import { quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
 import type { AnswerCache, Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
-import { describeFailure, describeStatus, mayHaveActed, READ_FIRST } from "./failures.js";
+import { CHECK_FIRST, describeFailure, describeStatus, mayHaveActed, READ_FIRST } from "./failures.js";
 import type { Call, ErrorMapper, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -287,10 +287,17 @@ export class Upstream {
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new UpstreamError(
-        `${this.name} sent an answer in an unexpected format (${issue?.path.join(".") || "body"}: ${issue?.message}); the service may have changed or be failing.`,
-        response.status,
-      );
+      const format = `an unexpected format (${issue?.path.join(".") || "body"}: ${issue?.message})`;
+      // A 2xx says the change was accepted (RFC 9110 15.3): made again, it would most likely be made twice.
+      throw response.changes
+        ? new UnconfirmedChange(
+            `${this.name} accepted the change (status ${response.status}) but answered in ${format}: it was most likely made. ${CHECK_FIRST}.`,
+            response.status,
+          )
+        : new UpstreamError(
+            `${this.name} sent an answer in ${format}; the service may have changed or be failing.`,
+            response.status,
+          );
     }
     return parsed.data;
   }
