@@ -1882,6 +1882,23 @@ describe("when a channel cannot be reached", () => {
       await server.close();
     }
   });
+
+  test("a notification Telegram took but did not confirm (ok without a message id) may have been sent, and is not sent again", async () => {
+    const server = await serve([{ name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] }]);
+    try {
+      const asked = telegram.requests.length;
+      telegram.queue.push(json(200, '{"ok":true,"result":{}}'));
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(/it was most likely made\. Sending the message again may send it twice/),
+      });
+      expect(telegram.requests.length - asked).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
 });
 
 describe("when a mail server refuses for now", () => {

@@ -289,6 +289,20 @@ describe("notify_send on Telegram", () => {
     expect(waiter.stderr()).not.toContain(BOT_TOKEN.split(":")[1]);
   });
 
+  test("a 2xx Telegram's answer does not confirm says the message may have been sent, not to read a chat", async () => {
+    telegram.queue.push(
+      { status: 200, headers: { "content-type": "text/html" }, body: "<html>Accepted</html>" },
+      json(200, '{"ok":true,"result":{}}'),
+    );
+    const said = async () => text(await waiter.call("notify_send", { channel: "fancy", text: "Hello" }));
+    expect(await said()).toMatch(
+      /sent an answer that is not JSON \(status 200, 21 bytes, beginning "<html>Accepted<\/html>"\); the change may have been made\. Sending the message again may send it twice\.$/,
+    );
+    expect(await said()).toMatch(
+      /accepted the change \(status 200\) but answered in an unexpected format \(result\.message_id: [^)]+\): it was most likely made\. Sending the message again may send it twice\.$/,
+    );
+  });
+
   test("an answer that comes after the call's time says the message may have been sent", async () => {
     const hasty = await startWaiter({
       WAITER_NOTIFY_CHANNELS: channels(telegram, smtp.port),

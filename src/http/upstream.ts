@@ -5,7 +5,7 @@ import { quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
 import type { AnswerCache, Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
-import { CHECK_FIRST, describeFailure, describeStatus, mayHaveActed, READ_FIRST } from "./failures.js";
+import { CHECK_FIRST, describeFailure, describeStatus, mayHaveActed } from "./failures.js";
 import type { Call, ErrorMapper, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -107,6 +107,11 @@ export interface UpstreamOptions {
   throttleNeedsRetryAfter?: boolean;
   /** The upstream's own words for its error answers. */
   errors?: ErrorMapper;
+  /**
+   * What to do about a change a 2xx answer waiter cannot read leaves unconfirmed: by default, read
+   * the current state before trying again; Telegram's chats no tool reads.
+   */
+  changeAdvice?: string;
   /** Hears every answer that comes over the network (not cached ones), before it is read. */
   onAnswer?: (response: HttpResponse, upstream: string) => void;
 }
@@ -270,6 +275,7 @@ export class Upstream {
       };
       throw this.options.errors?.(shown, this.name) ?? describeStatus(this.name, shown);
     }
+    const { changeAdvice = CHECK_FIRST } = this.options;
     let body: unknown;
     try {
       body = JSON.parse(response.text);
@@ -278,7 +284,7 @@ export class Upstream {
       const begins = quoteLine(withoutSecrets(response.text, this.#credentials), 80);
       const what = `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes${response.text ? `, beginning ${begins}` : ""})`;
       throw response.changes
-        ? new UnconfirmedChange(`${what}; the change ${READ_FIRST}.`, response.status)
+        ? new UnconfirmedChange(`${what}; the change may have been made. ${changeAdvice}.`, response.status)
         : new UpstreamError(
             `${what}; the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
             response.status,
@@ -291,7 +297,7 @@ export class Upstream {
       // A 2xx says the change was accepted (RFC 9110 15.3): made again, it would most likely be made twice.
       throw response.changes
         ? new UnconfirmedChange(
-            `${this.name} accepted the change (status ${response.status}) but answered in ${format}: it was most likely made. ${CHECK_FIRST}.`,
+            `${this.name} accepted the change (status ${response.status}) but answered in ${format}: it was most likely made. ${changeAdvice}.`,
             response.status,
           )
         : new UpstreamError(

@@ -137,7 +137,12 @@ export const notify = defineToolset({
         const sender: Sender =
           c.type === "telegram"
             ? telegramSender(
-                http.upstream("Telegram Bot API", c.baseUrl, { secrets: [c.secret ?? ""], errors: telegramErrors }),
+                http.upstream("Telegram Bot API", c.baseUrl, {
+                  secrets: [c.secret ?? ""],
+                  errors: telegramErrors,
+                  // No tool reads a chat to check.
+                  changeAdvice: "Sending the message again may send it twice",
+                }),
                 c.secret ?? "",
                 c.format,
               )
