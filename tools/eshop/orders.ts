@@ -150,8 +150,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
           item.variation_id && `variation ${item.variation_id}`,
           item.sku && `SKU ${item.sku}`,
         ].filter(Boolean);
+        // Before discounts: the totals line takes the discount off once, so the lines add up to the total.
         lines.push(
-          `- ${item.quantity} × ${item.name}${ids.length ? ` (${ids.join(", ")})` : ""}: ${item.total} ${o.currency}`,
+          `- ${item.quantity} × ${item.name}${ids.length ? ` (${ids.join(", ")})` : ""}: ${item.subtotal} ${o.currency}`,
         );
       }
       const each = (parts: string[]) => (parts.length ? ` (${parts.join(", ")})` : "");
