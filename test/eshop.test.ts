@@ -821,6 +821,20 @@ describe("products and stock", () => {
     }
   });
 
+  test("a product without a price says it cannot be bought, and names no currency", async () => {
+    woo.shop.product(P.grinder).regular_price = "";
+    const unpriced = await server.call("eshop_product_get", { id: P.grinder });
+    expect(data(unpriced)).toMatchObject({ price: "", currency: "EUR" });
+    expect(text(unpriced)).toBe(
+      "Hand Grinder [GRD-HND-01] (id 105): no price, so it cannot be bought, instock, stock not counted",
+    );
+    // A variable product whose variations are not made yet.
+    woo.shop.product(P.houseBlend).variations = [];
+    expect(text(await server.call("eshop_product_get", { id: P.houseBlend }))).toBe(
+      "House Blend [COF-HOUSE] (id 116, variable): no price, so it cannot be bought, instock, stock kept per variation",
+    );
+  });
+
   test("stock changes to one product at once take turns: each says what the one before it left", async () => {
     const before = woo.shop.product(P.espresso).stock_quantity;
     const [first, second] = await Promise.all([

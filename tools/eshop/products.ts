@@ -38,8 +38,13 @@ function productLine(p: Product, currency: string | undefined): string {
       : "";
   // A draft, or a variation found by its SKU, must not read as a product the shop sells as it is.
   const kind = [p.type !== "simple" && p.type, p.status !== "publish" && p.status].filter(Boolean);
-  // A variable product's price is its cheapest variation's.
-  return `${p.name}${p.sku ? ` [${p.sku}]` : ""} (id ${[p.id, ...kind].join(", ")}): ${variable ? "from " : ""}${p.price}${currency ? ` ${currency}` : ""}${sale}, ${p.stock_status}, ${stock}`;
+  // A variable product's price is its cheapest variation's. Without one (none set, or a variable
+  // product without variations) WooCommerce sells it to no one.
+  const price =
+    p.price === ""
+      ? "no price, so it cannot be bought"
+      : `${variable ? "from " : ""}${p.price}${currency ? ` ${currency}` : ""}`;
+  return `${p.name}${p.sku ? ` [${p.sku}]` : ""} (id ${[p.id, ...kind].join(", ")}): ${price}${sale}, ${p.stock_status}, ${stock}`;
 }
 
 export function productTools(shop: ShopProvider): Tool[] {
