@@ -20,10 +20,19 @@ export function cut(text: string, max: number): string {
 
 /**
  * `text` as one line of at most `max` characters, its runs of whitespace and control characters
- * (NEL among them, which is no whitespace to JavaScript yet breaks a line on screen) made single spaces.
+ * (NEL among them, which is no whitespace to JavaScript yet breaks a line on screen) made single
+ * spaces, and without the text-direction controls that hold until closed (embeddings, overrides,
+ * isolates): one left open in a name turns the rest of its line around on screen, the amount
+ * after it too. The marks (LRM, RLM) that right-to-left names carry stay.
  */
 export function oneLine(text: string, max = 200): string {
-  return cut(text.replace(/[\s\p{Cc}]+/gu, " ").trim(), max);
+  return cut(
+    text
+      .replace(/[\u202a-\u202e\u2066-\u2069]/g, "")
+      .replace(/[\s\p{Cc}]+/gu, " ")
+      .trim(),
+    max,
+  );
 }
 
 /**

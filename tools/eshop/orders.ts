@@ -68,9 +68,9 @@ function summaryLine(o: OrderSummary): string {
     o.customer_id ? `(customer ${o.customer_id})` : "",
   ].filter(Boolean);
   const paid = o.paid ? `, paid ${utcMinute(o.paid)}` : "";
-  const by = o.payment_method ? `, by ${o.payment_method}` : "";
+  const by = o.payment_method ? `, by ${oneLine(o.payment_method)}` : "";
   const refunded = o.refunded ? ` (refunded ${o.refunded})` : "";
-  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}${refunded}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who.length ? `, ${who.join(" ")}` : ""}${by}, placed ${utcMinute(o.created)}${paid}`;
+  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}${refunded}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who.length ? `, ${oneLine(who.join(" "))}` : ""}${by}, placed ${utcMinute(o.created)}${paid}`;
 }
 
 /** What became of the note a change adds, as "; …" to end a sentence with. */
@@ -143,24 +143,26 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const lines = [summaryLine(o)];
       // WooCommerce keeps these amounts before tax, also where the shop's prices are entered with it.
       if (/[1-9]/.test(o.total_tax)) lines.push("Items, shipping, discount and fees before tax; the total with it:");
+      // Names (of items, fees, shipping, coupons, taxes, the buyer) are made one line each, so that
+      // none can start a line that reads as the order's.
       for (const item of o.line_items) {
         // The ids the product tools take: a model reading only the text has no other way to them.
         const ids = [
           item.product_id && `product ${item.product_id}`,
           item.variation_id && `variation ${item.variation_id}`,
-          item.sku && `SKU ${item.sku}`,
+          item.sku && `SKU ${oneLine(item.sku)}`,
         ].filter(Boolean);
         // Before discounts: the totals line takes the discount off once, so the lines add up to the total.
         lines.push(
-          `- ${item.quantity} × ${item.name}${ids.length ? ` (${ids.join(", ")})` : ""}: ${item.subtotal} ${o.currency}`,
+          `- ${item.quantity} × ${oneLine(item.name)}${ids.length ? ` (${ids.join(", ")})` : ""}: ${item.subtotal} ${o.currency}`,
         );
       }
       const each = (parts: string[]) => (parts.length ? ` (${parts.join(", ")})` : "");
-      const fees = o.fees.map((f) => `, fee ${f.name} ${f.total}`).join("");
+      const fees = o.fees.map((f) => `, fee ${oneLine(f.name)} ${f.total}`).join("");
       lines.push(
-        `Shipping ${o.shipping_total}${each(o.shipping_lines.map((l) => l.method))}, ` +
-          `discount ${o.discount_total}${each(o.coupons.map((c) => `coupon ${c.code} ${c.discount}`))}${fees}, ` +
-          `tax ${o.total_tax}${each(o.taxes.map((t) => `${t.label} ${t.total}`))}, total ${o.total} ${o.currency}`,
+        `Shipping ${o.shipping_total}${each(o.shipping_lines.map((l) => oneLine(l.method)))}, ` +
+          `discount ${o.discount_total}${each(o.coupons.map((c) => `coupon ${oneLine(c.code)} ${c.discount}`))}${fees}, ` +
+          `tax ${o.total_tax}${each(o.taxes.map((t) => `${oneLine(t.label)} ${t.total}`))}, total ${o.total} ${o.currency}`,
       );
       for (const r of o.refunds)
         lines.push(`Refund ${r.total} ${o.currency}${r.reason ? `: ${quoteLine(r.reason)}` : ""}`);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/client.js";
+import { oneLine } from "../../src/shown.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { Product, ShopProvider } from "./provider.js";
 import {
@@ -24,6 +25,11 @@ const which = {
 
 const currencyOut = z.string().optional();
 
+/** A product's name and SKU, each made one line: neither can start a line that reads as another product's. */
+function named(p: Pick<Product, "name" | "sku">): string {
+  return `${oneLine(p.name)}${p.sku ? ` [${oneLine(p.sku)}]` : ""}`;
+}
+
 function productLine(p: Product, currency: string | undefined): string {
   const variable = p.type === "variable";
   const stock = p.manage_stock
@@ -44,7 +50,7 @@ function productLine(p: Product, currency: string | undefined): string {
     p.price === ""
       ? "no price, so it cannot be bought"
       : `${variable ? "from " : ""}${p.price}${currency ? ` ${currency}` : ""}`;
-  return `${p.name}${p.sku ? ` [${p.sku}]` : ""} (id ${[p.id, ...kind].join(", ")}): ${price}${sale}, ${p.stock_status}, ${stock}`;
+  return `${named(p)} (id ${[p.id, ...kind].join(", ")}): ${price}${sale}, ${p.stock_status}, ${stock}`;
 }
 
 export function productTools(shop: ShopProvider): Tool[] {
@@ -121,12 +127,12 @@ export function productTools(shop: ShopProvider): Tool[] {
     // WooCommerce counts a variable product's stock on the product when it manages stock there, else per variation.
     if (before.type === "variable" && !before.manage_stock) {
       throw new ToolError(
-        `${before.name} (id ${before.id}) is a variable product whose stock is kept per variation: set a variation's stock in the shop's admin. (To count one stock for all its variations, turn on "Manage stock?" on the product's Inventory tab; then this tool sets it.)`,
+        `${oneLine(before.name)} (id ${before.id}) is a variable product whose stock is kept per variation: set a variation's stock in the shop's admin. (To count one stock for all its variations, turn on "Manage stock?" on the product's Inventory tab; then this tool sets it.)`,
       );
     }
     if (before.type !== "simple" && before.type !== "variable") {
       throw new ToolError(
-        `${before.name} (id ${before.id}) is a ${before.type === "variation" ? "product variation" : `${before.type} product`}; waiter sets the stock of simple products and of variable ones counted as a whole. Set it in the shop's admin.`,
+        `${oneLine(before.name)} (id ${before.id}) is a ${before.type === "variation" ? "product variation" : `${before.type} product`}; waiter sets the stock of simple products and of variable ones counted as a whole. Set it in the shop's admin.`,
       );
     }
     const after = await shop.setStock(before.id, quantity, call);
@@ -167,7 +173,7 @@ export function productTools(shop: ShopProvider): Tool[] {
             ? " (stock was not counted before)"
             : ""
           : ` (was ${r.previous_quantity})`;
-      return `${r.product.name}${r.product.sku ? ` [${r.product.sku}]` : ""} (id ${r.product.id}): ${r.product.stock_quantity ?? "?"} in stock${was}, ${r.product.stock_status}.`;
+      return `${named(r.product)} (id ${r.product.id}): ${r.product.stock_quantity ?? "?"} in stock${was}, ${r.product.stock_status}.`;
     },
   });
 
