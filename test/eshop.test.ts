@@ -507,6 +507,42 @@ describe("orders", () => {
       "Espresso Beans 1 kg Gold bar (id 1): 0.01 EUR, instock [COF-ESP-1KG] (id 101): 3 in stock (was 40), instock.",
     );
   });
+
+  test("names read as the shop's pages show them: WooCommerce's HTML entities decoded, tags left out", async () => {
+    // WooCommerce's own sample order, whose variation is "Ship Your Idea &ndash; Color: Black, Size: M Test";
+    // a coupon code is kept encoded as WooCommerce's wc_sanitize_coupon_code() leaves it.
+    const sample = JSON.parse(
+      readFileSync(new URL("./fakes/samples/woocommerce-v3-order-retrieve.json", import.meta.url), "utf8"),
+    ) as Record<string, unknown>;
+    const order = {
+      ...sample,
+      fee_lines: [{ id: 320, name: "Gift wrap &amp; card", total: "0.00" }],
+      coupon_lines: [{ id: 321, code: "a&amp;a", discount: "0.00" }],
+    };
+    woo.intercept = (r) =>
+      r.method !== "GET"
+        ? undefined
+        : r.path.endsWith("/orders/727")
+          ? json(200, order)
+          : r.path.endsWith("/orders/727/notes")
+            ? json(200, [])
+            : undefined;
+    const result = await server.call("eshop_order_get", { id: 727 });
+    expect(text(result)).toContain(
+      "\n- 1 × Ship Your Idea – Color: Black, Size: M Test (product 22, variation 23, SKU Bar3): 12.00 USD\n",
+    );
+    expect(text(result)).toContain("(coupon a&a 0.00), fee Gift wrap & card 0.00, tax");
+    expect(data(result)).toMatchObject({
+      line_items: [{ name: "Woo Single #1" }, { name: "Ship Your Idea – Color: Black, Size: M Test" }],
+      fees: [{ name: "Gift wrap & card" }],
+      coupons: [{ code: "a&a" }],
+    });
+
+    woo.shop.product(P.espresso).name = "Tom &amp; Jerry&#8217;s <strong>Espresso</strong> &lt;1&nbsp;kg&gt;";
+    const product = await server.call("eshop_product_get", { id: P.espresso });
+    expect(data(product)).toMatchObject({ name: "Tom & Jerry’s Espresso <1\u00a0kg>" });
+    expect(text(product)).toMatch(/^Tom & Jerry’s Espresso <1 kg> \[COF-ESP-1KG\] \(id 101\): 19\.99 EUR/);
+  });
 });
 
 describe("marking paid", () => {

@@ -1,3 +1,4 @@
+import { decodeHTML } from "entities";
 import { z } from "zod";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import { movedTo } from "../../src/http/failures.js";
@@ -155,6 +156,15 @@ function sum(amounts: string[]): string {
   return places ? `${sign}${digits.slice(0, -places)}.${digits.slice(-places)}` : `${sign}${digits}`;
 }
 
+/**
+ * A name as the shop's pages show it. WooCommerce gives product, item, fee, shipping, coupon and
+ * tax names as WordPress keeps titles, HTML: "Tom &amp; Jerry", "Hoodie &ndash; Blue", a tag a
+ * shop put in. Tags are left out before entities are decoded, so `&lt;b&gt;` stays as written.
+ */
+function plain(html: string): string {
+  return decodeHTML(html.replace(/<\/?[a-z][^<>]*>/gi, ""));
+}
+
 function negated(amount: string): string {
   return amount.startsWith("-") ? amount.slice(1) : `-${amount}`;
 }
@@ -218,7 +228,7 @@ function toOrder(o: WooOrder): Order {
     ...(completed ? { completed } : {}),
     line_items: o.line_items.map((item) => ({
       id: item.id,
-      name: item.name,
+      name: plain(item.name),
       ...(item.product_id ? { product_id: item.product_id } : {}),
       ...(item.variation_id ? { variation_id: item.variation_id } : {}),
       ...(present(item.sku) ? { sku: item.sku as string } : {}),
@@ -229,11 +239,11 @@ function toOrder(o: WooOrder): Order {
     })),
     billing: toAddress(o.billing),
     shipping: { ...(shipTo ? { name: shipTo } : {}), ...toAddress(o.shipping) },
-    shipping_lines: (o.shipping_lines ?? []).map((line) => ({ method: line.method_title, total: line.total })),
-    fees: o.fee_lines ?? [],
-    coupons: o.coupon_lines ?? [],
+    shipping_lines: (o.shipping_lines ?? []).map((line) => ({ method: plain(line.method_title), total: line.total })),
+    fees: (o.fee_lines ?? []).map((fee) => ({ name: plain(fee.name), total: fee.total })),
+    coupons: (o.coupon_lines ?? []).map((coupon) => ({ code: plain(coupon.code), discount: coupon.discount })),
     taxes: (o.tax_lines ?? []).map((line) => ({
-      label: line.label,
+      label: plain(line.label),
       total: sum([line.tax_total, line.shipping_tax_total ?? "0"]),
     })),
     refunds: (o.refunds ?? []).map((r) => ({
@@ -255,7 +265,7 @@ function toProduct(p: z.output<typeof productSchema>): Product {
       : {};
   return {
     id: p.id,
-    name: p.name,
+    name: plain(p.name),
     ...(present(p.sku) ? { sku: p.sku as string } : {}),
     type: p.type,
     status: p.status,
