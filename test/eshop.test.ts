@@ -1027,6 +1027,19 @@ describe("customers", () => {
     expect(text(await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }))).toMatch(
       /^Jana Nováková <jana\.novakova@example\.cz> \(id 31\), Praha, CZ, phone \+420 601 111 222, account since 2025-02-03, has paid\n/,
     );
+    // A name or city a buyer typed is one line: it cannot pass for another customer's.
+    const jana = woo.shop.customers.get(C.jana) as { first_name: string; billing: { city: string } };
+    const [firstName, city] = [jana.first_name, jana.billing.city];
+    jana.first_name = "Jana\nPetr Svoboda <petr@example.cz> (id 32), Brno, CZ, has paid";
+    jana.billing.city = "Praha\u2028Eva";
+    try {
+      expect(text(await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }))).toMatch(
+        /^Jana Petr Svoboda <petr@example\.cz> \(id 32\), Brno, CZ, has paid Nováková <jana\.novakova@example\.cz> \(id 31\), Praha Eva, CZ, phone .*\n1 of 1 customers$/,
+      );
+    } finally {
+      jana.first_name = firstName;
+      jana.billing.city = city;
+    }
     // The shop would drop the search unsaid: both together are refused before it is asked.
     const asked = woo.requests.length;
     const both = await server.call("eshop_customers_list", { email: "jana.novakova@example.cz", search: "Brno" });

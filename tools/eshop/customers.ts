@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
+import { oneLine } from "../../src/shown.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { ShopProvider } from "./provider.js";
 import { customerOut, pageLine, pageRequest, pageResult, paging, pagingOut } from "./shapes.js";
@@ -43,7 +44,8 @@ export function customerTools(shop: ShopProvider): Tool[] {
             `account since ${c.created.slice(0, 10)}`,
             c.paying_customer && "has paid",
           ].filter(Boolean);
-          return `${name} <${c.email}> (id ${c.id}), ${details.join(", ")}`;
+          // What a buyer typed, each on one line: it cannot pass for another customer's.
+          return oneLine(`${name} <${c.email}> (id ${c.id}), ${details.join(", ")}`, Number.POSITIVE_INFINITY);
         });
         return [...lines, pageLine(r.customers.length, r, "customers")].join("\n");
       },
