@@ -47,6 +47,7 @@ afterAll(() => fake.close());
 afterEach(async () => {
   setClock();
   fake.queue.length = 0;
+  fake.intercept = undefined;
   fake.delayMs = 0;
   await Promise.all(clients.map((c) => c.close()));
   clients = [];
@@ -256,6 +257,36 @@ describe("retries", () => {
     const response = await client({ minRetryDelayMs: 20 }).send("/flaky", {}, call());
     expect(response.status).toBe(200);
     expect(fake.count("/flaky")).toBe(4);
+  });
+
+  test("a connection that breaks mid-answer gets the request sent again whole, never two answers joined", async () => {
+    // The answer changes between the two requests; the upstream honours a Range, without an ETag.
+    const before = JSON.stringify({ version: 1, rates: { USD: 1.1201, CZK: 24.3 } });
+    const after = JSON.stringify({ version: 2, rates: { USD: 1.0987, CZK: 25.1 } });
+    fake.queue.push({ ...json(200, before, { "content-length": String(before.length) }), breakAfter: 20 });
+    fake.intercept = ({ headers: { range } }) => {
+      const start = Number(/^bytes=(\d+)-/.exec(range ?? "")?.[1] ?? 0);
+      if (!start) return json(200, after);
+      return {
+        status: 206,
+        headers: {
+          "content-type": "application/json",
+          "content-range": `bytes ${start}-${after.length - 1}/${after.length}`,
+        },
+        body: after.slice(start),
+      };
+    };
+    expect(await client({ minRetryDelayMs: 10 }).json(any, "/torn", {}, call())).toEqual(JSON.parse(after));
+    expect(fake.requests.filter((r) => r.path === "/torn").map((r) => r.headers.range)).toEqual([undefined, undefined]);
+  });
+
+  test("a connection that breaks mid-answer, with no retry left, says so: the upstream was reached", async () => {
+    const body = JSON.stringify({ rates: { USD: 1.1201 } });
+    fake.queue.push({ ...json(200, body, { "content-length": String(body.length) }), breakAfter: 10 });
+    const { message } = await failure(client({ maxRetries: 0 }).json(any, "/torn-once", {}, call()));
+    expect(message).toMatch(
+      /^The connection to Test API \(127\.0\.0\.1:\d+\) broke while it was answering \(\w+\); try again\.$/,
+    );
   });
 
   test("retries stop after maxRetries and the last answer is reported", async () => {

@@ -5,6 +5,7 @@ import { describeFailure } from "./failures.js";
 import { deadlineRetry } from "./retry.js";
 import type { Call, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { type Carrier, Upstream, type UpstreamOptions } from "./upstream.js";
+import { wholeAnswers } from "./whole.js";
 
 export type { Call, HttpClientOptions, HttpResponse } from "./types.js";
 export type { RequestOptions, Upstream, UpstreamOptions } from "./upstream.js";
@@ -14,7 +15,7 @@ const IDEMPOTENT: Dispatcher.HttpMethod[] = ["GET", "HEAD", "OPTIONS", "PUT", "D
 /**
  * The one upstream HTTP client, made of undici's parts: an Agent keeps one keep-alive pool per
  * origin and caps the response size, the retry interceptor retries idempotent requests within
- * the call's deadline, and the deduplicate interceptor sends identical GETs in flight at once
+ * the call's deadline, sending them again whole (wholeAnswers), and the deduplicate interceptor sends identical GETs in flight at once
  * upstream once. Successful JSON answers to GETs are kept parsed and checked (see AnswerCache).
  */
 export class HttpClient {
@@ -53,7 +54,7 @@ export class HttpClient {
       });
       // Each request brings its own decision function (deadlineRetry); the last answer of a
       // failed series is handed back as it is, so the caller sees the upstream's status and body.
-      const direct = agent.compose(interceptors.retry({ throwOnError: false }));
+      const direct = agent.compose(wholeAnswers, interceptors.retry({ throwOnError: false }));
       // Only the GETs Upstream.json reads are shared: a read sent with Upstream.send must see the
       // upstream as it is when asked (an order about to be changed).
       const shared = direct.compose(interceptors.deduplicate());

@@ -2,6 +2,7 @@ import { UnconfirmedChange, UpstreamError } from "../errors.js";
 import { oneLine } from "../shown.js";
 import { retryAfterMs } from "./retry.js";
 import type { Call, HttpClientOptions, HttpResponse } from "./types.js";
+import { BrokenAnswer } from "./whole.js";
 
 /**
  * Whether a request that fails without a clear refusal may have been carried out all the same:
@@ -88,6 +89,11 @@ export function describeFailure(
   if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
     return new UpstreamError(
       `${where} stopped answering (nothing for ${options.responseTimeoutMs / 1000} s); try again later.`,
+    );
+  }
+  if (err instanceof BrokenAnswer) {
+    return new UpstreamError(
+      `The connection to ${where} broke while it was answering (${code ?? message}); try again.`,
     );
   }
   return new UpstreamError(

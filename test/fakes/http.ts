@@ -10,6 +10,8 @@ export interface FakeAnswer {
   delayMs?: number;
   /** Drop the connection instead of answering. */
   destroy?: boolean;
+  /** Send the headers and this many bytes of the body, then drop the connection. */
+  breakAfter?: number;
   /** After the headers and the body, send one more space every this many ms until the connection closes. */
   dripMs?: number;
 }
@@ -87,6 +89,10 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer): P
           return;
         }
         res.writeHead(answer.status, answer.headers);
+        if (answer.breakAfter !== undefined) {
+          res.write(Buffer.from(answer.body ?? "").subarray(0, answer.breakAfter), () => req.socket.destroy());
+          return;
+        }
         if (answer.dripMs) {
           res.flushHeaders();
           if (answer.body) res.write(answer.body);

@@ -1,0 +1,114 @@
+import type { IncomingHttpHeaders } from "node:http";
+import type { Dispatcher } from "undici";
+
+/**
+ * An interceptor, composed under undici's retry interceptor, that hands an answer on only once all
+ * of it has come. A connection that breaks while the upstream answers then fails the request before
+ * any of the answer was handed on, and the retry interceptor sends it again whole, as after a
+ * connection that broke before the answer. Left to itself it would ask for the rest with a Range
+ * and join it to the bytes it had: two answers in one when the upstream's has changed meanwhile,
+ * which only a strong ETag on the first could rule out (RFC 9111 §3.4), and few APIs send one.
+ * waiter reads every answer whole anyway, at most WAITER_MAX_RESPONSE_BYTES of it.
+ */
+export const wholeAnswers: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) =>
+  dispatch(options, new WholeAnswer(handler));
+
+/** A connection that broke after the upstream began to answer: it was reached, and had answered in part. */
+export class BrokenAnswer extends Error {
+  readonly code: string | undefined;
+
+  constructor(cause: Error & { code?: string }) {
+    super(cause.message, { cause });
+    this.code = cause.code;
+  }
+}
+
+/** One request's answer, held until it has all come; the controller of the handler above it. */
+class WholeAnswer implements Dispatcher.DispatchHandler, Dispatcher.DispatchController {
+  #connection: Dispatcher.DispatchController | undefined;
+  #start: { statusCode: number; headers: IncomingHttpHeaders; statusMessage: string | undefined } | undefined;
+  #chunks: Buffer[] = [];
+  /** Set once all of the answer has come. */
+  #trailers: IncomingHttpHeaders | undefined;
+  #paused = false;
+  /** Handed on, or failed: nothing more goes up. */
+  #done = false;
+  #reason: Error | null = null;
+
+  constructor(private readonly handler: Dispatcher.DispatchHandler) {}
+
+  get aborted(): boolean {
+    return this.#reason !== null || (this.#connection?.aborted ?? false);
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get reason(): Error | null {
+    return this.#reason ?? this.#connection?.reason ?? null;
+  }
+
+  /** The retry interceptor pauses an answer it will send the request again for, until its wait ends. */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#handOn();
+  }
+
+  abort(reason: Error): void {
+    if (!this.#trailers) {
+      this.#connection?.abort(reason);
+    } else if (!this.#done) {
+      // The connection is done with this request: the handler above hears it from here.
+      this.#done = true;
+      this.#reason = reason;
+      this.handler.onResponseError?.(this, reason);
+    }
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
+    this.#connection = controller;
+    this.handler.onRequestStart?.(this, context);
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+    statusMessage?: string,
+  ): void {
+    this.#start = { statusCode, headers, statusMessage };
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    this.#trailers = trailers;
+    if (this.#start) {
+      const { statusCode, headers, statusMessage } = this.#start;
+      this.handler.onResponseStart?.(this, statusCode, headers, statusMessage);
+    }
+    this.#handOn();
+  }
+
+  onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.handler.onResponseError?.(this, this.#start && !controller.aborted ? new BrokenAnswer(error) : error);
+  }
+
+  #handOn(): void {
+    if (this.#paused || this.#done || !this.#trailers) return;
+    this.#done = true;
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    for (const chunk of chunks) this.handler.onResponseData?.(this, chunk);
+    this.handler.onResponseEnd?.(this, this.#trailers);
+  }
+}
