@@ -241,6 +241,25 @@ describe("retries", () => {
     expect(fake.count("/limited-once")).toBe(2);
   });
 
+  test("a Retry-After that asks for no wait, 0 or a date past, gets the backoff, not a burst, nor a wait of 0 s", async () => {
+    setClock("2026-11-25T10:00:00Z");
+    const now = (retryAfter: string) => json(429, '{"message":"slow down"}', { "retry-after": retryAfter });
+    const answers = [now("0"), now("Wed, 25 Nov 2026 09:00:00 GMT"), now("0")];
+    const asked: number[] = [];
+    fake.intercept = () => {
+      asked.push(performance.now());
+      return answers.shift();
+    };
+    const error = await failure(client({ maxRetries: 2, minRetryDelayMs: 100 }).json(any, "/now", {}, call()));
+    expect(asked).toHaveLength(3);
+    // Backoff with jitter: 50-100 ms, then 100-200 ms.
+    expect((asked[2] ?? 0) - (asked[0] ?? 0)).toBeGreaterThanOrEqual(140);
+    expect(error.message).toBe(
+      'Test API answered 429 "slow down": it is rate-limiting waiter; wait a minute before trying again.',
+    );
+    expect(error.retryAfter).toBeUndefined();
+  });
+
   test("a Retry-After beyond the deadline is not waited for: the model hears it at once", async () => {
     fake.queue.push(json(429, '{"message":"slow down"}', { "retry-after": "120" }));
     const started = performance.now();

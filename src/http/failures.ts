@@ -130,10 +130,13 @@ export function describeStatus(name: string, response: HttpResponse): UpstreamEr
   return new UpstreamError(`${answered}: ${advice}`, status, seconds);
 }
 
-/** Seconds an answer's Retry-After asks for (delta-seconds or an HTTP date), if it says. */
+/**
+ * Seconds an answer's Retry-After asks to wait (delta-seconds or an HTTP date), if it asks for a
+ * wait: one that says now (0, a date past) leaves the advice as it is without one, not "in 0 s".
+ */
 export function retryAfterSeconds(response: HttpResponse): number | undefined {
   const ms = retryAfterMs(response.headers["retry-after"]);
-  return ms === undefined ? undefined : Math.ceil(ms / 1000);
+  return ms ? Math.ceil(ms / 1000) : undefined;
 }
 
 function statusAdvice(response: HttpResponse): string {

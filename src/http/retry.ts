@@ -34,7 +34,10 @@ interface RetryError extends Error {
   headers?: Record<string, string | string[] | undefined>;
 }
 
-/** Milliseconds a Retry-After header asks for (delta-seconds or an HTTP date), if it says. */
+/**
+ * Milliseconds a Retry-After header asks for (delta-seconds or an HTTP date), if it says: 0 when
+ * it says now (0, a date past).
+ */
 export function retryAfterMs(value: string | string[] | undefined, now = clock.now()): number | undefined {
   const text = Array.isArray(value) ? value[0] : value;
   if (!text) return undefined;
@@ -66,7 +69,8 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     if (!retryable || state.counter > policy.maxRetries || call.signal.aborted) return cb(err);
 
     const backoff = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (state.counter - 1));
-    const delay = asked ?? backoff / 2 + Math.random() * (backoff / 2);
+    // A Retry-After that asks for no wait is no reason to retry at once, in a burst: backoff, as undici's own.
+    const delay = asked || backoff / 2 + Math.random() * (backoff / 2);
     // Leave room for the retried request itself to be answered.
     if (clock.now() + delay + policy.minDelayMs >= call.deadline) return cb(err);
 
