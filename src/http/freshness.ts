@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { clock } from "../time.js";
+import { httpDate } from "./date.js";
 
 /**
  * How many seconds an answer stays fresh for a private client, from its headers:
@@ -11,10 +12,10 @@ export function freshSeconds(headers: IncomingHttpHeaders, now = clock.now()): n
   const age = Number(headers.age ?? 0) || 0;
   const maxAge = /(?:^|,)\s*max-age\s*=\s*"?(\d+)/.exec(cacheControl);
   if (maxAge) return Math.max(0, Number(maxAge[1]) - age);
-  if (headers.expires) {
-    const expires = Date.parse(String(headers.expires));
-    const date = headers.date ? Date.parse(String(headers.date)) : now;
-    if (!Number.isNaN(expires)) return Math.max(0, Math.floor((expires - (Number.isNaN(date) ? now : date)) / 1000));
+  const expires = headers.expires && httpDate(headers.expires, now);
+  if (expires) {
+    const date = (headers.date && httpDate(headers.date, now)) || now;
+    return Math.max(0, Math.floor((expires - date) / 1000));
   }
   return 0;
 }

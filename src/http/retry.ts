@@ -1,5 +1,6 @@
 import type { Dispatcher } from "undici";
 import { clock } from "../time.js";
+import { httpDate } from "./date.js";
 import type { Call } from "./types.js";
 
 export interface RetryPolicy {
@@ -36,14 +37,14 @@ interface RetryError extends Error {
 
 /**
  * Milliseconds a Retry-After header asks for (delta-seconds or an HTTP date), if it says: 0 when
- * it says now (0, a date past).
+ * it says now (0, a date past). Anything else, "1.5" too, says nothing.
  */
 export function retryAfterMs(value: string | string[] | undefined, now = clock.now()): number | undefined {
   const text = Array.isArray(value) ? value[0] : value;
   if (!text) return undefined;
   if (/^\s*\d+\s*$/.test(text)) return Number(text) * 1000;
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  const date = httpDate(text, now);
+  return date === undefined ? undefined : Math.max(0, date - now);
 }
 
 /**
