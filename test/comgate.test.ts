@@ -133,6 +133,24 @@ describe("a Comgate notification", () => {
     expect(answer).toMatchObject({ status: 401, body: { error: "transaction unknown to Comgate" } });
   });
 
+  test("confirmed by Comgate's API in gzip, asked for or not, is stored; one it does not know is refused", async () => {
+    const zipped = { ...PAID, transId: "GZIP-0001" };
+    api.payments.set(zipped.transId, zipped);
+    api.encoding = "gzip";
+    try {
+      const answer = await push(waiter, notification(MERCHANT, SECRET, zipped));
+      expect(answer).toMatchObject({ status: 200, body: { duplicate: false } });
+      expect((await stored(answer.body.id as string)).type).toBe("payment.paid");
+      // Its code 1400 is read from an error answer in gzip too.
+      expect(await push(waiter, notification(MERCHANT, SECRET, { ...PAID, transId: "GZIP-NONE" }))).toMatchObject({
+        status: 401,
+        body: { error: "transaction unknown to Comgate" },
+      });
+    } finally {
+      api.encoding = undefined;
+    }
+  });
+
   test("while Comgate's API is down gets 503, so Comgate sends it again, and is stored then", async () => {
     const later = { ...PAID, transId: "DOWN-0001" };
     api.payments.set(later.transId, later);

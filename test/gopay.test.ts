@@ -85,6 +85,20 @@ describe("a GoPay notification", () => {
     expect(text(result)).not.toMatch(/mark order 1043|SYSTEM/);
   });
 
+  test("answered by GoPay's API in gzip, asked for or not, is stored", async () => {
+    const payment = { ...PAID, id: 3000007002 };
+    api.payments.set(payment.id, payment);
+    api.encoding = "gzip";
+    try {
+      const answer = await notify(payment.id);
+      expect(answer).toMatchObject({ status: 200, body: { duplicate: false } });
+      const event = await waiter.call("events_get", { id: answer.body.id as string });
+      expect(event.structuredContent).toMatchObject({ type: "payment.paid" });
+    } finally {
+      api.encoding = undefined;
+    }
+  });
+
   test("repeated is stored once, with the token GoPay gave before", async () => {
     api.payments.set(PAID.id, PAID);
     const tokens = tokenRequests();

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { z } from "zod";
 import { UpstreamError } from "../src/errors.js";
@@ -49,6 +50,7 @@ afterEach(async () => {
   fake.queue.length = 0;
   fake.intercept = undefined;
   fake.delayMs = 0;
+  fake.encoding = undefined;
   await Promise.all(clients.map((c) => c.close()));
   clients = [];
 });
@@ -353,6 +355,61 @@ describe("size cap", () => {
   test("an answer under the cap passes", async () => {
     const response = await client({ maxResponseBytes: 64 * 1024 }).send("/big/60000", {}, call());
     expect(response.text).toHaveLength(60_000);
+  });
+});
+
+describe("answers in a coding", () => {
+  const counter = z.object({ n: z.number() });
+
+  test("gzip and br are asked for and decoded, error answers too", async () => {
+    const api = client();
+    fake.encoding = "gzip";
+    expect(await api.json(counter, "/gzip", {}, call())).toEqual({ n: expect.any(Number) });
+    expect(fake.requests.find((r) => r.path === "/gzip")?.headers["accept-encoding"]).toBe("gzip, deflate, br");
+    fake.encoding = "br";
+    fake.queue.push(json(404, '{"message":"order 7 not found"}'));
+    expect((await failure(api.json(counter, "/br", {}, call()))).message).toBe(
+      'Test API answered 404 "order 7 not found": it has nothing at that address; check the identifiers, or the configured base URL.',
+    );
+  });
+
+  test("a decoded answer is kept in the cache, and a 304 keeps it fresh", async () => {
+    fake.encoding = "gzip";
+    const api = client();
+    const first = await api.json(counter, "/revalidate/gzip", { query: { "max-age": 1, after304: 60 } }, call());
+    setClock(clock.now() + 1_100);
+    expect(await api.json(counter, "/revalidate/gzip", { query: { "max-age": 1, after304: 60 } }, call())).toEqual(
+      first,
+    );
+    expect(await api.json(counter, "/revalidate/gzip", { query: { "max-age": 1, after304: 60 } }, call())).toEqual(
+      first,
+    );
+    expect(fake.requests.filter((r) => r.path === "/revalidate/gzip").map((r) => r.headers["if-none-match"])).toEqual([
+      undefined,
+      '"v1"',
+    ]);
+  });
+
+  test("an answer that decodes to more than the size cap is cut there", async () => {
+    // 10 MiB of spaces, some 10 KiB in gzip.
+    fake.queue.push({
+      status: 200,
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+      body: gzipSync(Buffer.alloc(10 * 1024 * 1024, 32)),
+    });
+    const { message } = await failure(client({ maxResponseBytes: 64 * 1024 }).send("/bomb", {}, call()));
+    expect(message).toMatch(/larger than 64 KiB, the limit set by WAITER_MAX_RESPONSE_BYTES; ask for less/);
+  });
+
+  test("an answer that is not in the coding it names says so", async () => {
+    fake.queue.push({
+      ...json(200, '{"n":1}'),
+      headers: { "content-type": "application/json", "content-encoding": "gzip" },
+    });
+    const { message } = await failure(client().json(counter, "/mislabelled", {}, call()));
+    expect(message).toMatch(
+      /^Test API \(127\.0\.0\.1:\d+\) sent an answer that does not decode as its Content-Encoding says \(incorrect header check\); the service may be failing/,
+    );
   });
 });
 

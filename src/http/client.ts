@@ -11,11 +11,14 @@ export type { Call, HttpClientOptions, HttpResponse } from "./types.js";
 export type { RequestOptions, Upstream, UpstreamOptions } from "./upstream.js";
 
 const IDEMPOTENT: Dispatcher.HttpMethod[] = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"];
+/** Codings undici's decompress interceptor decodes, in every Node waiter runs on. */
+const ACCEPTED_CODINGS = "gzip, deflate, br";
 
 /**
  * The one upstream HTTP client, made of undici's parts: an Agent keeps one keep-alive pool per
  * origin and caps the response size, the retry interceptor retries idempotent requests within
- * the call's deadline, sending them again whole (wholeAnswers), and the deduplicate interceptor sends identical GETs in flight at once
+ * the call's deadline, sending them again whole (wholeAnswers), the decompress interceptor decodes
+ * gzip, deflate and br, and the deduplicate interceptor sends identical GETs in flight at once
  * upstream once. Successful JSON answers to GETs are kept parsed and checked (see AnswerCache).
  */
 export class HttpClient {
@@ -52,9 +55,20 @@ export class HttpClient {
         keepAliveTimeout: 30_000,
         maxResponseSize: o.maxResponseBytes,
       });
+      // An answer in a coding is decoded, error answers too (their words are read), and the
+      // decoded bytes are held to the same limit as the bytes that came. undici warns, once per
+      // process, that the interceptor is experimental: a log line with nothing in it for anyone.
+      const warn = process.emitWarning;
+      process.emitWarning = () => {};
+      let decompress: ReturnType<typeof interceptors.decompress>;
+      try {
+        decompress = interceptors.decompress({ skipErrorResponses: false, maxSize: o.maxResponseBytes });
+      } finally {
+        process.emitWarning = warn;
+      }
       // Each request brings its own decision function (deadlineRetry); the last answer of a
       // failed series is handed back as it is, so the caller sees the upstream's status and body.
-      const direct = agent.compose(wholeAnswers, interceptors.retry({ throwOnError: false }));
+      const direct = agent.compose(wholeAnswers, interceptors.retry({ throwOnError: false }), decompress);
       // Only the GETs Upstream.json reads are shared: a read sent with Upstream.send must see the
       // upstream as it is when asked (an order about to be changed).
       const shared = direct.compose(interceptors.deduplicate());
@@ -86,7 +100,12 @@ export class HttpClient {
       method,
       dispatcher: shared ? dispatchers.shared : dispatchers.direct,
       signal: call.signal,
-      headers: { "user-agent": o.userAgent, accept: "application/json", ...sent.headers },
+      headers: {
+        "user-agent": o.userAgent,
+        accept: "application/json",
+        "accept-encoding": ACCEPTED_CODINGS,
+        ...sent.headers,
+      },
       body: sent.body,
       retryOptions: {
         retry: deadlineRetry(call, {

@@ -62,6 +62,15 @@ export function describeFailure(
       ? new UnconfirmedChange(`${limit}; the change ${READ_FIRST}.`)
       : new UpstreamError(`${limit}; ask for less (fewer items, a shorter range).`);
   }
+  // zlib's codes, and brotli's: the answer's bytes are not in the coding its Content-Encoding names.
+  if (/^(Z_|ERR__ERROR_)/.test(code ?? "")) {
+    const what = `${where} sent an answer that does not decode as its Content-Encoding says (${message})`;
+    return changes
+      ? new UnconfirmedChange(`${what}; the change ${READ_FIRST}.`)
+      : new UpstreamError(
+          `${what}; the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
+        );
+  }
   if (changes && (ended || !neverConnected(code))) {
     const why = ended
       ? "before the tool call ended"

@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import { clock } from "../../src/time.js";
 
 export interface FakeAnswer {
@@ -36,6 +37,11 @@ export interface Fake {
   intercept?: ((request: SeenRequest) => FakeAnswer | undefined) | undefined;
   /** Added to every answer of the fake's own handler. */
   delayMs: number;
+  /**
+   * While set, every answer's body is sent in this coding, asked for or not: RFC 9110 §12.5.3 lets
+   * a server pick any coding for a request without Accept-Encoding.
+   */
+  encoding: "gzip" | "br" | undefined;
   /** While set, every answer waits for it too: a test releases them once it has seen what it waits for. */
   held: Promise<void> | undefined;
   /** The most requests the fake had received and not yet answered at once. */
@@ -52,6 +58,7 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer): P
     requests: [],
     queue: [],
     delayMs: 0,
+    encoding: undefined,
     held: undefined,
     mostAtOnce: 0,
     connections: 0,
@@ -88,19 +95,21 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer): P
           req.socket.destroy();
           return;
         }
-        res.writeHead(answer.status, answer.headers);
+        const encoding = answer.body ? fake.encoding : undefined;
+        const body = encoding ? (encoding === "gzip" ? gzipSync : brotliCompressSync)(answer.body ?? "") : answer.body;
+        res.writeHead(answer.status, encoding ? { ...answer.headers, "content-encoding": encoding } : answer.headers);
         if (answer.breakAfter !== undefined) {
-          res.write(Buffer.from(answer.body ?? "").subarray(0, answer.breakAfter), () => req.socket.destroy());
+          res.write(Buffer.from(body ?? "").subarray(0, answer.breakAfter), () => req.socket.destroy());
           return;
         }
         if (answer.dripMs) {
           res.flushHeaders();
-          if (answer.body) res.write(answer.body);
+          if (body) res.write(body);
           const drip = setInterval(() => res.write(" "), answer.dripMs);
           res.on("close", () => clearInterval(drip));
           return;
         }
-        res.end(answer.body);
+        res.end(body);
       };
       if (fake.held) void fake.held.then(() => setTimeout(send, delay));
       else setTimeout(send, delay);

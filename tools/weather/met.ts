@@ -172,8 +172,8 @@ export function metDeprecation(log: Log): (response: HttpResponse, name: string)
 
 /**
  * MET Norway's Locationforecast 2.0: global, about nine days ahead. Its terms ask for an
- * identifying User-Agent, at most 4 decimals, and caching until `Expires` with
- * If-Modified-Since after (the HTTP client does both from the answer's headers).
+ * identifying User-Agent, at most 4 decimals, gzip, and caching until `Expires` with
+ * If-Modified-Since after (the HTTP client does the last two, the caching from the answer's headers).
  */
 export function metNorway(api: Upstream): WeatherProvider {
   function steps(place: { latitude: number; longitude: number; elevation_m?: number }, call: Call) {
