@@ -717,7 +717,22 @@ test("a base URL without the API's path is a clear 404, not a crash", async () =
   const result = await misconfigured.call("currency_rates", {});
   await misconfigured.close();
   expect(result.isError).toBe(true);
-  expect(text(result)).toMatch(/answered 404 "not found": .*configured base URL/);
+  expect(text(result)).toMatch(/answered 404 "not found": .*check the identifiers, or WAITER_FRANKFURTER_URL\.$/);
+});
+
+test("Frankfurter moving (api.frankfurter.app to .dev) names the setting that holds its URL", async () => {
+  // A waiter of its own: the shared one has the latest fixing cached.
+  const moved = await startCurrency();
+  frankfurter.queue.push({ status: 301, headers: { location: "https://api.frankfurter.dev/v1/latest" } });
+  const result = await moved.call("currency_rates", { symbols: ["USD"] });
+  expect(result.isError).toBe(true);
+  expect(text(result)).toBe(
+    "Frankfurter (ECB rates) answered 301: it moved this to https://api.frankfurter.dev/v1/latest; check WAITER_FRANKFURTER_URL.",
+  );
+  cnb.queue.push({ status: 308, headers: { location: "https://api.cnb.cz/cnbapi/v2/exrates/daily" } });
+  const fromCnb = await moved.call("currency_rates", { source: "cnb", symbols: ["EUR"] });
+  await moved.close();
+  expect(text(fromCnb)).toMatch(/^CNB API answered 308: it moved this to .*; check WAITER_CNB_URL\.$/);
 });
 
 describe("caching and coalescing", () => {

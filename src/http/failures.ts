@@ -113,12 +113,16 @@ export function describeFailure(
   );
 }
 
+/** What a message names when an upstream was declared without the setting that holds its URL. */
+export const BASE_URL = "the configured base URL";
+
 /**
  * Turns a non-2xx answer into a message with the upstream's status, its own words, and what to
  * do; a Retry-After, whatever the status, is passed on as when to try again. A write the service
  * failed on (5xx: a proxy that gave up, an error after the save) may have been carried out.
+ * `urlSetting` holds the upstream's base URL: an answer that a wrong one explains names it.
  */
-export function describeStatus(name: string, response: HttpResponse): UpstreamError {
+export function describeStatus(name: string, response: HttpResponse, urlSetting = BASE_URL): UpstreamError {
   const { status } = response;
   const said = upstreamMessage(response);
   const seconds = retryAfterSeconds(response);
@@ -134,7 +138,7 @@ export function describeStatus(name: string, response: HttpResponse): UpstreamEr
   } else if (status >= 500) {
     advice = `the service is failing; ${again ?? "try again later"}.`;
   } else {
-    advice = `${statusAdvice(response)}${again ? `, or ${again}` : ""}.`;
+    advice = `${statusAdvice(response, urlSetting)}${again ? `, or ${again}` : ""}.`;
   }
   return new UpstreamError(`${answered}: ${advice}`, status, seconds);
 }
@@ -148,16 +152,16 @@ export function retryAfterSeconds(response: HttpResponse): number | undefined {
   return ms ? Math.ceil(ms / 1000) : undefined;
 }
 
-function statusAdvice(response: HttpResponse): string {
+function statusAdvice(response: HttpResponse, urlSetting: string): string {
   const { status } = response;
   if (status === 401 || status === 403)
     return "it refused waiter's credentials or permissions; check the configured keys";
-  if (status === 404) return "it has nothing at that address; check the identifiers, or the configured base URL";
+  if (status === 404) return `it has nothing at that address; check the identifiers, or ${urlSetting}`;
   if (status >= 300 && status < 400 && status !== 304) {
     const target = movedTo(response);
     return target
-      ? `it moved this to ${target}; check the configured base URL`
-      : "it redirects elsewhere without saying where; check the configured base URL";
+      ? `it moved this to ${target}; check ${urlSetting}`
+      : `it redirects elsewhere without saying where; check ${urlSetting}`;
   }
   return "the request was not accepted; check the arguments";
 }

@@ -50,7 +50,8 @@ export interface HttpResponse {
 }
 
 /**
- * An upstream's own words for one of its error answers (non-2xx), given the upstream's name;
- * undefined leaves the answer to the general wording (status, the upstream's message, Retry-After).
+ * An upstream's own words for one of its error answers (non-2xx), given the upstream's name and
+ * the setting that holds its base URL (UpstreamOptions.urlSetting); undefined leaves the answer to
+ * the general wording (status, the upstream's message, Retry-After).
  */
-export type ErrorMapper = (response: HttpResponse, upstream: string) => Error | undefined;
+export type ErrorMapper = (response: HttpResponse, upstream: string, urlSetting: string) => Error | undefined;

@@ -5,7 +5,7 @@ import { quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
 import type { AnswerCache, Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
-import { CHECK_FIRST, describeFailure, describeStatus, mayHaveActed } from "./failures.js";
+import { BASE_URL, CHECK_FIRST, describeFailure, describeStatus, mayHaveActed } from "./failures.js";
 import type { Call, ErrorMapper, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -105,6 +105,11 @@ export interface UpstreamOptions {
   secrets?: string[];
   /** Retry a 429 only when it says when (Retry-After): for upstreams whose terms count retries against you. */
   throttleNeedsRetryAfter?: boolean;
+  /**
+   * The setting that holds the base URL, as a message names it: WAITER_FRANKFURTER_URL, the apiUrl
+   * of webhook source gopay. An answer that a wrong base URL explains (a redirect, a 404) names it.
+   */
+  urlSetting?: string;
   /** The upstream's own words for its error answers. */
   errors?: ErrorMapper;
   /**
@@ -133,6 +138,9 @@ export class Upstream {
   /** The credentials every request carries, as an answer that repeats the request would show them. */
   readonly #credentials: string[];
 
+  /** The setting that holds the base URL, as a message names it. */
+  readonly #urlSetting: string;
+
   constructor(
     readonly name: string,
     readonly baseUrl: URL,
@@ -144,6 +152,7 @@ export class Upstream {
     root.hash = "";
     this.#root = root.href.replace(/\/$/, "");
     this.#credentials = credentialsIn(baseUrl, options);
+    this.#urlSetting = options.urlSetting ?? BASE_URL;
   }
 
   /** Any answer, 2xx or not; the caller reads the status. */
@@ -273,7 +282,9 @@ export class Upstream {
           ? { ...response.headers, location: withoutSecrets(location, this.#credentials) }
           : response.headers,
       };
-      throw this.options.errors?.(shown, this.name) ?? describeStatus(this.name, shown);
+      throw (
+        this.options.errors?.(shown, this.name, this.#urlSetting) ?? describeStatus(this.name, shown, this.#urlSetting)
+      );
     }
     const { changeAdvice = CHECK_FIRST } = this.options;
     let body: unknown;

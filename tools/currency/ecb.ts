@@ -54,13 +54,13 @@ function toFixing(date: string, base: string, rates: Record<string, number>): Fi
  * Frankfurter's 404 to a date or a range means no rates there, which the model can act on; to
  * anything else (/latest) it means a wrong base URL, which the general words say.
  */
-export function frankfurterErrors(response: HttpResponse): Error | undefined {
+export function frankfurterErrors(response: HttpResponse, _upstream: string, urlSetting: string): Error | undefined {
   if (response.status !== 404) return undefined;
   const [, start, end] = /^\/(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?$/.exec(response.path) ?? [];
   if (!start) return undefined;
   const symbols = response.url.searchParams.get("symbols")?.split(",").join(", ") || "EUR";
   return new ToolError(
-    `No rates ${end ? `for ${symbols} between ${start} and ${end}` : `for ${start}`}: ${NAME} publishes from ${EARLIEST} on, and only the currencies currency_list with source "ecb" lists; check the codes and dates, or the configured WAITER_FRANKFURTER_URL.`,
+    `No rates ${end ? `for ${symbols} between ${start} and ${end}` : `for ${start}`}: ${NAME} publishes from ${EARLIEST} on, and only the currencies currency_list with source "ecb" lists; check the codes and dates, or ${urlSetting}.`,
   );
 }
 

@@ -36,8 +36,13 @@ export const currency = defineToolset({
   settings,
   tools({ settings, http }) {
     const sources: Record<SourceId, RateSource> = {
-      ecb: ecbSource(http.upstream("Frankfurter (ECB rates)", settings.frankfurterUrl, { errors: frankfurterErrors })),
-      cnb: cnbSource(http.upstream("CNB API", settings.cnbUrl)),
+      ecb: ecbSource(
+        http.upstream("Frankfurter (ECB rates)", settings.frankfurterUrl, {
+          urlSetting: "WAITER_FRANKFURTER_URL",
+          errors: frankfurterErrors,
+        }),
+      ),
+      cnb: cnbSource(http.upstream("CNB API", settings.cnbUrl, { urlSetting: "WAITER_CNB_URL" })),
     };
     const pick = (id: SourceId | undefined) => sources[id ?? settings.source];
 

@@ -73,7 +73,13 @@ export const eshop = defineToolset({
       wooAuth === "query"
         ? { query: { consumer_key: wooKey, consumer_secret: wooSecret } }
         : { headers: { authorization: `Basic ${Buffer.from(`${wooKey}:${wooSecret}`).toString("base64")}` } };
-    const shop = wooCommerce(http.upstream("WooCommerce", base, { ...credentials, errors: wooErrors(base, wooAuth) }));
+    const shop = wooCommerce(
+      http.upstream("WooCommerce", base, {
+        ...credentials,
+        urlSetting: "WAITER_WOO_URL",
+        errors: wooErrors(base, wooAuth),
+      }),
+    );
     return [...orderTools(shop), ...productTools(shop), ...customerTools(shop)];
   },
 });

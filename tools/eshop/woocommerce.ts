@@ -316,7 +316,7 @@ function named(path: string): string | undefined {
  */
 export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
   const where = `${base.host}${base.pathname.replace(/\/$/, "")}`;
-  return (response) => {
+  return (response, _upstream, urlSetting) => {
     let body: z.output<typeof errorSchema> | undefined;
     try {
       body = errorSchema.parse(JSON.parse(response.text));
@@ -329,7 +329,7 @@ export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
     if (status >= 300 && status < 400) {
       const target = movedTo(response);
       return new UpstreamError(
-        `The shop redirects its REST API (${status}${target ? ` to ${target}` : ""}); set WAITER_WOO_URL to the shop's address as it redirects (https, with or without www).`,
+        `The shop redirects its REST API (${status}${target ? ` to ${target}` : ""}); set ${urlSetting} to the shop's address as it redirects (https, with or without www).`,
         status,
       );
     }
@@ -373,7 +373,7 @@ export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
     if (status === 404 && (!body || body.code === "rest_no_route")) {
       // rest_no_route, or not WordPress at all.
       return new UpstreamError(
-        `No WooCommerce REST API answers at ${where} (404${said}). Check WAITER_WOO_URL (the shop's address), that WooCommerce is active, and that WordPress permalinks are not set to "Plain".`,
+        `No WooCommerce REST API answers at ${where} (404${said}). Check ${urlSetting} (the shop's address), that WooCommerce is active, and that WordPress permalinks are not set to "Plain".`,
         404,
       );
     }

@@ -139,6 +139,7 @@ export const notify = defineToolset({
             ? telegramSender(
                 http.upstream("Telegram Bot API", c.baseUrl, {
                   secrets: [c.secret ?? ""],
+                  urlSetting: `the baseUrl of channel ${c.name}`,
                   errors: telegramErrors,
                   // No tool reads a chat to check.
                   changeAdvice: "Sending the message again may send it twice",

@@ -101,7 +101,7 @@ export const weather = defineToolset({
       http.upstream(
         "Open-Meteo geocoding",
         settings.geocodingUrl ?? new URL(key ? GEOCODING.customer : GEOCODING.free),
-        openMeteoApi,
+        { ...openMeteoApi, urlSetting: "WAITER_GEOCODING_URL" },
       ),
     );
     const provider =
@@ -109,17 +109,17 @@ export const weather = defineToolset({
         ? metNorway(
             http.upstream("MET Norway", settings.metUrl, {
               ...polite,
+              urlSetting: "WAITER_MET_URL",
               headers: { "user-agent": `${http.userAgent} ${settings.contact ?? ""}`.trim() },
               errors: metErrors,
               onAnswer: metDeprecation(log),
             }),
           )
         : openMeteo(
-            http.upstream(
-              "Open-Meteo",
-              settings.openMeteoUrl ?? new URL(key ? OPEN_METEO.customer : OPEN_METEO.free),
-              openMeteoApi,
-            ),
+            http.upstream("Open-Meteo", settings.openMeteoUrl ?? new URL(key ? OPEN_METEO.customer : OPEN_METEO.free), {
+              ...openMeteoApi,
+              urlSetting: "WAITER_OPEN_METEO_URL",
+            }),
           );
     return [geocodeTool(places), currentTool(places, provider), forecastTool(places, provider)];
   },

@@ -19,6 +19,7 @@ export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier 
   const secrets = source.secrets ?? [];
   const [secret] = secrets;
   if (!secret || secrets.some((s) => !s)) throw new Error(`webhook source ${source.name} has no secret`);
+  const urlSetting = `the apiUrl of webhook source ${source.name}`;
   switch (source.scheme) {
     case "standard-webhooks":
       return standardWebhooks(secrets);
@@ -37,14 +38,16 @@ export function verifierFor(source: WebhookSource, http?: HttpClient): Verifier 
         throw new Error(`webhook source ${source.name} confirms payments but has no HTTP client`);
       const authorization = `Basic ${Buffer.from(`${source.merchant}:${secret}`).toString("base64")}`;
       const api = source.confirm
-        ? http?.upstream("Comgate API", source.apiUrl, { headers: { authorization } })
+        ? http?.upstream("Comgate API", source.apiUrl, { urlSetting, headers: { authorization } })
         : undefined;
       return comgate(source.merchant, secret, api);
     }
     case "gopay": {
       if (!http) throw new Error(`webhook source ${source.name} asks GoPay but has no HTTP client`);
       const authorization = `Basic ${Buffer.from(`${source.clientId}:${secret}`).toString("base64")}`;
-      return gopay(http.upstream("GoPay API", source.apiUrl, { headers: { authorization }, errors: gopayErrors }));
+      return gopay(
+        http.upstream("GoPay API", source.apiUrl, { headers: { authorization }, urlSetting, errors: gopayErrors }),
+      );
     }
   }
 }
