@@ -1704,7 +1704,7 @@ describe("when the shop fails", () => {
       const event = await pay(server, String(O.pending1999));
       // Advice to the model ("try again later") is waiter's to follow here: it says what it does instead.
       const unreachable =
-        "Could not reach WooCommerce \\(127\\.0\\.0\\.1:\\d+\\): ECONNREFUSED; the service or the network is down\\.";
+        "Could not reach WooCommerce \\(127\\.0\\.0\\.1:\\d+\\): the connection was refused, as nothing listens there; if it lasts, check the port in WAITER_WOO_URL\\.";
       await waitingStep(agent, event.id, new RegExp(`^${unreachable} Trying again at [\\dT:.-]+Z\\.$`));
       const [run] = await runsOf(event.id);
       expect(run?.error).toMatch(

@@ -301,7 +301,7 @@ describe("a GoPay notification", () => {
       /webhook gopay not stored, the sender will retry: waiter could not get an access token from GoPay's API: GoPay API answered 503: the service is failing; try again later/,
     );
     expect(said[1]).toMatch(
-      /waiter could not get an access token from GoPay's API: Could not reach GoPay API .*try again later/,
+      /waiter could not get an access token from GoPay's API: The connection to GoPay API .* was cut before it answered; try again later/,
     );
     expect(said.join("")).not.toMatch(/may have been made/);
   });

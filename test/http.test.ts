@@ -1,10 +1,12 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer as createHttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { z } from "zod";
-import { UpstreamError } from "../src/errors.js";
+import { UnconfirmedChange, UpstreamError } from "../src/errors.js";
 import { type Call, HttpClient, type HttpClientOptions } from "../src/http/client.js";
 import { upstreamUrl } from "../src/settings.js";
 import { clock, setClock } from "../src/time.js";
@@ -209,11 +211,43 @@ time.sleep(30)`,
     }
   });
 
-  test("a refused connection is reported as unreachable", async () => {
+  test("a refused connection is reported as unreachable, naming the setting that holds the URL", async () => {
     const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, minRetryDelayMs: 10 });
     clients.push(http);
-    const error = await failure(http.upstream("Gone API", new URL("http://127.0.0.1:9/")).send("/", {}, call(2_000)));
-    expect(error.message).toMatch(/Could not reach Gone API \(127\.0\.0\.1:9\): ECONNREFUSED/);
+    const gone = http.upstream("Gone API", new URL("http://127.0.0.1:9/"), { urlSetting: "WAITER_GONE_URL" });
+    const error = await failure(gone.send("/", {}, call(2_000)));
+    expect(error.message).toBe(
+      "Could not reach Gone API (127.0.0.1:9): the connection was refused, as nothing listens there; try again later, or if it lasts, check the port in WAITER_GONE_URL.",
+    );
+    expect(error.refused).toBe(true);
+  });
+
+  test("TLS that fails says why: a certificate no authority vouches for, or a port without TLS", async () => {
+    const secured = createHttpsServer({
+      key: readFileSync(new URL("./fixtures/smtp-tls.key", import.meta.url)),
+      cert: readFileSync(new URL("./fixtures/smtp-tls.crt", import.meta.url)),
+    });
+    await new Promise<void>((resolve) => secured.listen(0, "127.0.0.1", resolve));
+    try {
+      const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, maxRetries: 0 });
+      clients.push(http);
+      const at = (origin: string) =>
+        http.upstream("Proxied API", new URL(origin), { urlSetting: "WAITER_PROXIED_URL" });
+      const untrusted = await failure(
+        at(`https://127.0.0.1:${(secured.address() as AddressInfo).port}/`).send("/", {}, call()),
+      );
+      expect(untrusted.message).toMatch(
+        /^Could not reach Proxied API \(127\.0\.0\.1:\d+\) securely: its certificate is not trusted \(self-signed certificate\); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS \(a PEM file's path\)\.$/,
+      );
+      const plain = await failure(at(fake.origin.replace("http:", "https:")).send("/", { method: "POST" }, call()));
+      expect(plain.message).toMatch(
+        /^Could not reach Proxied API \(127\.0\.0\.1:\d+\) securely: it does not answer TLS at that port; check WAITER_PROXIED_URL, whose port may be one for plain HTTP\.$/,
+      );
+      // Nothing was sent: a write is not said to have maybe been made.
+      expect(plain).not.toBeInstanceOf(UnconfirmedChange);
+    } finally {
+      secured.close();
+    }
   });
 });
 
@@ -306,7 +340,7 @@ describe("retries", () => {
     fake.queue.push({ ...json(200, body, { "content-length": String(body.length) }), breakAfter: 10 });
     const { message } = await failure(client({ maxRetries: 0 }).json(any, "/torn-once", {}, call()));
     expect(message).toMatch(
-      /^The connection to Test API \(127\.0\.0\.1:\d+\) broke while it was answering \(\w+\); try again\.$/,
+      /^The connection to Test API \(127\.0\.0\.1:\d+\) broke while it was answering; try again\.$/,
     );
   });
 

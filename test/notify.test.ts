@@ -614,25 +614,49 @@ describe("notify_send by email", () => {
     expect(waiter.stderr().match(/Greylisted/g)).toHaveLength(1);
   });
 
-  test("a mail server that does not answer is said to be down", async () => {
+  test("a mail server nothing listens for, whose name does not resolve, or that cuts the connection is said so in words", async () => {
     // A port nothing listens on: taken, then freed.
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
     const port = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
+    // Greets, then cuts the connection at the first command.
+    const cutting = createServer((socket) => {
+      socket.on("error", () => {});
+      socket.write("220 mail.shop.example ESMTP\r\n");
+      socket.once("data", () => socket.resetAndDestroy());
+    });
+    await new Promise<void>((resolve) => cutting.listen(0, "127.0.0.1", resolve));
+    const cuttingPort = (cutting.address() as AddressInfo).port;
+    const mail = (settings: object) => ({ type: "email", from: "w@shop.example", to: ["b@shop.example"], ...settings });
     const down = await startWaiter({
       WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
+        office: mail({ host: "127.0.0.1", port, tls: "none" }),
+        // .invalid never resolves (RFC 6761).
+        unnamed: mail({ host: "smtp.shop.invalid", tls: "starttls" }),
+        cut: mail({ host: "127.0.0.1", port: cuttingPort, tls: "none" }),
       }),
     });
     try {
-      const result = await down.call("notify_send", { channel: "office", text: "Hello" });
-      expect(result.isError).toBe(true);
-      expect(text(result)).toMatch(
-        /No chat or address of office confirmed the message: b@shop.example: .*ECONNREFUSED/,
+      const said = async (channel: string) => {
+        const result = await down.call("notify_send", { channel, text: "Hello" });
+        expect(result.isError).toBe(true);
+        return text(result);
+      };
+      expect(await said("office")).toBe(
+        `No chat or address of office confirmed the message: b@shop.example: Not sent: the mail server 127.0.0.1:${port} refused the connection, as nothing listens there; try again later, or if it lasts, check the channel's host and port.`,
+      );
+      expect(await said("unnamed")).toMatch(
+        /b@shop.example: Not sent: the mail server's name smtp\.shop\.invalid does not resolve, as DNS knows no such host; check the channel's host, and this machine's DNS settings\.$/,
+      );
+      expect(await said("cut")).toMatch(
+        new RegExp(
+          `b@shop.example: Not sent: the mail server 127\\.0\\.0\\.1:${cuttingPort} cut the connection before it had the message; try again later, or if it lasts, check the channel's host, port and tls\\.$`,
+        ),
       );
     } finally {
       await down.close();
+      await new Promise<void>((resolve) => cutting.close(() => resolve()));
     }
   });
 

@@ -18,6 +18,9 @@ export const CHECK_FIRST = "Read the current state before trying again";
 /** What a failure that may have been carried out says, after "it" or "the change". */
 export const READ_FIRST = `may have been made. ${CHECK_FIRST}`;
 
+/** What a message names when an upstream was declared without the setting that holds its URL. */
+export const BASE_URL = "the configured base URL";
+
 /** Failures that come before the request is sent: it cannot have been carried out. */
 const NOT_SENT = [
   "UND_ERR_CONNECT_TIMEOUT",
@@ -38,7 +41,24 @@ export function neverConnected(code: string | undefined): boolean {
   return NOT_SENT.includes(code ?? "");
 }
 
-/** Turns a transport failure into a message a model can act on; `changes`, of a request that may change something. */
+/** Certificates no authority waiter trusts vouches for: self-signed, or signed by a private authority. */
+export const UNTRUSTED = [
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+];
+
+/** A connection cut once it was open, before the whole answer came. */
+const CUT = ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"];
+
+/** No route from this machine to the upstream's address. */
+const NO_ROUTE = ["ENETDOWN", "ENETUNREACH", "EHOSTDOWN", "EHOSTUNREACH"];
+
+/**
+ * Turns a transport failure into a message a model can act on; `changes`, of a request that may
+ * change something; `urlSetting`, the setting that holds the upstream's URL.
+ */
 export function describeFailure(
   err: unknown,
   name: string,
@@ -46,15 +66,14 @@ export function describeFailure(
   call: Call,
   options: Required<HttpClientOptions>,
   changes = false,
+  urlSetting = BASE_URL,
 ): UpstreamError {
   if (err instanceof UpstreamError) return err;
   const where = `${name} (${url.host})`;
   // This call's own cancellation or deadline comes first; else the shared load's deadline passed.
   const reason = (call.signal.aborted ? call.signal.reason : err) as Error | undefined;
-  const ended = reason?.name === "TimeoutError" || reason?.name === "AbortError" || call.signal.aborted;
   // undici's error codes, so that describing a failure does not load undici.
   const code = (err as { code?: string }).code;
-  const message = err instanceof Error ? err.message : String(err);
   if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") {
     // The upstream answered, too much to read: a change it was asked for may well have been made.
     const limit = `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by WAITER_MAX_RESPONSE_BYTES`;
@@ -64,28 +83,27 @@ export function describeFailure(
   }
   // zlib's codes, and brotli's: the answer's bytes are not in the coding its Content-Encoding names.
   if (/^(Z_|ERR__ERROR_)/.test(code ?? "")) {
-    const what = `${where} sent an answer that does not decode as its Content-Encoding says (${message})`;
+    const what = `${where} sent an answer that does not decode as its Content-Encoding says (${err instanceof Error ? err.message : String(err)})`;
     return changes
       ? new UnconfirmedChange(`${what}; the change ${READ_FIRST}.`)
       : new UpstreamError(
           `${what}; the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
         );
   }
-  if (changes && (ended || !neverConnected(code))) {
-    const why = ended
-      ? "before the tool call ended"
-      : code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT"
-        ? `(nothing for ${options.responseTimeoutMs / 1000} s)`
-        : `(${code ?? message})`;
-    return new UnconfirmedChange(`${where} did not confirm the change ${why}; it ${READ_FIRST}.`);
+  if (reason?.name === "TimeoutError" || reason?.name === "AbortError" || call.signal.aborted) {
+    if (changes)
+      return new UnconfirmedChange(`${where} did not confirm the change before the tool call ended; it ${READ_FIRST}.`);
+    return reason?.name === "TimeoutError"
+      ? new UpstreamError(
+          `${where} did not answer before the tool call's deadline; try again later, or ask for less at once.`,
+        )
+      : new UpstreamError(`The request to ${where} was cancelled.`);
   }
-  if (reason?.name === "TimeoutError") {
-    return new UpstreamError(
-      `${where} did not answer before the tool call's deadline; try again later, or ask for less at once.`,
-    );
-  }
-  if (call.signal.aborted || reason?.name === "AbortError") {
-    return new UpstreamError(`The request to ${where} was cancelled.`);
+  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
+    const silent = `nothing for ${options.responseTimeoutMs / 1000} s`;
+    return changes
+      ? new UnconfirmedChange(`${where} did not confirm the change (${silent}); it ${READ_FIRST}.`)
+      : new UpstreamError(`${where} stopped answering (${silent}); try again later.`);
   }
   if (code === "UND_ERR_CONNECT_TIMEOUT") {
     return new UpstreamError(
@@ -95,26 +113,75 @@ export function describeFailure(
       true,
     );
   }
-  if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
-    return new UpstreamError(
-      `${where} stopped answering (nothing for ${options.responseTimeoutMs / 1000} s); try again later.`,
-    );
+  if (err instanceof BrokenAnswer && !changes) {
+    return new UpstreamError(`The connection to ${where} broke while it was answering; try again.`);
   }
-  if (err instanceof BrokenAnswer) {
-    return new UpstreamError(
-      `The connection to ${where} broke while it was answering (${code ?? message}); try again.`,
-    );
-  }
-  return new UpstreamError(
-    `Could not reach ${where}: ${code ?? message}; the service or the network is down, try again later.`,
-    undefined,
-    undefined,
-    neverConnected(code),
-  );
+  return connectionFailure(err, name, url, changes, urlSetting);
 }
 
-/** What a message names when an upstream was declared without the setting that holds its URL. */
-export const BASE_URL = "the configured base URL";
+/**
+ * A connection's failure by its code, in words, with what to do: a name that does not resolve, a
+ * connection refused or cut, a certificate not trusted. The error keeps `err` as its cause, so that
+ * an Upstream, which knows the setting that holds its URL, can say it again naming that.
+ */
+export function connectionFailure(
+  err: unknown,
+  name: string,
+  url: URL,
+  changes: boolean,
+  urlSetting: string,
+): UpstreamError {
+  const where = `${name} (${url.host})`;
+  const code = (err as { code?: string }).code ?? "";
+  const message = oneLine(err instanceof Error ? err.message : String(err));
+  const failure = (error: UpstreamError) => Object.assign(error, { cause: err });
+  // TLS fails before the request is sent: nothing was carried out, and a retry will not mend it.
+  const insecure = tlsFailure(code, message, url.hostname, urlSetting);
+  if (insecure) return failure(new UpstreamError(`Could not reach ${where} securely: ${insecure}.`));
+  if (changes && !neverConnected(code)) {
+    const what = CUT.includes(code)
+      ? "the connection was cut"
+      : code === "ETIMEDOUT"
+        ? "the connection timed out"
+        : message;
+    return failure(new UnconfirmedChange(`${where} did not confirm the change (${what}); it ${READ_FIRST}.`));
+  }
+  let said: string;
+  if (code === "ENOTFOUND") {
+    said = `Could not reach ${where}: its name does not resolve, as DNS knows no such host; check ${urlSetting}, and this machine's DNS settings.`;
+  } else if (code === "EAI_AGAIN") {
+    said = `Could not reach ${where}: looking up its name failed for now (a temporary DNS failure); try again later, or if it lasts, check this machine's DNS settings.`;
+  } else if (code === "ECONNREFUSED") {
+    said = `Could not reach ${where}: the connection was refused, as nothing listens there; try again later, or if it lasts, check the port in ${urlSetting}.`;
+  } else if (NO_ROUTE.includes(code)) {
+    said = `Could not reach ${where}: this machine has no route to it (its network is down or unreachable); try again later, or if it lasts, check this machine's network.`;
+  } else if (CUT.includes(code)) {
+    said = `The connection to ${where} was cut before it answered; try again later.`;
+  } else if (code === "ETIMEDOUT") {
+    said = `The connection to ${where} timed out; the service or the network is down, try again later.`;
+  } else {
+    said = `Could not reach ${where} (${message}); the service or the network is down, try again later.`;
+  }
+  return failure(new UpstreamError(said, undefined, undefined, neverConnected(code)));
+}
+
+/** What a TLS handshake's failure says, after "Could not reach … securely: ", or undefined for another failure. */
+function tlsFailure(code: string, message: string, host: string, urlSetting: string): string | undefined {
+  if (UNTRUSTED.includes(code)) {
+    return `its certificate is not trusted (${message}); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path)`;
+  }
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return `its certificate does not name ${host}; check ${urlSetting}`;
+  if (code === "CERT_HAS_EXPIRED") {
+    return "its certificate has expired; whoever runs it must renew it, or, if this machine's clock is wrong, set it right";
+  }
+  if (code === "CERT_NOT_YET_VALID") {
+    return "its certificate is not valid yet; if this machine's clock is behind, set it right";
+  }
+  if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_PACKET_LENGTH_TOO_LONG") {
+    return `it does not answer TLS at that port; check ${urlSetting}, whose port may be one for plain HTTP`;
+  }
+  return undefined;
+}
 
 /**
  * Turns a non-2xx answer into a message with the upstream's status, its own words, and what to

@@ -5,7 +5,7 @@ import { quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
 import type { AnswerCache, Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
-import { BASE_URL, CHECK_FIRST, describeFailure, describeStatus, mayHaveActed } from "./failures.js";
+import { BASE_URL, CHECK_FIRST, connectionFailure, describeFailure, describeStatus, mayHaveActed } from "./failures.js";
 import type { Call, ErrorMapper, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -236,7 +236,14 @@ export class Upstream {
       changes: options.changes ?? mayHaveActed(options.method ?? "GET"),
       throttleNeedsRetryAfter,
     };
-    const response = await this.carrier.send(this.name, request, call, shared);
+    let response: HttpResponse;
+    try {
+      response = await this.carrier.send(this.name, request, call, shared);
+    } catch (err) {
+      // The client says why a connection failed without knowing the setting that holds this URL.
+      if (!(err instanceof UpstreamError) || err.cause === undefined) throw err;
+      throw connectionFailure(err.cause, this.name, request.url, request.changes, this.#urlSetting);
+    }
     onAnswer?.(response, this.name);
     return response;
   }

@@ -9,7 +9,8 @@ const options = {
   connectTimeoutMs: 5_000,
   maxResponseBytes: 1,
 } as Required<HttpClientOptions>;
-const failed = (code: string) => Object.assign(new Error(code), { code });
+/** A connection's error as Node gives it: its code, and a message that names the code (getaddrinfo ENOTFOUND shop.example). */
+const failed = (code: string, message = `${code} shop.example`) => Object.assign(new Error(message), { code });
 const answer = (method: "GET" | "POST", status: number): HttpResponse => ({
   url,
   path: "/orders/1/notes",
@@ -22,8 +23,9 @@ const READ_FIRST = /may have been made\. Read the current state before trying ag
 
 test.each([
   ["UND_ERR_HEADERS_TIMEOUT", /did not confirm the change \(nothing for 15 s\); it may have been made/],
-  ["UND_ERR_SOCKET", /did not confirm the change \(UND_ERR_SOCKET\); it may have been made/],
-  ["ECONNRESET", READ_FIRST],
+  ["UND_ERR_SOCKET", /did not confirm the change \(the connection was cut\); it may have been made/],
+  ["ECONNRESET", /did not confirm the change \(the connection was cut\); it may have been made/],
+  ["ETIMEDOUT", /did not confirm the change \(the connection timed out\); it may have been made/],
 ])("a write that fails with %s after it was sent may have been made", (code, said) => {
   const failure = describeFailure(failed(code), "WooCommerce", url, call, options, true);
   expect(failure.message).toMatch(said);
@@ -32,13 +34,62 @@ test.each([
 });
 
 test.each([
-  ["ECONNREFUSED", /Could not reach WooCommerce .*ECONNREFUSED.*try again later/],
-  ["ENOTFOUND", /Could not reach WooCommerce .*ENOTFOUND.*try again later/],
+  ["ECONNREFUSED", /Could not reach WooCommerce .*: the connection was refused.*try again later/],
+  ["ENOTFOUND", /Could not reach WooCommerce .*: its name does not resolve/],
   ["UND_ERR_CONNECT_TIMEOUT", /Could not connect to WooCommerce .* within 5 s/],
 ])("a write that never left (%s) is said to have failed, and may be made again", (code, said) => {
   const failure = describeFailure(failed(code), "WooCommerce", url, call, options, true);
   expect(failure.message).toMatch(said);
   expect(failure.refused).toBe(true);
+});
+
+const where = "WooCommerce \\(shop\\.example\\)";
+test.each([
+  [
+    "ENOTFOUND",
+    `Could not reach ${where}: its name does not resolve, as DNS knows no such host; check WAITER_WOO_URL, and this machine's DNS settings\\.$`,
+  ],
+  [
+    "EAI_AGAIN",
+    `Could not reach ${where}: looking up its name failed for now \\(a temporary DNS failure\\); try again later, or if it lasts, check this machine's DNS settings\\.$`,
+  ],
+  [
+    "ECONNREFUSED",
+    `Could not reach ${where}: the connection was refused, as nothing listens there; try again later, or if it lasts, check the port in WAITER_WOO_URL\\.$`,
+  ],
+  [
+    "EHOSTUNREACH",
+    `Could not reach ${where}: this machine has no route to it .*; try again later, or if it lasts, check this machine's network\\.$`,
+  ],
+  ["ECONNRESET", `^The connection to ${where} was cut before it answered; try again later\\.$`],
+  ["UND_ERR_SOCKET", `^The connection to ${where} was cut before it answered; try again later\\.$`],
+  ["ETIMEDOUT", `^The connection to ${where} timed out; the service or the network is down, try again later\\.$`],
+  [
+    "DEPTH_ZERO_SELF_SIGNED_CERT",
+    `Could not reach ${where} securely: its certificate is not trusted \\(self-signed certificate\\); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS`,
+  ],
+  [
+    "ERR_TLS_CERT_ALTNAME_INVALID",
+    `Could not reach ${where} securely: its certificate does not name shop\\.example; check WAITER_WOO_URL\\.$`,
+  ],
+  ["CERT_HAS_EXPIRED", `Could not reach ${where} securely: its certificate has expired; whoever runs it must renew it`],
+  [
+    "ERR_SSL_WRONG_VERSION_NUMBER",
+    `Could not reach ${where} securely: it does not answer TLS at that port; check WAITER_WOO_URL`,
+  ],
+])("a read whose connection fails with %s says what happened in words and what to do", (code, said) => {
+  const error = failed(code, code === "DEPTH_ZERO_SELF_SIGNED_CERT" ? "self-signed certificate" : undefined);
+  const { message } = describeFailure(error, "WooCommerce", url, call, options, false, "WAITER_WOO_URL");
+  expect(message).toMatch(new RegExp(said));
+  expect(message).not.toContain(code);
+});
+
+test("a write that fails in TLS was not sent: it says so, not that it may have been made", () => {
+  const failure = describeFailure(failed("DEPTH_ZERO_SELF_SIGNED_CERT"), "WooCommerce", url, call, options, true);
+  expect(failure.message).toMatch(
+    /^Could not reach WooCommerce \(shop\.example\) securely: its certificate is not trusted/,
+  );
+  expect(failure.message).not.toMatch(READ_FIRST);
 });
 
 test.each([500, 502, 504])("a write answered %d may have been made; a read is tried again later", (status) => {

@@ -1,7 +1,7 @@
 import type { Transporter } from "nodemailer";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import { withDeadline } from "../../src/http/deadline.js";
-import { neverConnected } from "../../src/http/failures.js";
+import { neverConnected, UNTRUSTED } from "../../src/http/failures.js";
 import { oneLine, withoutSecrets } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
@@ -159,13 +159,6 @@ const base64 = (text: string) => Buffer.from(text).toString("base64");
 
 /** OpenSSL's words when one side speaks TLS and the other does not. */
 const NOT_TLS = /wrong version number|packet length too long|unknown protocol/;
-/** A certificate no authority waiter trusts vouches for. */
-const UNTRUSTED = [
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-];
 
 /**
  * Why a message the server never had whole was not sent, and what to change. A 4xx is "not
@@ -238,6 +231,18 @@ function failure(err: SmtpFailure, { host, port, tls, user = "", password = "" }
       true,
     );
   }
-  const failed = `Not sent: the connection to the mail server ${host}:${port} failed (${said}); check host and port, or try again later.`;
+  const server = `the mail server ${host}:${port}`;
+  let failed: string;
+  if (originalCode === "ENOTFOUND") {
+    failed = `Not sent: the mail server's name ${host} does not resolve, as DNS knows no such host; check the channel's host, and this machine's DNS settings.`;
+  } else if (originalCode === "EAI_AGAIN") {
+    failed = `Not sent: looking up the mail server's name ${host} failed for now (a temporary DNS failure); try again later, or if it lasts, check this machine's DNS settings.`;
+  } else if (originalCode === "ECONNREFUSED") {
+    failed = `Not sent: ${server} refused the connection, as nothing listens there; try again later, or if it lasts, check the channel's host and port.`;
+  } else if (originalCode === "ECONNRESET" || originalCode === "EPIPE") {
+    failed = `Not sent: ${server} cut the connection before it had the message; try again later, or if it lasts, check the channel's host, port and tls.`;
+  } else {
+    failed = `Not sent: the connection to ${server} failed (${said}); check host and port, or try again later.`;
+  }
   return neverConnected(originalCode) ? new UpstreamError(failed, undefined, undefined, true) : new ToolError(failed);
 }
