@@ -1165,6 +1165,15 @@ describe("errors", () => {
     );
   });
 
+  test("a 304 that a cache in front of the shop sends unasked is said as that, not as a redirect", async () => {
+    woo.queue.push({ status: 304, headers: { etag: '"x"' } });
+    const result = await server.call("eshop_orders_list", {});
+    expect(result.isError).toBe(true);
+    expect(text(result)).toBe(
+      "WooCommerce answered 304 (Not Modified) to a request that was not conditional: a cache in between (a proxy or CDN in front of it) is broken; try again later, or if it lasts, tell whoever runs that cache.",
+    );
+  });
+
   test("a write the shop does not confirm in time may have happened, and the answer says so", async () => {
     const slow = await start(shopEnv(woo, { WAITER_TOOL_TIMEOUT: "1" }));
     try {

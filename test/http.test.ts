@@ -776,6 +776,39 @@ describe("error answers", () => {
     );
   });
 
+  test("a 304 to a request that was not conditional is a broken cache's, for now: not the arguments, not a redirect", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
+    clients.push(http);
+    const api = http.upstream("Cached API", new URL(`${fake.origin}/`), {
+      urlSetting: "WAITER_CACHED_URL",
+      // An upstream's own words for a 3xx, which a 304 is not.
+      errors: (response) => new UpstreamError(`redirected (${response.status})`, response.status),
+    });
+    fake.queue.push({ status: 304, headers: { etag: '"x"' } });
+    const read = await failure(api.json(any, "/unasked", {}, call()));
+    expect(read.message).toBe(
+      "Cached API answered 304 (Not Modified) to a request that was not conditional: a cache in between (a proxy or CDN in front of it) is broken; try again later, or if it lasts, tell whoever runs that cache.",
+    );
+    // Without a status of the upstream's own, it passes as an unreachable upstream does.
+    expect(read.status).toBeUndefined();
+    fake.queue.push({ status: 304 });
+    const write = await failure(
+      api.send("/orders/1", { method: "PUT", body: "{}" }, call()).then((r) => api.read(any, r)),
+    );
+    expect(write).toBeInstanceOf(UnconfirmedChange);
+    expect(write.message).toMatch(/is broken, and the change may have been made\. Read the current state/);
+
+    // An answer kept without an ETag or Last-Modified is asked for again without conditions: a 304
+    // then leaves the answer kept to serve past its time, as a failing upstream does.
+    const kept = await api.json(any, "/kept", { query: { "max-age": 1 } }, call());
+    setClock(clock.now() + 2_000);
+    fake.queue.push({ status: 304 });
+    const heard: string[] = [];
+    const staleIfError = { forSeconds: 60, heard: (failure: UpstreamError) => heard.push(failure.message) };
+    expect(await api.json(any, "/kept", { query: { "max-age": 1 }, staleIfError }, call())).toEqual(kept);
+    expect(heard).toEqual([expect.stringMatching(/answered 304 \(Not Modified\) .* is broken/)]);
+  });
+
   test("a redirect says where the upstream moved the resource, without any query, and is not followed", async () => {
     const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
     clients.push(http);

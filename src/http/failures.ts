@@ -191,6 +191,15 @@ function tlsFailure(code: string, message: string, host: string, urlSetting: str
  */
 export function describeStatus(name: string, response: HttpResponse, urlSetting = BASE_URL): UpstreamError {
   const { status } = response;
+  if (status === 304) {
+    // A 304 answers a conditional request (RFC 9110 15.4.5), and Upstream.json takes one to its
+    // own conditions before this: to a request without any, a cache in between answered, not the
+    // upstream. It fails as an unreachable upstream does, for now and without a status.
+    const broken = `${name} answered 304 (Not Modified) to a request that was not conditional: a cache in between (a proxy or CDN in front of it) is broken`;
+    return response.changes
+      ? new UnconfirmedChange(`${broken}, and the change ${READ_FIRST}.`)
+      : new UpstreamError(`${broken}; try again later, or if it lasts, tell whoever runs that cache.`);
+  }
   const said = upstreamMessage(response);
   const seconds = retryAfterSeconds(response);
   const again = seconds === undefined ? undefined : `try again in ${seconds} s`;
@@ -224,7 +233,7 @@ function statusAdvice(response: HttpResponse, urlSetting: string): string {
   if (status === 401 || status === 403)
     return "it refused waiter's credentials or permissions; check the configured keys";
   if (status === 404) return `it has nothing at that address; check the identifiers, or ${urlSetting}`;
-  if (status >= 300 && status < 400 && status !== 304) {
+  if (status >= 300 && status < 400) {
     const target = movedTo(response);
     return target
       ? `it moved this to ${target}; check ${urlSetting}`

@@ -215,7 +215,8 @@ export class Upstream {
     // hold on to nothing.
     const within = { signal: new AbortController().signal, deadline };
     const response = await this.#send(path, { ...options, headers }, within, true);
-    if (response.status === 304 && stale) {
+    // Only a 304 to the conditions sent says the answer kept is still good.
+    if (response.status === 304 && stale?.conditions) {
       const value = stale.value as z.output<S>;
       cache.keep(key, value, stale.size, response.headers, seconds(options.ttl, value), stale);
       return value;
@@ -289,9 +290,9 @@ export class Upstream {
           ? { ...response.headers, location: withoutSecrets(location, this.#credentials) }
           : response.headers,
       };
-      throw (
-        this.options.errors?.(shown, this.name, this.#urlSetting) ?? describeStatus(this.name, shown, this.#urlSetting)
-      );
+      // A 304 that reaches here is a broken cache's, whatever an upstream's words for a 3xx would say.
+      const own = response.status === 304 ? undefined : this.options.errors?.(shown, this.name, this.#urlSetting);
+      throw own ?? describeStatus(this.name, shown, this.#urlSetting);
     }
     const { changeAdvice = CHECK_FIRST } = this.options;
     let body: unknown;
