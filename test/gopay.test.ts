@@ -277,6 +277,30 @@ describe("a GoPay notification", () => {
     expect(said).not.toContain(SECRET);
   });
 
+  test("an apiUrl without its /api, where GoPay has no token endpoint, is named as what to check, not the credentials", async () => {
+    const misplaced = await startWaiter(
+      {
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+          gopay: { scheme: "gopay", clientId: CLIENT_ID, secretEnv: "GOPAY_SECRET", apiUrl: api.origin },
+        }),
+        GOPAY_SECRET: SECRET,
+      },
+      { listener: true },
+    );
+    try {
+      const response = await request(`${misplaced.listenerUrl}/webhooks/gopay?id=${PAID.id}`);
+      await response.body.dump();
+      expect(response.statusCode).toBe(503);
+      expect(misplaced.stderr()).toContain(
+        `webhook gopay not stored, the sender will retry: waiter could not get an access token from GoPay's API: GoPay API has no token endpoint at ${api.origin}/oauth2/token (404 "Not found"): check the apiUrl of webhook source gopay, GoPay's API with its /api (https://gate.gopay.cz/api, or https://gw.sandbox.gopay.com/api for the sandbox)`,
+      );
+      expect(misplaced.stderr()).not.toMatch(/clientId and secretEnv/);
+    } finally {
+      await misplaced.close();
+    }
+  });
+
   test("when GoPay's API gives no token is logged as such, never as a change that may have been made", async () => {
     api.tokens.clear();
     api.payments.set(3000008002, { ...PAID, id: 3000008002 });

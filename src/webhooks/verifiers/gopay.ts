@@ -45,14 +45,23 @@ function gopaySaid(response: HttpResponse): string | undefined {
 
 /**
  * GoPay's API refusing to issue a token is the source's configuration, not the request's
- * arguments: the answer says what to check. Other answers read as any upstream's.
+ * arguments: the answer says what to check, the apiUrl when nothing answers at the token's
+ * address (a 404: the URL without its /api), else the credentials. Other answers read as any
+ * upstream's.
  */
-export const gopayErrors: ErrorMapper = (response, upstream) => {
-  const { status } = response;
+export const gopayErrors: ErrorMapper = (response, upstream, urlSetting) => {
+  const { status, url } = response;
   if (response.path !== "/oauth2/token" || status < 400 || status >= 500 || status === 429) return undefined;
   const said = gopaySaid(response) ?? upstreamMessage(response);
+  const answered = `(${status}${said ? ` ${JSON.stringify(said)}` : ""})`;
+  if (status === 404) {
+    return new UpstreamError(
+      `${upstream} has no token endpoint at ${url.origin}${url.pathname} ${answered}: check ${urlSetting}, GoPay's API with its /api (https://gate.gopay.cz/api, or https://gw.sandbox.gopay.com/api for the sandbox)`,
+      status,
+    );
+  }
   return new UpstreamError(
-    `${upstream} refused to issue an access token (${status}${said ? ` ${JSON.stringify(said)}` : ""}): check the source's clientId and secretEnv (sandbox credentials work only with the sandbox's apiUrl), and that GoPay lets that client use the scope payment-all`,
+    `${upstream} refused to issue an access token ${answered}: check the source's clientId and secretEnv (sandbox credentials work only with the sandbox's apiUrl), and that GoPay lets that client use the scope payment-all`,
     status,
   );
 };
