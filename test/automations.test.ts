@@ -1718,6 +1718,72 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a step waiting for its next try keeps its retry time and its waits when waiter starts again", async () => {
+    const lines: string[] = [];
+    const servers: RunningServe[] = [];
+    const start = async () => servers.push(await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "60" }, lines));
+    const stop = async () => servers.pop()?.close();
+    const waits = () => lines.filter((line) => line.includes("trying again in"));
+    const offset = clock.now() - Date.now();
+    try {
+      // A 500, which the HTTP client does not retry itself: each try is one request.
+      woo.intercept = (req) =>
+        req.method === "PUT" ? json(500, '{"code":"internal_error","message":"Database error"}') : undefined;
+      await start();
+      const event = await pay(servers[0] as RunningServe, String(O.pending1999));
+      await expect.poll(waits).toHaveLength(1);
+      expect(waits()[0]).toMatch(/trying again in 2 s\n$/);
+      await stop();
+      // Ten seconds on, its wait doubles, as it would have had waiter not stopped.
+      setClock(clock.now() + 10_000);
+      await start();
+      await expect.poll(waits).toHaveLength(2);
+      expect(waits()[1]).toMatch(/trying again in 4 s\n$/);
+      await stop();
+      // Past the minute from its first try: it is tried once more, and not again.
+      setClock(clock.now() + 51_000);
+      await start();
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("failed");
+      expect(run?.error).toMatch(
+        /waiter tried it 3 times; a next try would come after the retry time \(WAITER_AUTOMATION_RETRY_SECONDS, 60 s\), so it is not tried again\.$/,
+      );
+    } finally {
+      woo.intercept = undefined;
+      while (servers.length > 0) await stop();
+      setClock(Date.now() + offset);
+    }
+  });
+
+  test("a step under way when waiter stopped keeps its retry time at the next start", async () => {
+    const offset = clock.now() - Date.now();
+    let puts = 0;
+    // The first try is still waiting for the shop's answer when waiter stops; later ones fail.
+    woo.intercept = (req) =>
+      req.method === "PUT" && ++puts
+        ? { ...json(500, '{"code":"internal_error","message":"Database error"}'), delayMs: puts === 1 ? 5_000 : 0 }
+        : undefined;
+    const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "60" });
+    let second: RunningServe | undefined;
+    try {
+      const event = await pay(first, String(O.pending1999));
+      await expect.poll(() => puts).toBe(1);
+      await first.close();
+      expect((await runsOf(event.id, false))[0]?.steps.map((s) => s.status)).toEqual(["started"]);
+      // Past the minute from that first try: the step is tried once more, and not again.
+      setClock(clock.now() + 61_000);
+      second = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "60" });
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("failed");
+      expect(run?.error).toMatch(/waiter tried it once; a next try would come after the retry time/);
+      expect(puts).toBe(2);
+    } finally {
+      woo.intercept = undefined;
+      await second?.close();
+      setClock(Date.now() + offset);
+    }
+  });
+
   test("a shop that stays down fails the run after the retry time, and the team is told of the failure, not of a payment", async () => {
     const server = await serve([{ ...PAID, onFailure: { notify: "team" } }]);
     try {

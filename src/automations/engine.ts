@@ -526,7 +526,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     name: string,
     args: Record<string, unknown>,
     who: string,
-    mark: (refused: boolean, waiting?: { why: string; until: number }) => Promise<void>,
+    mark: (refused: boolean, waiting?: { why: string; until: number; tries: Tries }) => Promise<void>,
     { started, attempt }: Tries = { started: clock.now(), attempt: 0 },
   ): Promise<{ said: string; needsPerson: boolean }> {
     const tool = served.get(name) as Tool;
@@ -561,9 +561,14 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           `${what} waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; ${next} (WAITER_AUTOMATION_RETRY_SECONDS, ${duration(retryForMs)}), so it is not tried again.`,
         );
       }
-      await mark(err.refused, { why: `${what} Trying again at ${new Date(until).toISOString()}.`, until });
+      const nextTry = { attempt: attempt + 1, started };
+      await mark(err.refused, {
+        why: `${what} Trying again at ${new Date(until).toISOString()}.`,
+        until,
+        tries: nextTry,
+      });
       log.info(`${who}: ${name} failed (${what}); trying again in ${duration(wait)}`);
-      throw new Waiting(wait, { attempt: attempt + 1, started });
+      throw new Waiting(wait, nextTry);
     }
   }
 
@@ -728,20 +733,24 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         await store.runs.step(run, i, "would", JSON.stringify({ tool, args }), clock.now());
         continue;
       }
-      const detail = JSON.stringify({ tool, args });
+      // Where the step is in its tries is recorded with it, so that the next start goes on from there.
+      const { attempt, started } = (i === from ? tries : undefined) ?? { attempt: 0, started: clock.now() };
+      const detail = JSON.stringify({ tool, args, tries: { attempt, started } });
       await store.runs.step(run, i, "started", detail, clock.now());
       let said: string;
       let needsPerson: boolean;
       try {
         // A store that cannot record the step's state postpones the run rather than failing it.
         // Waiting for its next try, the step says why: automations_runs shows it.
-        const mark = (refused: boolean, waiting?: { why: string; until: number }) =>
+        const mark = (refused: boolean, waiting?: { why: string; until: number; tries: Tries }) =>
           store.runs
             .step(
               run,
               i,
               refused ? "refused" : "started",
-              waiting ? JSON.stringify({ tool, args, waiting: waiting.why, until: waiting.until }) : detail,
+              waiting
+                ? JSON.stringify({ tool, args, waiting: waiting.why, until: waiting.until, tries: waiting.tries })
+                : detail,
               clock.now(),
             )
             .catch((err: unknown) => {
@@ -752,7 +761,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           args,
           `automation ${automation.name}, run ${run} (event ${event.id}), step ${i + 1}`,
           mark,
-          i === from ? tries : undefined,
+          { attempt, started },
         ));
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.
@@ -834,7 +843,13 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     const next = run.steps.findIndex((step) => step.status !== "done" && step.status !== "would");
     const stopped = next >= 0 ? run.steps[next] : undefined;
     const call = stopped
-      ? (JSON.parse(stopped.detail) as { tool: string; args?: Record<string, unknown>; error?: string; until?: number })
+      ? (JSON.parse(stopped.detail) as {
+          tool: string;
+          args?: Record<string, unknown>;
+          error?: string;
+          until?: number;
+          tries?: Tries;
+        })
       : undefined;
     // A step the upstream refused (429) did not happen: it is done now, like one not begun.
     if (stopped && call && stopped.status !== "started" && stopped.status !== "refused") {
@@ -847,13 +862,16 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       await failed(automation, event, run.id, next, call, UNDER_WAY);
       return;
     }
-    // A step a stopped process left waiting (Telegram's retry_after) waits out what is left of it.
+    // A step a stopped process left goes on where it was in its tries: its retry time counts from its
+    // first try, whatever the starts since. One left waiting (Telegram's retry_after) waits out what
+    // is left of it.
+    const left = tries ?? call?.tries;
     const until = tries ? undefined : call?.until;
     if (until !== undefined && until > clock.now()) {
-      setAside(run.id, new Waiting(until - clock.now(), { attempt: 0, started: clock.now() }));
+      setAside(run.id, new Waiting(until - clock.now(), left ?? { attempt: 0, started: clock.now() }));
       return;
     }
-    await execute(automation, event, run.id, viewOf(event), next < 0 ? run.steps.length : next, tries);
+    await execute(automation, event, run.id, viewOf(event), next < 0 ? run.steps.length : next, left);
   }
 
   /**
