@@ -136,14 +136,14 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
     if (bounded.call.signal.aborted) {
       throw new ToolError(`Not sent: ${ended} before the mail server had the message.`);
     }
-    throw failure(err as SmtpFailure, options);
+    throw smtpFailure(err as SmtpFailure, options);
   } finally {
     bounded.end();
   }
 }
 
 /** How nodemailer reports a failure: the server's reply and the command it answered, or the socket's error. */
-interface SmtpFailure {
+export interface SmtpFailure {
   responseCode?: number;
   response?: string;
   command?: string;
@@ -166,7 +166,7 @@ const NOT_TLS = /wrong version number|packet length too long|unknown protocol/;
  * a server that could not be reached at all: an automation tries again. A 5xx, a login refused or
  * TLS that fails will fail again until the channel changes.
  */
-function failure(err: SmtpFailure, { host, port, tls, user = "", password = "" }: SmtpOptions): ToolError {
+export function smtpFailure(err: SmtpFailure, { host, port, tls, user = "", password = "" }: SmtpOptions): ToolError {
   const { responseCode, response, command, code, originalCode, reason, message, timeoutType } = err;
   // A reply may repeat the login: the password as AUTH LOGIN and AUTH PLAIN send it, and as written.
   const login = [password, base64(password), base64(`\0${user}\0${password}`)];
