@@ -288,6 +288,42 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(result)).toMatch(/Also called that .*Springfield, Illinois, United States \(39\.80172, -89\.64371\)/);
     });
 
+    test("a place asked for by its own name is found when the geocoder answers with its English one, the country too", async () => {
+      const hit = (name: string, country_code: string, country: string, population: number) => ({
+        name,
+        latitude: 40 + population / 1e6,
+        longitude: 10,
+        country_code,
+        country,
+        population,
+      });
+      // The geocoder searches every language's names and answers each in English: "Praha" brings
+      // Prague, and a small place whose English name is Praha.
+      geocoding.intercept = (r) => {
+        const name = r.query.get("name");
+        const results =
+          name === "Praha"
+            ? [hit("Prague", "CZ", "Czechia", 1165581), hit("Praha", "US", "United States", 90)]
+            : name === "Plzeň"
+              ? [hit("Pilsen", "CZ", "Czechia", 169033)]
+              : undefined;
+        return results ? json(200, JSON.stringify({ results, generationtime_ms: 0.5 })) : undefined;
+      };
+      try {
+        const praha = data<{ place: { name: string }; alternatives: { name: string }[] }>(
+          await server.call("weather_current", { place: "Praha" }),
+        );
+        expect(praha.place.name).toBe("Prague");
+        expect(praha.alternatives.map((p) => p.name)).toEqual(["Praha"]);
+        for (const country of ["Česko", "Česká republika"]) {
+          const plzen = await server.call("weather_current", { place: `Plzeň, ${country}` });
+          expect(data<{ place: { name: string } }>(plzen).place.name).toBe("Pilsen");
+        }
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a place called exactly the name asked beats a bigger one whose name only begins so", async () => {
       const hit = (name: string, country_code: string, population: number) => ({
         name,

@@ -99,8 +99,10 @@ export function geocoder(api: Upstream) {
 
   /**
    * The place a tool call means: coordinates as given, or the most populous place answering
-   * to the name, those called exactly that first (the geocoder also answers "Most" with
-   * Móstoles). "Name, qualifier" narrows by country code, country or region.
+   * to the name, those called that first: the geocoder also answers "Most" with Móstoles, whose
+   * name only begins so. It searches every language's names and answers in English, so a place
+   * whose name does not begin with the one asked was found by another of its names, as Prague is
+   * by "Praha": it is called that too. "Name, qualifier" narrows by country code, country or region.
    */
   async function resolve(
     args: { place?: string; latitude?: number; longitude?: number },
@@ -121,7 +123,11 @@ export function geocoder(api: Upstream) {
     }
     const searched = await lookup("place", place ?? "", { count: 10 }, call);
     const { name, matching } = searched;
-    const exact = matching.filter((p) => folded(p.name ?? "") === folded(name));
+    const asked = folded(name);
+    const exact = matching.filter((p) => {
+      const called = folded(p.name ?? "");
+      return called === asked || !called.startsWith(asked);
+    });
     const best = (exact.length ? exact : matching).reduce<Place | undefined>(
       (top, p) => (!top || (p.population ?? 0) > (top.population ?? 0) ? p : top),
       undefined,
@@ -173,7 +179,7 @@ function matches(place: Place, qualifier: string): boolean {
     );
 }
 
-/** Names of countries people write that GeoNames spells otherwise, by the country code. */
+/** Names of countries people write that GeoNames spells otherwise, folded, by the country code. */
 const COUNTRY_ALIASES: Record<string, string> = {
   usa: "us",
   "united states of america": "us",
@@ -181,6 +187,13 @@ const COUNTRY_ALIASES: Record<string, string> = {
   "great britain": "gb",
   england: "gb",
   "czech republic": "cz",
+  // As a Czech company's people write their country and its neighbours (GeoNames answers in English).
+  cesko: "cz",
+  "ceska republika": "cz",
+  slovensko: "sk",
+  deutschland: "de",
+  osterreich: "at",
+  polska: "pl",
 };
 
 /** The US states by postal code, as a person writes "Springfield, IL". */
