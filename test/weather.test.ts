@@ -306,7 +306,13 @@ describe(`at ${AFTERNOON}`, () => {
             ? [hit("Prague", "CZ", "Czechia", 1165581), hit("Praha", "US", "United States", 90)]
             : name === "Plzeň"
               ? [hit("Pilsen", "CZ", "Czechia", 169033)]
-              : undefined;
+              : name === "Frankfurt"
+                ? [
+                    hit("Frankfurt am Main", "DE", "Germany", 650000),
+                    hit("Frankfurt (Oder)", "DE", "Germany", 57000),
+                    hit("Frankfort", "US", "United States", 28000),
+                  ]
+                : undefined;
         return results ? json(200, JSON.stringify({ results, generationtime_ms: 0.5 })) : undefined;
       };
       try {
@@ -315,6 +321,9 @@ describe(`at ${AFTERNOON}`, () => {
         );
         expect(praha.place.name).toBe("Prague");
         expect(praha.alternatives.map((p) => p.name)).toEqual(["Praha"]);
+        // A near spelling the search brings is not another name of the place: the bigger one that begins so wins.
+        const frankfurt = await server.call("weather_current", { place: "Frankfurt" });
+        expect(data<{ place: { name: string } }>(frankfurt).place.name).toBe("Frankfurt am Main");
         for (const country of ["Česko", "Česká republika"]) {
           const plzen = await server.call("weather_current", { place: `Plzeň, ${country}` });
           expect(data<{ place: { name: string } }>(plzen).place.name).toBe("Pilsen");
@@ -338,7 +347,13 @@ describe(`at ${AFTERNOON}`, () => {
           ? json(
               200,
               JSON.stringify({
-                results: [hit("Most", "CZ", 67089), hit("Móstoles", "ES", 206478), hit("Mostar", "BA", 104518)],
+                // Mosul too, a near spelling 25 times as populous: Most is the place called so.
+                results: [
+                  hit("Most", "CZ", 67089),
+                  hit("Móstoles", "ES", 206478),
+                  hit("Mostar", "BA", 104518),
+                  hit("Mosul", "IQ", 1739800),
+                ],
                 generationtime_ms: 0.5,
               }),
             )
@@ -348,7 +363,7 @@ describe(`at ${AFTERNOON}`, () => {
           await server.call("weather_current", { place: "Most" }),
         );
         expect(most.place.name).toBe("Most");
-        expect(most.alternatives.map((p) => p.name)).toEqual(["Móstoles", "Mostar"]);
+        expect(most.alternatives.map((p) => p.name)).toEqual(["Móstoles", "Mostar", "Mosul"]);
         // Case and accents aside.
         const mostoles = await server.call("weather_current", { place: "mostoles" });
         expect(data<{ place: { name: string } }>(mostoles).place.name).toBe("Móstoles");

@@ -99,10 +99,12 @@ export function geocoder(api: Upstream) {
 
   /**
    * The place a tool call means: coordinates as given, or the most populous place answering
-   * to the name, those called that first: the geocoder also answers "Most" with Móstoles, whose
-   * name only begins so. It searches every language's names and answers in English, so a place
-   * whose name does not begin with the one asked was found by another of its names, as Prague is
-   * by "Praha": it is called that too. "Name, qualifier" narrows by country code, country or region.
+   * to the name, those called exactly that first (the geocoder also answers "Most" with Móstoles,
+   * whose name only begins so). But the geocoder searches every language's names and answers in
+   * English: "Praha" brings Prague as "Prague" and a village in Texas as "Praha". A place found by
+   * another of its names wins when it is LOCAL_NAME_FACTOR times as populous as the one called
+   * so: a near spelling the search is fuzzy enough to bring ("Frankfort" for "Frankfurt") is no
+   * such giant. "Name, qualifier" narrows by country code, country or region.
    */
   async function resolve(
     args: { place?: string; latitude?: number; longitude?: number },
@@ -124,14 +126,14 @@ export function geocoder(api: Upstream) {
     const searched = await lookup("place", place ?? "", { count: 10 }, call);
     const { name, matching } = searched;
     const asked = folded(name);
-    const exact = matching.filter((p) => {
-      const called = folded(p.name ?? "");
-      return called === asked || !called.startsWith(asked);
-    });
-    const best = (exact.length ? exact : matching).reduce<Place | undefined>(
-      (top, p) => (!top || (p.population ?? 0) > (top.population ?? 0) ? p : top),
-      undefined,
-    );
+    const exact = matching.filter((p) => folded(p.name ?? "") === asked);
+    const named = mostPopulous(exact.length ? exact : matching);
+    // Found by another of its names (not one that begins so, nor, by its size, a near spelling).
+    const translated = mostPopulous(matching.filter((p) => !folded(p.name ?? "").startsWith(asked)));
+    const best =
+      translated && (translated.population ?? 0) >= LOCAL_NAME_FACTOR * Math.max(1, named?.population ?? 0)
+        ? translated
+        : named;
     if (!best) {
       throw new ToolError(
         `${nothingFound(searched)} Check the spelling, try the English or local name, narrow with "name, country code", or give latitude and longitude.`,
@@ -156,6 +158,17 @@ function toPlace(r: z.output<typeof result>): Place {
     timezone,
     ...(r.population ? { population: r.population } : {}),
   };
+}
+
+/** How many times as populous a place found by another of its names must be to win over one called so. */
+const LOCAL_NAME_FACTOR = 100;
+
+/** The most populous of `places`. */
+function mostPopulous(places: Place[]): Place | undefined {
+  return places.reduce<Place | undefined>(
+    (top, p) => (!top || (p.population ?? 0) > (top.population ?? 0) ? p : top),
+    undefined,
+  );
 }
 
 /** Case and diacritics left out: "mostoles" is "Móstoles". */
