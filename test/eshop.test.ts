@@ -1055,6 +1055,34 @@ describe("customers", () => {
   });
 });
 
+describe("searches", () => {
+  test("find names, addresses and SKUs without regard to accents or letter case, as the shop's database compares", async () => {
+    // Typed on a keyboard without accents: Jana Nováková lives at Vinohradská 12, Tomáš Černý is customer 36.
+    const orders = data<{ orders: { customer_id?: number }[] }>(
+      await server.call("eshop_orders_list", { search: "VINOHRADSKA" }),
+    );
+    expect(orders.orders.length).toBeGreaterThan(0);
+    expect(orders.orders.every((o) => o.customer_id === C.jana)).toBe(true);
+    const customers = data<{ customers: { id: number }[] }>(
+      await server.call("eshop_customers_list", { search: "tomas cerny" }),
+    );
+    expect(customers.customers.map((c) => c.id)).toEqual([36]);
+    woo.shop.product(P.espresso).name = "Káva Etiopie 250 g";
+    woo.shop.product(P.espresso).sku = "KÁVA-ETI-250";
+    for (const args of [
+      { search: "kava etiopie" },
+      { sku: "kava-eti-250" },
+      { sku: "KÁVA-ETI-250".normalize("NFD") },
+    ]) {
+      const found = data<{ products: { id: number }[] }>(await server.call("eshop_products_list", args));
+      expect(
+        found.products.map((p) => p.id),
+        JSON.stringify(args),
+      ).toEqual([P.espresso]);
+    }
+  });
+});
+
 describe("errors", () => {
   test("an unknown order or product is named; bad arguments never reach the shop", async () => {
     expect(text(await server.call("eshop_order_get", { id: 9999 }))).toMatch(

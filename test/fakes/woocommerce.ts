@@ -24,7 +24,8 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   included, PHP-urlencoded) with `page` changed. Query strings are read as PHP reads them:
  *   `status=a&status=b` keeps only `b`; `status[]=a&status[]=b` and `status=a,b` are lists.
  *   Orders and products come newest first (by date, then ID), customers (role `customer`) by
- *   display name: the defaults, as `order`/`orderby` are not modelled.
+ *   display name: the defaults, as `order`/`orderby` are not modelled. A search, a SKU and an
+ *   email compare as the database's collation (utf8mb4_0900_ai_ci) does: letter case and accents aside.
  * - Orders: `status`, `customer`, `search`, `after`/`before` (strictly after/before, site-local
  *   unless the value carries an offset), `dates_are_gmt`. PUT/POST/PATCH `/orders/{id}` with
  *   `transaction_id`, `status`, `set_paid`, like save_object(): props, then `status` (transition:
@@ -1346,7 +1347,14 @@ function paged<T>(ctx: Ctx, collection: string, items: T[], render: (item: T) =>
 const newestFirst = (a: { id: number; dateCreated: Date }, b: { id: number; dateCreated: Date }) =>
   b.dateCreated.getTime() - a.dateCreated.getTime() || b.id - a.id;
 
-const contains = (haystack: string, needle: string) => haystack.toLowerCase().includes(needle.toLowerCase());
+/**
+ * Text as MySQL's utf8mb4_0900_ai_ci (or WordPress's older utf8mb4_unicode_520_ci) compares it in
+ * a search, a SKU or an email: without regard to letter case or accents, and the same in NFC and
+ * NFD ("Káva", "kava" and "Ka\u0301va" are one).
+ */
+const collated = (text: string) => text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+
+const contains = (haystack: string, needle: string) => collated(haystack).includes(collated(needle));
 
 function listOrders(ctx: Ctx): Reply {
   const statuses = ctx.values.status as string[];
@@ -1393,11 +1401,11 @@ function listProducts(ctx: Ctx): Reply {
     ctx.values.sku !== undefined
       ? String(ctx.values.sku)
           .split(",")
-          .map((s) => s.trim().toLowerCase())
+          .map((s) => collated(s.trim()))
           .filter((s) => s !== "")
       : null;
   const products = [...ctx.shop.products.values()].filter((product) => {
-    if (skus && !skus.includes(product.sku.toLowerCase())) return false;
+    if (skus && !skus.includes(collated(product.sku))) return false;
     if (ctx.values.stock_status !== undefined && product.stock_status !== ctx.values.stock_status) return false;
     if (search !== "") {
       const words = search.split(/\s+/);
@@ -1415,7 +1423,7 @@ function listCustomers(ctx: Ctx): Reply {
   const email = ctx.values.email as string | undefined;
   const search = ((ctx.values.search as string | undefined) ?? "").trim();
   if (email !== undefined && email !== "") {
-    users = users.filter((u) => u.email.toLowerCase() === email.toLowerCase());
+    users = users.filter((u) => collated(u.email) === collated(email));
   } else if (search !== "") {
     // WP_User_Query picks the columns from the search term's shape.
     const columns = (u: WooCustomer): string[] =>
