@@ -822,6 +822,37 @@ describe("products and stock", () => {
     expect(data(await server.call("eshop_product_get", { sku: "cof-esp-1kg" }))).toMatchObject({ id: P.espresso });
   });
 
+  test("a SKU is found as the shop finds it: without regard to letter case or accents, in NFC or NFD", async () => {
+    woo.shop.product(P.espresso).sku = "KÁVA-ETI-250";
+    // Pasted from macOS: the accent a mark of its own.
+    woo.shop.product(P.filterCoffee).sku = "ČAJ-1".normalize("NFD");
+    for (const sku of ["KAVA-ETI-250", "káva-eti-250", "KÁVA-ETI-250".normalize("NFD")]) {
+      const got = await server.call("eshop_product_get", { sku });
+      expect(data(got), `${sku}: ${text(got)}`).toMatchObject({ id: P.espresso });
+    }
+    expect(data(await server.call("eshop_product_get", { sku: "ČAJ-1" }))).toMatchObject({ id: P.filterCoffee });
+    const set = await server.call("eshop_stock_set", { sku: "caj-1", quantity: 8 });
+    expect(data(set), text(set)).toMatchObject({ product: { id: P.filterCoffee, stock_quantity: 8 } });
+    expect(woo.shop.product(P.filterCoffee).stock_quantity).toBe(8);
+
+    // Two products whose SKUs the shop takes for one: the SKU written as given is meant, else the id is asked for.
+    woo.shop.product(P.filterCoffee).sku = "KAVA-ETI-250";
+    expect(data(await server.call("eshop_product_get", { sku: "KAVA-ETI-250" }))).toMatchObject({ id: P.filterCoffee });
+    expect(data(await server.call("eshop_product_get", { sku: "KÁVA-ETI-250" }))).toMatchObject({ id: P.espresso });
+    const writes = woo.shop.writes.length;
+    for (const [tool, args] of [
+      ["eshop_product_get", { sku: "kava-eti-250" }],
+      ["eshop_stock_set", { sku: "kava-eti-250", quantity: 1 }],
+    ] as const) {
+      const ambiguous = await server.call(tool, args);
+      expect(ambiguous.isError).toBe(true);
+      expect(text(ambiguous)).toMatch(
+        /^The SKU "kava-eti-250" is ambiguous: .* finds Filter Coffee 500 g \[KAVA-ETI-250\] \(id 102\), Espresso Beans 1 kg \[KÁVA-ETI-250\] \(id 101\)\. Give the id of the one meant\.$/,
+      );
+    }
+    expect(woo.shop.writes.length).toBe(writes);
+  });
+
   test("a SKU, search, email or transaction id with white space around it is taken without it", async () => {
     const padded = ` ${WOO_IDS.skus.espresso} `;
     expect(data(await server.call("eshop_product_get", { sku: padded }))).toMatchObject({ id: P.espresso });

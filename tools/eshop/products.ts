@@ -66,9 +66,19 @@ export function productTools(shop: ShopProvider): Tool[] {
       throw new ToolError("Give either `id` or `sku` of the product, not both and not neither.");
     }
     if (args.id !== undefined) return shop.getProduct(args.id, call);
-    const product = await shop.findProductBySku(args.sku as string, call);
+    const sku = args.sku as string;
+    const found = await shop.findProductsBySku(sku, call);
+    // The shop finds a SKU in another letter case or without its accents: the one written as given is meant.
+    const exact = found.filter((p) => p.sku?.normalize("NFC") === sku.normalize("NFC"));
+    const [product, ...others] = exact.length ? exact : found;
     if (!product) {
-      throw new ToolError(`The shop has no product with SKU "${args.sku}". Search for it with eshop_products_list.`);
+      throw new ToolError(`The shop has no product with SKU "${sku}". Search for it with eshop_products_list.`);
+    }
+    if (others.length) {
+      const which = [product, ...others].map((p) => `${named(p)} (id ${p.id})`).join(", ");
+      throw new ToolError(
+        `The SKU "${sku}" is ambiguous: the shop compares SKUs without regard to letter case or accents, and finds ${which}. Give the id of the one meant.`,
+      );
     }
     return product;
   }

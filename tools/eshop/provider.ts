@@ -29,8 +29,11 @@ export interface ShopProvider {
   currency(call: Call): Promise<string | undefined>;
   listProducts(filter: ProductFilter, page: PageRequest, call: Call): Promise<Page<Product>>;
   getProduct(id: number, call: Call): Promise<Product>;
-  /** The product with exactly this SKU, or undefined. */
-  findProductBySku(sku: string, call: Call): Promise<Product | undefined>;
+  /**
+   * The products (and variations) whose SKU the shop takes for this one: WooCommerce's database
+   * compares SKUs without regard to letter case or accents, and NFC and NFD alike.
+   */
+  findProductsBySku(sku: string, call: Call): Promise<Product[]>;
   /** Sets the stock quantity, turning stock management on for the product if it was off. */
   setStock(id: number, quantity: number, call: Call): Promise<Product>;
   listCustomers(filter: CustomerFilter, page: PageRequest, call: Call): Promise<Page<Customer>>;

@@ -165,6 +165,15 @@ function plain(html: string): string {
   return decodeHTML(html.replace(/<\/?[a-z][^<>]*>/gi, ""));
 }
 
+/**
+ * Text as the shop's database compares it (MySQL's utf8mb4_0900_ai_ci, WordPress's
+ * utf8mb4_unicode_520_ci): without regard to letter case or accents, and NFC and NFD alike, so
+ * KAVA-1 finds a SKU stored as KÁVA-1, or as Ka\u0301VA-1 when it was pasted from macOS.
+ */
+function collated(text: string): string {
+  return text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+}
+
 function negated(amount: string): string {
   return amount.startsWith("-") ? amount.slice(1) : `-${amount}`;
 }
@@ -526,10 +535,10 @@ export function wooCommerce(api: Upstream): ShopProvider {
       return toProduct(body);
     },
 
-    async findProductBySku(sku, call) {
+    async findProductsBySku(sku, call) {
       const found = await list("/products", productSchema, toProduct, { sku }, { page: 1, size: 10 }, call);
-      // The shop matches SKUs without regard to case.
-      return found.items.find((p) => p.sku?.toLowerCase() === sku.toLowerCase());
+      // The shop reads a SKU with a comma in it as a list of SKUs too: only the whole one is meant.
+      return found.items.filter((p) => p.sku !== undefined && collated(p.sku) === collated(sku));
     },
 
     async setStock(id, quantity, call) {
