@@ -496,7 +496,7 @@ async function runTool(
     const result = await tool.run(args, call);
     log.debug(`${tool.name} answered in ${clock.now() - started} ms`);
     return {
-      content: [{ type: "text", text: tool.render(result) }],
+      content: [{ type: "text", text: tool.render(result, args) }],
       structuredContent: result as Record<string, unknown>,
     };
   } catch (err) {

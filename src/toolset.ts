@@ -25,7 +25,8 @@ export interface ToolCall extends Call {
  * One tool. `input` and `output` are zod shapes; the server publishes them as JSON Schema and
  * checks the arguments before `run` and the result after it; waiter words a refusal with a
  * synchronous parse, so no asynchronous refinements. `run` returns the structured result;
- * `render` turns it into the short text rendering that goes beside it.
+ * `render` turns it into the short text rendering that goes beside it, given the arguments too
+ * for what the result alone cannot say (which filters found nothing).
  * Throw a ToolError (or let an UpstreamError through) for a failure the model can act on.
  */
 export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
@@ -40,7 +41,7 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
   /** Seconds this call may take when more than the configured tool timeout (events_wait). */
   deadline?(args: z.output<z.ZodObject<I>>): number;
   run(args: z.output<z.ZodObject<I>>, call: ToolCall): Promise<z.input<z.ZodObject<O>>>;
-  render(result: z.input<z.ZodObject<O>>): string;
+  render(result: z.input<z.ZodObject<O>>, args: z.output<z.ZodObject<I>>): string;
   /**
    * Whether a result, though the call succeeded, says something a person must look into (a payment
    * that may have been made twice). An automation's run fails at such a step, with the rendered

@@ -1112,6 +1112,43 @@ describe("searches", () => {
       ).toEqual([P.espresso]);
     }
   });
+
+  test("a list that finds nothing says which filters found nothing, and where else to look", async () => {
+    const said = async (tool: string, args: Record<string, unknown>) => {
+      const result = await server.call(tool, args);
+      expect(result.isError, text(result)).toBeFalsy();
+      return text(result);
+    };
+    expect(
+      await said("eshop_orders_list", {
+        status: ["failed", "cancelled"],
+        after: "2026-11-01",
+        customer_id: 36,
+        search: "Nováková Jana",
+      }),
+    ).toBe(
+      'No order matches status failed or cancelled, placed after 2026-11-01, customer 36, search "Nováková Jana". ' +
+        "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more. " +
+        "customer_id finds the orders placed signed in to that account; search with the buyer's email finds those placed as a guest too.",
+    );
+    // A guest buyer has orders and no account.
+    const guest = "filip.benes@example.cz";
+    expect(await said("eshop_customers_list", { email: guest })).toBe(
+      `No customer account has the email "${guest}". A buyer who checked out as a guest has none: eshop_orders_list's search finds their orders by name, email or address.`,
+    );
+    expect(data<{ orders: unknown[] }>(await server.call("eshop_orders_list", { search: guest })).orders).toHaveLength(
+      1,
+    );
+    expect(await said("eshop_customers_list", { search: "Beneš" })).toMatch(
+      /^No customer account's username, email or display name contains "Beneš" \(letter case and accents aside\)\. A buyer who checked out as a guest has none: eshop_orders_list's search/,
+    );
+    expect(await said("eshop_products_list", { search: "COF-ESP-1KG", stock_status: "onbackorder" })).toBe(
+      'No product matches search "COF-ESP-1KG", stock status onbackorder. The search finds products with every word of it in their name or description (letter case and accents aside), not in their SKU: a whole SKU goes in `sku`.',
+    );
+    expect(await said("eshop_products_list", { sku: "COF-ESP" })).toBe(
+      'No product matches SKU "COF-ESP". `sku` finds a whole SKU (letter case and accents aside), not a part of one: search finds a product by words of its name.',
+    );
+  });
 });
 
 describe("errors", () => {

@@ -540,7 +540,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     };
     try {
       const result = await tool.run(input, call);
-      return { said: tool.render(result), needsPerson: tool.needsPerson?.(result) ?? false };
+      return { said: tool.render(result, input), needsPerson: tool.needsPerson?.(result) ?? false };
     } catch (err) {
       if (stopping.signal.aborted) {
         // A call the upstream had refused, stopped while it waited for its next try, did not happen.

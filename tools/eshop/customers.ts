@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
-import { oneLine } from "../../src/shown.js";
+import { oneLine, quote } from "../../src/shown.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { ShopProvider } from "./provider.js";
 import { customerOut, pageLine, pageRequest, pageResult, paging, pagingOut } from "./shapes.js";
@@ -33,8 +33,15 @@ export function customerTools(shop: ShopProvider): Tool[] {
         );
         return { customers: page.items, ...pageResult(page, request) };
       },
-      render(r) {
-        if (r.customers.length === 0) return "No customers match.";
+      render(r, args) {
+        if (r.customers.length === 0) {
+          const none = args.email
+            ? `No customer account has the email ${quote(args.email)}.`
+            : args.search
+              ? `No customer account's username, email or display name contains ${quote(args.search)} (letter case and accents aside).`
+              : "The shop has no customer accounts.";
+          return `${none} A buyer who checked out as a guest has none: eshop_orders_list's search finds their orders by name, email or address.`;
+        }
         const lines = r.customers.map((c) => {
           const name = [c.first_name, c.last_name].filter(Boolean).join(" ") || c.username || "(no name)";
           // Every field structuredContent has: clients that show the model only the text have no other way to them.

@@ -73,6 +73,33 @@ function summaryLine(o: OrderSummary): string {
   return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}${refunded}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who.length ? `, ${oneLine(who.join(" "))}` : ""}${by}, placed ${utcMinute(o.created)}${paid}`;
 }
 
+/** What a list without orders says: the filters that found none, and where else to look. */
+function noOrders(args: {
+  status?: string[] | undefined;
+  after?: { given: string } | undefined;
+  before?: { given: string } | undefined;
+  search?: string | undefined;
+  customer_id?: number | undefined;
+}): string {
+  const filters = [
+    args.status?.length && `status ${args.status.join(" or ")}`,
+    args.after && `placed after ${args.after.given}`,
+    args.before && `placed before ${args.before.given}`,
+    args.customer_id && `customer ${args.customer_id}`,
+    args.search && `search ${quote(args.search)}`,
+  ].filter(Boolean);
+  if (filters.length === 0) return "The shop has no orders.";
+  return [
+    `No order matches ${filters.join(", ")}.`,
+    args.search &&
+      "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more.",
+    args.customer_id &&
+      "customer_id finds the orders placed signed in to that account; search with the buyer's email finds those placed as a guest too.",
+  ]
+    .filter(Boolean)
+    .join(" ");
+}
+
 /** What became of the note a change adds, as "; …" to end a sentence with. */
 function noteLine(r: { note_id?: number | undefined; note_error?: string | undefined }): string {
   if (r.note_error) return `; adding the note failed: ${r.note_error.replace(/\.$/, "")}`;
@@ -120,8 +147,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
       );
       return { orders: page.items, ...pageResult(page, request) };
     },
-    render(r) {
-      if (r.orders.length === 0) return "No orders match.";
+    render(r, args) {
+      if (r.orders.length === 0) return noOrders(args);
       return [...r.orders.map(summaryLine), pageLine(r.orders.length, r, "orders")].join("\n");
     },
   });

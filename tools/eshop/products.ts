@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/client.js";
-import { oneLine } from "../../src/shown.js";
+import { oneLine, quote } from "../../src/shown.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { Product, ShopProvider } from "./provider.js";
 import {
@@ -51,6 +51,29 @@ function productLine(p: Product, currency: string | undefined): string {
       ? "no price, so it cannot be bought"
       : `${variable ? "from " : ""}${p.price}${currency ? ` ${currency}` : ""}`;
   return `${named(p)} (id ${[p.id, ...kind].join(", ")}): ${price}${sale}, ${p.stock_status}, ${stock}`;
+}
+
+/** What a list without products says: the filters that found none, and what to try. */
+function noProducts(args: {
+  search?: string | undefined;
+  sku?: string | undefined;
+  stock_status?: string | undefined;
+}) {
+  const filters = [
+    args.search && `search ${quote(args.search)}`,
+    args.sku && `SKU ${quote(args.sku)}`,
+    args.stock_status && `stock status ${args.stock_status}`,
+  ].filter(Boolean);
+  if (filters.length === 0) return "The shop has no products.";
+  return [
+    `No product matches ${filters.join(", ")}.`,
+    args.search &&
+      "The search finds products with every word of it in their name or description (letter case and accents aside), not in their SKU: a whole SKU goes in `sku`.",
+    args.sku &&
+      "`sku` finds a whole SKU (letter case and accents aside), not a part of one: search finds a product by words of its name.",
+  ]
+    .filter(Boolean)
+    .join(" ");
 }
 
 export function productTools(shop: ShopProvider): Tool[] {
@@ -111,8 +134,8 @@ export function productTools(shop: ShopProvider): Tool[] {
       ]);
       return { products: page.items, ...(currency ? { currency } : {}), ...pageResult(page, request) };
     },
-    render(r) {
-      if (r.products.length === 0) return "No products match.";
+    render(r, args) {
+      if (r.products.length === 0) return noProducts(args);
       const lines = r.products.map((p) => productLine(p, r.currency));
       return [...lines, pageLine(r.products.length, r, "products")].join("\n");
     },
