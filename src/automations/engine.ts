@@ -865,7 +865,10 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     // A step a stopped process left goes on where it was in its tries: its retry time counts from its
     // first try, whatever the starts since. One left waiting (Telegram's retry_after) waits out what
     // is left of it.
-    const left = tries ?? call?.tries;
+    // A try that was under way when it stopped, not waiting for its turn, was made (the upstream
+    // may have had it): it counts.
+    const made = stopped?.status === "started" && call?.until === undefined && call?.tries;
+    const left = tries ?? (made ? { ...made, attempt: made.attempt + 1 } : call?.tries);
     const until = tries ? undefined : call?.until;
     if (until !== undefined && until > clock.now()) {
       setAside(run.id, new Waiting(until - clock.now(), left ?? { attempt: 0, started: clock.now() }));
