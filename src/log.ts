@@ -170,8 +170,8 @@ export interface Throttled {
 
 /**
  * How many keys a throttle keeps runs for. Keys can come from strangers (each OAuth user refused
- * at /mcp is one): past this, runs whose minute is over are dropped, else the oldest, its count of
- * lines left out written first, so a flood of distinct keys holds no more.
+ * at /mcp is one): past this, runs whose minute is over are dropped, else the one used longest
+ * ago, its count of lines left out written first, so a flood of distinct keys holds no more.
  */
 export const THROTTLED_KEYS = 1_000;
 
@@ -209,6 +209,9 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): Thro
       return;
     }
     run.count += 1;
+    // Kept in the order of use: the run dropped to make room is the one used longest ago.
+    runs.delete(key);
+    runs.set(key, run);
     if (now - run.at < everyMs) {
       run.left += 1;
       run.lastLeft = line;

@@ -1286,6 +1286,11 @@ describe("bearer tokens", () => {
       expect(lines.slice(-2)).toEqual(["caller 0 refused again", "a new caller refused"]);
       refusals("caller 0 refused a third time", "0");
       expect(lines.at(-1)).toBe("caller 0 refused a third time");
+      // A caller refused again is kept: the one used longest ago makes room.
+      refusals("caller 2 refused again", "2");
+      refusals("another new caller refused", "another");
+      refusals("caller 2 refused a third time", "2");
+      expect(lines.at(-1)).toBe("another new caller refused");
       // A minute on, the runs whose minute is over make room.
       setClock(clock.now() + 60_000);
       refusals("caller 1 refused again", "1");
