@@ -26,5 +26,9 @@ export function httpDate(text: string, now = clock.now()): number | undefined {
     fullYear += thisYear - (thisYear % 100);
     if (fullYear > thisYear + 50) fullYear -= 100;
   }
-  return Date.UTC(fullYear, monthIndex, Number(day), Number(hour), Number(minute), Number(second));
+  const at = Date.UTC(fullYear, monthIndex, Number(day), Number(hour), Number(minute));
+  // Date.UTC rolls a 32nd of December or a 24th hour over into the next; such text names no instant.
+  const read = new Date(at);
+  const inRange = read.getUTCDate() === Number(day) && read.getUTCHours() === Number(hour) && Number(second) <= 60;
+  return inRange && read.getUTCMinutes() === Number(minute) ? at + Number(second) * 1000 : undefined;
 }

@@ -39,3 +39,12 @@ test("a two-digit year is the one within 50 years ahead, else the century before
   expect(httpDate("Wednesday, 01-Jan-70 00:00:00 GMT", now)).toBe(Date.UTC(2070, 0, 1));
   expect(httpDate("Sunday, 06-Nov-94 08:49:37 GMT", now)).toBe(Date.UTC(1994, 10, 6, 8, 49, 37));
 });
+
+test.each([
+  "Thu, 32 Dec 2026 10:02:00 GMT",
+  "Wed, 02 Dec 2026 24:00:00 GMT",
+  "Mon, 30 Feb 2026 10:00:00 GMT",
+  "Wed Dec  2 10:61:00 2026",
+])("%s names no instant: it is no date, not one rolled over into the next day or month", (value) => {
+  expect(httpDate(value, now)).toBeUndefined();
+});
