@@ -8,7 +8,7 @@ import { loadConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
-import { setupMs } from "../tools/notify/email.js";
+import { type SmtpOptions, setupMs, smtpFailure } from "../tools/notify/email.js";
 import { escapeMarkdownV2 } from "../tools/notify/telegram.js";
 import { json } from "./fakes/http.js";
 import { startMailServer } from "./fakes/smtp.js";
@@ -827,4 +827,18 @@ describe("who may be told", () => {
 test("MarkdownV2 escaping covers every character Telegram reserves", () => {
   expect(escapeMarkdownV2("_*[]()~`>#+-=|{}.!\\")).toBe("\\_\\*\\[\\]\\(\\)\\~\\`\\>\\#\\+\\-\\=\\|\\{\\}\\.\\!\\\\");
   expect(escapeMarkdownV2("Plain words 123")).toBe("Plain words 123");
+});
+
+test("a mail server's name that does not resolve, or not for now, is said in words with what to check", () => {
+  const channel = { host: "smtp.shop.invalid", port: 587, tls: "starttls" } as SmtpOptions;
+  // As nodemailer gives a lookup's failure: its own code EDNS, the system's kept as originalCode.
+  const lookup = (originalCode: string) =>
+    smtpFailure({ code: "EDNS", originalCode, message: `getaddrinfo ${originalCode} smtp.shop.invalid` }, channel)
+      .message;
+  expect(lookup("ENOTFOUND")).toBe(
+    "Not sent: the mail server's name smtp.shop.invalid does not resolve, as DNS knows no such host; check the channel's host, and this machine's DNS settings.",
+  );
+  expect(lookup("EAI_AGAIN")).toBe(
+    "Not sent: looking up the mail server's name smtp.shop.invalid failed for now (a temporary DNS failure); try again later, or if it lasts, check this machine's DNS settings.",
+  );
 });

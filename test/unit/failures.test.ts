@@ -1,7 +1,6 @@
 import { expect, test } from "vitest";
 import { describeFailure, describeStatus, mayHaveActed } from "../../src/http/failures.js";
 import type { HttpClientOptions, HttpResponse } from "../../src/http/types.js";
-import { type SmtpOptions, smtpFailure } from "../../tools/notify/email.js";
 
 const url = new URL("https://shop.example/wp-json/wc/v3/orders/1/notes");
 const call = { signal: new AbortController().signal, deadline: Number.MAX_SAFE_INTEGER };
@@ -105,19 +104,5 @@ test("an answer over the size limit names the limit, and for a write that the ch
   );
   expect(describeFailure(tooLarge, "WooCommerce", url, call, options, true).message).toMatch(
     /the limit set by WAITER_MAX_RESPONSE_BYTES; the change may have been made/,
-  );
-});
-
-test("a mail server's name that does not resolve, or not for now, is said in words with what to check", () => {
-  const channel = { host: "smtp.shop.invalid", port: 587, tls: "starttls" } as SmtpOptions;
-  // As nodemailer gives a lookup's failure: its own code EDNS, the system's kept as originalCode.
-  const lookup = (originalCode: string) =>
-    smtpFailure({ code: "EDNS", originalCode, message: `getaddrinfo ${originalCode} smtp.shop.invalid` }, channel)
-      .message;
-  expect(lookup("ENOTFOUND")).toBe(
-    "Not sent: the mail server's name smtp.shop.invalid does not resolve, as DNS knows no such host; check the channel's host, and this machine's DNS settings.",
-  );
-  expect(lookup("EAI_AGAIN")).toBe(
-    "Not sent: looking up the mail server's name smtp.shop.invalid failed for now (a temporary DNS failure); try again later, or if it lasts, check this machine's DNS settings.",
   );
 });
