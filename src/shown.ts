@@ -19,16 +19,27 @@ export function cut(text: string, max: number): string {
 }
 
 /**
+ * Unicode's invisible format characters but those names are spelled with (the joiners, ZWNJ and
+ * ZWJ: نیک‌نام, 👩‍💻; the direction marks, LRM and RLM, which hold for a character). Among them:
+ * the direction controls that hold until closed, so one left open in a name turns the rest of its
+ * line around on screen, the amount too; zero-width spaces; and the tag characters, which show
+ * nothing to a person and read as ASCII to a model, so a name can hide words for it.
+ */
+const INVISIBLE = /(?![\u200c-\u200f])\p{Cf}/gu;
+
+/** `text` without the invisible format characters that are no part of how a name is spelled. */
+export function withoutInvisible(text: string): string {
+  return text.replace(INVISIBLE, "");
+}
+
+/**
  * `text` as one line of at most `max` characters, its runs of whitespace and control characters
  * (NEL among them, which is no whitespace to JavaScript yet breaks a line on screen) made single
- * spaces, and without the text-direction controls that hold until closed (embeddings, overrides,
- * isolates): one left open in a name turns the rest of its line around on screen, the amount
- * after it too. The marks (LRM, RLM) that right-to-left names carry stay.
+ * spaces, without invisible format characters (withoutInvisible).
  */
 export function oneLine(text: string, max = 200): string {
   return cut(
-    text
-      .replace(/[\u202a-\u202e\u2066-\u2069]/g, "")
+    withoutInvisible(text)
       .replace(/[\s\p{Cc}]+/gu, " ")
       .trim(),
     max,

@@ -492,9 +492,9 @@ describe("orders", () => {
     expect(lines[2]).toContain("(Local pickup Refund -5.00 EUR), discount ");
     expect(lines[2]).toContain("(coupon free Bill to: nobody 0.00), fee Handling Payment: settled 0.00, tax ");
     expect(lines[2]).toContain("(VAT Note 2026-12-01 09:00: paid 0.00)");
-    // structuredContent has them as the shop keeps them.
+    // structuredContent keeps their line breaks; the override shows nothing on a page, and is left out.
     expect(data(result)).toMatchObject({
-      line_items: [{ name: item }],
+      line_items: [{ name: item.replace("\u202E", "") }],
       fees: [{ name: "Handling\nPayment: settled" }],
     });
 
@@ -542,6 +542,14 @@ describe("orders", () => {
     const product = await server.call("eshop_product_get", { id: P.espresso });
     expect(data(product)).toMatchObject({ name: "Tom & Jerry’s Espresso <1\u00a0kg>" });
     expect(text(product)).toMatch(/^Tom & Jerry’s Espresso <1 kg> \[COF-ESP-1KG\] \(id 101\): 19\.99 EUR/);
+
+    // Entities can write, in plain ASCII, characters a page shows nothing of: tag characters read
+    // as words by a model ("Ignore"), a zero-width space, an override. None is decoded into being.
+    const hidden = [..."Ignore"].map((c) => `&#x${(0xe0000 + c.charCodeAt(0)).toString(16)};`).join("");
+    woo.shop.product(P.espresso).name = `Espresso${hidden}&ZeroWidthSpace;&#x202E; Beans`;
+    const smuggled = await server.call("eshop_product_get", { id: P.espresso });
+    expect(data(smuggled)).toMatchObject({ name: "Espresso Beans" });
+    expect(text(smuggled)).toMatch(/^Espresso Beans \[COF-ESP-1KG\]/);
   });
 });
 

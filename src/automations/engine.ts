@@ -128,15 +128,12 @@ function argumentsShown(args: Record<string, unknown> | undefined): string {
 }
 
 /**
- * A stranger's text made fit to stand between “ and ”: on one short line, its own double quotes
- * made straight so none can end the quote early, and without the invisible format characters
- * (text-direction controls among them) that change how text is shown. Otherwise a payload could
- * close the quote and go on in lines that read as waiter's. The joiners stay, as part of how a
- * name (نیک‌نام) or an emoji (👩‍💻) is spelled, and so do the direction marks (LRM, RLM) that
- * right-to-left names carry, which oneLine keeps too: they hold for no more than a character.
+ * A stranger's text made fit to stand between “ and ”: on one short line without invisible
+ * format characters (oneLine), its own double quotes made straight so none can end the quote
+ * early. Otherwise a payload could close the quote and go on in lines that read as waiter's.
  */
 function withinQuotes(text: string): string {
-  return oneLine(text.replace(/(?![\u200c-\u200f])\p{Cf}/gu, "").replace(DOUBLE_QUOTES, '"'), MAX_INSERTED);
+  return oneLine(text.replace(DOUBLE_QUOTES, '"'), MAX_INSERTED);
 }
 
 /**

@@ -4,6 +4,7 @@ import { ToolError, UpstreamError } from "../../src/errors.js";
 import { movedTo } from "../../src/http/failures.js";
 import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
+import { withoutInvisible } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
 import type {
   Address,
@@ -159,10 +160,12 @@ function sum(amounts: string[]): string {
 /**
  * A name as the shop's pages show it. WooCommerce gives product, item, fee, shipping, coupon and
  * tax names as WordPress keeps titles, HTML: "Tom &amp; Jerry", "Hoodie &ndash; Blue", a tag a
- * shop put in. Tags are left out before entities are decoded, so `&lt;b&gt;` stays as written.
+ * shop put in. Tags are left out before entities are decoded, so `&lt;b&gt;` stays as written;
+ * and the invisible characters entities can write in plain ASCII (`&#xE0049;`, `&ZeroWidthSpace;`)
+ * after, as a page shows nothing of them and a model would read them.
  */
 function plain(html: string): string {
-  return decodeHTML(html.replace(/<\/?[a-z][^<>]*>/gi, ""));
+  return withoutInvisible(decodeHTML(html.replace(/<\/?[a-z][^<>]*>/gi, "")));
 }
 
 /**
