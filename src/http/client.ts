@@ -122,7 +122,7 @@ export class HttpClient {
       const text = await response.body.text();
       return { url, path, changes, status: response.statusCode, headers: response.headers, text };
     } catch (err) {
-      throw describeFailure(err, upstream, url, call, o, changes);
+      throw describeFailure(err, upstream, sent, call, o);
     } finally {
       end();
     }

@@ -1,7 +1,7 @@
 import { UnconfirmedChange, UpstreamError } from "../errors.js";
 import { oneLine } from "../shown.js";
 import { retryAfterMs } from "./retry.js";
-import type { Call, HttpClientOptions, HttpResponse } from "./types.js";
+import type { Call, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { BrokenAnswer } from "./whole.js";
 
 /**
@@ -56,19 +56,19 @@ const CUT = ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"];
 const NO_ROUTE = ["ENETDOWN", "ENETUNREACH", "EHOSTDOWN", "EHOSTUNREACH"];
 
 /**
- * Turns a transport failure into a message a model can act on; `changes`, of a request that may
- * change something; `urlSetting`, the setting that holds the upstream's URL.
+ * Turns a transport failure of the request `sent` into a message a model can act on: one that may
+ * have changed something says so, one that could not reach the upstream names the setting that
+ * holds its URL.
  */
 export function describeFailure(
   err: unknown,
   name: string,
-  url: URL,
+  sent: Pick<Outgoing, "url" | "changes" | "urlSetting">,
   call: Call,
   options: Required<HttpClientOptions>,
-  changes = false,
-  urlSetting = BASE_URL,
 ): UpstreamError {
   if (err instanceof UpstreamError) return err;
+  const { url, changes } = sent;
   const where = `${name} (${url.host})`;
   // This call's own cancellation or deadline comes first; else the shared load's deadline passed.
   const reason = (call.signal.aborted ? call.signal.reason : err) as Error | undefined;
@@ -116,35 +116,30 @@ export function describeFailure(
   if (err instanceof BrokenAnswer && !changes) {
     return new UpstreamError(`The connection to ${where} broke while it was answering; try again.`);
   }
-  return connectionFailure(err, name, url, changes, urlSetting);
+  return connectionFailure(err, where, sent);
 }
 
 /**
  * A connection's failure by its code, in words, with what to do: a name that does not resolve, a
- * connection refused or cut, a certificate not trusted. The error keeps `err` as its cause, so that
- * an Upstream, which knows the setting that holds its URL, can say it again naming that.
+ * connection refused or cut, a certificate not trusted.
  */
-export function connectionFailure(
+function connectionFailure(
   err: unknown,
-  name: string,
-  url: URL,
-  changes: boolean,
-  urlSetting: string,
+  where: string,
+  { url, changes, urlSetting }: Pick<Outgoing, "url" | "changes" | "urlSetting">,
 ): UpstreamError {
-  const where = `${name} (${url.host})`;
   const code = (err as { code?: string }).code ?? "";
   const message = oneLine(err instanceof Error ? err.message : String(err));
-  const failure = (error: UpstreamError) => Object.assign(error, { cause: err });
   // TLS fails before the request is sent: nothing was carried out, and a retry will not mend it.
   const insecure = tlsFailure(code, message, url.hostname, urlSetting);
-  if (insecure) return failure(new UpstreamError(`Could not reach ${where} securely: ${insecure}.`));
+  if (insecure) return new UpstreamError(`Could not reach ${where} securely: ${insecure}.`);
   if (changes && !neverConnected(code)) {
     const what = CUT.includes(code)
       ? "the connection was cut"
       : code === "ETIMEDOUT"
         ? "the connection timed out"
         : message;
-    return failure(new UnconfirmedChange(`${where} did not confirm the change (${what}); it ${READ_FIRST}.`));
+    return new UnconfirmedChange(`${where} did not confirm the change (${what}); it ${READ_FIRST}.`);
   }
   let said: string;
   if (code === "ENOTFOUND") {
@@ -162,7 +157,7 @@ export function connectionFailure(
   } else {
     said = `Could not reach ${where} (${message}); the service or the network is down, try again later.`;
   }
-  return failure(new UpstreamError(said, undefined, undefined, neverConnected(code)));
+  return new UpstreamError(said, undefined, undefined, neverConnected(code));
 }
 
 /** What a TLS handshake's failure says, after "Could not reach … securely: ", or undefined for another failure. */

@@ -34,6 +34,8 @@ export interface Outgoing {
   changes: boolean;
   /** Retry a 429 only when it says when (Retry-After). */
   throttleNeedsRetryAfter: boolean;
+  /** The setting that holds the upstream's URL, as a failure to reach it names it (UpstreamOptions.urlSetting). */
+  urlSetting: string;
 }
 
 /** An upstream's answer, read whole. */

@@ -5,7 +5,7 @@ import { quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
 import type { AnswerCache, Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
-import { BASE_URL, CHECK_FIRST, connectionFailure, describeFailure, describeStatus, mayHaveActed } from "./failures.js";
+import { BASE_URL, CHECK_FIRST, describeFailure, describeStatus, mayHaveActed } from "./failures.js";
 import type { Call, ErrorMapper, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -187,7 +187,7 @@ export class Upstream {
       return await untilAborted(this.#load(schema, key, path, options, call.deadline, kept), own.call.signal);
     } catch (err) {
       const failure = own.call.signal.aborted
-        ? describeFailure(err, this.name, this.baseUrl, own.call, this.carrier.options)
+        ? describeFailure(err, this.name, this.#outgoing(path, options), own.call, this.carrier.options)
         : err;
       const { staleIfError } = options;
       const usable = kept && clock.now() - kept.staleAt <= (staleIfError?.forSeconds ?? 0) * 1000;
@@ -227,26 +227,24 @@ export class Upstream {
   }
 
   async #send(path: string, options: Omit<RequestOptions, "ttl">, call: Call, shared: boolean): Promise<HttpResponse> {
-    const { headers, throttleNeedsRetryAfter = false, onAnswer } = this.options;
-    const request: Outgoing = {
-      method: options.method ?? "GET",
+    const response = await this.carrier.send(this.name, this.#outgoing(path, options), call, shared);
+    this.options.onAnswer?.(response, this.name);
+    return response;
+  }
+
+  /** The request for `path`, with what goes with every request to this upstream. */
+  #outgoing(path: string, options: Omit<RequestOptions, "ttl">): Outgoing {
+    const method = options.method ?? "GET";
+    return {
+      method,
       url: this.#url(path, options.query),
       path,
-      headers: { ...headers, ...options.headers },
+      headers: { ...this.options.headers, ...options.headers },
       body: options.body,
-      changes: options.changes ?? mayHaveActed(options.method ?? "GET"),
-      throttleNeedsRetryAfter,
+      changes: options.changes ?? mayHaveActed(method),
+      throttleNeedsRetryAfter: this.options.throttleNeedsRetryAfter ?? false,
+      urlSetting: this.#urlSetting,
     };
-    let response: HttpResponse;
-    try {
-      response = await this.carrier.send(this.name, request, call, shared);
-    } catch (err) {
-      // The client says why a connection failed without knowing the setting that holds this URL.
-      if (!(err instanceof UpstreamError) || err.cause === undefined) throw err;
-      throw connectionFailure(err.cause, this.name, request.url, request.changes, this.#urlSetting);
-    }
-    onAnswer?.(response, this.name);
-    return response;
   }
 
   /** `path` (absolute, without a query) under the base URL, with the call's query and the upstream's. */

@@ -19,6 +19,8 @@ const answer = (method: "GET" | "POST", status: number): HttpResponse => ({
   headers: {},
   text: "<html>504 Gateway Time-out</html>",
 });
+/** A request to `url`: `changes`, one that may change something; `urlSetting`, the setting that holds its URL. */
+const sent = (changes: boolean, urlSetting = "the configured base URL") => ({ url, changes, urlSetting });
 const READ_FIRST = /may have been made\. Read the current state before trying again/;
 
 test.each([
@@ -27,10 +29,10 @@ test.each([
   ["ECONNRESET", /did not confirm the change \(the connection was cut\); it may have been made/],
   ["ETIMEDOUT", /did not confirm the change \(the connection timed out\); it may have been made/],
 ])("a write that fails with %s after it was sent may have been made", (code, said) => {
-  const failure = describeFailure(failed(code), "WooCommerce", url, call, options, true);
+  const failure = describeFailure(failed(code), "WooCommerce", sent(true), call, options);
   expect(failure.message).toMatch(said);
   expect(failure.refused).toBe(false);
-  expect(describeFailure(failed(code), "WooCommerce", url, call, options, false).message).toMatch(/try again later/);
+  expect(describeFailure(failed(code), "WooCommerce", sent(false), call, options).message).toMatch(/try again later/);
 });
 
 test.each([
@@ -38,7 +40,7 @@ test.each([
   ["ENOTFOUND", /Could not reach WooCommerce .*: its name does not resolve/],
   ["UND_ERR_CONNECT_TIMEOUT", /Could not connect to WooCommerce .* within 5 s/],
 ])("a write that never left (%s) is said to have failed, and may be made again", (code, said) => {
-  const failure = describeFailure(failed(code), "WooCommerce", url, call, options, true);
+  const failure = describeFailure(failed(code), "WooCommerce", sent(true), call, options);
   expect(failure.message).toMatch(said);
   expect(failure.refused).toBe(true);
 });
@@ -79,13 +81,13 @@ test.each([
   ],
 ])("a read whose connection fails with %s says what happened in words and what to do", (code, said) => {
   const error = failed(code, code === "DEPTH_ZERO_SELF_SIGNED_CERT" ? "self-signed certificate" : undefined);
-  const { message } = describeFailure(error, "WooCommerce", url, call, options, false, "WAITER_WOO_URL");
+  const { message } = describeFailure(error, "WooCommerce", sent(false, "WAITER_WOO_URL"), call, options);
   expect(message).toMatch(new RegExp(said));
   expect(message).not.toContain(code);
 });
 
 test("a write that fails in TLS was not sent: it says so, not that it may have been made", () => {
-  const failure = describeFailure(failed("DEPTH_ZERO_SELF_SIGNED_CERT"), "WooCommerce", url, call, options, true);
+  const failure = describeFailure(failed("DEPTH_ZERO_SELF_SIGNED_CERT"), "WooCommerce", sent(true), call, options);
   expect(failure.message).toMatch(
     /^Could not reach WooCommerce \(shop\.example\) securely: its certificate is not trusted/,
   );
@@ -99,10 +101,10 @@ test.each([500, 502, 504])("a write answered %d may have been made; a read is tr
 
 test("an answer over the size limit names the limit, and for a write that the change may have been made", () => {
   const tooLarge = failed("UND_ERR_RES_EXCEEDED_MAX_SIZE");
-  expect(describeFailure(tooLarge, "WooCommerce", url, call, options, false).message).toMatch(
+  expect(describeFailure(tooLarge, "WooCommerce", sent(false), call, options).message).toMatch(
     /larger than 1 bytes, the limit set by WAITER_MAX_RESPONSE_BYTES; ask for less/,
   );
-  expect(describeFailure(tooLarge, "WooCommerce", url, call, options, true).message).toMatch(
+  expect(describeFailure(tooLarge, "WooCommerce", sent(true), call, options).message).toMatch(
     /the limit set by WAITER_MAX_RESPONSE_BYTES; the change may have been made/,
   );
 });
