@@ -12,11 +12,16 @@ export function mayHaveActed(method: string): boolean {
   return !["GET", "HEAD", "OPTIONS"].includes(method);
 }
 
-/** What a change that may have been made asks before a retry. */
-export const CHECK_FIRST = "Read the current state before trying again";
+/** What to do about a change that may have been made, unless its upstream says otherwise (UpstreamOptions.changeAdvice). */
+export const READ_BEFORE_RETRYING = "Read the current state before trying again";
 
-/** What a failure that may have been carried out says, after "it" or "the change". */
-export const READ_FIRST = `may have been made. ${CHECK_FIRST}`;
+/**
+ * How an UnconfirmedChange's message ends, after "it" or "the change": whether the change was made
+ * (by default, that it may have been), then `advice`, what to do before trying again.
+ */
+export function unconfirmed(advice: string, made = "may have been made"): string {
+  return `${made}. ${advice}.`;
+}
 
 /** What a message names when an upstream was declared without the setting that holds its URL. */
 export const BASE_URL = "the configured base URL";
@@ -78,21 +83,23 @@ export function describeFailure(
     // The upstream answered, too much to read: a change it was asked for may well have been made.
     const limit = `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by WAITER_MAX_RESPONSE_BYTES`;
     return changes
-      ? new UnconfirmedChange(`${limit}; the change ${READ_FIRST}.`)
+      ? new UnconfirmedChange(`${limit}; the change ${unconfirmed(READ_BEFORE_RETRYING)}`)
       : new UpstreamError(`${limit}; ask for less (fewer items, a shorter range).`);
   }
   // zlib's codes, and brotli's: the answer's bytes are not in the coding its Content-Encoding names.
   if (/^(Z_|ERR__ERROR_)/.test(code ?? "")) {
     const what = `${where} sent an answer that does not decode as its Content-Encoding says (${err instanceof Error ? err.message : String(err)})`;
     return changes
-      ? new UnconfirmedChange(`${what}; the change ${READ_FIRST}.`)
+      ? new UnconfirmedChange(`${what}; the change ${unconfirmed(READ_BEFORE_RETRYING)}`)
       : new UpstreamError(
           `${what}; the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
         );
   }
   if (reason?.name === "TimeoutError" || reason?.name === "AbortError" || call.signal.aborted) {
     if (changes)
-      return new UnconfirmedChange(`${where} did not confirm the change before the tool call ended; it ${READ_FIRST}.`);
+      return new UnconfirmedChange(
+        `${where} did not confirm the change before the tool call ended; it ${unconfirmed(READ_BEFORE_RETRYING)}`,
+      );
     return reason?.name === "TimeoutError"
       ? new UpstreamError(
           `${where} did not answer before the tool call's deadline; try again later, or ask for less at once.`,
@@ -102,7 +109,9 @@ export function describeFailure(
   if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
     const silent = `nothing for ${options.responseTimeoutMs / 1000} s`;
     return changes
-      ? new UnconfirmedChange(`${where} did not confirm the change (${silent}); it ${READ_FIRST}.`)
+      ? new UnconfirmedChange(
+          `${where} did not confirm the change (${silent}); it ${unconfirmed(READ_BEFORE_RETRYING)}`,
+        )
       : new UpstreamError(`${where} stopped answering (${silent}); try again later.`);
   }
   if (code === "UND_ERR_CONNECT_TIMEOUT") {
@@ -139,7 +148,9 @@ function connectionFailure(
       : code === "ETIMEDOUT"
         ? "the connection timed out"
         : message;
-    return new UnconfirmedChange(`${where} did not confirm the change (${what}); it ${READ_FIRST}.`);
+    return new UnconfirmedChange(
+      `${where} did not confirm the change (${what}); it ${unconfirmed(READ_BEFORE_RETRYING)}`,
+    );
   }
   let said: string;
   if (code === "ENOTFOUND") {
@@ -192,7 +203,7 @@ export function describeStatus(name: string, response: HttpResponse, urlSetting 
     // upstream. It fails as an unreachable upstream does, for now and without a status.
     const broken = `${name} answered 304 (Not Modified) to a request that was not conditional: a cache in between (a proxy or CDN in front of it) is broken`;
     return response.changes
-      ? new UnconfirmedChange(`${broken}, and the change ${READ_FIRST}.`)
+      ? new UnconfirmedChange(`${broken}, and the change ${unconfirmed(READ_BEFORE_RETRYING)}`)
       : new UpstreamError(`${broken}; try again later, or if it lasts, tell whoever runs that cache.`);
   }
   const said = upstreamMessage(response);
@@ -200,8 +211,9 @@ export function describeStatus(name: string, response: HttpResponse, urlSetting 
   const again = seconds === undefined ? undefined : `try again in ${seconds} s`;
   const answered = `${name} answered ${status}${said ? ` "${said}"` : ""}`;
   if (status >= 500 && response.changes) {
-    const advice = `the service is failing, and the change ${READ_FIRST}${seconds === undefined ? "" : ` (in ${seconds} s)`}`;
-    return new UnconfirmedChange(`${answered}: ${advice}.`, status, seconds);
+    const when = seconds === undefined ? "" : ` (in ${seconds} s)`;
+    const failing = `the service is failing, and the change ${unconfirmed(`${READ_BEFORE_RETRYING}${when}`)}`;
+    return new UnconfirmedChange(`${answered}: ${failing}`, status, seconds);
   }
   let advice: string;
   if (status === 429) {

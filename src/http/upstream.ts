@@ -5,7 +5,14 @@ import { quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
 import type { AnswerCache, Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
-import { BASE_URL, CHECK_FIRST, describeFailure, describeStatus, mayHaveActed } from "./failures.js";
+import {
+  BASE_URL,
+  describeFailure,
+  describeStatus,
+  mayHaveActed,
+  READ_BEFORE_RETRYING,
+  unconfirmed,
+} from "./failures.js";
 import type { Call, ErrorMapper, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -292,7 +299,7 @@ export class Upstream {
       const own = response.status === 304 ? undefined : this.options.errors?.(shown, this.name, this.#urlSetting);
       throw own ?? describeStatus(this.name, shown, this.#urlSetting);
     }
-    const { changeAdvice = CHECK_FIRST } = this.options;
+    const { changeAdvice = READ_BEFORE_RETRYING } = this.options;
     let body: unknown;
     try {
       body = JSON.parse(response.text);
@@ -301,7 +308,7 @@ export class Upstream {
       const begins = quoteLine(withoutSecrets(response.text, this.#credentials), 80);
       const what = `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes${response.text ? `, beginning ${begins}` : ""})`;
       throw response.changes
-        ? new UnconfirmedChange(`${what}; the change may have been made. ${changeAdvice}.`, response.status)
+        ? new UnconfirmedChange(`${what}; the change ${unconfirmed(changeAdvice)}`, response.status)
         : new UpstreamError(
             `${what}; the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
             response.status,
@@ -314,7 +321,7 @@ export class Upstream {
       // A 2xx says the change was accepted (RFC 9110 15.3): made again, it would most likely be made twice.
       throw response.changes
         ? new UnconfirmedChange(
-            `${this.name} accepted the change (status ${response.status}) but answered in ${format}: it was most likely made. ${changeAdvice}.`,
+            `${this.name} accepted the change (status ${response.status}) but answered in ${format}: it ${unconfirmed(changeAdvice, "was most likely made")}`,
             response.status,
           )
         : new UpstreamError(
