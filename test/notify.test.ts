@@ -315,7 +315,7 @@ describe("notify_send on Telegram", () => {
       const result = await hasty.call("notify_send", { channel: "fancy", text: "Slow" });
       expect(result.isError).toBe(true);
       expect(text(result)).toMatch(
-        /Telegram had not confirmed the message when the call's time ran out: it may have been sent, and sending it again may send it twice\.$/,
+        /Telegram Bot API \(127\.0\.0\.1:\d+\) did not confirm the change before the tool call ended; it may have been made\. Sending the message again may send it twice\.$/,
       );
     } finally {
       telegram.delayMs = 0;
@@ -328,7 +328,7 @@ describe("notify_send on Telegram", () => {
     const result = await waiter.call("notify_send", { channel: "fancy", text: "Cut" });
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(
-      /Telegram had not confirmed the message, its connection broke: it may have been sent, and sending it again may send it twice\.$/,
+      /Telegram Bot API \(127\.0\.0\.1:\d+\) did not confirm the change \(the connection was cut\); it may have been made\. Sending the message again may send it twice\.$/,
     );
     expect(text(result)).not.toMatch(/Read the current state/);
   });

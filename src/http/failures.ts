@@ -60,20 +60,23 @@ const CUT = ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"];
 /** No route from this machine to the upstream's address. */
 const NO_ROUTE = ["ENETDOWN", "ENETUNREACH", "EHOSTDOWN", "EHOSTUNREACH"];
 
+/** What a failure's message says of the request that failed. */
+type Sent = Pick<Outgoing, "url" | "changes" | "urlSetting" | "changeAdvice">;
+
 /**
  * Turns a transport failure of the request `sent` into a message a model can act on: one that may
- * have changed something says so, one that could not reach the upstream names the setting that
- * holds its URL.
+ * have changed something says so, with the upstream's advice, one that could not reach the
+ * upstream names the setting that holds its URL.
  */
 export function describeFailure(
   err: unknown,
   name: string,
-  sent: Pick<Outgoing, "url" | "changes" | "urlSetting">,
+  sent: Sent,
   call: Call,
   options: Required<HttpClientOptions>,
 ): UpstreamError {
   if (err instanceof UpstreamError) return err;
-  const { url, changes } = sent;
+  const { url, changes, changeAdvice } = sent;
   const where = `${name} (${url.host})`;
   // This call's own cancellation or deadline comes first; else the shared load's deadline passed.
   const reason = (call.signal.aborted ? call.signal.reason : err) as Error | undefined;
@@ -83,14 +86,14 @@ export function describeFailure(
     // The upstream answered, too much to read: a change it was asked for may well have been made.
     const limit = `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by WAITER_MAX_RESPONSE_BYTES`;
     return changes
-      ? new UnconfirmedChange(`${limit}; the change ${unconfirmed(READ_BEFORE_RETRYING)}`)
+      ? new UnconfirmedChange(`${limit}; the change ${unconfirmed(changeAdvice)}`)
       : new UpstreamError(`${limit}; ask for less (fewer items, a shorter range).`);
   }
   // zlib's codes, and brotli's: the answer's bytes are not in the coding its Content-Encoding names.
   if (/^(Z_|ERR__ERROR_)/.test(code ?? "")) {
     const what = `${where} sent an answer that does not decode as its Content-Encoding says (${err instanceof Error ? err.message : String(err)})`;
     return changes
-      ? new UnconfirmedChange(`${what}; the change ${unconfirmed(READ_BEFORE_RETRYING)}`)
+      ? new UnconfirmedChange(`${what}; the change ${unconfirmed(changeAdvice)}`)
       : new UpstreamError(
           `${what}; the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
         );
@@ -98,7 +101,7 @@ export function describeFailure(
   if (reason?.name === "TimeoutError" || reason?.name === "AbortError" || call.signal.aborted) {
     if (changes)
       return new UnconfirmedChange(
-        `${where} did not confirm the change before the tool call ended; it ${unconfirmed(READ_BEFORE_RETRYING)}`,
+        `${where} did not confirm the change before the tool call ended; it ${unconfirmed(changeAdvice)}`,
       );
     return reason?.name === "TimeoutError"
       ? new UpstreamError(
@@ -109,9 +112,7 @@ export function describeFailure(
   if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
     const silent = `nothing for ${options.responseTimeoutMs / 1000} s`;
     return changes
-      ? new UnconfirmedChange(
-          `${where} did not confirm the change (${silent}); it ${unconfirmed(READ_BEFORE_RETRYING)}`,
-        )
+      ? new UnconfirmedChange(`${where} did not confirm the change (${silent}); it ${unconfirmed(changeAdvice)}`)
       : new UpstreamError(`${where} stopped answering (${silent}); try again later.`);
   }
   if (code === "UND_ERR_CONNECT_TIMEOUT") {
@@ -135,7 +136,7 @@ export function describeFailure(
 function connectionFailure(
   err: unknown,
   where: string,
-  { url, changes, urlSetting }: Pick<Outgoing, "url" | "changes" | "urlSetting">,
+  { url, changes, urlSetting, changeAdvice }: Sent,
 ): UpstreamError {
   const code = (err as { code?: string }).code ?? "";
   const message = oneLine(err instanceof Error ? err.message : String(err));
@@ -148,9 +149,7 @@ function connectionFailure(
       : code === "ETIMEDOUT"
         ? "the connection timed out"
         : message;
-    return new UnconfirmedChange(
-      `${where} did not confirm the change (${what}); it ${unconfirmed(READ_BEFORE_RETRYING)}`,
-    );
+    return new UnconfirmedChange(`${where} did not confirm the change (${what}); it ${unconfirmed(changeAdvice)}`);
   }
   let said: string;
   if (code === "ENOTFOUND") {
@@ -192,10 +191,16 @@ function tlsFailure(code: string, message: string, host: string, urlSetting: str
 /**
  * Turns a non-2xx answer into a message with the upstream's status, its own words, and what to
  * do; a Retry-After, whatever the status, is passed on as when to try again. A write the service
- * failed on (5xx: a proxy that gave up, an error after the save) may have been carried out.
- * `urlSetting` holds the upstream's base URL: an answer that a wrong one explains names it.
+ * failed on (5xx: a proxy that gave up, an error after the save) may have been carried out, and
+ * its message ends with `changeAdvice`. `urlSetting` holds the upstream's base URL: an answer that
+ * a wrong one explains names it.
  */
-export function describeStatus(name: string, response: HttpResponse, urlSetting = BASE_URL): UpstreamError {
+export function describeStatus(
+  name: string,
+  response: HttpResponse,
+  urlSetting = BASE_URL,
+  changeAdvice = READ_BEFORE_RETRYING,
+): UpstreamError {
   const { status } = response;
   if (status === 304) {
     // A 304 answers a conditional request (RFC 9110 15.4.5), and Upstream.json takes one to its
@@ -203,7 +208,7 @@ export function describeStatus(name: string, response: HttpResponse, urlSetting 
     // upstream. It fails as an unreachable upstream does, for now and without a status.
     const broken = `${name} answered 304 (Not Modified) to a request that was not conditional: a cache in between (a proxy or CDN in front of it) is broken`;
     return response.changes
-      ? new UnconfirmedChange(`${broken}, and the change ${unconfirmed(READ_BEFORE_RETRYING)}`)
+      ? new UnconfirmedChange(`${broken}, and the change ${unconfirmed(changeAdvice)}`)
       : new UpstreamError(`${broken}; try again later, or if it lasts, tell whoever runs that cache.`);
   }
   const said = upstreamMessage(response);
@@ -212,7 +217,7 @@ export function describeStatus(name: string, response: HttpResponse, urlSetting 
   const answered = `${name} answered ${status}${said ? ` "${said}"` : ""}`;
   if (status >= 500 && response.changes) {
     const when = seconds === undefined ? "" : ` (in ${seconds} s)`;
-    const failing = `the service is failing, and the change ${unconfirmed(`${READ_BEFORE_RETRYING}${when}`)}`;
+    const failing = `the service is failing, and the change ${unconfirmed(`${changeAdvice}${when}`)}`;
     return new UnconfirmedChange(`${answered}: ${failing}`, status, seconds);
   }
   let advice: string;

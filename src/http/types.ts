@@ -36,6 +36,8 @@ export interface Outgoing {
   throttleNeedsRetryAfter: boolean;
   /** The setting that holds the upstream's URL, as a failure to reach it names it (UpstreamOptions.urlSetting). */
   urlSetting: string;
+  /** What to do about a change no answer confirmed (UpstreamOptions.changeAdvice). */
+  changeAdvice: string;
 }
 
 /** An upstream's answer, read whole. */

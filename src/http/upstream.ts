@@ -120,8 +120,9 @@ export interface UpstreamOptions {
   /** The upstream's own words for its error answers. */
   errors?: ErrorMapper;
   /**
-   * What to do about a change a 2xx answer waiter cannot read leaves unconfirmed: by default, read
-   * the current state before trying again; Telegram's chats no tool reads.
+   * What to do about a change no answer confirmed (the connection cut, the call's time over, a 5xx,
+   * a 2xx waiter cannot read): by default, read the current state before trying again; Telegram's
+   * chats no tool reads.
    */
   changeAdvice?: string;
   /** Hears every answer that comes over the network (not cached ones), before it is read. */
@@ -148,6 +149,9 @@ export class Upstream {
   /** The setting that holds the base URL, as a message names it. */
   readonly #urlSetting: string;
 
+  /** What a message says to do about a change no answer confirmed. */
+  readonly #changeAdvice: string;
+
   constructor(
     readonly name: string,
     readonly baseUrl: URL,
@@ -160,6 +164,7 @@ export class Upstream {
     this.#root = root.href.replace(/\/$/, "");
     this.#credentials = credentialsIn(baseUrl, options);
     this.#urlSetting = options.urlSetting ?? BASE_URL;
+    this.#changeAdvice = options.changeAdvice ?? READ_BEFORE_RETRYING;
   }
 
   /** Any answer, 2xx or not; the caller reads the status. */
@@ -251,6 +256,7 @@ export class Upstream {
       changes: options.changes ?? mayHaveActed(method),
       throttleNeedsRetryAfter: this.options.throttleNeedsRetryAfter ?? false,
       urlSetting: this.#urlSetting,
+      changeAdvice: this.#changeAdvice,
     };
   }
 
@@ -297,9 +303,8 @@ export class Upstream {
       };
       // A 304 that reaches here is a broken cache's, whatever an upstream's words for a 3xx would say.
       const own = response.status === 304 ? undefined : this.options.errors?.(shown, this.name, this.#urlSetting);
-      throw own ?? describeStatus(this.name, shown, this.#urlSetting);
+      throw own ?? describeStatus(this.name, shown, this.#urlSetting, this.#changeAdvice);
     }
-    const { changeAdvice = READ_BEFORE_RETRYING } = this.options;
     let body: unknown;
     try {
       body = JSON.parse(response.text);
@@ -308,7 +313,7 @@ export class Upstream {
       const begins = quoteLine(withoutSecrets(response.text, this.#credentials), 80);
       const what = `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes${response.text ? `, beginning ${begins}` : ""})`;
       throw response.changes
-        ? new UnconfirmedChange(`${what}; the change ${unconfirmed(changeAdvice)}`, response.status)
+        ? new UnconfirmedChange(`${what}; the change ${unconfirmed(this.#changeAdvice)}`, response.status)
         : new UpstreamError(
             `${what}; the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
             response.status,
@@ -321,7 +326,7 @@ export class Upstream {
       // A 2xx says the change was accepted (RFC 9110 15.3): made again, it would most likely be made twice.
       throw response.changes
         ? new UnconfirmedChange(
-            `${this.name} accepted the change (status ${response.status}) but answered in ${format}: it ${unconfirmed(changeAdvice, "was most likely made")}`,
+            `${this.name} accepted the change (status ${response.status}) but answered in ${format}: it ${unconfirmed(this.#changeAdvice, "was most likely made")}`,
             response.status,
           )
         : new UpstreamError(

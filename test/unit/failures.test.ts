@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { describeFailure, describeStatus, mayHaveActed } from "../../src/http/failures.js";
+import { describeFailure, describeStatus, mayHaveActed, READ_BEFORE_RETRYING } from "../../src/http/failures.js";
 import type { HttpClientOptions, HttpResponse } from "../../src/http/types.js";
 
 const url = new URL("https://shop.example/wp-json/wc/v3/orders/1/notes");
@@ -20,7 +20,12 @@ const answer = (method: "GET" | "POST", status: number): HttpResponse => ({
   text: "<html>504 Gateway Time-out</html>",
 });
 /** A request to `url`: `changes`, one that may change something; `urlSetting`, the setting that holds its URL. */
-const sent = (changes: boolean, urlSetting = "the configured base URL") => ({ url, changes, urlSetting });
+const sent = (changes: boolean, urlSetting = "the configured base URL") => ({
+  url,
+  changes,
+  urlSetting,
+  changeAdvice: READ_BEFORE_RETRYING,
+});
 const READ_FIRST = /may have been made\. Read the current state before trying again/;
 
 test.each([
@@ -107,4 +112,19 @@ test("an answer over the size limit names the limit, and for a write that the ch
   expect(describeFailure(tooLarge, "WooCommerce", sent(true), call, options).message).toMatch(
     /the limit set by WAITER_MAX_RESPONSE_BYTES; the change may have been made/,
   );
+});
+
+test("a change not confirmed ends with its upstream's advice, however it failed", () => {
+  const advice = "Sending the message again may send it twice";
+  const told = / may have been made\. Sending the message again may send it twice\.$/;
+  const telegram = { ...sent(true), changeAdvice: advice };
+  for (const code of ["UND_ERR_HEADERS_TIMEOUT", "ECONNRESET", "UND_ERR_RES_EXCEEDED_MAX_SIZE", "Z_DATA_ERROR"]) {
+    expect(describeFailure(failed(code), "Telegram", telegram, call, options).message, code).toMatch(told);
+  }
+  const cancelled = { signal: AbortSignal.abort(), deadline: Number.MAX_SAFE_INTEGER };
+  expect(describeFailure(failed("ABORT_ERR"), "Telegram", telegram, cancelled, options).message).toMatch(told);
+  for (const status of [304, 502]) {
+    const { message } = describeStatus("Telegram", answer("POST", status), "the baseUrl of channel ops", advice);
+    expect(message, String(status)).toMatch(told);
+  }
 });

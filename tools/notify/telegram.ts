@@ -92,24 +92,11 @@ export function telegramSender(api: Upstream, token: string, format: "text" | "m
         link_preview_options: { is_disabled: true },
       });
       for (;;) {
-        const response = await api
-          .send(
-            `/bot${token}/sendMessage`,
-            { method: "POST", headers: { "content-type": "application/json" }, body },
-            call,
-          )
-          .catch((err: unknown) => {
-            // Sent but not confirmed: the message may be in the chat, and no tool reads a chat.
-            if (!(err instanceof UnconfirmedChange)) throw err;
-            const when = call.signal.aborted
-              ? " when the call was cancelled"
-              : clock.now() >= call.deadline
-                ? " when the call's time ran out"
-                : ", its connection broke";
-            throw new UpstreamError(
-              `Telegram had not confirmed the message${when}: it may have been sent, and sending it again may send it twice.`,
-            );
-          });
+        const response = await api.send(
+          `/bot${token}/sendMessage`,
+          { method: "POST", headers: { "content-type": "application/json" }, body },
+          call,
+        );
         const asked = response.status === 429 ? retryAfter(response) : undefined;
         // At least a second: a retry_after of 0 must not turn into a burst.
         const wait = asked === undefined ? undefined : Math.max(1, asked);
