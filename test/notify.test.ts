@@ -642,7 +642,7 @@ describe("notify_send by email", () => {
         return text(result);
       };
       expect(await said("office")).toBe(
-        `No chat or address of office confirmed the message: b@shop.example: Not sent: the mail server 127.0.0.1:${port} refused the connection, as nothing listens there; try again later, or if it lasts, check the channel's host and port.`,
+        `No chat or address of office confirmed the message: b@shop.example: Not sent: the connection to the mail server 127.0.0.1:${port} was refused, as nothing listens there; try again later, or if it lasts, check the channel's host and port.`,
       );
       expect(await said("cut")).toMatch(
         new RegExp(

@@ -1,4 +1,5 @@
 import { UnconfirmedChange, UpstreamError } from "../errors.js";
+import { CUT, NO_ROUTE, neverConnected, notConnected, UNTRUSTED } from "../net-failures.js";
 import { oneLine } from "../shown.js";
 import { retryAfterMs } from "./retry.js";
 import type { Call, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
@@ -25,40 +26,6 @@ export function unconfirmed(advice: string, made = "may have been made"): string
 
 /** What a message names when an upstream was declared without the setting that holds its URL. */
 export const BASE_URL = "the configured base URL";
-
-/** Failures that come before the request is sent: it cannot have been carried out. */
-const NOT_SENT = [
-  "UND_ERR_CONNECT_TIMEOUT",
-  "ECONNREFUSED",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ENETDOWN",
-  "ENETUNREACH",
-  "EHOSTDOWN",
-  "EHOSTUNREACH",
-];
-
-/**
- * Whether a connection's error `code` (Node's, or undici's) says it never opened: nothing was
- * sent, so even a write may be made again.
- */
-export function neverConnected(code: string | undefined): boolean {
-  return NOT_SENT.includes(code ?? "");
-}
-
-/** Certificates no authority waiter trusts vouches for: self-signed, or signed by a private authority. */
-export const UNTRUSTED = [
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-];
-
-/** A connection cut once it was open, before the whole answer came. */
-const CUT = ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"];
-
-/** No route from this machine to the upstream's address. */
-const NO_ROUTE = ["ENETDOWN", "ENETUNREACH", "EHOSTDOWN", "EHOSTUNREACH"];
 
 /** What a failure's message says of the request that failed. */
 type Sent = Pick<Outgoing, "url" | "changes" | "urlSetting" | "changeAdvice">;
@@ -151,13 +118,15 @@ function connectionFailure(
         : message;
     return new UnconfirmedChange(`${where} did not confirm the change (${what}); it ${unconfirmed(changeAdvice)}`);
   }
+  const why = notConnected(code, {
+    name: "its name",
+    connection: "the connection",
+    nameSetting: urlSetting,
+    portSetting: `the port in ${urlSetting}`,
+  });
   let said: string;
-  if (code === "ENOTFOUND") {
-    said = `Could not reach ${where}: its name does not resolve, as DNS knows no such host; check ${urlSetting}, and this machine's DNS settings.`;
-  } else if (code === "EAI_AGAIN") {
-    said = `Could not reach ${where}: looking up its name failed for now (a temporary DNS failure); try again later, or if it lasts, check this machine's DNS settings.`;
-  } else if (code === "ECONNREFUSED") {
-    said = `Could not reach ${where}: the connection was refused, as nothing listens there; try again later, or if it lasts, check the port in ${urlSetting}.`;
+  if (why) {
+    said = `Could not reach ${where}: ${why}.`;
   } else if (NO_ROUTE.includes(code)) {
     said = `Could not reach ${where}: this machine has no route to it (its network is down or unreachable); try again later, or if it lasts, check this machine's network.`;
   } else if (CUT.includes(code)) {

@@ -1,7 +1,7 @@
 import type { Transporter } from "nodemailer";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import { withDeadline } from "../../src/http/deadline.js";
-import { neverConnected, UNTRUSTED } from "../../src/http/failures.js";
+import { CUT, neverConnected, notConnected, UNTRUSTED } from "../../src/net-failures.js";
 import { oneLine, withoutSecrets } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
@@ -232,14 +232,16 @@ export function smtpFailure(err: SmtpFailure, { host, port, tls, user = "", pass
     );
   }
   const server = `the mail server ${host}:${port}`;
+  const why = notConnected(originalCode, {
+    name: `the mail server's name ${host}`,
+    connection: `the connection to ${server}`,
+    nameSetting: "the channel's host",
+    portSetting: "the channel's host and port",
+  });
   let failed: string;
-  if (originalCode === "ENOTFOUND") {
-    failed = `Not sent: the mail server's name ${host} does not resolve, as DNS knows no such host; check the channel's host, and this machine's DNS settings.`;
-  } else if (originalCode === "EAI_AGAIN") {
-    failed = `Not sent: looking up the mail server's name ${host} failed for now (a temporary DNS failure); try again later, or if it lasts, check this machine's DNS settings.`;
-  } else if (originalCode === "ECONNREFUSED") {
-    failed = `Not sent: ${server} refused the connection, as nothing listens there; try again later, or if it lasts, check the channel's host and port.`;
-  } else if (originalCode === "ECONNRESET" || originalCode === "EPIPE") {
+  if (why) {
+    failed = `Not sent: ${why}.`;
+  } else if (CUT.includes(originalCode ?? "")) {
     failed = `Not sent: ${server} cut the connection before it had the message; try again later, or if it lasts, check the channel's host, port and tls.`;
   } else {
     failed = `Not sent: the connection to ${server} failed (${said}); check host and port, or try again later.`;

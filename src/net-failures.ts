@@ -1,0 +1,59 @@
+/**
+ * A connection's failures by their error codes (Node's, or undici's), for every client that opens
+ * one: the upstream HTTP client and the mail server's. Each message begins in its own words
+ * ("Could not reach WooCommerce (shop.example): ", "Not sent: "); what the code means is said here.
+ */
+
+/** No route from this machine to the other end's address. */
+export const NO_ROUTE = ["ENETDOWN", "ENETUNREACH", "EHOSTDOWN", "EHOSTUNREACH"];
+
+/** Failures that come before anything is sent: it cannot have been carried out. */
+const NOT_SENT = ["UND_ERR_CONNECT_TIMEOUT", "ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", ...NO_ROUTE];
+
+/**
+ * Whether a connection's error `code` says it never opened: nothing was sent, so even a write may
+ * be made again.
+ */
+export function neverConnected(code: string | undefined): boolean {
+  return NOT_SENT.includes(code ?? "");
+}
+
+/** A connection cut once it was open. */
+export const CUT = ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"];
+
+/** Certificates no authority waiter trusts vouches for: self-signed, or signed by a private authority. */
+export const UNTRUSTED = [
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+];
+
+/** What a message calls the other end of a connection, and the settings that say where it is. */
+export interface Peer {
+  /** Its name, as DNS is asked it: "its name" after a beginning that named it, "the mail server's name smtp.shop.example". */
+  name: string;
+  /** The connection to it: "the connection", "the connection to the mail server smtp.shop.example:587". */
+  connection: string;
+  /** What holds its name: WAITER_WOO_URL, the channel's host. */
+  nameSetting: string;
+  /** What holds its port: the port in WAITER_WOO_URL, the channel's host and port. */
+  portSetting: string;
+}
+
+/**
+ * Why a connection never opened, in words, with what to do, for the codes any client meets alike:
+ * a name that does not resolve, or not for now, and a connection refused. Undefined for another code.
+ */
+export function notConnected(code: string | undefined, peer: Peer): string | undefined {
+  if (code === "ENOTFOUND") {
+    return `${peer.name} does not resolve, as DNS knows no such host; check ${peer.nameSetting}, and this machine's DNS settings`;
+  }
+  if (code === "EAI_AGAIN") {
+    return `looking up ${peer.name} failed for now (a temporary DNS failure); try again later, or if it lasts, check this machine's DNS settings`;
+  }
+  if (code === "ECONNREFUSED") {
+    return `${peer.connection} was refused, as nothing listens there; try again later, or if it lasts, check ${peer.portSetting}`;
+  }
+  return undefined;
+}
