@@ -578,6 +578,8 @@ describe("cache and coalescing", () => {
         body: `No route for /bot${encodeURIComponent(token)}/send`,
       },
       { status: 302, headers: { location: `${path}/` } },
+      // Relative: resolved against the request's own path, which holds the token.
+      { status: 308, headers: { location: "send/" } },
     );
     const said = [];
     for (const _ of fake.queue.slice())
@@ -585,6 +587,7 @@ describe("cache and coalescing", () => {
     expect(said).toEqual([
       expect.stringContaining('beginning "Blocked: POST /bot[credential]/send is not allowed"'),
       expect.stringContaining('"No route for /bot[credential]/send"'),
+      expect.stringContaining(`it moved this to ${fake.origin}/bot[credential]/send/;`),
       expect.stringContaining(`it moved this to ${fake.origin}/bot[credential]/send/;`),
     ]);
   });

@@ -303,7 +303,11 @@ export class Upstream {
       };
       // A 304 that reaches here is a broken cache's, whatever an upstream's words for a 3xx would say.
       const own = response.status === 304 ? undefined : this.options.errors?.(shown, this.name, this.#urlSetting);
-      throw own ?? describeStatus(this.name, shown, this.#urlSetting, this.#changeAdvice);
+      const error = own ?? describeStatus(this.name, shown, this.#urlSetting, this.#changeAdvice);
+      // And the words made of it: a relative Location is resolved against the request's URL, a
+      // token in its path with it.
+      error.message = withoutSecrets(error.message, this.#credentials);
+      throw error;
     }
     let body: unknown;
     try {
