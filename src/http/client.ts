@@ -11,15 +11,19 @@ export type { Call, HttpClientOptions, HttpResponse } from "./types.js";
 export type { RequestOptions, Upstream, UpstreamOptions } from "./upstream.js";
 
 const IDEMPOTENT: Dispatcher.HttpMethod[] = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"];
-/** Codings undici's decompress interceptor decodes, in every Node waiter runs on. */
-const ACCEPTED_CODINGS = "gzip, deflate, br";
+/**
+ * Codings asked for, which undici's decompress interceptor decodes. Not br, which it decodes too
+ * when an upstream sends it unasked: a brotli stream may declare a 16 MiB window, which its decoder
+ * holds before any limit on the decoded bytes is reached.
+ */
+const ACCEPTED_CODINGS = "gzip, deflate";
 
 /**
  * The one upstream HTTP client, made of undici's parts: an Agent keeps one keep-alive pool per
  * origin and caps the response size, the retry interceptor retries idempotent requests within
  * the call's deadline, sending them again whole (wholeAnswers), the decompress interceptor decodes
- * gzip, deflate and br, and the deduplicate interceptor sends identical GETs in flight at once
- * upstream once. Successful JSON answers to GETs are kept parsed and checked (see AnswerCache).
+ * gzip and deflate (and br, sent unasked), and the deduplicate interceptor sends identical GETs in
+ * flight at once upstream once. Successful JSON answers to GETs are kept parsed and checked (see AnswerCache).
  */
 export class HttpClient {
   /** undici loads with the first request: a start, and a cached answer, do without it. */
