@@ -4,6 +4,7 @@ import { oneLine, quote, quoteLine } from "../../src/shown.js";
 import { defineTool, notBlank, type Tool } from "../../src/toolset.js";
 import type { OrderSummary, ShopProvider } from "./provider.js";
 import {
+  noneMatch,
   noteOut,
   oneAtATime,
   orderId,
@@ -87,17 +88,13 @@ function noOrders(args: {
     args.before && `placed before ${args.before.given}`,
     args.customer_id && `customer ${args.customer_id}`,
     args.search && `search ${quote(args.search)}`,
-  ].filter(Boolean);
-  if (filters.length === 0) return "The shop has no orders.";
-  return [
-    `No order matches ${filters.join(", ")}.`,
+  ];
+  return noneMatch("order", filters, [
     args.search &&
       "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more.",
     args.customer_id &&
       "customer_id finds the orders placed signed in to that account; search with the buyer's email finds those placed as a guest too.",
-  ]
-    .filter(Boolean)
-    .join(" ");
+  ]);
 }
 
 /** What became of the note a change adds, as "; …" to end a sentence with. */

@@ -5,6 +5,7 @@ import { oneLine, quote } from "../../src/shown.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { Product, ShopProvider } from "./provider.js";
 import {
+  noneMatch,
   oneAtATime,
   pageLine,
   pageRequest,
@@ -63,17 +64,13 @@ function noProducts(args: {
     args.search && `search ${quote(args.search)}`,
     args.sku && `SKU ${quote(args.sku)}`,
     args.stock_status && `stock status ${args.stock_status}`,
-  ].filter(Boolean);
-  if (filters.length === 0) return "The shop has no products.";
-  return [
-    `No product matches ${filters.join(", ")}.`,
+  ];
+  return noneMatch("product", filters, [
     args.search &&
       "The search finds products with every word of it in their name or description (letter case and accents aside), not in their SKU: a whole SKU goes in `sku`.",
     args.sku &&
       "`sku` finds a whole SKU (letter case and accents aside), not a part of one: search finds a product by words of its name.",
-  ]
-    .filter(Boolean)
-    .join(" ");
+  ]);
 }
 
 export function productTools(shop: ShopProvider): Tool[] {

@@ -183,3 +183,17 @@ export function oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
   });
   return next;
 }
+
+/**
+ * What a list that found nothing says: the filters given (none: the shop has no `what`s), then
+ * the hints that apply to them, on where else to look.
+ */
+export function noneMatch(
+  what: string,
+  filters: (string | false | undefined | 0)[],
+  hints: (string | false | undefined | 0)[],
+): string {
+  const given = filters.filter(Boolean);
+  if (given.length === 0) return `The shop has no ${what}s.`;
+  return [`No ${what} matches ${given.join(", ")}.`, ...hints.filter(Boolean)].join(" ");
+}
