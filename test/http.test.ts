@@ -307,6 +307,13 @@ describe("retries", () => {
     expect(error.message).toBe('Test API answered 429 "slow down": it is rate-limiting waiter; try again in 120 s.');
   });
 
+  test("an empty answer labelled gzip keeps its status and Retry-After: it is in no coding", async () => {
+    fake.queue.push({ status: 429, headers: { "content-encoding": "gzip", "retry-after": "120" }, body: "" });
+    const error = await failure(client().json(any, "/empty-gzip", {}, call(3_000)));
+    expect(error.status).toBe(429);
+    expect(error.retryAfter).toBe(120);
+  });
+
   test("502, 503, 504 and dropped connections are retried with backoff", async () => {
     fake.queue.push({ status: 502 }, { status: 504 }, { status: 200, destroy: true });
     const response = await client({ minRetryDelayMs: 20 }).send("/flaky", {}, call());

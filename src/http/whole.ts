@@ -92,7 +92,11 @@ class WholeAnswer implements Dispatcher.DispatchHandler, Dispatcher.DispatchCont
     this.#trailers = trailers;
     if (this.#start) {
       const { statusCode, headers, statusMessage } = this.#start;
-      this.handler.onResponseStart?.(this, statusCode, headers, statusMessage);
+      // An empty body is in no coding, whatever its Content-Encoding says: decoded, it would be a
+      // broken gzip instead of a 429 with its Retry-After.
+      const { "content-encoding": _, ...uncoded } = headers;
+      const empty = this.#chunks.length === 0;
+      this.handler.onResponseStart?.(this, statusCode, empty ? uncoded : headers, statusMessage);
     }
     this.#handOn();
   }
