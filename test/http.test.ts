@@ -582,7 +582,7 @@ describe("cache and coalescing", () => {
       {
         status: 400,
         headers: { "content-type": "text/plain" },
-        body: `No route for /bot${encodeURIComponent(token)}/send`,
+        body: `No route for /bot${encodeURIComponent(token).replace("%3A", "%3a")}/send`,
       },
       { status: 302, headers: { location: `${path}/` } },
       // Relative: resolved against the request's own path, which holds the token.
