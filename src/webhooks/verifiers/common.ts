@@ -110,11 +110,17 @@ export function payloadType(body: Buffer): string | undefined {
   return undefined;
 }
 
-/** One fixed reason per failed check: reasons are counted per source, so none may carry a number. */
-export function timestampProblem(seconds: string | undefined, now: number): string | undefined {
+/**
+ * Whether a signed timestamp is within the tolerance of `now`, as the sender's own library checks
+ * it: Standard Webhooks' on both sides; Stripe's (`aheadToo` false) only its age, so a delivery
+ * stamped ahead of a clock of ours that runs slow is taken, as Stripe's SDK takes it. One fixed
+ * reason per failed check: reasons are counted per source, so none may carry a number.
+ */
+export function timestampProblem(seconds: string | undefined, now: number, aheadToo = true): string | undefined {
   if (!seconds || !/^\d{1,12}$/.test(seconds)) return "missing or malformed timestamp";
-  // In whole seconds, as the senders' own libraries (Stripe's, Standard Webhooks') count.
-  const skew = Math.abs(Math.floor(now / 1000) - Number(seconds));
+  // In whole seconds, as the senders' own libraries count.
+  const age = Math.floor(now / 1000) - Number(seconds);
+  const skew = aheadToo ? Math.abs(age) : age;
   // A sender's stale retry is refused alone; a clock of ours that is off refuses every delivery.
   return skew > TOLERANCE_SECONDS
     ? `timestamp outside the ${TOLERANCE_SECONDS} s tolerance; if every delivery is refused so, this machine's clock may be wrong (check NTP)`
