@@ -292,20 +292,13 @@ export class Upstream {
    */
   read<S extends z.ZodType>(schema: S, response: HttpResponse): z.output<S> {
     if (response.status < 200 || response.status >= 300) {
-      // An error page, or a redirect's Location, may repeat the request, its key in the query with it.
-      const { location } = response.headers;
-      const shown = {
-        ...response,
-        text: withoutSecrets(response.text, this.#credentials),
-        headers: location
-          ? { ...response.headers, location: withoutSecrets(location, this.#credentials) }
-          : response.headers,
-      };
+      // An error page may repeat the request, its key in the query with it: taken out before its
+      // words are cut short, and out of the words made of the answer (a redirect's Location,
+      // resolved against the request's URL, a token in its path with it).
+      const shown = { ...response, text: withoutSecrets(response.text, this.#credentials) };
       // A 304 that reaches here is a broken cache's, whatever an upstream's words for a 3xx would say.
       const own = response.status === 304 ? undefined : this.options.errors?.(shown, this.name, this.#urlSetting);
       const error = own ?? describeStatus(this.name, shown, this.#urlSetting, this.#changeAdvice);
-      // And the words made of it: a relative Location is resolved against the request's URL, a
-      // token in its path with it.
       error.message = withoutSecrets(error.message, this.#credentials);
       throw error;
     }
