@@ -33,6 +33,14 @@ export function withoutInvisible(text: string): string {
 }
 
 /**
+ * `text` as compared without regard to letter case or accents, NFC and NFD alike: "mostoles" is
+ * "Móstoles", and KAVA-1 is a SKU stored as KÁVA-1, or as KA\u0301VA-1 pasted from macOS.
+ */
+export function folded(text: string): string {
+  return text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+}
+
+/**
  * `text` as one line of at most `max` characters, its runs of whitespace and control characters
  * (NEL among them, which is no whitespace to JavaScript yet breaks a line on screen) made single
  * spaces, without invisible format characters (withoutInvisible).

@@ -4,7 +4,7 @@ import { ToolError, UpstreamError } from "../../src/errors.js";
 import { movedTo } from "../../src/http/failures.js";
 import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
-import { withoutInvisible } from "../../src/shown.js";
+import { folded, withoutInvisible } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
 import type {
   Address,
@@ -166,15 +166,6 @@ function sum(amounts: string[]): string {
  */
 function plain(html: string): string {
   return withoutInvisible(decodeHTML(html.replace(/<\/?[a-z][^<>]*>/gi, "")));
-}
-
-/**
- * Text as the shop's database compares it (MySQL's utf8mb4_0900_ai_ci, WordPress's
- * utf8mb4_unicode_520_ci): without regard to letter case or accents, and NFC and NFD alike, so
- * KAVA-1 finds a SKU stored as KÁVA-1, or as Ka\u0301VA-1 when it was pasted from macOS.
- */
-function collated(text: string): string {
-  return text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
 }
 
 function negated(amount: string): string {
@@ -540,8 +531,10 @@ export function wooCommerce(api: Upstream): ShopProvider {
 
     async findProductsBySku(sku, call) {
       const found = await list("/products", productSchema, toProduct, { sku }, { page: 1, size: 10 }, call);
-      // The shop reads a SKU with a comma in it as a list of SKUs too: only the whole one is meant.
-      return found.items.filter((p) => p.sku !== undefined && collated(p.sku) === collated(sku));
+      // The shop reads a SKU with a comma in it as a list of SKUs too: only the whole one is meant,
+      // compared as the shop's database compares text (MySQL's utf8mb4_0900_ai_ci, WordPress's
+      // utf8mb4_unicode_520_ci).
+      return found.items.filter((p) => p.sku !== undefined && folded(p.sku) === folded(sku));
     },
 
     async setStock(id, quantity, call) {

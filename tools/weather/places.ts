@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
-import { quote } from "../../src/shown.js";
+import { folded, quote } from "../../src/shown.js";
 import { isTimeZone } from "../../src/time.js";
 
 /** A place as the tools show it; a bare coordinate pair has only the coordinates and its zone. */
@@ -169,11 +169,6 @@ function mostPopulous(places: Place[]): Place | undefined {
     (top, p) => (!top || (p.population ?? 0) > (top.population ?? 0) ? p : top),
     undefined,
   );
-}
-
-/** Case and diacritics left out: "mostoles" is "Móstoles". */
-function folded(text: string): string {
-  return text.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
 }
 
 /** Each comma-separated part of the qualifier names the place's country code, country or region. */
