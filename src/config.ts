@@ -137,6 +137,11 @@ export interface Config {
   file?: string;
   /** What to warn of at start: variables of the environment that look like misspelt settings. */
   warnings: string[];
+  /**
+   * Where a setting, by its path (`eshop.wooUrl`), was given, as a message names it: the flag, the
+   * variable, or the key and the file; a setting given nowhere, its variable.
+   */
+  origin(path: string): string;
 }
 
 export interface ConfigSources {
@@ -212,6 +217,8 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     }
   }
 
+  const origin = (path: string) => origins.get(path) ?? path;
+
   const parsed = z.object(shape).safeParse(input, { error: settingsErrors });
   if (!parsed.success) {
     // A misspelt key leaves the key meant missing: the unknown one says more.
@@ -236,44 +243,42 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     // What stands where a secret's variable is named (secretEnv, passwordEnv) may be the secret itself.
     const namesSecret = /Env$/.test(String(keys.at(-1)));
     const echo = !setting?.secret && !namesSecret && echoable(value) && !message.includes(JSON.stringify(value));
-    const where = `${origins.get(settingPath) ?? settingPath}${inside ? ` at ${scrub(inside, hide)}` : ""}`;
+    const where = `${origin(settingPath)}${inside ? ` at ${scrub(inside, hide)}` : ""}`;
     throw new ConfigError(`invalid setting ${where}: ${message}${echo ? ` (got ${JSON.stringify(value)})` : ""}`);
   }
   const data = parsed.data as Record<string, unknown>;
   const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, data[k]])) as CoreConfig;
   if (core.dataDir !== undefined && !isAbsolute(core.dataDir)) {
-    throw new ConfigError(`invalid setting ${origins.get("dataDir")}: ${mustBeAbsolute(core.dataDir)}`);
+    throw new ConfigError(`invalid setting ${origin("dataDir")}: ${mustBeAbsolute(core.dataDir)}`);
   }
   core.dataDir = core.dataDir ?? defaultDataDir(sources.env);
   const unknown = core.toolsets?.find((name) => !toolsets.some((toolset) => toolset.name === name));
   if (unknown !== undefined) {
     throw new ConfigError(
-      `unknown toolset '${unknown}' in ${origins.get("toolsets")} (known: ${toolsets.map((t) => t.name).join(", ")})`,
+      `unknown toolset '${unknown}' in ${origin("toolsets")} (known: ${toolsets.map((t) => t.name).join(", ")})`,
     );
   }
   const toolsetValues = Object.fromEntries(
     toolsets.map((toolset) => {
       const values = Object.keys(toolset.settings).length > 0 ? (data[toolset.name] as Record<string, unknown>) : {};
-      const origin = (name: string) => origins.get(`${toolset.name}.${name}`) ?? `${toolset.name}.${name}`;
-      return [toolset.name, toolset.resolve ? toolset.resolve(values, secrets, origin) : values];
+      const own = (name: string) => origin(`${toolset.name}.${name}`);
+      return [toolset.name, toolset.resolve ? toolset.resolve(values, secrets, own) : values];
     }),
   );
-  const httpOrigin = (name: keyof typeof httpSettings) => origins.get(`http.${name}`) ?? `http.${name}`;
+  const httpOrigin = (name: keyof typeof httpSettings) => origin(`http.${name}`);
   const http = resolveHttp(
     data.http as SettingValues<typeof httpSettings>,
     secrets,
     httpOrigin,
     toolsets.map((toolset) => toolset.name),
   );
-  const database = resolveDatabase(
-    data.database as SettingValues<typeof databaseSettings>,
-    secrets,
-    (name) => origins.get(`database.${name}`) ?? `database.${name}`,
+  const database = resolveDatabase(data.database as SettingValues<typeof databaseSettings>, secrets, (name) =>
+    origin(`database.${name}`),
   );
   // Once every secret is read: a token's may be any of them.
   checkTokensOwnSecrets(http.tokens, secrets.read, httpOrigin("tokens"));
   const warnings = misspeltVariables(sources.env, sections, JSON.stringify(fromFile));
-  return { core, http, database, toolsets: toolsetValues, ...(file ? { file } : {}), warnings };
+  return { core, http, database, toolsets: toolsetValues, ...(file ? { file } : {}), warnings, origin };
 }
 
 function flagName(setting: string): string {

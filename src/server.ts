@@ -18,7 +18,7 @@ import type { Log } from "./log.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
 import { meantKey, oneLine, quote, shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
-import { type Tool, type ToolCall, type Toolset, toolsetOf } from "./toolset.js";
+import { type Tool, type ToolCall, type Toolset, type ToolsetContext, toolsetOf } from "./toolset.js";
 import { VERSION } from "./version.js";
 
 export interface ServerParts {
@@ -26,6 +26,20 @@ export interface ServerParts {
   toolsets: readonly Toolset[];
   http: HttpClient;
   log: Log;
+}
+
+/** What a toolset's `unconfigured` and `tools` are given. */
+export function toolsetContext(
+  toolset: Toolset,
+  { config, http, log }: Omit<ServerParts, "toolsets">,
+): ToolsetContext<Record<string, unknown>> {
+  return {
+    settings: config.toolsets[toolset.name] ?? {},
+    http,
+    log: log.child(toolset.name),
+    ...(config.file ? { configFile: config.file } : {}),
+    origin: (setting) => config.origin(`${toolset.name}.${setting}`),
+  };
 }
 
 /** The settings that choose tools, each named where it may be set: a flag, a variable, the config file. */
@@ -60,8 +74,7 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
       off.set(toolset.name, `${TOOLSETS} does not list it`);
       continue;
     }
-    const settings = config.toolsets[toolset.name] ?? {};
-    const context = { settings, http, log: log.child(toolset.name), configFile: config.file };
+    const context = toolsetContext(toolset, { config, http, log });
     const why = toolset.unconfigured?.(context);
     if (why) {
       notices.push(`toolset ${toolset.name} is off: ${why}`);

@@ -69,6 +69,11 @@ export interface ToolsetContext<V> {
   log: Log;
   /** The config file waiter read, if any: where `unconfigured` says to set something. */
   configFile?: string;
+  /**
+   * Where one of the toolset's settings was given, as a message names it: its variable, or its
+   * key and the config file (`eshop.wooUrl in /etc/waiter.json`); one given nowhere, its variable.
+   */
+  origin(setting: keyof V & string): string;
 }
 
 /**

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { setClock } from "../src/time.js";
 import { startCnb } from "./fakes/cnb.js";
@@ -718,6 +721,15 @@ test("a base URL without the API's path is a clear 404, not a crash", async () =
   await misconfigured.close();
   expect(result.isError).toBe(true);
   expect(text(result)).toMatch(/answered 404 "not found": .*check the identifiers, or WAITER_FRANKFURTER_URL\.$/);
+});
+
+test("a URL set in the config file is named as its key in that file, not as a variable nobody set", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
+  writeFileSync(file, JSON.stringify({ currency: { frankfurterUrl: frankfurter.origin } }));
+  const fromFile = await startWaiter({ WAITER_CONFIG: file, WAITER_CNB_URL: `${cnb.origin}/cnbapi` });
+  const result = await fromFile.call("currency_rates", {});
+  await fromFile.close();
+  expect(text(result)).toMatch(/check the identifiers, or currency\.frankfurterUrl in .*waiter\.json\.$/);
 });
 
 test("Frankfurter moving (api.frankfurter.app to .dev) names the setting that holds its URL", async () => {

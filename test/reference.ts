@@ -4,6 +4,7 @@ import { coreSettings, loadConfig } from "../src/config.js";
 import { databaseSettings } from "../src/events/database.js";
 import { HttpClient } from "../src/http/client.js";
 import { Log } from "../src/log.js";
+import { toolsetContext } from "../src/server.js";
 import { CONFIG_FILE_ENV, type Setting, type Settings } from "../src/settings.js";
 import { toolsets } from "../src/toolsets.js";
 import { httpSettings } from "../src/transports/tokens.js";
@@ -277,16 +278,7 @@ function offWithoutSettings(): Map<string, string | undefined> {
   const config = loadConfig({ env: { WAITER_DATA_DIR: "/nonexistent" } }, toolsets());
   const http = new HttpClient({ userAgent: "reference", maxResponseBytes: 1024 });
   const log = new Log("error", () => {});
-  const why = new Map(
-    toolsets().map((t) => [
-      t.name,
-      t.unconfigured?.({
-        settings: config.toolsets[t.name] ?? {},
-        http,
-        log,
-      }),
-    ]),
-  );
+  const why = new Map(toolsets().map((t) => [t.name, t.unconfigured?.(toolsetContext(t, { config, http, log }))]));
   void http.close();
   return why;
 }

@@ -732,7 +732,9 @@ test("events_wait cancelled while it looks up its cursor ends at once, holding n
   const http = new HttpClient({ userAgent: "test", maxResponseBytes: 1e6 });
   cleanups.push(() => http.close());
   const [events] = toolsets(store, "");
-  const wait = events?.tools({ settings: { progressSeconds: 5 }, http, log }).find((t) => t.name === "events_wait");
+  const wait = events
+    ?.tools({ settings: { progressSeconds: 5 }, http, log, origin: (setting) => setting })
+    .find((t) => t.name === "events_wait");
   const controller = new AbortController();
   const latestSeq = store.latestSeq.bind(store);
   // The client cancels while the tool is still asking the store where "now" is.

@@ -116,7 +116,7 @@ describe("where requests go", () => {
     const settings = Object.fromEntries(
       Object.entries(weather.settings).map(([key, setting]) => [key, setting.schema.parse(env[setting.env])]),
     ) as SettingValues<typeof weather.settings>;
-    weather.tools({ settings, http, log: new Log("error") });
+    weather.tools({ settings, http, log: new Log("error"), origin: (setting) => setting });
     void http.close();
     return http.seen;
   };

@@ -34,15 +34,15 @@ export const currency = defineToolset({
   name: "currency",
   description: "Official reference exchange rates of the ECB and the Czech National Bank; keyless.",
   settings,
-  tools({ settings, http }) {
+  tools({ settings, http, origin }) {
     const sources: Record<SourceId, RateSource> = {
       ecb: ecbSource(
         http.upstream("Frankfurter (ECB rates)", settings.frankfurterUrl, {
-          urlSetting: "WAITER_FRANKFURTER_URL",
+          urlSetting: origin("frankfurterUrl"),
           errors: frankfurterErrors,
         }),
       ),
-      cnb: cnbSource(http.upstream("CNB API", settings.cnbUrl, { urlSetting: "WAITER_CNB_URL" })),
+      cnb: cnbSource(http.upstream("CNB API", settings.cnbUrl, { urlSetting: origin("cnbUrl") })),
     };
     const pick = (id: SourceId | undefined) => sources[id ?? settings.source];
 

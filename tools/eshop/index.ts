@@ -54,17 +54,13 @@ export const eshop = defineToolset({
       `invalid setting ${wrong}; ${key} takes the WooCommerce consumer key, which starts ck_, and ${secret} the consumer secret, which starts cs_`,
     );
   },
-  unconfigured({ settings }) {
-    const missing = [
-      settings.wooUrl ? "" : "WAITER_WOO_URL",
-      settings.wooKey ? "" : "WAITER_WOO_KEY",
-      settings.wooSecret ? "" : "WAITER_WOO_SECRET",
-    ].filter(Boolean);
+  unconfigured({ settings, origin }) {
+    const missing = (["wooUrl", "wooKey", "wooSecret"] as const).filter((name) => !settings[name]).map(origin);
     return missing.length
       ? `set ${missing.join(", ")} (the shop's URL and a WooCommerce REST API key and secret with Read/Write permission).`
       : undefined;
   },
-  tools({ settings, http }) {
+  tools({ settings, http, origin }) {
     const { wooUrl, wooKey = "", wooSecret = "", wooAuth } = settings;
     const base = new URL(wooUrl ?? "https://shop.invalid/");
     // The REST API's own address, as WooCommerce's docs show it, is taken for the shop's too.
@@ -76,7 +72,7 @@ export const eshop = defineToolset({
     const shop = wooCommerce(
       http.upstream("WooCommerce", base, {
         ...credentials,
-        urlSetting: "WAITER_WOO_URL",
+        urlSetting: origin("wooUrl"),
         errors: wooErrors(base, wooAuth),
       }),
     );

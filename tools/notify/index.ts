@@ -131,7 +131,7 @@ export const notify = defineToolset({
           configFile,
         )
       : undefined,
-  tools({ settings, http, log }) {
+  tools({ settings, http, log, origin }) {
     const channels = new Map(
       (settings.channels as Channel[]).map((c) => {
         const sender: Sender =
@@ -139,7 +139,7 @@ export const notify = defineToolset({
             ? telegramSender(
                 http.upstream("Telegram Bot API", c.baseUrl, {
                   secrets: [c.secret ?? ""],
-                  urlSetting: `the baseUrl of channel ${c.name}`,
+                  urlSetting: `the baseUrl of channel ${c.name} in ${origin("channels")}`,
                   errors: telegramErrors,
                   // No tool reads a chat to check.
                   changeAdvice: "Sending the message again may send it twice",

@@ -74,7 +74,7 @@ export const weather = defineToolset({
   description:
     "Current weather and forecasts for a place name or coordinates, from MET Norway or Open-Meteo; a name several places share is the most populous, the others listed.",
   settings,
-  unconfigured({ settings }) {
+  unconfigured({ settings, origin }) {
     if (settings.provider === "met" && !settings.contact) {
       // A key given is for Open-Meteo: its owner most likely meant that provider.
       const other = settings.openMeteoApiKey
@@ -84,11 +84,11 @@ export const weather = defineToolset({
     }
     const reserved = settings.provider === "met" && settings.contact && reservedDomain(settings.contact);
     if (reserved) {
-      return `WAITER_CONTACT is ${settings.contact}, whose domain ${reserved} is reserved for examples and reaches no one: MET Norway's terms require an email or URL where you can be reached.`;
+      return `${origin("contact")} is ${settings.contact}, whose domain ${reserved} is reserved for examples and reaches no one: MET Norway's terms require an email or URL where you can be reached.`;
     }
     return undefined;
   },
-  tools({ settings, http, log }) {
+  tools({ settings, http, log, origin }) {
     const key = settings.openMeteoApiKey;
     // A 429 from these counts against the plan or the terms: retried only when it says when.
     const polite = { throttleNeedsRetryAfter: true };
@@ -101,7 +101,7 @@ export const weather = defineToolset({
       http.upstream(
         "Open-Meteo geocoding",
         settings.geocodingUrl ?? new URL(key ? GEOCODING.customer : GEOCODING.free),
-        { ...openMeteoApi, urlSetting: "WAITER_GEOCODING_URL" },
+        { ...openMeteoApi, urlSetting: origin("geocodingUrl") },
       ),
     );
     const provider =
@@ -109,7 +109,7 @@ export const weather = defineToolset({
         ? metNorway(
             http.upstream("MET Norway", settings.metUrl, {
               ...polite,
-              urlSetting: "WAITER_MET_URL",
+              urlSetting: origin("metUrl"),
               headers: { "user-agent": `${http.userAgent} ${settings.contact ?? ""}`.trim() },
               errors: metErrors,
               onAnswer: metDeprecation(log),
@@ -118,7 +118,7 @@ export const weather = defineToolset({
         : openMeteo(
             http.upstream("Open-Meteo", settings.openMeteoUrl ?? new URL(key ? OPEN_METEO.customer : OPEN_METEO.free), {
               ...openMeteoApi,
-              urlSetting: "WAITER_OPEN_METEO_URL",
+              urlSetting: origin("openMeteoUrl"),
             }),
           );
     return [geocodeTool(places), currentTool(places, provider), forecastTool(places, provider)];
