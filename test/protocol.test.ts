@@ -110,6 +110,8 @@ test("stdout carries JSON-RPC only, even with debug logging and failing tools; s
     expect("id" in message || "method" in message).toBe(true);
   }
   expect(stderr).toMatch(/debug .*currency_convert answered in \d+ ms/);
+  // undici's one-time warning that its decompress interceptor is experimental is no news for anyone.
+  expect(stderr).not.toMatch(/experimental/i);
   expect(stderr).toMatch(
     /warning .*WAITER_TOOL_TIMEOT is no setting of waiter's and is ignored; did you mean WAITER_TOOL_TIMEOUT\?/,
   );
