@@ -187,6 +187,23 @@ test.runIf(hasSystemd)("the systemd unit shown passes systemd-analyze verify", (
   }
 });
 
+/** What a stop of `waiter serve` may take past WAITER_STOP_SECONDS: a PostgreSQL store that does not answer holds it 5 s more at most (serve.md). */
+const STOP_PAST_DRAIN_SECONDS = 5;
+
+test("every process manager the docs set up lets a stop (SIGTERM) take the time waiter gives what is in flight, and a few seconds more", () => {
+  const drain = coreSettings.stopSeconds.schema.parse(undefined);
+  const given = [
+    ...pages.flatMap((page) => [...read(page).matchAll(/^TimeoutStopSec=(\d+)$/gm)].map((m) => [page, m[1]])),
+    ...pages.flatMap((page) => [...read(page).matchAll(/--stop-timeout (\d+)/g)].map((m) => [page, m[1]])),
+    ...[...read("docs/compose.yml").matchAll(/^\s*stop_grace_period: (\d+)s$/gm)].map((m) => [
+      "docs/compose.yml",
+      m[1],
+    ]),
+  ];
+  expect(given.map(([page]) => page)).toEqual(expect.arrayContaining(["docs/serve.md", "docs/compose.yml"]));
+  expect(given.filter(([, seconds]) => Number(seconds) < drain + STOP_PAST_DRAIN_SECONDS)).toEqual([]);
+});
+
 test("docs/waiter.env.example, the replicas' environment in docs/compose.yml, loads once its secrets are filled in", () => {
   const env = Object.fromEntries(
     readFileSync("docs/waiter.env.example", "utf8")
