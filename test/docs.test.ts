@@ -7,9 +7,10 @@ import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 import { automation } from "../src/automations/rules.js";
 import { coreSettings, loadConfig } from "../src/config.js";
+import { databaseSettings } from "../src/events/database.js";
 import { CONFIG_FILE_ENV } from "../src/settings.js";
 import { toolsets } from "../src/toolsets.js";
-import { webhooksOf } from "../src/webhooks/settings.js";
+import { webhookSettings, webhooksOf } from "../src/webhooks/settings.js";
 import { channel, notify } from "../tools/notify/index.js";
 import { EVERY_TOOLSET, renderReadme, renderSettings, renderTools } from "./reference.js";
 
@@ -204,13 +205,33 @@ test("every process manager the docs set up lets a stop (SIGTERM) take the time 
   expect(given.filter(([, seconds]) => Number(seconds) < drain + STOP_PAST_DRAIN_SECONDS)).toEqual([]);
 });
 
+/** docs/waiter.env.example as docs/compose.yml's replicas read it: one KEY=value a line. */
+const replicaEnv: Record<string, string> = Object.fromEntries(
+  read("docs/waiter.env.example")
+    .split("\n")
+    .filter((line) => line && !line.startsWith("#"))
+    .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+);
+
+test("docs/compose.yml's environment sets the database alone: what it sets beats docs/waiter.env, where the rest goes", () => {
+  const replica = read("docs/compose.yml").split(/^ {2}waiter-1:/m)[1] ?? "";
+  const block = /^ {4}environment:\n((?: {6}.*\n)+)/m.exec(replica)?.[1] ?? "";
+  const set = [...block.matchAll(/^ {6}(\w+):/gm)].map((m) => m[1]);
+  expect(set).toContain(databaseSettings.url.env);
+  expect(set.filter((name) => name !== databaseSettings.url.env && name !== "PGPASSWORD")).toEqual([]);
+  expect(replicaEnv).toHaveProperty(webhookSettings.publicUrl.env);
+});
+
+test("the proxies the docs set up say to let the proxy's address hold every connection, and the replicas' environment does", () => {
+  const { maxConnections, maxConnectionsPerClient } = webhookSettings;
+  expect(replicaEnv[maxConnectionsPerClient.env]).toBe(String(maxConnections.schema.parse(undefined)));
+  const proxies = readdirSync(join(root, "docs")).filter((name) => /^nginx.*\.conf$/.test(name));
+  expect(proxies.length).toBeGreaterThanOrEqual(2);
+  for (const conf of proxies) expect(read(`docs/${conf}`), conf).toContain("webhooks.maxConnectionsPerClient");
+});
+
 test("docs/waiter.env.example, the replicas' environment in docs/compose.yml, loads once its secrets are filled in", () => {
-  const env = Object.fromEntries(
-    readFileSync("docs/waiter.env.example", "utf8")
-      .split("\n")
-      .filter((line) => line && !line.startsWith("#"))
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  );
+  const env = replicaEnv;
   // A copy that is not filled in does not start: its secrets are no placeholders anyone could use.
   expect(() => loadConfig({ env: { WAITER_DATA_DIR: "/nonexistent", ...env } }, toolsets())).toThrow(
     /OPS_TOKEN|STRIPE_WEBHOOK_SECRET/,
