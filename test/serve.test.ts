@@ -1689,36 +1689,38 @@ describe("OAuth access tokens", () => {
     }
   });
 
-  test("an audience of its own changes what aud must hold, not the resource the metadata names", async () => {
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: issuer.origin, audience: "api://waiter" }) },
-    );
-    try {
-      const metadata = (await (
-        await request(`${served.url}/.well-known/oauth-protected-resource/mcp`)
-      ).body.json()) as OAuthProtectedResourceMetadata;
-      expect(metadata.resource).toBe(`${PUBLIC}/mcp`);
-      // The SDK's client refuses metadata that names another resource than the URL it was given.
-      expect(await selectResourceURL(`${PUBLIC}/mcp`, {} as OAuthClientProvider, metadata)).toEqual(
-        new URL(`${PUBLIC}/mcp`),
+  // Entra names an API api://… in v1.0 tokens, and by its client id, no URL, in v2.0 ones.
+  test.each(["api://waiter", "6e74172b-be56-4843-9ff4-e66a39bb12e3"])(
+    "an audience of its own (%s) changes what aud must hold, not the resource the metadata names",
+    async (audience) => {
+      const served = await inProcess(
+        { maxSessions: 10, idleMs: 60_000 },
+        { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: issuer.origin, audience }) },
       );
-      const tools = await (
-        await connect(served.url, await sign({ scope: "waiter:read" }, { audience: "api://waiter" }))
-      ).listTools();
-      expect(tools.tools.length).toBeGreaterThan(0);
-      const refused = await initializeAt(served.url, {
-        authorization: `Bearer ${await sign({ scope: "waiter:read" }, { audience: ["account", `${PUBLIC}/mcp/`] })}`,
-      });
-      expect(refused.statusCode).toBe(401);
-      expect(refused.headers["www-authenticate"]).toContain(
-        `its aud is account, ${PUBLIC}/mcp/, and this server takes only api://waiter;`,
-      );
-      await refused.body.dump();
-    } finally {
-      await served.close();
-    }
-  });
+      try {
+        const metadata = (await (
+          await request(`${served.url}/.well-known/oauth-protected-resource/mcp`)
+        ).body.json()) as OAuthProtectedResourceMetadata;
+        expect(metadata.resource).toBe(`${PUBLIC}/mcp`);
+        // The SDK's client refuses metadata that names another resource than the URL it was given.
+        expect(await selectResourceURL(`${PUBLIC}/mcp`, {} as OAuthClientProvider, metadata)).toEqual(
+          new URL(`${PUBLIC}/mcp`),
+        );
+        const tools = await (await connect(served.url, await sign({ scope: "waiter:read" }, { audience }))).listTools();
+        expect(tools.tools.length).toBeGreaterThan(0);
+        const refused = await initializeAt(served.url, {
+          authorization: `Bearer ${await sign({ scope: "waiter:read" }, { audience: ["account", `${PUBLIC}/mcp/`] })}`,
+        });
+        expect(refused.statusCode).toBe(401);
+        expect(refused.headers["www-authenticate"]).toContain(
+          `its aud is account, ${PUBLIC}/mcp/, and this server takes only ${audience};`,
+        );
+        await refused.body.dump();
+      } finally {
+        await served.close();
+      }
+    },
+  );
 
   test("a valid token's scope decides the tools; an expired, foreign or scopeless one gets 401 saying why, in a challenge a strict parser reads", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());

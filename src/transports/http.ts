@@ -33,11 +33,8 @@ export interface SessionOptions {
   tokens: readonly Token[];
   /** Requests one token may make per minute. */
   requestsPerMinute: number;
-  /**
-   * An authorization server whose access tokens are taken too, and where clients learn of it:
-   * `resource` is the URL clients reach /mcp at, which the metadata must name (RFC 9728 §3.3).
-   */
-  oauth?: OAuthSettings & { resource: string; metadataUrl: string };
+  /** An authorization server whose access tokens are taken too, and where clients learn of it. */
+  oauth?: OAuthSettings & { metadataUrl: string };
 }
 
 /** MCP over Streamable HTTP at /mcp, one MCP server per session; mounted on the listener's app. */

@@ -10,8 +10,13 @@ import { OAUTH_SCOPES } from "./tokens.js";
 export interface OAuthSettings {
   /** The authorization server that issues the access tokens (Keycloak, Auth0, Entra, ...), as configured. */
   issuer: string;
-  /** What the tokens' `aud` must hold: waiter's /mcp URL (RFC 8707's resource), or `http.oauth.audience`. */
+  /**
+   * What the tokens' `aud` must hold: waiter's /mcp URL (RFC 8707's resource), or
+   * `http.oauth.audience`, which need be no URL (Entra's v2.0 tokens hold the API's client id).
+   */
   audience: string;
+  /** The URL clients reach /mcp at, which the metadata must name (RFC 9728 §3.3). */
+  resource: string;
 }
 
 /** The refusal of a token that is no JWT: a static token's verifier, when there is one, says more. */
@@ -241,7 +246,7 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
         // jose took exp by waiter's clock with the leeway; the SDK's middleware compares expiresAt
         // with the system time again, strictly, which would refuse a token within the leeway.
         expiresAt: Number(payload.exp) + LEEWAY_SECONDS,
-        resource: new URL(settings.audience),
+        resource: new URL(settings.resource),
       };
     },
   };
