@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { connect as connectTcp, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
@@ -1176,6 +1177,42 @@ test("a Comgate payment, confirmed with Comgate's API, marks its order paid by t
   } finally {
     await server.close();
     await comgate.close();
+  }
+});
+
+test("a WooCommerce order's names, which WooCommerce writes as HTML, read in a notification as the shop shows them", async () => {
+  const secret = "woo-webhook-secret-for-tests";
+  const newOrder = {
+    name: "new-order",
+    when: { source: "shop", type: "order.created" },
+    do: [{ notify: "team", text: "New order {{payload.number}}: {{payload.line_items.1.name}}" }],
+  };
+  const server = await serve([newOrder], {
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ shop: { scheme: "woocommerce", secretEnv: "WOO_HOOK_SECRET" } }),
+    WOO_HOOK_SECRET: secret,
+  });
+  try {
+    // A webhook's order is the REST API's: the sample's second item is "Ship Your Idea &ndash; Color: Black, Size: M Test".
+    const body = readFileSync(new URL("./fakes/samples/woocommerce-v3-order-retrieve.json", import.meta.url));
+    const sent = telegram.delivered.length;
+    const response = await request(`${server.url}/webhooks/shop`, {
+      method: "POST",
+      body,
+      headers: {
+        "content-type": "application/json",
+        "x-wc-webhook-signature": createHmac("sha256", secret).update(body).digest("base64"),
+        "x-wc-webhook-id": "5",
+        "x-wc-webhook-topic": "order.created",
+      },
+    });
+    expect(response.statusCode).toBe(200);
+    const event = (await response.body.json()) as { id: string };
+    expect((await runsOf(event.id))[0]).toMatchObject({ status: "done" });
+    expect(telegram.delivered.slice(sent)).toEqual([
+      expect.objectContaining({ text: "New order “727”: “Ship Your Idea – Color: Black, Size: M Test”" }),
+    ]);
+  } finally {
+    await server.close();
   }
 });
 

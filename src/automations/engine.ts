@@ -7,6 +7,7 @@ import { z } from "zod";
 import { ConfigError, ToolError, UpstreamError } from "../errors.js";
 import { matchesFilter } from "../events/filter.js";
 import type { EventStore, NoticeStatus, RunRecord, StoredEvent } from "../events/store.js";
+import { htmlAsText } from "../html.js";
 import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
 import { cut, meantKey, oneLine } from "../shown.js";
@@ -21,6 +22,8 @@ export interface AutomationParts {
   store: EventStore;
   /** The configured webhook sources' names. */
   sources: readonly string[];
+  /** Those whose senders write text as HTML (WooCommerce's names): a notification shows it as text. */
+  htmlSources?: readonly string[];
   log: Log;
   toolTimeoutMs: number;
   /** How long a step that fails for a passing reason (an upstream down, 429) is tried again. */
@@ -95,17 +98,19 @@ export function whyNotTaken(
  * A template filled in from the view. Mustache is logic-less and never renders what it inserts,
  * so a payload that holds template syntax shows as text.
  */
-function render(template: string, view: View, quoted: boolean): string {
-  return Mustache.render(template, view, {}, { escape: (value: unknown) => inserted(value, quoted) });
+function render(template: string, view: View, quoted: boolean, html = false): string {
+  return Mustache.render(template, view, {}, { escape: (value: unknown) => inserted(value, quoted, html) });
 }
 
 /**
  * One value from the event as text, cut at MAX_INSERTED characters; in a message (`quoted`) it is
- * marked as quoted, but for a number, which cannot carry a stranger's words (an object can).
+ * marked as quoted, but for a number, which cannot carry a stranger's words (an object can), and
+ * from a sender that writes text as HTML (`html`: WooCommerce's "Hoodie &ndash; Blue") it reads
+ * as the sender's pages show it.
  */
-function inserted(value: unknown, quoted: boolean): string {
+function inserted(value: unknown, quoted: boolean, html = false): string {
   const text = typeof value === "string" ? value : JSON.stringify(value);
-  if (quoted && typeof value !== "number") return `“${withinQuotes(text)}”`;
+  if (quoted && typeof value !== "number") return `“${withinQuotes(html ? htmlAsText(text) : text)}”`;
   return cut(text, MAX_INSERTED);
 }
 
@@ -150,12 +155,13 @@ function written(step: Step): Record<string, unknown> {
 /**
  * The arguments a step calls its tool with (toolOf), filled in from the event. A notification's
  * text, a notify step's or notify_send's own, quotes what it takes from the event, whether by
- * template or path, and is cut to `maxText`, the most notify_send takes. A path that fails on this
- * payload (a function given the wrong type) throws a ToolError that names the argument and the path.
+ * template or path, as text when the event's sender writes HTML (`html`), and is cut to
+ * `maxText`, the most notify_send takes. A path that fails on this payload (a function given the
+ * wrong type) throws a ToolError that names the argument and the path.
  */
-function argumentsFor(step: Step, view: View, maxText: number): Record<string, unknown> {
+function argumentsFor(step: Step, view: View, maxText: number, html = false): Record<string, unknown> {
   if ("ack" in step) return { ids: [view.event.id] };
-  if ("notify" in step) return { channel: step.notify, text: cut(render(step.text, view, true), maxText) };
+  if ("notify" in step) return { channel: step.notify, text: cut(render(step.text, view, true, html), maxText) };
   const notification = step.tool === "notify_send";
   return Object.fromEntries(
     Object.entries(step.args).map(([name, value]) => {
@@ -170,9 +176,9 @@ function argumentsFor(step: Step, view: View, maxText: number): Record<string, u
           );
         }
         // A value the event lacks stays missing, for the tool to refuse.
-        if (quoted && filled !== null && filled !== undefined) filled = inserted(filled, true);
+        if (quoted && filled !== null && filled !== undefined) filled = inserted(filled, true, html);
       } else if (typeof value === "string") {
-        filled = render(value, view, quoted);
+        filled = render(value, view, quoted, html);
       }
       return [name, quoted && typeof filled === "string" ? cut(filled, maxText) : filled];
     }),
@@ -481,6 +487,7 @@ class Waiting extends Error {
 
 export async function startAutomations(parts: AutomationParts): Promise<{ close(): Promise<void> }> {
   const { automations, store, log, retryForMs, leaseMs } = parts;
+  const htmlSources = new Set(parts.htmlSources);
   // Waits double from this one: at most 2 s, so a short retry time still sees a few tries.
   const firstDelayMs = Math.min(2000, retryForMs / 20);
   const served = new Map(parts.tools.map((tool) => [tool.name, tool]));
@@ -715,7 +722,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       let filled: Record<string, unknown> | undefined;
       let args: Record<string, unknown>;
       try {
-        filled = argumentsFor(step, view, maxText);
+        filled = argumentsFor(step, view, maxText, htmlSources.has(event.source));
         // Checked before the step starts, a dry run's too: it would fail the same way for real.
         args = checked(tool, filled, step);
       } catch (err) {

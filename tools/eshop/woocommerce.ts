@@ -1,10 +1,10 @@
-import { decodeHTML } from "entities";
 import { z } from "zod";
 import { ToolError, UpstreamError } from "../../src/errors.js";
+import { htmlAsText } from "../../src/html.js";
 import { movedTo } from "../../src/http/failures.js";
 import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
-import { folded, withoutInvisible } from "../../src/shown.js";
+import { folded } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
 import type {
   Address,
@@ -157,17 +157,6 @@ function sum(amounts: string[]): string {
   return places ? `${sign}${digits.slice(0, -places)}.${digits.slice(-places)}` : `${sign}${digits}`;
 }
 
-/**
- * A name as the shop's pages show it. WooCommerce gives product, item, fee, shipping, coupon and
- * tax names as WordPress keeps titles, HTML: "Tom &amp; Jerry", "Hoodie &ndash; Blue", a tag a
- * shop put in. Tags are left out before entities are decoded, so `&lt;b&gt;` stays as written;
- * and the invisible characters entities can write in plain ASCII (`&#xE0049;`, `&ZeroWidthSpace;`)
- * after, as a page shows nothing of them and a model would read them.
- */
-function plain(html: string): string {
-  return withoutInvisible(decodeHTML(html.replace(/<\/?[a-z][^<>]*>/gi, "")));
-}
-
 function negated(amount: string): string {
   return amount.startsWith("-") ? amount.slice(1) : `-${amount}`;
 }
@@ -231,7 +220,7 @@ function toOrder(o: WooOrder): Order {
     ...(completed ? { completed } : {}),
     line_items: o.line_items.map((item) => ({
       id: item.id,
-      name: plain(item.name),
+      name: htmlAsText(item.name),
       ...(item.product_id ? { product_id: item.product_id } : {}),
       ...(item.variation_id ? { variation_id: item.variation_id } : {}),
       ...(present(item.sku) ? { sku: item.sku as string } : {}),
@@ -242,11 +231,14 @@ function toOrder(o: WooOrder): Order {
     })),
     billing: toAddress(o.billing),
     shipping: { ...(shipTo ? { name: shipTo } : {}), ...toAddress(o.shipping) },
-    shipping_lines: (o.shipping_lines ?? []).map((line) => ({ method: plain(line.method_title), total: line.total })),
-    fees: (o.fee_lines ?? []).map((fee) => ({ name: plain(fee.name), total: fee.total })),
-    coupons: (o.coupon_lines ?? []).map((coupon) => ({ code: plain(coupon.code), discount: coupon.discount })),
+    shipping_lines: (o.shipping_lines ?? []).map((line) => ({
+      method: htmlAsText(line.method_title),
+      total: line.total,
+    })),
+    fees: (o.fee_lines ?? []).map((fee) => ({ name: htmlAsText(fee.name), total: fee.total })),
+    coupons: (o.coupon_lines ?? []).map((coupon) => ({ code: htmlAsText(coupon.code), discount: coupon.discount })),
     taxes: (o.tax_lines ?? []).map((line) => ({
-      label: plain(line.label),
+      label: htmlAsText(line.label),
       total: sum([line.tax_total, line.shipping_tax_total ?? "0"]),
     })),
     refunds: (o.refunds ?? []).map((r) => ({
@@ -268,7 +260,7 @@ function toProduct(p: z.output<typeof productSchema>): Product {
       : {};
   return {
     id: p.id,
-    name: plain(p.name),
+    name: htmlAsText(p.name),
     ...(present(p.sku) ? { sku: p.sku as string } : {}),
     type: p.type,
     status: p.status,
