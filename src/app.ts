@@ -459,7 +459,9 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
     leaseMs: automationLeaseSeconds * 1000,
   };
   checkAutomations(parts);
-  return () => startAutomations(parts);
+  // Read before the listener takes webhooks: one that comes in while the automations start is no history.
+  const historyThrough = await app.store.latestSeq();
+  return () => startAutomations({ ...parts, historyThrough });
 }
 
 /** What `waiter serve`'s sessions are given from the configuration: limits and who may call. */

@@ -410,6 +410,64 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a payment delivered while the automations start, the first time they do on a store, is run, not taken for history", async () => {
+    const port = await freePort();
+    const listener = { url: `http://127.0.0.1:${port}` };
+    // The store holds what came before automations were configured: that is history.
+    let running = await startWebhooks(
+      loadConfig({ env: env([], { WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}` }) }, toolsets()),
+      new Log("error", () => {}),
+    );
+    const before = await pay(listener, String(O.pending1999), "evt_history");
+    await running.close();
+    // Stripe retries what it could not deliver while waiter restarted: one comes in as soon as the
+    // port is open, while the automations start, which is when a store read then would see it.
+    let arrived: Promise<{ id: string }> | undefined;
+    const deliver = async () => {
+      for (;;) {
+        try {
+          return await pay(listener, String(O.pendingStockManaged), "evt_during_start");
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      }
+    };
+    const latestSeq = SqliteEventStore.prototype.latestSeq;
+    SqliteEventStore.prototype.latestSeq = async function (this: SqliteEventStore) {
+      const open = await new Promise<boolean>((resolve) => {
+        const socket = connectTcp(port, "127.0.0.1", () => resolve(true)).on("error", () => resolve(false));
+        socket.unref();
+        socket.once("connect", () => socket.destroy());
+      });
+      arrived ??= deliver();
+      if (open) await arrived;
+      return latestSeq.call(this);
+    };
+    try {
+      running = await startWebhooks(
+        loadConfig({ env: env([PAID], { WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}` }) }, toolsets()),
+        new Log("error", () => {}),
+      );
+    } finally {
+      SqliteEventStore.prototype.latestSeq = latestSeq;
+    }
+    try {
+      const event = await arrived;
+      expect(await runsOf(event?.id ?? "")).toEqual([
+        expect.objectContaining({ automation: "stripe-paid", status: "done" }),
+      ]);
+      expect(woo.shop.order(O.pendingStockManaged).status).toBe("processing");
+      const s = store();
+      try {
+        expect(await s.runs.list({ eventId: before.id, limit: 10 })).toEqual([]);
+      } finally {
+        await s.close();
+      }
+    } finally {
+      await running.close();
+    }
+  });
+
   test("events retention dropped before the automations reached them are said in the log once; what is left is run", async () => {
     const lines: string[] = [];
     const start = (automations: object[], retention = {}) =>

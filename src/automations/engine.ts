@@ -30,6 +30,11 @@ export interface AutomationParts {
   retryForMs: number;
   /** How long the process running the automations holds them without renewing: renewed each third of it. */
   leaseMs: number;
+  /**
+   * The last event stored before this process took webhooks: at the first start ever on a store,
+   * what came before it is history, and what came after, before the automations started, is not.
+   */
+  historyThrough: number;
 }
 
 /** What templates and paths see: the event's own fields and its payload (parsed when JSON). */
@@ -973,9 +978,10 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
 
   async function begin(): Promise<void> {
     running = true;
-    // Where the last holder got to; at the first start ever, what is already stored is history,
-    // and the store keeps that mark, so a lease taken again or by another goes on from it.
-    let cursor = (await store.runs.cursor()) ?? (await store.latestSeq());
+    // Where the last holder got to; at the first start ever, what was stored before this process
+    // took webhooks is history, and the store keeps that mark, so a lease taken again or by
+    // another goes on from it.
+    let cursor = (await store.runs.cursor()) ?? parts.historyThrough;
     await store.runs.setCursor(cursor);
     // Each automation acts on what the automations had not handled when it was first configured,
     // not on the history before: one renamed, or added while waiter was stopped, takes the events
