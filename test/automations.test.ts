@@ -1547,8 +1547,9 @@ describe("a run a stopped server left", () => {
     const lines: string[] = [];
     const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], {}, lines);
     try {
+      // The event is gone, and soon the run with it: the notice is all that says what is left to do.
       const said = new RegExp(
-        `of automation stripe-paid on event ${event.id} failed: it stopped before it finished, and retention dropped its event meanwhile`,
+        `of automation stripe-paid on event ${event.id} failed: it stopped before it finished, and retention dropped its event meanwhile\\. Step 1 \\(eshop_order_mark_paid\\) was done\\. Steps 2-3 \\(notify, ack\\) were not run; the event is not acknowledged\\.`,
       );
       await expect.poll(() => lines.filter((line) => said.test(line))).toHaveLength(1);
       await expect
@@ -1703,12 +1704,13 @@ describe("when the shop fails", () => {
     try {
       const sent = telegram.delivered.length;
       const refused = shopDown();
-      const event = await pay(server, String(O.pending1999));
+      const event = await pay(server, String(O.pending1999), "evt_dropped_waiting");
       await expect.poll(refused).toBeGreaterThan(0);
       const s = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
       await s.expire(clock.now() + 2 * 86_400_000);
       await s.close();
-      const said = `failed: it waited to try a step again, and retention dropped its event meanwhile`;
+      // The event is gone: the notice names the order and the payment, for the person who pays it by hand.
+      const said = `failed: it waited to try a step again, and retention dropped its event meanwhile. Step 1 (eshop_order_mark_paid, id ${O.pending1999}, transaction_id “pi_evt_dropped_waiting”) was not done. Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`;
       await expect.poll(() => lines.filter((line) => line.includes(`on event ${event.id} ${said}`))).toHaveLength(1);
       await expect
         .poll(() => telegram.delivered.slice(sent).map((message) => message.text))

@@ -470,6 +470,37 @@ function notRun(automation: Automation, failedAt: number): string {
   return ` ${which} not run${left.some((step) => "ack" in step) ? "; the event is not acknowledged" : ""}.`;
 }
 
+/**
+ * What a run left, for a run whose event is gone, so that the notice is all a person has to
+ * finish it by hand: each step recorded, with its arguments (the order, the payment), as done, not
+ * done (one waiting for its next try, or refused) or under way when waiter stopped, and the steps
+ * after it not run. A sentence each, each beginning with a space.
+ */
+function whatRunLeft(automation: Automation, run: RunRecord): string {
+  const said: string[] = [];
+  let reached = -1;
+  for (const [i, step] of run.steps.entries()) {
+    const { tool, args, waiting } = JSON.parse(step.detail) as {
+      tool: string;
+      args?: Record<string, unknown>;
+      waiting?: string;
+    };
+    const which = `Step ${i + 1} (${tool}${argumentsShown(args)})`;
+    if (step.status === "done" || step.status === "would") {
+      said.push(` ${which} was ${step.status === "would" ? "checked" : "done"}.`);
+      reached = i;
+      continue;
+    }
+    const underWay = (step.status === "started" && waiting === undefined) || step.status === "interrupted";
+    said.push(
+      ` ${which} ${underWay ? "was under way when waiter stopped, and may or may not have happened" : "was not done"}.`,
+    );
+    reached = i;
+    break;
+  }
+  return `${said.join("")}${notRun(automation, reached)}`;
+}
+
 /** Why a step that was under way when a run stopped, and cannot be repeated safely, ended its run. */
 const UNDER_WAY =
   "it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again";
@@ -843,7 +874,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       // Only retention removes an event.
       const why = `${tries ? "waited to try a step again" : "stopped before it finished"}, and ${automation ? "retention dropped its event meanwhile" : "the automation is no longer configured"}`;
       const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} on event ${run.eventId} failed: it ${why}`;
-      if (automation) await fail(automation, run.id, why, line);
+      if (automation) await fail(automation, run.id, why, `${line}.${whatRunLeft(automation, run)}`);
       else {
         await store.runs.finish(run.id, "failed", clock.now(), why);
         log.warning(`${line}, so no onFailure can be told`);
