@@ -6,7 +6,7 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from "@modelcontextprotocol/sdk/types.js";
-import type { z } from "zod";
+import { z } from "zod";
 import { ProtocolError } from "./errors.js";
 import { shortenEchoes } from "./shown.js";
 
@@ -35,15 +35,16 @@ export function wrapHandler(server: McpServer, method: string, wrap: (sdk: CallH
 export function invalidParams(method: string, error: z.core.$ZodError, params: unknown): ProtocolError {
   return new ProtocolError(
     ErrorCode.InvalidParams,
-    `Invalid params for ${method}: ${shortenEchoes(issues(error), params ?? {})}`,
+    `Invalid params for ${method}: ${shortenEchoes(issues(error, { params }), params ?? {})}`,
   );
 }
 
 /**
  * Each problem with its place: "from: must be a three-letter ISO 4217 currency code such as EUR".
- * The first few only: a long array of wrong items has a problem per item.
+ * The first few only: a long array of wrong items has a problem per item. `input` is what was
+ * checked, for the type of a value refused.
  */
-export function issues(error: z.core.$ZodError): string {
+export function issues(error: z.core.$ZodError, input?: unknown): string {
   // zod still checks a value of the wrong type against the bounds of the right one ("expected
   // array, received string; Too big: expected string to have <=7 characters"): only the type is
   // said. And an integer's own bound is said rather than zod's on every integer (2^53 - 1).
@@ -55,13 +56,30 @@ export function issues(error: z.core.$ZodError): string {
   );
   const shown = said
     .slice(0, MAX_ISSUES)
-    .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${issue.message}` : issue.message))
+    .map((issue) => (issue.path.length ? `${issue.path.join(".")}: ${message(issue, input)}` : issue.message))
     .join("; ");
   const more = said.length - MAX_ISSUES;
   return more > 0 ? `${shown}; and ${more} more` : shown;
 }
 
 const MAX_ISSUES = 5;
+
+/**
+ * zod's words for an issue. A value that is none of those allowed is said with its type when it is
+ * not theirs: ["completed"] for one status is refused with a list that has "completed" in it, and
+ * would be sent again as it was.
+ */
+function message(issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code !== "invalid_value" || input === undefined) return issue.message;
+  const value = issue.path.reduce<unknown>(
+    (at, key) => (at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[key] : undefined),
+    input,
+  );
+  const type = z.core.util.parsedType(value);
+  return issue.values.some((allowed) => z.core.util.parsedType(allowed) === type)
+    ? issue.message
+    : `${issue.message}, received ${type}`;
+}
 
 function safeIntegerBound(issue: z.core.$ZodIssue): boolean {
   const bound = issue.code === "too_big" ? issue.maximum : issue.code === "too_small" ? issue.minimum : undefined;

@@ -328,7 +328,7 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
     }
     // Refused arguments are worded anew; valid ones mean the tool itself answered the error.
     const checked = input.safeParse(args);
-    return checked.success ? result : invalid(tool, shortenEchoes(issues(checked.error), given));
+    return checked.success ? result : invalid(tool, shortenEchoes(issues(checked.error, args), given));
   });
 }
 

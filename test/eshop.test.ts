@@ -775,6 +775,20 @@ describe("status and notes", () => {
     expect(woo.requests.length).toBe(before);
   });
 
+  test("a status sent in an array, where one is taken, is told that it came as an array", async () => {
+    // Else the refusal lists "completed" among the statuses taken, and the model sends it again as it did.
+    const result = await server.call("eshop_order_update_status", { id: O.processing, status: ["completed"] });
+    expect(text(result)).toBe(
+      'Invalid arguments for eshop_order_update_status: status: Invalid option: expected one of "pending"|"processing"|"on-hold"|"completed"|"cancelled"|"refunded"|"failed", received array',
+    );
+    const listed = await server.call("eshop_orders_list", { status: ["completed", 7] });
+    expect(text(listed)).toMatch(/status\.1: Invalid option: expected one of "pending"\|.*"failed", received number$/);
+    // A string of the wrong value is the value, as before.
+    expect(text(await server.call("eshop_products_list", { stock_status: "in stock" }))).toBe(
+      'Invalid arguments for eshop_products_list: stock_status: Invalid option: expected one of "instock"|"outofstock"|"onbackorder"',
+    );
+  });
+
   test("a note of white space alone is refused as notify_send refuses such a text, and the shop is not asked", async () => {
     const before = woo.requests.length;
     for (const [tool, args] of [

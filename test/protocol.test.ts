@@ -342,9 +342,12 @@ test("params a request's schema refuses are the client's mistake, -32602 with th
     expect(await refused("logging/setLevel", { level: "bogus" })).toEqual({
       code: -32602,
       message: expect.stringMatching(
-        /Invalid params for logging\/setLevel: params\.level: Invalid option: expected one of "debug"/,
+        /Invalid params for logging\/setLevel: params\.level: Invalid option: expected one of "debug"\|.*"emergency"$/,
       ),
     });
+    expect((await refused("logging/setLevel", { level: ["debug"] })).message).toMatch(
+      /params\.level: Invalid option: expected one of "debug"\|.*"emergency", received array$/,
+    );
     for (const [method, params] of [
       ["resources/read", {}],
       ["prompts/get", {}],
