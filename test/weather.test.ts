@@ -415,6 +415,26 @@ describe(`at ${AFTERNOON}`, () => {
       const mixed = await server.call("weather_current", { place: "Ostrava", latitude: 49.8, longitude: 18.3 });
       expect(text(mixed)).toMatch(/either `place` .* or both `latitude` and `longitude`/);
     });
+
+    test("coordinates written as a place are refused with the latitude and longitude to send, before any request", async () => {
+      const before = geocoding.requests.length;
+      for (const written of ["49.19,16.61", " 49.19, 16.61 ", "49.19 16.61", "49.19°, 16.61°"]) {
+        expect(text(await server.call("weather_current", { place: written })), written).toBe(
+          `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name: send them as latitude 49.19 and longitude 16.61, without place.`,
+        );
+      }
+      expect(text(await server.call("weather_forecast", { place: "-33.87,151.21" }))).toContain(
+        "send them as latitude -33.87 and longitude 151.21",
+      );
+      expect(text(await server.call("weather_geocode", { name: "49.19,16.61" }))).toBe(
+        '`name` "49.19,16.61" is a pair of coordinates, not a place name: the weather tools take them as latitude 49.19 and longitude 16.61.',
+      );
+      // The first out of range as a latitude, the pair is read the one way it can be: longitude first.
+      expect(text(await server.call("weather_current", { place: "149.19,16.61" }))).toContain(
+        "latitude 16.61 and longitude 149.19",
+      );
+      expect(geocoding.requests.length).toBe(before);
+    });
   });
 
   describe("MET Norway", () => {

@@ -83,6 +83,14 @@ export function geocoder(api: Upstream) {
     if (!name) {
       throw new ToolError(`\`${argument}\` is empty; give a place name such as "Ostrava" or "Springfield, Illinois".`);
     }
+    const pair = coordinates(text);
+    if (pair) {
+      const send = `latitude ${pair.latitude} and longitude ${pair.longitude}`;
+      // Searched for, "49.19" would be a place name matched nowhere "in 16.61".
+      throw new ToolError(
+        `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name: ${argument === "place" ? `send them as ${send}, without place` : `the weather tools take them as ${send}`}.`,
+      );
+    }
     const qualifier = rest.join(", ");
     const found = await find(name, { ...options, count: qualifier ? 100 : options.count }, call);
     return { name, qualifier, found, matching: qualifier ? found.filter((p) => matches(p, qualifier)) : found };
@@ -158,6 +166,19 @@ function toPlace(r: z.output<typeof result>): Place {
     timezone,
     ...(r.population ? { population: r.population } : {}),
   };
+}
+
+/**
+ * A place written as coordinates, "49.19,16.61" or "49.19 16.61": latitude first, as maps give
+ * them, unless only the other order puts the latitude within ±90.
+ */
+function coordinates(text: string): { latitude: number; longitude: number } | undefined {
+  const match = /^\s*(-?\d{1,3}(?:\.\d+)?)°?\s*[,;\s]\s*(-?\d{1,3}(?:\.\d+)?)°?\s*$/.exec(text);
+  if (!match) return undefined;
+  const [first, second] = [Number(match[1]), Number(match[2])];
+  return Math.abs(first) > 90 && Math.abs(second) <= 90
+    ? { latitude: second, longitude: first }
+    : { latitude: first, longitude: second };
 }
 
 /** How many times as populous a place found by another of its names must be to win over one called so. */
