@@ -990,6 +990,31 @@ describe("products and stock", () => {
     expect(woo.shop.product(P.espresso).stock_quantity).toBe(20);
   });
 
+  test("stock below 0 is set only on a product that takes backorders; elsewhere it is refused as a change, not a count", async () => {
+    // "We sold 3" sent as -3 would leave the product at -3 and out of stock, not at 37.
+    const refused = await server.call("eshop_stock_set", { sku: WOO_IDS.skus.espresso, quantity: -3 });
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toBe(
+      "Espresso Beans 1 kg [COF-ESP-1KG] (id 101) takes no backorders, so its stock does not go below 0: quantity is the count to set, not a change to it. It has 40 in stock now; to take 3 off, send 37.",
+    );
+    expect(woo.shop.product(P.espresso).stock_quantity).toBe(40);
+    const uncounted = await server.call("eshop_stock_set", { id: P.grinder, quantity: -1 });
+    expect(text(uncounted)).toMatch(
+      /^Hand Grinder .* takes no backorders, .* not a change to it\. Its stock is not counted now\.$/,
+    );
+    expect(woo.shop.product(P.grinder).manage_stock).toBe(false);
+    // A product that takes backorders may owe them.
+    const owed = await server.call("eshop_stock_set", { id: P.travelMug, quantity: -2 });
+    expect(data(owed)).toMatchObject({
+      previous_quantity: 0,
+      product: { stock_quantity: -2, stock_status: "onbackorder" },
+    });
+    // What the shop says of backorders stays out of the products' answers, whose schema has no such field.
+    expect(Object.keys(data(await server.call("eshop_product_get", { id: P.travelMug })))).not.toContain(
+      "backorders_allowed",
+    );
+  });
+
   test("sets stock by SKU, and turns on counting for a product that was not counted", async () => {
     const set = await server.call("eshop_stock_set", { sku: WOO_IDS.skus.paperFilters, quantity: 7 });
     expect(data(set)).toMatchObject({

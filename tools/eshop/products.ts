@@ -129,7 +129,8 @@ export function productTools(shop: ShopProvider): Tool[] {
         ),
         currencyOf(call),
       ]);
-      return { products: page.items, ...(currency ? { currency } : {}), ...pageResult(page, request) };
+      const products = page.items.map((p) => productOut.parse(p));
+      return { products, ...(currency ? { currency } : {}), ...pageResult(page, request) };
     },
     render(r, args) {
       if (r.products.length === 0) return noProducts(args);
@@ -147,7 +148,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
       const [product, currency] = await Promise.all([find(args, call), currencyOf(call)]);
-      return { ...product, ...(currency ? { currency } : {}) };
+      return { ...productOut.parse(product), ...(currency ? { currency } : {}) };
     },
     render: (r) => productLine(r, r.currency),
   });
@@ -163,6 +164,17 @@ export function productTools(shop: ShopProvider): Tool[] {
     if (before.type !== "simple" && before.type !== "variable") {
       throw new ToolError(
         `${oneLine(before.name)} (id ${before.id}) is a ${before.type === "variation" ? "product variation" : `${before.type} product`}; waiter sets the stock of simple products and of variable ones counted as a whole. Set it in the shop's admin.`,
+      );
+    }
+    if (quantity < 0 && before.backorders_allowed === false) {
+      // Most often a change sent as the count: "3 sold" as -3 would leave it at -3, and out of stock.
+      const counted = before.manage_stock ? (before.stock_quantity ?? 0) : undefined;
+      const now =
+        counted === undefined
+          ? "Its stock is not counted now."
+          : `It has ${counted} in stock now${counted + quantity >= 0 ? `; to take ${-quantity} off, send ${counted + quantity}` : ""}.`;
+      throw new ToolError(
+        `${named(before)} (id ${before.id}) takes no backorders, so its stock does not go below 0: quantity is the count to set, not a change to it. ${now}`,
       );
     }
     const after = await shop.setStock(before.id, quantity, call);

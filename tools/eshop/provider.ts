@@ -154,6 +154,8 @@ export interface Product {
   manage_stock: boolean;
   stock_quantity?: number;
   stock_status: string;
+  /** Whether its stock may go below 0, when the shop says; the tools check it and do not show it. */
+  backorders_allowed?: boolean;
 }
 
 export interface Customer {

@@ -110,6 +110,7 @@ const productSchema = z.object({
   manage_stock: z.union([z.boolean(), z.literal("parent")]),
   stock_quantity: z.number().nullish(),
   stock_status: z.string(),
+  backorders_allowed: z.boolean().optional(),
 });
 
 const customerSchema = z.object({
@@ -270,6 +271,7 @@ function toProduct(p: z.output<typeof productSchema>): Product {
     manage_stock: managed,
     ...(managed && typeof p.stock_quantity === "number" ? { stock_quantity: p.stock_quantity } : {}),
     stock_status: p.stock_status,
+    ...(p.backorders_allowed !== undefined ? { backorders_allowed: p.backorders_allowed } : {}),
   };
 }
 
