@@ -447,6 +447,17 @@ describe("bad input is a clear tool error", () => {
     // The first thing wrong with a date is the only one said: no month 0 is not also "after" today.
     ["currency_rates", { date: "2026-00-10" }, /^(?!.*after).*not a calendar date/s],
     ["currency_rates", { date: "30.8.2026" }, /^(?!.*(calendar|after)).*YYYY-MM-DD/s],
+    // A day in words needs today's date, which a model may not know: the refusal gives it.
+    [
+      "currency_convert",
+      { amount: 1, from: "EUR", to: "CZK", date: "yesterday" },
+      /date: must be a date as YYYY-MM-DD; today is 2026-11-30 in UTC$/,
+    ],
+    [
+      "currency_history",
+      { base: "EUR", symbols: ["USD"], start: "last monday", end: "2026-11-27" },
+      /start: must be a date as YYYY-MM-DD; today is 2026-11-30 in UTC$/,
+    ],
     ["currency_rates", { date: "2999-01-01" }, /date: must not be after 2026-11-30/],
     ["currency_history", { base: "EUR", symbols: ["USD"], start: "2026-02-01", end: "2026-01-01" }, /after end/],
     ["currency_history", { base: "EUR", symbols: ["USD"], start: "2024-01-01", end: "2026-01-01" }, /at most 366 days/],

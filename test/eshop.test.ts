@@ -278,6 +278,19 @@ describe("orders", () => {
     expect(woo.requests.length).toBe(before);
   });
 
+  test("a date in words is refused with the time now, which a model may not know, to write it from", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    try {
+      for (const after of ["yesterday", "30.11.2026"]) {
+        expect(text(await server.call("eshop_orders_list", { after }))).toBe(
+          "Invalid arguments for eshop_orders_list: after: must be YYYY-MM-DD or an ISO 8601 time; it is 2026-11-30T08:00Z now",
+        );
+      }
+    } finally {
+      setClock();
+    }
+  });
+
   test("a time with a fraction of a second keeps the window asked for, and a refusal quotes the times as given", async () => {
     const created = woo.shop.order(O.pendingStockManaged).dateCreated.getTime();
     const second = (epoch: number) => new Date(epoch).toISOString().slice(0, 19);

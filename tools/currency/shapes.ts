@@ -46,7 +46,11 @@ function begun(date: string): boolean {
 function dateArg(instead: (latest: string) => string) {
   return z
     .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, { error: "must be a date as YYYY-MM-DD", abort: true })
+    .regex(/^\d{4}-\d{2}-\d{2}$/, {
+      // A day in words ("yesterday") needs today's date, which a model may not know.
+      error: () => `must be a date as YYYY-MM-DD; today is ${isoDate(clock.now())} in UTC`,
+      abort: true,
+    })
     .refine(isCalendarDate, { error: "is not a calendar date", abort: true })
     .refine(begun, {
       error: () => {

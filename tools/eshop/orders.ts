@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
+import { clock } from "../../src/time.js";
 import { defineTool, notBlank, type Tool } from "../../src/toolset.js";
 import type { OrderSummary, ShopProvider } from "./provider.js";
 import {
@@ -34,7 +35,11 @@ const dateTime = z
   .string()
   .regex(
     /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/,
-    "must be YYYY-MM-DD or an ISO 8601 time",
+    // A time in words ("yesterday") needs the time now, which a model may not know.
+    {
+      error: () =>
+        `must be YYYY-MM-DD or an ISO 8601 time; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`,
+    },
   )
   .transform((value, ctx) => {
     const zone = /(Z|[+-]\d{2}:?\d{2})$/.exec(value.slice(10))?.[1] ?? "Z";
