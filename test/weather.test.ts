@@ -212,6 +212,12 @@ describe(`at ${AFTERNOON}`, () => {
         const result = await server.call("weather_geocode", args);
         expect(result.isError).toBe(true);
       }
+      expect(text(await server.call("weather_geocode", { name: "Paris", country_code: "USA" }))).toBe(
+        "Invalid arguments for weather_geocode: country_code: must be a two-letter ISO 3166-1 country code such as CZ, DE or US",
+      );
+      expect(text(await server.call("weather_geocode", { name: "Paris", language: "english" }))).toBe(
+        "Invalid arguments for weather_geocode: language: must be a two-letter ISO 639-1 language code such as en, de or cs",
+      );
       expect(geocoding.requests.length).toBe(before);
     });
 
