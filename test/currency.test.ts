@@ -309,6 +309,19 @@ describe("cross rates", () => {
     expect((result.structuredContent as { rates: unknown[] }).rates).toHaveLength(2);
   });
 
+  test("a code in any letter case or with white space around it is the code", async () => {
+    const padded = await server.call("currency_convert", {
+      amount: 100,
+      from: " eur",
+      to: "CZK\n",
+      date: "2026-11-27",
+    });
+    expect(padded.isError).toBeFalsy();
+    expect(padded.structuredContent).toMatchObject({ from: "EUR", to: "CZK", date: "2026-11-27" });
+    const rates = await server.call("currency_rates", { base: " usd ", symbols: [" EUR"], date: "2026-11-27" });
+    expect(rates.structuredContent).toMatchObject({ base: "USD", rates: [{ currency: "EUR" }] });
+  });
+
   test("the CNB's rates are quoted the Czech way too: 1 EUR = 24.365 CZK", async () => {
     const result = await server.call("currency_rates", { source: "cnb", date: "2026-08-28", symbols: ["EUR"] });
     expect(result.structuredContent).toMatchObject({ rates: [{ currency: "EUR", inverse: 24.365 }] });

@@ -206,12 +206,23 @@ describe(`at ${AFTERNOON}`, () => {
       expect(data<{ note: string }>(coded).note).toMatch(/drop country_code\.$/);
     });
 
-    test("more than 10 places or a one-letter name is refused before any request", async () => {
-      const before = geocoding.requests.length;
+    test("more than 10 places, a one-letter name or a code not of two letters is refused before any request", async () => {
+      let before = geocoding.requests.length;
       for (const args of [{ name: "Paris", count: 11 }, { name: "P" }, { name: "Paris", country_code: "USA" }]) {
         const result = await server.call("weather_geocode", args);
         expect(result.isError).toBe(true);
       }
+      expect(geocoding.requests.length).toBe(before);
+      // Letter case and white space around a code are no mistake.
+      const padded = await server.call("weather_geocode", {
+        name: "Springfield",
+        country_code: " us ",
+        language: "EN ",
+      });
+      expect(padded.isError).toBeFalsy();
+      expect(geocoding.requests.at(-1)?.query.get("countryCode")).toBe("US");
+      expect(geocoding.requests.at(-1)?.query.get("language")).toBe("en");
+      before = geocoding.requests.length;
       expect(text(await server.call("weather_geocode", { name: "Paris", country_code: "USA" }))).toBe(
         "Invalid arguments for weather_geocode: country_code: must be a two-letter ISO 3166-1 country code such as CZ, DE or US",
       );

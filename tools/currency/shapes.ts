@@ -19,6 +19,7 @@ export interface Sources {
 
 export const code = z
   .string()
+  .trim()
   .regex(/^[A-Za-z]{3}$/, "must be a three-letter ISO 4217 currency code such as EUR")
   .transform((value) => value.toUpperCase());
 

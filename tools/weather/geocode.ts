@@ -14,12 +14,14 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
       name: z.string().min(2).max(200).describe('A name or its start: "Ostrava", "Frankf, DE".'),
       country_code: z
         .string()
+        .trim()
         .regex(/^[A-Za-z]{2}$/, "must be a two-letter ISO 3166-1 country code such as CZ, DE or US")
         .transform((code) => code.toUpperCase())
         .optional()
         .describe("ISO 3166-1 alpha-2: CZ, DE, US."),
       language: z
         .string()
+        .trim()
         .regex(/^[A-Za-z]{2}$/, "must be a two-letter ISO 639-1 language code such as en, de or cs")
         .transform((code) => code.toLowerCase())
         .optional()
