@@ -359,6 +359,17 @@ test("params a request's schema refuses are the client's mistake, -32602 with th
         message: expect.stringContaining(`Invalid params for ${method}: params.`),
       });
     }
+    // The SDK's own refusals are said once: its McpError's message already begins "MCP error -32602: ",
+    // and the client's McpError begins so again.
+    for (const [method, params] of [
+      ["prompts/get", { name: "morning-brief" }],
+      ["completion/complete", { ref: { type: "ref/prompt", name: "brief" }, argument: { name: "place", value: "Os" } }],
+    ] as const) {
+      expect(await refused(method, params), method).toEqual({
+        code: -32602,
+        message: expect.stringMatching(/^MCP error -32602: Prompt (morning-brief|brief) not found$/),
+      });
+    }
   } finally {
     await session.close();
   }
