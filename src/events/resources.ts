@@ -95,11 +95,17 @@ export function registerEventResources(
       mimeType: "application/json",
     },
     async (uri, variables) => {
-      const event = await store.get(storedId(String(variables.id)));
+      const id = String(variables.id);
+      const event = await store.get(storedId(id));
       if (!event) {
+        // A sender's id (Stripe's evt_…) did arrive: as the event it names.
+        const delivered = await store.deliveredAs(id);
+        const why = delivered.length
+          ? `it is the sender's delivery id of ${delivered.map((event) => eventUri(event.id)).join(" and ")}`
+          : "it never arrived here, or retention dropped it";
         throw new ProtocolError(
           RESOURCE_NOT_FOUND,
-          `No stored event ${quote(String(variables.id))}: it never arrived here, or retention dropped it; ${RECENT_URI} lists the stored ones.`,
+          `No stored event ${quote(id)}: ${why}; ${RECENT_URI} lists the stored ones.`,
         );
       }
       return {

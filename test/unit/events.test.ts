@@ -190,6 +190,15 @@ test("an event is read as a resource by its URI; one not stored is a resource no
   });
 });
 
+test("a sender's delivery id read as an event's URI is told the URI of the event it names, not that it never arrived", async () => {
+  const { store, client } = await served();
+  const { id } = await addTrial(store, "evt_1R3s4T");
+  await expect(client.readResource({ uri: "events://event/evt_1R3s4T" })).rejects.toMatchObject({
+    code: -32002,
+    message: `MCP error -32002: No stored event "evt_1R3s4T": it is the sender's delivery id of events://event/${id}; events://recent lists the stored ones.`,
+  });
+});
+
 test("a URI of no resource here, one that does not parse among them, is refused alike by a read and a subscription", async () => {
   const { client } = await served();
   for (const uri of ["not a uri", "", "events://recent/", "events://event/", "file:///etc/passwd"]) {
