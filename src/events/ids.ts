@@ -8,11 +8,13 @@ const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
 
 /**
  * An event id as a model may type it: a ULID is Crockford's base32, which reads letters in any
- * case alike, so one in lower case is the stored id, in capitals. Anything else (a cursor, a
- * sender's id) is left as it is.
+ * case alike, so one in lower case is the stored id, in capitals; copied with white space around
+ * it, or as its resource's URI (events://event/<id>), it is that id too. Anything else (a cursor,
+ * a sender's id) is left as it is.
  */
 export function storedId(value: string): string {
-  return ULID.test(value) ? value.toUpperCase() : value;
+  const id = value.trim().replace(/^events:\/\/event\//, "");
+  return ULID.test(id) ? id.toUpperCase() : value;
 }
 
 const DELIVERY_LOOKUPS = 5;

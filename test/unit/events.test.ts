@@ -682,6 +682,24 @@ test("an event id in lower case names the stored event, in each tool and resourc
   await expect.poll(() => updates).toEqual([`events://event/${lowerSecond}`]);
 });
 
+test("an event id copied as its resource's URI, or with white space around it, is that id to every tool", async () => {
+  const trial = automation.parse({ name: "a", when: { source: "nowhere" }, do: [{ tool: "events_ack", args: {} }] });
+  const { store, call } = await served({ automations: [trial] });
+  const { id } = await addTrial(store, "u1");
+  for (const given of [`events://event/${id}`, ` ${id}\n`]) {
+    expect((await call("events_get", { id: given })).structuredContent, given).toMatchObject({ id });
+  }
+  expect((await call("automations_runs", { event_id: `events://event/${id}` })).structuredContent).toEqual({
+    runs: [],
+    note: "No automation is on the source trial, which sent this event.",
+  });
+  expect((await call("events_ack", { ids: [`events://event/${id}`] })).structuredContent).toEqual({
+    acked: [id],
+    already_acked: [],
+    unknown: [],
+  });
+});
+
 test("a client that gives the model only the structured result still has the payload said to be third-party data", async () => {
   const { store, call } = await served();
   const since = `c${await store.latestSeq()}`;
