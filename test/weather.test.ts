@@ -758,6 +758,11 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       const steps = data<{ hours: { time: string; period_hours: number }[] }>(week).hours;
       expect(steps.at(-1)?.time.slice(0, 10)).toBe(localParts(now + 2 * 24 * HOUR, "Europe/Vienna").date);
       expect(steps.length).toBeLessThanOrEqual(72);
+      // The days asked for past the third have no hours, and the answer says so rather than end them unsaid.
+      const cover = "Hours cover the first 3 of the 7 days: hourly gives 3 days at most.";
+      expect(data<{ note?: string }>(week).note).toContain(cover);
+      expect(text(week)).toContain(cover);
+      expect(data<{ note?: string }>(result).note ?? "").not.toContain("Hours cover");
     });
   });
 

@@ -93,6 +93,9 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
             ]
           : []),
         ...(forecast.stale ? [keptNote(provider.name, forecast.stale)] : []),
+        ...(args.hourly && args.days > HOURLY_DAYS
+          ? [`Hours cover the first ${HOURLY_DAYS} of the ${args.days} days: hourly gives ${HOURLY_DAYS} days at most.`]
+          : []),
       ];
       return {
         ...where(resolved),
