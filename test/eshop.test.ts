@@ -1232,6 +1232,17 @@ describe("errors", () => {
     expect(woo.requests.length).toBe(before);
   });
 
+  test("an order's number given as its id is told where the id is, since the two may differ; a number as text, to send it as a number", async () => {
+    const before = woo.requests.length;
+    expect(text(await server.call("eshop_order_get", { id: "#7084" }))).toBe(
+      'Invalid arguments for eshop_order_get: id: expected number, received string: "#7084" is written as the shop writes an order\'s number, which may differ from its id; eshop_orders_list with search "7084" finds the order with its id',
+    );
+    expect(text(await server.call("eshop_order_mark_paid", { id: " 7084" }))).toBe(
+      "Invalid arguments for eshop_order_mark_paid: id: expected number, received string: send 7084, without quotes",
+    );
+    expect(woo.requests.length).toBe(before);
+  });
+
   test("a wrong secret, a read-only key writing, and a wrong URL each say what to check", async () => {
     const wrong = await start(shopEnv(woo, { WAITER_WOO_SECRET: "cs_wrong" }));
     const readKey = await start(

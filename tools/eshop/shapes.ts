@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
+import { quote } from "../../src/shown.js";
 import type { Page, PageRequest } from "./provider.js";
 
 /** A time as the text shows it, to the minute and saying its zone: "2026-11-18 12:58 UTC". */
@@ -125,7 +126,25 @@ export const customerOut = z.object({
   paying_customer: z.boolean(),
 });
 
-export const orderId = z.number().int().positive().describe("From eshop_orders_list.");
+/**
+ * An order's id. Given as text it is said what to send: "#7084" is how the shop writes an order's
+ * number, which a plugin may make differ from its id, so sending 7084 as the id could be another order.
+ */
+export const orderId = z
+  .number({
+    error: (issue) => {
+      const given = typeof issue.input === "string" ? issue.input : "";
+      const digits = /^\s*(#?)\s*(\d+)\s*$/.exec(given);
+      if (!digits) return undefined;
+      const [, hash, number] = digits;
+      return hash
+        ? `expected number, received string: ${quote(given)} is written as the shop writes an order's number, which may differ from its id; eshop_orders_list with search ${quote(number ?? "")} finds the order with its id`
+        : `expected number, received string: send ${number}, without quotes`;
+    },
+  })
+  .int()
+  .positive()
+  .describe("From eshop_orders_list.");
 
 /** Paging: a cursor is "p" and a page number, handed out by the previous page. */
 export const paging = {
