@@ -337,6 +337,37 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a notify step that reached some of its chats reads in automations_runs with all its lines under the step", async () => {
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }, { ack: true }] };
+    const channels = JSON.stringify({
+      team: {
+        type: "telegram",
+        botTokenEnv: "TELEGRAM_BOT_TOKEN",
+        chatIds: [CHAT, "-100777"],
+        baseUrl: telegram.origin,
+      },
+    });
+    const server = await serve([tell], { WAITER_NOTIFY_CHANNELS: channels });
+    const agent = await startWaiter(env([tell], { WAITER_NOTIFY_CHANNELS: channels }));
+    try {
+      const event = await pay(server, undefined);
+      await runsOf(event.id);
+      const runs = await agent.call("automations_runs", { event_id: event.id });
+      expect(runs.structuredContent).toMatchObject({
+        runs: [{ status: "done", steps: [{ outcome: expect.stringMatching(/\nNot confirmed by/) }, {}] }],
+      });
+      const lines = text(runs).split("\n");
+      expect(lines[0]).toMatch(/^#\d+ tell on \S+: done$/);
+      expect(lines[1]).toBe(`  1. notify_send: done — Sent on team to ${CHAT}.`);
+      // Every line after the run's first belongs to a step: a numbered one, or a step's own further lines.
+      expect(lines.slice(1).filter((line) => !/^(?: {2}\d+\. | {5}\S)/.test(line))).toEqual([]);
+      expect(lines.at(-1)).toMatch(/^ {2}2\. events_ack: done/);
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
   test("one process runs the automations of a store: a second on it runs none, and the first gives them up as it stops", async () => {
     const first = await serve([PAID]);
     const second = await serve([PAID]);

@@ -36,6 +36,14 @@ async function whyNoRun(automations: readonly Automation[], event: StoredEvent):
     .join(" ");
 }
 
+/**
+ * A text of several lines (a notify step that reached only some targets) with its lines after the
+ * first indented by `depth`, so that they read as part of their run or step, not as lines of their own.
+ */
+function under(text: string, depth: number): string {
+  return text.replaceAll("\n", `\n${" ".repeat(depth)}`);
+}
+
 /** What `noSuchName` calls an automation. */
 const AUTOMATION: [string, string] = ["automation", "automations"];
 
@@ -208,8 +216,8 @@ export function automationsToolset(
           r.runs
             .map(
               (run) =>
-                `#${run.id} ${run.automation} on ${run.event_id}: ${run.status}${run.dry_run ? " (dry run)" : ""}${run.error ? ` — ${run.error}` : ""}\n${run.steps
-                  .map((s, i) => `  ${i + 1}. ${s.tool}: ${s.status}${s.outcome ? ` — ${s.outcome}` : ""}`)
+                `#${run.id} ${run.automation} on ${run.event_id}: ${run.status}${run.dry_run ? " (dry run)" : ""}${run.error ? ` — ${under(run.error, 2)}` : ""}\n${run.steps
+                  .map((s, i) => `  ${i + 1}. ${s.tool}: ${s.status}${s.outcome ? ` — ${under(s.outcome, 5)}` : ""}`)
                   .join("\n")}`,
             )
             .join("\n") || (r.note ? `No runs on it. ${r.note}` : "No runs match."),
