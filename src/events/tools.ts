@@ -29,9 +29,12 @@ function cursorOf(seq: number): string {
   return `c${seq}`;
 }
 
-/** A cursor from events_list or events_wait, or an event id, as a sequence number. */
+/**
+ * A cursor from events_list or events_wait, or an event id, as a sequence number. A `next_before`
+ * carries after its cursor the cursor of the page it follows (c20-40): see `pagedFrom`.
+ */
 async function seqOf(store: EventStore, value: string, name: string): Promise<number> {
-  const cursor = /^c(\d+)$/.exec(value);
+  const cursor = /^c(\d+)(?:-\d+)?$/.exec(value);
   if (cursor) {
     const seq = Number(cursor[1]);
     if (seq > (await store.latestSeq())) {
@@ -46,6 +49,15 @@ async function seqOf(store: EventStore, value: string, name: string): Promise<nu
   throw new ToolError(
     `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event (retention may have dropped it); call events_list without it for a fresh cursor.`,
   );
+}
+
+/**
+ * The cursor of the page a `next_before` was given on, which every page back from it gives again:
+ * a cursor read at a later page would pass over the events that arrived while the reader paged.
+ */
+function pagedFrom(before: string | undefined): number | undefined {
+  const chained = before === undefined ? undefined : /^c\d+-(\d+)$/.exec(before);
+  return chained ? Number(chained[1]) : undefined;
 }
 
 /**
@@ -317,14 +329,15 @@ export function eventsToolset(
           const found = await store.list(filter, { after, before, limit: limit + 1 });
           const shown = found.slice(0, limit);
           const last = shown.at(-1);
+          const now = Math.max(Math.min(latest, pagedFrom(args.before) ?? latest), after);
           const notes = [
             ...(args.since ? [(await droppedUnread(store, after)).note] : []),
             shown.length === 0 ? await typeHint(store, filter, latest) : undefined,
           ].filter((note) => note !== undefined);
           return {
             events: shown.map(summary),
-            cursor: cursorOf(Math.max(latest, after)),
-            ...(found.length > limit && last ? { next_before: cursorOf(last.seq) } : {}),
+            cursor: cursorOf(now),
+            ...(found.length > limit && last ? { next_before: `${cursorOf(last.seq)}-${now}` } : {}),
             ...(notes.length ? { note: notes.join(" ") } : {}),
           };
         },

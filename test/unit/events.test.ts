@@ -261,6 +261,28 @@ test("a cursor given before retention dropped every event still reads on; one be
   );
 });
 
+test("a reader paging back through what is new reads on from the last page's cursor without missing what arrived meanwhile", async () => {
+  const { store, call, text } = await served();
+  const { cursor: start } = (await call("events_list", {})).structuredContent as { cursor: string };
+  for (const d of ["d1", "d2", "d3"]) await addTrial(store, d);
+  type Page = { events: { id: string }[]; cursor: string; next_before?: string };
+  const first = (await call("events_list", { since: start, limit: 2 })).structuredContent as Page;
+  expect(first.next_before).toBeDefined();
+  // It arrives while the reader pages back.
+  const meanwhile = await addTrial(store, "d4");
+  const older = await call("events_list", { since: start, before: first.next_before, limit: 2 });
+  const last = older.structuredContent as Page;
+  expect(last.events).toHaveLength(1);
+  expect(last.next_before).toBeUndefined();
+  expect(last.cursor).toBe(first.cursor);
+  expect(text(older)).toContain(`Cursor for newer events: ${first.cursor}.`);
+  const next = (await call("events_list", { since: last.cursor })).structuredContent as Page;
+  expect(next.events.map((e) => e.id)).toEqual([meanwhile.id]);
+  // A page further back given by hand (a cursor, an event id) still lists before it.
+  const byHand = (await call("events_list", { before: meanwhile.id, limit: 1 })).structuredContent as Page;
+  expect(byHand.events).toHaveLength(1);
+});
+
 test("a reader whose cursor is older than what retention dropped is told it missed events; one past the drop is not", async () => {
   const { store, call, text } = await served();
   const add = (dedupeId: string) => addTrial(store, dedupeId);
