@@ -56,7 +56,8 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
  * the number its customer knows (order_number), so that name tells nothing.
  */
 const TELLING: { name: RegExp; own?: true }[] = [
-  { name: /^(status|state|payment_status|financial_status)$/, own: true },
+  // GitHub's run and check outcome (conclusion), and whether a closed pull request was merged.
+  { name: /^(status|state|payment_status|financial_status|conclusion|merged)$/, own: true },
   { name: /^(livemode|test)$/, own: true },
   { name: /^(amount|total|price|total_price|amount_total)$/, own: true },
   { name: /^(currency|curr)$/, own: true },
@@ -76,19 +77,38 @@ const TEST_MODE: Record<string, (value: unknown) => boolean> = {
   test: (value) => value === true || value === "true",
 };
 
-/** How telling a field is: its place in TELLING, past the end when it tells nothing (null, ""). */
+/**
+ * How telling a field is: its place in TELLING, past the end when it tells nothing (null, ""), and
+ * further still for a link or GitHub's node id (another name for the id beside it), which say
+ * where to look, not what happened.
+ */
 function rank([key, value]: [string, unknown]): number {
   const own = !key.includes(".");
   const name = key.split(".").at(-1) ?? key;
+  if (/(^|_)node_id$/.test(name) || (typeof value === "string" && /^https?:\/\//.test(value))) {
+    return TELLING.length + 1;
+  }
   const at = TELLING.findIndex((telling) => (own || !telling.own) && telling.name.test(name));
   return at === -1 || value === null || value === "" ? TELLING.length : at;
 }
 
 /**
+ * The object a payload is about: the `data` of an envelope (Stripe's `data.object`), else the
+ * object its type names (GitHub's `workflow_run` in a workflow_run.completed, `issue` in an
+ * issues.opened), else the payload itself.
+ */
+function subject(parsed: Record<string, unknown>, type: string): Record<string, unknown> {
+  const data = isRecord(parsed.data) ? parsed.data : undefined;
+  if (data) return isRecord(data.object) ? data.object : data;
+  const head = type.split(/[./]/)[0] ?? "";
+  const named = [head, head.replace(/s$/, "")].map((key) => (Object.hasOwn(parsed, key) ? parsed[key] : undefined));
+  return named.find(isRecord) ?? parsed;
+}
+
+/**
  * One line about a payload, untrusted text kept brief: its scalar fields and those of its
- * objects one level down (`metadata.order_id`), the telling ones first, cut short. Facts under
- * the `data` of an envelope (Stripe's `data.object`, Standard Webhooks' `data`) stand for the
- * whole. A field that only repeats the event's type, shown beside it, or its last word (Stripe's
+ * objects one level down (`metadata.order_id`), the telling ones first, links last, cut short. The
+ * object it is about (`subject`) stands for the whole. A field that only repeats the event's type, shown beside it, or its last word (Stripe's
  * status "succeeded" in a payment_intent.succeeded, "complete" in a checkout.session.completed) is
  * left out, and so is one that says the payment is live: the line has room for what the type does
  * not say.
@@ -96,8 +116,7 @@ function rank([key, value]: [string, unknown]): number {
 function gist(event: StoredEvent): string {
   const parsed = parseQuick(event);
   if (!isRecord(parsed)) return oneLine(event.payload, 120);
-  const data = isRecord(parsed.data) ? parsed.data : undefined;
-  const facts = isRecord(data?.object) ? data.object : (data ?? parsed);
+  const facts = subject(parsed, event.type);
   const word = event.type.split(/[./]/).at(-1)?.toLowerCase() ?? "";
   const repeatsType = (value: unknown) =>
     value === event.type || (typeof value === "string" && [word, word.replace(/d$/, "")].includes(value.toLowerCase()));

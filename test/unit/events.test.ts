@@ -469,6 +469,97 @@ test("each provider's payment shows in its gist what finding and checking its or
   ]);
 });
 
+test("a GitHub event's gist shows the issue, pull request or run its type names: its number, title, outcome", async () => {
+  const { store, call } = await served();
+  const add = (type: string, dedupeId: string, payload: object) =>
+    addTrial(store, dedupeId, JSON.stringify(payload), type);
+  const api = "https://api.github.com/repos/octo-org/octo-repo";
+  const repository = { id: 1296269, node_id: "MDEwOlJlcG9zaXRvcnkxMjk2MjY5", full_name: "octo-org/octo-repo" };
+  const sender = { login: "octocat", id: 1, node_id: "MDQ6VXNlcjE=", type: "User" };
+  // Trimmed from GitHub's webhook examples, their fields in GitHub's order.
+  await add("workflow_run.completed", "gh-run", {
+    action: "completed",
+    workflow_run: {
+      id: 30433642,
+      name: "Build",
+      node_id: "MDEyOldvcmtmbG93IFJ1bjI2OTI4OQ==",
+      head_branch: "main",
+      head_sha: "acb5820ced9479c074f688cc328bf03f341a511d",
+      path: ".github/workflows/build.yml",
+      display_title: "Update README.md",
+      run_number: 562,
+      event: "push",
+      status: "completed",
+      conclusion: "failure",
+      workflow_id: 159038,
+      url: `${api}/actions/runs/30433642`,
+      html_url: "https://github.com/octo-org/octo-repo/actions/runs/30433642",
+    },
+    workflow: { id: 159038, name: "Build" },
+    repository,
+    sender,
+  });
+  await add("issues.opened", "gh-issue", {
+    action: "opened",
+    issue: {
+      url: `${api}/issues/1347`,
+      repository_url: api,
+      labels_url: `${api}/issues/1347/labels{/name}`,
+      comments_url: `${api}/issues/1347/comments`,
+      events_url: `${api}/issues/1347/events`,
+      html_url: "https://github.com/octo-org/octo-repo/issues/1347",
+      id: 1,
+      node_id: "MDU6SXNzdWUx",
+      number: 1347,
+      title: "Found a bug",
+      user: sender,
+      labels: [],
+      state: "open",
+      locked: false,
+      body: "I'm having a problem with this.",
+    },
+    repository,
+    sender,
+  });
+  await add("pull_request.closed", "gh-pr", {
+    action: "closed",
+    number: 2,
+    pull_request: {
+      url: `${api}/pulls/2`,
+      id: 279147437,
+      node_id: "MDExOlB1bGxSZXF1ZXN0Mjc5MTQ3NDM3",
+      html_url: "https://github.com/octo-org/octo-repo/pull/2",
+      diff_url: "https://github.com/octo-org/octo-repo/pull/2.diff",
+      patch_url: "https://github.com/octo-org/octo-repo/pull/2.patch",
+      issue_url: `${api}/issues/2`,
+      number: 2,
+      state: "closed",
+      locked: false,
+      title: "Update the README with new information.",
+      user: sender,
+      body: "This is a pretty simple change that we need to pull into main.",
+      created_at: "2026-11-30T07:00:00Z",
+      updated_at: "2026-11-30T07:58:00Z",
+      closed_at: "2026-11-30T07:58:00Z",
+      merged_at: null,
+      merge_commit_sha: "c4295bd74fb0f4fda03689c3df3f2803b658fd85",
+      head: { label: "octocat:changes", ref: "changes", sha: "34c5c7793cb3b279e22454cb6750c80560547b3a" },
+      base: { label: "octo-org:main", ref: "main", sha: "a10867b14bb761a232cd80139fbd4c0d33264240" },
+      merged: false,
+      comments: 0,
+    },
+    repository,
+    sender,
+  });
+  const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
+  expect(listed.events.map((e) => e.gist).reverse()).toEqual([
+    '{"conclusion":"failure","id":30433642,"name":"Build","head_branch":"main","head_sha":"acb5820ced9479c074f688cc328bf03f3…',
+    '{"state":"open","id":1,"number":1347,"title":"Found a bug","user.login":"octocat","user.id":1,"user.type":"User","locke…',
+    // Closed without being merged, which its type does not say.
+    '{"merged":false,"id":279147437,"number":2,"locked":false,"title":"Update the README with new information.","user.login"…',
+  ]);
+});
+
 test("a gist reads a payload natively unless a number needs more digits than a double keeps", async () => {
   const { store, call } = await served();
   const add = (dedupeId: string, body: string) => addTrial(store, dedupeId, body);
