@@ -82,9 +82,12 @@ const TEST_MODE: Record<string, (value: unknown) => boolean> = {
  * further still for a link or GitHub's node id (another name for the id beside it), which say
  * where to look, not what happened.
  */
-function rank([key, value]: [string, unknown]): number {
+function rank([key, value]: [string, unknown], word: string): number {
   const own = !key.includes(".");
-  const name = key.split(".").at(-1) ?? key;
+  const last = key.split(".").at(-1) ?? key;
+  // The sum its type's last word names (amount_refunded in a charge.refunded) is its sum too: a
+  // partial refund's line must not read as the whole amount refunded.
+  const name = last === `amount_${word}` ? "amount" : last;
   if (/(^|_)node_id$/.test(name) || (typeof value === "string" && /^https?:\/\//.test(value))) {
     return TELLING.length + 1;
   }
@@ -134,7 +137,7 @@ function gist(event: StoredEvent): string {
     .map(([key, value]): [string, unknown] => [key, typeof value === "string" ? firstCharacters(value, 120) : value]);
   // Sorting keeps the payload's order among fields equally telling.
   const ordered = shown
-    .map((field) => ({ field, rank: rank(field) }))
+    .map((field) => ({ field, rank: rank(field, word) }))
     .sort((a, b) => a.rank - b.rank)
     .map(({ field }) => field);
   return oneLine(stringifyLossless(Object.fromEntries(ordered)) ?? "", 120);

@@ -560,6 +560,39 @@ test("a GitHub event's gist shows the issue, pull request or run its type names:
   ]);
 });
 
+test("a partial refund's gist shows the sum refunded beside the sum paid", async () => {
+  const { store, call } = await served();
+  // A Stripe charge.refunded as its docs show the Charge, trimmed, its fields in Stripe's order.
+  const charge = {
+    id: "ch_3MmlLrLkdIwHu7ix0snN0B15",
+    object: "charge",
+    amount: 1999,
+    amount_captured: 1999,
+    amount_refunded: 500,
+    application: null,
+    balance_transaction: "txn_3MmlLrLkdIwHu7ix0uke3Ezy",
+    billing_details: { email: null, name: "Jana Nováková" },
+    captured: true,
+    created: 1796156000,
+    currency: "eur",
+    metadata: { order_id: "7081" },
+    paid: true,
+    payment_intent: "pi_3MmlLrLkdIwHu7ix0ncZ2P4O",
+    refunded: false,
+    status: "succeeded",
+  };
+  await addTrial(
+    store,
+    "evt_refund",
+    JSON.stringify({ id: "evt_refund", object: "event", data: { object: charge }, type: "charge.refunded" }),
+    "charge.refunded",
+  );
+  const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
+  expect(listed.events[0]?.gist).toMatch(
+    /^\{"status":"succeeded","amount":1999,"amount_refunded":500,"currency":"eur",/,
+  );
+});
+
 test("a gist reads a payload natively unless a number needs more digits than a double keeps", async () => {
   const { store, call } = await served();
   const add = (dedupeId: string, body: string) => addTrial(store, dedupeId, body);
