@@ -326,8 +326,17 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       return;
     }
     if (unwritable) {
-      res.status(503).json({ status: "store not writable", mode, sources: [...sources.keys()], store: stats });
-      return;
+      // A load balancer that finds this waiter unhealthy sends it no delivery that could show the
+      // store takes writes again: a write that adds nothing to a count shows it instead.
+      const [source] = sources.keys();
+      try {
+        if (store && source) {
+          await untilAborted(store.count(source, "accepted", 0), AbortSignal.timeout(HEALTH_STORE_MS));
+        }
+      } catch {
+        res.status(503).json({ status: "store not writable", mode, sources: [...sources.keys()], store: stats });
+        return;
+      }
     }
     storeAnswers();
     res.json({ status: "ok", mode, sources: [...sources.keys()], ...(stats ? { store: stats } : {}) });
