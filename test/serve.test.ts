@@ -473,7 +473,7 @@ describe("sessions", () => {
       return opened;
     });
     try {
-      for (const accept of ["application/json", "text/event-stream"]) {
+      for (const accept of ["text/html", "text/event-stream"]) {
         const refused = await initializeAt(served.url, { accept });
         expect(refused.statusCode).toBe(406);
         await refused.body.dump();
@@ -484,6 +484,76 @@ describe("sessions", () => {
       await accepted.body.dump();
       expect(made.at(-1)).toEqual({ closed: false });
       expect(served.sessions.count()).toBe(1);
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("a client whose Accept names JSON but not event streams (application/json alone, */*, none) is answered in JSON", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1` },
+    );
+    try {
+      // Connectors that send these were refused with 406 and could not connect at all.
+      for (const accept of ["application/json", "*/*", "application/json;q=0.9, */*;q=0.1", undefined]) {
+        const headers: Record<string, string> = {
+          "content-type": "application/json",
+          ...(accept ? { accept } : {}),
+        };
+        const opened = await request(`${served.url}/mcp`, { method: "POST", body: initialize, headers });
+        expect(opened.statusCode, accept).toBe(200);
+        expect(opened.headers["content-type"], accept).toMatch(/^application\/json/);
+        expect(await opened.body.json(), accept).toMatchObject({
+          jsonrpc: "2.0",
+          id: 1,
+          result: { serverInfo: { name: "waiter" } },
+        });
+        const inSession = {
+          ...headers,
+          "mcp-session-id": opened.headers["mcp-session-id"] as string,
+          "mcp-protocol-version": "2025-06-18",
+        };
+        const told = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+          headers: inSession,
+        });
+        expect(told.statusCode, accept).toBe(202);
+        await told.body.dump();
+        const call = {
+          jsonrpc: "2.0",
+          id: 2,
+          method: "tools/call",
+          params: { name: "currency_convert", arguments: { amount: 100, from: "EUR", to: "CZK" } },
+        };
+        const called = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify(call),
+          headers: inSession,
+        });
+        expect(called.statusCode, accept).toBe(200);
+        expect(called.headers["content-type"], accept).toMatch(/^application\/json/);
+        const answer = (await called.body.json()) as { id: number; result: { isError?: boolean } };
+        expect(answer.id, accept).toBe(2);
+        expect(answer.result.isError, accept).toBeFalsy();
+        // A batch gets its answers as a list.
+        const batch = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify([
+            { jsonrpc: "2.0", id: 3, method: "ping" },
+            { jsonrpc: "2.0", id: 4, method: "tools/list" },
+          ]),
+          headers: inSession,
+        });
+        expect(batch.statusCode, accept).toBe(200);
+        const answers = (await batch.body.json()) as { id: number }[];
+        expect(answers.map((a) => a.id).sort(), accept).toEqual([3, 4]);
+      }
+      // One that takes neither is still refused, saying what to send.
+      const refused = await initializeAt(served.url, { accept: "text/html" });
+      expect(refused.statusCode).toBe(406);
+      await refused.body.dump();
     } finally {
       await served.close();
     }
