@@ -976,6 +976,66 @@ describe("resumption", () => {
       await served.close();
     }
   });
+
+  test("a client that opens its stream again while the server still holds the one it lost hears on the new one", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    const { hostname, port } = new URL(served.url);
+    const lost = openSocket(Number(port), hostname);
+    let heardOnLost = "";
+    lost.setEncoding("utf8").on("data", (chunk: string) => {
+      heardOnLost += chunk;
+    });
+    try {
+      const opened = await initializeAt(served.url);
+      const session = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      const inSession = { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+      for (const body of [
+        { jsonrpc: "2.0", method: "notifications/initialized" },
+        { jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "events://recent" } },
+      ]) {
+        const sent = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify(body),
+          headers: inSession,
+        });
+        await sent.body.dump();
+      }
+      // A stream whose connection died where the server cannot see it (at a proxy, on a network
+      // the client left): to the server it is open.
+      lost.write(
+        `GET /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\nMcp-Session-Id: ${session}\r\nMcp-Protocol-Version: 2025-06-18\r\n\r\n`,
+      );
+      await expect.poll(() => heardOnLost).toMatch(/^HTTP\/1\.1 200/);
+      await expect.poll(() => served.sessions.streams()).toBe(1);
+      const stream = { accept: "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+      const heard = readStream(`${served.url}/mcp`, stream, (events) =>
+        events.some((e) => e.data.includes("resources/updated")),
+      );
+      // Refused, it fails when awaited below; not before, unheard.
+      heard.catch(() => undefined);
+      // The one it replaces is ended: it carries nothing more.
+      await expect.poll(() => heardOnLost).toMatch(/\r\n0\r\n\r\n$/);
+      await expect.poll(() => served.sessions.streams()).toBe(1);
+      await served.app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "reopened-1",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      expect((await heard).map((e) => JSON.parse(e.data).method)).toContain("notifications/resources/updated");
+      expect(heardOnLost).not.toContain("resources/updated");
+    } finally {
+      lost.destroy();
+      await served.close();
+    }
+  });
 });
 
 test("a call's log lines come on the call's own stream; the session's GET stream carries what no call said", async () => {

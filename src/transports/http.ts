@@ -125,6 +125,16 @@ function answerStreams(transport: WebStandardStreamableHTTPServerTransport): Map
 }
 
 /**
+ * Ends the stream a GET reopens, if it is held: the session's notification stream, or the stream
+ * `lastId` names (a call's, as a client of MCP 2025-11-25 comes back to it).
+ */
+function endHeldStream(transport: WebStandardStreamableHTTPServerTransport, lastId: string | undefined) {
+  const stream = lastId === undefined ? NOTIFICATION_STREAM : lastId.slice(0, Math.max(0, lastId.lastIndexOf(":")));
+  if (stream === NOTIFICATION_STREAM) transport.closeStandaloneSSEStream();
+  else for (const [request, of] of answerStreams(transport)) if (of === stream) transport.closeSSEStream(request);
+}
+
+/**
  * Answers a client that comes back with Last-Event-ID to a request's stream that will carry
  * nothing more: what the stream carried after that id, then its end; with nothing left, 204, which
  * tells a client of server-sent events not to come back. The SDK's transport would hold such a
@@ -559,6 +569,11 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         return;
       }
       if (req.method === "GET") {
+        // A client opens a stream again when it lost the one it had, which may still look open
+        // here: it died at a proxy, or on a network the client left, unseen. The transport would
+        // refuse the new one with 409, which the SDK's clients give up on after two tries, and the
+        // session would be heard on the dead one. The newest is the one its client reads.
+        endHeldStream(entry.transport, typeof lastId === "string" ? lastId : undefined);
         const listening = entry;
         listening.streams += 1;
         // A stream is heard for as long as its token holds, no longer: the client opens it again
