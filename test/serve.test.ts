@@ -420,6 +420,22 @@ describe("sessions", () => {
           error: { message: expect.stringMatching(/^Method not allowed/) },
         });
       }
+      // HEAD is no GET of the stream: it is told so before any check of the session or the token.
+      const guarded = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+      try {
+        for (const [url, headers] of [
+          [served.url, {}],
+          [served.url, { "mcp-session-id": "no-such-session" }],
+          [guarded.url, {}],
+        ] as const) {
+          const answer = await request(`${url}/mcp`, { method: "HEAD", headers });
+          expect(answer.statusCode).toBe(405);
+          expect(answer.headers.allow).toBe("GET, POST, DELETE, OPTIONS");
+          await answer.body.dump();
+        }
+      } finally {
+        await guarded.close();
+      }
     } finally {
       await served.close();
     }

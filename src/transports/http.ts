@@ -722,15 +722,18 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         web.use("/.well-known/oauth-protected-resource/mcp", metadata);
         web.use("/.well-known/oauth-protected-resource", metadata);
       }
+      const notAllowed: RequestHandler = (_req, res) => {
+        res.set("allow", "GET, POST, DELETE, OPTIONS");
+        rpcError(res, 405, -32000, "Method not allowed: /mcp takes POST, GET (the notification stream) and DELETE");
+      };
       // Before the token check: a browser's preflight carries none.
       web.all("/mcp", pageAccess);
+      // Express answers HEAD with the GET route, which would check the token and the session first.
+      web.head("/mcp", notAllowed);
       web.post("/mcp", ...auth, express.json({ limit: MAX_REQUEST }), handle);
       web.get("/mcp", ...auth, handle);
       web.delete("/mcp", ...auth, handle);
-      web.all("/mcp", (_req, res) => {
-        res.set("allow", "GET, POST, DELETE, OPTIONS");
-        rpcError(res, 405, -32000, "Method not allowed: /mcp takes POST, GET (the notification stream) and DELETE");
-      });
+      web.all("/mcp", notAllowed);
       // A body that is too large or not JSON, said as JSON-RPC rather than as the listener would.
       web.use(
         "/mcp",
