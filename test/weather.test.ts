@@ -452,6 +452,16 @@ describe(`at ${AFTERNOON}`, () => {
       );
       expect(geocoding.requests.length).toBe(before);
     });
+
+    test("a postal code written in two groups of digits is searched for, not taken for coordinates", async () => {
+      // Czech, Slovak, Swedish and Greek codes read so (Prague 1 is "110 00"); the geocoder takes postal codes.
+      for (const code of ["110 00", "602 00", "114 55"]) {
+        const before = geocoding.requests.length;
+        const result = await server.call("weather_current", { place: code });
+        expect(text(result), code).not.toContain("coordinates");
+        expect(geocoding.requests.length, code).toBeGreaterThan(before);
+      }
+    });
   });
 
   describe("MET Norway", () => {
