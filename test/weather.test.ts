@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { clock, setClock } from "../src/time.js";
 import { type Fake, json } from "./fakes/http.js";
@@ -579,6 +582,23 @@ describe(`at ${AFTERNOON}`, () => {
       met.queue.push({ status: 429, body: "", headers: { "retry-after": "120" } });
       const told = await server.call("weather_current", { latitude: 10.7, longitude: 10.7 });
       expect(text(told)).toMatch(/^MET Norway is throttling waiter \(429\): .*Try again in 120 s/);
+    });
+
+    test("a contact set in the config file is named there when MET Norway blocks or throttles", async () => {
+      const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
+      writeFileSync(file, JSON.stringify({ weather: { contact: CONTACT, metUrl: `${met.origin}/weatherapi` } }));
+      const fromFile = await startWaiter({ WAITER_CONFIG: file, WAITER_GEOCODING_URL: `${geocoding.origin}/v1` });
+      try {
+        met.queue.push({ status: 403, body: "Forbidden", headers: { "content-type": "text/plain" } });
+        const blocked = text(await fromFile.call("weather_current", { latitude: 10.8, longitude: 10.8 }));
+        expect(blocked).toMatch(/check that weather\.contact in .*waiter\.json is an email or URL/);
+        met.queue.push({ status: 429, body: "" });
+        const throttled = text(await fromFile.call("weather_current", { latitude: 10.9, longitude: 10.9 }));
+        expect(throttled).toMatch(/without a real contact in weather\.contact in .*waiter\.json first\.$/);
+        expect(`${blocked} ${throttled}`).not.toContain("WAITER_CONTACT");
+      } finally {
+        await fromFile.close();
+      }
     });
   });
 

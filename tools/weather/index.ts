@@ -111,7 +111,7 @@ export const weather = defineToolset({
               ...polite,
               urlSetting: origin("metUrl"),
               headers: { "user-agent": `${http.userAgent} ${settings.contact ?? ""}`.trim() },
-              errors: metErrors,
+              errors: (response, name) => metErrors(response, name, origin("contact")),
               onAnswer: metDeprecation(log),
             }),
           )

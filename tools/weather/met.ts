@@ -57,13 +57,16 @@ const forecastSteps = locationforecast.transform((body) => stepsOf(body.properti
 type Entry = z.output<typeof locationforecast>["properties"]["timeseries"][number];
 type Period = NonNullable<Entry["data"]["next_1_hours"]>;
 
-/** MET Norway's error answers, in terms of its terms of service and the location sent. */
-export function metErrors(response: HttpResponse, name: string): Error | undefined {
+/**
+ * MET Norway's error answers, in terms of its terms of service and the location sent; `contact`
+ * is the contact setting, named where it was set.
+ */
+export function metErrors(response: HttpResponse, name: string, contact: string): Error | undefined {
   const said = upstreamMessage(response);
   const quoted = said ? ` "${said}"` : "";
   if (response.status === 403) {
     return new UpstreamError(
-      `${name} refused the request (403${quoted}). It blocks clients that do not identify themselves or that break its terms: check that WAITER_CONTACT is an email or URL where you can be reached, and see https://api.met.no/doc/TermsOfService.`,
+      `${name} refused the request (403${quoted}). It blocks clients that do not identify themselves or that break its terms: check that ${contact} is an email or URL where you can be reached, and see https://api.met.no/doc/TermsOfService.`,
       403,
     );
   }
@@ -83,7 +86,7 @@ export function metErrors(response: HttpResponse, name: string): Error | undefin
     const seconds = retryAfterSeconds(response);
     const wait = seconds === undefined ? "Wait several minutes before retrying" : `Try again in ${seconds} s`;
     return new UpstreamError(
-      `${name} is throttling waiter (429${quoted}): too many requests from this address. ${wait}; MET Norway throttles clients without a real contact in WAITER_CONTACT first.`,
+      `${name} is throttling waiter (429${quoted}): too many requests from this address. ${wait}; MET Norway throttles clients without a real contact in ${contact} first.`,
       429,
       seconds,
     );
