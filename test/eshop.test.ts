@@ -1243,6 +1243,14 @@ describe("errors", () => {
     expect(woo.requests.length).toBe(before);
   });
 
+  test("an id given as a long run of spaces is refused at once, not after the server hung on it", async () => {
+    // Every token may call eshop_order_get; a request's body may be megabytes.
+    const started = performance.now();
+    const refused = await server.call("eshop_order_get", { id: `${" ".repeat(100_000)}x` });
+    expect(text(refused)).toMatch(/^Invalid arguments for eshop_order_get: id: .*expected number, received string$/);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
   test("a wrong secret, a read-only key writing, and a wrong URL each say what to check", async () => {
     const wrong = await start(shopEnv(woo, { WAITER_WOO_SECRET: "cs_wrong" }));
     const readKey = await start(

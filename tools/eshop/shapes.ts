@@ -134,7 +134,8 @@ export const orderId = z
   .number({
     error: (issue) => {
       const given = typeof issue.input === "string" ? issue.input : "";
-      const digits = /^\s*(#?)\s*(\d+)\s*$/.exec(given);
+      // Trimmed first: white space matched on both sides of an optional "#" takes time squared in its length.
+      const digits = /^(#?)\s*(\d+)$/.exec(given.trim());
       if (!digits) return undefined;
       const [, hash, number] = digits;
       return hash
