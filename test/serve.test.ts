@@ -1835,10 +1835,15 @@ describe("OAuth access tokens", () => {
     }
   });
 
-  // Entra names an API api://… in v1.0 tokens, and by its client id, no URL, in v2.0 ones.
-  test.each(["api://waiter", "6e74172b-be56-4843-9ff4-e66a39bb12e3"])(
+  // Entra names an API api://… in v1.0 tokens, and by its client id, no URL, in v2.0 ones; any
+  // other text is said in the challenge as its quoted string may carry it.
+  test.each([
+    ["api://waiter", "api://waiter"],
+    ["6e74172b-be56-4843-9ff4-e66a39bb12e3", "6e74172b-be56-4843-9ff4-e66a39bb12e3"],
+    ['"Waiter API" – prod', "?Waiter API? ? prod"],
+  ])(
     "an audience of its own (%s) changes what aud must hold, not the resource the metadata names",
-    async (audience) => {
+    async (audience, shown) => {
       const served = await inProcess(
         { maxSessions: 10, idleMs: 60_000 },
         { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: issuer.origin, audience }) },
@@ -1859,7 +1864,7 @@ describe("OAuth access tokens", () => {
         });
         expect(refused.statusCode).toBe(401);
         expect(refused.headers["www-authenticate"]).toContain(
-          `its aud is account, ${PUBLIC}/mcp/, and this server takes only ${audience};`,
+          `its aud is account, ${PUBLIC}/mcp/, and this server takes only ${shown};`,
         );
         await refused.body.dump();
       } finally {

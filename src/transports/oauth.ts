@@ -130,7 +130,7 @@ function whyRefused(err: unknown, audience: string): string {
       const named = carried.length
         ? `is for another audience: its aud is ${carried.join(", ")}`
         : "names no audience (aud)";
-      return `it ${named}, and this server takes only ${audience}; have the issuer put that in aud (in Keycloak, an Audience mapper on the client scope)`;
+      return `it ${named}, and this server takes only ${inChallenge(audience)}; have the issuer put that in aud (in Keycloak, an Audience mapper on the client scope)`;
     }
     if (err.reason === "missing") return `it has no ${err.claim} claim`;
     if (err.claim === "iss") return "it is from another issuer than the one this server trusts";
