@@ -1028,6 +1028,17 @@ describe("resumption", () => {
       await expect.poll(() => heardOnLost).toMatch(/^HTTP\/1\.1 200/);
       await expect.poll(() => served.sessions.streams()).toBe(1);
       const stream = { accept: "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+      // A GET the transport refuses (no event stream accepted, a version it does not speak) ends nothing.
+      for (const headers of [
+        { ...stream, accept: "application/json" },
+        { ...stream, "mcp-protocol-version": "1999-01-01" },
+      ]) {
+        const refused = await request(`${served.url}/mcp`, { headers });
+        expect(refused.statusCode).toBeGreaterThanOrEqual(400);
+        await refused.body.dump();
+      }
+      expect(heardOnLost).not.toMatch(/\r\n0\r\n\r\n$/);
+      expect(served.sessions.streams()).toBe(1);
       const heard = readStream(`${served.url}/mcp`, stream, (events) =>
         events.some((e) => e.data.includes("resources/updated")),
       );

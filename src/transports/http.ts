@@ -12,6 +12,7 @@ import {
   isJSONRPCRequest,
   type JSONRPCMessage,
   type RequestId,
+  SUPPORTED_PROTOCOL_VERSIONS,
 } from "@modelcontextprotocol/sdk/types.js";
 import cors from "cors";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
@@ -132,6 +133,15 @@ function endHeldStream(transport: WebStandardStreamableHTTPServerTransport, last
   const stream = lastId === undefined ? NOTIFICATION_STREAM : lastId.slice(0, Math.max(0, lastId.lastIndexOf(":")));
   if (stream === NOTIFICATION_STREAM) transport.closeStandaloneSSEStream();
   else for (const [request, of] of answerStreams(transport)) if (of === stream) transport.closeSSEStream(request);
+}
+
+/** Whether the SDK's transport takes a GET as a stream to open: it names event streams and a version the SDK speaks. */
+function opensStream(req: Request): boolean {
+  const version = req.headers["mcp-protocol-version"];
+  return (
+    (req.headers.accept ?? "").includes("text/event-stream") &&
+    (version === undefined || SUPPORTED_PROTOCOL_VERSIONS.includes(String(version)))
+  );
 }
 
 /**
@@ -572,8 +582,9 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         // A client opens a stream again when it lost the one it had, which may still look open
         // here: it died at a proxy, or on a network the client left, unseen. The transport would
         // refuse the new one with 409, which the SDK's clients give up on after two tries, and the
-        // session would be heard on the dead one. The newest is the one its client reads.
-        endHeldStream(entry.transport, typeof lastId === "string" ? lastId : undefined);
+        // session would be heard on the dead one. The newest is the one its client reads, once the
+        // transport will take it: a GET it refuses must not end the stream the client does read.
+        if (opensStream(req)) endHeldStream(entry.transport, typeof lastId === "string" ? lastId : undefined);
         const listening = entry;
         listening.streams += 1;
         // A stream is heard for as long as its token holds, no longer: the client opens it again
