@@ -280,6 +280,18 @@ describe("cross rates", () => {
     expect(cent.structuredContent).not.toHaveProperty("note");
   });
 
+  test("an exact half of the minor unit rounds away from zero, as the published decimals make it", async () => {
+    const convert = async (amount: number, from: string, to: string, date: string, source: "ecb" | "cnb") =>
+      (await server.call("currency_convert", { amount, from, to, date, source })).structuredContent;
+    // 5 × 24.365 = 121.825 CZK and 7 × 24.365 = 170.555 CZK, in binary 121.82499999999999 and 170.55499999999998.
+    expect(await convert(5, "EUR", "CZK", "2026-08-28", "cnb")).toMatchObject({ result: 121.83 });
+    expect(await convert(7, "EUR", "CZK", "2026-08-28", "cnb")).toMatchObject({ result: 170.56 });
+    // A per-100 row: 750 ISK at 16.398 CZK per 100 is 122.985 CZK.
+    expect(await convert(750, "ISK", "CZK", "2026-01-02", "cnb")).toMatchObject({ result: 122.99 });
+    // The ECB's published 23.409 CZK per EUR of 2023-04-06: 5 EUR is 117.045 CZK.
+    expect(await convert(5, "EUR", "CZK", "2023-04-06", "ecb")).toMatchObject({ result: 117.05 });
+  });
+
   test("CZK to JPY inverts the per-100 row and rounds to whole yen", async () => {
     const result = await server.call("currency_convert", {
       amount: 151.93,

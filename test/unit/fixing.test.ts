@@ -1,11 +1,11 @@
 import { describe, expect, test } from "vitest";
 import {
+  converted,
   crossRate,
   type Fixing,
   minorUnits,
   type RateSource,
   significant,
-  toMinorUnit,
 } from "../../tools/currency/fixing.js";
 import { formatNumber } from "../../tools/currency/shapes.js";
 
@@ -17,6 +17,8 @@ const fixing: Fixing = {
     ["JPY", { units: 100, value: 15.193 }],
     ["IDR", { units: 1000, value: 1.233 }],
     ["EUR", { units: 1, value: 24.365 }],
+    ["HUF", { units: 100, value: 6.304 }],
+    ["KWD", { units: 1, value: 67.5 }],
   ]),
 };
 
@@ -38,15 +40,22 @@ describe("cross rates", () => {
 describe("rounding to the minor unit", () => {
   test.each([
     [1.005, "EUR", 1.01],
-    [151.92999999999998, "CZK", 151.93],
     [1234.5, "JPY", 1235],
     [1.0005, "KWD", 1.001],
-    [-2.345, "USD", -2.35],
     [1e-7, "EUR", 0],
     [1234.567, "HUF", 1234.57],
     [1234.567, "IDR", 1234.57],
-  ])("%d %s is %d", (value, currency, expected) => {
-    expect(toMinorUnit(value, currency)).toBe(expected);
+  ])("%d %s is %d", (amount, currency, expected) => {
+    expect(converted(fixing, amount, currency, currency, cnb)).toBe(expected);
+  });
+
+  test("a product that is exactly half a minor unit rounds up, whatever its binary approximation", () => {
+    // 121.825, 170.555 and 379.825 CZK; in binary 121.82499999999999, 170.55499999999998, 379.82500000000005.
+    expect(converted(fixing, 5, "EUR", "CZK", cnb)).toBe(121.83);
+    expect(converted(fixing, 7, "EUR", "CZK", cnb)).toBe(170.56);
+    expect(converted(fixing, 2500, "JPY", "CZK", cnb)).toBe(379.83);
+    // Through CZK, to a currency without decimals: 100 EUR is 2,436.5 CZK, 16,036.9907... JPY.
+    expect(converted(fixing, 100, "EUR", "JPY", cnb)).toBe(16037);
   });
 
   test("every currency the ECB or the CNB publishes has its ISO 4217 minor unit", () => {

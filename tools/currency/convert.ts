@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { crossRate, minorUnits, significant, toMinorUnit } from "./fixing.js";
+import { converted, crossRate, minorUnits, significant } from "./fixing.js";
 import {
   code,
   date,
@@ -46,9 +46,11 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       const source = pick(args.source);
       const fixing = await fixingFor(source, args.date, call);
       const rate = crossRate(fixing, args.from, args.to, source);
-      const exact = args.amount * rate;
-      const result = toMinorUnit(exact, args.to);
-      const note = [dateNote(args.date, fixing, source), result === 0 ? roundedAway(args, exact) : undefined]
+      const result = converted(fixing, args.amount, args.from, args.to, source);
+      const note = [
+        dateNote(args.date, fixing, source),
+        result === 0 ? roundedAway(args, args.amount * rate) : undefined,
+      ]
         .filter(Boolean)
         .join(" ");
       const through = args.from !== fixing.base && args.to !== fixing.base && args.from !== args.to;

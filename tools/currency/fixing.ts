@@ -89,15 +89,42 @@ export function significant(value: number, digits = 8): number {
   return Number(value.toPrecision(digits));
 }
 
+/**
+ * `amount` of `from` in `to` at a fixing, rounded half away from zero to `to`'s minor unit. Worked
+ * out on the decimals as given and published, not on their binary approximations: 5 EUR at 24.365
+ * CZK is 121.825 CZK, which rounds to 121.83, where the binary product, 121.82499999999999, would
+ * round to 121.82.
+ */
+export function converted(fixing: Fixing, amount: number, from: string, to: string, source: RateSource): number {
+  const a = quoteOf(fixing, from, source);
+  const b = quoteOf(fixing, to, source);
+  const [n1, d1] = product([amount, a.value, b.units]);
+  const [n2, d2] = product([a.units, b.value]);
+  return toMinorUnit([n1 * d2, d1 * n2], to);
+}
+
+/** A positive number as numerator and denominator. */
+type Fraction = [bigint, bigint];
+
+const product = (factors: number[]): Fraction =>
+  factors.map(fraction).reduce(([n, d], [fn, fd]) => [n * fn, d * fd], [1n, 1n]);
+
+/** A positive number as the decimal JavaScript writes it (24.365, 1e-9), exactly. */
+function fraction(value: number): Fraction {
+  const [, whole, decimals = "", exponent = "0"] = /^(\d+)(?:\.(\d+))?(?:e([-+]\d+))?$/.exec(
+    String(value),
+  ) as RegExpExecArray;
+  const digits = BigInt(`${whole}${decimals}`);
+  const shift = Number(exponent) - decimals.length;
+  return shift >= 0 ? [digits * 10n ** BigInt(shift), 1n] : [digits, 10n ** BigInt(-shift)];
+}
+
 /** Rounded half away from zero to the currency's minor unit (2 for EUR, 0 for JPY, 3 for KWD). */
-export function toMinorUnit(value: number, currency: string): number {
+function toMinorUnit([numerator, denominator]: Fraction, currency: string): number {
   const decimals = minorUnits(currency);
-  // Shifting the decimal point in the string form avoids 1.005 * 100 = 100.49999999999999.
-  const shifted = Number(`${Math.abs(value)}e${decimals}`);
-  const rounded = Number.isNaN(shifted)
-    ? Math.round(Math.abs(value) * 10 ** decimals) / 10 ** decimals
-    : Number(`${Math.round(shifted)}e-${decimals}`);
-  return Math.sign(value) * rounded;
+  const scaled = numerator * 10n ** BigInt(decimals);
+  const half = 2n * (scaled % denominator) >= denominator ? 1n : 0n;
+  return Number(`${scaled / denominator + half}e-${decimals}`);
 }
 
 /**
