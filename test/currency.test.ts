@@ -434,7 +434,30 @@ describe("history and lists", () => {
       ["2023-11-13", ["BGN", "EUR"]],
       ["2023-11-14", ["EUR"]],
     ]);
-    expect(text(result)).toMatch(/BGN: .* low .* on 2023-11-13/);
+    expect(text(result)).toContain("\nBGN (1 of the 3 fixings, 2023-11-13): 0.079535513 -> 0.079535513 (0.00%)");
+  });
+
+  test("a currency that stops within the range says on which fixings its line stands", async () => {
+    // The ECB quoted HRK to 2022-12-30: Croatia took the euro on 1 January 2023.
+    frankfurter.queue.push(
+      json(
+        200,
+        '{"amount":1.0,"base":"EUR","start_date":"2022-12-29","end_date":"2023-01-03","rates":{"2022-12-29":{"HRK":7.5355,"USD":1.0639},"2022-12-30":{"HRK":7.5365,"USD":1.0666},"2023-01-02":{"USD":1.0683},"2023-01-03":{"USD":1.0545}}}',
+      ),
+    );
+    const result = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["HRK", "USD"],
+      start: "2022-12-29",
+      end: "2023-01-03",
+    });
+    expect(text(result)).toBe(
+      [
+        "ECB rates against EUR, 4 fixings from 2022-12-29 to 2023-01-03:",
+        "HRK (2 of the 4 fixings, 2022-12-29 to 2022-12-30): 7.5355 -> 7.5365 (0.01%), low 7.5355 on 2022-12-29, high 7.5365 on 2022-12-30",
+        "USD: 1.0639 -> 1.0545 (-0.88%), low 1.0545 on 2023-01-03, high 1.0683 on 2023-01-02",
+      ].join("\n"),
+    );
   });
 
   test("currency_list names each source's currencies", async () => {

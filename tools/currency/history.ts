@@ -127,7 +127,14 @@ export function historyTool({ configured, pick }: Sources): Tool {
         const lastRate = points.at(-1)?.rate ?? Number.NaN;
         // A fall too small to show is no change, not "-0.00%".
         const change = ((lastRate / firstRate - 1) * 100).toFixed(2).replace(/^-(0\.00)$/, "$1");
-        return `${currency}: ${formatNumber(firstRate)} -> ${formatNumber(lastRate)} (${change}%), low ${formatNumber(low.rate)} on ${low.date}, high ${formatNumber(high.rate)} on ${high.date}`;
+        // A currency quoted on only some of the days (HRK to 2022-12-30, when Croatia took the euro)
+        // says which, lest its last rate read as the range's.
+        const firstDate = points[0]?.date;
+        const lastDate = points.at(-1)?.date;
+        const span = firstDate === lastDate ? firstDate : `${firstDate} to ${lastDate}`;
+        const which =
+          points.length < r.days.length ? ` (${points.length} of the ${r.days.length} fixings, ${span})` : "";
+        return `${currency}${which}: ${formatNumber(firstRate)} -> ${formatNumber(lastRate)} (${change}%), low ${formatNumber(low.rate)} on ${low.date}, high ${formatNumber(high.rate)} on ${high.date}`;
       });
       return [head, ...lines].join("\n");
     },
