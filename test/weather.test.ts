@@ -822,14 +822,19 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       expect(geocoding.requests.at(-1)?.query.get("apikey")).toBe(API_KEY);
     });
 
-    test("daily values are the place's local days, up to 16", async () => {
+    test("daily values are the place's local days, up to 16 and to the API's last date", async () => {
       openMeteo.weather = tokyoDays;
       const result = await om.call("weather_forecast", { place: "Tokyo", days: 16 });
       expect(result.isError).toBeFalsy();
-      const { days } = data<{ days: (Day & { condition: string })[] }>(result);
+      const { days, note } = data<{ days: (Day & { condition: string })[]; note?: string }>(result);
       const now = clock.now();
-      expect(days.map((d) => d.date)).toEqual(
-        Array.from({ length: 16 }, (_, i) => localParts(now + i * 24 * HOUR, "Asia/Tokyo").date),
+      // Open-Meteo's last date is 15 days after today in UTC: while Tokyo's day is ahead of UTC's,
+      // its 16th day is one day too late.
+      const last = localParts(now + 15 * 24 * HOUR, "UTC").date;
+      const dates = Array.from({ length: 16 }, (_, i) => localParts(now + i * 24 * HOUR, "Asia/Tokyo").date);
+      expect(days.map((d) => d.date)).toEqual(dates.filter((date) => date <= last));
+      expect(note).toBe(
+        days.length < 16 ? `Open-Meteo forecasts 15 of the 16 days asked for here, up to ${last}.` : undefined,
       );
       for (const [i, day] of days.entries()) {
         const dom = Number(day.date.slice(8));
@@ -842,6 +847,12 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       expect(days[0]?.condition).toBe("light rain showers");
       expect(openMeteo.requests.at(-1)?.query.has("hourly")).toBe(false);
       expect((await om.call("weather_forecast", { place: "Tokyo", days: 17 })).isError).toBe(true);
+      if (localParts(now, "Asia/Tokyo").date > localParts(now, "UTC").date) {
+        // With hours, the day after the last one asked is asked for within that date too.
+        const hourly = await om.call("weather_forecast", { place: "Tokyo", days: 15, hourly: true });
+        expect(hourly.isError).toBeFalsy();
+        expect(openMeteo.requests.at(-1)?.query.get("end_date")).toBe(last);
+      }
     });
 
     test("hourly asks for the hours and lists them from now to the end of the last day asked", async () => {

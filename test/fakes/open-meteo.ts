@@ -7,7 +7,7 @@ import { defaultWeather, HOUR, type HourWeather, localParts, round, type Weather
  * Open-Meteo's forecast API (`/v1/forecast`) and geocoding API (`/v1/search`) as their docs
  * describe them. Forecast: `latitude`, `longitude`, `timezone` (IANA, `auto`, `GMT`),
  * `timeformat` (iso8601 or unixtime), `wind_speed_unit`, `forecast_days` (0-16) or the local
- * dates `start_date` and `end_date` (from 92 days back to 15 ahead), `current`,
+ * dates `start_date` and `end_date` (from 93 days before today in UTC to 15 after, whatever the zone), `current`,
  * `hourly`, `daily` variable lists with their `*_units`; errors `{"error": true, "reason"}` with
  * 400 (unknown variable, out of range) and 429 (the samples' words). Geocoding: `name`, `count`
  * (1-100), `countryCode`, `language`; 2 characters match exactly, 3 or more by prefix; no hits
@@ -103,7 +103,9 @@ function forecast(request: SeenRequest, weather: WeatherAt): FakeAnswer {
     if (!startDate || !endDate || !isCalendarDate(startDate) || !isCalendarDate(endDate)) {
       return error(400, "Invalid date format. Make sure to use 'YYYY-MM-DD'");
     }
-    const [from, to] = [addDays(today, -92), addDays(today, 15)];
+    // The API takes dates from 93 days before today to 15 days after, today in UTC whatever the zone.
+    const utcToday = new Date(now).toISOString().slice(0, 10);
+    const [from, to] = [addDays(utcToday, -93), addDays(utcToday, 15)];
     for (const [name, date] of Object.entries({ start_date: startDate, end_date: endDate })) {
       if (date < from || date > to)
         return error(400, `Parameter '${name}' is out of allowed range from ${from} to ${to}`);

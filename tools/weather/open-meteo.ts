@@ -3,7 +3,7 @@ import { UpstreamError } from "../../src/errors.js";
 import { retryAfterSeconds, upstreamMessage } from "../../src/http/failures.js";
 import type { ErrorMapper } from "../../src/http/types.js";
 import { orKept, type Upstream } from "../../src/http/upstream.js";
-import { clock, dateIn, isoDate, midnight } from "../../src/time.js";
+import { clock, DAY_MS, dateIn, isoDate, midnight } from "../../src/time.js";
 import { wmoCondition } from "./conditions.js";
 import { coordinate, type Day, type Hour, KEPT_FOR_SECONDS, type WeatherProvider } from "./provider.js";
 
@@ -148,6 +148,9 @@ const MAX_DAYS = 16;
 const CURRENT_TTL = 15 * 60;
 const FORECAST_TTL = 30 * 60;
 
+/** The earlier of two dates (YYYY-MM-DD). */
+const min = (a: string, b: string) => (a < b ? a : b);
+
 /** Only what is there: Open-Meteo sends null where a model has no value. */
 function some<K extends string>(key: K, value: number | null | undefined): { [P in K]?: number } {
   return (value === null || value === undefined ? {} : { [key]: value }) as { [P in K]?: number };
@@ -209,9 +212,11 @@ export function openMeteo(api: Upstream): WeatherProvider {
               // kept, names its days, and one kept before the place's midnight is not served after it.
               start_date: dateIn(place.timezone, now),
               // With hours, the day after too (where there is one): the last hour asked takes values from the next.
-              end_date: dateIn(
-                place.timezone,
-                midnight(place.timezone, now, withHours ? Math.min(days, MAX_DAYS - 1) : days - 1),
+              end_date: min(
+                dateIn(place.timezone, midnight(place.timezone, now, withHours ? days : days - 1)),
+                // The API's last date, 15 days after today in UTC whatever the zone: where the day has
+                // begun ahead of UTC (Tokyo's morning), the 16th local day is one day too late.
+                isoDate(now + (MAX_DAYS - 1) * DAY_MS),
               ),
               ...(withHours ? { hourly: HOURLY.join(",") } : {}),
             },
