@@ -879,5 +879,17 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       }
       expect(openMeteo.requests.at(-1)?.query.get("hourly")).toContain("precipitation_probability");
     });
+
+    test("an hour's condition is of the same hour as its precipitation", async () => {
+      // Open-Meteo derives the weather code at a time from the precipitation before it, as it sums it.
+      const result = await om.call("weather_forecast", { place: "Berlin", days: 2, hourly: true });
+      const { hours } = data<{ hours: { time: string; precipitation_mm: number; condition: string }[] }>(result);
+      expect(hours.length).toBeGreaterThan(5);
+      for (const hour of hours) {
+        expect(hour.condition, hour.time).toEqual(
+          hour.precipitation_mm > 0 ? "light rain showers" : expect.not.stringMatching(/rain/),
+        );
+      }
+    });
   });
 });

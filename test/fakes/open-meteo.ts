@@ -48,6 +48,12 @@ const HOURLY: Record<string, [Variable, string]> = {
 /** Sums and maxima of the preceding hour (of the preceding 15 minutes in `current`), as the docs define them. */
 const PRECEDING = new Set(["precipitation", "precipitation_probability", "wind_gusts_10m"]);
 
+/**
+ * A weather code as Open-Meteo derives it (WeatherCode.calculate): from the cloud cover at its
+ * time and the precipitation of the same time, which is the preceding hour's (15 minutes' in `current`).
+ */
+const derivedCode = (at: HourWeather, before: HourWeather) => wmo({ ...at, precipitation: before.precipitation });
+
 type Aggregate = (day: HourWeather[], wind: number) => number;
 const DAILY: Record<string, [Aggregate, string]> = {
   weather_code: [(d) => Math.max(...d.map(wmo)), "wmo code"],
@@ -168,9 +174,10 @@ function forecast(request: SeenRequest, weather: WeatherAt): FakeAnswer {
     const at = Math.floor(now / (15 * 60_000)) * 15 * 60_000;
     const current = (name: string) => {
       const value = (HOURLY[name] as [Variable, string])[0];
-      if (!PRECEDING.has(name)) return value(weather(at), windFactor);
       // The last 15 minutes: a quarter of that hour's amount.
       const before = weather(at - 15 * 60_000);
+      if (name === "weather_code") return derivedCode(weather(at), before);
+      if (!PRECEDING.has(name)) return value(weather(at), windFactor);
       return name === "precipitation" ? round(before.precipitation / 4, 3) : value(before, windFactor);
     };
     body.current_units = {
@@ -199,7 +206,9 @@ function forecast(request: SeenRequest, weather: WeatherAt): FakeAnswer {
         lists.hourly.map((name) => [
           name,
           hours.map((t) =>
-            (HOURLY[name] as [Variable, string])[0](weather(PRECEDING.has(name) ? t - HOUR : t), windFactor),
+            name === "weather_code"
+              ? derivedCode(weather(t), weather(t - HOUR))
+              : (HOURLY[name] as [Variable, string])[0](weather(PRECEDING.has(name) ? t - HOUR : t), windFactor),
           ),
         ]),
       ),

@@ -249,12 +249,13 @@ export function openMeteo(api: Upstream): WeatherProvider {
       const h = body.hourly;
       const hours: Hour[] = [];
       // Open-Meteo's precipitation, its probability and gusts at a time are of the hour before it
-      // (the others are instant values): a step starting at one time takes them from the next.
-      // The answer's last hour has no next and is left out.
+      // (the others are instant values), and so is its weather code, which it derives from that
+      // precipitation: a step starting at one time takes them from the next. The answer's last
+      // hour has no next and is left out.
       h?.time.slice(0, -1).forEach((time, i) => {
         const temperature = h.temperature_2m[i];
         if (temperature === null || temperature === undefined) return;
-        const code = h.weather_code[i];
+        const code = h.weather_code[i + 1];
         hours.push({
           time: time * 1000,
           period_hours: 1,
