@@ -1,3 +1,4 @@
+import Big from "big.js";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
 import type { Publication } from "./schedule.js";
@@ -90,41 +91,20 @@ export function significant(value: number, digits = 8): number {
 }
 
 /**
- * `amount` of `from` in `to` at a fixing, rounded half away from zero to `to`'s minor unit. Worked
- * out on the decimals as given and published, not on their binary approximations: 5 EUR at 24.365
- * CZK is 121.825 CZK, which rounds to 121.83, where the binary product, 121.82499999999999, would
- * round to 121.82.
+ * `amount` of `from` in `to` at a fixing, rounded half away from zero to `to`'s minor unit (2 for
+ * EUR, 0 for JPY, 3 for KWD). Worked out on the decimals as given and published, not on their
+ * binary approximations: 5 EUR at 24.365 CZK is 121.825 CZK, which rounds to 121.83, where the
+ * binary product, 121.82499999999999, would round to 121.82.
  */
 export function converted(fixing: Fixing, amount: number, from: string, to: string, source: RateSource): number {
   const a = quoteOf(fixing, from, source);
   const b = quoteOf(fixing, to, source);
-  const [n1, d1] = product([amount, a.value, b.units]);
-  const [n2, d2] = product([a.units, b.value]);
-  return toMinorUnit([n1 * d2, d1 * n2], to);
-}
-
-/** A positive number as numerator and denominator. */
-type Fraction = [bigint, bigint];
-
-const product = (factors: number[]): Fraction =>
-  factors.map(fraction).reduce(([n, d], [fn, fd]) => [n * fn, d * fd], [1n, 1n]);
-
-/** A positive number as the decimal JavaScript writes it (24.365, 1e-9), exactly. */
-function fraction(value: number): Fraction {
-  const [, whole, decimals = "", exponent = "0"] = /^(\d+)(?:\.(\d+))?(?:e([-+]\d+))?$/.exec(
-    String(value),
-  ) as RegExpExecArray;
-  const digits = BigInt(`${whole}${decimals}`);
-  const shift = Number(exponent) - decimals.length;
-  return shift >= 0 ? [digits * 10n ** BigInt(shift), 1n] : [digits, 10n ** BigInt(-shift)];
-}
-
-/** Rounded half away from zero to the currency's minor unit (2 for EUR, 0 for JPY, 3 for KWD). */
-function toMinorUnit([numerator, denominator]: Fraction, currency: string): number {
-  const decimals = minorUnits(currency);
-  const scaled = numerator * 10n ** BigInt(decimals);
-  const half = 2n * (scaled % denominator) >= denominator ? 1n : 0n;
-  return Number(`${scaled / denominator + half}e-${decimals}`);
+  return new Big(amount)
+    .times(a.value)
+    .times(b.units)
+    .div(new Big(a.units).times(b.value))
+    .round(minorUnits(to), Big.roundHalfUp)
+    .toNumber();
 }
 
 /**

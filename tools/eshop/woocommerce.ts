@@ -1,3 +1,4 @@
+import Big from "big.js";
 import { z } from "zod";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import { htmlAsText } from "../../src/html.js";
@@ -145,17 +146,10 @@ function utc(time: string | null | undefined): string | undefined {
   return /[Zz]|[+-]\d\d:?\d\d$/.test(time) ? time : `${time}Z`;
 }
 
-/** Decimal strings added up exactly: "3.47" and "1.03" make "4.50". */
+/** Decimal strings added up exactly, to the most decimals any has: "3.47" and "1.03" make "4.50". */
 function sum(amounts: string[]): string {
   const places = Math.max(0, ...amounts.map((amount) => amount.split(".")[1]?.length ?? 0));
-  const units = (amount: string) => {
-    const [whole = "", fraction = ""] = amount.replace("-", "").split(".");
-    return (amount.startsWith("-") ? -1n : 1n) * BigInt(whole + fraction.padEnd(places, "0"));
-  };
-  const total = amounts.reduce((acc, amount) => acc + units(amount), 0n);
-  const digits = (total < 0n ? -total : total).toString().padStart(places + 1, "0");
-  const sign = total < 0n ? "-" : "";
-  return places ? `${sign}${digits.slice(0, -places)}.${digits.slice(-places)}` : `${sign}${digits}`;
+  return amounts.reduce((total, amount) => total.plus(amount), new Big(0)).toFixed(places);
 }
 
 function negated(amount: string): string {
