@@ -453,6 +453,14 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(await server.call("weather_current", { place: "149.19,16.61" }))).toContain(
         "latitude 16.61 and longitude 149.19",
       );
+      // Whole degrees are coordinates too where a comma, a sign or a degree sign says so, as no postal code is written.
+      for (const [written, send] of [
+        ["50,14", "latitude 50 and longitude 14"],
+        ["-33 151", "latitude -33 and longitude 151"],
+        ["50° 14°", "latitude 50 and longitude 14"],
+      ]) {
+        expect(text(await server.call("weather_current", { place: written })), written).toContain(send);
+      }
       expect(geocoding.requests.length).toBe(before);
     });
 

@@ -170,12 +170,13 @@ function toPlace(r: z.output<typeof result>): Place {
 
 /**
  * A place written as coordinates, "49.19,16.61" or "49.19 16.61": latitude first, as maps give
- * them, unless only the other order puts the latitude within ±90. Whole numbers alone are no
- * coordinates: "110 00" is a postal code (Prague's), which the geocoder takes.
+ * them, unless only the other order puts the latitude within ±90. Whole numbers apart by white
+ * space alone are no coordinates: "110 00" is a postal code (Prague's), which the geocoder takes;
+ * a decimal point, a comma, a sign or a degree sign is written in no postal code.
  */
 function coordinates(text: string): { latitude: number; longitude: number } | undefined {
   const match = /^\s*(-?\d{1,3}(?:\.\d+)?)°?\s*[,;\s]\s*(-?\d{1,3}(?:\.\d+)?)°?\s*$/.exec(text);
-  if (!match || !/\./.test(`${match[1]}${match[2]}`)) return undefined;
+  if (!match || !/[.,;°-]/.test(text)) return undefined;
   const [first, second] = [Number(match[1]), Number(match[2])];
   return Math.abs(first) > 90 && Math.abs(second) <= 90
     ? { latitude: second, longitude: first }
