@@ -58,6 +58,12 @@ describe("rounding to the minor unit", () => {
     expect(converted(fixing, 100, "EUR", "JPY", cnb)).toBe(16037);
   });
 
+  test("a result just under half a minor unit rounds down, however many decimals it has", () => {
+    // 0.00021645021645021645 USD at 23.1 is 0.004999999999999999999995 CZK: 24 decimals, under 0.005.
+    const usd: Fixing = { ...fixing, quotes: new Map([["USD", { units: 1, value: 23.1 }]]) };
+    expect(converted(usd, 0.00021645021645021645, "USD", "CZK", cnb)).toBe(0);
+  });
+
   test("every currency the ECB or the CNB publishes has its ISO 4217 minor unit", () => {
     const none = ["ISK", "JPY", "KRW"];
     const two =

@@ -91,6 +91,14 @@ export function significant(value: number, digits = 8): number {
 }
 
 /**
+ * Decimals whose division is cut at its 20th decimal, not rounded there: a quotient just under half
+ * a minor unit (0.004999999999999999999995) stays under it for the rounding to the minor unit that
+ * follows, where rounded twice it would be half and go up.
+ */
+const Exact = Big();
+Exact.RM = Big.roundDown;
+
+/**
  * `amount` of `from` in `to` at a fixing, rounded half away from zero to `to`'s minor unit (2 for
  * EUR, 0 for JPY, 3 for KWD). Worked out on the decimals as given and published, not on their
  * binary approximations: 5 EUR at 24.365 CZK is 121.825 CZK, which rounds to 121.83, where the
@@ -99,7 +107,7 @@ export function significant(value: number, digits = 8): number {
 export function converted(fixing: Fixing, amount: number, from: string, to: string, source: RateSource): number {
   const a = quoteOf(fixing, from, source);
   const b = quoteOf(fixing, to, source);
-  return new Big(amount)
+  return new Exact(amount)
     .times(a.value)
     .times(b.units)
     .div(new Big(a.units).times(b.value))
