@@ -780,6 +780,21 @@ describe("status and notes", () => {
     );
   });
 
+  test("an on-hold order that was paid, as eshop_order_mark_paid counts it, keeps its payment when cancelled or refunded", async () => {
+    // Paid, then held (a question about the address): WooCommerce keeps its paid date.
+    await server.call("eshop_order_update_status", { id: O.processing, status: "on-hold" });
+    const refunded = text(await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" }));
+    expect(refunded).toMatch(/on-hold → refunded\.\nNo money was sent back: .* payment gateway that took it\.$/);
+
+    await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_held" });
+    await server.call("eshop_order_update_status", { id: O.pending1999, status: "on-hold" });
+    expect(data(await server.call("eshop_order_mark_paid", { id: O.pending1999 }))).toMatchObject({
+      already_paid: true,
+    });
+    const cancelled = text(await server.call("eshop_order_update_status", { id: O.pending1999, status: "cancelled" }));
+    expect(cancelled).toMatch(/on-hold → cancelled\.\nIt was paid \(.* UTC\): cancelling sent no money back\./);
+  });
+
   test("an unknown status is refused before the shop is called", async () => {
     const before = woo.requests.length;
     const result = await server.call("eshop_order_update_status", { id: O.processing, status: "shipped" });

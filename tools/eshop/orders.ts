@@ -330,7 +330,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
     render(r) {
       // What the change did to money, which no status name says: WooCommerce records a refund of
       // what is left but asks no gateway; a cancel keeps the payment; a paid status sets a paid date.
-      const wasPaid = shop.paidStatuses.includes(r.previous_status);
+      // An order put on hold after its payment keeps its paid date, and eshop_order_mark_paid counts
+      // it paid; a refund or a cancel leaves the paid date as it was.
+      const heldPaid =
+        r.previous_status === "on-hold" && r.order.paid !== undefined && !shop.paidStatuses.includes(r.order.status);
+      const wasPaid = shop.paidStatuses.includes(r.previous_status) || heldPaid;
       const money = !r.changed
         ? ""
         : r.order.status === "refunded"
