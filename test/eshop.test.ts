@@ -1121,6 +1121,33 @@ describe("products and stock", () => {
     const refused = await server.call("eshop_stock_set", { sku: "COF-HOUSE-250", quantity: 3 });
     expect(text(refused)).toMatch(/is a product variation; waiter sets the stock of simple products and of variable/);
   });
+
+  test("a variation whose stock its product counts shows that stock, and setting it points to the product", async () => {
+    // WooCommerce answers such a variation with manage_stock "parent" and its product's quantity.
+    const auth = { authorization: `Basic ${basic(CONSUMER_KEY, CONSUMER_SECRET)}` };
+    const parent = (await (await fetch(`${woo.api}/products/${P.tastingSet}`, { headers: auth })).json()) as object;
+    const variation = {
+      ...parent,
+      id: 120,
+      name: "Tasting Set - Light",
+      sku: "SET-TASTE-L",
+      type: "variation",
+      parent_id: P.tastingSet,
+      price: "24.00",
+      regular_price: "24.00",
+      manage_stock: "parent",
+      stock_quantity: 4,
+      variations: [],
+    };
+    woo.intercept = (r) => (r.method === "GET" && r.path.endsWith("/products/120") ? json(200, variation) : undefined);
+    const shown = await server.call("eshop_product_get", { id: 120 });
+    expect(text(shown)).toBe("Tasting Set - Light [SET-TASTE-L] (id 120, variation): 24.00 EUR, instock, 4 in stock");
+    expect(data(shown)).toMatchObject({ manage_stock: true, stock_quantity: 4 });
+    const refused = await server.call("eshop_stock_set", { id: 120, quantity: 3 });
+    expect(text(refused)).toMatch(
+      /whose stock is counted on its product \(id 119\) for all its variations: set that product's stock\./,
+    );
+  });
 });
 
 describe("customers", () => {

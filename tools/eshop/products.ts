@@ -161,6 +161,11 @@ export function productTools(shop: ShopProvider): Tool[] {
         `${oneLine(before.name)} (id ${before.id}) is a variable product whose stock is kept per variation: set a variation's stock in the shop's admin. (To count one stock for all its variations, turn on "Manage stock?" on the product's Inventory tab; then this tool sets it.)`,
       );
     }
+    if (before.counted_on !== undefined) {
+      throw new ToolError(
+        `${oneLine(before.name)} (id ${before.id}) is a product variation whose stock is counted on its product (id ${before.counted_on}) for all its variations: set that product's stock.`,
+      );
+    }
     if (before.type !== "simple" && before.type !== "variable") {
       throw new ToolError(
         `${oneLine(before.name)} (id ${before.id}) is a ${before.type === "variation" ? "product variation" : `${before.type} product`}; waiter sets the stock of simple products and of variable ones counted as a whole. Set it in the shop's admin.`,

@@ -152,6 +152,8 @@ export interface Product {
   sale_price?: string;
   sale_from?: string;
   manage_stock: boolean;
+  /** The product that counts this variation's stock (its quantity is that one's). */
+  counted_on?: number;
   stock_quantity?: number;
   stock_status: string;
   /** Whether its stock may go below 0, when the shop says; the tools check it and do not show it. */

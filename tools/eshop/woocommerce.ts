@@ -108,7 +108,9 @@ const productSchema = z.object({
   sale_price: text,
   on_sale: z.boolean(),
   date_on_sale_from_gmt: text,
+  // "parent": a variation whose stock its product counts; stock_quantity is then the product's.
   manage_stock: z.union([z.boolean(), z.literal("parent")]),
+  parent_id: z.number().optional(),
   stock_quantity: z.number().nullish(),
   stock_status: z.string(),
   backorders_allowed: z.boolean().optional(),
@@ -245,7 +247,7 @@ function toOrder(o: WooOrder): Order {
 }
 
 function toProduct(p: z.output<typeof productSchema>): Product {
-  const managed = p.manage_stock === true;
+  const managed = p.manage_stock !== false;
   // WooCommerce keeps a sale price before its sale starts and after it ends: on_sale says whether it is on.
   const from = utc(p.date_on_sale_from_gmt);
   const upcoming = !p.on_sale && from !== undefined && Date.parse(from) > clock.now();
@@ -263,6 +265,7 @@ function toProduct(p: z.output<typeof productSchema>): Product {
     regular_price: p.regular_price,
     ...sale,
     manage_stock: managed,
+    ...(p.manage_stock === "parent" && p.parent_id ? { counted_on: p.parent_id } : {}),
     ...(managed && typeof p.stock_quantity === "number" ? { stock_quantity: p.stock_quantity } : {}),
     stock_status: p.stock_status,
     ...(p.backorders_allowed !== undefined ? { backorders_allowed: p.backorders_allowed } : {}),
