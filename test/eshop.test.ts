@@ -837,6 +837,22 @@ describe("status and notes", () => {
     expect(data(result)).toMatchObject({ order_id: O.completed, note: { note: "Thanks!", customer_note: true } });
     expect(woo.shop.order(O.completed).notes.some((n) => n.note === "Thanks!" && n.customer_note)).toBe(true);
   });
+
+  test("a note to the customer of an order without an email is refused: the shop would email it to no one", async () => {
+    // An order taken by phone in the admin: WooCommerce mails a customer note to the billing email only.
+    woo.shop.order(O.completed).billing.email = "";
+    const notes = woo.shop.order(O.completed).notes.length;
+    const result = await server.call("eshop_order_add_note", {
+      id: O.completed,
+      note: "Shipped.",
+      customer_note: true,
+    });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(/has no email, so the shop would send the note to no one/);
+    expect(woo.shop.order(O.completed).notes).toHaveLength(notes);
+    const kept = await server.call("eshop_order_add_note", { id: O.completed, note: "Called the customer." });
+    expect(data(kept)).toMatchObject({ note: { customer_note: false } });
+  });
 });
 
 describe("products and stock", () => {

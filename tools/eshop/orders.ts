@@ -365,6 +365,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
     output: { order_id: z.number(), note: noteOut },
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     async run({ id, note, customer_note }, call) {
+      // The shop mails a note to the customer to the order's billing email, and to no one without it.
+      if (customer_note && !(await shop.getOrder(id, call)).email) {
+        throw new ToolError(
+          `Order ${id} has no email, so the shop would send the note to no one; nothing was added. Reach the customer another way (the order's phone or address, eshop_order_get), or add the note without customer_note.`,
+        );
+      }
       return { order_id: id, note: await shop.addNote(id, note, customer_note, call) };
     },
     render(r) {
