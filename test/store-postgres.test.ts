@@ -837,6 +837,29 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     }, 30_000);
   });
 
+  test("a delivery kept waiting by a lock a person's session holds fails in the lock wait, and is not stored after it was refused", async () => {
+    const url = await freshSchema();
+    const store = await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs: 500 });
+    stores.push(store);
+    const psql = new pg.Client(url);
+    await psql.connect();
+    try {
+      await psql.query("BEGIN");
+      await psql.query("SELECT 1 FROM totals FOR UPDATE");
+      const adding = store.add(event({ dedupeId: "held-up" }));
+      await expect(adding).rejects.toBeInstanceOf(ToolError);
+      await expect(adding).rejects.toThrow(
+        /^The event store's database kept waiter waiting more than 0\.5 s for a lock another session holds on its tables \(PostgreSQL 55P03: .*; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): a transaction left open .*; try again in a moment\.$/,
+      );
+      // Nothing of waiter's still waits there, to be stored once the lock is let go.
+      expect(await waitingOnLocks(psql)).toBe(0);
+      await psql.query("COMMIT");
+      expect((await store.stats()).events).toBe(0);
+    } finally {
+      await psql.end();
+    }
+  });
+
   describe("a database that stops answering", () => {
     /** A fresh store's URL through a proxy that the test silences. */
     async function proxied(): Promise<SilentProxy> {

@@ -49,6 +49,13 @@ const EXPIRE_EVERY_MS = 10 * 60 * 1000;
  * finishes in milliseconds, and one that does not must not hold the stop for the query timeout.
  */
 const CLOSE_MS = 1_000;
+/**
+ * How long a statement waits for a lock another session holds (a transaction left open in psql,
+ * a LOCK TABLE) before the server cancels it. Below the query timeout: a statement the client
+ * gave up on would wait on in the server, holding a connection, and commit once the lock is let
+ * go, though its delivery was answered 503.
+ */
+const LOCK_WAIT_MS = 10_000;
 
 export interface PostgresOptions {
   /** postgres://user@host:port/database?sslmode=…; PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and PGOPTIONS fill in what it leaves out. */
@@ -62,6 +69,8 @@ export interface PostgresOptions {
   onDropped?: ((dropped: Dropped) => void) | undefined;
   /** How long a connection attempt may take before the call fails. */
   connectMs?: number;
+  /** How long a statement waits for a lock another session holds: LOCK_WAIT_MS unless said. */
+  lockWaitMs?: number;
 }
 
 /** bigint columns (sequence numbers, milliseconds, counts) as numbers: they stay far below 2^53. */
@@ -106,7 +115,7 @@ function loginRefused(code: string | undefined, passwordFrom: string): string | 
  * A database that cannot be reached, written or logged in to, in words a model (or an operator
  * reading a 503's log) can act on; `database` says which, as a log line may show it.
  */
-function storeError(err: unknown, database: string, passwordFrom: string): unknown {
+function storeError(err: unknown, database: string, passwordFrom: string, lockWaitMs: number): unknown {
   const { code, message } = err as { code?: string; message?: string };
   if (code === "53100") {
     return new StoreNotWritable(
@@ -126,6 +135,11 @@ function storeError(err: unknown, database: string, passwordFrom: string): unkno
       `PostgreSQL ${code}: ${message}`,
       `its database user lacks rights on waiter's tables (${database})`,
       "grants it USAGE on their schema, SELECT, INSERT, UPDATE and DELETE on the tables, and USAGE and SELECT on their sequences",
+    );
+  }
+  if (code === "55P03") {
+    return new ToolError(
+      `The event store's database kept waiter waiting more than ${lockWaitMs / 1000} s for a lock another session holds on its tables (PostgreSQL ${code}: ${message}; ${database}): a transaction left open (in psql, say), a LOCK TABLE, a VACUUM FULL, or retention dropping a large backlog; nothing is stored until it ends, so tell whoever runs waiter if this lasts; try again in a moment.`,
     );
   }
   const check = loginRefused(code, passwordFrom);
@@ -200,6 +214,7 @@ export class PostgresEventStore implements EventStore {
   /** The database as the store's errors name it. */
   readonly #database: string;
   readonly #passwordFrom: string;
+  readonly #lockWaitMs: number;
   readonly #nextId = eventIds();
   readonly #listeners = new Listeners<StoredEvent>();
   readonly #ackListeners = new Listeners<string[]>();
@@ -225,14 +240,25 @@ export class PostgresEventStore implements EventStore {
       application_name: "waiter",
       types,
     };
-    const pool = new pg.Pool({ ...config, max: 10, idleTimeoutMillis: 30_000 });
+    const lockWait = `SET lock_timeout = ${Math.round(options.lockWaitMs ?? LOCK_WAIT_MS)}`;
+    const pool = new pg.Pool({
+      ...config,
+      max: 10,
+      idleTimeoutMillis: 30_000,
+      onConnect: async (client) => {
+        await client.query(lockWait);
+      },
+    });
     let schema: string;
     let upgraded: Upgraded | undefined;
     try {
       // The connection that brings the schema up to date stays in the pool for the store's own queries.
       const client = await pool.connect();
       try {
+        // Replicas starting at once wait their turn to upgrade for as long as the upgrade takes.
+        await client.query("SET lock_timeout = 0");
         upgraded = await migrate(client);
+        await client.query(lockWait);
         schema =
           (await client.query<{ schema: string }>("SELECT current_schema() AS schema")).rows[0]?.schema ?? "public";
         client.release();
@@ -264,6 +290,7 @@ export class PostgresEventStore implements EventStore {
 
   private constructor(pool: pg.Pool, options: PostgresOptions, channel: string, config: pg.ClientConfig) {
     this.#pool = pool;
+    this.#lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
     // An idle connection the server closed: the pool drops it and connects anew when asked.
     this.#pool.on("error", (err) => warn("an idle connection to the event store's database failed", err));
     this.#retention = options.retention;
@@ -293,7 +320,7 @@ export class PostgresEventStore implements EventStore {
     try {
       return (await this.#pool.query<R>(text, params)).rows;
     } catch (err) {
-      throw storeError(err, this.#database, this.#passwordFrom);
+      throw storeError(err, this.#database, this.#passwordFrom, this.#lockWaitMs);
     }
   };
 
