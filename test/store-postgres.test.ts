@@ -1,4 +1,5 @@
-import { mkdtempSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -67,6 +68,25 @@ async function open(
   const store = await PostgresEventStore.open({ url, retention, onDropped, connectMs: 2_000 });
   stores.push(store);
   return store;
+}
+
+/** A self-signed certificate for localhost that signs none of the test servers' certificates. */
+function otherCa(): string {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-ca-"));
+  const [key, cert] = [join(dir, "key.pem"), join(dir, "cert.pem")];
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"].concat([
+      "-subj",
+      "/CN=localhost",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+    ]),
+    { stdio: "ignore" },
+  );
+  return readFileSync(cert, "utf8");
 }
 
 /** Resolves with the first event `store` tells its subscribers of that `pick` accepts. */
@@ -501,7 +521,29 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           password: "db pass/01:23@x%",
           retention: LOOSE,
         }),
-      ).rejects.toThrow(/self-signed certificate/);
+      ).rejects.toThrow(/self-signed certificate: check that the CA the URL's sslrootcert names/);
+    });
+
+    test("a certificate the URL's CA no longer signs, met by a running waiter, is said as TLS refused, with what to check", async () => {
+      const ca = join(mkdtempSync(join(tmpdir(), "waiter-ca-")), "ca.pem");
+      copyFileSync(guarded.ca as string, ca);
+      const url = `${guarded.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
+      const store = await PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE });
+      stores.push(store);
+      await store.add(event());
+      // The server's certificate renewed by another CA: the file names one that signs it no more.
+      writeFileSync(ca, otherCa());
+      const db = new URL(guarded.url);
+      db.password = encodeURIComponent("db pass/01:23@x%");
+      const superuser = new pg.Client(db.href);
+      await superuser.connect();
+      await superuser.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'waiter'");
+      await superuser.end();
+      const listing = store.list({}, { limit: 5 });
+      await expect(listing).rejects.toBeInstanceOf(ToolError);
+      await expect(listing).rejects.toThrow(
+        /^The event store's database refuses waiter's connection \(TLS: self-signed certificate.*; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): .*check that the CA the URL's sslrootcert names \(the system's, without it\) signs the database server's certificate/,
+      );
     });
   });
 

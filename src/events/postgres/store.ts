@@ -112,6 +112,25 @@ function loginRefused(code: string | undefined, passwordFrom: string): string | 
 }
 
 /**
+ * What whoever runs waiter must change before TLS to the database succeeds again: the server's
+ * certificate (renewed by another CA, expired, for another name) or its TLS being off. The driver
+ * gives Node's certificate check's codes, and no code when the server takes no TLS.
+ */
+function tlsRefused(err: unknown): string | undefined {
+  const { code, message } = err as { code?: string; message?: string };
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    return "check that WAITER_DATABASE_URL names the database server by a name its certificate holds";
+  }
+  if (code && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code)) {
+    return "check that the CA the URL's sslrootcert names (the system's, without it) signs the database server's certificate, and that the certificate has not expired";
+  }
+  if (/server does not support SSL/.test(message ?? "")) {
+    return "check that the database server takes TLS (ssl = on), or the URL's sslmode";
+  }
+  return undefined;
+}
+
+/**
  * A database that cannot be reached, written or logged in to, in words a model (or an operator
  * reading a 503's log) can act on; `database` says which, as a log line may show it.
  */
@@ -142,10 +161,11 @@ function storeError(err: unknown, database: string, passwordFrom: string, lockWa
       `The event store's database kept waiter waiting more than ${lockWaitMs / 1000} s for a lock another session holds on its tables (PostgreSQL ${code}: ${message}; ${database}): a transaction left open (in psql, say), a LOCK TABLE, a VACUUM FULL, or retention dropping a large backlog; nothing is stored until it ends, so tell whoever runs waiter if this lasts; try again in a moment.`,
     );
   }
-  const check = loginRefused(code, passwordFrom);
+  const tls = tlsRefused(err);
+  const check = tls ?? loginRefused(code, passwordFrom);
   if (check) {
     return new ToolError(
-      `The event store's database refuses waiter's connection (PostgreSQL ${code}: ${message}; ${database}): nothing is read or stored until whoever runs waiter fixes that, so tell them to ${check}. waiter tries again at each call.`,
+      `The event store's database refuses waiter's connection (${tls ? "TLS" : `PostgreSQL ${code}`}: ${message}; ${database}): nothing is read or stored until whoever runs waiter fixes that, so tell them to ${check}. waiter tries again at each call.`,
     );
   }
   const why = unreachable(err);
@@ -268,7 +288,8 @@ export class PostgresEventStore implements EventStore {
       }
     } catch (err) {
       await pool.end().catch(() => {});
-      const check = loginRefused((err as { code?: string }).code, options.passwordFrom ?? "PGPASSWORD");
+      const check =
+        tlsRefused(err) ?? loginRefused((err as { code?: string }).code, options.passwordFrom ?? "PGPASSWORD");
       if (check) throw new Error(`${(err as Error).message}: ${check}`);
       // The driver's words when the server asks for a password and it has none.
       if (/client password must be a string/.test((err as Error).message ?? "")) {
