@@ -268,6 +268,35 @@ export const MIGRATIONS: readonly string[] = [
   // 11: a failed run's onFailure notice while it is not yet told, and where telling it got to, so
   // that a stop neither loses it nor repeats one that may have reached the channel.
   `ALTER TABLE automation_runs ADD COLUMN notice TEXT, ADD COLUMN notice_status TEXT;`,
+  // 12: retention drops at most 10,000 events by each limit in a statement: a backlog (a limit
+  // lowered) goes over several, each holding the turn briefly, in place of one that holds every
+  // replica's deliveries until all of it is gone. The caller runs it again while it drops any.
+  `CREATE OR REPLACE FUNCTION waiter_retain(now_ms BIGINT, max_events BIGINT, max_bytes BIGINT, max_age_ms BIGINT)
+   RETURNS JSONB LANGUAGE plpgsql AS $$
+   DECLARE t RECORD; edge BIGINT; cutoff BIGINT := now_ms - max_age_ms; dropped JSONB := '{}';
+     batch CONSTANT BIGINT := 10000;
+   BEGIN
+     IF (SELECT received_at FROM events ORDER BY seq LIMIT 1) < cutoff THEN
+       SELECT seq - 1 INTO edge FROM (SELECT seq, received_at FROM events ORDER BY seq LIMIT batch) b
+       WHERE received_at >= cutoff ORDER BY seq LIMIT 1;
+       IF edge IS NULL THEN SELECT max(seq) INTO edge FROM (SELECT seq FROM events ORDER BY seq LIMIT batch) b; END IF;
+       dropped := dropped || waiter_drop(edge, now_ms, 'age');
+     END IF;
+     SELECT events, bytes INTO t FROM totals;
+     IF t.events > max_events THEN
+       SELECT seq INTO edge FROM events ORDER BY seq OFFSET least(t.events - max_events, batch) - 1 LIMIT 1;
+       IF edge IS NOT NULL THEN dropped := dropped || waiter_drop(edge, now_ms, 'count'); END IF;
+     END IF;
+     SELECT events, bytes INTO t FROM totals;
+     IF t.bytes > max_bytes THEN
+       SELECT seq INTO edge FROM (
+         SELECT seq, sum(size) OVER (ORDER BY seq) AS running FROM (SELECT seq, size FROM events ORDER BY seq LIMIT batch) b) s
+       WHERE running >= t.bytes - max_bytes ORDER BY seq LIMIT 1;
+       IF edge IS NULL THEN SELECT max(seq) INTO edge FROM (SELECT seq FROM events ORDER BY seq LIMIT batch) b; END IF;
+       IF edge IS NOT NULL THEN dropped := dropped || waiter_drop(edge, now_ms, 'bytes'); END IF;
+     END IF;
+     RETURN dropped;
+   END $$;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

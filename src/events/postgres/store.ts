@@ -158,7 +158,7 @@ function storeError(err: unknown, database: string, passwordFrom: string, lockWa
   }
   if (code === "55P03") {
     return new ToolError(
-      `The event store's database kept waiter waiting more than ${lockWaitMs / 1000} s for a lock another session holds on its tables (PostgreSQL ${code}: ${message}; ${database}): a transaction left open (in psql, say), a LOCK TABLE, a VACUUM FULL, or retention dropping a large backlog; nothing is stored until it ends, so tell whoever runs waiter if this lasts; try again in a moment.`,
+      `The event store's database kept waiter waiting more than ${lockWaitMs / 1000} s for a lock another session holds on its tables (PostgreSQL ${code}: ${message}; ${database}): a transaction left open (in psql, say), a LOCK TABLE, a VACUUM FULL; nothing is stored until it ends, so tell whoever runs waiter if this lasts; try again in a moment.`,
     );
   }
   const tls = tlsRefused(err);
@@ -420,12 +420,22 @@ export class PostgresEventStore implements EventStore {
 
   async expire(now = clock.now()): Promise<void> {
     const { maxEvents, maxBytes, maxAgeDays } = this.#retention;
-    // One statement: the turn is taken (the row locked) before the function runs, held until it commits.
-    const [retained] = await this.#query<{ dropped: Dropped }>(
-      "SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT 1 FROM totals FOR UPDATE) AS turn",
-      [now, maxEvents, maxBytes, Math.round(maxAgeDays * DAY_MS)],
-    );
-    tellDropped(this.#onDropped, retained?.dropped);
+    const total: Dropped = {};
+    // A statement at a time, each dropping a part of a backlog, so the replicas' deliveries take
+    // the turn between them; the turn is taken (the row locked) before the function runs.
+    for (;;) {
+      const [retained] = await this.#query<{ dropped: Dropped }>(
+        "SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT 1 FROM totals FOR UPDATE) AS turn",
+        [now, maxEvents, maxBytes, Math.round(maxAgeDays * DAY_MS)],
+      );
+      const dropped = Object.entries(retained?.dropped ?? {});
+      if (dropped.length === 0) break;
+      for (const [by, run] of dropped as [keyof Dropped, { events: number; unacked: number }][]) {
+        const before = total[by] ?? { events: 0, unacked: 0 };
+        total[by] = { events: before.events + run.events, unacked: before.unacked + run.unacked };
+      }
+    }
+    tellDropped(this.#onDropped, total);
     // Neither needs the turn, which every replica's ingest waits for.
     await this.#query(PRUNE_RUNS);
     await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [forgottenBefore(now)]);
