@@ -123,11 +123,15 @@ async function storedDeliveries(url: string): Promise<string[]> {
   }
 }
 
-/** events_wait on `client`, for an event of `type` after its cursor "now". */
-function waitFor(client: Client, type = "invoice.created", timeout_s = 30) {
-  return client.callTool({ name: "events_wait", arguments: { type, timeout_s } }, undefined, {
-    timeout: (timeout_s + 10) * 1000,
-  });
+/** events_wait on `client`, for an event of `type` after `since`, or after its cursor "now". */
+function waitFor(client: Client, type = "invoice.created", timeout_s = 30, since?: string) {
+  return client.callTool(
+    { name: "events_wait", arguments: { type, timeout_s, ...(since ? { since } : {}) } },
+    undefined,
+    {
+      timeout: (timeout_s + 10) * 1000,
+    },
+  );
 }
 
 const deliveryOf = (result: Awaited<ReturnType<Client["callTool"]>>) =>
@@ -159,8 +163,9 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     await agent.subscribeResource({ uri: "events://recent" });
     // Waits on both replicas, several agents each: one delivery wakes every one.
     const agents = [agent, await connect(b.base), await connect(a.base), await connect(a.base)];
-    const waiting = agents.map((each) => waitFor(each));
-    // A wait has read its cursor once the call is in; a delivery after it is what it waits for.
+    // After the empty store's start: a wait whose call comes in after the delivery still wakes for it.
+    const waiting = agents.map((each) => waitFor(each, "invoice.created", 30, "c0"));
+    // Most of the waits are in before the delivery, which is what they wait for.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await post(a.base, "first")).toBe(200);
     expect((await Promise.all(waiting)).map(deliveryOf)).toEqual(["first", "first", "first", "first"]);
