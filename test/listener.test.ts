@@ -441,6 +441,19 @@ test("/healthz answers at that spelling alone, so a proxy that hides it hides it
   }
 });
 
+/** Makes `store` refuse every write as a full disk does; returns what makes it take them again. */
+function diskFull(store: SqliteEventStore): () => void {
+  const { add, count } = { add: store.add.bind(store), count: store.count.bind(store) };
+  const full = () =>
+    Promise.reject(new StoreNotWritable("SQLITE_FULL: database or disk is full", "its disk is full (events.db)"));
+  store.add = full;
+  store.count = full;
+  return () => {
+    store.add = add;
+    store.count = count;
+  };
+}
+
 test("/healthz answers 503 while the store takes no writes, and 200 once a delivery is stored again", async () => {
   const { url, store } = await start();
   const health = async () => {
@@ -448,16 +461,11 @@ test("/healthz answers 503 while the store takes no writes, and 200 once a deliv
     const { status, sources } = (await response.body.json()) as { status: string; sources: string[] };
     return { code: response.statusCode, status, sources };
   };
-  const { add, count } = { add: store.add.bind(store), count: store.count.bind(store) };
-  const full = () =>
-    Promise.reject(new StoreNotWritable("SQLITE_FULL: database or disk is full", "its disk is full (events.db)"));
-  store.add = full;
-  store.count = full;
+  const writesAgain = diskFull(store);
   expect((await deliver(url)).status).toBe(503);
   // The store still reads; the health check says what deliveries get.
   expect(await health()).toEqual({ code: 503, status: "store not writable", sources: ["erp", "trial"] });
-  store.add = add;
-  store.count = count;
+  writesAgain();
   expect((await deliver(url)).status).toBe(200);
   expect(await health()).toMatchObject({ code: 200, status: "ok" });
 });
@@ -469,16 +477,11 @@ test("/healthz hears by itself that the store takes writes again: a load balance
     const response = await request(`${url}/healthz`);
     return { code: response.statusCode, status: ((await response.body.json()) as { status: string }).status };
   };
-  const { add, count } = { add: store.add.bind(store), count: store.count.bind(store) };
-  const full = () =>
-    Promise.reject(new StoreNotWritable("SQLITE_FULL: database or disk is full", "its disk is full (events.db)"));
-  store.add = full;
-  store.count = full;
+  const writesAgain = diskFull(store);
   expect((await deliver(url)).status).toBe(503);
   expect(await health()).toEqual({ code: 503, status: "store not writable" });
   // Space is freed; no delivery comes, as the load balancer's health check finds this waiter down.
-  store.add = add;
-  store.count = count;
+  writesAgain();
   expect(await health()).toEqual({ code: 200, status: "ok" });
   expect(lines.filter((line) => line.includes("answers again"))).toEqual([
     expect.stringMatching(/the event store answers again after \d+ s; .*: 1 from erp\n$/),

@@ -80,6 +80,25 @@ const mcpHeaders = { "content-type": "application/json", accept: "application/js
 const initializeAt = (base: string, headers: Record<string, string> = {}) =>
   request(`${base}/mcp`, { method: "POST", body: initialize, headers: { ...mcpHeaders, ...headers } });
 
+/** A session opened by raw requests and subscribed to events://recent, with its GET stream's headers. */
+async function subscribedSession(base: string) {
+  const opened = await initializeAt(base);
+  const session = opened.headers["mcp-session-id"] as string;
+  await opened.body.dump();
+  const inSession = { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+  for (const body of [
+    { jsonrpc: "2.0", method: "notifications/initialized" },
+    { jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "events://recent" } },
+  ]) {
+    const sent = await request(`${base}/mcp`, { method: "POST", body: JSON.stringify(body), headers: inSession });
+    await sent.body.dump();
+  }
+  return {
+    session,
+    stream: { accept: "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+  };
+}
+
 // One process for the first two.
 describe("waiter serve", () => {
   let server: Awaited<ReturnType<typeof serve>>;
@@ -956,22 +975,7 @@ describe("resumption", () => {
         receivedAt: clock.now(),
       });
     try {
-      const opened = await initializeAt(served.url);
-      const session = opened.headers["mcp-session-id"] as string;
-      await opened.body.dump();
-      const inSession = { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
-      for (const body of [
-        { jsonrpc: "2.0", method: "notifications/initialized" },
-        { jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "events://recent" } },
-      ]) {
-        const sent = await request(`${served.url}/mcp`, {
-          method: "POST",
-          body: JSON.stringify(body),
-          headers: inSession,
-        });
-        await sent.body.dump();
-      }
-      const stream = { accept: "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
+      const { stream } = await subscribedSession(served.url);
       // The first event arrives on the stream; then the stream drops.
       const seen = readStream(`${served.url}/mcp`, stream, (events) =>
         events.some((e) => e.data.includes("resources/updated")),
@@ -1005,21 +1009,7 @@ describe("resumption", () => {
       heardOnLost += chunk;
     });
     try {
-      const opened = await initializeAt(served.url);
-      const session = opened.headers["mcp-session-id"] as string;
-      await opened.body.dump();
-      const inSession = { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
-      for (const body of [
-        { jsonrpc: "2.0", method: "notifications/initialized" },
-        { jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "events://recent" } },
-      ]) {
-        const sent = await request(`${served.url}/mcp`, {
-          method: "POST",
-          body: JSON.stringify(body),
-          headers: inSession,
-        });
-        await sent.body.dump();
-      }
+      const { session, stream } = await subscribedSession(served.url);
       // A stream whose connection died where the server cannot see it (at a proxy, on a network
       // the client left): to the server it is open.
       lost.write(
@@ -1027,7 +1017,6 @@ describe("resumption", () => {
       );
       await expect.poll(() => heardOnLost).toMatch(/^HTTP\/1\.1 200/);
       await expect.poll(() => served.sessions.streams()).toBe(1);
-      const stream = { accept: "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
       // A GET the transport refuses (no event stream accepted, a version it does not speak) ends nothing.
       for (const headers of [
         { ...stream, accept: "application/json" },
