@@ -89,6 +89,20 @@ function otherCa(): string {
   return readFileSync(cert, "utf8");
 }
 
+/** `count` events of 2 bytes each ("b1", "b2"...) written straight into the store at `url`, counted in its totals; the connection that wrote them. */
+async function backlog(url: string, count: number): Promise<pg.Client> {
+  const db = new pg.Client(url);
+  await db.connect();
+  onTestFinished(() => db.end());
+  await db.query(
+    `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+     SELECT 'b' || g, 'shop', 'order.paid', 'none', 'b' || g, $1, '{}', '\\x7b7d', true, 2 FROM generate_series(1, $2::int) g`,
+    [clock.now(), count],
+  );
+  await db.query("UPDATE totals SET events = $1, bytes = $2", [count, 2 * count]);
+  return db;
+}
+
 /** Resolves with the first event `store` tells its subscribers of that `pick` accepts. */
 /** An ERP delivery to a listener at `base`; resolves to the status it was answered with. */
 async function deliverTo(base: string | undefined, delivery: string): Promise<number> {
@@ -795,16 +809,8 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const store = await open(url, { ...LOOSE, maxEvents: 10 }, (d) => {
         dropped += d.count?.events ?? 0;
       });
-      const db = new pg.Client(url);
-      await db.connect();
-      onTestFinished(() => db.end());
       // What lowering WAITER_EVENTS_MAX_EVENTS leaves: 100,000 events over the limit.
-      await db.query(
-        `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
-         SELECT 'b' || g, 'shop', 'order.paid', 'none', 'b' || g, $1, '{}', '\\x7b7d', true, 2 FROM generate_series(1, 100000) g`,
-        [clock.now()],
-      );
-      await db.query("UPDATE totals SET events = 100000, bytes = 200000");
+      await backlog(url, 100_000);
       const started = performance.now();
       const expiring = store.expire().then(() => performance.now() - started);
       const adding = store.add(event()).then(() => performance.now() - started);
@@ -815,6 +821,22 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect((await store.stats()).events).toBe(10);
       // Told in all, the delivery's share and retention's, each once.
       expect(dropped).toBe(100_000 + 1 - 10);
+    });
+
+    test("retention that fails after dropping part of a backlog still says what it dropped", async () => {
+      const url = await freshSchema();
+      let dropped = 0;
+      const store = await open(url, { ...LOOSE, maxEvents: 10 }, (d) => {
+        dropped += d.count?.events ?? 0;
+      });
+      const db = await backlog(url, 25_000);
+      // The second part fails, as one cancelled by a lock wait or a lost connection would.
+      await db.query(`CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.dedupe_id = 'b15000' THEN RAISE EXCEPTION 'refused'; END IF; RETURN NEW; END $$;
+        CREATE TRIGGER refuse BEFORE INSERT ON dropped_deliveries FOR EACH ROW EXECUTE FUNCTION refuse()`);
+      await expect(store.expire()).rejects.toThrow(/refused/);
+      expect((await store.stats()).events).toBe(15_000);
+      expect(dropped).toBe(10_000);
     });
 
     test("a page of events is read by index, never by walking every acknowledged event or a whole source; nor are the types before the newest", async () => {

@@ -423,19 +423,23 @@ export class PostgresEventStore implements EventStore {
     const total: Dropped = {};
     // A statement at a time, each dropping a part of a backlog, so the replicas' deliveries take
     // the turn between them; the turn is taken (the row locked) before the function runs.
-    for (;;) {
-      const [retained] = await this.#query<{ dropped: Dropped }>(
-        "SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT 1 FROM totals FOR UPDATE) AS turn",
-        [now, maxEvents, maxBytes, Math.round(maxAgeDays * DAY_MS)],
-      );
-      const dropped = Object.entries(retained?.dropped ?? {});
-      if (dropped.length === 0) break;
-      for (const [by, run] of dropped as [keyof Dropped, { events: number; unacked: number }][]) {
-        const before = total[by] ?? { events: 0, unacked: 0 };
-        total[by] = { events: before.events + run.events, unacked: before.unacked + run.unacked };
+    try {
+      for (;;) {
+        const [retained] = await this.#query<{ dropped: Dropped }>(
+          "SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT 1 FROM totals FOR UPDATE) AS turn",
+          [now, maxEvents, maxBytes, Math.round(maxAgeDays * DAY_MS)],
+        );
+        const dropped = Object.entries(retained?.dropped ?? {});
+        if (dropped.length === 0) break;
+        for (const [by, run] of dropped as [keyof Dropped, { events: number; unacked: number }][]) {
+          const before = total[by] ?? { events: 0, unacked: 0 };
+          total[by] = { events: before.events + run.events, unacked: before.unacked + run.unacked };
+        }
       }
+    } finally {
+      // The parts before a failed one are committed: their events are gone all the same.
+      tellDropped(this.#onDropped, total);
     }
-    tellDropped(this.#onDropped, total);
     // Neither needs the turn, which every replica's ingest waits for.
     await this.#query(PRUNE_RUNS);
     await this.#query("DELETE FROM dropped_deliveries WHERE dropped_at < $1", [forgottenBefore(now)]);
