@@ -784,7 +784,9 @@ describe("status and notes", () => {
     // Paid, then held (a question about the address): WooCommerce keeps its paid date.
     await server.call("eshop_order_update_status", { id: O.processing, status: "on-hold" });
     const refunded = text(await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" }));
-    expect(refunded).toMatch(/on-hold → refunded\.\nNo money was sent back: .* payment gateway that took it\.$/);
+    expect(refunded).toMatch(
+      /on-hold → refunded\.\nNo money was sent back: .* It was recorded paid \(.* UTC\) before it was put on hold\. Check with the payment gateway .* refunding it there\.$/,
+    );
 
     await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_held" });
     await server.call("eshop_order_update_status", { id: O.pending1999, status: "on-hold" });
@@ -792,7 +794,20 @@ describe("status and notes", () => {
       already_paid: true,
     });
     const cancelled = text(await server.call("eshop_order_update_status", { id: O.pending1999, status: "cancelled" }));
-    expect(cancelled).toMatch(/on-hold → cancelled\.\nIt was paid \(.* UTC\): cancelling sent no money back\./);
+    expect(cancelled).toMatch(
+      /on-hold → cancelled\.\nIt was recorded paid \(.* UTC\) before it was put on hold: cancelling sent no money back\./,
+    );
+  });
+
+  test("an on-hold order whose paid date may be of a payment that never came is not said to be paid for sure", async () => {
+    // A bank transfer awaited, set to processing before the money came, then held again: the
+    // paid date stays, though the shop has no money to give back.
+    await server.call("eshop_order_update_status", { id: O.onHold, status: "processing" });
+    await server.call("eshop_order_update_status", { id: O.onHold, status: "on-hold" });
+    const cancelled = text(await server.call("eshop_order_update_status", { id: O.onHold, status: "cancelled" }));
+    expect(cancelled).toMatch(
+      /on-hold → cancelled\.\nIt was recorded paid \(.* UTC\) before it was put on hold: cancelling sent no money back\. Check with the payment gateway or the bank that the payment came and was not reversed before refunding it there\.$/,
+    );
   });
 
   test("an unknown status is refused before the shop is called", async () => {

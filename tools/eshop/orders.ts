@@ -335,14 +335,18 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const heldPaid =
         r.previous_status === "on-hold" && r.order.paid !== undefined && !shop.paidStatuses.includes(r.order.status);
       const wasPaid = shop.paidStatuses.includes(r.previous_status) || heldPaid;
+      // A hold may also be for a payment that never came, recorded paid by mistake or reversed since.
+      const refundIt = heldPaid
+        ? "Check with the payment gateway or the bank that the payment came and was not reversed before refunding it there."
+        : "Refund the payment through the payment gateway that took it.";
       const money = !r.changed
         ? ""
         : r.order.status === "refunded"
           ? wasPaid
-            ? "\nNo money was sent back: the shop only recorded the refund. Return the payment through the payment gateway that took it."
+            ? `\nNo money was sent back: the shop only recorded the refund. ${heldPaid ? `It was recorded paid (${utcMinute(r.order.paid as string)}) before it was put on hold. ${refundIt}` : "Return the payment through the payment gateway that took it."}`
             : "\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return."
           : r.order.status === "cancelled" && wasPaid
-            ? `\nIt was paid${r.order.paid ? ` (${utcMinute(r.order.paid)})` : ""}: cancelling sent no money back. Refund the payment through the payment gateway that took it.`
+            ? `\n${heldPaid ? "It was recorded paid" : "It was paid"}${r.order.paid ? ` (${utcMinute(r.order.paid)})` : ""}${heldPaid ? " before it was put on hold" : ""}: cancelling sent no money back. ${refundIt}`
             : !wasPaid && shop.paidStatuses.includes(r.order.status) && r.order.paid
               ? `\nThe shop counts it paid now (${utcMinute(r.order.paid)}), though no payment was checked; eshop_order_mark_paid is for payments that came.`
               : "";
