@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -244,6 +245,50 @@ test("a page of events is read by index, newest first, never by walking every ac
 });
 
 describe("several processes, one file", () => {
+  /**
+   * Another process that takes the write lock on `file`, runs `sql` in it and commits after
+   * `holdMs`; resolves once it holds the lock, with a promise of its exit.
+   */
+  async function holding(file: string, sql: string, holdMs: number) {
+    const script = `const db = new (require("better-sqlite3"))(process.argv[1]); db.exec("BEGIN IMMEDIATE");
+      db.exec(process.argv[2]); console.log("held"); setTimeout(() => { db.exec("COMMIT"); db.close(); }, Number(process.argv[3]));`;
+    const child = spawn(process.execPath, ["-e", script, file, sql, String(holdMs)], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    onTestFinished(() => {
+      child.kill("SIGKILL");
+    });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    await new Promise((resolve) => child.stdout.once("data", resolve));
+    return { exited };
+  }
+
+  test("a store a newer waiter upgrades while this one opens it is refused, not opened as the schema it was", async () => {
+    const { store, file } = open();
+    await store.close();
+    const newer = await holding(file, `PRAGMA user_version = ${SCHEMA_VERSION + 1}`, 300);
+    expect(() => stores.push(new SqliteEventStore(file, LOOSE))).toThrow(NewerStore);
+    await newer.exited;
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION + 1);
+    db.close();
+  });
+
+  test("of two waiters opening an older store at once, the one that upgrades it says so, and the other does not", async () => {
+    const { store, file } = open();
+    await store.close();
+    const older = new Database(file);
+    older.exec("ALTER TABLE automation_runs DROP COLUMN notice; ALTER TABLE automation_runs DROP COLUMN notice_status");
+    older.pragma("user_version = 2");
+    older.close();
+    const columns =
+      "ALTER TABLE automation_runs ADD COLUMN notice TEXT; ALTER TABLE automation_runs ADD COLUMN notice_status TEXT;";
+    const first = await holding(file, `${columns} PRAGMA user_version = ${SCHEMA_VERSION};`, 300);
+    const second = open(LOOSE, file).store;
+    await first.exited;
+    expect(second.upgraded).toBeUndefined();
+  });
+
   test("a store another process holds past the wait is busy, in words a model can act on", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
     const store = new SqliteEventStore(file, LOOSE, { busyMs: 100 });

@@ -227,23 +227,30 @@ export class SqliteEventStore implements EventStore {
     // -wal and -shm files the database file's mode, so this comes before WAL mode creates them.
     if (file !== ":memory:") chmodSync(file, 0o600);
     this.#db.pragma(`busy_timeout = ${Math.round(busyMs)}`);
-    const version = this.#db.pragma("user_version", { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
+    const refuseNewer = (version: number) => {
+      if (version <= SCHEMA_VERSION) return;
       this.#db.close();
       throw new NewerStore(version, SCHEMA_VERSION);
-    }
+    };
+    const schemaVersion = () => this.#db.pragma("user_version", { simple: true }) as number;
+    refuseNewer(schemaVersion());
     this.#db.pragma("journal_mode = WAL");
     // WAL with synchronous=NORMAL survives a killed process; only an OS crash may lose the last commits.
     this.#db.pragma("synchronous = NORMAL");
-    this.#db
+    // Read again under the write lock: another waiter may have set the store up, or upgraded it, meanwhile.
+    const version = this.#db
       .transaction(() => {
+        const version = schemaVersion();
+        if (version > SCHEMA_VERSION) return version;
         this.#db.exec(SCHEMA);
         this.#db.exec(RUNS_SCHEMA);
         this.#db.exec(SESSIONS_SCHEMA);
         for (let step = Math.max(version, 1); step < SCHEMA_VERSION; step++) UPGRADES[step]?.(this.#db);
         if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
+        return version;
       })
       .immediate();
+    refuseNewer(version);
     // Version 0 is a file no waiter had set up: made, not upgraded.
     this.upgraded = version > 0 && version < SCHEMA_VERSION ? { from: version, to: SCHEMA_VERSION } : undefined;
     this.#busyMs = Math.round(busyMs);
