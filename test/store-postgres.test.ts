@@ -764,6 +764,26 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect((await store.add(event())).duplicate).toBe(false);
     });
 
+    test("an upgrade that meets a lock after some of its steps says how far it went", async () => {
+      const url = await freshSchema();
+      const old = new pg.Client(url);
+      await old.connect();
+      onTestFinished(() => old.end());
+      // Schema 10 alters the totals, 11 the automations' runs, which a long transaction holds.
+      await migrate(old, 9);
+      const holder = new pg.Client(url);
+      await holder.connect();
+      onTestFinished(() => holder.end());
+      await holder.query("BEGIN");
+      await holder.query("LOCK TABLE automation_runs IN ACCESS SHARE MODE");
+      const refused = await open(url).catch((err: Error) => err.message);
+      expect(refused).toContain(
+        "rather than hold up the writes of the replicas still running, and took the tables from schema 9 to 10 only (a waiter older than this one refuses them from now on): start it again once that session ends",
+      );
+      expect((await old.query("SELECT version FROM waiter_schema")).rows).toEqual([{ version: 10 }]);
+      await holder.query("COMMIT");
+    });
+
     test("a search_path whose schema does not exist is named, with how to create it", async () => {
       const url = new URL(server.url);
       url.searchParams.set("options", "-c search_path=nosuch");

@@ -355,6 +355,8 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
       : 0;
     if (version > MIGRATIONS.length) throw new NewerStore(version, MIGRATIONS.length);
     if (version >= upTo) return undefined;
+    // The schema the steps committed so far brought the tables to, each step in its own transaction.
+    let reached = version;
     try {
       if (!setUp) {
         await client.query(
@@ -362,6 +364,7 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
         );
       }
       for (let step = version; step < upTo; step++) {
+        reached = step;
         await client.query("BEGIN");
         try {
           await client.query(`SET LOCAL lock_timeout = ${UPGRADE_LOCK_WAIT_MS}`);
@@ -381,7 +384,7 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
       const { code, message } = err as { code?: string; message?: string };
       if (code === "55P03") {
         throw new Error(
-          `${message} (PostgreSQL 55P03): upgrading waiter's tables waits for a lock another session holds on them, most often a backup (pg_dump holds one on every table until it ends) or a long transaction; waiter gave up after ${UPGRADE_LOCK_WAIT_MS / 1000} s rather than hold up the writes of the replicas still running, and changed nothing: start it again once that session ends`,
+          `${message} (PostgreSQL 55P03): upgrading waiter's tables waits for a lock another session holds on them, most often a backup (pg_dump holds one on every table until it ends) or a long transaction; waiter gave up after ${UPGRADE_LOCK_WAIT_MS / 1000} s rather than hold up the writes of the replicas still running, and ${reached > version ? `took the tables from schema ${version} to ${reached} only (a waiter older than this one refuses them from now on)` : "changed nothing"}: start it again once that session ends`,
         );
       }
       if (code !== "42501") throw err;
