@@ -91,12 +91,15 @@ export function significant(value: number, digits = 8): number {
 }
 
 /**
- * Decimals whose division is cut at its 20th decimal, not rounded there: a quotient just under half
- * a minor unit (0.004999999999999999999995) stays under it for the rounding to the minor unit that
- * follows, where rounded twice it would be half and go up.
+ * Decimals whose division is cut at its 10th decimal, not rounded there: a quotient just under half
+ * a minor unit (0.004999999999999999999995) stays under it for the rounding to the minor unit (at
+ * most 3 decimals) that follows, where rounded twice it would be half and go up; and one at or
+ * above half stays there, as half has no more decimals than the minor unit and one. Ten, not
+ * big.js's twenty, as each decimal of a division costs time on every conversion.
  */
 const Exact = Big();
 Exact.RM = Big.roundDown;
+Exact.DP = 10;
 
 /**
  * `amount` of `from` in `to` at a fixing, rounded half away from zero to `to`'s minor unit (2 for
