@@ -450,9 +450,6 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
     whyNotServed: app.whyNotServed,
     store: app.store,
     sources: webhooksOf(config).sources.map((source) => source.name),
-    htmlSources: webhooksOf(config)
-      .sources.filter((source) => source.scheme === "woocommerce")
-      .map((source) => source.name),
     log,
     toolTimeoutMs: toolTimeout * 1000,
     retryForMs: automationRetrySeconds * 1000,

@@ -22,8 +22,6 @@ export interface AutomationParts {
   store: EventStore;
   /** The configured webhook sources' names. */
   sources: readonly string[];
-  /** Those whose senders write text as HTML (WooCommerce's names): a notification shows it as text. */
-  htmlSources?: readonly string[];
   log: Log;
   toolTimeoutMs: number;
   /** How long a step that fails for a passing reason (an upstream down, 429) is tried again. */
@@ -521,9 +519,11 @@ class Waiting extends Error {
   }
 }
 
+/** The schemes of senders that write their text as HTML (WooCommerce's names): a notification shows it as text. */
+const WRITES_HTML = new Set(["woocommerce"]);
+
 export async function startAutomations(parts: AutomationParts): Promise<{ close(): Promise<void> }> {
   const { automations, store, log, retryForMs, leaseMs } = parts;
-  const htmlSources = new Set(parts.htmlSources);
   // Waits double from this one: at most 2 s, so a short retry time still sees a few tries.
   const firstDelayMs = Math.min(2000, retryForMs / 20);
   const served = new Map(parts.tools.map((tool) => [tool.name, tool]));
@@ -758,7 +758,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       let filled: Record<string, unknown> | undefined;
       let args: Record<string, unknown>;
       try {
-        filled = argumentsFor(step, view, maxText, htmlSources.has(event.source));
+        filled = argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme));
         // Checked before the step starts, a dry run's too: it would fail the same way for real.
         args = checked(tool, filled, step);
       } catch (err) {
