@@ -244,21 +244,24 @@ describe("waiter serve", () => {
     expect(server.stderr()).toContain(`info    [waiter] waiter ${VERSION} serving MCP on http://`);
   });
 
-  test("a call that outlasts the stop's drain time is answered that the stop cut it, not left unanswered", async () => {
+  test("a call that outlasts the stop's drain time is answered that the stop cut it, not left unanswered, and its upstream's answer is not waited for", async () => {
     const server = await serve({ WAITER_STOP_SECONDS: "1" });
     const calling = await connect(server.base);
-    frankfurter.delayMs = 8_000;
+    frankfurter.delayMs = 50_000;
     try {
       const inFlight = calling.callTool({
         name: "currency_rates",
         arguments: { date: "2025-06-04", symbols: ["USD"] },
       });
       await expect.poll(() => frankfurter.requests.some((r) => r.path.includes("2025-06-04"))).toBe(true);
+      const stopped = performance.now();
       server.child.kill("SIGTERM");
       const answered = await inFlight;
       expect(answered.isError).toBe(true);
       expect((answered.content as { text: string }[])[0]?.text).toMatch(/^waiter stopped before this call finished: /);
       expect(await server.exited).toBe(0);
+      // Not after the 15 s the upstream had to start its answer, which the stop used to wait out.
+      expect(performance.now() - stopped).toBeLessThan(8_000);
     } finally {
       frankfurter.delayMs = 0;
     }

@@ -132,7 +132,12 @@ export class HttpClient {
     }
   }
 
+  /**
+   * Ends every request still in flight: by now each call that waited on one has been answered or
+   * cut, and a load others could have shared (its own deadline, up to the tool timeout) must not
+   * hold a stop past its drain time.
+   */
   async close(): Promise<void> {
-    await (await this.#dispatchers)?.agent.close();
+    await (await this.#dispatchers)?.agent.destroy();
   }
 }
