@@ -1079,14 +1079,17 @@ describe("embedded in the stdio server", () => {
     });
     expect(completion.completion.values).toContain(posted.body.id);
     expect(completion.completion.hasMore).toBe(false);
-    await storeDirectly(session, "erp", "many", 100);
-    // The newest hundred, and word that there are more.
+    expect(completion.completion.total).toBe(1);
+    await storeDirectly(session, "erp", "many", 150);
+    // The newest hundred, and word that there are more; not a total, which the store was not asked
+    // for: one of 101 would say so few match when 151 do.
     const all = await session.client.complete({
       ref: { type: "ref/resource", uri: "events://event/{id}" },
       argument: { name: "id", value: "" },
     });
     expect(all.completion.values).toHaveLength(100);
     expect(all.completion.hasMore).toBe(true);
+    expect(all.completion.total).toBeUndefined();
   });
 
   test("an unsigned source is warned about at every start, and stops waiter where other machines reach the listener", async () => {

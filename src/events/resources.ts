@@ -1,5 +1,6 @@
 import { type McpServer, ResourceTemplate } from "@modelcontextprotocol/sdk/server/mcp.js";
 import {
+  type CompleteResult,
   ErrorCode,
   McpError,
   SubscribeRequestSchema,
@@ -18,6 +19,7 @@ export const RECENT_URI = "events://recent";
 const RESOURCE_NOT_FOUND = -32002;
 const RECENT_COUNT = 50;
 const eventUri = (id: string) => `events://event/${id}`;
+const EVENT_TEMPLATE = "events://event/{id}";
 /** The stored event's id a URI names, in any letter case; undefined when it names no event. */
 const idIn = (uri: string) => (uri.startsWith(eventUri("")) ? storedId(uri.slice(eventUri("").length)) : undefined);
 /** A read or a subscription of what is no resource here, with the ones there are. */
@@ -73,7 +75,7 @@ export function registerEventResources(
 
   server.registerResource(
     "webhook-event",
-    new ResourceTemplate("events://event/{id}", {
+    new ResourceTemplate(EVENT_TEMPLATE, {
       list: async () => ({
         // What the list shows: names, not payloads, which may be a megabyte each.
         resources: (await store.list({}, { limit: RECENT_COUNT, bodies: false })).map((event) => ({
@@ -85,7 +87,8 @@ export function registerEventResources(
           mimeType: "application/json",
         })),
       }),
-      // One more than the SDK's 100 values, so that its `hasMore` says when there are more.
+      // One more than the SDK's 100 values, so that its `hasMore` says when there are more (and
+      // its total is not said: see below).
       // Ids are stored in capitals, and taken in any letter case.
       complete: { id: async (value) => store.recentIds(value.toUpperCase(), 101) },
     }),
@@ -119,6 +122,16 @@ export function registerEventResources(
       };
     },
   );
+
+  // McpServer counts the ids it was given as the total: of the capped query, one more than the
+  // hundred shown, whatever the number that match. With more than shown, only that there are more is said.
+  wrapHandler(server, "completion/complete", (sdk) => async (request, extra) => {
+    const result = (await sdk(request, extra)) as CompleteResult;
+    const ref = request.params?.ref as { type?: unknown; uri?: unknown } | undefined;
+    if (ref?.type !== "ref/resource" || ref.uri !== EVENT_TEMPLATE || !result.completion.hasMore) return result;
+    const { total: _, ...completion } = result.completion;
+    return { ...result, completion };
+  });
 
   // McpServer answers a URI that does not parse as an internal error ("Invalid URL"), and one of no
   // resource as invalid params; both are a resource not found, said as a subscription's is.
