@@ -526,7 +526,11 @@ async function runTool(
       log.operatorOnly("info", `${tool.name} failed${caller ? ` for ${caller}` : ""}: ${message}`);
       return { content: [{ type: "text", text: message }], isError: true };
     }
-    log.error(`${tool.name} crashed: ${shown(err instanceof Error ? (err.stack ?? err.message) : String(err))}`);
+    // The client reads the error in the result; the stack, waiter's insides, is for the operator alone.
+    log.operatorOnly(
+      "error",
+      `${tool.name} crashed: ${shown(err instanceof Error ? (err.stack ?? err.message) : String(err))}`,
+    );
     return bug(tool, shown(err instanceof Error ? err.message : String(err)));
   }
 }

@@ -135,6 +135,7 @@ describe("tool calls", () => {
     output: { found: z.string() },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     run: async ({ name, tag, limit, after }) => {
+      if (name === "crash") throw new TypeError("the notes' index is gone");
       if (name !== "known") throw new ToolError(`No note named "${name}"; notes_list shows the names.`);
       return { found: `${name}/${tag ?? "-"}/${limit}/${after === null ? "null" : (after ?? "-")}` };
     },
@@ -278,6 +279,27 @@ describe("tool calls", () => {
     expect(logged).toEqual([
       expect.stringMatching(/^error math: math_double answered outside its output schema: Too small: .* at doubled$/),
     ]);
+    await client.close();
+  });
+
+  test("a tool that crashes is waiter's bug: its client reads the error in the result, the stack is the operator's", async () => {
+    const { client, logged, operator } = await connected();
+    await client.setLoggingLevel("debug");
+    const result = await client.callTool({ name: "notes_find", arguments: { name: "crash" } });
+    expect(result).toEqual({
+      content: [
+        {
+          type: "text",
+          text: "notes_find failed inside waiter (the notes' index is gone). This is a bug in waiter, not in the arguments; the server log has details.",
+        },
+      ],
+      isError: true,
+    });
+    // The MCP specification: no log message to a client carries internal details that could aid an attack.
+    expect(logged.join("\n")).not.toMatch(/crashed|\bat /);
+    expect(operator.join("")).toMatch(
+      /error +\[notes\] notes_find crashed: TypeError: the notes' index is gone\n +at /,
+    );
     await client.close();
   });
 
