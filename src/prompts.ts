@@ -8,6 +8,8 @@ import { quote } from "./shown.js";
 import { clock, isoDate } from "./time.js";
 import type { Tool } from "./toolset.js";
 
+const PLACE = "Where to give today's weather for.";
+
 /** How long a place completion may take: a person is typing. */
 const COMPLETION_MS = 3_000;
 
@@ -109,9 +111,10 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
         description: `What happened overnight and what today holds: ${[...briefParts.map((part) => part.about), ...(forecast ? ["weather"] : [])].join(", ")}.`,
         argsSchema: forecast
           ? {
-              place: optionalCompletable("Where to give today's weather for.", (value) =>
-                geocode ? placesLike(geocode, value, log) : [],
-              ),
+              // Completed with weather_geocode: without it, no completion is offered.
+              place: geocode
+                ? optionalCompletable(PLACE, (value) => placesLike(geocode, value, log))
+                : z.string().optional().describe(PLACE),
             }
           : {},
       },

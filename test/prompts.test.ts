@@ -167,6 +167,18 @@ test("with only the weather tools, places complete, each to one place that it re
   }
 });
 
+test("without weather_geocode a place does not complete, and completion is not offered", async () => {
+  const waiter = await client({
+    WAITER_TOOLSETS: "weather",
+    WAITER_WEBHOOKS_SOURCES: "{}",
+    WAITER_EXCLUDE_TOOLS: "weather_geocode",
+  });
+  const { prompts } = await waiter.listPrompts();
+  expect(prompts[0]?.arguments).toEqual([expect.objectContaining({ name: "place", required: false })]);
+  // A client that sees the capability offers to complete a place, and never gets one.
+  expect(waiter.getServerCapabilities()?.completions).toBeUndefined();
+});
+
 test("a prompt is offered only with the tools it names", async () => {
   // A token that may only read: no payments flow, and a brief of what it may read.
   const reader = await client({}, (tool) => !/_(ack|mark_paid|update_status|add_note|stock_set)$/.test(tool.name));
