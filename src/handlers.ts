@@ -31,6 +31,16 @@ export function wrapHandler(server: McpServer, method: string, wrap: (sdk: CallH
   handlers.set(method, wrap(sdk));
 }
 
+/**
+ * A request that asks for a task (`params.task`) is served as any other: waiter declares no tasks,
+ * and the MCP specification (2025-11-25) has a receiver that declares none process it normally,
+ * ignoring the task. The SDK refuses it as an internal error before any handler runs.
+ */
+export function ignoreTaskRequests(server: McpServer): void {
+  (server.server as unknown as { assertTaskHandlerCapability: (method: string) => void }).assertTaskHandlerCapability =
+    () => {};
+}
+
 /** A request whose params its schema refused, as the client's mistake: -32602 with each problem and its place. */
 export function invalidParams(method: string, error: z.core.$ZodError, params: unknown): ProtocolError {
   return new ProtocolError(

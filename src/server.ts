@@ -13,7 +13,7 @@ import {
 import { z } from "zod";
 import type { Config } from "./config.js";
 import { ConfigError, ProtocolError, ToolError } from "./errors.js";
-import { invalidParams, issues, requestHandlers, wrapHandler } from "./handlers.js";
+import { ignoreTaskRequests, invalidParams, issues, requestHandlers, wrapHandler } from "./handlers.js";
 import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
@@ -218,6 +218,7 @@ export function createServer(
   }
   guardToolCalls(server, inputs, log);
   publishSchemas(server);
+  ignoreTaskRequests(server);
   return server;
 }
 
@@ -318,8 +319,11 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
       );
     }
     const args = withoutOmitted(given as Record<string, unknown>, tool);
+    // A task asked for is not made (ignoreTaskRequests): McpServer would skip the output schema's check.
     const result = (await sdk(
-      args === params.arguments ? request : { ...request, params: { ...params, arguments: args } },
+      args === params.arguments && params.task === undefined
+        ? request
+        : { ...request, params: { ...params, task: undefined, arguments: args } },
       extra,
     )) as CallToolResult;
     if (!result.isError) return result;

@@ -253,6 +253,28 @@ describe("tool calls", () => {
     await client.close();
   });
 
+  test("a call that asks for a task is answered as any call: waiter declares no tasks", async () => {
+    const { client } = await connected();
+    expect(client.getServerCapabilities()?.tasks).toBeUndefined();
+    // The MCP specification (2025-11-25): a server that declares no tasks processes such a request
+    // normally, ignoring the task; the SDK's client sends one only to a server that declares tasks.
+    const call = (args: Record<string, unknown>) =>
+      client.request(
+        { method: "tools/call", params: { name: "math_double", arguments: args, task: { ttl: 60_000 } } },
+        CallToolResultSchema,
+      );
+    expect(await call({ n: 21 })).toEqual({
+      content: [{ type: "text", text: "42" }],
+      structuredContent: { doubled: 42 },
+    });
+    // Its answer is still checked against the output schema.
+    expect(await call({ n: -1 })).toMatchObject({
+      isError: true,
+      content: [{ text: expect.stringMatching(/bug in waiter/) }],
+    });
+    await client.close();
+  });
+
   test("an unknown tool is a protocol error", async () => {
     const { client } = await connected();
     await expect(client.callTool({ name: "math_triple", arguments: {} })).rejects.toThrow(
