@@ -140,6 +140,9 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
  * these instructions (tool search) still finds the right tool.
  */
 export function instructionsFor(toolsets: readonly Toolset[], tools: readonly Tool[]): string {
+  // A heading over an empty list would have the model look for tools that are not there.
+  if (tools.length === 0)
+    return "waiter serves no tools in this session: its settings leave none on (its log says why).";
   const served = (name: string) => tools.some((tool) => tool.name === name);
   // The rule that matters most first: a client may cut the instructions short (Claude Code at 2,048).
   const limits = "Each tool's description says its limits; a tool error says what failed and what to try next.";

@@ -530,6 +530,12 @@ describe("choosing tools", () => {
     expect(reader.instructions).toMatch(/^- eshop: .*\(eshop_orders_list, eshop_order_get, /m);
     const rates = await served({ WAITER_TOOLSETS: "currency" });
     expect(rates.instructions).not.toMatch(/events|eshop|weather|[Ww]ebhook/);
+    // Nothing served: no heading over an empty list, which would have the model look for tools.
+    const none = await served({ WAITER_TOOLSETS: "eshop", WAITER_WOO_URL: "" });
+    expect(none.names).toEqual([]);
+    expect(none.instructions).toBe(
+      "waiter serves no tools in this session: its settings leave none on (its log says why).",
+    );
   });
 });
 
