@@ -55,10 +55,13 @@ export const eshop = defineToolset({
     );
   },
   unconfigured({ settings, origin }) {
-    const missing = (["wooUrl", "wooKey", "wooSecret"] as const).filter((name) => !settings[name]).map(origin);
-    return missing.length
-      ? `set ${missing.join(", ")} (the shop's URL and a WooCommerce REST API key and secret with Read/Write permission).`
-      : undefined;
+    const what = {
+      wooUrl: "the shop's URL",
+      wooKey: "a WooCommerce REST API key with Read/Write permission",
+      wooSecret: "the key's secret",
+    } as const;
+    const missing = (["wooUrl", "wooKey", "wooSecret"] as const).filter((name) => !settings[name]);
+    return missing.length ? `set ${missing.map((name) => `${origin(name)} (${what[name]})`).join(", ")}.` : undefined;
   },
   tools({ settings, http, origin }) {
     const { wooUrl, wooKey = "", wooSecret = "", wooAuth } = settings;
