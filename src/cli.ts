@@ -7,7 +7,7 @@ import { Log, logWarnings } from "./log.js";
 import { toolsetOf } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
-import { VERSION } from "./version.js";
+import { OLDEST_NODE, VERSION } from "./version.js";
 import { portHolder } from "./webhooks/port.js";
 import { noSources, webhooksOf } from "./webhooks/settings.js";
 
@@ -176,7 +176,27 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
   process.on("SIGTERM", () => void stop("SIGTERM", () => app.endWaits()));
 }
 
+/**
+ * Whether this Node.js is older than OLDEST_NODE. waiter starts on one and lists its tools, but
+ * its packages fail on their first use (undici: "File is not defined"), said as a bug in waiter.
+ */
+function nodeTooOld(): boolean {
+  const sortable = (version: string) =>
+    version
+      .split(".")
+      .map((part) => part.padStart(5, "0"))
+      .join(".");
+  return sortable(process.versions.node) < sortable(OLDEST_NODE);
+}
+
 async function main(): Promise<void> {
+  if (nodeTooOld()) {
+    // A desktop client's short PATH may find an old system node before the one the user installed.
+    process.stderr.write(
+      `waiter: needs Node.js ${OLDEST_NODE} or later, and ${process.execPath} is ${process.version}: give the MCP client's "command" the absolute path of a newer node (\`which node\` prints the one your terminal runs)\n`,
+    );
+    process.exit(1);
+  }
   let parsed: ReturnType<typeof parseFlags>;
   try {
     parsed = parseFlags();

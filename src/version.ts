@@ -16,7 +16,10 @@ export function packageRoot(): string {
 const pkg = JSON.parse(readFileSync(join(packageRoot(), "package.json"), "utf8")) as {
   version: string;
   homepage: string;
+  engines: { node: string };
 };
 
 export const VERSION = pkg.version;
+/** The oldest Node.js waiter and its packages run on: package.json's engines (">=20.18.1"). */
+export const OLDEST_NODE = pkg.engines.node.replace(/^>=\s*/, "");
 export const USER_AGENT = `waiter-mcp/${pkg.version} (+${pkg.homepage})`;

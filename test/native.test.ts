@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -76,5 +76,21 @@ test("`waiter listen` cannot work without the store: one line with the fix, exit
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(
     /^waiter: cannot open the event store: better-sqlite3 was built for another Node\.js .*npm rebuild better-sqlite3/,
+  );
+});
+
+test("started by a Node.js older than waiter needs, it stops at once and says which node to give the client, before any tool fails", () => {
+  const old = ["--import", fileURLToPath(new URL("./fixtures/old-node.mjs", import.meta.url))];
+  const run = spawnSync(process.execPath, [...old, CLI], {
+    env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-native-")) },
+    input: "",
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  expect(run.status).toBe(1);
+  expect(run.stdout).toBe("");
+  const required = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).engines.node;
+  expect(run.stderr).toBe(
+    `waiter: needs Node.js ${required.replace(">=", "")} or later, and ${process.execPath} is v18.20.8: give the MCP client's "command" the absolute path of a newer node (\`which node\` prints the one your terminal runs)\n`,
   );
 });
