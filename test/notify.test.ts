@@ -6,7 +6,7 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
-import { clock } from "../src/time.js";
+import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { type SmtpOptions, setupMs, smtpFailure } from "../tools/notify/email.js";
 import { escapeMarkdownV2 } from "../tools/notify/telegram.js";
@@ -385,6 +385,18 @@ describe("notify_send by email", () => {
       "latin1",
     ).toString("utf8");
     expect(subject).toBe(`From the shop: ${long.slice(0, 99)}…`);
+  });
+
+  test("the message is dated by waiter's clock", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    try {
+      const result = await waiter.call("notify_send", { channel: "office", text: "Dated by the clock." });
+      expect(result.isError, text(result)).toBeFalsy();
+    } finally {
+      setClock();
+    }
+    const mail = smtp.received.find((m) => m.data.includes("Dated by the clock."));
+    expect(mail?.data).toMatch(/^Date: Mon, 30 Nov 2026 08:00:0\d \+0000\r?$/m);
   });
 
   test("an address the server refuses fails alone", async () => {

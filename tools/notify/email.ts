@@ -117,6 +117,7 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
       subject: subjectOf(options.subject, text),
       // A machine's message (RFC 3834): auto-responders (out of office) do not answer it.
       headers: { "Auto-Submitted": "auto-generated" },
+      date: new Date(clock.now()),
       text,
       signal: bounded.call.signal,
     });
