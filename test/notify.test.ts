@@ -824,6 +824,19 @@ describe("who may be told", () => {
       mail: { type: "email", host: "127.0.0.1", tls: "none", from: "a@b.example", to: ["c@d.example"], ...settings },
     });
     expect(() => load(mail({ to: ["c@d.example", "C@d.example"] }))).toThrow(/at mail.to: c@d.example is listed twice/);
+    // Addresses as a mail client takes them say what the channel takes instead.
+    expect(() => load(mail({ to: ["c@d.example, e@f.example"] }))).toThrow(
+      /at mail.to.0: is more than one address: list each as a string of its own$/,
+    );
+    expect(() => load(mail({ to: ["Boss <boss@d.example>"] }))).toThrow(
+      /at mail.to.0: has a name with the address: give the address alone$/,
+    );
+    expect(() => load(mail({ from: "Shop <shop@d.example>" }))).toThrow(
+      /at mail.from: has a name with the address: give the address alone, and the name in fromName$/,
+    );
+    expect(() => load(mail({ to: ["boss.d.example"] }))).toThrow(
+      /at mail.to.0: is not an email address \(got "boss.d.example"\)$/,
+    );
     // A name or subject on two lines would write a header of its own.
     expect(() => load(mail({ fromName: "Shop\r\nBcc: all@x.example" }))).toThrow(/at mail.fromName: is one line/);
     expect(() => load(mail({ subject: "Paid\r\nBcc: all@x.example" }))).toThrow(/at mail.subject: is one line/);

@@ -23,7 +23,22 @@ const MAX_TEXT = 4000;
  * An email address, internationalized ones too (jiri@příklad.cz): nodemailer sends an ASCII
  * address's domain as punycode (jiri@xn--pklad-zsa96e.cz), as any mail server takes it.
  */
-const address = z.email({ pattern: z.regexes.unicodeEmail });
+const address = (nameSetting?: string) =>
+  z.email({ pattern: z.regexes.unicodeEmail, error: (issue) => notOneAddress(issue.input, nameSetting) });
+
+/**
+ * Why a setting's text is not one address, for the forms a mail client takes and a channel does
+ * not: a name with the address ("Shop <shop@x.cz>"), several separated by commas. `nameSetting`
+ * is where the name goes instead, where there is one.
+ */
+function notOneAddress(input: unknown, nameSetting?: string): string | undefined {
+  if (typeof input !== "string") return undefined;
+  if (/<[^<>]*@[^<>]*>\s*$/.test(input)) {
+    return `has a name with the address: give the address alone${nameSetting ? `, and the name in ${nameSetting}` : ""}`;
+  }
+  if (/[,;]/.test(input)) return `is more than one address: list each as a string of its own`;
+  return "is not an email address";
+}
 
 const ONE_LINE = /^[^\r\n]*$/;
 
@@ -49,10 +64,10 @@ export const channel = z.discriminatedUnion("type", [
     tls: z.enum(["starttls", "tls", "none"]).default("starttls"),
     user: z.string().min(1).optional(),
     passwordEnv: secretVariable("the SMTP password").optional(),
-    from: address,
+    from: address("fromName"),
     // Sent as headers, which nodemailer encodes: one line each, no more.
     fromName: z.string().min(1).max(100).regex(ONE_LINE, "is one line").optional(),
-    to: z.array(address).min(1),
+    to: z.array(address()).min(1),
     subject: z.string().min(1).max(200).regex(ONE_LINE, "is one line").default("waiter"),
   }),
 ]);
