@@ -2145,6 +2145,47 @@ describe("when a mail server refuses for now", () => {
       await smtp.close();
     }
   });
+
+  test("an email a stop cut short before the mail server had it is sent at the next start, once", async () => {
+    let held: (() => void) | undefined;
+    const smtp = await startMailServer({
+      onRcptTo(_address, _session, callback) {
+        // The first recipient's answer waits for the stop; the server never has that message.
+        if (held === undefined) held = callback;
+        else callback();
+      },
+    });
+    const { port, received } = smtp;
+    const channels = JSON.stringify({
+      office: {
+        type: "email",
+        host: "127.0.0.1",
+        port,
+        tls: "none",
+        from: "w@shop.example",
+        to: ["boss@shop.example"],
+      },
+    });
+    const tell = { name: "office", when: { source: "stripe" }, do: [{ notify: "office", text: "Paid" }] };
+    try {
+      const first = await serve([tell], { WAITER_NOTIFY_CHANNELS: channels });
+      const event = await pay(first, undefined);
+      await expect.poll(() => held).toBeDefined();
+      await first.close();
+      expect(received).toEqual([]);
+      const second = await serve([tell], { WAITER_NOTIFY_CHANNELS: channels });
+      try {
+        const [run] = await runsOf(event.id);
+        expect(run).toMatchObject({ status: "done" });
+        expect(received).toEqual(["boss@shop.example"]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      held?.();
+      await smtp.close();
+    }
+  });
 });
 
 test("the payment examples of the README and docs/automations.md (Stripe, Comgate) start waiter serve as written, with the token a public URL needs", async () => {

@@ -135,7 +135,8 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
       );
     }
     if (bounded.call.signal.aborted) {
-      throw new ToolError(`Not sent: ${ended} before the mail server had the message.`);
+      // The server never had it whole, so it cannot deliver it: sending it again later is safe.
+      throw new UpstreamError(`Not sent: ${ended} before the mail server had the message.`, undefined, undefined, true);
     }
     throw smtpFailure(err as SmtpFailure, options);
   } finally {
