@@ -2146,6 +2146,37 @@ describe("when a mail server refuses for now", () => {
     }
   });
 
+  test("a channel all of whose addresses are refused for now until the retry time is over says so without advising to try again", async () => {
+    const smtp = await startMailServer({
+      onRcptTo(_address, _session, callback) {
+        callback(Object.assign(new Error("4.2.1 Mailbox busy"), { responseCode: 450 }));
+      },
+    });
+    const channels = JSON.stringify({
+      office: {
+        type: "email",
+        host: "127.0.0.1",
+        port: smtp.port,
+        tls: "none",
+        from: "w@shop.example",
+        to: ["boss@shop.example", "accounts@shop.example"],
+      },
+    });
+    const tell = { name: "office", when: { source: "stripe" }, do: [{ notify: "office", text: "Paid" }] };
+    const server = await serve([tell], { WAITER_NOTIFY_CHANNELS: channels });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("failed");
+      // waiter tried, and says it will not again: no address's reason tells a person to try later.
+      expect(run?.error).toMatch(/waiter tried it \d+ times/);
+      expect(run?.error).not.toMatch(/try again later/);
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+
   test("an email a stop cut short before the mail server had it is sent at the next start, once", async () => {
     let held: (() => void) | undefined;
     const smtp = await startMailServer({

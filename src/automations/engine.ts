@@ -422,12 +422,13 @@ function passing(err: unknown, idempotent: boolean): err is UpstreamError {
 }
 
 /**
- * A passing failure's message without the advice it ends with for a model ("try again later", "try
- * again in 30 s"): in an automation waiter tries again itself, and says when, or that it no longer will.
+ * A passing failure's message without the advice its sentences end with for a model ("try again
+ * later", "try again in 30 s"), each target's of a notification sent to several: in an automation
+ * waiter tries again itself, and says when, or that it no longer will.
  */
 function withoutRetryAdvice(message: string): string {
   return message.replace(
-    /[;,] (?:or )?(?:try again (?:later|in \d+ s)|wait a minute before trying again)(, or |(?=\.?$))/,
+    /[;,] (?:or )?(?:try again (?:later|in \d+ s)|wait a minute before trying again)(, or |(?=\.?$|\. ))/g,
     (_, or: string | undefined) => (or ? "; " : ""),
   );
 }
