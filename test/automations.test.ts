@@ -2101,6 +2101,25 @@ describe("when a channel cannot be reached", () => {
   });
 });
 
+test("a sender's text cut inside an emoji reaches Telegram, the broken half shown as �", async () => {
+  const tell = {
+    name: "tell",
+    when: { source: "stripe" },
+    do: [{ notify: "team", text: "Paid: {{payload.data.object.description}}" }],
+  };
+  const server = await serve([tell]);
+  try {
+    const sent = telegram.delivered.length;
+    // A checkout that cut the description at a length in UTF-16 units, inside 🍩 (\ud83c\udf69).
+    const event = await pay(server, undefined, undefined, { description: "Káva a \ud83c" });
+    const [run] = await runsOf(event.id);
+    expect(run).toMatchObject({ status: "done" });
+    expect(telegram.delivered.slice(sent).map((m) => m.text)).toEqual(["Paid: “Káva a \ufffd”"]);
+  } finally {
+    await server.close();
+  }
+});
+
 describe("when a mail server refuses for now", () => {
   test("a greylisted email (451) is sent again later, once, and a refusal for good (550) fails the run at once", async () => {
     let greylisted = 0;

@@ -7,8 +7,9 @@ import { type Fake, json, startFake } from "./http.js";
  * POST /bot<token>/sendMessage with a JSON body; {"ok":true,"result":Message} on success, the
  * {"ok":false,"error_code","description"} envelope otherwise: 401 for a wrong token, 400 "chat
  * not found" for a chat the bot is not in, 400 "can't parse entities" for MarkdownV2 with an
- * unescaped reserved character, 400 "message text is empty" for a text of white space alone, 429
- * with parameters.retry_after.
+ * unescaped reserved character, 400 "message text is empty" for a text of white space alone, 400
+ * "text must be encoded in UTF-8" for a text with half a surrogate pair, 429 with
+ * parameters.retry_after.
  */
 
 const sample = (name: string) => readFileSync(new URL(`./samples/${name}`, import.meta.url), "utf8");
@@ -50,6 +51,10 @@ export async function startTelegram(chats: string[]): Promise<TelegramFake> {
     if (match[1] !== BOT_TOKEN) return json(401, UNAUTHORIZED);
     const body = JSON.parse(request.body) as { chat_id: string; text: string; parse_mode?: string };
     if (!state.chats.has(String(body.chat_id))) return json(400, CHAT_NOT_FOUND);
+    // Half of a surrogate pair (a sender's text cut inside an emoji) has no UTF-8 form.
+    if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(body.text ?? "")) {
+      return json(400, '{"ok":false,"error_code":400,"description":"Bad Request: text must be encoded in UTF-8"}');
+    }
     if (!body.text?.trim()) {
       return json(400, '{"ok":false,"error_code":400,"description":"Bad Request: message text is empty"}');
     }

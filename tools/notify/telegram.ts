@@ -78,6 +78,9 @@ export function escapeMarkdownV2(text: string): string {
   return text.replace(RESERVED, "\\$&");
 }
 
+/** Half of a surrogate pair, which has no UTF-8 form: a text cut inside an emoji by whoever wrote it. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 /**
  * Sends through the Bot API's sendMessage. A 429 says how long to wait (`retry_after`); the
  * message was not sent, so it is sent again after that wait when the call's deadline allows.
@@ -85,9 +88,12 @@ export function escapeMarkdownV2(text: string): string {
 export function telegramSender(api: Upstream, token: string, format: "text" | "markdownv2"): Sender {
   return {
     async send(chatId: string, text: string, call: ToolCall): Promise<void> {
+      // Telegram refuses a text that is not UTF-8 whole ("text must be encoded in UTF-8"); a mail
+      // client shows such a half as �, and so does the chat.
+      const shown = text.replace(LONE_SURROGATE, "\ufffd");
       const body = JSON.stringify({
         chat_id: chatId,
-        text: format === "markdownv2" ? escapeMarkdownV2(text) : text,
+        text: format === "markdownv2" ? escapeMarkdownV2(shown) : shown,
         ...(format === "markdownv2" ? { parse_mode: "MarkdownV2" } : {}),
         link_preview_options: { is_disabled: true },
       });
