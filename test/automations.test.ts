@@ -2196,6 +2196,50 @@ describe("when a mail server refuses for now", () => {
     }
   });
 
+  test("an email whose connection the mail server cut or closed before it had the message is sent again later, once", async () => {
+    const smtp = await startMailServer();
+    // The first connection is greeted, then cut at the first command (a server restarting), the
+    // second closed there; the next ones reach the mail server.
+    let connections = 0;
+    const flaky = createServer((socket) => {
+      socket.on("error", () => {});
+      const which = connections++;
+      if (which < 2) {
+        socket.write("220 mail.shop.example ESMTP\r\n");
+        socket.once("data", () => (which === 0 ? socket.resetAndDestroy() : socket.end()));
+        return;
+      }
+      const server = connectTcp(smtp.port, "127.0.0.1");
+      server.on("error", () => socket.destroy());
+      socket.pipe(server).pipe(socket);
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, "127.0.0.1", resolve));
+    const port = (flaky.address() as { port: number }).port;
+    const channels = JSON.stringify({
+      office: {
+        type: "email",
+        host: "127.0.0.1",
+        port,
+        tls: "none",
+        from: "w@shop.example",
+        to: ["boss@shop.example"],
+      },
+    });
+    const tell = { name: "office", when: { source: "stripe" }, do: [{ notify: "office", text: "Paid" }] };
+    const server = await serve([tell], { WAITER_NOTIFY_CHANNELS: channels });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(connections).toBe(3);
+      expect(smtp.received).toEqual(["boss@shop.example"]);
+    } finally {
+      await server.close();
+      await new Promise<void>((resolve) => flaky.close(() => resolve()));
+      await smtp.close();
+    }
+  });
+
   test("an email a stop cut short before the mail server had it is sent at the next start, once", async () => {
     let held: (() => void) | undefined;
     const smtp = await startMailServer({

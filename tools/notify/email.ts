@@ -240,13 +240,22 @@ export function smtpFailure(err: SmtpFailure, { host, port, tls, user = "", pass
     nameSetting: "the channel's host",
     portSetting: "the channel's host and port",
   });
-  let failed: string;
   if (why) {
-    failed = `Not sent: ${why}.`;
-  } else if (CUT.includes(originalCode ?? "")) {
-    failed = `Not sent: ${server} cut the connection before it had the message; try again later, or if it lasts, check the channel's host, port and tls.`;
-  } else {
-    failed = `Not sent: the connection to ${server} failed (${said}); check host and port, or try again later.`;
+    const failed = `Not sent: ${why}.`;
+    return neverConnected(originalCode) ? new UpstreamError(failed, undefined, undefined, true) : new ToolError(failed);
   }
-  return neverConnected(originalCode) ? new UpstreamError(failed, undefined, undefined, true) : new ToolError(failed);
+  // nodemailer's words for a connection the server closed while a command waited for its answer.
+  const closed = code === "ECONNECTION" && command === "CONN" && !originalCode;
+  if (closed || CUT.includes(originalCode ?? "")) {
+    // Cut before the server had the whole message, which it cannot have delivered: an automation tries again.
+    return new UpstreamError(
+      `Not sent: ${server} cut the connection before it had the message; try again later, or if it lasts, check the channel's host, port and tls.`,
+      undefined,
+      undefined,
+      true,
+    );
+  }
+  return new ToolError(
+    `Not sent: the connection to ${server} failed (${said}); check host and port, or try again later.`,
+  );
 }
