@@ -78,9 +78,6 @@ export function escapeMarkdownV2(text: string): string {
   return text.replace(RESERVED, "\\$&");
 }
 
-/** Half of a surrogate pair, which has no UTF-8 form: a text cut inside an emoji by whoever wrote it. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-
 /**
  * Sends through the Bot API's sendMessage. A 429 says how long to wait (`retry_after`); the
  * message was not sent, so it is sent again after that wait when the call's deadline allows.
@@ -90,7 +87,7 @@ export function telegramSender(api: Upstream, token: string, format: "text" | "m
     async send(chatId: string, text: string, call: ToolCall): Promise<void> {
       // Telegram refuses a text that is not UTF-8 whole ("text must be encoded in UTF-8"); a mail
       // client shows such a half as �, and so does the chat.
-      const shown = text.replace(LONE_SURROGATE, "\ufffd");
+      const shown = text.toWellFormed();
       const body = JSON.stringify({
         chat_id: chatId,
         text: format === "markdownv2" ? escapeMarkdownV2(shown) : shown,
