@@ -856,6 +856,12 @@ describe("status and notes", () => {
     expect(woo.shop.order(O.completed).notes.some((n) => n.note === "Thanks!" && n.customer_note)).toBe(true);
   });
 
+  test("a note cut inside an emoji reaches the shop, the broken half shown as �, where PHP's JSON refused the whole", async () => {
+    const result = await server.call("eshop_order_add_note", { id: O.completed, note: "Paid \ud83d" });
+    expect(result.isError).toBeFalsy();
+    expect(woo.shop.order(O.completed).notes.some((n) => n.note === "Paid \ufffd")).toBe(true);
+  });
+
   test("a note to the customer of an order without an email is refused: the shop would email it to no one", async () => {
     // An order taken by phone in the admin: WooCommerce mails a customer note to the billing email only.
     woo.shop.order(O.completed).billing.email = "";

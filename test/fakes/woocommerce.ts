@@ -1845,15 +1845,23 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
     let bodyError: Reply | null = null;
     if (req.body !== "") {
       try {
-        const parsed = JSON.parse(req.body) as unknown;
+        // PHP's json_decode refuses half a surrogate pair written as an escape (JSON_ERROR_UTF16).
+        const parsed = JSON.parse(req.body, (_, value) => {
+          if (typeof value === "string" && !value.isWellFormed()) throw new RangeError("UTF-16");
+          return value;
+        }) as unknown;
         if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
           json = parsed as Record<string, unknown>;
         }
-      } catch {
-        bodyError = wpError("rest_invalid_json", "Invalid JSON body passed.", 400, {
-          json_error_code: 4,
-          json_error_message: "Syntax error",
-        });
+      } catch (err) {
+        bodyError = wpError(
+          "rest_invalid_json",
+          "Invalid JSON body passed.",
+          400,
+          err instanceof RangeError
+            ? { json_error_code: 10, json_error_message: "Single unpaired UTF-16 surrogate in unicode escape" }
+            : { json_error_code: 4, json_error_message: "Syntax error" },
+        );
       }
     }
 

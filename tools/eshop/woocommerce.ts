@@ -410,10 +410,12 @@ export function wooCommerce(api: Upstream): ShopProvider {
   /** Until when the shop's refusal to say its currency stands. */
   let currencyRefusedUntil = 0;
 
+  // Half a surrogate pair (a text cut inside an emoji) is sent as �: PHP's json_decode refuses the
+  // whole body for it (JSON_ERROR_UTF16), so the shop would answer 400 "Invalid JSON body passed".
   const write = (method: "PUT" | "POST", body: unknown) => ({
     method,
     headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
+    body: JSON.stringify(body, (_, value) => (typeof value === "string" ? value.toWellFormed() : value)),
   });
 
   return {
