@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { App } from "./app-types.js";
 import type { Config } from "./config.js";
@@ -114,7 +114,7 @@ function nativeModuleProblem(err: unknown): string | undefined {
   if (/Could not locate the bindings file/.test(message ?? "")) {
     return (
       "better-sqlite3 has no compiled addon: its install script did not run (npm ci --ignore-scripts, or node_modules copied without it). " +
-      `Fix: run \`npm rebuild better-sqlite3\` in ${packageRoot()} with ${process.execPath}.`
+      `Fix: ${rebuild()}.`
     );
   }
   if (code !== "ERR_DLOPEN_FAILED" && !/NODE_MODULE_VERSION/.test(message ?? "")) return undefined;
@@ -124,10 +124,22 @@ function nativeModuleProblem(err: unknown): string | undefined {
   const why = versions
     ? `was built for another Node.js (module version ${versions[1]}; this Node.js, ${process.version}, needs ${versions[2]})`
     : `cannot be loaded by this Node.js, ${process.version} (${(message ?? "").split("\n")[0]})`;
-  return (
-    `better-sqlite3 ${why}. Fix: run \`npm rebuild better-sqlite3\` in ${packageRoot()} ` +
-    `with ${process.execPath}, or make the client's "command" the node that installed waiter.`
-  );
+  return `better-sqlite3 ${why}. Fix: ${rebuild()}, or make the client's "command" the node that installed waiter.`;
+}
+
+/**
+ * How to rebuild better-sqlite3 for the node running waiter. npm builds an addon for the first
+ * `node` on PATH, not for the one that runs npm, and a terminal's PATH often finds another (a
+ * version manager's) than the one an MCP client started: so this one's folder goes first.
+ */
+function rebuild(): string {
+  const root = packageRoot();
+  const bin = dirname(process.execPath);
+  if (process.platform === "win32") {
+    return `to build it for ${process.execPath}, run \`npm rebuild better-sqlite3\` in ${root} with ${bin} first in PATH (npm builds it for the first node there)`;
+  }
+  const shellWord = (path: string) => (/^[\w./+@,-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`);
+  return `to build it for ${process.execPath}, run \`cd ${shellWord(root)} && PATH=${shellWord(bin)}:"$PATH" npm rebuild better-sqlite3\``;
 }
 
 async function startListener(...args: Parameters<typeof import("./webhooks/listener.js").startListener>) {

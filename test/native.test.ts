@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 import { CLI, startServer } from "./stdio.js";
@@ -57,7 +57,7 @@ test("without better-sqlite3's compiled addon (its install script never ran), th
   );
   expect(run.status).toBe(1);
   expect(run.stderr).toMatch(
-    /^waiter: cannot open the event store: better-sqlite3 has no compiled addon: its install script did not run .*Fix: run `npm rebuild better-sqlite3`/m,
+    /^waiter: cannot open the event store: better-sqlite3 has no compiled addon: its install script did not run .*Fix: to build it for .*, run `.*npm rebuild better-sqlite3`/m,
   );
   expect(run.stderr).not.toContain("WAITER_DATA_DIR");
 });
@@ -78,6 +78,33 @@ test("`waiter listen` cannot work without the store: one line with the fix, exit
     /^waiter: cannot open the event store: better-sqlite3 was built for another Node\.js .*npm rebuild better-sqlite3/,
   );
 });
+
+test.skipIf(process.platform === "win32")(
+  "the rebuild the line gives builds for the node that ran waiter, though another node comes first on the terminal's PATH",
+  () => {
+    const run = spawnSync(process.execPath, [...OTHER_NODE, CLI, "listen"], {
+      env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-native-")), ...WITH_SOURCE },
+      encoding: "utf8",
+      timeout: 10_000,
+    });
+    const command = /Fix: to build it for [^,]+, run `([^`]+)`/.exec(run.stderr)?.[1] ?? "";
+    expect(command).toMatch(/ npm rebuild better-sqlite3$/);
+    // npm builds an addon for the first `node` on PATH, not for the one that runs npm: in the
+    // terminal, a version manager's node, which is not the one the client started waiter with.
+    const terminal = mkdtempSync(join(tmpdir(), "waiter-terminal-"));
+    writeFileSync(join(terminal, "node"), "#!/bin/sh\necho another node\n");
+    chmodSync(join(terminal, "node"), 0o755);
+    const built = spawnSync(
+      "/bin/sh",
+      ["-c", command.replace(/npm rebuild better-sqlite3$/, "node -p process.execPath")],
+      {
+        env: { PATH: [terminal, process.env.PATH].join(delimiter) },
+        encoding: "utf8",
+      },
+    );
+    expect(built.stdout.trim()).toBe(process.execPath);
+  },
+);
 
 test("started by a Node.js older than waiter needs, it stops at once and says which node to give the client, before any tool fails", () => {
   const old = ["--import", fileURLToPath(new URL("./fixtures/old-node.mjs", import.meta.url))];
