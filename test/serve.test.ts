@@ -1901,7 +1901,7 @@ describe("OAuth access tokens", () => {
         ],
         [
           await sign({ scope: "waiter:write" }, { issuer: "https://evil.example" }),
-          "it is from another issuer than the one this server trusts",
+          `it is from another issuer: its iss is https://evil.example, and this server trusts only ${issuer.origin}`,
         ],
         [await foreignKeySign({ scope: "waiter:write" }), "it is not signed by any key the issuer publishes"],
         [await sign({ scope: "openid email" }), "The access token carries neither waiter:read nor waiter:write"],

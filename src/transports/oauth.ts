@@ -117,9 +117,9 @@ function inChallenge(claim: unknown): string {
 /**
  * Why jose refused a token, in waiter's words: they stand in WWW-Authenticate's quoted
  * error_description, where RFC 6750 §3 allows no `"` or `\`, and jose's quote the claim.
- * `audience` is what aud must hold.
+ * `audience` is what aud must hold, `issuer` what iss must name.
  */
-function whyRefused(err: unknown, audience: string): string {
+function whyRefused(err: unknown, audience: string, issuer: string): string {
   if (err instanceof errors.JWTExpired) return "it has expired; log in again for a new one";
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === "exp") return "it never expires (it has no exp), and only tokens that do are taken";
@@ -133,7 +133,11 @@ function whyRefused(err: unknown, audience: string): string {
       return `it ${named}, and this server takes only ${inChallenge(audience)}; have the issuer put that in aud (in Keycloak, an Audience mapper on the client scope)`;
     }
     if (err.reason === "missing") return `it has no ${err.claim} claim`;
-    if (err.claim === "iss") return "it is from another issuer than the one this server trusts";
+    // Signed with the issuer's keys yet naming another (Entra's v1.0 tokens name sts.windows.net,
+    // its v2.0 metadata login.microsoftonline.com): only the two names show which.
+    if (err.claim === "iss") {
+      return `it is from another issuer: its iss is ${inChallenge(err.payload.iss)}, and this server trusts only ${inChallenge(issuer)} (http.oauth.issuer)`;
+    }
     if (err.claim === "nbf") return "it is not valid yet: check the clocks of the issuer and this server";
     return `its ${err.claim} claim is not valid`;
   }
@@ -224,7 +228,7 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
         // The key set could not be fetched: said, but with no pause on later tokens, which one
         // crafted token (an unknown key id makes jose fetch the set) must not impose on everyone.
         if (issuerFailed(err)) throw unreachable(err);
-        const why = `The access token was refused: ${whyRefused(err, settings.audience)}`;
+        const why = `The access token was refused: ${whyRefused(err, settings.audience, settings.issuer)}`;
         // jose checks the claims once the signature holds: then they are the issuer's.
         if (err instanceof errors.JWTClaimValidationFailed || err instanceof errors.JWTExpired) {
           throw new CallerRefusedError(why, callerOf(err.payload));
