@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
@@ -328,11 +329,26 @@ test("forged deliveries are logged a line a minute for each source and reason, a
   try {
     await forged();
     expect(logged()).toHaveLength(2);
-    expect(logged()[1]).toMatch(/signature mismatch \(and 4 more like it since the last line\)\n$/);
+    expect(logged()[1]).toMatch(/signature mismatch: .* \(and 4 more like it since the last line\)\n$/);
     expect(await rejected("signature mismatch")).toBe(6);
   } finally {
     setClock();
   }
+});
+
+test("a delivery signed with another secret than the source's is logged with the variable to check; its sender is told no more than the mismatch", async () => {
+  const lines: string[] = [];
+  const { url } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  const body = '{"invoice":1}';
+  const otherSecret = `sha256=${createHmac("sha256", "the-secret-the-sender-has").update(body).digest("hex")}`;
+  const answer = await deliver(url, { body, headers: { ...erpHeaders(body, "d-other"), "x-signature": otherSecret } });
+  expect(answer.status).toBe(401);
+  expect(answer.body).toEqual({ error: "signature mismatch" });
+  expect(lines.filter((line) => line.includes("webhook erp rejected"))).toEqual([
+    expect.stringMatching(
+      /info .*webhook erp rejected: signature mismatch: if every delivery of this source is refused so, ERP_SECRET does not hold the secret its sender signs with; docs\/webhooks\.md#pointing-the-providers-at-waiter says where each provider shows it\n$/,
+    ),
+  ]);
 });
 
 test("a stranger's flood of refusals keeps at most two counts in flight, and every refusal is counted", async () => {

@@ -53,6 +53,18 @@ function bodyLimit(webhooks: Pick<WebhooksConfig, "maxBodyBytes">, source: Webho
   return Math.min(webhooks.maxBodyBytes, small?.maxBytes ?? Number.POSITIVE_INFINITY);
 }
 
+/**
+ * A refusal as the operator's log says it. A signature that never matches is most often a secret
+ * set wrong (copied from another endpoint, or cut short), which only the log can name: the sender,
+ * who may be a stranger, is told no more than the mismatch.
+ */
+function withCause(reason: string, source: WebhookSource): string {
+  if (reason !== "signature mismatch" || !("secretEnv" in source)) return reason;
+  const variables = [source.secretEnv].flat();
+  const holds = variables.length === 1 ? `${variables[0]} does not hold` : `none of ${variables.join(", ")} holds`;
+  return `${reason}: if every delivery of this source is refused so, ${holds} the secret its sender signs with; docs/webhooks.md#pointing-the-providers-at-waiter says where each provider shows it`;
+}
+
 /** What to do about a delivery not stored, for the senders that never send one again. */
 const NOT_SENT_AGAIN: Partial<Record<WebhookSource["scheme"], string>> = {
   github: "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries",
@@ -462,7 +474,12 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     const receivedAt = clock.now();
     const verdict = await verify({ headers: req.headers, body, url: req.originalUrl, now: receivedAt });
     if (verdict.kind === "reject") {
-      refuse(req, res, { status: 401, reason: verdict.reason, source: source.name });
+      refuse(req, res, {
+        status: 401,
+        reason: verdict.reason,
+        said: withCause(verdict.reason, source),
+        source: source.name,
+      });
       return;
     }
     if (verdict.kind === "unavailable") {
