@@ -914,6 +914,42 @@ describe("sessions", () => {
       setClock();
     }
   });
+
+  test("a store that cannot keep the sessions is said a line a minute for each thing it failed, not a line for each session at each sweep", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    setClock("2026-11-30T09:00:00Z");
+    const served = await inProcess(
+      { maxSessions: 100, idleMs: 30 * 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    const store = served.app.store?.sessions as SessionLog;
+    const full = new Error("The event store cannot be written (SQLITE_FULL: database or disk is full)");
+    vi.spyOn(store, "open").mockRejectedValue(full);
+    vi.spyOn(store, "seen").mockRejectedValue(full);
+    const failed = (what: RegExp) =>
+      served
+        .stderr()
+        .split("\n")
+        .filter((line) => what.test(line)).length;
+    try {
+      for (let i = 0; i < 10; i++) await (await initializeAt(served.url)).body.dump();
+      expect(served.sessions.count()).toBe(10);
+      for (const _ of [1, 2, 3]) {
+        setClock(clock.now() + 60_000);
+        await vi.advanceTimersByTimeAsync(60_000);
+      }
+      // Each kind at its first failure and at a sweep a minute on: not each session's.
+      expect(failed(/MCP sessions: recording session \S+ in the store failed/)).toBe(4);
+      expect(failed(/MCP sessions: marking sessions seen in the store failed/)).toBe(3);
+      expect(served.stderr()).toMatch(
+        /recording session .* failed: .*SQLITE_FULL.* \(and 9 more like it since the last line\)/,
+      );
+    } finally {
+      vi.useRealTimers();
+      await served.close();
+      setClock();
+    }
+  });
 });
 
 /** Reads a GET stream's server-sent events until `done` says it has what it needs, then drops the stream. */

@@ -265,8 +265,15 @@ async function serveThrough(
 export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSessions {
   const open = new Map<string, Open>();
   const shared = app.store?.sessions;
-  const storeFailed = (what: string) => (err: unknown) =>
-    log.warning(`MCP sessions: ${what} in the store failed: ${err instanceof Error ? err.message : err}`);
+  /**
+   * A store that is away or full fails for every session at every sweep: a line a minute for each
+   * kind of failure (`kind`, else `what`), saying how many like it were left out, not one each.
+   */
+  const storeWarning = throttled((line) => log.warning(line));
+  const storeFailed =
+    (what: string, kind = what) =>
+    (err: unknown) =>
+      storeWarning(`MCP sessions: ${what} in the store failed: ${err instanceof Error ? err.message : err}`, kind);
 
   /**
    * A refused request to /mcp, said as its client was told: the connectors of claude.ai and ChatGPT
@@ -282,7 +289,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     (shared as SessionLog).open(id, entry.caller ?? null, entry.init as string, entry.lastSeen).then(
       () => true,
       (err) => {
-        storeFailed(`recording session ${id}`)(err);
+        storeFailed(`recording session ${id}`, "recording")(err);
         return false;
       },
     );
@@ -313,7 +320,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     void entry.transport.close();
     // Its next request is not taken up.
     if (shared && entry.init === undefined) {
-      void shared.close(id, entry.lastSeen).catch(storeFailed(`ending session ${id}`));
+      void shared.close(id, entry.lastSeen).catch(storeFailed(`ending session ${id}`, "ending"));
     }
   };
   /** Closes the copies nothing used for `idleMs`; a session listening on its stream is never idle. */
@@ -408,7 +415,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         await store.keepSubscriptions(id, [...entry.session.subscriptions]);
         entry.keptSubscriptions = now;
       } catch (err) {
-        storeFailed(`keeping the subscriptions of session ${id}`)(err);
+        storeFailed(`keeping the subscriptions of session ${id}`, "subscriptions")(err);
       }
     }
     return { recorded, stillOpen };
@@ -612,7 +619,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       const ending =
         req.method === "DELETE" && shared
           ? async (answer: globalThis.Response) => {
-              if (answer.ok) await shared.close(id).catch(storeFailed(`ending session ${id}`));
+              if (answer.ok) await shared.close(id).catch(storeFailed(`ending session ${id}`, "ending"));
             }
           : undefined;
       await serveThrough(entry.transport, req, res, ending);
