@@ -197,7 +197,8 @@ export function rateLimit(
         sweptAt = t;
       }
       const bucket = buckets.get(name) ?? { level: capacity, at: t };
-      bucket.level = Math.min(capacity, bucket.level + (t - bucket.at) * perMs);
+      // A clock set back (NTP correcting one that ran ahead) is no time run backwards: it drains nothing.
+      bucket.level = Math.min(capacity, bucket.level + Math.max(0, t - bucket.at) * perMs);
       bucket.at = t;
       buckets.set(name, bucket);
       if (bucket.level >= 1) {

@@ -20,3 +20,16 @@ test("a rate bucket left alone until it is full again is dropped; one still fill
   for (let i = 0; i < 5; i++) expect(rate.take("oauth:busy")).toBeUndefined();
   expect(rate.take("oauth:busy")).toBe(1);
 });
+
+test("a clock set back (NTP correcting one that ran ahead) takes nothing from a bucket: the token may call at once", () => {
+  let now = Date.parse("2026-11-30T09:00:00Z");
+  const rate = rateLimit(60, () => now);
+  expect(rate.take("ops")).toBeUndefined();
+  now -= 3_600_000;
+  expect(rate.take("ops")).toBeUndefined();
+  // Its bucket fills from the new time on, at the rate.
+  for (let i = 0; i < 8; i++) expect(rate.take("ops")).toBeUndefined();
+  expect(rate.take("ops")).toBe(1);
+  now += 1_000;
+  expect(rate.take("ops")).toBeUndefined();
+});
