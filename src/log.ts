@@ -209,6 +209,10 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): Thro
       return;
     }
     run.count += 1;
+    // A clock set back (NTP correcting one that ran ahead): the minute counts from the new time,
+    // not from a time that has not come yet.
+    run.at = Math.min(run.at, now);
+    run.first = Math.min(run.first, now);
     // Kept in the order of use: the run dropped to make room is the one used longest ago.
     runs.delete(key);
     runs.set(key, run);

@@ -1,5 +1,6 @@
 import { expect, test } from "vitest";
-import { Log, logWarnings } from "../../src/log.js";
+import { Log, logWarnings, throttled } from "../../src/log.js";
+import { clock, setClock } from "../../src/time.js";
 
 test("process warnings (a store's failed retention) are log lines with time and level, not Node's bare ones", async () => {
   const lines: string[] = [];
@@ -18,4 +19,27 @@ test("process warnings (a store's failed retention) are log lines with time and 
     restore();
   }
   expect(process.listeners("warning")).toEqual(before);
+});
+
+test("a throttled failure is said again a minute on after the clock was set back, not once the clock has caught up", () => {
+  setClock("2026-11-30T09:00:00Z");
+  const lines: string[] = [];
+  const failed = throttled((line) => lines.push(line));
+  try {
+    failed("the store failed");
+    // NTP sets back a clock that ran an hour ahead.
+    setClock(clock.now() - 3_600_000);
+    failed("the store failed again");
+    expect(lines).toEqual(["the store failed"]);
+    setClock(clock.now() + 60_000);
+    failed("the store failed a third time");
+    expect(lines).toEqual([
+      "the store failed",
+      "the store failed a third time (and 1 more like it since the last line)",
+    ]);
+    setClock(clock.now() + 30_000);
+    expect(failed.end()).toEqual({ count: 3, first: expect.any(Number) });
+  } finally {
+    setClock();
+  }
 });
