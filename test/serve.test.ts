@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { type OAuthClientProvider, selectResourceURL } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { OAuthProtectedResourceMetadata } from "@modelcontextprotocol/sdk/shared/auth.js";
 import {
   LoggingMessageNotificationSchema,
@@ -1164,6 +1165,38 @@ test("a call's log lines come on the call's own stream; the session's GET stream
 describe("cancellation", () => {
   const withStore = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
   const wait = { name: "events_wait", arguments: { timeout_s: 50 } };
+
+  test("a session whose client cancels call after call keeps nothing of them: its answers cost no more as the cancels add up", async () => {
+    // The session's transport, as the SDK keeps it: which stream carries each request's answer.
+    const transports = new Set<WebStandardStreamableHTTPServerTransport>();
+    const handleRequest = WebStandardStreamableHTTPServerTransport.prototype.handleRequest;
+    const spy = vi
+      .spyOn(WebStandardStreamableHTTPServerTransport.prototype, "handleRequest")
+      .mockImplementation(function (this: WebStandardStreamableHTTPServerTransport, ...args) {
+        transports.add(this);
+        return handleRequest.apply(this, args);
+      });
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
+    try {
+      const client = await connect(served.url);
+      for (let i = 0; i < 20; i++) {
+        const cancel = new AbortController();
+        const cancelled = client.callTool(wait, undefined, { signal: cancel.signal });
+        await expect.poll(() => served.sessions.answering()).toBe(2);
+        cancel.abort();
+        await expect(cancelled).rejects.toThrow(/aborted/);
+        await expect.poll(() => served.sessions.answering()).toBe(1);
+      }
+      expect((await client.listTools()).tools.length).toBeGreaterThan(0);
+      const [transport] = transports;
+      const answering = (transport as unknown as { _requestToStreamMapping: Map<unknown, unknown> })
+        ._requestToStreamMapping;
+      expect(answering.size).toBe(0);
+    } finally {
+      spy.mockRestore();
+      await served.close();
+    }
+  });
 
   test("a call its client cancels ends its stream at once; the SDK's client, back for the rest of a stream whose call is over, is told there is none", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);

@@ -302,8 +302,9 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
    * SDK answers a cancelled request never, and so never ends its stream: it would hold its connection
    * with keepalives for good, and count as a call under way, so the session would never be idle and
    * a stop would wait its whole drain time. The stream is ended for good: a client that comes back to
-   * it is told there is nothing more. A batch's stream carries its other requests' answers, and is
-   * left to the SDK.
+   * it is told there is nothing more, and the request is forgotten: the SDK forgets a request when
+   * it sends its answer, and a session's every answer reads the requests it has not. A batch's
+   * stream carries its other requests' answers, and is left to the SDK.
    */
   const endCancelled = (entry: Open, id: RequestId) => {
     const streams = answerStreams(entry.transport);
@@ -311,6 +312,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (stream === undefined || [...streams.values()].filter((other) => other === stream).length > 1) return;
     entry.replay.end(stream);
     entry.transport.closeSSEStream(id);
+    streams.delete(id);
   };
 
   /** Closes a session that holds no stream, for every server unless one used it since. */
