@@ -2007,6 +2007,35 @@ describe("when a channel cannot be reached", () => {
     }
   });
 
+  test("many failures told at once to a channel that cannot be reached are no memory leak warning", async () => {
+    const warnings: string[] = [];
+    const heard = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", heard);
+    const server = await serve([{ ...PAID, onFailure: { notify: "down" } }], {
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT], baseUrl: telegram.origin },
+        down: {
+          type: "telegram",
+          botTokenEnv: "TELEGRAM_BOT_TOKEN",
+          chatIds: [CHAT],
+          baseUrl: `http://127.0.0.1:${await freePort()}`,
+        },
+      }),
+    });
+    try {
+      // Orders the shop does not have: each run fails, and its failure is tried on the channel for 2 s.
+      const paid = await Promise.all(Array.from({ length: 12 }, () => pay(server, "999999")));
+      await expect
+        .poll(async () => (await Promise.all(paid.map(({ id }) => runsOf(id)))).flat().map((run) => run.status))
+        .toEqual(Array(12).fill("failed"));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", heard);
+      await server.close();
+    }
+  });
+
   test("a notification that could not connect, so was not sent, is sent once the channel answers, once", async () => {
     const smtp = await startMailServer();
     const [bot, mail] = await Promise.all([

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { compile, search } from "@jmespath-community/jmespath";
@@ -531,6 +532,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   const maxText =
     (served.get("notify_send")?.input.text as z.ZodString | undefined)?.maxLength ?? Number.POSITIVE_INFINITY;
   const stopping = new AbortController();
+  // Each failure being told waits on it, as does the run under way: however many, they are no leak.
+  setMaxListeners(0, stopping.signal);
 
   /**
    * Arguments as the tool takes them, or the ToolError that says which one it refuses, and, for
