@@ -1,7 +1,8 @@
 /** What the event store keeps and answers; SQLite (sqlite/) and PostgreSQL (postgres/) implement it. */
 
 import { ToolError } from "../errors.js";
-import { type Log, throttled } from "../log.js";
+import type { Log } from "../log.js";
+import { clock } from "../time.js";
 import { VERSION } from "../version.js";
 
 /** A verified delivery, as the listener hands it to the store. */
@@ -73,21 +74,44 @@ const LIMIT = { age: "maxAgeDays", count: "maxEvents", bytes: "maxBytes" } as co
 
 /**
  * What retention drops, as log lines, a line a minute at most: a warning when events no one had
- * acknowledged went, with what keeps them; else a line of information.
+ * acknowledged went, with what keeps them; else a line of information. The first drop is said at
+ * once; what later ones drop within the minute is added up and said at its end, so a burst that
+ * drops thousands is said as such, not as its first run's one event.
  */
-export function logDropped(log: Log, retention: Retention): (dropped: Dropped) => void {
-  let level: "info" | "warning" = "info";
-  const write = throttled((line) => log[level](line));
-  return (dropped) => {
+export function logDropped(log: Log, retention: Retention, everyMs = 60_000): (dropped: Dropped) => void {
+  let held: Dropped = {};
+  let writtenAt = Number.NEGATIVE_INFINITY;
+  let timer: NodeJS.Timeout | undefined;
+  const write = () => {
+    timer = undefined;
+    writtenAt = clock.now();
     let unacked = 0;
-    const parts = Object.entries(dropped).map(([by, run]) => {
-      const limit = LIMIT[by as keyof Dropped];
+    const parts = (Object.keys(LIMIT) as (keyof Dropped)[]).flatMap((by) => {
+      const run = held[by];
+      if (!run) return [];
+      const limit = LIMIT[by];
       unacked += run.unacked;
-      return `${run.events} event${run.events === 1 ? "" : "s"} by ${limit} (${retention[limit]}), ${run.unacked} of them not acknowledged`;
+      return [
+        `${run.events} event${run.events === 1 ? "" : "s"} by ${limit} (${retention[limit]}), ${run.unacked} of them not acknowledged`,
+      ];
     });
-    level = unacked > 0 ? "warning" : "info";
+    held = {};
     const keep = unacked > 0 ? ": to keep such events, raise webhooks.retention or acknowledge them sooner" : "";
-    write(`event retention dropped ${parts.join("; ")}${keep}`);
+    log[unacked > 0 ? "warning" : "info"](`event retention dropped ${parts.join("; ")}${keep}`);
+  };
+  return (dropped) => {
+    for (const [by, run] of Object.entries(dropped) as [keyof Dropped, { events: number; unacked: number }][]) {
+      const sum = held[by] ?? { events: 0, unacked: 0 };
+      held[by] = { events: sum.events + run.events, unacked: sum.unacked + run.unacked };
+    }
+    if (timer) return;
+    // A clock set back counts the minute from now.
+    const wait = Math.min(everyMs, writtenAt + everyMs - clock.now());
+    if (wait <= 0) write();
+    else {
+      timer = setTimeout(write, wait);
+      timer.unref();
+    }
   };
 }
 
