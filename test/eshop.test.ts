@@ -1366,6 +1366,30 @@ describe("errors", () => {
     }
   });
 
+  test("WordPress in a subdirectory is reached at its address or its REST API's; plain permalinks are named", async () => {
+    const [subdirectory, plain] = await Promise.all([
+      startWooCommerce({ home: "/shop" }),
+      startWooCommerce({ plainPermalinks: true }),
+    ]);
+    const sessions = await Promise.all([
+      start(shopEnv(subdirectory, { WAITER_WOO_URL: `${subdirectory.origin}/shop` })),
+      start(shopEnv(subdirectory, { WAITER_WOO_URL: `${subdirectory.api}/` })),
+      start(shopEnv(plain)),
+    ]);
+    try {
+      for (const session of sessions.slice(0, 2)) {
+        const marked = await session.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_sub" });
+        expect(data(marked)).toMatchObject({ order: { id: O.pending1999, status: "processing" } });
+      }
+      expect(subdirectory.requests.every((r) => r.path.startsWith("/shop/wp-json/wc/v3/"))).toBe(true);
+      expect(text(await sessions[2]?.call("eshop_orders_list", {}))).toMatch(
+        /^No WooCommerce REST API answers at 127\.0\.0\.1:\d+\/wp-json\/wc\/v3 \(404\)\. .*WordPress permalinks are not set to "Plain"\.$/,
+      );
+    } finally {
+      await Promise.all([...sessions.map((s) => s.close()), subdirectory.close(), plain.close()]);
+    }
+  });
+
   test("403, 400, a redirect and an unknown id on a write each get their own words", async () => {
     woo.queue.push(
       json(403, {

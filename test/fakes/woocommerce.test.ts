@@ -26,6 +26,7 @@ afterAll(async () => {
 beforeEach(() => {
   woo.shop.reset();
   woo.settings.stripAuthorization = false;
+  woo.settings.plainHttp = false;
 });
 
 const basic = (key = CONSUMER_KEY, secret = CONSUMER_SECRET) =>
@@ -110,6 +111,15 @@ describe("authentication", () => {
       auth: null,
     });
     expect(viaQuery.status).toBe(200);
+  });
+
+  test("over plain http neither Basic auth nor query keys are read: every request is anonymous", async () => {
+    woo.settings.plainHttp = true;
+    expect(err(await call("/orders")).code).toBe("woocommerce_rest_cannot_view");
+    const viaQuery = await call(`/orders?consumer_key=${CONSUMER_KEY}&consumer_secret=${CONSUMER_SECRET}`, {
+      auth: null,
+    });
+    expect(err(viaQuery).code).toBe("woocommerce_rest_cannot_view");
   });
 
   test("a read-only key reads but cannot write", async () => {
@@ -337,6 +347,30 @@ describe("products and customers", () => {
       data: { status: 404 },
     });
   });
+});
+
+test("in a subdirectory, or with plain permalinks, the REST API is where WordPress serves it", async () => {
+  const [subdirectory, plain] = await Promise.all([
+    startWooCommerce({ home: "/shop" }),
+    startWooCommerce({ plainPermalinks: true }),
+  ]);
+  try {
+    const get = (url: string) => fetch(url, { headers: { authorization: basic() } });
+    expect(subdirectory.api).toBe(`${subdirectory.origin}/shop/wp-json/wc/v3`);
+    expect((await get(`${subdirectory.api}/orders`)).status).toBe(200);
+    const root = await get(`${subdirectory.origin}/wp-json/wc/v3/orders`);
+    expect([root.status, root.headers.get("content-type")]).toEqual([404, "text/html; charset=UTF-8"]);
+    const pretty = await get(`${plain.api}/orders`);
+    expect([pretty.status, pretty.headers.get("content-type")]).toEqual([404, "text/html; charset=UTF-8"]);
+    // Served, but WooCommerce 9-10 reads no key for a URI without wp-json/wc/ in it.
+    const routed = await get(`${plain.origin}/?rest_route=/wc/v3/orders`);
+    expect([routed.status, ((await routed.json()) as { code: string }).code]).toEqual([
+      401,
+      "woocommerce_rest_cannot_view",
+    ]);
+  } finally {
+    await Promise.all([subdirectory.close(), plain.close()]);
+  }
 });
 
 test("an unknown route is rest_no_route", async () => {

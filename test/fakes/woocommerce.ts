@@ -49,8 +49,14 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  * - Customers: `email`, else `search` (login, email, nicename, display name); GET by id.
  * - JSON as PHP's json_encode writes it, slashes escaped as `\/`.
  *
+ * - Where it is: at the site's root or in a subdirectory (`home`), with pretty permalinks
+ *   (`/wp-json/...`) or plain ones (only `?rest_route=/...`, which also wins over the path when
+ *   both are there, as WP::parse_request() reads it, and where no key is read: WooCommerce before
+ *   11.1 takes one only for a URI that names wp-json/wc/); over https, or plain http
+ *   (`plainHttp`), where a key is taken only as an OAuth 1.0a signature.
+ *
  * Not modelled: parameters and writable fields other than those above (ignored), bodies other
- * than JSON, creating or deleting resources (404 `rest_no_route`), OAuth 1.0a and plain HTTP,
+ * than JSON, creating or deleting resources (404 `rest_no_route`), OAuth 1.0a signatures,
  * tax classes, compound rates, rounding at subtotal, coupons, refunds via the API, variations
  * themselves (a variable product lists their ids and prices; no endpoint serves them), total_sales
  * bookkeeping, `_fields`, `_embed`.
@@ -333,6 +339,19 @@ export interface WooShop {
 export interface WooCommerceOptions {
   /** Answer as a host that drops the Authorization header does: only query-string credentials work. */
   stripAuthorization?: boolean;
+  /**
+   * Served over plain http, as WordPress's is_ssl() sees it: WC_REST_Authentication then reads a
+   * key only from an OAuth 1.0a signature (not modelled), neither from HTTP Basic nor from
+   * `consumer_key`/`consumer_secret`, so every request stays anonymous.
+   */
+  plainHttp?: boolean;
+  /** WordPress installed in a subdirectory ("/shop"): its pages and its REST API are under it. */
+  home?: string;
+  /**
+   * Permalinks set to "Plain": no rewrite rule serves /wp-json/, whose requests get the web
+   * server's 404 page; only `?rest_route=/wc/v3/...` at the site's address reaches the REST API.
+   */
+  plainPermalinks?: boolean;
 }
 
 export interface WooCommerceFake extends Fake {
@@ -340,7 +359,7 @@ export interface WooCommerceFake extends Fake {
   /** The REST root, e.g. http://127.0.0.1:41234/wp-json/wc/v3 */
   api: string;
   /** Can be changed while running. */
-  settings: { stripAuthorization: boolean };
+  settings: { stripAuthorization: boolean; plainHttp: boolean };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1824,22 +1843,28 @@ function authenticate(query: Query, authorization: string | undefined): { user: 
 const WRITES = ["POST", "PUT", "PATCH", "DELETE"];
 
 export async function startWooCommerce(options: WooCommerceOptions = {}): Promise<WooCommerceFake> {
-  const settings = { stripAuthorization: options.stripAuthorization ?? false };
+  const settings = { stripAuthorization: options.stripAuthorization ?? false, plainHttp: options.plainHttp ?? false };
+  const home = options.home ?? "";
   let data = buildShop();
   const writes: WooWrite[] = [];
 
   const handle = (req: SeenRequest): FakeAnswer => {
-    if (req.path !== "/wp-json" && !req.path.startsWith("/wp-json/")) {
+    const query = parseQuery(req.query);
+    const path = req.path.startsWith(`${home}/`) ? req.path.slice(home.length) : undefined;
+    // WP::parse_request(): a `rest_route` in the query wins over the one a rewrite rule found.
+    const asked = query.get("rest_route");
+    const wordpress = options.plainPermalinks ? path === "/" || path === "/index.php" : path !== undefined;
+    const rewritten = !options.plainPermalinks && (path === "/wp-json" || path?.startsWith("/wp-json/"));
+    if (!wordpress || (typeof asked !== "string" && !rewritten)) {
       return {
         status: 404,
         headers: { "content-type": "text/html; charset=UTF-8" },
         body: "<!DOCTYPE html><html><head><title>Page not found</title></head><body><h1>Oops! That page can&rsquo;t be found.</h1></body></html>",
       };
     }
-    let route = req.path.slice("/wp-json".length) || "/";
+    let route = typeof asked === "string" ? asked : (path as string).slice("/wp-json".length) || "/";
     route = route.length > 1 ? route.replace(/\/+$/, "") : route;
     const method = req.method.toUpperCase();
-    const query = parseQuery(req.query);
 
     let json: Record<string, unknown> = {};
     let bodyError: Reply | null = null;
@@ -1876,7 +1901,12 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
     };
 
     // WP_REST_Server::serve_request(): authentication, key permissions, route, parameters, permission check.
-    const auth = authenticate(query, settings.stripAuthorization ? undefined : req.headers.authorization);
+    // WooCommerce 9-10 reads a key only for a request whose URI names wp-json/wc/ (not ?rest_route=/wc/).
+    const toWooCommerce = `${req.path}?${req.query}`.includes("wp-json/wc/");
+    const auth: { user: ApiKey | null; error?: Reply } =
+      settings.plainHttp || !toWooCommerce
+        ? { user: null }
+        : authenticate(query, settings.stripAuthorization ? undefined : req.headers.authorization);
     if (auth.error) return reply(auth.error);
     if (auth.user?.permissions === "read" && WRITES.includes(method)) {
       return reply(authError("The API key provided does not have write permissions."));
@@ -1902,7 +1932,7 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
       ids: matched.ids,
       query,
       user: auth.user,
-      origin: fake.origin,
+      origin: `${fake.origin}${home}`,
       now: new Date(clock.now()),
       shop: data,
       values,
@@ -1937,5 +1967,5 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
       writes.length = 0;
     },
   };
-  return Object.assign(fake, { shop, api: `${fake.origin}/wp-json/wc/v3`, settings });
+  return Object.assign(fake, { shop, api: `${fake.origin}${home}/wp-json/wc/v3`, settings });
 }
