@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { clock, setClock } from "../src/time.js";
+import { wooErrors } from "../tools/eshop/woocommerce.js";
 import {
   CONSUMER_KEY,
   CONSUMER_SECRET,
@@ -1390,6 +1391,23 @@ describe("errors", () => {
     }
   });
 
+  test("a shop on plain http, where WooCommerce takes a key only as an OAuth 1.0a signature, is told to use https", async () => {
+    const local = await startWooCommerce({ plainHttp: true });
+    const basicAuth = await start(shopEnv(local));
+    const queryAuth = await start(shopEnv(local, { WAITER_WOO_AUTH: "query" }));
+    try {
+      for (const session of [basicAuth, queryAuth]) {
+        const said = text(await session.call("eshop_orders_list", {}));
+        expect(said).toMatch(
+          /^WooCommerce refused the request \(401 woocommerce_rest_cannot_view: "Sorry, you cannot list resources\."\): over plain http it takes a key only as an OAuth 1\.0a signature, which waiter does not make, so the shop saw none\. Serve the shop over https and set WAITER_WOO_URL to its https:\/\/ address\.$/,
+        );
+        expect(said).not.toMatch(/WAITER_WOO_AUTH|Check WAITER_WOO_KEY/);
+      }
+    } finally {
+      await Promise.all([basicAuth.close(), queryAuth.close(), local.close()]);
+    }
+  });
+
   test("403, 400, a redirect and an unknown id on a write each get their own words", async () => {
     woo.queue.push(
       json(403, {
@@ -1535,7 +1553,24 @@ describe("errors", () => {
     const header = await start(shopEnv(stripping));
     const query = await start(shopEnv(stripping, { WAITER_WOO_AUTH: "query" }));
     try {
-      expect(text(await header.call("eshop_orders_list", {}))).toMatch(/set WAITER_WOO_AUTH=query/);
+      const refused = await header.call("eshop_orders_list", {});
+      expect(refused.isError).toBe(true);
+      // The fake stands for a shop on https but is reached over http: the words an https shop gets
+      // for the answer it gave (no key seen).
+      const answer = await fetch(`${stripping.api}/orders`);
+      const hint = wooErrors(new URL("https://shop.example/wp-json/wc/v3"), "basic")(
+        {
+          url: new URL("https://shop.example/wp-json/wc/v3/orders"),
+          path: "/orders",
+          changes: false,
+          status: answer.status,
+          headers: {},
+          text: await answer.text(),
+        },
+        "WooCommerce",
+        "WAITER_WOO_URL",
+      );
+      expect(hint?.message).toMatch(/\(401 woocommerce_rest_cannot_view: .*set WAITER_WOO_AUTH=query\.$/);
       const listed = await query.call("eshop_orders_list", { status: ["failed"] });
       expect(listed.isError).toBeFalsy();
       expect(stripping.requests.at(-1)?.query.get("consumer_key")).toBe(CONSUMER_KEY);

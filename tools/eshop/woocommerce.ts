@@ -336,6 +336,13 @@ export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
           status,
         );
       }
+      if (!found && base.protocol === "http:") {
+        // WC_REST_Authentication reads Basic and query keys only when is_ssl(); over http it wants OAuth 1.0a.
+        return new UpstreamError(
+          `WooCommerce refused the request (401${said}): over plain http it takes a key only as an OAuth 1.0a signature, which waiter does not make, so the shop saw none. Serve the shop over https and set ${urlSetting} to its https:// address.`,
+          status,
+        );
+      }
       const header =
         auth === "basic" && !found
           ? " If they are right, the web server may be dropping the Authorization header: set WAITER_WOO_AUTH=query."
