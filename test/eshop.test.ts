@@ -814,6 +814,30 @@ describe("status and notes", () => {
     );
   });
 
+  test("an order in a plugin's status (shipped) that was paid keeps its payment when refunded or cancelled, and is not paid anew when completed", async () => {
+    // A shipment plugin moved the paid order on from processing; WooCommerce keeps its paid date.
+    woo.shop.order(O.processing).status = "shipped";
+    const refunded = text(await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" }));
+    expect(refunded).toMatch(
+      /shipped → refunded\.\nNo money was sent back: the shop only recorded the refund\. Return the payment through the payment gateway that took it\.$/,
+    );
+    woo.shop.reset();
+    woo.shop.order(O.processing).status = "shipped";
+    expect(text(await server.call("eshop_order_update_status", { id: O.processing, status: "cancelled" }))).toMatch(
+      /shipped → cancelled\.\nIt was paid \(.* UTC\): cancelling sent no money back\. Refund the payment through the payment gateway that took it\.$/,
+    );
+    woo.shop.reset();
+    woo.shop.order(O.processing).status = "shipped";
+    expect(text(await server.call("eshop_order_update_status", { id: O.processing, status: "completed" }))).toMatch(
+      /shipped → completed\.$/,
+    );
+    // Never paid (an order shipped before its bank transfer came): nothing to return.
+    woo.shop.order(O.onHold).status = "shipped";
+    expect(text(await server.call("eshop_order_update_status", { id: O.onHold, status: "refunded" }))).toMatch(
+      /shipped → refunded\.\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return\.$/,
+    );
+  });
+
   test("an unknown status is refused before the shop is called", async () => {
     const before = woo.requests.length;
     const result = await server.call("eshop_order_update_status", { id: O.processing, status: "shipped" });

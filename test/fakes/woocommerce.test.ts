@@ -190,7 +190,7 @@ describe("order filters", () => {
     expect((await call("/orders?status=on-hold&status=refunded")).json).toHaveLength(2);
     const bad = await call("/orders?status=paid");
     expect(err(bad).data.params.status).toBe(
-      "status[0] is not one of any, trash, pending, processing, on-hold, completed, cancelled, refunded, failed, and checkout-draft.",
+      "status[0] is not one of any, trash, pending, processing, on-hold, completed, cancelled, refunded, failed, checkout-draft, and shipped.",
     );
   });
 
@@ -262,7 +262,7 @@ describe("order updates", () => {
         status: 400,
         params: {
           status:
-            "status is not one of pending, processing, on-hold, completed, cancelled, refunded, failed, and checkout-draft.",
+            "status is not one of pending, processing, on-hold, completed, cancelled, refunded, failed, checkout-draft, and shipped.",
         },
       },
     });

@@ -26,6 +26,8 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   Orders and products come newest first (by date, then ID), customers (role `customer`) by
  *   display name: the defaults, as `order`/`orderby` are not modelled. A search, a SKU and an
  *   email compare as the database's collation (utf8mb4_0900_ai_ci) does: letter case and accents aside.
+ * - Orders in WooCommerce's statuses, the block checkout's `checkout-draft` (which `any` leaves
+ *   out) and a plugin's `shipped`, which nothing in WooCommerce sets.
  * - Orders: `status`, `customer`, `search`, `after`/`before` (strictly after/before, site-local
  *   unless the value carries an offset), `dates_are_gmt`. PUT/POST/PATCH `/orders/{id}` with
  *   `transaction_id`, `status`, `set_paid`, like save_object(): props, then `status` (transition:
@@ -186,7 +188,9 @@ export type OrderStatus =
   | "cancelled"
   | "refunded"
   | "failed"
-  | "checkout-draft";
+  | "checkout-draft"
+  /** A plugin's (a shipment tracker's), registered as wc-shipped: WooCommerce itself sets it never. */
+  | "shipped";
 
 export interface Address {
   first_name: string;
@@ -654,6 +658,7 @@ const STATUS_NAMES: Record<string, string> = {
   refunded: "Refunded",
   failed: "Failed",
   "checkout-draft": "Draft",
+  shipped: "Shipped",
 };
 
 function buildOrders(products: Map<number, WooProduct>, customers: Map<number, WooCustomer>, counters: Counters) {
@@ -1627,6 +1632,7 @@ const ORDER_STATUSES = [
   "refunded",
   "failed",
   "checkout-draft",
+  "shipped",
 ] as const;
 const STOCK_STATUSES = ["instock", "outofstock", "onbackorder"];
 

@@ -334,7 +334,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // it paid; a refund or a cancel leaves the paid date as it was.
       const heldPaid =
         r.previous_status === "on-hold" && r.order.paid !== undefined && !shop.paidStatuses.includes(r.order.status);
-      const wasPaid = shop.paidStatuses.includes(r.previous_status) || heldPaid;
+      // A plugin's status (shipped) says nothing of payment to waiter; the paid date the order kept does.
+      const pluginPaid = !shop.orderStatuses.includes(r.previous_status) && r.order.paid !== undefined;
+      const wasPaid = shop.paidStatuses.includes(r.previous_status) || heldPaid || pluginPaid;
       // A hold may also be for a payment that never came, recorded paid by mistake or reversed since.
       const refundIt = heldPaid
         ? "Check with the payment gateway or the bank that the payment came and was not reversed before refunding it there."
