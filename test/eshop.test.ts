@@ -686,6 +686,27 @@ describe("marking paid", () => {
     }
     expect(woo.shop.writes).toEqual([]);
   });
+
+  test("an order a plugin moved on from paid (shipped) is already paid; one shipped unpaid is refused", async () => {
+    // A payment's event delivered again after the shop shipped the order it paid.
+    const shipped = woo.shop.order(O.processing);
+    shipped.status = "shipped";
+    const again = await server.call("eshop_order_mark_paid", {
+      id: O.processing,
+      transaction_id: shipped.transaction_id,
+    });
+    expect(data(again)).toMatchObject({ already_paid: true, order: { status: "shipped" } });
+    expect(data(again)).not.toHaveProperty("transaction_differs");
+    expect(text(again)).toMatch(/was already paid on .* UTC and is shipped; nothing was changed\.$/);
+    const other = await server.call("eshop_order_mark_paid", { id: O.processing, transaction_id: "pi_other" });
+    expect(data(other)).toMatchObject({ already_paid: true, transaction_differs: true });
+    woo.shop.order(O.onHold).status = "shipped";
+    const unpaid = await server.call("eshop_order_mark_paid", { id: O.onHold });
+    expect(text(unpaid)).toMatch(
+      /^Order \d+ is shipped, so it was not marked paid: only pending, on-hold, failed orders can be/,
+    );
+    expect(woo.shop.writes).toEqual([]);
+  });
 });
 
 describe("status and notes", () => {

@@ -242,7 +242,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
         const stored = before.transaction_id
           ? { transaction_id: before.transaction_id, ...(differs ? { transaction_differs: true } : {}) }
           : {};
-        if (shop.paidStatuses.includes(before.status)) {
+        // A plugin's status (shipped) that the order reached with a paid date: paid, then moved on.
+        const movedOnPaid = !shop.orderStatuses.includes(before.status) && before.paid !== undefined;
+        if (shop.paidStatuses.includes(before.status) || movedOnPaid) {
           return { already_paid: true, order: orderStateOut.parse(before), ...stored };
         }
         if (!shop.payableStatuses.includes(before.status)) {
