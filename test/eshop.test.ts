@@ -1368,6 +1368,15 @@ describe("errors", () => {
     expect(text(await server.call("eshop_order_mark_paid", { id: " 7084" }))).toBe(
       "Invalid arguments for eshop_order_mark_paid: id: expected number, received string: send 7084, without quotes",
     );
+    // A numbering plugin's numbers, with a prefix or a year.
+    for (const [given, number] of [
+      ["#WC-7084", "WC-7084"],
+      ["2026/0042", "2026/0042"],
+    ]) {
+      expect(text(await server.call("eshop_order_get", { id: given }))).toBe(
+        `Invalid arguments for eshop_order_get: id: expected number, received string: "${given}" is written as the shop writes an order's number, which may differ from its id; eshop_orders_list with search "${number}" finds the order with its id`,
+      );
+    }
     expect(woo.requests.length).toBe(before);
   });
 

@@ -135,11 +135,12 @@ export const orderId = z
     error: (issue) => {
       const given = typeof issue.input === "string" ? issue.input : "";
       // Trimmed first: white space matched on both sides of an optional "#" takes time squared in its length.
-      const digits = /^(#?)\s*(\d+)$/.exec(given.trim());
-      if (!digits) return undefined;
-      const [, hash, number] = digits;
-      return hash
-        ? `expected number, received string: ${quote(given)} is written as the shop writes an order's number, which may differ from its id; eshop_orders_list with search ${quote(number ?? "")} finds the order with its id`
+      // A numbering plugin writes numbers with a prefix or a year ("WC-7084", "2026/0042").
+      const written = /^(#?)\s*([\p{L}\p{N}_./-]{0,40}\d[\p{L}\p{N}_./-]{0,40})$/u.exec(given.trim());
+      if (!written) return undefined;
+      const [, hash, number = ""] = written;
+      return hash || !/^\d+$/.test(number)
+        ? `expected number, received string: ${quote(given)} is written as the shop writes an order's number, which may differ from its id; eshop_orders_list with search ${quote(number)} finds the order with its id`
         : `expected number, received string: send ${number}, without quotes`;
     },
   })
