@@ -58,13 +58,13 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
           "one is stored and automated again; docs/scaling.md says how to switch.",
       );
     }
-    return store;
+    return sayingDropsAtClose(store, onDropped.flush);
   }
   try {
     const { SqliteEventStore } = await import("./events/sqlite/store.js");
     const store = new SqliteEventStore(file, retention, { onDropped });
     saidUpgraded(store, file, log);
-    return store;
+    return sayingDropsAtClose(store, onDropped.flush);
   } catch (err) {
     const native = nativeModuleProblem(err);
     if (native) throw new StoreUnavailable(native);
@@ -75,6 +75,13 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
       `${file}: ${why}; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
     );
   }
+}
+
+/** `store`, whose close also says what retention dropped that the log held for its minute's end. */
+function sayingDropsAtClose(store: EventStore, sayHeld: () => void): EventStore {
+  const close = store.close.bind(store);
+  store.close = () => close().finally(sayHeld);
+  return store;
 }
 
 /** An upgrade is the operator's to know: from then on an older waiter refuses the store. */

@@ -108,6 +108,29 @@ describe("storing in a file", () => {
     }
   });
 
+  test("what retention dropped in the minute before a stop is said as the store closes, not left unsaid", async () => {
+    const { app, stderr } = await startApp({
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-store-")),
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 2 }),
+    });
+    const lines = () =>
+      stderr()
+        .split("\n")
+        .filter((line) => line.includes("event retention dropped"));
+    const events = app.store as EventStore;
+    try {
+      for (let i = 0; i < 5; i++) await events.add(event());
+      expect(lines()).toHaveLength(1);
+    } finally {
+      await app.close();
+    }
+    expect(lines()).toEqual([
+      expect.stringMatching(/ event retention dropped 1 event by maxEvents \(2\), 1 of them not acknowledged: /),
+      expect.stringMatching(/ event retention dropped 2 events by maxEvents \(2\), 2 of them not acknowledged: /),
+    ]);
+  });
+
   test("a store a newer waiter set up is refused at open, said in one line, and left as it is", async () => {
     const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
     const file = join(dir, "events.db");

@@ -76,9 +76,14 @@ const LIMIT = { age: "maxAgeDays", count: "maxEvents", bytes: "maxBytes" } as co
  * What retention drops, as log lines, a line a minute at most: a warning when events no one had
  * acknowledged went, with what keeps them; else a line of information. The first drop is said at
  * once; what later ones drop within the minute is added up and said at its end, so a burst that
- * drops thousands is said as such, not as its first run's one event.
+ * drops thousands is said as such, not as its first run's one event. `flush` says what is held at
+ * once: the store closes, and a stop must not leave the minute's drops unsaid.
  */
-export function logDropped(log: Log, retention: Retention, everyMs = 60_000): (dropped: Dropped) => void {
+export function logDropped(
+  log: Log,
+  retention: Retention,
+  everyMs = 60_000,
+): ((dropped: Dropped) => void) & { flush(): void } {
   let held: Dropped = {};
   let writtenAt = Number.NEGATIVE_INFINITY;
   let timer: NodeJS.Timeout | undefined;
@@ -99,7 +104,7 @@ export function logDropped(log: Log, retention: Retention, everyMs = 60_000): (d
     const keep = unacked > 0 ? ": to keep such events, raise webhooks.retention or acknowledge them sooner" : "";
     log[unacked > 0 ? "warning" : "info"](`event retention dropped ${parts.join("; ")}${keep}`);
   };
-  return (dropped) => {
+  const told = (dropped: Dropped) => {
     for (const [by, run] of Object.entries(dropped) as [keyof Dropped, { events: number; unacked: number }][]) {
       const sum = held[by] ?? { events: 0, unacked: 0 };
       held[by] = { events: sum.events + run.events, unacked: sum.unacked + run.unacked };
@@ -113,6 +118,12 @@ export function logDropped(log: Log, retention: Retention, everyMs = 60_000): (d
       timer.unref();
     }
   };
+  const flush = () => {
+    if (!timer) return;
+    clearTimeout(timer);
+    write();
+  };
+  return Object.assign(told, { flush });
 }
 
 /** Per source and outcome: received, accepted, duplicate, rejected:<reason>. */
