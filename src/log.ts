@@ -229,7 +229,8 @@ export function throttled(write: (line: string) => void, everyMs = 60_000): Thro
   const end = (key = "") => {
     const run = runs.get(key);
     runs.delete(key);
-    return run && { count: run.count, first: run.first };
+    // Not after now, though the clock was set back since: a run lasts no negative time.
+    return run && { count: run.count, first: Math.min(run.first, clock.now()) };
   };
   const ended = (line: string, key = "") => {
     const run = end(key);

@@ -21,6 +21,20 @@ test("process warnings (a store's failed retention) are log lines with time and 
   expect(process.listeners("warning")).toEqual(before);
 });
 
+test("a run of failures that ends after the clock was set back says it lasted 0 s, not a negative time", () => {
+  setClock("2026-11-30T09:00:00Z");
+  const lines: string[] = [];
+  const failed = throttled((line) => lines.push(line));
+  try {
+    failed("the store failed");
+    setClock(clock.now() - 3_600_000);
+    expect(failed.ended("the store answers again")).toBe(true);
+    expect(lines.at(-1)).toBe("the store answers again, after 1 failed attempt over 0 s");
+  } finally {
+    setClock();
+  }
+});
+
 test("a throttled failure is said again a minute on after the clock was set back, not once the clock has caught up", () => {
   setClock("2026-11-30T09:00:00Z");
   const lines: string[] = [];
