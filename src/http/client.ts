@@ -134,8 +134,8 @@ export class HttpClient {
 
   /**
    * Ends every request still in flight: by now each call that waited on one has been answered or
-   * cut, and a load others could have shared (its own deadline, up to the tool timeout) must not
-   * hold a stop past its drain time.
+   * cut (or, over stdio, its client is gone), and a load others could have shared (its own
+   * deadline, up to the tool timeout) must not hold a stop past its drain time.
    */
   async close(): Promise<void> {
     await (await this.#dispatchers)?.agent.destroy();
