@@ -728,6 +728,37 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a mail server that has the message and answers neither yes, no nor not now may have delivered it", async () => {
+    // RFC 5321 has only 2xx, 4xx or 5xx end a message; another code says nothing of its fate.
+    const odd = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      logger: false,
+      onData(stream, _session, callback) {
+        stream.resume();
+        stream.on("end", () => callback(Object.assign(new Error("Queued as 4F2A"), { responseCode: 354 })));
+      },
+    });
+    await new Promise<void>((resolve) => odd.listen(0, "127.0.0.1", resolve));
+    const port = (odd.server.address() as AddressInfo).port;
+    const told = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
+      }),
+    });
+    try {
+      const result = await told.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        /b@shop.example: The mail server had the whole message and answered 354 Queued as 4F2A, which says neither that it took it nor that it refused it: it may have been delivered, and sending it again may deliver it twice\.$/,
+      );
+      expect(text(result)).not.toMatch(/Not sent|try again/);
+    } finally {
+      await told.close();
+      await new Promise<void>((resolve) => odd.close(() => resolve()));
+    }
+  });
+
   test("a call cancelled before the mail server had the message says it was not sent, and closes the connection", async () => {
     const { port, held, close } = await startSilentServer();
     const mute = await startWaiter({

@@ -128,10 +128,14 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
         ? "the call was cancelled"
         : "the call's time ran out";
     const { responseCode } = err as SmtpFailure;
-    // Past the message, only the server's answer to it says whether it was delivered.
-    if (pool.handedOver.has(bounded.call.signal) && !responseCode) {
+    // Past the message, only the server's answer to it says whether it was delivered: a 4xx or
+    // 5xx that it was not (RFC 5321 4.2.1), where any other code says nothing of it.
+    if (pool.handedOver.has(bounded.call.signal) && !(responseCode && responseCode >= 400 && responseCode < 600)) {
+      const answer = responseCode
+        ? `answered ${saidBy(err as SmtpFailure, options)}, which says neither that it took it nor that it refused it`
+        : `had not confirmed it when ${ended}`;
       throw new ToolError(
-        `The mail server had the whole message but had not confirmed it when ${ended}: it may have been delivered, and sending it again may deliver it twice.`,
+        `The mail server had the whole message ${responseCode ? "and" : "but"} ${answer}: it may have been delivered, and sending it again may deliver it twice.`,
       );
     }
     if (bounded.call.signal.aborted) {
@@ -159,6 +163,13 @@ export interface SmtpFailure {
 
 const base64 = (text: string) => Buffer.from(text).toString("base64");
 
+/** What the server or the socket said of a failure, on one line, without the login a reply may repeat. */
+function saidBy({ reason, response, message }: SmtpFailure, { user = "", password = "" }: SmtpOptions): string {
+  // The password as AUTH LOGIN and AUTH PLAIN send it, and as written.
+  const login = [password, base64(password), base64(`\0${user}\0${password}`)];
+  return oneLine(withoutSecrets(reason || response || message, login));
+}
+
 /** OpenSSL's words when one side speaks TLS and the other does not. */
 const NOT_TLS = /wrong version number|packet length too long|unknown protocol/;
 
@@ -168,11 +179,10 @@ const NOT_TLS = /wrong version number|packet length too long|unknown protocol/;
  * a server that could not be reached at all: an automation tries again. A 5xx, a login refused or
  * TLS that fails will fail again until the channel changes.
  */
-export function smtpFailure(err: SmtpFailure, { host, port, tls, user = "", password = "" }: SmtpOptions): ToolError {
-  const { responseCode, response, command, code, originalCode, reason, message, timeoutType } = err;
-  // A reply may repeat the login: the password as AUTH LOGIN and AUTH PLAIN send it, and as written.
-  const login = [password, base64(password), base64(`\0${user}\0${password}`)];
-  const said = oneLine(withoutSecrets(reason || response || message, login));
+export function smtpFailure(err: SmtpFailure, options: SmtpOptions): ToolError {
+  const { responseCode, response, command, code, originalCode, message, timeoutType } = err;
+  const { host, port, tls } = options;
+  const said = saidBy(err, options);
   if (NOT_TLS.test(message)) {
     return new ToolError(
       `Not sent: ${host}:${port} does not answer TLS (${said}); with tls "tls" use the server's port for TLS from the start (usually 465), or tls "starttls" (usually 587).`,
