@@ -2207,6 +2207,37 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("an issuer that could not be reached just before the clock was set back is asked again, not only once that time comes again", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    let back = false;
+    const down = await startFake((request) =>
+      back && request.path === "/.well-known/oauth-authorization-server"
+        ? json(200, JSON.stringify({ issuer: down.origin, jwks_uri: `${issuer.origin}/jwks` }))
+        : json(503, "{}"),
+    );
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: down.origin }) },
+    );
+    try {
+      const token = await sign({ scope: "waiter:read" }, { issuer: down.origin });
+      const status = async () => {
+        const answer = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+        await answer.body.dump();
+        return answer.statusCode;
+      };
+      expect(await status()).toBe(500);
+      back = true;
+      // NTP sets back a clock that ran an hour ahead.
+      setClock(clock.now() - 3_600_000);
+      expect(await status()).toBe(200);
+    } finally {
+      await served.close();
+      await down.close();
+      setClock();
+    }
+  });
+
   test("metadata that names another issuer, or keys over plain http off this machine, is not taken", async () => {
     // The test issuer's keys sign every token; what the metadata says decides whether they are fetched.
     let metadata: object = {};

@@ -188,7 +188,10 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
     return new ServerError(`The issuer ${issuer.href} cannot be reached to check the token; try again in a minute`);
   };
   const jwks = async () => {
-    if (clock.now() - lookupFailedAt < ISSUER_RETRY_MS) throw unreachable("it did not answer a moment ago");
+    const since = clock.now() - lookupFailedAt;
+    // Less than none after a clock set back (NTP correcting one that ran ahead): asked again, not
+    // refused until the failure's time comes again.
+    if (since >= 0 && since < ISSUER_RETRY_MS) throw unreachable("it did not answer a moment ago");
     keys ??= jwksUri(issuer).then((uri) => createRemoteJWKSet(uri));
     const loading = keys;
     try {
