@@ -553,6 +553,18 @@ describe("cache and coalescing", () => {
     expect(fake.count("/expiring")).toBe(2);
   });
 
+  test("a clock set back adds nothing to a cached answer's life: the answer is asked for again", async () => {
+    const api = client();
+    await api.json(counter, "/set-back", { query: { "max-age": 60 } }, call());
+    // NTP sets back a clock that ran an hour ahead: kept "at" a time still to come, the answer
+    // would otherwise stay fresh for an hour and a minute.
+    setClock(clock.now() - 3_600_000);
+    await api.json(counter, "/set-back", { query: { "max-age": 60 } }, call());
+    expect(fake.count("/set-back")).toBe(2);
+    await api.json(counter, "/set-back", { query: { "max-age": 60 } }, call());
+    expect(fake.count("/set-back")).toBe(2);
+  });
+
   test("an error answer that repeats the request shows none of the credentials the upstream was declared with", async () => {
     const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
     clients.push(http);

@@ -8,10 +8,21 @@ export interface Kept {
   value: unknown;
   /** The answer's JSON text length: what the cache's bound counts. */
   size: number;
+  /** Epoch milliseconds, by waiter's clock, when the answer came. */
+  keptAt: number;
   /** Epoch milliseconds, by waiter's clock, after which the answer must be asked for again. */
   staleAt: number;
   /** If-None-Match and If-Modified-Since for a stale answer's revalidation, when it had validators. */
   conditions: Record<string, string> | undefined;
+}
+
+/**
+ * Whether `kept` may be handed out without asking: not stale yet, nor kept at a time still to come,
+ * which a clock set back (NTP correcting one that ran ahead) would otherwise add to its life.
+ */
+export function isFresh(kept: Kept): boolean {
+  const now = clock.now();
+  return kept.keptAt <= now && now < kept.staleAt;
 }
 
 /**
@@ -50,7 +61,8 @@ export class AnswerCache {
     const fresh = ttl ?? freshSeconds(headers);
     const conditions = conditionsOf(headers) ?? previous?.conditions;
     if (fresh > 0 || conditions) {
-      this.#answers.set(key, { value, size, staleAt: clock.now() + fresh * 1000, conditions });
+      const now = clock.now();
+      this.#answers.set(key, { value, size, keptAt: now, staleAt: now + fresh * 1000, conditions });
     } else {
       this.#answers.delete(key);
     }

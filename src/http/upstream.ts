@@ -3,7 +3,7 @@ import type { z } from "zod";
 import { UnconfirmedChange, UpstreamError } from "../errors.js";
 import { quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
-import type { AnswerCache, Kept } from "./cache.js";
+import { type AnswerCache, isFresh, type Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
 import {
   BASE_URL,
@@ -189,7 +189,7 @@ export class Upstream {
     if ((options.method ?? "GET") !== "GET") return this.read(schema, await this.send(path, options, call));
     const key = this.#cacheKey(path, options.query);
     const kept = this.carrier.cache.get(key);
-    if (kept && kept.staleAt > clock.now()) return kept.value as z.output<S>;
+    if (kept && isFresh(kept)) return kept.value as z.output<S>;
     // Callers of one GET share its request (undici's deduplicate), which must outlive any one of
     // them: it carries the first caller's deadline but not its cancellation, and each caller
     // waits until its own. deduplicate alone would abort every waiting caller with the first
