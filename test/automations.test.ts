@@ -68,6 +68,17 @@ const WATCH = {
   do: [{ notify: "team", text: "Payment event {{event.type}}" }],
   dryRun: true,
 };
+/** Tells the "office" channel of every Stripe event. */
+const TELL_OFFICE = { name: "office", when: { source: "stripe" }, do: [{ notify: "office", text: "Paid" }] };
+/** An email channel to the test mail server on `port`, from the shop to `to`. */
+const mailChannel = (port: number, ...to: string[]) => ({
+  type: "email",
+  host: "127.0.0.1",
+  port,
+  tls: "none",
+  from: "w@shop.example",
+  to,
+});
 
 let woo: WooCommerceFake;
 let telegram: TelegramFake;
@@ -2058,14 +2069,7 @@ describe("when a channel cannot be reached", () => {
           chatIds: [CHAT],
           baseUrl: `http://127.0.0.1:${bot.port}`,
         },
-        office: {
-          type: "email",
-          host: "127.0.0.1",
-          port: mail.port,
-          tls: "none",
-          from: "w@shop.example",
-          to: ["boss@shop.example"],
-        },
+        office: mailChannel(mail.port, "boss@shop.example"),
       }),
       // A first wait of half a second, long enough to see the step wait for its next try.
       WAITER_AUTOMATION_RETRY_SECONDS: "10",
@@ -2162,14 +2166,7 @@ describe("when a mail server refuses for now", () => {
       },
     });
     const { port, received } = smtp;
-    const mail = (to: string) => ({
-      type: "email",
-      host: "127.0.0.1",
-      port,
-      tls: "none",
-      from: "w@shop.example",
-      to: [to],
-    });
+    const mail = (to: string) => mailChannel(port, to);
     const tell = (channel: string) => ({
       name: channel,
       when: { source: "stripe" },
@@ -2200,18 +2197,8 @@ describe("when a mail server refuses for now", () => {
         callback(Object.assign(new Error("4.2.1 Mailbox busy"), { responseCode: 450 }));
       },
     });
-    const channels = JSON.stringify({
-      office: {
-        type: "email",
-        host: "127.0.0.1",
-        port: smtp.port,
-        tls: "none",
-        from: "w@shop.example",
-        to: ["boss@shop.example", "accounts@shop.example"],
-      },
-    });
-    const tell = { name: "office", when: { source: "stripe" }, do: [{ notify: "office", text: "Paid" }] };
-    const server = await serve([tell], { WAITER_NOTIFY_CHANNELS: channels });
+    const channels = JSON.stringify({ office: mailChannel(smtp.port, "boss@shop.example", "accounts@shop.example") });
+    const server = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
     try {
       const event = await pay(server, undefined);
       const [run] = await runsOf(event.id);
@@ -2244,18 +2231,8 @@ describe("when a mail server refuses for now", () => {
     });
     await new Promise<void>((resolve) => flaky.listen(0, "127.0.0.1", resolve));
     const port = (flaky.address() as { port: number }).port;
-    const channels = JSON.stringify({
-      office: {
-        type: "email",
-        host: "127.0.0.1",
-        port,
-        tls: "none",
-        from: "w@shop.example",
-        to: ["boss@shop.example"],
-      },
-    });
-    const tell = { name: "office", when: { source: "stripe" }, do: [{ notify: "office", text: "Paid" }] };
-    const server = await serve([tell], { WAITER_NOTIFY_CHANNELS: channels });
+    const channels = JSON.stringify({ office: mailChannel(port, "boss@shop.example") });
+    const server = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
     try {
       const event = await pay(server, undefined);
       const [run] = await runsOf(event.id);
@@ -2279,24 +2256,14 @@ describe("when a mail server refuses for now", () => {
       },
     });
     const { port, received } = smtp;
-    const channels = JSON.stringify({
-      office: {
-        type: "email",
-        host: "127.0.0.1",
-        port,
-        tls: "none",
-        from: "w@shop.example",
-        to: ["boss@shop.example"],
-      },
-    });
-    const tell = { name: "office", when: { source: "stripe" }, do: [{ notify: "office", text: "Paid" }] };
+    const channels = JSON.stringify({ office: mailChannel(port, "boss@shop.example") });
     try {
-      const first = await serve([tell], { WAITER_NOTIFY_CHANNELS: channels });
+      const first = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
       const event = await pay(first, undefined);
       await expect.poll(() => held).toBeDefined();
       await first.close();
       expect(received).toEqual([]);
-      const second = await serve([tell], { WAITER_NOTIFY_CHANNELS: channels });
+      const second = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
       try {
         const [run] = await runsOf(event.id);
         expect(run).toMatchObject({ status: "done" });
