@@ -238,7 +238,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
       return oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
         // Paid already with another payment than this one: the customer may have paid twice.
-        const differs = Boolean(transaction_id && before.transaction_id && transaction_id !== before.transaction_id);
+        const differs = Boolean(
+          transaction_id && before.transaction_id && !maySameStripePayment(transaction_id, before.transaction_id),
+        );
         const stored = before.transaction_id
           ? { transaction_id: before.transaction_id, ...(differs ? { transaction_differs: true } : {}) }
           : {};
@@ -387,4 +389,16 @@ export function orderTools(shop: ShopProvider): Tool[] {
   });
 
   return [list, get, markPaid, updateStatus, addNote];
+}
+
+/**
+ * Whether two transaction ids may name one payment: the same id, or Stripe's ids of one payment
+ * of two kinds. Stripe names a payment by its intent (pi_, the id of a payment_intent.succeeded),
+ * its charge (ch_, py_: WooCommerce's Stripe plugin records that one) and its checkout session
+ * (cs_): which of them stands for which payment only Stripe can say.
+ */
+function maySameStripePayment(given: string, recorded: string): boolean {
+  const kind = (id: string) => /^(pi|ch|py|cs)_/.exec(id)?.[1];
+  const [givenKind, recordedKind] = [kind(given), kind(recorded)];
+  return given === recorded || (givenKind !== undefined && recordedKind !== undefined && givenKind !== recordedKind);
 }

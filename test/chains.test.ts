@@ -1,0 +1,149 @@
+import { createHmac } from "node:crypto";
+import Stripe from "stripe";
+import { request } from "undici";
+import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
+import { clock, setClock } from "../src/time.js";
+import { startFrankfurter } from "./fakes/frankfurter.js";
+import { type Fake, freePort } from "./fakes/http.js";
+import { startMet } from "./fakes/met.js";
+import { startGeocoding } from "./fakes/open-meteo.js";
+import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
+import { startWaiter } from "./memory.js";
+import { type Session, text } from "./stdio.js";
+
+/**
+ * Chains of tools as a model runs them: what one tool says (its text or its structured content)
+ * copied into the next one's arguments, starting from webhooks signed as their providers sign them.
+ */
+
+const STRIPE_SECRET = "whsec_chain_test_secret_0123";
+const WOO_SECRET = "woo-chain-secret-0123";
+const stripe = new Stripe("sk_test_chains");
+
+let frankfurter: Fake;
+let geocoding: Fake;
+let met: Fake;
+let woo: WooCommerceFake;
+let waiter: Session & { listenerUrl: string | undefined };
+
+beforeAll(async () => {
+  [frankfurter, geocoding, met, woo] = await Promise.all([
+    startFrankfurter(),
+    startGeocoding(),
+    startMet(),
+    startWooCommerce(),
+  ]);
+  waiter = await startWaiter(
+    {
+      WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
+      WAITER_GEOCODING_URL: `${geocoding.origin}/v1`,
+      WAITER_MET_URL: `${met.origin}/weatherapi`,
+      WAITER_CONTACT: "ops@eshop-waiter.cz",
+      WAITER_WOO_URL: woo.origin,
+      WAITER_WOO_KEY: CONSUMER_KEY,
+      WAITER_WOO_SECRET: CONSUMER_SECRET,
+      WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${await freePort()}`,
+      STRIPE_WEBHOOK_SECRET: STRIPE_SECRET,
+      WOO_WEBHOOK_SECRET: WOO_SECRET,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+        stripe: { scheme: "stripe", secretEnv: "STRIPE_WEBHOOK_SECRET" },
+        shop: { scheme: "woocommerce", secretEnv: "WOO_WEBHOOK_SECRET" },
+      }),
+    },
+    { listener: true },
+  );
+});
+beforeEach(() => {
+  setClock("2026-11-30T08:00:00Z");
+  woo.shop.reset();
+});
+afterAll(async () => {
+  await waiter?.close();
+  await Promise.all([frankfurter, geocoding, met, woo].map((fake) => fake?.close()));
+});
+
+const data = <T = Record<string, unknown>>(result: { structuredContent?: unknown }) => result.structuredContent as T;
+
+async function post(source: string, body: string, headers: Record<string, string>): Promise<number> {
+  const response = await request(`${waiter.listenerUrl}/webhooks/${source}`, {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/json", ...headers },
+  });
+  await response.body.dump();
+  return response.statusCode;
+}
+
+/** A payment_intent.succeeded as Stripe sends it for an order WooCommerce's Stripe plugin checked out. */
+function stripePayment(event: string, intent: string, charge: string, order: number, amount: number) {
+  const body = JSON.stringify({
+    id: event,
+    object: "event",
+    type: "payment_intent.succeeded",
+    livemode: true,
+    created: Math.floor(clock.now() / 1000),
+    data: {
+      object: {
+        id: intent,
+        object: "payment_intent",
+        amount,
+        amount_received: amount,
+        currency: "eur",
+        latest_charge: charge,
+        livemode: true,
+        metadata: { order_id: String(order) },
+        status: "succeeded",
+      },
+    },
+  });
+  const signature = stripe.webhooks.generateTestHeaderString({
+    payload: body,
+    secret: STRIPE_SECRET,
+    timestamp: Math.floor(clock.now() / 1000),
+  });
+  return post("stripe", body, { "stripe-signature": signature });
+}
+
+/** What WooCommerce's Stripe plugin does when the checkout's payment succeeds: payment_complete with the charge's id. */
+async function paidByStripePlugin(order: number, charge: string) {
+  const response = await request(`${woo.api}/orders/${order}`, {
+    method: "PUT",
+    body: JSON.stringify({ set_paid: true, transaction_id: charge }),
+    headers: {
+      "content-type": "application/json",
+      authorization: `Basic ${Buffer.from(`${CONSUMER_KEY}:${CONSUMER_SECRET}`).toString("base64")}`,
+    },
+  });
+  expect(response.statusCode).toBe(200);
+  await response.body.dump();
+}
+
+test("a Stripe payment the shop's Stripe plugin recorded by its charge is the same payment, not a second one", async () => {
+  const order = WOO_IDS.orders.pendingStockManaged;
+  await paidByStripePlugin(order, "ch_3QchainCharge01");
+  expect(await stripePayment("evt_chain_1", "pi_3QchainIntent01", "ch_3QchainCharge01", order, 9887)).toBe(200);
+
+  // events_list's gist names the order and the payment; events_get has the intent's id.
+  const listed = await waiter.call("events_list", { source: "stripe", unacked_only: true });
+  const [event] = data<{ events: { id: string; gist: string }[] }>(listed).events;
+  expect(event?.gist).toContain('"metadata.order_id":"7084"');
+  const payload = JSON.parse(data<{ payload: string }>(await waiter.call("events_get", { id: event?.id })).payload);
+  const intent = payload.data.object;
+
+  const got = await waiter.call("eshop_order_get", { id: Number(intent.metadata.order_id) });
+  expect(data(got)).toMatchObject({ total: "98.87", currency: "EUR", transaction_id: "ch_3QchainCharge01" });
+
+  const marked = await waiter.call("eshop_order_mark_paid", { id: order, transaction_id: intent.id });
+  expect(marked.isError).toBeFalsy();
+  expect(data(marked)).toMatchObject({ already_paid: true, transaction_id: "ch_3QchainCharge01" });
+  expect(data(marked)).not.toHaveProperty("transaction_differs");
+  expect(text(marked)).not.toContain("paid twice");
+  expect(data(await waiter.call("events_ack", { ids: [event?.id] }))).toMatchObject({ acked: [event?.id] });
+
+  // Another charge is another payment, and so are another gateway's: that still says so.
+  for (const other of ["ch_3QchainCharge02", "5YT81542KW3263716"]) {
+    const twice = await waiter.call("eshop_order_mark_paid", { id: order, transaction_id: other });
+    expect(data(twice)).toMatchObject({ already_paid: true, transaction_differs: true });
+    expect(text(twice)).toContain("the customer may have paid twice");
+  }
+});
