@@ -147,3 +147,48 @@ test("a Stripe payment the shop's Stripe plugin recorded by its charge is the sa
     expect(text(twice)).toContain("the customer may have paid twice");
   }
 });
+
+/** An order's webhook as WooCommerce signs it: the order as its REST API has it. */
+async function wooOrderEvent(order: number, topic: string) {
+  const response = await request(`${woo.api}/orders/${order}`, {
+    headers: { authorization: `Basic ${Buffer.from(`${CONSUMER_KEY}:${CONSUMER_SECRET}`).toString("base64")}` },
+  });
+  const body = await response.body.text();
+  return post("shop", body, {
+    "x-wc-webhook-signature": createHmac("sha256", WOO_SECRET).update(body).digest("base64"),
+    "x-wc-webhook-id": "12",
+    "x-wc-webhook-topic": topic,
+    "x-wc-webhook-resource": "order",
+    "x-wc-webhook-event": topic.split(".")[1] ?? "",
+  });
+}
+
+test("an order's total copied into currency_convert as text is refused with the number to send", async () => {
+  expect(await wooOrderEvent(WOO_IDS.orders.pendingStockManaged, "order.created")).toBe(200);
+  const listed = await waiter.call("events_list", { source: "shop", type: "order.created", limit: 1 });
+  // The gist is a payload's telling fields, cut short: read as a model reads it.
+  const line = data<{ events: { gist: string }[] }>(listed).events[0]?.gist ?? "";
+  const field = (name: string) => new RegExp(`"${name}":"([^"]*)"`).exec(line)?.[1];
+  const gist = { total: field("total"), currency: field("currency") };
+  expect(gist).toEqual({ total: "98.87", currency: "EUR" });
+
+  // The shop writes money as decimal strings; currency_convert takes a number, and says which.
+  const copied = await waiter.call("currency_convert", { amount: gist.total, from: gist.currency, to: "CZK" });
+  expect(copied.isError).toBe(true);
+  expect(text(copied)).toContain("amount: expected number, received string: send 98.87, without quotes");
+  const converted = await waiter.call("currency_convert", { amount: 98.87, from: gist.currency, to: "CZK" });
+  expect(data(converted)).toMatchObject({ amount: 98.87, from: "EUR", to: "CZK", date: "2026-11-27" });
+
+  // As a person writes an amount: the number is said when the text leaves no doubt of it.
+  const said = async (amount: string) =>
+    text(await waiter.call("currency_convert", { amount, from: "CZK", to: "EUR" }));
+  expect(await said("1 234,50")).toContain("send 1234.50, without quotes");
+  expect(await said("1\u00a0234,50 Kč")).toContain("send the amount as a number, without quotes, grouping or currency");
+  expect(await said("1234.50 CZK")).toContain("send 1234.50, without quotes, and CZK as `from`");
+  expect(await said("EUR 1,234.50")).toContain("send 1234.50, without quotes, and EUR as `from`");
+  expect(await said("1.234.567,8")).toContain("send 1234567.8, without quotes");
+  // A thousand, or one and a bit: not said.
+  for (const doubtful of ["1,234", "1.234"]) {
+    expect(await said(doubtful)).toContain("with a dot before its decimals: 1234.5");
+  }
+});

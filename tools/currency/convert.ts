@@ -23,7 +23,7 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       "Converts an amount at an official reference rate of one day, default the latest, " +
       "rounded to the target's minor unit. Weekends and holidays use the last working day's fixing: record the result's `date`.",
     input: {
-      amount: z.number().positive().max(1e12).describe("Above 0, at most 1,000,000,000,000."),
+      amount: z.number({ error: amountAsText }).positive().max(1e12).describe("Above 0, at most 1,000,000,000,000."),
       from: code.describe("ISO 4217 code, e.g. JPY."),
       to: code.describe("ISO 4217 code, e.g. CZK."),
       date: date.optional().describe("YYYY-MM-DD; default: the latest."),
@@ -79,4 +79,31 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
 function roundedAway({ amount, from, to }: { amount: number; from: string; to: string }, exact: number): string {
   const smallest = formatMoney(10 ** -minorUnits(to), to);
   return `${formatMoney(amount, from)} ${from} is ${formatNumber(exact)} ${to} at this rate, less than half of ${smallest} ${to}, the smallest amount of it, so the result rounds to 0.`;
+}
+
+/**
+ * What to send for an amount given as text, as the e-shop's tools write money ("98.87") or a
+ * person does ("1 234,50 CZK"): the number written plainly when the text says it without doubt;
+ * "1,234" or "1.234" may be a thousand or one and a bit, so no number is offered for those.
+ */
+function amountAsText(issue: { input: unknown }): string | undefined {
+  if (typeof issue.input !== "string") return undefined;
+  const given = issue.input.trim().slice(0, 40);
+  const code = /^([A-Za-z]{3})\s*(?=\d)|(?<=\d)\s*([A-Za-z]{3})$/.exec(given);
+  const digits = given
+    .slice(code?.[1] ? code[0].length : 0, code?.[2] ? given.length - code[0].length : given.length)
+    .replace(/[\s\u00a0\u202f']/g, "");
+  const plain = /^\d{1,3}[.,]\d{3}$/.test(digits)
+    ? undefined
+    : /^\d+(\.\d+)?$/.test(digits)
+      ? digits
+      : /^\d{1,3}(,\d{3})+(\.\d+)?$/.test(digits)
+        ? digits.replace(/,/g, "")
+        : /^\d{1,3}(\.\d{3})*,\d{1,2}$|^\d+,\d{1,2}$/.test(digits)
+          ? digits.replace(/\./g, "").replace(",", ".")
+          : undefined;
+  const currency = code ? `, and ${(code[1] ?? code[2] ?? "").toUpperCase()} as \`from\`` : "";
+  return plain
+    ? `expected number, received string: send ${plain}, without quotes${currency}`
+    : "expected number, received string: send the amount as a number, without quotes, grouping or currency, with a dot before its decimals: 1234.5";
 }
