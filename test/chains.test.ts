@@ -192,3 +192,30 @@ test("an order's total copied into currency_convert as text is refused with the 
     expect(await said(doubtful)).toContain("with a dot before its decimals: 1234.5");
   }
 });
+
+test("an order's shipping address copied into weather_forecast is refused with the place to send", async () => {
+  const found = await waiter.call("eshop_orders_list", { search: "Ostrava", page_size: 1 });
+  const [summary] = data<{ orders: { id: number }[] }>(found).orders;
+  const order = await waiter.call("eshop_order_get", { id: summary?.id });
+  const shipping = data<{ shipping: { city: string; postcode: string; country: string } }>(order).shipping;
+  expect(shipping).toMatchObject({ city: "Ostrava", postcode: "70200", country: "CZ" });
+
+  // The text's address, without the name before it, is a street: the refusal names the town.
+  const address = /^Ship to: [^,]+, (.+)$/m.exec(text(order))?.[1] ?? "";
+  expect(address).toBe("Stodolní 3, 70200, Ostrava, CZ");
+  const refused = await waiter.call("weather_forecast", { place: address, days: 1 });
+  expect(refused.isError).toBe(true);
+  expect(text(refused)).toContain('send the town, then its country after a comma, as "Ostrava, CZ"');
+  for (const place of ["Ostrava, CZ", `${shipping.city}, ${shipping.country}`]) {
+    const forecast = await waiter.call("weather_forecast", { place, days: 1 });
+    expect(forecast.isError, text(forecast)).toBeFalsy();
+    expect(data(forecast)).toMatchObject({ place: { name: "Ostrava", country_code: "CZ" } });
+  }
+  // Written the way a parcel's label has it, the postal code beside the town.
+  const label = await waiter.call("weather_forecast", { place: "Stodolní 3, 702 00 Ostrava, CZ" });
+  expect(text(label)).toContain('as "Ostrava, CZ"');
+  const named = await waiter.call("weather_forecast", { place: "Ostrava 2, 702 00, Ostrava, Česko" });
+  expect(text(named)).toContain('as "Ostrava, Česko"');
+  // A name the geocoder does not know, without digits, is no address: the usual advice.
+  expect(text(await waiter.call("weather_forecast", { place: "Atlantis, CZ" }))).toContain("Check the spelling");
+});

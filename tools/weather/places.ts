@@ -143,8 +143,11 @@ export function geocoder(api: Upstream) {
         ? translated
         : named;
     if (!best) {
+      const town = townOf(place ?? "");
       throw new ToolError(
-        `${nothingFound(searched)} Check the spelling, try the English or local name, narrow with "name, country code", or give latitude and longitude.`,
+        town
+          ? `${nothingFound(searched)} A street, house number or postal code names no place here: send the town, then its country after a comma, as ${quote(town)}, or give latitude and longitude.`
+          : `${nothingFound(searched)} Check the spelling, try the English or local name, narrow with "name, country code", or give latitude and longitude.`,
       );
     }
     return { place: best, alternatives: matching.filter((p) => p !== best).slice(0, 9) };
@@ -181,6 +184,27 @@ function coordinates(text: string): { latitude: number; longitude: number } | un
   return Math.abs(first) > 90 && Math.abs(second) <= 90
     ? { latitude: second, longitude: first }
     : { latitude: first, longitude: second };
+}
+
+/**
+ * The town of an address written as a shop writes one, with what follows it ("Vinohradská 12,
+ * 12000, Praha, CZ" is "Praha, CZ"; "Torstraße 101, 10119 Berlin, DE" is "Berlin, DE"): the street
+ * and house number before it, postal codes and house numbers left out. Undefined for a text
+ * without digits, which is no such address.
+ */
+function townOf(text: string): string | undefined {
+  const parts = text.split(",").map((part) => part.trim());
+  if (parts.length < 2 || !/\d/.test(text)) return undefined;
+  if (/\d/.test(parts[0] ?? "")) parts.shift();
+  const named = parts
+    .map((part) =>
+      part
+        .split(/\s+/)
+        .filter((word) => !/\d/.test(word))
+        .join(" "),
+    )
+    .filter(Boolean);
+  return named.length ? named.join(", ") : undefined;
 }
 
 /** How many times as populous a place found by another of its names must be to win over one called so. */
