@@ -219,3 +219,15 @@ test("an order's shipping address copied into weather_forecast is refused with t
   // A name the geocoder does not know, without digits, is no address: the usual advice.
   expect(text(await waiter.call("weather_forecast", { place: "Atlantis, CZ" }))).toContain("Check the spelling");
 });
+
+test("a time copied from an order's text into eshop_orders_list's after is refused with the time to send", async () => {
+  const order = await waiter.call("eshop_order_get", { id: WOO_IDS.orders.pending1999 });
+  const placed = /placed (\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC)/.exec(text(order))?.[1] ?? "";
+  expect(placed).toBe("2026-11-15 09:02 UTC");
+  const refused = await waiter.call("eshop_orders_list", { after: placed });
+  expect(text(refused)).toContain("after: must be an ISO 8601 time: send 2026-11-15T09:02Z");
+  const listed = await waiter.call("eshop_orders_list", { after: "2026-11-15T09:02Z" });
+  expect(data<{ orders: { id: number }[] }>(listed).orders.map((o) => o.id)).toContain(WOO_IDS.orders.pending1999);
+  // An event's received_at is ISO 8601 already, milliseconds and all.
+  expect((await waiter.call("eshop_orders_list", { after: "2026-11-15T09:02:00.605Z" })).isError).toBeFalsy();
+});

@@ -37,8 +37,13 @@ const dateTime = z
     /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/,
     // A time in words ("yesterday") needs the time now, which a model may not know.
     {
-      error: () =>
-        `must be YYYY-MM-DD or an ISO 8601 time; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`,
+      error: (issue) => {
+        // The way waiter's texts write a time ("placed 2026-11-15 09:02 UTC"), copied from one.
+        const shown = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2})?) ?(?:UTC|Z)$/.exec(String(issue.input).trim());
+        return shown
+          ? `must be an ISO 8601 time: send ${shown[1]}T${shown[2]}Z`
+          : `must be YYYY-MM-DD or an ISO 8601 time; it is ${new Date(clock.now()).toISOString().slice(0, 16)}Z now`;
+      },
     },
   )
   .transform((value, ctx) => {
