@@ -62,6 +62,10 @@ test("the payments flow and the morning brief are listed, and say the tools to u
     expect(payments).toContain(tool);
   }
   expect(payments).toMatch(/transaction differs \(transaction_differs\), the customer may have paid twice: flag it/);
+  // A gateway's 9887 is the shop's "98.87": compared as written, every payment would mismatch.
+  expect(payments).toMatch(
+    /Stripe, GoPay and Comgate send amounts in the currency's minor units \(9887 EUR is 98\.87 EUR\)/,
+  );
   // Every payment type the verifiers make, and other events left to whoever waits for them.
   for (const type of ["payment_intent.succeeded", "checkout.session.completed", "payment.paid", "orders/paid"]) {
     expect(payments).toContain(type);
