@@ -1490,6 +1490,48 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("each call in a JSON-RPC batch counts against its token's rate, as the same calls sent one by one would", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    const served = await inProcess(
+      { maxSessions: 50, idleMs: 60_000 },
+      { ...TOKENS, WAITER_HTTP_REQUESTS_PER_MINUTE: "60" },
+    );
+    const post = (body: unknown, session: string) =>
+      request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { ...mcpHeaders, authorization: `Bearer ${OPS}`, "mcp-session-id": session },
+      });
+    try {
+      const opened = await initializeAt(served.url, { authorization: `Bearer ${OPS}` });
+      const session = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      const calls = (n: number) =>
+        Array.from({ length: n }, (_, i) => ({
+          jsonrpc: "2.0",
+          id: 10 + i,
+          method: "tools/call",
+          params: { name: "webhooks_sources", arguments: {} },
+        }));
+      // Nine left of the burst of ten: a batch of 100 calls goes, as a burst's first request, and
+      // is owed back before the token's next request: 91 calls at one a second.
+      const batch = await post(calls(100), session);
+      expect(batch.statusCode).toBe(200);
+      await batch.body.dump();
+      const next = await post(calls(1)[0], session);
+      expect(next.statusCode).toBe(429);
+      expect(next.headers["retry-after"]).toBe("92");
+      await next.body.dump();
+      setClock(clock.now() + 92_000);
+      const later = await post(calls(1)[0], session);
+      expect(later.statusCode).toBe(200);
+      await later.body.dump();
+    } finally {
+      await served.close();
+      setClock();
+    }
+  });
+
   test("the refusals' log keeps runs for at most THROTTLED_KEYS callers, a dropped run's lines left out said", () => {
     setClock("2026-11-30T09:00:00Z");
     const lines: string[] = [];

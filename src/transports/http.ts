@@ -699,6 +699,15 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         );
         rpcError(res, 429, -32000, `Too many requests with token ${req.auth?.clientId}; try again in ${wait} s`);
       };
+      // A batch is one request to refuse or let go, but as many calls as it holds to the rate:
+      // up to 100 events_wait in one POST would otherwise cost a token what one does.
+      const batchRate: RequestHandler = (req, _res, next) => {
+        if (Array.isArray(req.body)) {
+          const calls = req.body.filter((message) => isJSONRPCRequest(message)).length;
+          if (calls > 1) rate.owe(req.auth?.clientId ?? "", calls - 1);
+        }
+        next();
+      };
       const { oauth } = limits;
       // The SDK's middleware refuses a request without a bearer token before any verifier sees it.
       // That is how an OAuth client's first request finds where to log in: said at debug then.
@@ -750,7 +759,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       web.all("/mcp", pageAccess);
       // Express answers HEAD with the GET route, which would check the token and the session first.
       web.head("/mcp", notAllowed);
-      web.post("/mcp", ...auth, express.json({ limit: MAX_REQUEST }), handle);
+      web.post("/mcp", ...auth, express.json({ limit: MAX_REQUEST }), ...(auth.length ? [batchRate] : []), handle);
       web.get("/mcp", ...auth, handle);
       web.delete("/mcp", ...auth, handle);
       web.all("/mcp", notAllowed);

@@ -44,7 +44,7 @@ export const httpSettings = {
   requestsPerMinute: {
     env: "WAITER_HTTP_REQUESTS_PER_MINUTE",
     description:
-      "Requests to /mcp one token may make per minute, with bursts of a sixth of that; past it, 429 with Retry-After.",
+      "Requests to /mcp one token may make per minute (each call of a JSON-RPC batch counts as one), with bursts of a sixth of that; past it, 429 with Retry-After.",
     schema: integer(600, 6, 1_000_000),
   },
   oauth: {
@@ -176,12 +176,13 @@ export function allowedTools(auth: AuthInfo): (tool: Tool) => boolean {
 /**
  * How fast each token may call: a bucket per token that holds a sixth of a minute's requests and
  * fills at the per-minute rate. `take` answers undefined when a request may go, else the seconds
- * to wait.
+ * to wait; `owe` takes what a request that went turns out to cost besides (the other calls of a
+ * batch), which its token's next requests wait for.
  */
 export function rateLimit(
   perMinute: number,
   now: () => number,
-): { take(name: string): number | undefined; readonly size: number } {
+): { take(name: string): number | undefined; owe(name: string, requests: number): void; readonly size: number } {
   const capacity = perMinute / 6;
   const perMs = perMinute / 60_000;
   const buckets = new Map<string, { level: number; at: number }>();
@@ -189,18 +190,27 @@ export function rateLimit(
   // so buckets are dropped then rather than kept for every user the server ever saw.
   const refillMs = capacity / perMs;
   let sweptAt = now();
+  const bucketOf = (name: string) => {
+    const t = now();
+    if (t - sweptAt >= refillMs) {
+      // A bucket in debt is full again only once the debt is paid too.
+      for (const [key, { level, at }] of buckets)
+        if (t - at >= refillMs + Math.max(0, -level) / perMs) buckets.delete(key);
+      sweptAt = t;
+    }
+    const bucket = buckets.get(name) ?? { level: capacity, at: t };
+    // A clock set back (NTP correcting one that ran ahead) is no time run backwards: it drains nothing.
+    bucket.level = Math.min(capacity, bucket.level + Math.max(0, t - bucket.at) * perMs);
+    bucket.at = t;
+    buckets.set(name, bucket);
+    return bucket;
+  };
   return {
+    owe(name, requests) {
+      bucketOf(name).level -= requests;
+    },
     take(name) {
-      const t = now();
-      if (t - sweptAt >= refillMs) {
-        for (const [key, { at }] of buckets) if (t - at >= refillMs) buckets.delete(key);
-        sweptAt = t;
-      }
-      const bucket = buckets.get(name) ?? { level: capacity, at: t };
-      // A clock set back (NTP correcting one that ran ahead) is no time run backwards: it drains nothing.
-      bucket.level = Math.min(capacity, bucket.level + Math.max(0, t - bucket.at) * perMs);
-      bucket.at = t;
-      buckets.set(name, bucket);
+      const bucket = bucketOf(name);
       if (bucket.level >= 1) {
         bucket.level -= 1;
         return undefined;

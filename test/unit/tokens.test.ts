@@ -33,3 +33,18 @@ test("a clock set back (NTP correcting one that ran ahead) takes nothing from a 
   now += 1_000;
   expect(rate.take("ops")).toBeUndefined();
 });
+
+test("what a batch owes is kept until paid: a sweep of full buckets does not forgive it", () => {
+  let now = Date.parse("2026-11-30T09:00:00Z");
+  const rate = rateLimit(60, () => now);
+  expect(rate.take("ops")).toBeUndefined();
+  rate.owe("ops", 99);
+  // 90 calls owed at one a second: the sweep ten seconds on, and twenty, keeps the bucket.
+  now += 10_000;
+  expect(rate.take("other")).toBeUndefined();
+  now += 10_000;
+  expect(rate.take("other")).toBeUndefined();
+  expect(rate.take("ops")).toBe(71);
+  now += 71_000;
+  expect(rate.take("ops")).toBeUndefined();
+});
