@@ -1684,6 +1684,63 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("sessions a token takes up from the store count in its half too: one of its own makes room for them", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    const served = await inProcess({ maxSessions: 4, idleMs: 60 * 60_000 }, TOKENS);
+    const opsSession = async () => {
+      const opened = await initializeAt(served.url, { authorization: `Bearer ${OPS}` });
+      await opened.body.dump();
+      setClock(clock.now() + 60_000);
+      return opened.headers["mcp-session-id"] as string;
+    };
+    const list = async (id: string) => {
+      const answered = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+        headers: { ...mcpHeaders, authorization: `Bearer ${OPS}`, "mcp-session-id": id },
+      });
+      await answered.body.dump();
+      setClock(clock.now() + 60_000);
+      return answered.statusCode;
+    };
+    try {
+      // Four sessions opened one after another: each past the second leaves its idlest to the store.
+      const ids = [await opsSession(), await opsSession(), await opsSession(), await opsSession()];
+      expect(served.sessions.count()).toBe(2);
+      // Its client comes back to each of them: they are taken up, never beyond the token's half.
+      for (const id of ids) expect(await list(id)).toBe(200);
+      expect(served.sessions.count()).toBe(2);
+      expect(served.stderr()).toMatch(
+        /left to the store to make room for a session taken up by ops, which holds 2: its next request takes it up again/,
+      );
+    } finally {
+      setClock();
+      await served.close();
+    }
+    // With its half all listening on streams, the one it left is refused for now, and it is told why.
+    const small = await inProcess({ maxSessions: 2, idleMs: 60 * 60_000 }, TOKENS);
+    try {
+      const opened = await initializeAt(small.url, { authorization: `Bearer ${OPS}` });
+      const left = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      await connect(small.url, OPS);
+      await expect.poll(() => small.sessions.streams()).toBe(1);
+      const refused = await request(`${small.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+        headers: { ...mcpHeaders, authorization: `Bearer ${OPS}`, "mcp-session-id": left },
+      });
+      expect(refused.statusCode).toBe(503);
+      expect(refused.headers["retry-after"]).toBe("5");
+      expect(JSON.stringify(await refused.body.json())).toMatch(
+        /Token ops holds half the server's sessions, each with a call or its stream open or subscriptions the store has yet to keep; end one \(DELETE \/mcp\)/,
+      );
+      expect(small.sessions.count()).toBe(1);
+    } finally {
+      await small.close();
+    }
+  });
+
   test("with one token, the only caller, every session may be its own", async () => {
     const served = await inProcess(
       { maxSessions: 3, idleMs: 60 * 60_000 },

@@ -369,12 +369,16 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
    * chat and never ends one cannot keep the others out. At that share one of its own makes room.
    */
   const severalCallers = limits.oauth !== undefined || limits.tokens.length > 1;
-  const roomForCaller = (caller: string): boolean => {
+  const roomForCaller = (caller: string, takingUp = false): boolean => {
     if (!severalCallers) return true;
     const own = [...open].filter(([, entry]) => entry.caller === caller);
     if (own.length < Math.max(1, Math.floor(limits.maxSessions / 2))) return true;
-    return makeRoom(own, `for a new session of ${caller}, which holds ${own.length}`);
+    const forWhat = takingUp ? "a session taken up by" : "a new session of";
+    return makeRoom(own, `for ${forWhat} ${caller}, which holds ${own.length}`);
   };
+  /** What a caller whose half of the sessions is all in use is told. */
+  const holdsHalf = (caller: string) =>
+    `${callerNamed(caller)} holds half the server's sessions, each with a call or its stream open${shared ? " or subscriptions the store has yet to keep" : ""}; end one (DELETE /mcp) or try again later`;
   /**
    * Room for one more copy of a session. Past the cap, one the store holds whole makes room. Without
    * this, the copy an initialize opened, whose client's later requests go to another replica (a load
@@ -522,7 +526,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   };
 
   /** Take-ups under way, by caller and session: requests of one session that arrive together take it up once. */
-  const takingUps = new Map<string, Promise<"unavailable" | "full" | undefined>>();
+  const takingUps = new Map<string, Promise<"unavailable" | "full" | "caller" | undefined>>();
   /** Opens this replica's copy of a session another opened, if it is open and the caller's. */
   const takeUp = async (req: Request, id: string) => {
     const known = await shared?.get(id).catch(() => "unavailable" as const);
@@ -531,7 +535,11 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (!known || known.lastSeen < unseenSince() || (known.caller ?? undefined) !== req.auth?.clientId) {
       return undefined;
     }
-    if (stopping || !roomForOne()) return "full";
+    if (stopping) return "full";
+    // Its sessions left to the store, or opened on other replicas, would otherwise all come back
+    // here past its half, and keep the other callers out.
+    if (req.auth && !roomForCaller(req.auth.clientId, true)) return "caller";
+    if (!roomForOne()) return "full";
     await openSession(req, { id, init: JSON.parse(known.init), subscriptions: known.subscriptions });
     return undefined;
   };
@@ -557,11 +565,13 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         // The session lives on: a 404 would make the client drop it, so it is told to come back.
         if (refused) {
           res.set("retry-after", "5");
-          const why =
+          const message =
             refused === "unavailable"
-              ? "the session cannot be looked up now (the event store is unreachable)"
-              : "this replica holds its most sessions, or is stopping";
-          rpcError(res, 503, -32000, `${why[0]?.toUpperCase()}${why.slice(1)}; try again`);
+              ? "The session cannot be looked up now (the event store is unreachable); try again"
+              : refused === "caller" && caller !== undefined
+                ? holdsHalf(caller)
+                : "This replica holds its most sessions, or is stopping; try again";
+          rpcError(res, 503, -32000, message);
           return;
         }
         entry = open.get(id);
@@ -659,12 +669,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     closeIdle();
     if (caller !== undefined && !roomForCaller(caller)) {
       res.set("retry-after", "60");
-      rpcError(
-        res,
-        503,
-        -32000,
-        `${callerNamed(caller)} holds half the server's sessions, each with a call or its stream open${shared ? " or subscriptions the store has yet to keep" : ""}; end one (DELETE /mcp) or try again later`,
-      );
+      rpcError(res, 503, -32000, holdsHalf(caller));
       return;
     }
     if (!roomForOne()) {
