@@ -148,6 +148,26 @@ test("a Stripe payment the shop's Stripe plugin recorded by its charge is the sa
   }
 });
 
+test("a second Stripe payment of an order the Stripe plugin paid is said to differ, though the plugin recorded a charge and the event names an intent", async () => {
+  const order = WOO_IDS.orders.pendingStockManaged;
+  woo.shop.reset();
+  await paidByStripePlugin(order, "ch_3QchainCharge11");
+  // The plugin keeps the intent it paid with beside the charge, as _stripe_intent_id.
+  woo.shop.order(order).meta_data.push({ id: 29001, key: "_stripe_intent_id", value: "pi_3QchainIntent11" });
+
+  const same = await waiter.call("eshop_order_mark_paid", { id: order, transaction_id: "pi_3QchainIntent11" });
+  expect(data(same)).toMatchObject({ already_paid: true, transaction_id: "ch_3QchainCharge11" });
+  expect(data(same)).not.toHaveProperty("transaction_differs");
+
+  const twice = await waiter.call("eshop_order_mark_paid", { id: order, transaction_id: "pi_3QchainIntent12" });
+  expect(data(twice)).toMatchObject({
+    already_paid: true,
+    transaction_id: "ch_3QchainCharge11",
+    transaction_differs: true,
+  });
+  expect(text(twice)).toContain("the customer may have paid twice");
+});
+
 /** An order's webhook as WooCommerce signs it: the order as its REST API has it. */
 async function wooOrderEvent(order: number, topic: string) {
   const response = await request(`${woo.api}/orders/${order}`, {

@@ -3,7 +3,7 @@ import { ToolError } from "../../src/errors.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
 import { defineTool, notBlank, type Tool } from "../../src/toolset.js";
-import type { OrderSummary, ShopProvider } from "./provider.js";
+import type { Order, OrderSummary, ShopProvider } from "./provider.js";
 import {
   noneMatch,
   noteOut,
@@ -170,7 +170,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
     output: { ...orderOut, notes: z.array(noteOut) },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run({ id }, call) {
-      const [order, notes] = await Promise.all([shop.getOrder(id, call), shop.listNotes(id, call)]);
+      const [{ payment_ids: _, ...order }, notes] = await Promise.all([
+        shop.getOrder(id, call),
+        shop.listNotes(id, call),
+      ]);
       return { ...order, notes: notes.slice(0, NOTES_SHOWN) };
     },
     render(o) {
@@ -243,9 +246,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       return oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
         // Paid already with another payment than this one: the customer may have paid twice.
-        const differs = Boolean(
-          transaction_id && before.transaction_id && !maySameStripePayment(transaction_id, before.transaction_id),
-        );
+        const differs = Boolean(transaction_id && before.transaction_id && !maySamePayment(transaction_id, before));
         const stored = before.transaction_id
           ? { transaction_id: before.transaction_id, ...(differs ? { transaction_differs: true } : {}) }
           : {};
@@ -397,13 +398,16 @@ export function orderTools(shop: ShopProvider): Tool[] {
 }
 
 /**
- * Whether two transaction ids may name one payment: the same id, or Stripe's ids of one payment
- * of two kinds. Stripe names a payment by its intent (pi_, the id of a payment_intent.succeeded),
- * its charge (ch_, py_: WooCommerce's Stripe plugin records that one) and its checkout session
- * (cs_): which of them stands for which payment only Stripe can say.
+ * Whether `given` may name the payment `order` was paid with: its transaction id, an id the shop
+ * keeps beside it (the Stripe plugin's intent), or, where the shop keeps no Stripe id of its kind,
+ * Stripe's id of another kind. Stripe names a payment by its intent (pi_, the id of a
+ * payment_intent.succeeded), its charge (ch_, py_: WooCommerce's Stripe plugin records that one)
+ * and its checkout session (cs_): which of them stands for which payment only Stripe can say.
  */
-function maySameStripePayment(given: string, recorded: string): boolean {
+function maySamePayment(given: string, order: Order): boolean {
   const kind = (id: string) => /^(pi|ch|py|cs)_/.exec(id)?.[1];
-  const [givenKind, recordedKind] = [kind(given), kind(recorded)];
-  return given === recorded || (givenKind !== undefined && recordedKind !== undefined && givenKind !== recordedKind);
+  const kept = [order.transaction_id ?? "", ...(order.payment_ids ?? [])];
+  if (kept.includes(given)) return true;
+  const givenKind = kind(given);
+  return givenKind !== undefined && kept.every((id) => kind(id) !== undefined && kind(id) !== givenKind);
 }

@@ -120,6 +120,8 @@ export interface Order extends OrderSummary {
   total_tax: string;
   prices_include_tax: boolean;
   transaction_id?: string;
+  /** The shop's other ids of the payment transaction_id names (WooCommerce's Stripe plugin: its intent, pi_…). */
+  payment_ids?: string[];
   customer_note?: string;
   completed?: string;
   line_items: LineItem[];

@@ -72,6 +72,7 @@ const orderSchema = z.object({
   needs_payment: z.boolean().optional(),
   needs_processing: z.boolean().optional(),
   date_completed_gmt: text,
+  meta_data: z.array(z.object({ key: z.string(), value: z.unknown() })).optional(),
   line_items: z.array(
     z.object({
       id: z.number(),
@@ -203,6 +204,8 @@ function toSummary(o: WooOrder): OrderSummary {
 
 function toOrder(o: WooOrder): Order {
   const completed = utc(o.date_completed_gmt);
+  // WooCommerce's Stripe plugin records a payment's charge as its transaction, and its intent here.
+  const intent = o.meta_data?.find((meta) => meta.key === "_stripe_intent_id")?.value;
   const shipTo = nameOf(o.shipping);
   return {
     ...toSummary(o),
@@ -213,6 +216,7 @@ function toOrder(o: WooOrder): Order {
     total_tax: o.total_tax,
     prices_include_tax: o.prices_include_tax ?? false,
     ...(present(o.transaction_id) ? { transaction_id: o.transaction_id as string } : {}),
+    ...(typeof intent === "string" && intent ? { payment_ids: [intent] } : {}),
     ...(present(o.customer_note) ? { customer_note: o.customer_note as string } : {}),
     ...(completed ? { completed } : {}),
     line_items: o.line_items.map((item) => ({
