@@ -231,6 +231,10 @@ test("an order's shipping address copied into weather_forecast is refused with t
     expect(forecast.isError, text(forecast)).toBeFalsy();
     expect(data(forecast)).toMatchObject({ place: { name: "Ostrava", country_code: "CZ" } });
   }
+  // The whole line, the name before the street: the town is still what follows the postal code.
+  const line = /^Ship to: (.+)$/m.exec(text(order))?.[1] ?? "";
+  expect(line).toBe("Marie Dvořáková, Stodolní 3, 70200, Ostrava, CZ");
+  expect(text(await waiter.call("weather_forecast", { place: line, days: 1 }))).toContain('as "Ostrava, CZ"');
   // Written the way a parcel's label has it, the postal code beside the town.
   const label = await waiter.call("weather_forecast", { place: "Stodolní 3, 702 00 Ostrava, CZ" });
   expect(text(label)).toContain('as "Ostrava, CZ"');

@@ -188,15 +188,16 @@ function coordinates(text: string): { latitude: number; longitude: number } | un
 
 /**
  * The town of an address written as a shop writes one, with what follows it ("Vinohradská 12,
- * 12000, Praha, CZ" is "Praha, CZ"; "Torstraße 101, 10119 Berlin, DE" is "Berlin, DE"): the street
- * and house number before it, postal codes and house numbers left out. Undefined for a text
- * without digits, which is no such address.
+ * 12000, Praha, CZ" is "Praha, CZ"; "Torstraße 101, 10119 Berlin, DE" is "Berlin, DE"): what
+ * comes after the postal code, the last part with digits, whatever is before it (a name, a
+ * company, a street and house number). Undefined for a text without digits, which is no such address.
  */
 function townOf(text: string): string | undefined {
   const parts = text.split(",").map((part) => part.trim());
-  if (parts.length < 2 || !/\d/.test(text)) return undefined;
-  if (/\d/.test(parts[0] ?? "")) parts.shift();
+  const postal = parts.findLastIndex((part) => /\d/.test(part));
+  if (parts.length < 2 || postal < 0) return undefined;
   const named = parts
+    .slice(postal)
     .map((part) =>
       part
         .split(/\s+/)
