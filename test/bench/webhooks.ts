@@ -15,7 +15,7 @@ import { CLI } from "../stdio.js";
 
 /**
  * Webhook ingest against a bare express endpoint that reads the raw body and answers 204, and
- * against the same contract done the plain way (express, standardwebhooks, better-sqlite3: verify,
+ * against the same contract done the plain way (express, node:crypto, better-sqlite3: verify,
  * commit, answer), all loaded by the same autocannon in the same run; and push latency, from a
  * POST's 2xx to the subscribed client's notification. Targets: at least 0.5x the bare endpoint's
  * requests per second; push p99 at most 20 ms. The plain contract's ratio is information: what
