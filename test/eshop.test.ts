@@ -857,6 +857,12 @@ describe("status and notes", () => {
     expect(text(await server.call("eshop_order_update_status", { id: O.onHold, status: "refunded" }))).toMatch(
       /shipped → refunded\.\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return\.$/,
     );
+    // Nor is it paid by a status that makes the shop date it paid now.
+    woo.shop.reset();
+    woo.shop.order(O.onHold).status = "shipped";
+    expect(text(await server.call("eshop_order_update_status", { id: O.onHold, status: "processing" }))).toMatch(
+      /shipped → processing\.\nThe shop counts it paid now \(.* UTC\), though no payment was checked/,
+    );
   });
 
   test("an unknown status is refused before the shop is called", async () => {

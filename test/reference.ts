@@ -450,7 +450,9 @@ export async function renderTools(): Promise<string> {
       for (const [name, arg] of args) {
         const required = schema.required?.includes(name) ? "required" : "optional";
         const configured = tool.configuredArgs.includes(name) ? CONFIGURED[tool.name] : undefined;
-        lines.push(`- ${code(name)} (${typeOf(arg, configured)}, ${required}): ${arg.description ?? ""}`.trimEnd());
+        lines.push(
+          `- ${code(name)} (${typeOf(arg, configured)}, ${required})${arg.description ? `: ${arg.description}` : ""}`,
+        );
       }
     }
   }

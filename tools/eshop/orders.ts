@@ -309,13 +309,14 @@ export function orderTools(shop: ShopProvider): Tool[] {
       "sends no money). Payments: eshop_order_mark_paid.",
     input: {
       id: orderId,
-      status: status.describe("The new one."),
+      status,
       note: noteText.optional().describe("Private; added only on a change."),
     },
     output: {
       changed: z.boolean(),
       previous_status: z.string(),
       order: orderStateOut,
+      paid_now: z.boolean().optional(),
       note_id: z.number().optional(),
       note_error: z.string().optional(),
     },
@@ -325,7 +326,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
         const before = await shop.getOrder(id, call);
         const changed = before.status !== wanted;
         const after = changed ? await shop.setStatus(id, wanted, call) : before;
-        const result = { changed, previous_status: before.status, order: orderStateOut.parse(after) };
+        const result = {
+          changed,
+          previous_status: before.status,
+          order: orderStateOut.parse(after),
+          // The shop dates a payment when a status it counts paid is set, if the order had no date.
+          ...(!before.paid && after.paid ? { paid_now: true } : {}),
+        };
         // The note goes with the change, so that the same call again (a retry) adds no second one.
         if (!note) return result;
         if (!changed) return { ...result, note_error: "not added: nothing changed; eshop_order_add_note adds one" };
@@ -345,7 +352,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const heldPaid =
         r.previous_status === "on-hold" && r.order.paid !== undefined && !shop.paidStatuses.includes(r.order.status);
       // A plugin's status (shipped) says nothing of payment to waiter; the paid date the order kept does.
-      const pluginPaid = !shop.orderStatuses.includes(r.previous_status) && r.order.paid !== undefined;
+      const pluginPaid = !shop.orderStatuses.includes(r.previous_status) && r.order.paid !== undefined && !r.paid_now;
       const wasPaid = shop.paidStatuses.includes(r.previous_status) || heldPaid || pluginPaid;
       // A hold may also be for a payment that never came, recorded paid by mistake or reversed since.
       const refundIt = heldPaid
