@@ -235,6 +235,10 @@ test("an order's shipping address copied into weather_forecast is refused with t
   const line = /^Ship to: (.+)$/m.exec(text(order))?.[1] ?? "";
   expect(line).toBe("Marie Dvořáková, Stodolní 3, 70200, Ostrava, CZ");
   expect(text(await waiter.call("weather_forecast", { place: line, days: 1 }))).toContain('as "Ostrava, CZ"');
+  // The billing line ends with the phone, after the country.
+  const billing = /^Bill to: (.+)$/m.exec(text(order))?.[1] ?? "";
+  expect(billing).toMatch(/, Ostrava, CZ, phone \+420/);
+  expect(text(await waiter.call("weather_forecast", { place: billing, days: 1 }))).toContain('as "Ostrava, CZ"');
   // Written the way a parcel's label has it, the postal code beside the town.
   const label = await waiter.call("weather_forecast", { place: "Stodolní 3, 702 00 Ostrava, CZ" });
   expect(text(label)).toContain('as "Ostrava, CZ"');

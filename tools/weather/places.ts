@@ -193,7 +193,11 @@ function coordinates(text: string): { latitude: number; longitude: number } | un
  * company, a street and house number). Undefined for a text without digits, which is no such address.
  */
 function townOf(text: string): string | undefined {
-  const parts = text.split(",").map((part) => part.trim());
+  // A billing address ends with its "phone +420 …", after the country.
+  const parts = text
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => !/^phone\b/i.test(part));
   const postal = parts.findLastIndex((part) => /\d/.test(part));
   if (parts.length < 2 || postal < 0) return undefined;
   const named = parts
