@@ -174,6 +174,17 @@ describe("a GoPay notification", () => {
     expect(lookups()).toBe(2);
   });
 
+  test("for an id GoPay did not know is asked about again after the clock was set back, not refused until its time comes again", async () => {
+    const id = 3000000003;
+    const unknown = { status: 401, body: { error: "payment unknown to GoPay" } };
+    expect(await notify(id)).toMatchObject(unknown);
+    // NTP sets back a clock that ran an hour ahead; the payment is made meanwhile.
+    setClock(clock.now() - 3_600_000);
+    api.payments.set(id, { ...PAID, id });
+    expect(await notify(id)).toMatchObject({ status: 200, body: { duplicate: false } });
+    expect(api.count(`/api/payments/payment/${id}`)).toBe(2);
+  });
+
   test("for an id GoPay does not know, or no id, is refused and stores nothing", async () => {
     expect(await notify(3000000001)).toMatchObject({ status: 401, body: { error: "payment unknown to GoPay" } });
     expect(await notify("abc")).toMatchObject({ status: 401, body: { error: "missing or malformed id" } });

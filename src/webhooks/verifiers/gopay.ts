@@ -137,7 +137,7 @@ export function gopay(api: Upstream) {
   /** Lookups under way by payment id: GoPay's repeats, or a stranger's copies, share one request. */
   const asking = new Map<string, Promise<Verdict>>();
   const inTurn = takingTurns(LOOKUPS_AT_ONCE, LOOKUPS_WAITING);
-  /** Ids GoPay did not know, with when each is asked about again. */
+  /** Ids GoPay did not know, with when it said so. */
   const unknown = new LRUCache<string, number>({ max: UNKNOWN_KEPT });
 
   return async ({ url }: Delivery): Promise<Verdict> => {
@@ -146,7 +146,9 @@ export function gopay(api: Upstream) {
     const query = url?.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
     const id = new URLSearchParams(query).get("id") ?? "";
     if (!/^[1-9]\d{0,15}$/.test(id)) return reject("missing or malformed id");
-    if ((unknown.get(id) ?? 0) > clock.now()) return reject(UNKNOWN);
+    // Less than none after a clock set back (NTP correcting one that ran ahead): asked again.
+    const since = clock.now() - (unknown.get(id) ?? Number.NEGATIVE_INFINITY);
+    if (since >= 0 && since < UNKNOWN_FOR_MS) return reject(UNKNOWN);
     let verdict = asking.get(id);
     if (!verdict) {
       const call = { signal: AbortSignal.timeout(CONFIRM_MS), deadline: clock.now() + CONFIRM_MS };
@@ -188,7 +190,7 @@ export function gopay(api: Upstream) {
       return { kind: "unavailable", reason: err instanceof NoToken ? why : `GoPay's API could not be asked: ${why}` };
     }
     if (answer.status === 404) {
-      unknown.set(id, clock.now() + UNKNOWN_FOR_MS);
+      unknown.set(id, clock.now());
       return reject(UNKNOWN);
     }
     let found: z.infer<typeof payment>;
