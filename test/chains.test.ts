@@ -3,10 +3,14 @@ import Stripe from "stripe";
 import { request } from "undici";
 import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
 import { clock, setClock } from "../src/time.js";
+import { type ComgateFake, startComgate } from "./fakes/comgate.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
+import { type GoPayFake, startGoPay } from "./fakes/gopay.js";
 import { type Fake, freePort } from "./fakes/http.js";
 import { startMet } from "./fakes/met.js";
 import { startGeocoding } from "./fakes/open-meteo.js";
+import { type MailServer, startMailServer } from "./fakes/smtp.js";
+import { BOT_TOKEN, startTelegram, type TelegramFake } from "./fakes/telegram.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
 import { type Session, text } from "./stdio.js";
@@ -19,19 +23,34 @@ import { type Session, text } from "./stdio.js";
 const STRIPE_SECRET = "whsec_chain_test_secret_0123";
 const WOO_SECRET = "woo-chain-secret-0123";
 const stripe = new Stripe("sk_test_chains");
+const GOPAY_CLIENT = "1744960415";
+const GOPAY_SECRET = "h9wyRz2s";
+const COMGATE_MERCHANT = "498621";
+const COMGATE_SECRET = "ZqVmRr0lUFRm7ZXbHpd7QnSGfCbVnw5U";
+const SHOPIFY_SECRET = "shpss_chain_test_secret_0123456789";
+const GITHUB_SECRET = "github-chain-secret-0123456789";
+const CHAT = "-1001234567890";
 
 let frankfurter: Fake;
 let geocoding: Fake;
 let met: Fake;
 let woo: WooCommerceFake;
+let gopay: GoPayFake;
+let comgate: ComgateFake;
+let telegram: TelegramFake;
+let smtp: MailServer;
 let waiter: Session & { listenerUrl: string | undefined };
 
 beforeAll(async () => {
-  [frankfurter, geocoding, met, woo] = await Promise.all([
+  [frankfurter, geocoding, met, woo, gopay, comgate, telegram, smtp] = await Promise.all([
     startFrankfurter(),
     startGeocoding(),
     startMet(),
     startWooCommerce(),
+    startGoPay(GOPAY_CLIENT, GOPAY_SECRET),
+    startComgate(COMGATE_MERCHANT, COMGATE_SECRET),
+    startTelegram([CHAT]),
+    startMailServer(),
   ]);
   waiter = await startWaiter(
     {
@@ -45,9 +64,30 @@ beforeAll(async () => {
       WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${await freePort()}`,
       STRIPE_WEBHOOK_SECRET: STRIPE_SECRET,
       WOO_WEBHOOK_SECRET: WOO_SECRET,
+      GOPAY_SECRET,
+      COMGATE_SECRET,
+      SHOPIFY_SECRET,
+      GITHUB_SECRET,
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({
         stripe: { scheme: "stripe", secretEnv: "STRIPE_WEBHOOK_SECRET" },
         shop: { scheme: "woocommerce", secretEnv: "WOO_WEBHOOK_SECRET" },
+        gopay: { scheme: "gopay", clientId: GOPAY_CLIENT, secretEnv: "GOPAY_SECRET", apiUrl: `${gopay.origin}/api` },
+        comgate: { scheme: "comgate", merchant: COMGATE_MERCHANT, secretEnv: "COMGATE_SECRET", apiUrl: comgate.origin },
+        shopify: { scheme: "shopify", secretEnv: "SHOPIFY_SECRET" },
+        github: { scheme: "github", secretEnv: "GITHUB_SECRET" },
+      }),
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        ops: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT], baseUrl: telegram.origin },
+        office: {
+          type: "email",
+          host: "127.0.0.1",
+          port: smtp.port,
+          tls: "none",
+          from: "waiter@eshop-waiter.cz",
+          to: ["pokladna@eshop-waiter.cz"],
+          subject: "E-shop",
+        },
       }),
     },
     { listener: true },
@@ -59,7 +99,7 @@ beforeEach(() => {
 });
 afterAll(async () => {
   await waiter?.close();
-  await Promise.all([frankfurter, geocoding, met, woo].map((fake) => fake?.close()));
+  await Promise.all([frankfurter, geocoding, met, woo, gopay, comgate, telegram, smtp].map((fake) => fake?.close()));
 });
 
 const data = <T = Record<string, unknown>>(result: { structuredContent?: unknown }) => result.structuredContent as T;
@@ -258,4 +298,103 @@ test("a time copied from an order's text into eshop_orders_list's after is refus
   expect(data<{ orders: { id: number }[] }>(listed).orders.map((o) => o.id)).toContain(WOO_IDS.orders.pending1999);
   // An event's received_at is ISO 8601 already, milliseconds and all.
   expect((await waiter.call("eshop_orders_list", { after: "2026-11-15T09:02:00.605Z" })).isError).toBeFalsy();
+});
+
+/** A message's text as a mail client shows it: its body decoded from the transfer encoding nodemailer chose. */
+function mailText(message: string): string {
+  const split = message.indexOf("\r\n\r\n");
+  const [head, body] = [message.slice(0, split), message.slice(split + 4)];
+  const encoding = /^Content-Transfer-Encoding: (.+)$/im.exec(head)?.[1]?.trim().toLowerCase();
+  if (encoding === "base64") return Buffer.from(body, "base64").toString("utf8");
+  if (encoding !== "quoted-printable") return body;
+  const bytes = body
+    .replace(/=\r\n/g, "")
+    .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+  return Buffer.from(bytes, "latin1").toString("utf8").replace(/\r\n$/, "");
+}
+
+/** What a model tells people: the same text to Telegram and by email, each as the person gets it. */
+async function tell(message: string) {
+  for (const channel of ["ops", "office"]) {
+    const sent = await waiter.call("notify_send", { channel, text: message });
+    expect(sent.isError, text(sent)).toBeFalsy();
+    const to = channel === "ops" ? [CHAT] : ["pokladna@eshop-waiter.cz"];
+    expect(data(sent)).toEqual({ channel, sent: to, failed: [] });
+    expect(text(sent)).toBe(`Sent on ${channel} to ${to.join(", ")}.`);
+  }
+  expect(telegram.delivered.at(-1)).toMatchObject({ chat_id: CHAT, text: message });
+  expect(mailText(smtp.messages.at(-1) ?? "")).toBe(message);
+}
+
+/** The gist's fields as a model reads them off events_list's text line: quoted, as JSON. */
+function gistOf(listed: { structuredContent?: unknown }, id: string): string {
+  const line = text(listed as Parameters<typeof text>[0])
+    .split("\n")
+    .find((l) => l.startsWith(id));
+  const quoted = /payload: (".*")$/.exec(line ?? "")?.[1] ?? '""';
+  const gist = JSON.parse(quoted) as string;
+  // The text and the structured content say the same.
+  expect(data<{ events: { id: string; gist: string }[] }>(listed).events.find((e) => e.id === id)?.gist).toBe(gist);
+  return gist;
+}
+
+test("a GoPay payment: looked up, its order found by order_number, marked paid with GoPay's payment id, people told", async () => {
+  const order = WOO_IDS.orders.pendingStockManaged;
+  const payment = 3000006542;
+  gopay.payments.set(payment, {
+    id: payment,
+    order_number: String(order),
+    state: "PAID",
+    amount: 9887,
+    currency: "EUR",
+    payer: {
+      contact: { email: "jana.novakova@example.cz", first_name: "Jana", last_name: "Nováková" },
+      payment_card: { card_number: "444444******4448" },
+    },
+    gw_url: "https://gw.sandbox.gopay.com/gw/v3/bCcvmwTKK5hrJx2aGG8ZnFyBJhAvF",
+  });
+  // GoPay's notification is a GET with the payment's id: waiter asks GoPay for the payment.
+  const notified = await request(`${waiter.listenerUrl}/webhooks/gopay?id=${payment}`);
+  expect(notified.statusCode).toBe(200);
+  const { id } = (await notified.body.json()) as { id: string };
+
+  const listed = await waiter.call("events_list", { source: "gopay", unacked_only: true });
+  expect(data<{ events: { type: string }[] }>(listed).events.map((e) => e.type)).toEqual(["payment.paid"]);
+  expect(gistOf(listed, id)).toBe('{"amount":9887,"currency":"EUR","order_number":"7084","id":3000006542}');
+  // 9887 beside EUR is not 9887 euros: the list says how GoPay writes a sum.
+  const minor = "GoPay writes amounts in the currency's minor units: 9887 EUR is 98.87 EUR.";
+  expect(data(listed)).toMatchObject({ note: minor });
+  expect(text(listed)).toContain(minor);
+
+  const got = await waiter.call("events_get", { id });
+  expect(data(got)).toMatchObject({ note: minor });
+  expect(text(got).split("\n")[0]).toBe(minor);
+  const paid = JSON.parse(data<{ payload: string }>(got).payload);
+  expect(paid).toMatchObject({ id: payment, order_number: "7084", amount: 9887, currency: "EUR", state: "PAID" });
+  expect(text(got)).toContain('"order_number": "7084"');
+
+  const shown = await waiter.call("eshop_order_get", { id: Number(paid.order_number) });
+  expect(data(shown)).toMatchObject({ total: (paid.amount / 100).toFixed(2), currency: paid.currency });
+  expect(data(shown)).toMatchObject({ customer_name: "Jana Nováková" });
+  expect(text(shown)).toMatch(/^#7084 \(id 7084\) pending: 98\.87 EUR, 4 items, Jana Nováková </);
+
+  const marked = await waiter.call("eshop_order_mark_paid", { id: order, transaction_id: String(paid.id) });
+  expect(marked.isError, text(marked)).toBeFalsy();
+  expect(data(marked)).toMatchObject({
+    already_paid: false,
+    order: { id: order, number: "7084", status: "processing", total: "98.87" },
+    transaction_id: "3000006542",
+  });
+  expect(text(marked)).toMatch(
+    /^Order #7084 \(id 7084\) is now paid \(2026-11-30 08:00 UTC\) and processing; note \d+ added\.$/,
+  );
+  // GoPay notifies again on the same state: the same payment, not a second one.
+  const again = await waiter.call("eshop_order_mark_paid", { id: order, transaction_id: "3000006542" });
+  expect(data(again)).toMatchObject({ already_paid: true, transaction_id: "3000006542" });
+  expect(data(again)).not.toHaveProperty("transaction_differs");
+  expect(data(await waiter.call("events_ack", { ids: [id] }))).toMatchObject({ acked: [id] });
+  expect(data(await waiter.call("events_list", { source: "gopay", unacked_only: true }))).toMatchObject({ events: [] });
+
+  const name = data<{ customer_name: string }>(shown).customer_name;
+  await tell(`Zaplaceno přes GoPay: objednávka #7084, ${data<{ total: string }>(shown).total} EUR, ${name}.`);
 });

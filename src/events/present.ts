@@ -143,6 +143,27 @@ function gist(event: StoredEvent): string {
   return oneLine(stringifyLossless(Object.fromEntries(ordered)) ?? "", 120);
 }
 
+/** The senders that write a payment's sums in the currency's minor units (9887 for 98.87), by scheme. */
+const MINOR_UNITS: Record<string, string> = { stripe: "Stripe", gopay: "GoPay", comgate: "Comgate" };
+
+/**
+ * What a reader of these events is told of their sums, when one of them comes from a sender that
+ * writes them in minor units and has a sum: a gist or payload reading "amount":9887,"currency":"EUR"
+ * is otherwise taken for 9887 euros, where the shop and a person write 98.87.
+ */
+export function minorUnitsNote(events: readonly StoredEvent[]): string | undefined {
+  const senders = [
+    ...new Set(
+      events.flatMap((event) =>
+        MINOR_UNITS[event.scheme] && /"(amount\w*|price)"\s*:/.test(event.payload) ? [MINOR_UNITS[event.scheme]] : [],
+      ),
+    ),
+  ];
+  if (senders.length === 0) return undefined;
+  const names = senders.length === 1 ? senders[0] : `${senders.slice(0, -1).join(", ")} and ${senders.at(-1)}`;
+  return `${names} write${senders.length === 1 ? "s" : ""} amounts in the currency's minor units: 9887 EUR is 98.87 EUR.`;
+}
+
 /**
  * What every event, read whole, says before its payload. Some clients give the model only a
  * result's structured content, never its text, which fences the payload: the record says it too.

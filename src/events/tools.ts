@@ -8,7 +8,7 @@ import { clock } from "../time.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { matchesFilter, typePrefix, typeStem } from "./filter.js";
 import { notStored, storedId } from "./ids.js";
-import { eventRecord, isRecord, parseExact, summary } from "./present.js";
+import { eventRecord, isRecord, minorUnitsNote, parseExact, summary } from "./present.js";
 import type { EventFilter, EventStore, StoredEvent } from "./store.js";
 
 const MAX_WAIT_SECONDS = 50;
@@ -154,6 +154,8 @@ function fullEvent(
   const exact = parseExact(event);
   const parsed = exact?.value;
   const notes: string[] = [];
+  const units = minorUnitsNote([event]);
+  if (units) notes.push(units);
   if (exact?.repeated.length) {
     const keys = exact.repeated.slice(0, 10).map(quote).join(", ");
     notes.push(
@@ -332,7 +334,7 @@ export function eventsToolset(
           const now = Math.max(Math.min(latest, pagedFrom(args.before) ?? latest), after);
           const notes = [
             ...(args.since ? [(await droppedUnread(store, after)).note] : []),
-            shown.length === 0 ? await typeHint(store, filter, latest) : undefined,
+            shown.length === 0 ? await typeHint(store, filter, latest) : minorUnitsNote(shown),
           ].filter((note) => note !== undefined);
           return {
             events: shown.map(summary),

@@ -5,6 +5,8 @@ export interface MailServer {
   port: number;
   /** Each recipient of each message it took, in order. */
   received: string[];
+  /** Each message it took, as sent (headers and encoded body). */
+  messages: string[];
   close(): Promise<void>;
 }
 
@@ -15,15 +17,20 @@ export interface MailServer {
  */
 export async function startMailServer(options: SMTPServerOptions = {}, answerAfterMs = 0): Promise<MailServer> {
   const received: string[] = [];
+  const messages: string[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
     logger: false,
     ...options,
     onData(stream, session, callback) {
-      stream.resume();
+      let data = "";
+      stream.on("data", (chunk: Buffer) => {
+        data += chunk.toString("utf8");
+      });
       stream.on("end", () => {
         received.push(...session.envelope.rcptTo.map((r) => r.address));
+        messages.push(data);
         setTimeout(callback, answerAfterMs);
       });
     },
@@ -32,6 +39,7 @@ export async function startMailServer(options: SMTPServerOptions = {}, answerAft
   return {
     port: (server.server.address() as AddressInfo).port,
     received,
+    messages,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
