@@ -378,6 +378,10 @@ test("a GoPay payment: looked up, its order found by order_number, marked paid w
   expect(data(shown)).toMatchObject({ customer_name: "Jana Nováková" });
   expect(text(shown)).toMatch(/^#7084 \(id 7084\) pending: 98\.87 EUR, 4 items, Jana Nováková </);
 
+  // GoPay's payment id is a number in its payload; copied so, it is refused with what to send.
+  const copied = await waiter.call("eshop_order_mark_paid", { id: order, transaction_id: paid.id });
+  expect(copied.isError).toBe(true);
+  expect(text(copied)).toContain('transaction_id: expected string, received number: send "3000006542", in quotes');
   const marked = await waiter.call("eshop_order_mark_paid", { id: order, transaction_id: String(paid.id) });
   expect(marked.isError, text(marked)).toBeFalsy();
   expect(data(marked)).toMatchObject({

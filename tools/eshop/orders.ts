@@ -230,7 +230,19 @@ export function orderTools(shop: ShopProvider): Tool[] {
       `Only ${shop.payableStatuses.join(", ")} orders.`,
     input: {
       id: orderId,
-      transaction_id: z.string().trim().min(1).max(200).optional().describe("The gateway's, kept on the order."),
+      transaction_id: z
+        .string({
+          // GoPay's payment id is a number in its payload, and is copied so.
+          error: (issue) =>
+            Number.isSafeInteger(issue.input)
+              ? `expected string, received number: send "${issue.input}", in quotes`
+              : undefined,
+        })
+        .trim()
+        .min(1)
+        .max(200)
+        .optional()
+        .describe("The gateway's, kept on the order."),
       note: noteText.optional().describe("Private; default: says paid."),
     },
     output: {
