@@ -1,9 +1,10 @@
 import { createHmac } from "node:crypto";
+import { readFileSync } from "node:fs";
 import Stripe from "stripe";
 import { request } from "undici";
 import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
 import { clock, setClock } from "../src/time.js";
-import { type ComgateFake, startComgate } from "./fakes/comgate.js";
+import { type ComgateFake, notification, startComgate } from "./fakes/comgate.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import { type GoPayFake, startGoPay } from "./fakes/gopay.js";
 import { type Fake, freePort } from "./fakes/http.js";
@@ -305,12 +306,31 @@ function mailText(message: string): string {
   const split = message.indexOf("\r\n\r\n");
   const [head, body] = [message.slice(0, split), message.slice(split + 4)];
   const encoding = /^Content-Transfer-Encoding: (.+)$/im.exec(head)?.[1]?.trim().toLowerCase();
-  if (encoding === "base64") return Buffer.from(body, "base64").toString("utf8");
+  if (encoding === "base64") return Buffer.from(body, "base64").toString("utf8").replace(/\r\n/g, "\n");
   if (encoding !== "quoted-printable") return body;
   const bytes = body
     .replace(/=\r\n/g, "")
     .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
-  return Buffer.from(bytes, "latin1").toString("utf8").replace(/\r\n$/, "");
+  // Mail's lines end in CRLF, which a mail client shows as the line breaks the text had.
+  return Buffer.from(bytes, "latin1").toString("utf8").replace(/\r\n$/, "").replace(/\r\n/g, "\n");
+}
+
+/** A header as a mail client shows it: unfolded, its encoded words (RFC 2047) decoded. */
+function mailHeader(message: string, name: string): string {
+  const head = message.slice(0, message.indexOf("\r\n\r\n")).replace(/\r\n[ \t]/g, " ");
+  const value = new RegExp(`^${name}: (.*)$`, "im").exec(head)?.[1] ?? "";
+  return value
+    .replace(/\?=\s+=\?/g, "?==?")
+    .replace(/=\?UTF-8\?([QB])\?([^?]*)\?=/gi, (_, kind: string, word: string) =>
+      kind.toUpperCase() === "B"
+        ? Buffer.from(word, "base64").toString("utf8")
+        : Buffer.from(
+            word
+              .replace(/_/g, " ")
+              .replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16))),
+            "latin1",
+          ).toString("utf8"),
+    );
 }
 
 /** What a model tells people: the same text to Telegram and by email, each as the person gets it. */
@@ -324,6 +344,10 @@ async function tell(message: string) {
   }
   expect(telegram.delivered.at(-1)).toMatchObject({ chat_id: CHAT, text: message });
   expect(mailText(smtp.messages.at(-1) ?? "")).toBe(message);
+  // The subject is the channel's, then the first line, cut to 100 characters.
+  const line = message.split("\n")[0] ?? "";
+  const subject = `E-shop: ${line.length > 100 ? `${line.slice(0, 99)}…` : line}`;
+  expect(mailHeader(smtp.messages.at(-1) ?? "", "Subject")).toBe(subject);
 }
 
 /** The gist's fields as a model reads them off events_list's text line: quoted, as JSON. */
@@ -401,4 +425,198 @@ test("a GoPay payment: looked up, its order found by order_number, marked paid w
 
   const name = data<{ customer_name: string }>(shown).customer_name;
   await tell(`Zaplaceno přes GoPay: objednávka #7084, ${data<{ total: string }>(shown).total} EUR, ${name}.`);
+});
+
+test("a Comgate payment: confirmed with Comgate, its order found by refId, marked paid with its transId, people told", async () => {
+  const order = WOO_IDS.orders.pending1999;
+  const payment = {
+    transId: "AB12-CD34-EF56",
+    status: "PAID" as const,
+    price: "1999",
+    curr: "EUR",
+    label: "Objednávka 7081",
+    refId: String(order),
+    email: "filip.benes@example.cz",
+    method: "CARD_CZ_CSOB_2",
+    test: "false" as const,
+  };
+  comgate.payments.set(payment.transId, payment);
+  const pushed = await request(`${waiter.listenerUrl}/webhooks/comgate`, {
+    method: "POST",
+    body: notification(COMGATE_MERCHANT, COMGATE_SECRET, payment),
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+  });
+  expect(pushed.statusCode).toBe(200);
+  const { id } = (await pushed.body.json()) as { id: string };
+
+  const listed = await waiter.call("events_list", { source: "comgate", unacked_only: true });
+  const gist = gistOf(listed, id);
+  expect(gist).toMatch(/^\{"price":"1999","curr":"EUR","refId":"7081","transId":"AB12-CD34-EF56",/);
+  // Neither the secret Comgate sent nor its "test":"false" of a live payment.
+  expect(gist).not.toMatch(/secret|"test"/);
+  const minor = "Comgate writes amounts in the currency's minor units: 9887 EUR is 98.87 EUR.";
+  expect(data(listed)).toMatchObject({ note: minor });
+  expect(text(listed)).toContain(minor);
+
+  const got = await waiter.call("events_get", { id });
+  expect(data(got)).toMatchObject({ note: minor, type: "payment.paid", delivery_id: "AB12-CD34-EF56:PAID" });
+  const paid = JSON.parse(data<{ payload: string }>(got).payload);
+  expect(paid).toMatchObject({ refId: "7081", transId: "AB12-CD34-EF56", price: "1999", label: "Objednávka 7081" });
+  expect(text(got)).toContain('"label": "Objednávka 7081"');
+
+  // refId is text: sent as it is, the order's id is refused with the number to send.
+  const quoted = await waiter.call("eshop_order_get", { id: paid.refId });
+  expect(text(quoted)).toContain("id: expected number, received string: send 7081, without quotes");
+  const shown = await waiter.call("eshop_order_get", { id: Number(paid.refId) });
+  expect(data(shown)).toMatchObject({ total: (Number(paid.price) / 100).toFixed(2), currency: paid.curr });
+  expect(data(shown)).toMatchObject({ customer_name: "Filip Beneš" });
+  expect(data(shown)).not.toHaveProperty("transaction_id");
+
+  const marked = await waiter.call("eshop_order_mark_paid", { id: order, transaction_id: paid.transId });
+  expect(marked.isError, text(marked)).toBeFalsy();
+  expect(data(marked)).toMatchObject({
+    already_paid: false,
+    order: { id: order, status: "processing", total: "19.99" },
+    transaction_id: "AB12-CD34-EF56",
+  });
+  const after = await waiter.call("eshop_order_get", { id: order });
+  expect(data(after)).toMatchObject({ transaction_id: "AB12-CD34-EF56" });
+  expect(text(after)).toContain("Payment: PayPal, transaction AB12-CD34-EF56");
+  expect(text(after)).toContain('"Marked paid by waiter (transaction AB12-CD34-EF56)."');
+  expect(data(await waiter.call("events_ack", { ids: [id] }))).toMatchObject({ acked: [id] });
+
+  await tell(
+    `Zaplaceno přes Comgate: objednávka #7081, 19.99 EUR, ${data<{ customer_name: string }>(shown).customer_name}.`,
+  );
+});
+
+/** An orders/paid as Shopify sends it: the sample order (its ids past 2^53 as written), made this one. */
+function shopifyPaid(name: string, total: string, first: string, last: string): string {
+  const sample = readFileSync(
+    new URL("./fakes/samples/shopify-webhook-orders-paid-TRIMMED.json", import.meta.url),
+    "utf8",
+  );
+  const replaced = [
+    ['"financial_status": "voided"', '"financial_status": "paid"'],
+    ['"test": true', '"test": false'],
+    ['"cancel_reason": "customer"', '"cancel_reason": null'],
+    ['"cancelled_at": "2021-12-31T19:00:00-05:00"', '"cancelled_at": null'],
+    ['"name": "#9999"', `"name": "#${name}"`],
+    ['"order_number": 1234', `"order_number": ${name}`],
+    ['"currency": "USD",\n  "current', '"currency": "EUR",\n  "current'],
+    ['"total_price": "388.00"', `"total_price": "${total}"`],
+    ['"first_name": "John"', `"first_name": "${first}"`],
+    ['"last_name": "Smith"', `"last_name": "${last}"`],
+  ].reduce((body, [from, to]) => {
+    expect(body).toContain(from);
+    return body.replace(from as string, to as string);
+  }, sample);
+  return replaced;
+}
+
+test("a Shopify orders/paid: its order found by its name or order_number, marked paid, people told with a link", async () => {
+  const order = 7060;
+  const shown = await waiter.call("eshop_order_get", { id: order });
+  const { total, customer_name: name } = data<{ total: string; customer_name: string }>(shown);
+  expect(name).toBe("Ivana Pokorná");
+  const body = shopifyPaid(String(order), total, "Ivana", "Pokorná");
+  expect(
+    await post("shopify", body, {
+      "x-shopify-hmac-sha256": createHmac("sha256", SHOPIFY_SECRET).update(body).digest("base64"),
+      "x-shopify-topic": "orders/paid",
+      "x-shopify-webhook-id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+      "x-shopify-event-id": "98880550-7158-44d4-b7cd-2c97c8a091b5",
+      "x-shopify-shop-domain": "jsmith.myshopify.com",
+      "x-shopify-api-version": "2025-10",
+    }),
+  ).toBe(200);
+
+  const listed = await waiter.call("events_list", { source: "shopify", type: "orders/paid", unacked_only: true });
+  const [event] = data<{ events: { id: string }[] }>(listed).events;
+  const id = event?.id ?? "";
+  // Shopify writes decimals, as the shop does: nothing to say of minor units, nor of a live payment.
+  expect(gistOf(listed, id)).toMatch(
+    new RegExp(`^\\{"total_price":"${total}","currency":"EUR","order_number":7060,"id":820982911946154508,`),
+  );
+  expect(data(listed)).not.toHaveProperty("note");
+  const got = await waiter.call("events_get", { id });
+  expect(data(got)).not.toHaveProperty("note");
+  const payload = data<{ payload: string }>(got).payload;
+  expect(payload).toBe(body);
+  expect(text(got)).toContain('"name": "#7060"');
+  expect(text(got)).toContain('"id": 820982911946154508,');
+
+  // The name as Shopify writes it is refused with the way to the order's id; order_number is it.
+  const byName = await waiter.call("eshop_order_get", { id: "#7060" });
+  expect(text(byName)).toContain('eshop_orders_list with search "7060" finds the order with its id');
+  const found = await waiter.call("eshop_orders_list", { search: "#7060" });
+  expect(data<{ orders: { id: number }[] }>(found).orders.map((o) => o.id)).toEqual([order]);
+  const parsed = JSON.parse(payload) as { order_number: number; total_price: string; currency: string };
+  expect(data(await waiter.call("eshop_order_get", { id: parsed.order_number }))).toMatchObject({
+    total: parsed.total_price,
+    currency: parsed.currency,
+  });
+
+  const marked = await waiter.call("eshop_order_mark_paid", { id: parsed.order_number });
+  expect(data(marked)).toMatchObject({ already_paid: false, order: { id: order, status: "processing", total } });
+  expect(data(marked)).not.toHaveProperty("transaction_id");
+  expect(data(await waiter.call("events_ack", { ids: [id] }))).toMatchObject({ acked: [id] });
+
+  // The order's id in Shopify's admin, read off events_get's text: every digit as Shopify sent it.
+  const shopifyId = /"id": (\d+),/.exec(text(got))?.[1];
+  await tell(
+    `Zaplaceno v Shopify: objednávka #7060, ${total} EUR, ${name}. https://admin.shopify.com/store/jsmith/orders/${shopifyId}`,
+  );
+  expect(telegram.delivered.at(-1)?.text).toContain("/orders/820982911946154508");
+});
+
+test("a failed GitHub deployment: its run found in the gist, its link read whole, people told", async () => {
+  const run = {
+    action: "completed",
+    workflow_run: {
+      id: 30433642,
+      name: "Deploy",
+      node_id: "WFR_kwLOAAAAAAAAAAAA",
+      head_branch: "main",
+      head_sha: "acb5820ced9479c074f688cc328bf03f341a511d",
+      display_title: "Úprava košíku: doprava zdarma nad 50 €",
+      run_number: 562,
+      event: "push",
+      status: "completed",
+      conclusion: "failure",
+      html_url: "https://github.com/kavarna/eshop/actions/runs/30433642",
+      created_at: "2026-11-30T07:50:00Z",
+      updated_at: "2026-11-30T07:58:00Z",
+      actor: { login: "tomas-cerny", id: 5012345 },
+    },
+    repository: { id: 1296269, full_name: "kavarna/eshop", html_url: "https://github.com/kavarna/eshop" },
+    sender: { login: "tomas-cerny", id: 5012345 },
+  };
+  const body = JSON.stringify(run);
+  expect(
+    await post("github", body, {
+      "x-hub-signature-256": `sha256=${createHmac("sha256", GITHUB_SECRET).update(body).digest("hex")}`,
+      "x-github-event": "workflow_run",
+      "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+      "x-github-hook-id": "292430182",
+    }),
+  ).toBe(200);
+
+  const listed = await waiter.call("events_list", { source: "github", type: "workflow_run.*", unacked_only: true });
+  const [event] = data<{ events: { id: string; type: string }[] }>(listed).events;
+  expect(event?.type).toBe("workflow_run.completed");
+  const id = event?.id ?? "";
+  const gist = gistOf(listed, id);
+  expect(gist).toMatch(/^\{"conclusion":"failure","id":30433642,"name":"Deploy","head_branch":"main",/);
+  expect(data(listed)).not.toHaveProperty("note");
+
+  const got = await waiter.call("events_get", { id });
+  expect(data(got)).not.toHaveProperty("note");
+  const payload = JSON.parse(data<{ payload: string }>(got).payload) as typeof run;
+  expect(text(got)).toContain(`"html_url": "${run.workflow_run.html_url}"`);
+  expect(text(got)).toContain(`"display_title": "${run.workflow_run.display_title}"`);
+  expect(data(await waiter.call("events_ack", { ids: [id] }))).toMatchObject({ acked: [id] });
+
+  const { name, display_title: title, html_url: link } = payload.workflow_run;
+  await tell(`${name} selhal (${payload.repository.full_name}): ${title}\n${link}`);
 });
