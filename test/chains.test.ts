@@ -168,6 +168,9 @@ test("a Stripe payment the shop's Stripe plugin recorded by its charge is the sa
   const listed = await waiter.call("events_list", { source: "stripe", unacked_only: true });
   const [event] = data<{ events: { id: string; gist: string }[] }>(listed).events;
   expect(event?.gist).toContain('"metadata.order_id":"7084"');
+  expect(data(listed)).toMatchObject({
+    note: "Stripe writes amounts in the currency's minor units: 9887 EUR is 98.87 EUR.",
+  });
   const payload = JSON.parse(data<{ payload: string }>(await waiter.call("events_get", { id: event?.id })).payload);
   const intent = payload.data.object;
 
@@ -390,9 +393,23 @@ test("a GoPay payment: looked up, its order found by order_number, marked paid w
   expect(data(listed)).toMatchObject({ note: minor });
   expect(text(listed)).toContain(minor);
 
+  // The prompt a person starts it with says which events pay and how their sums read.
+  const prompt = await waiter.client.getPrompt({ name: "process_payments", arguments: { source: "gopay" } });
+  const [message] = prompt.messages;
+  const asked = message?.content.type === "text" ? message.content.text : "";
+  expect(asked).toContain('events_list (unacked_only: true, source: "gopay")');
+  expect(asked).toContain("payment.paid (GoPay, Comgate)");
+  expect(asked).toContain(
+    "Stripe, GoPay and Comgate send amounts in the currency's minor units (9887 EUR is 98.87 EUR)",
+  );
+
   const got = await waiter.call("events_get", { id });
   expect(data(got)).toMatchObject({ note: minor });
   expect(text(got).split("\n")[0]).toBe(minor);
+  // Waited for, it says so too.
+  const waited = await waiter.call("events_wait", { source: "gopay", since: "c0", timeout_s: 1 });
+  expect(data(waited)).toMatchObject({ event: { id, note: minor } });
+  expect(text(waited).split("\n")[0]).toBe(minor);
   const paid = JSON.parse(data<{ payload: string }>(got).payload);
   expect(paid).toMatchObject({ id: payment, order_number: "7084", amount: 9887, currency: "EUR", state: "PAID" });
   expect(text(got)).toContain('"order_number": "7084"');
