@@ -406,6 +406,13 @@ test("a GoPay payment: looked up, its order found by order_number, marked paid w
   const got = await waiter.call("events_get", { id });
   expect(data(got)).toMatchObject({ note: minor });
   expect(text(got).split("\n")[0]).toBe(minor);
+  // Read as resources, as a person attaches them, they say so too.
+  const resource = async (uri: string) => {
+    const [content] = (await waiter.client.readResource({ uri })).contents;
+    return JSON.parse(content && "text" in content ? content.text : "{}") as { note?: string };
+  };
+  expect(await resource(`events://event/${id}`)).toMatchObject({ note: minor });
+  expect((await resource("events://recent")).note).toMatch(/writes? amounts in the currency's minor units/);
   // Waited for, it says so too.
   const waited = await waiter.call("events_wait", { source: "gopay", since: "c0", timeout_s: 1 });
   expect(data(waited)).toMatchObject({ event: { id, note: minor } });

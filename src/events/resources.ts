@@ -11,7 +11,7 @@ import { wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { quote } from "../shown.js";
 import { storedId } from "./ids.js";
-import { eventRecord, NOTICE, summary } from "./present.js";
+import { eventRecord, minorUnitsNote, NOTICE, summary } from "./present.js";
 import type { EventStore } from "./store.js";
 
 export const RECENT_URI = "events://recent";
@@ -58,19 +58,19 @@ export function registerEventResources(
       description: `The ${RECENT_COUNT} newest webhook events, newest first. ${NOTICE}`,
       mimeType: "application/json",
     },
-    async (uri) => ({
-      contents: [
-        {
-          uri: uri.href,
-          mimeType: "application/json",
-          text: JSON.stringify(
-            { notice: NOTICE, events: (await store.list({}, { limit: RECENT_COUNT })).map(summary) },
-            null,
-            2,
-          ),
-        },
-      ],
-    }),
+    async (uri) => {
+      const events = await store.list({}, { limit: RECENT_COUNT });
+      const note = minorUnitsNote(events);
+      return {
+        contents: [
+          {
+            uri: uri.href,
+            mimeType: "application/json",
+            text: JSON.stringify({ notice: NOTICE, events: events.map(summary), ...(note ? { note } : {}) }, null, 2),
+          },
+        ],
+      };
+    },
   );
 
   server.registerResource(
@@ -111,12 +111,13 @@ export function registerEventResources(
           `No stored event ${quote(id)}: ${why}; ${RECENT_URI} lists the stored ones.`,
         );
       }
+      const note = minorUnitsNote([event]);
       return {
         contents: [
           {
             uri: uri.href,
             mimeType: "application/json",
-            text: JSON.stringify(eventRecord(event), null, 2),
+            text: JSON.stringify({ ...eventRecord(event), ...(note ? { note } : {}) }, null, 2),
           },
         ],
       };
