@@ -538,7 +538,7 @@ function shopifyPaid(name: string, total: string, first: string, last: string): 
   return replaced;
 }
 
-test("a Shopify orders/paid: its order found by its name or order_number, marked paid, people told with a link", async () => {
+test("a Shopify orders/paid: its order found by its name or order_number, people told with a link", async () => {
   const order = 7060;
   const shown = await waiter.call("eshop_order_get", { id: order });
   const { total, customer_name: name } = data<{ total: string; customer_name: string }>(shown);
@@ -581,9 +581,6 @@ test("a Shopify orders/paid: its order found by its name or order_number, marked
     currency: parsed.currency,
   });
 
-  const marked = await waiter.call("eshop_order_mark_paid", { id: parsed.order_number });
-  expect(data(marked)).toMatchObject({ already_paid: false, order: { id: order, status: "processing", total } });
-  expect(data(marked)).not.toHaveProperty("transaction_id");
   expect(data(await waiter.call("events_ack", { ids: [id] }))).toMatchObject({ acked: [id] });
 
   // The order's id in Shopify's admin, read off events_get's text: every digit as Shopify sent it.
