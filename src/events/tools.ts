@@ -307,7 +307,7 @@ export function eventsToolset(
           ...filterShape,
           since: z.string().optional().describe("A cursor or event id: only later events."),
           before: z.string().optional().describe("A cursor or event id: only earlier events."),
-          unacked_only: z.boolean().optional().describe("Only events not yet acknowledged."),
+          unacked_only: z.boolean().optional().describe("Only unacknowledged events."),
           limit: z.number().int().min(1).max(100).optional().describe("1-100, default 20."),
         },
         output: {

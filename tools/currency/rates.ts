@@ -25,7 +25,7 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
       "To convert: currency_convert.",
     input: {
       base: code.optional().describe("Rates per 1 unit of it; default EUR (ecb), CZK (cnb)."),
-      symbols: z.array(code).max(50).optional().describe("Default: every one the source publishes."),
+      symbols: z.array(code).max(50).optional().describe("Default: all the source publishes."),
       date: date.optional().describe("YYYY-MM-DD; default: the latest."),
       source: sourceArg(configured),
     },

@@ -321,7 +321,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       "sends no money). Payments: eshop_order_mark_paid.",
     input: {
       id: orderId,
-      status,
+      status: status.describe("The new one."),
       note: noteText.optional().describe("Private; added only on a change."),
     },
     output: {
