@@ -290,6 +290,9 @@ test("an order's shipping address copied into weather_forecast is refused with t
   expect(text(named)).toContain('as "Ostrava, Česko"');
   // A name the geocoder does not know, without digits, is no address: the usual advice.
   expect(text(await waiter.call("weather_forecast", { place: "Atlantis, CZ" }))).toContain("Check the spelling");
+  // Neither the customer's name nor the street went to the geocoder, a third party: only towns did.
+  const searched = geocoding.requests.map((r) => r.query.get("name"));
+  expect(searched.filter((name) => /Marie|Stodoln|phone/.test(name ?? ""))).toEqual([]);
 });
 
 test("a time copied from an order's text into eshop_orders_list's after is refused with the time to send", async () => {

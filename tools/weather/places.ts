@@ -131,6 +131,12 @@ export function geocoder(api: Upstream) {
     if (latitude !== undefined && longitude !== undefined) {
       return { place: { latitude, longitude, timezone: tzlookup(latitude, longitude) }, alternatives: [] };
     }
+    // A name or a street before the postal code names no place, and is the customer's, whose
+    // order the address came from: it is not sent to the geocoder, a third party.
+    const address = townOf(place ?? "", true);
+    if (address) {
+      throw new ToolError(`${quote(place ?? "")} is an address. ${sendTown(address)}`);
+    }
     const searched = await lookup("place", place ?? "", { count: 10 }, call);
     const { name, matching } = searched;
     const asked = folded(name);
@@ -146,7 +152,7 @@ export function geocoder(api: Upstream) {
       const town = townOf(place ?? "");
       throw new ToolError(
         town
-          ? `${nothingFound(searched)} A street, house number or postal code names no place here: send the town, then its country after a comma, as ${quote(town)}, or give latitude and longitude.`
+          ? `${nothingFound(searched)} ${sendTown(town)}`
           : `${nothingFound(searched)} Check the spelling, try the English or local name, narrow with "name, country code", or give latitude and longitude.`,
       );
     }
@@ -186,20 +192,25 @@ function coordinates(text: string): { latitude: number; longitude: number } | un
     : { latitude: first, longitude: second };
 }
 
+function sendTown(town: string): string {
+  return `A street, house number or postal code names no place here: send the town, then its country after a comma, as ${quote(town)}, or give latitude and longitude.`;
+}
+
 /**
  * The town of an address written as a shop writes one, with what follows it ("Vinohradská 12,
  * 12000, Praha, CZ" is "Praha, CZ"; "Torstraße 101, 10119 Berlin, DE" is "Berlin, DE"): what
  * comes after the postal code, the last part with digits, whatever is before it (a name, a
- * company, a street and house number). Undefined for a text without digits, which is no such address.
+ * company, a street and house number). Undefined for a text without digits, which is no such address,
+ * and, when `afterOther`, for one with nothing before its postal code ("Praha 4, CZ").
  */
-function townOf(text: string): string | undefined {
+function townOf(text: string, afterOther = false): string | undefined {
   // A billing address ends with its "phone +420 …", after the country.
   const parts = text
     .split(",")
     .map((part) => part.trim())
     .filter((part) => !/^phone\b/i.test(part));
   const postal = parts.findLastIndex((part) => /\d/.test(part));
-  if (parts.length < 2 || postal < 0) return undefined;
+  if (parts.length < 2 || postal < (afterOther ? 1 : 0)) return undefined;
   const named = parts
     .slice(postal)
     .map((part) =>
