@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import Database from "better-sqlite3";
@@ -574,4 +574,35 @@ describe("what the store does on its own does not end the process", () => {
     const added = await stored(writer, event());
     await expect.poll(() => heard, { timeout: 2000, interval: 20 }).toEqual([added.id]);
   });
+});
+
+test("the SQL docs/webhooks.md gives to erase a customer's events takes them, their runs and their bytes out of the files, and keeps the totals right", async () => {
+  const { store, file } = open();
+  const email = "jana.novakova@example.cz";
+  const order = (id: number) => Buffer.from(JSON.stringify({ id, billing: { email, phone: "+420 601 111 222" } }));
+  const erased = await stored(store, event({ body: order(7084) }));
+  const other = await stored(store, event());
+  const run = (await store.runs.begin("paid", erased.id, false, clock.now())) as number;
+  await store.runs.step(run, 0, "done", JSON.stringify({ said: `#7084 Jana Nováková <${email}>` }), clock.now());
+  await store.runs.finish(run, "done", clock.now());
+
+  const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
+  const section = docs.slice(docs.indexOf("### Erasing a customer's events"));
+  const sql = /<<'SQL'\n([\s\S]*?)\nSQL\n/.exec(section)?.[1] ?? "";
+  expect(sql).toContain(email);
+  // As the sqlite3 shell runs it beside waiter, its one dot command aside.
+  const shell = new Database(file);
+  shell.pragma("busy_timeout = 5000");
+  shell.exec(sql.replace(/^\..*$/gm, ""));
+  shell.close();
+
+  expect(await store.get(erased.id)).toBeUndefined();
+  expect(await store.get(other.id)).toBeDefined();
+  expect(await store.runs.list({ eventId: erased.id, limit: 10 })).toEqual([]);
+  expect(await store.stats()).toMatchObject({ events: 1, bytes: other.size });
+  expect(await store.add(event({ dedupeId: erased.dedupeId }))).toMatchObject({ duplicate: true });
+  for (const name of [file, `${file}-wal`]) {
+    const bytes = existsSync(name) ? readFileSync(name) : Buffer.alloc(0);
+    expect(bytes.includes(email), name).toBe(false);
+  }
 });
