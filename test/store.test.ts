@@ -606,3 +606,19 @@ test("the SQL docs/webhooks.md gives to erase a customer's events takes them, th
     expect(bytes.includes(email), name).toBe(false);
   }
 });
+
+test("an event retention dropped leaves no trace of its payload in the file", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
+  const email = "jana.novakova@example.cz";
+  const first = new SqliteEventStore(file, LOOSE);
+  await first.add(event({ body: Buffer.from(JSON.stringify({ billing: { email } })) }));
+  await first.close();
+  expect(readFileSync(file).includes(email)).toBe(true);
+  setClock(new Date(clock.now() + 31 * 24 * 3600 * 1000).toISOString());
+  // Opened past the age limit, the store drops the event; closed, it is written back into the file.
+  const later = new SqliteEventStore(file, LOOSE);
+  await later.expire();
+  expect(await later.stats()).toMatchObject({ events: 0, droppedBy: { age: 1 } });
+  await later.close();
+  expect(readFileSync(file).includes(email)).toBe(false);
+});

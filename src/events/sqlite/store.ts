@@ -237,6 +237,8 @@ export class SqliteEventStore implements EventStore {
     this.#db.pragma("journal_mode = WAL");
     // WAL with synchronous=NORMAL survives a killed process; only an OS crash may lose the last commits.
     this.#db.pragma("synchronous = NORMAL");
+    // An event retention drops leaves the file with it, not in a free page until one is reused.
+    this.#db.pragma("secure_delete = ON");
     // Read again under the write lock: another waiter may have set the store up, or upgraded it, meanwhile.
     const version = this.#db
       .transaction(() => {
