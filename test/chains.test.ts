@@ -290,6 +290,9 @@ test("an order's shipping address copied into weather_forecast is refused with t
   expect(text(named)).toContain('as "Ostrava, Česko"');
   // A name the geocoder does not know, without digits, is no address: the usual advice.
   expect(text(await waiter.call("weather_forecast", { place: "Atlantis, CZ" }))).toContain("Check the spelling");
+  // A town written first, its state and ZIP code after it, is looked up as the town it names.
+  await waiter.call("weather_forecast", { place: "Springfield, IL 62701, US", days: 1 });
+  expect(geocoding.requests.map((r) => r.query.get("name"))).toContain("Springfield");
   // Neither the customer's name nor the street went to the geocoder, a third party: only towns did.
   const searched = geocoding.requests.map((r) => r.query.get("name"));
   expect(searched.filter((name) => /Marie|Stodoln|phone/.test(name ?? ""))).toEqual([]);

@@ -201,16 +201,18 @@ function sendTown(town: string): string {
  * 12000, Praha, CZ" is "Praha, CZ"; "Torstraße 101, 10119 Berlin, DE" is "Berlin, DE"): what
  * comes after the postal code, the last part with digits, whatever is before it (a name, a
  * company, a street and house number). Undefined for a text without digits, which is no such address,
- * and, when `afterOther`, for one with nothing before its postal code ("Praha 4, CZ").
+ * and, when `afterStreet`, for one without a street and house number before its postal code: "Praha
+ * 4, CZ", or "Springfield, IL 62701, US", whose town comes first.
  */
-function townOf(text: string, afterOther = false): string | undefined {
+function townOf(text: string, afterStreet = false): string | undefined {
   // A billing address ends with its "phone +420 …", after the country.
   const parts = text
     .split(",")
     .map((part) => part.trim())
     .filter((part) => !/^phone\b/i.test(part));
   const postal = parts.findLastIndex((part) => /\d/.test(part));
-  if (parts.length < 2 || postal < (afterOther ? 1 : 0)) return undefined;
+  if (parts.length < 2 || postal < 0) return undefined;
+  if (afterStreet && !parts.slice(0, postal).some((part) => /\d/.test(part))) return undefined;
   const named = parts
     .slice(postal)
     .map((part) =>
