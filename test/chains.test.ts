@@ -293,6 +293,9 @@ test("an order's shipping address copied into weather_forecast is refused with t
   // A town written first, its state and ZIP code after it, is looked up as the town it names.
   await waiter.call("weather_forecast", { place: "Springfield, IL 62701, US", days: 1 });
   expect(geocoding.requests.map((r) => r.query.get("name"))).toContain("Springfield");
+  // Its street before it: the town is the one before the state, not the state.
+  const street = await waiter.call("weather_forecast", { place: "1 Main St, Springfield, IL 62701, US", days: 1 });
+  expect(text(street)).toContain('as "Springfield, IL, US"');
   // Neither the customer's name nor the street went to the geocoder, a third party: only towns did.
   const searched = geocoding.requests.map((r) => r.query.get("name"));
   expect(searched.filter((name) => /Marie|Stodoln|phone/.test(name ?? ""))).toEqual([]);

@@ -201,7 +201,7 @@ function sendTown(town: string): string {
  * 12000, Praha, CZ" is "Praha, CZ"; "Torstraße 101, 10119 Berlin, DE" is "Berlin, DE"): what
  * comes after the postal code, the last part with digits, whatever is before it (a name, a
  * company, a street and house number). Undefined for a text without digits, which is no such address,
- * and, when `afterStreet`, for one without a street and house number before its postal code: "Praha
+ * and, when `afterStreet`, for one without a street and house number before its town: "Praha
  * 4, CZ", or "Springfield, IL 62701, US", whose town comes first.
  */
 function townOf(text: string, afterStreet = false): string | undefined {
@@ -212,9 +212,14 @@ function townOf(text: string, afterStreet = false): string | undefined {
     .filter((part) => !/^phone\b/i.test(part));
   const postal = parts.findLastIndex((part) => /\d/.test(part));
   if (parts.length < 2 || postal < 0) return undefined;
-  if (afterStreet && !parts.slice(0, postal).some((part) => /\d/.test(part))) return undefined;
+  // "123 Main St, Springfield, IL 62701": a state's code before the ZIP code, the town before them.
+  const town =
+    postal > 0 && /^[A-Z]{2,3}\s+\S*\d/.test(parts[postal] ?? "") && !/\d/.test(parts[postal - 1] ?? "")
+      ? postal - 1
+      : postal;
+  if (afterStreet && !parts.slice(0, town).some((part) => /\d/.test(part))) return undefined;
   const named = parts
-    .slice(postal)
+    .slice(town)
     .map((part) =>
       part
         .split(/\s+/)
