@@ -607,6 +607,21 @@ test("the SQL docs/webhooks.md gives to erase a customer's events takes them, th
   }
 });
 
+test("the erasing SQL of docs/webhooks.md takes only the events with the text given, an underscore in it too", async () => {
+  const { store, file } = open();
+  const mine = await stored(store, event({ body: Buffer.from('{"email":"Jana_Novakova@example.cz"}') }));
+  const hers = await stored(store, event({ body: Buffer.from('{"email":"jana-novakova@example.cz"}') }));
+  const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
+  const section = docs.slice(docs.indexOf("### Erasing a customer's events"));
+  const sql = /<<'SQL'\n([\s\S]*?)\nSQL\n/.exec(section)?.[1] ?? "";
+  const shell = new Database(file);
+  shell.pragma("busy_timeout = 5000");
+  shell.exec(sql.replace(/^\..*$/gm, "").replaceAll("jana.novakova@example.cz", "jana_novakova@example.cz"));
+  shell.close();
+  expect(await store.get(mine.id)).toBeUndefined();
+  expect(await store.get(hers.id)).toBeDefined();
+});
+
 test("an event retention dropped leaves no trace of its payload in the file", async () => {
   const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
   const email = "jana.novakova@example.cz";
