@@ -1,9 +1,10 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { type CallToolResult, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { type Automation, automation } from "../../src/automations/rules.js";
 import { loadConfig } from "../../src/config.js";
@@ -22,14 +23,17 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-type Served = { automations?: Automation[]; subscribed?: Set<string> };
+type Served = { automations?: Automation[]; subscribed?: Set<string>; dir?: string };
 
 /**
  * The events tools and resources over a real store, served on an in-memory transport; the client's
  * side is given. With `automations`, their tools too; `subscribed` holds the session's subscriptions.
  */
-async function servedOn({ automations = [], subscribed }: Served = {}) {
-  const dir = mkdtempSync(join(tmpdir(), "waiter-events-"));
+async function servedOn({
+  automations = [],
+  subscribed,
+  dir = mkdtempSync(join(tmpdir(), "waiter-events-")),
+}: Served = {}) {
   const config = loadConfig(
     {
       env: {
@@ -231,6 +235,34 @@ test("a client is told of new events only once it has said it is initialized", a
   await clientSide.send({ jsonrpc: "2.0", method: "notifications/initialized" });
   await addTrial(store, "after initialized");
   await expect.poll(() => heard).toEqual(["answer 1", "notifications/resources/list_changed"]);
+});
+
+test("after a backup is restored as the docs say, a cursor given before reads every new event", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-events-"));
+  const first = await served({ dir });
+  await addTrial(first.store, "d1");
+  await addTrial(first.store, "d2");
+  const backup = join(dir, "backup.db");
+  const copier = new Database(first.file);
+  copier.exec(`VACUUM INTO '${backup}'`);
+  copier.close();
+  await addTrial(first.store, "d3");
+  await addTrial(first.store, "d4");
+  const { cursor } = (await first.call("events_list", {})).structuredContent as { cursor: string };
+  expect(cursor).toBe("c4");
+  await first.store.close();
+  // The restore in docs/webhooks.md: the stale WAL gone, the backup in, the sequence moved on.
+  for (const stale of ["events.db-wal", "events.db-shm"]) rmSync(join(dir, stale), { force: true });
+  copyFileSync(backup, first.file);
+  const restored = new Database(first.file);
+  restored.exec("UPDATE sqlite_sequence SET seq = seq + 1000000 WHERE name = 'events'");
+  restored.close();
+  const { store, call, text } = await served({ dir });
+  const early = await call("events_wait", { since: cursor, timeout_s: 1 });
+  expect(text(early)).toMatch(/"c4" is ahead of every stored event/);
+  const news = [await addTrial(store, "d5"), await addTrial(store, "d6"), await addTrial(store, "d7")];
+  const after = (await call("events_list", { since: cursor })).structuredContent as { events: { id: string }[] };
+  expect(after.events.map((event) => event.id)).toEqual(news.map((event) => event.id).reverse());
 });
 
 test("a cursor given before retention dropped every event still reads on; one beyond any given is refused", async () => {
