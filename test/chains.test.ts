@@ -290,6 +290,10 @@ test("an order's shipping address copied into weather_forecast is refused with t
   expect(text(named)).toContain('as "Ostrava, Česko"');
   // A name the geocoder does not know, without digits, is no address: the usual advice.
   expect(text(await waiter.call("weather_forecast", { place: "Atlantis, CZ" }))).toContain("Check the spelling");
+  // A town with a digit of its own before its postal code: looked up, not sent off to "CZ".
+  const district = await waiter.call("weather_forecast", { place: "Praha 4, 14000, CZ", days: 1 });
+  expect(text(district)).not.toContain('as "CZ"');
+  expect(geocoding.requests.map((r) => r.query.get("name"))).toContain("Praha 4");
   // A town written first, its state and ZIP code after it, is looked up as the town it names.
   await waiter.call("weather_forecast", { place: "Springfield, IL 62701, US", days: 1 });
   expect(geocoding.requests.map((r) => r.query.get("name"))).toContain("Springfield");

@@ -227,7 +227,9 @@ function townOf(text: string, afterStreet = false): string | undefined {
         .join(" "),
     )
     .filter(Boolean);
-  return named.length ? named.join(", ") : undefined;
+  // A country's code alone ("Praha 4, 14000, CZ": the town has a digit of its own) names no town.
+  if (named.length === 0 || (named.length === 1 && /^[A-Za-z]{2,3}$/.test(named[0] ?? ""))) return undefined;
+  return named.join(", ");
 }
 
 /** How many times as populous a place found by another of its names must be to win over one called so. */
