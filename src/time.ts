@@ -18,6 +18,15 @@ export const HOUR_MS = 3_600_000;
 /** A day of 24 hours, in milliseconds: for spans and ages, not for calendar days (see `midnight`). */
 export const DAY_MS = 86_400_000;
 
+/**
+ * Whether `at` came less than `ms` ago. A time still to come, as a clock set back (NTP correcting
+ * one that ran ahead) makes of a past one, did not: what it started is over, not made longer.
+ */
+export function lessAgoThan(at: number, ms: number): boolean {
+  const since = clock.now() - at;
+  return since >= 0 && since < ms;
+}
+
 /** Puts the clock at `epoch` (ISO 8601 or epoch ms), running on from there; without one, back to real time. */
 export function setClock(at?: number | string): void {
   offset = at === undefined ? 0 : (typeof at === "string" ? Date.parse(at) : at) - Date.now();

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { LRUCache } from "lru-cache";
-import { clock } from "../time.js";
+import { clock, lessAgoThan } from "../time.js";
 import { conditionsOf, freshSeconds } from "./freshness.js";
 
 /** One kept answer: the schema's output, and what it takes to reuse it. */
@@ -16,13 +16,9 @@ export interface Kept {
   conditions: Record<string, string> | undefined;
 }
 
-/**
- * Whether `kept` may be handed out without asking: not stale yet, nor kept at a time still to come,
- * which a clock set back (NTP correcting one that ran ahead) would otherwise add to its life.
- */
+/** Whether `kept` may be handed out without asking: kept less than its lifetime ago. */
 export function isFresh(kept: Kept): boolean {
-  const now = clock.now();
-  return kept.keptAt <= now && now < kept.staleAt;
+  return lessAgoThan(kept.keptAt, kept.staleAt - kept.keptAt);
 }
 
 /**

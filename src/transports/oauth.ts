@@ -4,7 +4,7 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from "jose";
 import { type Log, throttled } from "../log.js";
 import { isLoopbackHost } from "../settings.js";
-import { clock } from "../time.js";
+import { clock, lessAgoThan } from "../time.js";
 import { OAUTH_SCOPES } from "./tokens.js";
 
 export interface OAuthSettings {
@@ -188,10 +188,7 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
     return new ServerError(`The issuer ${issuer.href} cannot be reached to check the token; try again in a minute`);
   };
   const jwks = async () => {
-    const since = clock.now() - lookupFailedAt;
-    // Less than none after a clock set back (NTP correcting one that ran ahead): asked again, not
-    // refused until the failure's time comes again.
-    if (since >= 0 && since < ISSUER_RETRY_MS) throw unreachable("it did not answer a moment ago");
+    if (lessAgoThan(lookupFailedAt, ISSUER_RETRY_MS)) throw unreachable("it did not answer a moment ago");
     keys ??= jwksUri(issuer).then((uri) => createRemoteJWKSet(uri));
     const loading = keys;
     try {

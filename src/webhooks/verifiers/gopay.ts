@@ -5,7 +5,7 @@ import { upstreamMessage } from "../../http/failures.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../http/types.js";
 import type { Upstream } from "../../http/upstream.js";
 import { oneLine } from "../../shown.js";
-import { clock } from "../../time.js";
+import { clock, lessAgoThan } from "../../time.js";
 import { takingTurns } from "../limits.js";
 import { type Delivery, reject, type Verdict } from "./common.js";
 
@@ -146,9 +146,7 @@ export function gopay(api: Upstream) {
     const query = url?.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
     const id = new URLSearchParams(query).get("id") ?? "";
     if (!/^[1-9]\d{0,15}$/.test(id)) return reject("missing or malformed id");
-    // Less than none after a clock set back (NTP correcting one that ran ahead): asked again.
-    const since = clock.now() - (unknown.get(id) ?? Number.NEGATIVE_INFINITY);
-    if (since >= 0 && since < UNKNOWN_FOR_MS) return reject(UNKNOWN);
+    if (lessAgoThan(unknown.get(id) ?? Number.NEGATIVE_INFINITY, UNKNOWN_FOR_MS)) return reject(UNKNOWN);
     let verdict = asking.get(id);
     if (!verdict) {
       const call = { signal: AbortSignal.timeout(CONFIRM_MS), deadline: clock.now() + CONFIRM_MS };
