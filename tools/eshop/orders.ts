@@ -116,6 +116,12 @@ function noteLine(r: { note_id?: number | undefined; note_error?: string | undef
 export function orderTools(shop: ShopProvider): Tool[] {
   const statuses = shop.orderStatuses as [string, ...string[]];
   const status = z.enum(statuses);
+  /**
+   * Whether an order in `current` with a paid date is paid: a plugin's status (shipped) says nothing
+   * of payment to waiter, the paid date the order kept does.
+   */
+  const paidInPluginStatus = (current: string, paid: string | undefined) =>
+    !shop.orderStatuses.includes(current) && paid !== undefined;
 
   const list = defineTool({
     name: "eshop_orders_list",
@@ -262,9 +268,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         const stored = before.transaction_id
           ? { transaction_id: before.transaction_id, ...(differs ? { transaction_differs: true } : {}) }
           : {};
-        // A plugin's status (shipped) that the order reached with a paid date: paid, then moved on.
-        const movedOnPaid = !shop.orderStatuses.includes(before.status) && before.paid !== undefined;
-        if (shop.paidStatuses.includes(before.status) || movedOnPaid) {
+        if (shop.paidStatuses.includes(before.status) || paidInPluginStatus(before.status, before.paid)) {
           return { already_paid: true, order: orderStateOut.parse(before), ...stored };
         }
         if (!shop.payableStatuses.includes(before.status)) {
@@ -363,8 +367,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // it paid; a refund or a cancel leaves the paid date as it was.
       const heldPaid =
         r.previous_status === "on-hold" && r.order.paid !== undefined && !shop.paidStatuses.includes(r.order.status);
-      // A plugin's status (shipped) says nothing of payment to waiter; the paid date the order kept does.
-      const pluginPaid = !shop.orderStatuses.includes(r.previous_status) && r.order.paid !== undefined && !r.paid_now;
+      // The paid date it kept, not the one this change gave it.
+      const pluginPaid = !r.paid_now && paidInPluginStatus(r.previous_status, r.order.paid);
       const wasPaid = shop.paidStatuses.includes(r.previous_status) || heldPaid || pluginPaid;
       // A hold may also be for a payment that never came, recorded paid by mistake or reversed since.
       const refundIt = heldPaid
