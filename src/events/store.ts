@@ -65,6 +65,14 @@ export interface StoreStats {
  */
 export type Dropped = Partial<Record<keyof StoreStats["droppedBy"], { events: number; unacked: number }>>;
 
+/** Adds what a run of retention dropped to `total`, limit by limit. */
+export function addDropped(total: Dropped, dropped: Dropped): void {
+  for (const [by, run] of Object.entries(dropped) as [keyof Dropped, { events: number; unacked: number }][]) {
+    const sum = total[by] ?? { events: 0, unacked: 0 };
+    total[by] = { events: sum.events + run.events, unacked: sum.unacked + run.unacked };
+  }
+}
+
 /** Tells `onDropped` what a run of retention dropped, when it dropped anything. */
 export function tellDropped(onDropped: ((dropped: Dropped) => void) | undefined, dropped: Dropped | null | undefined) {
   if (dropped && Object.keys(dropped).length > 0) onDropped?.(dropped);
@@ -105,10 +113,7 @@ export function logDropped(
     log[unacked > 0 ? "warning" : "info"](`event retention dropped ${parts.join("; ")}${keep}`);
   };
   const told = (dropped: Dropped) => {
-    for (const [by, run] of Object.entries(dropped) as [keyof Dropped, { events: number; unacked: number }][]) {
-      const sum = held[by] ?? { events: 0, unacked: 0 };
-      held[by] = { events: sum.events + run.events, unacked: sum.unacked + run.unacked };
-    }
+    addDropped(held, dropped);
     if (timer) return;
     // A clock set back counts the minute from now.
     const wait = Math.min(everyMs, writtenAt + everyMs - clock.now());

@@ -22,6 +22,7 @@ import {
 import {
   type Acked,
   type Added,
+  addDropped,
   type Counters,
   type Dropped,
   type EventFilter,
@@ -429,12 +430,9 @@ export class PostgresEventStore implements EventStore {
           "SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT 1 FROM totals FOR UPDATE) AS turn",
           [now, maxEvents, maxBytes, Math.round(maxAgeDays * DAY_MS)],
         );
-        const dropped = Object.entries(retained?.dropped ?? {});
-        if (dropped.length === 0) break;
-        for (const [by, run] of dropped as [keyof Dropped, { events: number; unacked: number }][]) {
-          const before = total[by] ?? { events: 0, unacked: 0 };
-          total[by] = { events: before.events + run.events, unacked: before.unacked + run.unacked };
-        }
+        const dropped = retained?.dropped ?? {};
+        if (Object.keys(dropped).length === 0) break;
+        addDropped(total, dropped);
       }
     } finally {
       // The parts before a failed one are committed: their events are gone all the same.
