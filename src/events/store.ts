@@ -87,11 +87,8 @@ const LIMIT = { age: "maxAgeDays", count: "maxEvents", bytes: "maxBytes" } as co
  * drops thousands is said as such, not as its first run's one event. `flush` says what is held at
  * once: the store closes, and a stop must not leave the minute's drops unsaid.
  */
-export function logDropped(
-  log: Log,
-  retention: Retention,
-  everyMs = 60_000,
-): ((dropped: Dropped) => void) & { flush(): void } {
+export function logDropped(log: Log, retention: Retention): ((dropped: Dropped) => void) & { flush(): void } {
+  const everyMs = 60_000;
   let held: Dropped = {};
   let writtenAt = Number.NEGATIVE_INFINITY;
   let timer: NodeJS.Timeout | undefined;
