@@ -48,6 +48,28 @@ const envOf = (stage: Instruction[]) =>
     argsOf(stage, "ENV").flatMap((args) => [...args.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1], m[2]])),
   );
 
+test("the npm package holds the command, every file it loads and the pages its README links, and none of the build's other output", async () => {
+  const [pack] = JSON.parse(
+    (await promisify(execFile)("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root })).stdout,
+  ) as [{ files: { path: string }[] }];
+  const packed = new Set(pack.files.map((file) => file.path));
+  // What `waiter` loads: the command, and each of waiter's files it imports, however deep.
+  const loaded = new Set<string>();
+  const load = (path: string) => {
+    if (loaded.has(path)) return;
+    loaded.add(path);
+    for (const [, spec] of read(path).matchAll(/(?:from |import\()"(\.{1,2}\/[^"]+)"/g)) {
+      load(join(path, "..", spec as string));
+    }
+  };
+  load(JSON.parse(read("package.json")).bin.waiter);
+  expect(loaded.size).toBeGreaterThan(10);
+  for (const path of loaded) expect(packed, path).toContain(path);
+  // tsc's file-per-file output and the source maps are for the tests and benchmarks, not users.
+  expect([...packed].filter((path) => path.startsWith("dist/") && !loaded.has(path))).toEqual([]);
+  for (const [, page] of read("README.md").matchAll(/\]\((docs\/[^)#]+)/g)) expect(packed, page).toContain(page);
+});
+
 test("the Dockerfile builds in one stage, runs as a user in another, keeps the data on a volume", () => {
   const stages = dockerStages(read("Dockerfile"));
   expect(stages.length).toBe(2);
