@@ -131,7 +131,7 @@ function nativeModuleProblem(err: unknown): string | undefined {
   const why = versions
     ? `was built for another Node.js (module version ${versions[1]}; this Node.js, ${process.version}, needs ${versions[2]})`
     : `cannot be loaded by this Node.js, ${process.version} (${(message ?? "").split("\n")[0]})`;
-  return `better-sqlite3 ${why}. Fix: ${rebuild()}, or make the client's "command" the node that installed waiter.`;
+  return `better-sqlite3 ${why}. Fix: ${rebuild()}, or run waiter with the node that installed it (an MCP client's "command", a service's ExecStart).`;
 }
 
 /**

@@ -75,7 +75,7 @@ test("`waiter listen` cannot work without the store: one line with the fix, exit
     .filter((line) => !/ warning .*unsigned/.test(line));
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(
-    /^waiter: cannot open the event store: better-sqlite3 was built for another Node\.js .*npm rebuild better-sqlite3/,
+    /^waiter: cannot open the event store: better-sqlite3 was built for another Node\.js .*npm rebuild better-sqlite3`, or run waiter with the node that installed it \(an MCP client's "command", a service's ExecStart\)\.$/,
   );
 });
 
