@@ -62,9 +62,19 @@ export function quoteLine(text: string, max = 200): string {
   return JSON.stringify(oneLine(text, max));
 }
 
+/**
+ * What JSON.stringify leaves as it is yet a terminal or a log viewer takes as a control: the C1
+ * controls (CSI begins an escape sequence as ESC [ does, NEL a line) and the line and paragraph
+ * separators.
+ */
+const UNESCAPED_CONTROLS = /[\u007f-\u009f\u2028\u2029]/g;
+
 /** A value from outside as a JSON string literal: it can neither end the quote nor start a line. */
 export function quote(value: string): string {
-  return JSON.stringify(shorten(value));
+  return JSON.stringify(shorten(value)).replace(
+    UNESCAPED_CONTROLS,
+    (control) => `\\u${control.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 /**

@@ -736,6 +736,24 @@ describe("Host and Origin", () => {
     expect((await store.stats()).events).toBe(3);
   });
 
+  test("a stranger's Host, Origin or source name in the log starts no terminal escape and no line: C1 controls and line separators are escaped", async () => {
+    const lines: string[] = [];
+    const { port } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+    const here = `127.0.0.1:${port}`;
+    // CSI (U+009B) begins an escape sequence on a terminal as ESC [ does; NEL (U+0085) and the
+    // line separator begin a line in some viewers. A path's name is decoded; a header's bytes read as Latin-1.
+    await send(port, { path: "/webhooks/%C2%9B2J%C2%85x%E2%80%A8y", host: here, body: "{}" });
+    await send(port, { method: "GET", path: "/healthz", host: here, origin: "https://a\u009b2J\u0085b" });
+    await send(port, { method: "GET", path: "/healthz", host: "a\u009b2J\u0085b" });
+    const said = lines.filter((line) => line.includes("webhook listener refused"));
+    expect(said).toEqual([
+      expect.stringContaining('no source is named "\\u009b2J\\u0085x\\u2028y"'),
+      expect.stringContaining('(Origin "https://a\\u009b2J\\u0085b")'),
+      expect.stringContaining('Host "a\\u009b2J\\u0085b"'),
+    ]);
+    for (const line of said) expect(line).not.toMatch(/[\u0080-\u009f\u2028\u2029]/);
+  });
+
   test("a source's URL takes only the method its sender uses: a GET to a POSTed source is 405, looks nothing up, stores nothing, and is counted", async () => {
     const { port, store } = await start();
     for (const method of ["GET", "PUT", "DELETE"]) {
