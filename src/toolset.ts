@@ -19,6 +19,19 @@ export interface ToolCall extends Call {
    * once with what it has, so the client can go on elsewhere. Absent outside a client's session.
    */
   stopping?: AbortSignal;
+  /**
+   * Set by an automation sending a notification (notify_send), which it tries again for the
+   * targets it missed only: where earlier tries got to, the targets that confirmed it (`sent`) and
+   * those that refused it for good (`failed`), none of which is sent to again. The call adds its
+   * own to them, and fails as refused for now (an UpstreamError) while a target refuses it for now.
+   */
+  notified?: Notified;
+}
+
+/** Where a notification got to: who confirmed it, and who did not, with why. */
+export interface Notified {
+  sent: string[];
+  failed: { target: string; error: string }[];
 }
 
 /**

@@ -2278,6 +2278,197 @@ describe("when a mail server refuses for now", () => {
   });
 });
 
+describe("a notification some targets refused for now", () => {
+  /** The outcome a run's step `i` recorded: the tool's answer, or why it failed. */
+  const outcome = (run: RunRecord | undefined, i = 0) => {
+    const detail = JSON.parse(run?.steps[i]?.detail ?? "{}") as { said?: string; error?: string };
+    return detail.said ?? detail.error;
+  };
+  const OTHER = "-100777";
+  /** The team's channel with a second chat, which Telegram knows. */
+  const twoChats = () =>
+    JSON.stringify({
+      team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT, OTHER], baseUrl: telegram.origin },
+    });
+  const toChat = (chat: string, from: number) => telegram.delivered.slice(from).filter((m) => m.chat_id === chat);
+  /** Telegram asks to wait `seconds` the first time a message goes to `chat`. */
+  function limitOnce(chat: string, seconds: number): void {
+    let limited = false;
+    telegram.intercept = (req) => {
+      if (limited || req.method !== "POST" || (JSON.parse(req.body) as { chat_id: string }).chat_id !== chat) return;
+      limited = true;
+      return tooManyRequests(seconds);
+    };
+  }
+  beforeEach(() => {
+    telegram.chats.add(OTHER);
+    return () => {
+      telegram.intercept = undefined;
+      telegram.chats.delete(OTHER);
+    };
+  });
+
+  test("two addresses, one greylisted twice then taking it: each gets it once, and the step names both", async () => {
+    let greylisted = 0;
+    const smtp = await startMailServer({
+      onRcptTo(address, _session, callback) {
+        if (address.address.startsWith("accounts") && greylisted++ < 2) {
+          callback(Object.assign(new Error("4.7.1 Greylisted, try again later"), { responseCode: 451 }));
+        } else callback();
+      },
+    });
+    const channels = JSON.stringify({ office: mailChannel(smtp.port, "boss@shop.example", "accounts@shop.example") });
+    const server = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("done");
+      expect(greylisted).toBe(3);
+      expect([...smtp.received].sort()).toEqual(["accounts@shop.example", "boss@shop.example"]);
+      expect(outcome(run)).toBe("Sent on office to boss@shop.example, accounts@shop.example.");
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+
+  test("an address refused for good is not tried again and is named; the one refused for now gets it later", async () => {
+    const asked: string[] = [];
+    let greylisted = 0;
+    const smtp = await startMailServer({
+      onRcptTo(address, _session, callback) {
+        asked.push(address.address);
+        if (address.address.startsWith("gone")) {
+          callback(Object.assign(new Error("5.1.1 Mailbox unavailable"), { responseCode: 550 }));
+        } else if (address.address.startsWith("accounts") && greylisted++ === 0) {
+          callback(Object.assign(new Error("4.7.1 Greylisted, try again later"), { responseCode: 451 }));
+        } else callback();
+      },
+    });
+    const to = ["gone@shop.example", "accounts@shop.example"];
+    const channels = JSON.stringify({ office: mailChannel(smtp.port, ...to) });
+    const server = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("done");
+      expect(smtp.received).toEqual(["accounts@shop.example"]);
+      expect(asked.filter((a) => a.startsWith("gone"))).toHaveLength(1);
+      expect(outcome(run)).toMatch(
+        /^Sent on office to accounts@shop\.example\.\nNot confirmed by gone@shop\.example: The mail server refused it \(550 /,
+      );
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+
+  test("a chat Telegram asks to wait for (429) gets it after the wait; the other chat once, at once", async () => {
+    limitOnce(OTHER, 1);
+    const sent = telegram.delivered.length;
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }, { ack: true }] };
+    const server = await serve([tell], { WAITER_NOTIFY_CHANNELS: twoChats(), WAITER_TOOL_TIMEOUT: "1" });
+    try {
+      const before = clock.now();
+      const event = await pay(server, undefined);
+      await expect.poll(() => toChat(CHAT, sent)).toHaveLength(1);
+      const [run] = await runsOf(event.id);
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done"]);
+      expect(toChat(CHAT, sent)).toHaveLength(1);
+      expect(toChat(OTHER, sent)).toHaveLength(1);
+      expect(clock.now() - before).toBeGreaterThanOrEqual(1_000);
+      expect(outcome(run)).toBe(`Sent on team to ${CHAT}, ${OTHER}.`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a restart while a chat's wait is not over sends to it at the next start, and not again to the chat that has it", async () => {
+    limitOnce(OTHER, 60);
+    const sent = telegram.delivered.length;
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }, { ack: true }] };
+    const extra = { WAITER_NOTIFY_CHANNELS: twoChats(), WAITER_AUTOMATION_RETRY_SECONDS: "120" };
+    const first = await serve([tell], extra);
+    const event = await pay(first, undefined);
+    await expect.poll(async () => (await runsOf(event.id, false))[0]?.steps.map((s) => s.status)).toEqual(["refused"]);
+    await first.close();
+    expect(toChat(CHAT, sent)).toHaveLength(1);
+    expect(toChat(OTHER, sent)).toHaveLength(0);
+    setClock(clock.now() + 61_000);
+    const second = await serve([tell], extra);
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done"]);
+      expect(toChat(CHAT, sent)).toHaveLength(1);
+      expect(toChat(OTHER, sent)).toHaveLength(1);
+      expect(outcome(run)).toBe(`Sent on team to ${CHAT}, ${OTHER}.`);
+    } finally {
+      await second.close();
+      setClock(clock.now() - 61_000);
+    }
+  });
+
+  test("a stop while notify_send waits out one chat's 429 sends to that chat at the next start, and not again to the other", async () => {
+    // Five seconds fit in a call: notify_send waits them out itself, and the stop cuts that wait.
+    limitOnce(OTHER, 5);
+    const sent = telegram.delivered.length;
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] };
+    const first = await serve([tell], { WAITER_NOTIFY_CHANNELS: twoChats() });
+    const event = await pay(first, undefined);
+    await expect.poll(() => toChat(CHAT, sent)).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await first.close();
+    expect((await runsOf(event.id, false))[0]?.steps.map((s) => s.status)).toEqual(["refused"]);
+    const second = await serve([tell], { WAITER_NOTIFY_CHANNELS: twoChats() });
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("done");
+      expect(toChat(CHAT, sent)).toHaveLength(1);
+      expect(toChat(OTHER, sent)).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test("an address still refused for now when the retry time is over fails the run, naming who has it and who has not, to onFailure too", async () => {
+    const smtp = await startMailServer({
+      onRcptTo(address, _session, callback) {
+        if (address.address.startsWith("accounts")) {
+          callback(Object.assign(new Error("4.2.1 Mailbox busy"), { responseCode: 450 }));
+        } else callback();
+      },
+    });
+    const channels = JSON.parse(twoChats()) as Record<string, object>;
+    channels.office = mailChannel(smtp.port, "boss@shop.example", "accounts@shop.example");
+    const sent = telegram.delivered.length;
+    // The failure's notice too reaches a chat Telegram asks to wait for once, and the other once.
+    limitOnce(OTHER, 1);
+    const told = { ...TELL_OFFICE, onFailure: { notify: "team" } };
+    const server = await serve([told], { WAITER_NOTIFY_CHANNELS: JSON.stringify(channels), WAITER_TOOL_TIMEOUT: "1" });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      const why =
+        /Sent on office to boss@shop\.example; not confirmed by accounts@shop\.example: The mail server refused it for now \(450 [^)]*\): not sent\. waiter tried it \d+ times; a next try would come after the retry time \(WAITER_AUTOMATION_RETRY_SECONDS, 2 s\), so it is not tried again\.$/;
+      expect(run?.status).toBe("failed");
+      expect(run?.error).toMatch(new RegExp(`^step 1 \\(notify_send\\): ${why.source}`));
+      expect(smtp.received).toEqual(["boss@shop.example"]);
+      await expect.poll(() => toChat(CHAT, sent)).toHaveLength(1);
+      expect(toChat(CHAT, sent)[0]?.text).toMatch(
+        new RegExp(
+          `^waiter: automation office failed .* at step 1 \\(notify_send, channel “office”, text “Paid”\\): ${why.source}`,
+        ),
+      );
+      await expect.poll(() => toChat(OTHER, sent)).toHaveLength(1);
+      expect(toChat(OTHER, sent)[0]?.text).toBe(toChat(CHAT, sent)[0]?.text);
+      expect(toChat(CHAT, sent)).toHaveLength(1);
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+});
+
 test("the payment examples of the README and docs/automations.md (Stripe, Comgate) start waiter serve as written, with the token a public URL needs", async () => {
   const pages = ["../README.md", "../docs/automations.md"].map((page) =>
     readFileSync(new URL(page, import.meta.url), "utf8"),

@@ -13,7 +13,7 @@ import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
 import { cut, meantKey, oneLine } from "../shown.js";
 import { clock } from "../time.js";
-import type { Tool, ToolCall } from "../toolset.js";
+import type { Notified, Tool, ToolCall } from "../toolset.js";
 import { type Automation, type Condition, isPathArgument, type Step, toolOf } from "./rules.js";
 
 export interface AutomationParts {
@@ -508,8 +508,11 @@ const UNDER_WAY =
 /** A run that must wait for a later start: waiter is stopping, or the store could not record a step. */
 class Postponed extends Error {}
 
-/** Where a step is in its retry window: its next try (from 0), and when its first began. */
-type Tries = { attempt: number; started: number };
+/**
+ * Where a step is in its retry window: its next try (from 0), and when its first began; for a
+ * notification, where its earlier tries got to (absent in runs stored before it was kept).
+ */
+type Tries = { attempt: number; started: number; notified?: Notified };
 
 /** A step that failed for now, to be tried again in `ms`: its run waits in the store meanwhile. */
 class Waiting extends Error {
@@ -563,7 +566,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
    * Calls a tool once. When its failure may pass, `mark` records that the call waits for its next
    * try, why and until when, and whether it did not happen (`refused`: a 429, no connection), so
    * that a call waiting out a refusal is made later, even one that must not be made twice; and a
-   * Waiting says how long to wait, and where the call is in its `tries`. `who` names the call in the
+   * Waiting says how long to wait, and where the call is in its `tries`: a notification's, which
+   * targets it reached, so that its next try goes to the others only. `who` names the call in the
    * log's retry lines: the automation, the run and the event. Resolves to the rendered result, and
    * whether a person must look into it (needsPerson).
    */
@@ -571,8 +575,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     name: string,
     args: Record<string, unknown>,
     who: string,
-    mark: (refused: boolean, waiting?: { why: string; until: number; tries: Tries }) => Promise<void>,
-    { started, attempt }: Tries = { started: clock.now(), attempt: 0 },
+    mark: (refused: boolean, tries: Tries, waiting?: { why: string; until: number }) => Promise<void>,
+    { started, attempt, notified }: Tries = { started: clock.now(), attempt: 0 },
   ): Promise<{ said: string; needsPerson: boolean }> {
     const tool = served.get(name) as Tool;
     const input = checked(name, args);
@@ -582,6 +586,16 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       deadline: clock.now() + parts.toolTimeoutMs,
       log,
       progress: async () => {},
+      notified: { sent: [...(notified?.sent ?? [])], failed: [...(notified?.failed ?? [])] },
+    };
+    /** Where this try leaves the step: a notification's targets reached are kept with it. */
+    const reached = (next: number): Tries => {
+      const { sent, failed } = call.notified as Notified;
+      return {
+        attempt: next,
+        started,
+        ...(sent.length > 0 || failed.length > 0 ? { notified: { sent, failed } } : {}),
+      };
     };
     try {
       const result = await tool.run(input, call);
@@ -589,7 +603,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     } catch (err) {
       if (stopping.signal.aborted) {
         // A call the upstream had refused, stopped while it waited for its next try, did not happen.
-        if (err instanceof UpstreamError && err.refused) await mark(true);
+        if (err instanceof UpstreamError && err.refused) await mark(true, reached(attempt));
         throw new Postponed("waiter is stopping");
       }
       const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
@@ -606,12 +620,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           `${what} waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; ${next} (WAITER_AUTOMATION_RETRY_SECONDS, ${duration(retryForMs)}), so it is not tried again.`,
         );
       }
-      const nextTry = { attempt: attempt + 1, started };
-      await mark(err.refused, {
-        why: `${what} Trying again at ${new Date(until).toISOString()}.`,
-        until,
-        tries: nextTry,
-      });
+      const nextTry = reached(attempt + 1);
+      await mark(err.refused, nextTry, { why: `${what} Trying again at ${new Date(until).toISOString()}.`, until });
       log.info(`${who}: ${name} failed (${what}); trying again in ${duration(wait)}`);
       throw new Waiting(wait, nextTry);
     }
@@ -779,23 +789,26 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         continue;
       }
       // Where the step is in its tries is recorded with it, so that the next start goes on from there.
-      const { attempt, started } = (i === from ? tries : undefined) ?? { attempt: 0, started: clock.now() };
-      const detail = JSON.stringify({ tool, args, tries: { attempt, started } });
-      await store.runs.step(run, i, "started", detail, clock.now());
+      const { attempt, started, notified } = (i === from ? tries : undefined) ?? { attempt: 0, started: clock.now() };
+      const current: Tries = { attempt, started, ...(notified ? { notified } : {}) };
+      await store.runs.step(run, i, "started", JSON.stringify({ tool, args, tries: current }), clock.now());
       let said: string;
       let needsPerson: boolean;
       try {
         // A store that cannot record the step's state postpones the run rather than failing it.
         // Waiting for its next try, the step says why: automations_runs shows it.
-        const mark = (refused: boolean, waiting?: { why: string; until: number; tries: Tries }) =>
+        const mark = (refused: boolean, at: Tries, waiting?: { why: string; until: number }) =>
           store.runs
             .step(
               run,
               i,
               refused ? "refused" : "started",
-              waiting
-                ? JSON.stringify({ tool, args, waiting: waiting.why, until: waiting.until, tries: waiting.tries })
-                : detail,
+              JSON.stringify({
+                tool,
+                args,
+                ...(waiting ? { waiting: waiting.why, until: waiting.until } : {}),
+                tries: at,
+              }),
               clock.now(),
             )
             .catch((err: unknown) => {
@@ -806,7 +819,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           args,
           `automation ${automation.name}, run ${run} (event ${event.id}), step ${i + 1}`,
           mark,
-          { attempt, started },
+          current,
         ));
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.

@@ -193,35 +193,48 @@ export const notify = defineToolset({
         },
         annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
         async run({ channel: name, text }, call) {
-          const { targets, sender } = channels.get(name) as { targets: string[]; sender: Sender };
+          const { targets: all, sender } = channels.get(name) as { targets: string[]; sender: Sender };
+          const earlier = call.notified;
+          const settled = new Set([...(earlier?.sent ?? []), ...(earlier?.failed ?? []).map((f) => f.target)]);
+          const targets = all.filter((target) => !settled.has(target));
           const outcomes = await Promise.allSettled(targets.map((target) => sender.send(target, text, call)));
-          const sent = targets.filter((_, i) => outcomes[i]?.status === "fulfilled");
-          const failed = outcomes.flatMap((o, i) =>
+          const sentNow = targets.filter((_, i) => outcomes[i]?.status === "fulfilled");
+          const failedNow = outcomes.flatMap((o, i) =>
             o.status === "rejected"
               ? [
                   {
                     target: targets[i] as string,
                     error: o.reason instanceof Error ? o.reason.message : String(o.reason),
+                    refused: o.reason instanceof UpstreamError && o.reason.refused ? o.reason : undefined,
                   },
                 ]
               : [],
           );
-          if (sent.length === 0) {
+          const forNow = failedNow.flatMap((f) => (f.refused ? [f.refused] : []));
+          const asFailed = ({ target, error }: { target: string; error: string }) => ({ target, error });
+          const sent = [...(earlier?.sent ?? []), ...sentNow];
+          const failed = [...(earlier?.failed ?? []), ...failedNow.map(asFailed)];
+          // Kept for an automation's next try, which goes to the targets that refused it for now only.
+          earlier?.sent.push(...sentNow);
+          earlier?.failed.push(...failedNow.filter((f) => !f.refused).map(asFailed));
+          // The operator's record of what was sent where (the client has it as the result); a run's
+          // also keeps it with its step.
+          if (sentNow.length > 0) log.operatorOnly("info", `notify ${name}: sent to ${sentNow.join(", ")}`);
+          if (sent.length === 0 || (earlier && forNow.length > 0)) {
             // The call's failure says it all, and is logged once, as a failed call or run.
-            const message = `No chat or address of ${name} confirmed the message: ${said(failed)}`;
-            // Sent to no target, each refusing for now (429, 4xx) or out of reach: an automation
-            // may try again, when it says.
-            const reasons = outcomes.map((o) => (o.status === "rejected" ? o.reason : undefined));
-            if (reasons.every((r) => r instanceof UpstreamError && r.refused)) {
-              const first = reasons[0] as UpstreamError;
-              const wait = Math.max(...reasons.map((r) => (r as UpstreamError).retryAfter ?? 0));
+            const message =
+              sent.length === 0
+                ? `No chat or address of ${name} confirmed the message: ${said(failed)}`
+                : `Sent on ${name} to ${sent.join(", ")}; not confirmed by ${said(failed)}`;
+            // Not sent to some targets (to any, outside an automation), which refuse it for now
+            // (429, 4xx) or are out of reach: an automation may try again, when they say.
+            if (earlier ? forNow.length > 0 : forNow.length === failedNow.length) {
+              const first = forNow[0] as UpstreamError;
+              const wait = Math.max(...forNow.map((r) => r.retryAfter ?? 0));
               throw new UpstreamError(message, first.status, wait || undefined, true);
             }
             throw new ToolError(message);
           }
-          // The operator's record of what was sent where (the client has it as the result); a run's
-          // also keeps it with its step.
-          log.operatorOnly("info", `notify ${name}: sent to ${sent.join(", ")}`);
           for (const f of failed)
             log.operatorOnly("warning", `notify ${name}: not confirmed by ${f.target}: ${f.error}`);
           return { channel: name, sent, failed };
