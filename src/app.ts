@@ -8,10 +8,13 @@ import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
 import { type EventStore, logDropped, NewerStore } from "./events/store.js";
 import { HttpClient } from "./http/client.js";
+import { withDeadline } from "./http/deadline.js";
 import type { Log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
-import { createServer, enabledTools, instructionsFor, refuseInvalidParams } from "./server.js";
+import { createServer, enabledTools, instructionsFor, refuseInvalidParams, toolsetContext } from "./server.js";
 import { isLoopbackHost } from "./settings.js";
+import { clock } from "./time.js";
+import { type Tool, toolsetOf } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
 import type { SessionOptions } from "./transports/http.js";
 import { packageRoot, USER_AGENT, VERSION } from "./version.js";
@@ -278,8 +281,37 @@ export async function startApp(
   };
 }
 
+/**
+ * Starts, in the background, the check of each toolset that serves a tool here (a notification
+ * channel's login, a bot's chats), within the tool timeout as a call would be: a problem is a
+ * warning, never a reason to stop, and nothing waits for it. Returns what ends them (a stop).
+ */
+function startChecks(config: Config, tools: readonly Tool[], http: HttpClient, log: Log): AbortController {
+  const stop = new AbortController();
+  const served = new Set(tools.map(toolsetOf));
+  for (const toolset of toolsets()) {
+    if (!toolset.check || !served.has(toolset.name)) continue;
+    const context = toolsetContext(toolset, { config, http, log });
+    const bounded = withDeadline({ signal: stop.signal, deadline: clock.now() + config.core.toolTimeout * 1000 });
+    toolset
+      .check(context, bounded.call)
+      .catch((err) => {
+        if (!stop.signal.aborted)
+          context.log.warning(`its check at start failed: ${err instanceof Error ? err.message : String(err)}`);
+      })
+      .finally(bounded.end);
+  }
+  return stop;
+}
+
+/** Long-running modes, once started, check what their toolsets can only show in use. */
+interface Checked {
+  /** Starts the toolsets' checks in the background (once); `close` ends any still running. */
+  checkToolsets(): void;
+}
+
 /** A webhook listener on its own, as `waiter listen` runs it. */
-export interface RunningWebhooks {
+export interface RunningWebhooks extends Checked {
   listener: RunningListener;
   /** Finishes the deliveries in flight, then closes the store; rejects as the store's close does. */
   close(): Promise<void>;
@@ -302,6 +334,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   // Automations call the tools, so this mode has them too when some are configured.
   const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
   let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;
+  let tools: Tool[] = [];
   try {
     if (config.core.automations.length) {
       const known = toolsets(
@@ -310,11 +343,9 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
         config.core.automations,
         webhooks.sources.map((source) => source.name),
       );
-      startAutomations = await checkedAutomations(
-        config,
-        { ...enabledTools({ config, toolsets: known, http, log }), store },
-        log,
-      );
+      const served = enabledTools({ config, toolsets: known, http, log });
+      tools = served.tools;
+      startAutomations = await checkedAutomations(config, { ...served, store }, log);
     }
   } catch (err) {
     await store.close();
@@ -342,9 +373,14 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   // The release said at start: after an upgrade the log shows what runs.
   log.info(`waiter ${VERSION} listening for webhooks on ${listener.url}; store ${storeLabel(config)}`);
   for (const line of sourceLines(webhooks, listener.url)) log.info(line);
+  let checks: AbortController | undefined;
   return {
     listener,
+    checkToolsets() {
+      checks ??= startChecks(config, tools, http, log);
+    },
     async close() {
+      checks?.abort();
       await listener.close();
       await automations?.close();
       try {
@@ -360,7 +396,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
 const CUT_ANSWERS_MS = 1_000;
 
 /** `waiter serve` running: MCP sessions over Streamable HTTP and the webhooks, on one address. */
-export interface RunningServe {
+export interface RunningServe extends Checked {
   /** http://host:port, as bound. */
   url: string;
   /**
@@ -436,9 +472,14 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   );
   for (const line of sourceLines({ ...webhooks, listen }, listener.url)) log.info(line);
   log.started();
+  let checks: AbortController | undefined;
   return {
     url: listener.url,
+    checkToolsets() {
+      checks ??= startChecks(config, app.tools, app.http, log);
+    },
     async close() {
+      checks?.abort();
       // Streams and waits end first, so the drain waits only for calls and deliveries in flight.
       sessions.endStreams();
       app.endWaits();

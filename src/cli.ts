@@ -88,11 +88,11 @@ async function closeThenExit(running: { close(): Promise<void> }, log: Log, stat
  * cannot start is one line on stderr and exit status 1 (2 for a configuration it refuses).
  */
 async function runUntilSignal(
-  start: () => Promise<{ close(): Promise<void> }>,
+  start: () => Promise<{ close(): Promise<void>; checkToolsets(): void }>,
   log: Log,
   stopping: string,
 ): Promise<void> {
-  let running: { close(): Promise<void> };
+  let running: { close(): Promise<void>; checkToolsets(): void };
   try {
     running = await start();
   } catch (err) {
@@ -101,6 +101,8 @@ async function runUntilSignal(
     process.stderr.write(`waiter: ${err.message}\n`);
     process.exit(1);
   }
+  // Automations run here, unwatched: a channel that cannot deliver is said now, not at the first notice.
+  running.checkToolsets();
   let stopped = false;
   const stop = async (signal: string) => {
     // A second signal (Ctrl+C again) during a slow stop: at once, as an operator asking twice means.

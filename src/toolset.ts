@@ -110,6 +110,14 @@ export interface Toolset<S extends Settings = Settings> {
   /** Why the toolset cannot work as configured (what to set), or undefined when it can. */
   unconfigured?(context: ToolsetContext<SettingValues<S>>): string | undefined;
   tools(context: ToolsetContext<SettingValues<S>>): Tool[];
+  /**
+   * Tries, once, what the settings cannot show until used (a login, a token, a chat), changing
+   * nothing and sending nothing, when waiter serve or waiter listen starts with the toolset's tools
+   * served: the log it is given gets a warning for each problem, naming the setting to check, and
+   * an info line for each thing that passed. Runs in the background, within `call`'s deadline;
+   * `call.signal` aborts when waiter stops.
+   */
+  check?(context: ToolsetContext<SettingValues<S>>, call: Call): Promise<void>;
 }
 
 export function defineToolset<S extends Settings>(toolset: Toolset<S>): Toolset {

@@ -1,6 +1,9 @@
 import { Resolver } from "node:dns";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 import { SMTPServer } from "smtp-server";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -8,13 +11,15 @@ import { loadConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
-import { type SmtpOptions, setupMs, smtpFailure } from "../tools/notify/email.js";
+import { checkSmtp, type SmtpOptions, setupMs, smtpFailure } from "../tools/notify/email.js";
 import { escapeMarkdownV2 } from "../tools/notify/telegram.js";
+import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { json } from "./fakes/http.js";
 import { startMailServer } from "./fakes/smtp.js";
 import { BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
-import { type Session, text } from "./stdio.js";
+import { killStarted, SERVING, startNode } from "./spawn.js";
+import { CLI, type Session, startServer, text } from "./stdio.js";
 
 const GROUP = "-1001234567890";
 const OWNER = "424242";
@@ -897,4 +902,232 @@ test("a mail server's name that does not resolve, or not for now, is said in wor
   expect(lookup("EAI_AGAIN")).toBe(
     "Not sent: looking up the mail server's name smtp.shop.invalid failed for now (a temporary DNS failure); try again later, or if it lasts, check this machine's DNS settings.",
   );
+});
+
+describe("channels checked when waiter serve or listen starts", () => {
+  const WRONG_PASSWORD = "not-the-smtp-password";
+  const base = () => ({
+    WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-check-")),
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+    ERP_SECRET,
+    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    SMTP_PASSWORD,
+    WRONG_PASSWORD,
+    WAITER_LOG_LEVEL: "info",
+  });
+  const mail = (port: number, passwordEnv: string) => ({
+    type: "email",
+    host: "127.0.0.1",
+    port,
+    tls: "none",
+    user: "waiter",
+    passwordEnv,
+    from: "waiter@shop.example",
+    to: ["boss@shop.example"],
+  });
+  const bot = (...chatIds: string[]) => ({
+    type: "telegram",
+    botTokenEnv: "TELEGRAM_BOT_TOKEN",
+    chatIds,
+    baseUrl: telegram.origin,
+  });
+
+  afterAll(() => killStarted());
+
+  test("waiter serve warns of a refused login and a chat the bot cannot reach, names what passed, and sends nothing", async () => {
+    const [asked, sent, mailed] = [telegram.requests.length, telegram.delivered.length, smtp.received.length];
+    telegram.kicked.add("-100777");
+    try {
+      const started = await startNode(
+        [CLI, "serve", "--listen", "127.0.0.1:0"],
+        {
+          ...base(),
+          WAITER_NOTIFY_CHANNELS: JSON.stringify({
+            office: mail(smtp.port, "WRONG_PASSWORD"),
+            accounts: mail(smtp.port, "SMTP_PASSWORD"),
+            team: bot(GROUP, "-100999", "-100777"),
+            owner: bot(OWNER),
+          }),
+        },
+        SERVING,
+      );
+      const said = () => started.stderr().split("\n");
+      await expect.poll(() => said().filter((line) => /\[notify\] channel/.test(line)).length).toBe(5);
+      expect(said()).toContainEqual(
+        expect.stringMatching(
+          /warning \[notify\] channel office \(WAITER_NOTIFY_CHANNELS at office\) failed its check at start, nothing sent: the mail server refused the login \(535 Invalid username or password\); check the channel's user and the password in the variable its passwordEnv names\.$/,
+        ),
+      );
+      expect(said()).toContainEqual(
+        expect.stringMatching(
+          /warning \[notify\] channel team \(WAITER_NOTIFY_CHANNELS at team\) failed its check at start, nothing sent: Telegram Bot API says @shop_notices_bot cannot reach chat -100999 \(400: Bad Request: chat not found\); check the id in the channel's chatIds/,
+        ),
+      );
+      expect(said()).toContainEqual(
+        expect.stringMatching(
+          /warning \[notify\] channel team .* cannot reach chat -100777 \(403: Forbidden: bot was kicked from the group chat\); a person must unblock the bot, a group or channel must add it again/,
+        ),
+      );
+      expect(said()).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `info    \\[notify\\] channel accounts passed its check at start, nothing sent: the mail server 127\\.0\\.0\\.1:${smtp.port} took the connection \\(tls none\\) and the login of waiter$`,
+          ),
+        ),
+      );
+      expect(said()).toContainEqual(
+        expect.stringMatching(
+          /info {4}\[notify\] channel owner passed its check at start, nothing sent: @shop_notices_bot can reach chat 424242$/,
+        ),
+      );
+      // The channel whose chats failed is not said to pass.
+      expect(started.stderr()).not.toMatch(/channel (office|team) passed/);
+      expect(started.stderr()).not.toContain(WRONG_PASSWORD);
+      expect(started.stderr()).not.toContain(BOT_TOKEN);
+      expect(telegram.delivered.length).toBe(sent);
+      expect(smtp.received.length).toBe(mailed);
+      const methods = telegram.requests.slice(asked).map((r) => r.path.split("/").at(-1));
+      expect(methods.filter((method) => method !== "getMe" && method !== "getChat")).toEqual([]);
+      started.child.kill("SIGTERM");
+      expect(await started.exited).toBe(0);
+    } finally {
+      telegram.kicked.delete("-100777");
+    }
+  });
+
+  test("a wrong bot token is said once, as the token, for waiter listen with automations", async () => {
+    const automation = {
+      name: "tell",
+      when: { source: "erp", type: "never.sent" },
+      do: [{ notify: "team", text: "x" }],
+    };
+    const started = await startNode(
+      [CLI, "listen"],
+      {
+        ...base(),
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        WAITER_AUTOMATIONS: JSON.stringify([automation]),
+        WAITER_NOTIFY_CHANNELS: JSON.stringify({ team: bot(GROUP, OWNER) }),
+        TELEGRAM_BOT_TOKEN: "7000000000:AARevokedTokenRevokedTokenRevoked",
+      },
+      /listening for webhooks on (http:\/\/\S+);/,
+    );
+    await expect.poll(() => started.stderr()).toMatch(/\[notify\] channel team/);
+    expect(started.stderr().match(/\[notify\] channel team.*/g)).toEqual(
+      [
+        "channel team (WAITER_NOTIFY_CHANNELS at team) failed its check at start, nothing sent: Telegram Bot API refused the bot token (401: Unauthorized); check the variable the channel's botTokenEnv names.",
+      ].map((line) => `[notify] ${line}`),
+    );
+    expect(started.stderr()).not.toContain("RevokedToken");
+    started.child.kill("SIGTERM");
+    expect(await started.exited).toBe(0);
+  });
+
+  test("the stdio mode an assistant starts checks nothing", async () => {
+    const silent = await startSilentServer();
+    const asked = telegram.requests.length;
+    const assistant = await startServer(
+      {
+        ...base(),
+        WAITER_NOTIFY_CHANNELS: JSON.stringify({ office: mail(silent.port, "SMTP_PASSWORD"), team: bot(GROUP) }),
+      },
+      ["--no-listener"],
+    );
+    try {
+      expect((await assistant.client.listTools()).tools.map((tool) => tool.name)).toContain("notify_send");
+      // waiter serve's check starts as soon as it serves (the test above); this one would by now.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(silent.held).toEqual([]);
+      expect(telegram.requests.length).toBe(asked);
+      expect(assistant.stderr()).not.toMatch(/check at start/);
+    } finally {
+      await assistant.close();
+      await silent.close();
+    }
+  });
+
+  test("a mail server or Bot API that never answers holds neither the webhooks nor a stop", async () => {
+    const silent = await startSilentServer();
+    const asked = telegram.requests.length;
+    let answer = () => {};
+    telegram.held = new Promise((resolve) => {
+      answer = resolve;
+    });
+    try {
+      const automation = {
+        name: "tell",
+        when: { source: "erp", type: "never.sent" },
+        do: [
+          { notify: "office", text: "x" },
+          { notify: "team", text: "x" },
+        ],
+      };
+      const started = await startNode(
+        [CLI, "listen"],
+        {
+          ...base(),
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+          WAITER_AUTOMATIONS: JSON.stringify([automation]),
+          WAITER_NOTIFY_CHANNELS: JSON.stringify({ office: mail(silent.port, "SMTP_PASSWORD"), team: bot(GROUP) }),
+          WAITER_TOOL_TIMEOUT: "30",
+        },
+        /listening for webhooks on (http:\/\/\S+);/,
+      );
+      // The checks have their connections, and wait for a greeting and an answer that never come.
+      await expect.poll(() => silent.held.length).toBe(1);
+      await expect.poll(() => telegram.requests.length).toBe(asked + 1);
+      const body = JSON.stringify({ invoice: 7 });
+      const response = await request(`${started.said}/webhooks/erp`, {
+        method: "POST",
+        body,
+        headers: erpHeaders(body, "check-hangs"),
+      });
+      // Stored: the listener answers once the event is committed.
+      expect(response.statusCode).toBe(200);
+      await response.body.dump();
+      const stopping = performance.now();
+      started.child.kill("SIGTERM");
+      expect(await started.exited).toBe(0);
+      expect(performance.now() - stopping).toBeLessThan(5_000);
+      expect(started.stderr()).not.toMatch(/check at start/);
+    } finally {
+      answer();
+      telegram.held = undefined;
+      await silent.close();
+    }
+  });
+});
+
+test("a mail server that turns the check away is quoted, and a stop ends a check that waits", async () => {
+  const refusing = await startMailServer({
+    onConnect(_session, callback) {
+      callback(Object.assign(new Error("5.7.1 No mail from your network"), { responseCode: 554 }));
+    },
+  });
+  const channel = (port: number): SmtpOptions => ({
+    host: "127.0.0.1",
+    port,
+    tls: "none",
+    from: "w@shop.example",
+    subject: "waiter",
+  });
+  try {
+    expect(
+      await checkSmtp(channel(refusing.port), { signal: new AbortController().signal, deadline: clock.now() + 5_000 }),
+    ).toBe(
+      `the mail server 127.0.0.1:${refusing.port} answered 554 5.7.1 No mail from your network; check the channel's host, port and tls, and that it takes mail from this machine.`,
+    );
+  } finally {
+    await refusing.close();
+  }
+  const silent = await startSilentServer();
+  try {
+    const stop = new AbortController();
+    const checked = checkSmtp(channel(silent.port), { signal: stop.signal, deadline: clock.now() + 20_000 });
+    await expect.poll(() => silent.held.length).toBe(1);
+    stop.abort(new Error("waiter is stopping"));
+    await expect(checked).rejects.toThrow("waiter is stopping");
+  } finally {
+    await silent.close();
+  }
 });

@@ -9,7 +9,8 @@ import { type Fake, json, startFake } from "./http.js";
  * not found" for a chat the bot is not in, 400 "can't parse entities" for MarkdownV2 with an
  * unescaped reserved character, 400 "message text is empty" for a text of white space alone, 400
  * "text must be encoded in UTF-8" for a text with half a surrogate pair, 429 with
- * parameters.retry_after.
+ * parameters.retry_after; 403 "bot was kicked from the group chat" for a group that removed it.
+ * getMe describes the bot (BOT), getChat a chat the bot is in, refused as sendMessage refuses.
  */
 
 const sample = (name: string) => readFileSync(new URL(`./samples/${name}`, import.meta.url), "utf8");
@@ -22,6 +23,8 @@ export const BOT_TOKEN = "7012345678:AAFakeTokenForWaiterTests_0123456789x";
 export interface TelegramFake extends Fake {
   /** The chats the bot is a member of. */
   chats: Set<string>;
+  /** The groups the bot was removed from: 403, "bot was kicked". */
+  kicked: Set<string>;
   /** Every message delivered, in order. */
   delivered: { chat_id: string; text: string; parse_mode?: string }[];
 }
@@ -41,16 +44,50 @@ function unescapedReserved(text: string): string | undefined {
   return undefined;
 }
 
+/** The bot the token belongs to, as getMe describes it. */
+export const BOT = {
+  id: 7012345678,
+  is_bot: true,
+  first_name: "Shop notices",
+  username: "shop_notices_bot",
+  can_join_groups: true,
+  can_read_all_group_messages: false,
+  supports_inline_queries: false,
+};
+
+const KICKED = JSON.stringify({
+  ok: false,
+  error_code: 403,
+  description: "Forbidden: bot was kicked from the group chat",
+});
+
 export async function startTelegram(chats: string[]): Promise<TelegramFake> {
   let nextId = 100;
-  const state = { chats: new Set(chats), delivered: [] as TelegramFake["delivered"] };
+  const state = { chats: new Set(chats), kicked: new Set<string>(), delivered: [] as TelegramFake["delivered"] };
   const fake = await startFake((request) => {
-    const match = /^\/bot([^/]+)\/sendMessage$/.exec(request.path);
-    if (!match || request.method !== "POST")
-      return json(404, '{"ok":false,"error_code":404,"description":"Not Found"}');
+    const match = /^\/bot([^/]+)\/(sendMessage|getMe|getChat)$/.exec(request.path);
+    if (!match) return json(404, '{"ok":false,"error_code":404,"description":"Not Found"}');
     if (match[1] !== BOT_TOKEN) return json(401, UNAUTHORIZED);
-    const body = JSON.parse(request.body) as { chat_id: string; text: string; parse_mode?: string };
-    if (!state.chats.has(String(body.chat_id))) return json(400, CHAT_NOT_FOUND);
+    // The Bot API takes a method's parameters in the query string or as a JSON body, by GET or POST.
+    const parameters = { ...Object.fromEntries(request.query), ...(request.body ? JSON.parse(request.body) : {}) };
+    const chatId = String(parameters.chat_id);
+    if (match[2] === "getMe") return json(200, JSON.stringify({ ok: true, result: BOT }));
+    if (match[2] === "getChat") {
+      if (state.kicked.has(chatId)) return json(403, KICKED);
+      if (!state.chats.has(chatId)) return json(400, CHAT_NOT_FOUND);
+      const id = Number(chatId);
+      return json(
+        200,
+        JSON.stringify({
+          ok: true,
+          result: id < 0 ? { id, type: "group", title: "Shop team" } : { id, type: "private", first_name: "Jiří" },
+        }),
+      );
+    }
+    if (request.method !== "POST") return json(404, '{"ok":false,"error_code":404,"description":"Not Found"}');
+    const body = parameters as { chat_id: string; text: string; parse_mode?: string };
+    if (state.kicked.has(chatId)) return json(403, KICKED);
+    if (!state.chats.has(chatId)) return json(400, CHAT_NOT_FOUND);
     // Half of a surrogate pair (a sender's text cut inside an emoji) has no UTF-8 form.
     if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(body.text ?? "")) {
       return json(400, '{"ok":false,"error_code":400,"description":"Bad Request: text must be encoded in UTF-8"}');

@@ -1,6 +1,7 @@
 import type { Transporter } from "nodemailer";
 import { ToolError, UpstreamError } from "../../src/errors.js";
-import { withDeadline } from "../../src/http/deadline.js";
+import { untilAborted, withDeadline } from "../../src/http/deadline.js";
+import type { Call } from "../../src/http/types.js";
 import { CUT, neverConnected, notConnected, UNTRUSTED } from "../../src/net-failures.js";
 import { oneLine, withoutSecrets } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
@@ -69,13 +70,9 @@ export function setupMs(deadline: number, now = clock.now()): number {
   return Math.max(100, Math.min(SETUP_MS, Math.floor((deadline - now) / 2)));
 }
 
-/** A pool for the messages of `call`, set up within `setupMs`. */
-async function connect(options: SmtpOptions, call: ToolCall): Promise<Pool> {
-  const nodemailer = await import("nodemailer");
-  const setup = setupMs(call.deadline);
-  const transport = nodemailer.createTransport({
-    pool: true,
-    maxConnections: 1,
+/** How nodemailer reaches the channel's server and logs in, a send and a check alike, within `setupMs`. */
+function serverOptions(options: SmtpOptions, setup: number) {
+  return {
     connectionTimeout: setup,
     greetingTimeout: setup,
     host: options.host,
@@ -85,6 +82,16 @@ async function connect(options: SmtpOptions, call: ToolCall): Promise<Pool> {
     ignoreTLS: options.tls === "none",
     // A login configured is a login used: a server that offers none is refused, not sent to without it.
     ...(options.user ? { auth: { user: options.user, pass: options.password ?? "" }, forceAuth: true } : {}),
+  };
+}
+
+/** A pool for the messages of `call`, set up within `setupMs`. */
+async function connect(options: SmtpOptions, call: ToolCall): Promise<Pool> {
+  const nodemailer = await import("nodemailer");
+  const transport = nodemailer.createTransport({
+    pool: true,
+    maxConnections: 1,
+    ...serverOptions(options, setupMs(call.deadline)),
   });
   // The server has the whole message once the stream its connection reads has ended.
   const handedOver = new WeakSet<AbortSignal>();
@@ -268,4 +275,44 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions): ToolError {
   return new ToolError(
     `Not sent: the connection to ${server} failed (${said}); check host and port, or try again later.`,
   );
+}
+
+const NOT_SENT = "Not sent: ";
+
+/**
+ * Opens a connection to the channel's server as a send does and logs in (nodemailer's verify:
+ * the greeting, EHLO, STARTTLS as configured, AUTH), sending nothing: what is wrong with the
+ * channel, in a send's words, or undefined when nothing is. A stop (`call.signal` aborted before
+ * the deadline) rejects with its reason; the connection then ends at its own timeouts.
+ */
+export async function checkSmtp(options: SmtpOptions, call: Call): Promise<string | undefined> {
+  const nodemailer = await import("nodemailer");
+  const { host, port } = options;
+  const transport = nodemailer.createTransport({
+    ...serverOptions(options, setupMs(call.deadline)),
+    // nodemailer's own wait for an answer to EHLO or AUTH is 10 minutes.
+    socketTimeout: Math.max(100, call.deadline - clock.now()),
+  });
+  try {
+    await untilAborted(transport.verify(), call.signal);
+    return undefined;
+  } catch (err) {
+    if (call.signal.aborted) {
+      if ((call.signal.reason as Error | undefined)?.name !== "TimeoutError") throw call.signal.reason;
+      return `the mail server ${host}:${port} did not greet and log in within the tool timeout; check the channel's host, port and tls.`;
+    }
+    const failure = err as SmtpFailure;
+    const { responseCode, code } = failure;
+    // A refusal of the greeting, EHLO or STARTTLS: a send's words for it speak of a message.
+    if (responseCode && !(code === "EAUTH" && responseCode >= 500)) {
+      return `the mail server ${host}:${port} answered ${saidBy(failure, options)}; check the channel's host, port and tls, and that it takes mail from this machine.`;
+    }
+    const { message } = smtpFailure(failure, options);
+    return (message.startsWith(NOT_SENT) ? message.slice(NOT_SENT.length) : message).replace(
+      " before it had the message",
+      "",
+    );
+  } finally {
+    transport.close();
+  }
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ConfigError, ToolError, UpstreamError } from "../../src/errors.js";
+import type { HttpClient } from "../../src/http/client.js";
 import {
   closedObject,
   isLoopbackHost,
@@ -9,9 +10,9 @@ import {
   upstreamUrl,
 } from "../../src/settings.js";
 import { defineTool, defineToolset, notBlank } from "../../src/toolset.js";
-import { emailSender, SMTP_PORTS } from "./email.js";
+import { checkSmtp, emailSender, SMTP_PORTS, type SmtpOptions } from "./email.js";
 import type { Sender } from "./sender.js";
-import { telegramErrors, telegramSender } from "./telegram.js";
+import { checkTelegram, telegramErrors, telegramSender } from "./telegram.js";
 
 /**
  * Telegram takes 4096 characters (code points, as zod counts a string's length) after its
@@ -151,18 +152,8 @@ export const notify = defineToolset({
       (settings.channels as Channel[]).map((c) => {
         const sender: Sender =
           c.type === "telegram"
-            ? telegramSender(
-                http.upstream("Telegram Bot API", c.baseUrl, {
-                  secrets: [c.secret ?? ""],
-                  urlSetting: `the baseUrl of channel ${c.name} in ${origin("channels")}`,
-                  errors: telegramErrors,
-                  // No tool reads a chat to check.
-                  changeAdvice: "Sending the message again may send it twice",
-                }),
-                c.secret ?? "",
-                c.format,
-              )
-            : emailSender({ ...c, port: c.port ?? SMTP_PORTS[c.tls], password: c.secret });
+            ? telegramSender(telegramApi(c, http, origin), c.secret ?? "", c.format)
+            : emailSender(smtpOptions(c));
         return [c.name, { targets: c.type === "telegram" ? c.chatIds : c.to, sender }] as const;
       }),
     );
@@ -252,4 +243,42 @@ export const notify = defineToolset({
       }),
     ];
   },
+  async check({ settings, http, log, origin }, call) {
+    await Promise.all(
+      (settings.channels as Channel[]).map(async (c) => {
+        let problems: string[];
+        let passed: string;
+        if (c.type === "telegram") {
+          const checked = await checkTelegram(telegramApi(c, http, origin), c.secret ?? "", c.chatIds, call);
+          problems = checked.problems;
+          passed = `${checked.bot} can reach ${c.chatIds.map((id) => `chat ${id}`).join(", ")}`;
+        } else {
+          const options = smtpOptions(c);
+          const problem = await checkSmtp(options, call);
+          problems = problem ? [problem] : [];
+          passed = `the mail server ${options.host}:${options.port} took the connection (tls ${c.tls})${c.user ? ` and the login of ${c.user}` : ""}`;
+        }
+        const where = `${origin("channels")} at ${c.name}`;
+        for (const problem of problems) {
+          log.warning(`channel ${c.name} (${where}) failed its check at start, nothing sent: ${problem}`);
+        }
+        if (problems.length === 0) log.info(`channel ${c.name} passed its check at start, nothing sent: ${passed}`);
+      }),
+    );
+  },
 });
+
+/** What a channel's sends and checks go through to the Bot API: its base URL, with the token kept out of what is shown. */
+function telegramApi(c: Channel & { type: "telegram" }, http: HttpClient, origin: (setting: "channels") => string) {
+  return http.upstream("Telegram Bot API", c.baseUrl, {
+    secrets: [c.secret ?? ""],
+    urlSetting: `the baseUrl of channel ${c.name} in ${origin("channels")}`,
+    errors: telegramErrors,
+    // No tool reads a chat to check.
+    changeAdvice: "Sending the message again may send it twice",
+  });
+}
+
+function smtpOptions(c: Channel & { type: "email" }): SmtpOptions {
+  return { ...c, port: c.port ?? SMTP_PORTS[c.tls], password: c.secret };
+}

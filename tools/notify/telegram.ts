@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { UnconfirmedChange, UpstreamError } from "../../src/errors.js";
 import { retryAfterSeconds } from "../../src/http/failures.js";
-import type { ErrorMapper, HttpResponse } from "../../src/http/types.js";
+import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
 import { clock } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
@@ -53,23 +53,27 @@ export const telegramErrors: ErrorMapper = (response, upstream) => {
       response.status,
     );
   }
-  const moved = answer?.parameters?.migrate_to_chat_id;
   const wait = response.status === 429 ? retryAfter(response, answer) : undefined;
-  let advice = "";
-  if (wait !== undefined && !said) advice = `; try again in ${wait} s`;
-  else if (moved !== undefined) advice = `; the group is now chat ${moved}: put that id in the channel's chatIds`;
-  else if (response.status === 403) {
-    advice = "; a person must unblock the bot, a group or channel must add it again, or the chat must leave chatIds";
-  } else if (/chat not found/i.test(said)) {
-    advice =
-      "; check the id in the channel's chatIds (a supergroup's starts -100), that the bot is a member of the group or channel, and that a person wrote to the bot first";
-  }
+  const advice = wait !== undefined && !said ? `; try again in ${wait} s` : chatAdvice(response.status, answer);
   return new UpstreamError(
     `${upstream} did not take the message (${response.status}${said})${advice}.`,
     response.status,
     wait,
   );
 };
+
+/** What to change when Telegram refuses a chat (with its refusal's leading "; "), or "". */
+function chatAdvice(status: number, answer: z.infer<typeof failure> | undefined): string {
+  const moved = answer?.parameters?.migrate_to_chat_id;
+  if (moved !== undefined) return `; the group is now chat ${moved}: put that id in the channel's chatIds`;
+  if (status === 403) {
+    return "; a person must unblock the bot, a group or channel must add it again, or the chat must leave chatIds";
+  }
+  if (/chat not found/i.test(answer?.description ?? "")) {
+    return "; check the id in the channel's chatIds (a supergroup's starts -100), that the bot is a member of the group or channel, and that a person wrote to the bot first";
+  }
+  return "";
+}
 
 /** The characters MarkdownV2 reserves, each sent escaped so the text shows as written. */
 const RESERVED = /[_*[\]()~`>#+\-=|{}.!\\]/g;
@@ -114,4 +118,50 @@ export function telegramSender(api: Upstream, token: string, format: "text" | "m
       }
     },
   };
+}
+
+const bot = z.object({ ok: z.literal(true), result: z.object({ username: z.string().optional() }) });
+const chat = z.object({ ok: z.literal(true), result: z.object({ id: z.number() }) });
+
+/**
+ * Whether the bot can send to its chats, sending nothing: getMe says whether Telegram takes the
+ * token, getChat whether the bot can reach each chat (a chat it was never added to, or was
+ * removed from, is refused). Each problem is a sentence; `bot` is the bot's name once the token is
+ * taken. Whether a person blocked the bot may show only when a message is sent. A stop rejects.
+ */
+export async function checkTelegram(
+  api: Upstream,
+  token: string,
+  chatIds: readonly string[],
+  call: Call,
+): Promise<{ bot?: string; problems: string[] }> {
+  const ask = (method: string, query?: Record<string, string>) =>
+    api.send(`/bot${token}/${method}`, { ...(query ? { query } : {}), changes: false }, call);
+  const asked = (err: unknown) => {
+    if (call.signal.aborted && (call.signal.reason as Error | undefined)?.name !== "TimeoutError") throw err;
+    return err instanceof Error ? err.message : String(err);
+  };
+  let name: string;
+  try {
+    const { result } = api.read(bot, await ask("getMe"));
+    name = result.username ? `@${result.username}` : "the bot";
+  } catch (err) {
+    return { problems: [asked(err)] };
+  }
+  const problems = await Promise.all(
+    chatIds.map(async (id) => {
+      try {
+        const response = await ask("getChat", { chat_id: id });
+        const answer = refusal(response);
+        if (answer && (response.status === 400 || response.status === 403)) {
+          return `${api.name} says ${name} cannot reach chat ${id} (${response.status}: ${answer.description})${chatAdvice(response.status, answer)}.`;
+        }
+        api.read(chat, response);
+        return undefined;
+      } catch (err) {
+        return `chat ${id}: ${asked(err)}`;
+      }
+    }),
+  );
+  return { bot: name, problems: problems.filter((problem) => problem !== undefined) };
 }
