@@ -356,6 +356,16 @@ describe("notify_send on Telegram", () => {
   });
 });
 
+/** A mail's subject, folded as a long header is (RFC 5322 2.2.3), in encoded words for its "…" or “” (RFC 2047). */
+function subjectOf(data = ""): string {
+  const folded = /^Subject: (.*(?:\r?\n[ \t].*)*)/m.exec(data)?.[1] ?? "";
+  const words = [...folded.matchAll(/=\?UTF-8\?Q\?([^?]*)\?=/g)].map((m) => m[1]).join("");
+  return Buffer.from(
+    words.replace(/_/g, " ").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(Number.parseInt(hex, 16))),
+    "latin1",
+  ).toString("utf8");
+}
+
 describe("notify_send by email", () => {
   test("goes to every address of the channel, one message each, logged in to the server", async () => {
     const result = await waiter.call("notify_send", { channel: "office", text: "Order 1042 is paid." });
@@ -382,14 +392,16 @@ describe("notify_send by email", () => {
     const result = await waiter.call("notify_send", { channel: "office", text: `\n  ${long}\nSecond line` });
     expect(result.isError, text(result)).toBeFalsy();
     const mail = smtp.received.find((m) => m.data.includes("Second line"));
-    // Folded as a long header is (RFC 5322 2.2.3), in encoded words for its "…" (RFC 2047).
-    const folded = /^Subject: (.*(?:\r?\n[ \t].*)*)/m.exec(mail?.data ?? "")?.[1] ?? "";
-    const words = [...folded.matchAll(/=\?UTF-8\?Q\?([^?]*)\?=/g)].map((m) => m[1]).join("");
-    const subject = Buffer.from(
-      words.replace(/_/g, " ").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(Number.parseInt(hex, 16))),
-      "latin1",
-    ).toString("utf8");
-    expect(subject).toBe(`From the shop: ${long.slice(0, 99)}…`);
+    expect(subjectOf(mail?.data)).toBe(`From the shop: ${long.slice(0, 99)}…`);
+  });
+
+  test("a message that begins with the channel's subject does not repeat it in the subject", async () => {
+    // A failed automation's notice begins "waiter: ", and the channel's subject is "waiter" by default.
+    const notice = "waiter: automation stripe-paid failed on the delivery “evt_1” from stripe.";
+    const result = await waiter.call("notify_send", { channel: "bounce", text: notice });
+    expect(result.structuredContent).toMatchObject({ sent: expect.arrayContaining(["boss@shop.example"]) });
+    const mail = smtp.received.find((m) => m.data.includes("evt_1") && m.to.includes("boss@shop.example"));
+    expect(subjectOf(mail?.data)).toBe(notice);
   });
 
   test("the message is dated by waiter's clock", async () => {

@@ -3,7 +3,7 @@ import { ToolError, UpstreamError } from "../../src/errors.js";
 import { untilAborted, withDeadline } from "../../src/http/deadline.js";
 import type { Call } from "../../src/http/types.js";
 import { CUT, neverConnected, notConnected, UNTRUSTED } from "../../src/net-failures.js";
-import { oneLine, withoutSecrets } from "../../src/shown.js";
+import { cut, oneLine, withoutSecrets } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
@@ -109,10 +109,15 @@ const SUBJECT_CHARACTERS = 100;
 /**
  * The channel's subject and the message's first line ("From the shop: Order 1042 is paid."): an
  * inbox of messages that all read "waiter" cannot be sorted, and mail clients thread them as one.
+ * A first line that already begins with the channel's subject (a failed automation's notice,
+ * "waiter: automation …", to a channel with the default subject) does not get it twice.
  */
 function subjectOf(subject: string, text: string): string {
   const first = text.split(/\r\n|\r|\n/).find((line) => line.trim() !== "");
-  return first ? `${subject}: ${oneLine(first, SUBJECT_CHARACTERS)}` : subject;
+  if (!first) return subject;
+  const own = `${subject}: `;
+  const line = oneLine(first, Number.POSITIVE_INFINITY);
+  return `${own}${cut(line.startsWith(own) ? line.slice(own.length) : line, SUBJECT_CHARACTERS)}`;
 }
 
 async function deliver(pool: Pool, options: SmtpOptions, to: string, text: string, call: ToolCall): Promise<void> {
