@@ -11,7 +11,14 @@ import { HttpClient } from "./http/client.js";
 import { withDeadline } from "./http/deadline.js";
 import type { Log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
-import { createServer, enabledTools, instructionsFor, refuseInvalidParams, toolsetContext } from "./server.js";
+import {
+  createServer,
+  enabledTools,
+  instructionsFor,
+  refuseInvalidParams,
+  refuseUnknownCursors,
+  toolsetContext,
+} from "./server.js";
 import { isLoopbackHost } from "./settings.js";
 import { clock } from "./time.js";
 import { type Tool, toolsetOf } from "./toolset.js";
@@ -253,6 +260,7 @@ export async function startApp(
       const stopResources =
         store && readsEvents ? resources?.registerEventResources(server, store, log, subscribed) : undefined;
       registerPrompts(server, served, sources, log);
+      refuseUnknownCursors(server);
       refuseInvalidParams(server);
       return {
         server,

@@ -279,6 +279,32 @@ export function refuseInvalidParams(server: McpServer): void {
   }
 }
 
+/** The requests the MCP specification pages with a cursor; waiter answers each whole. */
+const PAGED = ["tools/list", "resources/list", "resources/templates/list", "prompts/list"];
+
+/**
+ * A cursor waiter never gave (it gives none: every list comes whole) is refused, -32602, as the MCP
+ * specification has an invalid cursor answered: McpServer answers any cursor with the first page,
+ * which a client would take for the page it asked for. Call it once the session's every handler
+ * is registered.
+ */
+export function refuseUnknownCursors(server: McpServer): void {
+  const handlers = requestHandlers(server);
+  for (const method of PAGED.filter((paged) => handlers.has(paged))) {
+    wrapHandler(server, method, (sdk) => async (request, extra) => {
+      // A cursor that is not text is left to the SDK's schema, which refuses it.
+      const cursor = request.params?.cursor;
+      if (typeof cursor === "string") {
+        throw new ProtocolError(
+          ErrorCode.InvalidParams,
+          `${method} was given the cursor ${quote(cursor)}, which waiter never gave: it answers the whole list at once. Send ${method} without a cursor.`,
+        );
+      }
+      return sdk(request, extra);
+    });
+  }
+}
+
 /**
  * waiter's promises about a call's arguments, kept around McpServer's tools/call, which answers
  * each otherwise:

@@ -13,6 +13,7 @@ import {
 import Stripe from "stripe";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { z } from "zod";
 import { loadConfig } from "../src/config.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
@@ -368,6 +369,32 @@ test("params a request's schema refuses are the client's mistake, -32602 with th
       expect(await refused(method, params), method).toEqual({
         code: -32602,
         message: expect.stringMatching(/^MCP error -32602: Prompt (morning-brief|brief) not found$/),
+      });
+    }
+  } finally {
+    await session.close();
+  }
+});
+
+test("a list's cursor waiter never gave is refused, -32602, with the advice to list without one", async () => {
+  const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+  const session = await startWaiter({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources });
+  try {
+    for (const method of ["tools/list", "resources/list", "resources/templates/list", "prompts/list"]) {
+      // Without a cursor, the whole list: waiter answers every list on one page.
+      const whole = (await session.client.request({ method, params: {} } as never, z.looseObject({}))) as {
+        nextCursor?: string;
+      };
+      expect(whole.nextCursor, method).toBeUndefined();
+      const answer = await session.client
+        .request({ method, params: { cursor: "eyJwYWdlIjogMn0=" } } as never, z.looseObject({}))
+        .then(
+          () => undefined,
+          (err: McpError) => err,
+        );
+      expect({ code: answer?.code, message: answer?.message }, method).toEqual({
+        code: -32602,
+        message: `MCP error -32602: ${method} was given the cursor "eyJwYWdlIjogMn0=", which waiter never gave: it answers the whole list at once. Send ${method} without a cursor.`,
       });
     }
   } finally {
