@@ -1069,6 +1069,24 @@ describe("embedded in the stdio server", () => {
     expect(JSON.parse((read.contents[0] as { text: string }).text).acked_at).toEqual(expect.any(String));
   });
 
+  test("acknowledging an event the list of recent events does not show leaves the list's subscribers alone", async () => {
+    const session = await inProcess();
+    const { body, headers } = await signed("erp");
+    const old = await post("erp", body, headers);
+    await storeDirectly(session, "erp", "newer", 50);
+    const [newest] = (await session.store?.list({}, { limit: 1, bodies: false })) ?? [];
+    const updates: string[] = [];
+    session.client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updates.push(n.params.uri);
+    });
+    await session.client.subscribeResource({ uri: "events://recent" });
+    await session.client.subscribeResource({ uri: `events://event/${old.body.id}` });
+    // The old event is not among the 50 newest: the list reads as it did, and only the event changed.
+    await session.call("events_ack", { ids: [old.body.id] });
+    await session.call("events_ack", { ids: [newest?.id] });
+    await expect.poll(() => updates).toEqual([`events://event/${old.body.id}`, "events://recent"]);
+  });
+
   test("event ids complete in the resource template", async () => {
     const session = await inProcess();
     const { body, headers } = await signed("erp");

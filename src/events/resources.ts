@@ -206,11 +206,11 @@ export function registerEventResources(
     onInitialized?.();
   };
   const listening = () => initialized && server.isConnected();
-  /** Tells the list's subscription and those of `ids`' events, each under the URI its client gave. */
-  const notify = (ids: string[]) => {
+  /** Tells the subscriptions of `what`, the list's URI or events' ids, each under the URI its client gave. */
+  const notify = (what: string[]) => {
     if (!listening()) return;
-    for (const what of [RECENT_URI, ...ids]) {
-      const uri = held.get(what);
+    for (const name of what) {
+      const uri = held.get(name);
       if (uri === undefined) continue;
       server.server.sendResourceUpdated({ uri }).catch((err) => log.debug(`resource update not sent: ${err}`));
     }
@@ -237,11 +237,20 @@ export function registerEventResources(
     listWindow.unref();
   };
   const stopEvents = store.subscribe((event) => {
-    notify([event.id]);
+    notify([RECENT_URI, event.id]);
     listChanged();
   });
-  // An acknowledgement changes the event and the list's "acked" flag.
-  const stopAcks = store.onAck((ids) => notify(ids));
+  /** Whether the list shows one of `ids`; a store that cannot say is taken to. */
+  const listShows = (ids: string[]) =>
+    store.list({}, { limit: RECENT_COUNT, bodies: false }).then(
+      (recent) => recent.some((event) => ids.includes(event.id)),
+      () => true,
+    );
+  // An acknowledgement changes the event, and the list's "acked" flag when the list shows it.
+  const stopAcks = store.onAck((ids) => {
+    notify(ids);
+    if (held.has(RECENT_URI) && listening()) void listShows(ids).then((shows) => shows && notify([RECENT_URI]));
+  });
   return () => {
     stopEvents();
     stopAcks();
