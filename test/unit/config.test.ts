@@ -540,6 +540,26 @@ test("WooCommerce's key and secret in each other's variable are refused, saying 
   );
 });
 
+test("the shop's URL copied from WordPress's admin is refused with the site's address to set; the REST API's is taken", () => {
+  for (const [url, site] of [
+    ["https://shop.example/wp-admin/", "https://shop.example"],
+    ["https://shop.example/wp-admin", "https://shop.example"],
+    ["https://shop.example/wp-admin/admin.php?page=wc-settings&tab=advanced", "https://shop.example"],
+    ["https://user:pa55@www.example.cz/shop/WP-Admin/index.php#x", "https://www.example.cz/shop"],
+  ] as const) {
+    expect(
+      messageOf(() => load({ WAITER_WOO_URL: url })),
+      url,
+    ).toBe(
+      `invalid setting WAITER_WOO_URL: is an address of WordPress's admin (/wp-admin); set the site's address, ${site}, and waiter adds /wp-json/wc/v3 to it`,
+    );
+  }
+  // Only a path segment of that name: a site of its own under /wp-administration is a site.
+  for (const url of ["https://shop.example/wp-administration", "https://shop.example/wp-json/wc/v3"]) {
+    expect(String(load({ WAITER_WOO_URL: url }).toolsets.eshop?.wooUrl)).toBe(url);
+  }
+});
+
 test("a token whose secret is also another's (a webhook source's, an API key, a bot token, the database password from anywhere it is read) is refused, naming where, never the secret", () => {
   const secret = "0123456789abcdef".repeat(4);
   const ops = (secretEnv: string) =>

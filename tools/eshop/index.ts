@@ -11,7 +11,16 @@ const settings = {
   wooUrl: {
     env: "WAITER_WOO_URL",
     description: "The WooCommerce shop's base URL (https://shop.example.com); requests go to /wp-json/wc/v3 under it.",
-    schema: optionalUpstreamUrl(),
+    schema: optionalUpstreamUrl().superRefine((url, ctx) => {
+      // Copied from the browser while in WordPress's admin: every call would then miss the REST API.
+      const admin = url && /\/wp-admin(?:\/|$)/i.exec(url.pathname);
+      if (url && admin) {
+        ctx.addIssue({
+          code: "custom",
+          message: `is an address of WordPress's admin (/wp-admin); set the site's address, ${url.origin}${url.pathname.slice(0, admin.index)}, and waiter adds /wp-json/wc/v3 to it`,
+        });
+      }
+    }),
   },
   wooKey: {
     env: "WAITER_WOO_KEY",
