@@ -1561,6 +1561,28 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("Bearer with no token after it, as a client sends it when the variable it takes the token from is unset, is told so", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    try {
+      for (const authorization of ["Bearer ", "Bearer", "bearer   "]) {
+        const refused = await initializeAt(served.url, { authorization });
+        expect(refused.statusCode, authorization).toBe(401);
+        const why =
+          "The Authorization header carries no token after Bearer: check that the variable the client takes the token from is set";
+        // A quoted-string with no quote or backslash inside (RFC 6750 §3).
+        expect(refused.headers["www-authenticate"], authorization).toBe(
+          `Bearer error="invalid_token", error_description="${why}"`,
+        );
+        expect(await refused.body.json()).toEqual({ error: "invalid_token", error_description: why });
+      }
+      expect(served.stderr()).toMatch(
+        / info +\[waiter\] MCP request got 401: its Authorization header carries no token after Bearer \(is the variable the client takes it from set\?\)$/m,
+      );
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a refused caller is logged as its client was told, a line a minute for each caller and reason, never with a token", async () => {
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess(
@@ -2074,6 +2096,7 @@ describe("OAuth access tokens", () => {
         [await foreignKeySign({ scope: "waiter:write" }), "it is not signed by any key the issuer publishes"],
         [await sign({ scope: "openid email" }), "The access token carries neither waiter:read nor waiter:write"],
         ["not.a.jwt", "it is not a JWT"],
+        ["", "carries no token after Bearer"],
       ];
       for (const [token, why] of refusals) {
         const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });

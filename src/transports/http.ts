@@ -172,6 +172,10 @@ const callerNamed = (caller: string) =>
   caller.startsWith("oauth:") ? `The OAuth client and user ${caller}` : `Token ${caller}`;
 
 /** A JSON-RPC error without an id, as the SDK's transport answers a request it cannot take. */
+/** A 401's words for "Bearer" with nothing after it; ASCII with no quote, as a challenge's description (RFC 6750 §3). */
+const EMPTY_BEARER =
+  "The Authorization header carries no token after Bearer: check that the variable the client takes the token from is set";
+
 function rpcError(res: Response, status: number, code: number, message: string, id: RequestId | null = null): void {
   res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id });
 }
@@ -717,8 +721,25 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       // The SDK's middleware refuses a request without a bearer token before any verifier sees it.
       // That is how an OAuth client's first request finds where to log in: said at debug then.
       const tokenless = throttled((line) => (oauth ? log.debug(line) : log.info(line)));
-      const noBearer: RequestHandler = (req, _res, next) => {
-        const [type, token] = (req.headers.authorization ?? "").split(" ");
+      const noBearer: RequestHandler = (req, res, next) => {
+        const header = req.headers.authorization ?? "";
+        // "Bearer $WAITER_TOKEN" with the variable unset, which the SDK would call a header of the
+        // wrong format: the person is sent to the variable. (Node drops the space after "Bearer".)
+        if (/^bearer\s*$/i.test(header)) {
+          tokenless(
+            "MCP request got 401: its Authorization header carries no token after Bearer (is the variable the client takes it from set?)",
+            "empty",
+          );
+          const refusal = new InvalidTokenError(EMPTY_BEARER);
+          const metadata = oauth ? `, resource_metadata="${oauth.metadataUrl}"` : "";
+          res.set(
+            "www-authenticate",
+            `Bearer error="${refusal.errorCode}", error_description="${refusal.message}"${metadata}`,
+          );
+          res.status(401).json(refusal.toResponseObject());
+          return;
+        }
+        const [type, token] = header.split(" ");
         if (type?.toLowerCase() !== "bearer" || !token) {
           const why = req.headers.authorization ? "its Authorization header is no Bearer token" : "it carries no token";
           tokenless(`MCP request got 401: ${why} (Authorization: Bearer <token>)`, why);
