@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -7,7 +8,14 @@ import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } fro
 import { CannotStart, startWebhooks } from "../src/app.js";
 import { ToolError } from "../src/errors.js";
 import { FORGET_DROPPED } from "../src/events/sqlite/retention.js";
-import { pageQuery, RECENT_IDS, SCHEMA_VERSION, SqliteEventStore, typesQuery } from "../src/events/sqlite/store.js";
+import {
+  pageQuery,
+  RECENT_IDS,
+  SCHEMA_VERSION,
+  SqliteEventStore,
+  typesQuery,
+  WAL_SIZE_LIMIT,
+} from "../src/events/sqlite/store.js";
 import { CommitWatch } from "../src/events/sqlite/watch.js";
 import { type Dropped, type EventStore, NewerStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
@@ -240,6 +248,17 @@ describe("storing in a file", () => {
     await store.add(event());
     for (const path of [file, `${file}-wal`, `${file}-shm`]) expect(statSync(path).mode & 0o777, path).toBe(0o600);
     expect(statSync(dirname(file)).mode & 0o777).toBe(0o700);
+  });
+
+  test("the -wal file a large write grew is cut back to the limit after a checkpoint, while the store stays open", async () => {
+    const { store, file } = open();
+    const wal = () => statSync(`${file}-wal`).size;
+    // Events added in one turn are committed in one transaction: 16 MiB of it.
+    await Promise.all([...Array(16).keys()].map(() => store.add(event({ body: randomBytes(1 << 20) }))));
+    expect(wal()).toBeGreaterThan(WAL_SIZE_LIMIT);
+    // That commit's checkpoint copied it into the database; the next write starts the -wal over.
+    await store.add(event());
+    expect(wal()).toBeLessThanOrEqual(WAL_SIZE_LIMIT);
   });
 });
 

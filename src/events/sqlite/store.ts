@@ -83,6 +83,15 @@ CREATE INDEX IF NOT EXISTS dropped_deliveries_at ON dropped_deliveries (dropped_
  */
 export const SCHEMA_VERSION = 3;
 
+/**
+ * The size the -wal file is cut back to once a checkpoint has emptied it. SQLite otherwise keeps it
+ * at its largest (a batch of megabyte payloads, retention dropping a backlog) until the last
+ * process closes the store, which a server never does. 8 MiB is above the ~4 MiB the automatic
+ * checkpoint (every 1,000 pages) lets it reach in ordinary use, so only such a spike is cut, not
+ * every cycle of the file's reuse.
+ */
+export const WAL_SIZE_LIMIT = 8 * 1024 * 1024;
+
 /** What brings a file of an older version up to the next, the statements above having run. */
 const UPGRADES: Record<number, (db: Database.Database) => void> = {
   // 2: totals.dropped_through. Retention drops the oldest events first, so in a store it dropped
@@ -239,6 +248,7 @@ export class SqliteEventStore implements EventStore {
     this.#db.pragma("synchronous = NORMAL");
     // An event retention drops leaves the file with it, not in a free page until one is reused.
     this.#db.pragma("secure_delete = ON");
+    this.#db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
     // Read again under the write lock: another waiter may have set the store up, or upgraded it, meanwhile.
     const version = this.#db
       .transaction(() => {
