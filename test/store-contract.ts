@@ -241,6 +241,25 @@ export function eventStoreContract(open: OpenStore): void {
       ]);
       expect(await store.deliveredAs(shop.id)).toEqual([]);
     });
+
+    test("a Comgate or GoPay payment's id names the events of its states, oldest first, and no other scheme's", async () => {
+      const { store } = await open();
+      const payment = (dedupeId: string, scheme: string) => stored(store, event({ dedupeId, source: scheme, scheme }));
+      const paid = await payment("3000006542:PAID", "gopay");
+      const refunded = await payment("3000006542:REFUNDED", "gopay");
+      await payment("30000065420:PAID", "gopay");
+      await payment("3000006542;PAID", "gopay");
+      await payment("3000006542:PAID", "stripe");
+      const comgate = await payment("AB12-CD34:PAID", "comgate");
+      expect(await store.paymentEvents("3000006542")).toEqual([
+        { id: paid.id, source: "gopay", dedupeId: "3000006542:PAID" },
+        { id: refunded.id, source: "gopay", dedupeId: "3000006542:REFUNDED" },
+      ]);
+      expect(await store.paymentEvents("AB12-CD34")).toEqual([
+        { id: comgate.id, source: "comgate", dedupeId: "AB12-CD34:PAID" },
+      ]);
+      expect(await store.paymentEvents("30000065")).toEqual([]);
+    });
   });
 
   describe("retention drops the oldest and says so", () => {

@@ -21,20 +21,26 @@ const DELIVERY_LOOKUPS = 5;
 
 /**
  * Why ids name no stored event, so that a model calls again with the right one: a sender's delivery
- * id (Stripe's evt_…, which is its payload's id too) names the event waiter stored it as; any other
- * id is told what waiter's look like.
+ * id (Stripe's evt_…, which is its payload's id too) names the event waiter stored it as, and a
+ * Comgate or GoPay payment's id (its payload's, its delivery id without the state) the events of
+ * that payment; any other id is told what waiter's look like.
  */
 export async function notStored(store: EventStore, ids: string[]): Promise<string> {
   const said: string[] = [];
   let others = ids.length > DELIVERY_LOOKUPS;
-  // A look-up each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
+  // A look-up or two each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
   for (const id of ids.slice(0, DELIVERY_LOOKUPS)) {
     const events = await store.deliveredAs(id);
-    if (events.length === 0) others = true;
-    else {
+    const payments = events.length === 0 ? await store.paymentEvents(id) : [];
+    if (events.length > 0) {
       const named = events.map((event) => `event ${event.id} (source ${quote(event.source)})`).join(" and ");
       said.push(`${quote(id)} is the sender's delivery id of ${named}: pass waiter's event id instead.`);
-    }
+    } else if (payments.length > 0) {
+      const named = payments
+        .map((event) => `event ${event.id} (source ${quote(event.source)}, delivery ${quote(event.dedupeId)})`)
+        .join(" and ");
+      said.push(`${quote(id)} is the payment of ${named}: pass waiter's event id instead.`);
+    } else others = true;
   }
   if (others) {
     said.push(

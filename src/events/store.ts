@@ -277,6 +277,11 @@ export interface EventStore {
   get(id: string): Promise<StoredEvent | undefined>;
   /** The stored events a sender's delivery id (`dedupeId`) names, at most one per source, oldest first. */
   deliveredAs(deliveryId: string): Promise<{ id: string; source: string }[]>;
+  /**
+   * The stored events of a Comgate or GoPay payment, whose delivery ids are its id and a state
+   * (`3000006542:PAID`), oldest first, at most ten.
+   */
+  paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]>;
   /** Ids of the newest events, optionally those starting with `prefix`: for completion. */
   recentIds(prefix: string, limit: number): Promise<string[]>;
   /**

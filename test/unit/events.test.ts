@@ -807,6 +807,30 @@ test("a sender's delivery id given as an event id is told which event it is; any
   expect(lookups).toBe(5);
 });
 
+test("a Comgate or GoPay payment's id given as an event id is told the events of that payment", async () => {
+  const { store, call, text } = await served();
+  const payment = (dedupeId: string, scheme: string, type = "payment.paid") =>
+    store.add({ ...trialEvent(dedupeId, "{}", type), source: scheme, scheme });
+  const paid = await payment("3000006542:PAID", "gopay");
+  const refunded = await payment("3000006542:REFUNDED", "gopay", "payment.refunded");
+  const comgate = await payment("AB12-CD34-EF56:PAID", "comgate");
+  // Another scheme's delivery id that begins so names no payment.
+  await addTrial(store, "3000006542:1");
+  const form =
+    "waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them; retention drops old ones.";
+  expect(text(await call("events_get", { id: "3000006542" }))).toBe(
+    `No event "3000006542" is stored. "3000006542" is the payment of event ${paid.id} (source "gopay", delivery "3000006542:PAID") and event ${refunded.id} (source "gopay", delivery "3000006542:REFUNDED"): pass waiter's event id instead.`,
+  );
+  expect((await call("events_ack", { ids: ["AB12-CD34-EF56", "300000654"] })).structuredContent).toMatchObject({
+    unknown: ["AB12-CD34-EF56", "300000654"],
+    note: `"AB12-CD34-EF56" is the payment of event ${comgate.id} (source "comgate", delivery "AB12-CD34-EF56:PAID"): pass waiter's event id instead. ${form}`,
+  });
+  // The delivery id whole is the delivery's, as before.
+  expect(text(await call("events_get", { id: "3000006542:PAID" }))).toBe(
+    `No event "3000006542:PAID" is stored. "3000006542:PAID" is the sender's delivery id of event ${paid.id} (source "gopay"): pass waiter's event id instead.`,
+  );
+});
+
 test("a sender's delivery id that reads as a lower-case event id is traced as sent, by events_get, events_ack and automations_runs", async () => {
   const trial = automation.parse({ name: "a", when: { source: "trial" }, do: [{ tool: "events_ack", args: {} }] });
   const { store, call, text } = await served({ automations: [trial] });

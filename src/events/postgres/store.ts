@@ -476,6 +476,15 @@ export class PostgresEventStore implements EventStore {
     );
   }
 
+  async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
+    // starts_with, not a range: the database's collation may not order ":" and ";" as their bytes do.
+    return this.#query<{ id: string; source: string; dedupeId: string }>(
+      `SELECT id, source, dedupe_id AS "dedupeId" FROM events WHERE scheme IN ('comgate', 'gopay')
+       AND starts_with(dedupe_id, $1) ORDER BY seq LIMIT 10`,
+      [`${paymentId}:`],
+    );
+  }
+
   async recentIds(prefix: string, limit: number): Promise<string[]> {
     return (
       await this.#query<{ id: string }>("SELECT id FROM events WHERE starts_with(id, $1) ORDER BY seq DESC LIMIT $2", [

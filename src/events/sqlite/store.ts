@@ -463,6 +463,14 @@ export class SqliteEventStore implements EventStore {
     ).all(deliveryId) as { id: string; source: string }[];
   }
 
+  async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
+    // The ids that begin "<payment id>:" are those from it up to the same with ";", the character after ":".
+    return this.#sql(
+      `SELECT id, source, dedupe_id AS dedupeId FROM events WHERE source IN (SELECT source FROM counters)
+       AND dedupe_id >= ? AND dedupe_id < ? AND scheme IN ('comgate', 'gopay') ORDER BY seq LIMIT 10`,
+    ).all(`${paymentId}:`, `${paymentId};`) as { id: string; source: string; dedupeId: string }[];
+  }
+
   async recentIds(prefix: string, limit: number): Promise<string[]> {
     // No id is as great as the prefix followed by the greatest code point.
     return (this.#sql(RECENT_IDS).all(prefix, `${prefix}\u{10FFFF}`, limit) as { id: string }[]).map((r) => r.id);
