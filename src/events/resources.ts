@@ -101,11 +101,16 @@ export function registerEventResources(
       const id = String(variables.id);
       const event = await store.get(storedId(id));
       if (!event) {
-        // A sender's id (Stripe's evt_…) did arrive: as the event it names.
+        // A sender's id (Stripe's evt_…) did arrive: as the event it names; a Comgate or GoPay
+        // payment's id, as the events of that payment.
         const delivered = await store.deliveredAs(id);
+        const payments = delivered.length ? [] : await store.paymentEvents(id);
+        const uris = (events: { id: string }[]) => events.map((event) => eventUri(event.id)).join(" and ");
         const why = delivered.length
-          ? `it is the sender's delivery id of ${delivered.map((event) => eventUri(event.id)).join(" and ")}`
-          : "it never arrived here, or retention dropped it";
+          ? `it is the sender's delivery id of ${uris(delivered)}`
+          : payments.length
+            ? `it is the payment of ${uris(payments)}`
+            : "it never arrived here, or retention dropped it";
         throw new ProtocolError(
           RESOURCE_NOT_FOUND,
           `No stored event ${quote(id)}: ${why}; ${RECENT_URI} lists the stored ones.`,

@@ -203,6 +203,15 @@ test("a sender's delivery id read as an event's URI is told the URI of the event
   });
 });
 
+test("a Comgate or GoPay payment's id read as an event's URI is told the URIs of that payment's events", async () => {
+  const { store, client } = await served();
+  const paid = await store.add({ ...trialEvent("3000006542:PAID", "{}"), source: "gopay", scheme: "gopay" });
+  await expect(client.readResource({ uri: "events://event/3000006542" })).rejects.toMatchObject({
+    code: -32002,
+    message: `MCP error -32002: No stored event "3000006542": it is the payment of events://event/${paid.id}; events://recent lists the stored ones.`,
+  });
+});
+
 test("a URI of no resource here, one that does not parse among them, is refused alike by a read and a subscription", async () => {
   const { client } = await served();
   for (const uri of ["not a uri", "", "events://recent/", "events://event/", "file:///etc/passwd"]) {
