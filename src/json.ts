@@ -5,3 +5,32 @@
 export function jsonText(text: string): string {
   return text.startsWith("\uFEFF") ? text.slice(1) : text;
 }
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+/**
+ * Whether a JSON text (its UTF-8 bytes, read before it is parsed) nests arrays and objects more
+ * than `limit` deep. One pass that skips strings, escapes and all: it runs on every request, and
+ * JSON.parse takes many times as long over a deep text as over a flat one of its size. No byte of
+ * a character beyond ASCII is a bracket or a quote in UTF-8, so the count is exact there.
+ */
+export function nestedDeeperThan(bytes: Buffer, limit: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i];
+    if (byte === QUOTE) {
+      // To the quote that ends the string: one after an odd run of backslashes is escaped.
+      for (;;) {
+        i = bytes.indexOf(QUOTE, i + 1);
+        if (i < 0) return false;
+        let escapes = 0;
+        while (bytes[i - escapes - 1] === BACKSLASH) escapes++;
+        if (escapes % 2 === 0) break;
+      }
+    } else if (byte === 0x5b || byte === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (byte === 0x5d || byte === 0x7d) depth--;
+  }
+  return false;
+}

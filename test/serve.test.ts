@@ -179,6 +179,41 @@ describe("waiter serve", () => {
     expect(await huge.body.json()).toMatchObject({ error: { message: "A request may be at most 4mb" } });
   });
 
+  test("a body nested deeper than any MCP message is refused before it is parsed; a call in the same session goes on", async () => {
+    const { base } = server;
+    const opened = await initializeAt(base);
+    const inSession = { ...mcpHeaders, "mcp-session-id": opened.headers["mcp-session-id"] as string };
+    await opened.body.dump();
+    const call = (id: number, args: unknown) =>
+      request(`${base}/mcp`, {
+        method: "POST",
+        body: `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"currency_convert","arguments":${args}}}`,
+        headers: inSession,
+      });
+    // The message, its params and its arguments, then 62 arrays: 65 levels.
+    const deep = await call(2, `{"amount":${"[".repeat(62)}${"]".repeat(62)}}`);
+    expect(deep.statusCode).toBe(400);
+    expect(await deep.body.json()).toEqual({
+      jsonrpc: "2.0",
+      error: { code: -32600, message: "A request may nest arrays and objects at most 64 levels deep" },
+      id: null,
+    });
+    // In UTF-16, where ∀'s bytes hold a quote's, the text is what is read, not the bytes.
+    const wide = await request(`${base}/mcp`, {
+      method: "POST",
+      body: Buffer.from(`[{"jsonrpc":"2.0","method":"∀"},${"[".repeat(64)}${"]".repeat(64)}]`, "utf16le"),
+      headers: { ...inSession, "content-type": "application/json; charset=utf-16le" },
+    });
+    expect(wide.statusCode).toBe(400);
+    expect(await wide.body.text()).toMatch(/at most 64 levels deep/);
+    // 64 levels: the body is read and its arguments checked as any call's.
+    const within = await call(3, `{"amount":${"[".repeat(61)}${"]".repeat(61)}}`);
+    expect(await within.body.text()).toMatch(/amount: Invalid input: expected number/);
+    const fine = await call(4, JSON.stringify({ amount: 100, from: "EUR", to: "CZK", date: "2026-03-02" }));
+    expect(fine.statusCode).toBe(200);
+    expect(await fine.body.text()).toMatch(/"id":4/);
+  });
+
   test("an initialize whose params are wrong is told what is wrong, as over stdio, and opens no session", async () => {
     const clientInfo = { name: "raw", version: "0" };
     for (const [params, problem] of [

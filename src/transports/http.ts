@@ -20,6 +20,7 @@ import type { App, Session } from "../app-types.js";
 import type { SessionLog } from "../events/store.js";
 import { invalidParams } from "../handlers.js";
 import { untilAborted } from "../http/deadline.js";
+import { nestedDeeperThan } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import { CallerRefusedError, NotAJwtError, type OAuthSettings, oauthVerifier } from "./oauth.js";
@@ -85,6 +86,20 @@ const STORE_AT_STOP_MS = 2_000;
 
 /** The largest JSON-RPC request body taken: arguments are small, and a model's context smaller. */
 const MAX_REQUEST = "4mb";
+/**
+ * The deepest a request may nest arrays and objects. An MCP message nests a dozen levels at most
+ * (a batch, a call, its arguments, a list in them), as every tool's arguments have a fixed shape;
+ * JSON.parse of a body nested a million deep blocks every other client for over a second.
+ */
+const MAX_DEPTH = 64;
+
+/** express.json's check of the bytes before they are parsed: a body nested past MAX_DEPTH is refused unread. */
+function refuseDeep(_req: Request, _res: Response, body: Buffer, charset: string): void {
+  // In UTF-16 a character's bytes may hold a quote's or a bracket's: its text is what is read.
+  const utf8 = charset === "utf-8" ? body : Buffer.from(new TextDecoder(charset).decode(body));
+  if (nestedDeeperThan(utf8, MAX_DEPTH))
+    throw Object.assign(new Error("nested too deep"), { status: 400, type: "entity.too.deep" });
+}
 
 /**
  * CORS for MCP clients in a browser page (the MCP Inspector): they may send MCP's headers, and read
@@ -785,7 +800,13 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       web.all("/mcp", pageAccess);
       // Express answers HEAD with the GET route, which would check the token and the session first.
       web.head("/mcp", notAllowed);
-      web.post("/mcp", ...auth, express.json({ limit: MAX_REQUEST }), ...(auth.length ? [batchRate] : []), handle);
+      web.post(
+        "/mcp",
+        ...auth,
+        express.json({ limit: MAX_REQUEST, verify: refuseDeep }),
+        ...(auth.length ? [batchRate] : []),
+        handle,
+      );
       web.get("/mcp", ...auth, handle);
       web.delete("/mcp", ...auth, handle);
       web.all("/mcp", notAllowed);
@@ -794,6 +815,9 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         "/mcp",
         (err: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
           if (err.type === "entity.too.large") rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
+          else if (err.type === "entity.too.deep") {
+            rpcError(res, 400, -32600, `A request may nest arrays and objects at most ${MAX_DEPTH} levels deep`);
+          }
           // The body parser's refusals are the client's; anything else is waiter's, and passing.
           else if (err.type && err.status && err.status < 500) {
             rpcError(res, 400, -32700, "Parse error: the request body is not JSON");
