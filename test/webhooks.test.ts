@@ -885,6 +885,37 @@ describe("what agents see", () => {
     });
   });
 
+  test("a payload nested deeper than waiter reads back is refused and not stored; one at the bound is read in fields", async () => {
+    const session = await inProcess();
+    // 512 levels: the payload, its deep field's object, then 510 arrays.
+    const nested = (arrays: number) => `{"id":7,"deep":{"list":${"[".repeat(arrays)}"[["${"]".repeat(arrays)}}}`;
+    const atBound = nested(510);
+    const stored = await post("erp", atBound, erpHeaders(atBound, "deep-1"));
+    expect(stored.status).toBe(200);
+    const read = await session.call("events_get", { id: stored.body.id, fields: ["id", "deep"] });
+    expect(read.structuredContent).toMatchObject({ payload_format: "json", payload: atBound });
+    expect(read.structuredContent).not.toHaveProperty("note");
+
+    const before = await health();
+    const tooDeep = nested(511);
+    const refused = await post("erp", tooDeep, erpHeaders(tooDeep, "deep-2"));
+    expect(refused).toEqual({
+      status: 400,
+      body: { error: "the payload nests arrays and objects more than 512 levels deep, past what waiter reads back" },
+    });
+    // A stranger's too, before any JSON of it is parsed; and a GitHub form's payload, read from the form.
+    expect((await post("erp", tooDeep, erpHeaders(`${tooDeep} `, "deep-3"))).status).toBe(400);
+    const form = `payload=${encodeURIComponent(tooDeep)}`;
+    const gh = await post("gh", form, {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-hub-signature-256": await githubSign(SECRETS.GITHUB_WEBHOOK_SECRET, form),
+      "x-github-delivery": "deep-4",
+      "x-github-event": "issues",
+    });
+    expect(gh.status).toBe(400);
+    expect((await health()).store.events).toBe(before.store.events);
+  });
+
   test("events_list pages with cursors, and events_ack is idempotent", async () => {
     const session = await inProcess();
     const first = (await session.call("events_list", { limit: 1 })).structuredContent as { cursor: string };

@@ -5,6 +5,7 @@ import { ToolError } from "../errors.js";
 import { type Added, type EventStore, StoreNotWritable, type StoreStats } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
 import { untilAborted } from "../http/deadline.js";
+import { nestedDeeperThan } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { quote } from "../shown.js";
 import { clock } from "../time.js";
@@ -46,6 +47,13 @@ const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "gopay"]
 const SMALL_DELIVERIES: Partial<Record<WebhookSource["scheme"], { maxBytes: number; what: string }>> = {
   comgate: { maxBytes: 8 * 1024, what: "a Comgate notification" },
 };
+
+/**
+ * The deepest a payload may nest arrays and objects. lossless-json, which reads payloads back for
+ * events_get and its fields, runs out of stack a few thousand levels down, and parsing a deep
+ * megabyte holds every other request for half a second; no provider's event nests past a dozen.
+ */
+const MAX_PAYLOAD_DEPTH = 512;
 
 /** The largest body a source takes: webhooks.maxBodyBytes, or less for a sender whose deliveries are small. */
 function bodyLimit(webhooks: Pick<WebhooksConfig, "maxBodyBytes">, source: WebhookSource | undefined): number {
@@ -295,6 +303,20 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     });
   };
 
+  /** Whether `json` nests too deep to be stored, refused if so: the same again on every retry of it. */
+  const refusedDeep = (req: Request, res: Response, source: WebhookSource, json: Buffer) => {
+    if (!nestedDeeperThan(json, MAX_PAYLOAD_DEPTH)) return false;
+    const error = `the payload nests arrays and objects more than ${MAX_PAYLOAD_DEPTH} levels deep, past what waiter reads back`;
+    refuse(req, res, {
+      status: 400,
+      reason: "nested too deep",
+      error,
+      said: `${error}; refused the same each time it is sent again, as no provider's event nests so deep`,
+      source: source.name,
+    });
+    return true;
+  };
+
   const guard = requestGuard(webhooks);
   app.use((req, res, next) => {
     const refusal = guard(req.headers, req.socket.localPort ?? 0, req.path);
@@ -471,6 +493,8 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     }
     const { source, verify } = res.locals.entry as { source: WebhookSource; verify: Verifier };
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    // Before a verifier parses it: an unsigned source's body is anyone's.
+    if (refusedDeep(req, res, source, body)) return;
     const receivedAt = clock.now();
     const verdict = await verify({ headers: req.headers, body, url: req.originalUrl, now: receivedAt });
     if (verdict.kind === "reject") {
@@ -509,6 +533,8 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       return;
     }
     const stored = verdict.payload ?? body;
+    // A payload the verifier found in the body (a GitHub form's JSON) is read only now.
+    if (verdict.payload && refusedDeep(req, res, source, verdict.payload)) return;
     const type = cleanType(verdict.type);
     let added: Added;
     try {
