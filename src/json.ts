@@ -10,27 +10,33 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 /**
- * Whether a JSON text (its UTF-8 bytes, read before it is parsed) nests arrays and objects more
- * than `limit` deep. One pass that skips strings, escapes and all: it runs on every request, and
- * JSON.parse takes many times as long over a deep text as over a flat one of its size. No byte of
- * a character beyond ASCII is a bracket or a quote in UTF-8, so the count is exact there.
+ * Which bound a JSON text (its UTF-8 bytes, read before it is parsed) passes: arrays and objects
+ * nested more than `depth` deep, or more than `values` arrays, objects and strings (keys too) in
+ * all. JSON.parse takes many times as long over arrays in arrays, or objects with keys of their
+ * own, as over numbers or long strings of the same size. One pass that skips strings, escapes and
+ * all, as it runs on every request. No byte of a character beyond ASCII is a bracket or a quote in
+ * UTF-8, so the count is exact there.
  */
-export function nestedDeeperThan(bytes: Buffer, limit: number): boolean {
+export function pastBound(bytes: Buffer, bounds: { depth: number; values?: number }): "depth" | "values" | undefined {
+  const most = bounds.values ?? Number.POSITIVE_INFINITY;
   let depth = 0;
+  let values = 0;
   for (let i = 0; i < bytes.length; i++) {
     const byte = bytes[i];
     if (byte === QUOTE) {
+      if (++values > most) return "values";
       // To the quote that ends the string: one after an odd run of backslashes is escaped.
       for (;;) {
         i = bytes.indexOf(QUOTE, i + 1);
-        if (i < 0) return false;
+        if (i < 0) return undefined;
         let escapes = 0;
         while (bytes[i - escapes - 1] === BACKSLASH) escapes++;
         if (escapes % 2 === 0) break;
       }
     } else if (byte === 0x5b || byte === 0x7b) {
-      if (++depth > limit) return true;
+      if (++depth > bounds.depth) return "depth";
+      if (++values > most) return "values";
     } else if (byte === 0x5d || byte === 0x7d) depth--;
   }
-  return false;
+  return undefined;
 }

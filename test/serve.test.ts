@@ -179,7 +179,7 @@ describe("waiter serve", () => {
     expect(await huge.body.json()).toMatchObject({ error: { message: "A request may be at most 4mb" } });
   });
 
-  test("a body nested deeper than any MCP message is refused before it is parsed; a call in the same session goes on", async () => {
+  test("a body nested deeper, or holding more values, than any MCP message is refused before it is parsed; a call in the same session goes on", async () => {
     const { base } = server;
     const opened = await initializeAt(base);
     const inSession = { ...mcpHeaders, "mcp-session-id": opened.headers["mcp-session-id"] as string };
@@ -209,6 +209,14 @@ describe("waiter serve", () => {
     // 64 levels: the body is read and its arguments checked as any call's.
     const within = await call(3, `{"amount":${"[".repeat(61)}${"]".repeat(61)}}`);
     expect(await within.body.text()).toMatch(/amount: Invalid input: expected number/);
+    // Its 4 objects and list and 10 keys and strings, and 9,987 more strings: 10,001 values.
+    const many = await call(5, `{"amount":[${'"x",'.repeat(9_986)}"x"]}`);
+    expect(many.statusCode).toBe(400);
+    expect(await many.body.json()).toMatchObject({
+      error: { code: -32600, message: "A request may hold at most 10000 arrays, objects and strings, keys included" },
+    });
+    const justSo = await call(6, `{"amount":[${'"x",'.repeat(9_985)}"x"]}`);
+    expect(await justSo.body.text()).toMatch(/amount: Invalid input: expected number/);
     const fine = await call(4, JSON.stringify({ amount: 100, from: "EUR", to: "CZK", date: "2026-03-02" }));
     expect(fine.statusCode).toBe(200);
     expect(await fine.body.text()).toMatch(/"id":4/);

@@ -20,7 +20,7 @@ import type { App, Session } from "../app-types.js";
 import type { SessionLog } from "../events/store.js";
 import { invalidParams } from "../handlers.js";
 import { untilAborted } from "../http/deadline.js";
-import { nestedDeeperThan } from "../json.js";
+import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import { CallerRefusedError, NotAJwtError, type OAuthSettings, oauthVerifier } from "./oauth.js";
@@ -87,18 +87,21 @@ const STORE_AT_STOP_MS = 2_000;
 /** The largest JSON-RPC request body taken: arguments are small, and a model's context smaller. */
 const MAX_REQUEST = "4mb";
 /**
- * The deepest a request may nest arrays and objects. An MCP message nests a dozen levels at most
- * (a batch, a call, its arguments, a list in them), as every tool's arguments have a fixed shape;
- * JSON.parse of a body nested a million deep blocks every other client for over a second.
+ * The deepest a request may nest arrays and objects, and how many arrays, objects and strings (keys
+ * too) it may hold. An MCP message nests a dozen levels at most (a batch, a call, its arguments, a
+ * list in them) and holds a few dozen values, as every tool's arguments have a fixed shape: a batch
+ * of a hundred calls holds some fifteen hundred. JSON.parse of 4 MB of arrays in arrays (a million
+ * deep or eight), or of objects with keys of their own, blocks every other client for a second.
  */
 const MAX_DEPTH = 64;
+const MAX_VALUES = 10_000;
 
-/** express.json's check of the bytes before they are parsed: a body nested past MAX_DEPTH is refused unread. */
-function refuseDeep(_req: Request, _res: Response, body: Buffer, charset: string): void {
+/** express.json's check of the bytes before they are parsed: a body past a bound is refused unread. */
+function refuseBeyondBounds(_req: Request, _res: Response, body: Buffer, charset: string): void {
   // In UTF-16 a character's bytes may hold a quote's or a bracket's: its text is what is read.
   const utf8 = charset === "utf-8" ? body : Buffer.from(new TextDecoder(charset).decode(body));
-  if (nestedDeeperThan(utf8, MAX_DEPTH))
-    throw Object.assign(new Error("nested too deep"), { status: 400, type: "entity.too.deep" });
+  const past = pastBound(utf8, { depth: MAX_DEPTH, values: MAX_VALUES });
+  if (past) throw Object.assign(new Error(`past the ${past} bound`), { status: 400, type: `entity.${past}` });
 }
 
 /**
@@ -803,7 +806,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       web.post(
         "/mcp",
         ...auth,
-        express.json({ limit: MAX_REQUEST, verify: refuseDeep }),
+        express.json({ limit: MAX_REQUEST, verify: refuseBeyondBounds }),
         ...(auth.length ? [batchRate] : []),
         handle,
       );
@@ -815,8 +818,15 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         "/mcp",
         (err: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
           if (err.type === "entity.too.large") rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
-          else if (err.type === "entity.too.deep") {
+          else if (err.type === "entity.depth") {
             rpcError(res, 400, -32600, `A request may nest arrays and objects at most ${MAX_DEPTH} levels deep`);
+          } else if (err.type === "entity.values") {
+            rpcError(
+              res,
+              400,
+              -32600,
+              `A request may hold at most ${MAX_VALUES} arrays, objects and strings, keys included`,
+            );
           }
           // The body parser's refusals are the client's; anything else is waiter's, and passing.
           else if (err.type && err.status && err.status < 500) {

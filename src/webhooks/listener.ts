@@ -5,7 +5,7 @@ import { ToolError } from "../errors.js";
 import { type Added, type EventStore, StoreNotWritable, type StoreStats } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
 import { untilAborted } from "../http/deadline.js";
-import { nestedDeeperThan } from "../json.js";
+import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { quote } from "../shown.js";
 import { clock } from "../time.js";
@@ -305,7 +305,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
 
   /** Whether `json` nests too deep to be stored, refused if so: the same again on every retry of it. */
   const refusedDeep = (req: Request, res: Response, source: WebhookSource, json: Buffer) => {
-    if (!nestedDeeperThan(json, MAX_PAYLOAD_DEPTH)) return false;
+    if (!pastBound(json, { depth: MAX_PAYLOAD_DEPTH })) return false;
     const error = `the payload nests arrays and objects more than ${MAX_PAYLOAD_DEPTH} levels deep, past what waiter reads back`;
     refuse(req, res, {
       status: 400,

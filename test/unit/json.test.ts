@@ -1,8 +1,8 @@
 import { describe, expect, test } from "vitest";
-import { nestedDeeperThan } from "../../src/json.js";
+import { pastBound } from "../../src/json.js";
 
-describe("nestedDeeperThan", () => {
-  const deeper = (text: string, limit: number) => nestedDeeperThan(Buffer.from(text), limit);
+describe("pastBound", () => {
+  const deeper = (text: string, depth: number) => pastBound(Buffer.from(text), { depth }) === "depth";
 
   test("counts arrays and objects alike, to the limit and past it", () => {
     expect(deeper('{"a":[{"b":[1]}]}', 4)).toBe(false);
@@ -12,6 +12,15 @@ describe("nestedDeeperThan", () => {
     expect(deeper(`${"[".repeat(65)}${"]".repeat(65)}`, 64)).toBe(true);
     expect(deeper("", 0)).toBe(false);
     expect(deeper("17", 0)).toBe(false);
+  });
+
+  test("counts the arrays, objects and strings it holds, keys too, to their bound and past it", () => {
+    const many = `[${"[],".repeat(9)}{"a":[]}]`;
+    expect(pastBound(Buffer.from(many), { depth: 3, values: 13 })).toBeUndefined();
+    expect(pastBound(Buffer.from(many), { depth: 3, values: 12 })).toBe("values");
+    // Brackets and escaped quotes in a string are the string's: one value each.
+    expect(pastBound(Buffer.from(String.raw`["[]{}", "\"[\\", {}]`), { depth: 2, values: 4 })).toBeUndefined();
+    expect(pastBound(Buffer.from(String.raw`["[]{}", "\"[\\", {}]`), { depth: 2, values: 3 })).toBe("values");
   });
 
   test("skips the brackets in strings, past escaped quotes and backslashes", () => {
