@@ -68,6 +68,15 @@ test("the README links every page in docs/", () => {
   expect(docs.filter((page) => !linked.has(page))).toEqual([]);
 });
 
+test("every vitest command the README and docs/ show names its files before -u, which would take a file for its value", () => {
+  const commands = pages.flatMap((page) =>
+    [...read(page).matchAll(/vitest run[^`\n]*/g)].map((match) => ({ page, command: match[0] })),
+  );
+  expect(commands.length).toBeGreaterThan(0);
+  const valueTaken = /\s(-u|--update)\s+(?!-)(?!(true|false|new|all|none)\b)\S/;
+  expect(commands.filter(({ command }) => valueTaken.test(command))).toEqual([]);
+});
+
 /** GitHub's anchor for a heading: lowercase, punctuation dropped, spaces to hyphens, repeats numbered. */
 function anchors(markdown: string): Set<string> {
   const seen = new Map<string, number>();

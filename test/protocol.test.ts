@@ -325,7 +325,10 @@ describe("what agents see in tools/list", () => {
   });
 
   test("the agent-facing surface matches the reviewed snapshot", async () => {
-    await expect(`${JSON.stringify(tools, null, 2)}\n`).toMatchFileSnapshot("__snapshots__/tools.json");
+    await expect(
+      `${JSON.stringify(tools, null, 2)}\n`,
+      'test/__snapshots__/tools.json is not what tools/list says: update it with `npx vitest run test/protocol.test.ts -t "reviewed snapshot" --update` and review the change',
+    ).toMatchFileSnapshot("__snapshots__/tools.json");
   });
 });
 
