@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -59,8 +59,13 @@ test("the README's list of tools is generated from tools/list with every toolset
   await expect(await renderReadme(read("README.md")), `README.md's tools ${STALE}`).toMatchFileSnapshot("../README.md");
 });
 
-test("the README stays an overview: at most 12 KB, the rest in docs/", () => {
-  expect(statSync(join(root, "README.md")).size).toBeLessThanOrEqual(12 * 1024);
+test("the README stays an overview: at most 12 KB, the rest in docs/", async () => {
+  // As `npm run docs` writes it: that run checks the size before it writes the list of tools.
+  const size = Buffer.byteLength(await renderReadme(read("README.md")));
+  expect(
+    size,
+    `README.md, with its list of tools as generated, is ${size} bytes: take text out of it (into a page in docs/) until it fits`,
+  ).toBeLessThanOrEqual(12 * 1024);
 });
 
 test("the README links every page in docs/", () => {
