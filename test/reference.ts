@@ -6,6 +6,7 @@ import { HttpClient } from "../src/http/client.js";
 import { Log } from "../src/log.js";
 import { toolsetContext } from "../src/server.js";
 import { CONFIG_FILE_ENV, type Setting, type Settings } from "../src/settings.js";
+import { toolsetOf } from "../src/toolset.js";
 import { toolsets } from "../src/toolsets.js";
 import { httpSettings } from "../src/transports/tokens.js";
 import { startWaiter } from "./memory.js";
@@ -273,9 +274,9 @@ const CONFIGURED: Record<string, string> = {
   notify_send: "the names in `notify.channels`",
 };
 
-/** Why each toolset is off with nothing set, in its own words, or undefined when it is always on. */
-function offWithoutSettings(): Map<string, string | undefined> {
-  const config = loadConfig({ env: { WAITER_DATA_DIR: "/nonexistent" } }, toolsets());
+/** Why each toolset is off with `env` (by default nothing set), in its own words, or undefined when it is on. */
+function offWith(env: Record<string, string> = {}): Map<string, string | undefined> {
+  const config = loadConfig({ env: { ...env, WAITER_DATA_DIR: "/nonexistent" } }, toolsets());
   const http = new HttpClient({ userAgent: "reference", maxResponseBytes: 1024 });
   const log = new Log("error", () => {});
   const why = new Map(toolsets().map((t) => [t.name, t.unconfigured?.(toolsetContext(t, { config, http, log }))]));
@@ -315,6 +316,15 @@ async function listEverything(env: Record<string, string> = EVERY_TOOLSET) {
       tools.push(...page.tools);
       cursor = page.nextCursor;
     } while (cursor);
+    // A toolset these settings leave off would be written with no tools, and left out of every
+    // check made with them (the budgets, the schemas' portability).
+    const empty = toolsets().filter((toolset) => !tools.some((tool) => toolsetOf(tool) === toolset.name));
+    if (empty.length > 0) {
+      const off = offWith(env);
+      throw new Error(
+        `EVERY_TOOLSET in test/reference.ts leaves ${empty.map((t) => `toolset ${t.name} off (${off.get(t.name) ?? "it serves no tool"})`).join(", ")}: add the settings that turn it on`,
+      );
+    }
     return {
       tools,
       instructions: waiter.client.getInstructions(),
@@ -370,7 +380,7 @@ async function toolsAsDocumented() {
 
 export async function renderTools(): Promise<string> {
   const { tools, instructions, prompts } = await toolsAsDocumented();
-  const off = offWithoutSettings();
+  const off = offWith();
   const byToolset = toolsets().map((t) => ({
     toolset: t,
     tools: tools.filter((tool) => tool.name.startsWith(`${t.name}_`)),
