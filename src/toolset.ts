@@ -96,7 +96,10 @@ export interface ToolsetContext<V> {
  * that is given it.
  */
 export interface Toolset<S extends Settings = Settings> {
-  /** Also the prefix of its tools and its section in the config file. */
+  /**
+   * Also the prefix of its tools and its section in the config file. One lowercase word, no "_":
+   * a tool's toolset is read from its name up to the first "_" (toolsetOf).
+   */
   name: string;
   description: string;
   settings: S;

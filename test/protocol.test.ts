@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { z } from "zod";
 import { loadConfig } from "../src/config.js";
 import { clock } from "../src/time.js";
+import { toolsetOf } from "../src/toolset.js";
 import { toolsets } from "../src/toolsets.js";
 import { serveStdio } from "../src/transports/stdio.js";
 import { startCnb } from "./fakes/cnb.js";
@@ -258,13 +259,14 @@ describe("what agents see in tools/list", () => {
 
   test("every tool declares name, title, description, described inputs, an output schema and its hints", () => {
     expect(tools.length).toBeGreaterThan(0);
-    const prefixes = toolsets().map((t) => `${t.name}_`);
+    const names = toolsets().map((t) => t.name);
     for (const tool of tools) {
       expect(tool.name, tool.name).toMatch(/^[a-z][a-z0-9]*(_[a-z0-9]+)+$/);
+      // The instructions, the log, the check at start and why a tool is not served find its toolset so.
       expect(
-        prefixes.some((p) => tool.name.startsWith(p)),
-        `${tool.name} has its toolset's prefix`,
-      ).toBe(true);
+        names,
+        `${tool.name}'s toolset is the name up to its first "_" (toolsetOf): a toolset's name is one word, its tools' prefix`,
+      ).toContain(toolsetOf(tool));
       expect(tool.title, tool.name).toBeTruthy();
       expect(tool.description?.length ?? 0, `${tool.name} description`).toBeGreaterThan(80);
       expect(tool.inputSchema.type).toBe("object");
