@@ -250,6 +250,11 @@ export const EVERY_TOOLSET = {
   ]),
 };
 
+/** How many tools EVERY_TOOLSET serves: the budgets and the schemas' checks are made over them all. */
+export const TOOL_COUNT = 24;
+export const SERVED_BY_EVERY_TOOLSET =
+  "the tools EVERY_TOOLSET serves: a tool added or taken out changes TOOL_COUNT in test/reference.ts";
+
 /**
  * EVERY_TOOLSET with each name it configures changed: what tools/list says differently under it
  * is made from the configuration, which the reference says rather than show the fixture's names.
