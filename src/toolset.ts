@@ -46,8 +46,12 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
   /** snake_case, prefixed by the toolset's name: currency_convert. */
   name: string;
   title: string;
-  /** Written for a model: when to use it, units, limits. */
+  /**
+   * Written for a model: when to use it, units, limits. More than 80 characters, and every one
+   * counts against tools/list's ceiling (test/protocol.test.ts, test/budget.test.ts).
+   */
   description: string;
+  /** Each field described (`.describe()`), what a model cannot guess: a default, a unit, a format. */
   input: I;
   output: O;
   annotations: Annotations;
@@ -91,7 +95,8 @@ export interface ToolsetContext<V> {
 
 /**
  * The contract of every folder in tools/: one upstream system. Adding a system is adding a
- * folder that exports one Toolset and a line in src/toolsets.ts. A toolset that needs more than
+ * folder that exports one Toolset and a line in src/toolsets.ts; its fake, tests and references
+ * follow docs/development.md#adding-an-upstream-system. A toolset that needs more than
  * its settings, an HTTP client and a log (the event tools need the store) is made by a function
  * that is given it.
  */
@@ -101,6 +106,10 @@ export interface Toolset<S extends Settings = Settings> {
    * a tool's toolset is read from its name up to the first "_" (toolsetOf).
    */
   name: string;
+  /**
+   * One sentence for a model: what the toolset serves. The instructions a client gets on connecting
+   * give it beside the toolset's tools, all toolsets within 2,048 characters (test/budget.test.ts).
+   */
   description: string;
   settings: S;
   /**
