@@ -141,17 +141,18 @@ async function serveHttp(config: Config, log: Log): Promise<void> {
 async function serve(config: Config, log: Log, noListener: boolean): Promise<void> {
   const { automations } = config.core;
   const listener = noListener || automations.length > 0 ? "leave" : "take";
+  // A person who typed the command reads first what it is, before the notices of what is off.
+  if (process.stdin.isTTY) {
+    process.stderr.write(
+      `waiter ${VERSION}: an MCP server speaking JSON-RPC on stdin/stdout; it is meant to be started by an MCP client.\n` +
+        "Add it to Claude Desktop, Claude Code, Cursor or VS Code with the entry in mcp.json, or try it with `npm run inspect`.\n",
+    );
+  }
   const app = await startApp(config, log, { listener }).catch((err) => {
     if (err instanceof ConfigError) fail(err.message);
     throw err;
   });
-  if (process.stdin.isTTY) {
-    process.stderr.write(
-      `waiter ${VERSION}: an MCP server speaking JSON-RPC on stdin/stdout; it is meant to be started by an MCP client.\n` +
-        "Add it to Claude Desktop, Claude Code, Cursor or VS Code with the entry in mcp.json, or try it with `npm run inspect`.\n" +
-        "Serving now; press Ctrl+C to stop.\n",
-    );
-  }
+  if (process.stdin.isTTY) process.stderr.write("Serving now; press Ctrl+C to stop.\n");
   log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
   // What is on, beside the notices of what is off.
   const on = [...new Set(app.tools.map(toolsetOf))];
