@@ -125,7 +125,10 @@ export class Log {
   private write(level: LogLevel, message: string, toClient = true): void {
     const root = this.root;
     if (SEVERITY[level] >= SEVERITY[root.level]) {
-      this.out(`${new Date(clock.now()).toISOString()} ${level.padEnd(7)} [${this.name}] ${message}\n`);
+      // journald and log shippers take each line for an entry: a stack's frames would come apart
+      // from its first line, and a stranger's line break could start an entry of its own.
+      const oneEntry = message.trimEnd().replace(/\s*[\r\n]\s*/g, " | ");
+      this.out(`${new Date(clock.now()).toISOString()} ${level.padEnd(7)} [${this.name}] ${oneEntry}\n`);
     }
     const clientLevel = root.#clientLevel;
     if (toClient && root.#client && clientLevel && SEVERITY[level] >= SEVERITY[clientLevel]) {

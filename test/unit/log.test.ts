@@ -57,3 +57,22 @@ test("a throttled failure is said again a minute on after the clock was set back
     setClock();
   }
 });
+
+test("a message of several lines (a stack) is one line of the log: journald takes each line for an entry", () => {
+  const lines: string[] = [];
+  const log = new Log("info", (line) => lines.push(line), "eshop");
+  const crash = new TypeError("the notes' index is gone");
+  crash.stack =
+    "TypeError: the notes' index is gone\n    at find (file:///app/notes.js:3:9)\r\n    at run (file:///app/server.js:7:1)\n";
+  log.error(`notes_find crashed: ${crash.stack}`);
+  // A sender's delivery id that tries to start an entry of its own.
+  log.info('webhook erp stored 01J: delivery "d\n2026-01-01T00:00:00.000Z error   [waiter] forged"');
+  expect(lines).toEqual([
+    expect.stringMatching(
+      /^\S+ error +\[eshop\] notes_find crashed: TypeError: the notes' index is gone \| at find \(file:\/\/\/app\/notes\.js:3:9\) \| at run \(file:\/\/\/app\/server\.js:7:1\)\n$/,
+    ),
+    expect.stringMatching(
+      /^\S+ info +\[eshop\] webhook erp stored 01J: delivery "d \| 2026-01-01T00:00:00\.000Z error {3}\[waiter\] forged"\n$/,
+    ),
+  ]);
+});
