@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { CannotStart, startApp, startServe, startWebhooks } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
-import { Log, logWarnings } from "./log.js";
+import { Log, logWarnings, toStderr } from "./log.js";
 import { toolsetOf } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
@@ -46,7 +46,7 @@ ${KNOWN.map((t) => `  ${t.name.padEnd(17)}${t.description}`).join("\n")}
 Every setting is also an environment variable (WAITER_*); docs/settings.md lists them all.`;
 
 function fail(message: string): never {
-  process.stderr.write(`waiter: ${message}\n`);
+  toStderr(`waiter: ${message}\n`, "error");
   process.exit(2);
 }
 
@@ -98,7 +98,7 @@ async function runUntilSignal(
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     if (!(err instanceof CannotStart)) throw err;
-    process.stderr.write(`waiter: ${err.message}\n`);
+    toStderr(`waiter: ${err.message}\n`, "error");
     process.exit(1);
   }
   // Automations run here, unwatched: a channel that cannot deliver is said now, not at the first notice.

@@ -1,3 +1,4 @@
+import { fstatSync } from "node:fs";
 import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
 import { clock } from "./time.js";
 
@@ -19,10 +20,35 @@ const SEVERITY: Record<LoggingLevel, number> = {
 export type ClientSink = (level: LogLevel, logger: string, message: string) => void;
 
 /** Where log lines go: stderr, or a test's buffer. */
-export type LineSink = (line: string) => void;
+export type LineSink = (line: string, level: LogLevel) => void;
 
-const toStderr: LineSink = (line) => {
-  process.stderr.write(line);
+/** The syslog priority of each level, which journald takes from a line that begins "<N>". */
+const PRIORITY: Record<LogLevel, number> = { debug: 7, info: 6, notice: 5, warning: 4, error: 3 };
+
+/**
+ * Whether stderr is a stream into journald: systemd names it in JOURNAL_STREAM, which a program
+ * started from the service with stderr elsewhere (a pipe, a file) inherits, so it is compared.
+ */
+function stderrIsJournal(): boolean {
+  const stream = process.env.JOURNAL_STREAM;
+  if (!stream) return false;
+  try {
+    const { dev, ino } = fstatSync(2);
+    return stream === `${dev}:${ino}`;
+  } catch {
+    return false;
+  }
+}
+
+let journal: boolean | undefined;
+
+/**
+ * Writes a line to stderr; into journald, with its level as the entry's priority, which journald
+ * would otherwise make info for every line (`journalctl -p warning` would show none).
+ */
+export const toStderr: LineSink = (line, level) => {
+  journal ??= stderrIsJournal();
+  process.stderr.write(journal ? `<${PRIORITY[level]}>${line}` : line);
 };
 
 /**
@@ -128,7 +154,7 @@ export class Log {
       // journald and log shippers take each line for an entry: a stack's frames would come apart
       // from its first line, and a stranger's line break could start an entry of its own.
       const oneEntry = message.trimEnd().replace(/\s*[\r\n]\s*/g, " | ");
-      this.out(`${new Date(clock.now()).toISOString()} ${level.padEnd(7)} [${this.name}] ${oneEntry}\n`);
+      this.out(`${new Date(clock.now()).toISOString()} ${level.padEnd(7)} [${this.name}] ${oneEntry}\n`, level);
     }
     const clientLevel = root.#clientLevel;
     if (toClient && root.#client && clientLevel && SEVERITY[level] >= SEVERITY[clientLevel]) {

@@ -1,5 +1,5 @@
-import { type ChildProcess, execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, type Stats } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -151,6 +151,50 @@ test("the image's command serves with its environment, refuses to start there wi
     /listening for webhooks on (\S+);/,
   );
   expect(listening.said).toBe(`http://0.0.0.0:${listenPort}`);
+});
+
+test("under systemd, each line reaches journald at its level's priority; elsewhere the lines stay as they are", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-journal-"));
+  /** waiter serve with its stderr in a file (as systemd gives it a stream), and JOURNAL_STREAM naming `stream`. */
+  const serve = async (name: string, stream: (file: Stats) => string, env: Record<string, string> = {}) => {
+    const path = join(dir, name);
+    const fd = openSync(path, "w");
+    const child = spawn(process.execPath, [CLI, "serve", "--listen", "127.0.0.1:0"], {
+      env: {
+        PATH: process.env.PATH ?? "",
+        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-journal-data-")),
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+        ERP_SECRET,
+        JOURNAL_STREAM: stream(fstatSync(fd)),
+        ...env,
+      },
+      stdio: ["ignore", "ignore", fd],
+    });
+    closeSync(fd);
+    others.push(child);
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    await expect
+      .poll(() => child.exitCode !== null || readFileSync(path, "utf8").includes("serving MCP on"), { timeout: 10_000 })
+      .toBe(true);
+    child.kill("SIGTERM");
+    return { status: await exited, log: readFileSync(path, "utf8") };
+  };
+  const journal = ({ dev, ino }: Stats) => `${dev}:${ino}`;
+
+  const { log } = await serve("journal.log", journal);
+  // journald takes the "<N>" off and keeps N as the entry's priority: 5 notice, 6 info.
+  expect(log).toMatch(/^<5>\S+Z notice +\[waiter\] toolset weather is off: /m);
+  expect(log).toMatch(/^<6>\S+Z info +\[waiter\] waiter \S+ serving MCP on /m);
+  expect(log.split("\n").filter((line) => line && !/^<[3-7]>/.test(line))).toEqual([]);
+  // What stops it at start is an error.
+  const refused = await serve("refused.log", journal, { WAITER_LOG_LEVEL: "loud" });
+  expect(refused.status).toBe(2);
+  expect(refused.log).toMatch(/^<3>waiter: invalid setting WAITER_LOG_LEVEL/);
+
+  // A process started from a service, its stderr elsewhere, inherits JOURNAL_STREAM: no prefixes there.
+  const elsewhere = await serve("elsewhere.log", ({ dev, ino }) => `${dev}:${ino + 1}`);
+  expect(elsewhere.log).toMatch(/^\S+Z notice +\[waiter\] toolset weather is off: /);
+  expect(elsewhere.log).not.toMatch(/^</m);
 });
 
 test.runIf(nginx !== undefined || nginxRequired)(
