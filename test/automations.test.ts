@@ -242,6 +242,27 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("what the run changed is in the log, as what an agent changes is: the order it marked paid, where it told, the event acknowledged", async () => {
+    const lines: string[] = [];
+    const server = await serve([PAID], {}, lines);
+    try {
+      const paid = await pay(server, String(O.pending1999), "evt_paid_logged");
+      await runsOf(paid.id);
+      const who = `for automation stripe-paid, run \\d+ \\(event ${paid.id}\\)`;
+      expect(lines.filter((line) => / done for /.test(line))).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `info +\\[waiter\\] eshop_order_mark_paid done ${who}, step 1: Order #${O.pending1999} \\(id ${O.pending1999}\\) is now paid`,
+          ),
+        ),
+        expect.stringMatching(new RegExp(`notify_send done ${who}, step 2: Sent on team to ${CHAT}\\.\\n$`)),
+        expect.stringMatching(new RegExp(`events_ack done ${who}, step 3: `)),
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a second payment for a paid order is told to the team as something to check, not as a payment; the same payment again is not", async () => {
     const server = await serve([{ ...PAID, onFailure: { notify: "team" } }]);
     try {

@@ -791,6 +791,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       // Where the step is in its tries is recorded with it, so that the next start goes on from there.
       const { attempt, started, notified } = (i === from ? tries : undefined) ?? { attempt: 0, started: clock.now() };
       const current: Tries = { attempt, started, ...(notified ? { notified } : {}) };
+      const who = `automation ${automation.name}, run ${run} (event ${event.id}), step ${i + 1}`;
       await store.runs.step(run, i, "started", JSON.stringify({ tool, args, tries: current }), clock.now());
       let said: string;
       let needsPerson: boolean;
@@ -814,13 +815,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
             .catch((err: unknown) => {
               throw new Postponed(`step ${i + 1} could not be recorded: ${err instanceof Error ? err.message : err}`);
             });
-        ({ said, needsPerson } = await callTool(
-          tool,
-          args,
-          `automation ${automation.name}, run ${run} (event ${event.id}), step ${i + 1}`,
-          mark,
-          current,
-        ));
+        ({ said, needsPerson } = await callTool(tool, args, who, mark, current));
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.
         if (err instanceof Postponed) throw err;
@@ -840,6 +835,10 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         return;
       }
       await store.runs.step(run, i, "done", JSON.stringify({ tool, args, said }), clock.now());
+      // What automations change, as what agents change: the operator's record of who did it.
+      if (!served.get(tool)?.annotations.readOnlyHint) {
+        log.info(`${tool} done for ${who}: ${oneLine(said.split("\n")[0] ?? "", 300)}`);
+      }
     }
     await store.runs.finish(run, "done", clock.now());
     log.info(`automation ${automation.name} ${automation.dryRun ? "would have run" : "ran"} on event ${event.id}`);
