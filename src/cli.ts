@@ -256,6 +256,11 @@ async function main(): Promise<void> {
   process.on("unhandledRejection", (reason) => {
     log.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
   });
+  // Node's own report of it is several lines without time or level: journald would file it as info.
+  process.on("uncaughtException", (err) => {
+    log.error(`stopping at once on an uncaught exception: ${err.stack ?? err.message}`);
+    process.exit(1);
+  });
   if (command === "listen") await listen(config, log);
   else if (command === "serve") await serveHttp(config, log);
   else await serve(config, log, values["no-listener"] === true);

@@ -288,6 +288,22 @@ describe("waiter serve", () => {
     expect(server.stderr()).toContain(`info    [waiter] waiter ${VERSION} serving MCP on http://`);
   });
 
+  test("a fault nothing catches stops waiter with status 1 and one line at error, not Node's report over several lines", async () => {
+    const fault = `data:text/javascript,${encodeURIComponent('process.on("SIGUSR2", () => { throw new TypeError("the index is gone"); });')}`;
+    const server = await startNode(
+      ["--import", fault, CLI, "serve", "--listen", "127.0.0.1:0"],
+      { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")) },
+      SERVING,
+    );
+    server.child.kill("SIGUSR2");
+    expect(await server.exited).toBe(1);
+    const [, last] = server.stderr().split("\n").reverse();
+    expect(last).toMatch(
+      /^\S+Z error +\[waiter\] stopping at once on an uncaught exception: TypeError: the index is gone \| at /,
+    );
+    expect(server.stderr()).not.toMatch(/^\s|Node\.js v/m);
+  });
+
   test("a call that outlasts the stop's drain time is answered that the stop cut it, not left unanswered, and its upstream's answer is not waited for", async () => {
     const server = await serve({ WAITER_STOP_SECONDS: "1" });
     const calling = await connect(server.base);
