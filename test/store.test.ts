@@ -116,6 +116,32 @@ describe("storing in a file", () => {
     }
   });
 
+  test("events no one acknowledged that reach maxAgeDays go with a line of information, not a warning each time", async () => {
+    // A shop's order updates, read by agents and never acknowledged: a month on, every day's go.
+    const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+    const { store } = open(LOOSE, join(dir, "events.db"));
+    for (let i = 0; i < 3; i++) await stored(store, event({ receivedAt: clock.now() - 31 * 86_400_000 }));
+    await store.close();
+    const { app, stderr } = await startApp({
+      WAITER_DATA_DIR: dir,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxAgeDays: 30 }),
+    });
+    try {
+      expect(
+        stderr()
+          .split("\n")
+          .filter((line) => line.includes("event retention dropped")),
+      ).toEqual([
+        expect.stringMatching(
+          / info +\[waiter\] event retention dropped 3 events by maxAgeDays \(30\), 3 of them not acknowledged: to keep such events, raise webhooks.retention or acknowledge them sooner$/,
+        ),
+      ]);
+    } finally {
+      await app.close();
+    }
+  });
+
   test("what retention dropped in the minute before a stop is said as the store closes, not left unsaid", async () => {
     const { app, stderr } = await startApp({
       WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-store-")),

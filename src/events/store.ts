@@ -81,8 +81,8 @@ export function tellDropped(onDropped: ((dropped: Dropped) => void) | undefined,
 const LIMIT = { age: "maxAgeDays", count: "maxEvents", bytes: "maxBytes" } as const;
 
 /**
- * What retention drops, as log lines, a line a minute at most: a warning when events no one had
- * acknowledged went, with what keeps them; else a line of information. The first drop is said at
+ * What retention drops, as log lines, a line a minute at most: a warning when a count or a size
+ * dropped events no one had acknowledged, with what keeps them; else a line of information. The first drop is said at
  * once; what later ones drop within the minute is added up and said at its end, so a burst that
  * drops thousands is said as such, not as its first run's one event. `flush` says what is held at
  * once: the store closes, and a stop must not leave the minute's drops unsaid.
@@ -96,18 +96,22 @@ export function logDropped(log: Log, retention: Retention): ((dropped: Dropped) 
     timer = undefined;
     writtenAt = clock.now();
     let unacked = 0;
+    // Events dropped before their age by a count or a size: work an agent may not have seen yet.
+    // Those that reached maxAgeDays unacknowledged are the limit doing what it was set to do.
+    let cutShort = 0;
     const parts = (Object.keys(LIMIT) as (keyof Dropped)[]).flatMap((by) => {
       const run = held[by];
       if (!run) return [];
       const limit = LIMIT[by];
       unacked += run.unacked;
+      if (by !== "age") cutShort += run.unacked;
       return [
         `${run.events} event${run.events === 1 ? "" : "s"} by ${limit} (${retention[limit]}), ${run.unacked} of them not acknowledged`,
       ];
     });
     held = {};
     const keep = unacked > 0 ? ": to keep such events, raise webhooks.retention or acknowledge them sooner" : "";
-    log[unacked > 0 ? "warning" : "info"](`event retention dropped ${parts.join("; ")}${keep}`);
+    log[cutShort > 0 ? "warning" : "info"](`event retention dropped ${parts.join("; ")}${keep}`);
   };
   const told = (dropped: Dropped) => {
     addDropped(held, dropped);
