@@ -402,6 +402,22 @@ test("a store that refuses every delivery gets each a 503, and the log a line a 
   expect(await health.body.json()).toEqual({ status: "store unavailable", mode: "listen", sources: ["erp", "trial"] });
 });
 
+test("a delivery a fault kept from the store (a corrupt file) is logged at error with its source and delivery id, and counted", async () => {
+  const lines: string[] = [];
+  const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  store.add = () =>
+    Promise.reject(Object.assign(new Error("database disk image is malformed"), { code: "SQLITE_CORRUPT" }));
+  const lost = signed();
+  expect((await deliver(url, lost)).status).toBe(503);
+  expect(lines).toEqual([
+    expect.stringMatching(
+      /error +\[waiter\] webhook erp delivery "d-\d+" not stored, answered 503 \(a sender that retries sends it again\): Error: database disk image is malformed \| at /,
+    ),
+  ]);
+  expect(lines[0]).toContain(`"${lost.headers["x-delivery-id"]}"`);
+  await expect.poll(async () => (await store.counters()).erp).toEqual({ received: 1, "rejected:not stored": 1 });
+});
+
 test("a delivery the store could not take is logged with its source and delivery id, though a count and /healthz failed first, and counted", async () => {
   const lines: string[] = [];
   const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));

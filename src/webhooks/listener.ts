@@ -549,15 +549,17 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
         receivedAt,
       });
     } catch (err) {
-      // Anything but the store's own failure is a fault whose stack is wanted.
-      if (!(err instanceof ToolError)) throw err;
       // The event was not committed: a 503 tells the sender to try again later.
-      if (err instanceof StoreNotWritable) unwritable = true;
+      const lost = `webhook ${source.name} delivery ${JSON.stringify(verdict.id)} not stored, answered 503 (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"})`;
       count(source.name, "rejected:not stored");
-      storeWarning(
-        `webhook ${source.name} delivery ${JSON.stringify(verdict.id)} not stored, answered 503 (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"}): ${err.message}`,
-        notStored(source.name),
-      );
+      if (err instanceof ToolError) {
+        if (err instanceof StoreNotWritable) unwritable = true;
+        storeWarning(`${lost}: ${err.message}`, notStored(source.name));
+      } else {
+        // Anything but the store's own failure (a corrupt file) is a fault whose stack is wanted,
+        // with the delivery to send again: it is not one of the store's runs of failures.
+        log.error(`${lost}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
       res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
       return;
     }
