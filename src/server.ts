@@ -513,6 +513,7 @@ function toolCallback(
         args,
         { signal, deadline: clock.now() + ms, log: callLog, progress, stopping },
         caller,
+        cut,
       );
     } finally {
       end();
@@ -540,6 +541,7 @@ async function runTool(
   args: Record<string, unknown>,
   call: ToolCall,
   caller?: string,
+  cut?: AbortSignal,
 ): Promise<CallToolResult> {
   const { log } = call;
   const started = clock.now();
@@ -555,8 +557,12 @@ async function runTool(
     const shown = (text: string) => shortenEchoes(text, args);
     if (err instanceof ToolError) {
       const message = shown(err.message);
-      // The client has it as the result; a notification too would say it twice.
-      log.operatorOnly("info", `${tool.name} failed${caller ? ` for ${caller}` : ""}: ${message}`);
+      // The client has it as the result; a notification too would say it twice. A call the stop
+      // cut is said as its client is told it, not as a cancellation of the client's own.
+      log.operatorOnly(
+        "info",
+        `${tool.name} failed${caller ? ` for ${caller}` : ""}: ${cut?.aborted ? CUT : ""}${message}`,
+      );
       return { content: [{ type: "text", text: message }], isError: true };
     }
     // The client reads the error in the result; the stack, waiter's insides, is for the operator alone.

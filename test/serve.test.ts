@@ -320,6 +320,10 @@ describe("waiter serve", () => {
       expect(answered.isError).toBe(true);
       expect((answered.content as { text: string }[])[0]?.text).toMatch(/^waiter stopped before this call finished: /);
       expect(await server.exited).toBe(0);
+      // The log says so too, not only that the request was cancelled, as though by its client.
+      expect(server.stderr()).toMatch(
+        /info +\[currency\] currency_rates failed: waiter stopped before this call finished: .*cancelled/,
+      );
       // Not after the 15 s the upstream had to start its answer, which the stop used to wait out.
       expect(performance.now() - stopped).toBeLessThan(8_000);
     } finally {
