@@ -253,12 +253,12 @@ async function main(): Promise<void> {
   const log = new Log(config.core.logLevel);
   logWarnings(log);
   for (const line of config.warnings) log.warning(line);
-  process.on("unhandledRejection", (reason) => {
-    log.error(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
-  });
+  // Whatever was thrown: not always an Error.
+  const said = (thrown: unknown) => (thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown));
+  process.on("unhandledRejection", (reason) => log.error(`unhandled rejection: ${said(reason)}`));
   // Node's own report of it is several lines without time or level: journald would file it as info.
   process.on("uncaughtException", (err) => {
-    log.error(`stopping at once on an uncaught exception: ${err.stack ?? err.message}`);
+    log.error(`stopping at once on an uncaught exception: ${said(err)}`);
     process.exit(1);
   });
   if (command === "listen") await listen(config, log);

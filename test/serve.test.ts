@@ -289,7 +289,8 @@ describe("waiter serve", () => {
   });
 
   test("a fault nothing catches stops waiter with status 1 and one line at error, not Node's report over several lines", async () => {
-    const fault = `data:text/javascript,${encodeURIComponent('process.on("SIGUSR2", () => { throw new TypeError("the index is gone"); });')}`;
+    // Not an Error, as a package may throw.
+    const fault = `data:text/javascript,${encodeURIComponent('process.on("SIGUSR2", () => { throw "the index is gone"; });')}`;
     const server = await startNode(
       ["--import", fault, CLI, "serve", "--listen", "127.0.0.1:0"],
       { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")) },
@@ -298,9 +299,7 @@ describe("waiter serve", () => {
     server.child.kill("SIGUSR2");
     expect(await server.exited).toBe(1);
     const [, last] = server.stderr().split("\n").reverse();
-    expect(last).toMatch(
-      /^\S+Z error +\[waiter\] stopping at once on an uncaught exception: TypeError: the index is gone \| at /,
-    );
+    expect(last).toMatch(/^\S+Z error +\[waiter\] stopping at once on an uncaught exception: the index is gone$/);
     expect(server.stderr()).not.toMatch(/^\s|Node\.js v/m);
   });
 
