@@ -222,6 +222,35 @@ describe("waiter serve", () => {
     expect(await fine.body.text()).toMatch(/"id":4/);
   });
 
+  test("a body in a charset the parser may read otherwise than the bounds' check (utf-16 by its BOM or a guess, utf-32) is refused, not parsed unchecked", async () => {
+    const { base } = server;
+    const opened = await initializeAt(base);
+    const inSession = { ...mcpHeaders, "mcp-session-id": opened.headers["mcp-session-id"] as string };
+    await opened.body.dump();
+    const deep = `[{"jsonrpc":"2.0","method":"x"},${"[".repeat(100)}${"]".repeat(100)}]`;
+    // Big-endian, named utf-16: read as big-endian by its BOM, or by a guess without one.
+    const bigEndian = Buffer.from(deep, "utf16le").swap16();
+    const utf32 = Buffer.alloc(deep.length * 4);
+    for (const [i, char] of [...deep].entries()) utf32.writeUInt32LE(char.charCodeAt(0), i * 4);
+    for (const [charset, body] of [
+      ["utf-16", Buffer.concat([Buffer.from([0xfe, 0xff]), bigEndian])],
+      ["utf-16", bigEndian],
+      ["utf-32le", utf32],
+    ] as const) {
+      const sent = await request(`${base}/mcp`, {
+        method: "POST",
+        body,
+        headers: { ...inSession, "content-type": `application/json; charset=${charset}` },
+      });
+      expect(sent.statusCode, charset).toBe(415);
+      expect(await sent.body.json()).toEqual({
+        jsonrpc: "2.0",
+        error: { code: -32600, message: "A request must be JSON in UTF-8 (or in UTF-16LE or UTF-16BE, named so)" },
+        id: null,
+      });
+    }
+  });
+
   test("an initialize whose params are wrong is told what is wrong, as over stdio, and opens no session", async () => {
     const clientInfo = { name: "raw", version: "0" };
     for (const [params, problem] of [

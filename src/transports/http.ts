@@ -96,8 +96,18 @@ const MAX_REQUEST = "4mb";
 const MAX_DEPTH = 64;
 const MAX_VALUES = 10_000;
 
+/**
+ * The charsets a request may name, which TextDecoder reads as the body parser (iconv-lite) does. Not
+ * "utf-16" alone: the parser reads it big-endian by its BOM, or by a guess without one, where
+ * TextDecoder reads little-endian, so a body the check saw flat could be parsed a million deep.
+ */
+const CHECKED_CHARSETS = new Set(["utf-8", "utf-16le", "utf-16be"]);
+
 /** express.json's check of the bytes before they are parsed: a body past a bound is refused unread. */
 function refuseBeyondBounds(_req: Request, _res: Response, body: Buffer, charset: string): void {
+  if (!CHECKED_CHARSETS.has(charset)) {
+    throw Object.assign(new Error(`charset ${charset} is not checked`), { status: 415, type: "charset.unchecked" });
+  }
   // In UTF-16 a character's bytes may hold a quote's or a bracket's: its text is what is read.
   const utf8 = charset === "utf-8" ? body : Buffer.from(new TextDecoder(charset).decode(body));
   const past = pastBound(utf8, { depth: MAX_DEPTH, values: MAX_VALUES });
@@ -820,6 +830,8 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
           if (err.type === "entity.too.large") rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
           else if (err.type === "entity.depth") {
             rpcError(res, 400, -32600, `A request may nest arrays and objects at most ${MAX_DEPTH} levels deep`);
+          } else if (err.type === "charset.unchecked") {
+            rpcError(res, 415, -32600, "A request must be JSON in UTF-8 (or in UTF-16LE or UTF-16BE, named so)");
           } else if (err.type === "entity.values") {
             rpcError(
               res,
