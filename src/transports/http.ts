@@ -199,11 +199,11 @@ function replayEnded(replay: ReplayBuffer, lastId: string, sessionId: string, re
 const callerNamed = (caller: string) =>
   caller.startsWith("oauth:") ? `The OAuth client and user ${caller}` : `Token ${caller}`;
 
-/** A JSON-RPC error without an id, as the SDK's transport answers a request it cannot take. */
 /** A 401's words for "Bearer" with nothing after it; ASCII with no quote, as a challenge's description (RFC 6750 §3). */
 const EMPTY_BEARER =
   "The Authorization header carries no token after Bearer: check that the variable the client takes the token from is set";
 
+/** A JSON-RPC error without an id, as the SDK's transport answers a request it cannot take. */
 function rpcError(res: Response, status: number, code: number, message: string, id: RequestId | null = null): void {
   res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id });
 }
