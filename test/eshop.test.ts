@@ -679,12 +679,55 @@ describe("marking paid", () => {
   });
 
   test("a cancelled or refunded order is refused with what to do, and nothing is written", async () => {
-    for (const id of [O.cancelled, O.refunded]) {
-      const result = await server.call("eshop_order_mark_paid", { id });
-      expect(result.isError).toBe(true);
-      expect(text(result)).toMatch(/was not marked paid: only pending, on-hold, failed orders can be/);
-    }
+    const cancelled = await server.call("eshop_order_mark_paid", { id: O.cancelled });
+    expect(cancelled.isError).toBe(true);
+    expect(text(cancelled)).toMatch(/was not marked paid: only pending, on-hold, failed orders can be/);
+    const refunded = await server.call("eshop_order_mark_paid", { id: O.refunded });
+    expect(refunded.isError).toBe(true);
+    expect(text(refunded)).toMatch(/was not marked paid: it was paid on .* and refunded since/);
     expect(woo.shop.writes).toEqual([]);
+  });
+
+  test("a payment for an order refunded or cancelled after it was paid is refused as paid before, not sent to reopen the order", async () => {
+    // The payment's event arrives late, after the shop refunded the order it paid.
+    const refunded = woo.shop.order(O.refunded);
+    const late = await server.call("eshop_order_mark_paid", {
+      id: O.refunded,
+      transaction_id: refunded.transaction_id,
+    });
+    expect(late.isError).toBe(true);
+    expect(text(late)).toBe(
+      `Order ${O.refunded} is refunded, so it was not marked paid: it was paid on 2026-10-01 12:39 UTC with this payment ("${refunded.transaction_id}") and refunded since. Check with the gateway that the payment was returned; the order needs nothing more.`,
+    );
+    const other = await server.call("eshop_order_mark_paid", { id: O.refunded, transaction_id: "pi_3QanotherOne" });
+    expect(text(other)).toBe(
+      `Order ${O.refunded} is refunded, so it was not marked paid: it was paid on 2026-10-01 12:39 UTC (transaction "${refunded.transaction_id}") and refunded since. "pi_3QanotherOne" is another payment: the customer may have paid twice; check both with the gateway.`,
+    );
+    // Paid, then cancelled in the shop: a cancel keeps the paid date, and sends no money back.
+    const paid = woo.shop.order(O.processing);
+    await server.call("eshop_order_update_status", { id: O.processing, status: "cancelled" });
+    const cancelled = await server.call("eshop_order_mark_paid", { id: O.processing });
+    expect(text(cancelled)).toBe(
+      `Order ${O.processing} is cancelled, so it was not marked paid: it was paid on 2026-11-09 10:23 UTC (transaction "${paid.transaction_id}") and cancelled since. Check with the gateway or the bank what this payment is before changing the order.`,
+    );
+    // Stripe's charge for an order that records the intent: maybe the same payment, maybe not.
+    const charge = await server.call("eshop_order_mark_paid", { id: O.processing, transaction_id: "ch_3Qcharge" });
+    expect(text(charge)).toMatch(
+      /and cancelled since\. "ch_3Qcharge" may be that payment under Stripe's other id for it, or another one: check with the gateway\.$/,
+    );
+    // Paid on delivery, recorded by hand without a transaction, refunded since.
+    await server.call("eshop_order_update_status", { id: 7021, status: "refunded" });
+    const untold = await server.call("eshop_order_mark_paid", { id: 7021, transaction_id: "pi_3Qcard" });
+    expect(text(untold)).toBe(
+      `Order 7021 is refunded, so it was not marked paid: it was paid on 2026-09-17 08:32 UTC and refunded since. It records no transaction: check with the gateway whether "pi_3Qcard" is the payment it was paid with before changing the order.`,
+    );
+    for (const result of [late, other, cancelled, charge, untold]) {
+      expect(text(result)).not.toContain("eshop_order_update_status");
+    }
+    expect(woo.shop.writes.filter((w) => w.route.endsWith(`/${O.refunded}`))).toEqual([]);
+    // A cancelled order that was never paid (its stock held too long at checkout) may be set back first.
+    const unpaid = await server.call("eshop_order_mark_paid", { id: O.cancelled, transaction_id: "pi_3Qlate" });
+    expect(text(unpaid)).toContain("If it really should be paid, set its status with eshop_order_update_status first.");
   });
 
   test("an order a plugin moved on from paid (shipped) is already paid; one shipped unpaid is refused", async () => {

@@ -271,6 +271,30 @@ export function orderTools(shop: ShopProvider): Tool[] {
         if (shop.paidStatuses.includes(before.status) || paidInPluginStatus(before.status, before.paid)) {
           return { already_paid: true, order: orderStateOut.parse(before), ...stored };
         }
+        if (!shop.payableStatuses.includes(before.status) && before.paid) {
+          // Paid, then refunded or cancelled (a cancel keeps the paid date): setting its status
+          // back to take this payment would reopen an order whose money may be returned already.
+          const same =
+            transaction_id !== undefined &&
+            [before.transaction_id, ...(before.payment_ids ?? [])].includes(transaction_id);
+          const recorded = same
+            ? `with this payment (${quote(transaction_id)})`
+            : before.transaction_id
+              ? `(transaction ${quote(before.transaction_id)})`
+              : "";
+          const what = same
+            ? "Check with the gateway that the payment was returned; the order needs nothing more."
+            : !transaction_id
+              ? "Check with the gateway or the bank what this payment is before changing the order."
+              : !before.transaction_id
+                ? `It records no transaction: check with the gateway whether ${quote(transaction_id)} is the payment it was paid with before changing the order.`
+                : differs
+                  ? `${quote(transaction_id)} is another payment: the customer may have paid twice; check both with the gateway.`
+                  : `${quote(transaction_id)} may be that payment under Stripe's other id for it, or another one: check with the gateway.`;
+          throw new ToolError(
+            `Order ${id} is ${before.status}, so it was not marked paid: it was paid on ${utcMinute(before.paid)}${recorded ? ` ${recorded}` : ""} and ${before.status} since. ${what}`,
+          );
+        }
         if (!shop.payableStatuses.includes(before.status)) {
           throw new ToolError(
             `Order ${id} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, set its status with eshop_order_update_status first.`,
