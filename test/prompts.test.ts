@@ -85,6 +85,13 @@ test("the payments flow and the morning brief are listed, and say the tools to u
     /Nor does a test payment \(livemode false, test true\), even one that matches its order: leave it as it is/,
   );
   expect(payments).toMatch(/report: .*test payments/);
+  // A payment refunded, cancelled or disputed since (in an event listed beside it, which may have
+  // arrived first) pays no order: marked paid, its goods would ship anyway.
+  expect(payments).toMatch(
+    /If another event of the same payment refunds, cancels or disputes it \(payment\.refunded, payment\.partially_refunded, payment\.cancelled or payment\.canceled of the same payment id; charge\.refunded or charge\.dispute\.created whose payment_intent is its id\), whichever of them arrived first, do not mark its order paid: leave both events for a person\./,
+  );
+  // Refunds and disputes of orders paid before reach a person through the report.
+  expect(payments).toMatch(/report: .*refunds and disputes that arrived/);
   expect(payments).toMatch(/Leave every other event as it is/);
   expect(payments).not.toMatch(/when it is no payment/);
   expect(payments).toMatch(/passing before= while it says older events match/);
