@@ -678,6 +678,22 @@ describe("marking paid", () => {
     expect(stock()).toBe(before - 1);
   });
 
+  test("an order the Stripe plugin paid and that was set back to pending is not paid again by that payment's intent", async () => {
+    // WooCommerce's Stripe plugin records the charge, and keeps the intent beside it.
+    await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "ch_3Qfirst" });
+    woo.shop.order(O.pending1999).meta_data.push({ id: 29001, key: "_stripe_intent_id", value: "pi_3Qfirst" });
+    await server.call("eshop_order_update_status", { id: O.pending1999, status: "pending" });
+    const writes = woo.shop.writes.length;
+    // payment_intent.succeeded of that payment, read after the order was set back.
+    const old = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qfirst" });
+    expect(old.isError).toBe(true);
+    expect(text(old)).toMatch(
+      /^Order \d+ is pending and needs payment, but its payment "pi_3Qfirst" was recorded before \(.* UTC\) and the order set back since: that payment is not taken again\./,
+    );
+    expect(woo.shop.writes.length).toBe(writes);
+    expect(woo.shop.order(O.pending1999)).toMatchObject({ status: "pending", transaction_id: "ch_3Qfirst" });
+  });
+
   test("a cancelled or refunded order is refused with what to do, and nothing is written", async () => {
     const cancelled = await server.call("eshop_order_mark_paid", { id: O.cancelled });
     expect(cancelled.isError).toBe(true);

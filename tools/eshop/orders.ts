@@ -265,6 +265,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
         const before = await shop.getOrder(id, call);
         // Paid already with another payment than this one: the customer may have paid twice.
         const differs = Boolean(transaction_id && before.transaction_id && !maySamePayment(transaction_id, before));
+        // The payment given is one the order carries: its transaction, or the Stripe intent kept beside it.
+        const carried =
+          transaction_id !== undefined &&
+          [before.transaction_id, ...(before.payment_ids ?? [])].includes(transaction_id);
         const stored = before.transaction_id
           ? { transaction_id: before.transaction_id, ...(differs ? { transaction_differs: true } : {}) }
           : {};
@@ -274,15 +278,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
         if (!shop.payableStatuses.includes(before.status) && before.paid) {
           // Paid, then refunded or cancelled (a cancel keeps the paid date): setting its status
           // back to take this payment would reopen an order whose money may be returned already.
-          const same =
-            transaction_id !== undefined &&
-            [before.transaction_id, ...(before.payment_ids ?? [])].includes(transaction_id);
-          const recorded = same
+          const recorded = carried
             ? `with this payment (${quote(transaction_id)})`
             : before.transaction_id
               ? `(transaction ${quote(before.transaction_id)})`
               : "";
-          const what = same
+          const what = carried
             ? "Check with the gateway that the payment was returned; the order needs nothing more."
             : !transaction_id
               ? "Check with the gateway or the bank what this payment is before changing the order."
@@ -305,7 +306,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         if (before.paid && before.needs_payment !== true) {
           return { already_paid: true, order: orderStateOut.parse(before), ...stored };
         }
-        if (before.paid && transaction_id !== undefined && transaction_id === before.transaction_id) {
+        if (before.paid && carried) {
           throw new ToolError(
             `Order ${id} is ${before.status} and needs payment, but its payment ${quote(transaction_id)} was recorded before (${utcMinute(before.paid)}) and the order set back since: that payment is not taken again. Check with the gateway whether it was reversed; a new payment's id marks it paid.`,
           );
