@@ -2490,7 +2490,7 @@ describe("a notification some targets refused for now", () => {
   });
 });
 
-test("the payment examples of the README and docs/automations.md (Stripe, Comgate) start waiter serve as written, with the token a public URL needs", async () => {
+test("the payment and refund examples of the README and docs/automations.md (Stripe, Comgate) start waiter serve as written, with the token a public URL needs", async () => {
   const pages = ["../README.md", "../docs/automations.md"].map((page) =>
     readFileSync(new URL(page, import.meta.url), "utf8"),
   );
@@ -2499,7 +2499,7 @@ test("the payment examples of the README and docs/automations.md (Stripe, Comgat
       .map((m) => m[1] ?? "")
       .filter((json) => json.includes('"automations"')),
   );
-  expect(examples).toHaveLength(3);
+  expect(examples).toHaveLength(4);
   for (const example of examples) {
     const file = join(dataDir, "waiter.json");
     writeFileSync(file, example);
@@ -2510,9 +2510,67 @@ test("the payment examples of the README and docs/automations.md (Stripe, Comgat
       OPS_TOKEN: "0123456789abcdef".repeat(4),
     };
     const config = loadConfig({ env: { ...rest, ...secrets, ...token }, file }, toolsets());
-    expect(config.core.automations.map((a) => a.name)).toEqual([expect.stringMatching(/^(stripe|comgate)-paid$/)]);
+    expect(config.core.automations.map((a) => a.name)).toEqual([
+      expect.stringMatching(/^(stripe|comgate)-paid$|^stripe-refunds$/),
+    ]);
     const running = await startServe(config, new Log("error", () => {}));
     await running.close();
+  }
+});
+
+test("the refunds example of docs/automations.md tells the team of a refund or a dispute, even one that came before its payment", async () => {
+  const page = readFileSync(new URL("../docs/automations.md", import.meta.url), "utf8");
+  const example = [...page.matchAll(/^```json\n([\s\S]*?)^```/gm)]
+    .map((m) => m[1] ?? "")
+    .find((json) => json.includes('"name": "stripe-refunds"'));
+  expect(example).toBeDefined();
+  const [refunds] = (JSON.parse(example ?? "{}") as { automations: object[] }).automations;
+  const server = await serve([{ ...PAID, onFailure: { notify: "team" } }, refunds as object]);
+  try {
+    const sent = telegram.delivered.length;
+    const deliver = async (id: string, type: string, object: object) => {
+      const body = JSON.stringify({ id, object: "event", type, data: { object } });
+      const signature = stripe.webhooks.generateTestHeaderString({
+        payload: body,
+        secret: STRIPE_SECRET,
+        timestamp: Math.floor(clock.now() / 1000),
+      });
+      const response = await request(`${server.url}/webhooks/stripe`, {
+        method: "POST",
+        body,
+        headers: { "content-type": "application/json", "stripe-signature": signature },
+      });
+      expect(response.statusCode).toBe(200);
+      return ((await response.body.json()) as { id: string }).id;
+    };
+    // The refund first, its payment after it: the payment still marks the order paid.
+    const refund = await deliver("evt_refund_first", "charge.refunded", {
+      id: "ch_refunded",
+      object: "charge",
+      amount_refunded: 1999,
+      payment_intent: "pi_refunded",
+    });
+    await pay(server, String(O.pending1999), "evt_refunded_payment", { id: "pi_refunded" });
+    await deliver("evt_charge_ok", "charge.succeeded", { id: "ch_ok", object: "charge", payment_intent: "pi_ok" });
+    await deliver("evt_dispute", "charge.dispute.created", {
+      id: "du_1",
+      object: "dispute",
+      amount: 1999,
+      charge: "ch_disputed",
+      payment_intent: "pi_disputed",
+    });
+    await expect
+      .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
+      .toEqual([
+        "Stripe “charge.refunded” of payment “pi_refunded”: check its order in the shop.",
+        `Order “${O.pending1999}” is paid (“pi_refunded”).`,
+        "Stripe “charge.dispute.created” of payment “pi_disputed”: check its order in the shop.",
+      ]);
+    const s = store();
+    expect((await s.get(refund))?.ackedAt).toBeNull();
+    await s.close();
+  } finally {
+    await server.close();
   }
 });
 
