@@ -351,6 +351,90 @@ test("a delivery signed with another secret than the source's is logged with the
   ]);
 });
 
+describe("a source whose sender signs with another secret than waiter's", () => {
+  /** A delivery as the erp sender signs it with the secret it had before the last rotation. */
+  const signedWithOldSecret = () => {
+    const { body, headers } = signed();
+    return {
+      body,
+      headers: {
+        ...headers,
+        "x-signature": `sha256=${createHmac("sha256", "the-old-erp-secret").update(body).digest("hex")}`,
+      },
+    };
+  };
+  const at = async (instant: string, url: string, delivery: { body: string; headers: Record<string, string> }) => {
+    setClock(instant);
+    return (await deliver(url, delivery)).status;
+  };
+  const listening = async () => {
+    const lines: string[] = [];
+    const { url } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+    return {
+      url,
+      warnings: () => lines.filter((line) => / warning .*webhook erp: /.test(line)),
+      recovered: () => lines.filter((line) => line.includes("webhook erp: a delivery verifies again")),
+    };
+  };
+  afterEach(() => setClock());
+
+  test("is warned of once its deliveries have failed the signature check for an hour since the last verified, again hourly, and its recovery said", async () => {
+    const { url, warnings, recovered } = await listening();
+    expect(await at("2026-11-30T08:00:00Z", url, signed())).toBe(200);
+    expect(await at("2026-11-30T08:10:00Z", url, signedWithOldSecret())).toBe(401);
+    expect(await at("2026-11-30T08:40:00Z", url, signedWithOldSecret())).toBe(401);
+    expect(warnings()).toEqual([]);
+    expect(await at("2026-11-30T09:10:01Z", url, signedWithOldSecret())).toBe(401);
+    expect(warnings()).toEqual([
+      expect.stringMatching(
+        /warning .*webhook erp: no delivery verified since 2026-11-30T08:00:00\.\d{3}Z, and 3 refused since for a signature mismatch, over 60 min: its secret was likely changed at the sender and not in waiter, or the reverse; ERP_SECRET does not hold the secret its sender signs with; docs\/webhooks\.md#pointing-the-providers-at-waiter says where each provider shows it, and docs\/webhooks\.md#rotating-a-secret how to change one without refusing deliveries\n$/,
+      ),
+    ]);
+    // Not again within the hour, however many come.
+    expect(await at("2026-11-30T09:40:00Z", url, signedWithOldSecret())).toBe(401);
+    expect(await at("2026-11-30T10:10:00Z", url, signedWithOldSecret())).toBe(401);
+    expect(warnings()).toHaveLength(1);
+    expect(await at("2026-11-30T10:10:02Z", url, signedWithOldSecret())).toBe(401);
+    expect(warnings()).toHaveLength(2);
+    expect(warnings()[1]).toMatch(
+      /no delivery verified since 2026-11-30T08:00:00\.\d{3}Z, and 6 refused since .*, over 120 min/,
+    );
+    expect(recovered()).toEqual([]);
+    expect(await at("2026-11-30T10:20:00Z", url, signed())).toBe(200);
+    expect(recovered()).toEqual([
+      expect.stringMatching(
+        /info .*webhook erp: a delivery verifies again, after 6 refused for a signature mismatch since the last one verified, at 2026-11-30T08:00:00\.\d{3}Z\n$/,
+      ),
+    ]);
+    // A new run is counted from its own first mismatch, and a verified delivery after it is no recovery.
+    expect(await at("2026-11-30T10:30:00Z", url, signedWithOldSecret())).toBe(401);
+    expect(await at("2026-11-30T11:29:00Z", url, signedWithOldSecret())).toBe(401);
+    expect(await at("2026-11-30T11:30:00Z", url, signed())).toBe(200);
+    expect(warnings()).toHaveLength(2);
+    expect(recovered()).toHaveLength(1);
+  });
+
+  test("is not told from a stranger's forgeries: none at a source that never verified a delivery, none between real deliveries within the hour, none for malformed ones", async () => {
+    const { url, warnings } = await listening();
+    const missingSignature = () => {
+      const { body, headers } = signed();
+      return { body, headers: { ...headers, "x-signature": "" } };
+    };
+    for (const instant of ["2026-11-30T08:00:00Z", "2026-11-30T09:00:00Z", "2026-11-30T11:00:00Z"]) {
+      expect(await at(instant, url, signedWithOldSecret())).toBe(401);
+    }
+    expect(await at("2026-11-30T12:00:00Z", url, signed())).toBe(200);
+    for (const instant of ["2026-11-30T12:01:00Z", "2026-11-30T12:30:00Z", "2026-11-30T12:59:00Z"]) {
+      expect(await at(instant, url, signedWithOldSecret())).toBe(401);
+    }
+    expect(await at("2026-11-30T13:00:00Z", url, signed())).toBe(200);
+    for (const instant of ["2026-11-30T13:01:00Z", "2026-11-30T14:30:00Z", "2026-11-30T16:00:00Z"]) {
+      expect(await at(instant, url, missingSignature())).toBe(401);
+    }
+    expect(warnings()).toEqual([]);
+  });
+});
+
 test("a stranger's flood of refusals keeps at most two counts in flight, and every refusal is counted", async () => {
   const { listener, url, store, rejected } = await start();
   // Every count the listener asks for is held until the test releases it.

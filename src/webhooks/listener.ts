@@ -8,7 +8,7 @@ import { untilAborted } from "../http/deadline.js";
 import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { quote } from "../shown.js";
-import { clock } from "../time.js";
+import { clock, HOUR_MS, lessAgoThan } from "../time.js";
 import { requestGuard } from "./hosts.js";
 import { capConnectionsPerClient, clientOf, DEFAULT_TIMEOUTS, type ListenerTimeouts, watchBody } from "./limits.js";
 import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
@@ -67,10 +67,70 @@ function bodyLimit(webhooks: Pick<WebhooksConfig, "maxBodyBytes">, source: Webho
  * who may be a stranger, is told no more than the mismatch.
  */
 function withCause(reason: string, source: WebhookSource): string {
-  if (reason !== "signature mismatch" || !("secretEnv" in source)) return reason;
+  const notHeld = reason === "signature mismatch" ? secretNotHeld(source) : undefined;
+  return notHeld ? `${reason}: if every delivery of this source is refused so, ${notHeld}` : reason;
+}
+
+/** The variables that do not hold the secret a source's sender signs with, as the log says it, and where to find it. */
+function secretNotHeld(source: WebhookSource): string | undefined {
+  if (!("secretEnv" in source)) return undefined;
   const variables = [source.secretEnv].flat();
   const holds = variables.length === 1 ? `${variables[0]} does not hold` : `none of ${variables.join(", ")} holds`;
-  return `${reason}: if every delivery of this source is refused so, ${holds} the secret its sender signs with; docs/webhooks.md#pointing-the-providers-at-waiter says where each provider shows it`;
+  return `${holds} the secret its sender signs with; docs/webhooks.md#pointing-the-providers-at-waiter says where each provider shows it`;
+}
+
+/**
+ * How long a source whose deliveries verified must see nothing but signature mismatches before
+ * its secret is said to have changed at one end only. A stranger's forgeries between two real
+ * deliveries an hour apart span less; WooCommerce, which never sends a refused delivery again,
+ * disables its webhook at the seventh in a row: a shop making fewer than seven webhook events in
+ * that hour hears of it first.
+ */
+const MISMATCHED_FOR_MS = HOUR_MS;
+
+/** What a sender signing with another secret loses meanwhile, for the senders that never send a delivery again. */
+const LOST_MEANWHILE: Partial<Record<WebhookSource["scheme"], string>> = {
+  github:
+    "GitHub does not send the refused deliveries again: redeliver them from the webhook's Recent Deliveries once they verify",
+  woocommerce:
+    "WooCommerce does not send the refused deliveries again (WooCommerce → Status → Logs lists them), and disables the webhook at its seventh failure in a row: set it back to Active under WooCommerce → Settings → Advanced → Webhooks",
+};
+
+/**
+ * Warns when a source's sender has been signing with another secret than waiter's for a while: a
+ * source whose deliveries verified, and since the last of them has had only signature mismatches
+ * (its scheme's headers well-formed and, where it signs one, a current timestamp: what a sender with
+ * a wrong secret sends) for MISMATCHED_FOR_MS. Said again at most hourly while it lasts, and at info
+ * when a delivery verifies again. A source none of whose deliveries verified since waiter started
+ * is not watched: forgeries raise it only where real deliveries stopped verifying for that long.
+ */
+function secretWatch(log: Log) {
+  const watched = new Map<string, { verifiedAt: number; mismatches: number; since?: number; warnedAt?: number }>();
+  return {
+    verified(source: WebhookSource, now: number) {
+      const watch = watched.get(source.name);
+      if (watch?.warnedAt !== undefined) {
+        log.info(
+          `webhook ${source.name}: a delivery verifies again, after ${watch.mismatches} refused for a signature mismatch since the last one verified, at ${new Date(watch.verifiedAt).toISOString()}`,
+        );
+      }
+      watched.set(source.name, { verifiedAt: now, mismatches: 0 });
+    },
+    mismatched(source: WebhookSource, now: number) {
+      const watch = watched.get(source.name);
+      if (!watch) return;
+      watch.mismatches += 1;
+      // A clock set back: the span counts from the new time, not one that has not come yet.
+      watch.since = Math.min(watch.since ?? now, now);
+      if (now - watch.since < MISMATCHED_FOR_MS) return;
+      if (watch.warnedAt !== undefined && lessAgoThan(watch.warnedAt, HOUR_MS)) return;
+      watch.warnedAt = now;
+      const lost = LOST_MEANWHILE[source.scheme];
+      log.warning(
+        `webhook ${source.name}: no delivery verified since ${new Date(watch.verifiedAt).toISOString()}, and ${watch.mismatches} refused since for a signature mismatch, over ${Math.round((now - watch.since) / 60_000)} min: its secret was likely changed at the sender and not in waiter, or the reverse; ${secretNotHeld(source)}, and docs/webhooks.md#rotating-a-secret how to change one without refusing deliveries${lost ? `; ${lost}` : ""}`,
+      );
+    },
+  };
 }
 
 /** What to do about a delivery not stored, for the senders that never send one again. */
@@ -225,6 +285,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
 
   // A line a minute for each key: a source and reason refused, or a source's repeats.
   const infoAMinute = throttled((line) => log.info(line));
+  const secrets = secretWatch(log);
   // A store that is away or full refuses every delivery: a line a minute says so, not one each,
   // for each kind of failure, so that none hides another: a source's deliveries not stored (each
   // line names one to send again), requests not counted, /healthz; and a line says when it answers
@@ -504,6 +565,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
         said: withCause(verdict.reason, source),
         source: source.name,
       });
+      if (verdict.reason === "signature mismatch") secrets.mismatched(source, receivedAt);
       return;
     }
     if (verdict.kind === "unavailable") {
@@ -522,6 +584,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       res.status(200).json({ ok: true });
       return;
     }
+    secrets.verified(source, receivedAt);
     // An id with control characters is no sender's id, and no store must choke on its NUL.
     if (/\p{Cc}/u.test(verdict.id)) {
       refuse(req, res, {
