@@ -414,6 +414,29 @@ describe("a source whose sender signs with another secret than waiter's", () => 
     expect(recovered()).toHaveLength(1);
   });
 
+  test("after a restart, is warned of from the last delivery the store holds from it: a secret changed in waiter alone", async () => {
+    const lines: string[] = [];
+    const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+    // What the listener stored before it was restarted with another secret.
+    await store.add({
+      source: "erp",
+      type: "invoice.created",
+      scheme: "hmac-sha256",
+      dedupeId: "d-before",
+      headers: {},
+      body: Buffer.from('{"invoice":0}'),
+      receivedAt: Date.parse("2026-11-29T17:00:00Z"),
+    });
+    for (const instant of ["2026-11-30T08:00:00Z", "2026-11-30T08:30:00Z", "2026-11-30T09:00:01Z"]) {
+      expect(await at(instant, url, signedWithOldSecret())).toBe(401);
+    }
+    expect(lines.filter((line) => / warning .*webhook erp: /.test(line))).toEqual([
+      expect.stringMatching(
+        /webhook erp: no delivery verified since 2026-11-29T17:00:00\.000Z, and 3 refused since for a signature mismatch, over 60 min: .*ERP_SECRET does not hold/,
+      ),
+    ]);
+  });
+
   test("is not told from a stranger's forgeries: none at a source that never verified a delivery, none between real deliveries within the hour, none for malformed ones", async () => {
     const { url, warnings } = await listening();
     const missingSignature = () => {

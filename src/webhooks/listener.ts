@@ -101,15 +101,18 @@ const LOST_MEANWHILE: Partial<Record<WebhookSource["scheme"], string>> = {
  * source whose deliveries verified, and since the last of them has had only signature mismatches
  * (its scheme's headers well-formed and, where it signs one, a current timestamp: what a sender with
  * a wrong secret sends) for MISMATCHED_FOR_MS. Said again at most hourly while it lasts, and at info
- * when a delivery verifies again. A source none of whose deliveries verified since waiter started
- * is not watched: forgeries raise it only where real deliveries stopped verifying for that long.
+ * when a delivery verifies again. A source none of whose deliveries verified is not warned of:
+ * forgeries raise it only where real deliveries stopped verifying for that long. After a restart,
+ * `lastStored` (the newest event stored from the source) stands for the last verified, so that a
+ * secret changed in waiter alone, which takes a restart, is warned of too.
  */
-function secretWatch(log: Log) {
-  const watched = new Map<string, { verifiedAt: number; mismatches: number; since?: number; warnedAt?: number }>();
+function secretWatch(log: Log, lastStored: (source: string) => Promise<number | undefined>) {
+  // verifiedAt is unknown until a delivery verifies or the store has told of one.
+  const watched = new Map<string, { verifiedAt?: number; mismatches: number; since?: number; warnedAt?: number }>();
   return {
     verified(source: WebhookSource, now: number) {
       const watch = watched.get(source.name);
-      if (watch?.warnedAt !== undefined) {
+      if (watch?.warnedAt !== undefined && watch.verifiedAt !== undefined) {
         log.info(
           `webhook ${source.name}: a delivery verifies again, after ${watch.mismatches} refused for a signature mismatch since the last one verified, at ${new Date(watch.verifiedAt).toISOString()}`,
         );
@@ -117,12 +120,25 @@ function secretWatch(log: Log) {
       watched.set(source.name, { verifiedAt: now, mismatches: 0 });
     },
     mismatched(source: WebhookSource, now: number) {
-      const watch = watched.get(source.name);
-      if (!watch) return;
+      let watch = watched.get(source.name);
+      if (!watch) {
+        const asked: { mismatches: number; verifiedAt?: number } = { mismatches: 0 };
+        watched.set(source.name, asked);
+        lastStored(source.name).then(
+          (at) => {
+            asked.verifiedAt ??= at;
+          },
+          // Asked again at the next mismatch; the store's failures are told where it fails to store.
+          () => {
+            if (watched.get(source.name) === asked) watched.delete(source.name);
+          },
+        );
+        watch = asked;
+      }
       watch.mismatches += 1;
       // A clock set back: the span counts from the new time, not one that has not come yet.
       watch.since = Math.min(watch.since ?? now, now);
-      if (now - watch.since < MISMATCHED_FOR_MS) return;
+      if (watch.verifiedAt === undefined || now - watch.since < MISMATCHED_FOR_MS) return;
       if (watch.warnedAt !== undefined && lessAgoThan(watch.warnedAt, HOUR_MS)) return;
       watch.warnedAt = now;
       const lost = LOST_MEANWHILE[source.scheme];
@@ -285,7 +301,10 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
 
   // A line a minute for each key: a source and reason refused, or a source's repeats.
   const infoAMinute = throttled((line) => log.info(line));
-  const secrets = secretWatch(log);
+  const secrets = secretWatch(log, async (source) => {
+    const [last] = store ? await store.list({ source }, { limit: 1, bodies: false }) : [];
+    return last && Date.parse(last.receivedAt);
+  });
   // A store that is away or full refuses every delivery: a line a minute says so, not one each,
   // for each kind of failure, so that none hides another: a source's deliveries not stored (each
   // line names one to send again), requests not counted, /healthz; and a line says when it answers
