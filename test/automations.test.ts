@@ -12,7 +12,7 @@ import { loadConfig } from "../src/config.js";
 import { LeftUndone } from "../src/errors.js";
 import { PostgresEventStore } from "../src/events/postgres/store.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
-import type { RunRecord, StepStatus } from "../src/events/store.js";
+import type { EventStore, RunRecord, StepStatus } from "../src/events/store.js";
 import { Log, type LogLevel } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
@@ -366,6 +366,37 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     } finally {
       await agent.close();
       await server.close();
+    }
+  });
+
+  test("automations_runs says when older runs match than it shows, and how to see them", async () => {
+    const agent = await startWaiter(env([PAID]));
+    const stored = agent.store as EventStore;
+    try {
+      for (const n of [1, 2, 3]) {
+        const { id } = await stored.add({
+          source: "stripe",
+          type: "payment_intent.succeeded",
+          scheme: "stripe",
+          dedupeId: `evt_runs_${n}`,
+          headers: {},
+          body: Buffer.from(JSON.stringify({ id: `evt_runs_${n}` })),
+          receivedAt: clock.now(),
+        });
+        const run = (await stored.runs.begin("stripe-paid", id, false, clock.now())) as number;
+        await stored.runs.finish(run, "failed", clock.now(), "step 1 (eshop_order_mark_paid): no such order");
+      }
+      const two = await agent.call("automations_runs", { status: "failed", limit: 2 });
+      expect((two.structuredContent as { runs: unknown[] }).runs).toHaveLength(2);
+      expect(two.structuredContent).toMatchObject({
+        note: "Older runs match too: pass a higher limit (at most 50), or narrow by automation, status or event_id.",
+      });
+      expect(text(two)).toMatch(/\nOlder runs match too: pass a higher limit \(at most 50\)/);
+      const all = await agent.call("automations_runs", { status: "failed", limit: 3 });
+      expect((all.structuredContent as { runs: unknown[] }).runs).toHaveLength(3);
+      expect(all.structuredContent).not.toHaveProperty("note");
+    } finally {
+      await agent.close();
     }
   });
 

@@ -9,6 +9,7 @@ import { type Automation, toolOf } from "./rules.js";
 
 const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 const STATUSES = ["running", "done", "failed"] as const;
+const MAX_RUNS = 50;
 
 /**
  * Why no automation ran on `event`, each automation of its source in a sentence: which does not
@@ -129,7 +130,7 @@ export function automationsToolset(
           automation: z.string().min(1).optional().describe("Runs of this one."),
           status: z.enum(STATUSES).optional().describe("Only runs in it."),
           event_id: z.string().min(1).optional().describe("Runs on this event."),
-          limit: z.number().int().min(1).max(50).optional().describe("1-50, default 10."),
+          limit: z.number().int().min(1).max(MAX_RUNS).optional().describe(`1-${MAX_RUNS}, default 10.`),
         },
         output: {
           runs: z.array(
@@ -148,13 +149,16 @@ export function automationsToolset(
         },
         annotations: READS,
         async run(args) {
-          const found = await store.runs.list({
+          const limit = args.limit ?? 10;
+          // One more than asked for tells whether older runs match: a model must not take the page for all of them.
+          const matched = await store.runs.list({
             automation: args.automation,
             status: args.status,
             // Any letter case names the stored event; the id as sent may be a sender's delivery id.
             eventId: args.event_id && storedId(args.event_id),
-            limit: args.limit ?? 10,
+            limit: limit + 1,
           });
+          const found = matched.slice(0, limit);
           // A name no longer configured still lists the runs it made.
           const { automation } = args;
           if (automation !== undefined && found.length === 0 && !automations.some((a) => a.name === automation)) {
@@ -173,6 +177,8 @@ export function automationsToolset(
             note = event
               ? await whyNoRun(automations, event)
               : `No event ${quote(args.event_id)} is stored. ${await notStored(store, [args.event_id])}`;
+          } else if (matched.length > limit) {
+            note = `Older runs match too: ${limit < MAX_RUNS ? `pass a higher limit (at most ${MAX_RUNS}), or ` : ""}narrow by automation, status or event_id.`;
           }
           return {
             ...(note ? { note } : {}),
@@ -212,15 +218,16 @@ export function automationsToolset(
             })),
           };
         },
-        render: (r) =>
-          r.runs
-            .map(
-              (run) =>
-                `#${run.id} ${run.automation} on ${run.event_id}: ${run.status}${run.dry_run ? " (dry run)" : ""}${run.error ? ` — ${under(run.error, 2)}` : ""}\n${run.steps
-                  .map((s, i) => `  ${i + 1}. ${s.tool}: ${s.status}${s.outcome ? ` — ${under(s.outcome, 5)}` : ""}`)
-                  .join("\n")}`,
-            )
-            .join("\n") || (r.note ? `No runs on it. ${r.note}` : "No runs match."),
+        render(r) {
+          if (r.runs.length === 0) return r.note ? `No runs on it. ${r.note}` : "No runs match.";
+          const runs = r.runs.map(
+            (run) =>
+              `#${run.id} ${run.automation} on ${run.event_id}: ${run.status}${run.dry_run ? " (dry run)" : ""}${run.error ? ` — ${under(run.error, 2)}` : ""}\n${run.steps
+                .map((s, i) => `  ${i + 1}. ${s.tool}: ${s.status}${s.outcome ? ` — ${under(s.outcome, 5)}` : ""}`)
+                .join("\n")}`,
+          );
+          return [...runs, ...(r.note ? [r.note] : [])].join("\n");
+        },
       });
       return [list, runs];
     },
