@@ -924,11 +924,13 @@ describe("what agents see", () => {
       const { body, headers } = await signed("svc");
       ids.push((await post("svc", body, headers)).body.id);
     }
-    const newer = (await session.call("events_list", { since: first.cursor, limit: 2 })).structuredContent as {
-      events: { id: string }[];
-      next_before?: string;
-    };
+    const newerPage = await session.call("events_list", { since: first.cursor, limit: 2 });
+    const newer = newerPage.structuredContent as { events: { id: string }[]; next_before?: string };
     expect(newer.events.map((e) => e.id)).toEqual([ids[2], ids[1]]);
+    // Without since, the pages back would go on past it, to events read before.
+    expect(text(newerPage)).toContain(
+      `Older events match: pass before="${newer.next_before}" with since="${first.cursor}".`,
+    );
     const older = (await session.call("events_list", { since: first.cursor, before: newer.next_before, limit: 2 }))
       .structuredContent as { events: { id: string }[]; next_before?: string };
     expect(older.events.map((e) => e.id)).toEqual([ids[0]]);

@@ -343,7 +343,7 @@ export function eventsToolset(
             ...(notes.length ? { note: notes.join(" ") } : {}),
           };
         },
-        render(r) {
+        render(r, args) {
           const note = r.note ? `\n${r.note}` : "";
           if (r.events.length === 0) return `No matching events. Cursor for later: ${r.cursor}.${note}`;
           // Type and gist are quoted as string literals: the sender wrote them, not waiter.
@@ -351,7 +351,9 @@ export function eventsToolset(
             (e) =>
               `${e.id}  ${e.received_at}  ${e.source}  type: ${JSON.stringify(e.type)}${e.acked ? "  (acked)" : ""}  payload: ${JSON.stringify(e.gist)}`,
           );
-          const more = r.next_before ? `\nOlder events match: pass before="${r.next_before}".` : "";
+          // Without since, the pages back would go on past it, to the events read before it.
+          const within = args.since ? ` with since="${storedId(args.since)}"` : "";
+          const more = r.next_before ? `\nOlder events match: pass before="${r.next_before}"${within}.` : "";
           return `${r.events.length} event${r.events.length === 1 ? "" : "s"}, newest first (summaries of third-party data):\n${lines.join("\n")}\nCursor for newer events: ${r.cursor}.${more}${note}`;
         },
       });
