@@ -913,6 +913,11 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
           },
         ],
       });
+      // The reason is said once, at the step, not again beside the run.
+      const [{ outcome }] = (runs.structuredContent as { runs: [{ steps: [{ outcome: string }] }] }).runs[0].steps;
+      expect(text(runs)).toBe(
+        `#${(runs.structuredContent as { runs: [{ id: number }] }).runs[0].id} length-of-number on ${event.id}: failed at step 1\n  1. eshop_order_get: failed — ${outcome}`,
+      );
       expect(woo.shop.writes).toEqual([]);
     } finally {
       await agent.close();

@@ -220,12 +220,14 @@ export function automationsToolset(
         },
         render(r) {
           if (r.runs.length === 0) return r.note ? `No runs on it. ${r.note}` : "No runs match.";
-          const runs = r.runs.map(
-            (run) =>
-              `#${run.id} ${run.automation} on ${run.event_id}: ${run.status}${run.dry_run ? " (dry run)" : ""}${run.error ? ` — ${under(run.error, 2)}` : ""}\n${run.steps
-                .map((s, i) => `  ${i + 1}. ${s.tool}: ${s.status}${s.outcome ? ` — ${under(s.outcome, 5)}` : ""}`)
-                .join("\n")}`,
-          );
+          const runs = r.runs.map((run) => {
+            // A run that failed at a step has the step's reason for its error: said once, at the step.
+            const at = run.steps.findIndex((s, i) => run.error === `step ${i + 1} (${s.tool}): ${s.outcome}`);
+            const why = at >= 0 ? ` at step ${at + 1}` : run.error ? ` — ${under(run.error, 2)}` : "";
+            return `#${run.id} ${run.automation} on ${run.event_id}: ${run.status}${run.dry_run ? " (dry run)" : ""}${why}\n${run.steps
+              .map((s, i) => `  ${i + 1}. ${s.tool}: ${s.status}${s.outcome ? ` — ${under(s.outcome, 5)}` : ""}`)
+              .join("\n")}`;
+          });
           return [...runs, ...(r.note ? [r.note] : [])].join("\n");
         },
       });
