@@ -400,6 +400,42 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("automations_runs of long runs stays a size a client takes, and says which runs it left out", async () => {
+    const agent = await startWaiter(env([PAID]));
+    const stored = agent.store as EventStore;
+    try {
+      // Dry runs of twenty steps, each told by arguments as long as a step shows them.
+      for (const n of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]) {
+        const { id } = await stored.add({
+          source: "stripe",
+          type: "payment_intent.succeeded",
+          scheme: "stripe",
+          dedupeId: `evt_long_${n}`,
+          headers: {},
+          body: Buffer.from(JSON.stringify({ id: `evt_long_${n}` })),
+          receivedAt: clock.now(),
+        });
+        const run = (await stored.runs.begin("stripe-paid", id, true, clock.now())) as number;
+        for (let step = 0; step < 20; step++) {
+          const args = { channel: "team", text: `Order ${n}: ${"paid in full, ".repeat(40)}` };
+          await stored.runs.step(run, step, "would", JSON.stringify({ tool: "notify_send", args }), clock.now());
+        }
+        await stored.runs.finish(run, "done", clock.now());
+      }
+      const answer = await agent.call("automations_runs", { limit: 50 });
+      const shown = (answer.structuredContent as { runs: { event_id: string }[] }).runs;
+      expect(JSON.stringify(answer.structuredContent).length).toBeLessThanOrEqual(42_000);
+      expect(text(answer).length).toBeLessThanOrEqual(42_000);
+      expect(shown.length).toBeGreaterThan(0);
+      expect(shown.length).toBeLessThan(12);
+      expect(answer.structuredContent).toMatchObject({
+        note: `Only the newest ${shown.length} runs fit in one answer: narrow by automation, status or event_id for older ones.`,
+      });
+    } finally {
+      await agent.close();
+    }
+  });
+
   test("a notify step that reached some of its chats reads in automations_runs with all its lines under the step", async () => {
     const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }, { ack: true }] };
     const channels = JSON.stringify({

@@ -10,6 +10,12 @@ import { type Automation, toolOf } from "./rules.js";
 const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 const STATUSES = ["running", "done", "failed"] as const;
 const MAX_RUNS = 50;
+/**
+ * The runs an answer shows stop here, in characters of their structured content, the text being
+ * shorter: some clients refuse a result over 25k tokens, and twenty steps a run, told by their
+ * arguments, make fifty runs several times that. The newest run is shown however long it is.
+ */
+const MAX_RUNS_CHARACTERS = 40_000;
 
 /**
  * Why no automation ran on `event`, each automation of its source in a sentence: which does not
@@ -177,46 +183,53 @@ export function automationsToolset(
             note = event
               ? await whyNoRun(automations, event)
               : `No event ${quote(args.event_id)} is stored. ${await notStored(store, [args.event_id])}`;
+          }
+          const runs = found.map((run) => ({
+            id: run.id,
+            automation: run.automation,
+            event_id: run.eventId,
+            status: run.status,
+            dry_run: run.dryRun,
+            started_at: run.startedAt,
+            ...(run.error ? { error: run.error } : {}),
+            steps: run.steps.map((step) => {
+              const detail = JSON.parse(step.detail) as {
+                tool: string;
+                args?: unknown;
+                said?: string;
+                error?: string;
+                waiting?: string;
+              };
+              // A step that would run, or was under way, is told by what it was called with.
+              // As JSON, every string quoted; line separators, which JSON leaves as they are, escaped.
+              const json = JSON.stringify(detail.args)?.replace(
+                /[\u2028\u2029]/g,
+                (c) => `\\u${c.charCodeAt(0).toString(16)}`,
+              );
+              const called = json === undefined ? undefined : `with ${cut(json, 300)}`;
+              // A step that waits for its next try is recorded as started, or as refused when the
+              // upstream refused it, but is waiting, and says why and until when.
+              const waiting = run.status === "running" ? detail.waiting : undefined;
+              const outcome = detail.error ?? detail.said ?? waiting ?? called;
+              return {
+                status: waiting ? "waiting" : step.status,
+                tool: detail.tool,
+                ...(outcome ? { outcome } : {}),
+              };
+            }),
+          }));
+          let fitting = 0;
+          for (let used = 0; fitting < runs.length; fitting++) {
+            used += JSON.stringify(runs[fitting]).length;
+            if (used > MAX_RUNS_CHARACTERS && fitting > 0) break;
+          }
+          if (fitting < runs.length) {
+            const newest = fitting === 1 ? "run fits" : `${fitting} runs fit`;
+            note = `Only the newest ${newest} in one answer: narrow by automation, status or event_id for older ones.`;
           } else if (matched.length > limit) {
             note = `Older runs match too: ${limit < MAX_RUNS ? `pass a higher limit (at most ${MAX_RUNS}), or ` : ""}narrow by automation, status or event_id.`;
           }
-          return {
-            ...(note ? { note } : {}),
-            runs: found.map((run) => ({
-              id: run.id,
-              automation: run.automation,
-              event_id: run.eventId,
-              status: run.status,
-              dry_run: run.dryRun,
-              started_at: run.startedAt,
-              ...(run.error ? { error: run.error } : {}),
-              steps: run.steps.map((step) => {
-                const detail = JSON.parse(step.detail) as {
-                  tool: string;
-                  args?: unknown;
-                  said?: string;
-                  error?: string;
-                  waiting?: string;
-                };
-                // A step that would run, or was under way, is told by what it was called with.
-                // As JSON, every string quoted; line separators, which JSON leaves as they are, escaped.
-                const json = JSON.stringify(detail.args)?.replace(
-                  /[\u2028\u2029]/g,
-                  (c) => `\\u${c.charCodeAt(0).toString(16)}`,
-                );
-                const called = json === undefined ? undefined : `with ${cut(json, 300)}`;
-                // A step that waits for its next try is recorded as started, or as refused when the
-                // upstream refused it, but is waiting, and says why and until when.
-                const waiting = run.status === "running" ? detail.waiting : undefined;
-                const outcome = detail.error ?? detail.said ?? waiting ?? called;
-                return {
-                  status: waiting ? "waiting" : step.status,
-                  tool: detail.tool,
-                  ...(outcome ? { outcome } : {}),
-                };
-              }),
-            })),
-          };
+          return { ...(note ? { note } : {}), runs: runs.slice(0, fitting) };
         },
         render(r) {
           if (r.runs.length === 0) return r.note ? `No runs on it. ${r.note}` : "No runs match.";
