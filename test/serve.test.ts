@@ -236,6 +236,8 @@ describe("waiter serve", () => {
       ["utf-16", Buffer.concat([Buffer.from([0xfe, 0xff]), bigEndian])],
       ["utf-16", bigEndian],
       ["utf-32le", utf32],
+      // Not UTF at all: the body parser refuses it before the check, as the docs say, with the same words.
+      ["iso-8859-1", Buffer.from(deep, "latin1")],
     ] as const) {
       const sent = await request(`${base}/mcp`, {
         method: "POST",

@@ -830,7 +830,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
           if (err.type === "entity.too.large") rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
           else if (err.type === "entity.depth") {
             rpcError(res, 400, -32600, `A request may nest arrays and objects at most ${MAX_DEPTH} levels deep`);
-          } else if (err.type === "charset.unchecked") {
+          } else if (err.type === "charset.unchecked" || err.type === "charset.unsupported") {
             rpcError(res, 415, -32600, "A request must be JSON in UTF-8 (or in UTF-16LE or UTF-16BE, named so)");
           } else if (err.type === "entity.values") {
             rpcError(
