@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { parseArgs } from "node:util";
+import { inspect, parseArgs } from "node:util";
 import { CannotStart, startApp, startServe, startWebhooks } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
@@ -253,8 +253,8 @@ async function main(): Promise<void> {
   const log = new Log(config.core.logLevel);
   logWarnings(log);
   for (const line of config.warnings) log.warning(line);
-  // Whatever was thrown: not always an Error.
-  const said = (thrown: unknown) => (thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown));
+  // Whatever was thrown (not always an Error) as Node would report it: with an error's cause and code.
+  const said = (thrown: unknown) => (typeof thrown === "string" ? thrown : inspect(thrown));
   process.on("unhandledRejection", (reason) => log.error(`unhandled rejection: ${said(reason)}`));
   // Node's own report of it is several lines without time or level: journald would file it as info.
   process.on("uncaughtException", (err) => {

@@ -320,18 +320,31 @@ describe("waiter serve", () => {
   });
 
   test("a fault nothing catches stops waiter with status 1 and one line at error, not Node's report over several lines", async () => {
+    /** The last line of a waiter serve that threw `thrown` (JavaScript) where nothing catches it. */
+    const crashed = async (thrown: string) => {
+      const fault = `data:text/javascript,${encodeURIComponent(`process.on("SIGUSR2", () => { throw ${thrown}; });`)}`;
+      const server = await startNode(
+        ["--import", fault, CLI, "serve", "--listen", "127.0.0.1:0"],
+        { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")) },
+        SERVING,
+      );
+      server.child.kill("SIGUSR2");
+      expect(await server.exited).toBe(1);
+      expect(server.stderr()).not.toMatch(/^\s|Node\.js v/m);
+      return server.stderr().split("\n").reverse()[1];
+    };
     // Not an Error, as a package may throw.
-    const fault = `data:text/javascript,${encodeURIComponent('process.on("SIGUSR2", () => { throw "the index is gone"; });')}`;
-    const server = await startNode(
-      ["--import", fault, CLI, "serve", "--listen", "127.0.0.1:0"],
-      { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")) },
-      SERVING,
+    expect(await crashed('"the index is gone"')).toMatch(
+      /^\S+Z error +\[waiter\] stopping at once on an uncaught exception: the index is gone$/,
     );
-    server.child.kill("SIGUSR2");
-    expect(await server.exited).toBe(1);
-    const [, last] = server.stderr().split("\n").reverse();
-    expect(last).toMatch(/^\S+Z error +\[waiter\] stopping at once on an uncaught exception: the index is gone$/);
-    expect(server.stderr()).not.toMatch(/^\s|Node\.js v/m);
+    // What Node's report showed stays: the cause that says why (fetch's "fetch failed" names none) and the code.
+    const refused = 'Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" })';
+    expect(await crashed(`new TypeError("fetch failed", { cause: ${refused} })`)).toMatch(
+      /^\S+Z error +\[waiter\] stopping at once on an uncaught exception: TypeError: fetch failed \| at .* \[cause\]: Error: connect ECONNREFUSED 127\.0\.0\.1:5432 \| at .*code: 'ECONNREFUSED'/,
+    );
+    expect(await crashed('{ status: 503, reason: "the index is gone" }')).toMatch(
+      /uncaught exception: \{ status: 503, reason: 'the index is gone' \}$/,
+    );
   });
 
   test("a call that outlasts the stop's drain time is answered that the stop cut it, not left unanswered, and its upstream's answer is not waited for", async () => {
