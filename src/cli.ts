@@ -195,8 +195,9 @@ function nodeTooOld(): boolean {
 async function main(): Promise<void> {
   if (nodeTooOld()) {
     // A desktop client's short PATH may find an old system node before the one the user installed.
-    process.stderr.write(
+    toStderr(
       `waiter: needs Node.js ${OLDEST_NODE} or later, and ${process.execPath} is ${process.version}: give the MCP client's "command" the absolute path of a newer node (\`which node\` prints the one your terminal runs)\n`,
+      "error",
     );
     process.exit(1);
   }

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, fstatSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -120,4 +120,20 @@ test("started by a Node.js older than waiter needs, it stops at once and says wh
   expect(run.stderr).toBe(
     `waiter: needs Node.js ${required.replace(">=", "")} or later, and ${process.execPath} is v18.20.8: give the MCP client's "command" the absolute path of a newer node (\`which node\` prints the one your terminal runs)\n`,
   );
+});
+
+test("under systemd, the Node.js too old to run waiter is said at error priority, as what else stops it at start", () => {
+  const old = ["--import", fileURLToPath(new URL("./fixtures/old-node.mjs", import.meta.url))];
+  // stderr as systemd gives a service it: a stream JOURNAL_STREAM names.
+  const log = join(mkdtempSync(join(tmpdir(), "waiter-native-")), "journal.log");
+  const fd = openSync(log, "w");
+  const { dev, ino } = fstatSync(fd);
+  const run = spawnSync(process.execPath, [...old, CLI, "serve"], {
+    env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-native-")), JOURNAL_STREAM: `${dev}:${ino}` },
+    stdio: ["ignore", "ignore", fd],
+    timeout: 10_000,
+  });
+  closeSync(fd);
+  expect(run.status).toBe(1);
+  expect(readFileSync(log, "utf8")).toMatch(/^<3>waiter: needs Node\.js \S+ or later, and .* is v18\.20\.8: /);
 });
