@@ -127,22 +127,20 @@ async function toldAndLogged(sent: number, said: string, lines: string[], eventI
 
 let sequence = 0;
 /** A payment_intent.succeeded for `orderId`, signed by Stripe's own library; `id` repeats a delivery. */
-async function pay(server: { url: string }, orderId: string | undefined, id = `evt_${++sequence}`, extra = {}) {
-  const body = JSON.stringify({
-    id,
-    object: "event",
-    type: "payment_intent.succeeded",
-    data: {
-      object: {
-        id: `pi_${id}`,
-        object: "payment_intent",
-        amount_received: 1999,
-        currency: "eur",
-        metadata: orderId === undefined ? {} : { order_id: orderId },
-        ...extra,
-      },
-    },
+function pay(server: { url: string }, orderId: string | undefined, id = `evt_${++sequence}`, extra = {}) {
+  return sendStripe(server, id, "payment_intent.succeeded", {
+    id: `pi_${id}`,
+    object: "payment_intent",
+    amount_received: 1999,
+    currency: "eur",
+    metadata: orderId === undefined ? {} : { order_id: orderId },
+    ...extra,
   });
+}
+
+/** A Stripe event of `type` about `object`, signed by Stripe's own library, delivered and stored. */
+async function sendStripe(server: { url: string }, id: string, type: string, object: object) {
+  const body = JSON.stringify({ id, object: "event", type, data: { object } });
   const signature = stripe.webhooks.generateTestHeaderString({
     payload: body,
     secret: STRIPE_SECRET,
@@ -2600,21 +2598,7 @@ test("the refunds example of docs/automations.md tells the team of a refund or a
   const server = await serve([{ ...PAID, onFailure: { notify: "team" } }, refunds as object]);
   try {
     const sent = telegram.delivered.length;
-    const deliver = async (id: string, type: string, object: object) => {
-      const body = JSON.stringify({ id, object: "event", type, data: { object } });
-      const signature = stripe.webhooks.generateTestHeaderString({
-        payload: body,
-        secret: STRIPE_SECRET,
-        timestamp: Math.floor(clock.now() / 1000),
-      });
-      const response = await request(`${server.url}/webhooks/stripe`, {
-        method: "POST",
-        body,
-        headers: { "content-type": "application/json", "stripe-signature": signature },
-      });
-      expect(response.statusCode).toBe(200);
-      return ((await response.body.json()) as { id: string }).id;
-    };
+    const deliver = async (id: string, type: string, object: object) => (await sendStripe(server, id, type, object)).id;
     // The refund first, its payment after it: the payment still marks the order paid.
     const refund = await deliver("evt_refund_first", "charge.refunded", {
       id: "ch_refunded",
