@@ -694,6 +694,17 @@ describe("marking paid", () => {
     expect(woo.shop.order(O.pending1999)).toMatchObject({ status: "pending", transaction_id: "ch_3Qfirst" });
   });
 
+  test("an order paid by bank transfer, set back to pending and paid again by card through the Stripe plugin, is paid by that card's intent", async () => {
+    // The transfer, recorded by hand, carries no transaction; it bounced, and the order went back to pending.
+    await server.call("eshop_order_mark_paid", { id: O.pending1999 });
+    await server.call("eshop_order_update_status", { id: O.pending1999, status: "pending" });
+    // The customer pays the order again by card: the Stripe plugin keeps the new payment's intent on it.
+    woo.shop.order(O.pending1999).meta_data.push({ id: 29002, key: "_stripe_intent_id", value: "pi_3Qcard" });
+    const card = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qcard" });
+    expect(card.isError, text(card)).toBeFalsy();
+    expect(woo.shop.order(O.pending1999)).toMatchObject({ status: "processing", transaction_id: "pi_3Qcard" });
+  });
+
   test("a cancelled or refunded order is refused with what to do, and nothing is written", async () => {
     const cancelled = await server.call("eshop_order_mark_paid", { id: O.cancelled });
     expect(cancelled.isError).toBe(true);

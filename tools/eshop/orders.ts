@@ -265,9 +265,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
         const before = await shop.getOrder(id, call);
         // Paid already with another payment than this one: the customer may have paid twice.
         const differs = Boolean(transaction_id && before.transaction_id && !maySamePayment(transaction_id, before));
-        // The payment given is one the order carries: its transaction, or the Stripe intent kept beside it.
+        // The payment given is one the order carries: its transaction, or the Stripe intent kept beside
+        // it. An intent on an order that records no transaction is a checkout's begun since (a bank
+        // transfer that bounced, paid again by card), not a payment recorded.
         const carried =
           transaction_id !== undefined &&
+          before.transaction_id !== undefined &&
           [before.transaction_id, ...(before.payment_ids ?? [])].includes(transaction_id);
         const stored = before.transaction_id
           ? { transaction_id: before.transaction_id, ...(differs ? { transaction_differs: true } : {}) }
