@@ -11,7 +11,7 @@ import { startServe, startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { LeftUndone, ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate, UPGRADE_LOCK_WAIT_MS } from "../src/events/postgres/schema.js";
-import { PostgresEventStore, pageQuery, typesQuery } from "../src/events/postgres/store.js";
+import { PostgresEventStore, pageQuery, paymentQuery, typesQuery } from "../src/events/postgres/store.js";
 import { type Dropped, type EventStore, NewerStore, type StoredEvent, StoreNotWritable } from "../src/events/store.js";
 import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
@@ -890,6 +890,30 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           expect(plan, JSON.stringify(filter)).toMatch(new RegExp(`Index Scan (Backward )?using ${index} `));
           expect(plan, JSON.stringify(filter)).not.toMatch(/Seq Scan/);
         }
+      } finally {
+        await db.end();
+      }
+    });
+
+    test("a payment id a tool is given is looked up by its events' key, never by reading every event", async () => {
+      const url = await freshSchema();
+      await open(url);
+      const db = new pg.Client(url);
+      await db.connect();
+      try {
+        // 20,000 events of a GoPay source, each a payment's state.
+        await db.query(
+          `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+           SELECT 'e' || g, 'gopay', 'payment.paid', 'gopay', (3000000000 + g) || ':PAID', g, '{}', '\\x7b7d', true, 2
+           FROM generate_series(1, 20000) AS g`,
+        );
+        await db.query("INSERT INTO counters (source, outcome, n) VALUES ('gopay', 'received', 20000)");
+        await db.query("ANALYZE events; ANALYZE counters");
+        const [sql, params] = paymentQuery("3000006542");
+        const { rows } = await db.query<{ "QUERY PLAN": string }>(`EXPLAIN ${sql}`, params);
+        const plan = rows.map((row) => row["QUERY PLAN"]).join("\n");
+        expect(plan).toMatch(/Index Scan using events_source_dedupe_id_key on events/);
+        expect(plan).not.toMatch(/Seq Scan on events/);
       } finally {
         await db.end();
       }

@@ -229,6 +229,20 @@ export function typesQuery(filter: EventFilter, after: number, limit: number): [
   return [sql, params];
 }
 
+/**
+ * The statement that finds a Comgate or GoPay payment's events, and its parameters: each delivery id
+ * the payment's documented states make, looked up by its key. A prefix cannot be, as the database's
+ * collation may not order ":" and ";" as their bytes do, and reading every event for each id a
+ * caller makes up would cost a read token holder's every call that.
+ */
+export function paymentQuery(paymentId: string): [string, unknown[]] {
+  return [
+    `SELECT id, source, dedupe_id AS "dedupeId" FROM events WHERE source IN (SELECT source FROM counters)
+     AND dedupe_id = ANY($1) AND scheme IN ('comgate', 'gopay') ORDER BY seq LIMIT 10`,
+    [PAYMENT_STATES.map((state) => `${paymentId}:${state}`)],
+  ];
+}
+
 interface Pending {
   event: NewEvent;
   resolve: (added: Added) => void;
@@ -493,14 +507,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async paymentEvents(paymentId: string): Promise<{ id: string; source: string; dedupeId: string }[]> {
-    // Each delivery id the payment's documented states make, looked up by its key: a prefix cannot
-    // be, as the database's collation may not order ":" and ";" as their bytes do, and reading
-    // every event for each id a caller makes up would cost a read token holder's every call that.
-    return this.#query<{ id: string; source: string; dedupeId: string }>(
-      `SELECT id, source, dedupe_id AS "dedupeId" FROM events WHERE source IN (SELECT source FROM counters)
-       AND dedupe_id = ANY($1) AND scheme IN ('comgate', 'gopay') ORDER BY seq LIMIT 10`,
-      [PAYMENT_STATES.map((state) => `${paymentId}:${state}`)],
-    );
+    return this.#query<{ id: string; source: string; dedupeId: string }>(...paymentQuery(paymentId));
   }
 
   async recentIds(prefix: string, limit: number): Promise<string[]> {
