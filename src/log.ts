@@ -152,8 +152,14 @@ export class Log {
     const root = this.root;
     if (SEVERITY[level] >= SEVERITY[root.level]) {
       // journald and log shippers take each line for an entry: a stack's frames would come apart
-      // from its first line, and a stranger's line break could start an entry of its own.
-      const oneEntry = message.trimEnd().replace(/\s*[\r\n]\s*/g, " | ");
+      // from its first line, and a stranger's line break could start an entry of its own. Split,
+      // not one replace around the breaks, which takes quadratic time over a long run of spaces.
+      const oneEntry = message
+        .trimEnd()
+        .split(/[\r\n]/)
+        .map((line, i) => (i === 0 ? line.trimEnd() : line.trim()))
+        .filter((line, i) => i === 0 || line !== "")
+        .join(" | ");
       this.out(`${new Date(clock.now()).toISOString()} ${level.padEnd(7)} [${this.name}] ${oneEntry}\n`, level);
     }
     const clientLevel = root.#clientLevel;

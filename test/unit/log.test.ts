@@ -67,6 +67,8 @@ test("a message of several lines (a stack) is one line of the log: journald take
   log.error(`notes_find crashed: ${crash.stack}`);
   // A sender's delivery id that tries to start an entry of its own.
   log.info('webhook erp stored 01J: delivery "d\n2026-01-01T00:00:00.000Z error   [waiter] forged"');
+  // Blank lines and the spaces around a break go; a long run of spaces is only text.
+  log.warning(`  indented\n\n \r\n  then${" ".repeat(200_000)}x \n`);
   expect(lines).toEqual([
     expect.stringMatching(
       /^\S+ error +\[eshop\] notes_find crashed: TypeError: the notes' index is gone \| at find \(file:\/\/\/app\/notes\.js:3:9\) \| at run \(file:\/\/\/app\/server\.js:7:1\)\n$/,
@@ -74,5 +76,6 @@ test("a message of several lines (a stack) is one line of the log: journald take
     expect.stringMatching(
       /^\S+ info +\[eshop\] webhook erp stored 01J: delivery "d \| 2026-01-01T00:00:00\.000Z error {3}\[waiter\] forged"\n$/,
     ),
+    expect.stringMatching(/^\S+ warning \[eshop\] {3}indented \| then {200000}x\n$/),
   ]);
 });
