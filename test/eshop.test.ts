@@ -737,6 +737,11 @@ describe("marking paid", () => {
     expect(text(cancelled)).toBe(
       `Order ${O.processing} is cancelled, so it was not marked paid: it was paid on 2026-11-09 10:23 UTC (transaction "${paid.transaction_id}") and cancelled since. Check with the gateway or the bank what this payment is before changing the order.`,
     );
+    // The payment it was paid with, delivered after the cancel: its money is still held.
+    const held = await server.call("eshop_order_mark_paid", { id: O.processing, transaction_id: paid.transaction_id });
+    expect(text(held)).toBe(
+      `Order ${O.processing} is cancelled, so it was not marked paid: it was paid on 2026-11-09 10:23 UTC with this payment ("${paid.transaction_id}") and cancelled since. The shop holds the payment still unless it was refunded: check with the gateway, and refund it there if the order stays cancelled.`,
+    );
     // Stripe's charge for an order that records the intent: maybe the same payment, maybe not.
     const charge = await server.call("eshop_order_mark_paid", { id: O.processing, transaction_id: "ch_3Qcharge" });
     expect(text(charge)).toMatch(
@@ -748,7 +753,7 @@ describe("marking paid", () => {
     expect(text(untold)).toBe(
       `Order 7021 is refunded, so it was not marked paid: it was paid on 2026-09-17 08:32 UTC and refunded since. It records no transaction: check with the gateway whether "pi_3Qcard" is the payment it was paid with before changing the order.`,
     );
-    for (const result of [late, other, cancelled, charge, untold]) {
+    for (const result of [late, other, cancelled, held, charge, untold]) {
       expect(text(result)).not.toContain("eshop_order_update_status");
     }
     expect(woo.shop.writes.filter((w) => w.route.endsWith(`/${O.refunded}`))).toEqual([]);

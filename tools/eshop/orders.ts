@@ -287,7 +287,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
               ? `(transaction ${quote(before.transaction_id)})`
               : "";
           const what = carried
-            ? "Check with the gateway that the payment was returned; the order needs nothing more."
+            ? before.status === "refunded"
+              ? "Check with the gateway that the payment was returned; the order needs nothing more."
+              : // A cancel sends no money back.
+                "The shop holds the payment still unless it was refunded: check with the gateway, and refund it there if the order stays cancelled."
             : !transaction_id
               ? "Check with the gateway or the bank what this payment is before changing the order."
               : !before.transaction_id
