@@ -417,6 +417,23 @@ export function eventsToolset(
           const dropped = args.since ? await droppedUnread(store, after) : {};
           const filter = filterOf(args);
           const matches = (event: StoredEvent) => event.seq > after && matchesFilter(filter, event);
+          /**
+           * The event that ended the wait, whole; a backlog behind it is said, as events_list reads
+           * it at once in gists where a wait a time would bring each payload whole.
+           */
+          const answered = async (event: StoredEvent) => {
+            const more = await store.firstAfter(filter, event.seq);
+            const backlog = more
+              ? `More matching events arrived after it: events_list with since="${cursorOf(event.seq)}" lists them at once.`
+              : undefined;
+            const note = [dropped.note, backlog].filter((part) => part !== undefined).join(" ");
+            return {
+              timed_out: false,
+              cursor: cursorOf(event.seq),
+              event: fullEvent(event, undefined),
+              ...(note ? { note } : {}),
+            };
+          };
           const found = await new Promise<StoredEvent | undefined>((resolve) => {
             const started = clock.now();
             const finish = (event: StoredEvent | undefined) => {
@@ -464,8 +481,7 @@ export function eventsToolset(
             // read "now" first, so the cursor passes nothing that matched.
             const latest = await store.latestSeq();
             const late = await store.firstAfter(filter, after);
-            if (late)
-              return { timed_out: false, cursor: cursorOf(late.seq), event: fullEvent(late, undefined), ...dropped };
+            if (late) return answered(late);
             const cursor = cursorOf(Math.max(after, latest));
             const note = [
               call.stopping?.aborted ? STOPPING : undefined,
@@ -476,7 +492,7 @@ export function eventsToolset(
               .join(" ");
             return { timed_out: true, cursor, ...(note ? { note } : {}) };
           }
-          return { timed_out: false, cursor: cursorOf(found.seq), event: fullEvent(found, undefined), ...dropped };
+          return answered(found);
         },
         render(r) {
           const note = r.note ? `\n${r.note}` : "";

@@ -150,6 +150,20 @@ describe("a huge argument is quoted back short", () => {
   });
 });
 
+test("events_wait says when more matching events wait behind the one it returns, for events_list to read at once", async () => {
+  const { store, call, text } = await served();
+  const { cursor } = (await call("events_list", {})).structuredContent as { cursor: string };
+  const [first, second] = [await addTrial(store, "b1"), await addTrial(store, "b2")];
+  const behind = await call("events_wait", { since: cursor, timeout_s: 1 });
+  const { cursor: next, note } = behind.structuredContent as { cursor: string; note?: string };
+  expect(behind.structuredContent).toMatchObject({ event: { id: first.id } });
+  expect(note).toBe(`More matching events arrived after it: events_list with since="${next}" lists them at once.`);
+  expect(text(behind)).toContain(note);
+  const last = await call("events_wait", { since: next, timeout_s: 1 });
+  expect(last.structuredContent).toMatchObject({ event: { id: second.id } });
+  expect(last.structuredContent).not.toHaveProperty("note");
+});
+
 test("events_wait on a store that cannot answer ends at once with what failed, instead of waiting it out", async () => {
   const { store, call, text } = await served();
   vi.spyOn(store, "firstAfter").mockRejectedValue(new Error("disk I/O error"));
