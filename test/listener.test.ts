@@ -437,6 +437,18 @@ describe("a source whose sender signs with another secret than waiter's", () => 
     ]);
   });
 
+  test("is warned of though a delivery it stored before is sent again meanwhile: a repeat is anyone's who kept one", async () => {
+    const { url, warnings } = await listening();
+    const kept = signed();
+    expect(await at("2026-11-30T08:00:00Z", url, kept)).toBe(200);
+    expect(await at("2026-11-30T08:10:00Z", url, signedWithOldSecret())).toBe(401);
+    expect(await at("2026-11-30T08:50:00Z", url, kept)).toBe(200);
+    expect(await at("2026-11-30T09:10:01Z", url, signedWithOldSecret())).toBe(401);
+    expect(warnings()).toEqual([
+      expect.stringMatching(/webhook erp: no delivery verified since 2026-11-30T08:00:00\.\d{3}Z, and 2 refused since/),
+    ]);
+  });
+
   test("is not told from a stranger's forgeries: none at a source that never verified a delivery, none between real deliveries within the hour, none for malformed ones", async () => {
     const { url, warnings } = await listening();
     const missingSignature = () => {

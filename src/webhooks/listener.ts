@@ -100,11 +100,12 @@ const LOST_MEANWHILE: Partial<Record<WebhookSource["scheme"], string>> = {
  * Warns when a source's sender has been signing with another secret than waiter's for a while: a
  * source whose deliveries verified, and since the last of them has had only signature mismatches
  * (its scheme's headers well-formed and, where it signs one, a current timestamp: what a sender with
- * a wrong secret sends) for MISMATCHED_FOR_MS. Said again at most hourly while it lasts, and at info
- * when a delivery verifies again. A source none of whose deliveries verified is not warned of:
- * forgeries raise it only where real deliveries stopped verifying for that long. After a restart,
- * `lastStored` (the newest event stored from the source) stands for the last verified, so that a
- * secret changed in waiter alone, which takes a restart, is warned of too.
+ * a wrong secret sends) for MISMATCHED_FOR_MS; a repeat of a stored delivery is not one verified.
+ * Said again at most hourly while it lasts, and at info when a delivery verifies again. A source
+ * none of whose deliveries verified is not warned of: forgeries raise it only where real deliveries
+ * stopped verifying for that long. After a restart, `lastStored` (the newest event stored from the
+ * source) stands for the last verified, so that a secret changed in waiter alone, which takes a
+ * restart, is warned of too.
  */
 function secretWatch(log: Log, lastStored: (source: string) => Promise<number | undefined>) {
   // verifiedAt is unknown until a delivery verifies or the store has told of one.
@@ -603,7 +604,6 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       res.status(200).json({ ok: true });
       return;
     }
-    secrets.verified(source, receivedAt);
     // An id with control characters is no sender's id, and no store must choke on its NUL.
     if (/\p{Cc}/u.test(verdict.id)) {
       refuse(req, res, {
@@ -631,6 +631,8 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
         receivedAt,
       });
     } catch (err) {
+      // Not known to repeat a stored one: taken for a delivery its sender signed now.
+      secrets.verified(source, receivedAt);
       // The event was not committed: a 503 tells the sender to try again later.
       const lost = `webhook ${source.name} delivery ${JSON.stringify(verdict.id)} not stored, answered 503 (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"})`;
       count(source.name, "rejected:not stored");
@@ -647,6 +649,9 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     }
     const { id, duplicate } = added;
     storeAnswers();
+    // A repeat verifies with the secret it was signed with when first stored: it says nothing of
+    // the secret its sender signs with now.
+    if (!duplicate) secrets.verified(source, receivedAt);
     // The type and the delivery id are the sender's text: quoted, so a line cannot be forged. A
     // repeat is anyone's who kept a signed delivery (Shopify's and WooCommerce's carry no time):
     // a line a minute for each source.
