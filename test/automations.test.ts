@@ -387,7 +387,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       const two = await agent.call("automations_runs", { status: "failed", limit: 2 });
       expect((two.structuredContent as { runs: unknown[] }).runs).toHaveLength(2);
       expect(two.structuredContent).toMatchObject({
-        note: "Older runs match too: pass a higher limit (at most 50), or narrow by automation, status or event_id.",
+        note: "Older runs match too: pass a higher limit (at most 50), or narrow by automation or event_id.",
       });
       expect(text(two)).toMatch(/\nOlder runs match too: pass a higher limit \(at most 50\)/);
       const all = await agent.call("automations_runs", { status: "failed", limit: 3 });
@@ -428,6 +428,49 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect(shown.length).toBeLessThan(12);
       expect(answer.structuredContent).toMatchObject({
         note: `Only the newest ${shown.length} runs fit in one answer: narrow by automation, status or event_id for older ones.`,
+      });
+    } finally {
+      await agent.close();
+    }
+  });
+
+  test("automations_runs of long runs on one event points at the filters not given yet", async () => {
+    const agent = await startWaiter(env([PAID]));
+    const stored = agent.store as EventStore;
+    try {
+      const { id } = await stored.add({
+        source: "stripe",
+        type: "payment_intent.succeeded",
+        scheme: "stripe",
+        dedupeId: "evt_many_automations",
+        headers: {},
+        body: Buffer.from(JSON.stringify({ id: "evt_many_automations" })),
+        receivedAt: clock.now(),
+      });
+      // One run for each automation on the event, as automations added over time made them.
+      const names = [
+        "stripe-paid",
+        "tell-team",
+        "tell-owner",
+        "tell-shop",
+        "mark-crm",
+        "mark-books",
+        "log-sale",
+        "thank",
+      ];
+      for (const automation of names) {
+        const run = (await stored.runs.begin(automation, id, true, clock.now())) as number;
+        for (let step = 0; step < 20; step++) {
+          const args = { channel: "team", text: `Paid: ${"in full, ".repeat(60)}` };
+          await stored.runs.step(run, step, "would", JSON.stringify({ tool: "notify_send", args }), clock.now());
+        }
+        await stored.runs.finish(run, "done", clock.now());
+      }
+      const answer = await agent.call("automations_runs", { event_id: id });
+      const shown = (answer.structuredContent as { runs: unknown[] }).runs;
+      expect(shown.length).toBeLessThan(names.length);
+      expect(answer.structuredContent).toMatchObject({
+        note: `Only the newest ${shown.length} runs fit in one answer: narrow by automation or status for older ones.`,
       });
     } finally {
       await agent.close();

@@ -223,11 +223,14 @@ export function automationsToolset(
             used += JSON.stringify(runs[fitting]).length;
             if (used > MAX_RUNS_CHARACTERS && fitting > 0) break;
           }
+          // The filters not given yet: one given already narrows nothing more.
+          const unused = (["automation", "status", "event_id"] as const).filter((filter) => args[filter] === undefined);
+          const narrow = `narrow by ${unused.length > 1 ? `${unused.slice(0, -1).join(", ")} or ` : ""}${unused.at(-1)}`;
           if (fitting < runs.length) {
             const newest = fitting === 1 ? "run fits" : `${fitting} runs fit`;
-            note = `Only the newest ${newest} in one answer: narrow by automation, status or event_id for older ones.`;
+            note = `Only the newest ${newest} in one answer: ${narrow} for older ones.`;
           } else if (matched.length > limit) {
-            note = `Older runs match too: ${limit < MAX_RUNS ? `pass a higher limit (at most ${MAX_RUNS}), or ` : ""}narrow by automation, status or event_id.`;
+            note = `Older runs match too: ${limit < MAX_RUNS ? `pass a higher limit (at most ${MAX_RUNS}), or ` : ""}${narrow}.`;
           }
           return { ...(note ? { note } : {}), runs: runs.slice(0, fitting) };
         },
