@@ -236,6 +236,22 @@ test("docs/compose.yml's environment sets the database alone: what it sets beats
   expect(replicaEnv).toHaveProperty(webhookSettings.publicUrl.env);
 });
 
+test("every docker compose command the docs give for docs/compose.yml names services it has", () => {
+  const services = new Set([...read("docs/compose.yml").matchAll(/^ {2}([\w-]+):/gm)].map((m) => m[1]));
+  // `up` takes the services it names; `exec` one, before the command run in it.
+  const named = pages.flatMap((page) =>
+    [...read(page).matchAll(/docker compose -f docs\/compose\.yml (up|exec)((?: [^ `]+)+)/g)].flatMap((m) => {
+      const words = (m[2] ?? "")
+        .trim()
+        .split(" ")
+        .filter((word) => !word.startsWith("-"));
+      return (m[1] === "exec" ? words.slice(0, 1) : words).map((service) => [page, service]);
+    }),
+  );
+  expect(named.map(([, service]) => service)).toEqual(expect.arrayContaining(["waiter-1", "proxy", "db"]));
+  expect(named.filter(([, service]) => !services.has(service))).toEqual([]);
+});
+
 test("the proxies the docs set up say to let the proxy's address hold every connection, and the replicas' environment does", () => {
   const { maxConnections, maxConnectionsPerClient } = webhookSettings;
   expect(replicaEnv[maxConnectionsPerClient.env]).toBe(String(maxConnections.schema.parse(undefined)));
