@@ -491,7 +491,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         await expect
           .poll(listed)
           .toMatch(
-            /^The event store's database refuses waiter's connection \(PostgreSQL 28P01: password authentication failed for user "rotated"; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): nothing is read or stored until whoever runs waiter fixes that, so tell them to check that DB_PASSWORD \(the variable WAITER_DATABASE_PASSWORD_ENV names\) holds the database user's current password\. waiter tries again at each call\.$/,
+            /^The event store's database refuses waiter's connection \(PostgreSQL 28P01: password authentication failed for user "rotated"; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): nothing is read or stored until whoever runs waiter fixes that, so tell them to check that DB_PASSWORD \(the variable WAITER_DATABASE_PASSWORD_ENV names\) holds the database user's current password, and restart waiter, which reads it only as it starts\. waiter tries again at each call\.$/,
           );
         for (let i = 2; i <= 6; i++) expect(await deliver(`inv-${i}`)).toBe(503);
         expect(

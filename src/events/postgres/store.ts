@@ -120,7 +120,10 @@ function unreachable(err: unknown): string | undefined {
  * lasts until someone acts, but waiter is not at fault, and tries again at each call.
  */
 function loginRefused(code: string | undefined, passwordFrom: string): string | undefined {
-  if (code === "28P01") return `check that ${passwordFrom} holds the database user's current password`;
+  // A password changed at the server is not seen in the variable until waiter starts again.
+  if (code === "28P01") {
+    return `check that ${passwordFrom} holds the database user's current password, and restart waiter, which reads it only as it starts`;
+  }
   if (code === "28000") {
     return "check that the database user exists and may log in, and that a line of the server's pg_hba.conf lets it connect to this database from waiter's address";
   }
