@@ -278,6 +278,17 @@ export function resolveWebhooks(
       if (weak) throw new ConfigError(`webhook source ${source.name}: ${weak}`);
       return secret;
     });
+    // A line copied in the environment file before its value was changed: the rotation would
+    // accept the old secret twice and refuse every delivery once the provider signs with the new.
+    signing.forEach((secret, i) => {
+      const twin = signing.indexOf(secret);
+      if (twin === i) return;
+      throw new ConfigError(
+        variables[twin] === variables[i]
+          ? `webhook source ${source.name}: secretEnv lists ${variables[i]} twice; list the new secret's variable and the old one's`
+          : `webhook source ${source.name}: ${variables[twin]} and ${variables[i]} hold the same secret, so a delivery signed with the new one would be refused; while a secret is rotated, one variable holds the new secret and another the old`,
+      );
+    });
     return { ...source, secrets: signing };
   });
   return { ...values, sources };

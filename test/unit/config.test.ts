@@ -341,6 +341,20 @@ describe("bad settings are refused by name", () => {
       expect(messageOf(rotating({ secretEnv: [] }))).toMatch(/gh\.secretEnv: lists at least one variable/);
     });
 
+    test("a list whose variables hold one secret is refused: the new secret the sender is about to sign with is not there", () => {
+      const copied = rotating(
+        { secretEnv: ["GH_NEW", "GH_OLD"] },
+        { GH_NEW: "old-webhook-secret", GH_OLD: "old-webhook-secret" },
+      );
+      expect(messageOf(copied)).toBe(
+        "webhook source gh: GH_NEW and GH_OLD hold the same secret, so a delivery signed with the new one would be refused; while a secret is rotated, one variable holds the new secret and another the old",
+      );
+      expect(messageOf(copied)).not.toContain("old-webhook-secret");
+      expect(messageOf(rotating({ secretEnv: ["GH_NEW", "GH_NEW"] }, { GH_NEW: "new-webhook-secret" }))).toBe(
+        "webhook source gh: secretEnv lists GH_NEW twice; list the new secret's variable and the old one's",
+      );
+    });
+
     test("each Standard Webhooks secret is checked, and the one that fails is named", () => {
       const message = messageOf(() =>
         load({
