@@ -571,7 +571,7 @@ describe("notify_send by email", () => {
         /Not sent: the mail server's certificate is not trusted \(self-signed certificate\); .* NODE_EXTRA_CA_CERTS/,
       );
       expect(await said("login")).toMatch(
-        /Not sent: the mail server refused the login \(535 Invalid username or password\); check the channel's user and the password in the variable its passwordEnv names/,
+        /Not sent: the mail server refused the login \(535 Invalid username or password\); check the channel's user and the password in the variable its passwordEnv names, then restart waiter, which reads it only as it starts/,
       );
       // TLS from the start goes to its own port, 465, when the channel names none.
       expect(await said("unported")).toMatch(/127\.0\.0\.1:465/);
@@ -967,7 +967,7 @@ describe("channels checked when waiter serve or listen starts", () => {
       await expect.poll(() => said().filter((line) => /\[notify\] channel/.test(line)).length).toBe(5);
       expect(said()).toContainEqual(
         expect.stringMatching(
-          /warning \[notify\] channel office \(WAITER_NOTIFY_CHANNELS at office\) failed its check at start, nothing sent: the mail server refused the login \(535 Invalid username or password\); check the channel's user and the password in the variable its passwordEnv names\.$/,
+          /warning \[notify\] channel office \(WAITER_NOTIFY_CHANNELS at office\) failed its check at start, nothing sent: the mail server refused the login \(535 Invalid username or password\); check the channel's user and the password in the variable its passwordEnv names, then restart waiter, which reads it only as it starts\.$/,
         ),
       );
       expect(said()).toContainEqual(
@@ -1027,7 +1027,7 @@ describe("channels checked when waiter serve or listen starts", () => {
     await expect.poll(() => started.stderr()).toMatch(/\[notify\] channel team/);
     expect(started.stderr().match(/\[notify\] channel team.*/g)).toEqual(
       [
-        "channel team (WAITER_NOTIFY_CHANNELS at team) failed its check at start, nothing sent: Telegram Bot API refused the bot token (401: Unauthorized); check the variable the channel's botTokenEnv names.",
+        "channel team (WAITER_NOTIFY_CHANNELS at team) failed its check at start, nothing sent: Telegram Bot API refused the bot token (401: Unauthorized); check the variable the channel's botTokenEnv names, then restart waiter, which reads it only as it starts.",
       ].map((line) => `[notify] ${line}`),
     );
     expect(started.stderr()).not.toContain("RevokedToken");

@@ -352,7 +352,7 @@ export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
           ? " If they are right, the web server may be dropping the Authorization header: set WAITER_WOO_AUTH=query."
           : "";
       return new UpstreamError(
-        `WooCommerce refused the request (401${said}). Check WAITER_WOO_KEY and WAITER_WOO_SECRET, and that the key has Read/Write permission (WooCommerce → Settings → Advanced → REST API).${header}`,
+        `WooCommerce refused the request (401${said}). Check WAITER_WOO_KEY and WAITER_WOO_SECRET, and that the key has Read/Write permission (WooCommerce → Settings → Advanced → REST API); waiter reads them only as it starts.${header}`,
         status,
       );
     }

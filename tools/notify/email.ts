@@ -225,7 +225,7 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions): ToolError {
   }
   if (code === "EAUTH") {
     return new ToolError(
-      `Not sent: the mail server refused the login (${said}); check the channel's user and the password in the variable its passwordEnv names.`,
+      `Not sent: the mail server refused the login (${said}); check the channel's user and the password in the variable its passwordEnv names, then restart waiter, which reads it only as it starts.`,
     );
   }
   if (responseCode) {

@@ -49,7 +49,7 @@ export const telegramErrors: ErrorMapper = (response, upstream) => {
   }
   if (response.status === 401 || response.status === 404) {
     return new UpstreamError(
-      `${upstream} refused the bot token (${response.status}${said}); check the variable the channel's botTokenEnv names.`,
+      `${upstream} refused the bot token (${response.status}${said}); check the variable the channel's botTokenEnv names, then restart waiter, which reads it only as it starts.`,
       response.status,
     );
   }
