@@ -25,6 +25,11 @@ export function withDeadline(call: Call): { call: Call; end: () => void } {
   };
 }
 
+/** Whether `signal` aborted for another reason than the deadline withDeadline set: a stop or a cancel. */
+export function stoppedBeforeDeadline(signal: AbortSignal): boolean {
+  return signal.aborted && (signal.reason as Error | undefined)?.name !== "TimeoutError";
+}
+
 /** `promise`, or a rejection with the signal's reason as soon as it aborts. */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) return Promise.reject(signal.reason);

@@ -1,6 +1,6 @@
 import type { Transporter } from "nodemailer";
 import { ToolError, UpstreamError } from "../../src/errors.js";
-import { untilAborted, withDeadline } from "../../src/http/deadline.js";
+import { stoppedBeforeDeadline, untilAborted, withDeadline } from "../../src/http/deadline.js";
 import type { Call } from "../../src/http/types.js";
 import { CUT, neverConnected, notConnected, UNTRUSTED } from "../../src/net-failures.js";
 import { cut, oneLine, withoutSecrets } from "../../src/shown.js";
@@ -303,7 +303,7 @@ export async function checkSmtp(options: SmtpOptions, call: Call): Promise<strin
     return undefined;
   } catch (err) {
     if (call.signal.aborted) {
-      if ((call.signal.reason as Error | undefined)?.name !== "TimeoutError") throw call.signal.reason;
+      if (stoppedBeforeDeadline(call.signal)) throw call.signal.reason;
       return `the mail server ${host}:${port} did not greet and log in within the tool timeout; check the channel's host, port and tls.`;
     }
     const failure = err as SmtpFailure;

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { UnconfirmedChange, UpstreamError } from "../../src/errors.js";
+import { stoppedBeforeDeadline } from "../../src/http/deadline.js";
 import { retryAfterSeconds } from "../../src/http/failures.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
@@ -138,7 +139,7 @@ export async function checkTelegram(
   const ask = (method: string, query?: Record<string, string>) =>
     api.send(`/bot${token}/${method}`, { ...(query ? { query } : {}), changes: false }, call);
   const asked = (err: unknown) => {
-    if (call.signal.aborted && (call.signal.reason as Error | undefined)?.name !== "TimeoutError") throw err;
+    if (stoppedBeforeDeadline(call.signal)) throw err;
     return err instanceof Error ? err.message : String(err);
   };
   let name: string;
