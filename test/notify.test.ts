@@ -9,10 +9,11 @@ import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
+import { HttpClient } from "../src/http/client.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { checkSmtp, type SmtpOptions, setupMs, smtpFailure } from "../tools/notify/email.js";
-import { escapeMarkdownV2 } from "../tools/notify/telegram.js";
+import { checkTelegram, escapeMarkdownV2, telegramErrors } from "../tools/notify/telegram.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { json } from "./fakes/http.js";
 import { startMailServer } from "./fakes/smtp.js";
@@ -1141,5 +1142,29 @@ test("a mail server that turns the check away is quoted, and a stop ends a check
     await expect(checked).rejects.toThrow("waiter is stopping");
   } finally {
     await silent.close();
+  }
+});
+
+test("a Bot API that fails the check at start for another reason is said to answer so, not to refuse a message", async () => {
+  const telegram = await startTelegram(["424242"]);
+  const api = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20, maxRetries: 0 }).upstream(
+    "Telegram Bot API",
+    new URL(telegram.origin),
+    { secrets: [BOT_TOKEN], errors: telegramErrors },
+  );
+  const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
+  try {
+    telegram.queue.push(json(500, '{"ok":false,"error_code":500,"description":"Internal Server Error"}'));
+    expect(await checkTelegram(api, BOT_TOKEN, ["424242"], call)).toEqual({
+      problems: ["Telegram Bot API answered 500: Internal Server Error."],
+    });
+    telegram.queue.push(json(200, JSON.stringify({ ok: true, result: { username: "shop_notices_bot" } })));
+    telegram.queue.push(tooManyRequests(5));
+    expect(await checkTelegram(api, BOT_TOKEN, ["424242"], call)).toEqual({
+      bot: "@shop_notices_bot",
+      problems: ["chat 424242: Telegram Bot API answered 429: Too Many Requests: retry after 5."],
+    });
+  } finally {
+    await telegram.close();
   }
 });

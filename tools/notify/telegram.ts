@@ -36,7 +36,7 @@ function retryAfter(response: HttpResponse, answer = refusal(response)): number 
 /**
  * Every answer that is not a 2xx, in Telegram's own words or by its status alone: never the
  * general wording, which may quote the request's path or a redirect's, and the path carries the
- * bot token. A 429 carries the wait Telegram asks for. A 5xx to a message sent may have come
+ * bot token. Only a refused sendMessage is worded as a message not taken. A 429 carries the wait Telegram asks for. A 5xx to a message sent may have come
  * after Telegram took it (a proxy that gave up on Telegram's answer).
  */
 export const telegramErrors: ErrorMapper = (response, upstream) => {
@@ -56,11 +56,11 @@ export const telegramErrors: ErrorMapper = (response, upstream) => {
   }
   const wait = response.status === 429 ? retryAfter(response, answer) : undefined;
   const advice = wait !== undefined && !said ? `; try again in ${wait} s` : chatAdvice(response.status, answer);
-  return new UpstreamError(
-    `${upstream} did not take the message (${response.status}${said})${advice}.`,
-    response.status,
-    wait,
-  );
+  // Only sendMessage changes anything; getMe and getChat, the check at start, send no message.
+  const answered = response.changes
+    ? `did not take the message (${response.status}${said})`
+    : `answered ${response.status}${said}`;
+  return new UpstreamError(`${upstream} ${answered}${advice}.`, response.status, wait);
 };
 
 /** What to change when Telegram refuses a chat (with its refusal's leading "; "), or "". */
