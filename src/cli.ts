@@ -195,8 +195,10 @@ function nodeTooOld(): boolean {
 async function main(): Promise<void> {
   if (nodeTooOld()) {
     // A desktop client's short PATH may find an old system node before the one the user installed.
+    // Windows has no `which`, and PowerShell's `where` is another command: `where.exe` runs in both shells.
+    const whichNode = process.platform === "win32" ? "where.exe node" : "which node";
     toStderr(
-      `waiter: needs Node.js ${OLDEST_NODE} or later, and ${process.execPath} is ${process.version}: give the MCP client's "command" the absolute path of a newer node (\`which node\` prints the one your terminal runs)\n`,
+      `waiter: needs Node.js ${OLDEST_NODE} or later, and ${process.execPath} is ${process.version}: give the MCP client's "command" the absolute path of a newer node (\`${whichNode}\` prints the one your terminal runs)\n`,
       "error",
     );
     process.exit(1);

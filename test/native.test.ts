@@ -122,6 +122,23 @@ test("started by a Node.js older than waiter needs, it stops at once and says wh
   );
 });
 
+test("on Windows, the Node.js too old to run waiter names the command that finds node there, which has no `which`", () => {
+  const oldOnWindows = ["old-node.mjs", "windows.mjs"].flatMap((fixture) => [
+    "--import",
+    fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url)),
+  ]);
+  const run = spawnSync(process.execPath, [...oldOnWindows, CLI], {
+    env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-native-")) },
+    input: "",
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  expect(run.status).toBe(1);
+  expect(run.stderr).toMatch(
+    /give the MCP client's "command" the absolute path of a newer node \(`where\.exe node` prints/,
+  );
+});
+
 test("under systemd, the Node.js too old to run waiter is said at error priority, as what else stops it at start", () => {
   const old = ["--import", fileURLToPath(new URL("./fixtures/old-node.mjs", import.meta.url))];
   // stderr as systemd gives a service it: a stream JOURNAL_STREAM names.
