@@ -288,7 +288,7 @@ function flagName(setting: string): string {
 function readConfigFile(file: string): Record<string, unknown> {
   let text: string;
   try {
-    text = readFileSync(file, "utf8");
+    text = fileText(readFileSync(file));
   } catch (err) {
     // A relative path, which only --config may give, is read from the current directory.
     const where = isAbsolute(file) ? file : `${file} (from ${process.cwd()})`;
@@ -305,7 +305,7 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
   let value: unknown;
   try {
-    // Windows editors (Notepad, PowerShell 5's Out-File) start a UTF-8 file with a byte-order mark.
+    // Windows editors (Notepad, Windows PowerShell's Out-File -Encoding utf8) start a UTF-8 file with a byte-order mark.
     value = JSON.parse(jsonText(text));
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid JSON: ${jsonProblem((err as Error).message, text)}`);
@@ -314,6 +314,20 @@ function readConfigFile(file: string): Record<string, unknown> {
     throw new ConfigError(`config file ${file} must hold a JSON object`);
   }
   return value as Record<string, unknown>;
+}
+
+/**
+ * A config file's characters: UTF-16 when it starts with that byte-order mark, which Windows
+ * PowerShell's `>` and Out-File write by default (read as UTF-8 it is not JSON), else UTF-8.
+ */
+function fileText(bytes: Buffer): string {
+  const utf16 =
+    bytes[0] === 0xff && bytes[1] === 0xfe
+      ? "utf-16le"
+      : bytes[0] === 0xfe && bytes[1] === 0xff
+        ? "utf-16be"
+        : undefined;
+  return utf16 ? new TextDecoder(utf16).decode(bytes) : bytes.toString("utf8");
 }
 
 /** A typo in the file must not pass silently, and a secret must not be written there. */

@@ -23,7 +23,7 @@ const shop: Toolset = {
 
 function file(content: unknown): string {
   const path = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "config.json");
-  writeFileSync(path, typeof content === "string" ? content : JSON.stringify(content));
+  writeFileSync(path, typeof content === "string" || Buffer.isBuffer(content) ? content : JSON.stringify(content));
   return path;
 }
 
@@ -530,6 +530,18 @@ describe("bad settings are refused by name", () => {
 
   test("a file saved with a byte-order mark, as Windows editors save one, is read", () => {
     expect(load({}, { file: file('\uFEFF{"logLevel": "debug"}') }).core.logLevel).toBe("debug");
+  });
+
+  test("a file saved as UTF-16, as Windows PowerShell's > and Out-File save one, is read", () => {
+    const text =
+      '{\r\n  "logLevel": "debug",\r\n  "weather": { "contact": "https://firma.example/jiří-novák" }\r\n}\r\n';
+    const littleEndian = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]);
+    const bigEndian = Buffer.from([0xfe, 0xff, ...Buffer.from(text, "utf16le").swap16()]);
+    for (const bytes of [littleEndian, bigEndian]) {
+      const config = load({}, { file: file(bytes) });
+      expect(config.core.logLevel).toBe("debug");
+      expect(config.toolsets.weather).toMatchObject({ contact: "https://firma.example/jiří-novák" });
+    }
   });
 });
 
