@@ -40,7 +40,7 @@ export const coreSettings = {
   dataDir: {
     env: "WAITER_DATA_DIR",
     description:
-      "Per-user directory for waiter's state, an absolute path written out (never the current directory: MCP clients start servers from anywhere; nothing expands ~ or $HOME). Default: $XDG_STATE_HOME/waiter (~/.local/state/waiter) on Linux, ~/Library/Application Support/waiter on macOS, %LOCALAPPDATA%\\waiter on Windows.",
+      "Per-user directory for waiter's state, an absolute path written out (never the current directory: MCP clients start servers from anywhere; nothing expands ~ or $HOME). Default: $XDG_STATE_HOME/waiter (~/.local/state/waiter) on Linux, ~/Library/Application Support/waiter on macOS, %LOCALAPPDATA%\\waiter on Windows (where Claude Desktop's waiter writes into a private copy of AppData: docs/clients.md#claude-desktop).",
     // loadConfig checks that it is absolute: its message shows the path, which a schema's would not.
     schema: z.string().optional(),
   },
