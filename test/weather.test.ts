@@ -464,6 +464,31 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("coordinates with hemispheres' letters or in degrees and minutes are refused with the decimal ones to send", async () => {
+      const before = geocoding.requests.length;
+      for (const [written, send] of [
+        // Mapy.cz copies them so, and GPS devices write the letter first.
+        ["50.0875N, 14.4213E", "latitude 50.0875 and longitude 14.4213"],
+        ["N 50.0875, E 14.4213", "latitude 50.0875 and longitude 14.4213"],
+        ["50°05'N 14°25'E", "latitude 50.083333 and longitude 14.416667"],
+        // Google Maps copies them so; south and west are negative, in whichever order they come.
+        ["50°05'15.0\"N 14°25'16.7\"E", "latitude 50.0875 and longitude 14.421306"],
+        ["33°52′S, 151°12′E", "latitude -33.866667 and longitude 151.2"],
+        ["W 0.1278, N 51.5074", "latitude 51.5074 and longitude -0.1278"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place: written })), written).toBe(
+          `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name: send them as ${send}, without place.`,
+        );
+      }
+      expect(text(await server.call("weather_geocode", { name: "50°05'N 14°25'E" }))).toContain(
+        "the weather tools take them as latitude 50.083333 and longitude 14.416667",
+      );
+      expect(geocoding.requests.length).toBe(before);
+      // Names that begin with a hemisphere's letter are names still.
+      expect(text(await server.call("weather_current", { place: "Nová Ves" }))).not.toContain("coordinates");
+      expect(geocoding.requests.length).toBe(before + 1);
+    });
+
     test("a postal code written in two groups of digits is searched for, not taken for coordinates", async () => {
       // Czech, Slovak, Swedish and Greek codes read so (Prague 1 is "110 00"); the geocoder takes postal codes.
       for (const code of ["110 00", "602 00", "114 55"]) {

@@ -83,14 +83,7 @@ export function geocoder(api: Upstream) {
     if (!name) {
       throw new ToolError(`\`${argument}\` is empty; give a place name such as "Ostrava" or "Springfield, Illinois".`);
     }
-    const pair = coordinates(text);
-    if (pair) {
-      const send = `latitude ${pair.latitude} and longitude ${pair.longitude}`;
-      // Searched for, "49.19" would be a place name matched nowhere "in 16.61".
-      throw new ToolError(
-        `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name: ${argument === "place" ? `send them as ${send}, without place` : `the weather tools take them as ${send}`}.`,
-      );
-    }
+    refuseCoordinates(argument, text);
     const qualifier = rest.join(", ");
     const found = await find(name, { ...options, count: qualifier ? 100 : options.count }, call);
     return { name, qualifier, found, matching: qualifier ? found.filter((p) => matches(p, qualifier)) : found };
@@ -131,6 +124,8 @@ export function geocoder(api: Upstream) {
     if (latitude !== undefined && longitude !== undefined) {
       return { place: { latitude, longitude, timezone: tzlookup(latitude, longitude) }, alternatives: [] };
     }
+    // Before the address check, which would take "N 50.0875, E 14.4213" for a town "E" after its street.
+    refuseCoordinates("place", place ?? "");
     // A name or a street before the postal code names no place, and is the customer's, whose
     // order the address came from: it is not sent to the geocoder, a third party.
     const address = townOf(place ?? "", true);
@@ -177,6 +172,17 @@ function toPlace(r: z.output<typeof result>): Place {
   };
 }
 
+/** Coordinates written where a place name goes are refused with the latitude and longitude to send. */
+function refuseCoordinates(argument: string, text: string): void {
+  const pair = coordinates(text);
+  if (!pair) return;
+  const send = `latitude ${pair.latitude} and longitude ${pair.longitude}`;
+  // Searched for, "49.19" would be a place name matched nowhere "in 16.61".
+  throw new ToolError(
+    `\`${argument}\` ${quote(text)} is a pair of coordinates, not a place name: ${argument === "place" ? `send them as ${send}, without place` : `the weather tools take them as ${send}`}.`,
+  );
+}
+
 /**
  * A place written as coordinates, "49.19,16.61" or "49.19 16.61": latitude first, as maps give
  * them, unless only the other order puts the latitude within ±90. Whole numbers apart by white
@@ -185,11 +191,59 @@ function toPlace(r: z.output<typeof result>): Place {
  */
 function coordinates(text: string): { latitude: number; longitude: number } | undefined {
   const match = /^\s*(-?\d{1,3}(?:\.\d+)?)°?\s*[,;\s]\s*(-?\d{1,3}(?:\.\d+)?)°?\s*$/.exec(text);
-  if (!match || !/[.,;°-]/.test(text)) return undefined;
-  const [first, second] = [Number(match[1]), Number(match[2])];
+  if (!match || !/[.,;°-]/.test(text)) return withHemispheres(text);
+  return inOrder(Number(match[1]), Number(match[2]));
+}
+
+/** Latitude first, unless only the other order puts the latitude within ±90. */
+function inOrder(first: number, second: number): { latitude: number; longitude: number } {
   return Math.abs(first) > 90 && Math.abs(second) <= 90
     ? { latitude: second, longitude: first }
     : { latitude: first, longitude: second };
+}
+
+/** A hemisphere's letter, or an angle in degrees, with minutes and seconds where written: 50°05'15.0". */
+const COORDINATE_PART =
+  /[\s,;]*(?:([NSEW])(?![A-Z])|(\d{1,3}(?:\.\d+)?)\s*[°º]?\s*(?:(\d{1,2}(?:\.\d+)?)\s*['′’]\s*(?:(\d{1,2}(?:\.\d+)?)\s*(?:["″”]|''))?)?)/y;
+
+/**
+ * Coordinates as maps and GPS devices write them: with a hemisphere's letter before or after
+ * each ("50.0875N, 14.4213E", "N 50.0875, E 14.4213", S and W south and west) or in degrees and
+ * minutes ("50°05'N 14°25'E", "50°05'15.0\"N 14°25'16.7\"E").
+ */
+function withHemispheres(text: string): { latitude: number; longitude: number } | undefined {
+  const upper = text.trim().toUpperCase();
+  const letters: string[] = [];
+  const angles: number[] = [];
+  let order = "";
+  let minutes = false;
+  COORDINATE_PART.lastIndex = 0;
+  while (COORDINATE_PART.lastIndex < upper.length) {
+    const part = COORDINATE_PART.exec(upper);
+    if (!part || part[0].trim() === "") return undefined;
+    const [, letter, degrees, minute, second] = part;
+    if (letter) {
+      letters.push(letter);
+      order += "L";
+      continue;
+    }
+    const [d, m, s] = [Number(degrees), Number(minute ?? 0), Number(second ?? 0)];
+    if (m >= 60 || s >= 60 || (minute !== undefined && !Number.isInteger(d))) return undefined;
+    minutes ||= minute !== undefined;
+    angles.push(d + m / 60 + s / 3600);
+    order += "A";
+  }
+  const [first = 0, second = 0] = angles.map((angle) => Math.round(angle * 1e6) / 1e6);
+  if (order === "AA" && minutes) return inOrder(first, second);
+  if (order !== "LALA" && order !== "ALAL") return undefined;
+  const [a = "", b = ""] = letters;
+  const signed = (angle: number, letter: string) => (letter === "S" || letter === "W" ? -angle : angle);
+  const latitudeFirst = /[NS]/.test(a) && /[EW]/.test(b);
+  if (!latitudeFirst && !(/[EW]/.test(a) && /[NS]/.test(b))) return undefined;
+  const [latitude, longitude] = latitudeFirst
+    ? [signed(first, a), signed(second, b)]
+    : [signed(second, b), signed(first, a)];
+  return Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180 ? { latitude, longitude } : undefined;
 }
 
 function sendTown(town: string): string {
