@@ -589,6 +589,20 @@ describe(`at ${AFTERNOON}`, () => {
       });
     });
 
+    test("a last day the forecast reaches only the first hour of says so, not passing for the day", async () => {
+      // From 13:00 UTC, 203 hours end at 00:00 UTC on December 6th: 01:00 in Prague.
+      met.reachHours = 203;
+      const result = await server.call("weather_forecast", { latitude: 50.0755, longitude: 14.4378, days: 10 });
+      const r = data<{ days: Day[]; note?: string }>(result);
+      expect(r.days.at(-1)).toMatchObject({ date: "2026-12-06", partial: true });
+      const ends = "MET Norway's forecast ends at 2026-12-06T01:00+01:00: 2026-12-06 covers only its hours up to then.";
+      expect(r.note).toBe(ends);
+      expect(text(result)).toContain(ends);
+      // A forecast that ends in a day not asked for says nothing of it.
+      const week = await server.call("weather_forecast", { latitude: 50.0755, longitude: 14.4378, days: 7 });
+      expect(data(week)).not.toHaveProperty("note");
+    });
+
     test("a 203 (deprecated version) is answered normally and logged once as a warning", async () => {
       met.deprecated = true;
       for (const latitude of [20.5, 20.6]) {
@@ -792,10 +806,12 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       const r = data<{ days: Day[]; note?: string }>(result);
       expect(r.days.length).toBeGreaterThanOrEqual(8);
       expect(r.days.length).toBeLessThanOrEqual(9);
-      expect(r.note).toBe(
-        `MET Norway forecasts ${r.days.length} of the 10 days asked for here, up to ${r.days.at(-1)?.date}.`,
-      );
       expect(r.days.at(-1)?.partial).toBe(true);
+      expect(r.note).toMatch(
+        new RegExp(
+          `^MET Norway forecasts ${r.days.length} of the 10 days asked for here, up to ${r.days.at(-1)?.date}\\. MET Norway's forecast ends at ${r.days.at(-1)?.date}T\\d\\d:00\\+0[12]:00: ${r.days.at(-1)?.date} covers only its hours up to then\\.$`,
+        ),
+      );
       const eleven = await server.call("weather_forecast", { latitude: 50.1, longitude: 14.4, days: 11 });
       expect(eleven.isError).toBe(true);
     });

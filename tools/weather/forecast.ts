@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { clock, HOUR_MS, localIso, midnight } from "../../src/time.js";
+import { clock, dateIn, HOUR_MS, localIso, midnight } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { geocoder } from "./places.js";
 import type { WeatherProvider } from "./provider.js";
@@ -86,10 +86,18 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
       const hours = forecast.hours
         .filter((h) => h.time + h.period_hours * HOUR_MS > now && h.time < hoursEnd)
         .map(({ time, condition, ...hour }) => ({ time: localIso(time, zone), ...hour, ...conditionText(condition) }));
+      const last = days.at(-1);
+      const ends = forecast.ends;
       const notes = [
         ...(days.length < args.days
           ? [
               `${provider.name} forecasts ${days.length} of the ${args.days} days asked for here${days.length ? `, up to ${days.at(-1)?.date}` : ""}.`,
+            ]
+          : []),
+        // The last day the steps run out in may hold only its first hours: its values are of those, not the day.
+        ...(last?.partial && ends !== undefined && dateIn(zone, ends) === last.date
+          ? [
+              `${provider.name}'s forecast ends at ${localIso(ends, zone)}: ${last.date} covers only its hours up to then.`,
             ]
           : []),
         ...(forecast.stale ? [keptNote(provider.name, forecast.stale)] : []),

@@ -230,7 +230,13 @@ export function metNorway(api: Upstream): WeatherProvider {
     async forecast(place, days, withHours, call) {
       const { value: all, stale } = await steps(place, call);
       const hours = withHours ? all.map(({ period_min_c: _, period_max_c: __, ...hour }) => hour) : [];
-      return { days: localDays(all, place.timezone, days), hours, ...(stale ? { stale } : {}) };
+      const ends = all.at(-1)?.time;
+      return {
+        days: localDays(all, place.timezone, days),
+        hours,
+        ...(ends === undefined ? {} : { ends }),
+        ...(stale ? { stale } : {}),
+      };
     },
   };
 }

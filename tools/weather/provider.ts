@@ -61,7 +61,13 @@ export interface WeatherProvider {
     days: number,
     withHours: boolean,
     call: Call,
-  ): Promise<{ days: Day[]; hours: Hour[]; stale?: string }>;
+  ): Promise<{
+    days: Day[];
+    hours: Hour[];
+    stale?: string;
+    /** The time of the last step, where the forecast runs out. */
+    ends?: number;
+  }>;
 }
 
 /**
