@@ -832,6 +832,12 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       // Each hour's line names it with its offset: the night clocks go back, 02:00 comes twice.
       const stamps = text(result).match(/^\d{4}-\d\d-\d\dT\S+/gm);
       expect(stamps).toEqual(hours.map((h) => h.time));
+      // The gusts too, which matter more than the mean wind to whatever stands outside that hour.
+      const windLines = text(result).match(/^\d{4}-\d\d-\d\dT.*wind .*$/gm);
+      expect(windLines?.length).toBe(hours.length);
+      for (const [i, line] of (windLines ?? []).entries()) {
+        expect(line).toMatch(new RegExp(`, gusts ${met.weather(Date.parse(hours[i]?.time ?? "")).gust} m/s$`));
+      }
 
       const week = await server.call("weather_forecast", { latitude: 48.2, longitude: 16.37, days: 7, hourly: true });
       const steps = data<{ hours: { time: string; period_hours: number }[] }>(week).hours;

@@ -140,7 +140,10 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
               : `, ${h.precipitation_mm} mm${h.period_hours > 1 ? ` in ${h.period_hours} h` : ""}`;
           const chance =
             h.precipitation_probability_percent === undefined ? "" : ` (${h.precipitation_probability_percent}%)`;
-          const wind = h.wind_speed_ms === undefined ? "" : `, wind ${h.wind_speed_ms} m/s`;
+          const wind =
+            h.wind_speed_ms === undefined
+              ? ""
+              : `, wind ${h.wind_speed_ms} m/s${h.wind_gusts_ms === undefined ? "" : `, gusts ${h.wind_gusts_ms} m/s`}`;
           lines.push(`${h.time} ${h.temperature_c} °C${h.condition ? `, ${h.condition}` : ""}${rain}${chance}${wind}`);
         }
       }
