@@ -392,6 +392,48 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("villages that share a name, none known to be bigger, are listed to pick from, not one taken at random", async () => {
+      const village = (region: string, latitude: number, longitude: number) => ({
+        name: "Nová Ves",
+        latitude,
+        longitude,
+        country_code: "CZ",
+        country: "Czechia",
+        admin1: region,
+        timezone: "Europe/Prague",
+      });
+      const villages = [
+        village("Středočeský kraj", 50.06, 14.96),
+        village("Karlovarský kraj", 50.28, 12.62),
+        village("Liberecký kraj", 50.83, 15.07),
+        village("Středočeský kraj", 49.93, 14.69),
+      ];
+      geocoding.intercept = (r) =>
+        r.query.get("name") === "Nová Ves"
+          ? json(200, JSON.stringify({ results: villages, generationtime_ms: 0.5 }))
+          : undefined;
+      try {
+        const before = met.requests.length;
+        const result = await server.call("weather_forecast", { place: "Nová Ves" });
+        expect(result.isError).toBe(true);
+        expect(text(result)).toBe(
+          'Several places are called "Nová Ves", none known to be more populous, so none is taken for it: name the one meant with its region after a comma, as "Nová Ves, Středočeský kraj", or send its latitude and longitude. ' +
+            "1. Nová Ves, Středočeský kraj, Czechia (50.06, 14.96); 2. Nová Ves, Karlovarský kraj, Czechia (50.28, 12.62); " +
+            "3. Nová Ves, Liberecký kraj, Czechia (50.83, 15.07); 4. Nová Ves, Středočeský kraj, Czechia (49.93, 14.69).",
+        );
+        expect(met.requests.length).toBe(before);
+        // The region named, the one village there is the place.
+        const named = await server.call("weather_forecast", { place: "Nová Ves, Liberecký kraj" });
+        expect(data<{ place: { latitude: number } }>(named).place.latitude).toBe(50.83);
+        // Two in that region still: their coordinates tell them apart.
+        expect(text(await server.call("weather_current", { place: "Nová Ves, Středočeský kraj" }))).toMatch(
+          /^Several places are called "Nová Ves" in "Středočeský kraj", .*: send the latitude and longitude of the one meant\. 1\. .*\(50\.06, 14\.96\); 2\. .*\(49\.93, 14\.69\)\.$/,
+        );
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("a qualifier after a comma narrows by region, country or country code", async () => {
       for (const [place, expected] of [
         ["Springfield, Massachusetts", "Massachusetts"],
@@ -485,8 +527,10 @@ describe(`at ${AFTERNOON}`, () => {
       );
       expect(geocoding.requests.length).toBe(before);
       // Names that begin with a hemisphere's letter are names still.
-      expect(text(await server.call("weather_current", { place: "Nová Ves" }))).not.toContain("coordinates");
-      expect(geocoding.requests.length).toBe(before + 1);
+      for (const name of ["Wien", "Nové Město, CZ", "Sokolov"]) {
+        expect(text(await server.call("weather_current", { place: name })), name).not.toContain("coordinates");
+      }
+      expect(geocoding.requests.length).toBe(before + 3);
     });
 
     test("a postal code written in two groups of digits is searched for, not taken for coordinates", async () => {

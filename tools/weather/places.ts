@@ -136,7 +136,8 @@ export function geocoder(api: Upstream) {
     const { name, matching } = searched;
     const asked = folded(name);
     const exact = matching.filter((p) => folded(p.name ?? "") === asked);
-    const named = mostPopulous(exact.length ? exact : matching);
+    const called = exact.length ? exact : matching;
+    const named = mostPopulous(called);
     // Found by another of its names (not one that begins so, nor, by its size, a near spelling).
     const translated = mostPopulous(matching.filter((p) => !folded(p.name ?? "").startsWith(asked)));
     const best =
@@ -151,7 +152,26 @@ export function geocoder(api: Upstream) {
           : `${nothingFound(searched)} Check the spelling, try the English or local name, narrow with "name, country code", or give latitude and longitude.`,
       );
     }
+    // Villages of one name ("Nová Ves") mostly have no population in GeoNames: the first listed
+    // would be one of them at random, whose weather may be a mountain range away.
+    if (best === named && !best.population && called.length > 1) {
+      throw new ToolError(undecided(searched, called));
+    }
     return { place: best, alternatives: matching.filter((p) => p !== best).slice(0, 9) };
+  }
+
+  /** What a name several places share says when none is known to be bigger: the places, to pick one. */
+  function undecided({ name, qualifier }: Awaited<ReturnType<typeof lookup>>, places: Place[]): string {
+    const region = places.find((p) => p.region)?.region;
+    const how =
+      qualifier || !region
+        ? "send the latitude and longitude of the one meant"
+        : `name the one meant with its region after a comma, as ${quote(`${name}, ${region}`)}, or send its latitude and longitude`;
+    const listed = places
+      .slice(0, 10)
+      .map((p, i) => `${i + 1}. ${label(p)} (${p.latitude}, ${p.longitude})`)
+      .join("; ");
+    return `Several places are called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""}, none known to be more populous, so none is taken for it: ${how}. ${listed}${places.length > 10 ? "; …" : ""}.`;
   }
 
   return { lookup, nothingFound, resolve };
