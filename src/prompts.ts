@@ -156,8 +156,18 @@ async function placesLike(geocode: Tool, prefix: string, log: Log): Promise<stri
         log,
         progress: async () => {},
       },
-    )) as { places: { name?: string; region?: string; country_code?: string }[] };
-    return found.places.flatMap((p) => (p.name ? [[p.name, p.region, p.country_code].filter(Boolean).join(", ")] : []));
+    )) as { places: { name?: string; region?: string; country_code?: string; population?: number }[] };
+    const named = new Map<string, typeof found.places>();
+    for (const p of found.places) {
+      if (!p.name) continue;
+      const name = [p.name, p.region, p.country_code].filter(Boolean).join(", ");
+      named.set(name, [...(named.get(name) ?? []), p]);
+    }
+    // Villages of one name in one region, none known to be bigger, are no place weather_forecast
+    // takes by that name: it asks for their coordinates instead. Each name is offered once.
+    return [...named].flatMap(([name, places]) =>
+      places.length > 1 && !places.some((p) => p.population) ? [] : [name],
+    );
   } catch {
     // A completion that cannot be had is none; the prompt still takes any place typed.
     return [];

@@ -2,7 +2,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import { setClock } from "../src/time.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
-import type { Fake } from "./fakes/http.js";
+import { type Fake, json } from "./fakes/http.js";
 import { startMet } from "./fakes/met.js";
 import { startGeocoding } from "./fakes/open-meteo.js";
 import { startWaiter } from "./memory.js";
@@ -179,6 +179,41 @@ test("with only the weather tools, places complete, each to one place that it re
     const result = await waiter.callTool({ name: "weather_current", arguments: { place } });
     const { name, region, country_code } = (result.structuredContent as { place: Record<string, string> }).place;
     expect([name, region, country_code].join(", ")).toBe(place);
+  }
+});
+
+test("villages of one name in one region are not offered: weather_forecast takes none of them by it", async () => {
+  const waiter = await client({ WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" });
+  const village = (region: string, latitude: number, longitude: number) => ({
+    name: "Nová Ves",
+    latitude,
+    longitude,
+    country_code: "CZ",
+    country: "Czechia",
+    admin1: region,
+    timezone: "Europe/Prague",
+  });
+  const villages = [
+    village("Středočeský kraj", 50.06, 14.96),
+    village("Karlovarský kraj", 50.28, 12.62),
+    village("Středočeský kraj", 49.93, 14.69),
+  ];
+  geocoding.intercept = (r) =>
+    r.query.get("name")?.startsWith("Nová")
+      ? json(200, JSON.stringify({ results: villages, generationtime_ms: 0.5 }))
+      : undefined;
+  try {
+    const { completion } = await waiter.complete({
+      ref: { type: "ref/prompt", name: "morning_brief" },
+      argument: { name: "place", value: "Nová" },
+    });
+    expect(completion.values).toEqual(["Nová Ves, Karlovarský kraj, CZ"]);
+    for (const place of completion.values) {
+      const result = await waiter.callTool({ name: "weather_forecast", arguments: { place, days: 1 } });
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    }
+  } finally {
+    geocoding.intercept = undefined;
   }
 });
 
