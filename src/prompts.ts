@@ -123,7 +123,9 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
           [
             `Give me a short morning brief, one line per part, with the figures that matter (today is ${isoDate(clock.now())} in UTC):`,
             ...[...parts, ...weather(args.place)].map((part) => `- ${part}`),
-            "Skip a part whose tool answers with an error, and say so in one line at the end.",
+            // A tool's error says what to send instead where it can (coordinates typed as the place,
+            // a date in words): skipped at once, the part would be lost to a mistake it names.
+            "When a tool's error says what to send instead, send that, but ask me rather than choose one of several places. Skip a part whose tool still answers with an error, and say so in one line at the end.",
           ].join("\n"),
         ),
     );

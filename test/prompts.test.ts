@@ -130,6 +130,22 @@ test("a brief's place is one weather_forecast takes, and a brief of weather alon
     expect((refused as Error).message).toMatch(/^MCP error -32602: place ".{1,60}: .*, as weather_forecast takes it$/);
   }
   const weatherOnly = await client({ WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" });
+  // Coordinates are a place a person may give; weather_forecast takes them in two other arguments,
+  // and its error says so: the brief has that done rather than the weather skipped.
+  const atCoordinates = textOf(
+    await weatherOnly.getPrompt({ name: "morning_brief", arguments: { place: "49.93, 14.69" } }),
+  );
+  expect(atCoordinates).toContain('weather_forecast for "49.93, 14.69"');
+  const told = await weatherOnly.callTool({ name: "weather_forecast", arguments: { place: "49.93, 14.69", days: 1 } });
+  expect((told.content as { text: string }[])[0]?.text).toContain("send them as latitude 49.93 and longitude 14.69");
+  expect(atCoordinates).toMatch(
+    /^When a tool's error says what to send instead, send that, but ask me rather than choose one of several places\. Skip a part whose tool still answers with an error/m,
+  );
+  const sent = await weatherOnly.callTool({
+    name: "weather_forecast",
+    arguments: { latitude: 49.93, longitude: 14.69, days: 1 },
+  });
+  expect(sent.isError).toBeFalsy();
   expect(textOf(await weatherOnly.getPrompt({ name: "morning_brief", arguments: {} }))).toMatch(
     /^- Weather: ask me for which place, then weather_forecast for it, today only \(days: 1\)\.$/m,
   );
