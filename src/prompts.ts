@@ -28,8 +28,9 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
         title: "Process the payments that arrived",
         description: "Marks paid the orders whose payment events arrived, then acknowledges each event.",
         argsSchema: {
+          // Source names are lowercase: "S" typed (a capital put in by habit) still means one of them.
           source: optionalCompletable("Only events from this webhook source.", (value) =>
-            sources.filter((name) => name.startsWith(value)),
+            sources.filter((name) => name.startsWith(value.trim().toLowerCase())),
           ),
         },
       },

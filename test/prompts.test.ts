@@ -166,6 +166,13 @@ test("arguments complete: the configured sources, and places as weather_forecast
     argument: { name: "source", value: "s" },
   });
   expect(sources.completion.values).toEqual(["stripe", "shop"]);
+  for (const value of ["St", " st"]) {
+    const typed = await waiter.complete({
+      ref: { type: "ref/prompt", name: "process_payments" },
+      argument: { name: "source", value },
+    });
+    expect(typed.completion.values, value).toEqual(["stripe"]);
+  }
   const places = await waiter.complete({
     ref: { type: "ref/prompt", name: "morning_brief" },
     argument: { name: "place", value: "Frankf" },
