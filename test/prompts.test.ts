@@ -266,3 +266,52 @@ test("a prompt is offered only with the tools it names", async () => {
   expect(brief).toContain("currency_rates");
   expect(brief).not.toMatch(/eshop|events|weather/);
 });
+
+test("every tool, argument and field a prompt names is one tools/list has, spelled as it spells it", async () => {
+  // The payloads' own fields and event types, which the prompts name as the providers spell them.
+  const theirs = ["payment_status", "payment_intent"];
+  const settings: Record<string, string>[] = [
+    {},
+    { WAITER_READ_ONLY: "true" },
+    { WAITER_TOOLSETS: "events,eshop" },
+    { WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" },
+    { WAITER_TOOLS: "currency_rates,events_list" },
+  ];
+  for (const extra of settings) {
+    const waiter = await client(extra);
+    const { tools } = await waiter.listTools();
+    const known = new Set([
+      ...theirs,
+      ...tools.flatMap((tool) => [
+        tool.name,
+        ...Object.keys(tool.inputSchema.properties ?? {}),
+        ...Object.keys(tool.outputSchema?.properties ?? {}),
+      ]),
+    ]);
+    for (const prompt of (await waiter.listPrompts()).prompts) {
+      const place: Record<string, string> = prompt.arguments?.some((argument) => argument.name === "place")
+        ? { place: "Ostrava" }
+        : {};
+      const said = textOf(await waiter.getPrompt({ name: prompt.name, arguments: place }))
+        // Event types ("payment_intent.succeeded") are the senders' words.
+        .replace(/\b[a-z_]+(?:\.[a-z_*]+)+/g, "");
+      const named = [
+        ...said.matchAll(/\b[a-z]+(?:_[a-z]+)+\b/g),
+        // Arguments given a value: "(unacked_only: true", "(days: 1)", "before=".
+        ...said.matchAll(/\b([a-z_]+)(?:: (?:true|false|\d|")|=)/g),
+      ].map((match) => match[1] ?? match[0]);
+      expect(named.length, prompt.name).toBeGreaterThan(0);
+      for (const name of named)
+        expect(known, `${prompt.name} names ${name} (${JSON.stringify(extra)})`).toContain(name);
+      // A value named after its argument ("stock_status outofstock") is one of the argument's.
+      for (const tool of tools) {
+        for (const [name, schema] of Object.entries(tool.inputSchema.properties ?? {})) {
+          const values = (schema as { enum?: string[] }).enum;
+          for (const [, value] of values ? said.matchAll(new RegExp(`\\b${name} ([a-z-]+)`, "g")) : []) {
+            expect(values, `${prompt.name}: ${name} ${value}`).toContain(value);
+          }
+        }
+      }
+    }
+  }
+});
