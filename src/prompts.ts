@@ -4,7 +4,7 @@ import { ErrorCode, type GetPromptResult } from "@modelcontextprotocol/sdk/types
 import { z } from "zod";
 import { ProtocolError } from "./errors.js";
 import type { Log } from "./log.js";
-import { quote } from "./shown.js";
+import { folded, quote } from "./shown.js";
 import { clock, isoDate } from "./time.js";
 import type { Tool } from "./toolset.js";
 
@@ -149,30 +149,44 @@ function optionalCompletable(description: string, complete: (value: string) => s
  * "Springfield, Missouri, US".
  */
 async function placesLike(geocode: Tool, prefix: string, log: Log): Promise<string[]> {
-  if (prefix.trim().length < 2) return [];
+  const typed = prefix.trim();
+  if (typed.length < 2) return [];
+  const call = {
+    signal: AbortSignal.timeout(COMPLETION_MS),
+    deadline: clock.now() + COMPLETION_MS,
+    log,
+    progress: async () => {},
+  };
+  const find = async (name: string, count: number) =>
+    placeNames(((await geocode.run({ name, count }, call)) as { places: FoundPlace[] }).places);
   try {
-    const found = (await geocode.run(
-      { name: prefix.trim(), count: 5 },
-      {
-        signal: AbortSignal.timeout(COMPLETION_MS),
-        deadline: clock.now() + COMPLETION_MS,
-        log,
-        progress: async () => {},
-      },
-    )) as { places: { name?: string; region?: string; country_code?: string; population?: number }[] };
-    const named = new Map<string, typeof found.places>();
-    for (const p of found.places) {
-      if (!p.name) continue;
-      const name = [p.name, p.region, p.country_code].filter(Boolean).join(", ");
-      named.set(name, [...(named.get(name) ?? []), p]);
-    }
-    // Villages of one name in one region, none known to be bigger, are no place weather_forecast
-    // takes by that name: it asks for their coordinates instead. Each name is offered once.
-    return [...named].flatMap(([name, places]) =>
-      places.length > 1 && !places.some((p) => p.population) ? [] : [name],
-    );
+    const found = await find(typed, 5);
+    // "Frankfurt, He" is the beginning of "Frankfurt am Main, Hesse, DE", though no region is
+    // called "He": the places called so whose region and country begin so.
+    const [name = "", ...rest] = typed.split(",").map((part) => part.trim());
+    const after = folded(rest.join(", "));
+    if (found.length > 0 || rest.length === 0 || name.length < 2) return found;
+    return (await find(name, 10)).filter((place) => {
+      const [called = "", ...where] = place.split(", ");
+      return folded(called).startsWith(folded(name)) && folded(where.join(", ")).startsWith(after);
+    });
   } catch {
     // A completion that cannot be had is none; the prompt still takes any place typed.
     return [];
   }
+}
+
+type FoundPlace = { name?: string; region?: string; country_code?: string; population?: number };
+
+/** The places found, each by the name weather_forecast takes it by, once. */
+function placeNames(places: FoundPlace[]): string[] {
+  const named = new Map<string, FoundPlace[]>();
+  for (const p of places) {
+    if (!p.name) continue;
+    const name = [p.name, p.region, p.country_code].filter(Boolean).join(", ");
+    named.set(name, [...(named.get(name) ?? []), p]);
+  }
+  // Villages of one name in one region, none known to be bigger, are no place weather_forecast
+  // takes by that name: it asks for their coordinates instead.
+  return [...named].flatMap(([name, found]) => (found.length > 1 && !found.some((p) => p.population) ? [] : [name]));
 }

@@ -178,6 +178,19 @@ test("arguments complete: the configured sources, and places as weather_forecast
     argument: { name: "place", value: "Frankf" },
   });
   expect(places.completion.values).toEqual(["Frankfurt am Main, Hesse, DE", "Frankfurt (Oder), Brandenburg, DE"]);
+  // Typed on past the name, into its region, it still completes.
+  for (const value of ["Springfield, Mi", "springfield, mis", "Springf, Missouri, U", "Springfield, Missouri, US"]) {
+    const narrowed = await waiter.complete({
+      ref: { type: "ref/prompt", name: "morning_brief" },
+      argument: { name: "place", value },
+    });
+    expect(narrowed.completion.values, value).toEqual(["Springfield, Missouri, US"]);
+  }
+  const hesse = await waiter.complete({
+    ref: { type: "ref/prompt", name: "morning_brief" },
+    argument: { name: "place", value: "Frankfurt, He" },
+  });
+  expect(hesse.completion.values).toEqual(["Frankfurt am Main, Hesse, DE"]);
   const tooShort = await waiter.complete({
     ref: { type: "ref/prompt", name: "morning_brief" },
     argument: { name: "place", value: "F" },
