@@ -69,7 +69,7 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
     {
       tool: "eshop_products_list",
       about: "stock",
-      ask: "Stock: eshop_products_list with stock_status outofstock; name what ran out.",
+      ask: "Stock: eshop_products_list with stock_status outofstock, every page; say how many ran out and name them.",
     },
     {
       tool: "events_list",

@@ -100,6 +100,10 @@ test("the payments flow and the morning brief are listed, and say the tools to u
     expect(brief).toContain(part);
   }
   expect(brief).toContain('weather_forecast for "Ostrava, CZ"');
+  // A list is read whole: its first page alone would leave out what the brief is for.
+  for (const line of brief.split("\n").filter((line) => /\w+_list\b/.test(line))) {
+    expect(line).toMatch(/every page|passing before= while it says older events match/);
+  }
   // The date a model is asked to count from is waiter's, not the model's guess.
   setClock("2026-12-01T23:59:00+01:00");
   const dated = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
