@@ -189,6 +189,27 @@ describe("orders", () => {
     );
   });
 
+  test("fifty reads at once reach the shop four at a time: a shop on shared hosting has few PHP workers", async () => {
+    const ids = Object.values(O);
+    woo.delayMs = 50;
+    woo.mostAtOnce = 0;
+    const before = woo.requests.length;
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          i % 2
+            ? server.call("eshop_order_get", { id: ids[i % ids.length] })
+            : server.call("eshop_orders_list", { page_size: 5, status: ["processing"], search: `buyer ${i}` }),
+        ),
+      );
+      expect(results.filter((r) => r.isError)).toEqual([]);
+    } finally {
+      woo.delayMs = 0;
+    }
+    expect(woo.requests.length - before).toBeGreaterThanOrEqual(50);
+    expect(woo.mostAtOnce).toBe(4);
+  });
+
   test("working through unpaid orders page by page: the page says to start again after changing them, and that finds them all", async () => {
     const unpaid = { status: ["pending", "on-hold", "failed"], page_size: 3 };
     const unpaidIds = () =>

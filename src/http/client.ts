@@ -20,7 +20,7 @@ const ACCEPTED_CODINGS = "gzip, deflate";
 
 /**
  * The one upstream HTTP client, made of undici's parts: an Agent keeps one keep-alive pool per
- * origin and caps the response size, the retry interceptor retries idempotent requests within
+ * origin, of a few connections, and caps the response size, the retry interceptor retries idempotent requests within
  * the call's deadline, sending them again whole (wholeAnswers), the decompress interceptor decodes
  * gzip and deflate (and br, sent unasked), and the deduplicate interceptor sends identical GETs in
  * flight at once upstream once. Successful JSON answers to GETs are kept parsed and checked (see AnswerCache).
@@ -39,6 +39,7 @@ export class HttpClient {
       minRetryDelayMs: 200,
       maxRetryDelayMs: 5_000,
       cacheBytes: 64 * 1024 * 1024,
+      connectionsPerHost: 4,
       ...options,
     };
     const o = this.#options;
@@ -58,6 +59,9 @@ export class HttpClient {
         bodyTimeout: o.responseTimeoutMs,
         keepAliveTimeout: 30_000,
         maxResponseSize: o.maxResponseBytes,
+        // The rest wait their turn: a shop on shared hosting has a few PHP workers, and fifty
+        // sessions' requests at once would take them all (MET Norway allows 20 a second).
+        connections: o.connectionsPerHost,
       });
       // An answer in a coding is decoded, error answers too (their words are read), and the
       // decoded bytes are held to the same limit as the bytes that came. undici warns, once per

@@ -18,6 +18,8 @@ export interface HttpClientOptions {
   maxRetries?: number;
   minRetryDelayMs?: number;
   maxRetryDelayMs?: number;
+  /** Requests in flight to one origin at most; more wait for one of them to end. */
+  connectionsPerHost?: number;
   /** Bound of the cache, counted as the cached answers' JSON text length. */
   cacheBytes?: number;
 }
