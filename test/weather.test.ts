@@ -673,6 +673,46 @@ describe(`at ${AFTERNOON}`, () => {
       met.queue.push({ status: 429, body: "", headers: { "retry-after": "120" } });
       const told = await server.call("weather_current", { latitude: 10.7, longitude: 10.7 });
       expect(text(told)).toMatch(/^MET Norway is throttling waiter \(429\): .*Try again in 120 s/);
+
+      // Nor does anyone else: every session's places wait out those 120 s without asking.
+      const asked = met.requests.length;
+      try {
+        setClock(clock.now() + 30_000);
+        const others = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => server.call("weather_forecast", { latitude: 11 + i, longitude: 10 })),
+        );
+        for (const other of others)
+          expect(text(other)).toMatch(/^MET Norway is throttling waiter \(429\): .*Try again in 9\d s/);
+        expect(met.requests.length).toBe(asked);
+        setClock(clock.now() + 91_000);
+        expect((await server.call("weather_current", { latitude: 10.7, longitude: 10.7 })).isError).toBeFalsy();
+        expect(met.requests.length).toBe(asked + 1);
+      } finally {
+        setClock(AFTERNOON);
+      }
+    });
+
+    test("a 503 that says when holds the reads of every session until then, and those that can wait for it ask once", async () => {
+      // Unavailable for the 2 s it says, from its first 503.
+      let down: number | undefined;
+      met.intercept = () => {
+        down ??= clock.now();
+        return clock.now() < down + 2000 ? { status: 503, body: "", headers: { "retry-after": "2" } } : undefined;
+      };
+      try {
+        const asked = met.requests.length;
+        const first = server.call("weather_current", { latitude: 12.5, longitude: 12.5 });
+        await expect.poll(() => met.requests.length).toBe(asked + 1);
+        // Twenty more places asked meanwhile wait the 2 s out (the call's time allows), then ask once each.
+        const others = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => server.call("weather_current", { latitude: 13 + i, longitude: 12.5 })),
+        );
+        expect(others.filter((r) => r.isError)).toEqual([]);
+        expect((await first).isError).toBeFalsy();
+        expect(met.requests.length).toBe(asked + 22);
+      } finally {
+        met.intercept = undefined;
+      }
     });
 
     test("a contact set in the config file is named there when MET Norway blocks or throttles", async () => {
@@ -716,6 +756,21 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(limited)).toMatch(
         /^Open-Meteo answered 429 "Daily API request limit exceeded\. Please try again tomorrow\.": the plan's daily limit is used up; try again in 3600 s, or raise the plan's limit/,
       );
+      // Within that hour Open-Meteo is not asked again, for any place: each ask would count against the plan.
+      const sent = openMeteo.requests.length;
+      try {
+        setClock(clock.now() + 60_000);
+        const again = await om.call("weather_current", { latitude: 3.5, longitude: 4.5 });
+        expect(text(again)).toMatch(
+          /^Open-Meteo answered 429 "Daily API request limit exceeded.*try again in 35\d\d s/,
+        );
+        expect(openMeteo.requests.length).toBe(sent);
+        setClock(clock.now() + 3600_000);
+        expect((await om.call("weather_current", { latitude: 3.5, longitude: 4.5 })).isError).toBeFalsy();
+        expect(openMeteo.requests.length).toBe(sent + 1);
+      } finally {
+        setClock(AFTERNOON);
+      }
     });
 
     test("an Open-Meteo over its daily limit is answered from what was kept, saying so", async () => {

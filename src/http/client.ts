@@ -1,8 +1,10 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Agent, Dispatcher } from "undici";
+import { clock, lessAgoThan } from "../time.js";
 import { AnswerCache } from "./cache.js";
 import { withDeadline } from "./deadline.js";
 import { describeFailure } from "./failures.js";
-import { deadlineRetry } from "./retry.js";
+import { deadlineRetry, retryAfterMs } from "./retry.js";
 import type { Call, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { type Carrier, Upstream, type UpstreamOptions } from "./upstream.js";
 import { wholeAnswers } from "./whole.js";
@@ -30,6 +32,14 @@ export class HttpClient {
   #dispatchers: Promise<{ agent: Agent; direct: Dispatcher; shared: Dispatcher }> | undefined;
   readonly #options: Required<HttpClientOptions>;
   readonly #carrier: Carrier;
+  /**
+   * Per origin, the last 429 or 503 that asked for a wait (Retry-After), and until when: reads sent
+   * meanwhile, by any session, would only be refused again and count against waiter.
+   */
+  readonly #waits = new Map<
+    string,
+    { at: number; ms: number; answer: Omit<HttpResponse, "url" | "path" | "changes"> }
+  >();
 
   constructor(options: HttpClientOptions) {
     this.#options = {
@@ -103,6 +113,14 @@ export class HttpClient {
     const { call, end } = withDeadline(toolCall);
     const { method, url, path, changes } = sent;
     const o = this.#options;
+    const { origin } = url;
+    const heard = (status: number, headers: HttpResponse["headers"], ms: number, text = "") => {
+      const known = this.#waits.get(origin);
+      // The later end stands; the answer's own words, once one is read whole, are what is told.
+      if (!known || known.at + known.ms <= clock.now() + ms || (text && !known.answer.text)) {
+        this.#waits.set(origin, { at: clock.now(), ms, answer: { status, headers, text } });
+      }
+    };
     const [{ request }, dispatchers] = await Promise.all([import("undici"), this.#connect()]);
     const dispatchOptions = {
       method,
@@ -122,13 +140,28 @@ export class HttpClient {
           minDelayMs: o.minRetryDelayMs,
           maxDelayMs: o.maxRetryDelayMs,
           throttleNeedsRetryAfter: sent.throttleNeedsRetryAfter,
+          askedToWait: heard,
         }),
       },
     };
     try {
+      const wait = changes ? undefined : this.#waits.get(origin);
+      if (wait) {
+        const left = wait.at + wait.ms - clock.now();
+        // Over, or heard at a time still to come: a clock set back does not make it longer.
+        if (!lessAgoThan(wait.at, wait.ms)) this.#waits.delete(origin);
+        else if (clock.now() + left + o.minRetryDelayMs >= call.deadline) {
+          // The refusal again, as the upstream would give it, with the wait left.
+          const retryAfter = String(Math.ceil(left / 1000));
+          return { url, path, changes, ...wait.answer, headers: { ...wait.answer.headers, "retry-after": retryAfter } };
+        } else await sleep(left, undefined, { signal: call.signal });
+      }
       const response = await request(url, dispatchOptions as Parameters<typeof request>[1]);
       const text = await response.body.text();
-      return { url, path, changes, status: response.statusCode, headers: response.headers, text };
+      const { statusCode: status, headers } = response;
+      const asked = status === 429 || status === 503 ? retryAfterMs(headers["retry-after"]) : undefined;
+      if (asked) heard(status, headers, asked, text);
+      return { url, path, changes, status, headers, text };
     } catch (err) {
       throw describeFailure(err, upstream, sent, call, o);
     } finally {

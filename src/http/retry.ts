@@ -10,6 +10,8 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** Retry a 429 only when it says when (Retry-After): for upstreams that count a retry against you. */
   throttleNeedsRetryAfter?: boolean;
+  /** Hears a 429 or 503 that asks for a wait (Retry-After, in ms), retried or not. */
+  askedToWait?: (status: number, headers: Record<string, string | string[] | undefined>, ms: number) => void;
 }
 
 const RETRY_STATUS = [429, 502, 503, 504];
@@ -61,6 +63,7 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
   ) => {
     const { statusCode, code, headers } = err;
     const asked = retryAfterMs(headers?.["retry-after"]);
+    if ((statusCode === 429 || statusCode === 503) && asked) policy.askedToWait?.(statusCode, headers ?? {}, asked);
     const retryable =
       policy.methods.includes(opts.method) &&
       (statusCode !== undefined
