@@ -230,6 +230,8 @@ describe("notify_send on Telegram", () => {
     expect(text(await waiter.call("notify_send", { channel: "fancy", text: "Later" }))).toMatch(
       /did not take the message \(429\); try again in 3600 s/,
     );
+    // The hour it asked for passes before the next message to that chat.
+    setClock(clock.now() + 3_601_000);
   });
 
   test("a group upgraded to a supergroup names its new chat id; a bot blocked or removed, or a chat not found, says what to do", async () => {
@@ -266,6 +268,37 @@ describe("notify_send on Telegram", () => {
     const result = await waiter.call("notify_send", { channel: "fancy", text: "Later" });
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(/Too Many Requests: retry after 3600/);
+    setClock(clock.now() + 3_601_000);
+  });
+
+  test("while Telegram asks a chat to wait, no message is sent to it, whichever channel or call sends it", async () => {
+    const sent = () =>
+      telegram.requests.filter((r) => r.path.endsWith("/sendMessage")).map((r) => JSON.parse(r.body).chat_id);
+    telegram.queue.push(tooManyRequests(600));
+    expect(text(await waiter.call("notify_send", { channel: "fancy", text: "First" }))).toMatch(
+      /Too Many Requests: retry after 600/,
+    );
+    const before = sent().length;
+    try {
+      setClock(clock.now() + 60_000);
+      const later = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          waiter.call("notify_send", { channel: i % 2 ? "fancy" : "stranger", text: `Order ${i}` }),
+        ),
+      );
+      for (const result of later) {
+        expect(text(result)).toMatch(
+          /424242: Telegram Bot API did not take the message \(429: .*nothing was sent\); try again in 5[34]\d s\./,
+        );
+      }
+      // Only the other chat of "stranger" was sent to: the wait is the chat's, on every channel.
+      expect(sent().slice(before)).toEqual(Array(5).fill("-100999"));
+      setClock(clock.now() + 541_000);
+      expect((await waiter.call("notify_send", { channel: "fancy", text: "Now" })).isError).toBeFalsy();
+      expect(sent().slice(before + 5)).toEqual([OWNER]);
+    } finally {
+      setClock(clock.now() + 600_000);
+    }
   });
 
   test("an answer that quotes the request's path, which holds the token, is not repeated", async () => {

@@ -12,7 +12,7 @@ import {
 import { defineTool, defineToolset, notBlank } from "../../src/toolset.js";
 import { checkSmtp, emailSender, SMTP_PORTS, type SmtpOptions } from "./email.js";
 import type { Sender } from "./sender.js";
-import { checkTelegram, telegramErrors, telegramSender } from "./telegram.js";
+import { checkTelegram, type FloodWaits, telegramErrors, telegramSender } from "./telegram.js";
 
 /**
  * Telegram takes 4096 characters (code points, as zod counts a string's length) after its
@@ -148,11 +148,12 @@ export const notify = defineToolset({
         )
       : undefined,
   tools({ settings, http, log, origin }) {
+    const floodWaits: FloodWaits = new Map();
     const channels = new Map(
       (settings.channels as Channel[]).map((c) => {
         const sender: Sender =
           c.type === "telegram"
-            ? telegramSender(telegramApi(c, http, origin), c.secret ?? "", c.format)
+            ? telegramSender(telegramApi(c, http, origin), c.secret ?? "", c.format, floodWaits)
             : emailSender(smtpOptions(c));
         return [c.name, { targets: c.type === "telegram" ? c.chatIds : c.to, sender }] as const;
       }),

@@ -5,7 +5,7 @@ import { stoppedBeforeDeadline } from "../../src/http/deadline.js";
 import { retryAfterSeconds } from "../../src/http/failures.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
-import { clock } from "../../src/time.js";
+import { clock, lessAgoThan } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
 
@@ -84,12 +84,42 @@ export function escapeMarkdownV2(text: string): string {
 }
 
 /**
- * Sends through the Bot API's sendMessage. A 429 says how long to wait (`retry_after`); the
- * message was not sent, so it is sent again after that wait when the call's deadline allows.
+ * Per bot and chat, when Telegram last answered 429 and how many ms it asked to wait: every message
+ * to that chat meanwhile, another session's or automation run's, on any channel, would be refused
+ * too, and sending during a flood wait is what makes Telegram lengthen it.
  */
-export function telegramSender(api: Upstream, token: string, format: "text" | "markdownv2"): Sender {
+export type FloodWaits = Map<string, { at: number; ms: number }>;
+
+/**
+ * Sends through the Bot API's sendMessage. A 429 says how long to wait (`retry_after`); the
+ * message was not sent, so it is sent again after that wait when the call's deadline allows, and
+ * no other message goes to that chat before then.
+ */
+
+export function telegramSender(
+  api: Upstream,
+  token: string,
+  format: "text" | "markdownv2",
+  floodWaits: FloodWaits = new Map(),
+): Sender {
   return {
     async send(chatId: string, text: string, call: ToolCall): Promise<void> {
+      const chat = `${api.baseUrl.href} ${token} ${chatId}`;
+      const flood = floodWaits.get(chat);
+      if (flood && lessAgoThan(flood.at, flood.ms)) {
+        const left = flood.at + flood.ms - clock.now();
+        if (clock.now() + left >= call.deadline) {
+          const seconds = Math.ceil(left / 1000);
+          throw new UpstreamError(
+            `${api.name} did not take the message (429: it asked for ${Math.ceil(flood.ms / 1000)} s without messages to this chat, and sending during them makes the wait longer; nothing was sent); try again in ${seconds} s.`,
+            429,
+            seconds,
+          );
+        }
+        // Cut short (the call cancelled, waiter stopping), nothing was sent.
+        const waited = await sleep(left, true, { signal: call.signal }).catch(() => false);
+        if (!waited) throw new UpstreamError(`Not sent: the call ended while ${api.name} asked to wait.`, 429);
+      }
       // Telegram refuses a text that is not UTF-8 whole ("text must be encoded in UTF-8"); a mail
       // client shows such a half as �, and so does the chat.
       const shown = text.toWellFormed();
@@ -108,6 +138,7 @@ export function telegramSender(api: Upstream, token: string, format: "text" | "m
         const asked = response.status === 429 ? retryAfter(response) : undefined;
         // At least a second: a retry_after of 0 must not turn into a burst.
         const wait = asked === undefined ? undefined : Math.max(1, asked);
+        if (wait !== undefined) floodWaits.set(chat, { at: clock.now(), ms: wait * 1000 });
         if (wait !== undefined && clock.now() + wait * 1000 < call.deadline) {
           // Cut short (the call cancelled, waiter stopping), the call ends in the refusal: nothing was sent.
           const waited = await sleep(wait * 1000, true, { signal: call.signal }).catch(() => false);
