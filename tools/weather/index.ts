@@ -58,7 +58,8 @@ const settings = {
   },
   openMeteoApiKey: {
     env: "WAITER_OPEN_METEO_API_KEY",
-    description: "Open-Meteo API key of a commercial plan; sent as `apikey` to the forecast and geocoding APIs.",
+    description:
+      "Open-Meteo API key of a commercial plan; sent as `apikey` to the forecast and geocoding APIs. Place names go through Open-Meteo's geocoder with either provider: a company asking by name needs it with MET Norway too.",
     schema: z.string().min(1).optional(),
     secret: true,
   },
