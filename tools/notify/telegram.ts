@@ -95,7 +95,6 @@ export type FloodWaits = Map<string, { at: number; ms: number }>;
  * message was not sent, so it is sent again after that wait when the call's deadline allows, and
  * no other message goes to that chat before then.
  */
-
 export function telegramSender(
   api: Upstream,
   token: string,
