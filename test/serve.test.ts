@@ -209,13 +209,20 @@ describe("waiter serve", () => {
     // 64 levels: the body is read and its arguments checked as any call's.
     const within = await call(3, `{"amount":${"[".repeat(61)}${"]".repeat(61)}}`);
     expect(await within.body.text()).toMatch(/amount: Invalid input: expected number/);
-    // Its 4 objects and list and 10 keys and strings, and 9,987 more strings: 10,001 values.
-    const many = await call(5, `{"amount":[${'"x",'.repeat(9_986)}"x"]}`);
+    // Its 4 objects and list, 10 keys and strings and its id, and 9,986 more strings: 10,001 values.
+    const many = await call(5, `{"amount":[${'"x",'.repeat(9_985)}"x"]}`);
     expect(many.statusCode).toBe(400);
     expect(await many.body.json()).toMatchObject({
-      error: { code: -32600, message: "A request may hold at most 10000 arrays, objects and strings, keys included" },
+      error: {
+        code: -32600,
+        message:
+          "A request may hold at most 10000 values (keys, strings, numbers, true, false, null, arrays and objects)",
+      },
     });
-    const justSo = await call(6, `{"amount":[${'"x",'.repeat(9_985)}"x"]}`);
+    // Numbers count as strings do.
+    const numbers = await call(7, `{"amount":[${"-0,".repeat(9_985)}0]}`);
+    expect(numbers.statusCode).toBe(400);
+    const justSo = await call(6, `{"amount":[${'"x",'.repeat(9_984)}"x"]}`);
     expect(await justSo.body.text()).toMatch(/amount: Invalid input: expected number/);
     const fine = await call(4, JSON.stringify({ amount: 100, from: "EUR", to: "CZK", date: "2026-03-02" }));
     expect(fine.statusCode).toBe(200);

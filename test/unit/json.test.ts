@@ -23,6 +23,16 @@ describe("pastBound", () => {
     expect(pastBound(Buffer.from(String.raw`["[]{}", "\"[\\", {}]`), { depth: 2, values: 3 })).toBe("values");
   });
 
+  test("counts numbers, true, false and null as values too: JSON.parse takes as long over them", () => {
+    const literals = "[-0, 1.5e-7, 10, true, false, null, 2E+3]";
+    expect(pastBound(Buffer.from(literals), { depth: 1, values: 8 })).toBeUndefined();
+    expect(pastBound(Buffer.from(literals), { depth: 1, values: 7 })).toBe("values");
+    expect(pastBound(Buffer.from(`[${"-0,".repeat(10_000)}0]`), { depth: 64, values: 10_000 })).toBe("values");
+    // In a string, they are the string's.
+    expect(pastBound(Buffer.from('["true 12 null", 3]'), { depth: 1, values: 3 })).toBeUndefined();
+    expect(pastBound(Buffer.from("17"), { depth: 0, values: 1 })).toBeUndefined();
+  });
+
   test("skips the brackets in strings, past escaped quotes and backslashes", () => {
     // The string is \"[[ : its quote is escaped, so the brackets are in it.
     expect(deeper(String.raw`["\\\"[[", "[[[{{{"]`, 1)).toBe(false);
