@@ -533,6 +533,25 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before + 3);
     });
 
+    test("coordinates written with decimal commas, as Czech writes numbers, are refused with the decimal ones to send", async () => {
+      const before = geocoding.requests.length;
+      for (const written of [
+        "50,0875N, 14,4213E",
+        "50,0875 N, 14,4213 E",
+        "N 50,0875, E 14,4213",
+        "50,0875, 14,4213",
+        "50,0875 14,4213",
+      ]) {
+        expect(text(await server.call("weather_forecast", { place: written })), written).toBe(
+          `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name: send them as latitude 50.0875 and longitude 14.4213, without place.`,
+        );
+      }
+      expect(text(await server.call("weather_forecast", { place: "50°05,25'N 14°25,28'E" }))).toContain(
+        "send them as latitude 50.0875 and longitude 14.421333, without place",
+      );
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("a postal code written in two groups of digits is searched for, not taken for coordinates", async () => {
       // Czech, Slovak, Swedish and Greek codes read so (Prague 1 is "110 00"); the geocoder takes postal codes.
       for (const code of ["110 00", "602 00", "114 55"]) {

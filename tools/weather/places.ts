@@ -222,9 +222,12 @@ function inOrder(first: number, second: number): { latitude: number; longitude: 
     : { latitude: first, longitude: second };
 }
 
-/** A hemisphere's letter, or an angle in degrees, with minutes and seconds where written: 50°05'15.0". */
+/**
+ * A hemisphere's letter, or an angle in degrees, with minutes and seconds where written: 50°05'15.0".
+ * A comma between digits is a decimal one, as Czech writes "50,0875".
+ */
 const COORDINATE_PART =
-  /[\s,;]*(?:([NSEW])(?![A-Z])|(\d{1,3}(?:\.\d+)?)\s*[°º]?\s*(?:(\d{1,2}(?:\.\d+)?)\s*['′’]\s*(?:(\d{1,2}(?:\.\d+)?)\s*(?:["″”]|''))?)?)/y;
+  /[\s,;]*(?:([NSEW])(?![A-Z])|(\d{1,3}(?:[.,]\d+)?)\s*[°º]?\s*(?:(\d{1,2}(?:[.,]\d+)?)\s*['′’]\s*(?:(\d{1,2}(?:[.,]\d+)?)\s*(?:["″”]|''))?)?)/y;
 
 /**
  * Coordinates as maps and GPS devices write them: with a hemisphere's letter before or after
@@ -237,6 +240,7 @@ function withHemispheres(text: string): { latitude: number; longitude: number } 
   const angles: number[] = [];
   let order = "";
   let minutes = false;
+  let decimalCommas = false;
   COORDINATE_PART.lastIndex = 0;
   while (COORDINATE_PART.lastIndex < upper.length) {
     const part = COORDINATE_PART.exec(upper);
@@ -247,14 +251,17 @@ function withHemispheres(text: string): { latitude: number; longitude: number } 
       order += "L";
       continue;
     }
-    const [d, m, s] = [Number(degrees), Number(minute ?? 0), Number(second ?? 0)];
+    const decimal = (n = "0") => Number(n.replace(",", "."));
+    const [d, m, s] = [decimal(degrees), decimal(minute), decimal(second)];
     if (m >= 60 || s >= 60 || (minute !== undefined && !Number.isInteger(d))) return undefined;
     minutes ||= minute !== undefined;
+    decimalCommas ||= degrees?.includes(",") === true;
     angles.push(d + m / 60 + s / 3600);
     order += "A";
   }
   const [first = 0, second = 0] = angles.map((angle) => Math.round(angle * 1e6) / 1e6);
-  if (order === "AA" && minutes) return inOrder(first, second);
+  // Two bare numbers are coordinates only with something no postal code has: minutes, a decimal comma.
+  if (order === "AA" && (minutes || decimalCommas)) return inOrder(first, second);
   if (order !== "LALA" && order !== "ALAL") return undefined;
   const [a = "", b = ""] = letters;
   const signed = (angle: number, letter: string) => (letter === "S" || letter === "W" ? -angle : angle);
