@@ -157,8 +157,17 @@ async function placesLike(geocode: Tool, prefix: string, log: Log): Promise<stri
     log,
     progress: async () => {},
   };
-  const find = async (name: string, count: number) =>
+  const search = async (name: string, count: number) =>
     placeNames(((await geocode.run({ name, count }, call)) as { places: FoundPlace[] }).places);
+  // A place of no known population is taken by its name only when no other place of that name is
+  // in its region, which weather_forecast searches a hundred places deep for: as deep as that.
+  const taken = async (place: OfferedPlace) =>
+    place.populated || (await search(place.name, 10).catch(() => [])).some((p) => p.name === place.name);
+  const find = async (name: string, count: number) => {
+    const found = await search(name, count);
+    const kept = await Promise.all(found.map(taken));
+    return found.flatMap((place, i) => (kept[i] ? [place.name] : []));
+  };
   try {
     const found = await find(typed, 5);
     // "Frankfurt, He" is the beginning of "Frankfurt am Main, Hesse, DE", though no region is
@@ -178,8 +187,11 @@ async function placesLike(geocode: Tool, prefix: string, log: Log): Promise<stri
 
 type FoundPlace = { name?: string; region?: string; country_code?: string; population?: number };
 
+/** A place by the name weather_forecast takes it by, and whether its population is known. */
+type OfferedPlace = { name: string; populated: boolean };
+
 /** The places found, each by the name weather_forecast takes it by, once. */
-function placeNames(places: FoundPlace[]): string[] {
+function placeNames(places: FoundPlace[]): OfferedPlace[] {
   const named = new Map<string, FoundPlace[]>();
   for (const p of places) {
     if (!p.name) continue;
@@ -188,5 +200,8 @@ function placeNames(places: FoundPlace[]): string[] {
   }
   // Villages of one name in one region, none known to be bigger, are no place weather_forecast
   // takes by that name: it asks for their coordinates instead.
-  return [...named].flatMap(([name, found]) => (found.length > 1 && !found.some((p) => p.population) ? [] : [name]));
+  return [...named].flatMap(([name, found]) => {
+    const populated = found.some((p) => p.population);
+    return found.length > 1 && !populated ? [] : [{ name, populated }];
+  });
 }

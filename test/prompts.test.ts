@@ -257,6 +257,52 @@ test("villages of one name in one region are not offered: weather_forecast takes
   }
 });
 
+test("a village offered is one weather_forecast takes by that name, though others of its name in its region come later in the geocoder's list", async () => {
+  const waiter = await client({ WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" });
+  const village = (region: string, latitude: number, longitude: number) => ({
+    name: "Nová Ves",
+    latitude,
+    longitude,
+    country_code: "CZ",
+    country: "Czechia",
+    admin1: region,
+    timezone: "Europe/Prague",
+  });
+  // Dozens of villages are called so: the first five the geocoder lists lie in five regions, and
+  // the search weather_forecast makes of a name with its region, 100 places deep, finds more there.
+  const villages = [
+    village("Středočeský kraj", 50.06, 14.96),
+    village("Karlovarský kraj", 50.28, 12.62),
+    village("Liberecký kraj", 50.83, 15.07),
+    village("Jihočeský kraj", 49.05, 14.3),
+    { ...village("Kraj Vysočina", 49.4, 15.6), name: "Nová Ves u Jihlavy" },
+    village("Karlovarský kraj", 50.1, 12.9),
+    village("Plzeňský kraj", 49.6, 13.2),
+  ];
+  geocoding.intercept = (r) =>
+    r.query.get("name")?.startsWith("Nová")
+      ? json(200, JSON.stringify({ results: villages.slice(0, Number(r.query.get("count"))), generationtime_ms: 0.5 }))
+      : undefined;
+  try {
+    const { completion } = await waiter.complete({
+      ref: { type: "ref/prompt", name: "morning_brief" },
+      argument: { name: "place", value: "Nová" },
+    });
+    expect(completion.values).toEqual([
+      "Nová Ves, Středočeský kraj, CZ",
+      "Nová Ves, Liberecký kraj, CZ",
+      "Nová Ves, Jihočeský kraj, CZ",
+      "Nová Ves u Jihlavy, Kraj Vysočina, CZ",
+    ]);
+    for (const place of completion.values) {
+      const result = await waiter.callTool({ name: "weather_forecast", arguments: { place, days: 1 } });
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    }
+  } finally {
+    geocoding.intercept = undefined;
+  }
+});
+
 test("without weather_geocode a place does not complete, and completion is not offered", async () => {
   const waiter = await client({
     WAITER_TOOLSETS: "weather",
