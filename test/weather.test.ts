@@ -392,6 +392,35 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("among hamlets of the asked name, none known to be bigger, a town whose name begins so is listed too", async () => {
+      const place = (name: string, region: string, latitude: number, longitude: number, population?: number) => ({
+        name,
+        latitude,
+        longitude,
+        country_code: "DE",
+        country: "Germany",
+        admin1: region,
+        timezone: "Europe/Berlin",
+        ...(population ? { population } : {}),
+      });
+      const found = [
+        place("Lindau (Bodensee)", "Bavaria", 47.55, 9.69, 25_547),
+        place("Lindau", "Saxony-Anhalt", 51.98, 11.99),
+        place("Lindau", "Schleswig-Holstein", 54.38, 9.9),
+      ];
+      geocoding.intercept = (r) =>
+        r.query.get("name") === "Lindau"
+          ? json(200, JSON.stringify({ results: found, generationtime_ms: 0.5 }))
+          : undefined;
+      try {
+        expect(text(await server.call("weather_forecast", { place: "Lindau" }))).toMatch(
+          /^Several places are called "Lindau", .*2\. Lindau, Schleswig-Holstein, Germany \(54\.38, 9\.9\)\. Also found, with a known population: Lindau \(Bodensee\), Bavaria, Germany \(47\.55, 9\.69\)\.$/,
+        );
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test("villages that share a name, none known to be bigger, are listed to pick from, not one taken at random", async () => {
       const village = (region: string, latitude: number, longitude: number) => ({
         name: "Nová Ves",

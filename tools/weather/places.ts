@@ -155,23 +155,33 @@ export function geocoder(api: Upstream) {
     // Villages of one name ("Nová Ves") mostly have no population in GeoNames: the first listed
     // would be one of them at random, whose weather may be a mountain range away.
     if (best === named && !best.population && called.length > 1) {
-      throw new ToolError(undecided(searched, called));
+      // A town whose name begins so ("Lindau (Bodensee)" for "Lindau") may be the one meant.
+      const bigger = matching.filter((p) => p.population && !called.includes(p));
+      throw new ToolError(undecided(searched, called, bigger));
     }
     return { place: best, alternatives: matching.filter((p) => p !== best).slice(0, 9) };
   }
 
   /** What a name several places share says when none is known to be bigger: the places, to pick one. */
-  function undecided({ name, qualifier }: Awaited<ReturnType<typeof lookup>>, places: Place[]): string {
+  function undecided(
+    { name, qualifier }: Awaited<ReturnType<typeof lookup>>,
+    places: Place[],
+    bigger: Place[],
+  ): string {
     const region = places.find((p) => p.region)?.region;
     const how =
       qualifier || !region
         ? "send the latitude and longitude of the one meant"
         : `name the one meant with its region after a comma, as ${quote(`${name}, ${region}`)}, or send its latitude and longitude`;
+    const shown = (p: Place) => `${label(p)} (${p.latitude}, ${p.longitude})`;
     const listed = places
       .slice(0, 10)
-      .map((p, i) => `${i + 1}. ${label(p)} (${p.latitude}, ${p.longitude})`)
+      .map((p, i) => `${i + 1}. ${shown(p)}`)
       .join("; ");
-    return `Several places are called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""}, none known to be more populous, so none is taken for it: ${how}. ${listed}${places.length > 10 ? "; …" : ""}.`;
+    const others = bigger.length
+      ? ` Also found, with a known population: ${bigger.slice(0, 3).map(shown).join("; ")}.`
+      : "";
+    return `Several places are called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""}, none known to be more populous, so none is taken for it: ${how}. ${listed}${places.length > 10 ? "; …" : ""}.${others}`;
   }
 
   return { lookup, nothingFound, resolve };
