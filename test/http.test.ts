@@ -307,6 +307,29 @@ describe("retries", () => {
     expect(error.message).toBe('Test API answered 429 "slow down": it is rate-limiting waiter; try again in 120 s.');
   });
 
+  test("a wait asked of one account holds that account's reads, not another's on the same host, nor shows it its words", async () => {
+    // Two bots of one Bot API, their tokens in the path: a proxy's refusal quoting the first's.
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
+    clients.push(http);
+    const bot = (token: string) => http.upstream("Bot API", new URL(`${fake.origin}/`), { secrets: [token] });
+    const [first, second] = [bot("111:first-bot-token"), bot("222:second-bot-token")];
+    fake.intercept = (request) =>
+      request.path.startsWith("/bot111:")
+        ? json(503, JSON.stringify({ message: `no worker free for ${request.path}` }), { "retry-after": "60" })
+        : undefined;
+    const refused = await failure(first.json(any, "/bot111:first-bot-token/getMe", {}, call(3_000)));
+    expect(refused.message).toBe(
+      'Bot API answered 503 "no worker free for /bot[credential]/getMe": the service is failing; try again in 60 s.',
+    );
+    expect((await second.send("/bot222:second-bot-token/getMe", {}, call(3_000))).status).toBe(200);
+    // The first bot's own reads stay held, its token still kept out.
+    const held = await failure(first.json(any, "/bot111:first-bot-token/getChat", {}, call(3_000)));
+    expect(held.message).toBe(
+      'Bot API answered 503 "no worker free for /bot[credential]/getMe": the service is failing; try again in 60 s.',
+    );
+    expect(fake.count("/bot111:first-bot-token/getChat")).toBe(0);
+  });
+
   test("an empty answer labelled gzip keeps its status and Retry-After: it is in no coding", async () => {
     fake.queue.push({ status: 429, headers: { "content-encoding": "gzip", "retry-after": "120" }, body: "" });
     const error = await failure(client().json(any, "/empty-gzip", {}, call(3_000)));

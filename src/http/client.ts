@@ -33,8 +33,9 @@ export class HttpClient {
   readonly #options: Required<HttpClientOptions>;
   readonly #carrier: Carrier;
   /**
-   * Per origin, the last 429 or 503 that asked for a wait (Retry-After), and until when: reads sent
-   * meanwhile, by any session, would only be refused again and count against waiter.
+   * Per origin and account (Outgoing.account), the last 429 or 503 that asked for a wait
+   * (Retry-After), and until when: reads sent meanwhile, by any session, would only be refused
+   * again and count against waiter.
    */
   readonly #waits = new Map<
     string,
@@ -113,12 +114,12 @@ export class HttpClient {
     const { call, end } = withDeadline(toolCall);
     const { method, url, path, changes } = sent;
     const o = this.#options;
-    const { origin } = url;
+    const account = `${url.origin} ${sent.account}`;
     const heard = (status: number, headers: HttpResponse["headers"], ms: number, text = "") => {
-      const known = this.#waits.get(origin);
+      const known = this.#waits.get(account);
       // The later end stands; the answer's own words, once one is read whole, are what is told.
       if (!known || known.at + known.ms <= clock.now() + ms || (text && !known.answer.text)) {
-        this.#waits.set(origin, { at: clock.now(), ms, answer: { status, headers, text } });
+        this.#waits.set(account, { at: clock.now(), ms, answer: { status, headers, text } });
       }
     };
     const [{ request }, dispatchers] = await Promise.all([import("undici"), this.#connect()]);
@@ -145,11 +146,11 @@ export class HttpClient {
       },
     };
     try {
-      const wait = changes ? undefined : this.#waits.get(origin);
+      const wait = changes ? undefined : this.#waits.get(account);
       if (wait) {
         const left = wait.at + wait.ms - clock.now();
         // Over, or heard at a time still to come: a clock set back does not make it longer.
-        if (!lessAgoThan(wait.at, wait.ms)) this.#waits.delete(origin);
+        if (!lessAgoThan(wait.at, wait.ms)) this.#waits.delete(account);
         else if (clock.now() + left + o.minRetryDelayMs >= call.deadline) {
           // The refusal again, as the upstream would give it, with the wait left.
           const retryAfter = String(Math.ceil(left / 1000));

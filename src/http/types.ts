@@ -36,6 +36,11 @@ export interface Outgoing {
   changes: boolean;
   /** Retry a 429 only when it says when (Retry-After). */
   throttleNeedsRetryAfter: boolean;
+  /**
+   * The credentials the upstream was declared with, hashed: a wait asked on one host holds the
+   * reads made with them alone, not those of another bot or shop there, whose limits are its own.
+   */
+  account: string;
   /** The setting that holds the upstream's URL, as a failure to reach it names it (UpstreamOptions.urlSetting). */
   urlSetting: string;
   /** What to do about a change no answer confirmed (UpstreamOptions.changeAdvice). */

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Dispatcher } from "undici";
 import type { z } from "zod";
 import { UnconfirmedChange, UpstreamError } from "../errors.js";
@@ -146,6 +147,9 @@ export class Upstream {
   /** The credentials every request carries, as an answer that repeats the request would show them. */
   readonly #credentials: string[];
 
+  /** The credentials every request carries, hashed (Outgoing.account). */
+  readonly #account: string;
+
   /** The setting that holds the base URL, as a message names it. */
   readonly #urlSetting: string;
 
@@ -163,6 +167,7 @@ export class Upstream {
     root.hash = "";
     this.#root = root.href.replace(/\/$/, "");
     this.#credentials = credentialsIn(baseUrl, options);
+    this.#account = createHash("sha256").update(this.#credentials.join("\0")).digest("base64url");
     this.#urlSetting = options.urlSetting ?? BASE_URL;
     this.#changeAdvice = options.changeAdvice ?? READ_BEFORE_RETRYING;
   }
@@ -255,6 +260,7 @@ export class Upstream {
       body: options.body,
       changes: options.changes ?? mayHaveActed(method),
       throttleNeedsRetryAfter: this.options.throttleNeedsRetryAfter ?? false,
+      account: this.#account,
       urlSetting: this.#urlSetting,
       changeAdvice: this.#changeAdvice,
     };
