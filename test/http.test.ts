@@ -330,6 +330,35 @@ describe("retries", () => {
     expect(fake.count("/bot111:first-bot-token/getChat")).toBe(0);
   });
 
+  test("a 503's wait holds reads five minutes at most, as a maintenance page that names an hour may end in ten, and a 429's a day", async () => {
+    setClock("2026-11-30T08:00:00Z");
+    const api = client();
+    fake.queue.push({
+      status: 503,
+      body: "Briefly unavailable for scheduled maintenance.",
+      headers: { "content-type": "text/plain", "retry-after": "3600" },
+    });
+    expect((await failure(api.json(any, "/maintained", {}, call(3_000)))).retryAfter).toBe(3600);
+    // Held meanwhile, the upstream's own time told, nothing sent.
+    setClock("2026-11-30T08:04:00Z");
+    const held = await failure(api.json(any, "/maintained/other", {}, call(3_000)));
+    expect(held.message).toMatch(
+      /^Test API answered 503 "Briefly unavailable for scheduled maintenance\.": .*try again in 336\d s\.$/,
+    );
+    expect(fake.count("/maintained/other")).toBe(0);
+    // Then asked again: the shop is back.
+    setClock("2026-11-30T08:10:00Z");
+    expect(await api.json(any, "/maintained/other", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
+    // A 429 dated next year, by a server whose clock is wrong, holds them a day.
+    fake.queue.push(json(429, '{"message":"slow down"}', { "retry-after": "Tue, 30 Nov 2027 08:10:00 GMT" }));
+    expect((await failure(api.json(any, "/limited/soon", {}, call(3_000)))).status).toBe(429);
+    setClock("2026-12-01T08:09:00Z");
+    expect((await failure(api.json(any, "/limited/later", {}, call(3_000)))).status).toBe(429);
+    expect(fake.count("/limited/later")).toBe(0);
+    setClock("2026-12-01T08:11:00Z");
+    expect(await api.json(any, "/limited/later", {}, call(3_000))).toMatchObject({ n: expect.any(Number) });
+  });
+
   test("an empty answer labelled gzip keeps its status and Retry-After: it is in no coding", async () => {
     fake.queue.push({ status: 429, headers: { "content-encoding": "gzip", "retry-after": "120" }, body: "" });
     const error = await failure(client().json(any, "/empty-gzip", {}, call(3_000)));

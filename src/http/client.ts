@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Agent, Dispatcher } from "undici";
-import { clock, lessAgoThan } from "../time.js";
+import { clock, DAY_MS, lessAgoThan } from "../time.js";
 import { AnswerCache } from "./cache.js";
 import { withDeadline } from "./deadline.js";
 import { describeFailure } from "./failures.js";
@@ -19,6 +19,14 @@ const IDEMPOTENT: Dispatcher.HttpMethod[] = ["GET", "HEAD", "OPTIONS", "PUT", "D
  * holds before any limit on the decoded bytes is reached.
  */
 const ACCEPTED_CODINGS = "gzip, deflate";
+
+/**
+ * The longest a wait asked for holds reads before one is sent again, whose answer sets the next.
+ * A 503's is when the service expects to be back, and a maintenance page that names an hour may
+ * end in ten minutes; a 429's is when the account may ask again (Open-Meteo's daily limit: the
+ * next day), held a day at most, as an HTTP date from a server with a wrong clock may name next year.
+ */
+const longestHoldMs = (status: number) => (status === 503 ? 5 * 60_000 : DAY_MS);
 
 /**
  * The one upstream HTTP client, made of undici's parts: an Agent keeps one keep-alive pool per
@@ -148,12 +156,13 @@ export class HttpClient {
     try {
       const wait = changes ? undefined : this.#waits.get(account);
       if (wait) {
-        const left = wait.at + wait.ms - clock.now();
+        const held = Math.min(wait.ms, longestHoldMs(wait.answer.status));
+        const left = wait.at + held - clock.now();
         // Over, or heard at a time still to come: a clock set back does not make it longer.
-        if (!lessAgoThan(wait.at, wait.ms)) this.#waits.delete(account);
+        if (!lessAgoThan(wait.at, held)) this.#waits.delete(account);
         else if (clock.now() + left + o.minRetryDelayMs >= call.deadline) {
-          // The refusal again, as the upstream would give it, with the wait left.
-          const retryAfter = String(Math.ceil(left / 1000));
+          // The refusal again, as the upstream would give it, with the wait it asked for left.
+          const retryAfter = String(Math.ceil((wait.at + wait.ms - clock.now()) / 1000));
           return { url, path, changes, ...wait.answer, headers: { ...wait.answer.headers, "retry-after": retryAfter } };
         } else await sleep(left, undefined, { signal: call.signal });
       }
