@@ -2,9 +2,13 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import { setClock } from "../src/time.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
-import { type Fake, json } from "./fakes/http.js";
+import type { Fake } from "./fakes/http.js";
 import { startMet } from "./fakes/met.js";
-import { startGeocoding } from "./fakes/open-meteo.js";
+import { geocoded, startGeocoding, village } from "./fakes/open-meteo.js";
+
+const novaVes = (region: string, latitude: number, longitude: number) =>
+  village("Nová Ves", region, latitude, longitude);
+
 import { startWaiter } from "./memory.js";
 
 let frankfurter: Fake;
@@ -224,24 +228,12 @@ test("with only the weather tools, places complete, each to one place that it re
 
 test("villages of one name in one region are not offered: weather_forecast takes none of them by it", async () => {
   const waiter = await client({ WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" });
-  const village = (region: string, latitude: number, longitude: number) => ({
-    name: "Nová Ves",
-    latitude,
-    longitude,
-    country_code: "CZ",
-    country: "Czechia",
-    admin1: region,
-    timezone: "Europe/Prague",
-  });
   const villages = [
-    village("Středočeský kraj", 50.06, 14.96),
-    village("Karlovarský kraj", 50.28, 12.62),
-    village("Středočeský kraj", 49.93, 14.69),
+    novaVes("Středočeský kraj", 50.06, 14.96),
+    novaVes("Karlovarský kraj", 50.28, 12.62),
+    novaVes("Středočeský kraj", 49.93, 14.69),
   ];
-  geocoding.intercept = (r) =>
-    r.query.get("name")?.startsWith("Nová")
-      ? json(200, JSON.stringify({ results: villages, generationtime_ms: 0.5 }))
-      : undefined;
+  geocoding.intercept = (r) => (r.query.get("name")?.startsWith("Nová") ? geocoded(villages) : undefined);
   try {
     const { completion } = await waiter.complete({
       ref: { type: "ref/prompt", name: "morning_brief" },
@@ -259,30 +251,19 @@ test("villages of one name in one region are not offered: weather_forecast takes
 
 test("a village offered is one weather_forecast takes by that name, though others of its name in its region come later in the geocoder's list", async () => {
   const waiter = await client({ WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" });
-  const village = (region: string, latitude: number, longitude: number) => ({
-    name: "Nová Ves",
-    latitude,
-    longitude,
-    country_code: "CZ",
-    country: "Czechia",
-    admin1: region,
-    timezone: "Europe/Prague",
-  });
   // Dozens of villages are called so: the first five the geocoder lists lie in five regions, and
   // the search weather_forecast makes of a name with its region, 100 places deep, finds more there.
   const villages = [
-    village("Středočeský kraj", 50.06, 14.96),
-    village("Karlovarský kraj", 50.28, 12.62),
-    village("Liberecký kraj", 50.83, 15.07),
-    village("Jihočeský kraj", 49.05, 14.3),
-    { ...village("Kraj Vysočina", 49.4, 15.6), name: "Nová Ves u Jihlavy" },
-    village("Karlovarský kraj", 50.1, 12.9),
-    village("Plzeňský kraj", 49.6, 13.2),
+    novaVes("Středočeský kraj", 50.06, 14.96),
+    novaVes("Karlovarský kraj", 50.28, 12.62),
+    novaVes("Liberecký kraj", 50.83, 15.07),
+    novaVes("Jihočeský kraj", 49.05, 14.3),
+    village("Nová Ves u Jihlavy", "Kraj Vysočina", 49.4, 15.6),
+    novaVes("Karlovarský kraj", 50.1, 12.9),
+    novaVes("Plzeňský kraj", 49.6, 13.2),
   ];
   geocoding.intercept = (r) =>
-    r.query.get("name")?.startsWith("Nová")
-      ? json(200, JSON.stringify({ results: villages.slice(0, Number(r.query.get("count"))), generationtime_ms: 0.5 }))
-      : undefined;
+    r.query.get("name")?.startsWith("Nová") ? geocoded(villages.slice(0, Number(r.query.get("count")))) : undefined;
   try {
     const { completion } = await waiter.complete({
       ref: { type: "ref/prompt", name: "morning_brief" },

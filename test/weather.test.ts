@@ -5,7 +5,15 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import { clock, setClock } from "../src/time.js";
 import { type Fake, json } from "./fakes/http.js";
 import { type MetFake, startMet } from "./fakes/met.js";
-import { ERROR_400, ERROR_429, type OpenMeteoFake, startGeocoding, startOpenMeteo } from "./fakes/open-meteo.js";
+import {
+  ERROR_400,
+  ERROR_429,
+  geocoded,
+  type OpenMeteoFake,
+  startGeocoding,
+  startOpenMeteo,
+  village,
+} from "./fakes/open-meteo.js";
 import { defaultWeather, HOUR, localParts, type WeatherAt } from "./fakes/weather.js";
 import { startWaiter } from "./memory.js";
 import { type Session, text } from "./stdio.js";
@@ -408,10 +416,7 @@ describe(`at ${AFTERNOON}`, () => {
         place("Lindau", "Saxony-Anhalt", 51.98, 11.99),
         place("Lindau", "Schleswig-Holstein", 54.38, 9.9),
       ];
-      geocoding.intercept = (r) =>
-        r.query.get("name") === "Lindau"
-          ? json(200, JSON.stringify({ results: found, generationtime_ms: 0.5 }))
-          : undefined;
+      geocoding.intercept = (r) => (r.query.get("name") === "Lindau" ? geocoded(found) : undefined);
       try {
         expect(text(await server.call("weather_forecast", { place: "Lindau" }))).toMatch(
           /^Several places are called "Lindau", .*2\. Lindau, Schleswig-Holstein, Germany \(54\.38, 9\.9\)\. Also found, with a known population: Lindau \(Bodensee\), Bavaria, Germany \(47\.55, 9\.69\)\.$/,
@@ -422,25 +427,13 @@ describe(`at ${AFTERNOON}`, () => {
     });
 
     test("villages that share a name, none known to be bigger, are listed to pick from, not one taken at random", async () => {
-      const village = (region: string, latitude: number, longitude: number) => ({
-        name: "Nová Ves",
-        latitude,
-        longitude,
-        country_code: "CZ",
-        country: "Czechia",
-        admin1: region,
-        timezone: "Europe/Prague",
-      });
       const villages = [
-        village("Středočeský kraj", 50.06, 14.96),
-        village("Karlovarský kraj", 50.28, 12.62),
-        village("Liberecký kraj", 50.83, 15.07),
-        village("Středočeský kraj", 49.93, 14.69),
+        village("Nová Ves", "Středočeský kraj", 50.06, 14.96),
+        village("Nová Ves", "Karlovarský kraj", 50.28, 12.62),
+        village("Nová Ves", "Liberecký kraj", 50.83, 15.07),
+        village("Nová Ves", "Středočeský kraj", 49.93, 14.69),
       ];
-      geocoding.intercept = (r) =>
-        r.query.get("name") === "Nová Ves"
-          ? json(200, JSON.stringify({ results: villages, generationtime_ms: 0.5 }))
-          : undefined;
+      geocoding.intercept = (r) => (r.query.get("name") === "Nová Ves" ? geocoded(villages) : undefined);
       try {
         const before = met.requests.length;
         const result = await server.call("weather_forecast", { place: "Nová Ves" });

@@ -417,6 +417,24 @@ function search(request: SeenRequest): FakeAnswer {
   );
 }
 
+/** A Czech village as the geocoder lists one: GeoNames has no population for most. */
+export function village(name: string, region: string, latitude: number, longitude: number) {
+  return {
+    name,
+    latitude,
+    longitude,
+    country_code: "CZ",
+    country: "Czechia",
+    admin1: region,
+    timezone: "Europe/Prague",
+  };
+}
+
+/** The geocoder's answer listing these places. */
+export function geocoded(results: object[]): FakeAnswer {
+  return json(200, JSON.stringify({ results, generationtime_ms: 0.5 }));
+}
+
 export async function startGeocoding(): Promise<Fake> {
   return startFake((request) =>
     request.path === "/v1/search" ? search(request) : json(404, '{"error":true,"reason":"Not Found"}'),
