@@ -19,7 +19,7 @@ import type { Log } from "./log.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
 import { meantKey, oneLine, quote, shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
-import { type Tool, type ToolCall, type Toolset, type ToolsetContext, toolsetOf } from "./toolset.js";
+import { doneLine, type Tool, type ToolCall, type Toolset, type ToolsetContext, toolsetOf } from "./toolset.js";
 import { VERSION } from "./version.js";
 
 export interface ServerParts {
@@ -522,8 +522,7 @@ function toolCallback(
     if (cut?.aborted && result.isError && first?.type === "text") first.text = `${CUT}${first.text}`;
     // What agents change, and who asked: the operator's record, at info, of every write done.
     if (!tool.annotations.readOnlyHint && !result.isError && first?.type === "text") {
-      const said = first.text.split("\n")[0] ?? "";
-      log.operatorOnly("info", `${tool.name} done${caller ? ` for ${caller}` : ""}: ${oneLine(said, 300)}`);
+      log.operatorOnly("info", `${tool.name} done${caller ? ` for ${caller}` : ""}: ${doneLine(first.text)}`);
     }
     return result;
   };

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Call, HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import type { Secrets, Settings, SettingValues } from "./settings.js";
+import { oneLine } from "./shown.js";
 
 /** All four hints, always: clients decide from them whether to ask the user first. */
 export type Annotations = Required<
@@ -65,6 +66,14 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
    * result as the reason, so its onFailure tells someone and its later steps do not run.
    */
   needsPerson?(result: z.input<z.ZodObject<O>>): boolean;
+}
+
+/**
+ * What the log records of a write done: the first line of its answer, whole up to the longest one a
+ * tool writes (events_ack naming a hundred event ids), so that each thing it changed is found there.
+ */
+export function doneLine(said: string): string {
+  return oneLine(said.split("\n")[0] ?? "", 3_000);
 }
 
 /** The toolset a tool belongs to: its name's prefix (currency for currency_convert). */

@@ -1495,6 +1495,36 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("the log names every event a token acknowledges, in a call of a hundred as of one", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 100; i++) {
+        const added = await served.app.store?.add({
+          source: "erp",
+          type: "payment.paid",
+          scheme: "hmac-sha256",
+          dedupeId: `acked-in-bulk-${i}`,
+          headers: {},
+          body: Buffer.from("{}"),
+          receivedAt: clock.now(),
+        });
+        ids.push(added?.id as string);
+      }
+      const ops = await connect(served.url, OPS);
+      expect((await ops.callTool({ name: "events_ack", arguments: { ids } })).isError).toBeFalsy();
+      const line =
+        served
+          .stderr()
+          .split("\n")
+          .find((l) => l.includes("events_ack done for ops")) ?? "";
+      // Who acknowledged the last of them, a month later, is found as for the first.
+      for (const id of ids) expect(line).toContain(id);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a write token sees every tool; a read token the read-only ones; toolsets narrow further", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
     try {

@@ -13,7 +13,7 @@ import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
 import { cut, meantKey, oneLine } from "../shown.js";
 import { clock } from "../time.js";
-import type { Notified, Tool, ToolCall } from "../toolset.js";
+import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
 import { type Automation, type Condition, isPathArgument, type Step, toolOf } from "./rules.js";
 
 export interface AutomationParts {
@@ -837,7 +837,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       await store.runs.step(run, i, "done", JSON.stringify({ tool, args, said }), clock.now());
       // What automations change, as what agents change: the operator's record of who did it.
       if (!served.get(tool)?.annotations.readOnlyHint) {
-        log.info(`${tool} done for ${who}: ${oneLine(said.split("\n")[0] ?? "", 300)}`);
+        log.info(`${tool} done for ${who}: ${doneLine(said)}`);
       }
     }
     await store.runs.finish(run, "done", clock.now());
