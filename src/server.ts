@@ -567,7 +567,7 @@ async function runTool(
     // The client reads the error in the result; the stack, waiter's insides, is for the operator alone.
     log.operatorOnly(
       "error",
-      `${tool.name} crashed: ${shown(err instanceof Error ? (err.stack ?? err.message) : String(err))}`,
+      `${tool.name} crashed${caller ? ` for ${caller}` : ""}: ${shown(err instanceof Error ? (err.stack ?? err.message) : String(err))}`,
     );
     return bug(tool, shown(err instanceof Error ? err.message : String(err)));
   }

@@ -1525,6 +1525,22 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("a write that crashes is logged with the token it was called with, as one that fails is", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    const store = served.app.store as NonNullable<typeof served.app.store>;
+    const ack = vi.spyOn(store, "ack").mockRejectedValue(new TypeError("Cannot read properties of undefined"));
+    try {
+      const ops = await connect(served.url, OPS);
+      const result = await ops.callTool({ name: "events_ack", arguments: { ids: ["01JD3Q6Z8W5M9R2T4V7X0Y1A2B"] } });
+      expect(result.isError).toBe(true);
+      // The operator asks the holder what they were doing: the write may have been made before the crash.
+      expect(served.stderr()).toMatch(/error +\[events\] events_ack crashed for ops: TypeError: Cannot read/);
+    } finally {
+      ack.mockRestore();
+      await served.close();
+    }
+  });
+
   test("a write token sees every tool; a read token the read-only ones; toolsets narrow further", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
     try {
