@@ -491,6 +491,22 @@ describe("orders", () => {
     expect(data(result)).toMatchObject({ customer_note: forged });
   });
 
+  test("an order's notes say who wrote them, as the shop's admin does: a person by name, the shop itself by none", async () => {
+    woo.shop.order(O.processing).notes.push({
+      id: 998,
+      author: "Jana Nováková",
+      date: new Date("2026-11-02T10:00:00Z"),
+      note: "Order status changed from Processing to On hold.",
+      customer_note: false,
+    });
+    const shown = text(await server.call("eshop_order_get", { id: O.processing })).split("\n");
+    // Asked a month later who held the order, the text alone answers.
+    expect(shown).toContain(
+      'Note 2026-11-02 10:00 UTC by Jana Nováková: "Order status changed from Processing to On hold."',
+    );
+    expect(shown.filter((line) => line.startsWith("Note ") && line.includes(" by "))).toHaveLength(1);
+  });
+
   test("names from the shop or a buyer are each shown on one line, so none can pass for a line of the order", async () => {
     const auth = { authorization: `Basic ${basic(CONSUMER_KEY, CONSUMER_SECRET)}` };
     const order = (await (await fetch(`${woo.api}/orders/${O.pending1999}`, { headers: auth })).json()) as {

@@ -219,10 +219,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (ship.some(Boolean)) lines.push(`Ship to: ${oneLine(ship.filter(Boolean).join(", "))}`);
       // What the buyer and the notes' authors wrote is quoted, on one line: it cannot pass for waiter's lines.
       if (o.customer_note) lines.push(`Customer's note: ${quoteLine(o.customer_note, NOTE_CHARACTERS)}`);
-      for (const note of o.notes)
+      // Who wrote a note, as the shop's admin says it: a person (or the API key's user) by name, the shop itself not.
+      for (const note of o.notes) {
+        const by = note.author && note.author !== "system" ? ` by ${oneLine(note.author, 80)}` : "";
         lines.push(
-          `Note ${utcMinute(note.date)}${note.customer_note ? " (to customer)" : ""}: ${quoteLine(note.note, NOTE_CHARACTERS)}`,
+          `Note ${utcMinute(note.date)}${by}${note.customer_note ? " (to customer)" : ""}: ${quoteLine(note.note, NOTE_CHARACTERS)}`,
         );
+      }
       return lines.join("\n");
     },
   });
