@@ -511,7 +511,7 @@ function toolCallback(
       result = await runTool(
         tool,
         args,
-        { signal, deadline: clock.now() + ms, log: callLog, progress, stopping },
+        { signal, deadline: clock.now() + ms, log: callLog, progress, stopping, ...(caller ? { caller } : {}) },
         caller,
         cut,
       );

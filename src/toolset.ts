@@ -13,6 +13,11 @@ export type Annotations = Required<
 /** What a tool's `run` gets besides its arguments. */
 export interface ToolCall extends Call {
   log: Log;
+  /**
+   * Whom the call is for, as the log names them: over HTTP the token (or OAuth client and user),
+   * for an automation its run, event and step. Absent over stdio, whose one client is the user's.
+   */
+  caller?: string;
   /** Tells a client that asked for progress how a long call is going; does nothing otherwise. */
   progress(progress: number, total: number, message: string): Promise<void>;
   /**

@@ -256,6 +256,11 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         expect.stringMatching(new RegExp(`notify_send done ${who}, step 2: Sent on team to ${CHAT}\\.\\n$`)),
         expect.stringMatching(new RegExp(`events_ack done ${who}, step 3: `)),
       ]);
+      // The shop's owner reads the order's notes, not waiter's log: the note names the run and the payment.
+      const [run] = await runsOf(paid.id);
+      expect(woo.shop.order(O.pending1999).notes.map((n) => n.note)).toContain(
+        `Marked paid by waiter for automation stripe-paid, run ${run?.id} (event ${paid.id}), step 1 (transaction pi_evt_paid_logged).`,
+      );
     } finally {
       await server.close();
     }

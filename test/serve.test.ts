@@ -27,6 +27,7 @@ import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import { type Fake, freePort, json, startFake } from "./fakes/http.js";
+import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS } from "./fakes/woocommerce.js";
 import { startApp } from "./memory.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
@@ -1522,6 +1523,30 @@ describe("bearer tokens", () => {
       for (const id of ids) expect(line).toContain(id);
     } finally {
       await served.close();
+    }
+  });
+
+  test("a payment a token records is noted on the order with the token's name, which the shop's admin shows", async () => {
+    const woo = await startWooCommerce();
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...TOKENS, WAITER_WOO_URL: woo.origin, WAITER_WOO_KEY: CONSUMER_KEY, WAITER_WOO_SECRET: CONSUMER_SECRET },
+    );
+    try {
+      const ops = await connect(served.url, OPS);
+      const id = WOO_IDS.orders.pending1999;
+      const paid = await ops.callTool({
+        name: "eshop_order_mark_paid",
+        arguments: { id, transaction_id: "pi_3Nx1042" },
+      });
+      expect(paid.isError).toBeFalsy();
+      // The shop writes every note as its API key's user: which of waiter's callers it was, only the note says.
+      expect(woo.shop.order(id).notes.map((n) => n.note)).toContain(
+        "Marked paid by waiter for ops (transaction pi_3Nx1042).",
+      );
+    } finally {
+      await served.close();
+      await woo.close();
     }
   });
 

@@ -585,6 +585,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       signal: stopping.signal,
       deadline: clock.now() + parts.toolTimeoutMs,
       log,
+      caller: who,
       progress: async () => {},
       notified: { sent: [...(notified?.sent ?? [])], failed: [...(notified?.failed ?? [])] },
     };

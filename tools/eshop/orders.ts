@@ -326,7 +326,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
             `${shop.name} accepted the payment for order ${id} but did not record it as paid (status ${after.status}); check the order in the shop.`,
           );
         }
-        const text = note ?? `Marked paid by waiter${transaction_id ? ` (transaction ${transaction_id})` : ""}.`;
+        // Who asked, as waiter's log names them: the shop records every write as its API key's user.
+        const text =
+          note ??
+          `Marked paid by waiter${call.caller ? ` for ${call.caller}` : ""}${transaction_id ? ` (transaction ${transaction_id})` : ""}.`;
         const paid = {
           already_paid: false,
           order: orderStateOut.parse(after),
