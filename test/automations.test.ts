@@ -364,7 +364,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect(told).toMatch(/Automations on it: .*stripe-paid \(done\)/);
       expect(told).toMatch(/Automations on it: .*watch-payments \(dry run, done\)/);
       expect((runs.content[0] as { text: string }).text).toMatch(
-        /^#\d+ stripe-paid on \S+: done\n {2}1\. eshop_order_mark_paid: done/,
+        /^#\d+ stripe-paid on \S+, started \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z: done\n {2}1\. eshop_order_mark_paid: done/,
       );
     } finally {
       await agent.close();
@@ -502,7 +502,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         runs: [{ status: "done", steps: [{ outcome: expect.stringMatching(/\nNot confirmed by/) }, {}] }],
       });
       const lines = text(runs).split("\n");
-      expect(lines[0]).toMatch(/^#\d+ tell on \S+: done$/);
+      expect(lines[0]).toMatch(/^#\d+ tell on \S+, started \S+Z: done$/);
       expect(lines[1]).toBe(`  1. notify_send: done — Sent on team to ${CHAT}.`);
       // Every line after the run's first belongs to a step: a numbered one, or a step's own further lines.
       expect(lines.slice(1).filter((line) => !/^(?: {2}\d+\. | {5}\S)/.test(line))).toEqual([]);
@@ -997,8 +997,9 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       });
       // The reason is said once, at the step, not again beside the run.
       const [{ outcome }] = (runs.structuredContent as { runs: [{ steps: [{ outcome: string }] }] }).runs[0].steps;
+      const [{ id, started_at }] = (runs.structuredContent as { runs: [{ id: number; started_at: string }] }).runs;
       expect(text(runs)).toBe(
-        `#${(runs.structuredContent as { runs: [{ id: number }] }).runs[0].id} length-of-number on ${event.id}: failed at step 1\n  1. eshop_order_get: failed — ${outcome}`,
+        `#${id} length-of-number on ${event.id}, started ${started_at}: failed at step 1\n  1. eshop_order_get: failed — ${outcome}`,
       );
       expect(woo.shop.writes).toEqual([]);
     } finally {

@@ -240,7 +240,8 @@ export function automationsToolset(
             // A run that failed at a step has the step's reason for its error: said once, at the step.
             const at = run.steps.findIndex((s, i) => run.error === `step ${i + 1} (${s.tool}): ${s.outcome}`);
             const why = at >= 0 ? ` at step ${at + 1}` : run.error ? ` — ${under(run.error, 2)}` : "";
-            return `#${run.id} ${run.automation} on ${run.event_id}: ${run.status}${run.dry_run ? " (dry run)" : ""}${why}\n${run.steps
+            // When, for whoever asks later who told the team or marked the order paid.
+            return `#${run.id} ${run.automation} on ${run.event_id}, started ${run.started_at}: ${run.status}${run.dry_run ? " (dry run)" : ""}${why}\n${run.steps
               .map((s, i) => `  ${i + 1}. ${s.tool}: ${s.status}${s.outcome ? ` — ${under(s.outcome, 5)}` : ""}`)
               .join("\n")}`;
           });
