@@ -389,8 +389,9 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
     },
     async close() {
       checks?.abort();
-      await listener.close();
-      await automations?.close();
+      // Together: one after the other, a step under way would have a drain time of its own after the
+      // listener's, past what the process manager gives a stop.
+      await Promise.all([listener.close(), automations?.close()]);
       try {
         await store.close();
       } finally {
@@ -491,8 +492,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
       // Streams and waits end first, so the drain waits only for calls and deliveries in flight.
       sessions.endStreams();
       app.endWaits();
-      await listener.close();
-      await automations?.close();
+      await Promise.all([listener.close(), automations?.close()]);
       await sessions.close();
       await app.close();
     },
@@ -522,6 +522,7 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
     toolTimeoutMs: toolTimeout * 1000,
     retryForMs: automationRetrySeconds * 1000,
     leaseMs: automationLeaseSeconds * 1000,
+    drainMs: config.core.stopSeconds * 1000,
   };
   checkAutomations(parts);
   // Read before the listener takes webhooks: one that comes in while the automations start is no history.

@@ -29,6 +29,8 @@ export interface AutomationParts {
   retryForMs: number;
   /** How long the process running the automations holds them without renewing: renewed each third of it. */
   leaseMs: number;
+  /** How long a stop lets a step under way have its answer before cutting it (WAITER_STOP_SECONDS). */
+  drainMs: number;
   /**
    * The last event stored before this process took webhooks: at the first start ever on a store,
    * what came before it is history, and what came after, before the automations started, is not.
@@ -42,9 +44,10 @@ type View = { event: { id: string; source: string; type: string; received_at: st
 /** One value a template inserts, at most this long: a payload cannot flood a message. */
 const MAX_INSERTED = 200;
 /**
- * How long a stop waits for the run under way to record where it stopped, and for the lease to be
- * let go: a store answers in milliseconds, and one that does not must not hold the stop for its
- * query timeout. What is left is taken up at the next start, and the lease runs out.
+ * How long a stop waits, once the calls under way have their answers or are cut, for the run under
+ * way to record where it stopped, and for the lease to be let go: a store answers in milliseconds,
+ * and one that does not must not hold the stop for its query timeout. What is left is taken up at
+ * the next start, and the lease runs out.
  */
 const STOP_MS = 2_000;
 
@@ -535,8 +538,13 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   const maxText =
     (served.get("notify_send")?.input.text as z.ZodString | undefined)?.maxLength ?? Number.POSITIVE_INFINITY;
   const stopping = new AbortController();
-  // Each failure being told waits on it, as does the run under way: however many, they are no leak.
-  setMaxListeners(0, stopping.signal);
+  // A step under way when the stop began is cut only after the drain time: cut at once, one whose
+  // request had gone out would be reported as may or may not have happened, its answer on its way.
+  const cutting = new AbortController();
+  /** The tool calls under way, whose answers a stop waits for until it cuts them. */
+  const inFlight = new Set<Promise<unknown>>();
+  // Each failure being told waits on them, as does the run under way: however many, they are no leak.
+  setMaxListeners(0, stopping.signal, cutting.signal);
 
   /**
    * Arguments as the tool takes them, or the ToolError that says which one it refuses, and, for
@@ -582,7 +590,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     const input = checked(name, args);
     if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
     const call: ToolCall = {
-      signal: stopping.signal,
+      signal: cutting.signal,
+      // A wait the tool takes itself (Telegram's 429) holds no stop: nothing was sent.
+      stopping: stopping.signal,
       deadline: clock.now() + parts.toolTimeoutMs,
       log,
       caller: who,
@@ -599,12 +609,17 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       };
     };
     try {
-      const result = await tool.run(input, call);
+      const answer = tool.run(input, call);
+      const settled = () => inFlight.delete(answer);
+      inFlight.add(answer);
+      answer.then(settled, settled);
+      const result = await answer;
       return { said: tool.render(result, input), needsPerson: tool.needsPerson?.(result) ?? false };
     } catch (err) {
-      if (stopping.signal.aborted) {
+      const refused = err instanceof UpstreamError && err.refused;
+      if (cutting.signal.aborted || (stopping.signal.aborted && refused)) {
         // A call the upstream had refused, stopped while it waited for its next try, did not happen.
-        if (err instanceof UpstreamError && err.refused) await mark(true, reached(attempt));
+        if (refused) await mark(true, reached(attempt));
         throw new Postponed("waiter is stopping");
       }
       const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
@@ -1101,6 +1116,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       clearInterval(leaseTimer);
       unsubscribe();
       stopping.abort();
+      const cut = setTimeout(() => cutting.abort(), parts.drainMs);
+      await untilAborted(Promise.allSettled(inFlight), cutting.signal).catch(() => {});
+      clearTimeout(cut);
       const finished = (async () => {
         await working;
         await Promise.allSettled(telling.values());

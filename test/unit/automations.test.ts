@@ -45,6 +45,7 @@ test("a waiting run whose lease check fails once, as it is due, is tried again a
     // first try is the one the waiting run makes when it is due.
     retryForMs: 2_000,
     leaseMs: 60_000,
+    drainMs: 1_000,
     historyThrough: await store.latestSeq(),
   });
   try {

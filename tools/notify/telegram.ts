@@ -91,6 +91,25 @@ export function escapeMarkdownV2(text: string): string {
 export type FloodWaits = Map<string, { at: number; ms: number }>;
 
 /**
+ * Waits `ms`, or less when the call ends or waiter begins to stop: whether it waited it all. A wait
+ * holds no stop, which gives calls under way time for their answers: nothing is being sent.
+ */
+async function waitOut(ms: number, call: ToolCall): Promise<boolean> {
+  const ended = new AbortController();
+  const end = () => ended.abort();
+  const signals = call.stopping ? [call.signal, call.stopping] : [call.signal];
+  for (const signal of signals) {
+    if (signal.aborted) end();
+    else signal.addEventListener("abort", end, { once: true });
+  }
+  try {
+    return await sleep(ms, true, { signal: ended.signal }).catch(() => false);
+  } finally {
+    for (const signal of signals) signal.removeEventListener("abort", end);
+  }
+}
+
+/**
  * Sends through the Bot API's sendMessage. A 429 says how long to wait (`retry_after`); the
  * message was not sent, so it is sent again after that wait when the call's deadline allows, and
  * no other message goes to that chat before then.
@@ -116,7 +135,7 @@ export function telegramSender(
           );
         }
         // Cut short (the call cancelled, waiter stopping), nothing was sent.
-        const waited = await sleep(left, true, { signal: call.signal }).catch(() => false);
+        const waited = await waitOut(left, call);
         if (!waited) throw new UpstreamError(`Not sent: the call ended while ${api.name} asked to wait.`, 429);
       }
       // Telegram refuses a text that is not UTF-8 whole ("text must be encoded in UTF-8"); a mail
@@ -140,7 +159,7 @@ export function telegramSender(
         if (wait !== undefined) floodWaits.set(chat, { at: clock.now(), ms: wait * 1000 });
         if (wait !== undefined && clock.now() + wait * 1000 < call.deadline) {
           // Cut short (the call cancelled, waiter stopping), the call ends in the refusal: nothing was sent.
-          const waited = await sleep(wait * 1000, true, { signal: call.signal }).catch(() => false);
+          const waited = await waitOut(wait * 1000, call);
           if (!waited) api.read(sent, response);
           continue;
         }
