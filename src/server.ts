@@ -15,6 +15,7 @@ import type { Config } from "./config.js";
 import { ConfigError, ProtocolError, ToolError } from "./errors.js";
 import { ignoreTaskRequests, invalidParams, issues, requestHandlers, wrapHandler } from "./handlers.js";
 import type { HttpClient } from "./http/client.js";
+import { eitherSignal } from "./http/deadline.js";
 import type { Log } from "./log.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
 import { meantKey, oneLine, quote, shorten, shortenEchoes } from "./shown.js";
@@ -456,27 +457,6 @@ function withoutOmitted(args: Record<string, unknown>, tool: Tool): Record<strin
 const CUT = "waiter stopped before this call finished: ";
 
 /**
- * The client's cancellation, and a stop's cut when there is one, as one signal, and `end` to let
- * go of them: AbortSignal.any would tie every call to the long-lived cut signal for good on Node 20.
- */
-function callSignal(client: AbortSignal, cut: AbortSignal | undefined): { signal: AbortSignal; end: () => void } {
-  if (!cut) return { signal: client, end: () => {} };
-  const controller = new AbortController();
-  const abort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
-  for (const signal of [client, cut]) {
-    if (signal.aborted) controller.abort(signal.reason);
-    else signal.addEventListener("abort", abort, { once: true });
-  }
-  return {
-    signal: controller.signal,
-    end: () => {
-      client.removeEventListener("abort", abort);
-      cut.removeEventListener("abort", abort);
-    },
-  };
-}
-
-/**
  * What McpServer calls for a tool, its arguments checked and converted: runs the tool with the
  * client's cancellation, a deadline and progress. McpServer checks the result against the output
  * schema after.
@@ -505,7 +485,7 @@ function toolCallback(
     const ms = Math.max(timeoutMs, (tool.deadline?.(args) ?? 0) * 1000);
     // Over HTTP, the token (or OAuth client and user) the session was opened with.
     const caller = extra.authInfo?.clientId;
-    const { signal, end } = callSignal(extra.signal, cut);
+    const { signal, end } = eitherSignal(extra.signal, cut);
     let result: CallToolResult;
     try {
       result = await runTool(

@@ -39,3 +39,28 @@ export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promi
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", abort));
   });
 }
+
+/**
+ * One signal that aborts when `first` or `second` (when there is one) does, with its reason, and
+ * `end` to let go of them: AbortSignal.any would tie each call's signal to a long-lived one (a
+ * stop's) for good on Node 20.
+ */
+export function eitherSignal(
+  first: AbortSignal,
+  second: AbortSignal | undefined,
+): { signal: AbortSignal; end: () => void } {
+  if (!second) return { signal: first, end: () => {} };
+  const controller = new AbortController();
+  const abort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
+  for (const signal of [first, second]) {
+    if (signal.aborted) controller.abort(signal.reason);
+    else signal.addEventListener("abort", abort, { once: true });
+  }
+  return {
+    signal: controller.signal,
+    end: () => {
+      first.removeEventListener("abort", abort);
+      second.removeEventListener("abort", abort);
+    },
+  };
+}

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { UnconfirmedChange, UpstreamError } from "../../src/errors.js";
-import { stoppedBeforeDeadline } from "../../src/http/deadline.js";
+import { eitherSignal, stoppedBeforeDeadline } from "../../src/http/deadline.js";
 import { retryAfterSeconds } from "../../src/http/failures.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
@@ -95,17 +95,11 @@ export type FloodWaits = Map<string, { at: number; ms: number }>;
  * holds no stop, which gives calls under way time for their answers: nothing is being sent.
  */
 async function waitOut(ms: number, call: ToolCall): Promise<boolean> {
-  const ended = new AbortController();
-  const end = () => ended.abort();
-  const signals = call.stopping ? [call.signal, call.stopping] : [call.signal];
-  for (const signal of signals) {
-    if (signal.aborted) end();
-    else signal.addEventListener("abort", end, { once: true });
-  }
+  const { signal, end } = eitherSignal(call.signal, call.stopping);
   try {
-    return await sleep(ms, true, { signal: ended.signal }).catch(() => false);
+    return await sleep(ms, true, { signal }).catch(() => false);
   } finally {
-    for (const signal of signals) signal.removeEventListener("abort", end);
+    end();
   }
 }
 
