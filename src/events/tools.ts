@@ -31,10 +31,11 @@ function cursorOf(seq: number): string {
 
 /**
  * A cursor from events_list or events_wait, or an event id, as a sequence number. A `next_before`
- * carries after its cursor the cursor of the page it follows (c20-40): see `pagedFrom`.
+ * carries after its cursor the cursor of the page it follows (c20-40): see `pagedFrom`. A cursor
+ * copied with white space around it or in capitals is that cursor, as an event id is (`storedId`).
  */
 async function seqOf(store: EventStore, value: string, name: string): Promise<number> {
-  const cursor = /^c(\d+)(?:-\d+)?$/.exec(value);
+  const cursor = /^c(\d+)(?:-\d+)?$/i.exec(value.trim());
   if (cursor) {
     const seq = Number(cursor[1]);
     if (seq > (await store.latestSeq())) {
@@ -56,7 +57,7 @@ async function seqOf(store: EventStore, value: string, name: string): Promise<nu
  * a cursor read at a later page would pass over the events that arrived while the reader paged.
  */
 function pagedFrom(before: string | undefined): number | undefined {
-  const chained = before === undefined ? undefined : /^c\d+-(\d+)$/.exec(before);
+  const chained = before === undefined ? undefined : /^c\d+-(\d+)$/i.exec(before.trim());
   return chained ? Number(chained[1]) : undefined;
 }
 

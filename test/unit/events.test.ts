@@ -338,6 +338,27 @@ test("a reader paging back through what is new reads on from the last page's cur
   expect(byHand.events).toHaveLength(1);
 });
 
+test("a cursor copied with white space around it or in capitals is that cursor, as an event id is", async () => {
+  const { store, call } = await served();
+  const { cursor: start } = (await call("events_list", {})).structuredContent as { cursor: string };
+  for (const d of ["d1", "d2", "d3"]) await addTrial(store, d);
+  type Page = { events: { id: string }[]; cursor: string; next_before?: string };
+  const first = (await call("events_list", { since: start, limit: 2 })).structuredContent as Page;
+  await addTrial(store, "d4");
+  const older = (await call("events_list", { since: start, before: first.next_before, limit: 2 }))
+    .structuredContent as Page;
+  expect(older.cursor).toBe(first.cursor);
+  const typed = (await call("events_list", {
+    since: ` ${start.toUpperCase()}\n`,
+    before: ` ${first.next_before?.toUpperCase()} `,
+    limit: 2,
+  })) as CallToolResult;
+  expect(typed.isError).toBeFalsy();
+  expect(typed.structuredContent).toEqual(older);
+  const waited = await call("events_wait", { since: ` ${start.toUpperCase()}`, timeout_s: 1 });
+  expect(waited.structuredContent).toMatchObject({ timed_out: false, cursor: "c1" });
+});
+
 test("a reader whose cursor is older than what retention dropped is told it missed events; one past the drop is not", async () => {
   const { store, call, text } = await served();
   const add = (dedupeId: string) => addTrial(store, dedupeId);
