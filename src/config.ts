@@ -19,6 +19,7 @@ import {
   type Settings,
   type SettingValues,
   settingsErrors,
+  setValue,
 } from "./settings.js";
 import { credentialShaped, meantKey, meantKeys, plainKey, quote } from "./shown.js";
 import type { Toolset } from "./toolset.js";
@@ -172,7 +173,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     ...toolsets.filter((t) => Object.keys(t.settings).length > 0).map((t) => ({ key: t.name, settings: t.settings })),
   ];
   if (sources.file === "") throw new ConfigError("--config needs a file name");
-  const fileFromEnv = sources.file === undefined ? sources.env[CONFIG_FILE_ENV] || undefined : undefined;
+  const fileFromEnv = sources.file === undefined ? setValue(sources.env[CONFIG_FILE_ENV]) : undefined;
   if (fileFromEnv !== undefined && !isAbsolute(fileFromEnv)) {
     throw new ConfigError(
       `invalid setting ${CONFIG_FILE_ENV}: ${mustBeAbsolute(fileFromEnv)}; in a terminal, --config takes a path relative to the current directory`,
@@ -194,11 +195,11 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
       const path = section.key ? `${section.key}.${name}` : name;
       sectionShape[name] = setting.schema;
       const override = section.key ? undefined : sources.overrides?.[name as keyof typeof coreSettings];
-      const envValue = setting.secret ? secrets.optional(setting.env) : sources.env[setting.env];
+      const envValue = setting.secret ? secrets.optional(setting.env) : setValue(sources.env[setting.env]);
       if (override !== undefined) {
         values[name] = override;
         origins.set(path, `${flagName(name)}`);
-      } else if (envValue !== undefined && envValue !== "") {
+      } else if (envValue !== undefined) {
         values[name] = envValue;
         origins.set(path, setting.env);
       } else if (fileValues?.[name] !== undefined) {

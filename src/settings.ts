@@ -180,6 +180,15 @@ export function secretVariable(secret: string) {
   return envName.describe(`the name of the environment variable that holds ${secret}`);
 }
 
+/**
+ * An environment variable's value, or undefined when it is unset, empty or blanks only: a value of
+ * blanks (`X=" "`, an empty line of an env file saved with Windows line endings) is no more set
+ * than an empty one.
+ */
+export function setValue(value: string | undefined): string | undefined {
+  return value?.trim() ? value : undefined;
+}
+
 /** A secret waiter read while it was configured, whose it is and where it is set, as a message names them. */
 export interface SecretRead {
   secret: string;
@@ -207,7 +216,7 @@ export class Secrets {
   }
 
   /**
-   * The secret in the environment variable `variable`, or undefined when it is unset or empty,
+   * The secret in the environment variable `variable`, or undefined when it is unset or blank,
    * recorded with its owner and the setting that names the variable (`where`; without it, the
    * variable is both). One that begins or ends with a line break or a space (kept from an env file
    * saved with Windows line endings, or from a file read whole) is a ConfigError naming the owner
@@ -215,7 +224,7 @@ export class Secrets {
    * they send.
    */
   optional(variable: string, where?: { owner: string; setting: string }): string | undefined {
-    const secret = this.#env[variable] || undefined;
+    const secret = setValue(this.#env[variable]);
     if (secret === undefined) return undefined;
     const padded = /^(\s)|(\s)$/.exec(secret);
     if (!padded) {

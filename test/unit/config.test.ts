@@ -82,6 +82,24 @@ describe("sources and precedence", () => {
     expect(load({ WAITER_CONFIG: "waiter.json" }, { file: path }).core.toolsets).toEqual(["shop"]);
   });
 
+  test("a variable of blanks only counts as unset, as an empty one does, for every kind of setting and for secrets", () => {
+    const path = file({ toolTimeout: 30, toolsets: ["shop"], readOnly: true, shop: { url: "https://file.example/" } });
+    const names = ["WAITER_TOOL_TIMEOUT", "WAITER_TOOLSETS", "WAITER_READ_ONLY", "TEST_SHOP_URL", "TEST_SHOP_KEY"];
+    // What was read, and where from.
+    const read = ({ origin, ...values }: ReturnType<typeof load>) => ({
+      ...values,
+      timeoutFrom: origin("toolTimeout"),
+    });
+    const empty = read(load(Object.fromEntries(names.map((name) => [name, ""])), { file: path }));
+    expect(empty.core).toMatchObject({ toolTimeout: 30, toolsets: ["shop"], readOnly: true });
+    expect(empty.timeoutFrom).toBe(`toolTimeout in ${path}`);
+    for (const blanks of [" ", " \t", "\r\n"]) {
+      const env = Object.fromEntries(names.map((name) => [name, blanks]));
+      expect(read(load(env, { file: path })), JSON.stringify(blanks)).toEqual(empty);
+      expect(read(load({ WAITER_WEBHOOKS_MAX_BODY_BYTES: blanks, WAITER_CONFIG: blanks }))).toEqual(read(load({})));
+    }
+  });
+
   test("lists come comma-separated from the environment", () => {
     expect(load({ WAITER_TOOLSETS: "currency, shop" }).core.toolsets).toEqual(["currency", "shop"]);
   });
