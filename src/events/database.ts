@@ -7,7 +7,7 @@ export const databaseSettings = {
   url: {
     env: "WAITER_DATABASE_URL",
     description:
-      "A postgres:// URL: the event store on that PostgreSQL server, which several waiter servers can share, instead of the SQLite file in dataDir. TLS as libpq names it, the CA in the URL (?sslmode=verify-full&sslrootcert=/path/ca.pem): PGSSLROOTCERT, PGSSLCERT, PGSSLKEY and PGSERVICE are not read, and PGSSLMODE only turns TLS on (verified) or off, or on unverified (no-verify). What the URL leaves out comes from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and PGOPTIONS. A Unix socket's directory goes in the query instead of a host (postgres://waiter@/waiter?host=/var/run/postgresql). A password may be in the environment's URL, never in the config file's, its reserved characters percent-encoded (# as %23, / as %2F, ? as %3F, @ as %40, % as %25), as must be a # anywhere.",
+      "A postgres:// URL: the event store on that PostgreSQL server, which several waiter servers can share, instead of the SQLite file in dataDir. TLS as libpq names it, the CA in the URL (?sslmode=verify-full&sslrootcert=/path/ca.pem): PGSSLROOTCERT, PGSSLCERT, PGSSLKEY and PGSERVICE are not read, and PGSSLMODE only turns TLS on (verified) or off, or on unverified (no-verify). What the URL leaves out comes from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and PGOPTIONS. A Unix socket's directory goes in the query instead of a host (postgres://waiter@/waiter?host=/var/run/postgresql). A password may be in the environment's URL, never in the config file's, its reserved characters percent-encoded (# as %23, / as %2F, ? as %3F, @ as %40, % as %25), as must be a # or a % anywhere.",
     schema: z
       .string()
       .superRefine((value, ctx) => {
@@ -29,7 +29,10 @@ export const databaseSettings = {
  * the password is repeated. A #, / or ? written as is in the password ends it there: the URL then
  * does not parse, or parses without its password, the user and the password's start taken for the
  * host and port, their rest for the path, the query or a fragment. A fragment the driver drops,
- * and with it what a # in a value (?password=pa#ss) was to keep.
+ * and with it what a # in a value (?password=pa#ss) was to keep. A lone % (one that begins no
+ * %XX) makes the driver (pg-connection-string) run the whole URL through encodeURI, which encodes
+ * every %XX but those of two decimal digits again: a password read from passwordEnv, which goes
+ * in the query encoded, would then reach the server still encoded.
  */
 function postgresUrlProblem(value: string): string | undefined {
   // No user or query in the example: a message hides anything shaped like a credential.
@@ -42,6 +45,9 @@ function postgresUrlProblem(value: string): string | undefined {
   if (!url) return notPostgres;
   if (value.includes("#")) {
     return "must be a postgres:// URL without a fragment: the driver drops a # and all that follows it, so percent-encode a # that belongs to the database's name or to a query's value (?password=…) as %23";
+  }
+  if (/%(?![0-9a-f]{2})/i.test(value)) {
+    return "must be a postgres:// URL in which every % begins a percent-encoded character (such as %2F): given a lone %, the driver encodes the whole URL again, which changes its password and every character encoded in it; write a % that belongs to a value as %25";
   }
   return undefined;
 }

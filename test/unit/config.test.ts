@@ -846,6 +846,26 @@ describe("the event store's database", () => {
       ).toBe(fragment);
     }
   });
+
+  test("a % that begins no percent-encoded character is refused, saying to write it %25, without the URL", () => {
+    const lone =
+      "invalid setting WAITER_DATABASE_URL: must be a postgres:// URL in which every % begins a percent-encoded character (such as %2F): given a lone %, the driver encodes the whole URL again, which changes its password and every character encoded in it; write a % that belongs to a value as %25";
+    for (const url of [
+      "postgres://waiter@db.internal/db%zz",
+      "postgres://waiter@db.internal/waiter%",
+      "postgres://waiter@db.internal/waiter%a",
+      "postgres://waiter:50%off@db.internal/waiter",
+      "postgres://waiter:p%2Bw@db.internal/waiter?application_name=100%",
+    ]) {
+      const env = { WAITER_DATABASE_URL: url, WAITER_DATABASE_PASSWORD_ENV: "DB_PW", DB_PW: "'0+0@é" };
+      expect(
+        messageOf(() => load(env)),
+        url,
+      ).toBe(lone);
+    }
+    const encoded = "postgres://waiter:50%25off@db.internal/db%2Fx?application_name=100%25";
+    expect(load({ WAITER_DATABASE_URL: encoded }).database.url).toBe(encoded);
+  });
 });
 
 describe("the data directory", () => {
