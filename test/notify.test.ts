@@ -10,10 +10,17 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
 import { HttpClient } from "../src/http/client.js";
+import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { checkSmtp, type SmtpOptions, setupMs, smtpFailure } from "../tools/notify/email.js";
-import { checkTelegram, escapeMarkdownV2, telegramErrors } from "../tools/notify/telegram.js";
+import {
+  checkTelegram,
+  escapeMarkdownV2,
+  type FloodWaits,
+  telegramErrors,
+  telegramSender,
+} from "../tools/notify/telegram.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { json } from "./fakes/http.js";
 import { startMailServer } from "./fakes/smtp.js";
@@ -1197,6 +1204,39 @@ test("a Bot API that fails the check at start for another reason is said to answ
       bot: "@shop_notices_bot",
       problems: ["chat 424242: Telegram Bot API answered 429: Too Many Requests: retry after 5."],
     });
+  } finally {
+    await telegram.close();
+  }
+});
+
+test("a flood wait that ends too close to the call's end to send in is not waited out: the call ends at once, nothing sent", async () => {
+  const telegram = await startTelegram(["424242"]);
+  const api = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20, maxRetries: 0 }).upstream(
+    "Telegram Bot API",
+    new URL(telegram.origin),
+    { secrets: [BOT_TOKEN], errors: telegramErrors },
+  );
+  const floodWaits: FloodWaits = new Map();
+  const sender = telegramSender(api, BOT_TOKEN, "text", floodWaits);
+  const log = new Log("error", () => {});
+  const call = (ms: number) => ({
+    signal: new AbortController().signal,
+    deadline: clock.now() + ms,
+    log,
+    progress: async () => {},
+  });
+  const notSent = /did not take the message \(429/;
+  // Telegram takes longer to answer than the call would have left once the wait is over.
+  telegram.delayMs = 300;
+  try {
+    // A wait heard earlier (another call's), which ends 100 ms before this call does.
+    floodWaits.set(`${api.baseUrl.href} ${BOT_TOKEN} 424242`, { at: clock.now() - 900, ms: 1000 });
+    await expect(sender.send("424242", "Order #1042 is paid.", call(150))).rejects.toThrow(notSent);
+    // A wait asked for by this call's own message, which ends 150 ms before the call does.
+    floodWaits.clear();
+    telegram.queue.push(tooManyRequests(1));
+    await expect(sender.send("424242", "Order #1042 is paid.", call(1150))).rejects.toThrow(notSent);
+    expect(telegram.delivered).toEqual([]);
   } finally {
     await telegram.close();
   }

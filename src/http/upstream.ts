@@ -172,6 +172,14 @@ export class Upstream {
     this.#changeAdvice = options.changeAdvice ?? READ_BEFORE_RETRYING;
   }
 
+  /**
+   * How long before a call's deadline a wait must end for a request after it to have time to be
+   * answered, as the client leaves before its own waits: one sent later ends in "may have been made".
+   */
+  get roomMs(): number {
+    return this.carrier.options.minRetryDelayMs;
+  }
+
   /** Any answer, 2xx or not; the caller reads the status. */
   send(path: string, options: Omit<RequestOptions, "ttl">, call: Call): Promise<HttpResponse> {
     return this.#send(path, options, call, false);

@@ -105,8 +105,8 @@ async function waitOut(ms: number, call: ToolCall): Promise<boolean> {
 
 /**
  * Sends through the Bot API's sendMessage. A 429 says how long to wait (`retry_after`); the
- * message was not sent, so it is sent again after that wait when the call's deadline allows, and
- * no other message goes to that chat before then.
+ * message was not sent, so it is sent again after that wait when the call's deadline leaves room
+ * to send it after, and no other message goes to that chat before then.
  */
 export function telegramSender(
   api: Upstream,
@@ -120,7 +120,7 @@ export function telegramSender(
       const flood = floodWaits.get(chat);
       if (flood && lessAgoThan(flood.at, flood.ms)) {
         const left = flood.at + flood.ms - clock.now();
-        if (clock.now() + left >= call.deadline) {
+        if (clock.now() + left + api.roomMs >= call.deadline) {
           const seconds = Math.ceil(left / 1000);
           throw new UpstreamError(
             `${api.name} did not take the message (429: it asked for ${Math.ceil(flood.ms / 1000)} s without messages to this chat, and sending during them makes the wait longer; nothing was sent); try again in ${seconds} s.`,
@@ -151,7 +151,7 @@ export function telegramSender(
         // At least a second: a retry_after of 0 must not turn into a burst.
         const wait = asked === undefined ? undefined : Math.max(1, asked);
         if (wait !== undefined) floodWaits.set(chat, { at: clock.now(), ms: wait * 1000 });
-        if (wait !== undefined && clock.now() + wait * 1000 < call.deadline) {
+        if (wait !== undefined && clock.now() + wait * 1000 + api.roomMs < call.deadline) {
           // Cut short (the call cancelled, waiter stopping), the call ends in the refusal: nothing was sent.
           const waited = await waitOut(wait * 1000, call);
           if (!waited) api.read(sent, response);
