@@ -375,7 +375,7 @@ export function eventsToolset(
           const event = await store.get(storedId(args.id));
           if (!event) {
             throw new ToolError(
-              /^c\d+$/.test(args.id)
+              /^c\d+$/i.test(args.id.trim())
                 ? `${quote(args.id)} is a cursor, not an event id: pass it as since to events_list for the events after it.`
                 : `No event ${quote(args.id)} is stored. ${await notStored(store, [args.id])}`,
             );

@@ -339,7 +339,7 @@ test("a reader paging back through what is new reads on from the last page's cur
 });
 
 test("a cursor copied with white space around it or in capitals is that cursor, as an event id is", async () => {
-  const { store, call } = await served();
+  const { store, call, text } = await served();
   const { cursor: start } = (await call("events_list", {})).structuredContent as { cursor: string };
   for (const d of ["d1", "d2", "d3"]) await addTrial(store, d);
   type Page = { events: { id: string }[]; cursor: string; next_before?: string };
@@ -357,6 +357,8 @@ test("a cursor copied with white space around it or in capitals is that cursor, 
   expect(typed.structuredContent).toEqual(older);
   const waited = await call("events_wait", { since: ` ${start.toUpperCase()}`, timeout_s: 1 });
   expect(waited.structuredContent).toMatchObject({ timed_out: false, cursor: "c1" });
+  // Given for an event id, it is told to be a cursor.
+  expect(text(await call("events_get", { id: " C1 " }))).toMatch(/^" C1 " is a cursor, not an event id: /);
 });
 
 test("a reader whose cursor is older than what retention dropped is told it missed events; one past the drop is not", async () => {
