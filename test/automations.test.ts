@@ -1835,6 +1835,31 @@ test("a stop lets a step under way have its answer for the drain time: a notific
   }
 });
 
+test("a stop that waits for a step's answer keeps the automations' lease meanwhile: no other waiter takes up the run under way and reports it as may or may not have happened", async () => {
+  const server = await serve([TELL], { WAITER_AUTOMATION_LEASE_SECONDS: "3" });
+  let release = () => {};
+  telegram.held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const s = store();
+  let stopped: Promise<void> | undefined;
+  try {
+    await pay(server, undefined, "evt_stop_keeps_lease");
+    await expect.poll(() => telegram.requests.filter((r) => r.body.includes("evt_stop_keeps_lease")).length).toBe(1);
+    stopped = server.close();
+    // Past the lease's 3 s, Telegram's answer still on its way within the drain time (10 s).
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const other = await s.runs.lease("elsewhere", clock.now(), 60_000);
+    if (other === undefined) await s.runs.release("elsewhere");
+    expect(other).toBeDefined();
+  } finally {
+    release();
+    telegram.held = undefined;
+    await stopped;
+    await s.close();
+  }
+}, 20_000);
+
 test("kill -9 while the order is being paid: after a restart it is not paid twice, and the team is told once", async () => {
   const started = () => startNode([CLI, "serve"], { ...env([PAID]), WAITER_LOG_LEVEL: "info" }, SERVING);
   const first = await started();

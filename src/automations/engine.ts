@@ -1113,12 +1113,14 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   }
   return {
     async close() {
-      clearInterval(leaseTimer);
       unsubscribe();
       stopping.abort();
       const cut = setTimeout(() => cutting.abort(), parts.drainMs);
+      // The lease is renewed while a step has its answer: run out meanwhile, another waiter would
+      // take up the run under way, and report the step as may or may not have happened.
       await untilAborted(Promise.allSettled(inFlight), cutting.signal).catch(() => {});
       clearTimeout(cut);
+      clearInterval(leaseTimer);
       const finished = (async () => {
         await working;
         await Promise.allSettled(telling.values());
