@@ -492,7 +492,6 @@ function toolCallback(
         tool,
         args,
         { signal, deadline: clock.now() + ms, log: callLog, progress, stopping, ...(caller ? { caller } : {}) },
-        caller,
         cut,
       );
     } finally {
@@ -519,10 +518,9 @@ async function runTool(
   tool: Tool,
   args: Record<string, unknown>,
   call: ToolCall,
-  caller?: string,
   cut?: AbortSignal,
 ): Promise<CallToolResult> {
-  const { log } = call;
+  const { log, caller } = call;
   const started = clock.now();
   try {
     const result = await tool.run(args, call);
