@@ -306,7 +306,8 @@ function readConfigFile(file: string): Record<string, unknown> {
   }
   let value: unknown;
   try {
-    // Windows editors (Notepad, Windows PowerShell's Out-File -Encoding utf8) start a UTF-8 file with a byte-order mark.
+    // Windows editors (Notepad, Windows PowerShell's Out-File -Encoding utf8) start a UTF-8 file
+    // with a byte-order mark.
     value = JSON.parse(jsonText(text));
   } catch (err) {
     throw new ConfigError(`config file ${file} is not valid JSON: ${jsonProblem((err as Error).message, text)}`);

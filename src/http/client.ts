@@ -29,11 +29,13 @@ const ACCEPTED_CODINGS = "gzip, deflate";
 const longestHoldMs = (status: number) => (status === 503 ? 5 * 60_000 : DAY_MS);
 
 /**
- * The one upstream HTTP client, made of undici's parts: an Agent keeps one keep-alive pool per
- * origin, of a few connections, and caps the response size, the retry interceptor retries idempotent requests within
- * the call's deadline, sending them again whole (wholeAnswers), the decompress interceptor decodes
- * gzip and deflate (and br, sent unasked), and the deduplicate interceptor sends identical GETs in
- * flight at once upstream once. Successful JSON answers to GETs are kept parsed and checked (see AnswerCache).
+ * The one upstream HTTP client, made of undici's parts: an Agent keeps one keep-alive pool of a
+ * few connections per origin and caps the response size, the retry interceptor retries idempotent
+ * requests within the call's deadline, sending them again whole (wholeAnswers), the decompress
+ * interceptor decodes gzip and deflate (and br, sent unasked), and the deduplicate interceptor
+ * sends identical GETs in flight at once upstream once. Successful JSON answers to GETs are kept
+ * parsed and checked (see AnswerCache). A 429 or 503 that asks for a wait holds that account's
+ * reads until it is over (`#waits`).
  */
 export class HttpClient {
   /** undici loads with the first request: a start, and a cached answer, do without it. */

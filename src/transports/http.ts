@@ -87,11 +87,11 @@ const STORE_AT_STOP_MS = 2_000;
 /** The largest JSON-RPC request body taken: arguments are small, and a model's context smaller. */
 const MAX_REQUEST = "4mb";
 /**
- * The deepest a request may nest arrays and objects, and how many values (keys too) it may hold. An MCP message nests a dozen levels at most (a batch, a call, its arguments, a
- * list in them) and holds a few dozen values, as every tool's arguments have a fixed shape: a batch
- * of a hundred calls holds some fifteen hundred. JSON.parse of 4 MB of arrays in arrays (a million
- * deep or eight) blocks every other client for a second, of small values side by side (`-0,`) for
- * a few hundred ms.
+ * The deepest a request may nest arrays and objects, and how many values (keys too) it may hold.
+ * An MCP message nests a dozen levels at most (a batch, a call, its arguments, a list in them) and
+ * holds a few dozen values, as every tool's arguments have a fixed shape: a batch of a hundred calls
+ * holds some fifteen hundred. JSON.parse of 4 MB of arrays in arrays (a million deep or eight)
+ * blocks every other client for a second, of small values side by side (`-0,`) for a few hundred ms.
  */
 const MAX_DEPTH = 64;
 const MAX_VALUES = 10_000;

@@ -219,7 +219,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (ship.some(Boolean)) lines.push(`Ship to: ${oneLine(ship.filter(Boolean).join(", "))}`);
       // What the buyer and the notes' authors wrote is quoted, on one line: it cannot pass for waiter's lines.
       if (o.customer_note) lines.push(`Customer's note: ${quoteLine(o.customer_note, NOTE_CHARACTERS)}`);
-      // Who wrote a note, as the shop's admin says it: a person (or the API key's user) by name, the shop itself not.
+      // Who wrote a note, as the shop's admin says it: a person (or the API key's user) by name,
+      // the shop itself not.
       for (const note of o.notes) {
         const by = note.author && note.author !== "system" ? ` by ${oneLine(note.author, 80)}` : "";
         lines.push(

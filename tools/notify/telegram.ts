@@ -36,8 +36,9 @@ function retryAfter(response: HttpResponse, answer = refusal(response)): number 
 /**
  * Every answer that is not a 2xx, in Telegram's own words or by its status alone: never the
  * general wording, which may quote the request's path or a redirect's, and the path carries the
- * bot token. Only a refused sendMessage is worded as a message not taken. A 429 carries the wait Telegram asks for. A 5xx to a message sent may have come
- * after Telegram took it (a proxy that gave up on Telegram's answer).
+ * bot token. Only a refused sendMessage is worded as a message not taken. A 429 carries the wait
+ * Telegram asks for. A 5xx to a message sent may have come after Telegram took it (a proxy that
+ * gave up on Telegram's answer).
  */
 export const telegramErrors: ErrorMapper = (response, upstream) => {
   const answer = refusal(response);

@@ -94,7 +94,8 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
               `${provider.name} forecasts ${days.length} of the ${args.days} days asked for here${days.length ? `, up to ${days.at(-1)?.date}` : ""}.`,
             ]
           : []),
-        // The last day the steps run out in may hold only its first hours: its values are of those, not the day.
+        // The last day the steps run out in may hold only its first hours: its values are of
+        // those, not the day.
         ...(last?.partial && ends !== undefined && dateIn(zone, ends) === last.date
           ? [
               `${provider.name}'s forecast ends at ${localIso(ends, zone)}: ${last.date} covers only its hours up to then.`,
