@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
-import { folded, quote } from "../../src/shown.js";
+import { folded, oneLine, quote } from "../../src/shown.js";
 import { isTimeZone } from "../../src/time.js";
 
 /** A place as the tools show it; a bare coordinate pair has only the coordinates and its zone. */
@@ -187,12 +187,18 @@ export function geocoder(api: Upstream) {
   return { lookup, nothingFound, resolve };
 }
 
+/**
+ * A place as the geocoder found it. Its names are GeoNames', which anyone may edit: each on one
+ * line without invisible characters, as the tools' lines and completions show them.
+ */
 function toPlace(r: z.output<typeof result>): Place {
   const timezone = r.timezone && isTimeZone(r.timezone) ? r.timezone : tzlookup(r.latitude, r.longitude);
+  const region = r.admin1 && oneLine(r.admin1);
+  const country = r.country && oneLine(r.country);
   return {
-    name: r.name,
-    ...(r.admin1 ? { region: r.admin1 } : {}),
-    ...(r.country ? { country: r.country } : {}),
+    name: oneLine(r.name),
+    ...(region ? { region } : {}),
+    ...(country ? { country } : {}),
     ...(r.country_code ? { country_code: r.country_code } : {}),
     latitude: r.latitude,
     longitude: r.longitude,
