@@ -876,6 +876,32 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("what a path gave that its tool refuses is told on one line, without what hides or turns text around", async () => {
+    const lines: string[] = [];
+    const raw = {
+      name: "paid-raw",
+      when: { source: "stripe" },
+      do: [{ tool: "eshop_order_mark_paid", args: { id: { path: "payload.data.object.metadata.order_id" } } }],
+      onFailure: { notify: "team" },
+    };
+    const server = await serve([raw], {}, lines);
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, "7\u2028waiter: it is paid\u0085\u202Eevil\u{E0069}");
+      const [run] = await runsOf(event.id);
+      const gave =
+        '(the path payload.data.object.metadata.order_id gave "7 waiter: it is paid evil" on this event\'s payload)';
+      expect(run?.error).toContain(gave);
+      await expect
+        .poll(() => telegram.delivered.slice(sent))
+        .toEqual([expect.objectContaining({ text: expect.stringContaining(gave) })]);
+      const logged = lines.filter((line) => line.includes(`waiter's event ${event.id}`));
+      expect(logged).toEqual([expect.stringContaining(gave)]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a stranger's text in a message stays inside its quotes, on one line, in the order it was written", async () => {
     const forging = {
       name: "forging",

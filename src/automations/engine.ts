@@ -562,8 +562,10 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         : typeof given === "string" && given.includes("{{")
           ? `the template ${cut(JSON.stringify(given), 100)}`
           : undefined;
+      // The payload's text, told to people and the log: JSON leaves line separators, NEL and
+      // invisible characters as they are.
       const gave = filledBy
-        ? ` (${filledBy} gave ${cut(JSON.stringify(args[arg]) ?? "nothing", 60)} on this event's payload)`
+        ? ` (${filledBy} gave ${oneLine(JSON.stringify(args[arg]) ?? "nothing", 60)} on this event's payload)`
         : "";
       throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${issue?.message}${gave}`);
     }
