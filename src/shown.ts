@@ -69,12 +69,20 @@ export function quoteLine(text: string, max = 200): string {
  */
 const UNESCAPED_CONTROLS = /[\u007f-\u009f\u2028\u2029]/g;
 
-/** A value from outside as a JSON string literal: it can neither end the quote nor start a line. */
-export function quote(value: string): string {
-  return JSON.stringify(shorten(value)).replace(
-    UNESCAPED_CONTROLS,
-    (control) => `\\u${control.charCodeAt(0).toString(16).padStart(4, "0")}`,
+/** Each UTF-16 unit of `text` as a JSON escape: \u202e, a tag character as its pair \udb40\udc41. */
+function escaped(text: string): string {
+  return Array.from({ length: text.length }, (_, i) => `\\u${text.charCodeAt(i).toString(16).padStart(4, "0")}`).join(
+    "",
   );
+}
+
+/**
+ * A value from outside as a JSON string literal: it can neither end the quote nor start a line,
+ * and its invisible format characters (withoutInvisible) are written as escapes, so that it
+ * neither hides words nor turns its line around, and still says exactly what was given.
+ */
+export function quote(value: string): string {
+  return JSON.stringify(shorten(value)).replace(UNESCAPED_CONTROLS, escaped).replace(INVISIBLE, escaped);
 }
 
 /**
