@@ -71,17 +71,30 @@ function shopSecond(epoch: number, round: (seconds: number) => number): string {
   return new Date(round(epoch / 1000) * 1000).toISOString().slice(0, 19);
 }
 
+/**
+ * Characters of each part of a name or an address a line shows: what a buyer typed is cut alone,
+ * so that a long one cannot push the order's own email, customer or city off the line.
+ */
+const PART_CHARACTERS = 100;
+
+/** Parts of a name or an address, each on one line and cut alone, joined with `separator`. */
+function parts(values: (string | undefined)[], separator = ", "): string {
+  return values
+    .map((value) => oneLine(value ?? "", PART_CHARACTERS))
+    .filter(Boolean)
+    .join(separator);
+}
+
 function summaryLine(o: OrderSummary): string {
   // The customer's id and the payment method too: clients that show only the text have no other way to them.
-  const who = [
-    o.customer_name,
-    o.email ? `<${o.email}>` : "",
-    o.customer_id ? `(customer ${o.customer_id})` : "",
-  ].filter(Boolean);
+  const who = parts(
+    [o.customer_name, o.email && `<${o.email}>`, o.customer_id ? `(customer ${o.customer_id})` : undefined],
+    " ",
+  );
   const paid = o.paid ? `, paid ${utcMinute(o.paid)}` : "";
   const by = o.payment_method ? `, by ${oneLine(o.payment_method)}` : "";
   const refunded = o.refunded ? ` (refunded ${o.refunded})` : "";
-  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}${refunded}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who.length ? `, ${oneLine(who.join(" "))}` : ""}${by}, placed ${utcMinute(o.created)}${paid}`;
+  return `#${o.number} (id ${o.id}) ${o.status}: ${o.total} ${o.currency}${refunded}, ${o.item_count} item${o.item_count === 1 ? "" : "s"}${who ? `, ${who}` : ""}${by}, placed ${utcMinute(o.created)}${paid}`;
 }
 
 /** What a list without orders says: the filters that found none, and where else to look. */
@@ -213,10 +226,16 @@ export function orderTools(shop: ShopProvider): Tool[] {
       if (payment.length) lines.push(`Payment: ${oneLine(payment.join(", "))}`);
       // The billing name and email are on the first line.
       const { company, address, postcode, city, country, phone } = o.billing;
-      const bill = [company, address, postcode, city, country, phone && `phone ${phone}`].filter(Boolean);
-      if (bill.length) lines.push(`Bill to: ${oneLine(bill.join(", "))}`);
-      const ship = [o.shipping.name, o.shipping.address, o.shipping.postcode, o.shipping.city, o.shipping.country];
-      if (ship.some(Boolean)) lines.push(`Ship to: ${oneLine(ship.filter(Boolean).join(", "))}`);
+      const bill = parts([company, address, postcode, city, country, phone && `phone ${phone}`]);
+      if (bill) lines.push(`Bill to: ${bill}`);
+      const ship = parts([
+        o.shipping.name,
+        o.shipping.address,
+        o.shipping.postcode,
+        o.shipping.city,
+        o.shipping.country,
+      ]);
+      if (ship) lines.push(`Ship to: ${ship}`);
       // What the buyer and the notes' authors wrote is quoted, on one line: it cannot pass for waiter's lines.
       if (o.customer_note) lines.push(`Customer's note: ${quoteLine(o.customer_note, NOTE_CHARACTERS)}`);
       // Who wrote a note, as the shop's admin says it: a person (or the API key's user) by name,
