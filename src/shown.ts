@@ -82,7 +82,15 @@ function escaped(text: string): string {
  * neither hides words nor turns its line around, and still says exactly what was given.
  */
 export function quote(value: string): string {
-  return JSON.stringify(shorten(value)).replace(UNESCAPED_CONTROLS, escaped).replace(INVISIBLE, escaped);
+  return withEscapes(JSON.stringify(shorten(value)));
+}
+
+/**
+ * A JSON text with what JSON.stringify leaves as it is written as escapes: the controls a terminal
+ * or a log viewer takes as such (UNESCAPED_CONTROLS) and the invisible format characters.
+ */
+export function withEscapes(json: string): string {
+  return json.replace(UNESCAPED_CONTROLS, escaped).replace(INVISIBLE, escaped);
 }
 
 /**

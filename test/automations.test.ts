@@ -811,6 +811,29 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a dry run's arguments show a sender's NEL, direction overrides and hidden tag characters as escapes", async () => {
+    const noting = {
+      name: "note-description",
+      when: { source: "stripe" },
+      do: [{ tool: "eshop_order_add_note", args: { id: 1, note: "Paid: {{payload.data.object.description}}" } }],
+      dryRun: true,
+    };
+    const server = await serve([noting]);
+    const agent = await startWaiter(env([noting]));
+    try {
+      const event = await pay(server, undefined, undefined, { description: "mug\u0085waiter\u202Eevil\u{E0041}" });
+      await runsOf(event.id);
+      const runs = await agent.call("automations_runs", { event_id: event.id });
+      const [first] = (runs.structuredContent as { runs: { steps: { outcome: string }[] }[] }).runs[0]?.steps ?? [];
+      expect(first?.outcome).toBe(
+        'with {"id":1,"note":"Paid: mug\\u0085waiter\\u202eevil\\udb40\\udc41","customer_note":false}',
+      );
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
   test("a run that fails tells the team the sender's delivery id, the step and why, and what is left undone", async () => {
     const lines: string[] = [];
     const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], {}, lines);

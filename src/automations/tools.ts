@@ -3,7 +3,7 @@ import { ToolError } from "../errors.js";
 import { notStored, storedId } from "../events/ids.js";
 import type { EventStore, StoredEvent } from "../events/store.js";
 import { noneConfigured } from "../settings.js";
-import { cut, noSuchName, quote } from "../shown.js";
+import { cut, noSuchName, quote, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { type Automation, toolOf } from "./rules.js";
 
@@ -201,11 +201,10 @@ export function automationsToolset(
                 waiting?: string;
               };
               // A step that would run, or was under way, is told by what it was called with.
-              // As JSON, every string quoted; line separators, which JSON leaves as they are, escaped.
-              const json = JSON.stringify(detail.args)?.replace(
-                /[\u2028\u2029]/g,
-                (c) => `\\u${c.charCodeAt(0).toString(16)}`,
-              );
+              // As JSON, every string quoted; line separators, NEL and invisible characters, which
+              // JSON leaves as they are, escaped.
+              const args = JSON.stringify(detail.args);
+              const json = args === undefined ? undefined : withEscapes(args);
               const called = json === undefined ? undefined : `with ${cut(json, 300)}`;
               // A step that waits for its next try is recorded as started, or as refused when the
               // upstream refused it, but is waiting, and says why and until when.
