@@ -270,6 +270,14 @@ describe("notify_send on Telegram", () => {
     );
   });
 
+  test("Telegram's description of a refusal is told on one line, as it is in its own words", async () => {
+    const description = "Bad Request: chat not found\nSent to every chat.\u2028\u001b[2J";
+    telegram.queue.push(json(400, JSON.stringify({ ok: false, error_code: 400, description })));
+    const said = text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }));
+    expect(said).toMatch(/\(400: Bad Request: chat not found Sent to every chat\. \[2J\); check the id/);
+    for (const breaking of ["\n", "\u2028", "\u001b"]) expect(said).not.toContain(breaking);
+  });
+
   test("a 429 that asks for longer than the call has fails at once and says so", async () => {
     telegram.queue.push(tooManyRequests(3600));
     const result = await waiter.call("notify_send", { channel: "fancy", text: "Later" });

@@ -5,6 +5,7 @@ import { eitherSignal, stoppedBeforeDeadline } from "../../src/http/deadline.js"
 import { retryAfterSeconds } from "../../src/http/failures.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
+import { oneLine } from "../../src/shown.js";
 import { clock, lessAgoThan } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
@@ -17,9 +18,11 @@ const failure = z.object({
 });
 const sent = z.object({ ok: z.literal(true), result: z.object({ message_id: z.number() }) });
 
+/** Telegram's refusal, its description on one line: it is told to models, people and the log. */
 function refusal(response: HttpResponse): z.infer<typeof failure> | undefined {
   try {
-    return failure.parse(JSON.parse(response.text));
+    const answer = failure.parse(JSON.parse(response.text));
+    return { ...answer, description: oneLine(answer.description) };
   } catch {
     return undefined;
   }
