@@ -7,7 +7,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { CannotStart, startWebhooks } from "../src/app.js";
 import { ToolError } from "../src/errors.js";
-import { FORGET_DROPPED } from "../src/events/sqlite/retention.js";
+import { FORGET_DROPPED, RETENTION_BATCH } from "../src/events/sqlite/retention.js";
 import {
   pageQuery,
   RECENT_IDS,
@@ -681,4 +681,53 @@ test("an event retention dropped leaves no trace of its payload in the file", as
   expect(await later.stats()).toMatchObject({ events: 0, droppedBy: { age: 1 } });
   await later.close();
   expect(readFileSync(file).includes(email)).toBe(false);
+});
+
+/** `count` events of 2 bytes each written straight into the store's file, counted in its totals. */
+function backlog(file: string, count: number): void {
+  const db = new Database(file);
+  db.pragma("busy_timeout = 5000");
+  db.transaction(() => {
+    const insert = db.prepare(
+      `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+       VALUES (?, 'shop', 'order.paid', 'none', ?, ?, '{}', x'7b7d', 1, 2)`,
+    );
+    for (let i = 1; i <= count; i++) insert.run(`B${String(i).padStart(9, "0")}`, `b${i}`, clock.now());
+    db.prepare("UPDATE totals SET events = events + ?, bytes = bytes + ?").run(count, 2 * count);
+  })();
+  db.close();
+}
+
+describe("retention of a large backlog (a limit lowered on a large store)", () => {
+  const BACKLOG = 2 * RETENTION_BATCH + 500;
+
+  test("goes in batches, a delivery taking its turn between them rather than waiting for all of it", async () => {
+    let dropped = 0;
+    const { store, file } = open({ ...LOOSE, maxEvents: 10 }, undefined, (d) => {
+      dropped += d.count?.events ?? 0;
+    });
+    backlog(file, BACKLOG);
+    const order: string[] = [];
+    const expiring = store.expire().then(() => order.push("retention"));
+    const adding = store.add(event()).then(() => order.push("delivery"));
+    await Promise.all([expiring, adding]);
+    expect(order).toEqual(["delivery", "retention"]);
+    expect((await store.stats()).events).toBe(10);
+    // Told in all, the delivery's share and retention's, each once.
+    expect(dropped).toBe(BACKLOG + 1 - 10);
+  });
+
+  test("does not hold the store's opening: the rest goes after it, with no caller", async () => {
+    const { store: first, file } = open();
+    backlog(file, BACKLOG);
+    await first.close();
+    let dropped = 0;
+    const { store } = open({ ...LOOSE, maxEvents: 10 }, file, (d) => {
+      dropped += d.count?.events ?? 0;
+    });
+    // The opening dropped a batch before anything is read; what is past it goes on after.
+    expect(dropped).toBe(RETENTION_BATCH);
+    await expect.poll(async () => (await store.stats()).events).toBe(10);
+    expect(dropped).toBe(BACKLOG - 10);
+  });
 });

@@ -21,17 +21,27 @@ interface Run {
 }
 
 /**
+ * How many events each limit drops at most in one transaction. SQLite holds the process's event
+ * loop while it deletes: a backlog (a limit lowered on a large store) goes in turns, the loop
+ * answering deliveries and calls between them, and the -wal file holds one turn's pages, not all.
+ */
+export const RETENTION_BATCH = 2_000;
+
+/**
  * Drops the oldest events past the limits, inside the caller's write transaction: past the age
- * limit first, then over the count, then over the bytes; each limit's drops are counted.
- * `totals` are the store's counts before it. Returns what it dropped.
+ * limit first, then over the count, then over the bytes, at most RETENTION_BATCH events by each;
+ * each limit's drops are counted. `totals` are the store's counts before it. Returns what it
+ * dropped, and whether a limit may have more to drop: the caller runs it again, in a transaction
+ * of its own.
  */
 export function enforceRetention(
   sql: Sql,
   retention: Retention,
   now: number,
   totals: { events: number; bytes: number },
-): Dropped {
+): { dropped: Dropped; more: boolean } {
   const dropped: Dropped = {};
+  let more = false;
   const { maxEvents, maxBytes, maxAgeDays } = retention;
   // Events are stored in arrival order: the expired ones are a prefix of the table by seq, found
   // without an index on the time (each index is one more b-tree every write updates).
@@ -43,11 +53,13 @@ export function enforceRetention(
   if (oldest && oldest.received_at < cutoff) {
     const aged = oldestWhile(sql, (row) => row.received_at < cutoff);
     dropped.age = drop(sql, aged, "dropped_age", now);
+    more ||= aged.n === RETENTION_BATCH;
     events -= aged.n;
     bytes -= aged.bytes;
   }
   let over = events - maxEvents;
   if (over > 0) {
+    more ||= over > RETENTION_BATCH;
     const counted = oldestWhile(sql, () => over-- > 0);
     dropped.count = drop(sql, counted, "dropped_count", now);
     bytes -= counted.bytes;
@@ -60,14 +72,17 @@ export function enforceRetention(
       return true;
     });
     dropped.bytes = drop(sql, sized, "dropped_bytes", now);
+    more ||= excess > 0;
   }
-  return dropped;
+  return { dropped, more };
 }
 
-/** The run of oldest events for which `take` holds. */
+/** The run of oldest events for which `take` holds, RETENTION_BATCH of them at most. */
 function oldestWhile(sql: Sql, take: (row: { seq: number; size: number; received_at: number }) => boolean): Run {
   const run = { edge: 0, n: 0, bytes: 0, unacked: 0 };
-  for (const row of sql("SELECT seq, size, received_at, acked_at FROM events ORDER BY seq").iterate() as Iterable<{
+  for (const row of sql("SELECT seq, size, received_at, acked_at FROM events ORDER BY seq LIMIT ?").iterate(
+    RETENTION_BATCH,
+  ) as Iterable<{
     seq: number;
     size: number;
     received_at: number;

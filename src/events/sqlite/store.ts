@@ -216,6 +216,9 @@ export class SqliteEventStore implements EventStore {
   readonly #ackListeners = new Listeners<string[]>();
   readonly #watch: CommitWatch;
   readonly #expiry: NodeJS.Timeout;
+  /** The retention run no caller waits for, if one is under way. */
+  #expiring: Promise<void> | undefined;
+  #closing = false;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #queue: { event: NewEvent; resolve: (added: Added) => void; reject: (err: unknown) => void }[] = [];
   readonly runs: RunLog;
@@ -281,9 +284,13 @@ export class SqliteEventStore implements EventStore {
       },
       (event) => this.#listeners.tell(event),
     );
-    // The age limit holds while no webhook arrives too; at opening, before anything is read.
+    // The age limit holds while no webhook arrives too; at opening, before anything is read, but
+    // for the rest of a backlog larger than a batch, which goes in turns with the first calls.
     try {
-      tellDropped(this.#onDropped, this.#db.transaction(() => this.#retain(clock.now())).immediate());
+      const now = clock.now();
+      const { dropped, more } = this.#db.transaction(() => this.#retain(now)).immediate();
+      tellDropped(this.#onDropped, dropped);
+      if (more) this.#expireUnattended(now);
     } catch (err) {
       warn("event retention failed", err);
     }
@@ -291,25 +298,36 @@ export class SqliteEventStore implements EventStore {
     this.#expiry.unref();
   }
 
+  /** Drops what is past the limits a batch at a time, the event loop turning between batches. */
   async expire(now = clock.now()): Promise<void> {
-    if (!this.#db.open) return;
-    tellDropped(this.#onDropped, await this.#write(() => this.#retain(now)));
+    for (let more = true; more && !this.#closing; ) {
+      const retained = await this.#write(() => this.#retain(now));
+      tellDropped(this.#onDropped, retained.dropped);
+      more = retained.more;
+      if (more) await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
-  #retain(now: number): Dropped {
+  #retain(now: number): { dropped: Dropped; more: boolean } {
     const totals = this.#sql("SELECT events, bytes FROM totals").get() as { events: number; bytes: number };
-    const dropped = enforceRetention((text) => this.#sql(text), this.#retention, now, totals);
-    pruneRuns((text) => this.#sql(text));
-    forgetDropped((text) => this.#sql(text), now);
-    return dropped;
+    const retained = enforceRetention((text) => this.#sql(text), this.#retention, now, totals);
+    if (!retained.more) {
+      pruneRuns((text) => this.#sql(text));
+      forgetDropped((text) => this.#sql(text), now);
+    }
+    return retained;
   }
 
   /**
    * On the timer no caller would see a failure (a full disk, a lock held past busy_timeout), and a
    * throw from a timer ends the process: report it; the next run tries again.
    */
-  #expireUnattended(): void {
-    this.expire().catch((err) => warn("event retention failed", err));
+  #expireUnattended(now?: number): void {
+    this.#expiring ??= this.expire(now)
+      .catch((err) => warn("event retention failed", err))
+      .finally(() => {
+        this.#expiring = undefined;
+      });
   }
 
   /**
@@ -367,6 +385,7 @@ export class SqliteEventStore implements EventStore {
     if (batch.length === 0) return;
     let results: { seq: number; id: string; duplicate: boolean }[];
     let dropped: Dropped | undefined;
+    let backlog = false;
     try {
       results = await this.#write(() => {
         const inserted = batch.map(({ event }) => this.#insert(event));
@@ -377,7 +396,9 @@ export class SqliteEventStore implements EventStore {
           const totals = this.#sql(
             "UPDATE totals SET events = events + ?, bytes = bytes + ? RETURNING events, bytes",
           ).get(added.length, bytes) as { events: number; bytes: number };
-          dropped = enforceRetention((text) => this.#sql(text), this.#retention, last.receivedAt, totals);
+          const retained = enforceRetention((text) => this.#sql(text), this.#retention, last.receivedAt, totals);
+          dropped = retained.dropped;
+          backlog = retained.more;
         }
         return inserted;
       });
@@ -386,6 +407,7 @@ export class SqliteEventStore implements EventStore {
       return;
     }
     tellDropped(this.#onDropped, dropped);
+    if (backlog) this.#expireUnattended();
     batch.forEach(({ resolve }, i) => {
       const { seq, id, duplicate } = results[i] as { seq: number; id: string; duplicate: boolean };
       // Reading the row back costs more than storing it: only for this process's subscribers.
@@ -551,6 +573,9 @@ export class SqliteEventStore implements EventStore {
 
   async close(): Promise<void> {
     clearInterval(this.#expiry);
+    // A backlog retention is going through stops after its batch, to go on at the next start.
+    this.#closing = true;
+    await this.#expiring;
     if (this.#queue.length > 0) await this.#commitQueue();
     await this.#writing;
     this.#watch.stop();
