@@ -64,17 +64,17 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
     {
       tool: "eshop_orders_list",
       about: "orders",
-      ask: "New orders: eshop_orders_list with after set to yesterday's date, every page; count them and name the largest.",
+      ask: "New orders: eshop_orders_list with after set to yesterday's date and page_size 100, every page; count them and name the largest.",
     },
     {
       tool: "eshop_products_list",
       about: "stock",
-      ask: "Stock: eshop_products_list with stock_status outofstock, every page; say how many ran out and name them.",
+      ask: "Stock: eshop_products_list with stock_status outofstock and page_size 100, the first page only; say how many are out of stock (its total) and name them, or the first 100 and that more are.",
     },
     {
       tool: "events_list",
       about: "waiting events",
-      ask: "Events: events_list with unacked_only true, passing before= while it says older events match; say how many wait and of which types.",
+      ask: "Events: events_list with unacked_only true and limit 100, the first page only; say how many wait (more than 100 when it says older events match) and of which types.",
     },
     {
       tool: "currency_rates",

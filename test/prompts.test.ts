@@ -104,9 +104,16 @@ test("the payments flow and the morning brief are listed, and say the tools to u
     expect(brief).toContain(part);
   }
   expect(brief).toContain('weather_forecast for "Ostrava, CZ"');
-  // A list is read whole: its first page alone would leave out what the brief is for.
-  for (const line of brief.split("\n").filter((line) => /\w+_list\b/.test(line))) {
-    expect(line).toMatch(/every page|passing before= while it says older events match/);
+  // The day's orders are read whole, their largest being on any page, in pages of 100; what is out
+  // of stock and the waiting events, which a large shop or store has by the thousand, from one
+  // page, whose total (or "older events match") says how many: a page at a time, they would be
+  // tens or hundreds of calls and more than a context holds.
+  const lines = brief.split("\n");
+  expect(lines.find((line) => line.includes("eshop_orders_list"))).toMatch(/page_size 100, every page/);
+  for (const tool of ["eshop_products_list", "events_list"]) {
+    const line = lines.find((line) => line.includes(tool));
+    expect(line).toMatch(/(page_size|limit) 100, the first page only/);
+    expect(line).not.toMatch(/every page|passing before=/);
   }
   // The date a model is asked to count from is waiter's, not the model's guess.
   setClock("2026-12-01T23:59:00+01:00");
