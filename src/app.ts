@@ -525,8 +525,10 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
     drainMs: config.core.stopSeconds * 1000,
   };
   checkAutomations(parts);
-  // Read before the listener takes webhooks: one that comes in while the automations start is no history.
+  // Read, and kept in the store, before the listener takes webhooks: one that comes in while the
+  // automations start is no history, nor after this process died before they began.
   const historyThrough = await app.store.latestSeq();
+  await app.store.runs.markHistory(historyThrough);
   return () => startAutomations({ ...parts, historyThrough });
 }
 

@@ -586,6 +586,26 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a payment taken by a waiter killed before its automations began, the first time they would on a store, is run at the next start, not taken for history", async () => {
+    // A lease left by a waiter that died as it took it holds the automations back: the waiter
+    // started now on this new store takes webhooks, and dies before they begin.
+    const s = store();
+    await s.runs.lease("another-host:1:died-starting", clock.now(), 60_000);
+    const first = await startNode([CLI, "serve"], { ...env([PAID]), WAITER_LOG_LEVEL: "info" }, SERVING);
+    const event = await pay({ url: first.said }, String(O.pending1999), "evt_before_begin");
+    first.child.kill("SIGKILL");
+    await first.exited;
+    await s.runs.release("another-host:1:died-starting");
+    await s.close();
+    const second = await serve([PAID]);
+    try {
+      expect(await runsOf(event.id)).toEqual([expect.objectContaining({ automation: "stripe-paid", status: "done" })]);
+      expect(woo.shop.order(O.pending1999).status).toBe("processing");
+    } finally {
+      await second.close();
+    }
+  });
+
   test("a payment delivered while the automations start, the first time they do on a store, is run, not taken for history", async () => {
     const port = await freePort();
     const listener = { url: `http://127.0.0.1:${port}` };

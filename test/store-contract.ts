@@ -409,8 +409,12 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.runs.cursor()).toBeUndefined();
       expect(await store.runs.firstSeen("paid", 7)).toBe(7);
       expect(await store.runs.firstSeen("paid", 12)).toBe(7);
+      await store.runs.markHistory(4);
+      await store.runs.markHistory(6);
+      expect(await store.runs.cursor()).toBe(4);
       await store.runs.setCursor(5);
       await store.runs.setCursor(3);
+      await store.runs.markHistory(9);
       expect(await store.runs.cursor()).toBe(5);
     });
 

@@ -223,6 +223,8 @@ export interface RunLog {
   /** The sequence number of the last event automations looked at; undefined before the first. */
   cursor(): Promise<number | undefined>;
   setCursor(seq: number): Promise<void>;
+  /** Sets the cursor to `seq` unless one is set: what a store holds before automations first ran on it is history. */
+  markHistory(seq: number): Promise<void>;
 }
 
 /**

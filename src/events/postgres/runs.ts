@@ -118,5 +118,8 @@ export function postgresRuns(query: Query): RunLog {
         [seq],
       );
     },
+    async markHistory(seq) {
+      await query("INSERT INTO automation_cursor (one, seq) VALUES (1, $1) ON CONFLICT (one) DO NOTHING", [seq]);
+    },
   };
 }

@@ -146,5 +146,10 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
         ).run(seq),
       );
     },
+    async markHistory(seq) {
+      await write(() =>
+        sql("INSERT INTO automation_cursor (one, seq) VALUES (1, ?) ON CONFLICT (one) DO NOTHING").run(seq),
+      );
+    },
   };
 }
