@@ -1966,6 +1966,43 @@ test("kill -9 while the order is being paid: after a restart it is not paid twic
   }
 });
 
+test("a waiter frozen past its lease while the order is being paid (a machine asleep, a VM paused) does nothing more of the run once it wakes: the other waiter, which took the run up, tells the team once", async () => {
+  const lease = { WAITER_AUTOMATION_LEASE_SECONDS: "3" };
+  const frozen = await startNode([CLI, "serve"], { ...env([PAID], lease), WAITER_LOG_LEVEL: "info" }, SERVING);
+  const other = await serve([PAID], lease);
+  const sent = telegram.delivered.length;
+  // The shop records the payment while the process that asked for it is frozen, its answer waiting.
+  woo.intercept = (req) => {
+    if (req.method !== "PUT") return undefined;
+    woo.intercept = undefined;
+    frozen.child.kill("SIGSTOP");
+    return undefined;
+  };
+  try {
+    const event = await pay({ url: frozen.said }, String(O.pending1999), "evt_frozen");
+    await expect.poll(() => woo.intercept, { timeout: 5_000 }).toBeUndefined();
+    // The other waiter takes the lease over and does the run: the order is paid, so it only tells.
+    await expect.poll(async () => (await runsOf(event.id, false))[0]?.status, { timeout: 10_000 }).toBe("done");
+    expect(telegram.delivered.length - sent).toBe(1);
+    frozen.child.kill("SIGCONT");
+    // Woken, it has the shop's answer, and its lease timer finds the lease another's.
+    await expect.poll(() => frozen.stderr(), { timeout: 5_000 }).toMatch(/another waiter took over their lease/);
+    await expect
+      .poll(() => frozen.stderr(), { timeout: 5_000 })
+      .toMatch(/step 1: eshop_order_mark_paid was done \(.*\) after another waiter took the automations over/);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(telegram.delivered.length - sent).toBe(1);
+    const [run] = await runsOf(event.id);
+    expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
+  } finally {
+    woo.intercept = undefined;
+    frozen.child.kill("SIGCONT");
+    frozen.child.kill("SIGKILL");
+    await frozen.exited;
+    await other.close();
+  }
+});
+
 /** The shop answers every write 503 (maintenance) until woo.intercept is cleared; says how many it refused. */
 function shopDown(): () => number {
   let refused = 0;

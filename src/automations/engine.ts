@@ -610,14 +610,23 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         ...(sent.length > 0 || failed.length > 0 ? { notified: { sent, failed } } : {}),
       };
     };
+    /** A process whose lease another took meanwhile records nothing more of the run: it is the other's now. */
+    const stillHeld = async (outcome: () => string) => {
+      if (await holdsLease()) return;
+      log.warning(
+        `${who}: ${name} ${outcome()} after another waiter took the automations over; that one goes on with the run, and this one records nothing more of it`,
+      );
+      throw new Postponed("another waiter holds the automations now");
+    };
+    let result: Awaited<ReturnType<Tool["run"]>>;
     try {
       const answer = tool.run(input, call);
       const settled = () => inFlight.delete(answer);
       inFlight.add(answer);
       answer.then(settled, settled);
-      const result = await answer;
-      return { said: tool.render(result, input), needsPerson: tool.needsPerson?.(result) ?? false };
+      result = await answer;
     } catch (err) {
+      await stillHeld(() => `failed (${err instanceof Error ? err.message : err})`);
       const refused = err instanceof UpstreamError && err.refused;
       if (cutting.signal.aborted || (stopping.signal.aborted && refused)) {
         // A call the upstream had refused, stopped while it waited for its next try, did not happen.
@@ -643,6 +652,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       log.info(`${who}: ${name} failed (${what}); trying again in ${duration(wait)}`);
       throw new Waiting(wait, nextTry);
     }
+    const said = tool.render(result, input);
+    await stillHeld(() => `was done (${doneLine(said)})`);
+    return { said, needsPerson: tool.needsPerson?.(result) ?? false };
   }
 
   /**
@@ -806,6 +818,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         await store.runs.step(run, i, "would", JSON.stringify({ tool, args }), clock.now());
         continue;
       }
+      if (!(await holdsLease())) throw new Postponed("another waiter holds the automations now");
       // Where the step is in its tries is recorded with it, so that the next start goes on from there.
       const { attempt, started, notified } = (i === from ? tries : undefined) ?? { attempt: 0, started: clock.now() };
       const current: Tries = { attempt, started, ...(notified ? { notified } : {}) };
@@ -981,7 +994,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     const view = () => (parsed ??= viewOf(event));
     for (const automation of automations) {
       if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
-      if (!running) throw new Postponed("another waiter holds the automations now");
+      if (!(await holdsLease())) throw new Postponed("another waiter holds the automations now");
       if (!applies(automation, event, view)) continue;
       const run = await store.runs.begin(automation.name, event.id, automation.dryRun, clock.now());
       if (run !== undefined) await execute(automation, event, run, view());
@@ -1002,6 +1015,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   // another waits, and takes over when the lease runs out (the holder stopped or died).
   const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   let running = false;
+  /** Until when the lease is this process's, as its last renewal set it. */
+  let heldUntil = 0;
   let working: Promise<void> = Promise.resolve();
   let unsubscribe = () => {};
   /** Handles what is left to handle, once the lease is held (begin). */
@@ -1010,14 +1025,17 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   let unfinishedLeft = true;
   const tryLease = async () => {
     try {
-      let other = await store.runs.lease(owner, clock.now(), leaseMs);
+      let asked = clock.now();
+      let other = await store.runs.lease(owner, asked, leaseMs);
       // A holder on this machine whose process is gone (killed) cannot renew: its lease ends now.
       if (other !== undefined && gone(other)) {
         await store.runs.release(other);
-        other = await store.runs.lease(owner, clock.now(), leaseMs);
+        asked = clock.now();
+        other = await store.runs.lease(owner, asked, leaseMs);
       }
       storeAnswers();
       const held = other === undefined;
+      if (held) heldUntil = asked + leaseMs;
       if (held && !running && !stopping.signal.aborted) await begin();
       if (!held && running) {
         // This one could not renew in time (its store was away): another took over, and two must
@@ -1038,6 +1056,12 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       return running;
     }
   };
+  /**
+   * Whether this process still runs the automations, the store asked once its last renewal ran out:
+   * a process frozen past its lease (a machine asleep, a VM paused) wakes with a step's answer
+   * before its timer has found that another waiter took the lease, and the runs, over.
+   */
+  const holdsLease = async () => running && (clock.now() < heldUntil || ((await tryLease()) && running));
   const leaseTimer = setInterval(() => void tryLease(), leaseMs / 3);
   leaseTimer.unref();
 
@@ -1061,10 +1085,13 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       working = working
         .then(async () => {
           if (unfinishedLeft) {
+            // Another waiter's runs under way, and notices being told, are among them once it took the lease over.
+            if (!(await holdsLease())) throw new Postponed("another waiter holds the automations now");
             unfinishedLeft = false;
             await tellUntold();
             for (const run of await store.runs.unfinished()) {
               if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
+              if (!(await holdsLease())) throw new Postponed("another waiter holds the automations now");
               if (waiting.get(run.id)?.due === false) continue;
               try {
                 await resume(run);
