@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import type { Dropped, EventFilter, EventStore, NewEvent, Retention } from "../src/events/store.js";
+import { matchesFilter } from "../src/events/filter.js";
+import type { Dropped, EventFilter, EventStore, NewEvent, Retention, StoredEvent } from "../src/events/store.js";
 import { clock } from "../src/time.js";
 
 /** Filters events_list passes a store, alone and together: each must read a page by index. */
@@ -142,6 +143,75 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.list({ type: "order" }, { limit: 10 })).toEqual([]);
       await store.ack([a.id]);
       expect((await store.list({ unackedOnly: true }, { limit: 10 })).map((e) => e.id)).toEqual([c.id, b.id]);
+    });
+
+    test("a type prefix's events of several types page as one list, newest first or oldest first, with a source and without the payloads", async () => {
+      const { store } = await open();
+      const types = ["order.created", "order.paid", "order.updated", "product.updated", "order.paid"];
+      const events: StoredEvent[] = [];
+      for (let i = 0; i < 15; i++) {
+        events.push(
+          await stored(store, event({ type: types[i % types.length], source: i % 3 === 0 ? "pay" : "shop" })),
+        );
+      }
+      const ids = (filter: EventFilter, list: StoredEvent[]) =>
+        list.filter((e) => matchesFilter(filter, e)).map((e) => e.id);
+      const newest = [...events].reverse();
+      for (const filter of [
+        { type: "order." },
+        { type: "order.paid" },
+        { type: "order.", source: "shop" },
+        { type: "ord*" },
+      ]) {
+        const label = JSON.stringify(filter);
+        const all = ids(filter, newest);
+        expect(
+          (await store.list(filter, { limit: 100 })).map((e) => e.id),
+          label,
+        ).toEqual(all);
+        expect(
+          (await store.list(filter, { limit: 3, bodies: false })).map((e) => e.id),
+          label,
+        ).toEqual(all.slice(0, 3));
+        const middle = events[7] as StoredEvent;
+        expect(
+          (await store.list(filter, { before: middle.seq, limit: 2 })).map((e) => e.id),
+          label,
+        ).toEqual(
+          ids(
+            filter,
+            newest.filter((e) => e.seq < middle.seq),
+          ).slice(0, 2),
+        );
+        expect(
+          (await store.list(filter, { after: middle.seq, limit: 100 })).map((e) => e.id),
+          label,
+        ).toEqual(
+          ids(
+            filter,
+            newest.filter((e) => e.seq > middle.seq),
+          ),
+        );
+        expect((await store.firstAfter(filter, middle.seq))?.id, label).toBe(
+          ids(
+            filter,
+            events.filter((e) => e.seq > middle.seq),
+          )[0],
+        );
+      }
+      // A type or prefix no event has matches nothing, acknowledged or not.
+      for (const type of ["order.refunded", "refund.", "order"]) {
+        expect(await store.list({ type }, { limit: 10 })).toEqual([]);
+        expect(await store.list({ type, unackedOnly: true }, { limit: 10 })).toEqual([]);
+        expect(await store.firstAfter({ type }, 0)).toBeUndefined();
+      }
+      // A prefix that very many types begin reads them all the same.
+      const many: StoredEvent[] = [];
+      for (let i = 0; i < 40; i++) many.push(await stored(store, event({ type: `ticket.kind${i}` })));
+      expect((await store.list({ type: "ticket." }, { limit: 100 })).map((e) => e.id)).toEqual(
+        [...many].reverse().map((e) => e.id),
+      );
+      expect((await store.firstAfter({ type: "ticket." }, 0))?.id).toBe(many[0]?.id);
     });
 
     test("pages by sequence number in both directions", async () => {

@@ -879,6 +879,31 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     }
 
+    test("a page of a rare type's events, or a prefix's, is read through the type index, not by walking every event newer than the page", async () => {
+      // 20,000 events of one type, five of two others among the oldest, from erp.
+      const rows = `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+        SELECT 'e' || g, CASE WHEN g <= 10 THEN 'erp' ELSE 'shop' END,
+               CASE WHEN g <= 5 THEN 'refund.created' WHEN g <= 10 THEN 'refund.failed' ELSE 'order.paid' END,
+               'none', 'd' || g, g, '{}', '\\x7b7d', true, 2
+        FROM generate_series(1, 20000) AS g`;
+      await planned(rows, async (explain) => {
+        for (const filter of [
+          { type: "refund.created" },
+          { type: "refund." },
+          { type: "refund*", source: "shop" },
+          { type: "refund.failed", source: "shop" },
+          { type: "charge." },
+        ]) {
+          for (const order of ["DESC", "ASC"] as const) {
+            const plan = await explain(pageQuery(filter, { limit: 20 }, order));
+            expect(plan, JSON.stringify(filter)).toMatch(/Index (Only )?Scan (Backward )?using events_by_type /);
+            // Not a walk that checks each event's type, as a scan by sequence number would.
+            expect(plan, JSON.stringify(filter)).not.toMatch(/Seq Scan|Filter: [^\n]*(\(type\)|starts_with)/);
+          }
+        }
+      });
+    });
+
     test("a page of events is read by index, never by walking every acknowledged event or a whole source; nor are the types before the newest", async () => {
       // 20,000 events, one in a hundred from erp, all but the last five acknowledged.
       const rows = `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size, acked_at)

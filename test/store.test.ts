@@ -13,6 +13,7 @@ import {
   RECENT_IDS,
   SCHEMA_VERSION,
   SqliteEventStore,
+  TYPES_BEGINNING,
   typesQuery,
   WAL_SIZE_LIMIT,
 } from "../src/events/sqlite/store.js";
@@ -269,6 +270,25 @@ describe("storing in a file", () => {
     db.close();
   });
 
+  test("a store an earlier waiter kept gains the type index at open, and its events are read through it", async () => {
+    const { store, file } = open();
+    const paid = await stored(store, event({ type: "order.paid" }));
+    for (let i = 0; i < 3; i++) await stored(store, event({ type: "order.created" }));
+    await store.close();
+    const older = new Database(file);
+    older.exec("DROP INDEX events_by_type");
+    older.close();
+    const reopened = open(LOOSE, file).store;
+    expect(reopened.upgraded).toBeUndefined();
+    const db = new Database(file, { readonly: true });
+    expect(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'events_by_type'").pluck().get()).toBe(
+      "CREATE INDEX events_by_type ON events (type, seq)",
+    );
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+    expect((await reopened.list({ type: "order.paid" }, { limit: 10 })).map((e) => e.id)).toEqual([paid.id]);
+  });
+
   test("the store's files are the user's alone", async () => {
     const { store, file } = open(LOOSE, join(mkdtempSync(join(tmpdir(), "waiter-store-")), "state", "events.db"));
     await store.add(event());
@@ -288,18 +308,47 @@ describe("storing in a file", () => {
   });
 });
 
-test("a page of events is read by index, newest first, never by walking every acknowledged event or a whole source; nor are remembered deliveries, nor the types before the newest", () => {
+test("a page of events is read by index, newest first, never by walking every acknowledged event, a whole source or every event newer than a type's; nor are remembered deliveries, nor the types before the newest", () => {
   const { file } = open();
   const db = new Database(file, { readonly: true });
   for (const filter of PAGE_FILTERS) {
-    const [sql, params] = pageQuery(filter, { limit: 20 });
-    const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
-      .map((row) => row.detail)
-      .join("; ");
-    const index = filter.unackedOnly ? "events_unacked" : filter.source ? "events_by_source" : "INTEGER PRIMARY KEY";
-    expect(plan, JSON.stringify(filter)).toMatch(new RegExp(`^SEARCH events USING (INDEX )?${index} \\(`));
-    expect(plan, JSON.stringify(filter)).not.toMatch(/TEMP B-TREE/);
+    // A type is read through its stored types (here two), each a range of events_by_type.
+    const types = filter.type && !filter.unackedOnly ? ["order.created", "order.paid"] : undefined;
+    for (const order of ["DESC", "ASC"] as const) {
+      const [sql, params] = pageQuery(filter, { limit: 20 }, types, order);
+      const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+        .map((row) => row.detail)
+        .join("; ");
+      const label = `${JSON.stringify(filter)} ${order}`;
+      if (types) {
+        const reads = plan.match(/(SEARCH|SCAN) events [^;]*/g);
+        expect(reads, label).toEqual([
+          "SEARCH events USING INTEGER PRIMARY KEY (rowid=?)",
+          ...types.map(() =>
+            expect.stringMatching(
+              /^SEARCH events USING (COVERING )?INDEX events_by_type \(type=\? AND seq>\? AND seq<\?\)$/,
+            ),
+          ),
+        ]);
+        continue;
+      }
+      const index = filter.unackedOnly ? "events_unacked" : filter.source ? "events_by_source" : "INTEGER PRIMARY KEY";
+      expect(plan, label).toMatch(new RegExp(`^SEARCH events USING (INDEX )?${index} \\(`));
+      expect(plan, label).not.toMatch(/TEMP B-TREE/);
+    }
   }
+  // The types a prefix matches are found a seek of events_by_type each, not by reading the events of each.
+  const types = (
+    db.prepare(`EXPLAIN QUERY PLAN ${TYPES_BEGINNING}`).all("order.", "order.\x7f", "order.\x7f", 10) as {
+      detail: string;
+    }[]
+  )
+    .map((row) => row.detail)
+    .filter((detail) => / events /.test(detail));
+  expect(types).toEqual([
+    "SEARCH events USING COVERING INDEX events_by_type (type>? AND type<?)",
+    "SEARCH events USING COVERING INDEX events_by_type (type>? AND type<?)",
+  ]);
   // What a type that matched nothing may have meant is read from the newest events, not the whole store.
   for (const filter of PAGE_FILTERS) {
     const [sql, params] = typesQuery(filter, 19_000, 10);

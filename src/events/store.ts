@@ -295,7 +295,7 @@ export interface EventStore {
    * select and that begin with its type (the prefix, for one) in any letter case, at most `limit`:
    * what a type that matched nothing may have meant. The type in another case comes first, then
    * those that begin with it in its case, then the rest, each shortest first. Only the events
-   * after `after` are read: no index serves a type.
+   * after `after` are read: no index serves a type in any letter case.
    */
   typesLike(filter: EventFilter, after: number, limit: number): Promise<string[]>;
   /** Marks events handled. Idempotent: an event acknowledged before keeps its first time. */

@@ -74,7 +74,7 @@ async function droppedUnread(store: EventStore, after: number): Promise<{ note?:
 
 /**
  * How many of the newest events a type that matched nothing is looked for among: no index serves
- * a type, and a poll that found nothing new must not read the whole store.
+ * a type in any letter case, and a poll that found nothing new must not read the whole store.
  */
 const HINT_EVENTS = 1_000;
 

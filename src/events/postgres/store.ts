@@ -210,12 +210,46 @@ function where(filter: EventFilter, params: unknown[]): string {
   return clauses.length ? ` AND ${clauses.join(" AND ")}` : "";
 }
 
-/** The statement that reads a page of events, newest first, and its parameters. */
-export function pageQuery(filter: EventFilter, page: EventPage): [string, unknown[]] {
+/**
+ * The statement that reads a page of events, newest first (oldest first with `order` "ASC"), and
+ * its parameters. A type's events, but for unacknowledged ones (which events_unacked reads), are
+ * read through events_by_type, each stored type the filter matches a range of it, and merged: a
+ * type no event has, or one only old events have, is answered from the index, not by reading
+ * every event newer than the page. A prefix's types are found from one to the next, a seek each;
+ * types are printable ASCII (the listener's cleanType), those that begin with the prefix below it
+ * followed by "\x7f". The index and the comparisons are in the C collation, which orders by bytes
+ * as a prefix needs (and as SQLite does).
+ */
+export function pageQuery(filter: EventFilter, page: EventPage, order: "ASC" | "DESC" = "DESC"): [string, unknown[]] {
   const params: unknown[] = [page.after ?? 0, page.before ?? Number.MAX_SAFE_INTEGER];
   const columns = page.bodies === false ? `${WITHOUT_BODY}, ''::bytea AS body` : "*";
-  const sql = `SELECT ${columns} FROM events WHERE seq > $1 AND seq < $2${where(filter, params)} ORDER BY seq DESC LIMIT $${params.length + 1}`;
-  params.push(page.limit);
+  if (!filter.type || filter.unackedOnly) {
+    const sql = `SELECT ${columns} FROM events WHERE seq > $1 AND seq < $2${where(filter, params)} ORDER BY seq ${order} LIMIT $${params.length + 1}`;
+    params.push(page.limit);
+    return [sql, params];
+  }
+  const param = (value: unknown) => {
+    params.push(value);
+    return `$${params.length}`;
+  };
+  const stem = typePrefix(filter.type);
+  let types: string;
+  if (stem === undefined) types = `SELECT ${param(filter.type)}::text COLLATE "C" AS type`;
+  else {
+    const [from, below] = [param(stem), param(`${stem}\x7f`)];
+    types = `WITH RECURSIVE found (type) AS (
+        SELECT min(type COLLATE "C") FROM events WHERE type COLLATE "C" >= ${from} AND type COLLATE "C" < ${below}
+        UNION ALL SELECT (SELECT min(type COLLATE "C") FROM events WHERE type COLLATE "C" > f.type AND type COLLATE "C" < ${below})
+        FROM found f WHERE f.type IS NOT NULL)
+      SELECT type FROM found WHERE type IS NOT NULL`;
+  }
+  const source = filter.source ? ` AND source = ${param(filter.source)}` : "";
+  const limit = param(page.limit);
+  const sql = `SELECT ${columns} FROM events WHERE seq IN (
+      SELECT p.seq FROM (${types}) t CROSS JOIN LATERAL (
+        SELECT seq FROM events WHERE type COLLATE "C" = t.type AND seq > $1 AND seq < $2${source} ORDER BY seq ${order} LIMIT ${limit}
+      ) p ORDER BY p.seq ${order} LIMIT ${limit})
+    ORDER BY seq ${order}`;
   return [sql, params];
 }
 
@@ -488,11 +522,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async firstAfter(filter: EventFilter, after: number): Promise<StoredEvent | undefined> {
-    const params: unknown[] = [after];
-    const [row] = await this.#query<EventRow>(
-      `SELECT * FROM events WHERE seq > $1${where(filter, params)} ORDER BY seq LIMIT 1`,
-      params,
-    );
+    const [row] = await this.#query<EventRow>(...pageQuery(filter, { after, limit: 1 }, "ASC"));
     return row && toEvent(row);
   }
 

@@ -73,6 +73,7 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 CREATE INDEX IF NOT EXISTS events_unacked ON events (seq) WHERE acked_at IS NULL;
 CREATE INDEX IF NOT EXISTS events_by_source ON events (source, seq);
+CREATE INDEX IF NOT EXISTS events_by_type ON events (type, seq);
 CREATE INDEX IF NOT EXISTS dropped_deliveries_at ON dropped_deliveries (dropped_at);
 `;
 
@@ -126,9 +127,9 @@ const LOCK_PAUSE_MS = 25;
 
 /**
  * A page reads only the rows it shows, newest first by seq: through events_unacked when only
- * unacknowledged events are wanted (the unary + keeps SQLite from preferring the source index,
- * which would walk every acknowledged event of the source), through events_by_source for one
- * source's, else by seq alone, a type checked on the rows as they are read.
+ * unacknowledged events are wanted (the unary + keeps SQLite from preferring the source or type
+ * index, which would walk every acknowledged event of the source or type), through events_by_type
+ * for a type (see `typesOf`), through events_by_source for one source's, else by seq alone.
  */
 function where(filter: EventFilter, params: unknown[]): string {
   const clauses: string[] = [];
@@ -142,7 +143,7 @@ function where(filter: EventFilter, params: unknown[]): string {
       clauses.push("substr(type, 1, ?) = ?");
       params.push(stem.length, stem);
     } else {
-      clauses.push("type = ?");
+      clauses.push(filter.unackedOnly ? "+type = ?" : "type = ?");
       params.push(filter.type);
     }
   }
@@ -151,19 +152,60 @@ function where(filter: EventFilter, params: unknown[]): string {
 }
 
 /**
+ * At most this many types a prefix matches are read each through events_by_type; the events of a
+ * prefix that more types begin are read by seq, the prefix checked on each.
+ */
+export const TYPES_BY_INDEX = 32;
+
+/**
+ * The stored types that begin with a prefix, in order, each found from the one before by a seek
+ * of events_by_type (not by reading the events of each), at most a given number. Types are
+ * printable ASCII (the listener's cleanType): those that begin with the prefix sort below it
+ * followed by "\x7f". Parameters: the prefix, it followed by "\x7f" (twice), the number.
+ */
+export const TYPES_BEGINNING = `WITH RECURSIVE t (type) AS (
+    SELECT (SELECT type FROM events WHERE type >= ? AND type < ? ORDER BY type LIMIT 1)
+    UNION ALL SELECT (SELECT type FROM events WHERE type > t.type AND type < ? ORDER BY type LIMIT 1) FROM t
+    WHERE t.type IS NOT NULL LIMIT ?)
+  SELECT type FROM t WHERE type IS NOT NULL`;
+
+/**
+ * A page of events, newest first (oldest first with `order` "ASC"), and its parameters. With
+ * `types`, the stored types the filter's type matches (`typesOf`), each type's page is read through
+ * events_by_type and the pages merged: a type no event has, or one only old events have, is
+ * answered from the index, not by reading every event newer than the page.
+ */
+export function pageQuery(
+  filter: EventFilter,
+  page: EventPage,
+  types?: string[],
+  order: "ASC" | "DESC" = "DESC",
+): [string, unknown[]] {
+  const after = page.after ?? 0;
+  const before = page.before ?? Number.MAX_SAFE_INTEGER;
+  const columns = page.bodies === false ? `${WITHOUT_BODY}, x'' AS body` : "*";
+  if (types === undefined) {
+    const params: unknown[] = [after, before];
+    const sql = `SELECT ${columns} FROM events WHERE seq > ? AND seq < ?${where(filter, params)} ORDER BY seq ${order} LIMIT ?`;
+    params.push(page.limit);
+    return [sql, params];
+  }
+  const params: unknown[] = [];
+  const source = filter.source ? " AND +source = ?" : "";
+  const pages = types.map((type) => {
+    params.push(type, after, before, ...(filter.source ? [filter.source] : []), page.limit);
+    return `SELECT seq FROM (SELECT seq FROM events WHERE type = ? AND seq > ? AND seq < ?${source} ORDER BY seq ${order} LIMIT ?)`;
+  });
+  params.push(page.limit);
+  const sql = `SELECT ${columns} FROM events WHERE seq IN (${pages.join(" UNION ALL ")} ORDER BY seq ${order} LIMIT ?) ORDER BY seq ${order}`;
+  return [sql, params];
+}
+
+/**
  * The newest ids within a range, for completion: a prefix is a range of the id index, and ids
  * sort as they were given, so a prefix no id has is answered without reading the table.
  */
 export const RECENT_IDS = "SELECT id FROM events WHERE id >= ? AND id < ? ORDER BY id DESC LIMIT ?";
-
-/** The statement that reads a page of events, newest first, and its parameters. */
-export function pageQuery(filter: EventFilter, page: EventPage): [string, unknown[]] {
-  const params: unknown[] = [page.after ?? 0, page.before ?? Number.MAX_SAFE_INTEGER];
-  const columns = page.bodies === false ? `${WITHOUT_BODY}, x'' AS body` : "*";
-  const sql = `SELECT ${columns} FROM events WHERE seq > ? AND seq < ?${where(filter, params)} ORDER BY seq DESC LIMIT ?`;
-  params.push(page.limit);
-  return [sql, params];
-}
 
 /** The statement that reads the types `typesLike` answers, a range of sequence numbers, and its parameters. */
 export function typesQuery(filter: EventFilter, after: number, limit: number): [string, unknown[]] {
@@ -172,8 +214,9 @@ export function typesQuery(filter: EventFilter, after: number, limit: number): [
   const conditions = where({ ...filter, type: undefined }, params);
   params.push(stem.length, stem.toLowerCase(), stem.length, stem.length, stem, limit);
   // Types are printable ASCII (the listener's cleanType), which SQLite's lower() reads as JavaScript does.
+  // Grouped by +type: grouping by type would have SQLite walk events_by_type whole, for its order.
   const sql = `SELECT type FROM events WHERE seq > ?${conditions} AND lower(substr(type, 1, ?)) = ?
-    GROUP BY type ORDER BY length(type) > ?, substr(type, 1, ?) <> ?, length(type), type LIMIT ?`;
+    GROUP BY +type ORDER BY length(type) > ?, substr(type, 1, ?) <> ?, length(type), type LIMIT ?`;
   return [sql, params];
 }
 
@@ -462,15 +505,37 @@ export class SqliteEventStore implements EventStore {
   }
 
   async list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]> {
-    const [sql, params] = pageQuery(filter, page);
+    const types = this.#typesOf(filter);
+    if (types?.length === 0) return [];
+    const [sql, params] = pageQuery(filter, page, types);
     return (this.#sql(sql).all(...params) as EventRow[]).map(toEvent);
   }
 
   async firstAfter(filter: EventFilter, after: number): Promise<StoredEvent | undefined> {
-    const params: unknown[] = [after];
-    const sql = `SELECT * FROM events WHERE seq > ?${where(filter, params)} ORDER BY seq LIMIT 1`;
+    const types = this.#typesOf(filter);
+    if (types?.length === 0) return undefined;
+    const [sql, params] = pageQuery(filter, { after, limit: 1 }, types, "ASC");
     const row = this.#sql(sql).get(...params) as EventRow | undefined;
     return row && toEvent(row);
+  }
+
+  /**
+   * The stored types a filter's type matches, for `pageQuery` to read each through
+   * events_by_type: none when no event has it. Undefined (the events read by seq, the type
+   * checked on each) without a type, for a prefix more than TYPES_BY_INDEX types begin, and for
+   * unacknowledged events, which events_unacked reads without walking the acknowledged ones.
+   */
+  #typesOf(filter: EventFilter): string[] | undefined {
+    if (!filter.type) return undefined;
+    const prefix = typePrefix(filter.type);
+    const types =
+      prefix === undefined
+        ? (this.#sql("SELECT type FROM events WHERE type = ? LIMIT 1").pluck().all(filter.type) as string[])
+        : (this.#sql(TYPES_BEGINNING)
+            .pluck()
+            .all(prefix, `${prefix}\x7f`, `${prefix}\x7f`, TYPES_BY_INDEX + 1) as string[]);
+    if (filter.unackedOnly) return types.length === 0 ? [] : undefined;
+    return types.length > TYPES_BY_INDEX ? undefined : types;
   }
 
   async get(id: string): Promise<StoredEvent | undefined> {
