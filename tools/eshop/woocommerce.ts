@@ -5,7 +5,7 @@ import { htmlAsText } from "../../src/html.js";
 import { movedTo } from "../../src/http/failures.js";
 import type { Call, ErrorMapper } from "../../src/http/types.js";
 import type { Upstream } from "../../src/http/upstream.js";
-import { folded } from "../../src/shown.js";
+import { folded, oneLine, quoteLine } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
 import type {
   Address,
@@ -322,7 +322,8 @@ export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
       body = undefined;
     }
     const status = response.status;
-    const said = body ? ` ${body.code}: "${body.message}"` : "";
+    // A plugin's words, which may come from anyone's code: told on one line, the message quoted.
+    const said = body ? ` ${oneLine(body.code, 100)}: ${quoteLine(body.message)}` : "";
     const what = named(response.path);
     if (status >= 300 && status < 400) {
       const target = movedTo(response);
@@ -390,7 +391,7 @@ export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
       );
     }
     if (status === 400 && body) {
-      const params = body.data?.params ? ` (${Object.values(body.data.params).join("; ")})` : "";
+      const params = body.data?.params ? ` (${oneLine(Object.values(body.data.params).join("; "))})` : "";
       return new UpstreamError(`WooCommerce refused the request (400${said}${params}); check the arguments.`, 400);
     }
     return undefined;
