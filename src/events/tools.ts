@@ -3,7 +3,7 @@ import { parse as parseLossless, stringify as stringifyLossless } from "lossless
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { integer } from "../settings.js";
-import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten } from "../shown.js";
+import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { matchesFilter, typePrefix, typeStem } from "./filter.js";
@@ -235,8 +235,9 @@ function renderEvent(event: ReturnType<typeof fullEvent>): string {
       : howToReadAll(isRecord(parsed) ? parsed : undefined, undefined);
   return [
     ...(event.note ? [event.note] : []),
-    // The delivery id is the sender's (Stripe's evt_…), which its dashboard finds: quoted, as the type is.
-    `Event ${event.id}: type ${JSON.stringify(event.type)} from source "${event.source}" (${event.scheme}), delivery ${JSON.stringify(event.delivery_id)}, received ${event.received_at}${event.acked_at ? `, acknowledged ${event.acked_at}` : ", not acknowledged"}.`,
+    // The delivery id is the sender's (Stripe's evt_…), which its dashboard finds: quoted whole, as the
+    // type is, its line separators and invisible characters escaped.
+    `Event ${event.id}: type ${JSON.stringify(event.type)} from source "${event.source}" (${event.scheme}), delivery ${withEscapes(JSON.stringify(event.delivery_id))}, received ${event.received_at}${event.acked_at ? `, acknowledged ${event.acked_at}` : ", not acknowledged"}.`,
     ...(event.automations?.length
       ? [`Automations on it: ${event.automations.map((a) => `${a.name} (${a.status})`).join(", ")}.`]
       : []),
