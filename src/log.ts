@@ -1,5 +1,6 @@
 import { fstatSync } from "node:fs";
 import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import { withControlsEscaped } from "./shown.js";
 import { clock } from "./time.js";
 
 /** The MCP severities waiter uses, least severe first; one vocabulary for stderr and the client. */
@@ -152,12 +153,14 @@ export class Log {
     const root = this.root;
     if (SEVERITY[level] >= SEVERITY[root.level]) {
       // journald and log shippers take each line for an entry: a stack's frames would come apart
-      // from its first line, and a stranger's line break could start an entry of its own. Split,
-      // not one replace around the breaks, which takes quadratic time over a long run of spaces.
+      // from its first line, and a stranger's line break (Unicode's others too: a terminal or a
+      // viewer breaks at them) could start an entry of its own, as could an escape sequence that
+      // rewrites the line on a terminal. Split, not one replace around the breaks, which takes
+      // quadratic time over a long run of spaces.
       const oneEntry = message
         .trimEnd()
-        .split(/[\r\n]/)
-        .map((line, i) => (i === 0 ? line.trimEnd() : line.trim()))
+        .split(/[\n\v\f\r\u0085\u2028\u2029]/)
+        .map((line, i) => withControlsEscaped(i === 0 ? line.trimEnd() : line.trim()))
         .filter((line, i) => i === 0 || line !== "")
         .join(" | ");
       this.out(`${new Date(clock.now()).toISOString()} ${level.padEnd(7)} [${this.name}] ${oneEntry}\n`, level);

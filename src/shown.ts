@@ -94,6 +94,15 @@ export function withEscapes(json: string): string {
 }
 
 /**
+ * `text` with what a terminal or a log viewer takes as a control written as escapes: every control
+ * character but the tab (ESC begins an escape sequence, CR goes back over the line), the line and
+ * paragraph separators, and the invisible format characters (withEscapes).
+ */
+export function withControlsEscaped(text: string): string {
+  return withEscapes(text.replace(/(?!\t)\p{Cc}/gu, escaped));
+}
+
+/**
  * `text` with every long string of `values` (arguments, at any depth) cut as `shorten` cuts it,
  * wherever the text repeats it, plainly or JSON-escaped.
  */

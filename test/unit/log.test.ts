@@ -79,3 +79,19 @@ test("a message of several lines (a stack) is one line of the log: journald take
     expect.stringMatching(/^\S+ warning \[eshop\] {3}indented \| then {200000}x\n$/),
   ]);
 });
+
+test("a message's other line breaks and terminal controls cannot start a line or rewrite one either", () => {
+  const lines: string[] = [];
+  const log = new Log("info", (line) => lines.push(line));
+  // A signed sender's delivery id: a line and a paragraph separator, NEL, a form feed, an escape
+  // sequence that clears the line and goes back to its start, a direction override, tag characters.
+  const forged = "error   [waiter] the store is gone";
+  log.info(
+    `webhook stripe stored 01J: delivery "evt_1\u2028${forged}\u2029${forged}\u0085${forged}\f${forged}\u001b[2K\r\u001b[1A\u202ex\u{E0041}\tend"`,
+  );
+  expect(lines).toEqual([
+    expect.stringMatching(
+      /^\S+ info +\[waiter\] webhook stripe stored 01J: delivery "evt_1 \| error {3}\[waiter\] the store is gone \| error {3}\[waiter\] the store is gone \| error {3}\[waiter\] the store is gone \| error {3}\[waiter\] the store is gone\\u001b\[2K \| \\u001b\[1A\\u202ex\\udb40\\udc41\tend"\n$/,
+    ),
+  ]);
+});
