@@ -619,6 +619,33 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     expect(await connections()).toBe(11);
   });
 
+  test("the server finds a replica's machine gone within 2 minutes, not the system's 2 hours, so the other replicas do not wait that long on what it held; a URL's own settings stay", async () => {
+    // What the session that stores an event has set, as the insert's trigger reads it there.
+    const keepalives = async (url: string) => {
+      const db = new pg.Client(url);
+      await db.connect();
+      onTestFinished(() => db.end());
+      await db.query(`CREATE TABLE seen (idle text, every text, count text);
+        CREATE FUNCTION note_keepalives() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+          INSERT INTO seen VALUES (current_setting('tcp_keepalives_idle'), current_setting('tcp_keepalives_interval'),
+            current_setting('tcp_keepalives_count'));
+          RETURN NEW;
+        END $$;
+        CREATE TRIGGER note_keepalives BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION note_keepalives()`);
+      return async () => (await db.query("SELECT * FROM seen")).rows;
+    };
+    const url = await freshSchema();
+    const store = await open(url);
+    const seen = await keepalives(url);
+    await store.add(event());
+    expect(await seen()).toEqual([{ idle: "60", every: "10", count: "6" }]);
+    const own = `${await freshSchema()}${encodeURIComponent(" -c tcp_keepalives_idle=30 -c tcp_keepalives_count=3")}`;
+    const kept = await open(own);
+    const seenKept = await keepalives(own);
+    await kept.add(event());
+    expect(await seenKept()).toEqual([{ idle: "30", every: "10", count: "3" }]);
+  });
+
   describe("the schema", () => {
     test("replicas starting at once set it up once", async () => {
       const url = await freshSchema();

@@ -58,6 +58,18 @@ const CLOSE_MS = 1_000;
  */
 const LOCK_WAIT_MS = 10_000;
 /**
+ * How soon the server gives up a session whose machine went away without a word (a power cut, a
+ * kernel panic): probes after 60 s without traffic, 10 s apart, 6 unanswered, so 2 minutes. The
+ * system's default, 2 hours and 11 minutes on Linux, would keep what the session held that long:
+ * the advisory lock the other replicas wait on to upgrade the schema, and the locks of an upgrade
+ * step under way, on which every replica's reads and writes wait. Set only where the server was
+ * left at the system's: an operator's own (postgresql.conf, the role, the URL's options) stays.
+ */
+const KEEPALIVES = `SELECT set_config(name, wanted, false) FROM pg_settings
+  JOIN (VALUES ('tcp_keepalives_idle', '60'), ('tcp_keepalives_interval', '10'), ('tcp_keepalives_count', '6'))
+    AS keepalive (name, wanted) USING (name)
+  WHERE source = 'default'`;
+/**
  * The states GoPay's and Comgate's documentation give a payment, the second half of the delivery
  * ids waiter stores their notifications under (3000006542:PAID): what paymentEvents looks up.
  */
@@ -334,7 +346,7 @@ export class PostgresEventStore implements EventStore {
       max: 10,
       idleTimeoutMillis: 30_000,
       onConnect: async (client) => {
-        await client.query(lockWait);
+        await client.query(`${lockWait}; ${KEEPALIVES}`);
       },
     });
     let schema: string;
