@@ -7,7 +7,7 @@ import type { HttpClient } from "../http/client.js";
 import { untilAborted } from "../http/deadline.js";
 import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
-import { quote } from "../shown.js";
+import { quote, withEscapes } from "../shown.js";
 import { clock, HOUR_MS, lessAgoThan } from "../time.js";
 import { requestGuard } from "./hosts.js";
 import { capConnectionsPerClient, clientOf, DEFAULT_TIMEOUTS, type ListenerTimeouts, watchBody } from "./limits.js";
@@ -618,6 +618,8 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     // A payload the verifier found in the body (a GitHub form's JSON) is read only now.
     if (verdict.payload && refusedDeep(req, res, source, verdict.payload)) return;
     const type = cleanType(verdict.type);
+    // Whole, as the sender's dashboard finds it, yet escaped: its lines reach a client that asks too.
+    const delivery = withEscapes(JSON.stringify(verdict.id));
     let added: Added;
     try {
       added = await store.add({
@@ -634,7 +636,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       // Not known to repeat a stored one: taken for a delivery its sender signed now.
       secrets.verified(source, receivedAt);
       // The event was not committed: a 503 tells the sender to try again later.
-      const lost = `webhook ${source.name} delivery ${JSON.stringify(verdict.id)} not stored, answered 503 (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"})`;
+      const lost = `webhook ${source.name} delivery ${delivery} not stored, answered 503 (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"})`;
       count(source.name, "rejected:not stored");
       if (err instanceof ToolError) {
         if (err instanceof StoreNotWritable) unwritable = true;
@@ -656,14 +658,9 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     // repeat is anyone's who kept a signed delivery (Shopify's and WooCommerce's carry no time):
     // a line a minute for each source.
     if (duplicate) {
-      infoAMinute(
-        `webhook ${source.name} delivery ${JSON.stringify(verdict.id)} again: already stored as ${id}`,
-        source.name,
-      );
+      infoAMinute(`webhook ${source.name} delivery ${delivery} again: already stored as ${id}`, source.name);
     } else {
-      log.info(
-        `webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${JSON.stringify(verdict.id)}`,
-      );
+      log.info(`webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${delivery}`);
     }
     res.status(200).json({ id, duplicate });
   };
