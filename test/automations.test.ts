@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { connect as connectTcp, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import pg from "pg";
 import Stripe from "stripe";
 import { request } from "undici";
@@ -2001,6 +2002,74 @@ test("a waiter frozen past its lease while the order is being paid (a machine as
     await frozen.exited;
     await other.close();
   }
+});
+
+describe("on a full disk", () => {
+  /**
+   * Starts waiter serve on the store as it is now, which then has no room for one page more: a
+   * write that fits in the pages it has (the lease's renewal) goes through, one that needs more (a
+   * run's step) fails with SQLITE_FULL, as on a disk with a few kilobytes left. Returns what makes
+   * room again.
+   */
+  async function serveOnFullDisk(automations: object[], extra: Record<string, string>, lines: string[]) {
+    let server: Database.Database | undefined;
+    const pragma = Database.prototype.pragma;
+    Database.prototype.pragma = function (this: Database.Database, source: string, options?: Database.PragmaOptions) {
+      const result = pragma.call(this, source, options);
+      if (source === "journal_mode = WAL") {
+        server = this;
+        this.exec("VACUUM");
+        pragma.call(this, `max_page_count = ${pragma.call(this, "page_count", { simple: true })}`);
+      }
+      return result;
+    };
+    let running: RunningServe;
+    try {
+      running = await serve(automations, extra, lines, "info");
+    } finally {
+      Database.prototype.pragma = pragma;
+    }
+    return { running, makeRoom: () => server?.pragma("max_page_count = 1000000") };
+  }
+
+  test("a run the store had no room to record goes on once there is room, without a restart or another event", async () => {
+    // A step's record as long as a notification's text: more than a page of the store.
+    const BIG = {
+      name: "big",
+      when: { source: "stripe" },
+      do: [{ notify: "team", text: `Paid: ${"x".repeat(3990)}` }],
+    };
+    const extra = { WAITER_AUTOMATION_LEASE_SECONDS: "3" };
+    // A first start marks where the automations begin; the payment comes while waiter is stopped.
+    await (await serve([BIG], extra)).close();
+    const waiting = store();
+    const { id } = await waiting.add({
+      source: "stripe",
+      type: "payment_intent.succeeded",
+      scheme: "stripe",
+      dedupeId: "evt_full_disk",
+      headers: {},
+      body: Buffer.from(JSON.stringify({ id: "evt_full_disk" })),
+      receivedAt: clock.now(),
+    });
+    await waiting.close();
+    const lines: string[] = [];
+    const sent = telegram.delivered.length;
+    const { running, makeRoom } = await serveOnFullDisk([BIG], extra, lines);
+    try {
+      await expect
+        .poll(() => lines.join(""), { timeout: 5_000 })
+        .toMatch(/automations paused on a store failure: The event store cannot be written \(SQLITE_FULL/);
+      // The lease is renewed every second meanwhile, and the run tried again.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(telegram.delivered.length).toBe(sent);
+      makeRoom();
+      await expect.poll(async () => (await runsOf(id, false))[0]?.status, { timeout: 5_000 }).toBe("done");
+      expect(telegram.delivered.length).toBe(sent + 1);
+    } finally {
+      await running.close();
+    }
+  }, 20_000);
 });
 
 /** The shop answers every write 503 (maintenance) until woo.intercept is cleared; says how many it refused. */

@@ -1096,7 +1096,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
               try {
                 await resume(run);
               } catch (err) {
-                if (err instanceof Postponed) throw err;
+                // The store's failures (full, busy, away) are ToolErrors: the run waits for it, as others do.
+                if (err instanceof Postponed || err instanceof ToolError) throw err;
                 log.error(`automation run ${run.id} could not be resumed: ${err instanceof Error ? err.message : err}`);
               }
             }
