@@ -2032,7 +2032,7 @@ describe("on a full disk", () => {
     return { running, makeRoom: () => server?.pragma("max_page_count = 1000000") };
   }
 
-  test("a run the store had no room to record goes on once there is room, without a restart or another event", async () => {
+  test("a run the store had no room to record goes on once there is room, without a restart or another event, and the log says so once", async () => {
     // A step's record as long as a notification's text: more than a page of the store.
     const BIG = {
       name: "big",
@@ -2063,9 +2063,16 @@ describe("on a full disk", () => {
       // The lease is renewed every second meanwhile, and the run tried again.
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       expect(telegram.delivered.length).toBe(sent);
+      // The renewals that went through are not the store answering again: the run is not recorded yet.
+      expect(lines.filter((line) => /automations paused|answers again/.test(line))).toHaveLength(1);
       makeRoom();
       await expect.poll(async () => (await runsOf(id, false))[0]?.status, { timeout: 5_000 }).toBe("done");
       expect(telegram.delivered.length).toBe(sent + 1);
+      expect(lines.filter((line) => /answers again/.test(line))).toEqual([
+        expect.stringMatching(
+          /automations resume: the event store answers again, after [2-9] failed attempts over [3-9] s/,
+        ),
+      ]);
     } finally {
       await running.close();
     }

@@ -1005,8 +1005,18 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   // While the store fails (away, full), every renewal of the lease and every run fails: a line a
   // minute says so, and one line says when it answers again.
   const storeFailed = throttled((line) => log.warning(line));
+  /**
+   * Whether the runs failed on the store last time: a full disk may still take the lease's small
+   * renewal, which then only tries them again, and only runs recorded say the store answers again.
+   */
+  let runsFailed = false;
   /** Says when the store answers again after failing; a run it cut short goes on then, not at the next event. */
-  const storeAnswers = () => {
+  const storeAnswers = (byRuns: boolean) => {
+    if (byRuns || !running) runsFailed = false;
+    if (runsFailed) {
+      drain();
+      return;
+    }
     const who = running ? "automations resume" : "automations";
     if (storeFailed.ended(`${who}: the event store answers again`) && running) drain();
   };
@@ -1033,7 +1043,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         asked = clock.now();
         other = await store.runs.lease(owner, asked, leaseMs);
       }
-      storeAnswers();
+      storeAnswers(false);
       const held = other === undefined;
       if (held) heldUntil = asked + leaseMs;
       if (held && !running && !stopping.signal.aborted) await begin();
@@ -1120,13 +1130,14 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
             await handle(event);
             cursor = event.seq;
           }
-          storeAnswers();
+          storeAnswers(true);
         })
         .catch((err) => {
           // The run under way is taken up again, and the same events tried, once the store answers
           // again (it failed: busy, full, away) or the lease is held again.
           unfinishedLeft = true;
           if (err instanceof Postponed || stopping.signal.aborted) return;
+          runsFailed = true;
           storeFailed(`automations paused on a store failure: ${err instanceof Error ? err.message : err}`);
         });
     };
