@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { existsSync } from "node:fs";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { App } from "./app-types.js";
@@ -79,6 +79,8 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
     const native = nativeModuleProblem(err);
     if (native) throw new StoreUnavailable(native);
     if (err instanceof NewerStore) throw new StoreUnavailable(`${file}: ${err.message}`);
+    const taken = anotherUsers(file);
+    if (taken) throw new StoreUnavailable(taken);
     // The directory is a file, or not the user's to write, or the file is no database.
     const why = err instanceof Error ? err.message : String(err);
     throw new StoreUnavailable(
@@ -145,6 +147,40 @@ function nativeModuleProblem(err: unknown): string | undefined {
 }
 
 /**
+ * Why waiter cannot open the store when one of its files is another user's and not writable by
+ * waiter's (waiter run once with sudo, a backup restored as root): the data directory is fine then.
+ */
+function anotherUsers(file: string): string | undefined {
+  const uid = process.getuid?.();
+  if (uid === undefined) return undefined;
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    let owner: number;
+    try {
+      owner = statSync(path).uid;
+    } catch {
+      continue;
+    }
+    if (owner === uid || mayWrite(path)) continue;
+    return `${path} belongs to uid ${owner}, and waiter runs as uid ${uid}: give the store's files to that user (\`chown ${uid} ${shellWord(file)}*\`) or run waiter as uid ${owner}`;
+  }
+  return undefined;
+}
+
+function mayWrite(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `path` as one word of a POSIX shell. */
+function shellWord(path: string): string {
+  return /^[\w./+@,-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
  * How to rebuild better-sqlite3 for the node running waiter. npm builds an addon for the first
  * `node` on PATH, not for the one that runs npm, and a terminal's PATH often finds another (a
  * version manager's) than the one an MCP client started: so this one's folder goes first.
@@ -155,7 +191,6 @@ function rebuild(): string {
   if (process.platform === "win32") {
     return `to build it for ${process.execPath}, run \`npm rebuild better-sqlite3\` in ${root} with ${bin} first in PATH (npm builds it for the first node there)`;
   }
-  const shellWord = (path: string) => (/^[\w./+@,-]+$/.test(path) ? path : `'${path.replaceAll("'", `'\\''`)}'`);
   return `to build it for ${process.execPath}, run \`cd ${shellWord(root)} && PATH=${shellWord(bin)}:"$PATH" npm rebuild better-sqlite3\``;
 }
 

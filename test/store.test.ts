@@ -1,8 +1,9 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { CannotStart, startWebhooks } from "../src/app.js";
@@ -22,6 +23,7 @@ import { type Dropped, type EventStore, NewerStore } from "../src/events/store.j
 import { clock, setClock } from "../src/time.js";
 import { VERSION } from "../src/version.js";
 import { startApp } from "./memory.js";
+import { CLI } from "./stdio.js";
 import { addMany, event, eventStoreContract, LOOSE, PAGE_FILTERS, stored } from "./store-contract.js";
 
 const stores: EventStore[] = [];
@@ -68,6 +70,37 @@ describe("storing in a file", () => {
     }
     await expect(startWebhooks(config, log)).rejects.toEqual(new CannotStart(`cannot open the event store: ${why}`));
   });
+
+  // Run as root, so that the server can be run as another user; the checkout must be readable by it.
+  const asNobody = fileURLToPath(new URL("./fixtures/as-nobody.mjs", import.meta.url));
+  const canRunAsNobody =
+    process.getuid?.() === 0 && spawnSync(process.execPath, ["--import", asNobody, CLI, "--version"]).status === 0;
+
+  test.runIf(canRunAsNobody)(
+    "a store whose files are another user's (waiter run once with sudo) stops waiter listen with one line naming the file, the owner and the chown",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+      chmodSync(dir, 0o755);
+      chownSync(dir, 65534, 65534);
+      const file = join(dir, "events.db");
+      // Made by root, as a `sudo waiter listen` makes it: the user's alone (0600).
+      await new SqliteEventStore(file, LOOSE).close();
+      const run = spawnSync(process.execPath, ["--import", asNobody, CLI, "listen"], {
+        env: {
+          PATH: process.env.PATH ?? "",
+          WAITER_DATA_DIR: dir,
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        },
+        encoding: "utf8",
+        timeout: 10_000,
+      });
+      expect(run.status).toBe(1);
+      expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
+        `waiter: cannot open the event store: ${file} belongs to uid 0, and waiter runs as uid 65534: give the store's files to that user (\`chown 65534 ${file}*\`) or run waiter as uid 0`,
+      ]);
+    },
+  );
 
   test("retention that drops events at open or later says so in the log, a line a minute at most", async () => {
     const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
