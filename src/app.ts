@@ -194,8 +194,9 @@ function rebuild(): string {
   return `to build it for ${process.execPath}, run \`cd ${shellWord(root)} && PATH=${shellWord(bin)}:"$PATH" npm rebuild better-sqlite3\``;
 }
 
+/** The listener, and what its connections could keep the tools' first request from loading. */
 async function startListener(...args: Parameters<typeof import("./webhooks/listener.js").startListener>) {
-  const { startListener } = await import("./webhooks/listener.js");
+  const [{ startListener }] = await Promise.all([import("./webhooks/listener.js"), args[0].http?.load()]);
   return startListener(...args);
 }
 

@@ -182,6 +182,15 @@ export class HttpClient {
   }
 
   /**
+   * Loads undici now rather than at the first request. A process that takes connections from
+   * many (webhook senders, MCP clients) may have given them every file handle when that request
+   * comes, and Node.js keeps a module that failed to load so (EMFILE) failed until a restart.
+   */
+  async load(): Promise<void> {
+    await this.#connect();
+  }
+
+  /**
    * Ends every request still in flight: by now each call that waited on one has been answered or
    * cut (or, over stdio, its client is gone), and a load others could have shared (its own
    * deadline, up to the tool timeout) must not hold a stop past its drain time.

@@ -1,0 +1,68 @@
+import { mkdtempSync } from "node:fs";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { expect, test } from "vitest";
+import { startFrankfurter } from "./fakes/frankfurter.js";
+import { freePort } from "./fakes/http.js";
+import { CLI, text } from "./stdio.js";
+
+/** Opens connections to `port` until `count` are open, or refused; each stays open until destroyed. */
+async function hold(port: number, count: number): Promise<Socket[]> {
+  const sockets: Socket[] = [];
+  for (let i = 0; i < count; i++) {
+    sockets.push(
+      await new Promise<Socket>((resolve) => {
+        const socket = connect(port, "127.0.0.1", () => resolve(socket));
+        socket.on("error", () => resolve(socket));
+      }),
+    );
+  }
+  return sockets;
+}
+
+test.skipIf(process.platform === "win32")(
+  "webhook senders that take every file handle (ulimit -n 64) leave the tools working once they are gone",
+  async () => {
+    const frankfurter = await startFrankfurter();
+    const port = await freePort();
+    const transport = new StdioClientTransport({
+      command: "bash",
+      args: ["-c", `ulimit -n 64 && exec "$0" "$1"`, process.execPath, CLI],
+      env: {
+        PATH: process.env.PATH ?? "",
+        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-handles-")),
+        WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+        WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+      },
+      stderr: "pipe",
+    });
+    let stderr = "";
+    transport.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+    await client.connect(transport);
+    const rates = async () =>
+      (await client.callTool({ name: "currency_rates", arguments: { base: "EUR" } })) as CallToolResult;
+    try {
+      await expect.poll(() => stderr).toMatch(/receiving webhooks on/);
+      // Slow senders, each holding a connection: more than the process has file handles for.
+      const senders = await hold(port, 80);
+      await rates();
+      for (const sender of senders) sender.destroy();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const after = await rates();
+      expect(after.isError, text(after)).toBeFalsy();
+      expect(text(after)).toMatch(/USD/);
+    } finally {
+      await client.close();
+      await frankfurter.close();
+    }
+  },
+  30_000,
+);
