@@ -7,8 +7,11 @@
 /** No route from this machine to the other end's address. */
 export const NO_ROUTE = ["ENETDOWN", "ENETUNREACH", "EHOSTDOWN", "EHOSTUNREACH"];
 
+/** No file handle left in this process (or this machine) for a connection: too many open at once. */
+export const NO_HANDLE = ["EMFILE", "ENFILE"];
+
 /** Failures that come before anything is sent: it cannot have been carried out. */
-const NOT_SENT = ["UND_ERR_CONNECT_TIMEOUT", "ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", ...NO_ROUTE];
+const NOT_SENT = ["UND_ERR_CONNECT_TIMEOUT", "ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", ...NO_ROUTE, ...NO_HANDLE];
 
 /**
  * Whether a connection's error `code` says it never opened: nothing was sent, so even a write may

@@ -1,5 +1,5 @@
 import { UnconfirmedChange, UpstreamError } from "../errors.js";
-import { CUT, NO_ROUTE, neverConnected, notConnected, UNTRUSTED } from "../net-failures.js";
+import { CUT, NO_HANDLE, NO_ROUTE, neverConnected, notConnected, UNTRUSTED } from "../net-failures.js";
 import { oneLine } from "../shown.js";
 import { retryAfterMs } from "./retry.js";
 import type { Call, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
@@ -129,6 +129,8 @@ function connectionFailure(
     said = `Could not reach ${where}: ${why}.`;
   } else if (NO_ROUTE.includes(code)) {
     said = `Could not reach ${where}: this machine has no route to it (its network is down or unreachable); try again later, or if it lasts, check this machine's network.`;
+  } else if (NO_HANDLE.includes(code)) {
+    said = `Could not reach ${where}: waiter has no file handle left for a connection (too many open at once, or its ulimit -n too low); try again in a moment, or if it lasts, tell whoever runs waiter.`;
   } else if (CUT.includes(code)) {
     said = `The connection to ${where} was cut before it answered; try again later.`;
   } else if (code === "ETIMEDOUT") {

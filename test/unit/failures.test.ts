@@ -44,6 +44,7 @@ test.each([
   ["ECONNREFUSED", /Could not reach WooCommerce .*: the connection was refused.*try again later/],
   ["ENOTFOUND", /Could not reach WooCommerce .*: its name does not resolve/],
   ["UND_ERR_CONNECT_TIMEOUT", /Could not connect to WooCommerce .* within 5 s/],
+  ["EMFILE", /Could not reach WooCommerce .*: waiter has no file handle left for a connection/],
 ])("a write that never left (%s) is said to have failed, and may be made again", (code, said) => {
   const failure = describeFailure(failed(code), "WooCommerce", sent(true), call, options);
   expect(failure.message).toMatch(said);
@@ -67,6 +68,10 @@ test.each([
   [
     "EHOSTUNREACH",
     `Could not reach ${where}: this machine has no route to it .*; try again later, or if it lasts, check this machine's network\\.$`,
+  ],
+  [
+    "EMFILE",
+    `^Could not reach ${where}: waiter has no file handle left for a connection \\(too many open at once, or its ulimit -n too low\\); try again in a moment, or if it lasts, tell whoever runs waiter\\.$`,
   ],
   ["ECONNRESET", `^The connection to ${where} was cut before it answered; try again later\\.$`],
   ["UND_ERR_SOCKET", `^The connection to ${where} was cut before it answered; try again later\\.$`],
