@@ -7,7 +7,7 @@ import Mustache from "mustache";
 import { z } from "zod";
 import { ConfigError, ToolError, UpstreamError } from "../errors.js";
 import { matchesFilter } from "../events/filter.js";
-import type { EventStore, NoticeStatus, RunRecord, StoredEvent } from "../events/store.js";
+import type { EventStore, NoticeStatus, RunRecord, StepStatus, StoredEvent } from "../events/store.js";
 import { htmlAsText } from "../html.js";
 import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
@@ -785,6 +785,24 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   }
 
   /**
+   * What steps came to that the store could not record (a full disk), by run: what waiter knows a
+   * step did is recorded when the run is taken up again, once the store answers, rather than the
+   * step taken for one that was under way, which may or may not have happened.
+   */
+  const unrecorded = new Map<number, { step: number; status: StepStatus; detail: string }>();
+
+  /** Records what step `step` of `run` came to, or keeps it in `unrecorded` when the store fails. */
+  async function record(run: number, step: number, status: StepStatus, detail: string): Promise<void> {
+    try {
+      await store.runs.step(run, step, status, detail, clock.now());
+    } catch (err) {
+      unrecorded.set(run, { step, status, detail });
+      throw err;
+    }
+    unrecorded.delete(run);
+  }
+
+  /**
    * Runs the steps of `run` from `from`; `tries`, where that step is in its tries when the run waited
    * for its next one. A step that must wait leaves its run waiting (setAside) and returns.
    */
@@ -830,22 +848,19 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         // A store that cannot record the step's state postpones the run rather than failing it.
         // Waiting for its next try, the step says why: automations_runs shows it.
         const mark = (refused: boolean, at: Tries, waiting?: { why: string; until: number }) =>
-          store.runs
-            .step(
-              run,
-              i,
-              refused ? "refused" : "started",
-              JSON.stringify({
-                tool,
-                args,
-                ...(waiting ? { waiting: waiting.why, until: waiting.until } : {}),
-                tries: at,
-              }),
-              clock.now(),
-            )
-            .catch((err: unknown) => {
-              throw new Postponed(`step ${i + 1} could not be recorded: ${err instanceof Error ? err.message : err}`);
-            });
+          record(
+            run,
+            i,
+            refused ? "refused" : "started",
+            JSON.stringify({
+              tool,
+              args,
+              ...(waiting ? { waiting: waiting.why, until: waiting.until } : {}),
+              tries: at,
+            }),
+          ).catch((err: unknown) => {
+            throw new Postponed(`step ${i + 1} could not be recorded: ${err instanceof Error ? err.message : err}`);
+          });
         ({ said, needsPerson } = await callTool(tool, args, who, mark, current));
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.
@@ -855,21 +870,22 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           return;
         }
         const message = err instanceof Error ? err.message : String(err);
-        await store.runs.step(run, i, "failed", JSON.stringify({ tool, args, error: message }), clock.now());
+        await record(run, i, "failed", JSON.stringify({ tool, args, error: message }));
         await failed(automation, event, run, i, { tool, args }, message);
         return;
       }
       if (needsPerson) {
         // It happened, but what it found (a second payment) is for a person, before the steps after it.
-        await store.runs.step(run, i, "failed", JSON.stringify({ tool, args, error: said }), clock.now());
+        await record(run, i, "failed", JSON.stringify({ tool, args, error: said }));
         await failed(automation, event, run, i, { tool, args }, said);
         return;
       }
-      await store.runs.step(run, i, "done", JSON.stringify({ tool, args, said }), clock.now());
-      // What automations change, as what agents change: the operator's record of who did it.
+      // What automations change, as what agents change: the operator's record of who did it, which
+      // a store that cannot record the step (a full disk) does not hold back.
       if (!served.get(tool)?.annotations.readOnlyHint) {
         log.info(`${tool} done for ${who}: ${doneLine(said)}`);
       }
+      await record(run, i, "done", JSON.stringify({ tool, args, said }));
     }
     await store.runs.finish(run, "done", clock.now());
     log.info(`automation ${automation.name} ${automation.dryRun ? "would have run" : "ran"} on event ${event.id}`);
@@ -915,6 +931,13 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       if (holder !== undefined) throw new Postponed("another waiter holds the automations now");
       waiting.delete(run.id);
     }
+    const known = unrecorded.get(run.id);
+    const recorded = known && run.steps[known.step];
+    if (known && recorded?.status === "started") {
+      await record(run.id, known.step, known.status, known.detail);
+      run.steps[known.step] = { ...recorded, status: known.status, detail: known.detail };
+    }
+    unrecorded.delete(run.id);
     const automation = automations.find((a) => a.name === run.automation);
     const event = await store.get(run.eventId);
     if (!automation || !event) {
@@ -1052,6 +1075,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         // not run them at once, so this one stops until it holds the lease again.
         running = false;
         unsubscribe();
+        // The runs are the other's now, and what it records of them may be newer.
+        unrecorded.clear();
         log.error("automations: another waiter took over their lease on this store; this one stops running them");
       }
       return held;
@@ -1172,6 +1197,11 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           `automations stopped without the event store's answer in ${STOP_MS / 1000} s: a run under way goes on at the next start, and another waiter takes them over once the lease runs out (${leaseMs / 1000} s)`,
         );
       });
+      for (const [run, { step, status }] of unrecorded) {
+        log.warning(
+          `automation run ${run}: step ${step + 1} came to "${status}", which the event store could not record before the stop: the next start takes the step for one under way when waiter stopped`,
+        );
+      }
     },
   };
 }
