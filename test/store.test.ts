@@ -23,6 +23,7 @@ import { type Dropped, type EventStore, NewerStore } from "../src/events/store.j
 import { clock, setClock } from "../src/time.js";
 import { VERSION } from "../src/version.js";
 import { startApp } from "./memory.js";
+import { startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 import { addMany, event, eventStoreContract, LOOSE, PAGE_FILTERS, stored } from "./store-contract.js";
 
@@ -99,6 +100,36 @@ describe("storing in a file", () => {
       expect(run.stderr.split("\n").filter((line) => line.startsWith("waiter:"))).toEqual([
         `waiter: cannot open the event store: ${file} belongs to uid 0, and waiter runs as uid 65534: give the store's files to that user (\`chown 65534 ${file}*\`) or run waiter as uid 0`,
       ]);
+    },
+  );
+
+  test.runIf(canRunAsNobody)(
+    "a store restored read-only (a backup kept 0444) opens at the first start, the user's alone",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+      const file = join(dir, "events.db");
+      await new SqliteEventStore(file, LOOSE).close();
+      chmodSync(dir, 0o755);
+      chownSync(dir, 65534, 65534);
+      chownSync(file, 65534, 65534);
+      chmodSync(file, 0o444);
+      const listening = await startNode(
+        ["--import", asNobody, CLI, "listen"],
+        {
+          WAITER_DATA_DIR: dir,
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        },
+        /listening for webhooks on (http:\/\/[\d.:]+)/,
+      );
+      try {
+        const stored = await fetch(`${listening.said}/webhooks/trial`, { method: "POST", body: "{}" });
+        expect(stored.status).toBe(200);
+        expect(statSync(file).mode & 0o777).toBe(0o600);
+      } finally {
+        listening.child.kill("SIGTERM");
+        await listening.exited;
+      }
     },
   );
 

@@ -276,7 +276,18 @@ export class SqliteEventStore implements EventStore {
     retention: Retention,
     { busyMs = 5_000, onDropped }: { busyMs?: number; onDropped?: (dropped: Dropped) => void } = {},
   ) {
-    if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    if (file !== ":memory:") {
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      // SQLite opens a file it may not write (a backup restored read-only, 0400) read-only, and the
+      // first write fails: files there are made the user's to write before it opens them.
+      for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+        try {
+          chmodSync(path, 0o600);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+        }
+      }
+    }
     this.#db = new Database(file);
     // Payloads hold customers' names and orders: the file is the user's alone. SQLite gives the
     // -wal and -shm files the database file's mode, so this comes before WAL mode creates them.
