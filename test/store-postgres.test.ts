@@ -646,6 +646,29 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     expect(await seenKept()).toEqual([{ idle: "30", every: "10", count: "3" }]);
   });
 
+  test.runIf(process.platform === "linux")(
+    "the server finds a replica's machine gone within 2 minutes on its listening connection too, which would hold back every replica's notifications",
+    async () => {
+      const url = await freshSchema();
+      await open(url);
+      // The server's side of the listening session, as the system shows its keepalive timer.
+      const { rows } = await admin.query<{ port: number }>(
+        "SELECT client_port AS port FROM pg_stat_activity WHERE application_name = 'waiter' AND query LIKE 'LISTEN%' ORDER BY backend_start DESC LIMIT 1",
+      );
+      const socket = () =>
+        execFileSync("ss", [
+          "-tnoH",
+          "state",
+          "established",
+          `( sport = :${new URL(server.url).port} and dport = :${rows[0]?.port} )`,
+        ]).toString();
+      // Once the session is idle: a retransmission timer stands in for it while an answer is unacknowledged.
+      await expect.poll(socket).toMatch(/timer:\(keepalive,/);
+      const timer = /timer:\(keepalive,(\d+)(min|sec)/.exec(socket());
+      expect(Number(timer?.[1]) * (timer?.[2] === "min" ? 60 : 1)).toBeLessThanOrEqual(60);
+    },
+  );
+
   describe("the schema", () => {
     test("replicas starting at once set it up once", async () => {
       const url = await freshSchema();

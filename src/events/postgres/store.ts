@@ -404,6 +404,9 @@ export class PostgresEventStore implements EventStore {
     this.#watch = new ListenWatch({
       // Keepalive, and the watch's own ping, find a connection a network dropped without a word.
       connect: () => new pg.Client({ ...config, keepAlive: true }),
+      // A replica's machine gone leaves its listening session holding back the notifications every
+      // replica is sent, as the server keeps them until each listener has read them.
+      setUp: KEEPALIVES,
       channel,
       latestSeq: () => this.latestSeq(),
       newerThan: async (seq, limit) =>

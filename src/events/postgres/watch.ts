@@ -11,6 +11,8 @@ const PAGE = 500;
 
 export interface WatchParts {
   connect: () => pg.Client;
+  /** What the connection runs before it listens: the session's settings. */
+  setUp: string;
   /** The NOTIFY channel of this store's schema. */
   channel: string;
   latestSeq: () => Promise<number>;
@@ -98,6 +100,7 @@ export class ListenWatch {
     });
     try {
       await client.connect();
+      await client.query(this.parts.setUp);
       await client.query(`LISTEN ${client.escapeIdentifier(this.parts.channel)}`);
       // After LISTEN, what was committed while no one listened is read, and nothing after it is missed.
       this.#notified = Math.max(this.#notified, await this.parts.latestSeq());
