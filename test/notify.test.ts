@@ -965,6 +965,26 @@ test("a mail server's name that does not resolve, or not for now, is said in wor
   );
 });
 
+test("a connection to the mail server this machine could not open (no file handle left, no route) is not sent, said so, and may be sent again", () => {
+  const channel = { host: "smtp.shop.example", port: 587, tls: "starttls" } as SmtpOptions;
+  // As nodemailer gives a socket's failure: its own code ESOCKET, the system's kept as originalCode.
+  const failure = (originalCode: string) =>
+    smtpFailure(
+      { code: "ESOCKET", originalCode, command: "CONN", message: `connect ${originalCode} 192.0.2.25:587` },
+      channel,
+    );
+  const handles = failure("EMFILE");
+  expect(handles.message).toBe(
+    "Not sent: waiter has no file handle left for a connection to the mail server smtp.shop.example:587 (too many open at once, or its ulimit -n too low); try again later, or if it lasts, tell whoever runs waiter.",
+  );
+  expect(handles).toMatchObject({ refused: true });
+  const route = failure("ENETUNREACH");
+  expect(route.message).toBe(
+    "Not sent: this machine has no route to the mail server smtp.shop.example:587 (its network is down or unreachable); try again later, or if it lasts, check this machine's network.",
+  );
+  expect(route).toMatchObject({ refused: true });
+});
+
 describe("channels checked when waiter serve or listen starts", () => {
   const WRONG_PASSWORD = "not-the-smtp-password";
   const base = () => ({

@@ -2,7 +2,7 @@ import type { Transporter } from "nodemailer";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import { stoppedBeforeDeadline, untilAborted, withDeadline } from "../../src/http/deadline.js";
 import type { Call } from "../../src/http/types.js";
-import { CUT, neverConnected, notConnected, UNTRUSTED } from "../../src/net-failures.js";
+import { CUT, NO_HANDLE, NO_ROUTE, neverConnected, notConnected, UNTRUSTED } from "../../src/net-failures.js";
 import { cut, oneLine, withoutSecrets } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
@@ -265,6 +265,23 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions): ToolError {
   if (why) {
     const failed = `Not sent: ${why}.`;
     return neverConnected(originalCode) ? new UpstreamError(failed, undefined, undefined, true) : new ToolError(failed);
+  }
+  // This machine's reasons, not the channel's settings: no connection opened, so nothing was sent.
+  if (NO_HANDLE.includes(originalCode ?? "")) {
+    return new UpstreamError(
+      `Not sent: waiter has no file handle left for a connection to ${server} (too many open at once, or its ulimit -n too low); try again later, or if it lasts, tell whoever runs waiter.`,
+      undefined,
+      undefined,
+      true,
+    );
+  }
+  if (NO_ROUTE.includes(originalCode ?? "")) {
+    return new UpstreamError(
+      `Not sent: this machine has no route to ${server} (its network is down or unreachable); try again later, or if it lasts, check this machine's network.`,
+      undefined,
+      undefined,
+      true,
+    );
   }
   // nodemailer's words for a connection the server closed while a command waited for its answer.
   const closed = code === "ECONNECTION" && command === "CONN" && !originalCode;
