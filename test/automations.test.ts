@@ -1357,6 +1357,54 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
     }
   }, 40_000);
 
+  test("a failure told to its channel while the store was away is not said to be untold once it is back", async () => {
+    const unpaid = {
+      name: "unpaid",
+      when: { source: "stripe", type: "payment_intent.succeeded" },
+      do: [{ tool: "eshop_order_mark_paid", args: { id: 999999, transaction_id: "pi_unpaid" } }],
+      onFailure: { notify: "team" },
+    };
+    const lines: string[] = [];
+    const config = loadConfig(
+      { env: env([unpaid], { WAITER_DATABASE_URL: database.url, WAITER_AUTOMATION_LEASE_SECONDS: "3" }) },
+      toolsets(),
+    );
+    const server = await startServe(config, new Log("info", (line) => lines.push(line)));
+    try {
+      const asked = telegram.requests.length;
+      const sent = telegram.delivered.length;
+      telegram.delayMs = 1000;
+      await pay(server, undefined, "evt_told_while_away");
+      // Telegram has the notice; the store goes away before its answer is recorded.
+      await expect.poll(() => telegram.requests.length, { timeout: 5_000 }).toBeGreaterThan(asked);
+      await database.halt();
+      try {
+        await expect.poll(() => lines.join(""), { timeout: 5_000 }).toMatch(/automations paused/);
+        await new Promise((resolve) => setTimeout(resolve, telegram.delayMs));
+      } finally {
+        await database.resume();
+      }
+      await expect.poll(() => lines.join(""), { timeout: 5_000 }).toMatch(/automations resume/);
+      await expect
+        .poll(async () => {
+          const reader = await openReader();
+          try {
+            return (await reader.runs.untold()).length;
+          } finally {
+            await reader.close();
+          }
+        })
+        .toBe(0);
+      expect(telegram.delivered.slice(sent)).toEqual([
+        expect.objectContaining({ text: expect.stringMatching(/^waiter: automation unpaid failed/) }),
+      ]);
+      expect(lines.filter((line) => /may or may not have reached|failure is not told/.test(line))).toEqual([]);
+    } finally {
+      telegram.delayMs = 0;
+      await server.close();
+    }
+  }, 30_000);
+
   test("once the store answers again the log says so, and the automations resume without waiting for an event", async () => {
     const lines: string[] = [];
     const config = loadConfig(

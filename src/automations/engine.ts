@@ -698,6 +698,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
 
   /** Notices being told to onFailure channels, by run, which a stop waits for to record where they got to. */
   const telling = new Map<number, Promise<void>>();
+  /** Runs whose notice reached its channel while the store could not record so: recorded once it answers. */
+  const toldUnrecorded = new Set<number>();
 
   /**
    * Tells a failed run's notice to the automation's onFailure channel, beside the runs: a channel
@@ -725,6 +727,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           await record("started");
           try {
             await callTool("notify_send", { channel, text }, who, mark, tries);
+            toldUnrecorded.add(run);
             break;
           } catch (err) {
             if (!(err instanceof Waiting)) throw err;
@@ -739,9 +742,16 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         );
       }
       await record(null);
+      toldUnrecorded.delete(run);
     })().catch((err: Postponed) => {
       // Taken up with what else is left: told, or said not to be.
       unfinishedLeft = true;
+      if (toldUnrecorded.has(run)) {
+        log.info(
+          `automation ${automation}: its failure was told on ${channel}; the event store records so once it answers again (${err.message})`,
+        );
+        return;
+      }
       const later = stopping.signal.aborted
         ? "at the next start"
         : running
@@ -766,6 +776,11 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     // Only runs, whose turn this is, begin telling a notice: those told now are all known here.
     const busy = new Set(telling.keys());
     for (const run of await store.runs.untold()) {
+      if (toldUnrecorded.has(run.id)) {
+        await store.runs.notice(run.id, null);
+        toldUnrecorded.delete(run.id);
+        continue;
+      }
       if (busy.has(run.id) || !run.notice) continue;
       const automation = automations.find((a) => a.name === run.automation);
       const channel = automation?.onFailure?.notify;
@@ -1200,6 +1215,11 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       for (const [run, { step, status }] of unrecorded) {
         log.warning(
           `automation run ${run}: step ${step + 1} came to "${status}", which the event store could not record before the stop: the next start takes the step for one under way when waiter stopped`,
+        );
+      }
+      for (const run of toldUnrecorded) {
+        log.warning(
+          `automation run ${run}: its failure was told, which the event store could not record before the stop: the next start says it may or may not have reached its channel`,
         );
       }
     },
