@@ -427,12 +427,12 @@ function passing(err: unknown, idempotent: boolean): err is UpstreamError {
 
 /**
  * A passing failure's message without the advice its sentences end with for a model ("try again
- * later", "try again in 30 s"), each target's of a notification sent to several: in an automation
+ * later", "try again in 30 s", "try again in a moment"), each target's of a notification sent to several: in an automation
  * waiter tries again itself, and says when, or that it no longer will.
  */
 function withoutRetryAdvice(message: string): string {
   return message.replace(
-    /[;,] (?:or )?(?:try again (?:later|in \d+ s)|wait a minute before trying again)(, or |(?=\.?$|\. ))/g,
+    /[;,] (?:or )?(?:try again (?:later|in \d+ s|in a moment)|wait a minute before trying again)(, or |(?=\.?$|\. ))/g,
     (_, or: string | undefined) => (or ? "; " : ""),
   );
 }

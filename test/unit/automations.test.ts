@@ -3,6 +3,8 @@ import { startAutomations } from "../../src/automations/engine.js";
 import { automation } from "../../src/automations/rules.js";
 import { UpstreamError } from "../../src/errors.js";
 import { SqliteEventStore } from "../../src/events/sqlite/store.js";
+import { describeFailure, READ_BEFORE_RETRYING } from "../../src/http/failures.js";
+import type { HttpClientOptions } from "../../src/http/types.js";
 import { Log } from "../../src/log.js";
 import { clock } from "../../src/time.js";
 import { defineTool } from "../../src/toolset.js";
@@ -63,6 +65,66 @@ test("a waiting run whose lease check fails once, as it is due, is tried again a
     await expect.poll(() => calls).toBe(2);
     await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toBe("done");
     expect(failNextLease).toBe(false);
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+});
+
+test("a step that failed for want of a file handle says so without the advice to try again, which waiter did", async () => {
+  const store = new SqliteEventStore(":memory:", { maxEvents: 100, maxBytes: 1e7, maxAgeDays: 30 });
+  // The shop's request could not open a connection: every file handle was taken.
+  const noHandle = describeFailure(
+    Object.assign(new Error("EMFILE: too many open files"), { code: "EMFILE" }),
+    "WooCommerce",
+    {
+      url: new URL("https://shop.example/wp-json/wc/v3/orders/1"),
+      changes: true,
+      urlSetting: "WAITER_WOO_URL",
+      changeAdvice: READ_BEFORE_RETRYING,
+    },
+    { signal: new AbortController().signal, deadline: Number.MAX_SAFE_INTEGER },
+    { responseTimeoutMs: 15_000, connectTimeoutMs: 5_000, maxResponseBytes: 1 } as Required<HttpClientOptions>,
+  );
+  const tool = defineTool({
+    name: "shop_do",
+    title: "Do",
+    description: "Does it.",
+    input: {},
+    output: {},
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    async run() {
+      throw noHandle;
+    },
+    render: () => "done",
+  });
+  const engine = await startAutomations({
+    automations: [automation.parse({ name: "a", when: { source: "s" }, do: [{ tool: "shop_do", args: {} }] })],
+    tools: [tool],
+    store,
+    sources: ["s"],
+    log: new Log("error", () => {}),
+    toolTimeoutMs: 5_000,
+    retryForMs: 300,
+    leaseMs: 60_000,
+    drainMs: 1_000,
+    historyThrough: await store.latestSeq(),
+  });
+  try {
+    await store.add({
+      source: "s",
+      type: "t",
+      scheme: "none",
+      dedupeId: "1",
+      headers: {},
+      body: Buffer.from("{}"),
+      receivedAt: clock.now(),
+    });
+    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toBe("failed");
+    const [run] = await store.runs.list({ limit: 1 });
+    expect(run?.error).toMatch(
+      /waiter has no file handle left for a connection \(.*\); if it lasts, tell whoever runs waiter\. waiter tried it/,
+    );
   } finally {
     await engine.close();
     await store.close();
