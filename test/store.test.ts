@@ -843,4 +843,16 @@ describe("retention of a large backlog (a limit lowered on a large store)", () =
     await expect.poll(async () => (await store.stats()).events).toBe(10);
     expect(dropped).toBe(BACKLOG - 10);
   });
+
+  test("counts each event by the limit that drops it, the aged by age, though the count is over too", async () => {
+    const { store: first, file } = open();
+    setClock("2026-10-01T00:00:00Z");
+    backlog(file, BACKLOG);
+    setClock("2026-12-31T23:30:00Z");
+    await first.close();
+    const { store } = open({ ...LOOSE, maxEvents: 1000 }, file);
+    await expect.poll(async () => (await store.stats()).events).toBe(0);
+    // Every event was past the age limit: none was dropped before its age by the count.
+    expect((await store.stats()).droppedBy).toEqual({ age: BACKLOG, count: 0, bytes: 0 });
+  });
 });

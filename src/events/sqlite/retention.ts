@@ -29,10 +29,10 @@ export const RETENTION_BATCH = 2_000;
 
 /**
  * Drops the oldest events past the limits, inside the caller's write transaction: past the age
- * limit first, then over the count, then over the bytes, at most RETENTION_BATCH events by each;
- * each limit's drops are counted. `totals` are the store's counts before it. Returns what it
- * dropped, and whether a limit may have more to drop: the caller runs it again, in a transaction
- * of its own.
+ * limit first, then over the count, then over the bytes, at most RETENTION_BATCH events by each,
+ * a limit only once those before it are done; each limit's drops are counted. `totals` are the
+ * store's counts before it. Returns what it dropped, and whether a limit may have more to drop:
+ * the caller runs it again, in a transaction of its own.
  */
 export function enforceRetention(
   sql: Sql,
@@ -41,7 +41,6 @@ export function enforceRetention(
   totals: { events: number; bytes: number },
 ): { dropped: Dropped; more: boolean } {
   const dropped: Dropped = {};
-  let more = false;
   const { maxEvents, maxBytes, maxAgeDays } = retention;
   // Events are stored in arrival order: the expired ones are a prefix of the table by seq, found
   // without an index on the time (each index is one more b-tree every write updates).
@@ -53,15 +52,18 @@ export function enforceRetention(
   if (oldest && oldest.received_at < cutoff) {
     const aged = oldestWhile(sql, (row) => row.received_at < cutoff);
     dropped.age = drop(sql, aged, "dropped_age", now);
-    more ||= aged.n === RETENTION_BATCH;
+    // The next limits wait for the turn after this one's last: what they would drop now may be
+    // past the age limit too, and would be counted, and told, as cut short by them.
+    if (aged.n === RETENTION_BATCH) return { dropped, more: true };
     events -= aged.n;
     bytes -= aged.bytes;
   }
   let over = events - maxEvents;
   if (over > 0) {
-    more ||= over > RETENTION_BATCH;
+    const unfinished = over > RETENTION_BATCH;
     const counted = oldestWhile(sql, () => over-- > 0);
     dropped.count = drop(sql, counted, "dropped_count", now);
+    if (unfinished) return { dropped, more: true };
     bytes -= counted.bytes;
   }
   let excess = bytes - maxBytes;
@@ -72,9 +74,9 @@ export function enforceRetention(
       return true;
     });
     dropped.bytes = drop(sql, sized, "dropped_bytes", now);
-    more ||= excess > 0;
+    return { dropped, more: excess > 0 };
   }
-  return { dropped, more };
+  return { dropped, more: false };
 }
 
 /** The run of oldest events for which `take` holds, RETENTION_BATCH of them at most. */
