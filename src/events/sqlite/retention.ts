@@ -60,8 +60,10 @@ export function enforceRetention(
   }
   let over = events - maxEvents;
   if (over > 0) {
-    const unfinished = over > RETENTION_BATCH;
+    // Over by more than a batch, and as many events left: totals that say more than the table
+    // holds (rows deleted by hand) would have it run again and again on an empty table.
     const counted = oldestWhile(sql, () => over-- > 0);
+    const unfinished = counted.n === RETENTION_BATCH && over > 0;
     dropped.count = drop(sql, counted, "dropped_count", now);
     if (unfinished) return { dropped, more: true };
     bytes -= counted.bytes;
@@ -74,7 +76,7 @@ export function enforceRetention(
       return true;
     });
     dropped.bytes = drop(sql, sized, "dropped_bytes", now);
-    return { dropped, more: excess > 0 };
+    return { dropped, more: excess > 0 && sized.n === RETENTION_BATCH };
   }
   return { dropped, more: false };
 }
