@@ -1051,7 +1051,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   /** Says when the store answers again after failing; a run it cut short goes on then, not at the next event. */
   const storeAnswers = (byRuns: boolean) => {
     if (byRuns || !running) runsFailed = false;
-    if (runsFailed) {
+    // A notice being told meets the store beside the runs: what it left waits for no event either.
+    if (runsFailed || (!byRuns && running && unfinishedLeft && !stopping.signal.aborted)) {
       drain();
       return;
     }

@@ -1,7 +1,8 @@
 import { expect, test } from "vitest";
+import { z } from "zod";
 import { startAutomations } from "../../src/automations/engine.js";
 import { automation } from "../../src/automations/rules.js";
-import { UpstreamError } from "../../src/errors.js";
+import { ToolError, UpstreamError } from "../../src/errors.js";
 import { SqliteEventStore } from "../../src/events/sqlite/store.js";
 import { describeFailure, READ_BEFORE_RETRYING } from "../../src/http/failures.js";
 import type { HttpClientOptions } from "../../src/http/types.js";
@@ -129,4 +130,91 @@ test("a step that failed for want of a file handle says so without the advice to
     await engine.close();
     await store.close();
   }
+});
+
+/** A shop step that fails at once, and a channel that takes every notice: the failure is told. */
+function failingShopAndChannel(told: string[]) {
+  const shop = defineTool({
+    name: "shop_do",
+    title: "Do",
+    description: "Does it.",
+    input: {},
+    output: {},
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    async run(): Promise<Record<string, never>> {
+      throw new ToolError("The shop has no order 7.");
+    },
+    render: () => "done",
+  });
+  const notify = defineTool({
+    name: "notify_send",
+    title: "Notify",
+    description: "Tells.",
+    input: { channel: z.string(), text: z.string().max(4096) },
+    output: {},
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    async run({ text }) {
+      told.push(text);
+      return {};
+    },
+    render: () => "sent to team",
+  });
+  return [shop, notify];
+}
+
+const TOLD = automation.parse({
+  name: "a",
+  when: { source: "s" },
+  do: [{ tool: "shop_do", args: {} }],
+  onFailure: { notify: "team" },
+});
+
+const anEvent = (dedupeId: string) => ({
+  source: "s",
+  type: "t",
+  scheme: "none",
+  dedupeId,
+  headers: {},
+  body: Buffer.from("{}"),
+  receivedAt: clock.now(),
+});
+
+test("a failure told while the store could not record so once is recorded as told at the next renewal, not left for a stop to call may or may not have reached its channel", async () => {
+  const store = new SqliteEventStore(":memory:", { maxEvents: 100, maxBytes: 1e7, maxAgeDays: 30 });
+  const told: string[] = [];
+  const notice = store.runs.notice.bind(store.runs);
+  let busy = true;
+  // Another waiter process writes to the store just as Telegram confirms the notice: only that write fails.
+  store.runs.notice = async (...args: Parameters<typeof notice>) => {
+    if (args[1] === null && busy) {
+      busy = false;
+      throw new ToolError("The event store is busy: another waiter process is writing to it. Try again in a moment.");
+    }
+    return notice(...args);
+  };
+  const lines: string[] = [];
+  const engine = await startAutomations({
+    automations: [TOLD],
+    tools: failingShopAndChannel(told),
+    store,
+    sources: ["s"],
+    log: new Log("info", (line) => lines.push(line)),
+    toolTimeoutMs: 5_000,
+    retryForMs: 2_000,
+    leaseMs: 300,
+    drainMs: 1_000,
+    historyThrough: await store.latestSeq(),
+  });
+  try {
+    await store.add(anEvent("1"));
+    await expect.poll(() => told.length).toBe(1);
+    expect(busy).toBe(false);
+    // Renewals go through every 100 ms; no other event comes.
+    await expect.poll(async () => (await store.runs.untold()).length).toBe(0);
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+  expect(lines.filter((line) => /may or may not|could not record/.test(line))).toEqual([]);
+  expect(told).toHaveLength(1);
 });
