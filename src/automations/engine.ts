@@ -1091,9 +1091,23 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         // not run them at once, so this one stops until it holds the lease again.
         running = false;
         unsubscribe();
-        // The runs are the other's now, and what it records of them may be newer.
-        unrecorded.clear();
         log.error("automations: another waiter took over their lease on this store; this one stops running them");
+        // The runs are the other's now, and what it records of them may be newer: what this one
+        // learnt and could not record is said, as the other reports it as may or may not have happened.
+        const before = "which the event store could not record before another waiter took the automations over";
+        for (const [run, { step, status, detail }] of unrecorded) {
+          const { error } = JSON.parse(detail) as { error?: string };
+          log.warning(
+            `automation run ${run}: step ${step + 1} came to "${status}"${error ? ` (${oneLine(error, 300)})` : ""}, ${before}: that one takes the step for one under way`,
+          );
+        }
+        for (const run of toldUnrecorded) {
+          log.warning(
+            `automation run ${run}: its failure was told, ${before}: that one says it may or may not have reached its channel`,
+          );
+        }
+        unrecorded.clear();
+        toldUnrecorded.clear();
       }
       return held;
     } catch (err) {

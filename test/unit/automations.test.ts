@@ -218,3 +218,113 @@ test("a failure told while the store could not record so once is recorded as tol
   expect(lines.filter((line) => /may or may not|could not record/.test(line))).toEqual([]);
   expect(told).toHaveLength(1);
 });
+
+/**
+ * Two waiters on one store: `first` holds the automations' lease, and its store goes away (a
+ * PostgreSQL replica cut off from the database) whenever `away` is set, while the other's answers,
+ * which takes the lease over once it runs out (300 ms).
+ */
+async function twoWaiters(
+  store: SqliteEventStore,
+  tools: ReturnType<typeof failingShopAndChannel>,
+  firstLines: string[],
+) {
+  const state = { away: false };
+  const unreachable = () => new ToolError("The event store's database cannot be reached (ECONNRESET).");
+  const runs = Object.fromEntries(
+    Object.entries(store.runs).map(([name, method]) => [
+      name,
+      (...args: unknown[]) =>
+        state.away ? Promise.reject(unreachable()) : (method as (...a: unknown[]) => unknown).apply(store.runs, args),
+    ]),
+  ) as unknown as SqliteEventStore["runs"];
+  const cutOff = new Proxy(store, {
+    get: (target, key) => {
+      if (key === "runs") return runs;
+      const value = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  const parts = {
+    automations: [TOLD],
+    tools,
+    sources: ["s"],
+    toolTimeoutMs: 5_000,
+    retryForMs: 2_000,
+    leaseMs: 300,
+    drainMs: 1_000,
+    historyThrough: await store.latestSeq(),
+  };
+  const first = await startAutomations({
+    ...parts,
+    store: cutOff,
+    log: new Log("info", (line) => firstLines.push(line)),
+  });
+  const other = await startAutomations({ ...parts, store, log: new Log("error", () => {}) });
+  return { state, first, other };
+}
+
+test("a failure a waiter told while its store was away, and another took the automations over meanwhile, is said as told when it finds so, and its stop warns of nothing left", async () => {
+  const store = new SqliteEventStore(":memory:", { maxEvents: 100, maxBytes: 1e7, maxAgeDays: 30 });
+  const told: string[] = [];
+  const tools = failingShopAndChannel(told);
+  const lines: string[] = [];
+  const { state, first, other } = await twoWaiters(store, tools, lines);
+  // The store goes away as Telegram confirms the notice.
+  const notify = tools[1] as (typeof tools)[1];
+  const send = notify.run;
+  notify.run = async (...args) => {
+    const result = await send(...args);
+    state.away = true;
+    return result;
+  };
+  try {
+    await store.add(anEvent("1"));
+    await expect.poll(() => told.length).toBe(1);
+    // The other waiter finds the notice being told: that one says it may or may not have reached the team.
+    await expect.poll(async () => (await store.runs.untold()).length, { timeout: 3_000 }).toBe(0);
+    state.away = false;
+    await expect.poll(() => lines.join("\n")).toMatch(/another waiter took over their lease/);
+  } finally {
+    await first.close();
+    await other.close();
+    await store.close();
+  }
+  expect(lines.filter((line) => /could not record/.test(line))).toEqual([
+    expect.stringMatching(
+      /warning .*automation run \d+: its failure was told, which the event store could not record before another waiter took the automations over/,
+    ),
+  ]);
+  expect(told).toHaveLength(1);
+});
+
+test("what a step came to while its waiter's store was away, and another took the automations over meanwhile, is said when it finds so", async () => {
+  const store = new SqliteEventStore(":memory:", { maxEvents: 100, maxBytes: 1e7, maxAgeDays: 30 });
+  const told: string[] = [];
+  const tools = failingShopAndChannel(told);
+  const lines: string[] = [];
+  const { state, first, other } = await twoWaiters(store, tools, lines);
+  // The store goes away as the shop answers that it has no such order.
+  const shop = tools[0] as (typeof tools)[0];
+  const run = shop.run;
+  shop.run = async (...args) => {
+    state.away = true;
+    return run(...args);
+  };
+  try {
+    await store.add(anEvent("1"));
+    // The other waiter takes the run up and tells the team the step may or may not have happened.
+    await expect.poll(() => told.length, { timeout: 3_000 }).toBe(1);
+    state.away = false;
+    await expect.poll(() => lines.join("\n")).toMatch(/another waiter took over their lease/);
+  } finally {
+    await first.close();
+    await other.close();
+    await store.close();
+  }
+  expect(lines.filter((line) => /could not record/.test(line))).toEqual([
+    expect.stringMatching(
+      /warning .*automation run \d+: step 1 came to "failed" \(The shop has no order 7\.\), which the event store could not record before another waiter took the automations over/,
+    ),
+  ]);
+});
