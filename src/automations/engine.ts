@@ -511,6 +511,9 @@ const UNDER_WAY =
 /** A run that must wait for a later start: waiter is stopping, or the store could not record a step. */
 class Postponed extends Error {}
 
+/** Postponed for good: another waiter took the automations over, and the log has said what the call came to. */
+class TakenOver extends Postponed {}
+
 /**
  * Where a step is in its retry window: its next try (from 0), and when its first began; for a
  * notification, where its earlier tries got to (absent in runs stored before it was kept).
@@ -616,7 +619,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       log.warning(
         `${who}: ${name} ${outcome()} after another waiter took the automations over; that one goes on with the run, and this one records nothing more of it`,
       );
-      throw new Postponed("another waiter holds the automations now");
+      throw new TakenOver("another waiter holds the automations now");
     };
     let result: Awaited<ReturnType<Tool["run"]>>;
     try {
@@ -746,6 +749,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     })().catch((err: Postponed) => {
       // Taken up with what else is left: told, or said not to be.
       unfinishedLeft = true;
+      if (err instanceof TakenOver) return;
       if (toldUnrecorded.has(run)) {
         log.info(
           `automation ${automation}: its failure was told on ${channel}; the event store records so once it answers again (${err.message})`,

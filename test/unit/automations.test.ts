@@ -221,21 +221,25 @@ test("a failure told while the store could not record so once is recorded as tol
 
 /**
  * Two waiters on one store: `first` holds the automations' lease, and its store goes away (a
- * PostgreSQL replica cut off from the database) whenever `away` is set, while the other's answers,
- * which takes the lease over once it runs out (300 ms).
+ * PostgreSQL replica cut off from the database) whenever `away` is set, or it waits for `frozen`,
+ * while the other's answers, which takes the lease over once it runs out (300 ms).
  */
 async function twoWaiters(
   store: SqliteEventStore,
   tools: ReturnType<typeof failingShopAndChannel>,
   firstLines: string[],
 ) {
-  const state = { away: false };
+  const state: { away: boolean; frozen?: Promise<void> } = { away: false };
   const unreachable = () => new ToolError("The event store's database cannot be reached (ECONNRESET).");
   const runs = Object.fromEntries(
     Object.entries(store.runs).map(([name, method]) => [
       name,
-      (...args: unknown[]) =>
-        state.away ? Promise.reject(unreachable()) : (method as (...a: unknown[]) => unknown).apply(store.runs, args),
+      async (...args: unknown[]) => {
+        // Frozen (a machine asleep, a VM paused), it asks nothing until it wakes.
+        while (state.frozen) await state.frozen;
+        if (state.away) throw unreachable();
+        return (method as (...a: unknown[]) => unknown).apply(store.runs, args);
+      },
     ]),
   ) as unknown as SqliteEventStore["runs"];
   const cutOff = new Proxy(store, {
@@ -327,4 +331,39 @@ test("what a step came to while its waiter's store was away, and another took th
       /warning .*automation run \d+: step 1 came to "failed" \(The shop has no order 7\.\), which the event store could not record before another waiter took the automations over/,
     ),
   ]);
+});
+
+test("a failure's notice a waiter frozen past its lease sent as it froze is not said to have been cut short once it wakes: it was sent", async () => {
+  const store = new SqliteEventStore(":memory:", { maxEvents: 100, maxBytes: 1e7, maxAgeDays: 30 });
+  const told: string[] = [];
+  const tools = failingShopAndChannel(told);
+  const lines: string[] = [];
+  const { state, first, other } = await twoWaiters(store, tools, lines);
+  // The waiter freezes as Telegram takes the notice, and wakes once the other has taken the automations over.
+  const notify = tools[1] as (typeof tools)[1];
+  const send = notify.run;
+  notify.run = async (...args) => {
+    const result = await send(...args);
+    let wake = () => {};
+    state.frozen = new Promise((resolve) => {
+      wake = resolve;
+    });
+    await expect.poll(async () => (await store.runs.untold()).length, { timeout: 3_000 }).toBe(0);
+    state.frozen = undefined;
+    wake();
+    return result;
+  };
+  try {
+    await store.add(anEvent("1"));
+    await expect.poll(() => lines.join("\n"), { timeout: 5_000 }).toMatch(/another waiter took over their lease/);
+    await expect
+      .poll(() => lines.join("\n"))
+      .toMatch(/automation a, telling its failure: notify_send was done \(sent to team\) after another waiter took/);
+  } finally {
+    await first.close();
+    await other.close();
+    await store.close();
+  }
+  expect(lines.filter((line) => /may or may not|cut short/.test(line))).toEqual([]);
+  expect(told).toHaveLength(1);
 });
