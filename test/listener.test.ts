@@ -276,6 +276,17 @@ describe("slow and numerous clients", () => {
   });
 });
 
+test("a connection the system would not hand over (accept: EMFILE) is a warning, and the listener goes on taking deliveries", async () => {
+  const lines: string[] = [];
+  const { listener, url, store } = await start({}, {}, new Log("warning", (line) => lines.push(line)));
+  // What Node's server emits when libuv's accept fails past its spare file handle.
+  const refused = Object.assign(new Error("accept EMFILE"), { code: "EMFILE", syscall: "accept" });
+  listener.server.emit("error", refused);
+  expect(lines.filter((line) => line.includes("a connection could not be accepted (accept EMFILE)"))).toHaveLength(1);
+  expect((await deliver(url)).status).toBe(200);
+  expect((await store.stats()).events).toBe(1);
+});
+
 describe("stopping", () => {
   test("a stop closes the connections that sent nothing yet, and finishes a request that came", async () => {
     const { listener, port, url } = await start();

@@ -787,6 +787,9 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
     server.once("error", reject);
     server.once("listening", () => {
       server.off("error", reject);
+      // Once it listens, the server's errors are connections the system would not hand over (no
+      // file handle left, libuv's spare one gone too): one connection lost, not the listener.
+      server.on("error", (err) => warn(`webhook listener: a connection could not be accepted (${err.message})`));
       const address = server.address() as AddressInfo;
       const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
       resolve({
