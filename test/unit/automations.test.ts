@@ -10,157 +10,23 @@ import { Log } from "../../src/log.js";
 import { clock } from "../../src/time.js";
 import { defineTool } from "../../src/toolset.js";
 
-test("a waiting run whose lease check fails once, as it is due, is tried again a moment later", async () => {
-  const store = new SqliteEventStore(":memory:", { maxEvents: 100, maxBytes: 1e7, maxAgeDays: 30 });
-  let calls = 0;
-  // A shop that is down once, then answers.
-  const tool = defineTool({
-    name: "shop_do",
-    title: "Do",
-    description: "Does it.",
-    input: {},
-    output: {},
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-    async run() {
-      calls += 1;
-      if (calls === 1) throw new UpstreamError("the shop answered 503", 503);
-      return {};
-    },
-    render: () => "done",
-  });
-  const lease = store.runs.lease.bind(store.runs);
-  let failNextLease = false;
-  store.runs.lease = async (...args: Parameters<typeof lease>) => {
-    if (failNextLease) {
-      failNextLease = false;
-      throw new Error("database is locked");
-    }
-    return lease(...args);
-  };
-  const engine = await startAutomations({
-    automations: [automation.parse({ name: "a", when: { source: "s" }, do: [{ tool: "shop_do", args: {} }] })],
-    tools: [tool],
-    store,
-    sources: ["s"],
-    log: new Log("error", () => {}),
-    toolTimeoutMs: 5_000,
-    // Tries 100 ms apart; the lease is renewed only every 20 s, so the first lease call after the
-    // first try is the one the waiting run makes when it is due.
-    retryForMs: 2_000,
-    leaseMs: 60_000,
-    drainMs: 1_000,
-    historyThrough: await store.latestSeq(),
-  });
-  try {
-    await store.add({
-      source: "s",
-      type: "t",
-      scheme: "none",
-      dedupeId: "1",
-      headers: {},
-      body: Buffer.from("{}"),
-      receivedAt: clock.now(),
-    });
-    await expect.poll(() => calls).toBe(1);
-    failNextLease = true;
-    await expect.poll(() => calls).toBe(2);
-    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toBe("done");
-    expect(failNextLease).toBe(false);
-  } finally {
-    await engine.close();
-    await store.close();
-  }
-});
+const RETENTION = { maxEvents: 100, maxBytes: 1e7, maxAgeDays: 30 };
 
-test("a step that failed for want of a file handle says so without the advice to try again, which waiter did", async () => {
-  const store = new SqliteEventStore(":memory:", { maxEvents: 100, maxBytes: 1e7, maxAgeDays: 30 });
-  // The shop's request could not open a connection: every file handle was taken.
-  const noHandle = describeFailure(
-    Object.assign(new Error("EMFILE: too many open files"), { code: "EMFILE" }),
-    "WooCommerce",
-    {
-      url: new URL("https://shop.example/wp-json/wc/v3/orders/1"),
-      changes: true,
-      urlSetting: "WAITER_WOO_URL",
-      changeAdvice: READ_BEFORE_RETRYING,
-    },
-    { signal: new AbortController().signal, deadline: Number.MAX_SAFE_INTEGER },
-    { responseTimeoutMs: 15_000, connectTimeoutMs: 5_000, maxResponseBytes: 1 } as Required<HttpClientOptions>,
-  );
-  const tool = defineTool({
+/** The shop's step every automation here runs, doing what `run` does. */
+function shopTool(run: () => Promise<Record<string, never>>, idempotentHint = false) {
+  return defineTool({
     name: "shop_do",
     title: "Do",
     description: "Does it.",
     input: {},
     output: {},
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    async run() {
-      throw noHandle;
-    },
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint, openWorldHint: true },
+    run,
     render: () => "done",
   });
-  const engine = await startAutomations({
-    automations: [automation.parse({ name: "a", when: { source: "s" }, do: [{ tool: "shop_do", args: {} }] })],
-    tools: [tool],
-    store,
-    sources: ["s"],
-    log: new Log("error", () => {}),
-    toolTimeoutMs: 5_000,
-    retryForMs: 300,
-    leaseMs: 60_000,
-    drainMs: 1_000,
-    historyThrough: await store.latestSeq(),
-  });
-  try {
-    await store.add({
-      source: "s",
-      type: "t",
-      scheme: "none",
-      dedupeId: "1",
-      headers: {},
-      body: Buffer.from("{}"),
-      receivedAt: clock.now(),
-    });
-    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toBe("failed");
-    const [run] = await store.runs.list({ limit: 1 });
-    expect(run?.error).toMatch(
-      /waiter has no file handle left for a connection \(.*\); if it lasts, tell whoever runs waiter\. waiter tried it/,
-    );
-  } finally {
-    await engine.close();
-    await store.close();
-  }
-});
-
-/** A shop step that fails at once, and a channel that takes every notice: the failure is told. */
-function failingShopAndChannel(told: string[]) {
-  const shop = defineTool({
-    name: "shop_do",
-    title: "Do",
-    description: "Does it.",
-    input: {},
-    output: {},
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    async run(): Promise<Record<string, never>> {
-      throw new ToolError("The shop has no order 7.");
-    },
-    render: () => "done",
-  });
-  const notify = defineTool({
-    name: "notify_send",
-    title: "Notify",
-    description: "Tells.",
-    input: { channel: z.string(), text: z.string().max(4096) },
-    output: {},
-    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-    async run({ text }) {
-      told.push(text);
-      return {};
-    },
-    render: () => "sent to team",
-  });
-  return [shop, notify];
 }
+
+const ONE_STEP = automation.parse({ name: "a", when: { source: "s" }, do: [{ tool: "shop_do", args: {} }] });
 
 const TOLD = automation.parse({
   name: "a",
@@ -179,8 +45,114 @@ const anEvent = (dedupeId: string) => ({
   receivedAt: clock.now(),
 });
 
+/** What every engine here is started with but its automations, tools, store and log. */
+const ENGINE = { sources: ["s"], toolTimeoutMs: 5_000, retryForMs: 2_000, leaseMs: 60_000, drainMs: 1_000 };
+
+test("a waiting run whose lease check fails once, as it is due, is tried again a moment later", async () => {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  let calls = 0;
+  // A shop that is down once, then answers.
+  const tool = shopTool(async () => {
+    calls += 1;
+    if (calls === 1) throw new UpstreamError("the shop answered 503", 503);
+    return {};
+  }, true);
+  const lease = store.runs.lease.bind(store.runs);
+  let failNextLease = false;
+  store.runs.lease = async (...args: Parameters<typeof lease>) => {
+    if (failNextLease) {
+      failNextLease = false;
+      throw new Error("database is locked");
+    }
+    return lease(...args);
+  };
+  // Tries 100 ms apart; the lease is renewed only every 20 s, so the first lease call after the
+  // first try is the one the waiting run makes when it is due.
+  const engine = await startAutomations({
+    ...ENGINE,
+    automations: [ONE_STEP],
+    tools: [tool],
+    store,
+    log: new Log("error", () => {}),
+    historyThrough: await store.latestSeq(),
+  });
+  try {
+    await store.add(anEvent("1"));
+    await expect.poll(() => calls).toBe(1);
+    failNextLease = true;
+    await expect.poll(() => calls).toBe(2);
+    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toBe("done");
+    expect(failNextLease).toBe(false);
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+});
+
+test("a step that failed for want of a file handle says so without the advice to try again, which waiter did", async () => {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  // The shop's request could not open a connection: every file handle was taken.
+  const noHandle = describeFailure(
+    Object.assign(new Error("EMFILE: too many open files"), { code: "EMFILE" }),
+    "WooCommerce",
+    {
+      url: new URL("https://shop.example/wp-json/wc/v3/orders/1"),
+      changes: true,
+      urlSetting: "WAITER_WOO_URL",
+      changeAdvice: READ_BEFORE_RETRYING,
+    },
+    { signal: new AbortController().signal, deadline: Number.MAX_SAFE_INTEGER },
+    { responseTimeoutMs: 15_000, connectTimeoutMs: 5_000, maxResponseBytes: 1 } as Required<HttpClientOptions>,
+  );
+  const engine = await startAutomations({
+    ...ENGINE,
+    retryForMs: 300,
+    automations: [ONE_STEP],
+    tools: [
+      shopTool(async () => {
+        throw noHandle;
+      }),
+    ],
+    store,
+    log: new Log("error", () => {}),
+    historyThrough: await store.latestSeq(),
+  });
+  try {
+    await store.add(anEvent("1"));
+    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toBe("failed");
+    const [run] = await store.runs.list({ limit: 1 });
+    expect(run?.error).toMatch(
+      /waiter has no file handle left for a connection \(.*\); if it lasts, tell whoever runs waiter\. waiter tried it/,
+    );
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+});
+
+/** A shop step that fails at once, and a channel that takes every notice: the failure is told. */
+function failingShopAndChannel(told: string[]) {
+  const shop = shopTool(async () => {
+    throw new ToolError("The shop has no order 7.");
+  });
+  const notify = defineTool({
+    name: "notify_send",
+    title: "Notify",
+    description: "Tells.",
+    input: { channel: z.string(), text: z.string().max(4096) },
+    output: {},
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+    async run({ text }) {
+      told.push(text);
+      return {};
+    },
+    render: () => "sent to team",
+  });
+  return [shop, notify];
+}
+
 test("a failure told while the store could not record so once is recorded as told at the next renewal, not left for a stop to call may or may not have reached its channel", async () => {
-  const store = new SqliteEventStore(":memory:", { maxEvents: 100, maxBytes: 1e7, maxAgeDays: 30 });
+  const store = new SqliteEventStore(":memory:", RETENTION);
   const told: string[] = [];
   const notice = store.runs.notice.bind(store.runs);
   let busy = true;
@@ -194,15 +166,12 @@ test("a failure told while the store could not record so once is recorded as tol
   };
   const lines: string[] = [];
   const engine = await startAutomations({
+    ...ENGINE,
+    leaseMs: 300,
     automations: [TOLD],
     tools: failingShopAndChannel(told),
     store,
-    sources: ["s"],
     log: new Log("info", (line) => lines.push(line)),
-    toolTimeoutMs: 5_000,
-    retryForMs: 2_000,
-    leaseMs: 300,
-    drainMs: 1_000,
     historyThrough: await store.latestSeq(),
   });
   try {
@@ -224,11 +193,11 @@ test("a failure told while the store could not record so once is recorded as tol
  * PostgreSQL replica cut off from the database) whenever `away` is set, or it waits for `frozen`,
  * while the other's answers, which takes the lease over once it runs out (300 ms).
  */
-async function twoWaiters(
-  store: SqliteEventStore,
-  tools: ReturnType<typeof failingShopAndChannel>,
-  firstLines: string[],
-) {
+async function twoWaiters() {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  const told: string[] = [];
+  const tools = failingShopAndChannel(told);
+  const firstLines: string[] = [];
   const state: { away: boolean; frozen?: Promise<void> } = { away: false };
   const unreachable = () => new ToolError("The event store's database cannot be reached (ECONNRESET).");
   const runs = Object.fromEntries(
@@ -250,13 +219,10 @@ async function twoWaiters(
     },
   });
   const parts = {
+    ...ENGINE,
+    leaseMs: 300,
     automations: [TOLD],
     tools,
-    sources: ["s"],
-    toolTimeoutMs: 5_000,
-    retryForMs: 2_000,
-    leaseMs: 300,
-    drainMs: 1_000,
     historyThrough: await store.latestSeq(),
   };
   const first = await startAutomations({
@@ -265,15 +231,16 @@ async function twoWaiters(
     log: new Log("info", (line) => firstLines.push(line)),
   });
   const other = await startAutomations({ ...parts, store, log: new Log("error", () => {}) });
-  return { state, first, other };
+  const close = async () => {
+    await first.close();
+    await other.close();
+    await store.close();
+  };
+  return { store, told, tools, lines: firstLines, state, close };
 }
 
 test("a failure a waiter told while its store was away, and another took the automations over meanwhile, is said as told when it finds so, and its stop warns of nothing left", async () => {
-  const store = new SqliteEventStore(":memory:", { maxEvents: 100, maxBytes: 1e7, maxAgeDays: 30 });
-  const told: string[] = [];
-  const tools = failingShopAndChannel(told);
-  const lines: string[] = [];
-  const { state, first, other } = await twoWaiters(store, tools, lines);
+  const { store, told, tools, lines, state, close } = await twoWaiters();
   // The store goes away as Telegram confirms the notice.
   const notify = tools[1] as (typeof tools)[1];
   const send = notify.run;
@@ -290,9 +257,7 @@ test("a failure a waiter told while its store was away, and another took the aut
     state.away = false;
     await expect.poll(() => lines.join("\n")).toMatch(/another waiter took over their lease/);
   } finally {
-    await first.close();
-    await other.close();
-    await store.close();
+    await close();
   }
   expect(lines.filter((line) => /could not record/.test(line))).toEqual([
     expect.stringMatching(
@@ -303,11 +268,7 @@ test("a failure a waiter told while its store was away, and another took the aut
 });
 
 test("what a step came to while its waiter's store was away, and another took the automations over meanwhile, is said when it finds so", async () => {
-  const store = new SqliteEventStore(":memory:", { maxEvents: 100, maxBytes: 1e7, maxAgeDays: 30 });
-  const told: string[] = [];
-  const tools = failingShopAndChannel(told);
-  const lines: string[] = [];
-  const { state, first, other } = await twoWaiters(store, tools, lines);
+  const { store, told, tools, lines, state, close } = await twoWaiters();
   // The store goes away as the shop answers that it has no such order.
   const shop = tools[0] as (typeof tools)[0];
   const run = shop.run;
@@ -322,9 +283,7 @@ test("what a step came to while its waiter's store was away, and another took th
     state.away = false;
     await expect.poll(() => lines.join("\n")).toMatch(/another waiter took over their lease/);
   } finally {
-    await first.close();
-    await other.close();
-    await store.close();
+    await close();
   }
   expect(lines.filter((line) => /could not record/.test(line))).toEqual([
     expect.stringMatching(
@@ -334,11 +293,7 @@ test("what a step came to while its waiter's store was away, and another took th
 });
 
 test("a failure's notice a waiter frozen past its lease sent as it froze is not said to have been cut short once it wakes: it was sent", async () => {
-  const store = new SqliteEventStore(":memory:", { maxEvents: 100, maxBytes: 1e7, maxAgeDays: 30 });
-  const told: string[] = [];
-  const tools = failingShopAndChannel(told);
-  const lines: string[] = [];
-  const { state, first, other } = await twoWaiters(store, tools, lines);
+  const { store, told, tools, lines, state, close } = await twoWaiters();
   // The waiter freezes as Telegram takes the notice, and wakes once the other has taken the automations over.
   const notify = tools[1] as (typeof tools)[1];
   const send = notify.run;
@@ -360,9 +315,7 @@ test("a failure's notice a waiter frozen past its lease sent as it froze is not 
       .poll(() => lines.join("\n"))
       .toMatch(/automation a, telling its failure: notify_send was done \(sent to team\) after another waiter took/);
   } finally {
-    await first.close();
-    await other.close();
-    await store.close();
+    await close();
   }
   expect(lines.filter((line) => /may or may not|cut short/.test(line))).toEqual([]);
   expect(told).toHaveLength(1);
