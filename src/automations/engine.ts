@@ -822,6 +822,24 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   }
 
   /**
+   * Says in the log what this process learnt and the store could not record, before `before` (the
+   * stop, another waiter taking the automations over), and what is then thought of it.
+   */
+  function sayUnrecorded(before: string, then: { step: string; notice: string }): void {
+    for (const [run, { step, status, detail }] of unrecorded) {
+      const { error } = JSON.parse(detail) as { error?: string };
+      log.warning(
+        `automation run ${run}: step ${step + 1} came to "${status}"${error ? ` (${oneLine(error, 300)})` : ""}, which the event store could not record before ${before}: ${then.step}`,
+      );
+    }
+    for (const run of toldUnrecorded) {
+      log.warning(
+        `automation run ${run}: its failure was told, which the event store could not record before ${before}: ${then.notice}`,
+      );
+    }
+  }
+
+  /**
    * Runs the steps of `run` from `from`; `tries`, where that step is in its tries when the run waited
    * for its next one. A step that must wait leaves its run waiting (setAside) and returns.
    */
@@ -1098,18 +1116,10 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         log.error("automations: another waiter took over their lease on this store; this one stops running them");
         // The runs are the other's now, and what it records of them may be newer: what this one
         // learnt and could not record is said, as the other reports it as may or may not have happened.
-        const before = "which the event store could not record before another waiter took the automations over";
-        for (const [run, { step, status, detail }] of unrecorded) {
-          const { error } = JSON.parse(detail) as { error?: string };
-          log.warning(
-            `automation run ${run}: step ${step + 1} came to "${status}"${error ? ` (${oneLine(error, 300)})` : ""}, ${before}: that one takes the step for one under way`,
-          );
-        }
-        for (const run of toldUnrecorded) {
-          log.warning(
-            `automation run ${run}: its failure was told, ${before}: that one says it may or may not have reached its channel`,
-          );
-        }
+        sayUnrecorded("another waiter took the automations over", {
+          step: "that one takes the step for one under way",
+          notice: "that one says it may or may not have reached its channel",
+        });
         unrecorded.clear();
         toldUnrecorded.clear();
       }
@@ -1231,16 +1241,10 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           `automations stopped without the event store's answer in ${STOP_MS / 1000} s: a run under way goes on at the next start, and another waiter takes them over once the lease runs out (${leaseMs / 1000} s)`,
         );
       });
-      for (const [run, { step, status }] of unrecorded) {
-        log.warning(
-          `automation run ${run}: step ${step + 1} came to "${status}", which the event store could not record before the stop: the next start takes the step for one under way when waiter stopped`,
-        );
-      }
-      for (const run of toldUnrecorded) {
-        log.warning(
-          `automation run ${run}: its failure was told, which the event store could not record before the stop: the next start says it may or may not have reached its channel`,
-        );
-      }
+      sayUnrecorded("the stop", {
+        step: "the next start takes the step for one under way when waiter stopped",
+        notice: "the next start says it may or may not have reached its channel",
+      });
     },
   };
 }
