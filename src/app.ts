@@ -547,7 +547,10 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
       "automations act on webhook events: they need a webhook source (webhooks.sources) and the event store (the log above says if it could not open)",
     );
   }
-  const { checkAutomations, startAutomations } = await import("./automations/engine.js");
+  const [{ checkAutomations }, { startAutomations }] = await Promise.all([
+    import("./automations/check.js"),
+    import("./automations/engine.js"),
+  ]);
   const parts = {
     automations,
     tools: app.tools,

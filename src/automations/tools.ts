@@ -23,7 +23,7 @@ const MAX_RUNS_CHARACTERS = 40_000;
  */
 async function whyNoRun(automations: readonly Automation[], event: StoredEvent): Promise<string> {
   // The engine, with its template and path packages, loads when first needed, not at every start.
-  const { viewOf, whyNotTaken } = await import("./engine.js");
+  const { viewOf, whyNotTaken } = await import("./view.js");
   const mine = automations.filter((a) => a.when.source === event.source);
   if (mine.length === 0) return `No automation is on the source ${event.source}, which sent this event.`;
   let parsed: ReturnType<typeof viewOf> | undefined;

@@ -1,0 +1,234 @@
+import { compile } from "@jmespath-community/jmespath";
+import Mustache from "mustache";
+import type { z } from "zod";
+import { ConfigError } from "../errors.js";
+import { meantKey } from "../shown.js";
+import type { Tool } from "../toolset.js";
+import { type Automation, isPathArgument, type Step, toolOf } from "./rules.js";
+import { argumentsFor, type View, written } from "./view.js";
+
+/**
+ * Checks every automation against what this server serves, at start: its source configured,
+ * every step's tool served (enabled, and allowed by --read-only), every argument known to the
+ * tool and every literal one valid, every required argument given. Throws a ConfigError that
+ * names the automation and the step.
+ */
+export function checkAutomations({
+  automations,
+  tools,
+  whyNotServed,
+  sources,
+}: {
+  automations: readonly Automation[];
+  /** The tools this server serves: an automation may call these and no other. */
+  tools: readonly Tool[];
+  /** The configured webhook sources' names. */
+  sources: readonly string[];
+  /** Why a tool is not among `tools`, for a step that names it. */
+  whyNotServed(name: string): string;
+}): void {
+  const served = new Map(tools.map((tool) => [tool.name, tool]));
+  for (const automation of automations) {
+    const where = `automation ${automation.name}`;
+    const paths = [
+      ...automation.when.where.map((c, i) => [`when.where ${i + 1}`, c.path] as const),
+      ...automation.do.flatMap((step, i) =>
+        "tool" in step
+          ? Object.entries(step.args).flatMap(([arg, value]) =>
+              isPathArgument(value) ? [[`step ${i + 1}, argument ${arg}`, value.path] as const] : [],
+            )
+          : [],
+      ),
+    ];
+    for (const [at, path] of paths) {
+      let ast: unknown;
+      try {
+        ast = compile(path);
+      } catch (err) {
+        throw new ConfigError(
+          `${where}, ${at}: ${JSON.stringify(path)} is not a JMESPath expression (${(err as Error).message})`,
+        );
+      }
+      const read = roots(ast, "");
+      const stray = read.find((name) => name !== "payload" && name !== "event" && !name.startsWith("event."));
+      if (stray !== undefined) {
+        throw new ConfigError(
+          `${where}, ${at}: ${JSON.stringify(path)} starts at "${stray}", which is neither payload nor event, so it never has a value (payload.${stray}, perhaps)`,
+        );
+      }
+      const field = read.map((name) => /^event\.(.*)$/s.exec(name)?.[1]).find(isNoEventField);
+      if (field !== undefined) {
+        throw new ConfigError(
+          `${where}, ${at}: ${JSON.stringify(path)} reads "${field}", which event has not, so it never has a value: ${eventFields(field)}`,
+        );
+      }
+    }
+    for (const [i, step] of automation.do.entries()) {
+      const templates = "notify" in step ? [step.text] : "tool" in step ? Object.values(step.args) : [];
+      for (const template of templates) {
+        if (typeof template === "string") checkTemplate(`${where}, step ${i + 1}`, template);
+      }
+    }
+    if (!sources.includes(automation.when.source)) {
+      throw new ConfigError(
+        `${where}: when.source "${automation.when.source}" is no configured webhook source (${sources.join(", ") || "none are"})`,
+      );
+    }
+    // The failure notification is checked as one more step.
+    const failure: Step[] = automation.onFailure ? [{ notify: automation.onFailure.notify, text: "failed" }] : [];
+    for (const [i, step] of [...automation.do, ...failure].entries()) {
+      const at = i < automation.do.length ? `step ${i + 1}` : "onFailure";
+      // A notification's text is checked as written, as a tool's arguments are: a template is
+      // filled in only when an event arrives, so one made only of insertions is not empty.
+      const name = toolOf(step);
+      const args = "ack" in step ? argumentsFor(step, placeholderView, Number.POSITIVE_INFINITY) : written(step);
+      const tool = served.get(name);
+      if (!tool) {
+        throw new ConfigError(`${where}, ${at}: ${name} is not served here: ${whyNotServed(name)}`);
+      }
+      for (const [arg, value] of Object.entries(args)) {
+        const schema = tool.input[arg] as z.ZodType | undefined;
+        if (!schema) throw new ConfigError(`${where}, ${at}: ${name} has no argument ${arg}`);
+        const template = typeof value === "string" && value.includes("{{");
+        const literal = !isPathArgument(value) && !template;
+        const checked = literal ? schema.safeParse(value) : undefined;
+        if (checked && !checked.success) {
+          throw new ConfigError(`${where}, ${at}: ${name}'s argument ${arg} ${checked.error.issues[0]?.message}`);
+        }
+        // A template always gives text: an argument that takes no text needs a path.
+        const wrongType = template && schema.safeParse("text").error?.issues[0]?.code === "invalid_type";
+        if (wrongType) {
+          throw new ConfigError(
+            `${where}, ${at}: ${name}'s argument ${arg} takes no text, which a template always gives; take the value with {"path": …}`,
+          );
+        }
+      }
+      for (const [arg, schema] of Object.entries(tool.input)) {
+        if (!(arg in args) && !(schema as z.ZodType).safeParse(undefined).success) {
+          throw new ConfigError(`${where}, ${at}: ${name} needs the argument ${arg}`);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * What Mustache inserts: names joined by dots (payload.items.0.name, payload.@type), none with
+ * space or JMESPath's brackets, parentheses, pipes, stars or quotes.
+ */
+const DOTTED_NAME = /^[^\s.[\]()|*'"`{}]+(\.[^\s.[\]()|*'"`{}]+)*$/u;
+
+/**
+ * A template may only insert values by their dotted names ({{payload.x}}): no unescaped insertions,
+ * which would skip the quoting and the cut, no sections, partials or changed delimiters, and no
+ * JMESPath, which Mustache would read as a name that is never there. Throws a ConfigError.
+ */
+function checkTemplate(where: string, template: string): void {
+  let tokens: unknown[];
+  try {
+    tokens = Mustache.parse(template);
+  } catch (err) {
+    throw new ConfigError(
+      `${where}: the template ${JSON.stringify(template)} does not parse (${(err as Error).message})`,
+    );
+  }
+  const other = (tokens as [string, string][]).find(([type]) => type !== "text" && type !== "name");
+  if (other) {
+    throw new ConfigError(
+      `${where}: the template ${JSON.stringify(template)} has {{${other[0]}${other[1]}}}; only insertions like {{payload.id}} are allowed`,
+    );
+  }
+  for (const [type, name] of tokens as [string, string][]) {
+    if (type !== "name") continue;
+    if (!DOTTED_NAME.test(name)) {
+      const dotted = name.replace(/\[(\d+)\]/g, ".$1");
+      const example = DOTTED_NAME.test(dotted) ? `{{${dotted}}}, perhaps` : "such as {{payload.items.0.name}}";
+      throw new ConfigError(
+        `${where}: {{${name}}} is not a dotted name: a template inserts names like payload.data.object.id, with .0. for an array's first item (${example}); JMESPath's [0], functions and pipes are for paths`,
+      );
+    }
+    const [root, field] = name.split(".");
+    if (root !== "payload" && root !== "event") {
+      throw new ConfigError(
+        `${where}: {{${name}}} starts at "${root}", which is neither payload nor event, so it is always empty (payload.${name}, perhaps)`,
+      );
+    }
+    if (root === "event" && isNoEventField(field)) {
+      throw new ConfigError(
+        `${where}: {{${name}}} reads "${field}", which event has not, so it is always empty: ${eventFields(field, name.slice("event.".length))}`,
+      );
+    }
+  }
+}
+
+/** Whether `field` is given and no field of the event's: a typo (event.typ) that is never there. */
+function isNoEventField(field: string | undefined): field is string {
+  return field !== undefined && !EVENT_FIELDS.includes(field);
+}
+
+/**
+ * The fields the event has, and the one `field` is likely a misspelling of; else the payload's
+ * field read as the event's (a Stripe payload is itself an event: event.data.object…), `rest`
+ * being what follows "event.".
+ */
+function eventFields(field: string, rest = field): string {
+  const meant = meantKey(field, EVENT_FIELDS);
+  const perhaps = meant
+    ? `event.${meant}, perhaps`
+    : `payload.${rest}, perhaps: the payload's own fields are under payload`;
+  return `event has ${EVENT_FIELDS.join(", ")} (${perhaps})`;
+}
+
+const PROJECTIONS = new Set(["Projection", "ValueProjection", "FilterProjection"]);
+
+/** Node kinds whose right side (and a filter's condition) is read from what their left gives. */
+const CHAINED = new Set([
+  "Subexpression",
+  "IndexExpression",
+  "Projection",
+  "ValueProjection",
+  "Pipe",
+  "FilterProjection",
+]);
+
+type Node = { type: string; name?: string; left?: Node; right?: Node };
+
+/**
+ * The fields a JMESPath expression reads from the top of what it is given, and those it reads from
+ * the top's event, as event.type. `at` is where `node` is read: "" at the top, "event." in the
+ * event, undefined elsewhere. A node's sub-expressions are read from where the node is, except the
+ * right of a chain (a subexpression, projection or pipe), read from what its left gives, and an
+ * &expression, read from each item a function goes through; `$` is the top wherever it is.
+ */
+function roots(node: unknown, at: string | undefined): string[] {
+  if (typeof node !== "object" || node === null) return [];
+  if (Array.isArray(node)) return node.flatMap((child) => roots(child, at));
+  const n = node as Node;
+  if (n.type === "Field") return at === undefined ? [] : [`${at}${n.name}`];
+  // A literal's value is JSON, not sub-expressions.
+  if (n.type === "Literal") return [];
+  // A projection's right is read from each item its left gives (`*.id` over the top reads the
+  // top's values, payload and event), never from the top itself.
+  const right = PROJECTIONS.has(n.type) ? undefined : given(n.left, at);
+  return Object.entries(n).flatMap(([key, child]) => {
+    if (n.type === "ExpressionReference") return roots(child, undefined);
+    if (CHAINED.has(n.type) && key !== "left") return roots(child, right);
+    return roots(child, at);
+  });
+}
+
+/**
+ * Where what `node`, read at `at`, gives a chain's right is, as roots says it: the top (`$`, or `@`
+ * of the top), the top's event (`event`, `$.event`), or elsewhere (undefined).
+ */
+function given(node: Node | undefined, at: string | undefined): string | undefined {
+  if (node?.type === "Root") return "";
+  if (node?.type === "Current" || node?.type === "Identity") return at;
+  if (node?.type === "Field") return at === "" && node.name === "event" ? "event." : undefined;
+  return node?.type === "Subexpression" ? given(node.right, given(node.left, at)) : undefined;
+}
+
+const placeholderView: View = { event: { id: "", source: "", type: "", received_at: "" }, payload: {} };
+
+/** The fields of `event` that templates and paths see. */
+const EVENT_FIELDS = Object.keys(placeholderView.event);

@@ -1,0 +1,160 @@
+/**
+ * What an automation sees of an event, and what it makes of it: the conditions that decide whether
+ * it takes the event, and the arguments its steps fill in from it, a stranger's words quoted.
+ */
+import { search } from "@jmespath-community/jmespath";
+import Mustache from "mustache";
+import { ToolError } from "../errors.js";
+import { matchesFilter } from "../events/filter.js";
+import type { StoredEvent } from "../events/store.js";
+import { htmlAsText } from "../html.js";
+import { cut, oneLine } from "../shown.js";
+import type { Automation, Condition, Step } from "./rules.js";
+import { isPathArgument } from "./rules.js";
+
+/** What templates and paths see: the event's own fields and its payload (parsed when JSON). */
+export type View = { event: { id: string; source: string; type: string; received_at: string }; payload: unknown };
+
+/** One value a template inserts, at most this long: a payload cannot flood a message. */
+const MAX_INSERTED = 200;
+
+export function viewOf(event: StoredEvent): View {
+  let payload: unknown = event.payload;
+  if (event.isJson) {
+    try {
+      payload = JSON.parse(event.payload);
+    } catch {}
+  }
+  return { event: { id: event.id, source: event.source, type: event.type, received_at: event.receivedAt }, payload };
+}
+
+function holds(condition: Condition, view: View): boolean {
+  const value = search(view as never, condition.path) as unknown;
+  if (condition.present !== undefined) return (value !== null && value !== undefined) === condition.present;
+  if (condition.equals !== undefined) return value === condition.equals;
+  if (condition.in !== undefined) return condition.in.includes(value as never);
+  if (typeof value !== "number") return false;
+  if (condition.gt !== undefined) return value > condition.gt;
+  if (condition.gte !== undefined) return value >= condition.gte;
+  if (condition.lt !== undefined) return value < condition.lt;
+  return condition.lte !== undefined && value <= condition.lte;
+}
+
+/**
+ * Why `automation` does not take `event` of its source, in words ("its type is not
+ * charge.refunded", or the first condition that does not hold and what its path found), or
+ * undefined when it takes it. A condition that fails on this payload (a function given the wrong
+ * type) throws an Error that names it, in the same words. `view` is the event's, parsed once for
+ * every automation that asks.
+ */
+export function whyNotTaken(
+  automation: Automation,
+  event: StoredEvent,
+  view = () => viewOf(event),
+): string | undefined {
+  const { type, where } = automation.when;
+  if (!matchesFilter({ type }, event)) return `its type is not ${type}`;
+  const failing = where.findIndex((condition, i) => {
+    try {
+      return !holds(condition, view());
+    } catch (err) {
+      const why = (err instanceof Error ? err.message : String(err)).replace(/\.$/, "");
+      throw new Error(`condition ${i + 1} (${condition.path}) could not be evaluated: ${why}`);
+    }
+  });
+  if (failing === -1) return undefined;
+  const { path } = where[failing] as Condition;
+  const found = JSON.stringify(search(view() as never, path)) ?? "null";
+  return `condition ${failing + 1} does not hold (${path} is ${oneLine(found, 100)})`;
+}
+
+/**
+ * A template filled in from the view. Mustache is logic-less and never renders what it inserts,
+ * so a payload that holds template syntax shows as text.
+ */
+export function render(template: string, view: View, quoted: boolean, html = false): string {
+  return Mustache.render(template, view, {}, { escape: (value: unknown) => inserted(value, quoted, html) });
+}
+
+/**
+ * One value from the event as text, cut at MAX_INSERTED characters; in a message (`quoted`) it is
+ * marked as quoted, but for a number, which cannot carry a stranger's words (an object can), and
+ * from a sender that writes text as HTML (`html`: WooCommerce's "Hoodie &ndash; Blue") it reads
+ * as the sender's pages show it.
+ */
+export function inserted(value: unknown, quoted: boolean, html = false): string {
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  if (quoted && typeof value !== "number") return `“${withinQuotes(html ? htmlAsText(text) : text)}”`;
+  return cut(text, MAX_INSERTED);
+}
+
+/** Characters of each argument a failure notice shows: the reason comes after them. */
+const MAX_ARGUMENT_SHOWN = 80;
+
+/**
+ * A failed step's arguments, for the person who finishes by hand what the run left: which order,
+ * which message. Text is quoted, as it may be the event's. They are those the run recorded, so
+ * that a notice reads the same after a restart: defaults the tool's schema adds included.
+ */
+export function argumentsShown(args: Record<string, unknown> | undefined): string {
+  return Object.entries(args ?? {})
+    .map(([name, value]) => {
+      if (typeof value !== "string" && (typeof value !== "object" || value === null)) return `, ${name} ${value}`;
+      const text = typeof value === "string" ? value : JSON.stringify(value);
+      return `, ${name} “${cut(withinQuotes(text), MAX_ARGUMENT_SHOWN)}”`;
+    })
+    .join("");
+}
+
+/**
+ * A stranger's text made fit to stand between “ and ”: on one short line without invisible
+ * format characters (oneLine), its own double quotes made straight so none can end the quote
+ * early. Otherwise a payload could close the quote and go on in lines that read as waiter's.
+ */
+function withinQuotes(text: string): string {
+  return oneLine(text.replace(DOUBLE_QUOTES, '"'), MAX_INSERTED);
+}
+
+/**
+ * Every double quotation mark Unicode has but the angled « and », which look like no ”, and every
+ * character Unicode's confusables.txt takes for a " but the Yiddish letter ײ.
+ */
+const DOUBLE_QUOTES = /[“”„‟⹂〝〞〟＂❝❞❠🙶🙷🙸ʺ˝ˮ˶״᳓″‶〃]/gu;
+
+/** The arguments a step writes for its tool, templates and paths as written; an ack step writes none. */
+export function written(step: Step): Record<string, unknown> {
+  return "tool" in step ? step.args : "notify" in step ? { channel: step.notify, text: step.text } : {};
+}
+
+/**
+ * The arguments a step calls its tool with (toolOf), filled in from the event. A notification's
+ * text, a notify step's or notify_send's own, quotes what it takes from the event, whether by
+ * template or path, as text when the event's sender writes HTML (`html`), and is cut to
+ * `maxText`, the most notify_send takes. A path that fails on this payload (a function given the
+ * wrong type) throws a ToolError that names the argument and the path.
+ */
+export function argumentsFor(step: Step, view: View, maxText: number, html = false): Record<string, unknown> {
+  if ("ack" in step) return { ids: [view.event.id] };
+  if ("notify" in step) return { channel: step.notify, text: cut(render(step.text, view, true, html), maxText) };
+  const notification = step.tool === "notify_send";
+  return Object.fromEntries(
+    Object.entries(step.args).map(([name, value]) => {
+      const quoted = notification && name === "text";
+      let filled: unknown = value;
+      if (isPathArgument(value)) {
+        try {
+          filled = search(view as never, value.path);
+        } catch (err) {
+          throw new ToolError(
+            `argument ${name}: the path ${value.path} failed on this event's payload: ${err instanceof Error ? err.message : err}`,
+          );
+        }
+        // A value the event lacks stays missing, for the tool to refuse.
+        if (quoted && filled !== null && filled !== undefined) filled = inserted(filled, true, html);
+      } else if (typeof value === "string") {
+        filled = render(value, view, quoted, html);
+      }
+      return [name, quoted && typeof filled === "string" ? cut(filled, maxText) : filled];
+    }),
+  );
+}
