@@ -1,6 +1,4 @@
-import { randomUUID } from "node:crypto";
 import { setMaxListeners } from "node:events";
-import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { ToolError, UpstreamError } from "../errors.js";
@@ -10,6 +8,7 @@ import { type Log, throttled } from "../log.js";
 import { cut, oneLine } from "../shown.js";
 import { clock } from "../time.js";
 import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
+import { Lease } from "./lease.js";
 import { type Automation, isPathArgument, type Step, toolOf } from "./rules.js";
 import { argumentsFor, argumentsShown, inserted, type View, viewOf, whyNotTaken, written } from "./view.js";
 
@@ -70,18 +69,6 @@ function withoutRetryAdvice(message: string): string {
 /** Milliseconds as a log or a message says them: 300 ms, 2 s. */
 function duration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.ceil(ms / 1000)} s`;
-}
-
-/** Whether a lease's owner (host:pid:…) is a process of this machine that no longer runs. */
-function gone(owner: string): boolean {
-  const [host, pid] = owner.split(":");
-  if (host !== hostname()) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
-  }
 }
 
 /** What a failure told to an onFailure channel begins with. */
@@ -587,15 +574,15 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     if (tries) {
       // A process that took the lease over while this run waited may have done its step itself:
       // it is tried again here only while the lease is still this one's.
-      let holder: string | undefined;
+      let held: boolean;
       try {
-        holder = await store.runs.lease(owner, clock.now(), leaseMs);
+        held = await lease.renew();
       } catch {
         // The store could not say: the run waits a moment more, and is asked for again.
         setAside(run.id, new Waiting(firstDelayMs, tries));
         return;
       }
-      if (holder !== undefined) throw new Postponed("another waiter holds the automations now");
+      if (!held) throw new Postponed("another waiter holds the automations now");
       waiting.delete(run.id);
     }
     const known = unrecorded.get(run.id);
@@ -712,12 +699,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     if (storeFailed.ended(`${who}: the event store answers again`) && running) drain();
   };
 
-  // One process runs the automations of a store: it holds the lease, renewing it while it runs;
-  // another waits, and takes over when the lease runs out (the holder stopped or died).
-  const owner = `${hostname()}:${process.pid}:${randomUUID()}`;
+  const lease = new Lease(store.runs, leaseMs);
   let running = false;
-  /** Until when the lease is this process's, as its last renewal set it. */
-  let heldUntil = 0;
   let working: Promise<void> = Promise.resolve();
   let unsubscribe = () => {};
   /** Handles what is left to handle, once the lease is held (begin). */
@@ -726,17 +709,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   let unfinishedLeft = true;
   const tryLease = async () => {
     try {
-      let asked = clock.now();
-      let other = await store.runs.lease(owner, asked, leaseMs);
-      // A holder on this machine whose process is gone (killed) cannot renew: its lease ends now.
-      if (other !== undefined && gone(other)) {
-        await store.runs.release(other);
-        asked = clock.now();
-        other = await store.runs.lease(owner, asked, leaseMs);
-      }
+      const held = await lease.renew();
       storeAnswers(false);
-      const held = other === undefined;
-      if (held) heldUntil = asked + leaseMs;
       if (held && !running && !stopping.signal.aborted) await begin();
       if (!held && running) {
         // This one could not renew in time (its store was away): another took over, and two must
@@ -770,7 +744,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
    * a process frozen past its lease (a machine asleep, a VM paused) wakes with a step's answer
    * before its timer has found that another waiter took the lease, and the runs, over.
    */
-  const holdsLease = async () => running && (clock.now() < heldUntil || ((await tryLease()) && running));
+  const holdsLease = async () => running && (lease.current || ((await tryLease()) && running));
   const leaseTimer = setInterval(() => void tryLease(), leaseMs / 3);
   leaseTimer.unref();
 
@@ -864,7 +838,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       const finished = (async () => {
         await working;
         await Promise.allSettled(telling.values());
-        if (running) await store.runs.release(owner).catch(() => {});
+        if (running) await lease.release().catch(() => {});
       })();
       await untilAborted(finished, AbortSignal.timeout(STOP_MS)).catch(() => {
         log.warning(
