@@ -1,15 +1,16 @@
 import { setMaxListeners } from "node:events";
-import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
 import { ToolError, UpstreamError } from "../errors.js";
-import type { EventStore, NoticeStatus, RunRecord, StepStatus, StoredEvent } from "../events/store.js";
+import type { EventStore, RunRecord, StepStatus, StoredEvent } from "../events/store.js";
 import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
 import { cut, oneLine } from "../shown.js";
 import { clock } from "../time.js";
 import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
 import { Lease } from "./lease.js";
+import { FailureNotices } from "./notices.js";
 import { type Automation, isPathArgument, type Step, toolOf } from "./rules.js";
+import { Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
 import { argumentsFor, argumentsShown, inserted, type View, viewOf, whyNotTaken, written } from "./view.js";
 
 export interface AutomationParts {
@@ -124,28 +125,6 @@ function whatRunLeft(automation: Automation, run: RunRecord): string {
 /** Why a step that was under way when a run stopped, and cannot be repeated safely, ended its run. */
 const UNDER_WAY =
   "it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again";
-
-/** A run that must wait for a later start: waiter is stopping, or the store could not record a step. */
-class Postponed extends Error {}
-
-/** Postponed for good: another waiter took the automations over, and the log has said what the call came to. */
-class TakenOver extends Postponed {}
-
-/**
- * Where a step is in its retry window: its next try (from 0), and when its first began; for a
- * notification, where its earlier tries got to (absent in runs stored before it was kept).
- */
-type Tries = { attempt: number; started: number; notified?: Notified };
-
-/** A step that failed for now, to be tried again in `ms`: its run waits in the store meanwhile. */
-class Waiting extends Error {
-  constructor(
-    readonly ms: number,
-    readonly tries: Tries,
-  ) {
-    super(`waiting ${ms} ms`);
-  }
-}
 
 /** The schemes of senders that write their text as HTML (WooCommerce's names): a notification shows it as text. */
 const WRITES_HTML = new Set(["woocommerce"]);
@@ -313,112 +292,20 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     const notice = channel && cut(`${REPORTED}${line}`, maxText);
     await store.runs.finish(run, "failed", clock.now(), error, notice);
     log.warning(line);
-    if (channel && notice) tell(automation.name, channel, run, notice);
+    if (channel && notice) notices.tell(automation.name, channel, run, notice);
   }
 
-  /** Notices being told to onFailure channels, by run, which a stop waits for to record where they got to. */
-  const telling = new Map<number, Promise<void>>();
-  /** Runs whose notice reached its channel while the store could not record so: recorded once it answers. */
-  const toldUnrecorded = new Set<number>();
-
-  /**
-   * Tells a failed run's notice to the automation's onFailure channel, beside the runs: a channel
-   * that refuses it for now is tried for the retry time, and holds no other event's run. Each try
-   * is recorded as started before it is made, and the notice as owed again when the channel
-   * refused it; a stop leaves it to the next start as it is.
-   */
-  function tell(automation: string, channel: string, run: number, text: string): void {
-    const who = `automation ${automation}, telling its failure`;
-    let recorded: NoticeStatus | null = "owed";
-    // A store that cannot record where telling got to leaves the notice for later, as it stands.
-    const record = async (status: NoticeStatus | null) => {
-      await store.runs.notice(run, status).catch((err: unknown) => {
-        throw new Postponed(`the event store failed: ${err instanceof Error ? err.message : err}`);
-      });
-      recorded = status;
-    };
-    const mark = (refused: boolean) => record(refused ? "owed" : "started");
-    const told = (async () => {
-      try {
-        for (let tries: Tries | undefined; ; ) {
-          if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
-          // Another waiter that took the automations over tells what is owed.
-          if (!running) throw new Postponed("another waiter holds the automations now");
-          await record("started");
-          try {
-            await callTool("notify_send", { channel, text }, who, mark, tries);
-            toldUnrecorded.add(run);
-            break;
-          } catch (err) {
-            if (!(err instanceof Waiting)) throw err;
-            tries = err.tries;
-            await sleep(err.ms, undefined, { signal: stopping.signal }).catch(() => {});
-          }
-        }
-      } catch (err) {
-        if (err instanceof Postponed) throw err;
-        log.warning(
-          `automation ${automation}: its failure could not be told: ${err instanceof Error ? err.message : err}`,
-        );
-      }
-      await record(null);
-      toldUnrecorded.delete(run);
-    })().catch((err: Postponed) => {
-      // Taken up with what else is left: told, or said not to be.
+  const notices = new FailureNotices({
+    runs: store.runs,
+    log,
+    automations,
+    stopping: stopping.signal,
+    running: () => running,
+    send: (channel, text, who, mark, tries) => callTool("notify_send", { channel, text }, who, mark, tries),
+    left: () => {
       unfinishedLeft = true;
-      if (err instanceof TakenOver) return;
-      if (toldUnrecorded.has(run)) {
-        log.info(
-          `automation ${automation}: its failure was told on ${channel}; the event store records so once it answers again (${err.message})`,
-        );
-        return;
-      }
-      const later = stopping.signal.aborted
-        ? "at the next start"
-        : running
-          ? "once the event store answers again"
-          : "by the waiter that holds the automations now";
-      log.info(
-        recorded === "started"
-          ? `automation ${automation}: telling its failure was cut short (${err.message}) and may or may not have reached ${channel}, so it is not told again`
-          : `automation ${automation}: its failure is told ${later}: ${err.message}`,
-      );
-    });
-    telling.set(run, told);
-    void told.finally(() => telling.delete(run));
-  }
-
-  /**
-   * Tells the notices of failed runs that a stop or a store failure left untold, but those being
-   * told now. One whose try was under way may have reached its channel: it is not told again, and
-   * the log says so, with the notice.
-   */
-  async function tellUntold(): Promise<void> {
-    // Only runs, whose turn this is, begin telling a notice: those told now are all known here.
-    const busy = new Set(telling.keys());
-    for (const run of await store.runs.untold()) {
-      if (toldUnrecorded.has(run.id)) {
-        await store.runs.notice(run.id, null);
-        toldUnrecorded.delete(run.id);
-        continue;
-      }
-      if (busy.has(run.id) || !run.notice) continue;
-      const automation = automations.find((a) => a.name === run.automation);
-      const channel = automation?.onFailure?.notify;
-      if (run.notice.status === "owed" && channel) {
-        tell(run.automation, channel, run.id, run.notice.text);
-        continue;
-      }
-      const why =
-        run.notice.status === "started"
-          ? "it was being told when waiter stopped or its store failed, and may or may not have reached its channel, so it is not told again"
-          : automation
-            ? "the automation no longer has an onFailure"
-            : "the automation is no longer configured";
-      log.warning(`automation ${run.automation}: run ${run.id}'s failure is not told (${why}): ${run.notice.text}`);
-      await store.runs.notice(run.id, null);
-    }
-  }
+    },
+  });
 
   /**
    * What steps came to that the store could not record (a full disk), by run: what waiter knows a
@@ -449,11 +336,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         `automation run ${run}: step ${step + 1} came to "${status}"${error ? ` (${oneLine(error, 300)})` : ""}, which the event store could not record before ${before}: ${then.step}`,
       );
     }
-    for (const run of toldUnrecorded) {
-      log.warning(
-        `automation run ${run}: its failure was told, which the event store could not record before ${before}: ${then.notice}`,
-      );
-    }
+    notices.sayToldUnrecorded(before, then.notice);
   }
 
   /**
@@ -725,7 +608,6 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           notice: "that one says it may or may not have reached its channel",
         });
         unrecorded.clear();
-        toldUnrecorded.clear();
       }
       return held;
     } catch (err) {
@@ -771,7 +653,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
             // Another waiter's runs under way, and notices being told, are among them once it took the lease over.
             if (!(await holdsLease())) throw new Postponed("another waiter holds the automations now");
             unfinishedLeft = false;
-            await tellUntold();
+            await notices.tellUntold();
             for (const run of await store.runs.unfinished()) {
               if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
               if (!(await holdsLease())) throw new Postponed("another waiter holds the automations now");
@@ -837,7 +719,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       clearInterval(leaseTimer);
       const finished = (async () => {
         await working;
-        await Promise.allSettled(telling.values());
+        await notices.settled();
         if (running) await lease.release().catch(() => {});
       })();
       await untilAborted(finished, AbortSignal.timeout(STOP_MS)).catch(() => {

@@ -1,0 +1,164 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { NoticeStatus, RunLog } from "../events/store.js";
+import type { Log } from "../log.js";
+import type { Automation } from "./rules.js";
+import { Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
+
+/** What FailureNotices needs of the engine that runs the automations. */
+export interface NoticeParts {
+  runs: RunLog;
+  log: Log;
+  automations: readonly Automation[];
+  /** Aborted when waiter stops: a notice is then left to the next start as it stands. */
+  stopping: AbortSignal;
+  /** Whether this process still runs the automations: another that took them over tells what is owed. */
+  running(): boolean;
+  /**
+   * Calls notify_send once, as a step is called: `mark` records that the call waits for its next
+   * try, and whether it was refused; a Waiting says how long to wait.
+   */
+  send(
+    channel: string,
+    text: string,
+    who: string,
+    mark: (refused: boolean) => Promise<void>,
+    tries: Tries | undefined,
+  ): Promise<unknown>;
+  /** Says that a notice was left for later: it is taken up with the runs left. */
+  left(): void;
+}
+
+/**
+ * The notices of failed runs, told to their automation's onFailure channel beside the runs, and
+ * recorded in the store as they go: owed from the write that fails the run, started before each
+ * try, and done with once told or given up. A stop neither loses one nor, once it may have reached
+ * the channel, repeats it.
+ */
+export class FailureNotices {
+  /** Notices being told, by run, which a stop waits for to record where they got to. */
+  readonly #telling = new Map<number, Promise<void>>();
+  /** Runs whose notice reached its channel while the store could not record so: recorded once it answers. */
+  readonly #toldUnrecorded = new Set<number>();
+
+  constructor(private readonly parts: NoticeParts) {}
+
+  /**
+   * Tells a failed run's notice to the automation's onFailure channel, beside the runs: a channel
+   * that refuses it for now is tried for the retry time, and holds no other event's run. Each try
+   * is recorded as started before it is made, and the notice as owed again when the channel
+   * refused it; a stop leaves it to the next start as it is.
+   */
+  tell(automation: string, channel: string, run: number, text: string): void {
+    const { runs, log, stopping } = this.parts;
+    const who = `automation ${automation}, telling its failure`;
+    let recorded: NoticeStatus | null = "owed";
+    // A store that cannot record where telling got to leaves the notice for later, as it stands.
+    const record = async (status: NoticeStatus | null) => {
+      await runs.notice(run, status).catch((err: unknown) => {
+        throw new Postponed(`the event store failed: ${err instanceof Error ? err.message : err}`);
+      });
+      recorded = status;
+    };
+    const mark = (refused: boolean) => record(refused ? "owed" : "started");
+    const told = (async () => {
+      try {
+        for (let tries: Tries | undefined; ; ) {
+          if (stopping.aborted) throw new Postponed("waiter is stopping");
+          // Another waiter that took the automations over tells what is owed.
+          if (!this.parts.running()) throw new Postponed("another waiter holds the automations now");
+          await record("started");
+          try {
+            await this.parts.send(channel, text, who, mark, tries);
+            this.#toldUnrecorded.add(run);
+            break;
+          } catch (err) {
+            if (!(err instanceof Waiting)) throw err;
+            tries = err.tries;
+            await sleep(err.ms, undefined, { signal: stopping }).catch(() => {});
+          }
+        }
+      } catch (err) {
+        if (err instanceof Postponed) throw err;
+        log.warning(
+          `automation ${automation}: its failure could not be told: ${err instanceof Error ? err.message : err}`,
+        );
+      }
+      await record(null);
+      this.#toldUnrecorded.delete(run);
+    })().catch((err: Postponed) => {
+      // Taken up with what else is left: told, or said not to be.
+      this.parts.left();
+      if (err instanceof TakenOver) return;
+      if (this.#toldUnrecorded.has(run)) {
+        log.info(
+          `automation ${automation}: its failure was told on ${channel}; the event store records so once it answers again (${err.message})`,
+        );
+        return;
+      }
+      const later = stopping.aborted
+        ? "at the next start"
+        : this.parts.running()
+          ? "once the event store answers again"
+          : "by the waiter that holds the automations now";
+      log.info(
+        recorded === "started"
+          ? `automation ${automation}: telling its failure was cut short (${err.message}) and may or may not have reached ${channel}, so it is not told again`
+          : `automation ${automation}: its failure is told ${later}: ${err.message}`,
+      );
+    });
+    this.#telling.set(run, told);
+    void told.finally(() => this.#telling.delete(run));
+  }
+
+  /**
+   * Tells the notices of failed runs that a stop or a store failure left untold, but those being
+   * told now. One whose try was under way may have reached its channel: it is not told again, and
+   * the log says so, with the notice.
+   */
+  async tellUntold(): Promise<void> {
+    const { runs, log, automations } = this.parts;
+    // Only runs, whose turn this is, begin telling a notice: those told now are all known here.
+    const busy = new Set(this.#telling.keys());
+    for (const run of await runs.untold()) {
+      if (this.#toldUnrecorded.has(run.id)) {
+        await runs.notice(run.id, null);
+        this.#toldUnrecorded.delete(run.id);
+        continue;
+      }
+      if (busy.has(run.id) || !run.notice) continue;
+      const automation = automations.find((a) => a.name === run.automation);
+      const channel = automation?.onFailure?.notify;
+      if (run.notice.status === "owed" && channel) {
+        this.tell(run.automation, channel, run.id, run.notice.text);
+        continue;
+      }
+      const why =
+        run.notice.status === "started"
+          ? "it was being told when waiter stopped or its store failed, and may or may not have reached its channel, so it is not told again"
+          : automation
+            ? "the automation no longer has an onFailure"
+            : "the automation is no longer configured";
+      log.warning(`automation ${run.automation}: run ${run.id}'s failure is not told (${why}): ${run.notice.text}`);
+      await runs.notice(run.id, null);
+    }
+  }
+
+  /**
+   * Says in the log which notices were told and the store could not record so, before `before`
+   * (the stop, another waiter taking the automations over), and what is then thought of them; and
+   * forgets them.
+   */
+  sayToldUnrecorded(before: string, then: string): void {
+    for (const run of this.#toldUnrecorded) {
+      this.parts.log.warning(
+        `automation run ${run}: its failure was told, which the event store could not record before ${before}: ${then}`,
+      );
+    }
+    this.#toldUnrecorded.clear();
+  }
+
+  /** Settles once every notice being told has recorded where it got to. */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.#telling.values());
+  }
+}

@@ -1,0 +1,23 @@
+import type { Notified } from "../toolset.js";
+
+/**
+ * Where a step is in its retry window: its next try (from 0), and when its first began; for a
+ * notification, where its earlier tries got to (absent in runs stored before it was kept).
+ */
+export type Tries = { attempt: number; started: number; notified?: Notified };
+
+/** A step that failed for now, to be tried again in `ms`: its run waits in the store meanwhile. */
+export class Waiting extends Error {
+  constructor(
+    readonly ms: number,
+    readonly tries: Tries,
+  ) {
+    super(`waiting ${ms} ms`);
+  }
+}
+
+/** A run that must wait for a later start: waiter is stopping, or the store could not record a step. */
+export class Postponed extends Error {}
+
+/** Postponed for good: another waiter took the automations over, and the log has said what the call came to. */
+export class TakenOver extends Postponed {}
