@@ -1,17 +1,17 @@
 import { setMaxListeners } from "node:events";
-import { z } from "zod";
-import { ToolError, UpstreamError } from "../errors.js";
+import { ToolError } from "../errors.js";
 import type { EventStore, RunRecord, StepStatus, StoredEvent } from "../events/store.js";
 import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
 import { cut, oneLine } from "../shown.js";
 import { clock } from "../time.js";
-import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
+import { doneLine, type Tool } from "../toolset.js";
+import { StepCalls } from "./calls.js";
 import { Lease } from "./lease.js";
 import { FailureNotices } from "./notices.js";
-import { type Automation, isPathArgument, type Step, toolOf } from "./rules.js";
-import { Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
-import { argumentsFor, argumentsShown, inserted, type View, viewOf, whyNotTaken, written } from "./view.js";
+import { type Automation, type Step, toolOf } from "./rules.js";
+import { Postponed, type Tries, Waiting } from "./tries.js";
+import { argumentsFor, argumentsShown, inserted, type View, viewOf, whyNotTaken } from "./view.js";
 
 export interface AutomationParts {
   automations: readonly Automation[];
@@ -42,35 +42,6 @@ export interface AutomationParts {
  * the next start, and the lease runs out.
  */
 const STOP_MS = 2_000;
-
-/**
- * Whether a failure may pass by itself, so the step is tried again: the upstream was unreachable,
- * too slow, busy or failing. A tool that is not idempotent is tried again only when the request
- * was not carried out: refused for now (a 429, a mail server's 4xx), or never sent, as no
- * connection opened; any other failure of a write may have been.
- */
-function passing(err: unknown, idempotent: boolean): err is UpstreamError {
-  if (!(err instanceof UpstreamError)) return false;
-  if (err.refused) return true;
-  return idempotent && (err.status === undefined || err.status >= 500);
-}
-
-/**
- * A passing failure's message without the advice its sentences end with for a model ("try again
- * later", "try again in 30 s", "try again in a moment"), each target's of a notification sent to several: in an automation
- * waiter tries again itself, and says when, or that it no longer will.
- */
-function withoutRetryAdvice(message: string): string {
-  return message.replace(
-    /[;,] (?:or )?(?:try again (?:later|in \d+ s|in a moment)|wait a minute before trying again)(, or |(?=\.?$|\. ))/g,
-    (_, or: string | undefined) => (or ? "; " : ""),
-  );
-}
-
-/** Milliseconds as a log or a message says them: 300 ms, 2 s. */
-function duration(ms: number): string {
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.ceil(ms / 1000)} s`;
-}
 
 /** What a failure told to an onFailure channel begins with. */
 const REPORTED = "waiter: ";
@@ -130,131 +101,12 @@ const UNDER_WAY =
 const WRITES_HTML = new Set(["woocommerce"]);
 
 export async function startAutomations(parts: AutomationParts): Promise<{ close(): Promise<void> }> {
-  const { automations, store, log, retryForMs, leaseMs } = parts;
-  // Waits double from this one: at most 2 s, so a short retry time still sees a few tries.
-  const firstDelayMs = Math.min(2000, retryForMs / 20);
-  const served = new Map(parts.tools.map((tool) => [tool.name, tool]));
-  const maxText =
-    (served.get("notify_send")?.input.text as z.ZodString | undefined)?.maxLength ?? Number.POSITIVE_INFINITY;
+  const { automations, store, log, leaseMs } = parts;
   const stopping = new AbortController();
-  // A step under way when the stop began is cut only after the drain time: cut at once, one whose
-  // request had gone out would be reported as may or may not have happened, its answer on its way.
-  const cutting = new AbortController();
-  /** The tool calls under way, whose answers a stop waits for until it cuts them. */
-  const inFlight = new Set<Promise<unknown>>();
-  // Each failure being told waits on them, as does the run under way: however many, they are no leak.
-  setMaxListeners(0, stopping.signal, cutting.signal);
-
-  /**
-   * Arguments as the tool takes them, or the ToolError that says which one it refuses, and, for
-   * one a step's path or template filled (`from`), that and what it gave: the payload is what to
-   * look at.
-   */
-  function checked(name: string, args: Record<string, unknown>, from?: Step): Record<string, unknown> {
-    const parsed = z.object((served.get(name) as Tool).input).safeParse(args);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const arg = String(issue?.path[0] ?? "");
-      const given = from && written(from)[arg];
-      const filledBy = isPathArgument(given)
-        ? `the path ${given.path}`
-        : typeof given === "string" && given.includes("{{")
-          ? `the template ${cut(JSON.stringify(given), 100)}`
-          : undefined;
-      // The payload's text, told to people and the log: JSON leaves line separators, NEL and
-      // invisible characters as they are.
-      const gave = filledBy
-        ? ` (${filledBy} gave ${oneLine(JSON.stringify(args[arg]) ?? "nothing", 60)} on this event's payload)`
-        : "";
-      throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${issue?.message}${gave}`);
-    }
-    return parsed.data;
-  }
-
-  /**
-   * Calls a tool once. When its failure may pass, `mark` records that the call waits for its next
-   * try, why and until when, and whether it did not happen (`refused`: a 429, no connection), so
-   * that a call waiting out a refusal is made later, even one that must not be made twice; and a
-   * Waiting says how long to wait, and where the call is in its `tries`: a notification's, which
-   * targets it reached, so that its next try goes to the others only. `who` names the call in the
-   * log's retry lines: the automation, the run and the event. Resolves to the rendered result, and
-   * whether a person must look into it (needsPerson).
-   */
-  async function callTool(
-    name: string,
-    args: Record<string, unknown>,
-    who: string,
-    mark: (refused: boolean, tries: Tries, waiting?: { why: string; until: number }) => Promise<void>,
-    { started, attempt, notified }: Tries = { started: clock.now(), attempt: 0 },
-  ): Promise<{ said: string; needsPerson: boolean }> {
-    const tool = served.get(name) as Tool;
-    const input = checked(name, args);
-    if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
-    const call: ToolCall = {
-      signal: cutting.signal,
-      // A wait the tool takes itself (Telegram's 429) holds no stop: nothing was sent.
-      stopping: stopping.signal,
-      deadline: clock.now() + parts.toolTimeoutMs,
-      log,
-      caller: who,
-      progress: async () => {},
-      notified: { sent: [...(notified?.sent ?? [])], failed: [...(notified?.failed ?? [])] },
-    };
-    /** Where this try leaves the step: a notification's targets reached are kept with it. */
-    const reached = (next: number): Tries => {
-      const { sent, failed } = call.notified as Notified;
-      return {
-        attempt: next,
-        started,
-        ...(sent.length > 0 || failed.length > 0 ? { notified: { sent, failed } } : {}),
-      };
-    };
-    /** A process whose lease another took meanwhile records nothing more of the run: it is the other's now. */
-    const stillHeld = async (outcome: () => string) => {
-      if (await holdsLease()) return;
-      log.warning(
-        `${who}: ${name} ${outcome()} after another waiter took the automations over; that one goes on with the run, and this one records nothing more of it`,
-      );
-      throw new TakenOver("another waiter holds the automations now");
-    };
-    let result: Awaited<ReturnType<Tool["run"]>>;
-    try {
-      const answer = tool.run(input, call);
-      const settled = () => inFlight.delete(answer);
-      inFlight.add(answer);
-      answer.then(settled, settled);
-      result = await answer;
-    } catch (err) {
-      await stillHeld(() => `failed (${err instanceof Error ? err.message : err})`);
-      const refused = err instanceof UpstreamError && err.refused;
-      if (cutting.signal.aborted || (stopping.signal.aborted && refused)) {
-        // A call the upstream had refused, stopped while it waited for its next try, did not happen.
-        if (refused) await mark(true, reached(attempt));
-        throw new Postponed("waiter is stopping");
-      }
-      const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
-      const wait = asked ?? firstDelayMs * 2 ** attempt;
-      if (!passing(err, tool.annotations.idempotentHint)) throw err;
-      const what = withoutRetryAdvice(err.message).replace(/([^.!?])$/, "$1.");
-      const until = clock.now() + wait;
-      if (until - started > retryForMs) {
-        // The person who finishes it by hand needs the upstream's own time, which the advice held.
-        const next = asked
-          ? `it asked not to be tried again before ${new Date(until).toISOString()}, after the retry time`
-          : "a next try would come after the retry time";
-        throw new ToolError(
-          `${what} waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; ${next} (WAITER_AUTOMATION_RETRY_SECONDS, ${duration(retryForMs)}), so it is not tried again.`,
-        );
-      }
-      const nextTry = reached(attempt + 1);
-      await mark(err.refused, nextTry, { why: `${what} Trying again at ${new Date(until).toISOString()}.`, until });
-      log.info(`${who}: ${name} failed (${what}); trying again in ${duration(wait)}`);
-      throw new Waiting(wait, nextTry);
-    }
-    const said = tool.render(result, input);
-    await stillHeld(() => `was done (${doneLine(said)})`);
-    return { said, needsPerson: tool.needsPerson?.(result) ?? false };
-  }
+  // Each failure being told waits on it, as does the run under way: however many, they are no leak.
+  setMaxListeners(0, stopping.signal);
+  const calls = new StepCalls({ ...parts, stopping: stopping.signal, holdsLease: () => holdsLease() });
+  const { maxText } = calls;
 
   /**
    * Marks the run failed at step `step` (from 0), which called `tool`, for `reason`, says so in the
@@ -301,7 +153,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     automations,
     stopping: stopping.signal,
     running: () => running,
-    send: (channel, text, who, mark, tries) => callTool("notify_send", { channel, text }, who, mark, tries),
+    send: (channel, text, who, mark, tries) => calls.call("notify_send", { channel, text }, who, mark, tries),
     left: () => {
       unfinishedLeft = true;
     },
@@ -359,7 +211,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       try {
         filled = argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme));
         // Checked before the step starts, a dry run's too: it would fail the same way for real.
-        args = checked(tool, filled, step);
+        args = calls.checked(tool, filled, step);
       } catch (err) {
         // A path or template that fails on this event's payload (a function given the wrong
         // type), or arguments the tool refuses (a template where it takes a number).
@@ -398,7 +250,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           ).catch((err: unknown) => {
             throw new Postponed(`step ${i + 1} could not be recorded: ${err instanceof Error ? err.message : err}`);
           });
-        ({ said, needsPerson } = await callTool(tool, args, who, mark, current));
+        ({ said, needsPerson } = await calls.call(tool, args, who, mark, current));
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.
         if (err instanceof Postponed) throw err;
@@ -419,7 +271,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       }
       // What automations change, as what agents change: the operator's record of who did it, which
       // a store that cannot record the step (a full disk) does not hold back.
-      if (!served.get(tool)?.annotations.readOnlyHint) {
+      if (!calls.tool(tool)?.annotations.readOnlyHint) {
         log.info(`${tool} done for ${who}: ${doneLine(said)}`);
       }
       await record(run, i, "done", JSON.stringify({ tool, args, said }));
@@ -462,7 +314,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         held = await lease.renew();
       } catch {
         // The store could not say: the run waits a moment more, and is asked for again.
-        setAside(run.id, new Waiting(firstDelayMs, tries));
+        setAside(run.id, new Waiting(calls.firstDelayMs, tries));
         return;
       }
       if (!held) throw new Postponed("another waiter holds the automations now");
@@ -505,7 +357,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       await failed(automation, event, run.id, next, call, call.error ?? UNDER_WAY);
       return;
     }
-    if (stopped?.status === "started" && call && !served.get(call.tool)?.annotations.idempotentHint) {
+    if (stopped?.status === "started" && call && !calls.tool(call.tool)?.annotations.idempotentHint) {
       await store.runs.step(run.id, next, "interrupted", stopped.detail, clock.now());
       await failed(automation, event, run.id, next, call, UNDER_WAY);
       return;
@@ -711,11 +563,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     async close() {
       unsubscribe();
       stopping.abort();
-      const cut = setTimeout(() => cutting.abort(), parts.drainMs);
       // The lease is renewed while a step has its answer: run out meanwhile, another waiter would
       // take up the run under way, and report the step as may or may not have happened.
-      await untilAborted(Promise.allSettled(inFlight), cutting.signal).catch(() => {});
-      clearTimeout(cut);
+      await calls.finish(parts.drainMs);
       clearInterval(leaseTimer);
       const finished = (async () => {
         await working;

@@ -1,0 +1,204 @@
+import { setMaxListeners } from "node:events";
+import { z } from "zod";
+import { ToolError, UpstreamError } from "../errors.js";
+import { untilAborted } from "../http/deadline.js";
+import type { Log } from "../log.js";
+import { cut, oneLine } from "../shown.js";
+import { clock } from "../time.js";
+import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
+import { isPathArgument, type Step } from "./rules.js";
+import { Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
+import { written } from "./view.js";
+
+/** What StepCalls needs of the engine that runs the automations. */
+export interface CallParts {
+  /** The tools this server serves: an automation may call these and no other. */
+  tools: readonly Tool[];
+  log: Log;
+  toolTimeoutMs: number;
+  /** How long a step that fails for a passing reason (an upstream down, 429) is tried again. */
+  retryForMs: number;
+  /** Aborted when waiter stops: no call begins, and one the upstream refused is not tried again. */
+  stopping: AbortSignal;
+  /** Whether this process still runs the automations: asked once a call has its answer. */
+  holdsLease(): Promise<boolean>;
+}
+
+/**
+ * Whether a failure may pass by itself, so the step is tried again: the upstream was unreachable,
+ * too slow, busy or failing. A tool that is not idempotent is tried again only when the request
+ * was not carried out: refused for now (a 429, a mail server's 4xx), or never sent, as no
+ * connection opened; any other failure of a write may have been.
+ */
+function passing(err: unknown, idempotent: boolean): err is UpstreamError {
+  if (!(err instanceof UpstreamError)) return false;
+  if (err.refused) return true;
+  return idempotent && (err.status === undefined || err.status >= 500);
+}
+
+/**
+ * A passing failure's message without the advice its sentences end with for a model ("try again
+ * later", "try again in 30 s", "try again in a moment"), each target's of a notification sent to several: in an automation
+ * waiter tries again itself, and says when, or that it no longer will.
+ */
+function withoutRetryAdvice(message: string): string {
+  return message.replace(
+    /[;,] (?:or )?(?:try again (?:later|in \d+ s|in a moment)|wait a minute before trying again)(, or |(?=\.?$|\. ))/g,
+    (_, or: string | undefined) => (or ? "; " : ""),
+  );
+}
+
+/** Milliseconds as a log or a message says them: 300 ms, 2 s. */
+function duration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.ceil(ms / 1000)} s`;
+}
+
+/**
+ * The calls automations make to the tools served: arguments checked as the tool takes them, a
+ * failure that may pass tried again for the retry time, and the calls under way, which a stop lets
+ * have their answers for the drain time before it cuts them.
+ */
+export class StepCalls {
+  readonly #served: Map<string, Tool>;
+  // A step under way when the stop began is cut only after the drain time: cut at once, one whose
+  // request had gone out would be reported as may or may not have happened, its answer on its way.
+  readonly #cutting = new AbortController();
+  /** The tool calls under way, whose answers a stop waits for until it cuts them. */
+  readonly #inFlight = new Set<Promise<unknown>>();
+  /** Waits double from this one: at most 2 s, so a short retry time still sees a few tries. */
+  readonly firstDelayMs: number;
+  /** The most text notify_send takes, to which a notification's text is cut. */
+  readonly maxText: number;
+
+  constructor(private readonly parts: CallParts) {
+    this.#served = new Map(parts.tools.map((tool) => [tool.name, tool]));
+    this.firstDelayMs = Math.min(2000, parts.retryForMs / 20);
+    this.maxText =
+      (this.#served.get("notify_send")?.input.text as z.ZodString | undefined)?.maxLength ?? Number.POSITIVE_INFINITY;
+    // Every call under way listens to it, as to the stop's signal.
+    setMaxListeners(0, this.#cutting.signal);
+  }
+
+  tool(name: string): Tool | undefined {
+    return this.#served.get(name);
+  }
+
+  /**
+   * Arguments as the tool takes them, or the ToolError that says which one it refuses, and, for
+   * one a step's path or template filled (`from`), that and what it gave: the payload is what to
+   * look at.
+   */
+  checked(name: string, args: Record<string, unknown>, from?: Step): Record<string, unknown> {
+    const parsed = z.object((this.#served.get(name) as Tool).input).safeParse(args);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const arg = String(issue?.path[0] ?? "");
+      const given = from && written(from)[arg];
+      const filledBy = isPathArgument(given)
+        ? `the path ${given.path}`
+        : typeof given === "string" && given.includes("{{")
+          ? `the template ${cut(JSON.stringify(given), 100)}`
+          : undefined;
+      // The payload's text, told to people and the log: JSON leaves line separators, NEL and
+      // invisible characters as they are.
+      const gave = filledBy
+        ? ` (${filledBy} gave ${oneLine(JSON.stringify(args[arg]) ?? "nothing", 60)} on this event's payload)`
+        : "";
+      throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${issue?.message}${gave}`);
+    }
+    return parsed.data;
+  }
+
+  /**
+   * Calls a tool once. When its failure may pass, `mark` records that the call waits for its next
+   * try, why and until when, and whether it did not happen (`refused`: a 429, no connection), so
+   * that a call waiting out a refusal is made later, even one that must not be made twice; and a
+   * Waiting says how long to wait, and where the call is in its `tries`: a notification's, which
+   * targets it reached, so that its next try goes to the others only. `who` names the call in the
+   * log's retry lines: the automation, the run and the event. Resolves to the rendered result, and
+   * whether a person must look into it (needsPerson).
+   */
+  async call(
+    name: string,
+    args: Record<string, unknown>,
+    who: string,
+    mark: (refused: boolean, tries: Tries, waiting?: { why: string; until: number }) => Promise<void>,
+    { started, attempt, notified }: Tries = { started: clock.now(), attempt: 0 },
+  ): Promise<{ said: string; needsPerson: boolean }> {
+    const { log, stopping, retryForMs } = this.parts;
+    const tool = this.#served.get(name) as Tool;
+    const input = this.checked(name, args);
+    if (stopping.aborted) throw new Postponed("waiter is stopping");
+    const call: ToolCall = {
+      signal: this.#cutting.signal,
+      // A wait the tool takes itself (Telegram's 429) holds no stop: nothing was sent.
+      stopping,
+      deadline: clock.now() + this.parts.toolTimeoutMs,
+      log,
+      caller: who,
+      progress: async () => {},
+      notified: { sent: [...(notified?.sent ?? [])], failed: [...(notified?.failed ?? [])] },
+    };
+    /** Where this try leaves the step: a notification's targets reached are kept with it. */
+    const reached = (next: number): Tries => {
+      const { sent, failed } = call.notified as Notified;
+      return {
+        attempt: next,
+        started,
+        ...(sent.length > 0 || failed.length > 0 ? { notified: { sent, failed } } : {}),
+      };
+    };
+    /** A process whose lease another took meanwhile records nothing more of the run: it is the other's now. */
+    const stillHeld = async (outcome: () => string) => {
+      if (await this.parts.holdsLease()) return;
+      log.warning(
+        `${who}: ${name} ${outcome()} after another waiter took the automations over; that one goes on with the run, and this one records nothing more of it`,
+      );
+      throw new TakenOver("another waiter holds the automations now");
+    };
+    let result: Awaited<ReturnType<Tool["run"]>>;
+    try {
+      const answer = tool.run(input, call);
+      const settled = () => this.#inFlight.delete(answer);
+      this.#inFlight.add(answer);
+      answer.then(settled, settled);
+      result = await answer;
+    } catch (err) {
+      await stillHeld(() => `failed (${err instanceof Error ? err.message : err})`);
+      const refused = err instanceof UpstreamError && err.refused;
+      if (this.#cutting.signal.aborted || (stopping.aborted && refused)) {
+        // A call the upstream had refused, stopped while it waited for its next try, did not happen.
+        if (refused) await mark(true, reached(attempt));
+        throw new Postponed("waiter is stopping");
+      }
+      const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
+      const wait = asked ?? this.firstDelayMs * 2 ** attempt;
+      if (!passing(err, tool.annotations.idempotentHint)) throw err;
+      const what = withoutRetryAdvice(err.message).replace(/([^.!?])$/, "$1.");
+      const until = clock.now() + wait;
+      if (until - started > retryForMs) {
+        // The person who finishes it by hand needs the upstream's own time, which the advice held.
+        const next = asked
+          ? `it asked not to be tried again before ${new Date(until).toISOString()}, after the retry time`
+          : "a next try would come after the retry time";
+        throw new ToolError(
+          `${what} waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; ${next} (WAITER_AUTOMATION_RETRY_SECONDS, ${duration(retryForMs)}), so it is not tried again.`,
+        );
+      }
+      const nextTry = reached(attempt + 1);
+      await mark(err.refused, nextTry, { why: `${what} Trying again at ${new Date(until).toISOString()}.`, until });
+      log.info(`${who}: ${name} failed (${what}); trying again in ${duration(wait)}`);
+      throw new Waiting(wait, nextTry);
+    }
+    const said = tool.render(result, input);
+    await stillHeld(() => `was done (${doneLine(said)})`);
+    return { said, needsPerson: tool.needsPerson?.(result) ?? false };
+  }
+
+  /** Lets the calls under way have their answers for `ms` (the stop's drain time), then cuts them. */
+  async finish(ms: number): Promise<void> {
+    const cutting = setTimeout(() => this.#cutting.abort(), ms);
+    await untilAborted(Promise.allSettled(this.#inFlight), this.#cutting.signal).catch(() => {});
+    clearTimeout(cutting);
+  }
+}
