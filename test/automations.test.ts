@@ -1644,6 +1644,83 @@ describe("a run a stopped server left", () => {
     }
   });
 
+  test("whose automation's steps were reordered since it began is marked failed and told, not gone on with by place", async () => {
+    const sent = telegram.delivered.length;
+    const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120" });
+    telegram.queue.push(tooManyRequests(60));
+    const delivery = `evt_reordered_${++sequence}`;
+    const event = await pay(first, String(O.pendingStockManaged), delivery);
+    await expect
+      .poll(async () => (await runsOf(event.id, false))[0]?.steps.map((s) => s.status))
+      .toEqual(["done", "refused"]);
+    await first.close();
+    setClock(clock.now() + 61_000);
+    // The team is now told before the order is marked paid: gone on with at step 2, the shop's now, the
+    // message would never be sent.
+    const [markPaid, tellTeam, ack] = PAID.do;
+    const lines: string[] = [];
+    const second = await serve([{ ...PAID, do: [tellTeam, markPaid, ack], onFailure: { notify: "team" } }], {}, lines);
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({
+        status: "failed",
+        error:
+          "the automation's steps changed since the run began (step 1 was eshop_order_mark_paid, and is now notify_send)",
+      });
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "refused"]);
+      expect(woo.shop.writes.filter((w) => w.method === "PUT")).toHaveLength(1);
+      // What the run did is said, not what the automation's steps now are.
+      await toldAndLogged(
+        sent,
+        `run ${run?.id} of automation stripe-paid on the delivery “${delivery}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) failed: the automation's steps changed since the run began (step 1 was eshop_order_mark_paid, and is now notify_send), so it is not gone on with. Step 1 (eshop_order_mark_paid, id ${O.pendingStockManaged}, transaction_id “pi_${delivery}”) was done. Step 2 (notify_send, channel “team”, text “Order "${O.pendingStockManaged}" is paid ("pi_${delivery}").”) was not done. No other step of it was run.`,
+        lines,
+        event.id,
+      );
+    } finally {
+      await second.close();
+      setClock(clock.now() - 61_000);
+    }
+  });
+
+  test.each([
+    [
+      "made a dry run",
+      { dryRun: true },
+      "the automation was made a dry run since the run began",
+      " Step 3 (ack) was not run; the event is not acknowledged.",
+    ],
+    [
+      "given another text",
+      { do: [PAID.do[0], { notify: "team", text: "Paid: {{payload.data.object.id}}" }, PAID.do[2]] },
+      "the automation's steps changed since the run began (step 2's arguments changed)",
+      " No other step of it was run.",
+    ],
+  ])("whose automation was %s while a step waited is marked failed and told", async (_, edit, why, rest) => {
+    const sent = telegram.delivered.length;
+    const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120" });
+    telegram.queue.push(tooManyRequests(60));
+    const event = await pay(first, String(O.pendingStockManaged));
+    await expect
+      .poll(async () => (await runsOf(event.id, false))[0]?.steps.map((s) => s.status))
+      .toEqual(["done", "refused"]);
+    await first.close();
+    setClock(clock.now() + 61_000);
+    const second = await serve([{ ...PAID, ...edit, onFailure: { notify: "team" } }]);
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "failed", error: why });
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "refused"]);
+      await expect.poll(() => telegram.delivered.length - sent).toBe(1);
+      const told = telegram.delivered.at(-1)?.text;
+      expect(told).toMatch(new RegExp(`^waiter: run ${run?.id} of automation stripe-paid on the delivery `));
+      expect(told).toContain(`failed: ${why}, so it is not gone on with.`);
+      expect(told?.endsWith(rest)).toBe(true);
+    } finally {
+      await second.close();
+      setClock(clock.now() - 61_000);
+    }
+  });
+
   test("a notification Telegram asked to wait for is not sent before the wait is over, a restart or not", async () => {
     const sent = telegram.delivered.length;
     const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120", WAITER_TOOL_TIMEOUT: "1" });

@@ -68,7 +68,7 @@ function notRun(automation: Automation, failedAt: number): string {
  * done (one waiting for its next try, or refused) or under way when waiter stopped, and the steps
  * after it not run. A sentence each, each beginning with a space.
  */
-function whatRunLeft(automation: Automation, run: RunRecord): string {
+function whatRunLeft(automation: Automation, run: RunRecord, stepsChanged = false): string {
   const said: string[] = [];
   let reached = -1;
   for (const [i, step] of run.steps.entries()) {
@@ -90,7 +90,8 @@ function whatRunLeft(automation: Automation, run: RunRecord): string {
     reached = i;
     break;
   }
-  return `${said.join("")}${notRun(automation, reached)}`;
+  // The steps the automation has now are not those the run would have gone on with.
+  return `${said.join("")}${stepsChanged ? " No other step of it was run." : notRun(automation, reached)}`;
 }
 
 /** Why a step that was under way when a run stopped, and cannot be repeated safely, ended its run. */
@@ -362,6 +363,14 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       await failed(automation, event, run.id, next, call, UNDER_WAY);
       return;
     }
+    const view = viewOf(event);
+    const changed = changedSince(automation, run, event, view);
+    if (changed) {
+      const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} on the delivery ${inserted(event.dedupeId, true)} from ${event.source} (${inserted(event.type, true)}, waiter's event ${event.id}) failed: ${changed.why}, so it is not gone on with.`;
+      const left = whatRunLeft({ ...automation, dryRun: run.dryRun }, run, changed.steps);
+      await fail(automation, run.id, changed.why, `${line}${left}`);
+      return;
+    }
     // A step a stopped process left goes on where it was in its tries: its retry time counts from its
     // first try, whatever the starts since. One left waiting (Telegram's retry_after) waits out what
     // is left of it.
@@ -374,7 +383,48 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       setAside(run.id, new Waiting(until - clock.now(), left ?? { attempt: 0, started: clock.now() }));
       return;
     }
-    await execute(automation, event, run.id, viewOf(event), next < 0 ? run.steps.length : next, left);
+    await execute(automation, event, run.id, view, next < 0 ? run.steps.length : next, left);
+  }
+
+  /**
+   * How the automation was changed since `run` began, as a restart with an edited config finds it:
+   * a run goes on by its steps' places, so only with the steps, and the dry run or not, it began
+   * with. A step it recorded at another place, or the step it goes on with given other arguments,
+   * would do one step twice and skip another, or do a step with another's arguments.
+   */
+  function changedSince(
+    automation: Automation,
+    run: RunRecord,
+    event: StoredEvent,
+    view: View,
+  ): { why: string; steps: boolean } | undefined {
+    if (automation.dryRun !== run.dryRun) {
+      const why = run.dryRun
+        ? "the automation was made to run for real since the dry run began"
+        : "the automation was made a dry run since the run began";
+      return { why, steps: false };
+    }
+    const stepsChanged = (what: string) => ({
+      why: `the automation's steps changed since the run began (${what})`,
+      steps: true,
+    });
+    for (const [i, recorded] of run.steps.entries()) {
+      const { tool, args } = JSON.parse(recorded.detail) as { tool: string; args?: Record<string, unknown> };
+      const step = automation.do[i];
+      const now = step && toolOf(step);
+      if (!step || now !== tool) {
+        return stepsChanged(`step ${i + 1} was ${tool}, and is ${now ? `now ${now}` : "no longer there"}`);
+      }
+      if (recorded.status === "done" || recorded.status === "would" || args === undefined) continue;
+      let given: string | undefined;
+      try {
+        given = JSON.stringify(calls.checked(tool, argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme))));
+      } catch {
+        given = undefined;
+      }
+      if (given !== JSON.stringify(args)) return stepsChanged(`step ${i + 1}'s arguments changed`);
+    }
+    return undefined;
   }
 
   /**
