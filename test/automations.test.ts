@@ -1695,6 +1695,12 @@ describe("a run a stopped server left", () => {
       "the automation's steps changed since the run began (step 2's arguments changed)",
       " No other step of it was run.",
     ],
+    [
+      "narrowed to another type",
+      { when: { ...PAID.when, type: "payment_intent.payment_failed" } },
+      "the automation no longer takes this event (its type is not payment_intent.payment_failed)",
+      " Step 3 (ack) was not run; the event is not acknowledged.",
+    ],
   ])("whose automation was %s while a step waited is marked failed and told", async (_, edit, why, rest) => {
     const sent = telegram.delivered.length;
     const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120" });

@@ -389,7 +389,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   /**
    * How the automation was changed since `run` began, as a restart with an edited config finds it:
    * a run goes on by its steps' places, so only with the steps, and the dry run or not, it began
-   * with. A step it recorded at another place, or the step it goes on with given other arguments,
+   * with, and on an event the automation still takes. A step it recorded at another place, or the step it goes on with given other arguments,
    * would do one step twice and skip another, or do a step with another's arguments.
    */
   function changedSince(
@@ -424,6 +424,17 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       }
       if (given !== JSON.stringify(args)) return stepsChanged(`step ${i + 1}'s arguments changed`);
     }
+    // Narrowed to leave such events alone, it is not to finish this one either.
+    let notTaken: string | undefined;
+    try {
+      notTaken =
+        event.source === automation.when.source
+          ? whyNotTaken(automation, event, () => view)
+          : `its source is ${automation.when.source}`;
+    } catch (err) {
+      notTaken = err instanceof Error ? err.message : String(err);
+    }
+    if (notTaken) return { why: `the automation no longer takes this event (${notTaken})`, steps: false };
     return undefined;
   }
 
