@@ -61,9 +61,9 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
     }
     saidUpgraded(store, databaseLabel(url), log);
     const left = await sqliteEvents(file);
-    if (left) {
+    if (left.events) {
       log.notice(
-        `${file} holds ${left === 1 ? "1 event" : `${left} events`} that waiter does not read: the event store is ${databaseLabel(url)}, and nothing moves ` +
+        `${file} holds ${left.events === 1 ? "1 event" : `${left.events} events`} that waiter does not read${unfinished(left)}: the event store is ${databaseLabel(url)}, and nothing moves ` +
           "events from SQLite to it. Deliveries stored there are not known as duplicates, so a provider's retry of " +
           "one is stored and automated again; docs/scaling.md says how to switch.",
       );
@@ -105,21 +105,44 @@ function saidUpgraded(store: EventStore, where: string, log: Log): void {
   );
 }
 
-/** How many events a SQLite store left in `file` holds; 0 when there is none or it cannot be read. */
-async function sqliteEvents(file: string): Promise<number> {
-  if (!existsSync(file)) return 0;
+/** What a SQLite store left in `file`, which no other store takes up; nothing when there is none or it cannot be read. */
+type LeftInSqlite = { events: number; runs: number; notices: number };
+
+/**
+ * What a SQLite store left in `file` holds: its events, and its automations' runs not finished (a
+ * step waiting for its next try) and failures not told, which only a waiter on that store takes up.
+ */
+async function sqliteEvents(file: string): Promise<LeftInSqlite> {
+  const left = { events: 0, runs: 0, notices: 0 };
+  if (!existsSync(file)) return left;
   try {
     const { default: Database } = await import("better-sqlite3");
     const db = new Database(file, { readonly: true, fileMustExist: true });
     try {
       // The store keeps its count, as a row: no walk of the events.
-      return (db.prepare("SELECT events AS n FROM totals").get() as { n: number } | undefined)?.n ?? 0;
+      left.events = (db.prepare("SELECT events AS n FROM totals").get() as { n: number } | undefined)?.n ?? 0;
+      const count = (where: string) =>
+        (db.prepare(`SELECT count(*) AS n FROM automation_runs WHERE ${where}`).get() as { n: number }).n;
+      left.runs = count("status = 'running'");
+      left.notices = count("notice_status IS NOT NULL");
     } finally {
       db.close();
     }
   } catch {
-    return 0;
+    // A store too old to have runs, or unreadable: what it could say is said.
   }
+  return left;
+}
+
+/** The runs and failures a SQLite store left, as the notice of a switch says them, or "". */
+function unfinished({ runs, notices }: LeftInSqlite): string {
+  const said = [
+    ...(runs ? [`${runs === 1 ? "1 automation run" : `${runs} automation runs`} not finished`] : []),
+    ...(notices ? [`${notices === 1 ? "1 failure" : `${notices} failures`} not told to onFailure`] : []),
+  ];
+  return said.length
+    ? `, nor ${said.join(" and ")}, which waiter serve or waiter listen on that file alone takes up`
+    : "";
 }
 
 /**

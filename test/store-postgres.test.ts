@@ -301,6 +301,27 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(notices).toHaveLength(1);
     });
 
+    test("a switch from SQLite says the automations' runs and failures it left unfinished there", async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
+      const onSqlite = await startApp({ ...sources, WAITER_DATA_DIR: dataDir });
+      const runs = onSqlite.app.store?.runs;
+      for (let n = 0; n < 3; n++) await onSqlite.app.store?.add(event());
+      // One waits for its step's next try (a shop outage), one failed with its notice owed.
+      await runs?.begin("stripe-paid", "e1", false, clock.now());
+      const told = (await runs?.begin("stripe-paid", "e2", false, clock.now())) as number;
+      await runs?.finish(told, "failed", clock.now(), "no such order", "waiter: automation stripe-paid failed …");
+      await onSqlite.app.close();
+      const { app, stderr } = await startApp({
+        ...sources,
+        WAITER_DATA_DIR: dataDir,
+        WAITER_DATABASE_URL: await freshSchema(),
+      });
+      await app.close();
+      expect(stderr()).toMatch(
+        /events\.db holds 3 events that waiter does not read, nor 1 automation run not finished and 1 failure not told to onFailure, which waiter serve or waiter listen on that file alone takes up: the event store is /,
+      );
+    });
+
     test("an assistant's waiter (stdio) reads the events a listener stored there", async () => {
       const url = await freshSchema();
       const listening = await startWebhooks(
