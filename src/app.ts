@@ -60,7 +60,7 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
       throw new StoreUnavailable(`${databaseLabel(url)}: ${err instanceof Error ? err.message : err}`);
     }
     saidUpgraded(store, databaseLabel(url), log);
-    const left = await sqliteEvents(file);
+    const left = await leftInSqlite(file);
     if (left.events) {
       log.notice(
         `${file} holds ${left.events === 1 ? "1 event" : `${left.events} events`} that waiter does not read${unfinished(left)}: the event store is ${databaseLabel(url)}, and nothing moves ` +
@@ -105,14 +105,14 @@ function saidUpgraded(store: EventStore, where: string, log: Log): void {
   );
 }
 
-/** What a SQLite store left in `file`, which no other store takes up; nothing when there is none or it cannot be read. */
+/** What a SQLite store left in `file`, which no other store takes up; all 0 when there is none or it cannot be read. */
 type LeftInSqlite = { events: number; runs: number; notices: number };
 
 /**
  * What a SQLite store left in `file` holds: its events, and its automations' runs not finished (a
  * step waiting for its next try) and failures not told, which only a waiter on that store takes up.
  */
-async function sqliteEvents(file: string): Promise<LeftInSqlite> {
+async function leftInSqlite(file: string): Promise<LeftInSqlite> {
   const left = { events: 0, runs: 0, notices: 0 };
   if (!existsSync(file)) return left;
   try {

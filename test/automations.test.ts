@@ -1727,6 +1727,37 @@ describe("a run a stopped server left", () => {
     }
   });
 
+  test("whose step an older waiter recorded with an argument its tool no longer takes goes on", async () => {
+    const sent = telegram.delivered.length;
+    const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120" });
+    telegram.queue.push(tooManyRequests(60));
+    const event = await pay(first, String(O.pendingStockManaged));
+    await expect
+      .poll(async () => (await runsOf(event.id, false))[0]?.steps.map((s) => s.status))
+      .toEqual(["done", "refused"]);
+    await first.close();
+    const s = store();
+    try {
+      const [run] = await s.runs.list({ eventId: event.id, limit: 1 });
+      const step = run?.steps[1] as RunRecord["steps"][number];
+      const detail = JSON.parse(step.detail) as { args: Record<string, unknown> };
+      detail.args = { ...detail.args, silent: false };
+      await s.runs.step(run?.id as number, 1, step.status, JSON.stringify(detail), clock.now());
+    } finally {
+      await s.close();
+    }
+    setClock(clock.now() + 61_000);
+    const second = await serve([PAID]);
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("done");
+      expect(telegram.delivered.length - sent).toBe(1);
+    } finally {
+      await second.close();
+      setClock(clock.now() - 61_000);
+    }
+  });
+
   test("a notification Telegram asked to wait for is not sent before the wait is over, a restart or not", async () => {
     const sent = telegram.delivered.length;
     const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120", WAITER_TOOL_TIMEOUT: "1" });

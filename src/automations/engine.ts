@@ -416,13 +416,16 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         return stepsChanged(`step ${i + 1} was ${tool}, and is ${now ? `now ${now}` : "no longer there"}`);
       }
       if (recorded.status === "done" || recorded.status === "would" || args === undefined) continue;
-      let given: string | undefined;
-      try {
-        given = JSON.stringify(calls.checked(tool, argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme))));
-      } catch {
-        given = undefined;
-      }
-      if (given !== JSON.stringify(args)) return stepsChanged(`step ${i + 1}'s arguments changed`);
+      // Both as the tool takes them now: an argument one waiter version adds with its default, or no longer takes, is no change.
+      const asTaken = (filled: () => Record<string, unknown>) => {
+        try {
+          return JSON.stringify(calls.checked(tool, filled()));
+        } catch {
+          return undefined;
+        }
+      };
+      const given = asTaken(() => argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme)));
+      if (given !== asTaken(() => args)) return stepsChanged(`step ${i + 1}'s arguments changed`);
     }
     // Narrowed to leave such events alone, it is not to finish this one either.
     let notTaken: string | undefined;
