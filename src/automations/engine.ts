@@ -296,7 +296,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     setTimeout(() => {
       entry.due = true;
       unfinishedLeft = true;
-      if (running && !stopping.signal.aborted) drain();
+      if (running) drain();
     }, ms).unref();
   }
 
@@ -563,6 +563,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     unfinishedLeft = true;
     let warnedThrough = 0;
     drain = () => {
+      // What a stop left is the next start's: a renewal or a wait that ends during the stop begins nothing.
+      if (stopping.signal.aborted) return;
       working = working
         .then(async () => {
           if (unfinishedLeft) {

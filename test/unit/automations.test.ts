@@ -320,3 +320,53 @@ test("a failure's notice a waiter frozen past its lease sent as it froze is not 
   expect(lines.filter((line) => /may or may not|cut short/.test(line))).toEqual([]);
   expect(told).toHaveLength(1);
 });
+
+test("a renewal that answers after a stop begins nothing: the stop leaves the runs to the next start", async () => {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  const lines: string[] = [];
+  // The store refuses one run's start (its disk full a moment), so the automations wait for it.
+  const begin = store.runs.begin.bind(store.runs);
+  let fullOnce = true;
+  store.runs.begin = async (...args: Parameters<typeof begin>) => {
+    if (fullOnce) {
+      fullOnce = false;
+      throw new Error("database or disk is full");
+    }
+    return begin(...args);
+  };
+  const engine = await startAutomations({
+    ...ENGINE,
+    leaseMs: 300,
+    automations: [ONE_STEP],
+    tools: [shopTool(async () => ({}))],
+    store,
+    log: new Log("info", (line) => lines.push(line)),
+    historyThrough: await store.latestSeq(),
+  });
+  await store.add(anEvent("1"));
+  await expect.poll(() => lines.some((line) => line.includes("automations paused on a store failure"))).toBe(true);
+  // A renewal the store answers only once the stop is done.
+  const lease = store.runs.lease.bind(store.runs);
+  let answer = () => {};
+  const held = new Promise<void>((resolve) => {
+    answer = resolve;
+  });
+  let renewing = false;
+  store.runs.lease = async (...args: Parameters<typeof lease>) => {
+    renewing = true;
+    await held;
+    return lease(...args);
+  };
+  await expect.poll(() => renewing).toBe(true);
+  await engine.close();
+  let asked = 0;
+  store.runs.unfinished = async () => {
+    asked += 1;
+    return [];
+  };
+  answer();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(asked).toBe(0);
+  expect(await store.runs.list({ limit: 1 })).toEqual([]);
+  await store.close();
+});
