@@ -32,6 +32,15 @@ export const UNTRUSTED = [
   "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
 ];
 
+/**
+ * A certificate check's reason without the advice Node.js 24 appends to it ("self-signed
+ * certificate; if the root CA is installed locally, try running Node.js with --use-system-ca"):
+ * the messages that quote it say what to do themselves, alike on every Node.js.
+ */
+export function certificateReason(message: string): string {
+  return message.replace(/; if the root CA is installed locally, try running Node\.js with\s+--use-system-ca/, "");
+}
+
 /** What a message calls the other end of a connection, and the settings that say where it is. */
 export interface Peer {
   /** Its name, as DNS is asked it: "its name" after a beginning that named it, "the mail server's name smtp.shop.example". */

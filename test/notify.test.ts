@@ -965,6 +965,23 @@ test("a mail server's name that does not resolve, or not for now, is said in wor
   );
 });
 
+test("a mail server's certificate no authority vouches for is said alike on every Node.js, without the advice Node.js 24 adds to its reason", () => {
+  const channel = { host: "smtp.shop.example", port: 465, tls: "tls" } as SmtpOptions;
+  // As nodemailer gives a certificate's failure on Node 24; Node 20 and 22 say "self-signed certificate" alone.
+  const failure = smtpFailure(
+    {
+      code: "ESOCKET",
+      originalCode: "DEPTH_ZERO_SELF_SIGNED_CERT",
+      command: "CONN",
+      message: "self-signed certificate; if the root CA is installed locally, try running Node.js with --use-system-ca",
+    },
+    channel,
+  );
+  expect(failure.message).toBe(
+    "Not sent: the mail server's certificate is not trusted (self-signed certificate); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path).",
+  );
+});
+
 test("a connection to the mail server this machine could not open (no file handle left, no route) is not sent, said so, and may be sent again", () => {
   const channel = { host: "smtp.shop.example", port: 587, tls: "starttls" } as SmtpOptions;
   // As nodemailer gives a socket's failure: its own code ESOCKET, the system's kept as originalCode.

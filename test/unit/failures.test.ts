@@ -96,6 +96,17 @@ test.each([
   expect(message).not.toContain(code);
 });
 
+test("a certificate no authority vouches for is said alike on every Node.js, without the advice Node.js 24 adds to its reason", () => {
+  // Node 24's reason; Node 20 and 22 say "self-signed certificate" alone.
+  const node24 = failed(
+    "DEPTH_ZERO_SELF_SIGNED_CERT",
+    "self-signed certificate; if the root CA is installed locally, try running Node.js with --use-system-ca",
+  );
+  expect(describeFailure(node24, "WooCommerce", sent(false, "WAITER_WOO_URL"), call, options).message).toBe(
+    "Could not reach WooCommerce (shop.example) securely: its certificate is not trusted (self-signed certificate); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path).",
+  );
+});
+
 test("a write that fails in TLS was not sent: it says so, not that it may have been made", () => {
   const failure = describeFailure(failed("DEPTH_ZERO_SELF_SIGNED_CERT"), "WooCommerce", sent(true), call, options);
   expect(failure.message).toMatch(

@@ -2,7 +2,15 @@ import type { Transporter } from "nodemailer";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import { stoppedBeforeDeadline, untilAborted, withDeadline } from "../../src/http/deadline.js";
 import type { Call } from "../../src/http/types.js";
-import { CUT, NO_HANDLE, NO_ROUTE, neverConnected, notConnected, UNTRUSTED } from "../../src/net-failures.js";
+import {
+  CUT,
+  certificateReason,
+  NO_HANDLE,
+  NO_ROUTE,
+  neverConnected,
+  notConnected,
+  UNTRUSTED,
+} from "../../src/net-failures.js";
 import { cut, oneLine, withoutSecrets } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
@@ -202,7 +210,7 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions): ToolError {
   }
   if (originalCode && UNTRUSTED.includes(originalCode)) {
     return new ToolError(
-      `Not sent: the mail server's certificate is not trusted (${said}); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path).`,
+      `Not sent: the mail server's certificate is not trusted (${certificateReason(said)}); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path).`,
     );
   }
   if (originalCode === "ERR_TLS_CERT_ALTNAME_INVALID") {

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import pg from "pg";
 import { LeftUndone, ToolError } from "../../errors.js";
 import { untilAborted } from "../../http/deadline.js";
+import { certificateReason } from "../../net-failures.js";
 import { clock, DAY_MS } from "../../time.js";
 import { connectionString, databaseLabel } from "../database.js";
 import { typePrefix, typeStem } from "../filter.js";
@@ -197,7 +198,7 @@ function storeError(err: unknown, database: string, passwordFrom: string, lockWa
   const check = tls ?? loginRefused(code, passwordFrom);
   if (check) {
     return new ToolError(
-      `The event store's database refuses waiter's connection (${tls ? "TLS" : `PostgreSQL ${code}`}: ${message}; ${database}): nothing is read or stored until whoever runs waiter fixes that, so tell them to ${check}. waiter tries again at each call.`,
+      `The event store's database refuses waiter's connection (${tls ? `TLS: ${certificateReason(message ?? "")}` : `PostgreSQL ${code}: ${message}`}; ${database}): nothing is read or stored until whoever runs waiter fixes that, so tell them to ${check}. waiter tries again at each call.`,
     );
   }
   const why = unreachable(err);
@@ -370,7 +371,7 @@ export class PostgresEventStore implements EventStore {
       await pool.end().catch(() => {});
       const check =
         tlsRefused(err) ?? loginRefused((err as { code?: string }).code, options.passwordFrom ?? "PGPASSWORD");
-      if (check) throw new Error(`${(err as Error).message}: ${check}`);
+      if (check) throw new Error(`${certificateReason((err as Error).message)}: ${check}`);
       // The driver's words when the server asks for a password and it has none.
       if (/client password must be a string/.test((err as Error).message ?? "")) {
         throw new Error(
