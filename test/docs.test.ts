@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { satisfies } from "semver";
 import { expect, test } from "vitest";
 import { automation } from "../src/automations/rules.js";
 import { coreSettings, loadConfig } from "../src/config.js";
@@ -66,6 +67,27 @@ test("the README stays an overview: at most 12 KB, the rest in docs/", async () 
     size,
     `README.md, with its list of tools as generated, is ${size} bytes: take text out of it (into a page in docs/) until it fits`,
   ).toBeLessThanOrEqual(12 * 1024);
+});
+
+test("every Node.js the README's quick start names builds and tests a clone: each package npm installs there takes it", () => {
+  const start = /^## Quick start\n\n(.*?)In a clone/ms.exec(read("README.md"))?.[1] ?? "";
+  // Versions as X.Y or X.Y.Z, or a major alone after "Node.js".
+  const named = [...start.matchAll(/(?<=Node\.js )\d+(?![.\d])|\b\d+\.\d+(?:\.\d+)?\b/g)].map(([version]) =>
+    [...version.split("."), "0", "0"].slice(0, 3).join("."),
+  );
+  expect(named.length, "the quick start's first lines name the Node.js versions it needs").toBeGreaterThan(0);
+  const installed = Object.entries(
+    JSON.parse(read("package-lock.json")).packages as Record<
+      string,
+      { engines?: { node?: string }; optional?: boolean }
+    >,
+  ).filter(([path, entry]) => path.startsWith("node_modules/") && entry.engines?.node && !entry.optional);
+  const refused = named.flatMap((version) =>
+    installed
+      .filter(([, entry]) => !satisfies(version, entry.engines?.node ?? ""))
+      .map(([path, entry]) => `${path.slice("node_modules/".length)} (${entry.engines?.node}) refuses ${version}`),
+  );
+  expect(refused).toEqual([]);
 });
 
 test("the README links every page in docs/", () => {
