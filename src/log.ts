@@ -175,6 +175,15 @@ export class Log {
 }
 
 /**
+ * Deprecations Node.js says only of code outside node_modules, as a package's calls are its
+ * maintainers' to change. The bundle (rolldown.config.ts) takes waiter's packages out of
+ * node_modules: on Node 24, express's parseurl calls url.parse() (DEP0169) for a request whose
+ * target has a fragment or is a whole URL, which anyone may send, and the operator's log would say
+ * Node's advice to developers.
+ */
+const PACKAGES_DEPRECATIONS = ["DEP0005", "DEP0169"];
+
+/**
  * Process warnings (a store's retention that failed, an idle database connection lost, Node's own
  * deprecations) as lines of `log`, with its time stamp and level, instead of Node's bare
  * "(node:PID) Warning:" lines on stderr. Returns what puts Node's own printing back.
@@ -182,7 +191,9 @@ export class Log {
 export function logWarnings(log: Log): () => void {
   const printers = process.listeners("warning");
   process.removeAllListeners("warning");
-  const line = (warning: Error) => log.warning(warning.message);
+  const line = (warning: Error & { code?: string }) => {
+    if (!PACKAGES_DEPRECATIONS.includes(warning.code ?? "")) log.warning(warning.message);
+  };
   process.on("warning", line);
   return () => {
     process.off("warning", line);

@@ -21,6 +21,23 @@ test("process warnings (a store's failed retention) are log lines with time and 
   expect(process.listeners("warning")).toEqual(before);
 });
 
+test("Node's deprecations of what only packages call (url.parse on Node 24) stay out of the log, which the bundle would bring them to; others are said", async () => {
+  const lines: string[] = [];
+  const restore = logWarnings(new Log("info", (line) => lines.push(line)));
+  try {
+    // As Node 24 says it when express's parseurl, bundled, meets a request target with a fragment.
+    process.emitWarning(
+      "`url.parse()` behavior is not standardized and prone to errors that have security implications. Use the WHATWG URL API instead. CVEs are not issued for `url.parse()` vulnerabilities.",
+      { type: "DeprecationWarning", code: "DEP0169" },
+    );
+    process.emitWarning("a deprecation of what waiter itself calls", { type: "DeprecationWarning", code: "DEP9999" });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines).toEqual([expect.stringMatching(/warning +\[waiter\] a deprecation of what waiter itself calls\n$/)]);
+  } finally {
+    restore();
+  }
+});
+
 test("a run of failures that ends after the clock was set back says it lasted 0 s, not a negative time", () => {
   setClock("2026-11-30T09:00:00Z");
   const lines: string[] = [];
