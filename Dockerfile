@@ -4,7 +4,7 @@
 # Off loopback waiter starts only with authentication configured (WAITER_HTTP_TOKENS or
 # WAITER_HTTP_OAUTH): see docs/serve.md.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 # better-sqlite3 compiles its native addon where no prebuilt one matches.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 make g++ \
@@ -18,7 +18,7 @@ COPY src src
 COPY tools tools
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 # WAITER_LISTEN is serve's address, WAITER_WEBHOOKS_LISTEN the one `waiter listen` binds.
 ENV NODE_ENV=production \
     WAITER_LISTEN=0.0.0.0:8790 \

@@ -74,7 +74,10 @@ test("the Dockerfile builds in one stage, runs as a user in another, keeps the d
   const stages = dockerStages(read("Dockerfile"));
   expect(stages.length).toBe(2);
   const [build = [], run = []] = stages;
-  expect(argsOf(build, "FROM")[0]).toMatch(/^node:20\S* AS build$/);
+  // Node 20's maintenance ended in April 2026; the run stage loads the SQLite addon the build
+  // stage compiled, so both are one Node.js.
+  expect(argsOf(build, "FROM")[0]).toMatch(/^node:24\S* AS build$/);
+  expect(argsOf(run, "FROM")[0]).toBe(argsOf(build, "FROM")[0]?.replace(/ AS build$/, ""));
   // What the build copies exists, and .dockerignore does not keep it out of the context.
   const ignored = read(".dockerignore")
     .split("\n")
