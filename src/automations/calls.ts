@@ -110,7 +110,9 @@ export class StepCalls {
   }
 
   /**
-   * Calls a tool once. When its failure may pass, `mark` records that the call waits for its next
+   * Calls a tool once with `input`, its arguments as `checked` gave them: checked again, an
+   * argument the tool reads into another shape (eshop_orders_list's dates) would be refused. When
+   * its failure may pass, `mark` records that the call waits for its next
    * try, why and until when, and whether it did not happen (`refused`: a 429, no connection), so
    * that a call waiting out a refusal is made later, even one that must not be made twice; and a
    * Waiting says how long to wait, and where the call is in its `tries`: a notification's, which
@@ -120,14 +122,13 @@ export class StepCalls {
    */
   async call(
     name: string,
-    args: Record<string, unknown>,
+    input: Record<string, unknown>,
     who: string,
     mark: (refused: boolean, tries: Tries, waiting?: { why: string; until: number }) => Promise<void>,
     { started, attempt, notified }: Tries = { started: clock.now(), attempt: 0 },
   ): Promise<{ said: string; needsPerson: boolean }> {
     const { log, stopping, retryForMs } = this.parts;
     const tool = this.#served.get(name) as Tool;
-    const input = this.checked(name, args);
     if (stopping.aborted) throw new Postponed("waiter is stopping");
     const call: ToolCall = {
       signal: this.#cutting.signal,

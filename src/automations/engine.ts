@@ -154,7 +154,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     automations,
     stopping: stopping.signal,
     running: () => running,
-    send: (channel, text, who, mark, tries) => calls.call("notify_send", { channel, text }, who, mark, tries),
+    send: (channel, text, who, mark, tries) =>
+      calls.call("notify_send", calls.checked("notify_send", { channel, text }), who, mark, tries),
     left: () => {
       unfinishedLeft = true;
     },

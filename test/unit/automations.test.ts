@@ -370,3 +370,44 @@ test("a renewal that answers after a stop begins nothing: the stop leaves the ru
   expect(await store.runs.list({ limit: 1 })).toEqual([]);
   await store.close();
 });
+
+/** A listing that reads its date argument into the date given and its instant, as the shop's orders list does. */
+function listTool(run: () => Promise<Record<string, never>>) {
+  return defineTool({
+    name: "shop_list",
+    title: "List",
+    description: "Lists.",
+    input: { after: z.string().transform((given) => ({ given, epoch: Date.parse(given) })) },
+    output: {},
+    annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    run,
+    render: () => "listed",
+  });
+}
+
+const LISTS = automation.parse({
+  name: "a",
+  when: { source: "s" },
+  do: [{ tool: "shop_list", args: { after: "2026-11-01" } }],
+});
+
+test("a step whose tool reads an argument into another shape (a date into its instant) is called with it", async () => {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  const engine = await startAutomations({
+    ...ENGINE,
+    automations: [LISTS],
+    tools: [listTool(async () => ({}))],
+    store,
+    log: new Log("error", () => {}),
+    historyThrough: await store.latestSeq(),
+  });
+  try {
+    await store.add(anEvent("1"));
+    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toMatch(/^(done|failed)$/);
+    const [run] = await store.runs.list({ limit: 1 });
+    expect(run).toMatchObject({ status: "done", error: null });
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+});
