@@ -418,6 +418,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       }
       if (recorded.status === "done" || recorded.status === "would" || args === undefined) continue;
       // Both as the tool takes them now: an argument one waiter version adds with its default, or no longer takes, is no change.
+      // Those recorded were taken once already: one the tool read into another shape (a date into
+      // its instant) is compared as it was recorded.
       const asTaken = (filled: () => Record<string, unknown>) => {
         try {
           return JSON.stringify(calls.checked(tool, filled()));
@@ -426,7 +428,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         }
       };
       const given = asTaken(() => argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme)));
-      if (given !== asTaken(() => args)) return stepsChanged(`step ${i + 1}'s arguments changed`);
+      if (given !== asTaken(() => args) && given !== JSON.stringify(args))
+        return stepsChanged(`step ${i + 1}'s arguments changed`);
     }
     // Narrowed to leave such events alone, it is not to finish this one either.
     let notTaken: string | undefined;

@@ -411,3 +411,37 @@ test("a step whose tool reads an argument into another shape (a date into its in
     await store.close();
   }
 });
+
+test("a step waiting for its next try, whose tool reads an argument into another shape, goes on after a restart with the same automations", async () => {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  let calls = 0;
+  // The shop is down at the first try, and answers after the restart.
+  const tool = listTool(async () => {
+    calls += 1;
+    if (calls === 1) throw new UpstreamError("the shop answered 503", 503);
+    return {};
+  });
+  const parts = {
+    ...ENGINE,
+    retryForMs: 60_000,
+    automations: [LISTS],
+    tools: [tool],
+    store,
+    log: new Log("error", () => {}),
+    historyThrough: await store.latestSeq(),
+  };
+  const first = await startAutomations(parts);
+  await store.add(anEvent("1"));
+  await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.steps[0]?.detail).toContain("waiting");
+  await first.close();
+  const second = await startAutomations(parts);
+  try {
+    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toMatch(/^(done|failed)$/);
+    const [run] = await store.runs.list({ limit: 1 });
+    expect(run).toMatchObject({ status: "done", error: null });
+    expect(calls).toBe(2);
+  } finally {
+    await second.close();
+    await store.close();
+  }
+});
