@@ -10,24 +10,24 @@ import { clock } from "../time.js";
  */
 export class Lease {
   /** This process, as the store names the holder: host, pid, and what tells a pid reused. */
-  readonly owner = `${hostname()}:${process.pid}:${randomUUID()}`;
+  readonly #owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   /** Until when the lease is this process's, as its last renewal set it. */
   #heldUntil = 0;
 
   constructor(
     private readonly runs: RunLog,
-    readonly ms: number,
+    private readonly ms: number,
   ) {}
 
   /** Takes or renews the lease: whether this process holds it now. The store's failure is thrown. */
   async renew(): Promise<boolean> {
     let asked = clock.now();
-    let other = await this.runs.lease(this.owner, asked, this.ms);
+    let other = await this.runs.lease(this.#owner, asked, this.ms);
     // A holder on this machine whose process is gone (killed) cannot renew: its lease ends now.
     if (other !== undefined && gone(other)) {
       await this.runs.release(other);
       asked = clock.now();
-      other = await this.runs.lease(this.owner, asked, this.ms);
+      other = await this.runs.lease(this.#owner, asked, this.ms);
     }
     if (other !== undefined) return false;
     this.#heldUntil = asked + this.ms;
@@ -40,7 +40,7 @@ export class Lease {
   }
 
   release(): Promise<void> {
-    return this.runs.release(this.owner);
+    return this.runs.release(this.#owner);
   }
 }
 

@@ -72,7 +72,7 @@ export function whyNotTaken(
  * A template filled in from the view. Mustache is logic-less and never renders what it inserts,
  * so a payload that holds template syntax shows as text.
  */
-export function render(template: string, view: View, quoted: boolean, html = false): string {
+function render(template: string, view: View, quoted: boolean, html = false): string {
   return Mustache.render(template, view, {}, { escape: (value: unknown) => inserted(value, quoted, html) });
 }
 
