@@ -11,7 +11,7 @@ import { Lease } from "./lease.js";
 import { FailureNotices } from "./notices.js";
 import { type Automation, type Step, toolOf } from "./rules.js";
 import { Postponed, type Tries, Waiting } from "./tries.js";
-import { argumentsFor, argumentsShown, inserted, type View, viewOf, whyNotTaken } from "./view.js";
+import { argumentsFor, argumentsShown, inserted, type View, viewOf, whyNotTaken, written } from "./view.js";
 
 export interface AutomationParts {
   automations: readonly Automation[];
@@ -97,6 +97,11 @@ function whatRunLeft(automation: Automation, run: RunRecord, stepsChanged = fals
 /** Why a step that was under way when a run stopped, and cannot be repeated safely, ended its run. */
 const UNDER_WAY =
   "it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again";
+
+/** Arguments as JSON in the order of their names, which a config file may change without changing them. */
+function inOrder(args: Record<string, unknown>): string {
+  return JSON.stringify(Object.entries(args).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
 
 /** The schemes of senders that write their text as HTML (WooCommerce's names): a notification shows it as text. */
 const WRITES_HTML = new Set(["woocommerce"]);
@@ -232,7 +237,15 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       const { attempt, started, notified } = (i === from ? tries : undefined) ?? { attempt: 0, started: clock.now() };
       const current: Tries = { attempt, started, ...(notified ? { notified } : {}) };
       const who = `automation ${automation.name}, run ${run} (event ${event.id}), step ${i + 1}`;
-      await store.runs.step(run, i, "started", JSON.stringify({ tool, args, tries: current }), clock.now());
+      // The step as configured goes with it too: a run taken up after a restart goes on only with it.
+      const as = written(step);
+      await store.runs.step(
+        run,
+        i,
+        "started",
+        JSON.stringify({ tool, args, written: as, tries: current }),
+        clock.now(),
+      );
       let said: string;
       let needsPerson: boolean;
       try {
@@ -246,6 +259,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
             JSON.stringify({
               tool,
               args,
+              written: as,
               ...(waiting ? { waiting: waiting.why, until: waiting.until } : {}),
               tries: at,
             }),
@@ -410,26 +424,16 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       steps: true,
     });
     for (const [i, recorded] of run.steps.entries()) {
-      const { tool, args } = JSON.parse(recorded.detail) as { tool: string; args?: Record<string, unknown> };
+      const { tool, written: was } = JSON.parse(recorded.detail) as { tool: string; written?: Record<string, unknown> };
       const step = automation.do[i];
       const now = step && toolOf(step);
       if (!step || now !== tool) {
         return stepsChanged(`step ${i + 1} was ${tool}, and is ${now ? `now ${now}` : "no longer there"}`);
       }
-      if (recorded.status === "done" || recorded.status === "would" || args === undefined) continue;
-      // Both as the tool takes them now: an argument one waiter version adds with its default, or no longer takes, is no change.
-      // Those recorded were taken once already: one the tool read into another shape (a date into
-      // its instant) is compared as it was recorded.
-      const asTaken = (filled: () => Record<string, unknown>) => {
-        try {
-          return JSON.stringify(calls.checked(tool, filled()));
-        } catch {
-          return undefined;
-        }
-      };
-      const given = asTaken(() => argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme)));
-      if (given !== asTaken(() => args) && given !== JSON.stringify(args))
-        return stepsChanged(`step ${i + 1}'s arguments changed`);
+      // Compared as configured, not as filled in and checked, which a newer waiter's tool may do
+      // otherwise; a step an older waiter recorded did not keep it.
+      if (recorded.status === "done" || recorded.status === "would" || was === undefined) continue;
+      if (inOrder(was) !== inOrder(written(step))) return stepsChanged(`step ${i + 1}'s arguments changed`);
     }
     // Narrowed to leave such events alone, it is not to finish this one either.
     let notTaken: string | undefined;
