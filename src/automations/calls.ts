@@ -129,7 +129,6 @@ export class StepCalls {
   ): Promise<{ said: string; needsPerson: boolean }> {
     const { log, stopping, retryForMs } = this.parts;
     const tool = this.#served.get(name) as Tool;
-    if (stopping.aborted) throw new Postponed("waiter is stopping");
     const call: ToolCall = {
       signal: this.#cutting.signal,
       // A wait the tool takes itself (Telegram's 429) holds no stop: nothing was sent.
@@ -149,6 +148,12 @@ export class StepCalls {
         ...(sent.length > 0 || failed.length > 0 ? { notified: { sent, failed } } : {}),
       };
     };
+    // A stop that came as the step was recorded as started: the call is not made, nor taken at the
+    // next start for one that may have been.
+    if (stopping.aborted) {
+      await mark(true, reached(attempt));
+      throw new Postponed("waiter is stopping");
+    }
     /** A process whose lease another took meanwhile records nothing more of the run: it is the other's now. */
     const stillHeld = async (outcome: () => string) => {
       if (await this.parts.holdsLease()) return;

@@ -445,3 +445,42 @@ test("a step waiting for its next try, whose tool reads an argument into another
     await store.close();
   }
 });
+
+test("a stop that comes as a step is recorded as started, before its call, leaves the step to be done at the next start", async () => {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  let calls = 0;
+  const tool = shopTool(async () => {
+    calls += 1;
+    return {};
+  });
+  const start = () =>
+    startAutomations({
+      ...ENGINE,
+      automations: [ONE_STEP],
+      tools: [tool],
+      store,
+      log: new Log("error", () => {}),
+      historyThrough: 0,
+    });
+  const first = await start();
+  // SIGTERM arrives while the store records the step as started.
+  const step = store.runs.step.bind(store.runs);
+  let stopped: Promise<void> | undefined;
+  store.runs.step = async (...args: Parameters<typeof step>) => {
+    await step(...args);
+    if (args[2] === "started") stopped ??= first.close();
+  };
+  await store.add(anEvent("1"));
+  await expect.poll(() => stopped !== undefined).toBe(true);
+  await stopped;
+  store.runs.step = step;
+  expect(calls).toBe(0);
+  const second = await start();
+  try {
+    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toBe("done");
+    expect(calls).toBe(1);
+  } finally {
+    await second.close();
+    await store.close();
+  }
+});
