@@ -3223,6 +3223,16 @@ describe("automations are checked at start", () => {
       { ...PAID, do: [{ tool: "eshop_order_get", args: { id: "{{payload.data.object.metadata.order_id}}" } }] },
       /automation stripe-paid, step 1: eshop_order_get's argument id takes no text, which a template always gives; take the value with \{"path": …\}/,
     ],
+    [
+      "a template inside a list, which is sent as written",
+      { ...PAID, do: [{ tool: "events_ack", args: { ids: ["{{event.id}}"] } }] },
+      /automation stripe-paid, step 1: events_ack's argument ids holds "\{\{event.id\}\}", which is sent as written: only a whole argument is a template or a path; take the list with \{"path": "\[event.id\]"\}, perhaps/,
+    ],
+    [
+      "a path inside a list",
+      { ...PAID, do: [{ tool: "events_ack", args: { ids: [{ path: "event.id" }] } }] },
+      /automation stripe-paid, step 1: events_ack's argument ids holds \{"path":"event.id"\}, which is sent as written: only a whole argument is a template or a path; take the list with \{"path": "\[event.id\]"\}, perhaps/,
+    ],
   ];
   test.each(broken)("%s stops waiter serve with the automation's name", async (_, automation, message) => {
     await expect(serve([automation])).rejects.toThrow(message);

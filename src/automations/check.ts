@@ -89,6 +89,12 @@ export function checkAutomations({
       for (const [arg, value] of Object.entries(args)) {
         const schema = tool.input[arg] as z.ZodType | undefined;
         if (!schema) throw new ConfigError(`${where}, ${at}: ${name} has no argument ${arg}`);
+        const within = nestedFilling(value);
+        if (within !== undefined) {
+          throw new ConfigError(
+            `${where}, ${at}: ${name}'s argument ${arg} holds ${JSON.stringify(within)}, which is sent as written: only a whole argument is a template or a path; ${asPath(value as object)}`,
+          );
+        }
         const template = typeof value === "string" && value.includes("{{");
         const literal = !isPathArgument(value) && !template;
         const checked = literal ? schema.safeParse(value) : undefined;
@@ -110,6 +116,40 @@ export function checkAutomations({
       }
     }
   }
+}
+
+/**
+ * A template or a path inside a list or an object that a step gives as an argument: only a whole
+ * argument is filled in, so one inside would be sent to the tool as written.
+ */
+function nestedFilling(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || isPathArgument(value)) return undefined;
+  for (const item of Object.values(value)) {
+    if ((typeof item === "string" && item.includes("{{")) || isPathArgument(item)) return item;
+    const within = nestedFilling(item);
+    if (within !== undefined) return within;
+  }
+  return undefined;
+}
+
+/**
+ * How to write a list of templates and paths as one path: [event.id, payload.sku], its literals
+ * as JMESPath's; other values are told to take a path.
+ */
+function asPath(value: object): string {
+  const whole = /^\{\{\s*([^{}]+?)\s*\}\}$/;
+  const items = Array.isArray(value)
+    ? value.map((item) =>
+        isPathArgument(item)
+          ? item.path
+          : typeof item === "string"
+            ? (whole.exec(item)?.[1] ?? (item.includes("{{") ? undefined : `'${item.replace(/['\\]/g, "\\$&")}'`))
+            : `\`${JSON.stringify(item)}\``,
+      )
+    : [undefined];
+  return items.every((item) => item !== undefined)
+    ? `take the list with {"path": "[${items.join(", ")}]"}, perhaps`
+    : `take the value with {"path": …}`;
 }
 
 /**
