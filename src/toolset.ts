@@ -71,6 +71,12 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
    * result as the reason, so its onFailure tells someone and its later steps do not run.
    */
   needsPerson?(result: z.input<z.ZodObject<O>>): boolean;
+  /**
+   * Why arguments, each valid alone, are refused together (two given where one is taken, a range
+   * that ends before it begins), as `run` refuses them before any call; else undefined. An
+   * automation's start-up check and dry run, which call nothing, ask it.
+   */
+  refuses?(args: z.output<z.ZodObject<I>>): string | undefined;
 }
 
 /**

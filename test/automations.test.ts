@@ -897,6 +897,38 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a dry run refuses arguments the tool refuses together, as the real run does", async () => {
+    const customers = (dryRun: boolean) => ({
+      name: dryRun ? "look-up-trial" : "look-up",
+      when: { source: "stripe" },
+      do: [
+        {
+          tool: "eshop_customers_list",
+          args: {
+            search: { path: "payload.data.object.metadata.name" },
+            email: { path: "payload.data.object.receipt_email" },
+          },
+        },
+      ],
+      dryRun,
+    });
+    const server = await serve([customers(true), customers(false)]);
+    try {
+      const event = await pay(server, undefined, undefined, {
+        metadata: { name: "Jana" },
+        receipt_email: "jana.novakova@example.cz",
+      });
+      const runs = await runsOf(event.id);
+      const why = "Give email or search, not both: an email finds its one account, whatever search says.";
+      expect(runs.map((run) => [run.automation, run.status, run.error])).toEqual([
+        ["look-up", "failed", `step 1 (eshop_customers_list): ${why}`],
+        ["look-up-trial", "failed", `step 1 (eshop_customers_list): ${why}`],
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("an argument a path fails on, or a template fills with what the tool refuses, is named with its path or template", async () => {
     const note = {
       name: "note-items",
@@ -3232,6 +3264,21 @@ describe("automations are checked at start", () => {
       "a path inside a list",
       { ...PAID, do: [{ tool: "events_ack", args: { ids: [{ path: "event.id" }] } }] },
       /automation stripe-paid, step 1: events_ack's argument ids holds \{"path":"event.id"\}, which is sent as written: only a whole argument is a template or a path; take the list with \{"path": "\[event.id\]"\}, perhaps/,
+    ],
+    [
+      "arguments the tool refuses together",
+      { ...PAID, do: [{ tool: "eshop_product_get", args: { id: 101, sku: "COF-ESP-1KG" } }] },
+      /automation stripe-paid, step 1: eshop_product_get refuses these arguments: Give either `id` or `sku` of the product, not both and not neither\./,
+    ],
+    [
+      "an argument another needs left out",
+      { ...PAID, do: [{ tool: "eshop_stock_set", args: { quantity: 3 } }] },
+      /automation stripe-paid, step 1: eshop_stock_set refuses these arguments: Give either `id` or `sku`/,
+    ],
+    [
+      "dates the tool reads, in the wrong order",
+      { ...PAID, do: [{ tool: "eshop_orders_list", args: { after: "2026-11-20", before: "2026-11-01" } }] },
+      /automation stripe-paid, step 1: eshop_orders_list refuses these arguments: `after` \(2026-11-20\) must be earlier than `before` \(2026-11-01\)\./,
     ],
   ];
   test.each(broken)("%s stops waiter serve with the automation's name", async (_, automation, message) => {

@@ -106,6 +106,9 @@ export class StepCalls {
         : "";
       throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${issue?.message}${gave}`);
     }
+    // Refused by the tool before any call: a dry run, which calls nothing, fails as the real run would.
+    const refused = (this.#served.get(name) as Tool).refuses?.(parsed.data);
+    if (refused) throw new ToolError(refused);
     return parsed.data;
   }
 

@@ -1,6 +1,6 @@
 import { compile } from "@jmespath-community/jmespath";
 import Mustache from "mustache";
-import type { z } from "zod";
+import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { meantKey } from "../shown.js";
 import type { Tool } from "../toolset.js";
@@ -95,7 +95,7 @@ export function checkAutomations({
             `${where}, ${at}: ${name}'s argument ${arg} holds ${JSON.stringify(within)}, which is sent as written: only a whole argument is a template or a path; ${asPath(value as object)}`,
           );
         }
-        const template = typeof value === "string" && value.includes("{{");
+        const template = isTemplate(value);
         const literal = !isPathArgument(value) && !template;
         const checked = literal ? schema.safeParse(value) : undefined;
         if (checked && !checked.success) {
@@ -114,8 +114,16 @@ export function checkAutomations({
           throw new ConfigError(`${where}, ${at}: ${name} needs the argument ${arg}`);
         }
       }
+      // Arguments all written as they are go to the tool the same on every event.
+      const fixed = Object.values(args).every((value) => !isPathArgument(value) && !isTemplate(value));
+      const refused = fixed ? tool.refuses?.(z.object(tool.input).parse(args)) : undefined;
+      if (refused) throw new ConfigError(`${where}, ${at}: ${name} refuses these arguments: ${refused}`);
     }
   }
+}
+
+function isTemplate(value: unknown): value is string {
+  return typeof value === "string" && value.includes("{{");
 }
 
 /**

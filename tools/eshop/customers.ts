@@ -5,6 +5,13 @@ import { defineTool, type Tool } from "../../src/toolset.js";
 import type { ShopProvider } from "./provider.js";
 import { customerOut, pageLine, pageRequest, pageResult, paging, pagingOut } from "./shapes.js";
 
+/** WooCommerce searches by the email alone when given one, and would drop `search` unsaid. */
+function emailAndSearch(args: { search?: string | undefined; email?: string | undefined }): string | undefined {
+  return args.search && args.email
+    ? "Give email or search, not both: an email finds its one account, whatever search says."
+    : undefined;
+}
+
 export function customerTools(shop: ShopProvider): Tool[] {
   return [
     defineTool({
@@ -20,11 +27,10 @@ export function customerTools(shop: ShopProvider): Tool[] {
       },
       output: { customers: z.array(customerOut), ...pagingOut },
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+      refuses: emailAndSearch,
       async run(args, call) {
-        // WooCommerce searches by the email alone when given one, and would drop `search` unsaid.
-        if (args.search && args.email) {
-          throw new ToolError("Give email or search, not both: an email finds its one account, whatever search says.");
-        }
+        const refused = emailAndSearch(args);
+        if (refused) throw new ToolError(refused);
         const request = pageRequest(args);
         const page = await shop.listCustomers(
           { ...(args.search ? { search: args.search } : {}), ...(args.email ? { email: args.email } : {}) },

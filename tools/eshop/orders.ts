@@ -126,6 +126,21 @@ function noteLine(r: { note_id?: number | undefined; note_error?: string | undef
   return r.note_id ? `; note ${r.note_id} added` : "";
 }
 
+type Instant = z.output<typeof dateTime>;
+
+/** Why orders placed after `after` and before `before` can be none: `after` is not earlier. */
+function emptyRange({
+  after,
+  before,
+}: {
+  after?: Instant | undefined;
+  before?: Instant | undefined;
+}): string | undefined {
+  return after && before && after.epoch >= before.epoch
+    ? `\`after\` (${after.given}) must be earlier than \`before\` (${before.given}).`
+    : undefined;
+}
+
 export function orderTools(shop: ShopProvider): Tool[] {
   const statuses = shop.orderStatuses as [string, ...string[]];
   const status = z.enum(statuses);
@@ -151,11 +166,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
     },
     output: { orders: z.array(orderSummaryOut), ...pagingOut },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    refuses: emptyRange,
     async run(args, call) {
       const { after, before } = args;
-      if (after && before && after.epoch >= before.epoch) {
-        throw new ToolError(`\`after\` (${after.given}) must be earlier than \`before\` (${before.given}).`);
-      }
+      const refused = emptyRange(args);
+      if (refused) throw new ToolError(refused);
       const request = pageRequest(args);
       // "#7084" is how the shop writes an order number; its search knows the number without "#".
       const search = args.search?.replace(/^#/, "");

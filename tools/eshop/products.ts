@@ -73,6 +73,13 @@ function noProducts(args: {
   ]);
 }
 
+/** Why an id and a SKU together, or neither, name no one product. */
+function notOneProduct(args: { id?: number | undefined; sku?: string | undefined }): string | undefined {
+  return (args.id === undefined) === (args.sku === undefined)
+    ? "Give either `id` or `sku` of the product, not both and not neither."
+    : undefined;
+}
+
 export function productTools(shop: ShopProvider): Tool[] {
   /**
    * The shop's currency, for prices that do not name it; none when the shop will not say (a key
@@ -82,9 +89,8 @@ export function productTools(shop: ShopProvider): Tool[] {
   const currencyOf = (call: Call) => shop.currency(call).catch(() => undefined);
 
   async function find(args: { id?: number | undefined; sku?: string | undefined }, call: Call): Promise<Product> {
-    if ((args.id === undefined) === (args.sku === undefined)) {
-      throw new ToolError("Give either `id` or `sku` of the product, not both and not neither.");
-    }
+    const refused = notOneProduct(args);
+    if (refused) throw new ToolError(refused);
     if (args.id !== undefined) return shop.getProduct(args.id, call);
     const sku = args.sku as string;
     const found = await shop.findProductsBySku(sku, call);
@@ -146,6 +152,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     input: which,
     output: { ...productOut.shape, currency: currencyOut },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    refuses: notOneProduct,
     async run(args, call) {
       const [product, currency] = await Promise.all([find(args, call), currencyOf(call)]);
       return { ...productOut.parse(product), ...(currency ? { currency } : {}) };
@@ -208,6 +215,7 @@ export function productTools(shop: ShopProvider): Tool[] {
       started_counting: z.boolean(),
     },
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    refuses: notOneProduct,
     async run(args, call) {
       // Read inside the product's turn, so that "was" is what the write before this one left.
       const id = args.id !== undefined && args.sku === undefined ? args.id : (await find(args, call)).id;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import type { geocoder } from "./places.js";
+import { type geocoder, notOnePlace } from "./places.js";
 import type { WeatherProvider } from "./provider.js";
 import {
   alternativesOut,
@@ -44,6 +44,7 @@ export function currentTool(places: ReturnType<typeof geocoder>, provider: Weath
       attribution: attributionOut,
     },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    refuses: notOnePlace,
     async run(args, call) {
       const resolved = await places.resolve(args, call);
       const now = await provider.current(resolved.place, call);

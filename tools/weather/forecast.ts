@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { clock, dateIn, HOUR_MS, localIso, midnight } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import type { geocoder } from "./places.js";
+import { type geocoder, notOnePlace } from "./places.js";
 import type { WeatherProvider } from "./provider.js";
 import {
   alternativesOut,
@@ -76,6 +76,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
       attribution: attributionOut,
     },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
+    refuses: notOnePlace,
     async run(args, call) {
       const resolved = await places.resolve(args, call);
       const zone = resolved.place.timezone;

@@ -54,6 +54,16 @@ export interface SearchOptions {
 }
 
 /** Open-Meteo's geocoding API (GeoNames data): place names to coordinates and time zones. */
+/** Why a place name with coordinates, neither, or half of a pair of coordinates, names no one place. */
+export function notOnePlace(args: { place?: string; latitude?: number; longitude?: number }): string | undefined {
+  const { place, latitude, longitude } = args;
+  const hasCoordinates = latitude !== undefined || longitude !== undefined;
+  return (place === undefined) === !hasCoordinates ||
+    (hasCoordinates && (latitude === undefined || longitude === undefined))
+    ? "Give either `place` (a place name) or both `latitude` and `longitude`, not both and not neither."
+    : undefined;
+}
+
 export function geocoder(api: Upstream) {
   async function find(name: string, options: SearchOptions, call: Call): Promise<Place[]> {
     const body = await api.json(
@@ -112,15 +122,8 @@ export function geocoder(api: Upstream) {
     call: Call,
   ): Promise<Resolved> {
     const { place, latitude, longitude } = args;
-    const hasCoordinates = latitude !== undefined || longitude !== undefined;
-    if (
-      (place === undefined) === !hasCoordinates ||
-      (hasCoordinates && (latitude === undefined || longitude === undefined))
-    ) {
-      throw new ToolError(
-        "Give either `place` (a place name) or both `latitude` and `longitude`, not both and not neither.",
-      );
-    }
+    const refused = notOnePlace(args);
+    if (refused) throw new ToolError(refused);
     if (latitude !== undefined && longitude !== undefined) {
       return { place: { latitude, longitude, timezone: tzlookup(latitude, longitude) }, alternatives: [] };
     }
