@@ -929,6 +929,26 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a step's long answer is kept in its run cut, not whole, saying how long it was", async () => {
+    const list = {
+      name: "list-orders",
+      when: { source: "stripe" },
+      do: [{ tool: "eshop_orders_list", args: { page_size: 100 } }],
+    };
+    const server = await serve([list]);
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("done");
+      const { said } = JSON.parse(run?.steps[0]?.detail ?? "{}") as { said: string };
+      expect(said).toMatch(/^#7084 \(id 7084\) pending: 98\.87 EUR/);
+      expect(said).toMatch(/…\n\(The answer had \d{4,} characters; its first 4,000 are kept\.\)$/);
+      expect(said.length).toBeLessThan(4_100);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("an argument a path fails on, or a template fills with what the tool refuses, is named with its path or template", async () => {
     const note = {
       name: "note-items",

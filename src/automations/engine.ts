@@ -94,6 +94,18 @@ function whatRunLeft(automation: Automation, run: RunRecord, stepsChanged = fals
   return `${said.join("")}${stepsChanged ? " No other step of it was run." : notRun(automation, reached)}`;
 }
 
+/**
+ * Characters of a step's answer its run keeps, as many as a notification holds: a list of a
+ * hundred orders or events would make each run's row tens of kilobytes, kept as long as its event.
+ */
+const MAX_ANSWER_KEPT = 4_000;
+
+/** A step's answer as its run keeps it: a long one cut, saying how long it was. */
+function kept(said: string): string {
+  if (said.length <= MAX_ANSWER_KEPT) return said;
+  return `${cut(said, MAX_ANSWER_KEPT)}\n(The answer had ${said.length} characters; its first ${MAX_ANSWER_KEPT.toLocaleString("en")} are kept.)`;
+}
+
 /** Why a step that was under way when a run stopped, and cannot be repeated safely, ended its run. */
 const UNDER_WAY =
   "it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again";
@@ -290,7 +302,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       if (!calls.tool(tool)?.annotations.readOnlyHint) {
         log.info(`${tool} done for ${who}: ${doneLine(said)}`);
       }
-      await record(run, i, "done", JSON.stringify({ tool, args, said }));
+      await record(run, i, "done", JSON.stringify({ tool, args, said: kept(said) }));
     }
     await store.runs.finish(run, "done", clock.now());
     log.info(`automation ${automation.name} ${automation.dryRun ? "would have run" : "ran"} on event ${event.id}`);
