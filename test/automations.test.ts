@@ -2452,6 +2452,42 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a step's dates read in its run and its failure notice as written, not as the instants the tool reads them into", async () => {
+    const list = {
+      name: "list-orders",
+      when: { source: "stripe" },
+      do: [
+        {
+          tool: "eshop_orders_list",
+          args: { after: "2026-11-01", before: { path: "payload.data.object.metadata.until" } },
+        },
+      ],
+      onFailure: { notify: "team" },
+    };
+    const server = await serve([list, { ...list, name: "list-orders-trial", dryRun: true }]);
+    woo.intercept = (req) =>
+      req.method === "GET"
+        ? json(400, '{"code":"rest_invalid_param","message":"Invalid parameter(s): after"}')
+        : undefined;
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, undefined, undefined, { metadata: { until: "2026-11-20T12:00:00+01:00" } });
+      const runs = await runsOf(event.id);
+      const dates = { after: "2026-11-01", before: "2026-11-20T12:00:00+01:00", page_size: 20 };
+      for (const run of runs) expect(JSON.parse(run.steps[0]?.detail ?? "{}").args).toEqual(dates);
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((message) => message.text))
+        .toEqual([
+          expect.stringContaining(
+            "at step 1 (eshop_orders_list, after “2026-11-01”, before “2026-11-20T12:00:00+01:00”, page_size 20): ",
+          ),
+        ]);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
   test("a shop that answers 500 once is tried again, and the order is paid", async () => {
     const lines: string[] = [];
     const server = await serve([PAID], {}, lines);

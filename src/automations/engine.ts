@@ -226,11 +226,11 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       const step = automation.do[i] as Step;
       const tool = toolOf(step);
       let filled: Record<string, unknown> | undefined;
-      let args: Record<string, unknown>;
+      let input: Record<string, unknown>;
       try {
         filled = argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme));
         // Checked before the step starts, a dry run's too: it would fail the same way for real.
-        args = calls.checked(tool, filled, step);
+        input = calls.checked(tool, filled, step);
       } catch (err) {
         // A path or template that fails on this event's payload (a function given the wrong
         // type), or arguments the tool refuses (a template where it takes a number).
@@ -240,6 +240,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         await failed(automation, event, run, i, { tool, args: filled }, message);
         return;
       }
+      // Recorded as filled in, with the defaults the tool adds: one it reads into another shape (a
+      // date into its instant) reads in the run and in a failure notice as the step gave it.
+      const args = { ...input, ...filled };
       if (automation.dryRun) {
         await store.runs.step(run, i, "would", JSON.stringify({ tool, args }), clock.now());
         continue;
@@ -278,7 +281,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           ).catch((err: unknown) => {
             throw new Postponed(`step ${i + 1} could not be recorded: ${err instanceof Error ? err.message : err}`);
           });
-        ({ said, needsPerson } = await calls.call(tool, args, who, mark, current));
+        ({ said, needsPerson } = await calls.call(tool, input, who, mark, current));
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.
         if (err instanceof Postponed) throw err;
