@@ -949,6 +949,23 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a number a path takes as text, as Stripe's metadata holds an order's id, is told with the path that takes it as a number", async () => {
+    const paid = {
+      ...PAID,
+      do: [{ tool: "eshop_order_mark_paid", args: { id: { path: "payload.data.object.metadata.order_id" } } }],
+    };
+    const server = await serve([paid]);
+    try {
+      const event = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run?.error).toMatch(
+        /^step 1 \(eshop_order_mark_paid\): invalid arguments for eshop_order_mark_paid: id: .+ \(the path payload\.data\.object\.metadata\.order_id gave "7081" on this event's payload; to_number\(payload\.data\.object\.metadata\.order_id\) takes it as a number\)$/,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
   test("an argument a path fails on, or a template fills with what the tool refuses, is named with its path or template", async () => {
     const note = {
       name: "note-items",

@@ -89,11 +89,21 @@ export class StepCalls {
    * look at.
    */
   checked(name: string, args: Record<string, unknown>, from?: Step): Record<string, unknown> {
-    const parsed = z.object((this.#served.get(name) as Tool).input).safeParse(args);
+    const { input } = this.#served.get(name) as Tool;
+    const parsed = z.object(input).safeParse(args);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const arg = String(issue?.path[0] ?? "");
       const given = from && written(from)[arg];
+      // A number a sender writes as text (Stripe's metadata holds only strings) is read by to_number.
+      const value = args[arg];
+      const asNumber =
+        isPathArgument(given) &&
+        typeof value === "string" &&
+        value.trim() !== "" &&
+        (input[arg] as z.ZodType | undefined)?.safeParse(Number(value)).success
+          ? `; to_number(${given.path}) takes it as a number`
+          : "";
       const filledBy = isPathArgument(given)
         ? `the path ${given.path}`
         : typeof given === "string" && given.includes("{{")
@@ -102,7 +112,7 @@ export class StepCalls {
       // The payload's text, told to people and the log: JSON leaves line separators, NEL and
       // invisible characters as they are.
       const gave = filledBy
-        ? ` (${filledBy} gave ${oneLine(JSON.stringify(args[arg]) ?? "nothing", 60)} on this event's payload)`
+        ? ` (${filledBy} gave ${oneLine(JSON.stringify(value) ?? "nothing", 60)} on this event's payload${asNumber})`
         : "";
       throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${issue?.message}${gave}`);
     }
