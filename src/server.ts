@@ -523,6 +523,8 @@ async function runTool(
   const { log, caller } = call;
   const started = clock.now();
   try {
+    const refused = tool.refuses?.(args);
+    if (refused) throw new ToolError(refused);
     const result = await tool.run(args, call);
     log.debug(`${tool.name} answered in ${clock.now() - started} ms`);
     return {

@@ -73,8 +73,8 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
   needsPerson?(result: z.input<z.ZodObject<O>>): boolean;
   /**
    * Why arguments, each valid alone, are refused together (two given where one is taken, a range
-   * that ends before it begins), as `run` refuses them before any call; else undefined. An
-   * automation's start-up check and dry run, which call nothing, ask it.
+   * that ends before it begins); else undefined. Asked before `run`, which may take the arguments
+   * as fine, by the server and by automations, whose start-up check and dry run call nothing.
    */
   refuses?(args: z.output<z.ZodObject<I>>): string | undefined;
 }

@@ -55,8 +55,6 @@ export function historyTool({ configured, pick }: Sources): Tool {
       ),
     },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-    refuses: (args) =>
-      args.start > args.end ? `start (${args.start}) is after end (${args.end}); swap them.` : undefined,
     async run(args, call) {
       const source = pick(args.source);
       const symbols = [...new Set(args.symbols)];

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { ToolError } from "../../src/errors.js";
 import { oneLine, quote } from "../../src/shown.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { ShopProvider } from "./provider.js";
@@ -29,8 +28,6 @@ export function customerTools(shop: ShopProvider): Tool[] {
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
       refuses: emailAndSearch,
       async run(args, call) {
-        const refused = emailAndSearch(args);
-        if (refused) throw new ToolError(refused);
         const request = pageRequest(args);
         const page = await shop.listCustomers(
           { ...(args.search ? { search: args.search } : {}), ...(args.email ? { email: args.email } : {}) },

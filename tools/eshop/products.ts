@@ -89,8 +89,6 @@ export function productTools(shop: ShopProvider): Tool[] {
   const currencyOf = (call: Call) => shop.currency(call).catch(() => undefined);
 
   async function find(args: { id?: number | undefined; sku?: string | undefined }, call: Call): Promise<Product> {
-    const refused = notOneProduct(args);
-    if (refused) throw new ToolError(refused);
     if (args.id !== undefined) return shop.getProduct(args.id, call);
     const sku = args.sku as string;
     const found = await shop.findProductsBySku(sku, call);

@@ -53,7 +53,6 @@ export interface SearchOptions {
   countryCode?: string;
 }
 
-/** Open-Meteo's geocoding API (GeoNames data): place names to coordinates and time zones. */
 /** Why a place name with coordinates, neither, or half of a pair of coordinates, names no one place. */
 export function notOnePlace(args: { place?: string; latitude?: number; longitude?: number }): string | undefined {
   const { place, latitude, longitude } = args;
@@ -64,6 +63,7 @@ export function notOnePlace(args: { place?: string; latitude?: number; longitude
     : undefined;
 }
 
+/** Open-Meteo's geocoding API (GeoNames data): place names to coordinates and time zones. */
 export function geocoder(api: Upstream) {
   async function find(name: string, options: SearchOptions, call: Call): Promise<Place[]> {
     const body = await api.json(
@@ -122,8 +122,6 @@ export function geocoder(api: Upstream) {
     call: Call,
   ): Promise<Resolved> {
     const { place, latitude, longitude } = args;
-    const refused = notOnePlace(args);
-    if (refused) throw new ToolError(refused);
     if (latitude !== undefined && longitude !== undefined) {
       return { place: { latitude, longitude, timezone: tzlookup(latitude, longitude) }, alternatives: [] };
     }
