@@ -1,0 +1,1188 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { connect as connectTcp, createServer } from "node:net";
+import { join } from "node:path";
+import { beforeEach, describe, expect, test } from "vitest";
+import { type RunningServe, startServe } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { SqliteEventStore } from "../src/events/sqlite/store.js";
+import type { RunRecord } from "../src/events/store.js";
+import { Log } from "../src/log.js";
+import { clock, setClock } from "../src/time.js";
+import { toolsets } from "../src/toolsets.js";
+import {
+  CHAT,
+  dataDir,
+  env,
+  mailChannel,
+  O,
+  PAID,
+  pay,
+  runsOf,
+  STRIPE_SECRET,
+  sendStripe,
+  sequence,
+  serve,
+  shopDown,
+  store,
+  TELL,
+  TELL_OFFICE,
+  telegram,
+  unreachableUntilOpened,
+  useFakes,
+  WATCH,
+  waitingStep,
+  woo,
+} from "./automations-harness.js";
+import { freePort, json } from "./fakes/http.js";
+import { startMailServer } from "./fakes/smtp.js";
+import { tooManyRequests } from "./fakes/telegram.js";
+import { startWaiter } from "./memory.js";
+
+useFakes();
+
+describe("when the shop fails", () => {
+  test("a run waiting out a shop outage holds no later event's run: the shop is paid once when it is back", async () => {
+    // Tries half a second, a second, two... apart: the run waits for its next one.
+    const server = await serve([PAID, TELL], { WAITER_AUTOMATION_RETRY_SECONDS: "10" });
+    try {
+      const sent = telegram.delivered.length;
+      const refused = shopDown();
+      const first = await pay(server, String(O.pending1999), "evt_during_outage");
+      await expect.poll(refused).toBeGreaterThan(0);
+      const second = await pay(server, undefined, "evt_behind_outage");
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((message) => message.text))
+        .toEqual(["Paid without an order: “pi_evt_behind_outage”"]);
+      expect((await runsOf(second.id))[0]).toMatchObject({ status: "done" });
+      expect((await runsOf(first.id, false))[0]).toMatchObject({ status: "running" });
+      // An agent asking how the payment's run goes is told the step waits, why, and until when.
+      const agent = await startWaiter(env([PAID, TELL]));
+      try {
+        await waitingStep(
+          agent,
+          first.id,
+          /^WooCommerce answered 503 .*Down for maintenance.* Trying again at \d{4}-\d\d-\d\dT[\d:.]+Z\.$/,
+        );
+      } finally {
+        await agent.close();
+      }
+      woo.intercept = undefined;
+      const [run] = await runsOf(first.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
+      expect(woo.shop.writes.filter((w) => w.method === "PUT")).toHaveLength(1);
+      expect(woo.shop.order(O.pending1999).status).toBe("processing");
+      expect(telegram.delivered.slice(sent).map((message) => message.text)).toEqual([
+        "Paid without an order: “pi_evt_behind_outage”",
+        `Order “${O.pending1999}” is paid (“pi_evt_during_outage”).`,
+      ]);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
+  test("a run waiting to try a step again whose event retention drops meanwhile fails, and says so", async () => {
+    const lines: string[] = [];
+    const server = await serve(
+      [{ ...PAID, onFailure: { notify: "team" } }],
+      { WAITER_AUTOMATION_RETRY_SECONDS: "10" },
+      lines,
+    );
+    try {
+      const sent = telegram.delivered.length;
+      const refused = shopDown();
+      const event = await pay(server, String(O.pending1999), "evt_dropped_waiting");
+      await expect.poll(refused).toBeGreaterThan(0);
+      const s = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
+      await s.expire(clock.now() + 2 * 86_400_000);
+      await s.close();
+      // The event is gone: the notice names the order and the payment, for the person who pays it by hand.
+      const said = `failed: it waited to try a step again, and retention dropped its event meanwhile. Step 1 (eshop_order_mark_paid, id ${O.pending1999}, transaction_id “pi_evt_dropped_waiting”) was not done. Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`;
+      await expect.poll(() => lines.filter((line) => line.includes(`on event ${event.id} ${said}`))).toHaveLength(1);
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((message) => message.text))
+        .toEqual([expect.stringContaining(said)]);
+      expect(woo.shop.order(O.pending1999).status).toBe("pending");
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
+  test("a step's dates read in its run and its failure notice as written, not as the instants the tool reads them into", async () => {
+    const list = {
+      name: "list-orders",
+      when: { source: "stripe" },
+      do: [
+        {
+          tool: "eshop_orders_list",
+          args: { after: "2026-11-01", before: { path: "payload.data.object.metadata.until" } },
+        },
+      ],
+      onFailure: { notify: "team" },
+    };
+    const server = await serve([list, { ...list, name: "list-orders-trial", dryRun: true }]);
+    woo.intercept = (req) =>
+      req.method === "GET"
+        ? json(400, '{"code":"rest_invalid_param","message":"Invalid parameter(s): after"}')
+        : undefined;
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, undefined, undefined, { metadata: { until: "2026-11-20T12:00:00+01:00" } });
+      const runs = await runsOf(event.id);
+      const dates = { after: "2026-11-01", before: "2026-11-20T12:00:00+01:00", page_size: 20 };
+      for (const run of runs) expect(JSON.parse(run.steps[0]?.detail ?? "{}").args).toEqual(dates);
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((message) => message.text))
+        .toEqual([
+          expect.stringContaining(
+            "at step 1 (eshop_orders_list, after “2026-11-01”, before “2026-11-20T12:00:00+01:00”, page_size 20): ",
+          ),
+        ]);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
+  test("a shop that answers 500 once is tried again, and the order is paid", async () => {
+    const lines: string[] = [];
+    const server = await serve([PAID], {}, lines);
+    try {
+      let failed = 0;
+      woo.intercept = (req) =>
+        req.method === "PUT" && failed++ === 0
+          ? json(500, '{"code":"internal_error","message":"Database error"}')
+          : undefined;
+      const event = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(failed).toBe(2);
+      expect(woo.shop.order(O.pending1999).status).toBe("processing");
+      // Two seconds of retries begin with a tenth of a second's wait; the line names the run.
+      expect(lines.filter((line) => line.includes("trying again"))).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `automation stripe-paid, run ${run?.id} \\(event ${event.id}\\), step 1: eshop_order_mark_paid failed \\(.*500.*\\); trying again in 100 ms\n$`,
+          ),
+        ),
+      ]);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
+  test("a step that is not idempotent is not tried again after a failure that may have been carried out", async () => {
+    const note = {
+      name: "note-it",
+      when: { source: "stripe" },
+      do: [{ tool: "eshop_order_add_note", args: { id: O.pending1999, note: "Paid by card." } }],
+    };
+    const server = await serve([note]);
+    try {
+      let posts = 0;
+      woo.intercept = (req) =>
+        req.method === "POST" && req.path.endsWith("/notes") && ++posts
+          ? json(500, '{"code":"internal_error","message":"Database error"}')
+          : undefined;
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "failed", error: expect.stringMatching(/^step 1 \(eshop_order_add_note\)/) });
+      expect(posts).toBe(1);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
+  test("a payment the shop answered 2xx in another shape fails its run, saying it was most likely made, and is not made again", async () => {
+    const server = await serve([PAID]);
+    try {
+      let puts = 0;
+      // A plugin that wraps WooCommerce's answers: {"data":…}.
+      woo.intercept = (req) => (req.method === "PUT" && ++puts ? json(200, '{"data":{"id":1}}') : undefined);
+      const event = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(
+          /^step 1 \(eshop_order_mark_paid\): WooCommerce accepted the change \(status 200\) but answered in an unexpected format .*: it was most likely made\./,
+        ),
+      });
+      expect(puts).toBe(1);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
+  test("a step waiting for its next try says it waits, and once the retry time is over, that waiter tried and stopped", async () => {
+    const server = await serve([PAID], { WAITER_WOO_URL: `http://127.0.0.1:${await freePort()}` });
+    const agent = await startWaiter(env([PAID]));
+    try {
+      const event = await pay(server, String(O.pending1999));
+      // Advice to the model ("try again later") is waiter's to follow here: it says what it does instead.
+      const unreachable =
+        "Could not reach WooCommerce \\(127\\.0\\.0\\.1:\\d+\\): the connection was refused, as nothing listens there; if it lasts, check the port in WAITER_WOO_URL\\.";
+      await waitingStep(agent, event.id, new RegExp(`^${unreachable} Trying again at [\\dT:.-]+Z\\.$`));
+      const [run] = await runsOf(event.id);
+      expect(run?.error).toMatch(
+        new RegExp(
+          `^step 1 \\(eshop_order_mark_paid\\): ${unreachable} waiter tried it \\d+ times; a next try would come after the retry time \\(WAITER_AUTOMATION_RETRY_SECONDS, 2 s\\), so it is not tried again\\.$`,
+        ),
+      );
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
+  test("a step waiting for its next try keeps its retry time and its waits when waiter starts again", async () => {
+    const lines: string[] = [];
+    const servers: RunningServe[] = [];
+    const start = async () => servers.push(await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "60" }, lines));
+    const stop = async () => servers.pop()?.close();
+    const waits = () => lines.filter((line) => line.includes("trying again in"));
+    const offset = clock.now() - Date.now();
+    try {
+      // A 500, which the HTTP client does not retry itself: each try is one request.
+      woo.intercept = (req) =>
+        req.method === "PUT" ? json(500, '{"code":"internal_error","message":"Database error"}') : undefined;
+      await start();
+      const event = await pay(servers[0] as RunningServe, String(O.pending1999));
+      await expect.poll(waits).toHaveLength(1);
+      expect(waits()[0]).toMatch(/trying again in 2 s\n$/);
+      await stop();
+      // Ten seconds on, its wait doubles, as it would have had waiter not stopped.
+      setClock(clock.now() + 10_000);
+      await start();
+      await expect.poll(waits).toHaveLength(2);
+      expect(waits()[1]).toMatch(/trying again in 4 s\n$/);
+      await stop();
+      // Past the minute from its first try: it is tried once more, and not again.
+      setClock(clock.now() + 51_000);
+      await start();
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("failed");
+      expect(run?.error).toMatch(
+        /waiter tried it 3 times; a next try would come after the retry time \(WAITER_AUTOMATION_RETRY_SECONDS, 60 s\), so it is not tried again\.$/,
+      );
+    } finally {
+      woo.intercept = undefined;
+      while (servers.length > 0) await stop();
+      setClock(Date.now() + offset);
+    }
+  });
+
+  test("a step under way when waiter stopped keeps its retry time at the next start", async () => {
+    const offset = clock.now() - Date.now();
+    let puts = 0;
+    // The first try is still waiting for the shop's answer when waiter stops; later ones fail.
+    woo.intercept = (req) =>
+      req.method === "PUT" && ++puts
+        ? { ...json(500, '{"code":"internal_error","message":"Database error"}'), delayMs: puts === 1 ? 5_000 : 0 }
+        : undefined;
+    // Cut after a second: the shop's answer comes after five.
+    const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "60", WAITER_STOP_SECONDS: "1" });
+    let second: RunningServe | undefined;
+    try {
+      const event = await pay(first, String(O.pending1999));
+      await expect.poll(() => puts).toBe(1);
+      await first.close();
+      expect((await runsOf(event.id, false))[0]?.steps.map((s) => s.status)).toEqual(["started"]);
+      // Past the minute from that first try: the step is tried once more, and not again.
+      setClock(clock.now() + 61_000);
+      second = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "60" });
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("failed");
+      // Both tries are counted: the shop had the one under way too.
+      expect(run?.error).toMatch(/waiter tried it 2 times; a next try would come after the retry time/);
+      expect(puts).toBe(2);
+    } finally {
+      woo.intercept = undefined;
+      await second?.close();
+      setClock(Date.now() + offset);
+    }
+  });
+
+  test("a shop that stays down fails the run after the retry time, and the team is told of the failure, not of a payment", async () => {
+    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }]);
+    try {
+      const sent = telegram.delivered.length;
+      woo.intercept = (req) =>
+        req.method === "PUT" ? json(500, '{"code":"internal_error","message":"Database error"}') : undefined;
+      const event = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(/^step 1 \(eshop_order_mark_paid\): .*500/),
+      });
+      expect(run?.steps.map((s) => s.status)).toEqual(["failed"]);
+      // The team is told once the run is marked failed.
+      for (let waited = 0; telegram.delivered.length === sent && waited < 5_000; waited += 25) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(telegram.delivered.slice(sent)).toEqual([
+        expect.objectContaining({
+          text: expect.stringMatching(
+            new RegExp(
+              `^waiter: automation stripe-paid failed on the delivery “evt_${sequence}” from stripe \\(“payment_intent\\.succeeded”, waiter's event ${event.id}\\) at step 1 \\(eshop_order_mark_paid, id 7081, transaction_id “pi_evt_${sequence}”\\): .*500.* Steps 2-3 \\(notify, ack\\) were not run; the event is not acknowledged\\.$`,
+            ),
+          ),
+        }),
+      ]);
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+});
+
+describe("when a channel cannot be reached", () => {
+  test("an onFailure channel that cannot be reached holds no later event's run while it is tried", async () => {
+    const channel = (baseUrl: string) => ({
+      type: "telegram",
+      botTokenEnv: "TELEGRAM_BOT_TOKEN",
+      chatIds: [CHAT],
+      baseUrl,
+    });
+    const lines: string[] = [];
+    const server = await serve(
+      [{ ...PAID, onFailure: { notify: "down" } }, TELL],
+      {
+        WAITER_NOTIFY_CHANNELS: JSON.stringify({
+          team: channel(telegram.origin),
+          down: channel(`http://127.0.0.1:${await freePort()}`),
+        }),
+      },
+      lines,
+    );
+    try {
+      const sent = telegram.delivered.length;
+      await pay(server, "999999", "evt_fails_untold");
+      await pay(server, undefined, "evt_told_meanwhile");
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
+        .toEqual([expect.stringMatching(/^Paid without an order: /)]);
+      // The failure is still being told (the retry time is 2 s here) when the later event's run is done.
+      expect(lines.filter((line) => line.includes("its failure could not be told"))).toEqual([]);
+      await expect
+        .poll(() => lines.filter((line) => line.includes("automation stripe-paid: its failure could not be told")))
+        .toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("many failures told at once to a channel that cannot be reached are no memory leak warning", async () => {
+    const warnings: string[] = [];
+    const heard = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", heard);
+    const server = await serve([{ ...PAID, onFailure: { notify: "down" } }], {
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT], baseUrl: telegram.origin },
+        down: {
+          type: "telegram",
+          botTokenEnv: "TELEGRAM_BOT_TOKEN",
+          chatIds: [CHAT],
+          baseUrl: `http://127.0.0.1:${await freePort()}`,
+        },
+      }),
+    });
+    try {
+      // Orders the shop does not have: each run fails, and its failure is tried on the channel for 2 s.
+      const paid = await Promise.all(Array.from({ length: 12 }, () => pay(server, "999999")));
+      await expect
+        .poll(async () => (await Promise.all(paid.map(({ id }) => runsOf(id)))).flat().map((run) => run.status))
+        .toEqual(Array(12).fill("failed"));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", heard);
+      await server.close();
+    }
+  });
+
+  test("a notification that could not connect, so was not sent, is sent once the channel answers, once", async () => {
+    const smtp = await startMailServer();
+    const [bot, mail] = await Promise.all([
+      unreachableUntilOpened(Number(new URL(telegram.origin).port)),
+      unreachableUntilOpened(smtp.port),
+    ]);
+    const tell = {
+      name: "tell",
+      when: { source: "stripe" },
+      do: [
+        { notify: "team", text: "Paid {{event.id}}" },
+        { notify: "office", text: "Paid" },
+      ],
+    };
+    const server = await serve([tell], {
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: {
+          type: "telegram",
+          botTokenEnv: "TELEGRAM_BOT_TOKEN",
+          chatIds: [CHAT],
+          baseUrl: `http://127.0.0.1:${bot.port}`,
+        },
+        office: mailChannel(mail.port, "boss@shop.example"),
+      }),
+      // A first wait of half a second, long enough to see the step wait for its next try.
+      WAITER_AUTOMATION_RETRY_SECONDS: "10",
+    });
+    /** The run once its step `index` waits for a next try, or once it ended. */
+    const waiting = async (eventId: string, index: number) => {
+      for (;;) {
+        const [run] = await runsOf(eventId, false);
+        if (run?.status !== "running" || run.steps[index]?.status === "refused") return run;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, undefined);
+      expect(await waiting(event.id, 0)).toMatchObject({ status: "running" });
+      await bot.open();
+      expect(await waiting(event.id, 1)).toMatchObject({ status: "running" });
+      await mail.open();
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(telegram.delivered.slice(sent)).toEqual([expect.objectContaining({ text: `Paid “${event.id}”` })]);
+      expect(smtp.received).toEqual(["boss@shop.example"]);
+    } finally {
+      await server.close();
+      await Promise.all([bot.close(), mail.close(), smtp.close()]);
+    }
+  });
+
+  test("a notification whose connection broke once it was sent may have been sent, and is not sent again", async () => {
+    const server = await serve([{ name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] }]);
+    try {
+      const asked = telegram.requests.length;
+      telegram.queue.push({ status: 200, destroy: true });
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(/it may have been made\. Sending the message again may send it twice/),
+      });
+      expect(telegram.requests.length - asked).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a notification Telegram took but did not confirm (ok without a message id) may have been sent, and is not sent again", async () => {
+    const server = await serve([{ name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] }]);
+    try {
+      const asked = telegram.requests.length;
+      telegram.queue.push(json(200, '{"ok":true,"result":{}}'));
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(/it was most likely made\. Sending the message again may send it twice/),
+      });
+      expect(telegram.requests.length - asked).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+test("a sender's text cut inside an emoji reaches Telegram, the broken half shown as �", async () => {
+  const tell = {
+    name: "tell",
+    when: { source: "stripe" },
+    do: [{ notify: "team", text: "Paid: {{payload.data.object.description}}" }],
+  };
+  const server = await serve([tell]);
+  try {
+    const sent = telegram.delivered.length;
+    // A checkout that cut the description at a length in UTF-16 units, inside 🍩 (\ud83c\udf69).
+    const event = await pay(server, undefined, undefined, { description: "Káva a \ud83c" });
+    const [run] = await runsOf(event.id);
+    expect(run).toMatchObject({ status: "done" });
+    expect(telegram.delivered.slice(sent).map((m) => m.text)).toEqual(["Paid: “Káva a \ufffd”"]);
+  } finally {
+    await server.close();
+  }
+});
+
+describe("when a mail server refuses for now", () => {
+  test("a greylisted email (451) is sent again later, once, and a refusal for good (550) fails the run at once", async () => {
+    let greylisted = 0;
+    const smtp = await startMailServer({
+      onRcptTo(address, _session, callback) {
+        if (address.address.startsWith("gone")) {
+          callback(Object.assign(new Error("5.1.1 Mailbox unavailable"), { responseCode: 550 }));
+        } else if (greylisted++ === 0) {
+          callback(Object.assign(new Error("4.7.1 Greylisted, try again later"), { responseCode: 451 }));
+        } else callback();
+      },
+    });
+    const { port, received } = smtp;
+    const mail = (to: string) => mailChannel(port, to);
+    const tell = (channel: string) => ({
+      name: channel,
+      when: { source: "stripe" },
+      do: [{ notify: channel, text: "Paid" }],
+    });
+    const server = await serve([tell("office"), tell("nobody")], {
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({ office: mail("boss@shop.example"), nobody: mail("gone@shop.example") }),
+    });
+    try {
+      const event = await pay(server, undefined);
+      const runs = await runsOf(event.id);
+      expect(runs.find((r) => r.automation === "office")).toMatchObject({ status: "done" });
+      expect(runs.find((r) => r.automation === "nobody")).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(/550 .*not sent; correct the address in the channel's to/),
+      });
+      expect(greylisted).toBe(2);
+      expect(received).toEqual(["boss@shop.example"]);
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+
+  test("a channel all of whose addresses are refused for now until the retry time is over says so without advising to try again", async () => {
+    const smtp = await startMailServer({
+      onRcptTo(_address, _session, callback) {
+        callback(Object.assign(new Error("4.2.1 Mailbox busy"), { responseCode: 450 }));
+      },
+    });
+    const channels = JSON.stringify({ office: mailChannel(smtp.port, "boss@shop.example", "accounts@shop.example") });
+    const server = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("failed");
+      // waiter tried, and says it will not again: no address's reason tells a person to try later.
+      expect(run?.error).toMatch(/waiter tried it \d+ times/);
+      expect(run?.error).not.toMatch(/try again later/);
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+
+  test("an email whose connection the mail server cut or closed before it had the message is sent again later, once", async () => {
+    const smtp = await startMailServer();
+    // The first connection is greeted, then cut at the first command (a server restarting), the
+    // second closed there; the next ones reach the mail server.
+    let connections = 0;
+    const flaky = createServer((socket) => {
+      socket.on("error", () => {});
+      const which = connections++;
+      if (which < 2) {
+        socket.write("220 mail.shop.example ESMTP\r\n");
+        socket.once("data", () => (which === 0 ? socket.resetAndDestroy() : socket.end()));
+        return;
+      }
+      const server = connectTcp(smtp.port, "127.0.0.1");
+      server.on("error", () => socket.destroy());
+      socket.pipe(server).pipe(socket);
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, "127.0.0.1", resolve));
+    const port = (flaky.address() as { port: number }).port;
+    const channels = JSON.stringify({ office: mailChannel(port, "boss@shop.example") });
+    const server = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(connections).toBe(3);
+      expect(smtp.received).toEqual(["boss@shop.example"]);
+    } finally {
+      await server.close();
+      await new Promise<void>((resolve) => flaky.close(() => resolve()));
+      await smtp.close();
+    }
+  });
+
+  test("an email a stop cut short before the mail server had it is sent at the next start, once", async () => {
+    let held: (() => void) | undefined;
+    const smtp = await startMailServer({
+      onRcptTo(_address, _session, callback) {
+        // The first recipient's answer waits for the stop; the server never has that message.
+        if (held === undefined) held = callback;
+        else callback();
+      },
+    });
+    const { port, received } = smtp;
+    const channels = JSON.stringify({ office: mailChannel(port, "boss@shop.example") });
+    try {
+      const first = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels, WAITER_STOP_SECONDS: "1" });
+      const event = await pay(first, undefined);
+      await expect.poll(() => held).toBeDefined();
+      await first.close();
+      expect(received).toEqual([]);
+      const second = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
+      try {
+        const [run] = await runsOf(event.id);
+        expect(run).toMatchObject({ status: "done" });
+        expect(received).toEqual(["boss@shop.example"]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      held?.();
+      await smtp.close();
+    }
+  });
+});
+
+describe("a notification some targets refused for now", () => {
+  /** The outcome a run's step `i` recorded: the tool's answer, or why it failed. */
+  const outcome = (run: RunRecord | undefined, i = 0) => {
+    const detail = JSON.parse(run?.steps[i]?.detail ?? "{}") as { said?: string; error?: string };
+    return detail.said ?? detail.error;
+  };
+  const OTHER = "-100777";
+  /** The team's channel with a second chat, which Telegram knows. */
+  const twoChats = () =>
+    JSON.stringify({
+      team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT, OTHER], baseUrl: telegram.origin },
+    });
+  const toChat = (chat: string, from: number) => telegram.delivered.slice(from).filter((m) => m.chat_id === chat);
+  /** Telegram asks to wait `seconds` the first time a message goes to `chat`. */
+  function limitOnce(chat: string, seconds: number): void {
+    let limited = false;
+    telegram.intercept = (req) => {
+      if (limited || req.method !== "POST" || (JSON.parse(req.body) as { chat_id: string }).chat_id !== chat) return;
+      limited = true;
+      return tooManyRequests(seconds);
+    };
+  }
+  beforeEach(() => {
+    telegram.chats.add(OTHER);
+    return () => {
+      telegram.intercept = undefined;
+      telegram.chats.delete(OTHER);
+    };
+  });
+
+  test("two addresses, one greylisted twice then taking it: each gets it once, and the step names both", async () => {
+    let greylisted = 0;
+    const smtp = await startMailServer({
+      onRcptTo(address, _session, callback) {
+        if (address.address.startsWith("accounts") && greylisted++ < 2) {
+          callback(Object.assign(new Error("4.7.1 Greylisted, try again later"), { responseCode: 451 }));
+        } else callback();
+      },
+    });
+    const channels = JSON.stringify({ office: mailChannel(smtp.port, "boss@shop.example", "accounts@shop.example") });
+    const server = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("done");
+      expect(greylisted).toBe(3);
+      expect([...smtp.received].sort()).toEqual(["accounts@shop.example", "boss@shop.example"]);
+      expect(outcome(run)).toBe("Sent on office to boss@shop.example, accounts@shop.example.");
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+
+  test("an address refused for good is not tried again and is named; the one refused for now gets it later", async () => {
+    const asked: string[] = [];
+    let greylisted = 0;
+    const smtp = await startMailServer({
+      onRcptTo(address, _session, callback) {
+        asked.push(address.address);
+        if (address.address.startsWith("gone")) {
+          callback(Object.assign(new Error("5.1.1 Mailbox unavailable"), { responseCode: 550 }));
+        } else if (address.address.startsWith("accounts") && greylisted++ === 0) {
+          callback(Object.assign(new Error("4.7.1 Greylisted, try again later"), { responseCode: 451 }));
+        } else callback();
+      },
+    });
+    const to = ["gone@shop.example", "accounts@shop.example"];
+    const channels = JSON.stringify({ office: mailChannel(smtp.port, ...to) });
+    const server = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("done");
+      expect(smtp.received).toEqual(["accounts@shop.example"]);
+      expect(asked.filter((a) => a.startsWith("gone"))).toHaveLength(1);
+      expect(outcome(run)).toMatch(
+        /^Sent on office to accounts@shop\.example\.\nNot confirmed by gone@shop\.example: The mail server refused it \(550 /,
+      );
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+
+  test("a chat Telegram asks to wait for (429) gets it after the wait; the other chat once, at once", async () => {
+    limitOnce(OTHER, 1);
+    const sent = telegram.delivered.length;
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }, { ack: true }] };
+    const server = await serve([tell], { WAITER_NOTIFY_CHANNELS: twoChats(), WAITER_TOOL_TIMEOUT: "1" });
+    try {
+      const before = clock.now();
+      const event = await pay(server, undefined);
+      await expect.poll(() => toChat(CHAT, sent)).toHaveLength(1);
+      const [run] = await runsOf(event.id);
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done"]);
+      expect(toChat(CHAT, sent)).toHaveLength(1);
+      expect(toChat(OTHER, sent)).toHaveLength(1);
+      expect(clock.now() - before).toBeGreaterThanOrEqual(1_000);
+      expect(outcome(run)).toBe(`Sent on team to ${CHAT}, ${OTHER}.`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a restart while a chat's wait is not over sends to it at the next start, and not again to the chat that has it", async () => {
+    limitOnce(OTHER, 60);
+    const sent = telegram.delivered.length;
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }, { ack: true }] };
+    const extra = { WAITER_NOTIFY_CHANNELS: twoChats(), WAITER_AUTOMATION_RETRY_SECONDS: "120" };
+    const first = await serve([tell], extra);
+    const event = await pay(first, undefined);
+    await expect.poll(async () => (await runsOf(event.id, false))[0]?.steps.map((s) => s.status)).toEqual(["refused"]);
+    await first.close();
+    expect(toChat(CHAT, sent)).toHaveLength(1);
+    expect(toChat(OTHER, sent)).toHaveLength(0);
+    setClock(clock.now() + 61_000);
+    const second = await serve([tell], extra);
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done"]);
+      expect(toChat(CHAT, sent)).toHaveLength(1);
+      expect(toChat(OTHER, sent)).toHaveLength(1);
+      expect(outcome(run)).toBe(`Sent on team to ${CHAT}, ${OTHER}.`);
+    } finally {
+      await second.close();
+      setClock(clock.now() - 61_000);
+    }
+  });
+
+  test("a stop while notify_send waits out one chat's 429 sends to that chat at the next start, and not again to the other", async () => {
+    // Five seconds fit in a call: notify_send waits them out itself, and the stop cuts that wait.
+    limitOnce(OTHER, 5);
+    const sent = telegram.delivered.length;
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] };
+    const first = await serve([tell], { WAITER_NOTIFY_CHANNELS: twoChats() });
+    const event = await pay(first, undefined);
+    await expect.poll(() => toChat(CHAT, sent)).toHaveLength(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await first.close();
+    expect((await runsOf(event.id, false))[0]?.steps.map((s) => s.status)).toEqual(["refused"]);
+    const second = await serve([tell], { WAITER_NOTIFY_CHANNELS: twoChats() });
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("done");
+      expect(toChat(CHAT, sent)).toHaveLength(1);
+      expect(toChat(OTHER, sent)).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test("an address still refused for now when the retry time is over fails the run, naming who has it and who has not, to onFailure too", async () => {
+    const smtp = await startMailServer({
+      onRcptTo(address, _session, callback) {
+        if (address.address.startsWith("accounts")) {
+          callback(Object.assign(new Error("4.2.1 Mailbox busy"), { responseCode: 450 }));
+        } else callback();
+      },
+    });
+    const channels = JSON.parse(twoChats()) as Record<string, object>;
+    channels.office = mailChannel(smtp.port, "boss@shop.example", "accounts@shop.example");
+    const sent = telegram.delivered.length;
+    // The failure's notice too reaches a chat Telegram asks to wait for once, and the other once.
+    limitOnce(OTHER, 1);
+    const told = { ...TELL_OFFICE, onFailure: { notify: "team" } };
+    const server = await serve([told], { WAITER_NOTIFY_CHANNELS: JSON.stringify(channels), WAITER_TOOL_TIMEOUT: "1" });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      const why =
+        /Sent on office to boss@shop\.example; not confirmed by accounts@shop\.example: The mail server refused it for now \(450 [^)]*\): not sent\. waiter tried it \d+ times; a next try would come after the retry time \(WAITER_AUTOMATION_RETRY_SECONDS, 2 s\), so it is not tried again\.$/;
+      expect(run?.status).toBe("failed");
+      expect(run?.error).toMatch(new RegExp(`^step 1 \\(notify_send\\): ${why.source}`));
+      expect(smtp.received).toEqual(["boss@shop.example"]);
+      await expect.poll(() => toChat(CHAT, sent)).toHaveLength(1);
+      expect(toChat(CHAT, sent)[0]?.text).toMatch(
+        new RegExp(
+          `^waiter: automation office failed .* at step 1 \\(notify_send, channel “office”, text “Paid”\\): ${why.source}`,
+        ),
+      );
+      await expect.poll(() => toChat(OTHER, sent)).toHaveLength(1);
+      expect(toChat(OTHER, sent)[0]?.text).toBe(toChat(CHAT, sent)[0]?.text);
+      expect(toChat(CHAT, sent)).toHaveLength(1);
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+});
+
+test("the payment and refund examples of the README and docs/automations.md (Stripe, Comgate) start waiter serve as written, with the token a public URL needs", async () => {
+  const pages = ["../README.md", "../docs/automations.md"].map((page) =>
+    readFileSync(new URL(page, import.meta.url), "utf8"),
+  );
+  const examples = pages.flatMap((page) =>
+    [...page.matchAll(/^```json\n([\s\S]*?)^```/gm)]
+      .map((m) => m[1] ?? "")
+      .filter((json) => json.includes('"automations"')),
+  );
+  expect(examples).toHaveLength(4);
+  for (const example of examples) {
+    const file = join(dataDir, "waiter.json");
+    writeFileSync(file, example);
+    const { WAITER_WEBHOOKS_SOURCES, WAITER_NOTIFY_CHANNELS, WAITER_AUTOMATIONS, ...rest } = env([]);
+    const secrets = { STRIPE_WEBHOOK_SECRET: STRIPE_SECRET, COMGATE_SECRET: "comgate-secret" };
+    const token = {
+      WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
+      OPS_TOKEN: "0123456789abcdef".repeat(4),
+    };
+    const config = loadConfig({ env: { ...rest, ...secrets, ...token }, file }, toolsets());
+    expect(config.core.automations.map((a) => a.name)).toEqual([
+      expect.stringMatching(/^(stripe|comgate)-paid$|^stripe-refunds$/),
+    ]);
+    const running = await startServe(config, new Log("error", () => {}));
+    await running.close();
+  }
+});
+
+test("the refunds example of docs/automations.md tells the team of a refund or a dispute, even one that came before its payment", async () => {
+  const page = readFileSync(new URL("../docs/automations.md", import.meta.url), "utf8");
+  const example = [...page.matchAll(/^```json\n([\s\S]*?)^```/gm)]
+    .map((m) => m[1] ?? "")
+    .find((json) => json.includes('"name": "stripe-refunds"'));
+  expect(example).toBeDefined();
+  const [refunds] = (JSON.parse(example ?? "{}") as { automations: object[] }).automations;
+  const server = await serve([{ ...PAID, onFailure: { notify: "team" } }, refunds as object]);
+  try {
+    const sent = telegram.delivered.length;
+    const deliver = async (id: string, type: string, object: object) => (await sendStripe(server, id, type, object)).id;
+    // The refund first, its payment after it: the payment still marks the order paid.
+    const refund = await deliver("evt_refund_first", "charge.refunded", {
+      id: "ch_refunded",
+      object: "charge",
+      amount_refunded: 1999,
+      payment_intent: "pi_refunded",
+    });
+    await pay(server, String(O.pending1999), "evt_refunded_payment", { id: "pi_refunded" });
+    await deliver("evt_charge_ok", "charge.succeeded", { id: "ch_ok", object: "charge", payment_intent: "pi_ok" });
+    await deliver("evt_dispute", "charge.dispute.created", {
+      id: "du_1",
+      object: "dispute",
+      amount: 1999,
+      charge: "ch_disputed",
+      payment_intent: "pi_disputed",
+    });
+    await expect
+      .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
+      .toEqual([
+        "Stripe “charge.refunded” of payment “pi_refunded”: check its order in the shop.",
+        `Order “${O.pending1999}” is paid (“pi_refunded”).`,
+        "Stripe “charge.dispute.created” of payment “pi_disputed”: check its order in the shop.",
+      ]);
+    const s = store();
+    expect((await s.get(refund))?.ackedAt).toBeNull();
+    await s.close();
+  } finally {
+    await server.close();
+  }
+});
+
+describe("automations are checked at start", () => {
+  const broken: [string, object, RegExp][] = [
+    [
+      "an unknown source",
+      { ...PAID, when: { ...PAID.when, source: "paypal" } },
+      /automation stripe-paid: when.source "paypal" is no configured webhook source \(stripe\)/,
+    ],
+    [
+      "a tool not served",
+      { ...PAID, do: [{ tool: "eshop_order_delete" }] },
+      /automation stripe-paid, step 1: eshop_order_delete is not served here/,
+    ],
+    [
+      "an argument the tool has not",
+      { ...PAID, do: [{ tool: "eshop_order_get", args: { id: 1, extra: true } }] },
+      /step 1: eshop_order_get has no argument extra/,
+    ],
+    [
+      "a literal argument the tool refuses",
+      { ...PAID, do: [{ tool: "eshop_order_get", args: { id: -5 } }] },
+      /step 1: eshop_order_get's argument id /,
+    ],
+    [
+      "a required argument left out",
+      { ...PAID, do: [{ tool: "eshop_order_get", args: {} }] },
+      /step 1: eshop_order_get needs the argument id/,
+    ],
+    [
+      "an onFailure channel not configured",
+      { ...PAID, onFailure: { notify: "nobody" } },
+      /automation stripe-paid, onFailure: notify_send's argument channel /,
+    ],
+    [
+      "a channel not configured",
+      { ...PAID, do: [{ notify: "everyone", text: "Hi" }] },
+      /automation stripe-paid, step 1: notify_send.s argument channel /,
+    ],
+    [
+      "a template that reads neither payload nor event",
+      { ...PAID, do: [{ notify: "team", text: "Order {{data.object.id}} is paid" }] },
+      /automation stripe-paid, step 1: \{\{data.object.id\}\} starts at "data", which is neither payload nor event, so it is always empty \(payload.data.object.id, perhaps\)/,
+    ],
+    [
+      "a template for an argument that takes a number",
+      { ...PAID, do: [{ tool: "eshop_order_get", args: { id: "{{payload.data.object.metadata.order_id}}" } }] },
+      /automation stripe-paid, step 1: eshop_order_get's argument id takes no text, which a template always gives; take the value with \{"path": …\}/,
+    ],
+    [
+      "a template inside a list, which is sent as written",
+      { ...PAID, do: [{ tool: "events_ack", args: { ids: ["{{event.id}}"] } }] },
+      /automation stripe-paid, step 1: events_ack's argument ids holds "\{\{event.id\}\}", which is sent as written: only a whole argument is a template or a path; take the list with \{"path": "\[event.id\]"\}, perhaps/,
+    ],
+    [
+      "a path inside a list",
+      { ...PAID, do: [{ tool: "events_ack", args: { ids: [{ path: "event.id" }] } }] },
+      /automation stripe-paid, step 1: events_ack's argument ids holds \{"path":"event.id"\}, which is sent as written: only a whole argument is a template or a path; take the list with \{"path": "\[event.id\]"\}, perhaps/,
+    ],
+    [
+      "arguments the tool refuses together",
+      { ...PAID, do: [{ tool: "eshop_product_get", args: { id: 101, sku: "COF-ESP-1KG" } }] },
+      /automation stripe-paid, step 1: eshop_product_get refuses these arguments: Give either `id` or `sku` of the product, not both and not neither\./,
+    ],
+    [
+      "an argument another needs left out",
+      { ...PAID, do: [{ tool: "eshop_stock_set", args: { quantity: 3 } }] },
+      /automation stripe-paid, step 1: eshop_stock_set refuses these arguments: Give either `id` or `sku`/,
+    ],
+    [
+      "dates the tool reads, in the wrong order",
+      { ...PAID, do: [{ tool: "eshop_orders_list", args: { after: "2026-11-20", before: "2026-11-01" } }] },
+      /automation stripe-paid, step 1: eshop_orders_list refuses these arguments: `after` \(2026-11-20\) must be earlier than `before` \(2026-11-01\)\./,
+    ],
+  ];
+  test.each(broken)("%s stops waiter serve with the automation's name", async (_, automation, message) => {
+    await expect(serve([automation])).rejects.toThrow(message);
+  });
+
+  test("a step of no known shape is refused with the shapes a step may have", () => {
+    const half = { ...PAID, do: [{ notify: "team" }] };
+    expect(() => loadConfig({ env: env([half]) }, toolsets())).toThrow(
+      /automation stripe-paid, step 1: a step is \{"tool": …, "args": \{…\}\}, \{"notify": <channel>, "text": …\} or \{"ack": true\}/,
+    );
+  });
+
+  test.each([
+    [
+      "a key written in another case",
+      [{ ...PAID, onfailure: { notify: "team" } }],
+      'automation stripe-paid: unknown key "onfailure" (did you mean onFailure?)',
+    ],
+    [
+      "a key in snake_case",
+      [{ ...PAID, dry_run: true }],
+      'automation stripe-paid: unknown key "dry_run" (did you mean dryRun?)',
+    ],
+    [
+      "a plural key without its s",
+      [{ ...PAID, do: [{ tool: "eshop_order_get", arg: { id: 1 } }] }],
+      'automation stripe-paid, step 1: unknown key "arg" (did you mean args?)',
+    ],
+    [
+      "a key nothing is like",
+      [{ ...PAID, do: [{ tool: "eshop_order_get", params: { id: 1 } }] }],
+      'automation stripe-paid, step 1: unknown key "params" (a tool step takes tool, args)',
+    ],
+    [
+      "a condition that equals an object",
+      [{ ...PAID, when: { ...PAID.when, where: [{ path: "payload.x", equals: { a: 1 } }] } }],
+      "automation stripe-paid, when.where 1, equals: must be a string, a number, true, false or null",
+    ],
+    [
+      "a bound written as text, in the second automation",
+      [WATCH, { ...PAID, when: { ...PAID.when, where: [{ path: "payload.x", gte: "5" }] } }],
+      'automation stripe-paid, when.where 1, gte: must be a number (got "5")',
+    ],
+    ["a name taken twice", [PAID, PAID], "automation stripe-paid: an automation before it has this name too"],
+    [
+      "a name that is no name, by its place",
+      [WATCH, { ...PAID, name: "Stripe-Paid" }],
+      'automation #2, name: automation names are lowercase letters, digits, - and _ (got "Stripe-Paid")',
+    ],
+  ])("%s is named in the automation it is in, by its name", (_, automations, message) => {
+    expect(() => loadConfig({ env: env(automations) }, toolsets())).toThrow(
+      `invalid setting WAITER_AUTOMATIONS at ${message}`,
+    );
+    const file = join(dataDir, "waiter.json");
+    writeFileSync(file, JSON.stringify({ automations }));
+    expect(() => loadConfig({ env: { ...env([]), WAITER_AUTOMATIONS: "" }, file }, toolsets())).toThrow(
+      `invalid setting automations in ${file} at ${message}`,
+    );
+  });
+
+  test("a path that is not JMESPath, or reads neither payload nor event, stops waiter serve, naming where it is", async () => {
+    const typo = { ...PAID, when: { ...PAID.when, where: [{ path: "payload..x", present: true }] } };
+    await expect(serve([typo])).rejects.toThrow(
+      /automation stripe-paid, when.where 1: "payload..x" is not a JMESPath expression/,
+    );
+    const stray = { ...PAID, when: { ...PAID.when, where: [{ path: "data.object.status", equals: "succeeded" }] } };
+    await expect(serve([stray])).rejects.toThrow(
+      /automation stripe-paid, when.where 1: "data.object.status" starts at "data", which is neither payload nor event, so it never has a value/,
+    );
+    const path = "length(payload.data.object.metadata.*) > `0` && event.type != 'x'";
+    await (await serve([{ ...PAID, when: { ...PAID.when, where: [{ path, equals: true }] } }])).close();
+    // Wherever in the expression the typo hides, it is found: a hash of it would be present on every event.
+    for (const typo of [
+      "{id: paylod.data.object.id}",
+      "payload.livemode ? payload.id : paylod.id",
+      "let $o = paylod.data.object in $o.id",
+      "!paylod.data.object.livemode",
+      "-paylod.data.object.amount",
+      "@.paylod.id",
+      "payload.data.object.charges[?amount > $.paylod.min]",
+    ]) {
+      await expect(
+        serve([{ ...PAID, when: { ...PAID.when, where: [{ path: typo, present: true }] } }]),
+      ).rejects.toThrow(/starts at "paylod", which is neither payload nor event/);
+    }
+    for (const fine of [
+      "let $o = payload.data.object in {id: $o.id, first: $o.charges[?amount > `0`] | [0].id, by: sort_by(@.payload.items, &price)}",
+      // Over the top's values, payload and event: read from them, not from the top.
+      "*.id",
+    ]) {
+      await (await serve([{ ...PAID, when: { ...PAID.when, where: [{ path: fine, present: true }] } }])).close();
+    }
+    const arg = { ...PAID, do: [{ tool: "eshop_order_get", args: { id: { path: "to_number(" } } }] };
+    await expect(serve([arg])).rejects.toThrow(
+      /automation stripe-paid, step 1, argument id: "to_number\(" is not a JMESPath/,
+    );
+  });
+
+  test("a field event has not, in a template or a path, stops waiter serve with the fields it has", async () => {
+    const typo = { ...PAID, do: [{ notify: "team", text: "{{event.typ}} {{event.id}}" }] };
+    await expect(serve([typo])).rejects.toThrow(
+      /automation stripe-paid, step 1: \{\{event\.typ\}\} reads "typ", which event has not, so it is always empty: event has id, source, type, received_at \(event\.type, perhaps\)$/,
+    );
+    // A Stripe payload is itself an event: its fields read as the event's are pointed to the payload.
+    const stripeShaped = { ...PAID, do: [{ notify: "team", text: "Order {{event.data.object.metadata.order_id}}" }] };
+    await expect(serve([stripeShaped])).rejects.toThrow(
+      /\{\{event\.data\.object\.metadata\.order_id\}\} reads "data", which event has not, so it is always empty: event has id, source, type, received_at \(payload\.data\.object\.metadata\.order_id, perhaps: the payload's own fields are under payload\)$/,
+    );
+    for (const path of ["event.sourc", "$.event.sourc", "event.[id, sourc]", "length(@.event.sourc)"]) {
+      await expect(serve([{ ...PAID, when: { ...PAID.when, where: [{ path, present: true }] } }])).rejects.toThrow(
+        `automation stripe-paid, when.where 1: ${JSON.stringify(path)} reads "sourc", which event has not, so it never has a value: event has id, source, type, received_at (event.source, perhaps)`,
+      );
+    }
+    // A payload's own "event", and an item's, are not waiter's.
+    for (const fine of [
+      "event.source == 'stripe' && event.received_at",
+      "payload.event.sourc",
+      "payload.items[?event.sourc]",
+    ]) {
+      await (await serve([{ ...PAID, when: { ...PAID.when, where: [{ path: fine, present: true }] } }])).close();
+    }
+  });
+
+  test("a template that does not parse, or does more than insert values, stops waiter serve", async () => {
+    const unclosed = { ...PAID, do: [{ notify: "team", text: "Order {{payload.id" }] };
+    await expect(serve([unclosed])).rejects.toThrow(/automation stripe-paid, step 1: the template .* does not parse/);
+    for (const text of ["Raw {{{payload.id}}}", "{{#payload.items}}x{{/payload.items}}", "{{=<% %>=}}"]) {
+      await expect(serve([{ ...PAID, do: [{ notify: "team", text }] }])).rejects.toThrow(
+        /only insertions like \{\{payload.id\}\} are allowed/,
+      );
+    }
+  });
+
+  test("a template written as JMESPath stops waiter serve, saying templates take dotted names", async () => {
+    const said = [
+      [
+        "{{payload.data.object.charges[0].id}}",
+        /step 1: \{\{payload.data.object.charges\[0\].id\}\} is not a dotted name: .*\(\{\{payload.data.object.charges.0.id\}\}, perhaps\)/,
+      ],
+      ["{{to_string(payload.id)}}", /step 1: \{\{to_string\(payload.id\)\}\} is not a dotted name: .*such as/],
+      ["{{payload.a || payload.b}}", /is not a dotted name/],
+      ["{{payload.items[*].name}}", /is not a dotted name/],
+      ["{{payload.metadata.'order id'}}", /is not a dotted name/],
+    ] as const;
+    for (const [text, message] of said) {
+      await expect(serve([{ ...PAID, do: [{ notify: "team", text: `Paid: ${text}` }] }])).rejects.toThrow(message);
+    }
+    const item = {
+      ...PAID,
+      when: { source: "stripe" },
+      // A key JSON-LD or JSON Schema would write ("@type", "$id") is a name as any other.
+      do: [
+        { notify: "team", text: "First charge {{payload.data.object.charges.0.id}} ({{payload.data.object.@type}})" },
+      ],
+    };
+    const server = await serve([item]);
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, undefined, undefined, {
+        charges: [{ id: "ch_first" }, { id: "ch_second" }],
+        "@type": "Charge",
+      });
+      await runsOf(event.id);
+      expect(telegram.delivered.slice(sent)).toEqual([
+        expect.objectContaining({ text: "First charge “ch_first” (“Charge”)" }),
+      ]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a notification whose text is only insertions starts: the text is filled in when an event arrives", async () => {
+    const only = { ...PAID, do: [{ notify: "team", text: "{{payload.data.object.description}}" }] };
+    await (await serve([only])).close();
+  });
+
+  test.each([
+    [
+      "a misspelt tool, with the tool meant",
+      { ...PAID, do: [{ ...PAID.do[0], tool: "eshop_order_markpaid" }, ...PAID.do.slice(1)] },
+      {},
+      /step 1: eshop_order_markpaid is not served here: waiter has no tool of that name; did you mean eshop_order_mark_paid\?$/,
+    ],
+    [
+      "a step that writes under --read-only, with the setting",
+      PAID,
+      { WAITER_READ_ONLY: "true" },
+      /step 1: eshop_order_mark_paid is not served here: --read-only \(WAITER_READ_ONLY, readOnly in the config file\) leaves out every tool that changes something$/,
+    ],
+    [
+      "a tool --tools does not list, with the setting",
+      PAID,
+      { WAITER_TOOLS: "eshop_order_mark_paid,notify_send" },
+      /step 3: events_ack is not served here: --tools \(WAITER_TOOLS, tools in the config file\) does not list it$/,
+    ],
+    [
+      "a tool --exclude-tools lists, with the setting",
+      PAID,
+      { WAITER_EXCLUDE_TOOLS: "notify_send" },
+      /step 2: notify_send is not served here: --exclude-tools \(WAITER_EXCLUDE_TOOLS, excludeTools in the config file\) lists it$/,
+    ],
+    [
+      "a tool of a toolset --toolsets leaves off, with the setting",
+      PAID,
+      { WAITER_TOOLSETS: "events,webhooks,notify,automations" },
+      /step 1: eshop_order_mark_paid is not served here: toolset eshop is off: --toolsets \(WAITER_TOOLSETS, toolsets in the config file\) does not list it$/,
+    ],
+    [
+      "a tool of a toolset that is not configured, with what to set",
+      PAID,
+      { WAITER_WOO_KEY: "" },
+      /step 1: eshop_order_mark_paid is not served here: toolset eshop is off: set WAITER_WOO_KEY \(a WooCommerce REST API key with Read\/Write permission\)\.$/,
+    ],
+  ])("%s is said when a step's tool is not served", async (_, automation, settings, message) => {
+    await expect(serve([automation], settings)).rejects.toThrow(message);
+  });
+});
