@@ -910,6 +910,11 @@ describe("automations are checked at start", () => {
       /automation stripe-paid, step 1: eshop_order_delete is not served here/,
     ],
     [
+      "a step that waits for events",
+      { ...PAID, do: [{ tool: "events_wait", args: { timeout_s: 50 } }] },
+      /step 1: events_wait waits for an event, up to its timeout, while every other run waits its turn/,
+    ],
+    [
       "an argument the tool has not",
       { ...PAID, do: [{ tool: "eshop_order_get", args: { id: 1, extra: true } }] },
       /step 1: eshop_order_get has no argument extra/,

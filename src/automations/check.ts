@@ -86,6 +86,11 @@ export function checkAutomations({
       if (!tool) {
         throw new ConfigError(`${where}, ${at}: ${name} is not served here: ${whyNotServed(name)}`);
       }
+      if (name === "events_wait") {
+        throw new ConfigError(
+          `${where}, ${at}: events_wait waits for an event, up to its timeout, while every other run waits its turn; an automation is started by the event it waits for (when), and acts on it`,
+        );
+      }
       for (const [arg, value] of Object.entries(args)) {
         const schema = tool.input[arg] as z.ZodType | undefined;
         if (!schema) throw new ConfigError(`${where}, ${at}: ${name} has no argument ${arg}`);
