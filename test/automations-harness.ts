@@ -13,7 +13,7 @@ import { Log, type LogLevel } from "../src/log.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { freePort, json } from "./fakes/http.js";
-import { BOT_TOKEN, startTelegram, type TelegramFake } from "./fakes/telegram.js";
+import { BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
 import { killStarted } from "./spawn.js";
 import type { Session } from "./stdio.js";
@@ -169,6 +169,21 @@ export async function runsOf(eventId: string, settled = true): Promise<RunRecord
   } finally {
     await s.close();
   }
+}
+
+/**
+ * A payment whose order a server marked paid while Telegram made the team's message wait a minute
+ * (a 429), the server stopped while the run waits for that message's next try: the event.
+ */
+export async function paidWhileTelegramWaits(delivery?: string) {
+  const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120" });
+  telegram.queue.push(tooManyRequests(60));
+  const event = await pay(first, String(O.pendingStockManaged), delivery);
+  await expect
+    .poll(async () => (await runsOf(event.id, false))[0]?.steps.map((s) => s.status))
+    .toEqual(["done", "refused"]);
+  await first.close();
+  return event;
 }
 
 /**

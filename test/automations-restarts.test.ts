@@ -11,6 +11,7 @@ import {
   nextSequence,
   O,
   PAID,
+  paidWhileTelegramWaits,
   pay,
   runsOf,
   serve,
@@ -70,14 +71,7 @@ describe("a run a stopped server left", () => {
 
   test("a notification Telegram refused (429) while waiter stopped is sent at the next start, once", async () => {
     const sent = telegram.delivered.length;
-    const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120" });
-    telegram.queue.push(tooManyRequests(60));
-    const event = await pay(first, String(O.pendingStockManaged));
-    // The order is paid, the message refused: the run waits out the minute Telegram asked for.
-    await expect
-      .poll(async () => (await runsOf(event.id, false))[0]?.steps.map((s) => s.status))
-      .toEqual(["done", "refused"]);
-    await first.close();
+    const event = await paidWhileTelegramWaits();
     expect(telegram.delivered.length).toBe(sent);
     // The minute Telegram asked for is over by the next start.
     setClock(clock.now() + 61_000);
@@ -96,14 +90,8 @@ describe("a run a stopped server left", () => {
 
   test("whose automation's steps were reordered since it began is marked failed and told, not gone on with by place", async () => {
     const sent = telegram.delivered.length;
-    const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120" });
-    telegram.queue.push(tooManyRequests(60));
     const delivery = `evt_reordered_${nextSequence()}`;
-    const event = await pay(first, String(O.pendingStockManaged), delivery);
-    await expect
-      .poll(async () => (await runsOf(event.id, false))[0]?.steps.map((s) => s.status))
-      .toEqual(["done", "refused"]);
-    await first.close();
+    const event = await paidWhileTelegramWaits(delivery);
     setClock(clock.now() + 61_000);
     // The team is now told before the order is marked paid: gone on with at step 2, the shop's now, the
     // message would never be sent.
@@ -153,13 +141,7 @@ describe("a run a stopped server left", () => {
     ],
   ])("whose automation was %s while a step waited is marked failed and told", async (_, edit, why, rest) => {
     const sent = telegram.delivered.length;
-    const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120" });
-    telegram.queue.push(tooManyRequests(60));
-    const event = await pay(first, String(O.pendingStockManaged));
-    await expect
-      .poll(async () => (await runsOf(event.id, false))[0]?.steps.map((s) => s.status))
-      .toEqual(["done", "refused"]);
-    await first.close();
+    const event = await paidWhileTelegramWaits();
     setClock(clock.now() + 61_000);
     const second = await serve([{ ...PAID, ...edit, onFailure: { notify: "team" } }]);
     try {
@@ -179,13 +161,7 @@ describe("a run a stopped server left", () => {
 
   test("whose step an older waiter recorded, without the step as configured, goes on", async () => {
     const sent = telegram.delivered.length;
-    const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120" });
-    telegram.queue.push(tooManyRequests(60));
-    const event = await pay(first, String(O.pendingStockManaged));
-    await expect
-      .poll(async () => (await runsOf(event.id, false))[0]?.steps.map((s) => s.status))
-      .toEqual(["done", "refused"]);
-    await first.close();
+    const event = await paidWhileTelegramWaits();
     const s = store();
     try {
       const [run] = await s.runs.list({ eventId: event.id, limit: 1 });
