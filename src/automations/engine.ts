@@ -419,8 +419,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   /**
    * How the automation was changed since `run` began, as a restart with an edited config finds it:
    * a run goes on by its steps' places, so only with the steps, and the dry run or not, it began
-   * with, and on an event the automation still takes. A step it recorded at another place, or the step it goes on with given other arguments,
-   * would do one step twice and skip another, or do a step with another's arguments.
+   * with, and on an event the automation still takes. A step it recorded at another place, or the
+   * step it goes on with written with other arguments, would do one step twice and skip another,
+   * or do a step with another's arguments.
    */
   function changedSince(
     automation: Automation,
