@@ -1086,6 +1086,35 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("automations_runs on an event another automation ran on says why the one that did not run did not", async () => {
+    const misspelt = { ...PAID, name: "paid-typo", when: { ...PAID.when, type: "payment_intent.succeded" } };
+    const server = await serve([PAID, misspelt]);
+    try {
+      const event = await pay(server, String(O.pending1999));
+      await runsOf(event.id);
+      const agent = await startWaiter(env([PAID, misspelt]));
+      try {
+        const why = "paid-typo does not take it: its type is not payment_intent.succeded.";
+        const all = await agent.call("automations_runs", { event_id: event.id });
+        expect(all.structuredContent).toMatchObject({
+          runs: [{ automation: "stripe-paid", status: "done" }],
+          note: why,
+        });
+        expect(text(all).endsWith(`\n${why}`)).toBe(true);
+        const asked = await agent.call("automations_runs", { event_id: event.id, automation: "paid-typo" });
+        expect(asked.structuredContent).toEqual({ runs: [], note: why });
+        expect(text(asked)).toBe(`No runs on it. ${why}`);
+        // The one that ran is not explained.
+        const ran = await agent.call("automations_runs", { event_id: event.id, automation: "stripe-paid" });
+        expect(ran.structuredContent).not.toHaveProperty("note");
+      } finally {
+        await agent.close();
+      }
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a condition that fails on the payload is named, in the log's warning and in automations_runs' note", async () => {
     const lines: string[] = [];
     const tagged = {

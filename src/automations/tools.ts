@@ -18,14 +18,24 @@ const MAX_RUNS = 50;
 const MAX_RUNS_CHARACTERS = 40_000;
 
 /**
- * Why no automation ran on `event`, each automation of its source in a sentence: which does not
- * take it and why, as the engine decides, and which takes it and has not run on it.
+ * Why the automations of `event`'s source (or the one `asked` about) that have no run on it
+ * (`ran` names those that have) did not run, each in a sentence: which does not take it and why,
+ * as the engine decides, and which takes it and has not run on it; undefined when every one ran.
  */
-async function whyNoRun(automations: readonly Automation[], event: StoredEvent): Promise<string> {
+async function whyNoRun(
+  automations: readonly Automation[],
+  event: StoredEvent,
+  ran: ReadonlySet<string>,
+  asked?: string,
+): Promise<string | undefined> {
   // The engine, with its template and path packages, loads when first needed, not at every start.
   const { viewOf, whyNotTaken } = await import("./view.js");
-  const mine = automations.filter((a) => a.when.source === event.source);
-  if (mine.length === 0) return `No automation is on the source ${event.source}, which sent this event.`;
+  const other = automations.find((a) => a.name === asked && a.when.source !== event.source);
+  if (other) return `${other.name} is on the source ${other.when.source}; this event came from ${event.source}.`;
+  const ofSource = automations.filter((a) => a.when.source === event.source);
+  if (ofSource.length === 0) return `No automation is on the source ${event.source}, which sent this event.`;
+  const mine = ofSource.filter((a) => !ran.has(a.name) && (asked === undefined || a.name === asked));
+  if (mine.length === 0) return undefined;
   let parsed: ReturnType<typeof viewOf> | undefined;
   const view = () => (parsed ??= viewOf(event));
   return mine
@@ -176,13 +186,16 @@ export function automationsToolset(
               ),
             );
           }
-          // No run on an event: why, in the words the engine decides by, for a model asking why a payment did nothing.
+          // The automations with no run on an event: why, in the words the engine decides by, for a
+          // model asking why a payment did nothing, while another automation of its source ran on it too.
           let note: string | undefined;
-          if (args.event_id !== undefined && found.length === 0 && !args.automation && !args.status) {
+          if (args.event_id !== undefined && matched.length <= limit && !args.status) {
             const event = await store.get(storedId(args.event_id));
             note = event
-              ? await whyNoRun(automations, event)
-              : `No event ${quote(args.event_id)} is stored. ${await notStored(store, [args.event_id])}`;
+              ? await whyNoRun(automations, event, new Set(found.map((run) => run.automation)), args.automation)
+              : found.length === 0
+                ? `No event ${quote(args.event_id)} is stored. ${await notStored(store, [args.event_id])}`
+                : undefined;
           }
           const runs = found.map((run) => ({
             id: run.id,
