@@ -1511,3 +1511,49 @@ test("a WooCommerce order's names, which WooCommerce writes as HTML, read in a n
     await server.close();
   }
 });
+
+test("a condition comparing a number the payload holds as text says how to read it as one", async () => {
+  const secret = "woo-webhook-secret-for-tests";
+  const lines: string[] = [];
+  const tell = [{ notify: "team", text: "Big order {{payload.number}}" }];
+  const big = { name: "big-order", when: { source: "shop", where: [{ path: "payload.total", gt: 20 }] }, do: tell };
+  const byId = { name: "by-id", when: { source: "shop", where: [{ path: "payload.id", equals: "727" }] }, do: tell };
+  const read = {
+    name: "read",
+    when: { source: "shop", where: [{ path: "to_number(payload.total)", gt: 20 }] },
+    do: tell,
+  };
+  const server = await serve(
+    [big, byId, read],
+    {
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ shop: { scheme: "woocommerce", secretEnv: "WOO_HOOK_SECRET" } }),
+      WOO_HOOK_SECRET: secret,
+    },
+    lines,
+    "debug",
+  );
+  try {
+    // WooCommerce writes an order's total as text ("29.35") and its id as a number (727).
+    const body = readFileSync(new URL("./fakes/samples/woocommerce-v3-order-retrieve.json", import.meta.url));
+    const response = await request(`${server.url}/webhooks/shop`, {
+      method: "POST",
+      body,
+      headers: {
+        "content-type": "application/json",
+        "x-wc-webhook-signature": createHmac("sha256", secret).update(body).digest("base64"),
+        "x-wc-webhook-id": "5",
+        "x-wc-webhook-topic": "order.created",
+      },
+    });
+    const event = (await response.body.json()) as { id: string };
+    expect((await runsOf(event.id)).map((run) => run.automation)).toEqual(["read"]);
+    await expect
+      .poll(() => lines.filter((line) => line.includes(" not taken")).map((line) => line.replace(/^.*not taken: /, "")))
+      .toEqual([
+        'condition 1 does not hold (payload.total is "29.35", a number as text: to_number(payload.total) reads it as a number)\n',
+        "condition 1 does not hold (payload.id is 727, a number: write the value to compare without quotes)\n",
+      ]);
+  } finally {
+    await server.close();
+  }
+});

@@ -63,9 +63,32 @@ export function whyNotTaken(
     }
   });
   if (failing === -1) return undefined;
-  const { path } = where[failing] as Condition;
-  const found = JSON.stringify(search(view() as never, path)) ?? "null";
-  return `condition ${failing + 1} does not hold (${path} is ${oneLine(found, 100)})`;
+  const condition = where[failing] as Condition;
+  const { path } = condition;
+  const value = search(view() as never, path) as unknown;
+  const found = JSON.stringify(value) ?? "null";
+  return `condition ${failing + 1} does not hold (${path} is ${oneLine(found, 100)}${numberAsText(condition, value)})`;
+}
+
+/**
+ * What to change when a condition compares numbers with a number the payload holds as text
+ * (WooCommerce's order total, Stripe's metadata), or the other way round, which never holds.
+ */
+function numberAsText(condition: Condition, value: unknown): string {
+  const { equals, path } = condition;
+  const numbers = [equals, ...(condition.in ?? [])].filter((v) => typeof v === "number");
+  const compared = ["gt", "gte", "lt", "lte"].some((k) => condition[k as keyof Condition] !== undefined);
+  if (
+    typeof value === "string" &&
+    value.trim() !== "" &&
+    Number.isFinite(Number(value)) &&
+    (compared || numbers.length > 0)
+  )
+    return `, a number as text: to_number(${path}) reads it as a number`;
+  const texts = [equals, ...(condition.in ?? [])].filter((v) => typeof v === "string");
+  if (typeof value === "number" && texts.some((v) => v.trim() !== "" && Number(v) === value))
+    return `, a number: write the value to compare without quotes`;
+  return "";
 }
 
 /**
