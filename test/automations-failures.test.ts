@@ -932,12 +932,12 @@ describe("automations are checked at start", () => {
     [
       "an onFailure channel not configured",
       { ...PAID, onFailure: { notify: "nobody" } },
-      /automation stripe-paid, onFailure: notify_send's argument channel /,
+      /automation stripe-paid, onFailure: No notification channel is named "nobody"; the only notification channel is team\.$/,
     ],
     [
       "a channel not configured",
       { ...PAID, do: [{ notify: "everyone", text: "Hi" }] },
-      /automation stripe-paid, step 1: notify_send.s argument channel /,
+      /automation stripe-paid, step 1: No notification channel is named "everyone"; the only notification channel is team\.$/,
     ],
     [
       "a template that reads neither payload nor event",

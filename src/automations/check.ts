@@ -2,10 +2,13 @@ import { compile } from "@jmespath-community/jmespath";
 import Mustache from "mustache";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { meantKey } from "../shown.js";
+import { meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
 import { type Automation, isPathArgument, type Step, toolOf } from "./rules.js";
 import { argumentsFor, type View, written } from "./view.js";
+
+/** What `noSuchName` calls a notification channel, for a notify step or onFailure that names none. */
+const CHANNEL: [string, string] = ["notification channel", "notification channels"];
 
 /**
  * Checks every automation against what this server serves, at start: its source configured,
@@ -103,6 +106,10 @@ export function checkAutomations({
         const template = isTemplate(value);
         const literal = !isPathArgument(value) && !template;
         const checked = literal ? schema.safeParse(value) : undefined;
+        if (checked && !checked.success && "notify" in step && arg === "channel") {
+          const channels = (schema as z.ZodEnum).options as string[];
+          throw new ConfigError(`${where}, ${at}: ${noSuchName(CHANNEL, step.notify, channels)}`);
+        }
         if (checked && !checked.success) {
           throw new ConfigError(`${where}, ${at}: ${name}'s argument ${arg} ${checked.error.issues[0]?.message}`);
         }
