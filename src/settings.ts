@@ -346,15 +346,21 @@ export function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.outp
  * What JSON.parse said of `text`, a setting's in the environment or the config file's, without
  * the stretch of the text V8 quotes (it may be a pasted secret), with the line and column of the
  * place where V8 gives a position alone (Node 20's; Node 22's says the line itself) or none (an
- * unexpected token, such as the ] after a trailing comma), so an editor finds it.
+ * unexpected token, such as the ] after a trailing comma), so an editor finds it; a trailing comma,
+ * which V8 never names, is named.
  */
 export function jsonProblem(message: string, text: string): string {
   const reason = message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
-  if (reason.includes("(line ")) return reason;
   const json = jsonText(text);
   const position = Number(/ at position (\d+)/.exec(reason)?.[1] ?? jsonTaken(json));
+  // JavaScript takes a comma after a list's or object's last item, and so do many editors; JSON does not.
+  const trailingComma =
+    /,\s*$/.test(json.slice(0, position)) && /^[\]}]/.test(json.slice(position))
+      ? ": a comma after the last item, which JSON does not allow; remove it"
+      : "";
+  if (reason.includes("(line ")) return `${reason}${trailingComma}`;
   const lines = json.slice(0, position).split("\n");
-  return `${reason} (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1})`;
+  return `${reason} (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1})${trailingComma}`;
 }
 
 /** How much of `text` JSON.parse takes: the length of its longest start that is JSON or could begin some. */

@@ -521,7 +521,7 @@ describe("bad settings are refused by name", () => {
     expect(() => load({}, { file: file("{oops") })).toThrow(/is not valid JSON/);
     // Where an editor finds it: a trailing comma on line 3 (Node 22's V8 says it without the comma).
     expect(() => load({}, { file: file('{\n  "logLevel": "debug",\n  "readOnly": true,\n}') })).toThrow(
-      /is not valid JSON: .* \(line 4,? column 1\)$/,
+      /is not valid JSON: .* \(line 4,? column 1\): a comma after the last item, which JSON does not allow; remove it$/,
     );
     expect(() => load({}, { file: file("[1]") })).toThrow(/must hold a JSON object/);
   });
@@ -531,18 +531,18 @@ describe("bad settings are refused by name", () => {
     const inObject = `[${ops.replace("}", ",}")}]`;
     expect(messageOf(() => load({ WAITER_HTTP_TOKENS: inObject }))).toMatch(
       new RegExp(
-        `^invalid setting WAITER_HTTP_TOKENS: is not valid JSON: Expected double-quoted property name in JSON at position \\d+ \\(line 1,? column ${inObject.indexOf(",}") + 2}\\)$`,
+        `^invalid setting WAITER_HTTP_TOKENS: is not valid JSON: Expected double-quoted property name in JSON at position \\d+ \\(line 1,? column ${inObject.indexOf(",}") + 2}\\): a comma after the last item, which JSON does not allow; remove it$`,
       ),
     );
     // V8 gives an unexpected token no position: the place is found, in the environment and in the file.
     const inList = `[${ops},]`;
     expect(messageOf(() => load({ WAITER_HTTP_TOKENS: inList }))).toMatch(
       new RegExp(
-        `^invalid setting WAITER_HTTP_TOKENS: is not valid JSON: Unexpected token '\\]'.* \\(line 1,? column ${inList.indexOf(",]") + 2}\\)$`,
+        `^invalid setting WAITER_HTTP_TOKENS: is not valid JSON: Unexpected token '\\]'.* \\(line 1,? column ${inList.indexOf(",]") + 2}\\): a comma after the last item, which JSON does not allow; remove it$`,
       ),
     );
     expect(messageOf(() => load({}, { file: file(`{"http": {"tokens": [\n  ${ops},\n]}}`) }))).toMatch(
-      /is not valid JSON: Unexpected token '\]'.* \(line 3,? column 1\)$/,
+      /is not valid JSON: Unexpected token '\]'.* \(line 3,? column 1\): a comma after the last item, which JSON does not allow; remove it$/,
     );
   });
 
@@ -1015,11 +1015,17 @@ describe("a secret written where its variable's name goes, a key's near miss, or
 test("a JSON error's place is said once: as a line and column where V8 gives a position alone", () => {
   const text = '{\n  "logLevel": "debug",\n}';
   expect(jsonProblem("Expected double-quoted property name in JSON at position 25", text)).toBe(
-    "Expected double-quoted property name in JSON at position 25 (line 3, column 1)",
+    "Expected double-quoted property name in JSON at position 25 (line 3, column 1): a comma after the last item, which JSON does not allow; remove it",
   );
   // Node 22's V8 says the line and column itself.
   const node22 = "Expected double-quoted property name in JSON at position 25 (line 3 column 1)";
-  expect(jsonProblem(node22, text)).toBe(node22);
+  expect(jsonProblem(node22, text)).toBe(
+    `${node22}: a comma after the last item, which JSON does not allow; remove it`,
+  );
+  const missing = '{\n  "logLevel": "debug"\n  "x": 1}';
+  expect(jsonProblem("Expected ',' or '}' after property value in JSON at position 26", missing)).toBe(
+    "Expected ',' or '}' after property value in JSON at position 26 (line 3, column 3)",
+  );
 });
 
 test("a source's URL on a listener bound to every address says where this machine's address goes", () => {
