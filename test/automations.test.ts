@@ -1052,7 +1052,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       await expect
         .poll(() => lines.filter((line) => line.includes(" not taken")).map((line) => line.replace(/^\S+ /, "")))
         .toEqual([
-          `debug   [waiter] automation stripe-paid: event ${event.id} (type "payment_intent.succeeded") not taken: condition 1 does not hold (payload.data.object.metadata.order_id is null)\n`,
+          `debug   [waiter] automation stripe-paid: event ${event.id} (type "payment_intent.succeeded") not taken: condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id)\n`,
           `debug   [waiter] automation stripe-refunded: event ${event.id} (type "payment_intent.succeeded") not taken: its type is not charge.refunded\n`,
         ]);
       const s = store();
@@ -1064,7 +1064,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         const why = await agent.call("automations_runs", { event_id: event.id });
         expect(why.structuredContent).toEqual({
           runs: [],
-          note: "stripe-paid does not take it: condition 1 does not hold (payload.data.object.metadata.order_id is null). stripe-refunded does not take it: its type is not charge.refunded.",
+          note: "stripe-paid does not take it: condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id). stripe-refunded does not take it: its type is not charge.refunded.",
         });
         expect(text(why)).toMatch(/^No runs on it\. stripe-paid does not take it: /);
         expect(text(await agent.call("automations_runs", { event_id: "evt_nowhere" }))).toBe(
@@ -1081,6 +1081,46 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       } finally {
         await agent.close();
       }
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a path that finds nothing says where it stops finding, and the name a letter or two off there", async () => {
+    const lines: string[] = [];
+    const objet = {
+      ...PAID,
+      name: "objet",
+      do: [{ ...PAID.do[0], args: { ...PAID.do[0]?.args, transaction_id: { path: "payload.data.objet.id" } } }],
+    };
+    const metdata = {
+      ...PAID,
+      name: "metdata",
+      when: { ...PAID.when, where: [{ path: "to_number(payload.data.object.metdata.order_id)", gt: 0 }] },
+    };
+    const server = await serve([objet, metdata, PAID], {}, lines, "debug");
+    try {
+      const paid = await pay(server, String(O.pending1999));
+      const run = (await runsOf(paid.id)).find((r) => r.automation === "objet");
+      expect(run?.error).toMatch(
+        /\(the path payload\.data\.objet\.id gave null on this event's payload; payload\.data has no objet: did you mean object\?\)$/,
+      );
+      // A payment without the field: the payload lacks it, nothing is misspelt.
+      const bare = await pay(server, undefined);
+      const notTaken = (id: string) =>
+        lines
+          .filter((line) => line.includes(`event ${id} `) && line.includes("not taken"))
+          .map((l) => l.replace(/^.*not taken: /, ""));
+      await expect
+        .poll(() => notTaken(paid.id))
+        .toEqual([
+          "condition 1 does not hold (to_number(payload.data.object.metdata.order_id) is null; payload.data.object has no metdata: did you mean metadata?)\n",
+        ]);
+      await expect
+        .poll(() => notTaken(bare.id))
+        .toContain(
+          "condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id)\n",
+        );
     } finally {
       await server.close();
     }

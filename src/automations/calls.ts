@@ -8,7 +8,7 @@ import { clock } from "../time.js";
 import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
 import { isPathArgument, type Step } from "./rules.js";
 import { Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
-import { written } from "./view.js";
+import { type View, whereMissing, written } from "./view.js";
 
 /** What StepCalls needs of the engine that runs the automations. */
 export interface CallParts {
@@ -88,7 +88,7 @@ export class StepCalls {
    * one a step's path or template filled (`from`), that and what it gave: the payload is what to
    * look at.
    */
-  checked(name: string, args: Record<string, unknown>, from?: Step): Record<string, unknown> {
+  checked(name: string, args: Record<string, unknown>, from?: Step, view?: View): Record<string, unknown> {
     const { input } = this.#served.get(name) as Tool;
     const parsed = z.object(input).safeParse(args);
     if (!parsed.success) {
@@ -104,6 +104,7 @@ export class StepCalls {
         (input[arg] as z.ZodType | undefined)?.safeParse(Number(value)).success
           ? `; to_number(${given.path}) takes it as a number`
           : "";
+      const missing = isPathArgument(given) && value === null && view ? whereMissing(given.path, view) : "";
       const filledBy = isPathArgument(given)
         ? `the path ${given.path}`
         : typeof given === "string" && given.includes("{{")
@@ -112,7 +113,7 @@ export class StepCalls {
       // The payload's text, told to people and the log: JSON leaves line separators, NEL and
       // invisible characters as they are.
       const gave = filledBy
-        ? ` (${filledBy} gave ${oneLine(JSON.stringify(value) ?? "nothing", 60)} on this event's payload${asNumber})`
+        ? ` (${filledBy} gave ${oneLine(JSON.stringify(value) ?? "nothing", 60)} on this event's payload${asNumber}${missing})`
         : "";
       throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${issue?.message}${gave}`);
     }

@@ -230,7 +230,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       try {
         filled = argumentsFor(step, view, maxText, WRITES_HTML.has(event.scheme));
         // Checked before the step starts, a dry run's too: it would fail the same way for real.
-        input = calls.checked(tool, filled, step);
+        input = calls.checked(tool, filled, step, view);
       } catch (err) {
         // A path or template that fails on this event's payload (a function given the wrong
         // type), or arguments the tool refuses (a template where it takes a number).

@@ -8,7 +8,7 @@ import { ToolError } from "../errors.js";
 import { matchesFilter } from "../events/filter.js";
 import type { StoredEvent } from "../events/store.js";
 import { htmlAsText } from "../html.js";
-import { cut, oneLine } from "../shown.js";
+import { cut, meantKey, oneLine } from "../shown.js";
 import type { Automation, Condition, Step } from "./rules.js";
 import { isPathArgument } from "./rules.js";
 
@@ -67,7 +67,38 @@ export function whyNotTaken(
   const { path } = condition;
   const value = search(view() as never, path) as unknown;
   const found = JSON.stringify(value) ?? "null";
-  return `condition ${failing + 1} does not hold (${path} is ${oneLine(found, 100)}${numberAsText(condition, value)})`;
+  const missing = value === null || value === undefined ? whereMissing(path, view()) : "";
+  return `condition ${failing + 1} does not hold (${path} is ${oneLine(found, 100)}${numberAsText(condition, value)}${missing})`;
+}
+
+/**
+ * Where a path of dotted names (perhaps inside one function, to_number(…)) that found nothing
+ * stops finding, and the name likely meant there: a misspelt name (payload.data.objet) reads
+ * apart from a field this payload lacks. Empty for other paths, and where the whole path is there.
+ */
+export function whereMissing(path: string, view: View): string {
+  const dotted = /^(?:[a-z_]+\()?([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\)?$/.exec(path)?.[1];
+  if (!dotted) return "";
+  const names = dotted.split(".");
+  let here: unknown = view;
+  for (const [i, name] of names.entries()) {
+    const at = names.slice(0, i).join(".");
+    if (typeof here !== "object" || here === null || Array.isArray(here)) {
+      const kind =
+        here === null ? "null" : Array.isArray(here) ? "a list" : typeof here === "string" ? "text" : "a value";
+      return `; ${at} is ${kind}`;
+    }
+    if (!Object.hasOwn(here, name)) {
+      // Only a plain name a letter or two from the one written is told: the payload's keys are a stranger's words.
+      const meant = meantKey(
+        name,
+        Object.keys(here).filter((key) => /^[A-Za-z_]\w*$/.test(key)),
+      );
+      return `; ${at} has no ${name}${meant ? `: did you mean ${meant}?` : ""}`;
+    }
+    here = (here as Record<string, unknown>)[name];
+  }
+  return "";
 }
 
 /**
