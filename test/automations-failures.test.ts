@@ -940,6 +940,11 @@ describe("automations are checked at start", () => {
       /automation stripe-paid, step 1: No notification channel is named "everyone"; the only notification channel is team\.$/,
     ],
     [
+      "a channel not configured in a notify_send step",
+      { ...PAID, do: [{ tool: "notify_send", args: { channel: "tema", text: "Hi" } }] },
+      /automation stripe-paid, step 1: No notification channel is named "tema"; the only notification channel is team\.$/,
+    ],
+    [
       "a template that reads neither payload nor event",
       { ...PAID, do: [{ notify: "team", text: "Order {{data.object.id}} is paid" }] },
       /automation stripe-paid, step 1: \{\{data.object.id\}\} starts at "data", which is neither payload nor event, so it is always empty \(payload.data.object.id, perhaps\)/,

@@ -106,9 +106,9 @@ export function checkAutomations({
         const template = isTemplate(value);
         const literal = !isPathArgument(value) && !template;
         const checked = literal ? schema.safeParse(value) : undefined;
-        if (checked && !checked.success && "notify" in step && arg === "channel") {
+        if (checked && !checked.success && name === "notify_send" && arg === "channel") {
           const channels = (schema as z.ZodEnum).options as string[];
-          throw new ConfigError(`${where}, ${at}: ${noSuchName(CHANNEL, step.notify, channels)}`);
+          throw new ConfigError(`${where}, ${at}: ${noSuchName(CHANNEL, String(value), channels)}`);
         }
         if (checked && !checked.success) {
           throw new ConfigError(`${where}, ${at}: ${name}'s argument ${arg} ${checked.error.issues[0]?.message}`);
