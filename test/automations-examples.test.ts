@@ -1,0 +1,304 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { request } from "undici";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { startServe } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { Log } from "../src/log.js";
+import { setClock } from "../src/time.js";
+import { toolsets } from "../src/toolsets.js";
+import { dataDir, env, O, STRIPE_SECRET, sendStripe, store, useFakes, woo } from "./automations-harness.js";
+import { type ComgateFake, notification, startComgate } from "./fakes/comgate.js";
+import { type GoPayFake, type GoPayPayment, startGoPay } from "./fakes/gopay.js";
+import { startTelegram, type TelegramFake } from "./fakes/telegram.js";
+
+/**
+ * Every automation the README and docs/automations.md show, in JSON or as a GoPay variant told in
+ * prose, is read out of the page, given the delivery its provider really sends, and must do what
+ * the page says: the order paid with the payment's id, the team told, the event acknowledged; or,
+ * for the refunds, the team told of each refund and dispute.
+ */
+
+useFakes();
+
+// The chat, merchant and GoPay client the docs' examples name.
+const DOC_CHAT = "-1001234567890";
+const COMGATE_MERCHANT = "498621";
+const COMGATE_SECRET = "ZqVmRr0lUFRm7ZXbHpd7QnSGfCbVnw5U";
+const GOPAY_CLIENT = "1744960415";
+const GOPAY_SECRET = "h9wyRz2s";
+let team: TelegramFake;
+let comgate: ComgateFake;
+let gopay: GoPayFake;
+
+beforeAll(async () => {
+  setClock("2026-11-30T08:00:00Z");
+  [team, comgate, gopay] = await Promise.all([
+    startTelegram([DOC_CHAT]),
+    startComgate(COMGATE_MERCHANT, COMGATE_SECRET),
+    startGoPay(GOPAY_CLIENT, GOPAY_SECRET),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([team?.close(), comgate?.close(), gopay?.close()]);
+});
+
+interface Example {
+  webhooks: { sources: Record<string, Record<string, unknown>> };
+  notify: { channels: Record<string, Record<string, unknown>> };
+  automations: Record<string, unknown>[];
+}
+
+const read = (page: string) => readFileSync(new URL(page, import.meta.url), "utf8");
+const examplesOf = (page: string) =>
+  [...read(page).matchAll(/^```json\n([\s\S]*?)^```/gm)]
+    .map((m) => m[1] ?? "")
+    .filter((json) => json.includes('"automations"'))
+    .map((json) => JSON.parse(json) as Example);
+const readme = examplesOf("../README.md");
+const automationsPage = examplesOf("../docs/automations.md");
+const named = (examples: Example[], name: string) => {
+  const found = examples.find((example) => example.automations[0]?.name === name);
+  if (!found) throw new Error(`no example named ${name}`);
+  return found;
+};
+
+/** The `"key": value` pairs the paragraphs telling a GoPay variant quote, after `name`'s example or all. */
+function gopayChanges(name?: string): [string, unknown][] {
+  const page = read("../docs/automations.md");
+  const after = name === undefined ? page : page.slice(page.indexOf(`"name": "${name}"`));
+  const paragraphs = [...after.matchAll(/^A GoPay shop does the same with ([\s\S]*?)\n\n/gm)].map((m) => m[1] ?? "");
+  return (name === undefined ? paragraphs : paragraphs.slice(0, 1)).flatMap((prose) =>
+    [...prose.matchAll(/`("[a-z_]+": [^`]+)`/g)].map(
+      (m) => Object.entries(JSON.parse(`{${m[1]}}`) as Record<string, unknown>)[0] as [string, unknown],
+    ),
+  );
+}
+
+/**
+ * The GoPay variant the paragraph after `name`'s example tells in prose, assembled as a reader
+ * would: the GoPay source the docs quote in place of the example's, and each other `"key": value`
+ * the paragraph quotes replacing that key's value wherever the automation has it.
+ */
+function gopayVariant(name: string): Example {
+  const base = named(automationsPage, name);
+  const isSource = ([, value]: [string, unknown]) => typeof value === "object" && value !== null && "scheme" in value;
+  const sources = gopayChanges().filter(isSource);
+  expect(sources).toHaveLength(1);
+  const changes = gopayChanges(name).filter((change) => !isSource(change));
+  expect(changes.length).toBeGreaterThan(2);
+  const automation = structuredClone(base.automations[0]) as Record<string, unknown>;
+  for (const [key, value] of changes) {
+    let replaced = 0;
+    const replace = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(replace);
+      else if (node && typeof node === "object") {
+        const object = node as Record<string, unknown>;
+        for (const field of Object.keys(object)) {
+          if (field === key) {
+            object[field] = value;
+            replaced++;
+          } else replace(object[field]);
+        }
+      }
+    };
+    replace(automation);
+    expect(replaced, `the prose's ${key} replaces something in ${name}`).toBeGreaterThan(0);
+  }
+  return {
+    ...base,
+    webhooks: { sources: Object.fromEntries(sources) as Example["webhooks"]["sources"] },
+    automations: [automation],
+  };
+}
+
+/** waiter serve with `example` as its config file, pointed at the fakes rather than the providers. */
+async function serveExample(example: Example) {
+  const config = structuredClone(example);
+  for (const channel of Object.values(config.notify.channels)) channel.baseUrl = team.origin;
+  for (const source of Object.values(config.webhooks.sources)) {
+    if (source.scheme === "comgate") source.apiUrl = comgate.origin;
+    if (source.scheme === "gopay") source.apiUrl = `${gopay.origin}/api`;
+  }
+  const file = join(dataDir, "waiter.json");
+  writeFileSync(file, JSON.stringify(config));
+  const { WAITER_WEBHOOKS_SOURCES, WAITER_NOTIFY_CHANNELS, WAITER_AUTOMATIONS, ...rest } = env([]);
+  const secrets = { STRIPE_WEBHOOK_SECRET: STRIPE_SECRET, COMGATE_SECRET, GOPAY_CLIENT_SECRET: GOPAY_SECRET };
+  const token = {
+    WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
+    OPS_TOKEN: "0123456789abcdef".repeat(4),
+  };
+  const loaded = loadConfig({ env: { ...rest, ...secrets, ...token }, file }, toolsets());
+  return startServe(loaded, new Log("error", () => {}));
+}
+
+/** What the team is told from here on. */
+function told() {
+  const sent = team.delivered.length;
+  return () => team.delivered.slice(sent).map((message) => message.text);
+}
+
+async function acknowledged(eventId: string) {
+  const s = store();
+  try {
+    return (await s.get(eventId))?.ackedAt != null;
+  } finally {
+    await s.close();
+  }
+}
+
+/** The order is paid with `transactionId`, the team told `said`, the event acknowledged. */
+async function paid(eventId: string, transactionId: string, texts: () => string[], said: string) {
+  await expect.poll(texts).toEqual([said]);
+  await expect.poll(() => acknowledged(eventId)).toBe(true);
+  expect(woo.shop.order(O.pending1999)).toMatchObject({ status: "processing", transaction_id: transactionId });
+}
+
+const payment = (orderId: string, id: string) => ({
+  id,
+  object: "payment_intent",
+  amount_received: 1999,
+  currency: "eur",
+  metadata: { order_id: orderId },
+});
+
+test("the docs show four automations in JSON and two GoPay variants in prose", () => {
+  expect(readme.map((example) => example.automations.map((a) => a.name))).toEqual([["stripe-paid"]]);
+  expect(automationsPage.map((example) => example.automations.map((a) => a.name))).toEqual([
+    ["stripe-paid"],
+    ["comgate-paid"],
+    ["stripe-refunds"],
+  ]);
+  expect(read("../docs/automations.md").match(/^A GoPay shop does the same with /gm)).toHaveLength(2);
+});
+
+for (const [page, example, said] of [
+  ["README.md", () => named(readme, "stripe-paid"), `Order “${O.pending1999}” is paid.`],
+  ["docs/automations.md", () => named(automationsPage, "stripe-paid"), `Order “${O.pending1999}” is paid (“pi_doc”).`],
+] as const) {
+  test(`${page}'s Stripe payment marks its order paid, tells the team and acknowledges the event`, async () => {
+    const server = await serveExample(example());
+    try {
+      const texts = told();
+      const event = await sendStripe(
+        server,
+        "evt_doc",
+        "payment_intent.succeeded",
+        payment(`${O.pending1999}`, "pi_doc"),
+      );
+      await paid(event.id, "pi_doc", texts, said);
+    } finally {
+      await server.close();
+    }
+  });
+}
+
+test("docs/automations.md's Comgate payment marks its order paid, tells the team and acknowledges the event", async () => {
+  const server = await serveExample(named(automationsPage, "comgate-paid"));
+  try {
+    const texts = told();
+    const paidByCard = {
+      transId: "AB12-CD34-EF56",
+      status: "PAID",
+      price: "1999",
+      curr: "CZK",
+      label: `Objednávka ${O.pending1999}`,
+      refId: `${O.pending1999}`,
+      email: "jana.novakova@example.cz",
+      method: "CARD_CZ_CSOB_2",
+      test: "false",
+    } as const;
+    comgate.payments.set(paidByCard.transId, paidByCard);
+    const response = await request(`${server.url}/webhooks/comgate`, {
+      method: "POST",
+      body: notification(COMGATE_MERCHANT, COMGATE_SECRET, paidByCard),
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(response.statusCode).toBe(200);
+    const { id } = (await response.body.json()) as { id: string };
+    await paid(id, "AB12-CD34-EF56", texts, `Order “${O.pending1999}” is paid through Comgate (“AB12-CD34-EF56”).`);
+  } finally {
+    await server.close();
+  }
+});
+
+const gopayPayment = (id: number, state: GoPayPayment["state"]): GoPayPayment => ({
+  id,
+  order_number: `${O.pending1999}`,
+  state,
+  amount: 199900,
+  currency: "CZK",
+  payer: { contact: { email: "jana.novakova@example.cz" } },
+  gw_url: "https://gw.sandbox.gopay.com/gw/v3/bCcvmwTKK5hrJx2aGG8ZnFyBJhAvF",
+});
+/** GoPay's notification of `payment`: a GET carrying its id alone. */
+async function notifyGoPay(server: { url: string }, payment: GoPayPayment) {
+  gopay.payments.set(payment.id, payment);
+  const response = await request(`${server.url}/webhooks/gopay?id=${payment.id}`);
+  expect(response.statusCode).toBe(200);
+  return ((await response.body.json()) as { id: string }).id;
+}
+
+test("the GoPay variant of the Comgate payment marks its order paid, tells the team and acknowledges the event", async () => {
+  const server = await serveExample(gopayVariant("comgate-paid"));
+  try {
+    const texts = told();
+    const id = await notifyGoPay(server, gopayPayment(3000006542, "PAID"));
+    await paid(id, "3000006542", texts, `Order “${O.pending1999}” is paid through GoPay (3000006542).`);
+  } finally {
+    await server.close();
+  }
+});
+
+test("docs/automations.md's Stripe refunds tell the team of a refund and a dispute, and leave them unacknowledged", async () => {
+  const server = await serveExample(named(automationsPage, "stripe-refunds"));
+  try {
+    const texts = told();
+    const refund = await sendStripe(server, "evt_refund", "charge.refunded", {
+      id: "ch_refunded",
+      object: "charge",
+      amount_refunded: 1999,
+      payment_intent: "pi_refunded",
+    });
+    await sendStripe(server, "evt_charge_ok", "charge.succeeded", {
+      id: "ch_ok",
+      object: "charge",
+      payment_intent: "pi_ok",
+    });
+    await sendStripe(server, "evt_dispute", "charge.dispute.created", {
+      id: "du_1",
+      object: "dispute",
+      amount: 1999,
+      charge: "ch_disputed",
+      payment_intent: "pi_disputed",
+    });
+    await expect
+      .poll(texts)
+      .toEqual([
+        "Stripe “charge.refunded” of payment “pi_refunded”: check its order in the shop.",
+        "Stripe “charge.dispute.created” of payment “pi_disputed”: check its order in the shop.",
+      ]);
+    expect(await acknowledged(refund.id)).toBe(false);
+  } finally {
+    await server.close();
+  }
+});
+
+test("the GoPay variant of the refunds tells the team of a refund and a partial one, naming the order", async () => {
+  const server = await serveExample(gopayVariant("stripe-refunds"));
+  try {
+    const texts = told();
+    const refunded = await notifyGoPay(server, gopayPayment(3000006601, "REFUNDED"));
+    await notifyGoPay(server, gopayPayment(3000006602, "PAID"));
+    await notifyGoPay(server, gopayPayment(3000006603, "PARTIALLY_REFUNDED"));
+    await expect
+      .poll(texts)
+      .toEqual([
+        `GoPay “payment.refunded” of order “${O.pending1999}”: check it in the shop.`,
+        `GoPay “payment.partially_refunded” of order “${O.pending1999}”: check it in the shop.`,
+      ]);
+    expect(await acknowledged(refunded)).toBe(false);
+  } finally {
+    await server.close();
+  }
+});
