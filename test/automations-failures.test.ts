@@ -2,11 +2,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { connect as connectTcp, createServer } from "node:net";
 import { join } from "node:path";
 import { beforeEach, describe, expect, test } from "vitest";
-import { type RunningServe, startServe } from "../src/app.js";
+import type { RunningServe } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { RunRecord } from "../src/events/store.js";
-import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import {
@@ -18,7 +17,6 @@ import {
   PAID,
   pay,
   runsOf,
-  STRIPE_SECRET,
   sendStripe,
   sequence,
   serve,
@@ -825,34 +823,6 @@ describe("a notification some targets refused for now", () => {
       await smtp.close();
     }
   });
-});
-
-test("the payment and refund examples of the README and docs/automations.md (Stripe, Comgate) start waiter serve as written, with the token a public URL needs", async () => {
-  const pages = ["../README.md", "../docs/automations.md"].map((page) =>
-    readFileSync(new URL(page, import.meta.url), "utf8"),
-  );
-  const examples = pages.flatMap((page) =>
-    [...page.matchAll(/^```json\n([\s\S]*?)^```/gm)]
-      .map((m) => m[1] ?? "")
-      .filter((json) => json.includes('"automations"')),
-  );
-  expect(examples).toHaveLength(4);
-  for (const example of examples) {
-    const file = join(dataDir, "waiter.json");
-    writeFileSync(file, example);
-    const { WAITER_WEBHOOKS_SOURCES, WAITER_NOTIFY_CHANNELS, WAITER_AUTOMATIONS, ...rest } = env([]);
-    const secrets = { STRIPE_WEBHOOK_SECRET: STRIPE_SECRET, COMGATE_SECRET: "comgate-secret" };
-    const token = {
-      WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
-      OPS_TOKEN: "0123456789abcdef".repeat(4),
-    };
-    const config = loadConfig({ env: { ...rest, ...secrets, ...token }, file }, toolsets());
-    expect(config.core.automations.map((a) => a.name)).toEqual([
-      expect.stringMatching(/^(stripe|comgate)-paid$|^stripe-refunds$/),
-    ]);
-    const running = await startServe(config, new Log("error", () => {}));
-    await running.close();
-  }
 });
 
 test("the refunds example of docs/automations.md tells the team of a refund or a dispute, even one that came before its payment", async () => {
