@@ -6,7 +6,7 @@ import type { Log } from "../log.js";
 import { cut, oneLine } from "../shown.js";
 import { clock } from "../time.js";
 import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
-import { isPathArgument, type Step } from "./rules.js";
+import { isPathArgument, isTemplate, type Step } from "./rules.js";
 import { Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
 import { type View, whereMissing, written } from "./view.js";
 
@@ -89,7 +89,8 @@ export class StepCalls {
    * look at.
    */
   checked(name: string, args: Record<string, unknown>, from?: Step, view?: View): Record<string, unknown> {
-    const { input } = this.#served.get(name) as Tool;
+    const tool = this.#served.get(name) as Tool;
+    const { input } = tool;
     const parsed = z.object(input).safeParse(args);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -107,7 +108,7 @@ export class StepCalls {
       const missing = isPathArgument(given) && value === null && view ? whereMissing(given.path, view) : "";
       const filledBy = isPathArgument(given)
         ? `the path ${given.path}`
-        : typeof given === "string" && given.includes("{{")
+        : isTemplate(given)
           ? `the template ${cut(JSON.stringify(given), 100)}`
           : undefined;
       // The payload's text, told to people and the log: JSON leaves line separators, NEL and
@@ -118,7 +119,7 @@ export class StepCalls {
       throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${issue?.message}${gave}`);
     }
     // Refused by the tool before any call: a dry run, which calls nothing, fails as the real run would.
-    const refused = (this.#served.get(name) as Tool).refuses?.(parsed.data);
+    const refused = tool.refuses?.(parsed.data);
     if (refused) throw new ToolError(refused);
     return parsed.data;
   }

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
-import { type Automation, isPathArgument, type Step, toolOf } from "./rules.js";
+import { type Automation, isPathArgument, isTemplate, type Step, toolOf } from "./rules.js";
 import { argumentsFor, type View, written } from "./view.js";
 
 /** What `noSuchName` calls a notification channel, for a notify step or onFailure that names none. */
@@ -134,10 +134,6 @@ export function checkAutomations({
   }
 }
 
-function isTemplate(value: unknown): value is string {
-  return typeof value === "string" && value.includes("{{");
-}
-
 /**
  * A template or a path inside a list or an object that a step gives as an argument: only a whole
  * argument is filled in, so one inside would be sent to the tool as written.
@@ -145,7 +141,7 @@ function isTemplate(value: unknown): value is string {
 function nestedFilling(value: unknown): unknown {
   if (typeof value !== "object" || value === null || isPathArgument(value)) return undefined;
   for (const item of Object.values(value)) {
-    if ((typeof item === "string" && item.includes("{{")) || isPathArgument(item)) return item;
+    if (isTemplate(item) || isPathArgument(item)) return item;
     const within = nestedFilling(item);
     if (within !== undefined) return within;
   }
@@ -163,7 +159,7 @@ function asPath(value: object): string {
         isPathArgument(item)
           ? item.path
           : typeof item === "string"
-            ? (whole.exec(item)?.[1] ?? (item.includes("{{") ? undefined : `'${item.replace(/['\\]/g, "\\$&")}'`))
+            ? (whole.exec(item)?.[1] ?? (isTemplate(item) ? undefined : `'${item.replace(/['\\]/g, "\\$&")}'`))
             : `\`${JSON.stringify(item)}\``,
       )
     : [undefined];

@@ -253,12 +253,12 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       const current: Tries = { attempt, started, ...(notified ? { notified } : {}) };
       const who = `automation ${automation.name}, run ${run} (event ${event.id}), step ${i + 1}`;
       // The step as configured goes with it too: a run taken up after a restart goes on only with it.
-      const as = written(step);
+      const configured = written(step);
       await store.runs.step(
         run,
         i,
         "started",
-        JSON.stringify({ tool, args, written: as, tries: current }),
+        JSON.stringify({ tool, args, written: configured, tries: current }),
         clock.now(),
       );
       let said: string;
@@ -274,7 +274,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
             JSON.stringify({
               tool,
               args,
-              written: as,
+              written: configured,
               ...(waiting ? { waiting: waiting.why, until: waiting.until } : {}),
               tries: at,
             }),

@@ -33,6 +33,11 @@ export type Condition = z.output<typeof condition>;
 /** A step's argument: a string is a template; {"path": ...} is a value taken from the event; any other JSON is itself. */
 const argument = z.unknown();
 
+/** Whether a step's argument is a template, text that inserts values ({{payload.id}}). */
+export function isTemplate(value: unknown): boolean {
+  return typeof value === "string" && value.includes("{{");
+}
+
 export function isPathArgument(value: unknown): value is { path: string } {
   return (
     typeof value === "object" &&
