@@ -41,6 +41,14 @@ export function certificateReason(message: string): string {
   return message.replace(/; if the root CA is installed locally, try running Node\.js with\s+--use-system-ca/, "");
 }
 
+/**
+ * What follows "its certificate" for a certificate no authority waiter knows vouches for, with
+ * the reason TLS gave (`message`): where to give waiter a private authority's certificate.
+ */
+export function notTrusted(message: string): string {
+  return `is not trusted (${certificateReason(message)}); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path)`;
+}
+
 /** What a message calls the other end of a connection, and the settings that say where it is. */
 export interface Peer {
   /** Its name, as DNS is asked it: "its name" after a beginning that named it, "the mail server's name smtp.shop.example". */

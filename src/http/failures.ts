@@ -1,13 +1,5 @@
 import { UnconfirmedChange, UpstreamError } from "../errors.js";
-import {
-  CUT,
-  certificateReason,
-  NO_HANDLE,
-  NO_ROUTE,
-  neverConnected,
-  notConnected,
-  UNTRUSTED,
-} from "../net-failures.js";
+import { CUT, NO_HANDLE, NO_ROUTE, neverConnected, notConnected, notTrusted, UNTRUSTED } from "../net-failures.js";
 import { oneLine } from "../shown.js";
 import { retryAfterMs } from "./retry.js";
 import type { Call, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
@@ -152,7 +144,7 @@ function connectionFailure(
 /** What a TLS handshake's failure says, after "Could not reach … securely: ", or undefined for another failure. */
 function tlsFailure(code: string, message: string, host: string, urlSetting: string): string | undefined {
   if (UNTRUSTED.includes(code)) {
-    return `its certificate is not trusted (${certificateReason(message)}); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path)`;
+    return `its certificate ${notTrusted(message)}`;
   }
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return `its certificate does not name ${host}; check ${urlSetting}`;
   if (code === "CERT_HAS_EXPIRED") {

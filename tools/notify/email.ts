@@ -4,11 +4,11 @@ import { stoppedBeforeDeadline, untilAborted, withDeadline } from "../../src/htt
 import type { Call } from "../../src/http/types.js";
 import {
   CUT,
-  certificateReason,
   NO_HANDLE,
   NO_ROUTE,
   neverConnected,
   notConnected,
+  notTrusted,
   UNTRUSTED,
 } from "../../src/net-failures.js";
 import { cut, oneLine, withoutSecrets } from "../../src/shown.js";
@@ -209,9 +209,7 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions): ToolError {
     );
   }
   if (originalCode && UNTRUSTED.includes(originalCode)) {
-    return new ToolError(
-      `Not sent: the mail server's certificate is not trusted (${certificateReason(said)}); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path).`,
-    );
+    return new ToolError(`Not sent: the mail server's certificate ${notTrusted(said)}.`);
   }
   if (originalCode === "ERR_TLS_CERT_ALTNAME_INVALID") {
     return new ToolError(
