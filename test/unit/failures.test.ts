@@ -1,4 +1,5 @@
 import { expect, test } from "vitest";
+import { storeError } from "../../src/events/postgres/store.js";
 import { describeFailure, describeStatus, mayHaveActed, READ_BEFORE_RETRYING } from "../../src/http/failures.js";
 import type { HttpClientOptions, HttpResponse } from "../../src/http/types.js";
 
@@ -105,6 +106,20 @@ test("a certificate no authority vouches for is said alike on every Node.js, wit
   expect(describeFailure(node24, "WooCommerce", sent(false, "WAITER_WOO_URL"), call, options).message).toBe(
     "Could not reach WooCommerce (shop.example) securely: its certificate is not trusted (self-signed certificate); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path).",
   );
+});
+
+test("the event store's database whose certificate no authority vouches for is said without Node.js 24's advice", () => {
+  const node24 = Object.assign(
+    new Error(
+      "self-signed certificate in certificate chain; if the root CA is installed locally, try running Node.js with --use-system-ca",
+    ),
+    { code: "SELF_SIGNED_CERT_IN_CHAIN" },
+  );
+  const { message } = storeError(node24, "db.example:5432/waiter", "PGPASSWORD", 5_000) as Error;
+  expect(message).toMatch(
+    /^The event store's database refuses waiter's connection \(TLS: self-signed certificate in certificate chain; db\.example:5432\/waiter\): .* tell them to check that the CA the URL's sslrootcert names/,
+  );
+  expect(message).not.toContain("--use-system-ca");
 });
 
 test("a write that fails in TLS was not sent: it says so, not that it may have been made", () => {

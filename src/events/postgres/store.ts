@@ -167,7 +167,7 @@ function tlsRefused(err: unknown): string | undefined {
  * A database that cannot be reached, written or logged in to, in words a model (or an operator
  * reading a 503's log) can act on; `database` says which, as a log line may show it.
  */
-function storeError(err: unknown, database: string, passwordFrom: string, lockWaitMs: number): unknown {
+export function storeError(err: unknown, database: string, passwordFrom: string, lockWaitMs: number): unknown {
   const { code, message } = err as { code?: string; message?: string };
   if (code === "53100") {
     return new StoreNotWritable(
