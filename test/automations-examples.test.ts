@@ -7,7 +7,20 @@ import { loadConfig } from "../src/config.js";
 import { Log } from "../src/log.js";
 import { setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
-import { dataDir, env, O, STRIPE_SECRET, sendStripe, store, useFakes, woo } from "./automations-harness.js";
+import {
+  dataDir,
+  env,
+  O,
+  PAID,
+  pay,
+  STRIPE_SECRET,
+  sendStripe,
+  serve,
+  store,
+  telegram,
+  useFakes,
+  woo,
+} from "./automations-harness.js";
 import { type ComgateFake, notification, startComgate } from "./fakes/comgate.js";
 import { type GoPayFake, type GoPayPayment, startGoPay } from "./fakes/gopay.js";
 import { startTelegram, type TelegramFake } from "./fakes/telegram.js";
@@ -250,22 +263,22 @@ test("the GoPay variant of the Comgate payment marks its order paid, tells the t
   }
 });
 
-test("docs/automations.md's Stripe refunds tell the team of a refund and a dispute, and leave them unacknowledged", async () => {
-  const server = await serveExample(named(automationsPage, "stripe-refunds"));
+test("docs/automations.md's Stripe refunds tell the team of a refund or a dispute, even one that came before its payment, and leave them unacknowledged", async () => {
+  const [refunds] = named(automationsPage, "stripe-refunds").automations;
+  const server = await serve([{ ...PAID, onFailure: { notify: "team" } }, refunds as object]);
   try {
-    const texts = told();
-    const refund = await sendStripe(server, "evt_refund", "charge.refunded", {
+    const sent = telegram.delivered.length;
+    const deliver = async (id: string, type: string, object: object) => (await sendStripe(server, id, type, object)).id;
+    // The refund first, its payment after it: the payment still marks the order paid.
+    const refund = await deliver("evt_refund_first", "charge.refunded", {
       id: "ch_refunded",
       object: "charge",
       amount_refunded: 1999,
       payment_intent: "pi_refunded",
     });
-    await sendStripe(server, "evt_charge_ok", "charge.succeeded", {
-      id: "ch_ok",
-      object: "charge",
-      payment_intent: "pi_ok",
-    });
-    await sendStripe(server, "evt_dispute", "charge.dispute.created", {
+    await pay(server, String(O.pending1999), "evt_refunded_payment", { id: "pi_refunded" });
+    await deliver("evt_charge_ok", "charge.succeeded", { id: "ch_ok", object: "charge", payment_intent: "pi_ok" });
+    await deliver("evt_dispute", "charge.dispute.created", {
       id: "du_1",
       object: "dispute",
       amount: 1999,
@@ -273,12 +286,15 @@ test("docs/automations.md's Stripe refunds tell the team of a refund and a dispu
       payment_intent: "pi_disputed",
     });
     await expect
-      .poll(texts)
+      .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
       .toEqual([
         "Stripe “charge.refunded” of payment “pi_refunded”: check its order in the shop.",
+        `Order “${O.pending1999}” is paid (“pi_refunded”).`,
         "Stripe “charge.dispute.created” of payment “pi_disputed”: check its order in the shop.",
       ]);
-    expect(await acknowledged(refund.id)).toBe(false);
+    const s = store();
+    expect((await s.get(refund))?.ackedAt).toBeNull();
+    await s.close();
   } finally {
     await server.close();
   }

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { connect as connectTcp, createServer } from "node:net";
 import { join } from "node:path";
 import { beforeEach, describe, expect, test } from "vitest";
@@ -17,11 +17,9 @@ import {
   PAID,
   pay,
   runsOf,
-  sendStripe,
   sequence,
   serve,
   shopDown,
-  store,
   TELL,
   TELL_OFFICE,
   telegram,
@@ -823,48 +821,6 @@ describe("a notification some targets refused for now", () => {
       await smtp.close();
     }
   });
-});
-
-test("the refunds example of docs/automations.md tells the team of a refund or a dispute, even one that came before its payment", async () => {
-  const page = readFileSync(new URL("../docs/automations.md", import.meta.url), "utf8");
-  const example = [...page.matchAll(/^```json\n([\s\S]*?)^```/gm)]
-    .map((m) => m[1] ?? "")
-    .find((json) => json.includes('"name": "stripe-refunds"'));
-  expect(example).toBeDefined();
-  const [refunds] = (JSON.parse(example ?? "{}") as { automations: object[] }).automations;
-  const server = await serve([{ ...PAID, onFailure: { notify: "team" } }, refunds as object]);
-  try {
-    const sent = telegram.delivered.length;
-    const deliver = async (id: string, type: string, object: object) => (await sendStripe(server, id, type, object)).id;
-    // The refund first, its payment after it: the payment still marks the order paid.
-    const refund = await deliver("evt_refund_first", "charge.refunded", {
-      id: "ch_refunded",
-      object: "charge",
-      amount_refunded: 1999,
-      payment_intent: "pi_refunded",
-    });
-    await pay(server, String(O.pending1999), "evt_refunded_payment", { id: "pi_refunded" });
-    await deliver("evt_charge_ok", "charge.succeeded", { id: "ch_ok", object: "charge", payment_intent: "pi_ok" });
-    await deliver("evt_dispute", "charge.dispute.created", {
-      id: "du_1",
-      object: "dispute",
-      amount: 1999,
-      charge: "ch_disputed",
-      payment_intent: "pi_disputed",
-    });
-    await expect
-      .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
-      .toEqual([
-        "Stripe “charge.refunded” of payment “pi_refunded”: check its order in the shop.",
-        `Order “${O.pending1999}” is paid (“pi_refunded”).`,
-        "Stripe “charge.dispute.created” of payment “pi_disputed”: check its order in the shop.",
-      ]);
-    const s = store();
-    expect((await s.get(refund))?.ackedAt).toBeNull();
-    await s.close();
-  } finally {
-    await server.close();
-  }
 });
 
 describe("automations are checked at start", () => {
