@@ -175,8 +175,8 @@ export async function runsOf(eventId: string, settled = true): Promise<RunRecord
  * A payment whose order a server marked paid while Telegram made the team's message wait a minute
  * (a 429), the server stopped while the run waits for that message's next try: the event.
  */
-export async function paidWhileTelegramWaits(delivery?: string) {
-  const first = await serve([PAID], { WAITER_AUTOMATION_RETRY_SECONDS: "120" });
+export async function paidWhileTelegramWaits(delivery?: string, automation: object = PAID) {
+  const first = await serve([automation], { WAITER_AUTOMATION_RETRY_SECONDS: "120" });
   telegram.queue.push(tooManyRequests(60));
   const event = await pay(first, String(O.pendingStockManaged), delivery);
   await expect

@@ -254,42 +254,50 @@ describe("a run a stopped server left", () => {
     }
   });
 
-  test("a failure whose telling Telegram refused (429) while waiter stopped is told at the next start, once", async () => {
-    const sent = telegram.delivered.length;
-    const lines: string[] = [];
-    const failing = { ...PAID, onFailure: { notify: "team" } };
-    const first = await serve([failing], { WAITER_AUTOMATION_RETRY_SECONDS: "120" }, lines);
-    telegram.queue.push(tooManyRequests(60));
-    const event = await pay(first, "999999", `evt_untold_${nextSequence()}`);
-    // The run failed, and telling it waits out the minute Telegram asked for.
-    await expect.poll(() => lines.some((line) => line.includes("telling its failure: notify_send failed"))).toBe(true);
-    await first.close();
-    expect(telegram.delivered.length).toBe(sent);
-    expect(lines.filter((line) => line.includes("its failure"))).toEqual([
-      expect.stringMatching(/ info .* automation stripe-paid, telling its failure: notify_send failed .* 60 s\n$/),
-      expect.stringMatching(
-        / info .* automation stripe-paid: its failure is told at the next start: waiter is stopping\n$/,
-      ),
-    ]);
-    const second = await serve([failing]);
-    try {
+  const failing = { ...PAID, onFailure: { notify: "team" } };
+  test.each([
+    ["", failing],
+    [", its automation renamed meanwhile,", { ...failing, name: "stripe-paid-v2", onFailure: undefined }],
+  ])(
+    "a failure whose telling Telegram refused (429) while waiter stopped is told%s at the next start, once",
+    async (_, next) => {
+      const sent = telegram.delivered.length;
+      const lines: string[] = [];
+      const first = await serve([failing], { WAITER_AUTOMATION_RETRY_SECONDS: "120" }, lines);
+      telegram.queue.push(tooManyRequests(60));
+      const event = await pay(first, "999999", `evt_untold_${nextSequence()}`);
+      // The run failed, and telling it waits out the minute Telegram asked for.
       await expect
-        .poll(() => telegram.delivered.slice(sent))
-        .toEqual([
-          expect.objectContaining({
-            text: expect.stringMatching(
-              new RegExp(
-                `^waiter: automation stripe-paid failed on the delivery “evt_untold_\\d+” .*waiter's event ${event.id}\\) at step 1 `,
+        .poll(() => lines.some((line) => line.includes("telling its failure: notify_send failed")))
+        .toBe(true);
+      await first.close();
+      expect(telegram.delivered.length).toBe(sent);
+      expect(lines.filter((line) => line.includes("its failure"))).toEqual([
+        expect.stringMatching(/ info .* automation stripe-paid, telling its failure: notify_send failed .* 60 s\n$/),
+        expect.stringMatching(
+          / info .* automation stripe-paid: its failure is told at the next start: waiter is stopping\n$/,
+        ),
+      ]);
+      const second = await serve([next]);
+      try {
+        await expect
+          .poll(() => telegram.delivered.slice(sent))
+          .toEqual([
+            expect.objectContaining({
+              text: expect.stringMatching(
+                new RegExp(
+                  `^waiter: automation stripe-paid failed on the delivery “evt_untold_\\d+” .*waiter's event ${event.id}\\) at step 1 `,
+                ),
               ),
-            ),
-          }),
-        ]);
-      // Told: no start owes it any more.
-      await expect.poll(async () => (await runsOf(event.id))[0]?.notice).toBeNull();
-    } finally {
-      await second.close();
-    }
-  });
+            }),
+          ]);
+        // Told: no start owes it any more.
+        await expect.poll(async () => (await runsOf(event.id))[0]?.notice).toBeNull();
+      } finally {
+        await second.close();
+      }
+    },
+  );
 
   test("a failure being told when waiter stopped may have reached Telegram: the next start says so and does not tell it again", async () => {
     const sent = telegram.delivered.length;
@@ -356,7 +364,36 @@ describe("a run a stopped server left", () => {
     }
   });
 
-  test("whose automation was renamed is marked failed and said in the log, naming the run, the automation and the event", async () => {
+  test("whose automation was renamed while a step waited is marked failed and told to the onFailure it began with", async () => {
+    const sent = telegram.delivered.length;
+    const delivery = `evt_renamed_${nextSequence()}`;
+    const event = await paidWhileTelegramWaits(delivery, { ...PAID, onFailure: { notify: "team" } });
+    setClock(clock.now() + 61_000);
+    const lines: string[] = [];
+    const second = await serve([{ ...PAID, name: "stripe-paid-v2" }], {}, lines);
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({
+        automation: "stripe-paid",
+        status: "failed",
+        error: "stopped before it finished, and the automation is no longer configured",
+      });
+      // The renamed automation does not take the event up again: its old name's run had it.
+      expect(await runsOf(event.id, false)).toHaveLength(1);
+      expect(woo.shop.writes.filter((w) => w.method === "PUT")).toHaveLength(1);
+      await toldAndLogged(
+        sent,
+        `run ${run?.id} of automation stripe-paid on the delivery “${delivery}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) failed: it stopped before it finished, and the automation is no longer configured. Step 1 (eshop_order_mark_paid, id ${O.pendingStockManaged}, transaction_id “pi_${delivery}”) was done. Step 2 (notify_send, channel “team”, text “Order "${O.pendingStockManaged}" is paid ("pi_${delivery}").”) was not done. No other step of it was run.`,
+        lines,
+        event.id,
+      );
+    } finally {
+      await second.close();
+      setClock(clock.now() - 61_000);
+    }
+  });
+
+  test("whose automation was renamed, begun with no onFailure, is marked failed and said in the log", async () => {
     const event = await leftBehind([[0, "done"]]);
     const sent = telegram.delivered.length;
     const lines: string[] = [];
@@ -371,7 +408,7 @@ describe("a run a stopped server left", () => {
       expect(lines.filter((line) => line.includes("stripe-paid "))).toEqual([
         expect.stringMatching(
           new RegExp(
-            `warning.*run ${run?.id} of automation stripe-paid on event ${event.id} failed: it stopped before it finished, and the automation is no longer configured, so no onFailure can be told`,
+            `warning.*run ${run?.id} of automation stripe-paid on the delivery “${event.delivery}” from stripe .*waiter's event ${event.id}\\) failed: it stopped before it finished, and the automation is no longer configured, so no onFailure can be told`,
           ),
         ),
       ]);

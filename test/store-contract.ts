@@ -418,14 +418,22 @@ export function eventStoreContract(open: OpenStore): void {
       const run = (await store.runs.begin("paid", e.id, false, clock.now())) as number;
       expect(run).toEqual(expect.any(Number));
       expect(await store.runs.begin("paid", e.id, false, clock.now())).toBeUndefined();
-      expect(await store.runs.begin("other", e.id, true, clock.now())).toEqual(expect.any(Number));
+      const other = (await store.runs.begin("other", e.id, true, clock.now(), "team")) as number;
+      expect(await store.runs.get(other)).toMatchObject({ dryRun: true, onFailure: "team" });
       await store.runs.step(run, 0, "started", '{"tool":"a"}', clock.now());
       await store.runs.step(run, 0, "done", '{"tool":"a","said":"ok"}', clock.now());
       await store.runs.step(run, 1, "started", '{"tool":"b"}', clock.now());
       expect((await store.runs.unfinished()).map((r) => r.id)).toContain(run);
       await store.runs.finish(run, "failed", clock.now(), "step 2: no");
       const [found] = await store.runs.list({ automation: "paid", limit: 5 });
-      expect(found).toMatchObject({ id: run, eventId: e.id, status: "failed", dryRun: false, error: "step 2: no" });
+      expect(found).toMatchObject({
+        id: run,
+        eventId: e.id,
+        status: "failed",
+        dryRun: false,
+        error: "step 2: no",
+        onFailure: null,
+      });
       expect(found?.steps.map((s) => [s.step, s.status])).toEqual([
         [0, "done"],
         [1, "started"],

@@ -302,14 +302,16 @@ describe("storing in a file", () => {
     await upgraded.close();
   });
 
-  test("a store of schema 2 keeps its runs, and a run failed since owes its notice", async () => {
+  test("a store of schema 2 keeps its runs, and runs begun since record their onFailure and owe their notice", async () => {
     const { store, file } = open();
     const e = await stored(store, event());
     const kept = (await store.runs.begin("paid", e.id, false, clock.now())) as number;
     await store.runs.finish(kept, "done", clock.now());
     await store.close();
     const older = new Database(file);
-    older.exec("ALTER TABLE automation_runs DROP COLUMN notice; ALTER TABLE automation_runs DROP COLUMN notice_status");
+    older.exec(
+      "ALTER TABLE automation_runs DROP COLUMN notice; ALTER TABLE automation_runs DROP COLUMN notice_status; ALTER TABLE automation_runs DROP COLUMN on_failure",
+    );
     older.pragma("user_version = 2");
     older.close();
     // The operator is told: an older waiter refuses the store from now on.
@@ -324,8 +326,9 @@ describe("storing in a file", () => {
     await app.close();
     const reopened = open(LOOSE, file).store;
     expect(reopened.upgraded).toBeUndefined();
-    expect(await reopened.runs.get(kept)).toMatchObject({ status: "done", notice: null });
-    const run = (await reopened.runs.begin("other", e.id, false, clock.now())) as number;
+    expect(await reopened.runs.get(kept)).toMatchObject({ status: "done", notice: null, onFailure: null });
+    const run = (await reopened.runs.begin("other", e.id, false, clock.now(), "team")) as number;
+    expect(await reopened.runs.get(run)).toMatchObject({ onFailure: "team" });
     await reopened.runs.finish(run, "failed", clock.now(), "step 1: no", "waiter: other failed");
     expect((await reopened.runs.untold()).map((r) => r.id)).toEqual([run]);
     await reopened.close();
@@ -471,7 +474,9 @@ describe("several processes, one file", () => {
     const { store, file } = open();
     await store.close();
     const older = new Database(file);
-    older.exec("ALTER TABLE automation_runs DROP COLUMN notice; ALTER TABLE automation_runs DROP COLUMN notice_status");
+    older.exec(
+      "ALTER TABLE automation_runs DROP COLUMN notice; ALTER TABLE automation_runs DROP COLUMN notice_status; ALTER TABLE automation_runs DROP COLUMN on_failure",
+    );
     older.pragma("user_version = 2");
     older.close();
     const columns =

@@ -63,12 +63,13 @@ function notRun(automation: Automation, failedAt: number): string {
 }
 
 /**
- * What a run left, for a run whose event is gone, so that the notice is all a person has to
- * finish it by hand: each step recorded, with its arguments (the order, the payment), as done, not
- * done (one waiting for its next try, or refused) or under way when waiter stopped, and the steps
- * after it not run. A sentence each, each beginning with a space.
+ * What a run left, for a run that cannot go on, so that the notice is all a person has to finish
+ * it by hand: each step recorded, with its arguments (the order, the payment), as done, not done
+ * (one waiting for its next try, or refused) or under way when waiter stopped, and the steps of
+ * `automation` after it not run. Without `automation` (its steps were edited, or it is gone), what
+ * the run would have gone on with is not known. A sentence each, each beginning with a space.
  */
-function whatRunLeft(automation: Automation, run: RunRecord, stepsChanged = false): string {
+function whatRunLeft(run: RunRecord, automation?: Automation): string {
   const said: string[] = [];
   let reached = -1;
   for (const [i, step] of run.steps.entries()) {
@@ -90,8 +91,7 @@ function whatRunLeft(automation: Automation, run: RunRecord, stepsChanged = fals
     reached = i;
     break;
   }
-  // The steps the automation has now are not those the run would have gone on with.
-  return `${said.join("")}${stepsChanged ? " No other step of it was run." : notRun(automation, reached)}`;
+  return `${said.join("")}${automation ? notRun(automation, reached) : " No other step of it was run."}`;
 }
 
 /**
@@ -104,6 +104,12 @@ const MAX_ANSWER_KEPT = 4_000;
 function kept(said: string): string {
   if (said.length <= MAX_ANSWER_KEPT) return said;
   return `${cut(said, MAX_ANSWER_KEPT)}\n(The answer had ${said.length} characters; its first ${MAX_ANSWER_KEPT.toLocaleString("en")} are kept.)`;
+}
+
+/** The delivery `event` is, as a person can look it up with its sender: its own id, and its type. */
+function deliveryOf(event: StoredEvent): string {
+  // The delivery id and the type may be a sender's headers (GitHub, WooCommerce): quoted as what the event says.
+  return `the delivery ${inserted(event.dedupeId, true)} from ${event.source} (${inserted(event.type, true)}, waiter's event ${event.id})`;
 }
 
 /** Why a step that was under way when a run stopped, and cannot be repeated safely, ended its run. */
@@ -140,8 +146,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     { tool, args }: { tool: string; args?: Record<string, unknown> },
     reason: string,
   ): Promise<void> {
-    // The delivery id and the type may be a sender's headers (GitHub, WooCommerce): quoted as what the event says.
-    const head = `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on the delivery ${inserted(event.dedupeId, true)} from ${event.source} (${inserted(event.type, true)}, waiter's event ${event.id}) at step ${step + 1} (${tool}${argumentsShown(args)}): `;
+    const head = `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)} at step ${step + 1} (${tool}${argumentsShown(args)}): `;
     const tail = `${/[.!?…]$/.test(reason) ? "" : "."}${notRun(automation, step)}`;
     const room = maxText - REPORTED.length - head.length - tail.length;
     await fail(
@@ -157,12 +162,17 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
    * onFailure channel: the notice is owed in the store from the same write, so a stop neither
    * loses it nor, once it may have reached the channel, repeats it.
    */
-  async function fail(automation: Automation, run: number, error: string, line: string): Promise<void> {
-    const channel = automation.onFailure?.notify;
+  async function fail(
+    { name, onFailure }: Pick<Automation, "name" | "onFailure">,
+    run: number,
+    error: string,
+    line: string,
+  ): Promise<void> {
+    const channel = onFailure?.notify;
     const notice = channel && cut(`${REPORTED}${line}`, maxText);
     await store.runs.finish(run, "failed", clock.now(), error, notice);
     log.warning(line);
-    if (channel && notice) notices.tell(automation.name, channel, run, notice);
+    if (channel && notice) notices.tell(name, channel, run, notice);
   }
 
   const notices = new FailureNotices({
@@ -363,12 +373,14 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     if (!automation || !event) {
       // Only retention removes an event.
       const why = `${tries ? "waited to try a step again" : "stopped before it finished"}, and ${automation ? "retention dropped its event meanwhile" : "the automation is no longer configured"}`;
-      const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} on event ${run.eventId} failed: it ${why}`;
-      if (automation) await fail(automation, run.id, why, `${line}.${whatRunLeft(automation, run)}`);
-      else {
+      const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} on ${event ? deliveryOf(event) : `event ${run.eventId}`} failed: it ${why}`;
+      // A rename looks the same as a removal: the channel the run began with is told, for a person
+      // to finish by hand what the run left.
+      const onFailure = automation ? automation.onFailure : run.onFailure ? { notify: run.onFailure } : undefined;
+      if (!automation && !onFailure) {
         await store.runs.finish(run.id, "failed", clock.now(), why);
         log.warning(`${line}, so no onFailure can be told`);
-      }
+      } else await fail({ name: run.automation, onFailure }, run.id, why, `${line}.${whatRunLeft(run, automation)}`);
       return;
     }
     const next = run.steps.findIndex((step) => step.status !== "done" && step.status !== "would");
@@ -396,8 +408,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     const view = viewOf(event);
     const changed = changedSince(automation, run, event, view);
     if (changed) {
-      const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} on the delivery ${inserted(event.dedupeId, true)} from ${event.source} (${inserted(event.type, true)}, waiter's event ${event.id}) failed: ${changed.why}, so it is not gone on with.`;
-      const left = whatRunLeft({ ...automation, dryRun: run.dryRun }, run, changed.steps);
+      const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} on ${deliveryOf(event)} failed: ${changed.why}, so it is not gone on with.`;
+      // The steps the automation has now are not those the run would have gone on with.
+      const left = whatRunLeft(run, changed.steps ? undefined : { ...automation, dryRun: run.dryRun });
       await fail(automation, run.id, changed.why, `${line}${left}`);
       return;
     }
@@ -496,7 +509,13 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
       if (!(await holdsLease())) throw new Postponed("another waiter holds the automations now");
       if (!applies(automation, event, view)) continue;
-      const run = await store.runs.begin(automation.name, event.id, automation.dryRun, clock.now());
+      const run = await store.runs.begin(
+        automation.name,
+        event.id,
+        automation.dryRun,
+        clock.now(),
+        automation.onFailure?.notify,
+      );
       if (run !== undefined) await execute(automation, event, run, view());
     }
     await store.runs.setCursor(event.seq);

@@ -127,7 +127,8 @@ export class FailureNotices {
       }
       if (busy.has(run.id) || !run.notice) continue;
       const automation = automations.find((a) => a.name === run.automation);
-      const channel = automation?.onFailure?.notify;
+      // A run whose automation is gone (renamed, removed) tells the channel it began with.
+      const channel = automation ? automation.onFailure?.notify : (run.onFailure ?? undefined);
       if (run.notice.status === "owed" && channel) {
         this.tell(run.automation, channel, run.id, run.notice.text);
         continue;
@@ -137,7 +138,7 @@ export class FailureNotices {
           ? "it was being told when waiter stopped or its store failed, and may or may not have reached its channel, so it is not told again"
           : automation
             ? "the automation no longer has an onFailure"
-            : "the automation is no longer configured";
+            : "the automation is no longer configured, and had no onFailure";
       log.warning(`automation ${run.automation}: run ${run.id}'s failure is not told (${why}): ${run.notice.text}`);
       await runs.notice(run.id, null);
     }

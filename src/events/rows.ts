@@ -133,6 +133,7 @@ export interface RunRow {
   error: string | null;
   notice: string | null;
   notice_status: NoticeStatus | null;
+  on_failure: string | null;
 }
 
 export interface StepRow {
@@ -154,6 +155,7 @@ export function toRun(row: RunRow, steps: StepRow[]): RunRecord {
     error: row.error,
     steps: steps.map((s) => ({ step: s.step, status: s.status, detail: s.detail, at: iso(s.at) as string })),
     notice: row.notice === null ? null : { text: row.notice, status: row.notice_status as NoticeStatus },
+    onFailure: row.on_failure,
   };
 }
 

@@ -178,6 +178,8 @@ export interface RunRecord {
   steps: StepRecord[];
   /** The onFailure notice of a failed run while it is not yet told: its text and where telling it got to. */
   notice: { text: string; status: NoticeStatus } | null;
+  /** The onFailure channel its automation had when it began: told of its end once the automation is gone. */
+  onFailure: string | null;
 }
 
 export interface RunFilter {
@@ -193,7 +195,13 @@ export interface RunFilter {
  * resumes a run where it stopped and never repeats a step that completed.
  */
 export interface RunLog {
-  begin(automation: string, eventId: string, dryRun: boolean, now: number): Promise<number | undefined>;
+  begin(
+    automation: string,
+    eventId: string,
+    dryRun: boolean,
+    now: number,
+    onFailure?: string,
+  ): Promise<number | undefined>;
   step(runId: number, step: number, status: StepStatus, detail: string, now: number): Promise<void>;
   /** `notice`: the failed run's onFailure notice, owed from the same write that marks the run failed. */
   finish(runId: number, status: "done" | "failed", now: number, error?: string, notice?: string): Promise<void>;

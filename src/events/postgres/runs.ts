@@ -27,11 +27,11 @@ export function postgresRuns(query: Query): RunLog {
     );
   };
   return {
-    async begin(automation, eventId, dryRun, now) {
+    async begin(automation, eventId, dryRun, now, onFailure) {
       const [row] = await query<{ id: number }>(
-        `INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at) VALUES ($1, $2, 'running', $3, $4)
+        `INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at, on_failure) VALUES ($1, $2, 'running', $3, $4, $5)
          ON CONFLICT (automation, event_id) DO NOTHING RETURNING id`,
-        [automation, eventId, dryRun, now],
+        [automation, eventId, dryRun, now, onFailure ?? null],
       );
       return row?.id;
     },

@@ -300,6 +300,8 @@ export const MIGRATIONS: readonly string[] = [
   // 13: a page of a type's events, read by index rather than by walking every event newer than
   // the page; in the C collation, whose order by bytes makes a type prefix a range of it.
   `CREATE INDEX events_by_type ON events (type COLLATE "C", seq);`,
+  // 14: the onFailure channel a run's automation had when it began, told when the automation is gone.
+  `ALTER TABLE automation_runs ADD COLUMN on_failure TEXT;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS automation_runs (
   error TEXT,
   notice TEXT,
   notice_status TEXT,
+  on_failure TEXT,
   UNIQUE (automation, event_id)
 );
 CREATE TABLE IF NOT EXISTS automation_steps (
@@ -52,12 +53,12 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
       ) as StepRow[],
     );
   return {
-    async begin(automation, eventId, dryRun, now) {
+    async begin(automation, eventId, dryRun, now, onFailure) {
       return write(() => {
         const row = sql(
-          `INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at) VALUES (?, ?, 'running', ?, ?)
+          `INSERT INTO automation_runs (automation, event_id, status, dry_run, started_at, on_failure) VALUES (?, ?, 'running', ?, ?, ?)
            ON CONFLICT (automation, event_id) DO NOTHING RETURNING id`,
-        ).get(automation, eventId, dryRun ? 1 : 0, now) as { id: number } | undefined;
+        ).get(automation, eventId, dryRun ? 1 : 0, now, onFailure ?? null) as { id: number } | undefined;
         return row?.id;
       });
     },

@@ -82,7 +82,7 @@ CREATE INDEX IF NOT EXISTS dropped_deliveries_at ON dropped_deliveries (dropped_
  * would misread is a new one. A file from before versions were kept (0) is brought up to date by
  * the statements above, which create only what is missing, and by `UPGRADES`, and then marked.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * The size the -wal file is cut back to once a checkpoint has emptied it. SQLite otherwise keeps it
@@ -112,6 +112,12 @@ const UPGRADES: Record<number, (db: Database.Database) => void> = {
     db.exec(
       "ALTER TABLE automation_runs ADD COLUMN notice TEXT; ALTER TABLE automation_runs ADD COLUMN notice_status TEXT;",
     );
+  },
+  // 4: automation_runs.on_failure, the onFailure channel a run's automation had when it began.
+  3: (db) => {
+    const columns = db.pragma("table_info(automation_runs)") as { name: string }[];
+    if (columns.some((column) => column.name === "on_failure")) return;
+    db.exec("ALTER TABLE automation_runs ADD COLUMN on_failure TEXT;");
   },
 };
 
