@@ -841,6 +841,12 @@ describe("automations are checked at start", () => {
       /step 1: events_wait waits for an event, up to its timeout, while every other run waits its turn/,
     ],
     [
+      "more steps than an automation takes",
+      { ...PAID, do: Array(21).fill({ ack: true }) },
+      /automation stripe-paid, do: has 21 steps: an automation takes at most 20$/,
+    ],
+    ["no steps", { ...PAID, do: [] }, /automation stripe-paid, do: has no steps: an automation takes 1 to 20$/],
+    [
       "an argument the tool has not",
       { ...PAID, do: [{ tool: "eshop_order_get", args: { id: 1, extra: true } }] },
       /step 1: eshop_order_get has no argument extra/,

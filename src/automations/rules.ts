@@ -64,6 +64,7 @@ export function toolOf(step: Step): string {
 }
 
 const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const MAX_STEPS = 20;
 
 /** One automation, as the settings declare it. */
 export const automation = closedObject("an automation", {
@@ -74,7 +75,12 @@ export const automation = closedObject("an automation", {
     type: z.string().min(1).optional(),
     where: z.array(condition).default([]),
   }),
-  do: z.array(step).min(1).max(20),
+  do: z
+    .array(step)
+    .min(1, `has no steps: an automation takes 1 to ${MAX_STEPS}`)
+    .max(MAX_STEPS, {
+      error: (issue) => `has ${(issue.input as unknown[]).length} steps: an automation takes at most ${MAX_STEPS}`,
+    }),
   /** Who is told when a run fails: a notification channel. */
   onFailure: closedObject("onFailure", { notify: z.string().min(1) }).optional(),
   dryRun: z.boolean().default(false),
