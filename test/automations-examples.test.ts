@@ -1,3 +1,4 @@
+import { createHmac } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { request } from "undici";
@@ -40,6 +41,7 @@ const COMGATE_MERCHANT = "498621";
 const COMGATE_SECRET = "ZqVmRr0lUFRm7ZXbHpd7QnSGfCbVnw5U";
 const GOPAY_CLIENT = "1744960415";
 const GOPAY_SECRET = "h9wyRz2s";
+const WOO_WEBHOOK_SECRET = "woo-webhook-secret-you-choose";
 let team: TelegramFake;
 let comgate: ComgateFake;
 let gopay: GoPayFake;
@@ -136,7 +138,12 @@ async function serveExample(example: Example) {
   const file = join(dataDir, "waiter.json");
   writeFileSync(file, JSON.stringify(config));
   const { WAITER_WEBHOOKS_SOURCES, WAITER_NOTIFY_CHANNELS, WAITER_AUTOMATIONS, ...rest } = env([]);
-  const secrets = { STRIPE_WEBHOOK_SECRET: STRIPE_SECRET, COMGATE_SECRET, GOPAY_CLIENT_SECRET: GOPAY_SECRET };
+  const secrets = {
+    STRIPE_WEBHOOK_SECRET: STRIPE_SECRET,
+    COMGATE_SECRET,
+    GOPAY_CLIENT_SECRET: GOPAY_SECRET,
+    WOO_WEBHOOK_SECRET,
+  };
   const token = {
     WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
     OPS_TOKEN: "0123456789abcdef".repeat(4),
@@ -181,6 +188,7 @@ test("the docs show four automations in JSON and two GoPay variants in prose", (
     ["stripe-paid"],
     ["comgate-paid"],
     ["stripe-refunds"],
+    ["low-stock", "big-order"],
   ]);
   expect(read("../docs/automations.md").match(/^A GoPay shop does the same with /gm)).toHaveLength(2);
 });
@@ -312,6 +320,61 @@ test("the GoPay variant of the refunds tells the team of a refund and a partial 
         `GoPay “payment.partially_refunded” of order “${O.pending1999}”: check it in the shop.`,
       ]);
     expect(await acknowledged(refunded)).toBe(false);
+  } finally {
+    await server.close();
+  }
+});
+
+/** A WooCommerce delivery of `topic`, signed as WooCommerce signs it; the event waiter stored, or none. */
+async function deliverWoo(server: { url: string }, topic: string, record: object) {
+  const body = JSON.stringify(record);
+  const response = await request(`${server.url}/webhooks/shop`, {
+    method: "POST",
+    body,
+    headers: {
+      "content-type": "application/json",
+      "x-wc-webhook-signature": createHmac("sha256", WOO_WEBHOOK_SECRET).update(body).digest("base64"),
+      "x-wc-webhook-id": "12",
+      "x-wc-webhook-topic": topic,
+    },
+  });
+  expect(response.statusCode).toBe(200);
+  return (await response.body.json()) as { id: string };
+}
+
+test("docs/automations.md's shop example tells the team of a product down to 5 in stock and of an order of 500 or more", async () => {
+  const server = await serveExample(named(automationsPage, "low-stock"));
+  const sample = (name: string) =>
+    JSON.parse(readFileSync(new URL(`./fakes/samples/${name}.json`, import.meta.url), "utf8")) as Record<
+      string,
+      unknown
+    >;
+  const product = sample("woocommerce-v3-product-retrieve");
+  const order = sample("woocommerce-v3-order-retrieve");
+  try {
+    const texts = told();
+    let edit = 0;
+    // Each change of a product is a delivery of its own: its modification time tells them apart.
+    const updated = (changes: object) =>
+      deliverWoo(server, "product.updated", {
+        ...product,
+        sku: "PQ-1",
+        date_modified_gmt: `2026-11-30T08:0${edit++}:00`,
+        ...changes,
+      });
+    await updated({ manage_stock: true, stock_quantity: 12 });
+    await updated({ manage_stock: true, stock_quantity: 5 });
+    await updated({ manage_stock: false, stock_quantity: null });
+    await updated({ manage_stock: true, stock_quantity: 0 });
+    await deliverWoo(server, "order.created", order);
+    await deliverWoo(server, "order.created", { ...order, id: 728, number: "728", total: "529.00" });
+    await expect
+      .poll(texts)
+      .toEqual([
+        "“Premium Quality” (SKU “PQ-1”): 5 left in stock.",
+        "“Premium Quality” (SKU “PQ-1”): 0 left in stock.",
+        "Order “728” for “529.00” “USD” from “john.doe@example.com”.",
+      ]);
   } finally {
     await server.close();
   }
