@@ -1,6 +1,16 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,10 +29,10 @@ import {
   WAL_SIZE_LIMIT,
 } from "../src/events/sqlite/store.js";
 import { CommitWatch } from "../src/events/sqlite/watch.js";
-import { type Dropped, type EventStore, NewerStore } from "../src/events/store.js";
+import { type Dropped, type EventStore, NewerStore, StoreNotWritable } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
 import { VERSION } from "../src/version.js";
-import { startApp } from "./memory.js";
+import { startApp, startWaiter } from "./memory.js";
 import { startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 import { addMany, event, eventStoreContract, LOOSE, PAGE_FILTERS, stored } from "./store-contract.js";
@@ -872,5 +882,47 @@ describe("retention of a large backlog (a limit lowered on a large store)", () =
     await expect.poll(async () => (await store.stats()).events).toBe(0);
     // Every event was past the age limit: none was dropped before its age by the count.
     expect((await store.stats()).droppedBy).toEqual({ age: BACKLOG, count: 0, bytes: 0 });
+  });
+});
+
+describe("the store's file, in someone else's hands", () => {
+  const TRIAL = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+
+  /** waiter with its listener, on the store in `dir`; `post` delivers one event and resolves with its answer. */
+  async function listening(dir: string) {
+    const waiter = await startWaiter(
+      { WAITER_DATA_DIR: dir, WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0", WAITER_WEBHOOKS_SOURCES: TRIAL },
+      { listener: true },
+    );
+    onTestFinished(() => waiter.close());
+    let n = 0;
+    const post = async () => {
+      const answer = await fetch(`${waiter.listenerUrl}/webhooks/trial`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "webhook-id": `d-${++n}` },
+        body: JSON.stringify({ n }),
+      });
+      return { status: answer.status, retryAfter: answer.headers.get("retry-after"), body: await answer.text() };
+    };
+    return { waiter, post };
+  }
+
+  test("a store whose file is deleted while waiter runs answers deliveries 503, not 200 for an event kept in no file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+    const file = join(dir, "events.db");
+    const { waiter, post } = await listening(dir);
+    expect((await post()).status).toBe(200);
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`);
+    expect(await post()).toMatchObject({ status: 503, retryAfter: "5" });
+    expect(waiter.stderr()).toContain(`${file} was deleted or replaced while waiter ran`);
+    expect((await fetch(`${waiter.listenerUrl}/healthz`)).status).toBe(503);
+  });
+
+  test("a store whose file another was moved over (a backup restored while waiter runs) takes no write", async () => {
+    const { store, file } = open();
+    const backup = join(dirname(file), "backup.db");
+    await new SqliteEventStore(backup, LOOSE).close();
+    renameSync(backup, file);
+    await expect(store.add(event())).rejects.toBeInstanceOf(StoreNotWritable);
   });
 });

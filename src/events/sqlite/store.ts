@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { ToolError } from "../../errors.js";
@@ -246,6 +246,17 @@ export function writeFailure(err: unknown, file: string): unknown {
   return err;
 }
 
+/** Which file a path names: its device and inode, undefined when there is none. */
+function fileAt(path: string): string | undefined {
+  try {
+    const { dev, ino } = statSync(path, { bigint: true });
+    return `${dev}:${ino}`;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
 /**
  * The event store: one SQLite file in WAL mode, which several processes (an assistant's stdio
  * server, a long-running listener) share. Every write is one immediate transaction; the listener
@@ -258,6 +269,8 @@ export class SqliteEventStore implements EventStore {
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
   readonly #busyMs: number;
+  /** The file the store opened (`fileAt`): one deleted or put in its place since takes no write. */
+  readonly #opened: string | undefined;
   /** This process's writes, one after the other: one waits for the lock at a time, and they commit in the order they came. */
   #writing: Promise<unknown> = Promise.resolve();
   readonly #nextId = eventIds();
@@ -295,6 +308,7 @@ export class SqliteEventStore implements EventStore {
       }
     }
     this.#db = new Database(file);
+    this.#opened = file === ":memory:" ? undefined : fileAt(file);
     // Payloads hold customers' names and orders: the file is the user's alone. SQLite gives the
     // -wal and -shm files the database file's mode, so this comes before WAL mode creates them.
     if (file !== ":memory:") chmodSync(file, 0o600);
@@ -414,6 +428,7 @@ export class SqliteEventStore implements EventStore {
         return this.#db
           .transaction(() => {
             began = true;
+            this.#refuseMoved();
             return fn();
           })
           .immediate();
@@ -425,6 +440,28 @@ export class SqliteEventStore implements EventStore {
       }
       await new Promise((resolve) => setTimeout(resolve, LOCK_PAUSE_MS));
     }
+  }
+
+  /**
+   * A file deleted while open (`rm events.db`, a backup moved in over it) takes writes still, into
+   * a file no other process, nor this one's next start, ever reads: what the listener acknowledged
+   * would be lost with this process. Refused as a store that cannot be written, until a restart.
+   */
+  #refuseMoved(): void {
+    if (this.#opened === undefined) return;
+    let now: string | undefined;
+    try {
+      now = fileAt(this.#db.name);
+    } catch {
+      // A directory waiter may no longer search says nothing of the file: SQLite tells what fails.
+      return;
+    }
+    if (now === this.#opened) return;
+    throw new StoreNotWritable(
+      `${this.#db.name} was deleted or replaced while waiter ran`,
+      "what waiter stored would go into the file it opened, which no waiter reads again",
+      "restarts it (it then opens the file there now, or makes a new one)",
+    );
   }
 
   /**
