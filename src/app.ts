@@ -81,6 +81,11 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
     if (err instanceof NewerStore) throw new StoreUnavailable(`${file}: ${err.message}`);
     const taken = anotherUsers(file);
     if (taken) throw new StoreUnavailable(taken);
+    if ((err as { code?: string }).code === "SQLITE_BUSY") {
+      throw new StoreUnavailable(
+        `${file}: another program held its write lock past 5 s as waiter set the store up (a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM): end it, then start waiter again`,
+      );
+    }
     // The directory is a file, or not the user's to write, or the file is no database.
     const why = err instanceof Error ? err.message : String(err);
     throw new StoreUnavailable(

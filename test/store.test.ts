@@ -926,3 +926,42 @@ describe("the store's file, in someone else's hands", () => {
     await expect(store.add(event())).rejects.toBeInstanceOf(StoreNotWritable);
   });
 });
+
+test("a store another program holds the write lock on as waiter starts (a transaction left open in sqlite3) opens, and takes deliveries once it is let go", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+  await new SqliteEventStore(join(dir, "events.db"), LOOSE).close();
+  const shell = new Database(join(dir, "events.db"));
+  onTestFinished(() => {
+    if (shell.inTransaction) shell.exec("ROLLBACK");
+    shell.close();
+  });
+  shell.exec("BEGIN; DELETE FROM counters;");
+  const { app, stderr } = await startApp({
+    WAITER_DATA_DIR: dir,
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+  });
+  onTestFinished(() => app.close());
+  expect(stderr()).not.toContain("webhook events are off");
+  expect(app.store).toBeDefined();
+  shell.exec("ROLLBACK");
+  await expect(app.store?.add(event())).resolves.toMatchObject({ duplicate: false });
+});
+
+test("a store another program holds the write lock on as waiter sets it up is said so, not taken for a bad data directory", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+  const file = join(dir, "events.db");
+  const shell = new Database(file);
+  onTestFinished(() => {
+    shell.close();
+  });
+  shell.exec("BEGIN IMMEDIATE");
+  const { app, stderr } = await startApp({
+    WAITER_DATA_DIR: dir,
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+  });
+  shell.exec("ROLLBACK");
+  await app.close();
+  expect(stderr()).toContain(
+    `webhook events are off: ${file}: another program held its write lock past 5 s as waiter set the store up (a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM): end it, then start waiter again`,
+  );
+});

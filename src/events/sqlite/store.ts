@@ -246,6 +246,17 @@ export function writeFailure(err: unknown, file: string): unknown {
   return err;
 }
 
+/** The tables and indexes the schemas create. */
+const SCHEMA_NAMES = [
+  ...`${SCHEMA}${RUNS_SCHEMA}${SESSIONS_SCHEMA}`.matchAll(/CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)/g),
+].map((match) => match[1]);
+
+/** Whether the file holds every table and index of this schema: it needs no write to be set up. */
+function hasEveryTable(db: Database.Database): boolean {
+  const names = new Set(db.prepare("SELECT name FROM sqlite_master").pluck().all());
+  return SCHEMA_NAMES.every((name) => names.has(name));
+}
+
 /** Which file a path names: its device and inode, undefined when there is none. */
 function fileAt(path: string): string | undefined {
   try {
@@ -319,7 +330,8 @@ export class SqliteEventStore implements EventStore {
       throw new NewerStore(version, SCHEMA_VERSION);
     };
     const schemaVersion = () => this.#db.pragma("user_version", { simple: true }) as number;
-    refuseNewer(schemaVersion());
+    const found = schemaVersion();
+    refuseNewer(found);
     this.#db.pragma("journal_mode = WAL");
     // WAL with synchronous=NORMAL survives a killed process; only an OS crash may lose the last commits.
     this.#db.pragma("synchronous = NORMAL");
@@ -327,18 +339,27 @@ export class SqliteEventStore implements EventStore {
     this.#db.pragma("secure_delete = ON");
     this.#db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
     // Read again under the write lock: another waiter may have set the store up, or upgraded it, meanwhile.
-    const version = this.#db
-      .transaction(() => {
-        const version = schemaVersion();
-        if (version > SCHEMA_VERSION) return version;
-        this.#db.exec(SCHEMA);
-        this.#db.exec(RUNS_SCHEMA);
-        this.#db.exec(SESSIONS_SCHEMA);
-        for (let step = Math.max(version, 1); step < SCHEMA_VERSION; step++) UPGRADES[step]?.(this.#db);
-        if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
-        return version;
-      })
-      .immediate();
+    const setUp = this.#db.transaction(() => {
+      const version = schemaVersion();
+      if (version > SCHEMA_VERSION) return version;
+      this.#db.exec(SCHEMA);
+      this.#db.exec(RUNS_SCHEMA);
+      this.#db.exec(SESSIONS_SCHEMA);
+      for (let step = Math.max(version, 1); step < SCHEMA_VERSION; step++) UPGRADES[step]?.(this.#db);
+      if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      return version;
+    });
+    let version: number;
+    try {
+      version = setUp.immediate();
+    } catch (err) {
+      // A lock held past busy_timeout is no waiter setting the store up, which takes a moment, but a
+      // transaction left open (an sqlite3 shell, a database browser): a store this schema set up
+      // whole opens without a write, and its writes wait their turn.
+      const busy = (err as { code?: string }).code === "SQLITE_BUSY";
+      if (!busy || found !== SCHEMA_VERSION || !hasEveryTable(this.#db)) throw err;
+      version = found;
+    }
     refuseNewer(version);
     // Version 0 is a file no waiter had set up: made, not upgraded.
     this.upgraded = version > 0 && version < SCHEMA_VERSION ? { from: version, to: SCHEMA_VERSION } : undefined;
@@ -360,13 +381,18 @@ export class SqliteEventStore implements EventStore {
     );
     // The age limit holds while no webhook arrives too; at opening, before anything is read, but
     // for the rest of a backlog larger than a batch, which goes in turns with the first calls.
+    const now = clock.now();
     try {
-      const now = clock.now();
+      this.#db.pragma(`busy_timeout = ${LOCK_TRY_MS}`);
       const { dropped, more } = this.#db.transaction(() => this.#retain(now)).immediate();
       tellDropped(this.#onDropped, dropped);
       if (more) this.#expireUnattended(now);
     } catch (err) {
-      warn("event retention failed", err);
+      // Another program holds the write lock: retention waits its turn as every write does, after the opening.
+      if ((err as { code?: string }).code === "SQLITE_BUSY") this.#expireUnattended(now);
+      else warn("event retention failed", err);
+    } finally {
+      this.#db.pragma(`busy_timeout = ${this.#busyMs}`);
     }
     this.#expiry = setInterval(() => this.#expireUnattended(), EXPIRE_EVERY_MS);
     this.#expiry.unref();
