@@ -497,17 +497,20 @@ describe("several processes, one file", () => {
     expect(second.upgraded).toBeUndefined();
   });
 
-  test("a store another process holds past the wait is busy, in words a model can act on", async () => {
+  test("a store another program holds past the wait is busy, in words a model and the operator can act on", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
     const store = new SqliteEventStore(file, LOOSE, { busyMs: 100 });
     stores.push(store);
     const { id } = await store.add(event());
     const holder = new Database(file);
-    holder.exec("BEGIN IMMEDIATE");
+    // As an sqlite3 shell left after `BEGIN; DELETE …` holds it.
+    holder.exec("BEGIN; DELETE FROM counters;");
     try {
       const refused = store.ack([id]);
       await expect(refused).rejects.toBeInstanceOf(ToolError);
-      await expect(refused).rejects.toThrow(/event store is busy: another waiter process is writing/);
+      await expect(refused).rejects.toThrow(
+        `The event store is busy: another program has held its write lock for over 0.1 s (most often a transaction left open on ${file} in sqlite3 or a database browser, or a VACUUM). Try again in a moment; if it lasts, whoever runs waiter must end that transaction.`,
+      );
     } finally {
       holder.exec("ROLLBACK");
       holder.close();

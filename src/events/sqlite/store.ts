@@ -228,13 +228,16 @@ export function typesQuery(filter: EventFilter, after: number, limit: number): [
 
 /**
  * A write the store refused, in words for whoever reads them: another process holding the store
- * past busy_timeout is a moment's wait; a full disk or a file that cannot be written is the
- * operator's to fix, not a fault in waiter. Anything else is left as it is.
+ * past busy_timeout (`busyMs`) is a moment's wait, and, as a waiter's own writes take a moment, most
+ * often a transaction someone left open, which its holder ends; a full disk or a file that cannot
+ * be written is the operator's to fix, not a fault in waiter. Anything else is left as it is.
  */
-export function writeFailure(err: unknown, file: string): unknown {
+export function writeFailure(err: unknown, file: string, busyMs = 5_000): unknown {
   const code = (err as { code?: string }).code ?? "";
   if (code === "SQLITE_BUSY") {
-    return new ToolError("The event store is busy: another waiter process is writing to it. Try again in a moment.");
+    return new ToolError(
+      `The event store is busy: another program has held its write lock for over ${busyMs / 1000} s (most often a transaction left open on ${file} in sqlite3 or a database browser, or a VACUUM). Try again in a moment; if it lasts, whoever runs waiter must end that transaction.`,
+    );
   }
   if (/^SQLITE_(FULL|READONLY|IOERR)/.test(code)) {
     return new StoreNotWritable(
@@ -460,7 +463,8 @@ export class SqliteEventStore implements EventStore {
           .immediate();
       } catch (err) {
         const busy = (err as { code?: string }).code === "SQLITE_BUSY";
-        if (!busy || began || clock.now() + LOCK_PAUSE_MS > deadline) throw writeFailure(err, this.#db.name);
+        if (!busy || began || clock.now() + LOCK_PAUSE_MS > deadline)
+          throw writeFailure(err, this.#db.name, this.#busyMs);
       } finally {
         this.#db.pragma(`busy_timeout = ${this.#busyMs}`);
       }
