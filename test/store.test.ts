@@ -968,3 +968,38 @@ test("a store another program holds the write lock on as waiter sets it up is sa
     `webhook events are off: ${file}: another program held its write lock past 5 s as waiter set the store up (a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM): end it, then start waiter again`,
   );
 });
+
+test("a -wal file another program's read transaction keeps from being written back (a database browser left open) is said in the log, with what holds it", async () => {
+  vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+  const { store, file } = open();
+  await store.add(event());
+  const browser = new Database(file, { readonly: true });
+  onTestFinished(() => {
+    if (browser.inTransaction) browser.exec("COMMIT");
+    browser.close();
+  });
+  browser.exec("BEGIN");
+  browser.prepare("SELECT count(*) FROM events").get();
+  const seen: string[] = [];
+  const listener = (warning: Error) => seen.push(warning.message);
+  process.on("warning", listener);
+  onTestFinished(() => {
+    process.off("warning", listener);
+  });
+  for (let turn = 0; turn < 5; turn++) {
+    await Promise.all([...Array(8).keys()].map(() => store.add(event({ body: randomBytes(1 << 20) }))));
+  }
+  expect(statSync(`${file}-wal`).size).toBeGreaterThan(4 * WAL_SIZE_LIMIT);
+  vi.advanceTimersToNextTimer();
+  await expect
+    .poll(() => seen.join("\n"))
+    .toMatch(
+      new RegExp(
+        `^${file}-wal has grown to 4\\d MiB: another program has held a read transaction open on ${file} .*, and until that ends SQLite cannot start the -wal file over, which grows with every delivery: close that program, or end its transaction$`,
+      ),
+    );
+  browser.exec("COMMIT");
+  await store.add(event());
+  await store.add(event());
+  expect(statSync(`${file}-wal`).size).toBeLessThanOrEqual(WAL_SIZE_LIMIT);
+});

@@ -93,6 +93,12 @@ export const SCHEMA_VERSION = 4;
  */
 export const WAL_SIZE_LIMIT = 8 * 1024 * 1024;
 
+/**
+ * Past this size, at the store's ten-minute check, a -wal file that a checkpoint cannot write back
+ * whole is said in the log: another program's read transaction keeps SQLite from starting it over.
+ */
+export const WAL_HELD_SIZE = 4 * WAL_SIZE_LIMIT;
+
 /** What brings a file of an older version up to the next, the statements above having run. */
 const UPGRADES: Record<number, (db: Database.Database) => void> = {
   // 2: totals.dropped_through. Retention drops the oldest events first, so in a store it dropped
@@ -397,8 +403,33 @@ export class SqliteEventStore implements EventStore {
     } finally {
       this.#db.pragma(`busy_timeout = ${this.#busyMs}`);
     }
-    this.#expiry = setInterval(() => this.#expireUnattended(), EXPIRE_EVERY_MS);
+    this.#expiry = setInterval(() => {
+      this.#expireUnattended();
+      this.#sayWalHeld();
+    }, EXPIRE_EVERY_MS);
     this.#expiry.unref();
+  }
+
+  /**
+   * A read transaction another program holds open (a database browser left open, an sqlite3 shell
+   * inside BEGIN) keeps SQLite from starting the -wal file over, which then grows with every write
+   * for as long as it is held, past journal_size_limit: said, as nothing in waiter can end it.
+   */
+  #sayWalHeld(): void {
+    const file = this.#db.name;
+    if (file === ":memory:" || !this.#db.open) return;
+    try {
+      const { size } = statSync(`${file}-wal`);
+      if (size <= WAL_HELD_SIZE) return;
+      const [result] = this.#db.pragma("wal_checkpoint(PASSIVE)") as { log: number; checkpointed: number }[];
+      if (!result || result.checkpointed >= result.log) return;
+      warn(
+        `${file}-wal has grown to ${Math.round(size / 2 ** 20)} MiB`,
+        `another program has held a read transaction open on ${file} (a database browser left open, an sqlite3 shell inside BEGIN), and until that ends SQLite cannot start the -wal file over, which grows with every delivery: close that program, or end its transaction`,
+      );
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") warn("checking the store's -wal file failed", err);
+    }
   }
 
   /** Drops what is past the limits a batch at a time, the event loop turning between batches. */
