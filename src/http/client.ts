@@ -59,7 +59,7 @@ export class HttpClient {
       maxRetries: 3,
       minRetryDelayMs: 200,
       maxRetryDelayMs: 5_000,
-      cacheBytes: 64 * 1024 * 1024,
+      cacheBytes: 32 * 1024 * 1024,
       connectionsPerHost: 4,
       ...options,
     };

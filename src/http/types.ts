@@ -20,7 +20,7 @@ export interface HttpClientOptions {
   maxRetryDelayMs?: number;
   /** Requests in flight to one origin at most; more wait for one of them to end. */
   connectionsPerHost?: number;
-  /** Bound of the cache, counted as the cached answers' JSON text length. */
+  /** Bound of the cache, counted as the cached answers' JSON text length and KEEPING_BYTES each. */
   cacheBytes?: number;
 }
 

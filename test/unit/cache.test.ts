@@ -1,0 +1,12 @@
+import { expect, test } from "vitest";
+import { AnswerCache, KEEPING_BYTES } from "../../src/http/cache.js";
+import { setClock } from "../../src/time.js";
+
+test("the cache's bound counts what keeping each answer costs besides its text: the least recently used go first", () => {
+  setClock("2026-11-30T08:00:00Z");
+  // Room for ten answers of 500 characters by their text alone, and for four with what keeping each costs.
+  const cache = new AnswerCache(4 * (500 + KEEPING_BYTES) + 100);
+  const keys = Array.from({ length: 10 }, (_, i) => `https://api.example/rates/${i}`);
+  for (const key of keys) cache.keep(key, { key }, 500, { "cache-control": "max-age=600" });
+  expect(keys.map((key) => cache.get(key) !== undefined)).toEqual([...Array(6).fill(false), ...Array(4).fill(true)]);
+});
