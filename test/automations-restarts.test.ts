@@ -6,6 +6,7 @@ import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { RunRecord, StepStatus } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
 import {
+  CHAT,
   dataDir,
   env,
   nextSequence,
@@ -299,6 +300,32 @@ describe("a run a stopped server left", () => {
     },
   );
 
+  test("a failure whose telling waited when waiter stopped, its automation removed with that channel since, is said in the log as not told", async () => {
+    const sent = telegram.delivered.length;
+    const first = await serve([failing], { WAITER_AUTOMATION_RETRY_SECONDS: "120" }, []);
+    telegram.queue.push(tooManyRequests(60));
+    const event = await pay(first, "999999", `evt_untold_${nextSequence()}`);
+    await expect.poll(async () => (await runsOf(event.id))[0]?.notice?.status).toBe("owed");
+    await first.close();
+    const lines: string[] = [];
+    const markOnly = { name: "mark-paid", when: PAID.when, do: [PAID.do[0]] };
+    const second = await serve([markOnly], { WAITER_NOTIFY_CHANNELS: "{}" }, lines);
+    try {
+      await expect.poll(async () => (await runsOf(event.id))[0]?.notice).toBeNull();
+      const [run] = await runsOf(event.id);
+      expect(lines.filter((line) => line.includes("automation stripe-paid"))).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            ` warning .* automation stripe-paid: run ${run?.id}'s failure is not told \\(the automation is no longer configured, nor is the channel team it began with\\): waiter: automation stripe-paid failed on the delivery “evt_untold_\\d+” `,
+          ),
+        ),
+      ]);
+      expect(telegram.delivered.length).toBe(sent);
+    } finally {
+      await second.close();
+    }
+  });
+
   test("a failure being told when waiter stopped may have reached Telegram: the next start says so and does not tell it again", async () => {
     const sent = telegram.delivered.length;
     const asked = telegram.requests.length;
@@ -393,6 +420,47 @@ describe("a run a stopped server left", () => {
     }
   });
 
+  test.each([
+    ["another channel is", ["office"]],
+    ["no channel is", []],
+  ])(
+    "whose automation was removed with the channel it began with (%s configured) is marked failed and said in the log as not told",
+    async (_, left) => {
+      const channels = JSON.stringify(
+        Object.fromEntries(
+          left.map((name) => [
+            name,
+            { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT], baseUrl: telegram.origin },
+          ]),
+        ),
+      );
+      const sent = telegram.delivered.length;
+      const delivery = `evt_gone_${nextSequence()}`;
+      const event = await paidWhileTelegramWaits(delivery, { ...PAID, onFailure: { notify: "team" } });
+      setClock(clock.now() + 61_000);
+      const lines: string[] = [];
+      const markOnly = { name: "mark-paid", when: PAID.when, do: [PAID.do[0]] };
+      const second = await serve([markOnly], { WAITER_NOTIFY_CHANNELS: channels }, lines);
+      try {
+        const [run] = await runsOf(event.id);
+        expect(run).toMatchObject({ automation: "stripe-paid", status: "failed", notice: null });
+        await expect
+          .poll(() => lines.filter((line) => line.includes("stripe-paid")))
+          .toEqual([
+            expect.stringMatching(
+              new RegExp(
+                `warning.*run ${run?.id} of automation stripe-paid on the delivery “${delivery}” .*failed: it stopped before it finished, and the automation is no longer configured, nor is the channel team it began with, so no onFailure can be told\\. Step 1 \\(eshop_order_mark_paid, .*was done\\. Step 2 \\(notify_send, .*was not done\\. No other step of it was run\\.\n$`,
+              ),
+            ),
+          ]);
+        expect(telegram.delivered.length).toBe(sent);
+      } finally {
+        await second.close();
+        setClock(clock.now() - 61_000);
+      }
+    },
+  );
+
   test("whose automation was renamed, begun with no onFailure, is marked failed and said in the log", async () => {
     const event = await leftBehind([[0, "done"]]);
     const sent = telegram.delivered.length;
@@ -408,7 +476,7 @@ describe("a run a stopped server left", () => {
       expect(lines.filter((line) => line.includes("stripe-paid "))).toEqual([
         expect.stringMatching(
           new RegExp(
-            `warning.*run ${run?.id} of automation stripe-paid on the delivery “${event.delivery}” from stripe .*waiter's event ${event.id}\\) failed: it stopped before it finished, and the automation is no longer configured, so no onFailure can be told`,
+            `warning.*run ${run?.id} of automation stripe-paid on the delivery “${event.delivery}” from stripe .*waiter's event ${event.id}\\) failed: it stopped before it finished, and the automation is no longer configured, so no onFailure can be told\\. Step 1 \\(eshop_order_mark_paid\\) was done\\. No other step of it was run\\.\n$`,
           ),
         ),
       ]);

@@ -83,6 +83,11 @@ export class StepCalls {
     return this.#served.get(name);
   }
 
+  /** Whether notify_send sends to a channel of that name: one a run recorded may have left the configuration since. */
+  hasChannel(name: string): boolean {
+    return (this.#served.get("notify_send")?.input.channel as z.ZodType | undefined)?.safeParse(name).success === true;
+  }
+
   /**
    * Arguments as the tool takes them, or the ToolError that says which one it refuses, and, for
    * one a step's path or template filled (`from`), that and what it gave: the payload is what to

@@ -62,6 +62,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     left: () => {
       unfinishedLeft = true;
     },
+    hasChannel: (name) => calls.hasChannel(name),
   });
 
   /**

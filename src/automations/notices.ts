@@ -26,6 +26,8 @@ export interface NoticeParts {
   ): Promise<unknown>;
   /** Says that a notice was left for later: it is taken up with the runs left. */
   left(): void;
+  /** Whether a notification channel of that name is configured. */
+  hasChannel(name: string): boolean;
 }
 
 /**
@@ -127,8 +129,9 @@ export class FailureNotices {
       }
       if (busy.has(run.id) || !run.notice) continue;
       const automation = automations.find((a) => a.name === run.automation);
-      // A run whose automation is gone (renamed, removed) tells the channel it began with.
-      const channel = automation ? automation.onFailure?.notify : (run.onFailure ?? undefined);
+      // A run whose automation is gone (renamed, removed) tells the channel it began with, while it is configured.
+      const began = run.onFailure && this.parts.hasChannel(run.onFailure) ? run.onFailure : undefined;
+      const channel = automation ? automation.onFailure?.notify : began;
       if (run.notice.status === "owed" && channel) {
         this.tell(run.automation, channel, run.id, run.notice.text);
         continue;
@@ -138,7 +141,9 @@ export class FailureNotices {
           ? "it was being told when waiter stopped or its store failed, and may or may not have reached its channel, so it is not told again"
           : automation
             ? "the automation no longer has an onFailure"
-            : "the automation is no longer configured, and had no onFailure";
+            : run.onFailure
+              ? `the automation is no longer configured, nor is the channel ${run.onFailure} it began with`
+              : "the automation is no longer configured";
       log.warning(`automation ${run.automation}: run ${run.id}'s failure is not told (${why}): ${run.notice.text}`);
       await runs.notice(run.id, null);
     }

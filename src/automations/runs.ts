@@ -343,12 +343,14 @@ export function automationRuns(parts: RunParts) {
       // Only retention removes an event.
       const why = `${tries ? "waited to try a step again" : "stopped before it finished"}, and ${automation ? "retention dropped its event meanwhile" : "the automation is no longer configured"}`;
       const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} on ${event ? deliveryOf(event) : `event ${run.eventId}`} failed: it ${why}`;
-      // A rename looks the same as a removal: the channel the run began with is told, for a person
-      // to finish by hand what the run left.
-      const onFailure = automation ? automation.onFailure : run.onFailure ? { notify: run.onFailure } : undefined;
+      // A rename looks the same as a removal: the channel the run began with is told, while it is
+      // configured, for a person to finish by hand what the run left.
+      const began = run.onFailure && calls.hasChannel(run.onFailure) ? { notify: run.onFailure } : undefined;
+      const onFailure = automation ? automation.onFailure : began;
       if (!automation && !onFailure) {
         await store.runs.finish(run.id, "failed", clock.now(), why);
-        log.warning(`${line}, so no onFailure can be told`);
+        const gone = run.onFailure ? `, nor is the channel ${run.onFailure} it began with` : "";
+        log.warning(`${line}${gone}, so no onFailure can be told.${whatRunLeft(run)}`);
       } else await fail({ name: run.automation, onFailure }, run.id, why, `${line}.${whatRunLeft(run, automation)}`);
       return;
     }
