@@ -921,12 +921,25 @@ describe("the store's file, in someone else's hands", () => {
     expect((await fetch(`${waiter.listenerUrl}/healthz`)).status).toBe(503);
   });
 
-  test("a store whose file another was moved over (a backup restored while waiter runs) takes no write", async () => {
+  test("a store whose file another was moved over (a backup restored while waiter runs) takes no write, and says to remove the old file's -wal and -shm before starting again", async () => {
     const { store, file } = open();
+    // An assistant's waiter on the same store.
+    const assistant = new SqliteEventStore(file, LOOSE);
+    stores.push(assistant);
+    await store.add(event());
     const backup = join(dirname(file), "backup.db");
     await new SqliteEventStore(backup, LOOSE).close();
     renameSync(backup, file);
-    await expect(store.add(event())).rejects.toBeInstanceOf(StoreNotWritable);
+    const refused = await store.add(event()).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(StoreNotWritable);
+    expect((refused as Error).message).toContain(
+      `until whoever runs waiter stops every waiter on it, removes ${file}-wal and ${file}-shm (the old file's: left there, they are read into the file there now), and starts waiter again`,
+    );
+    // Started again beside them, waiter reads the old file's event, not the empty backup.
+    await store.close();
+    const again = new SqliteEventStore(file, LOOSE);
+    stores.push(again);
+    expect((await again.stats()).events).toBe(1);
   });
 });
 

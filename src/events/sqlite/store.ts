@@ -521,7 +521,9 @@ export class SqliteEventStore implements EventStore {
     throw new StoreNotWritable(
       `${this.#db.name} was deleted or replaced while waiter ran`,
       "what waiter stored would go into the file it opened, which no waiter reads again",
-      "restarts it (it then opens the file there now, or makes a new one)",
+      // One started again beside them, while another waiter keeps them or after a kill, would read
+      // the old file's last writes into the file there now: a restored backup undone, or corrupted.
+      `stops every waiter on it, removes ${this.#db.name}-wal and ${this.#db.name}-shm (the old file's: left there, they are read into the file there now), and starts waiter again`,
     );
   }
 
