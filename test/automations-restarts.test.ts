@@ -486,14 +486,17 @@ describe("a run a stopped server left", () => {
     }
   });
 
-  test("whose event retention dropped is marked failed, said in the log and told to onFailure", async () => {
+  test.each([
+    ["", {}],
+    [", its automation made a dry run since", { dryRun: true }],
+  ])("whose event retention dropped is marked failed%s, said in the log and told to onFailure", async (_, edit) => {
     const event = await leftBehind([[0, "done"]]);
     const s = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
     await s.expire(clock.now() + 2 * 86_400_000);
     await s.close();
     const sent = telegram.delivered.length;
     const lines: string[] = [];
-    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], {}, lines);
+    const server = await serve([{ ...PAID, ...edit, onFailure: { notify: "team" } }], {}, lines);
     try {
       // The event is gone, and soon the run with it: the notice is all that says what is left to do.
       const said = new RegExp(

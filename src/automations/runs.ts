@@ -351,7 +351,11 @@ export function automationRuns(parts: RunParts) {
         await store.runs.finish(run.id, "failed", clock.now(), why);
         const gone = run.onFailure ? `, nor is the channel ${run.onFailure} it began with` : "";
         log.warning(`${line}${gone}, so no onFailure can be told.${whatRunLeft(run)}`);
-      } else await fail({ name: run.automation, onFailure }, run.id, why, `${line}.${whatRunLeft(run, automation)}`);
+      } else {
+        // The steps not run are said as the run was begun: for real, or as a dry run.
+        const begun = automation && { ...automation, dryRun: run.dryRun };
+        await fail({ name: run.automation, onFailure }, run.id, why, `${line}.${whatRunLeft(run, begun)}`);
+      }
       return;
     }
     const next = run.steps.findIndex((step) => step.status !== "done" && step.status !== "would");
