@@ -353,14 +353,17 @@ export function jsonProblem(message: string, text: string): string {
   const reason = message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, "");
   const json = jsonText(text);
   const position = Number(/ at position (\d+)/.exec(reason)?.[1] ?? jsonTaken(json));
-  // JavaScript takes a comma after a list's or object's last item, and so do many editors; JSON does not.
-  const trailingComma =
+  // JavaScript takes a comma after a list's or object's last item, and comments, as do editors'
+  // JSON with comments (VS Code's settings) and JSON5; JSON does not.
+  const hint =
     /,\s*$/.test(json.slice(0, position)) && /^[\]}]/.test(json.slice(position))
       ? ": a comma after the last item, which JSON does not allow; remove it"
-      : "";
-  if (reason.includes("(line ")) return `${reason}${trailingComma}`;
+      : /^\/[/*]/.test(json.slice(position))
+        ? ": a comment, which JSON does not allow; remove it"
+        : "";
+  if (reason.includes("(line ")) return `${reason}${hint}`;
   const lines = json.slice(0, position).split("\n");
-  return `${reason} (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1})${trailingComma}`;
+  return `${reason} (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1})${hint}`;
 }
 
 /** How much of `text` JSON.parse takes: the length of its longest start that is JSON or could begin some. */

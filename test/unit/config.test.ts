@@ -523,6 +523,13 @@ describe("bad settings are refused by name", () => {
     expect(() => load({}, { file: file('{\n  "logLevel": "debug",\n  "readOnly": true,\n}') })).toThrow(
       /is not valid JSON: .* \(line 4,? column 1\): a comma after the last item, which JSON does not allow; remove it$/,
     );
+    // A comment, as VS Code's JSON with comments takes, on line 2 and after a value.
+    expect(() => load({}, { file: file('{\n  // the shop\n  "logLevel": "debug"\n}') })).toThrow(
+      /is not valid JSON: .* \(line 2,? column 3\): a comment, which JSON does not allow; remove it$/,
+    );
+    expect(() => load({}, { file: file('{\n  "logLevel": "debug" /* for now */\n}') })).toThrow(
+      /is not valid JSON: .* \(line 2,? column 23\): a comment, which JSON does not allow; remove it$/,
+    );
     expect(() => load({}, { file: file("[1]") })).toThrow(/must hold a JSON object/);
   });
 
