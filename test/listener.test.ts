@@ -123,31 +123,38 @@ const statusOf = (p: Probe) => /^HTTP\/1\.1 (\d{3})/.exec(p.received())?.[1];
 
 describe("slow and numerous clients", () => {
   test("a few hundred trickling clients are cut at their timeouts while a real delivery gets through", async () => {
+    // The request timeout is far past the poll below: only the header timeout and the body's
+    // floor rate can cut the tricklers in time.
     const { url, port, store, rejected } = await start(
       { WAITER_WEBHOOKS_MAX_CONNECTIONS: "1000", WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "1000" },
-      { headersMs: 500, requestMs: 3000, checkEveryMs: 50, bodyGraceMs: 500, minBodyBytesPerSecond: 1000 },
+      { headersMs: 500, requestMs: 60_000, checkEveryMs: 50, bodyGraceMs: 500, minBodyBytesPerSecond: 1000 },
     );
+    // A first delivery pays the one-time costs of a first request, which on a loaded machine
+    // take longer than the tricklers are given.
+    expect((await deliver(url)).status).toBe(200);
     const host = `127.0.0.1:${port}`;
-    const headerTricklers = await Promise.all(Array.from({ length: 150 }, () => probe(port)));
+    // A body trickler's time starts at its headers, a header trickler's at its connection: in
+    // this order, no trickler's time has run long when the delivery comes.
     const bodyTricklers = await Promise.all(Array.from({ length: 150 }, () => probe(port)));
-    for (const p of headerTricklers) p.socket.write(`POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\n`);
     for (const p of bodyTricklers) {
       p.socket.write(`POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 10000\r\n\r\n{`);
     }
+    const headerTricklers = await Promise.all(Array.from({ length: 150 }, () => probe(port)));
+    for (const p of headerTricklers) p.socket.write(`POST /webhooks/erp HTTP/1.1\r\nHost: ${host}\r\n`);
     trickle(headerTricklers, "X-Pad: 1\r\n", 50);
     trickle(bodyTricklers, " ", 50);
 
-    const started = performance.now();
+    const all = [...headerTricklers, ...bodyTricklers];
     const answer = await deliver(url);
     expect(answer.status).toBe(200);
-    expect(performance.now() - started).toBeLessThan(2000);
+    // Answered while every trickler was still held, not after they were cut.
+    expect(all.filter((p) => p.closed())).toHaveLength(0);
 
-    const all = [...headerTricklers, ...bodyTricklers];
-    await expect.poll(() => all.filter((p) => p.closed()).length, { timeout: 4000, interval: 50 }).toBe(300);
+    await expect.poll(() => all.filter((p) => p.closed()).length).toBe(300);
     expect(new Set(headerTricklers.map(statusOf))).toEqual(new Set(["408"]));
     expect(new Set(bodyTricklers.map(statusOf))).toEqual(new Set(["408"]));
     expect(bodyTricklers[0]?.received()).toMatch(/slower than 1000 bytes\/s/);
-    expect((await store.stats()).events).toBe(1);
+    expect((await store.stats()).events).toBe(2);
     expect(await rejected("body too slow")).toBe(150);
   });
 
