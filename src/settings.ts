@@ -358,7 +358,7 @@ export function jsonProblem(message: string, text: string): string {
   const hint =
     /,\s*$/.test(json.slice(0, position)) && /^[\]}]/.test(json.slice(position))
       ? ": a comma after the last item, which JSON does not allow; remove it"
-      : /^\/[/*]/.test(json.slice(position))
+      : /^\/(?:\/|\*)/.test(json.slice(position))
         ? ": a comment, which JSON does not allow; remove it"
         : "";
   if (reason.includes("(line ")) return `${reason}${hint}`;
