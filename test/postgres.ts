@@ -218,3 +218,49 @@ export async function silentProxy(url: string): Promise<SilentProxy> {
       }),
   };
 }
+
+/**
+ * A proxy to the server at `url` that passes everything but the notifications the server sends (the
+ * protocol's NotificationResponse messages): what a client sees of its LISTEN through a pooler in
+ * transaction mode (PgBouncer's `pool_mode = transaction`, Supabase's port 6543), where the server
+ * connection that ran it goes back to the pool and another client, or none, is sent what it hears.
+ */
+export async function poolerProxy(url: string): Promise<{ url: string; close(): Promise<void> }> {
+  const target = new URL(url);
+  const sockets = new Set<Socket>();
+  const held = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("error", () => {});
+    socket.once("close", () => sockets.delete(socket));
+  };
+  const proxy = createNetServer((client) => {
+    held(client);
+    const upstream = connectTcp(Number(target.port), target.hostname);
+    held(upstream);
+    client.on("data", (chunk) => upstream.write(chunk));
+    // Each message the server sends: a type byte, then its length (which counts itself).
+    let pending = Buffer.alloc(0);
+    upstream.on("data", (chunk) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 5) {
+        const end = 1 + pending.readInt32BE(1);
+        if (pending.length < end) break;
+        if (pending[0] !== "A".charCodeAt(0)) client.write(pending.subarray(0, end));
+        pending = pending.subarray(end);
+      }
+    });
+    upstream.once("close", () => client.destroy());
+    client.once("close", () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const proxied = new URL(url);
+  proxied.port = String((proxy.address() as AddressInfo).port);
+  return {
+    url: proxied.href,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        proxy.close(() => resolve());
+      }),
+  };
+}

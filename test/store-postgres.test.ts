@@ -20,6 +20,7 @@ import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
 import { connect, startApp } from "./memory.js";
 import {
+  poolerProxy,
   postgresAvailable,
   postgresRequired,
   type RunningPostgres,
@@ -257,6 +258,29 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const after = await a.add(event());
       await expect.poll(() => told, { timeout: 5_000 }).toEqual([during.id, after.id]);
     });
+
+    test("a replica whose listening connection hears no notification, as through a pooler in transaction mode, says so and what to name instead", async () => {
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.message);
+      process.on("warning", onWarning);
+      onTestFinished(() => {
+        process.off("warning", onWarning);
+      });
+      const url = await freshSchema();
+      await open(url);
+      const pooler = await poolerProxy(url);
+      const pooled = await open(pooler.url);
+      try {
+        const unheard = () => warnings.filter((line) => /did not reach its listening connection/.test(line));
+        await expect.poll(unheard, { timeout: 15_000 }).toHaveLength(1);
+        expect(unheard()[0]).toMatch(
+          /^a notification waiter sent did not reach its listening connection within 5 s, so events other waiter processes store do not wake this one .*: most often WAITER_DATABASE_URL names a connection pooler in transaction mode \(PgBouncer's pool_mode = transaction, Supabase's port 6543, .*\), which keeps LISTEN from working; name the database server itself, or the pooler's session mode/,
+        );
+      } finally {
+        await pooled.close();
+        await pooler.close();
+      }
+    }, 20_000);
   });
 
   describe("every mode on PostgreSQL", () => {
@@ -1076,8 +1100,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect(adding).rejects.toThrow(
         /^The event store's database kept waiter waiting more than 0\.5 s for a lock another session holds on its tables \(PostgreSQL 55P03: .*; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): a transaction left open .*; try again in a moment\.$/,
       );
-      // Nothing of waiter's still waits there, to be stored once the lock is let go.
-      expect(await waitingOnLocks(psql)).toBe(0);
+      // Nothing of waiter's still waits there, to be stored once the lock is let go: the retention
+      // the store runs as it opens, if it came to the lock after the test took it, gives up too.
+      await expect.poll(() => waitingOnLocks(psql)).toBe(0);
       await psql.query("COMMIT");
       expect((await store.stats()).events).toBe(0);
     } finally {

@@ -410,6 +410,9 @@ export class PostgresEventStore implements EventStore {
       setUp: KEEPALIVES,
       channel,
       latestSeq: () => this.latestSeq(),
+      notify: async (payload) => {
+        await this.#query("SELECT pg_notify($1, $2)", [channel, payload]);
+      },
       newerThan: async (seq, limit) =>
         (await this.#query<EventRow>("SELECT * FROM events WHERE seq > $1 ORDER BY seq LIMIT $2", [seq, limit])).map(
           toEvent,

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { throttled } from "../../log.js";
 import type { StoredEvent } from "../store.js";
@@ -8,6 +9,10 @@ const MAX_BACKOFF_MS = 10_000;
 const PING_MS = 30_000;
 /** Events read at a time when catching up. */
 const PAGE = 500;
+/** How long a notification the watch sends itself may take to come back before the log says none does. */
+export const PROBE_MS = 5_000;
+/** The payload of a notification a watch sends itself; every other is a sequence number. */
+const PROBE = "probe ";
 
 export interface WatchParts {
   connect: () => pg.Client;
@@ -16,6 +21,8 @@ export interface WatchParts {
   /** The NOTIFY channel of this store's schema. */
   channel: string;
   latestSeq: () => Promise<number>;
+  /** Sends a notification on the channel from another connection than the listening one. */
+  notify: (payload: string) => Promise<void>;
   newerThan: (seq: number, limit: number) => Promise<StoredEvent[]>;
   /** Whether anyone in this process listens: only then are the events read. */
   wanted: () => boolean;
@@ -46,6 +53,8 @@ export class ListenWatch {
   #again = false;
   #rereading: NodeJS.Timeout | undefined;
   #ping: NodeJS.Timeout | undefined;
+  /** The payload of the notification sent to check that the listening connection hears, and what it calls when heard. */
+  #probe: { payload: string; heard: () => void } | undefined;
   /** Failed attempts to listen, a line a minute while they go on, and one when listening again. */
   readonly #trouble = throttled((line) => process.emitWarning(line));
 
@@ -70,6 +79,7 @@ export class ListenWatch {
     clearTimeout(this.#retry);
     clearTimeout(this.#rereading);
     clearInterval(this.#ping);
+    this.#probe?.heard();
     const client = this.#client;
     this.#client = undefined;
     client?.end().catch(() => {});
@@ -95,6 +105,10 @@ export class ListenWatch {
     client.on("error", (err) => this.#lost(client, err));
     client.on("end", () => this.#lost(client, new Error("the connection ended")));
     client.on("notification", (message) => {
+      if (message.payload?.startsWith(PROBE)) {
+        if (message.payload === this.#probe?.payload) this.#probe.heard();
+        return;
+      }
       this.#notified = Math.max(this.#notified, Number(message.payload) || 0);
       this.#look();
     });
@@ -109,7 +123,41 @@ export class ListenWatch {
       this.#look();
     } catch (err) {
       this.#lost(client, err);
+      return;
     }
+    void this.#checkHeard(client);
+  }
+
+  /**
+   * Sends a notification from another connection and says so when the listening one does not hear
+   * it: through a pooler in transaction mode, LISTEN succeeds and runs on a server connection that
+   * goes back to the pool, and nothing it hears ever reaches the watch, without an error.
+   */
+  async #checkHeard(client: pg.Client): Promise<void> {
+    const payload = `${PROBE}${randomUUID()}`;
+    let timer: NodeJS.Timeout | undefined;
+    const heard = new Promise<boolean>((resolve) => {
+      this.#probe = { payload, heard: () => resolve(true) };
+      timer = setTimeout(() => resolve(false), PROBE_MS);
+      timer.unref();
+    });
+    const answered = await this.parts.notify(payload).then(
+      () => heard,
+      // The database away: the listening connection's own failure says so.
+      () => undefined,
+    );
+    clearTimeout(timer);
+    if (this.#probe?.payload === payload) this.#probe = undefined;
+    if (answered === undefined) return;
+    if (this.#client !== client || !this.#running) return;
+    if (answered) {
+      this.#trouble.ended("the listening connection hears notifications again", "probe");
+      return;
+    }
+    this.#trouble(
+      `a notification waiter sent did not reach its listening connection within ${PROBE_MS / 1000} s, so events other waiter processes store do not wake this one (events_wait calls, resource subscribers, automations) until it stores one itself: most often WAITER_DATABASE_URL names a connection pooler in transaction mode (PgBouncer's pool_mode = transaction, Supabase's port 6543, a Neon host whose name has -pooler), which keeps LISTEN from working; name the database server itself, or the pooler's session mode (Supabase's port 5432)`,
+      "probe",
+    );
   }
 
   #lost(client: pg.Client, err: unknown): void {
