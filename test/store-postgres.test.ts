@@ -46,6 +46,21 @@ async function freshSchema(prefix = "t"): Promise<string> {
   return `${server.url}?options=${encodeURIComponent(`-c search_path=${name}`)}`;
 }
 
+/**
+ * A URL whose user (a new one) owns a schema of its own, which its role's search_path names, and
+ * has `settings` on its role, as a DBA sets them (ALTER ROLE … SET statement_timeout = 500).
+ */
+async function roleWith(...settings: string[]): Promise<string> {
+  const name = `dba${++schemas}`;
+  await admin.query(`CREATE ROLE ${name} LOGIN`);
+  await admin.query(`CREATE SCHEMA ${name} AUTHORIZATION ${name}`);
+  await admin.query(`ALTER ROLE ${name} SET search_path = ${name}`);
+  for (const setting of settings) await admin.query(`ALTER ROLE ${name} SET ${setting}`);
+  const url = new URL(server.url);
+  url.username = name;
+  return url.href;
+}
+
 /** Ends every store's listening connection, as a network blip would. */
 async function cutListening(): Promise<void> {
   await admin.query(
@@ -1039,6 +1054,26 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await db.query("UPDATE waiter_schema SET version = $1", [MIGRATIONS.length + 1]);
       await db.end();
       await expect(open(url)).rejects.toThrow(new NewerStore(MIGRATIONS.length + 1, MIGRATIONS.length));
+    });
+  });
+
+  describe("a DBA's settings on waiter's database user", () => {
+    test("a statement_timeout shorter than an upgrade under way elsewhere: the replica waits its turn, and upgrades", async () => {
+      const url = await roleWith("statement_timeout = 300");
+      const upgrading = new pg.Client(server.url);
+      await upgrading.connect();
+      try {
+        // Another replica's upgrade, under the lock every replica takes to upgrade.
+        await upgrading.query("SELECT pg_advisory_lock($1)", [0x77616974]);
+        const opening = open(url);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        await upgrading.query("SELECT pg_advisory_unlock($1)", [0x77616974]);
+        const store = await opening;
+        await store.add(event());
+        expect((await store.stats()).events).toBe(1);
+      } finally {
+        await upgrading.end();
+      }
     });
   });
 

@@ -356,10 +356,12 @@ export class PostgresEventStore implements EventStore {
       // The connection that brings the schema up to date stays in the pool for the store's own queries.
       const client = await pool.connect();
       try {
-        // Replicas starting at once wait their turn to upgrade for as long as the upgrade takes.
-        await client.query("SET lock_timeout = 0");
+        // Replicas starting at once wait their turn to upgrade for as long as the upgrade takes,
+        // and an index built on a full store takes as long as it needs: a statement_timeout set on
+        // the user or the database would stop every start while another replica upgrades.
+        await client.query("SET lock_timeout = 0; SET statement_timeout = 0");
         upgraded = await migrate(client);
-        await client.query(lockWait);
+        await client.query(`${lockWait}; RESET statement_timeout`);
         schema =
           (await client.query<{ schema: string }>("SELECT current_schema() AS schema")).rows[0]?.schema ?? "public";
         client.release();
