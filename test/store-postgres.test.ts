@@ -1075,6 +1075,26 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         await upgrading.end();
       }
     });
+
+    test("a statement the server cancels on the user's statement_timeout is said as such, with what to change, and stores nothing", async () => {
+      const url = await roleWith("statement_timeout = 500");
+      const store = await open(url);
+      const psql = new pg.Client(url);
+      await psql.connect();
+      try {
+        await psql.query("BEGIN");
+        await psql.query("SELECT 1 FROM totals FOR UPDATE");
+        const adding = store.add(event({ dedupeId: "cancelled" }));
+        await expect(adding).rejects.toBeInstanceOf(ToolError);
+        await expect(adding).rejects.toThrow(
+          /^The event store's database cancelled waiter's statement \(PostgreSQL 57014: canceling statement due to statement timeout; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): a statement_timeout set on its user or database shorter than the statement needed \(ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it\), or someone cancelled it \(pg_cancel_backend\); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment\.$/,
+        );
+        await psql.query("COMMIT");
+        expect((await store.stats()).events).toBe(0);
+      } finally {
+        await psql.end();
+      }
+    });
   });
 
   describe("a database that goes away", () => {

@@ -194,6 +194,11 @@ export function storeError(err: unknown, database: string, passwordFrom: string,
       `The event store's database kept waiter waiting more than ${lockWaitMs / 1000} s for a lock another session holds on its tables (PostgreSQL ${code}: ${message}; ${database}): a transaction left open (in psql, say), a LOCK TABLE, a VACUUM FULL; nothing is stored until it ends, so tell whoever runs waiter if this lasts; try again in a moment.`,
     );
   }
+  if (code === "57014") {
+    return new ToolError(
+      `The event store's database cancelled waiter's statement (PostgreSQL ${code}: ${message}; ${database}): a statement_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it), or someone cancelled it (pg_cancel_backend); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment.`,
+    );
+  }
   const tls = tlsRefused(err);
   const check = tls ?? loginRefused(code, passwordFrom);
   if (check) {
