@@ -1095,6 +1095,28 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         await psql.end();
       }
     });
+
+    test("a search_path changed on the user while waiter runs leaves its connections in the schema its tables are in", async () => {
+      const url = await roleWith();
+      const user = new URL(url).username;
+      const [store, other] = [await open(url), await open(url)];
+      const stored = await store.add(event());
+      await admin.query(`CREATE SCHEMA elsewhere AUTHORIZATION ${user}`);
+      onTestFinished(async () => {
+        await admin.query("DROP SCHEMA elsewhere CASCADE");
+      });
+      await admin.query(`ALTER ROLE ${user} SET search_path = elsewhere`);
+      // The connections the pools open from now on: their idle ones end, as they do after 30 s.
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", [user]);
+      await expect
+        .poll(async () => (await store.list({}, { limit: 5 }).catch(() => [])).map((e) => e.id))
+        .toEqual([stored.id]);
+      const told: string[] = [];
+      store.subscribe((e) => told.push(e.id));
+      const added = await other.add(event());
+      await expect.poll(() => told).toContain(added.id);
+      expect((await store.stats()).events).toBe(2);
+    });
   });
 
   describe("a database that goes away", () => {

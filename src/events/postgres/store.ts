@@ -347,12 +347,18 @@ export class PostgresEventStore implements EventStore {
       types,
     };
     const lockWait = `SET lock_timeout = ${Math.round(options.lockWaitMs ?? LOCK_WAIT_MS)}`;
+    /**
+     * The schema the tables were found in, for every connection after the first: a search_path
+     * changed on the user or the database since (ALTER ROLE … SET search_path) reaches the
+     * connections opened from then on, which would look for the tables elsewhere.
+     */
+    let inSchema = "";
     const pool = new pg.Pool({
       ...config,
       max: 10,
       idleTimeoutMillis: 30_000,
       onConnect: async (client) => {
-        await client.query(`${lockWait}; ${KEEPALIVES}`);
+        await client.query(`${lockWait}; ${inSchema}${KEEPALIVES}`);
       },
     });
     let schema: string;
@@ -369,6 +375,7 @@ export class PostgresEventStore implements EventStore {
         await client.query(`${lockWait}; RESET statement_timeout`);
         schema =
           (await client.query<{ schema: string }>("SELECT current_schema() AS schema")).rows[0]?.schema ?? "public";
+        inSchema = `SET search_path = ${client.escapeIdentifier(schema)}; `;
         client.release();
       } catch (err) {
         client.release(true);
