@@ -1117,6 +1117,32 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect.poll(() => told).toContain(added.id);
       expect((await store.stats()).events).toBe(2);
     });
+
+    test("connections used up, by the server's max_connections or the user's connection limit, are said with what to raise, at start and after", async () => {
+      const url = await roleWith();
+      const user = new URL(url).username;
+      await admin.query(`ALTER ROLE ${user} CONNECTION LIMIT 2`);
+      const held = [new pg.Client(url), new pg.Client(url)];
+      for (const client of held) await client.connect();
+      try {
+        await expect(open(url)).rejects.toThrow(
+          new RegExp(
+            `^too many connections for role "${user}" \\(PostgreSQL 53300\\): the database server has no connection to spare for waiter: raise its max_connections, or the connection limit of waiter's user \\(ALTER ROLE … CONNECTION LIMIT\\), or end the sessions of other programs; each waiter holds up to 11$`,
+          ),
+        );
+      } finally {
+        for (const client of held) await client.end();
+      }
+      // One for its queries and one listening: the third a burst of calls needs is refused.
+      const store = await open(url);
+      const failed = (await Promise.allSettled([1, 2, 3].map(() => store.stats()))).find(
+        (outcome) => outcome.status === "rejected",
+      );
+      expect(failed?.reason).toBeInstanceOf(ToolError);
+      expect(String(failed?.reason)).toMatch(
+        /^ToolError: The event store's database has no connection to spare for waiter \(PostgreSQL 53300: too many connections for role "dba\d+"; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): raise its max_connections, or the connection limit of waiter's user \(ALTER ROLE … CONNECTION LIMIT\), or end the sessions of other programs; each waiter holds up to 11\. waiter tries again at each call; try again in a moment\.$/,
+      );
+    });
   });
 
   describe("a database that goes away", () => {

@@ -111,11 +111,11 @@ const types = {
 
 /**
  * Failures that say the database cannot serve now, rather than that waiter asked wrong: it cannot
- * be reached, is shutting down, or has no memory or connection to spare.
+ * be reached, is shutting down, or has no memory to spare.
  */
 function unreachable(err: unknown): string | undefined {
   const { code, message } = err as { code?: string; message?: string };
-  if (code && /^(08|57P0|53[23]00)/.test(code)) return `PostgreSQL ${code}: ${message}`;
+  if (code && /^(08|57P0|53200)/.test(code)) return `PostgreSQL ${code}: ${message}`;
   if (code && /^E[A-Z]+$/.test(code)) return code;
   if (
     /Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout/i.test(
@@ -143,6 +143,14 @@ function loginRefused(code: string | undefined, passwordFrom: string): string | 
   if (code === "3D000") return "check the database's name in WAITER_DATABASE_URL";
   return undefined;
 }
+
+/**
+ * What whoever runs waiter must change when the server refuses it another connection (53300): the
+ * server's max_connections, the user's connection limit, or what other programs hold. Calls that
+ * find a connection of waiter's free go on meanwhile.
+ */
+const NO_CONNECTION_TO_SPARE =
+  "raise its max_connections, or the connection limit of waiter's user (ALTER ROLE … CONNECTION LIMIT), or end the sessions of other programs; each waiter holds up to 11";
 
 /**
  * What whoever runs waiter must change before TLS to the database succeeds again: the server's
@@ -192,6 +200,11 @@ export function storeError(err: unknown, database: string, passwordFrom: string,
   if (code === "55P03") {
     return new ToolError(
       `The event store's database kept waiter waiting more than ${lockWaitMs / 1000} s for a lock another session holds on its tables (PostgreSQL ${code}: ${message}; ${database}): a transaction left open (in psql, say), a LOCK TABLE, a VACUUM FULL; nothing is stored until it ends, so tell whoever runs waiter if this lasts; try again in a moment.`,
+    );
+  }
+  if (code === "53300") {
+    return new ToolError(
+      `The event store's database has no connection to spare for waiter (PostgreSQL ${code}: ${message}; ${database}): ${NO_CONNECTION_TO_SPARE}. waiter tries again at each call; try again in a moment.`,
     );
   }
   if (code === "57014") {
@@ -386,6 +399,11 @@ export class PostgresEventStore implements EventStore {
       const check =
         tlsRefused(err) ?? loginRefused((err as { code?: string }).code, options.passwordFrom ?? "PGPASSWORD");
       if (check) throw new Error(`${certificateReason((err as Error).message)}: ${check}`);
+      if ((err as { code?: string }).code === "53300") {
+        throw new Error(
+          `${(err as Error).message} (PostgreSQL 53300): the database server has no connection to spare for waiter: ${NO_CONNECTION_TO_SPARE}`,
+        );
+      }
       // The driver's words when the server asks for a password and it has none.
       if (/client password must be a string/.test((err as Error).message ?? "")) {
         throw new Error(
