@@ -1143,6 +1143,23 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         /^ToolError: The event store's database has no connection to spare for waiter \(PostgreSQL 53300: too many connections for role "dba\d+"; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): raise its max_connections, or the connection limit of waiter's user \(ALTER ROLE … CONNECTION LIMIT\), or end the sessions of other programs; each waiter holds up to 11\. waiter tries again at each call; try again in a moment\.$/,
       );
     });
+
+    test("an idle_session_timeout on the user ends none of waiter's connections, which end their idle ones themselves", async () => {
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.message);
+      process.on("warning", onWarning);
+      onTestFinished(() => {
+        process.off("warning", onWarning);
+      });
+      const url = await roleWith("idle_session_timeout = 500");
+      const [a, b] = [await open(url), await open(url)];
+      const told: string[] = [];
+      b.subscribe((e) => told.push(e.id));
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const added = await a.add(event());
+      await expect.poll(() => told).toEqual([added.id]);
+      expect(warnings.filter((line) => /idle-session timeout|listening .* failed/.test(line))).toEqual([]);
+    });
   });
 
   describe("a database that goes away", () => {

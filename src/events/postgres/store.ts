@@ -71,6 +71,13 @@ const KEEPALIVES = `SELECT set_config(name, wanted, false) FROM pg_settings
     AS keepalive (name, wanted) USING (name)
   WHERE source = 'default'`;
 /**
+ * An idle_session_timeout set on the user or the database (PostgreSQL 14 and later) is lifted for
+ * waiter's sessions: the pool ends its own idle connections after 30 s, and the listening one is
+ * idle by design, so one shorter would end them over and over, each time said in the log.
+ */
+const NO_IDLE_TIMEOUT =
+  "SELECT set_config(name, '0', false) FROM pg_settings WHERE name = 'idle_session_timeout' AND setting <> '0'";
+/**
  * The states GoPay's and Comgate's documentation give a payment, the second half of the delivery
  * ids waiter stores their notifications under (3000006542:PAID): what paymentEvents looks up.
  */
@@ -371,7 +378,7 @@ export class PostgresEventStore implements EventStore {
       max: 10,
       idleTimeoutMillis: 30_000,
       onConnect: async (client) => {
-        await client.query(`${lockWait}; ${inSchema}${KEEPALIVES}`);
+        await client.query(`${lockWait}; ${inSchema}${KEEPALIVES}; ${NO_IDLE_TIMEOUT}`);
       },
     });
     let schema: string;
@@ -439,7 +446,7 @@ export class PostgresEventStore implements EventStore {
       connect: () => new pg.Client({ ...config, keepAlive: true }),
       // A replica's machine gone leaves its listening session holding back the notifications every
       // replica is sent, as the server keeps them until each listener has read them.
-      setUp: KEEPALIVES,
+      setUp: `${KEEPALIVES}; ${NO_IDLE_TIMEOUT}`,
       channel,
       latestSeq: () => this.latestSeq(),
       notify: async (payload) => {
