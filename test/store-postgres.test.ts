@@ -737,6 +737,21 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect((await opened[2]?.stats())?.events).toBe(1);
     });
 
+    test("a replica that finds the tables up to date starts without the lock an upgrade takes, which a session it never let go of may still hold", async () => {
+      const url = await freshSchema();
+      await open(url);
+      // Held by a server connection a transaction pooler gave back to its pool, or a machine gone.
+      const holder = new pg.Client(server.url);
+      await holder.connect();
+      onTestFinished(() => holder.end());
+      await holder.query("SELECT pg_advisory_lock($1)", [0x77616974]);
+      const opened = await Promise.race([
+        open(url).then(() => "opened"),
+        new Promise((resolve) => setTimeout(resolve, 3_000, "still waiting")),
+      ]);
+      expect(opened).toBe("opened");
+    });
+
     test("a database set up by an older waiter is brought up to date and keeps its events", async () => {
       const url = await freshSchema();
       const old = new pg.Client(url);

@@ -322,6 +322,15 @@ interface Where {
   set_up: boolean;
 }
 
+/** The schema version of the tables in the connection's search path: 0 where there are none. */
+async function schemaVersion(client: ClientBase): Promise<number> {
+  const { rows } = await client.query<{ set_up: boolean }>(
+    "SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'waiter_schema') AS set_up",
+  );
+  if (!rows[0]?.set_up) return 0;
+  return (await client.query<{ version: number }>("SELECT version FROM waiter_schema")).rows[0]?.version ?? 0;
+}
+
 /** A name as SQL must spell it: quoted only when it must be. */
 function sqlName(name: string): string {
   return /^[a-z_][a-z0-9_]*$/.test(name) ? name : `"${name.replaceAll('"', '""')}"`;
@@ -335,6 +344,12 @@ function sqlName(name: string): string {
  * opens it.
  */
 export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Promise<Upgraded | undefined> {
+  // Tables up to date, as at most starts, need no turn: the lock is not waited for, which a session
+  // may hold that is gone unseen (a machine that died, a pooler in transaction mode that gave the
+  // server connection that took it to another client).
+  const before = await schemaVersion(client);
+  if (before > MIGRATIONS.length) throw new NewerStore(before, MIGRATIONS.length);
+  if (before >= upTo) return undefined;
   await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
   try {
     // PostgreSQL checks the right to create before it looks whether the table exists.
