@@ -1175,6 +1175,13 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect.poll(() => told).toEqual([added.id]);
       expect(warnings.filter((line) => /idle-session timeout|listening .* failed/.test(line))).toEqual([]);
     });
+
+    test("a server that takes no writes, by default_transaction_read_only or as a standby, is said as such as waiter starts to set up its tables", async () => {
+      const url = await roleWith("default_transaction_read_only = on");
+      await expect(open(url)).rejects.toThrow(
+        /^cannot execute CREATE TABLE in a read-only transaction \(PostgreSQL 25006\): the database server takes no writes, so waiter cannot set up or upgrade its tables there: a standby, or read-only by its settings \(default_transaction_read_only\); point WAITER_DATABASE_URL at the primary server$/,
+      );
+    });
   });
 
   describe("a database that goes away", () => {

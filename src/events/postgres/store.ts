@@ -159,6 +159,15 @@ function loginRefused(code: string | undefined, passwordFrom: string): string | 
 const NO_CONNECTION_TO_SPARE =
   "raise its max_connections, or the connection limit of waiter's user (ALTER ROLE … CONNECTION LIMIT), or end the sessions of other programs; each waiter holds up to 11";
 
+/** Why a server that answers keeps waiter from starting on it, and what to change, after the server's own words. */
+function refusedAtStart(code: string | undefined): string | undefined {
+  if (code === "25006") {
+    return "the database server takes no writes, so waiter cannot set up or upgrade its tables there: a standby, or read-only by its settings (default_transaction_read_only); point WAITER_DATABASE_URL at the primary server";
+  }
+  if (code === "53300") return `the database server has no connection to spare for waiter: ${NO_CONNECTION_TO_SPARE}`;
+  return undefined;
+}
+
 /**
  * What whoever runs waiter must change before TLS to the database succeeds again: the server's
  * certificate (renewed by another CA, expired, for another name) or its TLS being off. The driver
@@ -406,11 +415,9 @@ export class PostgresEventStore implements EventStore {
       const check =
         tlsRefused(err) ?? loginRefused((err as { code?: string }).code, options.passwordFrom ?? "PGPASSWORD");
       if (check) throw new Error(`${certificateReason((err as Error).message)}: ${check}`);
-      if ((err as { code?: string }).code === "53300") {
-        throw new Error(
-          `${(err as Error).message} (PostgreSQL 53300): the database server has no connection to spare for waiter: ${NO_CONNECTION_TO_SPARE}`,
-        );
-      }
+      const { code } = err as { code?: string };
+      const refused = refusedAtStart(code);
+      if (refused) throw new Error(`${(err as Error).message} (PostgreSQL ${code}): ${refused}`);
       // The driver's words when the server asks for a password and it has none.
       if (/client password must be a string/.test((err as Error).message ?? "")) {
         throw new Error(
