@@ -20,6 +20,7 @@ import {
   toolsetContext,
 } from "./server.js";
 import { isLoopbackHost } from "./settings.js";
+import { oneLine } from "./shown.js";
 import { clock } from "./time.js";
 import { type Tool, toolsetOf } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
@@ -228,6 +229,18 @@ async function startListener(...args: Parameters<typeof import("./webhooks/liste
   return startListener(...args);
 }
 
+/** The upstream HTTP client, which says at start which proxy it goes through, if one. */
+function httpClient(config: Config, log: Log): HttpClient {
+  const { proxy } = config;
+  if (proxy) {
+    const noProxy = proxy.noProxy.trim() ? ` and the hosts NO_PROXY names (${oneLine(proxy.noProxy)})` : "";
+    log.info(
+      `upstream requests go through the proxy ${proxy.shown} (${proxy.variable}), but to loopback addresses${noProxy}`,
+    );
+  }
+  return new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes, proxy });
+}
+
 /**
  * A `none` source stores anyone's request as an event, and its automations run on it: it is
  * warned about on a listener this machine alone reaches, and stops waiter on any other.
@@ -266,7 +279,7 @@ export async function startApp(
 ): Promise<App> {
   const webhooks = webhooksOf(config);
   checkUnsigned(webhooks, log);
-  const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
+  const http = httpClient(config, log);
   let store: EventStore | undefined;
   let noStore: string | undefined;
   // A database is opened when configured, sources or none: replicas keep their sessions there.
@@ -404,7 +417,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
     throw err;
   }
   // Automations call the tools, so this mode has them too when some are configured.
-  const http = new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes });
+  const http = httpClient(config, log);
   let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;
   let tools: Tool[] = [];
   try {

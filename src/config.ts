@@ -5,6 +5,7 @@ import { z } from "zod";
 import { automationsSetting } from "./automations/rules.js";
 import { ConfigError } from "./errors.js";
 import { type DatabaseConfig, databaseSettings, resolveDatabase } from "./events/database.js";
+import { type HttpProxy, proxyFrom } from "./http/proxy.js";
 import { jsonText } from "./json.js";
 import { LOG_LEVELS } from "./log.js";
 import {
@@ -138,6 +139,8 @@ export interface Config {
   file?: string;
   /** What to warn of at start: variables of the environment that look like misspelt settings. */
   warnings: string[];
+  /** The HTTP proxy the environment names for upstream requests (HTTPS_PROXY...), not a setting of waiter's. */
+  proxy?: HttpProxy;
   /**
    * Where a setting, by its path (`eshop.wooUrl`), was given, as a message names it: the flag, the
    * variable, or the key and the file; a setting given nowhere, its variable.
@@ -279,7 +282,17 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   // Once every secret is read: a token's may be any of them.
   checkTokensOwnSecrets(http.tokens, secrets.read, httpOrigin("tokens"));
   const warnings = misspeltVariables(sources.env, sections, JSON.stringify(fromFile));
-  return { core, http, database, toolsets: toolsetValues, ...(file ? { file } : {}), warnings, origin };
+  const proxy = proxyFrom(sources.env);
+  return {
+    core,
+    http,
+    database,
+    toolsets: toolsetValues,
+    ...(file ? { file } : {}),
+    warnings,
+    ...(proxy ? { proxy } : {}),
+    origin,
+  };
 }
 
 function flagName(setting: string): string {

@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Agent, Dispatcher } from "undici";
+import type { Dispatcher } from "undici";
 import { clock, DAY_MS, lessAgoThan } from "../time.js";
 import { AnswerCache } from "./cache.js";
 import { withDeadline } from "./deadline.js";
 import { describeFailure } from "./failures.js";
+import { throughProxy } from "./proxy.js";
 import { deadlineRetry, retryAfterMs } from "./retry.js";
-import type { Call, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
+import type { Call, ClientOptions, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { type Carrier, Upstream, type UpstreamOptions } from "./upstream.js";
 import { wholeAnswers } from "./whole.js";
 
@@ -35,12 +36,13 @@ const longestHoldMs = (status: number) => (status === 503 ? 5 * 60_000 : DAY_MS)
  * interceptor decodes gzip and deflate (and br, sent unasked), and the deduplicate interceptor
  * sends identical GETs in flight at once upstream once. Successful JSON answers to GETs are kept
  * parsed and checked (see AnswerCache). A 429 or 503 that asks for a wait holds that account's
- * reads until it is over (`#waits`).
+ * reads until it is over (`#waits`). With a proxy set (HTTPS_PROXY), the Agent's requests go
+ * through it, but to loopback and the hosts NO_PROXY names (throughProxy).
  */
 export class HttpClient {
   /** undici loads with the first request: a start, and a cached answer, do without it. */
-  #dispatchers: Promise<{ agent: Agent; direct: Dispatcher; shared: Dispatcher }> | undefined;
-  readonly #options: Required<HttpClientOptions>;
+  #dispatchers: Promise<{ agents: Dispatcher[]; direct: Dispatcher; shared: Dispatcher }> | undefined;
+  readonly #options: ClientOptions;
   readonly #carrier: Carrier;
   /**
    * Per origin and account (Outgoing.account), the last 429 or 503 that asked for a wait
@@ -72,9 +74,10 @@ export class HttpClient {
   }
 
   #connect() {
-    this.#dispatchers ??= import("undici").then(({ Agent, interceptors }) => {
+    this.#dispatchers ??= import("undici").then((undici) => {
+      const { Agent, interceptors } = undici;
       const o = this.#options;
-      const agent = new Agent({
+      const agentOptions = {
         connect: { timeout: o.connectTimeoutMs },
         headersTimeout: o.responseTimeoutMs,
         bodyTimeout: o.responseTimeoutMs,
@@ -83,7 +86,11 @@ export class HttpClient {
         // The rest wait their turn: a shop on shared hosting has a few PHP workers, and fifty
         // sessions' requests at once would take them all (MET Norway allows 20 a second).
         connections: o.connectionsPerHost,
-      });
+      };
+      const agent = new Agent(agentOptions);
+      const { dispatcher: routed, proxied } = o.proxy
+        ? throughProxy(undici, agent, agentOptions, o.proxy, o.connectTimeoutMs)
+        : { dispatcher: agent, proxied: undefined };
       // An answer in a coding is decoded, error answers too (their words are read), and the
       // decoded bytes are held to the same limit as the bytes that came. undici warns, once per
       // process, that the interceptor is experimental: a log line with nothing in it for anyone.
@@ -97,11 +104,11 @@ export class HttpClient {
       }
       // Each request brings its own decision function (deadlineRetry); the last answer of a
       // failed series is handed back as it is, so the caller sees the upstream's status and body.
-      const direct = agent.compose(wholeAnswers, interceptors.retry({ throwOnError: false }), decompress);
+      const direct = routed.compose(wholeAnswers, interceptors.retry({ throwOnError: false }), decompress);
       // Only the GETs Upstream.json reads are shared: a read sent with Upstream.send must see the
       // upstream as it is when asked (an order about to be changed).
       const shared = direct.compose(interceptors.deduplicate());
-      return { agent, direct, shared };
+      return { agents: proxied ? [agent, proxied] : [agent], direct, shared };
     });
     return this.#dispatchers;
   }
@@ -196,6 +203,6 @@ export class HttpClient {
    * deadline, up to the tool timeout) must not hold a stop past its drain time.
    */
   async close(): Promise<void> {
-    await (await this.#dispatchers)?.agent.destroy();
+    await Promise.all((await this.#dispatchers)?.agents.map((agent) => agent.destroy()) ?? []);
   }
 }

@@ -2,7 +2,7 @@ import { UnconfirmedChange, UpstreamError } from "../errors.js";
 import { CUT, NO_HANDLE, NO_ROUTE, neverConnected, notConnected, notTrusted, UNTRUSTED } from "../net-failures.js";
 import { oneLine } from "../shown.js";
 import { retryAfterMs } from "./retry.js";
-import type { Call, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
+import type { Call, ClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { BrokenAnswer } from "./whole.js";
 
 /**
@@ -40,7 +40,7 @@ export function describeFailure(
   name: string,
   sent: Sent,
   call: Call,
-  options: Required<HttpClientOptions>,
+  options: ClientOptions,
 ): UpstreamError {
   if (err instanceof UpstreamError) return err;
   const { url, changes, changeAdvice } = sent;

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Dispatcher } from "undici";
+import type { HttpProxy } from "./proxy.js";
 
 /** What a tool call hands to every upstream request it makes. */
 export interface Call {
@@ -20,9 +21,14 @@ export interface HttpClientOptions {
   maxRetryDelayMs?: number;
   /** Requests in flight to one origin at most; more wait for one of them to end. */
   connectionsPerHost?: number;
+  /** The proxy requests go through, but to loopback and the hosts its NO_PROXY names. */
+  proxy?: HttpProxy | undefined;
   /** Bound of the cache, counted as the cached answers' JSON text length and KEEPING_BYTES each. */
   cacheBytes?: number;
 }
+
+/** The client's options once its defaults are filled in: all but the proxy, which may be none. */
+export type ClientOptions = Required<Omit<HttpClientOptions, "proxy">> & Pick<HttpClientOptions, "proxy">;
 
 /** One request as the client sends it. */
 export interface Outgoing {

@@ -14,7 +14,7 @@ import {
   READ_BEFORE_RETRYING,
   unconfirmed,
 } from "./failures.js";
-import type { Call, ErrorMapper, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
+import type { Call, ClientOptions, ErrorMapper, HttpResponse, Outgoing } from "./types.js";
 
 type Query = Record<string, string | number | boolean | undefined>;
 
@@ -135,7 +135,7 @@ export interface Carrier {
   /** Sends one request within `call`; `shared`, an identical request in flight answers it too. */
   send(upstream: string, request: Outgoing, call: Call, shared: boolean): Promise<HttpResponse>;
   cache: AnswerCache;
-  options: Required<HttpClientOptions>;
+  options: ClientOptions;
 }
 
 const seconds = <T>(ttl: RequestOptions<T>["ttl"], answer: T) => (typeof ttl === "function" ? ttl(answer) : ttl);

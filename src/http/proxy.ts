@@ -1,0 +1,78 @@
+import type { Agent, Dispatcher } from "undici";
+import { ConfigError } from "../errors.js";
+import { isLoopbackHost } from "../settings.js";
+
+/**
+ * The HTTP proxy the environment names for waiter's requests, read as curl, npm and pip read it.
+ * Every upstream is reached over https (plain http only on loopback, which never goes through a
+ * proxy), so one is taken: https_proxy or HTTPS_PROXY, else http_proxy or HTTP_PROXY, as undici
+ * and npm fall back (the lower-case name first, as curl reads them).
+ */
+export interface HttpProxy {
+  /** Its URL as given, its user and password included: for undici alone, never shown. */
+  url: string;
+  /** Its URL as shown: scheme, host and port, without a user or password. */
+  shown: string;
+  /** The variable that named it: HTTPS_PROXY, https_proxy, HTTP_PROXY or http_proxy. */
+  variable: string;
+  /** Whether its URL carries a user and a password, which undici sends as Proxy-Authorization. */
+  credentials: boolean;
+  /** NO_PROXY (or no_proxy) as given: the hosts reached without the proxy. */
+  noProxy: string;
+}
+
+const PROXY_VARIABLES = ["https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY"];
+
+/** The proxy `env` names, if any; a ConfigError for one waiter cannot go through. */
+export function proxyFrom(env: NodeJS.ProcessEnv): HttpProxy | undefined {
+  const variable = PROXY_VARIABLES.find((name) => env[name]?.trim());
+  if (!variable) return undefined;
+  const given = (env[variable] ?? "").trim();
+  // "proxy.corp:3128", without a scheme, is an http:// proxy to curl too.
+  const written = /^[a-z][a-z\d+.-]*:\/\//i.test(given) ? given : `http://${given}`;
+  const url = URL.canParse(written) ? new URL(written) : undefined;
+  if (!url?.hostname) {
+    throw new ConfigError(`invalid ${variable}: it is no proxy's URL; write it as http://proxy.example:3128`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new ConfigError(
+      `invalid ${variable}: it names a ${url.protocol.slice(0, -1)} proxy, and waiter goes through an HTTP one (http:// or https://)`,
+    );
+  }
+  return {
+    url: written,
+    shown: url.origin,
+    variable,
+    credentials: url.username !== "" && url.password !== "",
+    noProxy: env.no_proxy ?? env.NO_PROXY ?? "",
+  };
+}
+
+/**
+ * What requests go out through: `direct` for loopback upstreams, which are on this machine and
+ * never the proxy's to reach, else undici's EnvHttpProxyAgent, given the variables as waiter read
+ * them (never process.env), which tunnels through the proxy but to the hosts NO_PROXY names.
+ * Connections through it have `options`' limits and timeouts, the proxy's own too.
+ */
+export function throughProxy(
+  undici: typeof import("undici"),
+  direct: Agent,
+  options: Agent.Options,
+  proxy: HttpProxy,
+  connectTimeoutMs: number,
+): { dispatcher: Dispatcher; proxied: Dispatcher } {
+  const { EnvHttpProxyAgent } = undici;
+  const proxied = new EnvHttpProxyAgent({
+    ...options,
+    httpProxy: proxy.url,
+    httpsProxy: proxy.url,
+    noProxy: proxy.noProxy,
+    proxyTls: { timeout: connectTimeoutMs },
+    requestTls: { timeout: connectTimeoutMs },
+  });
+  const dispatcher = direct.compose(
+    (dispatch) => (opts, handler) =>
+      isLoopbackHost(new URL(String(opts.origin)).hostname) ? dispatch(opts, handler) : proxied.dispatch(opts, handler),
+  );
+  return { dispatcher, proxied };
+}

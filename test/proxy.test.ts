@@ -1,0 +1,153 @@
+import { readFileSync } from "node:fs";
+import { type AddressInfo, connect } from "node:net";
+import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
+import { loadConfig } from "../src/config.js";
+import { ConfigError } from "../src/errors.js";
+import { proxyFrom } from "../src/http/proxy.js";
+import { toolsets } from "../src/toolsets.js";
+import { type FakeProxy, startProxy } from "./fakes/proxy.js";
+import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
+import { startWaiter } from "./memory.js";
+import { startServer, text } from "./stdio.js";
+
+const ORDER = WOO_IDS.orders.pending1999;
+const PASSWORD = "s3cret-proxy-pass";
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+
+let woo: WooCommerceFake;
+let proxy: FakeProxy;
+/** The shop over https at a name that is not loopback (shop.example), its certificate signed by itself. */
+let tls: TlsServer;
+let shopUrl: string;
+
+beforeAll(async () => {
+  [woo, proxy] = await Promise.all([startWooCommerce(), startProxy()]);
+  const wooPort = Number(new URL(woo.origin).port);
+  tls = createTlsServer(
+    { key: readFileSync(fixture("shop-tls.key")), cert: readFileSync(fixture("shop-tls.crt")) },
+    (socket) => {
+      const shop = connect(wooPort, "127.0.0.1");
+      socket.on("error", () => shop.destroy());
+      shop.on("error", () => socket.destroy());
+      socket.pipe(shop).pipe(socket);
+    },
+  );
+  await new Promise<void>((resolve) => tls.listen(0, "127.0.0.1", resolve));
+  shopUrl = `https://shop.example:${(tls.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await Promise.all([woo?.close(), proxy?.close(), new Promise((resolve) => tls?.close(resolve))]);
+});
+
+beforeEach(() => {
+  proxy.seen.length = 0;
+  proxy.credentials = undefined;
+  proxy.refuse = undefined;
+});
+
+const shop = (url: string, env: Record<string, string> = {}) => ({
+  WAITER_WOO_URL: url,
+  WAITER_WOO_KEY: CONSUMER_KEY,
+  WAITER_WOO_SECRET: CONSUMER_SECRET,
+  WAITER_TOOL_TIMEOUT: "5",
+  WAITER_LOG_LEVEL: "info",
+  ...env,
+});
+
+test("a shop on loopback is reached directly, whatever the proxy variables say, and the log names the proxy without its password", async () => {
+  const proxyUrl = `http://waiter:${PASSWORD}@${new URL(proxy.origin).host}`;
+  const server = await startWaiter(shop(woo.origin, { HTTPS_PROXY: proxyUrl, HTTP_PROXY: proxyUrl }));
+  try {
+    const result = await server.call("eshop_order_get", { id: ORDER });
+    expect(result.isError).toBeFalsy();
+    expect(proxy.seen).toEqual([]);
+    expect(server.stderr()).toContain(
+      `upstream requests go through the proxy ${proxy.origin} (HTTPS_PROXY), but to loopback addresses\n`,
+    );
+    expect(server.stderr()).not.toContain(PASSWORD);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a shop elsewhere is reached through the proxy, with the credentials its URL holds, which no output shows", async () => {
+  proxy.credentials = `waiter:${PASSWORD}`;
+  const server = await startServer(
+    shop(shopUrl, {
+      HTTPS_PROXY: `http://waiter:${PASSWORD}@${new URL(proxy.origin).host}`,
+      NO_PROXY: "erp.example,.internal.example",
+      NODE_EXTRA_CA_CERTS: fixture("shop-tls.crt"),
+    }),
+  );
+  try {
+    const result = await server.call("eshop_order_get", { id: ORDER });
+    expect(text(result)).toContain(String(ORDER));
+    expect(result.isError).toBeFalsy();
+    expect(proxy.seen.length).toBeGreaterThan(0);
+    for (const seen of proxy.seen) {
+      expect(seen).toEqual({
+        line: `CONNECT ${new URL(shopUrl).host}`,
+        authorization: `Basic ${Buffer.from(`waiter:${PASSWORD}`).toString("base64")}`,
+      });
+    }
+    expect(server.stderr()).toContain(
+      `upstream requests go through the proxy ${proxy.origin} (HTTPS_PROXY), but to loopback addresses and the hosts NO_PROXY names (erp.example,.internal.example)\n`,
+    );
+    expect(server.stderr() + JSON.stringify(result)).not.toContain(PASSWORD);
+  } finally {
+    await server.close();
+  }
+});
+
+test("a shop NO_PROXY names is reached directly", async () => {
+  const server = await startServer(
+    shop(shopUrl, {
+      https_proxy: proxy.origin,
+      no_proxy: "localhost,.example",
+      NODE_EXTRA_CA_CERTS: fixture("shop-tls.crt"),
+    }),
+    [],
+    ["--import", fixture("example-names.mjs")],
+  );
+  try {
+    const result = await server.call("eshop_order_get", { id: ORDER });
+    expect(result.isError).toBeFalsy();
+    expect(proxy.seen).toEqual([]);
+  } finally {
+    await server.close();
+  }
+});
+
+test("the proxy is read as curl and npm read it, and one waiter cannot go through stops it at start", () => {
+  expect(proxyFrom({})).toBeUndefined();
+  expect(proxyFrom({ HTTPS_PROXY: " ", NO_PROXY: "erp.example" })).toBeUndefined();
+  // The lower-case name first; HTTP_PROXY when no HTTPS_PROXY is set; no scheme is http://.
+  expect(proxyFrom({ https_proxy: "http://a.example:3128", HTTPS_PROXY: "http://b.example:3128" })).toMatchObject({
+    shown: "http://a.example:3128",
+    variable: "https_proxy",
+  });
+  expect(proxyFrom({ HTTP_PROXY: "proxy.example:3128", no_proxy: ".corp.example" })).toEqual({
+    url: "http://proxy.example:3128",
+    shown: "http://proxy.example:3128",
+    variable: "HTTP_PROXY",
+    credentials: false,
+    noProxy: ".corp.example",
+  });
+  expect(proxyFrom({ HTTPS_PROXY: `https://waiter:${PASSWORD}@proxy.example` })).toMatchObject({
+    shown: "https://proxy.example",
+    credentials: true,
+  });
+  const refused = (value: string) => () =>
+    loadConfig({ env: { WAITER_DATA_DIR: "/tmp/waiter-unused", HTTPS_PROXY: value } }, toolsets());
+  expect(refused(`socks5://waiter:${PASSWORD}@proxy.example:1080`)).toThrow(
+    new ConfigError(
+      "invalid HTTPS_PROXY: it names a socks5 proxy, and waiter goes through an HTTP one (http:// or https://)",
+    ),
+  );
+  expect(refused("http://:3128")).toThrow(
+    new ConfigError("invalid HTTPS_PROXY: it is no proxy's URL; write it as http://proxy.example:3128"),
+  );
+});
