@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { z } from "zod";
 import { UnconfirmedChange, UpstreamError } from "../src/errors.js";
 import { type Call, HttpClient, type HttpClientOptions } from "../src/http/client.js";
+import { proxyFrom } from "../src/http/proxy.js";
 import { upstreamUrl } from "../src/settings.js";
 import { clock, setClock } from "../src/time.js";
 import { type Fake, json, startFake } from "./fakes/http.js";
@@ -206,6 +207,22 @@ time.sleep(30)`,
       );
       expect(error.message).toMatch(/Could not connect to Stuck API \(127\.0\.0\.1:\d+\) within 0.3 s/);
       expect(performance.now() - started).toBeLessThan(2_000);
+
+      // A proxy there has the same time to take a connection, and is said to be what failed.
+      const proxied = new HttpClient({
+        userAgent: "t",
+        maxResponseBytes: 1024,
+        connectTimeoutMs: 300,
+        maxRetries: 0,
+        proxy: proxyFrom({ HTTPS_PROXY: `127.0.0.1:${port}` }),
+      });
+      clients.push(proxied);
+      const beyond = await failure(
+        proxied.upstream("Shop", new URL("https://shop.example/")).send("/", {}, call(5_000)),
+      );
+      expect(beyond.message).toBe(
+        `Could not reach Shop (shop.example) through the proxy http://127.0.0.1:${port} (HTTPS_PROXY): it did not take a connection within 0.3 s; it or the network is down, try again later.`,
+      );
     } finally {
       holder.kill();
     }

@@ -121,6 +121,49 @@ test("a shop NO_PROXY names is reached directly", async () => {
   }
 });
 
+/** The failure of one order's read through the proxy at `proxyUrl`, as the tool words it. */
+async function failureThrough(proxyUrl: string, variable = "HTTPS_PROXY"): Promise<string> {
+  const server = await startWaiter(shop("https://shop.example", { [variable]: proxyUrl }));
+  try {
+    const result = await server.call("eshop_order_get", { id: ORDER });
+    expect(result.isError).toBe(true);
+    return text(result);
+  } finally {
+    await server.close();
+  }
+}
+
+test("a proxy that asks for credentials says where they go, or that it refused those given, never showing them", async () => {
+  proxy.credentials = `waiter:${PASSWORD}`;
+  expect(await failureThrough(proxy.origin)).toContain(
+    `Could not reach WooCommerce (shop.example) through the proxy ${proxy.origin} (HTTPS_PROXY): it asks for credentials (407 Proxy Authentication Required); put its user and password in HTTPS_PROXY, as http://user:password@proxy.example:3128.`,
+  );
+  const wrong = await failureThrough(`http://waiter:wrong-${PASSWORD}@${new URL(proxy.origin).host}`, "http_proxy");
+  expect(wrong).toContain(
+    `Could not reach WooCommerce (shop.example) through the proxy ${proxy.origin} (http_proxy): it asks for credentials (407 Proxy Authentication Required); it refused the user and password in http_proxy; check them there.`,
+  );
+  expect(wrong).not.toContain(PASSWORD);
+});
+
+test("a proxy that refuses the CONNECT, or cannot reach the shop, says so as the proxy's answer", async () => {
+  proxy.refuse = 403;
+  expect(await failureThrough(proxy.origin)).toContain(
+    `Could not reach WooCommerce (shop.example) through the proxy ${proxy.origin} (HTTPS_PROXY): it answered 403 to waiter's CONNECT, as its rules may not let waiter reach that host; ask whoever runs the proxy.`,
+  );
+  proxy.refuse = 502;
+  expect(await failureThrough(proxy.origin)).toContain(
+    `Could not reach WooCommerce (shop.example) through the proxy ${proxy.origin} (HTTPS_PROXY): it answered 502 to waiter's CONNECT, as it could not reach the service: the service or the network beyond the proxy is down, try again later.`,
+  );
+});
+
+test("a proxy nothing listens at is told as the proxy's failure, with the variable to check", async () => {
+  const closed = await startProxy();
+  await closed.close();
+  expect(await failureThrough(`${closed.origin}/`)).toContain(
+    `Could not reach WooCommerce (shop.example) through the proxy ${closed.origin} (HTTPS_PROXY): the connection was refused, as nothing listens there; try again later, or if it lasts, check the port in HTTPS_PROXY.`,
+  );
+});
+
 test("the proxy is read as curl and npm read it, and one waiter cannot go through stops it at start", () => {
   expect(proxyFrom({})).toBeUndefined();
   expect(proxyFrom({ HTTPS_PROXY: " ", NO_PROXY: "erp.example" })).toBeUndefined();

@@ -1,6 +1,7 @@
 import { UnconfirmedChange, UpstreamError } from "../errors.js";
 import { CUT, NO_HANDLE, NO_ROUTE, neverConnected, notConnected, notTrusted, UNTRUSTED } from "../net-failures.js";
 import { oneLine } from "../shown.js";
+import { proxyFailure, tunnelRefused } from "./proxy.js";
 import { retryAfterMs } from "./retry.js";
 import type { Call, ClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { BrokenAnswer } from "./whole.js";
@@ -65,6 +66,9 @@ export function describeFailure(
           `${what}; the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
         );
   }
+  // undici's refusal of a tunnel is an AbortError: told before a cancellation is.
+  const proxied = call.signal.aborted ? undefined : proxyFailureOf(err, where, sent, options);
+  if (proxied) return proxied;
   if (reason?.name === "TimeoutError" || reason?.name === "AbortError" || call.signal.aborted) {
     if (changes)
       return new UnconfirmedChange(
@@ -94,6 +98,58 @@ export function describeFailure(
     return new UpstreamError(`The connection to ${where} broke while it was answering; try again.`);
   }
   return connectionFailure(err, where, sent);
+}
+
+/**
+ * A failure of the proxy, not of the upstream beyond it: a connection to the proxy that did not
+ * open, or a CONNECT it refused. Nothing reached the upstream, so nothing was changed there.
+ */
+function proxyFailureOf(err: unknown, where: string, sent: Sent, options: ClientOptions): UpstreamError | undefined {
+  const { proxy } = options;
+  if (!proxy) return undefined;
+  const through = `${where} through the proxy ${proxy.shown} (${proxy.variable})`;
+  const status = tunnelRefused(err);
+  if (status === 407) {
+    const fix = proxy.credentials
+      ? `it refused the user and password in ${proxy.variable}; check them there`
+      : `put its user and password in ${proxy.variable}, as http://user:password@proxy.example:3128`;
+    return new UpstreamError(
+      `Could not reach ${through}: it asks for credentials (407 Proxy Authentication Required); ${fix}.`,
+      undefined,
+      undefined,
+      true,
+    );
+  }
+  if (status !== undefined) {
+    const why =
+      status >= 500
+        ? "it could not reach the service: the service or the network beyond the proxy is down, try again later"
+        : "its rules may not let waiter reach that host; ask whoever runs the proxy";
+    return new UpstreamError(
+      `Could not reach ${through}: it answered ${status} to waiter's CONNECT, as ${why}.`,
+      undefined,
+      undefined,
+      true,
+    );
+  }
+  const failure = proxyFailure(err);
+  if (!failure) return undefined;
+  if ((failure as { code?: string }).code === "UND_ERR_CONNECT_TIMEOUT") {
+    return new UpstreamError(
+      `Could not reach ${through}: it did not take a connection within ${options.connectTimeoutMs / 1000} s; it or the network is down, try again later.`,
+      undefined,
+      undefined,
+      true,
+    );
+  }
+  // The proxy's URL stands for the upstream's, its variable for the upstream's setting.
+  const said = connectionFailure(failure, through, {
+    ...sent,
+    url: new URL(proxy.shown),
+    changes: false,
+    urlSetting: proxy.variable,
+  });
+  return new UpstreamError(said.message, undefined, undefined, true);
 }
 
 /**

@@ -48,6 +48,26 @@ export function proxyFrom(env: NodeJS.ProcessEnv): HttpProxy | undefined {
   };
 }
 
+/** Failures of a connection to the proxy itself (refused, timed out, its TLS), not to an upstream beyond it. */
+const atProxy = new WeakSet<object>();
+
+/**
+ * The proxy's own failure behind `err`, if it is one: its connection's, or undici's wrapping of
+ * its TLS's.
+ */
+export function proxyFailure(err: unknown): Error | undefined {
+  for (const failure of [err, (err as { cause?: unknown } | undefined)?.cause]) {
+    if (typeof failure === "object" && failure !== null && atProxy.has(failure)) return failure as Error;
+  }
+  return undefined;
+}
+
+/** The status the proxy answered a CONNECT with instead of 200, as undici words it. */
+export function tunnelRefused(err: unknown): number | undefined {
+  const said = /^Proxy response \((\d+)\) !== 200 when HTTP Tunneling$/.exec((err as Error | undefined)?.message ?? "");
+  return said ? Number(said[1]) : undefined;
+}
+
 /**
  * What requests go out through: `direct` for loopback upstreams, which are on this machine and
  * never the proxy's to reach, else undici's EnvHttpProxyAgent, given the variables as waiter read
@@ -61,7 +81,7 @@ export function throughProxy(
   proxy: HttpProxy,
   connectTimeoutMs: number,
 ): { dispatcher: Dispatcher; proxied: Dispatcher } {
-  const { EnvHttpProxyAgent } = undici;
+  const { EnvHttpProxyAgent, Pool } = undici;
   const proxied = new EnvHttpProxyAgent({
     ...options,
     httpProxy: proxy.url,
@@ -69,6 +89,17 @@ export function throughProxy(
     noProxy: proxy.noProxy,
     proxyTls: { timeout: connectTimeoutMs },
     requestTls: { timeout: connectTimeoutMs },
+    // The connection to the proxy: its failures are marked, so that they are told as the proxy's.
+    clientFactory: (origin, opts) => {
+      const { connect } = opts as { connect: (o: object, done: (err: Error | null, socket: unknown) => void) => void };
+      return new Pool(origin, {
+        connect: (o, done) =>
+          connect(o, (err, socket) => {
+            if (err) atProxy.add(err);
+            (done as (err: Error | null, socket: unknown) => void)(err, socket);
+          }),
+      });
+    },
   });
   const dispatcher = direct.compose(
     (dispatch) => (opts, handler) =>
