@@ -5,8 +5,11 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
+import { HttpClient } from "../src/http/client.js";
 import { proxyFrom } from "../src/http/proxy.js";
+import { Log } from "../src/log.js";
 import { toolsets } from "../src/toolsets.js";
+import { oauthVerifier } from "../src/transports/oauth.js";
 import { type FakeProxy, startProxy } from "./fakes/proxy.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
@@ -162,6 +165,33 @@ test("a proxy nothing listens at is told as the proxy's failure, with the variab
   expect(await failureThrough(`${closed.origin}/`)).toContain(
     `Could not reach WooCommerce (shop.example) through the proxy ${closed.origin} (HTTPS_PROXY): the connection was refused, as nothing listens there; try again later, or if it lasts, check the port in HTTPS_PROXY.`,
   );
+});
+
+test("the OAuth issuer's metadata is read through the proxy too, and its refusal told as the proxy's", async () => {
+  proxy.refuse = 403;
+  const http = new HttpClient({
+    userAgent: "waiter-test/0",
+    maxResponseBytes: 1 << 20,
+    proxy: proxyFrom({ HTTPS_PROXY: proxy.origin }),
+  });
+  let logged = "";
+  const verifier = oauthVerifier(
+    { issuer: "https://id.example/realms/company", audience: "waiter", resource: "http://127.0.0.1:8790/mcp" },
+    new Log("warning", (line) => {
+      logged += line;
+    }),
+    (url, init) => http.fetch(url, init),
+  );
+  const header = Buffer.from(JSON.stringify({ alg: "ES256", kid: "k1" })).toString("base64url");
+  try {
+    await expect(verifier.verifyAccessToken(`${header}.e30.c2lnbmF0dXJl`)).rejects.toThrow(/cannot be reached/);
+    expect(proxy.seen.map((seen) => seen.line)).toEqual(Array(3).fill("CONNECT id.example:443"));
+    expect(logged).toContain(
+      `OAuth: the issuer https://id.example/realms/company cannot be reached (no metadata names its keys: https://id.example/.well-known/oauth-authorization-server/realms/company: the proxy answered 403;`,
+    );
+  } finally {
+    await http.close();
+  }
 });
 
 test("the proxy is read as curl and npm read it, and one waiter cannot go through stops it at start", () => {

@@ -13,6 +13,14 @@ import { wholeAnswers } from "./whole.js";
 export type { Call, HttpClientOptions, HttpResponse } from "./types.js";
 export type { RequestOptions, Upstream, UpstreamOptions } from "./upstream.js";
 
+/** What HttpClient.fetch is given beside the URL: what jose's fetch of a key set gives. */
+export interface FetchInit {
+  method?: string;
+  headers?: Headers;
+  redirect?: "follow" | "manual" | "error";
+  signal?: AbortSignal;
+}
+
 const IDEMPOTENT: Dispatcher.HttpMethod[] = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"];
 /**
  * Codings asked for, which undici's decompress interceptor decodes. Not br, which it decodes too
@@ -41,7 +49,9 @@ const longestHoldMs = (status: number) => (status === 503 ? 5 * 60_000 : DAY_MS)
  */
 export class HttpClient {
   /** undici loads with the first request: a start, and a cached answer, do without it. */
-  #dispatchers: Promise<{ agents: Dispatcher[]; direct: Dispatcher; shared: Dispatcher }> | undefined;
+  #dispatchers:
+    | Promise<{ agents: Dispatcher[]; routed: Dispatcher; direct: Dispatcher; shared: Dispatcher }>
+    | undefined;
   readonly #options: ClientOptions;
   readonly #carrier: Carrier;
   /**
@@ -108,7 +118,7 @@ export class HttpClient {
       // Only the GETs Upstream.json reads are shared: a read sent with Upstream.send must see the
       // upstream as it is when asked (an order about to be changed).
       const shared = direct.compose(interceptors.deduplicate());
-      return { agents: proxied ? [agent, proxied] : [agent], direct, shared };
+      return { agents: proxied ? [agent, proxied] : [agent], routed, direct, shared };
     });
     return this.#dispatchers;
   }
@@ -186,6 +196,17 @@ export class HttpClient {
     } finally {
       end();
     }
+  }
+
+  /**
+   * fetch, going out as every upstream request does (through the proxy, but to loopback and the
+   * hosts NO_PROXY names), without the client's retries and cache: for what reads with fetch, the
+   * OAuth issuer's metadata and keys.
+   */
+  async fetch(url: string, init: FetchInit = {}): Promise<Response> {
+    const [{ fetch }, { routed }] = await Promise.all([import("undici"), this.#connect()]);
+    const options = { ...init, dispatcher: routed } as Parameters<typeof fetch>[1];
+    return (await fetch(url, options)) as unknown as Response;
   }
 
   /**

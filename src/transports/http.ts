@@ -776,7 +776,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       };
       const verifiers = [
         ...(limits.tokens.length ? [tokenVerifier(limits.tokens)] : []),
-        ...(oauth ? [oauthVerifier(oauth, log)] : []),
+        ...(oauth ? [oauthVerifier(oauth, log, (url, init) => app.http.fetch(url, init))] : []),
       ];
       const auth: RequestHandler[] = verifiers.length
         ? [

@@ -1,7 +1,9 @@
 import { InvalidTokenError, ServerError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from "jose";
+import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from "jose";
+import type { FetchInit } from "../http/client.js";
+import { proxyFailure, tunnelRefused } from "../http/proxy.js";
 import { type Log, throttled } from "../log.js";
 import { isLoopbackHost } from "../settings.js";
 import { clock, lessAgoThan } from "../time.js";
@@ -18,6 +20,9 @@ export interface OAuthSettings {
   /** The URL clients reach /mcp at, which the metadata must name (RFC 9728 §3.3). */
   resource: string;
 }
+
+/** How the issuer is read: as every upstream is reached (HttpClient.fetch), through a proxy if one is set. */
+export type Fetch = (url: string, init: FetchInit) => Promise<Response>;
 
 /** The refusal of a token that is no JWT: a static token's verifier, when there is one, says more. */
 export class NotAJwtError extends InvalidTokenError {}
@@ -59,12 +64,11 @@ function metadataUrls(issuer: URL): string[] {
  * Where the issuer publishes its keys, read from its metadata: only metadata that names this
  * issuer (RFC 8414 3.3), and keys over https but on this machine, as every upstream is reached.
  */
-async function jwksUri(issuer: URL): Promise<URL> {
+async function jwksUri(issuer: URL, fetch: Fetch): Promise<URL> {
   const failed: string[] = [];
   for (const url of metadataUrls(issuer)) {
     const response = await fetch(url, { signal: AbortSignal.timeout(10_000) }).catch((err: Error) => {
-      // fetch's own message is "fetch failed"; the network's reason (ENOTFOUND, ECONNREFUSED) is its cause's.
-      failed.push(`${url}: ${(err.cause as { code?: string } | undefined)?.code ?? err.name}`);
+      failed.push(`${url}: ${whyFetchFailed(err)}`);
       return undefined;
     });
     if (!response) continue;
@@ -92,6 +96,20 @@ async function jwksUri(issuer: URL): Promise<URL> {
     return keys;
   }
   throw new Error(`no metadata names its keys: ${failed.join("; ")}`);
+}
+
+/**
+ * Why fetch failed, in a word: fetch's own message is "fetch failed", and the network's reason
+ * (ENOTFOUND, ECONNREFUSED) is in its causes, or the proxy's, named as such.
+ */
+function whyFetchFailed(err: Error): string {
+  for (let cause: unknown = err; cause instanceof Error; cause = cause.cause) {
+    const status = tunnelRefused(cause);
+    if (status !== undefined) return `the proxy answered ${status}`;
+    const { code } = cause as { code?: unknown };
+    if (typeof code === "string") return proxyFailure(cause) ? `the proxy: ${code}` : code;
+  }
+  return err.name;
 }
 
 /**
@@ -174,7 +192,7 @@ function callerOf(payload: JWTPayload): string {
  * the issuer, `aud` waiter's /mcp URL, `exp` and `nbf` by waiter's clock with a little leeway,
  * and a waiter scope. waiter is no authorization server: it only reads what one issued.
  */
-export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVerifier {
+export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): OAuthTokenVerifier {
   const issuer = new URL(settings.issuer);
   let keys: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
   /** When the issuer's metadata last could not be read: it is not asked again before ISSUER_RETRY_MS. */
@@ -189,7 +207,7 @@ export function oauthVerifier(settings: OAuthSettings, log: Log): OAuthTokenVeri
   };
   const jwks = async () => {
     if (lessAgoThan(lookupFailedAt, ISSUER_RETRY_MS)) throw unreachable("it did not answer a moment ago");
-    keys ??= jwksUri(issuer).then((uri) => createRemoteJWKSet(uri));
+    keys ??= jwksUri(issuer, fetch).then((uri) => createRemoteJWKSet(uri, { [customFetch]: fetch }));
     const loading = keys;
     try {
       const loaded = await loading;
