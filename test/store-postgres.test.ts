@@ -544,7 +544,15 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         expect(await deliver("inv-1")).toBe(200);
         // What a DBA's rotation does: a new password, and the connections made with the old one closed.
         await db.query("ALTER ROLE rotated PASSWORD 'after-xyz'");
-        await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'rotated'");
+        // Until none is left: a connection waiter was opening with the old password (the listening
+        // connection's check that it hears) is not the user's in pg_stat_activity until it is open.
+        await expect
+          .poll(
+            async () =>
+              (await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'rotated'"))
+                .rowCount,
+          )
+          .toBe(0);
         const client = await connect(app.session(new Log("error", () => {})));
         const listed = async () =>
           ((await client.callTool({ name: "events_list", arguments: {} })).content as { text: string }[])[0]?.text;
