@@ -176,11 +176,16 @@ export interface SilentProxy {
   close(): Promise<void>;
 }
 
-/** A proxy to the server at `url` (postgres://…, its host and port). */
-export async function silentProxy(url: string): Promise<SilentProxy> {
+/**
+ * A TCP relay on loopback to the server at `url` (postgres://…, its host and port), and that URL
+ * with the relay's port: `relay` joins each client to the server, its sockets given to `held`, which
+ * close() ends.
+ */
+async function tcpRelay(
+  url: string,
+  relay: (client: Socket, held: (socket: Socket) => void, target: URL) => void,
+): Promise<{ url: string; close(): Promise<void> }> {
   const target = new URL(url);
-  let silent = false;
-  let unanswered = 0;
   const sockets = new Set<Socket>();
   const held = (socket: Socket) => {
     sockets.add(socket);
@@ -189,6 +194,26 @@ export async function silentProxy(url: string): Promise<SilentProxy> {
   };
   const proxy = createNetServer((client) => {
     held(client);
+    relay(client, held, target);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+  const proxied = new URL(url);
+  proxied.port = String((proxy.address() as AddressInfo).port);
+  return {
+    url: proxied.href,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        proxy.close(() => resolve());
+      }),
+  };
+}
+
+/** A proxy to the server at `url` (postgres://…, its host and port). */
+export async function silentProxy(url: string): Promise<SilentProxy> {
+  let silent = false;
+  let unanswered = 0;
+  const relay = await tcpRelay(url, (client, held, target) => {
     const upstream = silent ? undefined : connectTcp(Number(target.port), target.hostname);
     client.on("data", (chunk) => {
       if (silent || !upstream) unanswered += chunk.length;
@@ -202,20 +227,12 @@ export async function silentProxy(url: string): Promise<SilentProxy> {
     upstream.once("close", () => client.destroy());
     client.once("close", () => upstream.destroy());
   });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  const proxied = new URL(url);
-  proxied.port = String((proxy.address() as AddressInfo).port);
   return {
-    url: proxied.href,
+    ...relay,
     silence() {
       silent = true;
     },
     unanswered: () => unanswered,
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        proxy.close(() => resolve());
-      }),
   };
 }
 
@@ -225,16 +242,8 @@ export async function silentProxy(url: string): Promise<SilentProxy> {
  * transaction mode (PgBouncer's `pool_mode = transaction`, Supabase's port 6543), where the server
  * connection that ran it goes back to the pool and another client, or none, is sent what it hears.
  */
-export async function poolerProxy(url: string): Promise<{ url: string; close(): Promise<void> }> {
-  const target = new URL(url);
-  const sockets = new Set<Socket>();
-  const held = (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("error", () => {});
-    socket.once("close", () => sockets.delete(socket));
-  };
-  const proxy = createNetServer((client) => {
-    held(client);
+export function poolerProxy(url: string): Promise<{ url: string; close(): Promise<void> }> {
+  return tcpRelay(url, (client, held, target) => {
     const upstream = connectTcp(Number(target.port), target.hostname);
     held(upstream);
     client.on("data", (chunk) => upstream.write(chunk));
@@ -252,15 +261,4 @@ export async function poolerProxy(url: string): Promise<{ url: string; close(): 
     upstream.once("close", () => client.destroy());
     client.once("close", () => upstream.destroy());
   });
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
-  const proxied = new URL(url);
-  proxied.port = String((proxy.address() as AddressInfo).port);
-  return {
-    url: proxied.href,
-    close: () =>
-      new Promise((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        proxy.close(() => resolve());
-      }),
-  };
 }
