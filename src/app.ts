@@ -102,8 +102,17 @@ function sayingDropsAtClose(store: EventStore, sayHeld: () => void): EventStore 
   return store;
 }
 
-/** An upgrade is the operator's to know: from then on an older waiter refuses the store. */
+/**
+ * An upgrade is the operator's to know: from then on an older waiter refuses the store. So is a
+ * store set up where none was: one moved (another WAITER_DATA_DIR, another database or schema)
+ * is not read from there, and nothing else would say so.
+ */
 function saidUpgraded(store: EventStore, where: string, log: Log): void {
+  if (store.created) {
+    log.notice(
+      `waiter ${VERSION} set up a new event store ${where}, where there was none: events kept in another store before are not read from here`,
+    );
+  }
   if (!store.upgraded) return;
   const { from, to } = store.upgraded;
   log.notice(

@@ -813,8 +813,10 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
       await old.end();
       const store = await open(url);
-      expect(store.upgraded).toEqual({ from: 10, to: MIGRATIONS.length });
-      expect((await open(url)).upgraded).toBeUndefined();
+      expect(store).toMatchObject({ upgraded: { from: 10, to: MIGRATIONS.length }, created: false });
+      expect(await open(url)).toMatchObject({ upgraded: undefined, created: false });
+      // Tables set up where there were none are made, not upgraded.
+      expect(await open(await freshSchema())).toMatchObject({ upgraded: undefined, created: true });
       expect(await store.runs.list({ limit: 5 })).toEqual([
         expect.objectContaining({ automation: "paid", status: "done", notice: null }),
       ]);

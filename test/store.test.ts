@@ -82,6 +82,21 @@ describe("storing in a file", () => {
     await expect(startWebhooks(config, log)).rejects.toEqual(new CannotStart(`cannot open the event store: ${why}`));
   });
 
+  test("a store set up where there was none says so, once: a data directory moved is not read from its old place", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+    const env = {
+      WAITER_DATA_DIR: dir,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    };
+    const said = `notice  [waiter] waiter ${VERSION} set up a new event store ${join(dir, "events.db")}, where there was none: events kept in another store before are not read from here\n`;
+    const first = await startApp(env);
+    await first.app.close();
+    expect(first.stderr()).toContain(said);
+    const again = await startApp(env);
+    await again.app.close();
+    expect(again.stderr()).not.toContain("set up a new event store");
+  });
+
   // Run as root, so that the server can be run as another user; the checkout must be readable by it.
   const asNobody = fileURLToPath(new URL("./fixtures/as-nobody.mjs", import.meta.url));
   const canRunAsNobody =

@@ -280,6 +280,8 @@ export type Upgraded = { from: number; to: number };
 export interface EventStore {
   /** Set when this opening upgraded a store an older waiter set up: an older waiter refuses it now. */
   readonly upgraded?: Upgraded;
+  /** Whether this opening set the store up, where none was: it holds nothing from before. */
+  readonly created?: boolean;
   /** Stores an event once per source and delivery id; a repeat resolves to the stored one. */
   add(event: NewEvent): Promise<Added>;
   /** Counts `n` requests that stored nothing: rejected:<reason>, ping. `add` counts accepted and duplicate. */

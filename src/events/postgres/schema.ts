@@ -399,7 +399,7 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
           throw err;
         }
       }
-      return version > 0 ? { from: version, to: upTo } : undefined;
+      return { from: version, to: upTo };
     } catch (err) {
       const { code, message } = err as { code?: string; message?: string };
       if (code === "55P03") {

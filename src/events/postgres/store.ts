@@ -342,6 +342,7 @@ interface Pending {
  */
 export class PostgresEventStore implements EventStore {
   upgraded: Upgraded | undefined;
+  created = false;
   readonly #pool: pg.Pool;
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
@@ -429,7 +430,9 @@ export class PostgresEventStore implements EventStore {
     // A channel name is at most 63 bytes, and a schema's name may be as long.
     const channel = `waiter_events_${createHash("sha256").update(schema).digest("hex").slice(0, 16)}`;
     const store = new PostgresEventStore(pool, options, channel, config);
-    store.upgraded = upgraded;
+    // Tables set up where there were none (schema 0) are made, not upgraded.
+    store.upgraded = upgraded?.from ? upgraded : undefined;
+    store.created = upgraded?.from === 0;
     await store.#watch.start(await store.latestSeq());
     // The age limit holds while no webhook arrives too: at opening, then on the timer.
     store.#expireUnattended();

@@ -285,6 +285,7 @@ function fileAt(path: string): string | undefined {
  */
 export class SqliteEventStore implements EventStore {
   readonly upgraded: Upgraded | undefined;
+  readonly created: boolean;
   readonly #db: Database.Database;
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
@@ -372,6 +373,7 @@ export class SqliteEventStore implements EventStore {
     refuseNewer(version);
     // Version 0 is a file no waiter had set up: made, not upgraded.
     this.upgraded = version > 0 && version < SCHEMA_VERSION ? { from: version, to: SCHEMA_VERSION } : undefined;
+    this.created = version === 0;
     this.#busyMs = Math.round(busyMs);
     const sql = (text: string) => this.#sql(text);
     const write = <T>(fn: () => T) => this.#write(fn);
