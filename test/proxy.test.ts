@@ -49,6 +49,7 @@ beforeEach(() => {
   proxy.seen.length = 0;
   proxy.credentials = undefined;
   proxy.refuse = undefined;
+  proxy.hold = false;
 });
 
 const shop = (url: string, env: Record<string, string> = {}) => ({
@@ -157,6 +158,23 @@ test("a proxy that refuses the CONNECT, or cannot reach the shop, says so as the
   expect(await failureThrough(proxy.origin)).toContain(
     `Could not reach WooCommerce (shop.example) through the proxy ${proxy.origin} (HTTPS_PROXY): it answered 502 to waiter's CONNECT, as it could not reach the service: the service or the network beyond the proxy is down, try again later.`,
   );
+});
+
+test("a proxy that never answers the CONNECT fails a change within the call's deadline, said as not made", async () => {
+  proxy.hold = true;
+  const server = await startWaiter(
+    shop("https://shop.example", { HTTPS_PROXY: proxy.origin, WAITER_TOOL_TIMEOUT: "15" }),
+  );
+  try {
+    const result = await server.call("eshop_order_update_status", { id: ORDER, status: "cancelled" });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toContain(
+      `Could not reach WooCommerce (shop.example) through the proxy ${proxy.origin} (HTTPS_PROXY): it did not answer waiter's CONNECT within 5 s; it, or the service beyond it, is down or slow, try again later.`,
+    );
+    expect(text(result)).not.toContain("may have been made");
+  } finally {
+    await server.close();
+  }
 });
 
 test("a proxy nothing listens at is told as the proxy's failure, with the variable to check", async () => {

@@ -142,6 +142,14 @@ function proxyFailureOf(err: unknown, where: string, sent: Sent, options: Client
       true,
     );
   }
+  if ((failure as { code?: string }).code === "UND_ERR_HEADERS_TIMEOUT") {
+    return new UpstreamError(
+      `Could not reach ${through}: it did not answer waiter's CONNECT within ${options.connectTimeoutMs / 1000} s; it, or the service beyond it, is down or slow, try again later.`,
+      undefined,
+      undefined,
+      true,
+    );
+  }
   // The proxy's URL stands for the upstream's, its variable for the upstream's setting.
   const said = connectionFailure(failure, through, {
     ...sent,

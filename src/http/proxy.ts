@@ -1,4 +1,4 @@
-import type { Agent, Dispatcher } from "undici";
+import type { Agent, Dispatcher, Pool } from "undici";
 import { ConfigError } from "../errors.js";
 import { isLoopbackHost } from "../settings.js";
 
@@ -89,16 +89,19 @@ export function throughProxy(
     noProxy: proxy.noProxy,
     proxyTls: { timeout: connectTimeoutMs },
     requestTls: { timeout: connectTimeoutMs },
-    // The connection to the proxy: its failures are marked, so that they are told as the proxy's.
+    // The connection to the proxy and its CONNECT: their failures are marked, so that they are told
+    // as the proxy's. The proxy has as long to answer the CONNECT (its own connection to the
+    // upstream) as a connection has to open: a request waiting for a connection is not cut by
+    // its call's deadline, and undici's default (300 s) would hold a tool call that long.
     clientFactory: (origin, opts) => {
-      const { connect } = opts as { connect: (o: object, done: (err: Error | null, socket: unknown) => void) => void };
-      return new Pool(origin, {
-        connect: (o, done) =>
-          connect(o, (err, socket) => {
-            if (err) atProxy.add(err);
-            (done as (err: Error | null, socket: unknown) => void)(err, socket);
-          }),
-      });
+      const pool = new Pool(origin, { ...(opts as Pool.Options), headersTimeout: connectTimeoutMs });
+      const tunnel = pool.connect.bind(pool) as (o: Dispatcher.ConnectOptions) => Promise<Dispatcher.ConnectData>;
+      pool.connect = ((o: Dispatcher.ConnectOptions) =>
+        tunnel(o).catch((err: Error) => {
+          atProxy.add(err);
+          throw err;
+        })) as typeof pool.connect;
+      return pool;
     },
   });
   const dispatcher = direct.compose(

@@ -23,6 +23,8 @@ export interface FakeProxy {
   credentials: string | undefined;
   /** While set, every CONNECT is answered with this status instead (a rule that refuses the host). */
   refuse: number | undefined;
+  /** While set, every CONNECT is taken and never answered (a proxy stuck reaching the upstream). */
+  hold: boolean;
   close(): Promise<void>;
 }
 
@@ -36,6 +38,7 @@ export async function startProxy(): Promise<FakeProxy> {
     seen: [],
     credentials: undefined,
     refuse: undefined,
+    hold: false,
     close: () =>
       new Promise((resolve) => {
         for (const socket of tunnels) socket.destroy();
@@ -52,6 +55,10 @@ export async function startProxy(): Promise<FakeProxy> {
       client.end(
         'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="proxy"\r\nContent-Length: 0\r\n\r\n',
       );
+      return;
+    }
+    if (proxy.hold) {
+      tunnels.add(client);
       return;
     }
     if (proxy.refuse) {
