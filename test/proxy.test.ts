@@ -238,6 +238,13 @@ test("the proxy is read as curl and npm read it, and one waiter cannot go throug
       "invalid HTTPS_PROXY: it names a socks5 proxy, and waiter goes through an HTTP one (http:// or https://)",
     ),
   );
+  // A % in a password is written %25: one that begins no escape is said at start, without the password.
+  expect(refused(`http://waiter:50%off-${PASSWORD}@proxy.example:3128`)).toThrow(
+    new ConfigError(
+      "invalid HTTPS_PROXY: its user or password holds a % that begins no escape; write each % in them as %25",
+    ),
+  );
+  expect(proxyFrom({ HTTPS_PROXY: `http://waiter:50%25off@proxy.example:3128` })).toMatchObject({ credentials: true });
   expect(refused("http://:3128")).toThrow(
     new ConfigError("invalid HTTPS_PROXY: it is no proxy's URL; write it as http://proxy.example:3128"),
   );

@@ -39,6 +39,16 @@ export function proxyFrom(env: NodeJS.ProcessEnv): HttpProxy | undefined {
       `invalid ${variable}: it names a ${url.protocol.slice(0, -1)} proxy, and waiter goes through an HTTP one (http:// or https://)`,
     );
   }
+  // undici decodes them, and a % that begins no escape (a password's "50%off") would fail every
+  // request as a bug in waiter.
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    throw new ConfigError(
+      `invalid ${variable}: its user or password holds a % that begins no escape; write each % in them as %25`,
+    );
+  }
   return {
     url: written,
     shown: url.origin,
