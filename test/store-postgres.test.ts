@@ -1194,6 +1194,25 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
   });
 
+  test("an upgrade elsewhere that takes longer than a query may: the replica waits its turn, however long", async () => {
+    const url = await freshSchema();
+    const upgrading = new pg.Client(server.url);
+    await upgrading.connect();
+    try {
+      // Another replica's upgrade (an index built on a full store), under the lock every replica
+      // takes to upgrade, for longer than the 15 s any other query of waiter's may take.
+      await upgrading.query("SELECT pg_advisory_lock($1)", [0x77616974]);
+      const opening = open(url);
+      await new Promise((resolve) => setTimeout(resolve, 16_000));
+      await upgrading.query("SELECT pg_advisory_unlock($1)", [0x77616974]);
+      const store = await opening;
+      await store.add(event());
+      expect((await store.stats()).events).toBe(1);
+    } finally {
+      await upgrading.end();
+    }
+  }, 30_000);
+
   describe("a database that goes away", () => {
     test("calls fail with words a model can act on, and the store works again when it is back", async () => {
       const url = await freshSchema();

@@ -1,4 +1,4 @@
-import type { ClientBase } from "pg";
+import type { ClientBase, QueryConfig } from "pg";
 import { NewerStore, type Upgraded } from "../store.js";
 
 /**
@@ -314,6 +314,17 @@ const MIGRATION_LOCK = 0x77616974; // "wait"
  */
 export const UPGRADE_LOCK_WAIT_MS = 2_000;
 
+/**
+ * How long the wait for the turn to upgrade, and an upgrade's step, may take on the client's side:
+ * as long as they need (a day), not the 15 s the driver gives every other query of waiter's, after
+ * which an index built on a full store, and every replica waiting for it, would fail their start.
+ */
+const UPGRADE_QUERY_MS = 24 * 60 * 60 * 1000;
+
+/** A statement of the upgrade, without the driver's query timeout (UPGRADE_QUERY_MS). */
+const patient = (text: string, values?: unknown[]) =>
+  ({ text, values, query_timeout: UPGRADE_QUERY_MS }) as QueryConfig;
+
 /** The schema waiter's tables are in (none when no schema the search path names exists), and who asks. */
 interface Where {
   schema: string | null;
@@ -350,7 +361,7 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
   const before = await schemaVersion(client);
   if (before > MIGRATIONS.length) throw new NewerStore(before, MIGRATIONS.length);
   if (before >= upTo) return undefined;
-  await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
+  await client.query(patient("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]));
   try {
     // PostgreSQL checks the right to create before it looks whether the table exists.
     const { rows } = await client.query<Where>(
@@ -388,7 +399,7 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
         await client.query("BEGIN");
         try {
           await client.query(`SET LOCAL lock_timeout = ${UPGRADE_LOCK_WAIT_MS}`);
-          await client.query(MIGRATIONS[step] as string);
+          await client.query(patient(MIGRATIONS[step] as string));
           await client.query(
             "INSERT INTO waiter_schema (one, version) VALUES (1, $1) ON CONFLICT (one) DO UPDATE SET version = excluded.version",
             [step + 1],
