@@ -1200,10 +1200,11 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     await upgrading.connect();
     try {
       // Another replica's upgrade (an index built on a full store), under the lock every replica
-      // takes to upgrade, for longer than the 15 s any other query of waiter's may take.
+      // takes to upgrade, for longer than any other query of waiter's may take (15 s; here 0.5 s).
       await upgrading.query("SELECT pg_advisory_lock($1)", [0x77616974]);
-      const opening = open(url);
-      await new Promise((resolve) => setTimeout(resolve, 16_000));
+      const opening = PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, queryMs: 500 });
+      opening.then((store) => stores.push(store)).catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
       await upgrading.query("SELECT pg_advisory_unlock($1)", [0x77616974]);
       const store = await opening;
       await store.add(event());
@@ -1211,7 +1212,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     } finally {
       await upgrading.end();
     }
-  }, 30_000);
+  });
 
   describe("a database that goes away", () => {
     test("calls fail with words a model can act on, and the store works again when it is back", async () => {

@@ -108,6 +108,8 @@ export interface PostgresOptions {
   connectMs?: number;
   /** How long a statement waits for a lock another session holds: LOCK_WAIT_MS unless said. */
   lockWaitMs?: number;
+  /** How long a query may go unanswered before the call fails: 15 s unless said. */
+  queryMs?: number;
 }
 
 /** bigint columns (sequence numbers, milliseconds, counts) as numbers: they stay far below 2^53. */
@@ -372,7 +374,7 @@ export class PostgresEventStore implements EventStore {
       connectionString: connectionString(options.url, options.password),
       connectionTimeoutMillis: options.connectMs ?? 5_000,
       // A server that stops answering fails the call rather than holding it past the tool's deadline.
-      query_timeout: 15_000,
+      query_timeout: options.queryMs ?? 15_000,
       application_name: "waiter",
       types,
     };
