@@ -12,6 +12,7 @@ import { loadConfig } from "../src/config.js";
 import { LeftUndone, ToolError } from "../src/errors.js";
 import { MIGRATIONS, migrate, UPGRADE_LOCK_WAIT_MS } from "../src/events/postgres/schema.js";
 import { PostgresEventStore, pageQuery, paymentQuery, typesQuery } from "../src/events/postgres/store.js";
+import { ListenWatch, PROBE_MS } from "../src/events/postgres/watch.js";
 import { type Dropped, type EventStore, NewerStore, type StoredEvent, StoreNotWritable } from "../src/events/store.js";
 import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
@@ -297,6 +298,41 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     }, 20_000);
   });
+
+  test("a notification slow to go out, every connection busy, is not taken for a pooler's doing", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", onWarning);
+    const sender = new pg.Client(server.url);
+    await sender.connect();
+    const channel = "waiter_probe_slow";
+    let sent = false;
+    const watch = new ListenWatch({
+      connect: () => new pg.Client(server.url),
+      setUp: "SELECT 1",
+      channel,
+      latestSeq: async () => 0,
+      // Sent once a connection is free, longer after it was asked for than a notification may take.
+      notify: async (payload) => {
+        await new Promise((resolve) => setTimeout(resolve, PROBE_MS + 500));
+        await sender.query("SELECT pg_notify($1, $2)", [channel, payload]);
+        sent = true;
+      },
+      newerThan: async () => [],
+      wanted: () => false,
+      tell: () => {},
+    });
+    try {
+      await watch.start(0);
+      await expect.poll(() => sent, { timeout: PROBE_MS + 2_000 }).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(warnings.filter((line) => /did not reach its listening connection/.test(line))).toEqual([]);
+    } finally {
+      watch.stop();
+      await sender.end();
+      process.off("warning", onWarning);
+    }
+  }, 15_000);
 
   describe("every mode on PostgreSQL", () => {
     const sources = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };

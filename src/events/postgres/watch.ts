@@ -136,13 +136,19 @@ export class ListenWatch {
   async #checkHeard(client: pg.Client): Promise<void> {
     const payload = `${PROBE}${randomUUID()}`;
     let timer: NodeJS.Timeout | undefined;
+    let answer = (_heard: boolean) => {};
     const heard = new Promise<boolean>((resolve) => {
+      answer = resolve;
       this.#probe = { payload, heard: () => resolve(true) };
-      timer = setTimeout(() => resolve(false), PROBE_MS);
-      timer.unref();
     });
     const answered = await this.parts.notify(payload).then(
-      () => heard,
+      () => {
+        // Counted from when it was sent: a notification slow to go out (every connection busy)
+        // is no pooler's doing.
+        timer = setTimeout(() => answer(false), PROBE_MS);
+        timer.unref();
+        return heard;
+      },
       // The database away: the listening connection's own failure says so.
       () => undefined,
     );
