@@ -358,7 +358,6 @@ test("docs/automations.md's shop example tells the team of a product down to 5 i
     const updated = (changes: object) =>
       deliverWoo(server, "product.updated", {
         ...product,
-        sku: "PQ-1",
         date_modified_gmt: `2026-11-30T08:0${edit++}:00`,
         ...changes,
       });
@@ -371,8 +370,8 @@ test("docs/automations.md's shop example tells the team of a product down to 5 i
     await expect
       .poll(texts)
       .toEqual([
-        "“Premium Quality” (SKU “PQ-1”): 5 left in stock.",
-        "“Premium Quality” (SKU “PQ-1”): 0 left in stock.",
+        "“Premium Quality” (product 794): 5 left in stock.",
+        "“Premium Quality” (product 794): 0 left in stock.",
         "Order “728” for “529.00” “USD” from “john.doe@example.com”.",
       ]);
   } finally {
