@@ -35,13 +35,13 @@ describe("a run a stopped server left", () => {
    * (or a store that failed) leaves it: each step's status, and the error of one that failed; with
    * the payment's Stripe event id (`delivery`).
    */
-  async function leftBehind(steps: [number, StepStatus, string?][]) {
+  async function leftBehind(steps: [number, StepStatus, string?][], dryRun = false) {
     const quiet = await serve([]);
     const delivery = `evt_left_${nextSequence()}`;
     const event = await pay(quiet, String(O.onHold), delivery);
     await quiet.close();
     const s = store();
-    const run = (await s.runs.begin("stripe-paid", event.id, false, clock.now())) as number;
+    const run = (await s.runs.begin("stripe-paid", event.id, dryRun, clock.now())) as number;
     const tools = ["eshop_order_mark_paid", "notify_send", "events_ack"];
     for (const [step, status, error] of steps)
       await s.runs.step(
@@ -461,30 +461,36 @@ describe("a run a stopped server left", () => {
     },
   );
 
-  test("whose automation was renamed, begun with no onFailure, is marked failed and said in the log", async () => {
-    const event = await leftBehind([[0, "done"]]);
-    const sent = telegram.delivered.length;
-    const lines: string[] = [];
-    const server = await serve([{ ...PAID, name: "stripe-paid-v2", onFailure: { notify: "team" } }], {}, lines);
-    try {
-      const [run] = await runsOf(event.id);
-      expect(run).toMatchObject({
-        automation: "stripe-paid",
-        status: "failed",
-        error: "stopped before it finished, and the automation is no longer configured",
-      });
-      expect(lines.filter((line) => line.includes("stripe-paid "))).toEqual([
-        expect.stringMatching(
-          new RegExp(
-            `warning.*run ${run?.id} of automation stripe-paid on the delivery “${event.delivery}” from stripe .*waiter's event ${event.id}\\) failed: it stopped before it finished, and the automation is no longer configured, so no onFailure can be told\\. Step 1 \\(eshop_order_mark_paid\\) was done\\. No other step of it was run\\.\n$`,
+  test.each([
+    ["run", "done", "run"],
+    ["dry run", "checked", "checked"],
+  ] as const)(
+    "whose automation was renamed, a %s begun with no onFailure, is marked failed and said in the log",
+    async (kind, was, other) => {
+      const event = await leftBehind([[0, kind === "run" ? "done" : "would"]], kind === "dry run");
+      const sent = telegram.delivered.length;
+      const lines: string[] = [];
+      const server = await serve([{ ...PAID, name: "stripe-paid-v2", onFailure: { notify: "team" } }], {}, lines);
+      try {
+        const [run] = await runsOf(event.id);
+        expect(run).toMatchObject({
+          automation: "stripe-paid",
+          status: "failed",
+          error: "stopped before it finished, and the automation is no longer configured",
+        });
+        expect(lines.filter((line) => line.includes("stripe-paid "))).toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `warning.* ${kind} ${run?.id} of automation stripe-paid on the delivery “${event.delivery}” from stripe .*waiter's event ${event.id}\\) failed: it stopped before it finished, and the automation is no longer configured, so no onFailure can be told\\. Step 1 \\(eshop_order_mark_paid\\) was ${was}\\. No other step of it was ${other}\\.\n$`,
+            ),
           ),
-        ),
-      ]);
-      expect(telegram.delivered.length).toBe(sent);
-    } finally {
-      await server.close();
-    }
-  });
+        ]);
+        expect(telegram.delivered.length).toBe(sent);
+      } finally {
+        await server.close();
+      }
+    },
+  );
 
   test.each([
     ["", {}],

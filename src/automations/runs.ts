@@ -58,7 +58,8 @@ function whatRunLeft(run: RunRecord, automation?: Automation): string {
     reached = i;
     break;
   }
-  return `${said.join("")}${automation ? notRun(automation, reached) : " No other step of it was run."}`;
+  const rest = automation ? notRun(automation, reached) : ` No other step of it was ${run.dryRun ? "checked" : "run"}.`;
+  return `${said.join("")}${rest}`;
 }
 
 /**
