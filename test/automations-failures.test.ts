@@ -902,6 +902,32 @@ describe("automations are checked at start", () => {
       /automation stripe-paid, step 1: eshop_product_get refuses these arguments: Give either `id` or `sku` of the product, not both and not neither\./,
     ],
     [
+      "an argument a path fills beside one the tool refuses with it",
+      {
+        ...PAID,
+        do: [
+          {
+            tool: "eshop_product_get",
+            args: { id: { path: "to_number(payload.data.object.metadata.order_id)" }, sku: "COF-ESP-1KG" },
+          },
+        ],
+      },
+      /automation stripe-paid, step 1: eshop_product_get refuses these arguments: Give either `id` or `sku` of the product, not both and not neither\./,
+    ],
+    [
+      "an email by template beside a search",
+      {
+        ...PAID,
+        do: [
+          {
+            tool: "eshop_customers_list",
+            args: { email: "{{payload.data.object.receipt_email}}", search: "Novák" },
+          },
+        ],
+      },
+      /automation stripe-paid, step 1: eshop_customers_list refuses these arguments: Give email or search, not both/,
+    ],
+    [
       "an argument another needs left out",
       { ...PAID, do: [{ tool: "eshop_stock_set", args: { quantity: 3 } }] },
       /automation stripe-paid, step 1: eshop_stock_set refuses these arguments: Give either `id` or `sku`/,
@@ -914,6 +940,12 @@ describe("automations are checked at start", () => {
   ];
   test.each(broken)("%s stops waiter serve with the automation's name", async (_, automation, message) => {
     await expect(serve([automation])).rejects.toThrow(message);
+  });
+
+  test("a date range one end of which a path fills is left to each event, as only its values can refuse it", async () => {
+    const orders = { tool: "eshop_orders_list", args: { after: { path: "event.received_at" }, before: "2026-11-01" } };
+    const server = await serve([{ ...PAID, do: [orders] }]);
+    await server.close();
   });
 
   test("a step of no known shape is refused with the shapes a step may have", () => {

@@ -735,31 +735,31 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
   });
 
   test("a dry run refuses arguments the tool refuses together, as the real run does", async () => {
-    const customers = (dryRun: boolean) => ({
+    // Only the event's values can tell: a date range that ends before it begins.
+    const orders = (dryRun: boolean) => ({
       name: dryRun ? "look-up-trial" : "look-up",
       when: { source: "stripe" },
       do: [
         {
-          tool: "eshop_customers_list",
+          tool: "eshop_orders_list",
           args: {
-            search: { path: "payload.data.object.metadata.name" },
-            email: { path: "payload.data.object.receipt_email" },
+            after: { path: "payload.data.object.metadata.from" },
+            before: { path: "payload.data.object.metadata.to" },
           },
         },
       ],
       dryRun,
     });
-    const server = await serve([customers(true), customers(false)]);
+    const server = await serve([orders(true), orders(false)]);
     try {
       const event = await pay(server, undefined, undefined, {
-        metadata: { name: "Jana" },
-        receipt_email: "jana.novakova@example.cz",
+        metadata: { from: "2026-11-20", to: "2026-11-01" },
       });
       const runs = await runsOf(event.id);
-      const why = "Give email or search, not both: an email finds its one account, whatever search says.";
+      const why = "`after` (2026-11-20) must be earlier than `before` (2026-11-01).";
       expect(runs.map((run) => [run.automation, run.status, run.error])).toEqual([
-        ["look-up", "failed", `step 1 (eshop_customers_list): ${why}`],
-        ["look-up-trial", "failed", `step 1 (eshop_customers_list): ${why}`],
+        ["look-up", "failed", `step 1 (eshop_orders_list): ${why}`],
+        ["look-up-trial", "failed", `step 1 (eshop_orders_list): ${why}`],
       ]);
     } finally {
       await server.close();

@@ -1,6 +1,6 @@
 import { compile } from "@jmespath-community/jmespath";
 import Mustache from "mustache";
-import { z } from "zod";
+import type { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
@@ -126,11 +126,34 @@ export function checkAutomations({
           throw new ConfigError(`${where}, ${at}: ${name} needs the argument ${arg}`);
         }
       }
-      // Arguments all written as they are go to the tool the same on every event.
-      const fixed = Object.values(args).every((value) => !isPathArgument(value) && !isTemplate(value));
-      const refused = fixed ? tool.refuses?.(z.object(tool.input).parse(args)) : undefined;
+      const refused = tool.refuses && refusedOnEveryEvent(tool, args);
       if (refused) throw new ConfigError(`${where}, ${at}: ${name} refuses these arguments: ${refused}`);
     }
+  }
+}
+
+/** What a refusal is asked with for an argument a path or template fills: given, its value not known. */
+const FILLED_ON_EACH_EVENT = Object.freeze({});
+
+/**
+ * Why `tool` refuses a step's arguments together on every event, if it does. Arguments written as
+ * they are go to the tool the same each time; one a path or a template fills is given each time (a
+ * path that finds nothing gives null, which the tool refuses anyway), so a refusal of arguments
+ * given together (an id and a SKU) holds whatever it is. One that reads a filled value (a range that
+ * ends before it begins) cannot tell, and does not refuse.
+ */
+function refusedOnEveryEvent(tool: Tool, args: Record<string, unknown>): string | undefined {
+  const known = Object.fromEntries(
+    Object.entries(tool.input).map(([arg, schema]) => {
+      const value = args[arg];
+      const filled = isPathArgument(value) || isTemplate(value);
+      return [arg, filled ? FILLED_ON_EACH_EVENT : (schema as z.ZodType).parse(value)];
+    }),
+  );
+  try {
+    return tool.refuses?.(known as never);
+  } catch {
+    return undefined;
   }
 }
 
