@@ -186,6 +186,11 @@ export async function paidWhileTelegramWaits(delivery?: string, automation: obje
   return event;
 }
 
+/** What a run paidWhileTelegramWaits left had done, as its failure notice says it. */
+export function paidNotTold(delivery: string): string {
+  return `Step 1 (eshop_order_mark_paid, id ${O.pendingStockManaged}, transaction_id “pi_${delivery}”) was done. Step 2 (notify_send, channel “team”, text “Order "${O.pendingStockManaged}" is paid ("pi_${delivery}").”) was not done. No other step of it was run.`;
+}
+
 /**
  * Waits until an agent asking how the run of `eventId` goes is told its one step, mark-paid, waits
  * to try again, with `outcome` saying why and until when (polled: a try under way shows as started).

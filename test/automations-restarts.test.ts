@@ -12,6 +12,7 @@ import {
   nextSequence,
   O,
   PAID,
+  paidNotTold,
   paidWhileTelegramWaits,
   pay,
   runsOf,
@@ -111,7 +112,7 @@ describe("a run a stopped server left", () => {
       // What the run did is said, not what the automation's steps now are.
       await toldAndLogged(
         sent,
-        `run ${run?.id} of automation stripe-paid on the delivery “${delivery}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) failed: the automation's steps changed since the run began (step 1 was eshop_order_mark_paid, and is now notify_send), so it is not gone on with. Step 1 (eshop_order_mark_paid, id ${O.pendingStockManaged}, transaction_id “pi_${delivery}”) was done. Step 2 (notify_send, channel “team”, text “Order "${O.pendingStockManaged}" is paid ("pi_${delivery}").”) was not done. No other step of it was run.`,
+        `run ${run?.id} of automation stripe-paid on the delivery “${delivery}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) failed: the automation's steps changed since the run began (step 1 was eshop_order_mark_paid, and is now notify_send), so it is not gone on with. ${paidNotTold(delivery)}`,
         lines,
         event.id,
       );
@@ -410,7 +411,7 @@ describe("a run a stopped server left", () => {
       expect(woo.shop.writes.filter((w) => w.method === "PUT")).toHaveLength(1);
       await toldAndLogged(
         sent,
-        `run ${run?.id} of automation stripe-paid on the delivery “${delivery}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) failed: it stopped before it finished, and the automation is no longer configured. Step 1 (eshop_order_mark_paid, id ${O.pendingStockManaged}, transaction_id “pi_${delivery}”) was done. Step 2 (notify_send, channel “team”, text “Order "${O.pendingStockManaged}" is paid ("pi_${delivery}").”) was not done. No other step of it was run.`,
+        `run ${run?.id} of automation stripe-paid on the delivery “${delivery}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) failed: it stopped before it finished, and the automation is no longer configured. ${paidNotTold(delivery)}`,
         lines,
         event.id,
       );
