@@ -60,7 +60,7 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
     } catch (err) {
       throw new StoreUnavailable(`${databaseLabel(url)}: ${err instanceof Error ? err.message : err}`);
     }
-    saidUpgraded(store, databaseLabel(url), log);
+    saidSetUp(store, databaseLabel(url), log);
     const left = await leftInSqlite(file);
     if (left.events) {
       log.notice(
@@ -74,7 +74,7 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
   try {
     const { SqliteEventStore } = await import("./events/sqlite/store.js");
     const store = new SqliteEventStore(file, retention, { onDropped });
-    saidUpgraded(store, file, log);
+    saidSetUp(store, file, log);
     return sayingDropsAtClose(store, onDropped.flush);
   } catch (err) {
     const native = nativeModuleProblem(err);
@@ -107,7 +107,7 @@ function sayingDropsAtClose(store: EventStore, sayHeld: () => void): EventStore 
  * store set up where none was: one moved (another WAITER_DATA_DIR, another database or schema)
  * is not read from there, and nothing else would say so.
  */
-function saidUpgraded(store: EventStore, where: string, log: Log): void {
+function saidSetUp(store: EventStore, where: string, log: Log): void {
   if (store.created) {
     log.notice(
       `waiter ${VERSION} set up a new event store ${where}, where there was none: events kept in another store before are not read from here`,
