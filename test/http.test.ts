@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
@@ -819,6 +820,58 @@ describe("cache and coalescing", () => {
     expect(sent?.query.get("q")).toBe("a");
     expect(loaded?.headers["user-agent"]).toBe("waiter-test/0 ops@example.com");
     expect(loaded?.query.get("apikey")).toBe("k");
+  });
+});
+
+describe("kept-alive connections", () => {
+  /**
+   * A server that, once it forgets, never answers on the connections it had: as a NAT or a
+   * firewall that dropped them, or a network left, does to a computer that slept. A request sent
+   * on one gets no answer and no reset.
+   */
+  async function forgetful() {
+    const open = new Set<Socket>();
+    const forgotten = new Set<Socket>();
+    const server = createServer((request, response) => {
+      if (!forgotten.has(request.socket)) response.end("{}");
+    });
+    server.on("connection", (socket) => open.add(socket));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+      origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+      connections: () => open.size,
+      forget: () => {
+        for (const socket of open) forgotten.add(socket);
+      },
+      close: () => {
+        server.closeAllConnections();
+        return new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+
+  test("after the computer slept past their keep-alive by the wall clock, connections kept are not sent on again", async () => {
+    const server = await forgetful();
+    try {
+      const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, responseTimeoutMs: 30_000 });
+      clients.push(http);
+      const api = http.upstream("Test API", new URL(server.origin));
+      // Within their keep-alive, connections are used again (undici may open a second one while
+      // the first is being handed back), however long the wall clock has run all told.
+      for (let i = 0; i < 5; i++) {
+        setClock(clock.now() + 10_000);
+        expect((await api.send("/", {}, call())).status).toBe(200);
+      }
+      const kept = server.connections();
+      expect(kept).toBeLessThanOrEqual(2);
+      // An hour asleep: the process's timers stood still, the wall clock did not.
+      server.forget();
+      setClock(clock.now() + 3_600_000);
+      expect((await api.send("/", {}, call(3_000))).status).toBe(200);
+      expect(server.connections()).toBe(kept + 1);
+    } finally {
+      await server.close();
+    }
   });
 });
 

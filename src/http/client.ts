@@ -37,6 +37,9 @@ const ACCEPTED_CODINGS = "gzip, deflate";
  */
 const longestHoldMs = (status: number) => (status === 503 ? 5 * 60_000 : DAY_MS);
 
+/** How long a connection is kept for the next request, unless the upstream says less (Keep-Alive). */
+const KEEP_ALIVE_MS = 30_000;
+
 /**
  * The one upstream HTTP client, made of undici's parts: an Agent keeps one keep-alive pool of a
  * few connections per origin and caps the response size, the retry interceptor retries idempotent
@@ -52,6 +55,10 @@ export class HttpClient {
   #dispatchers:
     | Promise<{ agents: Dispatcher[]; routed: Dispatcher; direct: Dispatcher; shared: Dispatcher }>
     | undefined;
+  /** The dispatchers given up after a sleep, until their requests in flight end. */
+  readonly #retired = new Set<Dispatcher>();
+  /** When a request last went out or came back, by the wall clock. */
+  #lastUsed = 0;
   readonly #options: ClientOptions;
   readonly #carrier: Carrier;
   /**
@@ -84,6 +91,8 @@ export class HttpClient {
   }
 
   #connect() {
+    this.#dropConnectionsAfterSleep();
+    this.#lastUsed = clock.now();
     this.#dispatchers ??= import("undici").then((undici) => {
       const { Agent, interceptors } = undici;
       const o = this.#options;
@@ -91,7 +100,7 @@ export class HttpClient {
         connect: { timeout: o.connectTimeoutMs },
         headersTimeout: o.responseTimeoutMs,
         bodyTimeout: o.responseTimeoutMs,
-        keepAliveTimeout: 30_000,
+        keepAliveTimeout: KEEP_ALIVE_MS,
         maxResponseSize: o.maxResponseBytes,
         // The rest wait their turn: a shop on shared hosting has a few PHP workers, and fifty
         // sessions' requests at once would take them all (MET Norway allows 20 a second).
@@ -121,6 +130,28 @@ export class HttpClient {
       return { agents: proxied ? [agent, proxied] : [agent], routed, direct, shared };
     });
     return this.#dispatchers;
+  }
+
+  /**
+   * undici counts a kept connection's idle time in its timers' ticks, which stand still while the
+   * computer sleeps: after a night asleep it would send on connections a NAT or a firewall has
+   * since forgotten, or that lead out of a network left, and wait for an answer that never comes
+   * until the response timeout. Past their keep-alive by the wall clock, none is used again: the
+   * pools are closed once their requests in flight end, and the next request opens new ones.
+   */
+  #dropConnectionsAfterSleep() {
+    if (!this.#dispatchers || lessAgoThan(this.#lastUsed, KEEP_ALIVE_MS)) return;
+    void this.#dispatchers.then(
+      ({ agents }) => {
+        for (const agent of agents) {
+          this.#retired.add(agent);
+          const gone = () => this.#retired.delete(agent);
+          agent.close().then(gone, gone);
+        }
+      },
+      () => {},
+    );
+    this.#dispatchers = undefined;
   }
 
   /** The User-Agent every request carries unless its upstream names another. */
@@ -194,6 +225,7 @@ export class HttpClient {
     } catch (err) {
       throw describeFailure(err, upstream, sent, call, o);
     } finally {
+      this.#lastUsed = clock.now();
       end();
     }
   }
@@ -224,6 +256,7 @@ export class HttpClient {
    * deadline, up to the tool timeout) must not hold a stop past its drain time.
    */
   async close(): Promise<void> {
-    await Promise.all((await this.#dispatchers)?.agents.map((agent) => agent.destroy()) ?? []);
+    const agents = [...((await this.#dispatchers)?.agents ?? []), ...this.#retired];
+    await Promise.all(agents.map((agent) => agent.destroy()));
   }
 }
