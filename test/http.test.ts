@@ -873,6 +873,18 @@ describe("kept-alive connections", () => {
       await server.close();
     }
   });
+
+  test("a request under way keeps its connections, which its retry goes on with, however long the clock says it waited", async () => {
+    const api = client();
+    fake.queue.push({ status: 503, body: "", headers: { "retry-after": "1" } });
+    const before = fake.requests.length;
+    const waiting = api.send("/retried", {}, call());
+    await expect.poll(() => fake.requests.length).toBe(before + 1);
+    setClock(clock.now() + 3_600_000);
+    expect((await api.send("/meanwhile", {}, call())).status).toBe(200);
+    expect((await waiting).status).toBe(200);
+    expect(fake.count("/retried")).toBe(2);
+  });
 });
 
 describe("error answers", () => {

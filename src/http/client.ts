@@ -55,10 +55,11 @@ export class HttpClient {
   #dispatchers:
     | Promise<{ agents: Dispatcher[]; routed: Dispatcher; direct: Dispatcher; shared: Dispatcher }>
     | undefined;
-  /** The dispatchers given up after a sleep, until their requests in flight end. */
+  /** The dispatchers given up after a sleep, until their requests in flight (OAuth's reads) end. */
   readonly #retired = new Set<Dispatcher>();
-  /** When a request last went out or came back, by the wall clock. */
+  /** When a request last went out or came back, by the wall clock, and how many are under way. */
   #lastUsed = 0;
+  #inFlight = 0;
   readonly #options: ClientOptions;
   readonly #carrier: Carrier;
   /**
@@ -137,10 +138,11 @@ export class HttpClient {
    * computer sleeps: after a night asleep it would send on connections a NAT or a firewall has
    * since forgotten, or that lead out of a network left, and wait for an answer that never comes
    * until the response timeout. Past their keep-alive by the wall clock, none is used again: the
-   * pools are closed once their requests in flight end, and the next request opens new ones.
+   * pools are closed, and the next request opens new ones. Not while a request is under way, whose
+   * retry would find its pool closed: it ends by its call's deadline.
    */
   #dropConnectionsAfterSleep() {
-    if (!this.#dispatchers || lessAgoThan(this.#lastUsed, KEEP_ALIVE_MS)) return;
+    if (!this.#dispatchers || this.#inFlight > 0 || lessAgoThan(this.#lastUsed, KEEP_ALIVE_MS)) return;
     void this.#dispatchers.then(
       ({ agents }) => {
         for (const agent of agents) {
@@ -181,6 +183,7 @@ export class HttpClient {
       }
     };
     const [{ request }, dispatchers] = await Promise.all([import("undici"), this.#connect()]);
+    this.#inFlight++;
     const dispatchOptions = {
       method,
       dispatcher: shared ? dispatchers.shared : dispatchers.direct,
@@ -225,6 +228,7 @@ export class HttpClient {
     } catch (err) {
       throw describeFailure(err, upstream, sent, call, o);
     } finally {
+      this.#inFlight--;
       this.#lastUsed = clock.now();
       end();
     }
