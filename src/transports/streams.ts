@@ -1,0 +1,172 @@
+import { randomUUID } from "node:crypto";
+import type { EventId, EventStore, StreamId } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import { type JSONRPCMessage, type RequestId, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
+import type { Request, Response } from "express";
+
+/**
+ * Which stream carries each request's answer, as the SDK's transport keeps it: it says so to no
+ * one (its closeSSEStream looks a request up here), and a cancelled request's stream must be known
+ * to be ended for good.
+ */
+function answerStreams(transport: WebStandardStreamableHTTPServerTransport): Map<RequestId, StreamId> {
+  return (transport as unknown as { _requestToStreamMapping: Map<RequestId, StreamId> })._requestToStreamMapping;
+}
+
+/**
+ * Ends the stream a GET reopens, if it is held: the session's notification stream, or the stream
+ * `lastId` names (a call's, as a client of MCP 2025-11-25 comes back to it).
+ */
+export function endHeldStream(transport: WebStandardStreamableHTTPServerTransport, lastId: string | undefined) {
+  const stream = lastId === undefined ? NOTIFICATION_STREAM : lastId.slice(0, Math.max(0, lastId.lastIndexOf(":")));
+  if (stream === NOTIFICATION_STREAM) transport.closeStandaloneSSEStream();
+  else for (const [request, of] of answerStreams(transport)) if (of === stream) transport.closeSSEStream(request);
+}
+
+/**
+ * Ends the stream of a request its client cancelled (an abort, or the client's own timeout). The
+ * SDK answers a cancelled request never, and so never ends its stream: it would hold its connection
+ * with keepalives for good, and count as a call under way, so the session would never be idle and
+ * a stop would wait its whole drain time. The stream is ended for good: a client that comes back to
+ * it is told there is nothing more, and the request is forgotten: the SDK forgets a request when
+ * it sends its answer, and a session's every answer reads the requests it has not. A batch's
+ * stream carries its other requests' answers, and is left to the SDK.
+ */
+export const endCancelled = (
+  entry: { transport: WebStandardStreamableHTTPServerTransport; replay: ReplayBuffer },
+  id: RequestId,
+) => {
+  const streams = answerStreams(entry.transport);
+  const stream = streams.get(id);
+  if (stream === undefined || [...streams.values()].filter((other) => other === stream).length > 1) return;
+  entry.replay.end(stream);
+  entry.transport.closeSSEStream(id);
+  streams.delete(id);
+};
+
+/** Whether the SDK's transport takes a GET as a stream to open: it names event streams and a version the SDK speaks. */
+export function opensStream(req: Request): boolean {
+  const version = req.headers["mcp-protocol-version"];
+  return (
+    (req.headers.accept ?? "").includes("text/event-stream") &&
+    (version === undefined || SUPPORTED_PROTOCOL_VERSIONS.includes(String(version)))
+  );
+}
+
+/**
+ * Answers a client that comes back with Last-Event-ID to a request's stream that will carry
+ * nothing more: what the stream carried after that id, then its end; with nothing left, 204, which
+ * tells a client of server-sent events not to come back. The SDK's transport would hold such a
+ * stream open for good, with nothing to end it.
+ */
+export function replayEnded(replay: ReplayBuffer, lastId: string, sessionId: string, res: Response) {
+  const missed = replay
+    .missedAfter(lastId)
+    .map(({ id, json }) => `event: message\nid: ${id}\ndata: ${json}\n\n`)
+    .join("");
+  if (!missed) {
+    res.status(204).end();
+    return;
+  }
+  res.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache, no-transform",
+    "mcp-session-id": sessionId,
+  });
+  res.end(missed);
+}
+
+/** How many messages of a session's streams are kept for a client that comes back. */
+const REPLAYABLE = 500;
+/**
+ * How many bytes of them, as sent: 500 notifications of a few hundred bytes, or ten or more of the
+ * largest results (an events_get that shows 40,000 characters of a payload is some 70-100 KB).
+ * With every session full (WAITER_MAX_SESSIONS, 100 by default) that is 100 MiB at most.
+ */
+const REPLAYABLE_BYTES = 1024 * 1024;
+
+/** The SDK transport's name for a session's GET stream, which carries notifications for as long as the session lasts. */
+const NOTIFICATION_STREAM = "_GET_stream";
+
+/**
+ * The last messages sent on a session's streams, so a client that lost its stream and comes back
+ * with Last-Event-ID misses none of them (the SDK's transport asks this). Bounded: a client away
+ * for longer than REPLAYABLE messages, or REPLAYABLE_BYTES of them, gets what is left.
+ *
+ * Each is kept as the JSON that was sent, not as the message: a message's strings may point into
+ * larger ones (a payload cut to what a result shows keeps the whole payload alive in V8), so a
+ * kept message could cost many times what it shows.
+ */
+export class ReplayBuffer implements EventStore {
+  readonly #events: { seq: number; stream: StreamId; json: string; bytes: number }[] = [];
+  #bytes = 0;
+  /** The streams of requests still being answered: from a stream's first message to its answer. */
+  readonly #answering = new Set<StreamId>();
+  #seq = 0;
+  /**
+   * Which copy of the session numbered a message: a client that comes back to a copy taken up
+   * after the one it heard last is sent all this copy kept, its numbers meaning nothing here.
+   */
+  readonly #copy = randomUUID().slice(0, 8);
+
+  async storeEvent(stream: StreamId, message: JSONRPCMessage): Promise<EventId> {
+    this.#seq += 1;
+    const json = JSON.stringify(message);
+    const bytes = Buffer.byteLength(json);
+    this.#events.push({ seq: this.#seq, stream, json, bytes });
+    this.#bytes += bytes;
+    // The newest is kept whatever its size: it is what a client that lost its stream just now missed.
+    while (this.#events.length > REPLAYABLE || (this.#bytes > REPLAYABLE_BYTES && this.#events.length > 1)) {
+      this.#bytes -= this.#events.shift()?.bytes ?? 0;
+    }
+    if ("result" in message || "error" in message) this.#answering.delete(stream);
+    else if (stream !== NOTIFICATION_STREAM) this.#answering.add(stream);
+    return this.#id(stream, this.#seq);
+  }
+
+  /** A cancelled request's stream: it carries nothing more. */
+  end(stream: StreamId): void {
+    this.#answering.delete(stream);
+  }
+
+  /**
+   * Whether the stream an event id names is a request's stream that carries nothing more: its
+   * request was answered or cancelled, or it was another copy's of the session, whose requests
+   * this copy never had. The notification stream lasts as long as the session.
+   */
+  ended(id: EventId): boolean {
+    const colon = id.lastIndexOf(":");
+    const stream = id.slice(0, colon);
+    return colon > 0 && stream !== NOTIFICATION_STREAM && !this.#answering.has(stream);
+  }
+
+  async getStreamIdForEventId(id: EventId): Promise<StreamId | undefined> {
+    const colon = id.lastIndexOf(":");
+    return colon > 0 ? id.slice(0, colon) : undefined;
+  }
+
+  async replayEventsAfter(
+    lastId: EventId,
+    { send }: { send: (id: EventId, message: JSONRPCMessage) => Promise<void> },
+  ): Promise<StreamId> {
+    for (const { id, json } of this.missedAfter(lastId)) await send(id, JSON.parse(json));
+    return (await this.getStreamIdForEventId(lastId)) ?? "";
+  }
+
+  /**
+   * What was kept of the stream `lastId` names after it, each with its id and as it was sent; all
+   * that was kept of it when `lastId` is another copy's.
+   */
+  missedAfter(lastId: EventId): { id: EventId; json: string }[] {
+    const stream = lastId.slice(0, Math.max(0, lastId.lastIndexOf(":")));
+    const [copy, number] = lastId.slice(stream.length + 1).split(".");
+    const after = copy === this.#copy ? Number(number) : 0;
+    return this.#events
+      .filter(({ seq, stream: of }) => of === stream && seq > after)
+      .map(({ seq, json }) => ({ id: this.#id(stream, seq), json }));
+  }
+
+  #id(stream: StreamId, seq: number): EventId {
+    return `${stream}:${this.#copy}.${seq}`;
+  }
+}
