@@ -24,7 +24,7 @@ import { oneLine } from "./shown.js";
 import { clock } from "./time.js";
 import { type Tool, toolsetOf } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
-import type { SessionOptions } from "./transports/http.js";
+import type { SessionOptions } from "./transports/sessions.js";
 import { packageRoot, USER_AGENT, VERSION } from "./version.js";
 import { reachedFromElsewhere } from "./webhooks/hosts.js";
 import type { RunningListener } from "./webhooks/listener.js";

@@ -1,11 +1,10 @@
-import { randomUUID } from "node:crypto";
 import { getRequestListener } from "@hono/node-server";
 import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import { metadataHandler } from "@modelcontextprotocol/sdk/server/auth/handlers/metadata.js";
 import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
+import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import {
   InitializeRequestSchema,
   isJSONRPCRequest,
@@ -14,29 +13,15 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import cors from "cors";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
-import type { App, Session } from "../app-types.js";
-import type { SessionLog } from "../events/store.js";
+import type { App } from "../app-types.js";
 import { invalidParams } from "../handlers.js";
-import { untilAborted } from "../http/deadline.js";
 import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
-import { CallerRefusedError, NotAJwtError, type OAuthSettings, oauthVerifier } from "./oauth.js";
-import { endCancelled, endHeldStream, opensStream, ReplayBuffer, replayEnded } from "./streams.js";
-import { allowedTools, OAUTH_SCOPES, rateLimit, type Token, tokenVerifier, WRITE_SCOPE } from "./tokens.js";
-
-export interface SessionOptions {
-  /** Most sessions open at once; an initialize beyond them gets 503. */
-  maxSessions: number;
-  /** A session that sent nothing this long, and holds no stream open, is closed. */
-  idleMs: number;
-  /** Who may call, with a bearer token; none: anyone who reaches the address (loopback only). */
-  tokens: readonly Token[];
-  /** Requests one token may make per minute. */
-  requestsPerMinute: number;
-  /** An authorization server whose access tokens are taken too, and where clients learn of it. */
-  oauth?: OAuthSettings & { metadataUrl: string };
-}
+import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
+import { type SessionOptions, sessionTable } from "./sessions.js";
+import { endCancelled, endHeldStream, opensStream, replayEnded } from "./streams.js";
+import { allowedTools, OAUTH_SCOPES, rateLimit, tokenVerifier, WRITE_SCOPE } from "./tokens.js";
 
 /** MCP over Streamable HTTP at /mcp, one MCP server per session; mounted on the listener's app. */
 export interface McpSessions {
@@ -54,34 +39,6 @@ export interface McpSessions {
   /** Closes every session: their GET streams end and their servers stop. */
   close(): Promise<void>;
 }
-
-interface Open {
-  /** The name of the token that opened the session; only it may use the session. */
-  caller: string | undefined;
-  transport: WebStandardStreamableHTTPServerTransport;
-  replay: ReplayBuffer;
-  session: Session;
-  lastSeen: number;
-  /** What the client sent at initialize, while the shared store does not hold the session yet. */
-  init: string | undefined;
-  /** GET streams open: clients listening for notifications, counted for `streams()`. */
-  streams: number;
-  /**
-   * Requests under way, streams among them: a session answering one is not idle, however long it
-   * waits, nor closed to make room.
-   */
-  inFlight: number;
-  /** The session's subscriptions as the store last had them from this server. */
-  keptSubscriptions: string;
-}
-
-/** A session's subscriptions as one comparable value. */
-const subscriptionsOf = (session: Session) => JSON.stringify([...session.subscriptions].sort());
-
-/** How often sessions are looked over: idle ones closed, the shared store told and asked. */
-const SWEEP_MS = 60_000;
-/** How long a stop waits for the store to learn the sessions' last use: an unreachable one must not hold it. */
-const STORE_AT_STOP_MS = 2_000;
 
 /** The largest JSON-RPC request body taken: arguments are small, and a model's context smaller. */
 const MAX_REQUEST = "4mb";
@@ -142,10 +99,6 @@ function cancelledIn(body: unknown): RequestId[] {
       : [];
   });
 }
-
-/** A caller as a person knows it: a token by its name, an OAuth access token by its client and user. */
-const callerNamed = (caller: string) =>
-  caller.startsWith("oauth:") ? `The OAuth client and user ${caller}` : `Token ${caller}`;
 
 /** A 401's words for "Bearer" with nothing after it; ASCII with no quote, as a challenge's description (RFC 6750 §3). */
 const EMPTY_BEARER =
@@ -243,17 +196,18 @@ async function serveThrough(
  * logging level, replay buffer) is its own.
  */
 export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSessions {
-  const open = new Map<string, Open>();
-  const shared = app.store?.sessions;
-  /**
-   * A store that is away or full fails for every session at every sweep: a line a minute for each
-   * kind of failure (`kind`, else `what`), saying how many like it were left out, not one each.
-   */
-  const storeWarning = throttled((line) => log.warning(line));
-  const storeFailed =
-    (what: string, kind = what) =>
-    (err: unknown) =>
-      storeWarning(`MCP sessions: ${what} in the store failed: ${err instanceof Error ? err.message : err}`, kind);
+  const {
+    open,
+    shared,
+    storeFailed,
+    unseenSince,
+    closeIdle,
+    roomForCaller,
+    holdsHalf,
+    roomForOne,
+    openSession,
+    close,
+  } = sessionTable(app, log, limits);
 
   /**
    * A refused request to /mcp, said as its client was told: the connectors of claude.ai and ChatGPT
@@ -263,142 +217,6 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   const refusals = throttled((line) => log.info(line));
   const refused = (status: number, why: string, caller?: string, reason = why) =>
     refusals(`MCP request${caller ? ` with token ${caller}` : ""} got ${status}: ${why}`, `${caller ?? ""}\n${reason}`);
-
-  /** Writes a session this replica opened to the shared store; false when the store failed. */
-  const record = (id: string, entry: Open) =>
-    (shared as SessionLog).open(id, entry.caller ?? null, entry.init as string, entry.lastSeen).then(
-      () => true,
-      (err) => {
-        storeFailed(`recording session ${id}`, "recording")(err);
-        return false;
-      },
-    );
-
-  /** Sessions no server has seen since this time are over (the store learns when each is used once a sweep). */
-  const unseenSince = () => clock.now() - limits.idleMs - 2 * SWEEP_MS;
-
-  /** Closes a session that holds no stream, for every server unless one used it since. */
-  const end = (id: string, entry: Open, why: string) => {
-    log.info(`MCP session ${id} ${why}: closed`);
-    open.delete(id);
-    void entry.transport.close();
-    // Its next request is not taken up.
-    if (shared && entry.init === undefined) {
-      void shared.close(id, entry.lastSeen).catch(storeFailed(`ending session ${id}`, "ending"));
-    }
-  };
-  /** Closes the copies nothing used for `idleMs`; a session listening on its stream is never idle. */
-  const closeIdle = () => {
-    for (const [id, entry] of open) {
-      if (entry.inFlight > 0) entry.lastSeen = clock.now();
-      else if (clock.now() - entry.lastSeen >= limits.idleMs) {
-        end(id, entry, `was idle for ${Math.round(limits.idleMs / 60_000)} min`);
-      }
-    }
-  };
-  /**
-   * Closes the least recently used of `copies` with nothing under way (no call, no stream), to make
-   * room. With a store, only one the store holds whole (recorded, its subscriptions kept) goes: it
-   * is left there, and its next request takes it up again, here or on another replica. It is never
-   * ended for every replica, as an idle one is: another replica, which says when it used a session
-   * only at its sweep, may have served it a moment ago. Without a store, the session ends. False
-   * when none can go.
-   */
-  const makeRoom = (copies: [string, Open][], forWhom = ""): boolean => {
-    const idlest = copies
-      .filter(
-        ([, entry]) =>
-          entry.inFlight === 0 &&
-          (!shared || (entry.init === undefined && subscriptionsOf(entry.session) === entry.keptSubscriptions)),
-      )
-      .sort(([, a], [, b]) => a.lastSeen - b.lastSeen)[0];
-    if (!idlest) return false;
-    const [id, entry] = idlest;
-    if (!shared) {
-      end(id, entry, `made room ${forWhom}`);
-      return true;
-    }
-    log.info(
-      `MCP session ${id} left to the store to make room${forWhom && ` ${forWhom}`}: its next request takes it up again`,
-    );
-    open.delete(id);
-    void entry.transport.close();
-    return true;
-  };
-  /**
-   * Room for a new session of a caller where there can be several (OAuth's users, more than one
-   * token): it holds half the sessions at most, so one user's connector that opens a session per
-   * chat and never ends one cannot keep the others out. At that share one of its own makes room.
-   */
-  const severalCallers = limits.oauth !== undefined || limits.tokens.length > 1;
-  const roomForCaller = (caller: string, takingUp = false): boolean => {
-    if (!severalCallers) return true;
-    const own = [...open].filter(([, entry]) => entry.caller === caller);
-    if (own.length < Math.max(1, Math.floor(limits.maxSessions / 2))) return true;
-    const forWhat = takingUp ? "a session taken up by" : "a new session of";
-    return makeRoom(own, `for ${forWhat} ${caller}, which holds ${own.length}`);
-  };
-  /** What a caller whose half of the sessions is all in use is told. */
-  const holdsHalf = (caller: string) =>
-    `${callerNamed(caller)} holds half the server's sessions, each with a call or its stream open${shared ? " or subscriptions the store has yet to keep" : ""}; end one (DELETE /mcp) or try again later`;
-  /**
-   * Room for one more copy of a session. Past the cap, one the store holds whole makes room. Without
-   * this, the copy an initialize opened, whose client's later requests go to another replica (a load
-   * balancer hashes the session header, which an initialize has not), would hold its place until idle.
-   */
-  const roomForOne = (): boolean => open.size < limits.maxSessions || (shared !== undefined && makeRoom([...open]));
-  /**
-   * Each minute: closes idle copies, tells the other replicas when this one last used each of its
-   * sessions, closes the copies of sessions that ended elsewhere (a DELETE through another
-   * replica), and ends the sessions no replica has used for `idleMs` (give or take a sweep).
-   */
-  const sweep = async () => {
-    closeIdle();
-    if (!shared) return;
-    const { recorded, stillOpen } = await tellStore(shared);
-    if (stillOpen) {
-      for (const [id, entry] of recorded) {
-        if (!stillOpen.has(id)) {
-          log.info(`MCP session ${id} ended on another replica: closed here`);
-          void entry.transport.close();
-        }
-      }
-    }
-    await shared.expire(unseenSince()).catch(storeFailed("ending idle sessions"));
-  };
-  /**
-   * Writes the sessions the store does not hold yet (opened while it was away), when each of this
-   * server's sessions was last used, and the subscriptions that changed since they were last
-   * written; resolves with the sessions still open there.
-   */
-  const tellStore = async (store: SessionLog) => {
-    for (const [id, entry] of open) if (entry.init !== undefined && (await record(id, entry))) entry.init = undefined;
-    const recorded = [...open].filter(([, entry]) => entry.init === undefined);
-    const used = new Map(recorded.map(([id, entry]) => [id, entry.lastSeen]));
-    const stillOpen = await store.seen(used).catch(storeFailed("marking sessions seen"));
-    for (const [id, entry] of recorded) {
-      const now = subscriptionsOf(entry.session);
-      if (now === entry.keptSubscriptions) continue;
-      try {
-        await store.keepSubscriptions(id, [...entry.session.subscriptions]);
-        entry.keptSubscriptions = now;
-      } catch (err) {
-        storeFailed(`keeping the subscriptions of session ${id}`, "subscriptions")(err);
-      }
-    }
-    return { recorded, stillOpen };
-  };
-  /**
-   * The sweep under way: a store slow enough to hold one past a minute gets no second beside it,
-   * which would add to its load and could land an older set of subscriptions last.
-   */
-  let sweeping: Promise<void> | undefined;
-  const sweeper = setInterval(() => {
-    sweeping ??= sweep().finally(() => {
-      sweeping = undefined;
-    });
-  }, SWEEP_MS);
-  sweeper.unref();
 
   /**
    * A tools/call, alone or in a JSON-RPC batch, of a tool the caller could call with waiter:write
@@ -419,74 +237,6 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   };
 
   let stopping = false;
-  /**
-   * Opens this replica's copy of a session: a new session for an initialize, or `taken`, one
-   * another replica opened, initialized again from what its client sent then.
-   */
-  const openSession = async (req: Request, taken?: { id: string; init: unknown; subscriptions: string[] }) => {
-    const caller = req.auth?.clientId;
-    const session = app.session(log.forSession(), req.auth && allowedTools(req.auth), taken?.subscriptions);
-    let closed = false;
-    const replay = new ReplayBuffer();
-    const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: taken ? () => taken.id : randomUUID,
-      eventStore: replay,
-      onsessioninitialized: async (id) => {
-        // What the client sent, kept until the shared store holds the session: the sweep tries
-        // again while the store is away.
-        const init = taken || !shared ? undefined : JSON.stringify((req.body as { params?: unknown }).params ?? {});
-        const entry: Open = {
-          caller,
-          transport,
-          replay,
-          session,
-          lastSeen: clock.now(),
-          streams: 0,
-          inFlight: 0,
-          init,
-          keptSubscriptions: subscriptionsOf(session),
-        };
-        open.set(id, entry);
-        if (taken) {
-          log.info(`MCP session ${id} taken up from the store${caller ? ` with token ${caller}` : ""}`);
-          return;
-        }
-        log.info(`MCP session ${id} opened${caller ? ` with token ${caller}` : ""}`);
-        // Before the client hears of it: its next request may reach another replica.
-        if (init !== undefined && (await record(id, entry))) entry.init = undefined;
-      },
-    });
-    transport.onclose = () => {
-      // Closing the session's server closes this transport again.
-      if (closed) return;
-      closed = true;
-      if (transport.sessionId) open.delete(transport.sessionId);
-      void session.close();
-    };
-    await session.server.connect(transport);
-    if (taken) {
-      const post = (message: object, sessionId?: string) =>
-        transport.handleRequest(
-          new Request("http://waiter.invalid/mcp", {
-            method: "POST",
-            headers: {
-              "content-type": "application/json",
-              accept: "application/json, text/event-stream",
-              // After the initialize, the transport refuses a message that does not name the session.
-              ...(sessionId ? { "mcp-session-id": sessionId } : {}),
-            },
-            body: JSON.stringify(message),
-          }),
-          { authInfo: req.auth, parsedBody: message },
-        );
-      await (await post({ jsonrpc: "2.0", id: 0, method: "initialize", params: taken.init })).text();
-      await (await post({ jsonrpc: "2.0", method: "notifications/initialized" }, taken.id)).text();
-      // A replay this server refused opened nothing: its server goes.
-      if (!open.has(taken.id)) await transport.close();
-    }
-    return transport;
-  };
-
   /** Take-ups under way, by caller and session: requests of one session that arrive together take it up once. */
   const takingUps = new Map<string, Promise<"unavailable" | "full" | "caller" | undefined>>();
   /** Opens this replica's copy of a session another opened, if it is open and the caller's. */
@@ -788,18 +538,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     },
     streams: () => [...open.values()].reduce((sum, entry) => sum + entry.streams, 0),
     answering: () => [...open.values()].reduce((sum, entry) => sum + entry.inFlight, 0),
-    async close() {
-      clearInterval(sweeper);
-      // The sessions outlive this server in the store: the next one takes them up, as last used.
-      if (shared) {
-        for (const entry of open.values()) if (entry.inFlight > 0) entry.lastSeen = clock.now();
-        const told = (sweeping ?? Promise.resolve()).then(() => tellStore(shared));
-        await untilAborted(told, AbortSignal.timeout(STORE_AT_STOP_MS)).catch(
-          storeFailed("recording the sessions' last use"),
-        );
-      }
-      await Promise.all([...open.values()].map((entry) => entry.transport.close()));
-    },
+    close,
   };
 }
 
