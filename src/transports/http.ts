@@ -1,16 +1,9 @@
-import { getRequestListener } from "@hono/node-server";
 import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import { metadataHandler } from "@modelcontextprotocol/sdk/server/auth/handlers/metadata.js";
 import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import type { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
-import {
-  InitializeRequestSchema,
-  isJSONRPCRequest,
-  type JSONRPCMessage,
-  type RequestId,
-} from "@modelcontextprotocol/sdk/types.js";
+import { InitializeRequestSchema, isJSONRPCRequest, type RequestId } from "@modelcontextprotocol/sdk/types.js";
 import cors from "cors";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { App } from "../app-types.js";
@@ -18,6 +11,7 @@ import { invalidParams } from "../handlers.js";
 import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
+import { rpcError, serveThrough } from "./answers.js";
 import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
 import { type SessionOptions, sessionTable } from "./sessions.js";
 import { endCancelled, endHeldStream, opensStream, replayEnded } from "./streams.js";
@@ -103,84 +97,6 @@ function cancelledIn(body: unknown): RequestId[] {
 /** A 401's words for "Bearer" with nothing after it; ASCII with no quote, as a challenge's description (RFC 6750 §3). */
 const EMPTY_BEARER =
   "The Authorization header carries no token after Bearer: check that the variable the client takes the token from is set";
-
-/** A JSON-RPC error without an id, as the SDK's transport answers a request it cannot take. */
-function rpcError(res: Response, status: number, code: number, message: string, id: RequestId | null = null): void {
-  res.status(status).json({ jsonrpc: "2.0", error: { code, message }, id });
-}
-
-/**
- * Whether an Accept header takes JSON but names no event stream: connectors that send
- * `application/json` alone, any type, or no Accept at all, whom the SDK's transport refuses with 406
- * (it wants both named), so that they cannot connect. MCP lets a server answer such a POST in JSON.
- */
-function takesJsonOnly(accept: string | undefined): boolean {
-  if (accept === undefined) return true;
-  const ranges = accept.split(",").flatMap((part) => {
-    const [range = "", ...params] = part.split(";").map((piece) => piece.trim().toLowerCase());
-    return params.some((param) => /^q=0(\.0*)?$/.test(param)) ? [] : [range];
-  });
-  return (
-    !ranges.includes("text/event-stream") &&
-    ranges.some((range) => range === "application/json" || range === "application/*" || range === "*/*")
-  );
-}
-
-/**
- * The answers an event stream of the SDK's transport carried, as one JSON-RPC answer (a list for
- * a batch), for a client that takes no event stream: what else the stream said (a call's log
- * lines, its progress) such a client cannot be sent. A request the stream ended without
- * answering (cancelled, or its session ended) is answered so.
- */
-async function asJson(answer: globalThis.Response, body: unknown): Promise<globalThis.Response> {
-  if (!answer.headers.get("content-type")?.startsWith("text/event-stream")) return answer;
-  const messages = (await answer.text())
-    .split("\n")
-    .filter((line) => line.startsWith("data: ") && line.length > "data: ".length)
-    .map((line) => JSON.parse(line.slice("data: ".length)) as JSONRPCMessage);
-  const answers = messages.filter((message) => "result" in message || "error" in message);
-  const requests = (Array.isArray(body) ? body : [body]).filter((message) => isJSONRPCRequest(message));
-  for (const unanswered of requests.filter(({ id }) => !answers.some((a) => "id" in a && a.id === id))) {
-    answers.push({
-      jsonrpc: "2.0",
-      id: unanswered.id,
-      error: { code: -32000, message: "The request ended unanswered: it was cancelled, or its session ended" },
-    });
-  }
-  const headers = new Headers({ "content-type": "application/json" });
-  const session = answer.headers.get("mcp-session-id");
-  if (session) headers.set("mcp-session-id", session);
-  return new globalThis.Response(JSON.stringify(Array.isArray(body) ? answers : answers[0]), { headers });
-}
-
-/**
- * Answers an Express request through the SDK's web-standard transport, as the SDK's Node
- * transport does; `before` sees the transport's answer before the client does.
- */
-async function serveThrough(
-  transport: WebStandardStreamableHTTPServerTransport,
-  req: Request,
-  res: Response,
-  before?: (answer: globalThis.Response) => Promise<void>,
-) {
-  // The body was read as JSON: the transport is given it, and does not read the request's.
-  const jsonOnly = req.method === "POST" && req.body !== undefined && takesJsonOnly(req.headers.accept);
-  const listener = getRequestListener(
-    async (webRequest) => {
-      let asked = webRequest;
-      if (jsonOnly) {
-        const headers = new Headers(webRequest.headers);
-        headers.set("accept", "application/json, text/event-stream");
-        asked = new globalThis.Request(webRequest.url, { method: "POST", headers, signal: webRequest.signal });
-      }
-      const answer = await transport.handleRequest(asked, { authInfo: req.auth, parsedBody: req.body });
-      await before?.(answer);
-      return jsonOnly ? asJson(answer, req.body) : answer;
-    },
-    { overrideGlobalObjects: false },
-  );
-  await listener(req, res);
-}
 
 /**
  * The sessions of MCP clients over Streamable HTTP, as the SDK's transport keeps them: an
