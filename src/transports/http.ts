@@ -1,21 +1,16 @@
-import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
-import { metadataHandler } from "@modelcontextprotocol/sdk/server/auth/handlers/metadata.js";
-import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
-import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { InitializeRequestSchema, isJSONRPCRequest, type RequestId } from "@modelcontextprotocol/sdk/types.js";
-import cors from "cors";
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
+import type express from "express";
+import type { Request, Response } from "express";
 import type { App } from "../app-types.js";
 import { invalidParams } from "../handlers.js";
-import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import { rpcError, serveThrough } from "./answers.js";
-import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
+import { mountRoutes } from "./routes.js";
 import { type SessionOptions, sessionTable } from "./sessions.js";
 import { endCancelled, endHeldStream, opensStream, replayEnded } from "./streams.js";
-import { allowedTools, OAUTH_SCOPES, rateLimit, tokenVerifier, WRITE_SCOPE } from "./tokens.js";
+import { allowedTools, WRITE_SCOPE } from "./tokens.js";
 
 /** MCP over Streamable HTTP at /mcp, one MCP server per session; mounted on the listener's app. */
 export interface McpSessions {
@@ -34,55 +29,6 @@ export interface McpSessions {
   close(): Promise<void>;
 }
 
-/** The largest JSON-RPC request body taken: arguments are small, and a model's context smaller. */
-const MAX_REQUEST = "4mb";
-/**
- * The deepest a request may nest arrays and objects, and how many values (keys too) it may hold.
- * An MCP message nests a dozen levels at most (a batch, a call, its arguments, a list in them) and
- * holds a few dozen values, as every tool's arguments have a fixed shape: a batch of a hundred calls
- * holds some fifteen hundred. JSON.parse of 4 MB of arrays in arrays (a million deep or eight)
- * blocks every other client for a second, of small values side by side (`-0,`) for a few hundred ms.
- */
-const MAX_DEPTH = 64;
-const MAX_VALUES = 10_000;
-
-/**
- * The charsets a request may name, which TextDecoder reads as the body parser (iconv-lite) does. Not
- * "utf-16" alone: the parser reads it big-endian by its BOM, or by a guess without one, where
- * TextDecoder reads little-endian, so a body the check saw flat could be parsed a million deep.
- */
-const CHECKED_CHARSETS = new Set(["utf-8", "utf-16le", "utf-16be"]);
-
-/** express.json's check of the bytes before they are parsed: a body past a bound is refused unread. */
-function refuseBeyondBounds(_req: Request, _res: Response, body: Buffer, charset: string): void {
-  if (!CHECKED_CHARSETS.has(charset)) {
-    throw Object.assign(new Error(`charset ${charset} is not checked`), { status: 415, type: "charset.unchecked" });
-  }
-  // In UTF-16 a character's bytes may hold a quote's or a bracket's: its text is what is read.
-  const utf8 = charset === "utf-8" ? body : Buffer.from(new TextDecoder(charset).decode(body));
-  const past = pastBound(utf8, { depth: MAX_DEPTH, values: MAX_VALUES });
-  if (past) throw Object.assign(new Error(`past the ${past} bound`), { status: 400, type: `entity.${past}` });
-}
-
-/**
- * CORS for MCP clients in a browser page (the MCP Inspector): they may send MCP's headers, and read
- * a 401's challenge and the session's id. The listener has refused any Origin but waiter's own and
- * those in webhooks.allowedOrigins already, so whatever Origin gets here is allowed.
- */
-const pageAccess = cors({
-  origin: true,
-  methods: ["GET", "POST", "DELETE"],
-  allowedHeaders: [
-    "Authorization",
-    "Content-Type",
-    "Accept",
-    "Mcp-Session-Id",
-    "Mcp-Protocol-Version",
-    "Last-Event-ID",
-  ],
-  exposedHeaders: ["WWW-Authenticate", "Mcp-Session-Id"],
-});
-
 /** The ids of the requests a JSON-RPC message or batch cancels (`notifications/cancelled`). */
 function cancelledIn(body: unknown): RequestId[] {
   return (Array.isArray(body) ? body : [body]).flatMap((message) => {
@@ -93,10 +39,6 @@ function cancelledIn(body: unknown): RequestId[] {
       : [];
   });
 }
-
-/** A 401's words for "Bearer" with nothing after it; ASCII with no quote, as a challenge's description (RFC 6750 §3). */
-const EMPTY_BEARER =
-  "The Authorization header carries no token after Bearer: check that the variable the client takes the token from is set";
 
 /**
  * The sessions of MCP clients over Streamable HTTP, as the SDK's transport keeps them: an
@@ -318,135 +260,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   };
 
   return {
-    mount(web) {
-      const rate = rateLimit(limits.requestsPerMinute, () => clock.now());
-      const throttle: RequestHandler = (req, res, next) => {
-        const wait = rate.take(req.auth?.clientId ?? "");
-        if (wait === undefined) return next();
-        res.set("retry-after", String(wait));
-        refused(
-          429,
-          `past http.requestsPerMinute (${limits.requestsPerMinute}); told to try again in ${wait} s`,
-          req.auth?.clientId,
-          "rate",
-        );
-        rpcError(res, 429, -32000, `Too many requests with token ${req.auth?.clientId}; try again in ${wait} s`);
-      };
-      // A batch is one request to refuse or let go, but as many calls as it holds to the rate:
-      // up to 100 events_wait in one POST would otherwise cost a token what one does.
-      const batchRate: RequestHandler = (req, _res, next) => {
-        if (Array.isArray(req.body)) {
-          const calls = req.body.filter((message) => isJSONRPCRequest(message)).length;
-          if (calls > 1) rate.owe(req.auth?.clientId ?? "", calls - 1);
-        }
-        next();
-      };
-      const { oauth } = limits;
-      // The SDK's middleware refuses a request without a bearer token before any verifier sees it.
-      // That is how an OAuth client's first request finds where to log in: said at debug then.
-      const tokenless = throttled((line) => (oauth ? log.debug(line) : log.info(line)));
-      const noBearer: RequestHandler = (req, res, next) => {
-        const header = req.headers.authorization ?? "";
-        // "Bearer $WAITER_TOKEN" with the variable unset, which the SDK would call a header of the
-        // wrong format: the person is sent to the variable. (Node drops the space after "Bearer".)
-        if (/^bearer\s*$/i.test(header)) {
-          tokenless(
-            "MCP request got 401: its Authorization header carries no token after Bearer (is the variable the client takes it from set?)",
-            "empty",
-          );
-          const refusal = new InvalidTokenError(EMPTY_BEARER);
-          const metadata = oauth ? `, resource_metadata="${oauth.metadataUrl}"` : "";
-          res.set(
-            "www-authenticate",
-            `Bearer error="${refusal.errorCode}", error_description="${refusal.message}"${metadata}`,
-          );
-          res.status(401).json(refusal.toResponseObject());
-          return;
-        }
-        const [type, token] = header.split(" ");
-        if (type?.toLowerCase() !== "bearer" || !token) {
-          const why = req.headers.authorization ? "its Authorization header is no Bearer token" : "it carries no token";
-          tokenless(`MCP request got 401: ${why} (Authorization: Bearer <token>)`, why);
-        }
-        next();
-      };
-      const verifiers = [
-        ...(limits.tokens.length ? [tokenVerifier(limits.tokens)] : []),
-        ...(oauth ? [oauthVerifier(oauth, log, (url, init) => app.http.fetch(url, init))] : []),
-      ];
-      const auth: RequestHandler[] = verifiers.length
-        ? [
-            noBearer,
-            requireBearerAuth({
-              verifier: firstOf(verifiers, (refusal) => {
-                // An issuer that cannot be reached is the issuer's failure, which its verifier says.
-                if (!(refusal instanceof InvalidTokenError)) return;
-                refused(401, refusal.message, refusal instanceof CallerRefusedError ? refusal.caller : undefined);
-              }),
-              ...(oauth ? { resourceMetadataUrl: oauth.metadataUrl } : {}),
-            }),
-            throttle,
-          ]
-        : [];
-      if (oauth) {
-        // Protected Resource Metadata (RFC 9728): where a client learns which server issues tokens.
-        // The SDK's handler serves it to any page (a browser client reads it before it has a token).
-        const metadata = metadataHandler({
-          resource: oauth.resource,
-          authorization_servers: [oauth.issuer],
-          scopes_supported: [...OAUTH_SCOPES],
-          bearer_methods_supported: ["header"],
-          resource_name: "waiter",
-        });
-        web.use("/.well-known/oauth-protected-resource/mcp", metadata);
-        web.use("/.well-known/oauth-protected-resource", metadata);
-      }
-      const notAllowed: RequestHandler = (_req, res) => {
-        res.set("allow", "GET, POST, DELETE, OPTIONS");
-        rpcError(res, 405, -32000, "Method not allowed: /mcp takes POST, GET (the notification stream) and DELETE");
-      };
-      // Before the token check: a browser's preflight carries none.
-      web.all("/mcp", pageAccess);
-      // Express answers HEAD with the GET route, which would check the token and the session first.
-      web.head("/mcp", notAllowed);
-      web.post(
-        "/mcp",
-        ...auth,
-        express.json({ limit: MAX_REQUEST, verify: refuseBeyondBounds }),
-        ...(auth.length ? [batchRate] : []),
-        handle,
-      );
-      web.get("/mcp", ...auth, handle);
-      web.delete("/mcp", ...auth, handle);
-      web.all("/mcp", notAllowed);
-      // A body that is too large or not JSON, said as JSON-RPC rather than as the listener would.
-      web.use(
-        "/mcp",
-        (err: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
-          if (err.type === "entity.too.large") rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
-          else if (err.type === "entity.depth") {
-            rpcError(res, 400, -32600, `A request may nest arrays and objects at most ${MAX_DEPTH} levels deep`);
-          } else if (err.type === "charset.unchecked" || err.type === "charset.unsupported") {
-            rpcError(res, 415, -32600, "A request must be JSON in UTF-8 (or in UTF-16LE or UTF-16BE, named so)");
-          } else if (err.type === "entity.values") {
-            rpcError(
-              res,
-              400,
-              -32600,
-              `A request may hold at most ${MAX_VALUES} values (keys, strings, numbers, true, false, null, arrays and objects)`,
-            );
-          }
-          // The body parser's refusals are the client's; anything else is waiter's, and passing.
-          else if (err.type && err.status && err.status < 500) {
-            rpcError(res, 400, -32700, "Parse error: the request body is not JSON");
-          } else {
-            log.error(`MCP request failed: ${err.stack ?? err.message}`);
-            res.set("retry-after", "5");
-            rpcError(res, 503, -32603, "The request could not be handled now; try again in a moment");
-          }
-        },
-      );
-    },
+    mount: (web) => mountRoutes(web, app, log, limits, refused, handle),
     count: () => open.size,
     endStreams() {
       stopping = true;
@@ -455,28 +269,5 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     streams: () => [...open.values()].reduce((sum, entry) => sum + entry.streams, 0),
     answering: () => [...open.values()].reduce((sum, entry) => sum + entry.inFlight, 0),
     close,
-  };
-}
-
-/**
- * The first of `verifiers` that knows the token. When none does, the last refusal stands unless it
- * only says the token is no JWT: a mistyped configured token is refused in the words of theirs.
- * `refused` hears the refusal that stands.
- */
-function firstOf(verifiers: OAuthTokenVerifier[], refused: (refusal: unknown) => void): OAuthTokenVerifier {
-  return {
-    async verifyAccessToken(token) {
-      const refusals: unknown[] = [];
-      for (const verifier of verifiers) {
-        try {
-          return await verifier.verifyAccessToken(token);
-        } catch (err) {
-          refusals.push(err);
-        }
-      }
-      const refusal = refusals.findLast((err) => !(err instanceof NotAJwtError)) ?? refusals.at(-1);
-      refused(refusal);
-      throw refusal;
-    },
   };
 }
