@@ -640,11 +640,20 @@ describe("what agents see", () => {
   });
 
   test("SIGTERM answers a wait in flight with its cursor and why, rather than dropping it", async () => {
-    const session = await mcp();
+    const session = await mcp({ WAITER_EVENTS_PROGRESS_SECONDS: "1" });
     const { cursor } = (await session.call("events_list", { limit: 1 })).structuredContent as { cursor: string };
-    const waiting = session.call("events_wait", { source: "erp", since: cursor, timeout_s: 20 });
-    // The wait is under way in the server.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The wait is under way in the server, as its first progress shows.
+    let inWait = false;
+    const waiting = session.client.callTool(
+      { name: "events_wait", arguments: { source: "erp", since: cursor, timeout_s: 20 } },
+      undefined,
+      {
+        onprogress: () => {
+          inWait = true;
+        },
+      },
+    );
+    await expect.poll(() => inWait).toBe(true);
     process.kill((session.client.transport as StdioClientTransport).pid as number, "SIGTERM");
     const result = await waiting;
     expect(result.structuredContent).toMatchObject({
