@@ -48,6 +48,7 @@ async function replica(url: string, env: Record<string, string> = {}, port = 0):
       WAITER_DATABASE_URL: url,
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
       WAITER_TOOLSETS: "events,webhooks",
+      WAITER_EVENTS_PROGRESS_SECONDS: "1",
       ERP_SECRET,
       ...env,
     },
@@ -123,15 +124,23 @@ async function storedDeliveries(url: string): Promise<string[]> {
   }
 }
 
-/** events_wait on `client`, for an event of `type` after `since`, or after its cursor "now". */
+/**
+ * events_wait on `client`, for an event of `type` after `since`, or after its cursor "now";
+ * `underWay()` says whether the replica that took it waits, as its first progress shows.
+ */
 function waitFor(client: Client, type = "invoice.created", timeout_s = 30, since?: string) {
-  return client.callTool(
+  let underWay = false;
+  const answer = client.callTool(
     { name: "events_wait", arguments: { type, timeout_s, ...(since ? { since } : {}) } },
     undefined,
     {
       timeout: (timeout_s + 10) * 1000,
+      onprogress: () => {
+        underWay = true;
+      },
     },
   );
+  return Object.assign(answer, { underWay: () => underWay });
 }
 
 const deliveryOf = (result: Awaited<ReturnType<Client["callTool"]>>) =>
@@ -208,7 +217,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     // Whichever replica takes the wait, a delivery through either wakes it.
     for (const through of [a, b]) {
       const waiting = waitFor(client, `via.${through === a ? "a" : "b"}`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await expect.poll(waiting.underWay).toBe(true);
       expect(await post(through.base, `w-${through === a ? "a" : "b"}`, `via.${through === a ? "a" : "b"}`)).toBe(200);
       expect(deliveryOf(await waiting)).toBe(`w-${through === a ? "a" : "b"}`);
     }
@@ -331,7 +340,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
       expect(listed.isError).toBeFalsy();
       expect(JSON.stringify(listed.structuredContent)).toContain("through-nginx");
       const waiting = waitFor(client, "after.failover");
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await expect.poll(waiting.underWay).toBe(true);
       expect(await post(base, "failover", "after.failover")).toBe(200);
       expect(deliveryOf(await waiting)).toBe("failover");
     },
@@ -461,7 +470,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     const [a, b] = [await replica(url), await replica(url)];
     const agent = await connect(b.base);
     const waiting = waitFor(agent, "restart.over", 50);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expect.poll(waiting.underWay).toBe(true);
 
     const deliveries = Array.from({ length: 150 }, (_, i) => `p${i}`);
     const statuses: number[] = [];
