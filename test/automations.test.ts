@@ -1252,12 +1252,17 @@ describe.runIf(postgresAvailable || postgresRequired)("waiter serve on a Postgre
   };
 
   test("a replica that lost the automations' lease runs none until it holds it again", async () => {
-    const server = await serve([TELL], { WAITER_DATABASE_URL: database.url, WAITER_AUTOMATION_LEASE_SECONDS: "3" });
+    const lines: string[] = [];
+    const server = await serve(
+      [TELL],
+      { WAITER_DATABASE_URL: database.url, WAITER_AUTOMATION_LEASE_SECONDS: "3" },
+      lines,
+    );
     const reader = await openReader();
     try {
       // Another replica took over while this one could not renew (its store away for longer than the lease).
       expect(await reader.runs.lease("elsewhere", clock.now() + 10_000, 60_000)).toBeUndefined();
-      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await expect.poll(() => lines.join("")).toMatch(/another waiter took over their lease on this store/);
       const meanwhile = await pay(server, undefined, "evt_lease_lost");
       await new Promise((resolve) => setTimeout(resolve, 2000));
       expect(await reader.runs.list({ eventId: meanwhile.id, limit: 5 })).toEqual([]);
