@@ -107,6 +107,18 @@ export async function serve(
   return startServe(config, lines ? new Log(level, (line) => lines.push(line)) : new Log("error", () => {}));
 }
 
+/** Holds Telegram's answers until the returned function is called. */
+export function holdTelegram(): () => void {
+  let release = () => {};
+  telegram.held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  return () => {
+    telegram.held = undefined;
+    release();
+  };
+}
+
 /** The team was told `said` once since `sent` deliveries, and the log said it in the event's one line. */
 export async function toldAndLogged(sent: number, said: string, lines: string[], eventId: string) {
   await expect
