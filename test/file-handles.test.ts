@@ -24,6 +24,15 @@ async function hold(port: number, count: number): Promise<Socket[]> {
   return sockets;
 }
 
+/** Ends `socket`, and resolves once the other side has closed the connection too. */
+function hangUp(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.closed) return resolve();
+    socket.once("close", () => resolve());
+    socket.end();
+  });
+}
+
 test.skipIf(process.platform === "win32")(
   "webhook senders that take every file handle (ulimit -n 64) leave the tools working once they are gone",
   async () => {
@@ -54,8 +63,8 @@ test.skipIf(process.platform === "win32")(
       // Slow senders, each holding a connection: more than the process has file handles for.
       const senders = await hold(port, 80);
       await rates();
-      for (const sender of senders) sender.destroy();
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Gone once waiter has hung up on each: their handles are free again.
+      await Promise.all(senders.map(hangUp));
       const after = await rates();
       expect(after.isError, text(after)).toBeFalsy();
       expect(text(after)).toMatch(/USD/);
