@@ -156,6 +156,7 @@ export function telegramSender(
         const wait = asked === undefined ? undefined : Math.max(1, asked);
         if (wait !== undefined) floodWaits.set(chat, { at: clock.now(), ms: wait * 1000 });
         if (wait !== undefined && clock.now() + wait * 1000 + api.roomMs < call.deadline) {
+          call.log.info(`${api.name} asked for ${wait} s without messages to chat ${chatId} (429); sending it then`);
           // Cut short (the call cancelled, waiter stopping), the call ends in the refusal: nothing was sent.
           const waited = await waitOut(wait * 1000, call);
           if (!waited) api.read(sent, response);
