@@ -308,13 +308,21 @@ describe("waiter serve", () => {
       timeout: 60_000,
     });
     await expect.poll(() => inWait).toBe(true);
-    frankfurter.delayMs = 400;
+    // The upstream answers only once the stop has begun.
+    let answer = () => {};
+    frankfurter.held = new Promise((resolve) => {
+      answer = resolve;
+    });
     const inFlight = calling.callTool({ name: "currency_rates", arguments: { date: "2025-06-03", symbols: ["USD"] } });
-    // Sent while the upstream is still answering.
-    await expect.poll(() => frankfurter.requests.some((r) => r.path.includes("2025-06-03"))).toBe(true);
-    server.child.kill("SIGTERM");
+    try {
+      await expect.poll(() => frankfurter.requests.some((r) => r.path.includes("2025-06-03"))).toBe(true);
+      server.child.kill("SIGTERM");
+      await expect.poll(server.stderr).toMatch(/SIGTERM: ending the streams, finishing calls/);
+    } finally {
+      answer();
+      frankfurter.held = undefined;
+    }
     const answered = await inFlight;
-    frankfurter.delayMs = 0;
     expect(answered.isError, JSON.stringify(answered.content)).toBeFalsy();
     const waited = await waiting;
     expect(waited.structuredContent).toEqual({
