@@ -4,14 +4,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import {
+  discoverOAuthProtectedResourceMetadata,
+  type OAuthClientProvider,
+  UnauthorizedError,
+} from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Agent, request, fetch as undiciFetch } from "undici";
-import { afterAll, expect, test } from "vitest";
+import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
-import { freePort } from "./fakes/http.js";
-import { localized, nginx, nginxRequired, startNginx } from "./nginx.js";
+import { type Fake, freePort, json, startFake } from "./fakes/http.js";
+import { localhostCertificate, localized, nginx, nginxRequired, startNginx } from "./nginx.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 
@@ -291,5 +297,267 @@ test.runIf(nginx !== undefined || nginxRequired)(
       await client.close();
       await dispatcher.close();
     }
+  },
+);
+
+interface UnderAPath {
+  /** https://localhost:<port>, the domain's address; waiter is under its /waiter/. */
+  base: string;
+  /** What waiter wrote to stderr so far. */
+  log(): string;
+}
+
+/**
+ * Starts waiter serve with the public URL https://localhost:<port>/waiter, with a token and an
+ * OAuth issuer, behind the proxy `startProxy` starts on that port, and the tests every proxy set
+ * up to serve it under /waiter/ must pass. Called inside a describe.
+ */
+function servedUnderAPath(
+  startProxy: (ports: { waiter: number; https: number }, tls: { cert: string; key: string }) => Promise<void>,
+): UnderAPath {
+  const OPS = "0123456789abcdef".repeat(4);
+  let served: Awaited<ReturnType<typeof startNode>> | undefined;
+  let issuer: Fake | undefined;
+  let signingKey: CryptoKey;
+  let dispatcher: Agent | undefined;
+  const under: UnderAPath = { base: "", log: () => served?.stderr() ?? "" };
+  const fetchThrough = (url: string | URL, init?: RequestInit) =>
+    undiciFetch(url, { ...(init as object), dispatcher }) as unknown as Promise<Response>;
+
+  beforeAll(async () => {
+    const tls = localhostCertificate();
+    const ports = { waiter: await freePort(), https: await freePort() };
+    under.base = `https://localhost:${ports.https}`;
+    await startProxy(ports, tls);
+
+    const keys = await generateKeyPair("ES256");
+    signingKey = keys.privateKey;
+    const jwk = { ...(await exportJWK(keys.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
+    const at = await startFake((request) => {
+      if (request.path === "/.well-known/oauth-authorization-server") {
+        return json(
+          200,
+          JSON.stringify({
+            issuer: at.origin,
+            jwks_uri: `${at.origin}/jwks`,
+            authorization_endpoint: `${at.origin}/authorize`,
+            token_endpoint: `${at.origin}/token`,
+            response_types_supported: ["code"],
+            code_challenge_methods_supported: ["S256"],
+          }),
+        );
+      }
+      if (request.path === "/jwks") return json(200, JSON.stringify({ keys: [jwk] }));
+      return json(404, "{}");
+    });
+    issuer = at;
+
+    served = await startNode(
+      [CLI, "serve", "--listen", `127.0.0.1:${ports.waiter}`],
+      {
+        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-under-a-path-")),
+        WAITER_WEBHOOKS_PUBLIC_URL: `${under.base}/waiter`,
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+        ERP_SECRET,
+        WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
+        OPS_TOKEN: OPS,
+        WAITER_HTTP_OAUTH: JSON.stringify({ issuer: at.origin }),
+        WAITER_LOG_LEVEL: "info",
+      },
+      SERVING,
+    );
+    dispatcher = new Agent({ connect: { ca: readFileSync(tls.cert) } });
+    // The proxy is up once it answers; /waiter/healthz it keeps from the internet.
+    await vi.waitFor(
+      async () => {
+        const answer = await request(`${under.base}/waiter/healthz`, { dispatcher });
+        await answer.body.dump();
+        expect(answer.statusCode).toBe(404);
+      },
+      { timeout: 5_000 },
+    );
+  });
+  afterAll(async () => {
+    await dispatcher?.close();
+    await issuer?.close();
+  });
+
+  test("an agent with a token calls tools, hears of webhooks on its stream, resumes it, and ends its session", async () => {
+    const { base } = under;
+    expect(under.log()).toContain(`source erp (hmac-sha256): ${base}/waiter/webhooks/erp\n`);
+    /** Each GET stream the client opened: the Last-Event-ID it sent, and a way to cut it as a network would. */
+    const streams: { lastEventId: string | null; status: number; cut: AbortController }[] = [];
+    let reopening = Promise.resolve();
+    const transport = new StreamableHTTPClientTransport(new URL(`${base}/waiter/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${OPS}` } },
+      reconnectionOptions: {
+        initialReconnectionDelay: 1,
+        maxReconnectionDelay: 1,
+        reconnectionDelayGrowFactor: 1,
+        maxRetries: 2,
+      },
+      fetch: async (url, init) => {
+        if (init?.method !== "GET") return fetchThrough(url, init);
+        await reopening;
+        const cut = new AbortController();
+        const signal = AbortSignal.any([cut.signal, ...(init.signal ? [init.signal] : [])]);
+        const answer = await fetchThrough(url, { ...init, signal });
+        streams.push({ lastEventId: new Headers(init.headers).get("last-event-id"), status: answer.status, cut });
+        return answer;
+      },
+    });
+    const client = new Client({ name: "under-a-path", version: "0" });
+    await client.connect(transport);
+    try {
+      const sources = await client.callTool({ name: "webhooks_sources", arguments: {} });
+      expect(JSON.stringify(sources.structuredContent)).toContain(`"url":"${base}/waiter/webhooks/erp"`);
+      const updates: string[] = [];
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        updates.push(n.params.uri);
+      });
+      await client.subscribeResource({ uri: "events://recent" });
+      const deliver = async (id: string) => {
+        const body = JSON.stringify({ invoice: id });
+        const posted = await request(`${base}/waiter/webhooks/erp`, {
+          method: "POST",
+          body,
+          headers: erpHeaders(body, id),
+          dispatcher,
+        });
+        await posted.body.dump();
+        return posted.statusCode;
+      };
+      expect(await deliver("first")).toBe(200);
+      await expect.poll(() => updates, { timeout: 2_000 }).toEqual(["events://recent"]);
+
+      // The stream is lost; a webhook arrives before the client opens it again where it left off.
+      let reopen = () => {};
+      reopening = new Promise((resolve) => {
+        reopen = resolve;
+      });
+      streams.at(-1)?.cut.abort();
+      expect(await deliver("second")).toBe(200);
+      reopen();
+      await expect.poll(() => updates, { timeout: 2_000 }).toEqual(["events://recent", "events://recent"]);
+      expect(streams.map(({ lastEventId, status }) => ({ resumed: lastEventId !== null, status }))).toEqual([
+        { resumed: false, status: 200 },
+        { resumed: true, status: 200 },
+      ]);
+
+      const session = transport.sessionId ?? "";
+      await transport.terminateSession();
+      const ended = await request(`${base}/waiter/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/list" }),
+        headers: {
+          authorization: `Bearer ${OPS}`,
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-session-id": session,
+        },
+        dispatcher,
+      });
+      expect(ended.statusCode).toBe(404);
+      await ended.body.dump();
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("an OAuth client finds the issuer through the 401, or where RFC 9728 puts the metadata, logs in for waiter's URL, and calls tools", async () => {
+    const mcp = `${under.base}/waiter/mcp`;
+    const refused = await fetchThrough(mcp, { method: "POST", body: "{}" });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get("www-authenticate")).toContain(
+      `resource_metadata="${under.base}/waiter/.well-known/oauth-protected-resource/mcp"`,
+    );
+    await refused.body?.cancel();
+
+    // The SDK's client, as a connector: from the 401 to the issuer's login page, asking for a token for waiter.
+    let loginAt: URL | undefined;
+    let accessToken: string | undefined;
+    const login: OAuthClientProvider = {
+      redirectUrl: "http://127.0.0.1:9/callback",
+      clientMetadata: { redirect_uris: ["http://127.0.0.1:9/callback"], client_name: "connector" },
+      clientInformation: () => ({ client_id: "connector" }),
+      tokens: () => (accessToken ? { access_token: accessToken, token_type: "Bearer" } : undefined),
+      saveTokens: () => {},
+      redirectToAuthorization: (url) => {
+        loginAt = url;
+      },
+      saveCodeVerifier: () => {},
+      codeVerifier: () => "verifier",
+    };
+    const connect = async () => {
+      const client = new Client({ name: "connector", version: "0" });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(mcp), { authProvider: login, fetch: fetchThrough }),
+      );
+      return client;
+    };
+    await expect(connect()).rejects.toThrow(UnauthorizedError);
+    expect(loginAt?.origin).toBe(issuer?.origin);
+    expect(loginAt?.searchParams.get("resource")).toBe(mcp);
+    // The issuer gives it a token for that resource.
+    accessToken = await new SignJWT({ scope: "waiter:read" })
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setIssuer(issuer?.origin ?? "")
+      .setAudience(mcp)
+      .setSubject("alice")
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(signingKey);
+    const client = await connect();
+    try {
+      expect((await client.listTools()).tools.map((t) => t.name)).toContain("events_list");
+    } finally {
+      await client.close();
+    }
+
+    // A client that does not read the 401 puts the well-known path before the resource's path.
+    expect(await discoverOAuthProtectedResourceMetadata(new URL(mcp), undefined, fetchThrough)).toEqual({
+      resource: mcp,
+      authorization_servers: [issuer?.origin],
+      scopes_supported: ["waiter:read", "waiter:write"],
+      bearer_methods_supported: ["header"],
+      resource_name: "waiter",
+    });
+  });
+
+  test("a page of the domain may call it, another site's may not", async () => {
+    const fromPage = (origin: string) =>
+      fetchThrough(`${under.base}/waiter/mcp`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST" },
+      });
+    const own = await fromPage(under.base);
+    expect(own.status).toBe(204);
+    expect(own.headers.get("access-control-allow-origin")).toBe(under.base);
+    const foreign = await fromPage("https://elsewhere.example");
+    expect(foreign.status).toBe(403);
+    await foreign.body?.cancel();
+  });
+
+  return under;
+}
+
+describe.runIf(nginx !== undefined || nginxRequired)(
+  "behind nginx serving it under /waiter/ of a domain it shares, set up as docs/nginx-path.conf is",
+  () => {
+    servedUnderAPath(async (ports, { cert, key }) => {
+      const locations = localized(read("docs/nginx-path.conf"), [
+        ["http://127.0.0.1:8790/", `http://127.0.0.1:${ports.waiter}/`],
+      ]);
+      others.push(
+        startNginx(`server {
+  listen 127.0.0.1:${ports.https} ssl;
+  server_name localhost;
+  ssl_certificate ${cert};
+  ssl_certificate_key ${key};
+  ${locations}
+}
+`).process,
+      );
+    });
   },
 );

@@ -23,6 +23,21 @@ export function localized(example: string, replacements: [string, string][]): st
   return text;
 }
 
+/** A certificate for localhost, made with openssl, and its key: the paths of the two files. */
+export function localhostCertificate(): { cert: string; key: string } {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-cert-"));
+  const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
+  execFileSync(
+    "openssl",
+    [
+      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"],
+      ...["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", key, "-out", cert],
+    ],
+    { stdio: "ignore" },
+  );
+  return { cert, key };
+}
+
 /** Runs nginx in the foreground as this user with `site` as its only server configuration; checked with -t first. */
 export function startNginx(site: string): { dir: string; process: ChildProcess } {
   if (nginx === undefined) throw new Error("nginx is not installed (Debian's package nginx)");
