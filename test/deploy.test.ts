@@ -544,7 +544,10 @@ function servedUnderAPath(
 describe.runIf(nginx !== undefined || nginxRequired)(
   "behind nginx serving it under /waiter/ of a domain it shares, set up as docs/nginx-path.conf is",
   () => {
-    servedUnderAPath(async (ports, { cert, key }) => {
+    let passesPrefix = "";
+    const served = servedUnderAPath(async (ports, { cert, key }) => {
+      const plainPort = await freePort();
+      passesPrefix = `http://localhost:${plainPort}`;
       const locations = localized(read("docs/nginx-path.conf"), [
         ["http://127.0.0.1:8790/", `http://127.0.0.1:${ports.waiter}/`],
       ]);
@@ -556,8 +559,27 @@ describe.runIf(nginx !== undefined || nginxRequired)(
   ssl_certificate_key ${key};
   ${locations}
 }
+# A proxy that passes /waiter/ on as it came.
+server {
+  listen 127.0.0.1:${plainPort};
+  location /waiter/ {
+    proxy_pass http://127.0.0.1:${ports.waiter};
+    proxy_set_header Host $host;
+  }
+}
 `).process,
       );
+    });
+
+    test("a proxy that passes /waiter/ on unchanged is told to take it off", async () => {
+      const answer = await request(`${passesPrefix}/waiter/mcp`, { method: "POST", body: "{}" });
+      expect(answer.statusCode).toBe(404);
+      const served404 =
+        "MCP is served at /mcp and webhooks at POST /webhooks/<source>; a reverse proxy must take /waiter, the path of webhooks.publicUrl, off the paths it passes";
+      expect(await answer.body.json()).toEqual({ error: `not found: "/waiter/mcp"; ${served404}` });
+      await expect
+        .poll(() => served.log())
+        .toContain(`webhook listener refused POST "/waiter/mcp": no such path; ${served404}\n`);
     });
   },
 );

@@ -689,13 +689,18 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     });
   });
 
-  // A path nothing serves: a proxy that adds a prefix (/waiter/mcp), a client given the host
-  // without /mcp. Said with the paths there are, and logged, a line a minute in all; but for the
-  // metadata clients look for under /.well-known/, whose 404 they take as an answer.
+  // A path nothing serves: a proxy that adds a prefix (/waiter/mcp) or does not take off the one
+  // publicUrl has, a client given the host without /mcp. Said with the paths there are, and
+  // logged, a line a minute in all; but for the metadata clients look for under /.well-known/,
+  // whose 404 they take as an answer.
+  const prefix = webhooks.publicUrl ? new URL(webhooks.publicUrl).pathname.replace(/\/$/, "") : "";
+  const proxied = prefix
+    ? `a reverse proxy must take ${prefix}, the path of webhooks.publicUrl, off the paths it passes`
+    : "a reverse proxy must pass paths unchanged";
   const served =
     mode === "serve"
-      ? "MCP is served at /mcp and webhooks at POST /webhooks/<source>; a reverse proxy must pass paths unchanged"
-      : "webhooks go to POST /webhooks/<source>";
+      ? `MCP is served at /mcp and webhooks at POST /webhooks/<source>; ${proxied}`
+      : `webhooks go to POST /webhooks/<source>${prefix ? `; ${proxied}` : ""}`;
   app.use((req, res) => {
     const error = `not found: ${quote(req.path)}; ${served}`;
     if (req.path.startsWith("/.well-known/")) answerUnread(req, res, 404, error);
