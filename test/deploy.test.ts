@@ -15,6 +15,7 @@ import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/typ
 import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Agent, request, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
+import { caddy, caddyRequired, startCaddy } from "./caddy.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { type Fake, freePort, json, startFake } from "./fakes/http.js";
 import { localhostCertificate, localized, nginx, nginxRequired, startNginx } from "./nginx.js";
@@ -580,6 +581,23 @@ server {
       await expect
         .poll(() => served.log())
         .toContain(`webhook listener refused POST "/waiter/mcp": no such path; ${served404}\n`);
+    });
+  },
+);
+
+describe.runIf(caddy !== undefined || caddyRequired)(
+  "behind Caddy serving it under /waiter/ of a domain it shares, set up as docs/serve.md's site with handle_path is",
+  () => {
+    servedUnderAPath(async (ports, { cert, key }) => {
+      const site = /```\n(tools\.example\.com \{\n[^`]*handle_path[^`]*)```/.exec(read("docs/serve.md"))?.[1] ?? "";
+      others.push(
+        startCaddy(
+          localized(site, [
+            ["tools.example.com {", `localhost:${ports.https} {\n\ttls ${cert} ${key}`],
+            ["127.0.0.1:8790", `127.0.0.1:${ports.waiter}`],
+          ]),
+        ),
+      );
     });
   },
 );
