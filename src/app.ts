@@ -562,8 +562,10 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
     throw new CannotStart(listenProblem(listen, err, "--listen (WAITER_LISTEN)"));
   }
   const automations = await startAutomations?.();
+  // The address to give connectors, where it is not the one bound (a proxy in front).
+  const connectorUrl = webhooks.publicUrl ? ` (reached at ${webhooks.publicUrl.replace(/\/$/, "")}/mcp)` : "";
   log.info(
-    `waiter ${VERSION} serving MCP on ${listener.url}/mcp${app.store ? `, webhooks on ${listener.url}/webhooks/<source>; store ${storeLabel(config)}` : ""}`,
+    `waiter ${VERSION} serving MCP on ${listener.url}/mcp${connectorUrl}${app.store ? `, webhooks on ${listener.url}/webhooks/<source>; store ${storeLabel(config)}` : ""}`,
   );
   for (const line of sourceLines({ ...webhooks, listen }, listener.url)) log.info(line);
   log.started();

@@ -1006,9 +1006,12 @@ describe("sessions", () => {
         `waiter serve answers ${reached}, ${through}: configure http.tokens or http.oauth (WAITER_HTTP_TOKENS, WAITER_HTTP_OAUTH; docs/serve.md says how); for the webhooks alone, run waiter listen`,
       );
     }
-    // A public URL on this machine brings no one else.
-    const local = await startApp({ WAITER_WEBHOOKS_PUBLIC_URL: "http://localhost:6274" });
+    // A public URL on this machine brings no one else. The start says where connectors reach MCP.
+    const local = await startApp({ WAITER_WEBHOOKS_PUBLIC_URL: "http://localhost:6274/" });
     await (await startServe(onLoopback(local.config), local.log)).close();
+    expect(local.stderr()).toMatch(
+      / serving MCP on http:\/\/127\.0\.0\.1:\d+\/mcp \(reached at http:\/\/localhost:6274\/mcp\)\n/,
+    );
   });
 
   test("a session that sends nothing and holds no stream is closed when idle; one listening on its stream is kept", async () => {
