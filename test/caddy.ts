@@ -25,3 +25,10 @@ export function startCaddy(site: string): ChildProcess {
   execFileSync(caddy, ["validate", ...args], { env, stdio: "pipe" });
   return spawn(caddy, ["run", ...args], { env, stdio: "ignore" });
 }
+
+/** The Caddyfile for the site `host` that `markdown` gives in a fenced block. */
+export function caddySiteIn(markdown: string, host: string): string {
+  const site = new RegExp(`\`\`\`\\n\\s*(${host.replaceAll(".", "\\.")} \\{\\n[^\`]*)\`\`\``).exec(markdown)?.[1];
+  if (site === undefined) throw new Error(`no Caddy site for ${host} in the doc`);
+  return site;
+}

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { closeSync, existsSync, fstatSync, mkdtempSync, openSync, readFileSync, type Stats } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,12 +10,15 @@ import {
   UnauthorizedError,
 } from "@modelcontextprotocol/sdk/client/auth.js";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import {
+  StreamableHTTPClientTransport,
+  type StreamableHTTPClientTransportOptions,
+} from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Agent, request, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
-import { caddy, caddyRequired, startCaddy } from "./caddy.js";
+import { caddy, caddyRequired, caddySiteIn, startCaddy } from "./caddy.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { type Fake, freePort, json, startFake } from "./fakes/http.js";
 import { localhostCertificate, localized, nginx, nginxRequired, startNginx } from "./nginx.js";
@@ -207,130 +210,203 @@ test("under systemd, each line reaches journald at its level's priority; elsewhe
   expect(elsewhere.log).not.toMatch(/^</m);
 });
 
-test.runIf(nginx !== undefined || nginxRequired)(
-  "behind nginx set up as docs/nginx.conf is, an agent with a token calls tools over HTTPS and is told of a webhook at once",
-  async () => {
-    const dir = mkdtempSync(join(tmpdir(), "waiter-cert-"));
-    const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
-    execFileSync(
-      "openssl",
-      [
-        ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"],
-        ...["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", key, "-out", cert],
-      ],
-      { stdio: "ignore" },
-    );
-    const [waiterPort, httpsPort] = [await freePort(), await freePort()];
+const OPS = "0123456789abcdef".repeat(4);
 
-    // docs/nginx.conf with this machine's certificate, ports and name.
-    const site = localized(read("docs/nginx.conf"), [
-      ["listen [::]:443 ssl;", ""],
-      ["listen 443 ssl;", `listen 127.0.0.1:${httpsPort} ssl;`],
-      ["/etc/letsencrypt/live/waiter.example.com/fullchain.pem", cert],
-      ["/etc/letsencrypt/live/waiter.example.com/privkey.pem", key],
-      ["server_name waiter.example.com;", "server_name localhost;"],
-      ["http://127.0.0.1:8790;", `http://127.0.0.1:${waiterPort};`],
+interface Ports {
+  waiter: number;
+  https: number;
+}
+type Certificate = ReturnType<typeof localhostCertificate>;
+/** What a proxy is set up with to serve one waiter on `ports.https`, from a doc, on this machine. */
+interface Site {
+  ports: Ports;
+  config(ports: Ports, tls: Certificate): string | Promise<string>;
+}
+
+/** The proxies this file runs, each started once with every site it serves. */
+const proxies = {
+  nginx: {
+    runs: nginx !== undefined || nginxRequired,
+    sites: [] as Site[],
+    start: (config: string) => startNginx(config).process,
+  },
+  caddy: { runs: caddy !== undefined || caddyRequired, sites: [] as Site[], start: startCaddy },
+};
+let tls: Certificate;
+beforeAll(async () => {
+  tls = localhostCertificate();
+  for (const proxy of Object.values(proxies)) {
+    if (!proxy.runs || proxy.sites.length === 0) continue;
+    const configs: string[] = [];
+    for (const site of proxy.sites) {
+      site.ports = { waiter: await freePort(), https: await freePort() };
+      configs.push(await site.config(site.ports, tls));
+    }
+    others.push(proxy.start(configs.join("\n")));
+  }
+});
+
+/** The Caddy site for `host` in the doc at `path`, for localhost with its certificate, in front of this waiter. */
+const caddySite =
+  (path: string, host: string): Site["config"] =>
+  (ports, { cert, key }) =>
+    localized(caddySiteIn(read(path), host), [
+      [`${host} {`, `localhost:${ports.https} {\n\ttls ${cert} ${key}`],
+      ["127.0.0.1:8790", `127.0.0.1:${ports.waiter}`],
     ]);
-    others.push(startNginx(site).process);
 
-    const OPS = "0123456789abcdef".repeat(4);
-    await startNode(
-      [CLI, "serve", "--listen", `127.0.0.1:${waiterPort}`],
+/** nginx's HTTPS server for localhost with `locations`. */
+const nginxServer = (ports: Ports, { cert, key }: Certificate, locations: string) => `server {
+  listen 127.0.0.1:${ports.https} ssl;
+  server_name localhost;
+  ssl_certificate ${cert};
+  ssl_certificate_key ${key};
+  ${locations}
+}
+`;
+
+interface Behind {
+  /** https://localhost:<port>, the site's address. */
+  base: string;
+  /** waiter's public URL: the site's address, and the path waiter is served under there. */
+  url: string;
+  /** What waiter wrote to stderr so far. */
+  log(): string;
+  fetch(url: string | URL, init?: RequestInit): Promise<Response>;
+  /** Posts a signed delivery through the proxy: its status, and whether waiter stored it. */
+  deliver(id: string): Promise<{ status: number; stored: boolean }>;
+}
+
+/**
+ * Starts waiter serve with a token, its public URL the site's address and `path`, behind `proxy`
+ * set up with `config`, which must keep waiter's /healthz from the internet. Called inside a
+ * describe; `env` is read once the describe's earlier beforeAll hooks ran.
+ */
+function servedBehind(
+  proxy: keyof typeof proxies,
+  config: Site["config"],
+  path = "",
+  env: () => Record<string, string> = () => ({}),
+): Behind {
+  const site: Site = { ports: { waiter: 0, https: 0 }, config };
+  proxies[proxy].sites.push(site);
+  let served: Awaited<ReturnType<typeof startNode>> | undefined;
+  let dispatcher: Agent | undefined;
+  const behind: Behind = {
+    base: "",
+    url: "",
+    log: () => served?.stderr() ?? "",
+    fetch: (url, init) => undiciFetch(url, { ...(init as object), dispatcher }) as unknown as Promise<Response>,
+    deliver: async (id) => {
+      const body = JSON.stringify({ invoice: id });
+      const posted = await behind.fetch(`${behind.url}/webhooks/erp`, {
+        method: "POST",
+        body,
+        headers: erpHeaders(body, id),
+      });
+      return { status: posted.status, stored: (await posted.text()).includes('"duplicate":false') };
+    },
+  };
+
+  beforeAll(async () => {
+    behind.base = `https://localhost:${site.ports.https}`;
+    behind.url = `${behind.base}${path}`;
+    served = await startNode(
+      [CLI, "serve", "--listen", `127.0.0.1:${site.ports.waiter}`],
       {
-        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-behind-nginx-")),
-        WAITER_WEBHOOKS_PUBLIC_URL: `https://localhost:${httpsPort}`,
+        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-behind-a-proxy-")),
+        WAITER_WEBHOOKS_PUBLIC_URL: behind.url,
         WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
         ERP_SECRET,
         WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
         OPS_TOKEN: OPS,
+        WAITER_LOG_LEVEL: "info",
+        ...env(),
       },
       SERVING,
     );
-    const dispatcher = new Agent({ connect: { ca: readFileSync(cert) } });
-    const base = `https://localhost:${httpsPort}`;
-    // nginx is up once it answers; /healthz it keeps from the internet.
-    await expect
-      .poll(
-        () =>
-          request(`${base}/healthz`, { dispatcher }).then(
-            (r) => r.statusCode,
-            () => 0,
-          ),
-        { timeout: 5_000 },
-      )
-      .toBe(404);
-
-    const unauthenticated = await request(`${base}/mcp`, { method: "POST", body: "{}", dispatcher });
-    expect(unauthenticated.statusCode).toBe(401);
-    expect(unauthenticated.headers["www-authenticate"]).toMatch(/invalid_token/);
-    await unauthenticated.body.dump();
-
-    const client = new Client({ name: "behind-nginx", version: "0" });
-    await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
-        requestInit: { headers: { authorization: `Bearer ${OPS}` } },
-        fetch: (url, init) => undiciFetch(url, { ...(init as object), dispatcher }) as unknown as Promise<Response>,
-      }),
+    dispatcher = new Agent({ connect: { ca: readFileSync(tls.cert) } });
+    // The proxy is up once it answers; /healthz, which names the sources, it keeps from the internet.
+    await vi.waitFor(
+      async () => expect(await (await behind.fetch(`${behind.url}/healthz`)).text()).not.toContain('"sources"'),
+      { timeout: 5_000 },
     );
+  });
+  afterAll(async () => {
+    await dispatcher?.close();
+  });
+  return behind;
+}
+
+/** A transport to waiter's MCP endpoint through the proxy, with the token. */
+const withToken = (behind: Behind, options: StreamableHTTPClientTransportOptions = {}) =>
+  new StreamableHTTPClientTransport(new URL(`${behind.url}/mcp`), {
+    requestInit: { headers: { authorization: `Bearer ${OPS}` } },
+    fetch: behind.fetch,
+    ...options,
+  });
+
+/** Subscribes `client` to the recent events: the updates it hears, as they come. */
+async function hearUpdates(client: Client): Promise<string[]> {
+  const updates: string[] = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    updates.push(n.params.uri);
+  });
+  await client.subscribeResource({ uri: "events://recent" });
+  return updates;
+}
+
+/** The tests every proxy set up to serve waiter at the root of its own host must pass. Called inside a describe. */
+function servedAtTheRoot(proxy: keyof typeof proxies, config: Site["config"]) {
+  const behind = servedBehind(proxy, config);
+  test("an agent with a token calls tools over HTTPS and is told of a webhook at once", async () => {
+    const unauthenticated = await behind.fetch(`${behind.url}/mcp`, { method: "POST", body: "{}" });
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.headers.get("www-authenticate")).toMatch(/invalid_token/);
+    await unauthenticated.body?.cancel();
+
+    const client = new Client({ name: "behind-a-proxy", version: "0" });
+    await client.connect(withToken(behind));
     try {
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).toEqual(expect.arrayContaining(["events_wait", "webhooks_sources"]));
       const sources = await client.callTool({ name: "webhooks_sources", arguments: {} });
-      expect(JSON.stringify(sources.structuredContent)).toContain(`${base}/webhooks/erp`);
-
-      const updates: string[] = [];
-      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
-        updates.push(n.params.uri);
-      });
-      await client.subscribeResource({ uri: "events://recent" });
-      const body = JSON.stringify({ invoice: 12 });
-      const posted = await request(`${base}/webhooks/erp`, {
-        method: "POST",
-        body,
-        headers: erpHeaders(body, "through-nginx"),
-        dispatcher,
-      });
-      expect(posted.statusCode).toBe(200);
-      await posted.body.dump();
-      // Over the session's GET stream, through nginx.
+      expect(JSON.stringify(sources.structuredContent)).toContain(`"url":"${behind.url}/webhooks/erp"`);
+      const updates = await hearUpdates(client);
+      expect(await behind.deliver("through-the-proxy")).toEqual({ status: 200, stored: true });
+      // Over the session's GET stream, through the proxy.
       await expect.poll(() => updates, { timeout: 2_000 }).toContain("events://recent");
     } finally {
       await client.close();
-      await dispatcher.close();
     }
-  },
-);
-
-interface UnderAPath {
-  /** https://localhost:<port>, the domain's address; waiter is under its /waiter/. */
-  base: string;
-  /** What waiter wrote to stderr so far. */
-  log(): string;
+  });
 }
 
+describe.runIf(proxies.nginx.runs)("behind nginx set up as docs/nginx.conf is", () => {
+  servedAtTheRoot("nginx", (ports, { cert, key }) =>
+    localized(read("docs/nginx.conf"), [
+      ["listen [::]:443 ssl;", ""],
+      ["listen 443 ssl;", `listen 127.0.0.1:${ports.https} ssl;`],
+      ["/etc/letsencrypt/live/waiter.example.com/fullchain.pem", cert],
+      ["/etc/letsencrypt/live/waiter.example.com/privkey.pem", key],
+      ["server_name waiter.example.com;", "server_name localhost;"],
+      ["http://127.0.0.1:8790;", `http://127.0.0.1:${ports.waiter};`],
+    ]),
+  );
+});
+
+describe.runIf(proxies.caddy.runs)("behind Caddy set up as docs/serve.md's site for a host of its own is", () => {
+  servedAtTheRoot("caddy", caddySite("docs/serve.md", "waiter.example.com"));
+});
+
 /**
- * Starts waiter serve with the public URL https://localhost:<port>/waiter, with a token and an
- * OAuth issuer, behind the proxy `startProxy` starts on that port, and the tests every proxy set
- * up to serve it under /waiter/ must pass. Called inside a describe.
+ * With waiter served under /waiter/ of the site, and an OAuth issuer besides the token: the tests
+ * every proxy set up so must pass. Called inside a describe.
  */
-function servedUnderAPath(
-  startProxy: (ports: { waiter: number; https: number }, tls: { cert: string; key: string }) => Promise<void>,
-): UnderAPath {
-  const OPS = "0123456789abcdef".repeat(4);
-  let served: Awaited<ReturnType<typeof startNode>> | undefined;
+function servedUnderAPath(proxy: keyof typeof proxies, config: Site["config"]): Behind {
   let issuer: Fake | undefined;
   let signingKey: CryptoKey;
-  let dispatcher: Agent | undefined;
-  const under: UnderAPath = { base: "", log: () => served?.stderr() ?? "" };
-  const fetchThrough = (url: string | URL, init?: RequestInit) =>
-    undiciFetch(url, { ...(init as object), dispatcher }) as unknown as Promise<Response>;
-
   beforeAll(async () => {
-    const tls = localhostCertificate();
-    const ports = { waiter: await freePort(), https: await freePort() };
-    under.base = `https://localhost:${ports.https}`;
-    await startProxy(ports, tls);
-
     const keys = await generateKeyPair("ES256");
     signingKey = keys.privateKey;
     const jwk = { ...(await exportJWK(keys.publicKey)), kid: "k1", alg: "ES256", use: "sig" };
@@ -352,36 +428,13 @@ function servedUnderAPath(
       return json(404, "{}");
     });
     issuer = at;
-
-    served = await startNode(
-      [CLI, "serve", "--listen", `127.0.0.1:${ports.waiter}`],
-      {
-        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-under-a-path-")),
-        WAITER_WEBHOOKS_PUBLIC_URL: `${under.base}/waiter`,
-        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-        ERP_SECRET,
-        WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
-        OPS_TOKEN: OPS,
-        WAITER_HTTP_OAUTH: JSON.stringify({ issuer: at.origin }),
-        WAITER_LOG_LEVEL: "info",
-      },
-      SERVING,
-    );
-    dispatcher = new Agent({ connect: { ca: readFileSync(tls.cert) } });
-    // The proxy is up once it answers; /waiter/healthz it keeps from the internet.
-    await vi.waitFor(
-      async () => {
-        const answer = await request(`${under.base}/waiter/healthz`, { dispatcher });
-        await answer.body.dump();
-        expect(answer.statusCode).toBe(404);
-      },
-      { timeout: 5_000 },
-    );
   });
   afterAll(async () => {
-    await dispatcher?.close();
     await issuer?.close();
   });
+  const under = servedBehind(proxy, config, "/waiter", () => ({
+    WAITER_HTTP_OAUTH: JSON.stringify({ issuer: issuer?.origin }),
+  }));
 
   test("an agent with a token calls tools, hears of webhooks on its stream, resumes it, and ends its session", async () => {
     const { base } = under;
@@ -389,8 +442,7 @@ function servedUnderAPath(
     /** Each GET stream the client opened: the Last-Event-ID it sent, and a way to cut it as a network would. */
     const streams: { lastEventId: string | null; status: number; cut: AbortController }[] = [];
     let reopening = Promise.resolve();
-    const transport = new StreamableHTTPClientTransport(new URL(`${base}/waiter/mcp`), {
-      requestInit: { headers: { authorization: `Bearer ${OPS}` } },
+    const transport = withToken(under, {
       reconnectionOptions: {
         initialReconnectionDelay: 1,
         maxReconnectionDelay: 1,
@@ -398,11 +450,11 @@ function servedUnderAPath(
         maxRetries: 2,
       },
       fetch: async (url, init) => {
-        if (init?.method !== "GET") return fetchThrough(url, init);
+        if (init?.method !== "GET") return under.fetch(url, init);
         await reopening;
         const cut = new AbortController();
         const signal = AbortSignal.any([cut.signal, ...(init.signal ? [init.signal] : [])]);
-        const answer = await fetchThrough(url, { ...init, signal });
+        const answer = await under.fetch(url, { ...init, signal });
         streams.push({ lastEventId: new Headers(init.headers).get("last-event-id"), status: answer.status, cut });
         return answer;
       },
@@ -412,23 +464,8 @@ function servedUnderAPath(
     try {
       const sources = await client.callTool({ name: "webhooks_sources", arguments: {} });
       expect(JSON.stringify(sources.structuredContent)).toContain(`"url":"${base}/waiter/webhooks/erp"`);
-      const updates: string[] = [];
-      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
-        updates.push(n.params.uri);
-      });
-      await client.subscribeResource({ uri: "events://recent" });
-      const deliver = async (id: string) => {
-        const body = JSON.stringify({ invoice: id });
-        const posted = await request(`${base}/waiter/webhooks/erp`, {
-          method: "POST",
-          body,
-          headers: erpHeaders(body, id),
-          dispatcher,
-        });
-        await posted.body.dump();
-        return posted.statusCode;
-      };
-      expect(await deliver("first")).toBe(200);
+      const updates = await hearUpdates(client);
+      expect(await under.deliver("first")).toEqual({ status: 200, stored: true });
       await expect.poll(() => updates, { timeout: 2_000 }).toEqual(["events://recent"]);
 
       // The stream is lost; a webhook arrives before the client opens it again where it left off.
@@ -437,7 +474,7 @@ function servedUnderAPath(
         reopen = resolve;
       });
       streams.at(-1)?.cut.abort();
-      expect(await deliver("second")).toBe(200);
+      expect(await under.deliver("second")).toEqual({ status: 200, stored: true });
       reopen();
       await expect.poll(() => updates, { timeout: 2_000 }).toEqual(["events://recent", "events://recent"]);
       expect(streams.map(({ lastEventId, status }) => ({ resumed: lastEventId !== null, status }))).toEqual([
@@ -447,7 +484,7 @@ function servedUnderAPath(
 
       const session = transport.sessionId ?? "";
       await transport.terminateSession();
-      const ended = await request(`${base}/waiter/mcp`, {
+      const ended = await under.fetch(`${base}/waiter/mcp`, {
         method: "POST",
         body: JSON.stringify({ jsonrpc: "2.0", id: 9, method: "tools/list" }),
         headers: {
@@ -456,10 +493,9 @@ function servedUnderAPath(
           accept: "application/json, text/event-stream",
           "mcp-session-id": session,
         },
-        dispatcher,
       });
-      expect(ended.statusCode).toBe(404);
-      await ended.body.dump();
+      expect(ended.status).toBe(404);
+      await ended.body?.cancel();
     } finally {
       await client.close();
     }
@@ -467,7 +503,7 @@ function servedUnderAPath(
 
   test("an OAuth client finds the issuer through the 401, or where RFC 9728 puts the metadata, logs in for waiter's URL, and calls tools", async () => {
     const mcp = `${under.base}/waiter/mcp`;
-    const refused = await fetchThrough(mcp, { method: "POST", body: "{}" });
+    const refused = await under.fetch(mcp, { method: "POST", body: "{}" });
     expect(refused.status).toBe(401);
     expect(refused.headers.get("www-authenticate")).toContain(
       `resource_metadata="${under.base}/waiter/.well-known/oauth-protected-resource/mcp"`,
@@ -492,7 +528,7 @@ function servedUnderAPath(
     const connect = async () => {
       const client = new Client({ name: "connector", version: "0" });
       await client.connect(
-        new StreamableHTTPClientTransport(new URL(mcp), { authProvider: login, fetch: fetchThrough }),
+        new StreamableHTTPClientTransport(new URL(mcp), { authProvider: login, fetch: under.fetch }),
       );
       return client;
     };
@@ -516,7 +552,7 @@ function servedUnderAPath(
     }
 
     // A client that does not read the 401 puts the well-known path before the resource's path.
-    expect(await discoverOAuthProtectedResourceMetadata(new URL(mcp), undefined, fetchThrough)).toEqual({
+    expect(await discoverOAuthProtectedResourceMetadata(new URL(mcp), undefined, under.fetch)).toEqual({
       resource: mcp,
       authorization_servers: [issuer?.origin],
       scopes_supported: ["waiter:read", "waiter:write"],
@@ -527,7 +563,7 @@ function servedUnderAPath(
 
   test("a page of the domain may call it, another site's may not", async () => {
     const fromPage = (origin: string) =>
-      fetchThrough(`${under.base}/waiter/mcp`, {
+      under.fetch(`${under.base}/waiter/mcp`, {
         method: "OPTIONS",
         headers: { origin, "access-control-request-method": "POST" },
       });
@@ -542,24 +578,17 @@ function servedUnderAPath(
   return under;
 }
 
-describe.runIf(nginx !== undefined || nginxRequired)(
+describe.runIf(proxies.nginx.runs)(
   "behind nginx serving it under /waiter/ of a domain it shares, set up as docs/nginx-path.conf is",
   () => {
     let passesPrefix = "";
-    const served = servedUnderAPath(async (ports, { cert, key }) => {
+    const served = servedUnderAPath("nginx", async (ports, tls) => {
       const plainPort = await freePort();
       passesPrefix = `http://localhost:${plainPort}`;
       const locations = localized(read("docs/nginx-path.conf"), [
         ["http://127.0.0.1:8790/", `http://127.0.0.1:${ports.waiter}/`],
       ]);
-      others.push(
-        startNginx(`server {
-  listen 127.0.0.1:${ports.https} ssl;
-  server_name localhost;
-  ssl_certificate ${cert};
-  ssl_certificate_key ${key};
-  ${locations}
-}
+      return `${nginxServer(ports, tls, locations)}
 # A proxy that passes /waiter/ on as it came.
 server {
   listen 127.0.0.1:${plainPort};
@@ -568,8 +597,7 @@ server {
     proxy_set_header Host $host;
   }
 }
-`).process,
-      );
+`;
     });
 
     test("a proxy that passes /waiter/ on unchanged is told to take it off", async () => {
@@ -585,19 +613,9 @@ server {
   },
 );
 
-describe.runIf(caddy !== undefined || caddyRequired)(
+describe.runIf(proxies.caddy.runs)(
   "behind Caddy serving it under /waiter/ of a domain it shares, set up as docs/serve.md's site with handle_path is",
   () => {
-    servedUnderAPath(async (ports, { cert, key }) => {
-      const site = /```\n(tools\.example\.com \{\n[^`]*handle_path[^`]*)```/.exec(read("docs/serve.md"))?.[1] ?? "";
-      others.push(
-        startCaddy(
-          localized(site, [
-            ["tools.example.com {", `localhost:${ports.https} {\n\ttls ${cert} ${key}`],
-            ["127.0.0.1:8790", `127.0.0.1:${ports.waiter}`],
-          ]),
-        ),
-      );
-    });
+    servedUnderAPath("caddy", caddySite("docs/serve.md", "tools.example.com"));
   },
 );
