@@ -619,3 +619,28 @@ describe.runIf(proxies.caddy.runs)(
     servedUnderAPath("caddy", caddySite("docs/serve.md", "tools.example.com"));
   },
 );
+
+/** The tests every proxy set up to pass on the webhooks alone must pass. Called inside a describe. */
+function servingWebhooksOnly(proxy: keyof typeof proxies, config: Site["config"]) {
+  const behind = servedBehind(proxy, config);
+  test("a signed delivery reaches waiter through it, an agent with a token does not", async () => {
+    expect(await behind.deliver("through-the-proxy")).toEqual({ status: 200, stored: true });
+    const client = new Client({ name: "kept-out", version: "0" });
+    try {
+      await expect(client.connect(withToken(behind))).rejects.toThrow();
+    } finally {
+      await client.close();
+    }
+  });
+}
+
+describe.runIf(proxies.nginx.runs)("behind nginx passing on /webhooks/ alone, as docs/webhooks.md says", () => {
+  servingWebhooksOnly("nginx", (ports, tls) => {
+    const location = /`(location \/webhooks\/ \{[^`]*\})`/.exec(read("docs/webhooks.md"))?.[1] ?? "";
+    return nginxServer(ports, tls, localized(location, [["127.0.0.1:8790", `127.0.0.1:${ports.waiter}`]]));
+  });
+});
+
+describe.runIf(proxies.caddy.runs)("behind Caddy set up as docs/webhooks.md's Caddyfile is", () => {
+  servingWebhooksOnly("caddy", caddySite("docs/webhooks.md", "hooks.example.com"));
+});
