@@ -14,6 +14,7 @@ import { clock } from "../src/time.js";
 import { mcpSessions } from "../src/transports/http.js";
 import { startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
+import { caddy, caddyRequired, caddySiteIn, startCaddy } from "./caddy.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
 import { startApp } from "./memory.js";
@@ -295,57 +296,91 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
     expect((await listAs(tokens.OPS_TOKEN)).status).toBe(200);
   }, 30_000);
 
-  test.runIf(nginx !== undefined || nginxRequired)(
-    "behind nginx set up as docs/nginx-replicas.conf, a session's stream works, and its calls go on when its replica dies",
-    async () => {
-      const url = await freshDatabaseUrl();
-      const [portA, portB, portProxy] = [await freePort(), await freePort(), await freePort()];
-      const base = `http://127.0.0.1:${portProxy}`;
-      const behind = { WAITER_WEBHOOKS_PUBLIC_URL: base };
-      const [a, b] = [await replica(url, behind, portA), await replica(url, behind, portB)];
-      const proxy = startNginx(
-        localized(readFileSync(new URL("../docs/nginx-replicas.conf", import.meta.url), "utf8"), [
-          ["waiter-1:8790", `127.0.0.1:${portA}`],
-          ["waiter-2:8790", `127.0.0.1:${portB}`],
-          ["listen 80;", `listen 127.0.0.1:${portProxy};`],
-        ]),
-      ).process;
-      proxies.push(proxy);
-      // nginx is up once it answers; /healthz it keeps from the internet.
-      await expect
-        .poll(() =>
-          request(`${base}/healthz`).then(
-            (r) => r.statusCode,
-            () => 0,
-          ),
-        )
-        .toBe(404);
-
-      const client = await connect(base);
-      const updates: string[] = [];
-      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
-        updates.push(n.params.uri);
-      });
-      await client.subscribeResource({ uri: "events://recent" });
-      expect(await post(base, "through-nginx")).toBe(200);
-      // Over the session's GET stream, through nginx, from the replica that holds the session.
-      await expect.poll(() => updates, { timeout: 5_000 }).toContain("events://recent");
-
-      // The replica nginx sends the session to: the one that took it up, or the one that opened it.
-      const holder = ([a, b].find((r) => /taken up/.test(r.stderr())) ??
-        [a, b].find((r) => /MCP session \S+ opened/.test(r.stderr()))) as typeof a;
-      holder.child.kill("SIGKILL");
-      await holder.exited;
-      const listed = await client.callTool({ name: "events_list", arguments: {} });
-      expect(listed.isError).toBeFalsy();
-      expect(JSON.stringify(listed.structuredContent)).toContain("through-nginx");
-      const waiting = waitFor(client, "after.failover");
-      await expect.poll(waiting.underWay).toBe(true);
-      expect(await post(base, "failover", "after.failover")).toBe(200);
-      expect(deliveryOf(await waiting)).toBe("failover");
+  const sites = [
+    {
+      proxy: "nginx",
+      setUp: "docs/nginx-replicas.conf",
+      runs: nginx !== undefined || nginxRequired,
+      passesOn: true,
+      start: (ports: { a: number; b: number; proxy: number }) =>
+        startNginx(
+          localized(readFileSync(new URL("../docs/nginx-replicas.conf", import.meta.url), "utf8"), [
+            ["waiter-1:8790", `127.0.0.1:${ports.a}`],
+            ["waiter-2:8790", `127.0.0.1:${ports.b}`],
+            ["listen 80;", `listen 127.0.0.1:${ports.proxy};`],
+          ]),
+        ).process,
     },
-    30_000,
-  );
+    {
+      proxy: "Caddy",
+      setUp: "docs/scaling.md's site",
+      runs: caddy !== undefined || caddyRequired,
+      // A request that finds its replica down gets 502; the next goes to the other.
+      passesOn: false,
+      start: (ports: { a: number; b: number; proxy: number }) => {
+        const doc = readFileSync(new URL("../docs/scaling.md", import.meta.url), "utf8");
+        return startCaddy(
+          localized(caddySiteIn(doc, "waiter.example.com"), [
+            ["waiter.example.com {", `http://127.0.0.1:${ports.proxy} {`],
+            ["waiter-1:8790", `127.0.0.1:${ports.a}`],
+            ["waiter-2:8790", `127.0.0.1:${ports.b}`],
+          ]),
+        );
+      },
+    },
+  ];
+  for (const { proxy, setUp, runs, passesOn, start } of sites) {
+    test.runIf(runs)(
+      `behind ${proxy} set up as ${setUp}, a session's stream works, and its calls go on when its replica dies`,
+      async () => {
+        const url = await freshDatabaseUrl();
+        const [portA, portB, portProxy] = [await freePort(), await freePort(), await freePort()];
+        const base = `http://127.0.0.1:${portProxy}`;
+        const behind = { WAITER_WEBHOOKS_PUBLIC_URL: base };
+        const [a, b] = [await replica(url, behind, portA), await replica(url, behind, portB)];
+        proxies.push(start({ a: portA, b: portB, proxy: portProxy }));
+        // The proxy is up once it answers; /healthz it keeps from the internet.
+        await expect
+          .poll(() =>
+            request(`${base}/healthz`).then(
+              (r) => r.statusCode,
+              () => 0,
+            ),
+          )
+          .toBe(404);
+
+        const client = await connect(base);
+        const updates: string[] = [];
+        client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+          updates.push(n.params.uri);
+        });
+        await client.subscribeResource({ uri: "events://recent" });
+        expect(await post(base, "through-the-proxy")).toBe(200);
+        // Over the session's GET stream, through the proxy, from the replica that holds the session.
+        await expect.poll(() => updates, { timeout: 5_000 }).toContain("events://recent");
+
+        // The replica the proxy sends the session to: the one that took it up, or the one that opened it.
+        const holder = ([a, b].find((r) => /taken up/.test(r.stderr())) ??
+          [a, b].find((r) => /MCP session \S+ opened/.test(r.stderr()))) as typeof a;
+        holder.child.kill("SIGKILL");
+        await holder.exited;
+        const list = () => client.callTool({ name: "events_list", arguments: {} });
+        const listed = passesOn
+          ? await list()
+          : await list().catch((err) => {
+              expect(err).toMatchObject({ code: 502 });
+              return list();
+            });
+        expect(listed.isError).toBeFalsy();
+        expect(JSON.stringify(listed.structuredContent)).toContain("through-the-proxy");
+        const waiting = waitFor(client, "after.failover");
+        await expect.poll(waiting.underWay).toBe(true);
+        expect(await post(base, "failover", "after.failover")).toBe(200);
+        expect(deliveryOf(await waiting)).toBe("failover");
+      },
+      30_000,
+    );
+  }
 
   test("a session is taken up once however many requests bring it, and ended through one replica its copy on another closes at the next sweep", async () => {
     const url = await freshDatabaseUrl();
