@@ -625,6 +625,10 @@ function servingWebhooksOnly(proxy: keyof typeof proxies, config: Site["config"]
   const behind = servedBehind(proxy, config);
   test("a signed delivery reaches waiter through it, an agent with a token does not", async () => {
     expect(await behind.deliver("through-the-proxy")).toEqual({ status: 200, stored: true });
+    // A sender given a mistyped URL is told so, rather than answered 2xx for a delivery dropped.
+    const mistyped = await behind.fetch(`${behind.url}/webhook/erp`, { method: "POST", body: "{}" });
+    expect(mistyped.status).toBe(404);
+    await mistyped.body?.cancel();
     const client = new Client({ name: "kept-out", version: "0" });
     try {
       await expect(client.connect(withToken(behind))).rejects.toThrow();
