@@ -183,8 +183,8 @@ describe("deadlines and timeouts", () => {
   });
 
   const hasPython = spawnSync("python3", ["--version"]).status === 0;
-  test.runIf(hasPython)("a connection that never opens ends at the connect timeout", async () => {
-    // A loopback socket whose accept queue is full: the kernel drops further SYNs, so connecting hangs.
+  /** A loopback port whose accept queue is full: the kernel drops further SYNs, so connecting hangs. */
+  async function stuckPort(): Promise<{ port: string; release(): void }> {
     const holder = spawn("python3", [
       "-c",
       `import socket, sys, time
@@ -198,8 +198,13 @@ for _ in range(3):
 print(s.getsockname()[1], flush=True)
 time.sleep(30)`,
     ]);
+    const port = await new Promise<string>((resolve) => holder.stdout.once("data", (d) => resolve(String(d).trim())));
+    return { port, release: () => holder.kill() };
+  }
+
+  test.runIf(hasPython)("a connection that never opens ends at the connect timeout", async () => {
+    const { port, release } = await stuckPort();
     try {
-      const port = await new Promise<string>((resolve) => holder.stdout.once("data", (d) => resolve(String(d).trim())));
       const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, connectTimeoutMs: 300, maxRetries: 0 });
       clients.push(http);
       const started = performance.now();
@@ -225,9 +230,36 @@ time.sleep(30)`,
         `Could not reach Shop (shop.example) through the proxy http://127.0.0.1:${port} (HTTPS_PROXY): it did not take a connection within 0.3 s; it or the network is down, try again later.`,
       );
     } finally {
-      holder.kill();
+      release();
     }
   });
+
+  test.runIf(hasPython)(
+    "a connection that does not open is tried again only while a whole connect timeout fits, and said so",
+    async () => {
+      const { port, release } = await stuckPort();
+      try {
+        const http = new HttpClient({
+          userAgent: "t",
+          maxResponseBytes: 1024,
+          connectTimeoutMs: 500,
+          minRetryDelayMs: 20,
+        });
+        clients.push(http);
+        const started = performance.now();
+        // A second attempt fits before the deadline, a third would be cut off by it while connecting.
+        const error = await failure(
+          http.upstream("Stuck API", new URL(`http://127.0.0.1:${port}/`)).send("/", {}, call(1_400)),
+        );
+        expect(error.message).toMatch(/^Could not connect to Stuck API \(127\.0\.0\.1:\d+\) within 0.5 s;/);
+        const took = performance.now() - started;
+        expect(took).toBeGreaterThanOrEqual(1_000);
+        expect(took).toBeLessThan(1_400);
+      } finally {
+        release();
+      }
+    },
+  );
 
   test("a refused connection is reported as unreachable, naming the setting that holds the URL", async () => {
     const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, minRetryDelayMs: 10 });

@@ -201,6 +201,7 @@ export class HttpClient {
           maxRetries: o.maxRetries,
           minDelayMs: o.minRetryDelayMs,
           maxDelayMs: o.maxRetryDelayMs,
+          connectTimeoutMs: o.connectTimeoutMs,
           throttleNeedsRetryAfter: sent.throttleNeedsRetryAfter,
           askedToWait: heard,
         }),

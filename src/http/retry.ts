@@ -8,6 +8,8 @@ export interface RetryPolicy {
   maxRetries: number;
   minDelayMs: number;
   maxDelayMs: number;
+  /** How long a connection has to open: a retry after one that did not begins only if this fits before the deadline. */
+  connectTimeoutMs: number;
   /** Retry a 429 only when it says when (Retry-After): for upstreams that count a retry against you. */
   throttleNeedsRetryAfter?: boolean;
   /** Hears a 429 or 503 that asks for a wait (Retry-After, in ms), retried or not. */
@@ -75,8 +77,11 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     const backoff = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (state.counter - 1));
     // A Retry-After that asks for no wait is no reason to retry at once, in a burst: backoff, as undici's own.
     const delay = asked || backoff / 2 + Math.random() * (backoff / 2);
-    // Leave room for the retried request itself to be answered.
-    if (clock.now() + delay + policy.minDelayMs >= call.deadline) return cb(err);
+    // Leave room for the retried request itself to be answered. After a connection that did not
+    // open in time, the next one is given its whole time to open, or none: cut off by the deadline
+    // while connecting, the call would say the upstream did not answer, not that it never connected.
+    const room = code === "UND_ERR_CONNECT_TIMEOUT" ? policy.connectTimeoutMs : policy.minDelayMs;
+    if (clock.now() + delay + room >= call.deadline) return cb(err);
 
     const timer = setTimeout(() => {
       call.signal.removeEventListener("abort", onAbort);
