@@ -55,10 +55,13 @@ export interface Peer {
   name: string;
   /** The connection to it: "the connection", "the connection to the mail server smtp.shop.example:587". */
   connection: string;
-  /** What holds its name: WAITER_WOO_URL, the channel's host. */
-  nameSetting: string;
-  /** What holds its port: the port in WAITER_WOO_URL, the channel's host and port. */
-  portSetting: string;
+  /**
+   * What holds its name: WAITER_WOO_URL, the channel's host; undefined for a public API's address
+   * that waiter chose, whose name resolves wherever the internet can be reached.
+   */
+  nameSetting: string | undefined;
+  /** What holds its port: the port in WAITER_WOO_URL, the channel's host and port; undefined as nameSetting. */
+  portSetting: string | undefined;
 }
 
 /**
@@ -66,14 +69,17 @@ export interface Peer {
  * a name that does not resolve, or not for now, and a connection refused. Undefined for another code.
  */
 export function notConnected(code: string | undefined, peer: Peer): string | undefined {
+  // An offline machine's resolver gives ENOTFOUND on macOS and Windows, EAI_AGAIN on Linux.
   if (code === "ENOTFOUND") {
-    return `${peer.name} does not resolve, as DNS knows no such host; check ${peer.nameSetting}, and this machine's DNS settings`;
+    return peer.nameSetting
+      ? `${peer.name} does not resolve, as DNS knows no such host or this machine is offline; check ${peer.nameSetting}, and this machine's network and DNS settings`
+      : `${peer.name} does not resolve, so this machine is offline or its DNS is failing; try again once it is online, or if it lasts, check this machine's network and DNS settings`;
   }
   if (code === "EAI_AGAIN") {
-    return `looking up ${peer.name} failed for now (a temporary DNS failure); try again later, or if it lasts, check this machine's DNS settings`;
+    return `looking up ${peer.name} failed for now (a temporary DNS failure, or this machine is offline); try again later, or if it lasts, check this machine's network and DNS settings`;
   }
   if (code === "ECONNREFUSED") {
-    return `${peer.connection} was refused, as nothing listens there; try again later, or if it lasts, check ${peer.portSetting}`;
+    return `${peer.connection} was refused, as nothing listens there; try again later, or if it lasts, check ${peer.portSetting ?? "this machine's network"}`;
   }
   return undefined;
 }

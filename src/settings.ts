@@ -28,10 +28,32 @@ export type SettingValues<S extends Settings> = { [K in keyof S]: z.output<S[K][
 
 /**
  * An upstream base URL: https, or plain http to loopback only. This is the one place the rule
- * is checked; an upstream is declared with the URL parsed here.
+ * is checked; an upstream is declared with the URL parsed here, `defaultUrl` marked as waiter's own.
  */
 export function upstreamUrl(defaultUrl: string) {
-  return z.string().default(defaultUrl).transform(checkUpstreamUrl);
+  return z
+    .string()
+    .default(defaultUrl)
+    .transform((value, ctx) => (value === defaultUrl ? waitersOwnUrl(value) : checkUpstreamUrl(value, ctx)));
+}
+
+/** The base URLs waiter chose (a public API's), rather than a person (their shop, a proxy). */
+const waitersOwn = new WeakSet<URL>();
+
+/**
+ * A public API's base URL that waiter chose, where no setting says otherwise. One failing to
+ * connect or to show its certificate is no fault of a setting's: the network is down, or answers
+ * in the API's place (a Wi-Fi's login page).
+ */
+export function waitersOwnUrl(href: string): URL {
+  const url = new URL(href);
+  waitersOwn.add(url);
+  return url;
+}
+
+/** Whether `url` is waiter's own choice (waitersOwnUrl), not one a setting gave. */
+export function isWaitersOwnUrl(url: URL): boolean {
+  return waitersOwn.has(url);
 }
 
 /** An upstream base URL whose default the toolset picks from other settings (a paid host with a key). */

@@ -958,10 +958,10 @@ test("a mail server's name that does not resolve, or not for now, is said in wor
     smtpFailure({ code: "EDNS", originalCode, message: `getaddrinfo ${originalCode} smtp.shop.invalid` }, channel)
       .message;
   expect(lookup("ENOTFOUND")).toBe(
-    "Not sent: the mail server's name smtp.shop.invalid does not resolve, as DNS knows no such host; check the channel's host, and this machine's DNS settings.",
+    "Not sent: the mail server's name smtp.shop.invalid does not resolve, as DNS knows no such host or this machine is offline; check the channel's host, and this machine's network and DNS settings.",
   );
   expect(lookup("EAI_AGAIN")).toBe(
-    "Not sent: looking up the mail server's name smtp.shop.invalid failed for now (a temporary DNS failure); try again later, or if it lasts, check this machine's DNS settings.",
+    "Not sent: looking up the mail server's name smtp.shop.invalid failed for now (a temporary DNS failure, or this machine is offline); try again later, or if it lasts, check this machine's network and DNS settings.",
   );
 });
 

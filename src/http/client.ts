@@ -162,8 +162,9 @@ export class HttpClient {
   }
 
   /**
-   * A named upstream at a base URL, as settings.ts parsed and checked it, declared once with what
-   * goes with every request to it (an identifying User-Agent, a key) and its own error words.
+   * A named upstream at a base URL, as settings.ts parsed and checked it (and marked it, when it is
+   * a public API's that waiter chose, waitersOwnUrl), declared once with what goes with every
+   * request to it (an identifying User-Agent, a key) and its own error words.
    */
   upstream(name: string, baseUrl: URL, options: UpstreamOptions = {}): Upstream {
     return new Upstream(name, baseUrl, this.#carrier, options);

@@ -29,7 +29,7 @@ export function unconfirmed(advice: string, made = "may have been made"): string
 export const BASE_URL = "the configured base URL";
 
 /** What a failure's message says of the request that failed. */
-type Sent = Pick<Outgoing, "url" | "changes" | "urlSetting" | "changeAdvice">;
+type Sent = Pick<Outgoing, "url" | "changes" | "urlSetting" | "urlIsWaitersOwn" | "changeAdvice">;
 
 /**
  * Turns a transport failure of the request `sent` into a message a model can act on: one that may
@@ -156,6 +156,7 @@ function proxyFailureOf(err: unknown, where: string, sent: Sent, options: Client
     url: new URL(proxy.shown),
     changes: false,
     urlSetting: proxy.variable,
+    urlIsWaitersOwn: false,
   });
   return new UpstreamError(said.message, undefined, undefined, true);
 }
@@ -167,7 +168,7 @@ function proxyFailureOf(err: unknown, where: string, sent: Sent, options: Client
 function connectionFailure(
   err: unknown,
   where: string,
-  { url, changes, urlSetting, changeAdvice }: Sent,
+  { url, changes, urlSetting, urlIsWaitersOwn, changeAdvice }: Sent,
 ): UpstreamError {
   const code = (err as { code?: string }).code ?? "";
   const message = oneLine(err instanceof Error ? err.message : String(err));
@@ -185,8 +186,8 @@ function connectionFailure(
   const why = notConnected(code, {
     name: "its name",
     connection: "the connection",
-    nameSetting: urlSetting,
-    portSetting: `the port in ${urlSetting}`,
+    nameSetting: urlIsWaitersOwn ? undefined : urlSetting,
+    portSetting: urlIsWaitersOwn ? undefined : `the port in ${urlSetting}`,
   });
   let said: string;
   if (why) {

@@ -49,6 +49,11 @@ export interface Outgoing {
   account: string;
   /** The setting that holds the upstream's URL, as a failure to reach it names it (UpstreamOptions.urlSetting). */
   urlSetting: string;
+  /**
+   * Whether the URL is a public API's that waiter chose, not one a setting gave (isWaitersOwnUrl):
+   * a failure to connect to it, or a certificate it shows, is the network's, not the setting's.
+   */
+  urlIsWaitersOwn: boolean;
   /** What to do about a change no answer confirmed (UpstreamOptions.changeAdvice). */
   changeAdvice: string;
 }

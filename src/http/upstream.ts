@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Dispatcher } from "undici";
 import type { z } from "zod";
 import { UnconfirmedChange, UpstreamError } from "../errors.js";
+import { isWaitersOwnUrl } from "../settings.js";
 import { quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
 import { type AnswerCache, isFresh, type Kept } from "./cache.js";
@@ -156,6 +157,9 @@ export class Upstream {
   /** What a message says to do about a change no answer confirmed. */
   readonly #changeAdvice: string;
 
+  /** Whether the base URL is waiter's own choice, not a setting's. */
+  readonly #urlIsWaitersOwn: boolean;
+
   constructor(
     readonly name: string,
     readonly baseUrl: URL,
@@ -170,6 +174,7 @@ export class Upstream {
     this.#account = createHash("sha256").update(this.#credentials.join("\0")).digest("base64url");
     this.#urlSetting = options.urlSetting ?? BASE_URL;
     this.#changeAdvice = options.changeAdvice ?? READ_BEFORE_RETRYING;
+    this.#urlIsWaitersOwn = isWaitersOwnUrl(baseUrl);
   }
 
   /**
@@ -270,6 +275,7 @@ export class Upstream {
       throttleNeedsRetryAfter: this.options.throttleNeedsRetryAfter ?? false,
       account: this.#account,
       urlSetting: this.#urlSetting,
+      urlIsWaitersOwn: this.#urlIsWaitersOwn,
       changeAdvice: this.#changeAdvice,
     };
   }

@@ -99,6 +99,7 @@ test("a step that failed for want of a file handle says so without the advice to
       url: new URL("https://shop.example/wp-json/wc/v3/orders/1"),
       changes: true,
       urlSetting: "WAITER_WOO_URL",
+      urlIsWaitersOwn: false,
       changeAdvice: READ_BEFORE_RETRYING,
     },
     { signal: new AbortController().signal, deadline: Number.MAX_SAFE_INTEGER },

@@ -25,6 +25,7 @@ const sent = (changes: boolean, urlSetting = "the configured base URL") => ({
   url,
   changes,
   urlSetting,
+  urlIsWaitersOwn: false,
   changeAdvice: READ_BEFORE_RETRYING,
 });
 const READ_FIRST = /may have been made\. Read the current state before trying again/;
@@ -56,11 +57,11 @@ const where = "WooCommerce \\(shop\\.example\\)";
 test.each([
   [
     "ENOTFOUND",
-    `Could not reach ${where}: its name does not resolve, as DNS knows no such host; check WAITER_WOO_URL, and this machine's DNS settings\\.$`,
+    `Could not reach ${where}: its name does not resolve, as DNS knows no such host or this machine is offline; check WAITER_WOO_URL, and this machine's network and DNS settings\\.$`,
   ],
   [
     "EAI_AGAIN",
-    `Could not reach ${where}: looking up its name failed for now \\(a temporary DNS failure\\); try again later, or if it lasts, check this machine's DNS settings\\.$`,
+    `Could not reach ${where}: looking up its name failed for now \\(a temporary DNS failure, or this machine is offline\\); try again later, or if it lasts, check this machine's network and DNS settings\\.$`,
   ],
   [
     "ECONNREFUSED",
@@ -95,6 +96,17 @@ test.each([
   const { message } = describeFailure(error, "WooCommerce", sent(false, "WAITER_WOO_URL"), call, options);
   expect(message).toMatch(new RegExp(said));
   expect(message).not.toContain(code);
+});
+
+test("a public API waiter chose, not a setting, is not said to be a setting's fault when it cannot be reached", () => {
+  const own = { ...sent(false, "WAITER_WOO_URL"), urlIsWaitersOwn: true };
+  const said = (code: string) => describeFailure(failed(code), "WooCommerce", own, call, options).message;
+  expect(said("ENOTFOUND")).toBe(
+    "Could not reach WooCommerce (shop.example): its name does not resolve, so this machine is offline or its DNS is failing; try again once it is online, or if it lasts, check this machine's network and DNS settings.",
+  );
+  expect(said("ECONNREFUSED")).toBe(
+    "Could not reach WooCommerce (shop.example): the connection was refused, as nothing listens there; try again later, or if it lasts, check this machine's network.",
+  );
 });
 
 test("a certificate no authority vouches for is said alike on every Node.js, without the advice Node.js 24 adds to its reason", () => {

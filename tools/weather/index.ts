@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { optionalUpstreamUrl, upstreamUrl } from "../../src/settings.js";
+import { optionalUpstreamUrl, upstreamUrl, waitersOwnUrl } from "../../src/settings.js";
 import { defineToolset } from "../../src/toolset.js";
 import { currentTool } from "./current.js";
 import { forecastTool } from "./forecast.js";
@@ -101,7 +101,7 @@ export const weather = defineToolset({
     const places = geocoder(
       http.upstream(
         "Open-Meteo geocoding",
-        settings.geocodingUrl ?? new URL(key ? GEOCODING.customer : GEOCODING.free),
+        settings.geocodingUrl ?? waitersOwnUrl(key ? GEOCODING.customer : GEOCODING.free),
         { ...openMeteoApi, urlSetting: origin("geocodingUrl") },
       ),
     );
@@ -117,10 +117,14 @@ export const weather = defineToolset({
             }),
           )
         : openMeteo(
-            http.upstream("Open-Meteo", settings.openMeteoUrl ?? new URL(key ? OPEN_METEO.customer : OPEN_METEO.free), {
-              ...openMeteoApi,
-              urlSetting: origin("openMeteoUrl"),
-            }),
+            http.upstream(
+              "Open-Meteo",
+              settings.openMeteoUrl ?? waitersOwnUrl(key ? OPEN_METEO.customer : OPEN_METEO.free),
+              {
+                ...openMeteoApi,
+                urlSetting: origin("openMeteoUrl"),
+              },
+            ),
           );
     return [geocodeTool(places), currentTool(places, provider), forecastTool(places, provider)];
   },
