@@ -287,7 +287,7 @@ time.sleep(30)`,
         at(`https://127.0.0.1:${(secured.address() as AddressInfo).port}/`).send("/", {}, call()),
       );
       expect(untrusted.message).toMatch(
-        /^Could not reach Proxied API \(127\.0\.0\.1:\d+\) securely: its certificate is not trusted \(self-signed certificate\); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS \(a PEM file's path\)\.$/,
+        /^Could not reach Proxied API \(127\.0\.0\.1:\d+\) securely: its certificate is not trusted \(self-signed certificate\); if a private authority signed it, or a proxy or antivirus that inspects TLS stands in between, give that authority's certificate to waiter in NODE_EXTRA_CA_CERTS \(a PEM file's path\); or, on a Wi-Fi with a login page \(a hotel's, an airport's\), sign in in a browser, then try again\.$/,
       );
       const plain = await failure(at(fake.origin.replace("http:", "https:")).send("/", { method: "POST" }, call()));
       expect(plain.message).toMatch(

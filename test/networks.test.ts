@@ -1,7 +1,15 @@
 import dns from "node:dns";
-import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
+import { readFileSync } from "node:fs";
+import { createServer, type Server } from "node:https";
+import { type AddressInfo, isIP } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { type FakeProxy, startProxy } from "./fakes/proxy.js";
+import { CONSUMER_KEY, CONSUMER_SECRET, WOO_IDS } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
-import { text } from "./stdio.js";
+import { startServer, text } from "./stdio.js";
+
+const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
 /**
  * waiter on a laptop that travels: offline, on a Wi-Fi whose login page answers in every server's
@@ -15,9 +23,12 @@ const lookups: string[] = [];
 
 beforeAll(() => {
   (dns as { lookup: unknown }).lookup = (hostname: string, ...rest: unknown[]) => {
+    const pass = lookup as (...args: unknown[]) => void;
+    // An address is its own answer: a server listening on 127.0.0.1 looks it up too.
+    if (isIP(hostname)) return pass(hostname, ...rest);
     lookups.push(hostname);
     const answer = names[hostname] ?? "ENOTFOUND";
-    if (/^[\d.]+$/.test(answer)) return (lookup as (...args: unknown[]) => void)(answer, ...rest);
+    if (isIP(answer)) return pass(answer, ...rest);
     const failure = Object.assign(new Error(`getaddrinfo ${answer} ${hostname}`), {
       code: answer,
       syscall: "getaddrinfo",
@@ -92,4 +103,70 @@ test("offline, a lookup that fails for now (Linux's resolver) and a network with
     "Could not reach Frankfurter (ECB rates) (api.frankfurter.dev): this machine has no route to it (its network is down or unreachable); try again later, or if it lasts, check this machine's network.",
   );
   expect(noRoute.ms).toBeLessThan(3_000);
+});
+
+describe("a network that answers in every server's place", () => {
+  let proxy: FakeProxy;
+  /** A Wi-Fi's login page over https, its certificate for shop.example, signed by itself. */
+  let portal: Server;
+
+  beforeAll(async () => {
+    portal = createServer(
+      { key: readFileSync(fixture("shop-tls.key")), cert: readFileSync(fixture("shop-tls.crt")) },
+      (_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<html>Sign in to Hotel Wi-Fi</html>"),
+    );
+    await new Promise<void>((resolve) => portal.listen(0, "127.0.0.1", resolve));
+    proxy = await startProxy();
+    proxy.portal = (portal.address() as AddressInfo).port;
+  });
+
+  afterAll(async () => {
+    await Promise.all([proxy?.close(), new Promise((resolve) => portal?.close(resolve))]);
+  });
+
+  /** What the ECB's rates and a shop's order say, with the network between waiter and them answering itself. */
+  async function answers(env: Record<string, string> = {}): Promise<{ rates: string; order: string; ms: number }> {
+    // Every request goes through the proxy, which tunnels it to the login page, as a Wi-Fi that
+    // answers in every server's place, or a proxy that inspects TLS, does.
+    const server = await startServer({
+      HTTPS_PROXY: proxy.origin,
+      WAITER_WOO_URL: "https://www.shop.example",
+      WAITER_WOO_KEY: CONSUMER_KEY,
+      WAITER_WOO_SECRET: CONSUMER_SECRET,
+      ...env,
+    });
+    try {
+      const started = performance.now();
+      const rates = await server.call("currency_rates", { symbols: ["USD"] });
+      const ms = performance.now() - started;
+      const order = await server.call("eshop_order_get", { id: WOO_IDS.orders.pending1999 });
+      expect([rates.isError, order.isError]).toEqual([true, true]);
+      return { rates: text(rates), order: text(order), ms };
+    } finally {
+      await server.close();
+    }
+  }
+
+  test("a certificate no authority vouches for says, for a public API, to sign in to the Wi-Fi or to trust the inspecting proxy's authority", async () => {
+    const { rates, order, ms } = await answers();
+    expect(rates).toBe(
+      "Could not reach Frankfurter (ECB rates) (api.frankfurter.dev) securely: its certificate is not trusted (self-signed certificate), so another server answers in its place: on a Wi-Fi with a login page (a hotel's, an airport's), sign in in a browser, then try again; behind a proxy or antivirus that inspects TLS, give its authority's certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path).",
+    );
+    // Not tried again: a retry would meet the same certificate.
+    expect(ms).toBeLessThan(2_000);
+    // A shop's own server may have a private authority's certificate.
+    expect(order).toBe(
+      "Could not reach WooCommerce (www.shop.example) securely: its certificate is not trusted (self-signed certificate); if a private authority signed it, or a proxy or antivirus that inspects TLS stands in between, give that authority's certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path); or, on a Wi-Fi with a login page (a hotel's, an airport's), sign in in a browser, then try again.",
+    );
+  });
+
+  test("a certificate for another name names it, and says, for a public API, to sign in to the Wi-Fi, for a shop also to check its URL", async () => {
+    const { rates, order } = await answers({ NODE_EXTRA_CA_CERTS: fixture("shop-tls.crt") });
+    expect(rates).toBe(
+      "Could not reach Frankfurter (ECB rates) (api.frankfurter.dev) securely: its certificate is for shop.example, not api.frankfurter.dev, so another server answers in its place: on a Wi-Fi with a login page (a hotel's, an airport's), sign in in a browser, then try again; if it lasts, check this machine's network.",
+    );
+    expect(order).toBe(
+      "Could not reach WooCommerce (www.shop.example) securely: its certificate is for shop.example, not www.shop.example; check WAITER_WOO_URL, or, on a Wi-Fi with a login page (a hotel's, an airport's), sign in in a browser, then try again.",
+    );
+  });
 });

@@ -1,5 +1,13 @@
 import { UnconfirmedChange, UpstreamError } from "../errors.js";
-import { CUT, NO_HANDLE, NO_ROUTE, neverConnected, notConnected, notTrusted, UNTRUSTED } from "../net-failures.js";
+import {
+  CUT,
+  certificateReason,
+  NO_HANDLE,
+  NO_ROUTE,
+  neverConnected,
+  notConnected,
+  UNTRUSTED,
+} from "../net-failures.js";
 import { oneLine } from "../shown.js";
 import { proxyFailure, tunnelRefused } from "./proxy.js";
 import { retryAfterMs } from "./retry.js";
@@ -173,7 +181,7 @@ function connectionFailure(
   const code = (err as { code?: string }).code ?? "";
   const message = oneLine(err instanceof Error ? err.message : String(err));
   // TLS fails before the request is sent: nothing was carried out, and a retry will not mend it.
-  const insecure = tlsFailure(code, message, url.hostname, urlSetting);
+  const insecure = tlsFailure(err, code, message, url.hostname, urlIsWaitersOwn ? undefined : urlSetting);
   if (insecure) return new UpstreamError(`Could not reach ${where} securely: ${insecure}.`);
   if (changes && !neverConnected(code)) {
     const what = CUT.includes(code)
@@ -206,12 +214,35 @@ function connectionFailure(
   return new UpstreamError(said, undefined, undefined, neverConnected(code));
 }
 
-/** What a TLS handshake's failure says, after "Could not reach … securely: ", or undefined for another failure. */
-function tlsFailure(code: string, message: string, host: string, urlSetting: string): string | undefined {
+/** What to do on a Wi-Fi that answers in every server's place until one signs in on its login page. */
+const SIGN_IN = "on a Wi-Fi with a login page (a hotel's, an airport's), sign in in a browser, then try again";
+
+/**
+ * What a TLS handshake's failure says, after "Could not reach … securely: ", or undefined for
+ * another failure. `urlSetting` is undefined for a public API's URL waiter chose: a certificate
+ * there that is not its own is another server's, answering in its place (a Wi-Fi's login page, a
+ * proxy or antivirus that inspects TLS), and the setting is not what to check.
+ */
+function tlsFailure(
+  err: unknown,
+  code: string,
+  message: string,
+  host: string,
+  urlSetting: string | undefined,
+): string | undefined {
   if (UNTRUSTED.includes(code)) {
-    return `its certificate ${notTrusted(message)}`;
+    const untrusted = `its certificate is not trusted (${certificateReason(message)})`;
+    return urlSetting
+      ? `${untrusted}; if a private authority signed it, or a proxy or antivirus that inspects TLS stands in between, give that authority's certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path); or, ${SIGN_IN}`
+      : `${untrusted}, so another server answers in its place: ${SIGN_IN}; behind a proxy or antivirus that inspects TLS, give its authority's certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path)`;
   }
-  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") return `its certificate does not name ${host}; check ${urlSetting}`;
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
+    const names = certificateNames(err);
+    const other = names ? `its certificate is for ${names}, not ${host}` : `its certificate does not name ${host}`;
+    return urlSetting
+      ? `${other}; check ${urlSetting}, or, ${SIGN_IN}`
+      : `${other}, so another server answers in its place: ${SIGN_IN}; if it lasts, check this machine's network`;
+  }
   if (code === "CERT_HAS_EXPIRED") {
     return "its certificate has expired; whoever runs it must renew it, or, if this machine's clock is wrong, set it right";
   }
@@ -219,9 +250,29 @@ function tlsFailure(code: string, message: string, host: string, urlSetting: str
     return "its certificate is not valid yet; if this machine's clock is behind, set it right";
   }
   if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || code === "ERR_SSL_PACKET_LENGTH_TOO_LONG") {
-    return `it does not answer TLS at that port; check ${urlSetting}, whose port may be one for plain HTTP`;
+    return urlSetting
+      ? `it does not answer TLS at that port; check ${urlSetting}, whose port may be one for plain HTTP`
+      : `it does not answer TLS at that port, so another server answers in its place: ${SIGN_IN}; if it lasts, check this machine's network`;
   }
   return undefined;
+}
+
+/**
+ * The names a certificate is for, as TLS gave it with a failure to match the host (three at most):
+ * "hotspot.example", or "a.example, b.example, c.example and 40 more". Undefined without any.
+ */
+function certificateNames(err: unknown): string | undefined {
+  const cert = (err as { cert?: { subjectaltname?: string; subject?: { CN?: unknown } } }).cert;
+  const alternative = (cert?.subjectaltname ?? "")
+    .split(", ")
+    .filter((name) => name.startsWith("DNS:"))
+    .map((name) => name.slice(4));
+  const names = (alternative.length ? alternative : [String(cert?.subject?.CN ?? "")]).filter((name) =>
+    /^[\w*.-]+$/.test(name),
+  );
+  if (names.length === 0) return undefined;
+  const more = names.length > 3 ? ` and ${names.length - 3} more` : "";
+  return `${names.slice(0, 3).join(", ")}${more}`;
 }
 
 /**

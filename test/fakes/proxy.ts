@@ -25,6 +25,11 @@ export interface FakeProxy {
   refuse: number | undefined;
   /** While set, every CONNECT is taken and never answered (a proxy stuck reaching the upstream). */
   hold: boolean;
+  /**
+   * While set, every CONNECT, whatever host it names, is tunnelled to this port on loopback: a
+   * network that answers in every server's place (a Wi-Fi's login page, a proxy that inspects TLS).
+   */
+  portal: number | undefined;
   close(): Promise<void>;
 }
 
@@ -39,6 +44,7 @@ export async function startProxy(): Promise<FakeProxy> {
     credentials: undefined,
     refuse: undefined,
     hold: false,
+    portal: undefined,
     close: () =>
       new Promise((resolve) => {
         for (const socket of tunnels) socket.destroy();
@@ -66,12 +72,12 @@ export async function startProxy(): Promise<FakeProxy> {
       return;
     }
     const { hostname, port } = new URL(`http://${req.url}`);
-    if (!hostname.endsWith(".example")) {
+    if (!hostname.endsWith(".example") && !proxy.portal) {
       // Tests never reach the internet, through a proxy either.
       client.end("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
       return;
     }
-    const target = connect(Number(port) || 443, "127.0.0.1");
+    const target = connect(proxy.portal ?? (Number(port) || 443), "127.0.0.1");
     tunnels.add(client).add(target);
     target.on("error", () => client.destroy());
     target.on("close", () => client.destroy());

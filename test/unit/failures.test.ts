@@ -80,11 +80,11 @@ test.each([
   ["ETIMEDOUT", `^The connection to ${where} timed out; the service or the network is down, try again later\\.$`],
   [
     "DEPTH_ZERO_SELF_SIGNED_CERT",
-    `Could not reach ${where} securely: its certificate is not trusted \\(self-signed certificate\\); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS`,
+    `Could not reach ${where} securely: its certificate is not trusted \\(self-signed certificate\\); if a private authority signed it, or a proxy or antivirus that inspects TLS stands in between, give that authority's certificate to waiter in NODE_EXTRA_CA_CERTS`,
   ],
   [
     "ERR_TLS_CERT_ALTNAME_INVALID",
-    `Could not reach ${where} securely: its certificate does not name shop\\.example; check WAITER_WOO_URL\\.$`,
+    `Could not reach ${where} securely: its certificate does not name shop\\.example; check WAITER_WOO_URL, or, on a Wi-Fi with a login page \\(a hotel's, an airport's\\), sign in in a browser, then try again\\.$`,
   ],
   ["CERT_HAS_EXPIRED", `Could not reach ${where} securely: its certificate has expired; whoever runs it must renew it`],
   [
@@ -109,6 +109,19 @@ test("a public API waiter chose, not a setting, is not said to be a setting's fa
   );
 });
 
+test("a public API waiter chose that answers plain HTTP, or shows a certificate of many other names, is another server answering in its place", () => {
+  const own = { ...sent(false, "WAITER_WOO_URL"), urlIsWaitersOwn: true };
+  const plain = describeFailure(failed("ERR_SSL_WRONG_VERSION_NUMBER"), "WooCommerce", own, call, options);
+  expect(plain.message).toBe(
+    "Could not reach WooCommerce (shop.example) securely: it does not answer TLS at that port, so another server answers in its place: on a Wi-Fi with a login page (a hotel's, an airport's), sign in in a browser, then try again; if it lasts, check this machine's network.",
+  );
+  const cert = { subjectaltname: "DNS:a.example, IP Address:10.0.0.1, DNS:b.example, DNS:c.example, DNS:d.example" };
+  const other = Object.assign(failed("ERR_TLS_CERT_ALTNAME_INVALID"), { cert });
+  expect(describeFailure(other, "WooCommerce", own, call, options).message).toMatch(
+    /^Could not reach WooCommerce \(shop\.example\) securely: its certificate is for a\.example, b\.example, c\.example and 1 more, not shop\.example, so another server answers in its place: /,
+  );
+});
+
 test("a certificate no authority vouches for is said alike on every Node.js, without the advice Node.js 24 adds to its reason", () => {
   // Node 24's reason; Node 20 and 22 say "self-signed certificate" alone.
   const node24 = failed(
@@ -116,7 +129,7 @@ test("a certificate no authority vouches for is said alike on every Node.js, wit
     "self-signed certificate; if the root CA is installed locally, try running Node.js with --use-system-ca",
   );
   expect(describeFailure(node24, "WooCommerce", sent(false, "WAITER_WOO_URL"), call, options).message).toBe(
-    "Could not reach WooCommerce (shop.example) securely: its certificate is not trusted (self-signed certificate); if a private authority signed it, give its certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path).",
+    "Could not reach WooCommerce (shop.example) securely: its certificate is not trusted (self-signed certificate); if a private authority signed it, or a proxy or antivirus that inspects TLS stands in between, give that authority's certificate to waiter in NODE_EXTRA_CA_CERTS (a PEM file's path); or, on a Wi-Fi with a login page (a hotel's, an airport's), sign in in a browser, then try again.",
   );
 });
 
