@@ -659,7 +659,7 @@ describe(`at ${AFTERNOON}`, () => {
       met.intercept = () => ({ status: 429, body: "" });
       try {
         const kept =
-          /^MET Norway could not be asked now, so this comes from its earlier answer and may be out of date: MET Norway .*429/;
+          /^MET Norway could not be asked now, so this comes from the answer it gave less than a minute ago, and may be out of date: MET Norway .*429/;
         const forecast = await server.call("weather_forecast", { ...point, days: 2 });
         expect(forecast.isError, text(forecast)).toBeFalsy();
         expect(data(forecast).days).toEqual(data(first).days);
@@ -843,13 +843,17 @@ describe(`at ${AFTERNOON}`, () => {
       openMeteo.intercept = () => ({ status: 429, body: ERROR_429, headers: { "retry-after": "3600" } });
       try {
         const kept =
-          /^Open-Meteo could not be asked now, so this comes from its earlier answer and may be out of date: Open-Meteo answered 429 "Daily API request limit exceeded/;
+          /^Open-Meteo could not be asked now, so this comes from the answer it gave 31 min ago, and may be out of date: Open-Meteo answered 429 "Daily API request limit exceeded/;
         const later = await om.call("weather_forecast", { ...point, days: 3 });
         expect(data(later).days).toEqual(data(forecast).days);
         expect(data<{ note: string }>(later).note).toMatch(kept);
         const now = await om.call("weather_current", point);
         expect(data(now).time).toBe(data(current).time);
         expect(data<{ note: string }>(now).note).toMatch(kept);
+        // How old it is, for the model to tell the person the forecast is of then.
+        setClock(clock.now() + 94 * 60_000);
+        const older = await om.call("weather_forecast", { ...point, days: 3 });
+        expect(data<{ note: string }>(older).note).toMatch(/ from the answer it gave 2 h 5 min ago, /);
       } finally {
         openMeteo.intercept = undefined;
         setClock(AFTERNOON);

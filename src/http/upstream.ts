@@ -41,31 +41,39 @@ export interface RequestOptions<T = unknown> {
   /**
    * For a GET whose answer may serve past its time (RFC 5861's stale-if-error): when the upstream
    * fails for now (unreachable, too slow, 5xx, 429) and an answer kept is at most `forSeconds` past
-   * its time, that answer is returned instead, and `heard` hears the failure, so the toolset can
-   * say the answer may be old. A call its caller cancelled gets no answer.
+   * its time, that answer is returned instead, and `heard` hears the failure and when the answer
+   * came, so the toolset can say how old it is. A call its caller cancelled gets no answer.
    */
   staleIfError?: StaleIfError;
 }
 
 export interface StaleIfError {
   forSeconds: number;
-  heard: (failure: UpstreamError) => void;
+  /** `keptAt`: epoch milliseconds, by waiter's clock, when the answer kept came. */
+  heard: (failure: UpstreamError, keptAt: number) => void;
+}
+
+/** Why an answer kept from before stands in for a new one, and since when it is kept. */
+export interface Stale {
+  /** The upstream's failure, in words. */
+  failure: string;
+  /** Epoch milliseconds, by waiter's clock, when the answer kept came. */
+  keptAt: number;
 }
 
 /**
  * Runs `read`, whose GETs take `staleIfError` (an answer up to `forSeconds` past its time): its
- * answer, and `stale`, the failure's message, when that answer is one kept from before because
- * the upstream failed for now.
+ * answer, and `stale` when that answer is one kept from before because the upstream failed for now.
  */
 export async function orKept<T>(
   forSeconds: number,
   read: (staleIfError: StaleIfError) => Promise<T>,
-): Promise<{ value: T; stale?: string }> {
-  let stale: string | undefined;
+): Promise<{ value: T; stale?: Stale }> {
+  let stale: Stale | undefined;
   const value = await read({
     forSeconds,
-    heard: (failure) => {
-      stale = failure.message;
+    heard: (failure, keptAt) => {
+      stale = { failure: failure.message, keptAt };
     },
   });
   return stale === undefined ? { value } : { value, stale };
@@ -223,7 +231,7 @@ export class Upstream {
       const usable = kept && clock.now() - kept.staleAt <= (staleIfError?.forSeconds ?? 0) * 1000;
       // Cancelled by its caller (a client, waiter stopping), a call takes no old answer for a new one.
       if (!usable || !staleIfError || call.signal.aborted || !passing(failure)) throw failure;
-      staleIfError.heard(failure);
+      staleIfError.heard(failure, kept.keptAt);
       return kept.value as z.output<S>;
     } finally {
       own.end();

@@ -64,7 +64,7 @@ export function cnbSource(cnb: Upstream): RateSource {
 
     async fixing(date, call) {
       const { value, stale } = await orKept(KEPT_FOR_SECONDS, (staleIfError) => daily(date, call, staleIfError));
-      return stale ? { ...value.fixing, stale } : value.fixing;
+      return stale ? { ...value.fixing, stale: stale.failure } : value.fixing;
     },
 
     async series(start, end, _codes, call) {

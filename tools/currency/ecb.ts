@@ -83,7 +83,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
       const { value, stale } = await orKept(KEPT_FOR_SECONDS, (staleIfError) =>
         frankfurter.json(table, final ? `/${date}` : "/latest", { ttl, staleIfError }, call),
       );
-      return stale ? { ...value, stale } : value;
+      return stale ? { ...value, stale: stale.failure } : value;
     },
 
     async series(start, end, codes, call) {

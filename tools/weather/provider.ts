@@ -1,4 +1,5 @@
 import type { Call } from "../../src/http/types.js";
+import type { Stale } from "../../src/http/upstream.js";
 import type { Condition } from "./conditions.js";
 import type { Place } from "./places.js";
 
@@ -15,8 +16,8 @@ export interface Now {
   precipitation_mm_h?: number;
   cloud_cover_percent?: number;
   condition?: Condition;
-  /** Why these come from an answer kept from before: the provider failed when asked (its failure). */
-  stale?: string;
+  /** Why these come from an answer kept from before, and since when: the provider failed when asked. */
+  stale?: Stale;
 }
 
 /** One local day of the place's time zone. */
@@ -64,7 +65,7 @@ export interface WeatherProvider {
   ): Promise<{
     days: Day[];
     hours: Hour[];
-    stale?: string;
+    stale?: Stale;
     /** The time of the last step, where the forecast runs out. */
     ends?: number;
   }>;

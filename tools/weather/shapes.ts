@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { localIso } from "../../src/time.js";
+import type { Stale } from "../../src/http/upstream.js";
+import { clock, localIso } from "../../src/time.js";
 import type { Condition } from "./conditions.js";
 import { label, type Place, type Resolved } from "./places.js";
 
@@ -71,9 +72,18 @@ export function footer(result: {
   return lines;
 }
 
-/** What an answer says when the provider failed and it comes from the provider's answer kept from before. */
-export function keptNote(providerName: string, stale: string): string {
-  return `${providerName} could not be asked now, so this comes from its earlier answer and may be out of date: ${stale}`;
+/**
+ * What an answer says when the provider failed and it comes from the provider's answer kept from
+ * before: how long ago that came, so that it can be told as the weather of then.
+ */
+export function keptNote(providerName: string, stale: Stale): string {
+  const minutes = Math.floor((clock.now() - stale.keptAt) / 60_000);
+  const hours = Math.floor(minutes / 60);
+  const ago =
+    minutes < 1
+      ? "less than a minute"
+      : [hours ? `${hours} h` : "", minutes % 60 ? `${minutes % 60} min` : ""].filter(Boolean).join(" ");
+  return `${providerName} could not be asked now, so this comes from the answer it gave ${ago} ago, and may be out of date: ${stale.failure}`;
 }
 
 /** "Ostrava, Moravskoslezský kraj, Czechia (49.8347, 18.282; Europe/Prague)" */
