@@ -28,17 +28,15 @@ export type SettingValues<S extends Settings> = { [K in keyof S]: z.output<S[K][
 
 /**
  * An upstream base URL: https, or plain http to loopback only. This is the one place the rule
- * is checked; an upstream is declared with the URL parsed here, `defaultUrl` marked as waiter's own.
+ * is checked; an upstream is declared with the URL parsed here. `defaultUrl` is waiter's own.
  */
 export function upstreamUrl(defaultUrl: string) {
-  return z
-    .string()
-    .default(defaultUrl)
-    .transform((value, ctx) => (value === defaultUrl ? waitersOwnUrl(value) : checkUpstreamUrl(value, ctx)));
+  waitersOwnUrl(defaultUrl);
+  return z.string().default(defaultUrl).transform(checkUpstreamUrl);
 }
 
-/** The base URLs waiter chose (a public API's), rather than a person (their shop, a proxy). */
-const waitersOwn = new WeakSet<URL>();
+/** The base URLs of the public APIs waiter reaches where no setting names another, by href. */
+const waitersOwn = new Set<string>();
 
 /**
  * A public API's base URL that waiter chose, where no setting says otherwise. One failing to
@@ -47,13 +45,13 @@ const waitersOwn = new WeakSet<URL>();
  */
 export function waitersOwnUrl(href: string): URL {
   const url = new URL(href);
-  waitersOwn.add(url);
+  waitersOwn.add(url.href);
   return url;
 }
 
-/** Whether `url` is waiter's own choice (waitersOwnUrl), not one a setting gave. */
+/** Whether `url` is one of waiter's own (waitersOwnUrl), however it was given: set to it, or left to it. */
 export function isWaitersOwnUrl(url: URL): boolean {
-  return waitersOwn.has(url);
+  return waitersOwn.has(url.href);
 }
 
 /** An upstream base URL whose default the toolset picks from other settings (a paid host with a key). */
