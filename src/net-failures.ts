@@ -79,7 +79,9 @@ export function notConnected(code: string | undefined, peer: Peer): string | und
     return `looking up ${peer.name} failed for now (a temporary DNS failure, or this machine is offline); try again later, or if it lasts, check this machine's network and DNS settings`;
   }
   if (code === "ECONNREFUSED") {
-    return `${peer.connection} was refused, as nothing listens there; try again later, or if it lasts, check ${peer.portSetting ?? "this machine's network"}`;
+    return peer.portSetting
+      ? `${peer.connection} was refused, as nothing listens there; try again later, or if it lasts, check ${peer.portSetting}`
+      : `${peer.connection} was refused: the service is down, or a firewall on this machine or its network refuses it; try again later, or if it lasts, check this machine's network`;
   }
   return undefined;
 }

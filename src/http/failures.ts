@@ -244,7 +244,9 @@ function tlsFailure(
       : `${other}, so another server answers in its place: ${SIGN_IN}; if it lasts, check this machine's network`;
   }
   if (code === "CERT_HAS_EXPIRED") {
-    return "its certificate has expired; whoever runs it must renew it, or, if this machine's clock is wrong, set it right";
+    return urlSetting
+      ? "its certificate has expired; whoever runs it must renew it, or, if this machine's clock is wrong, set it right"
+      : `its certificate has expired, so another server may answer in its place: ${SIGN_IN}; or, if this machine's clock is wrong, set it right`;
   }
   if (code === "CERT_NOT_YET_VALID") {
     return "its certificate is not valid yet; if this machine's clock is behind, set it right";

@@ -105,7 +105,11 @@ test("a public API waiter chose, not a setting, is not said to be a setting's fa
     "Could not reach WooCommerce (shop.example): its name does not resolve, so this machine is offline or its DNS is failing; try again once it is online, or if it lasts, check this machine's network and DNS settings.",
   );
   expect(said("ECONNREFUSED")).toBe(
-    "Could not reach WooCommerce (shop.example): the connection was refused, as nothing listens there; try again later, or if it lasts, check this machine's network.",
+    "Could not reach WooCommerce (shop.example): the connection was refused: the service is down, or a firewall on this machine or its network refuses it; try again later, or if it lasts, check this machine's network.",
+  );
+  // A public API renews its certificate: an expired one is likelier a Wi-Fi's login page's.
+  expect(said("CERT_HAS_EXPIRED")).toBe(
+    "Could not reach WooCommerce (shop.example) securely: its certificate has expired, so another server may answer in its place: on a Wi-Fi with a login page (a hotel's, an airport's), sign in in a browser, then try again; or, if this machine's clock is wrong, set it right.",
   );
 });
 
