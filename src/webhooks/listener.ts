@@ -8,9 +8,10 @@ import { untilAborted } from "../http/deadline.js";
 import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { quote, withEscapes } from "../shown.js";
-import { clock, HOUR_MS, lessAgoThan } from "../time.js";
+import { clock } from "../time.js";
 import { requestGuard } from "./hosts.js";
 import { capConnectionsPerClient, clientOf, DEFAULT_TIMEOUTS, type ListenerTimeouts, watchBody } from "./limits.js";
+import { secretWatch, withCause } from "./secrets.js";
 import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { parseBody, type Verifier, verifierFor } from "./verifiers/index.js";
 
@@ -59,95 +60,6 @@ const MAX_PAYLOAD_DEPTH = 512;
 function bodyLimit(webhooks: Pick<WebhooksConfig, "maxBodyBytes">, source: WebhookSource | undefined): number {
   const small = source && SMALL_DELIVERIES[source.scheme];
   return Math.min(webhooks.maxBodyBytes, small?.maxBytes ?? Number.POSITIVE_INFINITY);
-}
-
-/**
- * A refusal as the operator's log says it. A signature that never matches is most often a secret
- * set wrong (copied from another endpoint, or cut short), which only the log can name: the sender,
- * who may be a stranger, is told no more than the mismatch.
- */
-function withCause(reason: string, source: WebhookSource): string {
-  const notHeld = reason === "signature mismatch" ? secretNotHeld(source) : undefined;
-  return notHeld ? `${reason}: if every delivery of this source is refused so, ${notHeld}` : reason;
-}
-
-/** The variables that do not hold the secret a source's sender signs with, as the log says it, and where to find it. */
-function secretNotHeld(source: WebhookSource): string | undefined {
-  if (!("secretEnv" in source)) return undefined;
-  const variables = [source.secretEnv].flat();
-  const holds = variables.length === 1 ? `${variables[0]} does not hold` : `none of ${variables.join(", ")} holds`;
-  return `${holds} the secret its sender signs with; docs/webhooks.md#pointing-the-providers-at-waiter says where each provider shows it`;
-}
-
-/**
- * How long a source whose deliveries verified must see nothing but signature mismatches before
- * its secret is said to have changed at one end only. A stranger's forgeries between two real
- * deliveries an hour apart span less; WooCommerce, which never sends a refused delivery again,
- * disables its webhook at the seventh in a row: a shop making fewer than seven webhook events in
- * that hour hears of it first.
- */
-const MISMATCHED_FOR_MS = HOUR_MS;
-
-/** What a sender signing with another secret loses meanwhile, for the senders that never send a delivery again. */
-const LOST_MEANWHILE: Partial<Record<WebhookSource["scheme"], string>> = {
-  github:
-    "GitHub does not send the refused deliveries again: redeliver them from the webhook's Recent Deliveries once they verify",
-  woocommerce:
-    "WooCommerce does not send the refused deliveries again (WooCommerce → Status → Logs lists them), and disables the webhook at its seventh failure in a row: set it back to Active under WooCommerce → Settings → Advanced → Webhooks",
-};
-
-/**
- * Warns when a source's sender has been signing with another secret than waiter's for a while: a
- * source whose deliveries verified, and since the last of them has had only signature mismatches
- * (its scheme's headers well-formed and, where it signs one, a current timestamp: what a sender with
- * a wrong secret sends) for MISMATCHED_FOR_MS; a repeat of a stored delivery is not one verified.
- * Said again at most hourly while it lasts, and at info when a delivery verifies again. A source
- * none of whose deliveries verified is not warned of: forgeries raise it only where real deliveries
- * stopped verifying for that long. After a restart, `lastStored` (the newest event stored from the
- * source) stands for the last verified, so that a secret changed in waiter alone, which takes a
- * restart, is warned of too.
- */
-function secretWatch(log: Log, lastStored: (source: string) => Promise<number | undefined>) {
-  // verifiedAt is unknown until a delivery verifies or the store has told of one.
-  const watched = new Map<string, { verifiedAt?: number; mismatches: number; since?: number; warnedAt?: number }>();
-  return {
-    verified(source: WebhookSource, now: number) {
-      const watch = watched.get(source.name);
-      if (watch?.warnedAt !== undefined && watch.verifiedAt !== undefined) {
-        log.info(
-          `webhook ${source.name}: a delivery verifies again, after ${watch.mismatches} refused for a signature mismatch since the last one verified, at ${new Date(watch.verifiedAt).toISOString()}`,
-        );
-      }
-      watched.set(source.name, { verifiedAt: now, mismatches: 0 });
-    },
-    mismatched(source: WebhookSource, now: number) {
-      let watch = watched.get(source.name);
-      if (!watch) {
-        const asked: { mismatches: number; verifiedAt?: number } = { mismatches: 0 };
-        watched.set(source.name, asked);
-        lastStored(source.name).then(
-          (at) => {
-            asked.verifiedAt ??= at;
-          },
-          // Asked again at the next mismatch; the store's failures are told where it fails to store.
-          () => {
-            if (watched.get(source.name) === asked) watched.delete(source.name);
-          },
-        );
-        watch = asked;
-      }
-      watch.mismatches += 1;
-      // A clock set back: the span counts from the new time, not one that has not come yet.
-      watch.since = Math.min(watch.since ?? now, now);
-      if (watch.verifiedAt === undefined || now - watch.since < MISMATCHED_FOR_MS) return;
-      if (watch.warnedAt !== undefined && lessAgoThan(watch.warnedAt, HOUR_MS)) return;
-      watch.warnedAt = now;
-      const lost = LOST_MEANWHILE[source.scheme];
-      log.warning(
-        `webhook ${source.name}: no delivery verified since ${new Date(watch.verifiedAt).toISOString()}, and ${watch.mismatches} refused since for a signature mismatch, over ${Math.round((now - watch.since) / 60_000)} min: its secret was likely changed at the sender and not in waiter, or the reverse; ${secretNotHeld(source)}, and docs/webhooks.md#rotating-a-secret how to change one without refusing deliveries${lost ? `; ${lost}` : ""}`,
-      );
-    },
-  };
 }
 
 /** What to do about a delivery not stored, for the senders that never send one again. */
