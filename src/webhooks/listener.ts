@@ -9,6 +9,7 @@ import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
+import { boundedCounts } from "./counts.js";
 import { requestGuard } from "./hosts.js";
 import { capConnectionsPerClient, clientOf, DEFAULT_TIMEOUTS, type ListenerTimeouts, watchBody } from "./limits.js";
 import { secretWatch, withCause } from "./secrets.js";
@@ -129,59 +130,8 @@ function answerUnread(req: Request, res: Response, status: number, error: string
   res.status(status).json({ error });
 }
 
-/** How many counts the listener writes at once; a stranger can send refusals faster than any store writes them. */
-const COUNTS_IN_FLIGHT = 2;
-
 /** How long /healthz waits for the store's figures. */
 const HEALTH_STORE_MS = 500;
-
-/**
- * Counts requests into the store, at most COUNTS_IN_FLIGHT writes at once, so that a flood of
- * refusals leaves the store's connections to the deliveries it must store. Past the bound, counts
- * are added up per source and outcome, and each sum is written as one when a write finishes.
- * `writeHeldCounts` writes every sum held at once, for a listener that takes no more requests.
- */
-function boundedCounts(
-  store: EventStore | undefined,
-  failed: (source: string, outcome: string, n: number, err: unknown) => void,
-) {
-  const held = new Map<string, { source: string; outcome: string; n: number }>();
-  let inFlight = 0;
-  const write = (source: string, outcome: string, n: number) => {
-    if (!store) return;
-    inFlight += 1;
-    store
-      .count(source, outcome, n)
-      .catch((err) => failed(source, outcome, n, err))
-      .finally(() => {
-        inFlight -= 1;
-        writeNext();
-      });
-  };
-  // The sum held longest first: one written and then held anew waits behind the others.
-  const writeNext = () => {
-    for (const [key, { source, outcome, n }] of held) {
-      held.delete(key);
-      write(source, outcome, n);
-      return;
-    }
-  };
-  return {
-    count(source: string, outcome: string) {
-      if (inFlight < COUNTS_IN_FLIGHT) {
-        write(source, outcome, 1);
-        return;
-      }
-      const key = `${source}\n${outcome}`;
-      const sum = held.get(key);
-      if (sum) sum.n += 1;
-      else held.set(key, { source, outcome, n: 1 });
-    },
-    writeHeldCounts() {
-      while (held.size > 0) writeNext();
-    },
-  };
-}
 
 /**
  * The webhook listener: POST /webhooks/<source> reads the raw bytes, verifies them with the
