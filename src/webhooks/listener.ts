@@ -1,104 +1,18 @@
-import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
-import { ToolError } from "../errors.js";
-import { type Added, type EventStore, StoreNotWritable, type StoreStats } from "../events/store.js";
+import type { EventStore, StoreStats } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
 import { untilAborted } from "../http/deadline.js";
-import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
-import { quote, withEscapes } from "../shown.js";
+import { quote } from "../shown.js";
 import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
+import { answerUnread, bodyLimit, mountDeliveries, SMALL_DELIVERIES } from "./delivery.js";
 import { requestGuard } from "./hosts.js";
-import { capConnectionsPerClient, clientOf, DEFAULT_TIMEOUTS, type ListenerTimeouts, watchBody } from "./limits.js";
-import { secretWatch, withCause } from "./secrets.js";
-import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
-import { parseBody, type Verifier, verifierFor } from "./verifiers/index.js";
-
-/** Headers that carry a signature: checked, never stored. */
-const SIGNATURE_HEADERS = new Set([
-  "webhook-signature",
-  "svix-signature",
-  "stripe-signature",
-  "x-hub-signature",
-  "x-hub-signature-256",
-  "shopify-hmac-sha256",
-  "x-shopify-hmac-sha256",
-  "x-wc-webhook-signature",
-]);
-/**
- * The headers kept with an event: what its body is and who sent it (content-type, user-agent),
- * and its own provider's headers, not another's. A Comgate or GoPay event is their API's answer,
- * not the request, whose headers anyone who knows a payment's id could write: none are kept.
- */
-const PROVIDER_HEADERS: Partial<Record<WebhookSource["scheme"], RegExp>> = {
-  "standard-webhooks": /^(webhook|svix)-(id|timestamp)$/,
-  github: /^x-github-/,
-  shopify: /^(x-)?shopify-/,
-  woocommerce: /^x-wc-webhook-/,
-};
-const ASKED_OF_THEIR_API = new Set<WebhookSource["scheme"]>(["comgate", "gopay"]);
-
-/**
- * Senders whose deliveries are small forms that their verifier must parse before anything can be
- * checked: a body past this is refused before it is read whole, as a stranger's megabyte of form
- * fields would cost the event loop hundreds of milliseconds to parse. Comgate's notification is
- * some thirty short fields (ids, an amount, an email, a name and an address), about a kilobyte.
- */
-const SMALL_DELIVERIES: Partial<Record<WebhookSource["scheme"], { maxBytes: number; what: string }>> = {
-  comgate: { maxBytes: 8 * 1024, what: "a Comgate notification" },
-};
-
-/**
- * The deepest a payload may nest arrays and objects. lossless-json, which reads payloads back for
- * events_get and its fields, runs out of stack a few thousand levels down, and parsing a deep
- * megabyte holds every other request for half a second; no provider's event nests past a dozen.
- */
-const MAX_PAYLOAD_DEPTH = 512;
-
-/** The largest body a source takes: webhooks.maxBodyBytes, or less for a sender whose deliveries are small. */
-function bodyLimit(webhooks: Pick<WebhooksConfig, "maxBodyBytes">, source: WebhookSource | undefined): number {
-  const small = source && SMALL_DELIVERIES[source.scheme];
-  return Math.min(webhooks.maxBodyBytes, small?.maxBytes ?? Number.POSITIVE_INFINITY);
-}
-
-/** What to do about a delivery not stored, for the senders that never send one again. */
-const NOT_SENT_AGAIN: Partial<Record<WebhookSource["scheme"], string>> = {
-  github: "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries",
-  woocommerce: "WooCommerce does not send it again: find it in WooCommerce → Status → Logs",
-};
-
-function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource): Record<string, string> {
-  if (ASKED_OF_THEIR_API.has(source.scheme)) return {};
-  const own = PROVIDER_HEADERS[source.scheme];
-  const extra = new Set(
-    "idHeader" in source ? [source.idHeader, source.typeHeader].filter(Boolean).map((h) => h?.toLowerCase()) : [],
-  );
-  const signature = source.scheme === "hmac-sha256" ? source.header.toLowerCase() : undefined;
-  const kept: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || SIGNATURE_HEADERS.has(name) || name === signature) continue;
-    // Shopify sends each header under its new name and, for now, its legacy X- one: kept once, new.
-    if (source.scheme === "shopify" && name.startsWith("x-") && headers[name.slice(2)] !== undefined) continue;
-    if (name === "content-type" || name === "user-agent" || own?.test(name) || extra.has(name)) {
-      kept[name] = Array.isArray(value) ? value.join(", ") : value;
-    }
-  }
-  return kept;
-}
-
-/**
- * A type as shown to a model: one line of at most 100 plain characters. For some schemes it is
- * the payload's own word, which a stranger could fill with newlines and instructions.
- */
-export function cleanType(type: string): string {
-  const line = type
-    .replace(/[^\x20-\x7e]+/g, " ")
-    .trim()
-    .slice(0, 100);
-  return line || "unknown";
-}
+import { capConnectionsPerClient, DEFAULT_TIMEOUTS, type ListenerTimeouts } from "./limits.js";
+import type { WebhookSource, WebhooksConfig } from "./settings.js";
+import { type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Which waiter runs a listener: an assistant's (stdio), waiter listen or waiter serve. */
 export type ListenerMode = "stdio" | "listen" | "serve";
@@ -122,12 +36,6 @@ export interface ListenerParts {
   drainMs: number;
   /** Run when the drain time is out, before the connections still open are cut: their last answers. */
   beforeCut?: () => Promise<void>;
-}
-
-/** An answer to a request whose body may still be coming: the connection closes rather than read it. */
-function answerUnread(req: Request, res: Response, status: number, error: string): void {
-  if (!req.complete) res.set("connection", "close");
-  res.status(status).json({ error });
 }
 
 /** How long /healthz waits for the store's figures. */
@@ -164,10 +72,6 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
 
   // A line a minute for each key: a source and reason refused, or a source's repeats.
   const infoAMinute = throttled((line) => log.info(line));
-  const secrets = secretWatch(log, async (source) => {
-    const [last] = store ? await store.list({ source }, { limit: 1, bodies: false }) : [];
-    return last && Date.parse(last.receivedAt);
-  });
   // A store that is away or full refuses every delivery: a line a minute says so, not one each,
   // for each kind of failure, so that none hides another: a source's deliveries not stored (each
   // line names one to send again), requests not counted, /healthz; and a line says when it answers
@@ -246,20 +150,6 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     });
   };
 
-  /** Whether `json` nests too deep to be stored, refused if so: the same again on every retry of it. */
-  const refusedDeep = (req: Request, res: Response, source: WebhookSource, json: Buffer) => {
-    if (!pastBound(json, { depth: MAX_PAYLOAD_DEPTH })) return false;
-    const error = `the payload nests arrays and objects more than ${MAX_PAYLOAD_DEPTH} levels deep, past what waiter reads back`;
-    refuse(req, res, {
-      status: 400,
-      reason: "nested too deep",
-      error,
-      said: `${error}; refused the same each time it is sent again, as no provider's event nests so deep`,
-      source: source.name,
-    });
-    return true;
-  };
-
   const guard = requestGuard(webhooks);
   app.use((req, res, next) => {
     const refusal = guard(req.headers, req.socket.localPort ?? 0, req.path);
@@ -320,235 +210,23 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   });
   routes?.(app);
 
-  const known = (req: Request, res: Response, next: NextFunction) => {
-    const entry = sources.get(req.params.source as string);
-    if (!entry) {
-      // A renamed source, or a provider set up with the wrong case, is heard of: a line a minute in all.
-      refuse(req, res, {
-        status: 404,
-        reason: "unknown source",
-        error: `unknown webhook source "${req.params.source}"`,
-        said: `no source is named ${quote(String(req.params.source))} (the sources: ${[...sources.keys()].join(", ") || "none"})`,
-      });
-      return;
-    }
-    res.locals.entry = entry;
-    next();
-  };
-
-  // Bodies read and not yet answered, across requests: bounded, so that strangers who send large
-  // bodies on many connections cannot make waiter hold more than limits.maxHeldBytes. And per
-  // client, so that one who stalls bodies on many connections cannot take all of it and leave
-  // every real delivery a 503: a client may hold the share of it that it may hold of the
-  // connections (with the defaults a tenth, 6.4 MiB). A real sender's body is held only while it
-  // arrives and is stored, milliseconds, so a burst of a hundred 64 KiB deliveries in flight at
-  // once, or six of 1 MiB, still fits in that; behind a proxy, where every sender is the proxy,
-  // raising maxConnectionsPerClient raises the share with it. Never less than one largest body.
-  let held = 0;
-  const heldBy = new Map<string, number>();
-  const clientShare = Math.max(
-    webhooks.maxBodyBytes,
-    Math.floor(limits.maxHeldBytes * Math.min(1, webhooks.maxConnectionsPerClient / webhooks.maxConnections)),
-  );
-  const busyWarning = throttled((line) => log.warning(line));
-  // Sizes and pace are checked as the body comes, so a lying Content-Length or a trickle is
-  // answered at once instead of after reading (or waiting for) the whole body.
-  const bodyLimits = (req: Request, res: Response, next: NextFunction) => {
-    const { source } = res.locals.entry as { source: WebhookSource };
-    const maxBytes = bodyLimit(webhooks, source);
-    if (Number(req.headers["content-length"]) > maxBytes) {
-      refuseTooLarge(req, res, source);
-      return;
-    }
-    // What this request holds of the budgets, given back once its answer is done.
-    const client = clientOf(req.socket);
-    let mine = 0;
-    res.once("close", () => {
-      held -= mine;
-      const left = (heldBy.get(client) ?? 0) - mine;
-      if (left > 0) heldBy.set(client, left);
-      else heldBy.delete(client);
-    });
-    const hold = (bytes: number) => {
-      mine += bytes;
-      held += bytes;
-      const clientHeld = (heldBy.get(client) ?? 0) + bytes;
-      heldBy.set(client, clientHeld);
-      return clientHeld <= clientShare && held <= limits.maxHeldBytes;
-    };
-    const busy = () => {
-      res.set("retry-after", "5");
-      if ((heldBy.get(client) ?? 0) > clientShare) {
-        count(source.name, "rejected:client busy");
-        busyWarning(
-          `webhook listener: ${client} holds its share of the bodies being read at once (${clientShare} bytes); refusing more of its bodies with 503 until some are answered (a reverse proxy's address holds every sender's: raise webhooks.maxConnectionsPerClient, which sets the share)`,
-          "client",
-        );
-        answerUnread(req, res, 503, "too many webhook bodies from this client are being read at once; retry later");
-        return;
-      }
-      count(source.name, "rejected:busy");
-      busyWarning(
-        `webhook listener: ${limits.maxHeldBytes} bytes of bodies are being read at once; refusing more with 503 until some are answered`,
-      );
-      answerUnread(req, res, 503, "too many webhook bodies are being read at once; retry later");
-    };
-    if (req.complete) {
-      // Read whole already, before this handler ran: it holds its bytes too.
-      if (req.readableLength > maxBytes) {
-        refuseTooLarge(req, res, source);
-        return;
-      }
-      if (!hold(req.readableLength)) {
-        busy();
-        return;
-      }
-    } else {
-      const stop = watchBody(req, limits, {
-        maxBytes,
-        tooLarge: () => refuseTooLarge(req, res, source),
-        hold,
-        busy,
-        tooSlow: () =>
-          refuse(req, res, {
-            status: 408,
-            reason: "body too slow",
-            error: `body arrived slower than ${limits.minBodyBytesPerSecond} bytes/s after ${limits.bodyGraceMs / 1000} s`,
-            source: source.name,
-          }),
-      });
-      res.once("close", stop);
-    }
-    next();
-  };
-  // Never inflated: the signature covers the bytes as sent, so an encoded body is refused (415).
-  const raw = express.raw({ type: () => true, limit: webhooks.maxBodyBytes, inflate: false });
-
-  const receive = async (req: Request, res: Response) => {
-    // A body refused while it came (too large, too slow) has had its answer.
-    if (res.headersSent) return;
-    if (!store) {
-      res
-        .status(503)
-        .set("retry-after", "60")
-        .json({ error: "the event store is not available; the server's log says why" });
-      return;
-    }
-    const { source, verify } = res.locals.entry as { source: WebhookSource; verify: Verifier };
-    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    // Before a verifier parses it: an unsigned source's body is anyone's.
-    if (refusedDeep(req, res, source, body)) return;
-    const receivedAt = clock.now();
-    const verdict = await verify({ headers: req.headers, body, url: req.originalUrl, now: receivedAt });
-    if (verdict.kind === "reject") {
-      refuse(req, res, {
-        status: 401,
-        reason: verdict.reason,
-        said: withCause(verdict.reason, source),
-        source: source.name,
-      });
-      if (verdict.reason === "signature mismatch") secrets.mismatched(source, receivedAt);
-      return;
-    }
-    if (verdict.kind === "unavailable") {
-      count(source.name, "rejected:not confirmed yet");
-      // Keyed by the reason's own words before any quoted from the gateway: each kind its line.
-      const kind = verdict.reason.split(":")[0];
-      unconfirmedWarning(
-        `webhook ${source.name} not stored, the sender will retry: ${verdict.reason}`,
-        `${source.name}\n${kind}`,
-      );
-      res.status(503).set("retry-after", "60").json({ error: "could not be confirmed now; retry later" });
-      return;
-    }
-    if (verdict.kind === "ping") {
-      count(source.name, "ping");
-      res.status(200).json({ ok: true });
-      return;
-    }
-    // An id with control characters is no sender's id, and no store must choke on its NUL.
-    if (/\p{Cc}/u.test(verdict.id)) {
-      refuse(req, res, {
-        status: 400,
-        reason: "bad delivery id",
-        error: "the delivery id holds control characters",
-        source: source.name,
-      });
-      return;
-    }
-    const stored = verdict.payload ?? body;
-    // A payload the verifier found in the body (a GitHub form's JSON) is read only now.
-    if (verdict.payload && refusedDeep(req, res, source, verdict.payload)) return;
-    const type = cleanType(verdict.type);
-    // Whole, as the sender's dashboard finds it, yet escaped: its lines reach a client that asks too.
-    const delivery = withEscapes(JSON.stringify(verdict.id));
-    let added: Added;
-    try {
-      added = await store.add({
-        source: source.name,
-        type,
-        scheme: source.scheme,
-        dedupeId: verdict.id,
-        headers: keptHeaders(req.headers, source),
-        body: stored,
-        isJson: parseBody(stored) !== undefined,
-        receivedAt,
-      });
-    } catch (err) {
-      // Not known to repeat a stored one: taken for a delivery its sender signed now.
-      secrets.verified(source, receivedAt);
-      // The event was not committed: a 503 tells the sender to try again later.
-      const lost = `webhook ${source.name} delivery ${delivery} not stored, answered 503 (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"})`;
-      count(source.name, "rejected:not stored");
-      if (err instanceof ToolError) {
-        if (err instanceof StoreNotWritable) unwritable = true;
-        storeWarning(`${lost}: ${err.message}`, notStored(source.name));
-      } else {
-        // Anything but the store's own failure (a corrupt file) is a fault whose stack is wanted,
-        // with the delivery to send again: it is not one of the store's runs of failures.
-        log.error(`${lost}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      }
-      res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
-      return;
-    }
-    const { id, duplicate } = added;
-    storeAnswers();
-    // A repeat verifies with the secret it was signed with when first stored: it says nothing of
-    // the secret its sender signs with now.
-    if (!duplicate) secrets.verified(source, receivedAt);
-    // The type and the delivery id are the sender's text: quoted, so a line cannot be forged. A
-    // repeat is anyone's who kept a signed delivery (Shopify's and WooCommerce's carry no time):
-    // a line a minute for each source.
-    if (duplicate) {
-      infoAMinute(`webhook ${source.name} delivery ${delivery} again: already stored as ${id}`, source.name);
-    } else {
-      log.info(`webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${delivery}`);
-    }
-    res.status(200).json({ id, duplicate });
-  };
-  app.post("/webhooks/:source", known, bodyLimits, raw, receive);
-  // A HEAD reaches GET routes too, and is answered as its GET without the body (RFC 9110 9.3.2), as
-  // /healthz is: for GoPay, the payment is looked up and stored, once however often it is notified.
-  app.get("/webhooks/:source", known, (req, res, next) => {
-    if (deliveredBy((res.locals.entry as { source: WebhookSource }).source) !== "GET") {
-      next();
-      return;
-    }
-    void receive(req, res).catch(next);
-  });
-
-  app.all("/webhooks/:source", known, (req, res) => {
-    const { source } = res.locals.entry as { source: WebhookSource };
-    const method = deliveredBy(source);
-    res.set("allow", method === "GET" ? "GET, HEAD, POST" : "POST");
-    const error = `${source.name}'s webhooks are ${method === "GET" ? "GETs" : "POSTed"}`;
-    refuse(req, res, {
-      status: 405,
-      reason: "wrong method",
-      error,
-      said: `a ${req.method}; ${error}`,
-      source: source.name,
-    });
+  mountDeliveries(app, {
+    webhooks,
+    store,
+    log,
+    limits,
+    sources,
+    count,
+    refuse,
+    refuseTooLarge,
+    infoAMinute,
+    storeWarning,
+    notStored,
+    unconfirmedWarning,
+    storeUnwritable: () => {
+      unwritable = true;
+    },
+    storeAnswers,
   });
 
   // A path nothing serves: a proxy that adds a prefix (/waiter/mcp) or does not take off the one
