@@ -866,14 +866,21 @@ describe("kept-alive connections", () => {
   async function forgetful() {
     const open = new Set<Socket>();
     const forgotten = new Set<Socket>();
+    /** Requests to /held, answered when let go. */
+    const held: (() => void)[] = [];
     const server = createServer((request, response) => {
-      if (!forgotten.has(request.socket)) response.end("{}");
+      if (request.url === "/held") held.push(() => response.end("{}"));
+      else if (!forgotten.has(request.socket)) response.end("{}");
     });
     server.on("connection", (socket) => open.add(socket));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     return {
       origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
       connections: () => open.size,
+      held: () => held.length,
+      letGo: () => {
+        for (const answer of held.splice(0)) answer();
+      },
       forget: () => {
         for (const socket of open) forgotten.add(socket);
       },
@@ -908,11 +915,34 @@ describe("kept-alive connections", () => {
     }
   });
 
+  test("a request under way through a sleep leaves the connections kept meanwhile unused once it ends", async () => {
+    const server = await forgetful();
+    try {
+      const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, responseTimeoutMs: 30_000 });
+      clients.push(http);
+      const api = http.upstream("Test API", new URL(server.origin));
+      // Two connections kept: the held request goes on one, the other waits unused.
+      await Promise.all([api.send("/", {}, call()), api.send("/", {}, call())]);
+      expect(server.connections()).toBe(2);
+      const under = api.send("/held", {}, call(3_600_000 + 60_000));
+      await expect.poll(() => server.held()).toBe(1);
+      server.forget();
+      setClock(clock.now() + 3_600_000);
+      server.letGo();
+      expect((await under).status).toBe(200);
+      expect((await api.send("/", {}, call(3_000))).status).toBe(200);
+      expect(server.connections()).toBe(3);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a request under way keeps its connections, which its retry goes on with, however long the clock says it waited", async () => {
     const api = client();
     fake.queue.push({ status: 503, body: "", headers: { "retry-after": "1" } });
     const before = fake.requests.length;
-    const waiting = api.send("/retried", {}, call());
+    // Its deadline is past the hour the clock moves on, whether its 503 comes back before or after.
+    const waiting = api.send("/retried", {}, call(3_600_000 + 60_000));
     await expect.poll(() => fake.requests.length).toBe(before + 1);
     setClock(clock.now() + 3_600_000);
     expect((await api.send("/meanwhile", {}, call())).status).toBe(200);

@@ -40,6 +40,12 @@ const longestHoldMs = (status: number) => (status === 503 ? 5 * 60_000 : DAY_MS)
 /** How long a connection is kept for the next request, unless the upstream says less (Keep-Alive). */
 const KEEP_ALIVE_MS = 30_000;
 
+/** undici's dispatchers, and how many of the client's requests are under way on them. */
+interface Pools {
+  dispatchers: Promise<{ agents: Dispatcher[]; routed: Dispatcher; direct: Dispatcher; shared: Dispatcher }>;
+  inFlight: number;
+}
+
 /**
  * The one upstream HTTP client, made of undici's parts: an Agent keeps one keep-alive pool of a
  * few connections per origin and caps the response size, the retry interceptor retries idempotent
@@ -52,14 +58,11 @@ const KEEP_ALIVE_MS = 30_000;
  */
 export class HttpClient {
   /** undici loads with the first request: a start, and a cached answer, do without it. */
-  #dispatchers:
-    | Promise<{ agents: Dispatcher[]; routed: Dispatcher; direct: Dispatcher; shared: Dispatcher }>
-    | undefined;
-  /** The dispatchers given up after a sleep, until their requests in flight (OAuth's reads) end. */
-  readonly #retired = new Set<Dispatcher>();
-  /** When a request last went out or came back, by the wall clock, and how many are under way. */
+  #pools: Pools | undefined;
+  /** The pools given up after a sleep, until their requests under way end. */
+  readonly #retired = new Set<Pools>();
+  /** When a request last went out or came back, by the wall clock. */
   #lastUsed = 0;
-  #inFlight = 0;
   readonly #options: ClientOptions;
   readonly #carrier: Carrier;
   /**
@@ -91,10 +94,11 @@ export class HttpClient {
     };
   }
 
-  #connect() {
+  #connect(): Pools {
     this.#dropConnectionsAfterSleep();
     this.#lastUsed = clock.now();
-    this.#dispatchers ??= import("undici").then((undici) => {
+    if (this.#pools) return this.#pools;
+    const dispatchers = import("undici").then((undici) => {
       const { Agent, interceptors } = undici;
       const o = this.#options;
       const agentOptions = {
@@ -130,7 +134,8 @@ export class HttpClient {
       const shared = direct.compose(interceptors.deduplicate());
       return { agents: proxied ? [agent, proxied] : [agent], routed, direct, shared };
     });
-    return this.#dispatchers;
+    this.#pools = { dispatchers, inFlight: 0 };
+    return this.#pools;
   }
 
   /**
@@ -138,22 +143,20 @@ export class HttpClient {
    * computer sleeps: after a night asleep it would send on connections a NAT or a firewall has
    * since forgotten, or that lead out of a network left, and wait for an answer that never comes
    * until the response timeout. Past their keep-alive by the wall clock, none is used again: the
-   * pools are closed, and the next request opens new ones. Not while a request is under way, whose
-   * retry would find its pool closed: it ends by its call's deadline.
+   * next request opens new ones, and the pools are closed once their requests under way end (a
+   * retry needs its pool open). A request under way through the sleep calls this as it ends.
    */
   #dropConnectionsAfterSleep() {
-    if (!this.#dispatchers || this.#inFlight > 0 || lessAgoThan(this.#lastUsed, KEEP_ALIVE_MS)) return;
-    void this.#dispatchers.then(
-      ({ agents }) => {
-        for (const agent of agents) {
-          this.#retired.add(agent);
-          const gone = () => this.#retired.delete(agent);
-          agent.close().then(gone, gone);
-        }
-      },
-      () => {},
-    );
-    this.#dispatchers = undefined;
+    const pools = this.#pools;
+    if (!pools || lessAgoThan(this.#lastUsed, KEEP_ALIVE_MS)) return;
+    this.#pools = undefined;
+    this.#retired.add(pools);
+    if (pools.inFlight === 0) this.#closeRetired(pools);
+  }
+
+  #closeRetired(pools: Pools) {
+    const gone = () => this.#retired.delete(pools);
+    pools.dispatchers.then(({ agents }) => Promise.all(agents.map((agent) => agent.close()))).then(gone, gone);
   }
 
   /** The User-Agent every request carries unless its upstream names another. */
@@ -183,32 +186,33 @@ export class HttpClient {
         this.#waits.set(account, { at: clock.now(), ms, answer: { status, headers, text } });
       }
     };
-    const [{ request }, dispatchers] = await Promise.all([import("undici"), this.#connect()]);
-    this.#inFlight++;
-    const dispatchOptions = {
-      method,
-      dispatcher: shared ? dispatchers.shared : dispatchers.direct,
-      signal: call.signal,
-      headers: {
-        "user-agent": o.userAgent,
-        accept: "application/json",
-        "accept-encoding": ACCEPTED_CODINGS,
-        ...sent.headers,
-      },
-      body: sent.body,
-      retryOptions: {
-        retry: deadlineRetry(call, {
-          methods: IDEMPOTENT,
-          maxRetries: o.maxRetries,
-          minDelayMs: o.minRetryDelayMs,
-          maxDelayMs: o.maxRetryDelayMs,
-          connectTimeoutMs: o.connectTimeoutMs,
-          throttleNeedsRetryAfter: sent.throttleNeedsRetryAfter,
-          askedToWait: heard,
-        }),
-      },
-    };
+    const pools = this.#connect();
+    pools.inFlight++;
     try {
+      const [{ request }, dispatchers] = await Promise.all([import("undici"), pools.dispatchers]);
+      const dispatchOptions = {
+        method,
+        dispatcher: shared ? dispatchers.shared : dispatchers.direct,
+        signal: call.signal,
+        headers: {
+          "user-agent": o.userAgent,
+          accept: "application/json",
+          "accept-encoding": ACCEPTED_CODINGS,
+          ...sent.headers,
+        },
+        body: sent.body,
+        retryOptions: {
+          retry: deadlineRetry(call, {
+            methods: IDEMPOTENT,
+            maxRetries: o.maxRetries,
+            minDelayMs: o.minRetryDelayMs,
+            maxDelayMs: o.maxRetryDelayMs,
+            connectTimeoutMs: o.connectTimeoutMs,
+            throttleNeedsRetryAfter: sent.throttleNeedsRetryAfter,
+            askedToWait: heard,
+          }),
+        },
+      };
       const wait = changes ? undefined : this.#waits.get(account);
       if (wait) {
         const held = Math.min(wait.ms, longestHoldMs(wait.answer.status));
@@ -230,8 +234,9 @@ export class HttpClient {
     } catch (err) {
       throw describeFailure(err, upstream, sent, call, o);
     } finally {
-      this.#inFlight--;
+      this.#dropConnectionsAfterSleep();
       this.#lastUsed = clock.now();
+      if (--pools.inFlight === 0 && this.#retired.has(pools)) this.#closeRetired(pools);
       end();
     }
   }
@@ -242,7 +247,7 @@ export class HttpClient {
    * OAuth issuer's metadata and keys.
    */
   async fetch(url: string, init: FetchInit = {}): Promise<Response> {
-    const [{ fetch }, { routed }] = await Promise.all([import("undici"), this.#connect()]);
+    const [{ fetch }, { routed }] = await Promise.all([import("undici"), this.#connect().dispatchers]);
     const options = { ...init, dispatcher: routed } as Parameters<typeof fetch>[1];
     return (await fetch(url, options)) as unknown as Response;
   }
@@ -253,7 +258,7 @@ export class HttpClient {
    * comes, and Node.js keeps a module that failed to load so (EMFILE) failed until a restart.
    */
   async load(): Promise<void> {
-    await this.#connect();
+    await this.#connect().dispatchers;
   }
 
   /**
@@ -262,7 +267,8 @@ export class HttpClient {
    * deadline, up to the tool timeout) must not hold a stop past its drain time.
    */
   async close(): Promise<void> {
-    const agents = [...((await this.#dispatchers)?.agents ?? []), ...this.#retired];
-    await Promise.all(agents.map((agent) => agent.destroy()));
+    const pools = [...(this.#pools ? [this.#pools] : []), ...this.#retired];
+    const dispatchers = await Promise.all(pools.map((each) => each.dispatchers));
+    await Promise.all(dispatchers.flatMap(({ agents }) => agents.map((agent) => agent.destroy())));
   }
 }
