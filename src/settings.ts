@@ -95,6 +95,8 @@ function checkUpstreamUrl(value: string, ctx: z.RefinementCtx): URL {
  * OAuth clients. So it has no user, query or fragment, which would land before those paths, and
  * does not end in /mcp: that is the MCP address under it, pasted from a connector, which would
  * make …/mcp/webhooks/<source> and the OAuth resource …/mcp/mcp, neither of which anything serves.
+ * Nor does its path begin as one of waiter's own (/webhooks): waiter serves its paths with and
+ * without that path, and a request for /webhooks/<source> would be taken for one under it.
  * Refused rather than warned of: every URL built from it would be wrong.
  */
 export function publicUrl() {
@@ -115,6 +117,14 @@ export function publicUrl() {
           message:
             "ends in /mcp, the address of MCP under it: set it without that /mcp, as waiter serves MCP at its /mcp and the webhooks at its /webhooks/<source>",
         });
+      } else {
+        const own = /^\/(webhooks|healthz|\.well-known|mcp)(?:\/|$)/i.exec(url.pathname)?.[1];
+        if (own) {
+          ctx.addIssue({
+            code: "custom",
+            message: `its path begins with /${own.toLowerCase()}, a path of waiter's own: waiter serves its paths both under the path of publicUrl and without it (for a proxy that takes the path off), so it could not tell the two apart; serve it under another path, such as /waiter`,
+          });
+        }
       }
     });
 }

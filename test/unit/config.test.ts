@@ -132,11 +132,15 @@ describe("bad settings are refused by name", () => {
     expect(() => load(env)).toThrow(message);
   });
 
-  test("the public URL is the bare address waiter's paths go after: no query, fragment or user, and not its /mcp", () => {
+  test("the public URL is the bare address waiter's paths go after: no query, fragment or user, not its /mcp, nor a path that begins as one of waiter's own", () => {
     const bare =
       /^invalid setting WAITER_WEBHOOKS_PUBLIC_URL: must be the bare address waiter is reached at, with no user, query or fragment \(/;
     const mcp =
       /^invalid setting WAITER_WEBHOOKS_PUBLIC_URL: ends in \/mcp, the address of MCP under it: set it without that \/mcp, as waiter serves MCP at its \/mcp/;
+    const own = (path: string) =>
+      new RegExp(
+        `^invalid setting WAITER_WEBHOOKS_PUBLIC_URL: its path begins with /${path.replace(".", "\\.")}, a path of waiter's own: `,
+      );
     for (const [url, message] of [
       ["https://waiter.example.com?x=1", bare],
       ["https://waiter.example.com/?", bare],
@@ -144,6 +148,11 @@ describe("bad settings are refused by name", () => {
       ["https://ops:s3cr3t@waiter.example.com", bare],
       ["https://waiter.example.com/mcp", mcp],
       ["https://waiter.example.com/waiter/mcp/", mcp],
+      ["https://example.com/webhooks", own("webhooks")],
+      ["https://example.com/Webhooks/waiter", own("webhooks")],
+      ["https://example.com/healthz/", own("healthz")],
+      ["https://example.com/.well-known/waiter", own(".well-known")],
+      ["https://example.com/mcp/waiter", own("mcp")],
     ] as const) {
       const refused = messageOf(() => load({ WAITER_WEBHOOKS_PUBLIC_URL: url }));
       expect(refused, url).toMatch(message);
@@ -154,7 +163,12 @@ describe("bad settings are refused by name", () => {
       messageOf(() => load({}, { file: file({ webhooks: { publicUrl: "https://waiter.example.com#x" } }) })),
     ).toMatch(/webhooks\.publicUrl.*must be the bare address/);
     // A path a proxy serves waiter under is kept, as written.
-    for (const url of ["https://waiter.example.com", "https://example.com/waiter/", "https://example.com/mcp-tools"]) {
+    for (const url of [
+      "https://waiter.example.com",
+      "https://example.com/waiter/",
+      "https://example.com/mcp-tools",
+      "https://example.com/waiter/webhooks",
+    ]) {
       expect(webhooksOf(load({ WAITER_WEBHOOKS_PUBLIC_URL: url })).publicUrl).toBe(url);
     }
   });
