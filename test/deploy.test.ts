@@ -16,7 +16,7 @@ import {
 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { type CryptoKey, exportJWK, generateKeyPair, SignJWT } from "jose";
-import { Agent, request, fetch as undiciFetch } from "undici";
+import { Agent, fetch as undiciFetch } from "undici";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { caddy, caddyRequired, caddySiteIn, startCaddy } from "./caddy.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
@@ -561,6 +561,13 @@ function servedUnderAPath(proxy: keyof typeof proxies, config: Site["config"]): 
     });
   });
 
+  test("/healthz, which names the sources, is not reached under the path, nor under it twice", async () => {
+    for (const path of ["/healthz", "/waiter/healthz"]) {
+      const answer = await under.fetch(`${under.url}${path}`);
+      expect(await answer.text(), path).not.toContain('"sources"');
+    }
+  });
+
   test("a page of the domain may call it, another site's may not", async () => {
     const fromPage = (origin: string) =>
       under.fetch(`${under.base}/waiter/mcp`, {
@@ -581,34 +588,42 @@ function servedUnderAPath(proxy: keyof typeof proxies, config: Site["config"]): 
 describe.runIf(proxies.nginx.runs)(
   "behind nginx serving it under /waiter/ of a domain it shares, set up as docs/nginx-path.conf is",
   () => {
-    let passesPrefix = "";
-    const served = servedUnderAPath("nginx", async (ports, tls) => {
-      const plainPort = await freePort();
-      passesPrefix = `http://localhost:${plainPort}`;
-      const locations = localized(read("docs/nginx-path.conf"), [
-        ["http://127.0.0.1:8790/", `http://127.0.0.1:${ports.waiter}/`],
-      ]);
-      return `${nginxServer(ports, tls, locations)}
-# A proxy that passes /waiter/ on as it came.
-server {
-  listen 127.0.0.1:${plainPort};
-  location /waiter/ {
-    proxy_pass http://127.0.0.1:${ports.waiter};
-    proxy_set_header Host $host;
-  }
-}
-`;
+    servedUnderAPath("nginx", (ports, tls) =>
+      nginxServer(
+        ports,
+        tls,
+        localized(read("docs/nginx-path.conf"), [["http://127.0.0.1:8790/", `http://127.0.0.1:${ports.waiter}/`]]),
+      ),
+    );
+  },
+);
+
+describe.runIf(proxies.nginx.runs)(
+  "behind nginx passing /waiter/ on unchanged, set up as docs/serve.md says for a proxy that does",
+  () => {
+    const unchanged = "proxy_pass http://127.0.0.1:8790;";
+    const served = servedUnderAPath("nginx", (ports, tls) => {
+      expect(read("docs/serve.md")).toContain(unchanged);
+      return nginxServer(
+        ports,
+        tls,
+        localized(read("docs/nginx-path.conf"), [
+          ["proxy_pass http://127.0.0.1:8790/;", unchanged],
+          ["proxy_pass http://127.0.0.1:8790/.well-known/oauth-protected-resource/mcp;", unchanged],
+          [unchanged, `proxy_pass http://127.0.0.1:${ports.waiter};`],
+        ]),
+      );
     });
 
-    test("a proxy that passes /waiter/ on unchanged is told to take it off", async () => {
-      const answer = await request(`${passesPrefix}/waiter/mcp`, { method: "POST", body: "{}" });
-      expect(answer.statusCode).toBe(404);
-      const served404 =
-        "MCP is served at /mcp and webhooks at POST /webhooks/<source>; a reverse proxy must take /waiter, the path of webhooks.publicUrl, off the paths it passes";
-      expect(await answer.body.json()).toEqual({ error: `not found: "/waiter/mcp"; ${served404}` });
-      await expect
-        .poll(() => served.log())
-        .toContain(`webhook listener refused POST "/waiter/mcp": no such path; ${served404}\n`);
+    test("a path it does not serve is told where waiter is, and logged as it arrived", async () => {
+      const answer = await served.fetch(`${served.url}/webhook/erp`, { method: "POST", body: "{}" });
+      expect(answer.status).toBe(404);
+      const where =
+        "MCP is served at /waiter/mcp and webhooks at POST /waiter/webhooks/<source>, under the path of webhooks.publicUrl, or without /waiter from a reverse proxy that takes it off";
+      expect(await answer.json()).toEqual({ error: `not found: "/waiter/webhook/erp"; ${where}` });
+      // A line a minute in all, this one's or an earlier 404's: with the path as it arrived.
+      await expect.poll(() => served.log()).toContain(`": no such path; ${where}\n`);
+      expect(served.log()).toMatch(/webhook listener refused [A-Z]+ "\/waiter\/[^"]+": no such path/);
     });
   },
 );

@@ -610,6 +610,27 @@ test("/healthz answers at that spelling alone, so a proxy that hides it hides it
   }
 });
 
+test("under publicUrl's path, a delivery is taken with that path and without it, and /healthz only at its own", async () => {
+  const { url, port, store } = await start({ WAITER_WEBHOOKS_PUBLIC_URL: "http://localhost:8790/waiter" });
+  expect((await deliver(url)).status).toBe(200);
+  expect((await deliver(`${url}/waiter`)).status).toBe(200);
+  expect((await store.stats()).events).toBe(2);
+  expect((await request(`${url}/healthz`)).statusCode).toBe(200);
+  for (const path of ["/waiter/healthz", "/waiter/waiter/healthz", "/waiterwebhooks/erp", "/waiter"]) {
+    const response = await request(`${url}${path}`);
+    expect(response.statusCode, path).toBe(404);
+    expect(await response.body.json()).toEqual({
+      error: `not found: ${JSON.stringify(path)}; webhooks go to POST /waiter/webhooks/<source>, under the path of webhooks.publicUrl, or without /waiter from a reverse proxy that takes it off`,
+    });
+  }
+  const tooLarge = await probe(port);
+  tooLarge.socket.write(
+    `POST /waiter/webhooks/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: 1000000\r\nExpect: 100-continue\r\n\r\n`,
+  );
+  await expect.poll(() => statusOf(tooLarge), { timeout: 1000 }).toBe("413");
+  expect(tooLarge.received()).not.toMatch(/100 Continue/);
+});
+
 /** Makes `store` refuse every write as a full disk does; returns what makes it take them again. */
 function diskFull(store: SqliteEventStore): () => void {
   const { add, count } = { add: store.add.bind(store), count: store.count.bind(store) };

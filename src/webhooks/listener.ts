@@ -38,6 +38,30 @@ export interface ListenerParts {
   beforeCut?: () => Promise<void>;
 }
 
+/**
+ * A request's target as waiter serves it: without the path of publicUrl (/waiter) when a proxy
+ * passes it on (/waiter/mcp), as ingress-nginx, Traefik's PathPrefix router and nginx's
+ * proxy_pass without a URI do; and RFC 9728's address of the metadata of <publicUrl>/mcp,
+ * /.well-known/oauth-protected-resource/waiter/mcp, as waiter's own. The settings refuse a path
+ * that begins like one of waiter's own, so a proxy that takes the path off is served as before.
+ */
+function withoutPublicPath(publicUrl: string | undefined): (target: string) => string {
+  const path = publicUrl ? new URL(publicUrl).pathname.replace(/\/$/, "") : "";
+  const metadata = `/.well-known/oauth-protected-resource${path}/mcp`;
+  return (target) => {
+    if (!path) return target;
+    const end = target.indexOf("?");
+    const requested = end < 0 ? target : target.slice(0, end);
+    const query = target.slice(requested.length);
+    if (requested === metadata) return `/.well-known/oauth-protected-resource/mcp${query}`;
+    if (requested !== path && !requested.startsWith(`${path}/`)) return target;
+    return `${requested.slice(path.length) || "/"}${query}`;
+  };
+}
+
+/** The path as it arrived, before the path of publicUrl was taken off. */
+const arrivedPath = (req: Request) => req.originalUrl.split("?", 1)[0] ?? "";
+
 /** How long /healthz waits for the store's figures. */
 const HEALTH_STORE_MS = 500;
 
@@ -58,6 +82,15 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+
+  // First, so that every route and check, the Host and Origin guard's among them, sees the path
+  // the same whether a proxy takes publicUrl's path off or not; req.originalUrl keeps the path as
+  // it arrived, which is what the log and the 404 show.
+  const served = withoutPublicPath(webhooks.publicUrl);
+  app.use((req, _res, next) => {
+    req.url = served(req.url);
+    next();
+  });
 
   if (stopping) {
     // Once stopping, every answer, even to a request that began before, closes its connection:
@@ -130,7 +163,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     const { status, reason, error = reason, said = error, source } = refusal;
     if (source) count(source, `rejected:${reason}`);
     infoAMinute(
-      `${source ? `webhook ${source} rejected` : `webhook listener refused ${req.method} ${quote(req.path)}`}: ${said}`,
+      `${source ? `webhook ${source} rejected` : `webhook listener refused ${req.method} ${quote(arrivedPath(req))}`}: ${said}`,
       `${source ?? ""}\n${reason}`,
     );
     answerUnread(req, res, status, error);
@@ -169,9 +202,9 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   });
 
   app.get("/healthz", async (req, res, next) => {
-    // At this one spelling: a proxy that keeps /healthz from the internet keeps it all (express
-    // would also answer /HEALTHZ and /healthz/).
-    if (req.path !== "/healthz") {
+    // At this one spelling, as it arrived: a proxy that keeps /healthz from the internet keeps it
+    // all (express would also answer /HEALTHZ and /healthz/, and publicUrl's path then /healthz).
+    if (arrivedPath(req) !== "/healthz") {
       next();
       return;
     }
@@ -229,22 +262,22 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     storeAnswers,
   });
 
-  // A path nothing serves: a proxy that adds a prefix (/waiter/mcp) or does not take off the one
-  // publicUrl has, a client given the host without /mcp. Said with the paths there are, and
-  // logged, a line a minute in all; but for the metadata clients look for under /.well-known/,
-  // whose 404 they take as an answer.
+  // A path nothing serves: a proxy that adds a prefix (/waiter/mcp) publicUrl does not have, a
+  // client given the host without /mcp. Said with the paths there are, and logged, a line a
+  // minute in all; but for the metadata clients look for under /.well-known/, whose 404 they take
+  // as an answer.
   const prefix = webhooks.publicUrl ? new URL(webhooks.publicUrl).pathname.replace(/\/$/, "") : "";
-  const proxied = prefix
-    ? `a reverse proxy must take ${prefix}, the path of webhooks.publicUrl, off the paths it passes`
-    : "a reverse proxy must pass paths unchanged";
-  const served =
+  const paths =
     mode === "serve"
-      ? `MCP is served at /mcp and webhooks at POST /webhooks/<source>; ${proxied}`
-      : `webhooks go to POST /webhooks/<source>${prefix ? `; ${proxied}` : ""}`;
+      ? (under: string) => `MCP is served at ${under}/mcp and webhooks at POST ${under}/webhooks/<source>`
+      : (under: string) => `webhooks go to POST ${under}/webhooks/<source>`;
+  const whereServed = prefix
+    ? `${paths(prefix)}, under the path of webhooks.publicUrl, or without ${prefix} from a reverse proxy that takes it off`
+    : `${paths("")}${mode === "serve" ? "; a reverse proxy must pass paths unchanged" : ""}`;
   app.use((req, res) => {
-    const error = `not found: ${quote(req.path)}; ${served}`;
+    const error = `not found: ${quote(arrivedPath(req))}; ${whereServed}`;
     if (req.path.startsWith("/.well-known/")) answerUnread(req, res, 404, error);
-    else refuse(req, res, { status: 404, reason: "no such path", error, said: `no such path; ${served}` });
+    else refuse(req, res, { status: 404, reason: "no such path", error, said: `no such path; ${whereServed}` });
   });
 
   app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
@@ -309,8 +342,9 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
   // Node answers Expect: 100-continue by itself, inviting a body the listener is sure to refuse:
   // a webhook whose declared length is over the limit gets its 413 instead, before the body is
   // sent. Other routes (MCP in waiter serve) have limits of their own and get their 100.
+  const served = withoutPublicPath(webhooks.publicUrl);
   server.on("checkContinue", (req, res) => {
-    const name = /^\/webhooks\/([^/?]+)/.exec(req.url ?? "")?.[1];
+    const name = /^\/webhooks\/([^/?]+)/.exec(served(req.url ?? ""))?.[1];
     const source = webhooks.sources.find((known) => known.name === name);
     const refused = name !== undefined && Number(req.headers["content-length"]) > bodyLimit(webhooks, source);
     if (!refused) res.writeContinue();

@@ -142,7 +142,7 @@ export const webhookSettings = {
   publicUrl: {
     env: "WAITER_WEBHOOKS_PUBLIC_URL",
     description:
-      "The URL the listener is reached at from outside (https:// for real providers; http:// is accepted for local trials), without a query, a fragment or /mcp at its end; source URLs, and waiter serve's /mcp, are built from it. Default: the listen address.",
+      "The URL the listener is reached at from outside (https:// for real providers; http:// is accepted for local trials), without a query, a fragment or /mcp at its end; source URLs, and waiter serve's /mcp, are built from it. Under a path (https://tools.example.com/waiter), waiter serves its paths both under it and without it, for a proxy that passes the path on or takes it off; the path may not begin with /webhooks, /healthz, /.well-known or /mcp. Default: the listen address.",
     schema: publicUrl().optional(),
   },
   maxBodyBytes: {
