@@ -46,7 +46,7 @@ export interface ListenerParts {
  * that begins like one of waiter's own, so a proxy that takes the path off is served as before.
  */
 function withoutPublicPath(publicUrl: string | undefined): (target: string) => string {
-  const path = publicUrl ? new URL(publicUrl).pathname.replace(/\/$/, "") : "";
+  const path = publicPath(publicUrl);
   const metadata = `/.well-known/oauth-protected-resource${path}/mcp`;
   return (target) => {
     if (!path) return target;
@@ -58,6 +58,9 @@ function withoutPublicPath(publicUrl: string | undefined): (target: string) => s
     return `${requested.slice(path.length) || "/"}${query}`;
   };
 }
+
+/** The path of publicUrl without its last slash (/waiter), or "" for none. */
+const publicPath = (publicUrl: string | undefined) => (publicUrl ? new URL(publicUrl).pathname.replace(/\/$/, "") : "");
 
 /** The path as it arrived, before the path of publicUrl was taken off. */
 const arrivedPath = (req: Request) => req.originalUrl.split("?", 1)[0] ?? "";
@@ -266,7 +269,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   // client given the host without /mcp. Said with the paths there are, and logged, a line a
   // minute in all; but for the metadata clients look for under /.well-known/, whose 404 they take
   // as an answer.
-  const prefix = webhooks.publicUrl ? new URL(webhooks.publicUrl).pathname.replace(/\/$/, "") : "";
+  const prefix = publicPath(webhooks.publicUrl);
   const paths =
     mode === "serve"
       ? (under: string) => `MCP is served at ${under}/mcp and webhooks at POST ${under}/webhooks/<source>`
