@@ -792,7 +792,16 @@ test("every refusal is logged, a line a minute for each source and reason: a siz
 /** A request with exactly the Host and Origin given (or none), as a browser or a rebinding page would send. */
 function send(
   port: number,
-  options: { method?: string; path: string; host?: string; origin?: string; body?: string; type?: string },
+  options: {
+    method?: string;
+    path: string;
+    host?: string;
+    origin?: string;
+    body?: string;
+    type?: string;
+    /** The address connected to; 127.0.0.1 unless given. */
+    to?: string;
+  },
 ): Promise<{ status: number; body: { error?: string } }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { "content-type": options.type ?? "text/plain" };
@@ -800,7 +809,7 @@ function send(
     if (options.origin !== undefined) headers.origin = options.origin;
     const req = httpRequest(
       {
-        host: "127.0.0.1",
+        host: options.to ?? "127.0.0.1",
         port,
         method: options.method ?? "POST",
         path: options.path,
@@ -937,6 +946,28 @@ describe("Host and Origin", () => {
     expect((await store.stats()).events).toBe(0);
     // A sender set to the wrong method shows in webhooks_sources, rather than seeming never to call.
     await expect.poll(async () => (await store.counters()).trial).toEqual({ received: 3, "rejected:wrong method": 3 });
+  });
+
+  test("a health check that names the address it connects to, as Kubernetes and load balancers do, passes; another address does not", async () => {
+    const { port } = await start({
+      WAITER_WEBHOOKS_LISTEN: "0.0.0.0:0",
+      WAITER_WEBHOOKS_PUBLIC_URL: "https://hooks.example.com",
+    });
+    // 127.0.0.2 is this machine's too, as a pod's or an instance's own address is, and no listen name.
+    const healthz = (host: string) => send(port, { method: "GET", path: "/healthz", host, to: "127.0.0.2" });
+    expect((await healthz(`127.0.0.2:${port}`)).status).toBe(200);
+    for (const host of [`127.0.0.3:${port}`, `127.0.0.2:${port + 1}`, "127.0.0.2"]) {
+      expect((await healthz(host)).status, host).toBe(403);
+    }
+    const guard = requestGuard({
+      listen: { host: "::", port: 8790 },
+      publicUrl: "https://hooks.example.com",
+      allowedHosts: [],
+      allowedOrigins: [],
+    });
+    expect(guard({ host: "10.1.2.3:8790" }, 8790, "/healthz", "::ffff:10.1.2.3")).toBeUndefined();
+    expect(guard({ host: "[fd00::7]:8790" }, 8790, "/healthz", "FD00::7")).toBeUndefined();
+    expect(guard({ host: "10.1.2.4:8790" }, 8790, "/healthz", "::ffff:10.1.2.3")?.reason).toBe("Host not allowed");
   });
 
   test("a request that names no Host is refused", async () => {

@@ -30,6 +30,13 @@ export interface Refusal {
 }
 
 const LOOPBACK_NAMES = ["localhost", "127.0.0.1", "[::1]"];
+
+/** A socket's address as a Host header names it: an IPv4 one as it is (also when mapped into IPv6), an IPv6 one bracketed. */
+function asHostName(address: string): string {
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+  if (v4) return v4;
+  return address.includes(":") ? `[${address.toLowerCase()}]` : address;
+}
 /** Only a name or address and a port: `evil.example@127.0.0.1` must not pass as 127.0.0.1. */
 const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/;
 
@@ -41,13 +48,15 @@ const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/;
  * waiter's own (publicUrl's, or the listen address's over plain HTTP): a page from there is no
  * other site's.
  * Bound to a wildcard address with neither publicUrl nor allowedHosts, the listener cannot know
- * the names it is reached by and takes any Host; it still refuses an Origin.
+ * the names it is reached by and takes any Host; it still refuses an Origin. The address a
+ * connection came to, named as it is (a Kubernetes probe, a load balancer's health check, both of
+ * which name a target by its address), passes too: no name a page could have rebound is an address.
  * What is under /.well-known/ (the OAuth metadata of `waiter serve`) is published for anyone to
  * discover, browser-based MCP clients included: any page may read it.
  */
 export function requestGuard(
   webhooks: Pick<WebhooksConfig, "listen" | "publicUrl" | "allowedHosts" | "allowedOrigins">,
-): (headers: IncomingHttpHeaders, localPort: number, path: string) => Refusal | undefined {
+): (headers: IncomingHttpHeaders, localPort: number, path: string, localAddress?: string) => Refusal | undefined {
   const listenHost = webhooks.listen.host.toLowerCase();
   const publicUrl = webhooks.publicUrl ? new URL(webhooks.publicUrl) : undefined;
   const publicPort = publicUrl && (publicUrl.port || (publicUrl.protocol === "https:" ? "443" : "80"));
@@ -58,11 +67,13 @@ export function requestGuard(
   const allowedHosts = new Set(webhooks.allowedHosts);
   const allowedOrigins = new Set(webhooks.allowedOrigins);
 
-  const hostAllowed = (value: string, localPort: number): boolean => {
+  const hostAllowed = (value: string, localPort: number, localAddress: string | undefined): boolean => {
     const match = HOST_HEADER.exec(value.toLowerCase());
     if (!match) return false;
     const [, name = "", port] = match;
-    if (listenNames.has(name) && Number(port ?? 80) === localPort) return true;
+    const samePort = Number(port ?? 80) === localPort;
+    if (listenNames.has(name) && samePort) return true;
+    if (localAddress && name === asHostName(localAddress) && samePort) return true;
     if (publicUrl && name === publicUrl.hostname && (port === undefined || port === publicPort)) return true;
     return allowedHosts.has(name);
   };
@@ -74,12 +85,12 @@ export function requestGuard(
     return origin.protocol === "http:" && listenNames.has(origin.hostname) && Number(origin.port || 80) === localPort;
   };
 
-  return (headers, localPort, path) => {
+  return (headers, localPort, path, localAddress) => {
     const host = headers.host;
     if (!anyHost && host === undefined) {
       return { reason: "Host not allowed", message: "refused: the request names no Host" };
     }
-    if (!anyHost && host !== undefined && !hostAllowed(host, localPort)) {
+    if (!anyHost && host !== undefined && !hostAllowed(host, localPort, localAddress)) {
       return {
         reason: "Host not allowed",
         message: `refused: Host ${quote(host)} is not an address of this listener; if it is, set webhooks.publicUrl to the address senders use (behind a proxy), or add the host to webhooks.allowedHosts`,

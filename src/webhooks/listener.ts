@@ -188,7 +188,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
 
   const guard = requestGuard(webhooks);
   app.use((req, res, next) => {
-    const refusal = guard(req.headers, req.socket.localPort ?? 0, req.path);
+    const refusal = guard(req.headers, req.socket.localPort ?? 0, req.path, req.socket.localAddress);
     if (!refusal) {
       next();
       return;
