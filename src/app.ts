@@ -247,7 +247,14 @@ function httpClient(config: Config, log: Log): HttpClient {
       `upstream requests go through the proxy ${proxy.shown} (${proxy.variable}), but to loopback addresses${noProxy}`,
     );
   }
-  return new HttpClient({ userAgent: USER_AGENT, maxResponseBytes: config.core.maxResponseBytes, proxy });
+  return new HttpClient({
+    userAgent: USER_AGENT,
+    maxResponseBytes: config.core.maxResponseBytes,
+    proxy,
+    // At most half a call's time: a tool timeout of a few seconds would otherwise cut the first
+    // connection while it opens, and the call say the upstream did not answer, not that it never connected.
+    connectTimeoutMs: Math.min(5_000, config.core.toolTimeout * 500),
+  });
 }
 
 /**

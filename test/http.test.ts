@@ -13,6 +13,8 @@ import { proxyFrom } from "../src/http/proxy.js";
 import { upstreamUrl } from "../src/settings.js";
 import { clock, setClock } from "../src/time.js";
 import { type Fake, json, startFake } from "./fakes/http.js";
+import { startWaiter } from "./memory.js";
+import { text } from "./stdio.js";
 
 let fake: Fake;
 let clients: HttpClient[] = [];
@@ -256,6 +258,27 @@ time.sleep(30)`,
         expect(took).toBeGreaterThanOrEqual(1_000);
         expect(took).toBeLessThan(1_400);
       } finally {
+        release();
+      }
+    },
+  );
+
+  test.runIf(hasPython)(
+    "with a short tool timeout, a connection that does not open is said as such, within half the call's time",
+    async () => {
+      const { port, release } = await stuckPort();
+      const server = await startWaiter({
+        WAITER_TOOL_TIMEOUT: "2",
+        WAITER_FRANKFURTER_URL: `http://127.0.0.1:${port}/v1`,
+      });
+      try {
+        const result = await server.call("currency_rates", {});
+        expect(result.isError).toBe(true);
+        expect(text(result)).toMatch(
+          /^Could not connect to Frankfurter \(ECB rates\) \(127\.0\.0\.1:\d+\) within 1 s;/,
+        );
+      } finally {
+        await server.close();
         release();
       }
     },
