@@ -7,7 +7,7 @@ import type { Config } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
 import { type EventStore, logDropped, NewerStore } from "./events/store.js";
-import { HttpClient } from "./http/client.js";
+import { CONNECT_TIMEOUT_MS, HttpClient } from "./http/client.js";
 import { withDeadline } from "./http/deadline.js";
 import type { Log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
@@ -253,7 +253,7 @@ function httpClient(config: Config, log: Log): HttpClient {
     proxy,
     // At most half a call's time: a tool timeout of a few seconds would otherwise cut the first
     // connection while it opens, and the call say the upstream did not answer, not that it never connected.
-    connectTimeoutMs: Math.min(5_000, config.core.toolTimeout * 500),
+    connectTimeoutMs: Math.min(CONNECT_TIMEOUT_MS, config.core.toolTimeout * 500),
   });
 }
 

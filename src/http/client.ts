@@ -40,6 +40,9 @@ const longestHoldMs = (status: number) => (status === 503 ? 5 * 60_000 : DAY_MS)
 /** How long a connection is kept for the next request, unless the upstream says less (Keep-Alive). */
 const KEEP_ALIVE_MS = 30_000;
 
+/** How long a connection has to open, unless the client is given less. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
 /** undici's dispatchers, and how many of the client's requests are under way on them. */
 interface Pools {
   dispatchers: Promise<{ agents: Dispatcher[]; routed: Dispatcher; direct: Dispatcher; shared: Dispatcher }>;
@@ -77,7 +80,7 @@ export class HttpClient {
 
   constructor(options: HttpClientOptions) {
     this.#options = {
-      connectTimeoutMs: 5_000,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
       responseTimeoutMs: 15_000,
       maxRetries: 3,
       minRetryDelayMs: 200,
@@ -165,9 +168,9 @@ export class HttpClient {
   }
 
   /**
-   * A named upstream at a base URL, as settings.ts parsed and checked it (and marked it, when it is
-   * a public API's that waiter chose, waitersOwnUrl), declared once with what goes with every
-   * request to it (an identifying User-Agent, a key) and its own error words.
+   * A named upstream at a base URL, as settings.ts parsed and checked it, declared once with what
+   * goes with every request to it (an identifying User-Agent, a key) and its own error words. A
+   * public API's address that waiter chose (isWaitersOwnUrl) is told apart in its failures' words.
    */
   upstream(name: string, baseUrl: URL, options: UpstreamOptions = {}): Upstream {
     return new Upstream(name, baseUrl, this.#carrier, options);
