@@ -1,8 +1,11 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { type AddressInfo, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
+import { startServe } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
 import { HttpClient } from "../src/http/client.js";
@@ -158,6 +161,45 @@ test("a proxy that refuses the CONNECT, or cannot reach the shop, says so as the
   expect(await failureThrough(proxy.origin)).toContain(
     `Could not reach WooCommerce (shop.example) through the proxy ${proxy.origin} (HTTPS_PROXY): it answered 502 to waiter's CONNECT, as it could not reach the service: the service or the network beyond the proxy is down, try again later.`,
   );
+});
+
+test("an automation's step through a proxy that asks for credentials, or whose rules refuse the shop, fails its run at once, not waiting it out", async () => {
+  const lines: string[] = [];
+  const automation = {
+    name: "read-order",
+    when: { source: "trial" },
+    do: [{ tool: "eshop_order_get", args: { id: ORDER } }],
+  };
+  const config = loadConfig(
+    {
+      env: shop("https://shop.example", {
+        HTTPS_PROXY: proxy.origin,
+        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-proxy-")),
+        WAITER_LISTEN: "127.0.0.1:0",
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+        WAITER_AUTOMATIONS: JSON.stringify([automation]),
+        WAITER_AUTOMATION_RETRY_SECONDS: "60",
+      }),
+    },
+    toolsets(),
+  );
+  const server = await startServe(config, new Log("info", (line) => lines.push(line)));
+  try {
+    for (const [refusal, said] of [
+      [() => (proxy.credentials = `waiter:${PASSWORD}`), "it asks for credentials (407 Proxy Authentication Required)"],
+      [() => (proxy.refuse = 403), "it answered 403 to waiter's CONNECT"],
+    ] as const) {
+      proxy.credentials = undefined;
+      proxy.refuse = undefined;
+      refusal();
+      const delivered = await fetch(`${server.url}/webhooks/trial`, { method: "POST", body: JSON.stringify({ said }) });
+      expect(delivered.status).toBe(200);
+      await expect.poll(() => lines.filter((line) => line.includes("automation read-order")).at(-1)).toContain(said);
+      expect(lines.filter((line) => line.includes("trying again"))).toEqual([]);
+    }
+  } finally {
+    await server.close();
+  }
 });
 
 test("a proxy that never answers the CONNECT fails a change within the call's deadline, said as not made", async () => {

@@ -110,7 +110,9 @@ export function describeFailure(
 
 /**
  * A failure of the proxy, not of the upstream beyond it: a connection to the proxy that did not
- * open, or a CONNECT it refused. Nothing reached the upstream, so nothing was changed there.
+ * open, or a CONNECT it refused. Nothing reached the upstream, so nothing was changed there. A
+ * refusal for its credentials or its rules carries the proxy's status, as an upstream's 401 or 403
+ * does: it lasts until someone changes them, so an automation does not wait it out.
  */
 function proxyFailureOf(err: unknown, where: string, sent: Sent, options: ClientOptions): UpstreamError | undefined {
   const { proxy } = options;
@@ -123,18 +125,18 @@ function proxyFailureOf(err: unknown, where: string, sent: Sent, options: Client
       : `put its user and password in ${proxy.variable}, as http://user:password@proxy.example:3128`;
     return new UpstreamError(
       `Could not reach ${through}: it asks for credentials (407 Proxy Authentication Required); ${fix}.`,
-      undefined,
-      undefined,
-      true,
+      status,
+    );
+  }
+  if (status !== undefined && status < 500) {
+    return new UpstreamError(
+      `Could not reach ${through}: it answered ${status} to waiter's CONNECT, as its rules may not let waiter reach that host; ask whoever runs the proxy.`,
+      status,
     );
   }
   if (status !== undefined) {
-    const why =
-      status >= 500
-        ? "it could not reach the service: the service or the network beyond the proxy is down, try again later"
-        : "its rules may not let waiter reach that host; ask whoever runs the proxy";
     return new UpstreamError(
-      `Could not reach ${through}: it answered ${status} to waiter's CONNECT, as ${why}.`,
+      `Could not reach ${through}: it answered ${status} to waiter's CONNECT, as it could not reach the service: the service or the network beyond the proxy is down, try again later.`,
       undefined,
       undefined,
       true,
