@@ -324,6 +324,7 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
             ["waiter.example.com {", `http://127.0.0.1:${ports.proxy} {`],
             ["waiter-1:8790", `127.0.0.1:${ports.a}`],
             ["waiter-2:8790", `127.0.0.1:${ports.b}`],
+            ["Host waiter.example.com", `Host 127.0.0.1:${ports.proxy}`],
           ]),
         );
       },
