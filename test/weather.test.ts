@@ -706,6 +706,20 @@ describe(`at ${AFTERNOON}`, () => {
       expect(data(week)).not.toHaveProperty("note");
     });
 
+    test("a last day the forecast ends an hour before its midnight in is partial too: the last step is an instant", async () => {
+      // From 13:00 UTC, 209 hours end at 06:00 UTC on December 6th: 23:00 on the 5th in Denver
+      // (UTC-7), where MET Norway's last step has no hour after it, and no precipitation for one.
+      met.reachHours = 209;
+      met.weather = (t) => ({ ...defaultWeather(t), precipitation: 0.1 });
+      const result = await server.call("weather_forecast", { latitude: 39.7392, longitude: -104.9903, days: 9 });
+      const r = data<{ days: Day[]; note?: string; place: { timezone: string } }>(result);
+      expect(r.place.timezone).toBe("America/Denver");
+      expect(r.days.at(-1)).toMatchObject({ date: "2026-12-05", precipitation_mm: 2.3, partial: true });
+      expect(r.note).toBe(
+        "MET Norway's forecast ends at 2026-12-05T23:00-07:00: 2026-12-05 covers only its hours up to then.",
+      );
+    });
+
     test("a 203 (deprecated version) is answered normally and logged once as a warning", async () => {
       met.deprecated = true;
       for (const latitude of [20.5, 20.6]) {

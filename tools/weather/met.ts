@@ -133,7 +133,8 @@ function stepsOf(series: Entry[]): Step[] {
     else if (six) covered = { data: six, length: 6 };
     else if (one) covered = { data: one, length: 1 };
     else if (twelve) covered = { data: twelve, length: 12 };
-    const hours = covered ? Math.min(gap ?? covered.length, covered.length) : (gap ?? 1);
+    // The last step, with no period of its own, is an instant: the forecast covers nothing after it.
+    const hours = covered ? Math.min(gap ?? covered.length, covered.length) : (gap ?? 0);
     const own = amountOf(covered?.data);
     const amount =
       covered?.length === 6 && hours < 6
