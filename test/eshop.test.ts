@@ -1291,6 +1291,22 @@ describe("products and stock", () => {
     expect(data(empty)).toMatchObject({ product: { stock_status: "outofstock" } });
   });
 
+  test("a shop that counts no stock at all (its stock management off) is said so, not told the stock was set", async () => {
+    woo.shop.manageStock = false;
+    for (const args of [
+      { id: P.espresso, quantity: 12 },
+      { id: P.grinder, quantity: 5 },
+    ]) {
+      const set = await server.call("eshop_stock_set", args);
+      expect(set.isError).toBe(true);
+      expect(text(set)).toMatch(
+        /^.* \(id \d+\): the shop did not take the stock: it counts no product's stock, as stock management is off for the whole shop \(WooCommerce → Settings → Products → Inventory, "Enable stock management"\)\. Turn it on there, then set the stock\.$/,
+      );
+    }
+    expect(woo.shop.product(P.espresso).stock_quantity).toBe(40);
+    expect(woo.shop.product(P.grinder).manage_stock).toBe(false);
+  });
+
   test("a variable product says where its stock is kept, and its stock is set only where the product counts it", async () => {
     const perVariation = await server.call("eshop_product_get", { id: P.houseBlend });
     expect(text(perVariation)).toBe(

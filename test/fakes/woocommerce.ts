@@ -46,7 +46,9 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   the product (`manage_stock`) or else per variation, their stock status then as data; a sale
  *   price with its dates, on sale (`on_sale`, the sale price as `price`) between them, as
  *   WC_Product::is_on_sale() decides and the scheduled-sales job sets the price;
- *   PUT `manage_stock` and `stock_quantity`, which only counts when stock is managed; stock_status
+ *   PUT `manage_stock` and `stock_quantity`, which only counts when stock is managed; with the
+ *   shop-wide "Enable stock management" off (`manageStock`), every product reads `manage_stock:
+ *   false` and a PUT leaves its stock as it was (orders' stock is not modelled so); stock_status
  *   follows the quantity (instock above 0, else onbackorder if backorders are allowed, else outofstock).
  * - Customers: `email`, else `search` (login, email, nicename, display name); GET by id.
  * - JSON as PHP's json_encode writes it, slashes escaped as `\/`.
@@ -334,6 +336,11 @@ export interface WooShop {
   orders: Map<number, WooOrder>;
   customers: Map<number, WooCustomer>;
   writes: WooWrite[];
+  /**
+   * The shop-wide "Enable stock management" (woocommerce_manage_stock): off, every product reads
+   * `manage_stock: false` (WC_Product::managing_stock()) and a PUT leaves its stock as it was.
+   */
+  manageStock: boolean;
   product(id: number): WooProduct;
   order(id: number): WooOrder;
   /** Back to the initial data; clears `writes`. */
@@ -647,6 +654,8 @@ interface ShopData {
   orders: Map<number, WooOrder>;
   customers: Map<number, WooCustomer>;
   counters: Counters;
+  /** The option woocommerce_manage_stock (Settings → Products → Inventory, "Enable stock management"). */
+  manageStock: boolean;
 }
 
 const STATUS_NAMES: Record<string, string> = {
@@ -847,7 +856,7 @@ function buildShop(): ShopData {
   const products = buildProducts();
   const customers = buildCustomers();
   const orders = buildOrders(products, customers, counters);
-  return { products, orders, customers, counters };
+  return { products, orders, customers, counters, manageStock: true };
 }
 
 /** The order's taxes in cents: on its items (cart tax) and on its shipping. */
@@ -1291,7 +1300,7 @@ function renderProduct(product: WooProduct, ctx: Ctx) {
     total_sales: product.total_sales,
     virtual: product.virtual,
     downloadable: product.downloadable,
-    manage_stock: product.manage_stock,
+    manage_stock: ctx.shop.manageStock && product.manage_stock,
     stock_quantity: product.manage_stock ? product.stock_quantity : null,
     stock_status: product.stock_status,
     backorders: product.backorders,
@@ -1590,9 +1599,12 @@ function updateProduct(ctx: Ctx): Reply {
   if (!product) return wpError("woocommerce_rest_product_invalid_id", "Invalid ID.", 400);
   const v = ctx.values;
   const before = JSON.stringify(renderProduct(product, ctx));
-  if (typeof v.manage_stock === "boolean") product.manage_stock = v.manage_stock;
-  if (product.manage_stock && typeof v.stock_quantity === "number") product.stock_quantity = v.stock_quantity;
-  settleStockStatus(product);
+  // Stock data is read only while the shop manages stock at all.
+  if (ctx.shop.manageStock) {
+    if (typeof v.manage_stock === "boolean") product.manage_stock = v.manage_stock;
+    if (product.manage_stock && typeof v.stock_quantity === "number") product.stock_quantity = v.stock_quantity;
+    settleStockStatus(product);
+  }
   if (JSON.stringify(renderProduct(product, ctx)) !== before) product.dateModified = ctx.now;
   return { status: 200, body: renderProduct(product, ctx) };
 }
@@ -1958,6 +1970,12 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
       return data.customers;
     },
     writes,
+    get manageStock() {
+      return data.manageStock;
+    },
+    set manageStock(on) {
+      data.manageStock = on;
+    },
     product(id) {
       const product = data.products.get(id);
       if (!product) throw new Error(`no product ${id} in the fake shop`);

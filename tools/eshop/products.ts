@@ -188,6 +188,13 @@ export function productTools(shop: ShopProvider): Tool[] {
       );
     }
     const after = await shop.setStock(before.id, quantity, call);
+    // Asked to count it, a product counts no stock only where the shop counts none at all:
+    // WooCommerce then ignores both fields and answers as if it had set them.
+    if (!after.manage_stock) {
+      throw new ToolError(
+        `${named(before)} (id ${before.id}): the shop did not take the stock: it counts no product's stock, as stock management is off for the whole shop (WooCommerce → Settings → Products → Inventory, "Enable stock management"). Turn it on there, then set the stock.`,
+      );
+    }
     return {
       product: stockOut.parse(after),
       ...(before.manage_stock && before.stock_quantity !== undefined
