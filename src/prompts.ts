@@ -10,6 +10,12 @@ import type { Tool } from "./toolset.js";
 
 const PLACE = "Where to give today's weather for.";
 
+/**
+ * What breaks a line on screen: CR and LF, and the vertical tab, form feed, NEL and Unicode's line
+ * and paragraph separators, which JSON.stringify leaves as they are in the brief's text.
+ */
+const LINE_BREAK = /[\n\v\f\r\u0085\u2028\u2029]/;
+
 /** How long a place completion may take: a person is typing. */
 const COMPLETION_MS = 3_000;
 
@@ -96,7 +102,7 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
       if (!place) return ["Weather: ask me for which place, then weather_forecast for it, today only (days: 1)."];
       const schema = forecast.input.place;
       const checked = schema && z.safeParse(schema, place);
-      const wrong = checked?.error?.issues[0]?.message ?? (/[\r\n]/.test(place) ? "one line only" : undefined);
+      const wrong = checked?.error?.issues[0]?.message ?? (LINE_BREAK.test(place) ? "one line only" : undefined);
       if (wrong) {
         throw new ProtocolError(
           ErrorCode.InvalidParams,
