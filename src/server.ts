@@ -363,7 +363,7 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
       requestLog(toolLog(tool, log), extra).error(
         `${tool.name} answered outside its output schema: ${oneLine(outside[1] ?? "")}`,
       );
-      return bug(tool, "its answer did not match its output schema");
+      return bug(tool, "its answer did not match its output schema", true);
     }
     // Refused arguments are worded anew; valid ones mean the tool itself answered the error.
     const checked = input.safeParse(args);
@@ -418,12 +418,23 @@ function meaningfulHints(annotations: ToolAnnotations): ToolAnnotations {
 /** McpServer's words for a result that does not match the output schema, and zod's issues after them. */
 const OUTPUT_REFUSED = /^MCP error -?\d+: Output validation error: (?:[^:]*: )?(.*)$/s;
 
-function bug(tool: Tool, what: string): CallToolResult {
+/**
+ * waiter's own failure in a call. A tool that changes something says whether it did: `done` once
+ * its work returned (a result it could not render or that broke its output schema), else it may
+ * have, as the work may have reached the upstream before the crash; either way a model must check
+ * before it calls again, or the change is made twice.
+ */
+function bug(tool: Tool, what: string, done: boolean): CallToolResult {
+  const change = tool.annotations.readOnlyHint
+    ? ""
+    : done
+      ? " Its change was made: check it before calling the tool again."
+      : " Its change may have been made: check before calling the tool again.";
   return {
     content: [
       {
         type: "text",
-        text: `${tool.name} failed inside waiter (${what}). This is a bug in waiter, not in the arguments; the server log has details.`,
+        text: `${tool.name} failed inside waiter (${what}). This is a bug in waiter, not in the arguments; the server log has details.${change}`,
       },
     ],
     isError: true,
@@ -522,10 +533,12 @@ async function runTool(
 ): Promise<CallToolResult> {
   const { log, caller } = call;
   const started = clock.now();
+  let done = false;
   try {
     const refused = tool.refuses?.(args);
     if (refused) throw new ToolError(refused);
     const result = await tool.run(args, call);
+    done = true;
     log.debug(`${tool.name} answered in ${clock.now() - started} ms`);
     return {
       content: [{ type: "text", text: tool.render(result, args) }],
@@ -547,8 +560,8 @@ async function runTool(
     // The client reads the error in the result; the stack, waiter's insides, is for the operator alone.
     log.operatorOnly(
       "error",
-      `${tool.name} crashed${caller ? ` for ${caller}` : ""}: ${shown(err instanceof Error ? (err.stack ?? err.message) : String(err))}`,
+      `${tool.name} crashed${caller ? ` for ${caller}` : ""}${done && !tool.annotations.readOnlyHint ? " after its change was made" : ""}: ${shown(err instanceof Error ? (err.stack ?? err.message) : String(err))}`,
     );
-    return bug(tool, shown(err instanceof Error ? err.message : String(err)));
+    return bug(tool, shown(err instanceof Error ? err.message : String(err)), done);
   }
 }

@@ -23,6 +23,7 @@ import { defineTool, defineToolset, type Tool } from "../../src/toolset.js";
 import { toolsets } from "../../src/toolsets.js";
 import { webhooksOf } from "../../src/webhooks/settings.js";
 import { startFrankfurter } from "../fakes/frankfurter.js";
+import { text } from "../stdio.js";
 
 function tool(name: string, readOnly: boolean): Tool {
   return defineTool({
@@ -142,6 +143,25 @@ describe("tool calls", () => {
     render: ({ found }) => found,
   });
 
+  // A write: "render" makes its text crash once the note is added, "outside" answers outside its
+  // output schema, "crash" crashes before adding it.
+  const add = defineTool({
+    name: "notes_add",
+    title: "Add a note",
+    description: "Adds a note.",
+    input: { name: z.string().describe("The note's name.") },
+    output: { added: z.string().min(1) },
+    annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    run: async ({ name }) => {
+      if (name === "crash") throw new TypeError("the notes' index is gone");
+      return { added: name === "outside" ? "" : name };
+    },
+    render: ({ added }) => {
+      if (added === "render") throw new TypeError("no words for it");
+      return `added ${added}`;
+    },
+  });
+
   // Waits until its deadline or the client cancels, saying how it goes when asked.
   const seen: { left: number; cancelled: boolean }[] = [];
   const wait = defineTool({
@@ -169,7 +189,7 @@ describe("tool calls", () => {
     // What the operator's log (stderr) gets, at info and above.
     const operator: string[] = [];
     const log = new Log("info", (line) => operator.push(line));
-    const server = createServer([double, find, wait], loadConfig({ env: {} }, []), log, undefined, undefined, cut);
+    const server = createServer([double, find, wait, add], loadConfig({ env: {} }, []), log, undefined, undefined, cut);
     const client = new Client({ name: "test", version: "0" });
     const logged: string[] = [];
     client.setNotificationHandler(LoggingMessageNotificationSchema, ({ params }) => {
@@ -322,6 +342,26 @@ describe("tool calls", () => {
     expect(operator.join("")).toMatch(
       /error +\[notes\] notes_find crashed: TypeError: the notes' index is gone \| at [^\n]*\n$/,
     );
+    await client.close();
+  });
+
+  test("a tool that changes something and fails inside waiter says whether the change was made", async () => {
+    const { client, operator } = await connected();
+    const said = async (name: string) =>
+      text((await client.callTool({ name: "notes_add", arguments: { name } })) as CallToolResult);
+    const bug = (what: string) =>
+      `notes_add failed inside waiter (${what}). This is a bug in waiter, not in the arguments; the server log has details.`;
+    expect(await said("render")).toBe(
+      `${bug("no words for it")} Its change was made: check it before calling the tool again.`,
+    );
+    expect(operator.join("")).toMatch(/notes_add crashed after its change was made: TypeError: no words for it/);
+    expect(await said("outside")).toBe(
+      `${bug("its answer did not match its output schema")} Its change was made: check it before calling the tool again.`,
+    );
+    expect(await said("crash")).toBe(
+      `${bug("the notes' index is gone")} Its change may have been made: check before calling the tool again.`,
+    );
+    expect(operator.join("")).toMatch(/notes_add crashed: TypeError: the notes' index is gone/);
     await client.close();
   });
 
