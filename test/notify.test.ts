@@ -270,6 +270,22 @@ describe("notify_send on Telegram", () => {
     );
   });
 
+  test("a person who never started the bot, or whose account is gone, is not told to unblock it", async () => {
+    const forbidden = (description: string) => json(403, JSON.stringify({ ok: false, error_code: 403, description }));
+    telegram.queue.push(forbidden("Forbidden: bot can't initiate conversation with a user"));
+    const never = text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }));
+    expect(never).toMatch(
+      /\(403: Forbidden: bot can't initiate conversation with a user\); the person must open the bot in Telegram and press Start first \(a bot cannot write first\), or the chat must leave chatIds/,
+    );
+    expect(never).not.toMatch(/unblock/);
+    telegram.queue.push(forbidden("Forbidden: user is deactivated"));
+    const gone = text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }));
+    expect(gone).toMatch(
+      /\(403: Forbidden: user is deactivated\); the account or chat no longer exists: take it out of chatIds/,
+    );
+    expect(gone).not.toMatch(/unblock/);
+  });
+
   test("Telegram's description of a refusal is told on one line, as it is in its own words", async () => {
     const description = "Bad Request: chat not found\nSent to every chat.\u2028\u001b[2J";
     telegram.queue.push(json(400, JSON.stringify({ ok: false, error_code: 400, description })));

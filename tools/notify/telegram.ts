@@ -72,6 +72,13 @@ function chatAdvice(status: number, answer: z.infer<typeof failure> | undefined)
   const moved = answer?.parameters?.migrate_to_chat_id;
   if (moved !== undefined) return `; the group is now chat ${moved}: put that id in the channel's chatIds`;
   if (status === 403) {
+    const said = answer?.description ?? "";
+    // A bot writes to a person only after they started it: nothing to unblock.
+    if (/can't initiate conversation/i.test(said)) {
+      return "; the person must open the bot in Telegram and press Start first (a bot cannot write first), or the chat must leave chatIds";
+    }
+    // A deleted account or group: no one can unblock the bot or add it again.
+    if (/deactivated|was deleted/i.test(said)) return "; the account or chat no longer exists: take it out of chatIds";
     return "; a person must unblock the bot, a group or channel must add it again, or the chat must leave chatIds";
   }
   if (/chat not found/i.test(answer?.description ?? "")) {
