@@ -933,6 +933,10 @@ describe("who may be told", () => {
     expect(() =>
       load({ ops: { type: "telegram", botTokenEnv: "T", chatIds: ["424242", 424242] } }, { T: "x" }),
     ).toThrow(/at ops.chatIds: 424242 is listed twice; list each once$/);
+    // Telegram's @names are one whatever their case: @ShopNews is @shopnews.
+    expect(() =>
+      load({ ops: { type: "telegram", botTokenEnv: "T", chatIds: ["@ShopNews", "@shopnews"] } }, { T: "x" }),
+    ).toThrow(/at ops.chatIds: @shopnews is listed twice; list each once$/);
     const mail = (settings: object) => ({
       mail: { type: "email", host: "127.0.0.1", tls: "none", from: "a@b.example", to: ["c@d.example"], ...settings },
     });

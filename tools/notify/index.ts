@@ -103,10 +103,11 @@ export const notify = defineToolset({
           holds,
           example,
         });
-      // A target listed twice (a chat id as text and as a number, an address in another case) would be sent to twice.
+      // A target listed twice (a chat id as text and as a number, a channel's @name or an address in
+      // another case) would be sent to twice.
       const [key, targets] =
         configured.type === "telegram"
-          ? ["chatIds", configured.chatIds]
+          ? ["chatIds", configured.chatIds.map((id) => (id.startsWith("@") ? id.toLowerCase() : id))]
           : ["to", configured.to.map((a) => a.toLowerCase())];
       const twice = targets.find((target, i) => targets.indexOf(target) !== i);
       if (twice !== undefined) {
