@@ -560,6 +560,43 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("an address with diacritics before the @ that a server without SMTPUTF8 refuses says so, not only to correct it", async () => {
+    // As Postfix refuses such an address from a client that did not declare SMTPUTF8 (RFC 6531).
+    const plain = await startMailServer({
+      hideSMTPUTF8: true,
+      onRcptTo(address, _session, callback) {
+        if (/\P{ASCII}/u.test(address.address)) {
+          callback(
+            Object.assign(new Error("5.6.7 Must declare SMTPUTF8 to send unicode address"), { responseCode: 553 }),
+          );
+        } else callback();
+      },
+    });
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        office: {
+          type: "email",
+          host: "127.0.0.1",
+          port: plain.port,
+          tls: "none",
+          from: "w@shop.example",
+          to: ["jiří@shop.example", "boss@shop.example"],
+        },
+      }),
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError, text(result)).toBeFalsy();
+      expect(plain.received).toEqual(["boss@shop.example"]);
+      expect(text(result)).toMatch(
+        /jiří@shop.example: The mail server refused it \(553 5.6.7 Must declare SMTPUTF8 to send unicode address\): not sent; correct the address in the channel's to, or, as its part before the @ is not ASCII, send through a mail server that offers SMTPUTF8, as sending it again will not help\./,
+      );
+    } finally {
+      await team.close();
+      await plain.close();
+    }
+  });
+
   test("a channel with a login never sends without it, even to a server that offers none", async () => {
     const open = await startMailServer({ disabledCommands: ["STARTTLS", "AUTH"] });
     const { port, received } = open;

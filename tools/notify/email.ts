@@ -162,7 +162,7 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
       // The server never had it whole, so it cannot deliver it: sending it again later is safe.
       throw new UpstreamError(`Not sent: ${ended} before the mail server had the message.`, undefined, undefined, true);
     }
-    throw smtpFailure(err as SmtpFailure, options);
+    throw smtpFailure(err as SmtpFailure, options, to);
   } finally {
     bounded.end();
   }
@@ -199,7 +199,7 @@ const NOT_TLS = /wrong version number|packet length too long|unknown protocol/;
  * a server that could not be reached at all: an automation tries again. A 5xx, a login refused or
  * TLS that fails will fail again until the channel changes.
  */
-export function smtpFailure(err: SmtpFailure, options: SmtpOptions): ToolError {
+export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string): ToolError {
   const { responseCode, response, command, code, originalCode, message, timeoutType } = err;
   const { host, port, tls } = options;
   const said = saidBy(err, options);
@@ -241,9 +241,9 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions): ToolError {
     const fix = policy
       ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
       : command === "RCPT TO"
-        ? "correct the address in the channel's to"
+        ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
         : command === "MAIL FROM"
-          ? "check the channel's from, an address its login may send as"
+          ? `check the channel's from, an address its login may send as${needsSmtpUtf8(options.from)}`
           : "check the channel's settings";
     return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
   }
@@ -303,6 +303,17 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions): ToolError {
   return new ToolError(
     `Not sent: the connection to ${server} failed (${said}); check host and port, or try again later.`,
   );
+}
+
+/**
+ * Advice for an address whose part before the @ is not ASCII (jiří@…), which only a server that
+ * offers SMTPUTF8 (RFC 6531) takes, else "".
+ */
+function needsSmtpUtf8(address: string | undefined): string {
+  const local = address?.slice(0, address.lastIndexOf("@")) ?? "";
+  return /\P{ASCII}/u.test(local)
+    ? ", or, as its part before the @ is not ASCII, send through a mail server that offers SMTPUTF8"
+    : "";
 }
 
 const NOT_SENT = "Not sent: ";
