@@ -970,6 +970,46 @@ describe("the latest fixing follows each source's publication time", () => {
     }
   });
 
+  test("a fixing kept when the source fails is not said to be the latest, nor a due one still to come", async () => {
+    const session = await startCurrency();
+    const down = (request: { path: string }) =>
+      request.path.startsWith("/cnbapi/exrates/daily")
+        ? { status: 502, headers: { "content-type": "text/plain" }, body: "down" }
+        : undefined;
+    const convert = (date: string) =>
+      session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", date, source: "cnb" });
+    try {
+      setClock("2026-11-26T13:35:00Z"); // Thursday 14:35 in Prague: Thursday's fixing is out
+      expect((await convert("2026-11-26")).structuredContent).toMatchObject({ date: "2026-11-26" });
+      cnb.intercept = down;
+      // Friday 10:00 in Prague: Friday's is still to come, and Thursday's, kept, is what there is.
+      setClock("2026-11-27T09:00:00Z");
+      const morning = await convert("2026-11-27");
+      expect(morning.structuredContent).toMatchObject({ date: "2026-11-26", requested_date: "2026-11-27" });
+      expect(text(morning)).toContain(
+        "\nThe fixing of 2026-11-27 is not published yet (the Czech National Bank publishes after 14:30 Prague time on working days); these are the rates of 2026-11-26. The Czech National Bank could not be asked for newer rates",
+      );
+      // Friday 17:00 in Prague: Friday's is out at the CNB, only it could not be asked.
+      setClock("2026-11-27T16:00:00Z");
+      const friday = await convert("2026-11-27");
+      expect(friday.structuredContent).toMatchObject({ date: "2026-11-26", requested_date: "2026-11-27" });
+      expect(text(friday)).toContain(
+        "\nThe fixing of 2026-11-27 is due by now (the Czech National Bank publishes after 14:30 Prague time on working days). The Czech National Bank could not be asked for newer rates, so these are the rates of 2026-11-26 kept from an earlier answer",
+      );
+      const saturday = await convert("2026-11-28"); // begun in UTC+14
+      expect(text(saturday)).toContain(
+        "\nNo fixing exists for 2026-11-28 (a Saturday), and the fixing of 2026-11-27 is due by now (the Czech National Bank publishes after 14:30 Prague time on working days). The Czech National Bank could not be asked",
+      );
+      for (const result of [friday, saturday]) {
+        expect(text(result)).not.toContain("not published yet");
+        expect(text(result)).not.toContain("the latest available");
+      }
+    } finally {
+      cnb.intercept = undefined;
+      await session.close();
+    }
+  });
+
   test("a latest fixing cached before a publication is asked again once it is due", async () => {
     setClock("2026-11-27T13:29:30Z");
     const session = await startCurrency();

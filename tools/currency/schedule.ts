@@ -38,6 +38,12 @@ export function dayOver(publication: Publication, date: string): boolean {
   return Date.parse(date) + 2 * DAY_MS <= clock.now() || date < dateIn(publication.zone);
 }
 
+/** Whether the fixing of `date` is due by now: its day is over where it is published, or its time today has passed. */
+export function dueBy(publication: Publication, date: string, now = clock.now()): boolean {
+  const local = wallClock(now, publication.zone);
+  return date < local.date || (date === local.date && local.minutes >= publication.hour * 60 + publication.minute);
+}
+
 /** While a publication is due but may not have reached the API yet, "latest" is rechecked this often. */
 const WINDOW_MINUTES = 90;
 const WINDOW_TTL_SECONDS = 300;

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { clock, dateIn, HOUR_MS, isoDate } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
-import { dayOver, lastWorkingDay, publishes } from "./schedule.js";
+import { dayOver, dueBy, lastWorkingDay, publishes } from "./schedule.js";
 
 export const SOURCES = ["ecb", "cnb"] as const;
 export type SourceId = (typeof SOURCES)[number];
@@ -108,19 +108,27 @@ const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.sli
  * Why the fixing used is not of the date asked for: that day's is still to come where the source
  * publishes, or the day has none (a weekend; one of the source's closing days; a weekday without
  * one all the same, once the day is over there), and the working day's before that stands for it
- * may be still to come too.
+ * may be still to come too. A fixing kept when the source failed is not the latest available: the
+ * one standing for the day, once its time has come, is said to be due, never still to come.
  */
 function dayNote(requested: string | undefined, fixing: Fixing, source: RateSource): string | undefined {
   if (requested === undefined || requested === fixing.date) return undefined;
   const { publication } = source;
   const standing = lastWorkingDay(publication, requested);
-  const pending = fixing.date < standing ? notYet(standing, source) : undefined;
-  const latest = `these are the rates of ${fixing.date}, the latest available.`;
+  // A fixing kept when the source failed says nothing of later ones: one whose time has come may be out.
+  const due =
+    fixing.stale !== undefined && fixing.date < standing && dueBy(publication, standing)
+      ? `the fixing of ${standing} is due by now (${source.name} publishes ${publication.when} on working days)`
+      : undefined;
+  const pending = fixing.date < standing && !due ? notYet(standing, source) : undefined;
+  const latest = `these are the rates of ${fixing.date}${fixing.stale ? "" : ", the latest available"}.`;
+  if (due && standing === requested) return `${capitalized(due)}.`;
   if (pending && standing === requested) return `${capitalized(pending)}; ${latest}`;
   const weekday = weekdayOf(requested);
   const why =
     weekday === 0 || weekday === 6 ? "" : `: a ${publishes(publication, requested) ? "holiday" : publication.holiday}`;
   const none = `No fixing exists for ${requested} (a ${WEEKDAYS[weekday]}${why})`;
+  if (due) return `${none}, and ${due}.`;
   return pending
     ? `${none}, and ${pending}; ${latest}`
     : `${none}; these are the rates of ${fixing.date}, the last fixing ${source.name} published before it.`;
