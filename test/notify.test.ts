@@ -982,6 +982,14 @@ describe("who may be told", () => {
     expect(() => load(mail({ to: ["c@d.example, e@f.example"] }))).toThrow(
       /at mail.to.0: is more than one address: list each as a string of its own$/,
     );
+    // A list or a comment in the part before the @, which the address pattern takes: sent, it would
+    // go to "c" and "e@d.example", or to "c@d.example" alone.
+    expect(() => load(mail({ to: ["c,e@d.example"] }))).toThrow(
+      /at mail.to.0: is more than one address: list each as a string of its own$/,
+    );
+    expect(() => load(mail({ from: "shop(eshop)@d.example" }))).toThrow(
+      /at mail.from: holds a comment in \( \), which is not sent: give the address alone$/,
+    );
     expect(() => load(mail({ to: ["Boss <boss@d.example>"] }))).toThrow(
       /at mail.to.0: has a name with the address: give the address alone$/,
     );

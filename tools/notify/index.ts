@@ -25,7 +25,11 @@ const MAX_TEXT = 4000;
  * address's domain as punycode (jiri@xn--pklad-zsa96e.cz), as any mail server takes it.
  */
 const address = (nameSetting?: string) =>
-  z.email({ pattern: z.regexes.unicodeEmail, error: (issue) => notOneAddress(issue.input, nameSetting) });
+  z
+    .email({ pattern: z.regexes.unicodeEmail, error: (issue) => notOneAddress(issue.input, nameSetting) })
+    // The pattern takes these in the part before the @, where a mail library reads a list or a
+    // comment: "a,b@x.cz" would go to "a" and to "b@x.cz", "a(b)@x.cz" to "a@x.cz".
+    .refine((text) => !/[,;()]/.test(text), { error: (issue) => notOneAddress(issue.input, nameSetting) });
 
 /**
  * Why a setting's text is not one address, for the forms a mail client takes and a channel does
@@ -38,6 +42,7 @@ function notOneAddress(input: unknown, nameSetting?: string): string | undefined
     return `has a name with the address: give the address alone${nameSetting ? `, and the name in ${nameSetting}` : ""}`;
   }
   if (/[,;]/.test(input)) return `is more than one address: list each as a string of its own`;
+  if (/[()]/.test(input)) return "holds a comment in ( ), which is not sent: give the address alone";
   return "is not an email address";
 }
 
