@@ -295,7 +295,7 @@ export function eventsToolset(
        * configured still lists the events it sent.
        */
       const checkSource = async (source: string | undefined) => {
-        if (!source || sources.includes(source) || source in (await store.counters())) return;
+        if (!source || sources.includes(source) || Object.hasOwn(await store.counters(), source)) return;
         throw new ToolError(noSuchName(SOURCE, source, sources));
       };
 
