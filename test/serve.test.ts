@@ -2262,7 +2262,7 @@ describe("OAuth access tokens", () => {
     },
   );
 
-  test("a valid token's scope decides the tools; an expired, foreign or scopeless one gets 401 saying why, in a challenge a strict parser reads", async () => {
+  test("a valid token's scope decides the tools; an expired or foreign one gets 401 saying why, in a challenge a strict parser reads", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     try {
       const names = async (token: string) =>
@@ -2290,7 +2290,6 @@ describe("OAuth access tokens", () => {
           `it is from another issuer: its iss is https://evil.example, and this server trusts only ${issuer.origin}`,
         ],
         [await foreignKeySign({ scope: "waiter:write" }), "it is not signed by any key the issuer publishes"],
-        [await sign({ scope: "openid email" }), "The access token carries neither waiter:read nor waiter:write"],
         ["not.a.jwt", "it is not a JWT"],
         ["", "carries no token after Bearer"],
       ];
@@ -2333,7 +2332,7 @@ describe("OAuth access tokens", () => {
         [1, 2, 3].map((n) => foreignKeySign({ sub: `mallory-${n}`, scope: "waiter:write" })),
       );
       tokens.push(bob, ...forged);
-      expect((await post(bob)).status).toBe(401);
+      expect((await post(bob)).status).toBe(403);
       for (const token of forged) expect((await post(token)).status).toBe(401);
       // An OAuth client's first request carries no token: no news at info.
       expect((await post()).status).toBe(401);
@@ -2344,7 +2343,7 @@ describe("OAuth access tokens", () => {
           ),
         ),
         expect.stringMatching(
-          / info .*MCP request with token oauth:chatgpt\/bob got 401: The access token carries neither waiter:read nor waiter:write/,
+          / info .*MCP request with token oauth:chatgpt\/bob got 403: The access token carries neither waiter:read nor waiter:write/,
         ),
         // Claims no key of the issuer signed are anyone's words: no caller is named, and a flood makes one line.
         expect.stringMatching(
@@ -2352,6 +2351,26 @@ describe("OAuth access tokens", () => {
         ),
       ]);
       for (const token of tokens) expect(served.stderr()).not.toContain(token);
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("a good token without a waiter scope gets 403 naming the scopes to ask for, not 401, which has a client log in again for the same token", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    try {
+      for (const claims of [{ scope: "openid email" }, { scp: ["profile"] }, {}]) {
+        const refused = await initializeAt(served.url, { authorization: `Bearer ${await sign(claims)}` });
+        expect(refused.statusCode, JSON.stringify(claims)).toBe(403);
+        expect(refused.headers["www-authenticate"]).toBe(
+          `Bearer error="insufficient_scope", error_description="The access token carries neither waiter:read nor waiter:write; give its client one of them at the issuer", scope="waiter:read waiter:write", resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource/mcp"`,
+        );
+        expect(await refused.body.json()).toEqual({
+          error: "insufficient_scope",
+          error_description:
+            "The access token carries neither waiter:read nor waiter:write; give its client one of them at the issuer",
+        });
+      }
     } finally {
       await served.close();
     }

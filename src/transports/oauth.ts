@@ -253,13 +253,10 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
         }
         throw new InvalidTokenError(why);
       }
+      // A good token without a waiter scope is taken with none: it is refused with 403
+      // insufficient_scope (RFC 6750 §3.1), which names the scopes to ask for (routes.ts), where a
+      // 401 would have its client drop it and log in again for one just like it.
       const scopes = scopesOf(payload).filter((s) => (OAUTH_SCOPES as readonly string[]).includes(s));
-      if (scopes.length === 0) {
-        throw new CallerRefusedError(
-          `The access token carries neither ${OAUTH_SCOPES.join(" nor ")}; give its client one of them at the issuer`,
-          callerOf(payload),
-        );
-      }
       return {
         token,
         // Sessions and rate limits are each user's own, also when many come through one connector.

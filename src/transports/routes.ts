@@ -134,6 +134,18 @@ export function mountRoutes(
     ...(limits.tokens.length ? [tokenVerifier(limits.tokens)] : []),
     ...(oauth ? [oauthVerifier(oauth, log, (url, init) => app.http.fetch(url, init))] : []),
   ];
+  // An access token the issuer signed without a waiter scope: the client is told which to ask for.
+  const scopeless: RequestHandler = (req, res, next) => {
+    if (req.auth?.scopes.length) return next();
+    const why = `The access token carries neither ${OAUTH_SCOPES.join(" nor ")}; give its client one of them at the issuer`;
+    refused(403, why, req.auth?.clientId);
+    const metadata = oauth ? `, resource_metadata="${oauth.metadataUrl}"` : "";
+    res.set(
+      "www-authenticate",
+      `Bearer error="insufficient_scope", error_description="${why}", scope="${OAUTH_SCOPES.join(" ")}"${metadata}`,
+    );
+    res.status(403).json({ error: "insufficient_scope", error_description: why });
+  };
   const auth: RequestHandler[] = verifiers.length
     ? [
         noBearer,
@@ -145,6 +157,7 @@ export function mountRoutes(
           }),
           ...(oauth ? { resourceMetadataUrl: oauth.metadataUrl } : {}),
         }),
+        scopeless,
         throttle,
       ]
     : [];
