@@ -4,7 +4,8 @@ import { httpDate } from "./date.js";
 
 /**
  * How many seconds an answer stays fresh for a private client, from its headers:
- * Cache-Control max-age (less Age), else Expires less Date; 0 when it must not be reused.
+ * Cache-Control max-age, else Expires less Date, either less Age (the time a cache in front
+ * already kept it, RFC 9111 §4.2.3); 0 when it must not be reused.
  */
 export function freshSeconds(headers: IncomingHttpHeaders, now = clock.now()): number {
   const cacheControl = String(headers["cache-control"] ?? "").toLowerCase();
@@ -15,7 +16,7 @@ export function freshSeconds(headers: IncomingHttpHeaders, now = clock.now()): n
   const expires = headers.expires && httpDate(headers.expires, now);
   if (expires) {
     const date = (headers.date && httpDate(headers.date, now)) || now;
-    return Math.max(0, Math.floor((expires - date) / 1000));
+    return Math.max(0, Math.floor((expires - date) / 1000) - age);
   }
   return 0;
 }
