@@ -23,15 +23,16 @@ let clients: HttpClient[] = [];
 beforeAll(async () => {
   fake = await startFake((request) => {
     // /revalidate/<name>: a resource last modified at a fixed time, with an ETag; a conditional
-    // request that matches either is answered 304 with a fresh max-age.
+    // request that matches either is answered 304 with a fresh max-age (none with after304=none).
     if (request.path.startsWith("/revalidate/")) {
       const lastModified = "Wed, 25 Nov 2026 10:00:00 GMT";
       const etag = '"v1"';
       const maxAge = request.query.get("max-age") ?? "1";
       const matches =
         request.headers["if-none-match"] === etag || request.headers["if-modified-since"] === lastModified;
+      const after304 = request.query.get("after304") ?? maxAge;
       if (matches)
-        return { status: 304, headers: { "cache-control": `max-age=${request.query.get("after304") ?? maxAge}` } };
+        return { status: 304, headers: after304 === "none" ? {} : { "cache-control": `max-age=${after304}` } };
       return json(200, JSON.stringify({ n: fake.requests.length }), {
         "cache-control": `max-age=${maxAge}`,
         "last-modified": lastModified,
@@ -787,6 +788,18 @@ describe("cache and coalescing", () => {
     // The 304 said max-age=60: no request for the third call.
     await api.json(counter, "/revalidate/a", { query: { "max-age": 1, after304: 60 } }, call());
     expect(fake.count("/revalidate/a")).toBe(2);
+  });
+
+  test("a 304 that says nothing of freshness makes the answer fresh again for as long as it first came with", async () => {
+    const api = client();
+    const query = { "max-age": 60, after304: "none" };
+    const first = await api.json(counter, "/revalidate/c", { query }, call());
+    setClock(clock.now() + 61_000);
+    expect(await api.json(counter, "/revalidate/c", { query }, call())).toEqual(first);
+    expect(fake.count("/revalidate/c")).toBe(2);
+    // The 304 updates the headers kept (RFC 9111 §4.3.4), max-age=60 among them: no request now.
+    expect(await api.json(counter, "/revalidate/c", { query }, call())).toEqual(first);
+    expect(fake.count("/revalidate/c")).toBe(2);
   });
 
   test("an answer with validators but no freshness is revalidated every time, not refetched", async () => {

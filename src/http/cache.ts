@@ -14,6 +14,8 @@ export interface Kept {
   staleAt: number;
   /** If-None-Match and If-Modified-Since for a stale answer's revalidation, when it had validators. */
   conditions: Record<string, string> | undefined;
+  /** Its Cache-Control and Expires, which a 304 that does not repeat them leaves as they were. */
+  lifetime: IncomingHttpHeaders;
 }
 
 /** What keeping an answer costs besides its value: its key, the record, the cache's own entry. */
@@ -58,15 +60,20 @@ export class AnswerCache {
 
   /**
    * Keeps `value`, the answer to a GET whose response had `headers`, for `ttl` seconds when the
-   * toolset knows, else as long as the headers say; `previous` is the answer a 304 confirmed.
+   * toolset knows, else as long as the headers say; `previous` is the answer a 304 confirmed, whose
+   * headers `headers` update.
    * An answer that is neither fresh nor can be revalidated is not kept.
    */
   keep(key: string, value: unknown, size: number, headers: IncomingHttpHeaders, ttl?: number, previous?: Kept): void {
-    const fresh = ttl ?? freshSeconds(headers);
+    // A 304's headers update those kept (RFC 9111 §4.3.4): one with a Date or an ETag alone
+    // leaves the answer's max-age or Expires standing, counted from the 304.
+    const { "cache-control": cacheControl, expires } = { ...previous?.lifetime, ...headers };
+    const lifetime = { ...(cacheControl ? { "cache-control": cacheControl } : {}), ...(expires ? { expires } : {}) };
+    const fresh = ttl ?? freshSeconds({ ...headers, ...lifetime });
     const conditions = conditionsOf(headers) ?? previous?.conditions;
     if (fresh > 0 || conditions) {
       const now = clock.now();
-      this.#answers.set(key, { value, size, keptAt: now, staleAt: now + fresh * 1000, conditions });
+      this.#answers.set(key, { value, size, keptAt: now, staleAt: now + fresh * 1000, conditions, lifetime });
     } else {
       this.#answers.delete(key);
     }
