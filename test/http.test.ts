@@ -637,6 +637,23 @@ describe("cache and coalescing", () => {
     expect(fake.count("/uncached")).toBe(2);
   });
 
+  test("an answer marked no-store is not kept, even with validators: never revalidated, never stands in for a failure", async () => {
+    const api = client({ maxRetries: 0 });
+    const noStore = json(200, '{"n":1}', { "cache-control": "no-store", etag: '"v1"' });
+    fake.queue.push(noStore, noStore);
+    const heard: unknown[] = [];
+    const staleIfError = { forSeconds: 3600, heard: (failure: unknown) => heard.push(failure) };
+    await api.json(counter, "/no-store", { staleIfError }, call());
+    await api.json(counter, "/no-store", { staleIfError }, call());
+    expect(fake.requests.filter((r) => r.path === "/no-store").map((r) => r.headers["if-none-match"])).toEqual([
+      undefined,
+      undefined,
+    ]);
+    fake.queue.push(json(503, "{}"));
+    expect((await failure(api.json(counter, "/no-store", { staleIfError }, call()))).status).toBe(503);
+    expect(heard).toEqual([]);
+  });
+
   test("a per-call ttl caches an answer the upstream did not mark cacheable, for that long", async () => {
     const api = client();
     await api.json(counter, "/ttl", { ttl: 1 }, call());

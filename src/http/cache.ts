@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { LRUCache } from "lru-cache";
 import { clock, lessAgoThan } from "../time.js";
-import { conditionsOf, freshSeconds } from "./freshness.js";
+import { conditionsOf, forbidsStoring, freshSeconds } from "./freshness.js";
 
 /** One kept answer: the schema's output, and what it takes to reuse it. */
 export interface Kept {
@@ -62,7 +62,7 @@ export class AnswerCache {
    * Keeps `value`, the answer to a GET whose response had `headers`, for `ttl` seconds when the
    * toolset knows, else as long as the headers say; `previous` is the answer a 304 confirmed, whose
    * headers `headers` update.
-   * An answer that is neither fresh nor can be revalidated is not kept.
+   * An answer that is neither fresh nor can be revalidated is not kept, nor one marked no-store.
    */
   keep(key: string, value: unknown, size: number, headers: IncomingHttpHeaders, ttl?: number, previous?: Kept): void {
     // A 304's headers update those kept (RFC 9111 §4.3.4): one with a Date or an ETag alone
@@ -71,7 +71,8 @@ export class AnswerCache {
     const lifetime = { ...(cacheControl ? { "cache-control": cacheControl } : {}), ...(expires ? { expires } : {}) };
     const fresh = ttl ?? freshSeconds({ ...headers, ...lifetime });
     const conditions = conditionsOf(headers) ?? previous?.conditions;
-    if (fresh > 0 || conditions) {
+    // no-store: not even to revalidate, nor to stand in for an upstream that fails.
+    if ((fresh > 0 || conditions) && (ttl !== undefined || !forbidsStoring(lifetime))) {
       const now = clock.now();
       this.#answers.set(key, { value, size, keptAt: now, staleAt: now + fresh * 1000, conditions, lifetime });
     } else {

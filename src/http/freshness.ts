@@ -21,6 +21,11 @@ export function freshSeconds(headers: IncomingHttpHeaders, now = clock.now()): n
   return 0;
 }
 
+/** Whether the headers forbid keeping the answer at all (Cache-Control: no-store, RFC 9111 §5.2.2.5). */
+export function forbidsStoring(headers: IncomingHttpHeaders): boolean {
+  return /(?:^|,)\s*no-store\b/.test(String(headers["cache-control"] ?? "").toLowerCase());
+}
+
 /** The headers that ask to be told "not modified" (304) about the answer these headers came with. */
 export function conditionsOf(headers: IncomingHttpHeaders): Record<string, string> | undefined {
   const { etag, "last-modified": lastModified } = headers;
