@@ -637,6 +637,31 @@ describe("cache and coalescing", () => {
     expect(fake.count("/uncached")).toBe(2);
   });
 
+  test("an answer with its Expires or Date sent twice is read, and taken for stale, not a crash in waiter", async () => {
+    let asked = 0;
+    const server = createServer((_request, response) => {
+      asked++;
+      response.setHeader("content-type", "application/json");
+      response.setHeader("expires", ["Fri, 27 Nov 2026 12:10:00 GMT", "Fri, 27 Nov 2026 12:20:00 GMT"]);
+      response.setHeader("date", ["Fri, 27 Nov 2026 12:00:00 GMT", "Fri, 27 Nov 2026 12:00:00 GMT"]);
+      response.end('{"n":1}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      setClock("2026-11-27T12:00:00Z");
+      const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
+      clients.push(http);
+      const api = http.upstream("Test API", new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`));
+      expect(await api.json(counter, "/twice", {}, call())).toEqual({ n: 1 });
+      // Expires twice is no valid one: in the past, as RFC 9111 §5.3 has it.
+      await api.json(counter, "/twice", {}, call());
+      expect(asked).toBe(2);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   test("an answer marked no-store is not kept, even with validators: never revalidated, never stands in for a failure", async () => {
     const api = client({ maxRetries: 0 });
     const noStore = json(200, '{"n":1}', { "cache-control": "no-store", etag: '"v1"' });

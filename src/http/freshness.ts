@@ -13,9 +13,10 @@ export function freshSeconds(headers: IncomingHttpHeaders, now = clock.now()): n
   const age = Number(headers.age ?? 0) || 0;
   const maxAge = /(?:^|,)\s*max-age\s*=\s*"?(\d+)/.exec(cacheControl);
   if (maxAge) return Math.max(0, Number(maxAge[1]) - age);
-  const expires = headers.expires && httpDate(headers.expires, now);
+  // Sent twice, undici hands a header on as a list: two Expires make no valid one (RFC 9111 §5.3).
+  const expires = typeof headers.expires === "string" && httpDate(headers.expires, now);
   if (expires) {
-    const date = (headers.date && httpDate(headers.date, now)) || now;
+    const date = (typeof headers.date === "string" && httpDate(headers.date, now)) || now;
     return Math.max(0, Math.floor((expires - date) / 1000) - age);
   }
   return 0;
