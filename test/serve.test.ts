@@ -2522,11 +2522,12 @@ describe("OAuth access tokens", () => {
     } finally {
       await refusing.close();
     }
-    // Metadata that answers, keys that do not: the same 500, never the token's 401.
+    // Metadata that answers, keys that do not, or answer no key set: the same 500, never the token's 401.
+    let keys = json(503, "{}");
     const keyless = await startFake((request) =>
       request.path === "/.well-known/oauth-authorization-server"
         ? json(200, JSON.stringify({ issuer: keyless.origin, jwks_uri: `${keyless.origin}/jwks` }))
-        : json(503, "{}"),
+        : keys,
     );
     const again = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
@@ -2538,6 +2539,11 @@ describe("OAuth access tokens", () => {
       expect(refused.statusCode).toBe(500);
       expect(await refused.body.json()).toMatchObject({ error: "server_error" });
       expect(again.stderr()).toMatch(/OAuth: the issuer \S+ cannot be reached \(Expected 200 OK/);
+      keys = json(200, '{"keys":"rotating"}');
+      const malformed = await initializeAt(again.url, { authorization: `Bearer ${token}` });
+      expect(malformed.statusCode).toBe(500);
+      expect(await malformed.body.json()).toMatchObject({ error: "server_error" });
+      expect(again.stderr()).toMatch(/OAuth: the issuer \S+ cannot be reached \(JSON Web Key Set malformed/);
     } finally {
       await again.close();
       await keyless.close();

@@ -114,11 +114,11 @@ function whyFetchFailed(err: Error): string {
 
 /**
  * Whether jose failed for want of the issuer (a key set it could not fetch) rather than because
- * of the token: its timeout, its generic error (a key set answered with no 200 or no JSON), or
- * the network's failure under fetch.
+ * of the token: its timeout, its generic error (a key set answered with no 200 or no JSON), an
+ * answer that is no key set, or the network's failure under fetch.
  */
 function issuerFailed(err: unknown): boolean {
-  if (err instanceof errors.JWKSTimeout) return true;
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return true;
   if (err instanceof errors.JOSEError) return err.code === "ERR_JOSE_GENERIC";
   return err instanceof TypeError && err.message === "fetch failed";
 }
