@@ -176,7 +176,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     ...toolsets.filter((t) => Object.keys(t.settings).length > 0).map((t) => ({ key: t.name, settings: t.settings })),
   ];
   if (sources.file === "") throw new ConfigError("--config needs a file name");
-  const fileFromEnv = sources.file === undefined ? setValue(sources.env[CONFIG_FILE_ENV]) : undefined;
+  const fileFromEnv = sources.file === undefined ? setValue(sources.env[CONFIG_FILE_ENV])?.trim() : undefined;
   if (fileFromEnv !== undefined && !isAbsolute(fileFromEnv)) {
     throw new ConfigError(
       `invalid setting ${CONFIG_FILE_ENV}: ${mustBeAbsolute(fileFromEnv)}; in a terminal, --config takes a path relative to the current directory`,
@@ -198,7 +198,10 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
       const path = section.key ? `${section.key}.${name}` : name;
       sectionShape[name] = setting.schema;
       const override = section.key ? undefined : sources.overrides?.[name as keyof typeof coreSettings];
-      const envValue = setting.secret ? secrets.optional(setting.env) : setValue(sources.env[setting.env]);
+      // Blanks around a value (the \r an env file saved with Windows line endings keeps, the byte-order
+      // mark of a JSON file a Windows editor saved, read into a variable) are no part of it:
+      // WAITER_DATA_DIR=/data\r would be another directory. A secret's are refused instead.
+      const envValue = setting.secret ? secrets.optional(setting.env) : setValue(sources.env[setting.env])?.trim();
       if (override !== undefined) {
         values[name] = override;
         origins.set(path, `${flagName(name)}`);

@@ -100,6 +100,26 @@ describe("sources and precedence", () => {
     }
   });
 
+  test("blanks around a variable's value (a line break kept from an env file saved with Windows line endings) are not part of it", () => {
+    const env = {
+      WAITER_DATA_DIR: "/srv/waiter\r",
+      WAITER_LOG_LEVEL: " debug\r",
+      WAITER_LISTEN: "127.0.0.1:8080\r",
+      WAITER_WEBHOOKS_LISTEN: " 0.0.0.0:9000 ",
+      WAITER_CURRENCY_SOURCE: "cnb\r",
+    };
+    const config = load(env);
+    expect(config.core).toMatchObject({
+      dataDir: "/srv/waiter",
+      logLevel: "debug",
+      listen: { host: "127.0.0.1", port: 8080 },
+    });
+    expect(webhooksOf(config).listen).toEqual({ host: "0.0.0.0", port: 9000 });
+    expect(config.toolsets.currency?.source).toBe("cnb");
+    const path = file({ toolsets: ["shop"] });
+    expect(load({ WAITER_CONFIG: `${path}\r` }).core.toolsets).toEqual(["shop"]);
+  });
+
   test("lists come comma-separated from the environment", () => {
     expect(load({ WAITER_TOOLSETS: "currency, shop" }).core.toolsets).toEqual(["currency", "shop"]);
   });
@@ -569,6 +589,19 @@ describe("bad settings are refused by name", () => {
 
   test("a file saved with a byte-order mark, as Windows editors save one, is read", () => {
     expect(load({}, { file: file('\uFEFF{"logLevel": "debug"}') }).core.logLevel).toBe("debug");
+  });
+
+  test("a JSON setting in a variable with a byte-order mark (a file saved by a Windows editor, read into it) is read", () => {
+    const bom = "\uFEFF";
+    const config = load({ WAITER_WEBHOOKS_RETENTION: `${bom}{"maxEvents": 10}` });
+    expect(webhooksOf(config).retention.maxEvents).toBe(10);
+    // A mistake inside it is named at its place, and what may be a secret there is not shown, as without the mark.
+    const sources = JSON.stringify({
+      shop: { scheme: "woocommerce", secretEnv: "SHOP_SECRET", secret: "hunter2hunter2" },
+    });
+    const without = messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: sources }));
+    expect(without).toMatch(/^invalid setting WAITER_WEBHOOKS_SOURCES at shop: /);
+    expect(messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: `${bom}${sources}` }))).toBe(without);
   });
 
   test("a file saved as UTF-16, as Windows PowerShell's > and Out-File save one, is read", () => {
