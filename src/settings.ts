@@ -180,9 +180,19 @@ export function list() {
     );
 }
 
-/** A whole number within bounds, from a string or a number. */
+/**
+ * A whole number within bounds, from a string or a number: never from true, a list or null, which
+ * Number() would make 1, the list's one item, or 0.
+ */
 export function integer(defaultValue: number, min: number, max: number) {
-  return z.coerce.number().int().min(min).max(max).default(defaultValue);
+  return z
+    .union([z.number(), z.string()], {
+      // Not a list's or an object's items: what they hold is not shown.
+      error: ({ input }) =>
+        `expected a number, got ${Array.isArray(input) ? "a list" : typeof input === "object" && input !== null ? "an object" : JSON.stringify(input)}`,
+    })
+    .pipe(z.coerce.number<string | number>().int().min(min).max(max))
+    .default(defaultValue);
 }
 
 /** An address to bind, host:port (an IPv6 host in brackets): 127.0.0.1:8790, [::1]:8790. */

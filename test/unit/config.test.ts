@@ -152,6 +152,25 @@ describe("bad settings are refused by name", () => {
     expect(() => load(env)).toThrow(message);
   });
 
+  test("a number of seconds or a count in the config file is a number, or its digits: true is not 1, nor [30] 30", () => {
+    expect(load({}, { file: file({ toolTimeout: 30, maxSessions: "50" }) }).core).toMatchObject({
+      toolTimeout: 30,
+      maxSessions: 50,
+    });
+    for (const [key, value] of [
+      ["toolTimeout", true],
+      ["maxSessions", true],
+      ["stopSeconds", [30]],
+      ["sessionIdleMinutes", null],
+    ] as const) {
+      const path = file({ [key]: value });
+      expect(
+        messageOf(() => load({}, { file: path })),
+        key,
+      ).toMatch(new RegExp(`^invalid setting ${key} in ${path}: expected a number, got (true|a list|null)$`));
+    }
+  });
+
   test("the public URL is the bare address waiter's paths go after: no query, fragment or user, not its /mcp, nor a path that begins as one of waiter's own", () => {
     const bare =
       /^invalid setting WAITER_WEBHOOKS_PUBLIC_URL: must be the bare address waiter is reached at, with no user, query or fragment \(/;
