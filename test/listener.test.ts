@@ -598,6 +598,31 @@ test("a delivery the store could not take is logged with its source and delivery
   ]);
 });
 
+test("a /healthz that reads the store while it takes no write (a lock another program holds) does not say it answers again, nor lets each delivery's failure be a line", async () => {
+  const lines: string[] = [];
+  const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  const said = (text: string) => lines.filter((line) => line.includes(text));
+  const { add, count } = { add: store.add.bind(store), count: store.count.bind(store) };
+  const busy = () =>
+    Promise.reject(new ToolError("The event store is busy: another program has held its write lock for over 5 s."));
+  // Reads go on in WAL mode while another program holds the write lock: only writes fail.
+  store.add = busy;
+  store.count = busy;
+  for (let i = 0; i < 3; i++) {
+    expect((await deliver(url)).status).toBe(503);
+    // A load balancer's health check between deliveries.
+    expect((await request(`${url}/healthz`)).statusCode).toBe(200);
+  }
+  expect(said("answers again")).toEqual([]);
+  expect(said("not stored, answered 503")).toHaveLength(1);
+  store.add = add;
+  store.count = count;
+  expect((await deliver(url)).status).toBe(200);
+  expect(said("answers again")).toEqual([
+    expect.stringMatching(/the event store answers again after \d+ s; .*: 3 from erp\n$/),
+  ]);
+});
+
 test("/healthz answers at that spelling alone, so a proxy that hides it hides it whole", async () => {
   const { url } = await start();
   expect((await request(`${url}/healthz`)).statusCode).toBe(200);

@@ -119,8 +119,11 @@ export interface DeliveryParts {
   storeWarning: Throttled;
   notStored: (source: string) => string;
   unconfirmedWarning: Throttled;
-  /** Said when a delivery was not stored because the store takes no writes, for /healthz. */
-  storeUnwritable: () => void;
+  /**
+   * Said when a delivery was not stored for the store's own failure, for /healthz: `full` when the
+   * store takes no writes at all (a full disk), else for a while (a lock another program holds).
+   */
+  storeFailed: (full: boolean) => void;
   storeAnswers: () => void;
 }
 
@@ -143,7 +146,7 @@ export function mountDeliveries(
     storeWarning,
     notStored,
     unconfirmedWarning,
-    storeUnwritable,
+    storeFailed,
     storeAnswers,
   }: DeliveryParts,
 ): void {
@@ -347,7 +350,7 @@ export function mountDeliveries(
       const lost = `webhook ${source.name} delivery ${delivery} not stored, answered 503 (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"})`;
       count(source.name, "rejected:not stored");
       if (err instanceof ToolError) {
-        if (err instanceof StoreNotWritable) storeUnwritable();
+        storeFailed(err instanceof StoreNotWritable);
         storeWarning(`${lost}: ${err.message}`, notStored(source.name));
       } else {
         // Anything but the store's own failure (a corrupt file) is a fault whose stack is wanted,

@@ -120,8 +120,13 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   // disk), none stored since: /healthz answers 503 then, though the store can be read, so a
   // health check hears what deliveries get.
   let unwritable = false;
+  // Whether a write (a delivery, a count) failed for the store's own reason, none gone through
+  // since: a lock another program holds fails writes while reads go on, so a /healthz that reads
+  // the store says it answers again only once a write of its own goes through.
+  let unwritten = false;
   const storeAnswers = () => {
     unwritable = false;
+    unwritten = false;
     const lost = [...sources.keys()].flatMap((source) => {
       const run = storeWarning.end(notStored(source));
       return run ? [{ source, ...run }] : [];
@@ -145,12 +150,13 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
 
   // Counting is bookkeeping: a store too busy to count must not turn a 401 into a 5xx. Its
   // failures are the store's, said with theirs: every request counts, a stranger's too.
-  const { count, writeHeldCounts } = boundedCounts(store, (source, outcome, n, err) =>
+  const { count, writeHeldCounts } = boundedCounts(store, (source, outcome, n, err) => {
+    unwritten = true;
     storeWarning(
       `webhook ${source}: ${n === 1 ? "a request" : `${n} requests`} not counted (${outcome}): ${err instanceof Error ? err.message : err}`,
       NOT_COUNTED,
-    ),
-  );
+    );
+  });
 
   /**
    * Every refusal: answered `status` with `error`, counted under rejected:<reason> for the source
@@ -228,7 +234,8 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
         .json({ status: silent ? "store not answering" : "store unavailable", mode, sources: [...sources.keys()] });
       return;
     }
-    if (unwritable) {
+    const ok = { status: "ok", mode, sources: [...sources.keys()], ...(stats ? { store: stats } : {}) };
+    if (unwritable || unwritten) {
       // A load balancer that finds this waiter unhealthy sends it no delivery that could show the
       // store takes writes again: a write that adds nothing to a count shows it instead.
       const [source] = sources.keys();
@@ -237,12 +244,17 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
           await untilAborted(store.count(source, "accepted", 0), AbortSignal.timeout(HEALTH_STORE_MS));
         }
       } catch {
-        res.status(503).json({ status: "store not writable", mode, sources: [...sources.keys()], store: stats });
+        if (unwritable) {
+          res.status(503).json({ status: "store not writable", mode, sources: [...sources.keys()], store: stats });
+          return;
+        }
+        // It reads, and takes no write yet: the deliveries it refuses are still said a line a minute.
+        res.json(ok);
         return;
       }
     }
     storeAnswers();
-    res.json({ status: "ok", mode, sources: [...sources.keys()], ...(stats ? { store: stats } : {}) });
+    res.json(ok);
   });
   routes?.(app);
 
@@ -259,8 +271,9 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     storeWarning,
     notStored,
     unconfirmedWarning,
-    storeUnwritable: () => {
-      unwritable = true;
+    storeFailed: (full) => {
+      unwritten = true;
+      if (full) unwritable = true;
     },
     storeAnswers,
   });
