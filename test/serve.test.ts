@@ -1370,6 +1370,68 @@ describe("cancellation", () => {
     }
   });
 
+  test("a call cancelled in a JSON-RPC batch ends the batch's stream once its other calls are answered, sent as a stream or as JSON", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
+    try {
+      const opened = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: { protocolVersion: "2025-03-26", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+        }),
+        headers: mcpHeaders,
+      });
+      const inSession = { "mcp-session-id": opened.headers["mcp-session-id"] as string };
+      await opened.body.dump();
+      const post = (body: object, accept = mcpHeaders.accept) =>
+        request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify(body),
+          headers: { ...mcpHeaders, ...inSession, accept },
+        });
+      await (await post({ jsonrpc: "2.0", method: "notifications/initialized" })).body.dump();
+      const batch = (first: number) => [
+        { jsonrpc: "2.0", id: first, method: "tools/call", params: wait },
+        { jsonrpc: "2.0", id: first + 1, method: "tools/call", params: wait },
+      ];
+      const streamedText = post(batch(2)).then((answer) => answer.body.text());
+      // Answered in JSON, it is sent when the batch's stream ends.
+      const asJsonText = post(batch(4), "application/json").then((answer) => answer.body.text());
+      await expect.poll(() => served.sessions.answering()).toBe(2);
+      for (const requestId of [2, 4]) {
+        const cancel = await post({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId } });
+        expect(cancel.statusCode).toBe(202);
+        await cancel.body.dump();
+      }
+      await served.app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "batch-cancelled",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      // The other calls answered, nothing holds the streams open.
+      await expect.poll(() => served.sessions.answering(), { timeout: 2_000 }).toBe(0);
+      const answers = [...(await streamedText).matchAll(/^data: (.+)$/gm)].map((data) => JSON.parse(data[1] as string));
+      expect(answers.filter((m) => "id" in m)).toEqual([
+        expect.objectContaining({ id: 3, result: expect.objectContaining({ structuredContent: expect.anything() }) }),
+      ]);
+      expect(JSON.parse(await asJsonText)).toEqual([
+        expect.objectContaining({ id: 5, result: expect.objectContaining({ structuredContent: expect.anything() }) }),
+        expect.objectContaining({
+          id: 4,
+          error: expect.objectContaining({ message: expect.stringMatching(/cancelled/) }),
+        }),
+      ]);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a call's stream that drops is resumed while the call runs, and after it has answered is sent the answer and ended", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
     const event = (n: number) =>

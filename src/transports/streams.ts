@@ -30,7 +30,9 @@ export function endHeldStream(transport: WebStandardStreamableHTTPServerTranspor
  * a stop would wait its whole drain time. The stream is ended for good: a client that comes back to
  * it is told there is nothing more, and the request is forgotten: the SDK forgets a request when
  * it sends its answer, and a session's every answer reads the requests it has not. A batch's
- * stream carries its other requests' answers, and is left to the SDK.
+ * stream carries its other requests' answers: it ends once they are sent (the SDK ends it once
+ * every request it holds for it is answered, which the cancelled one would never be), at once
+ * when they already are.
  */
 export const endCancelled = (
   entry: { transport: WebStandardStreamableHTTPServerTransport; replay: ReplayBuffer },
@@ -38,10 +40,19 @@ export const endCancelled = (
 ) => {
   const streams = answerStreams(entry.transport);
   const stream = streams.get(id);
-  if (stream === undefined || [...streams.values()].filter((other) => other === stream).length > 1) return;
+  if (stream === undefined) return;
+  const answered = (entry.transport as unknown as { _requestResponseMap: Map<RequestId, unknown> })._requestResponseMap;
+  const others = [...streams].flatMap(([request, of]) => (of === stream && request !== id ? [request] : []));
+  if (others.some((other) => !answered.has(other))) {
+    streams.delete(id);
+    return;
+  }
   entry.replay.end(stream);
   entry.transport.closeSSEStream(id);
-  streams.delete(id);
+  for (const request of [id, ...others]) {
+    streams.delete(request);
+    answered.delete(request);
+  }
 };
 
 /** Whether the SDK's transport takes a GET as a stream to open: it names event streams and a version the SDK speaks. */
