@@ -1432,6 +1432,67 @@ describe("cancellation", () => {
     }
   });
 
+  test("a JSON-RPC batch's stream that drops after its first answer is resumed while its other calls run, and sent their answers", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
+    try {
+      const opened = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: { protocolVersion: "2025-03-26", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+        }),
+        headers: mcpHeaders,
+      });
+      const inSession = { "mcp-session-id": opened.headers["mcp-session-id"] as string };
+      await opened.body.dump();
+      const initialized = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+        headers: { ...mcpHeaders, ...inSession },
+      });
+      await initialized.body.dump();
+      const dropped = new AbortController();
+      const batch = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify([
+          { jsonrpc: "2.0", id: 2, method: "ping" },
+          { jsonrpc: "2.0", id: 3, method: "tools/call", params: wait },
+        ]),
+        headers: { ...mcpHeaders, ...inSession },
+        signal: dropped.signal,
+      });
+      // The ping's answer comes at once; then the stream drops while the wait runs.
+      const first = (await batch.body[Symbol.asyncIterator]().next()).value.toString();
+      expect(first).toContain('"id":2');
+      dropped.abort();
+      await expect.poll(() => served.sessions.answering()).toBe(0);
+      const resumed = await request(`${served.url}/mcp`, {
+        headers: {
+          accept: "text/event-stream",
+          ...inSession,
+          "last-event-id": /^id: (.*)$/m.exec(first)?.[1] as string,
+        },
+      });
+      expect(resumed.statusCode).toBe(200);
+      await expect.poll(() => served.sessions.answering()).toBe(1);
+      await served.app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "batch-resumed",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const data = /^data: (.*)$/m.exec(await resumed.body.text())?.[1];
+      expect(JSON.parse(data as string)).toMatchObject({ id: 3, result: { structuredContent: { timed_out: false } } });
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a call's stream that drops is resumed while the call runs, and after it has answered is sent the answer and ended", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
     const event = (n: number) =>

@@ -9,7 +9,7 @@ import { clock } from "../time.js";
 import { rpcError, serveThrough } from "./answers.js";
 import { mountRoutes } from "./routes.js";
 import { type SessionOptions, sessionTable } from "./sessions.js";
-import { endCancelled, endHeldStream, opensStream, replayEnded } from "./streams.js";
+import { endCancelled, endHeldStream, opensStream, replayEnded, streamEnded } from "./streams.js";
 import { allowedTools, WRITE_SCOPE } from "./tokens.js";
 
 /** MCP over Streamable HTTP at /mcp, one MCP server per session; mounted on the listener's app. */
@@ -163,7 +163,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         return;
       }
       const lastId = req.headers["last-event-id"];
-      if (req.method === "GET" && typeof lastId === "string" && entry.replay.ended(lastId)) {
+      if (req.method === "GET" && typeof lastId === "string" && streamEnded(entry.transport, lastId)) {
         replayEnded(entry.replay, lastId, id, res);
         return;
       }
@@ -208,7 +208,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       if (req.method === "DELETE" && res.statusCode < 300) log.info(`MCP session ${id} ended by its client: closed`);
       // After the transport took it: the call is aborted, and sends nothing more on its stream.
       if (req.method === "POST" && res.statusCode < 300) {
-        for (const cancelled of cancelledIn(req.body)) endCancelled(serving, cancelled);
+        for (const cancelled of cancelledIn(req.body)) endCancelled(serving.transport, cancelled);
       }
       return;
     }

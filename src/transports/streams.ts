@@ -24,6 +24,18 @@ export function endHeldStream(transport: WebStandardStreamableHTTPServerTranspor
 }
 
 /**
+ * Whether the stream an event id names is a request's stream that carries nothing more: every
+ * request it carries was answered or cancelled (the SDK holds a request until its stream's every
+ * answer is sent: a batch's stream goes on after its first), or it was another copy's of the
+ * session, whose requests this copy never had. The notification stream lasts as long as the session.
+ */
+export function streamEnded(transport: WebStandardStreamableHTTPServerTransport, id: EventId): boolean {
+  const colon = id.lastIndexOf(":");
+  const stream = id.slice(0, colon);
+  return colon > 0 && stream !== NOTIFICATION_STREAM && ![...answerStreams(transport).values()].includes(stream);
+}
+
+/**
  * Ends the stream of a request its client cancelled (an abort, or the client's own timeout). The
  * SDK answers a cancelled request never, and so never ends its stream: it would hold its connection
  * with keepalives for good, and count as a call under way, so the session would never be idle and
@@ -34,21 +46,17 @@ export function endHeldStream(transport: WebStandardStreamableHTTPServerTranspor
  * every request it holds for it is answered, which the cancelled one would never be), at once
  * when they already are.
  */
-export const endCancelled = (
-  entry: { transport: WebStandardStreamableHTTPServerTransport; replay: ReplayBuffer },
-  id: RequestId,
-) => {
-  const streams = answerStreams(entry.transport);
+export const endCancelled = (transport: WebStandardStreamableHTTPServerTransport, id: RequestId) => {
+  const streams = answerStreams(transport);
   const stream = streams.get(id);
   if (stream === undefined) return;
-  const answered = (entry.transport as unknown as { _requestResponseMap: Map<RequestId, unknown> })._requestResponseMap;
+  const answered = (transport as unknown as { _requestResponseMap: Map<RequestId, unknown> })._requestResponseMap;
   const others = [...streams].flatMap(([request, of]) => (of === stream && request !== id ? [request] : []));
   if (others.some((other) => !answered.has(other))) {
     streams.delete(id);
     return;
   }
-  entry.replay.end(stream);
-  entry.transport.closeSSEStream(id);
+  transport.closeSSEStream(id);
   for (const request of [id, ...others]) {
     streams.delete(request);
     answered.delete(request);
@@ -111,8 +119,6 @@ const NOTIFICATION_STREAM = "_GET_stream";
 export class ReplayBuffer implements EventStore {
   readonly #events: { seq: number; stream: StreamId; json: string; bytes: number }[] = [];
   #bytes = 0;
-  /** The streams of requests still being answered: from a stream's first message to its answer. */
-  readonly #answering = new Set<StreamId>();
   #seq = 0;
   /**
    * Which copy of the session numbered a message: a client that comes back to a copy taken up
@@ -130,25 +136,7 @@ export class ReplayBuffer implements EventStore {
     while (this.#events.length > REPLAYABLE || (this.#bytes > REPLAYABLE_BYTES && this.#events.length > 1)) {
       this.#bytes -= this.#events.shift()?.bytes ?? 0;
     }
-    if ("result" in message || "error" in message) this.#answering.delete(stream);
-    else if (stream !== NOTIFICATION_STREAM) this.#answering.add(stream);
     return this.#id(stream, this.#seq);
-  }
-
-  /** A cancelled request's stream: it carries nothing more. */
-  end(stream: StreamId): void {
-    this.#answering.delete(stream);
-  }
-
-  /**
-   * Whether the stream an event id names is a request's stream that carries nothing more: its
-   * request was answered or cancelled, or it was another copy's of the session, whose requests
-   * this copy never had. The notification stream lasts as long as the session.
-   */
-  ended(id: EventId): boolean {
-    const colon = id.lastIndexOf(":");
-    const stream = id.slice(0, colon);
-    return colon > 0 && stream !== NOTIFICATION_STREAM && !this.#answering.has(stream);
   }
 
   async getStreamIdForEventId(id: EventId): Promise<StreamId | undefined> {
