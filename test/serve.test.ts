@@ -1315,9 +1315,13 @@ describe("cancellation", () => {
       }
       expect((await client.listTools()).tools.length).toBeGreaterThan(0);
       const [transport] = transports;
-      const answering = (transport as unknown as { _requestToStreamMapping: Map<unknown, unknown> })
-        ._requestToStreamMapping;
-      expect(answering.size).toBe(0);
+      const held = transport as unknown as {
+        _requestToStreamMapping: Map<unknown, unknown>;
+        _resumableStreams: Set<unknown>;
+      };
+      expect(held._requestToStreamMapping.size).toBe(0);
+      // Nor the streams a client could have come back to.
+      expect(held._resumableStreams.size).toBe(0);
     } finally {
       spy.mockRestore();
       await served.close();

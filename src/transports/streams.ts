@@ -50,13 +50,18 @@ export const endCancelled = (transport: WebStandardStreamableHTTPServerTransport
   const streams = answerStreams(transport);
   const stream = streams.get(id);
   if (stream === undefined) return;
-  const answered = (transport as unknown as { _requestResponseMap: Map<RequestId, unknown> })._requestResponseMap;
+  const { _requestResponseMap: answered, _resumableStreams: resumable } = transport as unknown as {
+    _requestResponseMap: Map<RequestId, unknown>;
+    _resumableStreams: Set<StreamId>;
+  };
   const others = [...streams].flatMap(([request, of]) => (of === stream && request !== id ? [request] : []));
   if (others.some((other) => !answered.has(other))) {
     streams.delete(id);
     return;
   }
   transport.closeSSEStream(id);
+  // What the SDK forgets of a stream once its answers are sent: kept, it would grow by a stream a cancel.
+  resumable.delete(stream);
   for (const request of [id, ...others]) {
     streams.delete(request);
     answered.delete(request);
