@@ -83,6 +83,34 @@ const mcpHeaders = { "content-type": "application/json", accept: "application/js
 const initializeAt = (base: string, headers: Record<string, string> = {}) =>
   request(`${base}/mcp`, { method: "POST", body: initialize, headers: { ...mcpHeaders, ...headers } });
 
+/**
+ * A session opened at `base` by raw requests in `version` of the protocol, initialized: the headers
+ * its requests carry, and a POST of a message (or a batch) in it, taking `accept`.
+ */
+async function rawSession(base: string, version: string) {
+  const opened = await request(`${base}/mcp`, {
+    method: "POST",
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: version, capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+    }),
+    headers: mcpHeaders,
+  });
+  const inSession = { "mcp-session-id": opened.headers["mcp-session-id"] as string, "mcp-protocol-version": version };
+  await opened.body.dump();
+  const post = (body: object, options: { accept?: string; signal?: AbortSignal } = {}) =>
+    request(`${base}/mcp`, {
+      method: "POST",
+      body: JSON.stringify(body),
+      headers: { ...mcpHeaders, ...inSession, ...(options.accept ? { accept: options.accept } : {}) },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  await (await post({ jsonrpc: "2.0", method: "notifications/initialized" })).body.dump();
+  return { inSession, post };
+}
+
 /** A session opened by raw requests and subscribed to events://recent, with its GET stream's headers. */
 async function subscribedSession(base: string) {
   const opened = await initializeAt(base);
@@ -1377,32 +1405,14 @@ describe("cancellation", () => {
   test("a call cancelled in a JSON-RPC batch ends the batch's stream once its other calls are answered, sent as a stream or as JSON", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
     try {
-      const opened = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: { protocolVersion: "2025-03-26", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-        }),
-        headers: mcpHeaders,
-      });
-      const inSession = { "mcp-session-id": opened.headers["mcp-session-id"] as string };
-      await opened.body.dump();
-      const post = (body: object, accept = mcpHeaders.accept) =>
-        request(`${served.url}/mcp`, {
-          method: "POST",
-          body: JSON.stringify(body),
-          headers: { ...mcpHeaders, ...inSession, accept },
-        });
-      await (await post({ jsonrpc: "2.0", method: "notifications/initialized" })).body.dump();
+      const { post } = await rawSession(served.url, "2025-03-26");
       const batch = (first: number) => [
         { jsonrpc: "2.0", id: first, method: "tools/call", params: wait },
         { jsonrpc: "2.0", id: first + 1, method: "tools/call", params: wait },
       ];
       const streamedText = post(batch(2)).then((answer) => answer.body.text());
       // Answered in JSON, it is sent when the batch's stream ends.
-      const asJsonText = post(batch(4), "application/json").then((answer) => answer.body.text());
+      const asJsonText = post(batch(4), { accept: "application/json" }).then((answer) => answer.body.text());
       await expect.poll(() => served.sessions.answering()).toBe(2);
       for (const requestId of [2, 4]) {
         const cancel = await post({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId } });
@@ -1439,34 +1449,15 @@ describe("cancellation", () => {
   test("a JSON-RPC batch's stream that drops after its first answer is resumed while its other calls run, and sent their answers", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
     try {
-      const opened = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: { protocolVersion: "2025-03-26", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-        }),
-        headers: mcpHeaders,
-      });
-      const inSession = { "mcp-session-id": opened.headers["mcp-session-id"] as string };
-      await opened.body.dump();
-      const initialized = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
-        headers: { ...mcpHeaders, ...inSession },
-      });
-      await initialized.body.dump();
+      const { inSession, post } = await rawSession(served.url, "2025-03-26");
       const dropped = new AbortController();
-      const batch = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: JSON.stringify([
+      const batch = await post(
+        [
           { jsonrpc: "2.0", id: 2, method: "ping" },
           { jsonrpc: "2.0", id: 3, method: "tools/call", params: wait },
-        ]),
-        headers: { ...mcpHeaders, ...inSession },
-        signal: dropped.signal,
-      });
+        ],
+        { signal: dropped.signal },
+      );
       // The ping's answer comes at once; then the stream drops while the wait runs.
       const first = (await batch.body[Symbol.asyncIterator]().next()).value.toString();
       expect(first).toContain('"id":2');
@@ -1510,34 +1501,11 @@ describe("cancellation", () => {
         receivedAt: clock.now(),
       });
     try {
-      const opened = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-        }),
-        headers: mcpHeaders,
-      });
-      const session = opened.headers["mcp-session-id"] as string;
-      await opened.body.dump();
-      const inSession = { "mcp-session-id": session, "mcp-protocol-version": "2025-11-25" };
-      const initialized = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
-        headers: { ...mcpHeaders, ...inSession },
-      });
-      await initialized.body.dump();
+      const { inSession, post } = await rawSession(served.url, "2025-11-25");
       /** A wait whose stream drops after its first event, the priming one that names the stream. */
       const waitThenDrop = async (id: number) => {
         const dropped = new AbortController();
-        const call = await request(`${served.url}/mcp`, {
-          method: "POST",
-          body: JSON.stringify({ jsonrpc: "2.0", id, method: "tools/call", params: wait }),
-          headers: { ...mcpHeaders, ...inSession },
-          signal: dropped.signal,
-        });
+        const call = await post({ jsonrpc: "2.0", id, method: "tools/call", params: wait }, { signal: dropped.signal });
         const first = (await call.body[Symbol.asyncIterator]().next()).value.toString();
         dropped.abort();
         await expect.poll(() => served.sessions.answering()).toBe(0);
