@@ -162,6 +162,50 @@ test("every docs page the code names for a reader to look up exists, with the he
   expect(missing.map(({ file, name }) => `${file}: ${name}`)).toEqual([]);
 });
 
+/** The repository's files the README and docs/ name: `src/…`, `test/…` and the like, each a file (with its extension) or a folder (with its slash). */
+function filesNamed(page: string, text: string): { page: string; path: string }[] {
+  const spans = [...text.matchAll(/`((?:src|test|tools|devtools|docs|\.ci)\/[\w./-]*(?:\.\w+|\/))`/g)].map((m) => m[1]);
+  // docs/development.md's layout: a folder at the line's start, then the files in it, indented.
+  const layout = /^## Layout\n+```\n([\s\S]*?)^```/m.exec(text)?.[1] ?? "";
+  let folder = "";
+  const listed = layout.split("\n").flatMap((line) => {
+    const name = /^( {2})?([\w.][\w./-]*)(?: {2,}|$)/.exec(line);
+    if (!name?.[2]) return [];
+    if (!name[1]) folder = name[2].endsWith("/") ? name[2] : "";
+    return [name[1] ? `${folder}${name[2]}` : name[2]];
+  });
+  return [...spans, ...listed]
+    .filter((path): path is string => path !== undefined && path !== "docs/waiter.env")
+    .map((path) => ({ page, path }));
+}
+
+test("every file and folder of the repository, and every npm script, the README and docs/ name exists", () => {
+  const named = pages.flatMap((page) => filesNamed(page, read(page)));
+  expect(named.length).toBeGreaterThan(40);
+  expect(named.filter(({ path }) => !existsSync(join(root, path))).map(({ page, path }) => `${page}: ${path}`)).toEqual(
+    [],
+  );
+  const scripts = Object.keys(JSON.parse(read("package.json")).scripts);
+  const run = pages.flatMap((page) =>
+    [...read(page).matchAll(/\bnpm run ([\w:-]+)/g)].map(([, script]) => ({ page, script: script as string })),
+  );
+  expect(run.length).toBeGreaterThan(5);
+  expect(run.filter(({ script }) => !scripts.includes(script)).map(({ page, script }) => `${page}: ${script}`)).toEqual(
+    [],
+  );
+});
+
+test("the check of the files the docs name reads the layout's folders and files, and backquoted paths", () => {
+  const page = "## Layout\n\n```\nsrc/  the core\n  cli.ts  flags\n  gone.ts  moved\nDockerfile  the image\n```\n";
+  expect(filesNamed("x.md", `${page}and \`test/gone.test.ts\`, \`tools/list\``).map(({ path }) => path)).toEqual([
+    "test/gone.test.ts",
+    "src/",
+    "src/cli.ts",
+    "src/gone.ts",
+    "Dockerfile",
+  ]);
+});
+
 /** Every JSON example in the README and docs/, by page. */
 const examples = pages.flatMap((page) =>
   [...read(page).matchAll(/^```json\n([\s\S]*?)^```/gm)].map((m) => ({ page, json: JSON.parse(m[1] ?? "") })),
