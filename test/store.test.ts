@@ -637,6 +637,67 @@ describe("several processes, one file", () => {
     expect(read).toEqual([theirs]);
   });
 
+  test("a look at other processes' events that fails is taken again at the next poll, from the event it failed on, with no other commit to bring it back", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const { file } = open();
+    const here = new Database(file);
+    const there = new Database(file);
+    onTestFinished(() => {
+      here.close();
+      there.close();
+    });
+    const insert = (id: string) =>
+      (
+        there
+          .prepare(
+            `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+             VALUES (?, 's', 't', 'none', ?, 0, '{}', '{}', 1, 2) RETURNING seq`,
+          )
+          .get(id, id) as { seq: number }
+      ).seq;
+    // A moment's failure of the file (an I/O error, another process recovering it): the list of
+    // newer events once, then the read of one of them once.
+    let listFails = false;
+    let readFails: number | undefined;
+    const told: number[] = [];
+    const watch = new CommitWatch(
+      here,
+      (after) => {
+        if (listFails) {
+          listFails = false;
+          throw new Error("disk I/O error");
+        }
+        return here.prepare("SELECT seq FROM events WHERE seq > ? ORDER BY seq").pluck().all(after) as number[];
+      },
+      (seq) => {
+        if (readFails === seq) {
+          readFails = undefined;
+          throw new Error("disk I/O error");
+        }
+        return { seq, id: `e${seq}` } as never;
+      },
+      (event) => told.push(event.seq),
+    );
+    watch.start(0);
+    onTestFinished(() => watch.stop());
+    const first = insert("first");
+    const second = insert("second");
+    listFails = true;
+    readFails = second;
+    const warned: string[] = [];
+    const onWarning = (warning: Error) => warned.push(warning.message);
+    process.on("warning", onWarning);
+    onTestFinished(() => {
+      process.off("warning", onWarning);
+    });
+    for (let poll = 0; poll < 5; poll++) vi.advanceTimersByTime(200);
+    expect(told).toEqual([first, second]);
+    // Said once, not at each poll that failed.
+    await expect
+      .poll(() => warned, { timeout: 2000, interval: 20 })
+      .toEqual(["watching for events from other processes failed: disk I/O error"]);
+  });
+
   test("an event committed through one connection reaches another's subscribers within a second", async () => {
     const { store: writer, file } = open();
     const { store: reader } = open(LOOSE, file);

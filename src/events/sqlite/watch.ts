@@ -18,6 +18,8 @@ export class CommitWatch {
   /** The last sequence number looked at. */
   #seen = 0;
   #version = 0;
+  /** Whether the last look failed: a failure is said once, not at every poll until a look succeeds. */
+  #failing = false;
   /** Told as this process committed them, not yet met by the watch. */
   readonly #toldHere = new Set<number>();
 
@@ -35,9 +37,11 @@ export class CommitWatch {
     this.#timer = setInterval(() => {
       try {
         this.#look();
+        this.#failing = false;
       } catch (err) {
-        // The next commit brings the watch back, and it reads from where it last succeeded.
-        warn("watching for events from other processes failed", err);
+        // The next poll looks again, from the first event not yet told: no commit may come to bring it back.
+        if (!this.#failing) warn("watching for events from other processes failed", err);
+        this.#failing = true;
       }
     }, POLL_MS);
     this.#timer.unref();
@@ -47,6 +51,7 @@ export class CommitWatch {
     clearInterval(this.#timer);
     this.#timer = undefined;
     this.#toldHere.clear();
+    this.#failing = false;
   }
 
   /** An event this process committed and told its listeners of: the watch will meet it too. */
@@ -65,13 +70,14 @@ export class CommitWatch {
     if (!this.db.open) return;
     const version = this.db.pragma("data_version", { simple: true }) as number;
     if (version === this.#version) return;
-    this.#version = version;
     for (const seq of this.newerThan(this.#seen)) {
+      if (!this.#toldHere.delete(seq)) {
+        const event = this.read(seq);
+        if (event) this.tell(event);
+      }
       this.#seen = seq;
-      if (this.#toldHere.delete(seq)) continue;
-      const event = this.read(seq);
-      if (event) this.tell(event);
     }
+    this.#version = version;
     // Those retention dropped before the watch met them.
     for (const seq of this.#toldHere) if (seq <= this.#seen) this.#toldHere.delete(seq);
   }
