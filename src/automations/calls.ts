@@ -8,7 +8,7 @@ import { clock } from "../time.js";
 import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
 import { isPathArgument, isTemplate, type Step } from "./rules.js";
 import { Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
-import { type View, whereMissing, written } from "./view.js";
+import { numberIn, type View, whereMissing, written } from "./view.js";
 
 /** What StepCalls needs of the engine that runs the automations. */
 export interface CallParts {
@@ -106,8 +106,8 @@ export class StepCalls {
       const asNumber =
         isPathArgument(given) &&
         typeof value === "string" &&
-        value.trim() !== "" &&
-        (input[arg] as z.ZodType | undefined)?.safeParse(Number(value)).success
+        numberIn(value) !== undefined &&
+        (input[arg] as z.ZodType | undefined)?.safeParse(numberIn(value)).success
           ? `; to_number(${given.path}) takes it as a number`
           : "";
       const missing = isPathArgument(given) && value === null && view ? whereMissing(given.path, view) : "";

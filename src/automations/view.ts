@@ -2,7 +2,7 @@
  * What an automation sees of an event, and what it makes of it: the conditions that decide whether
  * it takes the event, and the arguments its steps fill in from it, a stranger's words quoted.
  */
-import { search } from "@jmespath-community/jmespath";
+import { registerFunction, search, TYPE_ANY } from "@jmespath-community/jmespath";
 import Mustache from "mustache";
 import { ToolError } from "../errors.js";
 import { matchesFilter } from "../events/filter.js";
@@ -11,6 +11,26 @@ import { htmlAsText } from "../html.js";
 import { cut, meantKey, oneLine } from "../shown.js";
 import type { Automation, Condition, Step } from "./rules.js";
 import { isPathArgument } from "./rules.js";
+
+/**
+ * The number a sender writes as text ("529.00", " 1042"), or undefined for text that writes none:
+ * empty or blank text (WooCommerce's sale price of a product not on sale), and what only
+ * JavaScript reads as a number ("0x1A", "Infinity").
+ */
+export function numberIn(text: string): number | undefined {
+  if (!/^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/.test(text)) return undefined;
+  const number = Number(text);
+  return Number.isFinite(number) ? number : undefined;
+}
+
+// JMESPath's to_number reads text that writes a number, and gives null for any other; the
+// library's own reads "" and blank text as 0, so an empty price would hold for `lt 5`.
+registerFunction(
+  "to_number",
+  ([value]) => (typeof value === "number" ? value : typeof value === "string" ? (numberIn(value) ?? null) : null),
+  [{ types: [TYPE_ANY] }],
+  { override: true },
+);
 
 /** What templates and paths see: the event's own fields and its payload (parsed when JSON). */
 export type View = { event: { id: string; source: string; type: string; received_at: string }; payload: unknown };
@@ -109,12 +129,7 @@ function numberAsText(condition: Condition, value: unknown): string {
   const { equals, path } = condition;
   const numbers = [equals, ...(condition.in ?? [])].filter((v) => typeof v === "number");
   const compared = ["gt", "gte", "lt", "lte"].some((k) => condition[k as keyof Condition] !== undefined);
-  if (
-    typeof value === "string" &&
-    value.trim() !== "" &&
-    Number.isFinite(Number(value)) &&
-    (compared || numbers.length > 0)
-  )
+  if (typeof value === "string" && numberIn(value) !== undefined && (compared || numbers.length > 0))
     return `, a number as text: to_number(${path}) reads it as a number`;
   const texts = [equals, ...(condition.in ?? [])].filter((v) => typeof v === "string");
   if (typeof value === "number" && texts.some((v) => v.trim() !== "" && Number(v) === value))

@@ -485,3 +485,43 @@ test("a stop that comes as a step is recorded as started, before its call, leave
     await store.close();
   }
 });
+
+/** An event of source s whose payload is `payload`, as JSON. */
+const eventWith = (dedupeId: string, payload: unknown) => ({
+  ...anEvent(dedupeId),
+  headers: { "content-type": "application/json" },
+  body: Buffer.from(JSON.stringify(payload)),
+});
+
+/** The events `conditions` took, by their sender's ids, once the last of `payloads` is handled. */
+async function takenBy(where: unknown[], payloads: unknown[]): Promise<string[]> {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  const engine = await startAutomations({
+    ...ENGINE,
+    automations: [automation.parse({ name: "a", when: { source: "s", where }, do: [{ tool: "shop_do", args: {} }] })],
+    tools: [shopTool(async () => ({}))],
+    store,
+    log: new Log("error", () => {}),
+    historyThrough: await store.latestSeq(),
+  });
+  try {
+    const ids: string[] = [];
+    for (const [i, payload] of payloads.entries()) ids.push((await store.add(eventWith(String(i), payload))).id);
+    // One more that every condition here takes: once it has its run, those before it were decided.
+    const last = (await store.add(eventWith("last", { marker: true, ...(payloads.at(-1) as object) }))).id;
+    await expect.poll(async () => (await store.runs.list({ limit: 50 })).some((r) => r.eventId === last)).toBe(true);
+    const runs = await store.runs.list({ limit: 50 });
+    return ids.flatMap((id, i) => (runs.some((r) => r.eventId === id) ? [String(i)] : []));
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+}
+
+test("to_number reads only a number written as text: an empty price is no price below 5", async () => {
+  // WooCommerce sends "" for the sale price of a product that is not on sale.
+  const where = [{ path: "to_number(payload.sale_price)", lt: 5 }];
+  expect(
+    await takenBy(where, [{ sale_price: "" }, { sale_price: " " }, { sale_price: "0x1" }, { sale_price: "3.50" }]),
+  ).toEqual(["3"]);
+});
