@@ -50,7 +50,9 @@ export function viewOf(event: StoredEvent): View {
 
 function holds(condition: Condition, view: View): boolean {
   const value = search(view as never, condition.path) as unknown;
-  if (condition.present !== undefined) return (value !== null && value !== undefined) === condition.present;
+  // A filter or projection that finds nothing gives an empty list: no value, as null is.
+  const found = value !== null && value !== undefined && !(Array.isArray(value) && value.length === 0);
+  if (condition.present !== undefined) return found === condition.present;
   if (condition.equals !== undefined) return value === condition.equals;
   if (condition.in !== undefined) return condition.in.includes(value as never);
   if (typeof value !== "number") return false;

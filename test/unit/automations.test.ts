@@ -525,3 +525,12 @@ test("to_number reads only a number written as text: an empty price is no price 
     await takenBy(where, [{ sale_price: "" }, { sale_price: " " }, { sale_price: "0x1" }, { sale_price: "3.50" }]),
   ).toEqual(["3"]);
 });
+
+test("a path that finds nothing in a list, an empty list, has no value: present holds only where it finds something", async () => {
+  const gift = [{ path: "payload.line_items[?sku=='GIFT-BOX']", present: true }];
+  expect(await takenBy(gift, [{ line_items: [{ sku: "COF-1KG" }] }, { line_items: [{ sku: "GIFT-BOX" }] }])).toEqual([
+    "1",
+  ]);
+  const noCoupon = [{ path: "payload.coupon_lines[*].code", present: false }];
+  expect(await takenBy(noCoupon, [{ coupon_lines: [{ code: "SPRING" }] }, { coupon_lines: [] }])).toEqual(["1"]);
+});
