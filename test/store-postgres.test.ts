@@ -1233,6 +1233,33 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(warnings.filter((line) => /idle-session timeout|listening .* failed/.test(line))).toEqual([]);
     });
 
+    test("a default_transaction_isolation of repeatable read or serializable on the user fails no delivery, retention or acknowledgement that waited for another replica's", async () => {
+      for (const level of ["repeatable read", "serializable"]) {
+        const url = await roleWith(`default_transaction_isolation = '${level}'`);
+        const store = await open(url);
+        const { id } = await store.add(event({ dedupeId: "first" }));
+        const other = new pg.Client(url);
+        await other.connect();
+        try {
+          // Another replica's commit under way, holding the turn and an event's row.
+          await other.query("BEGIN");
+          await other.query("UPDATE totals SET events = events");
+          await other.query("UPDATE events SET acked_at = NULL WHERE id = $1", [id]);
+          const adding = store.add(event({ dedupeId: "second" }));
+          const acking = store.ack([id]);
+          const expiring = store.expire();
+          await expect.poll(() => waitingOnLocks(other)).toBe(3);
+          await other.query("COMMIT");
+          const [added, acked] = await Promise.all([adding, acking, expiring]);
+          expect(added.duplicate).toBe(false);
+          expect(acked).toEqual({ acked: [id], already: [], unknown: [] });
+          expect((await store.stats()).events).toBe(2);
+        } finally {
+          await other.end();
+        }
+      }
+    });
+
     test("a server that takes no writes, by default_transaction_read_only or as a standby, is said as such as waiter starts to set up its tables", async () => {
       const url = await roleWith("default_transaction_read_only = on");
       await expect(open(url)).rejects.toThrow(

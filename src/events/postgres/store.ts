@@ -78,6 +78,13 @@ const KEEPALIVES = `SELECT set_config(name, wanted, false) FROM pg_settings
 const NO_IDLE_TIMEOUT =
   "SELECT set_config(name, '0', false) FROM pg_settings WHERE name = 'idle_session_timeout' AND setting <> '0'";
 /**
+ * A default_transaction_isolation of repeatable read or serializable set on the user or the
+ * database is lifted for waiter's sessions: a commit takes the turn and then sees what the commit
+ * before it stored, as READ COMMITTED lets a statement do, where a stricter level fails it (40001)
+ * whenever it waited for another replica's, and so the delivery, a retention run, an acknowledgement.
+ */
+const READ_COMMITTED = "SET default_transaction_isolation = 'read committed'";
+/**
  * The states GoPay's and Comgate's documentation give a payment, the second half of the delivery
  * ids waiter stores their notifications under (3000006542:PAID): what paymentEvents looks up.
  */
@@ -390,7 +397,7 @@ export class PostgresEventStore implements EventStore {
       max: 10,
       idleTimeoutMillis: 30_000,
       onConnect: async (client) => {
-        await client.query(`${lockWait}; ${inSchema}${KEEPALIVES}; ${NO_IDLE_TIMEOUT}`);
+        await client.query(`${lockWait}; ${READ_COMMITTED}; ${inSchema}${KEEPALIVES}; ${NO_IDLE_TIMEOUT}`);
       },
     });
     let schema: string;
