@@ -366,6 +366,14 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.stats()).toMatchObject({ events: 1, droppedBy: { age: 2 } });
     });
 
+    test("an age limit too long to reach, as a setting for keeping events forever, drops none and stores every event", async () => {
+      const { store } = await open({ ...LOOSE, maxAgeDays: 1e300 });
+      await store.add(event({ receivedAt: clock.now() - 3000 * 86_400_000 }));
+      await store.add(event());
+      await store.expire();
+      expect(await store.stats()).toMatchObject({ events: 2, droppedBy: { age: 0 } });
+    });
+
     test("each run tells what it dropped, by which limit, and how many no one had acknowledged", async () => {
       const told: Dropped[] = [];
       const { store } = await open({ ...LOOSE, maxEvents: 3, maxAgeDays: 1 }, (dropped) => told.push(dropped));

@@ -336,6 +336,15 @@ export function paymentQuery(paymentId: string): [string, unknown[]] {
   ];
 }
 
+/**
+ * The age limit in milliseconds as a bigint parameter takes it: a limit of more days than a bigint
+ * holds (a setting meant as forever) is as far as one reaches, where the number as written would
+ * fail every delivery's statement.
+ */
+function ageLimitMs(maxAgeDays: number): number {
+  return Math.min(Math.round(maxAgeDays * DAY_MS), Number.MAX_SAFE_INTEGER);
+}
+
 interface Pending {
   event: NewEvent;
   resolve: (added: Added) => void;
@@ -535,7 +544,7 @@ export class PostgresEventStore implements EventStore {
         this.#channel,
         maxEvents,
         maxBytes,
-        Math.round(maxAgeDays * DAY_MS),
+        ageLimitMs(maxAgeDays),
       ],
     );
     tellDropped(this.#onDropped, inserted[0]?.dropped);
@@ -572,7 +581,7 @@ export class PostgresEventStore implements EventStore {
       for (;;) {
         const [retained] = await this.#query<{ dropped: Dropped }>(
           "SELECT waiter_retain($1, $2, $3, $4) AS dropped FROM (SELECT 1 FROM totals FOR UPDATE) AS turn",
-          [now, maxEvents, maxBytes, Math.round(maxAgeDays * DAY_MS)],
+          [now, maxEvents, maxBytes, ageLimitMs(maxAgeDays)],
         );
         const dropped = retained?.dropped ?? {};
         if (Object.keys(dropped).length === 0) break;
