@@ -857,3 +857,47 @@ describe("on a full disk", () => {
     }
   }, 20_000);
 });
+
+test("a store that fails as waiter takes the automations up leaves them running once it answers: a payment that comes then is told", async () => {
+  const prepare = Database.prototype.prepare;
+  let failures = 1;
+  // The first write of where each automation begins fails, as a busy or full store's may.
+  Database.prototype.prepare = function (this: Database.Database, source: string) {
+    const statement = prepare.call(this, source);
+    if (!source.startsWith("INSERT INTO automation_starts")) return statement;
+    const run = statement.run.bind(statement) as (...args: unknown[]) => Database.RunResult;
+    return Object.assign(statement, {
+      run: (...args: unknown[]) => {
+        if (failures-- > 0) throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
+        return run(...args);
+      },
+    });
+  } as typeof prepare;
+  const lines: string[] = [];
+  let server: RunningServe;
+  try {
+    server = await serve([TELL], { WAITER_AUTOMATION_LEASE_SECONDS: "3" }, lines, "info");
+  } finally {
+    Database.prototype.prepare = prepare;
+  }
+  const sent = telegram.delivered.length;
+  const s = store();
+  try {
+    expect(failures).toBe(0);
+    const { id } = await pay(server, undefined, "evt_store_failed_at_begin");
+    // The lease is renewed every second: the store answers again at the next renewal.
+    await expect
+      .poll(async () => (await s.runs.list({ eventId: id, limit: 1 }))[0]?.status, { timeout: 5_000 })
+      .toBe("done");
+    expect(telegram.delivered.length - sent).toBe(1);
+    expect(lines.filter((line) => /could not start|answers again/.test(line))).toEqual([
+      expect.stringMatching(
+        /warning .*automations could not start on a store failure: The event store cannot be written/,
+      ),
+      expect.stringMatching(/automations: the event store answers again/),
+    ]);
+  } finally {
+    await server.close();
+    await s.close();
+  }
+}, 20_000);

@@ -190,16 +190,24 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
 
   async function begin(): Promise<void> {
     running = true;
-    // Where the last holder got to; at the first start ever, what was stored before this process
-    // took webhooks is history, and the store keeps that mark, so a lease taken again or by
-    // another goes on from it.
-    let cursor = (await store.runs.cursor()) ?? parts.historyThrough;
-    await store.runs.setCursor(cursor);
-    // Each automation acts on what the automations had not handled when it was first configured,
-    // not on the history before: one renamed, or added while waiter was stopped, takes the events
-    // stored meanwhile, as the others do.
-    for (const automation of automations) {
-      startedAt.set(automation.name, await store.runs.firstSeen(automation.name, cursor));
+    let cursor: number;
+    try {
+      // Where the last holder got to; at the first start ever, what was stored before this process
+      // took webhooks is history, and the store keeps that mark, so a lease taken again or by
+      // another goes on from it.
+      cursor = (await store.runs.cursor()) ?? parts.historyThrough;
+      await store.runs.setCursor(cursor);
+      // Each automation acts on what the automations had not handled when it was first configured,
+      // not on the history before: one renamed, or added while waiter was stopped, takes the events
+      // stored meanwhile, as the others do.
+      for (const automation of automations) {
+        startedAt.set(automation.name, await store.runs.firstSeen(automation.name, cursor));
+      }
+    } catch (err) {
+      // Not begun: the next renewal of the lease begins them, once the store answers.
+      running = false;
+      storeFailed(`automations could not start on a store failure: ${err instanceof Error ? err.message : err}`);
+      return;
     }
     // Runs a stopped process left, or a store failure cut short in this one, go on first.
     unfinishedLeft = true;
