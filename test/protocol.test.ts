@@ -212,6 +212,50 @@ describe("oversized input", () => {
     }
   });
 
+  test("an answer of a megabyte still in stdout's buffer as SIGTERM comes reaches the client whole", async () => {
+    const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+    const server = cli([], {
+      ...upstreams,
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-flush-")),
+      WAITER_WEBHOOKS_SOURCES: sources,
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      WAITER_LOG_LEVEL: "debug",
+    });
+    const send = (message: object) => server.child.stdin.write(`${JSON.stringify(message)}\n`);
+    send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+    });
+    await expect.poll(() => server.stdout(), { timeout: 10_000 }).toMatch(/"id":1/);
+    send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    const url = /receiving webhooks on (http:\S+)/.exec(server.stderr())?.[1];
+    const posted = await request(`${url}/webhooks/trial`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ note: "x".repeat(1_000_000) }),
+    });
+    await posted.body.dump();
+    expect(posted.statusCode).toBe(200);
+    const id = /webhook trial stored (\S+):/.exec(server.stderr())?.[1];
+    // A client busy elsewhere reads a moment later: the answer waits in waiter's stdout meanwhile.
+    server.child.stdout.pause();
+    send({ jsonrpc: "2.0", id: 2, method: "resources/read", params: { uri: `events://event/${id}` } });
+    // Read after the one before it: once this is answered, waiter has the read too.
+    send({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { name: "webhooks_sources", arguments: {} } });
+    await expect.poll(() => server.stderr(), { timeout: 10_000 }).toMatch(/webhooks_sources answered/);
+    server.child.kill("SIGTERM");
+    server.child.stdout.resume();
+    expect(await server.exited).toBe(0);
+    const lines = server.stdout().split("\n").filter(Boolean);
+    const answers = lines
+      .map((line) => JSON.parse(line) as { id?: number; result?: unknown })
+      .filter((message) => message.id !== undefined);
+    expect(answers.map((answer) => answer.id)).toEqual([1, 2, 3]);
+    expect(JSON.stringify(answers[1]?.result)).toContain("x".repeat(1_000_000));
+  });
+
   test("a 1 MB argument comes back as a short prefix, and stderr stays short", async () => {
     const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
     const session = await startWaiter({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources, WAITER_LOG_LEVEL: "debug" });

@@ -21,7 +21,8 @@ const LIMIT_MIB = STDIO_DEFAULT_MAX_BUFFER_SIZE / (1024 * 1024);
  *
  * `stop(why, endCalls)`: a stop by signal first calls `endCalls` (which ends the waits, each
  * answered with its cursor) and gives the calls in flight up to ANSWER_MS to be answered, as
- * `waiter serve` does; the SDK would otherwise drop them unanswered as it closes.
+ * `waiter serve` does; the SDK would otherwise drop them unanswered as it closes. Every stop then
+ * gives stdout up to FLUSH_MS to be read, so that no answer already written is cut by the exit.
  */
 export async function serveStdio(
   server: McpServer,
@@ -44,6 +45,11 @@ export async function serveStdio(
     // The client may be gone: its log lines stop before the last one is written.
     log.attachClient(undefined);
     await server.close().catch(() => {});
+    // An answer handed to stdout may still be in its buffer (a pipe takes some 64 KiB at a time):
+    // the exit that follows would cut it short, and the client would get half a line instead.
+    for (let waited = 0; stdout.writableLength > 0 && !stdout.destroyed && waited < FLUSH_MS; waited += 10) {
+      await sleep(10);
+    }
     await onClose(status);
   };
   let lastError: Error | undefined;
@@ -90,6 +96,9 @@ export async function serveStdio(
 
 /** How long a stop by signal waits for the calls in flight to be answered. */
 const ANSWER_MS = 1000;
+
+/** How long a stop waits for what is written to stdout to be read by the client. */
+const FLUSH_MS = 1000;
 
 /** The transport's own words when a line outgrows its buffer; it closes itself then. */
 function outgrew(error: Error): boolean {
