@@ -256,6 +256,48 @@ describe("oversized input", () => {
     expect(JSON.stringify(answers[1]?.result)).toContain("x".repeat(1_000_000));
   });
 
+  test("answers waiting for a busy client to read them are no leak to warn the operator of", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", onWarning);
+    try {
+      // While the client is busy elsewhere, what waiter writes waits in stdout for it.
+      let busy = false;
+      const held: (() => void)[] = [];
+      let written = "";
+      const stdout = new Writable({
+        write(chunk, _encoding, done) {
+          written += chunk;
+          if (busy) held.push(done);
+          else done();
+        },
+      });
+      const { stdin, exited } = await stdioOnStreams(upstreams, stdout);
+      const send = (message: object) => stdin.write(`${JSON.stringify(message)}\n`);
+      send({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+      });
+      send({ jsonrpc: "2.0", method: "notifications/initialized" });
+      send({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+      await expect.poll(() => written).toMatch(/"id":2\b/);
+      const size = written.split("\n").find((line) => /"id":2\b/.test(line))?.length ?? 0;
+      busy = true;
+      for (let id = 3; id <= 22; id++) send({ jsonrpc: "2.0", id, method: "tools/list" });
+      await expect.poll(() => stdout.writableLength).toBeGreaterThanOrEqual(20 * size);
+      busy = false;
+      for (const done of held.splice(0)) done();
+      await expect.poll(() => written).toMatch(/"id":22\b/);
+      stdin.end();
+      expect(await exited).toBe(0);
+      expect(warnings.filter((warning) => /MaxListeners/.test(warning))).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   test("a 1 MB argument comes back as a short prefix, and stderr stays short", async () => {
     const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
     const session = await startWaiter({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources, WAITER_LOG_LEVEL: "debug" });

@@ -32,6 +32,9 @@ export async function serveStdio(
 ): Promise<(why: string, endCalls?: () => void) => Promise<void>> {
   let closing = false;
   const transport = new StdioServerTransport(stdin, stdout);
+  // The transport waits for stdout's "drain" once for each answer the client has not read yet: a
+  // busy client's many calls in flight are as many listeners, and no leak to warn the log of.
+  stdout.setMaxListeners(0);
   /** Requests received and not yet answered (nor cancelled, which the SDK never answers). */
   const unanswered = new Set<unknown>();
   const stop = async (why: string, endCalls?: () => void, status = 0) => {
