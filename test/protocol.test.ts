@@ -298,6 +298,29 @@ describe("oversized input", () => {
     }
   });
 
+  test("stdin that fails to read (a terminal gone, a reset) stops waiter with status 1 and the cause", async () => {
+    const stdout = new PassThrough({ encoding: "utf8" });
+    let written = "";
+    stdout.on("data", (chunk: string) => {
+      written += chunk;
+    });
+    const { stdin, exited, stderr } = await stdioOnStreams(upstreams, stdout);
+    stdin.write(
+      `${JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+      })}\n`,
+    );
+    await expect.poll(() => written).toMatch(/"id":1/);
+    // No "end" comes after such an error: nothing more will be read, and no client is there to stop waiter.
+    stdin.destroy(Object.assign(new Error("read EIO"), { code: "EIO" }));
+    expect(await exited).toBe(1);
+    expect(stderr()).toMatch(/error +\[waiter\] stopping: stdin can no longer be read \(read EIO\)/);
+    expect(stderr()).not.toMatch(/warning/);
+  });
+
   test("a 1 MB argument comes back as a short prefix, and stderr stays short", async () => {
     const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
     const session = await startWaiter({ ...upstreams, WAITER_WEBHOOKS_SOURCES: sources, WAITER_LOG_LEVEL: "debug" });

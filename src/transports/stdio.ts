@@ -58,7 +58,8 @@ export async function serveStdio(
   let lastError: Error | undefined;
   transport.onerror = (error) => {
     lastError = error;
-    if (outgrew(error)) return;
+    // A stdin that fails to read, said as the reason of the stop.
+    if (outgrew(error) || closing) return;
     // A line that does not parse, as JSON or as JSON-RPC, is skipped and the next one read.
     if (error instanceof SyntaxError || error.name === "ZodError") {
       log.warning(`ignored a line on stdin that is not JSON-RPC: ${oneLine(error.message)}`);
@@ -76,6 +77,15 @@ export async function serveStdio(
     void stop(why, undefined, 1);
   };
   stdin.on("end", () => void stop("stdin closed"));
+  // A read that fails (a terminal gone, a connection reset, an fd not open for reading) ends stdin
+  // without an "end": nothing more will come, and no client is left to stop waiter, whose webhook
+  // listener would keep it running.
+  stdin.on("error", (error: Error) => {
+    if (closing) return;
+    const why = `stdin can no longer be read (${oneLine(error.message)})`;
+    log.error(`stopping: ${why}`);
+    void stop(why, undefined, 1);
+  });
   // A client that closed its end of stdout (EPIPE) has gone as surely as one that closed stdin.
   stdout.on(
     "error",
