@@ -158,6 +158,26 @@ describe("each bank publishes on its own calendar", () => {
     );
   });
 
+  test("a history ending on a day whose fixing is still to come says so, not that the day has none", async () => {
+    setClock("2026-11-27T13:40:00Z"); // Friday 14:40 in Frankfurt: the ECB publishes at 16:00
+    const range = { base: "EUR", symbols: ["CZK"], start: "2026-11-23" };
+    const result = await server.call("currency_history", { ...range, end: "2026-11-27" });
+    const note =
+      "The fixing of 2026-11-27 is not published yet (the European Central Bank publishes around 16:00 Frankfurt time on working days); the range ends with the fixing of 2026-11-26, the latest available.";
+    expect(result.structuredContent).toMatchObject({ start: "2026-11-23", end: "2026-11-26", note });
+    expect(text(result).split("\n")[1]).toBe(note);
+    // Saturday, asked for before Friday's fixing is out, is Friday's to come too.
+    const weekend = await server.call("currency_history", { ...range, end: "2026-11-28" });
+    expect(weekend.structuredContent).toMatchObject({ end: "2026-11-26", note });
+    // Once it is out, a range without it has ended before it, and says nothing.
+    const earlier = await server.call("currency_history", { ...range, end: "2026-11-26" });
+    expect(earlier.structuredContent).not.toHaveProperty("note");
+    setClock("2026-11-27T16:00:00Z");
+    const published = await server.call("currency_history", { ...range, end: "2026-11-28" });
+    expect(published.structuredContent).toMatchObject({ end: "2026-11-27" });
+    expect(published.structuredContent).not.toHaveProperty("note");
+  });
+
   test("a history over Easter has neither Good Friday nor Easter Monday, at either bank", async () => {
     // Its own server: the CNB's year it reads would otherwise be cached for other tests.
     const session = await startCurrency();

@@ -1,13 +1,14 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
-import { DAY_MS, dateIn } from "../../src/time.js";
+import { DAY_MS, dateIn, isoDate } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { crossRate, significant } from "./fixing.js";
+import { crossRate, type RateSource, significant } from "./fixing.js";
 import {
   code,
   firstFixing,
   formatNumber,
   hasCurrency,
+  note,
   notYet,
   rangeEnd,
   rangeStart,
@@ -42,6 +43,7 @@ export function historyTool({ configured, pick }: Sources): Tool {
       base: z.string(),
       start: z.string(),
       end: z.string(),
+      note,
       days: z.array(
         z.object({
           date: z.string(),
@@ -100,11 +102,18 @@ export function historyTool({ configured, pick }: Sources): Tool {
             : `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and ${source.publication.holiday}s; widen the range.`,
         );
       }
+      // A range reaching a fixing still to come says so, lest its days read as ones without a fixing.
+      const pending = pendingAfter(last.date, args.end, source);
       return {
         source: source.id,
         base: args.base,
         start: first.date,
         end: last.date,
+        ...(pending
+          ? {
+              note: `${pending[0]?.toUpperCase()}${pending.slice(1)}; the range ends with the fixing of ${last.date}, the latest available.`,
+            }
+          : {}),
         days: fixings.map((fixing) => ({
           date: fixing.date,
           rates: symbols
@@ -136,7 +145,16 @@ export function historyTool({ configured, pick }: Sources): Tool {
           points.length < r.days.length ? ` (${points.length} of the ${r.days.length} fixings, ${span})` : "";
         return `${currency}${which}: ${formatNumber(firstRate)} -> ${formatNumber(lastRate)} (${change}%), low ${formatNumber(low.rate)} on ${low.date}, high ${formatNumber(high.rate)} on ${high.date}`;
       });
-      return [head, ...lines].join("\n");
+      return [head, ...(r.note ? [r.note] : []), ...lines].join("\n");
     },
   });
+}
+
+/** Why the first working day after `last`, up to `end`, has no fixing yet, if one of them is still to come. */
+function pendingAfter(last: string, end: string, source: RateSource): string | undefined {
+  for (let day = Date.parse(last) + DAY_MS; day <= Date.parse(end); day += DAY_MS) {
+    const pending = notYet(isoDate(day), source);
+    if (pending) return pending;
+  }
+  return undefined;
 }
