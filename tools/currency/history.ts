@@ -4,6 +4,7 @@ import { DAY_MS, dateIn, isoDate } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import { crossRate, type RateSource, significant } from "./fixing.js";
 import {
+  capitalized,
   code,
   firstFixing,
   formatNumber,
@@ -111,7 +112,7 @@ export function historyTool({ configured, pick }: Sources): Tool {
         end: last.date,
         ...(pending
           ? {
-              note: `${pending[0]?.toUpperCase()}${pending.slice(1)}; the range ends with the fixing of ${last.date}, the latest available.`,
+              note: `${capitalized(pending)}; the range ends with the fixing of ${last.date}, the latest available.`,
             }
           : {}),
         days: fixings.map((fixing) => ({

@@ -102,7 +102,7 @@ export function dateNote(requested: string | undefined, fixing: Fixing, source: 
   return day ? `${day} ${kept}` : kept;
 }
 
-const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
+export const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 
 /**
  * Why the fixing used is not of the date asked for: that day's is still to come where the source
