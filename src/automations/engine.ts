@@ -130,6 +130,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
 
   const lease = new Lease(store.runs, leaseMs);
   let running = false;
+  /** Whether the last start of the automations failed on the store: the next renewal makes it again. */
+  let startFailed = false;
   let working: Promise<void> = Promise.resolve();
   let unsubscribe = () => {};
   /** Handles what is left to handle, once the lease is held (begin). */
@@ -152,8 +154,14 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   const tryLease = async () => {
     try {
       const held = await lease.renew();
-      storeAnswers(false);
-      if (held && !running && !stopping.signal.aborted) await begin();
+      const beginning = held && !running && !stopping.signal.aborted;
+      // After a start the store failed, the start that goes through says it answers again, not a
+      // renewal: a store may take the lease's small write and fail the start again (a full disk).
+      if (!(beginning && startFailed)) {
+        startFailed = false;
+        storeAnswers(false);
+      }
+      if (beginning) await begin();
       if (!held && running) {
         // This one could not renew in time (its store was away): another took over, and two must
         // not run them at once, so this one stops until it holds the lease again.
@@ -206,8 +214,13 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     } catch (err) {
       // Not begun: the next renewal of the lease begins them, once the store answers.
       running = false;
+      startFailed = true;
       storeFailed(`automations could not start on a store failure: ${err instanceof Error ? err.message : err}`);
       return;
+    }
+    if (startFailed) {
+      startFailed = false;
+      storeFailed.ended("automations: the event store answers again");
     }
     // Runs a stopped process left, or a store failure cut short in this one, go on first.
     unfinishedLeft = true;
