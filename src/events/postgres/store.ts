@@ -337,9 +337,9 @@ export function paymentQuery(paymentId: string): [string, unknown[]] {
 }
 
 /**
- * The age limit in milliseconds as a bigint parameter takes it: a limit of more days than a bigint
- * holds (a setting meant as forever) is as far as one reaches, where the number as written would
- * fail every delivery's statement.
+ * The age limit in milliseconds as a bigint parameter takes it: a limit past the largest integer a
+ * JavaScript number holds exactly (some 285,000 years; a setting meant as forever) is cut to it,
+ * where the number as written (8.64e+307) would fail every delivery's statement.
  */
 function ageLimitMs(maxAgeDays: number): number {
   return Math.min(Math.round(maxAgeDays * DAY_MS), Number.MAX_SAFE_INTEGER);
