@@ -20,7 +20,7 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
     name: "currency_rates",
     title: "Exchange rates",
     description:
-      "Official reference exchange rates of one day, the ECB's (EUR-based) or the Czech National Bank's (CZK-based); default " +
+      "Official reference exchange rates of one day, the ECB's or the Czech National Bank's; default " +
       "the latest. Weekends and holidays have no fixing: the result's `date` is the fixing's own day, the one to book. " +
       "To convert: currency_convert.",
     input: {
