@@ -118,7 +118,7 @@ function dayNote(requested: string | undefined, fixing: Fixing, source: RateSour
   // A fixing kept when the source failed says nothing of later ones: one whose time has come may be out.
   const due =
     fixing.stale !== undefined && fixing.date < standing && dueBy(publication, standing)
-      ? `the fixing of ${standing} is due by now (${source.name} publishes ${publication.when} on working days)`
+      ? `the fixing of ${standing} is due by now (${publishing(source)})`
       : undefined;
   const pending = fixing.date < standing && !due ? notYet(standing, source) : undefined;
   const latest = `these are the rates of ${fixing.date}${fixing.stale ? "" : ", the latest available"}.`;
@@ -142,11 +142,14 @@ function dayNote(requested: string | undefined, fixing: Fixing, source: RateSour
 export function notYet(date: string, source: RateSource): string | undefined {
   const { publication } = source;
   if (dayOver(publication, date) || !publishes(publication, date)) return undefined;
-  const due = `${source.name} publishes ${publication.when} on working days`;
+  const due = publishing(source);
   return date > dateIn(publication.zone)
     ? `${date} has not begun yet in ${publication.city} (${due})`
     : `the fixing of ${date} is not published yet (${due})`;
 }
+
+/** When a source's fixings come out, as the notes say it. */
+const publishing = (source: RateSource) => `${source.name} publishes ${source.publication.when} on working days`;
 
 /** The weekday of a date (YYYY-MM-DD): 0 Sunday … 6 Saturday. */
 function weekdayOf(date: string): number {
