@@ -15,6 +15,29 @@ export function rpcError(
 }
 
 /**
+ * A refusal in OAuth's words (RFC 6750 §3): `status`, a WWW-Authenticate challenge naming `error`,
+ * the scope to ask for and where to log in, and the same as JSON. `why` stands in the challenge
+ * only when `whyInChallenge`: a quoted parameter must hold no `"` or `\`, which a caller's name
+ * in it may.
+ */
+export function bearerRefusal(
+  res: Response,
+  status: number,
+  error: string,
+  why: string,
+  challenge: { whyInChallenge: boolean; scope?: string; metadataUrl?: string | undefined },
+): void {
+  const parameters = [
+    `error="${error}"`,
+    ...(challenge.whyInChallenge ? [`error_description="${why}"`] : []),
+    ...(challenge.scope ? [`scope="${challenge.scope}"`] : []),
+    ...(challenge.metadataUrl ? [`resource_metadata="${challenge.metadataUrl}"`] : []),
+  ];
+  res.set("www-authenticate", `Bearer ${parameters.join(", ")}`);
+  res.status(status).json({ error, error_description: why });
+}
+
+/**
  * Whether an Accept header takes JSON but names no event stream: connectors that send
  * `application/json` alone, any type, or no Accept at all, whom the SDK's transport refuses with 406
  * (it wants both named), so that they cannot connect. MCP lets a server answer such a POST in JSON.

@@ -6,7 +6,7 @@ import type { App } from "../app-types.js";
 import { invalidParams } from "../handlers.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
-import { rpcError, serveThrough } from "./answers.js";
+import { bearerRefusal, rpcError, serveThrough } from "./answers.js";
 import { mountRoutes } from "./routes.js";
 import { type SessionOptions, sessionTable } from "./sessions.js";
 import { endCancelled, endHeldStream, opensStream, replayEnded, streamEnded } from "./streams.js";
@@ -155,11 +155,13 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       const beyond = needsWrite(req.body, req.auth);
       if (beyond) {
         // Said in OAuth's words, with where to ask for more, as the 401's challenge says it.
-        const metadata = limits.oauth ? `, resource_metadata="${limits.oauth.metadataUrl}"` : "";
         const why = `Token ${caller} may not call ${beyond}, which needs the scope ${WRITE_SCOPE}`;
         refused(403, why, caller);
-        res.set("www-authenticate", `Bearer error="insufficient_scope", scope="${WRITE_SCOPE}"${metadata}`);
-        res.status(403).json({ error: "insufficient_scope", error_description: why });
+        bearerRefusal(res, 403, "insufficient_scope", why, {
+          whyInChallenge: false,
+          scope: WRITE_SCOPE,
+          metadataUrl: limits.oauth?.metadataUrl,
+        });
         return;
       }
       const lastId = req.headers["last-event-id"];

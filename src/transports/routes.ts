@@ -9,7 +9,7 @@ import type { App } from "../app-types.js";
 import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
-import { rpcError } from "./answers.js";
+import { bearerRefusal, rpcError } from "./answers.js";
 import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
 import type { SessionOptions } from "./sessions.js";
 import { OAUTH_SCOPES, rateLimit, tokenVerifier } from "./tokens.js";
@@ -115,12 +115,10 @@ export function mountRoutes(
         "empty",
       );
       const refusal = new InvalidTokenError(EMPTY_BEARER);
-      const metadata = oauth ? `, resource_metadata="${oauth.metadataUrl}"` : "";
-      res.set(
-        "www-authenticate",
-        `Bearer error="${refusal.errorCode}", error_description="${refusal.message}"${metadata}`,
-      );
-      res.status(401).json(refusal.toResponseObject());
+      bearerRefusal(res, 401, refusal.errorCode, refusal.message, {
+        whyInChallenge: true,
+        metadataUrl: oauth?.metadataUrl,
+      });
       return;
     }
     const [type, token] = header.split(" ");
@@ -139,12 +137,11 @@ export function mountRoutes(
     if (req.auth?.scopes.length) return next();
     const why = `The access token carries neither ${OAUTH_SCOPES.join(" nor ")}; give its client one of them at the issuer`;
     refused(403, why, req.auth?.clientId);
-    const metadata = oauth ? `, resource_metadata="${oauth.metadataUrl}"` : "";
-    res.set(
-      "www-authenticate",
-      `Bearer error="insufficient_scope", error_description="${why}", scope="${OAUTH_SCOPES.join(" ")}"${metadata}`,
-    );
-    res.status(403).json({ error: "insufficient_scope", error_description: why });
+    bearerRefusal(res, 403, "insufficient_scope", why, {
+      whyInChallenge: true,
+      scope: OAUTH_SCOPES.join(" "),
+      metadataUrl: oauth?.metadataUrl,
+    });
   };
   const auth: RequestHandler[] = verifiers.length
     ? [
