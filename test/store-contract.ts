@@ -508,13 +508,16 @@ export function eventStoreContract(open: OpenStore): void {
       const { store, another } = await open();
       const other = await another();
       const now = clock.now();
-      expect(await store.runs.lease("a", now, 1000)).toBeUndefined();
-      expect(await other.runs.lease("b", now + 500, 1000)).toBe("a");
-      expect(await store.runs.lease("a", now + 900, 1000)).toBeUndefined();
-      expect(await other.runs.lease("b", now + 1500, 1000)).toBe("a");
-      expect(await other.runs.lease("b", now + 2000, 1000)).toBeUndefined();
+      expect(await store.runs.lease("a", now, 1000)).toEqual({ holder: "a", renewed: false });
+      expect(await other.runs.lease("b", now + 500, 1000)).toEqual({ holder: "a", renewed: false });
+      expect(await store.runs.lease("a", now + 900, 1000)).toEqual({ holder: "a", renewed: true });
+      expect(await other.runs.lease("b", now + 1500, 1000)).toEqual({ holder: "a", renewed: false });
+      // Run out, it is taken over: the one it was taken from finds it not renewed once it is its own again.
+      expect(await other.runs.lease("b", now + 2000, 1000)).toEqual({ holder: "b", renewed: false });
       await other.runs.release("b");
-      expect(await store.runs.lease("a", now + 2100, 1000)).toBeUndefined();
+      expect(await store.runs.lease("a", now + 2100, 1000)).toEqual({ holder: "a", renewed: false });
+      // Renewed after it ran out, no other having held it meanwhile.
+      expect(await store.runs.lease("a", now + 5000, 1000)).toEqual({ holder: "a", renewed: true });
     });
 
     test("finished runs go with their events when retention drops them", async () => {

@@ -20,8 +20,11 @@ export interface CallParts {
   retryForMs: number;
   /** Aborted when waiter stops: no call begins, and one the upstream refused is not tried again. */
   stopping: AbortSignal;
-  /** Whether this process still runs the automations: asked once a call has its answer. */
-  holdsLease(): Promise<boolean>;
+  /**
+   * A check, made when a call begins, of whether this process still runs the automations without
+   * a break since: asked once the call has its answer.
+   */
+  holding(): () => Promise<boolean>;
 }
 
 /**
@@ -175,8 +178,9 @@ export class StepCalls {
       throw new Postponed("waiter is stopping");
     }
     /** A process whose lease another took meanwhile records nothing more of the run: it is the other's now. */
+    const holds = this.parts.holding();
     const stillHeld = async (outcome: () => string) => {
-      if (await this.parts.holdsLease()) return;
+      if (await holds()) return;
       log.warning(
         `${who}: ${name} ${outcome()} after another waiter took the automations over; that one goes on with the run, and this one records nothing more of it`,
       );

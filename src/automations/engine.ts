@@ -49,7 +49,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   const stopping = new AbortController();
   // Each failure being told waits on it, as does the run under way: however many, they are no leak.
   setMaxListeners(0, stopping.signal);
-  const calls = new StepCalls({ ...parts, stopping: stopping.signal, holdsLease: () => holdsLease() });
+  const calls = new StepCalls({ ...parts, stopping: stopping.signal, holding: () => holding() });
 
   const notices = new FailureNotices({
     runs: store.runs,
@@ -57,6 +57,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     automations,
     stopping: stopping.signal,
     running: () => running,
+    holding: () => holding(),
     send: (channel, text, who, mark, tries) =>
       calls.call("notify_send", calls.checked("notify_send", { channel, text }), who, mark, tries),
     left: () => {
@@ -89,12 +90,12 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     }
   }
 
-  async function handle(event: StoredEvent): Promise<void> {
+  async function handle(event: StoredEvent, holds: () => Promise<boolean>): Promise<void> {
     let parsed: View | undefined;
     const view = () => (parsed ??= viewOf(event));
     for (const automation of automations) {
       if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
-      if (!(await holdsLease())) throw new Postponed("another waiter holds the automations now");
+      if (!(await holds())) throw new Postponed("another waiter holds the automations now");
       if (!applies(automation, event, view)) continue;
       const run = await store.runs.begin(
         automation.name,
@@ -130,6 +131,8 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
 
   const lease = new Lease(store.runs, leaseMs);
   let running = false;
+  /** The lease's term the automations were begun in: one taken anew since lapsed meanwhile. */
+  let term = 0;
   /** Whether the last start of the automations failed on the store: the next renewal makes it again. */
   let startFailed = false;
   let working: Promise<void> = Promise.resolve();
@@ -145,7 +148,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
     calls,
     notices,
     lease,
-    holdsLease: () => holdsLease(),
+    holding: () => holding(),
     due: () => {
       unfinishedLeft = true;
       if (running) drain();
@@ -162,7 +165,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         storeAnswers(false);
       }
       if (beginning) await begin();
-      if (!held && running) {
+      if (running && !held) {
         // This one could not renew in time (its store was away): another took over, and two must
         // not run them at once, so this one stops until it holds the lease again.
         running = false;
@@ -170,9 +173,22 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         log.error("automations: another waiter took over their lease on this store; this one stops running them");
         // The runs are the other's now, and what it records of them may be newer: what this one
         // learnt and could not record is said, as the other reports it as may or may not have happened.
-        runs.sayUnrecorded("another waiter took the automations over", {
+        runs.letGo("another waiter took the automations over", {
           step: "that one takes the step for one under way",
           notice: "that one says it may or may not have reached its channel",
+        });
+      } else if (running && lease.term !== term) {
+        // Held again only after it ran out (this process frozen, its store slow to answer): another
+        // waiter may have gone on with the runs meanwhile, and what this one knows of them may be
+        // old. It begins them again, as the store has them, at the next renewal.
+        running = false;
+        unsubscribe();
+        log.warning(
+          "automations: their lease on this store ran out before this waiter renewed it (it was frozen, or the store slow to answer), so another waiter may have run them meanwhile; this one takes them up again as the store has them",
+        );
+        runs.letGo("their lease ran out", {
+          step: "the step for one under way is taken up as the store has it",
+          notice: "it is taken up as the store has it",
         });
       }
       return held;
@@ -193,11 +209,21 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
    * before its timer has found that another waiter took the lease, and the runs, over.
    */
   const holdsLease = async () => running && (lease.current || ((await tryLease()) && running));
+  /**
+   * A check, for later, that this process has run the automations since now without a break: a
+   * lease that lapsed and was taken again may have been another waiter's meanwhile.
+   */
+  const holding = () => {
+    const since = lease.term;
+    return async () => (await holdsLease()) && lease.term === since;
+  };
   const leaseTimer = setInterval(() => void tryLease(), leaseMs / 3);
   leaseTimer.unref();
 
   async function begin(): Promise<void> {
     running = true;
+    term = lease.term;
+    const begun = term;
     let cursor: number;
     try {
       // Where the last holder got to; at the first start ever, what was stored before this process
@@ -230,14 +256,18 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       if (stopping.signal.aborted) return;
       working = working
         .then(async () => {
+          // Asked for before the automations were begun again (their lease lapsed meanwhile): that
+          // start goes on from the store, not from what this one knew.
+          if (term !== begun) return;
+          const holds = holding();
           if (unfinishedLeft) {
             // Another waiter's runs under way, and notices being told, are among them once it took the lease over.
-            if (!(await holdsLease())) throw new Postponed("another waiter holds the automations now");
+            if (!(await holds())) throw new Postponed("another waiter holds the automations now");
             unfinishedLeft = false;
             await notices.tellUntold();
             for (const run of await store.runs.unfinished()) {
               if (stopping.signal.aborted) throw new Postponed("waiter is stopping");
-              if (!(await holdsLease())) throw new Postponed("another waiter holds the automations now");
+              if (!(await holds())) throw new Postponed("another waiter holds the automations now");
               if (runs.waits(run.id)) continue;
               try {
                 await runs.resume(run);
@@ -263,7 +293,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
                 "automations: retention dropped events stored after the last one they handled before any automation ran for them; raise webhooks.retention's limits if automations may fall this far behind",
               );
             }
-            await handle(event);
+            await handle(event, holds);
             cursor = event.seq;
           }
           storeAnswers(true);
@@ -306,7 +336,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
           `automations stopped without the event store's answer in ${STOP_MS / 1000} s: a run under way goes on at the next start, and another waiter takes them over once the lease runs out (${leaseMs / 1000} s)`,
         );
       });
-      runs.sayUnrecorded("the stop", {
+      runs.letGo("the stop", {
         step: "the next start takes the step for one under way when waiter stopped",
         notice: "the next start says it may or may not have reached its channel",
       });

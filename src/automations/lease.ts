@@ -13,6 +13,7 @@ export class Lease {
   readonly #owner = `${hostname()}:${process.pid}:${randomUUID()}`;
   /** Until when the lease is this process's, as its last renewal set it. */
   #heldUntil = 0;
+  #term = 0;
 
   constructor(
     private readonly runs: RunLog,
@@ -22,16 +23,24 @@ export class Lease {
   /** Takes or renews the lease: whether this process holds it now. The store's failure is thrown. */
   async renew(): Promise<boolean> {
     let asked = clock.now();
-    let other = await this.runs.lease(this.#owner, asked, this.ms);
+    let lease = await this.runs.lease(this.#owner, asked, this.ms);
     // A holder on this machine whose process is gone (killed) cannot renew: its lease ends now.
-    if (other !== undefined && gone(other)) {
-      await this.runs.release(other);
+    if (lease.holder !== this.#owner && gone(lease.holder)) {
+      await this.runs.release(lease.holder);
       asked = clock.now();
-      other = await this.runs.lease(this.#owner, asked, this.ms);
+      lease = await this.runs.lease(this.#owner, asked, this.ms);
     }
-    if (other !== undefined) return false;
+    if (lease.holder !== this.#owner) return false;
+    // Not renewed but taken anew (never held, let go, or another's meanwhile: this process was
+    // frozen, or its store slow to answer, past its lease).
+    if (!lease.renewed) this.#term += 1;
     this.#heldUntil = asked + this.ms;
     return true;
+  }
+
+  /** How many times this process took the lease anew: while it stays the same, no other waiter held it. */
+  get term(): number {
+    return this.#term;
   }
 
   /** Whether the last renewal still holds by the clock, with no need to ask the store. */

@@ -13,6 +13,8 @@ export interface NoticeParts {
   stopping: AbortSignal;
   /** Whether this process still runs the automations: another that took them over tells what is owed. */
   running(): boolean;
+  /** A check, made when a notice begins to be told, of whether this process still runs the automations without a break since. */
+  holding(): () => Promise<boolean>;
   /**
    * Calls notify_send once, as a step is called: `mark` records that the call waits for its next
    * try, and whether it was refused; a Waiting says how long to wait.
@@ -62,12 +64,13 @@ export class FailureNotices {
       recorded = status;
     };
     const mark = (refused: boolean) => record(refused ? "owed" : "started");
+    const holds = this.parts.holding();
     const told = (async () => {
       try {
         for (let tries: Tries | undefined; ; ) {
           if (stopping.aborted) throw new Postponed("waiter is stopping");
           // Another waiter that took the automations over tells what is owed.
-          if (!this.parts.running()) throw new Postponed("another waiter holds the automations now");
+          if (!(await holds())) throw new Postponed("another waiter holds the automations now");
           await record("started");
           try {
             await this.parts.send(channel, text, who, mark, tries);

@@ -99,8 +99,8 @@ export interface RunParts {
   log: Log;
   calls: StepCalls;
   notices: FailureNotices;
-  /** Whether this process still runs the automations: asked before each step. */
-  holdsLease(): Promise<boolean>;
+  /** A check, made when a run goes on, of whether this process still runs the automations without a break since: asked before each step. */
+  holding(): () => Promise<boolean>;
   /** Renewed before a run whose wait is over tries its step again: another waiter may have done it meanwhile. */
   lease: Lease;
   /** A run's wait for its next try is over: it is to be taken up (resume). */
@@ -112,7 +112,7 @@ export interface RunParts {
  * automation's onFailure; a run a stopped process left, or one whose wait is over, taken up again.
  */
 export function automationRuns(parts: RunParts) {
-  const { automations, store, log, calls, notices, holdsLease } = parts;
+  const { automations, store, log, calls, notices } = parts;
   const { maxText } = calls;
 
   /**
@@ -177,10 +177,12 @@ export function automationRuns(parts: RunParts) {
   }
 
   /**
-   * Says in the log what this process learnt and the store could not record, before `before` (the
-   * stop, another waiter taking the automations over), and what is then thought of it; and forgets it.
+   * Forgets what this process kept of the runs as it stops running them (`before`: the stop, another
+   * waiter taking the automations over): what runs wait for, which the store has, and what it
+   * learnt and the store could not record, said in the log with what is then thought of it.
    */
-  function sayUnrecorded(before: string, then: { step: string; notice: string }): void {
+  function letGo(before: string, then: { step: string; notice: string }): void {
+    waiting.clear();
     for (const [run, { step, status, detail }] of unrecorded) {
       const { error } = JSON.parse(detail) as { error?: string };
       log.warning(
@@ -203,6 +205,7 @@ export function automationRuns(parts: RunParts) {
     from = 0,
     tries?: Tries,
   ): Promise<void> {
+    const holds = parts.holding();
     for (let i = from; i < automation.do.length; i++) {
       const step = automation.do[i] as Step;
       const tool = toolOf(step);
@@ -228,7 +231,7 @@ export function automationRuns(parts: RunParts) {
         await store.runs.step(run, i, "would", JSON.stringify({ tool, args }), clock.now());
         continue;
       }
-      if (!(await holdsLease())) throw new Postponed("another waiter holds the automations now");
+      if (!(await holds())) throw new Postponed("another waiter holds the automations now");
       // Where the step is in its tries is recorded with it, so that the next start goes on from there.
       const { attempt, started, notified } = (i === from ? tries : undefined) ?? { attempt: 0, started: clock.now() };
       const current: Tries = { attempt, started, ...(notified ? { notified } : {}) };
@@ -299,10 +302,10 @@ export function automationRuns(parts: RunParts) {
    * meanwhile leaves it to the next start. It holds nothing open, so no bound is needed: its tries
    * take turns with the other runs' steps, one at a time.
    */
-  const waiting = new Map<number, Tries & { due: boolean }>();
+  const waiting = new Map<number, { tries: Tries; due: boolean; holds: () => Promise<boolean> }>();
 
-  function setAside(run: number, { ms, tries }: Waiting): void {
-    const entry = { ...tries, due: false };
+  function setAside(run: number, { ms, tries }: Waiting, holds = parts.holding()): void {
+    const entry = { tries, due: false, holds };
     waiting.set(run, entry);
     setTimeout(() => {
       entry.due = true;
@@ -316,8 +319,9 @@ export function automationRuns(parts: RunParts) {
    * that failed or was reported ends the run.
    */
   async function resume(run: RunRecord): Promise<void> {
-    const tries = waiting.get(run.id);
-    if (tries) {
+    const waited = waiting.get(run.id);
+    const tries = waited?.tries;
+    if (waited) {
       // A process that took the lease over while this run waited may have done its step itself:
       // it is tried again here only while the lease is still this one's.
       let held: boolean;
@@ -325,10 +329,11 @@ export function automationRuns(parts: RunParts) {
         held = await parts.lease.renew();
       } catch {
         // The store could not say: the run waits a moment more, and is asked for again.
-        setAside(run.id, new Waiting(calls.firstDelayMs, tries));
+        setAside(run.id, new Waiting(calls.firstDelayMs, waited.tries), waited.holds);
         return;
       }
-      if (!held) throw new Postponed("another waiter holds the automations now");
+      // Held again after it lapsed, another may have done the step meanwhile: the run goes on as the store has it.
+      if (!held || !(await waited.holds())) throw new Postponed("another waiter holds the automations now");
       waiting.delete(run.id);
     }
     const known = unrecorded.get(run.id);
@@ -459,6 +464,6 @@ export function automationRuns(parts: RunParts) {
     resume,
     /** Whether `run` waits for its next try, and the wait is not over. */
     waits: (run: number) => waiting.get(run)?.due === false,
-    sayUnrecorded,
+    letGo,
   };
 }

@@ -222,11 +222,12 @@ export interface RunLog {
    */
   firstSeen(automation: string, seq: number): Promise<number>;
   /**
-   * Takes, or renews, the right to run automations on this store until `now + ms`: undefined when
-   * it is `owner`'s, else the other owner whose lease has not run out. One process runs them, so
-   * no run is taken up twice.
+   * Takes, or renews, the right to run automations on this store until `now + ms`, unless another
+   * owner's lease has not run out. One process runs them, so no run is taken up twice. `holder` is
+   * who holds it now (`owner`, or that other); `renewed`, whether it was `owner`'s already, so that
+   * no other held it since `owner` last took it.
    */
-  lease(owner: string, now: number, ms: number): Promise<string | undefined>;
+  lease(owner: string, now: number, ms: number): Promise<{ holder: string; renewed: boolean }>;
   release(owner: string): Promise<void>;
   /** The sequence number of the last event automations looked at; undefined before the first. */
   cursor(): Promise<number | undefined>;

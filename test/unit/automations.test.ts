@@ -194,10 +194,8 @@ test("a failure told while the store could not record so once is recorded as tol
  * PostgreSQL replica cut off from the database) whenever `away` is set, or it waits for `frozen`,
  * while the other's answers, which takes the lease over once it runs out (300 ms).
  */
-async function twoWaiters() {
+async function twoWaiters(told: string[] = [], tools = failingShopAndChannel(told), automations = [TOLD]) {
   const store = new SqliteEventStore(":memory:", RETENTION);
-  const told: string[] = [];
-  const tools = failingShopAndChannel(told);
   const firstLines: string[] = [];
   const state: { away: boolean; frozen?: Promise<void> } = { away: false };
   const unreachable = () => new ToolError("The event store's database cannot be reached (ECONNRESET).");
@@ -222,7 +220,7 @@ async function twoWaiters() {
   const parts = {
     ...ENGINE,
     leaseMs: 300,
-    automations: [TOLD],
+    automations,
     tools,
     historyThrough: await store.latestSeq(),
   };
@@ -237,7 +235,7 @@ async function twoWaiters() {
     await other.close();
     await store.close();
   };
-  return { store, told, tools, lines: firstLines, state, close };
+  return { store, told, tools, lines: firstLines, state, other, close };
 }
 
 test("a failure a waiter told while its store was away, and another took the automations over meanwhile, is said as told when it finds so, and its stop warns of nothing left", async () => {
@@ -320,6 +318,53 @@ test("a failure's notice a waiter frozen past its lease sent as it froze is not 
   }
   expect(lines.filter((line) => /may or may not|cut short/.test(line))).toEqual([]);
   expect(told).toHaveLength(1);
+});
+
+test("a waiter frozen past its lease as the shop answers, whose lease another took, used and let go before it woke, records nothing more of the run: the team is told once", async () => {
+  const told: string[] = [];
+  const [, notify] = failingShopAndChannel(told);
+  let wake = async () => {};
+  let asked = 0;
+  const shop = shopTool(async () => {
+    asked += 1;
+    if (asked === 1) await wake();
+    return {};
+  }, true);
+  const paidThenTold = automation.parse({
+    name: "a",
+    when: { source: "s" },
+    do: [
+      { tool: "shop_do", args: {} },
+      { notify: "team", text: "Done" },
+    ],
+  });
+  const { store, lines, state, other, close } = await twoWaiters(told, [shop, notify as typeof shop], [paidThenTold]);
+  // The first waiter freezes as the shop takes its step; the other takes the run up, finishes it and stops.
+  wake = async () => {
+    let thaw = () => {};
+    state.frozen = new Promise((resolve) => {
+      thaw = resolve;
+    });
+    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status, { timeout: 3_000 }).toBe("done");
+    await other.close();
+    state.frozen = undefined;
+    thaw();
+  };
+  try {
+    await store.add(anEvent("1"));
+    await expect
+      .poll(() => lines.join("\n"), { timeout: 5_000 })
+      .toMatch(/shop_do was done \(done\) after another waiter took the automations over/);
+    await expect
+      .poll(() => lines.join("\n"))
+      .toMatch(/their lease on this store ran out before this waiter renewed it/);
+    const [run] = await store.runs.list({ limit: 1 });
+    expect(run?.steps.map((step) => step.status)).toEqual(["done", "done"]);
+  } finally {
+    await close();
+  }
+  expect(asked).toBe(2);
+  expect(told).toEqual(["Done"]);
 });
 
 test("a renewal that answers after a stop begins nothing: the stop leaves the runs to the next start", async () => {

@@ -94,16 +94,25 @@ export function postgresRuns(query: Query): RunLog {
       return (row as { seq: number }).seq;
     },
     async lease(owner, now, ms) {
-      // One statement: taken when free, run out or already ours; else it names the holder.
-      const [taken] = await query<{ owner: string }>(
-        `INSERT INTO automation_lease AS l (one, owner, until) VALUES (1, $1, $2)
-         ON CONFLICT (one) DO UPDATE SET owner = excluded.owner, until = excluded.until
-         WHERE l.owner = excluded.owner OR l.until <= $3 RETURNING owner`,
-        [owner, now + ms, now],
-      );
-      if (taken) return undefined;
-      const [held] = await query<{ owner: string }>("SELECT owner FROM automation_lease");
-      return held?.owner;
+      // Still ours, run out or not: no other took it since, or the row would name it (or be gone).
+      const [renewed] = await query("UPDATE automation_lease SET until = $2 WHERE owner = $1 RETURNING one", [
+        owner,
+        now + ms,
+      ]);
+      if (renewed) return { holder: owner, renewed: true };
+      for (;;) {
+        // One statement: taken when free or run out; else the holder is asked for.
+        const [taken] = await query(
+          `INSERT INTO automation_lease AS l (one, owner, until) VALUES (1, $1, $2)
+           ON CONFLICT (one) DO UPDATE SET owner = excluded.owner, until = excluded.until
+           WHERE l.until <= $3 RETURNING one`,
+          [owner, now + ms, now],
+        );
+        if (taken) return { holder: owner, renewed: false };
+        const [held] = await query<{ owner: string }>("SELECT owner FROM automation_lease");
+        // Let go between the two, it is free again.
+        if (held) return { holder: held.owner, renewed: false };
+      }
     },
     async release(owner) {
       await query("DELETE FROM automation_lease WHERE owner = $1", [owner]);

@@ -127,11 +127,11 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
         const held = sql("SELECT owner, until FROM automation_lease").get() as
           | { owner: string; until: number }
           | undefined;
-        if (held && held.owner !== owner && held.until > now) return held.owner;
+        if (held && held.owner !== owner && held.until > now) return { holder: held.owner, renewed: false };
         sql(
           "INSERT INTO automation_lease (one, owner, until) VALUES (1, ?, ?) ON CONFLICT (one) DO UPDATE SET owner = excluded.owner, until = excluded.until",
         ).run(owner, now + ms);
-        return undefined;
+        return { holder: owner, renewed: held?.owner === owner };
       });
     },
     async release(owner) {
