@@ -23,7 +23,7 @@ Usage:
                             run in waiter listen or serve: with some configured, it leaves
                             the port to them)
   waiter listen [options]   only receive webhooks, for a machine that must take them while
-                            no assistant runs; SIGTERM or Ctrl+C stops it cleanly
+                            no assistant runs; SIGTERM, SIGHUP or Ctrl+C stops it cleanly
   waiter serve [options]    one server for many MCP clients: Streamable HTTP at /mcp, the
                             webhooks and /healthz on one address; reached from other
                             machines (not loopback, or through a public URL), only with
@@ -44,6 +44,12 @@ Toolsets:
 ${KNOWN.map((t) => `  ${t.name.padEnd(17)}${t.description}`).join("\n")}
 
 Every setting is also an environment variable (WAITER_*); docs/settings.md lists them all.`;
+
+/**
+ * The signals that stop waiter cleanly, in every mode. SIGHUP is a closed terminal (or an SSH
+ * session ended) without nohup: Node's default for it is to exit at once, cutting what is in flight.
+ */
+const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 
 function fail(message: string): never {
   toStderr(`waiter: ${message}\n`, "error");
@@ -84,8 +90,8 @@ async function closeThenExit(running: { close(): Promise<void> }, log: Log, stat
 }
 
 /**
- * Starts a long-running mode (`listen`, `serve`) and stops it cleanly on SIGTERM or SIGINT: what
- * cannot start is one line on stderr and exit status 1 (2 for a configuration it refuses).
+ * Starts a long-running mode (`listen`, `serve`) and stops it cleanly on a stop signal: what cannot
+ * start is one line on stderr and exit status 1 (2 for a configuration it refuses).
  */
 async function runUntilSignal(
   start: () => Promise<{ close(): Promise<void>; checkToolsets(): void }>,
@@ -114,17 +120,16 @@ async function runUntilSignal(
     log.info(`${signal}: ${stopping}`);
     await closeThenExit(running, log, 0);
   };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  for (const signal of STOP_SIGNALS) process.on(signal, () => void stop(signal));
 }
 
-/** `waiter listen`: the listener alone, until SIGTERM or SIGINT. */
+/** `waiter listen`: the listener alone, until a stop signal. */
 async function listen(config: Config, log: Log): Promise<void> {
   if (webhooksOf(config).sources.length === 0) fail(noSources(config.file));
   await runUntilSignal(() => startWebhooks(config, log), log, "finishing requests in flight, then stopping");
 }
 
-/** `waiter serve`: MCP over Streamable HTTP and the webhooks on one address, until SIGTERM or SIGINT. */
+/** `waiter serve`: MCP over Streamable HTTP and the webhooks on one address, until a stop signal. */
 async function serveHttp(config: Config, log: Log): Promise<void> {
   await runUntilSignal(
     () => startServe(config, log),
@@ -175,8 +180,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
     await session.close();
     await closeThenExit(app, log, status);
   });
-  process.on("SIGINT", () => void stop("SIGINT", () => app.endWaits()));
-  process.on("SIGTERM", () => void stop("SIGTERM", () => app.endWaits()));
+  for (const signal of STOP_SIGNALS) process.on(signal, () => void stop(signal, () => app.endWaits()));
 }
 
 /**

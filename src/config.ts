@@ -91,7 +91,7 @@ export const coreSettings = {
   stopSeconds: {
     env: "WAITER_STOP_SECONDS",
     description:
-      "How long a stop (SIGTERM, Ctrl+C) of `waiter serve` or `waiter listen` lets tool calls and deliveries in flight finish before cutting them, in seconds; give the process manager a few seconds more.",
+      "How long a stop (SIGTERM, SIGHUP, Ctrl+C) of `waiter serve` or `waiter listen` lets tool calls and deliveries in flight finish before cutting them, in seconds; give the process manager a few seconds more.",
     schema: integer(10, 1, 300),
   },
   maxSessions: {

@@ -321,48 +321,55 @@ describe("waiter serve", () => {
     }
   });
 
-  test("SIGTERM lets a call in flight finish, answers a wait in flight with its cursor, ends the sessions and exits 0", async () => {
-    const server = await serve({ WAITER_EVENTS_PROGRESS_SECONDS: "1" });
-    const listening = await connect(server.base);
-    const calling = await connect(server.base);
-    await listening.subscribeResource({ uri: "events://recent" });
-    // A wait in flight, as its first progress shows, holds no stop: it answers at once with the
-    // cursor to wait on from at the next start (or on another replica).
-    let inWait = false;
-    const waiting = listening.callTool({ name: "events_wait", arguments: { timeout_s: 50 } }, undefined, {
-      onprogress: () => {
-        inWait = true;
-      },
-      timeout: 60_000,
-    });
-    await expect.poll(() => inWait).toBe(true);
-    // The upstream answers only once the stop has begun.
-    let answer = () => {};
-    frankfurter.held = new Promise((resolve) => {
-      answer = resolve;
-    });
-    const inFlight = calling.callTool({ name: "currency_rates", arguments: { date: "2025-06-03", symbols: ["USD"] } });
-    try {
-      await expect.poll(() => frankfurter.requests.some((r) => r.path.includes("2025-06-03"))).toBe(true);
-      server.child.kill("SIGTERM");
-      await expect.poll(server.stderr).toMatch(/SIGTERM: ending the streams, finishing calls/);
-    } finally {
-      answer();
-      frankfurter.held = undefined;
-    }
-    const answered = await inFlight;
-    expect(answered.isError, JSON.stringify(answered.content)).toBeFalsy();
-    const waited = await waiting;
-    expect(waited.structuredContent).toEqual({
-      timed_out: true,
-      cursor: expect.stringMatching(/^c\d+$/),
-      note: "waiter is stopping: wait once it is back, or on another of its servers.",
-    });
-    expect(await server.exited).toBe(0);
-    expect(server.stderr()).not.toMatch(/ error /);
-    // The release is said at start: after an upgrade the log shows what runs.
-    expect(server.stderr()).toContain(`info    [waiter] waiter ${VERSION} serving MCP on http://`);
-  });
+  // SIGHUP: the terminal waiter serve was started from closed.
+  test.each([
+    ["SIGTERM", "2025-06-03"],
+    ["SIGHUP", "2025-06-05"],
+  ] as const)(
+    "%s lets a call in flight finish, answers a wait in flight with its cursor, ends the sessions and exits 0",
+    async (signal, date) => {
+      const server = await serve({ WAITER_EVENTS_PROGRESS_SECONDS: "1" });
+      const listening = await connect(server.base);
+      const calling = await connect(server.base);
+      await listening.subscribeResource({ uri: "events://recent" });
+      // A wait in flight, as its first progress shows, holds no stop: it answers at once with the
+      // cursor to wait on from at the next start (or on another replica).
+      let inWait = false;
+      const waiting = listening.callTool({ name: "events_wait", arguments: { timeout_s: 50 } }, undefined, {
+        onprogress: () => {
+          inWait = true;
+        },
+        timeout: 60_000,
+      });
+      await expect.poll(() => inWait).toBe(true);
+      // The upstream answers only once the stop has begun.
+      let answer = () => {};
+      frankfurter.held = new Promise((resolve) => {
+        answer = resolve;
+      });
+      const inFlight = calling.callTool({ name: "currency_rates", arguments: { date, symbols: ["USD"] } });
+      try {
+        await expect.poll(() => frankfurter.requests.some((r) => r.path.includes(date))).toBe(true);
+        server.child.kill(signal);
+        await expect.poll(server.stderr).toMatch(new RegExp(`${signal}: ending the streams, finishing calls`));
+      } finally {
+        answer();
+        frankfurter.held = undefined;
+      }
+      const answered = await inFlight;
+      expect(answered.isError, JSON.stringify(answered.content)).toBeFalsy();
+      const waited = await waiting;
+      expect(waited.structuredContent).toEqual({
+        timed_out: true,
+        cursor: expect.stringMatching(/^c\d+$/),
+        note: "waiter is stopping: wait once it is back, or on another of its servers.",
+      });
+      expect(await server.exited).toBe(0);
+      expect(server.stderr()).not.toMatch(/ error /);
+      // The release is said at start: after an upgrade the log shows what runs.
+      expect(server.stderr()).toContain(`info    [waiter] waiter ${VERSION} serving MCP on http://`);
+    },
+  );
 
   test("a fault nothing catches stops waiter with status 1 and one line at error, not Node's report over several lines", async () => {
     /** The last line of a waiter serve that threw `thrown` (JavaScript) where nothing catches it. */

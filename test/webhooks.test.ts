@@ -586,21 +586,25 @@ describe("the listener", () => {
     expect(event.structuredContent).toMatchObject({ id: answer.body.id, payload: body, source: "shop" });
   });
 
-  test("SIGTERM finishes the request in flight, takes no new one, and exits 0", async () => {
-    const { child, stderr } = await listen();
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    const { body, headers } = await signed("erp");
-    // A slow sender: the listener has its head, and SIGTERM comes before its body.
-    const sender = await headRead("erp", body, headers);
-    child.kill("SIGTERM");
-    await expect.poll(stderr).toMatch(/SIGTERM: finishing requests in flight/);
-    const next = await signed("erp");
-    await expect(request(`${base}/webhooks/erp`, { method: "POST", ...next })).rejects.toThrow(/ECONNREFUSED/);
-    sender.socket.write(body);
-    await expect.poll(sender.received).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
-    expect(sender.received()).toMatch(/\r\nconnection: close\r\n/i);
-    expect(await exited).toBe(0);
-  });
+  // SIGHUP: the terminal waiter listen was started from closed.
+  test.each(["SIGTERM", "SIGHUP"] as const)(
+    "%s finishes the request in flight, takes no new one, and exits 0",
+    async (signal) => {
+      const { child, stderr } = await listen();
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      const { body, headers } = await signed("erp");
+      // A slow sender: the listener has its head, and the signal comes before its body.
+      const sender = await headRead("erp", body, headers);
+      child.kill(signal);
+      await expect.poll(stderr).toMatch(new RegExp(`${signal}: finishing requests in flight`));
+      const next = await signed("erp");
+      await expect(request(`${base}/webhooks/erp`, { method: "POST", ...next })).rejects.toThrow(/ECONNREFUSED/);
+      sender.socket.write(body);
+      await expect.poll(sender.received).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
+      expect(sender.received()).toMatch(/\r\nconnection: close\r\n/i);
+      expect(await exited).toBe(0);
+    },
+  );
 });
 
 test("a second SIGTERM during a stop that waits on a request in flight stops at once, with status 1", async () => {
@@ -641,29 +645,32 @@ describe("what agents see", () => {
     expect(session.stderr()).not.toMatch(/MaxListeners|memory leak/);
   });
 
-  test("SIGTERM answers a wait in flight with its cursor and why, rather than dropping it", async () => {
-    const session = await mcp({ WAITER_EVENTS_PROGRESS_SECONDS: "1" });
-    const { cursor } = (await session.call("events_list", { limit: 1 })).structuredContent as { cursor: string };
-    // The wait is under way in the server, as its first progress shows.
-    let inWait = false;
-    const waiting = session.client.callTool(
-      { name: "events_wait", arguments: { source: "erp", since: cursor, timeout_s: 20 } },
-      undefined,
-      {
-        onprogress: () => {
-          inWait = true;
+  test.each(["SIGTERM", "SIGHUP"] as const)(
+    "%s answers a wait in flight with its cursor and why, rather than dropping it",
+    async (signal) => {
+      const session = await mcp({ WAITER_EVENTS_PROGRESS_SECONDS: "1" });
+      const { cursor } = (await session.call("events_list", { limit: 1 })).structuredContent as { cursor: string };
+      // The wait is under way in the server, as its first progress shows.
+      let inWait = false;
+      const waiting = session.client.callTool(
+        { name: "events_wait", arguments: { source: "erp", since: cursor, timeout_s: 20 } },
+        undefined,
+        {
+          onprogress: () => {
+            inWait = true;
+          },
         },
-      },
-    );
-    await expect.poll(() => inWait).toBe(true);
-    process.kill((session.client.transport as StdioClientTransport).pid as number, "SIGTERM");
-    const result = await waiting;
-    expect(result.structuredContent).toMatchObject({
-      timed_out: true,
-      cursor,
-      note: expect.stringMatching(/^waiter is stopping/),
-    });
-  });
+      );
+      await expect.poll(() => inWait).toBe(true);
+      process.kill((session.client.transport as StdioClientTransport).pid as number, signal);
+      const result = await waiting;
+      expect(result.structuredContent).toMatchObject({
+        timed_out: true,
+        cursor,
+        note: expect.stringMatching(/^waiter is stopping/),
+      });
+    },
+  );
 
   test("events_wait times out clearly, and returns at once for an event after the cursor", async () => {
     const session = await inProcess();
