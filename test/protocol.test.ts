@@ -120,6 +120,59 @@ test("stdout carries JSON-RPC only, even with debug logging and failing tools; s
   expect(code).toBe(0);
 });
 
+test("a line that is JSON and no JSON-RPC message is answered -32600 with its id when it has one, not left to the client's timeout", async () => {
+  const server = cli([], upstreams);
+  const answers = () =>
+    server
+      .stdout()
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { id?: unknown; error?: { code: number; message: string } });
+  const initialize = {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+  };
+  server.child.stdin.write(`${JSON.stringify(initialize)}\n`);
+  await expect.poll(() => answers().some((answer) => answer.id === 1)).toBe(true);
+  server.child.stdin.write(
+    [
+      { jsonrpc: "2.0", method: "notifications/initialized" },
+      // An id that is neither a string nor a number cannot be echoed: null, as JSON-RPC says.
+      { jsonrpc: "2.0", id: {}, method: "tools/list" },
+      {
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { name: "currency_list", arguments: {}, _meta: { progressToken: { a: 1 } } },
+      },
+      { jsonrpc: "2.0", id: "three", method: "tools/call", params: "currency_list" },
+      // A batch, which MCP no longer takes.
+      [{ jsonrpc: "2.0", id: 4, method: "tools/list" }],
+      // A malformed response to a request of waiter's: answering it would answer the client's request 5.
+      { jsonrpc: "2.0", id: 5, result: "pong" },
+      { jsonrpc: "2.0", id: 6, method: "tools/list" },
+    ]
+      .map((message) => `${JSON.stringify(message)}\n`)
+      .join(""),
+  );
+  await expect.poll(() => answers().some((answer) => answer.id === 6)).toBe(true);
+  const refused = { code: -32600, message: expect.stringMatching(/^Invalid Request: /) };
+  expect(answers().filter((answer) => answer.error)).toEqual([
+    { jsonrpc: "2.0", id: null, error: refused },
+    { jsonrpc: "2.0", id: 2, error: refused },
+    { jsonrpc: "2.0", id: "three", error: refused },
+    { jsonrpc: "2.0", id: null, error: refused },
+  ]);
+  expect(
+    server.stderr().match(/warning +\[waiter\] answered -32600 to a line on stdin that is not JSON-RPC/g),
+  ).toHaveLength(4);
+  expect(server.stderr()).toMatch(/warning +\[waiter\] ignored a line on stdin that is not JSON-RPC/);
+  server.child.stdin.end();
+  expect(await server.exited).toBe(0);
+});
+
 /** waiter's stdio transport on streams in this process; `exited` resolves with the status it stops with. */
 async function stdioOnStreams(env: Record<string, string>, stdout: Writable) {
   const { app, log, stderr } = await startApp(env);
@@ -159,12 +212,14 @@ describe("oversized input", () => {
     stdin.write(`${JSON.stringify(initialize)}\n`);
     await expect.poll(() => written).toMatch(/"id":1/);
     stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
-    // A line that is not JSON-RPC is said in the log and skipped; the next one is served.
+    // A line that is not JSON is said in the log and skipped, one that is JSON and no JSON-RPC
+    // message is answered; the next one is served.
     stdin.write('this is not json\n{"jsonrpc":"2.0","id":"x"}\n');
     stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list" })}\n`);
     await expect.poll(() => written).toMatch(/"id":3/);
     expect(stderr()).toMatch(/warning +\[waiter\] ignored a line on stdin that is not JSON-RPC: Unexpected token/);
-    expect(stderr().match(/ignored a line on stdin/g)).toHaveLength(2);
+    expect(stderr().match(/ignored a line on stdin/g)).toHaveLength(1);
+    expect(written).toMatch(/"id":"x","error":\{"code":-32600,/);
     // As the SDK's client writes a call: method and params first, the id last.
     const call = {
       method: "tools/call",

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontextprotocol/sdk/shared/stdio.js";
-import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
 import type { Log } from "../log.js";
 import { oneLine } from "../shown.js";
 
@@ -32,6 +32,8 @@ export async function serveStdio(
 ): Promise<(why: string, endCalls?: () => void) => Promise<void>> {
   let closing = false;
   const transport = new StdioServerTransport(stdin, stdout);
+  // The transport's (private) read buffer: the SDK has no hook for a line its schema refuses.
+  (transport as unknown as { _readBuffer: Lines })._readBuffer = new Lines();
   // The transport waits for stdout's "drain" once for each answer the client has not read yet: a
   // busy client's many calls in flight are as many listeners, and no leak to warn the log of.
   stdout.setMaxListeners(0);
@@ -60,9 +62,16 @@ export async function serveStdio(
     lastError = error;
     // A stdin that fails to read, said as the reason of the stop.
     if (outgrew(error) || closing) return;
-    // A line that does not parse, as JSON or as JSON-RPC, is skipped and the next one read.
-    if (error instanceof SyntaxError || error.name === "ZodError") {
+    // A line that is not JSON is skipped and the next one read; one that is JSON and no JSON-RPC
+    // message is answered, rather than left to the client's timeout.
+    if (error instanceof SyntaxError) {
       log.warning(`ignored a line on stdin that is not JSON-RPC: ${oneLine(error.message)}`);
+    } else if (error instanceof InvalidMessage) {
+      const answer = invalidRequest(error.json);
+      log.warning(
+        `${answer ? "answered -32600 to" : "ignored"} a line on stdin that is not JSON-RPC: ${oneLine(error.message)}`,
+      );
+      if (answer) void transport.send(answer);
     } else {
       log.warning(`stdin: ${oneLine(error.message)}`);
     }
@@ -116,4 +125,70 @@ const FLUSH_MS = 1000;
 /** The transport's own words when a line outgrows its buffer; it closes itself then. */
 function outgrew(error: Error): boolean {
   return /exceeded maximum size/.test(error.message);
+}
+
+/** A line of stdin that is JSON and no JSON-RPC message, with the JSON it holds. */
+class InvalidMessage extends Error {
+  constructor(
+    readonly json: unknown,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The SDK's ReadBuffer (the stdin of StdioServerTransport cut into lines), but a line that is JSON
+ * and no JSON-RPC message throws an InvalidMessage with that JSON, whose id the answer echoes. The
+ * SDK's throws zod's error, which holds no id: such a request (an id or a progress token that is an
+ * object) went unanswered, and its client waited for its own timeout.
+ */
+class Lines {
+  private buffer: Buffer | undefined;
+
+  append(chunk: Buffer): void {
+    if ((this.buffer?.length ?? 0) + chunk.length > STDIO_DEFAULT_MAX_BUFFER_SIZE) {
+      this.clear();
+      // In the SDK's words, which outgrew() knows.
+      throw new Error(`ReadBuffer exceeded maximum size of ${STDIO_DEFAULT_MAX_BUFFER_SIZE} bytes`);
+    }
+    this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
+  }
+
+  readMessage(): JSONRPCMessage | null {
+    const end = this.buffer?.indexOf("\n") ?? -1;
+    if (!this.buffer || end === -1) return null;
+    const line = this.buffer.toString("utf8", 0, end).replace(/\r$/, "");
+    this.buffer = this.buffer.subarray(end + 1);
+    const json: unknown = JSON.parse(line);
+    const parsed = JSONRPCMessageSchema.safeParse(json);
+    if (!parsed.success) throw new InvalidMessage(json, parsed.error.message);
+    return parsed.data;
+  }
+
+  clear(): void {
+    this.buffer = undefined;
+  }
+}
+
+/**
+ * JSON-RPC's answer to a message it cannot take (2.0, section 5.1): -32600, with the id the line
+ * has when it is a string or a number, null otherwise. A malformed response (a result or an error,
+ * no method) gets none: its id is one of waiter's requests, and the client would take the answer for
+ * one of its own.
+ */
+function invalidRequest(json: unknown): JSONRPCMessage | undefined {
+  const message = typeof json === "object" && json !== null && !Array.isArray(json) ? json : {};
+  if (!("method" in message) && ("result" in message || "error" in message)) return undefined;
+  const id = "id" in message && (typeof message.id === "string" || typeof message.id === "number") ? message.id : null;
+  return {
+    jsonrpc: "2.0",
+    // JSON-RPC's null where the id cannot be read: the SDK's types have only an id or none.
+    id: id as string | number,
+    error: {
+      code: ErrorCode.InvalidRequest,
+      message:
+        "Invalid Request: not a JSON-RPC 2.0 message MCP takes (one object; its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)",
+    },
+  };
 }
