@@ -225,8 +225,11 @@ async function main(): Promise<void> {
     return;
   }
   const command = positionals[0];
-  if (positionals.length > 1 || (command !== undefined && command !== "listen" && command !== "serve")) {
-    fail(`unknown command '${positionals.at(-1)}' (see waiter --help)`);
+  if (command !== undefined && command !== "listen" && command !== "serve") {
+    fail(`unknown command '${command}' (see waiter --help)`);
+  }
+  if (positionals.length > 1) {
+    fail(`unexpected argument '${positionals[1]}': waiter ${command} takes none after its command (see waiter --help)`);
   }
   // A flag of another mode would be ignored without a word.
   if (values["no-listener"] && command !== undefined) {

@@ -881,6 +881,17 @@ describe.concurrent("the command line", () => {
   test.each([
     [["--bogus"], {}, "waiter: unknown option '--bogus' (see waiter --help)"],
     [["deploy"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
+    [["deploy", "now"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
+    [
+      ["serve", "serve"],
+      {},
+      "waiter: unexpected argument 'serve': waiter serve takes none after its command (see waiter --help)",
+    ],
+    [
+      ["listen", "127.0.0.1:9001"],
+      {},
+      "waiter: unexpected argument '127.0.0.1:9001': waiter listen takes none after its command (see waiter --help)",
+    ],
     [
       ["listen", "--listen", "127.0.0.1:9001"],
       {},
