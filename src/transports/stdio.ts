@@ -2,8 +2,8 @@ import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
-import { STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontextprotocol/sdk/shared/stdio.js";
-import { ErrorCode, type JSONRPCMessage, JSONRPCMessageSchema } from "@modelcontextprotocol/sdk/types.js";
+import { ReadBuffer, STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontextprotocol/sdk/shared/stdio.js";
+import { ErrorCode, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { Log } from "../log.js";
 import { oneLine } from "../shown.js";
 
@@ -143,31 +143,17 @@ class InvalidMessage extends Error {
  * SDK's throws zod's error, which holds no id: such a request (an id or a progress token that is an
  * object) went unanswered, and its client waited for its own timeout.
  */
-class Lines {
-  private buffer: Buffer | undefined;
-
-  append(chunk: Buffer): void {
-    if ((this.buffer?.length ?? 0) + chunk.length > STDIO_DEFAULT_MAX_BUFFER_SIZE) {
-      this.clear();
-      // In the SDK's words, which outgrew() knows.
-      throw new Error(`ReadBuffer exceeded maximum size of ${STDIO_DEFAULT_MAX_BUFFER_SIZE} bytes`);
+class Lines extends ReadBuffer {
+  override readMessage(): JSONRPCMessage | null {
+    // The line the SDK reads next, from its (private) buffer, for the JSON its error does not hold.
+    const buffer = (this as unknown as { _buffer?: Buffer })._buffer;
+    const end = buffer?.indexOf("\n") ?? -1;
+    try {
+      return super.readMessage();
+    } catch (err) {
+      if (!buffer || end === -1 || !(err instanceof Error && err.name === "ZodError")) throw err;
+      throw new InvalidMessage(JSON.parse(buffer.toString("utf8", 0, end)), err.message);
     }
-    this.buffer = this.buffer ? Buffer.concat([this.buffer, chunk]) : chunk;
-  }
-
-  readMessage(): JSONRPCMessage | null {
-    const end = this.buffer?.indexOf("\n") ?? -1;
-    if (!this.buffer || end === -1) return null;
-    const line = this.buffer.toString("utf8", 0, end).replace(/\r$/, "");
-    this.buffer = this.buffer.subarray(end + 1);
-    const json: unknown = JSON.parse(line);
-    const parsed = JSONRPCMessageSchema.safeParse(json);
-    if (!parsed.success) throw new InvalidMessage(json, parsed.error.message);
-    return parsed.data;
-  }
-
-  clear(): void {
-    this.buffer = undefined;
   }
 }
 
