@@ -17,13 +17,14 @@ export const PAGE_FILTERS: EventFilter[] = [
 /**
  * What every event store does, whatever keeps it: SQLite today (test/store.test.ts), PostgreSQL
  * next. `open` makes an empty store with `retention`, telling `onDropped` what retention drops;
- * `another` opens a second connection to the same one, as a second process would. The clock is
- * set by the caller.
+ * `another` opens a second connection to the same one, as a second process would; `erase` deletes
+ * the events whose payload holds a text with the SQL docs/webhooks.md gives for that store. The
+ * clock is set by the caller.
  */
 export type OpenStore = (
   retention?: Retention,
   onDropped?: (dropped: Dropped) => void,
-) => Promise<{ store: EventStore; another(): Promise<EventStore> }>;
+) => Promise<{ store: EventStore; another(): Promise<EventStore>; erase(text: string): Promise<void> }>;
 
 export const LOOSE: Retention = { maxEvents: 1000, maxBytes: 1 << 30, maxAgeDays: 30 };
 
@@ -121,6 +122,19 @@ export function eventStoreContract(open: OpenStore): void {
       expect((await store.stats()).droppedBy.bytes).toBe(1);
       const kept = await store.add(event({ body: Buffer.from("{}") }));
       expect(seen).toEqual([kept.id]);
+    });
+
+    test("an event erased by hand, the newest, leaves the latest sequence number where it was: its cursor still reads", async () => {
+      const { store, another, erase } = await open();
+      await addMany(store, 2);
+      const newest = await stored(store, event({ body: Buffer.from('{"email":"jana.novakova@example.cz"}') }));
+      await erase("jana.novakova@example.cz");
+      expect(await store.get(newest.id)).toBeUndefined();
+      expect(await store.latestSeq()).toBe(newest.seq);
+      expect(await (await another()).latestSeq()).toBe(newest.seq);
+      const later = await stored(store, event());
+      expect(later.seq).toBeGreaterThan(newest.seq);
+      expect(await store.latestSeq()).toBe(later.seq);
     });
 
     test("ids sort in arrival order", async () => {

@@ -120,6 +120,38 @@ async function backlog(url: string, count: number): Promise<pg.Client> {
   return db;
 }
 
+/**
+ * Erases the events whose payload holds `text` as docs/webhooks.md says to on PostgreSQL: its
+ * SQLite statements in one transaction, the events found by position(convert_to(…)), the time in
+ * milliseconds from extract(epoch …), the steps going with their runs.
+ */
+async function erase(url: string, text: string): Promise<void> {
+  const db = new pg.Client(url);
+  await db.connect();
+  try {
+    await db.query("BEGIN");
+    await db.query(
+      "CREATE TEMP TABLE erased ON COMMIT DROP AS SELECT id FROM events WHERE position(convert_to($1, 'UTF8') in body) > 0",
+      [text],
+    );
+    await db.query(
+      `INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at)
+       SELECT source, dedupe_id, id, (extract(epoch FROM now()) * 1000)::bigint
+       FROM events WHERE id IN (SELECT id FROM erased) ON CONFLICT DO NOTHING`,
+    );
+    await db.query(
+      `UPDATE totals SET
+         events = events - (SELECT count(*) FROM events WHERE id IN (SELECT id FROM erased)),
+         bytes = bytes - (SELECT coalesce(sum(size), 0) FROM events WHERE id IN (SELECT id FROM erased))`,
+    );
+    await db.query("DELETE FROM automation_runs WHERE event_id IN (SELECT id FROM erased)");
+    await db.query("DELETE FROM events WHERE id IN (SELECT id FROM erased)");
+    await db.query("COMMIT");
+  } finally {
+    await db.end();
+  }
+}
+
 /** An ERP delivery to a listener at `base`; resolves to the status it was answered with. */
 async function deliverTo(base: string | undefined, delivery: string): Promise<number> {
   const body = JSON.stringify({ invoice: delivery });
@@ -161,7 +193,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     eventStoreContract(async (retention = LOOSE, onDropped) => {
       const url = await freshSchema();
       const store = await open(url, retention, onDropped);
-      return { store, another: () => open(url) };
+      return { store, another: () => open(url), erase: (text) => erase(url, text) };
     });
   });
 
@@ -844,6 +876,28 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const store = await open(url);
       expect(await store.droppedThrough()).toBe(seqs[1]);
       await expect(open(await freshSchema()).then((fresh) => fresh.droppedThrough())).resolves.toBe(0);
+    });
+
+    test("a database of schema 14 whose newest event was erased by hand keeps that event's number as the latest", async () => {
+      const url = await freshSchema();
+      const old = new pg.Client(url);
+      await old.connect();
+      await migrate(old, 14);
+      const { rows } = await old.query<{ seq: string }>(
+        `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+         SELECT 'e' || g, 'shop', 'order.paid', 'none', 'old' || g, $1, '{}', convert_to('{"n":' || g || '}', 'UTF8'), true, 7
+         FROM generate_series(1, 3) AS g RETURNING seq`,
+        [clock.now()],
+      );
+      await old.query("UPDATE totals SET events = 3, bytes = 21");
+      await old.end();
+      const newest = Number(rows[2]?.seq);
+      await erase(url, '{"n":3}');
+      const store = await open(url);
+      expect(store.upgraded).toEqual({ from: 14, to: MIGRATIONS.length });
+      expect(await store.latestSeq()).toBe(newest);
+      const later = await stored(store, event());
+      expect(await store.latestSeq()).toBe(later.seq);
     });
 
     test("a database of schema 10 keeps its runs, and a run failed since owes its notice", async () => {

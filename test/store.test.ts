@@ -56,10 +56,29 @@ function open(
   return { store, file };
 }
 
+/** The SQL docs/webhooks.md gives to erase a customer's events, for the email it names. */
+function erasingSql(): string {
+  const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
+  const section = docs.slice(docs.indexOf("### Erasing a customer's events"));
+  return /<<'SQL'\n([\s\S]*?)\nSQL\n/.exec(section)?.[1] ?? "";
+}
+
+/** Runs the erasing SQL of docs/webhooks.md on `file`, for `text` in place of its email, as the sqlite3 shell runs it beside waiter, its one dot command aside. */
+function erase(file: string, text: string): void {
+  const shell = new Database(file);
+  shell.pragma("busy_timeout = 5000");
+  shell.exec(
+    erasingSql()
+      .replace(/^\..*$/gm, "")
+      .replaceAll("jana.novakova@example.cz", text),
+  );
+  shell.close();
+}
+
 describe("the event store's contract, on SQLite", () => {
   eventStoreContract(async (retention = LOOSE, onDropped) => {
     const { store, file } = open(retention, undefined, onDropped);
-    return { store, another: async () => open(LOOSE, file).store };
+    return { store, another: async () => open(LOOSE, file).store, erase: async (text) => erase(file, text) };
   });
 });
 
@@ -356,6 +375,28 @@ describe("storing in a file", () => {
     expect(await reopened.runs.get(run)).toMatchObject({ onFailure: "team" });
     await reopened.runs.finish(run, "failed", clock.now(), "step 1: no", "waiter: other failed");
     expect((await reopened.runs.untold()).map((r) => r.id)).toEqual([run]);
+    await reopened.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    db.close();
+  });
+
+  test("a store of schema 4 whose newest event was erased by hand keeps that event's number as the latest", async () => {
+    const { store, file } = open();
+    await addMany(store, 2);
+    const newest = await stored(store, event({ body: Buffer.from('{"email":"jana.novakova@example.cz"}') }));
+    await store.close();
+    erase(file, "jana.novakova@example.cz");
+    const older = new Database(file);
+    older.exec("ALTER TABLE totals DROP COLUMN latest_seq");
+    older.pragma("user_version = 4");
+    older.close();
+    const reopened = open(LOOSE, file).store;
+    expect(reopened.upgraded).toEqual({ from: 4, to: SCHEMA_VERSION });
+    expect(await reopened.get(newest.id)).toBeUndefined();
+    expect(await reopened.latestSeq()).toBe(newest.seq);
+    const later = await stored(reopened, event());
+    expect(await reopened.latestSeq()).toBe(later.seq);
     await reopened.close();
     const db = new Database(file, { readonly: true });
     expect(db.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
@@ -838,15 +879,8 @@ test("the SQL docs/webhooks.md gives to erase a customer's events takes them, th
   await store.runs.step(run, 0, "done", JSON.stringify({ said: `#7084 Jana Nováková <${email}>` }), clock.now());
   await store.runs.finish(run, "done", clock.now());
 
-  const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
-  const section = docs.slice(docs.indexOf("### Erasing a customer's events"));
-  const sql = /<<'SQL'\n([\s\S]*?)\nSQL\n/.exec(section)?.[1] ?? "";
-  expect(sql).toContain(email);
-  // As the sqlite3 shell runs it beside waiter, its one dot command aside.
-  const shell = new Database(file);
-  shell.pragma("busy_timeout = 5000");
-  shell.exec(sql.replace(/^\..*$/gm, ""));
-  shell.close();
+  expect(erasingSql()).toContain(email);
+  erase(file, email);
 
   expect(await store.get(erased.id)).toBeUndefined();
   expect(await store.get(other.id)).toBeDefined();
@@ -863,13 +897,7 @@ test("the erasing SQL of docs/webhooks.md takes only the events with the text gi
   const { store, file } = open();
   const mine = await stored(store, event({ body: Buffer.from('{"email":"Jana_Novakova@example.cz"}') }));
   const hers = await stored(store, event({ body: Buffer.from('{"email":"jana-novakova@example.cz"}') }));
-  const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
-  const section = docs.slice(docs.indexOf("### Erasing a customer's events"));
-  const sql = /<<'SQL'\n([\s\S]*?)\nSQL\n/.exec(section)?.[1] ?? "";
-  const shell = new Database(file);
-  shell.pragma("busy_timeout = 5000");
-  shell.exec(sql.replace(/^\..*$/gm, "").replaceAll("jana.novakova@example.cz", "jana_novakova@example.cz"));
-  shell.close();
+  erase(file, "jana_novakova@example.cz");
   expect(await store.get(mine.id)).toBeUndefined();
   expect(await store.get(hers.id)).toBeDefined();
 });

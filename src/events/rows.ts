@@ -99,11 +99,13 @@ export function toStats(row: TotalsRow): StoreStats {
 }
 
 /**
- * The newest event's sequence number, or the last retention dropped when that is later (it dropped
- * every event): "now" as a cursor, in SQL that SQLite and PostgreSQL read alike.
+ * The greatest sequence number an event was stored with, kept in totals, as a delete (retention
+ * dropping every event, a customer's events erased by hand) does not take it back; the newest
+ * event's, or the last retention dropped, where either is later (rows written by other means):
+ * "now" as a cursor, which never goes back, in SQL that SQLite and PostgreSQL read alike.
  */
-export const LATEST_SEQ =
-  "SELECT max(seq) AS seq FROM (SELECT max(seq) AS seq FROM events UNION ALL SELECT dropped_through FROM totals) AS s";
+export const LATEST_SEQ = `SELECT max(seq) AS seq FROM (SELECT max(seq) AS seq FROM events
+  UNION ALL SELECT dropped_through FROM totals UNION ALL SELECT latest_seq FROM totals) AS s`;
 
 /** The totals with the oldest and newest event's receipt: what `toStats` reads. */
 export const STATS_SQL = `SELECT t.*, (SELECT received_at FROM events ORDER BY seq LIMIT 1) AS oldest,

@@ -302,6 +302,51 @@ export const MIGRATIONS: readonly string[] = [
   `CREATE INDEX events_by_type ON events (type COLLATE "C", seq);`,
   // 14: the onFailure channel a run's automation had when it began, told when the automation is gone.
   `ALTER TABLE automation_runs ADD COLUMN on_failure TEXT;`,
+  // 15: the greatest sequence number an event was stored with, which an event erased by hand does
+  // not take back (the sequence's own last value counts numbers not yet committed, which a cursor
+  // must not pass). The sequence never hands out a number twice, so its last value covers events
+  // erased before this was kept; no store holds the turn while the ALTER holds the table.
+  `ALTER TABLE totals ADD COLUMN latest_seq BIGINT NOT NULL DEFAULT 0;
+   UPDATE totals SET latest_seq = greatest(dropped_through, coalesce((SELECT max(seq) FROM events), 0),
+     coalesce(pg_sequence_last_value(pg_get_serial_sequence('events', 'seq')), 0));
+   CREATE OR REPLACE FUNCTION waiter_add(
+     ids TEXT[], sources TEXT[], types TEXT[], schemes TEXT[], dedupe_ids TEXT[], received BIGINT[],
+     headers TEXT[], bodies BYTEA[], jsons BOOLEAN[], sizes INTEGER[],
+     channel TEXT, max_events BIGINT, max_bytes BIGINT, max_age_ms BIGINT)
+   RETURNS TABLE (added_seq BIGINT, added_id TEXT, dropped JSONB) LANGUAGE plpgsql AS $$
+   DECLARE seqs BIGINT[]; added TEXT[]; n BIGINT; b BIGINT; gone JSONB;
+   BEGIN
+     PERFORM 1 FROM totals FOR UPDATE;
+     WITH t AS (
+            SELECT * FROM unnest(ids, sources, types, schemes, dedupe_ids, received, headers, bodies, jsons, sizes)
+              WITH ORDINALITY AS t (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size, ord)),
+          ins AS (
+            INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+            SELECT t.id, t.source, t.type, t.scheme, t.dedupe_id, t.received_at, t.headers, t.body, t.is_json, t.size
+            FROM t
+            WHERE NOT EXISTS (
+              SELECT 1 FROM dropped_deliveries d WHERE d.source = t.source AND d.dedupe_id = t.dedupe_id)
+            ORDER BY t.ord
+            ON CONFLICT (source, dedupe_id) DO NOTHING
+            RETURNING events.seq, events.id, events.source, events.size),
+          per AS (
+            SELECT t.source, count(*) AS n, (SELECT count(*) FROM ins WHERE ins.source = t.source) AS accepted
+            FROM t GROUP BY t.source),
+          counted AS (
+            INSERT INTO counters AS c (source, outcome, n)
+            SELECT per.source, 'accepted', per.accepted FROM per WHERE per.accepted > 0
+            UNION ALL SELECT per.source, 'duplicate', per.n - per.accepted FROM per WHERE per.n > per.accepted
+            ON CONFLICT (source, outcome) DO UPDATE SET n = c.n + excluded.n)
+     SELECT array_agg(ins.seq ORDER BY ins.seq), array_agg(ins.id ORDER BY ins.seq), count(*), coalesce(sum(ins.size), 0)
+       INTO seqs, added, n, b FROM ins;
+     IF n > 0 THEN
+       UPDATE totals SET events = events + n, bytes = bytes + b,
+         latest_seq = greatest(latest_seq, seqs[cardinality(seqs)]);
+       gone := waiter_retain(received[cardinality(received)], max_events, max_bytes, max_age_ms);
+       PERFORM pg_notify(channel, seqs[cardinality(seqs)]::text);
+     END IF;
+     RETURN QUERY SELECT unnest(seqs), unnest(added), gone;
+   END $$;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS totals (
   one INTEGER PRIMARY KEY CHECK (one = 1),
   events INTEGER NOT NULL, bytes INTEGER NOT NULL,
   dropped_count INTEGER NOT NULL, dropped_bytes INTEGER NOT NULL, dropped_age INTEGER NOT NULL,
-  dropped_through INTEGER NOT NULL DEFAULT 0
+  dropped_through INTEGER NOT NULL DEFAULT 0,
+  latest_seq INTEGER NOT NULL DEFAULT 0
 );
 INSERT OR IGNORE INTO totals (one, events, bytes, dropped_count, dropped_bytes, dropped_age) VALUES (1, 0, 0, 0, 0, 0);
 CREATE TABLE IF NOT EXISTS dropped_deliveries (
@@ -82,7 +83,7 @@ CREATE INDEX IF NOT EXISTS dropped_deliveries_at ON dropped_deliveries (dropped_
  * would misread is a new one. A file from before versions were kept (0) is brought up to date by
  * the statements above, which create only what is missing, and by `UPGRADES`, and then marked.
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * The size the -wal file is cut back to once a checkpoint has emptied it. SQLite otherwise keeps it
@@ -124,6 +125,17 @@ const UPGRADES: Record<number, (db: Database.Database) => void> = {
     const columns = db.pragma("table_info(automation_runs)") as { name: string }[];
     if (columns.some((column) => column.name === "on_failure")) return;
     db.exec("ALTER TABLE automation_runs ADD COLUMN on_failure TEXT;");
+  },
+  // 5: totals.latest_seq, the greatest sequence number an event was stored with, which an event
+  // erased by hand does not take back. AUTOINCREMENT never hands out a number twice, so the one it
+  // last handed out covers events erased before this was kept (a duplicate's number too, which no
+  // event has: a cursor past it waits for the next event, as at any other).
+  4: (db) => {
+    const columns = db.pragma("table_info(totals)") as { name: string }[];
+    if (columns.some((column) => column.name === "latest_seq")) return;
+    db.exec(`ALTER TABLE totals ADD COLUMN latest_seq INTEGER NOT NULL DEFAULT 0;
+      UPDATE totals SET latest_seq = max(dropped_through, COALESCE((SELECT MAX(seq) FROM events), 0),
+        COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0));`);
   },
 };
 
@@ -556,8 +568,8 @@ export class SqliteEventStore implements EventStore {
         if (last && added.length > 0) {
           const bytes = batch.reduce((sum, { event }, i) => sum + (inserted[i]?.duplicate ? 0 : event.body.length), 0);
           const totals = this.#sql(
-            "UPDATE totals SET events = events + ?, bytes = bytes + ? RETURNING events, bytes",
-          ).get(added.length, bytes) as { events: number; bytes: number };
+            "UPDATE totals SET events = events + ?, bytes = bytes + ?, latest_seq = max(latest_seq, ?) RETURNING events, bytes",
+          ).get(added.length, bytes, added.at(-1)?.seq) as { events: number; bytes: number };
           const retained = enforceRetention((text) => this.#sql(text), this.#retention, last.receivedAt, totals);
           dropped = retained.dropped;
           backlog = retained.more;
