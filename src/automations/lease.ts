@@ -1,7 +1,31 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import type { RunLog } from "../events/store.js";
 import { clock } from "../time.js";
+
+/**
+ * The pids this process's pid is one of, as a lease's holder names them: on Linux the host, its
+ * boot and the pid namespace (two containers sharing the host's network, and so its hostname,
+ * each number their own processes), elsewhere the host. Undefined where Linux does not say.
+ */
+export function pidSpace(): string | undefined {
+  if (process.platform !== "linux") return hostname();
+  try {
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    // "pid:[4026531836]": the namespace's inode, which no other namespace of this boot has while it lives.
+    const namespace = /\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1];
+    return boot && namespace ? `${hostname()}/${boot}/${namespace}` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Who holds a lease: the pid, and the pids it is one of (`pidSpace`). */
+export interface Holder {
+  pid: number;
+  space: string | undefined;
+}
 
 /**
  * The automations' lease on a store: one process runs them, renewing it; another waits, and takes
@@ -9,8 +33,9 @@ import { clock } from "../time.js";
  * is the engine's.
  */
 export class Lease {
-  /** This process, as the store names the holder: host, pid, and what tells a pid reused. */
-  readonly #owner = `${hostname()}:${process.pid}:${randomUUID()}`;
+  /** This process, as the store names the holder: its pid's space, the pid, and what tells a pid reused. */
+  readonly #owner: string;
+  readonly #space: string | undefined;
   /** Until when the lease is this process's, as its last renewal set it. */
   #heldUntil = 0;
   #term = 0;
@@ -18,14 +43,19 @@ export class Lease {
   constructor(
     private readonly runs: RunLog,
     private readonly ms: number,
-  ) {}
+    holder: Holder = { pid: process.pid, space: pidSpace() },
+  ) {
+    this.#space = holder.space;
+    // A space not known is named so that no holder's matches it.
+    this.#owner = `${holder.space ?? `${hostname()}/?`}:${holder.pid}:${randomUUID()}`;
+  }
 
   /** Takes or renews the lease: whether this process holds it now. The store's failure is thrown. */
   async renew(): Promise<boolean> {
     let asked = clock.now();
     let lease = await this.runs.lease(this.#owner, asked, this.ms);
-    // A holder on this machine whose process is gone (killed) cannot renew: its lease ends now.
-    if (lease.holder !== this.#owner && gone(lease.holder)) {
+    // A holder among this process's pids whose process is gone (killed) cannot renew: its lease ends now.
+    if (lease.holder !== this.#owner && gone(lease.holder, this.#space)) {
       await this.runs.release(lease.holder);
       asked = clock.now();
       lease = await this.runs.lease(this.#owner, asked, this.ms);
@@ -53,10 +83,14 @@ export class Lease {
   }
 }
 
-/** Whether a lease's owner (host:pid:…) is a process of this machine that no longer runs. */
-function gone(owner: string): boolean {
-  const [host, pid] = owner.split(":");
-  if (host !== hostname()) return false;
+/**
+ * Whether a lease's owner (space:pid:…) is a process that no longer runs, of the pids `space`
+ * names. Any other (another machine, another container, a space not known, on Linux an owner an
+ * older waiter named by its host alone) holds the lease until it runs out.
+ */
+function gone(owner: string, space: string | undefined): boolean {
+  const [theirs, pid] = owner.split(":");
+  if (space === undefined || theirs !== space) return false;
   try {
     process.kill(Number(pid), 0);
     return false;
