@@ -347,6 +347,27 @@ export const MIGRATIONS: readonly string[] = [
      END IF;
      RETURN QUERY SELECT unnest(seqs), unnest(added), gone;
    END $$;`,
+  // 16: retention locks the events it drops in sequence order, as an acknowledgement of several
+  // locks them, before it deletes them: a delete takes rows in the table's order, which an update
+  // (acked_at) changes, and the two could each hold a row the other waits for (40P01).
+  `CREATE OR REPLACE FUNCTION waiter_drop(up_to BIGINT, now_ms BIGINT, why TEXT) RETURNS JSONB LANGUAGE plpgsql AS $$
+   DECLARE n BIGINT; u BIGINT; b BIGINT; last BIGINT;
+   BEGIN
+     WITH locked AS (SELECT seq FROM events WHERE seq <= up_to ORDER BY seq FOR UPDATE),
+          gone AS (DELETE FROM events WHERE seq IN (SELECT seq FROM locked)
+            RETURNING seq, source, dedupe_id, id, size, acked_at),
+          remembered AS (
+            INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at)
+            SELECT source, dedupe_id, id, now_ms FROM gone ON CONFLICT DO NOTHING)
+     SELECT count(*), count(*) FILTER (WHERE acked_at IS NULL), coalesce(sum(size), 0), coalesce(max(seq), 0)
+       INTO n, u, b, last FROM gone;
+     UPDATE totals SET events = events - n, bytes = bytes - b,
+       dropped_age = dropped_age + CASE WHEN why = 'age' THEN n ELSE 0 END,
+       dropped_count = dropped_count + CASE WHEN why = 'count' THEN n ELSE 0 END,
+       dropped_bytes = dropped_bytes + CASE WHEN why = 'bytes' THEN n ELSE 0 END,
+       dropped_through = greatest(dropped_through, last);
+     RETURN jsonb_build_object(why, jsonb_build_object('events', n, 'unacked', u));
+   END $$;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */
