@@ -1588,6 +1588,8 @@ describe("bearer tokens", () => {
         const refused = await initializeAt(served.url, authorization ? { authorization } : {});
         expect(refused.statusCode, authorization).toBe(401);
         expect(refused.headers["www-authenticate"]).toMatch(/^Bearer error="invalid_token"/);
+        // Without OAuth there is no issuer to ask for a scope.
+        expect(refused.headers["www-authenticate"]).not.toContain("scope=");
         await refused.body.dump();
       }
       const ops = await connect(served.url, OPS);
@@ -2216,7 +2218,7 @@ describe("OAuth access tokens", () => {
     WAITER_WOO_SECRET: "cs_oauth",
   });
 
-  test("the resource metadata names the issuer; a request without a token is pointed at it", async () => {
+  test("the resource metadata names the issuer; a request without a token is pointed at it and told the scopes to ask for", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     try {
       for (const path of ["/.well-known/oauth-protected-resource", "/.well-known/oauth-protected-resource/mcp"]) {
@@ -2229,12 +2231,16 @@ describe("OAuth access tokens", () => {
           resource_name: "waiter",
         });
       }
+      // MCP has a client ask for the scope the challenge names: those a session needs, as listed.
       const refused = await initializeAt(served.url);
       expect(refused.statusCode).toBe(401);
-      expect(refused.headers["www-authenticate"]).toContain(
-        `resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource/mcp"`,
+      expect(refused.headers["www-authenticate"]).toBe(
+        `Bearer error="invalid_token", error_description="Missing Authorization header", scope="waiter:read waiter:write", resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource/mcp"`,
       );
-      await refused.body.dump();
+      expect(await refused.body.json()).toEqual({
+        error: "invalid_token",
+        error_description: "Missing Authorization header",
+      });
     } finally {
       await served.close();
     }
@@ -2399,9 +2405,10 @@ describe("OAuth access tokens", () => {
         const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
         expect(refused.statusCode, why).toBe(401);
         // Every parameter a quoted-string with no quote or backslash inside (RFC 6750 §3), so that
-        // a strict parser still finds resource_metadata, where a client goes to log in again.
+        // a strict parser still finds the scopes to ask for and resource_metadata, where a client
+        // goes to log in again.
         expect(refused.headers["www-authenticate"], why).toMatch(
-          /^Bearer error="invalid_token", error_description="[^"\\]*", resource_metadata="[^"\\]*"$/,
+          /^Bearer error="invalid_token", error_description="[^"\\]*", scope="waiter:read waiter:write", resource_metadata="[^"\\]*"$/,
         );
         expect(String(refused.headers["www-authenticate"])).toContain(why);
         await refused.body.dump();

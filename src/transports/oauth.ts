@@ -262,8 +262,8 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
         // Sessions and rate limits are each user's own, also when many come through one connector.
         clientId: callerOf(payload),
         scopes,
-        // jose took exp by waiter's clock with the leeway; the SDK's middleware compares expiresAt
-        // with the system time again, strictly, which would refuse a token within the leeway.
+        // jose took exp by waiter's clock with the leeway; the bearer check (routes.ts) compares
+        // expiresAt with that clock again, strictly, which would refuse a token within the leeway.
         expiresAt: Number(payload.exp) + LEEWAY_SECONDS,
         resource: new URL(settings.resource),
       };

@@ -1,6 +1,7 @@
-import { InvalidTokenError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
+import { InvalidTokenError, OAuthError, ServerError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import { metadataHandler } from "@modelcontextprotocol/sdk/server/auth/handlers/metadata.js";
-import { requireBearerAuth } from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
+// Its types give express's Request the `auth` the bearer check sets.
+import type {} from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import { isJSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import cors from "cors";
@@ -68,6 +69,47 @@ const EMPTY_BEARER =
   "The Authorization header carries no token after Bearer: check that the variable the client takes the token from is set";
 
 /**
+ * The scopes a client is told to ask for, in a 401's challenge as in a scopeless token's 403: those a
+ * full session needs, as the resource metadata lists them. MCP has a client ask for the scope a
+ * challenge names, and for all the metadata lists only when it names none.
+ */
+const SESSION_SCOPES = OAUTH_SCOPES.join(" ");
+
+/**
+ * The bearer check: the token as `verifier` knows it, set on the request, or a refusal in OAuth's
+ * words, a 401 naming the scopes to ask for with OAuth. It is the SDK's requireBearerAuth but for
+ * that scope, which the SDK names only when it requires every scope it names (requiredScopes),
+ * where a token needs either of waiter's; and it reads the time from waiter's clock.
+ */
+function bearerCheck(verifier: OAuthTokenVerifier, metadataUrl: string | undefined): RequestHandler {
+  return async (req, res, next) => {
+    try {
+      const header = req.headers.authorization;
+      if (!header) throw new InvalidTokenError("Missing Authorization header");
+      const [type, token] = header.split(" ");
+      if (type?.toLowerCase() !== "bearer" || !token) {
+        throw new InvalidTokenError("Invalid Authorization header format, expected 'Bearer TOKEN'");
+      }
+      const auth = await verifier.verifyAccessToken(token);
+      // A token without a time, or past it, is taken no more (a configured token's is Infinity).
+      if (!((auth.expiresAt ?? Number.NaN) * 1000 >= clock.now())) throw new InvalidTokenError("Token has expired");
+      req.auth = auth;
+    } catch (err) {
+      if (err instanceof InvalidTokenError) {
+        bearerRefusal(res, 401, err.errorCode, err.message, {
+          whyInChallenge: true,
+          ...(metadataUrl ? { scope: SESSION_SCOPES, metadataUrl } : {}),
+        });
+      } else if (err instanceof OAuthError) {
+        res.status(err instanceof ServerError ? 500 : 400).json(err.toResponseObject());
+      } else res.status(500).json(new ServerError("Internal Server Error").toResponseObject());
+      return;
+    }
+    next();
+  };
+}
+
+/**
  * Mounts /mcp on the listener's app with what a request passes before `handle`: CORS for pages, the
  * bearer check (tokens, OAuth), the rate and the body's bounds, each refusal said as JSON-RPC.
  */
@@ -102,13 +144,13 @@ export function mountRoutes(
     next();
   };
   const { oauth } = limits;
-  // The SDK's middleware refuses a request without a bearer token before any verifier sees it.
+  // The bearer check refuses a request without a bearer token before any verifier sees it.
   // That is how an OAuth client's first request finds where to log in: said at debug then.
   const tokenless = throttled((line) => (oauth ? log.debug(line) : log.info(line)));
   const noBearer: RequestHandler = (req, res, next) => {
     const header = req.headers.authorization ?? "";
-    // "Bearer $WAITER_TOKEN" with the variable unset, which the SDK would call a header of the
-    // wrong format: the person is sent to the variable. (Node drops the space after "Bearer".)
+    // "Bearer $WAITER_TOKEN" with the variable unset, which the bearer check would call a header of
+    // the wrong format: the person is sent to the variable. (Node drops the space after "Bearer".)
     if (/^bearer\s*$/i.test(header)) {
       tokenless(
         "MCP request got 401: its Authorization header carries no token after Bearer (is the variable the client takes it from set?)",
@@ -117,7 +159,7 @@ export function mountRoutes(
       const refusal = new InvalidTokenError(EMPTY_BEARER);
       bearerRefusal(res, 401, refusal.errorCode, refusal.message, {
         whyInChallenge: true,
-        metadataUrl: oauth?.metadataUrl,
+        ...(oauth ? { scope: SESSION_SCOPES, metadataUrl: oauth.metadataUrl } : {}),
       });
       return;
     }
@@ -139,21 +181,21 @@ export function mountRoutes(
     refused(403, why, req.auth?.clientId);
     bearerRefusal(res, 403, "insufficient_scope", why, {
       whyInChallenge: true,
-      scope: OAUTH_SCOPES.join(" "),
+      scope: SESSION_SCOPES,
       metadataUrl: oauth?.metadataUrl,
     });
   };
   const auth: RequestHandler[] = verifiers.length
     ? [
         noBearer,
-        requireBearerAuth({
-          verifier: firstOf(verifiers, (refusal) => {
+        bearerCheck(
+          firstOf(verifiers, (refusal) => {
             // An issuer that cannot be reached is the issuer's failure, which its verifier says.
             if (!(refusal instanceof InvalidTokenError)) return;
             refused(401, refusal.message, refusal instanceof CallerRefusedError ? refusal.caller : undefined);
           }),
-          ...(oauth ? { resourceMetadataUrl: oauth.metadataUrl } : {}),
-        }),
+          oauth?.metadataUrl,
+        ),
         scopeless,
         throttle,
       ]

@@ -135,7 +135,7 @@ export function checkTokensOwnSecrets(tokens: readonly Token[], read: readonly S
 const digest = (text: string) => createHash("sha256").update(text).digest();
 
 /**
- * The SDK's bearer-auth middleware asks this whether a token is one of the configured ones.
+ * The bearer check (routes.ts) asks this whether a token is one of the configured ones.
  * Every configured token is compared, in constant time, whichever matches: how long the answer
  * takes says nothing about which one came close.
  */
@@ -153,7 +153,7 @@ export function tokenVerifier(tokens: readonly Token[]): OAuthTokenVerifier {
         token: given,
         clientId: found.name,
         scopes: found.scope === "write" ? [...OAUTH_SCOPES] : [READ_SCOPE],
-        // Configured tokens do not expire; the SDK's middleware wants a time.
+        // Configured tokens do not expire; the bearer check (routes.ts) wants a time.
         expiresAt: Number.POSITIVE_INFINITY,
         ...(found.toolsets ? { extra: { toolsets: found.toolsets } } : {}),
       };
