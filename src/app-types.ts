@@ -9,6 +9,12 @@ export interface Session {
   server: McpServer;
   /** The resources its client subscribed to. */
   subscriptions: ReadonlySet<string>;
+  /**
+   * Serves also the tools `allow` lets through that it does not yet (a caller that logged in again
+   * with a wider scope), and tells its client the list changed; never takes a tool away. The names
+   * of the tools it gained. Its prompts, resources and instructions stay as it opened with.
+   */
+  widen(allow: (tool: Tool) => boolean): string[];
   /** Stops the session's event notifications and closes its server. */
   close(): Promise<void>;
 }

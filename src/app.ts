@@ -338,8 +338,8 @@ export async function startApp(
       return port?.listener;
     },
     session(log, allow, subscriptions) {
-      const served = allow ? tools.filter(allow) : tools;
-      const server = createServer(
+      let served = allow ? tools.filter(allow) : tools;
+      const { server, serve } = createServer(
         served,
         config,
         log,
@@ -358,6 +358,12 @@ export async function startApp(
       return {
         server,
         subscriptions: subscribed,
+        widen(wider) {
+          const gained = tools.filter((tool) => wider(tool) && !served.includes(tool));
+          served = [...served, ...gained];
+          serve(gained);
+          return gained.map((tool) => tool.name);
+        },
         async close() {
           stopResources?.();
           await server.close();

@@ -176,6 +176,13 @@ export function instructionsFor(toolsets: readonly Toolset[], tools: readonly To
   return lines.join("\n");
 }
 
+/** A session's MCP server, and how it comes to serve more tools once its client is connected. */
+export interface ToolServer {
+  server: McpServer;
+  /** Serves `tools` too: the client is sent one notifications/tools/list_changed. */
+  serve(tools: readonly Tool[]): void;
+}
+
 export function createServer(
   tools: readonly Tool[],
   config: Config,
@@ -184,12 +191,17 @@ export function createServer(
   stopping?: AbortSignal,
   /** Aborted when a stop's drain time runs out: the calls still in flight end, and say why. */
   cut?: AbortSignal,
-): McpServer {
+): ToolServer {
   const server = new McpServer(
     { name: "waiter", title: "waiter", version: VERSION },
     // Tools declared up front: McpServer then serves tools/list and tools/call from the start,
-    // even when every toolset is off.
-    { capabilities: { logging: {}, tools: {} }, instructions },
+    // even when every toolset is off, and says it may change the list (listChanged).
+    {
+      capabilities: { logging: {}, tools: {} },
+      instructions,
+      // McpServer says the list changed at each tool added: tools added together are said once.
+      debouncedNotificationMethods: ["notifications/tools/list_changed"],
+    },
   );
 
   // The client's logging/setLevel governs what it is sent; stderr keeps WAITER_LOG_LEVEL.
@@ -205,7 +217,7 @@ export function createServer(
 
   const timeoutMs = config.core.toolTimeout * 1000;
   const inputs = new Map<string, { tool: Tool; input: z.ZodObject }>();
-  for (const tool of tools) {
+  const serve = (tool: Tool) => {
     const input = closedInput(tool);
     server.registerTool(
       tool.name,
@@ -219,11 +231,12 @@ export function createServer(
       toolCallback(tool, timeoutMs, toolLog(tool, log), stopping, cut),
     );
     inputs.set(tool.name, { tool, input });
-  }
+  };
+  for (const tool of tools) serve(tool);
   guardToolCalls(server, inputs, log);
   publishSchemas(server);
   ignoreTaskRequests(server);
-  return server;
+  return { server, serve: (more) => more.forEach(serve) };
 }
 
 /**

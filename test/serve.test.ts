@@ -2519,6 +2519,76 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a session opened with waiter:read gains the write tools when its user comes back with waiter:write, and is told the list changed", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    const listening = new AbortController();
+    try {
+      const read = `Bearer ${await sign({ azp: "connector", sub: "alice", scope: "waiter:read" })}`;
+      const write = `Bearer ${await sign({ azp: "connector", sub: "alice", scope: "waiter:read waiter:write" })}`;
+      const opened = await initializeAt(served.url, { authorization: read });
+      const inSession = {
+        "mcp-session-id": opened.headers["mcp-session-id"] as string,
+        "mcp-protocol-version": "2025-06-18",
+      };
+      await opened.body.dump();
+      const post = async (authorization: string, message: object) => {
+        const answer = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify(message),
+          headers: { ...mcpHeaders, ...inSession, authorization },
+        });
+        const text = await answer.body.text();
+        return {
+          status: answer.statusCode,
+          said: [...text.matchAll(/^data: (.+)$/gm)].map((d) => JSON.parse(d[1] as string)),
+        };
+      };
+      const names = async (authorization: string) => {
+        const { said } = await post(authorization, { jsonrpc: "2.0", id: 2, method: "tools/list" });
+        return (said[0].result.tools as { name: string }[]).map((tool) => tool.name);
+      };
+      const markPaid = {
+        jsonrpc: "2.0",
+        id: 3,
+        method: "tools/call",
+        params: { name: "eshop_order_mark_paid", arguments: { id: 1 } },
+      };
+      await post(read, { jsonrpc: "2.0", method: "notifications/initialized" });
+      expect(await names(read)).not.toContain("eshop_order_mark_paid");
+      expect((await post(read, markPaid)).status).toBe(403);
+      const stream = await request(`${served.url}/mcp`, {
+        headers: { accept: "text/event-stream", ...inSession, authorization: read },
+        signal: listening.signal,
+      });
+      expect(stream.statusCode).toBe(200);
+
+      // The step-up the 403 asked for: the same user, logged in again with waiter:write, in the same session.
+      expect(await names(write)).toContain("eshop_order_mark_paid");
+      let heard = "";
+      for await (const chunk of stream.body) {
+        heard += chunk.toString();
+        if (heard.includes("notifications/tools/list_changed")) break;
+      }
+      expect(heard).toContain('"method":"notifications/tools/list_changed"');
+      const called = await post(write, markPaid);
+      expect(called.status).toBe(200);
+      // The tool ran: a result (the shop it asks cannot be reached), not the error of an unknown tool.
+      expect(called.said.find((message) => message.id === 3)).toMatchObject({ result: { isError: true } });
+      expect(served.stderr()).toMatch(
+        /MCP session \S+ serves .*eshop_order_mark_paid.* too: token oauth:connector\/alice came with waiter:write/,
+      );
+
+      // The read token again widens nothing back nor away: its writes are still refused, call by call.
+      expect((await post(read, markPaid)).status).toBe(403);
+      // Another user's token, whatever its scope, finds no such session.
+      const bob = `Bearer ${await sign({ azp: "connector", sub: "bob", scope: "waiter:write" })}`;
+      expect((await post(bob, { jsonrpc: "2.0", id: 4, method: "tools/list" })).status).toBe(404);
+    } finally {
+      listening.abort();
+      await served.close();
+    }
+  });
+
   test("a session's notification stream ends when the token it was opened with lapses", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60 * 60_000 }, oauthEnv());
     try {

@@ -152,6 +152,17 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         return;
       }
       entry.lastSeen = clock.now();
+      // A client told by a 403 to ask for waiter:write logs in again and goes on in its session
+      // with the new token (MCP's step-up): the session gains the tools that scope allows, and
+      // its client is told the list changed. A narrower token takes nothing away: needsWrite
+      // refuses its writes request by request.
+      if (!entry.writes && req.auth?.scopes.includes(WRITE_SCOPE)) {
+        entry.writes = true;
+        const gained = entry.session.widen(allowedTools(req.auth));
+        if (gained.length) {
+          log.info(`MCP session ${id} serves ${gained.join(", ")} too: token ${caller} came with ${WRITE_SCOPE}`);
+        }
+      }
       const beyond = needsWrite(req.body, req.auth);
       if (beyond) {
         // Said in OAuth's words, with where to ask for more, as the 401's challenge says it.

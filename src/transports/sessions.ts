@@ -8,7 +8,7 @@ import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import type { OAuthSettings } from "./oauth.js";
 import { ReplayBuffer } from "./streams.js";
-import { allowedTools, type Token } from "./tokens.js";
+import { allowedTools, type Token, WRITE_SCOPE } from "./tokens.js";
 
 export interface SessionOptions {
   /** Most sessions open at once; an initialize beyond them gets 503. */
@@ -29,6 +29,8 @@ interface Open {
   transport: WebStandardStreamableHTTPServerTransport;
   replay: ReplayBuffer;
   session: Session;
+  /** Whether it serves what waiter:write allows: opened or taken up with it, or with no token, or gained it since. */
+  writes: boolean;
   lastSeen: number;
   /** What the client sent at initialize, while the shared store does not hold the session yet. */
   init: string | undefined;
@@ -229,6 +231,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
           transport,
           replay,
           session,
+          writes: !req.auth || req.auth.scopes.includes(WRITE_SCOPE),
           lastSeen: clock.now(),
           streams: 0,
           inFlight: 0,

@@ -16,5 +16,5 @@ const echo = {
   run: async ({ text }) => ({ text }),
   render: ({ text }) => text,
 };
-const server = createServer([echo], loadConfig({ env: {} }, []), new Log("error"));
+const { server } = createServer([echo], loadConfig({ env: {} }, []), new Log("error"));
 await server.connect(new StdioServerTransport());

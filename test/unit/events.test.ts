@@ -48,7 +48,7 @@ async function servedOn({
   const store = new SqliteEventStore(file, webhooksOf(config).retention);
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
   const log = new Log("error");
-  const server = createServer(
+  const { server } = createServer(
     enabledTools({ config, toolsets: toolsets(store, undefined, automations), http, log }).tools,
     config,
     log,

@@ -103,7 +103,7 @@ describe("which tools are listed", () => {
 });
 
 test("with every toolset off, tools/list answers an empty list", async () => {
-  const server = createServer([], loadConfig({ env: {} }, []), new Log("error"));
+  const { server } = createServer([], loadConfig({ env: {} }, []), new Log("error"));
   const client = new Client({ name: "test", version: "0" });
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
   await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
@@ -189,7 +189,14 @@ describe("tool calls", () => {
     // What the operator's log (stderr) gets, at info and above.
     const operator: string[] = [];
     const log = new Log("info", (line) => operator.push(line));
-    const server = createServer([double, find, wait, add], loadConfig({ env: {} }, []), log, undefined, undefined, cut);
+    const { server } = createServer(
+      [double, find, wait, add],
+      loadConfig({ env: {} }, []),
+      log,
+      undefined,
+      undefined,
+      cut,
+    );
     const client = new Client({ name: "test", version: "0" });
     const logged: string[] = [];
     client.setNotificationHandler(LoggingMessageNotificationSchema, ({ params }) => {
@@ -495,7 +502,11 @@ describe("tool calls", () => {
       ]);
       await client.close();
 
-      const bare = createServer([tool("ping_now", true)], loadConfig({ env: {} }, []), new Log("error", () => {}));
+      const { server: bare } = createServer(
+        [tool("ping_now", true)],
+        loadConfig({ env: {} }, []),
+        new Log("error", () => {}),
+      );
       const caller = new Client({ name: "test", version: "0" });
       const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
       await Promise.all([bare.connect(serverSide), caller.connect(clientSide)]);
@@ -556,7 +567,7 @@ describe("null for every optional argument of real tools", () => {
     });
     const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 * 1024 });
     const log = new Log("error");
-    const server = createServer(enabledTools({ config, toolsets: toolsets(store), http, log }).tools, config, log);
+    const { server } = createServer(enabledTools({ config, toolsets: toolsets(store), http, log }).tools, config, log);
     const client = new Client({ name: "test", version: "0" });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
     await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
