@@ -2623,6 +2623,93 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a call's stream a lapsing token came back to ends when it lapses, and the notification stream a newer token opened goes on", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60 * 60_000 },
+      { ...oauthEnv(), WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    const dropped = new AbortController();
+    const listening = new AbortController();
+    try {
+      const user = { azp: "connector", sub: "alice", scope: "waiter:read" };
+      const fresh = `Bearer ${await sign(user)}`;
+      const lapsing = `Bearer ${await sign(user, { expires: "20s" })}`;
+      const opened = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+        }),
+        headers: { ...mcpHeaders, authorization: fresh },
+      });
+      const inSession = {
+        "mcp-session-id": opened.headers["mcp-session-id"] as string,
+        "mcp-protocol-version": "2025-11-25",
+      };
+      await opened.body.dump();
+      const post = (body: object, signal?: AbortSignal) =>
+        request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify(body),
+          headers: { ...mcpHeaders, ...inSession, authorization: fresh },
+          ...(signal ? { signal } : {}),
+        });
+      await (await post({ jsonrpc: "2.0", method: "notifications/initialized" })).body.dump();
+      const notifications = await request(`${served.url}/mcp`, {
+        headers: { accept: "text/event-stream", ...inSession, authorization: fresh },
+        signal: listening.signal,
+      });
+      expect(notifications.statusCode).toBe(200);
+      // A wait whose stream drops after its priming event, which names the stream.
+      const call = await post(
+        { jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "events_wait", arguments: { timeout_s: 10 } } },
+        dropped.signal,
+      );
+      const first = (await call.body[Symbol.asyncIterator]().next()).value.toString();
+      dropped.abort();
+      const lastId = /^id: (.*)$/m.exec(first)?.[1] as string;
+      await expect.poll(() => served.sessions.streams()).toBe(1);
+      // The client comes back to the call with an older token: past its exp, within its 60 s
+      // leeway for 3 s more (less what the set-up took).
+      setClock(clock.now() + 77_000);
+      const resumed = await request(`${served.url}/mcp`, {
+        headers: {
+          accept: "text/event-stream",
+          ...inSession,
+          authorization: lapsing,
+          "last-event-id": lastId,
+        },
+      });
+      expect(resumed.statusCode).toBe(200);
+      // It lapses: the call's stream ends without the answer, which the client comes back for
+      // with the token it has then; the session's notification stream is its newer token's.
+      expect(await resumed.body.text()).not.toContain('"id":2');
+      // The one stream left open is the notification stream.
+      await expect.poll(() => served.sessions.streams()).toBe(1);
+      await served.app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "after-lapse",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const back = await request(`${served.url}/mcp`, {
+        headers: { accept: "text/event-stream", ...inSession, authorization: fresh, "last-event-id": lastId },
+      });
+      // What the lapse cut off comes with the newer token: nothing is lost.
+      const answer = /^data: (.*)$/m.exec(await back.body.text())?.[1];
+      expect(JSON.parse(answer ?? "{}")).toMatchObject({ id: 2, result: { structuredContent: { timed_out: false } } });
+    } finally {
+      listening.abort();
+      setClock();
+      await served.close();
+    }
+  });
+
   test("a token expired less than a minute ago is still taken, as the issuer's clock may be behind", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     try {

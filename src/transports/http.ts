@@ -186,17 +186,20 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         // refuse the new one with 409, which the SDK's clients give up on after two tries, and the
         // session would be heard on the dead one. The newest is the one its client reads, once the
         // transport will take it: a GET it refuses must not end the stream the client does read.
-        if (opensStream(req)) endHeldStream(entry.transport, typeof lastId === "string" ? lastId : undefined);
+        const reopened = typeof lastId === "string" ? lastId : undefined;
+        if (opensStream(req)) endHeldStream(entry.transport, reopened);
         const listening = entry;
         listening.streams += 1;
         // A stream is heard for as long as its token holds, no longer: the client opens it again
-        // with a token it has now, and a lapsed or revoked one is asked for another.
+        // with a token it has now, and a lapsed or revoked one is asked for another. The stream is
+        // the one this GET opened: a call's it came back to, or else the session's notification
+        // stream, which another GET with a newer token may hold by then.
         const heldFor = req.auth?.expiresAt === undefined ? undefined : req.auth.expiresAt * 1000 - clock.now();
         // Past a timer's longest wait (24.8 days) a token is as good as lasting.
         const lapse =
           heldFor === undefined || heldFor >= 2 ** 31
             ? undefined
-            : setTimeout(() => listening.transport.closeStandaloneSSEStream(), heldFor);
+            : setTimeout(() => endHeldStream(listening.transport, reopened), heldFor);
         lapse?.unref();
         res.once("close", () => {
           clearTimeout(lapse);
