@@ -720,6 +720,18 @@ describe(`at ${AFTERNOON}`, () => {
       );
     });
 
+    test("a day's extremes take in none of the hours after its midnight where hourly steps give way to 6-hourly ones", async () => {
+      // From 13:00 UTC, the hourly steps end at 21:00 UTC on the 29th, three hours before the first
+      // 6-hour step: 20:00 in the Azores (UTC-1), whose 6-hour extremes reach 02:00 on the 30th.
+      const night = Date.parse("2026-11-30T01:00:00Z");
+      met.weather = (t) => ({ ...defaultWeather(t), temperature: t >= night && t < night + 2 * HOUR ? -5 : 10 });
+      const result = await server.call("weather_forecast", { latitude: 37.7412, longitude: -25.6756, days: 4 });
+      const r = data<{ days: Day[]; place: { timezone: string } }>(result);
+      expect(r.place.timezone).toBe("Atlantic/Azores");
+      expect(r.days[2]).toMatchObject({ date: "2026-11-29", temperature_min_c: 10, temperature_max_c: 10 });
+      expect(r.days[3]).toMatchObject({ date: "2026-11-30", temperature_min_c: -5 });
+    });
+
     test("a 203 (deprecated version) is answered normally and logged once as a warning", async () => {
       met.deprecated = true;
       for (const latitude of [20.5, 20.6]) {

@@ -135,6 +135,7 @@ function stepsOf(series: Entry[]): Step[] {
     else if (twelve) covered = { data: twelve, length: 12 };
     // The last step, with no period of its own, is an instant: the forecast covers nothing after it.
     const hours = covered ? Math.min(gap ?? covered.length, covered.length) : (gap ?? 0);
+    const whole = hours === covered?.length;
     const own = amountOf(covered?.data);
     const amount =
       covered?.length === 6 && hours < 6
@@ -156,8 +157,10 @@ function stepsOf(series: Entry[]): Step[] {
       ...(d.wind_speed_of_gust === undefined ? {} : { wind_gusts_ms: d.wind_speed_of_gust }),
       ...(d.cloud_area_fraction === undefined ? {} : { cloud_cover_percent: d.cloud_area_fraction }),
       ...(symbol ? { condition: metCondition(symbol) } : {}),
-      ...(details?.air_temperature_min === undefined ? {} : { period_min_c: details.air_temperature_min }),
-      ...(details?.air_temperature_max === undefined ? {} : { period_max_c: details.air_temperature_max }),
+      // The extremes are of the whole period: a step cut short by the next (hourly steps giving way to
+      // 6-hourly ones) would take in hours of the next step's, maybe past midnight.
+      ...(details?.air_temperature_min === undefined || !whole ? {} : { period_min_c: details.air_temperature_min }),
+      ...(details?.air_temperature_max === undefined || !whole ? {} : { period_max_c: details.air_temperature_max }),
     };
   });
 }
