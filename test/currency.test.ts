@@ -158,6 +158,24 @@ describe("each bank publishes on its own calendar", () => {
     );
   });
 
+  test("a CNB history to New Year's Day, begun east of Prague only, asks for no year Prague has not begun", async () => {
+    setClock("2026-12-31T12:00:00Z"); // 13:00 in Prague; 02:00 on New Year's Day in UTC+14
+    const asked = cnb.requests.length;
+    const result = await server.call("currency_history", {
+      base: "CZK",
+      symbols: ["EUR"],
+      start: "2026-12-28",
+      end: "2027-01-01",
+      source: "cnb",
+    });
+    expect(cnb.requests.slice(asked).map((r) => r.query.get("year"))).toEqual(["2026"]);
+    const days = (result.structuredContent as { days: { date: string }[] }).days.map((d) => d.date);
+    expect(days).toEqual(["2026-12-28", "2026-12-29", "2026-12-30"]);
+    expect(result.structuredContent).toMatchObject({
+      note: expect.stringMatching(/^The fixing of 2026-12-31 is not published yet/),
+    });
+  });
+
   test("a history ending on a day whose fixing is still to come says so, not that the day has none", async () => {
     setClock("2026-11-27T13:40:00Z"); // Friday 14:40 in Frankfurt: the ECB publishes at 16:00
     const range = { base: "EUR", symbols: ["CZK"], start: "2026-11-23" };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Call } from "../../src/http/types.js";
 import { orKept, type StaleIfError, type Upstream } from "../../src/http/upstream.js";
+import { dateIn } from "../../src/time.js";
 import { emptyFixing, type Fixing, KEPT_FOR_SECONDS, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
@@ -68,8 +69,10 @@ export function cnbSource(cnb: Upstream): RateSource {
     },
 
     async series(start, end, _codes, call) {
+      // A year Prague has not begun (New Year's Day begun east of it) has no fixing to ask for.
+      const last = Math.min(Number(end.slice(0, 4)), Number(dateIn(PUBLICATION.zone).slice(0, 4)));
       const years: number[] = [];
-      for (let year = Number(start.slice(0, 4)); year <= Number(end.slice(0, 4)); year++) years.push(year);
+      for (let year = Number(start.slice(0, 4)); year <= last; year++) years.push(year);
       const answers = await Promise.all(
         years.map((year) => {
           const { final, ttl } = cachePolicy(PUBLICATION, `${year}-12-31`, newest);
