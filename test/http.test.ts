@@ -679,6 +679,29 @@ describe("cache and coalescing", () => {
     expect(heard).toEqual([]);
   });
 
+  test("an answer marked must-revalidate or no-cache never stands in for a failing upstream, though kept to revalidate", async () => {
+    const api = client({ maxRetries: 0 });
+    const heard: unknown[] = [];
+    const staleIfError = { forSeconds: 3600, heard: (failure: unknown) => heard.push(failure) };
+    for (const cacheControl of ["max-age=1, must-revalidate", "no-cache"]) {
+      const path = `/revalidated/${cacheControl.replace(/\W+/g, "-")}`;
+      fake.queue.push(json(200, '{"n":1}', { "cache-control": cacheControl, etag: '"v1"' }));
+      await api.json(counter, path, { staleIfError }, call());
+      setClock(clock.now() + 2_000);
+      // Kept: a 304 to its revalidation still serves it.
+      fake.queue.push({ status: 304, headers: {} });
+      expect(await api.json(counter, path, { staleIfError }, call())).toEqual({ n: 1 });
+      expect(fake.requests.filter((r) => r.path === path).map((r) => r.headers["if-none-match"])).toEqual([
+        undefined,
+        '"v1"',
+      ]);
+      setClock(clock.now() + 2_000);
+      fake.queue.push(json(503, "{}"));
+      expect((await failure(api.json(counter, path, { staleIfError }, call()))).status).toBe(503);
+    }
+    expect(heard).toEqual([]);
+  });
+
   test("a per-call ttl caches an answer the upstream did not mark cacheable, for that long", async () => {
     const api = client();
     await api.json(counter, "/ttl", { ttl: 1 }, call());

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { LRUCache } from "lru-cache";
 import { clock, lessAgoThan } from "../time.js";
-import { conditionsOf, forbidsStoring, freshSeconds } from "./freshness.js";
+import { conditionsOf, forbidsServingStale, forbidsStoring, freshSeconds } from "./freshness.js";
 
 /** One kept answer: the schema's output, and what it takes to reuse it. */
 export interface Kept {
@@ -16,6 +16,11 @@ export interface Kept {
   conditions: Record<string, string> | undefined;
   /** Its Cache-Control and Expires, which a 304 that does not repeat them leaves as they were. */
   lifetime: IncomingHttpHeaders;
+  /**
+   * Whether, once stale, it serves only after the upstream confirmed it (must-revalidate,
+   * no-cache): it never stands in for an upstream that fails.
+   */
+  mustRevalidate: boolean;
 }
 
 /** What keeping an answer costs besides its value: its key, the record, the cache's own entry. */
@@ -62,7 +67,9 @@ export class AnswerCache {
    * Keeps `value`, the answer to a GET whose response had `headers`, for `ttl` seconds when the
    * toolset knows, else as long as the headers say; `previous` is the answer a 304 confirmed, whose
    * headers `headers` update.
-   * An answer that is neither fresh nor can be revalidated is not kept, nor one marked no-store.
+   * An answer that is neither fresh nor can be revalidated is not kept, nor one marked no-store;
+   * one marked must-revalidate or no-cache is kept never to stand in for a failure. A `ttl` says
+   * what the toolset knows of the answer, whatever those say.
    */
   keep(key: string, value: unknown, size: number, headers: IncomingHttpHeaders, ttl?: number, previous?: Kept): void {
     // A 304's headers update those kept (RFC 9111 §4.3.4): one with a Date or an ETag alone
@@ -74,7 +81,16 @@ export class AnswerCache {
     // no-store: not even to revalidate, nor to stand in for an upstream that fails.
     if ((fresh > 0 || conditions) && (ttl !== undefined || !forbidsStoring(lifetime))) {
       const now = clock.now();
-      this.#answers.set(key, { value, size, keptAt: now, staleAt: now + fresh * 1000, conditions, lifetime });
+      const mustRevalidate = ttl === undefined && forbidsServingStale(lifetime);
+      this.#answers.set(key, {
+        value,
+        size,
+        keptAt: now,
+        staleAt: now + fresh * 1000,
+        conditions,
+        lifetime,
+        mustRevalidate,
+      });
     } else {
       this.#answers.delete(key);
     }

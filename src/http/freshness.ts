@@ -27,6 +27,16 @@ export function forbidsStoring(headers: IncomingHttpHeaders): boolean {
   return /(?:^|,)\s*no-store\b/.test(String(headers["cache-control"] ?? "").toLowerCase());
 }
 
+/**
+ * Whether the headers forbid handing the answer out stale, even for an upstream that fails:
+ * must-revalidate (RFC 9111 §5.2.2.2) or no-cache (§5.2.2.4), which §4.2.4 names among the
+ * directives a stale answer must not be served against. proxy-revalidate and s-maxage are for
+ * shared caches, and waiter's is a private one (§5.2.2.8).
+ */
+export function forbidsServingStale(headers: IncomingHttpHeaders): boolean {
+  return /(?:^|,)\s*(?:must-revalidate|no-cache)\b/.test(String(headers["cache-control"] ?? "").toLowerCase());
+}
+
 /** The headers that ask to be told "not modified" (304) about the answer these headers came with. */
 export function conditionsOf(headers: IncomingHttpHeaders): Record<string, string> | undefined {
   const { etag, "last-modified": lastModified } = headers;

@@ -228,7 +228,10 @@ export class Upstream {
         ? describeFailure(err, this.name, this.#outgoing(path, options), own.call, this.carrier.options)
         : err;
       const { staleIfError } = options;
-      const usable = kept && clock.now() - kept.staleAt <= (staleIfError?.forSeconds ?? 0) * 1000;
+      // must-revalidate (or no-cache): a stale answer serves only once the upstream confirmed it,
+      // and stale-if-error does not lift that (RFC 9111 §4.2.4, §5.2.2.2).
+      const usable =
+        kept && !kept.mustRevalidate && clock.now() - kept.staleAt <= (staleIfError?.forSeconds ?? 0) * 1000;
       // Cancelled by its caller (a client, waiter stopping), a call takes no old answer for a new one.
       if (!usable || !staleIfError || call.signal.aborted || !passing(failure)) throw failure;
       staleIfError.heard(failure, kept.keptAt);
