@@ -1038,6 +1038,33 @@ describe("kept-alive connections", () => {
     }
   });
 
+  test("an upstream's Keep-Alive hint asks for a shorter keep-alive, never for a longer one", async () => {
+    const closed: Promise<void>[] = [];
+    const server = createServer((_request, response) => {
+      response.setHeader("content-type", "application/json");
+      response.setHeader("keep-alive", "timeout=600");
+      response.end("{}");
+    });
+    // The server itself would keep the connection the ten minutes it says.
+    server.keepAliveTimeout = 600_000;
+    server.on("connection", (socket: Socket) => closed.push(new Promise((resolve) => socket.once("close", resolve))));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      // undici times a kept connection on the process's timers, not waiter's clock: the test
+      // lowers the keep-alive rather than wait out its 30 s.
+      const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, keepAliveMs: 200 });
+      clients.push(http);
+      const api = http.upstream("Test API", new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`));
+      expect((await api.send("/", {}, call())).status).toBe(200);
+      expect(closed).toHaveLength(1);
+      const open = new Promise<string>((resolve) => setTimeout(resolve, 3_000, "still open"));
+      expect(await Promise.race([closed[0]?.then(() => "closed by waiter"), open])).toBe("closed by waiter");
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   test("a request under way keeps its connections, which its retry goes on with, however long the clock says it waited", async () => {
     const api = client();
     fake.queue.push({ status: 503, body: "", headers: { "retry-after": "1" } });

@@ -87,6 +87,7 @@ export class HttpClient {
       maxRetryDelayMs: 5_000,
       cacheBytes: 32 * 1024 * 1024,
       connectionsPerHost: 4,
+      keepAliveMs: KEEP_ALIVE_MS,
       ...options,
     };
     const o = this.#options;
@@ -108,7 +109,10 @@ export class HttpClient {
         connect: { timeout: o.connectTimeoutMs },
         headersTimeout: o.responseTimeoutMs,
         bodyTimeout: o.responseTimeoutMs,
-        keepAliveTimeout: KEEP_ALIVE_MS,
+        // An upstream's Keep-Alive hint sets a connection's time in undici, up to its own cap of
+        // 10 minutes (keepAliveMaxTimeout): capped here too, a hint asks for less, never more.
+        keepAliveTimeout: o.keepAliveMs,
+        keepAliveMaxTimeout: o.keepAliveMs,
         maxResponseSize: o.maxResponseBytes,
         // The rest wait their turn: a shop on shared hosting has a few PHP workers, and fifty
         // sessions' requests at once would take them all (MET Norway allows 20 a second).
@@ -151,7 +155,7 @@ export class HttpClient {
    */
   #dropConnectionsAfterSleep() {
     const pools = this.#pools;
-    if (!pools || lessAgoThan(this.#lastUsed, KEEP_ALIVE_MS)) return;
+    if (!pools || lessAgoThan(this.#lastUsed, this.#options.keepAliveMs)) return;
     this.#pools = undefined;
     this.#retired.add(pools);
     if (pools.inFlight === 0) this.#closeRetired(pools);

@@ -19,6 +19,11 @@ export interface HttpClientOptions {
   maxRetries?: number;
   minRetryDelayMs?: number;
   maxRetryDelayMs?: number;
+  /**
+   * Longest an idle connection is kept for the next request: the upstream's Keep-Alive hint may
+   * ask for less, never for more.
+   */
+  keepAliveMs?: number;
   /** Requests in flight to one origin at most; more wait for one of them to end. */
   connectionsPerHost?: number;
   /** The proxy requests go through, but to loopback and the hosts its NO_PROXY names. */
