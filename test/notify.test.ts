@@ -1319,6 +1319,37 @@ test("a Bot API that fails the check at start for another reason is said to answ
   }
 });
 
+test("a flood wait on a chat's @name holds it under every spelling, as Telegram reads an @name in any case", async () => {
+  const telegram = await startTelegram(["@shop_news"]);
+  const api = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20, maxRetries: 0 }).upstream(
+    "Telegram Bot API",
+    new URL(telegram.origin),
+    { secrets: [BOT_TOKEN], errors: telegramErrors },
+  );
+  // Two channels, each with the channel's @name as its owner wrote it.
+  const floodWaits: FloodWaits = new Map();
+  const team = telegramSender(api, BOT_TOKEN, "text", floodWaits);
+  const news = telegramSender(api, BOT_TOKEN, "markdownv2", floodWaits);
+  const log = new Log("error", () => {});
+  const call = () => ({
+    signal: new AbortController().signal,
+    deadline: clock.now() + 5_000,
+    log,
+    progress: async () => {},
+  });
+  try {
+    telegram.queue.push(tooManyRequests(600));
+    await expect(team.send("@Shop_News", "Order #1042 is paid.", call())).rejects.toThrow(/retry after 600/);
+    await expect(news.send("@shop_news", "Order #1043 is paid.", call())).rejects.toThrow(
+      /nothing was sent\); try again in 600 s/,
+    );
+    expect(telegram.requests.filter((r) => r.path.endsWith("/sendMessage"))).toHaveLength(1);
+    expect(telegram.delivered).toEqual([]);
+  } finally {
+    await telegram.close();
+  }
+});
+
 test("a flood wait that ends too close to the call's end to send in is not waited out: the call ends at once, nothing sent", async () => {
   const telegram = await startTelegram(["424242"]);
   const api = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20, maxRetries: 0 }).upstream(

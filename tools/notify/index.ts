@@ -12,7 +12,7 @@ import {
 import { defineTool, defineToolset, notBlank } from "../../src/toolset.js";
 import { checkSmtp, emailSender, SMTP_PORTS, type SmtpOptions } from "./email.js";
 import type { Sender } from "./sender.js";
-import { checkTelegram, type FloodWaits, telegramErrors, telegramSender } from "./telegram.js";
+import { checkTelegram, type FloodWaits, sameChat, telegramErrors, telegramSender } from "./telegram.js";
 
 /**
  * Telegram takes 4096 characters (code points, as zod counts a string's length) after its
@@ -112,7 +112,7 @@ export const notify = defineToolset({
       // another case) would be sent to twice.
       const [key, targets] =
         configured.type === "telegram"
-          ? ["chatIds", configured.chatIds.map((id) => (id.startsWith("@") ? id.toLowerCase() : id))]
+          ? ["chatIds", configured.chatIds.map(sameChat)]
           : ["to", configured.to.map((a) => a.toLowerCase())];
       const twice = targets.find((target, i) => targets.indexOf(target) !== i);
       if (twice !== undefined) {

@@ -95,6 +95,14 @@ export function escapeMarkdownV2(text: string): string {
 }
 
 /**
+ * A chat as Telegram tells chats apart: a public channel's or group's @name in any case is one
+ * chat (@Shop_News is @shop_news), an id is itself.
+ */
+export function sameChat(chatId: string): string {
+  return chatId.startsWith("@") ? chatId.toLowerCase() : chatId;
+}
+
+/**
  * Per bot and chat, when Telegram last answered 429 and how many ms it asked to wait: every message
  * to that chat meanwhile, another session's or automation run's, on any channel, would be refused
  * too, and sending during a flood wait is what makes Telegram lengthen it.
@@ -127,7 +135,7 @@ export function telegramSender(
 ): Sender {
   return {
     async send(chatId: string, text: string, call: ToolCall): Promise<void> {
-      const chat = `${api.baseUrl.href} ${token} ${chatId}`;
+      const chat = `${api.baseUrl.href} ${token} ${sameChat(chatId)}`;
       const flood = floodWaits.get(chat);
       if (flood && lessAgoThan(flood.at, flood.ms)) {
         const left = flood.at + flood.ms - clock.now();
