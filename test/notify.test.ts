@@ -1350,6 +1350,48 @@ test("a flood wait on a chat's @name holds it under every spelling, as Telegram 
   }
 });
 
+test("the messages a flood wait held go one a second once it is over, the one Telegram refused first", async () => {
+  const telegram = await startTelegram(["424242"]);
+  const api = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20, maxRetries: 0 }).upstream(
+    "Telegram Bot API",
+    new URL(telegram.origin),
+    { secrets: [BOT_TOKEN], errors: telegramErrors },
+  );
+  const floodWaits: FloodWaits = new Map();
+  const sender = telegramSender(api, BOT_TOKEN, "text", floodWaits);
+  const log = new Log("error", () => {});
+  const call = () => ({
+    signal: new AbortController().signal,
+    deadline: clock.now() + 10_000,
+    log,
+    progress: async () => {},
+  });
+  /** When each message Telegram took came, by waiter's clock. */
+  const took: number[] = [];
+  telegram.intercept = (request) => {
+    if (request.path.endsWith("/sendMessage")) took.push(clock.now());
+    return undefined;
+  };
+  try {
+    telegram.queue.push(tooManyRequests(1));
+    const first = sender.send("424242", "Order #1042 is paid.", call());
+    await expect.poll(() => floodWaits.size).toBe(1);
+    // Two more, from other calls, held by the wait the first one heard.
+    const later = [2, 3].map((n) => sender.send("424242", `Order #104${2 + n} is paid.`, call()));
+    await Promise.all([first, ...later]);
+    expect(telegram.delivered.map((m) => m.text)).toEqual([
+      "Order #1042 is paid.",
+      "Order #1044 is paid.",
+      "Order #1045 is paid.",
+    ]);
+    const gaps = took.slice(1).map((at, i) => at - (took[i] as number));
+    expect(gaps).toEqual([expect.any(Number), expect.any(Number)]);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(950);
+  } finally {
+    await telegram.close();
+  }
+});
+
 test("a flood wait that ends too close to the call's end to send in is not waited out: the call ends at once, nothing sent", async () => {
   const telegram = await startTelegram(["424242"]);
   const api = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20, maxRetries: 0 }).upstream(
@@ -1371,7 +1413,11 @@ test("a flood wait that ends too close to the call's end to send in is not waite
   telegram.delayMs = 300;
   try {
     // A wait heard earlier (another call's), which ends 100 ms before this call does.
-    floodWaits.set(`${api.baseUrl.href} ${BOT_TOKEN} 424242`, { at: clock.now() - 900, ms: 1000 });
+    floodWaits.set(`${api.baseUrl.href} ${BOT_TOKEN} 424242`, {
+      at: clock.now() - 900,
+      ms: 1000,
+      next: clock.now() + 100,
+    });
     await expect(sender.send("424242", "Order #1042 is paid.", call(150))).rejects.toThrow(notSent);
     // A wait asked for by this call's own message, which ends 150 ms before the call does.
     floodWaits.clear();

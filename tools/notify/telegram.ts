@@ -105,9 +105,22 @@ export function sameChat(chatId: string): string {
 /**
  * Per bot and chat, when Telegram last answered 429 and how many ms it asked to wait: every message
  * to that chat meanwhile, another session's or automation run's, on any channel, would be refused
- * too, and sending during a flood wait is what makes Telegram lengthen it.
+ * too, and sending during a flood wait is what makes Telegram lengthen it. `next` is when the next
+ * message held by it may go: each takes its turn a second after the one before (PACE_MS), so that
+ * those held do not all go at once when the wait is over and draw the next 429.
  */
-export type FloodWaits = Map<string, { at: number; ms: number }>;
+export type FloodWaits = Map<string, FloodWait>;
+export interface FloodWait {
+  at: number;
+  ms: number;
+  next: number;
+}
+
+/**
+ * The time between two messages to one chat held by a flood wait: Telegram's Bot FAQ asks for no
+ * more than one message a second in a chat.
+ */
+const PACE_MS = 1_000;
 
 /**
  * Waits `ms`, or less when the call ends or waiter begins to stop: whether it waited it all. A wait
@@ -125,7 +138,8 @@ async function waitOut(ms: number, call: ToolCall): Promise<boolean> {
 /**
  * Sends through the Bot API's sendMessage. A 429 says how long to wait (`retry_after`); the
  * message was not sent, so it is sent again after that wait when the call's deadline leaves room
- * to send it after, and no other message goes to that chat before then.
+ * to send it after, and no other message goes to that chat before then; the messages held by a
+ * wait go when it is over, one a second.
  */
 export function telegramSender(
   api: Upstream,
@@ -136,21 +150,30 @@ export function telegramSender(
   return {
     async send(chatId: string, text: string, call: ToolCall): Promise<void> {
       const chat = `${api.baseUrl.href} ${token} ${sameChat(chatId)}`;
-      const flood = floodWaits.get(chat);
-      if (flood && lessAgoThan(flood.at, flood.ms)) {
-        const left = flood.at + flood.ms - clock.now();
-        if (clock.now() + left + api.roomMs >= call.deadline) {
-          const seconds = Math.ceil(left / 1000);
-          throw new UpstreamError(
-            `${api.name} did not take the message (429: it asked for ${Math.ceil(flood.ms / 1000)} s without messages to this chat, and sending during them makes the wait longer; nothing was sent); try again in ${seconds} s.`,
-            429,
-            seconds,
-          );
+      /** The flood wait this message holds a turn in, once it has taken one. */
+      let turn: FloodWait | undefined;
+      /** Waits for this message's turn while a flood wait holds the chat; throws when it cannot. */
+      const held = async () => {
+        for (;;) {
+          const flood = floodWaits.get(chat);
+          // Its turn has come, unless a 429 heard meanwhile asked for a new wait.
+          if (!flood || flood === turn || !lessAgoThan(flood.at, flood.next - flood.at)) return;
+          const left = flood.next - clock.now();
+          if (clock.now() + left + api.roomMs >= call.deadline) {
+            const seconds = Math.ceil(left / 1000);
+            throw new UpstreamError(
+              `${api.name} did not take the message (429: it asked for ${Math.ceil(flood.ms / 1000)} s without messages to this chat, and sending during them makes the wait longer; nothing was sent); try again in ${seconds} s.`,
+              429,
+              seconds,
+            );
+          }
+          turn = flood;
+          flood.next += PACE_MS;
+          // Cut short (the call cancelled, waiter stopping), nothing was sent.
+          const waited = await waitOut(left, call);
+          if (!waited) throw new UpstreamError(`Not sent: the call ended while ${api.name} asked to wait.`, 429);
         }
-        // Cut short (the call cancelled, waiter stopping), nothing was sent.
-        const waited = await waitOut(left, call);
-        if (!waited) throw new UpstreamError(`Not sent: the call ended while ${api.name} asked to wait.`, 429);
-      }
+      };
       // Telegram refuses a text that is not UTF-8 whole ("text must be encoded in UTF-8"); a mail
       // client shows such a half as �, and so does the chat.
       const shown = text.toWellFormed();
@@ -161,6 +184,7 @@ export function telegramSender(
         link_preview_options: { is_disabled: true },
       });
       for (;;) {
+        await held();
         const response = await api.send(
           `/bot${token}/sendMessage`,
           { method: "POST", headers: { "content-type": "application/json" }, body },
@@ -169,11 +193,16 @@ export function telegramSender(
         const asked = response.status === 429 ? retryAfter(response) : undefined;
         // At least a second: a retry_after of 0 must not turn into a burst.
         const wait = asked === undefined ? undefined : Math.max(1, asked);
-        if (wait !== undefined) floodWaits.set(chat, { at: clock.now(), ms: wait * 1000 });
-        if (wait !== undefined && clock.now() + wait * 1000 + api.roomMs < call.deadline) {
+        const flood =
+          wait === undefined ? undefined : { at: clock.now(), ms: wait * 1000, next: clock.now() + wait * 1000 };
+        if (flood) floodWaits.set(chat, flood);
+        if (flood && clock.now() + flood.ms + api.roomMs < call.deadline) {
           call.log.info(`${api.name} asked for ${wait} s without messages to chat ${chatId} (429); sending it then`);
+          // The message Telegram refused goes first once the wait is over; those held meanwhile after it.
+          turn = flood;
+          flood.next += PACE_MS;
           // Cut short (the call cancelled, waiter stopping), the call ends in the refusal: nothing was sent.
-          const waited = await waitOut(wait * 1000, call);
+          const waited = await waitOut(flood.ms, call);
           if (!waited) api.read(sent, response);
           continue;
         }
