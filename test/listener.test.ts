@@ -64,7 +64,7 @@ async function start(
   });
   const port = Number(new URL(listener.url).port);
   const rejected = async (reason: string) => (await store.counters()).erp?.[`rejected:${reason}`] ?? 0;
-  return { listener, store, port, url: listener.url, rejected };
+  return { listener, store, webhooks, port, url: listener.url, rejected };
 }
 
 let sequence = 0;
@@ -553,6 +553,25 @@ test("a delivery a fault kept from the store (a corrupt file) is logged at error
   ]);
   expect(lines[0]).toContain(`"${lost.headers["x-delivery-id"]}"`);
   await expect.poll(async () => (await store.counters()).erp).toEqual({ received: 1, "rejected:not stored": 1 });
+});
+
+test("a delivery failed by a fault in waiter (a verifier that throws) is answered 503, logged at error and counted", async () => {
+  const lines: string[] = [];
+  const { url, store, webhooks } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  // The verifier reads its source's settings at each delivery: one that throws stands for a bug in it.
+  const erp = webhooks.sources.find((source) => source.name === "erp");
+  Object.defineProperty(erp, "typeHeader", {
+    get() {
+      throw new TypeError("Cannot read properties of undefined (reading 'toLowerCase')");
+    },
+  });
+  const failed = await deliver(url);
+  expect(failed).toEqual({ status: 503, body: { error: "event not stored; retry later" } });
+  expect(lines).toEqual([
+    expect.stringMatching(/error +\[waiter\] webhook listener failed: TypeError: Cannot read properties of undefined/),
+  ]);
+  // Every request ends in one outcome, so that received is their sum and the fault shows beside the refusals.
+  await expect.poll(async () => (await store.counters()).erp).toEqual({ received: 1, "rejected:failed in waiter": 1 });
 });
 
 test("a delivery the store could not take is logged with its source and delivery id, though a count and /healthz failed first, and counted", async () => {

@@ -319,6 +319,9 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       return;
     }
     // A fault: the event was not committed, and a 5xx tells the sender to try again later.
+    // Counted for its source as every request is, so that received stays their sum and a bug
+    // that fails a source's deliveries shows in webhooks_sources beside its refusals.
+    if (source) count(source, "rejected:failed in waiter");
     log.error(`webhook listener failed: ${err.stack ?? err.message}`);
     res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
   });
