@@ -283,6 +283,31 @@ describe("slow and numerous clients", () => {
   });
 });
 
+test("one address past its connections and the listener past all of them within a minute are each warned of", async () => {
+  const lines: string[] = [];
+  const { listener, port } = await start(
+    { WAITER_WEBHOOKS_MAX_CONNECTIONS: "3", WAITER_WEBHOOKS_MAX_CONNECTIONS_PER_CLIENT: "2" },
+    { headersMs: 10_000, requestMs: 20_000 },
+    new Log("warning", (line) => lines.push(line)),
+  );
+  const open = () => new Promise<number>((resolve) => listener.server.getConnections((_err, n) => resolve(n)));
+  const warned = (text: string) => lines.filter((line) => line.includes(text));
+  await probe(port);
+  await probe(port);
+  await expect.poll(open).toBe(2);
+  // Its third is past what one address may hold.
+  const third = await probe(port);
+  await expect.poll(() => third.closed()).toBe(true);
+  await expect.poll(open).toBe(2);
+  // Another address takes the last connection, and a third address's is past them all.
+  await probe(port, "127.0.0.2");
+  await expect.poll(open).toBe(3);
+  const past = await probe(port, "127.0.0.3");
+  await expect.poll(() => past.closed()).toBe(true);
+  expect(warned("127.0.0.1 holds 2 connections: closing its new ones")).toHaveLength(1);
+  expect(warned("webhook listener at 3 connections: closing new ones")).toHaveLength(1);
+});
+
 test("a connection the system would not hand over (accept: EMFILE) is a warning, and the listener goes on taking deliveries", async () => {
   const lines: string[] = [];
   const { listener, url, store } = await start({}, {}, new Log("warning", (line) => lines.push(line)));

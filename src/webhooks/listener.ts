@@ -370,10 +370,17 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
     server.emit("request", req, res);
   });
   server.maxConnections = webhooks.maxConnections;
+  // A line a minute for each limit, and for connections not accepted: a flood that reaches one
+  // must not hide that another is reached too (one address's connections, past all of them).
   const warn = throttled((message) => log.warning(message));
-  server.on("drop", () => warn(`webhook listener at ${webhooks.maxConnections} connections: closing new ones`));
+  server.on("drop", () =>
+    warn(`webhook listener at ${webhooks.maxConnections} connections: closing new ones`, "maxConnections"),
+  );
   capConnectionsPerClient(server, webhooks.maxConnectionsPerClient, (client) =>
-    warn(`webhook listener: ${client} holds ${webhooks.maxConnectionsPerClient} connections: closing its new ones`),
+    warn(
+      `webhook listener: ${client} holds ${webhooks.maxConnectionsPerClient} connections: closing its new ones`,
+      "maxConnectionsPerClient",
+    ),
   );
   const sockets = new Set<Socket>();
   server.on("connection", (socket: Socket) => {
@@ -387,7 +394,9 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
       server.off("error", reject);
       // Once it listens, the server's errors are connections the system would not hand over (no
       // file handle left, libuv's spare one gone too): one connection lost, not the listener.
-      server.on("error", (err) => warn(`webhook listener: a connection could not be accepted (${err.message})`));
+      server.on("error", (err) =>
+        warn(`webhook listener: a connection could not be accepted (${err.message})`, "not accepted"),
+      );
       const address = server.address() as AddressInfo;
       const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
       resolve({
