@@ -185,6 +185,21 @@ describe("waiter serve", () => {
     });
     expect(noSession.statusCode).toBe(400);
     expect(JSON.stringify(await noSession.body.json())).toMatch(/a session starts with an initialize request/);
+    // An initialize that is no JSON-RPC request (its id an object) is told that, not to send an initialize.
+    const badId = await request(`${base}/mcp`, {
+      method: "POST",
+      body: JSON.stringify({ ...JSON.parse(initialize), id: {} }),
+      headers: mcpHeaders,
+    });
+    expect(badId.statusCode).toBe(400);
+    expect(await badId.body.json()).toEqual({
+      jsonrpc: "2.0",
+      id: null,
+      error: {
+        code: -32600,
+        message: expect.stringMatching(/^Invalid Request: not a JSON-RPC 2\.0 message MCP takes/),
+      },
+    });
     const unknown = await request(`${base}/mcp`, {
       method: "POST",
       body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),

@@ -1,5 +1,11 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { InitializeRequestSchema, isJSONRPCRequest, type RequestId } from "@modelcontextprotocol/sdk/types.js";
+import {
+  ErrorCode,
+  InitializeRequestSchema,
+  isJSONRPCRequest,
+  JSONRPCMessageSchema,
+  type RequestId,
+} from "@modelcontextprotocol/sdk/types.js";
 import type express from "express";
 import type { Request, Response } from "express";
 import type { App } from "../app-types.js";
@@ -38,6 +44,22 @@ function cancelledIn(body: unknown): RequestId[] {
       ? [id]
       : [];
   });
+}
+
+/**
+ * Whether a body is a JSON-RPC message MCP takes, or a batch of them: what the SDK's transport
+ * checks first in a session, where it refuses anything else.
+ */
+function jsonRpc(body: unknown): boolean {
+  const valid = (message: unknown) => JSONRPCMessageSchema.safeParse(message).success;
+  return Array.isArray(body) ? body.length > 0 && body.every(valid) : valid(body);
+}
+
+/** A request's id, to answer it with: null unless it is a request's string or number, as JSON-RPC says. */
+function idOf(body: unknown): RequestId | null {
+  const message = typeof body === "object" && body !== null && !Array.isArray(body) ? body : {};
+  if (!("method" in message) || !("id" in message)) return null;
+  return typeof message.id === "string" || typeof message.id === "number" ? message.id : null;
 }
 
 /**
@@ -231,6 +253,18 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (req.method === "POST" && !req.is("application/json")) {
       // The body was not read as JSON, so whether it is an initialize is not known: the type is what to fix.
       rpcError(res, 415, -32000, "Unsupported Media Type: MCP messages are sent as Content-Type: application/json");
+      return;
+    }
+    // A body that is no JSON-RPC message (an initialize whose id is an object) is told so, as over
+    // stdio, rather than told to start its session with the initialize it may be.
+    if (req.method === "POST" && !jsonRpc(req.body)) {
+      rpcError(
+        res,
+        400,
+        ErrorCode.InvalidRequest,
+        "Invalid Request: not a JSON-RPC 2.0 message MCP takes (its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)",
+        idOf(req.body),
+      );
       return;
     }
     // A session starts with an initialize; one its schema refuses (no clientInfo, a version as a
