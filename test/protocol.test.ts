@@ -173,6 +173,40 @@ test("a line that is JSON and no JSON-RPC message is answered -32600 with its id
   expect(await server.exited).toBe(0);
 });
 
+test("a line that is not JSON is answered -32700 with id null; a blank line is skipped without an answer", async () => {
+  const server = cli([], upstreams);
+  const answers = () =>
+    server
+      .stdout()
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { id?: unknown; error?: { code: number; message: string } });
+  const initialize = {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+  };
+  server.child.stdin.write(`${JSON.stringify(initialize)}\n`);
+  await expect.poll(() => answers().some((answer) => answer.id === 1)).toBe(true);
+  server.child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
+  // Not JSON: a message cut short, another framing's header. Blank lines, which a client may send
+  // between messages, are none.
+  server.child.stdin.write('{"jsonrpc":"2.0","id":2,"method":"tools/li\nContent-Length: 52\r\n\n   \t\r\n\r\n');
+  server.child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list" })}\n`);
+  await expect.poll(() => answers().some((answer) => answer.id === 3)).toBe(true);
+  const parseError = { code: -32700, message: expect.stringMatching(/^Parse error: /) };
+  expect(answers().filter((answer) => answer.error)).toEqual([
+    { jsonrpc: "2.0", id: null, error: parseError },
+    { jsonrpc: "2.0", id: null, error: parseError },
+  ]);
+  expect(
+    server.stderr().match(/warning +\[waiter\] answered -32700 to a line on stdin that is not JSON: /g),
+  ).toHaveLength(2);
+  server.child.stdin.end();
+  expect(await server.exited).toBe(0);
+});
+
 /** waiter's stdio transport on streams in this process; `exited` resolves with the status it stops with. */
 async function stdioOnStreams(env: Record<string, string>, stdout: Writable) {
   const { app, log, stderr } = await startApp(env);
@@ -212,13 +246,16 @@ describe("oversized input", () => {
     stdin.write(`${JSON.stringify(initialize)}\n`);
     await expect.poll(() => written).toMatch(/"id":1/);
     stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
-    // A line that is not JSON is said in the log and skipped, one that is JSON and no JSON-RPC
-    // message is answered; the next one is served.
-    stdin.write('this is not json\n{"jsonrpc":"2.0","id":"x"}\n');
+    // A line that is not JSON is answered -32700, one that is JSON and no JSON-RPC message -32600,
+    // and a blank one skipped; the next one is served.
+    stdin.write('this is not json\n\n{"jsonrpc":"2.0","id":"x"}\n');
     stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list" })}\n`);
     await expect.poll(() => written).toMatch(/"id":3/);
-    expect(stderr()).toMatch(/warning +\[waiter\] ignored a line on stdin that is not JSON-RPC: Unexpected token/);
+    expect(stderr()).toMatch(
+      /warning +\[waiter\] answered -32700 to a line on stdin that is not JSON: Unexpected token/,
+    );
     expect(stderr().match(/ignored a line on stdin/g)).toHaveLength(1);
+    expect(written).toMatch(/"id":null,"error":\{"code":-32700,/);
     expect(written).toMatch(/"id":"x","error":\{"code":-32600,/);
     // As the SDK's client writes a call: method and params first, the id last.
     const call = {

@@ -62,9 +62,13 @@ export async function serveStdio(
     lastError = error;
     // A stdin that fails to read, said as the reason of the stop.
     if (outgrew(error) || closing) return;
-    // A line that is not JSON is skipped and the next one read; one that is JSON and no JSON-RPC
-    // message is answered, rather than left to the client's timeout.
-    if (error instanceof SyntaxError) {
+    // A line that is not JSON is answered -32700 with id null, as JSON-RPC has it, and one that is
+    // JSON and no JSON-RPC message -32600, rather than left to the client's timeout; a blank line
+    // is skipped. The next one is read either way.
+    if (error instanceof NotJson) {
+      log.warning(`answered -32700 to a line on stdin that is not JSON: ${oneLine(error.message)}`);
+      void transport.send(PARSE_ERROR);
+    } else if (error instanceof SyntaxError) {
       log.warning(`ignored a line on stdin that is not JSON-RPC: ${oneLine(error.message)}`);
     } else if (error instanceof InvalidMessage) {
       const answer = invalidRequest(error.json);
@@ -137,11 +141,16 @@ class InvalidMessage extends Error {
   }
 }
 
+/** A line of stdin that is not JSON, and not blank. */
+class NotJson extends Error {}
+
 /**
  * The SDK's ReadBuffer (the stdin of StdioServerTransport cut into lines), but a line that is JSON
- * and no JSON-RPC message throws an InvalidMessage with that JSON, whose id the answer echoes. The
- * SDK's throws zod's error, which holds no id: such a request (an id or a progress token that is an
- * object) went unanswered, and its client waited for its own timeout.
+ * and no JSON-RPC message throws an InvalidMessage with that JSON, whose id the answer echoes, and
+ * one that is not JSON a NotJson. The SDK's throws zod's error, which holds no id: such a request
+ * (an id or a progress token that is an object) went unanswered, and its client waited for its own
+ * timeout. A blank line (spaces, or a line break alone, which a client may send between messages)
+ * is no message: it throws JSON.parse's SyntaxError, and is skipped without an answer.
  */
 class Lines extends ReadBuffer {
   override readMessage(): JSONRPCMessage | null {
@@ -151,11 +160,26 @@ class Lines extends ReadBuffer {
     try {
       return super.readMessage();
     } catch (err) {
-      if (!buffer || end === -1 || !(err instanceof Error && err.name === "ZodError")) throw err;
-      throw new InvalidMessage(JSON.parse(buffer.toString("utf8", 0, end)), err.message);
+      if (!buffer || end === -1) throw err;
+      const line = buffer.toString("utf8", 0, end);
+      if (err instanceof SyntaxError && line.trim() !== "") throw new NotJson(err.message);
+      if (!(err instanceof Error && err.name === "ZodError")) throw err;
+      throw new InvalidMessage(JSON.parse(line), err.message);
     }
   }
 }
+
+/**
+ * JSON-RPC's answer to a line that is not JSON (2.0, section 5.1): -32700 Parse error, with id
+ * null, as no id could be read. It answers no request of the client's: the SDK's client reads it as
+ * a message it cannot parse, logs it and reads on.
+ */
+const PARSE_ERROR = {
+  jsonrpc: "2.0",
+  // JSON-RPC's null: the SDK's types have only an id or none.
+  id: null as unknown as string,
+  error: { code: ErrorCode.ParseError, message: "Parse error: the line is not JSON" },
+} satisfies JSONRPCMessage;
 
 /**
  * JSON-RPC's answer to a message it cannot take (2.0, section 5.1): -32600, with the id the line
