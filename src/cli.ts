@@ -51,6 +51,24 @@ Every setting is also an environment variable (WAITER_*); docs/settings.md lists
  */
 const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 
+/**
+ * Calls `stop` at the first stop signal. A second one during a slow stop (Ctrl+C again) stops at
+ * once with status 1, without finishing what is in flight, as an operator asking twice means.
+ */
+function onStopSignals(log: Log, stop: (signal: string) => void): void {
+  let stopping = false;
+  for (const signal of STOP_SIGNALS) {
+    process.on(signal, () => {
+      if (stopping) {
+        log.warning(`${signal} again: stopping at once, without finishing what is in flight`);
+        process.exit(1);
+      }
+      stopping = true;
+      stop(signal);
+    });
+  }
+}
+
 function fail(message: string): never {
   toStderr(`waiter: ${message}\n`, "error");
   process.exit(2);
@@ -109,18 +127,10 @@ async function runUntilSignal(
   }
   // Automations run here, unwatched: a channel that cannot deliver is said now, not at the first notice.
   running.checkToolsets();
-  let stopped = false;
-  const stop = async (signal: string) => {
-    // A second signal (Ctrl+C again) during a slow stop: at once, as an operator asking twice means.
-    if (stopped) {
-      log.warning(`${signal} again: stopping at once, without finishing what is in flight`);
-      process.exit(1);
-    }
-    stopped = true;
+  onStopSignals(log, (signal) => {
     log.info(`${signal}: ${stopping}`);
-    await closeThenExit(running, log, 0);
-  };
-  for (const signal of STOP_SIGNALS) process.on(signal, () => void stop(signal));
+    void closeThenExit(running, log, 0);
+  });
 }
 
 /** `waiter listen`: the listener alone, until a stop signal. */
@@ -180,7 +190,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
     await session.close();
     await closeThenExit(app, log, status);
   });
-  for (const signal of STOP_SIGNALS) process.on(signal, () => void stop(signal, () => app.endWaits()));
+  onStopSignals(log, (signal) => void stop(signal, () => app.endWaits()));
 }
 
 /**

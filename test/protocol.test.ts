@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { connect as openSocket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
@@ -346,6 +347,40 @@ describe("oversized input", () => {
       .filter((message) => message.id !== undefined);
     expect(answers.map((answer) => answer.id)).toEqual([1, 2, 3]);
     expect(JSON.stringify(answers[1]?.result)).toContain("x".repeat(1_000_000));
+  });
+
+  test("a second SIGTERM during a stop that waits on a webhook in flight stops at once, with status 1", async () => {
+    const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
+    const server = cli([], {
+      ...upstreams,
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-twice-")),
+      WAITER_WEBHOOKS_SOURCES: sources,
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      WAITER_LOG_LEVEL: "debug",
+    });
+    await expect.poll(() => server.stderr(), { timeout: 10_000 }).toMatch(/receiving webhooks on http:\S+/);
+    const url = new URL(/receiving webhooks on (http:\S+)/.exec(server.stderr())?.[1] ?? "");
+    // A sender that sends its headers and never its body: the stop waits for it.
+    const sender = openSocket(Number(url.port), url.hostname);
+    sender.setEncoding("utf8");
+    sender.on("error", () => {});
+    let received = "";
+    sender.on("data", (chunk: string) => {
+      received += chunk;
+    });
+    sender.write(
+      `POST /webhooks/trial HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: 10\r\nexpect: 100-continue\r\n\r\n`,
+    );
+    await expect.poll(() => received).toBe("HTTP/1.1 100 Continue\r\n\r\n");
+    server.child.kill("SIGTERM");
+    await expect.poll(() => server.stderr()).toMatch(/stopping: SIGTERM/);
+    expect(server.child.exitCode).toBeNull();
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(1);
+    expect(server.stderr()).toMatch(
+      /warning +\[waiter\] SIGTERM again: stopping at once, without finishing what is in flight/,
+    );
+    sender.destroy();
   });
 
   test("answers waiting for a busy client to read them are no leak to warn the operator of", async () => {
