@@ -204,6 +204,7 @@ test("a line that is not JSON is answered -32700 with id null; a blank line is s
   expect(
     server.stderr().match(/warning +\[waiter\] answered -32700 to a line on stdin that is not JSON: /g),
   ).toHaveLength(2);
+  expect(server.stderr()).not.toMatch(/ignored a line/);
   server.child.stdin.end();
   expect(await server.exited).toBe(0);
 });
@@ -255,7 +256,7 @@ describe("oversized input", () => {
     expect(stderr()).toMatch(
       /warning +\[waiter\] answered -32700 to a line on stdin that is not JSON: Unexpected token/,
     );
-    expect(stderr().match(/ignored a line on stdin/g)).toHaveLength(1);
+    expect(stderr()).not.toMatch(/ignored a line on stdin/);
     expect(written).toMatch(/"id":null,"error":\{"code":-32700,/);
     expect(written).toMatch(/"id":"x","error":\{"code":-32600,/);
     // As the SDK's client writes a call: method and params first, the id last.

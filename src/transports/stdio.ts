@@ -59,17 +59,17 @@ export async function serveStdio(
   };
   let lastError: Error | undefined;
   transport.onerror = (error) => {
+    // A blank line, which a client may send between messages, is no message: skipped without a word.
+    if (error instanceof SyntaxError) return;
     lastError = error;
     // A stdin that fails to read, said as the reason of the stop.
     if (outgrew(error) || closing) return;
     // A line that is not JSON is answered -32700 with id null, as JSON-RPC has it, and one that is
-    // JSON and no JSON-RPC message -32600, rather than left to the client's timeout; a blank line
-    // is skipped. The next one is read either way.
+    // JSON and no JSON-RPC message -32600, rather than left to the client's timeout; the next one
+    // is read either way.
     if (error instanceof NotJson) {
       log.warning(`answered -32700 to a line on stdin that is not JSON: ${oneLine(error.message)}`);
       void transport.send(PARSE_ERROR);
-    } else if (error instanceof SyntaxError) {
-      log.warning(`ignored a line on stdin that is not JSON-RPC: ${oneLine(error.message)}`);
     } else if (error instanceof InvalidMessage) {
       const answer = invalidRequest(error.json);
       log.warning(
