@@ -27,6 +27,8 @@ export interface WatchParts {
   /** Whether anyone in this process listens: only then are the events read. */
   wanted: () => boolean;
   tell: (event: StoredEvent) => void;
+  /** How long the notification the watch sends itself may take to come back; PROBE_MS unless given. */
+  probeMs?: number;
 }
 
 /**
@@ -59,6 +61,10 @@ export class ListenWatch {
   readonly #trouble = throttled((line) => process.emitWarning(line));
 
   constructor(private readonly parts: WatchParts) {}
+
+  get #probeMs(): number {
+    return this.parts.probeMs ?? PROBE_MS;
+  }
 
   /** `seen`: the newest sequence number now. Resolves once listening, or once the first attempt failed: it goes on trying. */
   async start(seen: number): Promise<void> {
@@ -145,7 +151,7 @@ export class ListenWatch {
       () => {
         // Counted from when it was sent: a notification slow to go out (every connection busy)
         // is no pooler's doing.
-        timer = setTimeout(() => answer(false), PROBE_MS);
+        timer = setTimeout(() => answer(false), this.#probeMs);
         timer.unref();
         return heard;
       },
@@ -161,7 +167,7 @@ export class ListenWatch {
       return;
     }
     this.#trouble(
-      `a notification waiter sent did not reach its listening connection within ${PROBE_MS / 1000} s, so events other waiter processes store do not wake this one (events_wait calls, resource subscribers, automations) until it stores one itself: most often WAITER_DATABASE_URL names a connection pooler in transaction mode (PgBouncer's pool_mode = transaction, Supabase's port 6543, a Neon host whose name has -pooler), which keeps LISTEN from working; name the database server itself, or the pooler's session mode (Supabase's port 5432)`,
+      `a notification waiter sent did not reach its listening connection within ${this.#probeMs / 1000} s, so events other waiter processes store do not wake this one (events_wait calls, resource subscribers, automations) until it stores one itself: most often WAITER_DATABASE_URL names a connection pooler in transaction mode (PgBouncer's pool_mode = transaction, Supabase's port 6543, a Neon host whose name has -pooler), which keeps LISTEN from working; name the database server itself, or the pooler's session mode (Supabase's port 5432)`,
       "probe",
     );
   }
