@@ -2611,8 +2611,8 @@ describe("OAuth access tokens", () => {
       const opened = await initializeAt(served.url, { authorization: lapsing });
       const id = opened.headers["mcp-session-id"] as string;
       await opened.body.dump();
-      // Past its exp, the token is within its 60 s leeway for 6 s more (less what the set-up took).
-      setClock(clock.now() + 74_000);
+      // Past its exp, the token is within its 60 s leeway for 3 s more (less what the set-up took).
+      setClock(clock.now() + 77_000);
       const stream = await request(`${served.url}/mcp`, {
         method: "GET",
         headers: { accept: "text/event-stream", authorization: lapsing, "mcp-session-id": id },
