@@ -1295,13 +1295,28 @@ test("a mail server that turns the check away is quoted, and a stop ends a check
   }
 });
 
-test("a Bot API that fails the check at start for another reason is said to answer so, not to refuse a message", async () => {
-  const telegram = await startTelegram(["424242"]);
-  const api = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20, maxRetries: 0 }).upstream(
+/** The Bot API of `telegram`, as waiter's Telegram channel reaches it, tried once. */
+function botApi(telegram: { origin: string }) {
+  return new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20, maxRetries: 0 }).upstream(
     "Telegram Bot API",
     new URL(telegram.origin),
     { secrets: [BOT_TOKEN], errors: telegramErrors },
   );
+}
+
+/** A call of a sender that has `ms` left. */
+function senderCall(ms: number) {
+  return {
+    signal: new AbortController().signal,
+    deadline: clock.now() + ms,
+    log: new Log("error", () => {}),
+    progress: async () => {},
+  };
+}
+
+test("a Bot API that fails the check at start for another reason is said to answer so, not to refuse a message", async () => {
+  const telegram = await startTelegram(["424242"]);
+  const api = botApi(telegram);
   const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
   try {
     telegram.queue.push(json(500, '{"ok":false,"error_code":500,"description":"Internal Server Error"}'));
@@ -1321,22 +1336,12 @@ test("a Bot API that fails the check at start for another reason is said to answ
 
 test("a flood wait on a chat's @name holds it under every spelling, as Telegram reads an @name in any case", async () => {
   const telegram = await startTelegram(["@shop_news"]);
-  const api = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20, maxRetries: 0 }).upstream(
-    "Telegram Bot API",
-    new URL(telegram.origin),
-    { secrets: [BOT_TOKEN], errors: telegramErrors },
-  );
+  const api = botApi(telegram);
   // Two channels, each with the channel's @name as its owner wrote it.
   const floodWaits: FloodWaits = new Map();
   const team = telegramSender(api, BOT_TOKEN, "text", floodWaits);
   const news = telegramSender(api, BOT_TOKEN, "markdownv2", floodWaits);
-  const log = new Log("error", () => {});
-  const call = () => ({
-    signal: new AbortController().signal,
-    deadline: clock.now() + 5_000,
-    log,
-    progress: async () => {},
-  });
+  const call = () => senderCall(5_000);
   try {
     telegram.queue.push(tooManyRequests(600));
     await expect(team.send("@Shop_News", "Order #1042 is paid.", call())).rejects.toThrow(/retry after 600/);
@@ -1352,20 +1357,10 @@ test("a flood wait on a chat's @name holds it under every spelling, as Telegram 
 
 test("the messages a flood wait held go one a second once it is over, the one Telegram refused first", async () => {
   const telegram = await startTelegram(["424242"]);
-  const api = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20, maxRetries: 0 }).upstream(
-    "Telegram Bot API",
-    new URL(telegram.origin),
-    { secrets: [BOT_TOKEN], errors: telegramErrors },
-  );
+  const api = botApi(telegram);
   const floodWaits: FloodWaits = new Map();
   const sender = telegramSender(api, BOT_TOKEN, "text", floodWaits);
-  const log = new Log("error", () => {});
-  const call = () => ({
-    signal: new AbortController().signal,
-    deadline: clock.now() + 10_000,
-    log,
-    progress: async () => {},
-  });
+  const call = () => senderCall(10_000);
   /** When each message Telegram took came, by waiter's clock. */
   const took: number[] = [];
   telegram.intercept = (request) => {
@@ -1394,20 +1389,10 @@ test("the messages a flood wait held go one a second once it is over, the one Te
 
 test("a flood wait that ends too close to the call's end to send in is not waited out: the call ends at once, nothing sent", async () => {
   const telegram = await startTelegram(["424242"]);
-  const api = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20, maxRetries: 0 }).upstream(
-    "Telegram Bot API",
-    new URL(telegram.origin),
-    { secrets: [BOT_TOKEN], errors: telegramErrors },
-  );
+  const api = botApi(telegram);
   const floodWaits: FloodWaits = new Map();
   const sender = telegramSender(api, BOT_TOKEN, "text", floodWaits);
-  const log = new Log("error", () => {});
-  const call = (ms: number) => ({
-    signal: new AbortController().signal,
-    deadline: clock.now() + ms,
-    log,
-    progress: async () => {},
-  });
+  const call = senderCall;
   const notSent = /did not take the message \(429/;
   // Telegram takes longer to answer than the call would have left once the wait is over.
   telegram.delayMs = 300;

@@ -121,7 +121,8 @@ test("stdout carries JSON-RPC only, even with debug logging and failing tools; s
   expect(code).toBe(0);
 });
 
-test("a line that is JSON and no JSON-RPC message is answered -32600 with its id when it has one, not left to the client's timeout", async () => {
+/** waiter over stdio, spawned and initialized with raw lines (id 1); `answers`, its stdout's messages so far. */
+async function initializedRaw() {
   const server = cli([], upstreams);
   const answers = () =>
     server
@@ -137,6 +138,11 @@ test("a line that is JSON and no JSON-RPC message is answered -32600 with its id
   };
   server.child.stdin.write(`${JSON.stringify(initialize)}\n`);
   await expect.poll(() => answers().some((answer) => answer.id === 1)).toBe(true);
+  return { server, answers };
+}
+
+test("a line that is JSON and no JSON-RPC message is answered -32600 with its id when it has one, not left to the client's timeout", async () => {
+  const { server, answers } = await initializedRaw();
   server.child.stdin.write(
     [
       { jsonrpc: "2.0", method: "notifications/initialized" },
@@ -175,21 +181,7 @@ test("a line that is JSON and no JSON-RPC message is answered -32600 with its id
 });
 
 test("a line that is not JSON is answered -32700 with id null; a blank line is skipped without an answer", async () => {
-  const server = cli([], upstreams);
-  const answers = () =>
-    server
-      .stdout()
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as { id?: unknown; error?: { code: number; message: string } });
-  const initialize = {
-    jsonrpc: "2.0",
-    id: 1,
-    method: "initialize",
-    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-  };
-  server.child.stdin.write(`${JSON.stringify(initialize)}\n`);
-  await expect.poll(() => answers().some((answer) => answer.id === 1)).toBe(true);
+  const { server, answers } = await initializedRaw();
   server.child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
   // Not JSON: a message cut short, another framing's header. Blank lines, which a client may send
   // between messages, are none.
