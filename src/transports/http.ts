@@ -63,6 +63,45 @@ function idOf(body: unknown): RequestId | null {
 }
 
 /**
+ * Answers a request without Mcp-Session-Id that opens no session: anything but an initialize its
+ * schema takes. True when it did.
+ */
+function refuseOutsideSession(req: Request, res: Response): boolean {
+  if (req.method === "POST" && !req.is("application/json")) {
+    // The body was not read as JSON, so whether it is an initialize is not known: the type is what to fix.
+    rpcError(res, 415, -32000, "Unsupported Media Type: MCP messages are sent as Content-Type: application/json");
+    return true;
+  }
+  // A body that is no JSON-RPC message (an initialize whose id is an object) is told so, as over
+  // stdio, rather than told to start its session with the initialize it may be.
+  if (req.method === "POST" && !jsonRpc(req.body)) {
+    rpcError(
+      res,
+      400,
+      ErrorCode.InvalidRequest,
+      "Invalid Request: not a JSON-RPC 2.0 message MCP takes (its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)",
+      idOf(req.body),
+    );
+    return true;
+  }
+  // A session starts with an initialize; one its schema refuses (no clientInfo, a version as a
+  // number) opens none, and is told what is wrong as over stdio.
+  const initialize =
+    req.method === "POST" && isJSONRPCRequest(req.body) && req.body.method === "initialize" ? req.body : undefined;
+  const checked = initialize && InitializeRequestSchema.safeParse(initialize);
+  if (!checked?.success) {
+    if (initialize && checked) {
+      const refused = invalidParams("initialize", checked.error, initialize.params);
+      rpcError(res, 400, refused.code, refused.message, initialize.id);
+    } else {
+      rpcError(res, 400, -32000, "Bad Request: no Mcp-Session-Id header; a session starts with an initialize request");
+    }
+    return true;
+  }
+  return false;
+}
+
+/**
  * The sessions of MCP clients over Streamable HTTP, as the SDK's transport keeps them: an
  * initialize without Mcp-Session-Id opens one (its own McpServer, its own log for notifications),
  * every later request names it, DELETE ends it. A session that sends nothing and listens on no
@@ -134,6 +173,35 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (!roomForOne()) return "full";
     await openSession(req, { id, init: JSON.parse(known.init), subscriptions: known.subscriptions });
     return undefined;
+  };
+
+  /**
+   * An initialize: opens a session where there is room for one (the caller's half, and the most the
+   * server holds), and answers it there.
+   */
+  const serveInitialize = async (req: Request, res: Response) => {
+    const caller = req.auth?.clientId;
+    closeIdle();
+    if (caller !== undefined && !roomForCaller(caller)) {
+      res.set("retry-after", "60");
+      rpcError(res, 503, -32000, holdsHalf(caller));
+      return;
+    }
+    if (!roomForOne()) {
+      res.set("retry-after", "60");
+      rpcError(
+        res,
+        503,
+        -32000,
+        `The server holds its most sessions (${limits.maxSessions})${shared ? ", none of which it can leave to the store now" : ""}; try again later`,
+      );
+      return;
+    }
+    const transport = await openSession(req);
+    await serveThrough(transport, req, res);
+    // An initialize the transport refused (an Accept without both types, say) opened no session,
+    // and nothing else would ever close the server made for it.
+    if (transport.sessionId === undefined) await transport.close();
   };
 
   const handle = async (req: Request, res: Response) => {
@@ -250,63 +318,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       }
       return;
     }
-    if (req.method === "POST" && !req.is("application/json")) {
-      // The body was not read as JSON, so whether it is an initialize is not known: the type is what to fix.
-      rpcError(res, 415, -32000, "Unsupported Media Type: MCP messages are sent as Content-Type: application/json");
-      return;
-    }
-    // A body that is no JSON-RPC message (an initialize whose id is an object) is told so, as over
-    // stdio, rather than told to start its session with the initialize it may be.
-    if (req.method === "POST" && !jsonRpc(req.body)) {
-      rpcError(
-        res,
-        400,
-        ErrorCode.InvalidRequest,
-        "Invalid Request: not a JSON-RPC 2.0 message MCP takes (its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)",
-        idOf(req.body),
-      );
-      return;
-    }
-    // A session starts with an initialize; one its schema refuses (no clientInfo, a version as a
-    // number) opens none, and is told what is wrong as over stdio.
-    const initialize =
-      req.method === "POST" && isJSONRPCRequest(req.body) && req.body.method === "initialize" ? req.body : undefined;
-    const checked = initialize && InitializeRequestSchema.safeParse(initialize);
-    if (!checked?.success) {
-      if (initialize && checked) {
-        const refused = invalidParams("initialize", checked.error, initialize.params);
-        rpcError(res, 400, refused.code, refused.message, initialize.id);
-      } else {
-        rpcError(
-          res,
-          400,
-          -32000,
-          "Bad Request: no Mcp-Session-Id header; a session starts with an initialize request",
-        );
-      }
-      return;
-    }
-    closeIdle();
-    if (caller !== undefined && !roomForCaller(caller)) {
-      res.set("retry-after", "60");
-      rpcError(res, 503, -32000, holdsHalf(caller));
-      return;
-    }
-    if (!roomForOne()) {
-      res.set("retry-after", "60");
-      rpcError(
-        res,
-        503,
-        -32000,
-        `The server holds its most sessions (${limits.maxSessions})${shared ? ", none of which it can leave to the store now" : ""}; try again later`,
-      );
-      return;
-    }
-    const transport = await openSession(req);
-    await serveThrough(transport, req, res);
-    // An initialize the transport refused (an Accept without both types, say) opened no session,
-    // and nothing else would ever close the server made for it.
-    if (transport.sessionId === undefined) await transport.close();
+    if (!refuseOutsideSession(req, res)) await serveInitialize(req, res);
   };
 
   return {
