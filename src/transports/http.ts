@@ -14,7 +14,7 @@ import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import { bearerRefusal, rpcError, serveThrough } from "./answers.js";
 import { mountRoutes } from "./routes.js";
-import { type SessionOptions, sessionTable } from "./sessions.js";
+import { type Open, type SessionOptions, sessionTable } from "./sessions.js";
 import { endCancelled, endHeldStream, opensStream, replayEnded, streamEnded } from "./streams.js";
 import { allowedTools, WRITE_SCOPE } from "./tokens.js";
 
@@ -99,6 +99,37 @@ function refuseOutsideSession(req: Request, res: Response): boolean {
     return true;
   }
   return false;
+}
+
+/**
+ * A GET's stream, while it is open: counted in its session's streams, and ended when its token
+ * lapses. The one it opens again, if held, ends first.
+ */
+function holdStream(entry: Open, req: Request, res: Response) {
+  // A client opens a stream again when it lost the one it had, which may still look open here: it
+  // died at a proxy, or on a network the client left, unseen. The transport would refuse the new
+  // one with 409, which the SDK's clients give up on after two tries, and the session would be
+  // heard on the dead one. The newest is the one its client reads, once the transport will take it:
+  // a GET it refuses must not end the stream the client does read.
+  const lastId = req.headers["last-event-id"];
+  const reopened = typeof lastId === "string" ? lastId : undefined;
+  if (opensStream(req)) endHeldStream(entry.transport, reopened);
+  entry.streams += 1;
+  // A stream is heard for as long as its token holds, no longer: the client opens it again with a
+  // token it has now, and a lapsed or revoked one is asked for another. The stream is the one this
+  // GET opened: a call's it came back to, or else the session's notification stream, which another
+  // GET with a newer token may hold by then.
+  const heldFor = req.auth?.expiresAt === undefined ? undefined : req.auth.expiresAt * 1000 - clock.now();
+  // Past a timer's longest wait (24.8 days) a token is as good as lasting.
+  const lapse =
+    heldFor === undefined || heldFor >= 2 ** 31
+      ? undefined
+      : setTimeout(() => endHeldStream(entry.transport, reopened), heldFor);
+  lapse?.unref();
+  res.once("close", () => {
+    clearTimeout(lapse);
+    entry.streams -= 1;
+  });
 }
 
 /**
@@ -270,32 +301,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
         replayEnded(entry.replay, lastId, id, res);
         return;
       }
-      if (req.method === "GET") {
-        // A client opens a stream again when it lost the one it had, which may still look open
-        // here: it died at a proxy, or on a network the client left, unseen. The transport would
-        // refuse the new one with 409, which the SDK's clients give up on after two tries, and the
-        // session would be heard on the dead one. The newest is the one its client reads, once the
-        // transport will take it: a GET it refuses must not end the stream the client does read.
-        const reopened = typeof lastId === "string" ? lastId : undefined;
-        if (opensStream(req)) endHeldStream(entry.transport, reopened);
-        const listening = entry;
-        listening.streams += 1;
-        // A stream is heard for as long as its token holds, no longer: the client opens it again
-        // with a token it has now, and a lapsed or revoked one is asked for another. The stream is
-        // the one this GET opened: a call's it came back to, or else the session's notification
-        // stream, which another GET with a newer token may hold by then.
-        const heldFor = req.auth?.expiresAt === undefined ? undefined : req.auth.expiresAt * 1000 - clock.now();
-        // Past a timer's longest wait (24.8 days) a token is as good as lasting.
-        const lapse =
-          heldFor === undefined || heldFor >= 2 ** 31
-            ? undefined
-            : setTimeout(() => endHeldStream(listening.transport, reopened), heldFor);
-        lapse?.unref();
-        res.once("close", () => {
-          clearTimeout(lapse);
-          listening.streams -= 1;
-        });
-      }
+      if (req.method === "GET") holdStream(entry, req, res);
       const serving = entry;
       serving.inFlight += 1;
       res.once("close", () => {

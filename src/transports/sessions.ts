@@ -23,7 +23,8 @@ export interface SessionOptions {
   oauth?: OAuthSettings & { metadataUrl: string };
 }
 
-interface Open {
+/** This server's copy of a session, as the table holds it. */
+export interface Open {
   /** The name of the token that opened the session; only it may use the session. */
   caller: string | undefined;
   transport: WebStandardStreamableHTTPServerTransport;
