@@ -186,6 +186,22 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     return undefined;
   };
 
+  /** Answers 403 to a call the caller's token needs waiter:write for; true when it did. */
+  const refuseWrite = (req: Request, res: Response): boolean => {
+    const caller = req.auth?.clientId;
+    const beyond = needsWrite(req.body, req.auth);
+    if (!beyond) return false;
+    // Said in OAuth's words, with where to ask for more, as the 401's challenge says it.
+    const why = `Token ${caller} may not call ${beyond}, which needs the scope ${WRITE_SCOPE}`;
+    refused(403, why, caller);
+    bearerRefusal(res, 403, "insufficient_scope", why, {
+      whyInChallenge: false,
+      scope: WRITE_SCOPE,
+      metadataUrl: limits.oauth?.metadataUrl,
+    });
+    return true;
+  };
+
   let stopping = false;
   /** Take-ups under way, by caller and session: requests of one session that arrive together take it up once. */
   const takingUps = new Map<string, Promise<"unavailable" | "full" | "caller" | undefined>>();
@@ -204,6 +220,98 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (!roomForOne()) return "full";
     await openSession(req, { id, init: JSON.parse(known.init), subscriptions: known.subscriptions });
     return undefined;
+  };
+
+  /**
+   * The copy of session `id` this server holds for the caller, taken up from the store if another
+   * server opened it. Undefined when there is none to serve the request, which was answered so.
+   */
+  const sessionFor = async (req: Request, res: Response, id: string): Promise<Open | undefined> => {
+    const caller = req.auth?.clientId;
+    let entry = open.get(id);
+    if (!entry && shared) {
+      const key = `${caller ?? ""}\n${id}`;
+      let takingUp = takingUps.get(key);
+      if (!takingUp) {
+        takingUp = takeUp(req, id).finally(() => takingUps.delete(key));
+        takingUps.set(key, takingUp);
+      }
+      const refusal = await takingUp;
+      // The session lives on: a 404 would make the client drop it, so it is told to come back.
+      if (refusal) {
+        res.set("retry-after", "5");
+        const message =
+          refusal === "unavailable"
+            ? "The session cannot be looked up now (the event store is unreachable); try again"
+            : refusal === "caller" && caller !== undefined
+              ? holdsHalf(caller)
+              : "This replica holds its most sessions, or is stopping; try again";
+        rpcError(res, 503, -32000, message);
+        return undefined;
+      }
+      entry = open.get(id);
+    }
+    // Another token's session is as unknown to this caller as one that ended.
+    if (!entry || entry.caller !== caller) {
+      rpcError(res, 404, -32001, "Session not found: it ended or expired; start a new one with initialize");
+      return undefined;
+    }
+    return entry;
+  };
+
+  /**
+   * A client told by a 403 to ask for waiter:write logs in again and goes on in its session
+   * with the new token (MCP's step-up): the session gains the tools that scope allows, and
+   * its client is told the list changed. A narrower token takes nothing away: needsWrite
+   * refuses its writes request by request.
+   */
+  const stepUp = (entry: Open, req: Request, id: string) => {
+    if (!entry.writes && req.auth?.scopes.includes(WRITE_SCOPE)) {
+      entry.writes = true;
+      const gained = entry.session.widen(allowedTools(req.auth));
+      if (gained.length) {
+        log.info(
+          `MCP session ${id} serves ${gained.join(", ")} too: token ${req.auth.clientId} came with ${WRITE_SCOPE}`,
+        );
+      }
+    }
+  };
+
+  /**
+   * A request of a session: its copy found or taken up, widened for a token that came with
+   * waiter:write or refused a call that needs it, then served through the copy's transport.
+   */
+  const serveInSession = async (req: Request, res: Response, id: string) => {
+    const entry = await sessionFor(req, res, id);
+    if (!entry) return;
+    entry.lastSeen = clock.now();
+    stepUp(entry, req, id);
+    if (refuseWrite(req, res)) return;
+    const lastId = req.headers["last-event-id"];
+    if (req.method === "GET" && typeof lastId === "string" && streamEnded(entry.transport, lastId)) {
+      replayEnded(entry.replay, lastId, id, res);
+      return;
+    }
+    if (req.method === "GET") holdStream(entry, req, res);
+    entry.inFlight += 1;
+    res.once("close", () => {
+      entry.inFlight -= 1;
+      entry.lastSeen = clock.now();
+    });
+    // A DELETE the transport took ends the session for the other replicas too, before its client
+    // hears so: its next request, to any replica, finds it ended.
+    const ending =
+      req.method === "DELETE" && shared
+        ? async (answer: globalThis.Response) => {
+            if (answer.ok) await shared.close(id).catch(storeFailed(`ending session ${id}`, "ending"));
+          }
+        : undefined;
+    await serveThrough(entry.transport, req, res, ending);
+    if (req.method === "DELETE" && res.statusCode < 300) log.info(`MCP session ${id} ended by its client: closed`);
+    // After the transport took it: the call is aborted, and sends nothing more on its stream.
+    if (req.method === "POST" && res.statusCode < 300) {
+      for (const cancelled of cancelledIn(req.body)) endCancelled(entry.transport, cancelled);
+    }
   };
 
   /**
@@ -235,96 +343,16 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     if (transport.sessionId === undefined) await transport.close();
   };
 
+  /** A request to /mcp past the routes' checks: one of a session, or one that may open a session. */
   const handle = async (req: Request, res: Response) => {
     if (stopping && req.method === "GET") {
       res.set("retry-after", "5");
       rpcError(res, 503, -32000, "The server is stopping; open the stream again on its next start");
       return;
     }
-    const caller = req.auth?.clientId;
     const id = req.headers["mcp-session-id"];
-    if (typeof id === "string") {
-      let entry = open.get(id);
-      if (!entry && shared) {
-        const key = `${caller ?? ""}\n${id}`;
-        let takingUp = takingUps.get(key);
-        if (!takingUp) {
-          takingUp = takeUp(req, id).finally(() => takingUps.delete(key));
-          takingUps.set(key, takingUp);
-        }
-        const refused = await takingUp;
-        // The session lives on: a 404 would make the client drop it, so it is told to come back.
-        if (refused) {
-          res.set("retry-after", "5");
-          const message =
-            refused === "unavailable"
-              ? "The session cannot be looked up now (the event store is unreachable); try again"
-              : refused === "caller" && caller !== undefined
-                ? holdsHalf(caller)
-                : "This replica holds its most sessions, or is stopping; try again";
-          rpcError(res, 503, -32000, message);
-          return;
-        }
-        entry = open.get(id);
-      }
-      // Another token's session is as unknown to this caller as one that ended.
-      if (!entry || entry.caller !== caller) {
-        rpcError(res, 404, -32001, "Session not found: it ended or expired; start a new one with initialize");
-        return;
-      }
-      entry.lastSeen = clock.now();
-      // A client told by a 403 to ask for waiter:write logs in again and goes on in its session
-      // with the new token (MCP's step-up): the session gains the tools that scope allows, and
-      // its client is told the list changed. A narrower token takes nothing away: needsWrite
-      // refuses its writes request by request.
-      if (!entry.writes && req.auth?.scopes.includes(WRITE_SCOPE)) {
-        entry.writes = true;
-        const gained = entry.session.widen(allowedTools(req.auth));
-        if (gained.length) {
-          log.info(`MCP session ${id} serves ${gained.join(", ")} too: token ${caller} came with ${WRITE_SCOPE}`);
-        }
-      }
-      const beyond = needsWrite(req.body, req.auth);
-      if (beyond) {
-        // Said in OAuth's words, with where to ask for more, as the 401's challenge says it.
-        const why = `Token ${caller} may not call ${beyond}, which needs the scope ${WRITE_SCOPE}`;
-        refused(403, why, caller);
-        bearerRefusal(res, 403, "insufficient_scope", why, {
-          whyInChallenge: false,
-          scope: WRITE_SCOPE,
-          metadataUrl: limits.oauth?.metadataUrl,
-        });
-        return;
-      }
-      const lastId = req.headers["last-event-id"];
-      if (req.method === "GET" && typeof lastId === "string" && streamEnded(entry.transport, lastId)) {
-        replayEnded(entry.replay, lastId, id, res);
-        return;
-      }
-      if (req.method === "GET") holdStream(entry, req, res);
-      const serving = entry;
-      serving.inFlight += 1;
-      res.once("close", () => {
-        serving.inFlight -= 1;
-        serving.lastSeen = clock.now();
-      });
-      // A DELETE the transport took ends the session for the other replicas too, before its client
-      // hears so: its next request, to any replica, finds it ended.
-      const ending =
-        req.method === "DELETE" && shared
-          ? async (answer: globalThis.Response) => {
-              if (answer.ok) await shared.close(id).catch(storeFailed(`ending session ${id}`, "ending"));
-            }
-          : undefined;
-      await serveThrough(entry.transport, req, res, ending);
-      if (req.method === "DELETE" && res.statusCode < 300) log.info(`MCP session ${id} ended by its client: closed`);
-      // After the transport took it: the call is aborted, and sends nothing more on its stream.
-      if (req.method === "POST" && res.statusCode < 300) {
-        for (const cancelled of cancelledIn(req.body)) endCancelled(serving.transport, cancelled);
-      }
-      return;
-    }
-    if (!refuseOutsideSession(req, res)) await serveInitialize(req, res);
+    if (typeof id === "string") await serveInSession(req, res, id);
+    else if (!refuseOutsideSession(req, res)) await serveInitialize(req, res);
   };
 
   return {
