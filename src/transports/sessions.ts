@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js";
 import type { Request } from "express";
 import type { App, Session } from "../app-types.js";
@@ -57,6 +58,34 @@ const STORE_AT_STOP_MS = 2_000;
 /** A caller as a person knows it: a token by its name, an OAuth access token by its client and user. */
 const callerNamed = (caller: string) =>
   caller.startsWith("oauth:") ? `The OAuth client and user ${caller}` : `Token ${caller}`;
+
+/**
+ * Initializes the copy of a session taken up from the store as its client initialized the first:
+ * what it sent then, its initialize and notifications/initialized, sent again through the copy's
+ * transport.
+ */
+async function initializeAgain(
+  transport: WebStandardStreamableHTTPServerTransport,
+  taken: { id: string; init: unknown },
+  auth: AuthInfo | undefined,
+) {
+  const post = (message: object, sessionId?: string) =>
+    transport.handleRequest(
+      new Request("http://waiter.invalid/mcp", {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          // After the initialize, the transport refuses a message that does not name the session.
+          ...(sessionId ? { "mcp-session-id": sessionId } : {}),
+        },
+        body: JSON.stringify(message),
+      }),
+      { authInfo: auth, parsedBody: message },
+    );
+  await (await post({ jsonrpc: "2.0", id: 0, method: "initialize", params: taken.init })).text();
+  await (await post({ jsonrpc: "2.0", method: "notifications/initialized" }, taken.id)).text();
+}
 
 /**
  * The copies of sessions this server holds: how one is opened or taken up, how room is made for
@@ -258,22 +287,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
     };
     await session.server.connect(transport);
     if (taken) {
-      const post = (message: object, sessionId?: string) =>
-        transport.handleRequest(
-          new Request("http://waiter.invalid/mcp", {
-            method: "POST",
-            headers: {
-              "content-type": "application/json",
-              accept: "application/json, text/event-stream",
-              // After the initialize, the transport refuses a message that does not name the session.
-              ...(sessionId ? { "mcp-session-id": sessionId } : {}),
-            },
-            body: JSON.stringify(message),
-          }),
-          { authInfo: req.auth, parsedBody: message },
-        );
-      await (await post({ jsonrpc: "2.0", id: 0, method: "initialize", params: taken.init })).text();
-      await (await post({ jsonrpc: "2.0", method: "notifications/initialized" }, taken.id)).text();
+      await initializeAgain(transport, taken, req.auth);
       // A replay this server refused opened nothing: its server goes.
       if (!open.has(taken.id)) await transport.close();
     }
