@@ -332,8 +332,16 @@ export function automationRuns(parts: RunParts) {
         setAside(run.id, new Waiting(calls.firstDelayMs, waited.tries), waited.holds);
         return;
       }
-      // Held again after it lapsed, another may have done the step meanwhile: the run goes on as the store has it.
-      if (!held || !(await waited.holds())) throw new Postponed("another waiter holds the automations now");
+      if (!held) throw new Postponed("another waiter holds the automations now");
+      if (!(await waited.holds())) {
+        // Held again after it lapsed, another may have done the step meanwhile: the run goes on as
+        // the store has it, once the automations are begun again. What it waited for is forgotten
+        // here too, as the store failed its renewal as the lease was found taken anew (and so set
+        // it aside again after the engine had forgotten the rest): kept, it would stop every
+        // later start of the runs at it.
+        waiting.delete(run.id);
+        throw new Postponed("another waiter held the automations meanwhile");
+      }
       waiting.delete(run.id);
     }
     const known = unrecorded.get(run.id);

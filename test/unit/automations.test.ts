@@ -579,3 +579,55 @@ test("a path that finds nothing in a list, an empty list, has no value: present 
   const noCoupon = [{ path: "payload.coupon_lines[*].code", present: false }];
   expect(await takenBy(noCoupon, [{ coupon_lines: [{ code: "SPRING" }] }, { coupon_lines: [] }])).toEqual(["1"]);
 });
+
+test("a step waiting for its next try whose lease check the store fails as the lease is found taken anew goes on once it is due: the automations do not stall on it", async () => {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  const lines: string[] = [];
+  let calls = 0;
+  // The shop is down at the first try (the run waits 100 ms for its next), and answers after.
+  const tool = shopTool(async () => {
+    calls += 1;
+    if (calls === 1) throw new UpstreamError("the shop answered 503", 503);
+    return {};
+  }, true);
+  const lease = store.runs.lease.bind(store.runs);
+  let trapped = false;
+  store.runs.lease = async (...args: Parameters<typeof lease>) => {
+    // The renewal the waiting run makes as it is due: while the store takes its time over it,
+    // another waiter takes the lease, uses it and lets it go, and this waiter's next renewal finds
+    // it taken anew; then the store fails the run's renewal.
+    if (!trapped && /\bresume\b/.test(new Error().stack ?? "")) {
+      trapped = true;
+      expect((await lease("other", clock.now() + 400, 300)).holder).toBe("other");
+      await store.runs.release("other");
+      while (!lines.some((line) => line.includes("their lease on this store ran out"))) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new ToolError("The event store is busy: another waiter process is writing to it. Try again in a moment.");
+    }
+    return lease(...args);
+  };
+  const engine = await startAutomations({
+    ...ENGINE,
+    leaseMs: 300,
+    automations: [ONE_STEP],
+    tools: [tool],
+    store,
+    log: new Log("info", (line) => lines.push(line)),
+    historyThrough: await store.latestSeq(),
+  });
+  try {
+    await store.add(anEvent("1"));
+    await expect.poll(() => trapped).toBe(true);
+    await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status, { timeout: 3_000 }).toBe("done");
+    expect(calls).toBe(2);
+    // Later events have their runs.
+    const later = await store.add(anEvent("2"));
+    await expect
+      .poll(async () => (await store.runs.list({ limit: 5 })).find((run) => run.eventId === later.id)?.status)
+      .toBe("done");
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+});
