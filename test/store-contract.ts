@@ -534,6 +534,19 @@ export function eventStoreContract(open: OpenStore): void {
       expect(await store.runs.lease("a", now + 5000, 1000)).toEqual({ holder: "a", renewed: true });
     });
 
+    test("an owner's renewals made at once, the lease free, take it anew once: the others renew that hold", async () => {
+      const { store } = await open();
+      // A waiter's timer renews the lease as a run whose wait is over does: only one take is new,
+      // or the waiter would think another held it between the two.
+      for (let round = 0; round < 5; round++) {
+        const now = clock.now();
+        const answers = await Promise.all([1, 2, 3].map(() => store.runs.lease("a", now, 1000)));
+        expect(answers.map((answer) => answer.holder)).toEqual(["a", "a", "a"]);
+        expect(answers.filter((answer) => !answer.renewed)).toHaveLength(1);
+        await store.runs.release("a");
+      }
+    });
+
     test("finished runs go with their events when retention drops them", async () => {
       const { store } = await open({ ...LOOSE, maxAgeDays: 1 });
       const e = await stored(store, event());

@@ -94,13 +94,13 @@ export function postgresRuns(query: Query): RunLog {
       return (row as { seq: number }).seq;
     },
     async lease(owner, now, ms) {
-      // Still ours, run out or not: no other took it since, or the row would name it (or be gone).
-      const [renewed] = await query("UPDATE automation_lease SET until = $2 WHERE owner = $1 RETURNING one", [
-        owner,
-        now + ms,
-      ]);
-      if (renewed) return { holder: owner, renewed: true };
       for (;;) {
+        // Still ours, run out or not: no other took it since, or the row would name it (or be gone).
+        const [renewed] = await query("UPDATE automation_lease SET until = $2 WHERE owner = $1 RETURNING one", [
+          owner,
+          now + ms,
+        ]);
+        if (renewed) return { holder: owner, renewed: true };
         // One statement: taken when free or run out; else the holder is asked for.
         const [taken] = await query(
           `INSERT INTO automation_lease AS l (one, owner, until) VALUES (1, $1, $2)
@@ -110,8 +110,10 @@ export function postgresRuns(query: Query): RunLog {
         );
         if (taken) return { holder: owner, renewed: false };
         const [held] = await query<{ owner: string }>("SELECT owner FROM automation_lease");
-        // Let go between the two, it is free again.
-        if (held) return { holder: held.owner, renewed: false };
+        // Another's; else let go between the two, it is free again, or taken between them by the
+        // owner's own renewal made at once (its timer's, a waiting run's), which took it anew: this
+        // one renews that hold.
+        if (held && held.owner !== owner) return { holder: held.owner, renewed: false };
       }
     },
     async release(owner) {
