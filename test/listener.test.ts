@@ -283,6 +283,25 @@ describe("slow and numerous clients", () => {
   });
 });
 
+test("a connection a proxy keeps is kept longer than proxies keep theirs idle (Caddy's 2 minutes): none is closed as the proxy sends on it", async () => {
+  // The header timeout is short here: an idle connection past it is still taken.
+  const { port } = await start({}, { headersMs: 300 });
+  const proxy = await probe(port);
+  const post = (delivery: { body: string; headers: Record<string, string> }) =>
+    `POST /webhooks/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Length: ${Buffer.byteLength(delivery.body)}\r\n${Object.entries(
+      delivery.headers,
+    )
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("")}\r\n${delivery.body}`;
+  proxy.socket.write(post(signed()));
+  await expect.poll(() => proxy.received().match(/HTTP\/1\.1 200/g)?.length).toBe(1);
+  expect(proxy.received()).toMatch(/\r\nKeep-Alive: timeout=130\r\n/i);
+  await new Promise((resolve) => setTimeout(resolve, 600));
+  proxy.socket.write(post(signed()));
+  await expect.poll(() => proxy.received().match(/HTTP\/1\.1 200/g)?.length).toBe(2);
+  expect(proxy.closed()).toBe(false);
+});
+
 test("one address past its connections and the listener past all of them within a minute are each warned of", async () => {
   const lines: string[] = [];
   const { listener, port } = await start(

@@ -29,7 +29,10 @@ export interface ListenerTimeouts {
 export const DEFAULT_TIMEOUTS: ListenerTimeouts = {
   headersMs: 10_000,
   requestMs: 30_000,
-  keepAliveMs: 5_000,
+  // Longer than a proxy in front keeps an idle connection to waiter (Caddy 2 minutes, nginx and
+  // cloud load balancers 1): closed by waiter first, one the proxy sends a request on as it closes
+  // would fail that request (a webhook, a tool call) with a 502.
+  keepAliveMs: 130_000,
   checkEveryMs: 1_000,
   bodyGraceMs: 5_000,
   minBodyBytesPerSecond: 1024,
