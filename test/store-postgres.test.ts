@@ -1337,7 +1337,8 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           const adding = store.add(event({ dedupeId: "second" }));
           const acking = store.ack([id]);
           const expiring = store.expire();
-          await expect.poll(() => waitingOnLocks(other)).toBe(3);
+          // Each opens its own connection first, which a busy machine may take a second or more for.
+          await expect.poll(() => waitingOnLocks(other), { timeout: 5_000 }).toBe(3);
           await other.query("COMMIT");
           const [added, acked] = await Promise.all([adding, acking, expiring]);
           expect(added.duplicate).toBe(false);

@@ -598,7 +598,12 @@ describe("the listener", () => {
       child.kill(signal);
       await expect.poll(stderr).toMatch(new RegExp(`${signal}: finishing requests in flight`));
       const next = await signed("erp");
-      await expect(request(`${base}/webhooks/erp`, { method: "POST", ...next })).rejects.toThrow(/ECONNREFUSED/);
+      // On a new connection: one kept from before the stop may be cut as it is sent on instead.
+      const fresh = new Agent();
+      await expect(request(`${base}/webhooks/erp`, { method: "POST", ...next, dispatcher: fresh })).rejects.toThrow(
+        /ECONNREFUSED/,
+      );
+      await fresh.close();
       sender.socket.write(body);
       await expect.poll(sender.received).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
       expect(sender.received()).toMatch(/\r\nconnection: close\r\n/i);
