@@ -182,7 +182,7 @@ export class StepCalls {
     const stillHeld = async (outcome: () => string) => {
       if (await holds()) return;
       log.warning(
-        `${who}: ${name} ${outcome()} after another waiter took the automations over; that one goes on with the run, and this one records nothing more of it`,
+        `${who}: ${name} ${outcome()} after another waiter took the automations over; the one that holds them now goes on with the run, and this one records nothing more of it`,
       );
       throw new TakenOver("another waiter holds the automations now");
     };

@@ -329,7 +329,9 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       const finished = (async () => {
         await working;
         await notices.settled();
-        if (running) await lease.release().catch(() => {});
+        // Held though not running (found taken anew, or a start the store failed, the next renewal
+        // to begin them again): let go too, so that another waiter need not wait it out.
+        if (running || lease.current) await lease.release().catch(() => {});
       })();
       await untilAborted(finished, AbortSignal.timeout(STOP_MS)).catch(() => {
         log.warning(

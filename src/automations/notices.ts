@@ -65,12 +65,17 @@ export class FailureNotices {
     };
     const mark = (refused: boolean) => record(refused ? "owed" : "started");
     const holds = this.parts.holding();
+    /** Whether it was left for the waiter that holds the automations now: this one's hold broke. */
+    let leaseLost = false;
     const told = (async () => {
       try {
         for (let tries: Tries | undefined; ; ) {
           if (stopping.aborted) throw new Postponed("waiter is stopping");
           // Another waiter that took the automations over tells what is owed.
-          if (!(await holds())) throw new Postponed("another waiter holds the automations now");
+          if (!(await holds())) {
+            leaseLost = true;
+            throw new Postponed("another waiter holds the automations now");
+          }
           await record("started");
           try {
             await this.parts.send(channel, text, who, mark, tries);
@@ -102,7 +107,7 @@ export class FailureNotices {
       }
       const later = stopping.aborted
         ? "at the next start"
-        : this.parts.running()
+        : this.parts.running() && !leaseLost
           ? "once the event store answers again"
           : "by the waiter that holds the automations now";
       log.info(

@@ -367,6 +367,31 @@ test("a waiter frozen past its lease as the shop answers, whose lease another to
   expect(told).toEqual(["Done"]);
 });
 
+test("a waiter that stops while it holds the lease without running the automations (their start failed on the store) lets it go: the next waiter need not wait it out", async () => {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  // The store takes the lease and fails the start: the next renewal would begin them again.
+  store.runs.cursor = async () => {
+    throw new ToolError("The event store cannot be written: the disk is full.");
+  };
+  const lines: string[] = [];
+  const engine = await startAutomations({
+    ...ENGINE,
+    automations: [ONE_STEP],
+    tools: [shopTool(async () => ({}))],
+    store,
+    log: new Log("warning", (line) => lines.push(line)),
+    historyThrough: await store.latestSeq(),
+  });
+  try {
+    expect(lines.join("")).toMatch(/automations could not start on a store failure/);
+    await engine.close();
+    expect((await store.runs.lease("next", clock.now(), 60_000)).holder).toBe("next");
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+});
+
 test("a renewal that answers after a stop begins nothing: the stop leaves the runs to the next start", async () => {
   const store = new SqliteEventStore(":memory:", RETENTION);
   const lines: string[] = [];
