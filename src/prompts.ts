@@ -41,13 +41,15 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
         },
       },
       (args: { source?: string | undefined }) => {
-        // A client may send an argument left empty as "": that is no source.
-        const source = args.source?.trim() || undefined;
+        // A client may send an argument left empty as "": that is no source. Source names are
+        // lowercase, so "Stripe", the brand as a person writes it, is the source stripe.
+        const given = args.source?.trim() || undefined;
+        const source = given?.toLowerCase();
         // A source the store never saw would list no events: "no payments arrived" when some wait.
-        if (source !== undefined && !sources.includes(source)) {
+        if (given !== undefined && !sources.includes(source as string)) {
           throw new ProtocolError(
             ErrorCode.InvalidParams,
-            `No webhook source is called ${quote(source)}; the sources are ${sources.join(", ")}.`,
+            `No webhook source is called ${quote(given)}; the sources are ${sources.join(", ")}.`,
           );
         }
         return ask(

@@ -127,8 +127,12 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   expect(textOf(await waiter.getPrompt({ name: "process_payments", arguments: { source: " " } }))).toMatch(
     /events_list \(unacked_only: true\)/,
   );
-  await expect(waiter.getPrompt({ name: "process_payments", arguments: { source: "Stripe" } })).rejects.toThrow(
-    'MCP error -32602: No webhook source is called "Stripe"; the sources are stripe, shop, erp.',
+  // Source names are lowercase: the brand as a person writes it is the source, as completion offers it.
+  expect(textOf(await waiter.getPrompt({ name: "process_payments", arguments: { source: "Stripe" } }))).toMatch(
+    /events_list \(unacked_only: true, source: "stripe"\)/,
+  );
+  await expect(waiter.getPrompt({ name: "process_payments", arguments: { source: "Strype" } })).rejects.toThrow(
+    'MCP error -32602: No webhook source is called "Strype"; the sources are stripe, shop, erp.',
   );
   // What the client sent comes back as a message quotes any outside value: short, on one line.
   const long = await waiter
