@@ -348,16 +348,27 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
     const entry = inputs.get(params.name);
     if (!entry) {
       const meant = meantKey(params.name, [...inputs.keys()]);
+      // A client whose list is out of date (a toolset turned off since), or a model's guess.
+      log.operatorOnly("info", `tools/call of ${shorten(params.name)}, which is no tool served here`);
       throw new ProtocolError(
         ErrorCode.InvalidParams,
         `Unknown tool ${shorten(params.name)}; ${meant ? `did you mean ${meant}? ` : ""}tools/list names the tools served.`,
       );
     }
     const { tool, input } = entry;
+    // Said to the operator as a tool's own failure is: a model that keeps sending what a tool
+    // refuses shows in the log, not only in its client's results.
+    const refused = (problems: string) => {
+      const caller = extra.authInfo?.clientId;
+      requestLog(toolLog(tool, log), extra).operatorOnly(
+        "info",
+        `${tool.name} refused its arguments${caller ? ` for ${caller}` : ""}: ${problems}`,
+      );
+      return { content: [{ type: "text", text: `Invalid arguments for ${tool.name}: ${problems}` }], isError: true };
+    };
     const given = params.arguments ?? {};
     if (typeof given !== "object" || Array.isArray(given)) {
-      return invalid(
-        tool,
+      return refused(
         `arguments must be an object of named arguments, not ${Array.isArray(given) ? "an array" : `a ${typeof given}`}`,
       );
     }
@@ -380,7 +391,7 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
     }
     // Refused arguments are worded anew; valid ones mean the tool itself answered the error.
     const checked = input.safeParse(args);
-    return checked.success ? result : invalid(tool, shortenEchoes(issues(checked.error, args), given));
+    return checked.success ? result : refused(shortenEchoes(issues(checked.error, args), given));
   });
 }
 
@@ -452,10 +463,6 @@ function bug(tool: Tool, what: string, done: boolean): CallToolResult {
     ],
     isError: true,
   };
-}
-
-function invalid(tool: Tool, problems: string): CallToolResult {
-  return { content: [{ type: "text", text: `Invalid arguments for ${tool.name}: ${problems}` }], isError: true };
 }
 
 /**

@@ -267,8 +267,8 @@ describe("tool calls", () => {
     await client.close();
   });
 
-  test("invalid arguments are a tool error naming each problem and where it is", async () => {
-    const { client } = await connected();
+  test("invalid arguments are a tool error naming each problem and where it is, and said to the operator alone", async () => {
+    const { client, logged, operator } = await connected();
     const result = await client.callTool({ name: "math_double", arguments: { n: "two", unit: 3 } });
     expect(result.isError).toBe(true);
     expect(result.content).toEqual([
@@ -277,6 +277,13 @@ describe("tool calls", () => {
         text: "Invalid arguments for math_double: n: Invalid input: expected number, received string; unit: Invalid input: expected string, received number",
       },
     ]);
+    // As a tool's own failure is: the client has it in the result, the operator's log once.
+    expect(operator).toEqual([
+      expect.stringMatching(
+        /info +\[\w+\] math_double refused its arguments: n: Invalid input: expected number, received string; unit: /,
+      ),
+    ]);
+    expect(logged).toEqual([]);
     await client.close();
   });
 
@@ -302,8 +309,8 @@ describe("tool calls", () => {
     await client.close();
   });
 
-  test("an unknown tool is a protocol error", async () => {
-    const { client } = await connected();
+  test("an unknown tool is a protocol error, said to the operator too", async () => {
+    const { client, logged, operator } = await connected();
     await expect(client.callTool({ name: "math_triple", arguments: {} })).rejects.toThrow(
       /-32602.*Unknown tool math_triple; tools\/list names the tools served\.$/,
     );
@@ -311,6 +318,11 @@ describe("tool calls", () => {
     await expect(client.callTool({ name: "Math-Double ", arguments: {} })).rejects.toThrow(
       /-32602.*Unknown tool "?Math-Double "?; did you mean math_double\? tools\/list names the tools served\.$/,
     );
+    expect(operator).toEqual([
+      expect.stringMatching(/info +\[waiter\] tools\/call of math_triple, which is no tool served here/),
+      expect.stringMatching(/info +\[waiter\] tools\/call of "?Math-Double "?, which is no tool served here/),
+    ]);
+    expect(logged).toEqual([]);
     await client.close();
   });
 
