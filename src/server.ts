@@ -356,20 +356,13 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
       );
     }
     const { tool, input } = entry;
-    // Said to the operator as a tool's own failure is: a model that keeps sending what a tool
-    // refuses shows in the log, not only in its client's results.
-    const refused = (problems: string) => {
-      const caller = extra.authInfo?.clientId;
-      requestLog(toolLog(tool, log), extra).operatorOnly(
-        "info",
-        `${tool.name} refused its arguments${caller ? ` for ${caller}` : ""}: ${problems}`,
-      );
-      return { content: [{ type: "text", text: `Invalid arguments for ${tool.name}: ${problems}` }], isError: true };
-    };
     const given = params.arguments ?? {};
     if (typeof given !== "object" || Array.isArray(given)) {
-      return refused(
+      return refusedArguments(
+        tool,
         `arguments must be an object of named arguments, not ${Array.isArray(given) ? "an array" : `a ${typeof given}`}`,
+        log,
+        extra,
       );
     }
     const args = withoutOmitted(given as Record<string, unknown>, tool);
@@ -391,7 +384,9 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
     }
     // Refused arguments are worded anew; valid ones mean the tool itself answered the error.
     const checked = input.safeParse(args);
-    return checked.success ? result : refused(shortenEchoes(issues(checked.error, args), given));
+    return checked.success
+      ? result
+      : refusedArguments(tool, shortenEchoes(issues(checked.error, args), given), log, extra);
   });
 }
 
@@ -437,6 +432,24 @@ function meaningfulHints(annotations: ToolAnnotations): ToolAnnotations {
         !(annotations.readOnlyHint && (hint === "destructiveHint" || hint === "idempotentHint")),
     ),
   );
+}
+
+/**
+ * The result for arguments `tool` refuses, said to the operator as a tool's own failure is: a
+ * model that keeps sending what a tool refuses shows in the log, not only in its client's results.
+ */
+function refusedArguments(
+  tool: Tool,
+  problems: string,
+  log: Log,
+  extra: RequestHandlerExtra<ServerRequest, ServerNotification>,
+): CallToolResult {
+  const caller = extra.authInfo?.clientId;
+  requestLog(toolLog(tool, log), extra).operatorOnly(
+    "info",
+    `${tool.name} refused its arguments${caller ? ` for ${caller}` : ""}: ${problems}`,
+  );
+  return { content: [{ type: "text", text: `Invalid arguments for ${tool.name}: ${problems}` }], isError: true };
 }
 
 /** McpServer's words for a result that does not match the output schema, and zod's issues after them. */
