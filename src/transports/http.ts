@@ -15,7 +15,7 @@ import { clock } from "../time.js";
 import { bearerRefusal, rpcError, serveThrough } from "./answers.js";
 import { mountRoutes } from "./routes.js";
 import { type Open, type SessionOptions, sessionTable } from "./sessions.js";
-import { endCancelled, endHeldStream, opensStream, replayEnded, streamEnded } from "./streams.js";
+import { endCancelled, endHeldStream, opensStream, replayEnded, resumesCall, streamEnded } from "./streams.js";
 import { allowedTools, WRITE_SCOPE } from "./tokens.js";
 
 /** MCP over Streamable HTTP at /mcp, one MCP server per session; mounted on the listener's app. */
@@ -345,7 +345,9 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
 
   /** A request to /mcp past the routes' checks: one of a session, or one that may open a session. */
   const handle = async (req: Request, res: Response) => {
-    if (stopping && req.method === "GET") {
+    // A client back for a call's answer is served: the stop lets the call finish.
+    const lastId = req.headers["last-event-id"];
+    if (stopping && req.method === "GET" && !resumesCall(typeof lastId === "string" ? lastId : undefined)) {
       res.set("retry-after", "5");
       rpcError(res, 503, -32000, "The server is stopping; open the stream again on its next start");
       return;

@@ -18,9 +18,19 @@ function answerStreams(transport: WebStandardStreamableHTTPServerTransport): Map
  * `lastId` names (a call's, as a client of MCP 2025-11-25 comes back to it).
  */
 export function endHeldStream(transport: WebStandardStreamableHTTPServerTransport, lastId: string | undefined) {
-  const stream = lastId === undefined ? NOTIFICATION_STREAM : lastId.slice(0, Math.max(0, lastId.lastIndexOf(":")));
+  const stream = streamOf(lastId);
   if (stream === NOTIFICATION_STREAM) transport.closeStandaloneSSEStream();
   else for (const [request, of] of answerStreams(transport)) if (of === stream) transport.closeSSEStream(request);
+}
+
+/** The stream a GET opens: the one its `Last-Event-ID` names (a call's, or the notification stream's), else the notification stream. */
+function streamOf(lastId: string | undefined): StreamId {
+  return lastId === undefined ? NOTIFICATION_STREAM : lastId.slice(0, Math.max(0, lastId.lastIndexOf(":")));
+}
+
+/** Whether a GET comes back to a call's stream, which carries the call's answer, rather than to the notification stream. */
+export function resumesCall(lastId: string | undefined): boolean {
+  return streamOf(lastId) !== NOTIFICATION_STREAM;
 }
 
 /**
