@@ -1012,6 +1012,11 @@ describe("automations are checked at start", () => {
     await expect(serve([stray])).rejects.toThrow(
       /automation stripe-paid, when.where 1: "data.object.status" starts at "data", which is neither payload nor event, so it never has a value/,
     );
+    // A key with a hyphen, which JMESPath reads as a subtraction, is told quoted.
+    const hyphen = { ...PAID, when: { ...PAID.when, where: [{ path: "payload.order-id", present: true }] } };
+    await expect(serve([hyphen])).rejects.toThrow(
+      /"payload.order-id" starts at "id", which is neither payload nor event, so it never has a value \(payload\."order-id", perhaps\)/,
+    );
     const path = "length(payload.data.object.metadata.*) > `0` && event.type != 'x'";
     await (await serve([{ ...PAID, when: { ...PAID.when, where: [{ path, equals: true }] } }])).close();
     // Wherever in the expression the typo hides, it is found: a hash of it would be present on every event.

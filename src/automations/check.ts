@@ -56,7 +56,7 @@ export function checkAutomations({
       const stray = read.find((name) => name !== "payload" && name !== "event" && !name.startsWith("event."));
       if (stray !== undefined) {
         throw new ConfigError(
-          `${where}, ${at}: ${JSON.stringify(path)} starts at "${stray}", which is neither payload nor event, so it never has a value (payload.${stray}, perhaps)`,
+          `${where}, ${at}: ${JSON.stringify(path)} starts at "${stray}", which is neither payload nor event, so it never has a value (${meantPath(path, stray)}, perhaps)`,
         );
       }
       const field = read.map((name) => /^event\.(.*)$/s.exec(name)?.[1]).find(isNoEventField);
@@ -311,3 +311,13 @@ const placeholderView: View = { event: { id: "", source: "", type: "", received_
 
 /** The fields of `event` that templates and paths see. */
 const EVENT_FIELDS = Object.keys(placeholderView.event);
+
+/**
+ * The path meant by one that reads `stray` at its root: a key with a hyphen (`payload.order-id`),
+ * which JMESPath reads as a subtraction of `id`, is quoted (`payload."order-id"`); else `stray`
+ * under payload.
+ */
+function meantPath(path: string, stray: string): string {
+  const quoted = path.replace(/(?<=\.)[A-Za-z_]\w*(?:-\w+)+/g, (key) => `"${key}"`);
+  return quoted !== path && path.includes(`-${stray}`) ? quoted : `payload.${stray}`;
+}
