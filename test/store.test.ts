@@ -114,6 +114,16 @@ describe("storing in a file", () => {
     const again = await startApp(env);
     await again.app.close();
     expect(again.stderr()).not.toContain("set up a new event store");
+    // A store from before waiter kept schema versions was there: it is upgraded, not set up.
+    const older = new Database(join(dir, "events.db"));
+    older.pragma("user_version = 0");
+    older.close();
+    const unversioned = await startApp(env);
+    await unversioned.app.close();
+    expect(unversioned.stderr()).not.toContain("set up a new event store");
+    expect(unversioned.stderr()).toContain(
+      `upgraded the event store ${join(dir, "events.db")} from schema 0 to ${SCHEMA_VERSION}`,
+    );
   });
 
   // Run as root, so that the server can be run as another user; the checkout must be readable by it.

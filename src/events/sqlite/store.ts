@@ -361,9 +361,13 @@ export class SqliteEventStore implements EventStore {
     this.#db.pragma("secure_delete = ON");
     this.#db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT}`);
     // Read again under the write lock: another waiter may have set the store up, or upgraded it, meanwhile.
+    // A file of tables without a version is a store from before waiter kept versions: upgraded, not made.
+    let unversioned = false;
     const setUp = this.#db.transaction(() => {
       const version = schemaVersion();
       if (version > SCHEMA_VERSION) return version;
+      unversioned =
+        version === 0 && this.#db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events'").get() !== undefined;
       this.#db.exec(SCHEMA);
       this.#db.exec(RUNS_SCHEMA);
       this.#db.exec(SESSIONS_SCHEMA);
@@ -383,9 +387,10 @@ export class SqliteEventStore implements EventStore {
       version = found;
     }
     refuseNewer(version);
-    // Version 0 is a file no waiter had set up: made, not upgraded.
-    this.upgraded = version > 0 && version < SCHEMA_VERSION ? { from: version, to: SCHEMA_VERSION } : undefined;
-    this.created = version === 0;
+    // Version 0 without tables is a file no waiter had set up: made, not upgraded.
+    this.upgraded =
+      (version > 0 || unversioned) && version < SCHEMA_VERSION ? { from: version, to: SCHEMA_VERSION } : undefined;
+    this.created = version === 0 && !unversioned;
     this.#busyMs = Math.round(busyMs);
     const sql = (text: string) => this.#sql(text);
     const write = <T>(fn: () => T) => this.#write(fn);
