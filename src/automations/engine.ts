@@ -211,10 +211,12 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
   const holdsLease = async () => running && (lease.current || ((await tryLease()) && running));
   /**
    * A check, for later, that this process has run the automations since now without a break: a
-   * lease that lapsed and was taken again may have been another waiter's meanwhile.
+   * lease that lapsed and was taken again may have been another waiter's meanwhile. The term is the
+   * one the automations were begun in, not the lease's own: a renewal other than the engine's (a
+   * waiting run's) that takes the lease anew has them wait until they are begun again.
    */
   const holding = () => {
-    const since = lease.term;
+    const since = term;
     return async () => (await holdsLease()) && lease.term === since;
   };
   const leaseTimer = setInterval(() => void tryLease(), leaseMs / 3);

@@ -656,3 +656,55 @@ test("a step waiting for its next try whose lease check the store fails as the l
     await store.close();
   }
 });
+
+test("a waiting run's renewal that finds the lease taken anew stops the runs until they are begun again from the store: no step is called on what this waiter knew before", async () => {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  const lines: string[] = [];
+  const ranOut = () => lines.some((line) => line.includes("their lease on this store ran out"));
+  /** For each call of the shop's step, whether this waiter had said by then that its lease ran out. */
+  const afterLapse: boolean[] = [];
+  // The shop is down at the first try (the run waits 100 ms for its next), and answers after.
+  const tool = shopTool(async () => {
+    afterLapse.push(ranOut());
+    if (afterLapse.length === 1) throw new UpstreamError("the shop answered 503", 503);
+    return {};
+  }, true);
+  const lease = store.runs.lease.bind(store.runs);
+  let trapped = false;
+  store.runs.lease = async (...args: Parameters<typeof lease>) => {
+    // The renewal the waiting run makes as it is due, the store slow to answer it: another waiter
+    // takes the lease meanwhile, and lets it go; then an event comes, and the renewal takes the
+    // lease anew. The engine's own renewal, which says the lease ran out, is a second away.
+    if (!trapped && /\bresume\b/.test(new Error().stack ?? "")) {
+      trapped = true;
+      expect((await lease("other", clock.now() + 4_000, 3_000)).holder).toBe("other");
+      await store.runs.release("other");
+      await store.add(anEvent("2"));
+      const taken = await lease(...args);
+      expect(taken).toEqual({ holder: args[0], renewed: false });
+      return taken;
+    }
+    return lease(...args);
+  };
+  const engine = await startAutomations({
+    ...ENGINE,
+    leaseMs: 3_000,
+    automations: [ONE_STEP],
+    tools: [tool],
+    store,
+    log: new Log("info", (line) => lines.push(line)),
+    historyThrough: await store.latestSeq(),
+  });
+  try {
+    await store.add(anEvent("1"));
+    await expect.poll(() => trapped).toBe(true);
+    await expect
+      .poll(async () => (await store.runs.list({ limit: 5 })).map((run) => run.status), { timeout: 5_000 })
+      .toEqual(["done", "done"]);
+    // The first try, before the lease was another's; every one after, once this waiter said so.
+    expect(afterLapse).toEqual([false, true, true]);
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+});
