@@ -154,12 +154,13 @@ class NotJson extends Error {}
  */
 class Lines extends ReadBuffer {
   override readMessage(): JSONRPCMessage | null {
-    // The line the SDK reads next, from its (private) buffer, for the JSON its error does not hold.
+    // The SDK's (private) buffer as it was before the line was read, for the JSON its error does
+    // not hold: the line is found in it only when the SDK refused it, not for every message.
     const buffer = (this as unknown as { _buffer?: Buffer })._buffer;
-    const end = buffer?.indexOf("\n") ?? -1;
     try {
       return super.readMessage();
     } catch (err) {
+      const end = buffer?.indexOf("\n") ?? -1;
       if (!buffer || end === -1) throw err;
       const line = buffer.toString("utf8", 0, end);
       if (err instanceof SyntaxError && line.trim() !== "") throw new NotJson(err.message);
