@@ -4,6 +4,7 @@ import { startAutomations } from "../../src/automations/engine.js";
 import { automation } from "../../src/automations/rules.js";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import { SqliteEventStore } from "../../src/events/sqlite/store.js";
+import type { EventStore } from "../../src/events/store.js";
 import { describeFailure, READ_BEFORE_RETRYING } from "../../src/http/failures.js";
 import type { HttpClientOptions } from "../../src/http/types.js";
 import { Log } from "../../src/log.js";
@@ -605,47 +606,67 @@ test("a path that finds nothing in a list, an empty list, has no value: present 
   expect(await takenBy(noCoupon, [{ coupon_lines: [{ code: "SPRING" }] }, { coupon_lines: [] }])).toEqual(["1"]);
 });
 
-test("a step waiting for its next try whose lease check the store fails as the lease is found taken anew goes on once it is due: the automations do not stall on it", async () => {
+const RAN_OUT = "their lease on this store ran out";
+
+/**
+ * An engine on a store in memory, with ONE_STEP, whose shop is down at the first try (the run waits
+ * 100 ms for its next) and answers after. The renewal of the lease the waiting run makes as it is
+ * due goes through `trap`, once, with the store's own lease and the renewal's arguments. `calls`
+ * holds, for each call of the shop, whether the engine had said by then that its lease ran out.
+ */
+async function trappedResume(
+  leaseMs: number,
+  trap: (
+    lease: EventStore["runs"]["lease"],
+    args: Parameters<EventStore["runs"]["lease"]>,
+    store: SqliteEventStore,
+    lines: string[],
+  ) => Promise<Awaited<ReturnType<EventStore["runs"]["lease"]>>>,
+) {
   const store = new SqliteEventStore(":memory:", RETENTION);
   const lines: string[] = [];
-  let calls = 0;
-  // The shop is down at the first try (the run waits 100 ms for its next), and answers after.
+  const calls: boolean[] = [];
   const tool = shopTool(async () => {
-    calls += 1;
-    if (calls === 1) throw new UpstreamError("the shop answered 503", 503);
+    calls.push(lines.some((line) => line.includes(RAN_OUT)));
+    if (calls.length === 1) throw new UpstreamError("the shop answered 503", 503);
     return {};
   }, true);
   const lease = store.runs.lease.bind(store.runs);
-  let trapped = false;
+  const state = { trapped: false };
   store.runs.lease = async (...args: Parameters<typeof lease>) => {
-    // The renewal the waiting run makes as it is due: while the store takes its time over it,
-    // another waiter takes the lease, uses it and lets it go, and this waiter's next renewal finds
-    // it taken anew; then the store fails the run's renewal.
-    if (!trapped && /\bresume\b/.test(new Error().stack ?? "")) {
-      trapped = true;
-      expect((await lease("other", clock.now() + 400, 300)).holder).toBe("other");
-      await store.runs.release("other");
-      while (!lines.some((line) => line.includes("their lease on this store ran out"))) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      throw new ToolError("The event store is busy: another waiter process is writing to it. Try again in a moment.");
-    }
-    return lease(...args);
+    if (state.trapped || !/\bresume\b/.test(new Error().stack ?? "")) return lease(...args);
+    state.trapped = true;
+    return trap(lease, args, store, lines);
   };
   const engine = await startAutomations({
     ...ENGINE,
-    leaseMs: 300,
+    leaseMs,
     automations: [ONE_STEP],
     tools: [tool],
     store,
     log: new Log("info", (line) => lines.push(line)),
     historyThrough: await store.latestSeq(),
   });
+  return { store, engine, calls, state };
+}
+
+test("a step waiting for its next try whose lease check the store fails as the lease is found taken anew goes on once it is due: the automations do not stall on it", async () => {
+  // The renewal the waiting run makes as it is due: while the store takes its time over it,
+  // another waiter takes the lease, uses it and lets it go, and this waiter's next renewal finds
+  // it taken anew; then the store fails the run's renewal.
+  const { store, engine, calls, state } = await trappedResume(300, async (lease, _args, trapped, lines) => {
+    expect((await lease("other", clock.now() + 400, 300)).holder).toBe("other");
+    await trapped.runs.release("other");
+    while (!lines.some((line) => line.includes(RAN_OUT))) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new ToolError("The event store is busy: another waiter process is writing to it. Try again in a moment.");
+  });
   try {
     await store.add(anEvent("1"));
-    await expect.poll(() => trapped).toBe(true);
+    await expect.poll(() => state.trapped).toBe(true);
     await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status, { timeout: 3_000 }).toBe("done");
-    expect(calls).toBe(2);
+    expect(calls).toHaveLength(2);
     // Later events have their runs.
     const later = await store.add(anEvent("2"));
     await expect
@@ -658,51 +679,25 @@ test("a step waiting for its next try whose lease check the store fails as the l
 });
 
 test("a waiting run's renewal that finds the lease taken anew stops the runs until they are begun again from the store: no step is called on what this waiter knew before", async () => {
-  const store = new SqliteEventStore(":memory:", RETENTION);
-  const lines: string[] = [];
-  const ranOut = () => lines.some((line) => line.includes("their lease on this store ran out"));
-  /** For each call of the shop's step, whether this waiter had said by then that its lease ran out. */
-  const afterLapse: boolean[] = [];
-  // The shop is down at the first try (the run waits 100 ms for its next), and answers after.
-  const tool = shopTool(async () => {
-    afterLapse.push(ranOut());
-    if (afterLapse.length === 1) throw new UpstreamError("the shop answered 503", 503);
-    return {};
-  }, true);
-  const lease = store.runs.lease.bind(store.runs);
-  let trapped = false;
-  store.runs.lease = async (...args: Parameters<typeof lease>) => {
-    // The renewal the waiting run makes as it is due, the store slow to answer it: another waiter
-    // takes the lease meanwhile, and lets it go; then an event comes, and the renewal takes the
-    // lease anew. The engine's own renewal, which says the lease ran out, is a second away.
-    if (!trapped && /\bresume\b/.test(new Error().stack ?? "")) {
-      trapped = true;
-      expect((await lease("other", clock.now() + 4_000, 3_000)).holder).toBe("other");
-      await store.runs.release("other");
-      await store.add(anEvent("2"));
-      const taken = await lease(...args);
-      expect(taken).toEqual({ holder: args[0], renewed: false });
-      return taken;
-    }
-    return lease(...args);
-  };
-  const engine = await startAutomations({
-    ...ENGINE,
-    leaseMs: 3_000,
-    automations: [ONE_STEP],
-    tools: [tool],
-    store,
-    log: new Log("info", (line) => lines.push(line)),
-    historyThrough: await store.latestSeq(),
+  // The renewal the waiting run makes as it is due, the store slow to answer it: another waiter
+  // takes the lease meanwhile, and lets it go; then an event comes, and the renewal takes the
+  // lease anew. The engine's own renewal, which says the lease ran out, is a second away.
+  const { store, engine, calls, state } = await trappedResume(3_000, async (lease, args, trapped) => {
+    expect((await lease("other", clock.now() + 4_000, 3_000)).holder).toBe("other");
+    await trapped.runs.release("other");
+    await trapped.add(anEvent("2"));
+    const taken = await lease(...args);
+    expect(taken).toEqual({ holder: args[0], renewed: false });
+    return taken;
   });
   try {
     await store.add(anEvent("1"));
-    await expect.poll(() => trapped).toBe(true);
+    await expect.poll(() => state.trapped).toBe(true);
     await expect
       .poll(async () => (await store.runs.list({ limit: 5 })).map((run) => run.status), { timeout: 5_000 })
       .toEqual(["done", "done"]);
     // The first try, before the lease was another's; every one after, once this waiter said so.
-    expect(afterLapse).toEqual([false, true, true]);
+    expect(calls).toEqual([false, true, true]);
   } finally {
     await engine.close();
     await store.close();
