@@ -1316,6 +1316,8 @@ describe("products and stock", () => {
     const refused = await server.call("eshop_stock_set", { id: P.houseBlend, quantity: 3 });
     expect(refused.isError).toBe(true);
     expect(text(refused)).toMatch(/is a variable product whose stock is kept per variation: set a variation's stock/);
+    // The product's box is shown only while the shop counts stock at all: where to turn that on is said too.
+    expect(text(refused)).toContain("WooCommerce → Settings → Products → Inventory");
     expect(woo.shop.writes.length).toBe(writes);
 
     // One stock for all its variations, kept on the product: WooCommerce takes a new quantity for it.

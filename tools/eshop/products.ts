@@ -163,7 +163,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     // WooCommerce counts a variable product's stock on the product when it manages stock there, else per variation.
     if (before.type === "variable" && !before.manage_stock) {
       throw new ToolError(
-        `${oneLine(before.name)} (id ${before.id}) is a variable product whose stock is kept per variation: set a variation's stock in the shop's admin. (To count one stock for all its variations, turn on "Manage stock?" on the product's Inventory tab; then this tool sets it.)`,
+        `${oneLine(before.name)} (id ${before.id}) is a variable product whose stock is kept per variation: set a variation's stock in the shop's admin. (To count one stock for all its variations, turn on "Manage stock?" on the product's Inventory tab, which shows it only while stock management is on for the whole shop, WooCommerce → Settings → Products → Inventory; then this tool sets it.)`,
       );
     }
     if (before.counted_on !== undefined) {
