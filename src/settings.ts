@@ -199,7 +199,8 @@ export function integer(defaultValue: number, min: number, max: number) {
 export function listenAddress(defaultValue?: string) {
   const text = defaultValue === undefined ? z.string() : z.string().default(defaultValue);
   return text.transform((value, ctx) => {
-    const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+    // No blanks inside: "127.0.0.1 :8790" would bind a host "127.0.0.1 " and be told it is no loopback.
+    const match = /^(?:\[([0-9a-fA-F:]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
     const port = Number(match?.[3]);
     if (!match || port < 0 || port > 65535) {
       ctx.addIssue({ code: "custom", message: "must be host:port, like 127.0.0.1:8790" });

@@ -135,6 +135,10 @@ describe("bad settings are refused by name", () => {
   test.each([
     [{ WAITER_LOG_LEVEL: "loud" }, /^invalid setting WAITER_LOG_LEVEL: .*"debug".* \(got "loud"\)$/],
     [{ WAITER_TOOL_TIMEOUT: "0" }, /^invalid setting WAITER_TOOL_TIMEOUT: /],
+    [
+      { WAITER_WEBHOOKS_LISTEN: "127.0.0.1 :8790" },
+      /^invalid setting WAITER_WEBHOOKS_LISTEN: must be host:port, like 127\.0\.0\.1:8790/,
+    ],
     [{ WAITER_TOOL_TIMEOUT: "soon" }, /^invalid setting WAITER_TOOL_TIMEOUT: .*\(got "soon"\)$/],
     [{ WAITER_CONTACT: "somebody" }, /^invalid setting WAITER_CONTACT: must be an email address or an http\(s\) URL/],
     [{ WAITER_READ_ONLY: "maybe" }, /^invalid setting WAITER_READ_ONLY: expected true or false/],
