@@ -1510,47 +1510,7 @@ describe("cancellation", () => {
     }
   });
 
-  test("once stopping, a call's stream that dropped is still resumed, and sent the call's answer", async () => {
-    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
-    try {
-      const { inSession, post } = await rawSession(served.url, "2025-11-25");
-      const dropped = new AbortController();
-      const call = await post(
-        { jsonrpc: "2.0", id: 2, method: "tools/call", params: wait },
-        { signal: dropped.signal },
-      );
-      // The priming event names the call's stream; then it drops while the call runs.
-      const first = (await call.body[Symbol.asyncIterator]().next()).value.toString();
-      dropped.abort();
-      await expect.poll(() => served.sessions.answering()).toBe(0);
-      // The stop refuses the notification stream; the call it lets finish is still the client's.
-      served.sessions.endStreams();
-      const resumed = await request(`${served.url}/mcp`, {
-        headers: {
-          accept: "text/event-stream",
-          ...inSession,
-          "last-event-id": /^id: (.*)$/m.exec(first)?.[1] as string,
-        },
-      });
-      expect(resumed.statusCode).toBe(200);
-      await expect.poll(() => served.sessions.answering()).toBe(1);
-      await served.app.store?.add({
-        source: "erp",
-        type: "invoice.created",
-        scheme: "hmac-sha256",
-        dedupeId: "resumed-while-stopping",
-        headers: {},
-        body: Buffer.from("{}"),
-        receivedAt: clock.now(),
-      });
-      const data = /^data: (.*)$/m.exec(await resumed.body.text())?.[1];
-      expect(JSON.parse(data as string)).toMatchObject({ id: 2, result: { structuredContent: { timed_out: false } } });
-    } finally {
-      await served.close();
-    }
-  });
-
-  test("a call's stream that drops is resumed while the call runs, and after it has answered is sent the answer and ended", async () => {
+  test("a call's stream that drops is resumed while the call runs, after it has answered, and while the server stops: it is sent the answer and ended", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
     const event = (n: number) =>
       served.app.store?.add({
@@ -1601,6 +1561,18 @@ describe("cancellation", () => {
       expect(again.statusCode).toBe(204);
       await again.body.dump();
       expect(served.sessions.answering()).toBe(0);
+
+      // Back while the server stops: it refuses a notification stream, not the call it lets finish.
+      const stopping = await waitThenDrop(4);
+      served.sessions.endStreams();
+      const resumed = await resume(stopping);
+      expect(resumed.statusCode).toBe(200);
+      await expect.poll(() => served.sessions.answering()).toBe(1);
+      await event(3);
+      expect(answerIn(await resumed.body.text())).toMatchObject({
+        id: 4,
+        result: { structuredContent: { timed_out: false } },
+      });
     } finally {
       await served.close();
     }
