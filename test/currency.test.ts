@@ -196,6 +196,29 @@ describe("each bank publishes on its own calendar", () => {
     expect(published.structuredContent).not.toHaveProperty("note");
   });
 
+  test("an ECB history of a day begun in Frankfurt but not yet in UTC says its fixing is to come, not that none exists", async () => {
+    setClock("2026-11-30T23:30:00Z"); // Tuesday 00:30 in Frankfurt, still Monday in UTC, Frankfurter's today
+    const range = { base: "EUR", symbols: ["USD"], end: "2026-12-01" };
+    const today = await server.call("currency_history", { ...range, start: "2026-12-01" });
+    expect(today.isError).toBe(true);
+    expect(text(today)).toBe(
+      "No fixing between 2026-12-01 and 2026-12-01 yet: the fixing of 2026-12-01 is not published yet (the European Central Bank publishes around 16:00 Frankfurt time on working days).",
+    );
+    // A range from the day before is answered up to Monday's fixing, and says the same of Tuesday's.
+    const week = await server.call("currency_history", { ...range, start: "2026-11-30" });
+    expect(week.structuredContent).toMatchObject({
+      start: "2026-11-30",
+      end: "2026-11-30",
+      note: expect.stringMatching(/^The fixing of 2026-12-01 is not published yet/),
+    });
+    // A Saturday at 01:30 in Frankfurt (summer time) has none, as at any hour of it.
+    setClock("2026-07-03T23:30:00Z");
+    const saturday = await server.call("currency_history", { ...range, start: "2026-07-04", end: "2026-07-04" });
+    expect(text(saturday)).toBe(
+      "No fixing between 2026-07-04 and 2026-07-04: the European Central Bank publishes none on weekends and TARGET closing days; widen the range.",
+    );
+  });
+
   test("a history over Easter has neither Good Friday nor Easter Monday, at either bank", async () => {
     // Its own server: the CNB's year it reads would otherwise be cached for other tests.
     const session = await startCurrency();

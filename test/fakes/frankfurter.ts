@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { clock } from "../../src/time.js";
+import { clock, isoDate } from "../../src/time.js";
 import {
   addDays,
   type Fake,
@@ -9,7 +9,6 @@ import {
   json,
   lastPublished,
   lastWorkingDay,
-  localParts,
   startFake,
   TARGET,
   wobble,
@@ -20,8 +19,13 @@ import {
  * /latest, /YYYY-MM-DD, /START..END, /currencies; base, symbols, amount; 404 {"message":"not found"},
  * 422 {"message": ...}; Cache-Control: public, max-age=86400 on success, no-store on errors.
  * Weekends and TARGET closing days answer with the last working day; a date not published yet (a
- * future one, or today's before 16:00 in Frankfurt) with the latest, and so does a range that starts
- * after the latest fixing; only a range that starts after today (in Frankfurt) is 404.
+ * future one, or today's before 16:00 in Frankfurt) with the latest, as its source carries forward
+ * the newest fixing of the 14 days up to the date asked (a date later than that is 404); a range that
+ * starts after the latest fixing answers with the latest too. Its "today" is the UTC date (its docs:
+ * "Frankfurter stores dates in UTC"; its source: Ruby's Date.today on servers run in UTC, and the
+ * ECB's polling schedule a cron in UTC), and a range that starts after it is 404 (RateScopes#between
+ * answers nothing when `interval.begin > Date.today`): for an hour or two after midnight in
+ * Frankfurt, so is one that starts on Frankfurt's today.
  * Rates: the published tables in samples/, and a deterministic wobble around them elsewhere.
  */
 
@@ -124,8 +128,8 @@ function answer(path: string, query: URLSearchParams): FakeAnswer {
     const start = range[1] as string;
     const end = range[2] ?? last;
     if (!isCalendarDate(start) || !isCalendarDate(end)) return unprocessable("invalid date");
-    // A start after the last fixing but not in the future (today before 16:00) gets the last one.
-    if (start > localParts(clock.now(), "Europe/Berlin").date || start > end) return notFound();
+    // A start after the last fixing but not after today in UTC (today before 16:00) gets the last one.
+    if (start > isoDate(clock.now()) || start > end) return notFound();
     const first = start > last ? last : lastWorkingDay(start < FIRST_DATE ? FIRST_DATE : start, TARGET);
     const rates: Record<string, Record<string, number>> = {};
     for (let day = first; day <= end && day <= last; day = addDays(day, 1)) {
@@ -144,6 +148,8 @@ function answer(path: string, query: URLSearchParams): FakeAnswer {
   if (!isCalendarDate(single)) return unprocessable("invalid date");
   if (single < FIRST_DATE) return notFound();
   const date = lastWorkingDay(single > last ? last : single, TARGET);
+  // Only the 14 days up to the date asked are carried forward from (CarryForward::LOOKBACK_DAYS).
+  if (addDays(date, 14) < single) return notFound();
   const rates = rebase(ecbTable(date), base, symbols, amount);
   if (!rates) return notFound();
   return ok(render({ amount, base, date, rates }));

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call, HttpResponse } from "../../src/http/types.js";
 import { orKept, type Upstream } from "../../src/http/upstream.js";
+import { clock, isoDate } from "../../src/time.js";
 import { type CurrencyName, emptyFixing, type Fixing, KEPT_FOR_SECONDS, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
@@ -87,6 +88,10 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     },
 
     async series(start, end, codes, call) {
+      // Frankfurter's dates are UTC's ("Frankfurter stores dates in UTC"): a range that starts after
+      // today there is 404, read as wrong codes, for the hour or two after midnight in Frankfurt. No
+      // fixing dated from that start on is out: the ECB publishes at 16:00 Frankfurt time on its date.
+      if (start > isoDate(clock.now())) return [];
       const symbols = codes.filter((code) => code !== "EUR");
       const body = await frankfurter.json(
         series,
