@@ -1046,6 +1046,52 @@ describe("automations are checked at start", () => {
     );
   });
 
+  test("a path that gives a kind of value the argument never takes stops waiter serve, saying what each is", async () => {
+    const stock = (quantity: string) => ({
+      ...PAID,
+      do: [{ tool: "eshop_stock_set", args: { sku: "COF-ESP-1KG", quantity: { path: quantity } } }],
+    });
+    // A projection or a filter gives a list even when it finds one item.
+    await expect(serve([stock("payload.data.object.items[*].quantity")])).rejects.toThrow(
+      `automation stripe-paid, step 1: eshop_stock_set's argument quantity takes a number, which the path "payload.data.object.items[*].quantity" never gives: it gives a list or null, whatever the event ("payload.data.object.items[*].quantity | [0]" gives its first item, perhaps)`,
+    );
+    await expect(serve([stock("payload.data.object.items[?sku == 'COF-ESP-1KG']")])).rejects.toThrow(
+      /step 1: eshop_stock_set's argument quantity takes a number, which the path .* never gives: it gives a list or null/,
+    );
+    await expect(serve([stock("{q: payload.data.object.quantity}")])).rejects.toThrow(
+      /step 1: eshop_stock_set's argument quantity takes a number, which the path "\{q: payload.data.object.quantity\}" never gives: it gives an object, whatever the event$/,
+    );
+    const paid = {
+      ...PAID,
+      do: [
+        {
+          tool: "eshop_order_mark_paid",
+          args: { id: 1042, transaction_id: { path: "payload.data.object.status == 'succeeded'" } },
+        },
+      ],
+    };
+    await expect(serve([paid])).rejects.toThrow(
+      `automation stripe-paid, step 1: eshop_order_mark_paid's argument transaction_id takes text, which the path "payload.data.object.status == 'succeeded'" never gives: it gives true or false, whatever the event`,
+    );
+  });
+
+  test("a path whose value's kind only the event tells is left to each event", async () => {
+    for (const quantity of [
+      "to_number(payload.data.object.metadata.quantity)",
+      "payload.data.object.quantity",
+      "payload.data.object.items[*].quantity | [0]",
+      "length(payload.data.object.items[?sku == 'COF-ESP-1KG'])",
+      // && and || give one of their sides, not true or false.
+      "payload.data.object.quantity || `0`",
+    ]) {
+      const step = { tool: "eshop_stock_set", args: { sku: "COF-ESP-1KG", quantity: { path: quantity } } };
+      await (await serve([{ ...PAID, do: [step] }])).close();
+    }
+    // A notification's text quotes what its path gives, whatever it is.
+    const told = { tool: "notify_send", args: { channel: "team", text: { path: "payload.data.object.items[*].sku" } } };
+    await (await serve([{ ...PAID, do: [told] }])).close();
+  });
+
   test("a field event has not, in a template or a path, stops waiter serve with the fields it has", async () => {
     const typo = { ...PAID, do: [{ notify: "team", text: "{{event.typ}} {{event.id}}" }] };
     await expect(serve([typo])).rejects.toThrow(

@@ -13,7 +13,8 @@ const CHANNEL: [string, string] = ["notification channel", "notification channel
 /**
  * Checks every automation against what this server serves, at start: its source configured,
  * every step's tool served (enabled, and allowed by --read-only), every argument known to the
- * tool and every literal one valid, every required argument given. Throws a ConfigError that
+ * tool and every literal one valid, every path of a kind its argument takes, every required
+ * argument given. Throws a ConfigError that
  * names the automation and the step.
  */
 export function checkAutomations({
@@ -120,6 +121,10 @@ export function checkAutomations({
             `${where}, ${at}: ${name}'s argument ${arg} takes no text, which a template always gives; take the value with {"path": …}`,
           );
         }
+        // notify_send's text quotes what its path gives, as text (argumentsFor).
+        const quoted = name === "notify_send" && arg === "text";
+        const wrongKind = isPathArgument(value) && !quoted && neverTaken(value.path, schema);
+        if (wrongKind) throw new ConfigError(`${where}, ${at}: ${name}'s argument ${arg} ${wrongKind}`);
       }
       for (const [arg, schema] of Object.entries(tool.input)) {
         if (!(arg in args) && !(schema as z.ZodType).safeParse(undefined).success) {
@@ -305,6 +310,179 @@ function given(node: Node | undefined, at: string | undefined): string | undefin
   if (node?.type === "Current" || node?.type === "Identity") return at;
   if (node?.type === "Field") return at === "" && node.name === "event" ? "event." : undefined;
   return node?.type === "Subexpression" ? given(node.right, given(node.left, at)) : undefined;
+}
+
+/** The kinds of JSON value, as a message names each. */
+const KINDS = {
+  number: "a number",
+  text: "text",
+  boolean: "true or false",
+  list: "a list",
+  object: "an object",
+  null: "null",
+} as const;
+type Kind = keyof typeof KINDS;
+const EVERY_KIND = Object.keys(KINDS) as Kind[];
+
+function kindOf(value: unknown): Kind | undefined {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "list";
+  const kind = { number: "number", string: "text", boolean: "boolean", object: "object" } as const;
+  return kind[typeof value as keyof typeof kind];
+}
+
+/** Kinds a value may be of, once each, or undefined when any of them may be unknown. */
+function either(...kinds: (readonly Kind[] | undefined)[]): readonly Kind[] | undefined {
+  return kinds.some((k) => k === undefined) ? undefined : [...new Set(kinds.flat() as Kind[])];
+}
+
+/**
+ * What JMESPath's functions give, where their name alone tells (one given the wrong type fails
+ * instead). to_number is waiter's own (view.ts), which gives null for text that writes no number.
+ */
+const FUNCTION_GIVES = Object.fromEntries(
+  Object.entries({
+    "abs ceil floor length sum": ["number"],
+    "avg find_first find_last to_number": ["number", "null"],
+    "join lower upper pad_left pad_right replace to_string trim trim_left trim_right type": ["text"],
+    "ends_with starts_with": ["boolean"],
+    contains: ["boolean", "null"],
+    "items keys map sort sort_by split to_array values zip": ["list"],
+    "from_items group_by merge": ["object"],
+    reverse: ["text", "list"],
+    "max min": ["number", "text", "null"],
+  }).flatMap(([names, kinds]) => names.split(" ").map((name) => [name, kinds])),
+) as Record<string, readonly Kind[]>;
+
+/**
+ * The kinds of value a compiled JMESPath expression can give, whatever it is given, or undefined
+ * where that is not certain: a field, `@`, an index, a variable, a `let`, and any expression one of
+ * them decides. A projection, a filter or a flatten gives a list, or null when what it goes through
+ * is not a list (a slice of text gives text); a multiselect list a list and a hash an object (null
+ * after a dot: `payload.[a, b]` on a payload without it); a comparison true or false (`<` of other
+ * than numbers null), `!` true or false, arithmetic a number; `&&`, `||` and `? :` give one of their
+ * sides; a literal its own kind; a function what FUNCTION_GIVES says. A path that fails on the
+ * payload (arithmetic on text, a function given the wrong type) fails its step, whatever it gives.
+ */
+function givenBy(node: ReturnType<typeof compile>): readonly Kind[] | undefined {
+  switch (node.type) {
+    case "Literal":
+      return [kindOf(node.value) as Kind];
+    case "Projection": {
+      // Over a slice of text, the rest is read from the text itself: `payload.sku[0:3]` is text.
+      const sliced = node.left.type === "IndexExpression" && node.left.right.type === "Slice";
+      const overText: readonly Kind[] | undefined = node.right.type === "Identity" ? ["text"] : givenBy(node.right);
+      return either(["list", "null"], sliced ? overText : []);
+    }
+    case "ValueProjection":
+    case "FilterProjection":
+    case "Flatten":
+      return ["list", "null"];
+    case "Slice":
+      return ["list", "text", "null"];
+    case "MultiSelectList":
+      return ["list"];
+    case "MultiSelectHash":
+      return ["object"];
+    case "Comparator":
+      return node.name === "EQ" || node.name === "NE" ? ["boolean"] : ["boolean", "null"];
+    case "NotExpression":
+      return ["boolean"];
+    case "Arithmetic":
+    case "Unary":
+      return ["number"];
+    case "Subexpression":
+      return either(givenBy(node.right), ["null"]);
+    case "IndexExpression":
+    case "Pipe":
+      return givenBy(node.right);
+    case "AndExpression":
+    case "OrExpression":
+      return either(givenBy(node.left), givenBy(node.right));
+    case "Ternary":
+      return either(givenBy(node.trueExpr), givenBy(node.falseExpr));
+    case "Function":
+      return FUNCTION_GIVES[node.name];
+    default:
+      return undefined;
+  }
+}
+
+/** The parts of a zod schema's definition `taken` reads. */
+type SchemaDef = {
+  type: string;
+  coerce?: boolean;
+  innerType?: z.ZodType;
+  in?: z.ZodType;
+  options?: z.ZodType[];
+  entries?: Record<string, unknown>;
+  values?: unknown[];
+};
+
+/**
+ * The kinds of value a tool's argument may take, from its zod schema: every kind where the schema
+ * does not plainly tell (a coercion, a transform that comes first, any).
+ */
+function taken(schema: z.ZodType): readonly Kind[] {
+  const def = schema.def as unknown as SchemaDef;
+  const inner = def.innerType ?? def.in;
+  switch (def.type) {
+    case "number":
+    case "boolean":
+      return def.coerce ? EVERY_KIND : [def.type];
+    case "string":
+      return def.coerce ? EVERY_KIND : ["text"];
+    case "null":
+      return ["null"];
+    case "array":
+    case "tuple":
+      return ["list"];
+    case "object":
+    case "record":
+      return ["object"];
+    case "enum":
+    case "literal":
+      return Object.values(def.entries ?? def.values ?? []).flatMap((v) => kindOf(v) ?? []);
+    case "union":
+      return (def.options ?? []).flatMap(taken);
+    case "nullable":
+      return [...taken(inner as z.ZodType), "null"];
+    case "optional":
+    case "default":
+    case "prefault":
+    case "readonly":
+    case "nonoptional":
+    case "pipe":
+      return taken(inner as z.ZodType);
+    default:
+      return EVERY_KIND;
+  }
+}
+
+/** Kinds as a message says them: "a list or null". */
+function said(kinds: readonly Kind[]): string {
+  const words = kinds.map((kind) => KINDS[kind]);
+  return words.length > 1 ? `${words.slice(0, -1).join(", ")} or ${words.at(-1)}` : (words[0] ?? "nothing");
+}
+
+/**
+ * Why an argument of `schema` never takes what `path` gives, if it does not on every event: the
+ * kinds the path can give, null but where it gives nothing else (the nothing a projection gives on
+ * a payload without the list), and none the argument takes. A path of uncertain kind is left to
+ * each event.
+ */
+function neverTaken(path: string, schema: z.ZodType): string | undefined {
+  const given = givenBy(compile(path));
+  if (given === undefined) return undefined;
+  const takes = [...new Set(taken(schema))];
+  const usable = given.length > 1 ? given.filter((kind) => kind !== "null") : given;
+  if (usable.some((kind) => takes.includes(kind))) return undefined;
+  const wanted = takes.length > 1 ? takes.filter((kind) => kind !== "null") : takes;
+  const item =
+    given.includes("list") && !takes.includes("list")
+      ? ` (${JSON.stringify(`${path} | [0]`)} gives its first item, perhaps)`
+      : "";
+  return `takes ${said(wanted)}, which the path ${JSON.stringify(path)} never gives: it gives ${said(given)}, whatever the event${item}`;
 }
 
 const placeholderView: View = { event: { id: "", source: "", type: "", received_at: "" }, payload: {} };
