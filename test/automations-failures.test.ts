@@ -1092,6 +1092,51 @@ describe("automations are checked at start", () => {
     await (await serve([{ ...PAID, do: [told] }])).close();
   });
 
+  test("a condition whose path never gives what it compares with stops waiter serve, saying what each is", async () => {
+    const where = (condition: object) => ({ ...PAID, when: { ...PAID.when, where: [PAID.when.where[0], condition] } });
+    // A projection gives a list, or null on a payload without one: no comparison holds for either.
+    await expect(serve([where({ path: "payload.data.object.items[*].amount", gt: 10000 })])).rejects.toThrow(
+      `automation stripe-paid, when.where 2: gt 10000 holds only for a number, which the path "payload.data.object.items[*].amount" never gives: it gives a list or null, whatever the event ("payload.data.object.items[*].amount | [0]" gives its first item, perhaps)`,
+    );
+    await expect(serve([where({ path: "payload.data.object.items[?sku == 'X']", lte: 1 })])).rejects.toThrow(
+      /when\.where 2: lte 1 holds only for a number, which the path .* never gives: it gives a list or null, whatever the event/,
+    );
+    await expect(serve([where({ path: "payload.data.object.status == 'succeeded'", equals: "paid" })])).rejects.toThrow(
+      `automation stripe-paid, when.where 2: equals "paid" holds only for text, which the path "payload.data.object.status == 'succeeded'" never gives: it gives true or false, whatever the event`,
+    );
+    await expect(serve([where({ path: "length(payload.data.object.items)", equals: "3" })])).rejects.toThrow(
+      /when\.where 2: equals "3" holds only for text, which the path "length\(payload\.data\.object\.items\)" never gives: it gives a number, whatever the event$/,
+    );
+    // equals compares as ===: a number never equals text.
+    await expect(serve([where({ path: "to_string(payload.data.object.amount)", equals: 5 })])).rejects.toThrow(
+      /when\.where 2: equals 5 holds only for a number, which the path .* never gives: it gives text, whatever the event$/,
+    );
+    await expect(serve([where({ path: "{a: payload.data.object.amount}", in: ["paid", null] })])).rejects.toThrow(
+      /when\.where 2: in \["paid",null\] holds only for text or null, which the path .* never gives: it gives an object, whatever the event$/,
+    );
+  });
+
+  test("a condition that can hold on some event is left to each event", async () => {
+    for (const condition of [
+      { path: "payload.data.object.amount", gt: 10000 },
+      { path: "payload.data.object.amount", equals: "paid" },
+      { path: "to_number(payload.data.object.metadata.order_id)", gt: 1000 },
+      { path: "max(payload.data.object.items[*].amount)", gte: 100 },
+      { path: "payload.data.object.items[*].amount | [0]", lt: 100 },
+      { path: "payload.data.object.items[*].sku", present: true },
+      { path: "payload.data.object.status == 'succeeded'", present: false },
+      // A projection gives null on a payload without the list.
+      { path: "payload.data.object.items[*].sku", equals: null },
+      { path: "payload.data.object.items[?sku == 'X']", in: ["X", null] },
+      { path: "payload.data.object.status == 'succeeded'", equals: true },
+      { path: "payload.data.object.amount < `100`", equals: null },
+      { path: "length(payload.data.object.items)", in: ["3", 3] },
+      { path: "payload.data.object.quantity || `0`", gt: 1 },
+    ]) {
+      await (await serve([{ ...PAID, when: { ...PAID.when, where: [condition] } }])).close();
+    }
+  });
+
   test("a field event has not, in a template or a path, stops waiter serve with the fields it has", async () => {
     const typo = { ...PAID, do: [{ notify: "team", text: "{{event.typ}} {{event.id}}" }] };
     await expect(serve([typo])).rejects.toThrow(

@@ -4,7 +4,7 @@ import type { z } from "zod";
 import { ConfigError } from "../errors.js";
 import { meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
-import { type Automation, isPathArgument, isTemplate, type Step, toolOf } from "./rules.js";
+import { type Automation, type Condition, isPathArgument, isTemplate, type Step, toolOf } from "./rules.js";
 import { argumentsFor, type View, written } from "./view.js";
 
 /** What `noSuchName` calls a notification channel, for a notify step or onFailure that names none. */
@@ -13,9 +13,9 @@ const CHANNEL: [string, string] = ["notification channel", "notification channel
 /**
  * Checks every automation against what this server serves, at start: its source configured,
  * every step's tool served (enabled, and allowed by --read-only), every argument known to the
- * tool and every literal one valid, every path of a kind its argument takes, every required
- * argument given. Throws a ConfigError that
- * names the automation and the step.
+ * tool and every literal one valid, every path of a kind its argument takes, every condition one
+ * that can hold, every required argument given. Throws a ConfigError that
+ * names the automation and the step or condition.
  */
 export function checkAutomations({
   automations,
@@ -66,6 +66,10 @@ export function checkAutomations({
           `${where}, ${at}: ${JSON.stringify(path)} reads "${field}", which event has not, so it never has a value: ${eventFields(field)}`,
         );
       }
+    }
+    for (const [i, condition] of automation.when.where.entries()) {
+      const never = neverHolds(condition);
+      if (never) throw new ConfigError(`${where}, when.where ${i + 1}: ${never}`);
     }
     for (const [i, step] of automation.do.entries()) {
       const templates = "notify" in step ? [step.text] : "tool" in step ? Object.values(step.args) : [];
@@ -478,11 +482,32 @@ function neverTaken(path: string, schema: z.ZodType): string | undefined {
   const usable = given.length > 1 ? given.filter((kind) => kind !== "null") : given;
   if (usable.some((kind) => takes.includes(kind))) return undefined;
   const wanted = takes.length > 1 ? takes.filter((kind) => kind !== "null") : takes;
-  const item =
-    given.includes("list") && !takes.includes("list")
-      ? ` (${JSON.stringify(`${path} | [0]`)} gives its first item, perhaps)`
-      : "";
-  return `takes ${said(wanted)}, which the path ${JSON.stringify(path)} never gives: it gives ${said(given)}, whatever the event${item}`;
+  return `takes ${said(wanted)}, which the path ${JSON.stringify(path)} never gives: it gives ${said(given)}, whatever the event${firstItem(path, given, takes)}`;
+}
+
+/** The path to a list's first item, for a path that gives a list where no list is taken. */
+function firstItem(path: string, given: readonly Kind[], takes: readonly Kind[]): string {
+  return given.includes("list") && !takes.includes("list")
+    ? ` (${JSON.stringify(`${path} | [0]`)} gives its first item, perhaps)`
+    : "";
+}
+
+/**
+ * Why `condition` holds on no event, if its path alone tells (givenBy): `equals` and `in` hold only
+ * for a value of their own kind, as they compare with ===, and a number comparison only for a
+ * number (holds, in view.ts). The null a projection gives where it finds nothing counts, as
+ * `equals: null` holds for it; `present` holds for a value of any kind, or none.
+ */
+function neverHolds(condition: Condition): string | undefined {
+  const test = (["equals", "in", "gt", "gte", "lt", "lte"] as const).find((t) => condition[t] !== undefined);
+  if (test === undefined) return undefined;
+  const given = givenBy(compile(condition.path));
+  if (given === undefined) return undefined;
+  const value = condition[test];
+  const takes = [...new Set((test === "in" ? (value as unknown[]) : [value]).map((v) => kindOf(v) as Kind))];
+  if (given.some((kind) => takes.includes(kind))) return undefined;
+  const path = JSON.stringify(condition.path);
+  return `${test} ${JSON.stringify(value)} holds only for ${said(takes)}, which the path ${path} never gives: it gives ${said(given)}, whatever the event${firstItem(condition.path, given, takes)}`;
 }
 
 const placeholderView: View = { event: { id: "", source: "", type: "", received_at: "" }, payload: {} };
