@@ -1114,6 +1114,10 @@ describe("automations are checked at start", () => {
     await expect(serve([where({ path: "{a: payload.data.object.amount}", in: ["paid", null] })])).rejects.toThrow(
       /when\.where 2: in \["paid",null\] holds only for text or null, which the path .* never gives: it gives an object, whatever the event$/,
     );
+    // A comparison always gives true or false: it never finds nothing.
+    await expect(serve([where({ path: "payload.data.object.status == 'succeeded'", present: false })])).rejects.toThrow(
+      /when\.where 2: present false holds only for nothing found \(null, or an empty list\), which the path .* never gives: it gives true or false, whatever the event$/,
+    );
   });
 
   test("a condition that can hold on some event is left to each event", async () => {
@@ -1124,7 +1128,8 @@ describe("automations are checked at start", () => {
       { path: "max(payload.data.object.items[*].amount)", gte: 100 },
       { path: "payload.data.object.items[*].amount | [0]", lt: 100 },
       { path: "payload.data.object.items[*].sku", present: true },
-      { path: "payload.data.object.status == 'succeeded'", present: false },
+      { path: "payload.data.object.status == 'succeeded'", present: true },
+      { path: "length(payload.data.object.items[*].sku)", present: true },
       // A projection gives null on a payload without the list.
       { path: "payload.data.object.items[*].sku", equals: null },
       { path: "payload.data.object.items[?sku == 'X']", in: ["X", null] },

@@ -499,15 +499,22 @@ function firstItem(path: string, given: readonly Kind[], takes: readonly Kind[])
  * `equals: null` holds for it; `present` holds for a value of any kind, or none.
  */
 function neverHolds(condition: Condition): string | undefined {
-  const test = (["equals", "in", "gt", "gte", "lt", "lte"] as const).find((t) => condition[t] !== undefined);
+  const test = (["equals", "in", "gt", "gte", "lt", "lte", "present"] as const).find((t) => condition[t] !== undefined);
   if (test === undefined) return undefined;
   const given = givenBy(compile(condition.path));
   if (given === undefined) return undefined;
   const value = condition[test];
-  const takes = [...new Set((test === "in" ? (value as unknown[]) : [value]).map((v) => kindOf(v) as Kind))];
+  // present: false holds where the path finds nothing (null, or an empty list); present: true elsewhere.
+  const takes: readonly Kind[] =
+    test === "present"
+      ? value
+        ? EVERY_KIND.filter((kind) => kind !== "null")
+        : ["null", "list"]
+      : [...new Set((test === "in" ? (value as unknown[]) : [value]).map((v) => kindOf(v) as Kind))];
   if (given.some((kind) => takes.includes(kind))) return undefined;
   const path = JSON.stringify(condition.path);
-  return `${test} ${JSON.stringify(value)} holds only for ${said(takes)}, which the path ${path} never gives: it gives ${said(given)}, whatever the event${firstItem(condition.path, given, takes)}`;
+  const holdsFor = test === "present" && !value ? "nothing found (null, or an empty list)" : said(takes);
+  return `${test} ${JSON.stringify(value)} holds only for ${holdsFor}, which the path ${path} never gives: it gives ${said(given)}, whatever the event${firstItem(condition.path, given, takes)}`;
 }
 
 const placeholderView: View = { event: { id: "", source: "", type: "", received_at: "" }, payload: {} };
