@@ -273,6 +273,57 @@ export function mountDeliveries(
   // Never inflated: the signature covers the bytes as sent, so an encoded body is refused (415).
   const raw = express.raw({ type: () => true, limit: webhooks.maxBodyBytes, inflate: false });
 
+  /**
+   * The 503 to a delivery the store did not commit, so that its sender tries again later: counted,
+   * and logged with the delivery id, as a run of the store's failures or as a fault in waiter.
+   */
+  const answerNotStored = (
+    res: Response,
+    source: WebhookSource,
+    delivery: string,
+    receivedAt: number,
+    err: unknown,
+  ) => {
+    // Not known to repeat a stored one: taken for a delivery its sender signed now.
+    secrets.verified(source, receivedAt);
+    // The event was not committed: a 503 tells the sender to try again later.
+    const lost = `webhook ${source.name} delivery ${delivery} not stored, answered 503 (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"})`;
+    count(source.name, "rejected:not stored");
+    if (err instanceof ToolError) {
+      storeFailed(err instanceof StoreNotWritable);
+      storeWarning(`${lost}: ${err.message}`, notStored(source.name));
+    } else {
+      // Anything but the store's own failure (a corrupt file) is a fault whose stack is wanted,
+      // with the delivery to send again: it is not one of the store's runs of failures.
+      log.error(`${lost}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+    res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
+  };
+
+  /** The 200 to a delivery the store committed, or found it holds already, and its line in the log. */
+  const answerStored = (
+    res: Response,
+    source: WebhookSource,
+    { id, duplicate }: Added,
+    type: string,
+    delivery: string,
+    receivedAt: number,
+  ) => {
+    storeAnswers();
+    // A repeat verifies with the secret it was signed with when first stored: it says nothing of
+    // the secret its sender signs with now.
+    if (!duplicate) secrets.verified(source, receivedAt);
+    // The type and the delivery id are the sender's text: quoted, so a line cannot be forged. A
+    // repeat is anyone's who kept a signed delivery (Shopify's and WooCommerce's carry no time):
+    // a line a minute for each source.
+    if (duplicate) {
+      infoAMinute(`webhook ${source.name} delivery ${delivery} again: already stored as ${id}`, source.name);
+    } else {
+      log.info(`webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${delivery}`);
+    }
+    res.status(200).json({ id, duplicate });
+  };
+
   const receive = async (req: Request, res: Response) => {
     // A body refused while it came (too large, too slow) has had its answer.
     if (res.headersSent) return;
@@ -344,36 +395,10 @@ export function mountDeliveries(
         receivedAt,
       });
     } catch (err) {
-      // Not known to repeat a stored one: taken for a delivery its sender signed now.
-      secrets.verified(source, receivedAt);
-      // The event was not committed: a 503 tells the sender to try again later.
-      const lost = `webhook ${source.name} delivery ${delivery} not stored, answered 503 (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"})`;
-      count(source.name, "rejected:not stored");
-      if (err instanceof ToolError) {
-        storeFailed(err instanceof StoreNotWritable);
-        storeWarning(`${lost}: ${err.message}`, notStored(source.name));
-      } else {
-        // Anything but the store's own failure (a corrupt file) is a fault whose stack is wanted,
-        // with the delivery to send again: it is not one of the store's runs of failures.
-        log.error(`${lost}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      }
-      res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
+      answerNotStored(res, source, delivery, receivedAt, err);
       return;
     }
-    const { id, duplicate } = added;
-    storeAnswers();
-    // A repeat verifies with the secret it was signed with when first stored: it says nothing of
-    // the secret its sender signs with now.
-    if (!duplicate) secrets.verified(source, receivedAt);
-    // The type and the delivery id are the sender's text: quoted, so a line cannot be forged. A
-    // repeat is anyone's who kept a signed delivery (Shopify's and WooCommerce's carry no time):
-    // a line a minute for each source.
-    if (duplicate) {
-      infoAMinute(`webhook ${source.name} delivery ${delivery} again: already stored as ${id}`, source.name);
-    } else {
-      log.info(`webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${delivery}`);
-    }
-    res.status(200).json({ id, duplicate });
+    answerStored(res, source, added, type, delivery, receivedAt);
   };
   app.post("/webhooks/:source", known, bodyLimits, raw, receive);
   // A HEAD reaches GET routes too, and is answered as its GET without the body (RFC 9110 9.3.2), as
