@@ -9,7 +9,7 @@ import { clock } from "../time.js";
 import { clientOf, type ListenerTimeouts, watchBody } from "./limits.js";
 import { secretWatch, withCause } from "./secrets.js";
 import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
-import { parseBody, type Verifier } from "./verifiers/index.js";
+import { parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
 
 /** Headers that carry a signature: checked, never stored. */
 const SIGNATURE_HEADERS = new Set([
@@ -274,6 +274,55 @@ export function mountDeliveries(
   const raw = express.raw({ type: () => true, limit: webhooks.maxBodyBytes, inflate: false });
 
   /**
+   * The answer to a verdict that stores nothing: the 401 of a check that failed, the 503 of a
+   * delivery its sender's API could not confirm yet, or the 200 of a sender's ping.
+   */
+  const answerUnaccepted = (
+    req: Request,
+    res: Response,
+    source: WebhookSource,
+    verdict: Exclude<Verdict, { kind: "accept" }>,
+    receivedAt: number,
+  ) => {
+    if (verdict.kind === "reject") {
+      refuse(req, res, {
+        status: 401,
+        reason: verdict.reason,
+        said: withCause(verdict.reason, source),
+        source: source.name,
+      });
+      if (verdict.reason === "signature mismatch") secrets.mismatched(source, receivedAt);
+      return;
+    }
+    if (verdict.kind === "unavailable") {
+      count(source.name, "rejected:not confirmed yet");
+      // Keyed by the reason's own words before any quoted from the gateway: each kind its line.
+      const kind = verdict.reason.split(":")[0];
+      unconfirmedWarning(
+        `webhook ${source.name} not stored, the sender will retry: ${verdict.reason}`,
+        `${source.name}\n${kind}`,
+      );
+      res.status(503).set("retry-after", "60").json({ error: "could not be confirmed now; retry later" });
+      return;
+    }
+    count(source.name, "ping");
+    res.status(200).json({ ok: true });
+  };
+
+  /** Whether the delivery `id` holds control characters, refused if so. */
+  const refusedBadId = (req: Request, res: Response, source: WebhookSource, id: string) => {
+    // An id with control characters is no sender's id, and no store must choke on its NUL.
+    if (!/\p{Cc}/u.test(id)) return false;
+    refuse(req, res, {
+      status: 400,
+      reason: "bad delivery id",
+      error: "the delivery id holds control characters",
+      source: source.name,
+    });
+    return true;
+  };
+
+  /**
    * The 503 to a delivery the store did not commit, so that its sender tries again later: counted,
    * and logged with the delivery id, as a run of the store's failures or as a fault in waiter.
    */
@@ -340,42 +389,11 @@ export function mountDeliveries(
     if (refusedDeep(req, res, source, body)) return;
     const receivedAt = clock.now();
     const verdict = await verify({ headers: req.headers, body, url: req.originalUrl, now: receivedAt });
-    if (verdict.kind === "reject") {
-      refuse(req, res, {
-        status: 401,
-        reason: verdict.reason,
-        said: withCause(verdict.reason, source),
-        source: source.name,
-      });
-      if (verdict.reason === "signature mismatch") secrets.mismatched(source, receivedAt);
+    if (verdict.kind !== "accept") {
+      answerUnaccepted(req, res, source, verdict, receivedAt);
       return;
     }
-    if (verdict.kind === "unavailable") {
-      count(source.name, "rejected:not confirmed yet");
-      // Keyed by the reason's own words before any quoted from the gateway: each kind its line.
-      const kind = verdict.reason.split(":")[0];
-      unconfirmedWarning(
-        `webhook ${source.name} not stored, the sender will retry: ${verdict.reason}`,
-        `${source.name}\n${kind}`,
-      );
-      res.status(503).set("retry-after", "60").json({ error: "could not be confirmed now; retry later" });
-      return;
-    }
-    if (verdict.kind === "ping") {
-      count(source.name, "ping");
-      res.status(200).json({ ok: true });
-      return;
-    }
-    // An id with control characters is no sender's id, and no store must choke on its NUL.
-    if (/\p{Cc}/u.test(verdict.id)) {
-      refuse(req, res, {
-        status: 400,
-        reason: "bad delivery id",
-        error: "the delivery id holds control characters",
-        source: source.name,
-      });
-      return;
-    }
+    if (refusedBadId(req, res, source, verdict.id)) return;
     const stored = verdict.payload ?? body;
     // A payload the verifier found in the body (a GitHub form's JSON) is read only now.
     if (verdict.payload && refusedDeep(req, res, source, verdict.payload)) return;
