@@ -200,6 +200,50 @@ export function mountDeliveries(
     Math.floor(limits.maxHeldBytes * Math.min(1, webhooks.maxConnectionsPerClient / webhooks.maxConnections)),
   );
   const busyWarning = throttled((line) => log.warning(line));
+
+  /** Holds `bytes` more for `client`: whether it stays within its share and the whole budget. */
+  const holdFor = (client: string, bytes: number) => {
+    held += bytes;
+    const clientHeld = (heldBy.get(client) ?? 0) + bytes;
+    heldBy.set(client, clientHeld);
+    return clientHeld <= clientShare && held <= limits.maxHeldBytes;
+  };
+
+  /** Gives back what a request held for `client`, once its answer is done. */
+  const giveBack = (client: string, bytes: number) => {
+    held -= bytes;
+    const left = (heldBy.get(client) ?? 0) - bytes;
+    if (left > 0) heldBy.set(client, left);
+    else heldBy.delete(client);
+  };
+
+  /** The 503 to a body past the budgets: past `client`'s share of them, or past the whole. */
+  const refuseBusy = (req: Request, res: Response, source: WebhookSource, client: string) => {
+    res.set("retry-after", "5");
+    if ((heldBy.get(client) ?? 0) > clientShare) {
+      count(source.name, "rejected:client busy");
+      busyWarning(
+        `webhook listener: ${client} holds its share of the bodies being read at once (${clientShare} bytes); refusing more of its bodies with 503 until some are answered (a reverse proxy's address holds every sender's: raise webhooks.maxConnectionsPerClient, which sets the share)`,
+        "client",
+      );
+      answerUnread(req, res, 503, "too many webhook bodies from this client are being read at once; retry later");
+      return;
+    }
+    count(source.name, "rejected:busy");
+    busyWarning(
+      `webhook listener: ${limits.maxHeldBytes} bytes of bodies are being read at once; refusing more with 503 until some are answered`,
+    );
+    answerUnread(req, res, 503, "too many webhook bodies are being read at once; retry later");
+  };
+
+  const refuseTooSlow = (req: Request, res: Response, source: WebhookSource) =>
+    refuse(req, res, {
+      status: 408,
+      reason: "body too slow",
+      error: `body arrived slower than ${limits.minBodyBytesPerSecond} bytes/s after ${limits.bodyGraceMs / 1000} s`,
+      source: source.name,
+    });
+
   // Sizes and pace are checked as the body comes, so a lying Content-Length or a trickle is
   // answered at once instead of after reading (or waiting for) the whole body.
   const bodyLimits = (req: Request, res: Response, next: NextFunction) => {
@@ -212,36 +256,12 @@ export function mountDeliveries(
     // What this request holds of the budgets, given back once its answer is done.
     const client = clientOf(req.socket);
     let mine = 0;
-    res.once("close", () => {
-      held -= mine;
-      const left = (heldBy.get(client) ?? 0) - mine;
-      if (left > 0) heldBy.set(client, left);
-      else heldBy.delete(client);
-    });
+    res.once("close", () => giveBack(client, mine));
     const hold = (bytes: number) => {
       mine += bytes;
-      held += bytes;
-      const clientHeld = (heldBy.get(client) ?? 0) + bytes;
-      heldBy.set(client, clientHeld);
-      return clientHeld <= clientShare && held <= limits.maxHeldBytes;
+      return holdFor(client, bytes);
     };
-    const busy = () => {
-      res.set("retry-after", "5");
-      if ((heldBy.get(client) ?? 0) > clientShare) {
-        count(source.name, "rejected:client busy");
-        busyWarning(
-          `webhook listener: ${client} holds its share of the bodies being read at once (${clientShare} bytes); refusing more of its bodies with 503 until some are answered (a reverse proxy's address holds every sender's: raise webhooks.maxConnectionsPerClient, which sets the share)`,
-          "client",
-        );
-        answerUnread(req, res, 503, "too many webhook bodies from this client are being read at once; retry later");
-        return;
-      }
-      count(source.name, "rejected:busy");
-      busyWarning(
-        `webhook listener: ${limits.maxHeldBytes} bytes of bodies are being read at once; refusing more with 503 until some are answered`,
-      );
-      answerUnread(req, res, 503, "too many webhook bodies are being read at once; retry later");
-    };
+    const busy = () => refuseBusy(req, res, source, client);
     if (req.complete) {
       // Read whole already, before this handler ran: it holds its bytes too.
       if (req.readableLength > maxBytes) {
@@ -258,13 +278,7 @@ export function mountDeliveries(
         tooLarge: () => refuseTooLarge(req, res, source),
         hold,
         busy,
-        tooSlow: () =>
-          refuse(req, res, {
-            status: 408,
-            reason: "body too slow",
-            error: `body arrived slower than ${limits.minBodyBytesPerSecond} bytes/s after ${limits.bodyGraceMs / 1000} s`,
-            source: source.name,
-          }),
+        tooSlow: () => refuseTooSlow(req, res, source),
       });
       res.once("close", stop);
     }
