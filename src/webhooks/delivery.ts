@@ -169,6 +169,7 @@ export function mountDeliveries(
     return true;
   };
 
+  /** The source the path names, set on res.locals for the handlers after it, or the 404 if none is. */
   const known = (req: Request, res: Response, next: NextFunction) => {
     const entry = sources.get(req.params.source as string);
     if (!entry) {
@@ -387,6 +388,10 @@ export function mountDeliveries(
     res.status(200).json({ id, duplicate });
   };
 
+  /**
+   * A delivery once its body is read: checked for depth, verified, stored, and answered with the
+   * event's id, or refused with what failed.
+   */
   const receive = async (req: Request, res: Response) => {
     // A body refused while it came (too large, too slow) has had its answer.
     if (res.headersSent) return;
@@ -432,18 +437,18 @@ export function mountDeliveries(
     }
     answerStored(res, source, added, type, delivery, receivedAt);
   };
-  app.post("/webhooks/:source", known, bodyLimits, raw, receive);
-  // A HEAD reaches GET routes too, and is answered as its GET without the body (RFC 9110 9.3.2), as
-  // /healthz is: for GoPay, the payment is looked up and stored, once however often it is notified.
-  app.get("/webhooks/:source", known, (req, res, next) => {
+
+  /** A GET to a source that delivers with GETs (GoPay) is received; any other passes to the 405. */
+  const receiveGet = (req: Request, res: Response, next: NextFunction) => {
     if (deliveredBy((res.locals.entry as { source: WebhookSource }).source) !== "GET") {
       next();
       return;
     }
     void receive(req, res).catch(next);
-  });
+  };
 
-  app.all("/webhooks/:source", known, (req, res) => {
+  /** The 405 to a method the source does not deliver with, naming the ones it does. */
+  const wrongMethod = (req: Request, res: Response) => {
     const { source } = res.locals.entry as { source: WebhookSource };
     const method = deliveredBy(source);
     res.set("allow", method === "GET" ? "GET, HEAD, POST" : "POST");
@@ -455,5 +460,11 @@ export function mountDeliveries(
       said: `a ${req.method}; ${error}`,
       source: source.name,
     });
-  });
+  };
+
+  app.post("/webhooks/:source", known, bodyLimits, raw, receive);
+  // A HEAD reaches GET routes too, and is answered as its GET without the body (RFC 9110 9.3.2), as
+  // /healthz is: for GoPay, the payment is looked up and stored, once however often it is notified.
+  app.get("/webhooks/:source", known, receiveGet);
+  app.all("/webhooks/:source", known, wrongMethod);
 }
