@@ -5,7 +5,13 @@ import type {} from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import { isJSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
 import cors from "cors";
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
+import express, {
+  type ErrorRequestHandler,
+  type NextFunction,
+  type Request,
+  type RequestHandler,
+  type Response,
+} from "express";
 import type { App } from "../app-types.js";
 import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
@@ -110,6 +116,58 @@ function bearerCheck(verifier: OAuthTokenVerifier, metadataUrl: string | undefin
 }
 
 /**
+ * Protected Resource Metadata (RFC 9728): where a client learns which server issues tokens.
+ * The SDK's handler serves it to any page (a browser client reads it before it has a token).
+ */
+function serveResourceMetadata(web: express.Express, oauth: NonNullable<SessionOptions["oauth"]>): void {
+  const metadata = metadataHandler({
+    resource: oauth.resource,
+    authorization_servers: [oauth.issuer],
+    scopes_supported: [...OAUTH_SCOPES],
+    bearer_methods_supported: ["header"],
+    resource_name: "waiter",
+  });
+  web.use("/.well-known/oauth-protected-resource/mcp", metadata);
+  web.use("/.well-known/oauth-protected-resource", metadata);
+}
+
+/** The 405 to a method /mcp does not take, naming those it does. */
+const notAllowed: RequestHandler = (_req, res) => {
+  res.set("allow", "GET, POST, DELETE, OPTIONS");
+  rpcError(res, 405, -32000, "Method not allowed: /mcp takes POST, GET (the notification stream) and DELETE");
+};
+
+/**
+ * A body that is too large or not JSON, said as JSON-RPC rather than as the listener would; any
+ * other failure on the way to `handle` is waiter's, logged and answered 503.
+ */
+function jsonRpcErrors(log: Log): ErrorRequestHandler {
+  return (err: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    if (err.type === "entity.too.large") rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
+    else if (err.type === "entity.depth") {
+      rpcError(res, 400, -32600, `A request may nest arrays and objects at most ${MAX_DEPTH} levels deep`);
+    } else if (err.type === "charset.unchecked" || err.type === "charset.unsupported") {
+      rpcError(res, 415, -32600, "A request must be JSON in UTF-8 (or in UTF-16LE or UTF-16BE, named so)");
+    } else if (err.type === "entity.values") {
+      rpcError(
+        res,
+        400,
+        -32600,
+        `A request may hold at most ${MAX_VALUES} values (keys, strings, numbers, true, false, null, arrays and objects)`,
+      );
+    }
+    // The body parser's refusals are the client's; anything else is waiter's, and passing.
+    else if (err.type && err.status && err.status < 500) {
+      rpcError(res, 400, -32700, "Parse error: the request body is not JSON");
+    } else {
+      log.error(`MCP request failed: ${err.stack ?? err.message}`);
+      res.set("retry-after", "5");
+      rpcError(res, 503, -32603, "The request could not be handled now; try again in a moment");
+    }
+  };
+}
+
+/**
  * Mounts /mcp on the listener's app with what a request passes before `handle`: CORS for pages, the
  * bearer check (tokens, OAuth), the rate and the body's bounds, each refusal said as JSON-RPC.
  */
@@ -200,23 +258,7 @@ export function mountRoutes(
         throttle,
       ]
     : [];
-  if (oauth) {
-    // Protected Resource Metadata (RFC 9728): where a client learns which server issues tokens.
-    // The SDK's handler serves it to any page (a browser client reads it before it has a token).
-    const metadata = metadataHandler({
-      resource: oauth.resource,
-      authorization_servers: [oauth.issuer],
-      scopes_supported: [...OAUTH_SCOPES],
-      bearer_methods_supported: ["header"],
-      resource_name: "waiter",
-    });
-    web.use("/.well-known/oauth-protected-resource/mcp", metadata);
-    web.use("/.well-known/oauth-protected-resource", metadata);
-  }
-  const notAllowed: RequestHandler = (_req, res) => {
-    res.set("allow", "GET, POST, DELETE, OPTIONS");
-    rpcError(res, 405, -32000, "Method not allowed: /mcp takes POST, GET (the notification stream) and DELETE");
-  };
+  if (oauth) serveResourceMetadata(web, oauth);
   // Before the token check: a browser's preflight carries none.
   web.all("/mcp", pageAccess);
   // Express answers HEAD with the GET route, which would check the token and the session first.
@@ -231,33 +273,7 @@ export function mountRoutes(
   web.get("/mcp", ...auth, handle);
   web.delete("/mcp", ...auth, handle);
   web.all("/mcp", notAllowed);
-  // A body that is too large or not JSON, said as JSON-RPC rather than as the listener would.
-  web.use(
-    "/mcp",
-    (err: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
-      if (err.type === "entity.too.large") rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
-      else if (err.type === "entity.depth") {
-        rpcError(res, 400, -32600, `A request may nest arrays and objects at most ${MAX_DEPTH} levels deep`);
-      } else if (err.type === "charset.unchecked" || err.type === "charset.unsupported") {
-        rpcError(res, 415, -32600, "A request must be JSON in UTF-8 (or in UTF-16LE or UTF-16BE, named so)");
-      } else if (err.type === "entity.values") {
-        rpcError(
-          res,
-          400,
-          -32600,
-          `A request may hold at most ${MAX_VALUES} values (keys, strings, numbers, true, false, null, arrays and objects)`,
-        );
-      }
-      // The body parser's refusals are the client's; anything else is waiter's, and passing.
-      else if (err.type && err.status && err.status < 500) {
-        rpcError(res, 400, -32700, "Parse error: the request body is not JSON");
-      } else {
-        log.error(`MCP request failed: ${err.stack ?? err.message}`);
-        res.set("retry-after", "5");
-        rpcError(res, 503, -32603, "The request could not be handled now; try again in a moment");
-      }
-    },
-  );
+  web.use("/mcp", jsonRpcErrors(log));
 }
 
 /**
