@@ -81,6 +81,42 @@ const EMPTY_BEARER =
  */
 const SESSION_SCOPES = OAUTH_SCOPES.join(" ");
 
+/** A refused request to /mcp, said in the log: its status, why, the caller, and what the line is keyed by. */
+type Refused = (status: number, why: string, caller?: string, reason?: string) => void;
+
+/**
+ * The log's line for a request that carries no bearer token, and the 401 to an Authorization header
+ * of "Bearer" with no token after it, which sends the person to the variable that should hold it.
+ */
+function noBearer(log: Log, oauth: SessionOptions["oauth"]): RequestHandler {
+  // The bearer check refuses a request without a bearer token before any verifier sees it.
+  // That is how an OAuth client's first request finds where to log in: said at debug then.
+  const tokenless = throttled((line) => (oauth ? log.debug(line) : log.info(line)));
+  return (req, res, next) => {
+    const header = req.headers.authorization ?? "";
+    // "Bearer $WAITER_TOKEN" with the variable unset, which the bearer check would call a header of
+    // the wrong format: the person is sent to the variable. (Node drops the space after "Bearer".)
+    if (/^bearer\s*$/i.test(header)) {
+      tokenless(
+        "MCP request got 401: its Authorization header carries no token after Bearer (is the variable the client takes it from set?)",
+        "empty",
+      );
+      const refusal = new InvalidTokenError(EMPTY_BEARER);
+      bearerRefusal(res, 401, refusal.errorCode, refusal.message, {
+        whyInChallenge: true,
+        ...(oauth ? { scope: SESSION_SCOPES, metadataUrl: oauth.metadataUrl } : {}),
+      });
+      return;
+    }
+    const [type, token] = header.split(" ");
+    if (type?.toLowerCase() !== "bearer" || !token) {
+      const why = req.headers.authorization ? "its Authorization header is no Bearer token" : "it carries no token";
+      tokenless(`MCP request got 401: ${why} (Authorization: Bearer <token>)`, why);
+    }
+    next();
+  };
+}
+
 /**
  * The bearer check: the token as `verifier` knows it, set on the request, or a refusal in OAuth's
  * words, a 401 naming the scopes to ask for with OAuth. It is the SDK's requireBearerAuth but for
@@ -110,6 +146,50 @@ function bearerCheck(verifier: OAuthTokenVerifier, metadataUrl: string | undefin
         res.status(err instanceof ServerError ? 500 : 400).json(err.toResponseObject());
       } else res.status(500).json(new ServerError("Internal Server Error").toResponseObject());
       return;
+    }
+    next();
+  };
+}
+
+/** An access token the issuer signed without a waiter scope: the client is told which to ask for. */
+function scopeless(refused: Refused, oauth: SessionOptions["oauth"]): RequestHandler {
+  return (req, res, next) => {
+    if (req.auth?.scopes.length) return next();
+    const why = `The access token carries neither ${OAUTH_SCOPES.join(" nor ")}; give its client one of them at the issuer`;
+    refused(403, why, req.auth?.clientId);
+    bearerRefusal(res, 403, "insufficient_scope", why, {
+      whyInChallenge: true,
+      scope: SESSION_SCOPES,
+      metadataUrl: oauth?.metadataUrl,
+    });
+  };
+}
+
+/** The 429 to a caller past http.requestsPerMinute, with when to try again. */
+function throttle(rate: ReturnType<typeof rateLimit>, perMinute: number, refused: Refused): RequestHandler {
+  return (req, res, next) => {
+    const wait = rate.take(req.auth?.clientId ?? "");
+    if (wait === undefined) return next();
+    res.set("retry-after", String(wait));
+    refused(
+      429,
+      `past http.requestsPerMinute (${perMinute}); told to try again in ${wait} s`,
+      req.auth?.clientId,
+      "rate",
+    );
+    rpcError(res, 429, -32000, `Too many requests with token ${req.auth?.clientId}; try again in ${wait} s`);
+  };
+}
+
+/**
+ * A batch is one request to refuse or let go, but as many calls as it holds to the rate:
+ * up to 100 events_wait in one POST would otherwise cost a token what one does.
+ */
+function batchRate(rate: ReturnType<typeof rateLimit>): RequestHandler {
+  return (req, _res, next) => {
+    if (Array.isArray(req.body)) {
+      const calls = req.body.filter((message) => isJSONRPCRequest(message)).length;
+      if (calls > 1) rate.owe(req.auth?.clientId ?? "", calls - 1);
     }
     next();
   };
@@ -176,76 +256,18 @@ export function mountRoutes(
   app: App,
   log: Log,
   limits: SessionOptions,
-  refused: (status: number, why: string, caller?: string, reason?: string) => void,
+  refused: Refused,
   handle: RequestHandler,
 ): void {
   const rate = rateLimit(limits.requestsPerMinute, () => clock.now());
-  const throttle: RequestHandler = (req, res, next) => {
-    const wait = rate.take(req.auth?.clientId ?? "");
-    if (wait === undefined) return next();
-    res.set("retry-after", String(wait));
-    refused(
-      429,
-      `past http.requestsPerMinute (${limits.requestsPerMinute}); told to try again in ${wait} s`,
-      req.auth?.clientId,
-      "rate",
-    );
-    rpcError(res, 429, -32000, `Too many requests with token ${req.auth?.clientId}; try again in ${wait} s`);
-  };
-  // A batch is one request to refuse or let go, but as many calls as it holds to the rate:
-  // up to 100 events_wait in one POST would otherwise cost a token what one does.
-  const batchRate: RequestHandler = (req, _res, next) => {
-    if (Array.isArray(req.body)) {
-      const calls = req.body.filter((message) => isJSONRPCRequest(message)).length;
-      if (calls > 1) rate.owe(req.auth?.clientId ?? "", calls - 1);
-    }
-    next();
-  };
   const { oauth } = limits;
-  // The bearer check refuses a request without a bearer token before any verifier sees it.
-  // That is how an OAuth client's first request finds where to log in: said at debug then.
-  const tokenless = throttled((line) => (oauth ? log.debug(line) : log.info(line)));
-  const noBearer: RequestHandler = (req, res, next) => {
-    const header = req.headers.authorization ?? "";
-    // "Bearer $WAITER_TOKEN" with the variable unset, which the bearer check would call a header of
-    // the wrong format: the person is sent to the variable. (Node drops the space after "Bearer".)
-    if (/^bearer\s*$/i.test(header)) {
-      tokenless(
-        "MCP request got 401: its Authorization header carries no token after Bearer (is the variable the client takes it from set?)",
-        "empty",
-      );
-      const refusal = new InvalidTokenError(EMPTY_BEARER);
-      bearerRefusal(res, 401, refusal.errorCode, refusal.message, {
-        whyInChallenge: true,
-        ...(oauth ? { scope: SESSION_SCOPES, metadataUrl: oauth.metadataUrl } : {}),
-      });
-      return;
-    }
-    const [type, token] = header.split(" ");
-    if (type?.toLowerCase() !== "bearer" || !token) {
-      const why = req.headers.authorization ? "its Authorization header is no Bearer token" : "it carries no token";
-      tokenless(`MCP request got 401: ${why} (Authorization: Bearer <token>)`, why);
-    }
-    next();
-  };
   const verifiers = [
     ...(limits.tokens.length ? [tokenVerifier(limits.tokens)] : []),
     ...(oauth ? [oauthVerifier(oauth, log, (url, init) => app.http.fetch(url, init))] : []),
   ];
-  // An access token the issuer signed without a waiter scope: the client is told which to ask for.
-  const scopeless: RequestHandler = (req, res, next) => {
-    if (req.auth?.scopes.length) return next();
-    const why = `The access token carries neither ${OAUTH_SCOPES.join(" nor ")}; give its client one of them at the issuer`;
-    refused(403, why, req.auth?.clientId);
-    bearerRefusal(res, 403, "insufficient_scope", why, {
-      whyInChallenge: true,
-      scope: SESSION_SCOPES,
-      metadataUrl: oauth?.metadataUrl,
-    });
-  };
   const auth: RequestHandler[] = verifiers.length
     ? [
-        noBearer,
+        noBearer(log, oauth),
         bearerCheck(
           firstOf(verifiers, (refusal) => {
             // An issuer that cannot be reached is the issuer's failure, which its verifier says.
@@ -254,8 +276,8 @@ export function mountRoutes(
           }),
           oauth?.metadataUrl,
         ),
-        scopeless,
-        throttle,
+        scopeless(refused, oauth),
+        throttle(rate, limits.requestsPerMinute, refused),
       ]
     : [];
   if (oauth) serveResourceMetadata(web, oauth);
@@ -267,7 +289,7 @@ export function mountRoutes(
     "/mcp",
     ...auth,
     express.json({ limit: MAX_REQUEST, verify: refuseBeyondBounds }),
-    ...(auth.length ? [batchRate] : []),
+    ...(auth.length ? [batchRate(rate)] : []),
     handle,
   );
   web.get("/mcp", ...auth, handle);
