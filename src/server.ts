@@ -349,7 +349,12 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
     if (!entry) {
       const meant = meantKey(params.name, [...inputs.keys()]);
       // A client whose list is out of date (a toolset turned off since), or a model's guess.
-      log.operatorOnly("info", `tools/call of ${shorten(params.name)}, which is no tool served here`);
+      // A read token's session has no write tools: "this session", and whose it is.
+      const caller = extra.authInfo?.clientId;
+      log.operatorOnly(
+        "info",
+        `tools/call of ${shorten(params.name)}${caller ? ` by ${caller}` : ""}, which this session does not serve`,
+      );
       throw new ProtocolError(
         ErrorCode.InvalidParams,
         `Unknown tool ${shorten(params.name)}; ${meant ? `did you mean ${meant}? ` : ""}tools/list names the tools served.`,

@@ -319,8 +319,8 @@ describe("tool calls", () => {
       /-32602.*Unknown tool "?Math-Double "?; did you mean math_double\? tools\/list names the tools served\.$/,
     );
     expect(operator).toEqual([
-      expect.stringMatching(/info +\[waiter\] tools\/call of math_triple, which is no tool served here/),
-      expect.stringMatching(/info +\[waiter\] tools\/call of "?Math-Double "?, which is no tool served here/),
+      expect.stringMatching(/info +\[waiter\] tools\/call of math_triple, which this session does not serve/),
+      expect.stringMatching(/info +\[waiter\] tools\/call of "?Math-Double "?, which this session does not serve/),
     ]);
     expect(logged).toEqual([]);
     await client.close();
