@@ -85,52 +85,35 @@ const SESSION_SCOPES = OAUTH_SCOPES.join(" ");
 type Refused = (status: number, why: string, caller?: string, reason?: string) => void;
 
 /**
- * The log's line for a request that carries no bearer token, and the 401 to an Authorization header
- * of "Bearer" with no token after it, which sends the person to the variable that should hold it.
- */
-function noBearer(log: Log, oauth: SessionOptions["oauth"]): RequestHandler {
-  // The bearer check refuses a request without a bearer token before any verifier sees it.
-  // That is how an OAuth client's first request finds where to log in: said at debug then.
-  const tokenless = throttled((line) => (oauth ? log.debug(line) : log.info(line)));
-  return (req, res, next) => {
-    const header = req.headers.authorization ?? "";
-    // "Bearer $WAITER_TOKEN" with the variable unset, which the bearer check would call a header of
-    // the wrong format: the person is sent to the variable. (Node drops the space after "Bearer".)
-    if (/^bearer\s*$/i.test(header)) {
-      tokenless(
-        "MCP request got 401: its Authorization header carries no token after Bearer (is the variable the client takes it from set?)",
-        "empty",
-      );
-      const refusal = new InvalidTokenError(EMPTY_BEARER);
-      bearerRefusal(res, 401, refusal.errorCode, refusal.message, {
-        whyInChallenge: true,
-        ...(oauth ? { scope: SESSION_SCOPES, metadataUrl: oauth.metadataUrl } : {}),
-      });
-      return;
-    }
-    const [type, token] = header.split(" ");
-    if (type?.toLowerCase() !== "bearer" || !token) {
-      const why = req.headers.authorization ? "its Authorization header is no Bearer token" : "it carries no token";
-      tokenless(`MCP request got 401: ${why} (Authorization: Bearer <token>)`, why);
-    }
-    next();
-  };
-}
-
-/**
  * The bearer check: the token as `verifier` knows it, set on the request, or a refusal in OAuth's
  * words, a 401 naming the scopes to ask for with OAuth. It is the SDK's requireBearerAuth but for
  * that scope, which the SDK names only when it requires every scope it names (requiredScopes),
- * where a token needs either of waiter's; and it reads the time from waiter's clock.
+ * where a token needs either of waiter's; it reads the time from waiter's clock; and it says in
+ * the log why a request carried no bearer token.
  */
-function bearerCheck(verifier: OAuthTokenVerifier, metadataUrl: string | undefined): RequestHandler {
+function bearerCheck(verifier: OAuthTokenVerifier, log: Log, oauth: SessionOptions["oauth"]): RequestHandler {
+  // A request without a bearer token is how an OAuth client's first request finds where to log
+  // in: said at debug then.
+  const tokenless = throttled((line) => (oauth ? log.debug(line) : log.info(line)));
   return async (req, res, next) => {
     try {
-      const header = req.headers.authorization;
-      if (!header) throw new InvalidTokenError("Missing Authorization header");
+      const header = req.headers.authorization ?? "";
+      // "Bearer $WAITER_TOKEN" with the variable unset, a header of the wrong format else: the
+      // person is sent to the variable. (Node drops the space after "Bearer".)
+      if (/^bearer\s*$/i.test(header)) {
+        tokenless(
+          "MCP request got 401: its Authorization header carries no token after Bearer (is the variable the client takes it from set?)",
+          "empty",
+        );
+        throw new InvalidTokenError(EMPTY_BEARER);
+      }
       const [type, token] = header.split(" ");
       if (type?.toLowerCase() !== "bearer" || !token) {
-        throw new InvalidTokenError("Invalid Authorization header format, expected 'Bearer TOKEN'");
+        const why = header ? "its Authorization header is no Bearer token" : "it carries no token";
+        tokenless(`MCP request got 401: ${why} (Authorization: Bearer <token>)`, why);
+        throw new InvalidTokenError(
+          header ? "Invalid Authorization header format, expected 'Bearer TOKEN'" : "Missing Authorization header",
+        );
       }
       const auth = await verifier.verifyAccessToken(token);
       // A token without a time, or past it, is taken no more (a configured token's is Infinity).
@@ -140,7 +123,7 @@ function bearerCheck(verifier: OAuthTokenVerifier, metadataUrl: string | undefin
       if (err instanceof InvalidTokenError) {
         bearerRefusal(res, 401, err.errorCode, err.message, {
           whyInChallenge: true,
-          ...(metadataUrl ? { scope: SESSION_SCOPES, metadataUrl } : {}),
+          ...(oauth ? { scope: SESSION_SCOPES, metadataUrl: oauth.metadataUrl } : {}),
         });
       } else if (err instanceof OAuthError) {
         res.status(err instanceof ServerError ? 500 : 400).json(err.toResponseObject());
@@ -267,14 +250,14 @@ export function mountRoutes(
   ];
   const auth: RequestHandler[] = verifiers.length
     ? [
-        noBearer(log, oauth),
         bearerCheck(
           firstOf(verifiers, (refusal) => {
             // An issuer that cannot be reached is the issuer's failure, which its verifier says.
             if (!(refusal instanceof InvalidTokenError)) return;
             refused(401, refusal.message, refusal instanceof CallerRefusedError ? refusal.caller : undefined);
           }),
-          oauth?.metadataUrl,
+          log,
+          oauth,
         ),
         scopeless(refused, oauth),
         throttle(rate, limits.requestsPerMinute, refused),
