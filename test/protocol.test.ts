@@ -298,15 +298,18 @@ describe("oversized input", () => {
     }
   });
 
-  test("an answer of a megabyte still in stdout's buffer as SIGTERM comes reaches the client whole", async () => {
-    const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
-    const server = cli([], {
+  /** waiter over stdio with its own listener on a free port, for an unsigned trial source, in a new data directory. */
+  const withTrialListener = () =>
+    cli([], {
       ...upstreams,
-      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-flush-")),
-      WAITER_WEBHOOKS_SOURCES: sources,
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-stdio-")),
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
       WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
       WAITER_LOG_LEVEL: "debug",
     });
+
+  test("an answer of a megabyte still in stdout's buffer as SIGTERM comes reaches the client whole", async () => {
+    const server = withTrialListener();
     const send = (message: object) => server.child.stdin.write(`${JSON.stringify(message)}\n`);
     send({
       jsonrpc: "2.0",
@@ -343,14 +346,7 @@ describe("oversized input", () => {
   });
 
   test("a second SIGTERM during a stop that waits on a webhook in flight stops at once, with status 1", async () => {
-    const sources = JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } });
-    const server = cli([], {
-      ...upstreams,
-      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-twice-")),
-      WAITER_WEBHOOKS_SOURCES: sources,
-      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-      WAITER_LOG_LEVEL: "debug",
-    });
+    const server = withTrialListener();
     await expect.poll(() => server.stderr(), { timeout: 10_000 }).toMatch(/receiving webhooks on http:\S+/);
     const url = new URL(/receiving webhooks on (http:\S+)/.exec(server.stderr())?.[1] ?? "");
     // A sender that sends its headers and never its body: the stop waits for it.
