@@ -172,6 +172,11 @@ export function noSuchName([one, many]: [string, string], name: string, names: r
   return `${no}; the ${many} are ${listed.join(", ") || "none"}.`;
 }
 
+/** Words as a sentence lists them: "a, b or c" (`last` "or"), "a and b"; "" for none. */
+export function enumerated(words: readonly string[], last: "and" | "or"): string {
+  return words.length > 1 ? `${words.slice(0, -1).join(", ")} ${last} ${words.at(-1)}` : (words[0] ?? "");
+}
+
 /**
  * The key of `known` that `name` was probably meant to be: the same but for case, `_` and `-`
  * (loglevel, dry_run for logLevel, dryRun), or else one or two letters off (chatId for chatIds).

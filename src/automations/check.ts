@@ -2,7 +2,7 @@ import { compile } from "@jmespath-community/jmespath";
 import Mustache from "mustache";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { meantKey, noSuchName } from "../shown.js";
+import { enumerated, meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
 import { type Automation, type Condition, isPathArgument, isTemplate, type Step, toolOf } from "./rules.js";
 import { argumentsFor, type View, written } from "./view.js";
@@ -466,7 +466,7 @@ function taken(schema: z.ZodType): readonly Kind[] {
 /** Kinds as a message says them: "a list or null". */
 function said(kinds: readonly Kind[]): string {
   const words = kinds.map((kind) => KINDS[kind]);
-  return words.length > 1 ? `${words.slice(0, -1).join(", ")} or ${words.at(-1)}` : (words[0] ?? "nothing");
+  return enumerated(words, "or") || "nothing";
 }
 
 /**

@@ -3,7 +3,7 @@ import { ToolError } from "../errors.js";
 import { notStored, storedId } from "../events/ids.js";
 import type { EventStore, StoredEvent } from "../events/store.js";
 import { noneConfigured } from "../settings.js";
-import { cut, noSuchName, quote, withEscapes } from "../shown.js";
+import { cut, enumerated, noSuchName, quote, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { type Automation, toolOf } from "./rules.js";
 
@@ -237,7 +237,7 @@ export function automationsToolset(
           }
           // The filters not given yet: one given already narrows nothing more.
           const unused = (["automation", "status", "event_id"] as const).filter((filter) => args[filter] === undefined);
-          const narrow = `narrow by ${unused.length > 1 ? `${unused.slice(0, -1).join(", ")} or ` : ""}${unused.at(-1)}`;
+          const narrow = `narrow by ${enumerated(unused, "or")}`;
           if (fitting < runs.length) {
             const newest = fitting === 1 ? "run fits" : `${fitting} runs fit`;
             note = `Only the newest ${newest} in one answer: ${narrow} for older ones.`;

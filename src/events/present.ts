@@ -1,5 +1,5 @@
 import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
-import { firstCharacters, oneLine } from "../shown.js";
+import { enumerated, firstCharacters, oneLine } from "../shown.js";
 import type { StoredEvent } from "./store.js";
 
 /**
@@ -154,14 +154,14 @@ const MINOR_UNITS: Record<string, string> = { stripe: "Stripe", gopay: "GoPay", 
 export function minorUnitsNote(events: readonly StoredEvent[]): string | undefined {
   const senders = [
     ...new Set(
-      events.flatMap((event) =>
-        MINOR_UNITS[event.scheme] && /"(amount\w*|price)"\s*:/.test(event.payload) ? [MINOR_UNITS[event.scheme]] : [],
-      ),
+      events.flatMap((event) => {
+        const sender = MINOR_UNITS[event.scheme];
+        return sender && /"(amount\w*|price)"\s*:/.test(event.payload) ? [sender] : [];
+      }),
     ),
   ];
   if (senders.length === 0) return undefined;
-  const names = senders.length === 1 ? senders[0] : `${senders.slice(0, -1).join(", ")} and ${senders.at(-1)}`;
-  return `${names} write${senders.length === 1 ? "s" : ""} amounts in the currency's minor units: 9887 EUR is 98.87 EUR.`;
+  return `${enumerated(senders, "and")} write${senders.length === 1 ? "s" : ""} amounts in the currency's minor units: 9887 EUR is 98.87 EUR.`;
 }
 
 /**
