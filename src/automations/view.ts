@@ -134,7 +134,7 @@ function numberAsText(condition: Condition, value: unknown): string {
   if (typeof value === "string" && numberIn(value) !== undefined && (compared || numbers.length > 0))
     return `, a number as text: to_number(${path}) reads it as a number`;
   const texts = [equals, ...(condition.in ?? [])].filter((v) => typeof v === "string");
-  if (typeof value === "number" && texts.some((v) => v.trim() !== "" && Number(v) === value))
+  if (typeof value === "number" && texts.some((v) => numberIn(v) === value))
     return `, a number: write the value to compare without quotes`;
   return "";
 }
