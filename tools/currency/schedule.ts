@@ -39,8 +39,8 @@ export function dayOver(publication: Publication, date: string): boolean {
 }
 
 /** Whether the fixing of `date` is due by now: its day is over where it is published, or its time today has passed. */
-export function dueBy(publication: Publication, date: string, now = clock.now()): boolean {
-  const local = wallClock(now, publication.zone);
+export function dueBy(publication: Publication, date: string): boolean {
+  const local = wallClock(clock.now(), publication.zone);
   return date < local.date || (date === local.date && local.minutes >= publication.hour * 60 + publication.minute);
 }
 
