@@ -341,12 +341,24 @@ describe("the listener", () => {
     // Signed by the sender, so the signature holds; an id with a NUL is still no delivery id.
     const nul = JSON.stringify({ id: "evt_\u0000x", object: "event", type: "payment_intent.succeeded" });
     const nulSigned = stripe.webhooks.generateTestHeaderString({ payload: nul, secret: SECRETS.STRIPE_WEBHOOK_SECRET });
+    // Half a surrogate pair has no UTF-8 form: stored, it would become U+FFFD, so two such ids would be one.
+    const half = JSON.stringify({ id: "evt_\ud800", object: "event", type: "payment_intent.succeeded" });
+    const halfSigned = stripe.webhooks.generateTestHeaderString({
+      payload: half,
+      secret: SECRETS.STRIPE_WEBHOOK_SECRET,
+    });
     const cases: [string, Promise<{ status: number; body: { error: string } }>, number, RegExp][] = [
       [
         "control character in the id",
         post("stripe", nul, { "stripe-signature": nulSigned }),
         400,
         /control characters/,
+      ],
+      [
+        "half a surrogate pair in the id",
+        post("stripe", half, { "stripe-signature": halfSigned }),
+        400,
+        /half a surrogate pair/,
       ],
       ["tampered body", post("stripe", body.replace("1042", "1043"), headers), 401, /signature mismatch/],
       ["wrong secret", post("stripe", body, { "stripe-signature": wrong }), 401, /signature mismatch/],

@@ -324,16 +324,17 @@ export function mountDeliveries(
     res.status(200).json({ ok: true });
   };
 
-  /** Whether the delivery `id` holds control characters, refused if so. */
+  /** Whether the delivery `id` is no text a store keeps as sent, refused if so. */
   const refusedBadId = (req: Request, res: Response, source: WebhookSource, id: string) => {
-    // An id with control characters is no sender's id, and no store must choke on its NUL.
-    if (!/\p{Cc}/u.test(id)) return false;
-    refuse(req, res, {
-      status: 400,
-      reason: "bad delivery id",
-      error: "the delivery id holds control characters",
-      source: source.name,
-    });
+    // An id with control characters is no sender's id, and no store must choke on its NUL; half a
+    // surrogate pair (a JSON escape) has no UTF-8 form, so two such ids would be stored as one.
+    const error = /\p{Cc}/u.test(id)
+      ? "the delivery id holds control characters"
+      : id.isWellFormed()
+        ? undefined
+        : "the delivery id holds half a surrogate pair";
+    if (!error) return false;
+    refuse(req, res, { status: 400, reason: "bad delivery id", error, source: source.name });
     return true;
   };
 
