@@ -93,6 +93,7 @@ beforeEach(() => {
     fake.shop.reset();
     fake.queue.length = 0;
     fake.intercept = undefined;
+    fake.settings.version = "10.2.2";
   }
 });
 
@@ -686,6 +687,31 @@ describe("marking paid", () => {
     const zero = await server.call("eshop_order_mark_paid", { id: O.pending1999 });
     expect(data(zero)).toMatchObject({ already_paid: false, order: { status: "processing" } });
     expect(free.datePaid).toBeTruthy();
+  });
+
+  test("a shop before WooCommerce 6.6 pays an order with nothing to ship into processing without a paid date: its status says it is paid", async () => {
+    // Such a shop does not say what an order needs, so the order is paid by its status change;
+    // WooCommerce dates a payment only in the status it completes to, here completed.
+    woo.settings.version = "6.5.1";
+    const order = woo.shop.order(O.pending1999);
+    for (const item of order.line_items) item.product_id = P.ebook;
+    const result = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qebook" });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(data(result)).toMatchObject({
+      already_paid: false,
+      transaction_id: "pi_3Qebook",
+      order: { status: "processing" },
+    });
+    expect(data<{ order: Summary }>(result).order).not.toHaveProperty("paid");
+    expect(data(result)).toHaveProperty("note_id");
+    expect(text(result)).toMatch(
+      /^Order #7081 \(id 7081\) is now paid and processing, which the shop counts paid though it recorded no paid date; note \d+ added\.$/,
+    );
+    expect(order).toMatchObject({ status: "processing", datePaid: null, transaction_id: "pi_3Qebook" });
+    const again = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qebook" });
+    expect(data(again)).toMatchObject({ already_paid: true, order: { status: "processing" } });
+    expect(text(again)).toMatch(/was already paid and is processing; nothing was changed\.$/);
+    expect(woo.shop.writes.filter((w) => w.method === "PUT")).toHaveLength(1);
   });
 
   test("a note that fails after the payment is recorded is reported, not a failed payment", async () => {

@@ -363,6 +363,11 @@ export interface WooCommerceOptions {
    * server's 404 page; only `?rest_route=/wc/v3/...` at the site's address reaches the REST API.
    */
   plainPermalinks?: boolean;
+  /**
+   * The WooCommerce version it answers as (default 10.2.2). Before 6.6 an order carries no
+   * `is_editable`, `needs_payment` or `needs_processing`.
+   */
+  version?: string;
 }
 
 export interface WooCommerceFake extends Fake {
@@ -370,7 +375,7 @@ export interface WooCommerceFake extends Fake {
   /** The REST root, e.g. http://127.0.0.1:41234/wp-json/wc/v3 */
   api: string;
   /** Can be changed while running. */
-  settings: { stripAuthorization: boolean; plainHttp: boolean };
+  settings: { stripAuthorization: boolean; plainHttp: boolean; version: string };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1109,6 +1114,8 @@ interface Ctx {
   shop: ShopData;
   /** Sanitized parameter values. */
   values: Record<string, unknown>;
+  /** The WooCommerce version it answers as. */
+  version: string;
 }
 
 function renderAddress(a: Address, withEmail: boolean) {
@@ -1138,6 +1145,16 @@ function needsProcessing(order: WooOrder, shop: ShopData): boolean {
 
 function needsPayment(order: WooOrder): boolean {
   return (order.status === "pending" || order.status === "failed") && orderTotal(order) > 0;
+}
+
+/** Whether a version ("6.5.1") is `least` ([6, 6]) or later. */
+function versionAtLeast(version: string, least: number[]): boolean {
+  const parts = version.split(".").map(Number);
+  for (const [i, want] of least.entries()) {
+    const have = parts[i] ?? 0;
+    if (have !== want) return have > want;
+  }
+  return true;
 }
 
 const date = (d: Date | null) => (d ? localWall(d) : null);
@@ -1246,9 +1263,14 @@ function renderOrder(order: WooOrder, ctx: Ctx) {
     coupon_lines: [],
     refunds: order.refunds.map((r) => ({ id: r.id, reason: r.reason, total: `-${money(r.total)}` })),
     payment_url: `${ctx.origin}/checkout/order-pay/${order.id}/?pay_for_order=true&key=${order.order_key}`,
-    is_editable: ["pending", "on-hold", "auto-draft"].includes(order.status),
-    needs_payment: needsPayment(order),
-    needs_processing: needsProcessing(order, ctx.shop),
+    // Since WooCommerce 6.6.
+    ...(versionAtLeast(ctx.version, [6, 6])
+      ? {
+          is_editable: ["pending", "on-hold", "auto-draft"].includes(order.status),
+          needs_payment: needsPayment(order),
+          needs_processing: needsProcessing(order, ctx.shop),
+        }
+      : {}),
     _links: {
       self: link(`${api}/orders/${order.id}`),
       collection: link(`${api}/orders`),
@@ -1861,7 +1883,11 @@ function authenticate(query: Query, authorization: string | undefined): { user: 
 const WRITES = ["POST", "PUT", "PATCH", "DELETE"];
 
 export async function startWooCommerce(options: WooCommerceOptions = {}): Promise<WooCommerceFake> {
-  const settings = { stripAuthorization: options.stripAuthorization ?? false, plainHttp: options.plainHttp ?? false };
+  const settings = {
+    stripAuthorization: options.stripAuthorization ?? false,
+    plainHttp: options.plainHttp ?? false,
+    version: options.version ?? "10.2.2",
+  };
   const home = options.home ?? "";
   let data = buildShop();
   const writes: WooWrite[] = [];
@@ -1954,6 +1980,7 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
       now: new Date(clock.now()),
       shop: data,
       values,
+      version: settings.version,
     };
     return reply(matched.endpoint.permission(ctx) ?? matched.endpoint.handle(ctx));
   };
