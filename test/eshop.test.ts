@@ -967,6 +967,17 @@ describe("status and notes", () => {
     );
   });
 
+  test("an unpaid order with nothing to ship set to processing is said to count paid, though the shop gives it no paid date", async () => {
+    // WooCommerce dates it paid only when it is completed, but counts it paid (and grants its downloads) in processing.
+    for (const item of woo.shop.order(O.pending1999).line_items) item.product_id = P.ebook;
+    const result = await server.call("eshop_order_update_status", { id: O.pending1999, status: "processing" });
+    expect(data(result)).toMatchObject({ changed: true, order: { status: "processing" } });
+    expect(data<{ order: Summary }>(result).order).not.toHaveProperty("paid");
+    expect(text(result)).toMatch(
+      /pending → processing\.\nThe shop counts it paid now, though no payment was checked; eshop_order_mark_paid is for payments that came\.$/,
+    );
+  });
+
   test("an on-hold order that was paid, as eshop_order_mark_paid counts it, keeps its payment when cancelled or refunded", async () => {
     // Paid, then held (a question about the address): WooCommerce keeps its paid date.
     await server.call("eshop_order_update_status", { id: O.processing, status: "on-hold" });

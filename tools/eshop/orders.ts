@@ -456,8 +456,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
             : "\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return."
           : r.order.status === "cancelled" && wasPaid
             ? `\n${heldPaid ? "It was recorded paid" : "It was paid"}${r.order.paid ? ` (${utcMinute(r.order.paid)})` : ""}${heldPaid ? " before it was put on hold" : ""}: cancelling sent no money back. ${refundIt}`
-            : !wasPaid && shop.paidStatuses.includes(r.order.status) && r.order.paid
-              ? `\nThe shop counts it paid now (${utcMinute(r.order.paid)}), though no payment was checked; eshop_order_mark_paid is for payments that came.`
+            : // An order with nothing to ship counts paid in processing too, though the shop dates it
+              // paid only when it is completed.
+              !wasPaid && shop.paidStatuses.includes(r.order.status)
+              ? `\nThe shop counts it paid now${r.order.paid ? ` (${utcMinute(r.order.paid)})` : ""}, though no payment was checked; eshop_order_mark_paid is for payments that came.`
               : "";
       return r.changed
         ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${money}`
