@@ -765,6 +765,23 @@ describe("marking paid", () => {
     expect(stock()).toBe(before - 1);
   });
 
+  test("on a shop before WooCommerce 6.6, which does not say an order needs payment, an order set back to pending is paid by a new payment", async () => {
+    woo.settings.version = "6.5.1";
+    const stock = () => woo.shop.product(P.espresso).stock_quantity as number;
+    const before = stock();
+    await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_first" });
+    await server.call("eshop_order_update_status", { id: O.pending1999, status: "pending" });
+    expect(data(await server.call("eshop_order_get", { id: O.pending1999 }))).not.toHaveProperty("needs_payment");
+    const old = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_first" });
+    expect(old.isError).toBe(true);
+    expect(text(old)).toMatch(/is pending and needs payment, but its payment "pi_first" was recorded before/);
+    const renewed = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_second" });
+    expect(renewed.isError, text(renewed)).toBeFalsy();
+    expect(data(renewed)).toMatchObject({ already_paid: false, order: { status: "processing" } });
+    expect(woo.shop.order(O.pending1999)).toMatchObject({ status: "processing", transaction_id: "pi_second" });
+    expect(stock()).toBe(before - 1);
+  });
+
   test("an order the Stripe plugin paid and that was set back to pending is not paid again by that payment's intent", async () => {
     // WooCommerce's Stripe plugin records the charge, and keeps the intent beside it.
     await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "ch_3Qfirst" });

@@ -344,8 +344,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
           );
         }
         // A paid date stays when an order goes back to pending or failed (a bank transfer bounced):
-        // the shop says it needs payment then, and a new payment pays it.
-        if (before.paid && before.needs_payment !== true) {
+        // the shop says it needs payment then, and a new payment pays it. A shop that does not say
+        // (WooCommerce before 6.6) decides it so: pending or failed, with a total above 0.
+        const needsPayment =
+          before.needs_payment ?? (["pending", "failed"].includes(before.status) && /[1-9]/.test(before.total));
+        if (before.paid && !needsPayment) {
           return { already_paid: true, order: orderStateOut.parse(before), ...stored };
         }
         if (before.paid && carried) {
