@@ -494,10 +494,10 @@ describe("notify_send by email", () => {
           ),
         },
         {
-          // RFC 3463's 5.7.x is the server's policy, not the address.
+          // RFC 3463's 5.7.x is the server's policy, not the address; this channel logs in as no one.
           target: RELAYED,
           error: expect.stringMatching(
-            /\(550 5\.7\.1 Relaying denied\): not sent; the server's policy refuses it: check that the channel's user may send through it, and to such addresses, as sending it again will not help/,
+            /\(550 5\.7\.1 Relaying denied\): not sent; the server's policy refuses it, and the channel logs in as no one: give it the user and passwordEnv of an account that may send through the server, and to such addresses, as sending it again will not help/,
           ),
         },
       ],
@@ -732,6 +732,34 @@ describe("notify_send by email", () => {
     } finally {
       await told.close();
       for (const server of servers) server.close();
+    }
+  });
+
+  test("a mail server that wants a login, from a channel that gives none, says to give the channel one", async () => {
+    // As a submission server answers MAIL FROM from a client that did not log in (RFC 4954: 530 5.7.0).
+    const submission = await startMailServer({ authOptional: false });
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        office: {
+          type: "email",
+          host: "127.0.0.1",
+          port: submission.port,
+          tls: "none",
+          from: "w@shop.example",
+          to: ["boss@shop.example"],
+        },
+      }),
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        /boss@shop.example: The mail server refused it \(530 Error: authentication Required\): not sent; the server wants a login, and the channel logs in as no one: give it the user and passwordEnv of an account that may send through the server, as sending it again will not help\.$/,
+      );
+      expect(submission.received).toEqual([]);
+    } finally {
+      await team.close();
+      await submission.close();
     }
   });
 
