@@ -735,6 +735,46 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a mailbox that is full or disabled is not said to be a wrong address", async () => {
+    // RFC 3463's 5.2.x is the mailbox's state: the address is right, and its owner can mend it.
+    const full = await startMailServer({
+      onRcptTo(address, _session, callback) {
+        if (address.address === "boss@shop.example") {
+          callback(Object.assign(new Error("5.2.2 Mailbox full"), { responseCode: 552 }));
+        } else if (address.address === "old@shop.example") {
+          callback(Object.assign(new Error("5.2.1 Mailbox disabled, not accepting messages"), { responseCode: 550 }));
+        } else callback();
+      },
+    });
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        office: {
+          type: "email",
+          host: "127.0.0.1",
+          port: full.port,
+          tls: "none",
+          from: "w@shop.example",
+          to: ["boss@shop.example", "old@shop.example", "accounts@shop.example"],
+        },
+      }),
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError, text(result)).toBeFalsy();
+      const told = text(result);
+      expect(told).toMatch(
+        /boss@shop.example: The mail server refused it \(552 5.2.2 Mailbox full\): not sent; the mailbox takes no mail \(full, or disabled\): tell its owner, or take the address out of the channel's to, as sending it again will not help\./,
+      );
+      expect(told).toMatch(
+        /old@shop.example: The mail server refused it \(550 5.2.1 Mailbox disabled, not accepting messages\): not sent; the mailbox takes no mail/,
+      );
+      expect(told).not.toMatch(/correct the address/);
+    } finally {
+      await team.close();
+      await full.close();
+    }
+  });
+
   test("a mail server that wants a login, from a channel that gives none, says to give the channel one", async () => {
     // As a submission server answers MAIL FROM from a client that did not log in (RFC 4954: 530 5.7.0).
     const submission = await startMailServer({ authOptional: false });

@@ -235,9 +235,11 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
     );
   }
   if (responseCode) {
-    // RFC 3463's enhanced code tells a mailbox (5.1.x) from the server's policy (5.7.x: relaying
+    // RFC 3463's enhanced code tells an address (5.1.x) from the server's policy (5.7.x: relaying
     // denied, a sender it will not take), which no change of address mends.
     const policy = /^5\.7\./.test(response?.slice(4) ?? "");
+    // 5.2.1 and 5.2.2 (mailbox disabled, full): the address is right, and its owner can mend it.
+    const mailbox = /^5\.2\.[12]\b/.test(response?.slice(4) ?? "");
     // A server that wants a login (RFC 4954: 530), or that relays only for one, from a channel that
     // gives none: there is no user to check, one is to be given.
     const anonymous = !options.user && (command === "MAIL FROM" || command === "RCPT TO");
@@ -250,11 +252,13 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
           ? `the server's policy refuses it, ${login}, and to such addresses`
           : policy
             ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
-            : command === "RCPT TO"
-              ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
-              : command === "MAIL FROM"
-                ? `check the channel's from, an address its login may send as${needsSmtpUtf8(options.from)}`
-                : "check the channel's settings";
+            : mailbox
+              ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
+              : command === "RCPT TO"
+                ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
+                : command === "MAIL FROM"
+                  ? `check the channel's from, an address its login may send as${needsSmtpUtf8(options.from)}`
+                  : "check the channel's settings";
     return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
   }
   if (timeoutType === "GREETING_TIMEOUT" && tls !== "tls") {
