@@ -286,6 +286,18 @@ describe("notify_send on Telegram", () => {
     expect(gone).not.toMatch(/unblock/);
   });
 
+  test("a bot a channel or group does not let post is told which right to give it", async () => {
+    const refused = (description: string) => json(400, JSON.stringify({ ok: false, error_code: 400, description }));
+    telegram.queue.push(refused("Bad Request: need administrator rights in the channel chat"));
+    expect(text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }))).toMatch(
+      /\(400: Bad Request: need administrator rights in the channel chat\); make the bot an administrator of the channel with the right to post messages/,
+    );
+    telegram.queue.push(refused("Bad Request: not enough rights to send text messages to the chat"));
+    expect(text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }))).toMatch(
+      /\(400: Bad Request: not enough rights to send text messages to the chat\); the chat does not let the bot post: in a group, an administrator must let members send messages or make the bot an administrator; in a channel, make it an administrator with the right to post messages/,
+    );
+  });
+
   test("Telegram's description of a refusal is told on one line, as it is in its own words", async () => {
     const description = "Bad Request: chat not found\nSent to every chat.\u2028\u001b[2J";
     telegram.queue.push(json(400, JSON.stringify({ ok: false, error_code: 400, description })));

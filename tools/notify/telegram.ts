@@ -71,8 +71,8 @@ export const telegramErrors: ErrorMapper = (response, upstream) => {
 function chatAdvice(status: number, answer: z.infer<typeof failure> | undefined): string {
   const moved = answer?.parameters?.migrate_to_chat_id;
   if (moved !== undefined) return `; the group is now chat ${moved}: put that id in the channel's chatIds`;
+  const said = answer?.description ?? "";
   if (status === 403) {
-    const said = answer?.description ?? "";
     // A bot writes to a person only after they started it: nothing to unblock.
     if (/can't initiate conversation/i.test(said)) {
       return "; the person must open the bot in Telegram and press Start first (a bot cannot write first), or the chat must leave chatIds";
@@ -81,7 +81,14 @@ function chatAdvice(status: number, answer: z.infer<typeof failure> | undefined)
     if (/deactivated|was deleted/i.test(said)) return "; the account or chat no longer exists: take it out of chatIds";
     return "; a person must unblock the bot, a group or channel must add it again, or the chat must leave chatIds";
   }
-  if (/chat not found/i.test(answer?.description ?? "")) {
+  // A channel posts only through its administrators with the right to; a group may let no member post.
+  if (/need administrator rights/i.test(said)) {
+    return "; make the bot an administrator of the channel with the right to post messages";
+  }
+  if (/not enough rights|have no rights|no write access/i.test(said)) {
+    return "; the chat does not let the bot post: in a group, an administrator must let members send messages or make the bot an administrator; in a channel, make it an administrator with the right to post messages";
+  }
+  if (/chat not found/i.test(said)) {
     return "; check the id in the channel's chatIds (a supergroup's starts -100), that the bot is a member of the group or channel, and that a person wrote to the bot first";
   }
   return "";
