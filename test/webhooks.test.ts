@@ -1203,6 +1203,13 @@ describe("embedded in the stdio server", () => {
     }
     await session.call("events_ack", { ids: [posted.body.id] });
     await expect.poll(() => updates).toEqual([`events://event/${posted.body.id}`]);
+    // A read or a subscription refused as not found names the URI in its data, as the MCP
+    // specification's example has it: a client tells "resource not found" from other errors by it.
+    for (const uri of ["events://event/evt_none", "events://recnet", "no uri at all"]) {
+      for (const asked of [session.client.readResource({ uri }), session.client.subscribeResource({ uri })]) {
+        await expect(asked, uri).rejects.toMatchObject({ code: -32002, data: { uri } });
+      }
+    }
     const read = await session.client.readResource({ uri: `events://event/${posted.body.id}` });
     expect(JSON.parse((read.contents[0] as { text: string }).text).acked_at).toEqual(expect.any(String));
   });

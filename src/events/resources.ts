@@ -22,11 +22,16 @@ const eventUri = (id: string) => `events://event/${id}`;
 const EVENT_TEMPLATE = "events://event/{id}";
 /** The stored event's id a URI names, in any letter case; undefined when it names no event. */
 const idIn = (uri: string) => (uri.startsWith(eventUri("")) ? storedId(uri.slice(eventUri("").length)) : undefined);
-/** A read or a subscription of what is no resource here, with the ones there are. */
+/**
+ * A read or a subscription of what is no resource here, with the ones there are. Its data names
+ * the URI, as the MCP specification's example of the error has it: clients (the SDK's among them)
+ * tell a resource not found from other errors by it.
+ */
 const noResource = (uri: string) =>
   new ProtocolError(
     RESOURCE_NOT_FOUND,
     `No resource ${quote(uri)} here: ${RECENT_URI} lists the newest events, ${eventUri("<id>")} is one stored event`,
+    { uri },
   );
 /**
  * What one session may subscribe to, each kept with it in the store: the list, and events one by
@@ -140,7 +145,8 @@ export function registerEventResources(
   });
 
   // McpServer answers a URI that does not parse as an internal error ("Invalid URL"), and one of no
-  // resource as invalid params; both are a resource not found, said as a subscription's is.
+  // resource as invalid params; both are a resource not found, said as a subscription's is. An
+  // event not stored names the URI as its client wrote it, not as McpServer parsed it.
   wrapHandler(server, "resources/read", (sdk) => async (request, extra) => {
     const uri = request.params?.uri;
     if (typeof uri !== "string") return sdk(request, extra);
@@ -149,6 +155,9 @@ export function registerEventResources(
       return await sdk(request, extra);
     } catch (err) {
       if (err instanceof McpError && err.code === ErrorCode.InvalidParams) throw noResource(uri);
+      if (err instanceof ProtocolError && err.code === RESOURCE_NOT_FOUND) {
+        throw new ProtocolError(RESOURCE_NOT_FOUND, err.message, { uri });
+      }
       throw err;
     }
   });
