@@ -1,8 +1,10 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { completable } from "@modelcontextprotocol/sdk/server/completable.js";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { ErrorCode, type GetPromptResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { ProtocolError } from "./errors.js";
+import { wrapHandler } from "./handlers.js";
 import type { Log } from "./log.js";
 import { folded, quote } from "./shown.js";
 import { clock, isoDate } from "./time.js";
@@ -18,6 +20,12 @@ const LINE_BREAK = /[\n\v\f\r\u0085\u2028\u2029]/;
 
 /** How long a place completion may take: a person is typing. */
 const COMPLETION_MS = 3_000;
+
+/**
+ * The signal of the completion/complete request being answered, aborted when its client cancels
+ * it: McpServer hands a completer the value typed and nothing of the request.
+ */
+const completion = new AsyncLocalStorage<AbortSignal>();
 
 /**
  * MCP prompts for the flows people start by hand, shown as slash commands by clients that have
@@ -122,7 +130,7 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
           ? {
               // Completed with weather_geocode: without it, no completion is offered.
               place: geocode
-                ? optionalCompletable(PLACE, (value) => placesLike(geocode, value, log))
+                ? optionalCompletable(PLACE, (value) => placesLike(geocode, value, log, completion.getStore()))
                 : z.string().optional().describe(PLACE),
             }
           : {},
@@ -138,6 +146,15 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
           ].join("\n"),
         ),
     );
+    // A client sends a completion as each letter is typed and cancels the one before: its
+    // geocoder searches end with it, rather than run on for an answer no one reads.
+    if (forecast && geocode) {
+      wrapHandler(
+        server,
+        "completion/complete",
+        (sdk) => (request, extra) => completion.run(extra.signal, () => sdk(request, extra)),
+      );
+    }
   }
 }
 
@@ -154,13 +171,14 @@ function optionalCompletable(description: string, complete: (value: string) => s
 
 /**
  * Place names that begin with `prefix`, as weather_forecast takes them, each naming one place:
- * "Springfield, Missouri, US".
+ * "Springfield, Missouri, US". The searches end when `cancelled` is aborted.
  */
-async function placesLike(geocode: Tool, prefix: string, log: Log): Promise<string[]> {
+async function placesLike(geocode: Tool, prefix: string, log: Log, cancelled?: AbortSignal): Promise<string[]> {
   const typed = prefix.trim();
   if (typed.length < 2) return [];
+  const timeout = AbortSignal.timeout(COMPLETION_MS);
   const call = {
-    signal: AbortSignal.timeout(COMPLETION_MS),
+    signal: cancelled ? AbortSignal.any([timeout, cancelled]) : timeout,
     deadline: clock.now() + COMPLETION_MS,
     log,
     progress: async () => {},

@@ -302,6 +302,43 @@ test("a village offered is one weather_forecast takes by that name, though other
   }
 });
 
+test("a place completion its client cancels (the person typed on) asks the geocoder nothing more", async () => {
+  const waiter = await client({ WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" });
+  // Villages of no known population: each found is looked up again before it is offered.
+  const villages = [
+    novaVes("Středočeský kraj", 50.06, 14.96),
+    novaVes("Karlovarský kraj", 50.28, 12.62),
+    novaVes("Liberecký kraj", 50.83, 15.07),
+  ];
+  let release = () => {};
+  geocoding.held = new Promise((resolve) => {
+    release = resolve;
+  });
+  geocoding.intercept = (r) => (r.query.get("name")?.startsWith("Nová") ? geocoded(villages) : undefined);
+  const asked = () => geocoding.requests.filter((r) => r.query.get("name")?.startsWith("Nová")).length;
+  const before = asked();
+  try {
+    const typing = new AbortController();
+    const completing = waiter
+      .complete(
+        { ref: { type: "ref/prompt", name: "morning_brief" }, argument: { name: "place", value: "Nová" } },
+        { signal: typing.signal },
+      )
+      .catch((err: Error) => err);
+    await expect.poll(asked).toBe(before + 1);
+    typing.abort();
+    expect(await completing).toBeInstanceOf(Error);
+    release();
+    // The search under way is let go, and none of the look-ups that would follow it is made.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(asked()).toBe(before + 1);
+  } finally {
+    release();
+    geocoding.held = undefined;
+    geocoding.intercept = undefined;
+  }
+});
+
 test("without weather_geocode a place does not complete, and completion is not offered", async () => {
   const waiter = await client({
     WAITER_TOOLSETS: "weather",
