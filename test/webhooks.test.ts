@@ -1243,6 +1243,14 @@ describe("embedded in the stdio server", () => {
     expect(completion.completion.values).toContain(posted.body.id);
     expect(completion.completion.hasMore).toBe(false);
     expect(completion.completion.total).toBe(1);
+    // In lower case, or copied with white space around it, it names the same event, as in a tool.
+    for (const value of [posted.body.id.slice(0, 20).toLowerCase(), ` ${posted.body.id.slice(0, 20)} `]) {
+      const typed = await session.client.complete({
+        ref: { type: "ref/resource", uri: "events://event/{id}" },
+        argument: { name: "id", value },
+      });
+      expect(typed.completion.values, value).toEqual([posted.body.id]);
+    }
     await storeDirectly(session, "erp", "many", 150);
     // The newest hundred, and word that there are more; not a total, which the store was not asked
     // for: one of 101 would say so few match when 151 do.

@@ -94,8 +94,8 @@ export function registerEventResources(
       }),
       // One more than the SDK's 100 values, so that its `hasMore` says when there are more (and
       // its total is not said: see below).
-      // Ids are stored in capitals, and taken in any letter case.
-      complete: { id: async (value) => store.recentIds(value.toUpperCase(), 101) },
+      // Ids are stored in capitals, and taken in any letter case and with white space around them.
+      complete: { id: async (value) => store.recentIds(value.trim().toUpperCase(), 101) },
     }),
     {
       title: "Webhook event",
