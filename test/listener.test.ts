@@ -17,10 +17,24 @@ import type { ListenerTimeouts } from "../src/webhooks/limits.js";
 import { type RunningListener, startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
+import { type ComgatePayment, notification } from "./fakes/comgate.js";
 
 const SOURCES = {
   erp: ERP_SOURCE,
   trial: { scheme: "none", allowUnsigned: true },
+};
+
+/** A Comgate notification's payment, as the push sends it. */
+const COMGATE_PAID: ComgatePayment = {
+  transId: "AB12-0001",
+  status: "PAID",
+  price: "199900",
+  curr: "CZK",
+  label: "Objednávka 1042",
+  refId: "1042",
+  email: "jana.novakova@example.cz",
+  method: "CARD_CZ_CSOB_2",
+  test: "false",
 };
 
 const cleanups: (() => unknown)[] = [];
@@ -530,6 +544,44 @@ describe("a source whose sender signs with another secret than waiter's", () => 
     }
     expect(warnings()).toEqual([]);
   });
+});
+
+test("a Comgate source whose notifications carry another secret than waiter's is warned of as a signature mismatch is, naming its variable", async () => {
+  const lines: string[] = [];
+  const comgate = { scheme: "comgate", merchant: "498621", secretEnv: "COMGATE_SECRET", confirm: false };
+  const { url } = await start(
+    {
+      COMGATE_SECRET: "ZqVmRr0lUFRm7ZXbHpd7QnSGfCbVnw5U",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, comgate }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  const push = async (instant: string, secret: string, transId: string) => {
+    setClock(instant);
+    const body = notification("498621", secret, { ...COMGATE_PAID, transId });
+    const headers = { "content-type": "application/x-www-form-urlencoded" };
+    return (await request(`${url}/webhooks/comgate`, { method: "POST", body, headers })).statusCode;
+  };
+  try {
+    expect(await push("2026-11-30T08:00:00Z", "ZqVmRr0lUFRm7ZXbHpd7QnSGfCbVnw5U", "AB12-0001")).toBe(200);
+    // The secret was regenerated in Comgate's portal, and not in waiter.
+    expect(await push("2026-11-30T08:10:00Z", "the-new-comgate-secret", "AB12-0002")).toBe(401);
+    expect(lines.filter((line) => line.includes("webhook comgate rejected"))).toEqual([
+      expect.stringMatching(
+        /webhook comgate rejected: secret mismatch: if every delivery of this source is refused so, COMGATE_SECRET does not hold the secret its sender sends;/,
+      ),
+    ]);
+    expect(await push("2026-11-30T08:40:00Z", "the-new-comgate-secret", "AB12-0003")).toBe(401);
+    expect(await push("2026-11-30T09:10:01Z", "the-new-comgate-secret", "AB12-0004")).toBe(401);
+    expect(lines.filter((line) => / warning .*webhook comgate: /.test(line))).toEqual([
+      expect.stringMatching(
+        /webhook comgate: no delivery verified since 2026-11-30T08:00:00\.\d{3}Z, and 3 refused since for a secret mismatch, over 60 min: its secret was likely changed at the sender and not in waiter, or the reverse; COMGATE_SECRET does not hold the secret its sender sends;/,
+      ),
+    ]);
+  } finally {
+    setClock();
+  }
 });
 
 test("a stranger's flood of refusals keeps at most two counts in flight, and every refusal is counted", async () => {

@@ -7,7 +7,7 @@ import { type Log, type Throttled, throttled } from "../log.js";
 import { quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
 import { clientOf, type ListenerTimeouts, watchBody } from "./limits.js";
-import { secretWatch, withCause } from "./secrets.js";
+import { isMismatch, secretWatch, withCause } from "./secrets.js";
 import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
 
@@ -306,7 +306,7 @@ export function mountDeliveries(
         said: withCause(verdict.reason, source),
         source: source.name,
       });
-      if (verdict.reason === "signature mismatch") secrets.mismatched(source, receivedAt);
+      if (isMismatch(verdict.reason)) secrets.mismatched(source, receivedAt, verdict.reason);
       return;
     }
     if (verdict.kind === "unavailable") {

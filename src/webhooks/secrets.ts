@@ -8,8 +8,16 @@ import type { WebhookSource } from "./settings.js";
  * who may be a stranger, is told no more than the mismatch.
  */
 export function withCause(reason: string, source: WebhookSource): string {
-  const notHeld = reason === "signature mismatch" ? secretNotHeld(source) : undefined;
+  const notHeld = isMismatch(reason) ? secretNotHeld(source) : undefined;
   return notHeld ? `${reason}: if every delivery of this source is refused so, ${notHeld}` : reason;
+}
+
+/**
+ * Whether a refusal is what a sender with another secret than waiter's gets: a signature that does
+ * not match, or, from Comgate, which signs nothing but sends its secret, a secret that does not.
+ */
+export function isMismatch(reason: string): boolean {
+  return reason === "signature mismatch" || reason === "secret mismatch";
 }
 
 /** The variables that do not hold the secret a source's sender signs with, as the log says it, and where to find it. */
@@ -17,7 +25,8 @@ function secretNotHeld(source: WebhookSource): string | undefined {
   if (!("secretEnv" in source)) return undefined;
   const variables = [source.secretEnv].flat();
   const holds = variables.length === 1 ? `${variables[0]} does not hold` : `none of ${variables.join(", ")} holds`;
-  return `${holds} the secret its sender signs with; docs/webhooks.md#pointing-the-providers-at-waiter says where each provider shows it`;
+  const uses = source.scheme === "comgate" ? "sends" : "signs with";
+  return `${holds} the secret its sender ${uses}; docs/webhooks.md#pointing-the-providers-at-waiter says where each provider shows it`;
 }
 
 /**
@@ -50,18 +59,22 @@ const LOST_MEANWHILE: Partial<Record<WebhookSource["scheme"], string>> = {
  */
 export function secretWatch(log: Log, lastStored: (source: string) => Promise<number | undefined>) {
   // verifiedAt is unknown until a delivery verifies or the store has told of one.
-  const watched = new Map<string, { verifiedAt?: number; mismatches: number; since?: number; warnedAt?: number }>();
+  const watched = new Map<
+    string,
+    { verifiedAt?: number; mismatches: number; since?: number; warnedAt?: number; reason?: string }
+  >();
   return {
     verified(source: WebhookSource, now: number) {
       const watch = watched.get(source.name);
       if (watch?.warnedAt !== undefined && watch.verifiedAt !== undefined) {
         log.info(
-          `webhook ${source.name}: a delivery verifies again, after ${watch.mismatches} refused for a signature mismatch since the last one verified, at ${new Date(watch.verifiedAt).toISOString()}`,
+          `webhook ${source.name}: a delivery verifies again, after ${watch.mismatches} refused for a ${watch.reason ?? "signature mismatch"} since the last one verified, at ${new Date(watch.verifiedAt).toISOString()}`,
         );
       }
       watched.set(source.name, { verifiedAt: now, mismatches: 0 });
     },
-    mismatched(source: WebhookSource, now: number) {
+    /** A refusal `isMismatch` takes for one: `reason`, as the warning names it. */
+    mismatched(source: WebhookSource, now: number, reason = "signature mismatch") {
       let watch = watched.get(source.name);
       if (!watch) {
         const asked: { mismatches: number; verifiedAt?: number } = { mismatches: 0 };
@@ -78,6 +91,7 @@ export function secretWatch(log: Log, lastStored: (source: string) => Promise<nu
         watch = asked;
       }
       watch.mismatches += 1;
+      watch.reason = reason;
       // A clock set back: the span counts from the new time, not one that has not come yet.
       watch.since = Math.min(watch.since ?? now, now);
       if (watch.verifiedAt === undefined || now - watch.since < MISMATCHED_FOR_MS) return;
@@ -85,7 +99,7 @@ export function secretWatch(log: Log, lastStored: (source: string) => Promise<nu
       watch.warnedAt = now;
       const lost = LOST_MEANWHILE[source.scheme];
       log.warning(
-        `webhook ${source.name}: no delivery verified since ${new Date(watch.verifiedAt).toISOString()}, and ${watch.mismatches} refused since for a signature mismatch, over ${Math.round((now - watch.since) / 60_000)} min: its secret was likely changed at the sender and not in waiter, or the reverse; ${secretNotHeld(source)}, and docs/webhooks.md#rotating-a-secret how to change one without refusing deliveries${lost ? `; ${lost}` : ""}`,
+        `webhook ${source.name}: no delivery verified since ${new Date(watch.verifiedAt).toISOString()}, and ${watch.mismatches} refused since for a ${reason}, over ${Math.round((now - watch.since) / 60_000)} min: its secret was likely changed at the sender and not in waiter, or the reverse; ${secretNotHeld(source)}, and docs/webhooks.md#rotating-a-secret how to change one without refusing deliveries${lost ? `; ${lost}` : ""}`,
       );
     },
   };
