@@ -532,6 +532,10 @@ describe("the listener", () => {
       payload: json,
       delivery_id: "form-1",
     });
+    // What is stored is the JSON, not the form: no header calls it a form.
+    const kept = (event.structuredContent as { headers: { name: string; value: string }[] }).headers;
+    expect(kept.map((h) => h.name)).toContain("x-github-event");
+    expect(kept.filter((h) => h.value.includes("x-www-form-urlencoded"))).toEqual([]);
     const listed = await session.call("events_list", { source: "gh", type: "issues." });
     expect((listed.structuredContent as { events: { id: string }[] }).events.map((e) => e.id)).toContain(
       answer.body.id,

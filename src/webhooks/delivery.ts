@@ -64,7 +64,7 @@ const NOT_SENT_AGAIN: Partial<Record<WebhookSource["scheme"], string>> = {
   woocommerce: "WooCommerce does not send it again: find it in WooCommerce → Status → Logs",
 };
 
-function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource): Record<string, string> {
+function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource, asSent: boolean): Record<string, string> {
   if (ASKED_OF_THEIR_API.has(source.scheme)) return {};
   const own = PROVIDER_HEADERS[source.scheme];
   const extra = new Set(
@@ -76,7 +76,8 @@ function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource): Recor
     if (value === undefined || SIGNATURE_HEADERS.has(name) || name === signature) continue;
     // Shopify sends each header under its new name and, for now, its legacy X- one: kept once, new.
     if (source.scheme === "shopify" && name.startsWith("x-") && headers[name.slice(2)] !== undefined) continue;
-    if (name === "content-type" || name === "user-agent" || own?.test(name) || extra.has(name)) {
+    // What is stored in place of the body (a GitHub form's JSON) is not what its Content-Type names.
+    if ((name === "content-type" && asSent) || name === "user-agent" || own?.test(name) || extra.has(name)) {
       kept[name] = Array.isArray(value) ? value.join(", ") : value;
     }
   }
@@ -427,7 +428,7 @@ export function mountDeliveries(
         type,
         scheme: source.scheme,
         dedupeId: verdict.id,
-        headers: keptHeaders(req.headers, source),
+        headers: keptHeaders(req.headers, source, verdict.payload === undefined),
         body: stored,
         isJson: parseBody(stored) !== undefined,
         receivedAt,
