@@ -74,7 +74,7 @@ export function secretWatch(log: Log, lastStored: (source: string) => Promise<nu
       watched.set(source.name, { verifiedAt: now, mismatches: 0 });
     },
     /** A refusal `isMismatch` takes for one: `reason`, as the warning names it. */
-    mismatched(source: WebhookSource, now: number, reason = "signature mismatch") {
+    mismatched(source: WebhookSource, now: number, reason: string) {
       let watch = watched.get(source.name);
       if (!watch) {
         const asked: { mismatches: number; verifiedAt?: number } = { mismatches: 0 };
