@@ -866,6 +866,22 @@ describe("marking paid", () => {
     expect(text(unpaid)).toContain("If it really should be paid, set its status with eshop_order_update_status first.");
   });
 
+  test("a payment for an order paid without a transaction (on delivery, by hand) is not taken for the payment it was paid with", async () => {
+    // Paid on delivery a month ago: no transaction is recorded, and a card payment names the order now.
+    expect(woo.shop.order(7066).transaction_id).toBe("");
+    const card = await server.call("eshop_order_mark_paid", { id: 7066, transaction_id: "pi_3Qcard" });
+    expect(card.isError).toBeFalsy();
+    expect(data(card)).toMatchObject({ already_paid: true, transaction_differs: true });
+    expect(data(card)).not.toHaveProperty("transaction_id");
+    expect(text(card)).toBe(
+      `Order #7066 (id 7066) was already paid on 2026-10-31 11:29 UTC and is processing; nothing was changed. It records no transaction, so nothing shows it was paid with the one given: the customer may have paid twice; check with the gateway.`,
+    );
+    // Asked again without a payment's id, nothing is compared.
+    const bare = await server.call("eshop_order_mark_paid", { id: 7066 });
+    expect(data(bare)).not.toHaveProperty("transaction_differs");
+    expect(woo.shop.writes).toEqual([]);
+  });
+
   test("an order a plugin moved on from paid (shipped) is already paid; one shipped unpaid is refused", async () => {
     // A payment's event delivered again after the shop shipped the order it paid.
     const shipped = woo.shop.order(O.processing);

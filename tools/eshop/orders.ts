@@ -299,8 +299,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
     run({ id, transaction_id, note }, call) {
       return oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
-        // Paid already with another payment than this one: the customer may have paid twice.
-        const differs = Boolean(transaction_id && before.transaction_id && !maySamePayment(transaction_id, before));
+        // Paid already with another payment than this one, or with none on record (on delivery, a
+        // transfer marked by hand): nothing shows this one paid it, and the customer may have paid twice.
+        const differs = Boolean(transaction_id && !maySamePayment(transaction_id, before));
         // The payment given is one the order carries: its transaction, or the Stripe intent kept beside
         // it. An intent on an order that records no transaction is a checkout's begun since (a bank
         // transfer that bounced, paid again by card), not a payment recorded.
@@ -308,9 +309,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
           transaction_id !== undefined &&
           before.transaction_id !== undefined &&
           [before.transaction_id, ...(before.payment_ids ?? [])].includes(transaction_id);
-        const stored = before.transaction_id
-          ? { transaction_id: before.transaction_id, ...(differs ? { transaction_differs: true } : {}) }
-          : {};
+        const stored = {
+          ...(before.transaction_id ? { transaction_id: before.transaction_id } : {}),
+          ...(differs ? { transaction_differs: true } : {}),
+        };
         if (shop.paidStatuses.includes(before.status) || paidInPluginStatus(before.status, before.paid)) {
           return { already_paid: true, order: orderStateOut.parse(before), ...stored };
         }
@@ -384,9 +386,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
       });
     },
     render(r) {
-      const other = r.transaction_differs
-        ? ` Its transaction is ${quote(r.transaction_id ?? "")}, not the one given: the customer may have paid twice; check both with the gateway.`
-        : "";
+      const other = !r.transaction_differs
+        ? ""
+        : r.transaction_id
+          ? ` Its transaction is ${quote(r.transaction_id)}, not the one given: the customer may have paid twice; check both with the gateway.`
+          : " It records no transaction, so nothing shows it was paid with the one given: the customer may have paid twice; check with the gateway.";
       return r.already_paid
         ? `Order #${r.order.number} (id ${r.order.id}) was already paid${r.order.paid ? ` on ${utcMinute(r.order.paid)}` : ""} and is ${r.order.status}; nothing was changed.${other}`
         : `Order #${r.order.number} (id ${r.order.id}) is now paid ${r.order.paid ? `(${utcMinute(r.order.paid)}) and ${r.order.status}` : `and ${r.order.status}, which the shop counts paid though it recorded no paid date`}${noteLine(r)}.`;
@@ -508,8 +512,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
  */
 function maySamePayment(given: string, order: Order): boolean {
   const kind = (id: string) => /^(pi|ch|py|cs)_/.exec(id)?.[1];
-  const kept = [order.transaction_id ?? "", ...(order.payment_ids ?? [])];
+  const kept = [order.transaction_id ?? "", ...(order.payment_ids ?? [])].filter(Boolean);
   if (kept.includes(given)) return true;
+  // An order that keeps no payment's id shows none it was paid with.
+  if (kept.length === 0) return false;
   const givenKind = kind(given);
   return givenKind !== undefined && kept.every((id) => kind(id) !== undefined && kind(id) !== givenKind);
 }
