@@ -219,21 +219,51 @@ describe("orders", () => {
     expect(all.length).toBeGreaterThan(3);
     const first = await server.call("eshop_orders_list", unpaid);
     expect(text(first)).toMatch(
-      /next page: cursor "p2" \(after changing listed orders so they no longer match, list from the first page again: pages count from the first match\)$/,
+      /next page: cursor "p2\.[0-9a-f]{8}" \(after changing listed orders so they no longer match, list from the first page again: pages count from the first match\)$/,
     );
+    const cursor = data<{ next_cursor: string }>(first).next_cursor;
     const paid: number[] = [];
     for (const order of data<{ orders: Summary[] }>(first).orders) {
       await server.call("eshop_order_mark_paid", { id: order.id });
       paid.push(order.id);
     }
     // The second page now starts past orders that moved onto the first: the advice is what finds them.
-    const second = data<{ orders: Summary[] }>(await server.call("eshop_orders_list", { ...unpaid, cursor: "p2" }));
+    const second = data<{ orders: Summary[] }>(await server.call("eshop_orders_list", { ...unpaid, cursor }));
     expect(all.filter((id) => !paid.includes(id) && !second.orders.some((o) => o.id === id)).length).toBeGreaterThan(0);
     for (let page = data<{ orders: Summary[] }>(await server.call("eshop_orders_list", unpaid)); page.orders.length; ) {
       for (const order of page.orders) await server.call("eshop_order_mark_paid", { id: order.id });
       page = data(await server.call("eshop_orders_list", unpaid));
     }
     expect(unpaidIds()).toEqual([]);
+  });
+
+  test("a cursor goes with the list and the arguments that gave it: another list's, or one given other filters, is refused, not read as this list's page", async () => {
+    const refusal = (cursor: string) =>
+      `cursor "${cursor}" was handed out by another list, or for other arguments than these: call again with the arguments of the call that gave it, page_size too, or without cursor for the first page.`;
+    // Copied from the products' page into the orders': their page 2 would be taken for the next orders.
+    const products = data<{ next_cursor: string }>(await server.call("eshop_products_list", { page_size: 5 }));
+    const foreign = await server.call("eshop_orders_list", { page_size: 5, cursor: products.next_cursor });
+    expect(foreign.isError).toBe(true);
+    expect(text(foreign)).toBe(refusal(products.next_cursor));
+
+    const unpaid = { status: ["pending", "on-hold"], page_size: 2 };
+    const first = data<{ orders: Summary[]; next_cursor: string }>(await server.call("eshop_orders_list", unpaid));
+    // Another page size would skip the orders between, other filters would page another list.
+    for (const other of [{ page_size: 20 }, { status: ["completed"] }, { search: "Praha" }]) {
+      const result = await server.call("eshop_orders_list", { ...unpaid, ...other, cursor: first.next_cursor });
+      expect(result.isError, JSON.stringify(other)).toBe(true);
+      expect(text(result)).toBe(refusal(first.next_cursor));
+    }
+    // The same filters in another order are the same list.
+    const second = await server.call("eshop_orders_list", {
+      status: ["on-hold", "pending"],
+      page_size: 2,
+      cursor: first.next_cursor,
+    });
+    expect(second.isError, text(second)).toBeFalsy();
+    const ids = data<{ orders: Summary[] }>(second).orders.map((o) => o.id);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids.filter((id) => first.orders.some((o) => o.id === id))).toEqual([]);
   });
 
   test("filters by status, customer, search and dates reach the shop", async () => {
@@ -250,8 +280,11 @@ describe("orders", () => {
     expect(jana.orders.map((o) => o.id).sort()).toEqual([7015, 7066, 7084]);
     // The text names the customer's id and the payment method: some clients show the model only the text.
     expect(text(janas)).toMatch(new RegExp(`^#7084 \\(id 7084\\) pending: .*\\(customer ${C.jana}\\), by \\S`, "m"));
-    expect(text(await server.call("eshop_orders_list", { customer_id: C.jana, cursor: "p9" }))).toBe(
-      "There is no page 9, only 1 page of this size (3 items).",
+    // A page past the end, as when orders stop matching between pages.
+    const byOne = { customer_id: C.jana, page_size: 1 };
+    const next = data<{ next_cursor: string }>(await server.call("eshop_orders_list", byOne)).next_cursor;
+    expect(text(await server.call("eshop_orders_list", { ...byOne, cursor: next.replace(/^p2\./, "p9.") }))).toBe(
+      "There is no page 9, only 3 pages of this size (3 items).",
     );
 
     const found = data<{ orders: Summary[] }>(
@@ -1500,7 +1533,11 @@ describe("customers", () => {
     );
     expect(first.customers).toHaveLength(5);
     expect(first.total).toBe(woo.shop.customers.size);
-    expect(first.next_cursor).toBe("p2");
+    expect(first.next_cursor).toMatch(/^p2\.[0-9a-f]{8}$/);
+    const second = data<{ customers: { id: number }[] }>(
+      await server.call("eshop_customers_list", { page_size: 5, cursor: first.next_cursor }),
+    );
+    expect(second.customers).toHaveLength(5);
   });
 });
 

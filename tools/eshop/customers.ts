@@ -28,7 +28,7 @@ export function customerTools(shop: ShopProvider): Tool[] {
       annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
       refuses: emailAndSearch,
       async run(args, call) {
-        const request = pageRequest(args);
+        const request = pageRequest("customers", args);
         const page = await shop.listCustomers(
           { ...(args.search ? { search: args.search } : {}), ...(args.email ? { email: args.email } : {}) },
           request,

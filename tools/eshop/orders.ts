@@ -169,7 +169,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     refuses: emptyRange,
     async run(args, call) {
       const { after, before } = args;
-      const request = pageRequest(args);
+      const request = pageRequest("orders", args);
       // "#7084" is how the shop writes an order number; its search knows the number without "#".
       const search = args.search?.replace(/^#/, "");
       const page = await shop.listOrders(

@@ -120,7 +120,7 @@ export function productTools(shop: ShopProvider): Tool[] {
     output: { products: z.array(productOut), currency: currencyOut, ...pagingOut },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
-      const request = pageRequest(args);
+      const request = pageRequest("products", args);
       const [page, currency] = await Promise.all([
         shop.listProducts(
           {

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { quote } from "../../src/shown.js";
@@ -148,12 +149,17 @@ export const orderId = z
   .positive()
   .describe("From eshop_orders_list.");
 
-/** Paging: a cursor is "p" and a page number, handed out by the previous page. */
+/**
+ * Paging: a cursor is "p", a page number and, after a dot, a tag of the list and the other
+ * arguments that gave it. The shop's pages are numbers: a number alone, copied into another list
+ * or given other filters or another page size, would be read as a page of a list it is not of.
+ */
 export const paging = {
   page_size: z.number().int().min(1).max(100).default(20).describe("1 to 100; default 20."),
   cursor: z
     .string()
-    .regex(/^p[1-9]\d{0,5}$/, "is not a cursor this tool handed out")
+    // Checked, not published as a pattern: what a model reads of it is its description.
+    .refine((cursor) => /^p[1-9]\d{0,5}\.[0-9a-f]{8}$/.test(cursor), "is not a cursor this tool handed out")
     .optional()
     .describe("Prior page's `next_cursor`; same other args."),
 };
@@ -163,18 +169,45 @@ export const pagingOut = {
   next_cursor: z.string().optional(),
 };
 
-export function pageRequest(args: { page_size: number; cursor?: string | undefined }): PageRequest {
-  return { page: args.cursor ? Number(args.cursor.slice(1)) : 1, size: args.page_size };
+/** A page asked for, and the tag its list's cursors carry. */
+export type ListPage = PageRequest & { tag: string };
+
+/**
+ * The page `args` ask `list` for. The tag is of the list and every other argument as parsed
+ * (a list of values in any order is the same filter); a cursor that carries another is refused.
+ */
+export function pageRequest(list: string, args: { page_size: number; cursor?: string | undefined }): ListPage {
+  const { cursor, ...others } = args;
+  // An argument left out, sent as null or as an empty list is none.
+  const keyed = Object.entries(others)
+    .filter(([, value]) => value !== undefined && !(Array.isArray(value) && value.length === 0))
+    .map(([key, value]) => [key, Array.isArray(value) ? [...value].map(String).sort() : value])
+    .sort(([a], [b]) => (String(a) < String(b) ? -1 : 1));
+  const tag = createHash("sha256")
+    .update(JSON.stringify([list, keyed]))
+    .digest("hex")
+    .slice(0, 8);
+  if (!cursor) return { page: 1, size: args.page_size, tag };
+  const [page = "", given] = cursor.slice(1).split(".");
+  if (given !== tag) {
+    throw new ToolError(
+      `cursor ${quote(cursor)} was handed out by another list, or for other arguments than these: call again with the arguments of the call that gave it, page_size too, or without cursor for the first page.`,
+    );
+  }
+  return { page: Number(page), size: args.page_size, tag };
 }
 
-export function pageResult<T>(page: Page<T>, request: PageRequest): { total: number; next_cursor?: string } {
+export function pageResult<T>(page: Page<T>, request: ListPage): { total: number; next_cursor?: string } {
   if (page.items.length === 0 && request.page > 1 && page.total > 0) {
     const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
     throw new ToolError(
       `There is no page ${request.page}, only ${count(page.pages, "page")} of this size (${count(page.total, "item")}).`,
     );
   }
-  return { total: page.total, ...(request.page < page.pages ? { next_cursor: `p${request.page + 1}` } : {}) };
+  return {
+    total: page.total,
+    ...(request.page < page.pages ? { next_cursor: `p${request.page + 1}.${request.tag}` } : {}),
+  };
 }
 
 /**
