@@ -1,24 +1,14 @@
 import { connect as openSocket, type Socket } from "node:net";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { type ComgateFake, type ComgatePayment, notification, startComgate } from "./fakes/comgate.js";
+import { type ComgateFake, notification, PAID_PAYMENT, startComgate } from "./fakes/comgate.js";
 import { startWaiter } from "./memory.js";
 import type { Session } from "./stdio.js";
 
 const MERCHANT = "498621";
 const SECRET = "ZqVmRr0lUFRm7ZXbHpd7QnSGfCbVnw5U";
 
-const PAID: ComgatePayment = {
-  transId: "AB12-CD34-EF56",
-  status: "PAID",
-  price: "199900",
-  curr: "CZK",
-  label: "Objednávka 1042",
-  refId: "1042",
-  email: "jana.novakova@example.cz",
-  method: "CARD_CZ_CSOB_2",
-  test: "false",
-};
+const PAID = PAID_PAYMENT;
 
 let api: ComgateFake;
 let waiter: Session & { listenerUrl: string | undefined };

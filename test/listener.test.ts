@@ -17,24 +17,11 @@ import type { ListenerTimeouts } from "../src/webhooks/limits.js";
 import { type RunningListener, startListener } from "../src/webhooks/listener.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
-import { type ComgatePayment, notification } from "./fakes/comgate.js";
+import { notification, PAID_PAYMENT } from "./fakes/comgate.js";
 
 const SOURCES = {
   erp: ERP_SOURCE,
   trial: { scheme: "none", allowUnsigned: true },
-};
-
-/** A Comgate notification's payment, as the push sends it. */
-const COMGATE_PAID: ComgatePayment = {
-  transId: "AB12-0001",
-  status: "PAID",
-  price: "199900",
-  curr: "CZK",
-  label: "Objednávka 1042",
-  refId: "1042",
-  email: "jana.novakova@example.cz",
-  method: "CARD_CZ_CSOB_2",
-  test: "false",
 };
 
 const cleanups: (() => unknown)[] = [];
@@ -559,7 +546,7 @@ test("a Comgate source whose notifications carry another secret than waiter's is
   );
   const push = async (instant: string, secret: string, transId: string) => {
     setClock(instant);
-    const body = notification("498621", secret, { ...COMGATE_PAID, transId });
+    const body = notification("498621", secret, { ...PAID_PAYMENT, transId });
     const headers = { "content-type": "application/x-www-form-urlencoded" };
     return (await request(`${url}/webhooks/comgate`, { method: "POST", body, headers })).statusCode;
   };

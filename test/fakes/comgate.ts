@@ -23,6 +23,19 @@ export interface ComgatePayment {
   cardValid?: string;
 }
 
+/** A card payment of order 1042, paid, as Comgate's push and status answer name it. */
+export const PAID_PAYMENT: ComgatePayment = {
+  transId: "AB12-CD34-EF56",
+  status: "PAID",
+  price: "199900",
+  curr: "CZK",
+  label: "Objednávka 1042",
+  refId: "1042",
+  email: "jana.novakova@example.cz",
+  method: "CARD_CZ_CSOB_2",
+  test: "false",
+};
+
 export interface ComgateFake extends Fake {
   payments: Map<string, ComgatePayment>;
 }
