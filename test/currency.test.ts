@@ -324,6 +324,26 @@ describe("cross rates", () => {
     expect(await convert(1234.567890123, "EUR", "CZK")).toMatch(/^1,234\.567890123 EUR = 30,080\.25 CZK /);
   });
 
+  test("a result with more digits than a number holds is given in full in the note, to book", async () => {
+    const convert = (amount: number, to: string) =>
+      server.call("currency_convert", { amount, from: "EUR", to, date: "2023-04-06" });
+    // 999,999,999,999.99 × 376.1 = 376,099,999,999,996.239 HUF, as a number 376,099,999,999,996.25.
+    const forint = await convert(999_999_999_999.99, "HUF");
+    expect(text(forint).split("\n")[0]).not.toContain("996.25");
+    expect(text(forint)).toMatch(/^999,999,999,999\.99 EUR = about 376,099,999,999,996 HUF at 376\.1 /);
+    expect((forint.structuredContent as { note: string }).note).toBe(
+      "999,999,999,999.99 EUR is 376,099,999,999,996.24 HUF to the minor unit: book this amount, as `result`, a number of at most 17 significant digits, holds 376099999999996.25.",
+    );
+    // × 16,291 = 16,290,999,999,999,837.09 IDR, as a number 16,290,999,999,999,838.
+    const rupiah = await convert(999_999_999_999.99, "IDR");
+    expect(text(rupiah)).toContain("\n999,999,999,999.99 EUR is 16,290,999,999,999,837.09 IDR to the minor unit");
+    // Up to 2^52 minor units a number holds every amount to the minor unit: no note.
+    const koruna = await convert(1e12, "CZK");
+    expect(koruna.structuredContent).toMatchObject({ result: 23_409_000_000_000 });
+    expect(koruna.structuredContent).not.toHaveProperty("note");
+    expect(text(koruna)).toMatch(/^1,000,000,000,000\.00 EUR = 23,409,000,000,000\.00 CZK /);
+  });
+
   test("a result that rounds to 0 in the target's minor unit says so, and what it was before", async () => {
     const yen = await server.call("currency_convert", { amount: 0.001, from: "EUR", to: "JPY", date: "2026-08-28" });
     expect(yen.structuredContent).toMatchObject({ amount: 0.001, result: 0 });

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { converted, crossRate, minorUnits, significant } from "./fixing.js";
+import { booked, crossRate, heldExactly, minorUnits, significant } from "./fixing.js";
 import {
   code,
   date,
@@ -46,10 +46,12 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       const source = pick(args.source);
       const fixing = await fixingFor(source, args.date, call);
       const rate = crossRate(fixing, args.from, args.to, source);
-      const result = converted(fixing, args.amount, args.from, args.to, source);
+      const exact = booked(fixing, args.amount, args.from, args.to, source);
+      const result = exact.toNumber();
       const note = [
         dateNote(args.date, fixing, source),
         result === 0 ? roundedAway(args, args.amount * rate) : undefined,
+        heldExactly(result, args.to) ? undefined : tooLong(args, exact.toFixed() as Intl.StringNumericLiteral, result),
       ]
         .filter(Boolean)
         .join(" ");
@@ -69,7 +71,9 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
     },
     render(r) {
       const how = r.via ? `, through ${r.via}` : "";
-      const head = `${formatMoney(r.amount, r.from)} ${r.from} = ${formatMoney(r.result, r.to)} ${r.to} at ${formatNumber(r.rate)} (${sourceLabel(r.source)} fixing of ${r.date}${how})`;
+      // A result a number does not hold to the minor unit is written as far as it holds it; the note has every digit.
+      const result = heldExactly(r.result, r.to) ? formatMoney(r.result, r.to) : `about ${formatDigits(r.result)}`;
+      const head = `${formatMoney(r.amount, r.from)} ${r.from} = ${result} ${r.to} at ${formatNumber(r.rate)} (${sourceLabel(r.source)} fixing of ${r.date}${how})`;
       return r.note ? `${head}\n${r.note}` : head;
     },
   });
@@ -79,6 +83,20 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
 function roundedAway({ amount, from, to }: { amount: number; from: string; to: string }, exact: number): string {
   const smallest = formatMoney(10 ** -minorUnits(to), to);
   return `${formatMoney(amount, from)} ${from} is ${formatNumber(exact)} ${to} at this rate, less than half of ${smallest} ${to}, the smallest amount of it, so the result rounds to 0.`;
+}
+
+/** The result to book, when `result`, a number, cannot hold every digit of it. */
+function tooLong(
+  { amount, from, to }: { amount: number; from: string; to: string },
+  exact: Intl.StringNumericLiteral,
+  held: number,
+) {
+  return `${formatMoney(amount, from)} ${from} is ${formatMoney(exact, to)} ${to} to the minor unit: book this amount, as \`result\`, a number of at most 17 significant digits, holds ${held}.`;
+}
+
+/** A number to the 15 significant digits every number holds, grouped by thousands. */
+function formatDigits(value: number): string {
+  return new Intl.NumberFormat("en-US", { maximumSignificantDigits: 15 }).format(value);
 }
 
 /**

@@ -108,14 +108,28 @@ Exact.DP = 10;
  * binary product, 121.82499999999999, would round to 121.82.
  */
 export function converted(fixing: Fixing, amount: number, from: string, to: string, source: RateSource): number {
+  return booked(fixing, amount, from, to, source).toNumber();
+}
+
+/** `converted`'s result as the decimal it is, every digit of it, before it becomes a number. */
+export function booked(fixing: Fixing, amount: number, from: string, to: string, source: RateSource): Big {
   const a = quoteOf(fixing, from, source);
   const b = quoteOf(fixing, to, source);
   return new Exact(amount)
     .times(a.value)
     .times(b.units)
     .div(new Big(a.units).times(b.value))
-    .round(minorUnits(to), Big.roundHalfUp)
-    .toNumber();
+    .round(minorUnits(to), Big.roundHalfUp);
+}
+
+/**
+ * Whether a number holds an amount of `currency` to its minor unit: below 2^52 minor units
+ * (45,035,996,273,704.96 in a currency of 2 decimals) two amounts a minor unit apart are two
+ * numbers, each written back as it was; above, a number has too few digits (376,099,999,999,996.24
+ * HUF is 376,099,999,999,996.25 as a number).
+ */
+export function heldExactly(value: number, currency: string): boolean {
+  return Math.abs(value) * 10 ** minorUnits(currency) < 2 ** 52;
 }
 
 /**

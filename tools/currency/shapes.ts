@@ -187,9 +187,10 @@ const moneyFormats = new Map<number, Intl.NumberFormat>();
 /**
  * An amount of `currency` for the text rendering: always with its minor unit's decimals, as a
  * person books it (1,234.50 USD, 1,235 JPY), and every further one the amount has (0.000000001
- * EUR): 17 significant digits write any number as it was given.
+ * EUR): 17 significant digits write any number as it was given. A decimal given as text is
+ * written with every digit it has.
  */
-export function formatMoney(value: number, currency: string): string {
+export function formatMoney(value: number | Intl.StringNumericLiteral, currency: string): string {
   const digits = minorUnits(currency);
   let format = moneyFormats.get(digits);
   if (!format) {
