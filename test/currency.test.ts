@@ -356,6 +356,15 @@ describe("cross rates", () => {
     expect((sunday.structuredContent as { note: string }).note).toMatch(
       /^No fixing exists for 2026-08-30 \(a Sunday\); .* 0\.000000001 EUR is 0\.000000001\d+ USD at this rate, less than half of 0\.01 USD, the smallest amount of it, so the result rounds to 0\.$/,
     );
+    // 0.004580852 × 1.0915 = 0.004999999958 USD, just under half a cent: never written as the half it is not.
+    const under = await server.call("currency_convert", {
+      amount: 0.004580852,
+      from: "EUR",
+      to: "USD",
+      date: "2023-04-06",
+    });
+    expect(under.structuredContent).toMatchObject({ result: 0 });
+    expect(text(under)).toContain("\n0.004580852 EUR is 0.0049999999 USD at this rate, less than half of 0.01 USD");
     const cent = await server.call("currency_convert", { amount: 0.01, from: "EUR", to: "USD", date: "2026-08-28" });
     expect(cent.structuredContent).toMatchObject({ result: 0.01 });
     expect(cent.structuredContent).not.toHaveProperty("note");

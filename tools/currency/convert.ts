@@ -1,6 +1,7 @@
+import Big from "big.js";
 import { z } from "zod";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { booked, crossRate, heldExactly, minorUnits, significant } from "./fixing.js";
+import { booked, crossRate, heldExactly, minorUnits, significant, unrounded } from "./fixing.js";
 import {
   code,
   date,
@@ -50,7 +51,7 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
       const result = exact.toNumber();
       const note = [
         dateNote(args.date, fixing, source),
-        result === 0 ? roundedAway(args, args.amount * rate) : undefined,
+        result === 0 ? roundedAway(args, unrounded(fixing, args.amount, args.from, args.to, source)) : undefined,
         heldExactly(result, args.to) ? undefined : tooLong(args, exact.toFixed() as Intl.StringNumericLiteral, result),
       ]
         .filter(Boolean)
@@ -79,10 +80,14 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
   });
 }
 
-/** Why a result is 0: the amount is worth less than half of the target currency's minor unit. */
-function roundedAway({ amount, from, to }: { amount: number; from: string; to: string }, exact: number): string {
+/**
+ * Why a result is 0: the amount is worth less than half of the target currency's minor unit. Its
+ * worth is cut to 8 significant digits, not rounded: 0.004999999958 USD rounded would read 0.005,
+ * the half that rounds up.
+ */
+function roundedAway({ amount, from, to }: { amount: number; from: string; to: string }, exact: Big): string {
   const smallest = formatMoney(10 ** -minorUnits(to), to);
-  return `${formatMoney(amount, from)} ${from} is ${formatNumber(exact)} ${to} at this rate, less than half of ${smallest} ${to}, the smallest amount of it, so the result rounds to 0.`;
+  return `${formatMoney(amount, from)} ${from} is ${formatNumber(exact.prec(8, Big.roundDown).toNumber())} ${to} at this rate, less than half of ${smallest} ${to}, the smallest amount of it, so the result rounds to 0.`;
 }
 
 /** The result to book, when `result`, a number, cannot hold every digit of it. */

@@ -101,6 +101,11 @@ const Exact = Big();
 Exact.RM = Big.roundDown;
 Exact.DP = 10;
 
+/** Decimals for a worth that rounds to 0, which may have its first digit far below the 10th: 0.000000001 EUR. */
+const Fine = Big();
+Fine.RM = Big.roundDown;
+Fine.DP = 40;
+
 /**
  * `amount` of `from` in `to` at a fixing, rounded half away from zero to `to`'s minor unit (2 for
  * EUR, 0 for JPY, 3 for KWD). Worked out on the decimals as given and published, not on their
@@ -113,13 +118,28 @@ export function converted(fixing: Fixing, amount: number, from: string, to: stri
 
 /** `converted`'s result as the decimal it is, every digit of it, before it becomes a number. */
 export function booked(fixing: Fixing, amount: number, from: string, to: string, source: RateSource): Big {
+  return worth(Exact, fixing, amount, from, to, source).round(minorUnits(to), Big.roundHalfUp);
+}
+
+/**
+ * `amount` of `from` in `to` before the rounding to `to`'s minor unit, cut at its 40th decimal: what
+ * a result of 0 was worth.
+ */
+export function unrounded(fixing: Fixing, amount: number, from: string, to: string, source: RateSource): Big {
+  return worth(Fine, fixing, amount, from, to, source);
+}
+
+function worth(
+  Decimal: typeof Exact,
+  fixing: Fixing,
+  amount: number,
+  from: string,
+  to: string,
+  source: RateSource,
+): Big {
   const a = quoteOf(fixing, from, source);
   const b = quoteOf(fixing, to, source);
-  return new Exact(amount)
-    .times(a.value)
-    .times(b.units)
-    .div(new Big(a.units).times(b.value))
-    .round(minorUnits(to), Big.roundHalfUp);
+  return new Decimal(amount).times(a.value).times(b.units).div(new Big(a.units).times(b.value));
 }
 
 /**
