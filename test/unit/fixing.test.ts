@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import {
-  converted,
+  booked,
   crossRate,
   type Fixing,
   minorUnits,
@@ -46,22 +46,22 @@ describe("rounding to the minor unit", () => {
     [1234.567, "HUF", 1234.57],
     [1234.567, "IDR", 1234.57],
   ])("%d %s is %d", (amount, currency, expected) => {
-    expect(converted(fixing, amount, currency, currency, cnb)).toBe(expected);
+    expect(booked(fixing, amount, currency, currency, cnb).toNumber()).toBe(expected);
   });
 
   test("a product that is exactly half a minor unit rounds up, whatever its binary approximation", () => {
     // 121.825, 170.555 and 379.825 CZK; in binary 121.82499999999999, 170.55499999999998, 379.82500000000005.
-    expect(converted(fixing, 5, "EUR", "CZK", cnb)).toBe(121.83);
-    expect(converted(fixing, 7, "EUR", "CZK", cnb)).toBe(170.56);
-    expect(converted(fixing, 2500, "JPY", "CZK", cnb)).toBe(379.83);
+    expect(booked(fixing, 5, "EUR", "CZK", cnb).toNumber()).toBe(121.83);
+    expect(booked(fixing, 7, "EUR", "CZK", cnb).toNumber()).toBe(170.56);
+    expect(booked(fixing, 2500, "JPY", "CZK", cnb).toNumber()).toBe(379.83);
     // Through CZK, to a currency without decimals: 100 EUR is 2,436.5 CZK, 16,036.9907... JPY.
-    expect(converted(fixing, 100, "EUR", "JPY", cnb)).toBe(16037);
+    expect(booked(fixing, 100, "EUR", "JPY", cnb).toNumber()).toBe(16037);
   });
 
   test("a result just under half a minor unit rounds down, however many decimals it has", () => {
     // 0.00021645021645021645 USD at 23.1 is 0.004999999999999999999995 CZK: 24 decimals, under 0.005.
     const usd: Fixing = { ...fixing, quotes: new Map([["USD", { units: 1, value: 23.1 }]]) };
-    expect(converted(usd, 0.00021645021645021645, "USD", "CZK", cnb)).toBe(0);
+    expect(booked(usd, 0.00021645021645021645, "USD", "CZK", cnb).toNumber()).toBe(0);
   });
 
   test("every currency the ECB or the CNB publishes has its ISO 4217 minor unit", () => {

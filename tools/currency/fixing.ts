@@ -108,15 +108,10 @@ Fine.DP = 40;
 
 /**
  * `amount` of `from` in `to` at a fixing, rounded half away from zero to `to`'s minor unit (2 for
- * EUR, 0 for JPY, 3 for KWD). Worked out on the decimals as given and published, not on their
- * binary approximations: 5 EUR at 24.365 CZK is 121.825 CZK, which rounds to 121.83, where the
- * binary product, 121.82499999999999, would round to 121.82.
+ * EUR, 0 for JPY, 3 for KWD), as the decimal it is. Worked out on the decimals as given and
+ * published, not on their binary approximations: 5 EUR at 24.365 CZK is 121.825 CZK, which rounds
+ * to 121.83, where the binary product, 121.82499999999999, would round to 121.82.
  */
-export function converted(fixing: Fixing, amount: number, from: string, to: string, source: RateSource): number {
-  return booked(fixing, amount, from, to, source).toNumber();
-}
-
-/** `converted`'s result as the decimal it is, every digit of it, before it becomes a number. */
 export function booked(fixing: Fixing, amount: number, from: string, to: string, source: RateSource): Big {
   return worth(Exact, fixing, amount, from, to, source).round(minorUnits(to), Big.roundHalfUp);
 }
