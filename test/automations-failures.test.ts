@@ -990,7 +990,17 @@ describe("automations are checked at start", () => {
     [
       "a name that is no name, by its place",
       [WATCH, { ...PAID, name: "Stripe-Paid" }],
-      'automation #2, name: automation names are lowercase letters, digits, - and _ (got "Stripe-Paid")',
+      'automation #2, name: automation names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit (got "Stripe-Paid")',
+    ],
+    [
+      "a name with a letter outside a-z",
+      [{ ...PAID, name: "platba-přijata" }],
+      "automation #1, name: automation names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit",
+    ],
+    [
+      "a name longer than a name takes",
+      [{ ...PAID, name: `stripe-paid-${"x".repeat(52)}` }],
+      "automation #1, name: automation names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit",
     ],
   ])("%s is named in the automation it is in, by its name", (_, automations, message) => {
     expect(() => loadConfig({ env: env(automations) }, toolsets())).toThrow(

@@ -68,7 +68,12 @@ const MAX_STEPS = 20;
 
 /** One automation, as the settings declare it. */
 export const automation = closedObject("an automation", {
-  name: z.string().regex(NAME, "automation names are lowercase letters, digits, - and _"),
+  name: z
+    .string()
+    .regex(
+      NAME,
+      "automation names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit",
+    ),
   when: closedObject("when", {
     source: z.string().min(1),
     /** Exact, or a prefix when it ends with ".", "/" or "*", as events_list's filter. */
