@@ -857,6 +857,16 @@ describe("automations are checked at start", () => {
       /step 1: eshop_order_get's argument id /,
     ],
     [
+      "a value from the event written with a misspelt path key",
+      { ...PAID, do: [{ tool: "eshop_order_get", args: { id: { pth: "to_number(payload.id)" } } }] },
+      /step 1: eshop_order_get's argument id holds \{"pth": …\}, which is sent as written: a value taken from the event is \{"path": "…"\} \(did you mean path\?\)$/,
+    ],
+    [
+      "a value from the event written with a key beside its path",
+      { ...PAID, do: [{ tool: "eshop_order_get", args: { id: { path: "to_number(payload.id)", default: 1 } } }] },
+      /step 1: eshop_order_get's argument id holds \{"path": …, "default": …\}, which is sent as written: a value taken from the event is \{"path": "…"\}, with no other key$/,
+    ],
+    [
       "a required argument left out",
       { ...PAID, do: [{ tool: "eshop_order_get", args: {} }] },
       /step 1: eshop_order_get needs the argument id/,

@@ -115,6 +115,8 @@ export function checkAutomations({
           const channels = (schema as z.ZodEnum).options as string[];
           throw new ConfigError(`${where}, ${at}: ${noSuchName(CHANNEL, String(value), channels)}`);
         }
+        const meantAsPath = checked && !checked.success ? pathMiswritten(value) : undefined;
+        if (meantAsPath) throw new ConfigError(`${where}, ${at}: ${name}'s argument ${arg} ${meantAsPath}`);
         if (checked && !checked.success) {
           throw new ConfigError(`${where}, ${at}: ${name}'s argument ${arg} ${checked.error.issues[0]?.message}`);
         }
@@ -178,6 +180,23 @@ function nestedFilling(value: unknown): unknown {
     if (within !== undefined) return within;
   }
   return undefined;
+}
+
+/**
+ * Why an object a tool refuses was most likely meant as a value taken from the event, if it was:
+ * one with a key a letter or two from `path` ({"pth": …}), or with `path` and other keys
+ * ({"path": …, "default": 0}), or whose path is no text. Sent as written, the tool refuses it on
+ * every event, with a message about objects that does not say what to change.
+ */
+function pathMiswritten(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+  const keys = Object.keys(value);
+  const misspelt = keys.find((key) => key !== "path" && meantKey(key, ["path"]) === "path");
+  if (!keys.includes("path") && misspelt === undefined) return undefined;
+  const held = `holds {${keys.map((key) => `${JSON.stringify(key)}: …`).join(", ")}}, which is sent as written: a value taken from the event is {"path": "…"}`;
+  if (keys.length === 1 && misspelt !== undefined) return `${held} (did you mean path?)`;
+  if (keys.length > 1) return `${held}, with no other key`;
+  return `${held}, its path a JMESPath expression written as text`;
 }
 
 /**
