@@ -379,7 +379,8 @@ const FUNCTION_GIVES = Object.fromEntries(
 
 /**
  * The kinds of value a compiled JMESPath expression can give, whatever it is given, or undefined
- * where that is not certain: a field, `@`, an index, a variable, a `let`, and any expression one of
+ * where that is not certain: a field (but one of waiter's event's, `event.id`, read at the top:
+ * text; `top` says whether `node` is read there), `@`, an index, a variable, a `let`, and any expression one of
  * them decides. A projection, a filter or a flatten gives a list, or null when what it goes through
  * is not a list (a slice of text gives text); a multiselect list a list and a hash an object (null
  * after a dot: `payload.[a, b]` on a payload without it); a comparison true or false (`<` of other
@@ -387,14 +388,15 @@ const FUNCTION_GIVES = Object.fromEntries(
  * sides; a literal its own kind; a function what FUNCTION_GIVES says. A path that fails on the
  * payload (arithmetic on text, a function given the wrong type) fails its step, whatever it gives.
  */
-function givenBy(node: ReturnType<typeof compile>): readonly Kind[] | undefined {
+function givenBy(node: ReturnType<typeof compile>, top = true): readonly Kind[] | undefined {
   switch (node.type) {
     case "Literal":
       return [kindOf(node.value) as Kind];
     case "Projection": {
       // Over a slice of text, the rest is read from the text itself: `payload.sku[0:3]` is text.
       const sliced = node.left.type === "IndexExpression" && node.left.right.type === "Slice";
-      const overText: readonly Kind[] | undefined = node.right.type === "Identity" ? ["text"] : givenBy(node.right);
+      const overText: readonly Kind[] | undefined =
+        node.right.type === "Identity" ? ["text"] : givenBy(node.right, false);
       return either(["list", "null"], sliced ? overText : []);
     }
     case "ValueProjection":
@@ -414,16 +416,20 @@ function givenBy(node: ReturnType<typeof compile>): readonly Kind[] | undefined 
     case "Arithmetic":
     case "Unary":
       return ["number"];
-    case "Subexpression":
-      return either(givenBy(node.right), ["null"]);
+    case "Subexpression": {
+      const { left, right } = node;
+      const eventField = left.type === "Field" && left.name === "event" && right.type === "Field";
+      if (top && eventField && EVENT_FIELDS.includes(right.name)) return ["text"];
+      return either(givenBy(right, false), ["null"]);
+    }
     case "IndexExpression":
     case "Pipe":
-      return givenBy(node.right);
+      return givenBy(node.right, false);
     case "AndExpression":
     case "OrExpression":
-      return either(givenBy(node.left), givenBy(node.right));
+      return either(givenBy(node.left, top), givenBy(node.right, top));
     case "Ternary":
-      return either(givenBy(node.trueExpr), givenBy(node.falseExpr));
+      return either(givenBy(node.trueExpr, top), givenBy(node.falseExpr, top));
     case "Function":
       return FUNCTION_GIVES[node.name];
     default:
@@ -504,10 +510,15 @@ function neverTaken(path: string, schema: z.ZodType): string | undefined {
   return `takes ${said(wanted)}, which the path ${JSON.stringify(path)} never gives: it gives ${said(given)}, whatever the event${firstItem(path, given, takes)}`;
 }
 
-/** The path to a list's first item, for a path that gives a list where no list is taken. */
+/**
+ * The path to a list's first item, for a path that gives a list where no list is taken; or to a
+ * list of one value, for a path that gives one where only a list is taken (events_ack's ids).
+ */
 function firstItem(path: string, given: readonly Kind[], takes: readonly Kind[]): string {
-  return given.includes("list") && !takes.includes("list")
-    ? ` (${JSON.stringify(`${path} | [0]`)} gives its first item, perhaps)`
+  if (given.includes("list") && !takes.includes("list"))
+    return ` (${JSON.stringify(`${path} | [0]`)} gives its first item, perhaps)`;
+  return takes.length === 1 && takes[0] === "list" && !given.includes("list")
+    ? ` (${JSON.stringify(`[${path}]`)} gives a list of it, perhaps)`
     : "";
 }
 
