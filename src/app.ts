@@ -608,6 +608,10 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
   const { automations, toolTimeout, automationRetrySeconds, automationLeaseSeconds } = config.core;
   if (automations.length === 0) return undefined;
   if (!app.store) {
+    // waiter serve and listen open the store wherever a source is configured, or fail to start.
+    const { checkSource } = await import("./automations/check.js");
+    const sources = webhooksOf(config).sources.map((source) => source.name);
+    for (const automation of automations) checkSource(automation, sources);
     throw new ConfigError(
       "automations act on webhook events: they need a webhook source (webhooks.sources) and the event store (the log above says if it could not open)",
     );

@@ -952,6 +952,12 @@ describe("automations are checked at start", () => {
     await expect(serve([automation])).rejects.toThrow(message);
   });
 
+  test("an automation where no webhook source is configured is named, with its source and where sources are set", async () => {
+    const message =
+      'automation stripe-paid: when.source "stripe" is no configured webhook source (none are): set it in webhooks.sources (WAITER_WEBHOOKS_SOURCES), as docs/webhooks.md#configuring-sources says';
+    await expect(serve([PAID], { WAITER_WEBHOOKS_SOURCES: "" })).rejects.toThrow(message);
+  });
+
   test("a date range one end of which a path fills is left to each event, as only its values can refuse it", async () => {
     const orders = { tool: "eshop_orders_list", args: { after: { path: "event.received_at" }, before: "2026-11-01" } };
     const server = await serve([{ ...PAID, do: [orders] }]);

@@ -77,11 +77,7 @@ export function checkAutomations({
         if (typeof template === "string") checkTemplate(`${where}, step ${i + 1}`, template);
       }
     }
-    if (!sources.includes(automation.when.source)) {
-      throw new ConfigError(
-        `${where}: when.source "${automation.when.source}" is no configured webhook source (${sources.join(", ") || "none are"})`,
-      );
-    }
+    checkSource(automation, sources);
     // The failure notification is checked as one more step.
     const failure: Step[] = automation.onFailure ? [{ notify: automation.onFailure.notify, text: "failed" }] : [];
     for (const [i, step] of [...automation.do, ...failure].entries()) {
@@ -141,6 +137,21 @@ export function checkAutomations({
       if (refused) throw new ConfigError(`${where}, ${at}: ${name} refuses these arguments: ${refused}`);
     }
   }
+}
+
+/**
+ * Throws a ConfigError when `automation`'s source is none of `sources`, the configured webhook
+ * sources' names; where none are, it says where they are set.
+ */
+export function checkSource(automation: Automation, sources: readonly string[]): void {
+  if (sources.includes(automation.when.source)) return;
+  const set =
+    sources.length === 0
+      ? "none are): set it in webhooks.sources (WAITER_WEBHOOKS_SOURCES), as docs/webhooks.md#configuring-sources says"
+      : `${sources.join(", ")})`;
+  throw new ConfigError(
+    `automation ${automation.name}: when.source "${automation.when.source}" is no configured webhook source (${set}`,
+  );
 }
 
 /** What a refusal is asked with for an argument a path or template fills: given, its value not known. */
