@@ -706,6 +706,21 @@ describe(`at ${AFTERNOON}`, () => {
       expect(data(week)).not.toHaveProperty("note");
     });
 
+    test("a day the forecast reaches only at its midnight is left out, not shown as a dry day of one temperature", async () => {
+      // From 13:00 UTC, 203 hours end at 00:00 UTC on December 6th: Reykjavik's midnight (UTC all
+      // year), where MET Norway's last step is an instant with no hour after it.
+      met.reachHours = 203;
+      const result = await server.call("weather_forecast", { latitude: 64.1355, longitude: -21.8954, days: 10 });
+      const r = data<{ days: Day[]; note?: string; place: { timezone: string } }>(result);
+      expect(r.place.timezone).toBe("Atlantic/Reykjavik");
+      expect(r.days.map((d) => d.date)).not.toContain("2026-12-06");
+      // The day before ends where the forecast does: it is whole.
+      expect(r.days.at(-1)).toMatchObject({ date: "2026-12-05" });
+      expect(r.days.at(-1)).not.toHaveProperty("partial");
+      expect(r.note).toBe("MET Norway forecasts 9 of the 10 days asked for here, up to 2026-12-05.");
+      expect(text(result)).not.toMatch(/2026-12-06 \(part\)/);
+    });
+
     test("a last day the forecast ends an hour before its midnight in is partial too: the last step is an instant", async () => {
       // From 13:00 UTC, 209 hours end at 06:00 UTC on December 6th: 23:00 on the 5th in Denver
       // (UTC-7), where MET Norway's last step has no hour after it, and no precipitation for one.
