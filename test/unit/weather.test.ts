@@ -87,6 +87,24 @@ describe("local days", () => {
     expect(day).toMatchObject({ date: "2026-06-01", precipitation_mm: 18.5, partial: true });
   });
 
+  test("a day whose periods come without an amount has no precipitation, not a dry 0 mm", () => {
+    const steps = hourly("2026-06-01T00:00:00Z", 24, (time) =>
+      time < Date.parse("2026-06-01T12:00:00Z") ? {} : { precipitation_mm: undefined },
+    );
+    const [day] = localDays(steps, "UTC", 1, Date.parse("2026-06-01T00:00:00Z"));
+    expect(day).not.toHaveProperty("precipitation_mm");
+    const [dry] = localDays(
+      hourly("2026-06-02T00:00:00Z", 24, () => ({ precipitation_mm: undefined })),
+      "UTC",
+      1,
+      Date.parse("2026-06-02T00:00:00Z"),
+    );
+    expect(dry).not.toHaveProperty("precipitation_mm");
+    expect(
+      localDays(hourly("2026-06-03T00:00:00Z", 24), "UTC", 1, Date.parse("2026-06-03T00:00:00Z"))[0],
+    ).toMatchObject({ precipitation_mm: 2.4 });
+  });
+
   test("extremes take in the 6-hour minimum and maximum of periods centred in the day", () => {
     const steps: Step[] = [
       {

@@ -19,8 +19,8 @@ function localDaysFrom(zone: string, count: number, now: number): { date: string
 /**
  * Sums forecast steps into the place's local days (midnight to midnight in its zone, not UTC):
  * extremes of the temperatures within the day, precipitation shared out by the hours of each
- * period that fall in the day, the highest probability, wind and gusts, and the most
- * significant condition of the periods centred in the day. Days without data are left out, and
+ * period that fall in the day (none where a period has no amount), the highest probability,
+ * wind and gusts, and the most significant condition of the periods centred in the day. Days without data are left out, and
  * so is a day the steps reach only at its midnight: the last step is an instant, with no hour of
  * the day after it.
  */
@@ -43,10 +43,13 @@ export function localDays(steps: readonly Step[], zone: string, count: number, n
       ...instants.map((s) => s.temperature_c),
       ...centred.flatMap((s) => [s.period_min_c, s.period_max_c]).filter((t): t is number => t !== undefined),
     ];
-    const precipitation = periods.reduce(
-      (sum, { step, overlap }) => sum + ((step.precipitation_mm ?? 0) * overlap) / (step.period_hours * HOUR_MS),
-      0,
-    );
+    // A sum with a period the provider gave no amount for is not known: absent, never a dry 0 mm.
+    const precipitation = periods.every(({ step }) => step.precipitation_mm !== undefined)
+      ? periods.reduce(
+          (sum, { step, overlap }) => sum + ((step.precipitation_mm ?? 0) * overlap) / (step.period_hours * HOUR_MS),
+          0,
+        )
+      : undefined;
     const probability = max(periods.map((p) => p.step.precipitation_probability_percent));
     const wind = max(instants.map((s) => s.wind_speed_ms));
     const gusts = max(instants.map((s) => s.wind_gusts_ms));
@@ -58,7 +61,7 @@ export function localDays(steps: readonly Step[], zone: string, count: number, n
       date,
       temperature_min_c: Math.min(...temperatures),
       temperature_max_c: Math.max(...temperatures),
-      precipitation_mm: Math.round(precipitation * 10) / 10,
+      ...(precipitation === undefined ? {} : { precipitation_mm: Math.round(precipitation * 10) / 10 }),
       ...(probability === undefined ? {} : { precipitation_probability_percent: probability }),
       ...(wind === undefined ? {} : { wind_speed_max_ms: wind }),
       ...(gusts === undefined ? {} : { wind_gusts_max_ms: gusts }),
