@@ -20,9 +20,9 @@ function localDaysFrom(zone: string, count: number, now: number): { date: string
  * Sums forecast steps into the place's local days (midnight to midnight in its zone, not UTC):
  * extremes of the temperatures within the day, precipitation shared out by the hours of each
  * period that fall in the day (none where a period has no amount), the highest probability,
- * wind and gusts, and the most significant condition of the periods centred in the day. Days without data are left out, and
- * so is a day the steps reach only at its midnight: the last step is an instant, with no hour of
- * the day after it.
+ * wind and gusts, and the most significant condition of the periods centred in the day. Days
+ * without data are left out, and so is a day the steps reach only at its midnight: the last step
+ * is an instant, with no hour of the day after it.
  */
 export function localDays(steps: readonly Step[], zone: string, count: number, now = clock.now()): Day[] {
   const days: Day[] = [];
