@@ -210,6 +210,16 @@ export function listenAddress(defaultValue?: string) {
   });
 }
 
+/** The pattern of every name the settings give (a source, a channel, a token, an automation). */
+export const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** A name the settings give a `kind` ("source"): one a URL, a log line and a tool's argument carry as written. */
+export function settingName(kind: string) {
+  return z
+    .string()
+    .regex(NAME, `${kind} names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit`);
+}
+
 /** The name of an environment variable, where a secret is to be read from. */
 export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 

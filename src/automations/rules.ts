@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { closedObject, jsonSetting } from "../settings.js";
+import { closedObject, jsonSetting, NAME, settingName } from "../settings.js";
 
 /**
  * Automations as the config file declares them: when an event of a source (and type) arrives
@@ -63,17 +63,11 @@ export function toolOf(step: Step): string {
   return "tool" in step ? step.tool : "notify" in step ? "notify_send" : "events_ack";
 }
 
-const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const MAX_STEPS = 20;
 
 /** One automation, as the settings declare it. */
 export const automation = closedObject("an automation", {
-  name: z
-    .string()
-    .regex(
-      NAME,
-      "automation names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit",
-    ),
+  name: settingName("automation"),
   when: closedObject("when", {
     source: z.string().min(1),
     /** Exact, or a prefix when it ends with ".", "/" or "*", as events_list's filter. */

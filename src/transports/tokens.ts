@@ -14,6 +14,7 @@ import {
   type Settings,
   type SettingValues,
   secretVariable,
+  settingName,
 } from "../settings.js";
 import type { Tool } from "../toolset.js";
 
@@ -28,7 +29,7 @@ export const [READ_SCOPE, WRITE_SCOPE] = OAUTH_SCOPES;
 const MIN_SECRET = 32;
 
 const token = closedObject("a token", {
-  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "token names are lowercase letters, digits, - and _"),
+  name: settingName("token"),
   secretEnv: secretVariable("the token"),
   scope: z.enum(SCOPES),
   toolsets: z.array(z.string()).min(1).optional(),

@@ -15,6 +15,7 @@ import {
   type Settings,
   type SettingValues,
   secretVariable,
+  settingName,
   upstreamUrl,
 } from "../settings.js";
 import { standardWebhooksKey } from "./verifiers/standard-webhooks.js";
@@ -91,9 +92,7 @@ export type SourceConfig = z.output<typeof source>;
 export type WebhookSource = SourceConfig & { name: string; secrets?: readonly string[] };
 
 const DEFAULT_MAX_BYTES = 512 * 1024 * 1024;
-const sourceName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "source names are lowercase letters, digits, - and _");
+const sourceName = settingName("source");
 
 /** A host name or address as a Host header carries it, without the port: hooks.example.com, 10.0.0.5, [::1]. */
 export const HOST_NAME = /^(?:\[[0-9a-f:.]+\]|[a-z0-9._-]+)$/;

@@ -151,6 +151,17 @@ describe("bad settings are refused by name", () => {
       { WAITER_WEBHOOKS_PUBLIC_URL: "ftp://hooks.example.com" },
       /^invalid setting WAITER_WEBHOOKS_PUBLIC_URL: must be an https:\/\/ \(or, for local trials, http:\/\/\) URL$/,
     ],
+    // A name with a letter outside a-z reads as lowercase letters to the one who wrote it: said as a-z.
+    [
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ "platba-přijata": { scheme: "github", secretEnv: "X" } }) },
+      /source names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit/,
+    ],
+    [
+      {
+        WAITER_NOTIFY_CHANNELS: JSON.stringify({ Team: { type: "email", host: "h", from: "a@b.cz", to: ["c@d.cz"] } }),
+      },
+      /channel names are 1 to 63 characters: lowercase a-z/,
+    ],
   ])("%j", (env, message) => {
     expect(() => load(env)).toThrow(ConfigError);
     expect(() => load(env)).toThrow(message);

@@ -7,6 +7,7 @@ import {
   jsonSetting,
   noneConfigured,
   secretVariable,
+  settingName,
   upstreamUrl,
 } from "../../src/settings.js";
 import { defineTool, defineToolset, notBlank } from "../../src/toolset.js";
@@ -48,9 +49,7 @@ function notOneAddress(input: unknown, nameSetting?: string): string | undefined
 
 const ONE_LINE = /^[^\r\n]*$/;
 
-const channelName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "channel names are lowercase letters, digits, - and _");
+const channelName = settingName("channel");
 
 export const channel = z.discriminatedUnion("type", [
   closedObject("a telegram channel", {
