@@ -1611,10 +1611,16 @@ describe("bearer tokens", () => {
   test("no token or an unknown one gets 401 with a Bearer challenge; the token's name is logged, never its secret", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
     try {
-      for (const authorization of [undefined, "Bearer not-a-known-token", `Basic ${OPS}`]) {
+      // A request with no Bearer token is told to bring one, with no error: it sent no token to be
+      // invalid (RFC 6750 §3.1). An unknown token is invalid_token.
+      for (const [authorization, challenge] of [
+        [undefined, /^Bearer$/],
+        [`Basic ${OPS}`, /^Bearer$/],
+        ["Bearer not-a-known-token", /^Bearer error="invalid_token"/],
+      ] as const) {
         const refused = await initializeAt(served.url, authorization ? { authorization } : {});
         expect(refused.statusCode, authorization).toBe(401);
-        expect(refused.headers["www-authenticate"]).toMatch(/^Bearer error="invalid_token"/);
+        expect(refused.headers["www-authenticate"], authorization).toMatch(challenge);
         // Without OAuth there is no issuer to ask for a scope.
         expect(refused.headers["www-authenticate"]).not.toContain("scope=");
         await refused.body.dump();
@@ -2259,15 +2265,20 @@ describe("OAuth access tokens", () => {
         });
       }
       // MCP has a client ask for the scope the challenge names: those a session needs, as listed.
-      const refused = await initializeAt(served.url);
-      expect(refused.statusCode).toBe(401);
-      expect(refused.headers["www-authenticate"]).toBe(
-        `Bearer error="invalid_token", error_description="Missing Authorization header", scope="waiter:read waiter:write", resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource/mcp"`,
-      );
-      expect(await refused.body.json()).toEqual({
-        error: "invalid_token",
-        error_description: "Missing Authorization header",
-      });
+      // A request that carries no token, or another scheme's credentials, is told where to log in,
+      // with no error: it sent no token to be invalid (RFC 6750 §3.1).
+      for (const headers of [{}, { authorization: "Basic d2FpdGVyOndhaXRlcg==" }] as Record<string, string>[]) {
+        const refused = await initializeAt(served.url, headers);
+        expect(refused.statusCode).toBe(401);
+        expect(refused.headers["www-authenticate"]).toBe(
+          `Bearer scope="waiter:read waiter:write", resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource/mcp"`,
+        );
+        expect(await refused.body.json()).toEqual({
+          error_description: headers.authorization
+            ? "Invalid Authorization header format, expected 'Bearer TOKEN'"
+            : "Missing Authorization header",
+        });
+      }
     } finally {
       await served.close();
     }

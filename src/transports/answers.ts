@@ -18,23 +18,24 @@ export function rpcError(
  * A refusal in OAuth's words (RFC 6750 §3): `status`, a WWW-Authenticate challenge naming `error`,
  * the scope to ask for and where to log in, and the same as JSON. `why` stands in the challenge
  * only when `whyInChallenge`: a quoted parameter must hold no `"` or `\`, which a caller's name
- * in it may.
+ * in it may. A request that carried no token has no `error` (RFC 6750 §3.1): its challenge only
+ * says where to log in.
  */
 export function bearerRefusal(
   res: Response,
   status: number,
-  error: string,
+  error: string | undefined,
   why: string,
   challenge: { whyInChallenge: boolean; scope?: string; metadataUrl?: string | undefined },
 ): void {
   const parameters = [
-    `error="${error}"`,
-    ...(challenge.whyInChallenge ? [`error_description="${why}"`] : []),
+    ...(error ? [`error="${error}"`] : []),
+    ...(error && challenge.whyInChallenge ? [`error_description="${why}"`] : []),
     ...(challenge.scope ? [`scope="${challenge.scope}"`] : []),
     ...(challenge.metadataUrl ? [`resource_metadata="${challenge.metadataUrl}"`] : []),
   ];
-  res.set("www-authenticate", `Bearer ${parameters.join(", ")}`);
-  res.status(status).json({ error, error_description: why });
+  res.set("www-authenticate", ["Bearer", parameters.join(", ")].filter(Boolean).join(" "));
+  res.status(status).json(error ? { error, error_description: why } : { error_description: why });
 }
 
 /**

@@ -81,6 +81,12 @@ const EMPTY_BEARER =
  */
 const SESSION_SCOPES = OAUTH_SCOPES.join(" ");
 
+/**
+ * The refusal of a request that carried no Bearer token (no Authorization, or another scheme's):
+ * its challenge names no error, as no token was invalid (RFC 6750 §3.1), only where to log in.
+ */
+class NoTokenError extends InvalidTokenError {}
+
 /** A refused request to /mcp, said in the log: its status, why, the caller, and what the line is keyed by. */
 type Refused = (status: number, why: string, caller?: string, reason?: string) => void;
 
@@ -111,7 +117,7 @@ function bearerCheck(verifier: OAuthTokenVerifier, log: Log, oauth: SessionOptio
       if (type?.toLowerCase() !== "bearer" || !token) {
         const why = header ? "its Authorization header is no Bearer token" : "it carries no token";
         tokenless(`MCP request got 401: ${why} (Authorization: Bearer <token>)`, why);
-        throw new InvalidTokenError(
+        throw new NoTokenError(
           header ? "Invalid Authorization header format, expected 'Bearer TOKEN'" : "Missing Authorization header",
         );
       }
@@ -121,7 +127,7 @@ function bearerCheck(verifier: OAuthTokenVerifier, log: Log, oauth: SessionOptio
       req.auth = auth;
     } catch (err) {
       if (err instanceof InvalidTokenError) {
-        bearerRefusal(res, 401, err.errorCode, err.message, {
+        bearerRefusal(res, 401, err instanceof NoTokenError ? undefined : err.errorCode, err.message, {
           whyInChallenge: true,
           ...(oauth ? { scope: SESSION_SCOPES, metadataUrl: oauth.metadataUrl } : {}),
         });
