@@ -2210,7 +2210,7 @@ describe("OAuth access tokens", () => {
   let issuer: Fake;
   let sign: (
     claims: Record<string, unknown>,
-    options?: { issuer?: string; audience?: string | string[]; expires?: string | null },
+    options?: { issuer?: string; audience?: string | string[]; expires?: string | null; subject?: null },
   ) => Promise<string>;
   let foreignKeySign: typeof sign;
 
@@ -2232,8 +2232,9 @@ describe("OAuth access tokens", () => {
           .setProtectedHeader({ alg: "ES256", kid: "k1" })
           .setIssuer(options.issuer ?? issuer.origin)
           .setAudience(options.audience ?? `${PUBLIC}/mcp`)
-          .setSubject(String(claims.sub ?? "agent-7"))
           .setIssuedAt();
+        // null: a token without sub.
+        if (options.subject !== null) jwt.setSubject(String(claims.sub ?? "agent-7"));
         // null: a token without exp.
         return (options.expires === null ? jwt : jwt.setExpirationTime(options.expires ?? "5m")).sign(key);
       };
@@ -2954,6 +2955,19 @@ describe("OAuth access tokens", () => {
       const slashed = await sign({ scope: "waiter:write", azp: "a/b", sub: "c" });
       const other = await sign({ scope: "waiter:write", azp: "a", sub: "b/c" });
       expect(await listAs(other, await open(slashed))).toBe(404);
+      // A token that names no user (no sub, or an empty one) would be every such user's at once:
+      // each user of the connector could use the others' sessions. It is refused, saying why.
+      for (const token of [
+        await sign({ scope: "waiter:write", azp: "connector", sub: "" }),
+        await sign({ scope: "waiter:write", azp: "connector" }, { subject: null }),
+      ]) {
+        const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+        expect(refused.statusCode).toBe(401);
+        expect(refused.headers["www-authenticate"]).toContain(
+          "error_description=\"The access token was refused: it names no user (no sub claim), and each session is its user's own; have the issuer put sub in its access tokens",
+        );
+        await refused.body.dump();
+      }
     } finally {
       await served.close();
     }
@@ -2999,6 +3013,7 @@ describe("OAuth access tokens", () => {
         .setProtectedHeader({ alg: "ES256", kid: "realm" })
         .setIssuer(`${realm.origin}/realms/company`)
         .setAudience(`${PUBLIC}/mcp`)
+        .setSubject("alice")
         .setExpirationTime("5m")
         .sign(keys.privateKey);
       expect((await (await connect(served.url, token)).listTools()).tools.length).toBeGreaterThan(0);

@@ -253,6 +253,14 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
         }
         throw new InvalidTokenError(why);
       }
+      // Sessions and rate limits are its user's own: a token that names none (Keycloak's without
+      // its client scope basic) would be every such user's of the connector at once (RFC 9068 §2.2).
+      if (typeof payload.sub !== "string" || !payload.sub) {
+        throw new CallerRefusedError(
+          "The access token was refused: it names no user (no sub claim), and each session is its user's own; have the issuer put sub in its access tokens (in Keycloak, the client scope basic)",
+          callerOf(payload),
+        );
+      }
       // A good token without a waiter scope is taken with none: it is refused with 403
       // insufficient_scope (RFC 6750 §3.1), which names the scopes to ask for (routes.ts), where a
       // 401 would have its client drop it and log in again for one just like it.
