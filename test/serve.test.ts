@@ -2989,6 +2989,52 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a token whose header names no key is checked against each key the issuer publishes, as while it rotates them", async () => {
+    // Old and new key side by side, neither with a kid; tokens signed by the new one name none.
+    const old = await generateKeyPair("ES256");
+    const current = await generateKeyPair("ES256");
+    const foreign = await generateKeyPair("ES256");
+    const keys = [await exportJWK(old.publicKey), await exportJWK(current.publicKey)];
+    const rotating = await startFake((request) => {
+      if (request.path === "/.well-known/oauth-authorization-server") {
+        return json(200, JSON.stringify({ issuer: rotating.origin, jwks_uri: `${rotating.origin}/jwks` }));
+      }
+      if (request.path === "/jwks") return json(200, JSON.stringify({ keys }));
+      return json(404, "{}");
+    });
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: rotating.origin }) },
+    );
+    const signedBy = (key: Parameters<SignJWT["sign"]>[0], expires = "5m") =>
+      new SignJWT({ scope: "waiter:read" })
+        .setProtectedHeader({ alg: "ES256" })
+        .setIssuer(rotating.origin)
+        .setAudience(`${PUBLIC}/mcp`)
+        .setSubject("alice")
+        .setExpirationTime(expires)
+        .sign(key);
+    try {
+      for (const pair of [old, current]) {
+        expect(
+          (await (await connect(served.url, await signedBy(pair.privateKey))).listTools()).tools.length,
+        ).toBeGreaterThan(0);
+      }
+      // No key the issuer publishes signed it; one of them did, but it has expired: each said so.
+      for (const [token, why] of [
+        [await signedBy(foreign.privateKey), "it is not signed by any key the issuer publishes"],
+        [await signedBy(current.privateKey, "-5m"), "it has expired"],
+      ]) {
+        const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+        expect(refused.statusCode).toBe(401);
+        expect(((await refused.body.json()) as { error_description: string }).error_description).toContain(why);
+      }
+    } finally {
+      await served.close();
+      await rotating.close();
+    }
+  });
+
   test("an issuer with a path is found through OpenID discovery under that path, as Keycloak serves it", async () => {
     const keys = await generateKeyPair("ES256");
     const jwk = { ...(await exportJWK(keys.publicKey)), kid: "realm", alg: "ES256" };

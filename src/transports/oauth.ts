@@ -231,15 +231,28 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
         throw new NotAJwtError("The access token was refused: it is not a JWT");
       }
       let payload: JWTPayload;
+      const options = {
+        // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not).
+        issuer: [issuer.href, issuer.href.replace(/\/$/, "")],
+        audience: settings.audience,
+        clockTolerance: LEEWAY_SECONDS,
+        // An access token that never expires is not one to take.
+        requiredClaims: ["exp"],
+        currentDate: new Date(clock.now()),
+      };
       try {
-        ({ payload } = await jwtVerify(token, await jwks(), {
-          // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not).
-          issuer: [issuer.href, issuer.href.replace(/\/$/, "")],
-          audience: settings.audience,
-          clockTolerance: LEEWAY_SECONDS,
-          // An access token that never expires is not one to take.
-          requiredClaims: ["exp"],
-          currentDate: new Date(clock.now()),
+        ({ payload } = await jwtVerify(token, await jwks(), options).catch(async (err) => {
+          // A token that names no key (no kid) while the issuer publishes several, as while it
+          // rotates them, is tried with each, as jose has it done: the one that signed it decides.
+          if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw err;
+          for await (const key of err) {
+            try {
+              return await jwtVerify(token, key, options);
+            } catch (inner) {
+              if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
+            }
+          }
+          throw new errors.JWSSignatureVerificationFailed();
         }));
       } catch (err) {
         if (err instanceof InvalidTokenError || err instanceof ServerError) throw err;
