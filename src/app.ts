@@ -643,7 +643,10 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
 /** What `waiter serve`'s sessions are given from the configuration: limits and who may call. */
 export function sessionOptions(config: Config): SessionOptions {
   const { oauth, tokens, requestsPerMinute } = config.http;
-  const publicUrl = webhooksOf(config).publicUrl?.replace(/\/$/, "");
+  const typed = webhooksOf(config).publicUrl;
+  // As clients write the URL they were given (RFC 9728 §3.3 has the resource match it exactly):
+  // the host in lowercase and punycode, without its default port.
+  const publicUrl = typed && new URL(typed).href.replace(/\/$/, "");
   return {
     maxSessions: config.core.maxSessions,
     idleMs: config.core.sessionIdleMinutes * 60_000,
@@ -654,7 +657,10 @@ export function sessionOptions(config: Config): SessionOptions {
           oauth: {
             issuer: oauth.issuer,
             resource: `${publicUrl}/mcp`,
-            audience: oauth.audience ?? `${publicUrl}/mcp`,
+            // An Audience mapper may hold the URL as the operator typed it.
+            audience: oauth.audience
+              ? [oauth.audience]
+              : [...new Set([`${publicUrl}/mcp`, `${typed.replace(/\/$/, "")}/mcp`])],
             metadataUrl: `${publicUrl}/.well-known/oauth-protected-resource/mcp`,
           },
         }

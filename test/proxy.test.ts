@@ -236,7 +236,7 @@ test("the OAuth issuer's metadata is read through the proxy too, and its refusal
   });
   let logged = "";
   const verifier = oauthVerifier(
-    { issuer: "https://id.example/realms/company", audience: "waiter", resource: "http://127.0.0.1:8790/mcp" },
+    { issuer: "https://id.example/realms/company", audience: ["waiter"], resource: "http://127.0.0.1:8790/mcp" },
     new Log("warning", (line) => {
       logged += line;
     }),

@@ -2371,6 +2371,36 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a public URL written otherwise than clients write it (capitals, its default port, an IDN) is named as they write it", async () => {
+    // What a client parses the URL it was given to: host in lowercase and in punycode, no :443.
+    const typed = "https://Objednávky.Example.cz:443";
+    const parsed = "https://xn--objednvky-51a.example.cz";
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_WEBHOOKS_PUBLIC_URL: typed },
+    );
+    try {
+      const metadata = (await (
+        await request(`${served.url}/.well-known/oauth-protected-resource/mcp`)
+      ).body.json()) as OAuthProtectedResourceMetadata;
+      // RFC 9728 §3.3: the resource is the URL the client used, character for character.
+      expect(metadata.resource).toBe(`${parsed}/mcp`);
+      const refused = await initializeAt(served.url);
+      expect(refused.headers["www-authenticate"]).toContain(
+        `resource_metadata="${parsed}/.well-known/oauth-protected-resource/mcp"`,
+      );
+      await refused.body.dump();
+      // The client asks for a token for that resource (RFC 8707); an Audience mapper may hold the
+      // URL as the operator typed it. Either names waiter.
+      for (const audience of [`${parsed}/mcp`, `${typed}/mcp`]) {
+        const token = await sign({ scope: "waiter:read" }, { audience });
+        expect((await (await connect(served.url, token)).listTools()).tools.length, audience).toBeGreaterThan(0);
+      }
+    } finally {
+      await served.close();
+    }
+  });
+
   // Entra names an API api://… in v1.0 tokens, and by its client id, no URL, in v2.0 ones; any
   // other text is said in the challenge as its quoted string may carry it.
   test.each([

@@ -13,10 +13,11 @@ export interface OAuthSettings {
   /** The authorization server that issues the access tokens (Keycloak, Auth0, Entra, ...), as configured. */
   issuer: string;
   /**
-   * What the tokens' `aud` must hold: waiter's /mcp URL (RFC 8707's resource), or
-   * `http.oauth.audience`, which need be no URL (Entra's v2.0 tokens hold the API's client id).
+   * What the tokens' `aud` must hold one of: waiter's /mcp URL (RFC 8707's resource), as clients
+   * write it and as the public URL was typed, or `http.oauth.audience`, which need be no URL
+   * (Entra's v2.0 tokens hold the API's client id).
    */
-  audience: string;
+  audience: readonly string[];
   /** The URL clients reach /mcp at, which the metadata must name (RFC 9728 §3.3). */
   resource: string;
 }
@@ -137,7 +138,7 @@ function inChallenge(claim: unknown): string {
  * error_description, where RFC 6750 §3 allows no `"` or `\`, and jose's quote the claim.
  * `audience` is what aud must hold, `issuer` what iss must name.
  */
-function whyRefused(err: unknown, audience: string, issuer: string): string {
+function whyRefused(err: unknown, audience: readonly string[], issuer: string): string {
   if (err instanceof errors.JWTExpired) return "it has expired; log in again for a new one";
   if (err instanceof errors.JWTClaimValidationFailed) {
     if (err.claim === "exp") return "it never expires (it has no exp), and only tokens that do are taken";
@@ -148,7 +149,7 @@ function whyRefused(err: unknown, audience: string, issuer: string): string {
       const named = carried.length
         ? `is for another audience: its aud is ${carried.join(", ")}`
         : "names no audience (aud)";
-      return `it ${named}, and this server takes only ${inChallenge(audience)}; have the issuer put that in aud (in Keycloak, an Audience mapper on the client scope)`;
+      return `it ${named}, and this server takes only ${audience.map(inChallenge).join(" or ")}; have the issuer put that in aud (in Keycloak, an Audience mapper on the client scope)`;
     }
     if (err.reason === "missing") return `it has no ${err.claim} claim`;
     // Signed with the issuer's keys yet naming another (Entra's v1.0 tokens name sts.windows.net,
@@ -234,7 +235,7 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
       const options = {
         // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not).
         issuer: [issuer.href, issuer.href.replace(/\/$/, "")],
-        audience: settings.audience,
+        audience: [...settings.audience],
         clockTolerance: LEEWAY_SECONDS,
         // An access token that never expires is not one to take.
         requiredClaims: ["exp"],
