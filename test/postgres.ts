@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import {
   type AddressInfo,
   createConnection as connectTcp,
@@ -36,6 +36,8 @@ export interface RunningPostgres {
   halt(): Promise<void>;
   /** Starts it again on the same port after `halt`. */
   resume(): Promise<void>;
+  /** Puts `line` first in the server's pg_hba.conf, and has the server read it again. */
+  hbaFirst(line: string): void;
   /** Stops it and removes its data. */
   stop(): Promise<void>;
 }
@@ -117,6 +119,11 @@ export async function startPostgres({
     async resume() {
       exited = run(data, dir, port, settings);
       await exited.ready;
+    },
+    hbaFirst(line) {
+      const hba = join(data, "pg_hba.conf");
+      writeFileSync(hba, `${line}\n${readFileSync(hba, "utf8")}`);
+      execFileSync(...asOwner(join(BIN as string, "pg_ctl"), ["-D", data, "reload"]), { stdio: "ignore" });
     },
     async stop() {
       await halt();

@@ -709,6 +709,37 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       ).rejects.toThrow(/self-signed certificate: check that the CA the URL's sslrootcert names/);
     });
 
+    test("a server that takes the user only over TLS, which the driver does not try unasked as psql does, is said with the sslmode to add", async () => {
+      const superuser = new URL(guarded.url);
+      superuser.password = encodeURIComponent("db pass/01:23@x%");
+      const db = new pg.Client(superuser.href);
+      await db.connect();
+      await db.query("CREATE ROLE tlsonly LOGIN PASSWORD 'tls-pass'");
+      await db.query("CREATE SCHEMA tlsonly AUTHORIZATION tlsonly");
+      await db.end();
+      guarded.hbaFirst("hostnossl all tlsonly 127.0.0.1/32 reject");
+      const url = new URL(guarded.url);
+      url.username = "tlsonly";
+      url.searchParams.set("options", "-c search_path=tlsonly");
+      const opening = (href: string) =>
+        PostgresEventStore.open({ url: href, password: "tls-pass", retention: LOOSE }).then(
+          (store) => {
+            stores.push(store);
+            return "opened";
+          },
+          (err: Error) => err.message,
+        );
+      // The server reads its pg_hba.conf again a moment after it is told to.
+      await expect
+        .poll(() => opening(url.href))
+        .toMatch(
+          /no encryption: the server takes this user only over TLS, which waiter uses only when WAITER_DATABASE_URL's sslmode \(or PGSSLMODE\) asks for it, as the driver does not try TLS first by itself as psql does: add \?sslmode=verify-full&sslrootcert=\/path\/ca\.pem \(the CA that signed the server's certificate\) to the URL$/,
+        );
+      url.searchParams.set("sslmode", "verify-full");
+      url.searchParams.set("sslrootcert", guarded.ca as string);
+      expect(await opening(url.href)).toBe("opened");
+    });
+
     test("a certificate the URL's CA no longer signs, met by a running waiter, is said as TLS refused, with what to check", async () => {
       const ca = join(mkdtempSync(join(tmpdir(), "waiter-ca-")), "ca.pem");
       copyFileSync(guarded.ca as string, ca);

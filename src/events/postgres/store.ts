@@ -145,13 +145,20 @@ function unreachable(err: unknown): string | undefined {
 
 /**
  * What whoever runs waiter must change before a database that refuses waiter's connection takes
- * it: the password, the server's pg_hba.conf or the role, the database's name. Such a refusal
- * lasts until someone acts, but waiter is not at fault, and tries again at each call.
+ * it: the password, the server's pg_hba.conf or the role, the database's name, TLS the server
+ * wants. Such a refusal lasts until someone acts, but waiter is not at fault, and tries again at
+ * each call.
  */
-function loginRefused(code: string | undefined, passwordFrom: string): string | undefined {
+function loginRefused(code: string | undefined, message: string | undefined, passwordFrom: string): string | undefined {
   // A password changed at the server is not seen in the variable until waiter starts again.
   if (code === "28P01") {
     return `check that ${passwordFrom} holds the database user's current password, and restart waiter, which reads it only as it starts`;
+  }
+  // The server's words for a connection no pg_hba.conf line takes without TLS (hostssl only, or
+  // a managed server that forces TLS). libpq's default, prefer, tries TLS first, so psql connects
+  // with the same URL; the driver's default is no TLS.
+  if (code === "28000" && /, no encryption$/.test(message ?? "")) {
+    return "the server takes this user only over TLS, which waiter uses only when WAITER_DATABASE_URL's sslmode (or PGSSLMODE) asks for it, as the driver does not try TLS first by itself as psql does: add ?sslmode=verify-full&sslrootcert=/path/ca.pem (the CA that signed the server's certificate) to the URL";
   }
   if (code === "28000") {
     return "check that the database user exists and may log in, and that a line of the server's pg_hba.conf lets it connect to this database from waiter's address";
@@ -238,7 +245,7 @@ export function storeError(err: unknown, database: string, passwordFrom: string,
     );
   }
   const tls = tlsRefused(err);
-  const check = tls ?? loginRefused(code, passwordFrom);
+  const check = tls ?? loginRefused(code, message, passwordFrom);
   if (check) {
     return new ToolError(
       `The event store's database refuses waiter's connection (${tls ? `TLS: ${certificateReason(message ?? "")}` : `PostgreSQL ${code}: ${message}`}; ${database}): nothing is read or stored until whoever runs waiter fixes that, so tell them to ${check}. waiter tries again at each call.`,
@@ -432,7 +439,8 @@ export class PostgresEventStore implements EventStore {
     } catch (err) {
       await pool.end().catch(() => {});
       const check =
-        tlsRefused(err) ?? loginRefused((err as { code?: string }).code, options.passwordFrom ?? "PGPASSWORD");
+        tlsRefused(err) ??
+        loginRefused((err as { code?: string }).code, (err as Error).message, options.passwordFrom ?? "PGPASSWORD");
       if (check) throw new Error(`${certificateReason((err as Error).message)}: ${check}`);
       const { code } = err as { code?: string };
       const refused = refusedAtStart(code);
