@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -768,6 +768,61 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         .toMatch(
           /^The event store's database refuses waiter's connection \(TLS: self-signed certificate.*; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): .*check that the CA the URL's sslrootcert names \(the system's, without it\) signs the database server's certificate/,
         );
+    });
+    test("a CA file the URL names that cannot be read while waiter runs fails the calls saying which file, and listening resumes once it is back", async () => {
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.message);
+      process.on("warning", onWarning);
+      onTestFinished(() => {
+        process.off("warning", onWarning);
+      });
+      const ca = join(mkdtempSync(join(tmpdir(), "waiter-ca-")), "ca.pem");
+      const url = `${guarded.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
+      await expect(PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE })).rejects.toThrow(
+        `waiter cannot read ${ca}, the file WAITER_DATABASE_URL's sslrootcert names (ENOENT): check that the file is there and that waiter's user may read it`,
+      );
+      copyFileSync(guarded.ca as string, ca);
+      const store = await PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE });
+      stores.push(store);
+      const other = await PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE });
+      stores.push(other);
+      // Moved away, as a renewal that removes the old file before it writes the new one does.
+      renameSync(ca, `${ca}.old`);
+      const db = new URL(guarded.url);
+      db.password = encodeURIComponent("db pass/01:23@x%");
+      const superuser = new pg.Client(db.href);
+      await superuser.connect();
+      onTestFinished(() => superuser.end());
+      const waiters = "FROM pg_stat_activity WHERE application_name = 'waiter'";
+      await superuser.query(`SELECT pg_terminate_backend(pid) ${waiters}`);
+      const listing = () =>
+        store.list({}, { limit: 5 }).then(
+          () => "listed",
+          (err: Error) => err.message,
+        );
+      await expect
+        .poll(listing)
+        .toBe(
+          `The event store's database cannot be connected to: waiter cannot read ${ca}, the file WAITER_DATABASE_URL's sslrootcert names (ENOENT): nothing is read or stored until whoever runs waiter fixes that, so tell them to check that the file is there and that waiter's user may read it. waiter tries again at each call.`,
+        );
+      // The listening connections try again 250 ms after they were cut, and meet the file gone.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      renameSync(`${ca}.old`, ca);
+      expect(await listing()).toBe("listed");
+      // Both stores listen again, and hear what the other commits.
+      await expect
+        .poll(async () => (await superuser.query(`SELECT 1 ${waiters} AND query LIKE 'LISTEN%'`)).rowCount, {
+          timeout: 5_000,
+        })
+        .toBe(2);
+      const told = heard(store);
+      await other.add(event());
+      await told;
+      expect(warnings).toContainEqual(
+        expect.stringMatching(
+          /^listening again for events committed by other waiter processes, after [2-9] failed attempts/,
+        ),
+      );
     });
   });
 

@@ -93,6 +93,15 @@ export function connectionString(url: string, password: string | undefined): str
   return parsed.href.replace(`@${NO_HOST}/`, "@/");
 }
 
+/** The files a URL names for TLS (the CA, a client certificate and its key), as the driver reads them: its query's values. */
+export function urlFiles(url: string): { param: string; path: string }[] {
+  const { searchParams } = postgresUrl(url) ?? new URL(url);
+  return ["sslrootcert", "sslcert", "sslkey"].flatMap((param) => {
+    const path = searchParams.get(param);
+    return path ? [{ param, path }] : [];
+  });
+}
+
 export interface DatabaseConfig {
   url?: string;
   password?: string;

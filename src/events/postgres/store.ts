@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import pg from "pg";
 import { LeftUndone, ToolError } from "../../errors.js";
 import { untilAborted } from "../../http/deadline.js";
 import { certificateReason } from "../../net-failures.js";
 import { clock, DAY_MS } from "../../time.js";
-import { connectionString, databaseLabel } from "../database.js";
+import { connectionString, databaseLabel, urlFiles } from "../database.js";
 import { typePrefix, typeStem } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
 import {
@@ -119,6 +120,65 @@ export interface PostgresOptions {
   queryMs?: number;
 }
 
+/** A file the URL names for TLS that waiter cannot read, as a connection meets it. */
+class UnreadableFile extends Error {
+  constructor(
+    readonly param: string,
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`waiter cannot read ${path}, the file WAITER_DATABASE_URL's ${param} names (${reason})`);
+  }
+}
+
+/** What to do about an unreadable file. */
+const READ_THE_FILE = "check that the file is there and that waiter's user may read it";
+
+/**
+ * The driver's client, whose connection fails, saying which, when a file the URL names for TLS
+ * cannot be read. The driver reads them afresh as it builds each connection (so a renewed CA is
+ * taken without a restart), and throws where it builds it: out of the pool's own callbacks, an
+ * uncaught exception that would stop waiter, and out of the listening connection's retry, which
+ * would stop for good.
+ */
+function clientReading(url: string): typeof pg.Client {
+  const files = urlFiles(url);
+  return class extends pg.Client {
+    readonly #unreadable: UnreadableFile | undefined;
+    constructor(config?: string | pg.ClientConfig) {
+      const unreadable = unreadableFile(files);
+      // Never connected, so built from what reads no file (TLS on, which every sslnegotiation takes).
+      super(unreadable ? { ssl: true } : config);
+      this.#unreadable = unreadable;
+    }
+    override connect(): Promise<pg.Client>;
+    override connect(callback: (err: Error) => void): void;
+    override connect(callback?: (err: Error) => void): Promise<pg.Client> | undefined {
+      const unreadable = this.#unreadable;
+      if (!unreadable) {
+        if (!callback) return super.connect();
+        super.connect(callback);
+        return undefined;
+      }
+      if (!callback) return Promise.reject(unreadable);
+      process.nextTick(() => callback(unreadable));
+      return undefined;
+    }
+  };
+}
+
+/** The first of `files` that cannot be read, if any. */
+function unreadableFile(files: { param: string; path: string }[]): UnreadableFile | undefined {
+  for (const { param, path } of files) {
+    try {
+      readFileSync(path);
+    } catch (err) {
+      return new UnreadableFile(param, path, (err as { code?: string }).code ?? String(err));
+    }
+  }
+  return undefined;
+}
+
 /** bigint columns (sequence numbers, milliseconds, counts) as numbers: they stay far below 2^53. */
 const types = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
@@ -208,6 +268,11 @@ function tlsRefused(err: unknown): string | undefined {
  * reading a 503's log) can act on; `database` says which, as a log line may show it.
  */
 export function storeError(err: unknown, database: string, passwordFrom: string, lockWaitMs: number): unknown {
+  if (err instanceof UnreadableFile) {
+    return new ToolError(
+      `The event store's database cannot be connected to: ${err.message}: nothing is read or stored until whoever runs waiter fixes that, so tell them to ${READ_THE_FILE}. waiter tries again at each call.`,
+    );
+  }
   const { code, message } = err as { code?: string; message?: string };
   if (code === "53100") {
     return new StoreNotWritable(
@@ -408,8 +473,10 @@ export class PostgresEventStore implements EventStore {
      * connections opened from then on, which would look for the tables elsewhere.
      */
     let inSchema = "";
+    const Client = clientReading(options.url);
     const pool = new pg.Pool({
       ...config,
+      Client,
       max: 10,
       idleTimeoutMillis: 30_000,
       onConnect: async (client) => {
@@ -438,6 +505,7 @@ export class PostgresEventStore implements EventStore {
       }
     } catch (err) {
       await pool.end().catch(() => {});
+      if (err instanceof UnreadableFile) throw new Error(`${err.message}: ${READ_THE_FILE}`);
       const check =
         tlsRefused(err) ??
         loginRefused((err as { code?: string }).code, (err as Error).message, options.passwordFrom ?? "PGPASSWORD");
@@ -455,7 +523,7 @@ export class PostgresEventStore implements EventStore {
     }
     // A channel name is at most 63 bytes, and a schema's name may be as long.
     const channel = `waiter_events_${createHash("sha256").update(schema).digest("hex").slice(0, 16)}`;
-    const store = new PostgresEventStore(pool, options, channel, config);
+    const store = new PostgresEventStore(pool, options, channel, config, Client);
     // Tables set up where there were none (schema 0) are made, not upgraded.
     store.upgraded = upgraded?.from ? upgraded : undefined;
     store.created = upgraded?.from === 0;
@@ -465,7 +533,13 @@ export class PostgresEventStore implements EventStore {
     return store;
   }
 
-  private constructor(pool: pg.Pool, options: PostgresOptions, channel: string, config: pg.ClientConfig) {
+  private constructor(
+    pool: pg.Pool,
+    options: PostgresOptions,
+    channel: string,
+    config: pg.ClientConfig,
+    Client: typeof pg.Client,
+  ) {
     this.#pool = pool;
     this.#lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
     // An idle connection the server closed: the pool drops it and connects anew when asked.
@@ -479,7 +553,7 @@ export class PostgresEventStore implements EventStore {
     this.sessions = postgresSessions(this.#query);
     this.#watch = new ListenWatch({
       // Keepalive, and the watch's own ping, find a connection a network dropped without a word.
-      connect: () => new pg.Client({ ...config, keepAlive: true }),
+      connect: () => new Client({ ...config, keepAlive: true }),
       // A replica's machine gone leaves its listening session holding back the notifications every
       // replica is sent, as the server keeps them until each listener has read them.
       setUp: `${KEEPALIVES}; ${NO_IDLE_TIMEOUT}`,
