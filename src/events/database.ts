@@ -49,6 +49,10 @@ function postgresUrlProblem(value: string): string | undefined {
   if (/%(?![0-9a-f]{2})/i.test(value)) {
     return "must be a postgres:// URL in which every % begins a percent-encoded character (such as %2F): given a lone %, the driver encodes the whole URL again, which changes its password and every character encoded in it; write a % that belongs to a value as %25";
   }
+  // libpq (16 and later) takes "system" for the system's CAs; the driver opens a file of that name.
+  if (url.searchParams.get("sslrootcert") === "system") {
+    return "must not name sslrootcert=system, libpq's word for the CAs the system trusts: the driver reads it as the name of a CA file, so leave sslrootcert out, and sslmode=verify-full checks the server's certificate against the CAs Node.js trusts (NODE_EXTRA_CA_CERTS adds one)";
+  }
   return undefined;
 }
 

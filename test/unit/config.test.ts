@@ -935,6 +935,23 @@ describe("the event store's database", () => {
     }
   });
 
+  test("libpq's sslrootcert=system, which the driver would read as a file's name, is refused, saying to leave it out", () => {
+    const system =
+      "invalid setting WAITER_DATABASE_URL: must not name sslrootcert=system, libpq's word for the CAs the system trusts: the driver reads it as the name of a CA file, so leave sslrootcert out, and sslmode=verify-full checks the server's certificate against the CAs Node.js trusts (NODE_EXTRA_CA_CERTS adds one)";
+    for (const url of [
+      "postgres://waiter@db.internal/waiter?sslmode=verify-full&sslrootcert=system",
+      "postgres://waiter:pw@db.internal/waiter?sslrootcert=system",
+    ]) {
+      expect(
+        messageOf(() => load({ WAITER_DATABASE_URL: url })),
+        url,
+      ).toBe(system);
+    }
+    // A file of that name, as libpq takes it too, is a path.
+    const file = "postgres://waiter@db.internal/waiter?sslmode=verify-full&sslrootcert=./system";
+    expect(load({ WAITER_DATABASE_URL: file }).database.url).toBe(file);
+  });
+
   test("a % that begins no percent-encoded character is refused, saying to write it %25, without the URL", () => {
     const lone =
       "invalid setting WAITER_DATABASE_URL: must be a postgres:// URL in which every % begins a percent-encoded character (such as %2F): given a lone %, the driver encodes the whole URL again, which changes its password and every character encoded in it; write a % that belongs to a value as %25";
