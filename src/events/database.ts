@@ -42,6 +42,9 @@ function postgresUrlProblem(value: string): string | undefined {
   if (passwordCut(value, url)) {
     return "must be a postgres:// URL, and a #, / or ? in its password ends the password there: percent-encode the password's reserved characters (# as %23, / as %2F, ? as %3F, @ as %40, % as %25), or leave the password out of the URL and set it in PGPASSWORD";
   }
+  if (hostList(value)) {
+    return "must name one database server: libpq tries a list of hosts in turn (with target_session_attrs, until one takes writes), the driver does not and would look the whole list up as one name; name the primary server, or an address that follows it across a failover (a virtual IP, a DNS name, a proxy such as HAProxy)";
+  }
   if (!url) return notPostgres;
   if (value.includes("#")) {
     return "must be a postgres:// URL without a fragment: the driver drops a # and all that follows it, so percent-encode a # that belongs to the database's name or to a query's value (?password=…) as %23";
@@ -70,6 +73,20 @@ function passwordCut(value: string, url: URL | undefined): boolean {
   if (url.password) return false;
   const query = /^[^#?]*\?([^#]*)$/.exec(userInfo)?.[1];
   return query === undefined || !query.split("&").at(-1)?.includes("=");
+}
+
+/**
+ * Whether `value` names several hosts as libpq takes them (postgres://db1:5432,db2:5432/waiter, or
+ * ?host=db1,db2): after the user, or in the query. The URL class refuses the first with ports, and
+ * the driver looks up "db1,db2" as one name.
+ */
+function hostList(value: string): boolean {
+  const authority = /^[^:]*:\/\/([^/?#]*)/.exec(value)?.[1] ?? "";
+  const query = /\?([^#]*)/.exec(value)?.[1] ?? "";
+  return (
+    authority.slice(authority.lastIndexOf("@") + 1).includes(",") ||
+    /,/.test(new URLSearchParams(query).get("host") ?? "")
+  );
 }
 
 /** The host a URL naming none after its user is parsed with, as the driver parses it with one of its own. */

@@ -935,6 +935,22 @@ describe("the event store's database", () => {
     }
   });
 
+  test("a list of hosts, which libpq tries in turn and the driver does not, is refused, saying to name one", () => {
+    const several =
+      "invalid setting WAITER_DATABASE_URL: must name one database server: libpq tries a list of hosts in turn (with target_session_attrs, until one takes writes), the driver does not and would look the whole list up as one name; name the primary server, or an address that follows it across a failover (a virtual IP, a DNS name, a proxy such as HAProxy)";
+    for (const url of [
+      "postgres://waiter@db1.internal:5432,db2.internal:5432/waiter?target_session_attrs=read-write",
+      "postgres://waiter:pw@db1.internal,db2.internal/waiter",
+      "postgres://waiter@/waiter?host=db1.internal,db2.internal",
+      "postgres:///waiter?host=/var/run/postgresql,db2.internal&port=5432,5433",
+    ]) {
+      expect(
+        messageOf(() => load({ WAITER_DATABASE_URL: url })),
+        url,
+      ).toBe(several);
+    }
+  });
+
   test("libpq's sslrootcert=system, which the driver would read as a file's name, is refused, saying to leave it out", () => {
     const system =
       "invalid setting WAITER_DATABASE_URL: must not name sslrootcert=system, libpq's word for the CAs the system trusts: the driver reads it as the name of a CA file, so leave sslrootcert out, and sslmode=verify-full checks the server's certificate against the CAs Node.js trusts (NODE_EXTRA_CA_CERTS adds one)";
