@@ -4,7 +4,7 @@ import { isAbsolute, join } from "node:path";
 import { z } from "zod";
 import { automationsSetting } from "./automations/rules.js";
 import { ConfigError } from "./errors.js";
-import { type DatabaseConfig, databaseSettings, resolveDatabase } from "./events/database.js";
+import { type DatabaseConfig, databaseSettings, resolveDatabase, unreadVariables } from "./events/database.js";
 import { type HttpProxy, proxyFrom } from "./http/proxy.js";
 import { jsonText } from "./json.js";
 import { LOG_LEVELS } from "./log.js";
@@ -284,7 +284,10 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   );
   // Once every secret is read: a token's may be any of them.
   checkTokensOwnSecrets(http.tokens, secrets.read, httpOrigin("tokens"));
-  const warnings = misspeltVariables(sources.env, sections, JSON.stringify(fromFile));
+  const warnings = [
+    ...misspeltVariables(sources.env, sections, JSON.stringify(fromFile)),
+    ...unreadVariables(sources.env, database.url),
+  ];
   const proxy = proxyFrom(sources.env);
   return {
     core,

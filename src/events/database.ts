@@ -123,6 +123,31 @@ export function urlFiles(url: string): { param: string; path: string }[] {
   });
 }
 
+/**
+ * What a start says of libpq's variables the driver does not read, where waiter uses a database
+ * URL that does not name the same: each is ignored, where psql, pg_dump and the like take it.
+ */
+export function unreadVariables(env: NodeJS.ProcessEnv, url: string | undefined): string[] {
+  if (url === undefined) return [];
+  const named = new Set(urlFiles(url).map((file) => file.param));
+  const lines = [
+    ["PGSSLROOTCERT", "sslrootcert"],
+    ["PGSSLCERT", "sslcert"],
+    ["PGSSLKEY", "sslkey"],
+  ]
+    .filter(([variable, param]) => env[variable as string] && !named.has(param as string))
+    .map(
+      ([variable, param]) =>
+        `${variable} is set, but waiter's PostgreSQL driver does not read it: name the file in WAITER_DATABASE_URL instead (?${param}=…)`,
+    );
+  if (env.PGSERVICE) {
+    lines.push(
+      "PGSERVICE is set, but waiter's PostgreSQL driver does not read it, nor pg_service.conf: write the service's host, port, database and user into WAITER_DATABASE_URL",
+    );
+  }
+  return lines;
+}
+
 export interface DatabaseConfig {
   url?: string;
   password?: string;

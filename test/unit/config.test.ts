@@ -951,6 +951,29 @@ describe("the event store's database", () => {
     }
   });
 
+  test("libpq's TLS and service variables, which the driver does not read, are said at start to go in the URL", () => {
+    const env = {
+      PGSSLROOTCERT: "/etc/waiter/db-ca.pem",
+      PGSSLCERT: "/etc/waiter/client.crt",
+      PGSSLKEY: "/etc/waiter/client.key",
+      PGSERVICE: "waiter",
+    };
+    expect(
+      load({ ...env, WAITER_DATABASE_URL: "postgres://waiter@db.internal/waiter?sslmode=verify-full" }).warnings,
+    ).toEqual([
+      "PGSSLROOTCERT is set, but waiter's PostgreSQL driver does not read it: name the file in WAITER_DATABASE_URL instead (?sslrootcert=…)",
+      "PGSSLCERT is set, but waiter's PostgreSQL driver does not read it: name the file in WAITER_DATABASE_URL instead (?sslcert=…)",
+      "PGSSLKEY is set, but waiter's PostgreSQL driver does not read it: name the file in WAITER_DATABASE_URL instead (?sslkey=…)",
+      "PGSERVICE is set, but waiter's PostgreSQL driver does not read it, nor pg_service.conf: write the service's host, port, database and user into WAITER_DATABASE_URL",
+    ]);
+    // The URL's own beat them, as with libpq; without a database URL, they are no concern of waiter's.
+    const named = "postgres://waiter@db.internal/waiter?sslrootcert=/ca.pem&sslcert=/c.crt&sslkey=/c.key";
+    expect(load({ ...env, WAITER_DATABASE_URL: named }).warnings).toEqual([
+      "PGSERVICE is set, but waiter's PostgreSQL driver does not read it, nor pg_service.conf: write the service's host, port, database and user into WAITER_DATABASE_URL",
+    ]);
+    expect(load(env).warnings).toEqual([]);
+  });
+
   test("libpq's sslrootcert=system, which the driver would read as a file's name, is refused, saying to leave it out", () => {
     const system =
       "invalid setting WAITER_DATABASE_URL: must not name sslrootcert=system, libpq's word for the CAs the system trusts: the driver reads it as the name of a CA file, so leave sslrootcert out, and sslmode=verify-full checks the server's certificate against the CAs Node.js trusts (NODE_EXTRA_CA_CERTS adds one)";
