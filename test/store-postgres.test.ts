@@ -608,6 +608,26 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await none.app.close();
     });
 
+    test("a password the driver reads from the password file, as libpq does, is named as that file's when the server refuses it", async () => {
+      const passfile = join(mkdtempSync(join(tmpdir(), "waiter-pgpass-")), "pgpass");
+      writeFileSync(passfile, "127.0.0.1:*:*:waiter:wrong-pass-xyz\n", { mode: 0o600 });
+      process.env.PGPASSFILE = passfile;
+      onTestFinished(() => {
+        delete process.env.PGPASSFILE;
+      });
+      const wrong = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
+      expect(wrong.app.store).toBeUndefined();
+      expect(wrong.stderr()).toMatch(
+        /password authentication failed for user "waiter": check that the password file \(the one PGPASSFILE names, else ~\/\.pgpass\) holds the database user's current password\n/,
+      );
+      expect(wrong.stderr()).not.toContain("wrong-pass-xyz");
+      await wrong.app.close();
+      writeFileSync(passfile, "127.0.0.1:*:*:waiter:db pass/01\\:23@x%\n");
+      const right = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
+      expect(right.app.store, right.stderr()).toBeDefined();
+      await right.app.close();
+    });
+
     test("a URL naming its host in the query alone, and so no user, takes the password passwordEnv names", async () => {
       const { app, stderr } = await startApp({
         ...sources,

@@ -148,6 +148,9 @@ export function unreadVariables(env: NodeJS.ProcessEnv, url: string | undefined)
   return lines;
 }
 
+/** Where the driver finds a password that neither the URL, PGPASSWORD nor passwordEnv gives, as libpq does. */
+export const PASSWORD_FILE = "the password file (the one PGPASSFILE names, else ~/.pgpass)";
+
 export interface DatabaseConfig {
   url?: string;
   password?: string;
@@ -176,9 +179,10 @@ export function resolveDatabase(
     secrets.record({ secret: urlPassword, owner: origin("url"), where: `${origin("url")} (the password in it)` });
   }
   if (passwordEnv === undefined) {
-    // The driver reads PGPASSWORD itself; it is checked as every secret waiter reads is.
-    if (!inUrl) secrets.optional("PGPASSWORD");
-    return { url, passwordFrom: inUrl ? origin("url") : "PGPASSWORD" };
+    // The driver reads PGPASSWORD itself; it is checked as every secret waiter reads is. Without
+    // it, the driver reads libpq's password file.
+    if (inUrl) return { url, passwordFrom: origin("url") };
+    return { url, passwordFrom: secrets.optional("PGPASSWORD") ? "PGPASSWORD" : PASSWORD_FILE };
   }
   const password = secrets.required(passwordEnv, {
     setting: origin("passwordEnv"),

@@ -847,9 +847,15 @@ describe("the event store's database", () => {
     expect(refused).not.toThrow(/s3cr3t-pw/);
     const inQuery = file({ database: { url: "postgres://waiter@db.internal/waiter?password=s3cr3t-pw" } });
     expect(() => load({}, { file: inQuery })).toThrow(/it holds a password/);
-    expect(load({}, { file: file({ database: { url: "postgres://waiter@db.internal/waiter" } }) }).database).toEqual({
+    const withoutPassword = file({ database: { url: "postgres://waiter@db.internal/waiter" } });
+    expect(load({ PGPASSWORD: "pw" }, { file: withoutPassword }).database).toEqual({
       url: "postgres://waiter@db.internal/waiter",
       passwordFrom: "PGPASSWORD",
+    });
+    // Without PGPASSWORD, the driver reads libpq's password file.
+    expect(load({}, { file: withoutPassword }).database).toEqual({
+      url: "postgres://waiter@db.internal/waiter",
+      passwordFrom: "the password file (the one PGPASSFILE names, else ~/.pgpass)",
     });
   });
 

@@ -5,7 +5,7 @@ import { LeftUndone, ToolError } from "../../errors.js";
 import { untilAborted } from "../../http/deadline.js";
 import { certificateReason } from "../../net-failures.js";
 import { clock, DAY_MS } from "../../time.js";
-import { connectionString, databaseLabel, urlFiles } from "../database.js";
+import { connectionString, databaseLabel, PASSWORD_FILE, urlFiles } from "../database.js";
 import { typePrefix, typeStem } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
 import {
@@ -212,7 +212,9 @@ function unreachable(err: unknown): string | undefined {
 function loginRefused(code: string | undefined, message: string | undefined, passwordFrom: string): string | undefined {
   // A password changed at the server is not seen in the variable until waiter starts again.
   if (code === "28P01") {
-    return `check that ${passwordFrom} holds the database user's current password, and restart waiter, which reads it only as it starts`;
+    // The password file is read again for each connection.
+    const restart = passwordFrom === PASSWORD_FILE ? "" : ", and restart waiter, which reads it only as it starts";
+    return `check that ${passwordFrom} holds the database user's current password${restart}`;
   }
   // The server's words for a connection no pg_hba.conf line takes without TLS (hostssl only, or
   // a managed server that forces TLS). libpq's default, prefer, tries TLS first, so psql connects
