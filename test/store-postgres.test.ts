@@ -760,6 +760,30 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(await opening(url.href)).toBe("opened");
     });
 
+    test("sslmode=prefer, allow, require or verify-ca, which the driver takes as verify-full, is said as such where the server's TLS fails it", async () => {
+      const opening = (url: string) =>
+        PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE }).then(
+          (store) => {
+            stores.push(store);
+            return "opened";
+          },
+          (err: Error) => err.message,
+        );
+      // A server without TLS, which libpq's prefer and allow connect to without it.
+      expect(await opening(`${server.url}?sslmode=prefer`)).toBe(
+        "The server does not support SSL connections: check that the database server takes TLS (ssl = on), or the URL's sslmode: the driver takes sslmode=prefer to require TLS, where libpq goes on without it, so write sslmode=disable for a server without TLS",
+      );
+      // A certificate no CA the URL names signs, which libpq's require does not check.
+      expect(await opening(`${guarded.url}?sslmode=require`)).toBe(
+        "self-signed certificate: check that the CA the URL's sslrootcert names (the system's, without it) signs the database server's certificate, and that the certificate has not expired: the driver checks it with sslmode=require as with verify-full, where libpq would not",
+      );
+      // A certificate for another name (127.1 is 127.0.0.1, which it holds, written as a name), which libpq's verify-ca does not check.
+      const byName = `postgres://waiter@127.1:${guarded.port}/waiter?sslmode=verify-ca&sslrootcert=${encodeURIComponent(guarded.ca as string)}`;
+      expect(await opening(byName)).toMatch(
+        /: check that WAITER_DATABASE_URL names the database server by a name its certificate holds: the driver checks the name with sslmode=verify-ca as with verify-full, where libpq would not$/,
+      );
+    });
+
     test("a certificate the URL's CA no longer signs, met by a running waiter, is said as TLS refused, with what to check", async () => {
       const ca = join(mkdtempSync(join(tmpdir(), "waiter-ca-")), "ca.pem");
       copyFileSync(guarded.ca as string, ca);

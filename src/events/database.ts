@@ -148,6 +148,12 @@ export function unreadVariables(env: NodeJS.ProcessEnv, url: string | undefined)
   return lines;
 }
 
+/** The sslmode the driver connects with: the URL's, else PGSSLMODE, which it reads only then. */
+export function urlSslmode(url: string): string | undefined {
+  const { searchParams } = postgresUrl(url) ?? new URL(url);
+  return searchParams.get("sslmode") ?? (searchParams.has("ssl") ? undefined : process.env.PGSSLMODE);
+}
+
 /** Where the driver finds a password that neither the URL, PGPASSWORD nor passwordEnv gives, as libpq does. */
 export const PASSWORD_FILE = "the password file (the one PGPASSFILE names, else ~/.pgpass)";
 

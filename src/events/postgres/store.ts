@@ -5,7 +5,7 @@ import { LeftUndone, ToolError } from "../../errors.js";
 import { untilAborted } from "../../http/deadline.js";
 import { certificateReason } from "../../net-failures.js";
 import { clock, DAY_MS } from "../../time.js";
-import { connectionString, databaseLabel, PASSWORD_FILE, urlFiles } from "../database.js";
+import { connectionString, databaseLabel, PASSWORD_FILE, urlFiles, urlSslmode } from "../database.js";
 import { typePrefix, typeStem } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
 import {
@@ -251,16 +251,28 @@ function refusedAtStart(code: string | undefined): string | undefined {
  * certificate (renewed by another CA, expired, for another name) or its TLS being off. The driver
  * gives Node's certificate check's codes, and no code when the server takes no TLS.
  */
-function tlsRefused(err: unknown): string | undefined {
+function tlsRefused(err: unknown, sslmode: string | undefined): string | undefined {
   const { code, message } = err as { code?: string; message?: string };
+  // The modes in which libpq checks less than the driver does: it takes them all as verify-full.
+  const lenient = sslmode && ["allow", "prefer", "require", "verify-ca"].includes(sslmode);
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-    return "check that WAITER_DATABASE_URL names the database server by a name its certificate holds";
+    const strict = lenient
+      ? `: the driver checks the name with sslmode=${sslmode} as with verify-full, where libpq would not`
+      : "";
+    return `check that WAITER_DATABASE_URL names the database server by a name its certificate holds${strict}`;
   }
   if (code && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code)) {
-    return "check that the CA the URL's sslrootcert names (the system's, without it) signs the database server's certificate, and that the certificate has not expired";
+    const strict = lenient
+      ? `: the driver checks it with sslmode=${sslmode} as with verify-full, where libpq would not`
+      : "";
+    return `check that the CA the URL's sslrootcert names (the system's, without it) signs the database server's certificate, and that the certificate has not expired${strict}`;
   }
   if (/server does not support SSL/.test(message ?? "")) {
-    return "check that the database server takes TLS (ssl = on), or the URL's sslmode";
+    const strict =
+      sslmode === "allow" || sslmode === "prefer"
+        ? `: the driver takes sslmode=${sslmode} to require TLS, where libpq goes on without it, so write sslmode=disable for a server without TLS`
+        : "";
+    return `check that the database server takes TLS (ssl = on), or the URL's sslmode${strict}`;
   }
   return undefined;
 }
@@ -269,7 +281,13 @@ function tlsRefused(err: unknown): string | undefined {
  * A database that cannot be reached, written or logged in to, in words a model (or an operator
  * reading a 503's log) can act on; `database` says which, as a log line may show it.
  */
-export function storeError(err: unknown, database: string, passwordFrom: string, lockWaitMs: number): unknown {
+export function storeError(
+  err: unknown,
+  database: string,
+  passwordFrom: string,
+  lockWaitMs: number,
+  sslmode?: string,
+): unknown {
   if (err instanceof UnreadableFile) {
     return new ToolError(
       `The event store's database cannot be connected to: ${err.message}: nothing is read or stored until whoever runs waiter fixes that, so tell them to ${READ_THE_FILE}. waiter tries again at each call.`,
@@ -311,7 +329,7 @@ export function storeError(err: unknown, database: string, passwordFrom: string,
       `The event store's database cancelled waiter's statement (PostgreSQL ${code}: ${message}; ${database}): a statement_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it), or someone cancelled it (pg_cancel_backend); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment.`,
     );
   }
-  const tls = tlsRefused(err);
+  const tls = tlsRefused(err, sslmode);
   const check = tls ?? loginRefused(code, message, passwordFrom);
   if (check) {
     return new ToolError(
@@ -443,6 +461,8 @@ export class PostgresEventStore implements EventStore {
   readonly #database: string;
   readonly #passwordFrom: string;
   readonly #lockWaitMs: number;
+  /** The sslmode the URL, or PGSSLMODE, names, as a TLS failure's message may tell its meaning to the driver. */
+  readonly #sslmode: string | undefined;
   readonly #nextId = eventIds();
   readonly #listeners = new Listeners<StoredEvent>();
   readonly #ackListeners = new Listeners<string[]>();
@@ -509,7 +529,7 @@ export class PostgresEventStore implements EventStore {
       await pool.end().catch(() => {});
       if (err instanceof UnreadableFile) throw new Error(`${err.message}: ${READ_THE_FILE}`);
       const check =
-        tlsRefused(err) ??
+        tlsRefused(err, urlSslmode(options.url)) ??
         loginRefused((err as { code?: string }).code, (err as Error).message, options.passwordFrom ?? "PGPASSWORD");
       if (check) throw new Error(`${certificateReason((err as Error).message)}: ${check}`);
       const { code } = err as { code?: string };
@@ -550,6 +570,7 @@ export class PostgresEventStore implements EventStore {
     this.#onDropped = options.onDropped;
     this.#database = databaseLabel(options.url);
     this.#passwordFrom = options.passwordFrom ?? "PGPASSWORD";
+    this.#sslmode = urlSslmode(options.url);
     this.#channel = channel;
     this.runs = postgresRuns(this.#query);
     this.sessions = postgresSessions(this.#query);
@@ -579,7 +600,7 @@ export class PostgresEventStore implements EventStore {
     try {
       return (await this.#pool.query<R>(text, params)).rows;
     } catch (err) {
-      throw storeError(err, this.#database, this.#passwordFrom, this.#lockWaitMs);
+      throw storeError(err, this.#database, this.#passwordFrom, this.#lockWaitMs, this.#sslmode);
     }
   };
 
