@@ -1165,6 +1165,21 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect((await store.add(event())).duplicate).toBe(false);
     });
 
+    test("a user that may not call a function waiter's writes call, by a DBA's revoke, is told to grant EXECUTE on it, not rights on tables", async () => {
+      const store = await open(await roleWith());
+      await admin.query("REVOKE EXECUTE ON FUNCTION pg_notify(text, text) FROM PUBLIC");
+      try {
+        await expect(store.add(event())).rejects.toThrow(
+          "The event store cannot be written (PostgreSQL 42501: permission denied for function pg_notify): its database user may not call the function pg_notify, which waiter's writes call (PostgreSQL 127.0.0.1",
+        );
+        await expect(store.add(event())).rejects.toThrow(
+          "Nothing is stored until whoever runs waiter grants it EXECUTE on that function (GRANT EXECUTE ON FUNCTION pg_notify TO …); tell them.",
+        );
+      } finally {
+        await admin.query("GRANT EXECUTE ON FUNCTION pg_notify(text, text) TO PUBLIC");
+      }
+    });
+
     test("an upgrade that meets a lock after some of its steps says how far it went", async () => {
       const url = await freshSchema();
       const old = new pg.Client(url);

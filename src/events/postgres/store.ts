@@ -307,6 +307,15 @@ export function storeError(
       "points WAITER_DATABASE_URL at the primary server",
     );
   }
+  // A DBA's revoke of EXECUTE from PUBLIC (pg_notify, or waiter's own functions by default privileges).
+  const fn = code === "42501" ? /permission denied for function (\S+)/.exec(message ?? "")?.[1] : undefined;
+  if (fn) {
+    return new StoreNotWritable(
+      `PostgreSQL ${code}: ${message}`,
+      `its database user may not call the function ${fn}, which waiter's writes call (${database})`,
+      `grants it EXECUTE on that function (GRANT EXECUTE ON FUNCTION ${fn} TO …)`,
+    );
+  }
   if (code === "42501") {
     return new StoreNotWritable(
       `PostgreSQL ${code}: ${message}`,
