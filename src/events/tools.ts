@@ -524,9 +524,12 @@ export function eventsToolset(
         async run(args) {
           const outcome = await store.ack(args.ids.map(storedId));
           // An unknown id is the caller's own text, as sent: it may be a sender's delivery id in
-          // lower case. It comes back no longer than a message quotes it.
+          // lower case. It comes back no longer than a message quotes it, once however often it
+          // was given, in whatever case or spacing, as the store took it once.
           const notFound = new Set(outcome.unknown);
-          const unknown = [...new Set(args.ids)].filter((id) => notFound.has(storedId(id)));
+          const given = new Map<string, string>();
+          for (const id of args.ids) if (!given.has(storedId(id))) given.set(storedId(id), id);
+          const unknown = [...given].filter(([stored]) => notFound.has(stored)).map(([, id]) => id);
           return {
             acked: outcome.acked,
             already_acked: outcome.already,

@@ -930,6 +930,17 @@ test("an event id in lower case names the stored event, in each tool and resourc
   await expect.poll(() => updates).toEqual([`events://event/${lowerSecond}`]);
 });
 
+test("an id events_ack does not know, given twice in other letter cases or spacing, is said once, as an id it knows is acknowledged once", async () => {
+  const { store, call, text } = await served();
+  const { id } = await addTrial(store, "t1");
+  const unknown = "01JD3Q6Z8W5M9R2T4V7X0Y1A2B";
+  const acked = await call("events_ack", {
+    ids: [unknown, id.toLowerCase(), unknown.toLowerCase(), ` ${unknown}\n`, id],
+  });
+  expect(acked.structuredContent).toMatchObject({ acked: [id], already_acked: [], unknown: [unknown] });
+  expect(text(acked)).toContain(`Not stored: "${unknown}".`);
+});
+
 test("an event id copied as its resource's URI, or with white space around it, is that id to every tool", async () => {
   const trial = automation.parse({ name: "a", when: { source: "nowhere" }, do: [{ tool: "events_ack", args: {} }] });
   const { store, call } = await served({ automations: [trial] });
