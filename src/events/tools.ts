@@ -375,9 +375,11 @@ export function eventsToolset(
         async run(args) {
           const event = await store.get(storedId(args.id));
           if (!event) {
+            // A next_before (c20-40) pages back: it is passed as before.
+            const cursor = /^c\d+(-\d+)?$/i.exec(args.id.trim());
             throw new ToolError(
-              /^c\d+$/i.test(args.id.trim())
-                ? `${quote(args.id)} is a cursor, not an event id: pass it as since to events_list for the events after it.`
+              cursor
+                ? `${quote(args.id)} is a cursor, not an event id: pass it as ${cursor[1] ? "before" : "since"} to events_list for the events ${cursor[1] ? "before" : "after"} it.`
                 : `No event ${quote(args.id)} is stored. ${await notStored(store, [args.id])}`,
             );
           }

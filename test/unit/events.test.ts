@@ -359,6 +359,10 @@ test("a cursor copied with white space around it or in capitals is that cursor, 
   expect(waited.structuredContent).toMatchObject({ timed_out: false, cursor: "c1" });
   // Given for an event id, it is told to be a cursor.
   expect(text(await call("events_get", { id: " C1 " }))).toMatch(/^" C1 " is a cursor, not an event id: /);
+  // A next_before too, which pages back.
+  expect(text(await call("events_get", { id: first.next_before as string }))).toBe(
+    `"${first.next_before}" is a cursor, not an event id: pass it as before to events_list for the events before it.`,
+  );
 });
 
 test("a reader whose cursor is older than what retention dropped is told it missed events; one past the drop is not", async () => {
