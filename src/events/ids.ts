@@ -17,6 +17,11 @@ export function storedId(value: string): string {
   return ULID.test(id) ? id.toUpperCase() : value;
 }
 
+/** Whether a value reads as an event id (`storedId`), stored or not. */
+export function isEventId(value: string): boolean {
+  return ULID.test(value.trim().replace(/^events:\/\/event\//, ""));
+}
+
 const DELIVERY_LOOKUPS = 5;
 
 /**

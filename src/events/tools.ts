@@ -7,7 +7,7 @@ import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten, withEsc
 import { clock } from "../time.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { matchesFilter, typePrefix, typeStem } from "./filter.js";
-import { notStored, storedId } from "./ids.js";
+import { isEventId, notStored, storedId } from "./ids.js";
 import { eventRecord, isRecord, minorUnitsNote, parseExact, summary } from "./present.js";
 import type { EventFilter, EventStore, StoredEvent } from "./store.js";
 
@@ -47,6 +47,16 @@ async function seqOf(store: EventStore, value: string, name: string): Promise<nu
   }
   const event = await store.get(storedId(value));
   if (event) return event.seq;
+  // Every event kept comes after those retention dropped: reading on from them misses none of them.
+  const dropped = isEventId(value) ? await store.droppedThrough() : 0;
+  if (dropped > 0) {
+    const gone = `${name} ${quote(value)} names no stored event: retention has dropped every event up to ${cursorOf(dropped)}, and it may be one of them.`;
+    throw new ToolError(
+      name === "since"
+        ? `${gone} Pass since="${cursorOf(dropped)}" for every event stored after those (any that matched between are lost to waiter); if waiter never gave this id, call events_list without since for a fresh cursor.`
+        : `${gone} If so, no event older than it is stored; if waiter never gave this id, call events_list without ${name}.`,
+    );
+  }
   throw new ToolError(
     `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event (retention may have dropped it); call events_list without it for a fresh cursor.`,
   );

@@ -307,12 +307,26 @@ test("a cursor given before retention dropped every event still reads on; one be
   const beyond = await call("events_list", { since: "c99" });
   expect(beyond.isError).toBe(true);
   expect(text(beyond)).toMatch(/"c99" is ahead of every stored event/);
-  // An event id retention dropped: what to do instead.
+  // An event id retention dropped, in either tool, is told the cursor that reads on from what
+  // retention dropped, and so misses none of the events kept after it.
   const dropped = (await add("d4")).id;
   await store.expire(clock.now() + 62 * 86_400_000);
-  const gone = await call("events_list", { since: dropped });
-  expect(text(gone)).toMatch(
-    /nor the id of a stored event \(retention may have dropped it\); call events_list without it/,
+  const kept = await add("d5");
+  for (const tool of ["events_list", "events_wait"]) {
+    const gone = await call(tool, {
+      since: dropped.toLowerCase(),
+      ...(tool === "events_wait" ? { timeout_s: 1 } : {}),
+    });
+    expect(gone.isError).toBe(true);
+    expect(text(gone)).toBe(
+      `since "${dropped.toLowerCase()}" names no stored event: retention has dropped every event up to c4, and it may be one of them. Pass since="c4" for every event stored after those (any that matched between are lost to waiter); if waiter never gave this id, call events_list without since for a fresh cursor.`,
+    );
+  }
+  const readOn = (await call("events_list", { since: "c4" })).structuredContent as { events: { id: string }[] };
+  expect(readOn.events.map((event) => event.id)).toEqual([kept.id]);
+  // Nothing older than it is kept.
+  expect(text(await call("events_list", { before: dropped }))).toBe(
+    `before "${dropped}" names no stored event: retention has dropped every event up to c4, and it may be one of them. If so, no event older than it is stored; if waiter never gave this id, call events_list without before.`,
   );
 });
 
