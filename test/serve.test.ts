@@ -2985,11 +2985,15 @@ describe("OAuth access tokens", () => {
       const slashed = await sign({ scope: "waiter:write", azp: "a/b", sub: "c" });
       const other = await sign({ scope: "waiter:write", azp: "a", sub: "b/c" });
       expect(await listAs(other, await open(slashed))).toBe(404);
-      // A token that names no user (no sub, or an empty one) would be every such user's at once:
-      // each user of the connector could use the others' sessions. It is refused, saying why.
+      // A user's token that names no user (no sub, or an empty one: Keycloak's without its client
+      // scope basic, which still names the login session and the user's name) would be every such
+      // user's at once: each user of the connector could use the others' sessions. It is refused,
+      // saying why.
       for (const token of [
         await sign({ scope: "waiter:write", azp: "connector", sub: "" }),
-        await sign({ scope: "waiter:write", azp: "connector" }, { subject: null }),
+        await sign({ scope: "waiter:write", azp: "connector", sid: "s-1" }, { subject: null }),
+        await sign({ scope: "waiter:write", azp: "connector", preferred_username: "alice" }, { subject: null }),
+        await sign({ scope: "waiter:write" }, { subject: null }),
       ]) {
         const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
         expect(refused.statusCode).toBe(401);
@@ -2998,6 +3002,16 @@ describe("OAuth access tokens", () => {
         );
         await refused.body.dump();
       }
+      // A client-credentials token names no user because there is none: Duende IdentityServer's
+      // carries client_id and no sub (RFC 9068 came after). Its client is the caller, whose sessions
+      // are its own as any user's are.
+      const agent = await sign({ scope: "waiter:write", client_id: "reports-agent" }, { subject: null });
+      const agentSession = await open(agent);
+      expect(served.stderr()).toContain(`MCP session ${agentSession} opened with token oauth:reports-agent/`);
+      expect(await listAs(agent, agentSession)).toBe(200);
+      expect(await listAs(alice, agentSession)).toBe(404);
+      const otherAgent = await sign({ scope: "waiter:write", client_id: "billing-agent" }, { subject: null });
+      expect(await listAs(otherAgent, agentSession)).toBe(404);
     } finally {
       await served.close();
     }

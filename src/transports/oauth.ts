@@ -187,6 +187,23 @@ function callerOf(payload: JWTPayload): string {
   return `oauth:${part(payload.azp ?? payload.client_id)}/${part(payload.sub)}`;
 }
 
+/** Claims of a user's login (OpenID Connect's session and login time, the user's name and address). */
+const LOGIN_CLAIMS = ["sid", "session_state", "auth_time", "preferred_username", "email"];
+
+/**
+ * Whether a token without `sub` is its client's own, as a client-credentials grant's is: it names
+ * its client and nothing of a user's login. An empty sub names no one.
+ */
+function clientsOwn(payload: JWTPayload): boolean {
+  const client = payload.azp ?? payload.client_id;
+  return (
+    payload.sub === undefined &&
+    typeof client === "string" &&
+    client !== "" &&
+    LOGIN_CLAIMS.every((claim) => payload[claim] === undefined)
+  );
+}
+
 /**
  * Checks JWT access tokens the way a resource server must: signed by a key in the issuer's JWKS
  * (found through its metadata, fetched once and refreshed by jose when a new key appears), `iss`
@@ -267,9 +284,11 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
         }
         throw new InvalidTokenError(why);
       }
-      // Sessions and rate limits are its user's own: a token that names none (Keycloak's without
-      // its client scope basic) would be every such user's of the connector at once (RFC 9068 §2.2).
-      if (typeof payload.sub !== "string" || !payload.sub) {
+      // Sessions and rate limits are its user's own: a user's token that names none (Keycloak's
+      // without its client scope basic) would be every such user's of the connector at once (RFC
+      // 9068 §2.2). A client-credentials token has no user, and its client is the caller: Duende
+      // IdentityServer's carries no sub, and nothing of a login.
+      if ((typeof payload.sub !== "string" || !payload.sub) && !clientsOwn(payload)) {
         throw new CallerRefusedError(
           "The access token was refused: it names no user (no sub claim), and each session is its user's own; have the issuer put sub in its access tokens (in Keycloak, the client scope basic)",
           callerOf(payload),
