@@ -782,6 +782,16 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(await opening(byName)).toMatch(
         /: check that WAITER_DATABASE_URL names the database server by a name its certificate holds: the driver checks the name with sslmode=verify-ca as with verify-full, where libpq would not$/,
       );
+      // uselibpqcompat=true gives require and verify-ca libpq's meaning: the CA the URL names is
+      // checked, as libpq checks it, and nothing more.
+      const ca = join(mkdtempSync(join(tmpdir(), "waiter-ca-")), "ca.pem");
+      writeFileSync(ca, otherCa());
+      for (const mode of ["require", "verify-ca"]) {
+        const compat = `${guarded.url}?uselibpqcompat=true&sslmode=${mode}&sslrootcert=${encodeURIComponent(ca)}`;
+        expect(await opening(compat)).toMatch(
+          /: check that the CA the URL's sslrootcert names \(the system's, without it\) signs the database server's certificate, and that the certificate has not expired$/,
+        );
+      }
     });
 
     test("a certificate the URL's CA no longer signs, met by a running waiter, is said as TLS refused, with what to check", async () => {

@@ -148,10 +148,15 @@ export function unreadVariables(env: NodeJS.ProcessEnv, url: string | undefined)
   return lines;
 }
 
-/** The sslmode the driver connects with: the URL's, else PGSSLMODE, which it reads only then. */
-export function urlSslmode(url: string): string | undefined {
+/**
+ * The sslmode the driver connects with: the URL's, else PGSSLMODE, which it reads only then; and
+ * whether it takes the URL's as libpq does (uselibpqcompat=true), checking a certificate no more.
+ */
+export function urlSslmode(url: string): { mode: string | undefined; libpq: boolean } {
   const { searchParams } = postgresUrl(url) ?? new URL(url);
-  return searchParams.get("sslmode") ?? (searchParams.has("ssl") ? undefined : process.env.PGSSLMODE);
+  const mode = searchParams.get("sslmode");
+  if (mode !== null) return { mode, libpq: searchParams.get("uselibpqcompat") === "true" };
+  return { mode: searchParams.has("ssl") ? undefined : process.env.PGSSLMODE, libpq: false };
 }
 
 /** Where the driver finds a password that neither the URL, PGPASSWORD nor passwordEnv gives, as libpq does. */

@@ -120,6 +120,9 @@ export interface PostgresOptions {
   queryMs?: number;
 }
 
+/** The sslmode the driver connects with, and whether it takes it as libpq does (`urlSslmode`). */
+type SslMode = ReturnType<typeof urlSslmode>;
+
 /** A file the URL names for TLS that waiter cannot read, as a connection meets it. */
 class UnreadableFile extends Error {
   constructor(
@@ -251,10 +254,11 @@ function refusedAtStart(code: string | undefined): string | undefined {
  * certificate (renewed by another CA, expired, for another name) or its TLS being off. The driver
  * gives Node's certificate check's codes, and no code when the server takes no TLS.
  */
-function tlsRefused(err: unknown, sslmode: string | undefined): string | undefined {
+function tlsRefused(err: unknown, { mode: sslmode, libpq }: SslMode): string | undefined {
   const { code, message } = err as { code?: string; message?: string };
-  // The modes in which libpq checks less than the driver does: it takes them all as verify-full.
-  const lenient = sslmode && ["allow", "prefer", "require", "verify-ca"].includes(sslmode);
+  // The modes in which libpq checks less than the driver does: it takes them all as verify-full,
+  // unless told to take them as libpq does (uselibpqcompat=true).
+  const lenient = !libpq && sslmode && ["allow", "prefer", "require", "verify-ca"].includes(sslmode);
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
     const strict = lenient
       ? `: the driver checks the name with sslmode=${sslmode} as with verify-full, where libpq would not`
@@ -286,7 +290,7 @@ export function storeError(
   database: string,
   passwordFrom: string,
   lockWaitMs: number,
-  sslmode?: string,
+  sslmode: SslMode = { mode: undefined, libpq: false },
 ): unknown {
   if (err instanceof UnreadableFile) {
     return new ToolError(
@@ -471,7 +475,7 @@ export class PostgresEventStore implements EventStore {
   readonly #passwordFrom: string;
   readonly #lockWaitMs: number;
   /** The sslmode the URL, or PGSSLMODE, names, as a TLS failure's message may tell its meaning to the driver. */
-  readonly #sslmode: string | undefined;
+  readonly #sslmode: SslMode;
   readonly #nextId = eventIds();
   readonly #listeners = new Listeners<StoredEvent>();
   readonly #ackListeners = new Listeners<string[]>();
