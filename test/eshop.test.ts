@@ -284,7 +284,7 @@ describe("orders", () => {
     const byOne = { customer_id: C.jana, page_size: 1 };
     const next = data<{ next_cursor: string }>(await server.call("eshop_orders_list", byOne)).next_cursor;
     expect(text(await server.call("eshop_orders_list", { ...byOne, cursor: next.replace(/^p2\./, "p9.") }))).toBe(
-      "There is no page 9, only 3 pages of this size (3 items).",
+      "There is no page 9, only 3 pages of this size (3 items): the list changed since that cursor was handed out; call again without cursor to list it from the first page.",
     );
 
     const found = data<{ orders: Summary[] }>(

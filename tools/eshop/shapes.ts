@@ -201,7 +201,7 @@ export function pageResult<T>(page: Page<T>, request: ListPage): { total: number
   if (page.items.length === 0 && request.page > 1 && page.total > 0) {
     const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
     throw new ToolError(
-      `There is no page ${request.page}, only ${count(page.pages, "page")} of this size (${count(page.total, "item")}).`,
+      `There is no page ${request.page}, only ${count(page.pages, "page")} of this size (${count(page.total, "item")}): the list changed since that cursor was handed out; call again without cursor to list it from the first page.`,
     );
   }
   return {
