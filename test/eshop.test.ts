@@ -266,6 +266,29 @@ describe("orders", () => {
     expect(ids.filter((id) => first.orders.some((o) => o.id === id))).toEqual([]);
   });
 
+  test("a cursor goes on with the same filters written another way: a date as its instant, a status twice, # before a number", async () => {
+    const since = { after: "2026-09-01", before: "2026-11-30T12:00:00+01:00", status: ["completed"], page_size: 2 };
+    const first = data<{ orders: Summary[]; next_cursor: string }>(await server.call("eshop_orders_list", since));
+    for (const same of [
+      { after: "2026-09-01T00:00:00Z", before: "2026-11-30T11:00:00Z" },
+      { after: "2026-09-01T02:00+0200", before: "2026-11-30T11:00:00.000Z" },
+      { status: ["completed", "completed"] },
+    ]) {
+      const result = await server.call("eshop_orders_list", { ...since, ...same, cursor: first.next_cursor });
+      expect(result.isError, `${JSON.stringify(same)}: ${text(result)}`).toBeFalsy();
+    }
+    // Another instant is another list.
+    const later = await server.call("eshop_orders_list", { ...since, after: "2026-09-02", cursor: first.next_cursor });
+    expect(later.isError).toBe(true);
+
+    // The shop's search finds "#70…" as "70…".
+    const byNumber = data<{ next_cursor: string }>(
+      await server.call("eshop_orders_list", { search: "#70", page_size: 1 }),
+    );
+    const plain = await server.call("eshop_orders_list", { search: "70", page_size: 1, cursor: byNumber.next_cursor });
+    expect(plain.isError, text(plain)).toBeFalsy();
+  });
+
   test("filters by status, customer, search and dates reach the shop", async () => {
     const pending = data<{ orders: Summary[] }>(
       await server.call("eshop_orders_list", { status: ["pending", "on-hold"] }),

@@ -169,21 +169,20 @@ export function orderTools(shop: ShopProvider): Tool[] {
     refuses: emptyRange,
     async run(args, call) {
       const { after, before } = args;
-      const request = pageRequest("orders", args);
       // "#7084" is how the shop writes an order number; its search knows the number without "#".
       const search = args.search?.replace(/^#/, "");
-      const page = await shop.listOrders(
-        {
-          // An empty list is no filter: sent as `status=`, it would match no order.
-          ...(args.status?.length ? { status: args.status } : {}),
-          ...(after ? { after: shopSecond(after.epoch, Math.floor) } : {}),
-          ...(before ? { before: shopSecond(before.epoch, Math.ceil) } : {}),
-          ...(search ? { search } : {}),
-          ...(args.customer_id ? { customerId: args.customer_id } : {}),
-        },
-        request,
-        call,
-      );
+      const filters = {
+        // An empty list is no filter: sent as `status=`, it would match no order.
+        ...(args.status?.length ? { status: args.status } : {}),
+        ...(after ? { after: shopSecond(after.epoch, Math.floor) } : {}),
+        ...(before ? { before: shopSecond(before.epoch, Math.ceil) } : {}),
+        ...(search ? { search } : {}),
+        ...(args.customer_id ? { customerId: args.customer_id } : {}),
+      };
+      // The cursor's tag is of the list the shop is asked for: a date written as the same instant
+      // another way, or a "#" before a number, is the same list.
+      const request = pageRequest("orders", { ...filters, page_size: args.page_size, cursor: args.cursor });
+      const page = await shop.listOrders(filters, request, call);
       return { orders: page.items, ...pageResult(page, request) };
     },
     render(r, args) {

@@ -174,14 +174,15 @@ export type ListPage = PageRequest & { tag: string };
 
 /**
  * The page `args` ask `list` for. The tag is of the list and every other argument as parsed
- * (a list of values in any order is the same filter); a cursor that carries another is refused.
+ * (a list of values in any order, or with one twice, is the same filter); a cursor that carries
+ * another is refused.
  */
 export function pageRequest(list: string, args: { page_size: number; cursor?: string | undefined }): ListPage {
   const { cursor, ...others } = args;
   // An argument left out, sent as null or as an empty list is none.
   const keyed = Object.entries(others)
     .filter(([, value]) => value !== undefined && !(Array.isArray(value) && value.length === 0))
-    .map(([key, value]) => [key, Array.isArray(value) ? [...value].map(String).sort() : value])
+    .map(([key, value]) => [key, Array.isArray(value) ? [...new Set(value.map(String))].sort() : value])
     .sort(([a], [b]) => (String(a) < String(b) ? -1 : 1));
   const tag = createHash("sha256")
     .update(JSON.stringify([list, keyed]))
