@@ -938,6 +938,27 @@ describe("marking paid", () => {
     expect(woo.shop.writes).toEqual([]);
   });
 
+  test("a payment for an order its gateway's plugin paid without recording a transaction is not said to differ", async () => {
+    // GoPay's plugin sets an order it was paid for to processing and keeps GoPay's id in its own
+    // meta, not as the transaction: the payment's event that names the order is that payment.
+    const order = woo.shop.order(7057);
+    Object.assign(order, { payment_method: "wc_gopay_gateway", payment_method_title: "GoPay", transaction_id: "" });
+    const gopay = await server.call("eshop_order_mark_paid", { id: 7057, transaction_id: "3000012345" });
+    expect(gopay.isError).toBeFalsy();
+    expect(data(gopay)).toMatchObject({ already_paid: true });
+    expect(data(gopay)).not.toHaveProperty("transaction_differs");
+    expect(text(gopay)).toMatch(/was already paid on .* and is processing; nothing was changed\.$/);
+    // The order's own answer says nothing of how waiter tells payment methods apart.
+    expect(Object.keys(data(await server.call("eshop_order_get", { id: 7057 })))).not.toContain("paid_offline");
+    // Paid on delivery, or by a transfer marked paid by hand, nothing shows it was this payment.
+    for (const method of ["bacs", "cheque", ""]) {
+      Object.assign(order, { payment_method: method, payment_method_title: "" });
+      const card = await server.call("eshop_order_mark_paid", { id: 7057, transaction_id: "pi_3Qcard" });
+      expect(data(card), method).toMatchObject({ already_paid: true, transaction_differs: true });
+    }
+    expect(woo.shop.writes).toEqual([]);
+  });
+
   test("an order a plugin moved on from paid (shipped) is already paid; one shipped unpaid is refused", async () => {
     // A payment's event delivered again after the shop shipped the order it paid.
     const shipped = woo.shop.order(O.processing);

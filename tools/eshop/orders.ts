@@ -201,7 +201,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     output: { ...orderOut, notes: z.array(noteOut) },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run({ id }, call) {
-      const [{ payment_ids: _, ...order }, notes] = await Promise.all([
+      const [{ payment_ids: _, paid_offline: __, ...order }, notes] = await Promise.all([
         shop.getOrder(id, call),
         shop.listNotes(id, call),
       ]);
@@ -298,8 +298,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
     run({ id, transaction_id, note }, call) {
       return oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
-        // Paid already with another payment than this one, or with none on record (on delivery, a
-        // transfer marked by hand): nothing shows this one paid it, and the customer may have paid twice.
+        // Paid already with another payment than this one, or offline with none on record (on
+        // delivery, a transfer marked by hand): nothing shows this one paid it, and the customer may
+        // have paid twice. A gateway's plugin may pay an order recording no transaction: its
+        // payment's event names that payment.
         const differs = Boolean(transaction_id && !maySamePayment(transaction_id, before));
         // The payment given is one the order carries: its transaction, or the Stripe intent kept beside
         // it. An intent on an order that records no transaction is a checkout's begun since (a bank
@@ -507,14 +509,16 @@ export function orderTools(shop: ShopProvider): Tool[] {
  * keeps beside it (the Stripe plugin's intent), or, where the shop keeps no Stripe id of its kind,
  * Stripe's id of another kind. Stripe names a payment by its intent (pi_, the id of a
  * payment_intent.succeeded), its charge (ch_, py_: WooCommerce's Stripe plugin records that one)
- * and its checkout session (cs_): which of them stands for which payment only Stripe can say.
+ * and its checkout session (cs_): which of them stands for which payment only Stripe can say. An
+ * order that keeps no id may have been paid with any payment but when it was paid offline.
  */
 function maySamePayment(given: string, order: Order): boolean {
   const kind = (id: string) => /^(pi|ch|py|cs)_/.exec(id)?.[1];
   const kept = [order.transaction_id ?? "", ...(order.payment_ids ?? [])].filter(Boolean);
   if (kept.includes(given)) return true;
-  // An order that keeps no payment's id shows none it was paid with.
-  if (kept.length === 0) return false;
+  // An order that keeps no payment's id shows none it was paid with: paid offline, not this one; by
+  // a gateway's plugin that records none, maybe this one.
+  if (kept.length === 0) return !order.paid_offline;
   const givenKind = kind(given);
   return givenKind !== undefined && kept.every((id) => kind(id) !== undefined && kind(id) !== givenKind);
 }

@@ -122,6 +122,11 @@ export interface Order extends OrderSummary {
   transaction_id?: string;
   /** The shop's other ids of the payment transaction_id names (WooCommerce's Stripe plugin: its intent, pi_…). */
   payment_ids?: string[];
+  /**
+   * Paid by a method no gateway pays through (WooCommerce: bank transfer, cheque, cash on
+   * delivery, or none, as for an order made in the admin): no gateway's payment is its own.
+   */
+  paid_offline?: boolean;
   customer_note?: string;
   completed?: string;
   line_items: LineItem[];

@@ -202,6 +202,13 @@ function toSummary(o: WooOrder): OrderSummary {
   };
 }
 
+/**
+ * WooCommerce's own offline methods (bank transfer, cheque, cash on delivery), and none. A
+ * gateway's plugin may pay an order without recording its transaction (GoPay's keeps its id in
+ * its own meta): only these say the payment came by no gateway.
+ */
+const OFFLINE_METHODS = ["bacs", "cheque", "cod", ""];
+
 function toOrder(o: WooOrder): Order {
   const completed = utc(o.date_completed_gmt);
   // WooCommerce's Stripe plugin records a payment's charge as its transaction, and its intent here.
@@ -217,6 +224,7 @@ function toOrder(o: WooOrder): Order {
     prices_include_tax: o.prices_include_tax ?? false,
     ...(present(o.transaction_id) ? { transaction_id: o.transaction_id as string } : {}),
     ...(typeof intent === "string" && intent ? { payment_ids: [intent] } : {}),
+    ...(OFFLINE_METHODS.includes(o.payment_method ?? "") ? { paid_offline: true } : {}),
     ...(present(o.customer_note) ? { customer_note: o.customer_note as string } : {}),
     ...(completed ? { completed } : {}),
     line_items: o.line_items.map((item) => ({
