@@ -469,6 +469,24 @@ describe("retries", () => {
     expect(fake.requests.filter((r) => r.path === "/torn").map((r) => r.headers.range)).toEqual([undefined, undefined]);
   });
 
+  test("an answer on a connection that closes before its Content-Length or its last chunk came is asked for again too", async () => {
+    const body = JSON.stringify({ rates: { USD: 1.1201, CZK: 24.3 } });
+    // Connection: close, as a shop's server sends when it keeps no connection: its end is a close, not a reset.
+    const closing = { "content-type": "application/json", connection: "close" };
+    const api = client({ minRetryDelayMs: 10 });
+    fake.queue.push({
+      status: 200,
+      headers: { ...closing, "content-length": String(body.length) },
+      body,
+      breakAfter: 10,
+    });
+    expect(await api.json(any, "/cut-short/length", {}, call())).toMatchObject({ n: expect.any(Number) });
+    expect(fake.count("/cut-short/length")).toBe(2);
+    fake.queue.push({ status: 200, headers: closing, body, breakAfter: 10 });
+    expect(await api.json(any, "/cut-short/chunked", {}, call())).toMatchObject({ n: expect.any(Number) });
+    expect(fake.count("/cut-short/chunked")).toBe(2);
+  });
+
   test("a connection that breaks mid-answer, with no retry left, says so: the upstream was reached", async () => {
     const body = JSON.stringify({ rates: { USD: 1.1201 } });
     fake.queue.push({ ...json(200, body, { "content-length": String(body.length) }), breakAfter: 10 });

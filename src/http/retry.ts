@@ -2,6 +2,7 @@ import type { Dispatcher } from "undici";
 import { clock } from "../time.js";
 import { httpDate } from "./date.js";
 import type { Call } from "./types.js";
+import { BrokenAnswer } from "./whole.js";
 
 export interface RetryPolicy {
   methods: Dispatcher.HttpMethod[];
@@ -31,6 +32,19 @@ const RETRY_CODES = [
   "EPIPE",
   "UND_ERR_SOCKET",
 ];
+
+/**
+ * Whether `err` is an answer whose connection closed before all of it came: on a connection the
+ * upstream closes after each answer (Connection: close), undici tells a body short of its
+ * Content-Length, or without its last chunk, as a length mismatch or a parser's error at the end,
+ * not as the socket's error (UND_ERR_SOCKET) a kept connection's break is told as.
+ */
+function cutShort(err: Error & { code?: string }): boolean {
+  if (!(err instanceof BrokenAnswer)) return false;
+  return (
+    err.code === "UND_ERR_RES_CONTENT_LENGTH_MISMATCH" || (err.cause as Error | undefined)?.name === "HTTPParserError"
+  );
+}
 
 type RetryCallback = (err?: Error | null) => void;
 interface RetryError extends Error {
@@ -71,7 +85,7 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
       (statusCode !== undefined
         ? RETRY_STATUS.includes(statusCode) &&
           !(statusCode === 429 && policy.throttleNeedsRetryAfter && asked === undefined)
-        : code !== undefined && RETRY_CODES.includes(code));
+        : (code !== undefined && RETRY_CODES.includes(code)) || cutShort(err));
     if (!retryable || state.counter > policy.maxRetries || call.signal.aborted) return cb(err);
 
     const backoff = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (state.counter - 1));
