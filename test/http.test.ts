@@ -745,6 +745,16 @@ describe("cache and coalescing", () => {
     expect(await api.json(counter, "/missing", { ttl: 60 }, call())).toMatchObject({ n: expect.any(Number) });
   });
 
+  test("GETs in flight together share an answer as large as WAITER_MAX_RESPONSE_BYTES lets in, not one of 5 MiB", async () => {
+    const items = "x".repeat(6 * 1024 * 1024);
+    fake.intercept = (request) =>
+      request.path === "/large" ? { ...json(200, JSON.stringify({ items })), delayMs: 200 } : undefined;
+    const api = client({ maxResponseBytes: 8 * 1024 * 1024 });
+    const answers = await Promise.allSettled([1, 2, 3].map(() => api.json(any, "/large", {}, call())));
+    expect(answers.map((answer) => answer.status === "fulfilled" || String(answer.reason))).toEqual([true, true, true]);
+    expect(fake.count("/large")).toBe(1);
+  });
+
   test("twenty identical GETs in flight go upstream once", async () => {
     fake.delayMs = 200;
     const api = client();

@@ -137,8 +137,10 @@ export class HttpClient {
       // failed series is handed back as it is, so the caller sees the upstream's status and body.
       const direct = routed.compose(wholeAnswers, interceptors.retry({ throwOnError: false }), decompress);
       // Only the GETs Upstream.json reads are shared: a read sent with Upstream.send must see the
-      // upstream as it is when asked (an order about to be changed).
-      const shared = direct.compose(interceptors.deduplicate());
+      // upstream as it is when asked (an order about to be changed). Each caller that shares one
+      // may hold all of its answer (wholeAnswers hands it on at once), as large as the limit lets
+      // in: deduplicate's own limit, 5 MiB, would cancel all but the first beyond it.
+      const shared = direct.compose(interceptors.deduplicate({ maxBufferSize: o.maxResponseBytes }));
       return { agents: proxied ? [agent, proxied] : [agent], routed, direct, shared };
     });
     this.#pools = { dispatchers, inFlight: 0 };
