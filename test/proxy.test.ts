@@ -11,8 +11,10 @@ import { ConfigError } from "../src/errors.js";
 import { HttpClient } from "../src/http/client.js";
 import { proxyFrom } from "../src/http/proxy.js";
 import { Log } from "../src/log.js";
+import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { oauthVerifier } from "../src/transports/oauth.js";
+import { json, startFake } from "./fakes/http.js";
 import { type FakeProxy, startProxy } from "./fakes/proxy.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, startWooCommerce, WOO_IDS, type WooCommerceFake } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
@@ -125,6 +127,41 @@ test("a shop NO_PROXY names is reached directly", async () => {
     expect(proxy.seen).toEqual([]);
   } finally {
     await server.close();
+  }
+});
+
+test("an IPv6 address NO_PROXY names is reached directly, written as curl takes it, without brackets, or with them", async () => {
+  // An IPv4-mapped address of this machine, which waiter does not take for loopback, stands for a
+  // host on the company's network that only an address names.
+  const erp = await startFake(() => json(200, "{}"));
+  const at = `http://[::ffff:127.0.0.1]:${new URL(erp.origin).port}/`;
+  try {
+    for (const noProxy of [
+      "::ffff:7f00:1",
+      "::ffff:127.0.0.1",
+      "[::ffff:127.0.0.1]",
+      `.corp.example,[::ffff:7f00:1]:${new URL(erp.origin).port}`,
+    ]) {
+      const http = new HttpClient({
+        userAgent: "waiter-test/0",
+        maxResponseBytes: 1 << 20,
+        maxRetries: 0,
+        proxy: proxyFrom({ HTTPS_PROXY: proxy.origin, NO_PROXY: noProxy }),
+      });
+      try {
+        const call = { signal: new AbortController().signal, deadline: clock.now() + 3_000 };
+        const answer = await http
+          .upstream("ERP", new URL(at))
+          .send("/stock", {}, call)
+          .catch((err: Error) => err.message);
+        expect([noProxy, typeof answer === "string" ? answer : answer.status]).toEqual([noProxy, 200]);
+        expect(proxy.seen).toEqual([]);
+      } finally {
+        await http.close();
+      }
+    }
+  } finally {
+    await erp.close();
   }
 });
 

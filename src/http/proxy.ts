@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import type { Agent, Dispatcher, Pool } from "undici";
 import { ConfigError } from "../errors.js";
 import { isLoopbackHost } from "../settings.js";
@@ -79,6 +80,19 @@ export function tunnelRefused(err: unknown): number | undefined {
 }
 
 /**
+ * NO_PROXY as undici matches it: each IPv6 address in brackets, as the URL writes it. undici
+ * compares an entry's text with the URL's host, and takes one without brackets, as curl reads it
+ * (::1, fd00::5), for a host and a port (fd00: and 5), which no request matches.
+ */
+function noProxyForUndici(noProxy: string): string {
+  return noProxy.replace(/[^,\s]+/g, (entry) => {
+    const [, address = entry, port] = /^\[([^\]]*)\](?::(\d+))?$/.exec(entry) ?? [];
+    if (isIP(address) !== 6) return entry;
+    return `${new URL(`http://[${address}]`).host}${port ? `:${port}` : ""}`;
+  });
+}
+
+/**
  * What requests go out through: `direct` for loopback upstreams, which are on this machine and
  * never the proxy's to reach, else undici's EnvHttpProxyAgent, given the variables as waiter read
  * them (never process.env), which tunnels through the proxy but to the hosts NO_PROXY names.
@@ -96,7 +110,7 @@ export function throughProxy(
     ...options,
     httpProxy: proxy.url,
     httpsProxy: proxy.url,
-    noProxy: proxy.noProxy,
+    noProxy: noProxyForUndici(proxy.noProxy),
     proxyTls: { timeout: connectTimeoutMs },
     requestTls: { timeout: connectTimeoutMs },
     // The connection to the proxy and its CONNECT: their failures are marked, so that they are told
