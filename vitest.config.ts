@@ -7,6 +7,8 @@ export default defineConfig({
     // test/setup.ts puts the clock back before each file.
     isolate: false,
     setupFiles: ["test/setup.ts"],
+    // Says which tests are skipped for a program missing here (nginx, Caddy, PostgreSQL), and why.
+    globalSetup: ["test/skipped.ts"],
     // More files at a time than cores: most of a test's time is spent waiting on sockets,
     // child processes and timers, not computing. On 2 cores, 6 beat 4 (about 100 s against
     // 125) and 8 (about 120 s, the cores saturated).
