@@ -4,6 +4,7 @@ import { CannotStart, startApp, startServe, startWebhooks } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
 import { Log, logWarnings, toStderr } from "./log.js";
+import { withControlsEscaped } from "./shown.js";
 import { toolsetOf } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
@@ -69,8 +70,16 @@ function onStopSignals(log: Log, stop: (signal: string) => void): void {
   }
 }
 
+/**
+ * Says why waiter stops, as one line: a control character in what was typed (the CR a script
+ * saved with Windows line endings leaves on its last argument) is shown as an escape, not obeyed.
+ */
+function sayStop(message: string): void {
+  toStderr(`waiter: ${withControlsEscaped(message)}\n`, "error");
+}
+
 function fail(message: string): never {
-  toStderr(`waiter: ${message}\n`, "error");
+  sayStop(message);
   process.exit(2);
 }
 
@@ -122,7 +131,7 @@ async function runUntilSignal(
   } catch (err) {
     if (err instanceof ConfigError) fail(err.message);
     if (!(err instanceof CannotStart)) throw err;
-    toStderr(`waiter: ${err.message}\n`, "error");
+    sayStop(err.message);
     process.exit(1);
   }
   // Automations run here, unwatched: a channel that cannot deliver is said now, not at the first notice.

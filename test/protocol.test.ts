@@ -943,6 +943,10 @@ describe.concurrent("the command line", () => {
     [["--bogus"], {}, "waiter: unknown option '--bogus' (see waiter --help)"],
     [["deploy"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
     [["deploy", "now"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
+    // A script saved with Windows line endings leaves a CR on its last argument: shown, not obeyed,
+    // which would write the rest of the line over its start.
+    [["serve\r"], {}, "waiter: unknown command 'serve\\u000d' (see waiter --help)"],
+    [["--config", "waiter.json\r\n"], {}, /^waiter: cannot read config file waiter\.json\\u000d\\u000a \(from /],
     [
       ["serve", "serve"],
       {},
