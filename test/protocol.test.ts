@@ -170,12 +170,35 @@ test("a line that is JSON and no JSON-RPC message is answered -32600 with its id
     { jsonrpc: "2.0", id: null, error: refused },
     { jsonrpc: "2.0", id: 2, error: refused },
     { jsonrpc: "2.0", id: "three", error: refused },
-    { jsonrpc: "2.0", id: null, error: refused },
+    { jsonrpc: "2.0", id: 4, error: refused },
   ]);
   expect(
     server.stderr().match(/warning +\[waiter\] answered -32600 to a line on stdin that is not JSON-RPC/g),
   ).toHaveLength(4);
   expect(server.stderr()).toMatch(/warning +\[waiter\] ignored a line on stdin that is not JSON-RPC/);
+  server.child.stdin.end();
+  expect(await server.exited).toBe(0);
+});
+
+test("a JSON-RPC batch, which MCP takes no longer, has each of its requests answered -32600 by its id, not left to the client's timeout", async () => {
+  const { server, answers } = await initializedRaw();
+  const batch = [
+    { jsonrpc: "2.0", method: "notifications/initialized" },
+    { jsonrpc: "2.0", id: 2, method: "tools/list" },
+    { jsonrpc: "2.0", id: "three", method: "ping" },
+  ];
+  server.child.stdin.write(`${JSON.stringify(batch)}\n${JSON.stringify({ jsonrpc: "2.0", id: 4, method: "ping" })}\n`);
+  await expect.poll(() => answers().some((answer) => answer.id === 4)).toBe(true);
+  const refused = {
+    code: -32600,
+    message: expect.stringMatching(/^Invalid Request: a JSON-RPC batch.* each .* line of its own/),
+  };
+  expect(answers().filter((answer) => answer.error)).toEqual([
+    { jsonrpc: "2.0", id: 2, error: refused },
+    { jsonrpc: "2.0", id: "three", error: refused },
+  ]);
+  // None is served: the client is told each failed, and sends them again one to a line.
+  expect(answers().filter((answer) => answer.id === 2 || answer.id === "three")).toHaveLength(2);
   server.child.stdin.end();
   expect(await server.exited).toBe(0);
 });

@@ -71,11 +71,11 @@ export async function serveStdio(
       log.warning(`answered -32700 to a line on stdin that is not JSON: ${oneLine(error.message)}`);
       void transport.send(PARSE_ERROR);
     } else if (error instanceof InvalidMessage) {
-      const answer = invalidRequest(error.json);
+      const answers = invalidRequest(error.json);
       log.warning(
-        `${answer ? "answered -32600 to" : "ignored"} a line on stdin that is not JSON-RPC: ${oneLine(error.message)}`,
+        `${answers.length > 0 ? "answered -32600 to" : "ignored"} a line on stdin that is not JSON-RPC: ${oneLine(error.message)}`,
       );
-      if (answer) void transport.send(answer);
+      for (const answer of answers) void transport.send(answer);
     } else {
       log.warning(`stdin: ${oneLine(error.message)}`);
     }
@@ -186,20 +186,42 @@ const PARSE_ERROR = {
  * JSON-RPC's answer to a message it cannot take (2.0, section 5.1): -32600, with the id the line
  * has when it is a string or a number, null otherwise. A malformed response (a result or an error,
  * no method) gets none: its id is one of waiter's requests, and the client would take the answer for
- * one of its own.
+ * one of its own. A batch (an array), which MCP takes no longer from 2025-06-18 on, gets one for
+ * each request in it, by its id, each on a line of its own as MCP's messages are: its client is
+ * told at once that each failed, rather than wait for its own timeout; one with no such request,
+ * one with id null.
  */
-function invalidRequest(json: unknown): JSONRPCMessage | undefined {
-  const message = typeof json === "object" && json !== null && !Array.isArray(json) ? json : {};
-  if (!("method" in message) && ("result" in message || "error" in message)) return undefined;
-  const id = "id" in message && (typeof message.id === "string" || typeof message.id === "number") ? message.id : null;
+function invalidRequest(json: unknown): JSONRPCMessage[] {
+  if (Array.isArray(json)) {
+    const ids = json.filter((item) => isObject(item) && "method" in item).map(idOf);
+    const answered = ids.filter((id) => id !== null);
+    return (answered.length > 0 ? answered : [null]).map((id) => refusal(id, BATCH));
+  }
+  const message = isObject(json) ? json : {};
+  if (!("method" in message) && ("result" in message || "error" in message)) return [];
+  return [refusal(idOf(message), NOT_A_MESSAGE)];
+}
+
+function isObject(json: unknown): json is object {
+  return typeof json === "object" && json !== null && !Array.isArray(json);
+}
+
+/** A message's id when it is a string or a number; null otherwise, which no answer can echo. */
+function idOf(message: object): string | number | null {
+  return "id" in message && (typeof message.id === "string" || typeof message.id === "number") ? message.id : null;
+}
+
+const NOT_A_MESSAGE =
+  "Invalid Request: not a JSON-RPC 2.0 message MCP takes (one object; its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)";
+
+const BATCH =
+  "Invalid Request: a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on, nor waiter over stdio: send each message on a line of its own";
+
+function refusal(id: string | number | null, message: string): JSONRPCMessage {
   return {
     jsonrpc: "2.0",
     // JSON-RPC's null where the id cannot be read: the SDK's types have only an id or none.
     id: id as string | number,
-    error: {
-      code: ErrorCode.InvalidRequest,
-      message:
-        "Invalid Request: not a JSON-RPC 2.0 message MCP takes (one object; its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)",
-    },
+    error: { code: ErrorCode.InvalidRequest, message },
   };
 }
