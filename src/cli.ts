@@ -4,7 +4,7 @@ import { CannotStart, startApp, startServe, startWebhooks } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
 import { Log, logWarnings, toStderr } from "./log.js";
-import { withControlsEscaped } from "./shown.js";
+import { quote, withControlsEscaped } from "./shown.js";
 import { toolsetOf } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
@@ -87,6 +87,7 @@ function parseFlags() {
   return parseArgs({
     strict: true,
     allowPositionals: true,
+    tokens: true,
     options: {
       config: { type: "string" },
       toolsets: { type: "string" },
@@ -215,6 +216,35 @@ function nodeTooOld(): boolean {
   return sortable(process.versions.node) < sortable(OLDEST_NODE);
 }
 
+/** What each flag that takes a value is given once with, when it was given more than once. */
+const ONCE_WITH: Record<string, (values: string[]) => string> = {
+  config: () => "the one config file waiter reads",
+  toolsets: (values) => `every toolset: --toolsets ${values.join(",")}`,
+  tools: (values) => `every tool: --tools ${values.join(",")}`,
+  "exclude-tools": (values) => `every tool: --exclude-tools ${values.join(",")}`,
+  listen: () => "the one address waiter serve binds",
+};
+
+/**
+ * A flag that takes a value given again with another: node keeps the last, and the first would be
+ * dropped without a word (`--toolsets currency --toolsets events` would serve the events only).
+ */
+function repeatedFlag(tokens: ReturnType<typeof parseFlags>["tokens"]): string | undefined {
+  const given = new Map<string, string[]>();
+  for (const token of tokens) {
+    if (token.kind !== "option" || token.value === undefined) continue;
+    given.set(token.name, [...(given.get(token.name) ?? []), token.value]);
+  }
+  for (const [name, values] of given) {
+    const distinct = [...new Set(values)];
+    if (distinct.length < 2) continue;
+    const times = values.length === 2 ? "twice" : `${values.length} times`;
+    const once = ONCE_WITH[name]?.(distinct) ?? "one value";
+    return `--${name} is given ${times} (${values.map(quote).join(", then ")}), and only one would count: give it once, with ${once}`;
+  }
+  return undefined;
+}
+
 async function main(): Promise<void> {
   if (nodeTooOld()) {
     // A desktop client's short PATH may find an old system node before the one the user installed.
@@ -234,7 +264,9 @@ async function main(): Promise<void> {
     const first = (err as Error).message.split(/\.\s/)[0] ?? "";
     fail(`${first.charAt(0).toLowerCase()}${first.slice(1)} (see waiter --help)`);
   }
-  const { values, positionals } = parsed;
+  const { values, positionals, tokens } = parsed;
+  const repeated = repeatedFlag(tokens);
+  if (repeated) fail(repeated);
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return;

@@ -970,6 +970,17 @@ describe.concurrent("the command line", () => {
     // which would write the rest of the line over its start.
     [["serve\r"], {}, "waiter: unknown command 'serve\\u000d' (see waiter --help)"],
     [["--config", "waiter.json\r\n"], {}, /^waiter: cannot read config file waiter\.json\\u000d\\u000a \(from /],
+    // The first value would be dropped without a word: only events served, or the other file read.
+    [
+      ["--toolsets", "currency", "--toolsets=events"],
+      {},
+      'waiter: --toolsets is given twice ("currency", then "events"), and only one would count: give it once, with every toolset: --toolsets currency,events',
+    ],
+    [
+      ["--config", "a.json", "--config", "b.json"],
+      {},
+      'waiter: --config is given twice ("a.json", then "b.json"), and only one would count: give it once, with the one config file waiter reads',
+    ],
     [
       ["serve", "serve"],
       {},
