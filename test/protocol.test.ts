@@ -180,6 +180,31 @@ test("a line that is JSON and no JSON-RPC message is answered -32600 with its id
   expect(await server.exited).toBe(0);
 });
 
+test("a line on stdin that starts with a byte order mark (Windows PowerShell's pipe with UTF-8 output) is read as the JSON after it", async () => {
+  const server = cli([], upstreams);
+  const initialize = {
+    jsonrpc: "2.0",
+    id: 1,
+    method: "initialize",
+    params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+  };
+  server.child.stdin.write(`\uFEFF${JSON.stringify(initialize)}\n`);
+  server.child.stdin.write(`\uFEFF${JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" })}\n`);
+  await expect.poll(() => server.stdout()).toMatch(/"id":2/);
+  const answers = server
+    .stdout()
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
+  expect(answers.map((answer) => [answer.id, answer.error])).toEqual([
+    [1, undefined],
+    [2, undefined],
+  ]);
+  expect(server.stderr()).not.toMatch(/-32700/);
+  server.child.stdin.end();
+  expect(await server.exited).toBe(0);
+});
+
 test("a JSON-RPC batch, which MCP takes no longer, has each of its requests answered -32600 by its id, not left to the client's timeout", async () => {
   const { server, answers } = await initializedRaw();
   const batch = [

@@ -141,6 +141,9 @@ class InvalidMessage extends Error {
   }
 }
 
+/** The UTF-8 byte order mark. */
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
 /** A line of stdin that is not JSON, and not blank. */
 class NotJson extends Error {}
 
@@ -150,13 +153,18 @@ class NotJson extends Error {}
  * one that is not JSON a NotJson. The SDK's throws zod's error, which holds no id: such a request
  * (an id or a progress token that is an object) went unanswered, and its client waited for its own
  * timeout. A blank line (spaces, or a line break alone, which a client may send between messages)
- * is no message: it throws JSON.parse's SyntaxError, and is skipped without an answer.
+ * is no message: it throws JSON.parse's SyntaxError, and is skipped without an answer. A byte
+ * order mark before a line is dropped, as an HTTP body's is.
  */
 class Lines extends ReadBuffer {
   override readMessage(): JSONRPCMessage | null {
     // The SDK's (private) buffer as it was before the line was read, for the JSON its error does
     // not hold: the line is found in it only when the SDK refused it, not for every message.
-    const buffer = (this as unknown as { _buffer?: Buffer })._buffer;
+    const held = this as unknown as { _buffer?: Buffer };
+    // A UTF-8 byte order mark is no part of the JSON text (RFC 8259 §8.1), as an HTTP body's is
+    // not: Windows PowerShell puts one before what it pipes with UTF-8 as its output encoding.
+    if (held._buffer?.subarray(0, 3).equals(BOM)) held._buffer = held._buffer.subarray(3);
+    const buffer = held._buffer;
     try {
       return super.readMessage();
     } catch (err) {
