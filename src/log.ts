@@ -66,6 +66,8 @@ export class Log {
    */
   #startup: { level: LogLevel; name: string; message: string }[];
   #starting: boolean;
+  /** Whether the client has been sent what waiter said at start. */
+  #toldStartup = false;
   /** Where this log's client lines go instead of the session's sink: those of one request. */
   #request: ClientSink | undefined;
 
@@ -117,15 +119,24 @@ export class Log {
 
   attachClient(sink: ClientSink | undefined): void {
     this.root.#client = sink;
+    this.root.tellStartup();
   }
 
   setClientLevel(level: LoggingLevel): void {
-    const root = this.root;
-    const first = root.#clientLevel === undefined;
-    root.#clientLevel = level;
-    if (!first || !root.#client) return;
-    for (const line of root.#startup) {
-      if (SEVERITY[line.level] >= SEVERITY[level]) root.#client(line.level, line.name, line.message);
+    this.root.#clientLevel = level;
+    this.root.tellStartup();
+  }
+
+  /**
+   * Sends the client what waiter said at start, once: when it has both asked for a level and been
+   * attached, in either order (a client may set its level before its notifications/initialized).
+   */
+  private tellStartup(): void {
+    const level = this.#clientLevel;
+    if (this.#toldStartup || !this.#client || level === undefined) return;
+    this.#toldStartup = true;
+    for (const line of this.#startup) {
+      if (SEVERITY[line.level] >= SEVERITY[level]) this.#client(line.level, line.name, line.message);
     }
   }
 

@@ -744,6 +744,23 @@ describe("logging", () => {
     await app.close();
   });
 
+  test("a client that sets its level before its notifications/initialized still hears what waiter said at start", async () => {
+    const { server } = await initializedRaw();
+    // Sent at once after the initialize's answer, as a client may: the initialized notification follows.
+    server.child.stdin.write(
+      `${JSON.stringify({ jsonrpc: "2.0", id: 2, method: "logging/setLevel", params: { level: "notice" } })}\n`,
+    );
+    await expect.poll(() => server.stdout()).toMatch(/"id":2/);
+    server.child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
+    await expect
+      .poll(() => server.stdout())
+      .toMatch(
+        /"method":"notifications\/message","params":\{"level":"notice","logger":"waiter","data":"toolset \w+ is off: /,
+      );
+    server.child.stdin.end();
+    expect(await server.exited).toBe(0);
+  });
+
   test("logging/setLevel decides what the client is sent; before it, and of a failed call, nothing", async () => {
     const session = await startWaiter({ ...upstreams, WAITER_LOG_LEVEL: "info" });
     const received: LoggingMessageNotification["params"][] = [];
