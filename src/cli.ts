@@ -260,6 +260,16 @@ async function main(): Promise<void> {
   try {
     parsed = parseFlags();
   } catch (err) {
+    // A flag whose value was forgotten takes none from the next flag: node's first sentence says
+    // only that it is "ambiguous", and its advice is on lines of their own.
+    const ambiguous = /^Option '(--?[^']+)' argument is ambiguous/.exec((err as Error).message)?.[1];
+    if (ambiguous !== undefined) {
+      const args = process.argv.slice(2);
+      const next = args.find((arg, i) => args[i - 1] === ambiguous && arg.startsWith("-"));
+      fail(
+        `option '${ambiguous}' takes a value, and ${next === undefined ? "what follows it" : `'${next}' after it`} starts with a dash: give its value right after it, or as ${ambiguous}=VALUE when it starts with a dash (see waiter --help)`,
+      );
+    }
     // node's wording runs on with advice about '--'; its first sentence names the flag.
     const first = (err as Error).message.split(/\.\s/)[0] ?? "";
     fail(`${first.charAt(0).toLowerCase()}${first.slice(1)} (see waiter --help)`);

@@ -1012,6 +1012,12 @@ describe.concurrent("the command line", () => {
     // which would write the rest of the line over its start.
     [["serve\r"], {}, "waiter: unknown command 'serve\\u000d' (see waiter --help)"],
     [["--config", "waiter.json\r\n"], {}, /^waiter: cannot read config file waiter\.json\\u000d\\u000a \(from /],
+    // The file name forgotten: the next flag is no value for it, and the line says so.
+    [
+      ["--config", "--read-only"],
+      {},
+      "waiter: option '--config' takes a value, and '--read-only' after it starts with a dash: give its value right after it, or as --config=VALUE when it starts with a dash (see waiter --help)",
+    ],
     // The first value would be dropped without a word: only events served, or the other file read.
     [
       ["--toolsets", "currency", "--toolsets=events"],
