@@ -32,7 +32,7 @@ function toolNames(empty: string) {
     .refine((names) => names.length > 0, empty)
     .refine(
       (names) => names.every((name) => /^[a-z][a-z0-9_]{0,63}$/.test(name)),
-      "holds something that is no tool name (tool names are snake_case, such as currency_convert)",
+      "holds something that is no tool name (tool names are snake_case, such as currency_convert; separate several with commas: currency_convert,currency_list)",
     )
     .optional();
 }
@@ -58,7 +58,7 @@ export const coreSettings = {
       .refine((names) => names.length > 0, "names no toolset; leave it unset to enable every configured one")
       .refine(
         (names) => names.every((name) => /^[\w-]{1,40}$/.test(name) && !credentialShaped(name)),
-        "holds something that is no toolset name (toolset names are lowercase words such as currency)",
+        "holds something that is no toolset name (toolset names are lowercase words such as currency; separate several with commas: currency,events)",
       )
       .optional(),
   },

@@ -1054,6 +1054,17 @@ describe.concurrent("the command line", () => {
       {},
       "waiter: unknown toolset 'eshop2' in --toolsets (known: events, webhooks, currency, weather, eshop, notify, automations)",
     ],
+    // A list written with spaces, as a shell's often is: the line says how to write it.
+    [
+      ["--toolsets", "currency events"],
+      {},
+      "waiter: invalid setting --toolsets: holds something that is no toolset name (toolset names are lowercase words such as currency; separate several with commas: currency,events)",
+    ],
+    [
+      ["--exclude-tools", "currency_rates currency_list"],
+      {},
+      "waiter: invalid setting --exclude-tools: holds something that is no tool name (tool names are snake_case, such as currency_convert; separate several with commas: currency_convert,currency_list)",
+    ],
     [
       ["--tools", "currency_convrt"],
       {},
