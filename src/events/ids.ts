@@ -13,13 +13,18 @@ const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
  * a sender's id) is left as it is.
  */
 export function storedId(value: string): string {
-  const id = value.trim().replace(/^events:\/\/event\//, "");
-  return ULID.test(id) ? id.toUpperCase() : value;
+  return eventIdIn(value) ?? value;
 }
 
 /** Whether a value reads as an event id (`storedId`), stored or not. */
 export function isEventId(value: string): boolean {
-  return ULID.test(value.trim().replace(/^events:\/\/event\//, ""));
+  return eventIdIn(value) !== undefined;
+}
+
+/** The event id `value` reads as, in capitals; undefined where it reads as none. */
+function eventIdIn(value: string): string | undefined {
+  const id = value.trim().replace(/^events:\/\/event\//, "");
+  return ULID.test(id) ? id.toUpperCase() : undefined;
 }
 
 const DELIVERY_LOOKUPS = 5;
