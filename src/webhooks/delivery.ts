@@ -6,7 +6,7 @@ import { pastBound } from "../json.js";
 import { type Log, type Throttled, throttled } from "../log.js";
 import { quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
-import { clientOf, type ListenerTimeouts, watchBody } from "./limits.js";
+import { clientOf, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
 import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
@@ -94,6 +94,16 @@ export function cleanType(type: string): string {
     .trim()
     .slice(0, 100);
   return line || "unknown";
+}
+
+/**
+ * Why a delivery id is no text a store keeps as sent, if it is not. An id with control characters
+ * is no sender's id, and no store must choke on its NUL; half a surrogate pair (a JSON escape) has
+ * no UTF-8 form, so two such ids would be stored as one.
+ */
+function badIdReason(id: string): string | undefined {
+  if (/\p{Cc}/u.test(id)) return "the delivery id holds control characters";
+  return id.isWellFormed() ? undefined : "the delivery id holds half a surrogate pair";
 }
 
 /** An answer to a request whose body may still be coming: the connection closes rather than read it. */
@@ -187,45 +197,27 @@ export function mountDeliveries(
     next();
   };
 
-  // Bodies read and not yet answered, across requests: bounded, so that strangers who send large
-  // bodies on many connections cannot make waiter hold more than limits.maxHeldBytes. And per
-  // client, so that one who stalls bodies on many connections cannot take all of it and leave
-  // every real delivery a 503: a client may hold the share of it that it may hold of the
-  // connections (with the defaults a tenth, 6.4 MiB). A real sender's body is held only while it
-  // arrives and is stored, milliseconds, so a burst of a hundred 64 KiB deliveries in flight at
-  // once, or six of 1 MiB, still fits in that; behind a proxy, where every sender is the proxy,
-  // raising maxConnectionsPerClient raises the share with it. Never less than one largest body.
-  let held = 0;
-  const heldBy = new Map<string, number>();
-  const clientShare = Math.max(
-    webhooks.maxBodyBytes,
-    Math.floor(limits.maxHeldBytes * Math.min(1, webhooks.maxConnectionsPerClient / webhooks.maxConnections)),
+  // With the defaults a client's share is a tenth, 6.4 MiB: the share of the budget that it may hold
+  // of the connections. A real sender's body is held only while it arrives and is stored,
+  // milliseconds, so a burst of a hundred 64 KiB deliveries in flight at once, or six of 1 MiB,
+  // still fits in that; behind a proxy, where every sender is the proxy, raising
+  // maxConnectionsPerClient raises the share with it. Never less than one largest body.
+  const bodies = new HeldBodies(
+    limits.maxHeldBytes,
+    Math.max(
+      webhooks.maxBodyBytes,
+      Math.floor(limits.maxHeldBytes * Math.min(1, webhooks.maxConnectionsPerClient / webhooks.maxConnections)),
+    ),
   );
   const busyWarning = throttled((line) => log.warning(line));
-
-  /** Holds `bytes` more for `client`: whether it stays within its share and the whole budget. */
-  const holdFor = (client: string, bytes: number) => {
-    held += bytes;
-    const clientHeld = (heldBy.get(client) ?? 0) + bytes;
-    heldBy.set(client, clientHeld);
-    return clientHeld <= clientShare && held <= limits.maxHeldBytes;
-  };
-
-  /** Gives back what a request held for `client`, once its answer is done. */
-  const giveBack = (client: string, bytes: number) => {
-    held -= bytes;
-    const left = (heldBy.get(client) ?? 0) - bytes;
-    if (left > 0) heldBy.set(client, left);
-    else heldBy.delete(client);
-  };
 
   /** The 503 to a body past the budgets: past `client`'s share of them, or past the whole. */
   const refuseBusy = (req: Request, res: Response, source: WebhookSource, client: string) => {
     res.set("retry-after", "5");
-    if ((heldBy.get(client) ?? 0) > clientShare) {
+    if (bodies.pastShare(client)) {
       count(source.name, "rejected:client busy");
       busyWarning(
-        `webhook listener: ${client} holds its share of the bodies being read at once (${clientShare} bytes); refusing more of its bodies with 503 until some are answered (a reverse proxy's address holds every sender's: raise webhooks.maxConnectionsPerClient, which sets the share)`,
+        `webhook listener: ${client} holds its share of the bodies being read at once (${bodies.share} bytes); refusing more of its bodies with 503 until some are answered (a reverse proxy's address holds every sender's: raise webhooks.maxConnectionsPerClient, which sets the share)`,
         "client",
       );
       answerUnread(req, res, 503, "too many webhook bodies from this client are being read at once; retry later");
@@ -258,10 +250,10 @@ export function mountDeliveries(
     // What this request holds of the budgets, given back once its answer is done.
     const client = clientOf(req.socket);
     let mine = 0;
-    res.once("close", () => giveBack(client, mine));
+    res.once("close", () => bodies.giveBack(client, mine));
     const hold = (bytes: number) => {
       mine += bytes;
-      return holdFor(client, bytes);
+      return bodies.hold(client, bytes);
     };
     const busy = () => refuseBusy(req, res, source, client);
     if (req.complete) {
@@ -327,13 +319,7 @@ export function mountDeliveries(
 
   /** Whether the delivery `id` is no text a store keeps as sent, refused if so. */
   const refusedBadId = (req: Request, res: Response, source: WebhookSource, id: string) => {
-    // An id with control characters is no sender's id, and no store must choke on its NUL; half a
-    // surrogate pair (a JSON escape) has no UTF-8 form, so two such ids would be stored as one.
-    const error = /\p{Cc}/u.test(id)
-      ? "the delivery id holds control characters"
-      : id.isWellFormed()
-        ? undefined
-        : "the delivery id holds half a surrogate pair";
+    const error = badIdReason(id);
     if (!error) return false;
     refuse(req, res, { status: 400, reason: "bad delivery id", error, source: source.name });
     return true;

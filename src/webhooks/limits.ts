@@ -65,6 +65,43 @@ export function capConnectionsPerClient(server: Server, max: number, refused: (c
   });
 }
 
+/**
+ * Bodies read and not yet answered, across requests: bounded, so that strangers who send large
+ * bodies on many connections cannot make waiter hold more than `maxHeldBytes`. And per client, so
+ * that one who stalls bodies on many connections cannot take all of it and leave every real
+ * delivery a 503: a client may hold `share` of it.
+ */
+export class HeldBodies {
+  private held = 0;
+  private readonly heldBy = new Map<string, number>();
+
+  constructor(
+    readonly maxHeldBytes: number,
+    readonly share: number,
+  ) {}
+
+  /** Holds `bytes` more for `client`: whether it stays within its share and the whole budget. */
+  hold(client: string, bytes: number): boolean {
+    this.held += bytes;
+    const clientHeld = (this.heldBy.get(client) ?? 0) + bytes;
+    this.heldBy.set(client, clientHeld);
+    return clientHeld <= this.share && this.held <= this.maxHeldBytes;
+  }
+
+  /** Gives back what a request held for `client`, once its answer is done. */
+  giveBack(client: string, bytes: number): void {
+    this.held -= bytes;
+    const left = (this.heldBy.get(client) ?? 0) - bytes;
+    if (left > 0) this.heldBy.set(client, left);
+    else this.heldBy.delete(client);
+  }
+
+  /** Whether `client` holds more than its share (else the whole budget is what ran out). */
+  pastShare(client: string): boolean {
+    return (this.heldBy.get(client) ?? 0) > this.share;
+  }
+}
+
 export interface BodyWatch {
   maxBytes: number;
   tooLarge: () => void;
