@@ -152,6 +152,16 @@ function channels(telegram: TelegramFake, smtpPort: number) {
   });
 }
 
+/** An email channel to b@shop.example, with `settings` over it. */
+function mail(settings: object) {
+  return { type: "email", from: "w@shop.example", to: ["b@shop.example"], ...settings };
+}
+
+/** The one channel, office, of a case's own waiter: plain SMTP to `port` on loopback, with `settings` over it. */
+function office(port: number, settings: object = {}) {
+  return JSON.stringify({ office: mail({ host: "127.0.0.1", port, tls: "none", ...settings }) });
+}
+
 let telegram: TelegramFake;
 let smtp: Awaited<ReturnType<typeof startSmtp>>;
 let waiter: Session;
@@ -526,16 +536,7 @@ describe("notify_send by email", () => {
       expect(() => new Resolver({ timeout: setupMs(now + left, now) }), `${left} ms left`).not.toThrow();
     }
     const team = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        office: {
-          type: "email",
-          host: "localhost",
-          port: smtp.port,
-          tls: "none",
-          from: "waiter@shop.example",
-          to: ["boss@shop.example"],
-        },
-      }),
+      WAITER_NOTIFY_CHANNELS: office(smtp.port, { host: "localhost", to: ["boss@shop.example"] }),
     });
     try {
       const result = await team.call("notify_send", { channel: "office", text: "Named by its host name." });
@@ -548,17 +549,11 @@ describe("notify_send by email", () => {
 
   test("an internationalized address (a Czech domain with diacritics) is taken and mailed", async () => {
     const team = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        office: {
-          type: "email",
-          host: "127.0.0.1",
-          port: smtp.port,
-          tls: "none",
-          user: "waiter",
-          passwordEnv: "SMTP_PASSWORD",
-          from: "waiter@příklad.cz",
-          to: ["jiri@příklad.cz"],
-        },
+      WAITER_NOTIFY_CHANNELS: office(smtp.port, {
+        user: "waiter",
+        passwordEnv: "SMTP_PASSWORD",
+        from: "waiter@příklad.cz",
+        to: ["jiri@příklad.cz"],
       }),
       SMTP_PASSWORD,
     });
@@ -585,16 +580,7 @@ describe("notify_send by email", () => {
       },
     });
     const team = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        office: {
-          type: "email",
-          host: "127.0.0.1",
-          port: plain.port,
-          tls: "none",
-          from: "w@shop.example",
-          to: ["jiří@shop.example", "boss@shop.example"],
-        },
-      }),
+      WAITER_NOTIFY_CHANNELS: office(plain.port, { to: ["jiří@shop.example", "boss@shop.example"] }),
     });
     try {
       const result = await team.call("notify_send", { channel: "office", text: "Hello" });
@@ -613,18 +599,7 @@ describe("notify_send by email", () => {
     const open = await startMailServer({ disabledCommands: ["STARTTLS", "AUTH"] });
     const { port, received } = open;
     const team = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        office: {
-          type: "email",
-          host: "127.0.0.1",
-          port,
-          tls: "none",
-          from: "w@shop.example",
-          to: ["a@shop.example"],
-          user: "waiter",
-          passwordEnv: "SMTP_PASSWORD",
-        },
-      }),
+      WAITER_NOTIFY_CHANNELS: office(port, { to: ["a@shop.example"], user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
       SMTP_PASSWORD,
     });
     try {
@@ -643,9 +618,7 @@ describe("notify_send by email", () => {
     const { port, received } = strict;
     const to = ["a@shop.example", "b@shop.example", "c@shop.example", "d@shop.example"];
     const team = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to },
-      }),
+      WAITER_NOTIFY_CHANNELS: office(port, { to }),
     });
     try {
       const result = await team.call("notify_send", { channel: "office", text: "Hello" });
@@ -666,7 +639,6 @@ describe("notify_send by email", () => {
       cert: readFileSync(new URL("./fixtures/smtp-tls.crt", import.meta.url)),
     });
     await new Promise<void>((resolve) => secured.listen(0, "127.0.0.1", resolve));
-    const mail = (settings: object) => ({ type: "email", from: "w@shop.example", to: ["b@shop.example"], ...settings });
     const misfits = await startWaiter({
       WAITER_NOTIFY_CHANNELS: JSON.stringify({
         implicit: mail({ host: "127.0.0.1", port: smtp.port, tls: "tls" }),
@@ -759,15 +731,8 @@ describe("notify_send by email", () => {
       },
     });
     const team = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        office: {
-          type: "email",
-          host: "127.0.0.1",
-          port: full.port,
-          tls: "none",
-          from: "w@shop.example",
-          to: ["boss@shop.example", "old@shop.example", "accounts@shop.example"],
-        },
+      WAITER_NOTIFY_CHANNELS: office(full.port, {
+        to: ["boss@shop.example", "old@shop.example", "accounts@shop.example"],
       }),
     });
     try {
@@ -791,16 +756,7 @@ describe("notify_send by email", () => {
     // As a submission server answers MAIL FROM from a client that did not log in (RFC 4954: 530 5.7.0).
     const submission = await startMailServer({ authOptional: false });
     const team = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        office: {
-          type: "email",
-          host: "127.0.0.1",
-          port: submission.port,
-          tls: "none",
-          from: "w@shop.example",
-          to: ["boss@shop.example"],
-        },
-      }),
+      WAITER_NOTIFY_CHANNELS: office(submission.port, { to: ["boss@shop.example"] }),
     });
     try {
       const result = await team.call("notify_send", { channel: "office", text: "Hello" });
@@ -839,7 +795,6 @@ describe("notify_send by email", () => {
     });
     await new Promise<void>((resolve) => cutting.listen(0, "127.0.0.1", resolve));
     const cuttingPort = (cutting.address() as AddressInfo).port;
-    const mail = (settings: object) => ({ type: "email", from: "w@shop.example", to: ["b@shop.example"], ...settings });
     const down = await startWaiter({
       WAITER_NOTIFY_CHANNELS: JSON.stringify({
         office: mail({ host: "127.0.0.1", port, tls: "none" }),
@@ -869,9 +824,7 @@ describe("notify_send by email", () => {
   test("a mail server that takes the connection and never greets is named, within the call's time, with the likely cause", async () => {
     const { port, close } = await startSilentServer();
     const slow = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
-      }),
+      WAITER_NOTIFY_CHANNELS: office(port),
       WAITER_TOOL_TIMEOUT: "1",
     });
     try {
@@ -907,9 +860,7 @@ describe("notify_send by email", () => {
     await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
     const port = (slow.server.address() as AddressInfo).port;
     const late = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
-      }),
+      WAITER_NOTIFY_CHANNELS: office(port),
       WAITER_TOOL_TIMEOUT: "1",
     });
     try {
@@ -941,9 +892,7 @@ describe("notify_send by email", () => {
     await new Promise<void>((resolve) => odd.listen(0, "127.0.0.1", resolve));
     const port = (odd.server.address() as AddressInfo).port;
     const told = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
-      }),
+      WAITER_NOTIFY_CHANNELS: office(port),
     });
     try {
       const result = await told.call("notify_send", { channel: "office", text: "Hello" });
@@ -961,9 +910,7 @@ describe("notify_send by email", () => {
   test("a call cancelled before the mail server had the message says it was not sent, and closes the connection", async () => {
     const { port, held, close } = await startSilentServer();
     const mute = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        office: { type: "email", host: "127.0.0.1", port, tls: "none", from: "w@shop.example", to: ["b@shop.example"] },
-      }),
+      WAITER_NOTIFY_CHANNELS: office(port),
       WAITER_LOG_LEVEL: "info",
     });
     try {
