@@ -259,17 +259,13 @@ function tlsRefused(err: unknown, { mode: sslmode, libpq }: SslMode): string | u
   // The modes in which libpq checks less than the driver does: it takes them all as verify-full,
   // unless told to take them as libpq does (uselibpqcompat=true).
   const lenient = !libpq && sslmode && ["allow", "prefer", "require", "verify-ca"].includes(sslmode);
+  const asVerifyFull = (what: string) =>
+    lenient ? `: the driver checks ${what} with sslmode=${sslmode} as with verify-full, where libpq would not` : "";
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-    const strict = lenient
-      ? `: the driver checks the name with sslmode=${sslmode} as with verify-full, where libpq would not`
-      : "";
-    return `check that WAITER_DATABASE_URL names the database server by a name its certificate holds${strict}`;
+    return `check that WAITER_DATABASE_URL names the database server by a name its certificate holds${asVerifyFull("the name")}`;
   }
   if (code && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code)) {
-    const strict = lenient
-      ? `: the driver checks it with sslmode=${sslmode} as with verify-full, where libpq would not`
-      : "";
-    return `check that the CA the URL's sslrootcert names (the system's, without it) signs the database server's certificate, and that the certificate has not expired${strict}`;
+    return `check that the CA the URL's sslrootcert names (the system's, without it) signs the database server's certificate, and that the certificate has not expired${asVerifyFull("it")}`;
   }
   if (/server does not support SSL/.test(message ?? "")) {
     const strict =
