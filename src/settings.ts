@@ -286,9 +286,7 @@ export class Secrets {
       });
       return secret;
     }
-    const blank = padded[1] ?? padded[2] ?? "";
-    const what =
-      BLANKS[blank] ?? `an invisible blank (U+${blank.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")})`;
+    const what = characterNamed(padded[1] ?? padded[2] ?? "");
     throw new ConfigError(
       `${where ? `${where.owner}: ` : ""}${variable} ${padded[1] ? "begins" : "ends"} with ${what}; remove it`,
     );
@@ -324,6 +322,13 @@ const BLANKS: Record<string, string> = {
   " ": "a space",
   "\t": "a tab",
 };
+
+/** A character as a message names it: a blank by its name, one that shows as itself, another by its code point. */
+export function characterNamed(character: string): string {
+  const code = `U+${(character.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
+  if (BLANKS[character]) return BLANKS[character];
+  return /[\p{L}\p{N}\p{P}\p{S}]/u.test(character) ? character : `an invisible blank (${code})`;
+}
 
 /**
  * An object of these keys and no other: a key it does not take is named, with the key probably

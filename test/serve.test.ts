@@ -2158,6 +2158,16 @@ describe("bearer tokens", () => {
     await expect(startApp({ ...TOKENS, VIEW_TOKEN: "short" })).rejects.toThrow(
       /^http token viewer: VIEW_TOKEN is shorter than 32 characters/,
     );
+    // A client sends a token as one word of visible ASCII after "Bearer": this one never matches.
+    for (const [secret, what] of <[string, string][]>[
+      [`${"a".repeat(20)} ${"b".repeat(20)}`, "a space"],
+      [`${"a".repeat(20)}\t${"b".repeat(20)}`, "a tab"],
+      [`${"a".repeat(20)}é${"b".repeat(20)}`, "é"],
+    ]) {
+      await expect(startApp({ ...TOKENS, VIEW_TOKEN: secret })).rejects.toThrow(
+        `http token viewer: VIEW_TOKEN holds ${what}, which a client cannot send in a bearer token: a token is one word of visible ASCII characters; make one with \`openssl rand -hex 32\``,
+      );
+    }
     const misspelt = JSON.stringify([
       { name: "rates", secretEnv: "VIEW_TOKEN_RATES", scope: "read", toolsets: ["curency"] },
     ]);

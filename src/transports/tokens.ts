@@ -5,6 +5,7 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
 import {
+  characterNamed,
   closedObject,
   integer,
   jsonSetting,
@@ -99,6 +100,13 @@ export function resolveHttp(
     if (secret.length < MIN_SECRET) {
       throw new ConfigError(
         `${tokenOwner(configured.name)}: ${configured.secretEnv} is shorter than ${MIN_SECRET} characters; make one with \`openssl rand -hex 32\``,
+      );
+    }
+    // RFC 6750's token is one word of visible ASCII after "Bearer": a secret past that never matches.
+    const unsendable = /[^\x21-\x7e]/u.exec(secret);
+    if (unsendable) {
+      throw new ConfigError(
+        `${tokenOwner(configured.name)}: ${configured.secretEnv} holds ${characterNamed(unsendable[0])}, which a client cannot send in a bearer token: a token is one word of visible ASCII characters; make one with \`openssl rand -hex 32\``,
       );
     }
     return { ...configured, secret };
