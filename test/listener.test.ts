@@ -571,6 +571,51 @@ test("a Comgate source whose notifications carry another secret than waiter's is
   }
 });
 
+test("a GitHub ping signed with the source's secret counts as a delivery verified: a secret set right again is said so at once", async () => {
+  const lines: string[] = [];
+  const { url } = await start(
+    {
+      GH_SECRET: "the-github-webhook-secret",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ ...SOURCES, gh: { scheme: "github", secretEnv: "GH_SECRET" } }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  const push = async (instant: string, secret: string, event: string, delivery: string) => {
+    setClock(instant);
+    const body = JSON.stringify(
+      event === "ping" ? { zen: "Keep it logically awesome.", hook_id: 1 } : { action: "opened" },
+    );
+    const headers = {
+      "content-type": "application/json",
+      "x-github-event": event,
+      "x-github-delivery": delivery,
+      "x-hub-signature-256": `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`,
+    };
+    return (await request(`${url}/webhooks/gh`, { method: "POST", body, headers })).statusCode;
+  };
+  try {
+    expect(await push("2026-11-30T08:00:00Z", "the-github-webhook-secret", "issues", "g-1")).toBe(200);
+    // The secret was changed at GitHub, and not in waiter.
+    for (const [instant, delivery] of [
+      ["2026-11-30T08:10:00Z", "g-2"],
+      ["2026-11-30T09:10:01Z", "g-3"],
+    ]) {
+      expect(await push(instant as string, "a-new-secret", "issues", delivery as string)).toBe(401);
+    }
+    expect(lines.filter((line) => / warning .*webhook gh: no delivery verified/.test(line))).toHaveLength(1);
+    // Set back at GitHub, and its ping redelivered to see it verify.
+    expect(await push("2026-11-30T09:20:00Z", "the-github-webhook-secret", "ping", "g-4")).toBe(200);
+    expect(lines.filter((line) => line.includes("webhook gh: a delivery verifies again"))).toEqual([
+      expect.stringMatching(
+        /after 2 refused for a signature mismatch since the last one verified, at 2026-11-30T08:00:00/,
+      ),
+    ]);
+  } finally {
+    setClock();
+  }
+});
+
 test("a stranger's flood of refusals keeps at most two counts in flight, and every refusal is counted", async () => {
   const { listener, url, store, rejected } = await start();
   // Every count the listener asks for is held until the test releases it.

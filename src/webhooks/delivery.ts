@@ -314,6 +314,7 @@ export function mountDeliveries(
       return;
     }
     count(source.name, "ping");
+    if (verdict.signed) secrets.verified(source, receivedAt);
     res.status(200).json({ ok: true });
   };
 

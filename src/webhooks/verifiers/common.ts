@@ -20,8 +20,11 @@ export type Verdict =
   | { kind: "accept"; id: string; type: string; payload?: Buffer }
   /** Cannot be checked now (the sender's API is unreachable): a 503, so the sender tries again. */
   | { kind: "unavailable"; reason: string }
-  /** A sender's handshake that must get 200 but is no event (WooCommerce's creation ping). */
-  | { kind: "ping" }
+  /**
+   * A sender's handshake that must get 200 but is no event: WooCommerce's creation ping, unsigned,
+   * or GitHub's, `signed` with the source's secret as its deliveries are.
+   */
+  | { kind: "ping"; signed?: true }
   /** Not authentic; `reason` names the check that failed, never an expected value. */
   | { kind: "reject"; reason: string };
 
