@@ -19,7 +19,7 @@ import { Agent, getGlobalDispatcher, request, setGlobalDispatcher } from "undici
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { ConfigError } from "../src/errors.js";
 import type { EventStore } from "../src/events/store.js";
-import { clock } from "../src/time.js";
+import { clock, setClock } from "../src/time.js";
 import { verifierFor } from "../src/webhooks/verifiers/index.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort, json, startFake } from "./fakes/http.js";
@@ -729,6 +729,32 @@ describe("what agents see", () => {
     expect(performance.now() - started).toBeLessThan(10_000);
     // The server let go of the wait at once, not at the timeout.
     await expect.poll(() => session.stderr(), { timeout: 2000 }).toMatch(/events_wait was cancelled/);
+  });
+
+  test("events_wait's progress only goes up, though the clock is set back while it waits", async () => {
+    setClock("2026-11-30T12:00:00Z");
+    try {
+      const session = await inProcess();
+      const progress: number[] = [];
+      const controller = new AbortController();
+      const waiting = session.client
+        .callTool({ name: "events_wait", arguments: { source: "erp", timeout_s: 30 } }, undefined, {
+          signal: controller.signal,
+          onprogress: (p) => {
+            progress.push(p.progress);
+            // An NTP step back of an hour, after the first notice.
+            if (progress.length === 1) setClock("2026-11-30T11:00:00Z");
+            if (progress.length === 3) controller.abort();
+          },
+        })
+        .catch(() => undefined);
+      await waiting;
+      expect(progress).toHaveLength(3);
+      expect(progress[1]).toBeGreaterThan(progress[0] as number);
+      expect(progress[2]).toBeGreaterThan(progress[1] as number);
+    } finally {
+      setClock();
+    }
   });
 
   test("a subscribed client hears of a new event, and of the list's change", async () => {

@@ -4,7 +4,6 @@ import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { integer } from "../settings.js";
 import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten, withEscapes } from "../shown.js";
-import { clock } from "../time.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { matchesFilter, typePrefix, typeStem } from "./filter.js";
 import { isEventId, notStored, storedId } from "./ids.js";
@@ -449,7 +448,9 @@ export function eventsToolset(
             };
           };
           const found = await new Promise<StoredEvent | undefined>((resolve) => {
-            const started = clock.now();
+            // Counted in ticks, not read off the clock: progress must only go up (MCP), and a clock
+            // set back while the call waits would take it back.
+            let ticks = 0;
             const finish = (event: StoredEvent | undefined) => {
               unsubscribe();
               clearTimeout(timer);
@@ -473,12 +474,9 @@ export function eventsToolset(
             });
             const timer = setTimeout(() => finish(undefined), timeout);
             const ticker = setInterval(() => {
-              const waited = clock.now() - started;
-              void call.progress(
-                waited / 1000,
-                timeout / 1000,
-                `waiting for an event (${Math.round(waited / 1000)} s)`,
-              );
+              ticks += 1;
+              const waited = ticks * settings.progressSeconds;
+              void call.progress(waited, timeout / 1000, `waiting for an event (${waited} s)`);
             }, settings.progressSeconds * 1000);
             // Cancelled, or the server stopping: a stopping one answers with the cursor, so the
             // client waits on at the next start or another replica and misses nothing.
