@@ -24,7 +24,7 @@ import {
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { json } from "./fakes/http.js";
 import { startMailServer } from "./fakes/smtp.js";
-import { BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
+import { BOT, BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI, type Session, startServer, text } from "./stdio.js";
@@ -1177,7 +1177,7 @@ describe("channels checked when waiter serve or listen starts", () => {
       expect(telegram.delivered.length).toBe(sent);
       expect(smtp.received.length).toBe(mailed);
       const methods = telegram.requests.slice(asked).map((r) => r.path.split("/").at(-1));
-      expect(methods.filter((method) => method !== "getMe" && method !== "getChat")).toEqual([]);
+      expect(methods.filter((method) => !["getMe", "getChat", "getChatMember"].includes(method as string))).toEqual([]);
       started.child.kill("SIGTERM");
       expect(await started.exited).toBe(0);
     } finally {
@@ -1341,6 +1341,38 @@ function senderCall(ms: number) {
   };
 }
 
+test("the check at start says which chats do not let the bot post, and what right to give it", async () => {
+  const chats = ["-1001", "-1002", "-1003", "-1004", "-1005", "-1006", "-1007", "424242"];
+  const telegram = await startTelegram(chats);
+  const api = botApi(telegram);
+  const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
+  const standing = (id: string, type: string, member: object, permissions?: object) =>
+    telegram.standing.set(id, { type, member, ...(permissions ? { permissions } : {}) });
+  standing("-1001", "channel", { status: "administrator", can_post_messages: false });
+  standing("-1002", "channel", { status: "administrator", can_post_messages: true });
+  standing("-1003", "supergroup", { status: "member" }, { can_send_messages: false });
+  standing("-1004", "supergroup", { status: "administrator" }, { can_send_messages: false });
+  standing("-1005", "group", { status: "restricted", is_member: true, can_send_messages: false });
+  standing("-1006", "channel", { status: "left" });
+  standing("-1007", "supergroup", { status: "member" }, { can_send_messages: true });
+  try {
+    const { bot, problems } = await checkTelegram(api, BOT_TOKEN, chats, call);
+    expect(bot).toBe("@shop_notices_bot");
+    expect(problems).toEqual([
+      "Telegram Bot API says @shop_notices_bot cannot post in chat -1001: it is an administrator of the channel without the right to post messages; give it that right.",
+      "Telegram Bot API says @shop_notices_bot cannot post in chat -1003: the group lets no member send messages; let members send messages, or make the bot an administrator.",
+      "Telegram Bot API says @shop_notices_bot cannot post in chat -1005: an administrator restricted it from sending messages; lift the restriction, or make the bot an administrator.",
+      "Telegram Bot API says @shop_notices_bot cannot post in chat -1006: it is not a member of the channel; add it as an administrator with the right to post messages.",
+    ]);
+    // The bot's own standing is asked of each group and channel, by its id; a person's chat is not.
+    const asked = telegram.requests.filter((r) => r.path.endsWith("/getChatMember"));
+    expect(asked.map((r) => r.query.get("chat_id")).sort()).toEqual(chats.filter((id) => id.startsWith("-")).sort());
+    expect(new Set(asked.map((r) => r.query.get("user_id")))).toEqual(new Set([String(BOT.id)]));
+  } finally {
+    await telegram.close();
+  }
+});
+
 test("a Bot API that fails the check at start for another reason is said to answer so, not to refuse a message", async () => {
   const telegram = await startTelegram(["424242"]);
   const api = botApi(telegram);
@@ -1350,7 +1382,7 @@ test("a Bot API that fails the check at start for another reason is said to answ
     expect(await checkTelegram(api, BOT_TOKEN, ["424242"], call)).toEqual({
       problems: ["Telegram Bot API answered 500: Internal Server Error."],
     });
-    telegram.queue.push(json(200, JSON.stringify({ ok: true, result: { username: "shop_notices_bot" } })));
+    telegram.queue.push(json(200, JSON.stringify({ ok: true, result: BOT })));
     telegram.queue.push(tooManyRequests(5));
     expect(await checkTelegram(api, BOT_TOKEN, ["424242"], call)).toEqual({
       bot: "@shop_notices_bot",

@@ -10,7 +10,9 @@ import { type Fake, json, startFake } from "./http.js";
  * unescaped reserved character, 400 "message text is empty" for a text of white space alone, 400
  * "text must be encoded in UTF-8" for a text with half a surrogate pair, 429 with
  * parameters.retry_after; 403 "bot was kicked from the group chat" for a group that removed it.
- * getMe describes the bot (BOT), getChat a chat the bot is in, refused as sendMessage refuses.
+ * getMe describes the bot (BOT), getChat a chat the bot is in, refused as sendMessage refuses,
+ * and getChatMember the bot's own standing in a group or channel (a member, unless `standing` says
+ * otherwise).
  */
 
 const sample = (name: string) => readFileSync(new URL(`./samples/${name}`, import.meta.url), "utf8");
@@ -25,6 +27,11 @@ export interface TelegramFake extends Fake {
   chats: Set<string>;
   /** The groups the bot was removed from: 403, "bot was kicked". */
   kicked: Set<string>;
+  /**
+   * What getChat says a chat is (its type, a group's permissions for members) and getChatMember
+   * the bot's ChatMember there, by chat id: else a group (negative ids) the bot is a member of.
+   */
+  standing: Map<string, { type: string; member: object; permissions?: object }>;
   /** Every message delivered, in order. */
   delivered: { chat_id: string; text: string; parse_mode?: string }[];
 }
@@ -55,6 +62,8 @@ export const BOT = {
   supports_inline_queries: false,
 };
 
+const USER_NOT_FOUND = JSON.stringify({ ok: false, error_code: 400, description: "Bad Request: user not found" });
+
 const KICKED = JSON.stringify({
   ok: false,
   error_code: 403,
@@ -63,24 +72,39 @@ const KICKED = JSON.stringify({
 
 export async function startTelegram(chats: string[]): Promise<TelegramFake> {
   let nextId = 100;
-  const state = { chats: new Set(chats), kicked: new Set<string>(), delivered: [] as TelegramFake["delivered"] };
+  const state = {
+    chats: new Set(chats),
+    kicked: new Set<string>(),
+    standing: new Map<string, { type: string; member: object; permissions?: object }>(),
+    delivered: [] as TelegramFake["delivered"],
+  };
   const fake = await startFake((request) => {
-    const match = /^\/bot([^/]+)\/(sendMessage|getMe|getChat)$/.exec(request.path);
+    const match = /^\/bot([^/]+)\/(sendMessage|getMe|getChat|getChatMember)$/.exec(request.path);
     if (!match) return json(404, '{"ok":false,"error_code":404,"description":"Not Found"}');
     if (match[1] !== BOT_TOKEN) return json(401, UNAUTHORIZED);
     // The Bot API takes a method's parameters in the query string or as a JSON body, by GET or POST.
     const parameters = { ...Object.fromEntries(request.query), ...(request.body ? JSON.parse(request.body) : {}) };
     const chatId = String(parameters.chat_id);
     if (match[2] === "getMe") return json(200, JSON.stringify({ ok: true, result: BOT }));
-    if (match[2] === "getChat") {
+    if (match[2] === "getChat" || match[2] === "getChatMember") {
       if (state.kicked.has(chatId)) return json(403, KICKED);
       if (!state.chats.has(chatId)) return json(400, CHAT_NOT_FOUND);
       const id = Number(chatId);
+      const standing =
+        state.standing.get(chatId) ?? (id < 0 ? { type: "group", member: { status: "member" } } : undefined);
+      if (match[2] === "getChatMember") {
+        if (!standing || Number(parameters.user_id) !== BOT.id) return json(400, USER_NOT_FOUND);
+        return json(200, JSON.stringify({ ok: true, result: { user: BOT, ...standing.member } }));
+      }
+      const { type, permissions } = standing ?? { type: "private" };
       return json(
         200,
         JSON.stringify({
           ok: true,
-          result: id < 0 ? { id, type: "group", title: "Shop team" } : { id, type: "private", first_name: "Jiří" },
+          result:
+            type === "private"
+              ? { id, type, first_name: "Jiří" }
+              : { id, type, title: "Shop team", ...(permissions ? { permissions } : {}) },
         }),
       );
     }

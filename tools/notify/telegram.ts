@@ -60,7 +60,7 @@ export const telegramErrors: ErrorMapper = (response, upstream) => {
   }
   const wait = response.status === 429 ? retryAfter(response, answer) : undefined;
   const advice = wait !== undefined && !said ? `; try again in ${wait} s` : chatAdvice(response.status, answer);
-  // Only sendMessage changes anything; getMe and getChat, the check at start, send no message.
+  // Only sendMessage changes anything; getMe, getChat and getChatMember, the check at start, send no message.
   const answered = response.changes
     ? `did not take the message (${response.status}${said})`
     : `answered ${response.status}${said}`;
@@ -220,14 +220,62 @@ export function telegramSender(
   };
 }
 
-const bot = z.object({ ok: z.literal(true), result: z.object({ username: z.string().optional() }) });
-const chat = z.object({ ok: z.literal(true), result: z.object({ id: z.number() }) });
+const bot = z.object({ ok: z.literal(true), result: z.object({ id: z.number(), username: z.string().optional() }) });
+const chat = z.object({
+  ok: z.literal(true),
+  result: z.object({
+    id: z.number(),
+    type: z.string().optional(),
+    permissions: z.object({ can_send_messages: z.boolean().optional() }).optional(),
+  }),
+});
+const member = z.object({
+  ok: z.literal(true),
+  result: z.object({
+    status: z.string(),
+    can_post_messages: z.boolean().optional(),
+    can_send_messages: z.boolean().optional(),
+  }),
+});
+
+/**
+ * Why the bot cannot post in a group or channel, by its own standing there (getChatMember) and
+ * what the group lets members do (getChat's permissions), with what to change; or undefined.
+ */
+function whyCannotPost(
+  type: string,
+  permissions: z.infer<typeof chat>["result"]["permissions"],
+  { status, can_post_messages, can_send_messages }: z.infer<typeof member>["result"],
+): string | undefined {
+  if (status === "creator") return undefined;
+  if (type === "channel") {
+    // A channel posts only through its administrators with the right to.
+    if (status === "administrator") {
+      return can_post_messages === false
+        ? "it is an administrator of the channel without the right to post messages; give it that right"
+        : undefined;
+    }
+    return status === "left" || status === "kicked"
+      ? "it is not a member of the channel; add it as an administrator with the right to post messages"
+      : "it is no administrator of the channel; make it one with the right to post messages";
+  }
+  if (status === "administrator") return undefined;
+  if (status === "left" || status === "kicked") return "it is not a member of the group; add it again";
+  if (status === "restricted" && can_send_messages === false) {
+    return "an administrator restricted it from sending messages; lift the restriction, or make the bot an administrator";
+  }
+  if (permissions?.can_send_messages === false) {
+    return "the group lets no member send messages; let members send messages, or make the bot an administrator";
+  }
+  return undefined;
+}
 
 /**
  * Whether the bot can send to its chats, sending nothing: getMe says whether Telegram takes the
  * token, getChat whether the bot can reach each chat (a chat it was never added to, or was
- * removed from, is refused). Each problem is a sentence; `bot` is the bot's name once the token is
- * taken. Whether a person blocked the bot may show only when a message is sent. A stop rejects.
+ * removed from, is refused), and getChatMember, of a group or channel, whether it may post there.
+ * Each problem is a sentence; `bot` is the bot's name once the token is taken. Whether a person
+ * blocked the bot may show only when a message is sent. A stop rejects.
  */
 export async function checkTelegram(
   api: Upstream,
@@ -242,9 +290,11 @@ export async function checkTelegram(
     return err instanceof Error ? err.message : String(err);
   };
   let name: string;
+  let botId: number;
   try {
     const { result } = api.read(bot, await ask("getMe"));
     name = result.username ? `@${result.username}` : "the bot";
+    botId = result.id;
   } catch (err) {
     return { problems: [asked(err)] };
   }
@@ -256,8 +306,11 @@ export async function checkTelegram(
         if (answer && (response.status === 400 || response.status === 403)) {
           return `${api.name} says ${name} cannot reach chat ${id} (${response.status}: ${answer.description})${chatAdvice(response.status, answer)}.`;
         }
-        api.read(chat, response);
-        return undefined;
+        const { type = "private", permissions } = api.read(chat, response).result;
+        if (type === "private") return undefined;
+        const standing = api.read(member, await ask("getChatMember", { chat_id: id, user_id: String(botId) })).result;
+        const why = whyCannotPost(type, permissions, standing);
+        return why && `${api.name} says ${name} cannot post in chat ${id}: ${why}.`;
       } catch (err) {
         return `chat ${id}: ${asked(err)}`;
       }
