@@ -15,36 +15,99 @@ import { noSources, webhooksOf } from "./webhooks/settings.js";
 /** Every toolset, for the help and the configuration; the served ones are made with the store. */
 const KNOWN = toolsets();
 
+/** A command: `stdio` is waiter without one. */
+type Command = "stdio" | "listen" | "serve";
+
+/** Each command's line of the help's usage, and what it does, wrapped to the help's width. */
+const COMMANDS: Record<Command, { usage: string; does: string[] }> = {
+  stdio: {
+    usage: "waiter [options]",
+    does: [
+      "serve MCP over stdio (an MCP client starts this); also receives",
+      "webhooks when sources are configured and the port is free, or",
+      "once another assistant's waiter that had it quits (automations",
+      "run in waiter listen or serve: with some configured, it leaves",
+      "the port to them)",
+    ],
+  },
+  listen: {
+    usage: "waiter listen [options]",
+    does: [
+      "only receive webhooks, for a machine that must take them while",
+      "no assistant runs; SIGTERM, SIGHUP or Ctrl+C stops it cleanly",
+    ],
+  },
+  serve: {
+    usage: "waiter serve [options]",
+    does: [
+      "one server for many MCP clients: Streamable HTTP at /mcp, the",
+      "webhooks and /healthz on one address; reached from other",
+      "machines (not loopback, or through a public URL), only with",
+      "http.tokens or http.oauth",
+    ],
+  },
+};
+
+/** Where each command is told at length. */
+const PAGES = { listen: "docs/webhooks.md", serve: "docs/serve.md" };
+
+/** Each flag as the help shows it, and the commands that take it (every one when not said). */
+const FLAGS: { shown: string; says: string; for?: Command[] }[] = [
+  {
+    shown: "--config FILE",
+    says: "JSON config file (default: $WAITER_CONFIG); secrets come from the environment only",
+  },
+  { shown: "--toolsets a,b", says: `enable only these toolsets (known: ${KNOWN.map((t) => t.name).join(", ")})` },
+  { shown: "--tools a,b", says: "serve only these tools of the enabled toolsets (currency_convert, ...)" },
+  { shown: "--exclude-tools a,b", says: "serve every tool but these" },
+  { shown: "--read-only", says: "remove every tool that changes anything; beats every other setting" },
+  { shown: "--no-listener", says: "do not receive webhooks in this process (stdio mode)", for: ["stdio"] },
+  {
+    shown: "--listen HOST:PORT",
+    says: "address of waiter serve (default: $WAITER_LISTEN, else webhooks.listen)",
+    for: ["serve"],
+  },
+  { shown: "-h, --help", says: "show this help" },
+  { shown: "-v, --version", says: "print the version" },
+];
+
+const usageLines = (command: Command) => {
+  const [first, ...rest] = COMMANDS[command].does;
+  return [`  ${COMMANDS[command].usage.padEnd(26)}${first}`, ...rest.map((line) => `${" ".repeat(28)}${line}`)];
+};
+
+/** The flags `command` takes, or every flag; a name longer than the column keeps two blanks after it. */
+const flagLines = (command?: Command) =>
+  FLAGS.filter((flag) => command === undefined || flag.for === undefined || flag.for.includes(command)).map(
+    ({ shown, says }) => `  ${shown.length > 18 ? `${shown}  ` : shown.padEnd(19)}${says}`,
+  );
+
 const HELP = `waiter ${VERSION}: an MCP server that serves a company's APIs (currency rates, webhooks, ...) as tools.
 
 Usage:
-  waiter [options]          serve MCP over stdio (an MCP client starts this); also receives
-                            webhooks when sources are configured and the port is free, or
-                            once another assistant's waiter that had it quits (automations
-                            run in waiter listen or serve: with some configured, it leaves
-                            the port to them)
-  waiter listen [options]   only receive webhooks, for a machine that must take them while
-                            no assistant runs; SIGTERM, SIGHUP or Ctrl+C stops it cleanly
-  waiter serve [options]    one server for many MCP clients: Streamable HTTP at /mcp, the
-                            webhooks and /healthz on one address; reached from other
-                            machines (not loopback, or through a public URL), only with
-                            http.tokens or http.oauth
+${(Object.keys(COMMANDS) as Command[]).flatMap(usageLines).join("\n")}
 
 Options:
-  --config FILE      JSON config file (default: $WAITER_CONFIG); secrets come from the environment only
-  --toolsets a,b     enable only these toolsets (known: ${KNOWN.map((t) => t.name).join(", ")})
-  --tools a,b        serve only these tools of the enabled toolsets (currency_convert, ...)
-  --exclude-tools a,b  serve every tool but these
-  --read-only        remove every tool that changes anything; beats every other setting
-  --no-listener      do not receive webhooks in this process (stdio mode)
-  --listen HOST:PORT address of waiter serve (default: $WAITER_LISTEN, else webhooks.listen)
-  -h, --help         show this help
-  -v, --version      print the version
+${flagLines().join("\n")}
 
 Toolsets:
 ${KNOWN.map((t) => `  ${t.name.padEnd(17)}${t.description}`).join("\n")}
 
 Every setting is also an environment variable (WAITER_*); docs/settings.md lists them all.`;
+
+/** The help of one command: what it does and the flags it takes, in the words of the general help. */
+function commandHelp(command: keyof typeof PAGES): string {
+  return `waiter ${VERSION}: waiter ${command}
+
+Usage:
+${usageLines(command).join("\n")}
+
+Options:
+${flagLines(command).join("\n")}
+
+Every setting is also an environment variable (WAITER_*); docs/settings.md lists them all, and
+${PAGES[command]} says more. waiter --help shows every command.`;
+}
 
 /**
  * The signals that stop waiter cleanly, in every mode. SIGHUP is a closed terminal (or an SSH
@@ -277,17 +340,17 @@ async function main(): Promise<void> {
   const { values, positionals, tokens } = parsed;
   const repeated = repeatedFlag(tokens);
   if (repeated) fail(repeated);
+  const command = positionals[0];
+  if (command !== undefined && command !== "listen" && command !== "serve") {
+    fail(`unknown command '${command}' (see waiter --help)`);
+  }
   if (values.help) {
-    process.stdout.write(`${HELP}\n`);
+    process.stdout.write(`${command === undefined ? HELP : commandHelp(command)}\n`);
     return;
   }
   if (values.version) {
     process.stdout.write(`${VERSION}\n`);
     return;
-  }
-  const command = positionals[0];
-  if (command !== undefined && command !== "listen" && command !== "serve") {
-    fail(`unknown command '${command}' (see waiter --help)`);
   }
   if (positionals.length > 1) {
     fail(`unexpected argument '${positionals[1]}': waiter ${command} takes none after its command (see waiter --help)`);

@@ -1005,6 +1005,34 @@ describe.concurrent("the command line", () => {
   });
 
   test.each([
+    [["serve", "--help"], /Streamable HTTP at \/mcp/, ["--listen HOST:PORT"], ["--no-listener", "waiter listen"]],
+    [["--help", "listen"], /only receive webhooks/, [], ["--listen", "--no-listener", "waiter serve"]],
+    [["listen", "-h"], /only receive webhooks/, [], ["--listen", "--no-listener", "waiter serve"]],
+  ])("%j says what that command does and lists the flags it takes", async (args, does, takes, without) => {
+    const [general, result] = await Promise.all([run(["--help"]), run(args)]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe("");
+    const command = args.find((arg) => !arg.startsWith("-"));
+    expect(result.stdout).toMatch(new RegExp(`Usage:\\n {2}waiter ${command} \\[options\\] +`));
+    expect(result.stdout).toMatch(does);
+    expect(result.stdout).not.toMatch(/waiter \[options\]/);
+    for (const flag of without) expect(result.stdout).not.toContain(flag);
+    // Each flag it takes is described in the very words of waiter --help.
+    const line = (help: string, flag: string) => help.split("\n").find((l) => l.startsWith(`  ${flag} `));
+    for (const flag of ["--config FILE", "--toolsets a,b", "--tools a,b", "--read-only", "-h, --help", ...takes]) {
+      expect(line(result.stdout, flag), flag).toBeDefined();
+      expect(line(result.stdout, flag)).toBe(line(general.stdout, flag));
+    }
+  });
+
+  test("--help after an unknown command names the command, not the general help", async () => {
+    const result = await run(["deploy", "--help"]);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe("waiter: unknown command 'deploy' (see waiter --help)\n");
+  });
+
+  test.each([
     [["--bogus"], {}, "waiter: unknown option '--bogus' (see waiter --help)"],
     [["deploy"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
     [["deploy", "now"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
