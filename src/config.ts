@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { z } from "zod";
 import { automationsSetting } from "./automations/rules.js";
 import { ConfigError } from "./errors.js";
@@ -183,7 +183,9 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     );
   }
   const file = sources.file ?? fileFromEnv;
-  const fromFile = file ? readConfigFile(file) : {};
+  const fromFile = file
+    ? readConfigFile(file, sources.file === undefined ? `unset ${CONFIG_FILE_ENV}` : "leave out --config")
+    : {};
   checkFileKeys(fromFile, sections, file);
 
   const secrets = new Secrets(sources.env);
@@ -305,7 +307,8 @@ function flagName(setting: string): string {
   return `--${setting.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 }
 
-function readConfigFile(file: string): Record<string, unknown> {
+/** Reads the config file; `otherwise` is how to go without one, as it was named. */
+function readConfigFile(file: string, otherwise: string): Record<string, unknown> {
   let text: string;
   try {
     text = fileText(readFileSync(file));
@@ -320,8 +323,15 @@ function readConfigFile(file: string): Record<string, unknown> {
           ? `EACCES, the user waiter runs as (uid ${process.getuid?.() ?? "?"}) may not read it`
           : code === "EISDIR"
             ? "EISDIR, it is a directory"
-            : (code ?? String(err));
+            : code === "ENOTDIR"
+              ? `ENOTDIR, ${fileAbove(file) ?? "a directory on its path"} is a file, not a directory`
+              : (code ?? String(err));
     throw new ConfigError(`cannot read config file ${where}: ${why}`);
+  }
+  // A file just made (`touch`, an editor's new file) holds nothing, which JSON.parse calls an
+  // "unexpected end" of it.
+  if (jsonText(text).trim() === "") {
+    throw new ConfigError(`config file ${file} is empty: write {} in it for no settings, or ${otherwise}`);
   }
   let value: unknown;
   try {
@@ -335,6 +345,18 @@ function readConfigFile(file: string): Record<string, unknown> {
     throw new ConfigError(`config file ${file} must hold a JSON object`);
   }
   return value as Record<string, unknown>;
+}
+
+/** The file on `path`'s way that is no directory (ENOTDIR), as `path` names it. */
+function fileAbove(path: string): string | undefined {
+  for (let above = dirname(path); above !== dirname(above); above = dirname(above)) {
+    try {
+      if (statSync(above).isFile()) return above;
+    } catch {
+      // Beyond that file (ENOTDIR again), or not there: it is further up.
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -410,11 +410,12 @@ export function jsonProblem(message: string, text: string): string {
   const json = jsonText(text);
   const position = Number(/ at position (\d+)/.exec(reason)?.[1] ?? jsonTaken(json));
   // JavaScript takes a comma after a list's or object's last item, and comments, as do editors'
-  // JSON with comments (VS Code's settings) and JSON5; JSON does not.
+  // JSON with comments (VS Code's settings) and JSON5; JSON does not. A # starts a comment in a
+  // shell script, YAML or TOML, and nothing in JSON.
   const hint =
     /,\s*$/.test(json.slice(0, position)) && /^[\]}]/.test(json.slice(position))
       ? ": a comma after the last item, which JSON does not allow; remove it"
-      : /^\/(?:\/|\*)/.test(json.slice(position))
+      : /^(?:\/\/|\/\*|#)/.test(json.slice(position))
         ? ": a comment, which JSON does not allow; remove it"
         : "";
   if (reason.includes("(line ")) return `${reason}${hint}`;

@@ -601,6 +601,39 @@ describe("bad settings are refused by name", () => {
     expect(() => load({}, { file: file("[1]") })).toThrow(/must hold a JSON object/);
   });
 
+  test("a config path under a file, an empty file, or a # comment says what to write", () => {
+    // A path through a file, as when a config file's name was given for its directory's.
+    const inFile = file("{}");
+    expect(() => load({}, { file: join(inFile, "waiter.json") })).toThrow(
+      `cannot read config file ${join(inFile, "waiter.json")}: ENOTDIR, ${inFile} is a file, not a directory`,
+    );
+    expect(() => load({}, { file: join(inFile, "etc", "waiter.json") })).toThrow(
+      `cannot read config file ${join(inFile, "etc", "waiter.json")}: ENOTDIR, ${inFile} is a file, not a directory`,
+    );
+    // Empty, or blanks only (a byte-order mark too), as `touch` or an editor leaves a new file.
+    for (const content of ["", " \n", "\uFEFF\r\n"]) {
+      const path = file(content);
+      expect(
+        messageOf(() => load({}, { file: path })),
+        JSON.stringify(content),
+      ).toBe(`config file ${path} is empty: write {} in it for no settings, or leave out --config`);
+    }
+    const named = file("");
+    expect(messageOf(() => load({ WAITER_CONFIG: named }))).toBe(
+      `config file ${named} is empty: write {} in it for no settings, or unset WAITER_CONFIG`,
+    );
+    // A comment as a shell script, YAML or TOML writes one, on its own line or after a value.
+    expect(() => load({}, { file: file('# waiter\n{"logLevel": "debug"}') })).toThrow(
+      /is not valid JSON: .* \(line 1,? column 1\): a comment, which JSON does not allow; remove it$/,
+    );
+    expect(() => load({}, { file: file('{\n  # the shop\n  "logLevel": "debug"\n}') })).toThrow(
+      /is not valid JSON: .* \(line 2,? column 3\): a comment, which JSON does not allow; remove it$/,
+    );
+    expect(() => load({}, { file: file('{\n  "logLevel": "debug" # for now\n}') })).toThrow(
+      /is not valid JSON: .* \(line 2,? column 23\): a comment, which JSON does not allow; remove it$/,
+    );
+  });
+
   test("a JSON setting in the environment that does not parse says why and where, as the config file does", () => {
     const ops = '{"name":"ops","secretEnv":"OPS_TOKEN","scope":"write"}';
     const inObject = `[${ops.replace("}", ",}")}]`;
