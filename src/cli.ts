@@ -51,6 +51,10 @@ const COMMANDS: Record<Command, { usage: string; does: string[] }> = {
 /** Where each command is told at length. */
 const PAGES = { listen: "docs/webhooks.md", serve: "docs/serve.md" };
 
+/** Whether `arg` names a command (waiter without one serves over stdio). */
+const isCommand = (arg: string | undefined): arg is keyof typeof PAGES =>
+  arg !== undefined && Object.hasOwn(PAGES, arg);
+
 /** Each flag as the help shows it, and the commands that take it (every one when not said). */
 const FLAGS: { shown: string; says: string; for?: Command[] }[] = [
   {
@@ -279,6 +283,21 @@ function nodeTooOld(): boolean {
   return sortable(process.versions.node) < sortable(OLDEST_NODE);
 }
 
+/**
+ * What to say of a flag that takes a value, given `next` after it where its value was forgotten:
+ * another flag (`--config --read-only`), or a command (`--listen serve`), which `command`, the one
+ * given if any, is shown with.
+ */
+function forgottenValue(flag: string, next: string | undefined, command?: string): string {
+  if (isCommand(next)) {
+    const shown = FLAGS.find((f) => f.shown.startsWith(`${flag} `))?.shown ?? `${flag} VALUE`;
+    const run = isCommand(command) ? command : next;
+    const file = shown.endsWith(" FILE") ? `, or ${flag} ./${next} for a file of that name` : "";
+    return `option '${flag}' takes a value, and '${next}' after it is a command, not its value: give the command first, then the flag with its value, as in waiter ${run} ${shown}${file} (see waiter ${run} --help)`;
+  }
+  return `option '${flag}' takes a value, and ${next === undefined ? "what follows it" : `'${next}' after it`} starts with a dash: give its value right after it, or as ${flag}=VALUE when it starts with a dash (see waiter --help)`;
+}
+
 /** What each flag that takes a value is given once with, when it was given more than once. */
 const ONCE_WITH: Record<string, (values: string[]) => string> = {
   config: () => "the one config file waiter reads",
@@ -328,9 +347,11 @@ async function main(): Promise<void> {
     const ambiguous = /^Option '(--?[^']+)' argument is ambiguous/.exec((err as Error).message)?.[1];
     if (ambiguous !== undefined) {
       const args = process.argv.slice(2);
-      const next = args.find((arg, i) => args[i - 1] === ambiguous && arg.startsWith("-"));
       fail(
-        `option '${ambiguous}' takes a value, and ${next === undefined ? "what follows it" : `'${next}' after it`} starts with a dash: give its value right after it, or as ${ambiguous}=VALUE when it starts with a dash (see waiter --help)`,
+        forgottenValue(
+          ambiguous,
+          args.find((arg, i) => args[i - 1] === ambiguous && arg.startsWith("-")),
+        ),
       );
     }
     // node's wording runs on with advice about '--'; its first sentence names the flag.
@@ -338,10 +359,18 @@ async function main(): Promise<void> {
     fail(`${first.charAt(0).toLowerCase()}${first.slice(1)} (see waiter --help)`);
   }
   const { values, positionals, tokens } = parsed;
+  // A flag whose value was forgotten before a command takes the command as its value, and the
+  // command would be lost: `waiter --listen serve` would start the stdio mode. A value given after
+  // `=` is meant.
+  for (const token of tokens) {
+    if (token.kind === "option" && !token.inlineValue && isCommand(token.value)) {
+      fail(forgottenValue(token.rawName, token.value, positionals[0]));
+    }
+  }
   const repeated = repeatedFlag(tokens);
   if (repeated) fail(repeated);
   const command = positionals[0];
-  if (command !== undefined && command !== "listen" && command !== "serve") {
+  if (command !== undefined && !isCommand(command)) {
     fail(`unknown command '${command}' (see waiter --help)`);
   }
   if (values.help) {

@@ -1046,6 +1046,22 @@ describe.concurrent("the command line", () => {
       {},
       "waiter: option '--config' takes a value, and '--read-only' after it starts with a dash: give its value right after it, or as --config=VALUE when it starts with a dash (see waiter --help)",
     ],
+    // The value forgotten before a command: the command is no value for it, and would be lost.
+    [
+      ["--listen", "serve"],
+      {},
+      "waiter: option '--listen' takes a value, and 'serve' after it is a command, not its value: give the command first, then the flag with its value, as in waiter serve --listen HOST:PORT (see waiter serve --help)",
+    ],
+    [
+      ["listen", "--config", "serve"],
+      {},
+      "waiter: option '--config' takes a value, and 'serve' after it is a command, not its value: give the command first, then the flag with its value, as in waiter listen --config FILE, or --config ./serve for a file of that name (see waiter listen --help)",
+    ],
+    [
+      ["serve", "--listen", "localhost"],
+      {},
+      'waiter: invalid setting --listen: must be host:port, like 127.0.0.1:8790 (got "localhost")',
+    ],
     // The first value would be dropped without a word: only events served, or the other file read.
     [
       ["--toolsets", "currency", "--toolsets=events"],
