@@ -82,6 +82,7 @@ beforeEach(() => {
   met.deprecated = false;
   met.reachHours = 228;
   openMeteo.weather = defaultWeather;
+  openMeteo.currentInterval = 900;
 });
 
 /** Temperature is the day of the month in Tokyo, and it drizzles 0.1 mm every hour. */
@@ -1081,6 +1082,22 @@ describe.each(MOMENTS)("at %s, %s", (moment) => {
       expect(sent?.query.get("timezone")).toBe("Europe/Prague");
       expect(sent?.query.get("wind_speed_unit")).toBe("ms");
       expect(geocoding.requests.at(-1)?.query.get("apikey")).toBe(API_KEY);
+    });
+
+    test("current precipitation is a rate over the interval Open-Meteo names, 15 minutes where it names none", async () => {
+      // 1.2 mm every hour: 0.3 mm in each 15 minutes, 1.2 mm in an hour; an intensity of 1.2 mm/h either way.
+      openMeteo.weather = (epoch) => ({ ...defaultWeather(epoch), precipitation: 1.2 });
+      const rate = async (interval: number | undefined, latitude: number) => {
+        openMeteo.currentInterval = interval;
+        const result = await om.call("weather_current", { latitude, longitude: 16.61 });
+        expect(result.isError, text(result)).toBeFalsy();
+        expect(openMeteo.requests.at(-1)?.query.get("current")).toContain("precipitation");
+        return data<{ precipitation_mm_h?: number }>(result).precipitation_mm_h;
+      };
+      expect(await rate(900, 49.19)).toBe(1.2);
+      // Where the models have hourly values only, the sum is of the hour.
+      expect(await rate(3600, 49.2)).toBe(1.2);
+      expect(await rate(undefined, 49.21)).toBe(1.2);
     });
 
     test("daily values are the place's local days, up to 16 and to the API's last date", async () => {

@@ -21,6 +21,11 @@ const COUNT_ERROR = sample("open-meteo-geocoding-error-400.json");
 
 export interface OpenMeteoFake extends Fake {
   weather: WeatherAt;
+  /**
+   * The seconds `current` covers, sent as `current.interval`: 900 where the models have
+   * 15-minute values, an hour where they have hourly ones only; undefined leaves it out.
+   */
+  currentInterval: number | undefined;
 }
 
 const error = (status: number, reason: string) => json(status, JSON.stringify({ error: true, reason }));
@@ -45,12 +50,12 @@ const HOURLY: Record<string, [Variable, string]> = {
   wind_direction_10m: [(w) => w.direction, "°"],
   wind_gusts_10m: [(w, k) => round(w.gust * k), ""],
 };
-/** Sums and maxima of the preceding hour (of the preceding 15 minutes in `current`), as the docs define them. */
+/** Sums and maxima of the preceding hour (of the preceding `interval` in `current`), as the docs define them. */
 const PRECEDING = new Set(["precipitation", "precipitation_probability", "wind_gusts_10m"]);
 
 /**
  * A weather code as Open-Meteo derives it (WeatherCode.calculate): from the cloud cover at its
- * time and the precipitation of the same time, which is the preceding hour's (15 minutes' in `current`).
+ * time and the precipitation of the same time, which is the preceding hour's (the interval's in `current`).
  */
 const derivedCode = (at: HourWeather, before: HourWeather) => wmo({ ...at, precipitation: before.precipitation });
 
@@ -84,7 +89,7 @@ function isZone(zone: string): boolean {
   }
 }
 
-function forecast(request: SeenRequest, weather: WeatherAt): FakeAnswer {
+function forecast(request: SeenRequest, weather: WeatherAt, interval: number | undefined): FakeAnswer {
   const q = request.query;
   const latitude = Number(q.get("latitude"));
   const longitude = Number(q.get("longitude"));
@@ -171,25 +176,26 @@ function forecast(request: SeenRequest, weather: WeatherAt): FakeAnswer {
   };
   const timeUnit = unixtime ? "unixtime" : "iso8601";
   if (lists.current.length) {
-    const at = Math.floor(now / (15 * 60_000)) * 15 * 60_000;
+    const span = (interval ?? 900) * 1000;
+    const at = Math.floor(now / span) * span;
     const current = (name: string) => {
       const value = (HOURLY[name] as [Variable, string])[0];
-      // The last 15 minutes: a quarter of that hour's amount.
-      const before = weather(at - 15 * 60_000);
+      // The interval before `time`: its share of that hour's amount.
+      const before = weather(at - span);
       if (name === "weather_code") return derivedCode(weather(at), before);
       if (!PRECEDING.has(name)) return value(weather(at), windFactor);
-      return name === "precipitation" ? round(before.precipitation / 4, 3) : value(before, windFactor);
+      return name === "precipitation" ? round((before.precipitation * span) / HOUR, 3) : value(before, windFactor);
     };
     body.current_units = {
       time: timeUnit,
-      interval: "seconds",
+      ...(interval === undefined ? {} : { interval: "seconds" }),
       ...Object.fromEntries(
         lists.current.map((name) => [name, unit(name, HOURLY[name] as [Variable, string], windLabel)]),
       ),
     };
     body.current = {
       time: stamp(at),
-      interval: 900,
+      ...(interval === undefined ? {} : { interval }),
       ...Object.fromEntries(lists.current.map((name) => [name, current(name)])),
     };
   }
@@ -237,10 +243,13 @@ function forecast(request: SeenRequest, weather: WeatherAt): FakeAnswer {
 }
 
 export async function startOpenMeteo(): Promise<OpenMeteoFake> {
-  const state = { weather: defaultWeather };
+  const state: { weather: WeatherAt; currentInterval: number | undefined } = {
+    weather: defaultWeather,
+    currentInterval: 900,
+  };
   const fake = await startFake((request) => {
     if (request.path !== "/v1/forecast") return json(404, '{"error":true,"reason":"Not Found"}');
-    return forecast(request, om.weather);
+    return forecast(request, om.weather, om.currentInterval);
   });
   const om = Object.assign(fake, state);
   return om;

@@ -63,6 +63,8 @@ const current = z.object({
   }),
   current: z.object({
     time: z.number(),
+    /** The seconds the values of `current` cover: sums and maxima are of this interval before `time`. */
+    interval: z.number().positive().optional(),
     temperature_2m: z.number(),
     apparent_temperature: nullable,
     relative_humidity_2m: nullable,
@@ -146,6 +148,8 @@ const MAX_DAYS = 16;
 
 /** Current conditions are 15-minute values; forecasts are rerun hourly at most. */
 const CURRENT_TTL = 15 * 60;
+/** What `current` covers where the answer leaves out `current.interval`: the docs' 15-minute values. */
+const CURRENT_INTERVAL = 15 * 60;
 const FORECAST_TTL = 30 * 60;
 
 /** The earlier of two dates (YYYY-MM-DD). */
@@ -182,6 +186,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
         ),
       );
       const c = body.current;
+      const perHour = 3600 / (c.interval ?? CURRENT_INTERVAL);
       return {
         time: c.time * 1000,
         temperature_c: c.temperature_2m,
@@ -190,8 +195,11 @@ export function openMeteo(api: Upstream): WeatherProvider {
         ...some("wind_speed_ms", c.wind_speed_10m),
         ...some("wind_direction_deg", c.wind_direction_10m),
         ...some("wind_gusts_ms", c.wind_gusts_10m),
-        // The sum of the last 15 minutes, as an hourly rate.
-        ...some("precipitation_mm_h", c.precipitation === null ? null : Math.round(c.precipitation * 40) / 10),
+        // The sum of the interval before `time`, as an hourly rate.
+        ...some(
+          "precipitation_mm_h",
+          c.precipitation === null ? null : Math.round(c.precipitation * perHour * 10) / 10,
+        ),
         ...some("cloud_cover_percent", c.cloud_cover),
         ...(c.weather_code === null ? {} : { condition: wmoCondition(c.weather_code) }),
         ...(stale ? { stale } : {}),

@@ -12,7 +12,7 @@ export interface Now {
   wind_speed_ms?: number;
   wind_direction_deg?: number;
   wind_gusts_ms?: number;
-  /** Intensity in mm per hour: MET Norway's amount for the current hour, Open-Meteo's last 15 minutes × 4. */
+  /** Intensity in mm per hour: MET Norway's amount for the current hour, Open-Meteo's sum over its `current.interval`, per hour. */
   precipitation_mm_h?: number;
   cloud_cover_percent?: number;
   condition?: Condition;
