@@ -2964,6 +2964,59 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("metadata and keys that answer with a redirect are not followed, to plain http or anywhere, and the log says where it led", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    // Where the first redirect leads: metadata naming the issuer that redirects, and the test issuer's keys.
+    const elsewhere = await startFake(() =>
+      json(200, JSON.stringify({ issuer: moved.origin, jwks_uri: `${issuer.origin}/jwks` })),
+    );
+    let keysMoved = false;
+    const moved: Fake = await startFake((request) => {
+      if (keysMoved) {
+        // The metadata is here; the keys answer with a redirect to where the test issuer's are.
+        return request.path === "/jwks"
+          ? json(302, "{}", { location: `${issuer.origin}/jwks` })
+          : json(200, JSON.stringify({ issuer: moved.origin, jwks_uri: `${moved.origin}/jwks` }));
+      }
+      if (request.path === "/.well-known/oauth-authorization-server") {
+        return json(301, "{}", { location: `${elsewhere.origin}/.well-known/oauth-authorization-server` });
+      }
+      return json(302, "{}", { location: "http://id.example/.well-known/openid-configuration?from=waiter" });
+    });
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: moved.origin }) },
+    );
+    const token = await sign({ scope: "waiter:read" }, { issuer: moved.origin });
+    const attempt = async () => {
+      const answer = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+      await answer.body.dump();
+      return answer.statusCode;
+    };
+    try {
+      expect(await attempt()).toBe(500);
+      expect(elsewhere.requests).toHaveLength(0);
+      // Each address, what it answered and where it led (without its query), and why that is not followed.
+      expect(served.stderr()).toContain(
+        `OAuth: the issuer ${moved.origin}/ cannot be reached (no metadata names its keys: ` +
+          `${moved.origin}/.well-known/oauth-authorization-server: 301 redirect to ${elsewhere.origin}/.well-known/oauth-authorization-server, not followed: the metadata is read at its well-known URL only; ` +
+          `${moved.origin}/.well-known/openid-configuration: 302 redirect to http://id.example/.well-known/openid-configuration, not followed: the metadata is read at its well-known URL only)`,
+      );
+      expect(served.stderr()).not.toContain("from=waiter");
+      keysMoved = true;
+      setClock(clock.now() + 60_000);
+      expect(await attempt()).toBe(500);
+      expect(served.stderr()).toContain(
+        `OAuth: the issuer ${moved.origin}/ cannot be reached (${moved.origin}/jwks: 302 redirect to ${issuer.origin}/jwks, not followed: the keys are read at the jwks_uri the metadata names only)`,
+      );
+    } finally {
+      setClock();
+      await served.close();
+      await moved.close();
+      await elsewhere.close();
+    }
+  });
+
   test("a session belongs to the user its token was issued to, not to every user of the same client", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     const open = async (token: string) => {

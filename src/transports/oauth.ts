@@ -62,17 +62,57 @@ function metadataUrls(issuer: URL): string[] {
 }
 
 /**
+ * What a redirect answered for `url` is, said, or undefined for an answer that is none: its
+ * status and where it leads (origin and path: a query may carry anything), and why it is not
+ * followed.
+ */
+function redirected(url: string, response: Response, why: string): string | undefined {
+  if (response.status < 300 || response.status > 399) return undefined;
+  const location = response.headers.get("location");
+  const to = location && URL.canParse(location, url) ? new URL(location, url) : undefined;
+  return `${url}: ${response.status} redirect${to ? ` to ${to.origin}${to.pathname}` : ""}, not followed: ${why}`;
+}
+
+/** A key set's address that answered with a redirect, which is not followed: the issuer's failure. */
+class KeysRedirectedError extends Error {}
+
+/**
+ * The fetch jose reads the key set with: as it asks, without following a redirect, and with one
+ * said as what it is rather than as jose's "Expected 200 OK".
+ */
+function keysFetch(fetch: Fetch): Fetch {
+  return async (url, init) => {
+    const response = await fetch(url, { ...init, redirect: "manual" });
+    const moved = redirected(url, response, "the keys are read at the jwks_uri the metadata names only");
+    if (!moved) return response;
+    await response.body?.cancel();
+    throw new KeysRedirectedError(moved);
+  };
+}
+
+/**
  * Where the issuer publishes its keys, read from its metadata: only metadata that names this
  * issuer (RFC 8414 3.3), and keys over https but on this machine, as every upstream is reached.
+ * A redirect is not followed, to https or to anywhere else: the metadata is at the well-known URL
+ * made from the issuer (RFC 8414 3), and a redirect, to plain http above all, would let whoever
+ * answers where it leads name the keys that tokens are checked with.
  */
 async function jwksUri(issuer: URL, fetch: Fetch): Promise<URL> {
   const failed: string[] = [];
   for (const url of metadataUrls(issuer)) {
-    const response = await fetch(url, { signal: AbortSignal.timeout(10_000) }).catch((err: Error) => {
-      failed.push(`${url}: ${whyFetchFailed(err)}`);
-      return undefined;
-    });
+    const response = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(10_000) }).catch(
+      (err: Error) => {
+        failed.push(`${url}: ${whyFetchFailed(err)}`);
+        return undefined;
+      },
+    );
     if (!response) continue;
+    const moved = redirected(url, response, "the metadata is read at its well-known URL only");
+    if (moved) {
+      await response.body?.cancel();
+      failed.push(moved);
+      continue;
+    }
     if (!response.ok) {
       failed.push(`${url}: ${response.status}`);
       continue;
@@ -116,9 +156,10 @@ function whyFetchFailed(err: Error): string {
 /**
  * Whether jose failed for want of the issuer (a key set it could not fetch) rather than because
  * of the token: its timeout, its generic error (a key set answered with no 200 or no JSON), an
- * answer that is no key set, or the network's failure under fetch.
+ * answer that is no key set, a redirect not followed, or the network's failure under fetch.
  */
 function issuerFailed(err: unknown): boolean {
+  if (err instanceof KeysRedirectedError) return true;
   if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return true;
   if (err instanceof errors.JOSEError) return err.code === "ERR_JOSE_GENERIC";
   return err instanceof TypeError && err.message === "fetch failed";
@@ -225,7 +266,7 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
   };
   const jwks = async () => {
     if (lessAgoThan(lookupFailedAt, ISSUER_RETRY_MS)) throw unreachable("it did not answer a moment ago");
-    keys ??= jwksUri(issuer, fetch).then((uri) => createRemoteJWKSet(uri, { [customFetch]: fetch }));
+    keys ??= jwksUri(issuer, fetch).then((uri) => createRemoteJWKSet(uri, { [customFetch]: keysFetch(fetch) }));
     const loading = keys;
     try {
       const loaded = await loading;
