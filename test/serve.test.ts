@@ -771,13 +771,21 @@ describe("sessions", () => {
     }
   });
 
-  test("once stopping, a session's stream is refused, to be opened again on the next start", async () => {
+  test("once stopping, a session's stream is ended, telling its client when to come back, and refused, to be opened again on the next start", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
     try {
       const opened = await initializeAt(served.url);
       const id = opened.headers["mcp-session-id"] as string;
       await opened.body.dump();
+      const listening = await request(`${served.url}/mcp`, {
+        headers: { accept: "text/event-stream", "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" },
+      });
+      expect(listening.statusCode).toBe(200);
+      await expect.poll(() => served.sessions.streams()).toBe(1);
       served.sessions.endStreams();
+      // The connection ends, not the session's stream: its last event is a retry, in ms, as the
+      // 503 below says Retry-After in seconds; no data, which a client of any version passes over.
+      expect(await listening.body.text()).toMatch(/(^|\n)retry: 5000\n\n$/);
       const stream = await request(`${served.url}/mcp`, {
         headers: { accept: "text/event-stream", "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" },
       });
@@ -2682,12 +2690,13 @@ describe("OAuth access tokens", () => {
         headers: { accept: "text/event-stream", authorization: lapsing, "mcp-session-id": id },
       });
       expect(stream.statusCode).toBe(200);
-      const ended = stream.body.text().then(() => "ended");
+      const ended = stream.body.text();
       let wait: NodeJS.Timeout | undefined;
       const stillOpen = new Promise((resolve) => {
         wait = setTimeout(() => resolve("still open"), 15_000);
       });
-      expect(await Promise.race([ended, stillOpen])).toBe("ended");
+      // It ends telling the client when to open it again, with the token it has by then.
+      expect(await Promise.race([ended, stillOpen])).toMatch(/(^|\n)retry: 5000\n\n$/);
       clearTimeout(wait);
       // Opened again with the lapsed token, it is refused: the client logs in again.
       const again = await request(`${served.url}/mcp`, {
@@ -2764,7 +2773,9 @@ describe("OAuth access tokens", () => {
       expect(resumed.statusCode).toBe(200);
       // It lapses: the call's stream ends without the answer, which the client comes back for
       // with the token it has then; the session's notification stream is its newer token's.
-      expect(await resumed.body.text()).not.toContain('"id":2');
+      const cut = await resumed.body.text();
+      expect(cut).not.toContain('"id":2');
+      expect(cut).toMatch(/(^|\n)retry: 5000\n\n$/);
       // The one stream left open is the notification stream.
       await expect.poll(() => served.sessions.streams()).toBe(1);
       await served.app.store?.add({

@@ -27,8 +27,9 @@ export interface McpSessions {
   /** Requests under way across the sessions, streams among them. */
   answering(): number;
   /**
-   * The first step of stopping: ends the sessions' notification streams and refuses new ones, so
-   * that only requests in flight keep connections open while they finish.
+   * The first step of stopping: ends the sessions' notification streams, telling their clients
+   * when to open them again, and refuses new ones, so that only requests in flight keep
+   * connections open while they finish.
    */
   endStreams(): void;
   /** Closes every session: their GET streams end and their servers stop. */
@@ -362,7 +363,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     count: () => open.size,
     endStreams() {
       stopping = true;
-      for (const entry of open.values()) entry.transport.closeStandaloneSSEStream();
+      for (const entry of open.values()) endHeldStream(entry.transport, undefined);
     },
     streams: () => [...open.values()].reduce((sum, entry) => sum + entry.streams, 0),
     answering: () => [...open.values()].reduce((sum, entry) => sum + entry.inFlight, 0),

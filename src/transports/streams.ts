@@ -14,11 +14,38 @@ function answerStreams(transport: WebStandardStreamableHTTPServerTransport): Map
 }
 
 /**
+ * How long a client waits before it opens again a stream waiter ended while its session goes on
+ * (on stopping, or as its token lapses), in ms: what a GET refused while stopping is told in
+ * Retry-After (5 s).
+ */
+const STREAM_RETRY_MS = 5000;
+
+/**
+ * Sends a stream's client, as its last event, the SSE retry field that says when to come back:
+ * MCP has a server that closes the connection but not the stream send one (2025-11-25, Streamable
+ * HTTP). The SDK's transport sends one only in the first event of a call's stream (its
+ * retryInterval), to clients of 2025-11-25 only, and none on the notification stream; it ends a
+ * stream with nothing. A field alone, with no data, is no event a client of any version hands on.
+ */
+function sayRetry(transport: WebStandardStreamableHTTPServerTransport, stream: StreamId) {
+  const { _streamMapping: streams } = transport as unknown as {
+    _streamMapping: Map<StreamId, { controller?: { enqueue(chunk: Uint8Array): void } }>;
+  };
+  try {
+    streams.get(stream)?.controller?.enqueue(Buffer.from(`retry: ${STREAM_RETRY_MS}\n\n`));
+  } catch {
+    // Its client went already.
+  }
+}
+
+/**
  * Ends the stream a GET reopens, if it is held: the session's notification stream, or the stream
- * `lastId` names (a call's, as a client of MCP 2025-11-25 comes back to it).
+ * `lastId` names (a call's, as a client of MCP 2025-11-25 comes back to it). Its client is told
+ * when to come back: the stream goes on, on another connection.
  */
 export function endHeldStream(transport: WebStandardStreamableHTTPServerTransport, lastId: string | undefined) {
   const stream = streamOf(lastId);
+  sayRetry(transport, stream);
   if (stream === NOTIFICATION_STREAM) transport.closeStandaloneSSEStream();
   else for (const [request, of] of answerStreams(transport)) if (of === stream) transport.closeSSEStream(request);
 }
