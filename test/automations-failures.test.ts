@@ -964,10 +964,46 @@ describe("automations are checked at start", () => {
     await server.close();
   });
 
-  test("a step of no known shape is refused with the shapes a step may have", () => {
-    const half = { ...PAID, do: [{ notify: "team" }] };
-    expect(() => loadConfig({ env: env([half]) }, toolsets())).toThrow(
-      /automation stripe-paid, step 1: a step is \{"tool": …, "args": \{…\}\}, \{"notify": <channel>, "text": …\} or \{"ack": true\}/,
+  test.each([[{ pay: "team" }], ["ack"], [[{ ack: true }]]])(
+    "a step that names no kind of step (%j) is told the shapes a step may have",
+    (half) => {
+      expect(() => loadConfig({ env: env([{ ...PAID, do: [half] }]) }, toolsets())).toThrow(
+        /automation stripe-paid, step 1: a step is \{"tool": …, "args": \{…\}\}, \{"notify": <channel>, "text": …\} or \{"ack": true\}/,
+      );
+    },
+  );
+
+  test("a step that names two kinds of step is told to make each a step of its own", () => {
+    const both = { ...PAID, do: [{ notify: "team", text: "{{payload.id}}", ack: true }] };
+    expect(() => loadConfig({ env: env([both]) }, toolsets())).toThrow(
+      'invalid setting WAITER_AUTOMATIONS at automation stripe-paid, step 1: it is both a notify step and an ack step; a step is {"tool": …, "args": {…}}, {"notify": <channel>, "text": …} or {"ack": true}: make each a step of its own',
+    );
+  });
+
+  test.each([
+    [
+      { notify: "team" },
+      "step 1, text: is missing; it takes the message: a template, where {{payload.id}} inserts a value from the event",
+    ],
+    [
+      { notify: "team", text: { path: "payload.id" } },
+      'step 1, text: is a template, not a {"path": …}: write the value into the text, as {{payload.id}}',
+    ],
+    [{ notify: "team", text: "" }, "step 1, text: is empty: a notify step sends a message"],
+    [{ notify: "", text: "Paid." }, "step 1, notify: is empty: it names a notification channel"],
+    [
+      { ack: false },
+      'step 1, ack: must be true: {"ack": true} acknowledges the event; leave the step out to leave the event unacknowledged (got false)',
+    ],
+    [{ tool: "" }, "step 1, tool: is empty: it names the tool to call"],
+    [
+      { tool: "eshop_order_get", args: [1] },
+      "step 1, args: must be an object of the tool's arguments by name, {} for none",
+    ],
+    [{ notify: "team", txt: "Paid." }, 'step 1: unknown key "txt" (did you mean text?)'],
+  ])("a step of a known kind that is written wrong (%j) is told what is wrong with it", (half, message) => {
+    expect(() => loadConfig({ env: env([{ ...PAID, do: [half] }]) }, toolsets())).toThrow(
+      `invalid setting WAITER_AUTOMATIONS at automation stripe-paid, ${message}`,
     );
   });
 

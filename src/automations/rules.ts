@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { closedObject, jsonSetting, NAME, settingName } from "../settings.js";
+import { closedObject, jsonSetting, NAME, settingName, settingsErrors } from "../settings.js";
 
 /**
  * Automations as the config file declares them: when an event of a source (and type) arrives
@@ -48,14 +48,67 @@ export function isPathArgument(value: unknown): value is { path: string } {
   );
 }
 
-const step = z.union(
-  [
-    closedObject("a tool step", { tool: z.string().min(1), args: z.record(z.string(), argument).default({}) }),
-    closedObject("a notify step", { notify: z.string().min(1), text: z.string().min(1) }),
-    closedObject("an ack step", { ack: z.literal(true) }),
-  ],
-  { error: 'a step is {"tool": …, "args": {…}}, {"notify": <channel>, "text": …} or {"ack": true}' },
-);
+/** The shapes a step may have, as a step that has none of them is told. */
+const SHAPES = 'a step is {"tool": …, "args": {…}}, {"notify": <channel>, "text": …} or {"ack": true}';
+
+/** The kinds of step, by the key that names each. */
+const STEPS = {
+  tool: closedObject("a tool step", {
+    tool: z.string().min(1, "is empty: it names the tool to call"),
+    args: z
+      .record(z.string(), argument, { error: "must be an object of the tool's arguments by name, {} for none" })
+      .default({}),
+  }),
+  notify: closedObject("a notify step", {
+    notify: z.string().min(1, "is empty: it names a notification channel"),
+    text: z
+      .string({
+        error: (issue) =>
+          issue.input === undefined
+            ? undefined
+            : isPathArgument(issue.input)
+              ? 'is a template, not a {"path": …}: write the value into the text, as {{payload.id}}'
+              : "must be text: a template, where {{payload.id}} inserts a value from the event",
+      })
+      .min(1, "is empty: a notify step sends a message")
+      .describe("the message: a template, where {{payload.id}} inserts a value from the event"),
+  }),
+  ack: closedObject("an ack step", {
+    ack: z.literal(true, {
+      error: 'must be true: {"ack": true} acknowledges the event; leave the step out to leave the event unacknowledged',
+    }),
+  }),
+};
+type Kind = keyof typeof STEPS;
+const KIND_NAMES: Record<Kind, string> = { tool: "a tool step", notify: "a notify step", ack: "an ack step" };
+
+/**
+ * A step, of the kind the key it has names (tool, notify or ack): one that names a kind is checked
+ * as a step of that kind, so what is wrong with it is said (its text left out, `"ack": false`), not
+ * only that it is none of the three; one that names none, or several, is told their shapes.
+ */
+const step = z.unknown().transform((value, ctx) => {
+  const kinds =
+    typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (Object.keys(STEPS) as Kind[]).filter((kind) => kind in value)
+      : [];
+  const [kind] = kinds;
+  if (kind === undefined || kinds.length > 1) {
+    const names = kinds.map((k) => KIND_NAMES[k]);
+    const several = `${names.length === 2 ? "both " : ""}${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+    ctx.addIssue({
+      code: "custom",
+      message: kinds.length > 1 ? `it is ${several}; ${SHAPES}: make each a step of its own` : SHAPES,
+    });
+    return z.NEVER;
+  }
+  const checked = STEPS[kind].safeParse(value, { error: settingsErrors });
+  if (!checked.success) {
+    for (const issue of checked.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+    return z.NEVER;
+  }
+  return checked.data as z.output<(typeof STEPS)[Kind]>;
+});
 export type Step = z.output<typeof step>;
 
 /** The tool a step calls: a notification is notify_send, an ack events_ack. */
