@@ -178,7 +178,7 @@ describe("GitHub", () => {
         ),
       );
     expect(signed("issues")).toEqual({ kind: "accept", id: "72d3162e-cc78-11e3-81ab-4c9367dc0958", type: "issues" });
-    expect(signed("ping")).toEqual({ kind: "ping" });
+    expect(signed("ping")).toEqual({ kind: "ping", signed: true });
   });
 
   test("a signature from @octokit/webhooks-methods, with the payload's action in the type", async () => {
