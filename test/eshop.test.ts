@@ -94,6 +94,7 @@ beforeEach(() => {
     fake.queue.length = 0;
     fake.intercept = undefined;
     fake.settings.version = "10.2.2";
+    fake.settings.droppedHeaders = [];
   }
 });
 
@@ -188,6 +189,47 @@ describe("orders", () => {
     expect(woo.requests.filter((r) => r.path.endsWith("/orders")).map((r) => r.query.get("page"))).toEqual(
       expect.arrayContaining(["1", "2", "3"]),
     );
+  });
+
+  test("a proxy that drops X-WP-Total and X-WP-TotalPages: a full page offers the next, an empty one ends the list, the total is said unknown", async () => {
+    const walk = async (page_size: number) => {
+      const pages: { orders: Summary[]; total?: number; next_cursor?: string; text: string }[] = [];
+      let cursor: string | undefined;
+      do {
+        const result = await server.call("eshop_orders_list", {
+          customer_id: C.jana,
+          page_size,
+          ...(cursor ? { cursor } : {}),
+        });
+        expect(result.isError, text(result)).toBeFalsy();
+        const page = data<{ orders: Summary[]; total?: number; next_cursor?: string }>(result);
+        pages.push({ ...page, text: text(result) });
+        cursor = page.next_cursor;
+      } while (cursor && pages.length < 10);
+      return pages;
+    };
+    woo.settings.droppedHeaders = ["x-wp-total", "x-wp-totalpages", "link"];
+    // Jana has 3 orders: a full page of 3 may have more after it; the next, empty, ends the list.
+    const [full, empty, ...rest] = await walk(3);
+    expect(rest).toEqual([]);
+    expect(full?.orders.map((o) => o.id).sort()).toEqual([7015, 7066, 7084]);
+    expect(full).not.toHaveProperty("total");
+    expect(full?.text).toMatch(/\n3 orders; the shop did not say how many in all; next page: cursor "p2\.[0-9a-f]{8}"/);
+    expect(empty?.orders).toEqual([]);
+    expect(empty).not.toHaveProperty("next_cursor");
+    expect(empty?.text).toBe(
+      "No more orders: the page before was the last (the shop did not say how many there are). If the list changed since that cursor was handed out, call again without cursor to list it from the first page.",
+    );
+    // A page that is not full is the last.
+    const byTwo = await walk(2);
+    expect(byTwo.map((p) => p.orders.length)).toEqual([2, 1]);
+    expect(byTwo[1]?.text).toMatch(/\n1 orders?; the shop did not say how many in all$/);
+
+    // The standard Link header, where the proxy keeps it, says which page is the last.
+    woo.settings.droppedHeaders = ["x-wp-total", "x-wp-totalpages"];
+    const linked = await walk(1);
+    expect(linked.map((p) => p.orders.length)).toEqual([1, 1, 1]);
+    expect(linked.flatMap((p) => p.orders.map((o) => o.id)).sort()).toEqual([7015, 7066, 7084]);
   });
 
   test("fifty reads at once reach the shop four at a time: a shop on shared hosting has few PHP workers", async () => {

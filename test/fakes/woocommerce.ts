@@ -374,8 +374,11 @@ export interface WooCommerceFake extends Fake {
   shop: WooShop;
   /** The REST root, e.g. http://127.0.0.1:41234/wp-json/wc/v3 */
   api: string;
-  /** Can be changed while running. */
-  settings: { stripAuthorization: boolean; plainHttp: boolean; version: string };
+  /**
+   * Can be changed while running. `droppedHeaders` (lowercase names) plays a proxy or cache in
+   * front of the shop that drops these headers from its answers (X-WP-Total, X-WP-TotalPages, Link).
+   */
+  settings: { stripAuthorization: boolean; plainHttp: boolean; version: string; droppedHeaders: string[] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1887,6 +1890,7 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
     stripAuthorization: options.stripAuthorization ?? false,
     plainHttp: options.plainHttp ?? false,
     version: options.version ?? "10.2.2",
+    droppedHeaders: [] as string[],
   };
   const home = options.home ?? "";
   let data = buildShop();
@@ -1936,10 +1940,13 @@ export async function startWooCommerce(options: WooCommerceOptions = {}): Promis
 
     const reply = (answer: Reply): FakeAnswer => {
       if (WRITES.includes(method)) writes.push({ method, route, status: answer.status, body: json });
+      const headers = Object.entries({ "content-type": "application/json; charset=UTF-8", ...answer.headers }).filter(
+        ([name]) => !settings.droppedHeaders.includes(name.toLowerCase()),
+      );
       return {
         status: answer.status,
         // WordPress's json_encode() escapes slashes.
-        headers: { "content-type": "application/json; charset=UTF-8", ...answer.headers },
+        headers: Object.fromEntries(headers),
         body: JSON.stringify(answer.body).replace(/\//g, "\\/"),
       };
     };

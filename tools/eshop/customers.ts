@@ -2,7 +2,7 @@ import { z } from "zod";
 import { oneLine, quote } from "../../src/shown.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { ShopProvider } from "./provider.js";
-import { customerOut, pageLine, pageRequest, pageResult, paging, pagingOut } from "./shapes.js";
+import { customerOut, listEnded, pageLine, pageRequest, pageResult, paging, pagingOut } from "./shapes.js";
 
 /** WooCommerce searches by the email alone when given one, and would drop `search` unsaid. */
 function emailAndSearch(args: { search?: string | undefined; email?: string | undefined }): string | undefined {
@@ -37,6 +37,8 @@ export function customerTools(shop: ShopProvider): Tool[] {
         return { customers: page.items, ...pageResult(page, request) };
       },
       render(r, args) {
+        const ended = r.customers.length === 0 && listEnded(r, args, "customers");
+        if (ended) return ended;
         if (r.customers.length === 0) {
           const none = args.email
             ? `No customer account has the email ${quote(args.email)}.`

@@ -5,6 +5,7 @@ import { clock } from "../../src/time.js";
 import { defineTool, notBlank, type Tool } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider } from "./provider.js";
 import {
+  listEnded,
   noneMatch,
   noteOut,
   oneAtATime,
@@ -186,7 +187,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       return { orders: page.items, ...pageResult(page, request) };
     },
     render(r, args) {
-      if (r.orders.length === 0) return noOrders(args);
+      if (r.orders.length === 0) return listEnded(r, args, "orders") ?? noOrders(args);
       return [...r.orders.map(summaryLine), pageLine(r.orders.length, r, "orders")].join("\n");
     },
   });

@@ -5,6 +5,7 @@ import { oneLine, quote } from "../../src/shown.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
 import type { Product, ShopProvider } from "./provider.js";
 import {
+  listEnded,
   noneMatch,
   oneAtATime,
   pageLine,
@@ -137,7 +138,7 @@ export function productTools(shop: ShopProvider): Tool[] {
       return { products, ...(currency ? { currency } : {}), ...pageResult(page, request) };
     },
     render(r, args) {
-      if (r.products.length === 0) return noProducts(args);
+      if (r.products.length === 0) return listEnded(r, args, "products") ?? noProducts(args);
       const lines = r.products.map((p) => productLine(p, r.currency));
       return [...lines, pageLine(r.products.length, r, "products")].join("\n");
     },

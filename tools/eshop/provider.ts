@@ -46,9 +46,10 @@ export interface PageRequest {
 
 export interface Page<T> {
   items: T[];
-  /** Items matching, across all pages. */
-  total: number;
-  pages: number;
+  /** Items matching, across all pages; undefined when the shop did not say (a proxy dropped it). */
+  total?: number;
+  /** Pages of this size; undefined when the shop did not say. */
+  pages?: number;
 }
 
 export interface OrderFilter {

@@ -165,7 +165,7 @@ export const paging = {
 };
 
 export const pagingOut = {
-  total: z.number().describe("Matches, all pages."),
+  total: z.number().optional().describe("Matches, all pages, if known."),
   next_cursor: z.string().optional(),
 };
 
@@ -198,17 +198,35 @@ export function pageRequest(list: string, args: { page_size: number; cursor?: st
   return { page: Number(page), size: args.page_size, tag };
 }
 
-export function pageResult<T>(page: Page<T>, request: ListPage): { total: number; next_cursor?: string } {
-  if (page.items.length === 0 && request.page > 1 && page.total > 0) {
+export function pageResult<T>(page: Page<T>, request: ListPage): { total?: number; next_cursor?: string } {
+  if (page.items.length === 0 && request.page > 1 && page.total !== undefined && page.total > 0) {
     const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
+    const pages = page.pages ?? Math.ceil(page.total / request.size);
     throw new ToolError(
-      `There is no page ${request.page}, only ${count(page.pages, "page")} of this size (${count(page.total, "item")}): the list changed since that cursor was handed out; call again without cursor to list it from the first page.`,
+      `There is no page ${request.page}, only ${count(pages, "page")} of this size (${count(page.total, "item")}): the list changed since that cursor was handed out; call again without cursor to list it from the first page.`,
     );
   }
+  // A shop that does not say how many pages there are (a proxy dropped its headers) may have more
+  // after a full page; the page after the last is empty, and ends the list.
+  const more = page.pages === undefined ? page.items.length === request.size : request.page < page.pages;
   return {
-    total: page.total,
-    ...(request.page < page.pages ? { next_cursor: `p${request.page + 1}.${request.tag}` } : {}),
+    ...(page.total === undefined ? {} : { total: page.total }),
+    ...(more ? { next_cursor: `p${request.page + 1}.${request.tag}` } : {}),
   };
+}
+
+/**
+ * What an empty page a cursor led to says where the shop did not say how many there are: the
+ * page before was full and the last. Undefined for any other empty list.
+ */
+export function listEnded(
+  result: { total?: number | undefined },
+  args: { cursor?: string | undefined },
+  what: string,
+): string | undefined {
+  return result.total === undefined && args.cursor
+    ? `No more ${what}: the page before was the last (the shop did not say how many there are). If the list changed since that cursor was handed out, call again without cursor to list it from the first page.`
+    : undefined;
 }
 
 /**
@@ -216,11 +234,17 @@ export function pageResult<T>(page: Page<T>, request: ListPage): { total: number
  * first match: a change that takes listed items out of the filters moves later ones onto pages
  * already read, so a model that works through a list page by page would skip them.
  */
-export function pageLine(shown: number, result: { total: number; next_cursor?: string }, what: string): string {
+export function pageLine(
+  shown: number,
+  result: { total?: number | undefined; next_cursor?: string | undefined },
+  what: string,
+): string {
   const more = result.next_cursor
     ? `; next page: cursor "${result.next_cursor}" (after changing listed ${what} so they no longer match, list from the first page again: pages count from the first match)`
     : "";
-  return `${shown} of ${result.total} ${what}${more}`;
+  return result.total === undefined
+    ? `${shown} ${what}; the shop did not say how many in all${more}`
+    : `${shown} of ${result.total} ${what}${more}`;
 }
 
 /**

@@ -418,12 +418,18 @@ export function wooCommerce(api: Upstream): ShopProvider {
   ): Promise<Page<T>> {
     const response = await api.send(path, { query: { ...query, page: page.page, per_page: page.size } }, call);
     const items = api.read(z.array(schema), response) as z.output<S>[];
-    const total = Number(response.headers["x-wp-total"] ?? items.length);
-    const pages = Number(response.headers["x-wp-totalpages"] ?? 1);
+    const header = (name: string) => [response.headers[name] ?? []].flat().join(", ").trim();
+    const count = (name: string) => (/^\d+$/.test(header(name)) ? Number(header(name)) : undefined);
+    // A proxy or cache may drop WordPress's X-WP-* headers. The standard Link header, if it stays,
+    // still says which page is the last: one with a prev link and no next link.
+    const total = count("x-wp-total");
+    const link = header("link");
+    const last = /rel="?prev\b/.test(link) && !/rel="?next\b/.test(link) ? page.page : undefined;
+    const pages = count("x-wp-totalpages") ?? (total === undefined ? last : Math.ceil(total / page.size));
     return {
       items: items.map(map),
-      total: Number.isFinite(total) ? total : items.length,
-      pages: Number.isFinite(pages) ? pages : 1,
+      ...(total === undefined ? {} : { total }),
+      ...(pages === undefined ? {} : { pages }),
     };
   }
 
