@@ -279,6 +279,27 @@ describe("orders", () => {
     expect(unpaidIds()).toEqual([]);
   });
 
+  test("a cursor past the end of a list that matches nothing now says to list it again from the first page", async () => {
+    const again =
+      "There is no page 2, and nothing matches now: the list changed since that cursor was handed out; call again without cursor to list it from the first page.";
+    // Jana's orders move to another account between her first page and her second.
+    const byOne = { customer_id: C.jana, page_size: 1 };
+    const next = data<{ next_cursor: string }>(await server.call("eshop_orders_list", byOne)).next_cursor;
+    for (const order of woo.shop.orders.values()) if (order.customer_id === C.jana) order.customer_id = 0;
+    const orders = await server.call("eshop_orders_list", { ...byOne, cursor: next });
+    expect(orders.isError).toBe(true);
+    expect(text(orders)).toBe(again);
+
+    // The products out of stock are restocked between pages.
+    const out = { stock_status: "outofstock", page_size: 1 };
+    const first = data<{ next_cursor: string }>(await server.call("eshop_products_list", out));
+    expect(first.next_cursor).toBeDefined();
+    for (const product of woo.shop.products.values()) product.stock_status = "instock";
+    const products = await server.call("eshop_products_list", { ...out, cursor: first.next_cursor });
+    expect(products.isError).toBe(true);
+    expect(text(products)).toBe(again);
+  });
+
   test("a cursor goes with the list and the arguments that gave it: another list's, or one given other filters, is refused, not read as this list's page", async () => {
     const refusal = (cursor: string) =>
       `cursor "${cursor}" was handed out by another list, or for other arguments than these: call again with the arguments of the call that gave it, page_size too, or without cursor for the first page.`;

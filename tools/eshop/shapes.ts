@@ -199,11 +199,16 @@ export function pageRequest(list: string, args: { page_size: number; cursor?: st
 }
 
 export function pageResult<T>(page: Page<T>, request: ListPage): { total?: number; next_cursor?: string } {
-  if (page.items.length === 0 && request.page > 1 && page.total !== undefined && page.total > 0) {
+  // A cursor past the end: the list shrank, or emptied, since it was handed out.
+  if (page.items.length === 0 && request.page > 1 && page.total !== undefined) {
     const count = (n: number, what: string) => `${n} ${what}${n === 1 ? "" : "s"}`;
     const pages = page.pages ?? Math.ceil(page.total / request.size);
+    const left =
+      page.total > 0
+        ? `, only ${count(pages, "page")} of this size (${count(page.total, "item")})`
+        : ", and nothing matches now";
     throw new ToolError(
-      `There is no page ${request.page}, only ${count(pages, "page")} of this size (${count(page.total, "item")}): the list changed since that cursor was handed out; call again without cursor to list it from the first page.`,
+      `There is no page ${request.page}${left}: the list changed since that cursor was handed out; call again without cursor to list it from the first page.`,
     );
   }
   // A shop that does not say how many pages there are (a proxy dropped its headers) may have more
