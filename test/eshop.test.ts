@@ -1140,6 +1140,29 @@ describe("status and notes", () => {
     );
   });
 
+  test("a paid order moved back to pending or failed is said to keep its payment, which the change does not refund", async () => {
+    woo.shop.order(O.processing).transaction_id = "ch_3Qpaid";
+    const pending = await server.call("eshop_order_update_status", { id: O.processing, status: "pending" });
+    expect(data(pending)).toMatchObject({ changed: true, order: { status: "pending" }, transaction_id: "ch_3Qpaid" });
+    expect(text(pending)).toMatch(
+      /processing → pending\.\nIt was paid \(\d{4}-\d\d-\d\d \d\d:\d\d UTC, transaction ch_3Qpaid\): moving it to pending sent no money back, and the shop now awaits another payment for it\. Unless that payment was reversed, refund it through the payment gateway that took it, or the customer may pay twice\.$/,
+    );
+    woo.shop.reset();
+    expect(text(await server.call("eshop_order_update_status", { id: O.processing, status: "failed" }))).toMatch(
+      /processing → failed\.\nIt was paid \(.* UTC, transaction pi_\w+\): moving it to failed sent no money back, and the shop now awaits another payment for it\./,
+    );
+    // Paid, then held: the payment may never have come.
+    woo.shop.reset();
+    await server.call("eshop_order_update_status", { id: O.processing, status: "on-hold" });
+    expect(text(await server.call("eshop_order_update_status", { id: O.processing, status: "pending" }))).toMatch(
+      /on-hold → pending\.\nIt was recorded paid \(.* UTC, transaction pi_\w+\) before it was put on hold: moving it to pending sent no money back, and the shop now awaits another payment for it\. Check with the payment gateway or the bank that the payment came and was not reversed before refunding it there\.$/,
+    );
+    // An order never paid says nothing of money.
+    expect(text(await server.call("eshop_order_update_status", { id: O.onHold, status: "pending" }))).toMatch(
+      /on-hold → pending\.$/,
+    );
+  });
+
   test("an unpaid order with nothing to ship set to processing is said to count paid, though the shop gives it no paid date", async () => {
     // WooCommerce dates it paid only when it is completed, but counts it paid (and grants its downloads) in processing.
     for (const item of woo.shop.order(O.pending1999).line_items) item.product_id = P.ebook;

@@ -21,6 +21,9 @@ import {
   utcMinute,
 } from "./shapes.js";
 
+/** The statuses in which WooCommerce takes an order to await payment (WC_Order::needs_payment()). */
+const AWAITING_PAYMENT = ["pending", "failed"];
+
 /** Notes an order answer shows, newest first. */
 const NOTES_SHOWN = 10;
 /** Characters of a note the text shows; structuredContent has it whole. */
@@ -351,7 +354,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         // the shop says it needs payment then, and a new payment pays it. A shop that does not say
         // (WooCommerce before 6.6) decides it so: pending or failed, with a total above 0.
         const needsPayment =
-          before.needs_payment ?? (["pending", "failed"].includes(before.status) && /[1-9]/.test(before.total));
+          before.needs_payment ?? (AWAITING_PAYMENT.includes(before.status) && /[1-9]/.test(before.total));
         if (before.paid && !needsPayment) {
           return { already_paid: true, order: orderStateOut.parse(before), ...stored };
         }
@@ -416,6 +419,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       previous_status: z.string(),
       order: orderStateOut,
       paid_now: z.boolean().optional(),
+      transaction_id: z.string().optional(),
       note_id: z.number().optional(),
       note_error: z.string().optional(),
     },
@@ -431,6 +435,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
           order: orderStateOut.parse(after),
           // The shop dates a payment when a status it counts paid is set, if the order had no date.
           ...(!before.paid && after.paid ? { paid_now: true } : {}),
+          ...(after.transaction_id ? { transaction_id: after.transaction_id } : {}),
         };
         // The note goes with the change, so that the same call again (a retry) adds no second one.
         if (!note) return result;
@@ -457,6 +462,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const refundIt = heldPaid
         ? "Check with the payment gateway or the bank that the payment came and was not reversed before refunding it there."
         : "Refund the payment through the payment gateway that took it.";
+      const recorded = [
+        r.order.paid && utcMinute(r.order.paid),
+        r.transaction_id && `transaction ${oneLine(r.transaction_id)}`,
+      ]
+        .filter(Boolean)
+        .join(", ");
+      const paidOn = `${heldPaid ? "It was recorded paid" : "It was paid"}${recorded ? ` (${recorded})` : ""}${heldPaid ? " before it was put on hold" : ""}`;
       const money = !r.changed
         ? ""
         : r.order.status === "refunded"
@@ -465,11 +477,15 @@ export function orderTools(shop: ShopProvider): Tool[] {
             : "\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return."
           : r.order.status === "cancelled" && wasPaid
             ? `\n${heldPaid ? "It was recorded paid" : "It was paid"}${r.order.paid ? ` (${utcMinute(r.order.paid)})` : ""}${heldPaid ? " before it was put on hold" : ""}: cancelling sent no money back. ${refundIt}`
-            : // An order with nothing to ship counts paid in processing too, though the shop dates it
-              // paid only when it is completed.
-              !wasPaid && shop.paidStatuses.includes(r.order.status)
-              ? `\nThe shop counts it paid now${r.order.paid ? ` (${utcMinute(r.order.paid)})` : ""}, though no payment was checked; eshop_order_mark_paid is for payments that came.`
-              : "";
+            : // Set back to await payment (a bounced transfer, a chargeback): the shop keeps the paid
+              // date and would take a new payment, while the old one is still taken unless reversed.
+              AWAITING_PAYMENT.includes(r.order.status) && wasPaid
+              ? `\n${paidOn}: moving it to ${r.order.status} sent no money back, and the shop now awaits another payment for it. ${heldPaid ? refundIt : "Unless that payment was reversed, refund it through the payment gateway that took it, or the customer may pay twice."}`
+              : // An order with nothing to ship counts paid in processing too, though the shop dates it
+                // paid only when it is completed.
+                !wasPaid && shop.paidStatuses.includes(r.order.status)
+                ? `\nThe shop counts it paid now${r.order.paid ? ` (${utcMinute(r.order.paid)})` : ""}, though no payment was checked; eshop_order_mark_paid is for payments that came.`
+                : "";
       return r.changed
         ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${money}`
         : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed${r.note_error ? ", so the note was not added (eshop_order_add_note adds one)" : ""}.`;
