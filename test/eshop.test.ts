@@ -391,6 +391,18 @@ describe("orders", () => {
     expect(woo.requests.at(-1)?.query.get("dates_are_gmt")).toBe("true");
   });
 
+  test('a search that is only "#" is refused, not sent as no search that lists every order', async () => {
+    const before = woo.requests.length;
+    for (const search of ["#", " # ", "#\t"]) {
+      const result = await server.call("eshop_orders_list", { search });
+      expect(result.isError, JSON.stringify(search)).toBe(true);
+      expect(text(result)).toBe(
+        'search "#" names no order: give the number after the "#" ("#7084"), or leave search out to list every order.',
+      );
+    }
+    expect(woo.requests.length).toBe(before);
+  });
+
   test("after and before are UTC unless they name an offset, with or without seconds; the shop hears UTC", async () => {
     const created = woo.shop.order(O.pendingStockManaged).dateCreated.getTime();
     const minute = 60_000;

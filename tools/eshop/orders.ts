@@ -145,6 +145,16 @@ function emptyRange({
     : undefined;
 }
 
+/**
+ * Why a search of "#" alone is refused: the "#" before an order number is left out, and with no
+ * number after it nothing is searched, so the list would be every order.
+ */
+function hashAlone({ search }: { search?: string | undefined }): string | undefined {
+  return search === "#"
+    ? 'search "#" names no order: give the number after the "#" ("#7084"), or leave search out to list every order.'
+    : undefined;
+}
+
 export function orderTools(shop: ShopProvider): Tool[] {
   const statuses = shop.orderStatuses as [string, ...string[]];
   const status = z.enum(statuses);
@@ -170,7 +180,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     },
     output: { orders: z.array(orderSummaryOut), ...pagingOut },
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
-    refuses: emptyRange,
+    refuses: (args) => emptyRange(args) ?? hashAlone(args),
     async run(args, call) {
       const { after, before } = args;
       // "#7084" is how the shop writes an order number; its search knows the number without "#".
