@@ -639,6 +639,39 @@ describe("orders", () => {
     expect(shown.filter((line) => line.startsWith("Note ") && line.includes(" by "))).toHaveLength(1);
   });
 
+  test("notes read as the shop's admin shows them: WooCommerce's HTML entities decoded, tags left out", async () => {
+    // WooCommerce writes its stock notes with an entity: "Espresso (COF-ESP-1KG) 40&rarr;38".
+    await server.call("eshop_order_mark_paid", { id: O.pendingStockManaged });
+    const stock = woo.shop.order(O.pendingStockManaged).notes.find((n) => n.note.startsWith("Stock levels reduced"));
+    expect(stock?.note).toContain("&rarr;");
+    // A gateway's plugin writes a price as wc_price() makes it, a link, a line break.
+    woo.shop.order(O.pendingStockManaged).notes.push({
+      id: 997,
+      author: "system",
+      date: new Date("2026-12-01T09:00:00Z"),
+      note: 'Refunded <span class="woocommerce-Price-amount amount"><bdi>21.99&nbsp;<span class="woocommerce-Price-currencySymbol">&euro;</span></bdi></span> (Charge ID: <a href="https://dashboard.stripe.com/payments/ch_3Q">ch_3Q</a>)<br />Reason: Damaged &amp; returned',
+      customer_note: false,
+    });
+    const result = await server.call("eshop_order_get", { id: O.pendingStockManaged });
+    const notes = data<{ notes: { id: number; note: string }[] }>(result).notes;
+    const reduced = notes.find((n) => n.note.startsWith("Stock levels reduced"))?.note;
+    expect(reduced).toMatch(/^Stock levels reduced: .+ \d+→\d+/);
+    expect(reduced).not.toContain("&");
+    expect(notes.find((n) => n.id === 997)?.note).toBe(
+      "Refunded 21.99\u00a0€ (Charge ID: ch_3Q)\nReason: Damaged & returned",
+    );
+    expect(text(result)).toContain(': "Refunded 21.99 € (Charge ID: ch_3Q) Reason: Damaged & returned"');
+    expect(text(result)).toMatch(/: "Stock levels reduced: .+ \d+→\d+/);
+    const noteLines = text(result)
+      .split("\n")
+      .filter((line) => line.startsWith("Note "));
+    expect(noteLines.filter((line) => /&\w+;|<\/?[a-z]/.test(line))).toEqual([]);
+
+    // A note added comes back as the shop keeps it, and reads as the order's notes do.
+    const added = await server.call("eshop_order_add_note", { id: O.pendingStockManaged, note: "Tom &amp; Jerry's" });
+    expect(data(added)).toMatchObject({ note: { note: "Tom & Jerry's" } });
+  });
+
   test("a buyer's long name or address leaves the order's own email, customer and address parts shown", async () => {
     const auth = { authorization: `Basic ${basic(CONSUMER_KEY, CONSUMER_SECRET)}` };
     const order = (await (await fetch(`${woo.api}/orders/${O.pending1999}`, { headers: auth })).json()) as {

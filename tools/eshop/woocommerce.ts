@@ -300,11 +300,20 @@ function toCustomer(c: z.output<typeof customerSchema>): Customer {
   };
 }
 
+/**
+ * A note's text as the shop's admin shows it: WooCommerce writes its own in HTML (stock notes'
+ * "40&rarr;38", a refund's price as wc_price() makes it) and a gateway's plugin a link or a line
+ * break (`<br />`, kept as one).
+ */
+function noteText(note: string): string {
+  return htmlAsText(note.replace(/<br\s*\/?>/gi, "\n"));
+}
+
 function toNote(n: z.output<typeof noteSchema>): Note {
   return {
     id: n.id,
     date: utc(n.date_created_gmt) as string,
-    note: n.note,
+    note: noteText(n.note),
     customer_note: n.customer_note,
     ...(present(n.author) ? { author: n.author as string } : {}),
   };
