@@ -179,10 +179,18 @@ describe("deadlines and timeouts", () => {
     }
   });
 
-  test("a response timeout ends a request that stalls", async () => {
+  test("a response timeout ends a request that stalls, said as no answer begun or one that stopped midway", async () => {
     fake.delayMs = 3_000;
     const error = await failure(client({ responseTimeoutMs: 200, maxRetries: 0 }).send("/stall", {}, call()));
-    expect(error.message).toMatch(/stopped answering \(nothing for 0.2 s\)/);
+    expect(error.message).toMatch(
+      /^Test API \(127\.0\.0\.1:\d+\) did not begin to answer within 0\.2 s; try again later\.$/,
+    );
+    fake.delayMs = 0;
+    fake.queue.push({ status: 200, body: '{"n": 1, "more": "to come"}', stallAfter: 8 });
+    const midway = await failure(client({ responseTimeoutMs: 200, maxRetries: 0 }).send("/stall", {}, call()));
+    expect(midway.message).toMatch(
+      /^Test API \(127\.0\.0\.1:\d+\) began to answer, then stopped midway \(nothing more for 0\.2 s\); try again later\.$/,
+    );
   });
 
   const hasPython = spawnSync("python3", ["--version"]).status === 0;

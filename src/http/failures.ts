@@ -88,11 +88,23 @@ export function describeFailure(
         )
       : new UpstreamError(`The request to ${where} was cancelled.`);
   }
+  // undici's headers timeout: no answer's status and headers came within the response timeout
+  // (the request may still be worked on); its body timeout: an answer begun, then nothing more of
+  // it for as long. A status line alone, its headers cut short, is no answer begun either.
   if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
-    const silent = `nothing for ${options.responseTimeoutMs / 1000} s`;
-    return changes
-      ? new UnconfirmedChange(`${where} did not confirm the change (${silent}); it ${unconfirmed(changeAdvice)}`)
-      : new UpstreamError(`${where} stopped answering (${silent}); try again later.`);
+    const seconds = options.responseTimeoutMs / 1000;
+    const begun = code === "UND_ERR_BODY_TIMEOUT";
+    if (changes) {
+      const silent = begun
+        ? `its answer stopped midway, nothing more for ${seconds} s`
+        : `no answer began within ${seconds} s`;
+      return new UnconfirmedChange(`${where} did not confirm the change (${silent}); it ${unconfirmed(changeAdvice)}`);
+    }
+    return new UpstreamError(
+      begun
+        ? `${where} began to answer, then stopped midway (nothing more for ${seconds} s); try again later.`
+        : `${where} did not begin to answer within ${seconds} s; try again later.`,
+    );
   }
   if (code === "UND_ERR_CONNECT_TIMEOUT") {
     return new UpstreamError(

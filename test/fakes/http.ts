@@ -15,6 +15,8 @@ export interface FakeAnswer {
   breakAfter?: number;
   /** After the headers and the body, send one more space every this many ms until the connection closes. */
   dripMs?: number;
+  /** Send the headers and this many bytes of the body, then nothing more, the connection kept open. */
+  stallAfter?: number;
 }
 
 export interface SeenRequest {
@@ -100,6 +102,10 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer): P
         res.writeHead(answer.status, encoding ? { ...answer.headers, "content-encoding": encoding } : answer.headers);
         if (answer.breakAfter !== undefined) {
           res.write(Buffer.from(body ?? "").subarray(0, answer.breakAfter), () => req.socket.destroy());
+          return;
+        }
+        if (answer.stallAfter !== undefined) {
+          res.write(Buffer.from(body ?? "").subarray(0, answer.stallAfter));
           return;
         }
         if (answer.dripMs) {
