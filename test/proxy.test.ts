@@ -54,7 +54,9 @@ beforeEach(() => {
   proxy.seen.length = 0;
   proxy.credentials = undefined;
   proxy.refuse = undefined;
+  proxy.refuseNext = [];
   proxy.hold = false;
+  proxy.portal = undefined;
 });
 
 const shop = (url: string, env: Record<string, string> = {}) => ({
@@ -198,6 +200,47 @@ test("a proxy that refuses the CONNECT, or cannot reach the shop, says so as the
   expect(await failureThrough(proxy.origin)).toContain(
     `Could not reach WooCommerce (shop.example) through the proxy ${proxy.origin} (HTTPS_PROXY): it answered 502 to waiter's CONNECT, as it could not reach the service: the service or the network beyond the proxy is down, try again later.`,
   );
+});
+
+test("a 5xx to the CONNECT is tried again within the call, a change's too, as it never reached the service; a 407 is not", async () => {
+  // Tunnelled to a fake on this machine, as the proxy reaches a host on the company's network; its
+  // IPv4-mapped address is not loopback to waiter, so the requests go through the proxy.
+  const erp = await startFake((request) => json(request.method === "POST" ? 201 : 200, '{"ok":true}'));
+  proxy.portal = Number(new URL(erp.origin).port);
+  const clients: HttpClient[] = [];
+  /** A client of its own for each request, so that each opens its own tunnel. */
+  const send = (options: { method?: "POST"; body?: string }) => {
+    const http = new HttpClient({
+      userAgent: "waiter-test/0",
+      maxResponseBytes: 1 << 20,
+      minRetryDelayMs: 10,
+      maxRetryDelayMs: 20,
+      proxy: proxyFrom({ HTTPS_PROXY: proxy.origin }),
+    });
+    clients.push(http);
+    const call = { signal: new AbortController().signal, deadline: clock.now() + 3_000 };
+    return http.upstream("ERP", new URL(`http://[::ffff:127.0.0.1]:${proxy.portal}/`)).send("/orders", options, call);
+  };
+  try {
+    proxy.refuseNext = [502, 504];
+    expect((await send({})).status).toBe(200);
+    expect(proxy.seen.length).toBe(3);
+
+    proxy.seen.length = 0;
+    proxy.refuseNext = [503];
+    expect((await send({ method: "POST", body: "{}" })).status).toBe(201);
+    expect(proxy.seen.length).toBe(2);
+    expect(erp.requests.map((request) => request.method)).toEqual(["GET", "POST"]);
+
+    proxy.seen.length = 0;
+    proxy.credentials = `waiter:${PASSWORD}`;
+    const refused = await send({}).catch((err: Error) => err.message);
+    expect(refused).toContain("it asks for credentials (407 Proxy Authentication Required)");
+    expect(proxy.seen.length).toBe(1);
+  } finally {
+    await Promise.all(clients.map((http) => http.close()));
+    await erp.close();
+  }
 });
 
 test("an automation's step through a proxy that asks for credentials, or whose rules refuse the shop, fails its run at once, not waiting it out", async () => {

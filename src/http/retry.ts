@@ -1,6 +1,7 @@
 import type { Dispatcher } from "undici";
 import { clock } from "../time.js";
 import { httpDate } from "./date.js";
+import { tunnelRefused } from "./proxy.js";
 import type { Call } from "./types.js";
 import { BrokenAnswer } from "./whole.js";
 
@@ -46,6 +47,17 @@ function cutShort(err: Error & { code?: string }): boolean {
   );
 }
 
+/**
+ * Whether `err` is a proxy's 5xx to the CONNECT for the request (it could not reach the upstream,
+ * or is overloaded): the tunnel never opened, so the request never left, and may be sent again
+ * whatever its method, as after a connection refused. A 4xx (407 for credentials, 403 for its
+ * rules) lasts until someone changes them.
+ */
+function tunnelFailed(err: Error): boolean {
+  const status = tunnelRefused(err);
+  return status !== undefined && status >= 500;
+}
+
 type RetryCallback = (err?: Error | null) => void;
 interface RetryError extends Error {
   statusCode?: number;
@@ -67,7 +79,8 @@ export function retryAfterMs(value: string | string[] | undefined, now = clock.n
 
 /**
  * The decision function for undici's retry interceptor: idempotent requests only, on
- * connection failures and on 429/502/503/504, with exponential backoff and jitter. A wait,
+ * connection failures and on 429/502/503/504, with exponential backoff and jitter; any request
+ * on a proxy's 5xx to its CONNECT, which it never went beyond. A wait,
  * Retry-After's included, that would not end before the call's deadline is not taken: the
  * last answer goes back as it is, so the model hears "try again in N s" at once.
  */
@@ -81,11 +94,12 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     const asked = retryAfterMs(headers?.["retry-after"]);
     if ((statusCode === 429 || statusCode === 503) && asked) policy.askedToWait?.(statusCode, headers ?? {}, asked);
     const retryable =
-      policy.methods.includes(opts.method) &&
-      (statusCode !== undefined
-        ? RETRY_STATUS.includes(statusCode) &&
-          !(statusCode === 429 && policy.throttleNeedsRetryAfter && asked === undefined)
-        : (code !== undefined && RETRY_CODES.includes(code)) || cutShort(err));
+      tunnelFailed(err) ||
+      (policy.methods.includes(opts.method) &&
+        (statusCode !== undefined
+          ? RETRY_STATUS.includes(statusCode) &&
+            !(statusCode === 429 && policy.throttleNeedsRetryAfter && asked === undefined)
+          : (code !== undefined && RETRY_CODES.includes(code)) || cutShort(err)));
     if (!retryable || state.counter > policy.maxRetries || call.signal.aborted) return cb(err);
 
     const backoff = Math.min(policy.maxDelayMs, policy.minDelayMs * 2 ** (state.counter - 1));

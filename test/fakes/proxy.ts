@@ -23,6 +23,8 @@ export interface FakeProxy {
   credentials: string | undefined;
   /** While set, every CONNECT is answered with this status instead (a rule that refuses the host). */
   refuse: number | undefined;
+  /** Statuses the next CONNECTs are answered with instead, one each, first in first out (a proxy overloaded for now). */
+  refuseNext: number[];
   /** While set, every CONNECT is taken and never answered (a proxy stuck reaching the upstream). */
   hold: boolean;
   /**
@@ -43,6 +45,7 @@ export async function startProxy(): Promise<FakeProxy> {
     seen: [],
     credentials: undefined,
     refuse: undefined,
+    refuseNext: [],
     hold: false,
     portal: undefined,
     close: () =>
@@ -67,8 +70,9 @@ export async function startProxy(): Promise<FakeProxy> {
       tunnels.add(client);
       return;
     }
-    if (proxy.refuse) {
-      client.end(`HTTP/1.1 ${proxy.refuse} Refused\r\nContent-Length: 0\r\n\r\n`);
+    const refusal = proxy.refuseNext.shift() ?? proxy.refuse;
+    if (refusal) {
+      client.end(`HTTP/1.1 ${refusal} Refused\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
     const { hostname, port } = new URL(`http://${req.url}`);
