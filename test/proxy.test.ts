@@ -167,6 +167,49 @@ test("an IPv6 address NO_PROXY names is reached directly, written as curl takes 
   }
 });
 
+test("an address range NO_PROXY names in CIDR form takes the addresses in it, not a host named, whose name is not resolved", async () => {
+  // As above, an IPv4-mapped address of this machine stands for a host on the company's network.
+  const erp = await startFake(() => json(200, "{}"));
+  const port = new URL(erp.origin).port;
+  proxy.portal = Number(port);
+  const read = async (at: string, noProxy: string) => {
+    const http = new HttpClient({
+      userAgent: "waiter-test/0",
+      maxResponseBytes: 1 << 20,
+      maxRetries: 0,
+      proxy: proxyFrom({ HTTPS_PROXY: proxy.origin, NO_PROXY: noProxy }),
+    });
+    proxy.seen.length = 0;
+    try {
+      const call = { signal: new AbortController().signal, deadline: clock.now() + 3_000 };
+      const answer = await http.upstream("ERP", new URL(at)).send("/stock", {}, call);
+      return { noProxy, status: answer.status, proxied: proxy.seen.map((seen) => seen.line) };
+    } finally {
+      await http.close();
+    }
+  };
+  const mapped = `http://[::ffff:127.0.0.1]:${port}/`;
+  try {
+    for (const noProxy of ["127.0.0.0/8", ".corp.example, ::ffff:127.0.0.0/104", "::ffff:0:0/96"]) {
+      expect(await read(mapped, noProxy)).toEqual({ noProxy, status: 200, proxied: [] });
+    }
+    // Out of the range, through the proxy (tunnelled to the same fake, as a network's route would).
+    expect(await read(mapped, "10.0.0.0/8,fd00::/8")).toEqual({
+      noProxy: "10.0.0.0/8,fd00::/8",
+      status: 200,
+      proxied: [`CONNECT [::ffff:7f00:1]:${port}`],
+    });
+    // A host by its name is matched by name only: the proxy is the one to resolve it.
+    expect(await read(`http://erp.example:${port}/`, "127.0.0.0/8")).toEqual({
+      noProxy: "127.0.0.0/8",
+      status: 200,
+      proxied: [`CONNECT erp.example:${port}`],
+    });
+  } finally {
+    await erp.close();
+  }
+});
+
 /** The failure of one order's read through the proxy at `proxyUrl`, as the tool words it. */
 async function failureThrough(proxyUrl: string, variable = "HTTPS_PROXY"): Promise<string> {
   const server = await startWaiter(shop("https://shop.example", { [variable]: proxyUrl }));

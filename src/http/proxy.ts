@@ -1,4 +1,4 @@
-import { isIP } from "node:net";
+import { BlockList, isIP } from "node:net";
 import type { Agent, Dispatcher, Pool } from "undici";
 import { ConfigError } from "../errors.js";
 import { isLoopbackHost } from "../settings.js";
@@ -80,22 +80,45 @@ export function tunnelRefused(err: unknown): number | undefined {
 }
 
 /**
- * NO_PROXY as undici matches it: each IPv6 address in brackets, as the URL writes it. undici
- * compares an entry's text with the URL's host, and takes one without brackets, as curl reads it
- * (::1, fd00::5), for a host and a port (fd00: and 5), which no request matches.
+ * NO_PROXY read once: what undici is given to match, each IPv6 address in brackets, as the URL
+ * writes it (undici compares an entry's text with the URL's host, and takes one without brackets,
+ * as curl reads it, ::1 or fd00::5, for a host and a port, fd00: and 5, which no request matches);
+ * and its address ranges in CIDR form (10.0.0.0/8, fd00::/8), which undici does not match, for
+ * waiter to match against a host written as an address. A host given by its name is not resolved
+ * for them, as curl does not: the proxy may be the one that knows it.
  */
-function noProxyForUndici(noProxy: string): string {
-  return noProxy.replace(/[^,\s]+/g, (entry) => {
+function readNoProxy(noProxy: string): { forUndici: string; ranges: BlockList } {
+  const ranges = new BlockList();
+  const forUndici = noProxy.replace(/[^,\s]+/g, (entry) => {
+    const range = /^([^/]+)\/(\d{1,3})$/.exec(entry);
+    if (range) {
+      const [, network = "", prefix] = range;
+      const family = isIP(network);
+      if (family && Number(prefix) <= (family === 4 ? 32 : 128)) {
+        ranges.addSubnet(network, Number(prefix), family === 4 ? "ipv4" : "ipv6");
+        return "";
+      }
+      return entry;
+    }
     const [, address = entry, port] = /^\[([^\]]*)\](?::(\d+))?$/.exec(entry) ?? [];
     if (isIP(address) !== 6) return entry;
     return `${new URL(`http://[${address}]`).host}${port ? `:${port}` : ""}`;
   });
+  return { forUndici, ranges };
+}
+
+/** Whether `hostname`, as a URL gives it, is an address in one of `ranges`. */
+function inRanges(ranges: BlockList, hostname: string): boolean {
+  const address = hostname.replace(/^\[|\]$/g, "");
+  const family = isIP(address);
+  return family !== 0 && ranges.check(address, family === 4 ? "ipv4" : "ipv6");
 }
 
 /**
  * What requests go out through: `direct` for loopback upstreams, which are on this machine and
- * never the proxy's to reach, else undici's EnvHttpProxyAgent, given the variables as waiter read
- * them (never process.env), which tunnels through the proxy but to the hosts NO_PROXY names.
+ * never the proxy's to reach, and for addresses in a range NO_PROXY names; else undici's
+ * EnvHttpProxyAgent, given the variables as waiter read them (never process.env), which tunnels
+ * through the proxy but to the other hosts NO_PROXY names.
  * Connections through it have `options`' limits and timeouts, the proxy's own too.
  */
 export function throughProxy(
@@ -106,11 +129,12 @@ export function throughProxy(
   connectTimeoutMs: number,
 ): { dispatcher: Dispatcher; proxied: Dispatcher } {
   const { EnvHttpProxyAgent, Pool } = undici;
+  const { forUndici, ranges } = readNoProxy(proxy.noProxy);
   const proxied = new EnvHttpProxyAgent({
     ...options,
     httpProxy: proxy.url,
     httpsProxy: proxy.url,
-    noProxy: noProxyForUndici(proxy.noProxy),
+    noProxy: forUndici,
     proxyTls: { timeout: connectTimeoutMs },
     requestTls: { timeout: connectTimeoutMs },
     // The connection to the proxy and its CONNECT: their failures are marked, so that they are told
@@ -128,9 +152,11 @@ export function throughProxy(
       return pool;
     },
   });
-  const dispatcher = direct.compose(
-    (dispatch) => (opts, handler) =>
-      isLoopbackHost(new URL(String(opts.origin)).hostname) ? dispatch(opts, handler) : proxied.dispatch(opts, handler),
-  );
+  const dispatcher = direct.compose((dispatch) => (opts, handler) => {
+    const { hostname } = new URL(String(opts.origin));
+    return isLoopbackHost(hostname) || inRanges(ranges, hostname)
+      ? dispatch(opts, handler)
+      : proxied.dispatch(opts, handler);
+  });
   return { dispatcher, proxied };
 }
