@@ -3028,6 +3028,50 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a token bound to a key its client must prove it holds (DPoP, mutual TLS) is refused, not taken as a bearer token, and so is one sent as DPoP", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    const metadata = `resource_metadata="${PUBLIC}/.well-known/oauth-protected-resource/mcp"`;
+    try {
+      // RFC 9449's DPoP-bound token and RFC 8705's certificate-bound one, each signed by the issuer
+      // and otherwise good: whoever stole one must not call waiter with it as a bearer token.
+      for (const [cnf, bound] of [
+        [{ jkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" }, "its client's DPoP key (cnf jkt)"],
+        [{ "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" }, "its client's TLS certificate (cnf x5t#S256)"],
+        [{ jwk: { kty: "EC", crv: "P-256", x: "AAAA", y: "AAAA" } }, "a key its client holds (cnf)"],
+      ] as const) {
+        const token = await sign({ scope: "waiter:write", azp: "connector", sub: "alice", cnf });
+        const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+        expect(refused.statusCode).toBe(401);
+        const why = `The access token was refused: it is bound to ${bound}, which this server cannot check: it takes bearer tokens only; have the issuer give its client bearer tokens, bound to no key`;
+        expect(refused.headers["www-authenticate"]).toBe(
+          `Bearer error="invalid_token", error_description="${why}", scope="waiter:read waiter:write", ${metadata}`,
+        );
+        expect(await refused.body.json()).toEqual({ error: "invalid_token", error_description: why });
+        expect(served.stderr()).toContain(`MCP request with token oauth:connector/alice got 401: ${why}`);
+      }
+      // A DPoP client sends its token with the DPoP scheme (RFC 9449 §7.1), which waiter does not
+      // speak: it is told that only Bearer is taken, not pointed at the issuer as if it sent nothing.
+      const token = await sign({ scope: "waiter:write", azp: "connector", sub: "alice" });
+      const dpop = await initializeAt(served.url, {
+        authorization: `DPoP ${token}`,
+        dpop: "eyJ0eXAiOiJkcG9wK2p3dCJ9.e30.c2ln",
+      });
+      expect(dpop.statusCode).toBe(401);
+      const why =
+        "The Authorization header carries a DPoP token, and this server takes Bearer tokens only; have the issuer give its client bearer tokens, bound to no key";
+      expect(dpop.headers["www-authenticate"]).toBe(
+        `Bearer error="invalid_token", error_description="${why}", scope="waiter:read waiter:write", ${metadata}`,
+      );
+      expect(await dpop.body.json()).toEqual({ error: "invalid_token", error_description: why });
+      expect(served.stderr()).toMatch(
+        / info .*MCP request got 401: its Authorization header carries a DPoP token, and only Bearer is taken$/m,
+      );
+      expect(served.stderr()).not.toContain(token);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a session belongs to the user its token was issued to, not to every user of the same client", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     const open = async (token: string) => {

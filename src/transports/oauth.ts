@@ -228,6 +228,17 @@ function callerOf(payload: JWTPayload): string {
   return `oauth:${part(payload.azp ?? payload.client_id)}/${part(payload.sub)}`;
 }
 
+/**
+ * What a token's `cnf` (RFC 7800) binds it to, said: DPoP's key thumbprint (RFC 9449 §6.1), a TLS
+ * client certificate's (RFC 8705 §3.1), or another key.
+ */
+function boundTo(cnf: unknown): string {
+  const members = typeof cnf === "object" && cnf !== null ? cnf : {};
+  if ("jkt" in members) return "its client's DPoP key (cnf jkt)";
+  if ("x5t#S256" in members) return "its client's TLS certificate (cnf x5t#S256)";
+  return "a key its client holds (cnf)";
+}
+
 /** Claims of a user's login (OpenID Connect's session and login time, the user's name and address). */
 const LOGIN_CLAIMS = ["sid", "session_state", "auth_time", "preferred_username", "email"];
 
@@ -249,7 +260,7 @@ function clientsOwn(payload: JWTPayload): boolean {
  * Checks JWT access tokens the way a resource server must: signed by a key in the issuer's JWKS
  * (found through its metadata, fetched once and refreshed by jose when a new key appears), `iss`
  * the issuer, `aud` waiter's /mcp URL, `exp` and `nbf` by waiter's clock with a little leeway,
- * and a waiter scope. waiter is no authorization server: it only reads what one issued.
+ * bound to no key (no `cnf`: waiter takes bearer tokens only), and a waiter scope. waiter is no authorization server: it only reads what one issued.
  */
 export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): OAuthTokenVerifier {
   const issuer = new URL(settings.issuer);
@@ -324,6 +335,16 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
           throw new CallerRefusedError(why, callerOf(err.payload));
         }
         throw new InvalidTokenError(why);
+      }
+      // A token bound to a key is its client's only with the proof that the client holds the key, a
+      // DPoP proof (RFC 9449 §7) or its TLS certificate (RFC 8705 §3), which waiter does not check:
+      // taken as a bearer token, a stolen one would work here. It is refused, as both RFCs have a
+      // resource server refuse a bound token whose binding it has not verified.
+      if (payload.cnf !== undefined) {
+        throw new CallerRefusedError(
+          `The access token was refused: it is bound to ${boundTo(payload.cnf)}, which this server cannot check: it takes bearer tokens only; have the issuer give its client bearer tokens, bound to no key`,
+          callerOf(payload),
+        );
       }
       // Sessions and rate limits are its user's own: a user's token that names none (Keycloak's
       // without its client scope basic) would be every such user's of the connector at once (RFC

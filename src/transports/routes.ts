@@ -75,6 +75,13 @@ const EMPTY_BEARER =
   "The Authorization header carries no token after Bearer: check that the variable the client takes the token from is set";
 
 /**
+ * A 401's words for a token sent with RFC 9449's DPoP scheme: waiter checks no DPoP proof, so it
+ * takes no DPoP-bound token, and its client needs one bound to no key.
+ */
+const DPOP_SCHEME =
+  "The Authorization header carries a DPoP token, and this server takes Bearer tokens only; have the issuer give its client bearer tokens, bound to no key";
+
+/**
  * The scopes a client is told to ask for, in a 401's challenge as in a scopeless token's 403: those a
  * full session needs, as the resource metadata lists them. MCP has a client ask for the scope a
  * challenge names, and for all the metadata lists only when it names none.
@@ -101,6 +108,9 @@ function bearerCheck(verifier: OAuthTokenVerifier, log: Log, oauth: SessionOptio
   // A request without a bearer token is how an OAuth client's first request finds where to log
   // in: said at debug then.
   const tokenless = throttled((line) => (oauth ? log.debug(line) : log.info(line)));
+  // A token sent as DPoP is no OAuth client's first request: its client was set up for a scheme
+  // waiter does not take, which the person who set it up reads here.
+  const otherScheme = throttled((line) => log.info(line));
   return async (req, res, next) => {
     try {
       const header = req.headers.authorization ?? "";
@@ -114,6 +124,15 @@ function bearerCheck(verifier: OAuthTokenVerifier, log: Log, oauth: SessionOptio
         throw new InvalidTokenError(EMPTY_BEARER);
       }
       const [type, token] = header.split(" ");
+      // Said as an invalid token, not as no token: a challenge without an error would send the
+      // client to log in again for another token bound just the same.
+      if (type?.toLowerCase() === "dpop" && token) {
+        otherScheme(
+          "MCP request got 401: its Authorization header carries a DPoP token, and only Bearer is taken",
+          "dpop",
+        );
+        throw new InvalidTokenError(DPOP_SCHEME);
+      }
       if (type?.toLowerCase() !== "bearer" || !token) {
         const why = header ? "its Authorization header is no Bearer token" : "it carries no token";
         tokenless(`MCP request got 401: ${why} (Authorization: Bearer <token>)`, why);
