@@ -3197,6 +3197,67 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a key the issuer publishes just after waiter read its keys is taken within seconds, and forged key ids do not make waiter read them at every request", async () => {
+    const first = await generateKeyPair("ES256");
+    const next = await generateKeyPair("ES256");
+    const forged = await generateKeyPair("ES256");
+    const keys = [{ ...(await exportJWK(first.publicKey)), kid: "first", alg: "ES256" }];
+    const rotating = await startFake((request) => {
+      if (request.path === "/.well-known/oauth-authorization-server") {
+        return json(200, JSON.stringify({ issuer: rotating.origin, jwks_uri: `${rotating.origin}/jwks` }));
+      }
+      if (request.path === "/jwks") return json(200, JSON.stringify({ keys }));
+      return json(404, "{}");
+    });
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: rotating.origin }) },
+    );
+    const signedBy = (key: Parameters<SignJWT["sign"]>[0], kid: string) =>
+      new SignJWT({ scope: "waiter:read" })
+        .setProtectedHeader({ alg: "ES256", kid })
+        .setIssuer(rotating.origin)
+        .setAudience(`${PUBLIC}/mcp`)
+        .setSubject("alice")
+        .setExpirationTime("1h")
+        .sign(key);
+    const status = async (token: string) => {
+      const answer = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+      await answer.body.dump();
+      return answer.statusCode;
+    };
+    const later = (ms: number) => setClock(clock.now() + ms);
+    try {
+      expect(await status(await signedBy(first.privateKey, "first"))).toBe(200);
+      expect(rotating.count("/jwks")).toBe(1);
+      // Tokens naming keys the issuer never published, a flood of them: the keys are read again
+      // once at most every few seconds, not at each.
+      for (const kid of ["x1", "x2", "x3"]) expect(await status(await signedBy(forged.privateKey, kid))).toBe(401);
+      later(3_000);
+      expect(await status(await signedBy(forged.privateKey, "x4"))).toBe(401);
+      expect(rotating.count("/jwks")).toBe(1);
+      // The issuer publishes a new key and signs with it at once, as Keycloak does with a new key
+      // provider of a higher priority: a token it signed a few seconds after waiter read the keys
+      // is taken, and makes waiter read them again.
+      keys.push({ ...(await exportJWK(next.publicKey)), kid: "next", alg: "ES256" });
+      later(2_000);
+      expect(await status(await signedBy(next.privateKey, "next"))).toBe(200);
+      expect(rotating.count("/jwks")).toBe(2);
+      // A key the issuer stopped publishing is taken until the keys are read again, 10 minutes on.
+      keys.shift();
+      later(9 * 60_000);
+      expect(await status(await signedBy(first.privateKey, "first"))).toBe(200);
+      later(60_000);
+      expect(await status(await signedBy(first.privateKey, "first"))).toBe(401);
+      expect(await status(await signedBy(next.privateKey, "next"))).toBe(200);
+      expect(rotating.count("/jwks")).toBe(3);
+    } finally {
+      setClock();
+      await served.close();
+      await rotating.close();
+    }
+  });
+
   test("an issuer with a path is found through OpenID discovery under that path, as Keycloak serves it", async () => {
     const keys = await generateKeyPair("ES256");
     const jwk = { ...(await exportJWK(keys.publicKey)), kid: "realm", alg: "ES256" };

@@ -1,7 +1,15 @@
 import { InvalidTokenError, ServerError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from "jose";
+import {
+  createRemoteJWKSet,
+  customFetch,
+  decodeProtectedHeader,
+  errors,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from "jose";
 import type { FetchInit } from "../http/client.js";
 import { proxyFailure, tunnelRefused } from "../http/proxy.js";
 import { type Log, throttled } from "../log.js";
@@ -45,6 +53,15 @@ export class CallerRefusedError extends InvalidTokenError {
 const LEEWAY_SECONDS = 60;
 /** An issuer that could not be reached is asked again after this long, not at every request. */
 const ISSUER_RETRY_MS = 30_000;
+/**
+ * How soon after the issuer's keys were read a token naming a key they lack has them read again.
+ * An issuer may sign with a key the moment it publishes it (Keycloak's new key provider of a higher
+ * priority), and its client, refused, logs its user in again: a few seconds let such a token
+ * through at once, and still keep tokens with forged key ids from having the keys read at each.
+ */
+const KEYS_COOLDOWN_MS = 5_000;
+/** How long the issuer's keys are taken as read: a key it stopped publishing is refused from then. */
+const KEYS_MAX_AGE_MS = 600_000;
 
 /**
  * Where an issuer's metadata may be, in the order MCP clients try them: RFC 8414's, then OpenID
@@ -87,6 +104,39 @@ function keysFetch(fetch: Fetch): Fetch {
     if (!moved) return response;
     await response.body?.cancel();
     throw new KeysRedirectedError(moved);
+  };
+}
+
+/** The issuer's keys, as jwtVerify asks for the one a token names. */
+type Keys = JWTVerifyGetKey;
+
+/**
+ * The issuer's keys at `uri`: read by jose, and read again at the first token past
+ * KEYS_MAX_AGE_MS and when a token names a key they lack, not sooner than KEYS_COOLDOWN_MS after
+ * they were last read. jose would time both by Date.now(); they are timed by waiter's clock.
+ */
+function issuerKeys(uri: URL, fetch: Fetch): Keys {
+  // jose reads them again on its own never: only when told.
+  const remote = createRemoteJWKSet(uri, {
+    [customFetch]: keysFetch(fetch),
+    cooldownDuration: Number.POSITIVE_INFINITY,
+    cacheMaxAge: Number.POSITIVE_INFINITY,
+  });
+  let readAt = Number.NEGATIVE_INFINITY;
+  // Tokens that come while the keys are read wait for that reading (jose makes one at a time).
+  const read = async () => {
+    await remote.reload();
+    readAt = clock.now();
+  };
+  return async (header, token) => {
+    if (!lessAgoThan(readAt, KEYS_MAX_AGE_MS)) await read();
+    try {
+      return await remote(header, token);
+    } catch (err) {
+      if (!(err instanceof errors.JWKSNoMatchingKey) || lessAgoThan(readAt, KEYS_COOLDOWN_MS)) throw err;
+      await read();
+      return remote(header, token);
+    }
   };
 }
 
@@ -258,13 +308,13 @@ function clientsOwn(payload: JWTPayload): boolean {
 
 /**
  * Checks JWT access tokens the way a resource server must: signed by a key in the issuer's JWKS
- * (found through its metadata, fetched once and refreshed by jose when a new key appears), `iss`
+ * (found through its metadata, fetched once and again when a token names a new key), `iss`
  * the issuer, `aud` waiter's /mcp URL, `exp` and `nbf` by waiter's clock with a little leeway,
  * bound to no key (no `cnf`: waiter takes bearer tokens only), and a waiter scope. waiter is no authorization server: it only reads what one issued.
  */
 export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): OAuthTokenVerifier {
   const issuer = new URL(settings.issuer);
-  let keys: Promise<ReturnType<typeof createRemoteJWKSet>> | undefined;
+  let keys: Promise<Keys> | undefined;
   /** When the issuer's metadata last could not be read: it is not asked again before ISSUER_RETRY_MS. */
   let lookupFailedAt = Number.NEGATIVE_INFINITY;
   const issuerWarning = throttled((line) => log.warning(line), ISSUER_RETRY_MS);
@@ -277,7 +327,7 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
   };
   const jwks = async () => {
     if (lessAgoThan(lookupFailedAt, ISSUER_RETRY_MS)) throw unreachable("it did not answer a moment ago");
-    keys ??= jwksUri(issuer, fetch).then((uri) => createRemoteJWKSet(uri, { [customFetch]: keysFetch(fetch) }));
+    keys ??= jwksUri(issuer, fetch).then((uri) => issuerKeys(uri, fetch));
     const loading = keys;
     try {
       const loaded = await loading;
