@@ -90,20 +90,26 @@ function redirected(url: string, response: Response, why: string): string | unde
   return `${url}: ${response.status} redirect${to ? ` to ${to.origin}${to.pathname}` : ""}, not followed: ${why}`;
 }
 
-/** A key set's address that answered with a redirect, which is not followed: the issuer's failure. */
-class KeysRedirectedError extends Error {}
+/**
+ * A key set's address that answered other than 200, a redirect (which is not followed) or an
+ * error's status: the issuer's failure, said with the address and the status.
+ */
+class KeysNotServedError extends Error {}
 
 /**
- * The fetch jose reads the key set with: as it asks, without following a redirect, and with one
- * said as what it is rather than as jose's "Expected 200 OK".
+ * The fetch jose reads the key set with: as it asks, without following a redirect, and with an
+ * answer other than 200 said as what it is, where it came from, rather than as jose's "Expected
+ * 200 OK", which names neither.
  */
 function keysFetch(fetch: Fetch): Fetch {
   return async (url, init) => {
     const response = await fetch(url, { ...init, redirect: "manual" });
-    const moved = redirected(url, response, "the keys are read at the jwks_uri the metadata names only");
-    if (!moved) return response;
+    if (response.status === 200) return response;
     await response.body?.cancel();
-    throw new KeysRedirectedError(moved);
+    throw new KeysNotServedError(
+      redirected(url, response, "the keys are read at the jwks_uri the metadata names only") ??
+        `${url}: ${response.status}`,
+    );
   };
 }
 
@@ -205,11 +211,11 @@ function whyFetchFailed(err: Error): string {
 
 /**
  * Whether jose failed for want of the issuer (a key set it could not fetch) rather than because
- * of the token: its timeout, its generic error (a key set answered with no 200 or no JSON), an
- * answer that is no key set, a redirect not followed, or the network's failure under fetch.
+ * of the token: an answer other than 200 (keysFetch's), its timeout, its generic error (a key
+ * set answered with no JSON), an answer that is no key set, or the network's failure under fetch.
  */
 function issuerFailed(err: unknown): boolean {
-  if (err instanceof KeysRedirectedError) return true;
+  if (err instanceof KeysNotServedError) return true;
   if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return true;
   if (err instanceof errors.JOSEError) return err.code === "ERR_JOSE_GENERIC";
   return err instanceof TypeError && err.message === "fetch failed";
