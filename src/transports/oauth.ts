@@ -119,7 +119,7 @@ type Keys = JWTVerifyGetKey;
 /**
  * The issuer's keys at `uri`: read by jose, and read again at the first token past
  * KEYS_MAX_AGE_MS and when a token names a key they lack, not sooner than KEYS_COOLDOWN_MS after
- * they were last read. jose would time both by Date.now(); they are timed by waiter's clock.
+ * they were last read. jose would time both by the wall clock; they are timed by waiter's clock.
  */
 function issuerKeys(uri: URL, fetch: Fetch): Keys {
   // jose reads them again on its own never: only when told.
