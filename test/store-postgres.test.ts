@@ -6,7 +6,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import pg from "pg";
 import { request } from "undici";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, onTestFinished, test } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
 import { startServe, startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { LeftUndone, ToolError } from "../src/errors.js";
@@ -1612,6 +1612,57 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       proxies.push(proxy);
       return proxy;
     }
+
+    test("a start waits for a connection as long as the URL's connect_timeout, else PGCONNECT_TIMEOUT, else 5 s, and says which it waited", async () => {
+      const proxy = await proxied();
+      proxy.silence();
+      const variable = process.env.PGCONNECT_TIMEOUT;
+      onTestFinished(() => {
+        vi.useRealTimers();
+        if (variable === undefined) delete process.env.PGCONNECT_TIMEOUT;
+        else process.env.PGCONNECT_TIMEOUT = variable;
+      });
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      /** Lets what the sockets have to say be heard, the clock standing still. */
+      const settle = async () => {
+        for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+      };
+      /** A start on `url`, PGCONNECT_TIMEOUT set to `env`: still waiting a moment before `seconds`, then its failure's words. */
+      const startFailing = async (url: string, env: string | undefined, seconds: number) => {
+        if (env === undefined) delete process.env.PGCONNECT_TIMEOUT;
+        else process.env.PGCONNECT_TIMEOUT = env;
+        const sent = proxy.unanswered();
+        let failure: Error | undefined;
+        const opening = PostgresEventStore.open({ url, retention: LOOSE }).then(
+          (store) => void stores.push(store),
+          (err: Error) => {
+            failure = err;
+          },
+        );
+        // Not expect.poll, which moves fake timers on as it waits.
+        while (proxy.unanswered() <= sent) await settle();
+        await vi.advanceTimersByTimeAsync(seconds * 1_000 - 1);
+        await settle();
+        expect(failure, `${url} ${env}`).toBeUndefined();
+        await vi.advanceTimersByTimeAsync(1);
+        await opening;
+        return failure?.message;
+      };
+      // A far database's own allowance, which beats the variable.
+      expect(await startFailing(`${proxy.url}&connect_timeout=15`, "8", 15)).toBe(
+        "the database server took no connection within 15 s (connect_timeout in WAITER_DATABASE_URL): check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in WAITER_DATABASE_URL, in seconds)",
+      );
+      expect(await startFailing(proxy.url, "8", 8)).toMatch(
+        /^the database server took no connection within 8 s \(PGCONNECT_TIMEOUT\): /,
+      );
+      expect(await startFailing(proxy.url, undefined, 5)).toMatch(
+        /^the database server took no connection within 5 s \(waiter's default; connect_timeout in WAITER_DATABASE_URL or PGCONNECT_TIMEOUT sets another\): /,
+      );
+      // No limit, to libpq: a start that never ends, which waiter bounds.
+      expect(await startFailing(`${proxy.url}&connect_timeout=0`, undefined, 5)).toMatch(
+        /^the database server took no connection within 5 s \(waiter's default, which connect_timeout=0 in WAITER_DATABASE_URL, no limit to libpq, does not lift\): /,
+      );
+    });
 
     test("closing waits 1 s for it, then fails the adds still waiting and says which may not be stored", async () => {
       const proxy = await proxied();

@@ -5,6 +5,7 @@ import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { defaultDataDir, loadConfig } from "../../src/config.js";
 import { ConfigError } from "../../src/errors.js";
+import { connectTimeout } from "../../src/events/database.js";
 import { jsonProblem, Secrets, upstreamUrl } from "../../src/settings.js";
 import type { Toolset } from "../../src/toolset.js";
 import { toolsets } from "../../src/toolsets.js";
@@ -1048,6 +1049,54 @@ describe("the event store's database", () => {
     }
     const encoded = "postgres://waiter:50%25off@db.internal/db%2Fx?application_name=100%25";
     expect(load({ WAITER_DATABASE_URL: encoded }).database.url).toBe(encoded);
+  });
+
+  test("connect_timeout in the URL, else PGCONNECT_TIMEOUT, is how long a connection attempt may take, read as libpq reads it", () => {
+    const url = "postgres://waiter@db.internal/waiter";
+    expect(connectTimeout(`${url}?connect_timeout=15`, { PGCONNECT_TIMEOUT: "8" })).toEqual({
+      ms: 15_000,
+      from: "connect_timeout in WAITER_DATABASE_URL",
+    });
+    expect(connectTimeout(url, { PGCONNECT_TIMEOUT: " 30 " })).toEqual({ ms: 30_000, from: "PGCONNECT_TIMEOUT" });
+    // libpq's least is 2 s.
+    expect(connectTimeout(`${url}?connect_timeout=1`, {})).toEqual({
+      ms: 2_000,
+      from: "connect_timeout in WAITER_DATABASE_URL",
+    });
+    expect(connectTimeout(url, {})).toEqual({
+      ms: 5_000,
+      from: "waiter's default; connect_timeout in WAITER_DATABASE_URL or PGCONNECT_TIMEOUT sets another",
+    });
+    expect(connectTimeout(url, { PGCONNECT_TIMEOUT: "" })).toEqual(connectTimeout(url, {}));
+    // No limit at all, to libpq: waiter keeps its own.
+    expect(connectTimeout(`${url}?connect_timeout=0`, { PGCONNECT_TIMEOUT: "20" })).toEqual({
+      ms: 5_000,
+      from: "waiter's default, which connect_timeout=0 in WAITER_DATABASE_URL, no limit to libpq, does not lift",
+    });
+    expect(connectTimeout(url, { PGCONNECT_TIMEOUT: "-1" })).toEqual({
+      ms: 5_000,
+      from: "waiter's default, which PGCONNECT_TIMEOUT=-1, no limit to libpq, does not lift",
+    });
+    expect(() => connectTimeout(url, { PGCONNECT_TIMEOUT: "15s" })).toThrow(
+      "PGCONNECT_TIMEOUT must be a whole number of seconds, as libpq reads it (such as 15), not 15s",
+    );
+  });
+
+  test("a connect_timeout in the URL that is no whole number of seconds is refused, as libpq refuses it", () => {
+    for (const url of [
+      "postgres://waiter@db.internal/waiter?connect_timeout=15s",
+      "postgres://waiter@db.internal/waiter?connect_timeout=1.5",
+      "postgres://waiter:pw@db.internal/waiter?sslmode=require&connect_timeout=ten",
+    ]) {
+      expect(
+        messageOf(() => load({ WAITER_DATABASE_URL: url })),
+        url,
+      ).toBe(
+        "invalid setting WAITER_DATABASE_URL: must give connect_timeout as a whole number of seconds, as libpq reads it (connect_timeout=15)",
+      );
+    }
+    const far = "postgres://waiter@db.internal/waiter?connect_timeout=15";
+    expect(load({ WAITER_DATABASE_URL: far }).database.url).toBe(far);
   });
 });
 

@@ -192,3 +192,26 @@ test("a change not confirmed ends with its upstream's advice, however it failed"
     expect(message, String(status)).toMatch(told);
   }
 });
+
+test("the event store's database that takes no connection in time is said with the timeout, and where it was set", () => {
+  const connect = { ms: 15_000, from: "connect_timeout in WAITER_DATABASE_URL" };
+  // The pool's words for a connection attempt it ended, and the client's for one it ended itself.
+  for (const failure of [new Error("Connection terminated due to connection timeout"), new Error("timeout expired")]) {
+    const { message } = storeError(failure, "db.example:5432/waiter", "PGPASSWORD", 5_000, undefined, connect) as Error;
+    expect(message).toBe(
+      "The event store's database cannot be reached: it took no connection within 15 s (connect_timeout in WAITER_DATABASE_URL). waiter connects again by itself; try again in a moment.",
+    );
+  }
+  // Every connection of waiter's busy the while: the pool's words.
+  const busy = storeError(
+    new Error("timeout exceeded when trying to connect"),
+    "db.example:5432/waiter",
+    "PGPASSWORD",
+    5_000,
+    undefined,
+    connect,
+  ) as Error;
+  expect(busy.message).toBe(
+    "The event store's database cannot be reached: none of waiter's 10 connections to it came free within 15 s (connect_timeout in WAITER_DATABASE_URL), statements slow to be answered holding them. waiter connects again by itself; try again in a moment.",
+  );
+});

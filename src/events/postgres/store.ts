@@ -5,7 +5,15 @@ import { LeftUndone, ToolError } from "../../errors.js";
 import { untilAborted } from "../../http/deadline.js";
 import { certificateReason } from "../../net-failures.js";
 import { clock, DAY_MS } from "../../time.js";
-import { connectionString, databaseLabel, PASSWORD_FILE, urlFiles, urlSslmode } from "../database.js";
+import {
+  type ConnectTimeout,
+  connectionString,
+  connectTimeout,
+  databaseLabel,
+  PASSWORD_FILE,
+  urlFiles,
+  urlSslmode,
+} from "../database.js";
 import { typePrefix, typeStem } from "../filter.js";
 import { Listeners, warn } from "../listeners.js";
 import {
@@ -46,6 +54,8 @@ import { postgresSessions } from "./sessions.js";
 import { ListenWatch } from "./watch.js";
 
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
+/** How many connections a store's queries use at most (its listening one aside). */
+const POOL_MAX = 10;
 /**
  * How long close waits for what the store still has to write. A stop closes the store after its
  * drain (WAITER_STOP_SECONDS), which answered every delivery or cut it off: a database that answers
@@ -112,7 +122,10 @@ export interface PostgresOptions {
   retention: Retention;
   /** Told what each run of retention dropped, once it is committed. */
   onDropped?: ((dropped: Dropped) => void) | undefined;
-  /** How long a connection attempt may take before the call fails. */
+  /**
+   * How long a connection attempt may take before the call fails: unless said, the URL's
+   * connect_timeout, else PGCONNECT_TIMEOUT, else 5 s (`connectTimeout`).
+   */
   connectMs?: number;
   /** How long a statement waits for a lock another session holds: LOCK_WAIT_MS unless said. */
   lockWaitMs?: number;
@@ -187,6 +200,24 @@ const types = {
   getTypeParser: ((oid: number, format?: "text" | "binary") =>
     oid === pg.types.builtins.INT8 ? Number : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
 };
+
+/**
+ * A connection attempt that the connect timeout ended (the pool's words, or the client's where it
+ * connects outside the pool), or a wait for one of the pool's connections to come free that it
+ * ended, said with the timeout and where it was set; undefined for any other failure.
+ */
+function timedOut(err: unknown, connect: ConnectTimeout | undefined): string | undefined {
+  if (!connect) return undefined;
+  const message = (err as { message?: string }).message;
+  const within = `within ${connect.ms / 1000} s (${connect.from})`;
+  if (message === "Connection terminated due to connection timeout" || message === "timeout expired") {
+    return `it took no connection ${within}`;
+  }
+  if (message === "timeout exceeded when trying to connect") {
+    return `none of waiter's ${POOL_MAX} connections to it came free ${within}, statements slow to be answered holding them`;
+  }
+  return undefined;
+}
 
 /**
  * Failures that say the database cannot serve now, rather than that waiter asked wrong: it cannot
@@ -287,6 +318,7 @@ export function storeError(
   passwordFrom: string,
   lockWaitMs: number,
   sslmode: SslMode = { mode: undefined, libpq: false },
+  connect?: ConnectTimeout,
 ): unknown {
   if (err instanceof UnreadableFile) {
     return new ToolError(
@@ -343,6 +375,12 @@ export function storeError(
   if (check) {
     return new ToolError(
       `The event store's database refuses waiter's connection (${tls ? `TLS: ${certificateReason(message ?? "")}` : `PostgreSQL ${code}: ${message}`}; ${database}): nothing is read or stored until whoever runs waiter fixes that, so tell them to ${check}. waiter tries again at each call.`,
+    );
+  }
+  const late = timedOut(err, connect);
+  if (late) {
+    return new ToolError(
+      `The event store's database cannot be reached: ${late}. waiter connects again by itself; try again in a moment.`,
     );
   }
   const why = unreachable(err);
@@ -470,6 +508,7 @@ export class PostgresEventStore implements EventStore {
   readonly #database: string;
   readonly #passwordFrom: string;
   readonly #lockWaitMs: number;
+  readonly #connect: ConnectTimeout;
   /** The sslmode the URL, or PGSSLMODE, names, as a TLS failure's message may tell its meaning to the driver. */
   readonly #sslmode: SslMode;
   readonly #nextId = eventIds();
@@ -489,9 +528,14 @@ export class PostgresEventStore implements EventStore {
 
   /** Connects, brings the schema up to date and starts listening; throws when the database cannot be used. */
   static async open(options: PostgresOptions): Promise<PostgresEventStore> {
+    // The driver reads neither the URL's connect_timeout nor PGCONNECT_TIMEOUT for its connections.
+    const connect =
+      options.connectMs === undefined
+        ? connectTimeout(options.url)
+        : { ms: options.connectMs, from: "the store's connectMs" };
     const config: pg.ClientConfig = {
       connectionString: connectionString(options.url, options.password),
-      connectionTimeoutMillis: options.connectMs ?? 5_000,
+      connectionTimeoutMillis: connect.ms,
       // A server that stops answering fails the call rather than holding it past the tool's deadline.
       query_timeout: options.queryMs ?? 15_000,
       application_name: "waiter",
@@ -508,7 +552,7 @@ export class PostgresEventStore implements EventStore {
     const pool = new pg.Pool({
       ...config,
       Client,
-      max: 10,
+      max: POOL_MAX,
       idleTimeoutMillis: 30_000,
       onConnect: async (client) => {
         await client.query(`${lockWait}; ${READ_COMMITTED}; ${inSchema}${KEEPALIVES}; ${NO_IDLE_TIMEOUT}`);
@@ -544,6 +588,11 @@ export class PostgresEventStore implements EventStore {
       const { code } = err as { code?: string };
       const refused = refusedAtStart(code);
       if (refused) throw new Error(`${(err as Error).message} (PostgreSQL ${code}): ${refused}`);
+      if (timedOut(err, connect)) {
+        throw new Error(
+          `the database server took no connection within ${connect.ms / 1000} s (${connect.from}): check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in WAITER_DATABASE_URL, in seconds)`,
+        );
+      }
       // The driver's words when the server asks for a password and it has none.
       if (/client password must be a string/.test((err as Error).message ?? "")) {
         throw new Error(
@@ -554,7 +603,7 @@ export class PostgresEventStore implements EventStore {
     }
     // A channel name is at most 63 bytes, and a schema's name may be as long.
     const channel = `waiter_events_${createHash("sha256").update(schema).digest("hex").slice(0, 16)}`;
-    const store = new PostgresEventStore(pool, options, channel, config, Client);
+    const store = new PostgresEventStore(pool, options, channel, config, Client, connect);
     // Tables set up where there were none (schema 0) are made, not upgraded.
     store.upgraded = upgraded?.from ? upgraded : undefined;
     store.created = upgraded?.from === 0;
@@ -570,8 +619,10 @@ export class PostgresEventStore implements EventStore {
     channel: string,
     config: pg.ClientConfig,
     Client: typeof pg.Client,
+    connect: ConnectTimeout,
   ) {
     this.#pool = pool;
+    this.#connect = connect;
     this.#lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
     // An idle connection the server closed: the pool drops it and connects anew when asked.
     this.#pool.on("error", (err) => warn("an idle connection to the event store's database failed", err));
@@ -609,7 +660,7 @@ export class PostgresEventStore implements EventStore {
     try {
       return (await this.#pool.query<R>(text, params)).rows;
     } catch (err) {
-      throw storeError(err, this.#database, this.#passwordFrom, this.#lockWaitMs, this.#sslmode);
+      throw storeError(err, this.#database, this.#passwordFrom, this.#lockWaitMs, this.#sslmode, this.#connect);
     }
   };
 
