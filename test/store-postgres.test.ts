@@ -1396,6 +1396,44 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("an upgrade runs without the user's statement_timeout, and without its transaction_timeout where the server has one (PostgreSQL 17), which 15 and 16 are not asked to lift", async () => {
+      const { rows } = await admin.query("SELECT 1 FROM pg_settings WHERE name = 'transaction_timeout'");
+      const hasTransactionTimeout = rows.length > 0;
+      // Long enough never to end the test's upgrade: what matters is what its statements run with.
+      const url = await roleWith(
+        "statement_timeout = '1h'",
+        ...(hasTransactionTimeout ? ["transaction_timeout = '1h'"] : []),
+      );
+      const user = new URL(url).username;
+      // What the timeouts were as each statement of the upgrade that changes the tables began.
+      await admin.query(
+        "CREATE TABLE public.upgrade_timeouts (who TEXT, statement_timeout TEXT, transaction_timeout TEXT)",
+      );
+      await admin.query(`CREATE FUNCTION public.record_timeouts() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+        BEGIN
+          INSERT INTO public.upgrade_timeouts
+          VALUES (session_user, current_setting('statement_timeout'), current_setting('transaction_timeout', true));
+        END $$`);
+      await admin.query(
+        "CREATE EVENT TRIGGER record_timeouts ON ddl_command_start EXECUTE FUNCTION public.record_timeouts()",
+      );
+      onTestFinished(async () => {
+        await admin.query("DROP EVENT TRIGGER record_timeouts");
+        await admin.query("DROP FUNCTION public.record_timeouts()");
+        await admin.query("DROP TABLE public.upgrade_timeouts");
+      });
+      const store = await open(url);
+      await store.add(event());
+      expect((await store.stats()).events).toBe(1);
+      const recorded = await admin.query<{ statement_timeout: string; transaction_timeout: string | null }>(
+        "SELECT DISTINCT statement_timeout, transaction_timeout FROM public.upgrade_timeouts WHERE who = $1",
+        [user],
+      );
+      expect(recorded.rows).toEqual([
+        { statement_timeout: "0", transaction_timeout: hasTransactionTimeout ? "0" : null },
+      ]);
+    });
+
     test("a statement the server cancels on the user's statement_timeout is said as such, with what to change, and stores nothing", async () => {
       const url = await roleWith("statement_timeout = 500");
       const store = await open(url);

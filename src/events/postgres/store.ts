@@ -89,6 +89,17 @@ const KEEPALIVES = `SELECT set_config(name, wanted, false) FROM pg_settings
 const NO_IDLE_TIMEOUT =
   "SELECT set_config(name, '0', false) FROM pg_settings WHERE name = 'idle_session_timeout' AND setting <> '0'";
 /**
+ * A transaction_timeout (PostgreSQL 17 and later) set on the user or the database is lifted while
+ * waiter upgrades its tables, as statement_timeout is: it would end the session that waits its turn
+ * to upgrade (a statement in a transaction of its own) or runs a step that builds an index on a full
+ * store. Set only where the server has the setting, which PostgreSQL 15 and 16 refuse by name.
+ */
+const NO_TRANSACTION_TIMEOUT =
+  "SELECT set_config(name, '0', false) FROM pg_settings WHERE name = 'transaction_timeout'";
+/** The transaction_timeout of the user or the database again, after the upgrade, where the server has one. */
+const TRANSACTION_TIMEOUT_BACK =
+  "SELECT set_config(name, reset_val, false) FROM pg_settings WHERE name = 'transaction_timeout'";
+/**
  * A default_transaction_isolation of repeatable read or serializable set on the user or the
  * database is lifted for waiter's sessions: a commit takes the turn and then sees what the commit
  * before it stored, as READ COMMITTED lets a statement do, where a stricter level fails it (40001)
@@ -565,11 +576,12 @@ export class PostgresEventStore implements EventStore {
       const client = await pool.connect();
       try {
         // Replicas starting at once wait their turn to upgrade for as long as the upgrade takes,
-        // and an index built on a full store takes as long as it needs: a statement_timeout set on
-        // the user or the database would stop every start while another replica upgrades.
-        await client.query("SET lock_timeout = 0; SET statement_timeout = 0");
+        // and an index built on a full store takes as long as it needs: a statement_timeout or a
+        // transaction_timeout set on the user or the database would stop every start while another
+        // replica upgrades.
+        await client.query(`SET lock_timeout = 0; SET statement_timeout = 0; ${NO_TRANSACTION_TIMEOUT}`);
         upgraded = await migrate(client);
-        await client.query(`${lockWait}; RESET statement_timeout`);
+        await client.query(`${lockWait}; RESET statement_timeout; ${TRANSACTION_TIMEOUT_BACK}`);
         schema =
           (await client.query<{ schema: string }>("SELECT current_schema() AS schema")).rows[0]?.schema ?? "public";
         inSchema = `SET search_path = ${client.escapeIdentifier(schema)}; `;
