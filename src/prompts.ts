@@ -34,8 +34,11 @@ const completion = new AsyncLocalStorage<AbortSignal>();
 export function registerPrompts(server: McpServer, tools: readonly Tool[], sources: readonly string[], log: Log): void {
   const served = (name: string) => tools.some((tool) => tool.name === name);
   const ask = (text: string): GetPromptResult => ({ messages: [{ role: "user", content: { type: "text", text } }] });
+  /** The arguments each prompt registered takes. */
+  const takes = new Map<string, string[]>();
 
   if (["events_list", "events_get", "events_ack", "eshop_order_get", "eshop_order_mark_paid"].every(served)) {
+    takes.set("process_payments", ["source"]);
     server.registerPrompt(
       "process_payments",
       {
@@ -121,6 +124,7 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
       }
       return [`Weather: weather_forecast for ${JSON.stringify(place)}, today only (days: 1).`];
     };
+    takes.set("morning_brief", forecast ? ["place"] : []);
     server.registerPrompt(
       "morning_brief",
       {
@@ -155,6 +159,26 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
         (sdk) => (request, extra) => completion.run(extra.signal, () => sdk(request, extra)),
       );
     }
+  }
+  // The SDK drops an argument a prompt does not take: a mistyped "sorce" would process every
+  // source's payments, a place the brief cannot forecast would be left out unsaid. One left empty
+  // asks for nothing.
+  if (takes.size > 0) {
+    wrapHandler(server, "prompts/get", (sdk) => (request, extra) => {
+      const { name, arguments: given } = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
+      const known = typeof name === "string" ? takes.get(name) : undefined;
+      const stray =
+        known && given && typeof given === "object" && !Array.isArray(given)
+          ? Object.entries(given).find(([key, value]) => !known.includes(key) && String(value ?? "").trim() !== "")
+          : undefined;
+      if (stray) {
+        throw new ProtocolError(
+          ErrorCode.InvalidParams,
+          `${name} takes no argument ${quote(stray[0])}; it takes ${known?.length ? known.join(", ") : "none"}.`,
+        );
+      }
+      return sdk(request, extra);
+    });
   }
 }
 

@@ -141,6 +141,28 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   expect(String(long).length).toBeLessThan(200);
 });
 
+test("an argument a prompt does not take is refused, not ignored: a mistyped source would process every source", async () => {
+  const waiter = await client();
+  await expect(waiter.getPrompt({ name: "process_payments", arguments: { sorce: "stripe" } })).rejects.toThrow(
+    'MCP error -32602: process_payments takes no argument "sorce"; it takes source.',
+  );
+  await expect(
+    waiter.getPrompt({ name: "morning_brief", arguments: { place: "Ostrava", city: "Brno" } }),
+  ).rejects.toThrow('MCP error -32602: morning_brief takes no argument "city"; it takes place.');
+  // Without the weather tools the brief takes no place: asked for, the weather would be left out unsaid.
+  const rates = await client({ WAITER_TOOLSETS: "currency" });
+  await expect(rates.getPrompt({ name: "morning_brief", arguments: { place: "Ostrava" } })).rejects.toThrow(
+    'MCP error -32602: morning_brief takes no argument "place"; it takes none.',
+  );
+  // One left empty asks for nothing, as a source left empty is none.
+  expect(textOf(await rates.getPrompt({ name: "morning_brief", arguments: { place: "" } }))).toContain(
+    "currency_rates",
+  );
+  expect(textOf(await waiter.getPrompt({ name: "process_payments", arguments: { source: "stripe" } }))).toContain(
+    'source: "stripe"',
+  );
+});
+
 test("a brief's place is one weather_forecast takes, and a brief of weather alone asks for one", async () => {
   const waiter = await client();
   // Every line break counts, not CR and LF alone: Unicode's line and paragraph separators and NEL,
