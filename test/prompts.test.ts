@@ -97,6 +97,12 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   // Refunds and disputes of orders paid before reach a person through the report.
   expect(payments).toMatch(/report: .*refunds and disputes that arrived/);
   expect(payments).toMatch(/Leave every other event as it is/);
+  // A late payment of an order the shop cancelled for want of it: eshop_order_mark_paid refuses, and
+  // says a status set first would let it. Whether to reopen the order or refund the money is a person's.
+  expect(payments).toContain(
+    "If it refuses the order (cancelled, refunded), change no order's status: leave the event for a person.",
+  );
+  expect(payments).toMatch(/Do not acknowledge an event whose order you could not find or would not be marked paid,/);
   expect(payments).not.toMatch(/when it is no payment/);
   expect(payments).toMatch(/passing before= while it says older events match/);
   const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: { place: "Ostrava, CZ" } }));
