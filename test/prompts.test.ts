@@ -89,6 +89,9 @@ test("the payments flow and the morning brief are listed, and say the tools to u
     /Nor does a test payment \(livemode false, test true\), even one that matches its order: leave it as it is/,
   );
   expect(payments).toMatch(/report: .*test payments/);
+  // A payment acknowledged as paying no order of this shop is money a person hears of, not one
+  // that leaves the unacknowledged list unsaid: it may be an order's, its reference lost.
+  expect(payments).toMatch(/report: .*payments acknowledged as paying no order of this shop/);
   // A payment refunded, cancelled or disputed since (in an event listed beside it, which may have
   // arrived first) pays no order: marked paid, its goods would ship anyway.
   expect(payments).toMatch(
