@@ -43,7 +43,8 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
       "process_payments",
       {
         title: "Process the payments that arrived",
-        description: "Marks paid the orders whose payment events arrived, then acknowledges each event.",
+        description:
+          "Marks paid the orders whose payment events arrived, acknowledges the events it settles, and reports the rest.",
         argsSchema: {
           // Source names are lowercase: "S" typed (a capital put in by habit) still means one of them.
           source: optionalCompletable("Only events from this webhook source.", (value) =>

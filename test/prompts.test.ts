@@ -56,6 +56,10 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   const waiter = await client();
   const { prompts } = await waiter.listPrompts();
   expect(prompts.map((p) => p.name)).toEqual(["process_payments", "morning_brief"]);
+  // Events it cannot settle (a test payment, a refund, a possible double payment) stay unacknowledged.
+  expect(prompts.find((p) => p.name === "process_payments")?.description).toBe(
+    "Marks paid the orders whose payment events arrived, acknowledges the events it settles, and reports the rest.",
+  );
   expect(prompts.find((p) => p.name === "morning_brief")?.arguments).toEqual([
     expect.objectContaining({ name: "place", required: false }),
   ]);
