@@ -102,9 +102,14 @@ export interface ConnectTimeout {
   from: string;
 }
 
-/** `text` as libpq reads a number of seconds (an integer, spaces around it allowed), or undefined. */
+/**
+ * `text` as libpq reads a number of seconds, or undefined where it refuses it: an integer that fits
+ * a C int, C's blanks (space, tab, newline, vertical tab, form feed, return) around it allowed.
+ */
 function wholeSeconds(text: string): number | undefined {
-  return /^\s*[-+]?\d+\s*$/.test(text) ? Number.parseInt(text, 10) : undefined;
+  if (!/^[ \t\n\v\f\r]*[-+]?\d+[ \t\n\v\f\r]*$/.test(text)) return undefined;
+  const seconds = Number.parseInt(text.trim(), 10);
+  return seconds >= -(2 ** 31) && seconds <= 2 ** 31 - 1 ? seconds : undefined;
 }
 
 /**

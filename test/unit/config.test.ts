@@ -1098,6 +1098,22 @@ describe("the event store's database", () => {
     const far = "postgres://waiter@db.internal/waiter?connect_timeout=15";
     expect(load({ WAITER_DATABASE_URL: far }).database.url).toBe(far);
   });
+
+  test("a connect_timeout past what libpq reads into an int is refused, as libpq refuses it, not taken as some 24 days", () => {
+    const url = "postgres://waiter@db.internal/waiter";
+    expect(messageOf(() => load({ WAITER_DATABASE_URL: `${url}?connect_timeout=2147483648` }))).toBe(
+      "invalid setting WAITER_DATABASE_URL: must give connect_timeout as a whole number of seconds, as libpq reads it (connect_timeout=15)",
+    );
+    expect(() => connectTimeout(url, { PGCONNECT_TIMEOUT: "99999999999" })).toThrow(
+      "PGCONNECT_TIMEOUT must be a whole number of seconds, as libpq reads it (such as 15), not 99999999999",
+    );
+    expect(() => connectTimeout(url, { PGCONNECT_TIMEOUT: "-2147483649" })).toThrow(/not -2147483649$/);
+    // The largest libpq takes, and blanks as C's isspace knows them around it.
+    expect(connectTimeout(`${url}?connect_timeout=2147483647`, {}).ms).toBe(2 ** 31 - 1);
+    expect(connectTimeout(url, { PGCONNECT_TIMEOUT: "\t15\n" }).ms).toBe(15_000);
+    // A no-break space is none of C's blanks: libpq refuses it.
+    expect(() => connectTimeout(url, { PGCONNECT_TIMEOUT: "15\u00a0" })).toThrow(/PGCONNECT_TIMEOUT must be/);
+  });
 });
 
 describe("the data directory", () => {
