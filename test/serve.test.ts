@@ -3200,6 +3200,54 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("forged key ids do not make waiter read the keys at every request while the key set fails to answer", async () => {
+    const first = await generateKeyPair("ES256");
+    const forged = await generateKeyPair("ES256");
+    const keys = [{ ...(await exportJWK(first.publicKey)), kid: "first", alg: "ES256" }];
+    let down = false;
+    const failing = await startFake((request) => {
+      if (request.path === "/.well-known/oauth-authorization-server") {
+        return json(200, JSON.stringify({ issuer: failing.origin, jwks_uri: `${failing.origin}/jwks` }));
+      }
+      if (request.path === "/jwks") return down ? json(503, "{}") : json(200, JSON.stringify({ keys }));
+      return json(404, "{}");
+    });
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: failing.origin }) },
+    );
+    const signedBy = (key: Parameters<SignJWT["sign"]>[0], kid: string) =>
+      new SignJWT({ scope: "waiter:read" })
+        .setProtectedHeader({ alg: "ES256", kid })
+        .setIssuer(failing.origin)
+        .setAudience(`${PUBLIC}/mcp`)
+        .setSubject("alice")
+        .setExpirationTime("1h")
+        .sign(key);
+    const status = async (token: string) => {
+      const answer = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+      await answer.body.dump();
+      return answer.statusCode;
+    };
+    try {
+      expect(await status(await signedBy(first.privateKey, "first"))).toBe(200);
+      expect(failing.count("/jwks")).toBe(1);
+      down = true;
+      setClock(clock.now() + 6_000);
+      // The first forged key id has the keys read again, which fails; the next ones, a moment
+      // later, wait as they would after a read that worked.
+      expect(await status(await signedBy(forged.privateKey, "x1"))).toBe(500);
+      for (const kid of ["x2", "x3", "x4"]) expect(await status(await signedBy(forged.privateKey, kid))).toBe(401);
+      expect(failing.count("/jwks")).toBe(2);
+      // The keys held still take the issuer's tokens.
+      expect(await status(await signedBy(first.privateKey, "first"))).toBe(200);
+    } finally {
+      setClock();
+      await served.close();
+      await failing.close();
+    }
+  });
+
   test("a key the issuer publishes just after waiter read its keys is taken within seconds, and forged key ids do not make waiter read them at every request", async () => {
     const first = await generateKeyPair("ES256");
     const next = await generateKeyPair("ES256");

@@ -119,7 +119,8 @@ type Keys = JWTVerifyGetKey;
 /**
  * The issuer's keys at `uri`: read by jose, and read again at the first token past
  * KEYS_MAX_AGE_MS and when a token names a key they lack, not sooner than KEYS_COOLDOWN_MS after
- * they were last read. jose would time both by the wall clock; they are timed by waiter's clock.
+ * they were last asked for, whether that read worked or failed. jose would time both by the wall
+ * clock; they are timed by waiter's clock.
  */
 function issuerKeys(uri: URL, fetch: Fetch): Keys {
   // jose reads them again on its own never: only when told.
@@ -129,17 +130,24 @@ function issuerKeys(uri: URL, fetch: Fetch): Keys {
     cacheMaxAge: Number.POSITIVE_INFINITY,
   });
   let readAt = Number.NEGATIVE_INFINITY;
+  // When the keys were last asked for, read or not: a key set that fails to answer is not asked
+  // again at each token naming a key the keys held lack, any more than one that answers.
+  let askedAt = Number.NEGATIVE_INFINITY;
   // Tokens that come while the keys are read wait for that reading (jose makes one at a time).
   const read = async () => {
-    await remote.reload();
-    readAt = clock.now();
+    try {
+      await remote.reload();
+      readAt = clock.now();
+    } finally {
+      askedAt = clock.now();
+    }
   };
   return async (header, token) => {
     if (!lessAgoThan(readAt, KEYS_MAX_AGE_MS)) await read();
     try {
       return await remote(header, token);
     } catch (err) {
-      if (!(err instanceof errors.JWKSNoMatchingKey) || lessAgoThan(readAt, KEYS_COOLDOWN_MS)) throw err;
+      if (!(err instanceof errors.JWKSNoMatchingKey) || lessAgoThan(askedAt, KEYS_COOLDOWN_MS)) throw err;
       await read();
       return remote(header, token);
     }
