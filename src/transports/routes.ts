@@ -79,7 +79,7 @@ const EMPTY_BEARER =
  * takes no DPoP-bound token, and its client needs one bound to no key.
  */
 const DPOP_SCHEME =
-  "The Authorization header carries a DPoP token, and this server takes Bearer tokens only; have the issuer give its client bearer tokens, bound to no key";
+  "The Authorization header carries a DPoP token, and this server takes Bearer tokens only: a token bound to no key, sent as Bearer";
 
 /**
  * The scopes a client is told to ask for, in a 401's challenge as in a scopeless token's 403: those a
@@ -124,14 +124,14 @@ function bearerCheck(verifier: OAuthTokenVerifier, log: Log, oauth: SessionOptio
         throw new InvalidTokenError(EMPTY_BEARER);
       }
       const [type, token] = header.split(" ");
-      // Said as an invalid token, not as no token: a challenge without an error would send the
-      // client to log in again for another token bound just the same.
+      // A scheme waiter does not take is a request without a token (RFC 6750 §3.1: its challenge
+      // carries no error), said in the body and, as no OAuth client's first request, at info.
       if (type?.toLowerCase() === "dpop" && token) {
         otherScheme(
           "MCP request got 401: its Authorization header carries a DPoP token, and only Bearer is taken",
           "dpop",
         );
-        throw new InvalidTokenError(DPOP_SCHEME);
+        throw new NoTokenError(DPOP_SCHEME);
       }
       if (type?.toLowerCase() !== "bearer" || !token) {
         const why = header ? "its Authorization header is no Bearer token" : "it carries no token";
