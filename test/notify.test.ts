@@ -1373,6 +1373,25 @@ test("the check at start says which chats do not let the bot post, and what righ
   }
 });
 
+test("a bot restricted in a group it is no longer in is said not to be a member, though its restriction lets it write", async () => {
+  const telegram = await startTelegram(["-1009"]);
+  const api = botApi(telegram);
+  const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
+  // A restricted user that left or was removed stays "restricted", with is_member false.
+  telegram.standing.set("-1009", {
+    type: "supergroup",
+    member: { status: "restricted", is_member: false, can_send_messages: true },
+    permissions: { can_send_messages: true },
+  });
+  try {
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1009"], call)).problems).toEqual([
+      "Telegram Bot API says @shop_notices_bot cannot post in chat -1009: it is not a member of the group; add it again.",
+    ]);
+  } finally {
+    await telegram.close();
+  }
+});
+
 test("a Bot API that fails the check at start for another reason is said to answer so, not to refuse a message", async () => {
   const telegram = await startTelegram(["424242"]);
   const api = botApi(telegram);

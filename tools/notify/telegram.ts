@@ -233,6 +233,7 @@ const member = z.object({
   ok: z.literal(true),
   result: z.object({
     status: z.string(),
+    is_member: z.boolean().optional(),
     can_post_messages: z.boolean().optional(),
     can_send_messages: z.boolean().optional(),
   }),
@@ -245,7 +246,7 @@ const member = z.object({
 function whyCannotPost(
   type: string,
   permissions: z.infer<typeof chat>["result"]["permissions"],
-  { status, can_post_messages, can_send_messages }: z.infer<typeof member>["result"],
+  { status, is_member, can_post_messages, can_send_messages }: z.infer<typeof member>["result"],
 ): string | undefined {
   if (status === "creator") return undefined;
   if (type === "channel") {
@@ -260,7 +261,10 @@ function whyCannotPost(
       : "it is no administrator of the channel; make it one with the right to post messages";
   }
   if (status === "administrator") return undefined;
-  if (status === "left" || status === "kicked") return "it is not a member of the group; add it again";
+  // A restricted user that left or was removed stays "restricted", no member (is_member false).
+  if (status === "left" || status === "kicked" || (status === "restricted" && is_member === false)) {
+    return "it is not a member of the group; add it again";
+  }
   if (status === "restricted" && can_send_messages === false) {
     return "an administrator restricted it from sending messages; lift the restriction, or make the bot an administrator";
   }
