@@ -1392,6 +1392,25 @@ test("a bot restricted in a group it is no longer in is said not to be a member,
   }
 });
 
+test("a channel that refuses the bot its own standing is said to need it as an administrator", async () => {
+  const telegram = await startTelegram(["-1010"]);
+  const api = botApi(telegram);
+  const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
+  telegram.standing.set("-1010", { type: "channel", member: { status: "member" } });
+  // Of a channel, only its administrators may read its members.
+  telegram.intercept = (request) =>
+    request.path.endsWith("/getChatMember")
+      ? json(400, '{"ok":false,"error_code":400,"description":"Bad Request: member list is inaccessible"}')
+      : undefined;
+  try {
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1010"], call)).problems).toEqual([
+      "Telegram Bot API says @shop_notices_bot cannot post in chat -1010 (400: Bad Request: member list is inaccessible): it is no administrator of the channel; make it one with the right to post messages.",
+    ]);
+  } finally {
+    await telegram.close();
+  }
+});
+
 test("a Bot API that fails the check at start for another reason is said to answer so, not to refuse a message", async () => {
   const telegram = await startTelegram(["424242"]);
   const api = botApi(telegram);

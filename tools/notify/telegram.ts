@@ -312,7 +312,13 @@ export async function checkTelegram(
         }
         const { type = "private", permissions } = api.read(chat, response).result;
         if (type === "private") return undefined;
-        const standing = api.read(member, await ask("getChatMember", { chat_id: id, user_id: String(botId) })).result;
+        const asking = await ask("getChatMember", { chat_id: id, user_id: String(botId) });
+        // Of a channel, only its administrators may read its members, the bot's own standing too.
+        const refused = type === "channel" && (asking.status === 400 || asking.status === 403) && refusal(asking);
+        if (refused) {
+          return `${api.name} says ${name} cannot post in chat ${id} (${asking.status}: ${refused.description}): it is no administrator of the channel; make it one with the right to post messages.`;
+        }
+        const standing = api.read(member, asking).result;
         const why = whyCannotPost(type, permissions, standing);
         return why && `${api.name} says ${name} cannot post in chat ${id}: ${why}.`;
       } catch (err) {
