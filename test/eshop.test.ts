@@ -1208,6 +1208,16 @@ describe("status and notes", () => {
     );
   });
 
+  test("a paid order of nothing to pay moved back to pending is not said to await another payment", async () => {
+    // WooCommerce awaits a payment only for a total above 0 (WC_Order::needs_payment()).
+    const free = woo.shop.order(O.processing);
+    for (const item of free.line_items) item.total = 0;
+    free.shipping_lines = [];
+    const result = await server.call("eshop_order_update_status", { id: O.processing, status: "pending" });
+    expect(data(result)).toMatchObject({ changed: true, order: { status: "pending", total: "0.00" } });
+    expect(text(result)).toMatch(/processing → pending\.$/);
+  });
+
   test("an unpaid order with nothing to ship set to processing is said to count paid, though the shop gives it no paid date", async () => {
     // WooCommerce dates it paid only when it is completed, but counts it paid (and grants its downloads) in processing.
     for (const item of woo.shop.order(O.pending1999).line_items) item.product_id = P.ebook;

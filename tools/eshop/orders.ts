@@ -489,7 +489,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
             ? `\n${heldPaid ? "It was recorded paid" : "It was paid"}${r.order.paid ? ` (${utcMinute(r.order.paid)})` : ""}${heldPaid ? " before it was put on hold" : ""}: cancelling sent no money back. ${refundIt}`
             : // Set back to await payment (a bounced transfer, a chargeback): the shop keeps the paid
               // date and would take a new payment, while the old one is still taken unless reversed.
-              AWAITING_PAYMENT.includes(r.order.status) && wasPaid
+              // An order of nothing to pay awaits none (needs_payment() wants a total above 0).
+              AWAITING_PAYMENT.includes(r.order.status) && wasPaid && /[1-9]/.test(r.order.total)
               ? `\n${paidOn}: moving it to ${r.order.status} sent no money back, and the shop now awaits another payment for it. ${heldPaid ? refundIt : "Unless that payment was reversed, refund it through the payment gateway that took it, or the customer may pay twice."}`
               : // An order with nothing to ship counts paid in processing too, though the shop dates it
                 // paid only when it is completed.
