@@ -232,6 +232,29 @@ describe("orders", () => {
     expect(linked.flatMap((p) => p.orders.map((o) => o.id)).sort()).toEqual([7015, 7066, 7084]);
   });
 
+  test("a Link header whose rel lists several types, in any case, is read for each of them", async () => {
+    // RFC 8288: a link's rel may name several relation types, compared without regard to case.
+    woo.settings.droppedHeaders = ["x-wp-total", "x-wp-totalpages"];
+    const auth = { authorization: `Basic ${basic(CONSUMER_KEY, CONSUMER_SECRET)}` };
+    const second: unknown = await (
+      await fetch(`${woo.api}/orders?customer=${C.jana}&page=2&per_page=1`, { headers: auth })
+    ).json();
+    const first = await server.call("eshop_orders_list", { customer_id: C.jana, page_size: 1 });
+    const cursor = data<{ next_cursor?: string }>(first).next_cursor;
+    expect(cursor).toBeDefined();
+    const links = [
+      `<${woo.api}/orders?page=1>; rel="prev first", <${woo.api}/orders?page=3>; rel="last next"`,
+      `<${woo.api}/orders?page=1>; rel=prev, <${woo.api}/orders?page=3>; rel=NEXT`,
+    ];
+    for (const link of links) {
+      woo.intercept = (request) => (request.path.endsWith("/orders") ? json(200, second, { link }) : undefined);
+      const result = await server.call("eshop_orders_list", { customer_id: C.jana, page_size: 1, cursor });
+      expect(result.isError, text(result)).toBeFalsy();
+      expect(data<{ orders: unknown[] }>(result).orders).toHaveLength(1);
+      expect(data(result), link).toHaveProperty("next_cursor");
+    }
+  });
+
   test("fifty reads at once reach the shop four at a time: a shop on shared hosting has few PHP workers", async () => {
     const ids = Object.values(O);
     woo.delayMs = 50;

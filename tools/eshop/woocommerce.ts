@@ -301,6 +301,19 @@ function toCustomer(c: z.output<typeof customerSchema>): Customer {
 }
 
 /**
+ * The relation types a Link header names (RFC 8288): each link's rel may list several, apart by
+ * spaces ("last next"), and they are compared without regard to case.
+ */
+function linkRels(link: string): Set<string> {
+  const rels = new Set<string>();
+  for (const [, params = ""] of link.matchAll(/<[^>]*>([^<]*)/g)) {
+    const rel = /;\s*rel\s*=\s*(?:"([^"]*)"|([^\s;,]+))/i.exec(params);
+    for (const type of (rel?.[1] ?? rel?.[2] ?? "").toLowerCase().split(/\s+/)) if (type) rels.add(type);
+  }
+  return rels;
+}
+
+/**
  * A note's text as the shop's admin shows it: WooCommerce writes its own in HTML (stock notes'
  * "40&rarr;38", a refund's price as wc_price() makes it) and a gateway's plugin a link or a line
  * break (`<br />`, kept as one).
@@ -432,8 +445,8 @@ export function wooCommerce(api: Upstream): ShopProvider {
     // A proxy or cache may drop WordPress's X-WP-* headers. The standard Link header, if it stays,
     // still says which page is the last: one with a prev link and no next link.
     const total = count("x-wp-total");
-    const link = header("link");
-    const last = /rel="?prev\b/.test(link) && !/rel="?next\b/.test(link) ? page.page : undefined;
+    const rels = linkRels(header("link"));
+    const last = rels.has("prev") && !rels.has("next") ? page.page : undefined;
     const pages = count("x-wp-totalpages") ?? (total === undefined ? last : Math.ceil(total / page.size));
     return {
       items: items.map(map),
