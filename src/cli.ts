@@ -290,8 +290,10 @@ function nodeTooOld(): boolean {
  */
 function forgottenValue(flag: string, next: string | undefined, command?: string): string {
   if (isCommand(next)) {
-    const shown = FLAGS.find((f) => f.shown.startsWith(`${flag} `))?.shown ?? `${flag} VALUE`;
-    const run = isCommand(command) ? command : next;
+    const described = FLAGS.find((f) => f.shown.startsWith(`${flag} `));
+    const shown = described?.shown ?? `${flag} VALUE`;
+    // The command given, unless it refuses the flag (`waiter listen --listen serve`): then the one after it.
+    const run = isCommand(command) && (described?.for?.includes(command) ?? true) ? command : next;
     const file = shown.endsWith(" FILE") ? `, or ${flag} ./${next} for a file of that name` : "";
     return `option '${flag}' takes a value, and '${next}' after it is a command, not its value: give the command first, then the flag with its value, as in waiter ${run} ${shown}${file} (see waiter ${run} --help)`;
   }

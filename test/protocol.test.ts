@@ -1052,6 +1052,12 @@ describe.concurrent("the command line", () => {
       {},
       "waiter: option '--listen' takes a value, and 'serve' after it is a command, not its value: give the command first, then the flag with its value, as in waiter serve --listen HOST:PORT (see waiter serve --help)",
     ],
+    // A flag of the command after it, not of the one before: that one would refuse it.
+    [
+      ["listen", "--listen", "serve"],
+      {},
+      "waiter: option '--listen' takes a value, and 'serve' after it is a command, not its value: give the command first, then the flag with its value, as in waiter serve --listen HOST:PORT (see waiter serve --help)",
+    ],
     [
       ["listen", "--config", "serve"],
       {},
