@@ -112,6 +112,10 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   expect(payments).toMatch(/Do not acknowledge an event whose order you could not find or would not be marked paid,/);
   expect(payments).not.toMatch(/when it is no payment/);
   expect(payments).toMatch(/passing before= while it says older events match/);
+  // eshop_order_get takes an id: a number the payment names (a numbering plugin's 1042) is checked too.
+  expect(payments).toMatch(
+    /eshop_order_get takes the order's id; when the payment names the order's number, the order's number must match it/,
+  );
   const brief = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: { place: "Ostrava, CZ" } }));
   for (const part of ["eshop_orders_list", "eshop_products_list", "events_list", "currency_rates"]) {
     expect(brief).toContain(part);
