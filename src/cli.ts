@@ -3,7 +3,7 @@ import { inspect, parseArgs } from "node:util";
 import { CannotStart, startApp, startServe, startWebhooks } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
-import { Log, logWarnings, toStderr } from "./log.js";
+import { consoleToLog, Log, logWarnings, toStderr } from "./log.js";
 import { quote, withControlsEscaped } from "./shown.js";
 import { toolsetOf } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
@@ -233,6 +233,8 @@ async function serveHttp(config: Config, log: Log): Promise<void> {
 async function serve(config: Config, log: Log, noListener: boolean): Promise<void> {
   const { automations } = config.core;
   const listener = noListener || automations.length > 0 ? "leave" : "take";
+  // stdout is the client's: what a package prints with console goes to the log.
+  consoleToLog(log);
   // A person who typed the command reads first what it is, before the notices of what is off.
   if (process.stdin.isTTY) {
     process.stderr.write(

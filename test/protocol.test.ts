@@ -47,9 +47,15 @@ afterAll(async () => {
   await Promise.all([frankfurter?.close(), cnb?.close()]);
 });
 
-/** The built server on raw pipes, with what it prints so far and its exit status to come. */
-function cli(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, ...env }, stdio: "pipe" });
+/**
+ * The built server on raw pipes, with what it prints so far and its exit status to come; `nodeArgs`
+ * go to node itself, before the script.
+ */
+function cli(args: string[], env: Record<string, string>, nodeArgs: string[] = []) {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: "pipe",
+  });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (chunk) => {
@@ -120,6 +126,52 @@ test("stdout carries JSON-RPC only, even with debug logging and failing tools; s
   );
   expect(code).toBe(0);
 });
+
+test.skipIf(process.platform === "win32")(
+  "a package's console.log, console.info or console.debug goes to stderr as a log line, and stdout stays JSON-RPC",
+  async () => {
+    // A package that prints with console while waiter serves (as SIGUSR2 makes this one do).
+    const chatty = `data:text/javascript,${encodeURIComponent(`process.on("SIGUSR2", () => {
+  console.log("rates loaded: %d", 31);
+  console.info("cache warm");
+  console.debug("cache key", { base: "EUR" });
+  console.dir({ deprecated: "use v2" });
+  console.table([{ currency: "EUR" }]);
+  console.count("fetches");
+});`)}`;
+    const server = cli([], { ...upstreams, WAITER_LOG_LEVEL: "debug" }, ["--import", chatty]);
+    const answered = (id: number) => server.stdout().includes(`"id":${id}`);
+    const send = (message: object) => server.child.stdin.write(`${JSON.stringify(message)}\n`);
+    send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+    });
+    await expect.poll(() => answered(1), { timeout: 10_000 }).toBe(true);
+    send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    server.child.kill("SIGUSR2");
+    await expect.poll(() => server.stdout() + server.stderr(), { timeout: 10_000 }).toMatch(/fetches: 1/);
+    send({
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "currency_convert", arguments: { amount: 5, from: "EUR", to: "USD" } },
+    });
+    await expect.poll(() => answered(2), { timeout: 10_000 }).toBe(true);
+    server.child.stdin.end();
+    expect(await server.exited).toBe(0);
+    for (const line of server.stdout().split("\n").filter(Boolean)) expect(JSON.parse(line).jsonrpc).toBe("2.0");
+    const stderr = server.stderr();
+    expect(stderr).toMatch(/^\S+Z info +\[console\] rates loaded: 31$/m);
+    expect(stderr).toMatch(/^\S+Z info +\[console\] cache warm$/m);
+    expect(stderr).toMatch(/^\S+Z debug +\[console\] cache key \{ base: 'EUR' \}$/m);
+    expect(stderr).toMatch(/^\S+Z info +\[console\] \{ deprecated: 'use v2' \}$/m);
+    // A table's lines are one entry, as any line of the log.
+    expect(stderr).toMatch(/^\S+Z info +\[console\] ┌.* \| .*currency.* \| .*'EUR'/m);
+    expect(stderr).toMatch(/^\S+Z info +\[console\] fetches: 1$/m);
+  },
+);
 
 /** waiter over stdio, spawned and initialized with raw lines (id 1); `answers`, its stdout's messages so far. */
 async function initializedRaw() {
