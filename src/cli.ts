@@ -377,6 +377,11 @@ async function main(): Promise<void> {
   if (command !== undefined && !isCommand(command)) {
     fail(`unknown command '${command}' (see waiter --help)`);
   }
+  // Refused before --help or --version is answered, as it is without them: `waiter serve --help
+  // listen` would show serve's help and say nothing of the listen typed after it.
+  if (positionals.length > 1) {
+    fail(`unexpected argument '${positionals[1]}': waiter ${command} takes none after its command (see waiter --help)`);
+  }
   if (values.help) {
     process.stdout.write(`${command === undefined ? HELP : commandHelp(command)}\n`);
     return;
@@ -384,9 +389,6 @@ async function main(): Promise<void> {
   if (values.version) {
     process.stdout.write(`${VERSION}\n`);
     return;
-  }
-  if (positionals.length > 1) {
-    fail(`unexpected argument '${positionals[1]}': waiter ${command} takes none after its command (see waiter --help)`);
   }
   // A flag of another mode would be ignored without a word.
   if (values["no-listener"] && command !== undefined) {

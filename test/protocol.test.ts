@@ -1141,6 +1141,22 @@ describe.concurrent("the command line", () => {
       {},
       "waiter: unexpected argument '127.0.0.1:9001': waiter listen takes none after its command (see waiter --help)",
     ],
+    // --help or --version does not hide an argument that would be refused without it.
+    [
+      ["serve", "--help", "listen"],
+      {},
+      "waiter: unexpected argument 'listen': waiter serve takes none after its command (see waiter --help)",
+    ],
+    [
+      ["listen", "extra", "-h"],
+      {},
+      "waiter: unexpected argument 'extra': waiter listen takes none after its command (see waiter --help)",
+    ],
+    [
+      ["serve", "now", "--version"],
+      {},
+      "waiter: unexpected argument 'now': waiter serve takes none after its command (see waiter --help)",
+    ],
     [
       ["listen", "--listen", "127.0.0.1:9001"],
       {},
