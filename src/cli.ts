@@ -150,23 +150,35 @@ function fail(message: string): never {
   process.exit(2);
 }
 
+/** The flags as node reads them; FLAGS says what each does. */
+const OPTIONS = {
+  config: { type: "string" },
+  toolsets: { type: "string" },
+  tools: { type: "string" },
+  "exclude-tools": { type: "string" },
+  "read-only": { type: "boolean" },
+  "no-listener": { type: "boolean" },
+  listen: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
+
 function parseFlags() {
-  return parseArgs({
-    strict: true,
-    allowPositionals: true,
-    tokens: true,
-    options: {
-      config: { type: "string" },
-      toolsets: { type: "string" },
-      tools: { type: "string" },
-      "exclude-tools": { type: "string" },
-      "read-only": { type: "boolean" },
-      "no-listener": { type: "boolean" },
-      listen: { type: "string" },
-      help: { type: "boolean", short: "h" },
-      version: { type: "boolean", short: "v" },
-    },
-  });
+  return parseArgs({ strict: true, allowPositionals: true, tokens: true, options: OPTIONS });
+}
+
+/** The command typed, read past the flags node refuses (an unknown one, a value forgotten), if any. */
+function typedCommand(): keyof typeof PAGES | undefined {
+  const [first] = parseArgs({ strict: false, allowPositionals: true, options: OPTIONS }).positionals;
+  return isCommand(first) ? first : undefined;
+}
+
+/**
+ * Where a refusal points: the help of `command` when one was given, which lists the flags it
+ * takes, and the general help otherwise.
+ */
+function seeHelp(command: string | undefined): string {
+  return `(see waiter ${isCommand(command) ? `${command} ` : ""}--help)`;
 }
 
 /**
@@ -297,9 +309,12 @@ function forgottenValue(flag: string, next: string | undefined, command?: string
     // The command given, unless it refuses the flag (`waiter listen --listen serve`): then the one after it.
     const run = isCommand(command) && (described?.for?.includes(command) ?? true) ? command : next;
     const file = shown.endsWith(" FILE") ? `, or ${flag} ./${next} for a file of that name` : "";
-    return `option '${flag}' takes a value, and '${next}' after it is a command, not its value: give the command first, then the flag with its value, as in waiter ${run} ${shown}${file} (see waiter ${run} --help)`;
+    return `option '${flag}' takes a value, and '${next}' after it is a command, not its value: give the command first, then the flag with its value, as in waiter ${run} ${shown}${file} ${seeHelp(run)}`;
   }
-  return `option '${flag}' takes a value, and ${next === undefined ? "what follows it" : `'${next}' after it`} starts with a dash: give its value right after it, or as ${flag}=VALUE when it starts with a dash (see waiter --help)`;
+  // The help of the command given, unless it refuses the flag: then the help of one that takes it.
+  const takers = FLAGS.find((f) => f.shown.startsWith(`${flag} `))?.for;
+  const help = isCommand(command) && (takers?.includes(command) ?? true) ? command : takers?.find(isCommand);
+  return `option '${flag}' takes a value, and ${next === undefined ? "what follows it" : `'${next}' after it`} starts with a dash: give its value right after it, or as ${flag}=VALUE when it starts with a dash ${seeHelp(help)}`;
 }
 
 /** What each flag that takes a value is given once with, when it was given more than once. */
@@ -355,12 +370,13 @@ async function main(): Promise<void> {
         forgottenValue(
           ambiguous,
           args.find((arg, i) => args[i - 1] === ambiguous && arg.startsWith("-")),
+          typedCommand(),
         ),
       );
     }
     // node's wording runs on with advice about '--'; its first sentence names the flag.
     const first = (err as Error).message.split(/\.\s/)[0] ?? "";
-    fail(`${first.charAt(0).toLowerCase()}${first.slice(1)} (see waiter --help)`);
+    fail(`${first.charAt(0).toLowerCase()}${first.slice(1)} ${seeHelp(typedCommand())}`);
   }
   const { values, positionals, tokens } = parsed;
   // A flag whose value was forgotten before a command takes the command as its value, and the
@@ -380,7 +396,7 @@ async function main(): Promise<void> {
   // Refused before --help or --version is answered, as it is without them: `waiter serve --help
   // listen` would show serve's help and say nothing of the listen typed after it.
   if (positionals.length > 1) {
-    fail(`unexpected argument '${positionals[1]}': waiter ${command} takes none after its command (see waiter --help)`);
+    fail(`unexpected argument '${positionals[1]}': waiter ${command} takes none after its command ${seeHelp(command)}`);
   }
   if (values.help) {
     process.stdout.write(`${command === undefined ? HELP : commandHelp(command)}\n`);
@@ -392,10 +408,12 @@ async function main(): Promise<void> {
   }
   // A flag of another mode would be ignored without a word.
   if (values["no-listener"] && command !== undefined) {
-    fail(`--no-listener is for the stdio mode; waiter ${command} always receives webhooks (see waiter --help)`);
+    fail(`--no-listener is for the stdio mode; waiter ${command} always receives webhooks ${seeHelp(command)}`);
   }
   if (values.listen !== undefined && command !== "serve") {
-    fail("--listen is waiter serve's address; the webhook listener binds webhooks.listen (WAITER_WEBHOOKS_LISTEN)");
+    fail(
+      `--listen is waiter serve's address ${seeHelp("serve")}; the webhook listener binds webhooks.listen (WAITER_WEBHOOKS_LISTEN)`,
+    );
   }
 
   let config: Config;

@@ -1086,6 +1086,26 @@ describe.concurrent("the command line", () => {
 
   test.each([
     [["--bogus"], {}, "waiter: unknown option '--bogus' (see waiter --help)"],
+    // With a command, its own help: the flags it takes, and only those.
+    [["serve", "--bogus"], {}, "waiter: unknown option '--bogus' (see waiter serve --help)"],
+    [["--bogus", "listen"], {}, "waiter: unknown option '--bogus' (see waiter listen --help)"],
+    [
+      ["listen", "--read-only=yes"],
+      {},
+      "waiter: option '--read-only' does not take an argument (see waiter listen --help)",
+    ],
+    [["serve", "--config"], {}, "waiter: option '--config <value>' argument missing (see waiter serve --help)"],
+    [
+      ["listen", "--config", "--read-only"],
+      {},
+      "waiter: option '--config' takes a value, and '--read-only' after it starts with a dash: give its value right after it, or as --config=VALUE when it starts with a dash (see waiter listen --help)",
+    ],
+    // A flag the command does not take is told in the help that lists it.
+    [
+      ["listen", "--listen", "--read-only"],
+      {},
+      "waiter: option '--listen' takes a value, and '--read-only' after it starts with a dash: give its value right after it, or as --listen=VALUE when it starts with a dash (see waiter serve --help)",
+    ],
     [["deploy"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
     [["deploy", "now"], {}, "waiter: unknown command 'deploy' (see waiter --help)"],
     // A script saved with Windows line endings leaves a CR on its last argument: shown, not obeyed,
@@ -1134,38 +1154,43 @@ describe.concurrent("the command line", () => {
     [
       ["serve", "serve"],
       {},
-      "waiter: unexpected argument 'serve': waiter serve takes none after its command (see waiter --help)",
+      "waiter: unexpected argument 'serve': waiter serve takes none after its command (see waiter serve --help)",
     ],
     [
       ["listen", "127.0.0.1:9001"],
       {},
-      "waiter: unexpected argument '127.0.0.1:9001': waiter listen takes none after its command (see waiter --help)",
+      "waiter: unexpected argument '127.0.0.1:9001': waiter listen takes none after its command (see waiter listen --help)",
     ],
     // --help or --version does not hide an argument that would be refused without it.
     [
       ["serve", "--help", "listen"],
       {},
-      "waiter: unexpected argument 'listen': waiter serve takes none after its command (see waiter --help)",
+      "waiter: unexpected argument 'listen': waiter serve takes none after its command (see waiter serve --help)",
     ],
     [
       ["listen", "extra", "-h"],
       {},
-      "waiter: unexpected argument 'extra': waiter listen takes none after its command (see waiter --help)",
+      "waiter: unexpected argument 'extra': waiter listen takes none after its command (see waiter listen --help)",
     ],
     [
       ["serve", "now", "--version"],
       {},
-      "waiter: unexpected argument 'now': waiter serve takes none after its command (see waiter --help)",
+      "waiter: unexpected argument 'now': waiter serve takes none after its command (see waiter serve --help)",
     ],
     [
       ["listen", "--listen", "127.0.0.1:9001"],
       {},
-      "waiter: --listen is waiter serve's address; the webhook listener binds webhooks.listen (WAITER_WEBHOOKS_LISTEN)",
+      "waiter: --listen is waiter serve's address (see waiter serve --help); the webhook listener binds webhooks.listen (WAITER_WEBHOOKS_LISTEN)",
+    ],
+    [
+      ["--listen", "127.0.0.1:9001"],
+      {},
+      "waiter: --listen is waiter serve's address (see waiter serve --help); the webhook listener binds webhooks.listen (WAITER_WEBHOOKS_LISTEN)",
     ],
     [
       ["serve", "--no-listener"],
       {},
-      "waiter: --no-listener is for the stdio mode; waiter serve always receives webhooks (see waiter --help)",
+      "waiter: --no-listener is for the stdio mode; waiter serve always receives webhooks (see waiter serve --help)",
     ],
     [
       ["--toolsets", "currency,eshop2"],
