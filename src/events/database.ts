@@ -7,7 +7,7 @@ export const databaseSettings = {
   url: {
     env: "WAITER_DATABASE_URL",
     description:
-      "A postgres:// URL: the event store on that PostgreSQL server, which several waiter servers can share, instead of the SQLite file in dataDir. TLS as libpq names it, the CA in the URL (?sslmode=verify-full&sslrootcert=/path/ca.pem): PGSSLROOTCERT, PGSSLCERT, PGSSLKEY and PGSERVICE are not read, and PGSSLMODE only turns TLS on (verified) or off, or on unverified (no-verify). Without sslmode or PGSSLMODE, no TLS: the driver does not try it first, as libpq does. What the URL leaves out comes from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and PGOPTIONS. A connection may take as long as its connect_timeout (seconds, as libpq reads it), else PGCONNECT_TIMEOUT, says: 5 s without either, or where either is 0. A Unix socket's directory goes in the query instead of a host (postgres://waiter@/waiter?host=/var/run/postgresql). A password may be in the environment's URL, never in the config file's, its reserved characters percent-encoded (# as %23, / as %2F, ? as %3F, @ as %40, % as %25), as must be a # or a % anywhere.",
+      "A postgres:// URL: the event store on that PostgreSQL server, which several waiter servers can share, instead of the SQLite file in dataDir. TLS as libpq names it, the CA in the URL (?sslmode=verify-full&sslrootcert=/path/ca.pem): PGSSLROOTCERT, PGSSLCERT, PGSSLKEY and PGSERVICE are not read, and PGSSLMODE only turns TLS on (verified) or off, or on unverified (no-verify). Without sslmode or PGSSLMODE, no TLS: the driver does not try it first, as libpq does. What the URL leaves out comes from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and PGOPTIONS. A connection may take as long as its connect_timeout (seconds, as libpq reads it; an empty one is refused, as libpq refuses it), else PGCONNECT_TIMEOUT, says: 5 s without either, or where either is 0. A Unix socket's directory goes in the query instead of a host (postgres://waiter@/waiter?host=/var/run/postgresql). A password may be in the environment's URL, never in the config file's, its reserved characters percent-encoded (# as %23, / as %2F, ? as %3F, @ as %40, % as %25), as must be a # or a % anywhere.",
     schema: z
       .string()
       .superRefine((value, ctx) => {
@@ -53,7 +53,11 @@ function postgresUrlProblem(value: string): string | undefined {
     return "must be a postgres:// URL in which every % begins a percent-encoded character (such as %2F): given a lone %, the driver encodes the whole URL again, which changes its password and every character encoded in it; write a % that belongs to a value as %25";
   }
   const timeout = url.searchParams.get("connect_timeout");
-  if (timeout && wholeSeconds(timeout) === undefined) {
+  // libpq takes an empty value as given, not as unset: it refuses it, PGCONNECT_TIMEOUT or not.
+  if (timeout !== null && /^[ \t\n\v\f\r]*$/.test(timeout)) {
+    return "must give connect_timeout a whole number of seconds, as libpq reads it (connect_timeout=15), or leave it out: libpq refuses an empty one rather than take PGCONNECT_TIMEOUT";
+  }
+  if (timeout !== null && wholeSeconds(timeout) === undefined) {
     return "must give connect_timeout as a whole number of seconds, as libpq reads it (connect_timeout=15)";
   }
   // libpq (16 and later) takes "system" for the system's CAs; the driver opens a file of that name.
@@ -118,14 +122,17 @@ function wholeSeconds(text: string): number | undefined {
  * neither for its own connections. 0 or less, which libpq takes as no limit, leaves CONNECT_MS: a
  * server that takes the connection and never answers (frozen, or a firewall that drops its
  * packets) would hold a start, and each delivery and call that needs a connection, for good.
- * Throws for a PGCONNECT_TIMEOUT that is no number of seconds, as libpq fails then too.
+ * Throws for a PGCONNECT_TIMEOUT, or a connect_timeout in the URL (an empty one too), that is no
+ * number of seconds, as libpq fails then too.
  */
 export function connectTimeout(url: string, env: NodeJS.ProcessEnv = process.env): ConnectTimeout {
   const inUrl = (postgresUrl(url) ?? new URL(url)).searchParams.get("connect_timeout");
-  const [text, name] = inUrl
-    ? [inUrl, "connect_timeout in WAITER_DATABASE_URL"]
-    : [env.PGCONNECT_TIMEOUT, "PGCONNECT_TIMEOUT"];
-  if (!text?.trim()) {
+  // An empty one in the URL is no number to libpq, which takes it as given rather than read PGCONNECT_TIMEOUT.
+  const [text, name] =
+    inUrl !== null
+      ? [inUrl, "connect_timeout in WAITER_DATABASE_URL"]
+      : [env.PGCONNECT_TIMEOUT ?? "", "PGCONNECT_TIMEOUT"];
+  if (inUrl === null && !text.trim()) {
     return {
       ms: CONNECT_MS,
       from: "waiter's default; connect_timeout in WAITER_DATABASE_URL or PGCONNECT_TIMEOUT sets another",
@@ -133,12 +140,12 @@ export function connectTimeout(url: string, env: NodeJS.ProcessEnv = process.env
   }
   const seconds = wholeSeconds(text);
   if (seconds === undefined) {
-    throw new Error(`${name} must be a whole number of seconds, as libpq reads it (such as 15), not ${text}`);
+    const given = text === "" ? "empty" : text.trim() ? text : "blank";
+    throw new Error(`${name} must be a whole number of seconds, as libpq reads it (such as 15), not ${given}`);
   }
   if (seconds <= 0) {
-    const setting = inUrl
-      ? `connect_timeout=${text.trim()} in WAITER_DATABASE_URL`
-      : `PGCONNECT_TIMEOUT=${text.trim()}`;
+    const setting =
+      inUrl !== null ? `connect_timeout=${text.trim()} in WAITER_DATABASE_URL` : `PGCONNECT_TIMEOUT=${text.trim()}`;
     return { ms: CONNECT_MS, from: `waiter's default, which ${setting}, no limit to libpq, does not lift` };
   }
   // A timer longer than Node's longest (some 24 days) would fire at once.

@@ -1099,6 +1099,25 @@ describe("the event store's database", () => {
     expect(load({ WAITER_DATABASE_URL: far }).database.url).toBe(far);
   });
 
+  test("an empty connect_timeout in the URL is refused, as libpq refuses it rather than take PGCONNECT_TIMEOUT", () => {
+    const url = "postgres://waiter@db.internal/waiter";
+    const empty =
+      "invalid setting WAITER_DATABASE_URL: must give connect_timeout a whole number of seconds, as libpq reads it (connect_timeout=15), or leave it out: libpq refuses an empty one rather than take PGCONNECT_TIMEOUT";
+    for (const given of [`${url}?connect_timeout=`, `${url}?sslmode=disable&connect_timeout=&application_name=w`]) {
+      expect(
+        messageOf(() => load({ WAITER_DATABASE_URL: given, PGCONNECT_TIMEOUT: "15" })),
+        given,
+      ).toBe(empty);
+    }
+    // Blanks only are no number to libpq either (invalid integer value " ").
+    expect(messageOf(() => load({ WAITER_DATABASE_URL: `${url}?connect_timeout=%20` }))).toBe(empty);
+    // Without "=", libpq refuses the URL itself (missing key/value separator).
+    expect(messageOf(() => load({ WAITER_DATABASE_URL: `${url}?connect_timeout` }))).toBe(empty);
+    expect(() => connectTimeout(`${url}?connect_timeout=`, { PGCONNECT_TIMEOUT: "15" })).toThrow(
+      "connect_timeout in WAITER_DATABASE_URL must be a whole number of seconds, as libpq reads it (such as 15), not empty",
+    );
+  });
+
   test("a connect_timeout past what libpq reads into an int is refused, as libpq refuses it, not taken as some 24 days", () => {
     const url = "postgres://waiter@db.internal/waiter";
     expect(messageOf(() => load({ WAITER_DATABASE_URL: `${url}?connect_timeout=2147483648` }))).toBe(
