@@ -50,13 +50,13 @@ function storeLabel(config: Config): string {
 async function openStore(config: Config, log: Log): Promise<EventStore> {
   const { retention } = webhooksOf(config);
   const onDropped = logDropped(log, retention);
-  const { url, password, passwordFrom } = config.database;
+  const { url, urlFrom, password, passwordFrom } = config.database;
   const file = join(config.core.dataDir, "events.db");
   if (url) {
     const { PostgresEventStore } = await import("./events/postgres/store.js");
     let store: EventStore;
     try {
-      store = await PostgresEventStore.open({ url, password, passwordFrom, retention, onDropped });
+      store = await PostgresEventStore.open({ url, urlFrom, password, passwordFrom, retention, onDropped });
     } catch (err) {
       throw new StoreUnavailable(`${databaseLabel(url)}: ${err instanceof Error ? err.message : err}`);
     }

@@ -1666,13 +1666,19 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
       };
       /** A start on `url`, PGCONNECT_TIMEOUT set to `env`: still waiting a moment before `seconds`, then its failure's words. */
-      const startFailing = async (url: string, env: string | undefined, seconds: number) => {
+      const startFailing = async (
+        url: string,
+        env: string | undefined,
+        seconds: number,
+        start: (url: string) => Promise<{ close(): Promise<void> }> = (url) =>
+          PostgresEventStore.open({ url, retention: LOOSE }),
+      ) => {
         if (env === undefined) delete process.env.PGCONNECT_TIMEOUT;
         else process.env.PGCONNECT_TIMEOUT = env;
         const sent = proxy.unanswered();
         let failure: Error | undefined;
-        const opening = PostgresEventStore.open({ url, retention: LOOSE }).then(
-          (store) => void stores.push(store),
+        const opening = start(url).then(
+          (started) => void onTestFinished(() => started.close()),
           (err: Error) => {
             failure = err;
           },
@@ -1699,6 +1705,19 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       // No limit, to libpq: a start that never ends, which waiter bounds.
       expect(await startFailing(`${proxy.url}&connect_timeout=0`, undefined, 5)).toMatch(
         /^the database server took no connection within 5 s \(waiter's default, which connect_timeout=0 in WAITER_DATABASE_URL, no limit to libpq, does not lift\): /,
+      );
+      // A URL in the config file is named there, as whoever runs waiter wrote it.
+      const dir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
+      const configFile = join(dir, "waiter.json");
+      const fromFile = (url: string) => {
+        writeFileSync(configFile, JSON.stringify({ database: { url } }));
+        return startServe(
+          loadConfig({ env: { WAITER_DATA_DIR: dir }, file: configFile }, toolsets()),
+          new Log("error", () => {}),
+        );
+      };
+      expect(await startFailing(`${proxy.url}&connect_timeout=15`, "8", 15, fromFile)).toMatch(
+        `the database server took no connection within 15 s (connect_timeout in database.url in ${configFile}): check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in database.url in ${configFile}, in seconds)`,
       );
     });
 

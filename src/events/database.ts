@@ -123,19 +123,22 @@ function wholeSeconds(text: string): number | undefined {
  * server that takes the connection and never answers (frozen, or a firewall that drops its
  * packets) would hold a start, and each delivery and call that needs a connection, for good.
  * Throws for a PGCONNECT_TIMEOUT, or a connect_timeout in the URL (an empty one too), that is no
- * number of seconds, as libpq fails then too.
+ * number of seconds, as libpq fails then too. `urlFrom`: where the URL was given, as a message
+ * names it (WAITER_DATABASE_URL, or database.url in the config file).
  */
-export function connectTimeout(url: string, env: NodeJS.ProcessEnv = process.env): ConnectTimeout {
+export function connectTimeout(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+  urlFrom: string = databaseSettings.url.env,
+): ConnectTimeout {
   const inUrl = (postgresUrl(url) ?? new URL(url)).searchParams.get("connect_timeout");
   // An empty one in the URL is no number to libpq, which takes it as given rather than read PGCONNECT_TIMEOUT.
   const [text, name] =
-    inUrl !== null
-      ? [inUrl, "connect_timeout in WAITER_DATABASE_URL"]
-      : [env.PGCONNECT_TIMEOUT ?? "", "PGCONNECT_TIMEOUT"];
+    inUrl !== null ? [inUrl, `connect_timeout in ${urlFrom}`] : [env.PGCONNECT_TIMEOUT ?? "", "PGCONNECT_TIMEOUT"];
   if (inUrl === null && !text.trim()) {
     return {
       ms: CONNECT_MS,
-      from: "waiter's default; connect_timeout in WAITER_DATABASE_URL or PGCONNECT_TIMEOUT sets another",
+      from: `waiter's default; connect_timeout in ${urlFrom} or PGCONNECT_TIMEOUT sets another`,
     };
   }
   const seconds = wholeSeconds(text);
@@ -145,7 +148,7 @@ export function connectTimeout(url: string, env: NodeJS.ProcessEnv = process.env
   }
   if (seconds <= 0) {
     const setting =
-      inUrl !== null ? `connect_timeout=${text.trim()} in WAITER_DATABASE_URL` : `PGCONNECT_TIMEOUT=${text.trim()}`;
+      inUrl !== null ? `connect_timeout=${text.trim()} in ${urlFrom}` : `PGCONNECT_TIMEOUT=${text.trim()}`;
     return { ms: CONNECT_MS, from: `waiter's default, which ${setting}, no limit to libpq, does not lift` };
   }
   // A timer longer than Node's longest (some 24 days) would fire at once.
@@ -227,6 +230,8 @@ export const PASSWORD_FILE = "the password file (the one PGPASSFILE names, else 
 
 export interface DatabaseConfig {
   url?: string;
+  /** Where the URL was given, as a message names it: WAITER_DATABASE_URL, or database.url in the config file. */
+  urlFrom?: string;
   password?: string;
   /** Where the password comes from, as a message may name it (never the password itself). */
   passwordFrom?: string;
@@ -255,8 +260,8 @@ export function resolveDatabase(
   if (passwordEnv === undefined) {
     // The driver reads PGPASSWORD itself; it is checked as every secret waiter reads is. Without
     // it, the driver reads libpq's password file.
-    if (inUrl) return { url, passwordFrom: origin("url") };
-    return { url, passwordFrom: secrets.optional("PGPASSWORD") ? "PGPASSWORD" : PASSWORD_FILE };
+    if (inUrl) return { url, urlFrom: origin("url"), passwordFrom: origin("url") };
+    return { url, urlFrom: origin("url"), passwordFrom: secrets.optional("PGPASSWORD") ? "PGPASSWORD" : PASSWORD_FILE };
   }
   const password = secrets.required(passwordEnv, {
     setting: origin("passwordEnv"),
@@ -264,7 +269,12 @@ export function resolveDatabase(
     holds: "the database password",
     example: "WAITER_DB_PASSWORD",
   });
-  return { url, password, passwordFrom: `${passwordEnv} (the variable ${origin("passwordEnv")} names)` };
+  return {
+    url,
+    urlFrom: origin("url"),
+    password,
+    passwordFrom: `${passwordEnv} (the variable ${origin("passwordEnv")} names)`,
+  };
 }
 
 /** `text` percent-decoded as the driver decodes a URL's password, or as written where it holds a bare %. */

@@ -873,6 +873,7 @@ describe("the event store's database", () => {
     const withPassword = "postgres://waiter:s3cr3t-pw@db.internal:5432/waiter?sslmode=verify-full";
     expect(load({ WAITER_DATABASE_URL: withPassword }).database).toEqual({
       url: withPassword,
+      urlFrom: "WAITER_DATABASE_URL",
       passwordFrom: "WAITER_DATABASE_URL",
     });
     const path = file({ database: { url: withPassword } });
@@ -884,11 +885,13 @@ describe("the event store's database", () => {
     const withoutPassword = file({ database: { url: "postgres://waiter@db.internal/waiter" } });
     expect(load({ PGPASSWORD: "pw" }, { file: withoutPassword }).database).toEqual({
       url: "postgres://waiter@db.internal/waiter",
+      urlFrom: `database.url in ${withoutPassword}`,
       passwordFrom: "PGPASSWORD",
     });
     // Without PGPASSWORD, the driver reads libpq's password file.
     expect(load({}, { file: withoutPassword }).database).toEqual({
       url: "postgres://waiter@db.internal/waiter",
+      urlFrom: `database.url in ${withoutPassword}`,
       passwordFrom: "the password file (the one PGPASSFILE names, else ~/.pgpass)",
     });
   });
@@ -898,6 +901,7 @@ describe("the event store's database", () => {
     const env = { WAITER_DATABASE_URL: url, WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD" };
     expect(load({ ...env, DB_PASSWORD: "pw" }).database).toEqual({
       url,
+      urlFrom: "WAITER_DATABASE_URL",
       password: "pw",
       passwordFrom: "DB_PASSWORD (the variable WAITER_DATABASE_PASSWORD_ENV names)",
     });
@@ -1080,6 +1084,27 @@ describe("the event store's database", () => {
     expect(() => connectTimeout(url, { PGCONNECT_TIMEOUT: "15s" })).toThrow(
       "PGCONNECT_TIMEOUT must be a whole number of seconds, as libpq reads it (such as 15), not 15s",
     );
+  });
+
+  test("connect_timeout is named where the URL was given: WAITER_DATABASE_URL, or database.url in the config file", () => {
+    const path = file({ database: { url: "postgres://waiter@db.internal/waiter?connect_timeout=15" } });
+    const fromFile = load({}, { file: path }).database;
+    expect(fromFile.urlFrom).toBe(`database.url in ${path}`);
+    expect(connectTimeout(fromFile.url as string, {}, fromFile.urlFrom)).toEqual({
+      ms: 15_000,
+      from: `connect_timeout in database.url in ${path}`,
+    });
+    const url = "postgres://waiter@db.internal/waiter";
+    expect(connectTimeout(`${url}?connect_timeout=0`, {}, `database.url in ${path}`).from).toBe(
+      `waiter's default, which connect_timeout=0 in database.url in ${path}, no limit to libpq, does not lift`,
+    );
+    expect(connectTimeout(url, {}, `database.url in ${path}`).from).toBe(
+      `waiter's default; connect_timeout in database.url in ${path} or PGCONNECT_TIMEOUT sets another`,
+    );
+    expect(() => connectTimeout(`${url}?connect_timeout=`, {}, `database.url in ${path}`)).toThrow(
+      `connect_timeout in database.url in ${path} must be a whole number of seconds`,
+    );
+    expect(load({ WAITER_DATABASE_URL: url }).database.urlFrom).toBe("WAITER_DATABASE_URL");
   });
 
   test("a connect_timeout in the URL that is no whole number of seconds is refused, as libpq refuses it", () => {

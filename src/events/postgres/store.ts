@@ -126,6 +126,8 @@ const PAYMENT_STATES = [
 export interface PostgresOptions {
   /** postgres://user@host:port/database?sslmode=…; PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and PGOPTIONS fill in what it leaves out. */
   url: string;
+  /** Where the URL was given, as a message names it: WAITER_DATABASE_URL unless said (database.url in the config file). */
+  urlFrom?: string | undefined;
   /** When set, beats a password in the URL and PGPASSWORD. */
   password?: string | undefined;
   /** Where the password comes from, for a message to name when the server refuses it: PGPASSWORD unless said. */
@@ -539,10 +541,11 @@ export class PostgresEventStore implements EventStore {
 
   /** Connects, brings the schema up to date and starts listening; throws when the database cannot be used. */
   static async open(options: PostgresOptions): Promise<PostgresEventStore> {
+    const urlFrom = options.urlFrom ?? "WAITER_DATABASE_URL";
     // The driver reads neither the URL's connect_timeout nor PGCONNECT_TIMEOUT for its connections.
     const connect =
       options.connectMs === undefined
-        ? connectTimeout(options.url)
+        ? connectTimeout(options.url, process.env, urlFrom)
         : { ms: options.connectMs, from: "the store's connectMs" };
     const config: pg.ClientConfig = {
       connectionString: connectionString(options.url, options.password),
@@ -602,7 +605,7 @@ export class PostgresEventStore implements EventStore {
       if (refused) throw new Error(`${(err as Error).message} (PostgreSQL ${code}): ${refused}`);
       if (timedOut(err, connect)) {
         throw new Error(
-          `the database server took no connection within ${connect.ms / 1000} s (${connect.from}): check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in WAITER_DATABASE_URL, in seconds)`,
+          `the database server took no connection within ${connect.ms / 1000} s (${connect.from}): check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in ${urlFrom}, in seconds)`,
         );
       }
       // The driver's words when the server asks for a password and it has none.
