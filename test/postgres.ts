@@ -216,12 +216,18 @@ async function tcpRelay(
   };
 }
 
-/** A proxy to the server at `url` (postgres://…, its host and port). */
-export async function silentProxy(url: string): Promise<SilentProxy> {
+/**
+ * A proxy to the server at `url` (postgres://…, its host and port). `answering`: how many
+ * connections it joins to the server before it takes each new one and never answers it, as
+ * silence() does every one (a server that took the first connection and takes no other in time).
+ */
+export async function silentProxy(url: string, answering = Number.POSITIVE_INFINITY): Promise<SilentProxy> {
   let silent = false;
   let unanswered = 0;
+  let joined = 0;
   const relay = await tcpRelay(url, (client, held, target) => {
-    const upstream = silent ? undefined : connectTcp(Number(target.port), target.hostname);
+    const upstream = silent || joined >= answering ? undefined : connectTcp(Number(target.port), target.hostname);
+    if (upstream) joined += 1;
     client.on("data", (chunk) => {
       if (silent || !upstream) unanswered += chunk.length;
       else upstream.write(chunk);

@@ -1721,6 +1721,28 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       );
     });
 
+    test("a listening connection that takes longer than the connect timeout is said with the time and where it was set", async () => {
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.message);
+      process.on("warning", onWarning);
+      onTestFinished(() => {
+        process.off("warning", onWarning);
+      });
+      // The store's first connection (its upgrade's, then its queries') is answered; the listening one is not.
+      const proxy = await silentProxy(await freshSchema(), 1);
+      proxies.push(proxy);
+      const store = await PostgresEventStore.open({ url: `${proxy.url}&connect_timeout=2`, retention: LOOSE });
+      stores.push(store);
+      // A warning is emitted on the next tick.
+      const listening = () =>
+        warnings.filter((line) => /^listening for events committed by other waiter processes/.test(line));
+      await expect
+        .poll(listening)
+        .toEqual([
+          "listening for events committed by other waiter processes failed: the database server took no connection within 2 s (connect_timeout in WAITER_DATABASE_URL); trying again every 10 s at most",
+        ]);
+    });
+
     test("closing waits 1 s for it, then fails the adds still waiting and says which may not be stored", async () => {
       const proxy = await proxied();
       const store = await open(proxy.url);

@@ -232,6 +232,11 @@ function timedOut(err: unknown, connect: ConnectTimeout | undefined): string | u
   return undefined;
 }
 
+/** A connection attempt the connect timeout ended, as a start or the listening connection says it. */
+function tookNoConnection(connect: ConnectTimeout): string {
+  return `the database server took no connection within ${connect.ms / 1000} s (${connect.from})`;
+}
+
 /**
  * Failures that say the database cannot serve now, rather than that waiter asked wrong: it cannot
  * be reached, is shutting down, or has no memory to spare.
@@ -605,7 +610,7 @@ export class PostgresEventStore implements EventStore {
       if (refused) throw new Error(`${(err as Error).message} (PostgreSQL ${code}): ${refused}`);
       if (timedOut(err, connect)) {
         throw new Error(
-          `the database server took no connection within ${connect.ms / 1000} s (${connect.from}): check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in ${urlFrom}, in seconds)`,
+          `${tookNoConnection(connect)}: check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in ${urlFrom}, in seconds)`,
         );
       }
       // The driver's words when the server asks for a password and it has none.
@@ -666,6 +671,7 @@ export class PostgresEventStore implements EventStore {
         ),
       wanted: () => this.#listeners.size > 0,
       tell: (event) => this.#listeners.tell(event),
+      failure: (err) => (timedOut(err, connect) ? tookNoConnection(connect) : undefined),
     });
     this.#expiry = setInterval(() => this.#expireUnattended(), EXPIRE_EVERY_MS);
     this.#expiry.unref();

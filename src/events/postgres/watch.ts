@@ -27,6 +27,11 @@ export interface WatchParts {
   /** Whether anyone in this process listens: only then are the events read. */
   wanted: () => boolean;
   tell: (event: StoredEvent) => void;
+  /**
+   * Words for a failure to listen that say more than the driver's, if any: a connection attempt
+   * the connect timeout ended, with the time and where it was set, rather than "timeout expired".
+   */
+  failure?: (err: unknown) => string | undefined;
   /** How long the notification the watch sends itself may take to come back; PROBE_MS unless given. */
   probeMs?: number;
 }
@@ -176,8 +181,10 @@ export class ListenWatch {
     if (this.#client !== client || !this.#running) return;
     this.#client = undefined;
     client.end().catch(() => {});
+    const known = this.parts.failure?.(err);
+    const said = known ? `: ${known}` : ` (${err instanceof Error ? err.message : err})`;
     this.#trouble(
-      `listening for events committed by other waiter processes failed (${err instanceof Error ? err.message : err}); trying again every ${MAX_BACKOFF_MS / 1000} s at most`,
+      `listening for events committed by other waiter processes failed${said}; trying again every ${MAX_BACKOFF_MS / 1000} s at most`,
     );
     this.#retry = setTimeout(() => void this.#listen(), this.#backoff);
     this.#retry.unref();
