@@ -215,3 +215,15 @@ test("the event store's database that takes no connection in time is said with t
     "The event store's database cannot be reached: none of waiter's 10 connections to it came free within 15 s (connect_timeout in WAITER_DATABASE_URL), statements slow to be answered holding them. waiter connects again by itself; try again in a moment.",
   );
 });
+
+test("the event store's database whose transaction_timeout ended waiter's session says which setting to lift for waiter's user", () => {
+  // PostgreSQL 17's words and code (25P04, transaction_timeout), which the tests' PostgreSQL 15 cannot give.
+  const ended = Object.assign(new Error("terminating connection due to transaction timeout"), {
+    code: "25P04",
+    severity: "FATAL",
+  });
+  const { message } = storeError(ended, "db.example:5432/waiter", "PGPASSWORD", 5_000) as Error;
+  expect(message).toBe(
+    "The event store's database ended waiter's session (PostgreSQL 25P04: terminating connection due to transaction timeout; db.example:5432/waiter): a transaction_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET transaction_timeout = 0, for waiter's user, lifts it); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment.",
+  );
+});

@@ -388,6 +388,12 @@ export function storeError(
       `The event store's database cancelled waiter's statement (PostgreSQL ${code}: ${message}; ${database}): a statement_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it), or someone cancelled it (pg_cancel_backend); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment.`,
     );
   }
+  // PostgreSQL 17 and later: the session ends (FATAL), and the pool connects anew for the next call.
+  if (code === "25P04") {
+    return new ToolError(
+      `The event store's database ended waiter's session (PostgreSQL ${code}: ${message}; ${database}): a transaction_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET transaction_timeout = 0, for waiter's user, lifts it); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment.`,
+    );
+  }
   const tls = tlsRefused(err, sslmode);
   const check = tls ?? loginRefused(code, message, passwordFrom);
   if (check) {
