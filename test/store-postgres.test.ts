@@ -1018,6 +1018,58 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(opened).toBe("opened");
     });
 
+    test("an upgrade whose lock was taken on another server connection than the one that lets it go, as through a pooler in transaction mode, says so", async () => {
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.message);
+      process.on("warning", onWarning);
+      onTestFinished(() => {
+        process.off("warning", onWarning);
+      });
+      const url = await freshSchema();
+      // Two server connections, as a pooler in transaction mode has: the lock is let go of on the
+      // one that did not take it, and stays held on the other until it closes.
+      const [upgrading, other] = [new pg.Client(url), new pg.Client(url)];
+      await upgrading.connect();
+      await other.connect();
+      onTestFinished(async () => {
+        await upgrading.end();
+        await other.end();
+      });
+      const pooled = new Proxy(upgrading, {
+        get: (target, name) =>
+          name === "query"
+            ? (text: string, values?: unknown[]) =>
+                (String(text).startsWith("SELECT pg_advisory_unlock") ? other : target).query(text, values)
+            : Reflect.get(target, name),
+      });
+      await migrate(pooled, 1);
+      await expect
+        .poll(() => warnings.filter((line) => /upgrade lock/.test(line)))
+        .toEqual([
+          "waiter's upgrade lock (the advisory lock 2002872692, which one waiter holds while it upgrades the tables) was not held by the connection that let go of it, so it stays held by another until that one closes, and each waiter that starts meanwhile and must upgrade waits for it: most often WAITER_DATABASE_URL names a connection pooler in transaction mode (PgBouncer's pool_mode = transaction, Supabase's port 6543, a Neon host whose name has -pooler), which ran the lock on another server connection; name the database server itself, or the pooler's session mode (Supabase's port 5432)",
+        ]);
+      const held = await admin.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 2002872692");
+      expect(held.rows).toHaveLength(1);
+    });
+
+    test("an upgrade lets go of its lock without a word", async () => {
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.message);
+      process.on("warning", onWarning);
+      onTestFinished(() => {
+        process.off("warning", onWarning);
+      });
+      const client = new pg.Client(await freshSchema());
+      await client.connect();
+      onTestFinished(() => client.end());
+      await migrate(client, 1);
+      // A warning is emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((line) => /upgrade lock/.test(line))).toEqual([]);
+      const held = await admin.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 2002872692");
+      expect(held.rows).toHaveLength(0);
+    });
+
     test("a database set up by an older waiter is brought up to date and keeps its events", async () => {
       const url = await freshSchema();
       const old = new pg.Client(url);

@@ -1,5 +1,6 @@
 import type { ClientBase, QueryConfig } from "pg";
 import { NewerStore, type Upgraded } from "../store.js";
+import { throughTransactionPooler } from "./pooler.js";
 
 /**
  * The store's tables, as versioned steps. A database set up by an older waiter is brought up to
@@ -492,6 +493,15 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
       );
     }
   } finally {
-    await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
+    const { rows } = await client.query<{ unlocked: boolean }>("SELECT pg_advisory_unlock($1) AS unlocked", [
+      MIGRATION_LOCK,
+    ]);
+    // Through a pooler in transaction mode, the lock was taken on a server connection that the
+    // pooler gave to another client since: it stays held there, unseen, until that one closes.
+    if (rows[0]?.unlocked === false) {
+      process.emitWarning(
+        `waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}, which one waiter holds while it upgrades the tables) was not held by the connection that let go of it, so it stays held by another until that one closes, and each waiter that starts meanwhile and must upgrade waits for it: ${throughTransactionPooler("ran the lock on another server connection")}`,
+      );
+    }
   }
 }

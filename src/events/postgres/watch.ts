@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { throttled } from "../../log.js";
 import type { StoredEvent } from "../store.js";
+import { throughTransactionPooler } from "./pooler.js";
 
 /** The longest wait between attempts to listen again after the database went away. */
 const MAX_BACKOFF_MS = 10_000;
@@ -172,7 +173,7 @@ export class ListenWatch {
       return;
     }
     this.#trouble(
-      `a notification waiter sent did not reach its listening connection within ${this.#probeMs / 1000} s, so events other waiter processes store do not wake this one (events_wait calls, resource subscribers, automations) until it stores one itself: most often WAITER_DATABASE_URL names a connection pooler in transaction mode (PgBouncer's pool_mode = transaction, Supabase's port 6543, a Neon host whose name has -pooler), which keeps LISTEN from working; name the database server itself, or the pooler's session mode (Supabase's port 5432)`,
+      `a notification waiter sent did not reach its listening connection within ${this.#probeMs / 1000} s, so events other waiter processes store do not wake this one (events_wait calls, resource subscribers, automations) until it stores one itself: ${throughTransactionPooler("keeps LISTEN from working")}`,
       "probe",
     );
   }
