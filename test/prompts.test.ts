@@ -1,8 +1,9 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { request } from "undici";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import { setClock } from "../src/time.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
-import type { Fake } from "./fakes/http.js";
+import { type Fake, freePort } from "./fakes/http.js";
 import { startMet } from "./fakes/met.js";
 import { geocoded, startGeocoding, village } from "./fakes/open-meteo.js";
 
@@ -156,6 +157,34 @@ test("the payments flow and the morning brief are listed, and say the tools to u
     .getPrompt({ name: "process_payments", arguments: { source: "s".repeat(5_000) } })
     .catch((err: Error) => err.message);
   expect(String(long).length).toBeLessThan(200);
+});
+
+test("a payment event of a source that checks no signature marks no order paid: events_get names its scheme, the flow leaves it for a person", async () => {
+  // An unsigned source (scheme "none") stores what anyone who reaches the listener posts, a
+  // payment_intent.succeeded naming a real order among them: paid on its word, the goods would ship.
+  const waiter = await startWaiter(
+    { ...env, WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${await freePort()}` },
+    { listener: true },
+  );
+  closing.push(waiter.close);
+  const posted = await request(`${waiter.listenerUrl}/webhooks/stripe`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      type: "payment_intent.succeeded",
+      data: { object: { id: "pi_forged", amount: 9887, currency: "eur", metadata: { order_id: "7084" } } },
+    }),
+  });
+  expect(posted.statusCode).toBe(200);
+  const { id } = (await posted.body.json()) as { id: string };
+  const got = await waiter.call("events_get", { id });
+  expect(got.structuredContent).toMatchObject({ source: "stripe", scheme: "none", type: "payment_intent.succeeded" });
+
+  const payments = textOf(await waiter.client.getPrompt({ name: "process_payments", arguments: { source: "stripe" } }));
+  expect(payments).toMatch(
+    /An event whose scheme is "none" comes from an unsigned source: anyone could have sent it\. Mark no order paid from it; leave it unacknowledged for a person\./,
+  );
+  expect(payments).toMatch(/report: .*payment events of an unsigned source/);
 });
 
 test("an argument a prompt does not take is refused, not ignored: a mistyped source would process every source", async () => {
