@@ -49,16 +49,20 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * What says what an event is about, most telling first, each matched on a field's last name: its
- * status, that it is a test (TEST_MODE), its sum, currency, the order it pays (Comgate's refId, Stripe's client_reference_id, a
+ * status, that it is a test (TEST_MODE), the payment a Stripe charge, refund or dispute takes back
+ * (its payment_intent, which matches it to its payment event: before its sums, which that event
+ * shows too), its sum, currency, the order it pays (Comgate's refId, Stripe's client_reference_id, a
  * Standard Webhooks payment's reference), its own id, an email, then its other sums and statuses.
  * Those marked `own` match only the payload's own fields (data's in an envelope), not one level
- * down: an address's state, a tax's status, a customer's currency or id. Shopify's `number` is not
+ * down: an address's state, a tax's status, a customer's currency or id; those with `of` only in
+ * an object whose own `object` field it matches. Shopify's `number` is not
  * the number its customer knows (order_number), so that name tells nothing.
  */
-const TELLING: { name: RegExp; own?: true }[] = [
+const TELLING: { name: RegExp; own?: true; of?: RegExp }[] = [
   // GitHub's run and check outcome (conclusion), and whether a closed pull request was merged.
   { name: /^(status|state|payment_status|financial_status|conclusion|merged)$/, own: true },
   { name: /^(livemode|test)$/, own: true },
+  { name: /^payment_intent$/, own: true, of: /^(charge|refund|dispute)$/ },
   { name: /^(amount|total|price|total_price|amount_total)$/, own: true },
   { name: /^(currency|curr)$/, own: true },
   { name: /^(order(_?id|_?number)?|reference|ref_?id|client_reference_id)$/i },
@@ -78,11 +82,17 @@ const TEST_MODE: Record<string, (value: unknown) => boolean> = {
 };
 
 /**
+ * A status a type's last word implies, which its line need not show: a payment refunded had
+ * succeeded (a Stripe charge.refunded's charge), the room its payment_intent needs.
+ */
+const IMPLIED: Record<string, string> = { refunded: "succeeded" };
+
+/**
  * How telling a field is: its place in TELLING, past the end when it tells nothing (null, ""), and
  * further still for a link or GitHub's node id (another name for the id beside it), which say
  * where to look, not what happened.
  */
-function rank([key, value]: [string, unknown], word: string): number {
+function rank([key, value]: [string, unknown], word: string, object: unknown): number {
   const own = !key.includes(".");
   const last = key.split(".").at(-1) ?? key;
   // The sum its type's last word names (amount_refunded in a charge.refunded) is its sum too: a
@@ -91,7 +101,12 @@ function rank([key, value]: [string, unknown], word: string): number {
   if (/(^|_)node_id$/.test(name) || (typeof value === "string" && /^https?:\/\//.test(value))) {
     return TELLING.length + 1;
   }
-  const at = TELLING.findIndex((telling) => (own || !telling.own) && telling.name.test(name));
+  const at = TELLING.findIndex(
+    (telling) =>
+      (own || !telling.own) &&
+      telling.name.test(name) &&
+      (!telling.of || (typeof object === "string" && telling.of.test(object))),
+  );
   return at === -1 || value === null || value === "" ? TELLING.length : at;
 }
 
@@ -122,7 +137,8 @@ function gist(event: StoredEvent): string {
   const facts = subject(parsed, event.type);
   const word = event.type.split(/[./]/).at(-1)?.toLowerCase() ?? "";
   const repeatsType = (value: unknown) =>
-    value === event.type || (typeof value === "string" && [word, word.replace(/d$/, "")].includes(value.toLowerCase()));
+    value === event.type ||
+    (typeof value === "string" && [word, word.replace(/d$/, ""), IMPLIED[word]].includes(value.toLowerCase()));
   const scalar = (value: unknown) => value === null || typeof value !== "object" || isLosslessNumber(value);
   const fields: [string, unknown][] = [];
   for (const [key, value] of Object.entries(facts)) {
@@ -137,7 +153,7 @@ function gist(event: StoredEvent): string {
     .map(([key, value]): [string, unknown] => [key, typeof value === "string" ? firstCharacters(value, 120) : value]);
   // Sorting keeps the payload's order among fields equally telling.
   const ordered = shown
-    .map((field) => ({ field, rank: rank(field, word) }))
+    .map((field) => ({ field, rank: rank(field, word, facts.object) }))
     .sort((a, b) => a.rank - b.rank)
     .map(({ field }) => field);
   return oneLine(stringifyLossless(Object.fromEntries(ordered)) ?? "", 120);

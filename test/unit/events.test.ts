@@ -685,8 +685,37 @@ test("a partial refund's gist shows the sum refunded beside the sum paid", async
   );
   const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
   expect(listed.events[0]?.gist).toMatch(
-    /^\{"status":"succeeded","amount":1999,"amount_refunded":500,"currency":"eur",/,
+    /^\{"payment_intent":"pi_3MmlLrLkdIwHu7ix0ncZ2P4O","amount":1999,"amount_refunded":500,"currency":"eur",/,
   );
+});
+
+test("a refund's and a dispute's gist name the payment they take back, as the payment's own gist shows its id", async () => {
+  const { store, call } = await served();
+  await addTrial(
+    store,
+    "pi",
+    sample("stripe-event-payment_intent.succeeded-RECONSTRUCTED.json"),
+    "payment_intent.succeeded",
+  );
+  await addTrial(store, "refund", sample("stripe-event-charge.refunded-RECONSTRUCTED.json"), "charge.refunded");
+  await addTrial(
+    store,
+    "dispute",
+    sample("stripe-event-charge.dispute.created-RECONSTRUCTED.json"),
+    "charge.dispute.created",
+  );
+  const listed = (await call("events_list", {})).structuredContent as { events: { type: string; gist: string }[] };
+  const gist = (type: string) => listed.events.find((e) => e.type === type)?.gist ?? "";
+  // Matched in the list, each to its payment, with no events_get for each.
+  expect(gist("payment_intent.succeeded")).toContain('"id":"pi_3RSCTURftwXmfGNu1Htv3in3"');
+  // A refunded charge had succeeded: its status says nothing its type does not.
+  expect(gist("charge.refunded")).toBe(
+    '{"livemode":false,"payment_intent":"pi_3RSCTURftwXmfGNu1Htv3in3","amount":1999,"amount_refunded":1999,"currency":"eur",…',
+  );
+  expect(gist("charge.dispute.created")).toMatch(
+    /^\{"status":"needs_response","livemode":false,"payment_intent":"pi_3RSCTURftwXmfGNu1Htv3in3","amount":1999,/,
+  );
+  for (const { gist } of listed.events) expect(gist.length).toBeLessThanOrEqual(120);
 });
 
 test("a gist reads a payload natively unless a number needs more digits than a double keeps", async () => {
