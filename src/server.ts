@@ -169,7 +169,7 @@ export function instructionsFor(toolsets: readonly Toolset[], tools: readonly To
   }
   if (served("events_get") && served("eshop_order_get") && served("eshop_order_mark_paid")) {
     lines.push(
-      "A payment event names its order: check the order with eshop_order_get, then mark it paid with " +
+      "A payment event names its order: check the order's amount and currency with eshop_order_get, then mark it paid with " +
         "eshop_order_mark_paid (safe to repeat).",
     );
   }

@@ -897,7 +897,11 @@ describe("choosing tools", () => {
       expect(all.instructions).toMatch(new RegExp(`^- ${toolset}: .*\\(${toolset}_\\w+`, "m"));
     }
     expect(all.instructions).toMatch(/events_list or wait for one with events_wait, read one with events_get/);
-    expect(all.instructions).toMatch(/mark it paid with eshop_order_mark_paid/);
+    // An order is marked paid only for the sum it costs: a payment of another amount or currency
+    // (a part payment, a forged event) leaves it unpaid, as process_payments checks.
+    expect(all.instructions).toContain(
+      "A payment event names its order: check the order's amount and currency with eshop_order_get, then mark it paid with eshop_order_mark_paid",
+    );
     // A session whose token may only read: no word of the tools it cannot call.
     const reader = await served({}, (tool) => !/_(ack|mark_paid|update_status|add_note|stock_set)$/.test(tool.name));
     expect(reader.instructions).not.toMatch(/events_ack|eshop_order_mark_paid/);
