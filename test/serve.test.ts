@@ -2270,6 +2270,38 @@ describe("OAuth access tokens", () => {
     WAITER_WOO_SECRET: "cs_oauth",
   });
 
+  /**
+   * An issuer that publishes `keys` (a 503 for them while `down` says so), a waiter serve that
+   * takes its tokens, a token signed with a key under a key id, and the status a token gets.
+   */
+  const publishing = async (keys: object[], down = () => false) => {
+    const published: Fake = await startFake((request) => {
+      if (request.path === "/.well-known/oauth-authorization-server") {
+        return json(200, JSON.stringify({ issuer: published.origin, jwks_uri: `${published.origin}/jwks` }));
+      }
+      if (request.path === "/jwks") return down() ? json(503, "{}") : json(200, JSON.stringify({ keys }));
+      return json(404, "{}");
+    });
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: published.origin }) },
+    );
+    const signedBy = (key: Parameters<SignJWT["sign"]>[0], kid: string) =>
+      new SignJWT({ scope: "waiter:read" })
+        .setProtectedHeader({ alg: "ES256", kid })
+        .setIssuer(published.origin)
+        .setAudience(`${PUBLIC}/mcp`)
+        .setSubject("alice")
+        .setExpirationTime("1h")
+        .sign(key);
+    const status = async (token: string) => {
+      const answer = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+      await answer.body.dump();
+      return answer.statusCode;
+    };
+    return { issuer: published, served, signedBy, status };
+  };
+
   test("the resource metadata names the issuer; a request without a token is pointed at it and told the scopes to ask for", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     try {
@@ -3209,30 +3241,7 @@ describe("OAuth access tokens", () => {
     const forged = await generateKeyPair("ES256");
     const keys = [{ ...(await exportJWK(first.publicKey)), kid: "first", alg: "ES256" }];
     let down = false;
-    const failing = await startFake((request) => {
-      if (request.path === "/.well-known/oauth-authorization-server") {
-        return json(200, JSON.stringify({ issuer: failing.origin, jwks_uri: `${failing.origin}/jwks` }));
-      }
-      if (request.path === "/jwks") return down ? json(503, "{}") : json(200, JSON.stringify({ keys }));
-      return json(404, "{}");
-    });
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: failing.origin }) },
-    );
-    const signedBy = (key: Parameters<SignJWT["sign"]>[0], kid: string) =>
-      new SignJWT({ scope: "waiter:read" })
-        .setProtectedHeader({ alg: "ES256", kid })
-        .setIssuer(failing.origin)
-        .setAudience(`${PUBLIC}/mcp`)
-        .setSubject("alice")
-        .setExpirationTime("1h")
-        .sign(key);
-    const status = async (token: string) => {
-      const answer = await initializeAt(served.url, { authorization: `Bearer ${token}` });
-      await answer.body.dump();
-      return answer.statusCode;
-    };
+    const { issuer: failing, served, signedBy, status } = await publishing(keys, () => down);
     try {
       expect(await status(await signedBy(first.privateKey, "first"))).toBe(200);
       expect(failing.count("/jwks")).toBe(1);
@@ -3257,30 +3266,7 @@ describe("OAuth access tokens", () => {
     const next = await generateKeyPair("ES256");
     const forged = await generateKeyPair("ES256");
     const keys = [{ ...(await exportJWK(first.publicKey)), kid: "first", alg: "ES256" }];
-    const rotating = await startFake((request) => {
-      if (request.path === "/.well-known/oauth-authorization-server") {
-        return json(200, JSON.stringify({ issuer: rotating.origin, jwks_uri: `${rotating.origin}/jwks` }));
-      }
-      if (request.path === "/jwks") return json(200, JSON.stringify({ keys }));
-      return json(404, "{}");
-    });
-    const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
-      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: rotating.origin }) },
-    );
-    const signedBy = (key: Parameters<SignJWT["sign"]>[0], kid: string) =>
-      new SignJWT({ scope: "waiter:read" })
-        .setProtectedHeader({ alg: "ES256", kid })
-        .setIssuer(rotating.origin)
-        .setAudience(`${PUBLIC}/mcp`)
-        .setSubject("alice")
-        .setExpirationTime("1h")
-        .sign(key);
-    const status = async (token: string) => {
-      const answer = await initializeAt(served.url, { authorization: `Bearer ${token}` });
-      await answer.body.dump();
-      return answer.statusCode;
-    };
+    const { issuer: rotating, served, signedBy, status } = await publishing(keys);
     const later = (ms: number) => setClock(clock.now() + ms);
     try {
       expect(await status(await signedBy(first.privateKey, "first"))).toBe(200);
