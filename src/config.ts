@@ -288,7 +288,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   checkTokensOwnSecrets(http.tokens, secrets.read, httpOrigin("tokens"));
   const warnings = [
     ...misspeltVariables(sources.env, sections, JSON.stringify(fromFile)),
-    ...unreadVariables(sources.env, database.url),
+    ...unreadVariables(sources.env, database.url, database.urlFrom),
   ];
   const proxy = proxyFrom(sources.env);
   return {

@@ -348,12 +348,14 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const url = await freshSchema();
       await open(url);
       const pooler = await poolerProxy(url);
-      const pooled = await open(pooler.url);
+      // The URL written in the config file: the warning names it there.
+      const urlFrom = "database.url in /etc/waiter/waiter.json";
+      const pooled = await PostgresEventStore.open({ url: pooler.url, urlFrom, retention: LOOSE, connectMs: 2_000 });
       try {
         const unheard = () => warnings.filter((line) => /did not reach its listening connection/.test(line));
         await expect.poll(unheard, { timeout: 15_000 }).toHaveLength(1);
         expect(unheard()[0]).toMatch(
-          /^a notification waiter sent did not reach its listening connection within 5 s, so events other waiter processes store do not wake this one .*: most often WAITER_DATABASE_URL names a connection pooler in transaction mode \(PgBouncer's pool_mode = transaction, Supabase's port 6543, .*\), which keeps LISTEN from working; name the database server itself, or the pooler's session mode/,
+          /^a notification waiter sent did not reach its listening connection within 5 s, so events other waiter processes store do not wake this one .*: most often database\.url in \/etc\/waiter\/waiter\.json names a connection pooler in transaction mode \(PgBouncer's pool_mode = transaction, Supabase's port 6543, .*\), which keeps LISTEN from working; name the database server itself, or the pooler's session mode/,
         );
       } finally {
         await pooled.close();
@@ -377,6 +379,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       connect: () => new pg.Client(server.url),
       setUp: "SELECT 1",
       channel,
+      urlFrom: "WAITER_DATABASE_URL",
       latestSeq: async () => 0,
       // Sent once a connection is free, longer after it was asked for than a notification may take.
       notify: async (payload) => {
@@ -757,7 +760,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect
         .poll(() => opening(url.href))
         .toMatch(
-          /no encryption: the server takes this user only over TLS, which waiter uses only when WAITER_DATABASE_URL's sslmode \(or PGSSLMODE\) asks for it, as the driver does not try TLS first by itself as psql does: add \?sslmode=verify-full&sslrootcert=\/path\/ca\.pem \(the CA that signed the server's certificate\) to the URL$/,
+          /no encryption: the server takes this user only over TLS, which waiter uses only when the sslmode in WAITER_DATABASE_URL \(or PGSSLMODE\) asks for it, as the driver does not try TLS first by itself as psql does: add \?sslmode=verify-full&sslrootcert=\/path\/ca\.pem \(the CA that signed the server's certificate\) to the URL$/,
         );
       url.searchParams.set("sslmode", "verify-full");
       url.searchParams.set("sslrootcert", guarded.ca as string);
@@ -837,7 +840,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const ca = join(mkdtempSync(join(tmpdir(), "waiter-ca-")), "ca.pem");
       const url = `${guarded.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
       await expect(PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE })).rejects.toThrow(
-        `waiter cannot read ${ca}, the file WAITER_DATABASE_URL's sslrootcert names (ENOENT): check that the file is there and that waiter's user may read it`,
+        `waiter cannot read ${ca}, the file sslrootcert in WAITER_DATABASE_URL names (ENOENT): check that the file is there and that waiter's user may read it`,
       );
       copyFileSync(guarded.ca as string, ca);
       const store = await PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE });
@@ -861,7 +864,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect
         .poll(listing)
         .toBe(
-          `The event store's database cannot be connected to: waiter cannot read ${ca}, the file WAITER_DATABASE_URL's sslrootcert names (ENOENT): nothing is read or stored until whoever runs waiter fixes that, so tell them to check that the file is there and that waiter's user may read it. waiter tries again at each call.`,
+          `The event store's database cannot be connected to: waiter cannot read ${ca}, the file sslrootcert in WAITER_DATABASE_URL names (ENOENT): nothing is read or stored until whoever runs waiter fixes that, so tell them to check that the file is there and that waiter's user may read it. waiter tries again at each call.`,
         );
       // The listening connections try again 250 ms after they were cut, and meet the file gone.
       await new Promise((resolve) => setTimeout(resolve, 500));
@@ -1042,11 +1045,12 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
                 (String(text).startsWith("SELECT pg_advisory_unlock") ? other : target).query(text, values)
             : Reflect.get(target, name),
       });
-      await migrate(pooled, 1);
+      // The URL written in the config file: the warning names it there.
+      await migrate(pooled, 1, "database.url in /etc/waiter/waiter.json");
       await expect
         .poll(() => warnings.filter((line) => /upgrade lock/.test(line)))
         .toEqual([
-          "waiter's upgrade lock (the advisory lock 2002872692, which one waiter holds while it upgrades the tables) was not held by the connection that let go of it, so it stays held by another until that one closes, and each waiter that starts meanwhile and must upgrade waits for it: most often WAITER_DATABASE_URL names a connection pooler in transaction mode (PgBouncer's pool_mode = transaction, Supabase's port 6543, a Neon host whose name has -pooler), which ran the lock on another server connection; name the database server itself, or the pooler's session mode (Supabase's port 5432)",
+          "waiter's upgrade lock (the advisory lock 2002872692, which one waiter holds while it upgrades the tables) was not held by the connection that let go of it, so it stays held by another until that one closes, and each waiter that starts meanwhile and must upgrade waits for it: most often database.url in /etc/waiter/waiter.json names a connection pooler in transaction mode (PgBouncer's pool_mode = transaction, Supabase's port 6543, a Neon host whose name has -pooler), which ran the lock on another server connection; name the database server itself, or the pooler's session mode (Supabase's port 5432)",
         ]);
       const held = await admin.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 2002872692");
       expect(held.rows).toHaveLength(1);
@@ -1271,6 +1275,32 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       url.searchParams.set("options", "-c search_path=nosuch");
       await expect(open(url.href)).rejects.toThrow(
         "no schema the search path names (nosuch) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA nosuch AUTHORIZATION waiter), or name one that exists in WAITER_DATABASE_URL (?options=-c search_path=…)",
+      );
+    });
+
+    test("a URL written in the config file is named there by what a start says to change in it", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
+      const configFile = join(dir, "waiter.json");
+      const start = (url: string) => {
+        writeFileSync(configFile, JSON.stringify({ database: { url } }));
+        return startServe(
+          loadConfig({ env: { WAITER_DATA_DIR: dir }, file: configFile }, toolsets()),
+          new Log("error", () => {}),
+        );
+      };
+      const nowhere = new URL(server.url);
+      nowhere.pathname = "/nosuch";
+      await expect(start(nowhere.href)).rejects.toThrow(
+        `database "nosuch" does not exist: check the database's name in database.url in ${configFile}`,
+      );
+      const noSchema = new URL(server.url);
+      noSchema.searchParams.set("options", "-c search_path=nosuch");
+      await expect(start(noSchema.href)).rejects.toThrow(
+        `no schema the search path names (nosuch) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA nosuch AUTHORIZATION waiter), or name one that exists in database.url in ${configFile} (?options=-c search_path=…)`,
+      );
+      const ca = join(dir, "ca.pem");
+      await expect(start(`${server.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`)).rejects.toThrow(
+        `waiter cannot read ${ca}, the file sslrootcert in database.url in ${configFile} names (ENOENT)`,
       );
     });
 

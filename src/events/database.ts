@@ -192,8 +192,13 @@ export function urlFiles(url: string): { param: string; path: string }[] {
 /**
  * What a start says of libpq's variables the driver does not read, where waiter uses a database
  * URL that does not name the same: each is ignored, where psql, pg_dump and the like take it.
+ * `urlFrom`: where the URL was given, as the lines name it.
  */
-export function unreadVariables(env: NodeJS.ProcessEnv, url: string | undefined): string[] {
+export function unreadVariables(
+  env: NodeJS.ProcessEnv,
+  url: string | undefined,
+  urlFrom: string = databaseSettings.url.env,
+): string[] {
   if (url === undefined) return [];
   const named = new Set(urlFiles(url).map((file) => file.param));
   const lines = [
@@ -204,11 +209,11 @@ export function unreadVariables(env: NodeJS.ProcessEnv, url: string | undefined)
     .filter(([variable, param]) => env[variable as string] && !named.has(param as string))
     .map(
       ([variable, param]) =>
-        `${variable} is set, but waiter's PostgreSQL driver does not read it: name the file in WAITER_DATABASE_URL instead (?${param}=…)`,
+        `${variable} is set, but waiter's PostgreSQL driver does not read it: name the file in ${urlFrom} instead (?${param}=…)`,
     );
   if (env.PGSERVICE) {
     lines.push(
-      "PGSERVICE is set, but waiter's PostgreSQL driver does not read it, nor pg_service.conf: write the service's host, port, database and user into WAITER_DATABASE_URL",
+      `PGSERVICE is set, but waiter's PostgreSQL driver does not read it, nor pg_service.conf: write the service's host, port, database and user into ${urlFrom}`,
     );
   }
   return lines;

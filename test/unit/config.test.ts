@@ -1016,6 +1016,12 @@ describe("the event store's database", () => {
       "PGSERVICE is set, but waiter's PostgreSQL driver does not read it, nor pg_service.conf: write the service's host, port, database and user into WAITER_DATABASE_URL",
     ]);
     expect(load(env).warnings).toEqual([]);
+    // A URL written in the config file is named there.
+    const path = file({ database: { url: "postgres://waiter@db.internal/waiter?sslmode=verify-full" } });
+    expect(load({ PGSSLROOTCERT: env.PGSSLROOTCERT, PGSERVICE: env.PGSERVICE }, { file: path }).warnings).toEqual([
+      `PGSSLROOTCERT is set, but waiter's PostgreSQL driver does not read it: name the file in database.url in ${path} instead (?sslrootcert=…)`,
+      `PGSERVICE is set, but waiter's PostgreSQL driver does not read it, nor pg_service.conf: write the service's host, port, database and user into database.url in ${path}`,
+    ]);
   });
 
   test("libpq's sslrootcert=system, which the driver would read as a file's name, is refused, saying to leave it out", () => {

@@ -227,3 +227,27 @@ test("the event store's database whose transaction_timeout ended waiter's sessio
     "The event store's database ended waiter's session (PostgreSQL 25P04: terminating connection due to transaction timeout; db.example:5432/waiter): a transaction_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET transaction_timeout = 0, for waiter's user, lifts it); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment.",
   );
 });
+
+test("the event store's database URL written in the config file is named there by what a call says to change in it", () => {
+  const urlFrom = "database.url in /etc/waiter/waiter.json";
+  const said = (err: Error) =>
+    (storeError(err, "db.example:5432/waiter", "PGPASSWORD", 5_000, undefined, undefined, urlFrom) as Error).message;
+  const readOnly = Object.assign(new Error("cannot execute INSERT in a read-only transaction"), { code: "25006" });
+  expect(said(readOnly)).toContain(
+    `Nothing is stored until whoever runs waiter points ${urlFrom} at the primary server`,
+  );
+  const noDatabase = Object.assign(new Error('database "nosuch" does not exist'), { code: "3D000" });
+  expect(said(noDatabase)).toContain(`check the database's name in ${urlFrom}`);
+  const tlsOnly = Object.assign(
+    new Error('no pg_hba.conf entry for host "10.0.0.5", user "waiter", database "waiter", no encryption'),
+    { code: "28000" },
+  );
+  expect(said(tlsOnly)).toContain(`which waiter uses only when the sslmode in ${urlFrom} (or PGSSLMODE) asks for it`);
+  const otherName = Object.assign(
+    new Error(
+      "Hostname/IP does not match certificate's altnames: Host: db.example. is not in the cert's altnames: DNS:other.example",
+    ),
+    { code: "ERR_TLS_CERT_ALTNAME_INVALID" },
+  );
+  expect(said(otherName)).toContain(`check that ${urlFrom} names the database server by a name its certificate holds`);
+});

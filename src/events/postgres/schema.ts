@@ -1,4 +1,5 @@
 import type { ClientBase, QueryConfig } from "pg";
+import { databaseSettings } from "../database.js";
 import { NewerStore, type Upgraded } from "../store.js";
 import { throughTransactionPooler } from "./pooler.js";
 
@@ -419,9 +420,13 @@ function sqlName(name: string): string {
  * default), under an advisory lock, so replicas that start at once do not race: the second
  * waits, then finds nothing left to do. Refuses a database a newer waiter has set up. A store
  * already up to date needs no right to create: a user that may only read and write the tables
- * opens it.
+ * opens it. `urlFrom`: where the database URL was given, as a message names it.
  */
-export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Promise<Upgraded | undefined> {
+export async function migrate(
+  client: ClientBase,
+  upTo = MIGRATIONS.length,
+  urlFrom: string = databaseSettings.url.env,
+): Promise<Upgraded | undefined> {
   // Tables up to date, as at most starts, need no turn: the lock is not waited for, which a session
   // may hold that is gone unseen (a machine that died, a pooler in transaction mode that gave the
   // server connection that took it to another client).
@@ -445,7 +450,7 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
       throw new Error(
         found.length > 0
           ? `${sqlName(user)} may not use schema ${first}, the first the search path names (${path}): grant it (GRANT USAGE ON SCHEMA ${first} TO ${sqlName(user)}), with the rights on waiter's tables there`
-          : `no schema the search path names (${path}) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA ${first} AUTHORIZATION ${sqlName(user)}), or name one that exists in WAITER_DATABASE_URL (?options=-c search_path=…)`,
+          : `no schema the search path names (${path}) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA ${first} AUTHORIZATION ${sqlName(user)}), or name one that exists in ${urlFrom} (?options=-c search_path=…)`,
       );
     }
     const version = setUp
@@ -489,7 +494,7 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
       const [where, who] = [sqlName(schema), sqlName(user)];
       const upgrading = version > 0;
       throw new Error(
-        `${message} (PostgreSQL 42501): ${upgrading ? "upgrading" : "setting up"} waiter's tables in schema ${where} needs a user that may create there${upgrading ? " and owns them: start this waiter once as their owner, or" : ":"} grant ${who} CREATE on the schema (GRANT CREATE ON SCHEMA ${where} TO ${who}), or give waiter a schema ${who} owns (CREATE SCHEMA waiter AUTHORIZATION ${who}, and ?options=-c search_path=waiter in WAITER_DATABASE_URL)`,
+        `${message} (PostgreSQL 42501): ${upgrading ? "upgrading" : "setting up"} waiter's tables in schema ${where} needs a user that may create there${upgrading ? " and owns them: start this waiter once as their owner, or" : ":"} grant ${who} CREATE on the schema (GRANT CREATE ON SCHEMA ${where} TO ${who}), or give waiter a schema ${who} owns (CREATE SCHEMA waiter AUTHORIZATION ${who}, and ?options=-c search_path=waiter in ${urlFrom})`,
       );
     }
   } finally {
@@ -500,7 +505,7 @@ export async function migrate(client: ClientBase, upTo = MIGRATIONS.length): Pro
     // pooler gave to another client since: it stays held there, unseen, until that one closes.
     if (rows[0]?.unlocked === false) {
       process.emitWarning(
-        `waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}, which one waiter holds while it upgrades the tables) was not held by the connection that let go of it, so it stays held by another until that one closes, and each waiter that starts meanwhile and must upgrade waits for it: ${throughTransactionPooler("ran the lock on another server connection")}`,
+        `waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}, which one waiter holds while it upgrades the tables) was not held by the connection that let go of it, so it stays held by another until that one closes, and each waiter that starts meanwhile and must upgrade waits for it: ${throughTransactionPooler("ran the lock on another server connection", urlFrom)}`,
       );
     }
   }

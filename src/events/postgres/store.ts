@@ -10,6 +10,7 @@ import {
   connectionString,
   connectTimeout,
   databaseLabel,
+  databaseSettings,
   PASSWORD_FILE,
   urlFiles,
   urlSslmode,
@@ -155,8 +156,9 @@ class UnreadableFile extends Error {
     readonly param: string,
     readonly path: string,
     readonly reason: string,
+    urlFrom: string,
   ) {
-    super(`waiter cannot read ${path}, the file WAITER_DATABASE_URL's ${param} names (${reason})`);
+    super(`waiter cannot read ${path}, the file ${param} in ${urlFrom} names (${reason})`);
   }
 }
 
@@ -170,12 +172,12 @@ const READ_THE_FILE = "check that the file is there and that waiter's user may r
  * uncaught exception that would stop waiter, and out of the listening connection's retry, which
  * would stop for good.
  */
-function clientReading(url: string): typeof pg.Client {
+function clientReading(url: string, urlFrom: string): typeof pg.Client {
   const files = urlFiles(url);
   return class extends pg.Client {
     readonly #unreadable: UnreadableFile | undefined;
     constructor(config?: string | pg.ClientConfig) {
-      const unreadable = unreadableFile(files);
+      const unreadable = unreadableFile(files, urlFrom);
       // Never connected, so built from what reads no file (TLS on, which every sslnegotiation takes).
       super(unreadable ? { ssl: true } : config);
       this.#unreadable = unreadable;
@@ -197,12 +199,12 @@ function clientReading(url: string): typeof pg.Client {
 }
 
 /** The first of `files` that cannot be read, if any. */
-function unreadableFile(files: { param: string; path: string }[]): UnreadableFile | undefined {
+function unreadableFile(files: { param: string; path: string }[], urlFrom: string): UnreadableFile | undefined {
   for (const { param, path } of files) {
     try {
       readFileSync(path);
     } catch (err) {
-      return new UnreadableFile(param, path, (err as { code?: string }).code ?? String(err));
+      return new UnreadableFile(param, path, (err as { code?: string }).code ?? String(err), urlFrom);
     }
   }
   return undefined;
@@ -259,9 +261,14 @@ function unreachable(err: unknown): string | undefined {
  * What whoever runs waiter must change before a database that refuses waiter's connection takes
  * it: the password, the server's pg_hba.conf or the role, the database's name, TLS the server
  * wants. Such a refusal lasts until someone acts, but waiter is not at fault, and tries again at
- * each call.
+ * each call. `urlFrom`: where the URL was given, as the words name it.
  */
-function loginRefused(code: string | undefined, message: string | undefined, passwordFrom: string): string | undefined {
+function loginRefused(
+  code: string | undefined,
+  message: string | undefined,
+  passwordFrom: string,
+  urlFrom: string,
+): string | undefined {
   // A password changed at the server is not seen in the variable until waiter starts again.
   if (code === "28P01") {
     // The password file is read again for each connection.
@@ -272,12 +279,12 @@ function loginRefused(code: string | undefined, message: string | undefined, pas
   // a managed server that forces TLS). libpq's default, prefer, tries TLS first, so psql connects
   // with the same URL; the driver's default is no TLS.
   if (code === "28000" && /, no encryption$/.test(message ?? "")) {
-    return "the server takes this user only over TLS, which waiter uses only when WAITER_DATABASE_URL's sslmode (or PGSSLMODE) asks for it, as the driver does not try TLS first by itself as psql does: add ?sslmode=verify-full&sslrootcert=/path/ca.pem (the CA that signed the server's certificate) to the URL";
+    return `the server takes this user only over TLS, which waiter uses only when the sslmode in ${urlFrom} (or PGSSLMODE) asks for it, as the driver does not try TLS first by itself as psql does: add ?sslmode=verify-full&sslrootcert=/path/ca.pem (the CA that signed the server's certificate) to the URL`;
   }
   if (code === "28000") {
     return "check that the database user exists and may log in, and that a line of the server's pg_hba.conf lets it connect to this database from waiter's address";
   }
-  if (code === "3D000") return "check the database's name in WAITER_DATABASE_URL";
+  if (code === "3D000") return `check the database's name in ${urlFrom}`;
   return undefined;
 }
 
@@ -290,9 +297,9 @@ const NO_CONNECTION_TO_SPARE =
   "raise its max_connections, or the connection limit of waiter's user (ALTER ROLE … CONNECTION LIMIT), or end the sessions of other programs; each waiter holds up to 11";
 
 /** Why a server that answers keeps waiter from starting on it, and what to change, after the server's own words. */
-function refusedAtStart(code: string | undefined): string | undefined {
+function refusedAtStart(code: string | undefined, urlFrom: string): string | undefined {
   if (code === "25006") {
-    return "the database server takes no writes, so waiter cannot set up or upgrade its tables there: a standby, or read-only by its settings (default_transaction_read_only); point WAITER_DATABASE_URL at the primary server";
+    return `the database server takes no writes, so waiter cannot set up or upgrade its tables there: a standby, or read-only by its settings (default_transaction_read_only); point ${urlFrom} at the primary server`;
   }
   if (code === "53300") return `the database server has no connection to spare for waiter: ${NO_CONNECTION_TO_SPARE}`;
   return undefined;
@@ -303,7 +310,7 @@ function refusedAtStart(code: string | undefined): string | undefined {
  * certificate (renewed by another CA, expired, for another name) or its TLS being off. The driver
  * gives Node's certificate check's codes, and no code when the server takes no TLS.
  */
-function tlsRefused(err: unknown, { mode: sslmode, libpq }: SslMode): string | undefined {
+function tlsRefused(err: unknown, { mode: sslmode, libpq }: SslMode, urlFrom: string): string | undefined {
   const { code, message } = err as { code?: string; message?: string };
   // The modes in which libpq checks less than the driver does: it takes them all as verify-full,
   // unless told to take them as libpq does (uselibpqcompat=true).
@@ -311,7 +318,7 @@ function tlsRefused(err: unknown, { mode: sslmode, libpq }: SslMode): string | u
   const asVerifyFull = (what: string) =>
     lenient ? `: the driver checks ${what} with sslmode=${sslmode} as with verify-full, where libpq would not` : "";
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
-    return `check that WAITER_DATABASE_URL names the database server by a name its certificate holds${asVerifyFull("the name")}`;
+    return `check that ${urlFrom} names the database server by a name its certificate holds${asVerifyFull("the name")}`;
   }
   if (code && /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/.test(code)) {
     return `check that the CA the URL's sslrootcert names (the system's, without it) signs the database server's certificate, and that the certificate has not expired${asVerifyFull("it")}`;
@@ -328,7 +335,8 @@ function tlsRefused(err: unknown, { mode: sslmode, libpq }: SslMode): string | u
 
 /**
  * A database that cannot be reached, written or logged in to, in words a model (or an operator
- * reading a 503's log) can act on; `database` says which, as a log line may show it.
+ * reading a 503's log) can act on; `database` says which, as a log line may show it, and `urlFrom`
+ * where its URL was given (WAITER_DATABASE_URL, or database.url in the config file).
  */
 export function storeError(
   err: unknown,
@@ -337,6 +345,7 @@ export function storeError(
   lockWaitMs: number,
   sslmode: SslMode = { mode: undefined, libpq: false },
   connect?: ConnectTimeout,
+  urlFrom: string = databaseSettings.url.env,
 ): unknown {
   if (err instanceof UnreadableFile) {
     return new ToolError(
@@ -354,7 +363,7 @@ export function storeError(
     return new StoreNotWritable(
       `PostgreSQL ${code}: ${message}`,
       `its database server takes no writes: a standby, or read-only by its settings (${database})`,
-      "points WAITER_DATABASE_URL at the primary server",
+      `points ${urlFrom} at the primary server`,
     );
   }
   // A DBA's revoke of EXECUTE from PUBLIC (pg_notify, or waiter's own functions by default privileges).
@@ -394,8 +403,8 @@ export function storeError(
       `The event store's database ended waiter's session (PostgreSQL ${code}: ${message}; ${database}): a transaction_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET transaction_timeout = 0, for waiter's user, lifts it); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment.`,
     );
   }
-  const tls = tlsRefused(err, sslmode);
-  const check = tls ?? loginRefused(code, message, passwordFrom);
+  const tls = tlsRefused(err, sslmode, urlFrom);
+  const check = tls ?? loginRefused(code, message, passwordFrom, urlFrom);
   if (check) {
     return new ToolError(
       `The event store's database refuses waiter's connection (${tls ? `TLS: ${certificateReason(message ?? "")}` : `PostgreSQL ${code}: ${message}`}; ${database}): nothing is read or stored until whoever runs waiter fixes that, so tell them to ${check}. waiter tries again at each call.`,
@@ -531,6 +540,8 @@ export class PostgresEventStore implements EventStore {
   /** The database as the store's errors name it. */
   readonly #database: string;
   readonly #passwordFrom: string;
+  /** Where the URL was given, as the store's errors name it. */
+  readonly #urlFrom: string;
   readonly #lockWaitMs: number;
   readonly #connect: ConnectTimeout;
   /** The sslmode the URL, or PGSSLMODE, names, as a TLS failure's message may tell its meaning to the driver. */
@@ -552,7 +563,7 @@ export class PostgresEventStore implements EventStore {
 
   /** Connects, brings the schema up to date and starts listening; throws when the database cannot be used. */
   static async open(options: PostgresOptions): Promise<PostgresEventStore> {
-    const urlFrom = options.urlFrom ?? "WAITER_DATABASE_URL";
+    const urlFrom = options.urlFrom ?? databaseSettings.url.env;
     // The driver reads neither the URL's connect_timeout nor PGCONNECT_TIMEOUT for its connections.
     const connect =
       options.connectMs === undefined
@@ -573,7 +584,7 @@ export class PostgresEventStore implements EventStore {
      * connections opened from then on, which would look for the tables elsewhere.
      */
     let inSchema = "";
-    const Client = clientReading(options.url);
+    const Client = clientReading(options.url, urlFrom);
     const pool = new pg.Pool({
       ...config,
       Client,
@@ -594,7 +605,7 @@ export class PostgresEventStore implements EventStore {
         // transaction_timeout set on the user or the database would stop every start while another
         // replica upgrades.
         await client.query(`SET lock_timeout = 0; SET statement_timeout = 0; ${NO_TRANSACTION_TIMEOUT}`);
-        upgraded = await migrate(client);
+        upgraded = await migrate(client, undefined, urlFrom);
         await client.query(`${lockWait}; RESET statement_timeout; ${TRANSACTION_TIMEOUT_BACK}`);
         schema =
           (await client.query<{ schema: string }>("SELECT current_schema() AS schema")).rows[0]?.schema ?? "public";
@@ -608,11 +619,16 @@ export class PostgresEventStore implements EventStore {
       await pool.end().catch(() => {});
       if (err instanceof UnreadableFile) throw new Error(`${err.message}: ${READ_THE_FILE}`);
       const check =
-        tlsRefused(err, urlSslmode(options.url)) ??
-        loginRefused((err as { code?: string }).code, (err as Error).message, options.passwordFrom ?? "PGPASSWORD");
+        tlsRefused(err, urlSslmode(options.url), urlFrom) ??
+        loginRefused(
+          (err as { code?: string }).code,
+          (err as Error).message,
+          options.passwordFrom ?? "PGPASSWORD",
+          urlFrom,
+        );
       if (check) throw new Error(`${certificateReason((err as Error).message)}: ${check}`);
       const { code } = err as { code?: string };
-      const refused = refusedAtStart(code);
+      const refused = refusedAtStart(code, urlFrom);
       if (refused) throw new Error(`${(err as Error).message} (PostgreSQL ${code}): ${refused}`);
       if (timedOut(err, connect)) {
         throw new Error(
@@ -656,6 +672,7 @@ export class PostgresEventStore implements EventStore {
     this.#onDropped = options.onDropped;
     this.#database = databaseLabel(options.url);
     this.#passwordFrom = options.passwordFrom ?? "PGPASSWORD";
+    this.#urlFrom = options.urlFrom ?? databaseSettings.url.env;
     this.#sslmode = urlSslmode(options.url);
     this.#channel = channel;
     this.runs = postgresRuns(this.#query);
@@ -667,6 +684,7 @@ export class PostgresEventStore implements EventStore {
       // replica is sent, as the server keeps them until each listener has read them.
       setUp: `${KEEPALIVES}; ${NO_IDLE_TIMEOUT}`,
       channel,
+      urlFrom: this.#urlFrom,
       latestSeq: () => this.latestSeq(),
       notify: async (payload) => {
         await this.#query("SELECT pg_notify($1, $2)", [channel, payload]);
@@ -687,7 +705,15 @@ export class PostgresEventStore implements EventStore {
     try {
       return (await this.#pool.query<R>(text, params)).rows;
     } catch (err) {
-      throw storeError(err, this.#database, this.#passwordFrom, this.#lockWaitMs, this.#sslmode, this.#connect);
+      throw storeError(
+        err,
+        this.#database,
+        this.#passwordFrom,
+        this.#lockWaitMs,
+        this.#sslmode,
+        this.#connect,
+        this.#urlFrom,
+      );
     }
   };
 

@@ -21,6 +21,8 @@ export interface WatchParts {
   setUp: string;
   /** The NOTIFY channel of this store's schema. */
   channel: string;
+  /** Where the database URL was given, as a warning names it: WAITER_DATABASE_URL, or database.url in the config file. */
+  urlFrom: string;
   latestSeq: () => Promise<number>;
   /** Sends a notification on the channel from another connection than the listening one. */
   notify: (payload: string) => Promise<void>;
@@ -173,7 +175,7 @@ export class ListenWatch {
       return;
     }
     this.#trouble(
-      `a notification waiter sent did not reach its listening connection within ${this.#probeMs / 1000} s, so events other waiter processes store do not wake this one (events_wait calls, resource subscribers, automations) until it stores one itself: ${throughTransactionPooler("keeps LISTEN from working")}`,
+      `a notification waiter sent did not reach its listening connection within ${this.#probeMs / 1000} s, so events other waiter processes store do not wake this one (events_wait calls, resource subscribers, automations) until it stores one itself: ${throughTransactionPooler("keeps LISTEN from working", this.parts.urlFrom)}`,
       "probe",
     );
   }
