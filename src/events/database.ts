@@ -122,8 +122,8 @@ function wholeSeconds(text: string): number | undefined {
  * neither for its own connections. 0 or less, which libpq takes as no limit, leaves CONNECT_MS: a
  * server that takes the connection and never answers (frozen, or a firewall that drops its
  * packets) would hold a start, and each delivery and call that needs a connection, for good.
- * Throws for a PGCONNECT_TIMEOUT, or a connect_timeout in the URL (an empty one too), that is no
- * number of seconds, as libpq fails then too. `urlFrom`: where the URL was given, as a message
+ * Throws for a PGCONNECT_TIMEOUT or a connect_timeout in the URL (an empty one too, of either) that
+ * is no number of seconds, as libpq fails then too. `urlFrom`: where the URL was given, as a message
  * names it (WAITER_DATABASE_URL, or database.url in the config file).
  */
 export function connectTimeout(
@@ -132,10 +132,11 @@ export function connectTimeout(
   urlFrom: string = databaseSettings.url.env,
 ): ConnectTimeout {
   const inUrl = (postgresUrl(url) ?? new URL(url)).searchParams.get("connect_timeout");
-  // An empty one in the URL is no number to libpq, which takes it as given rather than read PGCONNECT_TIMEOUT.
+  // An empty one in the URL is no number to libpq, which takes it as given rather than read
+  // PGCONNECT_TIMEOUT; an empty PGCONNECT_TIMEOUT is set to libpq too, and refused as well.
   const [text, name] =
-    inUrl !== null ? [inUrl, `connect_timeout in ${urlFrom}`] : [env.PGCONNECT_TIMEOUT ?? "", "PGCONNECT_TIMEOUT"];
-  if (inUrl === null && !text.trim()) {
+    inUrl !== null ? [inUrl, `connect_timeout in ${urlFrom}`] : [env.PGCONNECT_TIMEOUT, "PGCONNECT_TIMEOUT"];
+  if (text === undefined) {
     return {
       ms: CONNECT_MS,
       from: `waiter's default; connect_timeout in ${urlFrom} or PGCONNECT_TIMEOUT sets another`,

@@ -1077,7 +1077,14 @@ describe("the event store's database", () => {
       ms: 5_000,
       from: "waiter's default; connect_timeout in WAITER_DATABASE_URL or PGCONNECT_TIMEOUT sets another",
     });
-    expect(connectTimeout(url, { PGCONNECT_TIMEOUT: "" })).toEqual(connectTimeout(url, {}));
+    // An empty PGCONNECT_TIMEOUT is set, to libpq, and no number: psql fails with 'invalid integer value ""
+    // for connection option "connect_timeout"', so waiter refuses it too rather than connect where psql does not.
+    expect(() => connectTimeout(url, { PGCONNECT_TIMEOUT: "" })).toThrow(
+      "PGCONNECT_TIMEOUT must be a whole number of seconds, as libpq reads it (such as 15), not empty",
+    );
+    expect(() => connectTimeout(url, { PGCONNECT_TIMEOUT: " " })).toThrow(
+      "PGCONNECT_TIMEOUT must be a whole number of seconds, as libpq reads it (such as 15), not blank",
+    );
     // No limit at all, to libpq: waiter keeps its own.
     expect(connectTimeout(`${url}?connect_timeout=0`, { PGCONNECT_TIMEOUT: "20" })).toEqual({
       ms: 5_000,
