@@ -1056,6 +1056,40 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(held.rows).toHaveLength(1);
     });
 
+    test("an upgrade whose connection is lost says its own failure, not that letting go of the lock failed after it", async () => {
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.message);
+      process.on("warning", onWarning);
+      onTestFinished(() => {
+        process.off("warning", onWarning);
+      });
+      const client = new pg.Client(await freshSchema());
+      await client.connect();
+      // The connection ends under its first step: the server ends the session, as a restart or a DBA would.
+      client.on("error", () => {});
+      onTestFinished(() => client.end().catch(() => {}));
+      const losing = new Proxy(client, {
+        get: (target, name) =>
+          name === "query"
+            ? (query: string | { text: string }, values?: unknown[]) =>
+                target.query(
+                  typeof query === "object" && query.text === MIGRATIONS[0]
+                    ? "SELECT pg_terminate_backend(pg_backend_pid())"
+                    : query,
+                  values,
+                )
+            : Reflect.get(target, name),
+      });
+      await expect(migrate(losing, 1)).rejects.toThrow(/^terminating connection due to administrator command$/);
+      await expect
+        .poll(() => warnings.filter((line) => /upgrade lock/.test(line)))
+        .toEqual([
+          "letting go of waiter's upgrade lock (the advisory lock 2002872692) failed after the upgrade had failed (Client has encountered a connection error and is not queryable): the server lets go of it as the connection ends",
+        ]);
+      const held = await admin.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 2002872692");
+      expect(held.rows).toHaveLength(0);
+    });
+
     test("an upgrade lets go of its lock without a word", async () => {
       const warnings: string[] = [];
       const onWarning = (warning: Error) => warnings.push(warning.message);

@@ -434,6 +434,8 @@ export async function migrate(
   if (before > MIGRATIONS.length) throw new NewerStore(before, MIGRATIONS.length);
   if (before >= upTo) return undefined;
   await client.query(patient("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]));
+  /** Whether the upgrade failed: its own error, not the unlock's after it, is the one to say. */
+  let failed = false;
   try {
     // PostgreSQL checks the right to create before it looks whether the table exists.
     const { rows } = await client.query<Where>(
@@ -478,7 +480,8 @@ export async function migrate(
           );
           await client.query("COMMIT");
         } catch (err) {
-          await client.query("ROLLBACK");
+          // On a connection lost, the ROLLBACK fails too, and the server rolls back as the session ends.
+          await client.query("ROLLBACK").catch(() => {});
           throw err;
         }
       }
@@ -497,13 +500,27 @@ export async function migrate(
         `${message} (PostgreSQL 42501): ${upgrading ? "upgrading" : "setting up"} waiter's tables in schema ${where} needs a user that may create there${upgrading ? " and owns them: start this waiter once as their owner, or" : ":"} grant ${who} CREATE on the schema (GRANT CREATE ON SCHEMA ${where} TO ${who}), or give waiter a schema ${who} owns (CREATE SCHEMA waiter AUTHORIZATION ${who}, and ?options=-c search_path=waiter in ${urlFrom})`,
       );
     }
+  } catch (err) {
+    failed = true;
+    throw err;
   } finally {
-    const { rows } = await client.query<{ unlocked: boolean }>("SELECT pg_advisory_unlock($1) AS unlocked", [
-      MIGRATION_LOCK,
-    ]);
+    let unlocked: boolean | undefined;
+    try {
+      const { rows } = await client.query<{ unlocked: boolean }>("SELECT pg_advisory_unlock($1) AS unlocked", [
+        MIGRATION_LOCK,
+      ]);
+      unlocked = rows[0]?.unlocked;
+    } catch (err) {
+      // An upgrade that failed with its connection (lost, or ended by the server) fails the unlock
+      // too: the upgrade's own error says what happened, and the unlock's goes to the log.
+      if (!failed) throw err;
+      process.emitWarning(
+        `letting go of waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}) failed after the upgrade had failed (${err instanceof Error ? err.message : err}): the server lets go of it as the connection ends`,
+      );
+    }
     // Through a pooler in transaction mode, the lock was taken on a server connection that the
     // pooler gave to another client since: it stays held there, unseen, until that one closes.
-    if (rows[0]?.unlocked === false) {
+    if (unlocked === false) {
       process.emitWarning(
         `waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}, which one waiter holds while it upgrades the tables) was not held by the connection that let go of it, so it stays held by another until that one closes, and each waiter that starts meanwhile and must upgrade waits for it: ${throughTransactionPooler("ran the lock on another server connection", urlFrom)}`,
       );
