@@ -434,96 +434,102 @@ export async function migrate(
   if (before > MIGRATIONS.length) throw new NewerStore(before, MIGRATIONS.length);
   if (before >= upTo) return undefined;
   await client.query(patient("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]));
-  /** Whether the upgrade failed: its own error, not the unlock's after it, is the one to say. */
-  let failed = false;
+  let upgraded: Upgraded | undefined;
   try {
-    // PostgreSQL checks the right to create before it looks whether the table exists.
-    const { rows } = await client.query<Where>(
-      `SELECT current_schema() AS schema, current_setting('search_path') AS path, current_user AS "user",
-         EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'waiter_schema') AS set_up`,
-    );
-    const { schema, path, user, set_up: setUp } = rows[0] as Where;
-    if (schema === null) {
-      // The search path's first schema, as PostgreSQL names it: "$user" is the user's own. It is
-      // skipped both when it does not exist and when the user may not use it.
-      const first = (path.split(",")[0] ?? "").trim().replace(/^"\$user"$/, sqlName(user));
-      const name = first.startsWith('"') ? first.slice(1, -1).replaceAll('""', '"') : first;
-      const { rows: found } = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [name]);
-      throw new Error(
-        found.length > 0
-          ? `${sqlName(user)} may not use schema ${first}, the first the search path names (${path}): grant it (GRANT USAGE ON SCHEMA ${first} TO ${sqlName(user)}), with the rights on waiter's tables there`
-          : `no schema the search path names (${path}) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA ${first} AUTHORIZATION ${sqlName(user)}), or name one that exists in ${urlFrom} (?options=-c search_path=…)`,
-      );
-    }
-    const version = setUp
-      ? ((await client.query<{ version: number }>("SELECT version FROM waiter_schema")).rows[0]?.version ?? 0)
-      : 0;
-    if (version > MIGRATIONS.length) throw new NewerStore(version, MIGRATIONS.length);
-    if (version >= upTo) return undefined;
-    // The schema the steps committed so far brought the tables to, each step in its own transaction.
-    let reached = version;
-    try {
-      if (!setUp) {
-        await client.query(
-          "CREATE TABLE waiter_schema (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)",
-        );
-      }
-      for (let step = version; step < upTo; step++) {
-        reached = step;
-        await client.query("BEGIN");
-        try {
-          await client.query(`SET LOCAL lock_timeout = ${UPGRADE_LOCK_WAIT_MS}`);
-          await client.query(patient(MIGRATIONS[step] as string));
-          await client.query(
-            "INSERT INTO waiter_schema (one, version) VALUES (1, $1) ON CONFLICT (one) DO UPDATE SET version = excluded.version",
-            [step + 1],
-          );
-          await client.query("COMMIT");
-        } catch (err) {
-          // On a connection lost, the ROLLBACK fails too, and the server rolls back as the session ends.
-          await client.query("ROLLBACK").catch(() => {});
-          throw err;
-        }
-      }
-      return { from: version, to: upTo };
-    } catch (err) {
-      const { code, message } = err as { code?: string; message?: string };
-      if (code === "55P03") {
-        throw new Error(
-          `${message} (PostgreSQL 55P03): upgrading waiter's tables waits for a lock another session holds on them, most often a backup (pg_dump holds one on every table until it ends) or a long transaction; waiter gave up after ${UPGRADE_LOCK_WAIT_MS / 1000} s rather than hold up the writes of the replicas still running, and ${reached > version ? `took the tables from schema ${version} to ${reached} only (a waiter older than this one refuses them from now on)` : "changed nothing"}: start it again once that session ends`,
-        );
-      }
-      if (code !== "42501") throw err;
-      const [where, who] = [sqlName(schema), sqlName(user)];
-      const upgrading = version > 0;
-      throw new Error(
-        `${message} (PostgreSQL 42501): ${upgrading ? "upgrading" : "setting up"} waiter's tables in schema ${where} needs a user that may create there${upgrading ? " and owns them: start this waiter once as their owner, or" : ":"} grant ${who} CREATE on the schema (GRANT CREATE ON SCHEMA ${where} TO ${who}), or give waiter a schema ${who} owns (CREATE SCHEMA waiter AUTHORIZATION ${who}, and ?options=-c search_path=waiter in ${urlFrom})`,
-      );
-    }
+    upgraded = await upgradeLocked(client, upTo, urlFrom);
   } catch (err) {
-    failed = true;
+    // An upgrade that failed with its connection (lost, or ended by the server) fails the unlock
+    // too: the upgrade's own error says what happened, and the unlock's goes to the log.
+    await letGoOfLock(client, urlFrom).catch((unlockErr: unknown) =>
+      process.emitWarning(
+        `letting go of waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}) failed after the upgrade had failed (${unlockErr instanceof Error ? unlockErr.message : unlockErr}): the server lets go of it as the connection ends`,
+      ),
+    );
     throw err;
-  } finally {
-    let unlocked: boolean | undefined;
-    try {
-      const { rows } = await client.query<{ unlocked: boolean }>("SELECT pg_advisory_unlock($1) AS unlocked", [
-        MIGRATION_LOCK,
-      ]);
-      unlocked = rows[0]?.unlocked;
-    } catch (err) {
-      // An upgrade that failed with its connection (lost, or ended by the server) fails the unlock
-      // too: the upgrade's own error says what happened, and the unlock's goes to the log.
-      if (!failed) throw err;
-      process.emitWarning(
-        `letting go of waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}) failed after the upgrade had failed (${err instanceof Error ? err.message : err}): the server lets go of it as the connection ends`,
+  }
+  await letGoOfLock(client, urlFrom);
+  return upgraded;
+}
+
+/** The upgrade itself, with the lock held: the tables brought to `upTo`, or undefined when they are. */
+async function upgradeLocked(client: ClientBase, upTo: number, urlFrom: string): Promise<Upgraded | undefined> {
+  // PostgreSQL checks the right to create before it looks whether the table exists.
+  const { rows } = await client.query<Where>(
+    `SELECT current_schema() AS schema, current_setting('search_path') AS path, current_user AS "user",
+       EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'waiter_schema') AS set_up`,
+  );
+  const { schema, path, user, set_up: setUp } = rows[0] as Where;
+  if (schema === null) {
+    // The search path's first schema, as PostgreSQL names it: "$user" is the user's own. It is
+    // skipped both when it does not exist and when the user may not use it.
+    const first = (path.split(",")[0] ?? "").trim().replace(/^"\$user"$/, sqlName(user));
+    const name = first.startsWith('"') ? first.slice(1, -1).replaceAll('""', '"') : first;
+    const { rows: found } = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [name]);
+    throw new Error(
+      found.length > 0
+        ? `${sqlName(user)} may not use schema ${first}, the first the search path names (${path}): grant it (GRANT USAGE ON SCHEMA ${first} TO ${sqlName(user)}), with the rights on waiter's tables there`
+        : `no schema the search path names (${path}) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA ${first} AUTHORIZATION ${sqlName(user)}), or name one that exists in ${urlFrom} (?options=-c search_path=…)`,
+    );
+  }
+  const version = setUp
+    ? ((await client.query<{ version: number }>("SELECT version FROM waiter_schema")).rows[0]?.version ?? 0)
+    : 0;
+  if (version > MIGRATIONS.length) throw new NewerStore(version, MIGRATIONS.length);
+  if (version >= upTo) return undefined;
+  // The schema the steps committed so far brought the tables to, each step in its own transaction.
+  let reached = version;
+  try {
+    if (!setUp) {
+      await client.query(
+        "CREATE TABLE waiter_schema (one INTEGER PRIMARY KEY CHECK (one = 1), version INTEGER NOT NULL)",
       );
     }
-    // Through a pooler in transaction mode, the lock was taken on a server connection that the
-    // pooler gave to another client since: it stays held there, unseen, until that one closes.
-    if (unlocked === false) {
-      process.emitWarning(
-        `waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}, which one waiter holds while it upgrades the tables) was not held by the connection that let go of it, so it stays held by another until that one closes, and each waiter that starts meanwhile and must upgrade waits for it: ${throughTransactionPooler("ran the lock on another server connection", urlFrom)}`,
+    for (let step = version; step < upTo; step++) {
+      reached = step;
+      await client.query("BEGIN");
+      try {
+        await client.query(`SET LOCAL lock_timeout = ${UPGRADE_LOCK_WAIT_MS}`);
+        await client.query(patient(MIGRATIONS[step] as string));
+        await client.query(
+          "INSERT INTO waiter_schema (one, version) VALUES (1, $1) ON CONFLICT (one) DO UPDATE SET version = excluded.version",
+          [step + 1],
+        );
+        await client.query("COMMIT");
+      } catch (err) {
+        // On a connection lost, the ROLLBACK fails too, and the server rolls back as the session ends.
+        await client.query("ROLLBACK").catch(() => {});
+        throw err;
+      }
+    }
+    return { from: version, to: upTo };
+  } catch (err) {
+    const { code, message } = err as { code?: string; message?: string };
+    if (code === "55P03") {
+      throw new Error(
+        `${message} (PostgreSQL 55P03): upgrading waiter's tables waits for a lock another session holds on them, most often a backup (pg_dump holds one on every table until it ends) or a long transaction; waiter gave up after ${UPGRADE_LOCK_WAIT_MS / 1000} s rather than hold up the writes of the replicas still running, and ${reached > version ? `took the tables from schema ${version} to ${reached} only (a waiter older than this one refuses them from now on)` : "changed nothing"}: start it again once that session ends`,
       );
     }
+    if (code !== "42501") throw err;
+    const [where, who] = [sqlName(schema), sqlName(user)];
+    const upgrading = version > 0;
+    throw new Error(
+      `${message} (PostgreSQL 42501): ${upgrading ? "upgrading" : "setting up"} waiter's tables in schema ${where} needs a user that may create there${upgrading ? " and owns them: start this waiter once as their owner, or" : ":"} grant ${who} CREATE on the schema (GRANT CREATE ON SCHEMA ${where} TO ${who}), or give waiter a schema ${who} owns (CREATE SCHEMA waiter AUTHORIZATION ${who}, and ?options=-c search_path=waiter in ${urlFrom})`,
+    );
+  }
+}
+
+/**
+ * Lets go of the upgrade lock, and says when the connection did not hold it: through a pooler in
+ * transaction mode, the lock was taken on a server connection that the pooler gave to another
+ * client since, and it stays held there, unseen, until that one closes.
+ */
+async function letGoOfLock(client: ClientBase, urlFrom: string): Promise<void> {
+  const { rows } = await client.query<{ unlocked: boolean }>("SELECT pg_advisory_unlock($1) AS unlocked", [
+    MIGRATION_LOCK,
+  ]);
+  if (rows[0]?.unlocked === false) {
+    process.emitWarning(
+      `waiter's upgrade lock (the advisory lock ${MIGRATION_LOCK}, which one waiter holds while it upgrades the tables) was not held by the connection that let go of it, so it stays held by another until that one closes, and each waiter that starts meanwhile and must upgrade waits for it: ${throughTransactionPooler("ran the lock on another server connection", urlFrom)}`,
+    );
   }
 }
