@@ -3073,6 +3073,10 @@ describe("OAuth access tokens", () => {
         [{ jkt: "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" }, "its client's DPoP key (cnf jkt)"],
         [{ "x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2" }, "its client's TLS certificate (cnf x5t#S256)"],
         [{ jwk: { kty: "EC", crv: "P-256", x: "AAAA", y: "AAAA" } }, "a key its client holds (cnf)"],
+        // RFC 7800 has cnf an object: one of another shape binds the token to something waiter cannot read.
+        ["0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", "a key its client holds (cnf)"],
+        [[], "a key its client holds (cnf)"],
+        [null, "a key its client holds (cnf)"],
       ] as const) {
         const token = await sign({ scope: "waiter:write", azp: "connector", sub: "alice", cnf });
         const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });

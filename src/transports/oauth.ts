@@ -404,8 +404,13 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
       // DPoP proof (RFC 9449 §7) or its TLS certificate (RFC 8705 §3), which waiter does not check:
       // taken as a bearer token, a stolen one would work here. It is refused, as both RFCs have a
       // resource server refuse a bound token whose binding it has not verified.
-      // An empty cnf binds it to nothing.
-      if (typeof payload.cnf === "object" && payload.cnf !== null && Object.keys(payload.cnf).length > 0) {
+      // An empty cnf object binds it to nothing; a cnf of another shape (RFC 7800 has it an object)
+      // binds it to what waiter cannot read, and is refused too.
+      const { cnf } = payload;
+      const unbound =
+        cnf === undefined ||
+        (typeof cnf === "object" && cnf !== null && !Array.isArray(cnf) && Object.keys(cnf).length === 0);
+      if (!unbound) {
         throw new CallerRefusedError(
           `The access token was refused: it is bound to ${boundTo(payload.cnf)}, which this server cannot check: it takes bearer tokens only; have the issuer give its client bearer tokens, bound to no key`,
           callerOf(payload),
