@@ -98,9 +98,10 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   // that leaves the unacknowledged list unsaid: it may be an order's, its reference lost.
   expect(payments).toMatch(/report: .*payments acknowledged as paying no order of this shop/);
   // A payment refunded, cancelled or disputed since (in an event listed beside it, which may have
-  // arrived first) pays no order: marked paid, its goods would ship anyway.
+  // arrived first) pays no order: marked paid, its goods would ship anyway. A Checkout payment's id
+  // is its session's (cs_…), and its refund names the session's payment_intent (pi_…).
   expect(payments).toMatch(
-    /If another event of the same payment refunds, cancels or disputes it \(payment\.refunded, payment\.partially_refunded, payment\.cancelled or payment\.canceled of the same payment id; charge\.refunded or charge\.dispute\.created whose payment_intent is its id\), whichever of them arrived first, do not mark its order paid: leave both events for a person\./,
+    /If another event of the same payment refunds, cancels or disputes it \(payment\.refunded, payment\.partially_refunded, payment\.cancelled or payment\.canceled of the same payment id; charge\.refunded or charge\.dispute\.created whose payment_intent is its id, or a checkout session's payment_intent\), whichever of them arrived first, do not mark its order paid: leave both events for a person\./,
   );
   // Refunds and disputes of orders paid before reach a person through the report.
   expect(payments).toMatch(/report: .*refunds and disputes that arrived/);
