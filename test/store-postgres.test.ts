@@ -160,6 +160,17 @@ async function deliverTo(base: string | undefined, delivery: string): Promise<nu
   return posted.statusCode;
 }
 
+/** The process warnings said from here to the test's end, as the store says them to the log. */
+function warningsSaid(): string[] {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.message);
+  process.on("warning", onWarning);
+  onTestFinished(() => {
+    process.off("warning", onWarning);
+  });
+  return warnings;
+}
+
 /** Resolves with the first event `store` tells its subscribers of that `pick` accepts. */
 function heard(store: EventStore, pick: (e: StoredEvent) => boolean = () => true): Promise<StoredEvent> {
   return new Promise((resolve) => {
@@ -339,12 +350,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a replica whose listening connection hears no notification, as through a pooler in transaction mode, says so and what to name instead", async () => {
-      const warnings: string[] = [];
-      const onWarning = (warning: Error) => warnings.push(warning.message);
-      process.on("warning", onWarning);
-      onTestFinished(() => {
-        process.off("warning", onWarning);
-      });
+      const warnings = warningsSaid();
       const url = await freshSchema();
       await open(url);
       const pooler = await poolerProxy(url);
@@ -831,12 +837,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         );
     });
     test("a CA file the URL names that cannot be read while waiter runs fails the calls saying which file, and listening resumes once it is back", async () => {
-      const warnings: string[] = [];
-      const onWarning = (warning: Error) => warnings.push(warning.message);
-      process.on("warning", onWarning);
-      onTestFinished(() => {
-        process.off("warning", onWarning);
-      });
+      const warnings = warningsSaid();
       const ca = join(mkdtempSync(join(tmpdir(), "waiter-ca-")), "ca.pem");
       const url = `${guarded.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
       await expect(PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE })).rejects.toThrow(
@@ -1022,12 +1023,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("an upgrade whose lock was taken on another server connection than the one that lets it go, as through a pooler in transaction mode, says so", async () => {
-      const warnings: string[] = [];
-      const onWarning = (warning: Error) => warnings.push(warning.message);
-      process.on("warning", onWarning);
-      onTestFinished(() => {
-        process.off("warning", onWarning);
-      });
+      const warnings = warningsSaid();
       const url = await freshSchema();
       // Two server connections, as a pooler in transaction mode has: the lock is let go of on the
       // one that did not take it, and stays held on the other until it closes.
@@ -1057,12 +1053,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("an upgrade whose connection is lost says its own failure, not that letting go of the lock failed after it", async () => {
-      const warnings: string[] = [];
-      const onWarning = (warning: Error) => warnings.push(warning.message);
-      process.on("warning", onWarning);
-      onTestFinished(() => {
-        process.off("warning", onWarning);
-      });
+      const warnings = warningsSaid();
       const client = new pg.Client(await freshSchema());
       await client.connect();
       // The connection ends under its first step: the server ends the session, as a restart or a DBA would.
@@ -1091,12 +1082,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("an upgrade lets go of its lock without a word", async () => {
-      const warnings: string[] = [];
-      const onWarning = (warning: Error) => warnings.push(warning.message);
-      process.on("warning", onWarning);
-      onTestFinished(() => {
-        process.off("warning", onWarning);
-      });
+      const warnings = warningsSaid();
       const client = new pg.Client(await freshSchema());
       await client.connect();
       onTestFinished(() => client.end());
@@ -1619,12 +1605,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("an idle_session_timeout on the user ends none of waiter's connections, which end their idle ones themselves", async () => {
-      const warnings: string[] = [];
-      const onWarning = (warning: Error) => warnings.push(warning.message);
-      process.on("warning", onWarning);
-      onTestFinished(() => {
-        process.off("warning", onWarning);
-      });
+      const warnings = warningsSaid();
       const url = await roleWith("idle_session_timeout = 500");
       const [a, b] = [await open(url), await open(url)];
       const told: string[] = [];
@@ -1695,12 +1676,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     test("calls fail with words a model can act on, and the store works again when it is back", async () => {
       const url = await freshSchema();
       const store = await open(url);
-      const warnings: string[] = [];
-      const onWarning = (warning: Error) => warnings.push(warning.message);
-      process.on("warning", onWarning);
-      onTestFinished(() => {
-        process.off("warning", onWarning);
-      });
+      const warnings = warningsSaid();
       const told: string[] = [];
       store.subscribe((e) => told.push(e.id));
       await store.add(event());
@@ -1838,12 +1814,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     });
 
     test("a listening connection that takes longer than the connect timeout is said with the time and where it was set", async () => {
-      const warnings: string[] = [];
-      const onWarning = (warning: Error) => warnings.push(warning.message);
-      process.on("warning", onWarning);
-      onTestFinished(() => {
-        process.off("warning", onWarning);
-      });
+      const warnings = warningsSaid();
       // The store's first connection (its upgrade's, then its queries') is answered; the listening one is not.
       const proxy = await silentProxy(await freshSchema(), 1);
       proxies.push(proxy);
