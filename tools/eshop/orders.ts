@@ -21,8 +21,13 @@ import {
   utcMinute,
 } from "./shapes.js";
 
-/** The statuses in which WooCommerce takes an order to await payment (WC_Order::needs_payment()). */
-const AWAITING_PAYMENT = ["pending", "failed"];
+/**
+ * Whether WooCommerce takes an order to await payment, by its own rule (WC_Order::needs_payment()):
+ * pending or failed, with a total above 0.
+ */
+function awaitsPayment({ status, total }: { status: string; total: string }): boolean {
+  return ["pending", "failed"].includes(status) && /[1-9]/.test(total);
+}
 
 /** Notes an order answer shows, newest first. */
 const NOTES_SHOWN = 10;
@@ -363,8 +368,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         // A paid date stays when an order goes back to pending or failed (a bank transfer bounced):
         // the shop says it needs payment then, and a new payment pays it. A shop that does not say
         // (WooCommerce before 6.6) decides it so: pending or failed, with a total above 0.
-        const needsPayment =
-          before.needs_payment ?? (AWAITING_PAYMENT.includes(before.status) && /[1-9]/.test(before.total));
+        const needsPayment = before.needs_payment ?? awaitsPayment(before);
         if (before.paid && !needsPayment) {
           return { already_paid: true, order: orderStateOut.parse(before), ...stored };
         }
@@ -478,20 +482,20 @@ export function orderTools(shop: ShopProvider): Tool[] {
       ]
         .filter(Boolean)
         .join(", ");
-      const paidOn = `${heldPaid ? "It was recorded paid" : "It was paid"}${recorded ? ` (${recorded})` : ""}${heldPaid ? " before it was put on hold" : ""}`;
+      const paidSaid = (when: string) =>
+        `${heldPaid ? "It was recorded paid" : "It was paid"}${when ? ` (${when})` : ""}${heldPaid ? " before it was put on hold" : ""}`;
       const money = !r.changed
         ? ""
         : r.order.status === "refunded"
           ? wasPaid
-            ? `\nNo money was sent back: the shop only recorded the refund. ${heldPaid ? `It was recorded paid (${utcMinute(r.order.paid as string)}) before it was put on hold. ${refundIt}` : "Return the payment through the payment gateway that took it."}`
+            ? `\nNo money was sent back: the shop only recorded the refund. ${heldPaid ? `${paidSaid(utcMinute(r.order.paid as string))}. ${refundIt}` : "Return the payment through the payment gateway that took it."}`
             : "\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return."
           : r.order.status === "cancelled" && wasPaid
-            ? `\n${heldPaid ? "It was recorded paid" : "It was paid"}${r.order.paid ? ` (${utcMinute(r.order.paid)})` : ""}${heldPaid ? " before it was put on hold" : ""}: cancelling sent no money back. ${refundIt}`
+            ? `\n${paidSaid(r.order.paid ? utcMinute(r.order.paid) : "")}: cancelling sent no money back. ${refundIt}`
             : // Set back to await payment (a bounced transfer, a chargeback): the shop keeps the paid
               // date and would take a new payment, while the old one is still taken unless reversed.
-              // An order of nothing to pay awaits none (needs_payment() wants a total above 0).
-              AWAITING_PAYMENT.includes(r.order.status) && wasPaid && /[1-9]/.test(r.order.total)
-              ? `\n${paidOn}: moving it to ${r.order.status} sent no money back, and the shop now awaits another payment for it. ${heldPaid ? refundIt : "Unless that payment was reversed, refund it through the payment gateway that took it, or the customer may pay twice."}`
+              awaitsPayment(r.order) && wasPaid
+              ? `\n${paidSaid(recorded)}: moving it to ${r.order.status} sent no money back, and the shop now awaits another payment for it. ${heldPaid ? refundIt : "Unless that payment was reversed, refund it through the payment gateway that took it, or the customer may pay twice."}`
               : // An order with nothing to ship counts paid in processing too, though the shop dates it
                 // paid only when it is completed.
                 !wasPaid && shop.paidStatuses.includes(r.order.status)
