@@ -223,17 +223,14 @@ const CONSOLE_LEVELS = { log: "info", info: "info", dirxml: "info", debug: "debu
  * In the stdio mode stdout carries JSON-RPC only, and one line of a package's console.log there
  * would break the client's stream: the console's methods that print on stdout say it as lines of
  * `log`'s child "console" instead, for the operator (a package's words are none of the client's).
- * The transport writes on process.stdout itself, which is left as it is. Returns what puts the
- * console back.
+ * The transport writes on process.stdout itself, which is left as it is.
  */
-export function consoleToLog(log: Log): () => void {
+export function consoleToLog(log: Log): void {
   const said = log.child("console");
-  const saved = { ...console };
   for (const [method, level] of Object.entries(CONSOLE_LEVELS)) {
     console[method as keyof typeof CONSOLE_LEVELS] = (...data: unknown[]) => said.operatorOnly(level, format(...data));
   }
   console.dir = (item: unknown, options?: object) => said.operatorOnly("info", inspect(item, options));
-  return () => Object.assign(console, saved);
 }
 
 /** Log lines that report failures, a line a minute at most for each key (one, unless given). */
