@@ -303,17 +303,16 @@ function nodeTooOld(): boolean {
  * given if any, is shown with.
  */
 function forgottenValue(flag: string, next: string | undefined, command?: string): string {
+  const described = FLAGS.find((f) => f.shown.startsWith(`${flag} `));
+  // The command given, unless it refuses the flag (`waiter listen --listen serve`): then another.
+  const given = isCommand(command) && (described?.for?.includes(command) ?? true) ? command : undefined;
   if (isCommand(next)) {
-    const described = FLAGS.find((f) => f.shown.startsWith(`${flag} `));
     const shown = described?.shown ?? `${flag} VALUE`;
-    // The command given, unless it refuses the flag (`waiter listen --listen serve`): then the one after it.
-    const run = isCommand(command) && (described?.for?.includes(command) ?? true) ? command : next;
+    const run = given ?? next;
     const file = shown.endsWith(" FILE") ? `, or ${flag} ./${next} for a file of that name` : "";
     return `option '${flag}' takes a value, and '${next}' after it is a command, not its value: give the command first, then the flag with its value, as in waiter ${run} ${shown}${file} ${seeHelp(run)}`;
   }
-  // The help of the command given, unless it refuses the flag: then the help of one that takes it.
-  const takers = FLAGS.find((f) => f.shown.startsWith(`${flag} `))?.for;
-  const help = isCommand(command) && (takers?.includes(command) ?? true) ? command : takers?.find(isCommand);
+  const help = given ?? described?.for?.find(isCommand);
   return `option '${flag}' takes a value, and ${next === undefined ? "what follows it" : `'${next}' after it`} starts with a dash: give its value right after it, or as ${flag}=VALUE when it starts with a dash ${seeHelp(help)}`;
 }
 
