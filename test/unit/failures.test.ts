@@ -148,7 +148,11 @@ test("the event store's database whose certificate no authority vouches for is s
     ),
     { code: "SELF_SIGNED_CERT_IN_CHAIN" },
   );
-  const { message } = storeError(node24, "db.example:5432/waiter", "PGPASSWORD", 5_000) as Error;
+  const { message } = storeError(node24, {
+    database: "db.example:5432/waiter",
+    passwordFrom: "PGPASSWORD",
+    lockWaitMs: 5_000,
+  }) as Error;
   expect(message).toMatch(
     /^The event store's database refuses waiter's connection \(TLS: self-signed certificate in certificate chain; db\.example:5432\/waiter\): .* tell them to check that the CA the URL's sslrootcert names/,
   );
@@ -197,20 +201,23 @@ test("the event store's database that takes no connection in time is said with t
   const connect = { ms: 15_000, from: "connect_timeout in WAITER_DATABASE_URL" };
   // The pool's words for a connection attempt it ended, and the client's for one it ended itself.
   for (const failure of [new Error("Connection terminated due to connection timeout"), new Error("timeout expired")]) {
-    const { message } = storeError(failure, "db.example:5432/waiter", "PGPASSWORD", 5_000, undefined, connect) as Error;
+    const { message } = storeError(failure, {
+      database: "db.example:5432/waiter",
+      passwordFrom: "PGPASSWORD",
+      lockWaitMs: 5_000,
+      connect,
+    }) as Error;
     expect(message).toBe(
       "The event store's database cannot be reached: it took no connection within 15 s (connect_timeout in WAITER_DATABASE_URL). waiter connects again by itself; try again in a moment.",
     );
   }
   // Every connection of waiter's busy the while: the pool's words.
-  const busy = storeError(
-    new Error("timeout exceeded when trying to connect"),
-    "db.example:5432/waiter",
-    "PGPASSWORD",
-    5_000,
-    undefined,
+  const busy = storeError(new Error("timeout exceeded when trying to connect"), {
+    database: "db.example:5432/waiter",
+    passwordFrom: "PGPASSWORD",
+    lockWaitMs: 5_000,
     connect,
-  ) as Error;
+  }) as Error;
   expect(busy.message).toBe(
     "The event store's database cannot be reached: none of waiter's 10 connections to it came free within 15 s (connect_timeout in WAITER_DATABASE_URL), statements slow to be answered holding them. waiter connects again by itself; try again in a moment.",
   );
@@ -222,7 +229,11 @@ test("the event store's database whose transaction_timeout ended waiter's sessio
     code: "25P04",
     severity: "FATAL",
   });
-  const { message } = storeError(ended, "db.example:5432/waiter", "PGPASSWORD", 5_000) as Error;
+  const { message } = storeError(ended, {
+    database: "db.example:5432/waiter",
+    passwordFrom: "PGPASSWORD",
+    lockWaitMs: 5_000,
+  }) as Error;
   expect(message).toBe(
     "The event store's database ended waiter's session (PostgreSQL 25P04: terminating connection due to transaction timeout; db.example:5432/waiter): a transaction_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET transaction_timeout = 0, for waiter's user, lifts it); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment.",
   );
@@ -231,7 +242,14 @@ test("the event store's database whose transaction_timeout ended waiter's sessio
 test("the event store's database URL written in the config file is named there by what a call says to change in it", () => {
   const urlFrom = "database.url in /etc/waiter/waiter.json";
   const said = (err: Error) =>
-    (storeError(err, "db.example:5432/waiter", "PGPASSWORD", 5_000, undefined, undefined, urlFrom) as Error).message;
+    (
+      storeError(err, {
+        database: "db.example:5432/waiter",
+        passwordFrom: "PGPASSWORD",
+        lockWaitMs: 5_000,
+        urlFrom,
+      }) as Error
+    ).message;
   const readOnly = Object.assign(new Error("cannot execute INSERT in a read-only transaction"), { code: "25006" });
   expect(said(readOnly)).toContain(
     `Nothing is stored until whoever runs waiter points ${urlFrom} at the primary server`,

@@ -333,19 +333,33 @@ function tlsRefused(err: unknown, { mode: sslmode, libpq }: SslMode, urlFrom: st
   return undefined;
 }
 
+/** What a store's failures say of its database and how waiter connects to it (`storeError`). */
+export interface StoreNamed {
+  /** Which database, as a log line may show it (`databaseLabel`). */
+  database: string;
+  /** Where the password came from, as a refused login names it. */
+  passwordFrom: string;
+  lockWaitMs: number;
+  sslmode?: SslMode;
+  connect?: ConnectTimeout;
+  /** Where the URL was given: WAITER_DATABASE_URL unless said (database.url in the config file). */
+  urlFrom?: string;
+}
+
 /**
  * A database that cannot be reached, written or logged in to, in words a model (or an operator
- * reading a 503's log) can act on; `database` says which, as a log line may show it, and `urlFrom`
- * where its URL was given (WAITER_DATABASE_URL, or database.url in the config file).
+ * reading a 503's log) can act on, naming the database as `named` says.
  */
 export function storeError(
   err: unknown,
-  database: string,
-  passwordFrom: string,
-  lockWaitMs: number,
-  sslmode: SslMode = { mode: undefined, libpq: false },
-  connect?: ConnectTimeout,
-  urlFrom: string = databaseSettings.url.env,
+  {
+    database,
+    passwordFrom,
+    lockWaitMs,
+    sslmode = { mode: undefined, libpq: false },
+    connect,
+    urlFrom = databaseSettings.url.env,
+  }: StoreNamed,
 ): unknown {
   if (err instanceof UnreadableFile) {
     return new ToolError(
@@ -537,15 +551,8 @@ export class PostgresEventStore implements EventStore {
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
   readonly #channel: string;
-  /** The database as the store's errors name it. */
-  readonly #database: string;
-  readonly #passwordFrom: string;
-  /** Where the URL was given, as the store's errors name it. */
-  readonly #urlFrom: string;
-  readonly #lockWaitMs: number;
-  readonly #connect: ConnectTimeout;
-  /** The sslmode the URL, or PGSSLMODE, names, as a TLS failure's message may tell its meaning to the driver. */
-  readonly #sslmode: SslMode;
+  /** The database as the store's errors name it, and how waiter connects to it. */
+  readonly #named: Required<StoreNamed>;
   readonly #nextId = eventIds();
   readonly #listeners = new Listeners<StoredEvent>();
   readonly #ackListeners = new Listeners<string[]>();
@@ -664,16 +671,19 @@ export class PostgresEventStore implements EventStore {
     connect: ConnectTimeout,
   ) {
     this.#pool = pool;
-    this.#connect = connect;
-    this.#lockWaitMs = options.lockWaitMs ?? LOCK_WAIT_MS;
     // An idle connection the server closed: the pool drops it and connects anew when asked.
     this.#pool.on("error", (err) => warn("an idle connection to the event store's database failed", err));
     this.#retention = options.retention;
     this.#onDropped = options.onDropped;
-    this.#database = databaseLabel(options.url);
-    this.#passwordFrom = options.passwordFrom ?? "PGPASSWORD";
-    this.#urlFrom = options.urlFrom ?? databaseSettings.url.env;
-    this.#sslmode = urlSslmode(options.url);
+    this.#named = {
+      database: databaseLabel(options.url),
+      passwordFrom: options.passwordFrom ?? "PGPASSWORD",
+      lockWaitMs: options.lockWaitMs ?? LOCK_WAIT_MS,
+      // A TLS failure's message may tell the sslmode's meaning to the driver.
+      sslmode: urlSslmode(options.url),
+      connect,
+      urlFrom: options.urlFrom ?? databaseSettings.url.env,
+    };
     this.#channel = channel;
     this.runs = postgresRuns(this.#query);
     this.sessions = postgresSessions(this.#query);
@@ -684,7 +694,7 @@ export class PostgresEventStore implements EventStore {
       // replica is sent, as the server keeps them until each listener has read them.
       setUp: `${KEEPALIVES}; ${NO_IDLE_TIMEOUT}`,
       channel,
-      urlFrom: this.#urlFrom,
+      urlFrom: this.#named.urlFrom,
       latestSeq: () => this.latestSeq(),
       notify: async (payload) => {
         await this.#query("SELECT pg_notify($1, $2)", [channel, payload]);
@@ -705,15 +715,7 @@ export class PostgresEventStore implements EventStore {
     try {
       return (await this.#pool.query<R>(text, params)).rows;
     } catch (err) {
-      throw storeError(
-        err,
-        this.#database,
-        this.#passwordFrom,
-        this.#lockWaitMs,
-        this.#sslmode,
-        this.#connect,
-        this.#urlFrom,
-      );
+      throw storeError(err, this.#named);
     }
   };
 
