@@ -34,12 +34,15 @@ const completion = new AsyncLocalStorage<AbortSignal>();
 export function registerPrompts(server: McpServer, tools: readonly Tool[], sources: readonly string[], log: Log): void {
   const served = (name: string) => tools.some((tool) => tool.name === name);
   const ask = (text: string): GetPromptResult => ({ messages: [{ role: "user", content: { type: "text", text } }] });
-  /** The arguments each prompt registered takes. */
+  /** The arguments each prompt registered takes, as its schema names them. */
   const takes = new Map<string, string[]>();
+  const register = ((name, config, callback) => {
+    takes.set(name, Object.keys(config.argsSchema ?? {}));
+    return server.registerPrompt(name, config, callback);
+  }) as McpServer["registerPrompt"];
 
   if (["events_list", "events_get", "events_ack", "eshop_order_get", "eshop_order_mark_paid"].every(served)) {
-    takes.set("process_payments", ["source"]);
-    server.registerPrompt(
+    register(
       "process_payments",
       {
         title: "Process the payments that arrived",
@@ -125,8 +128,7 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
       }
       return [`Weather: weather_forecast for ${JSON.stringify(place)}, today only (days: 1).`];
     };
-    takes.set("morning_brief", forecast ? ["place"] : []);
-    server.registerPrompt(
+    register(
       "morning_brief",
       {
         title: "Morning brief",
