@@ -51,15 +51,18 @@ export function isPathArgument(value: unknown): value is { path: string } {
 /** The shapes a step may have, as a step that has none of them is told. */
 const SHAPES = 'a step is {"tool": …, "args": {…}}, {"notify": <channel>, "text": …} or {"ack": true}';
 
+/** Each kind of step as a message names it, by the key that names it. */
+const KIND_NAMES = { tool: "a tool step", notify: "a notify step", ack: "an ack step" };
+
 /** The kinds of step, by the key that names each. */
 const STEPS = {
-  tool: closedObject("a tool step", {
+  tool: closedObject(KIND_NAMES.tool, {
     tool: z.string().min(1, "is empty: it names the tool to call"),
     args: z
       .record(z.string(), argument, { error: "must be an object of the tool's arguments by name, {} for none" })
       .default({}),
   }),
-  notify: closedObject("a notify step", {
+  notify: closedObject(KIND_NAMES.notify, {
     notify: z.string().min(1, "is empty: it names a notification channel"),
     text: z
       .string({
@@ -73,14 +76,13 @@ const STEPS = {
       .min(1, "is empty: a notify step sends a message")
       .describe("the message: a template, where {{payload.id}} inserts a value from the event"),
   }),
-  ack: closedObject("an ack step", {
+  ack: closedObject(KIND_NAMES.ack, {
     ack: z.literal(true, {
       error: 'must be true: {"ack": true} acknowledges the event; leave the step out to leave the event unacknowledged',
     }),
   }),
 };
 type Kind = keyof typeof STEPS;
-const KIND_NAMES: Record<Kind, string> = { tool: "a tool step", notify: "a notify step", ack: "an ack step" };
 
 /**
  * A step, of the kind the key it has names (tool, notify or ack): one that names a kind is checked
