@@ -239,6 +239,9 @@ const member = z.object({
   }),
 });
 
+/** A channel posts only through its administrators with the right to. */
+const NO_CHANNEL_ADMIN = "it is no administrator of the channel; make it one with the right to post messages";
+
 /**
  * Why the bot cannot post in a group or channel, by its own standing there (getChatMember) and
  * what the group lets members do (getChat's permissions), with what to change; or undefined.
@@ -250,7 +253,6 @@ function whyCannotPost(
 ): string | undefined {
   if (status === "creator") return undefined;
   if (type === "channel") {
-    // A channel posts only through its administrators with the right to.
     if (status === "administrator") {
       return can_post_messages === false
         ? "it is an administrator of the channel without the right to post messages; give it that right"
@@ -258,7 +260,7 @@ function whyCannotPost(
     }
     return status === "left" || status === "kicked"
       ? "it is not a member of the channel; add it as an administrator with the right to post messages"
-      : "it is no administrator of the channel; make it one with the right to post messages";
+      : NO_CHANNEL_ADMIN;
   }
   if (status === "administrator") return undefined;
   // A restricted user that left or was removed stays "restricted", no member (is_member false).
@@ -316,7 +318,7 @@ export async function checkTelegram(
         // Of a channel, only its administrators may read its members, the bot's own standing too.
         const refused = type === "channel" && (asking.status === 400 || asking.status === 403) && refusal(asking);
         if (refused) {
-          return `${api.name} says ${name} cannot post in chat ${id} (${asking.status}: ${refused.description}): it is no administrator of the channel; make it one with the right to post messages.`;
+          return `${api.name} says ${name} cannot post in chat ${id} (${asking.status}: ${refused.description}): ${NO_CHANNEL_ADMIN}.`;
         }
         const standing = api.read(member, asking).result;
         const why = whyCannotPost(type, permissions, standing);
