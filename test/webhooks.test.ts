@@ -840,6 +840,22 @@ describe("what agents see", () => {
     expect(listed.events[0]).toMatchObject({ id: posted.body.id, gist: '{"amount":1250,"currency":"EUR"}' });
   });
 
+  test("a Standard Webhooks id written past ASCII verifies as its sender signed it, and is kept as written", async () => {
+    const session = await inProcess();
+    const body = JSON.stringify({ type: "invoice.paid", data: {} });
+    const id = `msg_čaj_${Date.now()}`;
+    const now = new Date();
+    const posted = await post("svc", body, {
+      // HTTP carries the id's UTF-8 bytes, which undici sends as it is given them, one per character.
+      "webhook-id": Buffer.from(id).toString("latin1"),
+      "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+      "webhook-signature": new Webhook(SECRETS.SVC_WEBHOOK_SECRET).sign(id, now, body),
+    });
+    expect(posted, JSON.stringify(posted.body)).toMatchObject({ status: 200 });
+    const got = await session.call("events_get", { id: posted.body.id });
+    expect((got.structuredContent as { delivery_id: string }).delivery_id).toBe(id);
+  });
+
   test("an event type from the payload is one plain line", async () => {
     const session = await inProcess();
     const forged = JSON.stringify({

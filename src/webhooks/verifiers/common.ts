@@ -1,3 +1,4 @@
+import { isAscii } from "node:buffer";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { jsonText } from "../../json.js";
@@ -33,9 +34,24 @@ export type Verifier = (delivery: Delivery) => Verdict | Promise<Verdict>;
 /** Senders' clocks and retries: a signed timestamp may be this far from ours either way. */
 export const TOLERANCE_SECONDS = 300;
 
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A header's value as its sender wrote it: Node hands each byte over as one character (latin1),
+ * where senders write UTF-8 (and sign an id's UTF-8 bytes). Bytes that are no UTF-8 stay as Node
+ * read them.
+ */
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const value = headers[name.toLowerCase()];
-  return Array.isArray(value) ? value[0] : value;
+  const raw = headers[name.toLowerCase()];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (value === undefined) return value;
+  const bytes = Buffer.from(value, "latin1");
+  if (isAscii(bytes)) return value;
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return value;
+  }
 }
 
 function hmac(key: Buffer | string, ...parts: (Buffer | string)[]): Buffer {
