@@ -282,7 +282,7 @@ export function eventsToolset(
 ): Toolset {
   return defineToolset({
     name: "events",
-    description: "Webhook events the listener verified and stored: list, read, wait for, acknowledge.",
+    description: "Webhook events the listener received and stored: list, read, wait for, acknowledge.",
     settings: {
       progressSeconds: {
         env: "WAITER_EVENTS_PROGRESS_SECONDS",
