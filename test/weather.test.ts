@@ -848,6 +848,34 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length - places).toBe(1);
     });
 
+    test("current conditions are kept for the interval Open-Meteo names, 15 minutes where it names none", async () => {
+      const asks = async (point: { latitude: number; longitude: number }) => {
+        const sent = openMeteo.requests.length;
+        const result = await om.call("weather_current", point);
+        expect(result.isError, text(result)).toBeFalsy();
+        return openMeteo.requests.length - sent;
+      };
+      try {
+        openMeteo.currentInterval = 3600;
+        const hourly = { latitude: 48.15, longitude: 17.11 };
+        expect(await asks(hourly)).toBe(1);
+        setClock(clock.now() + 59 * 60_000);
+        expect(await asks(hourly)).toBe(0);
+        setClock(clock.now() + 2 * 60_000);
+        expect(await asks(hourly)).toBe(1);
+
+        openMeteo.currentInterval = undefined;
+        const unnamed = { latitude: 48.16, longitude: 17.12 };
+        expect(await asks(unnamed)).toBe(1);
+        setClock(clock.now() + 14 * 60_000);
+        expect(await asks(unnamed)).toBe(0);
+        setClock(clock.now() + 2 * 60_000);
+        expect(await asks(unnamed)).toBe(1);
+      } finally {
+        setClock(AFTERNOON);
+      }
+    });
+
     test("Open-Meteo's 400 and 429 reasons are passed on", async () => {
       openMeteo.queue.push({ status: 400, body: ERROR_400, headers: { "content-type": "application/json" } });
       const bad = await om.call("weather_current", { latitude: 1.25, longitude: 2.5 });

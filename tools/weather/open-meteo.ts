@@ -146,10 +146,9 @@ const HOURLY = [
 /** Today and 15 days after. */
 const MAX_DAYS = 16;
 
-/** Current conditions are 15-minute values; forecasts are rerun hourly at most. */
-const CURRENT_TTL = 15 * 60;
 /** What `current` covers where the answer leaves out `current.interval`: the docs' 15-minute values. */
 const CURRENT_INTERVAL = 15 * 60;
+/** Forecasts are rerun hourly at most. */
 const FORECAST_TTL = 30 * 60;
 
 /** The earlier of two dates (YYYY-MM-DD). */
@@ -181,7 +180,12 @@ export function openMeteo(api: Upstream): WeatherProvider {
         api.json(
           current,
           "/forecast",
-          { query: { ...where(place), current: CURRENT.join(",") }, ttl: CURRENT_TTL, staleIfError },
+          {
+            query: { ...where(place), current: CURRENT.join(",") },
+            // Current conditions change once per interval: hourly values are kept an hour.
+            ttl: (answer) => answer.current.interval ?? CURRENT_INTERVAL,
+            staleIfError,
+          },
           call,
         ),
       );
