@@ -662,6 +662,20 @@ describe("orders", () => {
     expect(shown.filter((line) => line.startsWith("Note ") && line.includes(" by "))).toHaveLength(1);
   });
 
+  test("a note's author reads as the shop's admin shows it: WooCommerce's HTML entities decoded", async () => {
+    woo.shop.order(O.processing).notes.push({
+      id: 996,
+      author: "Seán O&#8217;Brien &amp; Co",
+      date: new Date("2026-11-03T10:00:00Z"),
+      note: "Called the buyer.",
+      customer_note: false,
+    });
+    const result = await server.call("eshop_order_get", { id: O.processing });
+    const notes = data<{ notes: { id: number; author?: string }[] }>(result).notes;
+    expect(notes.find((n) => n.id === 996)?.author).toBe("Seán O’Brien & Co");
+    expect(text(result).split("\n")).toContain('Note 2026-11-03 10:00 UTC by Seán O’Brien & Co: "Called the buyer."');
+  });
+
   test("notes read as the shop's admin shows them: WooCommerce's HTML entities decoded, tags left out", async () => {
     // WooCommerce writes its stock notes with an entity: "Espresso (COF-ESP-1KG) 40&rarr;38".
     await server.call("eshop_order_mark_paid", { id: O.pendingStockManaged });

@@ -328,7 +328,7 @@ function toNote(n: z.output<typeof noteSchema>): Note {
     date: utc(n.date_created_gmt) as string,
     note: noteText(n.note),
     customer_note: n.customer_note,
-    ...(present(n.author) ? { author: n.author as string } : {}),
+    ...(present(n.author) ? { author: htmlAsText(n.author as string) } : {}),
   };
 }
 
