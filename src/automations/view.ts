@@ -140,11 +140,30 @@ function numberAsText(condition: Condition, value: unknown): string {
 }
 
 /**
+ * What a template reads of the view: only the event's data, own fields of objects and lists and
+ * the length of a list or text. Mustache's own lookup reads any member JavaScript gives a value
+ * (constructor, __proto__, toString) and calls one that is a function.
+ */
+class EventData extends Mustache.Context {
+  override lookup(name: string): unknown {
+    let value: unknown = this.view;
+    for (const key of name.split(".")) {
+      if (key === "length" && (typeof value === "string" || Array.isArray(value))) value = value.length;
+      else if (typeof value === "object" && value !== null && Object.hasOwn(value, key))
+        value = (value as Record<string, unknown>)[key];
+      else return undefined;
+    }
+    return value;
+  }
+}
+
+/**
  * A template filled in from the view. Mustache is logic-less and never renders what it inserts,
  * so a payload that holds template syntax shows as text.
  */
 function render(template: string, view: View, quoted: boolean, html = false): string {
-  return Mustache.render(template, view, {}, { escape: (value: unknown) => inserted(value, quoted, html) });
+  const asText = (value: unknown) => inserted(value, quoted, html);
+  return Mustache.render(template, new EventData(view), {}, { escape: asText });
 }
 
 /**

@@ -2,6 +2,7 @@ import { expect, test } from "vitest";
 import { z } from "zod";
 import { startAutomations } from "../../src/automations/engine.js";
 import { automation } from "../../src/automations/rules.js";
+import { argumentsFor } from "../../src/automations/view.js";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import { SqliteEventStore } from "../../src/events/sqlite/store.js";
 import type { EventStore } from "../../src/events/store.js";
@@ -608,6 +609,34 @@ test("a path that finds nothing in a list, an empty list, has no value: present 
   ]);
   const noCoupon = [{ path: "payload.coupon_lines[*].code", present: false }];
   expect(await takenBy(noCoupon, [{ coupon_lines: [{ code: "SPRING" }] }, { coupon_lines: [] }])).toEqual(["1"]);
+});
+
+test("a template reads only the event's data: own fields, and the length of a list or text, none of JavaScript's members", () => {
+  const view = {
+    event: { id: "01J", source: "s", type: "order.created", received_at: "2026-12-01T09:00:00Z" },
+    payload: JSON.parse('{"name": "Hoodie", "items": [{"sku": "A"}, {"sku": "B"}], "x": {}}'),
+  };
+  const fill = (template: string) => {
+    const [step] = automation.parse({
+      name: "a",
+      when: { source: "s" },
+      do: [{ tool: "shop_do", args: { template } }],
+    }).do;
+    return step && argumentsFor(step, view, 4000).template;
+  };
+  expect(fill("{{payload.name}} {{payload.items.1.sku}} {{payload.items.length}} {{payload.name.length}}")).toBe(
+    "Hoodie B 2 6",
+  );
+  for (const member of [
+    "{{payload.x.constructor}}",
+    "{{payload.__proto__}}",
+    "{{payload.name.toString}}",
+    "{{payload.items.map}}",
+    "{{payload.x.hasOwnProperty}}",
+    "{{event.type.constructor}}",
+  ]) {
+    expect(fill(member), member).toBe("");
+  }
 });
 
 const RAN_OUT = "their lease on this store ran out";
