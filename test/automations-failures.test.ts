@@ -1235,6 +1235,12 @@ describe("automations are checked at start", () => {
         `automation stripe-paid, when.where 1: ${JSON.stringify(path)} reads "sourc", which event has not, so it never has a value: event has id, source, type, received_at (event.source, perhaps)`,
       );
     }
+    // The event's fields are text: only their length is read further.
+    const below = { ...PAID, do: [{ notify: "team", text: "{{event.type.name}} ({{event.type.length}})" }] };
+    await expect(serve([below])).rejects.toThrow(
+      /automation stripe-paid, step 1: \{\{event\.type\.name\}\} reads "name" of event\.type, which is text, so it is always empty: of an event's field only its length is read \(\{\{event\.type\.length\}\}\)$/,
+    );
+    await (await serve([{ ...PAID, do: [{ notify: "team", text: "{{event.type.length}}" }] }])).close();
     // A payload's own "event", and an item's, are not waiter's.
     for (const fine of [
       "event.source == 'stripe' && event.received_at",

@@ -276,6 +276,12 @@ function checkTemplate(where: string, template: string): void {
         `${where}: {{${name}}} reads "${field}", which event has not, so it is always empty: ${eventFields(field, name.slice("event.".length))}`,
       );
     }
+    const below = name.split(".").slice(2);
+    if (root === "event" && below.length > 0 && below.join(".") !== "length") {
+      throw new ConfigError(
+        `${where}: {{${name}}} reads "${below.join(".")}" of event.${field}, which is text, so it is always empty: of an event's field only its length is read ({{event.${field}.length}})`,
+      );
+    }
   }
 }
 
