@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
+import diagnostics from "node:diagnostics_channel";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
@@ -12,7 +13,7 @@ import { type Call, HttpClient, type HttpClientOptions } from "../src/http/clien
 import { proxyFrom } from "../src/http/proxy.js";
 import { upstreamUrl } from "../src/settings.js";
 import { clock, setClock } from "../src/time.js";
-import { type Fake, json, startFake } from "./fakes/http.js";
+import { type Fake, freePort, json, startFake } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
 import { text } from "./stdio.js";
 
@@ -511,11 +512,44 @@ describe("retries", () => {
     expect(error.message).toMatch(/answered 503: the service is failing; try again later/);
   });
 
-  test("a POST is never retried", async () => {
+  test("a POST that reached the upstream is never retried: not after its answer, not after its connection broke", async () => {
     fake.queue.push({ status: 503 });
     const response = await client({ minRetryDelayMs: 10 }).send("/post", { method: "POST", body: "{}" }, call());
     expect(response.status).toBe(503);
     expect(fake.count("/post")).toBe(1);
+    fake.queue.push({ status: 200, destroy: true });
+    const cut = await failure(
+      client({ minRetryDelayMs: 10 }).send("/post-cut", { method: "POST", body: "{}" }, call()),
+    );
+    expect(cut).toBeInstanceOf(UnconfirmedChange);
+    expect(fake.count("/post-cut")).toBe(1);
+  });
+
+  test("a POST whose connection was refused is sent again within the call: nothing was sent", async () => {
+    const port = await freePort();
+    const connectErrors = diagnostics.channel("undici:client:connectError");
+    let heard = () => {};
+    const refused = new Promise<void>((resolve) => {
+      heard = resolve;
+    });
+    connectErrors.subscribe(heard);
+    const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
+    clients.push(http);
+    const posted = http
+      .upstream("Late API", new URL(`http://127.0.0.1:${port}/`))
+      .send("/orders", { method: "POST", body: '{"item": 1}' }, call(3_000));
+    // The upstream starts listening once it refused the first connection, before the retry's backoff ends.
+    await refused;
+    const late = await startFake(() => json(201, "{}"), port);
+    try {
+      expect((await posted).status).toBe(201);
+      expect(late.requests.map(({ method, body }) => ({ method, body }))).toEqual([
+        { method: "POST", body: '{"item": 1}' },
+      ]);
+    } finally {
+      connectErrors.unsubscribe(heard);
+      await late.close();
+    }
   });
 
   test("an upstream that counts retries against you gets a 429 retried only when it says when", async () => {

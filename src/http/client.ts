@@ -52,7 +52,8 @@ interface Pools {
 /**
  * The one upstream HTTP client, made of undici's parts: an Agent keeps one keep-alive pool of a
  * few connections per origin and caps the response size, the retry interceptor retries idempotent
- * requests within the call's deadline, sending them again whole (wholeAnswers), the decompress
+ * requests, and any that never left (a connection refused), within the call's deadline, sending
+ * them again whole (wholeAnswers), the decompress
  * interceptor decodes gzip and deflate (and br, sent unasked), and the deduplicate interceptor
  * sends identical GETs in flight at once upstream once. Successful JSON answers to GETs are kept
  * parsed and checked (see AnswerCache). A 429 or 503 that asks for a wait holds that account's

@@ -54,7 +54,8 @@ export interface Fake {
   close(): Promise<void>;
 }
 
-export async function startFake(handle: (request: SeenRequest) => FakeAnswer): Promise<Fake> {
+/** `port`: where to listen, as a port a test saw refuse connections; by default one the system picks. */
+export async function startFake(handle: (request: SeenRequest) => FakeAnswer, port = 0): Promise<Fake> {
   const fake: Fake = {
     origin: "",
     requests: [],
@@ -124,7 +125,7 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer): P
   server.on("connection", () => {
     fake.connections++;
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   fake.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return fake;
 }
