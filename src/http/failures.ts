@@ -12,7 +12,7 @@ import { oneLine } from "../shown.js";
 import { proxyFailure, tunnelRefused } from "./proxy.js";
 import { retryAfterMs } from "./retry.js";
 import type { Call, ClientOptions, HttpResponse, Outgoing } from "./types.js";
-import { BrokenAnswer } from "./whole.js";
+import { BrokenAnswer, StoppedAnswer } from "./whole.js";
 
 /**
  * Whether a request that fails without a clear refusal may have been carried out all the same:
@@ -82,11 +82,11 @@ export function describeFailure(
       return new UnconfirmedChange(
         `${where} did not confirm the change before the tool call ended; it ${unconfirmed(changeAdvice)}`,
       );
-    return reason?.name === "TimeoutError"
-      ? new UpstreamError(
-          `${where} did not answer before the tool call's deadline; try again later, or ask for less at once.`,
-        )
-      : new UpstreamError(`The request to ${where} was cancelled.`);
+    if (reason?.name !== "TimeoutError") return new UpstreamError(`The request to ${where} was cancelled.`);
+    const answered = err instanceof StoppedAnswer ? "began to answer, but did not finish" : "did not answer";
+    return new UpstreamError(
+      `${where} ${answered} before the tool call's deadline; try again later, or ask for less at once.`,
+    );
   }
   // undici's headers timeout: no answer's status and headers came within the response timeout
   // (the request may still be worked on); its body timeout: an answer begun, then nothing more of

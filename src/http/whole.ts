@@ -23,6 +23,17 @@ export class BrokenAnswer extends Error {
   }
 }
 
+/**
+ * A request its call stopped (its deadline, a cancel) once the upstream had begun to answer: it
+ * was reached, and answering. Named as the stop is, which it stands for.
+ */
+export class StoppedAnswer extends Error {
+  constructor(stop: Error) {
+    super(stop.message, { cause: stop });
+    this.name = stop.name;
+  }
+}
+
 /** One request's answer, held until it has all come; the controller of the handler above it. */
 class WholeAnswer implements Dispatcher.DispatchHandler, Dispatcher.DispatchController {
   #connection: Dispatcher.DispatchController | undefined;
@@ -104,7 +115,8 @@ class WholeAnswer implements Dispatcher.DispatchHandler, Dispatcher.DispatchCont
   onResponseError(controller: Dispatcher.DispatchController, error: Error): void {
     if (this.#done) return;
     this.#done = true;
-    this.handler.onResponseError?.(this, this.#start && !controller.aborted ? new BrokenAnswer(error) : error);
+    if (!this.#start) this.handler.onResponseError?.(this, error);
+    else this.handler.onResponseError?.(this, controller.aborted ? new StoppedAnswer(error) : new BrokenAnswer(error));
   }
 
   #handOn(): void {
