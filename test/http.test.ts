@@ -3,7 +3,7 @@ import diagnostics from "node:diagnostics_channel";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo, Socket } from "node:net";
+import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
@@ -187,12 +187,27 @@ describe("deadlines and timeouts", () => {
     }
   });
 
-  test("a response timeout ends a request that stalls, said as no answer begun or one that stopped midway", async () => {
+  test("a response timeout ends a request that stalls, said as no headers in time or an answer that stopped midway", async () => {
     fake.delayMs = 3_000;
     const error = await failure(client({ responseTimeoutMs: 200, maxRetries: 0 }).send("/stall", {}, call()));
-    expect(error.message).toMatch(
-      /^Test API \(127\.0\.0\.1:\d+\) did not begin to answer within 0\.2 s; try again later\.$/,
-    );
+    const noHeaders =
+      /^Test API \(127\.0\.0\.1:\d+\) did not send its answer's headers within 0\.2 s; try again later\.$/;
+    expect(error.message).toMatch(noHeaders);
+    // A status line, then nothing: undici's headers timeout alike, and the words still true.
+    const statusOnly = createNetServer((socket) => {
+      socket.once("data", () => socket.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"));
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => statusOnly.listen(0, "127.0.0.1", resolve));
+    try {
+      const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, responseTimeoutMs: 200, maxRetries: 0 });
+      clients.push(http);
+      const origin = `http://127.0.0.1:${(statusOnly.address() as AddressInfo).port}/`;
+      const begun = await failure(http.upstream("Test API", new URL(origin)).send("/stall", {}, call()));
+      expect(begun.message).toMatch(noHeaders);
+    } finally {
+      await new Promise((resolve) => statusOnly.close(resolve));
+    }
     fake.delayMs = 0;
     fake.queue.push({ status: 200, body: '{"n": 1, "more": "to come"}', stallAfter: 8 });
     const midway = await failure(client({ responseTimeoutMs: 200, maxRetries: 0 }).send("/stall", {}, call()));

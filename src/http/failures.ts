@@ -88,22 +88,23 @@ export function describeFailure(
       `${where} ${answered} before the tool call's deadline; try again later, or ask for less at once.`,
     );
   }
-  // undici's headers timeout: no answer's status and headers came within the response timeout
-  // (the request may still be worked on); its body timeout: an answer begun, then nothing more of
-  // it for as long. A status line alone, its headers cut short, is no answer begun either.
+  // undici's headers timeout: the answer's status and headers did not all come within the response
+  // timeout (the request may still be worked on); its body timeout: an answer begun, then nothing
+  // more of it for as long. The headers timeout is the same whether nothing came or a status line
+  // came and the headers then stalled, so its words hold for both.
   if (code === "UND_ERR_HEADERS_TIMEOUT" || code === "UND_ERR_BODY_TIMEOUT") {
     const seconds = options.responseTimeoutMs / 1000;
     const begun = code === "UND_ERR_BODY_TIMEOUT";
     if (changes) {
       const silent = begun
         ? `its answer stopped midway, nothing more for ${seconds} s`
-        : `no answer began within ${seconds} s`;
+        : `no answer's headers within ${seconds} s`;
       return new UnconfirmedChange(`${where} did not confirm the change (${silent}); it ${unconfirmed(changeAdvice)}`);
     }
     return new UpstreamError(
       begun
         ? `${where} began to answer, then stopped midway (nothing more for ${seconds} s); try again later.`
-        : `${where} did not begin to answer within ${seconds} s; try again later.`,
+        : `${where} did not send its answer's headers within ${seconds} s; try again later.`,
     );
   }
   if (code === "UND_ERR_CONNECT_TIMEOUT") {

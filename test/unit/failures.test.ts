@@ -31,7 +31,7 @@ const sent = (changes: boolean, urlSetting = "the configured base URL") => ({
 const READ_FIRST = /may have been made\. Read the current state before trying again/;
 
 test.each([
-  ["UND_ERR_HEADERS_TIMEOUT", /did not confirm the change \(no answer began within 15 s\); it may have been made/],
+  ["UND_ERR_HEADERS_TIMEOUT", /did not confirm the change \(no answer's headers within 15 s\); it may have been made/],
   [
     "UND_ERR_BODY_TIMEOUT",
     /did not confirm the change \(its answer stopped midway, nothing more for 15 s\); it may have been made/,
