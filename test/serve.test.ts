@@ -2934,7 +2934,16 @@ describe("OAuth access tokens", () => {
       const malformed = await initializeAt(again.url, { authorization: `Bearer ${token}` });
       expect(malformed.statusCode).toBe(500);
       expect(await malformed.body.json()).toMatchObject({ error: "server_error" });
-      expect(again.stderr()).toMatch(/OAuth: the issuer \S+ cannot be reached \(JSON Web Key Set malformed/);
+      expect(again.stderr()).toContain(
+        `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 200, but no key set (JSON Web Key Set malformed))`,
+      );
+      keys = { status: 200, headers: { "content-type": "text/html" }, body: "<html>Maintenance</html>" };
+      const notJson = await initializeAt(again.url, { authorization: `Bearer ${token}` });
+      expect(notJson.statusCode).toBe(500);
+      expect(await notJson.body.json()).toMatchObject({ error: "server_error" });
+      expect(again.stderr()).toContain(
+        `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 200, but not JSON)`,
+      );
     } finally {
       await again.close();
       await keyless.close();

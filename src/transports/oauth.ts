@@ -113,6 +113,19 @@ function keysFetch(fetch: Fetch): Fetch {
   };
 }
 
+/**
+ * jose's failure to read a key set that answered 200, said with the key set's address as
+ * KeysNotServedError says the others: jose's own words name none. Any other failure as it is.
+ */
+function unreadableKeys(uri: URL, err: unknown): unknown {
+  if (err instanceof errors.JWKSInvalid)
+    return new KeysNotServedError(`${uri.href}: 200, but no key set (${err.message})`);
+  if (err instanceof errors.JOSEError && err.code === "ERR_JOSE_GENERIC") {
+    return new KeysNotServedError(`${uri.href}: 200, but not JSON`);
+  }
+  return err;
+}
+
 /** The issuer's keys, as jwtVerify asks for the one a token names. */
 type Keys = JWTVerifyGetKey;
 
@@ -138,6 +151,8 @@ function issuerKeys(uri: URL, fetch: Fetch): Keys {
     try {
       await remote.reload();
       readAt = clock.now();
+    } catch (err) {
+      throw unreadableKeys(uri, err);
     } finally {
       askedAt = clock.now();
     }
