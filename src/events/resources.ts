@@ -20,8 +20,16 @@ const RESOURCE_NOT_FOUND = -32002;
 const RECENT_COUNT = 50;
 const eventUri = (id: string) => `events://event/${id}`;
 const EVENT_TEMPLATE = "events://event/{id}";
+/**
+ * A URI as resources/read takes it: parsed as McpServer parses it, which puts the scheme in lower
+ * case and drops white space around it and tabs and line breaks within it.
+ */
+const asRead = (uri: string) => (URL.canParse(uri) ? new URL(uri).href : uri);
 /** The stored event's id a URI names, in any letter case; undefined when it names no event. */
-const idIn = (uri: string) => (uri.startsWith(eventUri("")) ? storedId(uri.slice(eventUri("").length)) : undefined);
+const idIn = (uri: string) => {
+  const read = asRead(uri);
+  return read.startsWith(eventUri("")) ? storedId(read.slice(eventUri("").length)) : undefined;
+};
 /**
  * A read or a subscription of what is no resource here, with the ones there are. Its data names
  * the URI, as the MCP specification's example of the error has it: clients (the SDK's among them)
@@ -35,7 +43,7 @@ const noResource = (uri: string) =>
   );
 /**
  * What one session may subscribe to, each kept with it in the store: the list, and events one by
- * one to hear of their acknowledgement. A URI of no resource is taken, and never heard of.
+ * one to hear of their acknowledgement.
  */
 const MAX_SUBSCRIPTIONS = 100;
 const MAX_URI = 200;
@@ -169,7 +177,7 @@ export function registerEventResources(
    * letter case names the same subscription.
    */
   const held = new Map<string, string>();
-  const named = (uri: string) => idIn(uri) ?? uri;
+  const named = (uri: string) => idIn(uri) ?? asRead(uri);
   const drop = (uri: string) => {
     const given = held.get(named(uri));
     if (given === undefined) return;
@@ -192,7 +200,7 @@ export function registerEventResources(
     }
     // Only what exists here: a mistyped URI would be a subscription that never hears anything.
     const id = idIn(uri);
-    if (uri !== RECENT_URI && (id === undefined || !(await stored(id)))) throw noResource(uri);
+    if (asRead(uri) !== RECENT_URI && (id === undefined || !(await stored(id)))) throw noResource(uri);
     if (!held.has(named(uri)) && held.size >= MAX_SUBSCRIPTIONS) {
       // A subscription to an event retention dropped can never be heard: it makes room first.
       for (const [what, given] of [...held]) if (what !== RECENT_URI && !(await stored(what))) drop(given);

@@ -238,6 +238,28 @@ test("a URI of no resource here, one that does not parse among them, is refused 
   }
 });
 
+test("a URI is subscribed to as it is read: one that reads is taken, one that reads as nothing is refused", async () => {
+  const { store, client, call } = await served();
+  const { id } = await addTrial(store, "u1");
+  const updates: string[] = [];
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+    updates.push(n.params.uri);
+  });
+  // Read as URLs are parsed: the scheme in any case, white space around the URI, a tab within it.
+  for (const uri of [`EVENTS://event/${id}`, "events://recent ", ` events://event/${id.slice(0, 5)}\t${id.slice(5)}`]) {
+    await client.readResource({ uri });
+    await client.subscribeResource({ uri });
+  }
+  // A space after the slash is %20 in the URL, which is no event's id.
+  const uri = `events://event/ ${id}`;
+  await expect(client.readResource({ uri })).rejects.toMatchObject({ code: -32002 });
+  await expect(client.subscribeResource({ uri })).rejects.toMatchObject({ code: -32002, data: { uri } });
+  // The event's subscription is one, heard under the URI given last; the list's ends as read.
+  await client.unsubscribeResource({ uri: "events://recent" });
+  await call("events_ack", { ids: [id] });
+  await expect.poll(() => updates).toEqual([` events://event/${id.slice(0, 5)}\t${id.slice(5)}`]);
+});
+
 test("a client is told of new events only once it has said it is initialized", async () => {
   const { store, clientSide } = await servedOn();
   const heard: string[] = [];
