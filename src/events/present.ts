@@ -82,8 +82,9 @@ const TEST_MODE: Record<string, (value: unknown) => boolean> = {
 };
 
 /**
- * A status a type's last word implies, which its line need not show: a payment refunded had
- * succeeded (a Stripe charge.refunded's charge), the room its payment_intent needs.
+ * The status a type's last word implies, which its line need not show: a payment refunded had
+ * succeeded (a Stripe charge.refunded's charge), the room its payment_intent needs. Only its own
+ * `status`: another field that reads so (a refund's own status) says what the type does not.
  */
 const IMPLIED: Record<string, string> = { refunded: "succeeded" };
 
@@ -136,9 +137,11 @@ function gist(event: StoredEvent): string {
   if (!isRecord(parsed)) return oneLine(event.payload, 120);
   const facts = subject(parsed, event.type);
   const word = event.type.split(/[./]/).at(-1)?.toLowerCase() ?? "";
-  const repeatsType = (value: unknown) =>
+  const repeatsType = (key: string, value: unknown) =>
     value === event.type ||
-    (typeof value === "string" && [word, word.replace(/d$/, ""), IMPLIED[word]].includes(value.toLowerCase()));
+    (typeof value === "string" &&
+      ([word, word.replace(/d$/, "")].includes(value.toLowerCase()) ||
+        (key === "status" && value.toLowerCase() === IMPLIED[word])));
   const scalar = (value: unknown) => value === null || typeof value !== "object" || isLosslessNumber(value);
   const fields: [string, unknown][] = [];
   for (const [key, value] of Object.entries(facts)) {
@@ -149,7 +152,7 @@ function gist(event: StoredEvent): string {
   }
   // The line shows 120 characters: a longer string is cut first, not copied and scanned whole.
   const shown = fields
-    .filter(([key, value]) => !repeatsType(value) && (TEST_MODE[key]?.(value) ?? true))
+    .filter(([key, value]) => !repeatsType(key, value) && (TEST_MODE[key]?.(value) ?? true))
     .map(([key, value]): [string, unknown] => [key, typeof value === "string" ? firstCharacters(value, 120) : value]);
   // Sorting keeps the payload's order among fields equally telling.
   const ordered = shown

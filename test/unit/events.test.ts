@@ -740,6 +740,28 @@ test("a refund's and a dispute's gist name the payment they take back, as the pa
   for (const { gist } of listed.events) expect(gist.length).toBeLessThanOrEqual(120);
 });
 
+test("a refunded payment's gist leaves out only the status its type implies, not another field that reads so", async () => {
+  const { store, call } = await served();
+  // A payment refunded had succeeded; its refund's own status says whether the money went back.
+  const refunded = {
+    type: "payment.refunded",
+    timestamp: "2026-12-03T09:00:00Z",
+    data: {
+      id: "pay_01HZX",
+      status: "succeeded",
+      amount: 1999,
+      currency: "EUR",
+      reference: "7081",
+      refund: { id: "rf_01J0A", status: "succeeded" },
+    },
+  };
+  await addTrial(store, "msg_refunded", JSON.stringify(refunded), "payment.refunded");
+  const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
+  expect(listed.events[0]?.gist).toBe(
+    '{"amount":1999,"currency":"EUR","reference":"7081","id":"pay_01HZX","refund.id":"rf_01J0A","refund.status":"succeeded"}',
+  );
+});
+
 test("a gist reads a payload natively unless a number needs more digits than a double keeps", async () => {
   const { store, call } = await served();
   const add = (dedupeId: string, body: string) => addTrial(store, dedupeId, body);
