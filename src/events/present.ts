@@ -72,6 +72,9 @@ const TELLING: { name: RegExp; own?: true; of?: RegExp }[] = [
   { name: /^\w+_status$/, own: true },
 ];
 
+/** Where a currency stands among TELLING: a refund's sum paid comes just after it. */
+const CURRENCY = TELLING.findIndex(({ name }) => name.test("currency"));
+
 /**
  * Whether a payment is a test, as Stripe (livemode), Shopify and Comgate (test) say it: a gist shows
  * the field only when it says test, so a live payment's line spends nothing on it.
@@ -82,23 +85,31 @@ const TEST_MODE: Record<string, (value: unknown) => boolean> = {
 };
 
 /**
- * The status a type's last word implies, which its line need not show: a payment refunded had
- * succeeded (a Stripe charge.refunded's charge), the room its payment_intent needs. Only its own
- * `status`: another field that reads so (a refund's own status) says what the type does not.
+ * The status a type implies, which its line need not show: a payment refunded had succeeded (a
+ * Stripe charge.refunded's charge), and a dispute just opened needs a response (any other status,
+ * as an inquiry's warning_needs_response, still shows). That is the room a test payment's
+ * payment_intent and currency need. Only its own `status`: another field that reads so (a refund's
+ * own status) says what the type does not.
  */
-const IMPLIED: Record<string, string> = { refunded: "succeeded" };
+const IMPLIED: [type: RegExp, status: string][] = [
+  [/\.refunded$/i, "succeeded"],
+  [/^charge\.dispute\.created$/, "needs_response"],
+];
 
 /**
  * How telling a field is: its place in TELLING, past the end when it tells nothing (null, ""), and
  * further still for a link or GitHub's node id (another name for the id beside it), which say
  * where to look, not what happened.
  */
-function rank([key, value]: [string, unknown], word: string, object: unknown): number {
+function rank([key, value]: [string, unknown], word: string, facts: Record<string, unknown>): number {
   const own = !key.includes(".");
   const last = key.split(".").at(-1) ?? key;
   // The sum its type's last word names (amount_refunded in a charge.refunded) is its sum too: a
-  // partial refund's line must not read as the whole amount refunded.
-  const name = last === `amount_${word}` ? "amount" : last;
+  // partial refund's line must not read as the whole amount refunded. The sum paid beside it
+  // follows its currency, which must not give way to it: the payment's own line shows that sum.
+  const named = `amount_${word}`;
+  if (own && last === "amount" && Object.hasOwn(facts, named)) return CURRENCY + 0.5;
+  const name = last === named ? "amount" : last;
   if (/(^|_)node_id$/.test(name) || (typeof value === "string" && /^https?:\/\//.test(value))) {
     return TELLING.length + 1;
   }
@@ -106,7 +117,7 @@ function rank([key, value]: [string, unknown], word: string, object: unknown): n
     (telling) =>
       (own || !telling.own) &&
       telling.name.test(name) &&
-      (!telling.of || (typeof object === "string" && telling.of.test(object))),
+      (!telling.of || (typeof facts.object === "string" && telling.of.test(facts.object))),
   );
   return at === -1 || value === null || value === "" ? TELLING.length : at;
 }
@@ -137,11 +148,12 @@ function gist(event: StoredEvent): string {
   if (!isRecord(parsed)) return oneLine(event.payload, 120);
   const facts = subject(parsed, event.type);
   const word = event.type.split(/[./]/).at(-1)?.toLowerCase() ?? "";
+  const implied = IMPLIED.find(([type]) => type.test(event.type))?.[1];
   const repeatsType = (key: string, value: unknown) =>
     value === event.type ||
     (typeof value === "string" &&
       ([word, word.replace(/d$/, "")].includes(value.toLowerCase()) ||
-        (key === "status" && value.toLowerCase() === IMPLIED[word])));
+        (key === "status" && value.toLowerCase() === implied)));
   const scalar = (value: unknown) => value === null || typeof value !== "object" || isLosslessNumber(value);
   const fields: [string, unknown][] = [];
   for (const [key, value] of Object.entries(facts)) {
@@ -156,7 +168,7 @@ function gist(event: StoredEvent): string {
     .map(([key, value]): [string, unknown] => [key, typeof value === "string" ? firstCharacters(value, 120) : value]);
   // Sorting keeps the payload's order among fields equally telling.
   const ordered = shown
-    .map((field) => ({ field, rank: rank(field, word, facts.object) }))
+    .map((field) => ({ field, rank: rank(field, word, facts) }))
     .sort((a, b) => a.rank - b.rank)
     .map(({ field }) => field);
   return oneLine(stringifyLossless(Object.fromEntries(ordered)) ?? "", 120);

@@ -707,7 +707,7 @@ test("a partial refund's gist shows the sum refunded beside the sum paid", async
   );
   const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
   expect(listed.events[0]?.gist).toMatch(
-    /^\{"payment_intent":"pi_3MmlLrLkdIwHu7ix0ncZ2P4O","amount":1999,"amount_refunded":500,"currency":"eur",/,
+    /^\{"payment_intent":"pi_3MmlLrLkdIwHu7ix0ncZ2P4O","amount_refunded":500,"currency":"eur","amount":1999,/,
   );
 });
 
@@ -730,14 +730,51 @@ test("a refund's and a dispute's gist name the payment they take back, as the pa
   const gist = (type: string) => listed.events.find((e) => e.type === type)?.gist ?? "";
   // Matched in the list, each to its payment, with no events_get for each.
   expect(gist("payment_intent.succeeded")).toContain('"id":"pi_3RSCTURftwXmfGNu1Htv3in3"');
-  // A refunded charge had succeeded: its status says nothing its type does not.
+  // A refunded charge had succeeded and a new dispute needs a response: their status says nothing their type does not.
   expect(gist("charge.refunded")).toBe(
-    '{"livemode":false,"payment_intent":"pi_3RSCTURftwXmfGNu1Htv3in3","amount":1999,"amount_refunded":1999,"currency":"eur",…',
+    '{"livemode":false,"payment_intent":"pi_3RSCTURftwXmfGNu1Htv3in3","amount_refunded":1999,"currency":"eur","amount":1999,…',
   );
   expect(gist("charge.dispute.created")).toMatch(
-    /^\{"status":"needs_response","livemode":false,"payment_intent":"pi_3RSCTURftwXmfGNu1Htv3in3","amount":1999,/,
+    /^\{"livemode":false,"payment_intent":"pi_3RSCTURftwXmfGNu1Htv3in3","amount":1999,"currency":"eur",/,
   );
   for (const { gist } of listed.events) expect(gist.length).toBeLessThanOrEqual(120);
+});
+
+test("a test refund's and dispute's gist keep their payment_intent and currency whole beside six-digit sums", async () => {
+  const { store, call } = await served();
+  // The samples as a 2,499.00 CZK payment would send them: Stripe writes it 249900.
+  const inCrowns = (name: string) => {
+    const event = JSON.parse(sample(name));
+    Object.assign(
+      event.data.object,
+      { currency: "czk" },
+      event.data.object.object === "charge"
+        ? {
+            amount: 249900,
+            amount_captured: 249900,
+            amount_refunded: 249900,
+          }
+        : { amount: 249900 },
+    );
+    return JSON.stringify(event);
+  };
+  await addTrial(store, "refund", inCrowns("stripe-event-charge.refunded-RECONSTRUCTED.json"), "charge.refunded");
+  await addTrial(
+    store,
+    "dispute",
+    inCrowns("stripe-event-charge.dispute.created-RECONSTRUCTED.json"),
+    "charge.dispute.created",
+  );
+  const listed = (await call("events_list", {})).structuredContent as { events: { type: string; gist: string }[] };
+  const gist = (type: string) => listed.events.find((e) => e.type === type)?.gist ?? "";
+  // The sum paid, which the payment's own line shows, comes after the sum refunded and its currency.
+  expect(gist("charge.refunded")).toMatch(
+    /^\{"livemode":false,"payment_intent":"pi_3RSCTURftwXmfGNu1Htv3in3","amount_refunded":249900,"currency":"czk","amount":2/,
+  );
+  // A new dispute needs a response, which its type says.
+  expect(gist("charge.dispute.created")).toMatch(
+    /^\{"livemode":false,"payment_intent":"pi_3RSCTURftwXmfGNu1Htv3in3","amount":249900,"currency":"czk","id":"du_/,
+  );
 });
 
 test("a refunded payment's gist leaves out only the status its type implies, not another field that reads so", async () => {
