@@ -577,7 +577,8 @@ test("each provider's payment shows in its gist what finding and checking its or
   expect(listed.events.map((e) => e.gist).reverse()).toEqual([
     // A test payment says so, where a live one says nothing; a status its type says is left out.
     '{"livemode":false,"amount":1999,"currency":"eur","metadata.order_id":"7081","id":"pi_3RSCTURftwXmfGNu1Htv3in3","amount_…',
-    '{"payment_status":"paid","livemode":false,"amount_total":2500,"currency":"eur","client_reference_id":"7085","id":"cs_te…',
+    // Its sums are on its payment_intent's line, which only this one ties to the order.
+    '{"payment_status":"paid","livemode":false,"payment_intent":"pi_3RlHe1R7UUImIKwk0mJ0xQ2b","client_reference_id":"7085","…',
     '{"financial_status":"voided","test":true,"total_price":"388.00","currency":"USD","order_number":1234,"id":8209829119461…',
     // Not the billing and shipping addresses' state: the order's id, which eshop_order_get takes.
     '{"status":"processing","total":"29.35","currency":"USD","id":727,"billing.email":"john.doe@example.com","total_tax":"1.…',
@@ -738,6 +739,22 @@ test("a refund's and a dispute's gist name the payment they take back, as the pa
     /^\{"livemode":false,"payment_intent":"pi_3RSCTURftwXmfGNu1Htv3in3","amount":1999,"currency":"eur",/,
   );
   for (const { gist } of listed.events) expect(gist.length).toBeLessThanOrEqual(120);
+});
+
+test("a checkout session's gist names its payment_intent whole beside its order, as a refund of it names it", async () => {
+  const { store, call } = await served();
+  const checkout = sample("stripe-event-checkout.session.completed-RECONSTRUCTED.json");
+  await addTrial(store, "checkout", checkout, "checkout.session.completed");
+  const refund = JSON.parse(sample("stripe-event-charge.refunded-RECONSTRUCTED.json"));
+  refund.data.object.payment_intent = JSON.parse(checkout).data.object.payment_intent;
+  await addTrial(store, "refund", JSON.stringify(refund), "charge.refunded");
+  const listed = (await call("events_list", {})).structuredContent as { events: { type: string; gist: string }[] };
+  const gist = (type: string) => listed.events.find((e) => e.type === type)?.gist ?? "";
+  // Its sums follow: the payment_intent's own line shows them, where only this line ties it to order 7085.
+  expect(gist("checkout.session.completed")).toMatch(
+    /^\{"payment_status":"paid","livemode":false,"payment_intent":"pi_3RlHe1R7UUImIKwk0mJ0xQ2b","client_reference_id":"7085",/,
+  );
+  expect(gist("charge.refunded")).toContain('"payment_intent":"pi_3RlHe1R7UUImIKwk0mJ0xQ2b"');
 });
 
 test("a test refund's and dispute's gist keep their payment_intent and currency whole beside six-digit sums", async () => {
