@@ -49,10 +49,10 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 /**
  * What says what an event is about, most telling first, each matched on a field's last name: its
- * status, that it is a test (TEST_MODE), the payment a Stripe charge, refund or dispute takes back
- * or a checkout session made (its payment_intent, which matches it to its payment event: before its
- * sums, which that event shows too; a checkout session's order too, which only its line ties to that
- * payment), its sum, currency, the order it pays (Comgate's refId, Stripe's client_reference_id, a
+ * status, that it is a test (TEST_MODE), the payment a Stripe charge, refund or dispute takes back,
+ * a review or an early fraud warning holds in doubt, or a checkout session made (its payment_intent,
+ * which matches it to its payment event: before its sums, which that event shows too; a checkout
+ * session's order too, which only its line ties to that payment), its sum, currency, the order it pays (Comgate's refId, Stripe's client_reference_id, a
  * Standard Webhooks payment's reference), its own id, an email, then its other sums and statuses.
  * Those marked `own` match only the payload's own fields (data's in an envelope), not one level
  * down: an address's state, a tax's status, a customer's currency or id; those with `of` only in
@@ -63,7 +63,11 @@ const TELLING: { name: RegExp; own?: true; of?: RegExp }[] = [
   // GitHub's run and check outcome (conclusion), and whether a closed pull request was merged.
   { name: /^(status|state|payment_status|financial_status|conclusion|merged)$/, own: true },
   { name: /^(livemode|test)$/, own: true },
-  { name: /^payment_intent$/, own: true, of: /^(charge|refund|dispute|checkout\.session)$/ },
+  {
+    name: /^payment_intent$/,
+    own: true,
+    of: /^(charge|refund|dispute|review|radar\.early_fraud_warning|checkout\.session)$/,
+  },
   { name: /^client_reference_id$/, own: true, of: /^checkout\.session$/ },
   { name: /^(amount|total|price|total_price|amount_total)$/, own: true },
   { name: /^(currency|curr)$/, own: true },

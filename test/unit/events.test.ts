@@ -741,6 +741,49 @@ test("a refund's and a dispute's gist name the payment they take back, as the pa
   for (const { gist } of listed.events) expect(gist.length).toBeLessThanOrEqual(120);
 });
 
+test("a Radar review's and early fraud warning's gist name the payment they doubt, as a dispute's does", async () => {
+  const { store, call } = await served();
+  // As Stripe's API reference shows the Review and the EarlyFraudWarning, their fields in its order.
+  const review = {
+    id: "prv_1RTa9bRftwXmfGNuL2mQ7xYc",
+    object: "review",
+    billing_zip: "70200",
+    charge: "ch_3RSCTURftwXmfGNu1KxH6Pz2",
+    closed_reason: null,
+    created: 1764670000,
+    ip_address: "203.0.113.7",
+    ip_address_location: { city: "Ostrava", country: "CZ", latitude: 49.8209, longitude: 18.2625, region: "80" },
+    livemode: false,
+    open: true,
+    opened_reason: "rule",
+    payment_intent: "pi_3RSCTURftwXmfGNu1Htv3in3",
+    reason: "rule",
+    session: { browser: "Chrome", device: "Other", platform: "Windows", version: "131.0.0" },
+  };
+  const warning = {
+    id: "issfr_1RTaB4RftwXmfGNu0yV8cHqZ",
+    object: "radar.early_fraud_warning",
+    actionable: true,
+    charge: "ch_3RSCTURftwXmfGNu1KxH6Pz2",
+    created: 1764760000,
+    fraud_type: "made_with_stolen_card",
+    livemode: false,
+    payment_intent: "pi_3RSCTURftwXmfGNu1Htv3in3",
+  };
+  for (const [type, object] of [
+    ["review.opened", review],
+    ["radar.early_fraud_warning.created", warning],
+  ] as const) {
+    const event = { id: `evt_${type}`, object: "event", data: { object }, livemode: false, type };
+    await addTrial(store, type, JSON.stringify(event), type);
+  }
+  const listed = (await call("events_list", {})).structuredContent as { events: { type: string; gist: string }[] };
+  const gist = (type: string) => listed.events.find((e) => e.type === type)?.gist ?? "";
+  for (const type of ["review.opened", "radar.early_fraud_warning.created"]) {
+    expect(gist(type)).toMatch(/^\{"livemode":false,"payment_intent":"pi_3RSCTURftwXmfGNu1Htv3in3","id":"/);
+  }
+});
+
 test("a checkout session's gist names its payment_intent whole beside its order, as a refund of it names it", async () => {
   const { store, call } = await served();
   const checkout = sample("stripe-event-checkout.session.completed-RECONSTRUCTED.json");
