@@ -52,12 +52,13 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
  * status, that it is a test (TEST_MODE), the payment a Stripe charge, refund or dispute takes back,
  * a review or an early fraud warning holds in doubt, or a checkout session made (its payment_intent,
  * which matches it to its payment event: before its sums, which that event shows too; a checkout
- * session's order too, which only its line ties to that payment), its sum, currency, the order it pays (Comgate's refId, Stripe's client_reference_id, a
- * Standard Webhooks payment's reference), its own id, an email, then its other sums and statuses.
- * Those marked `own` match only the payload's own fields (data's in an envelope), not one level
- * down: an address's state, a tax's status, a customer's currency or id; those with `of` only in
- * an object whose own `object` field it matches. Shopify's `number` is not
- * the number its customer knows (order_number), so that name tells nothing.
+ * session's order too, which only its line ties to that payment), its sum, currency, the order it
+ * pays (Comgate's refId, Stripe's client_reference_id, a Standard Webhooks payment's reference),
+ * its own id, an email, then its other sums and statuses. Those marked `own` match only the
+ * payload's own fields (data's in an envelope), not one level down: an address's state, a tax's
+ * status, a customer's currency or id; those with `of` only in an object whose own `object` field
+ * it matches. Shopify's `number` is not the number its customer knows (order_number), so that name
+ * tells nothing.
  */
 const TELLING: { name: RegExp; own?: true; of?: RegExp }[] = [
   // GitHub's run and check outcome (conclusion), and whether a closed pull request was merged.
