@@ -8,7 +8,7 @@ import { throughProxy } from "./proxy.js";
 import { deadlineRetry, retryAfterMs } from "./retry.js";
 import type { Call, ClientOptions, HttpClientOptions, HttpResponse, Outgoing } from "./types.js";
 import { type Carrier, Upstream, type UpstreamOptions } from "./upstream.js";
-import { wholeAnswers } from "./whole.js";
+import { type Progress, wholeAnswers } from "./whole.js";
 
 export type { Call, HttpClientOptions, HttpResponse } from "./types.js";
 export type { RequestOptions, Upstream, UpstreamOptions } from "./upstream.js";
@@ -184,7 +184,7 @@ export class HttpClient {
   }
 
   /** Sends one request; non-2xx answers are returned, transport failures become UpstreamError. */
-  async #send(upstream: string, sent: Outgoing, toolCall: Call, shared: boolean): Promise<HttpResponse> {
+  async #send(upstream: string, sent: Outgoing, toolCall: Call, shared: Progress | undefined): Promise<HttpResponse> {
     const { call, end } = withDeadline(toolCall);
     const { method, url, path, changes } = sent;
     const o = this.#options;
@@ -204,6 +204,7 @@ export class HttpClient {
         method,
         dispatcher: shared ? dispatchers.shared : dispatchers.direct,
         signal: call.signal,
+        progress: shared,
         headers: {
           "user-agent": o.userAgent,
           accept: "application/json",

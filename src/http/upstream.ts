@@ -16,6 +16,7 @@ import {
   unconfirmed,
 } from "./failures.js";
 import type { Call, ClientOptions, ErrorMapper, HttpResponse, Outgoing } from "./types.js";
+import { type Progress, StoppedAnswer } from "./whole.js";
 
 type Query = Record<string, string | number | boolean | undefined>;
 
@@ -141,8 +142,11 @@ export interface UpstreamOptions {
 
 /** What an upstream uses of the client that declared it. */
 export interface Carrier {
-  /** Sends one request within `call`; `shared`, an identical request in flight answers it too. */
-  send(upstream: string, request: Outgoing, call: Call, shared: boolean): Promise<HttpResponse>;
+  /**
+   * Sends one request within `call`; given `shared`, an identical request in flight answers it
+   * too, and `shared` hears when its answer begins.
+   */
+  send(upstream: string, request: Outgoing, call: Call, shared: Progress | undefined): Promise<HttpResponse>;
   cache: AnswerCache;
   options: ClientOptions;
 }
@@ -167,6 +171,9 @@ export class Upstream {
 
   /** Whether the base URL is waiter's own choice, not a setting's. */
   readonly #urlIsWaitersOwn: boolean;
+
+  /** Per cache key, how far the GET that callers of `json` share has got, while it is in flight. */
+  readonly #loading = new Map<string, Progress>();
 
   constructor(
     readonly name: string,
@@ -195,7 +202,7 @@ export class Upstream {
 
   /** Any answer, 2xx or not; the caller reads the status. */
   send(path: string, options: Omit<RequestOptions, "ttl">, call: Call): Promise<HttpResponse> {
-    return this.#send(path, options, call, false);
+    return this.#send(path, options, call, undefined);
   }
 
   /**
@@ -221,11 +228,21 @@ export class Upstream {
     // waits until its own. deduplicate alone would abort every waiting caller with the first
     // (nodejs/undici#5711).
     const own = withDeadline(call);
+    const joined = this.#loading.get(key);
+    const progress = joined ?? { begun: false };
     try {
-      return await untilAborted(this.#load(schema, key, path, options, call.deadline, kept), own.call.signal);
+      const load = this.#load(schema, key, path, options, call.deadline, kept, progress);
+      if (!joined) {
+        this.#loading.set(key, progress);
+        const over = () => this.#loading.delete(key);
+        load.then(over, over);
+      }
+      return await untilAborted(load, own.call.signal);
     } catch (err) {
+      // Left at its own deadline, a caller says how far the answer had got, as one alone would.
+      const stopped = progress.begun && err === own.call.signal.reason ? new StoppedAnswer(err as Error) : err;
       const failure = own.call.signal.aborted
-        ? describeFailure(err, this.name, this.#outgoing(path, options), own.call, this.carrier.options)
+        ? describeFailure(stopped, this.name, this.#outgoing(path, options), own.call, this.carrier.options)
         : err;
       const { staleIfError } = options;
       // must-revalidate (or no-cache): a stale answer serves only once the upstream confirmed it,
@@ -248,6 +265,7 @@ export class Upstream {
     options: RequestOptions<z.output<S>>,
     deadline: number,
     stale: Kept | undefined,
+    progress: Progress,
   ): Promise<z.output<S>> {
     const { cache } = this.carrier;
     const headers = stale?.conditions ? { ...options.headers, ...stale.conditions } : options.headers;
@@ -255,7 +273,7 @@ export class Upstream {
     // deduplicate aborts before the answer starts never settles (nodejs/undici#5673), and must
     // hold on to nothing.
     const within = { signal: new AbortController().signal, deadline };
-    const response = await this.#send(path, { ...options, headers }, within, true);
+    const response = await this.#send(path, { ...options, headers }, within, progress);
     // Only a 304 to the conditions sent says the answer kept is still good.
     if (response.status === 304 && stale?.conditions) {
       const value = stale.value as z.output<S>;
@@ -267,7 +285,12 @@ export class Upstream {
     return value;
   }
 
-  async #send(path: string, options: Omit<RequestOptions, "ttl">, call: Call, shared: boolean): Promise<HttpResponse> {
+  async #send(
+    path: string,
+    options: Omit<RequestOptions, "ttl">,
+    call: Call,
+    shared: Progress | undefined,
+  ): Promise<HttpResponse> {
     const response = await this.carrier.send(this.name, this.#outgoing(path, options), call, shared);
     this.options.onAnswer?.(response, this.name);
     return response;

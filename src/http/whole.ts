@@ -11,7 +11,16 @@ import type { Dispatcher } from "undici";
  * waiter reads every answer whole anyway, at most WAITER_MAX_RESPONSE_BYTES of it.
  */
 export const wholeAnswers: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) =>
-  dispatch(options, new WholeAnswer(handler));
+  dispatch(options, new WholeAnswer(handler, (options as { progress?: Progress }).progress));
+
+/**
+ * How far a request that several callers share has got, given with its dispatch options as
+ * `progress`: each caller leaves it at its own deadline without hearing its end, and says from
+ * this whether the answer had begun.
+ */
+export interface Progress {
+  begun: boolean;
+}
 
 /** A connection that broke after the upstream began to answer: it was reached, and had answered in part. */
 export class BrokenAnswer extends Error {
@@ -46,7 +55,10 @@ class WholeAnswer implements Dispatcher.DispatchHandler, Dispatcher.DispatchCont
   #done = false;
   #reason: Error | null = null;
 
-  constructor(private readonly handler: Dispatcher.DispatchHandler) {}
+  constructor(
+    private readonly handler: Dispatcher.DispatchHandler,
+    private readonly progress: Progress | undefined,
+  ) {}
 
   get aborted(): boolean {
     return this.#reason !== null || (this.#connection?.aborted ?? false);
@@ -93,6 +105,7 @@ class WholeAnswer implements Dispatcher.DispatchHandler, Dispatcher.DispatchCont
     statusMessage?: string,
   ): void {
     this.#start = { statusCode, headers, statusMessage };
+    if (this.progress) this.progress.begun = true;
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
