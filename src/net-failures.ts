@@ -10,15 +10,21 @@ export const NO_ROUTE = ["ENETDOWN", "ENETUNREACH", "EHOSTDOWN", "EHOSTUNREACH"]
 /** No file handle left in this process (or this machine) for a connection: too many open at once. */
 export const NO_HANDLE = ["EMFILE", "ENFILE"];
 
-/** Failures that come before anything is sent: it cannot have been carried out. */
-const NOT_SENT = ["UND_ERR_CONNECT_TIMEOUT", "ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", ...NO_ROUTE, ...NO_HANDLE];
+/** Failures that come only before anything is sent: it cannot have been carried out. */
+const NOT_SENT = ["UND_ERR_CONNECT_TIMEOUT", "ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", ...NO_HANDLE];
 
 /**
- * Whether a connection's error `code` says it never opened: nothing was sent, so even a write may
- * be made again.
+ * Whether a connection's error `err` says it never opened: nothing was sent, so even a write may
+ * be made again. A lost route counts only when it came as the connection opened (Node's syscall
+ * "connect"): TCP reports one on an open connection too, once the request may have gone out. A
+ * connection tried at several addresses (IPv6 and IPv4) that opened at none fails with each one's
+ * error.
  */
-export function neverConnected(code: string | undefined): boolean {
-  return NOT_SENT.includes(code ?? "");
+export function neverConnected(err: unknown): boolean {
+  const { code = "", syscall, errors } = (err ?? {}) as { code?: string; syscall?: string; errors?: unknown[] };
+  if (NOT_SENT.includes(code)) return true;
+  if (errors?.length) return errors.every(neverConnected);
+  return NO_ROUTE.includes(code) && syscall === "connect";
 }
 
 /** A connection cut once it was open. */

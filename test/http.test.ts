@@ -579,6 +579,71 @@ describe("retries", () => {
     }
   });
 
+  test("a route lost on an open connection leaves a write unconfirmed and a read said as such: the request went out", async () => {
+    const connected = diagnostics.channel("undici:client:connected");
+    const sockets: Socket[] = [];
+    const heard = (message: unknown) => sockets.push((message as { socket: Socket }).socket);
+    connected.subscribe(heard);
+    let arrived = () => {};
+    const upstream = await startFake(() => {
+      arrived();
+      return json(201, "{}");
+    });
+    // Answers only once the test has cut the connection: never.
+    upstream.held = new Promise(() => {});
+    const lostRoute = Object.assign(new Error("read EHOSTUNREACH"), { code: "EHOSTUNREACH", syscall: "read" });
+    const sent = async (method: "POST" | "GET") => {
+      const came = new Promise<void>((resolve) => {
+        arrived = resolve;
+      });
+      const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, minRetryDelayMs: 10, maxRetries: 0 });
+      clients.push(http);
+      const api = http.upstream("Route API", new URL(`${upstream.origin}/`));
+      const answer = failure(api.send("/orders", { method, body: method === "POST" ? "{}" : undefined }, call()));
+      await came;
+      sockets.at(-1)?.destroy(lostRoute);
+      return answer;
+    };
+    try {
+      const write = await sent("POST");
+      expect(write).toBeInstanceOf(UnconfirmedChange);
+      expect(write.message).toMatch(
+        /^Route API \(127\.0\.0\.1:\d+\) did not confirm the change \(the route to it was lost\); it may have been made\. Read the current state before trying again\.$/,
+      );
+      expect(write.refused).toBe(false);
+      const read = await sent("GET");
+      expect(read.message).toMatch(
+        /^The connection to Route API \(127\.0\.0\.1:\d+\) lost its route before it answered \(this machine's network went down or changed\); try again later, or if it lasts, check this machine's network\.$/,
+      );
+      expect(upstream.requests.map((r) => r.method)).toEqual(["POST", "GET"]);
+    } finally {
+      connected.unsubscribe(heard);
+      await upstream.close();
+    }
+  });
+
+  test("a POST whose connection finds no route as it opens is sent again within the call, then said not sent", async () => {
+    // Linux refuses a TCP connection to a multicast address as it does one without a route, at once.
+    const connectErrors = diagnostics.channel("undici:client:connectError");
+    const codes: string[] = [];
+    const heard = (message: unknown) => codes.push(String((message as { error: { code?: string } }).error.code));
+    connectErrors.subscribe(heard);
+    try {
+      const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024, minRetryDelayMs: 10, maxRetries: 2 });
+      clients.push(http);
+      const api = http.upstream("Route API", new URL("http://224.0.0.1:9/"));
+      const error = await failure(api.send("/orders", { method: "POST", body: "{}" }, call(3_000)));
+      expect(error).not.toBeInstanceOf(UnconfirmedChange);
+      expect(error.message).toBe(
+        "Could not reach Route API (224.0.0.1:9): this machine has no route to it (its network is down or unreachable); try again later, or if it lasts, check this machine's network.",
+      );
+      expect(error.refused).toBe(true);
+      expect(codes).toEqual(["ENETUNREACH", "ENETUNREACH", "ENETUNREACH"]);
+    } finally {
+      connectErrors.unsubscribe(heard);
+    }
+  });
+
   test("an upstream that counts retries against you gets a 429 retried only when it says when", async () => {
     const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 * 1024, minRetryDelayMs: 10 });
     clients.push(http);

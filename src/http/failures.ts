@@ -198,12 +198,15 @@ function connectionFailure(
   // TLS fails before the request is sent: nothing was carried out, and a retry will not mend it.
   const insecure = tlsFailure(err, code, message, url.hostname, urlIsWaitersOwn ? undefined : urlSetting);
   if (insecure) return new UpstreamError(`Could not reach ${where} securely: ${insecure}.`);
-  if (changes && !neverConnected(code)) {
+  const connected = !neverConnected(err);
+  if (changes && connected) {
     const what = CUT.includes(code)
       ? "the connection was cut"
       : code === "ETIMEDOUT"
         ? "the connection timed out"
-        : message;
+        : NO_ROUTE.includes(code)
+          ? "the route to it was lost"
+          : message;
     return new UnconfirmedChange(`${where} did not confirm the change (${what}); it ${unconfirmed(changeAdvice)}`);
   }
   const why = notConnected(code, {
@@ -215,6 +218,8 @@ function connectionFailure(
   let said: string;
   if (why) {
     said = `Could not reach ${where}: ${why}.`;
+  } else if (NO_ROUTE.includes(code) && connected) {
+    said = `The connection to ${where} lost its route before it answered (this machine's network went down or changed); try again later, or if it lasts, check this machine's network.`;
   } else if (NO_ROUTE.includes(code)) {
     said = `Could not reach ${where}: this machine has no route to it (its network is down or unreachable); try again later, or if it lasts, check this machine's network.`;
   } else if (NO_HANDLE.includes(code)) {
@@ -226,7 +231,7 @@ function connectionFailure(
   } else {
     said = `Could not reach ${where} (${message}); the service or the network is down, try again later.`;
   }
-  return new UpstreamError(said, undefined, undefined, neverConnected(code));
+  return new UpstreamError(said, undefined, undefined, !connected);
 }
 
 /** What to do on a Wi-Fi that answers in every server's place until one signs in on its login page. */

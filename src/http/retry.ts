@@ -1,4 +1,5 @@
 import type { Dispatcher } from "undici";
+import { neverConnected } from "../net-failures.js";
 import { clock } from "../time.js";
 import { httpDate } from "./date.js";
 import { tunnelRefused } from "./proxy.js";
@@ -33,12 +34,6 @@ const RETRY_CODES = [
   "EPIPE",
   "UND_ERR_SOCKET",
 ];
-/**
- * Of those, the failures that prove the request never left: a connection refused or not open in
- * time, a name not resolved for now. Such a request is sent again whatever its method. Not a reset,
- * nor a route lost (EHOSTUNREACH): TCP reports those on an open connection too, once it was sent.
- */
-const NEVER_SENT_CODES = ["ECONNREFUSED", "UND_ERR_CONNECT_TIMEOUT", "EAI_AGAIN"];
 
 /**
  * Whether `err` is an answer whose connection closed before all of it came: on a connection the
@@ -86,10 +81,11 @@ export function retryAfterMs(value: string | string[] | undefined, now = clock.n
 /**
  * The decision function for undici's retry interceptor: idempotent requests only, on
  * connection failures and on 429/502/503/504, with exponential backoff and jitter; any request
- * on a failure that proves it never left (NEVER_SENT_CODES), or on a proxy's 5xx to its CONNECT,
- * which it never went beyond. A wait,
- * Retry-After's included, that would not end before the call's deadline is not taken: the
- * last answer goes back as it is, so the model hears "try again in N s" at once.
+ * on a connection failure that may pass and proves it never left (neverConnected: refused, not
+ * open in time, no route as it opened, a name not resolved for now), or on a proxy's 5xx to its
+ * CONNECT, which it never went beyond. A wait, Retry-After's included, that would not end before
+ * the call's deadline is not taken: the last answer goes back as it is, so the model hears "try
+ * again in N s" at once.
  */
 export function deadlineRetry(call: Call, policy: RetryPolicy) {
   return (
@@ -102,7 +98,7 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     if ((statusCode === 429 || statusCode === 503) && asked) policy.askedToWait?.(statusCode, headers ?? {}, asked);
     const retryable =
       tunnelFailed(err) ||
-      (code !== undefined && NEVER_SENT_CODES.includes(code)) ||
+      (code !== undefined && RETRY_CODES.includes(code) && neverConnected(err)) ||
       (policy.methods.includes(opts.method) &&
         (statusCode !== undefined
           ? RETRY_STATUS.includes(statusCode) &&

@@ -72,10 +72,6 @@ test.each([
     `Could not reach ${where}: the connection was refused, as nothing listens there; try again later, or if it lasts, check the port in WAITER_WOO_URL\\.$`,
   ],
   [
-    "EHOSTUNREACH",
-    `Could not reach ${where}: this machine has no route to it .*; try again later, or if it lasts, check this machine's network\\.$`,
-  ],
-  [
     "EMFILE",
     `^Could not reach ${where}: waiter has no file handle left for a connection \\(too many open at once, or its ulimit -n too low\\); try again in a moment, or if it lasts, tell whoever runs waiter\\.$`,
   ],
@@ -100,6 +96,33 @@ test.each([
   const { message } = describeFailure(error, "WooCommerce", sent(false, "WAITER_WOO_URL"), call, options);
   expect(message).toMatch(new RegExp(said));
   expect(message).not.toContain(code);
+});
+
+test("a lost route is said as a connection that never opened only when it came as the connection opened", () => {
+  // As Node gives them: the syscall that failed, and, for a connection tried at IPv6 and IPv4, each one's error.
+  const opening = Object.assign(failed("EHOSTUNREACH", "connect EHOSTUNREACH 192.0.2.1:443"), { syscall: "connect" });
+  const everyAddress = Object.assign(new AggregateError([opening, { code: "ENETUNREACH", syscall: "connect" }]), {
+    code: "EHOSTUNREACH",
+  });
+  const open = Object.assign(failed("EHOSTUNREACH", "read EHOSTUNREACH"), { syscall: "read" });
+  const noRoute = `^Could not reach ${where}: this machine has no route to it \\(its network is down or unreachable\\); try again later, or if it lasts, check this machine's network\\.$`;
+  for (const never of [opening, everyAddress]) {
+    for (const changes of [true, false]) {
+      const failure = describeFailure(never, "WooCommerce", sent(changes), call, options);
+      expect(failure.message).toMatch(new RegExp(noRoute));
+      expect(failure.refused).toBe(true);
+    }
+  }
+  const write = describeFailure(open, "WooCommerce", sent(true), call, options);
+  expect(write.message).toBe(
+    "WooCommerce (shop.example) did not confirm the change (the route to it was lost); it may have been made. Read the current state before trying again.",
+  );
+  expect(write.refused).toBe(false);
+  const read = describeFailure(open, "WooCommerce", sent(false), call, options);
+  expect(read.message).toBe(
+    "The connection to WooCommerce (shop.example) lost its route before it answered (this machine's network went down or changed); try again later, or if it lasts, check this machine's network.",
+  );
+  expect(read.refused).toBe(false);
 });
 
 test("a public API waiter chose, not a setting, is not said to be a setting's fault when it cannot be reached", () => {

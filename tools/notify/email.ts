@@ -179,6 +179,9 @@ export interface SmtpFailure {
   timeoutType?: string;
   reason?: string;
   message: string;
+  /** The socket error's own, which nodemailer keeps: where it failed, and each address's error. */
+  syscall?: string;
+  errors?: unknown[];
 }
 
 const base64 = (text: string) => Buffer.from(text).toString("base64");
@@ -284,7 +287,10 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
   });
   if (why) {
     const failed = `Not sent: ${why}.`;
-    return neverConnected(originalCode) ? new UpstreamError(failed, undefined, undefined, true) : new ToolError(failed);
+    const { syscall, errors } = err;
+    return neverConnected({ code: originalCode, syscall, errors })
+      ? new UpstreamError(failed, undefined, undefined, true)
+      : new ToolError(failed);
   }
   // This machine's reasons, not the channel's settings: no connection opened, so nothing was sent.
   if (NO_HANDLE.includes(originalCode ?? "")) {
