@@ -752,6 +752,36 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a sender the server's policy refuses for the channel's login is told to check the channel's from", async () => {
+    // As Postfix's reject_sender_login_mismatch answers MAIL FROM of an address the login does not own.
+    const submission = await startMailServer({
+      allowInsecureAuth: true,
+      onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
+      onMailFrom(address, _session, callback) {
+        callback(
+          Object.assign(new Error(`5.7.1 <${address.address}>: Sender address rejected: not owned by user waiter`), {
+            responseCode: 553,
+          }),
+        );
+      },
+    });
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office(submission.port, { user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
+      SMTP_PASSWORD,
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        /b@shop.example: The mail server refused it \(553 5.7.1 <w@shop.example>: Sender address rejected: not owned by user waiter\): not sent; check the channel's from, an address its login may send as, as sending it again will not help\.$/,
+      );
+      expect(submission.received).toEqual([]);
+    } finally {
+      await team.close();
+      await submission.close();
+    }
+  });
+
   test("a mail server that wants a login, from a channel that gives none, says to give the channel one", async () => {
     // As a submission server answers MAIL FROM from a client that did not log in (RFC 4954: 530 5.7.0).
     const submission = await startMailServer({ authOptional: false });

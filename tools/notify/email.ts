@@ -239,7 +239,8 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
   }
   if (responseCode) {
     // RFC 3463's enhanced code tells an address (5.1.x) from the server's policy (5.7.x: relaying
-    // denied, a sender it will not take), which no change of address mends.
+    // denied), which no change of address in to mends. To MAIL FROM of a login, it is a sender the
+    // login may not send as (Postfix's "not owned by user"), which the channel's from mends.
     const policy = /^5\.7\./.test(response?.slice(4) ?? "");
     // 5.2.1 and 5.2.2 (mailbox disabled, full): the address is right, and its owner can mend it.
     const mailbox = /^5\.2\.[12]\b/.test(response?.slice(4) ?? "");
@@ -253,7 +254,7 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
         ? `the server wants a login, ${login}`
         : anonymous && policy
           ? `the server's policy refuses it, ${login}, and to such addresses`
-          : policy
+          : policy && command !== "MAIL FROM"
             ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
             : mailbox
               ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
