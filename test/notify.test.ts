@@ -1047,6 +1047,16 @@ describe("who may be told", () => {
     expect(() => load(mail({ from: "shop(eshop)@d.example" }))).toThrow(
       /at mail.from: holds a comment in \( \), which is not sent: give the address alone$/,
     );
+    // An angle bracket or a group's colon, which a mail library reads as the address itself or a
+    // group's name: sent, these would go to "e@f.example" and to "c@d.example", not as written.
+    for (const to of ["c@d.example<e@f.example", "team:c@d.example", "c<d@d.example"]) {
+      expect(() => load(mail({ to: [to] }))).toThrow(/at mail.to.0: is not an email address/);
+    }
+    expect(() => load(mail({ from: "Shop<shop@d.example>" }))).toThrow(
+      /at mail.from: has a name with the address: give the address alone, and the name in fromName/,
+    );
+    // A domain literal's colons are the address's own (RFC 5321 4.1.3).
+    expect(() => load(mail({ to: ["c@[IPv6:2001:db8::1]"] }))).not.toThrow();
     expect(() => load(mail({ to: ["Boss <boss@d.example>"] }))).toThrow(
       /at mail.to.0: has a name with the address: give the address alone$/,
     );

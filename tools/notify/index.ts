@@ -28,9 +28,10 @@ const MAX_TEXT = 4000;
 const address = (nameSetting?: string) =>
   z
     .email({ pattern: z.regexes.unicodeEmail, error: (issue) => notOneAddress(issue.input, nameSetting) })
-    // The pattern takes these in the part before the @, where a mail library reads a list or a
-    // comment: "a,b@x.cz" would go to "a" and to "b@x.cz", "a(b)@x.cz" to "a@x.cz".
-    .refine((text) => !/[,;()]/.test(text), { error: (issue) => notOneAddress(issue.input, nameSetting) });
+    // The pattern takes these, where a mail library reads a list, a comment, the address itself or
+    // a group: "a,b@x.cz" would go to "a" and to "b@x.cz", "a(b)@x.cz" to "a@x.cz", "a@x.cz<b@y.cz"
+    // to "b@y.cz", "team:a@x.cz" to "a@x.cz". A colon after the @ is a domain literal's ([IPv6:…]).
+    .refine((text) => !/[,;()<>]|:.*@/.test(text), { error: (issue) => notOneAddress(issue.input, nameSetting) });
 
 /**
  * Why a setting's text is not one address, for the forms a mail client takes and a channel does
