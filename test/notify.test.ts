@@ -4,6 +4,8 @@ import { type AddressInfo, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { createServer as createTlsServer, type TLSSocket } from "node:tls";
+import { fileURLToPath } from "node:url";
 import { SMTPServer } from "smtp-server";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -871,6 +873,52 @@ describe("notify_send by email", () => {
       await slow.close();
       await close();
     }
+  });
+
+  test("a mail server that takes TLS from the start and then never greets was sent nothing, and may be tried again", async () => {
+    // Completes the TLS handshake, with a certificate waiter trusts, and never says a word.
+    const held: TLSSocket[] = [];
+    const mute = createTlsServer(
+      {
+        key: readFileSync(new URL("./fixtures/smtp-tls.key", import.meta.url)),
+        cert: readFileSync(new URL("./fixtures/smtp-tls.crt", import.meta.url)),
+      },
+      (socket) => held.push(socket),
+    );
+    await new Promise<void>((resolve) => mute.listen(0, "127.0.0.1", resolve));
+    const port = (mute.address() as AddressInfo).port;
+    const server = await startServer(
+      {
+        WAITER_NOTIFY_CHANNELS: JSON.stringify({ office: mail({ host: "mail.other.example", port, tls: "tls" }) }),
+        NODE_EXTRA_CA_CERTS: fileURLToPath(new URL("./fixtures/smtp-tls.crt", import.meta.url)),
+        WAITER_TOOL_TIMEOUT: "1",
+      },
+      [],
+      ["--import", fileURLToPath(new URL("./fixtures/example-names.mjs", import.meta.url))],
+    );
+    try {
+      const result = await server.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        new RegExp(
+          `b@shop.example: Not sent: mail\\.other\\.example:${port} sent no greeting once TLS was up \\(Greeting never received\\); try again later, or if it lasts, check the channel's host and port\\.$`,
+        ),
+      );
+      expect(held.length).toBe(1);
+    } finally {
+      await server.close();
+      for (const socket of held) socket.destroy();
+      await new Promise<void>((resolve) => mute.close(() => resolve()));
+    }
+    // As nodemailer reports it: nothing was sent, so an automation's step tries again.
+    const channel = { host: "mail.other.example", port, tls: "tls" } as SmtpOptions;
+    const silent = {
+      code: "ETIMEDOUT",
+      command: "CONN",
+      timeoutType: "GREETING_TIMEOUT",
+      message: "Greeting never received",
+    };
+    expect(smtpFailure(silent, channel)).toMatchObject({ refused: true });
   });
 
   test("a mail server that has the message and does not confirm it in time may have delivered it, and the send stops", async () => {

@@ -270,6 +270,16 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
       `Not sent: ${host}:${port} sent no greeting (${said}); a server that takes TLS from the start waits in silence, so use tls "tls" for it.`,
     );
   }
+  if (timeoutType === "GREETING_TIMEOUT") {
+    // TLS came up, so the port serves it: a server too busy or hung to greet, sent nothing, as
+    // one that never connects is; an automation tries again.
+    return new UpstreamError(
+      `Not sent: ${host}:${port} sent no greeting once TLS was up (${said}); try again later, or if it lasts, check the channel's host and port.`,
+      undefined,
+      undefined,
+      true,
+    );
+  }
   if (timeoutType === "CONNECT_TIMEOUT") {
     // No connection opened: nothing was sent, and an automation tries again.
     return new UpstreamError(
