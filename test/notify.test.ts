@@ -813,6 +813,32 @@ describe("notify_send by email", () => {
     expect(waiter.stderr().match(/Greylisted/g)).toHaveLength(1);
   });
 
+  test("a mail server that answers out of turn before it has the message says so, not that it refused it", async () => {
+    // 354 ("start mail input") answers DATA alone; to RCPT TO it is a broken server's.
+    const broken = await startMailServer({
+      onRcptTo(_address, _session, callback) {
+        callback(Object.assign(new Error("Go ahead"), { responseCode: 354 }));
+      },
+    });
+    const team = await startWaiter({ WAITER_NOTIFY_CHANNELS: office(broken.port) });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        /b@shop.example: The mail server answered out of turn \(354 Go ahead\): not sent; try again later\.$/,
+      );
+      expect(text(result)).not.toMatch(/refused/);
+      expect(broken.received).toEqual([]);
+      // Nothing was sent, so an automation's step tries again.
+      const failure = { responseCode: 354, response: "354 Go ahead", command: "RCPT TO", message: "Go ahead" };
+      const channel = { host: "127.0.0.1", port: broken.port, tls: "none" } as SmtpOptions;
+      expect(smtpFailure(failure, channel)).toMatchObject({ refused: true });
+    } finally {
+      await team.close();
+      await broken.close();
+    }
+  });
+
   test("a mail server nothing listens for, whose name does not resolve, or that cuts the connection is said so in words", async () => {
     // A port nothing listens on: taken, then freed.
     const probe = createServer();

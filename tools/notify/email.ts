@@ -198,8 +198,9 @@ const NOT_TLS = /wrong version number|packet length too long|unknown protocol/;
 
 /**
  * Why a message the server never had whole was not sent, and what to change. A 4xx is "not
- * done, try later" (RFC 5321 4.2.1: greylisting, too many connections, a busy mailbox), and so is
- * a server that could not be reached at all: an automation tries again. A 5xx, a login refused or
+ * done, try later" (RFC 5321 4.2.1: greylisting, too many connections, a busy mailbox), and so are
+ * a code that is neither 4xx nor 5xx and a server that could not be reached at all: an automation
+ * tries again. A 5xx, a login refused or
  * TLS that fails will fail again until the channel changes.
  */
 export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string): ToolError {
@@ -222,6 +223,16 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
   if (code === "ETLS" && command === "STARTTLS") {
     return new ToolError(
       `Not sent: the mail server does not offer STARTTLS (${said}); if it takes TLS from the start, use tls "tls" and its port for that (usually 465).`,
+    );
+  }
+  if (responseCode && (responseCode < 400 || responseCode >= 600)) {
+    // Only a 4xx or 5xx refuses a command (RFC 5321 4.2.1): another code is a server out of step,
+    // which stopped the message before it had it whole, and may answer right on a new connection.
+    return new UpstreamError(
+      `The mail server answered out of turn (${said}): not sent; try again later.`,
+      responseCode,
+      undefined,
+      true,
     );
   }
   if (responseCode && responseCode < 500) {
