@@ -282,6 +282,43 @@ describe("notify_send on Telegram", () => {
     );
   });
 
+  test("a channel with a topic posts in that topic of a forum, and a topic the chat does not have is the setting to fix", async () => {
+    const forum = await startTelegram([GROUP]);
+    forum.standing.set(GROUP, { type: "supergroup", member: { status: "member" }, topics: [7] });
+    const topic = (topicId: number) => ({
+      type: "telegram",
+      botTokenEnv: "TELEGRAM_BOT_TOKEN",
+      chatIds: [GROUP],
+      topicId,
+      baseUrl: forum.origin,
+    });
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({ orders: topic(7), gone: topic(8) }),
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    });
+    try {
+      const sent = await team.call("notify_send", { channel: "orders", text: "Order 1042 is paid." });
+      expect(sent.isError, text(sent)).toBeFalsy();
+      expect(forum.delivered).toEqual([
+        {
+          chat_id: GROUP,
+          message_thread_id: 7,
+          text: "Order 1042 is paid.",
+          link_preview_options: { is_disabled: true },
+        },
+      ]);
+      const missing = await team.call("notify_send", { channel: "gone", text: "Hi" });
+      expect(missing.isError).toBe(true);
+      expect(text(missing)).toMatch(
+        /\(400: Bad Request: message thread not found\); check the channel's topicId, which the chat has no topic by \(a topic's id is the last number in a link to it, t\.me\/c\/…\/<topicId>\)\.$/,
+      );
+      expect(forum.delivered).toHaveLength(1);
+    } finally {
+      await team.close();
+      await forum.close();
+    }
+  });
+
   test("a person who never started the bot, or whose account is gone, is not told to unblock it", async () => {
     const forbidden = (description: string) => json(403, JSON.stringify({ ok: false, error_code: 403, description }));
     telegram.queue.push(forbidden("Forbidden: bot can't initiate conversation with a user"));
@@ -1482,6 +1519,23 @@ test("the check at start says which chats do not let the bot post, and what righ
     const asked = telegram.requests.filter((r) => r.path.endsWith("/getChatMember"));
     expect(asked.map((r) => r.query.get("chat_id")).sort()).toEqual(chats.filter((id) => id.startsWith("-")).sort());
     expect(new Set(asked.map((r) => r.query.get("user_id")))).toEqual(new Set([String(BOT.id)]));
+  } finally {
+    await telegram.close();
+  }
+});
+
+test("the check at start says a channel's topic was given for a chat without topics", async () => {
+  const telegram = await startTelegram(["-1011", "-1012"]);
+  const api = botApi(telegram);
+  const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
+  telegram.standing.set("-1011", { type: "supergroup", member: { status: "member" }, topics: [7] });
+  telegram.standing.set("-1012", { type: "supergroup", member: { status: "member" } });
+  try {
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1011", "-1012"], call, 7)).problems).toEqual([
+      "Telegram Bot API says chat -1012 has no topics, though the channel's topicId is 7: turn topics on in the group, or take topicId out of the channel (its messages then go to the chat itself).",
+    ]);
+    // Without a topic, a chat without topics is as good as any.
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1012"], call)).problems).toEqual([]);
   } finally {
     await telegram.close();
   }

@@ -12,7 +12,8 @@ import { type Fake, json, startFake } from "./http.js";
  * parameters.retry_after; 403 "bot was kicked from the group chat" for a group that removed it.
  * getMe describes the bot (BOT), getChat a chat the bot is in, refused as sendMessage refuses,
  * and getChatMember the bot's own standing in a group or channel (a member, unless `standing` says
- * otherwise).
+ * otherwise). A forum (a supergroup with `topics`) is `is_forum` to getChat; a message_thread_id
+ * that is none of its topics, or given to a chat without topics, is 400 "message thread not found".
  */
 
 const sample = (name: string) => readFileSync(new URL(`./samples/${name}`, import.meta.url), "utf8");
@@ -31,9 +32,17 @@ export interface TelegramFake extends Fake {
    * What getChat says a chat is (its type, a group's permissions for members) and getChatMember
    * the bot's ChatMember there, by chat id: else a group (negative ids) the bot is a member of.
    */
-  standing: Map<string, { type: string; member: object; permissions?: object }>;
+  standing: Map<string, Standing>;
   /** Every message delivered, in order. */
-  delivered: { chat_id: string; text: string; parse_mode?: string }[];
+  delivered: { chat_id: string; message_thread_id?: number; text: string; parse_mode?: string }[];
+}
+
+/** A chat's type, a group's permissions for members, the bot's ChatMember, and a forum's topics by id. */
+interface Standing {
+  type: string;
+  member: object;
+  permissions?: object;
+  topics?: number[];
 }
 
 /** Characters MarkdownV2 reserves, which must come escaped. */
@@ -75,7 +84,7 @@ export async function startTelegram(chats: string[]): Promise<TelegramFake> {
   const state = {
     chats: new Set(chats),
     kicked: new Set<string>(),
-    standing: new Map<string, { type: string; member: object; permissions?: object }>(),
+    standing: new Map<string, Standing>(),
     delivered: [] as TelegramFake["delivered"],
   };
   const fake = await startFake((request) => {
@@ -96,7 +105,7 @@ export async function startTelegram(chats: string[]): Promise<TelegramFake> {
         if (!standing || Number(parameters.user_id) !== BOT.id) return json(400, USER_NOT_FOUND);
         return json(200, JSON.stringify({ ok: true, result: { user: BOT, ...standing.member } }));
       }
-      const { type, permissions } = standing ?? { type: "private" };
+      const { type, permissions, topics } = standing ?? { type: "private" };
       return json(
         200,
         JSON.stringify({
@@ -104,14 +113,24 @@ export async function startTelegram(chats: string[]): Promise<TelegramFake> {
           result:
             type === "private"
               ? { id, type, first_name: "Jiří" }
-              : { id, type, title: "Shop team", ...(permissions ? { permissions } : {}) },
+              : {
+                  id,
+                  type,
+                  title: "Shop team",
+                  ...(topics ? { is_forum: true } : {}),
+                  ...(permissions ? { permissions } : {}),
+                },
         }),
       );
     }
     if (request.method !== "POST") return json(404, '{"ok":false,"error_code":404,"description":"Not Found"}');
-    const body = parameters as { chat_id: string; text: string; parse_mode?: string };
+    const body = parameters as TelegramFake["delivered"][number];
     if (state.kicked.has(chatId)) return json(403, KICKED);
     if (!state.chats.has(chatId)) return json(400, CHAT_NOT_FOUND);
+    const topic = body.message_thread_id;
+    if (topic !== undefined && !state.standing.get(chatId)?.topics?.includes(topic)) {
+      return json(400, '{"ok":false,"error_code":400,"description":"Bad Request: message thread not found"}');
+    }
     // Half of a surrogate pair (a sender's text cut inside an emoji) has no UTF-8 form.
     if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(body.text ?? "")) {
       return json(400, '{"ok":false,"error_code":400,"description":"Bad Request: text must be encoded in UTF-8"}');

@@ -61,6 +61,8 @@ export const channel = z.discriminatedUnion("type", [
       .min(1)
       .transform((ids) => ids.map(String)),
     format: z.enum(["text", "markdownv2"]).default("text"),
+    // Bot API's message_thread_id: a forum's topic, where messages otherwise go to its General topic.
+    topicId: z.number().int().positive().optional(),
     baseUrl: upstreamUrl("https://api.telegram.org"),
   }),
   closedObject("an email channel", {
@@ -88,7 +90,7 @@ const settings = {
   channels: {
     env: "WAITER_NOTIFY_CHANNELS",
     description:
-      "Where people are told, as JSON: name -> {type: telegram, botTokenEnv, chatIds, format, baseUrl} or {type: email, host, port, tls, user, passwordEnv, from, fromName, to, subject}. Messages go only to the chats and addresses listed; docs/notifications.md says how.",
+      "Where people are told, as JSON: name -> {type: telegram, botTokenEnv, chatIds, topicId, format, baseUrl} or {type: email, host, port, tls, user, passwordEnv, from, fromName, to, subject}. Messages go only to the chats and addresses listed; docs/notifications.md says how.",
     schema: jsonSetting(z.record(channelName, channel), {}).transform((channels) =>
       Object.entries(channels).map(([name, configured]): Channel => ({ ...configured, name })),
     ),
@@ -159,7 +161,7 @@ export const notify = defineToolset({
       (settings.channels as Channel[]).map((c) => {
         const sender: Sender =
           c.type === "telegram"
-            ? telegramSender(telegramApi(c, http, origin), c.secret ?? "", c.format, floodWaits)
+            ? telegramSender(telegramApi(c, http, origin), c.secret ?? "", c.format, floodWaits, c.topicId)
             : emailSender(smtpOptions(c));
         return [c.name, { targets: c.type === "telegram" ? c.chatIds : c.to, sender }] as const;
       }),
@@ -256,7 +258,7 @@ export const notify = defineToolset({
         let problems: string[];
         let passed: string;
         if (c.type === "telegram") {
-          const checked = await checkTelegram(telegramApi(c, http, origin), c.secret ?? "", c.chatIds, call);
+          const checked = await checkTelegram(telegramApi(c, http, origin), c.secret ?? "", c.chatIds, call, c.topicId);
           problems = checked.problems;
           passed = `${checked.bot} can reach ${c.chatIds.map((id) => `chat ${id}`).join(", ")}`;
         } else {

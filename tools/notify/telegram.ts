@@ -88,6 +88,9 @@ function chatAdvice(status: number, answer: z.infer<typeof failure> | undefined)
   if (/not enough rights|have no rights|no write access/i.test(said)) {
     return "; the chat does not let the bot post: in a group, an administrator must let members send messages or make the bot an administrator; in a channel, make it an administrator with the right to post messages";
   }
+  if (/message thread not found/i.test(said)) {
+    return "; check the channel's topicId, which the chat has no topic by (a topic's id is the last number in a link to it, t.me/c/…/<topicId>)";
+  }
   if (/chat not found/i.test(said)) {
     return "; check the id in the channel's chatIds (a supergroup's starts -100), that the bot is a member of the group or channel, and that a person wrote to the bot first";
   }
@@ -146,13 +149,15 @@ async function waitOut(ms: number, call: ToolCall): Promise<boolean> {
  * Sends through the Bot API's sendMessage. A 429 says how long to wait (`retry_after`); the
  * message was not sent, so it is sent again after that wait when the call's deadline leaves room
  * to send it after, and no other message goes to that chat before then; the messages held by a
- * wait go when it is over, one a second.
+ * wait go when it is over, one a second. With `topicId`, each message goes to that topic of a
+ * forum (a supergroup with topics), else to its General topic.
  */
 export function telegramSender(
   api: Upstream,
   token: string,
   format: "text" | "markdownv2",
   floodWaits: FloodWaits = new Map(),
+  topicId?: number,
 ): Sender {
   return {
     async send(chatId: string, text: string, call: ToolCall): Promise<void> {
@@ -186,6 +191,7 @@ export function telegramSender(
       const shown = text.toWellFormed();
       const body = JSON.stringify({
         chat_id: chatId,
+        ...(topicId === undefined ? {} : { message_thread_id: topicId }),
         text: format === "markdownv2" ? escapeMarkdownV2(shown) : shown,
         ...(format === "markdownv2" ? { parse_mode: "MarkdownV2" } : {}),
         link_preview_options: { is_disabled: true },
@@ -226,6 +232,7 @@ const chat = z.object({
   result: z.object({
     id: z.number(),
     type: z.string().optional(),
+    is_forum: z.boolean().optional(),
     permissions: z.object({ can_send_messages: z.boolean().optional() }).optional(),
   }),
 });
@@ -279,7 +286,8 @@ function whyCannotPost(
 /**
  * Whether the bot can send to its chats, sending nothing: getMe says whether Telegram takes the
  * token, getChat whether the bot can reach each chat (a chat it was never added to, or was
- * removed from, is refused), and getChatMember, of a group or channel, whether it may post there.
+ * removed from, is refused), and whether it has topics when the channel names one (`topicId`),
+ * and getChatMember, of a group or channel, whether it may post there.
  * Each problem is a sentence; `bot` is the bot's name once the token is taken. Whether a person
  * blocked the bot may show only when a message is sent. A stop rejects.
  */
@@ -288,6 +296,7 @@ export async function checkTelegram(
   token: string,
   chatIds: readonly string[],
   call: Call,
+  topicId?: number,
 ): Promise<{ bot?: string; problems: string[] }> {
   const ask = (method: string, query?: Record<string, string>) =>
     api.send(`/bot${token}/${method}`, { ...(query ? { query } : {}), changes: false }, call);
@@ -312,7 +321,10 @@ export async function checkTelegram(
         if (answer && (response.status === 400 || response.status === 403)) {
           return `${api.name} says ${name} cannot reach chat ${id} (${response.status}: ${answer.description})${chatAdvice(response.status, answer)}.`;
         }
-        const { type = "private", permissions } = api.read(chat, response).result;
+        const { type = "private", is_forum, permissions } = api.read(chat, response).result;
+        if (topicId !== undefined && !is_forum) {
+          return `${api.name} says chat ${id} has no topics, though the channel's topicId is ${topicId}: turn topics on in the group, or take topicId out of the channel (its messages then go to the chat itself).`;
+        }
         if (type === "private") return undefined;
         const asking = await ask("getChatMember", { chat_id: id, user_id: String(botId) });
         // Of a channel, only its administrators may read its members, the bot's own standing too.
