@@ -568,6 +568,7 @@ describe("bad input is a clear tool error", () => {
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ["currency_convert", { amount: 0, from: "EUR", to: "USD" }, /amount/],
     ["currency_convert", { amount: -5, from: "EUR", to: "USD" }, /amount/],
+    ["currency_convert", { amount: 1e12 + 0.01, from: "EUR", to: "USD" }, /amount/],
     ["currency_convert", { amount: 5, from: "EURO", to: "USD" }, /three-letter ISO 4217/],
     ["currency_convert", { amount: 5, from: "EUR", to: "XYZ" }, /"XYZ".*Check the code .*currency_list/],
     // A real currency the source does not fix daily is no misspelling: where its rate is, if anywhere.
