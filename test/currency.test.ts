@@ -620,6 +620,12 @@ describe("bad input is a clear tool error", () => {
       { base: "EUR", symbols: ["XYZ"], start: "2026-01-05", end: "2026-01-09" },
       /No rates for XYZ between .*currency_list/,
     ],
+    // A real currency the CNB does not fix daily is said to be one, as currency_convert says it.
+    [
+      "currency_history",
+      { base: "CZK", symbols: ["EUR", "VND"], start: "2026-01-05", end: "2026-01-09", source: "cnb" },
+      /^the Czech National Bank published no rate for VND between 2026-01-05 and 2026-01-09\. VND is an ISO 4217 currency: the Czech National Bank fixes about 30 currencies daily and sets the others' rates on the last working day of each month/,
+    ],
     ["currency_convert", { amount: 1e15, from: "EUR", to: "USD" }, /amount/],
     ["currency_history", { base: "EUR", symbols: [], start: "2026-01-01", end: "2026-01-02" }, /symbols/],
     [

@@ -74,15 +74,25 @@ function quoteOf(fixing: Fixing, code: string, source: RateSource): Quote {
   if (code === fixing.base) return { units: 1, value: 1 };
   const quote = fixing.quotes.get(code);
   if (!quote) {
-    const lists = `currency_list with source "${source.id}" lists the currencies it publishes`;
     throw new ToolError(
-      `No rate for currency "${code}" in the fixing of ${fixing.date} by ${source.name}. ` +
-        (Intl.supportedValuesOf("currency").includes(code)
-          ? `${code} is an ISO 4217 currency: ${source.others}; ${lists}.`
-          : `Check the code (ISO 4217, like USD); ${lists}.`),
+      `No rate for currency "${code}" in the fixing of ${fixing.date} by ${source.name}. ${noRateAdvice([code], source)}`,
     );
   }
   return quote;
+}
+
+/**
+ * What to do about codes a source has no rate for: where real currencies' rates are, if anywhere
+ * (VND at the CNB), or, when one of them is no currency, to check the codes.
+ */
+export function noRateAdvice(codes: string[], source: RateSource): string {
+  const lists = `currency_list with source "${source.id}" lists the currencies it publishes`;
+  const currencies = Intl.supportedValuesOf("currency");
+  if (!codes.every((code) => currencies.includes(code))) {
+    return `Check the code${codes.length === 1 ? "" : "s"} (ISO 4217, like USD); ${lists}.`;
+  }
+  const are = codes.length === 1 ? "is an ISO 4217 currency" : "are ISO 4217 currencies";
+  return `${codes.join(", ")} ${are}: ${source.others}; ${lists}.`;
 }
 
 /** Rounded to `digits` significant digits, which also clears binary floating-point noise. */

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { DAY_MS, dateIn, isoDate } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { crossRate, type RateSource, significant } from "./fixing.js";
+import { crossRate, noRateAdvice, type RateSource, significant } from "./fixing.js";
 import {
   capitalized,
   code,
@@ -88,9 +88,9 @@ export function historyTool({ configured, pick }: Sources): Tool {
       const unpublished = symbols.filter((c) => !fixings.some((fixing) => hasCurrency(fixing, c)));
       if (all.length > 0 && unpublished.length > 0) {
         // Without the base no currency has a rate against it: the base alone is what is missing.
-        const missing = fixings.length ? unpublished.join(", ") : args.base;
+        const missing = fixings.length ? unpublished : [args.base];
         throw new ToolError(
-          `${source.name} published no rate for ${missing} between ${args.start} and ${args.end}. Check the codes (ISO 4217); currency_list with source "${source.id}" lists the currencies it publishes.`,
+          `${source.name} published no rate for ${missing.join(", ")} between ${args.start} and ${args.end}. ${noRateAdvice(missing, source)}`,
         );
       }
       const first = fixings[0];
