@@ -683,6 +683,22 @@ test("a delivery a fault kept from the store (a corrupt file) is logged at error
   await expect.poll(async () => (await store.counters()).erp).toEqual({ received: 1, "rejected:not stored": 1 });
 });
 
+test("a delivery a fault in waiter's code kept from the store is counted as failed in waiter, not as not stored", async () => {
+  const lines: string[] = [];
+  const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  // A bug on the store's way in, as JavaScript throws it: no failure of the database.
+  store.add = () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'seq')"));
+  const lost = signed();
+  expect((await deliver(url, lost)).status).toBe(503);
+  expect(lines).toEqual([
+    expect.stringMatching(
+      /error +\[waiter\] webhook erp delivery "d-\d+" not stored, answered 503 \(a sender that retries sends it again\): TypeError: Cannot read properties of undefined \(reading 'seq'\) \| at /,
+    ),
+  ]);
+  expect(lines[0]).toContain(`"${lost.headers["x-delivery-id"]}"`);
+  await expect.poll(async () => (await store.counters()).erp).toEqual({ received: 1, "rejected:failed in waiter": 1 });
+});
+
 test("a delivery failed by a fault in waiter (a verifier that throws) is answered 503, logged at error and counted", async () => {
   const lines: string[] = [];
   const { url, store, webhooks } = await start({}, {}, new Log("info", (line) => lines.push(line)));

@@ -139,6 +139,14 @@ export interface DeliveryParts {
 }
 
 /**
+ * Whether the store's failure is a bug in waiter's own code (a property read of undefined), which
+ * JavaScript throws as these, rather than one of its database (a corrupt file, a lost connection).
+ */
+function isFaultInWaiter(err: unknown): boolean {
+  return err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError;
+}
+
+/**
  * Mounts /webhooks/<source>: a delivery from its bytes to its answer (the source, the body's
  * bounds, the signature, the store), and the 405 for a method its source does not deliver with.
  */
@@ -341,13 +349,13 @@ export function mountDeliveries(
     secrets.verified(source, receivedAt);
     // The event was not committed: a 503 tells the sender to try again later.
     const lost = `webhook ${source.name} delivery ${delivery} not stored, answered 503 (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"})`;
-    count(source.name, "rejected:not stored");
+    count(source.name, isFaultInWaiter(err) ? "rejected:failed in waiter" : "rejected:not stored");
     if (err instanceof ToolError) {
       storeFailed(err instanceof StoreNotWritable);
       storeWarning(`${lost}: ${err.message}`, notStored(source.name));
     } else {
-      // Anything but the store's own failure (a corrupt file) is a fault whose stack is wanted,
-      // with the delivery to send again: it is not one of the store's runs of failures.
+      // A failure of the database the store does not name (a corrupt file), or a fault in waiter's
+      // code: its stack is wanted, with the delivery to send again, not one of the store's runs.
       log.error(`${lost}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     }
     res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
