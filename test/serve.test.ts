@@ -2584,6 +2584,24 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("with OAuth, a request without a token is logged at debug, not at info: an OAuth client's first request carries none", async () => {
+    const tokenless = / debug +\[waiter\] MCP request got 401: it carries no token \(Authorization: Bearer <token>\)$/m;
+    for (const [level, said] of [
+      ["info", false],
+      ["debug", true],
+    ] as const) {
+      const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, { ...oauthEnv(), WAITER_LOG_LEVEL: level });
+      try {
+        // The SDK's client with no token, as an OAuth client comes before it has logged in.
+        await expect(connect(served.url)).rejects.toMatchObject({ code: 401 });
+        expect(served.stderr().match(/^.* got \d{3}: .*$/gm) ?? [], level).toHaveLength(said ? 1 : 0);
+        if (said) expect(served.stderr()).toMatch(tokenless);
+      } finally {
+        await served.close();
+      }
+    }
+  });
+
   test("a good token without a waiter scope gets 403 naming the scopes to ask for, not 401, which has a client log in again for the same token", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
     try {
