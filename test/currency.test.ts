@@ -613,7 +613,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_history",
       { base: "XYZ", symbols: ["USD", "JPY"], start: "2026-01-05", end: "2026-01-09" },
-      /published no rate for XYZ between/,
+      /^The European Central Bank published no rate for XYZ between/,
     ],
     [
       "currency_history",
@@ -624,7 +624,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_history",
       { base: "CZK", symbols: ["EUR", "VND"], start: "2026-01-05", end: "2026-01-09", source: "cnb" },
-      /^the Czech National Bank published no rate for VND between 2026-01-05 and 2026-01-09\. VND is an ISO 4217 currency: the Czech National Bank fixes about 30 currencies daily and sets the others' rates on the last working day of each month/,
+      /^The Czech National Bank published no rate for VND between 2026-01-05 and 2026-01-09\. VND is an ISO 4217 currency: the Czech National Bank fixes about 30 currencies daily and sets the others' rates on the last working day of each month/,
     ],
     ["currency_convert", { amount: 1e15, from: "EUR", to: "USD" }, /amount/],
     ["currency_history", { base: "EUR", symbols: [], start: "2026-01-01", end: "2026-01-02" }, /symbols/],
@@ -789,7 +789,7 @@ describe("broken upstreams fail clearly and in time", () => {
       cnb.queue.push({ status: 200, headers: { "content-type": "application/json" }, body: '{"rates":[]}' });
       const empty = await session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", source: "cnb" });
       expect(empty.isError).toBe(true);
-      expect(text(empty)).toBe("the Czech National Bank answered an empty fixing; try again later.");
+      expect(text(empty)).toBe("The Czech National Bank answered an empty fixing; try again later.");
       const before = cnb.count("/cnbapi/exrates/daily");
       const again = await session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", source: "cnb" });
       expect(again.structuredContent).toMatchObject({ date: "2026-11-27" });
@@ -807,7 +807,7 @@ describe("broken upstreams fail clearly and in time", () => {
     });
     const empty = await server.call("currency_rates", { date: "2020-01-10" });
     expect(empty.isError).toBe(true);
-    expect(text(empty)).toMatch(/European Central Bank answered an empty fixing; try again later/);
+    expect(text(empty)).toMatch(/^The European Central Bank answered an empty fixing; try again later\.$/);
     const again = await server.call("currency_convert", { amount: 1, from: "EUR", to: "USD", date: "2020-01-10" });
     expect(again.isError, text(again)).toBeFalsy();
     expect(frankfurter.count("/v1/2020-01-10")).toBe(2);

@@ -56,8 +56,11 @@ export const KEPT_FOR_SECONDS = 7 * 24 * 3600;
  * answer is never kept as a fixing (the cache keeps only what the reader accepts).
  */
 export function emptyFixing(name: string): UpstreamError {
-  return new UpstreamError(`${name} answered an empty fixing; try again later.`);
+  return new UpstreamError(`${capitalized(name)} answered an empty fixing; try again later.`);
 }
+
+/** A sentence's beginning: a source's name ("the European Central Bank") starts one with a capital. */
+export const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 
 /**
  * The rate from one currency to another in a fixing: how many `to` one `from` buys. Cross

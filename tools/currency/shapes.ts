@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { clock, dateIn, HOUR_MS, isoDate } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
-import { crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
+import { capitalized, crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
 import { dayOver, dueBy, lastWorkingDay, publishes } from "./schedule.js";
 
 export const SOURCES = ["ecb", "cnb"] as const;
@@ -101,8 +101,6 @@ export function dateNote(requested: string | undefined, fixing: Fixing, source: 
   const kept = `${capitalized(source.name)} could not be asked for newer rates, so these are the rates of ${fixing.date} kept from an earlier answer, and a newer fixing may exist: ${fixing.stale}`;
   return day ? `${day} ${kept}` : kept;
 }
-
-export const capitalized = (text: string) => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 
 /**
  * Why the fixing used is not of the date asked for: that day's is still to come where the source
