@@ -620,6 +620,12 @@ describe("bad input is a clear tool error", () => {
       { base: "EUR", symbols: ["XYZ"], start: "2026-01-05", end: "2026-01-09" },
       /No rates for XYZ between .*currency_list/,
     ],
+    // Frankfurter answers 404 for a range of real currencies the ECB does not publish: said as such.
+    [
+      "currency_history",
+      { base: "EUR", symbols: ["VND", "KES"], start: "2026-01-05", end: "2026-01-09" },
+      /^No rates for VND, KES between 2026-01-05 and 2026-01-09\. VND, KES are ISO 4217 currencies: the ECB publishes reference rates for about 30 currencies, and none for the others; currency_list with source "ecb" lists the currencies it publishes\.$/,
+    ],
     // A real currency the CNB does not fix daily is said to be one, as currency_convert says it.
     [
       "currency_history",

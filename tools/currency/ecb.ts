@@ -3,7 +3,15 @@ import { ToolError } from "../../src/errors.js";
 import type { Call, HttpResponse } from "../../src/http/types.js";
 import { orKept, type Upstream } from "../../src/http/upstream.js";
 import { clock, isoDate } from "../../src/time.js";
-import { type CurrencyName, emptyFixing, type Fixing, KEPT_FOR_SECONDS, type RateSource } from "./fixing.js";
+import {
+  areCurrencies,
+  type CurrencyName,
+  emptyFixing,
+  type Fixing,
+  KEPT_FOR_SECONDS,
+  noRateAdvice,
+  type RateSource,
+} from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The ECB publishes around 16:00 CET on TARGET working days: not on TARGET's closing days. */
@@ -19,6 +27,7 @@ export const PUBLICATION: Publication = {
 
 const NAME = "the European Central Bank";
 const EARLIEST = "1999-01-04";
+const OTHERS = "the ECB publishes reference rates for about 30 currencies, and none for the others";
 
 /** One day's table, kept as the Fixing built from it: a cached call builds nothing. None is a failure. */
 const table = z
@@ -53,13 +62,20 @@ function toFixing(date: string, base: string, rates: Record<string, number>): Fi
 
 /**
  * Frankfurter's 404 to a date or a range means no rates there, which the model can act on; to
- * anything else (/latest) it means a wrong base URL, which the general words say.
+ * anything else (/latest) it means a wrong base URL, which the general words say. A range of real
+ * currencies only (VND) has none as the ECB publishes none for them, which is said as such.
  */
 export function frankfurterErrors(response: HttpResponse, _upstream: string, urlSetting: string): Error | undefined {
   if (response.status !== 404) return undefined;
   const [, start, end] = /^\/(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?$/.exec(response.path) ?? [];
   if (!start) return undefined;
-  const symbols = response.url.searchParams.get("symbols")?.split(",").join(", ") || "EUR";
+  const codes = response.url.searchParams.get("symbols")?.split(",") ?? [];
+  if (end && codes.length > 0 && areCurrencies(codes)) {
+    return new ToolError(
+      `No rates for ${codes.join(", ")} between ${start} and ${end}. ${noRateAdvice(codes, { id: "ecb", others: OTHERS })}`,
+    );
+  }
+  const symbols = codes.join(", ") || "EUR";
   return new ToolError(
     `No rates ${end ? `for ${symbols} between ${start} and ${end}` : `for ${start}`}: ${NAME} publishes from ${EARLIEST} on, and only the currencies currency_list with source "ecb" lists; check the codes and dates, or ${urlSetting}.`,
   );
@@ -76,7 +92,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     base: "EUR",
     earliest: EARLIEST,
     publication: PUBLICATION,
-    others: "the ECB publishes reference rates for about 30 currencies, and none for the others",
+    others: OTHERS,
 
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);

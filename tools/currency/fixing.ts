@@ -88,14 +88,19 @@ function quoteOf(fixing: Fixing, code: string, source: RateSource): Quote {
  * What to do about codes a source has no rate for: where real currencies' rates are, if anywhere
  * (VND at the CNB), or, when one of them is no currency, to check the codes.
  */
-export function noRateAdvice(codes: string[], source: RateSource): string {
+export function noRateAdvice(codes: string[], source: Pick<RateSource, "id" | "others">): string {
   const lists = `currency_list with source "${source.id}" lists the currencies it publishes`;
-  const currencies = Intl.supportedValuesOf("currency");
-  if (!codes.every((code) => currencies.includes(code))) {
+  if (!areCurrencies(codes)) {
     return `Check the code${codes.length === 1 ? "" : "s"} (ISO 4217, like USD); ${lists}.`;
   }
   const are = codes.length === 1 ? "is an ISO 4217 currency" : "are ISO 4217 currencies";
   return `${codes.join(", ")} ${are}: ${source.others}; ${lists}.`;
+}
+
+/** Whether every code is a real ISO 4217 currency (in the platform's ICU data), none of them misspelt. */
+export function areCurrencies(codes: string[]): boolean {
+  const currencies = Intl.supportedValuesOf("currency");
+  return codes.every((code) => currencies.includes(code));
 }
 
 /** Rounded to `digits` significant digits, which also clears binary floating-point noise. */
