@@ -71,6 +71,14 @@ describe("weekends and holidays", () => {
     expect(text(result)).not.toContain("not published yet");
   });
 
+  test("31 December 2001, a TARGET closing day of that year only, is named as one", async () => {
+    const result = await server.call("currency_rates", { date: "2001-12-31", symbols: ["USD"] });
+    expect(result.structuredContent).toMatchObject({ date: "2001-12-28", requested_date: "2001-12-31" });
+    expect(text(result)).toContain(
+      "No fixing exists for 2001-12-31 (a Monday: a TARGET closing day); these are the rates of 2001-12-28",
+    );
+  });
+
   test("a date begun in UTC+14 but not yet in Frankfurt is said to be ahead, not past", async () => {
     setClock("2026-11-30T10:30:00Z"); // Monday 11:30 in Frankfurt, Tuesday 00:30 in UTC+14
     const rates = await server.call("currency_convert", { amount: 100, from: "EUR", to: "USD", date: "2026-12-01" });

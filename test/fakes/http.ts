@@ -134,14 +134,23 @@ export function json(status: number, body: string, headers: Record<string, strin
   return { status, body, headers: { "content-type": "application/json", ...headers } };
 }
 
-/** A bank's weekdays without a fixing: dates fixed in the year (MM-DD), and days counted from Easter Sunday. */
+/**
+ * A bank's weekdays without a fixing: dates fixed in the year (MM-DD) or of one year only
+ * (YYYY-MM-DD), and days counted from Easter Sunday.
+ */
 export interface Closing {
   fixed: string[];
   fromEaster: (year: number) => number[];
 }
 
-/** The ECB's TARGET closing days: New Year, Good Friday, Easter Monday, 1 May, 25 and 26 December. */
-export const TARGET: Closing = { fixed: ["01-01", "05-01", "12-25", "12-26"], fromEaster: () => [-2, 1] };
+/**
+ * The ECB's TARGET closing days: New Year, Good Friday, Easter Monday, 1 May, 25 and 26 December;
+ * and 31 December 1999 and 2001 (the ECB's press releases of 31 March 1999 and 14 December 2000).
+ */
+export const TARGET: Closing = {
+  fixed: ["01-01", "05-01", "12-25", "12-26", "1999-12-31", "2001-12-31"],
+  fromEaster: () => [-2, 1],
+};
 
 /** The Czech days of rest (zákon 245/2000 Sb.), on which the CNB publishes none; Good Friday since 2016. */
 export const CZECH: Closing = {
@@ -165,7 +174,9 @@ const EASTER_SUNDAYS = new Map(
 /** Whether a bank publishes a fixing on `date`: a weekday that is none of its closing days. */
 export function isWorkingDay(date: string, closing: Closing): boolean {
   const weekday = new Date(`${date}T00:00:00Z`).getUTCDay();
-  if (weekday === 0 || weekday === 6 || closing.fixed.includes(date.slice(5))) return false;
+  if (weekday === 0 || weekday === 6 || closing.fixed.includes(date.slice(5)) || closing.fixed.includes(date)) {
+    return false;
+  }
   const year = Number(date.slice(0, 4));
   const easter = EASTER_SUNDAYS.get(year);
   if (!easter) throw new Error(`test/fakes/http.ts knows no Easter of ${year}: add it to EASTER_SUNDAYS`);

@@ -86,6 +86,13 @@ describe("each source publishes on its own calendar", () => {
     for (const day of both) expect([publishes(ECB, day), publishes(CNB, day)], day).toEqual([false, false]);
     for (const day of czech) expect([publishes(ECB, day), publishes(CNB, day)], day).toEqual([true, false]);
   });
+
+  test("TARGET closed on 31 December 1999 and 2001 only: the ECB fixed none then, and did on 29 December 2000", () => {
+    for (const day of ["1999-12-31", "2001-12-31"]) expect(publishes(ECB, day), day).toBe(false);
+    for (const day of ["1999-12-30", "2000-12-29", "2001-12-28", "2002-12-31", "2026-12-31"]) {
+      expect(publishes(ECB, day), day).toBe(true);
+    }
+  });
 });
 
 test("the calendar date is the zone's, not UTC's", () => {

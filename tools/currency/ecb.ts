@@ -14,7 +14,10 @@ import {
 } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
-/** The ECB publishes around 16:00 CET on TARGET working days: not on TARGET's closing days. */
+/**
+ * The ECB publishes around 16:00 CET on TARGET working days: not on TARGET's closing days, which
+ * were also 31 December 1999 (for the year 2000) and 31 December 2001 (for the euro's banknotes).
+ */
 export const PUBLICATION: Publication = {
   zone: "Europe/Berlin",
   hour: 16,
@@ -22,7 +25,7 @@ export const PUBLICATION: Publication = {
   city: "Frankfurt",
   when: "around 16:00 Frankfurt time",
   holiday: "TARGET closing day",
-  closed: { dates: ["01-01", "05-01", "12-25", "12-26"], fromEaster: [-2, 1] },
+  closed: { dates: ["01-01", "05-01", "12-25", "12-26", "1999-12-31", "2001-12-31"], fromEaster: [-2, 1] },
 };
 
 const NAME = "the European Central Bank";

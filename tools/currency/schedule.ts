@@ -10,7 +10,10 @@ export interface Publication {
   when: string;
   /** What one of its closing days is called, for messages: "TARGET closing day". */
   holiday: string;
-  /** Its closing days: dates fixed in the year (MM-DD), and days counted from Easter Sunday (-2 is Good Friday). */
+  /**
+   * Its closing days: dates fixed in the year (MM-DD), or of one year only (YYYY-MM-DD), and days
+   * counted from Easter Sunday (-2 is Good Friday).
+   */
   closed: { dates: string[]; fromEaster: number[] };
 }
 
@@ -69,7 +72,9 @@ export function latestTtl(publication: Publication, answered: string | undefined
 /** Whether the source publishes a fixing on `date` (YYYY-MM-DD, its local date): a weekday it is open. */
 export function publishes({ closed }: Publication, date: string): boolean {
   const weekday = new Date(`${date}T00:00:00Z`).getUTCDay();
-  if (weekday === 0 || weekday === 6 || closed.dates.includes(date.slice(5))) return false;
+  if (weekday === 0 || weekday === 6 || closed.dates.includes(date.slice(5)) || closed.dates.includes(date)) {
+    return false;
+  }
   const fromEaster = (Date.parse(date) - easterSunday(Number(date.slice(0, 4)))) / DAY_MS;
   return !closed.fromEaster.includes(fromEaster);
 }
