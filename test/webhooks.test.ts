@@ -840,6 +840,20 @@ describe("what agents see", () => {
     expect(listed.events[0]).toMatchObject({ id: posted.body.id, gist: '{"amount":1250,"currency":"EUR"}' });
   });
 
+  test("a payload whose fields are all lists or deeper objects has a gist that shows them, not an empty {}", async () => {
+    const session = await inProcess();
+    const erp = (body: string, delivery: string) => post("erp", body, erpHeaders(body, delivery, "orders.batch"));
+    const batch = JSON.stringify({ data: { orders: [{ id: 7081 }, { id: 7082 }] } });
+    expect((await erp(batch, "batch-1")).status).toBe(200);
+    const empty = JSON.stringify({ data: {} });
+    expect((await erp(empty, "batch-2")).status).toBe(200);
+    const listed = (await session.call("events_list", { source: "erp", limit: 2 })).structuredContent as {
+      events: { gist: string }[];
+    };
+    // An empty object is what the second one sent; the first one sent two orders.
+    expect(listed.events.map((e) => e.gist)).toEqual(["{}", '{"orders":[{"id":7081},{"id":7082}]}']);
+  });
+
   test("a Standard Webhooks id written past ASCII verifies as its sender signed it, and is kept as written", async () => {
     const session = await inProcess();
     const body = JSON.stringify({ type: "invoice.paid", data: {} });

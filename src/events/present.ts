@@ -169,6 +169,8 @@ function gist(event: StoredEvent): string {
       for (const [inner, nested] of Object.entries(value)) if (scalar(nested)) fields.push([`${key}.${inner}`, nested]);
     }
   }
+  // Lists and deeper objects only (a batch of orders): the line shows them as sent, not an empty {}.
+  if (fields.length === 0) return oneLine(stringifyLossless(facts) ?? "", 120);
   // The line shows 120 characters: a longer string is cut first, not copied and scanned whole.
   const shown = fields
     .filter(([key, value]) => !repeatsType(key, value) && (TEST_MODE[key]?.(value) ?? true))
