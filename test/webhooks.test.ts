@@ -976,7 +976,9 @@ describe("what agents see", () => {
       /cut at \d+ of its \d+ characters.*pass fields .*\(its fields are: "id", "status", "lines", "note"\)/,
     );
     expect(text(whole)).toContain(got.note);
-    expect(text(whole)).toMatch(/\[… cut here at 16384 of its \d+ characters; see the note above\]/);
+    expect(got.note).toContain(`cut at ${got.payload_cut_at} of its ${body.length} characters`);
+    // The text's cut mark names no total of its own: the payload is the note's length, not the part shown.
+    expect(text(whole)).toContain("[… cut here at 16384 characters; see the note above]");
     // Under 20k tokens at 4 characters a token, the text and the structured result together.
     expect(JSON.stringify(whole).length).toBeLessThan(80_000);
     const parts = await session.call("events_get", { id: posted.body.id, fields: ["id", "note"] });

@@ -238,10 +238,10 @@ function renderEvent(event: ReturnType<typeof fullEvent>): string {
   }
   // The text is cut before the structured payload is; what to do then is the note's, once that is cut too.
   const cut = body.length > MAX_PAYLOAD_TEXT;
-  const advice =
-    event.payload_cut_at !== undefined
-      ? "see the note above"
-      : howToReadAll(isRecord(parsed) ? parsed : undefined, undefined);
+  const cutBefore = event.payload_cut_at !== undefined;
+  const advice = cutBefore ? "see the note above" : howToReadAll(isRecord(parsed) ? parsed : undefined, undefined);
+  // A payload cut already is longer than the part cut again here: the note above gives its length.
+  const of = cutBefore ? "" : ` of its ${body.length}`;
   return [
     ...(event.note ? [event.note] : []),
     // The delivery id is the sender's (Stripe's evt_…), which its dashboard finds: quoted whole, as the
@@ -259,7 +259,7 @@ function renderEvent(event: ReturnType<typeof fullEvent>): string {
       : []),
     `<<<untrusted-payload ${tag} format=${event.payload_format} bytes=${event.size}>>>`,
     cut
-      ? `${firstCharacters(body, MAX_PAYLOAD_TEXT)}\n[… cut here at ${MAX_PAYLOAD_TEXT} of its ${body.length} characters; ${advice}]`
+      ? `${firstCharacters(body, MAX_PAYLOAD_TEXT)}\n[… cut here at ${MAX_PAYLOAD_TEXT}${of} characters; ${advice}]`
       : body,
     `<<<end untrusted-payload ${tag}>>>`,
   ].join("\n");
