@@ -1045,6 +1045,13 @@ describe("what agents see", () => {
     expect((await session.call("events_get", { id: huge, fields: ["blob"] })).structuredContent).toMatchObject({
       note: expect.stringMatching(/; that one field is longer than a result may carry, so it cannot be shown whole\.$/),
     });
+    // A field the payload lacks is not one of those shown: fewer fields would show no more.
+    const asked = await session.call("events_get", { id: huge, fields: ["blob", "amount"] });
+    expect(asked.structuredContent).toMatchObject({
+      note: expect.stringMatching(
+        /^The payload has no top-level "amount"; .*; that one field is longer than a result may carry, so it cannot be shown whole\.$/,
+      ),
+    });
     // Text past the structured limit, with fields: one piece of advice, the one that fits.
     const long = await shopify("w".repeat(45_000), "fields-5");
     expect((await session.call("events_get", { id: long, fields: ["id"] })).structuredContent).toMatchObject({

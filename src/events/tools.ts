@@ -172,9 +172,10 @@ function fullEvent(
       `The payload repeats the key${exact.repeated.length > 1 ? "s" : ""} ${keys} with different values: the gist, fields and automations take the last, as JSON.parse does, while the payload as sent holds each, and a reader that takes the first sees another event. Check it with its sender before acting on it.`,
     );
   }
-  if (fields && isRecord(parsed)) {
+  const present = fields && isRecord(parsed) ? fields.filter((f) => Object.hasOwn(parsed, f)) : undefined;
+  if (fields && present && isRecord(parsed)) {
     const missing = fields.filter((f) => !Object.hasOwn(parsed, f));
-    const picked = Object.fromEntries(fields.filter((f) => Object.hasOwn(parsed, f)).map((f) => [f, parsed[f]]));
+    const picked = Object.fromEntries(present.map((f) => [f, parsed[f]]));
     payload = stringifyLossless(picked) ?? "{}";
     if (missing.length > 0) {
       notes.push(`The payload has no top-level ${missing.map(quote).join(", ")}; ${fieldNames(parsed)}.`);
@@ -186,7 +187,8 @@ function fullEvent(
   if (shown.length < payload.length) {
     const invalid = event.isJson ? ", so it is not valid JSON as given" : "";
     // fields count only on an object: on anything else they were ignored, as said above.
-    const advice = isRecord(parsed) ? howToReadAll(parsed, fields) : howToReadAll(undefined, undefined);
+    // Of fields, those it has: one it lacks is not shown, so asking for fewer would show no more.
+    const advice = isRecord(parsed) ? howToReadAll(parsed, present) : howToReadAll(undefined, undefined);
     notes.push(`The payload is cut at ${shown.length} of its ${payload.length} characters${invalid}; ${advice}.`);
   }
   return {
