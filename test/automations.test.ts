@@ -24,6 +24,7 @@ import {
   pay,
   runsOf,
   STRIPE_SECRET,
+  sendStripe,
   sequence,
   serve,
   store,
@@ -1152,6 +1153,21 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         await agent.close();
       }
     } finally {
+      await server.close();
+    }
+  });
+
+  test("an automation on a prefix of types is told not to take an event whose type does not begin with it", async () => {
+    const server = await serve([WATCH]);
+    const agent = await startWaiter(env([WATCH]));
+    try {
+      const event = await sendStripe(server, "evt_refund_watched", "charge.refunded", { id: "ch_1", object: "charge" });
+      expect((await agent.call("automations_runs", { event_id: event.id })).structuredContent).toEqual({
+        runs: [],
+        note: 'watch-payments does not take it: its type does not begin with "payment_intent.".',
+      });
+    } finally {
+      await agent.close();
       await server.close();
     }
   });

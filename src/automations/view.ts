@@ -5,10 +5,10 @@
 import { registerFunction, search, TYPE_ANY } from "@jmespath-community/jmespath";
 import Mustache from "mustache";
 import { ToolError } from "../errors.js";
-import { matchesFilter } from "../events/filter.js";
+import { matchesFilter, typePrefix } from "../events/filter.js";
 import type { StoredEvent } from "../events/store.js";
 import { htmlAsText } from "../html.js";
-import { cut, meantKey, oneLine } from "../shown.js";
+import { cut, meantKey, oneLine, quote } from "../shown.js";
 import type { Automation, Condition, Step } from "./rules.js";
 import { isPathArgument } from "./rules.js";
 
@@ -75,7 +75,11 @@ export function whyNotTaken(
   view = () => viewOf(event),
 ): string | undefined {
   const { type, where } = automation.when;
-  if (!matchesFilter({ type }, event)) return `its type is not ${type}`;
+  if (!matchesFilter({ type }, event)) {
+    const prefix = type && typePrefix(type);
+    // Quoted: a prefix may end in ".", which the sentence's own full stop would run into.
+    return prefix === undefined ? `its type is not ${type}` : `its type does not begin with ${quote(prefix)}`;
+  }
   const failing = where.findIndex((condition, i) => {
     try {
       return !holds(condition, view());
