@@ -212,6 +212,27 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("events_wait names the automations that ran on the event it returns, as events_get does", async () => {
+    const server = await serve([PAID, WATCH]);
+    const agent = await startWaiter(env([PAID, WATCH]));
+    try {
+      const event = await pay(server, String(O.pending1999), "evt_waited_for");
+      await runsOf(event.id);
+      // A wait from an earlier cursor returns the event after the automations handled it.
+      const waited = await agent.call("events_wait", { since: "c0", timeout_s: 1 });
+      const ran = [
+        { name: "stripe-paid", status: "done" },
+        { name: "watch-payments", status: "dry run, done" },
+      ];
+      expect(waited.structuredContent).toMatchObject({ event: { id: event.id, automations: ran } });
+      expect(text(waited)).toContain("Automations on it: stripe-paid (done), watch-payments (dry run, done).");
+      expect((await agent.call("events_get", { id: event.id })).structuredContent).toMatchObject({ automations: ran });
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
   test("automations_runs says when older runs match than it shows, and how to see them", async () => {
     const agent = await startWaiter(env([PAID]));
     const stored = agent.store as EventStore;

@@ -310,6 +310,12 @@ export function eventsToolset(
         throw new ToolError(noSuchName(SOURCE, source, sources));
       };
 
+      /** The event whole, with the automations that ran on it: a model must not do again what one did. */
+      const withRuns = async (event: StoredEvent, fields: string[] | undefined) => {
+        const runs = await store.runs.list({ eventId: event.id, limit: 20 });
+        return fullEvent(event, fields, runs.reverse());
+      };
+
       const list = defineTool({
         name: "events_list",
         title: "List webhook events",
@@ -394,8 +400,7 @@ export function eventsToolset(
                 : `No event ${quote(args.id)} is stored. ${await notStored(store, [args.id])}`,
             );
           }
-          const runs = await store.runs.list({ eventId: event.id, limit: 20 });
-          return fullEvent(event, args.fields, runs.reverse());
+          return withRuns(event, args.fields);
         },
         render: renderEvent,
       });
@@ -445,7 +450,7 @@ export function eventsToolset(
             return {
               timed_out: false,
               cursor: cursorOf(event.seq),
-              event: fullEvent(event, undefined),
+              event: await withRuns(event, undefined),
               ...(note ? { note } : {}),
             };
           };
