@@ -1,7 +1,18 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { matchesFilter } from "../src/events/filter.js";
 import type { Dropped, EventFilter, EventStore, NewEvent, Retention, StoredEvent } from "../src/events/store.js";
 import { clock } from "../src/time.js";
+
+/**
+ * The statement docs/webhooks.md runs with `shell` (sqlite3 or psql) after restoring a backup, to
+ * move the event numbers past those the events the backup lacks had.
+ */
+export function numbersMovedSql(shell: "sqlite3" | "psql"): string {
+  const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
+  const section = docs.slice(docs.indexOf("### Backing up and restoring the store"));
+  return new RegExp(`^${shell} "[^"]+" (?:-c )?"(.*)"$`, "m").exec(section)?.[1] ?? "";
+}
 
 /** Filters events_list passes a store, alone and together: each must read a page by index. */
 export const PAGE_FILTERS: EventFilter[] = [

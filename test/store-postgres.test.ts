@@ -31,7 +31,7 @@ import {
 } from "./postgres.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
-import { addMany, event, eventStoreContract, LOOSE, PAGE_FILTERS, stored } from "./store-contract.js";
+import { addMany, event, eventStoreContract, LOOSE, numbersMovedSql, PAGE_FILTERS, stored } from "./store-contract.js";
 
 let server: RunningPostgres;
 /** The tests' own connection, as the server's superuser; the pool connects again after an outage. */
@@ -206,6 +206,18 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const store = await open(url, retention, onDropped);
       return { store, another: () => open(url), erase: (text) => erase(url, text) };
     });
+  });
+
+  test("the statement docs/webhooks.md gives to move the event numbers after a restore moves them past those of the events it lost", async () => {
+    const url = await freshSchema();
+    const store = await open(url);
+    const kept = await stored(store, event());
+    expect(numbersMovedSql("psql")).toContain("setval");
+    const psql = new pg.Client(url);
+    await psql.connect();
+    await psql.query(numbersMovedSql("psql"));
+    await psql.end();
+    expect((await stored(store, event())).seq).toBeGreaterThan(kept.seq + 1_000_000);
   });
 
   describe("several replicas, one database", () => {

@@ -35,7 +35,7 @@ import { VERSION } from "../src/version.js";
 import { startApp, startWaiter } from "./memory.js";
 import { startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
-import { addMany, event, eventStoreContract, LOOSE, PAGE_FILTERS, stored } from "./store-contract.js";
+import { addMany, event, eventStoreContract, LOOSE, numbersMovedSql, PAGE_FILTERS, stored } from "./store-contract.js";
 
 const stores: EventStore[] = [];
 /** New Year's Eve in UTC: an age limit counted in calendar days, not in days of 24 hours, would show. */
@@ -910,6 +910,31 @@ test("the erasing SQL of docs/webhooks.md takes only the events with the text gi
   erase(file, "jana_novakova@example.cz");
   expect(await store.get(mine.id)).toBeUndefined();
   expect(await store.get(hers.id)).toBeDefined();
+});
+
+test("a backup restored as docs/webhooks.md says, its event numbers moved, gives the events after it to a cursor handed out before", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
+  const backup = join(dirname(file), "backup.db");
+  const before = new SqliteEventStore(file, LOOSE);
+  await stored(before, event());
+  const copier = new Database(file);
+  copier.exec(`VACUUM INTO '${backup}'`);
+  copier.close();
+  await stored(before, event());
+  const cursor = await before.latestSeq();
+  await before.close();
+
+  rmSync(`${file}-wal`, { force: true });
+  rmSync(`${file}-shm`, { force: true });
+  renameSync(backup, file);
+  expect(numbersMovedSql("sqlite3")).toContain("UPDATE");
+  const shell = new Database(file);
+  shell.exec(numbersMovedSql("sqlite3"));
+  shell.close();
+
+  const { store } = open(LOOSE, file);
+  const after = await stored(store, event());
+  expect((await store.list({}, { after: cursor, limit: 10 })).map((e) => e.id)).toEqual([after.id]);
 });
 
 test("an event retention dropped leaves no trace of its payload in the file", async () => {
