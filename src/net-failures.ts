@@ -14,16 +14,27 @@ export const NO_HANDLE = ["EMFILE", "ENFILE"];
 const NOT_SENT = ["UND_ERR_CONNECT_TIMEOUT", "ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", ...NO_HANDLE];
 
 /**
+ * A connection's error as Node.js or undici gives it: its code, the call that failed, and, for a
+ * connection tried at several addresses, each one's error. The error itself, never its code alone:
+ * a code says nothing of where it came.
+ */
+export interface SocketError {
+  code?: string;
+  syscall?: string;
+  errors?: readonly unknown[];
+}
+
+/**
  * Whether a connection's error `err` says it never opened: nothing was sent, so even a write may
  * be made again. A lost route counts only when it came as the connection opened (Node's syscall
  * "connect"): TCP reports one on an open connection too, once the request may have gone out. A
  * connection tried at several addresses (IPv6 and IPv4) that opened at none fails with each one's
  * error.
  */
-export function neverConnected(err: unknown): boolean {
-  const { code = "", syscall, errors } = (err ?? {}) as { code?: string; syscall?: string; errors?: unknown[] };
+export function neverConnected(err: SocketError): boolean {
+  const { code = "", syscall, errors } = err;
   if (NOT_SENT.includes(code)) return true;
-  if (errors?.length) return errors.every(neverConnected);
+  if (errors?.length) return errors.every((each) => neverConnected(each as SocketError));
   return NO_ROUTE.includes(code) && syscall === "connect";
 }
 

@@ -6,6 +6,7 @@ import {
   NO_ROUTE,
   neverConnected,
   notConnected,
+  type SocketError,
   UNTRUSTED,
 } from "../net-failures.js";
 import { oneLine } from "../shown.js";
@@ -198,7 +199,7 @@ function connectionFailure(
   // TLS fails before the request is sent: nothing was carried out, and a retry will not mend it.
   const insecure = tlsFailure(err, code, message, url.hostname, urlIsWaitersOwn ? undefined : urlSetting);
   if (insecure) return new UpstreamError(`Could not reach ${where} securely: ${insecure}.`);
-  const connected = !neverConnected(err);
+  const connected = !neverConnected(err as SocketError);
   if (changes && connected) {
     const what = CUT.includes(code)
       ? "the connection was cut"

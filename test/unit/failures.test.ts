@@ -2,6 +2,7 @@ import { expect, test } from "vitest";
 import { storeError } from "../../src/events/postgres/store.js";
 import { describeFailure, describeStatus, mayHaveActed, READ_BEFORE_RETRYING } from "../../src/http/failures.js";
 import type { HttpClientOptions, HttpResponse } from "../../src/http/types.js";
+import { neverConnected } from "../../src/net-failures.js";
 
 const url = new URL("https://shop.example/wp-json/wc/v3/orders/1/notes");
 const call = { signal: new AbortController().signal, deadline: Number.MAX_SAFE_INTEGER };
@@ -123,6 +124,12 @@ test("a lost route is said as a connection that never opened only when it came a
     "The connection to WooCommerce (shop.example) lost its route before it answered (this machine's network went down or changed); try again later, or if it lasts, check this machine's network.",
   );
   expect(read.refused).toBe(false);
+});
+
+test("whether a connection never opened is read from its error, which its code alone does not tell", () => {
+  // @ts-expect-error: a code says neither which call failed nor what each address gave.
+  expect(neverConnected("ECONNREFUSED")).toBe(false);
+  expect(neverConnected(failed("ECONNREFUSED"))).toBe(true);
 });
 
 test("a public API waiter chose, not a setting, is not said to be a setting's fault when it cannot be reached", () => {
