@@ -26,16 +26,16 @@ export interface SocketError {
 
 /**
  * Whether a connection's error `err` says it never opened: nothing was sent, so even a write may
- * be made again. A lost route counts only when it came as the connection opened (Node's syscall
- * "connect"): TCP reports one on an open connection too, once the request may have gone out. A
- * connection tried at several addresses (IPv6 and IPv4) that opened at none fails with each one's
- * error.
+ * be made again. Any error of Node's syscall "connect" came as the connection opened; a lost route
+ * or a timeout counts only so: TCP reports them on an open connection too, once the request may
+ * have gone out. A connection tried at several addresses (IPv6 and IPv4) that opened at none fails
+ * with each one's error, and with the first one's code: an address that did not answer in its
+ * turn (Node's ETIMEDOUT, after 250 ms) may come before one that refused.
  */
 export function neverConnected(err: SocketError): boolean {
   const { code = "", syscall, errors } = err;
-  if (NOT_SENT.includes(code)) return true;
-  if (errors?.length) return errors.every((each) => neverConnected(each as SocketError));
-  return NO_ROUTE.includes(code) && syscall === "connect";
+  if (NOT_SENT.includes(code) || syscall === "connect") return true;
+  return errors?.length ? errors.every((each) => neverConnected(each as SocketError)) : false;
 }
 
 /** A connection cut once it was open. */

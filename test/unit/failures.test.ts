@@ -1,4 +1,5 @@
 import { expect, test } from "vitest";
+import { UnconfirmedChange } from "../../src/errors.js";
 import { storeError } from "../../src/events/postgres/store.js";
 import { describeFailure, describeStatus, mayHaveActed, READ_BEFORE_RETRYING } from "../../src/http/failures.js";
 import type { HttpClientOptions, HttpResponse } from "../../src/http/types.js";
@@ -130,6 +131,19 @@ test("whether a connection never opened is read from its error, which its code a
   // @ts-expect-error: a code says neither which call failed nor what each address gave.
   expect(neverConnected("ECONNREFUSED")).toBe(false);
   expect(neverConnected(failed("ECONNREFUSED"))).toBe(true);
+});
+
+test("a write tried at IPv6 and IPv4, whose first address did not answer in its turn, was never sent", () => {
+  // As Node gives it: each address's error, of the syscall connect, and the first one's code.
+  const ipv6 = Object.assign(failed("ETIMEDOUT", "connect ETIMEDOUT 2001:db8::1:443"), { syscall: "connect" });
+  const ipv4 = Object.assign(failed("ECONNREFUSED", "connect ECONNREFUSED 192.0.2.1:443"), { syscall: "connect" });
+  const everyAddress = Object.assign(new AggregateError([ipv6, ipv4]), { code: "ETIMEDOUT" });
+  const write = describeFailure(everyAddress, "WooCommerce", sent(true), call, options);
+  expect(write).not.toBeInstanceOf(UnconfirmedChange);
+  expect(write.refused).toBe(true);
+  // One that timed out on an open connection may have gone out.
+  const open = Object.assign(failed("ETIMEDOUT", "read ETIMEDOUT"), { syscall: "read" });
+  expect(describeFailure(open, "WooCommerce", sent(true), call, options)).toBeInstanceOf(UnconfirmedChange);
 });
 
 test("a public API waiter chose, not a setting, is not said to be a setting's fault when it cannot be reached", () => {
