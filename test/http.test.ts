@@ -1078,6 +1078,19 @@ describe("cache and coalescing", () => {
     expect(fake.count("/shared-drip")).toBe(1);
   });
 
+  test("a shared read whose retry had not begun to answer by the deadline says it did not answer", async () => {
+    // The first answer, a 503, came whole; the request sent again after it gets none in time.
+    fake.queue.push(json(503, "{}"), { ...json(200, "{}"), delayMs: 3_000 });
+    const api = client({ minRetryDelayMs: 10 });
+    const first = failure(api.json(counter, "/shared-retried", {}, call(1_000)));
+    const second = await failure(api.json(counter, "/shared-retried", {}, call(500)));
+    const silent =
+      /^Test API \(127\.0\.0\.1:\d+\) did not answer before the tool call's deadline; try again later, or ask for less at once\.$/;
+    expect(second.message).toMatch(silent);
+    expect((await first).message).toMatch(silent);
+    expect(fake.count("/shared-retried")).toBe(2);
+  });
+
   test("callers sharing a load all hear its deadline in words", async () => {
     fake.delayMs = 2_000;
     const api = client();

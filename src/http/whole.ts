@@ -16,7 +16,8 @@ export const wholeAnswers: Dispatcher.DispatcherComposeInterceptor = (dispatch) 
 /**
  * How far a request that several callers share has got, given with its dispatch options as
  * `progress`: each caller leaves it at its own deadline without hearing its end, and says from
- * this whether the answer had begun.
+ * this whether the answer had begun. `begun` holds while an answer is coming and not all of it
+ * has: the try under way's, not one before it that was sent again.
  */
 export interface Progress {
   begun: boolean;
@@ -58,7 +59,10 @@ class WholeAnswer implements Dispatcher.DispatchHandler, Dispatcher.DispatchCont
   constructor(
     private readonly handler: Dispatcher.DispatchHandler,
     private readonly progress: Progress | undefined,
-  ) {}
+  ) {
+    // Each try is a request of its own: an answer to one before it (a 503 sent again) is no answer to this.
+    if (progress) progress.begun = false;
+  }
 
   get aborted(): boolean {
     return this.#reason !== null || (this.#connection?.aborted ?? false);
@@ -114,6 +118,8 @@ class WholeAnswer implements Dispatcher.DispatchHandler, Dispatcher.DispatchCont
 
   onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
     this.#trailers = trailers;
+    // All of it came: a wait to send it again after is no answer cut off.
+    if (this.progress) this.progress.begun = false;
     if (this.#start) {
       const { statusCode, headers, statusMessage } = this.#start;
       // An empty body is in no coding, whatever its Content-Encoding says: decoded, it would be a
