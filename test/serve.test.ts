@@ -2962,6 +2962,14 @@ describe("OAuth access tokens", () => {
       expect(again.stderr()).toContain(
         `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 200, but not JSON)`,
       );
+      // JSON cut off midway is not said to be no JSON.
+      keys = { ...json(200, JSON.stringify({ keys: [{ kty: "RSA", n: "0".repeat(64) }] })), breakAfter: 20 };
+      const cut = await initializeAt(again.url, { authorization: `Bearer ${token}` });
+      expect(cut.statusCode).toBe(500);
+      expect(await cut.body.json()).toMatchObject({ error: "server_error" });
+      expect(again.stderr()).toContain(
+        `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 200, but its answer broke off (other side closed))`,
+      );
     } finally {
       await again.close();
       await keyless.close();

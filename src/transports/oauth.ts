@@ -115,13 +115,21 @@ function keysFetch(fetch: Fetch): Fetch {
 
 /**
  * jose's failure to read a key set that answered 200, said with the key set's address as
- * KeysNotServedError says the others: jose's own words name none. Any other failure as it is.
+ * KeysNotServedError says the others: jose's own words name none. jose says "not JSON" of any
+ * answer whose reading failed: only a SyntaxError is that; an answer cut off (the connection
+ * closed, the size limit reached) is said with the reason its reading gave. Any other failure as
+ * it is.
  */
 function unreadableKeys(uri: URL, err: unknown): unknown {
   if (err instanceof errors.JWKSInvalid)
     return new KeysNotServedError(`${uri.href}: 200, but no key set (${err.message})`);
   if (err instanceof errors.JOSEError && err.code === "ERR_JOSE_GENERIC") {
-    return new KeysNotServedError(`${uri.href}: 200, but not JSON`);
+    if (err.cause instanceof SyntaxError) return new KeysNotServedError(`${uri.href}: 200, but not JSON`);
+    // fetch's "terminated", with the reason as its cause.
+    const read = err.cause as (Error & { cause?: Error }) | undefined;
+    return new KeysNotServedError(
+      `${uri.href}: 200, but its answer broke off (${read?.cause?.message ?? read?.message ?? err.message})`,
+    );
   }
   return err;
 }
