@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { expect, test } from "vitest";
 import { UnconfirmedChange } from "../../src/errors.js";
 import { storeError } from "../../src/events/postgres/store.js";
@@ -144,6 +145,21 @@ test("a write tried at IPv6 and IPv4, whose first address did not answer in its 
   // One that timed out on an open connection may have gone out.
   const open = Object.assign(failed("ETIMEDOUT", "read ETIMEDOUT"), { syscall: "read" });
   expect(describeFailure(open, "WooCommerce", sent(true), call, options)).toBeInstanceOf(UnconfirmedChange);
+});
+
+test("docs/behaviour.md quotes what a response timeout is said as, of a read and of a write", () => {
+  const page = readFileSync(new URL("../../docs/behaviour.md", import.meta.url), "utf8").replace(/\s+/g, " ");
+  const said = (code: string, changes: boolean) =>
+    describeFailure(failed(code), "WooCommerce", sent(changes), call, options).message;
+  for (const [code, changes, words] of [
+    ["UND_ERR_HEADERS_TIMEOUT", false, "did not send its answer's headers within 15 s"],
+    ["UND_ERR_BODY_TIMEOUT", false, "began to answer, then stopped midway"],
+    ["UND_ERR_HEADERS_TIMEOUT", true, "no answer's headers within 15 s"],
+    ["UND_ERR_BODY_TIMEOUT", true, "its answer stopped midway"],
+  ] as const) {
+    expect(said(code, changes)).toContain(words);
+    expect(page).toContain(`"${words}"`);
+  }
 });
 
 test("a public API waiter chose, not a setting, is not said to be a setting's fault when it cannot be reached", () => {
