@@ -307,12 +307,11 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
     nameSetting: "the channel's host",
     portSetting: "the channel's host and port",
   });
+  const { syscall, errors } = err;
+  const opened = !neverConnected({ code: originalCode, syscall, errors });
   if (why) {
     const failed = `Not sent: ${why}.`;
-    const { syscall, errors } = err;
-    return neverConnected({ code: originalCode, syscall, errors })
-      ? new UpstreamError(failed, undefined, undefined, true)
-      : new ToolError(failed);
+    return opened ? new ToolError(failed) : new UpstreamError(failed, undefined, undefined, true);
   }
   // This machine's reasons, not the channel's settings: no connection opened, so nothing was sent.
   if (NO_HANDLE.includes(originalCode ?? "")) {
@@ -337,6 +336,17 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
     // Cut before the server had the whole message, which it cannot have delivered: an automation tries again.
     return new UpstreamError(
       `Not sent: ${server} cut the connection before it had the message; try again later, or if it lasts, check the channel's host, port and tls.`,
+      undefined,
+      undefined,
+      true,
+    );
+  }
+  if (!opened) {
+    // Tried at each of its addresses, none of which opened: one that did not answer in its turn
+    // (ETIMEDOUT) may come first. Node's error for them all says nothing itself; each one's does.
+    const each = said || (errors ?? []).map((one) => (one as Error).message).join("; ");
+    return new UpstreamError(
+      `Not sent: no connection to ${server} opened (${each}); it or the network is down; try again later.`,
       undefined,
       undefined,
       true,
