@@ -1191,6 +1191,23 @@ describe("status and notes", () => {
     expect(text(held)).not.toMatch(/money|paid/);
   });
 
+  test("a partly refunded order set to refunded or cancelled says what was refunded before, so only what is left is returned", async () => {
+    const refunded = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "refunded" });
+    expect(data(refunded)).toMatchObject({ changed: true, refunded_before: "6.99" });
+    expect(text(refunded)).toMatch(
+      /\nNo money was sent back: .* 6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return\.$/,
+    );
+    woo.shop.reset();
+    const cancelled = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
+    expect(text(cancelled)).toMatch(
+      /cancelling sent no money back\. .* 6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return\.$/,
+    );
+    // An order with no refund before says nothing of one.
+    const whole = await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" });
+    expect(data(whole)).not.toHaveProperty("refunded_before");
+    expect(text(whole)).not.toMatch(/before:/);
+  });
+
   test("a cancel that keeps a payment, and a paid status given without one, say what happened to the money", async () => {
     const cancelled = text(await server.call("eshop_order_update_status", { id: O.processing, status: "cancelled" }));
     expect(cancelled).toMatch(

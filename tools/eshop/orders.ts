@@ -1,3 +1,4 @@
+import Big from "big.js";
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
@@ -78,6 +79,12 @@ const dateTime = z
  */
 function shopSecond(epoch: number, round: (seconds: number) => number): string {
   return new Date(round(epoch / 1000) * 1000).toISOString().slice(0, 19);
+}
+
+/** `amount` less `less`, to as many decimals as the shop writes them: "26.86" less "6.99" is "19.87". */
+function difference(amount: string, less: string): string {
+  const places = Math.max(...[amount, less].map((a) => a.split(".")[1]?.length ?? 0));
+  return new Big(amount).minus(less).toFixed(places);
 }
 
 /**
@@ -434,6 +441,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       order: orderStateOut,
       paid_now: z.boolean().optional(),
       transaction_id: z.string().optional(),
+      refunded_before: z.string().optional(),
       note_id: z.number().optional(),
       note_error: z.string().optional(),
     },
@@ -450,6 +458,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
           // The shop dates a payment when a status it counts paid is set, if the order had no date.
           ...(!before.paid && after.paid ? { paid_now: true } : {}),
           ...(after.transaction_id ? { transaction_id: after.transaction_id } : {}),
+          ...(changed && before.refunded ? { refunded_before: before.refunded } : {}),
         };
         // The note goes with the change, so that the same call again (a retry) adds no second one.
         if (!note) return result;
@@ -484,14 +493,18 @@ export function orderTools(shop: ShopProvider): Tool[] {
         .join(", ");
       const paidSaid = (when: string) =>
         `${heldPaid ? "It was recorded paid" : "It was paid"}${when ? ` (${when})` : ""}${heldPaid ? " before it was put on hold" : ""}`;
+      // A refund recorded before (a part, from the shop's admin) was returned then: told, so that it is not twice.
+      const left = r.refunded_before
+        ? ` ${r.refunded_before} ${r.order.currency} of its ${r.order.total} ${r.order.currency} was refunded before: only the ${difference(r.order.total, r.refunded_before)} ${r.order.currency} left is to return.`
+        : "";
       const money = !r.changed
         ? ""
         : r.order.status === "refunded"
           ? wasPaid
-            ? `\nNo money was sent back: the shop only recorded the refund. ${heldPaid ? `${paidSaid(utcMinute(r.order.paid as string))}. ${refundIt}` : "Return the payment through the payment gateway that took it."}`
+            ? `\nNo money was sent back: the shop only recorded the refund. ${heldPaid ? `${paidSaid(utcMinute(r.order.paid as string))}. ${refundIt}` : "Return the payment through the payment gateway that took it."}${left}`
             : "\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return."
           : r.order.status === "cancelled" && wasPaid
-            ? `\n${paidSaid(r.order.paid ? utcMinute(r.order.paid) : "")}: cancelling sent no money back. ${refundIt}`
+            ? `\n${paidSaid(r.order.paid ? utcMinute(r.order.paid) : "")}: cancelling sent no money back. ${refundIt}${left}`
             : // Set back to await payment (a bounced transfer, a chargeback): the shop keeps the paid
               // date and would take a new payment, while the old one is still taken unless reversed.
               awaitsPayment(r.order) && wasPaid
