@@ -478,6 +478,16 @@ describe("history and lists", () => {
     expect(text(result)).toMatch(/^ECB rates against EUR, 5 fixings from 2026-08-24 to 2026-08-28:\nUSD: /);
   });
 
+  test("a range of one fixing is said to have one fixing", async () => {
+    const result = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["USD"],
+      start: "2026-08-28",
+      end: "2026-08-30",
+    });
+    expect(text(result)).toMatch(/^ECB rates against EUR, 1 fixing from 2026-08-28 to 2026-08-28:\nUSD: /);
+  });
+
   test("CNB history across a year boundary reads both years", async () => {
     const before = cnb.count("/cnbapi/exrates/daily-year");
     const result = await server.call("currency_history", {

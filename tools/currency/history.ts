@@ -123,7 +123,7 @@ export function historyTool({ configured, pick }: Sources): Tool {
       };
     },
     render(r) {
-      const head = `${sourceLabel(r.source)} rates against ${r.base}, ${r.days.length} fixings from ${r.start} to ${r.end}:`;
+      const head = `${sourceLabel(r.source)} rates against ${r.base}, ${r.days.length} ${r.days.length === 1 ? "fixing" : "fixings"} from ${r.start} to ${r.end}:`;
       const currencies = [...new Set(r.days.flatMap((day) => day.rates.map((row) => row.currency)))];
       const lines = currencies.map((currency) => {
         const points = r.days.flatMap((day) => {
