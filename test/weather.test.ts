@@ -218,6 +218,11 @@ describe(`at ${AFTERNOON}`, () => {
       expect(data<{ note: string }>(coded).note).toMatch(/drop country_code\.$/);
     });
 
+    test("country_code UK, as people write the United Kingdom, asks for GB, its ISO 3166-1 code", async () => {
+      await server.call("weather_geocode", { name: "London", country_code: "uk" });
+      expect(geocoding.requests.at(-1)?.query.get("countryCode")).toBe("GB");
+    });
+
     test("more than 10 places, a one-letter name or a code not of two letters is refused before any request", async () => {
       let before = geocoding.requests.length;
       for (const args of [{ name: "Paris", count: 11 }, { name: "P" }, { name: "Paris", country_code: "USA" }]) {

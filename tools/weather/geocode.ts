@@ -16,7 +16,8 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
         .string()
         .trim()
         .regex(/^[A-Za-z]{2}$/, "must be a two-letter ISO 3166-1 country code such as CZ, DE or US")
-        .transform((code) => code.toUpperCase())
+        // UK is how people write the United Kingdom, and ISO 3166-1 reserves it for GB, the only code the geocoder knows.
+        .transform((code) => (code.toUpperCase() === "UK" ? "GB" : code.toUpperCase()))
         .optional()
         .describe("ISO 3166-1 alpha-2: CZ, DE, US."),
       language: z
