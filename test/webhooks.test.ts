@@ -955,6 +955,24 @@ describe("what agents see", () => {
     expect(trimmed.structuredContent).toMatchObject({ payload: '{"id":99}' });
   });
 
+  test("events_get says amounts are in minor units only when the fields it shows hold one", async () => {
+    const session = await inProcess();
+    const body = JSON.stringify({
+      id: "evt_minor_fields",
+      type: "payment_intent.succeeded",
+      data: { object: { id: "pi_minor", amount: 9887, currency: "eur" } },
+    });
+    const posted = await postStripe(body);
+    expect(posted.status).toBe(200);
+    const minor = "Stripe writes amounts in the currency's minor units: 9887 EUR is 98.87 EUR.";
+    expect((await session.call("events_get", { id: posted.body.id })).structuredContent).toMatchObject({ note: minor });
+    const amounts = await session.call("events_get", { id: posted.body.id, fields: ["data"] });
+    expect(amounts.structuredContent).toMatchObject({ note: minor });
+    const none = await session.call("events_get", { id: posted.body.id, fields: ["id", "type"] });
+    expect(none.structuredContent).not.toHaveProperty("note");
+    expect(text(none)).not.toContain("minor units");
+  });
+
   test("a payload too large for a model's context is cut, and the result says how to read it in parts", async () => {
     const session = await inProcess();
     // As large as this listener takes (WAITER_WEBHOOKS_MAX_BODY_BYTES, 64 KiB); a real one takes 1 MiB.

@@ -164,8 +164,6 @@ function fullEvent(
   const exact = parseExact(event);
   const parsed = exact?.value;
   const notes: string[] = [];
-  const units = minorUnitsNote([event]);
-  if (units) notes.push(units);
   if (exact?.repeated.length) {
     const keys = exact.repeated.slice(0, 10).map(quote).join(", ");
     notes.push(
@@ -183,6 +181,9 @@ function fullEvent(
   } else if (fields) {
     notes.push("fields picks top-level fields of a JSON object, which this payload is not: it is shown whole.");
   }
+  // Said of the fields shown: fields that leave out every amount show none to read in minor units.
+  const units = minorUnitsNote([{ ...event, payload }]);
+  if (units) notes.unshift(units);
   const shown = firstCharacters(payload, MAX_PAYLOAD);
   if (shown.length < payload.length) {
     const invalid = event.isJson ? ", so it is not valid JSON as given" : "";
