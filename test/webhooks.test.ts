@@ -1117,12 +1117,17 @@ describe("what agents see", () => {
       ids.push((await post("svc", body, headers)).body.id);
     }
     const newerPage = await session.call("events_list", { since: first.cursor, limit: 2 });
-    const newer = newerPage.structuredContent as { events: { id: string }[]; next_before?: string };
+    const newer = newerPage.structuredContent as { events: { id: string }[]; next_before?: string; note?: string };
     expect(newer.events.map((e) => e.id)).toEqual([ids[2], ids[1]]);
-    // Without since, the pages back would go on past it, to events read before.
-    expect(text(newerPage)).toContain(
-      `Older events match: pass before="${newer.next_before}" with since="${first.cursor}".`,
-    );
+    // Without since, the pages back would go on past it, to events read before: said in the
+    // structured result too, which is all some clients give the model.
+    const keepSince = `Keep since="${first.cursor}" when paging back with before: without it, the pages go on past it.`;
+    expect(newer.note).toBe(keepSince);
+    expect(text(newerPage)).toContain(`Older events match: pass before="${newer.next_before}".\n${keepSince}`);
+    // With no since to keep, nothing is said of it.
+    const unbounded = await session.call("events_list", { limit: 1 });
+    expect(unbounded.structuredContent).toHaveProperty("next_before");
+    expect(unbounded.structuredContent).not.toHaveProperty("note");
     const older = (await session.call("events_list", { since: first.cursor, before: newer.next_before, limit: 2 }))
       .structuredContent as { events: { id: string }[]; next_before?: string };
     expect(older.events.map((e) => e.id)).toEqual([ids[0]]);

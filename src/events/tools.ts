@@ -352,18 +352,26 @@ export function eventsToolset(
           const shown = found.slice(0, limit);
           const last = shown.at(-1);
           const now = Math.max(Math.min(latest, pagedFrom(args.before) ?? latest), after);
+          const nextBefore = found.length > limit && last ? `${cursorOf(last.seq)}-${now}` : undefined;
+          // Without since, the pages back would go on past it, to the events read before it. Said in
+          // the note, which a client that gives the model only structuredContent passes on too.
+          const keepSince =
+            nextBefore && args.since
+              ? `Keep since="${storedId(args.since)}" when paging back with before: without it, the pages go on past it.`
+              : undefined;
           const notes = [
             ...(args.since ? [(await droppedUnread(store, after)).note] : []),
             shown.length === 0 ? await typeHint(store, filter, latest) : minorUnitsNote(shown),
+            keepSince,
           ].filter((note) => note !== undefined);
           return {
             events: shown.map(summary),
             cursor: cursorOf(now),
-            ...(found.length > limit && last ? { next_before: `${cursorOf(last.seq)}-${now}` } : {}),
+            ...(nextBefore ? { next_before: nextBefore } : {}),
             ...(notes.length ? { note: notes.join(" ") } : {}),
           };
         },
-        render(r, args) {
+        render(r) {
           const note = r.note ? `\n${r.note}` : "";
           if (r.events.length === 0) return `No matching events. Cursor for later: ${r.cursor}.${note}`;
           // Type and gist are quoted as string literals: the sender wrote them, not waiter.
@@ -371,9 +379,8 @@ export function eventsToolset(
             (e) =>
               `${e.id}  ${e.received_at}  ${e.source}  type: ${JSON.stringify(e.type)}${e.acked ? "  (acked)" : ""}  payload: ${JSON.stringify(e.gist)}`,
           );
-          // Without since, the pages back would go on past it, to the events read before it.
-          const within = args.since ? ` with since="${storedId(args.since)}"` : "";
-          const more = r.next_before ? `\nOlder events match: pass before="${r.next_before}"${within}.` : "";
+          // That since goes with it is the note's to say.
+          const more = r.next_before ? `\nOlder events match: pass before="${r.next_before}".` : "";
           return `${r.events.length} event${r.events.length === 1 ? "" : "s"}, newest first (summaries of third-party data):\n${lines.join("\n")}\nCursor for newer events: ${r.cursor}.${more}${note}`;
         },
       });
