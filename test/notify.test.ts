@@ -876,6 +876,53 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a login the mail server answers out of turn is said not to complete, and is not tried again", async () => {
+    // Offers AUTH LOGIN, and answers it as if the login were done, where it should ask for the user.
+    const skipping = createServer((socket) => {
+      socket.on("error", () => {});
+      socket.write("220 mail.shop.example ESMTP\r\n");
+      let lines = "";
+      socket.on("data", (chunk: Buffer) => {
+        lines += chunk.toString();
+        for (let end = lines.indexOf("\r\n"); end >= 0; end = lines.indexOf("\r\n")) {
+          const line = lines.slice(0, end);
+          lines = lines.slice(end + 2);
+          if (line.startsWith("EHLO")) socket.write("250-mail.shop.example\r\n250 AUTH LOGIN\r\n");
+          else if (line === "AUTH LOGIN") socket.write("235 2.7.0 Accepted\r\n");
+          else socket.write("221 Bye\r\n");
+        }
+      });
+    });
+    await new Promise<void>((resolve) => skipping.listen(0, "127.0.0.1", resolve));
+    const port = (skipping.address() as AddressInfo).port;
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office(port, { user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
+      SMTP_PASSWORD,
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        /b@shop.example: Not sent: the login to the mail server did not complete, as it answered AUTH LOGIN out of turn \(235 2\.7\.0 Accepted\); check the channel's user and the password in the variable its passwordEnv names, and which login mechanisms the server offers, as sending it again will not help\.$/,
+      );
+      expect(text(result)).not.toMatch(/try again later/);
+      // Each connection logs in the same way: an automation's step does not try again.
+      const channel = { host: "127.0.0.1", port, tls: "none", user: "waiter", password: SMTP_PASSWORD } as SmtpOptions;
+      const failure = {
+        code: "EAUTH",
+        responseCode: 334,
+        response: "334 ",
+        command: "AUTH PLAIN",
+        message: "Invalid login: 334 ",
+      };
+      expect(smtpFailure(failure, channel)).not.toHaveProperty("refused", true);
+      expect(smtpFailure(failure, channel).message).toMatch(/^Not sent: the login to the mail server did not complete/);
+    } finally {
+      await team.close();
+      await new Promise<void>((resolve) => skipping.close(() => resolve()));
+    }
+  });
+
   test("a mail server nothing listens for, whose name does not resolve, or that cuts the connection is said so in words", async () => {
     // A port nothing listens on: taken, then freed.
     const probe = createServer();

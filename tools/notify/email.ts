@@ -200,8 +200,8 @@ const NOT_TLS = /wrong version number|packet length too long|unknown protocol/;
  * Why a message the server never had whole was not sent, and what to change. A 4xx is "not
  * done, try later" (RFC 5321 4.2.1: greylisting, too many connections, a busy mailbox), and so are
  * a code that is neither 4xx nor 5xx and a server that could not be reached at all: an automation
- * tries again. A 5xx, a login refused or
- * TLS that fails will fail again until the channel changes.
+ * tries again. A 5xx, a login refused or answered out of turn, or TLS that fails will fail again
+ * until the channel changes.
  */
 export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string): ToolError {
   const { responseCode, response, command, code, originalCode, message, timeoutType } = err;
@@ -225,9 +225,17 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
       `Not sent: the mail server does not offer STARTTLS (${said}); if it takes TLS from the start, use tls "tls" and its port for that (usually 465).`,
     );
   }
-  if (responseCode && (responseCode < 400 || responseCode >= 600)) {
-    // Only a 4xx or 5xx refuses a command (RFC 5321 4.2.1): another code is a server out of step,
-    // which stopped the message before it had it whole, and may answer right on a new connection.
+  // Only a 4xx or 5xx refuses a command (RFC 5321 4.2.1): another code is a server out of step.
+  const outOfTurn = !!responseCode && (responseCode < 400 || responseCode >= 600);
+  if (outOfTurn && code === "EAUTH" && command?.startsWith("AUTH ")) {
+    // A login the server answers out of step (AUTH LOGIN answered 235 where it asks for the user)
+    // goes the same way on every connection: trying again later will not mend it.
+    return new ToolError(
+      `Not sent: the login to the mail server did not complete, as it answered ${command} out of turn (${said}); check the channel's user and the password in the variable its passwordEnv names, and which login mechanisms the server offers, as sending it again will not help.`,
+    );
+  }
+  if (outOfTurn) {
+    // Out of step before it had the message whole, it may answer right on a new connection.
     return new UpstreamError(
       `The mail server answered out of turn (${said}): not sent; try again later.`,
       responseCode,
