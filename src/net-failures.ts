@@ -38,6 +38,19 @@ export function neverConnected(err: SocketError): boolean {
   return errors?.length ? errors.every((each) => neverConnected(each as SocketError)) : false;
 }
 
+/**
+ * The code that tells most of why a connection failed. One tried at several addresses (IPv6 and
+ * IPv4) that opened at none takes the first one's code, and an address that did not answer in its
+ * turn (ETIMEDOUT, after 250 ms: a broken IPv6 path) may come before one that refused: a refusal
+ * says the service is down, a timeout only that something on the way dropped the connection.
+ */
+export function tellingCode(err: SocketError): string | undefined {
+  const codes = (err.errors ?? []).map((each) => (each as SocketError).code);
+  return (
+    codes.find((code) => code === "ECONNREFUSED") ?? codes.find((code) => code && code !== "ETIMEDOUT") ?? err.code
+  );
+}
+
 /** A connection cut once it was open. */
 export const CUT = ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"];
 

@@ -7,6 +7,7 @@ import {
   neverConnected,
   notConnected,
   type SocketError,
+  tellingCode,
   UNTRUSTED,
 } from "../net-failures.js";
 import { oneLine } from "../shown.js";
@@ -194,7 +195,7 @@ function connectionFailure(
   where: string,
   { url, changes, urlSetting, urlIsWaitersOwn, changeAdvice }: Sent,
 ): UpstreamError {
-  const code = (err as { code?: string }).code ?? "";
+  const code = tellingCode(err as SocketError) ?? "";
   const message = oneLine(err instanceof Error ? err.message : String(err));
   // TLS fails before the request is sent: nothing was carried out, and a retry will not mend it.
   const insecure = tlsFailure(err, code, message, url.hostname, urlIsWaitersOwn ? undefined : urlSetting);

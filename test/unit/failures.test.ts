@@ -147,6 +147,31 @@ test("a write tried at IPv6 and IPv4, whose first address did not answer in its 
   expect(describeFailure(open, "WooCommerce", sent(true), call, options)).toBeInstanceOf(UnconfirmedChange);
 });
 
+test("a connection tried at IPv6 and IPv4 that opened at neither is said by its most telling error, not its first", () => {
+  // As Node builds it: each address's error, of the syscall connect, and the first one's code.
+  const ipv6 = Object.assign(failed("ETIMEDOUT", "connect ETIMEDOUT 2001:db8::1:443"), { syscall: "connect" });
+  const ipv4 = Object.assign(failed("ECONNREFUSED", "connect ECONNREFUSED 192.0.2.1:443"), { syscall: "connect" });
+  const refused = `^Could not reach ${where}: the connection was refused, as nothing listens there; try again later, or if it lasts, check the port in WAITER_WOO_URL\\.$`;
+  // A broken IPv6 path times out first; the refusal at IPv4 says the service is down.
+  for (const errors of [
+    [ipv6, ipv4],
+    [ipv4, ipv6],
+  ]) {
+    const everyAddress = Object.assign(new AggregateError(errors), { code: errors[0]?.code });
+    for (const changes of [true, false]) {
+      const failure = describeFailure(everyAddress, "WooCommerce", sent(changes, "WAITER_WOO_URL"), call, options);
+      expect(failure.message).toMatch(new RegExp(refused));
+      expect(failure.refused).toBe(true);
+    }
+  }
+  // Timed out at both, it is a timeout still.
+  const ipv4Timeout = Object.assign(failed("ETIMEDOUT", "connect ETIMEDOUT 192.0.2.1:443"), { syscall: "connect" });
+  const bothTimedOut = Object.assign(new AggregateError([ipv6, ipv4Timeout]), { code: "ETIMEDOUT" });
+  expect(describeFailure(bothTimedOut, "WooCommerce", sent(false), call, options).message).toBe(
+    "The connection to WooCommerce (shop.example) timed out; the service or the network is down, try again later.",
+  );
+});
+
 test("docs/behaviour.md quotes what a response timeout is said as, of a read and of a write", () => {
   const page = readFileSync(new URL("../../docs/behaviour.md", import.meta.url), "utf8").replace(/\s+/g, " ");
   const said = (code: string, changes: boolean) =>
