@@ -1292,7 +1292,7 @@ test("a connection to the mail server this machine could not open (no file handl
   expect(route).toMatchObject({ refused: true });
 });
 
-test("a mail server tried at IPv6 and IPv4, whose first address did not answer in its turn, was sent nothing and may be sent again", () => {
+test("a mail server tried at IPv6 and IPv4, whose first address did not answer in its turn, is said by the one that refused, sent nothing and may be sent again", () => {
   const channel = { host: "smtp.shop.example", port: 587, tls: "starttls" } as SmtpOptions;
   // As nodemailer gives Node's failure at every address: each one's error, the first one's code kept as originalCode.
   const ipv6 = Object.assign(new Error("connect ETIMEDOUT 2001:db8::25:587"), {
@@ -1308,9 +1308,22 @@ test("a mail server tried at IPv6 and IPv4, whose first address did not answer i
     channel,
   );
   expect(failure.message).toBe(
-    "Not sent: no connection to the mail server smtp.shop.example:587 opened (connect ETIMEDOUT 2001:db8::25:587; connect ECONNREFUSED 192.0.2.25:587); it or the network is down; try again later.",
+    "Not sent: the connection to the mail server smtp.shop.example:587 was refused, as nothing listens there; try again later, or if it lasts, check the channel's host and port.",
   );
   expect(failure).toMatchObject({ refused: true });
+  // Neither answered in its turn: each address's reason.
+  const ipv4Silent = Object.assign(new Error("connect ETIMEDOUT 192.0.2.25:587"), {
+    code: "ETIMEDOUT",
+    syscall: "connect",
+  });
+  const silent = smtpFailure(
+    { code: "ESOCKET", originalCode: "ETIMEDOUT", command: "CONN", message: "", errors: [ipv6, ipv4Silent] },
+    channel,
+  );
+  expect(silent.message).toBe(
+    "Not sent: no connection to the mail server smtp.shop.example:587 opened (connect ETIMEDOUT 2001:db8::25:587; connect ETIMEDOUT 192.0.2.25:587); it or the network is down; try again later.",
+  );
+  expect(silent).toMatchObject({ refused: true });
 });
 
 describe("channels checked when waiter serve or listen starts", () => {

@@ -9,6 +9,7 @@ import {
   neverConnected,
   notConnected,
   notTrusted,
+  tellingCode,
   UNTRUSTED,
 } from "../../src/net-failures.js";
 import { cut, oneLine, withoutSecrets } from "../../src/shown.js";
@@ -309,20 +310,22 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
     );
   }
   const server = `the mail server ${host}:${port}`;
-  const why = notConnected(originalCode, {
+  const socket = { code: originalCode, syscall: err.syscall, errors: err.errors };
+  // Tried at IPv6 and IPv4, by the address that tells most: a refusal over a timeout in its turn.
+  const failed = tellingCode(socket);
+  const why = notConnected(failed, {
     name: `the mail server's name ${host}`,
     connection: `the connection to ${server}`,
     nameSetting: "the channel's host",
     portSetting: "the channel's host and port",
   });
-  const { syscall, errors } = err;
-  const opened = !neverConnected({ code: originalCode, syscall, errors });
+  const opened = !neverConnected(socket);
   if (why) {
-    const failed = `Not sent: ${why}.`;
-    return opened ? new ToolError(failed) : new UpstreamError(failed, undefined, undefined, true);
+    const notSent = `Not sent: ${why}.`;
+    return opened ? new ToolError(notSent) : new UpstreamError(notSent, undefined, undefined, true);
   }
   // This machine's reasons, not the channel's settings: no connection opened, so nothing was sent.
-  if (NO_HANDLE.includes(originalCode ?? "")) {
+  if (NO_HANDLE.includes(failed ?? "")) {
     return new UpstreamError(
       `Not sent: waiter has no file handle left for a connection to ${server} (too many open at once, or its ulimit -n too low); try again later, or if it lasts, tell whoever runs waiter.`,
       undefined,
@@ -330,7 +333,7 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
       true,
     );
   }
-  if (NO_ROUTE.includes(originalCode ?? "")) {
+  if (NO_ROUTE.includes(failed ?? "")) {
     return new UpstreamError(
       `Not sent: this machine has no route to ${server} (its network is down or unreachable); try again later, or if it lasts, check this machine's network.`,
       undefined,
@@ -340,7 +343,7 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
   }
   // nodemailer's words for a connection the server closed while a command waited for its answer.
   const closed = code === "ECONNECTION" && command === "CONN" && !originalCode;
-  if (closed || CUT.includes(originalCode ?? "")) {
+  if (closed || CUT.includes(failed ?? "")) {
     // Cut before the server had the whole message, which it cannot have delivered: an automation tries again.
     return new UpstreamError(
       `Not sent: ${server} cut the connection before it had the message; try again later, or if it lasts, check the channel's host, port and tls.`,
@@ -350,9 +353,9 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
     );
   }
   if (!opened) {
-    // Tried at each of its addresses, none of which opened: one that did not answer in its turn
-    // (ETIMEDOUT) may come first. Node's error for them all says nothing itself; each one's does.
-    const each = said || (errors ?? []).map((one) => (one as Error).message).join("; ");
+    // Tried at each of its addresses, none of which opened, for reasons named nowhere above:
+    // Node's error for them all says nothing itself; each one's does.
+    const each = said || (err.errors ?? []).map((one) => (one as Error).message).join("; ");
     return new UpstreamError(
       `Not sent: no connection to ${server} opened (${each}); it or the network is down; try again later.`,
       undefined,
