@@ -1294,32 +1294,18 @@ test("a connection to the mail server this machine could not open (no file handl
 
 test("a mail server tried at IPv6 and IPv4, whose first address did not answer in its turn, is said by the one that refused, sent nothing and may be sent again", () => {
   const channel = { host: "smtp.shop.example", port: 587, tls: "starttls" } as SmtpOptions;
+  const at = (code: string, address: string) =>
+    Object.assign(new Error(`connect ${code} ${address}:587`), { code, syscall: "connect" });
   // As nodemailer gives Node's failure at every address: each one's error, the first one's code kept as originalCode.
-  const ipv6 = Object.assign(new Error("connect ETIMEDOUT 2001:db8::25:587"), {
-    code: "ETIMEDOUT",
-    syscall: "connect",
-  });
-  const ipv4 = Object.assign(new Error("connect ECONNREFUSED 192.0.2.25:587"), {
-    code: "ECONNREFUSED",
-    syscall: "connect",
-  });
-  const failure = smtpFailure(
-    { code: "ESOCKET", originalCode: "ETIMEDOUT", command: "CONN", message: "", errors: [ipv6, ipv4] },
-    channel,
-  );
-  expect(failure.message).toBe(
+  const failedAt = (...errors: Error[]) =>
+    smtpFailure({ code: "ESOCKET", originalCode: "ETIMEDOUT", command: "CONN", message: "", errors }, channel);
+  const refused = failedAt(at("ETIMEDOUT", "2001:db8::25"), at("ECONNREFUSED", "192.0.2.25"));
+  expect(refused.message).toBe(
     "Not sent: the connection to the mail server smtp.shop.example:587 was refused, as nothing listens there; try again later, or if it lasts, check the channel's host and port.",
   );
-  expect(failure).toMatchObject({ refused: true });
+  expect(refused).toMatchObject({ refused: true });
   // Neither answered in its turn: each address's reason.
-  const ipv4Silent = Object.assign(new Error("connect ETIMEDOUT 192.0.2.25:587"), {
-    code: "ETIMEDOUT",
-    syscall: "connect",
-  });
-  const silent = smtpFailure(
-    { code: "ESOCKET", originalCode: "ETIMEDOUT", command: "CONN", message: "", errors: [ipv6, ipv4Silent] },
-    channel,
-  );
+  const silent = failedAt(at("ETIMEDOUT", "2001:db8::25"), at("ETIMEDOUT", "192.0.2.25"));
   expect(silent.message).toBe(
     "Not sent: no connection to the mail server smtp.shop.example:587 opened (connect ETIMEDOUT 2001:db8::25:587; connect ETIMEDOUT 192.0.2.25:587); it or the network is down; try again later.",
   );
