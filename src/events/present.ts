@@ -170,7 +170,7 @@ function gist(event: StoredEvent): string {
     }
   }
   // Lists and deeper objects only (a batch of orders): the line shows them as sent, not an empty {}.
-  if (fields.length === 0) return oneLine(stringifyLossless(facts) ?? "", 120);
+  if (fields.length === 0) return oneLine(jsonStart(facts, 120), 120);
   // The line shows 120 characters: a longer string is cut first, not copied and scanned whole.
   const shown = fields
     .filter(([key, value]) => !repeatsType(key, value) && (TEST_MODE[key]?.(value) ?? true))
@@ -181,6 +181,37 @@ function gist(event: StoredEvent): string {
     .sort((a, b) => a.rank - b.rank)
     .map(({ field }) => field);
   return oneLine(stringifyLossless(Object.fromEntries(ordered)) ?? "", 120);
+}
+
+/**
+ * The start of `value` as JSON, past `max` characters where it is longer: a line needs no more, and
+ * a megabyte of lists is not written whole for each line of events_list.
+ */
+function jsonStart(value: unknown, max: number): string {
+  let text = "";
+  const write = (item: unknown) => {
+    if (Array.isArray(item)) {
+      text += "[";
+      for (let i = 0; i < item.length; i++) {
+        if (text.length > max) return;
+        text += i > 0 ? "," : "";
+        write(item[i]);
+      }
+      text += "]";
+    } else if (isRecord(item)) {
+      text += "{";
+      let first = true;
+      for (const key in item) {
+        if (text.length > max) return;
+        text += `${first ? "" : ","}${JSON.stringify(firstCharacters(key, max))}:`;
+        write(item[key]);
+        first = false;
+      }
+      text += "}";
+    } else text += stringifyLossless(typeof item === "string" ? firstCharacters(item, max) : item) ?? "null";
+  };
+  write(value);
+  return text;
 }
 
 /** The senders that write a payment's sums in the currency's minor units (9887 for 98.87), by scheme. */

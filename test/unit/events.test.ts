@@ -5,6 +5,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { type CallToolResult, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import Database from "better-sqlite3";
+import { stringify } from "lossless-json";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { type Automation, automation } from "../../src/automations/rules.js";
 import { loadConfig } from "../../src/config.js";
@@ -17,6 +18,12 @@ import { createServer, enabledTools } from "../../src/server.js";
 import { clock } from "../../src/time.js";
 import { toolsets } from "../../src/toolsets.js";
 import { webhooksOf } from "../../src/webhooks/settings.js";
+
+// As it is, counted: what a line of events_list costs is what lossless-json is asked to write.
+vi.mock("lossless-json", async (actual) => {
+  const lossless = await actual<typeof import("lossless-json")>();
+  return { ...lossless, stringify: vi.fn(lossless.stringify) };
+});
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -499,6 +506,18 @@ test("each listed event's gist shows what it is about, not its envelope: the tel
     '{"amount":"98.87","order_id":7084}',
     '{"currency":"eur","metadata.order_id":"7081","id":"pi_9","amount_received":1999,"object":"payment_intent"}',
   ]);
+});
+
+test("a line of a payload of lists only writes as much of them as it shows, not the whole payload", async () => {
+  const { store, call } = await served();
+  const orders = Array.from({ length: 20_000 }, (_, i) => ({ id: i, lines: [{ sku: `KAVA-${i}`, qty: 1 }] }));
+  await addTrial(store, "batch", JSON.stringify({ data: { orders } }), "orders.batch");
+  vi.mocked(stringify).mockClear();
+  const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
+  // The list as sent, cut as any line is.
+  expect(listed.events[0]?.gist).toBe(`${JSON.stringify({ orders }).slice(0, 119)}…`);
+  const written = vi.mocked(stringify).mock.results.map(({ value }) => String(value ?? "").length);
+  expect(Math.max(0, ...written)).toBeLessThan(200);
 });
 
 /** A webhook body as the provider's docs show it, from test/fakes/samples. */
