@@ -450,15 +450,21 @@ export function eventsToolset(
            * it at once in gists where a wait a time would bring each payload whole.
            */
           const answered = async (event: StoredEvent) => {
-            const more = await store.firstAfter(filter, event.seq);
+            // Found, the event is answered: a store that fails now says only less of what is around it.
+            const more = await store.firstAfter(filter, event.seq).catch(() => undefined);
             const backlog = more
               ? `More matching events arrived after it: events_list with since="${cursorOf(event.seq)}" lists them at once.`
               : undefined;
-            const note = [dropped.note, backlog].filter((part) => part !== undefined).join(" ");
+            let unread: string | undefined;
+            const whole = await withRuns(event, undefined).catch((err: unknown) => {
+              unread = `The automations that ran on it could not be read (${err instanceof Error ? err.message : String(err)}): events_get names them.`;
+              return fullEvent(event, undefined);
+            });
+            const note = [dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
             return {
               timed_out: false,
               cursor: cursorOf(event.seq),
-              event: await withRuns(event, undefined),
+              event: whole,
               ...(note ? { note } : {}),
             };
           };

@@ -181,6 +181,27 @@ test("events_wait on a store that cannot answer ends at once with what failed, i
   expect(performance.now() - started).toBeLessThan(2_000);
 });
 
+test("events_wait answers the event it found though the store fails as it reads what is around it", async () => {
+  const { store, call, text } = await served();
+  const { cursor } = (await call("events_list", {})).structuredContent as { cursor: string };
+  const { id } = await addTrial(store, "f1");
+  const { seq } = (await store.get(id)) as { seq: number };
+  const firstAfter = store.firstAfter.bind(store);
+  // The event is found; the look for more behind it, and for the automations that ran on it, fail.
+  vi.spyOn(store, "firstAfter").mockImplementation((filter, after) =>
+    after === seq ? Promise.reject(new Error("disk I/O error")) : firstAfter(filter, after),
+  );
+  vi.spyOn(store.runs, "list").mockRejectedValue(new Error("disk I/O error"));
+  const result = await call("events_wait", { since: cursor, timeout_s: 1 });
+  expect(result.isError).toBeFalsy();
+  expect(result.structuredContent).toMatchObject({
+    timed_out: false,
+    event: { id },
+    note: "The automations that ran on it could not be read (disk I/O error): events_get names them.",
+  });
+  expect(text(result)).toContain("could not be read (disk I/O error)");
+});
+
 /** Stores an event of the source "trial", as its listener would. */
 function trialEvent(dedupeId: string, body = "{}", type = "order.paid") {
   return {
