@@ -163,18 +163,24 @@ function gist(event: StoredEvent): string {
         (key === "status" && value.toLowerCase() === implied)));
   const scalar = (value: unknown) => value === null || typeof value !== "object" || isLosslessNumber(value);
   const fields: [string, unknown][] = [];
+  // A list, or a list or object within an object: what no field of the line stands for.
+  let deeper = false;
   for (const [key, value] of Object.entries(facts)) {
     if (scalar(value)) fields.push([key, value]);
     else if (isRecord(value)) {
-      for (const [inner, nested] of Object.entries(value)) if (scalar(nested)) fields.push([`${key}.${inner}`, nested]);
-    }
+      for (const [inner, nested] of Object.entries(value)) {
+        if (scalar(nested)) fields.push([`${key}.${inner}`, nested]);
+        else deeper = true;
+      }
+    } else deeper = true;
   }
-  // Lists and deeper objects only (a batch of orders): the line shows them as sent, not an empty {}.
-  if (fields.length === 0) return oneLine(jsonStart(facts, 120), 120);
   // The line shows 120 characters: a longer string is cut first, not copied and scanned whole.
   const shown = fields
     .filter(([key, value]) => !repeatsType(key, value) && (TEST_MODE[key]?.(value) ?? true))
     .map(([key, value]): [string, unknown] => [key, typeof value === "string" ? firstCharacters(value, 120) : value]);
+  // Lists and deeper objects only, but for what the line leaves out (a batch of orders, its type
+  // beside it): the line shows them as sent, not an empty {}.
+  if (shown.length === 0 && (deeper || fields.length === 0)) return oneLine(jsonStart(facts, 120), 120);
   // Sorting keeps the payload's order among fields equally telling.
   const ordered = shown
     .map((field) => ({ field, rank: rank(field, word, facts) }))

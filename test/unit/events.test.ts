@@ -541,6 +541,21 @@ test("a line of a payload of lists only writes as much of them as it shows, not 
   expect(Math.max(0, ...written)).toBeLessThan(200);
 });
 
+test("a line of lists beside only what the line leaves out shows the lists, not an empty {}", async () => {
+  const { store, call } = await served();
+  // A sender that names the type in the payload, as the listener reads it, and a live Stripe-like one.
+  await addTrial(store, "typed", JSON.stringify({ type: "orders.batch", orders: [{ id: 7081 }] }), "orders.batch");
+  await addTrial(store, "live", JSON.stringify({ data: { object: { livemode: true, lines: [{ id: 1 }] } } }), "x.y");
+  // A payment whose only field is the status its type says: nothing else to show.
+  await addTrial(store, "plain", JSON.stringify({ status: "succeeded" }), "payment_intent.succeeded");
+  const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
+  expect(listed.events.map((e) => e.gist)).toEqual([
+    "{}",
+    '{"livemode":true,"lines":[{"id":1}]}',
+    '{"type":"orders.batch","orders":[{"id":7081}]}',
+  ]);
+});
+
 /** A webhook body as the provider's docs show it, from test/fakes/samples. */
 function sample(name: string): string {
   return readFileSync(new URL(`../fakes/samples/${name}`, import.meta.url), "utf8");
