@@ -310,7 +310,7 @@ describe("notify_send on Telegram", () => {
       const missing = await team.call("notify_send", { channel: "gone", text: "Hi" });
       expect(missing.isError).toBe(true);
       expect(text(missing)).toMatch(
-        /\(400: Bad Request: message thread not found\); check the channel's topicId, which the chat has no topic by \(a topic's id is the last number in a link to it, t\.me\/c\/…\/<topicId>\)\.$/,
+        /\(400: Bad Request: message thread not found\); check the channel's topicId, which the chat has no topic by \(a topic's id is the last number in a link to it, t\.me\/c\/…\/<topicId>\), or list a chat without topics in a channel without topicId\.$/,
       );
       expect(forum.delivered).toHaveLength(1);
     } finally {
@@ -1592,14 +1592,17 @@ test("the check at start says which chats do not let the bot post, and what righ
 });
 
 test("the check at start says a channel's topic was given for a chat without topics", async () => {
-  const telegram = await startTelegram(["-1011", "-1012"]);
+  const telegram = await startTelegram(["-1011", "-1012", "424242"]);
   const api = botApi(telegram);
   const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
   telegram.standing.set("-1011", { type: "supergroup", member: { status: "member" }, topics: [7] });
   telegram.standing.set("-1012", { type: "supergroup", member: { status: "member" } });
   try {
-    expect((await checkTelegram(api, BOT_TOKEN, ["-1011", "-1012"], call, 7)).problems).toEqual([
-      "Telegram Bot API says chat -1012 has no topics, though the channel's topicId is 7: turn topics on in the group, or take topicId out of the channel (its messages then go to the chat itself).",
+    // topicId goes to each chat of the channel: one without topics moves to another channel, the forum's
+    // topic stays; a person's chat has no topics to turn on.
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1011", "-1012", "424242"], call, 7)).problems).toEqual([
+      "Telegram Bot API says chat -1012 has no topics, though the channel's topicId is 7: turn topics on in the group, or list the chat in a channel without topicId (its messages then go to the chat itself).",
+      "Telegram Bot API says chat 424242 has no topics, though the channel's topicId is 7: list the chat in a channel without topicId (its messages then go to the chat itself).",
     ]);
     // Without a topic, a chat without topics is as good as any.
     expect((await checkTelegram(api, BOT_TOKEN, ["-1012"], call)).problems).toEqual([]);

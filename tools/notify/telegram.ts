@@ -89,7 +89,7 @@ function chatAdvice(status: number, answer: z.infer<typeof failure> | undefined)
     return "; the chat does not let the bot post: in a group, an administrator must let members send messages or make the bot an administrator; in a channel, make it an administrator with the right to post messages";
   }
   if (/message thread not found/i.test(said)) {
-    return "; check the channel's topicId, which the chat has no topic by (a topic's id is the last number in a link to it, t.me/c/…/<topicId>)";
+    return "; check the channel's topicId, which the chat has no topic by (a topic's id is the last number in a link to it, t.me/c/…/<topicId>), or list a chat without topics in a channel without topicId";
   }
   if (/chat not found/i.test(said)) {
     return "; check the id in the channel's chatIds (a supergroup's starts -100), that the bot is a member of the group or channel, and that a person wrote to the bot first";
@@ -323,7 +323,9 @@ export async function checkTelegram(
         }
         const { type = "private", is_forum, permissions } = api.read(chat, response).result;
         if (topicId !== undefined && !is_forum) {
-          return `${api.name} says chat ${id} has no topics, though the channel's topicId is ${topicId}: turn topics on in the group, or take topicId out of the channel (its messages then go to the chat itself).`;
+          // Only a group can have topics; topicId goes to every chat of the channel, so the chat moves, not it.
+          const group = type === "group" || type === "supergroup" ? "turn topics on in the group, or " : "";
+          return `${api.name} says chat ${id} has no topics, though the channel's topicId is ${topicId}: ${group}list the chat in a channel without topicId (its messages then go to the chat itself).`;
         }
         if (type === "private") return undefined;
         const asking = await ask("getChatMember", { chat_id: id, user_id: String(botId) });
