@@ -917,6 +917,11 @@ describe("notify_send by email", () => {
       };
       expect(smtpFailure(failure, channel)).not.toHaveProperty("refused", true);
       expect(smtpFailure(failure, channel).message).toMatch(/^Not sent: the login to the mail server did not complete/);
+      // The check at start words it as a send does: the login, not the host, port and tls.
+      const checked = await checkSmtp(channel, { signal: new AbortController().signal, deadline: clock.now() + 5_000 });
+      expect(checked).toBe(
+        "the login to the mail server did not complete, as it answered AUTH LOGIN out of turn (235 2.7.0 Accepted); check the channel's user and the password in the variable its passwordEnv names, and which login mechanisms the server offers.",
+      );
     } finally {
       await team.close();
       await new Promise<void>((resolve) => skipping.close(() => resolve()));
