@@ -853,28 +853,34 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length - places).toBe(1);
     });
 
-    test("current conditions are kept for the interval Open-Meteo names, 15 minutes where it names none", async () => {
+    test("current conditions are kept until the next interval Open-Meteo names, of 15 minutes where it names none", async () => {
       const asks = async (point: { latitude: number; longitude: number }) => {
         const sent = openMeteo.requests.length;
         const result = await om.call("weather_current", point);
         expect(result.isError, text(result)).toBeFalsy();
         return openMeteo.requests.length - sent;
       };
+      const at = (time: string) => setClock(Date.parse(`2026-11-27T${time}:00Z`));
       try {
+        // 13:40 has the value of 13:00 where values are hourly, and 14:00's comes at 14:00, not at 14:40.
         openMeteo.currentInterval = 3600;
         const hourly = { latitude: 48.15, longitude: 17.11 };
+        at("13:40");
         expect(await asks(hourly)).toBe(1);
-        setClock(clock.now() + 59 * 60_000);
+        at("13:59");
         expect(await asks(hourly)).toBe(0);
-        setClock(clock.now() + 2 * 60_000);
+        at("14:01");
         expect(await asks(hourly)).toBe(1);
+        at("14:59");
+        expect(await asks(hourly)).toBe(0);
 
         openMeteo.currentInterval = undefined;
         const unnamed = { latitude: 48.16, longitude: 17.12 };
+        at("14:52");
         expect(await asks(unnamed)).toBe(1);
-        setClock(clock.now() + 14 * 60_000);
+        at("14:59");
         expect(await asks(unnamed)).toBe(0);
-        setClock(clock.now() + 2 * 60_000);
+        at("15:01");
         expect(await asks(unnamed)).toBe(1);
       } finally {
         setClock(AFTERNOON);

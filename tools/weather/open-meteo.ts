@@ -182,8 +182,10 @@ export function openMeteo(api: Upstream): WeatherProvider {
           "/forecast",
           {
             query: { ...where(place), current: CURRENT.join(",") },
-            // Current conditions change once per interval: hourly values are kept an hour.
-            ttl: (answer) => answer.current.interval ?? CURRENT_INTERVAL,
+            // Current conditions change once per interval, the next at `time` and the interval after:
+            // an hourly value asked for at 10:50 is kept until 11:00, not till 11:50.
+            ttl: ({ current: c }) =>
+              Math.max(60, c.time + (c.interval ?? CURRENT_INTERVAL) - Math.floor(clock.now() / 1000)),
             staleIfError,
           },
           call,
