@@ -1191,7 +1191,7 @@ describe("status and notes", () => {
     expect(text(held)).not.toMatch(/money|paid/);
   });
 
-  test("a partly refunded order set to refunded or cancelled says what was refunded before, so only what is left is returned", async () => {
+  test("a partly refunded order set to refunded, cancelled or pending says what was refunded before, so only what is left is returned", async () => {
     const refunded = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "refunded" });
     expect(data(refunded)).toMatchObject({ changed: true, refunded_before: "6.99" });
     expect(text(refunded)).toMatch(
@@ -1201,6 +1201,12 @@ describe("status and notes", () => {
     const cancelled = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
     expect(text(cancelled)).toMatch(
       /cancelling sent no money back\. .* 6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return\.$/,
+    );
+    woo.shop.reset();
+    // Set back to await payment, the payment it keeps is to return less what was refunded of it too.
+    const pending = await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "pending" });
+    expect(text(pending)).toMatch(
+      /the shop now awaits another payment for it\. .* 6\.99 EUR of its 26\.86 EUR was refunded before: only the 19\.87 EUR left is to return\.$/,
     );
     // An order with no refund before says nothing of one.
     const whole = await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" });
