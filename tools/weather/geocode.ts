@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import type { geocoder } from "./places.js";
+import { type geocoder, geonamesCountry } from "./places.js";
 import { placeLine, placeOut } from "./shapes.js";
 
 export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
@@ -16,8 +16,7 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
         .string()
         .trim()
         .regex(/^[A-Za-z]{2}$/, "must be a two-letter ISO 3166-1 country code such as CZ, DE or US")
-        // UK is how people write the United Kingdom, and ISO 3166-1 reserves it for GB, the only code the geocoder knows.
-        .transform((code) => (code.toUpperCase() === "UK" ? "GB" : code.toUpperCase()))
+        .transform(geonamesCountry)
         .optional()
         .describe("ISO 3166-1 alpha-2: CZ, DE, US."),
       language: z

@@ -357,6 +357,9 @@ function matches(place: Place, qualifier: string): boolean {
     );
 }
 
+/** A country code as GeoNames knows it: UK, which people write (ISO 3166-1 reserves it), is GB. */
+export const geonamesCountry = (code: string) => (COUNTRY_ALIASES[code.toLowerCase()] ?? code).toUpperCase();
+
 /** Names of countries people write that GeoNames spells otherwise, folded, by the country code. */
 const COUNTRY_ALIASES: Record<string, string> = {
   usa: "us",
