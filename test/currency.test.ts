@@ -633,10 +633,16 @@ describe("bad input is a clear tool error", () => {
       { base: "XYZ", symbols: ["USD", "JPY"], start: "2026-01-05", end: "2026-01-09" },
       /^The European Central Bank published no rate for XYZ between/,
     ],
+    // Frankfurter answers 404 for a range of codes it does not know: a misspelt code, not a setting, is to blame.
     [
       "currency_history",
       { base: "EUR", symbols: ["XYZ"], start: "2026-01-05", end: "2026-01-09" },
-      /No rates for XYZ between .*currency_list/,
+      /^No rates for XYZ between 2026-01-05 and 2026-01-09\. Check the code \(ISO 4217, like USD\); currency_list with source "ecb" lists the currencies it publishes\.$/,
+    ],
+    [
+      "currency_history",
+      { base: "XYZ", symbols: ["KES"], start: "2026-01-05", end: "2026-01-09" },
+      /^No rates for XYZ, KES between 2026-01-05 and 2026-01-09\. Check the codes \(ISO 4217, like USD\);/,
     ],
     // Frankfurter answers 404 for a range of real currencies the ECB does not publish: said as such.
     [

@@ -4,7 +4,6 @@ import type { Call, HttpResponse } from "../../src/http/types.js";
 import { orKept, type Upstream } from "../../src/http/upstream.js";
 import { clock, isoDate } from "../../src/time.js";
 import {
-  areCurrencies,
   type CurrencyName,
   emptyFixing,
   type Fixing,
@@ -65,15 +64,16 @@ function toFixing(date: string, base: string, rates: Record<string, number>): Fi
 
 /**
  * Frankfurter's 404 to a date or a range means no rates there, which the model can act on; to
- * anything else (/latest) it means a wrong base URL, which the general words say. A range of real
- * currencies only (VND) has none as the ECB publishes none for them, which is said as such.
+ * anything else (/latest) it means a wrong base URL, which the general words say. A range of codes
+ * has none as the ECB publishes none for them (VND), said as such, or as one is misspelt (XYZ),
+ * which is the codes to check, not the base URL: the setting is named only where no code is to blame.
  */
 export function frankfurterErrors(response: HttpResponse, _upstream: string, urlSetting: string): Error | undefined {
   if (response.status !== 404) return undefined;
   const [, start, end] = /^\/(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?$/.exec(response.path) ?? [];
   if (!start) return undefined;
   const codes = response.url.searchParams.get("symbols")?.split(",") ?? [];
-  if (end && codes.length > 0 && areCurrencies(codes)) {
+  if (end && codes.length > 0) {
     return new ToolError(
       `No rates for ${codes.join(", ")} between ${start} and ${end}. ${noRateAdvice(codes, { id: "ecb", others: OTHERS })}`,
     );
