@@ -263,8 +263,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
           `discount ${o.discount_total}${each(o.coupons.map((c) => `coupon ${oneLine(c.code)} ${c.discount}`))}${fees}, ` +
           `tax ${o.total_tax}${each(o.taxes.map((t) => `${oneLine(t.label)} ${t.total}`))}, total ${o.total} ${o.currency}`,
       );
+      // WooCommerce writes a refund's total negative ("-6.99"); the text says what was returned, as
+      // the summary's "refunded 6.99" does.
       for (const r of o.refunds)
-        lines.push(`Refund ${r.total} ${o.currency}${r.reason ? `: ${quoteLine(r.reason)}` : ""}`);
+        lines.push(`Refund ${difference("0", r.total)} ${o.currency}${r.reason ? `: ${quoteLine(r.reason)}` : ""}`);
       const payment = [o.payment_method, o.transaction_id && `transaction ${o.transaction_id}`].filter(Boolean);
       if (payment.length) lines.push(`Payment: ${oneLine(payment.join(", "))}`);
       // The billing name and email are on the first line.
