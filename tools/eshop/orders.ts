@@ -144,10 +144,7 @@ function noteLine(r: { note_id?: number | undefined; note_error?: string | undef
 
 type Instant = z.output<typeof dateTime>;
 
-/**
- * Why orders placed after `after` and before `before` can be none: `after` is not earlier. The same
- * date in both asks for the orders of that day, which end where the next day begins.
- */
+/** Why orders placed after `after` and before `before` can be none: `after` is not earlier. */
 function emptyRange({
   after,
   before,
@@ -155,11 +152,9 @@ function emptyRange({
   after?: Instant | undefined;
   before?: Instant | undefined;
 }): string | undefined {
-  if (!after || !before || after.epoch < before.epoch) return undefined;
-  const refused = `\`after\` (${after.given}) must be earlier than \`before\` (${before.given}).`;
-  if (after.given !== before.given || after.given.length !== 10) return refused;
-  const next = new Date(after.epoch + 86_400_000).toISOString().slice(0, 10);
-  return `${refused} For the orders placed on ${after.given}, end the range a day later: send \`before\` ${next}.`;
+  return after && before && after.epoch >= before.epoch
+    ? `\`after\` (${after.given}) must be earlier than \`before\` (${before.given}).`
+    : undefined;
 }
 
 /**
