@@ -1,4 +1,3 @@
-import { isAscii } from "node:buffer";
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { jsonText } from "../../json.js";
@@ -44,11 +43,10 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const raw = headers[name.toLowerCase()];
   const value = Array.isArray(raw) ? raw[0] : raw;
-  if (value === undefined) return value;
-  const bytes = Buffer.from(value, "latin1");
-  if (isAscii(bytes)) return value;
+  // Most values are ASCII: read as they are, with no copy made.
+  if (value === undefined || !/[\u0080-\u00ff]/.test(value)) return value;
   try {
-    return utf8.decode(bytes);
+    return utf8.decode(Buffer.from(value, "latin1"));
   } catch {
     return value;
   }
