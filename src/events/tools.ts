@@ -172,7 +172,7 @@ function fullEvent(
   }
   const present = fields && isRecord(parsed) ? fields.filter((f) => Object.hasOwn(parsed, f)) : undefined;
   if (fields && present && isRecord(parsed)) {
-    const missing = fields.filter((f) => !Object.hasOwn(parsed, f));
+    const missing = fields.filter((f) => !present.includes(f));
     const picked = Object.fromEntries(present.map((f) => [f, parsed[f]]));
     payload = stringifyLossless(picked) ?? "{}";
     if (missing.length > 0) {

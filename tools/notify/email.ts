@@ -407,8 +407,7 @@ export async function checkSmtp(options: SmtpOptions, call: Call): Promise<strin
     const { responseCode, code } = failure;
     // A refusal of the greeting, EHLO or STARTTLS: a send's words for it speak of a message. A login
     // refused or answered out of turn is the channel's login, as a send says.
-    const forNow = !!responseCode && responseCode >= 400 && responseCode < 500;
-    if (responseCode && !(code === "EAUTH" && !forNow)) {
+    if (responseCode && (code !== "EAUTH" || (responseCode >= 400 && responseCode < 500))) {
       return `the mail server ${host}:${port} answered ${saidBy(failure, options)}; check the channel's host, port and tls, and that it takes mail from this machine.`;
     }
     const { message } = smtpFailure(failure, options);
