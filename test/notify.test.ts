@@ -709,21 +709,12 @@ describe("notify_send by email", () => {
   test("a mail server's reply that repeats the login never shows the password", async () => {
     // Offers one way to log in, and refuses it repeating what it was sent, and decoded.
     const repeater = (method: string) =>
-      createServer((socket) => {
-        socket.write("220 mail.test ESMTP\r\n");
-        let lines = "";
-        socket.on("data", (chunk: Buffer) => {
-          lines += chunk.toString();
-          for (let end = lines.indexOf("\r\n"); end >= 0; end = lines.indexOf("\r\n")) {
-            const line = lines.slice(0, end);
-            lines = lines.slice(end + 2);
-            const sent = line.split(" ").at(-1) ?? "";
-            if (line.startsWith("EHLO")) socket.write(`250-mail.test\r\n250 AUTH ${method}\r\n`);
-            else if (line === "AUTH LOGIN") socket.write("334 VXNlcm5hbWU6\r\n");
-            else if (line === Buffer.from("waiter").toString("base64")) socket.write("334 UGFzc3dvcmQ6\r\n");
-            else socket.write(`535 5.7.8 ${line} (${Buffer.from(sent, "base64").toString()}) refused\r\n`);
-          }
-        });
+      smtpAnswering("220 mail.test ESMTP", (line) => {
+        const sent = line.split(" ").at(-1) ?? "";
+        if (line.startsWith("EHLO")) return `250-mail.test\r\n250 AUTH ${method}`;
+        if (line === "AUTH LOGIN") return "334 VXNlcm5hbWU6";
+        if (line === Buffer.from("waiter").toString("base64")) return "334 UGFzc3dvcmQ6";
+        return `535 5.7.8 ${line} (${Buffer.from(sent, "base64").toString()}) refused`;
       });
     const [plain, login] = [repeater("PLAIN"), repeater("LOGIN")];
     const servers = [plain, login];
@@ -878,20 +869,10 @@ describe("notify_send by email", () => {
 
   test("a login the mail server answers out of turn is said not to complete, and is not tried again", async () => {
     // Offers AUTH LOGIN, and answers it as if the login were done, where it should ask for the user.
-    const skipping = createServer((socket) => {
-      socket.on("error", () => {});
-      socket.write("220 mail.shop.example ESMTP\r\n");
-      let lines = "";
-      socket.on("data", (chunk: Buffer) => {
-        lines += chunk.toString();
-        for (let end = lines.indexOf("\r\n"); end >= 0; end = lines.indexOf("\r\n")) {
-          const line = lines.slice(0, end);
-          lines = lines.slice(end + 2);
-          if (line.startsWith("EHLO")) socket.write("250-mail.shop.example\r\n250 AUTH LOGIN\r\n");
-          else if (line === "AUTH LOGIN") socket.write("235 2.7.0 Accepted\r\n");
-          else socket.write("221 Bye\r\n");
-        }
-      });
+    const skipping = smtpAnswering("220 mail.shop.example ESMTP", (line) => {
+      if (line.startsWith("EHLO")) return "250-mail.shop.example\r\n250 AUTH LOGIN";
+      if (line === "AUTH LOGIN") return "235 2.7.0 Accepted";
+      return "221 Bye";
     });
     await new Promise<void>((resolve) => skipping.listen(0, "127.0.0.1", resolve));
     const port = (skipping.address() as AddressInfo).port;
@@ -1753,3 +1734,19 @@ test("a flood wait that ends too close to the call's end to send in is not waite
     await telegram.close();
   }
 });
+
+/** A mail server of a few lines: it greets, then answers each line the client sends with `answer`'s. */
+function smtpAnswering(greeting: string, answer: (line: string) => string) {
+  return createServer((socket) => {
+    socket.on("error", () => {});
+    socket.write(`${greeting}\r\n`);
+    let lines = "";
+    socket.on("data", (chunk: Buffer) => {
+      lines += chunk.toString();
+      for (let end = lines.indexOf("\r\n"); end >= 0; end = lines.indexOf("\r\n")) {
+        socket.write(`${answer(lines.slice(0, end))}\r\n`);
+        lines = lines.slice(end + 2);
+      }
+    });
+  });
+}
