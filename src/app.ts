@@ -352,7 +352,7 @@ export async function startApp(
       const readsEvents = ["events_list", "events_get"].every((name) => served.some((tool) => tool.name === name));
       const stopResources =
         store && readsEvents ? resources?.registerEventResources(server, store, log, subscribed) : undefined;
-      registerPrompts(server, served, sources, log);
+      const offerPrompts = registerPrompts(server, served, sources, log);
       refuseUnknownCursors(server);
       refuseInvalidParams(server);
       return {
@@ -362,6 +362,7 @@ export async function startApp(
           const gained = tools.filter((tool) => wider(tool) && !served.includes(tool));
           served = [...served, ...gained];
           serve(gained);
+          offerPrompts(served);
           return gained.map((tool) => tool.name);
         },
         async close() {

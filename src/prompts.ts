@@ -30,8 +30,16 @@ const completion = new AsyncLocalStorage<AbortSignal>();
 /**
  * MCP prompts for the flows people start by hand, shown as slash commands by clients that have
  * them. Each is offered only when the session serves the tools it names, and says only those.
+ * Returns what offers, to a session that came to serve more tools, the flow those tools make
+ * possible: a reader's step-up to waiter:write gains the payments flow, and its client is told
+ * the prompts changed. The brief names read-only tools only, which such a session served already.
  */
-export function registerPrompts(server: McpServer, tools: readonly Tool[], sources: readonly string[], log: Log): void {
+export function registerPrompts(
+  server: McpServer,
+  tools: readonly Tool[],
+  sources: readonly string[],
+  log: Log,
+): (tools: readonly Tool[]) => void {
   const served = (name: string) => tools.some((tool) => tool.name === name);
   const ask = (text: string): GetPromptResult => ({ messages: [{ role: "user", content: { type: "text", text } }] });
   /** The arguments each prompt registered takes, as its schema names them. */
@@ -41,7 +49,9 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
     return server.registerPrompt(name, config, callback);
   }) as McpServer["registerPrompt"];
 
-  if (["events_list", "events_get", "events_ack", "eshop_order_get", "eshop_order_mark_paid"].every(served)) {
+  const offerPayments = (tools: readonly Tool[]) => {
+    const payments = ["events_list", "events_get", "events_ack", "eshop_order_get", "eshop_order_mark_paid"];
+    if (takes.has("process_payments") || !payments.every((name) => tools.some((tool) => tool.name === name))) return;
     register(
       "process_payments",
       {
@@ -80,7 +90,8 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
         );
       },
     );
-  }
+  };
+  offerPayments(tools);
 
   // Each part of the brief, what it is about and what it asks for, when the session serves its tool.
   const briefParts = [
@@ -183,6 +194,7 @@ export function registerPrompts(server: McpServer, tools: readonly Tool[], sourc
       return sdk(request, extra);
     });
   }
+  return offerPayments;
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { PromptListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, expect, test } from "vitest";
 import { setClock } from "../src/time.js";
@@ -10,7 +11,7 @@ import { geocoded, startGeocoding, village } from "./fakes/open-meteo.js";
 const novaVes = (region: string, latitude: number, longitude: number) =>
   village("Nová Ves", region, latitude, longitude);
 
-import { startWaiter } from "./memory.js";
+import { connect, startApp, startWaiter } from "./memory.js";
 
 let frankfurter: Fake;
 let geocoding: Fake;
@@ -433,6 +434,31 @@ test("a prompt is offered only with the tools it names", async () => {
   const brief = textOf(await rates.getPrompt({ name: "morning_brief", arguments: {} }));
   expect(brief).toContain("currency_rates");
   expect(brief).not.toMatch(/eshop|events|weather/);
+});
+
+test("a session that gains the tools the payments flow names (a reader's step-up to waiter:write) is offered it, and told the prompts changed", async () => {
+  const { app, log } = await startApp(env);
+  const session = app.session(log, (tool) => tool.annotations.readOnlyHint);
+  const waiter = await connect(session);
+  closing.push(async () => {
+    await waiter.close();
+    await session.close();
+    await app.close();
+  });
+  let told = 0;
+  waiter.setNotificationHandler(PromptListChangedNotificationSchema, () => {
+    told += 1;
+  });
+  expect((await waiter.listPrompts()).prompts.map((p) => p.name)).toEqual(["morning_brief"]);
+  session.widen(() => true);
+  await expect.poll(() => told).toBe(1);
+  expect((await waiter.listPrompts()).prompts.map((p) => p.name).sort()).toEqual(["morning_brief", "process_payments"]);
+  expect(textOf(await waiter.getPrompt({ name: "process_payments", arguments: { source: "stripe" } }))).toContain(
+    "eshop_order_mark_paid",
+  );
+  // Gaining nothing more offers nothing twice.
+  session.widen(() => true);
+  expect((await waiter.listPrompts()).prompts).toHaveLength(2);
 });
 
 test("every tool, argument and field a prompt names is one tools/list has, spelled as it spells it", async () => {
