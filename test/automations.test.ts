@@ -1646,3 +1646,45 @@ test("a condition comparing a number the payload holds as text says how to read 
     await server.close();
   }
 });
+
+test("a number past what JavaScript holds exactly, as Shopify's order ids, is inserted with every digit its sender wrote", async () => {
+  const secret = "shopify-webhook-secret-for-tests";
+  const paid = {
+    name: "shopify-paid",
+    when: { source: "shop", type: "orders/paid" },
+    do: [
+      {
+        notify: "team",
+        text: "Paid: https://admin.shopify.com/store/jsmith/orders/{{payload.id}} ({{payload.line_items.length}} item, {{payload.current_subtotal_price}})",
+      },
+    ],
+  };
+  const server = await serve([paid], {
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ shop: { scheme: "shopify", secretEnv: "SHOPIFY_HOOK_SECRET" } }),
+    SHOPIFY_HOOK_SECRET: secret,
+  });
+  try {
+    const body = readFileSync(new URL("./fakes/samples/shopify-webhook-orders-paid-TRIMMED.json", import.meta.url));
+    const sent = telegram.delivered.length;
+    const response = await request(`${server.url}/webhooks/shop`, {
+      method: "POST",
+      body,
+      headers: {
+        "content-type": "application/json",
+        "x-shopify-hmac-sha256": createHmac("sha256", secret).update(body).digest("base64"),
+        "x-shopify-topic": "orders/paid",
+        "x-shopify-webhook-id": "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043",
+      },
+    });
+    expect(response.statusCode).toBe(200);
+    const event = (await response.body.json()) as { id: string };
+    expect((await runsOf(event.id))[0]).toMatchObject({ status: "done" });
+    expect(telegram.delivered.slice(sent)).toEqual([
+      expect.objectContaining({
+        text: "Paid: https://admin.shopify.com/store/jsmith/orders/820982911946154508 (1 item, “398.00”)",
+      }),
+    ]);
+  } finally {
+    await server.close();
+  }
+});

@@ -3,9 +3,11 @@
  * it takes the event, and the arguments its steps fill in from it, a stranger's words quoted.
  */
 import { registerFunction, search, TYPE_ANY } from "@jmespath-community/jmespath";
+import { isLosslessNumber, stringify as stringifyLossless } from "lossless-json";
 import Mustache from "mustache";
 import { ToolError } from "../errors.js";
 import { matchesFilter, typePrefix } from "../events/filter.js";
+import { hasInexactNumber, parseExact } from "../events/present.js";
 import type { StoredEvent } from "../events/store.js";
 import { htmlAsText } from "../html.js";
 import { cut, meantKey, oneLine, quote } from "../shown.js";
@@ -38,6 +40,13 @@ export type View = { event: { id: string; source: string; type: string; received
 /** One value a template inserts, at most this long: a payload cannot flood a message. */
 const MAX_INSERTED = 200;
 
+/**
+ * The payload templates read, by view, where JSON.parse changes a number of it (an order id past
+ * 2^53, as Shopify's): each number as its sender wrote it, so that a message names the order
+ * events_get shows. Paths read numbers, which tools take.
+ */
+const exactPayloads = new WeakMap<View, unknown>();
+
 export function viewOf(event: StoredEvent): View {
   let payload: unknown = event.payload;
   if (event.isJson) {
@@ -45,7 +54,13 @@ export function viewOf(event: StoredEvent): View {
       payload = JSON.parse(event.payload);
     } catch {}
   }
-  return { event: { id: event.id, source: event.source, type: event.type, received_at: event.receivedAt }, payload };
+  const view = {
+    event: { id: event.id, source: event.source, type: event.type, received_at: event.receivedAt },
+    payload,
+  };
+  const exact = hasInexactNumber(event) ? parseExact(event) : undefined;
+  if (exact) exactPayloads.set(view, exact.value);
+  return view;
 }
 
 function holds(condition: Condition, view: View): boolean {
@@ -153,7 +168,7 @@ class EventData extends Mustache.Context {
     let value: unknown = this.view;
     for (const key of name.split(".")) {
       if (key === "length" && (typeof value === "string" || Array.isArray(value))) value = value.length;
-      else if (typeof value === "object" && value !== null && Object.hasOwn(value, key))
+      else if (typeof value === "object" && value !== null && !isLosslessNumber(value) && Object.hasOwn(value, key))
         value = (value as Record<string, unknown>)[key];
       else return undefined;
     }
@@ -167,7 +182,8 @@ class EventData extends Mustache.Context {
  */
 function render(template: string, view: View, quoted: boolean, html = false): string {
   const asText = (value: unknown) => inserted(value, quoted, html);
-  return Mustache.render(template, new EventData(view), {}, { escape: asText });
+  const read = exactPayloads.has(view) ? { ...view, payload: exactPayloads.get(view) } : view;
+  return Mustache.render(template, new EventData(read), {}, { escape: asText });
 }
 
 /**
@@ -177,8 +193,10 @@ function render(template: string, view: View, quoted: boolean, html = false): st
  * as the sender's pages show it.
  */
 export function inserted(value: unknown, quoted: boolean, html = false): string {
-  const text = typeof value === "string" ? value : JSON.stringify(value);
-  if (quoted && typeof value !== "number") return `“${withinQuotes(html ? htmlAsText(text) : text)}”`;
+  // A number as its sender wrote it (exactPayloads), alone or in an object, reads as one.
+  const text = typeof value === "string" ? value : (stringifyLossless(value) ?? "");
+  if (quoted && typeof value !== "number" && !isLosslessNumber(value))
+    return `“${withinQuotes(html ? htmlAsText(text) : text)}”`;
   return cut(text, MAX_INSERTED);
 }
 

@@ -9,12 +9,17 @@ import type { StoredEvent } from "./store.js";
  */
 const INEXACT_NUMBER = /\d(?:\.?\d){15}|\d[eE][+-]?\d{3}/;
 
+/** Whether JSON.parse may change a number of `event`'s JSON payload (INEXACT_NUMBER). */
+export function hasInexactNumber(event: StoredEvent): boolean {
+  return event.isJson && INEXACT_NUMBER.test(event.payload);
+}
+
 /**
  * A JSON payload parsed so that every number keeps its value: by lossless-json only when a number
  * needs it, as lossless-json reads a megabyte of objects ten to thirty times slower than JSON.parse.
  */
 function parseQuick(event: StoredEvent): unknown {
-  if (!event.isJson || INEXACT_NUMBER.test(event.payload)) return parseExact(event)?.value;
+  if (!event.isJson || hasInexactNumber(event)) return parseExact(event)?.value;
   try {
     return JSON.parse(event.payload);
   } catch {
