@@ -41,12 +41,13 @@ function passing(err: unknown, idempotent: boolean): err is UpstreamError {
 
 /**
  * A passing failure's message without the advice its sentences end with for a model ("try again
- * later", "try again in 30 s", "try again in a moment"), each target's of a notification sent to several: in an automation
- * waiter tries again itself, and says when, or that it no longer will.
+ * later", "try again in 30 s", "try again in a moment", "try again once it is online"), each target's
+ * of a notification sent to several: in an automation waiter tries again itself, and says when,
+ * or that it no longer will.
  */
 function withoutRetryAdvice(message: string): string {
   return message.replace(
-    /[;,] (?:or )?(?:try again (?:later|in \d+ s|in a moment)|wait a minute before trying again)(, or |(?=\.?$|\. ))/g,
+    /[;,:] (?:or )?(?:try again (?:later|in \d+ s|in a moment|once it is online)|wait a minute before trying again)(, (?:or|and) |(?=\.?$|\. ))/g,
     (_, or: string | undefined) => (or ? "; " : ""),
   );
 }

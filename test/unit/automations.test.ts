@@ -133,6 +133,59 @@ test("a step that failed for want of a file handle says so without the advice to
   }
 });
 
+test.each([
+  {
+    // Telegram at the address waiter chose, on a machine offline (macOS and Windows answer so).
+    failure: Object.assign(new Error("getaddrinfo ENOTFOUND api.telegram.org"), { code: "ENOTFOUND" }),
+    said: /its name does not resolve, so this machine is offline or its DNS is failing; if it lasts, check this machine's network and DNS settings\. waiter tried it/,
+  },
+  {
+    // A read whose answer does not decode as its Content-Encoding says.
+    failure: Object.assign(new Error("incorrect header check"), { code: "Z_DATA_ERROR" }),
+    said: /does not decode as its Content-Encoding says \(incorrect header check\); the service may be failing; if it lasts, tell whoever runs it what it sends\. waiter tried it/,
+  },
+])(
+  "a step that failed for now ($failure.code) says so without the advice to try again, which waiter did",
+  async ({ failure, said }) => {
+    const store = new SqliteEventStore(":memory:", RETENTION);
+    const error = describeFailure(
+      failure,
+      "Telegram",
+      {
+        url: new URL("https://api.telegram.org/bot1:x/getChat"),
+        changes: false,
+        urlSetting: "the channel's baseUrl",
+        urlIsWaitersOwn: true,
+        changeAdvice: READ_BEFORE_RETRYING,
+      },
+      { signal: new AbortController().signal, deadline: Number.MAX_SAFE_INTEGER },
+      { responseTimeoutMs: 15_000, connectTimeoutMs: 5_000, maxResponseBytes: 1 } as Required<HttpClientOptions>,
+    );
+    const engine = await startAutomations({
+      ...ENGINE,
+      retryForMs: 300,
+      automations: [ONE_STEP],
+      tools: [
+        shopTool(async () => {
+          throw error;
+        }, true),
+      ],
+      store,
+      log: new Log("error", () => {}),
+      historyThrough: await store.latestSeq(),
+    });
+    try {
+      await store.add(anEvent("1"));
+      await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toBe("failed");
+      const [run] = await store.runs.list({ limit: 1 });
+      expect(run?.error).toMatch(said);
+    } finally {
+      await engine.close();
+      await store.close();
+    }
+  },
+);
+
 /** A shop step that fails at once, and a channel that takes every notice: the failure is told. */
 function failingShopAndChannel(told: string[]) {
   const shop = shopTool(async () => {
