@@ -1007,6 +1007,40 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a step that failed tells agents the arguments it had, so that a model can finish it by hand", async () => {
+    const server = await serve([PAID], { WAITER_WOO_URL: `http://127.0.0.1:${await freePort()}` });
+    const agent = await startWaiter(env([PAID]));
+    try {
+      const event = await pay(server, String(O.pending1999), "evt_unreached");
+      await runsOf(event.id);
+      const runs = await agent.call("automations_runs", { event_id: event.id });
+      const args = `{"id":${O.pending1999},"transaction_id":"pi_evt_unreached"}`;
+      expect(runs.structuredContent).toMatchObject({
+        runs: [
+          {
+            status: "failed",
+            steps: [
+              {
+                status: "failed",
+                tool: "eshop_order_mark_paid",
+                outcome: expect.stringMatching(
+                  /^Could not reach WooCommerce .*so it is not tried again\. Its arguments were \{/,
+                ),
+              },
+            ],
+          },
+        ],
+      });
+      const [{ outcome }] = (runs.structuredContent as { runs: [{ steps: [{ outcome: string }] }] }).runs[0].steps;
+      expect(outcome.endsWith(` Its arguments were ${args}.`)).toBe(true);
+      // The reason is still said once, at the step.
+      expect(text(runs)).toMatch(/: failed at step 1\n {2}1\. eshop_order_mark_paid: failed — Could not reach/);
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
   test("an automation's name none has is refused with the names there are, the closest first", async () => {
     const agent = await startWaiter(env([PAID, WATCH]));
     try {

@@ -222,7 +222,11 @@ export function automationsToolset(
               // A step that waits for its next try is recorded as started, or as refused when the
               // upstream refused it, but is waiting, and says why and until when.
               const waiting = run.status === "running" ? detail.waiting : undefined;
-              const outcome = detail.error ?? detail.said ?? waiting ?? called;
+              // A failed step's arguments (the order, the payment) are what a model needs to finish it by hand.
+              const failed =
+                detail.error &&
+                (json === undefined ? detail.error : `${detail.error} Its arguments were ${cut(json, 300)}.`);
+              const outcome = failed || (detail.said ?? waiting ?? called);
               return {
                 status: waiting ? "waiting" : step.status,
                 tool: detail.tool,
@@ -249,8 +253,12 @@ export function automationsToolset(
         render(r) {
           if (r.runs.length === 0) return r.note ? `No runs on it. ${r.note}` : "No runs match.";
           const runs = r.runs.map((run) => {
-            // A run that failed at a step has the step's reason for its error: said once, at the step.
-            const at = run.steps.findIndex((s, i) => run.error === `step ${i + 1} (${s.tool}): ${s.outcome}`);
+            // A run that failed at a step has the step's reason for its error: said once, at the step,
+            // whose outcome goes on with the step's arguments.
+            const at = run.steps.findIndex((s, i) => {
+              const prefix = `step ${i + 1} (${s.tool}): `;
+              return run.error?.startsWith(prefix) && s.outcome?.startsWith(run.error.slice(prefix.length));
+            });
             const why = at >= 0 ? ` at step ${at + 1}` : run.error ? ` — ${under(run.error, 2)}` : "";
             // When, for whoever asks later who told the team or marked the order paid.
             return `#${run.id} ${run.automation} on ${run.event_id}, started ${run.started_at}: ${run.status}${run.dry_run ? " (dry run)" : ""}${why}\n${run.steps
