@@ -100,8 +100,9 @@ function checkUpstreamUrl(value: string, ctx: z.RefinementCtx): URL {
  * Refused rather than warned of: every URL built from it would be wrong.
  */
 export function publicUrl() {
+  // abort: the refinement reads the URL, which a value that is none (the host alone) would make throw.
   return z
-    .url({ protocol: /^https?$/, error: "must be an https:// (or, for local trials, http://) URL" })
+    .url({ protocol: /^https?$/, error: "must be an https:// (or, for local trials, http://) URL", abort: true })
     .superRefine((value, ctx) => {
       const url = new URL(value);
       // Not echoed: a query or a user may carry a token.

@@ -152,6 +152,11 @@ describe("bad settings are refused by name", () => {
       { WAITER_WEBHOOKS_PUBLIC_URL: "ftp://hooks.example.com" },
       /^invalid setting WAITER_WEBHOOKS_PUBLIC_URL: must be an https:\/\/ \(or, for local trials, http:\/\/\) URL$/,
     ],
+    // The host alone, as a proxy's server_name is written: refused by name, not a crash.
+    [
+      { WAITER_WEBHOOKS_PUBLIC_URL: "waiter.example.com" },
+      /^invalid setting WAITER_WEBHOOKS_PUBLIC_URL: must be an https:\/\/ \(or, for local trials, http:\/\/\) URL \(got "waiter\.example\.com"\)$/,
+    ],
     // A name with a letter outside a-z reads as lowercase letters to the one who wrote it: said as a-z.
     [
       { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ "platba-přijata": { scheme: "github", secretEnv: "X" } }) },
