@@ -192,7 +192,16 @@ export function integer(defaultValue: number, min: number, max: number) {
       error: ({ input }) =>
         `expected a number, got ${Array.isArray(input) ? "a list" : typeof input === "object" && input !== null ? "an object" : JSON.stringify(input)}`,
     })
-    .pipe(z.coerce.number<string | number>().int().min(min).max(max))
+    .pipe(
+      z.coerce
+        // Its own words for text that is no number ("20s"), not the schema's "received NaN".
+        .number<string | number>({
+          error: (issue) => (issue.code === "invalid_type" ? "expected a whole number" : undefined),
+        })
+        .int({ error: "expected a whole number" })
+        .min(min, `must be at least ${min}`)
+        .max(max, `must be at most ${max}`),
+    )
     .default(defaultValue);
 }
 

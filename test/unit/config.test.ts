@@ -135,12 +135,16 @@ describe("sources and precedence", () => {
 describe("bad settings are refused by name", () => {
   test.each([
     [{ WAITER_LOG_LEVEL: "loud" }, /^invalid setting WAITER_LOG_LEVEL: .*"debug".* \(got "loud"\)$/],
-    [{ WAITER_TOOL_TIMEOUT: "0" }, /^invalid setting WAITER_TOOL_TIMEOUT: /],
+    [{ WAITER_TOOL_TIMEOUT: "0" }, /^invalid setting WAITER_TOOL_TIMEOUT: must be at least 1 \(got 0\)$/],
+    [{ WAITER_TOOL_TIMEOUT: "999" }, /^invalid setting WAITER_TOOL_TIMEOUT: must be at most 55 \(got 999\)$/],
     [
       { WAITER_WEBHOOKS_LISTEN: "127.0.0.1 :8790" },
       /^invalid setting WAITER_WEBHOOKS_LISTEN: must be host:port, like 127\.0\.0\.1:8790/,
     ],
-    [{ WAITER_TOOL_TIMEOUT: "soon" }, /^invalid setting WAITER_TOOL_TIMEOUT: .*\(got "soon"\)$/],
+    // Said as a whole number, in words an operator reads, not the schema's (NaN, int).
+    [{ WAITER_TOOL_TIMEOUT: "soon" }, /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number \(got "soon"\)$/],
+    [{ WAITER_TOOL_TIMEOUT: "20s" }, /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number \(got "20s"\)$/],
+    [{ WAITER_TOOL_TIMEOUT: "2.5" }, /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number \(got 2\.5\)$/],
     [{ WAITER_CONTACT: "somebody" }, /^invalid setting WAITER_CONTACT: must be an email address or an http\(s\) URL/],
     [{ WAITER_READ_ONLY: "maybe" }, /^invalid setting WAITER_READ_ONLY: expected true or false/],
     [
