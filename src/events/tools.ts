@@ -91,9 +91,10 @@ const HINT_EVENTS = 1_000;
  * What a type filter that matched nothing is told when stored types show what it meant: the type
  * or prefix in the letter case they are stored in ("order.created" for "Order.Created"), or for an
  * exact type that only begins stored ones ("payment_intent" for every PaymentIntent event), a
- * prefix that matches them. Nothing when it is stored as given, or when none of the newest
- * HINT_EVENTS events (`latest`: the newest's sequence number) has a type that begins with it in
- * any case.
+ * prefix that matches them, or for a prefix that is a stored type and its "." or "/" ("push." for
+ * GitHub's push, which has no action), that type. Nothing when it is stored as given, or when none
+ * of the newest HINT_EVENTS events (`latest`: the newest's sequence number) has a type that begins
+ * with it, or with such a prefix's type, in any case.
  */
 async function typeHint(store: EventStore, filter: EventFilter, latest: number): Promise<string | undefined> {
   const { type } = filter;
@@ -107,12 +108,24 @@ async function typeHint(store: EventStore, filter: EventFilter, latest: number):
   const prefix = typePrefix(type);
   const stem = typeStem(filter);
   const stored = await store.typesLike(filter, recent, 10);
+  // A prefix that ends in its separator passes over the type before it: "push." over GitHub's push.
+  const bare = prefix !== undefined && /[./]$/.test(prefix) ? prefix.slice(0, -1) : undefined;
+  const itself =
+    stored.length === 0 && bare
+      ? (await store.typesLike({ ...filter, type: bare }, recent, 10)).filter((t) => t.length === bare.length)
+      : [];
   // An event of the type as given may have come since.
-  if (stored.length === 0 || stored.some((t) => (prefix === undefined ? t === type : t.startsWith(prefix)))) {
+  if (
+    (stored.length === 0 && itself.length === 0) ||
+    stored.some((t) => (prefix === undefined ? t === type : t.startsWith(prefix)))
+  ) {
     return undefined;
   }
   // What it looks like is advised only when no older event has it as given either: a rare type.
   if (await storedAsGiven({ before: recent + 1 })) return undefined;
+  if (itself.length > 0) {
+    return `The prefix ${quote(type)} matches only types that go on past it: pass ${itself.map(quote).join(" or ")} for that type itself.`;
+  }
   const cased = (t: string) => t.slice(0, stem.length);
   const same = prefix === undefined ? stored.filter((t) => t.length === type.length) : stored;
   if (same.length > 0) {

@@ -1000,8 +1000,11 @@ test("a type off in letter case is told the stored one, white space around it is
   expect(await noteOf("order.pa")).toBe(
     'The type "order.pa" is matched exactly: for the types that begin with it, end it in ".", "/" or "*" ("order.pa*").',
   );
-  // Nothing stored begins with these, in any case: a prefix would match nothing either.
-  expect(await noteOf("Order.Paid.")).toBeUndefined();
+  // A prefix made of a stored type and a dot is told that type, as it is stored.
+  expect(await noteOf("Order.Paid.")).toBe(
+    'The prefix "Order.Paid." matches only types that go on past it: pass "order.paid" for that type itself.',
+  );
+  // Nothing stored begins with this, in any case: a prefix would match nothing either.
   expect(await noteOf("invoice")).toBeUndefined();
   const padded = await call("events_list", { type: " order.paid\n" });
   expect((padded.structuredContent as { events: unknown[] }).events).toHaveLength(1);
@@ -1011,6 +1014,25 @@ test("a type off in letter case is told the stored one, white space around it is
   expect(text(await call("events_wait", { type: "order.paid", timeout_s: 1 }))).toBe(
     `The wait timed out: nothing matching arrived. Wait again with since="${cursor}".`,
   );
+});
+
+test("a prefix that is a stored type and its dot is told to pass that type: GitHub's push has no action", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "g1", "{}", "push");
+  await addTrial(store, "g2", "{}", "pull_request.opened");
+  const cursor = `c${await store.latestSeq()}`;
+  const itself = (given: string, stored: string) =>
+    `The prefix ${JSON.stringify(given)} matches only types that go on past it: pass ${JSON.stringify(stored)} for that type itself.`;
+  for (const type of ["push.*", "push.", "push/", "Push.*"]) {
+    const listed = await call("events_list", { type });
+    expect((listed.structuredContent as { events: unknown[] }).events, type).toEqual([]);
+    expect(text(listed), type).toBe(`No matching events. Cursor for later: ${cursor}.\n${itself(type, "push")}`);
+  }
+  const waited = await call("events_wait", { type: "push.", since: "c0", timeout_s: 1 });
+  expect(waited.structuredContent).toEqual({ timed_out: true, cursor, note: itself("push.", "push") });
+  // A prefix of something no type is, with or without its dot, is told nothing.
+  expect((await call("events_list", { type: "issues." })).structuredContent).not.toHaveProperty("note");
+  expect((await call("events_list", { type: "pull_request." })).structuredContent).not.toHaveProperty("note");
 });
 
 test("a poll that found nothing newer reads only the newest events for a type hint, and none for a type stored as given", async () => {
