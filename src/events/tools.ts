@@ -30,11 +30,17 @@ function cursorOf(seq: number): string {
 
 /**
  * A cursor from events_list or events_wait, or an event id, as a sequence number. A `next_before`
- * carries after its cursor the cursor of the page it follows (c20-40): see `pagedFrom`. A cursor
- * copied with white space around it or in capitals is that cursor, as an event id is (`storedId`).
+ * carries after its cursor the cursor of the page it follows (c20-40): see `pagedFrom`. It pages
+ * back only: as `since`, its cursor would show again what its page showed. A cursor copied with
+ * white space around it or in capitals is that cursor, as an event id is (`storedId`).
  */
 async function seqOf(store: EventStore, value: string, name: string): Promise<number> {
-  const cursor = /^c(\d+)(?:-\d+)?$/i.exec(value.trim());
+  const cursor = /^c(\d+)(?:-(\d+))?$/i.exec(value.trim());
+  if (cursor?.[2] !== undefined && name === "since") {
+    throw new ToolError(
+      `since ${quote(value)} is a next_before, which pages back: pass it as before, with the since its page had, if any. For newer events, pass since="${cursorOf(Number(cursor[2]))}".`,
+    );
+  }
   if (cursor) {
     const seq = Number(cursor[1]);
     if (seq > (await store.latestSeq())) {

@@ -402,6 +402,22 @@ test("a reader paging back through what is new reads on from the last page's cur
   expect(byHand.events).toHaveLength(1);
 });
 
+test("a next_before given as since is refused with where it goes, not read as the cursor it begins with", async () => {
+  const { store, call, text } = await served();
+  for (const d of ["d1", "d2", "d3"]) await addTrial(store, d);
+  type Page = { events: { id: string }[]; cursor: string; next_before?: string };
+  const first = (await call("events_list", { limit: 2 })).structuredContent as Page;
+  expect(first).toMatchObject({ cursor: "c3", next_before: "c2-3" });
+  // Read as c2, it would show again the newest event of the page it came from.
+  const told =
+    'since "c2-3" is a next_before, which pages back: pass it as before, with the since its page had, if any. For newer events, pass since="c3".';
+  for (const tool of ["events_list", "events_wait"]) {
+    const given = await call(tool, { since: "c2-3", ...(tool === "events_wait" ? { timeout_s: 1 } : {}) });
+    expect(given.isError, tool).toBe(true);
+    expect(text(given), tool).toBe(told);
+  }
+});
+
 test("a cursor copied with white space around it or in capitals is that cursor, as an event id is", async () => {
   const { store, call, text } = await served();
   const { cursor: start } = (await call("events_list", {})).structuredContent as { cursor: string };
