@@ -912,6 +912,46 @@ test("the erasing SQL of docs/webhooks.md takes only the events with the text gi
   expect(await store.get(hers.id)).toBeDefined();
 });
 
+/** What docs/webhooks.md has the sqlite3 shell run on the store to back it up while waiter runs. */
+function backupCommand(): string {
+  const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
+  const section = docs.slice(docs.indexOf("### Backing up and restoring the store"));
+  return /^sqlite3 "\$store" "([^"]*)"/m.exec(section)?.[1] ?? "";
+}
+
+test("the backup docs/webhooks.md gives finishes while waiter stores deliveries one after another, and holds what was stored before it", async () => {
+  const { store, file } = open({ ...LOOSE, maxBytes: 1 << 30 });
+  const big = "x".repeat(100_000);
+  await Promise.all(
+    Array.from({ length: 200 }, () => store.add(event({ body: Buffer.from(JSON.stringify({ big })) }))),
+  );
+  const backup = join(dirname(file), "backup.db");
+  const command = backupCommand().replaceAll("/path/backup.db", backup);
+  expect(command).toContain(backup);
+  let writing = true;
+  const writes = (async () => {
+    while (writing) await store.add(event());
+  })();
+  // Another process, as the sqlite3 shell is: a dot command `.backup` is SQLite's online backup
+  // stepped 100 pages at a time (better-sqlite3's too), anything else is SQL.
+  const script = `const db = new (require("better-sqlite3"))(process.argv[1]);
+    const dot = /^\\.backup (.+)$/.exec(process.argv[2]);
+    Promise.resolve(dot ? db.backup(dot[1]) : db.exec(process.argv[2])).then(() => db.close());`;
+  const shell = spawn(process.execPath, ["-e", script, file, command], { stdio: "inherit" });
+  onTestFinished(() => {
+    shell.kill("SIGKILL");
+  });
+  const exited = new Promise((resolve) => shell.once("exit", resolve));
+  const finished = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000, "still copying"))]);
+  writing = false;
+  await writes;
+  expect(finished).toBe(0);
+  const copy = new Database(backup, { readonly: true });
+  expect(copy.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+  expect(copy.prepare("SELECT count(*) FROM events").pluck().get()).toBeGreaterThanOrEqual(200);
+  copy.close();
+});
+
 test("a backup restored as docs/webhooks.md says, its event numbers moved, gives the events after it to a cursor handed out before", async () => {
   const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
   const backup = join(dirname(file), "backup.db");
