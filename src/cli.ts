@@ -273,6 +273,11 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
       log.warning(
         `${holder === "nothing" ? "nothing listens" : "something that is not a waiter listens"} on ${host}:${port} now: no webhook reaches the store, nor runs an automation, until waiter listen (or serve) runs there`,
       );
+    } else if (holder === "stdio") {
+      // One that took the port has no automations configured, and an assistant's waiter runs none.
+      log.warning(
+        `another assistant's waiter, which runs no automations, listens on ${host}:${port} now: webhooks reach the store, but no automation runs on them until waiter listen (or serve) has the port; give every waiter the same automations`,
+      );
     }
   }
   log.started();

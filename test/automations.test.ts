@@ -615,6 +615,30 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("an assistant's stdio server with automations warns when another assistant's waiter, which runs none, has the port", async () => {
+    const listen = `127.0.0.1:${await freePort()}`;
+    // Another assistant's waiter, configured without the automations: it takes the free port.
+    const other = await startWaiter(env([], { WAITER_WEBHOOKS_LISTEN: listen }), { listener: true });
+    try {
+      expect(other.listenerUrl).toBe(`http://${listen}`);
+      const assistant = await startServer({
+        ...env([PAID]),
+        WAITER_WEBHOOKS_LISTEN: listen,
+        WAITER_LOG_LEVEL: "notice",
+      });
+      try {
+        expect((await assistant.call("automations_list")).isError).toBeFalsy();
+        expect(assistant.stderr()).toContain(
+          `warning [waiter] another assistant's waiter, which runs no automations, listens on ${listen} now: webhooks reach the store, but no automation runs on them until waiter listen (or serve) has the port; give every waiter the same automations`,
+        );
+      } finally {
+        await assistant.close();
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
   test("a dry run records what it would do and does nothing; a model reads what it would have called", async () => {
     const server = await serve([WATCH]);
     const agent = await startWaiter(env([WATCH]));
