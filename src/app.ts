@@ -28,7 +28,7 @@ import type { SessionOptions } from "./transports/sessions.js";
 import { packageRoot, USER_AGENT, VERSION } from "./version.js";
 import { reachedFromElsewhere } from "./webhooks/hosts.js";
 import type { RunningListener } from "./webhooks/listener.js";
-import { holdPort, listenProblem, type PortHold } from "./webhooks/port.js";
+import { holderIfInUse, holdPort, listenProblem, type PortHold } from "./webhooks/port.js";
 import { sourceLines, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
 /** The event store cannot open; the message is one line that says why and what to do. */
@@ -471,9 +471,10 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
       drainMs: config.core.stopSeconds * 1000,
     });
   } catch (err) {
+    const holder = await holderIfInUse(webhooks.listen, err);
     await store.close();
     await http.close();
-    throw new CannotStart(listenProblem(webhooks.listen, err, "webhooks.listen (WAITER_WEBHOOKS_LISTEN)"));
+    throw new CannotStart(listenProblem(webhooks.listen, err, "webhooks.listen (WAITER_WEBHOOKS_LISTEN)", holder));
   }
   // After the port is ours: a second waiter on this store stops at the port, before it could
   // take up the runs this one is doing.
@@ -571,9 +572,10 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
       },
     });
   } catch (err) {
+    const holder = await holderIfInUse(listen, err);
     await sessions.close();
     await app.close();
-    throw new CannotStart(listenProblem(listen, err, "--listen (WAITER_LISTEN)"));
+    throw new CannotStart(listenProblem(listen, err, "--listen (WAITER_LISTEN)", holder));
   }
   const automations = await startAutomations?.();
   // The address to give connectors, where it is not the one bound (a proxy in front).

@@ -1605,13 +1605,47 @@ test("an address another program holds stops waiter serve and waiter listen, say
       toolsets(),
     );
     const quiet = new Log("error", () => {});
-    const taken = `cannot listen on 127.0.0.1:${port}: EADDRINUSE: another program (another waiter?) holds the port; stop it, or set`;
+    const taken = `cannot listen on 127.0.0.1:${port}: EADDRINUSE: another program holds the port; stop it, or set`;
     await expect(startServe(config, quiet)).rejects.toThrow(`${taken} --listen (WAITER_LISTEN) to another port`);
     await expect(startWebhooks(config, quiet)).rejects.toThrow(
       `${taken} webhooks.listen (WAITER_WEBHOOKS_LISTEN) to another port`,
     );
   } finally {
     holder.close();
+  }
+});
+
+test("a port an assistant's waiter or another waiter holds stops waiter listen and serve naming it, and how it lets the port go", async () => {
+  const port = await freePort();
+  const env = {
+    WAITER_LISTEN: `127.0.0.1:${port}`,
+    WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+    ERP_SECRET,
+  };
+  const quiet = new Log("error", () => {});
+  const config = () =>
+    loadConfig({ env: { ...env, WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")) } }, toolsets());
+  // An assistant's waiter took the free port: it lets it go only when its assistant quits.
+  const assistant = await startApp(env, { listener: true });
+  try {
+    expect(assistant.app.listener?.url).toBe(`http://127.0.0.1:${port}`);
+    const held = `cannot listen on 127.0.0.1:${port}: EADDRINUSE: another assistant's waiter holds the port until its assistant quits; quit that assistant and start this again (an assistant's waiter with the automations configured leaves the port to waiter listen and serve), or set`;
+    await expect(startWebhooks(config(), quiet)).rejects.toThrow(
+      `${held} webhooks.listen (WAITER_WEBHOOKS_LISTEN) to another port`,
+    );
+    await expect(startServe(config(), quiet)).rejects.toThrow(`${held} --listen (WAITER_LISTEN) to another port`);
+  } finally {
+    await assistant.app.close();
+  }
+  // A waiter listen runs there already.
+  const listening = await startWebhooks(config(), quiet);
+  try {
+    await expect(startServe(config(), quiet)).rejects.toThrow(
+      `cannot listen on 127.0.0.1:${port}: EADDRINUSE: waiter listen holds the port; stop it, or set --listen (WAITER_LISTEN) to another port`,
+    );
+  } finally {
+    await listening.close();
   }
 });
 

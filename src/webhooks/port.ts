@@ -1,3 +1,4 @@
+import type { Dispatcher } from "undici";
 import type { Log } from "../log.js";
 import { isWildcardHost } from "../settings.js";
 import type { ListenerMode, RunningListener } from "./listener.js";
@@ -20,14 +21,18 @@ const WAITERS: Record<ListenerMode | "waiter", string> = {
 /** What answers at `listen`: a waiter answers /healthz with its status, sources and mode. */
 export async function portHolder({ host, port }: Listen): Promise<PortHolder> {
   const reachable = isWildcardHost(host) ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
-  let response: Response;
+  let response: Dispatcher.ResponseData;
   try {
-    response = await fetch(`http://${reachable}:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
+    // Loaded here, not at start: an assistant's waiter that finds its port free never needs it.
+    const { request } = await import("undici");
+    // On a connection of its own (reset), closed after: one kept from asking the port's last holder,
+    // gone since, would fail this ask as if a stranger held it.
+    response = await request(`http://${reachable}:${port}/healthz`, { reset: true, signal: AbortSignal.timeout(1000) });
   } catch (err) {
-    return (err as { cause?: { code?: string } }).cause?.code === "ECONNREFUSED" ? "nothing" : "stranger";
+    return (err as { code?: string }).code === "ECONNREFUSED" ? "nothing" : "stranger";
   }
   try {
-    const health = (await response.json()) as { status?: unknown; sources?: unknown; mode?: unknown };
+    const health = (await response.body.json()) as { status?: unknown; sources?: unknown; mode?: unknown };
     // A waiter whose store is away or full answers 503 with the same shape: still a waiter.
     if (typeof health.status !== "string" || !Array.isArray(health.sources)) return "stranger";
     return typeof health.mode === "string" && Object.hasOwn(WAITERS, health.mode)
@@ -38,12 +43,24 @@ export async function portHolder({ host, port }: Listen): Promise<PortHolder> {
   }
 }
 
-/** Why `listen` cannot be bound, and what to do: `setting` is where the address comes from. */
-export function listenProblem({ host, port }: Listen, err: unknown, setting: string): string {
+/** What holds `listen`, when `err` is that it is in use: what a failed bind is said by. */
+export async function holderIfInUse(listen: Listen, err: unknown): Promise<PortHolder | undefined> {
+  return (err as NodeJS.ErrnoException).code === "EADDRINUSE" ? await portHolder(listen) : undefined;
+}
+
+/**
+ * Why `listen` cannot be bound, and what to do: `setting` is where the address comes from. A port
+ * in use is said by what holds it (`holder`), where it was asked: an assistant's waiter lets it go
+ * only when its assistant quits.
+ */
+export function listenProblem({ host, port }: Listen, err: unknown, setting: string, holder?: PortHolder): string {
   const code = (err as NodeJS.ErrnoException).code;
+  const other = `set ${setting} to another port`;
   const advice =
     code === "EADDRINUSE"
-      ? `another program (another waiter?) holds the port; stop it, or set ${setting} to another port`
+      ? holder === "stdio"
+        ? `another assistant's waiter holds the port until its assistant quits; quit that assistant and start this again (an assistant's waiter with the automations configured leaves the port to waiter listen and serve), or ${other}`
+        : `${holder && holder !== "stranger" && holder !== "nothing" ? WAITERS[holder] : "another program"} holds the port; stop it, or ${other}`
       : code === "EACCES"
         ? `ports below 1024 need privileges; set ${setting} to a higher port`
         : code === "EADDRNOTAVAIL"
