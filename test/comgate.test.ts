@@ -118,6 +118,18 @@ describe("a Comgate notification", () => {
     });
   });
 
+  test("asked of an API that does not take calls from waiter's address gets 503, though its code is 1400", async () => {
+    // Comgate's API answers a call from an address not on the shop's allow-list with its code 1400,
+    // as it answers a payment it does not know, in these words (https://help.comgate.cz/docs/chybove-hlasky).
+    api.payments.set(PAID.transId, PAID);
+    api.queue.push({
+      status: 400,
+      headers: { "content-type": "application/json" },
+      body: '{"code":1400,"message":"Access from unauthorized location [194.212.79.116]!"}',
+    });
+    expect(await push(waiter, notification(MERCHANT, SECRET, PAID))).toMatchObject({ status: 503 });
+  });
+
   test("for a payment Comgate does not know is refused", async () => {
     const answer = await push(waiter, notification(MERCHANT, SECRET, { ...PAID, transId: "NONE-0000" }));
     expect(answer).toMatchObject({ status: 401, body: { error: "transaction unknown to Comgate" } });

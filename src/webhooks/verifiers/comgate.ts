@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { z } from "zod";
 import type { HttpResponse } from "../../http/types.js";
 import type { Upstream } from "../../http/upstream.js";
+import { quoteLine } from "../../shown.js";
 import { clock } from "../../time.js";
 import { type Delivery, reject, type Verdict } from "./common.js";
 
@@ -16,13 +17,16 @@ const payment = z.looseObject({
   status: z.string().optional(),
 });
 
-/** Comgate's own code in an answer's JSON, if it has one. */
-function codeOf(text: string): number | undefined {
+/** Comgate's own code and message in an answer's JSON, if it has them. */
+function saidIn(text: string): { code?: number; message?: string } {
   try {
-    const code = (JSON.parse(text) as { code?: unknown }).code;
-    return code === undefined ? undefined : Number(code);
+    const { code, message } = JSON.parse(text) as { code?: unknown; message?: unknown };
+    return {
+      ...(code === undefined ? {} : { code: Number(code) }),
+      ...(typeof message === "string" ? { message } : {}),
+    };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -74,10 +78,17 @@ export function comgate(merchant: string, secret: string, api: Upstream | undefi
     } catch (err) {
       return { kind: "unavailable", reason: `Comgate's API could not be asked: ${(err as Error).message}` };
     }
-    // Comgate's code 1400: it does not know the payment. Any other refusal (a wrong apiUrl, an
-    // address Comgate does not take calls from) is waiter's to fix: 503 until it is.
-    const code = codeOf(answer.text);
-    if (code === 1400) return reject("transaction unknown to Comgate");
+    // Comgate's code 1400: it does not know the payment, or (its message says so) it takes no
+    // calls from waiter's address. That and any other refusal (a wrong apiUrl) are waiter's to
+    // fix: 503 until they are.
+    const said = saidIn(answer.text);
+    if (said.code === 1400 && said.message && /unauthori[sz]ed location/i.test(said.message)) {
+      return {
+        kind: "unavailable",
+        reason: `Comgate's API does not take calls from this machine's address: it answered ${quoteLine(said.message)}; add the address in Comgate's client portal (Integration > Store settings > Store connection)`,
+      };
+    }
+    if (said.code === 1400) return reject("transaction unknown to Comgate");
     let confirmed: z.infer<typeof payment>;
     try {
       confirmed = api.read(payment, answer);
