@@ -667,6 +667,21 @@ describe("orders", () => {
     expect(shown.filter((line) => line.startsWith("Note ") && line.includes(" by "))).toHaveLength(1);
   });
 
+  test("the notes waiter adds are the key's user's, not the shop's own", async () => {
+    // WooCommerce attributes a note added over the REST API to the system unless added_by_user says it is the user's.
+    await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Nx1999" });
+    await server.call("eshop_order_add_note", { id: O.pending1999, note: "Called the buyer." });
+    const notes = woo.shop.order(O.pending1999).notes;
+    expect(notes.find((n) => n.note.startsWith("Marked paid by waiter"))?.author).toBe("Shop Admin");
+    expect(notes.find((n) => n.note === "Called the buyer.")?.author).toBe("Shop Admin");
+    // The shop's own notes, such as its status change, stay the system's.
+    expect(notes.find((n) => n.note.startsWith("Order status changed"))?.author).toBe("system");
+    const shown = text(await server.call("eshop_order_get", { id: O.pending1999 })).split("\n");
+    expect(shown.filter((line) => / by Shop Admin: "(Marked paid by waiter|Called the buyer)/.test(line))).toHaveLength(
+      2,
+    );
+  });
+
   test("a note's author reads as the shop's admin shows it: WooCommerce's HTML entities decoded", async () => {
     woo.shop.order(O.processing).notes.push({
       id: 996,

@@ -40,7 +40,8 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   rate's tax on the items (`tax_total`) and on shipping (`shipping_tax_total`) apart, and the
  *   order's `total_tax` is both.
  * - Order notes: GET (newest first, `type` any/customer/internal, no paging) and POST (`note`,
- *   `customer_note`; 201 + Location).
+ *   `customer_note`, `added_by_user`: the note is the key's user's, by display name, else the
+ *   system's, author "system"; 201 + Location).
  * - Products: `sku` (comma list), `stock_status`, `search` (name and descriptions); GET by id;
  *   variable products (parents) with their variations' ids and lowest price, their stock counted on
  *   the product (`manage_stock`) or else per variation, their stock status then as data; a sale
@@ -1503,10 +1504,10 @@ function formattedName(product: WooProduct): string {
   return `${product.name} (${product.sku !== "" ? product.sku : `#${product.id}`})`;
 }
 
-function addNote(ctx: Ctx, order: WooOrder, text: string, customerNote = false): WooNote {
+function addNote(ctx: Ctx, order: WooOrder, text: string, customerNote = false, author = "system"): WooNote {
   const note: WooNote = {
     id: ctx.shop.counters.note++,
-    author: "system",
+    author,
     date: ctx.now,
     note: text,
     customer_note: customerNote,
@@ -1743,12 +1744,15 @@ const ROUTES: Route[] = [
         args: {
           note: { type: "string", required: true },
           customer_note: { type: "boolean", default: false },
+          added_by_user: { type: "boolean", default: false },
         },
         permission: keyed(cannot.create),
         handle: (ctx) => {
           const order = ctx.shop.orders.get(ctx.ids.order_id as number);
           if (!order) return wpError("woocommerce_rest_order_invalid_id", "Invalid order ID.", 404);
-          const note = addNote(ctx, order, String(ctx.values.note), ctx.values.customer_note === true);
+          // WC_Order::add_order_note(): the current user's (every key here is the admin's) only when asked.
+          const author = ctx.values.added_by_user === true ? ADMIN.display_name : "system";
+          const note = addNote(ctx, order, String(ctx.values.note), ctx.values.customer_note === true, author);
           return {
             status: 201,
             body: renderNote(order.id, note, ctx),

@@ -524,10 +524,11 @@ export function wooCommerce(api: Upstream): ShopProvider {
     },
 
     async addNote(id, note, forCustomer, call) {
+      // Without added_by_user the shop writes the note as its own ("system"), as it does its status changes.
       const body = await api.json(
         noteSchema,
         `/orders/${id}/notes`,
-        write("POST", { note, customer_note: forCustomer }),
+        write("POST", { note, customer_note: forCustomer, added_by_user: true }),
         call,
       );
       return toNote(body);
