@@ -469,7 +469,8 @@ export function wooCommerce(api: Upstream): ShopProvider {
   return {
     name: "WooCommerce",
     orderStatuses: WOO_STATUSES,
-    // WC_Order::payment_complete() acts on these; others it leaves alone.
+    // WC_Order::payment_complete() acts on these and on cancelled, which waiter leaves alone: a
+    // cancelled order may have been paid and its money returned (orders.ts says what to check).
     payableStatuses: ["pending", "on-hold", "failed"],
     // wc_get_is_paid_statuses()
     paidStatuses: ["processing", "completed"],
