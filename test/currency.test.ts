@@ -600,6 +600,17 @@ describe("bad input is a clear tool error", () => {
       { amount: 5, from: "KES", to: "EUR" },
       /^(?!.*Check the code).*KES is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others;/s,
     ],
+    // A currency the source stopped fixing had rates before: not "none", but an earlier date's.
+    [
+      "currency_convert",
+      { amount: 5, from: "HRK", to: "EUR", date: "2024-06-03" },
+      /^No rate for currency "HRK" in the fixing of 2024-06-03 by the European Central Bank\. HRK was fixed by the ECB until Croatia took the euro in 2023: an earlier date has its rate; currency_list with source "ecb" lists/,
+    ],
+    [
+      "currency_convert",
+      { amount: 5, from: "RUB", to: "CZK", date: "2026-08-28", source: "cnb" },
+      /\. RUB was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate; currency_list with source "cnb" lists/,
+    ],
     ["currency_rates", { date: "2026-02-30" }, /not a calendar date/],
     // The first thing wrong with a date is the only one said: no month 0 is not also "after" today.
     ["currency_rates", { date: "2026-00-10" }, /^(?!.*after).*not a calendar date/s],
@@ -649,6 +660,11 @@ describe("bad input is a clear tool error", () => {
       "currency_history",
       { base: "EUR", symbols: ["VND", "KES"], start: "2026-01-05", end: "2026-01-09" },
       /^No rates for VND, KES between 2026-01-05 and 2026-01-09\. VND, KES are ISO 4217 currencies: the ECB publishes reference rates for about 30 currencies, and none for the others; currency_list with source "ecb" lists the currencies it publishes\.$/,
+    ],
+    [
+      "currency_history",
+      { base: "EUR", symbols: ["VND", "RUB"], start: "2026-01-05", end: "2026-01-09" },
+      /^No rates for VND, RUB between 2026-01-05 and 2026-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; RUB was last fixed by the ECB on 2022-03-01: an earlier date has its rate; currency_list/,
     ],
     // A real currency the CNB does not fix daily is said to be one, as currency_convert says it.
     [

@@ -30,6 +30,15 @@ export const PUBLICATION: Publication = {
 const NAME = "the European Central Bank";
 const EARLIEST = "1999-01-04";
 const OTHERS = "the ECB publishes reference rates for about 30 currencies, and none for the others";
+/**
+ * What the ECB fixed once: its last EUR/RUB rate is of 2022-03-01, and it took HRK and BGN off its
+ * list as Croatia and Bulgaria took the euro (its reference rates page; nbs.sk quotes it).
+ */
+const STOPPED = {
+  RUB: "was last fixed by the ECB on 2022-03-01",
+  HRK: "was fixed by the ECB until Croatia took the euro in 2023",
+  BGN: "was fixed by the ECB until Bulgaria took the euro in 2026",
+};
 
 /** One day's table, kept as the Fixing built from it: a cached call builds nothing. None is a failure. */
 const table = z
@@ -75,7 +84,7 @@ export function frankfurterErrors(response: HttpResponse, _upstream: string, url
   const codes = response.url.searchParams.get("symbols")?.split(",") ?? [];
   if (end && codes.length > 0) {
     return new ToolError(
-      `No rates for ${codes.join(", ")} between ${start} and ${end}. ${noRateAdvice(codes, { id: "ecb", others: OTHERS })}`,
+      `No rates for ${codes.join(", ")} between ${start} and ${end}. ${noRateAdvice(codes, { id: "ecb", others: OTHERS, stopped: STOPPED })}`,
     );
   }
   const symbols = codes.join(", ") || "EUR";
@@ -96,6 +105,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     earliest: EARLIEST,
     publication: PUBLICATION,
     others: OTHERS,
+    stopped: STOPPED,
 
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);

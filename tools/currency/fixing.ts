@@ -38,6 +38,8 @@ export interface RateSource {
   publication: Publication;
   /** What of a currency its fixing lacks, when the code is a real one: where its rate is, if anywhere. */
   others: string;
+  /** Currencies it fixed once and no longer does, each with when it stopped: earlier dates have their rates. */
+  stopped: Record<string, string>;
   /** The fixing valid on `date` (YYYY-MM-DD), or the latest one. */
   fixing(date: string | undefined, call: Call): Promise<Fixing>;
   /** Every fixing published from `start` (not before `earliest`) to `end`, oldest first; `codes` are the currencies needed. */
@@ -88,13 +90,20 @@ function quoteOf(fixing: Fixing, code: string, source: RateSource): Quote {
  * What to do about codes a source has no rate for: where real currencies' rates are, if anywhere
  * (VND at the CNB), or, when one of them is no currency, to check the codes.
  */
-export function noRateAdvice(codes: string[], source: Pick<RateSource, "id" | "others">): string {
+export function noRateAdvice(codes: string[], source: Pick<RateSource, "id" | "others" | "stopped">): string {
   const lists = `currency_list with source "${source.id}" lists the currencies it publishes`;
   if (!areCurrencies(codes)) {
     return `Check the code${codes.length === 1 ? "" : "s"} (ISO 4217, like USD); ${lists}.`;
   }
-  const are = codes.length === 1 ? "is an ISO 4217 currency" : "are ISO 4217 currencies";
-  return `${codes.join(", ")} ${are}: ${source.others}; ${lists}.`;
+  // One it stopped fixing (HRK as Croatia took the euro) has rates of the dates before.
+  const stopped = codes.filter((code) => Object.hasOwn(source.stopped, code));
+  const never = codes.filter((code) => !stopped.includes(code));
+  const are = never.length === 1 ? "is an ISO 4217 currency" : "are ISO 4217 currencies";
+  const parts = [
+    ...(never.length > 0 ? [`${never.join(", ")} ${are}: ${source.others}`] : []),
+    ...stopped.map((code) => `${code} ${source.stopped[code]}: an earlier date has its rate`),
+  ];
+  return `${parts.join("; ")}; ${lists}.`;
 }
 
 /** Whether every code is a real ISO 4217 currency (in the platform's ICU data), none of them misspelt. */
