@@ -382,7 +382,9 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
     const said = result.content[0]?.type === "text" ? result.content[0].text : "";
     const outside = OUTPUT_REFUSED.exec(said);
     if (outside) {
-      requestLog(toolLog(tool, log), extra).error(
+      // Told to the client once, as the result; the schema's details are the operator's.
+      toolLog(tool, log).operatorOnly(
+        "error",
         `${tool.name} answered outside its output schema: ${oneLine(outside[1] ?? "")}`,
       );
       return bug(tool, "its answer did not match its output schema", true);

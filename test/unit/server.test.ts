@@ -326,8 +326,8 @@ describe("tool calls", () => {
     await client.close();
   });
 
-  test("a result outside the tool's output schema is reported as waiter's bug and logged", async () => {
-    const { client, logged } = await connected();
+  test("a result outside the tool's output schema is reported as waiter's bug, its details in the operator's log alone", async () => {
+    const { client, logged, operator } = await connected();
     await client.setLoggingLevel("error");
     const result = await client.callTool({ name: "math_double", arguments: { n: -1 } });
     expect(result.isError).toBe(true);
@@ -337,8 +337,12 @@ describe("tool calls", () => {
         text: "math_double failed inside waiter (its answer did not match its output schema). This is a bug in waiter, not in the arguments; the server log has details.",
       },
     ]);
-    expect(logged).toEqual([
-      expect.stringMatching(/^error math: math_double answered outside its output schema: Too small: .* at doubled$/),
+    // Told once, as its result: a notification too would say it twice, with waiter's schema in it.
+    expect(logged).toEqual([]);
+    expect(operator).toEqual([
+      expect.stringMatching(
+        /error +\[math\] math_double answered outside its output schema: Too small: .* at doubled\n$/,
+      ),
     ]);
     await client.close();
   });
