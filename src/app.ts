@@ -105,17 +105,20 @@ function sayingDropsAtClose(store: EventStore, sayHeld: () => void): EventStore 
 /**
  * An upgrade is the operator's to know: from then on an older waiter refuses the store. So is a
  * store set up where none was: one moved (another WAITER_DATA_DIR, another database or schema)
- * is not read from there, and nothing else would say so.
+ * is not read from there, and nothing else would say so. The operator's alone: where the store
+ * is (a path, a database's host) is not told to MCP clients, which hear what waiter said at start.
  */
 function saidSetUp(store: EventStore, where: string, log: Log): void {
   if (store.created) {
-    log.notice(
+    log.operatorOnly(
+      "notice",
       `waiter ${VERSION} set up a new event store ${where}, where there was none: events kept in another store before are not read from here`,
     );
   }
   if (!store.upgraded) return;
   const { from, to } = store.upgraded;
-  log.notice(
+  log.operatorOnly(
+    "notice",
     `waiter ${VERSION} upgraded the event store ${where} from schema ${from} to ${to}: a waiter older than this one refuses it from now on`,
   );
 }

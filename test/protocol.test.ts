@@ -770,9 +770,14 @@ describe("logging", () => {
     await app.close();
   });
 
-  test("a client that sets its level hears what waiter said at start, why a toolset is off among it", async () => {
+  test("a client that sets its level hears what waiter said at start, why a toolset is off among it, not where its store is", async () => {
     // No notification channel configured: notify is off, and waiter said why before any client came.
-    const { app, log } = await startApp({ ...upstreams, WAITER_LOG_LEVEL: "error" });
+    // A store set up where there was none is said too, with its path: the operator's alone.
+    const { app, log } = await startApp({
+      ...upstreams,
+      WAITER_LOG_LEVEL: "error",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    });
     log.started();
     // What a server says after start-up is for the clients there then, not for those to come.
     log.notice("a notice after start-up");
@@ -790,6 +795,7 @@ describe("logging", () => {
           data: expect.stringMatching(/^toolset notify is off: no notification channels/),
         });
       expect(heard.map((m) => String(m.data))).not.toContainEqual("a notice after start-up");
+      expect(heard.map((m) => String(m.data))).not.toContainEqual(expect.stringContaining("event store"));
       await client.close();
       await session.close();
     }
