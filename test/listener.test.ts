@@ -15,6 +15,7 @@ import { toolsets } from "../src/toolsets.js";
 import { requestGuard } from "../src/webhooks/hosts.js";
 import type { ListenerTimeouts } from "../src/webhooks/limits.js";
 import { type RunningListener, startListener } from "../src/webhooks/listener.js";
+import { holdPort } from "../src/webhooks/port.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { notification, PAID_PAYMENT } from "./fakes/comgate.js";
@@ -337,6 +338,38 @@ test("a connection the system would not hand over (accept: EMFILE) is a warning,
   expect(lines.filter((line) => line.includes("a connection could not be accepted (accept EMFILE)"))).toHaveLength(1);
   expect((await deliver(url)).status).toBe(200);
   expect((await store.stats()).events).toBe(1);
+});
+
+describe("an assistant's waiter's hold on the port", () => {
+  test("a bind that failed for an address not up yet, then succeeds, is not said to find the port free again", async () => {
+    const lines: string[] = [];
+    const log = new Log("info", (line) => {
+      lines.push(line);
+    });
+    let tries = 0;
+    const hold = await holdPort({
+      listen: { host: "192.0.2.1", port: 8790 },
+      take: true,
+      bind: async () => {
+        tries += 1;
+        if (tries === 1)
+          throw Object.assign(new Error("listen EADDRNOTAVAIL: address not available 192.0.2.1:8790"), {
+            code: "EADDRNOTAVAIL",
+          });
+        return (await start()).listener;
+      },
+      sourceLines: () => [],
+      log,
+      retryMs: 10,
+    });
+    cleanups.push(() => hold.close());
+    await expect.poll(() => hold.listener).toBeDefined();
+    const url = hold.listener?.url;
+    expect(lines.find((line) => line.includes(`receiving webhooks on ${url}`))).toMatch(
+      /receiving webhooks on \S+ from now on: this machine has the address now\n$/,
+    );
+    expect(lines.join("")).not.toContain("free again");
+  });
 });
 
 describe("stopping", () => {

@@ -81,6 +81,13 @@ export interface PortHold {
 
 const SETTING = "webhooks.listen (WAITER_WEBHOOKS_LISTEN)";
 
+/** What changed for a bind that failed with `code` to succeed: a port in use is free again. */
+function nowBound(code: string | undefined): string {
+  if (code === "EADDRINUSE") return "the port is free again";
+  if (code === "EADDRNOTAVAIL") return "this machine has the address now";
+  return `the bind that failed (${code ?? "an error"}) succeeds now`;
+}
+
 /**
  * Binds the webhook port for an assistant's stdio waiter (`take`), or leaves it to another process.
  * A port another assistant's waiter holds, or something that is no waiter, or that cannot be bound
@@ -104,6 +111,8 @@ export async function holdPort(parts: {
   let trying = parts.take;
   /** Why the last bind failed, when not for another process holding the port. */
   let failed: string | undefined;
+  /** The error code of the last failed bind, which a later success is said against. */
+  let failedCode: string | undefined;
   /** What was last said of the port, so that a try again says only what changed. */
   let said: string | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -120,11 +129,12 @@ export async function holdPort(parts: {
       listener = await bind();
       trying = false;
       if (first) log.info(`receiving webhooks on ${listener.url}`);
-      else log.notice(`receiving webhooks on ${listener.url} from now on: the port is free again`);
+      else log.notice(`receiving webhooks on ${listener.url} from now on: ${nowBound(failedCode)}`);
       for (const line of parts.sourceLines(listener.url)) log.info(line);
       return;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
+      failedCode = code;
       if (code !== "EADDRINUSE") {
         failed = listenProblem(listen, err, SETTING);
         say(failed, () =>
