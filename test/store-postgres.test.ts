@@ -123,7 +123,8 @@ async function backlog(url: string, count: number): Promise<pg.Client> {
 /**
  * Erases the events whose payload holds `text` as docs/webhooks.md says to on PostgreSQL: its
  * SQLite statements in one transaction, the events found by position(convert_to(…)), the time in
- * milliseconds from extract(epoch …), the steps going with their runs.
+ * milliseconds from extract(epoch …), the runs also found by their steps with strpos, the steps
+ * going with their runs.
  */
 async function erase(url: string, text: string): Promise<void> {
   const db = new pg.Client(url);
@@ -144,7 +145,11 @@ async function erase(url: string, text: string): Promise<void> {
          events = events - (SELECT count(*) FROM events WHERE id IN (SELECT id FROM erased)),
          bytes = bytes - (SELECT coalesce(sum(size), 0) FROM events WHERE id IN (SELECT id FROM erased))`,
     );
-    await db.query("DELETE FROM automation_runs WHERE event_id IN (SELECT id FROM erased)");
+    await db.query(
+      `DELETE FROM automation_runs WHERE event_id IN (SELECT id FROM erased)
+         OR id IN (SELECT run_id FROM automation_steps WHERE strpos(detail, $1) > 0)`,
+      [text],
+    );
     await db.query("DELETE FROM events WHERE id IN (SELECT id FROM erased)");
     await db.query("COMMIT");
   } finally {
@@ -224,6 +229,43 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     const after = await stored(store, event());
     expect(after.seq).toBeGreaterThan(kept.seq + 1_000_000);
     expect((await store.list({}, { after: cursor, limit: 10 })).map((e) => e.id)).toEqual([after.id]);
+  });
+
+  test("erasing a customer's events as docs/webhooks.md says takes the runs that outlived their event, whose steps hold the person's data", async () => {
+    const url = await freshSchema();
+    const store = await open(url);
+    const email = "jana.novakova@example.cz";
+    const dropped = await stored(store, event({ body: Buffer.from(JSON.stringify({ billing: { email } })) }));
+    // A failed run whose notice is still owed, and one still running: retention keeps both past their event.
+    const failed = (await store.runs.begin("paid", dropped.id, false, clock.now(), "ops")) as number;
+    const args = JSON.stringify({ tool: "notify_email", args: { to: email } });
+    await store.runs.step(failed, 0, "failed", args, clock.now());
+    await store.runs.finish(
+      failed,
+      "failed",
+      clock.now(),
+      "step 1 (notify_email): refused",
+      `notify_email to ${email}`,
+    );
+    const running = (await store.runs.begin("shipped", dropped.id, false, clock.now())) as number;
+    await store.runs.step(running, 0, "started", args, clock.now());
+    const other = (await store.runs.begin("paid", "evt_other", false, clock.now())) as number;
+    await store.runs.step(
+      other,
+      0,
+      "started",
+      JSON.stringify({ tool: "notify_email", args: { to: "x@example.com" } }),
+      clock.now(),
+    );
+    await store.expire(clock.now() + 31 * 86_400_000);
+    expect(await store.get(dropped.id)).toBeUndefined();
+    expect(await store.runs.get(failed)).toBeDefined();
+
+    await erase(url, email);
+
+    expect(await store.runs.get(failed)).toBeUndefined();
+    expect(await store.runs.get(running)).toBeUndefined();
+    expect(await store.runs.get(other)).toBeDefined();
   });
 
   describe("several replicas, one database", () => {

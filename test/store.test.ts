@@ -979,6 +979,44 @@ test("a backup restored as docs/webhooks.md says, its event numbers moved, gives
   expect((await store.list({}, { after: cursor, limit: 10 })).map((e) => e.id)).toEqual([after.id]);
 });
 
+test("the SQL docs/webhooks.md gives to erase a customer's events takes the runs that outlived their event, whose steps hold the person's data", async () => {
+  const { store, file } = open();
+  const email = "jana.novakova@example.cz";
+  const dropped = await stored(store, event({ body: Buffer.from(JSON.stringify({ billing: { email } })) }));
+  // A failed run whose notice is still owed, and one still running: retention keeps both past their event.
+  const failed = (await store.runs.begin("paid", dropped.id, false, clock.now(), "ops")) as number;
+  const args = JSON.stringify({ tool: "notify_email", args: { to: email } });
+  await store.runs.step(failed, 0, "failed", args, clock.now());
+  const notice = `automation paid failed at step 1 (notify_email to ${email}): refused`;
+  await store.runs.finish(failed, "failed", clock.now(), "step 1 (notify_email): refused", notice);
+  const running = (await store.runs.begin("shipped", dropped.id, false, clock.now())) as number;
+  await store.runs.step(running, 0, "started", args, clock.now());
+  const other = (await store.runs.begin("paid", "evt_other", false, clock.now())) as number;
+  await store.runs.step(
+    other,
+    0,
+    "failed",
+    JSON.stringify({ tool: "notify_email", args: { to: "x@example.com" } }),
+    clock.now(),
+  );
+  await store.runs.finish(other, "failed", clock.now(), "step 1 (notify_email): refused", "refused");
+  setClock(new Date(clock.now() + 31 * 24 * 3600 * 1000).toISOString());
+  await store.expire();
+  expect(await store.get(dropped.id)).toBeUndefined();
+  expect(await store.runs.get(failed)).toBeDefined();
+  expect(await store.runs.get(running)).toBeDefined();
+
+  erase(file, email);
+
+  expect(await store.runs.get(failed)).toBeUndefined();
+  expect(await store.runs.get(running)).toBeUndefined();
+  expect(await store.runs.get(other)).toBeDefined();
+  for (const name of [file, `${file}-wal`]) {
+    const bytes = existsSync(name) ? readFileSync(name) : Buffer.alloc(0);
+    expect(bytes.includes(email), name).toBe(false);
+  }
+});
+
 test("an event retention dropped leaves no trace of its payload in the file", async () => {
   const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
   const email = "jana.novakova@example.cz";
