@@ -973,6 +973,33 @@ describe("what agents see", () => {
     expect(text(none)).not.toContain("minor units");
   });
 
+  test("the minor-units note says how Stripe writes a currency whose minor unit is not a hundredth, or that ISO gives none", async () => {
+    const session = await inProcess();
+    const pay = async (id: string, amount: number, currency: string) => {
+      const body = JSON.stringify({
+        id: `evt_${id}`,
+        type: "payment_intent.succeeded",
+        data: { object: { id: `pi_${id}`, amount, currency } },
+      });
+      const posted = await postStripe(body);
+      expect(posted.status).toBe(200);
+      return posted.body.id as string;
+    };
+    const note = async (id: string) =>
+      ((await session.call("events_get", { id })).structuredContent as { note?: string }).note;
+    const minor = "Stripe writes amounts in the currency's minor units: 9887 EUR is 98.87 EUR";
+    // Yen have no decimals: Stripe writes them as they are, which a hundredth would make 50 JPY.
+    expect(await note(await pay("jpy", 5000, "jpy"))).toBe(`${minor}; 9887 JPY is 9887 JPY.`);
+    expect(await note(await pay("kwd", 9880, "kwd"))).toBe(`${minor}; 9887 KWD is 9.887 KWD.`);
+    // ISO 4217 gives UGX none, but Stripe writes it with two decimals, 00.
+    expect(await note(await pay("ugx", 500000, "ugx"))).toBe(`${minor}; 9887 UGX is 98.87 UGX.`);
+    expect(await note(await pay("czk", 9887, "czk"))).toBe(`${minor}.`);
+    const listed = await session.call("events_list", { source: "stripe" });
+    expect((listed.structuredContent as { note?: string }).note).toBe(
+      `${minor}; 9887 JPY is 9887 JPY; 9887 KWD is 9.887 KWD; 9887 UGX is 98.87 UGX.`,
+    );
+  });
+
   test("a payload too large for a model's context is cut, and the result says how to read it in parts", async () => {
     const session = await inProcess();
     // As large as this listener takes (WAITER_WEBHOOKS_MAX_BODY_BYTES, 64 KiB); a real one takes 1 MiB.

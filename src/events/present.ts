@@ -229,21 +229,44 @@ function jsonStart(value: unknown, max: number): string {
 const MINOR_UNITS: Record<string, string> = { stripe: "Stripe", gopay: "GoPay", comgate: "Comgate" };
 
 /**
+ * The decimals of Stripe's currencies that a reader would take for other than two, as Stripe's
+ * docs list them (docs.stripe.com/currencies): its zero- and three-decimal currencies, and its
+ * special cases, which it writes with two (ISK and UGX, though ISO 4217 gives them none; HUF and
+ * TWD, which it pays out in whole units only). Not ICU's data (Intl.NumberFormat), which gives
+ * none to HUF, IDR, COP and others Stripe writes with two. The currencies GoPay and Comgate take
+ * have two in ISO 4217.
+ */
+const STRIPE_DECIMALS = new Map<string, number>([
+  ..."BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF VND VUV XAF XOF XPF".split(" ").map((code) => [code, 0] as const),
+  ..."BHD JOD KWD OMR TND".split(" ").map((code) => [code, 3] as const),
+  ..."HUF ISK TWD UGX".split(" ").map((code) => [code, 2] as const),
+]);
+
+/**
  * What a reader of these events is told of their sums, when one of them comes from a sender that
  * writes them in minor units and has a sum: a gist or payload reading "amount":9887,"currency":"EUR"
- * is otherwise taken for 9887 euros, where the shop and a person write 98.87.
+ * is otherwise taken for 9887 euros, where the shop and a person write 98.87. A Stripe event's
+ * currency of other decimals, or one whose decimals a reader would doubt, is said as well.
  */
 export function minorUnitsNote(events: readonly StoredEvent[]): string | undefined {
-  const senders = [
-    ...new Set(
-      events.flatMap((event) => {
-        const sender = MINOR_UNITS[event.scheme];
-        return sender && /"(amount\w*|price)"\s*:/.test(event.payload) ? [sender] : [];
-      }),
-    ),
-  ];
-  if (senders.length === 0) return undefined;
-  return `${enumerated(senders, "and")} write${senders.length === 1 ? "s" : ""} amounts in the currency's minor units: 9887 EUR is 98.87 EUR.`;
+  const senders = new Set<string>();
+  const currencies = new Set<string>();
+  for (const event of events) {
+    const sender = MINOR_UNITS[event.scheme];
+    if (!sender || !/"(amount\w*|price)"\s*:/.test(event.payload)) continue;
+    senders.add(sender);
+    if (event.scheme !== "stripe") continue;
+    for (const match of event.payload.matchAll(/"\w*currency"\s*:\s*"([a-z]{3})"/gi)) {
+      const code = (match[1] as string).toUpperCase();
+      if (STRIPE_DECIMALS.has(code)) currencies.add(code);
+    }
+  }
+  if (senders.size === 0) return undefined;
+  const examples = ["EUR", ...[...currencies].sort()].map((code) => {
+    const digits = STRIPE_DECIMALS.get(code) ?? 2;
+    return `9887 ${code} is ${(9887 / 10 ** digits).toFixed(digits)} ${code}`;
+  });
+  return `${enumerated([...senders], "and")} write${senders.size === 1 ? "s" : ""} amounts in the currency's minor units: ${examples.join("; ")}.`;
 }
 
 /**
