@@ -611,6 +611,12 @@ describe("bad input is a clear tool error", () => {
       { amount: 5, from: "RUB", to: "CZK", date: "2026-08-28", source: "cnb" },
       /\. RUB was fixed by the Czech National Bank until it suspended the rouble in March 2022: an earlier date has its rate; currency_list with source "cnb" lists/,
     ],
+    // Its daily fixing had the kuna until Croatia took the euro, as the ECB's did.
+    [
+      "currency_convert",
+      { amount: 5, from: "HRK", to: "CZK", date: "2026-08-28", source: "cnb" },
+      /\. HRK was fixed by the Czech National Bank until Croatia took the euro in 2023: an earlier date has its rate; currency_list with source "cnb" lists/,
+    ],
     ["currency_rates", { date: "2026-02-30" }, /not a calendar date/],
     // The first thing wrong with a date is the only one said: no month 0 is not also "after" today.
     ["currency_rates", { date: "2026-00-10" }, /^(?!.*after).*not a calendar date/s],

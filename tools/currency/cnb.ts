@@ -62,9 +62,11 @@ export function cnbSource(cnb: Upstream): RateSource {
     publication: PUBLICATION,
     others:
       "the Czech National Bank fixes about 30 currencies daily and sets the others' rates on the last working day of each month, for the month after, in a list waiter does not read",
-    // It suspended the rouble in March 2022; its fixings had BGN in 2023, and have none in 2026.
+    // It suspended the rouble in March 2022; its fixings had HRK until 2022-12-30, BGN in 2023,
+    // and have none in 2026.
     stopped: {
       RUB: "was fixed by the Czech National Bank until it suspended the rouble in March 2022",
+      HRK: "was fixed by the Czech National Bank until Croatia took the euro in 2023",
       BGN: "was fixed by the Czech National Bank until Bulgaria took the euro in 2026",
     },
 
