@@ -198,9 +198,11 @@ export function integer(defaultValue: number, min: number, max: number) {
         .number<string | number>({
           error: (issue) => (issue.code === "invalid_type" ? "expected a whole number" : undefined),
         })
-        .int({ error: "expected a whole number" })
         .min(min, `must be at least ${min}`)
-        .max(max, `must be at most ${max}`),
+        .max(max, `must be at most ${max}`)
+        // After the bounds: a whole number past them (1e20) is out of JavaScript's safe range too,
+        // which this check refuses in the same words.
+        .int({ error: "expected a whole number" }),
     )
     .default(defaultValue);
 }

@@ -145,6 +145,11 @@ describe("bad settings are refused by name", () => {
     [{ WAITER_TOOL_TIMEOUT: "soon" }, /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number \(got "soon"\)$/],
     [{ WAITER_TOOL_TIMEOUT: "20s" }, /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number \(got "20s"\)$/],
     [{ WAITER_TOOL_TIMEOUT: "2.5" }, /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number \(got 2\.5\)$/],
+    // A whole number past any bound is said by the bound, not as no whole number.
+    [
+      { WAITER_TOOL_TIMEOUT: "99999999999999999999" },
+      /^invalid setting WAITER_TOOL_TIMEOUT: must be at most 55 \(got 100000000000000000000\)$/,
+    ],
     [{ WAITER_CONTACT: "somebody" }, /^invalid setting WAITER_CONTACT: must be an email address or an http\(s\) URL/],
     [{ WAITER_READ_ONLY: "maybe" }, /^invalid setting WAITER_READ_ONLY: expected true or false/],
     [
