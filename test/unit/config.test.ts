@@ -178,7 +178,8 @@ describe("bad settings are refused by name", () => {
       /channel names are 1 to 63 characters: lowercase a-z/,
     ],
     // A mail server written as a URL or with its port: said at start, not as a name that does not resolve at a send.
-    ...["smtp://mail.example.cz", "mail.example.cz:587", "mail.example.cz/"].map(
+    // An IPv6 address in brackets, as a URL writes it, is no name a send resolves either.
+    ...["smtp://mail.example.cz", "mail.example.cz:587", "mail.example.cz/", "[::1]:25", "[::1]"].map(
       (host): [Record<string, string>, RegExp] => [
         { WAITER_NOTIFY_CHANNELS: JSON.stringify({ team: { type: "email", host, from: "a@b.cz", to: ["c@d.cz"] } }) },
         /^invalid setting WAITER_NOTIFY_CHANNELS at team\.host: is the mail server's name or address alone, like smtp\.example\.com/,

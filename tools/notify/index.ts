@@ -67,13 +67,14 @@ export const channel = z.discriminatedUnion("type", [
   }),
   closedObject("an email channel", {
     type: z.literal("email"),
-    // Its name alone, which a send resolves: a URL or host:port would be said there as a name that does not resolve.
+    // Its name alone, which a send resolves: a URL, host:port or an IPv6 address in brackets ([::1]:25)
+    // would be said there as a name that does not resolve.
     host: z
       .string()
       .min(1)
       .refine(
-        (host) => !/:\/\/|[/@\s]/.test(host) && !/^[^:]+:\d+$/.test(host),
-        "is the mail server's name or address alone, like smtp.example.com: no scheme, user or path, and its port goes in port",
+        (host) => !/:\/\/|[/@\s[\]]/.test(host) && !/^[^:]+:\d+$/.test(host),
+        "is the mail server's name or address alone, like smtp.example.com or ::1: no scheme, user, path or brackets, and its port goes in port",
       ),
     port: z.number().int().min(1).max(65535).optional(),
     tls: z.enum(["starttls", "tls", "none"]).default("starttls"),
