@@ -1065,6 +1065,24 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a failed step's reason that ends in no full stop is one sentence before its arguments", async () => {
+    const trial = { ...PAID, name: "paid-trial", dryRun: true };
+    const server = await serve([trial]);
+    const agent = await startWaiter(env([trial]));
+    try {
+      const event = await pay(server, "10x42");
+      await runsOf(event.id);
+      const runs = await agent.call("automations_runs", { event_id: event.id });
+      const [{ outcome }] = (runs.structuredContent as { runs: [{ steps: [{ outcome: string }] }] }).runs[0].steps;
+      expect(outcome).toMatch(/ gave null on this event's payload\)\. Its arguments were \{"id":null,/);
+      // The reason is still said once, at the step.
+      expect(text(runs)).toMatch(/: failed \(dry run\) at step 1\n/);
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
   test("an automation's name none has is refused with the names there are, the closest first", async () => {
     const agent = await startWaiter(env([PAID, WATCH]));
     try {

@@ -222,10 +222,12 @@ export function automationsToolset(
               // A step that waits for its next try is recorded as started, or as refused when the
               // upstream refused it, but is waiting, and says why and until when.
               const waiting = run.status === "running" ? detail.waiting : undefined;
-              // A failed step's arguments (the order, the payment) are what a model needs to finish it by hand.
+              // A failed step's arguments (the order, the payment) are what a model needs to finish it by hand:
+              // a sentence after the reason, which may end in no full stop ("… on this event's payload)").
+              const stop = detail.error && !/[.!?…]$/.test(detail.error) ? "." : "";
               const failed =
                 detail.error &&
-                (json === undefined ? detail.error : `${detail.error} Its arguments were ${cut(json, 300)}.`);
+                (json === undefined ? detail.error : `${detail.error}${stop} Its arguments were ${cut(json, 300)}.`);
               const outcome = failed || (detail.said ?? waiting ?? called);
               return {
                 status: waiting ? "waiting" : step.status,
