@@ -38,7 +38,7 @@ async function seqOf(store: EventStore, value: string, name: string): Promise<nu
   const cursor = /^c(\d+)(?:-(\d+))?$/i.exec(value.trim());
   if (cursor?.[2] !== undefined && name === "since") {
     throw new ToolError(
-      `since ${quote(value)} is a next_before, which pages back: pass it as before, with the since its page had, if any. For newer events, pass since="${cursorOf(Number(cursor[2]))}".`,
+      `since ${quote(value)} is a next_before, which pages back: pass it to events_list as before, with the since its page had, if any. For newer events, pass since="${cursorOf(Number(cursor[2]))}".`,
     );
   }
   if (cursor) {

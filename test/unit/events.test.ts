@@ -410,7 +410,8 @@ test("a next_before given as since is refused with where it goes, not read as th
   expect(first).toMatchObject({ cursor: "c3", next_before: "c2-3" });
   // Read as c2, it would show again the newest event of the page it came from.
   const told =
-    'since "c2-3" is a next_before, which pages back: pass it as before, with the since its page had, if any. For newer events, pass since="c3".';
+    // events_wait takes no before: where it goes is events_list's.
+    'since "c2-3" is a next_before, which pages back: pass it to events_list as before, with the since its page had, if any. For newer events, pass since="c3".';
   for (const tool of ["events_list", "events_wait"]) {
     const given = await call(tool, { since: "c2-3", ...(tool === "events_wait" ? { timeout_s: 1 } : {}) });
     expect(given.isError, tool).toBe(true);
