@@ -2133,6 +2133,29 @@ describe("bearer tokens", () => {
         /Token ops holds half the server's sessions, each with a call or its stream open or subscriptions the store has yet to keep; end one \(DELETE \/mcp\)/,
       );
       expect(small.sessions.count()).toBe(1);
+      // Ending it, as it was told to, needs no room: it is ended, here and in the store. A DELETE
+      // the transport refuses ends nothing, and gets no room either.
+      const end = (version: string) =>
+        request(`${small.url}/mcp`, {
+          method: "DELETE",
+          headers: { authorization: `Bearer ${OPS}`, "mcp-session-id": left, "mcp-protocol-version": version },
+        });
+      const bogus = await end("1900-01-01");
+      expect(bogus.statusCode).toBe(503);
+      await bogus.body.dump();
+      expect(small.sessions.count()).toBe(1);
+      const ended = await end("2025-06-18");
+      expect(ended.statusCode).toBe(200);
+      await ended.body.dump();
+      expect(await small.app.store?.sessions.get(left)).toBeUndefined();
+      expect(small.sessions.count()).toBe(1);
+      const gone = await request(`${small.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list" }),
+        headers: { ...mcpHeaders, authorization: `Bearer ${OPS}`, "mcp-session-id": left },
+      });
+      expect(gone.statusCode).toBe(404);
+      await gone.body.dump();
     } finally {
       await small.close();
     }

@@ -15,7 +15,15 @@ import { clock } from "../time.js";
 import { bearerRefusal, rpcError, serveThrough } from "./answers.js";
 import { mountRoutes } from "./routes.js";
 import { type Open, type SessionOptions, sessionTable } from "./sessions.js";
-import { endCancelled, endHeldStream, opensStream, replayEnded, resumesCall, streamEnded } from "./streams.js";
+import {
+  endCancelled,
+  endHeldStream,
+  opensStream,
+  replayEnded,
+  resumesCall,
+  speaksVersion,
+  streamEnded,
+} from "./streams.js";
 import { allowedTools, WRITE_SCOPE } from "./tokens.js";
 
 /** MCP over Streamable HTTP at /mcp, one MCP server per session; mounted on the listener's app. */
@@ -215,10 +223,14 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       return undefined;
     }
     if (stopping) return "full";
-    // Its sessions left to the store, or opened on other replicas, would otherwise all come back
-    // here past its half, and keep the other callers out.
-    if (req.auth && !roomForCaller(req.auth.clientId, true)) return "caller";
-    if (!roomForOne()) return "full";
+    // A DELETE the transport takes is taken up only to be ended, which is what a caller told its
+    // sessions are all in use is asked to do: it needs no room. Anything else would, past the
+    // caller's half or the cap; its sessions left to the store, or opened on other replicas, would
+    // otherwise all come back here past its half, and keep the other callers out.
+    if (req.method !== "DELETE" || !speaksVersion(req)) {
+      if (req.auth && !roomForCaller(req.auth.clientId, true)) return "caller";
+      if (!roomForOne()) return "full";
+    }
     await openSession(req, { id, init: JSON.parse(known.init), subscriptions: known.subscriptions });
     return undefined;
   };

@@ -105,13 +105,15 @@ export const endCancelled = (transport: WebStandardStreamableHTTPServerTransport
   }
 };
 
+/** Whether a request names no MCP-Protocol-Version, or one the SDK's transport speaks: it refuses any other with 400. */
+export function speaksVersion(req: Request): boolean {
+  const version = req.headers["mcp-protocol-version"];
+  return version === undefined || SUPPORTED_PROTOCOL_VERSIONS.includes(String(version));
+}
+
 /** Whether the SDK's transport takes a GET as a stream to open: it names event streams and a version the SDK speaks. */
 export function opensStream(req: Request): boolean {
-  const version = req.headers["mcp-protocol-version"];
-  return (
-    (req.headers.accept ?? "").includes("text/event-stream") &&
-    (version === undefined || SUPPORTED_PROTOCOL_VERSIONS.includes(String(version)))
-  );
+  return (req.headers.accept ?? "").includes("text/event-stream") && speaksVersion(req);
 }
 
 /**
