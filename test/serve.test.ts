@@ -1221,6 +1221,36 @@ describe("resumption", () => {
     }
   });
 
+  test("a client back for a call's stream that is over, with an unknown MCP-Protocol-Version or no event stream in Accept, is refused as any other GET", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    try {
+      const { inSession, post } = await rawSession(served.url, "2025-11-25");
+      const answered = await post({ jsonrpc: "2.0", id: 2, method: "tools/list" });
+      const lastId = [...(await answered.body.text()).matchAll(/^id: (.+)$/gm)].at(-1)?.[1] as string;
+      const comeBack = (headers: Record<string, string>) =>
+        request(`${served.url}/mcp`, {
+          headers: { ...inSession, accept: "text/event-stream", "last-event-id": lastId, ...headers },
+        });
+      for (const [headers, status, message] of [
+        [{ "mcp-protocol-version": "1900-01-01" }, 400, /Unsupported protocol version: 1900-01-01/],
+        [{ accept: "application/json" }, 406, /Client must accept text\/event-stream/],
+      ] as const) {
+        const refused = await comeBack(headers);
+        expect(refused.statusCode, JSON.stringify(headers)).toBe(status);
+        expect(await refused.body.text()).toMatch(message);
+      }
+      // Asked as MCP has it, there is nothing more to send.
+      const over = await comeBack({});
+      expect(over.statusCode).toBe(204);
+      await over.body.dump();
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a client that opens its stream again while the server still holds the one it lost hears on the new one", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },

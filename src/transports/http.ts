@@ -301,7 +301,14 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     stepUp(entry, req, id);
     if (refuseWrite(req, res)) return;
     const lastId = req.headers["last-event-id"];
-    if (req.method === "GET" && typeof lastId === "string" && streamEnded(entry.transport, lastId)) {
+    // A GET the transport would refuse (no event stream in Accept, a protocol version it does not
+    // speak) is left to it to refuse, as MCP has it, whatever stream it names.
+    if (
+      req.method === "GET" &&
+      typeof lastId === "string" &&
+      opensStream(req) &&
+      streamEnded(entry.transport, lastId)
+    ) {
       replayEnded(entry.replay, lastId, id, res);
       return;
     }
