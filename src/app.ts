@@ -63,7 +63,9 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
     saidSetUp(store, databaseLabel(url), log);
     const left = await leftInSqlite(file);
     if (left.events) {
-      log.notice(
+      // The operator's alone, as saidSetUp's notices: it names the file and the database.
+      log.operatorOnly(
+        "notice",
         `${file} holds ${left.events === 1 ? "1 event" : `${left.events} events`} that waiter does not read${unfinished(left)}: the event store is ${databaseLabel(url)}, and nothing moves ` +
           "events from SQLite to it. Deliveries stored there are not known as duplicates, so a provider's retry of " +
           "one is stored and automated again; docs/scaling.md says how to switch.",

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import pg from "pg";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
@@ -510,6 +511,34 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         /events\.db holds 1 event that waiter does not read: .*not known as duplicates.*\n/g,
       );
       expect(notices).toHaveLength(1);
+    });
+
+    test("a switch from SQLite says where the store is to the operator alone, not to MCP clients that set a level", async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
+      const onSqlite = await startApp({ ...sources, WAITER_DATA_DIR: dataDir });
+      await onSqlite.app.store?.add(event());
+      await onSqlite.app.close();
+      const { app, log, stderr } = await startApp({
+        ...sources,
+        WAITER_DATA_DIR: dataDir,
+        WAITER_DATABASE_URL: await freshSchema(),
+      });
+      log.started();
+      const session = app.session(log.forSession());
+      const client = await connect(session);
+      const heard: string[] = [];
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+        heard.push(String(n.params.data));
+      });
+      await client.setLoggingLevel("notice");
+      // Which toolsets are off is told: notify is, with no channel configured.
+      await expect.poll(() => heard).toContainEqual(expect.stringMatching(/^toolset notify is off/));
+      expect(stderr()).toContain(join(dataDir, "events.db"));
+      expect(heard).not.toContainEqual(expect.stringContaining("events.db"));
+      expect(heard).not.toContainEqual(expect.stringContaining("PostgreSQL"));
+      await client.close();
+      await session.close();
+      await app.close();
     });
 
     test("a switch from SQLite says the automations' runs and failures it left unfinished there", async () => {
