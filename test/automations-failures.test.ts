@@ -33,6 +33,7 @@ import { freePort, json } from "./fakes/http.js";
 import { startMailServer } from "./fakes/smtp.js";
 import { tooManyRequests } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
+import { erase } from "./store-contract.js";
 
 useFakes();
 
@@ -369,6 +370,53 @@ describe("when a channel cannot be reached", () => {
         .toHaveLength(1);
     } finally {
       await server.close();
+    }
+  });
+
+  test("a failure still being told to a channel that cannot be reached is not told once its run is erased", async () => {
+    const bot = await unreachableUntilOpened(Number(new URL(telegram.origin).port));
+    const lines: string[] = [];
+    const server = await serve(
+      [{ ...PAID, onFailure: { notify: "down" } }],
+      {
+        WAITER_NOTIFY_CHANNELS: JSON.stringify({
+          team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT], baseUrl: telegram.origin },
+          down: {
+            type: "telegram",
+            botTokenEnv: "TELEGRAM_BOT_TOKEN",
+            chatIds: [CHAT],
+            baseUrl: `http://127.0.0.1:${bot.port}`,
+          },
+        }),
+        WAITER_AUTOMATION_RETRY_SECONDS: "60",
+      },
+      lines,
+    );
+    try {
+      const sent = telegram.delivered.length;
+      // An order the shop does not have: the run fails, and its notice waits for the channel.
+      const erased = await pay(server, "999999", "evt_erased_customer");
+      const [run] = await runsOf(erased.id);
+      expect(run).toMatchObject({ status: "failed" });
+      // The customer's events erased as docs/webhooks.md says, their run and its owed notice with them.
+      erase(join(dataDir, "events.db"), "pi_evt_erased_customer");
+      // The try under way as it was erased ends refused; the next, 2 s later, would reach the channel.
+      await expect
+        .poll(() => lines.filter((line) => line.includes("telling its failure: notify_send failed")))
+        .toHaveLength(1);
+      await bot.open();
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      const other = await pay(server, "999998", "evt_told_after");
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
+        .toContainEqual(expect.stringContaining("evt_told_after"));
+      expect(telegram.delivered.slice(sent).map((m) => m.text)).not.toContainEqual(
+        expect.stringContaining("erased_customer"),
+      );
+      expect((await runsOf(other.id))[0]).toMatchObject({ status: "failed" });
+    } finally {
+      await server.close();
+      await bot.close();
     }
   });
 

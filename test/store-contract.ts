@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import Database from "better-sqlite3";
 import { describe, expect, test } from "vitest";
 import { matchesFilter } from "../src/events/filter.js";
 import type { Dropped, EventFilter, EventStore, NewEvent, Retention, StoredEvent } from "../src/events/store.js";
@@ -12,6 +13,25 @@ export function numbersMovedSql(shell: "sqlite3" | "psql"): string {
   const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
   const section = docs.slice(docs.indexOf("### Backing up and restoring the store"));
   return new RegExp(`^${shell} "[^"]+" (?:-c )?"(.*)"$`, "m").exec(section)?.[1] ?? "";
+}
+
+/** The SQL docs/webhooks.md gives to erase a customer's events, for the email it names. */
+export function erasingSql(): string {
+  const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
+  const section = docs.slice(docs.indexOf("### Erasing a customer's events"));
+  return /<<'SQL'\n([\s\S]*?)\nSQL\n/.exec(section)?.[1] ?? "";
+}
+
+/** Runs the erasing SQL of docs/webhooks.md on `file`, for `text` in place of its email, as the sqlite3 shell runs it beside waiter, its one dot command aside. */
+export function erase(file: string, text: string): void {
+  const shell = new Database(file);
+  shell.pragma("busy_timeout = 5000");
+  shell.exec(
+    erasingSql()
+      .replace(/^\..*$/gm, "")
+      .replaceAll("jana.novakova@example.cz", text),
+  );
+  shell.close();
 }
 
 /** Filters events_list passes a store, alone and together: each must read a page by index. */

@@ -35,7 +35,17 @@ import { VERSION } from "../src/version.js";
 import { startApp, startWaiter } from "./memory.js";
 import { startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
-import { addMany, event, eventStoreContract, LOOSE, numbersMovedSql, PAGE_FILTERS, stored } from "./store-contract.js";
+import {
+  addMany,
+  erase,
+  erasingSql,
+  event,
+  eventStoreContract,
+  LOOSE,
+  numbersMovedSql,
+  PAGE_FILTERS,
+  stored,
+} from "./store-contract.js";
 
 const stores: EventStore[] = [];
 /** New Year's Eve in UTC: an age limit counted in calendar days, not in days of 24 hours, would show. */
@@ -54,25 +64,6 @@ function open(
   const store = new SqliteEventStore(file, retention, { onDropped });
   stores.push(store);
   return { store, file };
-}
-
-/** The SQL docs/webhooks.md gives to erase a customer's events, for the email it names. */
-function erasingSql(): string {
-  const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
-  const section = docs.slice(docs.indexOf("### Erasing a customer's events"));
-  return /<<'SQL'\n([\s\S]*?)\nSQL\n/.exec(section)?.[1] ?? "";
-}
-
-/** Runs the erasing SQL of docs/webhooks.md on `file`, for `text` in place of its email, as the sqlite3 shell runs it beside waiter, its one dot command aside. */
-function erase(file: string, text: string): void {
-  const shell = new Database(file);
-  shell.pragma("busy_timeout = 5000");
-  shell.exec(
-    erasingSql()
-      .replace(/^\..*$/gm, "")
-      .replaceAll("jana.novakova@example.cz", text),
-  );
-  shell.close();
 }
 
 describe("the event store's contract, on SQLite", () => {

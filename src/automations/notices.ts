@@ -58,12 +58,15 @@ export class FailureNotices {
     let recorded: NoticeStatus | null = "owed";
     // A store that cannot record where telling got to leaves the notice for later, as it stands.
     const record = async (status: NoticeStatus | null) => {
-      await runs.notice(run, status).catch((err: unknown) => {
+      const owed = await runs.notice(run, status).catch((err: unknown) => {
         throw new Postponed(`the event store failed: ${err instanceof Error ? err.message : err}`);
       });
       recorded = status;
+      return owed;
     };
-    const mark = (refused: boolean) => record(refused ? "owed" : "started");
+    const mark = async (refused: boolean) => {
+      await record(refused ? "owed" : "started");
+    };
     const holds = this.parts.holding();
     /** Whether it was left for the waiter that holds the automations now: this one's hold broke. */
     let leaseLost = false;
@@ -76,7 +79,13 @@ export class FailureNotices {
             leaseLost = true;
             throw new Postponed("another waiter holds the automations now");
           }
-          await record("started");
+          // A run erased with a customer's events (docs/webhooks.md) takes its notice with it.
+          if (!(await record("started"))) {
+            log.info(
+              `automation ${automation}: run ${run}'s failure is no longer owed in the event store (erased with its run), so it is not told`,
+            );
+            break;
+          }
           try {
             await this.parts.send(channel, text, who, mark, tries);
             this.#toldUnrecorded.add(run);

@@ -205,8 +205,11 @@ export interface RunLog {
   step(runId: number, step: number, status: StepStatus, detail: string, now: number): Promise<void>;
   /** `notice`: the failed run's onFailure notice, owed from the same write that marks the run failed. */
   finish(runId: number, status: "done" | "failed", now: number, error?: string, notice?: string): Promise<void>;
-  /** Where telling the run's notice got to; null once it is told, or given up. */
-  notice(runId: number, status: NoticeStatus | null): Promise<void>;
+  /**
+   * Where telling the run's notice got to; null once it is told, or given up. Whether the store
+   * still owed it: not for a run erased by hand meanwhile.
+   */
+  notice(runId: number, status: NoticeStatus | null): Promise<boolean>;
   get(runId: number): Promise<RunRecord | undefined>;
   /** Runs a stopped process left running. */
   unfinished(): Promise<RunRecord[]>;

@@ -49,10 +49,11 @@ export function postgresRuns(query: Query): RunLog {
       );
     },
     async notice(runId, status) {
-      await query(
-        "UPDATE automation_runs SET notice = CASE WHEN $1::text IS NULL THEN NULL ELSE notice END, notice_status = $1 WHERE id = $2 AND notice IS NOT NULL",
+      const owed = await query(
+        "UPDATE automation_runs SET notice = CASE WHEN $1::text IS NULL THEN NULL ELSE notice END, notice_status = $1 WHERE id = $2 AND notice IS NOT NULL RETURNING id",
         [status, runId],
       );
+      return owed.length > 0;
     },
     async get(runId) {
       const [run] = await records(await query<RunRow>("SELECT * FROM automation_runs WHERE id = $1", [runId]));

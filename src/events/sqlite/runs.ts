@@ -78,11 +78,12 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
       );
     },
     async notice(runId, status) {
-      await write(() =>
+      const { changes } = await write(() =>
         sql(
           "UPDATE automation_runs SET notice = CASE WHEN ? IS NULL THEN NULL ELSE notice END, notice_status = ? WHERE id = ? AND notice IS NOT NULL",
         ).run(status, status, runId),
       );
+      return changes > 0;
     },
     async get(runId) {
       const row = sql("SELECT * FROM automation_runs WHERE id = ?").get(runId) as RunRow | undefined;
