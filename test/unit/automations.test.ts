@@ -92,7 +92,6 @@ test("a waiting run whose lease check fails once, as it is due, is tried again a
 });
 
 test("a step that failed for want of a file handle says so without the advice to try again, which waiter did", async () => {
-  const store = new SqliteEventStore(":memory:", RETENTION);
   // The shop's request could not open a connection: every file handle was taken.
   const noHandle = describeFailure(
     Object.assign(new Error("EMFILE: too many open files"), { code: "EMFILE" }),
@@ -107,14 +106,22 @@ test("a step that failed for want of a file handle says so without the advice to
     { signal: new AbortController().signal, deadline: Number.MAX_SAFE_INTEGER },
     { responseTimeoutMs: 15_000, connectTimeoutMs: 5_000, maxResponseBytes: 1 } as Required<HttpClientOptions>,
   );
+  expect(await failedRunError(noHandle, false)).toMatch(
+    /waiter has no file handle left for a connection \(.*\); if it lasts, tell whoever runs waiter\. waiter tried it/,
+  );
+});
+
+/** The error of a one-step run whose step keeps failing with `error`, once the engine gives it up. */
+async function failedRunError(error: Error, idempotent: boolean): Promise<string | null | undefined> {
+  const store = new SqliteEventStore(":memory:", RETENTION);
   const engine = await startAutomations({
     ...ENGINE,
     retryForMs: 300,
     automations: [ONE_STEP],
     tools: [
       shopTool(async () => {
-        throw noHandle;
-      }),
+        throw error;
+      }, idempotent),
     ],
     store,
     log: new Log("error", () => {}),
@@ -124,14 +131,12 @@ test("a step that failed for want of a file handle says so without the advice to
     await store.add(anEvent("1"));
     await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toBe("failed");
     const [run] = await store.runs.list({ limit: 1 });
-    expect(run?.error).toMatch(
-      /waiter has no file handle left for a connection \(.*\); if it lasts, tell whoever runs waiter\. waiter tried it/,
-    );
+    return run?.error;
   } finally {
     await engine.close();
     await store.close();
   }
-});
+}
 
 test.each([
   {
@@ -147,7 +152,6 @@ test.each([
 ])(
   "a step that failed for now ($failure.code) says so without the advice to try again, which waiter did",
   async ({ failure, said }) => {
-    const store = new SqliteEventStore(":memory:", RETENTION);
     const error = describeFailure(
       failure,
       "Telegram",
@@ -161,28 +165,7 @@ test.each([
       { signal: new AbortController().signal, deadline: Number.MAX_SAFE_INTEGER },
       { responseTimeoutMs: 15_000, connectTimeoutMs: 5_000, maxResponseBytes: 1 } as Required<HttpClientOptions>,
     );
-    const engine = await startAutomations({
-      ...ENGINE,
-      retryForMs: 300,
-      automations: [ONE_STEP],
-      tools: [
-        shopTool(async () => {
-          throw error;
-        }, true),
-      ],
-      store,
-      log: new Log("error", () => {}),
-      historyThrough: await store.latestSeq(),
-    });
-    try {
-      await store.add(anEvent("1"));
-      await expect.poll(async () => (await store.runs.list({ limit: 1 }))[0]?.status).toBe("failed");
-      const [run] = await store.runs.list({ limit: 1 });
-      expect(run?.error).toMatch(said);
-    } finally {
-      await engine.close();
-      await store.close();
-    }
+    expect(await failedRunError(error, true)).toMatch(said);
   },
 );
 
