@@ -40,7 +40,7 @@ export function registerPrompts(
   sources: readonly string[],
   log: Log,
 ): (tools: readonly Tool[]) => void {
-  const served = (name: string) => tools.some((tool) => tool.name === name);
+  const servedBy = (list: readonly Tool[]) => (name: string) => list.some((tool) => tool.name === name);
   const ask = (text: string): GetPromptResult => ({ messages: [{ role: "user", content: { type: "text", text } }] });
   /** The arguments each prompt registered takes, as its schema names them. */
   const takes = new Map<string, string[]>();
@@ -51,7 +51,7 @@ export function registerPrompts(
 
   const offerPayments = (tools: readonly Tool[]) => {
     const payments = ["events_list", "events_get", "events_ack", "eshop_order_get", "eshop_order_mark_paid"];
-    if (takes.has("process_payments") || !payments.every((name) => tools.some((tool) => tool.name === name))) return;
+    if (takes.has("process_payments") || !payments.every(servedBy(tools))) return;
     register(
       "process_payments",
       {
@@ -115,7 +115,7 @@ export function registerPrompts(
       about: "rates",
       ask: "Rates: currency_rates for today (EUR and CZK against USD, or the currencies the shop sells in).",
     },
-  ].filter((part) => served(part.tool));
+  ].filter((part) => servedBy(tools)(part.tool));
   const parts = briefParts.map((part) => part.ask);
   const forecast = tools.find((tool) => tool.name === "weather_forecast");
   if (parts.length > 0 || forecast) {
