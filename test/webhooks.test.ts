@@ -971,6 +971,16 @@ describe("what agents see", () => {
     const none = await session.call("events_get", { id: posted.body.id, fields: ["id", "type"] });
     expect(none.structuredContent).not.toHaveProperty("note");
     expect(text(none)).not.toContain("minor units");
+    // A price's sum is its unit_amount, in minor units too: 1999 is 19.99 a month.
+    const price = await postStripe(
+      JSON.stringify({
+        id: "evt_minor_price",
+        type: "price.created",
+        data: { object: { id: "price_minor", object: "price", unit_amount: 1999, currency: "eur" } },
+      }),
+    );
+    expect(price.status).toBe(200);
+    expect((await session.call("events_get", { id: price.body.id })).structuredContent).toMatchObject({ note: minor });
   });
 
   test("the minor-units note says how Stripe writes a currency whose minor unit is not a hundredth, or that ISO gives none", async () => {

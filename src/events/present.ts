@@ -253,7 +253,7 @@ export function minorUnitsNote(events: readonly StoredEvent[]): string | undefin
   const currencies = new Set<string>();
   for (const event of events) {
     const sender = MINOR_UNITS[event.scheme];
-    if (!sender || !/"(amount\w*|price)"\s*:/.test(event.payload)) continue;
+    if (!sender || !/"(\w*amount\w*|price)"\s*:/.test(event.payload)) continue;
     senders.add(sender);
     if (event.scheme !== "stripe") continue;
     for (const match of event.payload.matchAll(/"\w*currency"\s*:\s*"([a-z]{3})"/gi)) {
