@@ -135,12 +135,13 @@ export function isWildcardHost(host: string): boolean {
   return host === "0.0.0.0" || host === "::";
 }
 
-/** localhost, 127.0.0.0/8 or ::1: where plain http cannot leave the machine. */
+/** localhost (in any case), 127.0.0.0/8 or ::1 (written whole too): where plain http cannot leave the machine. */
 export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "");
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
   if (host === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");
-  if (isIP(host) === 6) return host === "::1";
+  // A URL writes an IPv6 address in its shortest form; one with a zone (fe80::1%eth0) is none of its own.
+  if (isIP(host) === 6) return URL.canParse(`http://[${host}]`) && new URL(`http://[${host}]`).hostname === "[::1]";
   return false;
 }
 

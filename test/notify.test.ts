@@ -1163,6 +1163,12 @@ describe("who may be told", () => {
         mail: { type: "email", host: "smtp.example.com", tls: "none", from: "a@b.example", to: ["c@d.example"] },
       }),
     ).toThrow(ConfigError);
+    // This machine however its name or address is written: DNS names know no case, ::1 has a long form.
+    for (const host of ["LOCALHOST", "0:0:0:0:0:0:0:1", "127.0.0.2"]) {
+      expect(() =>
+        load({ mail: { type: "email", host, tls: "none", from: "a@b.example", to: ["c@d.example"] } }),
+      ).not.toThrow();
+    }
     expect(() =>
       load({ mail: { type: "email", host: "smtp.example.com", user: "u", from: "a@b.example", to: ["c@d.example"] } }),
     ).toThrow(/user needs passwordEnv/);
