@@ -1036,6 +1036,52 @@ describe("sessions", () => {
     }
   });
 
+  test("a request of a session left to the store, in a protocol version waiter does not speak, gets 400 and takes nothing up", async () => {
+    const served = await inProcess(
+      { maxSessions: 1, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    try {
+      const ids: string[] = [];
+      for (const _ of [1, 2]) {
+        const opened = await initializeAt(served.url);
+        ids.push(opened.headers["mcp-session-id"] as string);
+        await opened.body.dump();
+      }
+      expect(served.stderr()).toContain(`MCP session ${ids[0]} left to the store to make room`);
+      // The second holds the one place with a subscription the store does not keep yet: no room.
+      const subscribed = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 3,
+          method: "resources/subscribe",
+          params: { uri: "events://recent" },
+        }),
+        headers: { ...mcpHeaders, "mcp-session-id": ids[1] as string, "mcp-protocol-version": "2025-06-18" },
+      });
+      expect(subscribed.statusCode).toBe(200);
+      await subscribed.body.dump();
+      for (const method of ["POST", "GET", "DELETE"] as const) {
+        const answer = await request(`${served.url}/mcp`, {
+          method,
+          ...(method === "POST" ? { body: JSON.stringify({ jsonrpc: "2.0", id: 4, method: "tools/list" }) } : {}),
+          headers: { ...mcpHeaders, "mcp-session-id": ids[0] as string, "mcp-protocol-version": "1900-01-01" },
+        });
+        expect(answer.statusCode, method).toBe(400);
+        expect(await answer.body.json(), method).toMatchObject({
+          error: {
+            message: expect.stringMatching(/^Bad Request: Unsupported protocol version: 1900-01-01 \(supported/),
+          },
+        });
+      }
+      expect(served.stderr()).not.toContain(`MCP session ${ids[0]} taken up`);
+      expect(served.sessions.count()).toBe(1);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("an address that is not loopback is refused, with what to do instead", async () => {
     const { config, log } = await startApp();
     await expect(
@@ -2164,14 +2210,14 @@ describe("bearer tokens", () => {
       );
       expect(small.sessions.count()).toBe(1);
       // Ending it, as it was told to, needs no room: it is ended, here and in the store. A DELETE
-      // the transport refuses ends nothing, and gets no room either.
+      // in a version waiter does not speak is refused as such, and ends nothing.
       const end = (version: string) =>
         request(`${small.url}/mcp`, {
           method: "DELETE",
           headers: { authorization: `Bearer ${OPS}`, "mcp-session-id": left, "mcp-protocol-version": version },
         });
       const bogus = await end("1900-01-01");
-      expect(bogus.statusCode).toBe(503);
+      expect(bogus.statusCode).toBe(400);
       await bogus.body.dump();
       expect(small.sessions.count()).toBe(1);
       const ended = await end("2025-06-18");

@@ -23,6 +23,7 @@ import {
   resumesCall,
   speaksVersion,
   streamEnded,
+  unspokenVersion,
 } from "./streams.js";
 import { allowedTools, WRITE_SCOPE } from "./tokens.js";
 
@@ -223,11 +224,11 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       return undefined;
     }
     if (stopping) return "full";
-    // A DELETE the transport takes is taken up only to be ended, which is what a caller told its
-    // sessions are all in use is asked to do: it needs no room. Anything else would, past the
-    // caller's half or the cap; its sessions left to the store, or opened on other replicas, would
-    // otherwise all come back here past its half, and keep the other callers out.
-    if (req.method !== "DELETE" || !speaksVersion(req)) {
+    // A DELETE is taken up only to be ended, which is what a caller told its sessions are all in
+    // use is asked to do: it needs no room. Anything else would, past the caller's half or the cap;
+    // its sessions left to the store, or opened on other replicas, would otherwise all come back
+    // here past its half, and keep the other callers out.
+    if (req.method !== "DELETE") {
       if (req.auth && !roomForCaller(req.auth.clientId, true)) return "caller";
       if (!roomForOne()) return "full";
     }
@@ -243,6 +244,12 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     const caller = req.auth?.clientId;
     let entry = open.get(id);
     if (!entry && shared) {
+      // Refused as the transport would refuse it, before the store is asked or a copy takes a
+      // place: told 503, its client would try again in the version it cannot change.
+      if (!speaksVersion(req)) {
+        rpcError(res, 400, -32000, unspokenVersion(req));
+        return undefined;
+      }
       const key = `${caller ?? ""}\n${id}`;
       let takingUp = takingUps.get(key);
       if (!takingUp) {

@@ -111,6 +111,10 @@ export function speaksVersion(req: Request): boolean {
   return version === undefined || SUPPORTED_PROTOCOL_VERSIONS.includes(String(version));
 }
 
+/** What the SDK's transport tells a request in a version it does not speak, with its 400. */
+export const unspokenVersion = (req: Request) =>
+  `Bad Request: Unsupported protocol version: ${req.headers["mcp-protocol-version"]} (supported versions: ${SUPPORTED_PROTOCOL_VERSIONS.join(", ")})`;
+
 /** Whether the SDK's transport takes a GET as a stream to open: it names event streams and a version the SDK speaks. */
 export function opensStream(req: Request): boolean {
   return (req.headers.accept ?? "").includes("text/event-stream") && speaksVersion(req);
