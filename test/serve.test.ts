@@ -905,6 +905,64 @@ describe("sessions", () => {
     }
   });
 
+  test("a session the store missed at its opening, ended by its client while the sweep writes it, is not brought back by that write", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 30 * 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    const store = served.app.store?.sessions as SessionLog;
+    const write = store.open.bind(store);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Away at the opening; at the sweep, slow: the write lands after the client's DELETE.
+    vi.spyOn(store, "open")
+      .mockRejectedValueOnce(new Error("connection refused"))
+      .mockImplementationOnce(async (...args) => {
+        await held;
+        await write(...args);
+      });
+    let swept = () => {};
+    const sweepDone = new Promise<void>((resolve) => {
+      swept = resolve;
+    });
+    const expire = store.expire.bind(store);
+    vi.spyOn(store, "expire").mockImplementation(async (before) => {
+      await expire(before);
+      swept();
+    });
+    try {
+      const opened = await initializeAt(served.url);
+      const id = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      expect(await store.get(id)).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(store.open).toHaveBeenCalledTimes(2);
+      const ended = await request(`${served.url}/mcp`, {
+        method: "DELETE",
+        headers: { "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" },
+      });
+      expect(ended.statusCode).toBe(200);
+      await ended.body.dump();
+      release();
+      await sweepDone;
+      expect(await store.get(id)).toBeUndefined();
+      const after = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/list" }),
+        headers: { ...mcpHeaders, "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" },
+      });
+      expect(after.statusCode).toBe(404);
+      await after.body.dump();
+    } finally {
+      release();
+      vi.useRealTimers();
+      await served.close();
+    }
+  });
+
   test("the replay buffer keeps a stream's last 500 messages, and replays those after the id given, or all to a client coming from another copy", async () => {
     const buffer = new ReplayBuffer();
     const message = (n: number) => ({ jsonrpc: "2.0" as const, method: "notifications/message", params: { n } });

@@ -212,7 +212,13 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
    * written; resolves with the sessions still open there.
    */
   const tellStore = async (store: SessionLog) => {
-    for (const [id, entry] of open) if (entry.init !== undefined && (await record(id, entry))) entry.init = undefined;
+    for (const [id, entry] of open) {
+      if (entry.init === undefined || !(await record(id, entry))) continue;
+      entry.init = undefined;
+      // Ended here while it was written (its client's DELETE, which found nothing to end in the
+      // store): the write must not bring it back for its next request to take up.
+      if (open.get(id) !== entry) await store.close(id).catch(storeFailed(`ending session ${id}`, "ending"));
+    }
     const recorded = [...open].filter(([, entry]) => entry.init === undefined);
     const used = new Map(recorded.map(([id, entry]) => [id, entry.lastSeen]));
     const stillOpen = await store.seen(used).catch(storeFailed("marking sessions seen"));
