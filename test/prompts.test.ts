@@ -76,6 +76,8 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   expect(payments).toMatch(
     /Stripe, GoPay and Comgate send amounts in the currency's minor units \(9887 EUR is 98\.87 EUR\)/,
   );
+  // Yen have none: divided by a hundred, a 5000 JPY payment would not match its 5000 JPY order.
+  expect(payments).toMatch(/the events' note says how a currency of other decimals reads \(9887 JPY is 9887 JPY\)/);
   // Every payment type the verifiers make, and other events left to whoever waits for them.
   for (const type of ["payment_intent.succeeded", "checkout.session.completed", "payment.paid"]) {
     expect(payments).toContain(type);
