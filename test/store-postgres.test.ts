@@ -217,9 +217,10 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   test("the statement docs/webhooks.md gives to move the event numbers after a restore moves them past those of the events it lost", async () => {
     const url = await freshSchema();
     const store = await open(url);
-    // The store as restored: a cursor handed out before the loss is past its newest event.
+    // The store as restored: a cursor handed out before the loss, millions of events after the
+    // backup (retention dropped them), is past its newest event.
     const kept = await stored(store, event());
-    const cursor = kept.seq + 1;
+    const cursor = kept.seq + 3_000_000;
     expect(numbersMovedSql("psql")).toContain("setval");
     const psql = new pg.Client(url);
     await psql.connect();
@@ -228,7 +229,6 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     // Before the next delivery too, the cursor is taken (events_list refuses one ahead of every stored event).
     expect(await store.latestSeq()).toBeGreaterThanOrEqual(cursor);
     const after = await stored(store, event());
-    expect(after.seq).toBeGreaterThan(kept.seq + 1_000_000);
     expect((await store.list({}, { after: cursor, limit: 10 })).map((e) => e.id)).toEqual([after.id]);
   });
 
