@@ -943,7 +943,11 @@ test("the backup docs/webhooks.md gives finishes while waiter stores deliveries 
   copy.close();
 });
 
-test.each([{ backup: "a backup", held: true, taken: (_copy: Database.Database) => {} }])(
+test.each([
+  { backup: "a backup", held: true, taken: (_copy: Database.Database) => {} },
+  // SQLite keeps no sequence for a table that never held a row.
+  { backup: "a backup of a store that never held an event", held: false, taken: (_copy: Database.Database) => {} },
+])(
   "$backup restored as docs/webhooks.md says, its event numbers moved, gives the events after it to a cursor handed out before, millions of events later",
   async ({ held, taken }) => {
     const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
