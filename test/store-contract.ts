@@ -6,13 +6,15 @@ import type { Dropped, EventFilter, EventStore, NewEvent, Retention, StoredEvent
 import { clock } from "../src/time.js";
 
 /**
- * The statement docs/webhooks.md runs with `shell` (sqlite3 or psql) after restoring a backup, to
- * move the event numbers past those the events the backup lacks had.
+ * The statements docs/webhooks.md runs with `shell` (sqlite3 or psql) after restoring a backup, to
+ * move the event numbers past those the events the backup lacks had: each an argument of the
+ * command, which the shell runs on its own (psql's -c each in its own transaction).
  */
-export function numbersMovedSql(shell: "sqlite3" | "psql"): string {
+export function numbersMovedSql(shell: "sqlite3" | "psql"): string[] {
   const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
   const section = docs.slice(docs.indexOf("### Backing up and restoring the store"));
-  return new RegExp(`^${shell} "[^"]+" (?:-c )?"(.*)"$`, "m").exec(section)?.[1] ?? "";
+  const line = new RegExp(`^${shell} "[^"]+"((?: (?:-c )?"[^"]*")+)$`, "m").exec(section)?.[1] ?? "";
+  return [...line.matchAll(/(?:-c )?"([^"]*)"/g)].map((argument) => argument[1] as string);
 }
 
 /** The SQL docs/webhooks.md gives to erase a customer's events, for the email it names. */

@@ -980,9 +980,9 @@ test.each([
     rmSync(`${file}-wal`, { force: true });
     rmSync(`${file}-shm`, { force: true });
     renameSync(backup, file);
-    expect(numbersMovedSql("sqlite3")).toContain("UPDATE");
+    expect(numbersMovedSql("sqlite3").join()).toContain("UPDATE");
     const shell = new Database(file);
-    shell.exec(numbersMovedSql("sqlite3"));
+    for (const statement of numbersMovedSql("sqlite3")) shell.exec(statement);
     shell.close();
 
     const { store } = open(LOOSE, file);

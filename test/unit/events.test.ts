@@ -329,7 +329,7 @@ test("after a backup is restored as the docs say, a cursor given before reads ev
   for (const stale of ["events.db-wal", "events.db-shm"]) rmSync(join(dir, stale), { force: true });
   copyFileSync(backup, first.file);
   const restored = new Database(first.file);
-  restored.exec(numbersMovedSql("sqlite3"));
+  for (const statement of numbersMovedSql("sqlite3")) restored.exec(statement);
   restored.close();
   const { store, call, text } = await served({ dir });
   // Taken before the next delivery too.
