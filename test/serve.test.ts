@@ -111,19 +111,29 @@ async function rawSession(base: string, version: string) {
   return { inSession, post };
 }
 
+/** Subscribes `session` at `base` to events://recent by a raw request: the answer's status. */
+async function subscribeIn(base: string, session: string): Promise<number> {
+  const sent = await request(`${base}/mcp`, {
+    method: "POST",
+    body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "events://recent" } }),
+    headers: { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+  });
+  await sent.body.dump();
+  return sent.statusCode;
+}
+
 /** A session opened by raw requests and subscribed to events://recent, with its GET stream's headers. */
 async function subscribedSession(base: string) {
   const opened = await initializeAt(base);
   const session = opened.headers["mcp-session-id"] as string;
   await opened.body.dump();
-  const inSession = { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" };
-  for (const body of [
-    { jsonrpc: "2.0", method: "notifications/initialized" },
-    { jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "events://recent" } },
-  ]) {
-    const sent = await request(`${base}/mcp`, { method: "POST", body: JSON.stringify(body), headers: inSession });
-    await sent.body.dump();
-  }
+  const initialized = await request(`${base}/mcp`, {
+    method: "POST",
+    body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }),
+    headers: { ...mcpHeaders, "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
+  });
+  await initialized.body.dump();
+  await subscribeIn(base, session);
   return {
     session,
     stream: { accept: "text/event-stream", "mcp-session-id": session, "mcp-protocol-version": "2025-06-18" },
@@ -1072,18 +1082,7 @@ describe("sessions", () => {
       expect(served.stderr()).toContain(`MCP session ${ids[0]} taken up from the store`);
       expect(served.sessions.count()).toBe(1);
       // A subscription the store does not hold yet would be lost with the copy: it stays.
-      const subscribed = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 3,
-          method: "resources/subscribe",
-          params: { uri: "events://recent" },
-        }),
-        headers: { ...mcpHeaders, "mcp-session-id": ids[0] as string, "mcp-protocol-version": "2025-06-18" },
-      });
-      expect(subscribed.statusCode).toBe(200);
-      await subscribed.body.dump();
+      expect(await subscribeIn(served.url, ids[0] as string)).toBe(200);
       const refused = await initializeAt(served.url);
       expect(refused.statusCode).toBe(503);
       expect(await refused.body.text()).toContain(
@@ -1108,18 +1107,7 @@ describe("sessions", () => {
       }
       expect(served.stderr()).toContain(`MCP session ${ids[0]} left to the store to make room`);
       // The second holds the one place with a subscription the store does not keep yet: no room.
-      const subscribed = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 3,
-          method: "resources/subscribe",
-          params: { uri: "events://recent" },
-        }),
-        headers: { ...mcpHeaders, "mcp-session-id": ids[1] as string, "mcp-protocol-version": "2025-06-18" },
-      });
-      expect(subscribed.statusCode).toBe(200);
-      await subscribed.body.dump();
+      expect(await subscribeIn(served.url, ids[1] as string)).toBe(200);
       for (const method of ["POST", "GET", "DELETE"] as const) {
         const answer = await request(`${served.url}/mcp`, {
           method,
