@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { inspect, parseArgs } from "node:util";
+import { parseArgs } from "node:util";
 import { CannotStart, startApp, startServe, startWebhooks } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
@@ -444,12 +444,10 @@ async function main(): Promise<void> {
   const log = new Log(config.core.logLevel);
   logWarnings(log);
   for (const line of config.warnings) log.warning(line);
-  // Whatever was thrown (not always an Error) as Node would report it: with an error's cause and code.
-  const said = (thrown: unknown) => (typeof thrown === "string" ? thrown : inspect(thrown));
-  process.on("unhandledRejection", (reason) => log.error(`unhandled rejection: ${said(reason)}`));
+  process.on("unhandledRejection", (reason) => log.fault("unhandled rejection", reason));
   // Node's own report of it is several lines without time or level: journald would file it as info.
   process.on("uncaughtException", (err) => {
-    log.error(`stopping at once on an uncaught exception: ${said(err)}`);
+    log.fault("stopping at once on an uncaught exception", err);
     process.exit(1);
   });
   if (command === "listen") await listen(config, log);

@@ -156,12 +156,21 @@ export class Log {
   error(message: string): void {
     this.write("error", message);
   }
+  /**
+   * A fault, at error, and what was thrown: the operator's line has it as Node would report it (its
+   * stack, cause and code), the client only what it says, as a stack is waiter's insides.
+   */
+  fault(message: string, thrown: unknown): void {
+    const said = typeof thrown === "string" ? thrown : inspect(thrown);
+    this.write("error", `${message}: ${said}`, `${message}: ${thrown instanceof Error ? String(thrown) : said}`);
+  }
   /** For the operator's log only, never the client: what the client already has, as a tool result. */
   operatorOnly(level: LogLevel, message: string): void {
-    this.write(level, message, false);
+    this.write(level, message, null);
   }
 
-  private write(level: LogLevel, message: string, toClient = true): void {
+  /** Writes `message` for the operator, and `told` (`message` unless given; null for none) for the client. */
+  private write(level: LogLevel, message: string, told: string | null = message): void {
     const root = this.root;
     if (SEVERITY[level] >= SEVERITY[root.level]) {
       // journald and log shippers take each line for an entry: a stack's frames would come apart
@@ -178,10 +187,11 @@ export class Log {
       this.out(`${new Date(clock.now()).toISOString()} ${level.padEnd(7)} [${this.name}] ${oneEntry}\n`, level);
     }
     const clientLevel = root.#clientLevel;
-    if (toClient && root.#client && clientLevel && SEVERITY[level] >= SEVERITY[clientLevel]) {
-      (this.#request ?? root.#client)(level, this.name, message);
-    } else if (toClient && root.#starting && SEVERITY[level] >= SEVERITY.notice && root.#startup.length < 50) {
-      root.#startup.push({ level, name: this.name, message });
+    if (told === null) return;
+    if (root.#client && clientLevel && SEVERITY[level] >= SEVERITY[clientLevel]) {
+      (this.#request ?? root.#client)(level, this.name, told);
+    } else if (root.#starting && SEVERITY[level] >= SEVERITY.notice && root.#startup.length < 50) {
+      root.#startup.push({ level, name: this.name, message: told });
     }
   }
 }

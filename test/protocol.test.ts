@@ -802,6 +802,33 @@ describe("logging", () => {
     await app.close();
   });
 
+  test("a fault in waiter is told to the client by its message, and its stack only to the operator's log", async () => {
+    const session = await startWaiter(
+      {
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      },
+      { listener: true },
+    );
+    const heard: string[] = [];
+    session.client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+      heard.push(String(n.params.data));
+    });
+    await session.client.setLoggingLevel("error");
+    // A bug on the store's way in, as JavaScript throws it.
+    const store = session.store as NonNullable<typeof session.store>;
+    store.add = () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'seq')"));
+    const posted = await request(`${session.listenerUrl}/webhooks/trial`, { method: "POST", body: "{}" });
+    await posted.body.dump();
+    expect(posted.statusCode).toBe(503);
+    await expect.poll(() => heard).toHaveLength(1);
+    expect(heard[0]).toMatch(
+      /^webhook trial delivery .* not stored, answered 503 \(.*\): TypeError: Cannot read properties of undefined \(reading 'seq'\)$/,
+    );
+    expect(session.stderr()).toMatch(/reading 'seq'\) \| at /);
+    await session.close();
+  });
+
   test("a client that sets its level before its notifications/initialized still hears what waiter said at start", async () => {
     const { server } = await initializedRaw();
     // Sent at once after the initialize's answer, as a client may: the initialized notification follows.

@@ -248,7 +248,7 @@ function jsonRpcErrors(log: Log): ErrorRequestHandler {
     else if (err.type && err.status && err.status < 500) {
       rpcError(res, 400, -32700, "Parse error: the request body is not JSON");
     } else {
-      log.error(`MCP request failed: ${err.stack ?? err.message}`);
+      log.fault("MCP request failed", err);
       res.set("retry-after", "5");
       rpcError(res, 503, -32603, "The request could not be handled now; try again in a moment");
     }

@@ -356,7 +356,7 @@ export function mountDeliveries(
     } else {
       // A failure of the database the store does not name (a corrupt file), or a fault in waiter's
       // code: its stack is wanted, with the delivery to send again, not one of the store's runs.
-      log.error(`${lost}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      log.fault(lost, err);
     }
     res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
   };

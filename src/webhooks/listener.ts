@@ -322,7 +322,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     // Counted for its source as every request is, so that received stays their sum and a bug
     // that fails a source's deliveries shows in webhooks_sources beside its refusals.
     if (source) count(source, "rejected:failed in waiter");
-    log.error(`webhook listener failed: ${err.stack ?? err.message}`);
+    log.fault("webhook listener failed", err);
     res.status(503).set("retry-after", "5").json({ error: "event not stored; retry later" });
   });
   return { app, writeHeldCounts };
