@@ -383,9 +383,10 @@ function guardToolCalls(server: McpServer, inputs: Map<string, { tool: Tool; inp
     const outside = OUTPUT_REFUSED.exec(said);
     if (outside) {
       // Told to the client once, as the result; the schema's details are the operator's.
+      const caller = extra.authInfo?.clientId;
       toolLog(tool, log).operatorOnly(
         "error",
-        `${tool.name} answered outside its output schema: ${oneLine(outside[1] ?? "")}`,
+        `${tool.name} answered outside its output schema${caller ? ` for ${caller}` : ""}: ${oneLine(outside[1] ?? "")}`,
       );
       return bug(tool, "its answer did not match its output schema", true);
     }

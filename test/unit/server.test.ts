@@ -185,7 +185,8 @@ describe("tool calls", () => {
     render: () => "waited",
   });
 
-  async function connected(cut?: AbortSignal) {
+  /** A client of a server of these tools; its requests come from `caller`, as an HTTP session's token names it, when given. */
+  async function connected(cut?: AbortSignal, caller?: string) {
     // What the operator's log (stderr) gets, at info and above.
     const operator: string[] = [];
     const log = new Log("info", (line) => operator.push(line));
@@ -203,6 +204,11 @@ describe("tool calls", () => {
       logged.push(`${params.level} ${params.logger}: ${params.data}`);
     });
     const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    if (caller) {
+      const send = clientSide.send.bind(clientSide);
+      clientSide.send = (message, options) =>
+        send(message, { ...options, authInfo: { token: "t", clientId: caller, scopes: [] } });
+    }
     await Promise.all([server.connect(serverSide), client.connect(clientSide)]);
     return { client, logged, operator };
   }
@@ -343,6 +349,15 @@ describe("tool calls", () => {
       expect.stringMatching(
         /error +\[math\] math_double answered outside its output schema: Too small: .* at doubled\n$/,
       ),
+    ]);
+    await client.close();
+  });
+
+  test("a result outside the tool's output schema is logged with whose call it was", async () => {
+    const { client, operator } = await connected(undefined, "ops");
+    expect((await client.callTool({ name: "math_double", arguments: { n: -1 } })).isError).toBe(true);
+    expect(operator).toEqual([
+      expect.stringMatching(/error +\[math\] math_double answered outside its output schema for ops: Too small: /),
     ]);
     await client.close();
   });
