@@ -377,20 +377,53 @@ function oneOf(values: readonly unknown[]): string {
   return values.length <= 2 ? values.join(" or ") : `one of ${values.join(", ")}`;
 }
 
+/** The kinds zod names, as the settings' messages say them: a record is an object of named items. */
+const KINDS: Record<string, string> = {
+  object: "an object",
+  record: "an object",
+  array: "a list",
+  string: "a string",
+  number: "a number",
+  boolean: "true or false",
+};
+
+/**
+ * What goes where `given` was given, and what that is when it is a list, an object or null: the
+ * loader shows a value of another kind itself (got "loud"), where it may be shown.
+ */
+function expected(takes: string, given: unknown): string {
+  const kind = Array.isArray(given) ? "a list" : given === null ? "null" : typeof given === "object" ? "an object" : "";
+  return `expected ${takes}${kind && `, got ${kind}`}`;
+}
+
 /**
  * How the config loader words an issue zod would word as a type's: a key that is missing says
- * so, with what it takes (its schema's description, or the values a discriminator takes).
+ * so, with what it takes (its schema's description, or the values a discriminator takes); a value
+ * of another kind than goes there (a list where an object goes) says what goes there.
  */
 export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
-  const key = issue.path?.at(-1);
-  if (typeof key !== "string") return undefined;
   // A discriminated union's issue holds the object, and the values its key takes.
   if (issue.code === "invalid_union" && issue.discriminator !== undefined) {
     const { options = [] } = issue as { options?: unknown[] };
     const given = (issue.input as Record<string, unknown> | undefined)?.[issue.discriminator];
-    return given === undefined ? `is missing; it takes ${oneOf(options)}` : undefined;
+    return given === undefined ? `is missing; it takes ${oneOf(options)}` : expected(oneOf(options), given);
   }
-  if (issue.input !== undefined) return undefined;
+  if (issue.input !== undefined) {
+    if (issue.code === "invalid_value") return expected(oneOf(issue.values), issue.input);
+    // A union of kinds (a list, or a string for one) whose every option refused the value's kind.
+    const types =
+      issue.code === "invalid_type"
+        ? [issue.expected]
+        : issue.code === "invalid_union"
+          ? issue.errors.map(([first, ...more]) =>
+              first?.code === "invalid_type" && first.path.length === 0 && more.length === 0 ? first.expected : "",
+            )
+          : [];
+    const kinds = types.map((type) => KINDS[type]);
+    if (kinds.length === 0 || !kinds.every(Boolean)) return undefined;
+    return expected([...new Set(kinds)].join(" or "), issue.input);
+  }
+  if (typeof issue.path?.at(-1) !== "string") return undefined;
   if (issue.code === "invalid_value") return `is missing; it takes ${oneOf(issue.values)}`;
   if (issue.code !== "invalid_type" && issue.code !== "invalid_union") return undefined;
   const takes = descriptionOf(issue.inst as z.core.$ZodType);

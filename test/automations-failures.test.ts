@@ -908,6 +908,11 @@ describe("automations are checked at start", () => {
       /step 1: eshop_order_get's argument id /,
     ],
     [
+      "a literal argument of another kind than the tool takes",
+      { ...PAID, do: [{ tool: "events_ack", args: { ids: {} } }] },
+      /step 1: events_ack's argument ids expected a list, got an object$/,
+    ],
+    [
       "a value from the event written with a misspelt path key",
       { ...PAID, do: [{ tool: "eshop_order_get", args: { id: { pth: "to_number(payload.id)" } } }] },
       /step 1: eshop_order_get's argument id holds \{"pth": …\}, which is sent as written: a value taken from the event is \{"path": "…"\} \(did you mean path\?\)$/,

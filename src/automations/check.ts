@@ -2,6 +2,7 @@ import { compile } from "@jmespath-community/jmespath";
 import Mustache from "mustache";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
+import { settingsErrors } from "../settings.js";
 import { enumerated, meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
 import { type Automation, type Condition, isPathArgument, isTemplate, type Step, toolOf } from "./rules.js";
@@ -106,7 +107,8 @@ export function checkAutomations({
         }
         const template = isTemplate(value);
         const literal = !isPathArgument(value) && !template;
-        const checked = literal ? schema.safeParse(value) : undefined;
+        // Said as the settings say a value of another kind, where the tool has no words of its own.
+        const checked = literal ? schema.safeParse(value, { error: settingsErrors }) : undefined;
         if (checked && !checked.success && name === "notify_send" && arg === "channel") {
           const channels = (schema as z.ZodEnum).options as string[];
           throw new ConfigError(`${where}, ${at}: ${noSuchName(CHANNEL, String(value), channels)}`);

@@ -134,7 +134,21 @@ describe("sources and precedence", () => {
 
 describe("bad settings are refused by name", () => {
   test.each([
-    [{ WAITER_LOG_LEVEL: "loud" }, /^invalid setting WAITER_LOG_LEVEL: .*"debug".* \(got "loud"\)$/],
+    [
+      { WAITER_LOG_LEVEL: "loud" },
+      /^invalid setting WAITER_LOG_LEVEL: expected one of debug, info, notice, warning, error \(got "loud"\)$/,
+    ],
+    // A JSON value of another kind than goes there is said in waiter's words, not the schema's (record, received).
+    [{ WAITER_NOTIFY_CHANNELS: "[]" }, /^invalid setting WAITER_NOTIFY_CHANNELS: expected an object, got a list$/],
+    [{ WAITER_HTTP_TOKENS: "{}" }, /^invalid setting WAITER_HTTP_TOKENS: expected a list, got an object$/],
+    [
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: { scheme: "github", secretEnv: 5 } }) },
+      /^invalid setting WAITER_WEBHOOKS_SOURCES at erp\.secretEnv: expected a string or a list$/,
+    ],
+    [
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: { scheme: ["github"], secretEnv: "X" } }) },
+      /^invalid setting WAITER_WEBHOOKS_SOURCES at erp\.scheme: expected one of standard-webhooks, .*, none, got a list$/,
+    ],
     [{ WAITER_TOOL_TIMEOUT: "0" }, /^invalid setting WAITER_TOOL_TIMEOUT: must be at least 1 \(got 0\)$/],
     [{ WAITER_TOOL_TIMEOUT: "999" }, /^invalid setting WAITER_TOOL_TIMEOUT: must be at most 55 \(got 999\)$/],
     [
