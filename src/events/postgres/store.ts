@@ -637,6 +637,11 @@ export class PostgresEventStore implements EventStore {
       const { code } = err as { code?: string };
       const refused = refusedAtStart(code, urlFrom);
       if (refused) throw new Error(`${(err as Error).message} (PostgreSQL ${code}): ${refused}`);
+      if (code === "ECONNREFUSED") {
+        throw new Error(
+          `${(err as Error).message}: nothing listens there; check that the database server runs and listens on the host and port ${urlFrom} names`,
+        );
+      }
       if (timedOut(err, connect)) {
         throw new Error(
           `${tookNoConnection(connect)}: check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in ${urlFrom}, in seconds)`,
