@@ -559,6 +559,9 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   // express and the SDK's HTTP transport load for this mode only, as the listener's do.
   const { mcpSessions } = await import("./transports/http.js");
   const sessions = mcpSessions(app, log, sessionOptions(config));
+  // Start-up is over once connections are taken: a line of what comes in on them (a flood, a
+  // failure), or of the automations that start meanwhile, is not kept for every client to come.
+  log.started();
   let listener: RunningListener;
   try {
     listener = await startListener({
@@ -589,7 +592,6 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
     `waiter ${VERSION} serving MCP on ${listener.url}/mcp${connectorUrl}${app.store ? `, webhooks on ${listener.url}/webhooks/<source>; store ${storeLabel(config)}` : ""}`,
   );
   for (const line of sourceLines({ ...webhooks, listen }, listener.url)) log.info(line);
-  log.started();
   let checks: AbortController | undefined;
   return {
     url: listener.url,

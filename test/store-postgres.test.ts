@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { connect as openSocket, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -539,6 +540,74 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         /events\.db holds 1 event that waiter does not read: .*not known as duplicates.*\n/g,
       );
       expect(notices).toHaveLength(1);
+    });
+
+    test("what waiter serve says once it takes connections is not told to every client to come as said at start", async () => {
+      const url = await freshSchema();
+      const schema = /search_path=(\w+)/.exec(decodeURIComponent(url))?.[1];
+      const port = await freePort();
+      const config = loadConfig(
+        {
+          env: {
+            ...sources,
+            WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
+            WAITER_DATABASE_URL: url,
+            WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+            WAITER_WEBHOOKS_MAX_CONNECTIONS: "4",
+            WAITER_AUTOMATIONS: JSON.stringify([{ name: "ack-all", when: { source: "erp" }, do: [{ ack: true }] }]),
+          },
+        },
+        toolsets(),
+      );
+      // The tables set up, then their lease held elsewhere: the automations wait for it as they start,
+      // once the listener takes connections.
+      await (await startServe(config, new Log("error", () => {}))).close();
+      const locker = await admin.connect();
+      await locker.query(`BEGIN; LOCK TABLE ${schema}.automation_lease`);
+      const lines: string[] = [];
+      const starting = startServe(config, new Log("info", (line) => lines.push(line)));
+      const sockets: Socket[] = [];
+      for (let i = 0; i < 5; i++) {
+        await expect
+          .poll(async () => {
+            const socket = openSocket(port, "127.0.0.1");
+            const opened = await new Promise((resolve) => {
+              socket.once("connect", () => resolve(true)).once("error", () => resolve(false));
+            });
+            if (opened) sockets.push(socket);
+            return opened;
+          })
+          .toBe(true);
+      }
+      await expect.poll(() => lines.join("")).toContain("webhook listener at 4 connections: closing new ones");
+      await locker.query("ROLLBACK");
+      locker.release();
+      const serving = await starting;
+      for (const socket of sockets) socket.destroy();
+      // Once the listener has let them go: a connection past its bound is closed.
+      await expect
+        .poll(() =>
+          request(`http://127.0.0.1:${port}/healthz`, { reset: true }).then(
+            (answer) => answer.body.dump().then(() => answer.statusCode),
+            () => 0,
+          ),
+        )
+        .toBe(200);
+      const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
+      try {
+        const heard: string[] = [];
+        client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+          heard.push(String(n.params.data));
+        });
+        await client.setLoggingLevel("notice");
+        // What it said at start is told: notify is off, with no channel configured.
+        await expect.poll(() => heard).toContainEqual(expect.stringMatching(/^toolset notify is off/));
+        expect(heard).not.toContainEqual(expect.stringContaining("closing new ones"));
+      } finally {
+        await client.close();
+        await serving.close();
+      }
     });
 
     test("a switch from SQLite says where the store is to the operator alone, not to MCP clients that set a level", async () => {
