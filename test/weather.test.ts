@@ -546,6 +546,10 @@ describe(`at ${AFTERNOON}`, () => {
         ["50,14", "latitude 50 and longitude 14"],
         ["-33 151", "latitude -33 and longitude 151"],
         ["50° 14°", "latitude 50 and longitude 14"],
+        // North and east written with their sign, as GPS loggers and ISO 6709 write them.
+        ["+49.19, +16.61", "latitude 49.19 and longitude 16.61"],
+        ["+50 +14", "latitude 50 and longitude 14"],
+        ["-33.87 +151.21", "latitude -33.87 and longitude 151.21"],
       ]) {
         expect(text(await server.call("weather_current", { place: written })), written).toContain(send);
       }

@@ -221,14 +221,15 @@ function refuseCoordinates(argument: string, text: string): void {
 }
 
 /**
- * A place written as coordinates, "49.19,16.61" or "49.19 16.61": latitude first, as maps give
- * them, unless only the other order puts the latitude within ±90. Whole numbers apart by white
- * space alone are no coordinates: "110 00" is a postal code (Prague's), which the geocoder takes;
- * a decimal point, a comma, a sign or a degree sign is written in no postal code.
+ * A place written as coordinates, "49.19,16.61", "49.19 16.61" or "+49.19, +16.61": latitude
+ * first, as maps give them, unless only the other order puts the latitude within ±90. Whole
+ * numbers apart by white space alone are no coordinates: "110 00" is a postal code (Prague's),
+ * which the geocoder takes; a decimal point, a comma, a sign (+ or -) or a degree sign is written
+ * in no postal code.
  */
 function coordinates(text: string): { latitude: number; longitude: number } | undefined {
-  const match = /^\s*(-?\d{1,3}(?:\.\d+)?)°?\s*[,;\s]\s*(-?\d{1,3}(?:\.\d+)?)°?\s*$/.exec(text);
-  if (!match || !/[.,;°-]/.test(text)) return withHemispheres(text);
+  const match = /^\s*([-+]?\d{1,3}(?:\.\d+)?)°?\s*[,;\s]\s*([-+]?\d{1,3}(?:\.\d+)?)°?\s*$/.exec(text);
+  if (!match || !/[.,;°+-]/.test(text)) return withHemispheres(text);
   return inOrder(Number(match[1]), Number(match[2]));
 }
 
