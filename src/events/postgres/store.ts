@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import pg from "pg";
 import { LeftUndone, ToolError } from "../../errors.js";
 import { untilAborted } from "../../http/deadline.js";
-import { certificateReason } from "../../net-failures.js";
+import { certificateReason, notConnected, type SocketError, tellingCode } from "../../net-failures.js";
 import { clock, DAY_MS } from "../../time.js";
 import {
   type ConnectTimeout,
@@ -637,11 +637,16 @@ export class PostgresEventStore implements EventStore {
       const { code } = err as { code?: string };
       const refused = refusedAtStart(code, urlFrom);
       if (refused) throw new Error(`${(err as Error).message} (PostgreSQL ${code}): ${refused}`);
-      if (code === "ECONNREFUSED") {
-        throw new Error(
-          `${(err as Error).message}: nothing listens there; check that the database server runs and listens on the host and port ${urlFrom} names`,
-        );
-      }
+      // A name that does not resolve, a server not listening: said as every connection of waiter's says them.
+      const telling = tellingCode(err as SocketError);
+      const unconnected = notConnected(telling, {
+        name: "its name",
+        connection: "the connection",
+        nameSetting: urlFrom,
+        portSetting: urlFrom,
+      });
+      // A connection tried at several addresses fails with no message of its own, only its code.
+      if (unconnected) throw new Error(`${(err as Error).message || telling}: ${unconnected}`);
       if (timedOut(err, connect)) {
         throw new Error(
           `${tookNoConnection(connect)}: check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in ${urlFrom}, in seconds)`,
