@@ -39,15 +39,25 @@ export function neverConnected(err: SocketError): boolean {
 }
 
 /**
+ * An address this machine cannot connect to at all: ::1 of "localhost" where IPv6 is off, one of a
+ * family it lacks, a link-local one without its zone. Its failure says nothing of the other end.
+ */
+const UNUSABLE = ["EADDRNOTAVAIL", "EAFNOSUPPORT", "EINVAL"];
+
+/**
  * The code that tells most of why a connection failed. One tried at several addresses (IPv6 and
- * IPv4) that opened at none takes the first one's code, and an address that did not answer in its
- * turn (ETIMEDOUT, after 250 ms: a broken IPv6 path) may come before one that refused: a refusal
- * says the service is down, a timeout only that something on the way dropped the connection.
+ * IPv4) that opened at none takes the first one's code, which may say little: a refusal or a reset
+ * says the other end answered, so it tells most; an address that did not answer in its turn
+ * (ETIMEDOUT, after 250 ms: a broken IPv6 path) tells less than any other failure, and an address
+ * this machine cannot use (UNUSABLE) nothing.
  */
 export function tellingCode(err: SocketError): string | undefined {
-  const codes = (err.errors ?? []).map((each) => (each as SocketError).code);
+  const codes = (err.errors ?? []).map((each) => (each as SocketError).code ?? "");
   return (
-    codes.find((code) => code === "ECONNREFUSED") ?? codes.find((code) => code && code !== "ETIMEDOUT") ?? err.code
+    codes.find((code) => code === "ECONNREFUSED" || code === "ECONNRESET") ??
+    codes.find((code) => code && code !== "ETIMEDOUT" && !UNUSABLE.includes(code)) ??
+    codes.find((code) => code === "ETIMEDOUT") ??
+    err.code
   );
 }
 

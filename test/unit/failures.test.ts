@@ -172,6 +172,30 @@ test("a connection tried at IPv6 and IPv4 that opened at neither is said by its 
   );
 });
 
+test("an address this machine cannot use at all says nothing of the other end: the other address's failure is said", () => {
+  // As Node builds it: ::1 where IPv6 is off fails before it is tried; the IPv4 address timed out in its turn.
+  const ipv6 = Object.assign(failed("EADDRNOTAVAIL", "connect EADDRNOTAVAIL ::1:443 - Local (:::0)"), {
+    syscall: "connect",
+  });
+  const ipv4 = Object.assign(failed("ETIMEDOUT", "connect ETIMEDOUT 192.0.2.1:443"), { syscall: "connect" });
+  for (const errors of [
+    [ipv6, ipv4],
+    [ipv4, ipv6],
+  ]) {
+    const everyAddress = Object.assign(new AggregateError(errors), { code: errors[0]?.code });
+    expect(describeFailure(everyAddress, "WooCommerce", sent(false), call, options).message).toBe(
+      "The connection to WooCommerce (shop.example) timed out; the service or the network is down, try again later.",
+    );
+  }
+  // A reset, as a refusal, says the other end answered: not that this machine has no route to it.
+  const noRoute = Object.assign(failed("EHOSTUNREACH", "connect EHOSTUNREACH 2001:db8::1:443"), { syscall: "connect" });
+  const reset = Object.assign(failed("ECONNRESET", "connect ECONNRESET 192.0.2.1:443"), { syscall: "connect" });
+  const everyAddress = Object.assign(new AggregateError([noRoute, reset]), { code: "EHOSTUNREACH" });
+  expect(describeFailure(everyAddress, "WooCommerce", sent(false), call, options).message).toBe(
+    "The connection to WooCommerce (shop.example) was cut before it answered; try again later.",
+  );
+});
+
 test("docs/behaviour.md quotes what a response timeout is said as, of a read and of a write", () => {
   const page = readFileSync(new URL("../../docs/behaviour.md", import.meta.url), "utf8").replace(/\s+/g, " ");
   const said = (code: string, changes: boolean) =>
