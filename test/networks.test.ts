@@ -1,7 +1,7 @@
 import dns from "node:dns";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
-import { type AddressInfo, isIP } from "node:net";
+import { type AddressInfo, createServer as createNetServer, isIP } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { type FakeProxy, startProxy } from "./fakes/proxy.js";
@@ -17,8 +17,8 @@ const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, im
  * this process, so nothing here asks this machine's DNS and no request reaches the internet.
  */
 const lookup = dns.lookup;
-/** What a name resolves to: an address, or the code its lookup fails with. */
-let names: Record<string, string> = {};
+/** What a name resolves to: an address, its addresses in order, or the code its lookup fails with. */
+let names: Record<string, string | string[]> = {};
 const lookups: string[] = [];
 
 beforeAll(() => {
@@ -28,6 +28,14 @@ beforeAll(() => {
     if (isIP(hostname)) return pass(hostname, ...rest);
     lookups.push(hostname);
     const answer = names[hostname] ?? "ENOTFOUND";
+    if (Array.isArray(answer)) {
+      // Several addresses, as Node asks for them to try each in turn (autoSelectFamily): all of them.
+      const [options, callback] = rest as [{ all?: boolean }, (err: null, ...found: unknown[]) => void];
+      const found = answer.map((address) => ({ address, family: isIP(address) }));
+      return process.nextTick(() =>
+        options.all ? callback(null, found) : callback(null, found[0]?.address, found[0]?.family),
+      );
+    }
     if (isIP(answer)) return pass(answer, ...rest);
     const failure = Object.assign(new Error(`getaddrinfo ${answer} ${hostname}`), {
       code: answer,
@@ -103,6 +111,22 @@ test("offline, a lookup that fails for now (Linux's resolver) and a network with
     "Could not reach Frankfurter (ECB rates) (api.frankfurter.dev): this machine has no route to it (its network is down or unreachable); try again later, or if it lasts, check this machine's network.",
   );
   expect(noRoute.ms).toBeLessThan(3_000);
+});
+
+test("a name with an IPv6 and an IPv4 address, refused at the one after failing at the other, is tried again and said as refused", async () => {
+  // localhost where IPv6 is off has ::1 all the same, which fails before it is tried (EADDRNOTAVAIL);
+  // here, a link-local address without its zone fails so (EINVAL). Nothing listens at the port.
+  const closed = createNetServer();
+  await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+  const { port } = closed.address() as AddressInfo;
+  await new Promise((resolve) => closed.close(resolve));
+  names = { localhost: ["fe80::1", "127.0.0.1"] };
+  const refused = await rates({ WAITER_FRANKFURTER_URL: `http://localhost:${port}/v1` });
+  expect(refused.said).toBe(
+    `Could not reach Frankfurter (ECB rates) (localhost:${port}): the connection was refused, as nothing listens there; try again later, or if it lasts, check the port in WAITER_FRANKFURTER_URL.`,
+  );
+  // Refused, it is tried again, as at a name with one address.
+  expect(lookups).toHaveLength(4);
 });
 
 describe("a network that answers in every server's place", () => {

@@ -1,5 +1,5 @@
 import type { Dispatcher } from "undici";
-import { neverConnected } from "../net-failures.js";
+import { neverConnected, tellingCode } from "../net-failures.js";
 import { clock } from "../time.js";
 import { httpDate } from "./date.js";
 import { tunnelRefused } from "./proxy.js";
@@ -93,7 +93,10 @@ export function deadlineRetry(call: Call, policy: RetryPolicy) {
     { state, opts }: { state: { counter: number }; opts: Dispatcher.DispatchOptions },
     cb: RetryCallback,
   ) => {
-    const { statusCode, code, headers } = err;
+    const { statusCode, headers } = err;
+    // Tried at several addresses (IPv6 and IPv4), by the one that tells most, not the first:
+    // ::1 where IPv6 is off fails (EADDRNOTAVAIL) before 127.0.0.1 refuses.
+    const code = tellingCode(err);
     const asked = retryAfterMs(headers?.["retry-after"]);
     if ((statusCode === 429 || statusCode === 503) && asked) policy.askedToWait?.(statusCode, headers ?? {}, asked);
     const retryable =
