@@ -129,6 +129,15 @@ test("a name with an IPv6 and an IPv4 address, refused at the one after failing 
   expect(lookups).toHaveLength(4);
 });
 
+test("a name none of whose addresses this machine can connect to says why at each, not nothing", async () => {
+  // Node's error for every address says nothing itself: each address's does.
+  names = { "rates.example": ["fe80::1", "fe80::2"] };
+  const unusable = await rates({ WAITER_FRANKFURTER_URL: "https://rates.example/v1" });
+  expect(unusable.said).toMatch(
+    /^Could not reach Frankfurter \(ECB rates\) \(rates\.example\) \(connect E\w+ fe80::1:443[^;]*; connect E\w+ fe80::2:443.*\); the service or the network is down, try again later\.$/,
+  );
+});
+
 describe("a network that answers in every server's place", () => {
   let proxy: FakeProxy;
   /** A Wi-Fi's login page over https, its certificate for shop.example, signed by itself. */

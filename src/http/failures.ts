@@ -196,7 +196,9 @@ function connectionFailure(
   { url, changes, urlSetting, urlIsWaitersOwn, changeAdvice }: Sent,
 ): UpstreamError {
   const code = tellingCode(err as SocketError) ?? "";
-  const message = oneLine(err instanceof Error ? err.message : String(err));
+  // Node's error for a connection tried at several addresses says nothing itself: each one's does.
+  const each = ((err as SocketError).errors ?? []).map((one) => (one as Error).message);
+  const message = oneLine((err instanceof Error ? err.message : String(err)) || each.join("; "));
   // TLS fails before the request is sent: nothing was carried out, and a retry will not mend it.
   const insecure = tlsFailure(err, code, message, url.hostname, urlIsWaitersOwn ? undefined : urlSetting);
   if (insecure) return new UpstreamError(`Could not reach ${where} securely: ${insecure}.`);
