@@ -931,6 +931,23 @@ test("a base URL without the API's path is a clear 404, not a crash", async () =
   expect(text(result)).toMatch(/answered 404 "not found": .*check the identifiers, or WAITER_FRANKFURTER_URL\.$/);
 });
 
+test("a base URL without the API's path is a 404 that names it for a history of real currencies too, not the ECB's list", async () => {
+  const misconfigured = await startCurrency({ WAITER_FRANKFURTER_URL: frankfurter.origin });
+  const history = await misconfigured.call("currency_history", {
+    base: "EUR",
+    symbols: ["USD"],
+    start: "2026-01-05",
+    end: "2026-01-09",
+  });
+  const list = await misconfigured.call("currency_list", {});
+  await misconfigured.close();
+  expect(history.isError).toBe(true);
+  expect(text(history)).toBe(
+    'Frankfurter (ECB rates) answered 404 "not found": it has nothing at that address; check the identifiers, or WAITER_FRANKFURTER_URL.',
+  );
+  expect(text(history)).toBe(text(list));
+});
+
 test("a URL set in the config file is named as its key in that file, not as a variable nobody set", async () => {
   const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
   writeFileSync(file, JSON.stringify({ currency: { frankfurterUrl: frankfurter.origin } }));

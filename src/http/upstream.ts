@@ -106,7 +106,7 @@ function credentialsIn(baseUrl: URL, { query = {}, headers = {}, secrets = [] }:
 }
 
 /** A failure that says nothing about the answer kept: the upstream could not answer now. */
-function passing(err: unknown): err is UpstreamError {
+export function passing(err: unknown): err is UpstreamError {
   return err instanceof UpstreamError && (err.status === undefined || err.status >= 500 || err.status === 429);
 }
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call, HttpResponse } from "../../src/http/types.js";
-import { orKept, type Upstream } from "../../src/http/upstream.js";
+import { orKept, passing, type Upstream } from "../../src/http/upstream.js";
 import { clock, isoDate } from "../../src/time.js";
 import {
   type CurrencyName,
@@ -60,6 +60,9 @@ const names = z
   .record(z.string().regex(/^[A-Z]{3}$/, "is not an ISO 4217 code"), z.string())
   .refine((listed) => Object.keys(listed).length > 0, "lists no currency");
 
+/** A range of codes without rates, which the codes are to blame for if the base URL is right. */
+class NoRatesForCodes extends ToolError {}
+
 /** The date of a series' newest fixing. */
 const newest = (answer: z.output<typeof series>) => Object.keys(answer.rates).sort().at(-1);
 
@@ -75,7 +78,8 @@ function toFixing(date: string, base: string, rates: Record<string, number>): Fi
  * Frankfurter's 404 to a date or a range means no rates there, which the model can act on; to
  * anything else (/latest) it means a wrong base URL, which the general words say. A range of codes
  * has none as the ECB publishes none for them (VND), said as such, or as one is misspelt (XYZ),
- * which is the codes to check, not the base URL: the setting is named only where no code is to blame.
+ * which is the codes to check, not the base URL: the setting is named only where no code is to blame,
+ * or where the list of currencies is not there either (baseUrlChecked).
  */
 export function frankfurterErrors(response: HttpResponse, _upstream: string, urlSetting: string): Error | undefined {
   if (response.status !== 404) return undefined;
@@ -83,7 +87,7 @@ export function frankfurterErrors(response: HttpResponse, _upstream: string, url
   if (!start) return undefined;
   const codes = response.url.searchParams.get("symbols")?.split(",") ?? [];
   if (end && codes.length > 0) {
-    return new ToolError(
+    return new NoRatesForCodes(
       `No rates for ${codes.join(", ")} between ${start} and ${end}. ${noRateAdvice(codes, { id: "ecb", others: OTHERS, stopped: STOPPED })}`,
     );
   }
@@ -91,6 +95,23 @@ export function frankfurterErrors(response: HttpResponse, _upstream: string, url
   return new ToolError(
     `No rates ${end ? `for ${symbols} between ${start} and ${end}` : `for ${start}`}: ${NAME} publishes from ${EARLIEST} on, and only the currencies currency_list with source "ecb" lists; check the codes and dates, or ${urlSetting}.`,
   );
+}
+
+/** The currencies Frankfurter names, by code. */
+function listed(frankfurter: Upstream, call: Call): Promise<z.output<typeof names>> {
+  return frankfurter.json(names, "/currencies", { ttl: 24 * 3600 }, call);
+}
+
+/**
+ * Fails as the list currency_list reads does, unless for now only: a wrong base URL answers 404 to a
+ * range of real codes as to misspelt ones, and to that list too, whose words then name the setting.
+ */
+async function baseUrlChecked(frankfurter: Upstream, call: Call): Promise<void> {
+  try {
+    await listed(frankfurter, call);
+  } catch (failure) {
+    if (!passing(failure)) throw failure;
+  }
 }
 
 /**
@@ -122,12 +143,20 @@ export function ecbSource(frankfurter: Upstream): RateSource {
       // fixing dated from that start on is out: the ECB publishes at 16:00 Frankfurt time on its date.
       if (start > isoDate(clock.now())) return [];
       const symbols = codes.filter((code) => code !== "EUR");
-      const body = await frankfurter.json(
-        series,
-        `/${start}..${end}`,
-        { query: symbols.length ? { symbols: symbols.join(",") } : {}, ttl: cachePolicy(PUBLICATION, end, newest).ttl },
-        call,
-      );
+      const body = await frankfurter
+        .json(
+          series,
+          `/${start}..${end}`,
+          {
+            query: symbols.length ? { symbols: symbols.join(",") } : {},
+            ttl: cachePolicy(PUBLICATION, end, newest).ttl,
+          },
+          call,
+        )
+        .catch(async (err) => {
+          if (err instanceof NoRatesForCodes) await baseUrlChecked(frankfurter, call);
+          throw err;
+        });
       return Object.entries(body.rates)
         .filter(([date]) => date >= start && date <= end)
         .sort(([a], [b]) => a.localeCompare(b))
@@ -135,7 +164,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     },
 
     async currencies(call: Call): Promise<CurrencyName[]> {
-      const body = await frankfurter.json(names, "/currencies", { ttl: 24 * 3600 }, call);
+      const body = await listed(frankfurter, call);
       return Object.entries(body).map(([code, name]) => ({ code, name }));
     },
   };
