@@ -1257,6 +1257,18 @@ describe("status and notes", () => {
     expect(text(await server.call("eshop_order_update_status", { id: O.onHold, status: "processing" }))).toMatch(
       /cancelled → processing\.\nThe shop counts it paid now/,
     );
+    // A refunded order taken back to a paid status keeps its refund: the shop would ship what was paid back.
+    const unrefunded = await server.call("eshop_order_update_status", { id: O.refunded, status: "processing" });
+    expect(data(unrefunded)).toMatchObject({ refunded_before: "23.40" });
+    expect(text(unrefunded)).toMatch(
+      /refunded → processing\.\nIts 23\.40 EUR was refunded before, and stays refunded: the shop counts it paid now \(2026-10-01 12:39 UTC\), though that money went back\. Before it is shipped, have it paid again or set it back to refunded\.$/,
+    );
+    await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
+    expect(
+      text(await server.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" })),
+    ).toMatch(
+      /cancelled → processing\.\nOf its 26\.86 EUR, 6\.99 EUR was refunded before, and stays refunded: the shop counts it paid now \(2026-10-04 17:11 UTC\), though that part went back: eshop_order_get shows the refund's reason, to check before it is shipped\.$/,
+    );
     // An order never paid, set to refunded, has nothing to return.
     const failed = [...woo.shop.orders.values()].find((o) => o.status === "failed");
     expect(failed).toBeDefined();

@@ -514,7 +514,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
               : // An order with nothing to ship counts paid in processing too, though the shop dates it
                 // paid only when it is completed.
                 !wasPaid && shop.paidStatuses.includes(r.order.status)
-                ? `\nThe shop counts it paid now${r.order.paid ? ` (${utcMinute(r.order.paid)})` : ""}, though no payment was checked; eshop_order_mark_paid is for payments that came.`
+                ? `\n${countedPaid(r)}`
                 : "";
       return r.changed
         ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${money}`
@@ -568,4 +568,25 @@ function maySamePayment(given: string, order: Order): boolean {
   if (kept.length === 0) return !order.paid_offline;
   const givenKind = kind(given);
   return givenKind !== undefined && kept.every((id) => kind(id) !== undefined && kind(id) !== givenKind);
+}
+
+/**
+ * What an order not paid before, set to a status the shop counts paid, is told: no payment was
+ * checked, or, taken back from a refund, that the refund stands, which the new status does not undo.
+ */
+function countedPaid(r: {
+  order: { total: string; currency: string; paid?: string };
+  refunded_before?: string;
+  previous_status: string;
+}): string {
+  const when = r.order.paid ? ` (${utcMinute(r.order.paid)})` : "";
+  if (!r.refunded_before) {
+    return `The shop counts it paid now${when}, though no payment was checked; eshop_order_mark_paid is for payments that came.`;
+  }
+  const { total, currency } = r.order;
+  const whole = Number(r.refunded_before) >= Number(total);
+  const refund = whole
+    ? `Its ${r.refunded_before} ${currency}`
+    : `Of its ${total} ${currency}, ${r.refunded_before} ${currency}`;
+  return `${refund} was refunded before, and stays refunded: the shop counts it paid now${when}, though ${whole ? `that money went back. Before it is shipped, have it paid again or set it back to ${r.previous_status}.` : "that part went back: eshop_order_get shows the refund's reason, to check before it is shipped."}`;
 }
