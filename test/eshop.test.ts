@@ -558,6 +558,29 @@ describe("orders", () => {
     );
   });
 
+  test("the text's addresses have their state, and the shipping one its company and phone, as structuredContent", async () => {
+    const order = woo.shop.order(O.pending1999);
+    const street = { address_1: "969 Market", city: "San Francisco", state: "CA", postcode: "94103", country: "US" };
+    Object.assign(order.billing, street, { company: "Acme Inc", phone: "(555) 555-5555" });
+    Object.assign(order.shipping, street, {
+      first_name: "Jane",
+      last_name: "Roe",
+      company: "Roe LLC",
+      phone: "(555) 555-0100",
+    });
+    const result = await server.call("eshop_order_get", { id: O.pending1999 });
+    expect(data(result)).toMatchObject({
+      billing: { company: "Acme Inc", state: "CA", phone: "(555) 555-5555" },
+      shipping: { name: "Jane Roe", company: "Roe LLC", state: "CA", phone: "(555) 555-0100" },
+    });
+    expect(text(result)).toMatch(
+      /^Bill to: Acme Inc, 969 Market, 94103, San Francisco, CA, US, phone \(555\) 555-5555$/m,
+    );
+    expect(text(result)).toMatch(
+      /^Ship to: Jane Roe, Roe LLC, 969 Market, 94103, San Francisco, CA, US, phone \(555\) 555-0100$/m,
+    );
+  });
+
   test("a partly refunded order says what was refunded beside its total, listed and in full", async () => {
     const listed = await server.call("eshop_orders_list", { search: String(O.partlyRefunded) });
     expect(data<{ orders: Summary[] }>(listed).orders).toEqual([

@@ -265,16 +265,19 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const payment = [o.payment_method, o.transaction_id && `transaction ${o.transaction_id}`].filter(Boolean);
       if (payment.length) lines.push(`Payment: ${oneLine(payment.join(", "))}`);
       // The billing name and email are on the first line.
-      const { company, address, postcode, city, country, phone } = o.billing;
-      const bill = parts([company, address, postcode, city, country, phone && `phone ${phone}`]);
+      // Every part structuredContent has: a state (CA, a province) is part of where a parcel goes.
+      const place = (a: Order["billing"]) => [
+        a.company,
+        a.address,
+        a.postcode,
+        a.city,
+        a.state,
+        a.country,
+        a.phone && `phone ${a.phone}`,
+      ];
+      const bill = parts(place(o.billing));
       if (bill) lines.push(`Bill to: ${bill}`);
-      const ship = parts([
-        o.shipping.name,
-        o.shipping.address,
-        o.shipping.postcode,
-        o.shipping.city,
-        o.shipping.country,
-      ]);
+      const ship = parts([o.shipping.name, ...place(o.shipping)]);
       if (ship) lines.push(`Ship to: ${ship}`);
       // What the buyer and the notes' authors wrote is quoted, on one line: it cannot pass for waiter's lines.
       if (o.customer_note) lines.push(`Customer's note: ${quoteLine(o.customer_note, NOTE_CHARACTERS)}`);
