@@ -328,6 +328,10 @@ function townOf(text: string, afterStreet = false): string | undefined {
     .filter(Boolean);
   // A country's code alone ("Praha 4, 14000, CZ": the town has a digit of its own) names no town.
   if (named.length === 0 || (named.length === 1 && /^[A-Za-z]{2,3}$/.test(named[0] ?? ""))) return undefined;
+  // A region between the town and its country (Milano, MI, IT: a province as a shop keeps it) is
+  // one the search matches only by GeoNames' name for it; a US state's code it knows.
+  const country = named.at(-1) ?? "";
+  if (named.length > 2 && geonamesCountry(country) !== "US") return `${named[0]}, ${country}`;
   return named.join(", ");
 }
 
