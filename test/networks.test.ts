@@ -4,10 +4,12 @@ import { createServer, type Server } from "node:https";
 import { type AddressInfo, createServer as createNetServer, isIP } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { PostgresEventStore } from "../src/events/postgres/store.js";
 import { type FakeProxy, startProxy } from "./fakes/proxy.js";
 import { CONSUMER_KEY, CONSUMER_SECRET, WOO_IDS } from "./fakes/woocommerce.js";
 import { startWaiter } from "./memory.js";
 import { startServer, text } from "./stdio.js";
+import { LOOSE } from "./store-contract.js";
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 
@@ -135,6 +137,24 @@ test("a name none of whose addresses this machine can connect to says why at eac
   const unusable = await rates({ WAITER_FRANKFURTER_URL: "https://rates.example/v1" });
   expect(unusable.said).toMatch(
     /^Could not reach Frankfurter \(ECB rates\) \(rates\.example\) \(connect E\w+ fe80::1:443[^;]*; connect E\w+ fe80::2:443.*\); the service or the network is down, try again later\.$/,
+  );
+});
+
+test("a database none of whose addresses this machine can connect to says why at each, not nothing", async () => {
+  names = { "db.example": ["fe80::1", "fe80::2"] };
+  const opening = PostgresEventStore.open({ url: "postgres://waiter@db.example:5432/waiter", retention: LOOSE });
+  await expect(opening).rejects.toThrow(/^connect E\w+ fe80::1:5432[^;]*; connect E\w+ fe80::2:5432/);
+  // Refused at the one after failing at the other: each says why, and the refusal what to check.
+  const closed = createNetServer();
+  await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+  const { port } = closed.address() as AddressInfo;
+  await new Promise((resolve) => closed.close(resolve));
+  names = { "db.example": ["fe80::1", "127.0.0.1"] };
+  const refused = PostgresEventStore.open({ url: `postgres://waiter@db.example:${port}/waiter`, retention: LOOSE });
+  await expect(refused).rejects.toThrow(
+    new RegExp(
+      `^connect E\\w+ fe80::1:${port}[^;]*; connect ECONNREFUSED 127\\.0\\.0\\.1:${port}: the connection was refused, as nothing listens there; try again later, or if it lasts, check WAITER_DATABASE_URL$`,
+    ),
   );
 });
 

@@ -637,6 +637,9 @@ export class PostgresEventStore implements EventStore {
       const { code } = err as { code?: string };
       const refused = refusedAtStart(code, urlFrom);
       if (refused) throw new Error(`${(err as Error).message} (PostgreSQL ${code}): ${refused}`);
+      // Node's error for a connection tried at several addresses says nothing itself: each one's does.
+      const said =
+        (err as Error).message || ((err as SocketError).errors ?? []).map((one) => (one as Error).message).join("; ");
       // A name that does not resolve, a server not listening: said as every connection of waiter's says them.
       const telling = tellingCode(err as SocketError);
       const unconnected = notConnected(telling, {
@@ -645,8 +648,7 @@ export class PostgresEventStore implements EventStore {
         nameSetting: urlFrom,
         portSetting: urlFrom,
       });
-      // A connection tried at several addresses fails with no message of its own, only its code.
-      if (unconnected) throw new Error(`${(err as Error).message || telling}: ${unconnected}`);
+      if (unconnected) throw new Error(`${said}: ${unconnected}`);
       if (timedOut(err, connect)) {
         throw new Error(
           `${tookNoConnection(connect)}: check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in ${urlFrom}, in seconds)`,
@@ -658,6 +660,7 @@ export class PostgresEventStore implements EventStore {
           "the server asks for a password and waiter has none: set PGPASSWORD, or WAITER_DATABASE_PASSWORD_ENV (database.passwordEnv) to the name of the variable that holds it",
         );
       }
+      if (!(err as Error).message) throw new Error(said);
       throw err;
     }
     // A channel name is at most 63 bytes, and a schema's name may be as long.
