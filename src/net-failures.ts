@@ -61,6 +61,17 @@ export function tellingCode(err: SocketError): string | undefined {
   );
 }
 
+/**
+ * What a connection's error says: its message, or, for a connection tried at several addresses
+ * (IPv6 and IPv4), whose error says nothing itself, each address's.
+ */
+export function connectionMessage(err: unknown): string {
+  const { message, errors } = (err ?? {}) as { message?: unknown; errors?: readonly unknown[] };
+  if (typeof message === "string" && message) return message;
+  const each = (errors ?? []).map((one) => (one as Error).message).join("; ");
+  return each || (typeof message === "string" ? "" : String(err));
+}
+
 /** A connection cut once it was open. */
 export const CUT = ["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"];
 

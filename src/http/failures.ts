@@ -2,6 +2,7 @@ import { UnconfirmedChange, UpstreamError } from "../errors.js";
 import {
   CUT,
   certificateReason,
+  connectionMessage,
   NO_HANDLE,
   NO_ROUTE,
   neverConnected,
@@ -196,9 +197,7 @@ function connectionFailure(
   { url, changes, urlSetting, urlIsWaitersOwn, changeAdvice }: Sent,
 ): UpstreamError {
   const code = tellingCode(err as SocketError) ?? "";
-  // Node's error for a connection tried at several addresses says nothing itself: each one's does.
-  const each = ((err as SocketError).errors ?? []).map((one) => (one as Error).message);
-  const message = oneLine((err instanceof Error ? err.message : String(err)) || each.join("; "));
+  const message = oneLine(connectionMessage(err));
   // TLS fails before the request is sent: nothing was carried out, and a retry will not mend it.
   const insecure = tlsFailure(err, code, message, url.hostname, urlIsWaitersOwn ? undefined : urlSetting);
   if (insecure) return new UpstreamError(`Could not reach ${where} securely: ${insecure}.`);

@@ -4,6 +4,7 @@ import { stoppedBeforeDeadline, untilAborted, withDeadline } from "../../src/htt
 import type { Call } from "../../src/http/types.js";
 import {
   CUT,
+  connectionMessage,
   NO_HANDLE,
   NO_ROUTE,
   neverConnected,
@@ -353,9 +354,8 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
     );
   }
   if (!opened) {
-    // Tried at each of its addresses, none of which opened, for reasons named nowhere above:
-    // Node's error for them all says nothing itself; each one's does.
-    const each = said || (err.errors ?? []).map((one) => (one as Error).message).join("; ");
+    // Tried at each of its addresses, none of which opened, for reasons named nowhere above.
+    const each = said || connectionMessage(err);
     return new UpstreamError(
       `Not sent: no connection to ${server} opened (${each}); it or the network is down; try again later.`,
       undefined,

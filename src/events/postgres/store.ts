@@ -3,7 +3,13 @@ import { readFileSync } from "node:fs";
 import pg from "pg";
 import { LeftUndone, ToolError } from "../../errors.js";
 import { untilAborted } from "../../http/deadline.js";
-import { certificateReason, notConnected, type SocketError, tellingCode } from "../../net-failures.js";
+import {
+  certificateReason,
+  connectionMessage,
+  notConnected,
+  type SocketError,
+  tellingCode,
+} from "../../net-failures.js";
 import { clock, DAY_MS } from "../../time.js";
 import {
   type ConnectTimeout,
@@ -637,9 +643,7 @@ export class PostgresEventStore implements EventStore {
       const { code } = err as { code?: string };
       const refused = refusedAtStart(code, urlFrom);
       if (refused) throw new Error(`${(err as Error).message} (PostgreSQL ${code}): ${refused}`);
-      // Node's error for a connection tried at several addresses says nothing itself: each one's does.
-      const said =
-        (err as Error).message || ((err as SocketError).errors ?? []).map((one) => (one as Error).message).join("; ");
+      const said = connectionMessage(err);
       // A name that does not resolve, a server not listening: said as every connection of waiter's says them.
       const telling = tellingCode(err as SocketError);
       const unconnected = notConnected(telling, {
