@@ -384,6 +384,7 @@ const KINDS: Record<string, string> = {
   array: "a list",
   string: "a string",
   number: "a number",
+  int: "a whole number",
   boolean: "true or false",
 };
 

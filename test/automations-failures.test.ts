@@ -913,6 +913,11 @@ describe("automations are checked at start", () => {
       /step 1: events_ack's argument ids expected a list, got an object$/,
     ],
     [
+      "a literal argument with decimals where a whole number goes",
+      { ...PAID, do: [{ tool: "eshop_order_get", args: { id: 1.5 } }] },
+      /step 1: eshop_order_get's argument id expected a whole number$/,
+    ],
+    [
       "a value from the event written with a misspelt path key",
       { ...PAID, do: [{ tool: "eshop_order_get", args: { id: { pth: "to_number(payload.id)" } } }] },
       /step 1: eshop_order_get's argument id holds \{"pth": …\}, which is sent as written: a value taken from the event is \{"path": "…"\} \(did you mean path\?\)$/,
