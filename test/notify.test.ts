@@ -521,6 +521,17 @@ describe("notify_send by email", () => {
     expect(subjectOf(mail?.data)).toBe(`From the shop: ${long.slice(0, 99)}…`);
   });
 
+  test("a first line of nothing a reader sees is passed over for the subject, as a blank one is", async () => {
+    // A zero-width space, a soft hyphen and a bell: text, though no mail client shows any of it.
+    const result = await waiter.call("notify_send", {
+      channel: "office",
+      text: "\u200b\u00ad\u0007\nZásoba došla: KÁVA-1\nObjednejte ji.",
+    });
+    expect(result.isError, text(result)).toBeFalsy();
+    const mail = smtp.received.find((m) => m.data.includes("Objednejte ji."));
+    expect(subjectOf(mail?.data)).toBe("From the shop: Zásoba došla: KÁVA-1");
+  });
+
   test("a message that begins with the channel's subject does not repeat it in the subject", async () => {
     // A failed automation's notice begins "waiter: ", and the channel's subject is "waiter" by default.
     const notice = "waiter: automation stripe-paid failed on the delivery “evt_1” from stripe.";

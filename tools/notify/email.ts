@@ -123,10 +123,13 @@ const SUBJECT_CHARACTERS = 100;
  * "waiter: automation …", to a channel with the default subject) does not get it twice.
  */
 function subjectOf(subject: string, text: string): string {
-  const first = text.split(/\r\n|\r|\n/).find((line) => line.trim() !== "");
-  if (!first) return subject;
+  // The first line a reader sees something of: one of invisible or control characters alone is as blank.
+  const line = text
+    .split(/\r\n|\r|\n/)
+    .map((each) => oneLine(each, Number.POSITIVE_INFINITY))
+    .find((each) => each !== "");
+  if (!line) return subject;
   const own = `${subject}: `;
-  const line = oneLine(first, Number.POSITIVE_INFINITY);
   return `${own}${cut(line.startsWith(own) ? line.slice(own.length) : line, SUBJECT_CHARACTERS)}`;
 }
 
