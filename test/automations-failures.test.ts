@@ -79,6 +79,30 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a run that fails after another automation acknowledged its event does not tell the team it is not acknowledged", async () => {
+    // Two automations on the payment: the first tells the team and acknowledges, the second fails.
+    const seen = {
+      name: "seen",
+      when: { source: "stripe", type: "payment_intent.succeeded" },
+      do: [{ notify: "team", text: "Payment {{payload.data.object.id}}" }, { ack: true }],
+    };
+    const server = await serve([seen, { ...PAID, onFailure: { notify: "team" } }]);
+    try {
+      const sent = telegram.delivered.length;
+      await pay(server, "999999", "evt_acked_by_another");
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((message) => message.text))
+        .toEqual([
+          "Payment “pi_evt_acked_by_another”",
+          expect.stringMatching(
+            /^waiter: automation stripe-paid failed .*The shop has no order 999999 .* Steps 2-3 \(notify, ack\) were not run; the event is acknowledged all the same \(by an agent or another automation\)\.$/,
+          ),
+        ]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a run waiting to try a step again whose event retention drops meanwhile fails, and says so", async () => {
     const lines: string[] = [];
     const server = await serve(

@@ -16,8 +16,9 @@ const REPORTED = "waiter: ";
 /**
  * The steps after `failedAt` (from 0), which a failed run did not run, as a sentence that begins
  * with a space: " Steps 3-4 (notify, ack) were not run; the event is not acknowledged.", or "".
+ * An event `acked` otherwise (an agent, another automation on it) is said to be.
  */
-function notRun(automation: Automation, failedAt: number): string {
+function notRun(automation: Automation, failedAt: number, acked: boolean): string {
   const left = automation.do.slice(failedAt + 1);
   if (left.length === 0) return "";
   const names = left.map((step) => ("tool" in step ? step.tool : "notify" in step ? "notify" : "ack")).join(", ");
@@ -26,7 +27,10 @@ function notRun(automation: Automation, failedAt: number): string {
       ? `Step ${failedAt + 2} (${names}) was`
       : `Steps ${failedAt + 2}-${failedAt + 1 + left.length} (${names}) were`;
   if (automation.dryRun) return ` ${which} not checked.`;
-  return ` ${which} not run${left.some((step) => "ack" in step) ? "; the event is not acknowledged" : ""}.`;
+  const ack = acked
+    ? "; the event is acknowledged all the same (by an agent or another automation)"
+    : "; the event is not acknowledged";
+  return ` ${which} not run${left.some((step) => "ack" in step) ? ack : ""}.`;
 }
 
 /**
@@ -36,7 +40,7 @@ function notRun(automation: Automation, failedAt: number): string {
  * `automation` after it not run. Without `automation` (its steps were edited, or it is gone), what
  * the run would have gone on with is not known. A sentence each, each beginning with a space.
  */
-function whatRunLeft(run: RunRecord, automation?: Automation): string {
+function whatRunLeft(run: RunRecord, automation?: Automation, acked = false): string {
   const said: string[] = [];
   let reached = -1;
   for (const [i, step] of run.steps.entries()) {
@@ -58,7 +62,9 @@ function whatRunLeft(run: RunRecord, automation?: Automation): string {
     reached = i;
     break;
   }
-  const rest = automation ? notRun(automation, reached) : ` No other step of it was ${run.dryRun ? "checked" : "run"}.`;
+  const rest = automation
+    ? notRun(automation, reached, acked)
+    : ` No other step of it was ${run.dryRun ? "checked" : "run"}.`;
   return `${said.join("")}${rest}`;
 }
 
@@ -130,7 +136,9 @@ export function automationRuns(parts: RunParts) {
     reason: string,
   ): Promise<void> {
     const head = `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)} at step ${step + 1} (${tool}${argumentsShown(args)}): `;
-    const tail = `${/[.!?…]$/.test(reason) ? "" : "."}${notRun(automation, step)}`;
+    // Another automation on the event, or an agent, may have acknowledged it since the run began.
+    const acked = (await store.get(event.id))?.ackedAt != null;
+    const tail = `${/[.!?…]$/.test(reason) ? "" : "."}${notRun(automation, step, acked)}`;
     const room = maxText - REPORTED.length - head.length - tail.length;
     await fail(
       automation,
@@ -368,7 +376,8 @@ export function automationRuns(parts: RunParts) {
       } else {
         // The steps not run are said as the run was begun: for real, or as a dry run.
         const begun = automation && { ...automation, dryRun: run.dryRun };
-        await fail({ name: run.automation, onFailure }, run.id, why, `${line}.${whatRunLeft(run, begun)}`);
+        const left = whatRunLeft(run, begun, event?.ackedAt != null);
+        await fail({ name: run.automation, onFailure }, run.id, why, `${line}.${left}`);
       }
       return;
     }
@@ -399,7 +408,11 @@ export function automationRuns(parts: RunParts) {
     if (changed) {
       const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} on ${deliveryOf(event)} failed: ${changed.why}, so it is not gone on with.`;
       // The steps the automation has now are not those the run would have gone on with.
-      const left = whatRunLeft(run, changed.steps ? undefined : { ...automation, dryRun: run.dryRun });
+      const left = whatRunLeft(
+        run,
+        changed.steps ? undefined : { ...automation, dryRun: run.dryRun },
+        event.ackedAt !== null,
+      );
       await fail(automation, run.id, changed.why, `${line}${left}`);
       return;
     }
