@@ -973,6 +973,50 @@ describe("sessions", () => {
     }
   });
 
+  test("a session the store missed at its opening, still being written when the stop stops waiting for the store, stays there for the next server", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 30 * 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    const store = served.app.store?.sessions as SessionLog;
+    const write = store.open.bind(store);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // Away at the opening; at the stop, slower than the stop waits: the write lands after it.
+    vi.spyOn(store, "open")
+      .mockRejectedValueOnce(new Error("connection refused"))
+      .mockImplementationOnce(async (...args) => {
+        await held;
+        await write(...args);
+      });
+    const seen = vi.spyOn(store, "seen");
+    vi.spyOn(store, "close");
+    // The stop's wait for the store, ended when the test says.
+    const waited = new AbortController();
+    const timeout = AbortSignal.timeout.bind(AbortSignal);
+    vi.spyOn(AbortSignal, "timeout").mockImplementation((ms) => (ms === 2_000 ? waited.signal : timeout(ms)));
+    try {
+      const opened = await initializeAt(served.url);
+      const id = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      expect(await store.get(id)).toBeUndefined();
+      const stopping = served.sessions.close();
+      await expect.poll(() => vi.mocked(store.open).mock.calls.length).toBe(2);
+      waited.abort(new Error("timed out"));
+      await stopping;
+      release();
+      await expect.poll(() => seen.mock.calls.length).toBe(1);
+      expect(store.close).not.toHaveBeenCalled();
+      expect(await store.get(id)).toMatchObject({ init: expect.any(String) });
+    } finally {
+      release();
+      vi.restoreAllMocks();
+      await served.close();
+    }
+  });
+
   test("the replay buffer keeps a stream's last 500 messages, and replays those after the id given, or all to a client coming from another copy", async () => {
     const buffer = new ReplayBuffer();
     const message = (n: number) => ({ jsonrpc: "2.0" as const, method: "notifications/message", params: { n } });

@@ -94,6 +94,8 @@ async function initializeAgain(
 export function sessionTable(app: App, log: Log, limits: SessionOptions) {
   const open = new Map<string, Open>();
   const shared = app.store?.sessions;
+  /** The copies the stop closed, which leaves their sessions in the store. */
+  let leftAtStop: ReadonlySet<Open> = new Set();
   /**
    * A store that is away or full fails for every session at every sweep: a line a minute for each
    * kind of failure (`kind`, else `what`), saying how many like it were left out, not one each.
@@ -216,8 +218,11 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
       if (entry.init === undefined || !(await record(id, entry))) continue;
       entry.init = undefined;
       // Ended here while it was written (its client's DELETE, which found nothing to end in the
-      // store): the write must not bring it back for its next request to take up.
-      if (open.get(id) !== entry) await store.close(id).catch(storeFailed(`ending session ${id}`, "ending"));
+      // store): the write must not bring it back for its next request to take up. One the stop
+      // closed stays, for the next server to take up.
+      if (open.get(id) !== entry && !leftAtStop.has(entry)) {
+        await store.close(id).catch(storeFailed(`ending session ${id}`, "ending"));
+      }
     }
     const recorded = [...open].filter(([, entry]) => entry.init === undefined);
     const used = new Map(recorded.map(([id, entry]) => [id, entry.lastSeen]));
@@ -320,6 +325,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
           storeFailed("recording the sessions' last use"),
         );
       }
+      leftAtStop = new Set(open.values());
       await Promise.all([...open.values()].map((entry) => entry.transport.close()));
     },
   };
