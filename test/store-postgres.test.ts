@@ -1817,8 +1817,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           const adding = store.add(event({ dedupeId: "second" }));
           const acking = store.ack([id]);
           const expiring = store.expire();
-          // Each opens its own connection first, which a busy machine may take a second or more for.
-          await expect.poll(() => waitingOnLocks(other), { timeout: 5_000 }).toBe(3);
+          // Each opens its own connection first, which a busy machine (the suite's other files) may take
+          // several seconds for.
+          await expect.poll(() => waitingOnLocks(other), { timeout: 15_000 }).toBe(3);
           await other.query("COMMIT");
           const [added, acked] = await Promise.all([adding, acking, expiring]);
           expect(added.duplicate).toBe(false);
@@ -1828,7 +1829,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           await other.end();
         }
       }
-    });
+    }, 45_000);
 
     test("a server that takes no writes, by default_transaction_read_only or as a standby, is said as such as waiter starts to set up its tables", async () => {
       const url = await roleWith("default_transaction_read_only = on");
