@@ -35,6 +35,7 @@ import {
   WATCH,
   woo,
 } from "./automations-harness.js";
+import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { notification, startComgate } from "./fakes/comgate.js";
 import { freePort } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
@@ -1758,6 +1759,42 @@ test("a number past what JavaScript holds exactly, as Shopify's order ids, is in
     expect(telegram.delivered.slice(sent)).toEqual([
       expect.objectContaining({
         text: "Paid: https://admin.shopify.com/store/jsmith/orders/820982911946154508 (1 item, “398.00”)",
+      }),
+    ]);
+  } finally {
+    await server.close();
+  }
+});
+
+test("an amount its sender writes as a number with decimals, 1299.50, is inserted as written, not as 1299.5", async () => {
+  const invoice = {
+    name: "invoice-paid",
+    when: { source: "erp", type: "invoice.paid" },
+    do: [
+      {
+        notify: "team",
+        text: "Invoice {{payload.number}} paid: {{payload.total}} {{payload.currency}}, {{payload.lines}}",
+      },
+    ],
+  };
+  const server = await serve([invoice], {
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+    ERP_SECRET,
+  });
+  try {
+    const body = '{"number":2026042,"total":1299.50,"currency":"CZK","lines":[{"price":100.00},{"rate":1.5E2}]}';
+    const sent = telegram.delivered.length;
+    const response = await request(`${server.url}/webhooks/erp`, {
+      method: "POST",
+      body,
+      headers: erpHeaders(body, "inv-2026042", "invoice.paid"),
+    });
+    expect(response.statusCode).toBe(200);
+    const event = (await response.body.json()) as { id: string };
+    expect((await runsOf(event.id))[0]).toMatchObject({ status: "done" });
+    expect(telegram.delivered.slice(sent)).toEqual([
+      expect.objectContaining({
+        text: 'Invoice 2026042 paid: 1299.50 “CZK”, “[{"price":100.00},{"rate":1.5E2}]”',
       }),
     ]);
   } finally {

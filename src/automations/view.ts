@@ -42,10 +42,14 @@ const MAX_INSERTED = 200;
 
 /**
  * The payload templates read, by view, where JSON.parse changes a number of it (an order id past
- * 2^53, as Shopify's): each number as its sender wrote it, so that a message names the order
- * events_get shows. Paths read numbers, which tools take.
+ * 2^53, as Shopify's) or the way it is written (an amount of 1299.50, read as 1299.5): each number
+ * as its sender wrote it, so that a message names the order events_get shows, and the sum as its
+ * sender wrote it. Paths read numbers, which tools take.
  */
 const exactPayloads = new WeakMap<View, unknown>();
+
+/** Where in a JSON text a number has a fraction or an exponent, which JSON.parse may write otherwise. */
+const FRACTION = /[:,[]\s*-?\d+[.eE]/;
 
 export function viewOf(event: StoredEvent): View {
   let payload: unknown = event.payload;
@@ -58,7 +62,8 @@ export function viewOf(event: StoredEvent): View {
     event: { id: event.id, source: event.source, type: event.type, received_at: event.receivedAt },
     payload,
   };
-  const exact = hasInexactNumber(event) ? parseExact(event) : undefined;
+  const exact =
+    hasInexactNumber(event) || (event.isJson && FRACTION.test(event.payload)) ? parseExact(event) : undefined;
   if (exact) exactPayloads.set(view, exact.value);
   return view;
 }
