@@ -111,6 +111,25 @@ async function rawSession(base: string, version: string) {
   return { inSession, post };
 }
 
+/**
+ * The store fails its first write of a session (away at the opening) and holds the next until the
+ * function returned is called: what a slow store does to the write that follows.
+ */
+function missedThenHeld(store: SessionLog): () => void {
+  const write = store.open.bind(store);
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  vi.spyOn(store, "open")
+    .mockRejectedValueOnce(new Error("connection refused"))
+    .mockImplementationOnce(async (...args) => {
+      await held;
+      await write(...args);
+    });
+  return () => release();
+}
+
 /** Subscribes `session` at `base` to events://recent by a raw request: the answer's status. */
 async function subscribeIn(base: string, session: string): Promise<number> {
   const sent = await request(`${base}/mcp`, {
@@ -922,18 +941,8 @@ describe("sessions", () => {
       { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
     );
     const store = served.app.store?.sessions as SessionLog;
-    const write = store.open.bind(store);
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
     // Away at the opening; at the sweep, slow: the write lands after the client's DELETE.
-    vi.spyOn(store, "open")
-      .mockRejectedValueOnce(new Error("connection refused"))
-      .mockImplementationOnce(async (...args) => {
-        await held;
-        await write(...args);
-      });
+    const release = missedThenHeld(store);
     let swept = () => {};
     const sweepDone = new Promise<void>((resolve) => {
       swept = resolve;
@@ -979,18 +988,8 @@ describe("sessions", () => {
       { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
     );
     const store = served.app.store?.sessions as SessionLog;
-    const write = store.open.bind(store);
-    let release = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
     // Away at the opening; at the stop, slower than the stop waits: the write lands after it.
-    vi.spyOn(store, "open")
-      .mockRejectedValueOnce(new Error("connection refused"))
-      .mockImplementationOnce(async (...args) => {
-        await held;
-        await write(...args);
-      });
+    const release = missedThenHeld(store);
     const seen = vi.spyOn(store, "seen");
     vi.spyOn(store, "close");
     // The stop's wait for the store, ended when the test says.
