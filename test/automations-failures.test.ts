@@ -362,22 +362,22 @@ describe("when the shop fails", () => {
 });
 
 describe("when a channel cannot be reached", () => {
-  test("an onFailure channel that cannot be reached holds no later event's run while it is tried", async () => {
+  /** The team's Telegram channel, and `down`, one whose Bot API at `port` on this machine does not answer. */
+  const teamAndDown = (port: number) => {
     const channel = (baseUrl: string) => ({
       type: "telegram",
       botTokenEnv: "TELEGRAM_BOT_TOKEN",
       chatIds: [CHAT],
       baseUrl,
     });
+    return JSON.stringify({ team: channel(telegram.origin), down: channel(`http://127.0.0.1:${port}`) });
+  };
+
+  test("an onFailure channel that cannot be reached holds no later event's run while it is tried", async () => {
     const lines: string[] = [];
     const server = await serve(
       [{ ...PAID, onFailure: { notify: "down" } }, TELL],
-      {
-        WAITER_NOTIFY_CHANNELS: JSON.stringify({
-          team: channel(telegram.origin),
-          down: channel(`http://127.0.0.1:${await freePort()}`),
-        }),
-      },
+      { WAITER_NOTIFY_CHANNELS: teamAndDown(await freePort()) },
       lines,
     );
     try {
@@ -403,15 +403,7 @@ describe("when a channel cannot be reached", () => {
     const server = await serve(
       [{ ...PAID, onFailure: { notify: "down" } }],
       {
-        WAITER_NOTIFY_CHANNELS: JSON.stringify({
-          team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT], baseUrl: telegram.origin },
-          down: {
-            type: "telegram",
-            botTokenEnv: "TELEGRAM_BOT_TOKEN",
-            chatIds: [CHAT],
-            baseUrl: `http://127.0.0.1:${bot.port}`,
-          },
-        }),
+        WAITER_NOTIFY_CHANNELS: teamAndDown(bot.port),
         WAITER_AUTOMATION_RETRY_SECONDS: "60",
       },
       lines,
@@ -452,15 +444,7 @@ describe("when a channel cannot be reached", () => {
     const heard = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
     process.on("warning", heard);
     const server = await serve([{ ...PAID, onFailure: { notify: "down" } }], {
-      WAITER_NOTIFY_CHANNELS: JSON.stringify({
-        team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT], baseUrl: telegram.origin },
-        down: {
-          type: "telegram",
-          botTokenEnv: "TELEGRAM_BOT_TOKEN",
-          chatIds: [CHAT],
-          baseUrl: `http://127.0.0.1:${await freePort()}`,
-        },
-      }),
+      WAITER_NOTIFY_CHANNELS: teamAndDown(await freePort()),
     });
     try {
       // Orders the shop does not have: each run fails, and its failure is tried on the channel for 2 s.
