@@ -587,7 +587,7 @@ function countedPaid(r: {
     return `The shop counts it paid now${when}, though no payment was checked; eshop_order_mark_paid is for payments that came.`;
   }
   const { total, currency } = r.order;
-  const whole = Number(r.refunded_before) >= Number(total);
+  const whole = new Big(r.refunded_before).gte(total);
   const refund = whole
     ? `Its ${r.refunded_before} ${currency}`
     : `Of its ${total} ${currency}, ${r.refunded_before} ${currency}`;
