@@ -502,6 +502,21 @@ describe(`at ${AFTERNOON}`, () => {
       );
     });
 
+    test('a postal code after the name, "Ostrava, 702 00", is matched with the postal codes the geocoder lists', async () => {
+      for (const place of ["Ostrava, 702 00", "Ostrava, 70200", "Ostrava, 702 00, CZ"]) {
+        const result = await server.call("weather_current", { place });
+        expect(result.isError, place).toBeFalsy();
+        expect(data<{ place: { name: string } }>(result).place.name).toBe("Ostrava");
+      }
+      // One it does not list is no sign that the town is elsewhere: it knows few of a town's postal codes.
+      const unlisted = await server.call("weather_current", { place: "Ostrava, 709 00" });
+      expect(unlisted.isError).toBe(true);
+      expect(text(unlisted)).not.toMatch(/elsewhere/);
+      expect(text(unlisted)).toMatch(
+        /^No place called "Ostrava" in "709 00" was found\. Places called "Ostrava" were found, but the geocoder lists none with that postal code \(it knows few\), so name it by its country code or region instead: Ostrava, Moravskoslezský kraj, Czechia\./,
+      );
+    });
+
     test("a place that matches nothing is an error that says so and what to try", async () => {
       const result = await server.call("weather_forecast", { place: "Atlantis" });
       expect(result.isError).toBe(true);

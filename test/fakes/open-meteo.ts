@@ -267,6 +267,8 @@ interface Gazetteer {
   admin1: string;
   timezone: string;
   population?: number;
+  /** A few of the place's postal codes, where GeoNames has them, as the country writes them. */
+  postcodes?: string[];
 }
 
 const BERLIN = (JSON.parse(sample("open-meteo-geocoding-RECONSTRUCTED.json")) as { results: Gazetteer[] }).results;
@@ -286,6 +288,7 @@ export const PLACES: Gazetteer[] = [
     admin1: "Moravskoslezský kraj",
     timezone: "Europe/Prague",
     population: 313088,
+    postcodes: ["702 00", "703 00"],
   },
   {
     id: 4250542,

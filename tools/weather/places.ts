@@ -39,6 +39,7 @@ const result = z.object({
   admin4: z.string().optional(),
   timezone: z.string().optional(),
   population: z.number().optional(),
+  postcodes: z.array(z.string()).optional(),
 });
 // A search without hits answers without `results`; every answer of the API has `generationtime_ms`, so
 // one without it is not the geocoder's (a gateway's {"message": …}) and fails rather than finding no place.
@@ -65,7 +66,7 @@ export function notOnePlace(args: { place?: string; latitude?: number; longitude
 
 /** Open-Meteo's geocoding API (GeoNames data): place names to coordinates and time zones. */
 export function geocoder(api: Upstream) {
-  async function find(name: string, options: SearchOptions, call: Call): Promise<Place[]> {
+  async function find(name: string, options: SearchOptions, call: Call): Promise<Found[]> {
     const body = await api.json(
       search,
       "/search",
@@ -81,12 +82,12 @@ export function geocoder(api: Upstream) {
       },
       call,
     );
-    return (body.results ?? []).map(toPlace);
+    return (body.results ?? []).map((r) => ({ place: toPlace(r), postcodes: r.postcodes ?? [] }));
   }
 
   /**
    * Places answering to `text`, the tool's `argument`, a name or "name, qualifier": the qualifier
-   * narrows by country code, country or region, among more of the geocoder's hits.
+   * narrows by country code, country, region or postal code, among more of the geocoder's hits.
    */
   async function lookup(argument: string, text: string, options: SearchOptions, call: Call) {
     const [name = "", ...rest] = text.split(",").map((part) => part.trim());
@@ -95,16 +96,22 @@ export function geocoder(api: Upstream) {
     }
     refuseCoordinates(argument, text);
     const qualifier = rest.join(", ");
-    const found = await find(name, { ...options, count: qualifier ? 100 : options.count }, call);
-    return { name, qualifier, found, matching: qualifier ? found.filter((p) => matches(p, qualifier)) : found };
+    const hits = await find(name, { ...options, count: qualifier ? 100 : options.count }, call);
+    const found = hits.map((hit) => hit.place);
+    const matching = qualifier ? hits.filter((hit) => matches(hit, qualifier)).map((hit) => hit.place) : found;
+    return { name, qualifier, found, matching };
   }
 
   /** What a search that matched nothing says, before the advice of the tool that searched. */
   function nothingFound({ name, qualifier, found }: Awaited<ReturnType<typeof lookup>>): string {
+    const listed = found.slice(0, 5).map(label).join("; ");
+    // The geocoder lists a few of a town's postal codes: one not listed may well be the town's.
     const others =
-      qualifier && found.length
-        ? ` Places called ${quote(name)} exist elsewhere: ${found.slice(0, 5).map(label).join("; ")}.`
-        : "";
+      !qualifier || !found.length
+        ? ""
+        : qualifier.split(",").some((part) => /\d/.test(part))
+          ? ` Places called ${quote(name)} were found, but the geocoder lists none with that postal code (it knows few), so name it by its country code or region instead: ${listed}.`
+          : ` Places called ${quote(name)} exist elsewhere: ${listed}.`;
     return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}`;
   }
 
@@ -346,8 +353,17 @@ function mostPopulous(places: Place[]): Place | undefined {
   );
 }
 
-/** Each comma-separated part of the qualifier names the place's country code, country or region. */
-function matches(place: Place, qualifier: string): boolean {
+/** A place the geocoder found, with the postal codes it lists for it (GeoNames has a few for some). */
+interface Found {
+  place: Place;
+  postcodes: string[];
+}
+
+/** A postal code compared as written in any way: "702 00" is "70200", "sw1a 1aa" "SW1A1AA". */
+const postal = (code: string) => folded(code).replace(/[\s-]/g, "");
+
+/** Each comma-separated part of the qualifier names the place's country code, country, region or postal code. */
+function matches({ place, postcodes }: Found, qualifier: string): boolean {
   const fields = [place.country_code, place.country, place.region].map((field) => field && folded(field));
   const region = place.country_code?.toUpperCase() === "US" ? fields[2] : undefined;
   return qualifier
@@ -358,6 +374,7 @@ function matches(place: Place, qualifier: string): boolean {
       (part) =>
         fields.includes(part) ||
         fields.includes(COUNTRY_ALIASES[part]) ||
+        (/\d/.test(part) && postcodes.some((code) => postal(code) === postal(part))) ||
         (region !== undefined && folded(US_STATES[part] ?? "") === region),
     );
 }
