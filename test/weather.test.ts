@@ -571,6 +571,30 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("coordinates with a place's name in brackets, as the tools list places, are refused with the latitude and longitude to send", async () => {
+      const before = geocoding.requests.length;
+      for (const [written, send] of [
+        ["49.19, 16.61 (Brno)", "latitude 49.19 and longitude 16.61"],
+        ["Brno (49.19, 16.61)", "latitude 49.19 and longitude 16.61"],
+        // A line of a refusal that lists the places of one name, pasted back.
+        ["Nová Ves, Olomoucký kraj, Czechia (49.7, 17.9)", "latitude 49.7 and longitude 17.9"],
+        ["Praha (50.0875N, 14.4213E)", "latitude 50.0875 and longitude 14.4213"],
+      ]) {
+        expect(text(await server.call("weather_current", { place: written })), written).toMatch(
+          new RegExp(
+            `^\`place\` ".*" is a pair of coordinates, not a place name: send them as ${send}, without place\\.$`,
+          ),
+        );
+      }
+      expect(text(await server.call("weather_geocode", { name: "Brno (49.19, 16.61)" }))).toContain(
+        "the weather tools take them as latitude 49.19 and longitude 16.61",
+      );
+      expect(geocoding.requests.length).toBe(before);
+      // A name with brackets of its own is a name still.
+      const frankfurt = await server.call("weather_current", { place: "Frankfurt (Oder)" });
+      expect(data<{ place: { name: string } }>(frankfurt).place.name).toBe("Frankfurt (Oder)");
+    });
+
     test("coordinates with hemispheres' letters or in degrees and minutes are refused with the decimal ones to send", async () => {
       const before = geocoding.requests.length;
       for (const [written, send] of [

@@ -228,13 +228,21 @@ function refuseCoordinates(argument: string, text: string): void {
 }
 
 /**
- * A place written as coordinates, "49.19,16.61", "49.19 16.61" or "+49.19, +16.61": latitude
+ * A place written as coordinates, "49.19,16.61", "49.19 16.61" or "+49.19, +16.61", with or
+ * without a name in brackets beside them: latitude
  * first, as maps give them, unless only the other order puts the latitude within ±90. Whole
  * numbers apart by white space alone are no coordinates: "110 00" is a postal code (Prague's),
  * which the geocoder takes; a decimal point, a comma, a sign (+ or -) or a degree sign is written
  * in no postal code.
  */
 function coordinates(text: string): { latitude: number; longitude: number } | undefined {
+  // With the place's name in brackets, as the tools list places, "Brno (49.19, 16.61)", or after them.
+  const labelled = /^([^()]*)\(([^()]*)\)\s*$/.exec(text);
+  if (labelled) return bare(labelled[1] ?? "") ?? bare(labelled[2] ?? "");
+  return bare(text);
+}
+
+function bare(text: string): { latitude: number; longitude: number } | undefined {
   const match = /^\s*([-+]?\d{1,3}(?:\.\d+)?)°?\s*[,;\s]\s*([-+]?\d{1,3}(?:\.\d+)?)°?\s*$/.exec(text);
   if (!match || !/[.,;°+-]/.test(text)) return withHemispheres(text);
   return inOrder(Number(match[1]), Number(match[2]));
