@@ -1807,8 +1807,19 @@ describe("customers", () => {
     expect(byEmail.customers.map((c) => c.id)).toEqual([C.jana]);
     // The text has what the structured result has, for clients that show the model only the text.
     expect(text(await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }))).toMatch(
-      /^Jana Nováková <jana\.novakova@example\.cz> \(id 31\), Praha, CZ, phone \+420 601 111 222, account since 2025-02-03, has paid\n/,
+      /^Jana Nováková <jana\.novakova@example\.cz> \(id 31\), username jana\.novakova, Praha, CZ, phone \+420 601 111 222, account since 2025-02-03, has paid\n/,
     );
+    // An account without a name goes by its username, said once.
+    const nameless = woo.shop.customers.get(C.jana) as { first_name: string; last_name: string };
+    const fullName = [nameless.first_name, nameless.last_name];
+    [nameless.first_name, nameless.last_name] = ["", ""];
+    try {
+      expect(text(await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }))).toMatch(
+        /^jana\.novakova <jana\.novakova@example\.cz> \(id 31\), Praha, CZ,/,
+      );
+    } finally {
+      [nameless.first_name, nameless.last_name] = fullName as [string, string];
+    }
     // A name or city a buyer typed is one line: it cannot pass for another customer's.
     const jana = woo.shop.customers.get(C.jana) as { first_name: string; billing: { city: string } };
     const [firstName, city] = [jana.first_name, jana.billing.city];
@@ -1816,7 +1827,7 @@ describe("customers", () => {
     jana.billing.city = "Praha\u2028Eva";
     try {
       expect(text(await server.call("eshop_customers_list", { email: "jana.novakova@example.cz" }))).toMatch(
-        /^Jana Petr Svoboda <petr@example\.cz> \(id 32\), Brno, CZ, has paid Nováková <jana\.novakova@example\.cz> \(id 31\), Praha Eva, CZ, phone .*\n1 of 1 customers$/,
+        /^Jana Petr Svoboda <petr@example\.cz> \(id 32\), Brno, CZ, has paid Nováková <jana\.novakova@example\.cz> \(id 31\), username jana\.novakova, Praha Eva, CZ, phone .*\n1 of 1 customers$/,
       );
     } finally {
       jana.first_name = firstName;

@@ -48,9 +48,11 @@ export function customerTools(shop: ShopProvider): Tool[] {
           return `${none} A buyer who checked out as a guest has none: eshop_orders_list's search finds their orders by name, email or address.`;
         }
         const lines = r.customers.map((c) => {
-          const name = [c.first_name, c.last_name].filter(Boolean).join(" ") || c.username || "(no name)";
+          const fullName = [c.first_name, c.last_name].filter(Boolean).join(" ");
+          const name = fullName || c.username || "(no name)";
           // Every field structuredContent has: clients that show the model only the text have no other way to them.
           const details = [
+            fullName && c.username && `username ${c.username}`,
             [c.city, c.country].filter(Boolean).join(", "),
             c.phone && `phone ${c.phone}`,
             `account since ${c.created.slice(0, 10)}`,
