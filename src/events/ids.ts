@@ -40,17 +40,9 @@ export async function notStored(store: EventStore, ids: string[]): Promise<strin
   let others = ids.length > DELIVERY_LOOKUPS;
   // A look-up or two each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
   for (const id of ids.slice(0, DELIVERY_LOOKUPS)) {
-    const events = await store.deliveredAs(id);
-    const payments = events.length === 0 ? await store.paymentEvents(id) : [];
-    if (events.length > 0) {
-      const named = events.map((event) => `event ${event.id} (source ${quote(event.source)})`).join(" and ");
-      said.push(`${quote(id)} is the sender's delivery id of ${named}: pass waiter's event id instead.`);
-    } else if (payments.length > 0) {
-      const named = payments
-        .map((event) => `event ${event.id} (source ${quote(event.source)}, delivery ${quote(event.dedupeId)})`)
-        .join(" and ");
-      said.push(`${quote(id)} is the payment of ${named}: pass waiter's event id instead.`);
-    } else others = true;
+    const known = await storedAs(store, id);
+    if (known) said.push(known);
+    else others = true;
   }
   if (others) {
     said.push(
@@ -58,4 +50,19 @@ export async function notStored(store: EventStore, ids: string[]): Promise<strin
     );
   }
   return said.join(" ");
+}
+
+/** Which stored events `id` names, as a sender's delivery id or a payment's id; undefined if none. */
+export async function storedAs(store: EventStore, id: string): Promise<string | undefined> {
+  const events = await store.deliveredAs(id);
+  if (events.length > 0) {
+    const named = events.map((event) => `event ${event.id} (source ${quote(event.source)})`).join(" and ");
+    return `${quote(id)} is the sender's delivery id of ${named}: pass waiter's event id instead.`;
+  }
+  const payments = await store.paymentEvents(id);
+  if (payments.length === 0) return undefined;
+  const named = payments
+    .map((event) => `event ${event.id} (source ${quote(event.source)}, delivery ${quote(event.dedupeId)})`)
+    .join(" and ");
+  return `${quote(id)} is the payment of ${named}: pass waiter's event id instead.`;
 }

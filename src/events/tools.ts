@@ -6,7 +6,7 @@ import { integer } from "../settings.js";
 import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { matchesFilter, typePrefix, typeStem } from "./filter.js";
-import { isEventId, notStored, storedId } from "./ids.js";
+import { isEventId, notStored, storedAs, storedId } from "./ids.js";
 import { eventRecord, isRecord, minorUnitsNote, parseExact, summary } from "./present.js";
 import type { EventFilter, EventStore, StoredEvent } from "./store.js";
 
@@ -62,8 +62,9 @@ async function seqOf(store: EventStore, value: string, name: string): Promise<nu
         : `${gone} If so, no event older than it is stored; if waiter never gave this id, call events_list without ${name}.`,
     );
   }
+  const known = isEventId(value) ? undefined : await storedAs(store, value);
   throw new ToolError(
-    `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event (retention may have dropped it); call events_list without it for a fresh cursor.`,
+    `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event${known ? `. ${known}` : " (retention may have dropped it); call events_list without it for a fresh cursor."}`,
   );
 }
 

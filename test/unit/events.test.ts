@@ -1126,6 +1126,16 @@ test("a sender's delivery id given as an event id is told which event it is; any
   });
   expect(text(acked)).toBe(`Acknowledged 0.\nNot stored: "evt_1Q2w3E", "pi_3Q2w3E".\n${delivered} ${form}`);
   expect(await store.get(id)).toMatchObject({ ackedAt: null });
+  // As a place to read or wait from, too: the event is stored, under waiter's id.
+  for (const [tool, name] of [
+    ["events_list", "since"],
+    ["events_list", "before"],
+    ["events_wait", "since"],
+  ] as const) {
+    expect(text(await call(tool, { [name]: "evt_1Q2w3E" }))).toBe(
+      `${name} "evt_1Q2w3E" is neither a cursor (like c42) nor the id of a stored event. ${delivered}`,
+    );
+  }
   // A hundred wrong ids are looked up as deliveries a handful at most, not a query each.
   let lookups = 0;
   const deliveredAs = store.deliveredAs.bind(store);
