@@ -16,9 +16,10 @@ const REPORTED = "waiter: ";
 /**
  * The steps after `failedAt` (from 0), which a failed run did not run, as a sentence that begins
  * with a space: " Steps 3-4 (notify, ack) were not run; the event is not acknowledged.", or "".
- * An event `acked` otherwise (an agent, another automation on it) is said to be.
+ * An event `acked` otherwise (an agent, another automation on it) is said to be; of one retention
+ * removed (`acked` undefined) nothing is said, as it is neither.
  */
-function notRun(automation: Automation, failedAt: number, acked: boolean): string {
+function notRun(automation: Automation, failedAt: number, acked: boolean | undefined): string {
   const left = automation.do.slice(failedAt + 1);
   if (left.length === 0) return "";
   const names = left.map((step) => ("tool" in step ? step.tool : "notify" in step ? "notify" : "ack")).join(", ");
@@ -27,9 +28,12 @@ function notRun(automation: Automation, failedAt: number, acked: boolean): strin
       ? `Step ${failedAt + 2} (${names}) was`
       : `Steps ${failedAt + 2}-${failedAt + 1 + left.length} (${names}) were`;
   if (automation.dryRun) return ` ${which} not checked.`;
-  const ack = acked
-    ? "; the event is acknowledged all the same (by an agent or another automation)"
-    : "; the event is not acknowledged";
+  const ack =
+    acked === undefined
+      ? ""
+      : acked
+        ? "; the event is acknowledged all the same (by an agent or another automation)"
+        : "; the event is not acknowledged";
   return ` ${which} not run${left.some((step) => "ack" in step) ? ack : ""}.`;
 }
 
@@ -37,10 +41,11 @@ function notRun(automation: Automation, failedAt: number, acked: boolean): strin
  * What a run left, for a run that cannot go on, so that the notice is all a person has to finish
  * it by hand: each step recorded, with its arguments (the order, the payment), as done, not done
  * (one waiting for its next try, or refused) or under way when waiter stopped, and the steps of
- * `automation` after it not run. Without `automation` (its steps were edited, or it is gone), what
+ * `automation` after it not run, and whether its event is `acked` (undefined once retention
+ * removed it). Without `automation` (its steps were edited, or it is gone), what
  * the run would have gone on with is not known. A sentence each, each beginning with a space.
  */
-function whatRunLeft(run: RunRecord, automation?: Automation, acked = false): string {
+function whatRunLeft(run: RunRecord, automation?: Automation, acked?: boolean): string {
   const said: string[] = [];
   let reached = -1;
   for (const [i, step] of run.steps.entries()) {
@@ -136,8 +141,10 @@ export function automationRuns(parts: RunParts) {
     reason: string,
   ): Promise<void> {
     const head = `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)} at step ${step + 1} (${tool}${argumentsShown(args)}): `;
-    // Another automation on the event, or an agent, may have acknowledged it since the run began.
-    const acked = (await store.get(event.id))?.ackedAt != null;
+    // Another automation on the event, or an agent, may have acknowledged it since the run began,
+    // or retention removed it.
+    const stored = await store.get(event.id);
+    const acked = stored && stored.ackedAt !== null;
     const tail = `${/[.!?…]$/.test(reason) ? "" : "."}${notRun(automation, step, acked)}`;
     const room = maxText - REPORTED.length - head.length - tail.length;
     await fail(
@@ -376,7 +383,7 @@ export function automationRuns(parts: RunParts) {
       } else {
         // The steps not run are said as the run was begun: for real, or as a dry run.
         const begun = automation && { ...automation, dryRun: run.dryRun };
-        const left = whatRunLeft(run, begun, event?.ackedAt != null);
+        const left = whatRunLeft(run, begun, event && event.ackedAt !== null);
         await fail({ name: run.automation, onFailure }, run.id, why, `${line}.${left}`);
       }
       return;
