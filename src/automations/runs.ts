@@ -145,13 +145,15 @@ export function automationRuns(parts: RunParts) {
     // or retention removed it.
     const stored = await store.get(event.id);
     const acked = stored && stored.ackedAt !== null;
-    const tail = `${/[.!?…]$/.test(reason) ? "" : "."}${notRun(automation, step, acked)}`;
-    const room = maxText - REPORTED.length - head.length - tail.length;
+    const steps = notRun(automation, step, acked);
+    // A reason cut to fit ends with its "…": the full stop is cut with it.
+    const sentence = /[.!?…]$/.test(reason) ? reason : `${reason}.`;
+    const room = maxText - REPORTED.length - head.length - steps.length;
     await fail(
       automation,
       run,
       `step ${step + 1} (${tool}): ${reason}`,
-      `${head}${cut(reason, Math.max(room, 1))}${tail}`,
+      `${head}${cut(sentence, Math.max(room, 1))}${steps}`,
     );
   }
 

@@ -169,10 +169,10 @@ test.each([
   },
 );
 
-/** A shop step that fails at once, and a channel that takes every notice: the failure is told. */
-function failingShopAndChannel(told: string[]) {
+/** A shop step that fails at once with `reason`, and a channel that takes every notice: the failure is told. */
+function failingShopAndChannel(told: string[], reason = "The shop has no order 7.") {
   const shop = shopTool(async () => {
-    throw new ToolError("The shop has no order 7.");
+    throw new ToolError(reason);
   });
   const notify = defineTool({
     name: "notify_send",
@@ -225,6 +225,34 @@ test("a failure told while the store could not record so once is recorded as tol
   }
   expect(lines.filter((line) => /may or may not|could not record/.test(line))).toEqual([]);
   expect(told).toHaveLength(1);
+});
+
+/** What the channel was told when the one event `automation` takes comes, its shop step failing with `reason`. */
+async function toldOnce(automation: typeof TOLD, reason = "The shop has no order 7."): Promise<string | undefined> {
+  const store = new SqliteEventStore(":memory:", RETENTION);
+  const told: string[] = [];
+  const engine = await startAutomations({
+    ...ENGINE,
+    automations: [automation],
+    tools: failingShopAndChannel(told, reason),
+    store,
+    log: new Log("error", () => {}),
+    historyThrough: await store.latestSeq(),
+  });
+  try {
+    await store.add(anEvent("1"));
+    await expect.poll(() => told.length).toBe(1);
+    return told[0];
+  } finally {
+    await engine.close();
+    await store.close();
+  }
+}
+
+test("a failure's reason cut to fit the notification ends with its ellipsis, without a full stop after it", async () => {
+  const notice = await toldOnce(TOLD, `The shop answered with ${"x".repeat(5_000)}`);
+  expect(notice).toMatch(/x…$/);
+  expect(notice).toHaveLength(4096);
 });
 
 /**
