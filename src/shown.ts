@@ -19,6 +19,24 @@ export function cut(text: string, max: number): string {
 }
 
 /**
+ * How many characters `text` has as notify_send, zod and Telegram count them: by code point, an
+ * emoji one, where JavaScript's length counts its two UTF-16 units.
+ */
+export function codePoints(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+/** `text` whole when it has at most `max` code points (codePoints), else its first `max` - 1 and "…". */
+export function cutCodePoints(text: string, max: number): string {
+  // A text of at most `max` units has at most `max` code points.
+  if (text.length <= max) return text;
+  const points = Array.from(text);
+  return points.length > max ? `${points.slice(0, max - 1).join("")}…` : text;
+}
+
+/**
  * Unicode's invisible format characters but those names are spelled with (the joiners, ZWNJ and
  * ZWJ: نیک‌نام, 👩‍💻; the direction marks, LRM and RLM, which hold for a character). Among them:
  * the direction controls that hold until closed, so one left open in a name turns the rest of its

@@ -71,7 +71,7 @@ export class StepCalls {
   readonly #inFlight = new Set<Promise<unknown>>();
   /** Waits double from this one: at most 2 s, so a short retry time still sees a few tries. */
   readonly firstDelayMs: number;
-  /** The most text notify_send takes, to which a notification's text is cut. */
+  /** The most characters (code points) notify_send takes, to which a notification's text is cut. */
   readonly maxText: number;
 
   constructor(private readonly parts: CallParts) {

@@ -1,6 +1,6 @@
 import type { EventStore, RunRecord, StepStatus, StoredEvent } from "../events/store.js";
 import type { Log } from "../log.js";
-import { cut, oneLine } from "../shown.js";
+import { codePoints, cut, cutCodePoints, oneLine } from "../shown.js";
 import { clock } from "../time.js";
 import { doneLine } from "../toolset.js";
 import type { StepCalls } from "./calls.js";
@@ -148,12 +148,12 @@ export function automationRuns(parts: RunParts) {
     const steps = notRun(automation, step, acked);
     // A reason cut to fit ends with its "…": the full stop is cut with it.
     const sentence = /[.!?…]$/.test(reason) ? reason : `${reason}.`;
-    const room = maxText - REPORTED.length - head.length - steps.length;
+    const room = maxText - codePoints(`${REPORTED}${head}${steps}`);
     await fail(
       automation,
       run,
       `step ${step + 1} (${tool}): ${reason}`,
-      `${head}${cut(sentence, Math.max(room, 1))}${steps}`,
+      `${head}${cutCodePoints(sentence, Math.max(room, 1))}${steps}`,
     );
   }
 
@@ -169,7 +169,7 @@ export function automationRuns(parts: RunParts) {
     line: string,
   ): Promise<void> {
     const channel = onFailure?.notify;
-    const notice = channel && cut(`${REPORTED}${line}`, maxText);
+    const notice = channel && cutCodePoints(`${REPORTED}${line}`, maxText);
     await store.runs.finish(run, "failed", clock.now(), error, notice);
     log.warning(line);
     if (channel && notice) notices.tell(name, channel, run, notice);

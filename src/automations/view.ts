@@ -10,7 +10,7 @@ import { matchesFilter, typePrefix } from "../events/filter.js";
 import { hasInexactNumber, parseExact } from "../events/present.js";
 import type { StoredEvent } from "../events/store.js";
 import { htmlAsText } from "../html.js";
-import { cut, meantKey, oneLine, quote } from "../shown.js";
+import { cut, cutCodePoints, meantKey, oneLine, quote } from "../shown.js";
 import type { Automation, Condition, Step } from "./rules.js";
 import { isPathArgument } from "./rules.js";
 
@@ -247,12 +247,13 @@ export function written(step: Step): Record<string, unknown> {
  * The arguments a step calls its tool with (toolOf), filled in from the event. A notification's
  * text, a notify step's or notify_send's own, quotes what it takes from the event, whether by
  * template or path, as text when the event's sender writes HTML (`html`), and is cut to
- * `maxText`, the most notify_send takes. A path that fails on this payload (a function given the
+ * `maxText` characters, the most notify_send takes, counted as it counts them (codePoints). A path that fails on this payload (a function given the
  * wrong type) throws a ToolError that names the argument and the path.
  */
 export function argumentsFor(step: Step, view: View, maxText: number, html = false): Record<string, unknown> {
   if ("ack" in step) return { ids: [view.event.id] };
-  if ("notify" in step) return { channel: step.notify, text: cut(render(step.text, view, true, html), maxText) };
+  if ("notify" in step)
+    return { channel: step.notify, text: cutCodePoints(render(step.text, view, true, html), maxText) };
   const notification = step.tool === "notify_send";
   return Object.fromEntries(
     Object.entries(step.args).map(([name, value]) => {
@@ -271,7 +272,7 @@ export function argumentsFor(step: Step, view: View, maxText: number, html = fal
       } else if (typeof value === "string") {
         filled = render(value, view, quoted, html);
       }
-      return [name, quoted && typeof filled === "string" ? cut(filled, maxText) : filled];
+      return [name, quoted && typeof filled === "string" ? cutCodePoints(filled, maxText) : filled];
     }),
   );
 }

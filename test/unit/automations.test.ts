@@ -255,6 +255,15 @@ test("a failure's reason cut to fit the notification ends with its ellipsis, wit
   expect(notice).toHaveLength(4096);
 });
 
+test("a notification of emoji is cut where notify_send counts its characters, by code point, not where JavaScript counts two for each", async () => {
+  const party = "🎉".repeat(3_000);
+  const notify = automation.parse({ name: "a", when: { source: "s" }, do: [{ notify: "team", text: party }] });
+  expect(await toldOnce(notify)).toBe(party);
+  expect(await toldOnce(notify, `${party}.`)).toBe(party);
+  // A failure's reason too: the notice holds it whole.
+  expect(await toldOnce(TOLD, `${party}.`)).toMatch(new RegExp(`: ${party}\\.$`, "u"));
+});
+
 /**
  * Two waiters on one store: `first` holds the automations' lease, and its store goes away (a
  * PostgreSQL replica cut off from the database) whenever `away` is set, or it waits for `frozen`,
