@@ -10,6 +10,7 @@ import { jsonText } from "./json.js";
 import { LOG_LEVELS } from "./log.js";
 import {
   CONFIG_FILE_ENV,
+  echoable,
   flag,
   integer,
   jsonProblem,
@@ -525,12 +526,6 @@ export function defaultDataDir(env: NodeJS.ProcessEnv, platform = process.platfo
 
 /** What a message shows instead of a value it must not repeat. */
 const HIDDEN = "[not shown]";
-
-/** Whether a bad value may be quoted back: a number, or a short plain word that is no credential. */
-function echoable(value: unknown): boolean {
-  if (typeof value === "number" || typeof value === "boolean") return true;
-  return typeof value === "string" && /^[\w.,:+-]{0,40}$/.test(value) && !credentialShaped(value);
-}
 
 /**
  * Every string of the settings as given (keys too, and inside a JSON string) that a message must

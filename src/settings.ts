@@ -372,6 +372,12 @@ function descriptionOf(schema: z.core.$ZodType | undefined): string | undefined 
   return description ?? (schema instanceof z.ZodOptional ? descriptionOf(schema.unwrap()) : undefined);
 }
 
+/** Whether a bad value may be quoted back: a number, or a short plain word that is no credential. */
+export function echoable(value: unknown): boolean {
+  if (typeof value === "number" || typeof value === "boolean") return true;
+  return typeof value === "string" && /^[\w.,:+-]{0,40}$/.test(value) && !credentialShaped(value);
+}
+
 /** "a or b", or "one of a, b, c". */
 function oneOf(values: readonly unknown[]): string {
   return values.length <= 2 ? values.join(" or ") : `one of ${values.join(", ")}`;

@@ -914,17 +914,32 @@ describe("automations are checked at start", () => {
     [
       "a literal argument the tool refuses",
       { ...PAID, do: [{ tool: "eshop_order_get", args: { id: -5 } }] },
-      /step 1: eshop_order_get's argument id /,
+      /step 1: eshop_order_get's argument id: .* \(got -5\)$/,
     ],
     [
       "a literal argument of another kind than the tool takes",
       { ...PAID, do: [{ tool: "events_ack", args: { ids: {} } }] },
-      /step 1: events_ack's argument ids expected a list, got an object$/,
+      /step 1: events_ack's argument ids: expected a list, got an object$/,
+    ],
+    [
+      "a literal argument written as text where a number goes",
+      { ...PAID, do: [{ tool: "eshop_order_get", args: { id: "abc" } }] },
+      /step 1: eshop_order_get's argument id: expected a number \(got "abc"\)$/,
     ],
     [
       "a literal argument with decimals where a whole number goes",
       { ...PAID, do: [{ tool: "eshop_order_get", args: { id: 1.5 } }] },
-      /step 1: eshop_order_get's argument id expected a whole number$/,
+      /step 1: eshop_order_get's argument id: expected a whole number \(got 1\.5\)$/,
+    ],
+    [
+      "an item of a literal list the tool refuses",
+      { ...PAID, do: [{ tool: "eshop_orders_list", args: { status: ["processing", "payed"] } }] },
+      /step 1: eshop_orders_list's argument status\.1: expected one of pending, processing, .* \(got "payed"\)$/,
+    ],
+    [
+      "an item of a literal list of another kind than the list takes",
+      { ...PAID, do: [{ tool: "events_ack", args: { ids: ["01J", 7] } }] },
+      /step 1: events_ack's argument ids\.1: expected a string \(got 7\)$/,
     ],
     [
       "a value from the event written with a misspelt path key",

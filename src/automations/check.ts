@@ -2,7 +2,7 @@ import { compile } from "@jmespath-community/jmespath";
 import Mustache from "mustache";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { settingsErrors } from "../settings.js";
+import { echoable, settingsErrors } from "../settings.js";
 import { enumerated, meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
 import { type Automation, type Condition, isPathArgument, isTemplate, type Step, toolOf } from "./rules.js";
@@ -116,7 +116,14 @@ export function checkAutomations({
         const meantAsPath = checked && !checked.success ? pathMiswritten(value) : undefined;
         if (meantAsPath) throw new ConfigError(`${where}, ${at}: ${name}'s argument ${arg} ${meantAsPath}`);
         if (checked && !checked.success) {
-          throw new ConfigError(`${where}, ${at}: ${name}'s argument ${arg} ${checked.error.issues[0]?.message}`);
+          // Where inside the argument (an item of a list), and what was given there, as the settings say it.
+          const issue = checked.error.issues[0];
+          const inside = issue?.path ?? [];
+          const given = inside.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], value);
+          const message = issue?.message ?? "";
+          const echo =
+            echoable(given) && !message.includes(JSON.stringify(given)) ? ` (got ${JSON.stringify(given)})` : "";
+          throw new ConfigError(`${where}, ${at}: ${name}'s argument ${[arg, ...inside].join(".")}: ${message}${echo}`);
         }
         // A template always gives text: an argument that takes no text needs a path.
         const wrongType = template && schema.safeParse("text").error?.issues[0]?.code === "invalid_type";
