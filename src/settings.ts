@@ -230,7 +230,8 @@ export const NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export function settingName(kind: string) {
   return z
     .string()
-    .regex(NAME, `${kind} names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit`);
+    .regex(NAME, `${kind} names are 1 to 63 characters: lowercase a-z, digits, - and _, the first a letter or digit`)
+    .describe(`the ${kind}'s name: 1 to 63 characters, lowercase a-z, digits, - and _`);
 }
 
 /** The name of an environment variable, where a secret is to be read from. */

@@ -9,7 +9,7 @@ import { closedObject, jsonSetting, NAME, settingName, settingsErrors } from "..
  */
 
 /** A JMESPath expression; compiled when automations start, so a typo stops waiter serve and listen. */
-const path = z.string().min(1);
+const path = z.string().min(1).describe("where in the event the value is, like payload.data.object.status");
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
   error: "must be a string, a number, true, false or null",
@@ -124,19 +124,22 @@ const MAX_STEPS = 20;
 export const automation = closedObject("an automation", {
   name: settingName("automation"),
   when: closedObject("when", {
-    source: z.string().min(1),
+    source: z.string().min(1).describe("the webhook source whose events it runs on"),
     /** Exact, or a prefix when it ends with ".", "/" or "*", as events_list's filter. */
     type: z.string().min(1).optional(),
     where: z.array(condition).default([]),
-  }),
+  }).describe('the events it runs on: {"source": …}, with "type" and "where" to narrow them'),
   do: z
     .array(step)
     .min(1, `has no steps: an automation takes 1 to ${MAX_STEPS}`)
     .max(MAX_STEPS, {
       error: (issue) => `has ${(issue.input as unknown[]).length} steps: an automation takes at most ${MAX_STEPS}`,
-    }),
+    })
+    .describe(`its steps, 1 to ${MAX_STEPS}: ${SHAPES}`),
   /** Who is told when a run fails: a notification channel. */
-  onFailure: closedObject("onFailure", { notify: z.string().min(1) }).optional(),
+  onFailure: closedObject("onFailure", {
+    notify: z.string().min(1).describe("the notification channel told when a run fails"),
+  }).optional(),
   dryRun: z.boolean().default(false),
 });
 export type Automation = z.output<typeof automation>;

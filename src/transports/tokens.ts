@@ -55,7 +55,7 @@ export const httpSettings = {
       "An OAuth 2.1 authorization server whose access tokens may call waiter serve, as JSON: {issuer, audience}; audience, what the tokens' aud holds (a URL, or the client id in Entra's v2.0 tokens), defaults to the public URL of /mcp. Tokens need the scope waiter:read or waiter:write.",
     schema: jsonSetting(
       closedObject("oauth", {
-        issuer: requiredUpstreamUrl(),
+        issuer: requiredUpstreamUrl().describe("the authorization server's issuer URL, like https://id.example.com"),
         audience: z.string().trim().min(1, "is empty; leave it out for the public URL of /mcp").optional(),
       }).optional(),
       undefined,

@@ -56,7 +56,7 @@ const source = z.discriminatedUnion("scheme", [
   closedObject("an hmac-sha256 source", {
     scheme: z.literal("hmac-sha256"),
     ...signed,
-    header: headerName,
+    header: headerName.describe("the HTTP header that carries the signature, like X-Signature"),
     encoding: z.enum(["hex", "base64"]).default("hex"),
     prefix: z.string().default(""),
     idHeader: headerName.optional(),
@@ -65,7 +65,7 @@ const source = z.discriminatedUnion("scheme", [
   closedObject("a comgate source", {
     scheme: z.literal("comgate"),
     /** The e-shop's id at Comgate; a notification for another is refused. */
-    merchant: z.string().min(1),
+    merchant: z.string().min(1).describe("the e-shop's merchant id at Comgate"),
     ...apiSecret,
     /** Ask Comgate's API for the payment's state before storing it (default): the notification alone is a claim. */
     confirm: z.boolean().default(true),
@@ -74,7 +74,7 @@ const source = z.discriminatedUnion("scheme", [
   closedObject("a gopay source", {
     scheme: z.literal("gopay"),
     /** The OAuth client GoPay issued for the e-shop; its secret comes from `secretEnv`. */
-    clientId: z.string().min(1),
+    clientId: z.string().min(1).describe("the ClientID GoPay issued the e-shop"),
     ...apiSecret,
     /** GoPay's API: production by default, https://gw.sandbox.gopay.com/api for the sandbox. */
     apiUrl: upstreamUrl("https://gate.gopay.cz/api"),

@@ -1350,6 +1350,55 @@ describe("a secret written where its variable's name goes, a key's near miss, or
     expect(refused({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ shop: { scheme: "comgate", merchant: "1" } }) })).toBe(
       "invalid setting WAITER_WEBHOOKS_SOURCES at shop.secretEnv: is missing; it takes the name of the environment variable that holds the secret the gateway issued the e-shop",
     );
+    // Every key a setting cannot do without says what it takes, as these do.
+    const sources = (source: object) => ({ WAITER_WEBHOOKS_SOURCES: JSON.stringify({ s: source }), S: "x".repeat(40) });
+    expect(refused(sources({ scheme: "hmac-sha256", secretEnv: "S" }))).toBe(
+      "invalid setting WAITER_WEBHOOKS_SOURCES at s.header: is missing; it takes the HTTP header that carries the signature, like X-Signature",
+    );
+    expect(refused(sources({ scheme: "comgate", secretEnv: "S" }))).toBe(
+      "invalid setting WAITER_WEBHOOKS_SOURCES at s.merchant: is missing; it takes the e-shop's merchant id at Comgate",
+    );
+    expect(refused(sources({ scheme: "gopay", secretEnv: "S" }))).toBe(
+      "invalid setting WAITER_WEBHOOKS_SOURCES at s.clientId: is missing; it takes the ClientID GoPay issued the e-shop",
+    );
+    expect(refused(channels({ type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN" }))).toBe(
+      "invalid setting WAITER_NOTIFY_CHANNELS at team.chatIds: is missing; it takes a list of the chats messages go to: their ids, or @channelnames",
+    );
+    expect(refused(channels({ type: "email", from: "shop@example.cz", to: ["it@example.cz"] }))).toBe(
+      "invalid setting WAITER_NOTIFY_CHANNELS at team.host: is missing; it takes the mail server's name or address, like smtp.example.com",
+    );
+    expect(refused(channels({ type: "email", host: "smtp.example.cz", to: ["it@example.cz"] }))).toBe(
+      "invalid setting WAITER_NOTIFY_CHANNELS at team.from: is missing; it takes the address messages are sent from",
+    );
+    expect(refused(channels({ type: "email", host: "smtp.example.cz", from: "shop@example.cz" }))).toBe(
+      "invalid setting WAITER_NOTIFY_CHANNELS at team.to: is missing; it takes a list of the addresses messages go to",
+    );
+    expect(refused({ WAITER_HTTP_TOKENS: JSON.stringify([{ secretEnv: "OPS_TOKEN", scope: "read" }]) })).toBe(
+      "invalid setting WAITER_HTTP_TOKENS at 0.name: is missing; it takes the token's name: 1 to 63 characters, lowercase a-z, digits, - and _",
+    );
+    expect(refused({ WAITER_HTTP_OAUTH: JSON.stringify({ audience: "waiter" }) })).toBe(
+      "invalid setting WAITER_HTTP_OAUTH at issuer: is missing; it takes the authorization server's issuer URL, like https://id.example.com",
+    );
+    const automations = (automation: object) => ({ WAITER_AUTOMATIONS: JSON.stringify([automation]) });
+    const ack = [{ ack: true }];
+    expect(refused(automations({ when: { source: "shop" }, do: ack }))).toMatch(
+      /at automation #1, name: is missing; it takes the automation's name: 1 to 63 characters, lowercase a-z, digits, - and _$/,
+    );
+    expect(refused(automations({ name: "a", do: ack }))).toMatch(
+      /at automation a, when: is missing; it takes the events it runs on: \{"source": …\}, with "type" and "where" to narrow them$/,
+    );
+    expect(refused(automations({ name: "a", when: {}, do: ack }))).toMatch(
+      /at automation a, when\.source: is missing; it takes the webhook source whose events it runs on$/,
+    );
+    expect(refused(automations({ name: "a", when: { source: "shop", where: [{ equals: 1 }] }, do: ack }))).toMatch(
+      /at automation a, when\.where 1, path: is missing; it takes where in the event the value is, like payload\.data\.object\.status$/,
+    );
+    expect(refused(automations({ name: "a", when: { source: "shop" } }))).toMatch(
+      /at automation a, do: is missing; it takes its steps, 1 to 20: a step is \{"tool": …, "args": \{…\}\}, \{"notify": <channel>, "text": …\} or \{"ack": true\}$/,
+    );
+    expect(refused(automations({ name: "a", when: { source: "shop" }, do: ack, onFailure: {} }))).toMatch(
+      /at automation a, onFailure\.notify: is missing; it takes the notification channel told when a run fails$/,
+    );
   });
 });
 

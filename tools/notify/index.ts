@@ -59,6 +59,7 @@ export const channel = z.discriminatedUnion("type", [
     chatIds: z
       .array(z.union([z.string().regex(/^(-?\d+|@\w{5,32})$/, "is not a chat id or @channelname"), z.number().int()]))
       .min(1)
+      .describe("a list of the chats messages go to: their ids, or @channelnames")
       .transform((ids) => ids.map(String)),
     format: z.enum(["text", "markdownv2"]).default("text"),
     // Bot API's message_thread_id: a forum's topic, where messages otherwise go to its General topic.
@@ -75,15 +76,16 @@ export const channel = z.discriminatedUnion("type", [
       .refine(
         (host) => !/:\/\/|[/@\s[\]]/.test(host) && !/^[^:]+:\d+$/.test(host),
         "is the mail server's name or address alone, like smtp.example.com or ::1: no scheme, user, path or brackets, and its port goes in port",
-      ),
+      )
+      .describe("the mail server's name or address, like smtp.example.com"),
     port: z.number().int().min(1).max(65535).optional(),
     tls: z.enum(["starttls", "tls", "none"]).default("starttls"),
     user: z.string().min(1).optional(),
     passwordEnv: secretVariable("the SMTP password").optional(),
-    from: address("fromName"),
+    from: address("fromName").describe("the address messages are sent from"),
     // Sent as headers, which nodemailer encodes: one line each, no more.
     fromName: z.string().min(1).max(100).regex(ONE_LINE, "is one line").optional(),
-    to: z.array(address()).min(1),
+    to: z.array(address()).min(1).describe("a list of the addresses messages go to"),
     subject: z.string().min(1).max(200).regex(ONE_LINE, "is one line").default("waiter"),
   }),
 ]);
