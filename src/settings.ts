@@ -135,14 +135,20 @@ export function isWildcardHost(host: string): boolean {
   return host === "0.0.0.0" || host === "::";
 }
 
-/** localhost (in any case), 127.0.0.0/8 or ::1 (written whole too): where plain http cannot leave the machine. */
+/**
+ * localhost (in any case), 127.0.0.0/8, also mapped into IPv6 (::ffff:127.0.0.1), or ::1 (written
+ * whole too): where plain http cannot leave the machine.
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  // Not localhost. with the root's dot: the hosts file names localhost alone, so DNS is asked, and may answer any address.
   if (host === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");
-  // A URL writes an IPv6 address in its shortest form; one with a zone (fe80::1%eth0) is none of its own.
-  if (isIP(host) === 6) return URL.canParse(`http://[${host}]`) && new URL(`http://[${host}]`).hostname === "[::1]";
-  return false;
+  // A URL writes an IPv6 address in its shortest form, a mapped IPv4 one in hex (::ffff:7f00:1); one
+  // with a zone (fe80::1%eth0) is none of its own.
+  if (isIP(host) !== 6 || !URL.canParse(`http://[${host}]`)) return false;
+  const shortest = new URL(`http://[${host}]`).hostname;
+  return shortest === "[::1]" || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(shortest);
 }
 
 function upstreamUrlProblem(url: URL): string | undefined {

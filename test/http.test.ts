@@ -740,14 +740,28 @@ describe("https only, but for loopback", () => {
   const parse = (value: string) => upstreamUrl("https://api.example/").safeParse(value);
 
   test("plain http to a non-loopback host is refused when the setting is read", () => {
-    for (const url of ["http://example.com/api", "http://10.0.0.1/api", "http://192.168.1.1/x"]) {
+    // localhost. is not in the hosts file, which names localhost: DNS is asked, and may answer any address.
+    for (const url of [
+      "http://example.com/api",
+      "http://10.0.0.1/api",
+      "http://192.168.1.1/x",
+      "http://[::ffff:10.0.0.1]/x",
+      "http://localhost./x",
+    ]) {
       expect(parse(url).error?.issues[0]?.message).toMatch(/^plain http is allowed only to loopback/);
     }
     expect(parse("ftp://127.0.0.1/api").error?.issues[0]?.message).toMatch(/^unsupported protocol ftp:/);
   });
 
-  test("loopback by name, IPv4 range and IPv6 is allowed", () => {
-    for (const url of ["http://localhost:1/", "http://127.8.9.10/", "http://[::1]:8080/", "https://example.com/"]) {
+  test("loopback by name, IPv4 range and IPv6, IPv4's mapped into IPv6 too, is allowed", () => {
+    for (const url of [
+      "http://localhost:1/",
+      "http://127.8.9.10/",
+      "http://[::1]:8080/",
+      "http://[::ffff:127.0.0.1]:8080/",
+      "http://[::ffff:7f08:90a]/",
+      "https://example.com/",
+    ]) {
       expect(parse(url).data).toEqual(new URL(url));
     }
   });

@@ -133,16 +133,16 @@ test("a shop NO_PROXY names is reached directly", async () => {
 });
 
 test("an IPv6 address NO_PROXY names is reached directly, written as curl takes it, without brackets, or with them", async () => {
-  // An IPv4-mapped address of this machine, which waiter does not take for loopback, stands for a
-  // host on the company's network that only an address names.
+  // The unspecified address mapped into IPv6, which Linux connects to this machine and waiter does
+  // not take for loopback, stands for a host on the company's network that only an address names.
   const erp = await startFake(() => json(200, "{}"));
-  const at = `http://[::ffff:127.0.0.1]:${new URL(erp.origin).port}/`;
+  const at = `http://[::ffff:0.0.0.0]:${new URL(erp.origin).port}/`;
   try {
     for (const noProxy of [
-      "::ffff:7f00:1",
-      "::ffff:127.0.0.1",
-      "[::ffff:127.0.0.1]",
-      `.corp.example,[::ffff:7f00:1]:${new URL(erp.origin).port}`,
+      "::ffff:0:0",
+      "::ffff:0.0.0.0",
+      "[::ffff:0.0.0.0]",
+      `.corp.example,[::ffff:0:0]:${new URL(erp.origin).port}`,
     ]) {
       const http = new HttpClient({
         userAgent: "waiter-test/0",
@@ -168,7 +168,7 @@ test("an IPv6 address NO_PROXY names is reached directly, written as curl takes 
 });
 
 test("an address range NO_PROXY names in CIDR form takes the addresses in it, not a host named, whose name is not resolved", async () => {
-  // As above, an IPv4-mapped address of this machine stands for a host on the company's network.
+  // As above, the unspecified address mapped into IPv6 stands for a host on the company's network.
   const erp = await startFake(() => json(200, "{}"));
   const port = new URL(erp.origin).port;
   proxy.portal = Number(port);
@@ -188,16 +188,16 @@ test("an address range NO_PROXY names in CIDR form takes the addresses in it, no
       await http.close();
     }
   };
-  const mapped = `http://[::ffff:127.0.0.1]:${port}/`;
+  const mapped = `http://[::ffff:0.0.0.0]:${port}/`;
   try {
-    for (const noProxy of ["127.0.0.0/8", ".corp.example, ::ffff:127.0.0.0/104", "::ffff:0:0/96"]) {
+    for (const noProxy of ["0.0.0.0/8", ".corp.example, ::ffff:0.0.0.0/104", "::ffff:0:0/96"]) {
       expect(await read(mapped, noProxy)).toEqual({ noProxy, status: 200, proxied: [] });
     }
     // Out of the range, through the proxy (tunnelled to the same fake, as a network's route would).
     expect(await read(mapped, "10.0.0.0/8,fd00::/8")).toEqual({
       noProxy: "10.0.0.0/8,fd00::/8",
       status: 200,
-      proxied: [`CONNECT [::ffff:7f00:1]:${port}`],
+      proxied: [`CONNECT [::ffff:0:0]:${port}`],
     });
     // A host by its name is matched by name only: the proxy is the one to resolve it.
     expect(await read(`http://erp.example:${port}/`, "127.0.0.0/8")).toEqual({
@@ -246,8 +246,8 @@ test("a proxy that refuses the CONNECT, or cannot reach the shop, says so as the
 });
 
 test("a 5xx to the CONNECT is tried again within the call, a change's too, as it never reached the service; a 407 is not", async () => {
-  // Tunnelled to a fake on this machine, as the proxy reaches a host on the company's network; its
-  // IPv4-mapped address is not loopback to waiter, so the requests go through the proxy.
+  // Tunnelled to a fake on this machine, as the proxy reaches a host on the company's network; the
+  // unspecified address mapped into IPv6 is not loopback to waiter, so the requests go through the proxy.
   const erp = await startFake((request) => json(request.method === "POST" ? 201 : 200, '{"ok":true}'));
   proxy.portal = Number(new URL(erp.origin).port);
   const clients: HttpClient[] = [];
@@ -262,7 +262,7 @@ test("a 5xx to the CONNECT is tried again within the call, a change's too, as it
     });
     clients.push(http);
     const call = { signal: new AbortController().signal, deadline: clock.now() + 3_000 };
-    return http.upstream("ERP", new URL(`http://[::ffff:127.0.0.1]:${proxy.portal}/`)).send("/orders", options, call);
+    return http.upstream("ERP", new URL(`http://[::ffff:0.0.0.0]:${proxy.portal}/`)).send("/orders", options, call);
   };
   try {
     proxy.refuseNext = [502, 504];

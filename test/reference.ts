@@ -181,7 +181,7 @@ export async function renderSettings(): Promise<string> {
     "",
     "Every upstream base URL (the `…Url` settings) can point at a proxy or a staging copy. It must be",
     "`https://`; plain `http://` is accepted only for loopback addresses (`localhost`, `127.0.0.0/8`,",
-    "`[::1]`).",
+    "also as IPv6 writes it, `[::ffff:127.0.0.1]`, and `[::1]`).",
   ];
   for (const section of sections) {
     lines.push("", `## ${section.title}`, "", section.intro, "", ...settingsTable(section));
