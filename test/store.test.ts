@@ -993,6 +993,30 @@ test.each([
   },
 );
 
+test("a backup restored with its event numbers moved, opened while another program holds the write lock, takes a cursor past the lost events at once", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
+  const before = new SqliteEventStore(file, LOOSE);
+  await stored(before, event());
+  await before.close();
+  const shell = new Database(file);
+  for (const statement of numbersMovedSql("sqlite3")) shell.exec(statement);
+  const moved = shell.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'").pluck().get() as number;
+  shell.exec("BEGIN IMMEDIATE");
+  onTestFinished(() => {
+    if (shell.inTransaction) shell.exec("ROLLBACK");
+    shell.close();
+  });
+  const store = new SqliteEventStore(file, LOOSE, { busyMs: 100 });
+  stores.push(store);
+  expect(await store.latestSeq()).toBe(moved);
+  shell.exec("ROLLBACK");
+  // Kept by the first write once the lock is let go, for every process that reads the store after.
+  await store.expire();
+  expect(shell.prepare("SELECT latest_seq FROM totals").pluck().get()).toBe(moved);
+  const after = await stored(store, event());
+  expect((await store.list({}, { after: moved, limit: 10 })).map((e) => e.id)).toEqual([after.id]);
+});
+
 test("the SQL docs/webhooks.md gives to erase a customer's events takes the runs that outlived their event, whose steps hold the person's data", async () => {
   const { store, file } = open();
   const email = "jana.novakova@example.cz";

@@ -139,6 +139,19 @@ const UPGRADES: Record<number, (db: Database.Database) => void> = {
   },
 };
 
+/**
+ * A restored backup's numbers, moved past the lost events' (docs/webhooks.md), are the newest
+ * number too, so a cursor handed out before the loss is taken before the next delivery; the
+ * statement there cannot set it, as a backup of schema 4 or older has no latest_seq. (Any other
+ * number AUTOINCREMENT handed out past it is a duplicate's, as at the upgrade to 5.) Written as
+ * the store opens.
+ */
+const LATEST_SEQ_CAUGHT_UP = `UPDATE totals SET latest_seq = (SELECT seq FROM sqlite_sequence WHERE name = 'events')
+  WHERE latest_seq < (SELECT seq FROM sqlite_sequence WHERE name = 'events')`;
+/** The newest number as LATEST_SEQ_CAUGHT_UP would leave it, read before it could be written. */
+const LATEST_SEQ_UNCAUGHT = `SELECT max((${LATEST_SEQ}),
+  COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)) AS seq`;
+
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
 /**
  * A write waits for another process's lock in tries: SQLite waits inside the call, holding this
@@ -314,6 +327,8 @@ export class SqliteEventStore implements EventStore {
   /** The retention run no caller waits for, if one is under way. */
   #expiring: Promise<void> | undefined;
   #closing = false;
+  /** The open could not write LATEST_SEQ_CAUGHT_UP (another program held the lock): the first write does. */
+  #latestSeqUncaught = false;
   readonly #statements = new Map<string, Database.Statement>();
   readonly #queue: { event: NewEvent; resolve: (added: Added) => void; reject: (err: unknown) => void }[] = [];
   readonly runs: RunLog;
@@ -373,12 +388,7 @@ export class SqliteEventStore implements EventStore {
       this.#db.exec(SESSIONS_SCHEMA);
       for (let step = Math.max(version, 1); step < SCHEMA_VERSION; step++) UPGRADES[step]?.(this.#db);
       if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
-      // A restored backup's numbers, moved past the lost events' (docs/webhooks.md), are the newest
-      // number too, so a cursor handed out before the loss is taken before the next delivery; the
-      // statement there cannot set it, as a backup of schema 4 or older has no latest_seq. (Any other
-      // number AUTOINCREMENT handed out past it is a duplicate's, as at the upgrade to 5.)
-      this.#db.exec(`UPDATE totals SET latest_seq = (SELECT seq FROM sqlite_sequence WHERE name = 'events')
-        WHERE latest_seq < (SELECT seq FROM sqlite_sequence WHERE name = 'events')`);
+      this.#db.exec(LATEST_SEQ_CAUGHT_UP);
       return version;
     });
     let version: number;
@@ -391,6 +401,7 @@ export class SqliteEventStore implements EventStore {
       const busy = (err as { code?: string }).code === "SQLITE_BUSY";
       if (!busy || found !== SCHEMA_VERSION || !hasEveryTable(this.#db)) throw err;
       version = found;
+      this.#latestSeqUncaught = true;
     }
     refuseNewer(version);
     // Version 0 without tables is a file no waiter had set up: made, not upgraded.
@@ -418,7 +429,7 @@ export class SqliteEventStore implements EventStore {
     const now = clock.now();
     try {
       this.#db.pragma(`busy_timeout = ${LOCK_TRY_MS}`);
-      const { dropped, more } = this.#db.transaction(() => this.#retain(now)).immediate();
+      const { dropped, more } = this.#immediate(() => this.#retain(now));
       tellDropped(this.#onDropped, dropped);
       if (more) this.#expireUnattended(now);
     } catch (err) {
@@ -510,13 +521,11 @@ export class SqliteEventStore implements EventStore {
       // Set at each write, not prepared once: SQLite reads busy_timeout as it prepares a statement.
       this.#db.pragma(`busy_timeout = ${LOCK_TRY_MS}`);
       try {
-        return this.#db
-          .transaction(() => {
-            began = true;
-            this.#refuseMoved();
-            return fn();
-          })
-          .immediate();
+        return this.#immediate(() => {
+          began = true;
+          this.#refuseMoved();
+          return fn();
+        });
       } catch (err) {
         const busy = (err as { code?: string }).code === "SQLITE_BUSY";
         if (!busy || began || clock.now() + LOCK_PAUSE_MS > deadline)
@@ -526,6 +535,19 @@ export class SqliteEventStore implements EventStore {
       }
       await new Promise((resolve) => setTimeout(resolve, LOCK_PAUSE_MS));
     }
+  }
+
+  /** `fn` in one transaction that holds the write lock from its start, writing first what the open could not. */
+  #immediate<T>(fn: () => T): T {
+    const uncaught = this.#latestSeqUncaught;
+    const result = this.#db
+      .transaction(() => {
+        if (uncaught) this.#db.exec(LATEST_SEQ_CAUGHT_UP);
+        return fn();
+      })
+      .immediate();
+    if (uncaught) this.#latestSeqUncaught = false;
+    return result;
   }
 
   /**
@@ -740,7 +762,7 @@ export class SqliteEventStore implements EventStore {
   }
 
   #latestSeq(): number {
-    return (this.#sql(LATEST_SEQ).get() as { seq: number }).seq;
+    return (this.#sql(this.#latestSeqUncaught ? LATEST_SEQ_UNCAUGHT : LATEST_SEQ).get() as { seq: number }).seq;
   }
 
   async droppedThrough(): Promise<number> {
