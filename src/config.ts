@@ -22,6 +22,7 @@ import {
   type SettingValues,
   settingsErrors,
   setValue,
+  shows,
 } from "./settings.js";
 import { credentialShaped, meantKey, meantKeys, plainKey, quote } from "./shown.js";
 import type { Toolset } from "./toolset.js";
@@ -252,7 +253,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     const message = scrub((issue?.code === "invalid_key" ? issue.issues[0]?.message : issue?.message) ?? "", hide);
     // What stands where a secret's variable is named (secretEnv, passwordEnv) may be the secret itself.
     const namesSecret = /Env$/.test(String(keys.at(-1)));
-    const echo = !setting?.secret && !namesSecret && echoable(value) && !message.includes(JSON.stringify(value));
+    const echo = !setting?.secret && !namesSecret && echoable(value) && !shows(message, value);
     const where = `${origin(settingPath)}${inside ? ` at ${scrub(inside, hide)}` : ""}`;
     throw new ConfigError(`invalid setting ${where}: ${message}${echo ? ` (got ${JSON.stringify(value)})` : ""}`);
   }

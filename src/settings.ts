@@ -385,6 +385,14 @@ export function echoable(value: unknown): boolean {
   return typeof value === "string" && /^[\w.,:+-]{0,40}$/.test(value) && !credentialShaped(value);
 }
 
+/** Whether `message` says `value` already: a number as a word of its own, not as a name's digits (hmac-sha256). */
+export function shows(message: string, value: unknown): boolean {
+  const shown = JSON.stringify(value);
+  if (typeof value === "string") return message.includes(shown);
+  const pattern = shown.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(?<![\\w.-])${pattern}(?![\\w-]|\\.\\d)`).test(message);
+}
+
 /** "a or b", or "one of a, b, c". */
 function oneOf(values: readonly unknown[]): string {
   return values.length <= 2 ? values.join(" or ") : `one of ${values.join(", ")}`;

@@ -149,6 +149,13 @@ describe("bad settings are refused by name", () => {
       { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: { scheme: ["github"], secretEnv: "X" } }) },
       /^invalid setting WAITER_WEBHOOKS_SOURCES at erp\.scheme: expected one of standard-webhooks, .*, none, got a list$/,
     ],
+    // A number is said, though a name it could go in holds its digits (hmac-sha256).
+    ...[5, 25, 256].map((scheme): [Record<string, string>, RegExp] => [
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: { scheme, secretEnv: "X" } }) },
+      new RegExp(
+        `^invalid setting WAITER_WEBHOOKS_SOURCES at erp\\.scheme: expected one of standard-webhooks, .*, none \\(got ${scheme}\\)$`,
+      ),
+    ]),
     [{ WAITER_TOOL_TIMEOUT: "0" }, /^invalid setting WAITER_TOOL_TIMEOUT: must be at least 1 \(got 0\)$/],
     [{ WAITER_TOOL_TIMEOUT: "999" }, /^invalid setting WAITER_TOOL_TIMEOUT: must be at most 55 \(got 999\)$/],
     [
