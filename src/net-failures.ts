@@ -113,6 +113,11 @@ export interface Peer {
   nameSetting: string | undefined;
   /** What holds its port: the port in WAITER_WOO_URL, the channel's host and port; undefined as nameSetting. */
   portSetting: string | undefined;
+  /**
+   * The connection is one waiter's start needs (its database's), which nothing tries again: the
+   * operator starts waiter again, where a call or a send is tried again later.
+   */
+  atStart?: boolean;
 }
 
 /**
@@ -120,19 +125,23 @@ export interface Peer {
  * a name that does not resolve, or not for now, and a connection refused. Undefined for another code.
  */
 export function notConnected(code: string | undefined, peer: Peer): string | undefined {
+  const { atStart } = peer;
   // An offline machine's resolver gives ENOTFOUND on macOS and Windows, EAI_AGAIN on Linux.
   if (code === "ENOTFOUND") {
     return peer.nameSetting
-      ? `${peer.name} does not resolve, as DNS knows no such host or this machine is offline; check ${peer.nameSetting}, and this machine's network and DNS settings`
-      : `${peer.name} does not resolve, so this machine is offline or its DNS is failing; try again once it is online, or if it lasts, check this machine's network and DNS settings`;
+      ? `${peer.name} does not resolve, as DNS knows no such host or this machine is offline; check ${peer.nameSetting}, and this machine's network and DNS settings${atStart ? ", then start waiter again" : ""}`
+      : `${peer.name} does not resolve, so this machine is offline or its DNS is failing; ${atStart ? "start waiter again" : "try again"} once it is online, or if it lasts, check this machine's network and DNS settings`;
   }
   if (code === "EAI_AGAIN") {
-    return `looking up ${peer.name} failed for now (a temporary DNS failure, or this machine is offline); try again later, or if it lasts, check this machine's network and DNS settings`;
+    return `looking up ${peer.name} failed for now (a temporary DNS failure, or this machine is offline); ${atStart ? "start waiter again in a moment" : "try again later"}, or if it lasts, check this machine's network and DNS settings`;
   }
   if (code === "ECONNREFUSED") {
-    return peer.portSetting
-      ? `${peer.connection} was refused, as nothing listens there; try again later, or if it lasts, check ${peer.portSetting}`
-      : `${peer.connection} was refused: the service is down, or a firewall on this machine or its network refuses it; try again later, or if it lasts, check this machine's network`;
+    if (peer.portSetting) {
+      return atStart
+        ? `${peer.connection} was refused, as nothing listens there: start the server, or set ${peer.portSetting} to its address and port, then start waiter again`
+        : `${peer.connection} was refused, as nothing listens there; try again later, or if it lasts, check ${peer.portSetting}`;
+    }
+    return `${peer.connection} was refused: the service is down, or a firewall on this machine or its network refuses it; ${atStart ? "start waiter again once it is up" : "try again later"}, or if it lasts, check this machine's network`;
   }
   return undefined;
 }

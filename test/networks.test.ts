@@ -153,8 +153,21 @@ test("a database none of whose addresses this machine can connect to says why at
   const refused = PostgresEventStore.open({ url: `postgres://waiter@db.example:${port}/waiter`, retention: LOOSE });
   await expect(refused).rejects.toThrow(
     new RegExp(
-      `^connect E\\w+ fe80::1:${port}[^;]*; connect ECONNREFUSED 127\\.0\\.0\\.1:${port}: the connection was refused, as nothing listens there; try again later, or if it lasts, check WAITER_DATABASE_URL$`,
+      `^connect E\\w+ fe80::1:${port}[^;]*; connect ECONNREFUSED 127\\.0\\.0\\.1:${port}: the connection was refused, as nothing listens there: start the server, or set WAITER_DATABASE_URL to its address and port, then start waiter again$`,
     ),
+  );
+});
+
+test("a database that cannot be reached as waiter starts says to start waiter again, which does not try it again itself", async () => {
+  const open = (host: string) =>
+    PostgresEventStore.open({ url: `postgres://waiter@${host}:5432/waiter`, retention: LOOSE });
+  names = { "db.example": "EAI_AGAIN" };
+  await expect(open("db.example")).rejects.toThrow(
+    "getaddrinfo EAI_AGAIN db.example: looking up its name failed for now (a temporary DNS failure, or this machine is offline); start waiter again in a moment, or if it lasts, check this machine's network and DNS settings",
+  );
+  names = {};
+  await expect(open("db.example")).rejects.toThrow(
+    "getaddrinfo ENOTFOUND db.example: its name does not resolve, as DNS knows no such host or this machine is offline; check WAITER_DATABASE_URL, and this machine's network and DNS settings, then start waiter again",
   );
 });
 

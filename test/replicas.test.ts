@@ -561,6 +561,6 @@ test("a replica whose database cannot be reached at start stops, in one line tha
   });
   expect(run.status).toBe(1);
   expect(run.stderr.trim().split("\n")).toEqual([
-    `waiter: cannot open the event store: PostgreSQL 127.0.0.1:${port}/waiter: connect ECONNREFUSED 127.0.0.1:${port}: the connection was refused, as nothing listens there; try again later, or if it lasts, check WAITER_DATABASE_URL`,
+    `waiter: cannot open the event store: PostgreSQL 127.0.0.1:${port}/waiter: connect ECONNREFUSED 127.0.0.1:${port}: the connection was refused, as nothing listens there: start the server, or set WAITER_DATABASE_URL to its address and port, then start waiter again`,
   ]);
 });

@@ -651,6 +651,7 @@ export class PostgresEventStore implements EventStore {
         connection: "the connection",
         nameSetting: urlFrom,
         portSetting: urlFrom,
+        atStart: true,
       });
       if (unconnected) throw new Error(`${said}: ${unconnected}`);
       if (timedOut(err, connect)) {
