@@ -54,6 +54,14 @@ export const toStderr: LineSink = (line, level) => {
 };
 
 /**
+ * What was thrown as Node would report it, for the operator: an Error's stack, cause, code and
+ * inner errors; anything else as it is, not "[object Object]".
+ */
+export function asNodeReports(thrown: unknown): string {
+  return typeof thrown === "string" ? thrown : inspect(thrown);
+}
+
+/**
  * Logs to stderr (stdout belongs to JSON-RPC) and, once a client is attached and has asked with
  * logging/setLevel, as MCP notifications/message at that level. A client that never asks is
  * sent none: some clients report every notification they do not expect.
@@ -161,7 +169,7 @@ export class Log {
    * stack, cause and code), the client only what it says, as a stack is waiter's insides.
    */
   fault(message: string, thrown: unknown): void {
-    const said = typeof thrown === "string" ? thrown : inspect(thrown);
+    const said = asNodeReports(thrown);
     this.write("error", `${message}: ${said}`, `${message}: ${thrown instanceof Error ? String(thrown) : said}`);
   }
   /** For the operator's log only, never the client: what the client already has, as a tool result. */

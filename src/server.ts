@@ -16,7 +16,7 @@ import { ConfigError, ProtocolError, ToolError } from "./errors.js";
 import { ignoreTaskRequests, invalidParams, issues, requestHandlers, wrapHandler } from "./handlers.js";
 import type { HttpClient } from "./http/client.js";
 import { eitherSignal } from "./http/deadline.js";
-import type { Log } from "./log.js";
+import { asNodeReports, type Log } from "./log.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
 import { meantKey, oneLine, quote, shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
@@ -601,7 +601,7 @@ async function runTool(
     // The client reads the error in the result; the stack, waiter's insides, is for the operator alone.
     log.operatorOnly(
       "error",
-      `${tool.name} crashed${caller ? ` for ${caller}` : ""}${done && !tool.annotations.readOnlyHint ? " after its change was made" : ""}: ${shown(err instanceof Error ? (err.stack ?? err.message) : String(err))}`,
+      `${tool.name} crashed${caller ? ` for ${caller}` : ""}${done && !tool.annotations.readOnlyHint ? " after its change was made" : ""}: ${shown(asNodeReports(err))}`,
     );
     return bug(tool, shown(err instanceof Error ? err.message : String(err)), done);
   }

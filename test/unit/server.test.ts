@@ -137,6 +137,12 @@ describe("tool calls", () => {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
     run: async ({ name, tag, limit, after }) => {
       if (name === "crash") throw new TypeError("the notes' index is gone");
+      if (name === "refused") {
+        const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+        throw new TypeError("fetch failed", { cause: refused });
+      }
+      // As a package may throw.
+      if (name === "object") throw { status: 503, reason: "the index is gone" };
       if (name !== "known") throw new ToolError(`No note named "${name}"; notes_list shows the names.`);
       return { found: `${name}/${tag ?? "-"}/${limit}/${after === null ? "null" : (after ?? "-")}` };
     },
@@ -380,6 +386,18 @@ describe("tool calls", () => {
     expect(operator.join("")).toMatch(
       /error +\[notes\] notes_find crashed: TypeError: the notes' index is gone \| at [^\n]*\n$/,
     );
+    await client.close();
+  });
+
+  test("a tool's crash is logged as Node reports it: the cause and code of an Error, and what is thrown that is none", async () => {
+    const { client, operator } = await connected();
+    await client.callTool({ name: "notes_find", arguments: { name: "refused" } });
+    expect(operator.join("")).toMatch(
+      /notes_find crashed: TypeError: fetch failed \| at .* \[cause\]: Error: connect ECONNREFUSED 127\.0\.0\.1:5432 \| at .*code: 'ECONNREFUSED'/,
+    );
+    operator.length = 0;
+    await client.callTool({ name: "notes_find", arguments: { name: "object" } });
+    expect(operator.join("")).toMatch(/notes_find crashed: \{ status: 503, reason: 'the index is gone' \}\n$/);
     await client.close();
   });
 
