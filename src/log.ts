@@ -1,6 +1,7 @@
 import { fstatSync } from "node:fs";
 import { format, inspect } from "node:util";
 import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
+import { connectionMessage } from "./net-failures.js";
 import { withControlsEscaped } from "./shown.js";
 import { clock } from "./time.js";
 
@@ -59,6 +60,15 @@ export const toStderr: LineSink = (line, level) => {
  */
 export function asNodeReports(thrown: unknown): string {
   return typeof thrown === "string" ? thrown : inspect(thrown);
+}
+
+/**
+ * An Error as its name and message; one whose message is empty, as a connection's tried at several
+ * addresses is (an AggregateError), with its inner errors' messages, not its name alone.
+ */
+function errorSays(err: Error): string {
+  const what = connectionMessage(err);
+  return err.message || !what ? String(err) : `${err.name}: ${what}`;
 }
 
 /**
@@ -170,7 +180,7 @@ export class Log {
    */
   fault(message: string, thrown: unknown): void {
     const said = asNodeReports(thrown);
-    this.write("error", `${message}: ${said}`, `${message}: ${thrown instanceof Error ? String(thrown) : said}`);
+    this.write("error", `${message}: ${said}`, `${message}: ${thrown instanceof Error ? errorSays(thrown) : said}`);
   }
   /** For the operator's log only, never the client: what the client already has, as a tool result. */
   operatorOnly(level: LogLevel, message: string): void {

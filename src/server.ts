@@ -17,6 +17,7 @@ import { ignoreTaskRequests, invalidParams, issues, requestHandlers, wrapHandler
 import type { HttpClient } from "./http/client.js";
 import { eitherSignal } from "./http/deadline.js";
 import { asNodeReports, type Log } from "./log.js";
+import { connectionMessage } from "./net-failures.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
 import { meantKey, oneLine, quote, shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
@@ -603,6 +604,7 @@ async function runTool(
       "error",
       `${tool.name} crashed${caller ? ` for ${caller}` : ""}${done && !tool.annotations.readOnlyHint ? " after its change was made" : ""}: ${shown(asNodeReports(err))}`,
     );
-    return bug(tool, shown(err instanceof Error ? err.message : String(err)), done);
+    // An error that says nothing itself (a connection's tried at several addresses) by its inner errors'.
+    return bug(tool, shown(connectionMessage(err) || String(err)), done);
   }
 }

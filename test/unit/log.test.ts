@@ -112,3 +112,25 @@ test("a message's other line breaks and terminal controls cannot start a line or
     ),
   ]);
 });
+
+test("a fault whose error says nothing itself (a connection tried at several addresses) tells the client each inner error's message, the operator them all", () => {
+  const lines: string[] = [];
+  const told: string[] = [];
+  const log = new Log("info", (line) => lines.push(line));
+  log.attachClient((_level, _name, message) => told.push(message));
+  log.setClientLevel("error");
+  const refused = new AggregateError([
+    new Error("connect ECONNREFUSED ::1:5432"),
+    new Error("connect ECONNREFUSED 127.0.0.1:5432"),
+  ]);
+  log.fault("MCP request failed", refused);
+  expect(told).toEqual([
+    "MCP request failed: AggregateError: connect ECONNREFUSED ::1:5432; connect ECONNREFUSED 127.0.0.1:5432",
+  ]);
+  expect(lines.join("")).toMatch(
+    /MCP request failed: AggregateError:? \| at .*\[errors\]: \[ \| Error: connect ECONNREFUSED ::1:5432/,
+  );
+  // An error with a message of its own is told as it was.
+  log.fault("MCP request failed", new TypeError("the index is gone"));
+  expect(told.at(-1)).toBe("MCP request failed: TypeError: the index is gone");
+});

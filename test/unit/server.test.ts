@@ -143,6 +143,13 @@ describe("tool calls", () => {
       }
       // As a package may throw.
       if (name === "object") throw { status: 503, reason: "the index is gone" };
+      // A connection tried at several addresses: its error says nothing itself.
+      if (name === "addresses") {
+        throw new AggregateError([
+          new Error("connect ECONNREFUSED ::1:5432"),
+          new Error("connect ECONNREFUSED 127.0.0.1:5432"),
+        ]);
+      }
       if (name !== "known") throw new ToolError(`No note named "${name}"; notes_list shows the names.`);
       return { found: `${name}/${tag ?? "-"}/${limit}/${after === null ? "null" : (after ?? "-")}` };
     },
@@ -398,6 +405,15 @@ describe("tool calls", () => {
     operator.length = 0;
     await client.callTool({ name: "notes_find", arguments: { name: "object" } });
     expect(operator.join("")).toMatch(/notes_find crashed: \{ status: 503, reason: 'the index is gone' \}\n$/);
+    await client.close();
+  });
+
+  test("a tool's crash with an error that says nothing itself tells the client its inner errors' messages", async () => {
+    const { client } = await connected();
+    const result = await client.callTool({ name: "notes_find", arguments: { name: "addresses" } });
+    expect(text(result as CallToolResult)).toBe(
+      "notes_find failed inside waiter (connect ECONNREFUSED ::1:5432; connect ECONNREFUSED 127.0.0.1:5432). This is a bug in waiter, not in the arguments; the server log has details.",
+    );
     await client.close();
   });
 
