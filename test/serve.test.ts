@@ -2123,6 +2123,25 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("a token after Bearer and more than one space is taken, as RFC 6750 has it; a header with more after the token is no token this server knows", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    try {
+      const taken = await initializeAt(served.url, { authorization: `Bearer  ${OPS}` });
+      expect(taken.statusCode).toBe(200);
+      await taken.body.dump();
+      // A token holds no space: the header's rest is no known token, not the token before the space.
+      const refused = await initializeAt(served.url, { authorization: `Bearer ${OPS} ${VIEW}` });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.headers["www-authenticate"]).toBe(
+        'Bearer error="invalid_token", error_description="The token is not one this server knows"',
+      );
+      await refused.body.dump();
+      expect(served.stderr()).not.toContain("is no Bearer token");
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a refused caller is logged as its client was told, a line a minute for each caller and reason, never with a token", async () => {
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess(

@@ -123,7 +123,9 @@ function bearerCheck(verifier: OAuthTokenVerifier, log: Log, oauth: SessionOptio
         );
         throw new InvalidTokenError(EMPTY_BEARER);
       }
-      const [type, token] = header.split(" ");
+      // RFC 6750 §2.1: the scheme, one space or more, the token. A token holds no space, so all
+      // that follows is taken as the token, which no verifier knows if it holds one.
+      const [, type, token] = /^(\S+)\s+(.*)$/s.exec(header) ?? [undefined, header, ""];
       // A scheme waiter does not take is a request without a token (RFC 6750 §3.1: its challenge
       // carries no error), said in the body and, as no OAuth client's first request, at info.
       if (type?.toLowerCase() === "dpop" && token) {
