@@ -25,6 +25,7 @@ import { clock } from "./time.js";
 import { type Tool, toolsetOf } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
 import type { SessionOptions } from "./transports/sessions.js";
+import { toollessTokens } from "./transports/tokens.js";
 import { packageRoot, USER_AGENT, VERSION } from "./version.js";
 import { reachedFromElsewhere } from "./webhooks/hosts.js";
 import type { RunningListener } from "./webhooks/listener.js";
@@ -556,6 +557,8 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
     await app.close();
     throw err;
   }
+  // The toolsets that are off were said above; a token they leave nothing to call is said too.
+  for (const line of toollessTokens(config.http.tokens, app.tools)) log.warning(line);
   // express and the SDK's HTTP transport load for this mode only, as the listener's do.
   const { mcpSessions } = await import("./transports/http.js");
   const sessions = mcpSessions(app, log, sessionOptions(config));

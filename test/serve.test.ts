@@ -2435,6 +2435,33 @@ describe("bearer tokens", () => {
     expect(refusal).not.toContain(pasted);
   });
 
+  test("a token left no tool to call, its toolsets off or serving no read-only tool for a read token, is said at start", async () => {
+    const { config, log, stderr } = await startApp({
+      WAITER_HTTP_TOKENS: JSON.stringify([
+        { name: "ops", secretEnv: "OPS_TOKEN", scope: "write" },
+        // The weather is off without WAITER_CONTACT; notify_send changes something.
+        { name: "forecasts", secretEnv: "FORECASTS_TOKEN", scope: "read", toolsets: ["weather"] },
+        { name: "notices", secretEnv: "NOTICES_TOKEN", scope: "read", toolsets: ["notify", "weather"] },
+      ]),
+      OPS_TOKEN: OPS,
+      FORECASTS_TOKEN: VIEW,
+      NOTICES_TOKEN: `notices-${VIEW}`,
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        ops: { type: "telegram", botTokenEnv: "BOT_TOKEN", chatIds: [-1001234567890] },
+      }),
+      BOT_TOKEN: "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11",
+    });
+    const running = await startServe(config, log);
+    await running.close();
+    const warnings = stderr().match(/^.* warning .*http token .*$/gm) ?? [];
+    expect(warnings).toEqual([
+      expect.stringMatching(/http token forecasts is served no tool: its toolsets \(weather\) serve no tool here$/),
+      expect.stringMatching(
+        /http token notices is served no tool: its scope is read, and its toolsets \(notify, weather\) serve no read-only tool$/,
+      ),
+    ]);
+  });
+
   test("two tokens holding one secret stop waiter, named, in either order: the read token's holder would be taken for the write one's, or the write agent lose its writes", async () => {
     const tokens = (...list: object[]) => JSON.stringify(list);
     const dashboard = { name: "dashboard", secretEnv: "DASH_TOKEN", scope: "read" };

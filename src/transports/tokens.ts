@@ -158,16 +158,41 @@ export function tokenVerifier(tokens: readonly Token[]): OAuthTokenVerifier {
         if (timingSafeEqual(presented, candidate.digest)) found = candidate.token;
       }
       if (!found) throw new InvalidTokenError("The token is not one this server knows");
-      return {
-        token: given,
-        clientId: found.name,
-        scopes: found.scope === "write" ? [...OAUTH_SCOPES] : [READ_SCOPE],
-        // Configured tokens do not expire; the bearer check (routes.ts) wants a time.
-        expiresAt: Number.POSITIVE_INFINITY,
-        ...(found.toolsets ? { extra: { toolsets: found.toolsets } } : {}),
-      };
+      return { ...heldAs(found), token: given };
     },
   };
+}
+
+/** A configured token as its caller holds it: its name, scopes and toolsets. */
+function heldAs(token: Token): AuthInfo {
+  return {
+    token: "",
+    clientId: token.name,
+    scopes: token.scope === "write" ? [...OAUTH_SCOPES] : [READ_SCOPE],
+    // Configured tokens do not expire; the bearer check (routes.ts) wants a time.
+    expiresAt: Number.POSITIVE_INFINITY,
+    ...(token.toolsets ? { extra: { toolsets: token.toolsets } } : {}),
+  };
+}
+
+/**
+ * Why each token that would be served none of `tools` gets none: its toolsets are off here, or
+ * serve no read-only tool for a read token. Its client would connect and find nothing to call.
+ */
+export function toollessTokens(tokens: readonly Token[], tools: readonly Tool[]): string[] {
+  if (tools.length === 0) return [];
+  return tokens.flatMap((token) => {
+    if (tools.some(allowedTools(heldAs(token)))) return [];
+    const within = token.toolsets
+      ? tools.filter((tool) => token.toolsets?.some((name) => tool.name.startsWith(`${name}_`)))
+      : tools;
+    const toolsets = token.toolsets?.join(", ");
+    const why =
+      within.length === 0
+        ? `its toolsets (${toolsets}) serve no tool here`
+        : `its scope is read, and ${toolsets ? `its toolsets (${toolsets}) serve` : "this server serves"} no read-only tool`;
+    return [`http token ${token.name} is served no tool: ${why}`];
+  });
 }
 
 /**
