@@ -1324,7 +1324,11 @@ describe("embedded in the stdio server", () => {
     });
     await session.client.subscribeResource({ uri: `events://event/${posted.body.id}` });
     // A resource that is not here is no subscription that never hears anything: -32002.
-    for (const uri of ["events://event/evt_none", "events://recnet", "file:///etc/passwd"]) {
+    await expect(session.client.subscribeResource({ uri: "events://event/evt_none" })).rejects.toMatchObject({
+      code: -32002,
+      message: expect.stringContaining('No stored event "evt_none": it never arrived here, or retention dropped it'),
+    });
+    for (const uri of ["events://recnet", "file:///etc/passwd"]) {
       await expect(session.client.subscribeResource({ uri }), uri).rejects.toMatchObject({
         code: -32002,
         message: expect.stringContaining(`No resource "${uri}" here: events://recent lists the newest events`),

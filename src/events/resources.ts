@@ -42,6 +42,26 @@ const noResource = (uri: string) =>
     { uri },
   );
 /**
+ * A read or a subscription of an event not stored, as a resource not found: a sender's id (Stripe's
+ * evt_…) did arrive, as the event it names; a Comgate or GoPay payment's id, as the events of that
+ * payment. Its data names the URI as its client wrote it, where that is known.
+ */
+async function noEvent(store: EventStore, id: string, uri?: string): Promise<ProtocolError> {
+  const delivered = await store.deliveredAs(id);
+  const payments = delivered.length ? [] : await store.paymentEvents(id);
+  const uris = (events: { id: string }[]) => events.map((event) => eventUri(event.id)).join(" and ");
+  const why = delivered.length
+    ? `it is the sender's delivery id of ${uris(delivered)}`
+    : payments.length
+      ? `it is the payment of ${uris(payments)}`
+      : "it never arrived here, or retention dropped it";
+  return new ProtocolError(
+    RESOURCE_NOT_FOUND,
+    `No stored event ${quote(id)}: ${why}; ${RECENT_URI} lists the stored ones.`,
+    uri === undefined ? undefined : { uri },
+  );
+}
+/**
  * What one session may subscribe to, each kept with it in the store: the list, and events one by
  * one to hear of their acknowledgement.
  */
@@ -113,22 +133,7 @@ export function registerEventResources(
     async (uri, variables) => {
       const id = String(variables.id);
       const event = await store.get(storedId(id));
-      if (!event) {
-        // A sender's id (Stripe's evt_…) did arrive: as the event it names; a Comgate or GoPay
-        // payment's id, as the events of that payment.
-        const delivered = await store.deliveredAs(id);
-        const payments = delivered.length ? [] : await store.paymentEvents(id);
-        const uris = (events: { id: string }[]) => events.map((event) => eventUri(event.id)).join(" and ");
-        const why = delivered.length
-          ? `it is the sender's delivery id of ${uris(delivered)}`
-          : payments.length
-            ? `it is the payment of ${uris(payments)}`
-            : "it never arrived here, or retention dropped it";
-        throw new ProtocolError(
-          RESOURCE_NOT_FOUND,
-          `No stored event ${quote(id)}: ${why}; ${RECENT_URI} lists the stored ones.`,
-        );
-      }
+      if (!event) throw await noEvent(store, id);
       const note = minorUnitsNote([event]);
       return {
         contents: [
@@ -200,7 +205,10 @@ export function registerEventResources(
     }
     // Only what exists here: a mistyped URI would be a subscription that never hears anything.
     const id = idIn(uri);
-    if (asRead(uri) !== RECENT_URI && (id === undefined || !(await stored(id)))) throw noResource(uri);
+    if (asRead(uri) !== RECENT_URI) {
+      if (!id) throw noResource(uri);
+      if (!(await stored(id))) throw await noEvent(store, id, uri);
+    }
     if (!held.has(named(uri)) && held.size >= MAX_SUBSCRIPTIONS) {
       // A subscription to an event retention dropped can never be heard: it makes room first.
       for (const [what, given] of [...held]) if (what !== RECENT_URI && !(await stored(what))) drop(given);

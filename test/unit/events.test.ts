@@ -237,13 +237,17 @@ test("an event is read as a resource by its URI; one not stored is a resource no
   });
 });
 
-test("a sender's delivery id read as an event's URI is told the URI of the event it names, not that it never arrived", async () => {
+test("a sender's delivery id read or subscribed to as an event's URI is told the URI of the event it names, not that it never arrived", async () => {
   const { store, client } = await served();
   const { id } = await addTrial(store, "evt_1R3s4T");
-  await expect(client.readResource({ uri: "events://event/evt_1R3s4T" })).rejects.toMatchObject({
+  const uri = "events://event/evt_1R3s4T";
+  const refusal = {
     code: -32002,
     message: `MCP error -32002: No stored event "evt_1R3s4T": it is the sender's delivery id of events://event/${id}; events://recent lists the stored ones.`,
-  });
+    data: { uri },
+  };
+  await expect(client.readResource({ uri })).rejects.toMatchObject(refusal);
+  await expect(client.subscribeResource({ uri })).rejects.toMatchObject(refusal);
 });
 
 test("a Comgate or GoPay payment's id read as an event's URI is told the URIs of that payment's events", async () => {
