@@ -1187,6 +1187,23 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("automations_runs asked for failed runs on a sender's delivery id says which event it is, not that none failed", async () => {
+    const server = await serve([PAID]);
+    const agent = await startWaiter(env([PAID]));
+    try {
+      const event = await pay(server, "999999", "evt_unpaid_order");
+      expect((await runsOf(event.id)).map((run) => run.status)).toEqual(["failed"]);
+      const asked = await agent.call("automations_runs", { event_id: "evt_unpaid_order", status: "failed" });
+      expect(text(asked)).toBe(
+        `No runs on it. No event "evt_unpaid_order" is stored. "evt_unpaid_order" is the sender's delivery id of event ${event.id} (source "stripe"): pass waiter's event id instead.`,
+      );
+      // Of a stored event, no run in that state is all there is to say.
+      expect(text(await agent.call("automations_runs", { event_id: event.id, status: "done" }))).toBe("No runs match.");
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
   test("a path that finds nothing says where it stops finding, and the name a letter or two off there", async () => {
     const lines: string[] = [];
     const objet = {

@@ -188,14 +188,18 @@ export function automationsToolset(
           }
           // The automations with no run on an event: why, in the words the engine decides by, for a
           // model asking why a payment did nothing, while another automation of its source ran on it too.
+          // Runs of one state leave out those of the others, so only without `status` do they tell
+          // which automations did not run; with it too, an id no event has (a sender's) is said to be none.
           let note: string | undefined;
-          if (args.event_id !== undefined && matched.length <= limit && !args.status) {
+          if (args.event_id !== undefined && matched.length <= limit) {
             const event = await store.get(storedId(args.event_id));
-            note = event
-              ? await whyNoRun(automations, event, new Set(found.map((run) => run.automation)), args.automation)
-              : found.length === 0
+            note = !event
+              ? found.length === 0
                 ? `No event ${quote(args.event_id)} is stored. ${await notStored(store, [args.event_id])}`
-                : undefined;
+                : undefined
+              : args.status
+                ? undefined
+                : await whyNoRun(automations, event, new Set(found.map((run) => run.automation)), args.automation);
           }
           const runs = found.map((run) => ({
             id: run.id,
