@@ -1543,6 +1543,31 @@ test("a mail server that turns the check away is quoted, and a stop ends a check
   }
 });
 
+test("a check at start of a mail server that does not offer STARTTLS says so, in the words a send gets", async () => {
+  const plain = await startMailServer();
+  const channel: SmtpOptions = {
+    host: "localhost",
+    port: plain.port,
+    tls: "starttls",
+    from: "w@shop.example",
+    subject: "waiter",
+  };
+  try {
+    const said = `the mail server does not offer STARTTLS (500 Error: command not recognized); if it takes TLS from the start, use tls "tls" and its port for that (usually 465).`;
+    expect(await checkSmtp(channel, { signal: new AbortController().signal, deadline: clock.now() + 5_000 })).toBe(
+      said,
+    );
+    const sender = await startWaiter({ WAITER_NOTIFY_CHANNELS: JSON.stringify({ office: mail(channel) }) });
+    try {
+      expect(text(await sender.call("notify_send", { channel: "office", text: "Hi" }))).toContain(`Not sent: ${said}`);
+    } finally {
+      await sender.close();
+    }
+  } finally {
+    await plain.close();
+  }
+});
+
 /** The Bot API of `telegram`, as waiter's Telegram channel reaches it, tried once. */
 function botApi(telegram: { origin: string }) {
   return new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20, maxRetries: 0 }).upstream(

@@ -407,10 +407,13 @@ export async function checkSmtp(options: SmtpOptions, call: Call): Promise<strin
       return `the mail server ${host}:${port} did not greet and log in within the tool timeout; check the channel's host, port and tls.`;
     }
     const failure = err as SmtpFailure;
-    const { responseCode, code } = failure;
-    // A refusal of the greeting, EHLO or STARTTLS: a send's words for it speak of a message. A login
-    // refused or answered out of turn is the channel's login, as a send says.
-    if (responseCode && (code !== "EAUTH" || (responseCode >= 400 && responseCode < 500))) {
+    const { responseCode, code, command } = failure;
+    // A refusal of the greeting or EHLO: a send's words for it speak of a message. A login refused
+    // or answered out of turn is the channel's login, and STARTTLS refused the channel's tls, as a send says.
+    const ofTheChannel =
+      (code === "EAUTH" && !(responseCode && responseCode >= 400 && responseCode < 500)) ||
+      (code === "ETLS" && command === "STARTTLS");
+    if (responseCode && !ofTheChannel) {
       return `the mail server ${host}:${port} answered ${saidBy(failure, options)}; check the channel's host, port and tls, and that it takes mail from this machine.`;
     }
     const { message } = smtpFailure(failure, options);
