@@ -234,6 +234,49 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("automations_list counts the runs an automation made as it runs now: no dry run of it counts as done once it runs for real", async () => {
+    const agent = await startWaiter(env([PAID, WATCH]));
+    const stored = agent.store as EventStore;
+    try {
+      // stripe-paid ran twice as a dry run and once for real; watch-payments, a dry run now, once for real.
+      const made: [string, boolean, "done" | "failed"][] = [
+        ["stripe-paid", true, "done"],
+        ["stripe-paid", true, "done"],
+        ["stripe-paid", false, "failed"],
+        ["watch-payments", false, "done"],
+      ];
+      for (const [n, [automation, dryRun, status]] of made.entries()) {
+        const { id } = await stored.add({
+          source: "stripe",
+          type: "payment_intent.succeeded",
+          scheme: "stripe",
+          dedupeId: `evt_modes_${n}`,
+          headers: {},
+          body: Buffer.from(JSON.stringify({ id: `evt_modes_${n}` })),
+          receivedAt: clock.now(),
+        });
+        const run = (await stored.runs.begin(automation, id, dryRun, clock.now())) as number;
+        await stored.runs.finish(run, status, clock.now());
+      }
+      const list = await agent.call("automations_list");
+      expect(list.structuredContent).toMatchObject({
+        automations: [
+          { name: "stripe-paid", dry_run: false, runs: { running: 0, done: 0, failed: 1 } },
+          { name: "watch-payments", dry_run: true, runs: { running: 0, done: 0, failed: 0 } },
+        ],
+      });
+      expect(text(list)).toMatch(/^stripe-paid: .*; runs 0 done, 1 failed, 0 running\n/);
+      // The dry runs are still there to see, each said to be one.
+      const runs = await agent.call("automations_runs", { automation: "stripe-paid", status: "done" });
+      expect((runs.structuredContent as { runs: { dry_run: boolean }[] }).runs.map((run) => run.dry_run)).toEqual([
+        true,
+        true,
+      ]);
+    } finally {
+      await agent.close();
+    }
+  });
+
   test("automations_runs says when older runs match than it shows, and how to see them", async () => {
     const agent = await startWaiter(env([PAID]));
     const stored = agent.store as EventStore;

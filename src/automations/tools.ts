@@ -115,7 +115,9 @@ export function automationsToolset(
               ),
             );
           }
-          const counts = await store.runs.counts();
+          // The runs it made as it runs now: a dry run's "done" did nothing, and must not read as a
+          // real run's once dryRun is switched off (automations_runs lists both, each said to be which).
+          const [real, dry] = await Promise.all([store.runs.counts(false), store.runs.counts(true)]);
           return {
             automations: automations
               .filter((a) => args.name === undefined || a.name === args.name)
@@ -125,7 +127,7 @@ export function automationsToolset(
                 ...(a.when.type ? { type: a.when.type } : {}),
                 dry_run: a.dryRun,
                 steps: a.do.map(toolOf),
-                runs: counts[a.name] ?? { running: 0, done: 0, failed: 0 },
+                runs: (a.dryRun ? dry : real)[a.name] ?? { running: 0, done: 0, failed: 0 },
               })),
           };
         },

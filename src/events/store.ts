@@ -217,8 +217,8 @@ export interface RunLog {
   untold(): Promise<RunRecord[]>;
   /** Newest first. */
   list(filter: RunFilter): Promise<RunRecord[]>;
-  /** How many runs of each automation ended each way, and how many are running. */
-  counts(): Promise<Record<string, Record<RunRecord["status"], number>>>;
+  /** How many runs of each automation ended each way, and how many are running: its dry runs, or its real ones. */
+  counts(dryRun: boolean): Promise<Record<string, Record<RunRecord["status"], number>>>;
   /**
    * The sequence number from which `automation` acts: `seq` the first time it is asked about, the
    * same number ever after. An automation added later does not act on the events before it.

@@ -77,10 +77,11 @@ export function postgresRuns(query: Query): RunLog {
         ]),
       );
     },
-    async counts() {
+    async counts(dryRun) {
       return toRunCounts(
         await query<{ automation: string; status: RunRecord["status"]; n: number }>(
-          "SELECT automation, status, count(*)::int AS n FROM automation_runs GROUP BY automation, status",
+          "SELECT automation, status, count(*)::int AS n FROM automation_runs WHERE dry_run = $1 GROUP BY automation, status",
+          [dryRun],
         ),
       );
     },

@@ -105,9 +105,11 @@ export function sqliteRuns(sql: (text: string) => Database.Statement, write: <T>
         ) as RunRow[]
       ).map(record);
     },
-    async counts() {
+    async counts(dryRun) {
       return toRunCounts(
-        sql("SELECT automation, status, count(*) AS n FROM automation_runs GROUP BY automation, status").all() as {
+        sql(
+          "SELECT automation, status, count(*) AS n FROM automation_runs WHERE dry_run = ? GROUP BY automation, status",
+        ).all(dryRun ? 1 : 0) as {
           automation: string;
           status: RunRecord["status"];
           n: number;
