@@ -256,6 +256,13 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
       true,
     );
   }
+  // AUTH unknown, not implemented or not enabled (Postfix: 503 5.5.1 Error: authentication not
+  // enabled): no login is given on that port, whatever the password, as on a relay's port 25.
+  if (code === "EAUTH" && (responseCode === 500 || responseCode === 502 || responseCode === 503)) {
+    return new ToolError(
+      `Not sent: the mail server offers no login (${said}); set the channel's port to the one it takes logged-in mail on (usually 587), or leave out its user and passwordEnv if it takes the channel's mail without a login.`,
+    );
+  }
   if (code === "EAUTH") {
     return new ToolError(
       `Not sent: the mail server refused the login (${said}); check the channel's user and the password in the variable its passwordEnv names, then restart waiter, which reads it only as it starts.`,
