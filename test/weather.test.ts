@@ -517,6 +517,21 @@ describe(`at ${AFTERNOON}`, () => {
       );
     });
 
+    test("an address whose postal code has a group of letters names its town, not the letters", async () => {
+      const before = geocoding.requests.length;
+      // A Dutch postal code is four digits and two letters ("1012 AB"), Malta's three letters and four digits.
+      for (const [address, town] of [
+        ["Jan de Vries, Damrak 1, 1012 AB, Amsterdam, NL", "Amsterdam, NL"],
+        ["Damrak 1, 1012 AB Amsterdam, NL", "Amsterdam, NL"],
+        ["Joe Borg, Triq il-Merkanti 12, VLT 1117, Valletta, MT", "Valletta, MT"],
+      ]) {
+        const result = await server.call("weather_forecast", { place: address });
+        expect(result.isError, address).toBe(true);
+        expect(text(result), address).toContain(`send the town, then its country after a comma, as "${town}"`);
+      }
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("a place that matches nothing is an error that says so and what to try", async () => {
       const result = await server.call("weather_forecast", { place: "Atlantis" });
       expect(result.isError).toBe(true);

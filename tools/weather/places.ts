@@ -332,17 +332,25 @@ function townOf(text: string, afterStreet = false): string | undefined {
       ? postal - 1
       : postal;
   if (afterStreet && !parts.slice(0, town).some((part) => /\d/.test(part))) return undefined;
-  const named = parts
-    .slice(town)
-    .map((part) =>
-      part
-        .split(/\s+/)
-        .filter((word) => !/\d/.test(word))
-        .join(" "),
-    )
-    .filter(Boolean);
+  // The words from the town on, without the postal code's: those with digits and, where the town shares
+  // the postal code's part or follows it, capitals beside them ("1012 AB" in the Netherlands, "VLT 1117"
+  // in Malta) if a town remains; not a US state's before its ZIP code, after the town.
+  const words = (capitalsToo: boolean) =>
+    parts
+      .slice(town)
+      .map((part, i) => {
+        const all = part.split(/\s+/);
+        const beside = (j: number) => /\d/.test(`${all[j - 1] ?? ""} ${all[j + 1] ?? ""}`);
+        const postalCode = (word: string, j: number) =>
+          /\d/.test(word) || (capitalsToo && i === 0 && town === postal && /^[A-Z]{2,3}$/.test(word) && beside(j));
+        return all.filter((word, j) => !postalCode(word, j)).join(" ");
+      })
+      .filter(Boolean);
   // A country's code alone ("Praha 4, 14000, CZ": the town has a digit of its own) names no town.
-  if (named.length === 0 || (named.length === 1 && /^[A-Za-z]{2,3}$/.test(named[0] ?? ""))) return undefined;
+  const aTown = (named: string[]) =>
+    named.length === 0 || (named.length === 1 && /^[A-Za-z]{2,3}$/.test(named[0] ?? "")) ? undefined : named;
+  const named = aTown(words(true)) ?? aTown(words(false));
+  if (!named) return undefined;
   // A region between the town and its country (Milano, MI, IT: a province as a shop keeps it) is
   // one the search matches only by GeoNames' name for it; a US state's code it knows.
   const country = named.at(-1) ?? "";
