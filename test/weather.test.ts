@@ -216,6 +216,9 @@ describe(`at ${AFTERNOON}`, () => {
       expect(data<{ note: string }>(elsewhere).note).not.toMatch(/country_code/);
       const coded = await server.call("weather_geocode", { name: "Atlantis", country_code: "GR" });
       expect(data<{ note: string }>(coded).note).toMatch(/drop country_code\.$/);
+      // Searched for in one country, a place is not said to be nowhere.
+      const abroad = await server.call("weather_geocode", { name: "Ostrava", country_code: "PL" });
+      expect(data<{ note: string }>(abroad).note).toMatch(/^No place called "Ostrava" in "PL" was found\. /);
     });
 
     test("country_code UK, as people write the United Kingdom, asks for GB, its ISO 3166-1 code", async () => {

@@ -47,10 +47,14 @@ export function geocodeTool(places: ReturnType<typeof geocoder>): Tool {
       );
       const found = searched.matching.slice(0, args.count);
       if (found.length > 0) return { query: args.name, places: found };
+      // Searched for in one country only: none there, not none at all.
+      const within = args.country_code
+        ? { ...searched, qualifier: [searched.qualifier, args.country_code].filter(Boolean).join(", ") }
+        : searched;
       return {
         query: args.name,
         places: found,
-        note: `${places.nothingFound(searched)} Check the spelling, try the English or local name${args.country_code ? ", or drop country_code" : ""}.`,
+        note: `${places.nothingFound(within)} Check the spelling, try the English or local name${args.country_code ? ", or drop country_code" : ""}.`,
       };
     },
     render({ places: found, note }) {
