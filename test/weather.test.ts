@@ -535,6 +535,16 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("an address in the United States, its country written out, keeps its state in the town to send", async () => {
+      const refused = await server.call("weather_forecast", {
+        place: "John Smith, 123 Main St, 62701, Springfield, IL, United States",
+      });
+      const town = "Springfield, IL, United States";
+      expect(text(refused)).toContain(`send the town, then its country after a comma, as "${town}"`);
+      const sent = await server.call("weather_forecast", { place: town });
+      expect(data<{ place: { region: string } }>(sent).place.region).toBe("Illinois");
+    });
+
     test("a place that matches nothing is an error that says so and what to try", async () => {
       const result = await server.call("weather_forecast", { place: "Atlantis" });
       expect(result.isError).toBe(true);

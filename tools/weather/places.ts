@@ -401,6 +401,8 @@ export const geonamesCountry = (code: string) => (COUNTRY_ALIASES[code.toLowerCa
 /** Names of countries people write that GeoNames spells otherwise, folded, by the country code. */
 const COUNTRY_ALIASES: Record<string, string> = {
   usa: "us",
+  // GeoNames' own name, which matches as the country's too: here so that a US address keeps its state.
+  "united states": "us",
   "united states of america": "us",
   uk: "gb",
   "great britain": "gb",
