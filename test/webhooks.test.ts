@@ -1448,4 +1448,19 @@ describe("embedded in the stdio server", () => {
       new ConfigError("webhook source gh: GITHUB_WEBHOOK_SECRET is not set; it must hold the github signing secret"),
     );
   });
+
+  test("a gateway's source whose secret is unset is told the secret the gateway issued, which signs nothing", async () => {
+    const gateways = {
+      comgate: { scheme: "comgate", merchant: "498621", secretEnv: "COMGATE_SECRET" },
+      gopay: { scheme: "gopay", clientId: "1744960415", secretEnv: "GOPAY_CLIENT_SECRET" },
+    };
+    for (const [name, source] of Object.entries(gateways)) {
+      const refused = startWaiter({ ...env, WAITER_WEBHOOKS_SOURCES: JSON.stringify({ [name]: source }) });
+      await expect(refused).rejects.toThrow(
+        new ConfigError(
+          `webhook source ${name}: ${source.secretEnv} is not set; it must hold ${name === "comgate" ? "the secret Comgate shows for the e-shop's connection" : "the client secret GoPay issued with the source's clientId"}`,
+        ),
+      );
+    }
+  });
 });

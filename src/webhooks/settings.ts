@@ -248,6 +248,15 @@ function weakSecret(scheme: Scheme, variable: string, secret: string): string | 
 }
 
 /**
+ * What a gateway's secretEnv holds, as the gateway names it: a credential for its API, which signs
+ * nothing, where a person told of a signing secret would look for one the gateway does not have.
+ */
+const SECRET_HELD: Partial<Record<Scheme, string>> = {
+  comgate: "the secret Comgate shows for the e-shop's connection",
+  gopay: "the client secret GoPay issued with the source's clientId",
+};
+
+/**
  * Reads each signed source's secret from the variable its secretEnv names, and checks what one
  * setting cannot alone; a missing secret, one pasted where its variable's name belongs, or one too
  * short to keep strangers from signing, stops waiter with the source's name, never the secret.
@@ -270,7 +279,7 @@ export function resolveWebhooks(
       const secret = secrets.required(variable, {
         setting: `${origin("sources")} at ${source.name}.secretEnv${listed ? `[${i}]` : ""}`,
         owner: `webhook source ${source.name}`,
-        holds: `the ${source.scheme} signing secret`,
+        holds: SECRET_HELD[source.scheme] ?? `the ${source.scheme} signing secret`,
         example: `${source.name.toUpperCase().replace(/-/g, "_")}_WEBHOOK_SECRET`,
       });
       const weak = weakSecret(source.scheme, variable, secret);
