@@ -442,7 +442,23 @@ test("a delivery signed with another secret than the source's is logged with the
   expect(answer.body).toEqual({ error: "signature mismatch" });
   expect(lines.filter((line) => line.includes("webhook erp rejected"))).toEqual([
     expect.stringMatching(
-      /info .*webhook erp rejected: signature mismatch: if every delivery of this source is refused so, ERP_SECRET does not hold the secret its sender signs with; docs\/webhooks\.md#pointing-the-providers-at-waiter says where each provider shows it\n$/,
+      /info .*webhook erp rejected: signature mismatch: if every delivery of this source is refused so, ERP_SECRET does not hold the secret its sender signs with, or something on the way \(a proxy, a tunnel\) changes the body, whose bytes as sent the signature covers; docs\/webhooks\.md#pointing-the-providers-at-waiter says where each provider shows it\n$/,
+    ),
+  ]);
+});
+
+test("a delivery whose body a proxy re-encoded on the way is logged with that cause beside the secret: the secret may be right", async () => {
+  const lines: string[] = [];
+  const { url } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  const body = '{"invoice":1,"total":"19.99"}';
+  const answer = await deliver(url, {
+    body: JSON.stringify(JSON.parse(body), null, 2),
+    headers: erpHeaders(body, "d-pretty"),
+  });
+  expect(answer).toEqual({ status: 401, body: { error: "signature mismatch" } });
+  expect(lines.filter((line) => line.includes("webhook erp rejected"))).toEqual([
+    expect.stringMatching(
+      /signature mismatch: if every delivery of this source is refused so, ERP_SECRET does not hold the secret its sender signs with, or something on the way \(a proxy, a tunnel\) changes the body, whose bytes as sent the signature covers;/,
     ),
   ]);
 });

@@ -8,7 +8,7 @@ import type { WebhookSource } from "./settings.js";
  * who may be a stranger, is told no more than the mismatch.
  */
 export function withCause(reason: string, source: WebhookSource): string {
-  const notHeld = isMismatch(reason) ? secretNotHeld(source) : undefined;
+  const notHeld = isMismatch(reason) ? secretNotHeld(source, reason === "signature mismatch") : undefined;
   return notHeld ? `${reason}: if every delivery of this source is refused so, ${notHeld}` : reason;
 }
 
@@ -20,13 +20,20 @@ export function isMismatch(reason: string): boolean {
   return reason === "signature mismatch" || reason === "secret mismatch";
 }
 
-/** The variables that do not hold the secret a source's sender signs with, as the log says it, and where to find it. */
-function secretNotHeld(source: WebhookSource): string | undefined {
+/**
+ * The variables that do not hold the secret a source's sender signs with, as the log says it, and
+ * where to find it; for a signature, `orBody` names the other cause: every delivery of a sender
+ * behind a proxy that re-encodes its JSON fails so, with the secret copied right.
+ */
+function secretNotHeld(source: WebhookSource, orBody = false): string | undefined {
   if (!("secretEnv" in source)) return undefined;
   const variables = [source.secretEnv].flat();
   const holds = variables.length === 1 ? `${variables[0]} does not hold` : `none of ${variables.join(", ")} holds`;
   const uses = source.scheme === "comgate" ? "sends" : "signs with";
-  return `${holds} the secret its sender ${uses}; docs/webhooks.md#pointing-the-providers-at-waiter says where each provider shows it`;
+  const body = orBody
+    ? ", or something on the way (a proxy, a tunnel) changes the body, whose bytes as sent the signature covers"
+    : "";
+  return `${holds} the secret its sender ${uses}${body}; docs/webhooks.md#pointing-the-providers-at-waiter says where each provider shows it`;
 }
 
 /**
