@@ -3216,7 +3216,10 @@ describe("OAuth access tokens", () => {
       expect(again.stderr()).toContain(
         `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 503)`,
       );
+      // A line each 30 s at most: each answer is said once that much later.
+      const later = () => setClock(clock.now() + 30_000);
       keys = json(200, '{"keys":"rotating"}');
+      later();
       const malformed = await initializeAt(again.url, { authorization: `Bearer ${token}` });
       expect(malformed.statusCode).toBe(500);
       expect(await malformed.body.json()).toMatchObject({ error: "server_error" });
@@ -3224,6 +3227,7 @@ describe("OAuth access tokens", () => {
         `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 200, but no key set (JSON Web Key Set malformed))`,
       );
       keys = { status: 200, headers: { "content-type": "text/html" }, body: "<html>Maintenance</html>" };
+      later();
       const notJson = await initializeAt(again.url, { authorization: `Bearer ${token}` });
       expect(notJson.statusCode).toBe(500);
       expect(await notJson.body.json()).toMatchObject({ error: "server_error" });
@@ -3232,6 +3236,7 @@ describe("OAuth access tokens", () => {
       );
       // JSON cut off midway is not said to be no JSON.
       keys = { ...json(200, JSON.stringify({ keys: [{ kty: "RSA", n: "0".repeat(64) }] })), breakAfter: 20 };
+      later();
       const cut = await initializeAt(again.url, { authorization: `Bearer ${token}` });
       expect(cut.statusCode).toBe(500);
       expect(await cut.body.json()).toMatchObject({ error: "server_error" });
@@ -3239,6 +3244,7 @@ describe("OAuth access tokens", () => {
         `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 200, but its answer broke off (other side closed))`,
       );
     } finally {
+      setClock();
       await again.close();
       await keyless.close();
     }
@@ -3561,6 +3567,34 @@ describe("OAuth access tokens", () => {
       expect(failing.count("/jwks")).toBe(2);
       // The keys held still take the issuer's tokens.
       expect(await status(await signedBy(first.privateKey, "first"))).toBe(200);
+    } finally {
+      setClock();
+      await served.close();
+      await failing.close();
+    }
+  });
+
+  test("an issuer whose key set stops answering is said to be unreachable until its keys are read again, not to answer again because its metadata does", async () => {
+    const key = await generateKeyPair("ES256");
+    const keys = [{ ...(await exportJWK(key.publicKey)), kid: "only", alg: "ES256" }];
+    let down = false;
+    const { issuer: failing, served, signedBy, status } = await publishing(keys, () => down);
+    const said = () => served.stderr().match(/OAuth: the issuer .*$/gm) ?? [];
+    try {
+      const token = await signedBy(key.privateKey, "only");
+      expect(await status(token)).toBe(200);
+      // Past the 10 minutes its keys are taken as read, the key set answers 503.
+      down = true;
+      setClock(clock.now() + 11 * 60_000);
+      for (let i = 0; i < 3; i++) expect(await status(token)).toBe(500);
+      expect(said()).toEqual([
+        `OAuth: the issuer ${failing.origin}/ cannot be reached (${failing.origin}/jwks: 503); its tokens are refused with 500 until it answers`,
+      ]);
+      down = false;
+      setClock(clock.now() + 30_000);
+      expect(await status(token)).toBe(200);
+      expect(said()).toHaveLength(2);
+      expect(said()[1]).toMatch(/^OAuth: the issuer \S+ answers again, after \d+ failed attempts? over 30 s$/);
     } finally {
       setClock();
       await served.close();

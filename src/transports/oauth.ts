@@ -141,9 +141,9 @@ type Keys = JWTVerifyGetKey;
  * The issuer's keys at `uri`: read by jose, and read again at the first token past
  * KEYS_MAX_AGE_MS and when a token names a key they lack, not sooner than KEYS_COOLDOWN_MS after
  * they were last asked for, whether that read worked or failed. jose would time both by the wall
- * clock; they are timed by waiter's clock.
+ * clock; they are timed by waiter's clock. `readOk` hears each read that worked.
  */
-function issuerKeys(uri: URL, fetch: Fetch): Keys {
+function issuerKeys(uri: URL, fetch: Fetch, readOk: () => void): Keys {
   // jose reads them again on its own never: only when told.
   const remote = createRemoteJWKSet(uri, {
     [customFetch]: keysFetch(fetch),
@@ -159,6 +159,7 @@ function issuerKeys(uri: URL, fetch: Fetch): Keys {
     try {
       await remote.reload();
       readAt = clock.now();
+      readOk();
     } catch (err) {
       throw unreadableKeys(uri, err);
     } finally {
@@ -364,12 +365,13 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
   };
   const jwks = async () => {
     if (lessAgoThan(lookupFailedAt, ISSUER_RETRY_MS)) throw unreachable("it did not answer a moment ago");
-    keys ??= jwksUri(issuer, fetch).then((uri) => issuerKeys(uri, fetch));
+    // It answers again once its keys are read: metadata that answers names a key set that may not.
+    keys ??= jwksUri(issuer, fetch).then((uri) =>
+      issuerKeys(uri, fetch, () => issuerWarning.ended(`OAuth: the issuer ${issuer.href} answers again`)),
+    );
     const loading = keys;
     try {
-      const loaded = await loading;
-      issuerWarning.ended(`OAuth: the issuer ${issuer.href} answers again`);
-      return loaded;
+      return await loading;
     } catch (err) {
       // Tokens that waited on the same lookup fail with it; the lookup is made again later.
       if (keys === loading) {
