@@ -3602,6 +3602,49 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a key set that fails to answer is not asked again at every token, once the keys held are too old or from the start", async () => {
+    const key = await generateKeyPair("ES256");
+    const keys = [{ ...(await exportJWK(key.publicKey)), kid: "only", alg: "ES256" }];
+    let down = false;
+    const { issuer: failing, served, signedBy, status } = await publishing(keys, () => down);
+    const later = (ms: number) => setClock(clock.now() + ms);
+    try {
+      const token = await signedBy(key.privateKey, "only");
+      expect(await status(token)).toBe(200);
+      expect(failing.count("/jwks")).toBe(1);
+      // Past the 10 minutes its keys are taken as read, the key set answers 503: a flood of tokens
+      // has it asked once each few seconds, not once each.
+      down = true;
+      later(11 * 60_000);
+      for (let i = 0; i < 4; i++) expect(await status(token)).toBe(500);
+      expect(failing.count("/jwks")).toBe(2);
+      later(3_000);
+      expect(await status(token)).toBe(500);
+      expect(failing.count("/jwks")).toBe(2);
+      later(2_000);
+      expect(await status(token)).toBe(500);
+      expect(failing.count("/jwks")).toBe(3);
+      down = false;
+      later(5_000);
+      expect(await status(token)).toBe(200);
+      expect(failing.count("/jwks")).toBe(4);
+    } finally {
+      setClock();
+      await served.close();
+      await failing.close();
+    }
+    // Metadata that answers, a key set that never has.
+    const fresh = await publishing(keys, () => true);
+    try {
+      const token = await fresh.signedBy(key.privateKey, "only");
+      for (let i = 0; i < 4; i++) expect(await fresh.status(token)).toBe(500);
+      expect(fresh.issuer.count("/jwks")).toBe(1);
+    } finally {
+      await fresh.served.close();
+      await fresh.issuer.close();
+    }
+  });
+
   test("a key the issuer publishes just after waiter read its keys is taken within seconds, and forged key ids do not make waiter read them at every request", async () => {
     const first = await generateKeyPair("ES256");
     const next = await generateKeyPair("ES256");

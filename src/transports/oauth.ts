@@ -140,8 +140,9 @@ type Keys = JWTVerifyGetKey;
 /**
  * The issuer's keys at `uri`: read by jose, and read again at the first token past
  * KEYS_MAX_AGE_MS and when a token names a key they lack, not sooner than KEYS_COOLDOWN_MS after
- * they were last asked for, whether that read worked or failed. jose would time both by the wall
- * clock; they are timed by waiter's clock. `readOk` hears each read that worked.
+ * they were last asked for, whether that read worked or failed; a read that failed is not made
+ * again sooner either, past KEYS_MAX_AGE_MS too, its failure said again instead. jose would time
+ * both by the wall clock; they are timed by waiter's clock. `readOk` hears each read that worked.
  */
 function issuerKeys(uri: URL, fetch: Fetch, readOk: () => void): Keys {
   // jose reads them again on its own never: only when told.
@@ -154,14 +155,19 @@ function issuerKeys(uri: URL, fetch: Fetch, readOk: () => void): Keys {
   // When the keys were last asked for, read or not: a key set that fails to answer is not asked
   // again at each token naming a key the keys held lack, any more than one that answers.
   let askedAt = Number.NEGATIVE_INFINITY;
+  // Why the last read failed, until one works: every token would ask again, the keys held being too old.
+  let failure: unknown;
   // Tokens that come while the keys are read wait for that reading (jose makes one at a time).
   const read = async () => {
+    if (failure !== undefined && lessAgoThan(askedAt, KEYS_COOLDOWN_MS)) throw failure;
     try {
       await remote.reload();
       readAt = clock.now();
+      failure = undefined;
       readOk();
     } catch (err) {
-      throw unreadableKeys(uri, err);
+      failure = unreadableKeys(uri, err);
+      throw failure;
     } finally {
       askedAt = clock.now();
     }
