@@ -2776,6 +2776,15 @@ describe("OAuth access tokens", () => {
           await sign({ scope: "waiter:write" }, { expires: null }),
           "it never expires (it has no exp), and only tokens that do are taken",
         ],
+        // Written as text, not as seconds: it does expire, and the clocks are not to blame.
+        [
+          await sign({ scope: "waiter:write", exp: "2100000000" }, { expires: null }),
+          "its exp claim is not a number of seconds (a NumericDate, RFC 7519)",
+        ],
+        [
+          await sign({ scope: "waiter:write", nbf: "1700000000" }),
+          "its nbf claim is not a number of seconds (a NumericDate, RFC 7519)",
+        ],
         [
           await sign({ scope: "waiter:write" }, { audience: "https://elsewhere.example/mcp" }),
           `it is for another audience: its aud is https://elsewhere.example/mcp, and this server takes only ${PUBLIC}/mcp`,

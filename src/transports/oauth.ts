@@ -276,6 +276,8 @@ function inChallenge(claim: unknown): string {
 function whyRefused(err: unknown, audience: readonly string[], issuer: string): string {
   if (err instanceof errors.JWTExpired) return "it has expired; log in again for a new one";
   if (err instanceof errors.JWTClaimValidationFailed) {
+    // A time written otherwise (as text, or null): the token does have one, which no clock decides.
+    if (err.reason === "invalid") return `its ${err.claim} claim is not a number of seconds (a NumericDate, RFC 7519)`;
     if (err.claim === "exp") return "it never expires (it has no exp), and only tokens that do are taken";
     // The commonest set-up mistake (Keycloak puts waiter's URL in aud only with an Audience mapper):
     // what the token names beside what it should.
