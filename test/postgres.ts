@@ -22,6 +22,9 @@ const BIN = ["15", "16", "17"]
   .map((version) => `/usr/lib/postgresql/${version}/bin`)
   .find((dir) => existsSync(join(dir, "initdb")) && existsSync(join(dir, "postgres")));
 
+/** psql of the same PostgreSQL, which reads a URL as libpq does (pg_dump and pg_restore too). */
+export const PSQL = join(BIN ?? "/usr/lib/postgresql/15/bin", "psql");
+
 /** Whether a PostgreSQL server can be started here. */
 export const postgresAvailable = BIN !== undefined;
 export const postgresRequired = process.env.WAITER_TEST_POSTGRES === "required";

@@ -23,6 +23,7 @@ import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
 import { connect, startApp } from "./memory.js";
 import {
+  PSQL,
   poolerProxy,
   postgresAvailable,
   postgresRequired,
@@ -1427,7 +1428,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         `${user} may not use schema ${schema}, the first the search path names (${schema}): grant it (GRANT USAGE ON SCHEMA ${schema} TO ${user}), with the rights on waiter's tables there`,
       );
       await grant();
-      const setUp = `permission denied for schema ${schema} (PostgreSQL 42501): setting up waiter's tables in schema ${schema} needs a user that may create there: grant ${user} CREATE on the schema (GRANT CREATE ON SCHEMA ${schema} TO ${user}), or give waiter a schema ${user} owns (CREATE SCHEMA waiter AUTHORIZATION ${user}, and ?options=-c search_path=waiter in WAITER_DATABASE_URL)`;
+      const setUp = `permission denied for schema ${schema} (PostgreSQL 42501): setting up waiter's tables in schema ${schema} needs a user that may create there: grant ${user} CREATE on the schema (GRANT CREATE ON SCHEMA ${schema} TO ${user}), or give waiter a schema ${user} owns (CREATE SCHEMA waiter AUTHORIZATION ${user}, and ?options=-c%20search_path%3Dwaiter in WAITER_DATABASE_URL)`;
       await expect(open(asUser.href)).rejects.toThrow(setUp);
       const old = new pg.Client(url);
       await old.connect();
@@ -1482,8 +1483,28 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const url = new URL(server.url);
       url.searchParams.set("options", "-c search_path=nosuch");
       await expect(open(url.href)).rejects.toThrow(
-        "no schema the search path names (nosuch) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA nosuch AUTHORIZATION waiter), or name one that exists in WAITER_DATABASE_URL (?options=-c search_path=…)",
+        "no schema the search path names (nosuch) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA nosuch AUTHORIZATION waiter), or name one that exists in WAITER_DATABASE_URL (?options=-c%20search_path%3D…)",
       );
+    });
+
+    test("the schema's URL, as docs/scaling.md and a start's words write it, is one psql and pg_dump take too, as the backup's steps use it", async () => {
+      const nosuch = new URL(server.url);
+      nosuch.searchParams.set("options", "-c search_path=nosuch");
+      const said = await open(nosuch.href).catch((err: Error) => err.message);
+      const docs = readFileSync(new URL("../docs/scaling.md", import.meta.url), "utf8");
+      const forms = [
+        /`\?options=([^`]*)` in the URL \| keeps waiter's tables in a schema of their own/.exec(docs)?.[1],
+        /\?options=(\S*)…\)$/.exec(String(said))?.[1],
+      ];
+      for (const form of forms) {
+        expect(form).toBeDefined();
+        const url = `${server.url}?options=${(form as string).replace(/waiter$|$/, "t_docs")}`;
+        const shown = execFileSync(PSQL, [url, "-tAc", "SHOW search_path"], {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        expect(shown.trim()).toBe("t_docs");
+      }
     });
 
     test("a URL written in the config file is named there by what a start says to change in it", async () => {
@@ -1504,7 +1525,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const noSchema = new URL(server.url);
       noSchema.searchParams.set("options", "-c search_path=nosuch");
       await expect(start(noSchema.href)).rejects.toThrow(
-        `no schema the search path names (nosuch) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA nosuch AUTHORIZATION waiter), or name one that exists in database.url in ${configFile} (?options=-c search_path=…)`,
+        `no schema the search path names (nosuch) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA nosuch AUTHORIZATION waiter), or name one that exists in database.url in ${configFile} (?options=-c%20search_path%3D…)`,
       );
       const ca = join(dir, "ca.pem");
       await expect(start(`${server.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`)).rejects.toThrow(

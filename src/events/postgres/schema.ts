@@ -468,7 +468,7 @@ async function upgradeLocked(client: ClientBase, upTo: number, urlFrom: string):
     throw new Error(
       found.length > 0
         ? `${sqlName(user)} may not use schema ${first}, the first the search path names (${path}): grant it (GRANT USAGE ON SCHEMA ${first} TO ${sqlName(user)}), with the rights on waiter's tables there`
-        : `no schema the search path names (${path}) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA ${first} AUTHORIZATION ${sqlName(user)}), or name one that exists in ${urlFrom} (?options=-c search_path=…)`,
+        : `no schema the search path names (${path}) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA ${first} AUTHORIZATION ${sqlName(user)}), or name one that exists in ${urlFrom} (?options=-c%20search_path%3D…)`,
     );
   }
   const version = setUp
@@ -513,7 +513,7 @@ async function upgradeLocked(client: ClientBase, upTo: number, urlFrom: string):
     const [where, who] = [sqlName(schema), sqlName(user)];
     const upgrading = version > 0;
     throw new Error(
-      `${message} (PostgreSQL 42501): ${upgrading ? "upgrading" : "setting up"} waiter's tables in schema ${where} needs a user that may create there${upgrading ? " and owns them: start this waiter once as their owner, or" : ":"} grant ${who} CREATE on the schema (GRANT CREATE ON SCHEMA ${where} TO ${who}), or give waiter a schema ${who} owns (CREATE SCHEMA waiter AUTHORIZATION ${who}, and ?options=-c search_path=waiter in ${urlFrom})`,
+      `${message} (PostgreSQL 42501): ${upgrading ? "upgrading" : "setting up"} waiter's tables in schema ${where} needs a user that may create there${upgrading ? " and owns them: start this waiter once as their owner, or" : ":"} grant ${who} CREATE on the schema (GRANT CREATE ON SCHEMA ${where} TO ${who}), or give waiter a schema ${who} owns (CREATE SCHEMA waiter AUTHORIZATION ${who}, and ?options=-c%20search_path%3Dwaiter in ${urlFrom})`,
     );
   }
 }
