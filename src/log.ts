@@ -224,6 +224,14 @@ export class Log {
 const PACKAGES_DEPRECATIONS = ["DEP0005", "DEP0169"];
 
 /**
+ * A package's own deprecation notices (util.deprecate, without a code) that the operator's
+ * documented setup brings: the driver reads libpq's password file, and says once that a later
+ * version of it will not, advice to waiter's developers that would tell the operator the password
+ * file the docs give is going away.
+ */
+const PACKAGES_NOTICES = [/^pgpass support is deprecated /];
+
+/**
  * Process warnings (a store's retention that failed, an idle database connection lost, Node's own
  * deprecations) as lines of `log`, with its time stamp and level, instead of Node's bare
  * "(node:PID) Warning:" lines on stderr. Returns what puts Node's own printing back.
@@ -232,7 +240,10 @@ export function logWarnings(log: Log): () => void {
   const printers = process.listeners("warning");
   process.removeAllListeners("warning");
   const line = (warning: Error & { code?: string }) => {
-    if (!PACKAGES_DEPRECATIONS.includes(warning.code ?? "")) log.warning(warning.message);
+    if (PACKAGES_DEPRECATIONS.includes(warning.code ?? "")) return;
+    if (warning.name === "DeprecationWarning" && PACKAGES_NOTICES.some((notice) => notice.test(warning.message)))
+      return;
+    log.warning(warning.message);
   };
   process.on("warning", line);
   return () => {
