@@ -988,6 +988,19 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(await opening(`${server.url}?sslmode=prefer`)).toBe(
         "The server does not support SSL connections: check that the database server takes TLS (ssl = on), or the URL's sslmode: the driver takes sslmode=prefer to require TLS, where libpq goes on without it, so write sslmode=disable for a server without TLS",
       );
+      // PGSSLMODE, where the URL has no sslmode, is named as the place to change, not the URL.
+      process.env.PGSSLMODE = "require";
+      try {
+        expect(await opening(server.url)).toBe(
+          "The server does not support SSL connections: check that the database server takes TLS (ssl = on), or PGSSLMODE",
+        );
+        process.env.PGSSLMODE = "prefer";
+        expect(await opening(server.url)).toBe(
+          "The server does not support SSL connections: check that the database server takes TLS (ssl = on), or PGSSLMODE: the driver takes sslmode=prefer to require TLS, where libpq goes on without it, so write sslmode=disable for a server without TLS",
+        );
+      } finally {
+        delete process.env.PGSSLMODE;
+      }
       // A certificate no CA the URL names signs, which libpq's require does not check.
       expect(await opening(`${guarded.url}?sslmode=require`)).toBe(
         "self-signed certificate: check that the CA the URL's sslrootcert names (the system's, without it) signs the database server's certificate, and that the certificate has not expired: the driver checks it with sslmode=require as with verify-full, where libpq would not",

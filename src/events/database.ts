@@ -221,14 +221,16 @@ export function unreadVariables(
 }
 
 /**
- * The sslmode the driver connects with: the URL's, else PGSSLMODE, which it reads only then; and
- * whether it takes the URL's as libpq does (uselibpqcompat=true), checking a certificate no more.
+ * The sslmode the driver connects with: the URL's, else PGSSLMODE, which it reads only then (and
+ * whether it came from there); and whether it takes the URL's as libpq does (uselibpqcompat=true),
+ * checking a certificate no more.
  */
-export function urlSslmode(url: string): { mode: string | undefined; libpq: boolean } {
+export function urlSslmode(url: string): { mode: string | undefined; libpq: boolean; fromEnv?: boolean } {
   const { searchParams } = postgresUrl(url) ?? new URL(url);
   const mode = searchParams.get("sslmode");
   if (mode !== null) return { mode, libpq: searchParams.get("uselibpqcompat") === "true" };
-  return { mode: searchParams.has("ssl") ? undefined : process.env.PGSSLMODE, libpq: false };
+  if (searchParams.has("ssl") || process.env.PGSSLMODE === undefined) return { mode: undefined, libpq: false };
+  return { mode: process.env.PGSSLMODE, libpq: false, fromEnv: true };
 }
 
 /** Where the driver finds a password that neither the URL, PGPASSWORD nor passwordEnv gives, as libpq does. */

@@ -316,7 +316,7 @@ function refusedAtStart(code: string | undefined, urlFrom: string): string | und
  * certificate (renewed by another CA, expired, for another name) or its TLS being off. The driver
  * gives Node's certificate check's codes, and no code when the server takes no TLS.
  */
-function tlsRefused(err: unknown, { mode: sslmode, libpq }: SslMode, urlFrom: string): string | undefined {
+function tlsRefused(err: unknown, { mode: sslmode, libpq, fromEnv }: SslMode, urlFrom: string): string | undefined {
   const { code, message } = err as { code?: string; message?: string };
   // The modes in which libpq checks less than the driver does: it takes them all as verify-full,
   // unless told to take them as libpq does (uselibpqcompat=true).
@@ -334,7 +334,7 @@ function tlsRefused(err: unknown, { mode: sslmode, libpq }: SslMode, urlFrom: st
       sslmode === "allow" || sslmode === "prefer"
         ? `: the driver takes sslmode=${sslmode} to require TLS, where libpq goes on without it, so write sslmode=disable for a server without TLS`
         : "";
-    return `check that the database server takes TLS (ssl = on), or the URL's sslmode${strict}`;
+    return `check that the database server takes TLS (ssl = on), or ${fromEnv ? "PGSSLMODE" : "the URL's sslmode"}${strict}`;
   }
   return undefined;
 }
