@@ -78,7 +78,16 @@ function passwordCut(value: string, url: URL | undefined): boolean {
   const userInfo = at < 0 ? "" : rest.slice(0, at);
   if (!/:./.test(userInfo)) return false;
   if (!url) return true;
-  if (url.password) return false;
+  if (url.password) {
+    // An @ in the password before a #, / or ? the parser ended the host at: it took what came
+    // before that @ for the user and password, the password's rest for the host (which a failed
+    // connection names), and the real host and database follow an @ after it, where no query's
+    // value (?user=waiter@myserver) or database's name (/my@db) holds it.
+    const afterHost = rest.slice(rest.search(/[/?#]|$/));
+    const tail = afterHost.indexOf("@");
+    const before = afterHost.slice(0, tail);
+    return tail >= 0 && !before.includes("=") && (/[?#]/.test(before) || /[/:]/.test(afterHost.slice(tail + 1)));
+  }
   const query = /^[^#?]*\?([^#]*)$/.exec(userInfo)?.[1];
   return query === undefined || !query.split("&").at(-1)?.includes("=");
 }

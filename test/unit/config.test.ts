@@ -969,14 +969,27 @@ describe("the event store's database", () => {
     const encode =
       "invalid setting WAITER_DATABASE_URL: must be a postgres:// URL, and a #, / or ? in its password ends the password there: percent-encode the password's reserved characters (# as %23, / as %2F, ? as %3F, @ as %40, % as %25), or leave the password out of the URL and set it in PGPASSWORD";
     // Unparsable, or parsed with the user and the password's start as host and port (12) and the rest as a fragment, path or query.
-    for (const password of ["pa#ss", "pa/ss", "pa?ss", "12#ss", "12/ss", "12?ss", "#ss"]) {
+    // After an @ of the password, the parser took its start for the user and password, the rest up
+    // to the #, / or ? for the host, which a failed connection would have shown.
+    for (const password of [
+      "pa#ss",
+      "pa/ss",
+      "pa?ss",
+      "12#ss",
+      "12/ss",
+      "12?ss",
+      "#ss",
+      "p@ss/w",
+      "p@ss?w",
+      "p@ss#w",
+    ]) {
       const message = messageOf(() =>
         load({ WAITER_DATABASE_URL: `postgres://waiter:${password}@db.internal:5432/waiter` }),
       );
       expect(message, password).toBe(encode);
     }
     // Encoded, it is taken; an @ alone the parser takes too.
-    for (const password of [encodeURIComponent("pa#s/s?"), "p@ss"]) {
+    for (const password of [encodeURIComponent("pa#s/s?"), "p@ss", "p@ss:w"]) {
       const url = `postgres://waiter:${password}@db.internal:5432/waiter`;
       expect(load({ WAITER_DATABASE_URL: url }).database.url, password).toBe(url);
     }
@@ -992,6 +1005,8 @@ describe("the event store's database", () => {
       "postgres://db.internal:5432/waiter?user=waiter@myserver",
       "postgres://db/w?sslrootcert=/etc/a@b.pem",
       "postgres://db/my@db",
+      "postgres://waiter:pw@db/my@db",
+      "postgres://waiter:pw@db/w?user=waiter@myserver",
       // No host, which the URL class refuses after a user: the driver connects to the socket in ?host=.
       "postgres://waiter@/waiter?host=/var/run/postgresql",
       "postgres:///waiter?host=/var/run/postgresql",
