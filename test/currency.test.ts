@@ -1136,6 +1136,29 @@ describe("the latest fixing follows each source's publication time", () => {
     }
   });
 
+  test("the day's fixing, once in hand, is kept until the next is due: not asked for again, nor said to have a newer one when the source fails", async () => {
+    setClock("2026-11-26T13:35:00Z"); // Thursday 14:35 in Prague: Thursday's fixing is out
+    const session = await startCurrency();
+    const convert = () => session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", source: "cnb" });
+    try {
+      expect((await convert()).structuredContent).toMatchObject({ date: "2026-11-26" });
+      const sent = cnb.count("/cnbapi/exrates/daily");
+      cnb.intercept = (request) =>
+        request.path.startsWith("/cnbapi/exrates/daily")
+          ? { status: 502, headers: { "content-type": "text/plain" }, body: "down" }
+          : undefined;
+      setClock("2026-11-26T13:50:00Z");
+      const later = await convert();
+      expect(later.isError, text(later)).toBeFalsy();
+      expect(later.structuredContent).toMatchObject({ date: "2026-11-26" });
+      expect(later.structuredContent).not.toHaveProperty("note");
+      expect(cnb.count("/cnbapi/exrates/daily")).toBe(sent);
+    } finally {
+      cnb.intercept = undefined;
+      await session.close();
+    }
+  });
+
   test("a fixing kept when the source fails is not said to be the latest, nor a due one still to come", async () => {
     const session = await startCurrency();
     const down = (request: { path: string }) =>
@@ -1145,22 +1168,22 @@ describe("the latest fixing follows each source's publication time", () => {
     const convert = (date: string) =>
       session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", date, source: "cnb" });
     try {
-      setClock("2026-11-26T13:35:00Z"); // Thursday 14:35 in Prague: Thursday's fixing is out
-      expect((await convert("2026-11-26")).structuredContent).toMatchObject({ date: "2026-11-26" });
+      setClock("2026-11-26T13:25:00Z"); // Thursday 14:25 in Prague: Wednesday's is the latest
+      expect((await convert("2026-11-26")).structuredContent).toMatchObject({ date: "2026-11-25" });
       cnb.intercept = down;
-      // Friday 10:00 in Prague: Friday's is still to come, and Thursday's, kept, is what there is.
+      // Friday 10:00 in Prague: Friday's is still to come, and Wednesday's, kept, is what there is.
       setClock("2026-11-27T09:00:00Z");
       const morning = await convert("2026-11-27");
-      expect(morning.structuredContent).toMatchObject({ date: "2026-11-26", requested_date: "2026-11-27" });
+      expect(morning.structuredContent).toMatchObject({ date: "2026-11-25", requested_date: "2026-11-27" });
       expect(text(morning)).toContain(
-        "\nThe fixing of 2026-11-27 is not published yet (the Czech National Bank publishes after 14:30 Prague time on working days); these are the rates of 2026-11-26. The Czech National Bank could not be asked for newer rates",
+        "\nThe fixing of 2026-11-27 is not published yet (the Czech National Bank publishes after 14:30 Prague time on working days); these are the rates of 2026-11-25. The Czech National Bank could not be asked for newer rates",
       );
       // Friday 17:00 in Prague: Friday's is out at the CNB, only it could not be asked.
       setClock("2026-11-27T16:00:00Z");
       const friday = await convert("2026-11-27");
-      expect(friday.structuredContent).toMatchObject({ date: "2026-11-26", requested_date: "2026-11-27" });
+      expect(friday.structuredContent).toMatchObject({ date: "2026-11-25", requested_date: "2026-11-27" });
       expect(text(friday)).toContain(
-        "\nThe fixing of 2026-11-27 is due by now (the Czech National Bank publishes after 14:30 Prague time on working days). The Czech National Bank could not be asked for newer rates, so these are the rates of 2026-11-26 kept from an earlier answer",
+        "\nThe fixing of 2026-11-27 is due by now (the Czech National Bank publishes after 14:30 Prague time on working days). The Czech National Bank could not be asked for newer rates, so these are the rates of 2026-11-25 kept from an earlier answer",
       );
       const saturday = await convert("2026-11-28"); // begun in UTC+14
       expect(text(saturday)).toContain(

@@ -21,6 +21,8 @@ describe("how long the latest fixing is cached", () => {
   test("while a publication is due: a few minutes at a time", () => {
     expect(latestTtl(CNB, "2026-11-24", at("2026-11-25T13:40:00Z"))).toBe(300);
     expect(latestTtl(CNB, "2026-11-24", at("2026-11-25T14:59:00Z"))).toBe(300);
+    // Once the day's fixing is in hand, none newer can come before the next publication: Thursday 14:30 CET.
+    expect(latestTtl(CNB, "2026-11-25", at("2026-11-25T13:40:00Z"))).toBe(24 * 3600 - 10 * 60);
   });
 
   test("across the switch to summer time", () => {

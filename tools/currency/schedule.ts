@@ -47,26 +47,24 @@ export function dueBy(publication: Publication, date: string): boolean {
   return date < local.date || (date === local.date && local.minutes >= publication.hour * 60 + publication.minute);
 }
 
-/** While a publication is due but may not have reached the API yet, "latest" is rechecked this often. */
-const WINDOW_MINUTES = 90;
-const WINDOW_TTL_SECONDS = 300;
+/** While a publication due today has not reached the API yet, "latest" is rechecked this often. */
+const LATE_TTL_SECONDS = 300;
 
 /**
  * How long, in seconds, an answer whose newest fixing is of `answered` may be cached as the
- * latest: until the next publication is due, and only a few minutes at a time while a due
- * publication may still be on its way, or while today's is late (the answer is older than the
- * fixing due today, or has none). No fixing is due on the source's closing days; a day that ended
- * without its fixing all the same was a closing day too: its answer is kept until the next
- * publication is due, not asked for again every few minutes.
+ * latest: until the next publication is due, and only a few minutes at a time while today's is
+ * on its way or late (the answer is older than the fixing due today, or has none). An answer that
+ * has today's fixing is kept until the next is due: no newer one can come before. No fixing is due
+ * on the source's closing days; a day that ended without its fixing all the same was a closing day
+ * too: its answer is kept until the next publication is due, not asked for again every few minutes.
  */
 export function latestTtl(publication: Publication, answered: string | undefined, now = clock.now()): number {
   const due = publication.hour * 60 + publication.minute;
   const local = wallClock(now, publication.zone);
   const dueDate = lastDue(publication, local, due);
   const late = answered !== undefined && answered < dueDate && dueDate === local.date;
-  if (answered === undefined || late) return WINDOW_TTL_SECONDS;
-  const nextDue = nextDueAt(publication, local, due);
-  return nextDue === undefined ? WINDOW_TTL_SECONDS : Math.max(60, Math.round((nextDue - now) / 1000));
+  if (answered === undefined || late) return LATE_TTL_SECONDS;
+  return Math.max(60, Math.round((nextDueAt(publication, local, due) - now) / 1000));
 }
 
 /** Whether the source publishes a fixing on `date` (YYYY-MM-DD, its local date): a weekday it is open. */
@@ -107,10 +105,8 @@ function lastDue(publication: Publication, local: WallClock, due: number): strin
   return lastWorkingDay(publication, dayAfter(local, local.minutes >= due ? 0 : -1));
 }
 
-/** When the next publication is due, or undefined while one is due and may be on its way. */
-function nextDueAt(publication: Publication, local: WallClock, due: number): number | undefined {
-  const today = publishes(publication, local.date);
-  if (today && local.minutes >= due && local.minutes < due + WINDOW_MINUTES) return undefined;
+/** When the next publication is due: today's, before its time, or the next working day's. */
+function nextDueAt(publication: Publication, local: WallClock, due: number): number {
   let offset = local.minutes < due ? 0 : 1;
   while (!publishes(publication, dayAfter(local, offset))) offset += 1;
   return zonedEpoch(local.year, local.month, local.day + offset, due, publication.zone);
