@@ -735,6 +735,28 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("a Unix socket's directory given without the server's port is said as no server's socket at that path, with the directory and the port to check", async () => {
+      const port = await freePort();
+      const check =
+        "check that the server runs, and that WAITER_DATABASE_URL names the directory of its socket (?host=…, else PGHOST) and the port it listens on, which the socket's name carries (.s.PGSQL.<port>): the port in WAITER_DATABASE_URL (&port=…), else PGPORT, else 5432; then start waiter again";
+      // The server's socket is in that directory, under its own port.
+      const path = `${server.socket}/.s.PGSQL.${port}`;
+      await expect(open(`postgres://waiter@/waiter?host=${server.socket}&port=${port}`)).rejects.toThrow(
+        `connect ENOENT ${path}: no database server's socket is at ${path} (${server.socket} holds .s.PGSQL.${server.port}): ${check}`,
+      );
+      const nowhere = `${server.socket}/nosuch`;
+      await expect(open(`postgres://waiter@/waiter?host=${nowhere}&port=${port}`)).rejects.toThrow(
+        `: no database server's socket is at ${nowhere}/.s.PGSQL.${port} (there is no directory ${nowhere}): ${check}`,
+      );
+      // A socket left by a server that stopped without removing it: there, but nothing listens on it.
+      const dir = mkdtempSync(join(tmpdir(), "waiter-socket-"));
+      const stale = `${dir}/.s.PGSQL.${port}`;
+      execFileSync("python3", ["-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", stale]);
+      await expect(open(`postgres://waiter@/waiter?host=${dir}&port=${port}`)).rejects.toThrow(
+        `connect ECONNREFUSED ${stale}: no database server listens on the socket at ${stale}, one left by a server that stopped: start the server, or ${check.replace("check that the server runs, and ", "check ")}`,
+      );
+    });
+
     test("an assistant's waiter whose database cannot be reached serves its other tools and says why", async () => {
       const port = await freePort();
       const { app, stderr } = await startApp({

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import pg from "pg";
 import { LeftUndone, ToolError } from "../../errors.js";
 import { untilAborted } from "../../http/deadline.js";
@@ -292,6 +293,37 @@ function loginRefused(
   }
   if (code === "3D000") return `check the database's name in ${urlFrom}`;
   return undefined;
+}
+
+/**
+ * Why a connection through a Unix socket (the URL's ?host= a directory) never opened, and what to
+ * check, for the socket's path as the failure names it: no file there (ENOENT), as when the
+ * server listens on another port than the one the URL or PGPORT gives, since the socket's name
+ * carries the port, or a file no server listens on (ECONNREFUSED), one left by a server that did
+ * not stop cleanly. Undefined for a connection over TCP, or another failure.
+ */
+function noSocket(err: unknown, urlFrom: string): string | undefined {
+  const { code, address: path } = err as { code?: string; address?: unknown };
+  if (typeof path !== "string" || !path.startsWith("/")) return undefined;
+  const check = `that ${urlFrom} names the directory of its socket (?host=…, else PGHOST) and the port it listens on, which the socket's name carries (.s.PGSQL.<port>): the port in ${urlFrom} (&port=…), else PGPORT, else 5432; then start waiter again`;
+  if (code === "ENOENT") {
+    return `no database server's socket is at ${path}${socketsBeside(path)}: check that the server runs, and ${check}`;
+  }
+  if (code === "ECONNREFUSED") {
+    return `no database server listens on the socket at ${path}, one left by a server that stopped: start the server, or check ${check}`;
+  }
+  return undefined;
+}
+
+/** What the directory of a socket that is not there holds instead, as a start's words say it: other servers' sockets, or no directory at all. */
+function socketsBeside(path: string): string {
+  const dir = dirname(path);
+  try {
+    const sockets = readdirSync(dir).filter((name) => /^\.s\.PGSQL\.\d+$/.test(name));
+    return sockets.length ? ` (${dir} holds ${sockets.sort().join(", ")})` : "";
+  } catch (err) {
+    return (err as { code?: string }).code === "ENOENT" ? ` (there is no directory ${dir})` : "";
+  }
 }
 
 /**
@@ -644,6 +676,8 @@ export class PostgresEventStore implements EventStore {
       const refused = refusedAtStart(code, urlFrom);
       if (refused) throw new Error(`${(err as Error).message} (PostgreSQL ${code}): ${refused}`);
       const said = connectionMessage(err);
+      const socket = noSocket(err, urlFrom);
+      if (socket) throw new Error(`${said}: ${socket}`);
       // A name that does not resolve, a server not listening: said as every connection of waiter's says them.
       const telling = tellingCode(err as SocketError);
       const unconnected = notConnected(telling, {
