@@ -1478,7 +1478,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         `${user} may not use schema ${schema}, the first the search path names (${schema}): grant it (GRANT USAGE ON SCHEMA ${schema} TO ${user}), with the rights on waiter's tables there`,
       );
       await grant();
-      const setUp = `permission denied for schema ${schema} (PostgreSQL 42501): setting up waiter's tables in schema ${schema} needs a user that may create there: grant ${user} CREATE on the schema (GRANT CREATE ON SCHEMA ${schema} TO ${user}), or give waiter a schema ${user} owns (CREATE SCHEMA waiter AUTHORIZATION ${user}, and ?options=-c%20search_path%3Dwaiter in WAITER_DATABASE_URL)`;
+      const setUp = `permission denied for schema ${schema} (PostgreSQL 42501): setting up waiter's tables in schema ${schema} needs a user that may create there: grant ${user} CREATE on the schema (GRANT CREATE ON SCHEMA ${schema} TO ${user}), or make ${user} its owner (ALTER SCHEMA ${schema} OWNER TO ${user})`;
       await expect(open(asUser.href)).rejects.toThrow(setUp);
       const old = new pg.Client(url);
       await old.connect();
@@ -1491,6 +1491,38 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await migrate(old);
       await grant();
       const store = await open(asUser.href);
+      expect((await store.add(event())).duplicate).toBe(false);
+    });
+
+    test("a schema that exists, which waiter's user neither owns nor may create in, is to be made the user's, not created", async () => {
+      const name = `owned${++schemas}`;
+      await admin.query(`CREATE DATABASE ${name}`);
+      await admin.query(`CREATE ROLE ${name} LOGIN`);
+      const db = new pg.Client(`${server.url.replace(/\/waiter$/, `/${name}`)}`);
+      await db.connect();
+      onTestFinished(() => db.end());
+      // What a DBA made for waiter, without AUTHORIZATION: the schema the scaling page names.
+      await db.query("CREATE SCHEMA waiter");
+      await db.query(`GRANT USAGE ON SCHEMA waiter TO ${name}`);
+      const url = new URL(server.url);
+      url.username = name;
+      url.pathname = `/${name}`;
+      const inWaiter = `${url.href}?options=${encodeURIComponent("-c search_path=waiter")}`;
+      await expect(open(inWaiter)).rejects.toThrow(
+        `permission denied for schema waiter (PostgreSQL 42501): setting up waiter's tables in schema waiter needs a user that may create there: grant ${name} CREATE on the schema (GRANT CREATE ON SCHEMA waiter TO ${name}), or make ${name} its owner (ALTER SCHEMA waiter OWNER TO ${name})`,
+      );
+      // The search path's own schema ("$user") not there, public is the one found.
+      const toPublic = `permission denied for schema public (PostgreSQL 42501): setting up waiter's tables in schema public needs a user that may create there: grant ${name} CREATE on the schema (GRANT CREATE ON SCHEMA public TO ${name})`;
+      await expect(open(url.href)).rejects.toThrow(
+        `${toPublic}, or give waiter the schema waiter, made ${name}'s (ALTER SCHEMA waiter OWNER TO ${name}, and ?options=-c%20search_path%3Dwaiter in WAITER_DATABASE_URL)`,
+      );
+      await db.query(`GRANT CREATE ON SCHEMA waiter TO ${name}`);
+      await expect(open(url.href)).rejects.toThrow(
+        `${toPublic}, or give waiter the schema waiter, where ${name} may create (?options=-c%20search_path%3Dwaiter in WAITER_DATABASE_URL)`,
+      );
+      await db.query(`REVOKE CREATE ON SCHEMA waiter FROM ${name}`);
+      await db.query(`ALTER SCHEMA waiter OWNER TO ${name}`);
+      const store = await open(inWaiter);
       expect((await store.add(event())).duplicate).toBe(false);
     });
 

@@ -459,10 +459,10 @@ async function upgradeLocked(client: ClientBase, upTo: number, urlFrom: string):
        EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = 'waiter_schema') AS set_up`,
   );
   const { schema, path, user, set_up: setUp } = rows[0] as Where;
+  // The search path's first schema, as PostgreSQL names it: "$user" is the user's own. It is
+  // skipped both when it does not exist and when the user may not use it.
+  const first = (path.split(",")[0] ?? "").trim().replace(/^"\$user"$/, sqlName(user));
   if (schema === null) {
-    // The search path's first schema, as PostgreSQL names it: "$user" is the user's own. It is
-    // skipped both when it does not exist and when the user may not use it.
-    const first = (path.split(",")[0] ?? "").trim().replace(/^"\$user"$/, sqlName(user));
     const name = first.startsWith('"') ? first.slice(1, -1).replaceAll('""', '"') : first;
     const { rows: found } = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [name]);
     throw new Error(
@@ -512,10 +512,35 @@ async function upgradeLocked(client: ClientBase, upTo: number, urlFrom: string):
     if (code !== "42501") throw err;
     const [where, who] = [sqlName(schema), sqlName(user)];
     const upgrading = version > 0;
+    // A schema the search path names for waiter is made the user's own, where setting up; an
+    // upgrade needs the tables' owner besides, which owning the schema does not make the user.
+    const namedForWaiter = where === first && where !== "public";
+    const owned = !namedForWaiter
+      ? await schemaOfItsOwn(client, who, urlFrom)
+      : upgrading
+        ? ""
+        : `, or make ${who} its owner (ALTER SCHEMA ${where} OWNER TO ${who})`;
     throw new Error(
-      `${message} (PostgreSQL 42501): ${upgrading ? "upgrading" : "setting up"} waiter's tables in schema ${where} needs a user that may create there${upgrading ? " and owns them: start this waiter once as their owner, or" : ":"} grant ${who} CREATE on the schema (GRANT CREATE ON SCHEMA ${where} TO ${who}), or give waiter a schema ${who} owns (CREATE SCHEMA waiter AUTHORIZATION ${who}, and ?options=-c%20search_path%3Dwaiter in ${urlFrom})`,
+      `${message} (PostgreSQL 42501): ${upgrading ? "upgrading" : "setting up"} waiter's tables in schema ${where} needs a user that may create there${upgrading ? " and owns them: start this waiter once as their owner, or" : ":"} grant ${who} CREATE on the schema (GRANT CREATE ON SCHEMA ${where} TO ${who})${owned}`,
     );
   }
+}
+
+/**
+ * The schema of waiter's own that a refusal to create offers `who`, where the one the search path
+ * found was not named for waiter (public, after a "$user" that does not exist): one to create, or,
+ * where a schema named waiter exists, which CREATE SCHEMA would refuse, that one, made `who`'s
+ * unless `who` may create in it already.
+ */
+async function schemaOfItsOwn(client: ClientBase, who: string, urlFrom: string): Promise<string> {
+  const inUrl = `?options=-c%20search_path%3Dwaiter in ${urlFrom}`;
+  const { rows } = await client.query<{ may_create: boolean }>(
+    "SELECT has_schema_privilege(oid, 'CREATE') AS may_create FROM pg_namespace WHERE nspname = 'waiter'",
+  );
+  const found = rows[0];
+  if (!found) return `, or give waiter a schema ${who} owns (CREATE SCHEMA waiter AUTHORIZATION ${who}, and ${inUrl})`;
+  if (found.may_create) return `, or give waiter the schema waiter, where ${who} may create (${inUrl})`;
+  return `, or give waiter the schema waiter, made ${who}'s (ALTER SCHEMA waiter OWNER TO ${who}, and ${inUrl})`;
 }
 
 /**
