@@ -9,7 +9,8 @@ import { type Fake, json, startFake } from "./http.js";
  * not found" for a chat the bot is not in, 400 "can't parse entities" for MarkdownV2 with an
  * unescaped reserved character, 400 "message text is empty" for a text of white space alone, 400
  * "text must be encoded in UTF-8" for a text with half a surrogate pair, 429 with
- * parameters.retry_after; 403 "bot was kicked from the group chat" for a group that removed it.
+ * parameters.retry_after and a Retry-After header of the same seconds; 403 "bot was kicked from
+ * the group chat" for a group that removed it.
  * getMe describes the bot (BOT), getChat a chat the bot is in, refused as sendMessage refuses,
  * and getChatMember the bot's own standing in a group or channel (a member, unless `standing` says
  * otherwise). A forum (a supergroup with `topics`) is `is_forum` to getChat; a message_thread_id
@@ -169,7 +170,10 @@ export async function startTelegram(chats: string[]): Promise<TelegramFake> {
 
 const TOO_MANY = JSON.parse(sample("telegram-error-429.json")) as { parameters: { retry_after: number } };
 
-/** A 429 as Telegram sends it (samples/), asking to wait `seconds`. */
+/**
+ * A 429 as Telegram sends it (samples/), asking to wait `seconds`: in its body's retry_after, and
+ * in a Retry-After header, which the Bot API server adds to every answer that carries retry_after.
+ */
 export function tooManyRequests(seconds: number) {
   return json(
     429,
@@ -178,5 +182,6 @@ export function tooManyRequests(seconds: number) {
       description: `Too Many Requests: retry after ${seconds}`,
       parameters: { ...TOO_MANY.parameters, retry_after: seconds },
     }),
+    { "retry-after": String(seconds) },
   );
 }
