@@ -1199,6 +1199,79 @@ describe("the latest fixing follows each source's publication time", () => {
     }
   });
 
+  test("a fixing kept of a day answers for that day when the source fails, whether it came as the latest, dated or in a year", async () => {
+    const down = (request: { path: string }) =>
+      request.path.startsWith("/v1/") || request.path.startsWith("/cnbapi/")
+        ? { status: 503, headers: { "content-type": "text/plain" }, body: "down" }
+        : undefined;
+    const convert = (session: Session, source: string, date?: string) =>
+      session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", source, ...(date ? { date } : {}) });
+    const kept = (source: string) =>
+      `${source === "ecb" ? "The European Central Bank" : "The Czech National Bank"} could not be asked for rates now, so these are the rates of 2026-11-27 kept from an earlier answer:`;
+    // Friday afternoon, both fixings out: Friday's, asked for by its date, comes as the latest.
+    setClock("2026-11-27T15:30:00Z");
+    const friday = await startCurrency();
+    try {
+      for (const source of ["ecb", "cnb"]) {
+        expect((await convert(friday, source, "2026-11-27")).structuredContent).toMatchObject({ date: "2026-11-27" });
+      }
+      setClock(MONDAY_MORNING);
+      frankfurter.intercept = down;
+      cnb.intercept = down;
+      for (const source of ["ecb", "cnb"]) {
+        const dated = await convert(friday, source, "2026-11-27");
+        expect(dated.isError, text(dated)).toBeFalsy();
+        expect(dated.structuredContent).toMatchObject({ date: "2026-11-27" });
+        expect(text(dated)).toContain(kept(source));
+        expect(text(dated)).not.toContain("a newer fixing may exist");
+        const sunday = await convert(friday, source, "2026-11-29");
+        expect(sunday.structuredContent).toMatchObject({ date: "2026-11-27", requested_date: "2026-11-29" });
+        expect(text(sunday)).toContain(kept(source));
+        expect((await convert(friday, source)).structuredContent).toMatchObject({ date: "2026-11-27" });
+        // A day whose fixing no answer had is still a failure.
+        expect((await convert(friday, source, "2026-11-26")).isError).toBe(true);
+      }
+    } finally {
+      frankfurter.intercept = undefined;
+      cnb.intercept = undefined;
+      await friday.close();
+    }
+    // On Saturday, Friday's is asked for by its date, and the CNB's week as a history.
+    setClock("2026-11-28T10:00:00Z");
+    const saturday = await startCurrency();
+    try {
+      for (const source of ["ecb", "cnb"]) {
+        expect((await convert(saturday, source, "2026-11-27")).structuredContent).toMatchObject({ date: "2026-11-27" });
+      }
+      const week = await saturday.call("currency_history", {
+        base: "EUR",
+        symbols: ["CZK"],
+        start: "2026-11-23",
+        end: "2026-11-27",
+        source: "cnb",
+      });
+      expect(week.isError, text(week)).toBeFalsy();
+      setClock(MONDAY_MORNING);
+      frankfurter.intercept = down;
+      cnb.intercept = down;
+      // The latest asked for offline is Friday's, the newest fixing, kept from the dated answer.
+      for (const source of ["ecb", "cnb"]) {
+        const latest = await convert(saturday, source);
+        expect(latest.isError, text(latest)).toBeFalsy();
+        expect(latest.structuredContent).toMatchObject({ date: "2026-11-27" });
+        expect(text(latest)).toContain(kept(source));
+      }
+      const thursday = await convert(saturday, "cnb", "2026-11-26");
+      expect(thursday.isError, text(thursday)).toBeFalsy();
+      expect(thursday.structuredContent).toMatchObject({ date: "2026-11-26" });
+      expect(text(thursday)).toContain("the rates of 2026-11-26 kept from an earlier answer");
+    } finally {
+      frankfurter.intercept = undefined;
+      cnb.intercept = undefined;
+      await saturday.close();
+    }
+  });
+
   test("a latest fixing cached before a publication is asked again once it is due", async () => {
     setClock("2026-11-27T13:29:30Z");
     const session = await startCurrency();

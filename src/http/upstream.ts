@@ -151,6 +151,14 @@ export interface Carrier {
   options: ClientOptions;
 }
 
+/**
+ * Whether an answer kept may stand in for an upstream that fails: at most `forSeconds` past its
+ * time, and not must-revalidate (or no-cache), which serves only once the upstream confirmed it,
+ * as stale-if-error does not lift that (RFC 9111 §4.2.4, §5.2.2.2).
+ */
+const standsIn = (kept: Kept, forSeconds: number) =>
+  !kept.mustRevalidate && clock.now() - kept.staleAt <= forSeconds * 1000;
+
 const seconds = <T>(ttl: RequestOptions<T>["ttl"], answer: T) => (typeof ttl === "function" ? ttl(answer) : ttl);
 
 export class Upstream {
@@ -245,10 +253,7 @@ export class Upstream {
         ? describeFailure(stopped, this.name, this.#outgoing(path, options), own.call, this.carrier.options)
         : err;
       const { staleIfError } = options;
-      // must-revalidate (or no-cache): a stale answer serves only once the upstream confirmed it,
-      // and stale-if-error does not lift that (RFC 9111 §4.2.4, §5.2.2.2).
-      const usable =
-        kept && !kept.mustRevalidate && clock.now() - kept.staleAt <= (staleIfError?.forSeconds ?? 0) * 1000;
+      const usable = kept && standsIn(kept, staleIfError?.forSeconds ?? 0);
       // Cancelled by its caller (a client, waiter stopping), a call takes no old answer for a new one.
       if (!usable || !staleIfError || call.signal.aborted || !passing(failure)) throw failure;
       staleIfError.heard(failure, kept.keptAt);
@@ -256,6 +261,16 @@ export class Upstream {
     } finally {
       own.end();
     }
+  }
+
+  /**
+   * The answer kept for a GET of `path` that may stand in for a failing request (stale-if-error, at
+   * most `forSeconds` past its time), without asking: for a toolset that knows this answer holds
+   * what another request asked for (a day's fixing, in the latest fixing's answer).
+   */
+  kept<S extends z.ZodType>(_schema: S, path: string, query: Query, forSeconds: number): z.output<S> | undefined {
+    const kept = this.carrier.cache.get(this.#cacheKey(path, query));
+    return kept && standsIn(kept, forSeconds) ? (kept.value as z.output<S>) : undefined;
   }
 
   async #load<S extends z.ZodType>(

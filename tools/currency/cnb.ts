@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { Call } from "../../src/http/types.js";
-import { orKept, type StaleIfError, type Upstream } from "../../src/http/upstream.js";
+import type { StaleIfError, Upstream } from "../../src/http/upstream.js";
 import { dateIn } from "../../src/time.js";
-import { emptyFixing, type Fixing, KEPT_FOR_SECONDS, type RateSource } from "./fixing.js";
+import { emptyFixing, type Fixing, fixingOrKept, KEPT_FOR_SECONDS, type RateSource } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
 
 /** The CNB publishes after 14:30 Prague time on Czech working days: not on the holidays of zákon 245/2000 Sb. */
@@ -71,8 +71,22 @@ export function cnbSource(cnb: Upstream): RateSource {
     },
 
     async fixing(date, call) {
-      const { value, stale } = await orKept(KEPT_FOR_SECONDS, (staleIfError) => daily(date, call, staleIfError));
-      return stale ? { ...value.fixing, stale: stale.failure } : value.fixing;
+      return fixingOrKept(
+        PUBLICATION,
+        date,
+        call,
+        async (staleIfError) => (await daily(date, call, staleIfError)).fixing,
+        (day) => {
+          const asked = (date?: string) =>
+            cnb.kept(dailyRows, "/exrates/daily", { date, lang: "EN" }, KEPT_FOR_SECONDS)?.fixing;
+          // A year's rows are whole fixings, as a day's are.
+          const year = cnb.kept(rows, "/exrates/daily-year", { year: day.slice(0, 4), lang: "EN" }, KEPT_FOR_SECONDS);
+          const inYear = year?.rates.filter((r) => r.validFor === day) ?? [];
+          return [asked(undefined), asked(day), inYear.length ? toFixing(day, inYear) : undefined].find(
+            (fixing) => fixing?.date === day,
+          );
+        },
+      );
     },
 
     async series(start, end, _codes, call) {

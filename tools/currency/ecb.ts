@@ -1,12 +1,13 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call, HttpResponse } from "../../src/http/types.js";
-import { orKept, passing, type Upstream } from "../../src/http/upstream.js";
+import { passing, type Upstream } from "../../src/http/upstream.js";
 import { clock, isoDate } from "../../src/time.js";
 import {
   type CurrencyName,
   emptyFixing,
   type Fixing,
+  fixingOrKept,
   KEPT_FOR_SECONDS,
   noRateAdvice,
   type RateSource,
@@ -131,10 +132,16 @@ export function ecbSource(frankfurter: Upstream): RateSource {
     async fixing(date, call) {
       const { final, ttl } = cachePolicy(PUBLICATION, date, (fixing: Fixing) => fixing.date);
       // A date not final yet is today's or the future's: the latest fixing is the answer.
-      const { value, stale } = await orKept(KEPT_FOR_SECONDS, (staleIfError) =>
-        frankfurter.json(table, final ? `/${date}` : "/latest", { ttl, staleIfError }, call),
+      return fixingOrKept(
+        PUBLICATION,
+        date,
+        call,
+        (staleIfError) => frankfurter.json(table, final ? `/${date}` : "/latest", { ttl, staleIfError }, call),
+        (day) =>
+          ["/latest", `/${day}`]
+            .map((path) => frankfurter.kept(table, path, {}, KEPT_FOR_SECONDS))
+            .find((fixing) => fixing?.date === day),
       );
-      return stale ? { ...value, stale: stale.failure } : value;
     },
 
     async series(start, end, codes, call) {

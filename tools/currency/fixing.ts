@@ -1,7 +1,8 @@
 import Big from "big.js";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
-import type { Publication } from "./schedule.js";
+import { orKept, passing, type StaleIfError } from "../../src/http/upstream.js";
+import { fixingDay, type Publication } from "./schedule.js";
 
 /** One currency in a fixing: `units` of it are worth `value` of the fixing's base currency. */
 export interface Quote {
@@ -52,6 +53,30 @@ export interface RateSource {
  * week of an outage, through which the fixing's own date says how old it is.
  */
 export const KEPT_FOR_SECONDS = 7 * 24 * 3600;
+
+/**
+ * The fixing `read` answers for `date` (or the latest), one kept from before when the source fails
+ * for now (saying so), or else, as a day's fixing is the same in every answer that has it, one of
+ * that day kept from another request: `keptOf` finds it (a date asked for, kept as the latest
+ * fixing's answer; the latest, kept as a date's).
+ */
+export async function fixingOrKept(
+  publication: Publication,
+  date: string | undefined,
+  call: Call,
+  read: (staleIfError: StaleIfError) => Promise<Fixing>,
+  keptOf: (day: string) => Fixing | undefined,
+): Promise<Fixing> {
+  try {
+    const { value, stale } = await orKept(KEPT_FOR_SECONDS, read);
+    return stale ? { ...value, stale: stale.failure } : value;
+  } catch (failure) {
+    if (call.signal.aborted || !passing(failure)) throw failure;
+    const kept = keptOf(fixingDay(publication, date));
+    if (!kept) throw failure;
+    return { ...kept, stale: failure.message };
+  }
+}
 
 /**
  * What a source's reader throws for an answer without a single rate: an upstream failure, so the

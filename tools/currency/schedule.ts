@@ -100,6 +100,15 @@ export function lastWorkingDay(publication: Publication, date: string): string {
   return day;
 }
 
+/**
+ * The date of the fixing that stands for `date` (Friday's for a Sunday), or without a date, of the
+ * newest one due by now: the fixing a kept answer must have to answer for it.
+ */
+export function fixingDay(publication: Publication, date: string | undefined): string {
+  if (date !== undefined) return lastWorkingDay(publication, date);
+  return lastDue(publication, wallClock(clock.now(), publication.zone), publication.hour * 60 + publication.minute);
+}
+
 /** The date of the last fixing due by `local` time: today's once its time has passed, else the working day before. */
 function lastDue(publication: Publication, local: WallClock, due: number): string {
   return lastWorkingDay(publication, dayAfter(local, local.minutes >= due ? 0 : -1));

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { clock, dateIn, HOUR_MS, isoDate } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import { capitalized, crossRate, type Fixing, minorUnits, type RateSource, significant } from "./fixing.js";
-import { dayOver, dueBy, lastWorkingDay, publishes } from "./schedule.js";
+import { dayOver, dueBy, fixingDay, lastWorkingDay, publishes } from "./schedule.js";
 
 export const SOURCES = ["ecb", "cnb"] as const;
 export type SourceId = (typeof SOURCES)[number];
@@ -98,7 +98,11 @@ const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Frida
 export function dateNote(requested: string | undefined, fixing: Fixing, source: RateSource): string | undefined {
   const day = dayNote(requested, fixing, source);
   if (!fixing.stale) return day;
-  const kept = `${capitalized(source.name)} could not be asked for newer rates, so these are the rates of ${fixing.date} kept from an earlier answer, and a newer fixing may exist: ${fixing.stale}`;
+  // The fixing of the day asked for (or of the newest due) is the one there is: no newer one stands for it.
+  const kept =
+    fixing.date === fixingDay(source.publication, requested)
+      ? `${capitalized(source.name)} could not be asked for rates now, so these are the rates of ${fixing.date} kept from an earlier answer: ${fixing.stale}`
+      : `${capitalized(source.name)} could not be asked for newer rates, so these are the rates of ${fixing.date} kept from an earlier answer, and a newer fixing may exist: ${fixing.stale}`;
   return day ? `${day} ${kept}` : kept;
 }
 
