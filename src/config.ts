@@ -509,8 +509,10 @@ function mustBeAbsolute(path: string): string {
   const given = `must be an absolute path, and ${hidden ? "what it holds" : quote(path)} is not`;
   const noShell = "a shell does, and an MCP client starts waiter without one";
   if (path.startsWith("~")) {
-    const home = !hidden && /^~([/\\]|$)/.test(path) ? `, such as ${join(homedir(), path.slice(1))}` : "";
-    return `${given}: waiter does not expand ~ (${noShell}); write it out${home}`;
+    const home = homeIfAny();
+    const example =
+      home !== undefined && !hidden && /^~([/\\]|$)/.test(path) ? `, such as ${join(home, path.slice(1))}` : "";
+    return `${given}: waiter does not expand ~ (${noShell}); write it out${example}`;
   }
   if (/\$\{?\w+\}?|%\w+%/.test(path)) {
     return `${given}: waiter does not expand variables such as $HOME (${noShell}); write the path out`;
@@ -518,11 +520,34 @@ function mustBeAbsolute(path: string): string {
   return `${given}: MCP clients start servers from any directory (this one from ${process.cwd()})`;
 }
 
-/** The platform's per-user state directory, never the current one: clients start servers from anywhere. */
-export function defaultDataDir(env: NodeJS.ProcessEnv, platform = process.platform, home = homedir()): string {
-  if (platform === "win32") return join(env.LOCALAPPDATA || join(home, "AppData", "Local"), "waiter");
-  if (platform === "darwin") return join(home, "Library", "Application Support", "waiter");
-  return join(env.XDG_STATE_HOME || join(home, ".local", "state"), "waiter");
+/** The user's home directory, or undefined where the system names none. */
+function homeIfAny(): string | undefined {
+  try {
+    return homedir();
+  } catch {
+    // Where HOME is unset and the system knows no home for the user (a container run as a uid of no account).
+    return undefined;
+  }
+}
+
+/**
+ * The platform's per-user state directory, never the current one: clients start servers from
+ * anywhere. `home` is asked only when the default needs it.
+ */
+export function defaultDataDir(env: NodeJS.ProcessEnv, platform = process.platform, home = homeIfAny): string {
+  const under = (...parts: string[]) => {
+    const dir = home();
+    if (dir === undefined) {
+      const unset = platform === "win32" ? "USERPROFILE" : "HOME";
+      throw new ConfigError(
+        `WAITER_DATA_DIR is not set, and its default is under the home directory, which this user has none of (${unset} is unset, and the system names none): set WAITER_DATA_DIR (dataDir) to an absolute path, where waiter may keep its event store`,
+      );
+    }
+    return join(dir, ...parts);
+  };
+  if (platform === "win32") return join(env.LOCALAPPDATA || under("AppData", "Local"), "waiter");
+  if (platform === "darwin") return under("Library", "Application Support", "waiter");
+  return join(env.XDG_STATE_HOME || under(".local", "state"), "waiter");
 }
 
 /** What a message shows instead of a value it must not repeat. */

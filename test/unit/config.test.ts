@@ -1258,12 +1258,25 @@ describe("the data directory", () => {
   });
 
   test("defaults to the platform's per-user state directory, never the current one", () => {
-    expect(defaultDataDir({}, "linux", "/home/u")).toBe("/home/u/.local/state/waiter");
-    expect(defaultDataDir({ XDG_STATE_HOME: "/x" }, "linux", "/home/u")).toBe("/x/waiter");
-    expect(defaultDataDir({}, "darwin", "/Users/u")).toBe("/Users/u/Library/Application Support/waiter");
-    expect(defaultDataDir({ LOCALAPPDATA: "C:\\Users\\u\\AppData\\Local" }, "win32", "C:\\Users\\u")).toMatch(
+    expect(defaultDataDir({}, "linux", () => "/home/u")).toBe("/home/u/.local/state/waiter");
+    expect(defaultDataDir({ XDG_STATE_HOME: "/x" }, "linux", () => "/home/u")).toBe("/x/waiter");
+    expect(defaultDataDir({}, "darwin", () => "/Users/u")).toBe("/Users/u/Library/Application Support/waiter");
+    expect(defaultDataDir({ LOCALAPPDATA: "C:\\Users\\u\\AppData\\Local" }, "win32", () => "C:\\Users\\u")).toMatch(
       /AppData.Local.waiter$/,
     );
+  });
+
+  test("without a home directory (HOME unset, a uid the system does not know), the start says to set WAITER_DATA_DIR", () => {
+    // node's homedir() throws then, as in a container run with --user 1234 and no HOME.
+    const noHome = () => undefined;
+    expect(() => defaultDataDir({}, "linux", noHome)).toThrow(
+      new ConfigError(
+        "WAITER_DATA_DIR is not set, and its default is under the home directory, which this user has none of (HOME is unset, and the system names none): set WAITER_DATA_DIR (dataDir) to an absolute path, where waiter may keep its event store",
+      ),
+    );
+    expect(() => defaultDataDir({}, "win32", noHome)).toThrow(/USERPROFILE is unset/);
+    // A default that needs no home is taken as it is.
+    expect(defaultDataDir({ XDG_STATE_HOME: "/x" }, "linux", noHome)).toBe("/x/waiter");
   });
 });
 
