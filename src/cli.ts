@@ -251,7 +251,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
   if (process.stdin.isTTY) {
     process.stderr.write(
       `waiter ${VERSION}: an MCP server speaking JSON-RPC on stdin/stdout; it is meant to be started by an MCP client.\n` +
-        "Add it to Claude Desktop, Claude Code, Cursor or VS Code with the entry in mcp.json, or try it with `npm run inspect`.\n",
+        "Add it to Claude Desktop, Claude Code, Cursor or VS Code with the entry docs/clients.md gives for each (mcp.json holds one to copy), or try it with `npm run inspect`.\n",
     );
   }
   const app = await startApp(config, log, { listener }).catch((err) => {

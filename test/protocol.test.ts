@@ -20,6 +20,7 @@ import { clock } from "../src/time.js";
 import { toolsetOf } from "../src/toolset.js";
 import { toolsets } from "../src/toolsets.js";
 import { serveStdio } from "../src/transports/stdio.js";
+import { VERSION } from "../src/version.js";
 import { startCnb } from "./fakes/cnb.js";
 import { startFrankfurter } from "./fakes/frankfurter.js";
 import type { Fake } from "./fakes/http.js";
@@ -125,6 +126,23 @@ test("stdout carries JSON-RPC only, even with debug logging and failing tools; s
     /warning .*WAITER_TOOL_TIMEOT is no setting of waiter's and is ignored; did you mean WAITER_TOOL_TIMEOUT\?/,
   );
   expect(code).toBe(0);
+});
+
+test("run by hand in a terminal, waiter says what it is and points to each client's own entry, then waits on stdin", async () => {
+  // A terminal's stdin, as `npm start` typed by hand has it.
+  const terminal = `data:text/javascript,${encodeURIComponent("process.stdin.isTTY = true;")}`;
+  const server = cli([], { ...upstreams, WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-tty-")) }, [
+    "--import",
+    terminal,
+  ]);
+  await expect.poll(() => server.stderr(), { timeout: 10_000 }).toMatch(/Serving now; press Ctrl\+C to stop\./);
+  server.child.stdin.end();
+  expect(await server.exited).toBe(0);
+  expect(server.stdout()).toBe("");
+  // VS Code's file takes "servers" and Claude Code a command line: mcp.json's "mcpServers" entry is not theirs.
+  expect(server.stderr()).toContain(
+    `waiter ${VERSION}: an MCP server speaking JSON-RPC on stdin/stdout; it is meant to be started by an MCP client.\nAdd it to Claude Desktop, Claude Code, Cursor or VS Code with the entry docs/clients.md gives for each (mcp.json holds one to copy), or try it with \`npm run inspect\`.\n`,
+  );
 });
 
 test.skipIf(process.platform === "win32")(
