@@ -702,6 +702,48 @@ test("a stranger's flood of refusals keeps at most two counts in flight, and eve
   });
 });
 
+test("a delivery whose store answers only after the stop cut its connection is logged with its connection closed, not as answered 503", async () => {
+  const lines: string[] = [];
+  const webhooks = webhooksOf(
+    loadConfig(
+      {
+        env: {
+          ERP_SECRET,
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify(SOURCES),
+        },
+      },
+      toolsets(),
+    ),
+  );
+  const store = new SqliteEventStore(":memory:", webhooks.retention);
+  cleanups.push(() => store.close());
+  // A database that does not answer: the add fails only as the store closes, after the drain time.
+  let fail: ((err: unknown) => void) | undefined;
+  store.add = () =>
+    new Promise((_resolve, reject) => {
+      fail = reject;
+    });
+  const log = new Log("info", (line) => lines.push(line));
+  const listener = await startListener({ webhooks, mode: "listen", store, log, drainMs: 100 });
+  const delivery = signed();
+  const answered = request(`${listener.url}/webhooks/erp`, { method: "POST", ...delivery }).then(
+    (response) => response.statusCode,
+    (err: Error) => err.message,
+  );
+  await expect.poll(() => fail).toBeDefined();
+  await listener.close();
+  expect(await answered).toBe("other side closed");
+  fail?.(new ToolError("the event store's database did not answer before waiter stopped"));
+  await expect
+    .poll(() => lines.filter((line) => line.includes("not stored")))
+    .toEqual([
+      expect.stringMatching(
+        /warning .*webhook erp delivery "d-\d+" not stored, its connection closed before an answer \(a sender that retries sends it again\): the event store's database did not answer before waiter stopped\n$/,
+      ),
+    ]);
+});
+
 test("a store that refuses every delivery gets each a 503, and the log a line a minute, not one each", async () => {
   const lines: string[] = [];
   const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));

@@ -347,8 +347,10 @@ export function mountDeliveries(
   ) => {
     // Not known to repeat a stored one: taken for a delivery its sender signed now.
     secrets.verified(source, receivedAt);
-    // The event was not committed: a 503 tells the sender to try again later.
-    const lost = `webhook ${source.name} delivery ${delivery} not stored, answered 503 (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"})`;
+    // The event was not committed: a 503 tells the sender to try again later, unless the connection
+    // closed while the store had not answered (a stop's drain time cut it, or the sender gave up).
+    const answered = res.req.socket.destroyed ? "its connection closed before an answer" : "answered 503";
+    const lost = `webhook ${source.name} delivery ${delivery} not stored, ${answered} (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"})`;
     count(source.name, isFaultInWaiter(err) ? "rejected:failed in waiter" : "rejected:not stored");
     if (err instanceof ToolError) {
       storeFailed(err instanceof StoreNotWritable);
