@@ -52,16 +52,33 @@ export async function notStored(store: EventStore, ids: string[]): Promise<strin
   return said.join(" ");
 }
 
+/**
+ * The stored events `id` names though it is none of their ids: as a sender's delivery id (Stripe's
+ * evt_…), else as a Comgate or GoPay payment's id; undefined if neither.
+ */
+export async function storedUnder(
+  store: EventStore,
+  id: string,
+): Promise<
+  | { as: "delivery"; events: { id: string; source: string }[] }
+  | { as: "payment"; events: { id: string; source: string; dedupeId: string }[] }
+  | undefined
+> {
+  const delivered = await store.deliveredAs(id);
+  if (delivered.length > 0) return { as: "delivery", events: delivered };
+  const payments = await store.paymentEvents(id);
+  return payments.length > 0 ? { as: "payment", events: payments } : undefined;
+}
+
 /** Which stored events `id` names, as a sender's delivery id or a payment's id; undefined if none. */
 export async function storedAs(store: EventStore, id: string): Promise<string | undefined> {
-  const events = await store.deliveredAs(id);
-  if (events.length > 0) {
-    const named = events.map((event) => `event ${event.id} (source ${quote(event.source)})`).join(" and ");
+  const under = await storedUnder(store, id);
+  if (under?.as === "delivery") {
+    const named = under.events.map((event) => `event ${event.id} (source ${quote(event.source)})`).join(" and ");
     return `${quote(id)} is the sender's delivery id of ${named}: pass waiter's event id instead.`;
   }
-  const payments = await store.paymentEvents(id);
-  if (payments.length === 0) return undefined;
-  const named = payments
+  if (!under) return undefined;
+  const named = under.events
     .map((event) => `event ${event.id} (source ${quote(event.source)}, delivery ${quote(event.dedupeId)})`)
     .join(" and ");
   return `${quote(id)} is the payment of ${named}: pass waiter's event id instead.`;

@@ -10,7 +10,7 @@ import { ProtocolError } from "../errors.js";
 import { wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { quote } from "../shown.js";
-import { storedId } from "./ids.js";
+import { storedId, storedUnder } from "./ids.js";
 import { eventRecord, minorUnitsNote, NOTICE, summary } from "./present.js";
 import type { EventStore } from "./store.js";
 
@@ -47,14 +47,13 @@ const noResource = (uri: string) =>
  * payment. Its data names the URI as its client wrote it, where that is known.
  */
 async function noEvent(store: EventStore, id: string, uri?: string): Promise<ProtocolError> {
-  const delivered = await store.deliveredAs(id);
-  const payments = delivered.length ? [] : await store.paymentEvents(id);
-  const uris = (events: { id: string }[]) => events.map((event) => eventUri(event.id)).join(" and ");
-  const why = delivered.length
-    ? `it is the sender's delivery id of ${uris(delivered)}`
-    : payments.length
-      ? `it is the payment of ${uris(payments)}`
-      : "it never arrived here, or retention dropped it";
+  const under = await storedUnder(store, id);
+  const uris = under?.events.map((event) => eventUri(event.id)).join(" and ");
+  const why = !under
+    ? "it never arrived here, or retention dropped it"
+    : under.as === "delivery"
+      ? `it is the sender's delivery id of ${uris}`
+      : `it is the payment of ${uris}`;
   return new ProtocolError(
     RESOURCE_NOT_FOUND,
     `No stored event ${quote(id)}: ${why}; ${RECENT_URI} lists the stored ones.`,
