@@ -12,6 +12,7 @@ import {
   CONFIG_FILE_ENV,
   echoable,
   flag,
+  gotten,
   integer,
   jsonProblem,
   list,
@@ -22,7 +23,6 @@ import {
   type SettingValues,
   settingsErrors,
   setValue,
-  shows,
 } from "./settings.js";
 import { credentialShaped, meantKey, meantKeys, plainKey, quote } from "./shown.js";
 import type { Toolset } from "./toolset.js";
@@ -253,9 +253,9 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     const message = scrub((issue?.code === "invalid_key" ? issue.issues[0]?.message : issue?.message) ?? "", hide);
     // What stands where a secret's variable is named (secretEnv, passwordEnv) may be the secret itself.
     const namesSecret = /Env$/.test(String(keys.at(-1)));
-    const echo = !setting?.secret && !namesSecret && echoable(value) && !shows(message, value);
+    const got = setting?.secret || namesSecret ? "" : gotten(message, value);
     const where = `${origin(settingPath)}${inside ? ` at ${scrub(inside, hide)}` : ""}`;
-    throw new ConfigError(`invalid setting ${where}: ${message}${echo ? ` (got ${JSON.stringify(value)})` : ""}`);
+    throw new ConfigError(`invalid setting ${where}: ${message}${got}`);
   }
   const data = parsed.data as Record<string, unknown>;
   const core = Object.fromEntries(Object.keys(coreSettings).map((k) => [k, data[k]])) as CoreConfig;

@@ -385,8 +385,16 @@ export function echoable(value: unknown): boolean {
   return typeof value === "string" && /^[\w.,:+-]{0,40}$/.test(value) && !credentialShaped(value);
 }
 
+/**
+ * What a refusal of `value` adds to its `message`: the value given, " (got 5)", where it may be
+ * quoted back (echoable) and the message does not say it already; else nothing.
+ */
+export function gotten(message: string, value: unknown): string {
+  return echoable(value) && !shows(message, value) ? ` (got ${JSON.stringify(value)})` : "";
+}
+
 /** Whether `message` says `value` already: a number as a word of its own, not as a name's digits (hmac-sha256). */
-export function shows(message: string, value: unknown): boolean {
+function shows(message: string, value: unknown): boolean {
   const shown = JSON.stringify(value);
   if (typeof value === "string") return message.includes(shown);
   const pattern = shown.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");

@@ -2,7 +2,7 @@ import { compile } from "@jmespath-community/jmespath";
 import Mustache from "mustache";
 import type { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { echoable, settingsErrors, shows } from "../settings.js";
+import { gotten, settingsErrors } from "../settings.js";
 import { enumerated, meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
 import { type Automation, type Condition, isPathArgument, isTemplate, type Step, toolOf } from "./rules.js";
@@ -121,8 +121,9 @@ export function checkAutomations({
           const inside = issue?.path ?? [];
           const given = inside.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], value);
           const message = issue?.message ?? "";
-          const echo = echoable(given) && !shows(message, given) ? ` (got ${JSON.stringify(given)})` : "";
-          throw new ConfigError(`${where}, ${at}: ${name}'s argument ${[arg, ...inside].join(".")}: ${message}${echo}`);
+          throw new ConfigError(
+            `${where}, ${at}: ${name}'s argument ${[arg, ...inside].join(".")}: ${message}${gotten(message, given)}`,
+          );
         }
         // A template always gives text: an argument that takes no text needs a path.
         const wrongType = template && schema.safeParse("text").error?.issues[0]?.code === "invalid_type";
