@@ -183,9 +183,7 @@ export function toollessTokens(tokens: readonly Token[], tools: readonly Tool[])
   if (tools.length === 0) return [];
   return tokens.flatMap((token) => {
     if (tools.some(allowedTools(heldAs(token)))) return [];
-    const within = token.toolsets
-      ? tools.filter((tool) => token.toolsets?.some((name) => tool.name.startsWith(`${name}_`)))
-      : tools;
+    const within = tools.filter(allowedTools(heldAs({ ...token, scope: "write" })));
     const toolsets = token.toolsets?.join(", ");
     const why =
       within.length === 0
