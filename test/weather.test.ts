@@ -527,6 +527,8 @@ describe(`at ${AFTERNOON}`, () => {
         ["Jan de Vries, Damrak 1, 1012 AB, Amsterdam, NL", "Amsterdam, NL"],
         ["Damrak 1, 1012 AB Amsterdam, NL", "Amsterdam, NL"],
         ["Joe Borg, Triq il-Merkanti 12, VLT 1117, Valletta, MT", "Valletta, MT"],
+        // A town of two or three letters, in capitals beside its postal code as some shops write it, is the town.
+        ["Hauptstraße 1, 89073 ULM, DE", "ULM, DE"],
       ]) {
         const result = await server.call("weather_forecast", { place: address });
         expect(result.isError, address).toBe(true);
