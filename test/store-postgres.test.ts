@@ -1911,7 +1911,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       for (const level of ["repeatable read", "serializable"]) {
         const url = await roleWith(`default_transaction_isolation = '${level}'`);
         // Its connections and lock waits outlast the poll below, on a machine the suite's other files load.
-        const store = await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 15_000, lockWaitMs: 40_000 });
+        const store = await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 15_000, lockWaitMs: 60_000 });
         stores.push(store);
         const { id } = await store.add(event({ dedupeId: "first" }));
         const other = new pg.Client(url);
@@ -1926,7 +1926,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           const expiring = store.expire();
           // Each opens its own connection first, which a busy machine (the suite's other files) may take
           // several seconds for.
-          await expect.poll(() => waitingOnLocks(other), { timeout: 15_000 }).toBe(3);
+          await expect.poll(() => waitingOnLocks(other), { timeout: 40_000 }).toBe(3);
           await other.query("COMMIT");
           const [added, acked] = await Promise.all([adding, acking, expiring]);
           expect(added.duplicate).toBe(false);
@@ -1936,7 +1936,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           await other.end();
         }
       }
-    }, 45_000);
+    }, 100_000);
 
     test("a server that takes no writes, by default_transaction_read_only or as a standby, is said as such as waiter starts to set up its tables", async () => {
       const url = await roleWith("default_transaction_read_only = on");
