@@ -1333,6 +1333,24 @@ describe("status and notes", () => {
     expect(text(result)).toMatch(/processing → pending\.$/);
   });
 
+  test("a paid order of nothing to pay, refunded or cancelled, is not said to have a payment to return", async () => {
+    // A 100% coupon: WooCommerce records no refund of a total of 0 (wc_order_fully_refunded()).
+    const free = () => {
+      const order = woo.shop.order(O.processing);
+      for (const item of order.line_items) item.total = 0;
+      order.shipping_lines = [];
+    };
+    free();
+    const refunded = await server.call("eshop_order_update_status", { id: O.processing, status: "refunded" });
+    expect(data(refunded)).toMatchObject({ changed: true, order: { status: "refunded", total: "0.00" } });
+    expect(text(refunded)).toMatch(/processing → refunded\.\nIts total is 0\.00 EUR: there is no money to return\.$/);
+    expect(woo.shop.order(O.processing).refunds).toEqual([]);
+    woo.shop.reset();
+    free();
+    const cancelled = await server.call("eshop_order_update_status", { id: O.processing, status: "cancelled" });
+    expect(text(cancelled)).toMatch(/processing → cancelled\.$/);
+  });
+
   test("an unpaid order with nothing to ship set to processing is said to count paid, though the shop gives it no paid date", async () => {
     // WooCommerce dates it paid only when it is completed, but counts it paid (and grants its downloads) in processing.
     for (const item of woo.shop.order(O.pending1999).line_items) item.product_id = P.ebook;

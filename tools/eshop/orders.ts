@@ -502,13 +502,17 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const left = r.refunded_before
         ? ` ${r.refunded_before} ${r.order.currency} of its ${r.order.total} ${r.order.currency} was refunded before: only the ${difference(r.order.total, r.refunded_before)} ${r.order.currency} left is to return.`
         : "";
+      // WooCommerce records no refund of a total of 0 (a 100% coupon), and such an order took no money.
+      const nothingPaid = !/[1-9]/.test(r.order.total);
       const money = !r.changed
         ? ""
         : r.order.status === "refunded"
-          ? wasPaid
-            ? `\nNo money was sent back: the shop only recorded the refund. ${heldPaid ? `${paidSaid(utcMinute(r.order.paid as string))}. ${refundIt}` : "Return the payment through the payment gateway that took it."}${left}`
-            : "\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return."
-          : r.order.status === "cancelled" && wasPaid
+          ? nothingPaid
+            ? `\nIts total is ${r.order.total} ${r.order.currency}: there is no money to return.`
+            : wasPaid
+              ? `\nNo money was sent back: the shop only recorded the refund. ${heldPaid ? `${paidSaid(utcMinute(r.order.paid as string))}. ${refundIt}` : "Return the payment through the payment gateway that took it."}${left}`
+              : "\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return."
+          : r.order.status === "cancelled" && wasPaid && !nothingPaid
             ? `\n${paidSaid(r.order.paid ? utcMinute(r.order.paid) : "")}: cancelling sent no money back. ${refundIt}${left}`
             : // Set back to await payment (a bounced transfer, a chargeback): the shop keeps the paid
               // date and would take a new payment, while the old one is still taken unless reversed.
