@@ -558,6 +558,29 @@ describe("orders", () => {
     );
   });
 
+  test("an order shipped in two packages says each one's shipping in the text, as structuredContent does", async () => {
+    woo.shop.order(O.taxed).shipping_lines.push({
+      id: 990,
+      method_title: "Express",
+      method_id: "flat_rate",
+      instance_id: "3",
+      total: 1250,
+    });
+    const result = await server.call("eshop_order_get", { id: O.taxed });
+    expect(data(result)).toMatchObject({
+      shipping_total: "17.40",
+      shipping_lines: [
+        { method: "Flat rate", total: "4.90" },
+        { method: "Express", total: "12.50" },
+      ],
+    });
+    expect(text(result)).toContain("\nShipping 17.40 (Flat rate 4.90, Express 12.50), discount 0.00, ");
+    // One method's amount is the shipping's.
+    expect(text(await server.call("eshop_order_get", { id: O.pending1999 }))).toContain(
+      "\nShipping 0.00 (Local pickup), ",
+    );
+  });
+
   test("the text's addresses have their state, and the shipping one its company and phone, as structuredContent", async () => {
     const order = woo.shop.order(O.pending1999);
     const street = { address_1: "969 Market", city: "San Francisco", state: "CA", postcode: "94103", country: "US" };

@@ -252,9 +252,13 @@ export function orderTools(shop: ShopProvider): Tool[] {
         );
       }
       const each = (parts: string[]) => (parts.length ? ` (${parts.join(", ")})` : "");
+      // Each method's amount where there are several (packages); one method's is the shipping's.
+      const shipping = o.shipping_lines.map((l) =>
+        o.shipping_lines.length > 1 ? `${oneLine(l.method)} ${l.total}` : oneLine(l.method),
+      );
       const fees = o.fees.map((f) => `, fee ${oneLine(f.name)} ${f.total}`).join("");
       lines.push(
-        `Shipping ${o.shipping_total}${each(o.shipping_lines.map((l) => oneLine(l.method)))}, ` +
+        `Shipping ${o.shipping_total}${each(shipping)}, ` +
           `discount ${o.discount_total}${each(o.coupons.map((c) => `coupon ${oneLine(c.code)} ${c.discount}`))}${fees}, ` +
           `tax ${o.total_tax}${each(o.taxes.map((t) => `${oneLine(t.label)} ${t.total}`))}, total ${o.total} ${o.currency}`,
       );
