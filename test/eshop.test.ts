@@ -1703,6 +1703,13 @@ describe("products and stock", () => {
       /^Hand Grinder .* takes no backorders, .* not a change to it\. Its stock is not counted now\.$/,
     );
     expect(woo.shop.product(P.grinder).manage_stock).toBe(false);
+    // On backorder without counting: WooCommerce keeps backorders off for it, so counted it would sell out at 0.
+    const frother = await server.call("eshop_stock_set", { id: P.frother, quantity: -2 });
+    expect(frother.isError).toBe(true);
+    expect(text(frother)).toMatch(
+      /^Milk Frother \(id 111\) takes no backorders, .* not a change to it\. It is on backorder by its stock status alone, its stock not counted: counted, it takes none \(WooCommerce keeps backorders off while it counts no stock\) and is out of stock at 0, unless backorders are allowed on its Inventory tab in the shop's admin first\.$/,
+    );
+    expect(woo.shop.product(P.frother).manage_stock).toBe(false);
     // A product that takes backorders may owe them.
     const owed = await server.call("eshop_stock_set", { id: P.travelMug, quantity: -2 });
     expect(data(owed)).toMatchObject({

@@ -182,7 +182,9 @@ export function productTools(shop: ShopProvider): Tool[] {
       const counted = before.manage_stock ? (before.stock_quantity ?? 0) : undefined;
       const now =
         counted === undefined
-          ? "Its stock is not counted now."
+          ? before.stock_status === "onbackorder"
+            ? "It is on backorder by its stock status alone, its stock not counted: counted, it takes none (WooCommerce keeps backorders off while it counts no stock) and is out of stock at 0, unless backorders are allowed on its Inventory tab in the shop's admin first."
+            : "Its stock is not counted now."
           : `It has ${counted} in stock now${counted + quantity >= 0 ? `; to take ${-quantity} off, send ${counted + quantity}` : ""}.`;
       throw new ToolError(
         `${named(before)} (id ${before.id}) takes no backorders, so its stock does not go below 0: quantity is the count to set, not a change to it. ${now}`,
