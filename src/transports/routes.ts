@@ -52,9 +52,10 @@ function refuseBeyondBounds(_req: Request, _res: Response, body: Buffer, charset
 }
 
 /**
- * CORS for MCP clients in a browser page (the MCP Inspector): they may send MCP's headers, and read
- * a 401's challenge and the session's id. The listener has refused any Origin but waiter's own and
- * those in webhooks.allowedOrigins already, so whatever Origin gets here is allowed.
+ * CORS for MCP clients in a browser page (a web app of the company's; not the MCP Inspector 2, which
+ * calls from its own server): they may send MCP's headers, and read a 401's challenge and the
+ * session's id. The listener has refused any Origin but waiter's own and those in
+ * webhooks.allowedOrigins already, so whatever Origin gets here is allowed.
  */
 const pageAccess = cors({
   origin: true,
