@@ -507,7 +507,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         ? ` ${r.refunded_before} ${r.order.currency} of its ${r.order.total} ${r.order.currency} was refunded before: only the ${difference(r.order.total, r.refunded_before)} ${r.order.currency} left is to return.`
         : "";
       // WooCommerce records no refund of a total of 0 (a 100% coupon), and such an order took no money.
-      const nothingPaid = !/[1-9]/.test(r.order.total);
+      const nothingPaid = new Big(r.order.total).eq(0);
       const money = !r.changed
         ? ""
         : r.order.status === "refunded"
