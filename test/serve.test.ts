@@ -586,6 +586,36 @@ test("an MCP request with Expect: 100-continue is invited to send a body the web
   }
 });
 
+test("a request to /mcp past 4 MB is answered 413 as soon as that is known, not once the rest of its body has come", async () => {
+  const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+  const { hostname, port } = new URL(served.url);
+  const head = `POST /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n`;
+  // The first MiB of a body whose rest never comes: the answer must not wait for it.
+  const answerTo = async (framing: string, start: string) => {
+    const socket = openSocket(Number(port), hostname);
+    let received = "";
+    socket.setEncoding("utf8").on("data", (chunk: string) => {
+      received += chunk;
+    });
+    socket.write(`${head}${framing}\r\n\r\n${start}`);
+    try {
+      await expect.poll(() => received, { timeout: 2_000 }).toMatch(/^HTTP\/1\.1 413 /);
+      expect(received).toContain("A request may be at most 4mb");
+    } finally {
+      socket.destroy();
+    }
+  };
+  const mib = "x".repeat(1024 * 1024);
+  try {
+    // Declared: refused before any of its 100 MiB.
+    await answerTo(`Content-Length: ${100 * 1024 * 1024}`, "");
+    // Undeclared: refused once 4 MiB have passed.
+    await answerTo("Transfer-Encoding: chunked", `${mib.length.toString(16)}\r\n${mib}\r\n`.repeat(5));
+  } finally {
+    await served.close();
+  }
+});
+
 test("a path waiter serve does not serve is told where MCP and webhooks are, and logged a line a minute; the metadata clients look for is not", async () => {
   const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
   const served404 = async (path: string) => {

@@ -23,6 +23,7 @@ import { OAUTH_SCOPES, rateLimit, tokenVerifier } from "./tokens.js";
 
 /** The largest JSON-RPC request body taken: arguments are small, and a model's context smaller. */
 const MAX_REQUEST = "4mb";
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 /**
  * The deepest a request may nest arrays and objects, and how many values (keys too) it may hold.
  * An MCP message nests a dozen levels at most (a batch, a call, its arguments, a list in them) and
@@ -49,6 +50,31 @@ function refuseBeyondBounds(_req: Request, _res: Response, body: Buffer, charset
   const utf8 = charset === "utf-8" ? body : Buffer.from(new TextDecoder(charset).decode(body));
   const past = pastBound(utf8, { depth: MAX_DEPTH, values: MAX_VALUES });
   if (past) throw Object.assign(new Error(`past the ${past} bound`), { status: 400, type: `entity.${past}` });
+}
+
+/**
+ * A body past MAX_REQUEST gets its 413 as soon as that is known, by its Content-Length or by its
+ * bytes: the body parser answers only once it has read a body it refuses to its end, so a client
+ * uploading 100 MB heard nothing until all had come, and one slower than the request timeout got
+ * a 408. The rest is still read and dropped (until the request timeout): a connection closed
+ * mid-upload would leave a client that reads no answer before it has sent all with no status.
+ */
+function refuseOversized(req: Request, res: Response, next: NextFunction): void {
+  const tooLarge = () => rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
+  if (Number(req.headers["content-length"]) > MAX_REQUEST_BYTES) {
+    tooLarge();
+    return;
+  }
+  let received = 0;
+  const count = (chunk: Buffer) => {
+    received += chunk.length;
+    if (received <= MAX_REQUEST_BYTES) return;
+    req.off("data", count);
+    tooLarge();
+  };
+  req.on("data", count);
+  req.once("end", () => req.off("data", count));
+  next();
 }
 
 /**
@@ -234,6 +260,8 @@ const notAllowed: RequestHandler = (_req, res) => {
  */
 function jsonRpcErrors(log: Log): ErrorRequestHandler {
   return (err: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+    // Answered already: a body past its bound, refused before the parser had read it to its end.
+    if (res.headersSent) return;
     if (err.type === "entity.too.large") rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
     else if (err.type === "entity.depth") {
       rpcError(res, 400, -32600, `A request may nest arrays and objects at most ${MAX_DEPTH} levels deep`);
@@ -299,6 +327,7 @@ export function mountRoutes(
   web.post(
     "/mcp",
     ...auth,
+    refuseOversized,
     express.json({ limit: MAX_REQUEST, verify: refuseBeyondBounds }),
     ...(auth.length ? [batchRate(rate)] : []),
     handle,
