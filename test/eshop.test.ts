@@ -1280,6 +1280,20 @@ describe("status and notes", () => {
     expect(text(whole)).not.toMatch(/before:/);
   });
 
+  test("an order refunded whole before, set back and then refunded, cancelled or pending, is told there is nothing left to return", async () => {
+    for (const status of ["refunded", "cancelled", "pending"]) {
+      woo.shop.reset();
+      await server.call("eshop_order_update_status", { id: O.refunded, status: "processing" });
+      const again = await server.call("eshop_order_update_status", { id: O.refunded, status });
+      expect(data(again)).toMatchObject({ changed: true, refunded_before: "23.40" });
+      expect(text(again)).toMatch(
+        new RegExp(
+          `processing → ${status}\\.\nIts 23\\.40 EUR was refunded before: there is nothing left to return\\.$`,
+        ),
+      );
+    }
+  });
+
   test("a cancel that keeps a payment, and a paid status given without one, say what happened to the money", async () => {
     const cancelled = text(await server.call("eshop_order_update_status", { id: O.processing, status: "cancelled" }));
     expect(cancelled).toMatch(

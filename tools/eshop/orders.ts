@@ -502,10 +502,16 @@ export function orderTools(shop: ShopProvider): Tool[] {
         .join(", ");
       const paidSaid = (when: string) =>
         `${heldPaid ? "It was recorded paid" : "It was paid"}${when ? ` (${when})` : ""}${heldPaid ? " before it was put on hold" : ""}`;
-      // A refund recorded before (a part, from the shop's admin) was returned then: told, so that it is not twice.
+      // A refund recorded before (from the shop's admin, or a refunded status set back) was returned
+      // then: told, so that it is not twice; of refunds that cover the whole total, nothing is left.
       const left = r.refunded_before
         ? ` ${r.refunded_before} ${r.order.currency} of its ${r.order.total} ${r.order.currency} was refunded before: only the ${difference(r.order.total, r.refunded_before)} ${r.order.currency} left is to return.`
         : "";
+      const refundedWhole = r.refunded_before !== undefined && new Big(r.refunded_before).gte(r.order.total);
+      const toReturn = (said: string) =>
+        refundedWhole
+          ? `\nIts ${r.order.total} ${r.order.currency} was refunded before: there is nothing left to return.`
+          : `${said}${left}`;
       // WooCommerce records no refund of a total of 0 (a 100% coupon), and such an order took no money.
       const nothingPaid = new Big(r.order.total).eq(0);
       const money = !r.changed
@@ -514,14 +520,20 @@ export function orderTools(shop: ShopProvider): Tool[] {
           ? nothingPaid
             ? `\nIts total is ${r.order.total} ${r.order.currency}: there is no money to return.`
             : wasPaid
-              ? `\nNo money was sent back: the shop only recorded the refund. ${heldPaid ? `${paidSaid(utcMinute(r.order.paid as string))}. ${refundIt}` : "Return the payment through the payment gateway that took it."}${left}`
+              ? toReturn(
+                  `\nNo money was sent back: the shop only recorded the refund. ${heldPaid ? `${paidSaid(utcMinute(r.order.paid as string))}. ${refundIt}` : "Return the payment through the payment gateway that took it."}`,
+                )
               : "\nIt was not paid: the shop recorded a refund of money it never took, and there is none to return."
           : r.order.status === "cancelled" && wasPaid && !nothingPaid
-            ? `\n${paidSaid(r.order.paid ? utcMinute(r.order.paid) : "")}: cancelling sent no money back. ${refundIt}${left}`
+            ? toReturn(
+                `\n${paidSaid(r.order.paid ? utcMinute(r.order.paid) : "")}: cancelling sent no money back. ${refundIt}`,
+              )
             : // Set back to await payment (a bounced transfer, a chargeback): the shop keeps the paid
               // date and would take a new payment, while the old one is still taken unless reversed.
               awaitsPayment(r.order) && wasPaid
-              ? `\n${paidSaid(recorded)}: moving it to ${r.order.status} sent no money back, and the shop now awaits another payment for it. ${heldPaid ? refundIt : "Unless that payment was reversed, refund it through the payment gateway that took it, or the customer may pay twice."}${left}`
+              ? toReturn(
+                  `\n${paidSaid(recorded)}: moving it to ${r.order.status} sent no money back, and the shop now awaits another payment for it. ${heldPaid ? refundIt : "Unless that payment was reversed, refund it through the payment gateway that took it, or the customer may pay twice."}`,
+                )
               : // An order with nothing to ship counts paid in processing too, though the shop dates it
                 // paid only when it is completed.
                 !wasPaid && shop.paidStatuses.includes(r.order.status)
