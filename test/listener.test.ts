@@ -847,7 +847,42 @@ test("a delivery the store could not take is logged with its source and delivery
   expect((await deliver(url)).status).toBe(200);
   expect(said("answers again")).toEqual([
     expect.stringMatching(
-      /webhook listener: the event store answers again after \d+ s; deliveries it did not store meanwhile \(each answered 503\): 1 from erp\n$/,
+      /webhook listener: the event store answers again after \d+ s; deliveries it did not store meanwhile: 1 from erp\n$/,
+    ),
+  ]);
+});
+
+test("the line that says the store answers again claims no 503 for a delivery whose sender gave up before the store answered", async () => {
+  const lines: string[] = [];
+  const { listener, port, url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+  const add = store.add.bind(store);
+  let fail: ((err: unknown) => void) | undefined;
+  store.add = () =>
+    new Promise((_resolve, reject) => {
+      fail = reject;
+    });
+  const connected = new Promise<Socket>((resolve) => listener.server.once("connection", resolve));
+  const sender = await probe(port);
+  const { body, headers } = signed();
+  sender.socket.write(
+    `POST /webhooks/erp HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n${Object.entries(headers)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("")}content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  await expect.poll(() => fail).toBeDefined();
+  // The sender gives up while the store has not answered.
+  const closed = new Promise((resolve) => connected.then((socket) => socket.once("close", resolve)));
+  sender.socket.destroy();
+  await closed;
+  fail?.(new ToolError("The event store is busy: another program has held its write lock for over 5 s."));
+  await expect
+    .poll(() => lines.filter((line) => line.includes("its connection closed before an answer")))
+    .toHaveLength(1);
+  store.add = add;
+  expect((await deliver(url)).status).toBe(200);
+  expect(lines.filter((line) => line.includes("answers again"))).toEqual([
+    expect.stringMatching(
+      /webhook listener: the event store answers again after \d+ s; deliveries it did not store meanwhile: 1 from erp\n$/,
     ),
   ]);
 });

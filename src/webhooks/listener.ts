@@ -139,7 +139,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     log.warning(
       `webhook listener: the event store answers again after ${seconds} s; ${
         lost.length > 0
-          ? `deliveries it did not store meanwhile (each answered 503): ${lost.map(({ source, count }) => `${count} from ${source}`).join(", ")}`
+          ? `deliveries it did not store meanwhile: ${lost.map(({ source, count }) => `${count} from ${source}`).join(", ")}`
           : "every delivery meanwhile was stored"
       }`,
     );
