@@ -1076,6 +1076,27 @@ describe("cache and coalescing", () => {
     expect(fake.count("/shared-cancel")).toBe(1);
   });
 
+  test("a read whose every caller gave up runs on until its deadline, and its answer is kept for the next", async () => {
+    fake.delayMs = 300;
+    const api = client();
+    const quitter = new AbortController();
+    const left = api.json(
+      counter,
+      "/left-alone",
+      { query: { "max-age": 60 } },
+      { signal: quitter.signal, deadline: clock.now() + 5_000 },
+    );
+    setTimeout(() => quitter.abort(new DOMException("the client cancelled", "AbortError")), 50);
+    expect((await failure(left)).message).toMatch(/was cancelled/);
+    await expect.poll(() => fake.count("/left-alone")).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    fake.delayMs = 0;
+    expect(await api.json(counter, "/left-alone", { query: { "max-age": 60 } }, call())).toMatchObject({
+      n: expect.any(Number),
+    });
+    expect(fake.count("/left-alone")).toBe(1);
+  });
+
   test("a caller whose deadline comes first leaves a shared load when it passes, saying its answer had begun", async () => {
     fake.queue.push({ status: 200, headers: { "content-type": "application/json" }, body: "[", dripMs: 50 });
     const api = client();
