@@ -1905,12 +1905,20 @@ describe("customers", () => {
       await server.call("eshop_customers_list", { page_size: 5 }),
     );
     expect(first.customers).toHaveLength(5);
-    expect(first.total).toBe(woo.shop.customers.size);
+    // The administrator buys too.
+    expect(first.total).toBe(woo.shop.customers.size + 1);
     expect(first.next_cursor).toMatch(/^p2\.[0-9a-f]{8}$/);
     const second = data<{ customers: { id: number }[] }>(
       await server.call("eshop_customers_list", { page_size: 5, cursor: first.next_cursor }),
     );
     expect(second.customers).toHaveLength(5);
+  });
+
+  test("staff who buy are listed with the customers: the shop lists only customers unless asked for every role", async () => {
+    const staff = data<{ customers: { id: number }[] }>(
+      await server.call("eshop_customers_list", { email: "admin@coffee-shop.example" }),
+    );
+    expect(staff.customers.map((c) => c.id)).toEqual([C.admin]);
   });
 });
 

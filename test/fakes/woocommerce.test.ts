@@ -335,12 +335,16 @@ describe("products and customers", () => {
     expect(empty.json).toMatchObject({ stock_quantity: 0, stock_status: "outofstock" });
   });
 
-  test("customers: by display name, email filter, unknown id", async () => {
+  test("customers: by display name, email filter, role, unknown id", async () => {
     const list = await call("/customers?per_page=100");
     expect(list.headers.get("x-wp-total")).toBe("13");
     expect(items(list)[0]?.first_name).toBe("Anna");
     expect(ids(await call("/customers?email=john.doe@example.com"))).toEqual([WOO_IDS.customers.johnDoe]);
     expect(ids(await call("/customers?search=novak")).sort()).toEqual([31, 39]);
+    // Customers only, unless every role is asked for.
+    expect(ids(await call("/customers?email=admin@coffee-shop.example"))).toEqual([]);
+    expect(ids(await call("/customers?email=admin@coffee-shop.example&role=all"))).toEqual([WOO_IDS.customers.admin]);
+    expect((await call("/customers?role=all&per_page=100")).headers.get("x-wp-total")).toBe("14");
     expect((await call("/customers/99999")).json).toEqual({
       code: "wc_user_invalid_id",
       message: "Invalid user ID.",

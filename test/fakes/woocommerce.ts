@@ -23,7 +23,7 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   `Link` header whose rel="prev" and rel="next" URLs are the request's own query (credentials
  *   included, PHP-urlencoded) with `page` changed. Query strings are read as PHP reads them:
  *   `status=a&status=b` keeps only `b`; `status[]=a&status[]=b` and `status=a,b` are lists.
- *   Orders and products come newest first (by date, then ID), customers (role `customer`) by
+ *   Orders and products come newest first (by date, then ID), customers (role `customer` unless `role` says) by
  *   display name: the defaults, as `order`/`orderby` are not modelled. A search, a SKU and an
  *   email compare as the database's collation (utf8mb4_0900_ai_ci) does: letter case and accents aside.
  * - Orders in WooCommerce's statuses, the block checkout's `checkout-draft` (which `any` leaves
@@ -501,6 +501,9 @@ function buildCustomers(): Map<number, WooCustomer> {
   });
   return customers;
 }
+
+/** WordPress's roles and the two WooCommerce adds. */
+const USER_ROLES = ["administrator", "editor", "author", "contributor", "subscriber", "customer", "shop_manager"];
 
 const ADMIN_USER: WooCustomer = {
   id: ADMIN.id,
@@ -1476,9 +1479,13 @@ function listProducts(ctx: Ctx): Reply {
   return paged(ctx, "products", products.sort(newestFirst), (product) => renderProduct(product, ctx));
 }
 
-/** Customers (role `customer`) by display name; the administrator is not among them. */
+/**
+ * Users of `role` (`customer` unless asked; `all`, every role, the administrator too) by display
+ * name, as WooCommerce's customers endpoint asks WP_User_Query.
+ */
 function listCustomers(ctx: Ctx): Reply {
-  let users = [...ctx.shop.customers.values()];
+  const role = ctx.values.role as string;
+  let users = [...ctx.shop.customers.values(), ADMIN_USER].filter((u) => role === "all" || u.role === role);
   const email = ctx.values.email as string | undefined;
   const search = ((ctx.values.search as string | undefined) ?? "").trim();
   if (email !== undefined && email !== "") {
@@ -1818,7 +1825,15 @@ const ROUTES: Route[] = [
   {
     pattern: /^\/wc\/v3\/customers$/i,
     endpoints: {
-      GET: { args: { ...PAGING, email: { type: "string" } }, permission: keyed(cannot.list), handle: listCustomers },
+      GET: {
+        args: {
+          ...PAGING,
+          email: { type: "string" },
+          role: { type: "string", enum: ["all", ...USER_ROLES], default: "customer" },
+        },
+        permission: keyed(cannot.list),
+        handle: listCustomers,
+      },
     },
   },
   {
