@@ -24,6 +24,11 @@ export class UpstreamError extends ToolError {
   }
 }
 
+/** An upstream that did not answer, or did not finish its answer, before the tool call's deadline. */
+export class DeadlinePassed extends UpstreamError {
+  override name = "DeadlinePassed";
+}
+
 /**
  * A change an upstream may or may not have made: no answer came once the request was sent (a
  * dropped connection, a timeout, a 5xx after the save), or a 2xx that could not be read. Its

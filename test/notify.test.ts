@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
 import { HttpClient } from "../src/http/client.js";
+import { withDeadline } from "../src/http/deadline.js";
 import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
@@ -1702,6 +1703,28 @@ test("a Bot API that fails the check at start for another reason is said to answ
       problems: ["chat 424242: Telegram Bot API answered 429: Too Many Requests: retry after 5."],
     });
   } finally {
+    await telegram.close();
+  }
+});
+
+test("a Bot API that does not answer the check at start in the tool timeout is said so, with what to check", async () => {
+  const telegram = await startTelegram(["424242"]);
+  let answer = () => {};
+  telegram.held = new Promise((resolve) => {
+    answer = resolve;
+  });
+  // As a check at start is bounded: its signal aborts at the tool timeout.
+  const bounded = withDeadline({ signal: new AbortController().signal, deadline: clock.now() + 500 });
+  try {
+    const { problems } = await checkTelegram(botApi(telegram), BOT_TOKEN, ["424242"], bounded.call);
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^Telegram Bot API \(127\.0\.0\.1:\d+\) did not answer within the tool timeout \(WAITER_TOOL_TIMEOUT\); check the channel's baseUrl, and this machine's network and proxy settings\.$/,
+      ),
+    ]);
+  } finally {
+    bounded.end();
+    answer();
     await telegram.close();
   }
 });

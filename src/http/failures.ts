@@ -1,4 +1,4 @@
-import { UnconfirmedChange, UpstreamError } from "../errors.js";
+import { DeadlinePassed, UnconfirmedChange, UpstreamError } from "../errors.js";
 import {
   CUT,
   certificateReason,
@@ -87,7 +87,7 @@ export function describeFailure(
       );
     if (reason?.name !== "TimeoutError") return new UpstreamError(`The request to ${where} was cancelled.`);
     const answered = err instanceof StoppedAnswer ? "began to answer, but did not finish" : "did not answer";
-    return new UpstreamError(
+    return new DeadlinePassed(
       `${where} ${answered} before the tool call's deadline; try again later, or ask for less at once.`,
     );
   }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { z } from "zod";
-import { UnconfirmedChange, UpstreamError } from "../../src/errors.js";
+import { DeadlinePassed, UnconfirmedChange, UpstreamError } from "../../src/errors.js";
 import { eitherSignal, stoppedBeforeDeadline } from "../../src/http/deadline.js";
 import { retryAfterSeconds } from "../../src/http/failures.js";
 import type { Call, ErrorMapper, HttpResponse } from "../../src/http/types.js";
@@ -302,6 +302,10 @@ export async function checkTelegram(
     api.send(`/bot${token}/${method}`, { ...(query ? { query } : {}), changes: false }, call);
   const asked = (err: unknown) => {
     if (stoppedBeforeDeadline(call.signal)) throw err;
+    // A call's words for its deadline ask for less at once; a check asks for nothing to cut down.
+    if (err instanceof DeadlinePassed) {
+      return `${api.name} (${api.baseUrl.host}) did not answer within the tool timeout (WAITER_TOOL_TIMEOUT); check the channel's baseUrl, and this machine's network and proxy settings.`;
+    }
     return err instanceof Error ? err.message : String(err);
   };
   let name: string;
