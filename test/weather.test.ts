@@ -537,6 +537,30 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("an address without a town, its street and postal code alone, is refused without asking the geocoder", async () => {
+      const before = geocoding.requests.length;
+      for (const address of [
+        "Hauptstraße 1, 12345, DE",
+        "Damrak 1, 1012 AB, NL",
+        "Triq il-Merkanti 12, VLT 1117, MT",
+        "Jan Kowalski, ul. Długa 5, 00-950",
+      ]) {
+        const result = await server.call("weather_forecast", { place: address });
+        expect(result.isError, address).toBe(true);
+        expect(text(result), address).toBe(
+          `${JSON.stringify(address)} is an address without a town: a street, house number or postal code names no place here. Send the town, then its country after a comma, or give latitude and longitude.`,
+        );
+      }
+      // With its town, the refusal names it.
+      for (const [address, town] of [
+        ["Vinohradská 12, 12000, Praha, CZ", "Praha, CZ"],
+        ["Torstraße 101, 10119 Berlin, DE", "Berlin, DE"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place: address })), address).toContain(`as "${town}"`);
+      }
+      expect(geocoding.requests.length).toBe(before);
+    });
+
     test("an address in the United States, its country written out, keeps its state in the town to send", async () => {
       const refused = await server.call("weather_forecast", {
         place: "John Smith, 123 Main St, 62701, Springfield, IL, United States",

@@ -140,6 +140,11 @@ export function geocoder(api: Upstream) {
     if (address) {
       throw new ToolError(`${quote(place ?? "")} is an address. ${sendTown(address)}`);
     }
+    if (isAddress(place ?? "")) {
+      throw new ToolError(
+        `${quote(place ?? "")} is an address without a town: a street, house number or postal code names no place here. Send the town, then its country after a comma, or give latitude and longitude.`,
+      );
+    }
     const searched = await lookup("place", place ?? "", { count: 10 }, call);
     const { name, matching } = searched;
     const asked = folded(name);
@@ -311,6 +316,29 @@ function sendTown(town: string): string {
 }
 
 /**
+ * A postal code alone: digits in groups apart by a space or a dash ("12345", "702 00", "00-950"),
+ * or with the letters of a Dutch ("1012 AB") or Maltese ("VLT 1117") one.
+ */
+const POSTAL_CODE = /^(?:\d+(?:[\s-]\d+)*|\d{4}\s?[A-Z]{2}|[A-Z]{3}\s?\d{4})$/;
+
+/** An address's parts, without the "phone +420 …" a billing address ends with, after the country. */
+function addressParts(text: string): string[] {
+  return text
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => !/^phone\b/i.test(part));
+}
+
+/**
+ * An address with or without its town: a postal code alone after a part with a number, a street
+ * and house number ("Hauptstraße 1, 12345, DE"). A name before it ("Ostrava, 702 00") is a town.
+ */
+function isAddress(text: string): boolean {
+  const parts = addressParts(text);
+  return parts.some((part, i) => i > 0 && POSTAL_CODE.test(part) && parts.slice(0, i).some((p) => /\d/.test(p)));
+}
+
+/**
  * The town of an address written as a shop writes one, with what follows it ("Vinohradská 12,
  * 12000, Praha, CZ" is "Praha, CZ"; "Torstraße 101, 10119 Berlin, DE" is "Berlin, DE"): what
  * comes after the postal code, the last part with digits, whatever is before it (a name, a
@@ -319,11 +347,7 @@ function sendTown(town: string): string {
  * 4, CZ", or "Springfield, IL 62701, US", whose town comes first.
  */
 function townOf(text: string, afterStreet = false): string | undefined {
-  // A billing address ends with its "phone +420 …", after the country.
-  const parts = text
-    .split(",")
-    .map((part) => part.trim())
-    .filter((part) => !/^phone\b/i.test(part));
+  const parts = addressParts(text);
   const postal = parts.findLastIndex((part) => /\d/.test(part));
   if (parts.length < 2 || postal < 0) return undefined;
   // "123 Main St, Springfield, IL 62701": a state's code before the ZIP code, the town before them.
@@ -339,6 +363,8 @@ function townOf(text: string, afterStreet = false): string | undefined {
     parts
       .slice(town)
       .map((part, i) => {
+        // Its letters too: "1012 AB, NL" names no town "AB".
+        if (POSTAL_CODE.test(part)) return "";
         const all = part.split(/\s+/);
         const beside = (j: number) => /\d/.test(`${all[j - 1] ?? ""} ${all[j + 1] ?? ""}`);
         const postalCode = (word: string, j: number) =>
