@@ -665,6 +665,70 @@ test("a GitHub ping signed with the source's secret counts as a delivery verifie
   }
 });
 
+test("a sender's test ping is logged at info as it arrives, verified or unsigned as its sender sends it, and not stored", async () => {
+  const lines: string[] = [];
+  const { url, store } = await start(
+    {
+      GH_SECRET: "the-github-webhook-secret",
+      WOO_SECRET: "the-woo-webhook-secret",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+        ...SOURCES,
+        gh: { scheme: "github", secretEnv: "GH_SECRET" },
+        shop: { scheme: "woocommerce", secretEnv: "WOO_SECRET" },
+      }),
+    },
+    {},
+    new Log("info", (line) => lines.push(line)),
+  );
+  const body = JSON.stringify({ zen: "Keep it logically awesome.", hook_id: 1 });
+  const githubPing = async (delivery: string) =>
+    (
+      await request(`${url}/webhooks/gh`, {
+        method: "POST",
+        body,
+        headers: {
+          "content-type": "application/json",
+          "x-github-event": "ping",
+          "x-github-delivery": delivery,
+          "x-hub-signature-256": `sha256=${createHmac("sha256", "the-github-webhook-secret").update(body).digest("hex")}`,
+        },
+      })
+    ).statusCode;
+  const wooPing = async () =>
+    (
+      await request(`${url}/webhooks/shop`, {
+        method: "POST",
+        body: "webhook_id=12",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      })
+    ).statusCode;
+  try {
+    setClock("2026-11-30T08:00:00Z");
+    expect(await githubPing("ping-1")).toBe(200);
+    expect(await wooPing()).toBe(200);
+    const said = () => lines.filter((line) => / info .*webhook (gh|shop) ping/.test(line));
+    expect(said()).toEqual([
+      expect.stringMatching(/webhook gh ping, delivery "ping-1": GitHub's test delivery, verified, not stored\n$/),
+      expect.stringMatching(
+        /webhook shop ping: WooCommerce's test delivery, unsigned as WooCommerce sends it, not stored\n$/,
+      ),
+    ]);
+    // Anyone may post WooCommerce's ping, and replay GitHub's: a line a minute for each source.
+    expect(await wooPing()).toBe(200);
+    expect(said()).toHaveLength(2);
+    setClock("2026-11-30T08:01:01Z");
+    expect(await wooPing()).toBe(200);
+    expect(said().slice(2)).toEqual([
+      expect.stringMatching(
+        /webhook shop ping: WooCommerce's test delivery, unsigned as WooCommerce sends it, not stored \(and 1 more like it since the last line\)\n$/,
+      ),
+    ]);
+    expect(await store.list({}, { limit: 10, bodies: false })).toEqual([]);
+  } finally {
+    setClock();
+  }
+});
+
 test("a stranger's flood of refusals keeps at most two counts in flight, and every refusal is counted", async () => {
   const { listener, url, store, rejected } = await start();
   // Every count the listener asks for is held until the test releases it.

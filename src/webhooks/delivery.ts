@@ -323,6 +323,13 @@ export function mountDeliveries(
     }
     count(source.name, "ping");
     if (verdict.signed) secrets.verified(source, receivedAt);
+    // Anyone may post an unsigned ping, and replay a signed one (GitHub's carries no time): a line
+    // a minute for each source.
+    const delivery = verdict.id === undefined ? "" : `, delivery ${withEscapes(JSON.stringify(verdict.id))}`;
+    infoAMinute(
+      `webhook ${source.name} ping${delivery}: ${verdict.sender}'s test delivery, ${verdict.signed ? "verified" : `unsigned as ${verdict.sender} sends it`}, not stored`,
+      `${source.name}\nping`,
+    );
     res.status(200).json({ ok: true });
   };
 

@@ -178,7 +178,12 @@ describe("GitHub", () => {
         ),
       );
     expect(signed("issues")).toEqual({ kind: "accept", id: "72d3162e-cc78-11e3-81ab-4c9367dc0958", type: "issues" });
-    expect(signed("ping")).toEqual({ kind: "ping", signed: true });
+    expect(signed("ping")).toEqual({
+      kind: "ping",
+      sender: "GitHub",
+      signed: true,
+      id: "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+    });
   });
 
   test("a signature from @octokit/webhooks-methods, with the payload's action in the type", async () => {
@@ -350,6 +355,7 @@ describe("WooCommerce", () => {
   test("the creation ping gets through unsigned, as a ping", () => {
     expect(verify(delivery({ "content-type": "application/x-www-form-urlencoded" }, "webhook_id=12"))).toEqual({
       kind: "ping",
+      sender: "WooCommerce",
     });
   });
 

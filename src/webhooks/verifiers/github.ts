@@ -15,7 +15,7 @@ export function github(secrets: readonly string[]) {
     const id = header(headers, "x-github-delivery");
     if (!id) return reject("missing X-GitHub-Delivery header");
     const event = header(headers, "x-github-event") ?? "unknown";
-    if (event === "ping") return { kind: "ping", signed: true };
+    if (event === "ping") return { kind: "ping", sender: "GitHub", signed: true, id };
     const form = header(headers, "content-type")?.toLowerCase().startsWith("application/x-www-form-urlencoded");
     const json = form ? new URLSearchParams(body.toString("utf8")).get("payload") : undefined;
     if (json === null) return reject("form delivery without a payload field");

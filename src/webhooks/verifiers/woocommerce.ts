@@ -16,7 +16,7 @@ export function woocommerce(secrets: readonly string[]) {
     const signature = header(headers, "x-wc-webhook-signature");
     if (!signature) {
       return /^webhook_id=\d+$/.test(body.toString("utf8").trim())
-        ? { kind: "ping" }
+        ? { kind: "ping", sender: "WooCommerce" }
         : reject("missing X-WC-Webhook-Signature header");
     }
     if (!signedWithAny([signature], keys, "base64", body)) return reject("signature mismatch");
