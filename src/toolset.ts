@@ -92,8 +92,16 @@ export function toolsetOf(tool: { name: string }): string {
   return tool.name.split("_")[0] ?? "";
 }
 
+const BLANK = "has nothing but white space";
+
 /** For text people read (a message, a note): white space alone would reach them as nothing. */
-export const notBlank = z.refine<string>((text) => text.trim() !== "", "has nothing but white space");
+export const notBlank = z.refine<string>((text) => text.trim() !== "", BLANK);
+
+/**
+ * The `minLength: 1` of such a text, before `notBlank`: an empty one is refused in its words, and
+ * once, as no check after it runs.
+ */
+export const notEmpty = z.minLength(1, { error: BLANK, abort: true });
 
 /** Keeps the argument and result types of one tool while the toolset lists them together. */
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(tool: Tool<I, O>): Tool {

@@ -1486,6 +1486,7 @@ describe("status and notes", () => {
     for (const [tool, args] of [
       ["eshop_order_add_note", { id: O.completed, note: "   " }],
       ["eshop_order_add_note", { id: O.completed, note: "\n\t" }],
+      ["eshop_order_add_note", { id: O.completed, note: "" }],
       ["eshop_order_mark_paid", { id: O.pendingStockManaged, note: " " }],
       ["eshop_order_update_status", { id: O.processing, status: "completed", note: "\n" }],
     ] as const) {

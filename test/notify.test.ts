@@ -1146,6 +1146,10 @@ describe("who may be told", () => {
     const blank = await waiter.call("notify_send", { channel: "ops", text: " \n\t " });
     expect(blank.isError).toBe(true);
     expect(text(blank)).toMatch(/text: has nothing but white space/);
+    // An empty text is said the same, once.
+    const empty = await waiter.call("notify_send", { channel: "ops", text: "" });
+    expect(empty.isError).toBe(true);
+    expect(text(empty)).toBe("Invalid arguments for notify_send: text: has nothing but white space");
     expect(telegram.requests.length).toBe(asked);
     const refused = await request(`${telegram.origin}/bot${BOT_TOKEN}/sendMessage`, {
       method: "POST",

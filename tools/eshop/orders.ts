@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
-import { defineTool, notBlank, type Tool } from "../../src/toolset.js";
+import { defineTool, notBlank, notEmpty, type Tool } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider } from "./provider.js";
 import {
   listEnded,
@@ -35,7 +35,7 @@ const NOTES_SHOWN = 10;
 /** Characters of a note the text shows; structuredContent has it whole. */
 const NOTE_CHARACTERS = 500;
 /** A note waiter adds to an order. */
-const noteText = z.string().min(1).max(2000).check(notBlank);
+const noteText = z.string().check(notEmpty).max(2000).check(notBlank);
 
 /**
  * A date or a time, read as UTC unless it names an offset: the time as given, to quote, and its

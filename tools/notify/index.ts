@@ -10,7 +10,7 @@ import {
   settingName,
   upstreamUrl,
 } from "../../src/settings.js";
-import { defineTool, defineToolset, notBlank } from "../../src/toolset.js";
+import { defineTool, defineToolset, notBlank, notEmpty } from "../../src/toolset.js";
 import { checkSmtp, emailSender, SMTP_PORTS, type SmtpOptions } from "./email.js";
 import type { Sender } from "./sender.js";
 import { checkTelegram, type FloodWaits, sameChat, telegramErrors, telegramSender } from "./telegram.js";
@@ -186,7 +186,7 @@ export const notify = defineToolset({
           channel: z.enum(names).describe("Where to."),
           text: z
             .string()
-            .min(1)
+            .check(notEmpty)
             // Telegram's limit (4,096 after its own formatting), kept for every channel: one text reads alike everywhere.
             .max(
               MAX_TEXT,
