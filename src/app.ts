@@ -32,6 +32,12 @@ import type { RunningListener } from "./webhooks/listener.js";
 import { holderIfInUse, holdPort, listenProblem, type PortHold } from "./webhooks/port.js";
 import { sourceLines, type WebhooksConfig, webhooksOf } from "./webhooks/settings.js";
 
+/** What a mode serving MCP says at start, beside the notices of what is off: how many tools, of which toolsets. */
+export function servingLine(tools: readonly Tool[], transport: string): string {
+  const on = [...new Set(tools.map(toolsetOf))];
+  return `waiter ${VERSION} serving ${tools.length} tools over ${transport}: ${on.join(", ") || "none"}`;
+}
+
 /** The event store cannot open; the message is one line that says why and what to do. */
 class StoreUnavailable extends Error {}
 
@@ -591,6 +597,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   const automations = await startAutomations?.();
   // The address to give connectors, where it is not the one bound (a proxy in front).
   const connectorUrl = webhooks.publicUrl ? ` (reached at ${webhooks.publicUrl.replace(/\/$/, "")}/mcp)` : "";
+  log.info(servingLine(app.tools, "Streamable HTTP"));
   log.info(
     `waiter ${VERSION} serving MCP on ${listener.url}/mcp${connectorUrl}${app.store ? `, webhooks on ${listener.url}/webhooks/<source>; store ${storeLabel(config)}` : ""}`,
   );

@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
-import { CannotStart, startApp, startServe, startWebhooks } from "./app.js";
+import { CannotStart, servingLine, startApp, startServe, startWebhooks } from "./app.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
 import { consoleToLog, Log, logWarnings, toStderr } from "./log.js";
 import { quote, withControlsEscaped } from "./shown.js";
-import { toolsetOf } from "./toolset.js";
 import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { OLDEST_NODE, VERSION } from "./version.js";
@@ -260,9 +259,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
   });
   if (process.stdin.isTTY) process.stderr.write("Serving now; press Ctrl+C to stop.\n");
   log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
-  // What is on, beside the notices of what is off.
-  const on = [...new Set(app.tools.map(toolsetOf))];
-  log.info(`waiter ${VERSION} serving ${app.tools.length} tools over stdio: ${on.join(", ") || "none"}`);
+  log.info(servingLine(app.tools, "stdio"));
   if (automations.length > 0) {
     const { host, port } = webhooksOf(config).listen;
     log.notice(

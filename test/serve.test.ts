@@ -197,6 +197,15 @@ describe("waiter serve", () => {
     expect(server.stderr()).toContain(`source erp (hmac-sha256): ${base}/webhooks/erp\n`);
   });
 
+  test("the start names the toolsets served and how many tools, in the words of the stdio mode", async () => {
+    const client = await connect(server.base);
+    const { tools } = await client.listTools();
+    const toolsets = [...new Set(tools.map((tool) => tool.name.split("_")[0]))].join(", ");
+    expect(server.stderr()).toContain(
+      `info    [waiter] waiter ${VERSION} serving ${tools.length} tools over Streamable HTTP: ${toolsets}\n`,
+    );
+  });
+
   test("a foreign Host or a web page's Origin is refused; a request outside a session is told how to start one", async () => {
     const { base } = server;
     const port = new URL(base).port;
