@@ -9,7 +9,7 @@ import { databaseLabel } from "./events/database.js";
 import { type EventStore, logDropped, NewerStore } from "./events/store.js";
 import { CONNECT_TIMEOUT_MS, HttpClient } from "./http/client.js";
 import { withDeadline } from "./http/deadline.js";
-import type { Log } from "./log.js";
+import { Log } from "./log.js";
 import { registerPrompts } from "./prompts.js";
 import {
   createServer,
@@ -455,17 +455,22 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   const http = httpClient(config, log);
   let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;
   let tools: Tool[] = [];
+  const sources = webhooks.sources.map((source) => source.name);
   try {
     if (config.core.automations.length) {
-      const known = toolsets(
-        store,
-        undefined,
-        config.core.automations,
-        webhooks.sources.map((source) => source.name),
-      );
+      const known = toolsets(store, undefined, config.core.automations, sources);
       const served = enabledTools({ config, toolsets: known, http, log });
       tools = served.tools;
       startAutomations = await checkedAutomations(config, { ...served, store }, log);
+    } else if (config.core.tools || config.core.excludeTools) {
+      // No tool is called here, but a name of no tool is refused as in every mode, not left for the
+      // next mode started with these settings; what is off or left out means nothing here, unsaid.
+      enabledTools({
+        config,
+        toolsets: toolsets(store, undefined, [], sources),
+        http,
+        log: new Log(config.core.logLevel, () => {}),
+      });
     }
   } catch (err) {
     await store.close();

@@ -1284,6 +1284,34 @@ describe.concurrent("the command line", () => {
     expect(lines[0]).toMatch(message);
   });
 
+  test("waiter listen without automations refuses a name of no tool in --tools or --exclude-tools, as every mode does", () => {
+    const env = {
+      PATH: process.env.PATH ?? "",
+      WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-cli-")),
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+        erp: { scheme: "hmac-sha256", secretEnv: "ERP_SECRET", header: "X-Signature", encoding: "hex" },
+      }),
+      ERP_SECRET: "erp-signing-secret",
+      WAITER_LOG_LEVEL: "warning",
+    };
+    for (const [flag, setting] of [
+      ["--tools", "--tools (WAITER_TOOLS, tools in the config file)"],
+      ["--exclude-tools", "--exclude-tools (WAITER_EXCLUDE_TOOLS, excludeTools in the config file)"],
+    ] as const) {
+      const result = spawnSync(process.execPath, [CLI, "listen", flag, "events_wiat"], {
+        env,
+        encoding: "utf8",
+        timeout: 10_000,
+      });
+      expect(result.status, result.stderr).toBe(2);
+      expect(result.stderr).toMatch(
+        `waiter: unknown tool 'events_wiat' in ${setting} (the enabled toolsets serve: events_list, `,
+      );
+      expect(result.stderr.trimEnd().split("\n")).toHaveLength(1);
+    }
+  });
+
   test("waiter listen with a config file and no sources names the key in that file", async () => {
     const file = join(mkdtempSync(join(tmpdir(), "waiter-cli-")), "waiter.json");
     writeFileSync(file, JSON.stringify({ logLevel: "notice" }));
