@@ -176,11 +176,18 @@ export function registerPrompts(
   }
   // The SDK drops an argument a prompt does not take: a mistyped "sorce" would process every
   // source's payments, a place the brief cannot forecast would be left out unsaid. One left empty
-  // asks for nothing.
+  // asks for nothing. A name of no prompt here is told the ones there are, as a tool's is.
   if (takes.size > 0) {
     wrapHandler(server, "prompts/get", (sdk) => (request, extra) => {
       const { name, arguments: given } = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
       const known = typeof name === "string" ? takes.get(name) : undefined;
+      if (typeof name === "string" && !known) {
+        const offered = [...takes.keys()];
+        throw new ProtocolError(
+          ErrorCode.InvalidParams,
+          `No prompt ${quote(name)} here; ${offered.length > 1 ? "the prompts are" : "the prompt is"} ${offered.join(", ")}.`,
+        );
+      }
       const stray =
         known && given && typeof given === "object" && !Array.isArray(given)
           ? Object.entries(given).find(([key, value]) => !known.includes(key) && String(value ?? "").trim() !== "")

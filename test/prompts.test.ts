@@ -191,6 +191,20 @@ test("a payment event of a source that checks no signature marks no order paid: 
   expect(payments).toMatch(/report: .*payment events of an unsigned source/);
 });
 
+test("a prompt this session does not offer is refused in waiter's words, naming the ones it does", async () => {
+  const waiter = await client();
+  await expect(waiter.getPrompt({ name: "nope" })).rejects.toMatchObject({
+    code: -32602,
+    message: 'MCP error -32602: No prompt "nope" here; the prompts are process_payments, morning_brief.',
+  });
+  // Without the events tools the payments flow is not offered, and is refused as any other name.
+  const rates = await client({ WAITER_TOOLSETS: "currency" });
+  await expect(rates.getPrompt({ name: "process_payments" })).rejects.toMatchObject({
+    code: -32602,
+    message: 'MCP error -32602: No prompt "process_payments" here; the prompt is morning_brief.',
+  });
+});
+
 test("an argument a prompt does not take is refused, not ignored: a mistyped source would process every source", async () => {
   const waiter = await client();
   await expect(waiter.getPrompt({ name: "process_payments", arguments: { sorce: "stripe" } })).rejects.toThrow(
