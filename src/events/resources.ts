@@ -65,7 +65,15 @@ async function noEvent(store: EventStore, id: string, uri?: string): Promise<Pro
  * one to hear of their acknowledgement.
  */
 const MAX_SUBSCRIPTIONS = 100;
+/** The longest URI read or subscribed to; no resource here has one nearly as long. */
 const MAX_URI = 200;
+
+/** Refuses a URI longer than any here, before it is parsed or kept. */
+function refuseLongUri(uri: string): void {
+  if (uri.length > MAX_URI) {
+    throw new ProtocolError(ErrorCode.InvalidParams, `A resource URI here has at most ${MAX_URI} characters`);
+  }
+}
 /** How often, at most, a session is told that the list of events changed. */
 const LIST_CHANGED_WINDOW_MS = 250;
 
@@ -158,10 +166,12 @@ export function registerEventResources(
 
   // McpServer answers a URI that does not parse as an internal error ("Invalid URL"), and one of no
   // resource as invalid params; both are a resource not found, said as a subscription's is. An
-  // event not stored names the URI as its client wrote it, not as McpServer parsed it.
+  // event not stored names the URI as its client wrote it, not as McpServer parsed it. One too long
+  // to be any here (which McpServer answers as an internal error too) is refused as a subscription's is.
   wrapHandler(server, "resources/read", (sdk) => async (request, extra) => {
     const uri = request.params?.uri;
     if (typeof uri !== "string") return sdk(request, extra);
+    refuseLongUri(uri);
     if (!URL.canParse(uri)) throw noResource(uri);
     try {
       return await sdk(request, extra);
@@ -199,9 +209,7 @@ export function registerEventResources(
   const stored = (id: string) => store.get(id).then(Boolean, () => true);
   server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
     const { uri } = request.params;
-    if (uri.length > MAX_URI) {
-      throw new ProtocolError(ErrorCode.InvalidParams, `A resource URI here has at most ${MAX_URI} characters`);
-    }
+    refuseLongUri(uri);
     // Only what exists here: a mistyped URI would be a subscription that never hears anything.
     const id = idIn(uri);
     if (asRead(uri) !== RECENT_URI) {

@@ -1332,7 +1332,7 @@ test("events_wait cancelled while it looks up its cursor ends at once, holding n
   await expect(wait?.run({ timeout_s: 30 }, call)).rejects.toThrow(/cancelled before an event arrived/);
 });
 
-test("a session subscribes to at most 100 resources, each URI at most 200 characters; dropped events make room", async () => {
+test("a session subscribes to at most 100 resources, each URI at most 200 characters, as a read takes it; dropped events make room", async () => {
   const { store, client } = await served();
   const ids = await Promise.all(Array.from({ length: 100 }, async (_, i) => (await addTrial(store, `d${i}`)).id));
   for (const id of ids.slice(0, 99)) await client.subscribeResource({ uri: `events://event/${id}` });
@@ -1352,6 +1352,13 @@ test("a session subscribes to at most 100 resources, each URI at most 200 charac
   await expect(client.subscribeResource({ uri: `events://event/${"x".repeat(200)}` })).rejects.toThrow(
     /-32602.*at most 200 characters/,
   );
+  // A read is refused such a URI alike, however long, not answered with an internal error.
+  for (const uri of [`events://event/${"x".repeat(200)}`, `events://event/${"x".repeat(1_000_000)}`]) {
+    await expect(client.readResource({ uri })).rejects.toMatchObject({
+      code: -32602,
+      message: "MCP error -32602: A resource URI here has at most 200 characters",
+    });
+  }
   // An event retention dropped is heard no more: its subscription makes room for a new one.
   const [later, last] = [(await addTrial(store, "d100")).id, (await addTrial(store, "d101")).id];
   const stored = store.get.bind(store);
