@@ -52,17 +52,23 @@ function refuseBeyondBounds(_req: Request, _res: Response, body: Buffer, charset
   if (past) throw Object.assign(new Error(`past the ${past} bound`), { status: 400, type: `entity.${past}` });
 }
 
+/** The 413 of a body past MAX_REQUEST. */
+const refuseTooLarge = (res: Response) => rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
+
 /**
- * A body past MAX_REQUEST gets its 413 as soon as that is known, by its Content-Length or by its
- * bytes: the body parser answers only once it has read a body it refuses to its end, so a client
- * uploading 100 MB heard nothing until all had come, and one slower than the request timeout got
- * a 408. The rest is still read and dropped (until the request timeout): a connection closed
- * mid-upload would leave a client that reads no answer before it has sent all with no status.
+ * A body past MAX_REQUEST gets its 413 as soon as that is known, by its Content-Length or, sent
+ * chunked, by its bytes: the body parser answers only once it has read a body it refuses to its
+ * end, so a client uploading 100 MB heard nothing until all had come, and one slower than the
+ * request timeout got a 408. A body with a Content-Length has no more bytes than it says, so only
+ * a chunked one is counted. The rest is still read and dropped (until the request timeout): a
+ * connection closed mid-upload would leave a client that reads no answer before it has sent all
+ * with no status.
  */
 function refuseOversized(req: Request, res: Response, next: NextFunction): void {
-  const tooLarge = () => rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
-  if (Number(req.headers["content-length"]) > MAX_REQUEST_BYTES) {
-    tooLarge();
+  const declared = req.headers["content-length"];
+  if (declared !== undefined) {
+    if (Number(declared) > MAX_REQUEST_BYTES) refuseTooLarge(res);
+    else next();
     return;
   }
   let received = 0;
@@ -70,7 +76,7 @@ function refuseOversized(req: Request, res: Response, next: NextFunction): void 
     received += chunk.length;
     if (received <= MAX_REQUEST_BYTES) return;
     req.off("data", count);
-    tooLarge();
+    refuseTooLarge(res);
   };
   req.on("data", count);
   req.once("end", () => req.off("data", count));
@@ -262,7 +268,7 @@ function jsonRpcErrors(log: Log): ErrorRequestHandler {
   return (err: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
     // Answered already: a body past its bound, refused before the parser had read it to its end.
     if (res.headersSent) return;
-    if (err.type === "entity.too.large") rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
+    if (err.type === "entity.too.large") refuseTooLarge(res);
     else if (err.type === "entity.depth") {
       rpcError(res, 400, -32600, `A request may nest arrays and objects at most ${MAX_DEPTH} levels deep`);
     } else if (err.type === "charset.unchecked" || err.type === "charset.unsupported") {
