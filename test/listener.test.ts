@@ -35,6 +35,7 @@ async function start(
   env: Record<string, string> = {},
   timeouts: Partial<ListenerTimeouts> = {},
   log = new Log("error"),
+  drainMs = 10_000,
 ) {
   const webhooks = webhooksOf(
     loadConfig(
@@ -57,7 +58,7 @@ async function start(
     store,
     log,
     timeouts,
-    drainMs: 10_000,
+    drainMs,
   });
   cleanups.push(async () => {
     listener.server.closeAllConnections();
@@ -768,30 +769,15 @@ test("a stranger's flood of refusals keeps at most two counts in flight, and eve
 
 test("a delivery whose store answers only after the stop cut its connection is logged with its connection closed, not as answered 503", async () => {
   const lines: string[] = [];
-  const webhooks = webhooksOf(
-    loadConfig(
-      {
-        env: {
-          ERP_SECRET,
-          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify(SOURCES),
-        },
-      },
-      toolsets(),
-    ),
-  );
-  const store = new SqliteEventStore(":memory:", webhooks.retention);
-  cleanups.push(() => store.close());
+  const { listener, store, url } = await start({}, {}, new Log("info", (line) => lines.push(line)), 100);
   // A database that does not answer: the add fails only as the store closes, after the drain time.
   let fail: ((err: unknown) => void) | undefined;
   store.add = () =>
     new Promise((_resolve, reject) => {
       fail = reject;
     });
-  const log = new Log("info", (line) => lines.push(line));
-  const listener = await startListener({ webhooks, mode: "listen", store, log, drainMs: 100 });
   const delivery = signed();
-  const answered = request(`${listener.url}/webhooks/erp`, { method: "POST", ...delivery }).then(
+  const answered = request(`${url}/webhooks/erp`, { method: "POST", ...delivery }).then(
     (response) => response.statusCode,
     (err: Error) => err.message,
   );
