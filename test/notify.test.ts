@@ -236,6 +236,8 @@ describe("notify_send on Telegram", () => {
     expect(result.isError, text(result)).toBeFalsy();
     expect(performance.now() - started).toBeGreaterThanOrEqual(900);
     expect(telegram.delivered.length - before).toBe(1);
+    // Its wait, and the turn after it of the message sent then, are over before the next message to that chat.
+    setClock(clock.now() + 2_000);
   });
 
   test("a 429 without Telegram's words (a proxy's) is waited out as long as its Retry-After asks", async () => {
@@ -246,6 +248,8 @@ describe("notify_send on Telegram", () => {
     expect(result.isError, text(result)).toBeFalsy();
     expect(performance.now() - started).toBeGreaterThanOrEqual(900);
     expect(telegram.delivered.length - before).toBe(1);
+    // The turn after its wait, which the message sent then took, is over: the next message goes at once.
+    setClock(clock.now() + 1_000);
     telegram.queue.push({ status: 429, headers: { "retry-after": "3600" }, body: "" });
     expect(text(await waiter.call("notify_send", { channel: "fancy", text: "Later" }))).toMatch(
       /did not take the message \(429\); try again in 3600 s/,
