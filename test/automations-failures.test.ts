@@ -112,9 +112,14 @@ describe("when the shop fails", () => {
     );
     try {
       const sent = telegram.delivered.length;
-      const refused = shopDown();
+      // A 500, which the HTTP client does not retry itself: the step waits for its next try at once.
+      let refused = 0;
+      woo.intercept = (req) =>
+        req.method === "PUT" && ++refused
+          ? json(500, '{"code":"internal_error","message":"Database error"}')
+          : undefined;
       const event = await pay(server, String(O.pending1999), "evt_dropped_waiting");
-      await expect.poll(refused).toBeGreaterThan(0);
+      await expect.poll(() => refused).toBeGreaterThan(0);
       const s = new SqliteEventStore(join(dataDir, "events.db"), { maxEvents: 1000, maxBytes: 1e8, maxAgeDays: 1 });
       await s.expire(clock.now() + 2 * 86_400_000);
       await s.close();
