@@ -335,7 +335,8 @@ describe("when the shop fails", () => {
   });
 
   test("a shop that stays down fails the run after the retry time, and the team is told of the failure, not of a payment", async () => {
-    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }]);
+    // A retry time of a second: tries 50, 100, 200 and 400 ms apart.
+    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], { WAITER_AUTOMATION_RETRY_SECONDS: "1" });
     try {
       const sent = telegram.delivered.length;
       woo.intercept = (req) =>
@@ -617,7 +618,10 @@ describe("when a mail server refuses for now", () => {
       },
     });
     const channels = JSON.stringify({ office: mailChannel(smtp.port, "boss@shop.example", "accounts@shop.example") });
-    const server = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
+    const server = await serve([TELL_OFFICE], {
+      WAITER_NOTIFY_CHANNELS: channels,
+      WAITER_AUTOMATION_RETRY_SECONDS: "1",
+    });
     try {
       const event = await pay(server, undefined);
       const [run] = await runsOf(event.id);
@@ -651,7 +655,11 @@ describe("when a mail server refuses for now", () => {
     await new Promise<void>((resolve) => flaky.listen(0, "127.0.0.1", resolve));
     const port = (flaky.address() as { port: number }).port;
     const channels = JSON.stringify({ office: mailChannel(port, "boss@shop.example") });
-    const server = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
+    // Tries 50 and 100 ms apart.
+    const server = await serve([TELL_OFFICE], {
+      WAITER_NOTIFY_CHANNELS: channels,
+      WAITER_AUTOMATION_RETRY_SECONDS: "1",
+    });
     try {
       const event = await pay(server, undefined);
       const [run] = await runsOf(event.id);
@@ -737,7 +745,11 @@ describe("a notification some targets refused for now", () => {
       },
     });
     const channels = JSON.stringify({ office: mailChannel(smtp.port, "boss@shop.example", "accounts@shop.example") });
-    const server = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
+    // Tries 50 and 100 ms apart.
+    const server = await serve([TELL_OFFICE], {
+      WAITER_NOTIFY_CHANNELS: channels,
+      WAITER_AUTOMATION_RETRY_SECONDS: "1",
+    });
     try {
       const event = await pay(server, undefined);
       const [run] = await runsOf(event.id);
