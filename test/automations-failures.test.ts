@@ -411,7 +411,7 @@ describe("when a channel cannot be reached", () => {
       [{ ...PAID, onFailure: { notify: "down" } }],
       {
         WAITER_NOTIFY_CHANNELS: teamAndDown(bot.port),
-        WAITER_AUTOMATION_RETRY_SECONDS: "60",
+        WAITER_AUTOMATION_RETRY_SECONDS: "10",
       },
       lines,
     );
@@ -423,7 +423,7 @@ describe("when a channel cannot be reached", () => {
       expect(run).toMatchObject({ status: "failed" });
       // The customer's events erased as docs/webhooks.md says, their run and its owed notice with them.
       erase(join(dataDir, "events.db"), "pi_evt_erased_customer");
-      // The try under way as it was erased ends refused; the next, 2 s later, would reach the channel.
+      // The try under way as it was erased ends refused; the next, half a second later, would reach the channel.
       await expect
         .poll(() => lines.filter((line) => line.includes("telling its failure: notify_send failed")))
         .toHaveLength(1);
