@@ -491,8 +491,8 @@ describe("when a channel cannot be reached", () => {
         },
         office: mailChannel(mail.port, "boss@shop.example"),
       }),
-      // A first wait of half a second, long enough to see the step wait for its next try.
-      WAITER_AUTOMATION_RETRY_SECONDS: "10",
+      // A first wait of 0.3 s, long enough to see the step wait for its next try.
+      WAITER_AUTOMATION_RETRY_SECONDS: "6",
     });
     /** The run once its step `index` waits for a next try, or once it ended. */
     const waiting = async (eventId: string, index: number) => {
