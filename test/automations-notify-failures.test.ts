@@ -1,0 +1,557 @@
+import { connect as connectTcp, createServer } from "node:net";
+import { join } from "node:path";
+import { beforeEach, describe, expect, test } from "vitest";
+import type { RunRecord } from "../src/events/store.js";
+import { clock, setClock } from "../src/time.js";
+import {
+  CHAT,
+  dataDir,
+  mailChannel,
+  PAID,
+  pay,
+  runsOf,
+  serve,
+  TELL,
+  TELL_OFFICE,
+  telegram,
+  unreachableUntilOpened,
+  useFakes,
+} from "./automations-harness.js";
+import { freePort, json } from "./fakes/http.js";
+import { startMailServer } from "./fakes/smtp.js";
+import { tooManyRequests } from "./fakes/telegram.js";
+import { erase } from "./store-contract.js";
+
+useFakes();
+
+describe("when a channel cannot be reached", () => {
+  /** The team's Telegram channel, and `down`, one whose Bot API at `port` on this machine does not answer. */
+  const teamAndDown = (port: number) => {
+    const channel = (baseUrl: string) => ({
+      type: "telegram",
+      botTokenEnv: "TELEGRAM_BOT_TOKEN",
+      chatIds: [CHAT],
+      baseUrl,
+    });
+    return JSON.stringify({ team: channel(telegram.origin), down: channel(`http://127.0.0.1:${port}`) });
+  };
+
+  test("an onFailure channel that cannot be reached holds no later event's run while it is tried", async () => {
+    const lines: string[] = [];
+    const server = await serve(
+      [{ ...PAID, onFailure: { notify: "down" } }, TELL],
+      { WAITER_NOTIFY_CHANNELS: teamAndDown(await freePort()) },
+      lines,
+    );
+    try {
+      const sent = telegram.delivered.length;
+      await pay(server, "999999", "evt_fails_untold");
+      await pay(server, undefined, "evt_told_meanwhile");
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
+        .toEqual([expect.stringMatching(/^Paid without an order: /)]);
+      // The failure is still being told (the retry time is 2 s here) when the later event's run is done.
+      expect(lines.filter((line) => line.includes("its failure could not be told"))).toEqual([]);
+      await expect
+        .poll(() => lines.filter((line) => line.includes("automation stripe-paid: its failure could not be told")))
+        .toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a failure still being told to a channel that cannot be reached is not told once its run is erased", async () => {
+    const bot = await unreachableUntilOpened(Number(new URL(telegram.origin).port));
+    const lines: string[] = [];
+    const server = await serve(
+      [{ ...PAID, onFailure: { notify: "down" } }],
+      {
+        WAITER_NOTIFY_CHANNELS: teamAndDown(bot.port),
+        WAITER_AUTOMATION_RETRY_SECONDS: "10",
+      },
+      lines,
+    );
+    try {
+      const sent = telegram.delivered.length;
+      // An order the shop does not have: the run fails, and its notice waits for the channel.
+      const erased = await pay(server, "999999", "evt_erased_customer");
+      const [run] = await runsOf(erased.id);
+      expect(run).toMatchObject({ status: "failed" });
+      // The customer's events erased as docs/webhooks.md says, their run and its owed notice with them.
+      erase(join(dataDir, "events.db"), "pi_evt_erased_customer");
+      // The try under way as it was erased ends refused; the next, half a second later, would reach the channel.
+      await expect
+        .poll(() => lines.filter((line) => line.includes("telling its failure: notify_send failed")))
+        .toHaveLength(1);
+      await bot.open();
+      // Its next try, once the channel takes messages, finds the notice no longer owed.
+      await expect
+        .poll(() => lines.filter((line) => line.includes("failure is no longer owed in the event store")))
+        .toHaveLength(1);
+      const other = await pay(server, "999998", "evt_told_after");
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((m) => m.text))
+        .toContainEqual(expect.stringContaining("evt_told_after"));
+      expect(telegram.delivered.slice(sent).map((m) => m.text)).not.toContainEqual(
+        expect.stringContaining("erased_customer"),
+      );
+      expect((await runsOf(other.id))[0]).toMatchObject({ status: "failed" });
+    } finally {
+      await server.close();
+      await bot.close();
+    }
+  });
+
+  test("many failures told at once to a channel that cannot be reached are no memory leak warning", async () => {
+    const warnings: string[] = [];
+    const heard = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on("warning", heard);
+    const server = await serve([{ ...PAID, onFailure: { notify: "down" } }], {
+      WAITER_NOTIFY_CHANNELS: teamAndDown(await freePort()),
+    });
+    try {
+      // Orders the shop does not have: each run fails, and its failure is tried on the channel for 2 s.
+      const paid = await Promise.all(Array.from({ length: 12 }, () => pay(server, "999999")));
+      await expect
+        .poll(async () => (await Promise.all(paid.map(({ id }) => runsOf(id)))).flat().map((run) => run.status))
+        .toEqual(Array(12).fill("failed"));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off("warning", heard);
+      await server.close();
+    }
+  });
+
+  test("a notification that could not connect, so was not sent, is sent once the channel answers, once", async () => {
+    const smtp = await startMailServer();
+    const [bot, mail] = await Promise.all([
+      unreachableUntilOpened(Number(new URL(telegram.origin).port)),
+      unreachableUntilOpened(smtp.port),
+    ]);
+    const tell = {
+      name: "tell",
+      when: { source: "stripe" },
+      do: [
+        { notify: "team", text: "Paid {{event.id}}" },
+        { notify: "office", text: "Paid" },
+      ],
+    };
+    const server = await serve([tell], {
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        team: {
+          type: "telegram",
+          botTokenEnv: "TELEGRAM_BOT_TOKEN",
+          chatIds: [CHAT],
+          baseUrl: `http://127.0.0.1:${bot.port}`,
+        },
+        office: mailChannel(mail.port, "boss@shop.example"),
+      }),
+      // A first wait of 0.3 s, long enough to see the step wait for its next try.
+      WAITER_AUTOMATION_RETRY_SECONDS: "6",
+    });
+    /** The run once its step `index` waits for a next try, or once it ended. */
+    const waiting = async (eventId: string, index: number) => {
+      for (;;) {
+        const [run] = await runsOf(eventId, false);
+        if (run?.status !== "running" || run.steps[index]?.status === "refused") return run;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+    };
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, undefined);
+      expect(await waiting(event.id, 0)).toMatchObject({ status: "running" });
+      await bot.open();
+      expect(await waiting(event.id, 1)).toMatchObject({ status: "running" });
+      await mail.open();
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(telegram.delivered.slice(sent)).toEqual([expect.objectContaining({ text: `Paid “${event.id}”` })]);
+      expect(smtp.received).toEqual(["boss@shop.example"]);
+    } finally {
+      await server.close();
+      await Promise.all([bot.close(), mail.close(), smtp.close()]);
+    }
+  });
+
+  test("a notification whose connection broke once it was sent may have been sent, and is not sent again", async () => {
+    const server = await serve([{ name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] }]);
+    try {
+      const asked = telegram.requests.length;
+      telegram.queue.push({ status: 200, destroy: true });
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(/it may have been made\. Sending the message again may send it twice/),
+      });
+      expect(telegram.requests.length - asked).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a notification Telegram took but did not confirm (ok without a message id) may have been sent, and is not sent again", async () => {
+    const server = await serve([{ name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] }]);
+    try {
+      const asked = telegram.requests.length;
+      telegram.queue.push(json(200, '{"ok":true,"result":{}}'));
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(/it was most likely made\. Sending the message again may send it twice/),
+      });
+      expect(telegram.requests.length - asked).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+test("a sender's text cut inside an emoji reaches Telegram, the broken half shown as �", async () => {
+  const tell = {
+    name: "tell",
+    when: { source: "stripe" },
+    do: [{ notify: "team", text: "Paid: {{payload.data.object.description}}" }],
+  };
+  const server = await serve([tell]);
+  try {
+    const sent = telegram.delivered.length;
+    // A checkout that cut the description at a length in UTF-16 units, inside 🍩 (\ud83c\udf69).
+    const event = await pay(server, undefined, undefined, { description: "Káva a \ud83c" });
+    const [run] = await runsOf(event.id);
+    expect(run).toMatchObject({ status: "done" });
+    expect(telegram.delivered.slice(sent).map((m) => m.text)).toEqual(["Paid: “Káva a \ufffd”"]);
+  } finally {
+    await server.close();
+  }
+});
+
+describe("when a mail server refuses for now", () => {
+  test("a greylisted email (451) is sent again later, once, and a refusal for good (550) fails the run at once", async () => {
+    let greylisted = 0;
+    const smtp = await startMailServer({
+      onRcptTo(address, _session, callback) {
+        if (address.address.startsWith("gone")) {
+          callback(Object.assign(new Error("5.1.1 Mailbox unavailable"), { responseCode: 550 }));
+        } else if (greylisted++ === 0) {
+          callback(Object.assign(new Error("4.7.1 Greylisted, try again later"), { responseCode: 451 }));
+        } else callback();
+      },
+    });
+    const { port, received } = smtp;
+    const mail = (to: string) => mailChannel(port, to);
+    const tell = (channel: string) => ({
+      name: channel,
+      when: { source: "stripe" },
+      do: [{ notify: channel, text: "Paid" }],
+    });
+    const server = await serve([tell("office"), tell("nobody")], {
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({ office: mail("boss@shop.example"), nobody: mail("gone@shop.example") }),
+    });
+    try {
+      const event = await pay(server, undefined);
+      const runs = await runsOf(event.id);
+      expect(runs.find((r) => r.automation === "office")).toMatchObject({ status: "done" });
+      expect(runs.find((r) => r.automation === "nobody")).toMatchObject({
+        status: "failed",
+        error: expect.stringMatching(/550 .*not sent; correct the address in the channel's to/),
+      });
+      expect(greylisted).toBe(2);
+      expect(received).toEqual(["boss@shop.example"]);
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+
+  test("a channel all of whose addresses are refused for now until the retry time is over says so without advising to try again", async () => {
+    const smtp = await startMailServer({
+      onRcptTo(_address, _session, callback) {
+        callback(Object.assign(new Error("4.2.1 Mailbox busy"), { responseCode: 450 }));
+      },
+    });
+    const channels = JSON.stringify({ office: mailChannel(smtp.port, "boss@shop.example", "accounts@shop.example") });
+    const server = await serve([TELL_OFFICE], {
+      WAITER_NOTIFY_CHANNELS: channels,
+      WAITER_AUTOMATION_RETRY_SECONDS: "1",
+    });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("failed");
+      // waiter tried, and says it will not again: no address's reason tells a person to try later.
+      expect(run?.error).toMatch(/waiter tried it \d+ times/);
+      expect(run?.error).not.toMatch(/try again later/);
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+
+  test("an email whose connection the mail server cut or closed before it had the message is sent again later, once", async () => {
+    const smtp = await startMailServer();
+    // The first connection is greeted, then cut at the first command (a server restarting), the
+    // second closed there; the next ones reach the mail server.
+    let connections = 0;
+    const flaky = createServer((socket) => {
+      socket.on("error", () => {});
+      const which = connections++;
+      if (which < 2) {
+        socket.write("220 mail.shop.example ESMTP\r\n");
+        socket.once("data", () => (which === 0 ? socket.resetAndDestroy() : socket.end()));
+        return;
+      }
+      const server = connectTcp(smtp.port, "127.0.0.1");
+      server.on("error", () => socket.destroy());
+      socket.pipe(server).pipe(socket);
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, "127.0.0.1", resolve));
+    const port = (flaky.address() as { port: number }).port;
+    const channels = JSON.stringify({ office: mailChannel(port, "boss@shop.example") });
+    // Tries 50 and 100 ms apart.
+    const server = await serve([TELL_OFFICE], {
+      WAITER_NOTIFY_CHANNELS: channels,
+      WAITER_AUTOMATION_RETRY_SECONDS: "1",
+    });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(connections).toBe(3);
+      expect(smtp.received).toEqual(["boss@shop.example"]);
+    } finally {
+      await server.close();
+      await new Promise<void>((resolve) => flaky.close(() => resolve()));
+      await smtp.close();
+    }
+  });
+
+  test("an email a stop cut short before the mail server had it is sent at the next start, once", async () => {
+    let held: (() => void) | undefined;
+    const smtp = await startMailServer({
+      onRcptTo(_address, _session, callback) {
+        // The first recipient's answer waits for the stop; the server never has that message.
+        if (held === undefined) held = callback;
+        else callback();
+      },
+    });
+    const { port, received } = smtp;
+    const channels = JSON.stringify({ office: mailChannel(port, "boss@shop.example") });
+    try {
+      const first = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels, WAITER_STOP_SECONDS: "1" });
+      const event = await pay(first, undefined);
+      await expect.poll(() => held).toBeDefined();
+      await first.close();
+      expect(received).toEqual([]);
+      const second = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
+      try {
+        const [run] = await runsOf(event.id);
+        expect(run).toMatchObject({ status: "done" });
+        expect(received).toEqual(["boss@shop.example"]);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      held?.();
+      await smtp.close();
+    }
+  });
+});
+
+describe("a notification some targets refused for now", () => {
+  /** The outcome a run's step `i` recorded: the tool's answer, or why it failed. */
+  const outcome = (run: RunRecord | undefined, i = 0) => {
+    const detail = JSON.parse(run?.steps[i]?.detail ?? "{}") as { said?: string; error?: string };
+    return detail.said ?? detail.error;
+  };
+  const OTHER = "-100777";
+  /** The team's channel with a second chat, which Telegram knows. */
+  const twoChats = () =>
+    JSON.stringify({
+      team: { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT, OTHER], baseUrl: telegram.origin },
+    });
+  const toChat = (chat: string, from: number) => telegram.delivered.slice(from).filter((m) => m.chat_id === chat);
+  /** Telegram asks to wait `seconds` the first time a message goes to `chat`. */
+  function limitOnce(chat: string, seconds: number): void {
+    let limited = false;
+    telegram.intercept = (req) => {
+      if (limited || req.method !== "POST" || (JSON.parse(req.body) as { chat_id: string }).chat_id !== chat) return;
+      limited = true;
+      return tooManyRequests(seconds);
+    };
+  }
+  beforeEach(() => {
+    telegram.chats.add(OTHER);
+    return () => {
+      telegram.intercept = undefined;
+      telegram.chats.delete(OTHER);
+    };
+  });
+
+  test("two addresses, one greylisted twice then taking it: each gets it once, and the step names both", async () => {
+    let greylisted = 0;
+    const smtp = await startMailServer({
+      onRcptTo(address, _session, callback) {
+        if (address.address.startsWith("accounts") && greylisted++ < 2) {
+          callback(Object.assign(new Error("4.7.1 Greylisted, try again later"), { responseCode: 451 }));
+        } else callback();
+      },
+    });
+    const channels = JSON.stringify({ office: mailChannel(smtp.port, "boss@shop.example", "accounts@shop.example") });
+    // Tries 50 and 100 ms apart.
+    const server = await serve([TELL_OFFICE], {
+      WAITER_NOTIFY_CHANNELS: channels,
+      WAITER_AUTOMATION_RETRY_SECONDS: "1",
+    });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("done");
+      expect(greylisted).toBe(3);
+      expect([...smtp.received].sort()).toEqual(["accounts@shop.example", "boss@shop.example"]);
+      expect(outcome(run)).toBe("Sent on office to boss@shop.example, accounts@shop.example.");
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+
+  test("an address refused for good is not tried again and is named; the one refused for now gets it later", async () => {
+    const asked: string[] = [];
+    let greylisted = 0;
+    const smtp = await startMailServer({
+      onRcptTo(address, _session, callback) {
+        asked.push(address.address);
+        if (address.address.startsWith("gone")) {
+          callback(Object.assign(new Error("5.1.1 Mailbox unavailable"), { responseCode: 550 }));
+        } else if (address.address.startsWith("accounts") && greylisted++ === 0) {
+          callback(Object.assign(new Error("4.7.1 Greylisted, try again later"), { responseCode: 451 }));
+        } else callback();
+      },
+    });
+    const to = ["gone@shop.example", "accounts@shop.example"];
+    const channels = JSON.stringify({ office: mailChannel(smtp.port, ...to) });
+    const server = await serve([TELL_OFFICE], { WAITER_NOTIFY_CHANNELS: channels });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("done");
+      expect(smtp.received).toEqual(["accounts@shop.example"]);
+      expect(asked.filter((a) => a.startsWith("gone"))).toHaveLength(1);
+      expect(outcome(run)).toMatch(
+        /^Sent on office to accounts@shop\.example\.\nNot confirmed by gone@shop\.example: The mail server refused it \(550 /,
+      );
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+
+  test("a chat Telegram asks to wait for (429) gets it after the wait; the other chat once, at once", async () => {
+    limitOnce(OTHER, 1);
+    const sent = telegram.delivered.length;
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }, { ack: true }] };
+    const server = await serve([tell], { WAITER_NOTIFY_CHANNELS: twoChats(), WAITER_TOOL_TIMEOUT: "1" });
+    try {
+      const before = clock.now();
+      const event = await pay(server, undefined);
+      await expect.poll(() => toChat(CHAT, sent)).toHaveLength(1);
+      const [run] = await runsOf(event.id);
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done"]);
+      expect(toChat(CHAT, sent)).toHaveLength(1);
+      expect(toChat(OTHER, sent)).toHaveLength(1);
+      expect(clock.now() - before).toBeGreaterThanOrEqual(1_000);
+      expect(outcome(run)).toBe(`Sent on team to ${CHAT}, ${OTHER}.`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("a restart while a chat's wait is not over sends to it at the next start, and not again to the chat that has it", async () => {
+    limitOnce(OTHER, 60);
+    const sent = telegram.delivered.length;
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }, { ack: true }] };
+    const extra = { WAITER_NOTIFY_CHANNELS: twoChats(), WAITER_AUTOMATION_RETRY_SECONDS: "120" };
+    const first = await serve([tell], extra);
+    const event = await pay(first, undefined);
+    await expect.poll(async () => (await runsOf(event.id, false))[0]?.steps.map((s) => s.status)).toEqual(["refused"]);
+    await first.close();
+    expect(toChat(CHAT, sent)).toHaveLength(1);
+    expect(toChat(OTHER, sent)).toHaveLength(0);
+    setClock(clock.now() + 61_000);
+    const second = await serve([tell], extra);
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done"]);
+      expect(toChat(CHAT, sent)).toHaveLength(1);
+      expect(toChat(OTHER, sent)).toHaveLength(1);
+      expect(outcome(run)).toBe(`Sent on team to ${CHAT}, ${OTHER}.`);
+    } finally {
+      await second.close();
+      setClock(clock.now() - 61_000);
+    }
+  });
+
+  test("a stop while notify_send waits out one chat's 429 sends to that chat at the next start, and not again to the other", async () => {
+    // Five seconds fit in a call: notify_send waits them out itself, and the stop cuts that wait.
+    limitOnce(OTHER, 5);
+    const sent = telegram.delivered.length;
+    const tell = { name: "tell", when: { source: "stripe" }, do: [{ notify: "team", text: "Paid" }] };
+    const lines: string[] = [];
+    const first = await serve([tell], { WAITER_NOTIFY_CHANNELS: twoChats() }, lines);
+    const event = await pay(first, undefined);
+    await expect.poll(() => lines.join("")).toContain(`asked for 5 s without messages to chat ${OTHER} (429)`);
+    await first.close();
+    expect((await runsOf(event.id, false))[0]?.steps.map((s) => s.status)).toEqual(["refused"]);
+    const second = await serve([tell], { WAITER_NOTIFY_CHANNELS: twoChats() });
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run?.status).toBe("done");
+      expect(toChat(CHAT, sent)).toHaveLength(1);
+      expect(toChat(OTHER, sent)).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  test("an address still refused for now when the retry time is over fails the run, naming who has it and who has not, to onFailure too", async () => {
+    const smtp = await startMailServer({
+      onRcptTo(address, _session, callback) {
+        if (address.address.startsWith("accounts")) {
+          callback(Object.assign(new Error("4.2.1 Mailbox busy"), { responseCode: 450 }));
+        } else callback();
+      },
+    });
+    const channels = JSON.parse(twoChats()) as Record<string, object>;
+    channels.office = mailChannel(smtp.port, "boss@shop.example", "accounts@shop.example");
+    const sent = telegram.delivered.length;
+    // The failure's notice too reaches a chat Telegram asks to wait for once, and the other once.
+    limitOnce(OTHER, 1);
+    const told = { ...TELL_OFFICE, onFailure: { notify: "team" } };
+    const server = await serve([told], { WAITER_NOTIFY_CHANNELS: JSON.stringify(channels), WAITER_TOOL_TIMEOUT: "1" });
+    try {
+      const event = await pay(server, undefined);
+      const [run] = await runsOf(event.id);
+      const why =
+        /Sent on office to boss@shop\.example; not confirmed by accounts@shop\.example: The mail server refused it for now \(450 [^)]*\): not sent\. waiter tried it \d+ times; a next try would come after the retry time \(WAITER_AUTOMATION_RETRY_SECONDS, 2 s\), so it is not tried again\.$/;
+      expect(run?.status).toBe("failed");
+      expect(run?.error).toMatch(new RegExp(`^step 1 \\(notify_send\\): ${why.source}`));
+      expect(smtp.received).toEqual(["boss@shop.example"]);
+      await expect.poll(() => toChat(CHAT, sent)).toHaveLength(1);
+      expect(toChat(CHAT, sent)[0]?.text).toMatch(
+        new RegExp(
+          `^waiter: automation office failed .* at step 1 \\(notify_send, channel “office”, text “Paid”\\): ${why.source}`,
+        ),
+      );
+      await expect.poll(() => toChat(OTHER, sent)).toHaveLength(1);
+      expect(toChat(OTHER, sent)[0]?.text).toBe(toChat(CHAT, sent)[0]?.text);
+      expect(toChat(CHAT, sent)).toHaveLength(1);
+    } finally {
+      await server.close();
+      await smtp.close();
+    }
+  });
+});
