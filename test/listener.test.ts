@@ -375,7 +375,8 @@ describe("an assistant's waiter's hold on the port", () => {
 
 describe("stopping", () => {
   test("a stop closes the connections that sent nothing yet, and finishes a request that came", async () => {
-    const { listener, port, url } = await start();
+    // A connection that has sent nothing is kept 300 ms once the stop begins, not a second.
+    const { listener, port, url } = await start({}, { silentMs: 300 });
     const silent = await probe(port);
     const client = new Agent({ connections: 1 });
     cleanups.push(() => client.close());

@@ -20,6 +20,8 @@ export interface ListenerTimeouts {
    * hold. One client may hold the share of it that it may hold of the connections.
    */
   maxHeldBytes: number;
+  /** How long a connection that has sent nothing is kept once the listener stops. */
+  silentMs: number;
 }
 
 /**
@@ -38,6 +40,7 @@ export const DEFAULT_TIMEOUTS: ListenerTimeouts = {
   minBodyBytesPerSecond: 1024,
   // A thousand connections could each hold a 1 MiB body for the request timeout: a GB.
   maxHeldBytes: 64 * 1024 * 1024,
+  silentMs: 1_000,
 };
 
 /** Who a connection is for the limits each client has: its address (behind a proxy, the proxy's). */

@@ -335,9 +335,6 @@ export interface RunningListener {
   close(): Promise<void>;
 }
 
-/** How long a connection that has sent nothing is kept once the listener stops. */
-const SILENT_MS = 1_000;
-
 /**
  * Binds the listener; rejects with the socket error (EADDRINUSE when another waiter listens).
  * Slow or numerous clients are bounded here: header and request timeouts, a cap on connections
@@ -415,7 +412,7 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
             // read and answered.
             const silent = setTimeout(() => {
               for (const socket of sockets) if (socket.bytesRead === 0) socket.destroy();
-            }, SILENT_MS);
+            }, timeouts.silentMs);
             server.close(() => {
               clearInterval(idle);
               clearTimeout(silent);
