@@ -16,7 +16,7 @@ import { sign as githubSign } from "@octokit/webhooks-methods";
 import { Webhook } from "standardwebhooks";
 import Stripe from "stripe";
 import { Agent, getGlobalDispatcher, request, setGlobalDispatcher } from "undici";
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { ConfigError } from "../src/errors.js";
 import type { EventStore } from "../src/events/store.js";
 import { clock, setClock } from "../src/time.js";
@@ -735,6 +735,8 @@ describe("what agents see", () => {
     setClock("2026-11-30T12:00:00Z");
     try {
       const session = await inProcess();
+      // The wait's progress ticks, on intervals the test moves; the clock it is set back on runs on as it does.
+      vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
       const progress: number[] = [];
       const controller = new AbortController();
       const waiting = session.client
@@ -748,11 +750,18 @@ describe("what agents see", () => {
           },
         })
         .catch(() => undefined);
+      // The wait is under way once its ticker is set.
+      await expect.poll(() => vi.getTimerCount(), { timeout: 5000 }).toBeGreaterThan(0);
+      for (const tick of [1, 2, 3]) {
+        await vi.advanceTimersByTimeAsync(1000);
+        await expect.poll(() => progress.length, { timeout: 5000 }).toBe(tick);
+      }
       await waiting;
       expect(progress).toHaveLength(3);
       expect(progress[1]).toBeGreaterThan(progress[0] as number);
       expect(progress[2]).toBeGreaterThan(progress[1] as number);
     } finally {
+      vi.useRealTimers();
       setClock();
     }
   });
