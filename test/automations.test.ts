@@ -1077,7 +1077,11 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
   });
 
   test("a step that failed tells agents the arguments it had, so that a model can finish it by hand", async () => {
-    const server = await serve([PAID], { WAITER_WOO_URL: `http://127.0.0.1:${await freePort()}` });
+    // The shortest retry time: the step's tries are not what this is about.
+    const server = await serve([PAID], {
+      WAITER_WOO_URL: `http://127.0.0.1:${await freePort()}`,
+      WAITER_AUTOMATION_RETRY_SECONDS: "1",
+    });
     const agent = await startWaiter(env([PAID]));
     try {
       const event = await pay(server, String(O.pending1999), "evt_unreached");
