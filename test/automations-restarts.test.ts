@@ -1,10 +1,13 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, test } from "vitest";
-import type { RunningServe } from "../src/app.js";
+import { type RunningServe, startServe } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
 import type { RunRecord, StepStatus } from "../src/events/store.js";
+import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
+import { toolsets } from "../src/toolsets.js";
 import {
   CHAT,
   dataDir,
@@ -29,6 +32,22 @@ import { SERVING, startNode } from "./spawn.js";
 import { CLI } from "./stdio.js";
 
 useFakes();
+
+/**
+ * waiter serve as `serve` starts it, its log lines from info up going to `lines`, with the
+ * automations' lease `leaseSeconds` long when given: shorter than the 3 s WAITER_AUTOMATION_LEASE_SECONDS
+ * takes at least, for a test that waits on its renewals (each third of it) or on its running out.
+ */
+async function serveLeased(
+  automations: object[],
+  extra: Record<string, string> = {},
+  lines: string[] = [],
+  leaseSeconds?: number,
+): Promise<RunningServe> {
+  const config = loadConfig({ env: env(automations, extra) }, toolsets());
+  const core = { ...config.core, automationLeaseSeconds: leaseSeconds ?? config.core.automationLeaseSeconds };
+  return startServe({ ...config, core }, new Log("info", (line) => lines.push(line)));
+}
 
 describe("a run a stopped server left", () => {
   /**
@@ -609,7 +628,7 @@ test("a stop lets a step under way have its answer for the drain time: a notific
 });
 
 test("a stop that waits for a step's answer keeps the automations' lease meanwhile: no other waiter takes up the run under way and reports it as may or may not have happened", async () => {
-  const server = await serve([TELL], { WAITER_AUTOMATION_LEASE_SECONDS: "3" });
+  const server = await serveLeased([TELL], {}, [], 1.5);
   let release = () => {};
   telegram.held = new Promise<void>((resolve) => {
     release = resolve;
@@ -620,8 +639,8 @@ test("a stop that waits for a step's answer keeps the automations' lease meanwhi
     await pay(server, undefined, "evt_stop_keeps_lease");
     await expect.poll(() => telegram.requests.filter((r) => r.body.includes("evt_stop_keeps_lease")).length).toBe(1);
     stopped = server.close();
-    // Past the lease's 3 s, Telegram's answer still on its way within the drain time (10 s).
-    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    // Past the lease's 1.5 s, Telegram's answer still on its way within the drain time (10 s).
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
     const { holder } = await s.runs.lease("elsewhere", clock.now(), 60_000);
     if (holder === "elsewhere") await s.runs.release("elsewhere");
     expect(holder).not.toBe("elsewhere");
@@ -673,7 +692,8 @@ test("kill -9 while the order is being paid: after a restart it is not paid twic
 test("a waiter frozen past its lease while the order is being paid (a machine asleep, a VM paused) does nothing more of the run once it wakes: the other waiter, which took the run up, tells the team once", async () => {
   const lease = { WAITER_AUTOMATION_LEASE_SECONDS: "3" };
   const frozen = await startNode([CLI, "serve"], { ...env([PAID], lease), WAITER_LOG_LEVEL: "info" }, SERVING);
-  const other = await serve([PAID], lease);
+  // The other renews, and so finds the frozen one's lease run out, each half second.
+  const other = await serveLeased([PAID], {}, [], 1.5);
   const sent = telegram.delivered.length;
   // The shop records the payment while the process that asked for it is frozen, its answer waiting.
   woo.intercept = (req) => {
@@ -714,7 +734,7 @@ describe("on a full disk", () => {
    * run's step) fails with SQLITE_FULL, as on a disk with a few kilobytes left. Returns what makes
    * room again.
    */
-  async function serveOnFullDisk(automations: object[], extra: Record<string, string>, lines: string[], full = true) {
+  async function serveOnFullDisk(automations: object[], lines: string[], leaseSeconds?: number, full = true) {
     let server: Database.Database | undefined;
     const pragma = Database.prototype.pragma;
     const fill = (db: Database.Database) => {
@@ -731,7 +751,7 @@ describe("on a full disk", () => {
     };
     let running: RunningServe;
     try {
-      running = await serve(automations, extra, lines, "info");
+      running = await serveLeased(automations, {}, lines, leaseSeconds);
     } finally {
       Database.prototype.pragma = pragma;
     }
@@ -750,12 +770,8 @@ describe("on a full disk", () => {
       onFailure: { notify: "team" },
     };
     const lines: string[] = [];
-    const { running, fillDisk, makeRoom } = await serveOnFullDisk(
-      [tell],
-      { WAITER_AUTOMATION_LEASE_SECONDS: "3" },
-      lines,
-      false,
-    );
+    // The run is tried again at the lease's next renewal, each half second.
+    const { running, fillDisk, makeRoom } = await serveOnFullDisk([tell], lines, 1.5, false);
     const sent = telegram.delivered.length;
     try {
       // The disk fills while Telegram takes the message: its step cannot be recorded as done.
@@ -791,7 +807,7 @@ describe("on a full disk", () => {
       do: [{ notify: "team", text: `Paid: ${"x".repeat(3990)}` }],
     };
     const lines: string[] = [];
-    const { running, fillDisk } = await serveOnFullDisk([tell], {}, lines, false);
+    const { running, fillDisk } = await serveOnFullDisk([tell], lines, undefined, false);
     try {
       telegram.intercept = () => {
         telegram.intercept = undefined;
@@ -834,7 +850,7 @@ describe("on a full disk", () => {
     await waiting.close();
     const lines: string[] = [];
     const sent = telegram.delivered.length;
-    const { running, makeRoom } = await serveOnFullDisk([BIG], extra, lines);
+    const { running, makeRoom } = await serveOnFullDisk([BIG], lines, 3);
     try {
       await expect
         .poll(() => lines.join(""), { timeout: 5_000 })
@@ -880,7 +896,7 @@ async function startFailing(times: number): Promise<string[]> {
   const lines: string[] = [];
   let server: RunningServe;
   try {
-    server = await serve([TELL], { WAITER_AUTOMATION_LEASE_SECONDS: "3" }, lines, "info");
+    server = await serveLeased([TELL], {}, lines, 1.5);
   } finally {
     Database.prototype.prepare = prepare;
   }
@@ -888,7 +904,7 @@ async function startFailing(times: number): Promise<string[]> {
   const s = store();
   try {
     const { id } = await pay(server, undefined, "evt_store_failed_at_begin");
-    // The lease is renewed every second: the start is made again at each renewal.
+    // The lease is renewed each half second: the start is made again at each renewal.
     await expect
       .poll(async () => (await s.runs.list({ eventId: id, limit: 1 }))[0]?.status, { timeout: 8_000 })
       .toBe("done");
