@@ -1,0 +1,386 @@
+import Database from "better-sqlite3";
+import { describe, expect, test } from "vitest";
+import { type RunningServe, startServe } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { Log } from "../src/log.js";
+import { clock } from "../src/time.js";
+import { toolsets } from "../src/toolsets.js";
+import { env, O, PAID, pay, runsOf, serve, store, TELL, telegram, useFakes, woo } from "./automations-harness.js";
+import { SERVING, startNode } from "./spawn.js";
+import { CLI } from "./stdio.js";
+
+useFakes();
+
+/**
+ * waiter serve as `serve` starts it, its log lines from info up going to `lines`, with the
+ * automations' lease `leaseSeconds` long when given: shorter than the 3 s WAITER_AUTOMATION_LEASE_SECONDS
+ * takes at least, for a test that waits on its renewals (each third of it) or on its running out.
+ */
+async function serveLeased(
+  automations: object[],
+  extra: Record<string, string> = {},
+  lines: string[] = [],
+  leaseSeconds?: number,
+): Promise<RunningServe> {
+  const config = loadConfig({ env: env(automations, extra) }, toolsets());
+  const core = { ...config.core, automationLeaseSeconds: leaseSeconds ?? config.core.automationLeaseSeconds };
+  return startServe({ ...config, core }, new Log("info", (line) => lines.push(line)));
+}
+
+test("a stop lets a step under way have its answer for the drain time: a notification Telegram confirms meanwhile is done, not reported as may or may not have happened", async () => {
+  const tell = { ...TELL, onFailure: { notify: "team" } };
+  const sent = telegram.delivered.length;
+  /** Holds Telegram's answers until the returned function is called. */
+  const hold = () => {
+    let release = () => {};
+    telegram.held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return release;
+  };
+  const first = await serve([tell]);
+  let release = hold();
+  const answered = await pay(first, undefined, "evt_stop_mid_send");
+  await expect.poll(() => telegram.requests.filter((r) => r.body.includes("evt_stop_mid_send")).length).toBe(1);
+  const stopped = first.close();
+  setTimeout(release, 300);
+  await stopped;
+  telegram.held = undefined;
+  expect(await runsOf(answered.id, false)).toEqual([
+    expect.objectContaining({ status: "done", steps: [expect.objectContaining({ status: "done" })] }),
+  ]);
+  // Past the drain time it is cut, and the next start reports it, as a step a kill left.
+  const second = await serve([tell], { WAITER_STOP_SECONDS: "1" });
+  release = hold();
+  const unanswered = await pay(second, undefined, "evt_stop_unanswered");
+  await expect.poll(() => telegram.requests.filter((r) => r.body.includes("evt_stop_unanswered")).length).toBe(1);
+  const began = performance.now();
+  await second.close();
+  expect(performance.now() - began).toBeLessThan(3_000);
+  release();
+  telegram.held = undefined;
+  const third = await serve([tell]);
+  try {
+    expect(await runsOf(unanswered.id)).toEqual([expect.objectContaining({ status: "failed" })]);
+    await expect.poll(() => telegram.delivered.length - sent).toBe(3);
+    expect(telegram.delivered.slice(sent).map((m) => m.text)).toEqual([
+      "Paid without an order: “pi_evt_stop_mid_send”",
+      "Paid without an order: “pi_evt_stop_unanswered”",
+      expect.stringMatching(
+        /^waiter: automation tell failed on the delivery “evt_stop_unanswered” .* may or may not have happened/,
+      ),
+    ]);
+  } finally {
+    await third.close();
+  }
+});
+
+test("a stop that waits for a step's answer keeps the automations' lease meanwhile: no other waiter takes up the run under way and reports it as may or may not have happened", async () => {
+  const server = await serveLeased([TELL], {}, [], 1.5);
+  let release = () => {};
+  telegram.held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const s = store();
+  let stopped: Promise<void> | undefined;
+  try {
+    await pay(server, undefined, "evt_stop_keeps_lease");
+    await expect.poll(() => telegram.requests.filter((r) => r.body.includes("evt_stop_keeps_lease")).length).toBe(1);
+    stopped = server.close();
+    // Past the lease's 1.5 s, Telegram's answer still on its way within the drain time (10 s).
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const { holder } = await s.runs.lease("elsewhere", clock.now(), 60_000);
+    if (holder === "elsewhere") await s.runs.release("elsewhere");
+    expect(holder).not.toBe("elsewhere");
+  } finally {
+    release();
+    telegram.held = undefined;
+    await stopped;
+    await s.close();
+  }
+}, 20_000);
+
+test("kill -9 while the order is being paid: after a restart it is not paid twice, and the team is told once", async () => {
+  const started = () => startNode([CLI, "serve"], { ...env([PAID]), WAITER_LOG_LEVEL: "info" }, SERVING);
+  const first = await started();
+  const url = { url: first.said };
+  const sent = telegram.delivered.length;
+  // The payment is recorded in the shop; the process dies as the step goes on to the order note.
+  woo.intercept = (req) => {
+    if (req.method !== "POST" || !req.path.endsWith("/notes")) return undefined;
+    first.child.kill("SIGKILL");
+    return { status: 200, destroy: true };
+  };
+  try {
+    const event = await pay(url, String(O.pendingStockManaged), "evt_killed");
+    expect(await first.exited).toBe(null);
+    woo.intercept = undefined;
+    expect(await runsOf(event.id, false)).toEqual([expect.objectContaining({ status: "running" })]);
+    const paidBefore = woo.shop.writes.filter((w) => w.method === "PUT").length;
+    expect(paidBefore).toBe(1);
+
+    const second = await started();
+    try {
+      const [run] = await runsOf(event.id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
+      // The step was redone (marking paid is idempotent): it found the order paid and changed nothing.
+      expect(woo.shop.writes.filter((w) => w.method === "PUT").length).toBe(paidBefore);
+      expect(woo.shop.order(O.pendingStockManaged).status).toBe("processing");
+      expect(telegram.delivered.length - sent).toBe(1);
+    } finally {
+      second.child.kill("SIGTERM");
+      await second.exited;
+    }
+  } finally {
+    woo.intercept = undefined;
+  }
+});
+
+test("a waiter frozen past its lease while the order is being paid (a machine asleep, a VM paused) does nothing more of the run once it wakes: the other waiter, which took the run up, tells the team once", async () => {
+  const lease = { WAITER_AUTOMATION_LEASE_SECONDS: "3" };
+  const frozen = await startNode([CLI, "serve"], { ...env([PAID], lease), WAITER_LOG_LEVEL: "info" }, SERVING);
+  // The other renews, and so finds the frozen one's lease run out, each half second.
+  const other = await serveLeased([PAID], {}, [], 1.5);
+  const sent = telegram.delivered.length;
+  // The shop records the payment while the process that asked for it is frozen, its answer waiting.
+  woo.intercept = (req) => {
+    if (req.method !== "PUT") return undefined;
+    woo.intercept = undefined;
+    frozen.child.kill("SIGSTOP");
+    return undefined;
+  };
+  try {
+    const event = await pay({ url: frozen.said }, String(O.pending1999), "evt_frozen");
+    await expect.poll(() => woo.intercept, { timeout: 5_000 }).toBeUndefined();
+    // The other waiter takes the lease over and does the run: the order is paid, so it only tells.
+    await expect.poll(async () => (await runsOf(event.id, false))[0]?.status, { timeout: 10_000 }).toBe("done");
+    expect(telegram.delivered.length - sent).toBe(1);
+    frozen.child.kill("SIGCONT");
+    // Woken, it has the shop's answer, and its lease timer finds the lease another's.
+    await expect.poll(() => frozen.stderr(), { timeout: 5_000 }).toMatch(/another waiter took over their lease/);
+    await expect
+      .poll(() => frozen.stderr(), { timeout: 5_000 })
+      .toMatch(/step 1: eshop_order_mark_paid was done \(.*\) after another waiter took the automations over/);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(telegram.delivered.length - sent).toBe(1);
+    const [run] = await runsOf(event.id);
+    expect(run?.steps.map((s) => s.status)).toEqual(["done", "done", "done"]);
+  } finally {
+    woo.intercept = undefined;
+    frozen.child.kill("SIGCONT");
+    frozen.child.kill("SIGKILL");
+    await frozen.exited;
+    await other.close();
+  }
+});
+
+describe("on a full disk", () => {
+  /**
+   * Starts waiter serve on the store as it is now, which then has no room for one page more: a
+   * write that fits in the pages it has (the lease's renewal) goes through, one that needs more (a
+   * run's step) fails with SQLITE_FULL, as on a disk with a few kilobytes left. Returns what makes
+   * room again.
+   */
+  async function serveOnFullDisk(automations: object[], lines: string[], leaseSeconds?: number, full = true) {
+    let server: Database.Database | undefined;
+    const pragma = Database.prototype.pragma;
+    const fill = (db: Database.Database) => {
+      db.exec("VACUUM");
+      pragma.call(db, `max_page_count = ${pragma.call(db, "page_count", { simple: true })}`);
+    };
+    Database.prototype.pragma = function (this: Database.Database, source: string, options?: Database.PragmaOptions) {
+      const result = pragma.call(this, source, options);
+      if (source === "journal_mode = WAL") {
+        server = this;
+        if (full) fill(this);
+      }
+      return result;
+    };
+    let running: RunningServe;
+    try {
+      running = await serveLeased(automations, {}, lines, leaseSeconds);
+    } finally {
+      Database.prototype.pragma = pragma;
+    }
+    return {
+      running,
+      fillDisk: () => server && fill(server),
+      makeRoom: () => server?.pragma("max_page_count = 1000000"),
+    };
+  }
+
+  test("a notification sent just before the disk filled is recorded as sent once there is room, not told as may or may not have happened", async () => {
+    const tell = {
+      name: "tell-paid",
+      when: { source: "stripe" },
+      do: [{ notify: "team", text: `Paid: ${"x".repeat(3990)}` }, { ack: true }],
+      onFailure: { notify: "team" },
+    };
+    const lines: string[] = [];
+    // The run is tried again at the lease's next renewal, each half second.
+    const { running, fillDisk, makeRoom } = await serveOnFullDisk([tell], lines, 1.5, false);
+    const sent = telegram.delivered.length;
+    try {
+      // The disk fills while Telegram takes the message: its step cannot be recorded as done.
+      telegram.intercept = () => {
+        telegram.intercept = undefined;
+        fillDisk();
+        return undefined;
+      };
+      const { id } = await pay(running, "7", "evt_sent_then_full");
+      await expect
+        .poll(() => lines.join(""), { timeout: 5_000 })
+        .toMatch(/automations paused on a store failure: The event store cannot be written \(SQLITE_FULL/);
+      expect(telegram.delivered.length).toBe(sent + 1);
+      // The operator's record of what was sent does not wait for the store.
+      expect(lines.filter((line) => line.includes(`notify_send done for automation tell-paid, run`))).toHaveLength(1);
+      makeRoom();
+      const [run] = await runsOf(id);
+      expect(run).toMatchObject({ status: "done" });
+      expect(run?.steps.map((s) => s.status)).toEqual(["done", "done"]);
+      // The team was told once, and not that the run failed.
+      expect(telegram.delivered.slice(sent).map((m) => m.text.slice(0, 6))).toEqual(["Paid: "]);
+      expect(lines.filter((line) => line.includes("may or may not"))).toEqual([]);
+    } finally {
+      telegram.intercept = undefined;
+      await running.close();
+    }
+  }, 20_000);
+
+  test("a stop before there is room again says which step's outcome it could not record", async () => {
+    const tell = {
+      name: "tell-paid",
+      when: { source: "stripe" },
+      do: [{ notify: "team", text: `Paid: ${"x".repeat(3990)}` }],
+    };
+    const lines: string[] = [];
+    const { running, fillDisk } = await serveOnFullDisk([tell], lines, undefined, false);
+    try {
+      telegram.intercept = () => {
+        telegram.intercept = undefined;
+        fillDisk();
+        return undefined;
+      };
+      await pay(running, "7", "evt_sent_full_then_stopped");
+      await expect.poll(() => lines.join(""), { timeout: 5_000 }).toMatch(/automations paused on a store failure/);
+    } finally {
+      telegram.intercept = undefined;
+      await running.close();
+    }
+    expect(lines.filter((line) => line.includes("could not record before the stop"))).toEqual([
+      expect.stringMatching(
+        /warning .*automation run \d+: step 1 came to "done", which the event store could not record before the stop: the next start takes the step for one under way when waiter stopped/,
+      ),
+    ]);
+  }, 20_000);
+
+  test("a run the store had no room to record goes on once there is room, without a restart or another event, and the log says so once", async () => {
+    // A step's record as long as a notification's text: more than a page of the store.
+    const BIG = {
+      name: "big",
+      when: { source: "stripe" },
+      do: [{ notify: "team", text: `Paid: ${"x".repeat(3990)}` }],
+    };
+    const extra = { WAITER_AUTOMATION_LEASE_SECONDS: "3" };
+    // A first start marks where the automations begin; the payment comes while waiter is stopped.
+    await (await serve([BIG], extra)).close();
+    const waiting = store();
+    const { id } = await waiting.add({
+      source: "stripe",
+      type: "payment_intent.succeeded",
+      scheme: "stripe",
+      dedupeId: "evt_full_disk",
+      headers: {},
+      body: Buffer.from(JSON.stringify({ id: "evt_full_disk" })),
+      receivedAt: clock.now(),
+    });
+    await waiting.close();
+    const lines: string[] = [];
+    const sent = telegram.delivered.length;
+    const { running, makeRoom } = await serveOnFullDisk([BIG], lines, 3);
+    try {
+      await expect
+        .poll(() => lines.join(""), { timeout: 5_000 })
+        .toMatch(/automations paused on a store failure: The event store cannot be written \(SQLITE_FULL/);
+      // The lease is renewed every second meanwhile, and the run tried again.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      expect(telegram.delivered.length).toBe(sent);
+      // The renewals that went through are not the store answering again: the run is not recorded yet.
+      expect(lines.filter((line) => /automations paused|answers again/.test(line))).toHaveLength(1);
+      makeRoom();
+      await expect.poll(async () => (await runsOf(id, false))[0]?.status, { timeout: 5_000 }).toBe("done");
+      expect(telegram.delivered.length).toBe(sent + 1);
+      expect(lines.filter((line) => /answers again/.test(line))).toEqual([
+        expect.stringMatching(
+          /automations resume: the event store answers again, after [2-9] failed attempts over [3-9] s/,
+        ),
+      ]);
+    } finally {
+      await running.close();
+    }
+  }, 20_000);
+});
+
+/**
+ * Serves TELL with the first `times` writes of where each automation begins failing, as a busy or
+ * full store's may, and a payment paid once they began: the lines that say the start failed, or
+ * the store answering again.
+ */
+async function startFailing(times: number): Promise<string[]> {
+  const prepare = Database.prototype.prepare;
+  let failures = times;
+  Database.prototype.prepare = function (this: Database.Database, source: string) {
+    const statement = prepare.call(this, source);
+    if (!source.startsWith("INSERT INTO automation_starts")) return statement;
+    const run = statement.run.bind(statement) as (...args: unknown[]) => Database.RunResult;
+    return Object.assign(statement, {
+      run: (...args: unknown[]) => {
+        if (failures-- > 0) throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
+        return run(...args);
+      },
+    });
+  } as typeof prepare;
+  const lines: string[] = [];
+  let server: RunningServe;
+  try {
+    server = await serveLeased([TELL], {}, lines, 1.5);
+  } finally {
+    Database.prototype.prepare = prepare;
+  }
+  const sent = telegram.delivered.length;
+  const s = store();
+  try {
+    const { id } = await pay(server, undefined, "evt_store_failed_at_begin");
+    // The lease is renewed each half second: the start is made again at each renewal.
+    await expect
+      .poll(async () => (await s.runs.list({ eventId: id, limit: 1 }))[0]?.status, { timeout: 8_000 })
+      .toBe("done");
+    expect(failures).toBeLessThanOrEqual(0);
+    expect(telegram.delivered.length - sent).toBe(1);
+    return lines.filter((line) => /could not start|answers again/.test(line));
+  } finally {
+    await server.close();
+    await s.close();
+  }
+}
+
+test("a store that fails as waiter takes the automations up leaves them running once it answers: a payment that comes then is told", async () => {
+  expect(await startFailing(1)).toEqual([
+    expect.stringMatching(
+      /warning .*automations could not start on a store failure: The event store cannot be written/,
+    ),
+    expect.stringMatching(/automations: the event store answers again, after 1 failed attempt/),
+  ]);
+}, 20_000);
+
+test("a start the store fails at several renewals in a row is said once, and the store answering again once, when they begin", async () => {
+  // A store may take the lease's renewal while it fails the start again (a full disk): the
+  // renewal alone does not say it answers again.
+  expect(await startFailing(3)).toEqual([
+    expect.stringMatching(
+      /warning .*automations could not start on a store failure: The event store cannot be written/,
+    ),
+    expect.stringMatching(/automations: the event store answers again, after 3 failed attempts/),
+  ]);
+}, 20_000);
