@@ -11,7 +11,7 @@ import {
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { sessionOptions, startServe, startWebhooks } from "../src/app.js";
@@ -2568,6 +2568,10 @@ describe("OAuth access tokens", () => {
   });
   afterAll(() => issuer.close());
 
+  /** Sets the clock `ms` before `authorization`'s token lapses: past its exp, at the end of the 60 s leeway. */
+  const lapseIn = (authorization: string, ms: number) =>
+    setClock((Number(decodeJwt(authorization.replace(/^Bearer /, "")).exp) + 60) * 1000 - ms);
+
   // The shop is configured so that there are tools that change something; none is called.
   const oauthEnv = () => ({
     WAITER_HTTP_OAUTH: JSON.stringify({ issuer: issuer.origin }),
@@ -3049,8 +3053,8 @@ describe("OAuth access tokens", () => {
       const opened = await initializeAt(served.url, { authorization: lapsing });
       const id = opened.headers["mcp-session-id"] as string;
       await opened.body.dump();
-      // Past its exp, the token is within its 60 s leeway for 3 s more (less what the set-up took).
-      setClock(clock.now() + 77_000);
+      // Past its exp, the token is within its 60 s leeway for 1.5 s more.
+      lapseIn(lapsing, 1_500);
       const stream = await request(`${served.url}/mcp`, {
         method: "GET",
         headers: { accept: "text/event-stream", authorization: lapsing, "mcp-session-id": id },
@@ -3126,8 +3130,8 @@ describe("OAuth access tokens", () => {
       const lastId = /^id: (.*)$/m.exec(first)?.[1] as string;
       await expect.poll(() => served.sessions.streams()).toBe(1);
       // The client comes back to the call with an older token: past its exp, within its 60 s
-      // leeway for 3 s more (less what the set-up took).
-      setClock(clock.now() + 77_000);
+      // leeway for 1.5 s more.
+      lapseIn(lapsing, 1_500);
       const resumed = await request(`${served.url}/mcp`, {
         headers: {
           accept: "text/event-stream",
