@@ -12,7 +12,7 @@ import {
   ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
-import { request } from "undici";
+import { Agent, request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { sessionOptions, startServe, startWebhooks } from "../src/app.js";
 import { type Config, loadConfig } from "../src/config.js";
@@ -1311,14 +1311,19 @@ describe("sessions", () => {
   });
 });
 
-/** Reads a GET stream's server-sent events until `done` says it has what it needs, then drops the stream. */
+/**
+ * Reads a GET stream's server-sent events until `done` says it has what it needs, then drops the
+ * stream. It has a connection of its own, which goes with it: undici may open another in place of
+ * a request dropped midway, which would sit silent until a stop closes it.
+ */
 async function readStream(
   url: string,
   headers: Record<string, string>,
   done: (events: { id: string; data: string }[]) => boolean,
 ) {
   const controller = new AbortController();
-  const response = await request(url, { headers, signal: controller.signal });
+  const own = new Agent();
+  const response = await request(url, { headers, signal: controller.signal, dispatcher: own });
   expect(response.statusCode).toBe(200);
   const events: { id: string; data: string }[] = [];
   let buffered = "";
@@ -1336,6 +1341,7 @@ async function readStream(
     }
   } finally {
     controller.abort();
+    await own.destroy();
   }
   return events;
 }
