@@ -1573,13 +1573,15 @@ describe("cancellation", () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, withStore);
     try {
       const client = await connect(served.url);
+      // Polled often: the default 50 ms between looks, twice for each of 20 calls, was most of the test.
+      const often = { interval: 2 };
       for (let i = 0; i < 20; i++) {
         const cancel = new AbortController();
         const cancelled = client.callTool(wait, undefined, { signal: cancel.signal });
-        await expect.poll(() => served.sessions.answering()).toBe(2);
+        await expect.poll(() => served.sessions.answering(), often).toBe(2);
         cancel.abort();
         await expect(cancelled).rejects.toThrow(/aborted/);
-        await expect.poll(() => served.sessions.answering()).toBe(1);
+        await expect.poll(() => served.sessions.answering(), often).toBe(1);
       }
       expect((await client.listTools()).tools.length).toBeGreaterThan(0);
       const [transport] = transports;
