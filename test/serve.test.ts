@@ -1804,24 +1804,29 @@ test("an address another program holds stops waiter serve and waiter listen, say
   await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
   const { port } = holder.address() as AddressInfo;
   try {
-    const config = loadConfig(
-      {
-        env: {
-          WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
-          WAITER_LISTEN: `127.0.0.1:${port}`,
-          WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
-          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
-          ERP_SECRET,
+    const config = () =>
+      loadConfig(
+        {
+          env: {
+            WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-serve-")),
+            WAITER_LISTEN: `127.0.0.1:${port}`,
+            WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+            WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+            ERP_SECRET,
+          },
         },
-      },
-      toolsets(),
-    );
+        toolsets(),
+      );
     const quiet = new Log("error", () => {});
     const taken = `cannot listen on 127.0.0.1:${port}: EADDRINUSE: another program holds the port; stop it, or set`;
-    await expect(startServe(config, quiet)).rejects.toThrow(`${taken} --listen (WAITER_LISTEN) to another port`);
-    await expect(startWebhooks(config, quiet)).rejects.toThrow(
-      `${taken} webhooks.listen (WAITER_WEBHOOKS_LISTEN) to another port`,
-    );
+    // Side by side, each on a store of its own: each waits out the 1 s its question to the port's
+    // holder, which never answers, is given.
+    await Promise.all([
+      expect(startServe(config(), quiet)).rejects.toThrow(`${taken} --listen (WAITER_LISTEN) to another port`),
+      expect(startWebhooks(config(), quiet)).rejects.toThrow(
+        `${taken} webhooks.listen (WAITER_WEBHOOKS_LISTEN) to another port`,
+      ),
+    ]);
   } finally {
     holder.close();
   }
