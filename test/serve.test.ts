@@ -2990,7 +2990,9 @@ describe("OAuth access tokens", () => {
   });
 
   test("a session opened with waiter:read gains the write tools when its user comes back with waiter:write, and is told the list changed", async () => {
-    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    // A shop that fails at once, with a 500 that is not tried again (one that cannot be reached is, for a second).
+    const shop = await startFake(() => json(500, '{"code":"internal_error","message":"Database error"}'));
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, { ...oauthEnv(), WAITER_WOO_URL: shop.origin });
     const listening = new AbortController();
     try {
       const read = `Bearer ${await sign({ azp: "connector", sub: "alice", scope: "waiter:read" })}`;
@@ -3042,8 +3044,9 @@ describe("OAuth access tokens", () => {
       expect(heard).toContain('"method":"notifications/tools/list_changed"');
       const called = await post(write, markPaid);
       expect(called.status).toBe(200);
-      // The tool ran: a result (the shop it asks cannot be reached), not the error of an unknown tool.
+      // The tool ran: a result (the shop it asks fails), not the error of an unknown tool.
       expect(called.said.find((message) => message.id === 3)).toMatchObject({ result: { isError: true } });
+      expect(shop.requests.length).toBeGreaterThan(0);
       expect(served.stderr()).toMatch(
         /MCP session \S+ serves .*eshop_order_mark_paid.* too: token oauth:connector\/alice came with waiter:write/,
       );
@@ -3056,6 +3059,7 @@ describe("OAuth access tokens", () => {
     } finally {
       listening.abort();
       await served.close();
+      await shop.close();
     }
   });
 
