@@ -534,7 +534,7 @@ describe("waiter serve", () => {
           await posted.body.dump();
           return posted.statusCode === 200 && updates;
         },
-        { timeout: 10_000, interval: 300 },
+        { timeout: 10_000, interval: 100 },
       )
       .toContain("events://recent");
     // Ended by its client, it is gone for good.
