@@ -1161,9 +1161,10 @@ describe("the latest fixing follows each source's publication time", () => {
 
   test("a fixing kept when the source fails is not said to be the latest, nor a due one still to come", async () => {
     const session = await startCurrency();
+    // 500, which is not retried: each failing call answers at once.
     const down = (request: { path: string }) =>
       request.path.startsWith("/cnbapi/exrates/daily")
-        ? { status: 502, headers: { "content-type": "text/plain" }, body: "down" }
+        ? { status: 500, headers: { "content-type": "text/plain" }, body: "down" }
         : undefined;
     const convert = (date: string) =>
       session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", date, source: "cnb" });
