@@ -54,7 +54,7 @@ function storeLabel(config: Config): string {
  * SQLite file. The store's driver and express load only when webhook sources are configured, so
  * a plain start neither pays for them nor needs them to load.
  */
-async function openStore(config: Config, log: Log): Promise<EventStore> {
+async function openStore(config: Config, log: Log, busyMs = 5_000): Promise<EventStore> {
   const { retention } = webhooksOf(config);
   const onDropped = logDropped(log, retention);
   const { url, urlFrom, password, passwordFrom } = config.database;
@@ -82,7 +82,7 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
   }
   try {
     const { SqliteEventStore } = await import("./events/sqlite/store.js");
-    const store = new SqliteEventStore(file, retention, { onDropped });
+    const store = new SqliteEventStore(file, retention, { busyMs, onDropped });
     saidSetUp(store, file, log);
     return sayingDropsAtClose(store, onDropped.flush);
   } catch (err) {
@@ -93,7 +93,7 @@ async function openStore(config: Config, log: Log): Promise<EventStore> {
     if (taken) throw new StoreUnavailable(taken);
     if ((err as { code?: string }).code === "SQLITE_BUSY") {
       throw new StoreUnavailable(
-        `${file}: another program held its write lock past 5 s as waiter set the store up (a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM): end it, then start waiter again`,
+        `${file}: another program held its write lock past ${busyMs / 1000} s as waiter set the store up (a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM): end it, then start waiter again`,
       );
     }
     // The directory is a file, or not the user's to write, or the file is no database.
@@ -303,6 +303,8 @@ export async function startApp(
     storeRequired?: boolean;
     /** A stop's drain time may cut calls in flight (waiter serve's); each call then listens for it. */
     cutsCalls?: boolean;
+    /** How long the SQLite store waits for another program's write lock: 5 s. */
+    storeBusyMs?: number;
   },
 ): Promise<App> {
   const webhooks = webhooksOf(config);
@@ -313,7 +315,7 @@ export async function startApp(
   // A database is opened when configured, sources or none: replicas keep their sessions there.
   if (webhooks.sources.length > 0 || config.database.url) {
     try {
-      store = await openStore(config, log);
+      store = await openStore(config, log, options.storeBusyMs);
     } catch (err) {
       if (!(err instanceof StoreUnavailable)) throw err;
       if (options.storeRequired) throw new CannotStart(`cannot open the event store: ${err.message}`);
