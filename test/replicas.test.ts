@@ -215,10 +215,11 @@ describe.runIf(postgresAvailable || postgresRequired)("two waiter serve replicas
       expect(listed.isError).toBeFalsy();
     }
     expect(reached.filter((r) => r === "POST b").length).toBeGreaterThanOrEqual(2);
-    // Whichever replica takes the wait, a delivery through either wakes it.
-    for (const through of [a, b]) {
-      const waiting = waitFor(client, `via.${through === a ? "a" : "b"}`);
-      await expect.poll(waiting.underWay).toBe(true);
+    // Whichever replica takes the wait, a delivery through either wakes it. The two waits are
+    // under way together: each is told of its first progress only after a second.
+    const waits = [a, b].map((through) => ({ through, waiting: waitFor(client, `via.${through === a ? "a" : "b"}`) }));
+    await expect.poll(() => waits.every(({ waiting }) => waiting.underWay())).toBe(true);
+    for (const { through, waiting } of waits) {
       expect(await post(through.base, `w-${through === a ? "a" : "b"}`, `via.${through === a ? "a" : "b"}`)).toBe(200);
       expect(deliveryOf(await waiting)).toBe(`w-${through === a ? "a" : "b"}`);
     }
