@@ -474,11 +474,19 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     await sender.connect();
     const channel = "waiter_probe_slow";
     let sent = false;
+    // The probe as the listening connection hears it: once it is, no warning is to come.
+    let back = false;
     // A second for the notification to come back rather than waiter's 5 s: what is tested is
     // when that time starts, not how long it is.
     const probeMs = 1_000;
     const watch = new ListenWatch({
-      connect: () => new pg.Client(server.url),
+      connect: () => {
+        const listening = new pg.Client(server.url);
+        listening.on("notification", () => {
+          back = true;
+        });
+        return listening;
+      },
       setUp: "SELECT 1",
       channel,
       urlFrom: "WAITER_DATABASE_URL",
@@ -497,7 +505,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     try {
       await watch.start(0);
       await expect.poll(() => sent, { timeout: probeMs + 2_000 }).toBe(true);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await expect.poll(() => back).toBe(true);
+      // A warning is emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
       expect(warnings.filter((line) => /did not reach its listening connection/.test(line))).toEqual([]);
     } finally {
       watch.stop();
@@ -1784,7 +1794,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         // Another replica's upgrade, under the lock every replica takes to upgrade.
         await upgrading.query("SELECT pg_advisory_lock($1)", [0x77616974]);
         const opening = open(url);
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        // Waiting for the turn twice as long as the statement_timeout would let it.
+        await expect.poll(() => waitingOnLocks(upgrading)).toBe(1);
+        await new Promise((resolve) => setTimeout(resolve, 600));
         await upgrading.query("SELECT pg_advisory_unlock($1)", [0x77616974]);
         const store = await opening;
         await store.add(event());
@@ -1906,7 +1918,8 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const [a, b] = [await open(url), await open(url)];
       const told: string[] = [];
       b.subscribe((e) => told.push(e.id));
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // Idle twice as long as the server lets a session be.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
       const added = await a.add(event());
       await expect.poll(() => told).toEqual([added.id]);
       expect(warnings.filter((line) => /idle-session timeout|listening .* failed/.test(line))).toEqual([]);
@@ -1967,7 +1980,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await upgrading.query("SELECT pg_advisory_lock($1)", [0x77616974]);
       const opening = PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, queryMs: 500 });
       opening.then((store) => stores.push(store)).catch(() => {});
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      // Waiting for the turn twice as long as the query timeout would let it.
+      await expect.poll(() => waitingOnLocks(upgrading)).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
       await upgrading.query("SELECT pg_advisory_unlock($1)", [0x77616974]);
       const store = await opening;
       await store.add(event());
@@ -2176,6 +2191,8 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         // Half a second, give or take a loaded machine: not the query timeout's 15.
         expect(performance.now() - started).toBeLessThan(5_000);
       } finally {
+        // The database gone rather than silent: the stop has nothing to wait for.
+        await proxy.close();
         await app.close().catch(() => {});
       }
     });
