@@ -452,12 +452,19 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const pooler = await poolerProxy(url);
       // The URL written in the config file: the warning names it there.
       const urlFrom = "database.url in /etc/waiter/waiter.json";
-      const pooled = await PostgresEventStore.open({ url: pooler.url, urlFrom, retention: LOOSE, connectMs: 2_000 });
+      // A second for the notification to come back rather than waiter's 5 s.
+      const pooled = await PostgresEventStore.open({
+        url: pooler.url,
+        urlFrom,
+        retention: LOOSE,
+        connectMs: 2_000,
+        probeMs: 1_000,
+      });
       try {
         const unheard = () => warnings.filter((line) => /did not reach its listening connection/.test(line));
         await expect.poll(unheard, { timeout: 15_000 }).toHaveLength(1);
         expect(unheard()[0]).toMatch(
-          /^a notification waiter sent did not reach its listening connection within 5 s, so events other waiter processes store do not wake this one .*: most often database\.url in \/etc\/waiter\/waiter\.json names a connection pooler in transaction mode \(PgBouncer's pool_mode = transaction, Supabase's port 6543, .*\), which keeps LISTEN from working; name the database server itself, or the pooler's session mode/,
+          /^a notification waiter sent did not reach its listening connection within 1 s, so events other waiter processes store do not wake this one .*: most often database\.url in \/etc\/waiter\/waiter\.json names a connection pooler in transaction mode \(PgBouncer's pool_mode = transaction, Supabase's port 6543, .*\), which keeps LISTEN from working; name the database server itself, or the pooler's session mode/,
         );
       } finally {
         await pooled.close();

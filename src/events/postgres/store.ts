@@ -152,6 +152,8 @@ export interface PostgresOptions {
   lockWaitMs?: number;
   /** How long a query may go unanswered before the call fails: 15 s unless said. */
   queryMs?: number;
+  /** How long a notification the store sends itself may take to come back before the log says none does: PROBE_MS unless said. */
+  probeMs?: number;
 }
 
 /** The sslmode the driver connects with, and whether it takes it as libpq does (`urlSslmode`). */
@@ -758,6 +760,7 @@ export class PostgresEventStore implements EventStore {
       wanted: () => this.#listeners.size > 0,
       tell: (event) => this.#listeners.tell(event),
       failure: (err) => (timedOut(err, connect) ? tookNoConnection(connect) : undefined),
+      probeMs: options.probeMs,
     });
     this.#expiry = setInterval(() => this.#expireUnattended(), EXPIRE_EVERY_MS);
     this.#expiry.unref();
