@@ -420,12 +420,14 @@ function sqlName(name: string): string {
  * default), under an advisory lock, so replicas that start at once do not race: the second
  * waits, then finds nothing left to do. Refuses a database a newer waiter has set up. A store
  * already up to date needs no right to create: a user that may only read and write the tables
- * opens it. `urlFrom`: where the database URL was given, as a message names it.
+ * opens it. `urlFrom`: where the database URL was given, as a message names it; `lockWaitMs`: how
+ * long a step waits for a lock on a table before the upgrade gives up.
  */
 export async function migrate(
   client: ClientBase,
   upTo = MIGRATIONS.length,
   urlFrom: string = databaseSettings.url.env,
+  lockWaitMs = UPGRADE_LOCK_WAIT_MS,
 ): Promise<Upgraded | undefined> {
   // Tables up to date, as at most starts, need no turn: the lock is not waited for, which a session
   // may hold that is gone unseen (a machine that died, a pooler in transaction mode that gave the
@@ -436,7 +438,7 @@ export async function migrate(
   await client.query(patient("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]));
   let upgraded: Upgraded | undefined;
   try {
-    upgraded = await upgradeLocked(client, upTo, urlFrom);
+    upgraded = await upgradeLocked(client, upTo, urlFrom, lockWaitMs);
   } catch (err) {
     // An upgrade that failed with its connection (lost, or ended by the server) fails the unlock
     // too: the upgrade's own error says what happened, and the unlock's goes to the log.
@@ -452,7 +454,12 @@ export async function migrate(
 }
 
 /** The upgrade itself, with the lock held: the tables brought to `upTo`, or undefined when they are. */
-async function upgradeLocked(client: ClientBase, upTo: number, urlFrom: string): Promise<Upgraded | undefined> {
+async function upgradeLocked(
+  client: ClientBase,
+  upTo: number,
+  urlFrom: string,
+  lockWaitMs: number,
+): Promise<Upgraded | undefined> {
   // PostgreSQL checks the right to create before it looks whether the table exists.
   const { rows } = await client.query<Where>(
     `SELECT current_schema() AS schema, current_setting('search_path') AS path, current_user AS "user",
@@ -488,7 +495,7 @@ async function upgradeLocked(client: ClientBase, upTo: number, urlFrom: string):
       reached = step;
       await client.query("BEGIN");
       try {
-        await client.query(`SET LOCAL lock_timeout = ${UPGRADE_LOCK_WAIT_MS}`);
+        await client.query(`SET LOCAL lock_timeout = ${Math.round(lockWaitMs)}`);
         await client.query(patient(MIGRATIONS[step] as string));
         await client.query(
           "INSERT INTO waiter_schema (one, version) VALUES (1, $1) ON CONFLICT (one) DO UPDATE SET version = excluded.version",
@@ -506,7 +513,7 @@ async function upgradeLocked(client: ClientBase, upTo: number, urlFrom: string):
     const { code, message } = err as { code?: string; message?: string };
     if (code === "55P03") {
       throw new Error(
-        `${message} (PostgreSQL 55P03): upgrading waiter's tables waits for a lock another session holds on them, most often a backup (pg_dump holds one on every table until it ends) or a long transaction; waiter gave up after ${UPGRADE_LOCK_WAIT_MS / 1000} s rather than hold up the writes of the replicas still running, and ${reached > version ? `took the tables from schema ${version} to ${reached} only (a waiter older than this one refuses them from now on)` : "changed nothing"}: start it again once that session ends`,
+        `${message} (PostgreSQL 55P03): upgrading waiter's tables waits for a lock another session holds on them, most often a backup (pg_dump holds one on every table until it ends) or a long transaction; waiter gave up after ${lockWaitMs / 1000} s rather than hold up the writes of the replicas still running, and ${reached > version ? `took the tables from schema ${version} to ${reached} only (a waiter older than this one refuses them from now on)` : "changed nothing"}: start it again once that session ends`,
       );
     }
     if (code !== "42501") throw err;

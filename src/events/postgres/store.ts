@@ -150,6 +150,8 @@ export interface PostgresOptions {
   connectMs?: number;
   /** How long a statement waits for a lock another session holds: LOCK_WAIT_MS unless said. */
   lockWaitMs?: number;
+  /** How long an upgrade's step waits for a lock on a table before the upgrade gives up: UPGRADE_LOCK_WAIT_MS unless said. */
+  upgradeLockWaitMs?: number;
   /** How long a query may go unanswered before the call fails: 15 s unless said. */
   queryMs?: number;
   /** How long a notification the store sends itself may take to come back before the log says none does: PROBE_MS unless said. */
@@ -652,7 +654,7 @@ export class PostgresEventStore implements EventStore {
         // transaction_timeout set on the user or the database would stop every start while another
         // replica upgrades.
         await client.query(`SET lock_timeout = 0; SET statement_timeout = 0; ${NO_TRANSACTION_TIMEOUT}`);
-        upgraded = await migrate(client, undefined, urlFrom);
+        upgraded = await migrate(client, undefined, urlFrom, options.upgradeLockWaitMs);
         await client.query(`${lockWait}; RESET statement_timeout; ${TRANSACTION_TIMEOUT_BACK}`);
         schema =
           (await client.query<{ schema: string }>("SELECT current_schema() AS schema")).rows[0]?.schema ?? "public";
