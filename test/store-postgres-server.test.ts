@@ -1,0 +1,1206 @@
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, renameSync, writeFileSync } from "node:fs";
+import { connect as openSocket, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
+import pg from "pg";
+import { request } from "undici";
+import { afterAll, beforeAll, describe, expect, onTestFinished, test, vi } from "vitest";
+import { startServe, startWebhooks } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
+import { LeftUndone, ToolError } from "../src/errors.js";
+import { PostgresEventStore } from "../src/events/postgres/store.js";
+import { Log } from "../src/log.js";
+import { clock } from "../src/time.js";
+import { toolsets } from "../src/toolsets.js";
+import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
+import { freePort } from "./fakes/http.js";
+import { connect, startApp } from "./memory.js";
+import {
+  postgresAvailable,
+  postgresRequired,
+  type RunningPostgres,
+  type SilentProxy,
+  silentProxy,
+  startPostgres,
+} from "./postgres.js";
+import { SERVING, startNode } from "./spawn.js";
+import { CLI } from "./stdio.js";
+import { event, LOOSE } from "./store-contract.js";
+import {
+  admin,
+  deliverTo,
+  freshSchema,
+  heard,
+  open,
+  otherCa,
+  proxies,
+  roleWith,
+  server,
+  stores,
+  usePostgres,
+  waitingOnLocks,
+  warningsSaid,
+} from "./store-postgres-shared.js";
+
+describe.runIf(postgresAvailable || postgresRequired)("the event store on PostgreSQL", () => {
+  usePostgres();
+
+  describe("every mode on PostgreSQL", () => {
+    const sources = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
+
+    test("a database configured without webhook sources is still opened: it keeps the sessions", async () => {
+      const url = await freshSchema();
+      const { app } = await startApp({ WAITER_DATABASE_URL: url });
+      try {
+        expect(app.store).toBeDefined();
+        expect(app.listener).toBeUndefined();
+        await app.store?.sessions.open("s1", null, "{}", clock.now());
+        expect(await app.store?.sessions.get("s1")).toMatchObject({ init: "{}" });
+      } finally {
+        await app.close();
+      }
+      // A replica that cannot reach it stops, as with sources.
+      const port = await freePort();
+      const env = {
+        WAITER_DATABASE_URL: `postgres://waiter@127.0.0.1:${port}/waiter`,
+        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
+      };
+      await expect(startServe(loadConfig({ env }, toolsets()), new Log("error", () => {}))).rejects.toThrow(
+        `cannot open the event store: PostgreSQL 127.0.0.1:${port}/waiter: connect ECONNREFUSED`,
+      );
+    });
+
+    test("a switch from SQLite says once that the events in events.db are not read", async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
+      const onSqlite = await startApp({ ...sources, WAITER_DATA_DIR: dataDir });
+      await onSqlite.app.store?.add(event());
+      await onSqlite.app.close();
+      const { app, stderr } = await startApp({
+        ...sources,
+        WAITER_DATA_DIR: dataDir,
+        WAITER_DATABASE_URL: await freshSchema(),
+      });
+      await app.close();
+      const notices = stderr().match(
+        /events\.db holds 1 event that waiter does not read: .*not known as duplicates.*\n/g,
+      );
+      expect(notices).toHaveLength(1);
+    });
+
+    test("what waiter serve says once it takes connections is not told to every client to come as said at start", async () => {
+      const url = await freshSchema();
+      const schema = /search_path=(\w+)/.exec(decodeURIComponent(url))?.[1];
+      const port = await freePort();
+      const config = loadConfig(
+        {
+          env: {
+            ...sources,
+            WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
+            WAITER_DATABASE_URL: url,
+            WAITER_WEBHOOKS_LISTEN: `127.0.0.1:${port}`,
+            WAITER_WEBHOOKS_MAX_CONNECTIONS: "4",
+            WAITER_AUTOMATIONS: JSON.stringify([{ name: "ack-all", when: { source: "erp" }, do: [{ ack: true }] }]),
+          },
+        },
+        toolsets(),
+      );
+      // The tables set up, then their lease held elsewhere: the automations wait for it as they start,
+      // once the listener takes connections.
+      await (await startServe(config, new Log("error", () => {}))).close();
+      const locker = await admin.connect();
+      await locker.query(`BEGIN; LOCK TABLE ${schema}.automation_lease`);
+      const lines: string[] = [];
+      const starting = startServe(config, new Log("info", (line) => lines.push(line)));
+      const sockets: Socket[] = [];
+      for (let i = 0; i < 5; i++) {
+        await expect
+          .poll(async () => {
+            const socket = openSocket(port, "127.0.0.1");
+            const opened = await new Promise((resolve) => {
+              socket.once("connect", () => resolve(true)).once("error", () => resolve(false));
+            });
+            if (opened) sockets.push(socket);
+            return opened;
+          })
+          .toBe(true);
+      }
+      await expect.poll(() => lines.join("")).toContain("webhook listener at 4 connections: closing new ones");
+      await locker.query("ROLLBACK");
+      locker.release();
+      const serving = await starting;
+      for (const socket of sockets) socket.destroy();
+      // Once the listener has let them go: a connection past its bound is closed.
+      await expect
+        .poll(() =>
+          request(`http://127.0.0.1:${port}/healthz`, { reset: true }).then(
+            (answer) => answer.body.dump().then(() => answer.statusCode),
+            () => 0,
+          ),
+        )
+        .toBe(200);
+      const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`)));
+      try {
+        const heard: string[] = [];
+        client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+          heard.push(String(n.params.data));
+        });
+        await client.setLoggingLevel("notice");
+        // What it said at start is told: notify is off, with no channel configured.
+        await expect.poll(() => heard).toContainEqual(expect.stringMatching(/^toolset notify is off/));
+        expect(heard).not.toContainEqual(expect.stringContaining("closing new ones"));
+      } finally {
+        await client.close();
+        await serving.close();
+      }
+    });
+
+    test("a switch from SQLite says where the store is to the operator alone, not to MCP clients that set a level", async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
+      const onSqlite = await startApp({ ...sources, WAITER_DATA_DIR: dataDir });
+      await onSqlite.app.store?.add(event());
+      await onSqlite.app.close();
+      const { app, log, stderr } = await startApp({
+        ...sources,
+        WAITER_DATA_DIR: dataDir,
+        WAITER_DATABASE_URL: await freshSchema(),
+      });
+      log.started();
+      const session = app.session(log.forSession());
+      const client = await connect(session);
+      const heard: string[] = [];
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+        heard.push(String(n.params.data));
+      });
+      await client.setLoggingLevel("notice");
+      // Which toolsets are off is told: notify is, with no channel configured.
+      await expect.poll(() => heard).toContainEqual(expect.stringMatching(/^toolset notify is off/));
+      expect(stderr()).toContain(join(dataDir, "events.db"));
+      expect(heard).not.toContainEqual(expect.stringContaining("events.db"));
+      expect(heard).not.toContainEqual(expect.stringContaining("PostgreSQL"));
+      await client.close();
+      await session.close();
+      await app.close();
+    });
+
+    test("a switch from SQLite says the automations' runs and failures it left unfinished there", async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
+      const onSqlite = await startApp({ ...sources, WAITER_DATA_DIR: dataDir });
+      const runs = onSqlite.app.store?.runs;
+      for (let n = 0; n < 3; n++) await onSqlite.app.store?.add(event());
+      // One waits for its step's next try (a shop outage), one failed with its notice owed.
+      await runs?.begin("stripe-paid", "e1", false, clock.now());
+      const told = (await runs?.begin("stripe-paid", "e2", false, clock.now())) as number;
+      await runs?.finish(told, "failed", clock.now(), "no such order", "waiter: automation stripe-paid failed …");
+      await onSqlite.app.close();
+      const { app, stderr } = await startApp({
+        ...sources,
+        WAITER_DATA_DIR: dataDir,
+        WAITER_DATABASE_URL: await freshSchema(),
+      });
+      await app.close();
+      expect(stderr()).toMatch(
+        /events\.db holds 3 events that waiter does not read, nor 1 automation run not finished and 1 failure not told to onFailure, which waiter serve or waiter listen on that file alone takes up: the event store is /,
+      );
+    });
+
+    test("an assistant's waiter (stdio) reads the events a listener stored there", async () => {
+      const url = await freshSchema();
+      const listening = await startWebhooks(
+        loadConfig(
+          {
+            env: {
+              ...sources,
+              WAITER_DATABASE_URL: url,
+              WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+              WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
+            },
+          },
+          toolsets(),
+        ),
+        new Log("error", () => {}),
+      );
+      try {
+        const body = JSON.stringify({ invoice: 7 });
+        const posted = await request(`${listening.listener.url}/webhooks/erp`, {
+          method: "POST",
+          body,
+          headers: erpHeaders(body, "inv-7"),
+        });
+        expect(posted.statusCode).toBe(200);
+        await posted.body.dump();
+        const { app, stderr } = await startApp({ ...sources, WAITER_DATABASE_URL: url });
+        try {
+          const client = await connect(app.session(new Log("error", () => {})));
+          const listed = await client.callTool({ name: "events_list", arguments: {} });
+          expect(listed.structuredContent).toMatchObject({ events: [{ source: "erp", gist: '{"invoice":7}' }] });
+          expect(stderr()).not.toMatch(/error/);
+        } finally {
+          await app.close();
+        }
+      } finally {
+        await listening.close();
+      }
+    });
+
+    test("a URL naming a Unix socket's directory in place of a host connects through that socket, with the password passwordEnv names too", async () => {
+      const { search } = new URL(await freshSchema());
+      const socket = (port: number) => `postgres://waiter@/waiter${search}&host=${server.socket}&port=${port}`;
+      // A connection over a Unix socket has no client port: -1.
+      const connections = async () => {
+        const { rows } = await admin.query<{ socket: number; tcp: number }>(
+          "SELECT count(*) FILTER (WHERE client_port = -1)::int AS socket, count(*) FILTER (WHERE client_port <> -1)::int AS tcp FROM pg_stat_activity WHERE application_name = 'waiter'",
+        );
+        return rows[0];
+      };
+      const passwordEnv = { WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD", DB_PASSWORD: "unasked" };
+      for (const env of [{}, passwordEnv] as Record<string, string>[]) {
+        const { app, stderr } = await startApp({ ...sources, ...env, WAITER_DATABASE_URL: socket(server.port) });
+        try {
+          expect(app.store, stderr()).toBeDefined();
+          await app.store?.add(event());
+          const { socket: onSocket = 0, tcp } = (await connections()) ?? {};
+          expect(tcp).toBe(0);
+          expect(onSocket).toBeGreaterThan(0);
+        } finally {
+          await app.close();
+        }
+      }
+      // The socket's directory is what an outage names.
+      const port = await freePort();
+      const { app, stderr } = await startApp({ ...sources, WAITER_DATABASE_URL: socket(port) });
+      try {
+        expect(app.store).toBeUndefined();
+        expect(stderr()).toContain(
+          `webhook events are off: PostgreSQL ${server.socket}:${port}/waiter: connect ENOENT`,
+        );
+      } finally {
+        await app.close();
+      }
+    });
+
+    test("a Unix socket's directory given without the server's port is said as no server's socket at that path, with the directory and the port to check", async () => {
+      const port = await freePort();
+      const check =
+        "check that the server runs, and that WAITER_DATABASE_URL names the directory of its socket (?host=…, else PGHOST) and the port it listens on, which the socket's name carries (.s.PGSQL.<port>): the port in WAITER_DATABASE_URL (&port=…), else PGPORT, else 5432; then start waiter again";
+      // The server's socket is in that directory, under its own port.
+      const path = `${server.socket}/.s.PGSQL.${port}`;
+      await expect(open(`postgres://waiter@/waiter?host=${server.socket}&port=${port}`)).rejects.toThrow(
+        `connect ENOENT ${path}: no database server's socket is at ${path} (${server.socket} holds .s.PGSQL.${server.port}): ${check}`,
+      );
+      const nowhere = `${server.socket}/nosuch`;
+      await expect(open(`postgres://waiter@/waiter?host=${nowhere}&port=${port}`)).rejects.toThrow(
+        `: no database server's socket is at ${nowhere}/.s.PGSQL.${port} (there is no directory ${nowhere}): ${check}`,
+      );
+      // A socket left by a server that stopped without removing it: there, but nothing listens on it.
+      const dir = mkdtempSync(join(tmpdir(), "waiter-socket-"));
+      const stale = `${dir}/.s.PGSQL.${port}`;
+      execFileSync("python3", ["-c", "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", stale]);
+      await expect(open(`postgres://waiter@/waiter?host=${dir}&port=${port}`)).rejects.toThrow(
+        `connect ECONNREFUSED ${stale}: no database server listens on the socket at ${stale}, one left by a server that stopped: start the server, or ${check.replace("check that the server runs, and ", "check ")}`,
+      );
+    });
+
+    test("an assistant's waiter whose database cannot be reached serves its other tools and says why", async () => {
+      const port = await freePort();
+      const { app, stderr } = await startApp({
+        ...sources,
+        WAITER_DATABASE_URL: `postgres://waiter:pw-not-shown@127.0.0.1:${port}/waiter`,
+      });
+      try {
+        expect(app.store).toBeUndefined();
+        expect(app.tools.map((t) => t.name)).toContain("currency_convert");
+        expect(stderr()).toContain(
+          `webhook events are off: PostgreSQL 127.0.0.1:${port}/waiter: connect ECONNREFUSED 127.0.0.1:${port}`,
+        );
+        expect(stderr()).not.toContain("pw-not-shown");
+      } finally {
+        await app.close();
+      }
+    });
+  });
+
+  describe("a database that asks for a password and takes TLS", () => {
+    let guarded: RunningPostgres & { ca?: string };
+    beforeAll(async () => {
+      guarded = await startPostgres({ password: "db pass/01:23@x%", tls: true });
+    }, 30_000);
+    afterAll(async () => {
+      await guarded?.stop();
+    });
+    const sources = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET };
+
+    test("it comes from the variable passwordEnv names, or PGPASSWORD; a wrong one is said without being shown", async () => {
+      const named = await startApp({
+        ...sources,
+        WAITER_DATABASE_URL: guarded.url,
+        WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
+        DB_PASSWORD: "db pass/01:23@x%",
+      });
+      expect(named.app.store).toBeDefined();
+      await named.app.close();
+
+      process.env.PGPASSWORD = "db pass/01:23@x%";
+      try {
+        const fromLibpqVariable = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
+        expect(fromLibpqVariable.app.store).toBeDefined();
+        await fromLibpqVariable.app.close();
+      } finally {
+        delete process.env.PGPASSWORD;
+      }
+
+      const wrong = await startApp({
+        ...sources,
+        WAITER_DATABASE_URL: guarded.url,
+        WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
+        DB_PASSWORD: "wrong-pass-xyz",
+      });
+      expect(wrong.app.store).toBeUndefined();
+      expect(wrong.stderr()).toMatch(
+        /webhook events are off: PostgreSQL 127\.0\.0\.1:\d+\/waiter: password authentication failed for user "waiter"/,
+      );
+      expect(wrong.stderr()).not.toContain("wrong-pass-xyz");
+      await wrong.app.close();
+
+      const none = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
+      expect(none.app.store).toBeUndefined();
+      expect(none.stderr()).toMatch(
+        /webhook events are off: PostgreSQL 127\.0\.0\.1:\d+\/waiter: the server asks for a password and waiter has none: set PGPASSWORD, or WAITER_DATABASE_PASSWORD_ENV/,
+      );
+      await none.app.close();
+    });
+
+    test("a password the driver reads from the password file, as libpq does, is named as that file's when the server refuses it", async () => {
+      const passfile = join(mkdtempSync(join(tmpdir(), "waiter-pgpass-")), "pgpass");
+      writeFileSync(passfile, "127.0.0.1:*:*:waiter:wrong-pass-xyz\n", { mode: 0o600 });
+      process.env.PGPASSFILE = passfile;
+      onTestFinished(() => {
+        delete process.env.PGPASSFILE;
+      });
+      const wrong = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
+      expect(wrong.app.store).toBeUndefined();
+      expect(wrong.stderr()).toMatch(
+        /password authentication failed for user "waiter": check that the password file \(the one PGPASSFILE names, else ~\/\.pgpass\) holds the database user's current password\n/,
+      );
+      expect(wrong.stderr()).not.toContain("wrong-pass-xyz");
+      await wrong.app.close();
+      writeFileSync(passfile, "127.0.0.1:*:*:waiter:db pass/01\\:23@x%\n");
+      const right = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
+      expect(right.app.store, right.stderr()).toBeDefined();
+      await right.app.close();
+      // The driver's notice that a later version of it will not read the file is advice to waiter's
+      // developers: to the IT person it would say that the setup the docs give is going away.
+      const served = await startNode(
+        [CLI, "serve", "--listen", "127.0.0.1:0"],
+        {
+          WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
+          WAITER_DATABASE_URL: guarded.url,
+          WAITER_TOOLSETS: "events",
+          PGPASSFILE: passfile,
+        },
+        SERVING,
+      );
+      expect(served.stderr()).not.toMatch(/pgpass|deprecated/);
+      served.child.kill();
+      await served.exited;
+    });
+
+    test("a URL naming its host in the query alone, and so no user, takes the password passwordEnv names", async () => {
+      const { app, stderr } = await startApp({
+        ...sources,
+        WAITER_DATABASE_URL: `postgres:///waiter?user=waiter&host=127.0.0.1&port=${guarded.port}`,
+        WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
+        DB_PASSWORD: "db pass/01:23@x%",
+      });
+      try {
+        expect(app.store, stderr()).toBeDefined();
+      } finally {
+        await app.close();
+      }
+    });
+
+    test("a password changed under a running waiter is said as a refused login, a line a minute, and counted when it works again", async () => {
+      const superuser = new URL(guarded.url);
+      superuser.password = encodeURIComponent("db pass/01:23@x%");
+      const db = new pg.Client(superuser.href);
+      await db.connect();
+      await db.query("CREATE ROLE rotated LOGIN PASSWORD 'before-xyz'");
+      await db.query("CREATE SCHEMA rotated AUTHORIZATION rotated");
+      const url = new URL(guarded.url);
+      url.username = "rotated";
+      url.searchParams.set("options", "-c search_path=rotated");
+      const { app, stderr } = await startApp(
+        {
+          ...sources,
+          WAITER_DATABASE_URL: url.href,
+          WAITER_DATABASE_PASSWORD_ENV: "DB_PASSWORD",
+          DB_PASSWORD: "before-xyz",
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        },
+        { listener: true },
+      );
+      const deliver = (delivery: string) => deliverTo(app.listener?.url, delivery);
+      try {
+        expect(await deliver("inv-1")).toBe(200);
+        // What a DBA's rotation does: a new password, and the connections made with the old one closed.
+        await db.query("ALTER ROLE rotated PASSWORD 'after-xyz'");
+        // Until none is left, three looks in a row: a connection waiter was opening with the old
+        // password (the listening connection's check that it hears) is not the user's in
+        // pg_stat_activity until it is open, which on a busy machine takes a while after its login.
+        let quiet = 0;
+        await expect
+          .poll(async () => {
+            const { rowCount } = await db.query(
+              "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'rotated'",
+            );
+            quiet = rowCount === 0 ? quiet + 1 : 0;
+            return quiet;
+          })
+          .toBe(3);
+        const client = await connect(app.session(new Log("error", () => {})));
+        const listed = async () =>
+          ((await client.callTool({ name: "events_list", arguments: {} })).content as { text: string }[])[0]?.text;
+        await expect
+          .poll(listed)
+          .toMatch(
+            /^The event store's database refuses waiter's connection \(PostgreSQL 28P01: password authentication failed for user "rotated"; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): nothing is read or stored until whoever runs waiter fixes that, so tell them to check that DB_PASSWORD \(the variable WAITER_DATABASE_PASSWORD_ENV names\) holds the database user's current password, and restart waiter, which reads it only as it starts\. waiter tries again at each call\.$/,
+          );
+        for (let i = 2; i <= 6; i++) expect(await deliver(`inv-${i}`)).toBe(503);
+        expect(
+          stderr().match(
+            /webhook erp delivery "inv-\d" not stored, answered 503 \(.*\): The event store's database refuses waiter's connection/g,
+          ),
+        ).toHaveLength(1);
+        await db.query("ALTER ROLE rotated PASSWORD 'before-xyz'");
+        expect(await deliver("inv-7")).toBe(200);
+        expect(stderr()).toMatch(
+          /webhook listener: the event store answers again after \d+ s; deliveries it did not store meanwhile: 5 from erp\n/,
+        );
+        expect(stderr()).not.toMatch(/webhook listener failed|bug in waiter|before-xyz|after-xyz/);
+      } finally {
+        await app.close();
+        await db.end();
+      }
+    });
+
+    test("sslmode as libpq names it: verify-full with the server's CA is TLS, without the CA it is refused", async () => {
+      const tls = `${guarded.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(guarded.ca as string)}`;
+      const store = await PostgresEventStore.open({ url: tls, password: "db pass/01:23@x%", retention: LOOSE });
+      stores.push(store);
+      await store.add(event());
+      const withPassword = new URL(tls);
+      withPassword.password = encodeURIComponent("db pass/01:23@x%");
+      const db = new pg.Client(withPassword.href);
+      await db.connect();
+      try {
+        const { rows } = await db.query<{ ssl: boolean }>(
+          "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'waiter'",
+        );
+        expect(rows.length).toBeGreaterThan(0);
+        expect(rows.every((r) => r.ssl)).toBe(true);
+      } finally {
+        await db.end();
+      }
+      await expect(
+        PostgresEventStore.open({
+          url: `${guarded.url}?sslmode=verify-full`,
+          password: "db pass/01:23@x%",
+          retention: LOOSE,
+        }),
+      ).rejects.toThrow(/self-signed certificate: check that the CA the URL's sslrootcert names/);
+    });
+
+    test("a server that takes the user only over TLS, which the driver does not try unasked as psql does, is said with the sslmode to add", async () => {
+      const superuser = new URL(guarded.url);
+      superuser.password = encodeURIComponent("db pass/01:23@x%");
+      const db = new pg.Client(superuser.href);
+      await db.connect();
+      await db.query("CREATE ROLE tlsonly LOGIN PASSWORD 'tls-pass'");
+      await db.query("CREATE SCHEMA tlsonly AUTHORIZATION tlsonly");
+      await db.end();
+      guarded.hbaFirst("hostnossl all tlsonly 127.0.0.1/32 reject");
+      const url = new URL(guarded.url);
+      url.username = "tlsonly";
+      url.searchParams.set("options", "-c search_path=tlsonly");
+      const opening = (href: string) =>
+        PostgresEventStore.open({ url: href, password: "tls-pass", retention: LOOSE }).then(
+          (store) => {
+            stores.push(store);
+            return "opened";
+          },
+          (err: Error) => err.message,
+        );
+      // The server reads its pg_hba.conf again a moment after it is told to.
+      await expect
+        .poll(() => opening(url.href))
+        .toMatch(
+          /no encryption: the server takes this user only over TLS, which waiter uses only when the sslmode in WAITER_DATABASE_URL \(or PGSSLMODE\) asks for it, as the driver does not try TLS first by itself as psql does: add \?sslmode=verify-full&sslrootcert=\/path\/ca\.pem \(the CA that signed the server's certificate\) to the URL$/,
+        );
+      url.searchParams.set("sslmode", "verify-full");
+      url.searchParams.set("sslrootcert", guarded.ca as string);
+      expect(await opening(url.href)).toBe("opened");
+    });
+
+    test("sslmode=prefer, allow, require or verify-ca, which the driver takes as verify-full, is said as such where the server's TLS fails it", async () => {
+      const opening = (url: string) =>
+        PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE }).then(
+          (store) => {
+            stores.push(store);
+            return "opened";
+          },
+          (err: Error) => err.message,
+        );
+      // A server without TLS, which libpq's prefer and allow connect to without it.
+      expect(await opening(`${server.url}?sslmode=prefer`)).toBe(
+        "The server does not support SSL connections: check that the database server takes TLS (ssl = on), or the URL's sslmode: the driver takes sslmode=prefer to require TLS, where libpq goes on without it, so write sslmode=disable for a server without TLS",
+      );
+      // PGSSLMODE, where the URL has no sslmode, is named as the place to change, not the URL.
+      process.env.PGSSLMODE = "require";
+      try {
+        expect(await opening(server.url)).toBe(
+          "The server does not support SSL connections: check that the database server takes TLS (ssl = on), or PGSSLMODE",
+        );
+        process.env.PGSSLMODE = "prefer";
+        expect(await opening(server.url)).toBe(
+          "The server does not support SSL connections: check that the database server takes TLS (ssl = on), or PGSSLMODE: the driver takes sslmode=prefer to require TLS, where libpq goes on without it, so write sslmode=disable for a server without TLS",
+        );
+      } finally {
+        delete process.env.PGSSLMODE;
+      }
+      // A certificate no CA the URL names signs, which libpq's require does not check.
+      expect(await opening(`${guarded.url}?sslmode=require`)).toBe(
+        "self-signed certificate: check that the CA the URL's sslrootcert names (the system's, without it) signs the database server's certificate, and that the certificate has not expired: the driver checks it with sslmode=require as with verify-full, where libpq would not",
+      );
+      // A certificate for another name (127.1 is 127.0.0.1, which it holds, written as a name), which libpq's verify-ca does not check.
+      const byName = `postgres://waiter@127.1:${guarded.port}/waiter?sslmode=verify-ca&sslrootcert=${encodeURIComponent(guarded.ca as string)}`;
+      expect(await opening(byName)).toMatch(
+        /: check that WAITER_DATABASE_URL names the database server by a name its certificate holds: the driver checks the name with sslmode=verify-ca as with verify-full, where libpq would not$/,
+      );
+      // uselibpqcompat=true gives require and verify-ca libpq's meaning: the CA the URL names is
+      // checked, as libpq checks it, and nothing more.
+      const ca = join(mkdtempSync(join(tmpdir(), "waiter-ca-")), "ca.pem");
+      writeFileSync(ca, otherCa());
+      for (const mode of ["require", "verify-ca"]) {
+        const compat = `${guarded.url}?uselibpqcompat=true&sslmode=${mode}&sslrootcert=${encodeURIComponent(ca)}`;
+        expect(await opening(compat)).toMatch(
+          /: check that the CA the URL's sslrootcert names \(the system's, without it\) signs the database server's certificate, and that the certificate has not expired$/,
+        );
+      }
+    });
+
+    test("a certificate the URL's CA no longer signs, met by a running waiter, is said as TLS refused, with what to check", async () => {
+      const ca = join(mkdtempSync(join(tmpdir(), "waiter-ca-")), "ca.pem");
+      copyFileSync(guarded.ca as string, ca);
+      const url = `${guarded.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
+      const store = await PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE });
+      stores.push(store);
+      await store.add(event());
+      // The server's certificate renewed by another CA: the file names one that signs it no more.
+      writeFileSync(ca, otherCa());
+      const db = new URL(guarded.url);
+      db.password = encodeURIComponent("db pass/01:23@x%");
+      const superuser = new pg.Client(db.href);
+      await superuser.connect();
+      await superuser.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'waiter'");
+      await superuser.end();
+      // The first call may still meet a connection the pool has not yet seen ended (57P01); the
+      // next opens a new one.
+      const listing = () =>
+        store.list({}, { limit: 5 }).then(
+          () => undefined,
+          (err: unknown) => err,
+        );
+      await expect.poll(listing).toBeInstanceOf(ToolError);
+      await expect
+        .poll(async () => ((await listing()) as Error).message)
+        .toMatch(
+          /^The event store's database refuses waiter's connection \(TLS: self-signed certificate.*; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): .*check that the CA the URL's sslrootcert names \(the system's, without it\) signs the database server's certificate/,
+        );
+    });
+    test("a CA file the URL names that cannot be read while waiter runs fails the calls saying which file, and listening resumes once it is back", async () => {
+      const warnings = warningsSaid();
+      const ca = join(mkdtempSync(join(tmpdir(), "waiter-ca-")), "ca.pem");
+      const url = `${guarded.url}?sslmode=verify-full&sslrootcert=${encodeURIComponent(ca)}`;
+      await expect(PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE })).rejects.toThrow(
+        `waiter cannot read ${ca}, the file sslrootcert in WAITER_DATABASE_URL names (ENOENT): check that the file is there and that waiter's user may read it`,
+      );
+      copyFileSync(guarded.ca as string, ca);
+      const store = await PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE });
+      stores.push(store);
+      const other = await PostgresEventStore.open({ url, password: "db pass/01:23@x%", retention: LOOSE });
+      stores.push(other);
+      // Moved away, as a renewal that removes the old file before it writes the new one does.
+      renameSync(ca, `${ca}.old`);
+      const db = new URL(guarded.url);
+      db.password = encodeURIComponent("db pass/01:23@x%");
+      const superuser = new pg.Client(db.href);
+      await superuser.connect();
+      onTestFinished(() => superuser.end());
+      const waiters = "FROM pg_stat_activity WHERE application_name = 'waiter'";
+      await superuser.query(`SELECT pg_terminate_backend(pid) ${waiters}`);
+      const listing = () =>
+        store.list({}, { limit: 5 }).then(
+          () => "listed",
+          (err: Error) => err.message,
+        );
+      await expect
+        .poll(listing)
+        .toBe(
+          `The event store's database cannot be connected to: waiter cannot read ${ca}, the file sslrootcert in WAITER_DATABASE_URL names (ENOENT): nothing is read or stored until whoever runs waiter fixes that, so tell them to check that the file is there and that waiter's user may read it. waiter tries again at each call.`,
+        );
+      // The listening connections try again 250 ms after they were cut, and meet the file gone.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      renameSync(`${ca}.old`, ca);
+      expect(await listing()).toBe("listed");
+      // Both stores listen again, and hear what the other commits.
+      await expect
+        .poll(async () => (await superuser.query(`SELECT 1 ${waiters} AND query LIKE 'LISTEN%'`)).rowCount, {
+          timeout: 5_000,
+        })
+        .toBe(2);
+      const told = heard(store);
+      await other.add(event());
+      await told;
+      expect(warnings).toContainEqual(
+        expect.stringMatching(
+          /^listening again for events committed by other waiter processes, after [2-9] failed attempts/,
+        ),
+      );
+    });
+  });
+
+  describe("a DBA's settings on waiter's database user", () => {
+    test("a statement_timeout shorter than an upgrade under way elsewhere: the replica waits its turn, and upgrades", async () => {
+      const url = await roleWith("statement_timeout = 300");
+      const upgrading = new pg.Client(server.url);
+      await upgrading.connect();
+      try {
+        // Another replica's upgrade, under the lock every replica takes to upgrade.
+        await upgrading.query("SELECT pg_advisory_lock($1)", [0x77616974]);
+        const opening = open(url);
+        // Waiting for the turn twice as long as the statement_timeout would let it.
+        await expect.poll(() => waitingOnLocks(upgrading)).toBe(1);
+        await new Promise((resolve) => setTimeout(resolve, 600));
+        await upgrading.query("SELECT pg_advisory_unlock($1)", [0x77616974]);
+        const store = await opening;
+        await store.add(event());
+        expect((await store.stats()).events).toBe(1);
+      } finally {
+        await upgrading.end();
+      }
+    });
+
+    test("an upgrade runs without the user's statement_timeout, and without its transaction_timeout where the server has one (PostgreSQL 17), which 15 and 16 are not asked to lift", async () => {
+      const { rows } = await admin.query("SELECT 1 FROM pg_settings WHERE name = 'transaction_timeout'");
+      const hasTransactionTimeout = rows.length > 0;
+      // Long enough never to end the test's upgrade: what matters is what its statements run with.
+      const url = await roleWith(
+        "statement_timeout = '1h'",
+        ...(hasTransactionTimeout ? ["transaction_timeout = '1h'"] : []),
+      );
+      const user = new URL(url).username;
+      // What the timeouts were as each statement of the upgrade that changes the tables began.
+      await admin.query(
+        "CREATE TABLE public.upgrade_timeouts (who TEXT, statement_timeout TEXT, transaction_timeout TEXT)",
+      );
+      await admin.query(`CREATE FUNCTION public.record_timeouts() RETURNS event_trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+        BEGIN
+          INSERT INTO public.upgrade_timeouts
+          VALUES (session_user, current_setting('statement_timeout'), current_setting('transaction_timeout', true));
+        END $$`);
+      await admin.query(
+        "CREATE EVENT TRIGGER record_timeouts ON ddl_command_start EXECUTE FUNCTION public.record_timeouts()",
+      );
+      onTestFinished(async () => {
+        await admin.query("DROP EVENT TRIGGER record_timeouts");
+        await admin.query("DROP FUNCTION public.record_timeouts()");
+        await admin.query("DROP TABLE public.upgrade_timeouts");
+      });
+      const store = await open(url);
+      await store.add(event());
+      expect((await store.stats()).events).toBe(1);
+      const recorded = await admin.query<{ statement_timeout: string; transaction_timeout: string | null }>(
+        "SELECT DISTINCT statement_timeout, transaction_timeout FROM public.upgrade_timeouts WHERE who = $1",
+        [user],
+      );
+      expect(recorded.rows).toEqual([
+        { statement_timeout: "0", transaction_timeout: hasTransactionTimeout ? "0" : null },
+      ]);
+    });
+
+    test("a statement the server cancels on the user's statement_timeout is said as such, with what to change, and stores nothing", async () => {
+      const url = await roleWith("statement_timeout = 500");
+      const store = await open(url);
+      const psql = new pg.Client(url);
+      await psql.connect();
+      try {
+        await psql.query("BEGIN");
+        await psql.query("SELECT 1 FROM totals FOR UPDATE");
+        const adding = store.add(event({ dedupeId: "cancelled" }));
+        await expect(adding).rejects.toBeInstanceOf(ToolError);
+        await expect(adding).rejects.toThrow(
+          /^The event store's database cancelled waiter's statement \(PostgreSQL 57014: canceling statement due to statement timeout; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): a statement_timeout set on its user or database shorter than the statement needed \(ALTER ROLE … SET statement_timeout = 0, for waiter's user, lifts it\), or someone cancelled it \(pg_cancel_backend\); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment\.$/,
+        );
+        await psql.query("COMMIT");
+        expect((await store.stats()).events).toBe(0);
+      } finally {
+        await psql.end();
+      }
+    });
+
+    test("a search_path changed on the user while waiter runs leaves its connections in the schema its tables are in", async () => {
+      const url = await roleWith();
+      const user = new URL(url).username;
+      const [store, other] = [await open(url), await open(url)];
+      const stored = await store.add(event());
+      await admin.query(`CREATE SCHEMA elsewhere AUTHORIZATION ${user}`);
+      onTestFinished(async () => {
+        await admin.query("DROP SCHEMA elsewhere CASCADE");
+      });
+      await admin.query(`ALTER ROLE ${user} SET search_path = elsewhere`);
+      // The connections the pools open from now on: their idle ones end, as they do after 30 s.
+      await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1", [user]);
+      await expect
+        .poll(async () => (await store.list({}, { limit: 5 }).catch(() => [])).map((e) => e.id))
+        .toEqual([stored.id]);
+      const told: string[] = [];
+      store.subscribe((e) => told.push(e.id));
+      const added = await other.add(event());
+      await expect.poll(() => told).toContain(added.id);
+      expect((await store.stats()).events).toBe(2);
+    });
+
+    test("connections used up, by the server's max_connections or the user's connection limit, are said with what to raise, at start and after", async () => {
+      const url = await roleWith();
+      const user = new URL(url).username;
+      await admin.query(`ALTER ROLE ${user} CONNECTION LIMIT 2`);
+      const held = [new pg.Client(url), new pg.Client(url)];
+      for (const client of held) await client.connect();
+      try {
+        await expect(open(url)).rejects.toThrow(
+          new RegExp(
+            `^too many connections for role "${user}" \\(PostgreSQL 53300\\): the database server has no connection to spare for waiter: raise its max_connections, or the connection limit of waiter's user \\(ALTER ROLE … CONNECTION LIMIT\\), or end the sessions of other programs; each waiter holds up to 11$`,
+          ),
+        );
+      } finally {
+        for (const client of held) await client.end();
+      }
+      // One for its queries and one listening: the third a burst of calls needs is refused.
+      const store = await open(url);
+      const failed = (await Promise.allSettled([1, 2, 3].map(() => store.stats()))).find(
+        (outcome) => outcome.status === "rejected",
+      );
+      expect(failed?.reason).toBeInstanceOf(ToolError);
+      expect(String(failed?.reason)).toMatch(
+        /^ToolError: The event store's database has no connection to spare for waiter \(PostgreSQL 53300: too many connections for role "dba\d+"; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): raise its max_connections, or the connection limit of waiter's user \(ALTER ROLE … CONNECTION LIMIT\), or end the sessions of other programs; each waiter holds up to 11\. waiter tries again at each call; try again in a moment\.$/,
+      );
+    });
+
+    test("an idle_session_timeout on the user ends none of waiter's connections, which end their idle ones themselves", async () => {
+      const warnings = warningsSaid();
+      const url = await roleWith("idle_session_timeout = 500");
+      const [a, b] = [await open(url), await open(url)];
+      const told: string[] = [];
+      b.subscribe((e) => told.push(e.id));
+      // Idle twice as long as the server lets a session be.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const added = await a.add(event());
+      await expect.poll(() => told).toEqual([added.id]);
+      expect(warnings.filter((line) => /idle-session timeout|listening .* failed/.test(line))).toEqual([]);
+    });
+
+    test("a default_transaction_isolation of repeatable read or serializable on the user fails no delivery, retention or acknowledgement that waited for another replica's", async () => {
+      for (const level of ["repeatable read", "serializable"]) {
+        const url = await roleWith(`default_transaction_isolation = '${level}'`);
+        // Its connections, lock waits and statements outlast the poll below, on a machine the suite's other files load.
+        const store = await PostgresEventStore.open({
+          url,
+          retention: LOOSE,
+          connectMs: 15_000,
+          lockWaitMs: 60_000,
+          queryMs: 60_000,
+        });
+        stores.push(store);
+        const { id } = await store.add(event({ dedupeId: "first" }));
+        const other = new pg.Client(url);
+        await other.connect();
+        try {
+          // Another replica's commit under way, holding the turn and an event's row.
+          await other.query("BEGIN");
+          await other.query("UPDATE totals SET events = events");
+          await other.query("UPDATE events SET acked_at = NULL WHERE id = $1", [id]);
+          const adding = store.add(event({ dedupeId: "second" }));
+          const acking = store.ack([id]);
+          const expiring = store.expire();
+          // Each may need a connection the pool opens first (the add, say, while the retention the open
+          // started still holds one), which a busy machine (the suite's other files) may take seconds for.
+          await expect.poll(() => waitingOnLocks(other), { timeout: 40_000 }).toBe(3);
+          await other.query("COMMIT");
+          const [added, acked] = await Promise.all([adding, acking, expiring]);
+          expect(added.duplicate).toBe(false);
+          expect(acked).toEqual({ acked: [id], already: [], unknown: [] });
+          expect((await store.stats()).events).toBe(2);
+        } finally {
+          await other.end();
+        }
+      }
+    }, 100_000);
+
+    test("a server that takes no writes, by default_transaction_read_only or as a standby, is said as such as waiter starts to set up its tables", async () => {
+      const url = await roleWith("default_transaction_read_only = on");
+      await expect(open(url)).rejects.toThrow(
+        /^cannot execute CREATE TABLE in a read-only transaction \(PostgreSQL 25006\): the database server takes no writes, so waiter cannot set up or upgrade its tables there: a standby, or read-only by its settings \(default_transaction_read_only\); point WAITER_DATABASE_URL at the primary server$/,
+      );
+    });
+  });
+
+  test("an upgrade elsewhere that takes longer than a query may: the replica waits its turn, however long", async () => {
+    const url = await freshSchema();
+    const upgrading = new pg.Client(server.url);
+    await upgrading.connect();
+    try {
+      // Another replica's upgrade (an index built on a full store), under the lock every replica
+      // takes to upgrade, for longer than any other query of waiter's may take (15 s; here 0.5 s).
+      await upgrading.query("SELECT pg_advisory_lock($1)", [0x77616974]);
+      const opening = PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, queryMs: 500 });
+      opening.then((store) => stores.push(store)).catch(() => {});
+      // Waiting for the turn twice as long as the query timeout would let it.
+      await expect.poll(() => waitingOnLocks(upgrading)).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await upgrading.query("SELECT pg_advisory_unlock($1)", [0x77616974]);
+      const store = await opening;
+      await store.add(event());
+      expect((await store.stats()).events).toBe(1);
+    } finally {
+      await upgrading.end();
+    }
+  });
+
+  describe("a database that goes away", () => {
+    test("calls fail with words a model can act on, and the store works again when it is back", async () => {
+      const url = await freshSchema();
+      const store = await open(url);
+      const warnings = warningsSaid();
+      const told: string[] = [];
+      store.subscribe((e) => told.push(e.id));
+      await store.add(event());
+      await server.halt();
+      try {
+        const refused = store.list({}, { limit: 5 });
+        await expect(refused).rejects.toBeInstanceOf(ToolError);
+        await expect(refused).rejects.toThrow(/event store's database cannot be reached .* try again in a moment/);
+        await expect(store.add(event())).rejects.toBeInstanceOf(ToolError);
+      } finally {
+        await server.resume();
+      }
+      await expect.poll(async () => (await store.add(event()).catch(() => undefined))?.duplicate).toBe(false);
+      expect((await store.stats()).events).toBe(2);
+      // And it hears the other replicas again.
+      const other = await open(url);
+      const added = await other.add(event());
+      await expect.poll(() => told.includes(added.id), { timeout: 15_000 }).toBe(true);
+      // The watch said it lost the database once, not at each attempt, and that it listens again
+      // (which may come just after its first read: a notification can start that read).
+      const watch = () => warnings.filter((line) => /events committed by other waiter processes/.test(line));
+      await expect
+        .poll(watch)
+        .toEqual([
+          expect.stringMatching(
+            /^listening for events committed by other waiter processes failed \(.*\); trying again/,
+          ),
+          expect.stringMatching(
+            /^listening again for events committed by other waiter processes, after \d+ failed attempts? over \d+ s$/,
+          ),
+        ]);
+    }, 30_000);
+  });
+
+  test("a delivery kept waiting by a lock a person's session holds fails in the lock wait, and is not stored after it was refused", async () => {
+    const url = await freshSchema();
+    const store = await PostgresEventStore.open({ url, retention: LOOSE, connectMs: 2_000, lockWaitMs: 500 });
+    stores.push(store);
+    const psql = new pg.Client(url);
+    await psql.connect();
+    try {
+      await psql.query("BEGIN");
+      await psql.query("SELECT 1 FROM totals FOR UPDATE");
+      const adding = store.add(event({ dedupeId: "held-up" }));
+      await expect(adding).rejects.toBeInstanceOf(ToolError);
+      await expect(adding).rejects.toThrow(
+        /^The event store's database kept waiter waiting more than 0\.5 s for a lock another session holds on its tables \(PostgreSQL 55P03: .*; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): a transaction left open .*; try again in a moment\.$/,
+      );
+      // Nothing of waiter's still waits there, to be stored once the lock is let go: the retention
+      // the store runs as it opens, if it came to the lock after the test took it, gives up too.
+      await expect.poll(() => waitingOnLocks(psql)).toBe(0);
+      await psql.query("COMMIT");
+      expect((await store.stats()).events).toBe(0);
+    } finally {
+      await psql.end();
+    }
+  });
+
+  describe("a database that stops answering", () => {
+    /** A fresh store's URL through a proxy that the test silences. */
+    async function proxied(): Promise<SilentProxy> {
+      const proxy = await silentProxy(await freshSchema());
+      proxies.push(proxy);
+      return proxy;
+    }
+
+    test("a start waits for a connection as long as the URL's connect_timeout, else PGCONNECT_TIMEOUT, else 5 s, and says which it waited", async () => {
+      const proxy = await proxied();
+      proxy.silence();
+      const variable = process.env.PGCONNECT_TIMEOUT;
+      onTestFinished(() => {
+        vi.useRealTimers();
+        if (variable === undefined) delete process.env.PGCONNECT_TIMEOUT;
+        else process.env.PGCONNECT_TIMEOUT = variable;
+      });
+      vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+      /** Lets what the sockets have to say be heard, the clock standing still. */
+      const settle = async () => {
+        for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+      };
+      /** A start on `url`, PGCONNECT_TIMEOUT set to `env`: still waiting a moment before `seconds`, then its failure's words. */
+      const startFailing = async (
+        url: string,
+        env: string | undefined,
+        seconds: number,
+        start: (url: string) => Promise<{ close(): Promise<void> }> = (url) =>
+          PostgresEventStore.open({ url, retention: LOOSE }),
+      ) => {
+        if (env === undefined) delete process.env.PGCONNECT_TIMEOUT;
+        else process.env.PGCONNECT_TIMEOUT = env;
+        const sent = proxy.unanswered();
+        let failure: Error | undefined;
+        const opening = start(url).then(
+          (started) => void onTestFinished(() => started.close()),
+          (err: Error) => {
+            failure = err;
+          },
+        );
+        // Not expect.poll, which moves fake timers on as it waits.
+        while (proxy.unanswered() <= sent) await settle();
+        await vi.advanceTimersByTimeAsync(seconds * 1_000 - 1);
+        await settle();
+        expect(failure, `${url} ${env}`).toBeUndefined();
+        await vi.advanceTimersByTimeAsync(1);
+        await opening;
+        return failure?.message;
+      };
+      // A far database's own allowance, which beats the variable.
+      expect(await startFailing(`${proxy.url}&connect_timeout=15`, "8", 15)).toBe(
+        "the database server took no connection within 15 s (connect_timeout in WAITER_DATABASE_URL): check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in WAITER_DATABASE_URL, in seconds)",
+      );
+      expect(await startFailing(proxy.url, "8", 8)).toMatch(
+        /^the database server took no connection within 8 s \(PGCONNECT_TIMEOUT\): /,
+      );
+      expect(await startFailing(proxy.url, undefined, 5)).toMatch(
+        /^the database server took no connection within 5 s \(waiter's default; connect_timeout in WAITER_DATABASE_URL or PGCONNECT_TIMEOUT sets another\): /,
+      );
+      // No limit, to libpq: a start that never ends, which waiter bounds.
+      expect(await startFailing(`${proxy.url}&connect_timeout=0`, undefined, 5)).toMatch(
+        /^the database server took no connection within 5 s \(waiter's default, which connect_timeout=0 in WAITER_DATABASE_URL, no limit to libpq, does not lift\): /,
+      );
+      // A URL in the config file is named there, as whoever runs waiter wrote it.
+      const dir = mkdtempSync(join(tmpdir(), "waiter-pg-"));
+      const configFile = join(dir, "waiter.json");
+      const fromFile = (url: string) => {
+        writeFileSync(configFile, JSON.stringify({ database: { url } }));
+        return startServe(
+          loadConfig({ env: { WAITER_DATA_DIR: dir }, file: configFile }, toolsets()),
+          new Log("error", () => {}),
+        );
+      };
+      expect(await startFailing(`${proxy.url}&connect_timeout=15`, "8", 15, fromFile)).toMatch(
+        `the database server took no connection within 15 s (connect_timeout in database.url in ${configFile}): check that it runs and that its address and port are right, and nothing between drops the connection; a far one may need longer (connect_timeout in database.url in ${configFile}, in seconds)`,
+      );
+    });
+
+    test("a listening connection that takes longer than the connect timeout is said with the time and where it was set", async () => {
+      const warnings = warningsSaid();
+      // The store's first connection (its upgrade's, then its queries') is answered; the listening one is not.
+      const proxy = await silentProxy(await freshSchema(), 1);
+      proxies.push(proxy);
+      const store = await PostgresEventStore.open({ url: `${proxy.url}&connect_timeout=2`, retention: LOOSE });
+      stores.push(store);
+      // A warning is emitted on the next tick.
+      const listening = () =>
+        warnings.filter((line) => /^listening for events committed by other waiter processes/.test(line));
+      await expect
+        .poll(listening)
+        .toEqual([
+          "listening for events committed by other waiter processes failed: the database server took no connection within 2 s (connect_timeout in WAITER_DATABASE_URL); trying again every 10 s at most",
+        ]);
+    });
+
+    test("closing waits 1 s for it, then fails the adds still waiting and says which may not be stored", async () => {
+      const proxy = await proxied();
+      const store = await open(proxy.url);
+      proxy.silence();
+      const committing = store.add(event({ dedupeId: "under-way" }));
+      await expect.poll(() => proxy.unanswered()).toBeGreaterThan(0);
+      const queued = store.add(event({ dedupeId: "queued" }));
+      const started = performance.now();
+      const closed = store.close();
+      await expect(closed).rejects.toBeInstanceOf(LeftUndone);
+      await expect(closed).rejects.toThrow(
+        "stopping without the event store's database, which did not answer in 1 s; 2 deliveries may not be stored (shop under-way, shop queued), and none was answered 2xx, so their senders deliver them again",
+      );
+      // 1 s, give or take a loaded machine: not the query timeout's 15.
+      expect(performance.now() - started).toBeLessThan(5_000);
+      await expect(committing).rejects.toThrow(/did not answer before waiter stopped: the delivery may not be stored/);
+      await expect(queued).rejects.toThrow(/did not answer before waiter stopped/);
+    });
+
+    test("/healthz answers 503 at once, not after the query timeout: a health check and a waiter asking who holds the port hear", async () => {
+      const proxy = await proxied();
+      const { app, stderr } = await startApp(
+        {
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+          ERP_SECRET,
+          WAITER_DATABASE_URL: proxy.url,
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        },
+        { listener: true },
+      );
+      try {
+        proxy.silence();
+        const started = performance.now();
+        const health = await request(`${app.listener?.url}/healthz`);
+        expect(health.statusCode).toBe(503);
+        expect(await health.body.json()).toEqual({ status: "store not answering", mode: "stdio", sources: ["erp"] });
+        // Whoever runs it hears why the node left its load balancer.
+        expect(stderr()).toMatch(/warning .*webhook listener: \/healthz: the event store did not answer within 500 ms/);
+        // Half a second, give or take a loaded machine: not the query timeout's 15.
+        expect(performance.now() - started).toBeLessThan(5_000);
+      } finally {
+        // The database gone rather than silent: the stop has nothing to wait for.
+        await proxy.close();
+        await app.close().catch(() => {});
+      }
+    });
+
+    test("SIGTERM while a delivery's commit gets no answer: waiter listen stops 1 s after the drain, waiter serve 3 s, each exits 1 naming the delivery, whose sender got no 2xx", async () => {
+      const start = async (mode: "listen" | "serve") => {
+        const proxy = await proxied();
+        const env = {
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+          ERP_SECRET,
+          WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-pg-")),
+          WAITER_DATABASE_URL: proxy.url,
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+          WAITER_TOOLSETS: "events,webhooks",
+          // The drain a stop gives requests in flight; the delivery's own request is cut at its end.
+          WAITER_STOP_SECONDS: "1",
+        };
+        const ready = mode === "listen" ? /listening for webhooks on (http:\/\/\S+);/ : SERVING;
+        return { mode, proxy, waiter: await startNode([CLI, mode], env, ready) };
+      };
+      const [listening, serving] = await Promise.all([start("listen"), start("serve")]);
+      // Bound to port 0, the listener names its sources at the port the system chose.
+      await expect.poll(() => listening.waiter.stderr()).toContain(`: ${listening.waiter.said}/webhooks/erp`);
+      // A client's session, whose last use waiter serve writes to the store as it stops.
+      const client = new Client({ name: "waiter-tests", version: "0.0.0" });
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${serving.waiter.said}/mcp`)));
+      try {
+        const stops = [listening, serving].map(async ({ mode, proxy, waiter }) => {
+          proxy.silence();
+          const body = JSON.stringify({ invoice: mode });
+          const posted = request(`${waiter.said}/webhooks/erp`, {
+            method: "POST",
+            body,
+            headers: erpHeaders(body, `inv-${mode}`),
+          }).then(
+            (answer) => answer.statusCode,
+            () => 0,
+          );
+          // The commit is sent, and gets no answer.
+          await expect.poll(() => proxy.unanswered()).toBeGreaterThan(0);
+          const started = performance.now();
+          waiter.child.kill("SIGTERM");
+          const status = await waiter.exited;
+          return { mode, ms: performance.now() - started, status, answer: await posted, said: waiter.stderr() };
+        });
+        const [listen, serve] = await Promise.all(stops);
+        for (const stopped of [listen, serve]) {
+          expect(stopped?.status, stopped?.said).toBe(1);
+          expect(stopped?.answer).not.toBe(200);
+          expect(stopped?.said).toContain(
+            `stopping without the event store's database, which did not answer in 1 s; 1 delivery may not be stored (erp inv-${stopped?.mode}), and none was answered 2xx, so their senders deliver them again`,
+          );
+        }
+        // The drain's 1 s, then 1 s for the store; waiter serve waits 2 s first for the sessions'
+        // last use. A store that waited for its query timeout would take 15 s more.
+        expect(listen?.ms).toBeLessThan(8_000);
+        expect(serve?.ms).toBeLessThan(10_000);
+      } finally {
+        await client.close();
+      }
+    }, 30_000);
+  });
+
+  test("a database server whose disk is full is said as such, to a model and in the listener's log", async () => {
+    const url = await freshSchema();
+    const { app, stderr } = await startApp(
+      {
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+        ERP_SECRET,
+        WAITER_DATABASE_URL: url,
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      },
+      { listener: true },
+    );
+    const deliver = (delivery: string) => deliverTo(app.listener?.url, delivery);
+    const db = new pg.Client(url);
+    await db.connect();
+    try {
+      expect(await deliver("inv-1")).toBe(200);
+      const [first] = (await app.store?.list({}, { limit: 1 })) ?? [];
+      // What PostgreSQL answers when a write needs a page its disk has no room for.
+      await db.query(`CREATE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        RAISE EXCEPTION 'could not extend file "base/16384/16390": No space left on device'
+          USING ERRCODE = 'disk_full', HINT = 'Check free disk space.';
+      END $$`);
+      await db.query(
+        "CREATE TRIGGER disk_full BEFORE INSERT OR UPDATE ON events FOR EACH ROW EXECUTE FUNCTION disk_full()",
+      );
+      const said =
+        /The event store cannot be written \(PostgreSQL 53100: could not extend file "base\/16384\/16390": No space left on device\): the disk of its database server is full \(PostgreSQL 127\.0\.0\.1:\d+\/waiter\)\. Nothing is stored until whoever runs waiter frees space there; tell them\./;
+      for (const delivery of ["inv-2", "inv-3"]) expect(await deliver(delivery)).toBe(503);
+      expect(
+        stderr().match(
+          new RegExp(`webhook erp delivery "inv-2" not stored, answered 503 \\(.*\\): ${said.source}`, "g"),
+        ),
+      ).toHaveLength(1);
+      const client = await connect(app.session(new Log("error", () => {})));
+      const acked = await client.callTool({ name: "events_ack", arguments: { ids: [first?.id] } });
+      expect(acked.isError).toBe(true);
+      expect((acked.content as { text: string }[])[0]?.text).toMatch(new RegExp(`^${said.source}$`));
+      // A standby, or a server made read-only, is for whoever runs waiter to point it elsewhere.
+      await db.query(`CREATE OR REPLACE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        RAISE EXCEPTION 'cannot execute INSERT in a read-only transaction' USING ERRCODE = 'read_only_sql_transaction';
+      END $$`);
+      const standby = await client.callTool({ name: "events_ack", arguments: { ids: [first?.id] } });
+      expect((standby.content as { text: string }[])[0]?.text).toMatch(
+        /^The event store cannot be written \(PostgreSQL 25006: cannot execute INSERT in a read-only transaction\): its database server takes no writes: a standby, or read-only by its settings \(PostgreSQL .*\)\. Nothing is stored until whoever runs waiter points WAITER_DATABASE_URL at the primary server; tell them\.$/,
+      );
+      // Out of memory passes by itself, as a moment without a connection to spare does.
+      await db.query(`CREATE OR REPLACE FUNCTION disk_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        RAISE EXCEPTION 'out of memory' USING ERRCODE = 'out_of_memory';
+      END $$`);
+      const again = await client.callTool({ name: "events_ack", arguments: { ids: [first?.id] } });
+      expect((again.content as { text: string }[])[0]?.text).toMatch(
+        /^The event store's database cannot be reached \(PostgreSQL 53200: out of memory\)\. .*try again in a moment\.$/,
+      );
+      expect(stderr()).not.toMatch(/crashed|bug in waiter|webhook listener failed/);
+    } finally {
+      await db.end();
+      await app.close();
+    }
+  });
+});

@@ -1,0 +1,201 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { request } from "undici";
+import { afterAll, afterEach, beforeAll, beforeEach, onTestFinished } from "vitest";
+import { PostgresEventStore } from "../src/events/postgres/store.js";
+import type { Dropped, EventStore, StoredEvent } from "../src/events/store.js";
+import { clock, setClock } from "../src/time.js";
+import { erpHeaders } from "./erp.js";
+import { type RunningPostgres, type SilentProxy, startPostgres } from "./postgres.js";
+import { killStarted } from "./spawn.js";
+import { LOOSE } from "./store-contract.js";
+
+export let server: RunningPostgres;
+/** The tests' own connection, as the server's superuser; the pool connects again after an outage. */
+export let admin: pg.Pool;
+export const stores: EventStore[] = [];
+export const proxies: SilentProxy[] = [];
+let schemas = 0;
+
+/** `prefix` and a number no other name of the file's tests has: a schema's, a role's, a database's. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}${++schemas}`;
+}
+
+/** A URL whose connections work in a schema of their own: every test starts from an empty store. */
+export async function freshSchema(prefix = "t"): Promise<string> {
+  const name = uniqueName(prefix);
+  await admin.query(`CREATE SCHEMA ${name}`);
+  return `${server.url}?options=${encodeURIComponent(`-c search_path=${name}`)}`;
+}
+
+/**
+ * A URL whose user (a new one) owns a schema of its own, which its role's search_path names, and
+ * has `settings` on its role, as a DBA sets them (ALTER ROLE … SET statement_timeout = 500).
+ */
+export async function roleWith(...settings: string[]): Promise<string> {
+  const name = uniqueName("dba");
+  await admin.query(`CREATE ROLE ${name} LOGIN`);
+  await admin.query(`CREATE SCHEMA ${name} AUTHORIZATION ${name}`);
+  await admin.query(`ALTER ROLE ${name} SET search_path = ${name}`);
+  for (const setting of settings) await admin.query(`ALTER ROLE ${name} SET ${setting}`);
+  const url = new URL(server.url);
+  url.username = name;
+  return url.href;
+}
+
+/** Ends every store's listening connection, as a network blip would. */
+export async function cutListening(): Promise<void> {
+  await admin.query(
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'waiter' AND query LIKE 'LISTEN%'",
+  );
+}
+
+/**
+ * How many of waiter's connections wait for a lock, as `client` sees. pg_stat_activity lists the
+ * sessions a transaction first read it with until the transaction ends: polled from the one that
+ * holds the lock, it would never count a connection the pool opened after the first poll.
+ */
+export async function waitingOnLocks(client: pg.Client): Promise<number> {
+  await client.query("SELECT pg_stat_clear_snapshot()");
+  const { rows } = await client.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'waiter' AND wait_event_type = 'Lock'",
+  );
+  return rows[0]?.n ?? 0;
+}
+
+export async function open(
+  url: string,
+  retention = LOOSE,
+  onDropped?: (dropped: Dropped) => void,
+): Promise<PostgresEventStore> {
+  const store = await PostgresEventStore.open({ url, retention, onDropped, connectMs: 2_000 });
+  stores.push(store);
+  return store;
+}
+
+/** A self-signed certificate for localhost that signs none of the test servers' certificates. */
+export function otherCa(): string {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-ca-"));
+  const [key, cert] = [join(dir, "key.pem"), join(dir, "cert.pem")];
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2"].concat([
+      "-subj",
+      "/CN=localhost",
+      "-keyout",
+      key,
+      "-out",
+      cert,
+    ]),
+    { stdio: "ignore" },
+  );
+  return readFileSync(cert, "utf8");
+}
+
+/** `count` events of 2 bytes each ("b1", "b2"...) written straight into the store at `url`, counted in its totals; the connection that wrote them. */
+export async function backlog(url: string, count: number): Promise<pg.Client> {
+  const db = new pg.Client(url);
+  await db.connect();
+  onTestFinished(() => db.end());
+  await db.query(
+    `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+     SELECT 'b' || g, 'shop', 'order.paid', 'none', 'b' || g, $1, '{}', '\\x7b7d', true, 2 FROM generate_series(1, $2::int) g`,
+    [clock.now(), count],
+  );
+  await db.query("UPDATE totals SET events = $1, bytes = $2", [count, 2 * count]);
+  return db;
+}
+
+/**
+ * Erases the events whose payload holds `text` as docs/webhooks.md says to on PostgreSQL: its
+ * SQLite statements in one transaction, the events found by position(convert_to(…)), the time in
+ * milliseconds from extract(epoch …), the runs also found by their steps with strpos, the steps
+ * going with their runs.
+ */
+export async function erase(url: string, text: string): Promise<void> {
+  const db = new pg.Client(url);
+  await db.connect();
+  try {
+    await db.query("BEGIN");
+    await db.query(
+      "CREATE TEMP TABLE erased ON COMMIT DROP AS SELECT id FROM events WHERE position(convert_to($1, 'UTF8') in body) > 0",
+      [text],
+    );
+    await db.query(
+      `INSERT INTO dropped_deliveries (source, dedupe_id, id, dropped_at)
+       SELECT source, dedupe_id, id, (extract(epoch FROM now()) * 1000)::bigint
+       FROM events WHERE id IN (SELECT id FROM erased) ON CONFLICT DO NOTHING`,
+    );
+    await db.query(
+      `UPDATE totals SET
+         events = events - (SELECT count(*) FROM events WHERE id IN (SELECT id FROM erased)),
+         bytes = bytes - (SELECT coalesce(sum(size), 0) FROM events WHERE id IN (SELECT id FROM erased))`,
+    );
+    await db.query(
+      `DELETE FROM automation_runs WHERE event_id IN (SELECT id FROM erased)
+         OR id IN (SELECT run_id FROM automation_steps WHERE strpos(detail, $1) > 0)`,
+      [text],
+    );
+    await db.query("DELETE FROM events WHERE id IN (SELECT id FROM erased)");
+    await db.query("COMMIT");
+  } finally {
+    await db.end();
+  }
+}
+
+/** An ERP delivery to a listener at `base`; resolves to the status it was answered with. */
+export async function deliverTo(base: string | undefined, delivery: string): Promise<number> {
+  const body = JSON.stringify({ invoice: delivery });
+  const posted = await request(`${base}/webhooks/erp`, { method: "POST", body, headers: erpHeaders(body, delivery) });
+  await posted.body.dump();
+  return posted.statusCode;
+}
+
+/** The process warnings said from here to the test's end, as the store says them to the log. */
+export function warningsSaid(): string[] {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.message);
+  process.on("warning", onWarning);
+  onTestFinished(() => {
+    process.off("warning", onWarning);
+  });
+  return warnings;
+}
+
+/** Resolves with the first event `store` tells its subscribers of that `pick` accepts. */
+export function heard(store: EventStore, pick: (e: StoredEvent) => boolean = () => true): Promise<StoredEvent> {
+  return new Promise((resolve) => {
+    const stop = store.subscribe((e) => {
+      if (!pick(e)) return;
+      stop();
+      resolve(e);
+    });
+  });
+}
+
+/**
+ * One PostgreSQL server for the tests of a describe block, with the tests' own connection to it;
+ * each test starts on a set clock, and the stores, processes and proxies it started end after it.
+ */
+export function usePostgres(): void {
+  beforeAll(async () => {
+    server = await startPostgres();
+    admin = new pg.Pool({ connectionString: server.url, max: 1 });
+    admin.on("error", () => {});
+  }, 30_000);
+  afterAll(async () => {
+    await admin?.end();
+    await server?.stop();
+  });
+  beforeEach(() => setClock("2026-12-31T23:30:00Z"));
+  afterEach(async () => {
+    for (const store of stores.splice(0)) await store.close();
+    killStarted();
+    for (const proxy of proxies.splice(0)) await proxy.close();
+    setClock();
+  });
+}
