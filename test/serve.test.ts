@@ -2610,9 +2610,10 @@ describe("OAuth access tokens", () => {
       { maxSessions: 10, idleMs: 60_000 },
       { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: published.origin }) },
     );
-    const signedBy = (key: Parameters<SignJWT["sign"]>[0], kid: string) =>
+    // Without a kid, a token whose header names no key.
+    const signedBy = (key: Parameters<SignJWT["sign"]>[0], kid?: string) =>
       new SignJWT({ scope: "waiter:read" })
-        .setProtectedHeader({ alg: "ES256", kid })
+        .setProtectedHeader(kid === undefined ? { alg: "ES256" } : { alg: "ES256", kid })
         .setIssuer(published.origin)
         .setAudience(`${PUBLIC}/mcp`)
         .setSubject("alice")
@@ -3744,6 +3745,40 @@ describe("OAuth access tokens", () => {
       later(60_000);
       expect(await status(await signedBy(first.privateKey, "first"))).toBe(401);
       expect(await status(await signedBy(next.privateKey, "next"))).toBe(200);
+      expect(rotating.count("/jwks")).toBe(3);
+    } finally {
+      setClock();
+      await served.close();
+      await rotating.close();
+    }
+  });
+
+  test("a token that names no key, signed by a key the issuer publishes just after waiter read its keys, is taken within seconds, and tokens no key signed do not make waiter read them at every request", async () => {
+    const first = await generateKeyPair("ES256");
+    const next = await generateKeyPair("ES256");
+    const forged = await generateKeyPair("ES256");
+    const keys: object[] = [{ ...(await exportJWK(first.publicKey)), alg: "ES256" }];
+    const { issuer: rotating, served, signedBy, status } = await publishing(keys);
+    const later = (ms: number) => setClock(clock.now() + ms);
+    try {
+      expect(await status(await signedBy(first.privateKey))).toBe(200);
+      expect(rotating.count("/jwks")).toBe(1);
+      // Tokens no key the issuer publishes signed, a flood of them: the keys are read again once at
+      // most every few seconds, not at each.
+      for (let i = 0; i < 3; i++) expect(await status(await signedBy(forged.privateKey))).toBe(401);
+      later(3_000);
+      expect(await status(await signedBy(forged.privateKey))).toBe(401);
+      expect(rotating.count("/jwks")).toBe(1);
+      // The issuer publishes a new key beside the old, neither with a kid, and signs with it at once.
+      keys.push({ ...(await exportJWK(next.publicKey)), alg: "ES256" });
+      later(2_000);
+      expect(await status(await signedBy(next.privateKey))).toBe(200);
+      expect(rotating.count("/jwks")).toBe(2);
+      expect(await status(await signedBy(first.privateKey))).toBe(200);
+      expect(await status(await signedBy(forged.privateKey))).toBe(401);
+      expect(rotating.count("/jwks")).toBe(2);
+      later(5_000);
+      expect(await status(await signedBy(forged.privateKey))).toBe(401);
       expect(rotating.count("/jwks")).toBe(3);
     } finally {
       setClock();

@@ -134,12 +134,16 @@ function unreadableKeys(uri: URL, err: unknown): unknown {
   return err;
 }
 
-/** The issuer's keys, as jwtVerify asks for the one a token names. */
-type Keys = JWTVerifyGetKey;
+/**
+ * The issuer's keys, as jwtVerify asks for the one a token names, and `readAgain`, which reads them
+ * again unless they were asked for less than KEYS_COOLDOWN_MS ago, and says whether it did.
+ */
+type Keys = JWTVerifyGetKey & { readAgain(): Promise<boolean> };
 
 /**
  * The issuer's keys at `uri`: read by jose, and read again at the first token past
- * KEYS_MAX_AGE_MS and when a token names a key they lack, not sooner than KEYS_COOLDOWN_MS after
+ * KEYS_MAX_AGE_MS and when a token names a key they lack, or, naming none, is signed by none of
+ * them (readAgain), not sooner than KEYS_COOLDOWN_MS after
  * they were last asked for, whether that read worked or failed; a read that failed is not made
  * again sooner either, past KEYS_MAX_AGE_MS too, its failure said again instead. jose would time
  * both by the wall clock; they are timed by waiter's clock. `readOk` hears each read that worked.
@@ -172,16 +176,21 @@ function issuerKeys(uri: URL, fetch: Fetch, readOk: () => void): Keys {
       askedAt = clock.now();
     }
   };
-  return async (header, token) => {
+  const readAgain = async () => {
+    if (lessAgoThan(askedAt, KEYS_COOLDOWN_MS)) return false;
+    await read();
+    return true;
+  };
+  const keys: JWTVerifyGetKey = async (header, token) => {
     if (!lessAgoThan(readAt, KEYS_MAX_AGE_MS)) await read();
     try {
       return await remote(header, token);
     } catch (err) {
-      if (!(err instanceof errors.JWKSNoMatchingKey) || lessAgoThan(askedAt, KEYS_COOLDOWN_MS)) throw err;
-      await read();
+      if (!(err instanceof errors.JWKSNoMatchingKey) || !(await readAgain())) throw err;
       return remote(header, token);
     }
   };
+  return Object.assign(keys, { readAgain });
 }
 
 /**
@@ -392,8 +401,9 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
   return {
     async verifyAccessToken(token: string): Promise<AuthInfo> {
       // What is no JWT at all is refused before the issuer is asked for anything.
+      let header: ReturnType<typeof decodeProtectedHeader>;
       try {
-        decodeProtectedHeader(token);
+        header = decodeProtectedHeader(token);
       } catch {
         throw new NotAJwtError("The access token was refused: it is not a JWT");
       }
@@ -408,18 +418,27 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
         currentDate: new Date(clock.now()),
       };
       try {
-        ({ payload } = await jwtVerify(token, await jwks(), options).catch(async (err) => {
-          // A token that names no key (no kid) while the issuer publishes several, as while it
-          // rotates them, is tried with each, as jose has it done: the one that signed it decides.
-          if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw err;
-          for await (const key of err) {
-            try {
-              return await jwtVerify(token, key, options);
-            } catch (inner) {
-              if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
+        const keys = await jwks();
+        const verified = () =>
+          jwtVerify(token, keys, options).catch(async (err) => {
+            // A token that names no key (no kid) while the issuer publishes several, as while it
+            // rotates them, is tried with each, as jose has it done: the one that signed it decides.
+            if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw err;
+            for await (const key of err) {
+              try {
+                return await jwtVerify(token, key, options);
+              } catch (inner) {
+                if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
+              }
             }
-          }
-          throw new errors.JWSSignatureVerificationFailed();
+            throw new errors.JWSSignatureVerificationFailed();
+          });
+        ({ payload } = await verified().catch(async (err) => {
+          // Naming no key, it may be signed by one the issuer published since the keys were read:
+          // they are read again, as for a token naming a key they lack (jose does that only then).
+          if (!(err instanceof errors.JWSSignatureVerificationFailed) || header.kid !== undefined) throw err;
+          if (!(await keys.readAgain())) throw err;
+          return verified();
         }));
       } catch (err) {
         if (err instanceof InvalidTokenError || err instanceof ServerError) throw err;
