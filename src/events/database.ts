@@ -86,7 +86,9 @@ function passwordCut(value: string, url: URL | undefined): boolean {
     const afterHost = rest.slice(rest.search(/[/?#]|$/));
     const tail = afterHost.indexOf("@");
     const before = afterHost.slice(0, tail);
-    return tail >= 0 && !before.includes("=") && (/[?#]/.test(before) || /[/:]/.test(afterHost.slice(tail + 1)));
+    const query = /\?([^#]*)$/.exec(before)?.[1];
+    const inQueryValue = query?.split("&").at(-1)?.includes("=") ?? false;
+    return tail >= 0 && !inQueryValue && (/[?#]/.test(before) || /[/:]/.test(afterHost.slice(tail + 1)));
   }
   const query = /^[^#?]*\?([^#]*)$/.exec(userInfo)?.[1];
   return query === undefined || !query.split("&").at(-1)?.includes("=");

@@ -982,11 +982,25 @@ describe("the event store's database", () => {
       "p@ss/w",
       "p@ss?w",
       "p@ss#w",
+      // An = after the #, / or ? is no query's value (?user=waiter@myserver) either.
+      "p@ss/w=1",
+      "p@ss#w=1",
+      "p@ss?a=b&w",
     ]) {
       const message = messageOf(() =>
         load({ WAITER_DATABASE_URL: `postgres://waiter:${password}@db.internal:5432/waiter` }),
       );
       expect(message, password).toBe(encode);
+    }
+    // Whatever names the server after the password: a host without a port, an IPv6 address, a Unix socket.
+    for (const server of ["db.internal/waiter", "[::1]/waiter", "[::1]:5432/waiter", "/waiter?host=/run/postgresql"]) {
+      for (const password of ["p@ss/w", "p@ss?w", "p@ss/w=1"]) {
+        const url = `postgres://waiter:${password}@${server}`;
+        expect(
+          messageOf(() => load({ WAITER_DATABASE_URL: url })),
+          url,
+        ).toBe(encode);
+      }
     }
     // Encoded, it is taken; an @ alone the parser takes too.
     for (const password of [encodeURIComponent("pa#s/s?"), "p@ss", "p@ss:w"]) {
@@ -1007,6 +1021,7 @@ describe("the event store's database", () => {
       "postgres://db/my@db",
       "postgres://waiter:pw@db/my@db",
       "postgres://waiter:pw@db/w?user=waiter@myserver",
+      "postgres://waiter:pw@db/w?sslmode=verify-full&sslrootcert=/etc/a@b/ca.pem",
       // No host, which the URL class refuses after a user: the driver connects to the socket in ?host=.
       "postgres://waiter@/waiter?host=/var/run/postgresql",
       "postgres:///waiter?host=/var/run/postgresql",
