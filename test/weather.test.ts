@@ -520,6 +520,35 @@ describe(`at ${AFTERNOON}`, () => {
       );
     });
 
+    test("a country and a postal code after the name: the refusal names the part no place matched", async () => {
+      // The postal code is Ostrava's; the country is not.
+      for (const place of ["Ostrava, DE, 702 00", "Ostrava, 702 00, DE"]) {
+        const qualifier = place.slice("Ostrava, ".length);
+        const result = await server.call("weather_current", { place });
+        expect(result.isError, place).toBe(true);
+        expect(text(result), place).not.toMatch(/postal code/);
+        expect(text(result), place).toMatch(
+          new RegExp(
+            `^No place called "Ostrava" in "${qualifier}" was found\\. Places called "Ostrava" exist, none of them in "DE": Ostrava, Moravskoslezský kraj, Czechia\\.`,
+          ),
+        );
+      }
+      // The country is Ostrava's; the postal code is one the geocoder does not list.
+      for (const place of ["Ostrava, CZ, 709 00", "Ostrava, 709 00, CZ"]) {
+        expect(text(await server.call("weather_current", { place })), place).toMatch(
+          /Places called "Ostrava" were found, but the geocoder lists none with the postal code "709 00" \(it knows few\), so name it by its country code or region instead: Ostrava, Moravskoslezský kraj, Czechia\./,
+        );
+      }
+      // Neither: both are named.
+      expect(text(await server.call("weather_current", { place: "Ostrava, DE, 709 00" }))).toMatch(
+        /Places called "Ostrava" were found, but none in "DE", and the geocoder lists none with the postal code "709 00" \(it knows few\), so name it by its country code or region instead: Ostrava, Moravskoslezský kraj, Czechia\./,
+      );
+      // The postal code first, as an address writes it, is no place name: the town and country are sent.
+      expect(text(await server.call("weather_current", { place: "702 00, Ostrava, DE" }))).toContain(
+        'send the town, then its country after a comma, as "Ostrava, DE"',
+      );
+    });
+
     test("an address whose postal code has a group of letters names its town, not the letters", async () => {
       const before = geocoding.requests.length;
       // A Dutch postal code is four digits and two letters ("1012 AB"), Malta's three letters and four digits.

@@ -99,19 +99,31 @@ export function geocoder(api: Upstream) {
     const hits = await find(name, { ...options, count: qualifier ? 100 : options.count }, call);
     const found = hits.map((hit) => hit.place);
     const matching = qualifier ? hits.filter((hit) => matches(hit, qualifier)).map((hit) => hit.place) : found;
-    return { name, qualifier, found, matching };
+    return { name, qualifier, hits, found, matching };
   }
 
   /** What a search that matched nothing says, before the advice of the tool that searched. */
-  function nothingFound({ name, qualifier, found }: Awaited<ReturnType<typeof lookup>>): string {
+  function nothingFound({ name, qualifier, hits, found }: Awaited<ReturnType<typeof lookup>>): string {
     const listed = found.slice(0, 5).map(label).join("; ");
+    const parts = qualifier
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean);
+    // The parts of the qualifier no place found matches, each alone: those to name.
+    const unmatched = parts.filter((part) => !hits.some((hit) => matches(hit, part)));
+    const code = unmatched.find((part) => /\d/.test(part));
+    const words = unmatched.filter((part) => !/\d/.test(part)).join(", ");
+    // Named where the qualifier has more than the part that failed.
+    const where = parts.length > 1 && words ? quote(words) : "";
     // The geocoder lists a few of a town's postal codes: one not listed may well be the town's.
     const others =
       !qualifier || !found.length
         ? ""
-        : qualifier.split(",").some((part) => /\d/.test(part))
-          ? ` Places called ${quote(name)} were found, but the geocoder lists none with that postal code (it knows few), so name it by its country code or region instead: ${listed}.`
-          : ` Places called ${quote(name)} exist elsewhere: ${listed}.`;
+        : code
+          ? ` Places called ${quote(name)} were found, but ${where ? `none in ${where}, and ` : ""}the geocoder lists none with ${parts.length > 1 ? `the postal code ${quote(code)}` : "that postal code"} (it knows few), so name it by its country code or region instead: ${listed}.`
+          : where
+            ? ` Places called ${quote(name)} exist, none of them in ${where}: ${listed}.`
+            : ` Places called ${quote(name)} exist elsewhere: ${listed}.`;
     return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}`;
   }
 
