@@ -305,6 +305,8 @@ export async function startApp(
     cutsCalls?: boolean;
     /** How long the SQLite store waits for another program's write lock: 5 s. */
     storeBusyMs?: number;
+    /** Where the caller's own listener is bound once it is (waiter serve's). */
+    listenerUrl?: () => string | undefined;
   },
 ): Promise<App> {
   const webhooks = webhooksOf(config);
@@ -325,7 +327,10 @@ export async function startApp(
   }
   const sources = webhooks.sources.map((source) => source.name);
   let port: PortHold | undefined;
-  const known = toolsets(store, noStore, config.core.automations, sources, async () => port?.note());
+  const known = toolsets(store, noStore, config.core.automations, sources, {
+    url: () => port?.listener?.url ?? options.listenerUrl?.(),
+    note: async () => port?.note(),
+  });
   const { tools, whyNotServed } = enabledTools({ config, toolsets: known, http, log });
   const resources = store ? await import("./events/resources.js") : undefined;
   const stopping = new AbortController();
@@ -562,7 +567,8 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   // A server whose webhooks cannot be stored is no server: it stops, so whatever runs it sees so.
   // Its webhooks come in on its one address, which is what webhooks_sources must give senders.
   const served = { ...config, toolsets: { ...config.toolsets, webhooks: { ...webhooks, listen } } };
-  const app = await startApp(served, log, { storeRequired: true, cutsCalls: true });
+  let listener: RunningListener | undefined;
+  const app = await startApp(served, log, { storeRequired: true, cutsCalls: true, listenerUrl: () => listener?.url });
   let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;
   try {
     startAutomations = await checkedAutomations(config, app, log);
@@ -578,7 +584,6 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   // Start-up is over once connections are taken: a line of what comes in on them (a flood, a
   // failure), or of the automations that start meanwhile, is not kept for every client to come.
   log.started();
-  let listener: RunningListener;
   try {
     listener = await startListener({
       webhooks: { ...webhooks, listen },

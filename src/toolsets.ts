@@ -8,26 +8,26 @@ import type { EventStore } from "./events/store.js";
 import { eventsToolset } from "./events/tools.js";
 import type { Toolset } from "./toolset.js";
 import { noSources } from "./webhooks/settings.js";
-import { webhooksToolset } from "./webhooks/tools.js";
+import { type ListenerPort, webhooksToolset } from "./webhooks/tools.js";
 
 /**
  * Every toolset waiter knows, in the order their tools are listed. The event and automation tools
  * serve `store`; without one, `noStore` says why (the store could not open), or, unset, that no
  * source is configured. `sources`: the configured webhook sources, which the event tools check a
- * filter against. `portNote`: who receives the webhooks when this process does not (an
- * assistant's waiter).
+ * filter against. `port`: the webhook listener as this process knows it, bound or not (an
+ * assistant's waiter may leave the port to another).
  */
 export function toolsets(
   store?: EventStore,
   noStore?: string,
   automations: readonly Automation[] = [],
   sources: readonly string[] = [],
-  portNote?: () => Promise<string | undefined>,
+  port?: ListenerPort,
 ): readonly Toolset[] {
   const whyOff = (configFile: string | undefined) => noStore ?? noSources(configFile);
   return [
     eventsToolset(store, whyOff, sources),
-    webhooksToolset(store, whyOff, portNote),
+    webhooksToolset(store, whyOff, port),
     currency,
     weather,
     eshop,

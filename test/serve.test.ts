@@ -2446,6 +2446,24 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("webhooks_sources gives senders the port serve is bound at when --listen names port 0", async () => {
+    const { config, log } = await startApp(TOKENS);
+    const running = await startServe(
+      { ...config, core: { ...config.core, listen: { host: "127.0.0.1", port: 0 } } },
+      log,
+    );
+    try {
+      expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
+      const client = await connect(running.url, OPS);
+      const listed = await client.callTool({ name: "webhooks_sources", arguments: {} });
+      expect(listed.structuredContent).toMatchObject({
+        sources: [{ name: "erp", url: `${running.url}/webhooks/erp` }],
+      });
+    } finally {
+      await running.close();
+    }
+  });
+
   test("with tokens any address may be served; a token whose secret is unset or short stops waiter", async () => {
     const { config, log } = await startApp(TOKENS);
     const running = await startServe(

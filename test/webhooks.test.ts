@@ -1310,6 +1310,18 @@ describe("embedded in the stdio server", () => {
     }
   }
 
+  test("a listener set to port 0 gives senders, in webhooks_sources and the log, the port the system chose", async () => {
+    const session = await startWaiter({ ...env, WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" }, { listener: true });
+    sessions.push(session);
+    const bound = session.listenerUrl ?? "";
+    expect(bound).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
+    const listed = (await session.call("webhooks_sources", { source: "gh" })).structuredContent;
+    expect(listed).toMatchObject({ sources: [{ name: "gh", url: `${bound}/webhooks/gh` }] });
+    expect(session.stderr()).toContain(`receiving webhooks on ${bound}\n`);
+    expect(session.stderr()).toContain(`source gh (github): ${bound}/webhooks/gh\n`);
+    expect(session.stderr()).not.toContain(":0/");
+  });
+
   test("a port held by a waiter whose store is away is still another waiter's", async () => {
     const { said } = await portHeldBy(503, '{"status":"store unavailable","sources":["erp"]}');
     expect(said).toMatch(/is taken by another waiter; serving the events it stores in the shared store/);

@@ -307,21 +307,25 @@ export function deliveredBy(source: { scheme: string }): "GET" | "POST" {
   return source.scheme === "gopay" ? "GET" : "POST";
 }
 
-/**
- * What the log says once the listener is bound at `url`: where each source's sender must post.
- * Without a public URL, the address as bound: port 0 is the one the system chose.
- */
+/** What the log says once the listener is bound at `url`: where each source's sender must post. */
 export function sourceLines(webhooks: Pick<WebhooksConfig, "listen" | "publicUrl" | "sources">, url: string): string[] {
-  const bound = { host: webhooks.listen.host, port: Number(new URL(url).port) };
   return webhooks.sources.map(
-    (source) =>
-      `source ${source.name} (${source.scheme}): ${sourceUrl({ listen: bound, publicUrl: webhooks.publicUrl }, source.name)}`,
+    (source) => `source ${source.name} (${source.scheme}): ${sourceUrl(webhooks, source.name, url)}`,
   );
 }
 
-/** Where a source's sender must post: behind publicUrl when set, else the listen address. */
-export function sourceUrl(webhooks: Pick<WebhooksConfig, "listen" | "publicUrl">, name: string): string {
-  const { host, port } = webhooks.listen;
+/**
+ * Where a source's sender must post: behind publicUrl when set, else the listen address, with the
+ * port of `boundUrl` when the listener is bound there: port 0 is the one the system chose.
+ */
+export function sourceUrl(
+  webhooks: Pick<WebhooksConfig, "listen" | "publicUrl">,
+  name: string,
+  boundUrl?: string,
+): string {
+  const { host } = webhooks.listen;
+  // The listener's URL is http://, which leaves port 80 out.
+  const port = boundUrl ? new URL(boundUrl).port || 80 : webhooks.listen.port;
   // Bound to every address, the listener has no one a sender could be given: the place for it is said.
   const shown = isWildcardHost(host) ? "<this machine's address>" : host.includes(":") ? `[${host}]` : host;
   const base = webhooks.publicUrl ?? `http://${shown}:${port}`;

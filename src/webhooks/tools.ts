@@ -5,15 +5,24 @@ import { noSuchName, SOURCE } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { deliveredBy, resolveWebhooks, sourceUrl, webhookSettings } from "./settings.js";
 
+/** The webhook listener as this process knows it. */
+export interface ListenerPort {
+  /** Its address as bound, while this process has the port. */
+  url(): string | undefined;
+  /** Who receives the webhooks when this process does not; undefined while it does. */
+  note(): Promise<string | undefined>;
+}
+
 /**
  * The webhooks toolset: its settings are the listener's (the "webhooks" section), and its tool
  * reads the store's counts. Without a store, `whyOff` says why it is off, given the config file
- * read. `portNote` says who receives the webhooks when this process does not.
+ * read. `port` is the listener as this process knows it: its URL as bound while this process has
+ * it, and who receives the webhooks when it does not.
  */
 export function webhooksToolset(
   store: EventStore | undefined,
   whyOff: (configFile: string | undefined) => string,
-  portNote?: () => Promise<string | undefined>,
+  port?: ListenerPort,
 ): Toolset {
   return defineToolset({
     name: "webhooks",
@@ -61,7 +70,8 @@ export function webhooksToolset(
           if (only !== undefined && !names.includes(only)) {
             throw new ToolError(noSuchName(SOURCE, only, names));
           }
-          const [counters, stats, note] = await Promise.all([store.counters(), store.stats(), portNote?.()]);
+          const [counters, stats, note] = await Promise.all([store.counters(), store.stats(), port?.note()]);
+          const bound = port?.url();
           return {
             sources: settings.sources
               .filter((source) => only === undefined || source.name === only)
@@ -70,7 +80,7 @@ export function webhooksToolset(
                 return {
                   name: source.name,
                   scheme: source.scheme,
-                  url: sourceUrl(settings, source.name),
+                  url: sourceUrl(settings, source.name, bound),
                   received: counts.received ?? 0,
                   accepted: counts.accepted ?? 0,
                   duplicate: counts.duplicate ?? 0,
