@@ -501,7 +501,7 @@ describe("a source whose sender signs with another secret than waiter's", () => 
     expect(await at("2026-11-30T09:10:01Z", url, signedWithOldSecret())).toBe(401);
     expect(warnings()).toEqual([
       expect.stringMatching(
-        /warning .*webhook erp: no delivery verified since 2026-11-30T08:00:00\.\d{3}Z, and 3 refused since for a signature mismatch, over 60 min: its secret was likely changed at the sender and not in waiter, or the reverse; ERP_SECRET does not hold the secret its sender signs with; docs\/webhooks\.md#pointing-the-providers-at-waiter says where each provider shows it, and docs\/webhooks\.md#rotating-a-secret how to change one without refusing deliveries\n$/,
+        /warning .*webhook erp: no delivery verified since 2026-11-30T08:00:00\.\d{3}Z, and 3 refused since for a signature mismatch, over 60 min: its secret was likely changed at the sender and not in waiter, or the reverse; ERP_SECRET does not hold the secret its sender signs with, or something on the way \(a proxy, a tunnel\) changes the body, whose bytes as sent the signature covers; docs\/webhooks\.md#pointing-the-providers-at-waiter says where each provider shows it, and docs\/webhooks\.md#rotating-a-secret how to change one without refusing deliveries\n$/,
       ),
     ]);
     // Not again within the hour, however many come.

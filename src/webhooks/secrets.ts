@@ -106,7 +106,7 @@ export function secretWatch(log: Log, lastStored: (source: string) => Promise<nu
       watch.warnedAt = now;
       const lost = LOST_MEANWHILE[source.scheme];
       log.warning(
-        `webhook ${source.name}: no delivery verified since ${new Date(watch.verifiedAt).toISOString()}, and ${watch.mismatches} refused since for a ${reason}, over ${Math.round((now - watch.since) / 60_000)} min: its secret was likely changed at the sender and not in waiter, or the reverse; ${secretNotHeld(source)}, and docs/webhooks.md#rotating-a-secret how to change one without refusing deliveries${lost ? `; ${lost}` : ""}`,
+        `webhook ${source.name}: no delivery verified since ${new Date(watch.verifiedAt).toISOString()}, and ${watch.mismatches} refused since for a ${reason}, over ${Math.round((now - watch.since) / 60_000)} min: its secret was likely changed at the sender and not in waiter, or the reverse; ${secretNotHeld(source, reason === "signature mismatch")}, and docs/webhooks.md#rotating-a-secret how to change one without refusing deliveries${lost ? `; ${lost}` : ""}`,
       );
     },
   };
