@@ -2691,14 +2691,15 @@ describe("OAuth access tokens", () => {
         headers: {
           origin: page,
           "access-control-request-method": "POST",
-          "access-control-request-headers": "authorization, content-type, mcp-protocol-version",
+          "access-control-request-headers": "authorization, content-type, mcp-protocol-version, mcp-method, mcp-name",
         },
       });
       expect(preflight.statusCode).toBe(204);
       expect(allowed(preflight.headers)).toBe(page);
       expect(preflight.headers["access-control-allow-methods"]).toBe("GET,POST,DELETE");
+      // Every header MCP has a client send over Streamable HTTP; a browser refuses to send one not listed.
       expect(preflight.headers["access-control-allow-headers"]).toBe(
-        "Authorization,Content-Type,Accept,Mcp-Session-Id,Mcp-Protocol-Version,Last-Event-ID",
+        "Authorization,Content-Type,Accept,Mcp-Session-Id,Mcp-Protocol-Version,Last-Event-ID,Mcp-Method,Mcp-Name",
       );
       await preflight.body.dump();
       // The challenge that sends the page to the metadata, and the session's id once it has a token.

@@ -99,6 +99,9 @@ const pageAccess = cors({
     "Mcp-Session-Id",
     "Mcp-Protocol-Version",
     "Last-Event-ID",
+    // The request's method and tool, prompt or resource, mirrored for proxies (MCP draft, SEP-2243).
+    "Mcp-Method",
+    "Mcp-Name",
   ],
   exposedHeaders: ["WWW-Authenticate", "Mcp-Session-Id"],
 });
