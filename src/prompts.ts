@@ -4,7 +4,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { ErrorCode, type GetPromptResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { ProtocolError } from "./errors.js";
-import { wrapHandler } from "./handlers.js";
+import { requestHandlers, wrapHandler } from "./handlers.js";
 import type { Log } from "./log.js";
 import { folded, quote } from "./shown.js";
 import { clock, isoDate } from "./time.js";
@@ -174,20 +174,22 @@ export function registerPrompts(
       );
     }
   }
+  /** A name of no prompt here is told the ones there are, as a tool's is. */
+  const noPrompt = (name: string) => {
+    const offered = [...takes.keys()];
+    return new ProtocolError(
+      ErrorCode.InvalidParams,
+      `No prompt ${quote(name)} here; ${offered.length === 0 ? "there are none" : `${offered.length > 1 ? "the prompts are" : "the prompt is"} ${offered.join(", ")}`}.`,
+    );
+  };
   // The SDK drops an argument a prompt does not take: a mistyped "sorce" would process every
   // source's payments, a place the brief cannot forecast would be left out unsaid. One left empty
-  // asks for nothing. A name of no prompt here is told the ones there are, as a tool's is.
+  // asks for nothing.
   if (takes.size > 0) {
     wrapHandler(server, "prompts/get", (sdk) => (request, extra) => {
       const { name, arguments: given } = (request.params ?? {}) as { name?: unknown; arguments?: unknown };
       const known = typeof name === "string" ? takes.get(name) : undefined;
-      if (typeof name === "string" && !known) {
-        const offered = [...takes.keys()];
-        throw new ProtocolError(
-          ErrorCode.InvalidParams,
-          `No prompt ${quote(name)} here; ${offered.length > 1 ? "the prompts are" : "the prompt is"} ${offered.join(", ")}.`,
-        );
-      }
+      if (typeof name === "string" && !known) throw noPrompt(name);
       const stray =
         known && given && typeof given === "object" && !Array.isArray(given)
           ? Object.entries(given).find(([key, value]) => !known.includes(key) && String(value ?? "").trim() !== "")
@@ -198,6 +200,15 @@ export function registerPrompts(
           `${name} takes no argument ${quote(stray[0])}; it takes ${known?.length ? known.join(", ") : "none"}.`,
         );
       }
+      return sdk(request, extra);
+    });
+  }
+  // A completion for a prompt of none here is refused as prompts/get refuses it, where McpServer's
+  // own words name none of those there are.
+  if (requestHandlers(server).has("completion/complete")) {
+    wrapHandler(server, "completion/complete", (sdk) => (request, extra) => {
+      const ref = request.params?.ref as { type?: unknown; name?: unknown } | undefined;
+      if (ref?.type === "ref/prompt" && typeof ref.name === "string" && !takes.has(ref.name)) throw noPrompt(ref.name);
       return sdk(request, extra);
     });
   }

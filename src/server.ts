@@ -273,9 +273,9 @@ function requestLog(log: Log, extra: RequestHandlerExtra<ServerRequest, ServerNo
 /**
  * Params the SDK's request schemas refuse (a logging/setLevel to an unknown level, a resources/read
  * without a uri) are the client's mistake: -32602 with each problem and its place, where the SDK
- * answers -32603, "internal error", with zod's issues as JSON. The SDK's own refusals (a prompt
- * not found) are said once: their message begins "MCP error <code>: ", which the client's McpError
- * begins with again. Call it once the session's every handler is registered: it wraps each.
+ * answers -32603, "internal error", with zod's issues as JSON. The SDK's own refusals (a resource
+ * template not found) are said once: their message begins "MCP error <code>: ", which the client's
+ * McpError begins with again. Call it once the session's every handler is registered: it wraps each.
  */
 export function refuseInvalidParams(server: McpServer): void {
   for (const method of [...requestHandlers(server).keys()]) {

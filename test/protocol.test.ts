@@ -708,23 +708,55 @@ test("params a request's schema refuses are the client's mistake, -32602 with th
         message: expect.stringContaining(`Invalid params for ${method}: params.`),
       });
     }
-    // The SDK's own refusals are said once: its McpError's message already begins "MCP error -32602: ",
-    // and the client's McpError begins so again.
-    expect(
-      await refused("completion/complete", {
-        ref: { type: "ref/prompt", name: "brief" },
-        argument: { name: "place", value: "Os" },
-      }),
-    ).toEqual({ code: -32602, message: "MCP error -32602: Prompt brief not found" });
-    // A prompt got by a name of none is told the ones there are.
+    // A prompt got or completed by a name of none is told the ones there are, in the same words.
     expect(await refused("prompts/get", { name: "morning-brief" })).toEqual({
       code: -32602,
       message: expect.stringMatching(
         /^MCP error -32602: No prompt "morning-brief" here; the prompts? (is|are) .*morning_brief/,
       ),
     });
+    expect(
+      await refused("completion/complete", {
+        ref: { type: "ref/prompt", name: "brief" },
+        argument: { name: "place", value: "Os" },
+      }),
+    ).toEqual({
+      code: -32602,
+      message: expect.stringMatching(
+        /^MCP error -32602: No prompt "brief" here; the prompts? (is|are) .*morning_brief/,
+      ),
+    });
+    // A resource template of none is told the one there is.
+    expect(
+      await refused("completion/complete", {
+        ref: { type: "ref/resource", uri: "events://events/{id}" },
+        argument: { name: "id", value: "01" },
+      }),
+    ).toEqual({
+      code: -32602,
+      message:
+        'MCP error -32602: No resource template "events://events/{id}" here; the template is events://event/{id}.',
+    });
   } finally {
     await session.close();
+  }
+  // The SDK's own refusals are said once: its McpError's message already begins "MCP error -32602: ",
+  // and the client's McpError begins so again. A session that serves no resources leaves a resource
+  // template's completion to the SDK.
+  const weather = await startWaiter({ ...upstreams, WAITER_TOOLSETS: "weather", WAITER_WEBHOOKS_SOURCES: "{}" });
+  try {
+    const answer = await weather.client
+      .complete({ ref: { type: "ref/resource", uri: "events://event/{id}" }, argument: { name: "id", value: "01" } })
+      .then(
+        () => undefined,
+        (err: McpError) => err,
+      );
+    expect({ code: answer?.code, message: answer?.message }).toEqual({
+      code: -32602,
+      message: "MCP error -32602: Resource template events://event/{id} not found",
+    });
+  } finally {
+    await weather.close();
   }
 });
 

@@ -156,9 +156,21 @@ export function registerEventResources(
 
   // McpServer counts the ids it was given as the total: of the capped query, one more than the
   // hundred shown, whatever the number that match. With more than shown, only that there are more is said.
+  // A template of none here is told the one there is, where McpServer says it was not found.
   wrapHandler(server, "completion/complete", (sdk) => async (request, extra) => {
-    const result = (await sdk(request, extra)) as CompleteResult;
     const ref = request.params?.ref as { type?: unknown; uri?: unknown } | undefined;
+    if (
+      ref?.type === "ref/resource" &&
+      typeof ref.uri === "string" &&
+      ref.uri !== EVENT_TEMPLATE &&
+      ref.uri !== RECENT_URI
+    ) {
+      throw new ProtocolError(
+        ErrorCode.InvalidParams,
+        `No resource template ${quote(ref.uri)} here; the template is ${EVENT_TEMPLATE}.`,
+      );
+    }
+    const result = (await sdk(request, extra)) as CompleteResult;
     if (ref?.type !== "ref/resource" || ref.uri !== EVENT_TEMPLATE || !result.completion.hasMore) return result;
     const { total: _, ...completion } = result.completion;
     return { ...result, completion };
