@@ -1274,6 +1274,48 @@ describe("the latest fixing follows each source's publication time", () => {
     }
   });
 
+  test("a fixing kept from a call dated one day without a fixing answers for the others it stands for when the source fails: a weekend's, and the holidays after one", async () => {
+    // 500, which is not retried: each failing call answers at once.
+    const down = (request: { path: string }) =>
+      request.path.startsWith("/v1/") || request.path.startsWith("/cnbapi/")
+        ? { status: 500, headers: { "content-type": "text/plain" }, body: "down" }
+        : undefined;
+    const convert = (session: Session, source: string, date: string) =>
+      session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", source, date });
+    // [asked while the source answers, asked while it fails, the fixing standing for both]
+    const pairs: [string, string, string][] = [
+      ["2026-11-28", "2026-11-29", "2026-11-27"], // Saturday, then Sunday: Friday's
+      ["2026-11-29", "2026-11-28", "2026-11-27"], // Sunday, then Saturday
+      ["2026-11-28", "2026-11-27", "2026-11-27"], // Saturday, then Friday itself
+      ["2026-04-04", "2026-04-06", "2026-04-02"], // Holy Saturday, then Easter Monday: Maundy Thursday's
+      ["2026-04-03", "2026-04-06", "2026-04-02"], // Good Friday, then Easter Monday
+    ];
+    for (const [source, name] of [
+      ["ecb", "The European Central Bank"],
+      ["cnb", "The Czech National Bank"],
+    ] as const) {
+      for (const [answered, asked, fixing] of pairs) {
+        const session = await startCurrency();
+        try {
+          const first = await convert(session, source, answered);
+          expect(first.structuredContent, `${source} ${answered}`).toMatchObject({ date: fixing });
+          frankfurter.intercept = down;
+          cnb.intercept = down;
+          const offline = await convert(session, source, asked);
+          expect(offline.isError, `${source} ${asked} after ${answered}: ${text(offline)}`).toBeFalsy();
+          expect(offline.structuredContent).toMatchObject({ date: fixing });
+          expect(text(offline)).toContain(
+            `${name} could not be asked for rates now, so these are the rates of ${fixing} kept from an earlier answer:`,
+          );
+        } finally {
+          frankfurter.intercept = undefined;
+          cnb.intercept = undefined;
+          await session.close();
+        }
+      }
+    }
+  });
+
   test("a latest fixing cached before a publication is asked again once it is due", async () => {
     setClock("2026-11-27T13:29:30Z");
     const session = await startCurrency();

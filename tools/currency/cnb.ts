@@ -76,13 +76,13 @@ export function cnbSource(cnb: Upstream): RateSource {
         date,
         call,
         async (staleIfError) => (await daily(date, call, staleIfError)).fixing,
-        (day) => {
+        (day, dates) => {
           const asked = (date?: string) =>
             cnb.kept(dailyRows, "/exrates/daily", { date, lang: "EN" }, KEPT_FOR_SECONDS)?.fixing;
           // A year's rows are whole fixings, as a day's are.
           const year = cnb.kept(rows, "/exrates/daily-year", { year: day.slice(0, 4), lang: "EN" }, KEPT_FOR_SECONDS);
           const inYear = year?.rates.filter((r) => r.validFor === day) ?? [];
-          return [asked(undefined), asked(day), inYear.length ? toFixing(day, inYear) : undefined].find(
+          return [asked(undefined), ...dates.map(asked), inYear.length ? toFixing(day, inYear) : undefined].find(
             (fixing) => fixing?.date === day,
           );
         },

@@ -137,8 +137,8 @@ export function ecbSource(frankfurter: Upstream): RateSource {
         date,
         call,
         (staleIfError) => frankfurter.json(table, final ? `/${date}` : "/latest", { ttl, staleIfError }, call),
-        (day) =>
-          ["/latest", `/${day}`]
+        (day, dates) =>
+          ["/latest", ...dates.map((asked) => `/${asked}`)]
             .map((path) => frankfurter.kept(table, path, {}, KEPT_FOR_SECONDS))
             .find((fixing) => fixing?.date === day),
       );

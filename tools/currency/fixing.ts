@@ -2,7 +2,7 @@ import Big from "big.js";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import type { Call } from "../../src/http/types.js";
 import { orKept, passing, type StaleIfError } from "../../src/http/upstream.js";
-import { fixingDay, type Publication } from "./schedule.js";
+import { datesStoodFor, fixingDay, type Publication } from "./schedule.js";
 
 /** One currency in a fixing: `units` of it are worth `value` of the fixing's base currency. */
 export interface Quote {
@@ -58,21 +58,23 @@ export const KEPT_FOR_SECONDS = 7 * 24 * 3600;
  * The fixing `read` answers for `date` (or the latest), one kept from before when the source fails
  * for now (saying so), or else, as a day's fixing is the same in every answer that has it, one of
  * that day kept from another request: `keptOf` finds it (a date asked for, kept as the latest
- * fixing's answer; the latest, kept as a date's).
+ * fixing's answer; the latest, kept as a date's), given `day` and every date `dates` whose answer
+ * is that day's fixing (Friday's is kept as Saturday's answer too, and answers for Sunday).
  */
 export async function fixingOrKept(
   publication: Publication,
   date: string | undefined,
   call: Call,
   read: (staleIfError: StaleIfError) => Promise<Fixing>,
-  keptOf: (day: string) => Fixing | undefined,
+  keptOf: (day: string, dates: string[]) => Fixing | undefined,
 ): Promise<Fixing> {
   try {
     const { value, stale } = await orKept(KEPT_FOR_SECONDS, read);
     return stale ? { ...value, stale: stale.failure } : value;
   } catch (failure) {
     if (call.signal.aborted || !passing(failure)) throw failure;
-    const kept = keptOf(fixingDay(publication, date));
+    const day = fixingDay(publication, date);
+    const kept = keptOf(day, datesStoodFor(publication, day));
     if (!kept) throw failure;
     return { ...kept, stale: failure.message };
   }

@@ -101,6 +101,19 @@ export function lastWorkingDay(publication: Publication, date: string): string {
 }
 
 /**
+ * The dates whose fixing is the one of `day`, a working day: its own, and the days without a fixing
+ * after it, up to the next working day (Friday's stands for Saturday and Sunday too).
+ */
+export function datesStoodFor(publication: Publication, day: string): string[] {
+  const dates = [day];
+  for (let next = isoDate(Date.parse(day) + DAY_MS); !publishes(publication, next); ) {
+    dates.push(next);
+    next = isoDate(Date.parse(next) + DAY_MS);
+  }
+  return dates;
+}
+
+/**
  * The date of the fixing that stands for `date` (Friday's for a Sunday), or without a date, of the
  * newest one due by now: the fixing a kept answer must have to answer for it.
  */
