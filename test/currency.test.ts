@@ -617,6 +617,37 @@ describe("bad input is a clear tool error", () => {
       { amount: 5, from: "HRK", to: "CZK", date: "2026-08-28", source: "cnb" },
       /\. HRK was fixed by the Czech National Bank until Croatia took the euro in 2023: an earlier date has its rate; currency_list with source "cnb" lists/,
     ],
+    // A currency the source fixes only from a later date on is not one it has no rates for: a later date has them.
+    [
+      "currency_convert",
+      { amount: 5, from: "EUR", to: "CNY", date: "2004-06-01" },
+      /^No rate for currency "CNY" in the fixing of 2004-06-01 by the European Central Bank\. CNY is fixed by the European Central Bank from a later date on: a later date has its rate, or source "cnb" may; currency_list with source "ecb" lists/,
+    ],
+    [
+      "currency_rates",
+      { symbols: ["USD", "INR", "MXN"], date: "2007-06-01" },
+      /^No rate for currency "INR" in the fixing of 2007-06-01 by the European Central Bank\. INR is fixed by the European Central Bank from a later date on: a later date has its rate, or source "cnb" may;/,
+    ],
+    [
+      "currency_convert",
+      { amount: 5, from: "EUR", to: "CZK", date: "1998-06-01", source: "cnb" },
+      /^No rate for currency "EUR" in the fixing of 1998-06-01 by the Czech National Bank\. EUR is fixed by the Czech National Bank from a later date on: a later date has its rate, or source "ecb" may;/,
+    ],
+    [
+      "currency_history",
+      { base: "EUR", symbols: ["CNY", "THB"], start: "2004-01-05", end: "2004-01-09" },
+      /^No rates for CNY, THB between 2004-01-05 and 2004-01-09\. CNY, THB are fixed by the European Central Bank from a later date on: a later date has their rates, or source "cnb" may; currency_list with source "ecb" lists/,
+    ],
+    [
+      "currency_history",
+      { base: "EUR", symbols: ["USD", "CNY", "VND"], start: "2004-01-05", end: "2004-01-09" },
+      /^The European Central Bank published no rate for CNY, VND between 2004-01-05 and 2004-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; CNY is fixed by the European Central Bank from a later date on: a later date has its rate, or source "cnb" may;/,
+    ],
+    [
+      "currency_history",
+      { base: "CZK", symbols: ["USD", "EUR"], start: "1998-01-05", end: "1998-01-09", source: "cnb" },
+      /^The Czech National Bank published no rate for EUR between 1998-01-05 and 1998-01-09\. EUR is fixed by the Czech National Bank from a later date on: a later date has its rate, or source "ecb" may;/,
+    ],
     ["currency_rates", { date: "2026-02-30" }, /not a calendar date/],
     // The first thing wrong with a date is the only one said: no month 0 is not also "after" today.
     ["currency_rates", { date: "2026-00-10" }, /^(?!.*after).*not a calendar date/s],
@@ -772,8 +803,10 @@ describe("a date before a source's first fixing", () => {
     const ecb = await server.call("currency_history", { ...range, start: "0000-01-01", end: "1999-01-10" });
     expect(ecb.structuredContent).toMatchObject({ start: "1999-01-04", end: "1999-01-08" });
     expect(frankfurter.requests.map((r) => r.path)).toContain("/v1/1999-01-04..1999-01-10");
+    // The CNB fixed no EUR before 1999.
     const cnbHistory = await server.call("currency_history", {
-      ...range,
+      base: "CZK",
+      symbols: ["USD"],
       start: "1990-12-01",
       end: "1991-01-10",
       source: "cnb",

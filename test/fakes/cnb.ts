@@ -94,11 +94,14 @@ const NAMES: Record<string, [string, string]> = {
   ZAR: ["South Africa", "rand"],
 };
 
+/** Currencies of today's fixing the CNB began to fix later than its first, and the first day it did. */
+const FIXED_FROM: Record<string, string> = { EUR: "1999-01-04" };
+
 export function cnbFixing(date: string): Row[] {
   return (
     PUBLISHED[date] ??
     REFERENCE.map((row, i) => ({ ...row, rate: Math.round(row.rate * wobble(date, i) * 1000) / 1000 }))
-  );
+  ).filter((row) => (FIXED_FROM[row.currencyCode] ?? date) <= date);
 }
 
 /** The fixing's number within its year, like the "#219" of the text file. */

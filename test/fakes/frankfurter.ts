@@ -75,10 +75,25 @@ const NAMES: Record<string, string> = {
   ZAR: "South African Rand",
 };
 
-/** The EUR table of one working day. */
+/**
+ * Currencies of today's table the ECB began to fix after its first day, and the first day it did
+ * (its press releases of 22 April 2005, 29 November 2007 and 5 December 2008).
+ */
+const FIXED_FROM: Record<string, string> = {
+  BRL: "2008-01-02",
+  CNY: "2005-04-01",
+  IDR: "2005-04-01",
+  INR: "2009-01-02",
+  MXN: "2008-01-02",
+  MYR: "2005-04-01",
+  PHP: "2005-04-01",
+  THB: "2005-04-01",
+};
+
+/** The EUR table of one working day: the currencies the ECB fixed on it. */
 export function ecbTable(date: string): Record<string, number> {
   const published = PUBLISHED[date] ?? {};
-  const codes = Object.keys(FULL.rates);
+  const codes = Object.keys(FULL.rates).filter((code) => (FIXED_FROM[code] ?? FIRST_DATE) <= date);
   return Object.fromEntries(
     codes.map((code, i) => [
       code,
@@ -131,12 +146,12 @@ function answer(path: string, query: URLSearchParams): FakeAnswer {
     // A start after the last fixing but not after today in UTC (today before 16:00) gets the last one.
     if (start > isoDate(clock.now()) || start > end) return notFound();
     const first = start > last ? last : lastWorkingDay(start < FIRST_DATE ? FIRST_DATE : start, TARGET);
+    // A day without any of the currencies asked for (CNY before the ECB fixed it) is left out.
     const rates: Record<string, Record<string, number>> = {};
     for (let day = first; day <= end && day <= last; day = addDays(day, 1)) {
       if (!isWorkingDay(day, TARGET)) continue;
       const rebased = rebase(ecbTable(day), base, symbols, amount);
-      if (!rebased) return notFound();
-      rates[day] = rebased;
+      if (rebased) rates[day] = rebased;
     }
     const days = Object.keys(rates);
     if (days.length === 0) return notFound();

@@ -45,7 +45,7 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
       const source = pick(args.source);
-      const fixing = await fixingFor(source, args.date, call);
+      const fixing = await fixingFor(source, args.date, [args.from, args.to], call);
       const rate = crossRate(fixing, args.from, args.to, source);
       const exact = booked(fixing, args.amount, args.from, args.to, source);
       const result = exact.toNumber();

@@ -7,6 +7,7 @@ import {
   type CurrencyName,
   emptyFixing,
   type Fixing,
+  fixedLater,
   fixingOrKept,
   KEPT_FOR_SECONDS,
   noRateAdvice,
@@ -62,7 +63,18 @@ const names = z
   .refine((listed) => Object.keys(listed).length > 0, "lists no currency");
 
 /** A range of codes without rates, which the codes are to blame for if the base URL is right. */
-class NoRatesForCodes extends ToolError {}
+class NoRatesForCodes extends ToolError {
+  constructor(
+    readonly codes: string[],
+    readonly start: string,
+    readonly end: string,
+    fixedLater: string[] = [],
+  ) {
+    super(
+      `No rates for ${codes.join(", ")} between ${start} and ${end}. ${noRateAdvice(codes, { id: "ecb", name: NAME, others: OTHERS, stopped: STOPPED }, fixedLater)}`,
+    );
+  }
+}
 
 /** The date of a series' newest fixing. */
 const newest = (answer: z.output<typeof series>) => Object.keys(answer.rates).sort().at(-1);
@@ -87,11 +99,7 @@ export function frankfurterErrors(response: HttpResponse, _upstream: string, url
   const [, start, end] = /^\/(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?$/.exec(response.path) ?? [];
   if (!start) return undefined;
   const codes = response.url.searchParams.get("symbols")?.split(",") ?? [];
-  if (end && codes.length > 0) {
-    return new NoRatesForCodes(
-      `No rates for ${codes.join(", ")} between ${start} and ${end}. ${noRateAdvice(codes, { id: "ecb", others: OTHERS, stopped: STOPPED })}`,
-    );
-  }
+  if (end && codes.length > 0) return new NoRatesForCodes(codes, start, end);
   const symbols = codes.join(", ") || "EUR";
   return new ToolError(
     `No rates ${end ? `for ${symbols} between ${start} and ${end}` : `for ${start}`}: ${NAME} publishes from ${EARLIEST} on, and only the currencies currency_list with source "ecb" lists; check the codes and dates, or ${urlSetting}.`,
@@ -120,7 +128,7 @@ async function baseUrlChecked(frankfurter: Upstream, call: Call): Promise<void> 
  * EUR tables are fetched and cross rates computed here, so one cached answer serves every pair.
  */
 export function ecbSource(frankfurter: Upstream): RateSource {
-  return {
+  const source: RateSource = {
     id: "ecb",
     name: NAME,
     base: "EUR",
@@ -161,8 +169,11 @@ export function ecbSource(frankfurter: Upstream): RateSource {
           call,
         )
         .catch(async (err) => {
-          if (err instanceof NoRatesForCodes) await baseUrlChecked(frankfurter, call);
-          throw err;
+          if (!(err instanceof NoRatesForCodes)) throw err;
+          await baseUrlChecked(frankfurter, call);
+          // Codes the ECB fixes today had no rates yet in the range (CNY before 2005).
+          const later = await fixedLater(err.codes, source, call);
+          throw later.length > 0 ? new NoRatesForCodes(err.codes, err.start, err.end, later) : err;
         });
       return Object.entries(body.rates)
         .filter(([date]) => date >= start && date <= end)
@@ -175,4 +186,5 @@ export function ecbSource(frankfurter: Upstream): RateSource {
       return Object.entries(body).map(([code, name]) => ({ code, name }));
     },
   };
+  return source;
 }

@@ -105,30 +105,71 @@ export function crossRate(fixing: Fixing, from: string, to: string, source: Rate
 function quoteOf(fixing: Fixing, code: string, source: RateSource): Quote {
   if (code === fixing.base) return { units: 1, value: 1 };
   const quote = fixing.quotes.get(code);
-  if (!quote) {
-    throw new ToolError(
-      `No rate for currency "${code}" in the fixing of ${fixing.date} by ${source.name}. ${noRateAdvice([code], source)}`,
-    );
-  }
+  if (!quote) throw noRateIn(fixing, code, source, []);
   return quote;
+}
+
+function noRateIn(fixing: Fixing, code: string, source: RateSource, fixedLater: string[]): ToolError {
+  return new ToolError(
+    `No rate for currency "${code}" in the fixing of ${fixing.date} by ${source.name}. ${noRateAdvice([code], source, fixedLater)}`,
+  );
+}
+
+/**
+ * `fixing`, when it has a rate for each of `codes`; else the ToolError naming the first it lacks and
+ * where its rate is, which for a currency the source fixes from a later date on is a later date.
+ */
+export async function withRatesFor(fixing: Fixing, codes: string[], source: RateSource, call: Call): Promise<Fixing> {
+  const missing = codes.find((code) => code !== fixing.base && !fixing.quotes.has(code));
+  if (missing === undefined) return fixing;
+  throw noRateIn(fixing, missing, source, await fixedLater([missing], source, call));
+}
+
+/**
+ * Those of `codes`, absent from a date's fixing or a range's, that the source fixes today (as
+ * currency_list lists them) and did not stop fixing: it began to fix them after that date (CNY at
+ * the ECB in 2005). None when the list cannot be had now: the advice then says less, not wrong.
+ */
+export async function fixedLater(codes: string[], source: RateSource, call: Call): Promise<string[]> {
+  const candidates = codes.filter((code) => !Object.hasOwn(source.stopped, code));
+  if (candidates.length === 0 || !areCurrencies(codes)) return [];
+  try {
+    const listed = new Set((await source.currencies(call)).map(({ code }) => code));
+    return candidates.filter((code) => listed.has(code));
+  } catch (failure) {
+    if (call.signal.aborted) throw failure;
+    return [];
+  }
 }
 
 /**
  * What to do about codes a source has no rate for: where real currencies' rates are, if anywhere
- * (VND at the CNB), or, when one of them is no currency, to check the codes.
+ * (VND at the CNB; a later date for those of `fixedLater`), or, when one of them is no currency, to
+ * check the codes.
  */
-export function noRateAdvice(codes: string[], source: Pick<RateSource, "id" | "others" | "stopped">): string {
+export function noRateAdvice(
+  codes: string[],
+  source: Pick<RateSource, "id" | "name" | "others" | "stopped">,
+  fixedLater: string[] = [],
+): string {
   const lists = `currency_list with source "${source.id}" lists the currencies it publishes`;
   if (!areCurrencies(codes)) {
     return `Check the code${codes.length === 1 ? "" : "s"} (ISO 4217, like USD); ${lists}.`;
   }
   // One it stopped fixing (HRK as Croatia took the euro) has rates of the dates before.
   const stopped = codes.filter((code) => Object.hasOwn(source.stopped, code));
-  const never = codes.filter((code) => !stopped.includes(code));
+  const later = codes.filter((code) => !stopped.includes(code) && fixedLater.includes(code));
+  const never = codes.filter((code) => !stopped.includes(code) && !later.includes(code));
   const are = never.length === 1 ? "is an ISO 4217 currency" : "are ISO 4217 currencies";
+  const other = source.id === "ecb" ? "cnb" : "ecb";
   const parts = [
     ...(never.length > 0 ? [`${never.join(", ")} ${are}: ${source.others}`] : []),
     ...stopped.map((code) => `${code} ${source.stopped[code]}: an earlier date has its rate`),
+    ...(later.length > 0
+      ? [
+          `${later.join(", ")} ${later.length === 1 ? "is" : "are"} fixed by ${source.name} from a later date on: a later date has ${later.length === 1 ? "its rate" : "their rates"}, or source "${other}" may`,
+        ]
+      : []),
   ];
   return `${parts.join("; ")}; ${lists}.`;
 }

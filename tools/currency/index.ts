@@ -5,7 +5,7 @@ import { defineToolset, type ToolCall } from "../../src/toolset.js";
 import { cnbSource } from "./cnb.js";
 import { convertTool } from "./convert.js";
 import { ecbSource, frankfurterErrors } from "./ecb.js";
-import type { Fixing, RateSource } from "./fixing.js";
+import { type Fixing, type RateSource, withRatesFor } from "./fixing.js";
 import { historyTool } from "./history.js";
 import { listTool } from "./list.js";
 import { ratesTool } from "./rates.js";
@@ -46,11 +46,16 @@ export const currency = defineToolset({
     };
     const pick = (id: SourceId | undefined) => sources[id ?? settings.source];
 
-    async function fixingFor(source: RateSource, day: string | undefined, call: ToolCall): Promise<Fixing> {
+    async function fixingFor(
+      source: RateSource,
+      day: string | undefined,
+      codes: string[],
+      call: ToolCall,
+    ): Promise<Fixing> {
       if (day !== undefined && day < source.earliest) {
         throw new ToolError(`date must not be before ${firstFixing(source)}; send ${source.earliest} or later.`);
       }
-      return source.fixing(day, call);
+      return withRatesFor(await source.fixing(day, call), codes, source, call);
     }
 
     const shared = { configured: settings.source, pick, fixingFor };

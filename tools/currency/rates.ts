@@ -40,8 +40,8 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
       const source = pick(args.source);
-      const fixing = await fixingFor(source, args.date, call);
       const base = args.base ?? source.base;
+      const fixing = await fixingFor(source, args.date, [base, ...(args.symbols ?? [])], call);
       // An empty list is none asked for, as a form's list left empty sends it.
       const symbols = args.symbols?.length
         ? [...new Set(args.symbols)]

@@ -12,7 +12,8 @@ export interface Sources {
   /** The source a call that names none is answered from. */
   configured: SourceId;
   pick(id: SourceId | undefined): RateSource;
-  fixingFor(source: RateSource, day: string | undefined, call: ToolCall): Promise<Fixing>;
+  /** Its fixing of `day` (or the latest), which has a rate for each of `codes`, else a ToolError saying where they are. */
+  fixingFor(source: RateSource, day: string | undefined, codes: string[], call: ToolCall): Promise<Fixing>;
 }
 
 // --- arguments ---------------------------------------------------------------------------
