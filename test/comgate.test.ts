@@ -164,6 +164,14 @@ describe("a Comgate notification", () => {
     );
     const down = await push(waiter, notification(MERCHANT, SECRET, later));
     expect(down).toMatchObject({ status: 503, retryAfter: "60" });
+    // Counted as docs/webhooks.md names it, beside the other refusals.
+    const rejected = async () =>
+      (
+        (await waiter.call("webhooks_sources", { source: "comgate" })).structuredContent as {
+          sources: { rejected: { reason: string }[] }[];
+        }
+      ).sources[0]?.rejected;
+    await expect.poll(rejected).toContainEqual(expect.objectContaining({ reason: "not confirmed yet" }));
     api.queue.length = 0;
     const retried = await push(waiter, notification(MERCHANT, SECRET, later));
     expect(retried).toMatchObject({ status: 200, body: { duplicate: false } });
