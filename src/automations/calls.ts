@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { z } from "zod";
-import { ToolError, UpstreamError } from "../errors.js";
+import { ToolError, UnconfirmedChange, UpstreamError } from "../errors.js";
 import { untilAborted } from "../http/deadline.js";
 import type { Log } from "../log.js";
 import { cut, oneLine } from "../shown.js";
@@ -50,6 +50,15 @@ function withoutRetryAdvice(message: string): string {
     /[;,:] (?:or )?(?:try again (?:later|in \d+ s|in a moment|once it is online)|wait a minute before trying again)(, (?:or|and) |(?=\.?$|\. ))/g,
     (_, or: string | undefined) => (or ? "; " : ""),
   );
+}
+
+/**
+ * What a change that may have been made says while its step waits for the next try: not what to do
+ * before trying again (read the current state), which ends its message for a model that would try
+ * again itself, as waiter does. Only a tool safe to repeat tries such a change again.
+ */
+function whileWaiting(err: UpstreamError, message: string): string {
+  return err instanceof UnconfirmedChange ? message.replace(/^(.*\bmade\.) .*$/s, "$1") : message;
 }
 
 /** Milliseconds as a log or a message says them: 300 ms, 2 s. */
@@ -217,8 +226,9 @@ export class StepCalls {
         );
       }
       const nextTry = reached(attempt + 1);
-      await mark(err.refused, nextTry, { why: `${what} Trying again at ${new Date(until).toISOString()}.`, until });
-      log.info(`${who}: ${name} failed (${what}); trying again in ${duration(wait)}`);
+      const failure = whileWaiting(err, what);
+      await mark(err.refused, nextTry, { why: `${failure} Trying again at ${new Date(until).toISOString()}.`, until });
+      log.info(`${who}: ${name} failed (${failure}); trying again in ${duration(wait)}`);
       throw new Waiting(wait, nextTry);
     }
     const said = tool.render(result, input);
