@@ -1862,6 +1862,31 @@ describe("products and stock", () => {
   });
 });
 
+test("a grouped or an external product, which keep no stock in WooCommerce, is not sent to the admin to set one", async () => {
+  // WooCommerce's Inventory tab counts stock only for simple and variable products; an external
+  // one refuses stock management ("External products cannot be stock managed.").
+  const auth = { authorization: `Basic ${basic(CONSUMER_KEY, CONSUMER_SECRET)}` };
+  const simple = (await (await fetch(`${woo.api}/products/${P.grinder}`, { headers: auth })).json()) as object;
+  const grouped = { ...simple, id: 130, name: "Brewing Kit", sku: "KIT-BREW", type: "grouped", price: "" };
+  const external = { ...simple, id: 131, name: "Roaster (at our partner)", sku: "RST-EXT", type: "external" };
+  woo.intercept = (r) =>
+    r.method !== "GET"
+      ? undefined
+      : r.path.endsWith("/products/130")
+        ? json(200, grouped)
+        : r.path.endsWith("/products/131")
+          ? json(200, external)
+          : undefined;
+  const writes = woo.shop.writes.length;
+  expect(text(await server.call("eshop_stock_set", { id: 130, quantity: 3 }))).toBe(
+    "Brewing Kit (id 130) is a grouped product, which keeps no stock of its own: set the stock of each product in its group.",
+  );
+  expect(text(await server.call("eshop_stock_set", { id: 131, quantity: 3 }))).toBe(
+    "Roaster (at our partner) (id 131) is an external product, sold on another site: the shop keeps no stock for it.",
+  );
+  expect(woo.shop.writes.length).toBe(writes);
+});
+
 describe("customers", () => {
   test("by email, by search, paged", async () => {
     const byEmail = data<{ customers: { id: number }[] }>(

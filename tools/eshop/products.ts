@@ -172,6 +172,17 @@ export function productTools(shop: ShopProvider): Tool[] {
         `${oneLine(before.name)} (id ${before.id}) is a product variation whose stock is counted on its product (id ${before.counted_on}) for all its variations: set that product's stock.`,
       );
     }
+    // WooCommerce counts stock for neither (its Inventory tab has no stock for them): the admin has none to set.
+    if (before.type === "grouped") {
+      throw new ToolError(
+        `${oneLine(before.name)} (id ${before.id}) is a grouped product, which keeps no stock of its own: set the stock of each product in its group.`,
+      );
+    }
+    if (before.type === "external") {
+      throw new ToolError(
+        `${oneLine(before.name)} (id ${before.id}) is an external product, sold on another site: the shop keeps no stock for it.`,
+      );
+    }
     if (before.type !== "simple" && before.type !== "variable") {
       throw new ToolError(
         `${oneLine(before.name)} (id ${before.id}) is a ${before.type === "variation" ? "product variation" : `${before.type} product`}; waiter sets the stock of simple products and of variable ones counted as a whole. Set it in the shop's admin.`,
