@@ -234,7 +234,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
       return { ...order, notes: notes.slice(0, NOTES_SHOWN) };
     },
     render(o) {
-      const lines = [summaryLine(o)];
+      // When it was completed (shipped, for most shops), which a summary does not carry.
+      const lines = [`${summaryLine(o)}${o.completed ? `, completed ${utcMinute(o.completed)}` : ""}`];
       // WooCommerce keeps these amounts before tax, also where the shop's prices are entered with it.
       if (/[1-9]/.test(o.total_tax)) lines.push("Items, shipping, discount and fees before tax; the total with it:");
       // Names (of items, fees, shipping, coupons, taxes, the buyer) are made one line each, so that
