@@ -44,7 +44,7 @@ export const coreSettings = {
   dataDir: {
     env: "WAITER_DATA_DIR",
     description:
-      "Per-user directory for waiter's state, an absolute path written out (never the current directory: MCP clients start servers from anywhere; nothing expands ~ or $HOME). Default: $XDG_STATE_HOME/waiter (~/.local/state/waiter) on Linux, ~/Library/Application Support/waiter on macOS, %LOCALAPPDATA%\\waiter on Windows (where Claude Desktop's waiter writes into a private copy of AppData: docs/clients.md#claude-desktop).",
+      "Per-user directory for waiter's state, an absolute path written out (never the current directory: MCP clients start servers from anywhere; nothing expands ~ or $HOME). Default: $XDG_STATE_HOME/waiter when that is an absolute path, else ~/.local/state/waiter, on Linux, ~/Library/Application Support/waiter on macOS, %LOCALAPPDATA%\\waiter on Windows (where Claude Desktop's waiter writes into a private copy of AppData: docs/clients.md#claude-desktop).",
     // loadConfig checks that it is absolute: its message shows the path, which a schema's would not.
     schema: z.string().optional(),
   },
@@ -547,7 +547,9 @@ export function defaultDataDir(env: NodeJS.ProcessEnv, platform = process.platfo
   };
   if (platform === "win32") return join(env.LOCALAPPDATA || under("AppData", "Local"), "waiter");
   if (platform === "darwin") return under("Library", "Application Support", "waiter");
-  return join(env.XDG_STATE_HOME || under(".local", "state"), "waiter");
+  // The XDG Base Directory Specification holds a relative path there invalid, to be ignored.
+  const state = env.XDG_STATE_HOME;
+  return join(state && isAbsolute(state) ? state : under(".local", "state"), "waiter");
 }
 
 /** What a message shows instead of a value it must not repeat. */

@@ -1275,6 +1275,9 @@ describe("the data directory", () => {
   test("defaults to the platform's per-user state directory, never the current one", () => {
     expect(defaultDataDir({}, "linux", () => "/home/u")).toBe("/home/u/.local/state/waiter");
     expect(defaultDataDir({ XDG_STATE_HOME: "/x" }, "linux", () => "/home/u")).toBe("/x/waiter");
+    // The XDG Base Directory Specification: a relative path there is invalid and is ignored.
+    expect(defaultDataDir({ XDG_STATE_HOME: "state" }, "linux", () => "/home/u")).toBe("/home/u/.local/state/waiter");
+    expect(defaultDataDir({ XDG_STATE_HOME: "./x" }, "linux", () => "/home/u")).toBe("/home/u/.local/state/waiter");
     expect(defaultDataDir({}, "darwin", () => "/Users/u")).toBe("/Users/u/Library/Application Support/waiter");
     expect(defaultDataDir({ LOCALAPPDATA: "C:\\Users\\u\\AppData\\Local" }, "win32", () => "C:\\Users\\u")).toMatch(
       /AppData.Local.waiter$/,
