@@ -11,7 +11,7 @@ import { z } from "zod";
 import { UnconfirmedChange, UpstreamError } from "../src/errors.js";
 import { type Call, HttpClient, type HttpClientOptions } from "../src/http/client.js";
 import { proxyFrom } from "../src/http/proxy.js";
-import { upstreamUrl } from "../src/settings.js";
+import { upstreamUrl, waitersOwnUrl } from "../src/settings.js";
 import { clock, setClock } from "../src/time.js";
 import { type Fake, freePort, json, startFake } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
@@ -1418,6 +1418,36 @@ describe("error answers", () => {
     fake.queue.push({ status: 302 });
     expect((await failure(api.json(any, "/rates", {}, call()))).message).toBe(
       "Keyed API answered 302: it redirects elsewhere without saying where; check the configured base URL.",
+    );
+  });
+
+  test("a 2xx that is not the upstream's answer names the setting first where one gave the URL, which may point at another service", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 });
+    clients.push(http);
+    const rates = z.object({ rates: z.record(z.string(), z.number()) });
+    const set = http.upstream("Set API", new URL(`${fake.origin}/set/`), { urlSetting: "WAITER_SET_URL" });
+    const own = http.upstream("Own API", waitersOwnUrl(`${fake.origin}/own/`), { urlSetting: "WAITER_OWN_URL" });
+    const page = {
+      status: 200,
+      body: "<!doctype html><title>Intranet</title>",
+      headers: { "content-type": "text/html" },
+    };
+    const other = json(200, '{"status":"ok"}');
+
+    fake.queue.push(page, other);
+    expect((await failure(set.json(rates, "/latest", {}, call()))).message).toBe(
+      'Set API sent an answer that is not JSON (status 200, 38 bytes, beginning "<!doctype html><title>Intranet</title>"); check WAITER_SET_URL, which may point at another service, or the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.',
+    );
+    expect((await failure(set.json(rates, "/latest", {}, call()))).message).toBe(
+      "Set API sent an answer in an unexpected format (rates: Invalid input: expected record, received undefined); check WAITER_SET_URL, which may point at another service, or the service may have changed or be failing.",
+    );
+    // waiter's own choice of URL is no setting's fault.
+    fake.queue.push(page, other);
+    expect((await failure(own.json(rates, "/latest", {}, call()))).message).toBe(
+      'Own API sent an answer that is not JSON (status 200, 38 bytes, beginning "<!doctype html><title>Intranet</title>"); the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.',
+    );
+    expect((await failure(own.json(rates, "/latest", {}, call()))).message).toBe(
+      "Own API sent an answer in an unexpected format (rates: Invalid input: expected record, received undefined); the service may have changed or be failing.",
     );
   });
 });

@@ -381,7 +381,7 @@ export class Upstream {
       throw response.changes
         ? new UnconfirmedChange(`${what}; the change ${unconfirmed(this.#changeAdvice)}`, response.status)
         : new UpstreamError(
-            `${what}; the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
+            `${what}; ${this.#settingFirst()}the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
             response.status,
           );
     }
@@ -396,10 +396,18 @@ export class Upstream {
             response.status,
           )
         : new UpstreamError(
-            `${this.name} sent an answer in ${format}; the service may have changed or be failing.`,
+            `${this.name} sent an answer in ${format}; ${this.#settingFirst()}the service may have changed or be failing.`,
             response.status,
           );
     }
     return parsed.data;
+  }
+
+  /**
+   * What a 2xx that is not this upstream's answer points at first where a setting gave the URL: a
+   * URL of another service (an intranet's page, another API) answers 200 as readily as a failing one.
+   */
+  #settingFirst(): string {
+    return this.#urlIsWaitersOwn ? "" : `check ${this.#urlSetting}, which may point at another service, or `;
   }
 }
