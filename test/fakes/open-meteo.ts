@@ -16,7 +16,13 @@ import { defaultWeather, HOUR, type HourWeather, localParts, round, type Weather
 
 const sample = (name: string) => readFileSync(new URL(`./samples/${name}`, import.meta.url), "utf8");
 export const ERROR_400 = sample("open-meteo-error-400-RECONSTRUCTED.json");
-export const ERROR_429 = sample("open-meteo-error-429-daily-limit.json");
+const ERROR_429 = sample("open-meteo-error-429-daily-limit.json");
+
+/**
+ * The 429 of a day's calls used up, as the API sends it: the reason, and no Retry-After, which
+ * Open-Meteo's rate limiter never sets (open-meteo/open-meteo Sources/App/Helper/Vapor/RateLimiter.swift).
+ */
+export const dailyLimit = (): FakeAnswer => json(429, ERROR_429);
 const COUNT_ERROR = sample("open-meteo-geocoding-error-400.json");
 
 export interface OpenMeteoFake extends Fake {
