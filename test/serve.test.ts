@@ -3217,7 +3217,7 @@ describe("OAuth access tokens", () => {
     }
   });
 
-  test("an issuer that cannot be reached is a server error, not the token's, and is asked again only after a while", async () => {
+  test("an issuer that cannot be reached is the issuer's failure, passing (503), neither the server's own nor the token's, and is asked again only after a while", async () => {
     setClock("2026-11-30T09:00:00Z");
     let asked = 0;
     let back = false;
@@ -3236,9 +3236,10 @@ describe("OAuth access tokens", () => {
       const token = await sign({ scope: "waiter:read" }, { issuer: down.origin });
       const attempt = async () => {
         const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
-        expect(refused.statusCode).toBe(500);
+        expect(refused.statusCode).toBe(503);
+        expect(refused.headers["retry-after"]).toBe("60");
         expect(await refused.body.json()).toEqual({
-          error: "server_error",
+          error: "temporarily_unavailable",
           error_description: `The issuer ${down.origin}/ cannot be reached to check the token; try again in a minute`,
         });
       };
@@ -3280,13 +3281,13 @@ describe("OAuth access tokens", () => {
     try {
       const token = await sign({ scope: "waiter:read" }, { issuer: nowhere });
       const refused = await initializeAt(refusing.url, { authorization: `Bearer ${token}` });
-      expect(refused.statusCode).toBe(500);
+      expect(refused.statusCode).toBe(503);
       await refused.body.dump();
       expect(refusing.stderr()).toContain(`${nowhere}/.well-known/oauth-authorization-server: ECONNREFUSED`);
     } finally {
       await refusing.close();
     }
-    // Metadata that answers, keys that do not, or answer no key set: the same 500, never the token's 401.
+    // Metadata that answers, keys that do not, or answer no key set: the same 503, never the token's 401.
     let keys = json(503, "{}");
     const keyless = await startFake((request) =>
       request.path === "/.well-known/oauth-authorization-server"
@@ -3300,8 +3301,8 @@ describe("OAuth access tokens", () => {
     try {
       const token = await sign({ scope: "waiter:read" }, { issuer: keyless.origin });
       const refused = await initializeAt(again.url, { authorization: `Bearer ${token}` });
-      expect(refused.statusCode).toBe(500);
-      expect(await refused.body.json()).toMatchObject({ error: "server_error" });
+      expect(refused.statusCode).toBe(503);
+      expect(await refused.body.json()).toMatchObject({ error: "temporarily_unavailable" });
       // The key set's address and what it answered, as for the metadata's.
       expect(again.stderr()).toContain(
         `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 503)`,
@@ -3311,16 +3312,16 @@ describe("OAuth access tokens", () => {
       keys = json(200, '{"keys":"rotating"}');
       later();
       const malformed = await initializeAt(again.url, { authorization: `Bearer ${token}` });
-      expect(malformed.statusCode).toBe(500);
-      expect(await malformed.body.json()).toMatchObject({ error: "server_error" });
+      expect(malformed.statusCode).toBe(503);
+      expect(await malformed.body.json()).toMatchObject({ error: "temporarily_unavailable" });
       expect(again.stderr()).toContain(
         `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 200, but no key set (JSON Web Key Set malformed))`,
       );
       keys = { status: 200, headers: { "content-type": "text/html" }, body: "<html>Maintenance</html>" };
       later();
       const notJson = await initializeAt(again.url, { authorization: `Bearer ${token}` });
-      expect(notJson.statusCode).toBe(500);
-      expect(await notJson.body.json()).toMatchObject({ error: "server_error" });
+      expect(notJson.statusCode).toBe(503);
+      expect(await notJson.body.json()).toMatchObject({ error: "temporarily_unavailable" });
       expect(again.stderr()).toContain(
         `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 200, but not JSON)`,
       );
@@ -3328,8 +3329,8 @@ describe("OAuth access tokens", () => {
       keys = { ...json(200, JSON.stringify({ keys: [{ kty: "RSA", n: "0".repeat(64) }] })), breakAfter: 20 };
       later();
       const cut = await initializeAt(again.url, { authorization: `Bearer ${token}` });
-      expect(cut.statusCode).toBe(500);
-      expect(await cut.body.json()).toMatchObject({ error: "server_error" });
+      expect(cut.statusCode).toBe(503);
+      expect(await cut.body.json()).toMatchObject({ error: "temporarily_unavailable" });
       expect(again.stderr()).toContain(
         `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 200, but its answer broke off (other side closed))`,
       );
@@ -3359,7 +3360,7 @@ describe("OAuth access tokens", () => {
         await answer.body.dump();
         return answer.statusCode;
       };
-      expect(await status()).toBe(500);
+      expect(await status()).toBe(503);
       back = true;
       // NTP sets back a clock that ran an hour ahead.
       setClock(clock.now() - 3_600_000);
@@ -3391,13 +3392,13 @@ describe("OAuth access tokens", () => {
     };
     try {
       metadata = { issuer: issuer.origin, jwks_uri: `${issuer.origin}/jwks` };
-      expect(await attempt()).toBe(500);
+      expect(await attempt()).toBe(503);
       expect(served.stderr()).toContain(
         `${lying.origin}/.well-known/oauth-authorization-server: it names the issuer "${issuer.origin}", not this one`,
       );
       setClock(clock.now() + 60_000);
       metadata = { issuer: lying.origin, jwks_uri: "http://keys.example/jwks" };
-      expect(await attempt()).toBe(500);
+      expect(await attempt()).toBe(503);
       expect(served.stderr()).toContain("its jwks_uri http://keys.example is not https");
       setClock(clock.now() + 60_000);
       metadata = { issuer: `${lying.origin}/`, jwks_uri: `${issuer.origin}/jwks` };
@@ -3439,7 +3440,7 @@ describe("OAuth access tokens", () => {
       return answer.statusCode;
     };
     try {
-      expect(await attempt()).toBe(500);
+      expect(await attempt()).toBe(503);
       expect(elsewhere.requests).toHaveLength(0);
       // Each address, what it answered and where it led (without its query), and why that is not followed.
       expect(served.stderr()).toContain(
@@ -3450,7 +3451,7 @@ describe("OAuth access tokens", () => {
       expect(served.stderr()).not.toContain("from=waiter");
       keysMoved = true;
       setClock(clock.now() + 60_000);
-      expect(await attempt()).toBe(500);
+      expect(await attempt()).toBe(503);
       expect(served.stderr()).toContain(
         `OAuth: the issuer ${moved.origin}/ cannot be reached (${moved.origin}/jwks: 302 redirect to ${issuer.origin}/jwks, not followed: the keys are read at the jwks_uri the metadata names only)`,
       );
@@ -3652,7 +3653,7 @@ describe("OAuth access tokens", () => {
       setClock(clock.now() + 6_000);
       // The first forged key id has the keys read again, which fails; the next ones, a moment
       // later, wait as they would after a read that worked.
-      expect(await status(await signedBy(forged.privateKey, "x1"))).toBe(500);
+      expect(await status(await signedBy(forged.privateKey, "x1"))).toBe(503);
       for (const kid of ["x2", "x3", "x4"]) expect(await status(await signedBy(forged.privateKey, kid))).toBe(401);
       expect(failing.count("/jwks")).toBe(2);
       // The keys held still take the issuer's tokens.
@@ -3676,9 +3677,9 @@ describe("OAuth access tokens", () => {
       // Past the 10 minutes its keys are taken as read, the key set answers 503.
       down = true;
       setClock(clock.now() + 11 * 60_000);
-      for (let i = 0; i < 3; i++) expect(await status(token)).toBe(500);
+      for (let i = 0; i < 3; i++) expect(await status(token)).toBe(503);
       expect(said()).toEqual([
-        `OAuth: the issuer ${failing.origin}/ cannot be reached (${failing.origin}/jwks: 503); its tokens are refused with 500 until it answers`,
+        `OAuth: the issuer ${failing.origin}/ cannot be reached (${failing.origin}/jwks: 503); its tokens are refused with 503 until it answers`,
       ]);
       down = false;
       setClock(clock.now() + 30_000);
@@ -3706,13 +3707,13 @@ describe("OAuth access tokens", () => {
       // has it asked once each few seconds, not once each.
       down = true;
       later(11 * 60_000);
-      for (let i = 0; i < 4; i++) expect(await status(token)).toBe(500);
+      for (let i = 0; i < 4; i++) expect(await status(token)).toBe(503);
       expect(failing.count("/jwks")).toBe(2);
       later(3_000);
-      expect(await status(token)).toBe(500);
+      expect(await status(token)).toBe(503);
       expect(failing.count("/jwks")).toBe(2);
       later(2_000);
-      expect(await status(token)).toBe(500);
+      expect(await status(token)).toBe(503);
       expect(failing.count("/jwks")).toBe(3);
       down = false;
       later(5_000);
@@ -3727,7 +3728,7 @@ describe("OAuth access tokens", () => {
     const fresh = await publishing(keys, () => true);
     try {
       const token = await fresh.signedBy(key.privateKey, "only");
-      for (let i = 0; i < 4; i++) expect(await fresh.status(token)).toBe(500);
+      for (let i = 0; i < 4; i++) expect(await fresh.status(token)).toBe(503);
       expect(fresh.issuer.count("/jwks")).toBe(1);
     } finally {
       await fresh.served.close();

@@ -1,4 +1,4 @@
-import { InvalidTokenError, ServerError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
+import { InvalidTokenError, TemporarilyUnavailableError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import {
@@ -373,12 +373,15 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
   /** When the issuer's metadata last could not be read: it is not asked again before ISSUER_RETRY_MS. */
   let lookupFailedAt = Number.NEGATIVE_INFINITY;
   const issuerWarning = throttled((line) => log.warning(line), ISSUER_RETRY_MS);
-  // Not the token's fault: a 500, which a client does not take as a reason to drop its token.
+  // Neither the token's fault (a 401 would have its client drop it) nor waiter's own (500): the
+  // issuer's, for now, a 503 (routes.ts).
   const unreachable = (err: unknown) => {
     issuerWarning(
-      `OAuth: the issuer ${issuer.href} cannot be reached (${err instanceof Error ? err.message : err}); its tokens are refused with 500 until it answers`,
+      `OAuth: the issuer ${issuer.href} cannot be reached (${err instanceof Error ? err.message : err}); its tokens are refused with 503 until it answers`,
     );
-    return new ServerError(`The issuer ${issuer.href} cannot be reached to check the token; try again in a minute`);
+    return new TemporarilyUnavailableError(
+      `The issuer ${issuer.href} cannot be reached to check the token; try again in a minute`,
+    );
   };
   const jwks = async () => {
     if (lessAgoThan(lookupFailedAt, ISSUER_RETRY_MS)) throw unreachable("it did not answer a moment ago");
@@ -441,7 +444,7 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
           return verified();
         }));
       } catch (err) {
-        if (err instanceof InvalidTokenError || err instanceof ServerError) throw err;
+        if (err instanceof InvalidTokenError || err instanceof TemporarilyUnavailableError) throw err;
         // The key set could not be fetched: said, but with no pause on later tokens, which one
         // crafted token (an unknown key id makes jose fetch the set) must not impose on everyone.
         if (issuerFailed(err)) throw unreachable(err);

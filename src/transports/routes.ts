@@ -1,4 +1,9 @@
-import { InvalidTokenError, OAuthError, ServerError } from "@modelcontextprotocol/sdk/server/auth/errors.js";
+import {
+  InvalidTokenError,
+  OAuthError,
+  ServerError,
+  TemporarilyUnavailableError,
+} from "@modelcontextprotocol/sdk/server/auth/errors.js";
 import { metadataHandler } from "@modelcontextprotocol/sdk/server/auth/handlers/metadata.js";
 // Its types give express's Request the `auth` the bearer check sets.
 import type {} from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
@@ -188,6 +193,9 @@ function bearerCheck(verifier: OAuthTokenVerifier, log: Log, oauth: SessionOptio
           whyInChallenge: true,
           ...(oauth ? { scope: SESSION_SCOPES, metadataUrl: oauth.metadataUrl } : {}),
         });
+      } else if (err instanceof TemporarilyUnavailableError) {
+        // An issuer that cannot be reached now (RFC 9110 §15.6.4), as its words say when to try again.
+        res.set("retry-after", "60").status(503).json(err.toResponseObject());
       } else if (err instanceof OAuthError) {
         res.status(err instanceof ServerError ? 500 : 400).json(err.toResponseObject());
       } else res.status(500).json(new ServerError("Internal Server Error").toResponseObject());
