@@ -11,10 +11,13 @@ import { Log } from "../src/log.js";
 import { toolsets } from "../src/toolsets.js";
 import type { Session } from "./stdio.js";
 
-/** waiter's app in this process, before any transport, with its log lines kept for `stderr()`. */
+/**
+ * waiter's app in this process, before any transport, with its log lines kept for `stderr()`;
+ * `storeBusyMs`: how long its SQLite store waits for another program's write lock (5 s).
+ */
 export async function startApp(
   env: Record<string, string> = {},
-  options: { overrides?: ConfigSources["overrides"]; listener?: boolean } = {},
+  options: { overrides?: ConfigSources["overrides"]; listener?: boolean; storeBusyMs?: number } = {},
 ): Promise<{ app: App; config: Config; log: Log; stderr(): string }> {
   const config = loadConfig(
     {
@@ -27,7 +30,10 @@ export async function startApp(
   const log = new Log(config.core.logLevel, (line) => {
     stderr += line;
   });
-  const app = await startWaiterApp(config, log, { listener: options.listener ? "take" : "leave" });
+  const app = await startWaiterApp(config, log, {
+    listener: options.listener ? "take" : "leave",
+    storeBusyMs: options.storeBusyMs,
+  });
   return { app, config, log, stderr: () => stderr };
 }
 

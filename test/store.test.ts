@@ -16,8 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
-import { CannotStart, startApp as startWaiterApp, startWebhooks } from "../src/app.js";
-import { loadConfig } from "../src/config.js";
+import { CannotStart, startWebhooks } from "../src/app.js";
 import { ToolError } from "../src/errors.js";
 import { FORGET_DROPPED, RETENTION_BATCH } from "../src/events/sqlite/retention.js";
 import {
@@ -31,9 +30,7 @@ import {
 } from "../src/events/sqlite/store.js";
 import { CommitWatch } from "../src/events/sqlite/watch.js";
 import { type Dropped, type EventStore, NewerStore, StoreNotWritable } from "../src/events/store.js";
-import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
-import { toolsets } from "../src/toolsets.js";
 import { VERSION } from "../src/version.js";
 import { startApp, startWaiter } from "./memory.js";
 import { startNode } from "./spawn.js";
@@ -1212,22 +1209,14 @@ test("a store another program holds the write lock on as waiter starts (a transa
     shell.close();
   });
   shell.exec("BEGIN; DELETE FROM counters;");
-  const config = loadConfig(
-    {
-      env: {
-        WAITER_DATA_DIR: dir,
-        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-      },
-    },
-    toolsets(),
-  );
-  let logged = "";
-  const log = new Log(config.core.logLevel, (line) => {
-    logged += line;
-  });
-  const stderr = () => logged;
   // The store's setting up waits out its busy time on the lock: 1 s here, not the 5 s it waits by default.
-  const app = await startWaiterApp(config, log, { listener: "leave", storeBusyMs: 1_000 });
+  const { app, stderr } = await startApp(
+    {
+      WAITER_DATA_DIR: dir,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    },
+    { storeBusyMs: 1_000 },
+  );
   onTestFinished(() => app.close());
   expect(stderr()).not.toContain("webhook events are off");
   expect(app.store).toBeDefined();
@@ -1243,14 +1232,18 @@ test("a store another program holds the write lock on as waiter sets it up is sa
     shell.close();
   });
   shell.exec("BEGIN IMMEDIATE");
-  const { app, stderr } = await startApp({
-    WAITER_DATA_DIR: dir,
-    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-  });
+  // Its busy time, 1 s here, is the one the refusal names.
+  const { app, stderr } = await startApp(
+    {
+      WAITER_DATA_DIR: dir,
+      WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+    },
+    { storeBusyMs: 1_000 },
+  );
   shell.exec("ROLLBACK");
   await app.close();
   expect(stderr()).toContain(
-    `webhook events are off: ${file}: another program held its write lock past 5 s as waiter set the store up (a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM): end it, then start waiter again`,
+    `webhook events are off: ${file}: another program held its write lock past 1 s as waiter set the store up (a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM): end it, then start waiter again`,
   );
 });
 
