@@ -191,29 +191,42 @@ test.skipIf(process.platform === "win32")(
   },
 );
 
-/** waiter over stdio, spawned and initialized with raw lines (id 1); `answers`, its stdout's messages so far. */
-async function initializedRaw() {
-  const server = cli([], upstreams);
+/**
+ * waiter's stdio transport on streams in this process, read as raw lines: `stdout`, all it wrote
+ * so far; `answers`, the messages of those lines.
+ */
+async function rawOnStreams(env: Record<string, string>) {
+  const stdout = new PassThrough({ encoding: "utf8" });
+  let written = "";
+  stdout.on("data", (chunk: string) => {
+    written += chunk;
+  });
+  const served = await stdioOnStreams(env, stdout);
   const answers = () =>
-    server
-      .stdout()
+    written
       .split("\n")
       .filter(Boolean)
       .map((line) => JSON.parse(line) as { id?: unknown; error?: { code: number; message: string } });
+  return { ...served, stdout: () => written, answers };
+}
+
+/** waiter's stdio transport on streams in this process, initialized with raw lines (id 1). */
+async function initializedRaw() {
+  const server = await rawOnStreams(upstreams);
   const initialize = {
     jsonrpc: "2.0",
     id: 1,
     method: "initialize",
     params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
   };
-  server.child.stdin.write(`${JSON.stringify(initialize)}\n`);
-  await expect.poll(() => answers().some((answer) => answer.id === 1)).toBe(true);
-  return { server, answers };
+  server.stdin.write(`${JSON.stringify(initialize)}\n`);
+  await expect.poll(() => server.answers().some((answer) => answer.id === 1)).toBe(true);
+  return { server, answers: server.answers };
 }
 
 test("a line that is JSON and no JSON-RPC message is answered -32600 with its id when it has one, not left to the client's timeout", async () => {
   const { server, answers } = await initializedRaw();
-  server.child.stdin.write(
+  server.stdin.write(
     [
       { jsonrpc: "2.0", method: "notifications/initialized" },
       // An id that is neither a string nor a number cannot be echoed: null, as JSON-RPC says.
@@ -246,20 +259,20 @@ test("a line that is JSON and no JSON-RPC message is answered -32600 with its id
     server.stderr().match(/warning +\[waiter\] answered -32600 to a line on stdin that is not JSON-RPC/g),
   ).toHaveLength(4);
   expect(server.stderr()).toMatch(/warning +\[waiter\] ignored a line on stdin that is not JSON-RPC/);
-  server.child.stdin.end();
+  server.stdin.end();
   expect(await server.exited).toBe(0);
 });
 
 test("a line on stdin that starts with a byte order mark (Windows PowerShell's pipe with UTF-8 output) is read as the JSON after it", async () => {
-  const server = cli([], upstreams);
+  const server = await rawOnStreams(upstreams);
   const initialize = {
     jsonrpc: "2.0",
     id: 1,
     method: "initialize",
     params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
   };
-  server.child.stdin.write(`\uFEFF${JSON.stringify(initialize)}\n`);
-  server.child.stdin.write(`\uFEFF${JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" })}\n`);
+  server.stdin.write(`\uFEFF${JSON.stringify(initialize)}\n`);
+  server.stdin.write(`\uFEFF${JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" })}\n`);
   await expect.poll(() => server.stdout()).toMatch(/"id":2/);
   const answers = server
     .stdout()
@@ -271,7 +284,7 @@ test("a line on stdin that starts with a byte order mark (Windows PowerShell's p
     [2, undefined],
   ]);
   expect(server.stderr()).not.toMatch(/-32700/);
-  server.child.stdin.end();
+  server.stdin.end();
   expect(await server.exited).toBe(0);
 });
 
@@ -282,7 +295,7 @@ test("a JSON-RPC batch, which MCP takes no longer, has each of its requests answ
     { jsonrpc: "2.0", id: 2, method: "tools/list" },
     { jsonrpc: "2.0", id: "three", method: "ping" },
   ];
-  server.child.stdin.write(`${JSON.stringify(batch)}\n${JSON.stringify({ jsonrpc: "2.0", id: 4, method: "ping" })}\n`);
+  server.stdin.write(`${JSON.stringify(batch)}\n${JSON.stringify({ jsonrpc: "2.0", id: 4, method: "ping" })}\n`);
   await expect.poll(() => answers().some((answer) => answer.id === 4)).toBe(true);
   const refused = {
     code: -32600,
@@ -294,17 +307,17 @@ test("a JSON-RPC batch, which MCP takes no longer, has each of its requests answ
   ]);
   // None is served: the client is told each failed, and sends them again one to a line.
   expect(answers().filter((answer) => answer.id === 2 || answer.id === "three")).toHaveLength(2);
-  server.child.stdin.end();
+  server.stdin.end();
   expect(await server.exited).toBe(0);
 });
 
 test("a line that is not JSON is answered -32700 with id null; a blank line is skipped without an answer", async () => {
   const { server, answers } = await initializedRaw();
-  server.child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
+  server.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
   // Not JSON: a message cut short, another framing's header. Blank lines, which a client may send
   // between messages, are none.
-  server.child.stdin.write('{"jsonrpc":"2.0","id":2,"method":"tools/li\nContent-Length: 52\r\n\n   \t\r\n\r\n');
-  server.child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list" })}\n`);
+  server.stdin.write('{"jsonrpc":"2.0","id":2,"method":"tools/li\nContent-Length: 52\r\n\n   \t\r\n\r\n');
+  server.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 3, method: "tools/list" })}\n`);
   await expect.poll(() => answers().some((answer) => answer.id === 3)).toBe(true);
   const parseError = { code: -32700, message: expect.stringMatching(/^Parse error: /) };
   expect(answers().filter((answer) => answer.error)).toEqual([
@@ -315,13 +328,15 @@ test("a line that is not JSON is answered -32700 with id null; a blank line is s
     server.stderr().match(/warning +\[waiter\] answered -32700 to a line on stdin that is not JSON: /g),
   ).toHaveLength(2);
   expect(server.stderr()).not.toMatch(/ignored a line/);
-  server.child.stdin.end();
+  server.stdin.end();
   expect(await server.exited).toBe(0);
 });
 
 /** waiter's stdio transport on streams in this process; `exited` resolves with the status it stops with. */
 async function stdioOnStreams(env: Record<string, string>, stdout: Writable) {
   const { app, log, stderr } = await startApp(env);
+  // As the stdio mode does once it starts: later lines are not kept for clients to come.
+  log.started();
   const session = app.session(log);
   const stdin = new PassThrough();
   const exited = new Promise<number>((resolve) => {
@@ -886,17 +901,17 @@ describe("logging", () => {
   test("a client that sets its level before its notifications/initialized still hears what waiter said at start", async () => {
     const { server } = await initializedRaw();
     // Sent at once after the initialize's answer, as a client may: the initialized notification follows.
-    server.child.stdin.write(
+    server.stdin.write(
       `${JSON.stringify({ jsonrpc: "2.0", id: 2, method: "logging/setLevel", params: { level: "notice" } })}\n`,
     );
     await expect.poll(() => server.stdout()).toMatch(/"id":2/);
-    server.child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
+    server.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
     await expect
       .poll(() => server.stdout())
       .toMatch(
         /"method":"notifications\/message","params":\{"level":"notice","logger":"waiter","data":"toolset \w+ is off: /,
       );
-    server.child.stdin.end();
+    server.stdin.end();
     expect(await server.exited).toBe(0);
   });
 
@@ -1127,6 +1142,12 @@ describe.concurrent("the command line", () => {
     const status = await server.exited;
     return { status, stdout: server.stdout(), stderr: server.stderr() };
   };
+  // waiter --help, which the tests below only read: one run for them all.
+  let help: ReturnType<typeof run> | undefined;
+  const generalHelp = () => {
+    help ??= run(["--help"]);
+    return help;
+  };
 
   test("--version prints the package version", async () => {
     const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"));
@@ -1136,7 +1157,7 @@ describe.concurrent("the command line", () => {
   });
 
   test("--help explains the flags", async () => {
-    const result = await run(["--help"]);
+    const result = await generalHelp();
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/Usage:\n {2}waiter \[options\]/);
     expect(result.stdout).toMatch(/waiter listen/);
@@ -1152,7 +1173,7 @@ describe.concurrent("the command line", () => {
     [["--help", "listen"], /only receive webhooks/, [], ["--listen", "--no-listener", "waiter serve"]],
     [["listen", "-h"], /only receive webhooks/, [], ["--listen", "--no-listener", "waiter serve"]],
   ])("%j says what that command does and lists the flags it takes", async (args, does, takes, without) => {
-    const [general, result] = await Promise.all([run(["--help"]), run(args)]);
+    const [general, result] = await Promise.all([generalHelp(), run(args)]);
     expect(result.status).toBe(0);
     expect(result.stderr).toBe("");
     const command = args.find((arg) => !arg.startsWith("-"));
