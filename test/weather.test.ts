@@ -1056,6 +1056,43 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("days Open-Meteo counts with the offset before a clock change say they run an hour off midnight", async () => {
+      const days = async (at: string, latitude: number, longitude: number) => {
+        setClock(at);
+        const result = await om.call("weather_forecast", { latitude, longitude, days: 4 });
+        expect(result.isError, text(result)).toBeFalsy();
+        return { result, r: data<{ days: Day[]; note?: string; place: { timezone: string } }>(result) };
+      };
+      try {
+        // Asked in summer time (UTC+2): 2026-10-26 on begin at 23:00 UTC, 00:00+02:00, which is 23:00 in winter time.
+        const autumn = await days("2026-10-24T10:00:00Z", 50.09, 14.42);
+        expect(autumn.r.days.map((d) => d.date)).toEqual(["2026-10-24", "2026-10-25", "2026-10-26", "2026-10-27"]);
+        const back =
+          "Open-Meteo counts its days with the UTC offset in force now: from 2026-10-26 on, after a clock change, each runs from 23:00 the day before to 23:00, not midnight to midnight.";
+        expect(autumn.r.note).toBe(back);
+        expect(text(autumn.result)).toContain(back);
+        // Asked in winter time (UTC+1): 2026-03-30 on begin at 01:00 in summer time.
+        const spring = await days("2026-03-28T10:00:00Z", 50.09, 14.43);
+        expect(spring.r.note).toBe(
+          "Open-Meteo counts its days with the UTC offset in force now: from 2026-03-30 on, after a clock change, each runs from 01:00 to 01:00 the day after, not midnight to midnight.",
+        );
+        // Where Santiago's clocks skip midnight, that day begins at 01:00 all the same: the day after is the first off.
+        const santiago = await days("2026-09-05T15:00:00Z", -33.45, -70.66);
+        expect(santiago.r.place.timezone).toBe("America/Santiago");
+        expect(santiago.r.note).toMatch(/: from 2026-09-07 on, .* from 01:00 to 01:00 the day after,/);
+        // No clock change, or one already past, or a quarter-hour offset: days are midnight to midnight.
+        for (const [at, latitude, longitude] of [
+          ["2026-10-26T10:00:00Z", 50.09, 14.44],
+          ["2026-11-27T18:20:00Z", 27.7, 85.3],
+          ["2026-04-10T13:40:00Z", -43.95, -176.55],
+        ] as const) {
+          expect((await days(at, latitude, longitude)).r, at).not.toHaveProperty("note");
+        }
+      } finally {
+        setClock(AFTERNOON);
+      }
+    });
+
     test("a forecast kept from before the place's midnight is not served after it", async () => {
       try {
         setClock("2026-11-27T22:50:00Z"); // 23:50 in Ostrava

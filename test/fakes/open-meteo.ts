@@ -163,11 +163,11 @@ function forecast(request: SeenRequest, weather: WeatherAt, interval: number | u
     }
     hours.push(t);
   }
+  // Seconds the zone is ahead of UTC, to the minute: Kathmandu's is 5 h 45 min.
   const offset = (epoch: number) => {
     const p = localParts(epoch, zone);
-    return Math.round(
-      (Date.parse(`${p.date}T${String(p.hour).padStart(2, "0")}:00:00Z`) - Math.floor(epoch / HOUR) * HOUR) / 1000,
-    );
+    const wall = `${p.date}T${String(p.hour).padStart(2, "0")}:${String(p.minute).padStart(2, "0")}:00Z`;
+    return Math.round((Date.parse(wall) - Math.floor(epoch / 60_000) * 60_000) / 1000);
   };
   const stamp = (epoch: number) =>
     unixtime ? epoch / 1000 : new Date(epoch + offset(epoch) * 1000).toISOString().slice(0, 16);

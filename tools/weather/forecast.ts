@@ -21,6 +21,11 @@ import {
 /** Hours are listed for this many days at most, so an answer stays readable. */
 const HOURLY_DAYS = 3;
 
+/** A day that begins at `begins` (HH:MM) instead of midnight: from the evening before, or into its own morning. */
+function aroundMidnight(begins: string): string {
+  return begins >= "12:00" ? `from ${begins} the day before to ${begins}` : `from ${begins} to ${begins} the day after`;
+}
+
 export function forecastTool(places: ReturnType<typeof geocoder>, provider: WeatherProvider): Tool {
   const max = provider.maxDays;
   return defineTool({
@@ -100,6 +105,11 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
         ...(last?.partial && ends !== undefined && dateIn(zone, ends) === last.date
           ? [
               `${provider.name}'s forecast ends at ${localIso(ends, zone)}: ${last.date} covers only its hours up to then.`,
+            ]
+          : []),
+        ...(forecast.offMidnight
+          ? [
+              `${provider.name} counts its days with the UTC offset in force now: from ${forecast.offMidnight.date} on, after a clock change, each runs ${aroundMidnight(forecast.offMidnight.begins)}, not midnight to midnight.`,
             ]
           : []),
         ...(forecast.stale ? [keptNote(provider.name, forecast.stale)] : []),

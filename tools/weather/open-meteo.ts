@@ -3,7 +3,7 @@ import { UpstreamError } from "../../src/errors.js";
 import { retryAfterSeconds, upstreamMessage } from "../../src/http/failures.js";
 import type { ErrorMapper } from "../../src/http/types.js";
 import { orKept, type Upstream } from "../../src/http/upstream.js";
-import { clock, DAY_MS, dateIn, isoDate, midnight } from "../../src/time.js";
+import { clock, DAY_MS, dateIn, isoDate, localIso, midnight, zonedEpoch } from "../../src/time.js";
 import { wmoCondition } from "./conditions.js";
 import { coordinate, type Day, type Hour, KEPT_FOR_SECONDS, type WeatherProvider } from "./provider.js";
 
@@ -242,15 +242,21 @@ export function openMeteo(api: Upstream): WeatherProvider {
       );
       const d = body.daily;
       const dayList: Day[] = [];
+      let offMidnight: { date: string; begins: string } | undefined;
       d.time.slice(0, days).forEach((time, i) => {
         const max = d.temperature_2m_max[i];
         const min = d.temperature_2m_min[i];
         if (max === null || max === undefined || min === null || min === undefined) return;
         const code = d.weather_code[i];
+        // A daily time is local midnight computed with one offset for the whole answer (the one
+        // in force when asked), so across a clock change only that offset finds its date.
+        const date = isoDate((time + body.utc_offset_seconds) * 1000);
+        const [year, month, day] = date.split("-").map(Number) as [number, number, number];
+        if (!offMidnight && time * 1000 !== zonedEpoch(year, month, day, 0, place.timezone)) {
+          offMidnight = { date, begins: localIso(time * 1000, place.timezone).slice(11, 16) };
+        }
         dayList.push({
-          // A daily time is local midnight computed with one offset for the whole answer (the one
-          // in force when asked), so across a clock change only that offset finds its date.
-          date: isoDate((time + body.utc_offset_seconds) * 1000),
+          date,
           temperature_min_c: min,
           temperature_max_c: max,
           ...some("precipitation_mm", d.precipitation_sum[i]),
@@ -284,7 +290,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
           ...(code === null || code === undefined ? {} : { condition: wmoCondition(code) }),
         });
       });
-      return { days: dayList, hours, ...(stale ? { stale } : {}) };
+      return { days: dayList, hours, ...(offMidnight ? { offMidnight } : {}), ...(stale ? { stale } : {}) };
     },
   };
 }

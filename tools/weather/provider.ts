@@ -68,6 +68,11 @@ export interface WeatherProvider {
     stale?: Stale;
     /** The time of the last step, where the forecast runs out. */
     ends?: number;
+    /**
+     * The first day that does not begin at its midnight, and the local time (HH:MM) it begins:
+     * Open-Meteo counts every day with the offset in force when asked, also past a clock change.
+     */
+    offMidnight?: { date: string; begins: string };
   }>;
 }
 
