@@ -2153,6 +2153,53 @@ describe("bearer tokens", () => {
     }
   });
 
+  test("a client sent no token looks for an OAuth login, and is told this waiter takes tokens, not that a proxy moved the paths", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
+    const told =
+      'this waiter serve takes no OAuth login (http.oauth is not set): send one of its tokens (http.tokens) as "Authorization: Bearer <token>"';
+    try {
+      // The SDK's client, as the MCP Inspector runs it when no --header gives the token: after the
+      // 401 it looks for the metadata, then registers at the server's origin.
+      const login: OAuthClientProvider = {
+        redirectUrl: "http://127.0.0.1:9/callback",
+        clientMetadata: { redirect_uris: ["http://127.0.0.1:9/callback"], client_name: "inspector" },
+        clientInformation: () => undefined,
+        saveClientInformation: () => {},
+        tokens: () => undefined,
+        saveTokens: () => {},
+        redirectToAuthorization: () => {},
+        saveCodeVerifier: () => {},
+        codeVerifier: () => "verifier",
+      };
+      const client = new Client({ name: "inspector", version: "0" });
+      await expect(
+        client.connect(new StreamableHTTPClientTransport(new URL(`${served.url}/mcp`), { authProvider: login })),
+      ).rejects.toThrow(told);
+      // Each place such a client looks answers so.
+      for (const [method, path] of [
+        ["GET", "/.well-known/oauth-protected-resource/mcp"],
+        ["GET", "/.well-known/oauth-protected-resource"],
+        ["GET", "/.well-known/oauth-authorization-server"],
+        ["GET", "/.well-known/openid-configuration"],
+        ["POST", "/register"],
+        ["GET", "/authorize"],
+        ["POST", "/token"],
+      ] as const) {
+        const answer = await request(`${served.url}${path}`, { method, body: method === "POST" ? "{}" : undefined });
+        expect(answer.statusCode, path).toBe(404);
+        expect(((await answer.body.json()) as { error_description: string }).error_description, path).toBe(
+          `not found: "${path}"; ${told}`,
+        );
+      }
+      expect(served.stderr()).toMatch(
+        / info +\[waiter\] MCP request got 404: it looked for an OAuth login at \/register, and this waiter takes tokens of http\.tokens only$/m,
+      );
+      expect(served.stderr()).not.toContain("must pass paths unchanged");
+    } finally {
+      await served.close();
+    }
+  });
+
   test("Bearer with no token after it, as a client sends it when the variable it takes the token from is unset, is told so", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
     try {

@@ -20,6 +20,7 @@ import express, {
 import type { App } from "../app-types.js";
 import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
+import { quoteLine } from "../shown.js";
 import { clock } from "../time.js";
 import { bearerRefusal, rpcError } from "./answers.js";
 import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
@@ -265,6 +266,41 @@ function serveResourceMetadata(web: express.Express, oauth: NonNullable<SessionO
   web.use("/.well-known/oauth-protected-resource", metadata);
 }
 
+/**
+ * Where an OAuth client looks for a login after a 401 (the MCP Inspector, when no header gives it
+ * the token): the resource metadata, then the server's origin taken for the issuer, its metadata and
+ * its default endpoints. Without http.oauth each is told that tokens are taken, not a login; the
+ * listener's 404 would have the person look for a proxy. An OAuth error's shape, which a client
+ * shows the description of.
+ */
+const OAUTH_LOGIN_PATHS = [
+  "/.well-known/oauth-protected-resource",
+  "/.well-known/oauth-authorization-server",
+  "/.well-known/openid-configuration",
+  "/register",
+  "/authorize",
+  "/token",
+];
+
+function refuseOAuthLogin(web: express.Express, refused: Refused): void {
+  web.use(OAUTH_LOGIN_PATHS, (req, res) => {
+    const path = req.originalUrl.split("?", 1)[0] ?? "";
+    if (!path.startsWith("/.well-known/")) {
+      refused(
+        404,
+        `it looked for an OAuth login at ${req.baseUrl}, and this waiter takes tokens of http.tokens only`,
+        undefined,
+        "oauth",
+      );
+    }
+    if (!req.complete) res.set("connection", "close");
+    res.status(404).json({
+      error: "invalid_request",
+      error_description: `not found: ${quoteLine(path)}; this waiter serve takes no OAuth login (http.oauth is not set): send one of its tokens (http.tokens) as "Authorization: Bearer <token>"`,
+    });
+  });
+}
+
 /** The 405 to a method /mcp does not take, naming those it does. */
 const notAllowed: RequestHandler = (_req, res) => {
   res.set("allow", "GET, POST, DELETE, OPTIONS");
@@ -337,6 +373,7 @@ export function mountRoutes(
       ]
     : [];
   if (oauth) serveResourceMetadata(web, oauth);
+  else if (limits.tokens.length) refuseOAuthLogin(web, refused);
   // Before the token check: a browser's preflight carries none.
   web.all("/mcp", pageAccess);
   // Express answers HEAD with the GET route, which would check the token and the session first.
