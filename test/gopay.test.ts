@@ -288,6 +288,32 @@ describe("a GoPay notification", () => {
     expect(said).not.toContain(SECRET);
   });
 
+  test("an answer to a payment's lookup that repeats its access token never shows the token", async () => {
+    api.payments.set(3000008005, { ...PAID, id: 3000008005 });
+    const sent: string[] = [];
+    api.intercept = (req) => {
+      if (!req.path.startsWith("/api/payments/")) return undefined;
+      sent.push(req.headers.authorization ?? "");
+      return {
+        status: 500,
+        headers: { "content-type": "text/plain" },
+        body: `No backend for ${req.path} (${req.headers.authorization})`,
+      };
+    };
+    setClock(clock.now() + 61_000);
+    const before = waiter.stderr().length;
+    try {
+      expect(await notify(3000008005)).toMatchObject({ status: 503 });
+    } finally {
+      api.intercept = undefined;
+    }
+    const said = waiter.stderr().slice(before);
+    expect(said).toContain('answered 500 "No backend for /api/payments/payment/3000008005 (Bearer [credential])"');
+    const token = sent[0]?.replace(/^Bearer /, "") ?? "";
+    expect(token.length).toBeGreaterThan(8);
+    expect(said).not.toContain(token);
+  });
+
   test("an apiUrl without its /api, where GoPay has no token endpoint, is named as what to check, not the credentials", async () => {
     const misplaced = await startWaiter(
       {

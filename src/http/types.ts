@@ -74,6 +74,11 @@ export interface HttpResponse {
   status: number;
   headers: IncomingHttpHeaders;
   text: string;
+  /**
+   * Credentials the request carried besides its upstream's own (a call's Authorization header): an
+   * answer quoted leaves them out too.
+   */
+  credentials?: readonly string[];
 }
 
 /**

@@ -86,23 +86,24 @@ export async function orKept<T>(
  * and the secrets it declares.
  */
 function credentialsIn(baseUrl: URL, { query = {}, headers = {}, secrets = [] }: UpstreamOptions): string[] {
-  const values = [
+  return [
     ...baseUrl.searchParams.values(),
     decodeURIComponent(baseUrl.password),
     ...Object.values(query).filter((value): value is string => typeof value === "string"),
     ...secrets,
+    ...authorizationIn(headers),
   ];
+}
+
+/** The credentials in `headers`' Authorization: a token, or a Basic pair's user and password and the pair. */
+function authorizationIn(headers: Record<string, string>): string[] {
   const authorization = Object.entries(headers).find(([name]) => name.toLowerCase() === "authorization")?.[1];
-  if (authorization) {
-    const [scheme = "", token = ""] = authorization.split(" ");
-    values.push(token);
-    if (scheme.toLowerCase() === "basic") {
-      const pair = Buffer.from(token, "base64").toString("utf8");
-      const colon = pair.indexOf(":");
-      values.push(pair.slice(0, colon), pair.slice(colon + 1));
-    }
-  }
-  return values;
+  if (!authorization) return [];
+  const [scheme = "", token = ""] = authorization.split(" ");
+  if (scheme.toLowerCase() !== "basic") return [token];
+  const pair = Buffer.from(token, "base64").toString("utf8");
+  const colon = pair.indexOf(":");
+  return [token, pair.slice(0, colon), pair.slice(colon + 1)];
 }
 
 /** A failure that says nothing about the answer kept: the upstream could not answer now. */
@@ -306,7 +307,10 @@ export class Upstream {
     call: Call,
     shared: Progress | undefined,
   ): Promise<HttpResponse> {
-    const response = await this.carrier.send(this.name, this.#outgoing(path, options), call, shared);
+    const sent = await this.carrier.send(this.name, this.#outgoing(path, options), call, shared);
+    // A call's own Authorization (GoPay's access token for a lookup) is its request's credential.
+    const own = options.headers ? authorizationIn(options.headers) : [];
+    const response = own.length ? { ...sent, credentials: own } : sent;
     this.options.onAnswer?.(response, this.name);
     return response;
   }
@@ -360,15 +364,16 @@ export class Upstream {
    * headers too (a total count).
    */
   read<S extends z.ZodType>(schema: S, response: HttpResponse): z.output<S> {
+    const credentials = response.credentials ? [...this.#credentials, ...response.credentials] : this.#credentials;
     if (response.status < 200 || response.status >= 300) {
       // An error page may repeat the request, its key in the query with it: taken out before its
       // words are cut short, and out of the words made of the answer (a redirect's Location,
       // resolved against the request's URL, a token in its path with it).
-      const shown = { ...response, text: withoutSecrets(response.text, this.#credentials) };
+      const shown = { ...response, text: withoutSecrets(response.text, credentials) };
       // A 304 that reaches here is a broken cache's, whatever an upstream's words for a 3xx would say.
       const own = response.status === 304 ? undefined : this.options.errors?.(shown, this.name, this.#urlSetting);
       const error = own ?? describeStatus(this.name, shown, this.#urlSetting, this.#changeAdvice);
-      error.message = withoutSecrets(error.message, this.#credentials);
+      error.message = withoutSecrets(error.message, credentials);
       throw error;
     }
     let body: unknown;
@@ -376,7 +381,7 @@ export class Upstream {
       body = JSON.parse(response.text);
     } catch {
       // How it begins tells a maintenance page from PHP's warnings printed before the JSON.
-      const begins = quoteLine(withoutSecrets(response.text, this.#credentials), 80);
+      const begins = quoteLine(withoutSecrets(response.text, credentials), 80);
       const what = `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes${response.text ? `, beginning ${begins}` : ""})`;
       throw response.changes
         ? new UnconfirmedChange(`${what}; the change ${unconfirmed(this.#changeAdvice)}`, response.status)
