@@ -145,18 +145,22 @@ export function shortenEchoes(text: string, values: unknown): string {
 }
 
 /**
- * `text` with each of `secrets` shown as [credential], as written and URL-encoded (a key in a
- * query), in upper- or lower-case hex: an answer may repeat the request that carried them. Those
- * shorter than 8 characters are left, as they could be any word (a user's name).
+ * `text` with each of `secrets` shown as [credential], as written, URL-encoded and form-encoded (a
+ * key in a query, as URLSearchParams sends it: a space as +, ~ and ( ) escaped), in upper- or
+ * lower-case hex: an answer may repeat the request that carried them. Those shorter than 8
+ * characters are left, as they could be any word (a user's name).
  */
 export function withoutSecrets(text: string, secrets: readonly string[]): string {
   let shown = text;
+  // Percent-encoding's hex digits in either case (RFC 3986 2.1): a server may write %3a for %3A.
+  const lower = (encoded: string) => encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
   // The longest first: one that holds another is taken out whole, not left in part.
   for (const secret of secrets.filter((s) => s.length >= 8).sort((a, b) => b.length - a.length)) {
     const encoded = encodeURIComponent(secret);
-    // Percent-encoding's hex digits in either case (RFC 3986 2.1): a server may write %3a for %3A.
-    const lower = encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase());
-    for (const form of new Set([secret, encoded, lower])) shown = shown.replaceAll(form, "[credential]");
+    const form = new URLSearchParams([["", secret]]).toString().slice(1);
+    for (const each of new Set([secret, encoded, lower(encoded), form, lower(form)])) {
+      shown = shown.replaceAll(each, "[credential]");
+    }
   }
   return shown;
 }

@@ -964,6 +964,29 @@ describe("cache and coalescing", () => {
     );
   });
 
+  test("an error answer that quotes the request's target shows no credential in the query as sent", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
+    clients.push(http);
+    // A token in the base URL as a company proxy gave it, its + escaped and the rest as is, sent so
+    // by an upstream with no query of its own; a key that the query sends form-encoded (a space as
+    // +, ~ and ( ) escaped).
+    const base = new URL(`${fake.origin}/?token=Zm9v%2BYmFy/YmF6==`);
+    const proxied = http.upstream("Proxied API", base);
+    const keyed = http.upstream("Keyed API", base, { query: { apikey: "open key~(2026)" } });
+    fake.intercept = (request) => ({
+      status: 502,
+      headers: { "content-type": "text/plain" },
+      body: `Bad gateway for ${request.target}`,
+    });
+    const said = [];
+    for (const api of [proxied, keyed]) said.push((await failure(api.json(any, "/x", {}, call()))).message);
+    expect(fake.requests.at(-1)?.query.get("apikey")).toBe("open key~(2026)");
+    expect(said).toEqual([
+      'Proxied API answered 502 "Bad gateway for /x?token=[credential]": the service is failing; try again later.',
+      'Keyed API answered 502 "Bad gateway for /x?token=[credential]&apikey=[credential]": the service is failing; try again later.',
+    ]);
+  });
+
   test("a secret an upstream declares, such as a token in its path, is taken out of every answer quoted", async () => {
     const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
     clients.push(http);

@@ -81,13 +81,17 @@ export async function orKept<T>(
 }
 
 /**
- * The credentials in an upstream's declaration: its base URL's query and password, its own
- * query's values (a key), its Authorization header's (a Basic pair's user and password, a token),
- * and the secrets it declares.
+ * The credentials in an upstream's declaration: its base URL's query (its values read, and as
+ * written, which a request sends as they are), and password, its own query's values (a key), its
+ * Authorization header's (a Basic pair's user and password, a token), and the secrets it declares.
  */
 function credentialsIn(baseUrl: URL, { query = {}, headers = {}, secrets = [] }: UpstreamOptions): string[] {
   return [
     ...baseUrl.searchParams.values(),
+    ...baseUrl.search
+      .slice(1)
+      .split("&")
+      .map((pair) => pair.slice(pair.indexOf("=") + 1)),
     decodeURIComponent(baseUrl.password),
     ...Object.values(query).filter((value): value is string => typeof value === "string"),
     ...secrets,

@@ -23,6 +23,8 @@ export interface SeenRequest {
   method: string;
   path: string;
   query: URLSearchParams;
+  /** The request target as it came, its query as sent: what a proxy's error page quotes. */
+  target: string;
   headers: IncomingHttpHeaders;
   /** The request body as UTF-8 text; empty when none was sent. */
   body: string;
@@ -86,6 +88,7 @@ export async function startFake(handle: (request: SeenRequest) => FakeAnswer, po
         method: req.method ?? "GET",
         path: url.pathname,
         query: url.searchParams,
+        target: req.url ?? "/",
         headers: req.headers,
         body: Buffer.concat(chunks).toString("utf8"),
       };
