@@ -25,6 +25,7 @@ import {
 } from "./automations-harness.js";
 import { freePort, json } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
+import { text } from "./stdio.js";
 
 useFakes();
 
@@ -246,7 +247,15 @@ describe("when the shop fails", () => {
       const unreachable =
         "Could not reach WooCommerce \\(127\\.0\\.0\\.1:\\d+\\): the connection was refused, as nothing listens there; if it lasts, check the port in WAITER_WOO_URL\\.";
       await waitingStep(agent, event.id, new RegExp(`^${unreachable} Trying again at [\\dT:.-]+Z\\.$`));
+      // Reading the event, the model is told where the run's state is kept, not just that it runs.
+      const runs = `automations_runs with event_id="${event.id}" shows`;
+      expect(text(await agent.call("events_get", { id: event.id }))).toContain(
+        `Automations on it: stripe-paid (running). ${runs} the step a running one is at, and why it waits if it does.`,
+      );
       const [run] = await runsOf(event.id);
+      expect(text(await agent.call("events_get", { id: event.id }))).toContain(
+        `Automations on it: stripe-paid (failed). ${runs} the step a failed one stopped at, why, and its arguments.`,
+      );
       expect(run?.error).toMatch(
         new RegExp(
           `^step 1 \\(eshop_order_mark_paid\\): ${unreachable} waiter tried it \\d+ times; a next try would come after the retry time \\(WAITER_AUTOMATION_RETRY_SECONDS, 2 s\\), so it is not tried again\\.$`,
