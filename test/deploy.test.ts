@@ -356,9 +356,33 @@ async function hearUpdates(client: Client): Promise<string[]> {
   return updates;
 }
 
+/**
+ * A request to /mcp just past waiter's 4 MiB gets waiter's 413, in JSON-RPC's shape, which a client
+ * reads: not a proxy's HTML page, which it cannot.
+ */
+function tooLargeAnsweredByWaiter(behind: Behind) {
+  test("a request to /mcp just past waiter's limit is answered by waiter, in JSON-RPC's shape", async () => {
+    const response = await behind.fetch(`${behind.url}/mcp`, {
+      method: "POST",
+      body: " ".repeat(4 * 1024 * 1024 + 1),
+      headers: {
+        authorization: `Bearer ${OPS}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+      },
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({
+      jsonrpc: "2.0",
+      error: { code: -32600, message: "A request may be at most 4mb" },
+    });
+  });
+}
+
 /** The tests every proxy set up to serve waiter at the root of its own host must pass. Called inside a describe. */
 function servedAtTheRoot(proxy: keyof typeof proxies, config: Site["config"]) {
   const behind = servedBehind(proxy, config);
+  tooLargeAnsweredByWaiter(behind);
   test("an agent with a token calls tools over HTTPS and is told of a webhook at once", async () => {
     const unauthenticated = await behind.fetch(`${behind.url}/mcp`, { method: "POST", body: "{}" });
     expect(unauthenticated.status).toBe(401);
@@ -436,6 +460,7 @@ function servedUnderAPath(proxy: keyof typeof proxies, config: Site["config"]): 
   const under = servedBehind(proxy, config, "/waiter", () => ({
     WAITER_HTTP_OAUTH: JSON.stringify({ issuer: issuer?.origin }),
   }));
+  tooLargeAnsweredByWaiter(under);
 
   test("an agent with a token calls tools, hears of webhooks on its stream, resumes it, and ends its session", async () => {
     const { base } = under;
