@@ -54,7 +54,7 @@ function storeLabel(config: Config): string {
  * SQLite file. The store's driver and express load only when webhook sources are configured, so
  * a plain start neither pays for them nor needs them to load.
  */
-async function openStore(config: Config, log: Log, busyMs = 5_000): Promise<EventStore> {
+async function openStore(config: Config, log: Log, busyMs?: number): Promise<EventStore> {
   const { retention } = webhooksOf(config);
   const onDropped = logDropped(log, retention);
   const { url, urlFrom, password, passwordFrom } = config.database;
@@ -80,9 +80,12 @@ async function openStore(config: Config, log: Log, busyMs = 5_000): Promise<Even
     }
     return sayingDropsAtClose(store, onDropped.flush);
   }
+  // The store's own wait unless one is given: known once its module, which needs better-sqlite3, loaded.
+  let waits: number | undefined;
   try {
-    const { SqliteEventStore } = await import("./events/sqlite/store.js");
-    const store = new SqliteEventStore(file, retention, { busyMs, onDropped });
+    const { SqliteEventStore, BUSY_MS } = await import("./events/sqlite/store.js");
+    waits = busyMs ?? BUSY_MS;
+    const store = new SqliteEventStore(file, retention, { busyMs: waits, onDropped });
     saidSetUp(store, file, log);
     return sayingDropsAtClose(store, onDropped.flush);
   } catch (err) {
@@ -91,9 +94,9 @@ async function openStore(config: Config, log: Log, busyMs = 5_000): Promise<Even
     if (err instanceof NewerStore) throw new StoreUnavailable(`${file}: ${err.message}`);
     const taken = anotherUsers(file);
     if (taken) throw new StoreUnavailable(taken);
-    if ((err as { code?: string }).code === "SQLITE_BUSY") {
+    if (waits !== undefined && (err as { code?: string }).code === "SQLITE_BUSY") {
       throw new StoreUnavailable(
-        `${file}: another program held its write lock past ${busyMs / 1000} s as waiter set the store up (a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM): end it, then start waiter again`,
+        `${file}: another program held its write lock past ${waits / 1000} s as waiter set the store up (a transaction left open in sqlite3, a database browser's changes not yet written, a VACUUM): end it, then start waiter again`,
       );
     }
     // The directory is a file, or not the user's to write, or the file is no database.
@@ -303,7 +306,7 @@ export async function startApp(
     storeRequired?: boolean;
     /** A stop's drain time may cut calls in flight (waiter serve's); each call then listens for it. */
     cutsCalls?: boolean;
-    /** How long the SQLite store waits for another program's write lock: 5 s. */
+    /** How long the SQLite store waits for another program's write lock; by default, its BUSY_MS. */
     storeBusyMs?: number;
     /** Where the caller's own listener is bound once it is (waiter serve's). */
     listenerUrl?: () => string | undefined;

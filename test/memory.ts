@@ -13,7 +13,7 @@ import type { Session } from "./stdio.js";
 
 /**
  * waiter's app in this process, before any transport, with its log lines kept for `stderr()`;
- * `storeBusyMs`: how long its SQLite store waits for another program's write lock (5 s).
+ * `storeBusyMs`: how long its SQLite store waits for another program's write lock (by default, the store's BUSY_MS).
  */
 export async function startApp(
   env: Record<string, string> = {},

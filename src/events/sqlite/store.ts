@@ -257,13 +257,16 @@ export function typesQuery(filter: EventFilter, after: number, limit: number): [
   return [sql, params];
 }
 
+/** How long a write, and the open, waits for another process's write lock before it gives up. */
+export const BUSY_MS = 5_000;
+
 /**
  * A write the store refused, in words for whoever reads them: another process holding the store
  * past busy_timeout (`busyMs`) is a moment's wait, and, as a waiter's own writes take a moment, most
  * often a transaction someone left open, which its holder ends; a full disk or a file that cannot
  * be written is the operator's to fix, not a fault in waiter. Anything else is left as it is.
  */
-export function writeFailure(err: unknown, file: string, busyMs = 5_000): unknown {
+export function writeFailure(err: unknown, file: string, busyMs = BUSY_MS): unknown {
   const code = (err as { code?: string }).code ?? "";
   if (code === "SQLITE_BUSY") {
     return new ToolError(
@@ -341,7 +344,7 @@ export class SqliteEventStore implements EventStore {
   constructor(
     file: string,
     retention: Retention,
-    { busyMs = 5_000, onDropped }: { busyMs?: number; onDropped?: (dropped: Dropped) => void } = {},
+    { busyMs = BUSY_MS, onDropped }: { busyMs?: number; onDropped?: (dropped: Dropped) => void } = {},
   ) {
     if (file !== ":memory:") {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
