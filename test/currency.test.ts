@@ -204,6 +204,25 @@ describe("each bank publishes on its own calendar", () => {
     expect(published.structuredContent).not.toHaveProperty("note");
   });
 
+  test("a history with no fixing yet names the first one to come, not a later day's", async () => {
+    // Its own server: the CNB's year it reads would otherwise be one cached at another instant.
+    const session = await startCurrency();
+    try {
+      setClock("2026-11-30T11:00:00Z"); // Monday 12:00 in Frankfurt and Prague; Tuesday in UTC+14
+      for (const [source, due] of [
+        ["ecb", "the European Central Bank publishes around 16:00 Frankfurt time on working days"],
+        ["cnb", "the Czech National Bank publishes after 14:30 Prague time on working days"],
+      ]) {
+        const range = { base: "EUR", symbols: ["USD"], start: "2026-11-29", end: "2026-12-01", source };
+        expect(text(await session.call("currency_history", range))).toBe(
+          `No fixing between 2026-11-29 and 2026-12-01 yet: the fixing of 2026-11-30 is not published yet (${due}).`,
+        );
+      }
+    } finally {
+      await session.close();
+    }
+  });
+
   test("an ECB history of a day begun in Frankfurt but not yet in UTC says its fixing is to come, not that none exists", async () => {
     setClock("2026-11-30T23:30:00Z"); // Tuesday 00:30 in Frankfurt, still Monday in UTC, Frankfurter's today
     const range = { base: "EUR", symbols: ["USD"], end: "2026-12-01" };

@@ -95,7 +95,7 @@ export function historyTool({ configured, pick }: Sources): Tool {
       const first = fixings[0];
       const last = fixings.at(-1);
       if (!first || !last) {
-        const pending = notYet(args.start, source) ?? notYet(args.end, source);
+        const pending = firstPending(from, args.end, source);
         throw new ToolError(
           pending
             ? `No fixing between ${args.start} and ${args.end} yet: ${pending}.`
@@ -103,7 +103,7 @@ export function historyTool({ configured, pick }: Sources): Tool {
         );
       }
       // A range reaching a fixing still to come says so, lest its days read as ones without a fixing.
-      const pending = pendingAfter(last.date, args.end, source);
+      const pending = firstPending(isoDate(Date.parse(last.date) + DAY_MS), args.end, source);
       return {
         source: source.id,
         base: args.base,
@@ -150,9 +150,9 @@ export function historyTool({ configured, pick }: Sources): Tool {
   });
 }
 
-/** Why the first working day after `last`, up to `end`, has no fixing yet, if one of them is still to come. */
-function pendingAfter(last: string, end: string, source: RateSource): string | undefined {
-  for (let day = Date.parse(last) + DAY_MS; day <= Date.parse(end); day += DAY_MS) {
+/** Why the first working day from `first` to `end` has no fixing yet, if one of them is still to come. */
+function firstPending(first: string, end: string, source: RateSource): string | undefined {
+  for (let day = Date.parse(first); day <= Date.parse(end); day += DAY_MS) {
     const pending = notYet(isoDate(day), source);
     if (pending) return pending;
   }
