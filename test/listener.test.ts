@@ -1154,6 +1154,60 @@ test("every refusal is logged, a line a minute for each source and reason: a siz
     });
 });
 
+/** Sources of the senders that never send a refused delivery again, with their secrets. */
+const UNREPEATED = {
+  WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+    gh: { scheme: "github", secretEnv: "GH_SECRET" },
+    shop: { scheme: "woocommerce", secretEnv: "WOO_SECRET" },
+  }),
+  GH_SECRET: "gh-webhook-secret-for-tests",
+  WOO_SECRET: "woo-webhook-secret-for-tests",
+};
+
+/** A delivery as WooCommerce posts an order's update, its own delivery id in X-WC-Webhook-Delivery-ID. */
+function wooDelivery(order: number, deliveryId: string, pad = 0) {
+  const body = JSON.stringify({ id: order, date_modified_gmt: "2026-11-27T10:00:00", pad: "x".repeat(pad) });
+  return {
+    body,
+    headers: {
+      "content-type": "application/json",
+      "x-wc-webhook-signature": createHmac("sha256", UNREPEATED.WOO_SECRET).update(body).digest("base64"),
+      "x-wc-webhook-id": "12",
+      "x-wc-webhook-topic": "order.updated",
+      "x-wc-webhook-delivery-id": deliveryId,
+    },
+  };
+}
+
+test("a delivery too large from GitHub or WooCommerce, which never send it again, is logged with what to do once the limit is raised", async () => {
+  const lines: string[] = [];
+  const { url } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));
+  const push = JSON.stringify({ ref: "refs/heads/main", pad: "x".repeat(70_000) });
+  const gh = await request(`${url}/webhooks/gh`, {
+    method: "POST",
+    body: push,
+    headers: {
+      "content-type": "application/json",
+      "x-hub-signature-256": `sha256=${createHmac("sha256", UNREPEATED.GH_SECRET).update(push).digest("hex")}`,
+      "x-github-delivery": "d-push",
+      "x-github-event": "push",
+    },
+  });
+  await gh.body.dump();
+  expect(gh.statusCode).toBe(413);
+  const shop = await request(`${url}/webhooks/shop`, { method: "POST", ...wooDelivery(1043, "wc-large", 70_000) });
+  await shop.body.dump();
+  expect(shop.statusCode).toBe(413);
+  expect(lines.filter((line) => line.includes("rejected: body larger"))).toEqual([
+    expect.stringMatching(
+      /info .*webhook gh rejected: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); GitHub does not send it again: redeliver it from the webhook's Recent Deliveries\n$/,
+    ),
+    expect.stringMatching(
+      /info .*webhook shop rejected: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); WooCommerce does not send it again: find it in WooCommerce → Status → Logs\n$/,
+    ),
+  ]);
+});
+
 /** A request with exactly the Host and Origin given (or none), as a browser or a rebinding page would send. */
 function send(
   port: number,

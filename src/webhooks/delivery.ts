@@ -59,7 +59,7 @@ export function bodyLimit(webhooks: Pick<WebhooksConfig, "maxBodyBytes">, source
 }
 
 /** What to do about a delivery not stored, for the senders that never send one again. */
-const NOT_SENT_AGAIN: Partial<Record<WebhookSource["scheme"], string>> = {
+export const NOT_SENT_AGAIN: Partial<Record<WebhookSource["scheme"], string>> = {
   github: "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries",
   woocommerce: "WooCommerce does not send it again: find it in WooCommerce → Status → Logs",
 };

@@ -8,7 +8,7 @@ import { type Log, throttled } from "../log.js";
 import { quote } from "../shown.js";
 import { clock } from "../time.js";
 import { boundedCounts } from "./counts.js";
-import { answerUnread, bodyLimit, mountDeliveries, SMALL_DELIVERIES } from "./delivery.js";
+import { answerUnread, bodyLimit, mountDeliveries, NOT_SENT_AGAIN, SMALL_DELIVERIES } from "./delivery.js";
 import { requestGuard } from "./hosts.js";
 import { capConnectionsPerClient, DEFAULT_TIMEOUTS, type ListenerTimeouts } from "./limits.js";
 import type { WebhookSource, WebhooksConfig } from "./settings.js";
@@ -183,11 +183,13 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     // Past a small sender's own bound, raising the setting would not help: no delivery of its is that large.
     const small = limit < webhooks.maxBodyBytes ? source && SMALL_DELIVERIES[source.scheme] : undefined;
     const error = `body larger than ${limit} bytes${small ? `, more than ${small.what} holds` : ""}`;
+    // A sender that never sends a refused delivery again has lost this one, unless it is sent by hand.
+    const lost = source && NOT_SENT_AGAIN[source.scheme];
     refuse(req, res, {
       status: 413,
       reason: "body too large",
       error,
-      said: `${error}${declared > 0 ? ` (Content-Length ${declared})` : ""}${small ? "" : ": if its sender's deliveries are this large, raise webhooks.maxBodyBytes (WAITER_WEBHOOKS_MAX_BODY_BYTES)"}`,
+      said: `${error}${declared > 0 ? ` (Content-Length ${declared})` : ""}${small ? "" : `: if its sender's deliveries are this large, raise webhooks.maxBodyBytes (WAITER_WEBHOOKS_MAX_BODY_BYTES)${lost ? `; ${lost}` : ""}`}`,
       source: source?.name,
     });
   };
