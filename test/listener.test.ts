@@ -1208,6 +1208,27 @@ test("a delivery too large from GitHub or WooCommerce, which never send it again
   ]);
 });
 
+test("a WooCommerce delivery is logged with WooCommerce's own delivery ID, by which its logs find it, stored or not", async () => {
+  const lines: string[] = [];
+  const { url, store } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));
+  const stored = await request(`${url}/webhooks/shop`, { method: "POST", ...wooDelivery(1043, "5f2b1c0e9a") });
+  expect(stored.statusCode).toBe(200);
+  await stored.body.dump();
+  store.add = () =>
+    Promise.reject(new ToolError("The event store cannot be written (SQLITE_FULL: database or disk is full)"));
+  const lost = await request(`${url}/webhooks/shop`, { method: "POST", ...wooDelivery(1044, "7c3d2e1f0b") });
+  expect(lost.statusCode).toBe(503);
+  await lost.body.dump();
+  expect(lines.filter((line) => line.includes("webhook shop"))).toEqual([
+    expect.stringMatching(
+      /info .*webhook shop stored \w+: type "order\.updated", delivery "12:1043:2026-11-27T10:00:00:[0-9a-f]+" \(WooCommerce's delivery ID "5f2b1c0e9a"\)\n$/,
+    ),
+    expect.stringMatching(
+      /warning .*webhook shop delivery "12:1044:2026-11-27T10:00:00:[0-9a-f]+" \(WooCommerce's delivery ID "7c3d2e1f0b"\) not stored, answered 503 \(WooCommerce does not send it again: find it in WooCommerce → Status → Logs\): The event store cannot be written/,
+    ),
+  ]);
+});
+
 /** A request with exactly the Host and Origin given (or none), as a browser or a rebinding page would send. */
 function send(
   port: number,

@@ -424,7 +424,8 @@ export function mountDeliveries(
     if (verdict.payload && refusedDeep(req, res, source, verdict.payload)) return;
     const type = cleanType(verdict.type);
     // Whole, as the sender's dashboard finds it, yet escaped: its lines reach a client that asks too.
-    const delivery = withEscapes(JSON.stringify(verdict.id));
+    const shown = (id: string) => withEscapes(JSON.stringify(id));
+    const delivery = `${shown(verdict.id)}${verdict.sendersId ? ` (${verdict.sendersId.sender}'s delivery ID ${shown(verdict.sendersId.id)})` : ""}`;
     let added: Added;
     try {
       added = await store.add({

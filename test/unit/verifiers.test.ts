@@ -342,7 +342,12 @@ describe("WooCommerce", () => {
     ].map((verdict) => (verdict.kind === "accept" ? verdict.id : verdict.kind));
     expect(new Set(ids).size).toBe(3);
     // A delivery the sender's HTTP client repeats carries the same headers: one event.
-    expect(deletion("13", "product.deleted", "b2")).toEqual({ kind: "accept", id: ids[2], type: "product.deleted" });
+    expect(deletion("13", "product.deleted", "b2")).toEqual({
+      kind: "accept",
+      id: ids[2],
+      type: "product.deleted",
+      sendersId: { sender: "WooCommerce", id: "b2" },
+    });
   });
 
   test("a garbage signature is rejected", () => {

@@ -17,7 +17,17 @@ export type Verdict =
    * Authentic: store it. `id` is the scheme's delivery id, `type` its event type; `payload`, when
    * given, is stored instead of the body (JSON): what the sender's API confirmed.
    */
-  | { kind: "accept"; id: string; type: string; payload?: Buffer }
+  | {
+      kind: "accept";
+      id: string;
+      type: string;
+      payload?: Buffer;
+      /**
+       * The id the sender's own log finds the delivery by, where it is not `id` (WooCommerce's
+       * delivery ID), with the sender's name: said beside `id` in waiter's log.
+       */
+      sendersId?: { sender: string; id: string };
+    }
   /** Cannot be checked now (the sender's API is unreachable): a 503, so the sender tries again. */
   | { kind: "unavailable"; reason: string }
   /**

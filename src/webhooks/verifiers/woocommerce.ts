@@ -24,13 +24,19 @@ export function woocommerce(secrets: readonly string[]) {
     const webhook = header(headers, "x-wc-webhook-id");
     const topic = header(headers, "x-wc-webhook-topic") ?? "unknown";
     const modified = resource?.date_modified_gmt ?? resource?.date_modified;
+    const delivery = header(headers, "x-wc-webhook-delivery-id");
     const id =
       webhook && resource?.id !== undefined && typeof modified === "string"
         ? `${webhook}:${resource.id}:${modified}:${bodyDigest(body).slice(-16)}`
         : // A deletion carries only `{"id":N}`: the webhook, its topic and WooCommerce's delivery id (a hash of
           // the webhook and the second it was sent) tell apart what the body alone does not.
-          `${webhook ?? ""}:${topic}:${header(headers, "x-wc-webhook-delivery-id") ?? ""}:${bodyDigest(body)}`;
-    return { kind: "accept", id, type: topic };
+          `${webhook ?? ""}:${topic}:${delivery ?? ""}:${bodyDigest(body)}`;
+    return {
+      kind: "accept",
+      id,
+      type: topic,
+      ...(delivery ? { sendersId: { sender: "WooCommerce", id: delivery } } : {}),
+    };
   };
 }
 
