@@ -873,7 +873,7 @@ describe("broken upstreams fail clearly and in time", () => {
     const result = await server.call("currency_rates", { date: "2020-03-04" });
     expect(result.isError).toBe(true);
     expect(text(result)).toMatch(
-      /not JSON \(status 200, 24 bytes, beginning "<html>maintenance<\/html>"\); check WAITER_FRANKFURTER_URL, which may point at another service, or the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends\.$/,
+      /not JSON \(status 200, 24 bytes, beginning "<html>maintenance<\/html>"\); check WAITER_FRANKFURTER_URL, which may point at another service, or Frankfurter \(ECB rates\) may be failing: try again later, and if it lasts, tell whoever runs it what it sends\.$/,
     );
   });
 
@@ -927,7 +927,7 @@ describe("broken upstreams fail clearly and in time", () => {
         const list = await session.call("currency_list", { source: "ecb" });
         expect(list.isError, said).toBe(true);
         expect(text(list)).toBe(
-          `Frankfurter (ECB rates) sent an answer in an unexpected format (${said}); check WAITER_FRANKFURTER_URL, which may point at another service, or the service may have changed or be failing.`,
+          `Frankfurter (ECB rates) sent an answer in an unexpected format (${said}); check WAITER_FRANKFURTER_URL, which may point at another service, or Frankfurter (ECB rates) may have changed or be failing.`,
         );
       }
       const listed = await session.call("currency_list", { source: "ecb" });

@@ -2292,7 +2292,7 @@ describe("errors", () => {
     }
     woo.intercept = () => json(200, { data: { id: 1 } });
     expect(text(await server.call("eshop_order_get", { id: O.completed }))).toMatch(
-      /^WooCommerce sent an answer in an unexpected format \(\w+: [^)]+\); check WAITER_WOO_URL, which may point at another service, or the service may have changed or be failing\.$/,
+      /^WooCommerce sent an answer in an unexpected format \(\w+: [^)]+\); check WAITER_WOO_URL, which may point at another service, or WooCommerce may have changed or be failing\.$/,
     );
   });
 

@@ -1459,10 +1459,10 @@ describe("error answers", () => {
 
     fake.queue.push(page, other);
     expect((await failure(set.json(rates, "/latest", {}, call()))).message).toBe(
-      'Set API sent an answer that is not JSON (status 200, 38 bytes, beginning "<!doctype html><title>Intranet</title>"); check WAITER_SET_URL, which may point at another service, or the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.',
+      'Set API sent an answer that is not JSON (status 200, 38 bytes, beginning "<!doctype html><title>Intranet</title>"); check WAITER_SET_URL, which may point at another service, or Set API may be failing: try again later, and if it lasts, tell whoever runs it what it sends.',
     );
     expect((await failure(set.json(rates, "/latest", {}, call()))).message).toBe(
-      "Set API sent an answer in an unexpected format (rates: Invalid input: expected record, received undefined); check WAITER_SET_URL, which may point at another service, or the service may have changed or be failing.",
+      "Set API sent an answer in an unexpected format (rates: Invalid input: expected record, received undefined); check WAITER_SET_URL, which may point at another service, or Set API may have changed or be failing.",
     );
     // waiter's own choice of URL is no setting's fault.
     fake.queue.push(page, other);

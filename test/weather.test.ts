@@ -303,7 +303,7 @@ describe(`at ${AFTERNOON}`, () => {
       const gateway = await server.call("weather_geocode", { name: "Ostrava", count: 4 });
       expect(gateway.isError).toBe(true);
       expect(text(gateway)).toMatch(
-        /^Open-Meteo geocoding sent an answer in an unexpected format \(generationtime_ms: .*\); check WAITER_GEOCODING_URL, which may point at another service, or the service may have changed or be failing\.$/,
+        /^Open-Meteo geocoding sent an answer in an unexpected format \(generationtime_ms: .*\); check WAITER_GEOCODING_URL, which may point at another service, or Open-Meteo geocoding may have changed or be failing\.$/,
       );
       const found = await server.call("weather_geocode", { name: "Ostrava", count: 4 });
       expect(data<{ places: { name: string }[] }>(found).places.map((p) => p.name)).toContain("Ostrava");

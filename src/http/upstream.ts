@@ -390,7 +390,7 @@ export class Upstream {
       throw response.changes
         ? new UnconfirmedChange(`${what}; the change ${unconfirmed(this.#changeAdvice)}`, response.status)
         : new UpstreamError(
-            `${what}; ${this.#settingFirst()}the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
+            `${what}; ${this.#suspects()} may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
             response.status,
           );
     }
@@ -405,7 +405,7 @@ export class Upstream {
             response.status,
           )
         : new UpstreamError(
-            `${this.name} sent an answer in ${format}; ${this.#settingFirst()}the service may have changed or be failing.`,
+            `${this.name} sent an answer in ${format}; ${this.#suspects()} may have changed or be failing.`,
             response.status,
           );
     }
@@ -413,10 +413,13 @@ export class Upstream {
   }
 
   /**
-   * What a 2xx that is not this upstream's answer points at first where a setting gave the URL: a
-   * URL of another service (an intranet's page, another API) answers 200 as readily as a failing one.
+   * What a 2xx that is not this upstream's answer points at, the setting first where one gave the URL:
+   * a URL of another service (an intranet's page, another API) answers 200 as readily as a failing
+   * one. Beside another service, the upstream is named, lest "the service" read as that one.
    */
-  #settingFirst(): string {
-    return this.#urlIsWaitersOwn ? "" : `check ${this.#urlSetting}, which may point at another service, or `;
+  #suspects(): string {
+    return this.#urlIsWaitersOwn
+      ? "the service"
+      : `check ${this.#urlSetting}, which may point at another service, or ${this.name}`;
   }
 }
