@@ -673,10 +673,12 @@ test("a sender's test ping is logged at info as it arrives, verified or unsigned
     {
       GH_SECRET: "the-github-webhook-secret",
       WOO_SECRET: "the-woo-webhook-secret",
+      PAY_SECRET: "whsec_the-stripe-webhook-secret",
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({
         ...SOURCES,
         gh: { scheme: "github", secretEnv: "GH_SECRET" },
         shop: { scheme: "woocommerce", secretEnv: "WOO_SECRET" },
+        pay: { scheme: "stripe", secretEnv: "PAY_SECRET" },
       }),
     },
     {},
@@ -704,23 +706,53 @@ test("a sender's test ping is logged at info as it arrives, verified or unsigned
         headers: { "content-type": "application/x-www-form-urlencoded" },
       })
     ).statusCode;
+  // The thin event a Stripe event destination is sent when it is pinged from Workbench.
+  const stripeBody = JSON.stringify({
+    id: "evt_test_65RM8sQH2oXnebF5Rpc16RJyfa2xSQLHJJh1sxm7H0KI92",
+    object: "v2.core.event",
+    context: null,
+    created: "2026-11-30T08:00:00.000Z",
+    livemode: false,
+    reason: null,
+    related_object: {
+      id: "ed_test_61RM8ltWcTW4mbsxf16RJyfa2xSQLHJJh1sxm7H0KVT6",
+      type: "event_destination",
+      url: "/v2/core/event_destinations/ed_test_61RM8ltWcTW4mbsxf16RJyfa2xSQLHJJh1sxm7H0KVT6",
+    },
+    type: "v2.core.event_destination.ping",
+  });
+  const stripePing = async () => {
+    const t = Math.floor(clock.now() / 1000);
+    const v1 = createHmac("sha256", "whsec_the-stripe-webhook-secret").update(`${t}.${stripeBody}`).digest("hex");
+    return (
+      await request(`${url}/webhooks/pay`, {
+        method: "POST",
+        body: stripeBody,
+        headers: { "content-type": "application/json", "stripe-signature": `t=${t},v1=${v1}` },
+      })
+    ).statusCode;
+  };
   try {
     setClock("2026-11-30T08:00:00Z");
     expect(await githubPing("ping-1")).toBe(200);
     expect(await wooPing()).toBe(200);
-    const said = () => lines.filter((line) => / info .*webhook (gh|shop) ping/.test(line));
+    expect(await stripePing()).toBe(200);
+    const said = () => lines.filter((line) => / info .*webhook (gh|shop|pay) ping/.test(line));
     expect(said()).toEqual([
       expect.stringMatching(/webhook gh ping, delivery "ping-1": GitHub's test delivery, verified, not stored\n$/),
       expect.stringMatching(
         /webhook shop ping: WooCommerce's test delivery, unsigned as WooCommerce sends it, not stored\n$/,
       ),
+      expect.stringMatching(
+        /webhook pay ping, delivery "evt_test_65RM8sQH2oXnebF5Rpc16RJyfa2xSQLHJJh1sxm7H0KI92": Stripe's test delivery, verified, not stored\n$/,
+      ),
     ]);
     // Anyone may post WooCommerce's ping, and replay GitHub's: a line a minute for each source.
     expect(await wooPing()).toBe(200);
-    expect(said()).toHaveLength(2);
+    expect(said()).toHaveLength(3);
     setClock("2026-11-30T08:01:01Z");
     expect(await wooPing()).toBe(200);
-    expect(said().slice(2)).toEqual([
+    expect(said().slice(3)).toEqual([
       expect.stringMatching(
         /webhook shop ping: WooCommerce's test delivery, unsigned as WooCommerce sends it, not stored \(and 1 more like it since the last line\)\n$/,
       ),

@@ -3,6 +3,8 @@ import { type Delivery, header, jsonBody, reject, signedWithAny, timestampProble
 /**
  * Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>]`, HMAC-SHA256 over `t.body` keyed
  * with the whole `whsec_…` string. The event's own `id` is the delivery id; retries repeat it.
+ * The ping an event destination is sent from Workbench (a thin `v2.core.event_destination.ping`,
+ * signed as events are) is no event.
  */
 export function stripe(secrets: readonly string[]) {
   return ({ headers, body, now }: Delivery): Verdict => {
@@ -17,6 +19,8 @@ export function stripe(secrets: readonly string[]) {
     if (!signedWithAny(candidates, secrets, "hex", `${timestamp}.`, body)) return reject("signature mismatch");
     const event = jsonBody(body);
     if (typeof event?.id !== "string") return reject("body is not a Stripe event (no id)");
+    if (event.type === "v2.core.event_destination.ping")
+      return { kind: "ping", sender: "Stripe", signed: true, id: event.id };
     return { kind: "accept", id: event.id, type: typeof event.type === "string" ? event.type : "unknown" };
   };
 }
