@@ -3,8 +3,8 @@ import { type Delivery, header, jsonBody, reject, signedWithAny, timestampProble
 /**
  * Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>]`, HMAC-SHA256 over `t.body` keyed
  * with the whole `whsec_…` string. The event's own `id` is the delivery id; retries repeat it.
- * The ping an event destination is sent from Workbench (a thin `v2.core.event_destination.ping`,
- * signed as events are) is no event.
+ * The ping an event destination is sent from Workbench or the ping API (a thin
+ * `v2.core.event_destination.ping`, signed as events are) is no event.
  */
 export function stripe(secrets: readonly string[]) {
   return ({ headers, body, now }: Delivery): Verdict => {
