@@ -8,7 +8,7 @@ import type { WebhookSource } from "./settings.js";
  * who may be a stranger, is told no more than the mismatch.
  */
 export function withCause(reason: string, source: WebhookSource): string {
-  const notHeld = isMismatch(reason) ? secretNotHeld(source, reason === "signature mismatch") : undefined;
+  const notHeld = isMismatch(reason) ? secretNotHeld(source, reason) : undefined;
   return notHeld ? `${reason}: if every delivery of this source is refused so, ${notHeld}` : reason;
 }
 
@@ -22,17 +22,18 @@ export function isMismatch(reason: string): boolean {
 
 /**
  * The variables that do not hold the secret a source's sender signs with, as the log says it, and
- * where to find it; for a signature, `orBody` names the other cause: every delivery of a sender
+ * where to find it; for a signature mismatch, the other cause too: every delivery of a sender
  * behind a proxy that re-encodes its JSON fails so, with the secret copied right.
  */
-function secretNotHeld(source: WebhookSource, orBody = false): string | undefined {
+function secretNotHeld(source: WebhookSource, reason: string): string | undefined {
   if (!("secretEnv" in source)) return undefined;
   const variables = [source.secretEnv].flat();
   const holds = variables.length === 1 ? `${variables[0]} does not hold` : `none of ${variables.join(", ")} holds`;
   const uses = source.scheme === "comgate" ? "sends" : "signs with";
-  const body = orBody
-    ? ", or something on the way (a proxy, a tunnel) changes the body, whose bytes as sent the signature covers"
-    : "";
+  const body =
+    reason === "signature mismatch"
+      ? ", or something on the way (a proxy, a tunnel) changes the body, whose bytes as sent the signature covers"
+      : "";
   return `${holds} the secret its sender ${uses}${body}; docs/webhooks.md#pointing-the-providers-at-waiter says where each provider shows it`;
 }
 
@@ -106,7 +107,7 @@ export function secretWatch(log: Log, lastStored: (source: string) => Promise<nu
       watch.warnedAt = now;
       const lost = LOST_MEANWHILE[source.scheme];
       log.warning(
-        `webhook ${source.name}: no delivery verified since ${new Date(watch.verifiedAt).toISOString()}, and ${watch.mismatches} refused since for a ${reason}, over ${Math.round((now - watch.since) / 60_000)} min: its secret was likely changed at the sender and not in waiter, or the reverse; ${secretNotHeld(source, reason === "signature mismatch")}, and docs/webhooks.md#rotating-a-secret how to change one without refusing deliveries${lost ? `; ${lost}` : ""}`,
+        `webhook ${source.name}: no delivery verified since ${new Date(watch.verifiedAt).toISOString()}, and ${watch.mismatches} refused since for a ${reason}, over ${Math.round((now - watch.since) / 60_000)} min: its secret was likely changed at the sender and not in waiter, or the reverse; ${secretNotHeld(source, reason)}, and docs/webhooks.md#rotating-a-secret how to change one without refusing deliveries${lost ? `; ${lost}` : ""}`,
       );
     },
   };
