@@ -102,6 +102,10 @@ export function crossRate(fixing: Fixing, from: string, to: string, source: Rate
   return (a.value * b.units) / (a.units * b.value);
 }
 
+export function hasCurrency(fixing: Fixing, code: string): boolean {
+  return code === fixing.base || fixing.quotes.has(code);
+}
+
 function quoteOf(fixing: Fixing, code: string, source: RateSource): Quote {
   if (code === fixing.base) return { units: 1, value: 1 };
   const quote = fixing.quotes.get(code);
@@ -120,7 +124,7 @@ function noRateIn(fixing: Fixing, code: string, source: RateSource, fixedLater: 
  * where its rate is, which for a currency the source fixes from a later date on is a later date.
  */
 export async function withRatesFor(fixing: Fixing, codes: string[], source: RateSource, call: Call): Promise<Fixing> {
-  const missing = codes.find((code) => code !== fixing.base && !fixing.quotes.has(code));
+  const missing = codes.find((code) => !hasCurrency(fixing, code));
   if (missing === undefined) return fixing;
   throw noRateIn(fixing, missing, source, await fixedLater([missing], source, call));
 }

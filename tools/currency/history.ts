@@ -2,12 +2,19 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { DAY_MS, dateIn, isoDate } from "../../src/time.js";
 import { defineTool, type Tool } from "../../src/toolset.js";
-import { capitalized, crossRate, fixedLater, noRateAdvice, type RateSource, significant } from "./fixing.js";
+import {
+  capitalized,
+  crossRate,
+  fixedLater,
+  hasCurrency,
+  noRateAdvice,
+  type RateSource,
+  significant,
+} from "./fixing.js";
 import {
   code,
   firstFixing,
   formatNumber,
-  hasCurrency,
   note,
   notYet,
   rangeEnd,

@@ -159,10 +159,6 @@ function weekdayOf(date: string): number {
   return new Date(`${date}T00:00:00Z`).getUTCDay();
 }
 
-export function hasCurrency(fixing: Fixing, code: string): boolean {
-  return code === fixing.base || fixing.quotes.has(code);
-}
-
 export function rateRows(fixing: Fixing, base: string, symbols: string[], source: RateSource) {
   return symbols.map((currency) => {
     const rate = crossRate(fixing, base, currency, source);
