@@ -245,11 +245,28 @@ export function wobble(date: string, seed: number): number {
   return 1 + 0.03 * Math.sin(day / 40 + seed);
 }
 
-/** A loopback port nothing listens on right now. */
+/**
+ * A loopback port nothing listens on right now, for a server a test starts later. The kernel
+ * hands out ports for listen(0) and for every outgoing connection from its ephemeral range
+ * (32768–60999 on Linux, 49152 and up elsewhere), so a port freed there can be taken by another
+ * worker's connection before the server it was picked for binds it. These come from below that
+ * range, from a block of 1,000 for each vitest worker, each tried before it is handed out.
+ */
 export async function freePort(): Promise<number> {
+  const block = 20_000 + (Number(process.env.VITEST_POOL_ID ?? process.pid) % 12) * 1_000;
+  for (let tries = 0; tries < 1_000; tries++) {
+    const port = block + (nextInBlock++ % 1_000);
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free loopback port in ${block}–${block + 999}`);
+}
+
+let nextInBlock = 0;
+
+function bindable(port: number): Promise<boolean> {
   const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  return new Promise((resolve) => {
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
 }
