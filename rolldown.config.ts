@@ -10,7 +10,7 @@ rmSync(new URL("dist/src/chunks", import.meta.url), { recursive: true, force: tr
  * assistants start waiter at every launch, and Node finds and loads each module of a package
  * on its own, several hundred of them, which doubled the CPU time of a start.
  * better-sqlite3 stays in node_modules: it is native. tsc's output of the other files stays
- * beside it for the benchmarks and tests that import waiter's parts; the npm package holds only
+ * beside it for the benchmarks, which import waiter's parts; the npm package holds only
  * the command and its chunks (package.json's `files`).
  */
 export default defineConfig({
