@@ -1137,6 +1137,22 @@ describe("marking paid", () => {
     expect(text(unpaid)).toContain("If it really should be paid, set its status with eshop_order_update_status first.");
   });
 
+  test("an order in the shop's trash is refused as deleted, paid before or not, not said to be already paid", async () => {
+    // Deleted in the admin after its payment, and a payment's event delivered again.
+    woo.shop.order(O.processing).status = "trash";
+    const paid = await server.call("eshop_order_mark_paid", { id: O.processing, transaction_id: "pi_3Qagain" });
+    expect(paid.isError).toBe(true);
+    expect(text(paid)).toBe(
+      `Order ${O.processing} is in the shop's trash (status trash), so it was not marked paid: it was deleted, after it was paid on 2026-11-09 10:23 UTC. If it should stand, restore it in the shop's admin first (WooCommerce → Orders → Trash → Restore) and mark it paid then; if it was deleted on purpose, leave it, and check with the gateway whether a payment for it is to be returned.`,
+    );
+    woo.shop.order(O.pending1999).status = "trash";
+    const unpaid = await server.call("eshop_order_mark_paid", { id: O.pending1999 });
+    expect(text(unpaid)).toBe(
+      `Order ${O.pending1999} is in the shop's trash (status trash), so it was not marked paid: it was deleted. If it should stand, restore it in the shop's admin first (WooCommerce → Orders → Trash → Restore) and mark it paid then; if it was deleted on purpose, leave it, and check with the gateway whether a payment for it is to be returned.`,
+    );
+    expect(woo.shop.writes).toEqual([]);
+  });
+
   test("a payment for an order paid without a transaction (on delivery, by hand) is not taken for the payment it was paid with", async () => {
     // Paid on delivery a month ago: no transaction is recorded, and a card payment names the order now.
     expect(woo.shop.order(7066).transaction_id).toBe("");

@@ -27,7 +27,9 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   display name: the defaults, as `order`/`orderby` are not modelled. A search, a SKU and an
  *   email compare as the database's collation (utf8mb4_0900_ai_ci) does: letter case and accents aside.
  * - Orders in WooCommerce's statuses, the block checkout's `checkout-draft` (which `any` leaves
- *   out) and a plugin's `shipped`, which nothing in WooCommerce sets.
+ *   out), a plugin's `shipped`, which nothing in WooCommerce sets, and the trash (`trash`: deleted
+ *   in the admin, or by DELETE without `force`, which is not modelled; `any` leaves it out too, and
+ *   a GET by id reads it with its status `trash`).
  * - Orders: `status`, `customer`, `search`, `after`/`before` (strictly after/before, site-local
  *   unless the value carries an offset), `dates_are_gmt`. PUT/POST/PATCH `/orders/{id}` with
  *   `transaction_id`, `status`, `set_paid`, like save_object(): props, then `status` (transition:
@@ -193,7 +195,9 @@ export type OrderStatus =
   | "failed"
   | "checkout-draft"
   /** A plugin's (a shipment tracker's), registered as wc-shipped: WooCommerce itself sets it never. */
-  | "shipped";
+  | "shipped"
+  /** In the trash: no order status WooCommerce takes in a PUT, but the one it reads a trashed order with. */
+  | "trash";
 
 export interface Address {
   first_name: string;
@@ -680,6 +684,8 @@ const STATUS_NAMES: Record<string, string> = {
   failed: "Failed",
   "checkout-draft": "Draft",
   shipped: "Shipped",
+  // wc_get_order_status_name() names a status it does not know by itself.
+  trash: "trash",
 };
 
 function buildOrders(products: Map<number, WooProduct>, customers: Map<number, WooCustomer>, counters: Counters) {
@@ -1427,7 +1433,7 @@ function listOrders(ctx: Ctx): Reply {
   const before = ctx.values.before as string | undefined;
   const orders = [...ctx.shop.orders.values()].filter((order) => {
     if (!statuses.includes("any") && !statuses.includes(order.status)) return false;
-    if (statuses.includes("any") && order.status === "checkout-draft") return false;
+    if (statuses.includes("any") && (order.status === "checkout-draft" || order.status === "trash")) return false;
     if (ctx.values.customer !== undefined && order.customer_id !== Math.abs(ctx.values.customer as number)) {
       return false;
     }

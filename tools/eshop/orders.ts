@@ -334,6 +334,12 @@ export function orderTools(shop: ShopProvider): Tool[] {
     run({ id, transaction_id, note }, call) {
       return oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
+        // Its paid date, if any, is from before it was deleted: it is not paid as it stands, nor payable.
+        if (before.status === shop.trashStatus) {
+          throw new ToolError(
+            `Order ${id} is in the shop's trash (status ${before.status}), so it was not marked paid: it was deleted${before.paid ? `, after it was paid on ${utcMinute(before.paid)}` : ""}. If it should stand, restore it in the shop's admin first (${shop.name} → Orders → Trash → Restore) and mark it paid then; if it was deleted on purpose, leave it, and check with the gateway whether a payment for it is to be returned.`,
+          );
+        }
         // Paid already with another payment than this one, or offline with none on record (on
         // delivery, a transfer marked by hand): nothing shows this one paid it, and the customer may
         // have paid twice. A gateway's plugin may pay an order recording no transaction: its

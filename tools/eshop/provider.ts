@@ -14,6 +14,8 @@ export interface ShopProvider {
   payableStatuses: readonly string[];
   /** Statuses that mean an order is paid. */
   paidStatuses: readonly string[];
+  /** The status an order in the shop's trash reads with: deleted, not for good, and no order status. */
+  trashStatus: string;
   listOrders(filter: OrderFilter, page: PageRequest, call: Call): Promise<Page<OrderSummary>>;
   getOrder(id: number, call: Call): Promise<Order>;
   /** Records the payment of an unpaid order: paid date, the paid status, stock reduced (once, by the shop). */

@@ -474,6 +474,8 @@ export function wooCommerce(api: Upstream): ShopProvider {
     payableStatuses: ["pending", "on-hold", "failed"],
     // wc_get_is_paid_statuses()
     paidStatuses: ["processing", "completed"],
+    // A trashed order's post status (or HPOS's status column), which the REST API shows as it is.
+    trashStatus: "trash",
 
     listOrders(filter, page, call) {
       return list(
