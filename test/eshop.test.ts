@@ -2013,6 +2013,14 @@ describe("searches", () => {
         "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more. " +
         "customer_id finds the orders placed signed in to that account; search with the buyer's email finds those placed as a guest too.",
     );
+    // An order deleted in the shop is in its trash, which no status lists; read by its id, it says so.
+    woo.shop.order(O.processing).status = "trash";
+    expect(await said("eshop_orders_list", { search: `#${O.processing}` })).toBe(
+      `No order matches search "#${O.processing}". ` +
+        "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more. " +
+        "Orders in the shop's trash are not listed: eshop_order_get reads one by its id.",
+    );
+    expect(text(await server.call("eshop_order_get", { id: O.processing }))).toMatch(/^#7075 \(id 7075\) trash: /);
     // A guest buyer has orders and no account.
     const guest = "filip.benes@example.cz";
     expect(await said("eshop_customers_list", { email: guest })).toBe(

@@ -133,6 +133,10 @@ function noOrders(args: {
       "The search finds its text whole (letter case and accents aside) in the buyer's name, email, phone or address, an item's name or the order number: a shorter part of it finds more.",
     args.customer_id &&
       "customer_id finds the orders placed signed in to that account; search with the buyer's email finds those placed as a guest too.",
+    // An order deleted in the shop waits in its trash, which the list's statuses leave out.
+    args.search &&
+      /^#?\d+$/.test(args.search) &&
+      "Orders in the shop's trash are not listed: eshop_order_get reads one by its id.",
   ]);
 }
 
