@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import { type AddressInfo, createServer, connect as openSocket } from "node:net";
 import { tmpdir } from "node:os";
@@ -1205,6 +1206,39 @@ describe("sessions", () => {
       }
       expect(served.stderr()).not.toContain(`MCP session ${ids[0]} taken up`);
       expect(served.sessions.count()).toBe(1);
+    } finally {
+      await served.close();
+    }
+  });
+
+  test("a request of a session no server holds, in a protocol version waiter does not speak, gets 404: its client starts a new session, whose version it negotiates", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    try {
+      const opened = await initializeAt(served.url);
+      const ended = opened.headers["mcp-session-id"] as string;
+      await opened.body.dump();
+      const end = await request(`${served.url}/mcp`, {
+        method: "DELETE",
+        headers: { "mcp-session-id": ended, "mcp-protocol-version": "2025-06-18" },
+      });
+      expect(end.statusCode).toBe(200);
+      await end.body.dump();
+      for (const id of [ended, randomUUID()]) {
+        for (const method of ["POST", "GET", "DELETE"] as const) {
+          const answer = await request(`${served.url}/mcp`, {
+            method,
+            ...(method === "POST" ? { body: JSON.stringify({ jsonrpc: "2.0", id: 4, method: "tools/list" }) } : {}),
+            headers: { ...mcpHeaders, "mcp-session-id": id, "mcp-protocol-version": "1900-01-01" },
+          });
+          expect(answer.statusCode, method).toBe(404);
+          expect(await answer.body.json(), method).toMatchObject({
+            error: { code: -32001, message: expect.stringMatching(/^Session not found/) },
+          });
+        }
+      }
     } finally {
       await served.close();
     }

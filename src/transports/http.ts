@@ -45,6 +45,8 @@ export interface McpSessions {
   close(): Promise<void>;
 }
 
+const SESSION_NOT_FOUND = "Session not found: it ended or expired; start a new one with initialize";
+
 /** The ids of the requests a JSON-RPC message or batch cancels (`notifications/cancelled`). */
 function cancelledIn(body: unknown): RequestId[] {
   return (Array.isArray(body) ? body : [body]).flatMap((message) => {
@@ -215,14 +217,20 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   let stopping = false;
   /** Take-ups under way, by caller and session: requests of one session that arrive together take it up once. */
   const takingUps = new Map<string, Promise<"unavailable" | "full" | "caller" | undefined>>();
-  /** Opens this replica's copy of a session another opened, if it is open and the caller's. */
-  const takeUp = async (req: Request, id: string) => {
+  /** Session `id` as the store holds it, if it is open and the caller's. */
+  const heldInStore = async (req: Request, id: string) => {
     const known = await shared?.get(id).catch(() => "unavailable" as const);
     if (known === "unavailable") return known;
     // One left in the store by a server that stopped long ago ended while no server was up to end it.
     if (!known || known.lastSeen < unseenSince() || (known.caller ?? undefined) !== req.auth?.clientId) {
       return undefined;
     }
+    return known;
+  };
+  /** Opens this replica's copy of a session another opened, if it is open and the caller's. */
+  const takeUp = async (req: Request, id: string) => {
+    const known = await heldInStore(req, id);
+    if (known === "unavailable" || !known) return known;
     if (stopping) return "full";
     // A DELETE is taken up only to be ended, which is what a caller told its sessions are all in
     // use is asked to do: it needs no room. Anything else would, past the caller's half or the cap;
@@ -244,10 +252,13 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     const caller = req.auth?.clientId;
     let entry = open.get(id);
     if (!entry && shared) {
-      // Refused as the transport would refuse it, before the store is asked or a copy takes a
-      // place: told 503, its client would try again in the version it cannot change.
+      // Refused as the transport would refuse it, and no copy takes a place for it. A session no
+      // server holds is told 404 first, as the transport tells it: its client starts a new one, in
+      // a version they negotiate. One the store cannot be asked of now is told its version: told
+      // 503, its client would try again in the version it cannot change.
       if (!speaksVersion(req)) {
-        rpcError(res, 400, -32000, unspokenVersion(req));
+        if (await heldInStore(req, id)) rpcError(res, 400, -32000, unspokenVersion(req));
+        else rpcError(res, 404, -32001, SESSION_NOT_FOUND);
         return undefined;
       }
       const key = `${caller ?? ""}\n${id}`;
@@ -273,7 +284,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     }
     // Another token's session is as unknown to this caller as one that ended.
     if (!entry || entry.caller !== caller) {
-      rpcError(res, 404, -32001, "Session not found: it ended or expired; start a new one with initialize");
+      rpcError(res, 404, -32001, SESSION_NOT_FOUND);
       return undefined;
     }
     return entry;
