@@ -782,7 +782,12 @@ describe("sessions", () => {
           "content-type": "application/json",
           ...(accept ? { accept } : {}),
         };
-        const opened = await request(`${served.url}/mcp`, { method: "POST", body: initialize, headers });
+        // In MCP 2025-03-26, the last that takes a JSON-RPC batch.
+        const opened = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: initialize.replace("2025-06-18", "2025-03-26"),
+          headers,
+        });
         expect(opened.statusCode, accept).toBe(200);
         expect(opened.headers["content-type"], accept).toMatch(/^application\/json/);
         expect(await opened.body.json(), accept).toMatchObject({
@@ -793,7 +798,7 @@ describe("sessions", () => {
         const inSession = {
           ...headers,
           "mcp-session-id": opened.headers["mcp-session-id"] as string,
-          "mcp-protocol-version": "2025-06-18",
+          "mcp-protocol-version": "2025-03-26",
         };
         const told = await request(`${served.url}/mcp`, {
           method: "POST",
@@ -2152,6 +2157,69 @@ describe("bearer tokens", () => {
       const later = await post(calls(1)[0], session);
       expect(later.statusCode).toBe(200);
       await later.body.dump();
+    } finally {
+      await served.close();
+      setClock();
+    }
+  });
+
+  test("a JSON-RPC batch in MCP 2025-06-18 or later, which takes none, is refused saying so, and its calls cost no rate; in 2025-03-26 it is answered", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    const served = await inProcess(
+      { maxSessions: 50, idleMs: 60_000 },
+      { ...TOKENS, WAITER_HTTP_REQUESTS_PER_MINUTE: "60" },
+    );
+    const calls = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        jsonrpc: "2.0",
+        id: 10 + i,
+        method: "tools/call",
+        params: { name: "webhooks_sources", arguments: {} },
+      }));
+    const post = (body: unknown, inSession: Record<string, string>) =>
+      request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { ...mcpHeaders, authorization: `Bearer ${OPS}`, ...inSession },
+      });
+    const opened = async (version: string) => {
+      const answer = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: { protocolVersion: version, capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+        }),
+        headers: { ...mcpHeaders, authorization: `Bearer ${OPS}` },
+      });
+      await answer.body.dump();
+      return { "mcp-session-id": answer.headers["mcp-session-id"] as string, "mcp-protocol-version": version };
+    };
+    try {
+      for (const version of ["2025-06-18", "2025-11-25"]) {
+        const inSession = await opened(version);
+        for (const batch of [calls(100), [{ jsonrpc: "2.0", method: "notifications/initialized" }]]) {
+          const refused = await post(batch, inSession);
+          expect(refused.statusCode, version).toBe(400);
+          expect(await refused.body.json(), version).toEqual({
+            jsonrpc: "2.0",
+            id: null,
+            error: {
+              code: -32600,
+              message: `Invalid Request: a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on (this request's MCP-Protocol-Version is ${version}): send each message in a POST of its own`,
+            },
+          });
+        }
+        // The 100 calls refused were not owed: a call goes at once.
+        const call = await post(calls(1)[0], inSession);
+        expect(call.statusCode, version).toBe(200);
+        await call.body.dump();
+      }
+      const inSession = await opened("2025-03-26");
+      const batch = await post(calls(2), inSession);
+      expect(batch.statusCode).toBe(200);
+      expect([...(await batch.body.text()).matchAll(/"id":(\d+)/g)].map((id) => id[1]).sort()).toEqual(["10", "11"]);
     } finally {
       await served.close();
       setClock();

@@ -8,7 +8,7 @@ import { metadataHandler } from "@modelcontextprotocol/sdk/server/auth/handlers/
 // Its types give express's Request the `auth` the bearer check sets.
 import type {} from "@modelcontextprotocol/sdk/server/auth/middleware/bearerAuth.js";
 import type { OAuthTokenVerifier } from "@modelcontextprotocol/sdk/server/auth/provider.js";
-import { isJSONRPCRequest } from "@modelcontextprotocol/sdk/types.js";
+import { ErrorCode, isJSONRPCRequest, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/sdk/types.js";
 import cors from "cors";
 import express, {
   type ErrorRequestHandler,
@@ -236,6 +236,26 @@ function throttle(rate: ReturnType<typeof rateLimit>, perMinute: number, refused
   };
 }
 
+/** The versions of MCP waiter speaks that take no JSON-RPC batch: 2025-06-18 removed them. */
+const WITHOUT_BATCHES = SUPPORTED_PROTOCOL_VERSIONS.filter((version) => version >= "2025-06-18");
+
+/**
+ * A JSON-RPC batch in a version of MCP that takes none (the MCP-Protocol-Version its client sends on
+ * every request after initialize; without one, MCP has a server take 2025-03-26, which takes them),
+ * refused before its calls count against the rate. A version waiter does not speak is left to the
+ * transport to refuse.
+ */
+const refuseBatch: RequestHandler = (req, res, next) => {
+  const version = req.headers["mcp-protocol-version"];
+  if (!Array.isArray(req.body) || typeof version !== "string" || !WITHOUT_BATCHES.includes(version)) return next();
+  rpcError(
+    res,
+    400,
+    ErrorCode.InvalidRequest,
+    `Invalid Request: a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on (this request's MCP-Protocol-Version is ${version}): send each message in a POST of its own`,
+  );
+};
+
 /**
  * A batch is one request to refuse or let go, but as many calls as it holds to the rate:
  * up to 100 events_wait in one POST would otherwise cost a token what one does.
@@ -383,6 +403,7 @@ export function mountRoutes(
     ...auth,
     refuseOversized,
     express.json({ limit: MAX_REQUEST, verify: refuseBeyondBounds }),
+    refuseBatch,
     ...(auth.length ? [batchRate(rate)] : []),
     handle,
   );
