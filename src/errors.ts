@@ -4,6 +4,12 @@
  */
 export class ToolError extends Error {
   override name = "ToolError";
+  /**
+   * The level the operator's log says the failed call at: a warning for one that left people
+   * untold of what they were to be told (a message no target took), which an operator who reads
+   * the warnings must see.
+   */
+  logLevel: "info" | "warning" = "info";
 }
 
 /** An upstream API failed: unreachable, too slow, refused the call or answered nonsense. */

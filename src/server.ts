@@ -594,7 +594,7 @@ async function runTool(
       // The client has it as the result; a notification too would say it twice. A call the stop
       // cut is said as its client is told it, not as a cancellation of the client's own.
       log.operatorOnly(
-        "info",
+        err.logLevel,
         `${tool.name} failed${caller ? ` for ${caller}` : ""}: ${cut?.aborted ? CUT : ""}${message}`,
       );
       return { content: [{ type: "text", text: message }], isError: true };

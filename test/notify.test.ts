@@ -285,6 +285,10 @@ describe("notify_send on Telegram", () => {
     expect(text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }))).toMatch(
       /\(400: Bad Request: chat not found\); check the id in the channel's chatIds \(a supergroup's starts -100\), that the bot is a member of the group or channel, and that a person wrote to the bot first/,
     );
+    // No one was told: the operator who reads the warnings sees it.
+    expect(waiter.stderr()).toMatch(
+      /warning \[notify\] notify_send failed: No chat or address of fancy confirmed the message: 424242: .*\(400: Bad Request: chat not found\)/,
+    );
   });
 
   test("a channel with a topic posts in that topic of a forum, and a topic the chat does not have is the setting to fix", async () => {
@@ -862,8 +866,9 @@ describe("notify_send by email", () => {
     expect(text(result)).toMatch(
       /later@shop.example: The mail server refused it for now \(451 4.7.1 Greylisted, try again later\): not sent; try again later\.$/,
     );
-    // Sent nowhere, the failure is the call's, logged once.
+    // Sent nowhere, the failure is the call's, logged once, as a warning: no one was told.
     expect(waiter.stderr().match(/Greylisted/g)).toHaveLength(1);
+    expect(waiter.stderr()).toMatch(/warning \[notify\] notify_send failed: No chat or address of grey .*Greylisted/);
   });
 
   test("a mail server that answers out of turn before it has the message says so, not that it refused it", async () => {

@@ -231,19 +231,24 @@ export const notify = defineToolset({
           // also keeps it with its step.
           if (sentNow.length > 0) log.operatorOnly("info", `notify ${name}: sent to ${sentNow.join(", ")}`);
           if (sent.length === 0 || (earlier && forNow.length > 0)) {
-            // The call's failure says it all, and is logged once, as a failed call or run.
+            // The call's failure says it all, and is logged once, as a failed call (a warning when no one
+            // was told) or run.
             const message =
               sent.length === 0
                 ? `No chat or address of ${name} confirmed the message: ${said(failed)}`
                 : `Sent on ${name} to ${sent.join(", ")}; not confirmed by ${said(failed)}`;
             // Not sent to some targets (to any, outside an automation), which refuse it for now
             // (429, 4xx) or are out of reach: an automation may try again, when they say.
-            if (earlier ? forNow.length > 0 : forNow.length === failedNow.length) {
-              const first = forNow[0] as UpstreamError;
-              const wait = Math.max(...forNow.map((r) => r.retryAfter ?? 0));
-              throw new UpstreamError(message, first.status, wait || undefined, true);
-            }
-            throw new ToolError(message);
+            const failure = (earlier ? forNow.length > 0 : forNow.length === failedNow.length)
+              ? new UpstreamError(
+                  message,
+                  (forNow[0] as UpstreamError).status,
+                  Math.max(...forNow.map((r) => r.retryAfter ?? 0)) || undefined,
+                  true,
+                )
+              : new ToolError(message);
+            if (sent.length === 0) failure.logLevel = "warning";
+            throw failure;
           }
           for (const f of failed)
             log.operatorOnly("warning", `notify ${name}: not confirmed by ${f.target}: ${f.error}`);
