@@ -213,6 +213,21 @@ describe("notify_send on Telegram", () => {
     expect(last?.text.replace(/\\(.)/g, "$1")).toBe(written);
   });
 
+  test("each line break shows as one, and no direction override turns a line around, in plain text and MarkdownV2", async () => {
+    // Telegram deletes a lone CR, the line and paragraph separators and the direction embeddings
+    // and overrides: the lines would run together ("100" and "5 items" read "1005 items").
+    const written = "Paid: 100\r5 items\r\nRefund: 20\u2028Jan\u2029Note: \u202Eevil\u202C end";
+    const shown = "Paid: 100\n5 items\nRefund: 20\nJan\nNote: evil end";
+    for (const channel of ["ops", "fancy"]) {
+      const before = telegram.delivered.length;
+      const result = await waiter.call("notify_send", { channel, text: written });
+      expect(result.isError, text(result)).toBeFalsy();
+      const sent = telegram.delivered.slice(before).map((m) => m.text);
+      expect(sent.length).toBeGreaterThan(0);
+      for (const each of sent) expect(each).toBe(channel === "fancy" ? escapeMarkdownV2(shown) : shown);
+    }
+  });
+
   test("a chat that does not take it fails alone, in Telegram's words", async () => {
     const result = await waiter.call("notify_send", { channel: "stranger", text: "Stock of COF-ESP-1KG is out." });
     expect(result.isError, text(result)).toBeFalsy();
@@ -501,6 +516,18 @@ function subjectOf(data = ""): string {
   ).toString("utf8");
 }
 
+/** A mail's body as its reader has it, quoted-printable decoded. */
+function bodyOf(data = ""): string {
+  const [, ...body] = data.split("\r\n\r\n");
+  const encoded = /^Content-Transfer-Encoding: quoted-printable\r?$/m.test(data);
+  const joined = body.join("\r\n\r\n");
+  if (!encoded) return joined;
+  return Buffer.from(
+    joined.replace(/=\r\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(Number.parseInt(hex, 16))),
+    "latin1",
+  ).toString("utf8");
+}
+
 describe("notify_send by email", () => {
   test("goes to every address of the channel, one message each, logged in to the server", async () => {
     const result = await waiter.call("notify_send", { channel: "office", text: "Order 1042 is paid." });
@@ -520,6 +547,16 @@ describe("notify_send by email", () => {
       // Made by a machine (RFC 3834): an out-of-office reply does not answer it.
       expect(mail.data).toMatch(/^Auto-Submitted: auto-generated\r?$/m);
     }
+  });
+
+  test("each line break is sent as one, and no direction override turns a line around, as on Telegram", async () => {
+    const result = await waiter.call("notify_send", {
+      channel: "office",
+      text: "Zaplaceno: 100\r5 kusů\u2028Jan\u2029Poznámka: \u202Eevil\u202C konec",
+    });
+    expect(result.isError, text(result)).toBeFalsy();
+    const mail = smtp.received.find((m) => m.data.includes("Zaplaceno"));
+    expect(bodyOf(mail?.data)).toBe("Zaplaceno: 100\r\n5 kusů\r\nJan\r\nPoznámka: evil konec\r\n");
   });
 
   test("the subject shows the message's first line, cut to 100 characters", async () => {

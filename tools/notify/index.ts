@@ -48,6 +48,17 @@ function notOneAddress(input: unknown, nameSetting?: string): string | undefined
   return "is not an email address";
 }
 
+/**
+ * A text as every channel is to show it, alike: each line break a line feed, as Telegram deletes a
+ * lone CR and the line and paragraph separators, running two lines together ("100" and "5 items"
+ * read "1005 items"), and a CR without its LF is no line break in mail (RFC 5322); and without the
+ * direction embeddings and overrides (U+202A-U+202E), which Telegram deletes too, and which a mail
+ * client would obey, turning the rest of a line around, an amount in it too.
+ */
+function asShown(text: string): string {
+  return text.replace(/\r\n?|[\u2028\u2029]/g, "\n").replace(/[\u202a-\u202e]/g, "");
+}
+
 const ONE_LINE = /^[^\r\n]*$/;
 
 const channelName = settingName("channel");
@@ -207,7 +218,8 @@ export const notify = defineToolset({
           const earlier = call.notified;
           const settled = new Set([...(earlier?.sent ?? []), ...(earlier?.failed ?? []).map((f) => f.target)]);
           const targets = all.filter((target) => !settled.has(target));
-          const outcomes = await Promise.allSettled(targets.map((target) => sender.send(target, text, call)));
+          const shown = asShown(text);
+          const outcomes = await Promise.allSettled(targets.map((target) => sender.send(target, shown, call)));
           const sentNow = targets.filter((_, i) => outcomes[i]?.status === "fulfilled");
           const failedNow = outcomes.flatMap((o, i) =>
             o.status === "rejected"
