@@ -1,15 +1,22 @@
 import type { Log } from "../log.js";
 import { HOUR_MS, lessAgoThan } from "../time.js";
 import type { WebhookSource } from "./settings.js";
+import { STALE_TIMESTAMP } from "./verifiers/common.js";
 
 /**
  * A refusal as the operator's log says it. A signature that never matches is most often a secret
  * set wrong (copied from another endpoint, or cut short), which only the log can name: the sender,
- * who may be a stranger, is told no more than the mismatch.
+ * who may be a stranger, is told no more than the mismatch. A sender's stale retry is refused
+ * alone; a clock of waiter's that is off refuses every delivery, which only its operator can mend.
  */
 export function withCause(reason: string, source: WebhookSource): string {
-  const notHeld = isMismatch(reason) ? secretNotHeld(source, reason) : undefined;
-  return notHeld ? `${reason}: if every delivery of this source is refused so, ${notHeld}` : reason;
+  const cause =
+    reason === STALE_TIMESTAMP
+      ? "this machine's clock may be wrong (check NTP)"
+      : isMismatch(reason)
+        ? secretNotHeld(source, reason)
+        : undefined;
+  return cause ? `${reason}: if every delivery of this source is refused so, ${cause}` : reason;
 }
 
 /**

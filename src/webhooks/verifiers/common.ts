@@ -45,6 +45,9 @@ export type Verifier = (delivery: Delivery) => Verdict | Promise<Verdict>;
 /** Senders' clocks and retries: a signed timestamp may be this far from ours either way. */
 export const TOLERANCE_SECONDS = 300;
 
+/** The refusal of a signed timestamp too far from waiter's clock, as its sender is told it. */
+export const STALE_TIMESTAMP = `timestamp outside the ${TOLERANCE_SECONDS} s tolerance`;
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -150,8 +153,5 @@ export function timestampProblem(seconds: string | undefined, now: number, ahead
   // In whole seconds, as the senders' own libraries count.
   const age = Math.floor(now / 1000) - Number(seconds);
   const skew = aheadToo ? Math.abs(age) : age;
-  // A sender's stale retry is refused alone; a clock of ours that is off refuses every delivery.
-  return skew > TOLERANCE_SECONDS
-    ? `timestamp outside the ${TOLERANCE_SECONDS} s tolerance; if every delivery is refused so, this machine's clock may be wrong (check NTP)`
-    : undefined;
+  return skew > TOLERANCE_SECONDS ? STALE_TIMESTAMP : undefined;
 }
