@@ -596,7 +596,7 @@ test("an MCP request with Expect: 100-continue is invited to send a body the web
   }
 });
 
-test("a request to /mcp past 4 MB is answered 413 as soon as that is known, not once the rest of its body has come", async () => {
+test("a request to /mcp past 4 MB is answered 413 as soon as that is known, not once the rest of its body has come, and the refusal logged", async () => {
   const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
   const { hostname, port } = new URL(served.url);
   const head = `POST /mcp HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n`;
@@ -621,6 +621,13 @@ test("a request to /mcp past 4 MB is answered 413 as soon as that is known, not 
     await answerTo(`Content-Length: ${100 * 1024 * 1024}`, "");
     // Undeclared: refused once 4 MiB have passed.
     await answerTo("Transfer-Encoding: chunked", `${mib.length.toString(16)}\r\n${mib}\r\n`.repeat(5));
+    // The operator hears of it, as of the listener's refusals: what was refused, and from where; a
+    // line a minute for each caller.
+    expect(served.stderr().match(/^.*MCP request got 413.*$/gm)).toEqual([
+      expect.stringMatching(
+        /info .*MCP request got 413: A request may be at most 4mb \(Content-Length 104857600, from 127\.0\.0\.1\)$/,
+      ),
+    ]);
   } finally {
     await served.close();
   }

@@ -22,6 +22,7 @@ import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { quoteLine } from "../shown.js";
 import { clock } from "../time.js";
+import { clientOf } from "../webhooks/limits.js";
 import { bearerRefusal, rpcError } from "./answers.js";
 import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
 import type { SessionOptions } from "./sessions.js";
@@ -58,8 +59,18 @@ function refuseBeyondBounds(_req: Request, _res: Response, body: Buffer, charset
   if (past) throw Object.assign(new Error(`past the ${past} bound`), { status: 400, type: `entity.${past}` });
 }
 
-/** The 413 of a body past MAX_REQUEST. */
-const refuseTooLarge = (res: Response) => rpcError(res, 413, -32600, `A request may be at most ${MAX_REQUEST}`);
+/** The 413 of a body past MAX_REQUEST, logged as the other refusals of /mcp are, with its size and where it came from. */
+function refuseTooLarge(req: Request, res: Response, refused: Refused): void {
+  const declared = req.headers["content-length"];
+  const why = `A request may be at most ${MAX_REQUEST}`;
+  refused(
+    413,
+    `${why} (${declared === undefined ? "sent chunked" : `Content-Length ${declared}`}, from ${clientOf(req.socket)})`,
+    req.auth?.clientId,
+    why,
+  );
+  rpcError(res, 413, -32600, why);
+}
 
 /**
  * A body past MAX_REQUEST gets its 413 as soon as that is known, by its Content-Length or, sent
@@ -68,25 +79,27 @@ const refuseTooLarge = (res: Response) => rpcError(res, 413, -32600, `A request 
  * request timeout got a 408. A body with a Content-Length has no more bytes than it says, so only
  * a chunked one is counted. The rest is still read and dropped (until the request timeout): a
  * connection closed mid-upload would leave a client that reads no answer before it has sent all
- * with no status.
+ * with no status (fetch, sending 20 MB, failed with EPIPE).
  */
-function refuseOversized(req: Request, res: Response, next: NextFunction): void {
-  const declared = req.headers["content-length"];
-  if (declared !== undefined) {
-    if (Number(declared) > MAX_REQUEST_BYTES) refuseTooLarge(res);
-    else next();
-    return;
-  }
-  let received = 0;
-  const count = (chunk: Buffer) => {
-    received += chunk.length;
-    if (received <= MAX_REQUEST_BYTES) return;
-    req.off("data", count);
-    refuseTooLarge(res);
+function refuseOversized(refused: Refused): RequestHandler {
+  return (req, res, next) => {
+    const declared = req.headers["content-length"];
+    if (declared !== undefined) {
+      if (Number(declared) > MAX_REQUEST_BYTES) refuseTooLarge(req, res, refused);
+      else next();
+      return;
+    }
+    let received = 0;
+    const count = (chunk: Buffer) => {
+      received += chunk.length;
+      if (received <= MAX_REQUEST_BYTES) return;
+      req.off("data", count);
+      refuseTooLarge(req, res, refused);
+    };
+    req.on("data", count);
+    req.once("end", () => req.off("data", count));
+    next();
   };
-  req.on("data", count);
-  req.once("end", () => req.off("data", count));
-  next();
 }
 
 /**
@@ -331,11 +344,11 @@ const notAllowed: RequestHandler = (_req, res) => {
  * A body that is too large or not JSON, said as JSON-RPC rather than as the listener would; any
  * other failure on the way to `handle` is waiter's, logged and answered 503.
  */
-function jsonRpcErrors(log: Log): ErrorRequestHandler {
-  return (err: Error & { type?: string; status?: number }, _req: Request, res: Response, _next: NextFunction) => {
+function jsonRpcErrors(log: Log, refused: Refused): ErrorRequestHandler {
+  return (err: Error & { type?: string; status?: number }, req: Request, res: Response, _next: NextFunction) => {
     // Answered already: a body past its bound, refused before the parser had read it to its end.
     if (res.headersSent) return;
-    if (err.type === "entity.too.large") refuseTooLarge(res);
+    if (err.type === "entity.too.large") refuseTooLarge(req, res, refused);
     else if (err.type === "entity.depth") {
       rpcError(res, 400, -32600, `A request may nest arrays and objects at most ${MAX_DEPTH} levels deep`);
     } else if (err.type === "charset.unchecked" || err.type === "charset.unsupported") {
@@ -401,7 +414,7 @@ export function mountRoutes(
   web.post(
     "/mcp",
     ...auth,
-    refuseOversized,
+    refuseOversized(refused),
     express.json({ limit: MAX_REQUEST, verify: refuseBeyondBounds }),
     refuseBatch,
     ...(auth.length ? [batchRate(rate)] : []),
@@ -410,7 +423,7 @@ export function mountRoutes(
   web.get("/mcp", ...auth, handle);
   web.delete("/mcp", ...auth, handle);
   web.all("/mcp", notAllowed);
-  web.use("/mcp", jsonRpcErrors(log));
+  web.use("/mcp", jsonRpcErrors(log, refused));
 }
 
 /**
