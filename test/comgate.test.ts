@@ -105,9 +105,31 @@ describe("a Comgate notification", () => {
     api.payments.set(pending.transId, pending);
     const early = await push(waiter, notification(MERCHANT, SECRET, { ...pending, status: "PAID" }));
     expect(early).toMatchObject({ status: 503 });
+    // Said in the log, a line a minute: a payment the API never shows as notified is heard of.
+    expect(waiter.stderr()).toMatch(
+      /warning .*webhook comgate not stored, the sender will retry: Comgate's API does not show the notified status yet: it shows PENDING, the notification PAID\n/,
+    );
     api.payments.set(pending.transId, { ...pending, status: "PAID" });
     const later = await push(waiter, notification(MERCHANT, SECRET, { ...pending, status: "PAID" }));
     expect(later).toMatchObject({ status: 200, body: { duplicate: false } });
+  });
+
+  test("that the API shows only as far as authorized gets 503, so Comgate sends it again, and is stored once it shows it", async () => {
+    const authorized = { ...PAID, transId: "AUTH-0001", status: "AUTHORIZED" as const };
+    api.payments.set(authorized.transId, authorized);
+    const first = await push(waiter, notification(MERCHANT, SECRET, authorized));
+    expect(first).toMatchObject({ status: 200, body: { duplicate: false } });
+    // Captured: the notification says paid before the API does. Stored as authorized and answered
+    // 200, it would be the authorized event again, and Comgate would not send it another time.
+    const early = await push(waiter, notification(MERCHANT, SECRET, { ...authorized, status: "PAID" }));
+    expect(early).toMatchObject({ status: 503, retryAfter: "60" });
+    api.payments.set(authorized.transId, { ...authorized, status: "PAID" });
+    const later = await push(waiter, notification(MERCHANT, SECRET, { ...authorized, status: "PAID" }));
+    expect(later).toMatchObject({ status: 200, body: { duplicate: false } });
+    expect((await stored(later.body.id as string)).type).toBe("payment.paid");
+    // The authorized notification sent again after the capture is the payment as it is now.
+    const again = await push(waiter, notification(MERCHANT, SECRET, authorized));
+    expect(again).toMatchObject({ status: 200, body: { id: later.body.id, duplicate: true } });
   });
 
   test("refused by Comgate's API for another reason than an unknown payment gets 503, not a refusal", async () => {

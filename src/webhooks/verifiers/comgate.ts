@@ -30,6 +30,23 @@ function saidIn(text: string): { code?: number; message?: string } {
   }
 }
 
+/**
+ * How far along its way a payment with each status is: from PENDING, through AUTHORIZED while a
+ * card payment is only authorized, to PAID or CANCELLED.
+ */
+const STAGES = new Map([
+  ["PENDING", 0],
+  ["AUTHORIZED", 1],
+  ["PAID", 2],
+  ["CANCELLED", 2],
+]);
+
+/** Whether Comgate's API shows the payment short of where its notification says it got: late to show it. */
+function behind(shown: string, notified: string): boolean {
+  const [at, told] = [STAGES.get(shown), STAGES.get(notified)];
+  return at !== undefined && told !== undefined && at < told;
+}
+
 /** Equal, in time that does not depend on where they differ. */
 function same(a: string, b: string): boolean {
   const digest = (text: string) => createHash("sha256").update(text).digest();
@@ -51,8 +68,8 @@ function kept(fields: Record<string, unknown>): Buffer {
  * secret it carries, so `merchant` and `secret` must match the configured ones, and then, unless
  * `confirm` is off, Comgate's API is asked for the payment (`GET /v2.0/payment/transId/{id}.json`,
  * Basic authentication with the merchant id and the secret): what is stored is what the API says,
- * whatever status the notification claimed. An API that cannot be asked makes a 503, and Comgate
- * sends the notification again later.
+ * whatever status the notification claimed. An API that cannot be asked, or that does not show
+ * the notified status yet, makes a 503, and Comgate sends the notification again later.
  */
 export function comgate(merchant: string, secret: string, api: Upstream | undefined) {
   return async ({ body }: Delivery): Promise<Verdict> => {
@@ -97,11 +114,16 @@ export function comgate(merchant: string, secret: string, api: Upstream | undefi
     }
     if (confirmed.code !== 0) return { kind: "unavailable", reason: `Comgate's API answered code ${confirmed.code}` };
     if (confirmed.transId !== transId || !confirmed.status) return reject("Comgate's API answered for another payment");
-    // A payment Comgate still shows as pending may only be late to show what it notified: later.
-    // Any other status the API shows instead is the payment's now (a notification sent again after
-    // the payment moved on): that is stored, and Comgate hears 200 and stops sending the old one.
-    if (confirmed.status !== status && confirmed.status === "PENDING") {
-      return { kind: "unavailable", reason: "Comgate's API does not show the notified status yet" };
+    // A payment Comgate still shows short of what it notified (pending, or authorized where it was
+    // paid) is only late to show it: later, as answered now it would be stored as it was, and the
+    // status notified might never be. Any other status the API shows instead is the payment's now
+    // (a notification sent again after the payment moved on): that is stored, and Comgate hears 200
+    // and stops sending the old one.
+    if (behind(confirmed.status, status)) {
+      return {
+        kind: "unavailable",
+        reason: `Comgate's API does not show the notified status yet: it shows ${confirmed.status}, the notification ${status}`,
+      };
     }
     return {
       kind: "accept",
