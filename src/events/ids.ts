@@ -33,16 +33,28 @@ const DELIVERY_LOOKUPS = 5;
  * Why ids name no stored event, so that a model calls again with the right one: a sender's delivery
  * id (Stripe's evt_…, which is its payload's id too) names the event waiter stored it as, and a
  * Comgate or GoPay payment's id (its payload's, its delivery id without the state) the events of
- * that payment; any other id is told what waiter's look like.
+ * that payment; an event id, whether retention may have dropped it; any other id is told what
+ * waiter's look like.
  */
 export async function notStored(store: EventStore, ids: string[]): Promise<string> {
   const said: string[] = [];
-  let others = ids.length > DELIVERY_LOOKUPS;
+  let eventIds = ids.slice(DELIVERY_LOOKUPS).some(isEventId);
+  let others = ids.slice(DELIVERY_LOOKUPS).some((id) => !isEventId(id));
   // A look-up or two each: an acknowledgement of a hundred wrong ids makes a handful, not a hundred.
   for (const id of ids.slice(0, DELIVERY_LOOKUPS)) {
     const known = await storedAs(store, id);
     if (known) said.push(known);
+    else if (isEventId(id)) eventIds = true;
     else others = true;
+  }
+  if (eventIds) {
+    // Retention drops the oldest first, and keeps the last sequence number it dropped.
+    const dropped = await store.droppedThrough();
+    said.push(
+      dropped > 0
+        ? `Retention has dropped every event up to c${dropped}, and it may be one of them: gone from waiter, its payload too. events_list lists the events kept.`
+        : "Retention has dropped no event here, so waiter never stored an event under that id: events_list gives the ids of those stored.",
+    );
   }
   if (others) {
     said.push(

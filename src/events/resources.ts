@@ -10,7 +10,7 @@ import { ProtocolError } from "../errors.js";
 import { wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { quote } from "../shown.js";
-import { storedId, storedUnder } from "./ids.js";
+import { isEventId, storedId, storedUnder } from "./ids.js";
 import { eventRecord, minorUnitsNote, NOTICE, summary } from "./present.js";
 import type { EventStore } from "./store.js";
 
@@ -50,7 +50,7 @@ async function noEvent(store: EventStore, id: string, uri?: string): Promise<Pro
   const under = await storedUnder(store, id);
   const uris = under?.events.map((event) => eventUri(event.id)).join(" and ");
   const why = !under
-    ? "it never arrived here, or retention dropped it"
+    ? await neverOrDropped(store, id)
     : under.as === "delivery"
       ? `it is the sender's delivery id of ${uris}`
       : `it is the payment of ${uris}`;
@@ -59,6 +59,13 @@ async function noEvent(store: EventStore, id: string, uri?: string): Promise<Pro
     `No stored event ${quote(id)}: ${why}; ${RECENT_URI} lists the stored ones.`,
     uri === undefined ? undefined : { uri },
   );
+}
+/** Why `id` names no event: an event id, whether retention may have dropped it (it drops the oldest first). */
+async function neverOrDropped(store: EventStore, id: string): Promise<string> {
+  if (!isEventId(id)) return "it never arrived here, or retention dropped it";
+  return (await store.droppedThrough()) > 0
+    ? "retention has dropped the oldest events, and it may be one of them"
+    : "retention has dropped no event here, so it never arrived";
 }
 /**
  * What one session may subscribe to, each kept with it in the store: the list, and events one by

@@ -63,8 +63,12 @@ async function seqOf(store: EventStore, value: string, name: string): Promise<nu
     );
   }
   const known = isEventId(value) ? undefined : await storedAs(store, value);
+  // Retention has dropped none here (above), and what is no event id it never dropped.
+  const why = isEventId(value)
+    ? ", and retention has dropped none: waiter never stored it. Call events_list without it for a fresh cursor."
+    : "; call events_list without it for a fresh cursor.";
   throw new ToolError(
-    `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event${known ? `. ${known}` : " (retention may have dropped it); call events_list without it for a fresh cursor."}`,
+    `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event${known ? `. ${known}` : why}`,
   );
 }
 

@@ -387,6 +387,41 @@ test("a cursor given before retention dropped every event still reads on; one be
   );
 });
 
+test("an event id that names no stored event is told whether retention may have dropped it, or never stored it", async () => {
+  const { store, client, call, text } = await served();
+  const never = "01JD3Q6Z8W5M9R2T4V7X0Y1A2C";
+  await addTrial(store, "d1");
+  const neverStored =
+    "Retention has dropped no event here, so waiter never stored an event under that id: events_list gives the ids of those stored.";
+  expect(text(await call("events_get", { id: never }))).toBe(`No event "${never}" is stored. ${neverStored}`);
+  expect((await call("events_ack", { ids: [never, "pi_3Q2w3E"] })).structuredContent).toMatchObject({
+    note: `${neverStored} waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them; retention drops old ones.`,
+  });
+  expect(text(await call("events_list", { since: never }))).toBe(
+    `since "${never}" is neither a cursor (like c42) nor the id of a stored event, and retention has dropped none: waiter never stored it. Call events_list without it for a fresh cursor.`,
+  );
+  // What is no event id at all, retention never dropped.
+  expect(text(await call("events_list", { since: "cXYZ" }))).toBe(
+    `since "cXYZ" is neither a cursor (like c42) nor the id of a stored event; call events_list without it for a fresh cursor.`,
+  );
+  await expect(client.readResource({ uri: `events://event/${never}` })).rejects.toMatchObject({
+    message: `MCP error -32002: No stored event "${never}": retention has dropped no event here, so it never arrived; events://recent lists the stored ones.`,
+  });
+
+  const dropped = (await addTrial(store, "d2")).id;
+  await store.expire(clock.now() + 31 * 86_400_000);
+  await addTrial(store, "d3");
+  const mayBe =
+    "Retention has dropped every event up to c2, and it may be one of them: gone from waiter, its payload too. events_list lists the events kept.";
+  for (const id of [dropped, never]) {
+    expect(text(await call("events_get", { id }))).toBe(`No event "${id}" is stored. ${mayBe}`);
+    await expect(client.readResource({ uri: `events://event/${id}` })).rejects.toMatchObject({
+      message: `MCP error -32002: No stored event "${id}": retention has dropped the oldest events, and it may be one of them; events://recent lists the stored ones.`,
+    });
+  }
+  expect((await call("events_ack", { ids: [dropped] })).structuredContent).toMatchObject({ note: mayBe });
+});
+
 test("a reader paging back through what is new reads on from the last page's cursor without missing what arrived meanwhile", async () => {
   const { store, call, text } = await served();
   const { cursor: start } = (await call("events_list", {})).structuredContent as { cursor: string };
