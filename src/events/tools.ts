@@ -103,7 +103,8 @@ const HINT_EVENTS = 1_000;
  * or prefix in the letter case they are stored in ("order.created" for "Order.Created"), or for an
  * exact type that only begins stored ones ("payment_intent" for every PaymentIntent event), a
  * prefix that matches them, or for a prefix that is a stored type and its "." or "/" ("push." for
- * GitHub's push, which has no action), that type. Nothing when it is stored as given, or when none
+ * GitHub's push, which has no action), that type; and, whatever is stored, a type with a "*" before its end that only one
+ * at the end is a wildcard. Nothing when it is stored as given, or when none
  * of the newest HINT_EVENTS events (`latest`: the newest's sequence number) has a type that begins
  * with it, or with such a prefix's type, in any case.
  */
@@ -116,6 +117,13 @@ async function typeHint(store: EventStore, filter: EventFilter, latest: number):
   const storedAsGiven = async (page: { after: number } | { before: number }) =>
     (await store.list(filter, { ...page, limit: 1, bodies: false })).length > 0;
   if (await storedAsGiven({ after: recent })) return undefined;
+  // A "*" before the end is matched as written: "*.paid" would find no payment, and say only that.
+  const star = type.indexOf("*");
+  if (star !== -1 && star < type.length - 1) {
+    if (await storedAsGiven({ before: recent + 1 })) return undefined;
+    const start = type.slice(0, star);
+    return `Only a "*" at the end of type is a wildcard: ${quote(type)} is matched as written. ${start ? `For the types that begin with ${quote(start)}, pass ${quote(`${start}*`)}.` : "Leave type out to read every type."}`;
+  }
   const prefix = typePrefix(type);
   const stem = typeStem(filter);
   const stored = await store.typesLike(filter, recent, 10);

@@ -1040,6 +1040,25 @@ test("a type that is only the start of stored types, and a cursor given as an ev
   );
 });
 
+test('a type with a "*" before its end that matched nothing is told that only a "*" at the end is a wildcard', async () => {
+  const { store, call } = await served();
+  await addTrial(store, "t1", "{}", "order.paid");
+  await addTrial(store, "t2", "{}", "charge.paid");
+  expect((await call("events_list", { type: "*.paid" })).structuredContent).toEqual({
+    events: [],
+    cursor: "c2",
+    note: 'Only a "*" at the end of type is a wildcard: "*.paid" is matched as written. Leave type out to read every type.',
+  });
+  expect((await call("events_wait", { type: "order.*.paid", since: "c2", timeout_s: 1 })).structuredContent).toEqual({
+    timed_out: true,
+    cursor: "c2",
+    note: 'Only a "*" at the end of type is a wildcard: "order.*.paid" is matched as written. For the types that begin with "order.", pass "order.*".',
+  });
+  // A type stored with a "*" in it is matched as written, and found.
+  await addTrial(store, "t3", "{}", "a*b");
+  expect((await call("events_list", { type: "a*b" })).structuredContent).not.toHaveProperty("note");
+});
+
 test("a type off in letter case is told the stored one, white space around it is left out, and a prefix is advised only where it matches", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "t1");
