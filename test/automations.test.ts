@@ -1100,6 +1100,8 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
                   /^Could not reach WooCommerce .*so it is not tried again\. Its arguments were \{/,
                 ),
               },
+              { status: "not run", tool: "notify_send" },
+              { status: "not run", tool: "events_ack" },
             ],
           },
         ],
@@ -1109,6 +1111,48 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       // The reason is still said once, at the step.
       expect(text(runs)).toMatch(/: failed at step 1\n {2}1\. eshop_order_mark_paid: failed — Could not reach/);
     } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
+  test("a failed run tells agents the steps it did not run, as configured, so that a model knows what is left to do by hand", async () => {
+    const server = await serve([PAID], {
+      WAITER_WOO_URL: `http://127.0.0.1:${await freePort()}`,
+      WAITER_AUTOMATION_RETRY_SECONDS: "1",
+    });
+    const agent = await startWaiter(env([PAID]));
+    // A waiter whose stripe-paid has other steps since cannot tell which the run would have gone on with.
+    const edited = await startWaiter(env([{ ...PAID, do: [{ ack: true }] }]));
+    try {
+      const event = await pay(server, String(O.pending1999), "evt_left_undone");
+      await runsOf(event.id);
+      const runs = await agent.call("automations_runs", { event_id: event.id });
+      const notify =
+        '{"channel":"team","text":"Order {{payload.data.object.metadata.order_id}} is paid ({{payload.data.object.id}})."}';
+      expect(runs.structuredContent).toMatchObject({
+        runs: [
+          {
+            status: "failed",
+            steps: [
+              { status: "failed", tool: "eshop_order_mark_paid" },
+              { status: "not run", tool: "notify_send", outcome: `as configured ${notify}` },
+              { status: "not run", tool: "events_ack" },
+            ],
+          },
+        ],
+      });
+      expect(text(runs)).toMatch(
+        new RegExp(
+          `\n {2}2. notify_send: not run — as configured ${notify.replace(/[{}().]/g, "\\$&")}\n {2}3. events_ack: not run$`,
+        ),
+      );
+      const other = await edited.call("automations_runs", { event_id: event.id });
+      expect(other.structuredContent).toMatchObject({
+        runs: [{ status: "failed", steps: [{ status: "failed", tool: "eshop_order_mark_paid" }] }],
+      });
+    } finally {
+      await edited.close();
       await agent.close();
       await server.close();
     }
@@ -1126,6 +1170,8 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       expect(outcome).toMatch(/ gave null on this event's payload\)\. Its arguments were \{"id":null,/);
       // The reason is still said once, at the step.
       expect(text(runs)).toMatch(/: failed \(dry run\) at step 1\n/);
+      // A dry run's steps after it were not checked, as its onFailure message says.
+      expect(text(runs)).toMatch(/\n {2}3\. events_ack: not checked$/);
     } finally {
       await agent.close();
       await server.close();

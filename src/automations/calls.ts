@@ -6,9 +6,9 @@ import type { Log } from "../log.js";
 import { cut, oneLine } from "../shown.js";
 import { clock } from "../time.js";
 import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
-import { isPathArgument, isTemplate, type Step } from "./rules.js";
+import { isPathArgument, isTemplate, type Step, written } from "./rules.js";
 import { Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
-import { numberIn, type View, whereMissing, written } from "./view.js";
+import { numberIn, type View, whereMissing } from "./view.js";
 
 /** What StepCalls needs of the engine that runs the automations. */
 export interface CallParts {

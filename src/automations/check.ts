@@ -5,8 +5,8 @@ import { ConfigError } from "../errors.js";
 import { gotten, settingsErrors } from "../settings.js";
 import { enumerated, meantKey, noSuchName } from "../shown.js";
 import type { Tool } from "../toolset.js";
-import { type Automation, type Condition, isPathArgument, isTemplate, type Step, toolOf } from "./rules.js";
-import { argumentsFor, type View, written } from "./view.js";
+import { type Automation, type Condition, isPathArgument, isTemplate, type Step, toolOf, written } from "./rules.js";
+import { argumentsFor, type View } from "./view.js";
 
 /** What `noSuchName` calls a notification channel, for a notify step or onFailure that names none. */
 const CHANNEL: [string, string] = ["notification channel", "notification channels"];

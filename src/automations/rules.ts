@@ -118,6 +118,11 @@ export function toolOf(step: Step): string {
   return "tool" in step ? step.tool : "notify" in step ? "notify_send" : "events_ack";
 }
 
+/** The arguments a step writes for its tool, templates and paths as written; an ack step writes none. */
+export function written(step: Step): Record<string, unknown> {
+  return "tool" in step ? step.args : "notify" in step ? { channel: step.notify, text: step.text } : {};
+}
+
 const MAX_STEPS = 20;
 
 /** One automation, as the settings declare it. */

@@ -6,9 +6,9 @@ import { doneLine } from "../toolset.js";
 import type { StepCalls } from "./calls.js";
 import type { Lease } from "./lease.js";
 import type { FailureNotices } from "./notices.js";
-import { type Automation, type Step, toolOf } from "./rules.js";
+import { type Automation, type Step, toolOf, written } from "./rules.js";
 import { Postponed, type Tries, Waiting } from "./tries.js";
-import { argumentsFor, argumentsShown, inserted, type View, viewOf, whyNotTaken, written } from "./view.js";
+import { argumentsFor, argumentsShown, inserted, type View, viewOf, whyNotTaken } from "./view.js";
 
 /** What a failure told to an onFailure channel begins with. */
 const REPORTED = "waiter: ";

@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { notStored, storedId } from "../events/ids.js";
-import type { EventStore, StoredEvent } from "../events/store.js";
+import type { EventStore, RunRecord, StoredEvent } from "../events/store.js";
 import { noneConfigured } from "../settings.js";
 import { cut, enumerated, noSuchName, quote, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
-import { type Automation, toolOf } from "./rules.js";
+import { type Automation, toolOf, written } from "./rules.js";
 
 const READS = { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false };
 const STATUSES = ["running", "done", "failed"] as const;
@@ -59,6 +59,31 @@ async function whyNoRun(
  */
 function under(text: string, depth: number): string {
   return text.replaceAll("\n", `\n${" ".repeat(depth)}`);
+}
+
+/**
+ * The steps a failed run did not run, as its automation is configured now, for a model to finish
+ * by hand what the run left (its onFailure message names them too): none when the steps it
+ * recorded are not those at their places now (its automation edited since, or gone), as what it
+ * would have gone on with is then not known.
+ */
+function stepsNotRun(automations: readonly Automation[], run: RunRecord) {
+  const automation = run.status === "failed" ? automations.find((a) => a.name === run.automation) : undefined;
+  if (!automation) return [];
+  const same = run.steps.every((recorded, i) => {
+    const step = automation.do[i];
+    return step !== undefined && toolOf(step) === (JSON.parse(recorded.detail) as { tool: string }).tool;
+  });
+  if (!same) return [];
+  return automation.do.slice(run.steps.length).map((step) => {
+    const args = written(step);
+    const json = Object.keys(args).length > 0 ? withEscapes(JSON.stringify(args)) : undefined;
+    return {
+      status: run.dryRun ? "not checked" : "not run",
+      tool: toolOf(step),
+      ...(json ? { outcome: `as configured ${cut(json, 300)}` } : {}),
+    };
+  });
 }
 
 /** What `noSuchName` calls an automation. */
@@ -211,36 +236,38 @@ export function automationsToolset(
             dry_run: run.dryRun,
             started_at: run.startedAt,
             ...(run.error ? { error: run.error } : {}),
-            steps: run.steps.map((step) => {
-              const detail = JSON.parse(step.detail) as {
-                tool: string;
-                args?: unknown;
-                said?: string;
-                error?: string;
-                waiting?: string;
-              };
-              // A step that would run, or was under way, is told by what it was called with.
-              // As JSON, every string quoted; line separators, NEL and invisible characters, which
-              // JSON leaves as they are, escaped.
-              const args = JSON.stringify(detail.args);
-              const json = args === undefined ? undefined : withEscapes(args);
-              const called = json === undefined ? undefined : `with ${cut(json, 300)}`;
-              // A step that waits for its next try is recorded as started, or as refused when the
-              // upstream refused it, but is waiting, and says why and until when.
-              const waiting = run.status === "running" ? detail.waiting : undefined;
-              // A failed step's arguments (the order, the payment) are what a model needs to finish it by hand:
-              // a sentence after the reason, which may end in no full stop ("… on this event's payload)").
-              const stop = detail.error && !/[.!?…]$/.test(detail.error) ? "." : "";
-              const failed =
-                detail.error &&
-                (json === undefined ? detail.error : `${detail.error}${stop} Its arguments were ${cut(json, 300)}.`);
-              const outcome = failed || (detail.said ?? waiting ?? called);
-              return {
-                status: waiting ? "waiting" : step.status,
-                tool: detail.tool,
-                ...(outcome ? { outcome } : {}),
-              };
-            }),
+            steps: run.steps
+              .map((step) => {
+                const detail = JSON.parse(step.detail) as {
+                  tool: string;
+                  args?: unknown;
+                  said?: string;
+                  error?: string;
+                  waiting?: string;
+                };
+                // A step that would run, or was under way, is told by what it was called with.
+                // As JSON, every string quoted; line separators, NEL and invisible characters, which
+                // JSON leaves as they are, escaped.
+                const args = JSON.stringify(detail.args);
+                const json = args === undefined ? undefined : withEscapes(args);
+                const called = json === undefined ? undefined : `with ${cut(json, 300)}`;
+                // A step that waits for its next try is recorded as started, or as refused when the
+                // upstream refused it, but is waiting, and says why and until when.
+                const waiting = run.status === "running" ? detail.waiting : undefined;
+                // A failed step's arguments (the order, the payment) are what a model needs to finish it by hand:
+                // a sentence after the reason, which may end in no full stop ("… on this event's payload)").
+                const stop = detail.error && !/[.!?…]$/.test(detail.error) ? "." : "";
+                const failed =
+                  detail.error &&
+                  (json === undefined ? detail.error : `${detail.error}${stop} Its arguments were ${cut(json, 300)}.`);
+                const outcome = failed || (detail.said ?? waiting ?? called);
+                return {
+                  status: waiting ? "waiting" : step.status,
+                  tool: detail.tool,
+                  ...(outcome ? { outcome } : {}),
+                };
+              })
+              .concat(stepsNotRun(automations, run)),
           }));
           let fitting = 0;
           for (let used = 0; fitting < runs.length; fitting++) {

@@ -238,11 +238,6 @@ function withinQuotes(text: string): string {
  */
 const DOUBLE_QUOTES = /[“”„‟⹂〝〞〟＂❝❞❠🙶🙷🙸ʺ˝ˮ˶״᳓″‶〃]/gu;
 
-/** The arguments a step writes for its tool, templates and paths as written; an ack step writes none. */
-export function written(step: Step): Record<string, unknown> {
-  return "tool" in step ? step.args : "notify" in step ? { channel: step.notify, text: step.text } : {};
-}
-
 /**
  * The arguments a step calls its tool with (toolOf), filled in from the event. A notification's
  * text, a notify step's or notify_send's own, quotes what it takes from the event, whether by
