@@ -267,6 +267,27 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a shop slower than the tool timeout fails the step naming WAITER_TOOL_TIMEOUT, with no advice to ask for less", async () => {
+    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], {
+      WAITER_TOOL_TIMEOUT: "1",
+      WAITER_AUTOMATION_RETRY_SECONDS: "1",
+    });
+    try {
+      const sent = telegram.delivered.length;
+      woo.delayMs = 2500;
+      const event = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      const slow =
+        /^step 1 \(eshop_order_mark_paid\): WooCommerce \(127\.0\.0\.1:\d+\) did not answer before the tool call's deadline \(WAITER_TOOL_TIMEOUT, 1 s\)\. waiter tried it once;/;
+      expect(run?.error).toMatch(slow);
+      await expect.poll(() => telegram.delivered.length).toBe(sent + 1);
+      expect(telegram.delivered.at(-1)?.text).not.toContain("ask for less");
+    } finally {
+      woo.delayMs = 0;
+      await server.close();
+    }
+  });
+
   test("a step waiting for its next try keeps its retry time and its waits when waiter starts again", async () => {
     const lines: string[] = [];
     const servers: RunningServe[] = [];

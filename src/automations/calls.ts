@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { z } from "zod";
-import { ToolError, UnconfirmedChange, UpstreamError } from "../errors.js";
+import { DeadlinePassed, ToolError, UnconfirmedChange, UpstreamError } from "../errors.js";
 import { untilAborted } from "../http/deadline.js";
 import type { Log } from "../log.js";
 import { cut, oneLine } from "../shown.js";
@@ -64,6 +64,20 @@ function whileWaiting(err: UpstreamError, message: string): string {
 /** Milliseconds as a log or a message says them: 300 ms, 2 s. */
 function duration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.ceil(ms / 1000)} s`;
+}
+
+/**
+ * An upstream too slow for the call's deadline, said as a step's failure: the deadline named with
+ * its setting, which a person raises for a slow shop, in place of a model's advice to ask for less
+ * at once, which a step's configured arguments cannot follow.
+ */
+function withDeadlineNamed(err: unknown, timeoutMs: number): unknown {
+  if (!(err instanceof DeadlinePassed)) return err;
+  const message = err.message.replace(
+    /(before the tool call's deadline);.*$/s,
+    `$1 (WAITER_TOOL_TIMEOUT, ${duration(timeoutMs)}).`,
+  );
+  return new DeadlinePassed(message, err.status, err.retryAfter, err.refused);
 }
 
 /**
@@ -203,7 +217,8 @@ export class StepCalls {
       this.#inFlight.add(answer);
       answer.then(settled, settled);
       result = await answer;
-    } catch (err) {
+    } catch (caught) {
+      const err = withDeadlineNamed(caught, this.parts.toolTimeoutMs);
       await stillHeld(() => `failed (${err instanceof Error ? err.message : err})`);
       const refused = err instanceof UpstreamError && err.refused;
       if (this.#cutting.signal.aborted || (stopping.aborted && refused)) {
