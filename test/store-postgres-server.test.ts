@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, renameSync, writeFileSync } from "node:fs";
 import { connect as openSocket, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -407,6 +407,38 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(served.stderr()).not.toMatch(/pgpass|deprecated/);
       served.child.kill();
       await served.exited;
+    });
+
+    test("a password file the driver does not read is named, with why, when the server asks for a password", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "waiter-pgpass-"));
+      const passfile = join(dir, "pgpass");
+      onTestFinished(() => {
+        delete process.env.PGPASSFILE;
+      });
+      const told = async () => {
+        const { app, stderr } = await startApp({ ...sources, WAITER_DATABASE_URL: guarded.url });
+        await app.close();
+        expect(app.store).toBeUndefined();
+        expect(stderr()).not.toContain("01\\:23");
+        return stderr();
+      };
+
+      process.env.PGPASSFILE = passfile;
+      expect(await told()).toContain(
+        `the server asks for a password and waiter has none: PGPASSFILE names ${passfile}, which does not exist; set PGPASSWORD`,
+      );
+
+      // libpq's rule, which the driver keeps: a file others may read is not read.
+      writeFileSync(passfile, "127.0.0.1:*:*:waiter:db pass/01\\:23@x%\n", { mode: 0o644 });
+      expect(await told()).toContain(
+        `the server asks for a password and waiter has none: the password file ${passfile} (PGPASSFILE) is not read, as users other than its owner may read it: chmod 600 ${passfile}; set PGPASSWORD`,
+      );
+
+      writeFileSync(passfile, "db.example.com:*:*:waiter:another\n");
+      chmodSync(passfile, 0o600);
+      expect(await told()).toContain(
+        `the server asks for a password and waiter has none: the password file ${passfile} (PGPASSFILE) holds no line for host 127.0.0.1, port ${guarded.port}, database waiter and user waiter; set PGPASSWORD`,
+      );
     });
 
     test("a URL naming its host in the query alone, and so no user, takes the password passwordEnv names", async () => {

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { accessSync, constants, readdirSync, readFileSync, type Stats, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import pg from "pg";
 import { LeftUndone, ToolError } from "../../errors.js";
 import { untilAborted } from "../../http/deadline.js";
@@ -219,6 +219,41 @@ function unreadableFile(files: { param: string; path: string }[], urlFrom: strin
     }
   }
   return undefined;
+}
+
+/**
+ * Why libpq's password file, which the driver reads as libpq does, gave `client` no password:
+ * the file PGPASSFILE names is not there, users other than its owner may read it (then it is not
+ * read, the driver's one word of it a bare line on stderr), or it holds no line for the
+ * connection. Undefined where there is none to speak of: no PGPASSFILE, and no ~/.pgpass.
+ */
+function unreadPasswordFile(client: pg.Client): string | undefined {
+  const named = process.env.PGPASSFILE;
+  const path =
+    named ||
+    (process.platform === "win32"
+      ? join(process.env.APPDATA || "./", "postgresql", "pgpass.conf")
+      : join(process.env.HOME || "./", ".pgpass"));
+  const from = named ? "PGPASSFILE" : process.platform === "win32" ? "%APPDATA%\\postgresql\\pgpass.conf" : "~/.pgpass";
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return named ? `PGPASSFILE names ${path}, which does not exist` : undefined;
+    return `the password file ${path} (${from}) cannot be read (${code ?? String(err)})`;
+  }
+  const file = `the password file ${path} (${from})`;
+  if (process.platform !== "win32") {
+    if (!stats.isFile()) return `${file} is not a plain file`;
+    if (stats.mode & 0o077) return `${file} is not read, as users other than its owner may read it: chmod 600 ${path}`;
+  }
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    return `${file} is not read, as waiter's user may not read it`;
+  }
+  return `${file} holds no line for host ${client.host}, port ${client.port}, database ${client.database} and user ${client.user}`;
 }
 
 /** bigint columns (sequence numbers, milliseconds, counts) as numbers: they stay far below 2^53. */
@@ -699,8 +734,9 @@ export class PostgresEventStore implements EventStore {
       }
       // The driver's words when the server asks for a password and it has none.
       if (/client password must be a string/.test((err as Error).message ?? "")) {
+        const file = options.passwordFrom === PASSWORD_FILE ? unreadPasswordFile(new pg.Client(config)) : undefined;
         throw new Error(
-          "the server asks for a password and waiter has none: set PGPASSWORD, or WAITER_DATABASE_PASSWORD_ENV (database.passwordEnv) to the name of the variable that holds it",
+          `the server asks for a password and waiter has none: ${file ? `${file}; ` : ""}set PGPASSWORD, or WAITER_DATABASE_PASSWORD_ENV (database.passwordEnv) to the name of the variable that holds it`,
         );
       }
       if (!(err as Error).message) throw new Error(said);
