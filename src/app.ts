@@ -276,8 +276,8 @@ function httpClient(config: Config, log: Log): HttpClient {
  * A `none` source stores anyone's request as an event, and its automations run on it: it is
  * warned about on a listener this machine alone reaches, and stops waiter on any other.
  */
-function checkUnsigned(webhooks: WebhooksConfig, log: Log): void {
-  const reached = reachedFromElsewhere(webhooks);
+function checkUnsigned(webhooks: WebhooksConfig, config: Config, log: Log): void {
+  const reached = reachedFromElsewhere(webhooks, (setting) => config.origin(`webhooks.${setting}`));
   for (const source of webhooks.sources) {
     if (source.scheme !== "none") continue;
     if (reached) {
@@ -313,7 +313,7 @@ export async function startApp(
   },
 ): Promise<App> {
   const webhooks = webhooksOf(config);
-  checkUnsigned(webhooks, log);
+  checkUnsigned(webhooks, config, log);
   const http = httpClient(config, log);
   let store: EventStore | undefined;
   let noStore: string | undefined;
@@ -453,7 +453,7 @@ export interface RunningWebhooks extends Checked {
  */
 export async function startWebhooks(config: Config, log: Log): Promise<RunningWebhooks> {
   const webhooks = webhooksOf(config);
-  checkUnsigned(webhooks, log);
+  checkUnsigned(webhooks, config, log);
   let store: EventStore;
   try {
     store = await openStore(config, log);
@@ -552,13 +552,16 @@ export interface RunningServe extends Checked {
 export async function startServe(config: Config, log: Log): Promise<RunningServe> {
   const webhooks = webhooksOf(config);
   const listen = config.core.listen ?? webhooks.listen;
+  const listenFrom = config.origin(config.core.listen ? "listen" : "webhooks.listen");
   const { oauth } = config.http;
   if (oauth && !webhooks.publicUrl) {
     throw new ConfigError(
       "http.oauth needs webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL), the URL clients reach waiter at: access tokens are issued for its /mcp",
     );
   }
-  const reached = reachedFromElsewhere({ ...webhooks, listen });
+  const reached = reachedFromElsewhere({ ...webhooks, listen }, (setting) =>
+    setting === "listen" ? listenFrom : config.origin(`webhooks.${setting}`),
+  );
   if (reached && config.http.tokens.length === 0 && !oauth) {
     const instead = isLoopbackHost(listen.host)
       ? "; for the webhooks alone, run waiter listen"
@@ -569,7 +572,11 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   }
   // A server whose webhooks cannot be stored is no server: it stops, so whatever runs it sees so.
   // Its webhooks come in on its one address, which is what webhooks_sources must give senders.
-  const served = { ...config, toolsets: { ...config.toolsets, webhooks: { ...webhooks, listen } } };
+  const served: Config = {
+    ...config,
+    toolsets: { ...config.toolsets, webhooks: { ...webhooks, listen } },
+    origin: (path) => (path === "webhooks.listen" ? listenFrom : config.origin(path)),
+  };
   let listener: RunningListener | undefined;
   const app = await startApp(served, log, { storeRequired: true, cutsCalls: true, listenerUrl: () => listener?.url });
   let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;

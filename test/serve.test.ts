@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer, connect as openSocket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +16,7 @@ import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Agent, request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { sessionOptions, startServe, startWebhooks } from "../src/app.js";
-import { type Config, loadConfig } from "../src/config.js";
+import { type Config, type ConfigSources, loadConfig } from "../src/config.js";
 import type { SessionLog } from "../src/events/store.js";
 import { Log, THROTTLED_KEYS, throttled } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
@@ -1256,13 +1256,24 @@ describe("sessions", () => {
     }
   });
 
-  test("an address that is not loopback is refused, with what to do instead", async () => {
-    const { config, log } = await startApp();
-    await expect(
-      startServe({ ...config, core: { ...config.core, listen: { host: "0.0.0.0", port: 8790 } } }, log),
-    ).rejects.toThrow(
-      /^waiter serve answers on 0.0.0.0, which is not a loopback address, and would serve every tool to whoever reaches it: configure http.tokens or http.oauth .*, or bind 127.0.0.1/,
-    );
+  test("an address that is not loopback is refused, naming where it was set, with what to do instead", async () => {
+    const refused =
+      /^waiter serve answers on 0.0.0.0 \((.+)\), which is not a loopback address, and would serve every tool to whoever reaches it: configure http.tokens or http.oauth .*, or bind 127.0.0.1/;
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
+    writeFileSync(file, JSON.stringify({ webhooks: { listen: "0.0.0.0:8790" } }));
+    const env = { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-test-")) };
+    const cases: [ConfigSources, string][] = [
+      [{ env, overrides: { listen: "0.0.0.0:8790" } }, "--listen"],
+      [{ env: { ...env, WAITER_LISTEN: "0.0.0.0:8790" } }, "WAITER_LISTEN"],
+      [{ env: { ...env, WAITER_WEBHOOKS_LISTEN: "0.0.0.0:8790" } }, "WAITER_WEBHOOKS_LISTEN"],
+      [{ env, file }, `webhooks.listen in ${file}`],
+    ];
+    for (const [sources, named] of cases) {
+      const config = loadConfig(sources, toolsets());
+      const error = await startServe(config, new Log("error", () => {})).catch((err: Error) => err);
+      expect((error as Error).message).toMatch(refused);
+      expect(refused.exec((error as Error).message)?.[1]).toBe(named);
+    }
   });
 
   test("on loopback behind a proxy or tunnel, which a public URL or allowed host names, it is refused too; behind a loopback one it starts", async () => {
@@ -1275,9 +1286,12 @@ describe("sessions", () => {
     for (const [env, reached] of [
       [
         { WAITER_WEBHOOKS_PUBLIC_URL: "https://waiter.example.com" },
-        "at https://waiter.example.com (webhooks.publicUrl)",
+        "at https://waiter.example.com (WAITER_WEBHOOKS_PUBLIC_URL)",
       ],
-      [{ WAITER_WEBHOOKS_ALLOWED_HOSTS: "localhost,hooks.internal" }, "to hooks.internal (webhooks.allowedHosts)"],
+      [
+        { WAITER_WEBHOOKS_ALLOWED_HOSTS: "localhost,hooks.internal" },
+        "to hooks.internal (WAITER_WEBHOOKS_ALLOWED_HOSTS)",
+      ],
     ] as const) {
       const { config, log } = await startApp(env);
       await expect(startServe(onLoopback(config), log)).rejects.toThrow(

@@ -1438,7 +1438,7 @@ describe("embedded in the stdio server", () => {
       `webhook source trial accepts unsigned requests (scheme "none"), and the listener answers ${reached}: anyone could add events there and start the automations on them. Give the source a scheme that checks a signature (docs/webhooks.md#configuring-sources); an unsigned one is for local trials, on a loopback address with no public URL`;
     await expect(
       startWaiter({ ...env, ...trial, WAITER_WEBHOOKS_LISTEN: "0.0.0.0:0" }, { listener: true }),
-    ).rejects.toThrow(refusal("on 0.0.0.0, which is not a loopback address"));
+    ).rejects.toThrow(refusal("on 0.0.0.0 (WAITER_WEBHOOKS_LISTEN), which is not a loopback address"));
     // waiter listen behind a tunnel, with an automation that marks orders paid: a stranger's
     // unsigned POST would have marked one.
     const automation = {
@@ -1461,7 +1461,7 @@ describe("embedded in the stdio server", () => {
     }).catch((err) => err);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toBe(
-      `waiter: ${refusal("at https://hooks.example.com (webhooks.publicUrl), through a proxy or tunnel that other machines reach")}\n`,
+      `waiter: ${refusal("at https://hooks.example.com (WAITER_WEBHOOKS_PUBLIC_URL), through a proxy or tunnel that other machines reach")}\n`,
     );
   });
 

@@ -4,22 +4,24 @@ import { quote } from "../shown.js";
 import type { WebhooksConfig } from "./settings.js";
 
 /**
- * How other machines reach the listener, as a phrase for a refusal ("on 0.0.0.0, which is not a
- * loopback address"), or undefined when this machine alone does. A publicUrl or an allowedHosts
- * name that is not loopback says a reverse proxy or a tunnel passes it requests from elsewhere,
- * whatever address it binds.
+ * How other machines reach the listener, as a phrase for a refusal ("on 0.0.0.0 (WAITER_LISTEN),
+ * which is not a loopback address"), or undefined when this machine alone does. A publicUrl or an
+ * allowedHosts name that is not loopback says a reverse proxy or a tunnel passes it requests from
+ * elsewhere, whatever address it binds. `named` says where each was set:
+ * the flag, the variable, or the key and the file.
  */
 export function reachedFromElsewhere(
   webhooks: Pick<WebhooksConfig, "listen" | "publicUrl" | "allowedHosts">,
+  named: (setting: "listen" | "publicUrl" | "allowedHosts") => string,
 ): string | undefined {
   const { host } = webhooks.listen;
-  if (!isLoopbackHost(host)) return `on ${host}, which is not a loopback address`;
+  if (!isLoopbackHost(host)) return `on ${host} (${named("listen")}), which is not a loopback address`;
   const through = "through a proxy or tunnel that other machines reach";
   if (webhooks.publicUrl && !isLoopbackHost(new URL(webhooks.publicUrl).hostname)) {
-    return `at ${webhooks.publicUrl} (webhooks.publicUrl), ${through}`;
+    return `at ${webhooks.publicUrl} (${named("publicUrl")}), ${through}`;
   }
-  const named = webhooks.allowedHosts.find((name) => !isLoopbackHost(name));
-  return named === undefined ? undefined : `to ${named} (webhooks.allowedHosts), ${through}`;
+  const allowed = webhooks.allowedHosts.find((name) => !isLoopbackHost(name));
+  return allowed === undefined ? undefined : `to ${allowed} (${named("allowedHosts")}), ${through}`;
 }
 
 export interface Refusal {
