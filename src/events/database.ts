@@ -77,7 +77,13 @@ function passwordCut(value: string, url: URL | undefined): boolean {
   const at = rest.indexOf("@");
   const userInfo = at < 0 ? "" : rest.slice(0, at);
   if (!/:./.test(userInfo)) return false;
-  if (!url) return true;
+  // Unparsable, it is the password's doing only where the URL parses once the password, up to one
+  // of its @, is taken out: a port that is no number is not.
+  if (!url) {
+    return [...rest.matchAll(/@/g)].some(
+      ({ index }) => postgresUrl(`postgres://u:p${rest.slice(index)}`) !== undefined,
+    );
+  }
   if (url.password) {
     // An @ in the password before a #, / or ? the parser ended the host at: it took what came
     // before that @ for the user and password, the password's rest for the host (which a failed

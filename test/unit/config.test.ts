@@ -963,6 +963,12 @@ describe("the event store's database", () => {
     expect(() => load({ WAITER_DATABASE_URL: "postgres://db.internal:54x2/waiter" })).toThrow(
       "invalid setting WAITER_DATABASE_URL: must be a postgres:// URL, such as postgres://db.internal:5432/waiter",
     );
+    // Its password is not what is wrong where the URL does not parse without it either.
+    const badPort = () => load({ WAITER_DATABASE_URL: "postgres://waiter:hunter2@db.internal:54x2/waiter" });
+    expect(badPort).toThrow(
+      "invalid setting WAITER_DATABASE_URL: must be a postgres:// URL, such as postgres://db.internal:5432/waiter",
+    );
+    expect(badPort).not.toThrow(/hunter2/);
   });
 
   test("a password holding #, / or ? as written is told to be percent-encoded, without being repeated", () => {
