@@ -387,7 +387,7 @@ function servedAtTheRoot(proxy: keyof typeof proxies, config: Site["config"]) {
     const unauthenticated = await behind.fetch(`${behind.url}/mcp`, { method: "POST", body: "{}" });
     expect(unauthenticated.status).toBe(401);
     // No token is no invalid one: the challenge names no error (RFC 6750 §3.1).
-    expect(unauthenticated.headers.get("www-authenticate")).toBe("Bearer");
+    expect(unauthenticated.headers.get("www-authenticate")).toBe('Bearer realm="waiter"');
     await unauthenticated.body?.cancel();
 
     const client = new Client({ name: "behind-a-proxy", version: "0" });

@@ -1931,10 +1931,13 @@ describe("bearer tokens", () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, TOKENS);
     try {
       // A request with no Bearer token is told to bring one, with no error: it sent no token to be
-      // invalid (RFC 6750 §3.1). An unknown token is invalid_token.
+      // invalid (RFC 6750 §3.1). Its challenge still holds a parameter, as RFC 6750 §3 has every
+      // Bearer challenge hold one, and strict parsers refuse a bare "Bearer". An unknown token is
+      // invalid_token.
       for (const [authorization, challenge] of [
-        [undefined, /^Bearer$/],
-        [`Basic ${OPS}`, /^Bearer$/],
+        [undefined, /^Bearer realm="waiter"$/],
+        [`Basic ${OPS}`, /^Bearer realm="waiter"$/],
+        [`DPoP ${OPS}`, /^Bearer realm="waiter"$/],
         ["Bearer not-a-known-token", /^Bearer error="invalid_token"/],
       ] as const) {
         const refused = await initializeAt(served.url, authorization ? { authorization } : {});

@@ -19,7 +19,8 @@ export function rpcError(
  * the scope to ask for and where to log in, and the same as JSON. `why` stands in the challenge
  * only when `whyInChallenge`: a quoted parameter must hold no `"` or `\`, which a caller's name
  * in it may. A request that carried no token has no `error` (RFC 6750 §3.1): its challenge only
- * says where to log in.
+ * says where to log in, or, with nowhere to log in, names waiter's realm: RFC 6750 §3 has every
+ * Bearer challenge hold a parameter, and a strict parser refuses a bare "Bearer".
  */
 export function bearerRefusal(
   res: Response,
@@ -34,7 +35,7 @@ export function bearerRefusal(
     ...(challenge.scope ? [`scope="${challenge.scope}"`] : []),
     ...(challenge.metadataUrl ? [`resource_metadata="${challenge.metadataUrl}"`] : []),
   ];
-  res.set("www-authenticate", ["Bearer", parameters.join(", ")].filter(Boolean).join(" "));
+  res.set("www-authenticate", `Bearer ${parameters.length ? parameters.join(", ") : 'realm="waiter"'}`);
   res.status(status).json(error ? { error, error_description: why } : { error_description: why });
 }
 
