@@ -2131,7 +2131,9 @@ describe("bearer tokens", () => {
       const limited = await post(OPS);
       expect(limited.statusCode).toBe(429);
       expect(limited.headers["retry-after"]).toBe("1");
-      expect(JSON.stringify(await limited.body.json())).toMatch(/Too many requests with token ops/);
+      expect(JSON.stringify(await limited.body.json())).toMatch(
+        /Too many requests: Token ops may make 60 a minute; try again in 1 s/,
+      );
       const other = await post(VIEW);
       expect(other.statusCode).toBe(200);
       await other.body.dump();
@@ -3179,6 +3181,55 @@ describe("OAuth access tokens", () => {
       await refused.body.dump();
     } finally {
       await served.close();
+    }
+  });
+
+  test("an OAuth user refused a write, or past its rate, is named as a user, not as a token it does not hold", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_REQUESTS_PER_MINUTE: "12" },
+    );
+    try {
+      const authorization = `Bearer ${await sign({ azp: "connector", sub: "alice", scope: "waiter:read" })}`;
+      const opened = await initializeAt(served.url, { authorization });
+      const inSession = {
+        ...mcpHeaders,
+        authorization,
+        "mcp-session-id": opened.headers["mcp-session-id"] as string,
+        "mcp-protocol-version": "2025-06-18",
+      };
+      await opened.body.dump();
+      const write = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 2,
+          method: "tools/call",
+          params: { name: "eshop_order_mark_paid", arguments: { id: 1 } },
+        }),
+        headers: inSession,
+      });
+      expect(write.statusCode).toBe(403);
+      expect(await write.body.json()).toEqual({
+        error: "insufficient_scope",
+        error_description:
+          "The OAuth client and user oauth:connector/alice may not call eshop_order_mark_paid, which needs the scope waiter:write",
+      });
+      // A burst of a sixth of 12 a minute: two, both spent.
+      const limited = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 3, method: "ping" }),
+        headers: inSession,
+      });
+      expect(limited.statusCode).toBe(429);
+      expect(limited.headers["retry-after"]).toBe("5");
+      expect(((await limited.body.json()) as { error: { message: string } }).error.message).toBe(
+        "Too many requests: The OAuth client and user oauth:connector/alice may make 12 a minute; try again in 5 s",
+      );
+    } finally {
+      await served.close();
+      setClock();
     }
   });
 

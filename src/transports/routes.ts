@@ -26,7 +26,7 @@ import { clientOf } from "../webhooks/limits.js";
 import { bearerRefusal, rpcError } from "./answers.js";
 import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
 import type { SessionOptions } from "./sessions.js";
-import { OAUTH_SCOPES, rateLimit, tokenVerifier } from "./tokens.js";
+import { callerNamed, OAUTH_SCOPES, rateLimit, tokenVerifier } from "./tokens.js";
 
 /** The largest JSON-RPC request body taken: arguments are small, and a model's context smaller. */
 const MAX_REQUEST = "4mb";
@@ -245,7 +245,12 @@ function throttle(rate: ReturnType<typeof rateLimit>, perMinute: number, refused
       req.auth?.clientId,
       "rate",
     );
-    rpcError(res, 429, -32000, `Too many requests with token ${req.auth?.clientId}; try again in ${wait} s`);
+    rpcError(
+      res,
+      429,
+      -32000,
+      `Too many requests: ${callerNamed(req.auth?.clientId ?? "")} may make ${perMinute} a minute; try again in ${wait} s`,
+    );
   };
 }
 

@@ -9,7 +9,7 @@ import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
 import type { OAuthSettings } from "./oauth.js";
 import { ReplayBuffer } from "./streams.js";
-import { allowedTools, type Token, WRITE_SCOPE } from "./tokens.js";
+import { allowedTools, callerNamed, type Token, WRITE_SCOPE } from "./tokens.js";
 
 export interface SessionOptions {
   /** Most sessions open at once; an initialize beyond them gets 503. */
@@ -54,10 +54,6 @@ const subscriptionsOf = (session: Session) => JSON.stringify([...session.subscri
 const SWEEP_MS = 60_000;
 /** How long a stop waits for the store to learn the sessions' last use: an unreachable one must not hold it. */
 const STORE_AT_STOP_MS = 2_000;
-
-/** A caller as a person knows it: a token by its name, an OAuth access token by its client and user. */
-const callerNamed = (caller: string) =>
-  caller.startsWith("oauth:") ? `The OAuth client and user ${caller}` : `Token ${caller}`;
 
 /**
  * Initializes the copy of a session taken up from the store as its client initialized the first:

@@ -163,6 +163,13 @@ export function tokenVerifier(tokens: readonly Token[]): OAuthTokenVerifier {
   };
 }
 
+/**
+ * A caller as a message to its client names it: a token by its name, an OAuth access token's
+ * caller by its client and user, who hold no token of that name.
+ */
+export const callerNamed = (caller: string) =>
+  caller.startsWith("oauth:") ? `The OAuth client and user ${caller}` : `Token ${caller}`;
+
 /** A configured token as its caller holds it: its name, scopes and toolsets. */
 function heldAs(token: Token): AuthInfo {
   return {
