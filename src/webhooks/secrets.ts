@@ -15,7 +15,9 @@ export function withCause(reason: string, source: WebhookSource): string {
       ? "this machine's clock may be wrong (check NTP)"
       : isMismatch(reason)
         ? secretNotHeld(source, reason)
-        : undefined;
+        : /^missing .+ header$/.test(reason)
+          ? headerNotSent(source, reason)
+          : undefined;
   return cause ? `${reason}: if every delivery of this source is refused so, ${cause}` : reason;
 }
 
@@ -42,6 +44,22 @@ function secretNotHeld(source: WebhookSource, reason: string): string | undefine
       ? ", or something on the way (a proxy, a tunnel) changes the body, whose bytes as sent the signature covers"
       : "";
   return `${holds} the secret its sender ${uses}${body}; docs/webhooks.md#pointing-the-providers-at-waiter says where each provider shows it`;
+}
+
+/**
+ * Why every delivery of a source may lack a header its scheme needs, which its sender is told
+ * no more of: the sender is not the scheme's (another provider's, or a generic source's header set
+ * to another than the one its sender signs in), it signs nothing (a GitHub webhook whose Secret is
+ * empty sends no X-Hub-Signature-256), or a proxy or tunnel on the way drops the header.
+ */
+function headerNotSent(source: WebhookSource, reason: string): string {
+  const sender =
+    source.scheme === "hmac-sha256"
+      ? "its sender does not send it (check the source's header)"
+      : source.scheme === "github" && reason.includes("Signature")
+        ? `its sender does not sign (a GitHub webhook whose Secret is empty: set it to the secret in ${[source.secretEnv].flat()[0]}), or is not GitHub (check the source's scheme)`
+        : `its sender is not a ${source.scheme} sender (check the source's scheme)`;
+  return `${sender}, or something on the way (a proxy, a tunnel) drops the header`;
 }
 
 /**
