@@ -592,11 +592,14 @@ async function runTool(
     if (err instanceof ToolError) {
       const message = shown(err.message);
       // The client has it as the result; a notification too would say it twice. A call the stop
-      // cut is said as its client is told it, not as a cancellation of the client's own.
-      log.operatorOnly(
-        err.logLevel,
-        `${tool.name} failed${caller ? ` for ${caller}` : ""}: ${cut?.aborted ? CUT : ""}${message}`,
-      );
+      // cut is said as its client is told it, not as a cancellation of the client's own; one its
+      // client cancelled did not fail, and is said with the reason the client gave.
+      const ended = cut?.aborted
+        ? `failed${caller ? ` for ${caller}` : ""}: ${CUT}`
+        : call.signal.aborted
+          ? `cancelled by its client${caller ? ` ${caller}` : ""}${typeof call.signal.reason === "string" ? ` (${oneLine(call.signal.reason)})` : ""}: `
+          : `failed${caller ? ` for ${caller}` : ""}: `;
+      log.operatorOnly(err.logLevel, `${tool.name} ${ended}${message}`);
       return { content: [{ type: "text", text: message }], isError: true };
     }
     // The client reads the error in the result; the stack, waiter's insides, is for the operator alone.
