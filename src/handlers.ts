@@ -77,14 +77,25 @@ const MAX_ISSUES = 5;
 /**
  * zod's words for an issue. A value that is none of those allowed is said with its type when it is
  * not theirs: ["completed"] for one status is refused with a list that has "completed" in it, and
- * would be sent again as it was.
+ * would be sent again as it was. A value left out is said to be required and not given.
  */
 function message(issue: z.core.$ZodIssue, input: unknown): string {
-  if (issue.code !== "invalid_value" || input === undefined) return issue.message;
-  const value = issue.path.reduce<unknown>(
-    (at, key) => (at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[key] : undefined),
-    input,
-  );
+  if (input === undefined) return issue.message;
+  const at = (path: readonly PropertyKey[]) =>
+    path.reduce<unknown>(
+      (at, key) => (at !== null && typeof at === "object" ? (at as Record<PropertyKey, unknown>)[key] : undefined),
+      input,
+    );
+  // zod says an argument left out "received undefined", a value no JSON holds.
+  if (issue.code === "invalid_type" && issue.path.length > 0) {
+    const parent = at(issue.path.slice(0, -1));
+    const key = issue.path[issue.path.length - 1] as PropertyKey;
+    if (parent === null || typeof parent !== "object" || !Object.hasOwn(parent, key)) {
+      return `required, not given (expected ${issue.expected})`;
+    }
+  }
+  if (issue.code !== "invalid_value") return issue.message;
+  const value = at(issue.path);
   const type = z.core.util.parsedType(value);
   return issue.values.some((allowed) => z.core.util.parsedType(allowed) === type)
     ? issue.message

@@ -723,6 +723,10 @@ test("params a request's schema refuses are the client's mistake, -32602 with th
         message: expect.stringContaining(`Invalid params for ${method}: params.`),
       });
     }
+    // A param left out is said so, not as a value "undefined" that no JSON holds.
+    expect((await refused("prompts/get", {})).message).toBe(
+      "MCP error -32602: Invalid params for prompts/get: params.name: required, not given (expected string)",
+    );
     // A prompt got or completed by a name of none is told the ones there are, in the same words.
     expect(await refused("prompts/get", { name: "morning-brief" })).toEqual({
       code: -32602,

@@ -347,18 +347,12 @@ describe("waiter serve", () => {
   test("an initialize whose params are wrong is told what is wrong, as over stdio, and opens no session", async () => {
     const clientInfo = { name: "raw", version: "0" };
     for (const [params, problem] of [
-      [
-        { protocolVersion: "2025-06-18", capabilities: {} },
-        "params.clientInfo: Invalid input: expected object, received undefined",
-      ],
+      [{ protocolVersion: "2025-06-18", capabilities: {} }, "params.clientInfo: required, not given (expected object)"],
       [
         { protocolVersion: 20250618, capabilities: {}, clientInfo },
         "params.protocolVersion: Invalid input: expected string, received number",
       ],
-      [
-        { protocolVersion: "2025-06-18", clientInfo },
-        "params.capabilities: Invalid input: expected object, received undefined",
-      ],
+      [{ protocolVersion: "2025-06-18", clientInfo }, "params.capabilities: required, not given (expected object)"],
     ] as const) {
       const refused = await request(`${server.base}/mcp`, {
         method: "POST",

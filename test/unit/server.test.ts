@@ -487,9 +487,7 @@ describe("tool calls", () => {
         });
       }
       expect(await call(null)).toMatchObject({
-        content: [
-          { text: "Invalid arguments for notes_find: name: Invalid input: expected string, received undefined" },
-        ],
+        content: [{ text: "Invalid arguments for notes_find: name: required, not given (expected string)" }],
         isError: true,
       });
       // A value of the wrong type is told its type, not also the bounds of the type it should have.
