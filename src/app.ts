@@ -35,7 +35,7 @@ import { sourceLines, type WebhooksConfig, webhooksOf } from "./webhooks/setting
 /** What a mode serving MCP says at start, beside the notices of what is off: how many tools, of which toolsets. */
 export function servingLine(tools: readonly Tool[], transport: string): string {
   const on = [...new Set(tools.map(toolsetOf))];
-  return `waiter ${VERSION} serving ${tools.length} tools over ${transport}: ${on.join(", ") || "none"}`;
+  return `waiter ${VERSION} serving ${tools.length} ${tools.length === 1 ? "tool" : "tools"} over ${transport}: ${on.join(", ") || "none"}`;
 }
 
 /** The event store cannot open; the message is one line that says why and what to do. */

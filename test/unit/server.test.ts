@@ -12,6 +12,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { describe, expect, test } from "vitest";
 import { z } from "zod";
+import { servingLine } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { ToolError } from "../../src/errors.js";
 import { SqliteEventStore } from "../../src/events/sqlite/store.js";
@@ -667,4 +668,13 @@ describe("null for every optional argument of real tools", () => {
     await store.close();
     await Promise.all([http.close(), frankfurter.close()]);
   });
+});
+
+test("the start's line counts the tools it serves in words that fit the count", () => {
+  const tools = (...names: string[]) => names.map((name) => ({ name }) as Tool);
+  expect(servingLine(tools("currency_list"), "stdio")).toMatch(/ serving 1 tool over stdio: currency$/);
+  expect(servingLine(tools("currency_list", "events_list"), "stdio")).toMatch(
+    / serving 2 tools over stdio: currency, events$/,
+  );
+  expect(servingLine(tools(), "stdio")).toMatch(/ serving 0 tools over stdio: none$/);
 });
