@@ -5,6 +5,7 @@ import {
   chownSync,
   existsSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -903,11 +904,31 @@ test("the erasing SQL of docs/webhooks.md takes only the events with the text gi
   expect(await store.get(hers.id)).toBeDefined();
 });
 
-/** What docs/webhooks.md has the sqlite3 shell run on the store to back it up while waiter runs. */
-function backupCommand(): string {
+/** What docs/webhooks.md has the sqlite3 shell run on the store to back it up while waiter runs: its options and its command. */
+function backupCommand(): { options: string[]; command: string } {
   const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
   const section = docs.slice(docs.indexOf("### Backing up and restoring the store"));
-  return /^sqlite3 "\$store" "([^"]*)"/m.exec(section)?.[1] ?? "";
+  const [, options = "", command = ""] = /^sqlite3 ((?:-\w+ )*)"\$store" "([^"]*)"/m.exec(section) ?? [];
+  return { options: options.split(" ").filter(Boolean), command };
+}
+
+/**
+ * Runs the sqlite3 shell's `options` and `command` on `file` in another process, as the shell
+ * does: `-readonly` opens the file for reading and never makes one, else a missing file is made;
+ * a dot command `.backup` is SQLite's online backup stepped 100 pages at a time (better-sqlite3's
+ * too), anything else is SQL. Resolves with the exit status, or "still copying" after 10 s.
+ */
+function sqliteShell(file: string, options: string[], command: string): Promise<unknown> {
+  const script = `const db = new (require("better-sqlite3"))(process.argv[1], JSON.parse(process.argv[3]));
+    const dot = /^\\.backup (.+)$/.exec(process.argv[2]);
+    Promise.resolve(dot ? db.backup(dot[1]) : db.exec(process.argv[2])).then(() => db.close());`;
+  const opened = options.includes("-readonly") ? { readonly: true, fileMustExist: true } : {};
+  const shell = spawn(process.execPath, ["-e", script, file, command, JSON.stringify(opened)], { stdio: "ignore" });
+  onTestFinished(() => {
+    shell.kill("SIGKILL");
+  });
+  const exited = new Promise((resolve) => shell.once("exit", resolve));
+  return Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000, "still copying"))]);
 }
 
 test("the backup docs/webhooks.md gives finishes while waiter stores deliveries one after another, and holds what was stored before it", async () => {
@@ -917,23 +938,13 @@ test("the backup docs/webhooks.md gives finishes while waiter stores deliveries 
     Array.from({ length: 200 }, () => store.add(event({ body: Buffer.from(JSON.stringify({ big })) }))),
   );
   const backup = join(dirname(file), "backup.db");
-  const command = backupCommand().replaceAll("/path/backup.db", backup);
-  expect(command).toContain(backup);
+  const { options, command } = backupCommand();
+  expect(command).toContain("/path/backup.db");
   let writing = true;
   const writes = (async () => {
     while (writing) await store.add(event());
   })();
-  // Another process, as the sqlite3 shell is: a dot command `.backup` is SQLite's online backup
-  // stepped 100 pages at a time (better-sqlite3's too), anything else is SQL.
-  const script = `const db = new (require("better-sqlite3"))(process.argv[1]);
-    const dot = /^\\.backup (.+)$/.exec(process.argv[2]);
-    Promise.resolve(dot ? db.backup(dot[1]) : db.exec(process.argv[2])).then(() => db.close());`;
-  const shell = spawn(process.execPath, ["-e", script, file, command], { stdio: "inherit" });
-  onTestFinished(() => {
-    shell.kill("SIGKILL");
-  });
-  const exited = new Promise((resolve) => shell.once("exit", resolve));
-  const finished = await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 10_000, "still copying"))]);
+  const finished = await sqliteShell(file, options, command.replaceAll("/path/backup.db", backup));
   writing = false;
   await writes;
   expect(finished).toBe(0);
@@ -941,6 +952,15 @@ test("the backup docs/webhooks.md gives finishes while waiter stores deliveries 
   expect(copy.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
   expect(copy.prepare("SELECT count(*) FROM events").pluck().get()).toBeGreaterThanOrEqual(200);
   copy.close();
+});
+
+test("the backup docs/webhooks.md gives, run where there is no store (another user, WAITER_DATA_DIR unset), makes no store there and no backup", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+  const [file, backup] = [join(dir, "events.db"), join(dir, "backup.db")];
+  const { options, command } = backupCommand();
+  expect(await sqliteShell(file, options, command.replaceAll("/path/backup.db", backup))).not.toBe(0);
+  // A file made there would be the next waiter's store, empty and perhaps its owner's, not waiter's.
+  expect(readdirSync(dir)).toEqual([]);
 });
 
 test.each([
