@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import pg from "pg";
 import { describe, expect, onTestFinished, test } from "vitest";
 import { startServe } from "../src/app.js";
@@ -88,6 +88,47 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     expect(await store.latestSeq()).toBeGreaterThanOrEqual(cursor);
     const after = await stored(store, event());
     expect((await store.list({}, { after: cursor, limit: 10 })).map((e) => e.id)).toEqual([after.id]);
+  });
+
+  test("the backup docs/webhooks.md gives on PostgreSQL, restored as it says over the tables there, brings back the events it holds and moves the numbers past those it lost", async () => {
+    const url = await freshSchema();
+    const schema = decodeURIComponent(url).replace(/^.*search_path=/, "");
+    const docs = readFileSync(new URL("../docs/webhooks.md", import.meta.url), "utf8");
+    const section = docs.slice(docs.indexOf("### Backing up and restoring the store"));
+    const line = (start: string) => new RegExp(`^${start}.*$`, "m").exec(section)?.[0];
+    const [dump, keep, restore] = [line("pg_dump "), line("chmod 600 /path/waiter"), line("pg_restore ")];
+    expect([dump, keep, restore]).not.toContain(undefined);
+    const dir = mkdtempSync(join(tmpdir(), "waiter-dump-"));
+    // As an IT person runs them, with the URL waiter is given; `waiter`, the schema the docs name, is this test's.
+    const run = (command: string) =>
+      execFileSync(
+        "sh",
+        ["-c", command.replaceAll("/path/", `${dir}/`).replace("--schema=waiter", `--schema=${schema}`)],
+        {
+          env: { ...process.env, WAITER_DATABASE_URL: url, PATH: `${dirname(PSQL)}:${process.env.PATH}` },
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+    const store = await open(url);
+    const kept = await stored(store, event());
+    run(dump as string);
+    run(keep as string);
+    const lost = await stored(store, event());
+    stores.splice(stores.indexOf(store), 1);
+    await store.close();
+
+    run(restore as string);
+    const psql = new pg.Client(url);
+    await psql.connect();
+    for (const statement of numbersMovedSql("psql")) await psql.query(statement);
+    await psql.end();
+    const restored = await open(url);
+    expect(await restored.get(kept.id)).toBeDefined();
+    expect(await restored.get(lost.id)).toBeUndefined();
+    expect(await restored.latestSeq()).toBeGreaterThan(lost.seq);
+    const after = await stored(restored, event());
+    expect((await restored.list({}, { after: lost.seq, limit: 10 })).map((e) => e.id)).toEqual([after.id]);
   });
 
   test("erasing a customer's events as docs/webhooks.md says takes the runs that outlived their event, whose steps hold the person's data", async () => {
