@@ -590,6 +590,21 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("a street and house number before the town, without a postal code, is no place: the town after it is named", async () => {
+      for (const [address, town] of [
+        ["Masarykova 12, Brno", "Brno"],
+        ["Masarykova 12/3, Brno, CZ", "Brno, CZ"],
+        ["123 Main St, Springfield, IL", "Springfield, IL"],
+      ]) {
+        const result = await server.call("weather_forecast", { place: address });
+        expect(result.isError, address).toBe(true);
+        expect(text(result), address).toContain(`send the town, then its country after a comma, as "${town}"`);
+      }
+      // A town's district with its number, before its country, is the town's name still.
+      const district = await server.call("weather_forecast", { place: "Praha 4, Czechia" });
+      expect(text(district)).toContain('as "Praha, Czechia"');
+    });
+
     test("an address in the United States, its country written out, keeps its state in the town to send", async () => {
       const refused = await server.call("weather_forecast", {
         place: "John Smith, 123 Main St, 62701, Springfield, IL, United States",

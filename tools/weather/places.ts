@@ -363,10 +363,13 @@ function townOf(text: string, afterStreet = false): string | undefined {
   const postal = parts.findLastIndex((part) => /\d/.test(part));
   if (parts.length < 2 || postal < 0) return undefined;
   // "123 Main St, Springfield, IL 62701": a state's code before the ZIP code, the town before them.
-  const town =
-    postal > 0 && /^[A-Z]{2,3}\s+\S*\d/.test(parts[postal] ?? "") && !/\d/.test(parts[postal - 1] ?? "")
-      ? postal - 1
-      : postal;
+  const stateFirst =
+    postal > 0 && /^[A-Z]{2,3}\s+\S*\d/.test(parts[postal] ?? "") && !/\d/.test(parts[postal - 1] ?? "");
+  // "Masarykova 12, Brno": a street and house number without a postal code, the town after them.
+  // Not "Praha 4, CZ", a town's district before its country.
+  const next = parts[postal + 1];
+  const streetFirst = !afterStreet && STREET.test(parts[postal] ?? "") && next !== undefined && !isCountry(next);
+  const town = stateFirst ? postal - 1 : streetFirst ? postal + 1 : postal;
   if (afterStreet && !parts.slice(0, town).some((part) => /\d/.test(part))) return undefined;
   // The words from the town on, without the postal code's: those with digits and, where the town shares
   // the postal code's part or follows it, capitals beside them ("1012 AB" in the Netherlands, "VLT 1117"
@@ -394,6 +397,25 @@ function townOf(text: string, afterStreet = false): string | undefined {
   const country = named.at(-1) ?? "";
   if (named.length > 2 && geonamesCountry(country) !== "US") return `${named[0]}, ${country}`;
   return named.join(", ");
+}
+
+/** A street and house number ("Masarykova 12/3", "123 Main St"), or a town's numbered district ("Praha 4"). */
+const STREET = /^(?:\D+\s\d+[a-z]?(?:\/\d+[a-z]?)?|\d+[a-z]?\s\D+)$/i;
+
+/** English names of countries, as the geocoder answers with them: "Czechia", "Germany". */
+let countryNames: Set<string> | undefined;
+
+/** A country's code, or its name as people or the geocoder write it. */
+function isCountry(part: string): boolean {
+  if (!countryNames) {
+    const names = new Intl.DisplayNames(["en"], { type: "region" });
+    const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    countryNames = new Set(
+      [...letters].flatMap((a) => [...letters].map((b) => folded(names.of(a + b) ?? ""))).filter(Boolean),
+    );
+  }
+  const name = folded(part);
+  return /^[a-z]{2,3}$/.test(name) || name in COUNTRY_ALIASES || countryNames.has(name);
 }
 
 /** How many times as populous a place found by another of its names must be to win over one called so. */
