@@ -155,7 +155,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
           const wind =
             h.wind_speed_ms === undefined
               ? ""
-              : `, wind ${h.wind_speed_ms} m/s${h.wind_gusts_ms === undefined ? "" : `, gusts ${h.wind_gusts_ms} m/s`}`;
+              : `, wind ${h.wind_speed_ms} m/s${h.wind_direction_deg === undefined ? "" : ` from ${h.wind_direction_deg}°`}${h.wind_gusts_ms === undefined ? "" : `, gusts ${h.wind_gusts_ms} m/s`}`;
           lines.push(`${h.time} ${h.temperature_c} °C${h.condition ? `, ${h.condition}` : ""}${rain}${chance}${wind}`);
         }
       }
