@@ -1,6 +1,10 @@
+import { spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
 import { Agent, request } from "undici";
@@ -36,6 +40,7 @@ async function start(
   timeouts: Partial<ListenerTimeouts> = {},
   log = new Log("error"),
   drainMs = 10_000,
+  storeFile = ":memory:",
 ) {
   const webhooks = webhooksOf(
     loadConfig(
@@ -51,7 +56,7 @@ async function start(
       toolsets(),
     ),
   );
-  const store = new SqliteEventStore(":memory:", webhooks.retention);
+  const store = new SqliteEventStore(storeFile, webhooks.retention);
   const listener: RunningListener = await startListener({
     webhooks,
     mode: "listen",
@@ -974,12 +979,17 @@ test("a /healthz that reads the store while it takes no write (a lock another pr
   const lines: string[] = [];
   const { url, store } = await start({}, {}, new Log("info", (line) => lines.push(line)));
   const said = (text: string) => lines.filter((line) => line.includes(text));
-  const { add, count } = { add: store.add.bind(store), count: store.count.bind(store) };
+  const { add, count, proveWritable } = {
+    add: store.add.bind(store),
+    count: store.count.bind(store),
+    proveWritable: store.proveWritable.bind(store),
+  };
   const busy = () =>
     Promise.reject(new ToolError("The event store is busy: another program has held its write lock for over 5 s."));
   // Reads go on in WAL mode while another program holds the write lock: only writes fail.
   store.add = busy;
   store.count = busy;
+  store.proveWritable = busy;
   for (let i = 0; i < 3; i++) {
     expect((await deliver(url)).status).toBe(503);
     // A load balancer's health check between deliveries.
@@ -989,6 +999,7 @@ test("a /healthz that reads the store while it takes no write (a lock another pr
   expect(said("not stored, answered 503")).toHaveLength(1);
   store.add = add;
   store.count = count;
+  store.proveWritable = proveWritable;
   expect((await deliver(url)).status).toBe(200);
   expect(said("answers again")).toEqual([
     expect.stringMatching(/the event store answers again after \d+ s; .*: 3 from erp\n$/),
@@ -1030,14 +1041,20 @@ test("under publicUrl's path, a delivery is taken with that path and without it,
 
 /** Makes `store` refuse every write as a full disk does; returns what makes it take them again. */
 function diskFull(store: SqliteEventStore): () => void {
-  const { add, count } = { add: store.add.bind(store), count: store.count.bind(store) };
+  const { add, count, proveWritable } = {
+    add: store.add.bind(store),
+    count: store.count.bind(store),
+    proveWritable: store.proveWritable.bind(store),
+  };
   const full = () =>
     Promise.reject(new StoreNotWritable("SQLITE_FULL: database or disk is full", "its disk is full (events.db)"));
   store.add = full;
   store.count = full;
+  store.proveWritable = full;
   return () => {
     store.add = add;
     store.count = count;
+    store.proveWritable = proveWritable;
   };
 }
 
@@ -1074,6 +1091,58 @@ test("/healthz hears by itself that the store takes writes again: a load balance
     expect.stringMatching(/the event store answers again after \d+ s; .*: 1 from erp\n$/),
   ]);
   expect((await deliver(url)).status).toBe(200);
+});
+
+test("/healthz answers 503 on a disk that is really full, where a count's write of nothing goes through, and 200 once space is freed", async ({
+  skip,
+}) => {
+  if (process.getuid?.() !== 0) skip("mounting a small tmpfs to fill needs root");
+  const dir = mkdtempSync(join(tmpdir(), "waiter-full-"));
+  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir], { encoding: "utf8" });
+  if (mounted.status !== 0) {
+    rmSync(dir, { recursive: true });
+    skip(`mount -t tmpfs failed: ${mounted.stderr.trim() || mounted.error?.message}`);
+  }
+  try {
+    const lines: string[] = [];
+    const { url, store } = await start(
+      {},
+      {},
+      new Log("info", (line) => lines.push(line)),
+      10_000,
+      join(dir, "events.db"),
+    );
+    const health = async () => {
+      const response = await request(`${url}/healthz`);
+      return { code: response.statusCode, status: ((await response.body.json()) as { status: string }).status };
+    };
+    // A count of accepted deliveries is there, which adding nothing to leaves unchanged.
+    expect((await deliver(url)).status).toBe(200);
+    const filler = join(dir, "filler");
+    const fd = openSync(filler, "w");
+    try {
+      for (;;) writeSync(fd, Buffer.alloc(4096));
+    } catch (err) {
+      if ((err as { code?: string }).code !== "ENOSPC") throw err;
+    } finally {
+      closeSync(fd);
+    }
+    expect((await deliver(url)).status).toBe(503);
+    for (let i = 0; i < 2; i++) expect(await health()).toEqual({ code: 503, status: "store not writable" });
+    expect(lines.filter((line) => line.includes("answers again"))).toEqual([]);
+    rmSync(filler);
+    expect(await health()).toEqual({ code: 200, status: "ok" });
+    expect(lines.filter((line) => line.includes("answers again"))).toEqual([
+      expect.stringMatching(/the event store answers again after \d+ s; .*: 1 from erp\n$/),
+    ]);
+    expect((await deliver(url)).status).toBe(200);
+    expect((await store.stats()).events).toBe(2);
+  } finally {
+    // Closed before the file system it is on is taken away.
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    spawnSync("umount", [dir]);
+    rmSync(dir, { recursive: true });
+  }
 });
 
 describe("bodies", () => {

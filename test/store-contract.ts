@@ -113,6 +113,15 @@ export function eventStoreContract(open: OpenStore): void {
       expect((await store.counters()).shop).toEqual({ received: 201, "rejected:signature mismatch": 199, ping: 2 });
     });
 
+    test("proving the store writable leaves nothing to read, and may be done by several at once", async () => {
+      const { store, another } = await open();
+      await store.count("shop", "ping");
+      const other = await another();
+      await Promise.all([store.proveWritable(), other.proveWritable(), store.proveWritable()]);
+      expect(await store.counters()).toEqual({ shop: { received: 1, ping: 1 } });
+      expect(await store.stats()).toMatchObject({ events: 0 });
+    });
+
     test("the payload is kept verbatim: JSON parsed for reading, other text as text", async () => {
       const { store } = await open();
       const json = await stored(store, event({ body: Buffer.from('{"total":"19.990","n":1.0}') }));

@@ -118,6 +118,22 @@ describe("storing in a file", () => {
     );
   });
 
+  test("proving the store writable reaches the file, as a delivery does, where a count of nothing writes nothing", async () => {
+    const { store, file } = open();
+    await store.count("shop", "accepted");
+    const reader = new Database(file, { readonly: true });
+    onTestFinished(() => {
+      reader.close();
+    });
+    // Another connection's data_version changes with each commit that wrote to the file (its -wal).
+    const version = () => reader.pragma("data_version", { simple: true });
+    const before = version();
+    await store.count("shop", "accepted", 0);
+    expect(version()).toBe(before);
+    await store.proveWritable();
+    expect(version()).not.toBe(before);
+  });
+
   // Run as root, so that the server can be run as another user; the checkout must be readable by it.
   const asNobody = fileURLToPath(new URL("./fixtures/as-nobody.mjs", import.meta.url));
   const canRunAsNobody =

@@ -290,6 +290,12 @@ export interface EventStore {
   add(event: NewEvent): Promise<Added>;
   /** Counts `n` requests that stored nothing: rejected:<reason>, ping. `add` counts accepted and duplicate. */
   count(source: string, outcome: string, n?: number): Promise<void>;
+  /**
+   * Commits a row added and deleted: a small write that reaches the file (SQLite's -wal) as a
+   * delivery's does and leaves nothing behind, so it fails where the store takes no writes (a full
+   * disk). A count of nothing proves nothing: SQLite writes no page whose bytes stay as they were.
+   */
+  proveWritable(): Promise<void>;
   /** Newest first; `after` and `before` are sequence numbers that bound the page. */
   list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]>;
   /** The oldest matching event committed after sequence number `after`. */

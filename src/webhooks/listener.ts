@@ -239,12 +239,9 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     const ok = { status: "ok", mode, sources: [...sources.keys()], ...(stats ? { store: stats } : {}) };
     if (unwritable || unwritten) {
       // A load balancer that finds this waiter unhealthy sends it no delivery that could show the
-      // store takes writes again: a write that adds nothing to a count shows it instead.
-      const [source] = sources.keys();
+      // store takes writes again: a write of its own, which leaves nothing, shows it instead.
       try {
-        if (store && source) {
-          await untilAborted(store.count(source, "accepted", 0), AbortSignal.timeout(HEALTH_STORE_MS));
-        }
+        if (store) await untilAborted(store.proveWritable(), AbortSignal.timeout(HEALTH_STORE_MS));
       } catch {
         if (unwritable) {
           res.status(503).json({ status: "store not writable", mode, sources: [...sources.keys()], store: stats });

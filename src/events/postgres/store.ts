@@ -916,6 +916,14 @@ export class PostgresEventStore implements EventStore {
     );
   }
 
+  async proveWritable(): Promise<void> {
+    // No source is named "": the row is no count, and no reader sees it. Statements sent together
+    // without parameters run in one transaction.
+    await this.#query(
+      "INSERT INTO counters (source, outcome, n) VALUES ('', 'written', 0); DELETE FROM counters WHERE source = '' AND outcome = 'written'",
+    );
+  }
+
   async list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]> {
     return (await this.#query<EventRow>(...pageQuery(filter, page))).map(toEvent);
   }
