@@ -206,9 +206,12 @@ test("the check of the files the docs name reads the layout's folders and files,
   ]);
 });
 
-/** Every JSON example in the README and docs/, by page. */
+/** Every JSON example in the README and docs/, by page: those indented in a list item too. */
 const examples = pages.flatMap((page) =>
-  [...read(page).matchAll(/^```json\n([\s\S]*?)^```/gm)].map((m) => ({ page, json: JSON.parse(m[1] ?? "") })),
+  [...read(page).matchAll(/^( *)```json\n([\s\S]*?)^\1```/gm)].map((m) => ({
+    page,
+    json: JSON.parse((m[2] ?? "").replace(new RegExp(`^${m[1]}`, "gm"), "")),
+  })),
 );
 
 test("mcp.json and the client entries the docs show start waiter and set only real settings", () => {
@@ -217,15 +220,67 @@ test("mcp.json and the client entries the docs show start waiter and set only re
     Object.values(json.mcpServers ?? json.servers ?? {}).map((entry) => ({
       page,
       entry: entry as Record<string, never>,
+      vsCode: json.servers !== undefined,
     })),
   );
   expect(entries.map((e) => e.page)).toContain("mcp.json");
   expect(entries.length).toBeGreaterThanOrEqual(4);
   const known = new Set([CONFIG_FILE_ENV, ...settings.map((s) => s.env)]);
-  for (const { page, entry } of entries) {
+  for (const { page, entry, vsCode } of entries) {
+    if (entry.url) {
+      // A client of waiter serve: VS Code names the transport, which it requires.
+      expect(entry.url, page).toBe("https://waiter.example.com/mcp");
+      if (vsCode) expect(entry.type, page).toBe("http");
+      continue;
+    }
+    if (vsCode) expect(entry.type, page).toBe("stdio");
     expect(entry.command, page).toBe("node");
     expect(entry.args, page).toEqual(["/path/to/waiter/dist/src/cli.js"]);
     for (const name of Object.keys(entry.env ?? {})) expect(known, `${page}: ${name}`).toContain(name);
+  }
+});
+
+test("every `claude mcp add` the docs give names waiter, and the command after `--`: --env and --header take every word up to the next option", () => {
+  const known = new Set([CONFIG_FILE_ENV, ...settings.map((s) => s.env)]);
+  const commands = pages.flatMap((page) =>
+    [...read(page).matchAll(/claude mcp add ([^`\n]*(?:\n {2}[^`\n]*(?=`))?)/g)].map((m) => ({
+      page,
+      words: (m[1] ?? "").match(/"[^"]*"|\S+/g) ?? [],
+    })),
+  );
+  expect(commands.length).toBeGreaterThanOrEqual(2);
+  const single = new Set(["--scope", "-s", "--transport", "-t"]);
+  const many = new Set(["--env", "-e", "--header", "-H"]);
+  for (const { page, words } of commands) {
+    // As Claude Code's parser reads them: a variadic option takes words until the next option or `--`.
+    const positional: string[] = [];
+    const env: string[] = [];
+    let taking: string | undefined;
+    let rest: string[] = [];
+    for (const [i, word] of words.entries()) {
+      if (word === "--") {
+        rest = words.slice(i + 1);
+        break;
+      }
+      if (single.has(word) || many.has(word)) {
+        taking = word;
+        continue;
+      }
+      if (word.startsWith("-")) throw new Error(`${page}: claude mcp add ${word} is not checked here`);
+      if (taking) {
+        if (taking === "--env" || taking === "-e") env.push(word.split("=")[0] ?? "");
+        if (single.has(taking)) taking = undefined;
+        continue;
+      }
+      positional.push(word);
+    }
+    const [name, ...target] = [...positional, ...rest];
+    expect(name, `${page}: ${words.join(" ")}`).toBe("waiter");
+    expect(target.join(" "), `${page}: ${words.join(" ")}`).toMatch(
+      /^(node \/path\/to\/waiter\/dist\/src\/cli\.js|https:\/\/waiter\.example\.com\/mcp)$/,
+    );
+    if (target[0] === "node") expect(rest[0], `${page}: the command goes after --`).toBe("node");
+    for (const variable of env) expect(known, `${page}: ${variable}`).toContain(variable);
   }
 });
 
