@@ -56,7 +56,7 @@ function storeLabel(config: Config): string {
  */
 async function openStore(config: Config, log: Log, busyMs?: number): Promise<EventStore> {
   const { retention } = webhooksOf(config);
-  const onDropped = logDropped(log, retention);
+  const onDropped = logDropped(log, retention, config.origin("webhooks.retention"));
   const { url, urlFrom, password, passwordFrom } = config.database;
   const file = join(config.core.dataDir, "events.db");
   if (url) {
@@ -673,6 +673,7 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
     retryForMs: automationRetrySeconds * 1000,
     leaseMs: automationLeaseSeconds * 1000,
     drainMs: config.core.stopSeconds * 1000,
+    retentionSetting: config.origin("webhooks.retention"),
   };
   checkAutomations(parts);
   // Read, and kept in the store, before the listener takes webhooks: one that comes in while the

@@ -601,7 +601,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     const left = await pay(running.listener, String(O.pendingStockManaged), "evt_left");
     await running.close();
     const dropped =
-      /automations: retention dropped events stored after the last one they handled before any automation ran for them; raise webhooks.retention's limits/;
+      /automations: retention dropped events stored after the last one they handled before any automation ran for them; raise the limits of WAITER_WEBHOOKS_RETENTION if /;
     expect(lines.filter((line) => dropped.test(line))).toEqual([]);
     running = await start([PAID, WATCH]);
     try {

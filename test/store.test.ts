@@ -214,7 +214,7 @@ describe("storing in a file", () => {
     try {
       expect(lines()).toEqual([
         expect.stringMatching(
-          / warning \[waiter\] event retention dropped 3 events by maxEvents \(2\), 1 of them not acknowledged: to keep such events, raise webhooks.retention or acknowledge them sooner$/,
+          / warning \[waiter\] event retention dropped 3 events by maxEvents \(2\), 1 of them not acknowledged: to keep such events, raise WAITER_WEBHOOKS_RETENTION or acknowledge them sooner$/,
         ),
       ]);
       // A burst within the minute is said at its end, added up: not as its first run's one event.
@@ -227,7 +227,7 @@ describe("storing in a file", () => {
       expect(lines()).toEqual([
         expect.anything(),
         expect.stringMatching(
-          / warning \[waiter\] event retention dropped 3 events by maxEvents \(2\), 3 of them not acknowledged: to keep such events, raise webhooks.retention or acknowledge them sooner$/,
+          / warning \[waiter\] event retention dropped 3 events by maxEvents \(2\), 3 of them not acknowledged: to keep such events, raise WAITER_WEBHOOKS_RETENTION or acknowledge them sooner$/,
         ),
       ]);
       // Acknowledged events dropped are information; a minute on, said at once.
@@ -249,10 +249,13 @@ describe("storing in a file", () => {
     const { store } = open(LOOSE, join(dir, "events.db"));
     for (let i = 0; i < 3; i++) await stored(store, event({ receivedAt: clock.now() - 31 * 86_400_000 }));
     await store.close();
+    // Set in a config file, the setting is named as the operator wrote it there.
+    const file = join(dir, "waiter.json");
+    writeFileSync(file, JSON.stringify({ webhooks: { retention: { maxAgeDays: 30 } } }));
     const { app, stderr } = await startApp({
       WAITER_DATA_DIR: dir,
+      WAITER_CONFIG: file,
       WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
-      WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxAgeDays: 30 }),
     });
     try {
       expect(
@@ -261,9 +264,12 @@ describe("storing in a file", () => {
           .filter((line) => line.includes("event retention dropped")),
       ).toEqual([
         expect.stringMatching(
-          / info +\[waiter\] event retention dropped 3 events by maxAgeDays \(30\), 3 of them not acknowledged: to keep such events, raise webhooks.retention or acknowledge them sooner$/,
+          / info +\[waiter\] event retention dropped 3 events by maxAgeDays \(30\), 3 of them not acknowledged: /,
         ),
       ]);
+      expect(stderr()).toContain(
+        `3 of them not acknowledged: to keep such events, raise webhooks.retention in ${file} or acknowledge them sooner\n`,
+      );
     } finally {
       await app.close();
     }

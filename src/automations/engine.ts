@@ -29,6 +29,8 @@ export interface AutomationParts {
   leaseMs: number;
   /** How long a stop lets a step under way have its answer before cutting it (WAITER_STOP_SECONDS). */
   drainMs: number;
+  /** The retention setting as the operator set it, which the log names when retention outran the automations. */
+  retentionSetting: string;
   /**
    * The last event stored before this process took webhooks: at the first start ever on a store,
    * what came before it is history, and what came after, before the automations started, is not.
@@ -292,7 +294,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
             if (through > cursor && through > warnedThrough) {
               warnedThrough = through;
               log.warning(
-                "automations: retention dropped events stored after the last one they handled before any automation ran for them; raise webhooks.retention's limits if automations may fall this far behind",
+                `automations: retention dropped events stored after the last one they handled before any automation ran for them; raise the limits of ${parts.retentionSetting} if automations may fall this far behind`,
               );
             }
             await handle(event, holds);

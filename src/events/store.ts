@@ -87,7 +87,12 @@ const LIMIT = { age: "maxAgeDays", count: "maxEvents", bytes: "maxBytes" } as co
  * drops thousands is said as such, not as its first run's one event. `flush` says what is held at
  * once: the store closes, and a stop must not leave the minute's drops unsaid.
  */
-export function logDropped(log: Log, retention: Retention): ((dropped: Dropped) => void) & { flush(): void } {
+export function logDropped(
+  log: Log,
+  retention: Retention,
+  /** The retention setting as the operator set it: WAITER_WEBHOOKS_RETENTION, or the key in their file. */
+  retentionSetting: string,
+): ((dropped: Dropped) => void) & { flush(): void } {
   const everyMs = 60_000;
   let held: Dropped = {};
   let writtenAt = Number.NEGATIVE_INFINITY;
@@ -110,7 +115,7 @@ export function logDropped(log: Log, retention: Retention): ((dropped: Dropped) 
       ];
     });
     held = {};
-    const keep = unacked > 0 ? ": to keep such events, raise webhooks.retention or acknowledge them sooner" : "";
+    const keep = unacked > 0 ? `: to keep such events, raise ${retentionSetting} or acknowledge them sooner` : "";
     log[cutShort > 0 ? "warning" : "info"](`event retention dropped ${parts.join("; ")}${keep}`);
   };
   const told = (dropped: Dropped) => {

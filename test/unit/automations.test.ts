@@ -48,7 +48,14 @@ const anEvent = (dedupeId: string) => ({
 });
 
 /** What every engine here is started with but its automations, tools, store and log. */
-const ENGINE = { sources: ["s"], toolTimeoutMs: 5_000, retryForMs: 2_000, leaseMs: 60_000, drainMs: 1_000 };
+const ENGINE = {
+  sources: ["s"],
+  toolTimeoutMs: 5_000,
+  retryForMs: 2_000,
+  leaseMs: 60_000,
+  drainMs: 1_000,
+  retentionSetting: "WAITER_WEBHOOKS_RETENTION",
+};
 
 test("a waiting run whose lease check fails once, as it is due, is tried again a moment later", async () => {
   const store = new SqliteEventStore(":memory:", RETENTION);
