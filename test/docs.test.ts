@@ -9,6 +9,8 @@ import { expect, test } from "vitest";
 import { automation } from "../src/automations/rules.js";
 import { coreSettings, loadConfig } from "../src/config.js";
 import { databaseSettings } from "../src/events/database.js";
+import { MIGRATIONS } from "../src/events/postgres/schema.js";
+import { SCHEMA_VERSION } from "../src/events/sqlite/store.js";
 import { CONFIG_FILE_ENV } from "../src/settings.js";
 import { toolsets } from "../src/toolsets.js";
 import { webhookSettings, webhooksOf } from "../src/webhooks/settings.js";
@@ -88,6 +90,16 @@ test("every Node.js the README's quick start names builds and tests a clone: eac
       .map(([path, entry]) => `${path.slice("node_modules/".length)} (${entry.engines?.node}) refuses ${version}`),
   );
   expect(refused).toEqual([]);
+});
+
+test("the upgrade notice docs/webhooks.md quotes names each store's last upgrade, to the schema a current waiter has", () => {
+  const quoted = [...read("docs/webhooks.md").matchAll(/from schema \d+ to \d+` on (?:SQLite|PostgreSQL)/g)].map(
+    ([quote]) => quote,
+  );
+  expect(quoted.sort()).toEqual([
+    `from schema ${MIGRATIONS.length - 1} to ${MIGRATIONS.length}\` on PostgreSQL`,
+    `from schema ${SCHEMA_VERSION - 1} to ${SCHEMA_VERSION}\` on SQLite`,
+  ]);
 });
 
 test("the README links every page in docs/", () => {
