@@ -1134,7 +1134,23 @@ describe("marking paid", () => {
     expect(woo.shop.writes.filter((w) => w.route.endsWith(`/${O.refunded}`))).toEqual([]);
     // A cancelled order that was never paid (its stock held too long at checkout) may be set back first.
     const unpaid = await server.call("eshop_order_mark_paid", { id: O.cancelled, transaction_id: "pi_3Qlate" });
-    expect(text(unpaid)).toContain("If it really should be paid, set its status with eshop_order_update_status first.");
+    expect(text(unpaid)).toContain(
+      "If it really should be paid, set its status to pending with eshop_order_update_status first.",
+    );
+  });
+
+  test("an order still in the block checkout's draft is told the status to set before it is marked paid, and that works", async () => {
+    woo.shop.order(O.pending1999).status = "checkout-draft";
+    const draft = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qdraft" });
+    expect(draft.isError).toBe(true);
+    expect(text(draft)).toBe(
+      `Order ${O.pending1999} is checkout-draft, so it was not marked paid: only pending, on-hold, failed orders can be. If it really should be paid, set its status to pending with eshop_order_update_status first.`,
+    );
+    // As WooCommerce does when the checkout completes.
+    await server.call("eshop_order_update_status", { id: O.pending1999, status: "pending" });
+    const paid = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qdraft" });
+    expect(paid.isError).toBeFalsy();
+    expect(woo.shop.order(O.pending1999).status).toBe("processing");
   });
 
   test("an order in the shop's trash is refused as deleted, paid before or not, not said to be already paid", async () => {

@@ -10,7 +10,10 @@ export interface ShopProvider {
   name: string;
   /** Order statuses the shop knows, for validation before any call. */
   orderStatuses: readonly string[];
-  /** Statuses an order may be marked paid from. */
+  /**
+   * Statuses an order may be marked paid from; the first is the one an order waiting for its
+   * payment is set to (WooCommerce's pending, which a checkout draft takes as its checkout completes).
+   */
   payableStatuses: readonly string[];
   /** Statuses that mean an order is paid. */
   paidStatuses: readonly string[];
