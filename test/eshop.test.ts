@@ -2059,11 +2059,11 @@ describe("searches", () => {
 
 describe("errors", () => {
   test("an unknown order or product is named; bad arguments never reach the shop", async () => {
-    expect(text(await server.call("eshop_order_get", { id: 9999 }))).toMatch(
-      /^The shop has no order 9999 \(404 woocommerce_rest_shop_order_invalid_id: "Invalid ID\."\)/,
+    expect(text(await server.call("eshop_order_get", { id: 9999 }))).toBe(
+      'The shop has no order 9999 (404 woocommerce_rest_shop_order_invalid_id: "Invalid ID."). Look it up with eshop_orders_list first.',
     );
     expect(text(await server.call("eshop_stock_set", { id: 9999, quantity: 1 }))).toMatch(
-      /^The shop has no product 9999/,
+      /^The shop has no product 9999 \(.*\)\. Look it up with eshop_products_list first\.$/,
     );
     const before = woo.requests.length;
     for (const [name, args] of [

@@ -332,10 +332,14 @@ function toNote(n: z.output<typeof noteSchema>): Note {
   };
 }
 
-/** What a request's path names, for messages: /orders/1042/notes names "order 1042". */
-function named(path: string): string | undefined {
+/**
+ * What a request's path names, for messages: /orders/1042/notes names "order 1042", which
+ * eshop_orders_list lists.
+ */
+function named(path: string): { name: string; listTool: string } | undefined {
   const [, kind, id] = /^\/(order|product)s\/(\d+)/.exec(path) ?? [];
-  return kind ? `${kind} ${id}` : undefined;
+  if (!kind) return undefined;
+  return { name: `${kind} ${id}`, listTool: kind === "order" ? "eshop_orders_list" : "eshop_products_list" };
 }
 
 /**
@@ -354,7 +358,7 @@ export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
     const status = response.status;
     // A plugin's words, which may come from anyone's code: told on one line, the message quoted.
     const said = body ? ` ${oneLine(body.code, 100)}: ${quoteLine(body.message)}` : "";
-    const what = named(response.path);
+    const asked = named(response.path);
     if (status >= 300 && status < 400) {
       const target = movedTo(response);
       return new UpstreamError(
@@ -403,8 +407,10 @@ export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
         status,
       );
     }
-    if (what && body && /_invalid_(\w+_)?id$/.test(body.code)) {
-      return new ToolError(`The shop has no ${what} (${status}${said}). Look it up with the list tools first.`);
+    if (asked && body && /_invalid_(\w+_)?id$/.test(body.code)) {
+      return new ToolError(
+        `The shop has no ${asked.name} (${status}${said}). Look it up with ${asked.listTool} first.`,
+      );
     }
     if (status === 404 && (!body || body.code === "rest_no_route")) {
       // rest_no_route, or not WordPress at all.
