@@ -3590,7 +3590,7 @@ describe("OAuth access tokens", () => {
     }
   });
 
-  test("metadata that names another issuer, or keys over plain http off this machine, is not taken", async () => {
+  test("metadata that names another issuer, no keys, or keys over plain http off this machine, is not taken, and the log says the issuer answered", async () => {
     // The test issuer's keys sign every token; what the metadata says decides whether they are fetched.
     let metadata: object = {};
     const lying = await startFake((request) =>
@@ -3611,13 +3611,31 @@ describe("OAuth access tokens", () => {
     try {
       metadata = { issuer: issuer.origin, jwks_uri: `${issuer.origin}/jwks` };
       expect(await attempt()).toBe(503);
+      const metadataUrl = `${lying.origin}/.well-known/oauth-authorization-server`;
+      const otherUrl = `${lying.origin}/.well-known/openid-configuration`;
       expect(served.stderr()).toContain(
-        `${lying.origin}/.well-known/oauth-authorization-server: it names the issuer "${issuer.origin}", not this one`,
+        `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: it names the issuer "${issuer.origin}", not this one; ${otherUrl}: 404); its tokens are refused with 503 until waiter can`,
       );
+      setClock(clock.now() + 60_000);
+      metadata = { issuer: lying.origin };
+      expect(await attempt()).toBe(503);
+      expect(served.stderr()).toContain(
+        `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: no jwks_uri; ${otherUrl}: 404)`,
+      );
+      // Asked again within the half minute, it is said as the same metadata, not as an issuer that did not answer.
+      const answer = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+      expect(answer.statusCode).toBe(503);
+      expect(await answer.body.json()).toEqual({
+        error: "temporarily_unavailable",
+        error_description: `The issuer ${lying.origin}/'s metadata cannot be used to check the token; try again in a minute`,
+      });
       setClock(clock.now() + 60_000);
       metadata = { issuer: lying.origin, jwks_uri: "http://keys.example/jwks" };
       expect(await attempt()).toBe(503);
-      expect(served.stderr()).toContain("its jwks_uri http://keys.example is not https");
+      expect(served.stderr()).toContain(
+        `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: its jwks_uri http://keys.example is not https; ${otherUrl}: 404)`,
+      );
+      expect(served.stderr()).not.toMatch(/cannot be reached|did not answer/);
       setClock(clock.now() + 60_000);
       metadata = { issuer: `${lying.origin}/`, jwks_uri: `${issuer.origin}/jwks` };
       expect(await attempt()).toBe(200);

@@ -202,6 +202,7 @@ function issuerKeys(uri: URL, fetch: Fetch, readOk: () => void): Keys {
  */
 async function jwksUri(issuer: URL, fetch: Fetch): Promise<URL> {
   const failed: string[] = [];
+  let answered = false;
   for (const url of metadataUrls(issuer)) {
     const response = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(10_000) }).catch(
       (err: Error) => {
@@ -220,6 +221,7 @@ async function jwksUri(issuer: URL, fetch: Fetch): Promise<URL> {
       failed.push(`${url}: ${response.status}`);
       continue;
     }
+    answered = true;
     const metadata = (await response.json().catch(() => ({}))) as { issuer?: unknown; jwks_uri?: unknown };
     // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not): either is this one.
     const bare = (url: string) => url.replace(/\/$/, "");
@@ -239,8 +241,12 @@ async function jwksUri(issuer: URL, fetch: Fetch): Promise<URL> {
     }
     return keys;
   }
+  if (answered) throw new UnusableMetadataError(failed.join("; "));
   throw new Error(`no metadata names its keys: ${failed.join("; ")}`);
 }
+
+/** The issuer answered at a metadata address, but with metadata waiter cannot take: what each address answered. */
+class UnusableMetadataError extends Error {}
 
 /**
  * Why fetch failed, in a word: fetch's own message is "fetch failed", and the network's reason
@@ -375,7 +381,15 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
   const issuerWarning = throttled((line) => log.warning(line), ISSUER_RETRY_MS);
   // Neither the token's fault (a 401 would have its client drop it) nor waiter's own (500): the
   // issuer's, for now, a 503 (routes.ts).
-  const unreachable = (err: unknown) => {
+  const issuerUnavailable = (err: unknown) => {
+    if (err instanceof UnusableMetadataError) {
+      issuerWarning(
+        `OAuth: waiter cannot use the issuer ${issuer.href}'s metadata (${err.message}); its tokens are refused with 503 until waiter can`,
+      );
+      return new TemporarilyUnavailableError(
+        `The issuer ${issuer.href}'s metadata cannot be used to check the token; try again in a minute`,
+      );
+    }
     issuerWarning(
       `OAuth: the issuer ${issuer.href} cannot be reached (${err instanceof Error ? err.message : err}); its tokens are refused with 503 until it answers`,
     );
@@ -383,8 +397,14 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
       `The issuer ${issuer.href} cannot be reached to check the token; try again in a minute`,
     );
   };
+  /** Why the last metadata lookup failed, said again while it is not made again. */
+  let lookupFailure: unknown;
   const jwks = async () => {
-    if (lessAgoThan(lookupFailedAt, ISSUER_RETRY_MS)) throw unreachable("it did not answer a moment ago");
+    if (lessAgoThan(lookupFailedAt, ISSUER_RETRY_MS)) {
+      throw issuerUnavailable(
+        lookupFailure instanceof UnusableMetadataError ? lookupFailure : "it did not answer a moment ago",
+      );
+    }
     // It answers again once its keys are read: metadata that answers names a key set that may not.
     keys ??= jwksUri(issuer, fetch).then((uri) =>
       issuerKeys(uri, fetch, () => issuerWarning.ended(`OAuth: the issuer ${issuer.href} answers again`)),
@@ -397,8 +417,9 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
       if (keys === loading) {
         keys = undefined;
         lookupFailedAt = clock.now();
+        lookupFailure = err;
       }
-      throw unreachable(err);
+      throw issuerUnavailable(err);
     }
   };
   return {
@@ -447,7 +468,7 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
         if (err instanceof InvalidTokenError || err instanceof TemporarilyUnavailableError) throw err;
         // The key set could not be fetched: said, but with no pause on later tokens, which one
         // crafted token (an unknown key id makes jose fetch the set) must not impose on everyone.
-        if (issuerFailed(err)) throw unreachable(err);
+        if (issuerFailed(err)) throw issuerUnavailable(err);
         const why = `The access token was refused: ${whyRefused(err, settings.audience, settings.issuer)}`;
         // jose checks the claims once the signature holds: then they are the issuer's.
         if (err instanceof errors.JWTClaimValidationFailed || err instanceof errors.JWTExpired) {
