@@ -590,19 +590,84 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
-    test("a street and house number before the town, without a postal code, is no place: the town after it is named", async () => {
+    test("a street and house number before the town, without a postal code, is refused without asking the geocoder: the town after it is named", async () => {
+      const before = geocoding.requests.length;
       for (const [address, town] of [
         ["Masarykova 12, Brno", "Brno"],
         ["Masarykova 12/3, Brno, CZ", "Brno, CZ"],
+        ["Jana Nováková, Masarykova 12, Brno", "Brno"],
+        ["Jana Nováková, Masarykova 12, Brno, Czechia", "Brno, Czechia"],
+        ["Jana Nováková, 28. října 5, Ostrava, Moravskoslezský kraj, CZ", "Ostrava, CZ"],
+        ["Jana Nováková, Masarykova 12, Brno, Phone +420 601 123 456", "Brno"],
+        ["Jana Nováková, Stavební firma s.r.o., Masarykova 12, Ústí nad Labem, CZ", "Ústí nad Labem, CZ"],
+        ["Hauptstraße 1, Bad Kissingen", "Bad Kissingen"],
         ["123 Main St, Springfield, IL", "Springfield, IL"],
+        ["John Smith, 123 Main St, Springfield", "Springfield"],
+        ["Jean Dupont, 5 rue de la Paix, Saint-Denis, FR", "Saint-Denis, FR"],
       ]) {
         const result = await server.call("weather_forecast", { place: address });
         expect(result.isError, address).toBe(true);
-        expect(text(result), address).toContain(`send the town, then its country after a comma, as "${town}"`);
+        expect(text(result), address).toContain(
+          ` is an address. A street, house number or postal code names no place here: send the town, then its country after a comma, as ${JSON.stringify(town)}, or give latitude and longitude.`,
+        );
       }
-      // A town's district with its number, before its country, is the town's name still.
+      expect(geocoding.requests.length).toBe(before);
+      // A town's district with its number, before its country, is looked up; not found, the town's name is named.
       const district = await server.call("weather_forecast", { place: "Praha 4, Czechia" });
       expect(text(district)).toContain('as "Praha, Czechia"');
+      expect(geocoding.requests.at(-1)?.query.get("name")).toBe("Praha 4");
+    });
+
+    test("a town's numbered district and places whose names have numbers or several words are looked up, not taken for a street", async () => {
+      const at = (name: string, country_code: string, country: string, admin1: string, timezone: string) => ({
+        name,
+        latitude: 10,
+        longitude: 20,
+        country_code,
+        country,
+        admin1,
+        timezone,
+        population: 50_000,
+      });
+      const known = [
+        at("Praha 10", "CZ", "Czechia", "Hlavní město Praha", "Europe/Prague"),
+        at("Praha 4", "CZ", "Czechia", "Hlavní město Praha", "Europe/Prague"),
+        at("Brno-střed", "CZ", "Czechia", "Jihomoravský kraj", "Europe/Prague"),
+        at("Ústí nad Labem", "CZ", "Czechia", "Ústecký kraj", "Europe/Prague"),
+        at("Bad Kissingen", "DE", "Germany", "Bavaria", "Europe/Berlin"),
+        at("Saint-Denis", "FR", "France", "Île-de-France", "Europe/Paris"),
+        at("Marseille 01", "FR", "France", "Provence-Alpes-Côte d'Azur", "Europe/Paris"),
+        at("9 de Julio", "AR", "Argentina", "Buenos Aires", "America/Argentina/Buenos_Aires"),
+        at("100 Mile House", "CA", "Canada", "British Columbia", "America/Vancouver"),
+        at("منطقه ۱۰", "IR", "Iran", "تهران", "Asia/Tehran"),
+      ];
+      geocoding.intercept = (r) => {
+        const found = known.filter((p) => p.name === r.query.get("name"));
+        return found.length ? geocoded(found) : undefined;
+      };
+      try {
+        for (const [place, name] of [
+          ["Praha 10, Hlavní město Praha", "Praha 10"],
+          ["Praha 10, Hlavní město Praha, CZ", "Praha 10"],
+          ["Praha 4", "Praha 4"],
+          ["Praha 4, CZ", "Praha 4"],
+          ["Brno-střed", "Brno-střed"],
+          ["Ústí nad Labem, Ústecký kraj", "Ústí nad Labem"],
+          ["Bad Kissingen, Bavaria", "Bad Kissingen"],
+          ["Saint-Denis, Île-de-France", "Saint-Denis"],
+          ["Marseille 01, Provence-Alpes-Côte d'Azur", "Marseille 01"],
+          ["9 de Julio, Buenos Aires", "9 de Julio"],
+          ["100 Mile House, British Columbia", "100 Mile House"],
+          ["منطقه ۱۰, تهران", "منطقه ۱۰"],
+        ]) {
+          // On the other server: this one keeps its search for "Praha 4" above, which found nothing.
+          const result = await om.call("weather_current", { place });
+          expect(result.isError, `${place}: ${text(result)}`).toBeFalsy();
+          expect(data<{ place: { name: string } }>(result).place.name, place).toBe(name);
+        }
+      } finally {
+        geocoding.intercept = undefined;
+      }
     });
 
     test("an address in the United States, its country written out, keeps its state in the town to send", async () => {

@@ -146,9 +146,9 @@ export function geocoder(api: Upstream) {
     }
     // Before the address check, which would take "N 50.0875, E 14.4213" for a town "E" after its street.
     refuseCoordinates("place", place ?? "");
-    // A name or a street before the postal code names no place, and is the customer's, whose
+    // A name or a street before the postal code or town names no place, and is the customer's, whose
     // order the address came from: it is not sent to the geocoder, a third party.
-    const address = townOf(place ?? "", true);
+    const address = townOf(place ?? "", true) ?? townAfterStreet(place ?? "");
     if (address) {
       throw new ToolError(`${quote(place ?? "")} is an address. ${sendTown(address)}`);
     }
@@ -391,9 +391,15 @@ function townOf(text: string, afterStreet = false): string | undefined {
   const aTown = (named: string[]) =>
     named.length === 0 || (named.length === 1 && /^[A-Za-z]{2,3}$/.test(named[0] ?? "")) ? undefined : named;
   const named = aTown(words(true)) ?? aTown(words(false));
-  if (!named) return undefined;
-  // A region between the town and its country (Milano, MI, IT: a province as a shop keeps it) is
-  // one the search matches only by GeoNames' name for it; a US state's code it knows.
+  return named && townToSend(named);
+}
+
+/**
+ * The town and what follows it, to send. A region between the town and its country (Milano, MI,
+ * IT: a province as a shop keeps it) is one the search matches only by GeoNames' name for it, and
+ * is left out; a US state's code it knows.
+ */
+function townToSend(named: string[]): string {
   const country = named.at(-1) ?? "";
   if (named.length > 2 && geonamesCountry(country) !== "US") return `${named[0]}, ${country}`;
   return named.join(", ");
@@ -401,6 +407,54 @@ function townOf(text: string, afterStreet = false): string | undefined {
 
 /** A street and house number ("Masarykova 12/3", "123 Main St"), or a town's numbered district ("Praha 4"). */
 const STREET = /^(?:\D+\s\d+[a-z]?(?:\/\d+[a-z]?)?|\d+[a-z]?\s\D+)$/i;
+
+/**
+ * The town of an address without a postal code, a street and house number before the town, with
+ * what follows it ("Masarykova 12, Brno" is "Brno"; "Jana Nováková, Masarykova 12, Brno, CZ" is
+ * "Brno, CZ"). Only parts without digits come before the street (a name, a company) and after it.
+ * After a name, any part with a word and a number is a street ("28. října 5"): no place's name
+ * is narrowed by one. Written first, a part with a number may be a place the geocoder knows, and
+ * is then undefined: a town's numbered district before its region, which ends with the town's name
+ * ("Praha 10, Hlavní město Praha"), or whose number has a leading zero ("Marseille 01"), and a
+ * place whose name begins with a number ("9 de Julio", "100 Mile House"), which a house number
+ * does only with a street's word after it ("123 Main St").
+ */
+function townAfterStreet(text: string): string | undefined {
+  const parts = addressParts(text);
+  const at = parts.findIndex((part) => /\d/.test(part));
+  const street = parts[at] ?? "";
+  const after = parts.slice(at + 1);
+  const next = after[0];
+  if (at < 0 || next === undefined || isCountry(next) || after.some((part) => /\d/.test(part))) return undefined;
+  // A postal code, or a US state's code before its ZIP code ("Amsterdam, 1012 AB", "Springfield, IL 62701"),
+  // or one without a word of letters ("Ottawa, K1A 0B1").
+  const code = POSTAL_CODE.test(street) || /^[A-Z]{2,3}\s+\d/.test(street);
+  if (code || !street.split(/\s+/).some((word) => /^\p{L}{2,}\.?$/u.test(word))) return undefined;
+  if (at === 0 && !(STREET.test(street) && isStreet(street, next))) return undefined;
+  return townToSend(after);
+}
+
+/** Whether `part`, written first, before `next`, is a street and house number rather than a place. */
+function isStreet(part: string, next: string): boolean {
+  const numberFirst = /^\d+[a-z]?\s(.+)$/i.exec(part);
+  if (numberFirst) {
+    const words = folded(numberFirst[1] ?? "").split(/[\s.]+/);
+    return words.some((word) => STREET_WORDS.has(word));
+  }
+  // A district's number is plain: "12a" and "12/3" are a house's.
+  const [, name, number] = /^(.+)\s(\d+)$/.exec(part) ?? [];
+  if (name === undefined || number === undefined) return true;
+  return !number.startsWith("0") && !` ${folded(next)}`.endsWith(` ${folded(name)}`);
+}
+
+/** Words of a street's name after its house number, folded: "123 Main St", "5 rue de la Paix". */
+const STREET_WORDS = new Set(
+  (
+    "street st road rd avenue ave av boulevard blvd drive dr lane ln way court ct place pl square sq " +
+    "terrace ter parkway pkwy highway hwy crescent cres close circle cir rue allee chemin impasse quai " +
+    "cours route calle avenida rua via"
+  ).split(" "),
+);
 
 /** English names of countries, as the geocoder answers with them: "Czechia", "Germany". */
 let countryNames: Set<string> | undefined;
