@@ -220,11 +220,16 @@ export function webhooksOf(config: Config): WebhooksConfig {
  */
 const MIN_HMAC_SECRET = 16;
 const STRIPE_PREFIX = "whsec_";
+/** How Standard Webhooks writes an ed25519 public key, which verifies its asymmetric (v1a) signatures. */
+const STANDARD_PUBLIC_KEY_PREFIX = "whpk_";
 
 /** Why a source's secret would be a key strangers could find, or undefined when it will do. */
 function weakSecret(scheme: Scheme, variable: string, secret: string): string | undefined {
   switch (scheme) {
     case "standard-webhooks":
+      if (secret.startsWith(STANDARD_PUBLIC_KEY_PREFIX)) {
+        return `${variable} holds a public key (${STANDARD_PUBLIC_KEY_PREFIX}), which checks a sender's asymmetric v1a signatures; waiter checks only symmetric v1 signatures, keyed with a whsec_ secret: have the sender sign with one, and put it in ${variable}`;
+      }
       return standardWebhooksKey(secret)
         ? undefined
         : `${variable} must hold the secret as the sender shows it, whsec_ and base64 of at least 16 bytes; what it holds would make a key too short to keep strangers out`;

@@ -408,6 +408,20 @@ describe("bad settings are refused by name", () => {
     expect(standard("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")).not.toThrow();
   });
 
+  test("a Standard Webhooks public key (whpk_) is refused as a key for asymmetric v1a signatures, which waiter does not check, not as a key too short", () => {
+    const load32 = (secret: string) => () =>
+      load({
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ hooks: { scheme: "standard-webhooks", secretEnv: "HOOKS_SECRET" } }),
+        HOOKS_SECRET: secret,
+      });
+    // An ed25519 public key as the specification writes it: whpk_ and the base64 of its 32 bytes.
+    expect(load32(`whpk_${Buffer.alloc(32, 7).toString("base64")}`)).toThrow(
+      new ConfigError(
+        "webhook source hooks: HOOKS_SECRET holds a public key (whpk_), which checks a sender's asymmetric v1a signatures; waiter checks only symmetric v1 signatures, keyed with a whsec_ secret: have the sender sign with one, and put it in HOOKS_SECRET",
+      ),
+    );
+  });
+
   test("a Stripe secret not shaped as Stripe's, or an HMAC secret shorter than 16 characters, is refused, naming the variable, never the value", () => {
     const keyed = (scheme: string, secret: string) => () =>
       load({
