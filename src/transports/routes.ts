@@ -22,7 +22,6 @@ import { pastBound } from "../json.js";
 import { type Log, throttled } from "../log.js";
 import { quoteLine } from "../shown.js";
 import { clock } from "../time.js";
-import { clientOf } from "../webhooks/limits.js";
 import { bearerRefusal, rpcError } from "./answers.js";
 import { CallerRefusedError, NotAJwtError, oauthVerifier } from "./oauth.js";
 import type { SessionOptions } from "./sessions.js";
@@ -65,7 +64,7 @@ function refuseTooLarge(req: Request, res: Response, refused: Refused): void {
   const why = `A request may be at most ${MAX_REQUEST}`;
   refused(
     413,
-    `${why} (${declared === undefined ? "sent chunked" : `Content-Length ${declared}`}, from ${clientOf(req.socket)})`,
+    `${why} (${declared === undefined ? "sent chunked" : `Content-Length ${declared}`}, from ${req.socket.remoteAddress ?? "unknown"})`,
     req.auth?.clientId,
     why,
   );
