@@ -1127,7 +1127,7 @@ describe("sessions", () => {
     expect((await replayed(first)).map(([id]) => id)).toEqual([huge]);
   });
 
-  test("past the cap an initialize gets 503 until a session ends", async () => {
+  test("past the cap an initialize gets 503 until a session ends, logged with the setting that raises the cap", async () => {
     const served = await inProcess({ maxSessions: 1, idleMs: 60_000 });
     try {
       const first = await connect(served.url);
@@ -1135,6 +1135,11 @@ describe("sessions", () => {
       expect(refused.statusCode).toBe(503);
       expect(refused.headers["retry-after"]).toBe("60");
       expect(JSON.stringify(await refused.body.json())).toMatch(/most sessions \(1\)/);
+      // A connector shows the refusal to no one: the log says it, once a minute.
+      expect((await initializeAt(served.url)).statusCode).toBe(503);
+      expect(served.stderr().match(/MCP request got 503: .*/g)).toEqual([
+        "MCP request got 503: The server holds its most sessions (1, WAITER_MAX_SESSIONS); try again later",
+      ]);
       await (first.transport as StreamableHTTPClientTransport).terminateSession();
       await connect(served.url);
       expect(served.sessions.count()).toBe(1);
@@ -2537,6 +2542,7 @@ describe("bearer tokens", () => {
       expect(JSON.stringify(await refused.body.json())).toMatch(
         /Token ops holds half the server's sessions, each with a call or its stream open or subscriptions the store has yet to keep; end one \(DELETE \/mcp\)/,
       );
+      expect(small.stderr()).toMatch(/MCP request with token ops got 503: Token ops holds half the server's sessions/);
       expect(small.sessions.count()).toBe(1);
       // Ending it, as it was told to, needs no room: it is ended, here and in the store. A DELETE
       // in a version waiter does not speak is refused as such, and ends nothing.
@@ -2595,6 +2601,7 @@ describe("bearer tokens", () => {
       expect(JSON.stringify(await refused.body.json())).toMatch(
         /Token ops holds half the server's sessions, each with a call or its stream open or subscriptions the store has yet to keep; end one \(DELETE \/mcp\)/,
       );
+      expect(served.stderr()).toMatch(/MCP request with token ops got 503: Token ops holds half the server's sessions/);
     } finally {
       await served.close();
     }

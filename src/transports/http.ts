@@ -277,6 +277,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
             : refusal === "caller" && caller !== undefined
               ? holdsHalf(caller)
               : "This replica holds its most sessions, or is stopping; try again";
+        refused(503, message, caller);
         rpcError(res, 503, -32000, message);
         return undefined;
       }
@@ -361,17 +362,17 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     closeIdle();
     if (caller !== undefined && !roomForCaller(caller)) {
       res.set("retry-after", "60");
+      refused(503, holdsHalf(caller), caller);
       rpcError(res, 503, -32000, holdsHalf(caller));
       return;
     }
     if (!roomForOne()) {
       res.set("retry-after", "60");
-      rpcError(
-        res,
-        503,
-        -32000,
-        `The server holds its most sessions (${limits.maxSessions})${shared ? ", none of which it can leave to the store now" : ""}; try again later`,
-      );
+      const full = (most: string) =>
+        `The server holds its most sessions (${most})${shared ? ", none of which it can leave to the store now" : ""}; try again later`;
+      // The operator reads it in the log, where the setting that raises the cap is named.
+      refused(503, full(`${limits.maxSessions}, WAITER_MAX_SESSIONS`), caller);
+      rpcError(res, 503, -32000, full(String(limits.maxSessions)));
       return;
     }
     const transport = await openSession(req);
