@@ -674,6 +674,7 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
     leaseMs: automationLeaseSeconds * 1000,
     drainMs: config.core.stopSeconds * 1000,
     retentionSetting: config.origin("webhooks.retention"),
+    settings: { toolTimeout: config.origin("toolTimeout"), retry: config.origin("automationRetrySeconds") },
   };
   checkAutomations(parts);
   // Read, and kept in the store, before the listener takes webhooks: one that comes in while the

@@ -1,9 +1,10 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import type { RunningServe } from "../src/app.js";
+import { type RunningServe, startServe } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { SqliteEventStore } from "../src/events/sqlite/store.js";
+import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import {
@@ -282,6 +283,27 @@ describe("when the shop fails", () => {
       expect(run?.error).toMatch(slow);
       await expect.poll(() => telegram.delivered.length).toBe(sent + 1);
       expect(telegram.delivered.at(-1)?.text).not.toContain("ask for less");
+    } finally {
+      woo.delayMs = 0;
+      await server.close();
+    }
+  });
+
+  test("set in the config file, the tool timeout and the retry time are named as written there", async () => {
+    const file = join(dataDir, "times.json");
+    writeFileSync(file, JSON.stringify({ toolTimeout: 1, automationRetrySeconds: 1 }));
+    const { WAITER_AUTOMATION_RETRY_SECONDS: _, ...rest } = env([PAID]);
+    const server = await startServe(loadConfig({ env: rest, file }, toolsets()), new Log("error", () => {}));
+    try {
+      woo.delayMs = 2500;
+      const event = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run?.error).toContain(`before the tool call's deadline (toolTimeout in ${file}, 1 s).`);
+      expect(run?.error).toMatch(
+        new RegExp(
+          `after the retry time \\(automationRetrySeconds in ${file.replace(/[.]/g, "\\.")}, 1 s\\), so it is not tried again\\.$`,
+        ),
+      );
     } finally {
       woo.delayMs = 0;
       await server.close();

@@ -18,6 +18,11 @@ export interface CallParts {
   toolTimeoutMs: number;
   /** How long a step that fails for a passing reason (an upstream down, 429) is tried again. */
   retryForMs: number;
+  /**
+   * The tool timeout's and the retry time's settings as the operator set them (WAITER_TOOL_TIMEOUT,
+   * or the key in their file), which a step's failure names for a person to raise.
+   */
+  settings: { toolTimeout: string; retry: string };
   /** Aborted when waiter stops: no call begins, and one the upstream refused is not tried again. */
   stopping: AbortSignal;
   /**
@@ -71,11 +76,11 @@ function duration(ms: number): string {
  * its setting, which a person raises for a slow shop, in place of a model's advice to ask for less
  * at once, which a step's configured arguments cannot follow.
  */
-function withDeadlineNamed(err: unknown, timeoutMs: number): unknown {
+function withDeadlineNamed(err: unknown, timeoutMs: number, setting: string): unknown {
   if (!(err instanceof DeadlinePassed)) return err;
   const message = err.message.replace(
     /(before the tool call's deadline);.*$/s,
-    `$1 (WAITER_TOOL_TIMEOUT, ${duration(timeoutMs)}).`,
+    `$1 (${setting}, ${duration(timeoutMs)}).`,
   );
   return new DeadlinePassed(message, err.status, err.retryAfter, err.refused);
 }
@@ -218,7 +223,7 @@ export class StepCalls {
       answer.then(settled, settled);
       result = await answer;
     } catch (caught) {
-      const err = withDeadlineNamed(caught, this.parts.toolTimeoutMs);
+      const err = withDeadlineNamed(caught, this.parts.toolTimeoutMs, this.parts.settings.toolTimeout);
       await stillHeld(() => `failed (${err instanceof Error ? err.message : err})`);
       const refused = err instanceof UpstreamError && err.refused;
       if (this.#cutting.signal.aborted || (stopping.aborted && refused)) {
@@ -237,7 +242,7 @@ export class StepCalls {
           ? `it asked not to be tried again before ${new Date(until).toISOString()}, after the retry time`
           : "a next try would come after the retry time";
         throw new ToolError(
-          `${what} waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; ${next} (WAITER_AUTOMATION_RETRY_SECONDS, ${duration(retryForMs)}), so it is not tried again.`,
+          `${what} waiter tried it ${attempt === 0 ? "once" : `${attempt + 1} times`}; ${next} (${this.parts.settings.retry}, ${duration(retryForMs)}), so it is not tried again.`,
         );
       }
       const nextTry = reached(attempt + 1);
