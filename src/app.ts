@@ -674,7 +674,11 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
     leaseMs: automationLeaseSeconds * 1000,
     drainMs: config.core.stopSeconds * 1000,
     retentionSetting: config.origin("webhooks.retention"),
-    settings: { toolTimeout: config.origin("toolTimeout"), retry: config.origin("automationRetrySeconds") },
+    settings: {
+      toolTimeout: config.origin("toolTimeout"),
+      retry: config.origin("automationRetrySeconds"),
+      stop: config.origin("stopSeconds"),
+    },
   };
   checkAutomations(parts);
   // Read, and kept in the store, before the listener takes webhooks: one that comes in while the

@@ -75,6 +75,30 @@ test("a stop lets a step under way have its answer for the drain time: a notific
   }
 });
 
+test("a step the stop cut is said in the log as the stop cuts it, with the drain time's setting as it was set", async () => {
+  const lines: string[] = [];
+  const server = await serveLeased([TELL], { WAITER_STOP_SECONDS: "1" }, lines);
+  let release = () => {};
+  telegram.held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  try {
+    const event = await pay(server, undefined, "evt_cut_by_stop");
+    await expect.poll(() => telegram.requests.filter((r) => r.body.includes("evt_cut_by_stop")).length).toBe(1);
+    await server.close();
+    expect(lines.filter((line) => line.includes(`(event ${event.id})`))).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          ` notice +\\[waiter\\] automation tell, run \\d+ \\(event ${event.id}\\), step 1: notify_send had no answer within the stop's drain time \\(WAITER_STOP_SECONDS, 1 s\\) and was cut; the next start takes its run up\n$`,
+        ),
+      ),
+    ]);
+  } finally {
+    release();
+    telegram.held = undefined;
+  }
+});
+
 test("a stop that waits for a step's answer keeps the automations' lease meanwhile: no other waiter takes up the run under way and reports it as may or may not have happened", async () => {
   const server = await serveLeased([TELL], {}, [], 1.5);
   let release = () => {};

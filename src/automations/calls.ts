@@ -7,7 +7,7 @@ import { cut, oneLine } from "../shown.js";
 import { clock } from "../time.js";
 import { doneLine, type Notified, type Tool, type ToolCall } from "../toolset.js";
 import { isPathArgument, isTemplate, type Step, written } from "./rules.js";
-import { Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
+import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
 import { numberIn, type View, whereMissing } from "./view.js";
 
 /** What StepCalls needs of the engine that runs the automations. */
@@ -19,10 +19,10 @@ export interface CallParts {
   /** How long a step that fails for a passing reason (an upstream down, 429) is tried again. */
   retryForMs: number;
   /**
-   * The tool timeout's and the retry time's settings as the operator set them (WAITER_TOOL_TIMEOUT,
-   * or the key in their file), which a step's failure names for a person to raise.
+   * The tool timeout's, the retry time's and the stop's drain time's settings as the operator set
+   * them (WAITER_TOOL_TIMEOUT, or the key in their file), which the log and a step's failure name.
    */
-  settings: { toolTimeout: string; retry: string };
+  settings: { toolTimeout: string; retry: string; stop: string };
   /** Aborted when waiter stops: no call begins, and one the upstream refused is not tried again. */
   stopping: AbortSignal;
   /**
@@ -97,6 +97,8 @@ export class StepCalls {
   readonly #cutting = new AbortController();
   /** The tool calls under way, whose answers a stop waits for until it cuts them. */
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** The stop's drain time, once a stop began: what the line of a step it cuts says. */
+  #drainMs = 0;
   /** Waits double from this one: at most 2 s, so a short retry time still sees a few tries. */
   readonly firstDelayMs: number;
   /** The most characters (code points) notify_send takes, to which a notification's text is cut. */
@@ -229,7 +231,10 @@ export class StepCalls {
       if (this.#cutting.signal.aborted || (stopping.aborted && refused)) {
         // A call the upstream had refused, stopped while it waited for its next try, did not happen.
         if (refused) await mark(true, reached(attempt));
-        throw new Postponed("waiter is stopping");
+        if (!this.#cutting.signal.aborted) throw new Postponed("waiter is stopping");
+        throw new CutAtStop(
+          `${name} had no answer within the stop's drain time (${this.parts.settings.stop}, ${duration(this.#drainMs)}) and was cut`,
+        );
       }
       const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
       const wait = asked ?? this.firstDelayMs * 2 ** attempt;
@@ -258,6 +263,7 @@ export class StepCalls {
 
   /** Lets the calls under way have their answers for `ms` (the stop's drain time), then cuts them. */
   async finish(ms: number): Promise<void> {
+    this.#drainMs = ms;
     const cutting = setTimeout(() => this.#cutting.abort(), ms);
     await untilAborted(Promise.allSettled(this.#inFlight), this.#cutting.signal).catch(() => {});
     clearTimeout(cutting);

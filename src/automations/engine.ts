@@ -25,8 +25,8 @@ export interface AutomationParts {
   toolTimeoutMs: number;
   /** How long a step that fails for a passing reason (an upstream down, 429) is tried again. */
   retryForMs: number;
-  /** The tool timeout's and the retry time's settings as the operator set them, which a step's failure names. */
-  settings: { toolTimeout: string; retry: string };
+  /** The tool timeout's, the retry time's and the drain time's settings as the operator set them, which the log names. */
+  settings: { toolTimeout: string; retry: string; stop: string };
   /** How long the process running the automations holds them without renewing: renewed each third of it. */
   leaseMs: number;
   /** How long a stop lets a step under way have its answer before cutting it (WAITER_STOP_SECONDS). */

@@ -7,7 +7,7 @@ import type { StepCalls } from "./calls.js";
 import type { Lease } from "./lease.js";
 import type { FailureNotices } from "./notices.js";
 import { type Automation, type Step, toolOf, written } from "./rules.js";
-import { Postponed, type Tries, Waiting } from "./tries.js";
+import { CutAtStop, Postponed, type Tries, Waiting } from "./tries.js";
 import { argumentsFor, argumentsShown, inserted, type View, viewOf, whyNotTaken } from "./view.js";
 
 /** What a failure told to an onFailure channel begins with. */
@@ -285,6 +285,7 @@ export function automationRuns(parts: RunParts) {
         ({ said, needsPerson } = await calls.call(tool, input, who, mark, current));
       } catch (err) {
         // Stopping: the step stays started, and the next start resumes or reports it.
+        if (err instanceof CutAtStop) log.notice(`${who}: ${err.cut}; the next start takes its run up`);
         if (err instanceof Postponed) throw err;
         if (err instanceof Waiting) {
           setAside(run, err);

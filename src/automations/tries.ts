@@ -19,5 +19,16 @@ export class Waiting extends Error {
 /** A run that must wait for a later start: waiter is stopping, or the store could not record a step. */
 export class Postponed extends Error {}
 
+/**
+ * Postponed by a stop whose drain time ran out while the call waited for its answer: `cut` says so,
+ * for the caller to tell what that leaves (a step's run is taken up at the next start; a failure's
+ * notice is not told again).
+ */
+export class CutAtStop extends Postponed {
+  constructor(readonly cut: string) {
+    super("waiter is stopping");
+  }
+}
+
 /** Postponed for good: another waiter took the automations over, and the log has said what the call came to. */
 export class TakenOver extends Postponed {}

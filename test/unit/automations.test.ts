@@ -55,7 +55,11 @@ const ENGINE = {
   leaseMs: 60_000,
   drainMs: 1_000,
   retentionSetting: "WAITER_WEBHOOKS_RETENTION",
-  settings: { toolTimeout: "WAITER_TOOL_TIMEOUT", retry: "WAITER_AUTOMATION_RETRY_SECONDS" },
+  settings: {
+    toolTimeout: "WAITER_TOOL_TIMEOUT",
+    retry: "WAITER_AUTOMATION_RETRY_SECONDS",
+    stop: "WAITER_STOP_SECONDS",
+  },
 };
 
 test("a waiting run whose lease check fails once, as it is due, is tried again a moment later", async () => {
