@@ -673,11 +673,11 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
     retryForMs: automationRetrySeconds * 1000,
     leaseMs: automationLeaseSeconds * 1000,
     drainMs: config.core.stopSeconds * 1000,
-    retentionSetting: config.origin("webhooks.retention"),
     settings: {
       toolTimeout: config.origin("toolTimeout"),
       retry: config.origin("automationRetrySeconds"),
       stop: config.origin("stopSeconds"),
+      retention: config.origin("webhooks.retention"),
     },
   };
   checkAutomations(parts);

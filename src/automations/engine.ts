@@ -6,7 +6,7 @@ import { type Log, throttled } from "../log.js";
 import { oneLine } from "../shown.js";
 import { clock } from "../time.js";
 import type { Tool } from "../toolset.js";
-import { StepCalls } from "./calls.js";
+import { type CallParts, StepCalls } from "./calls.js";
 import { Lease } from "./lease.js";
 import { FailureNotices } from "./notices.js";
 import type { Automation } from "./rules.js";
@@ -25,14 +25,15 @@ export interface AutomationParts {
   toolTimeoutMs: number;
   /** How long a step that fails for a passing reason (an upstream down, 429) is tried again. */
   retryForMs: number;
-  /** The tool timeout's, the retry time's and the drain time's settings as the operator set them, which the log names. */
-  settings: { toolTimeout: string; retry: string; stop: string };
+  /**
+   * The settings the log names, as the operator set them: the tool timeout's, the retry time's, the
+   * drain time's, and retention's, which may outrun the automations.
+   */
+  settings: CallParts["settings"] & { retention: string };
   /** How long the process running the automations holds them without renewing: renewed each third of it. */
   leaseMs: number;
   /** How long a stop lets a step under way have its answer before cutting it (WAITER_STOP_SECONDS). */
   drainMs: number;
-  /** The retention setting as the operator set it, which the log names when retention outran the automations. */
-  retentionSetting: string;
   /**
    * The last event stored before this process took webhooks: at the first start ever on a store,
    * what came before it is history, and what came after, before the automations started, is not.
@@ -296,7 +297,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
             if (through > cursor && through > warnedThrough) {
               warnedThrough = through;
               log.warning(
-                `automations: retention dropped events stored after the last one they handled before any automation ran for them; raise the limits of ${parts.retentionSetting} if automations may fall this far behind`,
+                `automations: retention dropped events stored after the last one they handled before any automation ran for them; raise the limits of ${parts.settings.retention} if automations may fall this far behind`,
               );
             }
             await handle(event, holds);

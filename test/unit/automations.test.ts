@@ -54,11 +54,11 @@ const ENGINE = {
   retryForMs: 2_000,
   leaseMs: 60_000,
   drainMs: 1_000,
-  retentionSetting: "WAITER_WEBHOOKS_RETENTION",
   settings: {
     toolTimeout: "WAITER_TOOL_TIMEOUT",
     retry: "WAITER_AUTOMATION_RETRY_SECONDS",
     stop: "WAITER_STOP_SECONDS",
+    retention: "WAITER_WEBHOOKS_RETENTION",
   },
 };
 
