@@ -697,6 +697,7 @@ export function sessionOptions(config: Config): SessionOptions {
   const publicUrl = typed && new URL(typed).href.replace(/\/$/, "");
   return {
     maxSessions: config.core.maxSessions,
+    maxSessionsSetting: config.origin("maxSessions"),
     idleMs: config.core.sessionIdleMinutes * 60_000,
     tokens,
     requestsPerMinute,

@@ -1148,6 +1148,23 @@ describe("sessions", () => {
     }
   });
 
+  test("a cap set in a config file is named in the log as the key and the file, not as a variable never set", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "waiter.json");
+    writeFileSync(file, JSON.stringify({ maxSessions: 1 }));
+    const served = await inProcess({ maxSessions: 1, idleMs: 60_000 }, { WAITER_CONFIG: file });
+    try {
+      await connect(served.url);
+      const refused = await initializeAt(served.url);
+      expect(refused.statusCode).toBe(503);
+      await refused.body.dump();
+      expect(served.stderr().match(/MCP request got 503: .*/g)).toEqual([
+        `MCP request got 503: The server holds its most sessions (1, maxSessions in ${file}); try again later`,
+      ]);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("past the cap, the idlest session with nothing under way is left to the store, and its next request takes it up", async () => {
     const served = await inProcess(
       { maxSessions: 1, idleMs: 60_000 },

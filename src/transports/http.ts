@@ -371,7 +371,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       const full = (most: string) =>
         `The server holds its most sessions (${most})${shared ? ", none of which it can leave to the store now" : ""}; try again later`;
       // The operator reads it in the log, where the setting that raises the cap is named.
-      refused(503, full(`${limits.maxSessions}, WAITER_MAX_SESSIONS`), caller);
+      refused(503, full(`${limits.maxSessions}, ${limits.maxSessionsSetting}`), caller);
       rpcError(res, 503, -32000, full(String(limits.maxSessions)));
       return;
     }

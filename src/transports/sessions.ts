@@ -14,6 +14,11 @@ import { allowedTools, callerNamed, type Token, WRITE_SCOPE } from "./tokens.js"
 export interface SessionOptions {
   /** Most sessions open at once; an initialize beyond them gets 503. */
   maxSessions: number;
+  /**
+   * maxSessions' setting as the operator set it (WAITER_MAX_SESSIONS, or the key in their file),
+   * which the log of a full server's 503 names for them to raise.
+   */
+  maxSessionsSetting: string;
   /** A session that sent nothing this long, and holds no stream open, is closed. */
   idleMs: number;
   /** Who may call, with a bearer token; none: anyone who reaches the address (loopback only). */
