@@ -33,6 +33,13 @@ export class UpstreamError extends ToolError {
 /** An upstream that did not answer, or did not finish its answer, before the tool call's deadline. */
 export class DeadlinePassed extends UpstreamError {
   override name = "DeadlinePassed";
+  constructor(
+    /** What did not come in time, without the advice to a model after it: an automation says its own. */
+    readonly failure: string,
+    advice: string,
+  ) {
+    super(`${failure}; ${advice}`);
+  }
 }
 
 /**

@@ -78,11 +78,12 @@ function duration(ms: number): string {
  */
 function withDeadlineNamed(err: unknown, timeoutMs: number, setting: string): unknown {
   if (!(err instanceof DeadlinePassed)) return err;
-  const message = err.message.replace(
-    /(before the tool call's deadline);.*$/s,
-    `$1 (${setting}, ${duration(timeoutMs)}).`,
+  return new UpstreamError(
+    `${err.failure} (${setting}, ${duration(timeoutMs)}).`,
+    err.status,
+    err.retryAfter,
+    err.refused,
   );
-  return new DeadlinePassed(message, err.status, err.retryAfter, err.refused);
 }
 
 /**

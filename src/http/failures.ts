@@ -88,7 +88,8 @@ export function describeFailure(
     if (reason?.name !== "TimeoutError") return new UpstreamError(`The request to ${where} was cancelled.`);
     const answered = err instanceof StoppedAnswer ? "began to answer, but did not finish" : "did not answer";
     return new DeadlinePassed(
-      `${where} ${answered} before the tool call's deadline; try again later, or ask for less at once.`,
+      `${where} ${answered} before the tool call's deadline`,
+      "try again later, or ask for less at once.",
     );
   }
   // undici's headers timeout: the answer's status and headers did not all come within the response
