@@ -389,7 +389,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         }
         if (!shop.payableStatuses.includes(before.status)) {
           throw new ToolError(
-            `Order ${id} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, set its status to ${shop.payableStatuses[0]} with eshop_order_update_status first.`,
+            `Order ${id} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, set its status to ${shop.awaitingPaymentStatus} with eshop_order_update_status first.`,
           );
         }
         // A paid date stays when an order goes back to pending or failed (a bank transfer bounced):

@@ -10,11 +10,13 @@ export interface ShopProvider {
   name: string;
   /** Order statuses the shop knows, for validation before any call. */
   orderStatuses: readonly string[];
-  /**
-   * Statuses an order may be marked paid from; the first is the one an order waiting for its
-   * payment is set to (WooCommerce's pending, which a checkout draft takes as its checkout completes).
-   */
+  /** Statuses an order may be marked paid from. */
   payableStatuses: readonly string[];
+  /**
+   * The status to set an order that is to be marked paid but is in none of those: WooCommerce's
+   * pending, which a checkout draft takes as its checkout completes.
+   */
+  awaitingPaymentStatus: string;
   /** Statuses that mean an order is paid. */
   paidStatuses: readonly string[];
   /** The status an order in the shop's trash reads with: deleted, not for good, and no order status. */

@@ -478,6 +478,7 @@ export function wooCommerce(api: Upstream): ShopProvider {
     // WC_Order::payment_complete() acts on these and on cancelled, which waiter leaves alone: a
     // cancelled order may have been paid and its money returned (orders.ts says what to check).
     payableStatuses: ["pending", "on-hold", "failed"],
+    awaitingPaymentStatus: "pending",
     // wc_get_is_paid_statuses()
     paidStatuses: ["processing", "completed"],
     // A trashed order's post status (or HPOS's status column), which the REST API shows as it is.
