@@ -145,6 +145,16 @@ describe("weekends and holidays", () => {
     }
   });
 
+  test("a weekend's transaction keeps its own date: the fixing before is valid for it, its day is not the one to book", async () => {
+    // An invoice of Saturday 1 August 2026 is booked in August at Friday 31 July's rate, not moved into July.
+    const { tools } = await server.client.listTools();
+    for (const name of ["currency_rates", "currency_convert"]) {
+      const description = tools.find((tool) => tool.name === name)?.description;
+      expect(description, name).toContain("valid for them; `date` is its day.");
+      expect(description, name).not.toMatch(/book|record/);
+    }
+  });
+
   test("a CNB Saturday is Friday's fixing", async () => {
     const result = await server.call("currency_rates", { source: "cnb", date: "2026-08-29", symbols: ["EUR"] });
     expect(result.structuredContent).toMatchObject({ base: "CZK", date: "2026-08-28", requested_date: "2026-08-29" });

@@ -22,7 +22,7 @@ export function convertTool({ configured, pick, fixingFor }: Sources): Tool {
     title: "Convert currency",
     description:
       "Converts an amount at an official reference rate of one day, default the latest, " +
-      "rounded to the target's minor unit. Weekends and holidays use the last working day's fixing: record the result's `date`.",
+      "rounded to the target's minor unit. Weekends and holidays use the last fixing before, valid for them; `date` is its day.",
     input: {
       amount: z.number({ error: amountAsText }).positive().max(1e12).describe("Above 0, at most 1,000,000,000,000."),
       from: code.describe("ISO 4217 code, e.g. JPY."),

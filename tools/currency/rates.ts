@@ -21,7 +21,7 @@ export function ratesTool({ configured, pick, fixingFor }: Sources): Tool {
     title: "Exchange rates",
     description:
       "Official reference exchange rates of one day, the ECB's or the Czech National Bank's; default " +
-      "the latest. Weekends and holidays have no fixing: the result's `date` is the fixing's own day, the one to book. " +
+      "the latest. Weekends and holidays have no fixing: the last one before is valid for them; `date` is its day. " +
       "To convert: currency_convert.",
     input: {
       base: code.optional().describe("Rates per 1 unit of it; default EUR (ecb), CZK (cnb)."),
