@@ -49,6 +49,20 @@ export class DeadlinePassed extends UpstreamError {
  */
 export class UnconfirmedChange extends UpstreamError {
   override name = "UnconfirmedChange";
+  constructor(
+    /**
+     * What failed, up to whether the change was made ("… may have been made."), without the advice
+     * after it: an automation that tries again itself says this while it waits. The whole message
+     * where no advice stands apart.
+     */
+    public failure: string,
+    /** What to do before trying again, without its full stop: the end of the message. */
+    advice?: string,
+    status?: number,
+    retryAfter?: number,
+  ) {
+    super(advice === undefined ? failure : `${failure} ${advice}.`, status, retryAfter);
+  }
 }
 
 /** A setting is missing or wrong; the message names it and never repeats a secret. Stops waiter at start. */

@@ -63,7 +63,8 @@ function withoutRetryAdvice(message: string): string {
  * again itself, as waiter does. Only a tool safe to repeat tries such a change again.
  */
 function whileWaiting(err: UpstreamError, message: string): string {
-  return err instanceof UnconfirmedChange ? message.replace(/^(.*\bmade\.) .*$/s, "$1") : message;
+  // The upstream's words it quotes are said as in the whole message.
+  return err instanceof UnconfirmedChange ? withoutRetryAdvice(err.failure) : message;
 }
 
 /** Milliseconds as a log or a message says them: 300 ms, 2 s. */

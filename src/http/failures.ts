@@ -28,14 +28,6 @@ export function mayHaveActed(method: string): boolean {
 /** What to do about a change that may have been made, unless its upstream says otherwise (UpstreamOptions.changeAdvice). */
 export const READ_BEFORE_RETRYING = "Read the current state before trying again";
 
-/**
- * How an UnconfirmedChange's message ends, after "it" or "the change": whether the change was made
- * (by default, that it may have been), then `advice`, what to do before trying again.
- */
-export function unconfirmed(advice: string, made = "may have been made"): string {
-  return `${made}. ${advice}.`;
-}
-
 /** What a message names when an upstream was declared without the setting that holds its URL. */
 export const BASE_URL = "the configured base URL";
 
@@ -65,14 +57,14 @@ export function describeFailure(
     // The upstream answered, too much to read: a change it was asked for may well have been made.
     const limit = `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by WAITER_MAX_RESPONSE_BYTES`;
     return changes
-      ? new UnconfirmedChange(`${limit}; the change ${unconfirmed(changeAdvice)}`)
+      ? new UnconfirmedChange(`${limit}; the change may have been made.`, changeAdvice)
       : new UpstreamError(`${limit}; ask for less (fewer items, a shorter range).`);
   }
   // zlib's codes, and brotli's: the answer's bytes are not in the coding its Content-Encoding names.
   if (/^(Z_|ERR__ERROR_)/.test(code ?? "")) {
     const what = `${where} sent an answer that does not decode as its Content-Encoding says (${err instanceof Error ? err.message : String(err)})`;
     return changes
-      ? new UnconfirmedChange(`${what}; the change ${unconfirmed(changeAdvice)}`)
+      ? new UnconfirmedChange(`${what}; the change may have been made.`, changeAdvice)
       : new UpstreamError(
           `${what}; the service may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
         );
@@ -83,7 +75,8 @@ export function describeFailure(
   if (reason?.name === "TimeoutError" || reason?.name === "AbortError" || call.signal.aborted) {
     if (changes)
       return new UnconfirmedChange(
-        `${where} did not confirm the change before the tool call ended; it ${unconfirmed(changeAdvice)}`,
+        `${where} did not confirm the change before the tool call ended; it may have been made.`,
+        changeAdvice,
       );
     if (reason?.name !== "TimeoutError") return new UpstreamError(`The request to ${where} was cancelled.`);
     const answered = err instanceof StoppedAnswer ? "began to answer, but did not finish" : "did not answer";
@@ -103,7 +96,10 @@ export function describeFailure(
       const silent = begun
         ? `its answer stopped midway, nothing more for ${seconds} s`
         : `no answer's headers within ${seconds} s`;
-      return new UnconfirmedChange(`${where} did not confirm the change (${silent}); it ${unconfirmed(changeAdvice)}`);
+      return new UnconfirmedChange(
+        `${where} did not confirm the change (${silent}); it may have been made.`,
+        changeAdvice,
+      );
     }
     return new UpstreamError(
       begun
@@ -211,7 +207,7 @@ function connectionFailure(
         : NO_ROUTE.includes(code)
           ? "the route to it was lost"
           : message;
-    return new UnconfirmedChange(`${where} did not confirm the change (${what}); it ${unconfirmed(changeAdvice)}`);
+    return new UnconfirmedChange(`${where} did not confirm the change (${what}); it may have been made.`, changeAdvice);
   }
   const why = notConnected(code, {
     name: "its name",
@@ -321,7 +317,7 @@ export function describeStatus(
     // upstream. It fails as an unreachable upstream does, for now and without a status.
     const broken = `${name} answered 304 (Not Modified) to a request that was not conditional: a cache in between (a proxy or CDN in front of it) is broken`;
     return response.changes
-      ? new UnconfirmedChange(`${broken}, and the change ${unconfirmed(changeAdvice)}`)
+      ? new UnconfirmedChange(`${broken}, and the change may have been made.`, changeAdvice)
       : new UpstreamError(`${broken}; try again later, or if it lasts, tell whoever runs that cache.`);
   }
   const said = upstreamMessage(response);
@@ -330,8 +326,12 @@ export function describeStatus(
   const answered = `${name} answered ${status}${said ? ` "${said}"` : ""}`;
   if (status >= 500 && response.changes) {
     const when = seconds === undefined ? "" : ` (in ${seconds} s)`;
-    const failing = `the service is failing, and the change ${unconfirmed(`${changeAdvice}${when}`)}`;
-    return new UnconfirmedChange(`${answered}: ${failing}`, status, seconds);
+    return new UnconfirmedChange(
+      `${answered}: the service is failing, and the change may have been made.`,
+      `${changeAdvice}${when}`,
+      status,
+      seconds,
+    );
   }
   let advice: string;
   if (status === 429) {

@@ -7,14 +7,7 @@ import { quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
 import { type AnswerCache, isFresh, type Kept } from "./cache.js";
 import { untilAborted, withDeadline } from "./deadline.js";
-import {
-  BASE_URL,
-  describeFailure,
-  describeStatus,
-  mayHaveActed,
-  READ_BEFORE_RETRYING,
-  unconfirmed,
-} from "./failures.js";
+import { BASE_URL, describeFailure, describeStatus, mayHaveActed, READ_BEFORE_RETRYING } from "./failures.js";
 import type { Call, ClientOptions, ErrorMapper, HttpResponse, Outgoing } from "./types.js";
 import { type Progress, StoppedAnswer } from "./whole.js";
 
@@ -378,6 +371,7 @@ export class Upstream {
       const own = response.status === 304 ? undefined : this.options.errors?.(shown, this.name, this.#urlSetting);
       const error = own ?? describeStatus(this.name, shown, this.#urlSetting, this.#changeAdvice);
       error.message = withoutSecrets(error.message, credentials);
+      if (error instanceof UnconfirmedChange) error.failure = withoutSecrets(error.failure, credentials);
       throw error;
     }
     let body: unknown;
@@ -388,7 +382,7 @@ export class Upstream {
       const begins = quoteLine(withoutSecrets(response.text, credentials), 80);
       const what = `${this.name} sent an answer that is not JSON (status ${response.status}, ${response.text.length} bytes${response.text ? `, beginning ${begins}` : ""})`;
       throw response.changes
-        ? new UnconfirmedChange(`${what}; the change ${unconfirmed(this.#changeAdvice)}`, response.status)
+        ? new UnconfirmedChange(`${what}; the change may have been made.`, this.#changeAdvice, response.status)
         : new UpstreamError(
             `${what}; ${this.#suspects()} may be failing: try again later, and if it lasts, tell whoever runs it what it sends.`,
             response.status,
@@ -401,7 +395,8 @@ export class Upstream {
       // A 2xx says the change was accepted (RFC 9110 15.3): made again, it would most likely be made twice.
       throw response.changes
         ? new UnconfirmedChange(
-            `${this.name} accepted the change (status ${response.status}) but answered in ${format}: it ${unconfirmed(this.#changeAdvice, "was most likely made")}`,
+            `${this.name} accepted the change (status ${response.status}) but answered in ${format}: it was most likely made.`,
+            this.#changeAdvice,
             response.status,
           )
         : new UpstreamError(

@@ -49,6 +49,7 @@ export const telegramErrors: ErrorMapper = (response, upstream) => {
   if (response.status >= 500 && response.changes) {
     return new UnconfirmedChange(
       `${upstream} answered ${response.status}${said}: the message may have been sent, and sending it again may send it twice.`,
+      undefined,
       response.status,
     );
   }
