@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import {
+import fs, {
   chmodSync,
   chownSync,
   existsSync,
@@ -12,6 +12,7 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
+import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -451,6 +452,32 @@ describe("storing in a file", () => {
     await store.add(event());
     for (const path of [file, `${file}-wal`, `${file}-shm`]) expect(statSync(path).mode & 0o777, path).toBe(0o600);
     expect(statSync(dirname(file)).mode & 0o777).toBe(0o700);
+  });
+
+  test("a store made in a directory open to others is never open to them, not even before waiter sets its mode", async () => {
+    // WAITER_DATA_DIR named a directory that was there, 0755: waiter leaves its mode to its owner.
+    const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+    chmodSync(dir, 0o755);
+    const file = join(dir, "events.db");
+    const umask = process.umask(0o022);
+    // Whenever waiter sets a mode, the file's mode until then is what another user could have opened it by.
+    const before: [string, string][] = [];
+    const chmodSync_ = fs.chmodSync;
+    fs.chmodSync = (path, mode) => {
+      if (existsSync(path)) before.push([String(path), (statSync(path).mode & 0o777).toString(8)]);
+      chmodSync_(path, mode);
+    };
+    syncBuiltinESMExports();
+    try {
+      const { store } = open(LOOSE, file);
+      await store.add(event());
+    } finally {
+      fs.chmodSync = chmodSync_;
+      syncBuiltinESMExports();
+      process.umask(umask);
+    }
+    expect(before.filter(([, mode]) => mode !== "600")).toEqual([]);
+    for (const path of [file, `${file}-wal`, `${file}-shm`]) expect(statSync(path).mode & 0o777, path).toBe(0o600);
   });
 
   test("the -wal file a large write grew is cut back to the limit after a checkpoint, while the store stays open", async () => {

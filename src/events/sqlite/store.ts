@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, statSync } from "node:fs";
+import { chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { ToolError } from "../../errors.js";
@@ -348,6 +348,11 @@ export class SqliteEventStore implements EventStore {
   ) {
     if (file !== ":memory:") {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      // Payloads hold customers' names and orders: the file is the user's alone from the moment it
+      // is made, as a directory that was there may be open to others, who could open a file SQLite
+      // made with the umask's mode (0644) before its mode is set. SQLite gives the -wal and -shm
+      // files the database file's mode.
+      closeSync(openSync(file, constants.O_RDONLY | constants.O_CREAT, 0o600));
       // SQLite opens a file it may not write (a backup restored read-only, 0400) read-only, and the
       // first write fails: files there are made the user's to write before it opens them.
       for (const path of [file, `${file}-wal`, `${file}-shm`]) {
@@ -360,9 +365,6 @@ export class SqliteEventStore implements EventStore {
     }
     this.#db = new Database(file);
     this.#opened = file === ":memory:" ? undefined : fileAt(file);
-    // Payloads hold customers' names and orders: the file is the user's alone. SQLite gives the
-    // -wal and -shm files the database file's mode, so this comes before WAL mode creates them.
-    if (file !== ":memory:") chmodSync(file, 0o600);
     this.#db.pragma(`busy_timeout = ${Math.round(busyMs)}`);
     const refuseNewer = (version: number) => {
       if (version <= SCHEMA_VERSION) return;
