@@ -10,8 +10,10 @@ import { afterEach, describe, expect, test, vi } from "vitest";
 import { type Automation, automation } from "../../src/automations/rules.js";
 import { loadConfig } from "../../src/config.js";
 import { ToolError } from "../../src/errors.js";
+import { minorUnitsNote } from "../../src/events/present.js";
 import { registerEventResources } from "../../src/events/resources.js";
 import { SqliteEventStore, writeFailure } from "../../src/events/sqlite/store.js";
+import type { StoredEvent } from "../../src/events/store.js";
 import { HttpClient } from "../../src/http/client.js";
 import { Log } from "../../src/log.js";
 import { createServer, enabledTools } from "../../src/server.js";
@@ -1470,5 +1472,41 @@ describe("a write the SQLite store is refused", () => {
     expect((writeFailure(failure("SQLITE_BUSY", "database is locked"), "x") as Error).message).toMatch(/busy/);
     const other = failure("SQLITE_CONSTRAINT", "UNIQUE constraint failed");
     expect(writeFailure(other, "x")).toBe(other);
+  });
+});
+
+describe("the note that a sender writes sums in minor units", () => {
+  const note = (scheme: string, ...payloads: string[]) =>
+    minorUnitsNote(payloads.map((payload) => ({ scheme, payload }) as StoredEvent));
+  const stripe = "Stripe writes amounts in the currency's minor units: 9887 EUR is 98.87 EUR.";
+  const long = "amount".repeat(15_000);
+
+  test("is given where a payload has a key of a sum, and only there", () => {
+    expect(note("stripe", '{"amount":9887,"currency":"eur"}')).toBe(stripe);
+    expect(note("stripe", '{"unit_amount" : 1999}')).toBe(stripe);
+    expect(note("stripe", '{"amount_refunded":0}')).toBe(stripe);
+    expect(note("stripe", '{"price":5}')).toBe(stripe);
+    expect(note("stripe", `{"${long}":1}`)).toBe(stripe);
+    for (const payload of [
+      '{"id":"pi_1"}',
+      '{"prices":5}',
+      '{"Amount":5}',
+      '{"type":"amount"}',
+      '{"type":"amount","next":1}',
+      '{"total amount":5}',
+      `{"description":"${long}"}`,
+      `{"description":"${long}","next":1}`,
+    ])
+      expect(note("stripe", payload), payload).toBeUndefined();
+    expect(note("shopify", '{"amount":9887}')).toBeUndefined();
+    expect(note("stripe", '{"amount":500,"currency":"jpy"}', '{"amount":1,"presentment_currency":"kwd"}')).toBe(
+      "Stripe writes amounts in the currency's minor units: 9887 EUR is 98.87 EUR; 9887 JPY is 9887 JPY; 9887 KWD is 9.887 KWD.",
+    );
+    expect(
+      minorUnitsNote([
+        { scheme: "gopay", payload: '{"amount":1}' },
+        { scheme: "comgate", payload: '{"price":1}' },
+      ] as StoredEvent[]),
+    ).toBe("GoPay and Comgate write amounts in the currency's minor units: 9887 EUR is 98.87 EUR.");
   });
 });
