@@ -506,14 +506,31 @@ describe("notify_send on Telegram", () => {
   });
 });
 
-/** A mail's subject, folded as a long header is (RFC 5322 2.2.3), in encoded words for its "…" or “” (RFC 2047). */
+/**
+ * A mail's subject as a mail client shows it: unfolded (RFC 5322 2.2.3), each encoded word decoded
+ * (RFC 2047, Q or B), and the white space between two encoded words left out.
+ */
 function subjectOf(data = ""): string {
   const folded = /^Subject: (.*(?:\r?\n[ \t].*)*)/m.exec(data)?.[1] ?? "";
-  const words = [...folded.matchAll(/=\?UTF-8\?Q\?([^?]*)\?=/g)].map((m) => m[1]).join("");
-  return Buffer.from(
-    words.replace(/_/g, " ").replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(Number.parseInt(hex, 16))),
-    "latin1",
-  ).toString("utf8");
+  const word = /=\?UTF-8\?([QB])\?([^?]*)\?=/gi;
+  const decoded = (encoding: string, encoded: string) =>
+    encoding.toUpperCase() === "B"
+      ? Buffer.from(encoded, "base64")
+      : Buffer.from(
+          encoded
+            .replace(/_/g, " ")
+            .replace(/=([0-9A-F]{2})/gi, (_, hex) => String.fromCharCode(Number.parseInt(hex, 16))),
+          "latin1",
+        );
+  const bytes = folded
+    .replace(/\r?\n(?=[ \t])/g, "")
+    .replace(/(\?=)\s+(?==\?)/g, "$1")
+    .split(/(=\?UTF-8\?[QB]\?[^?]*\?=)/i)
+    .map((part) => {
+      const [, encoding, encoded] = new RegExp(word.source, "i").exec(part) ?? [];
+      return encoding && encoded !== undefined ? decoded(encoding, encoded) : Buffer.from(part, "utf8");
+    });
+  return Buffer.concat(bytes).toString("utf8");
 }
 
 /** A mail's body as its reader has it, quoted-printable decoded. */
@@ -585,6 +602,16 @@ describe("notify_send by email", () => {
     expect(result.structuredContent).toMatchObject({ sent: expect.arrayContaining(["boss@shop.example"]) });
     const mail = smtp.received.find((m) => m.data.includes("evt_1") && m.to.includes("boss@shop.example"));
     expect(subjectOf(mail?.data)).toBe(notice);
+  });
+
+  test("a first line that holds encoded words of its own shows them as written, not decoded", async () => {
+    // RFC 2047's form in a subject is decoded by every mail client: a sender's text put in a message
+    // would show other words there, a direction override that turns the rest of the line around too.
+    const line = "Paid by =?UTF-8?Q?=E2=80=AEtnuoma?= 1042";
+    const result = await waiter.call("notify_send", { channel: "office", text: `${line}\nEncoded words.` });
+    expect(result.isError, text(result)).toBeFalsy();
+    const mail = smtp.received.find((m) => m.data.includes("Encoded words."));
+    expect(subjectOf(mail?.data)).toBe(`From the shop: ${line}`);
   });
 
   test("the message is dated by waiter's clock", async () => {

@@ -133,13 +133,25 @@ function subjectOf(subject: string, text: string): string {
   return `${own}${cut(line.startsWith(own) ? line.slice(own.length) : line, SUBJECT_CHARACTERS)}`;
 }
 
+/**
+ * The subject as it goes in its header. nodemailer passes on what already reads as an encoded word
+ * (RFC 2047, =?UTF-8?Q?…?=) as it is, which a mail client decodes: a sender's text in a first line
+ * would show other words than were sent, a direction override among them. Such a subject is
+ * encoded whole, so it shows as written.
+ */
+async function subjectHeader(subject: string): Promise<string> {
+  if (!subject.includes("=?")) return subject;
+  const { encodeWord } = await import("nodemailer/lib/mime-funcs");
+  return encodeWord(subject, "Q", 52);
+}
+
 async function deliver(pool: Pool, options: SmtpOptions, to: string, text: string, call: ToolCall): Promise<void> {
   const bounded = withDeadline(call);
   try {
     await pool.transport.sendMail({
       from: options.fromName ? { name: options.fromName, address: options.from } : options.from,
       to,
-      subject: subjectOf(options.subject, text),
+      subject: await subjectHeader(subjectOf(options.subject, text)),
       // A machine's message (RFC 3834): auto-responders (out of office) do not answer it.
       headers: { "Auto-Submitted": "auto-generated" },
       date: new Date(clock.now()),
