@@ -905,6 +905,36 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a message the mail server refuses once it has it whole is said to be refused for its text or sender, not the channel's login", async () => {
+    // As a spam filter, or a check of the sender's domain (Gmail's 550 5.7.26 for DMARC), answers the message's end.
+    const filtering = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      logger: false,
+      onData(stream, _session, callback) {
+        stream.resume();
+        stream.on("end", () =>
+          callback(Object.assign(new Error("5.7.1 Message rejected as spam"), { responseCode: 554 })),
+        );
+      },
+    });
+    await new Promise<void>((resolve) => filtering.listen(0, "127.0.0.1", resolve));
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office((filtering.server.address() as AddressInfo).port),
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        /b@shop.example: The mail server refused it \(554 5.7.1 Message rejected as spam\): not sent; the server refused the message itself, once it had it, as a spam filter or a check of the sender's domain \(SPF, DMARC\) does: check the text, and that the channel's from is an address of a domain that lets this server send for it, as sending it again will not help\.$/,
+      );
+      expect(text(result)).not.toMatch(/user/);
+    } finally {
+      await team.close();
+      await new Promise<void>((resolve) => filtering.close(() => resolve()));
+    }
+  });
+
   test("a mail server that wants a login, from a channel that gives none, says to give the channel one", async () => {
     // As a submission server answers MAIL FROM from a client that did not log in (RFC 4954: 530 5.7.0).
     const submission = await startMailServer({ authOptional: false });

@@ -290,22 +290,27 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
     // A server that wants a login (RFC 4954: 530), or that relays only for one, from a channel that
     // gives none: there is no user to check, one is to be given.
     const anonymous = !options.user && (command === "MAIL FROM" || command === "RCPT TO");
+    // Refused at the message's end (nodemailer's EMESSAGE): its envelope was taken, so not the
+    // addresses nor the login, but the message, by a spam filter or the sender's domain's SPF or DMARC.
+    const messageRefused = code === "EMESSAGE" && command === "DATA";
     const login =
       "and the channel logs in as no one: give it the user and passwordEnv of an account that may send through the server";
     const fix =
-      anonymous && responseCode === 530
-        ? `the server wants a login, ${login}`
-        : anonymous && policy
-          ? `the server's policy refuses it, ${login}, and to such addresses`
-          : policy && command !== "MAIL FROM"
-            ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
-            : mailbox
-              ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
-              : command === "RCPT TO"
-                ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
-                : command === "MAIL FROM"
-                  ? `check the channel's from, an address its login may send as${needsSmtpUtf8(options.from)}`
-                  : "check the channel's settings";
+      messageRefused && !mailbox
+        ? "the server refused the message itself, once it had it, as a spam filter or a check of the sender's domain (SPF, DMARC) does: check the text, and that the channel's from is an address of a domain that lets this server send for it"
+        : anonymous && responseCode === 530
+          ? `the server wants a login, ${login}`
+          : anonymous && policy
+            ? `the server's policy refuses it, ${login}, and to such addresses`
+            : policy && command !== "MAIL FROM"
+              ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
+              : mailbox
+                ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
+                : command === "RCPT TO"
+                  ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
+                  : command === "MAIL FROM"
+                    ? `check the channel's from, an address its login may send as${needsSmtpUtf8(options.from)}`
+                    : "check the channel's settings";
     return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
   }
   if (timeoutType === "GREETING_TIMEOUT" && tls !== "tls") {
