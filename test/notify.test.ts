@@ -745,6 +745,43 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a mail server that takes mail or a login only over TLS tells a channel with tls none to use starttls", async () => {
+    // As Postfix with smtpd_tls_security_level = encrypt answers (RFC 3207), and a login over plain text (RFC 4954's 538).
+    const encrypting = smtpAnswering("220 mail.shop.example ESMTP", (line) => {
+      if (line.startsWith("EHLO")) return "250-mail.shop.example\r\n250-STARTTLS\r\n250 AUTH PLAIN LOGIN";
+      if (line.startsWith("AUTH")) return "538 5.7.11 Encryption required for requested authentication mechanism";
+      if (line === "QUIT") return "221 Bye";
+      return "530 5.7.0 Must issue a STARTTLS command first";
+    });
+    await new Promise<void>((resolve) => encrypting.listen(0, "127.0.0.1", resolve));
+    const port = (encrypting.address() as AddressInfo).port;
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({
+        anonymous: mail({ host: "127.0.0.1", port, tls: "none" }),
+        login: mail({ host: "127.0.0.1", port, tls: "none", user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
+      }),
+      SMTP_PASSWORD,
+    });
+    try {
+      const said = async (channel: string) => text(await team.call("notify_send", { channel, text: "Hello" }));
+      expect(await said("anonymous")).toMatch(
+        /b@shop.example: Not sent: the mail server takes mail only over TLS \(530 5.7.0 Must issue a STARTTLS command first\); set the channel's tls to "starttls"\.$/,
+      );
+      const login = `the mail server takes a login only over TLS (538 5.7.11 Encryption required for requested authentication mechanism); set the channel's tls to "starttls".`;
+      expect(await said("login")).toContain(`b@shop.example: Not sent: ${login}`);
+      const checked = { host: "127.0.0.1", port, tls: "none", user: "waiter", password: SMTP_PASSWORD } as const;
+      expect(
+        await checkSmtp(
+          { ...checked, from: "w@shop.example", subject: "waiter" },
+          { signal: new AbortController().signal, deadline: clock.now() + 5_000 },
+        ),
+      ).toBe(login);
+    } finally {
+      await team.close();
+      await new Promise<void>((resolve) => encrypting.close(() => resolve()));
+    }
+  });
+
   test("a channel's addresses are sent to one at a time, so a server that allows one connection takes them all", async () => {
     const strict = await startMailServer({ maxClients: 1 }, 50);
     const { port, received } = strict;

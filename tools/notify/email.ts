@@ -242,6 +242,13 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
       `Not sent: the mail server does not offer STARTTLS (${said}); if it takes TLS from the start, use tls "tls" and its port for that (usually 465).`,
     );
   }
+  // Mail or a login taken only once TLS is up (RFC 3207's 530 "Must issue a STARTTLS command first",
+  // RFC 4954's 538), from a channel that never upgrades: not a login missing or refused.
+  if (tls === "none" && (responseCode === 538 || (responseCode === 530 && /STARTTLS/i.test(response ?? "")))) {
+    return new ToolError(
+      `Not sent: the mail server takes ${code === "EAUTH" ? "a login" : "mail"} only over TLS (${said}); set the channel's tls to "starttls".`,
+    );
+  }
   // Only a 4xx or 5xx refuses a command (RFC 5321 4.2.1): another code is a server out of step.
   const outOfTurn = !!responseCode && (responseCode < 400 || responseCode >= 600);
   if (outOfTurn && code === "EAUTH" && command?.startsWith("AUTH ")) {
