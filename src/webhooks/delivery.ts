@@ -304,7 +304,7 @@ export function mountDeliveries(
       refuse(req, res, {
         status: 401,
         reason: verdict.reason,
-        said: withCause(verdict.reason, source),
+        said: withCause(verdict, source),
         source: source.name,
       });
       if (isMismatch(verdict.reason)) secrets.mismatched(source, receivedAt, verdict.reason);

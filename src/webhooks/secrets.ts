@@ -1,7 +1,8 @@
 import type { Log } from "../log.js";
 import { HOUR_MS, lessAgoThan } from "../time.js";
 import type { WebhookSource } from "./settings.js";
-import { STALE_TIMESTAMP } from "./verifiers/common.js";
+import { STALE_TIMESTAMP, type Verdict } from "./verifiers/common.js";
+import { GITHUB_SIGNATURE } from "./verifiers/github.js";
 
 /**
  * A refusal as the operator's log says it. A signature that never matches is most often a secret
@@ -9,14 +10,17 @@ import { STALE_TIMESTAMP } from "./verifiers/common.js";
  * who may be a stranger, is told no more than the mismatch. A sender's stale retry is refused
  * alone; a clock of waiter's that is off refuses every delivery, which only its operator can mend.
  */
-export function withCause(reason: string, source: WebhookSource): string {
+export function withCause(
+  { reason, missingHeader }: Extract<Verdict, { kind: "reject" }>,
+  source: WebhookSource,
+): string {
   const cause =
     reason === STALE_TIMESTAMP
       ? "this machine's clock may be wrong (check NTP)"
       : isMismatch(reason)
         ? secretNotHeld(source, reason)
-        : /^missing .+ header$/.test(reason)
-          ? headerNotSent(source, reason)
+        : missingHeader !== undefined
+          ? headerNotSent(source, missingHeader)
           : undefined;
   return cause ? `${reason}: if every delivery of this source is refused so, ${cause}` : reason;
 }
@@ -47,16 +51,17 @@ function secretNotHeld(source: WebhookSource, reason: string): string | undefine
 }
 
 /**
- * Why every delivery of a source may lack a header its scheme needs, which its sender is told
- * no more of: the sender is not the scheme's (another provider's, or a generic source's header set
- * to another than the one its sender signs in), it signs nothing (a GitHub webhook whose Secret is
- * empty sends no X-Hub-Signature-256), or a proxy or tunnel on the way drops the header.
+ * Why every delivery of a source may lack `missing`, a header its scheme needs, which its sender
+ * is told no more of: the sender is not the scheme's (another provider's, or a generic source's
+ * header set to another than the one its sender signs in), it signs nothing (a GitHub webhook
+ * whose Secret is empty sends no X-Hub-Signature-256), or a proxy or tunnel on the way drops the
+ * header.
  */
-function headerNotSent(source: WebhookSource, reason: string): string {
+function headerNotSent(source: WebhookSource, missing: string): string {
   const sender =
     source.scheme === "hmac-sha256"
       ? "its sender does not send it (check the source's header)"
-      : source.scheme === "github" && reason.includes("Signature")
+      : source.scheme === "github" && missing === GITHUB_SIGNATURE
         ? `its sender does not sign (a GitHub webhook whose Secret is empty: set it to the secret in ${[source.secretEnv].flat()[0]}), or is not GitHub (check the source's scheme)`
         : `its sender is not a ${source.scheme} sender (check the source's scheme)`;
   return `${sender}, or something on the way (a proxy, a tunnel) drops the header`;

@@ -196,14 +196,15 @@ describe("GitHub", () => {
   });
 
   test.each([
-    [{ "x-github-delivery": "d" }, "missing X-Hub-Signature-256"],
-    [{ "x-hub-signature-256": "sha1=abc", "x-github-delivery": "d" }, "malformed"],
-    [{ "x-hub-signature-256": "sha256=zz", "x-github-delivery": "d" }, "signature mismatch"],
-    [{ "x-hub-signature-256": `sha256=${"a".repeat(64)}`, "x-github-delivery": "d" }, "signature mismatch"],
-  ])("rejects %j", (headers, reason) => {
+    [{ "x-github-delivery": "d" }, "missing X-Hub-Signature-256", "X-Hub-Signature-256"],
+    [{ "x-hub-signature-256": "sha1=abc", "x-github-delivery": "d" }, "malformed", undefined],
+    [{ "x-hub-signature-256": "sha256=zz", "x-github-delivery": "d" }, "signature mismatch", undefined],
+    [{ "x-hub-signature-256": `sha256=${"a".repeat(64)}`, "x-github-delivery": "d" }, "signature mismatch", undefined],
+  ])("rejects %j", (headers, reason, missingHeader) => {
     expect(verify(delivery(headers, "Hello, World!"))).toEqual({
       kind: "reject",
       reason: expect.stringContaining(reason),
+      missingHeader,
     });
   });
 });
@@ -277,14 +278,19 @@ describe("Shopify", () => {
   });
 
   test.each([
-    [{ "x-shopify-event-id": "e" }, "missing Shopify-Hmac-Sha256 (or X-Shopify-Hmac-Sha256) header"],
-    [{ "x-shopify-hmac-sha256": "garbage!", "x-shopify-event-id": "e" }, "signature mismatch"],
+    [
+      { "x-shopify-event-id": "e" },
+      "missing Shopify-Hmac-Sha256 (or X-Shopify-Hmac-Sha256) header",
+      "Shopify-Hmac-Sha256",
+    ],
+    [{ "x-shopify-hmac-sha256": "garbage!", "x-shopify-event-id": "e" }, "signature mismatch", undefined],
     [
       { "x-shopify-hmac-sha256": base64Hmac("shpss_secret", body) },
       "missing Shopify-Webhook-Id (or X-Shopify-Webhook-Id) header",
+      "Shopify-Webhook-Id",
     ],
-  ])("rejects %j", (headers, reason) => {
-    expect(verify(delivery(headers, body))).toEqual({ kind: "reject", reason });
+  ])("rejects %j", (headers, reason, missingHeader) => {
+    expect(verify(delivery(headers, body))).toEqual({ kind: "reject", reason, missingHeader });
   });
 
   test("falls back to the topic and event id, and rejects a bad signature", () => {
@@ -468,7 +474,11 @@ describe("generic HMAC-SHA256", () => {
       kind: "reject",
       reason: "malformed X-Signature header",
     });
-    expect(verify(delivery({}, body))).toEqual({ kind: "reject", reason: "missing X-Signature header" });
+    expect(verify(delivery({}, body))).toEqual({
+      kind: "reject",
+      reason: "missing X-Signature header",
+      missingHeader: "X-Signature",
+    });
   });
 });
 

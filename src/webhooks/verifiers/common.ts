@@ -37,8 +37,11 @@ export type Verdict =
    * `sender` names the provider, for the log line that says the ping came.
    */
   | { kind: "ping"; sender: string; signed?: true; id?: string }
-  /** Not authentic; `reason` names the check that failed, never an expected value. */
-  | { kind: "reject"; reason: string };
+  /**
+   * Not authentic; `reason` names the check that failed, never an expected value. `missingHeader`
+   * names the header the delivery lacks, where that is the refusal (see `missingHeader`).
+   */
+  | { kind: "reject"; reason: string; missingHeader?: string };
 
 export type Verifier = (delivery: Delivery) => Verdict | Promise<Verdict>;
 
@@ -102,6 +105,15 @@ export function signedWithAny(
 
 export function reject(reason: string): Verdict {
   return { kind: "reject", reason };
+}
+
+/**
+ * The refusal of a delivery without a header its scheme needs, `name` as its sender spells it
+ * (`or`, the other name the header is read by): the log's advice on why every delivery of a
+ * source may lack it goes by the header's name, not by the reason's words.
+ */
+export function missingHeader(name: string, or?: string): Verdict {
+  return { kind: "reject", reason: `missing ${name}${or ? ` (or ${or})` : ""} header`, missingHeader: name };
 }
 
 const parsedBodies = new WeakMap<Buffer, { value: unknown } | null>();

@@ -1,4 +1,7 @@
-import { type Delivery, header, jsonBody, reject, signedWithAny, type Verdict } from "./common.js";
+import { type Delivery, header, jsonBody, missingHeader, reject, signedWithAny, type Verdict } from "./common.js";
+
+/** The header GitHub signs a delivery in; a webhook whose Secret is empty sends none. */
+export const GITHUB_SIGNATURE = "X-Hub-Signature-256";
 
 /**
  * GitHub: `X-Hub-Signature-256: sha256=<hex>` over the body; type is the event and its action.
@@ -8,12 +11,12 @@ import { type Delivery, header, jsonBody, reject, signedWithAny, type Verdict } 
  */
 export function github(secrets: readonly string[]) {
   return ({ headers, body }: Delivery): Verdict => {
-    const signature = header(headers, "x-hub-signature-256");
-    if (!signature) return reject("missing X-Hub-Signature-256 header");
-    if (!signature.startsWith("sha256=")) return reject("malformed X-Hub-Signature-256 header");
+    const signature = header(headers, GITHUB_SIGNATURE);
+    if (!signature) return missingHeader(GITHUB_SIGNATURE);
+    if (!signature.startsWith("sha256=")) return reject(`malformed ${GITHUB_SIGNATURE} header`);
     if (!signedWithAny([signature.slice(7)], secrets, "hex", body)) return reject("signature mismatch");
     const id = header(headers, "x-github-delivery");
-    if (!id) return reject("missing X-GitHub-Delivery header");
+    if (!id) return missingHeader("X-GitHub-Delivery");
     const event = header(headers, "x-github-event") ?? "unknown";
     if (event === "ping") return { kind: "ping", sender: "GitHub", signed: true, id };
     const form = header(headers, "content-type")?.toLowerCase().startsWith("application/x-www-form-urlencoded");

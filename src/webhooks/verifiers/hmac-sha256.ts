@@ -1,4 +1,13 @@
-import { bodyDigest, type Delivery, header, payloadType, reject, signedWithAny, type Verdict } from "./common.js";
+import {
+  bodyDigest,
+  type Delivery,
+  header,
+  missingHeader,
+  payloadType,
+  reject,
+  signedWithAny,
+  type Verdict,
+} from "./common.js";
 
 export interface HmacOptions {
   header: string;
@@ -12,7 +21,7 @@ export interface HmacOptions {
 export function hmacSha256(secrets: readonly string[], options: HmacOptions) {
   return ({ headers, body }: Delivery): Verdict => {
     const signature = header(headers, options.header);
-    if (!signature) return reject(`missing ${options.header} header`);
+    if (!signature) return missingHeader(options.header);
     if (!signature.startsWith(options.prefix)) return reject(`malformed ${options.header} header`);
     const received = signature.slice(options.prefix.length);
     if (!signedWithAny([received], secrets, options.encoding, body)) return reject("signature mismatch");

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { type Delivery, header, reject, signedWithAny, type Verdict } from "./common.js";
+import { type Delivery, header, missingHeader, reject, signedWithAny, type Verdict } from "./common.js";
 
 /**
  * A Shopify header by its name: `Shopify-<name>`, as Shopify's Events deliveries and, alongside
@@ -21,12 +21,12 @@ function shopifyHeader(headers: IncomingHttpHeaders, name: string): string | und
 export function shopify(secrets: readonly string[]) {
   return ({ headers, body }: Delivery): Verdict => {
     const signature = shopifyHeader(headers, "hmac-sha256");
-    if (!signature) return reject("missing Shopify-Hmac-Sha256 (or X-Shopify-Hmac-Sha256) header");
+    if (!signature) return missingHeader("Shopify-Hmac-Sha256", "X-Shopify-Hmac-Sha256");
     if (!signedWithAny([signature], secrets, "base64", body)) return reject("signature mismatch");
     const type = shopifyHeader(headers, "topic") ?? "unknown";
     const event = shopifyHeader(headers, "event-id");
     const id = shopifyHeader(headers, "webhook-id") ?? (event && `${type}:${event}`);
-    if (!id) return reject("missing Shopify-Webhook-Id (or X-Shopify-Webhook-Id) header");
+    if (!id) return missingHeader("Shopify-Webhook-Id", "X-Shopify-Webhook-Id");
     return { kind: "accept", id, type };
   };
 }

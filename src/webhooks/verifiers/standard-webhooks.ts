@@ -1,4 +1,13 @@
-import { type Delivery, header, payloadType, reject, signedWithAny, timestampProblem, type Verdict } from "./common.js";
+import {
+  type Delivery,
+  header,
+  missingHeader,
+  payloadType,
+  reject,
+  signedWithAny,
+  timestampProblem,
+  type Verdict,
+} from "./common.js";
 
 /**
  * Standard Webhooks (and Svix, whose header names it accepts): HMAC-SHA256 over
@@ -15,8 +24,8 @@ export function standardWebhooks(secrets: readonly string[]) {
     const id = header(headers, "webhook-id") ?? header(headers, "svix-id");
     const timestamp = header(headers, "webhook-timestamp") ?? header(headers, "svix-timestamp");
     const signatures = header(headers, "webhook-signature") ?? header(headers, "svix-signature");
-    if (!id) return reject("missing webhook-id header");
-    if (!signatures) return reject("missing webhook-signature header");
+    if (!id) return missingHeader("webhook-id");
+    if (!signatures) return missingHeader("webhook-signature");
     const stale = timestampProblem(timestamp, now);
     if (stale) return reject(stale);
     const received = signatures

@@ -1,4 +1,13 @@
-import { type Delivery, header, jsonBody, reject, signedWithAny, timestampProblem, type Verdict } from "./common.js";
+import {
+  type Delivery,
+  header,
+  jsonBody,
+  missingHeader,
+  reject,
+  signedWithAny,
+  timestampProblem,
+  type Verdict,
+} from "./common.js";
 
 /**
  * Stripe: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>]`, HMAC-SHA256 over `t.body` keyed
@@ -9,7 +18,7 @@ import { type Delivery, header, jsonBody, reject, signedWithAny, timestampProble
 export function stripe(secrets: readonly string[]) {
   return ({ headers, body, now }: Delivery): Verdict => {
     const signature = header(headers, "stripe-signature");
-    if (!signature) return reject("missing Stripe-Signature header");
+    if (!signature) return missingHeader("Stripe-Signature");
     const pairs = signature.split(",").map((part) => part.split("=", 2) as [string, string | undefined]);
     const timestamp = pairs.find(([k]) => k.trim() === "t")?.[1];
     const candidates = pairs.filter(([k, v]) => k.trim() === "v1" && v).map(([, v]) => v as string);

@@ -1,4 +1,13 @@
-import { bodyDigest, type Delivery, header, jsonBody, reject, signedWithAny, type Verdict } from "./common.js";
+import {
+  bodyDigest,
+  type Delivery,
+  header,
+  jsonBody,
+  missingHeader,
+  reject,
+  signedWithAny,
+  type Verdict,
+} from "./common.js";
 
 /**
  * WooCommerce: `X-WC-Webhook-Signature`, base64 HMAC-SHA256 of the body. It sends no stable
@@ -17,7 +26,7 @@ export function woocommerce(secrets: readonly string[]) {
     if (!signature) {
       return /^webhook_id=\d+$/.test(body.toString("utf8").trim())
         ? { kind: "ping", sender: "WooCommerce" }
-        : reject("missing X-WC-Webhook-Signature header");
+        : missingHeader("X-WC-Webhook-Signature");
     }
     if (!signedWithAny([signature], keys, "base64", body)) return reject("signature mismatch");
     const resource = jsonBody(body);
