@@ -318,7 +318,7 @@ describe("a run a stopped server left", () => {
     }
   });
 
-  test("a failure being told when waiter stopped may have reached Telegram: the next start says so and does not tell it again", async () => {
+  test("a failure being told when waiter stopped may have reached Telegram: the stop names its drain time, and the next start says so and does not tell it again", async () => {
     const sent = telegram.delivered.length;
     const asked = telegram.requests.length;
     const lines: string[] = [];
@@ -340,7 +340,7 @@ describe("a run a stopped server left", () => {
     }
     expect(lines.filter((line) => line.includes("its failure"))).toEqual([
       expect.stringMatching(
-        / info .* automation stripe-paid: telling its failure was cut short \(waiter is stopping\) and may or may not have reached team, so it is not told again\n$/,
+        / info .* automation stripe-paid: telling its failure was cut short \(notify_send had no answer within the stop's drain time \(WAITER_STOP_SECONDS, 1 s\) and was cut\) and may or may not have reached team, so it is not told again\n$/,
       ),
     ]);
     const second = await serve([failing], {}, lines);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { NoticeStatus, RunLog } from "../events/store.js";
 import type { Log } from "../log.js";
 import type { Automation } from "./rules.js";
-import { Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
+import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
 
 /** What FailureNotices needs of the engine that runs the automations. */
 export interface NoticeParts {
@@ -119,9 +119,11 @@ export class FailureNotices {
         : this.parts.running() && !leaseLost
           ? "once the event store answers again"
           : "by the waiter that holds the automations now";
+      // A cut names the drain time, which an operator raises for a channel slow to answer.
+      const why = err instanceof CutAtStop ? err.cut : err.message;
       log.info(
         recorded === "started"
-          ? `automation ${automation}: telling its failure was cut short (${err.message}) and may or may not have reached ${channel}, so it is not told again`
+          ? `automation ${automation}: telling its failure was cut short (${why}) and may or may not have reached ${channel}, so it is not told again`
           : `automation ${automation}: its failure is told ${later}: ${err.message}`,
       );
     });
