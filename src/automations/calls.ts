@@ -63,7 +63,8 @@ function withoutRetryAdvice(message: string): string {
  * again itself, as waiter does. Only a tool safe to repeat tries such a change again.
  */
 function whileWaiting(err: UpstreamError, message: string): string {
-  // The upstream's words it quotes are said as in the whole message.
+  // Cut as the whole message is, so an upstream's words it quotes read the same while the step waits
+  // as in the failure the step may end with.
   return err instanceof UnconfirmedChange ? withoutRetryAdvice(err.failure) : message;
 }
 
