@@ -1093,6 +1093,26 @@ test("/healthz hears by itself that the store takes writes again: a load balance
   expect((await deliver(url)).status).toBe(200);
 });
 
+test("/healthz proves the store writable with a write the size of the delivery it refused, up to a megabyte: a small write fits in a page the store has, where the delivery needed new ones", async () => {
+  const { url, store } = await start({ WAITER_WEBHOOKS_MAX_BODY_BYTES: String(4 * 1024 * 1024) });
+  const writesAgain = diskFull(store);
+  const full = store.proveWritable;
+  const asked: number[] = [];
+  store.proveWritable = (bytes: number) => {
+    asked.push(bytes);
+    return full(bytes);
+  };
+  const large = signed(20_000);
+  expect((await deliver(url, large)).status).toBe(503);
+  expect((await request(`${url}/healthz`)).statusCode).toBe(503);
+  expect(asked).toEqual([Buffer.byteLength(large.body)]);
+  // One of tens of megabytes would not be written within the half second /healthz waits.
+  expect((await deliver(url, signed(3 * 1024 * 1024))).status).toBe(503);
+  expect((await request(`${url}/healthz`)).statusCode).toBe(503);
+  expect(asked.at(-1)).toBe(1024 * 1024);
+  writesAgain();
+});
+
 test("/healthz answers 503 on a disk that is really full, where a count's write of nothing goes through, and 200 once space is freed", async ({
   skip,
 }) => {

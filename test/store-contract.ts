@@ -113,13 +113,18 @@ export function eventStoreContract(open: OpenStore): void {
       expect((await store.counters()).shop).toEqual({ received: 201, "rejected:signature mismatch": 199, ping: 2 });
     });
 
-    test("proving the store writable leaves nothing to read, and may be done by several at once", async () => {
+    test("proving the store writable with a delivery's size leaves nothing to read, nor a number skipped, and may be done by several at once", async () => {
       const { store, another } = await open();
       await store.count("shop", "ping");
+      const first = await stored(store, event());
       const other = await another();
-      await Promise.all([store.proveWritable(), other.proveWritable(), store.proveWritable()]);
-      expect(await store.counters()).toEqual({ shop: { received: 1, ping: 1 } });
-      expect(await store.stats()).toMatchObject({ events: 0 });
+      await Promise.all([store.proveWritable(100_000), other.proveWritable(0), store.proveWritable(300)]);
+      expect(await store.counters()).toEqual({ shop: { received: 2, ping: 1, accepted: 1 } });
+      expect(await store.stats()).toMatchObject({ events: 1, bytes: first.size });
+      expect(await store.latestSeq()).toBe(first.seq);
+      expect((await store.list({}, { limit: 10 })).map((e) => e.id)).toEqual([first.id]);
+      // The numbers the events a cursor passes are given go on from the last one, none taken by the proof.
+      expect((await stored(store, event())).seq).toBe(first.seq + 1);
     });
 
     test("the payload is kept verbatim: JSON parsed for reading, other text as text", async () => {

@@ -1,5 +1,6 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chownSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import pg from "pg";
@@ -42,6 +43,63 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       const store = await open(url, retention, onDropped);
       return { store, another: () => open(url), erase: (text) => erase(url, text) };
     });
+  });
+
+  test("proving the store writable fails where a delivery does, on a disk too full for the events' new pages, though a small row fits in a page it has; and leaves the events and their numbers as they were", async ({
+    skip,
+  }) => {
+    if (process.getuid?.() !== 0) skip("mounting a small tmpfs to fill needs root");
+    const dir = mkdtempSync(join(tmpdir(), "waiter-pg-full-"));
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", dir], { encoding: "utf8" });
+    if (mounted.status !== 0) {
+      rmSync(dir, { recursive: true });
+      skip(`mount -t tmpfs failed: ${mounted.stderr.trim() || mounted.error?.message}`);
+    }
+    const space = uniqueName("full");
+    const schema = uniqueName("t");
+    let store: PostgresEventStore | undefined;
+    try {
+      // The cluster runs as the postgres user, which must own a tablespace's directory.
+      const owner = (flag: string) => Number(execFileSync("id", [flag, "postgres"]).toString());
+      chownSync(dir, owner("-u"), owner("-g"));
+      await admin.query(`CREATE TABLESPACE ${space} LOCATION '${dir}'`);
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      const options = `-c search_path=${schema} -c default_tablespace=${space}`;
+      store = await PostgresEventStore.open({
+        url: `${server.url}?options=${encodeURIComponent(options)}`,
+        retention: LOOSE,
+        connectMs: 2_000,
+      });
+      // The events, and the counts, have a page each with room in it.
+      const first = await stored(store, event());
+      const filler = join(dir, "filler");
+      const fd = openSync(filler, "w");
+      try {
+        for (;;) writeSync(fd, Buffer.alloc(4096));
+      } catch (err) {
+        if ((err as { code?: string }).code !== "ENOSPC") throw err;
+      } finally {
+        closeSync(fd);
+      }
+      // Random, as PostgreSQL would store a compressible body in less than its size.
+      const large = event({ body: Buffer.from(JSON.stringify({ pad: randomBytes(30_000).toString("base64") })) });
+      await expect(store.add(large)).rejects.toThrow(StoreNotWritable);
+      await expect(store.proveWritable(large.body.length)).rejects.toThrow(/PostgreSQL 53100/);
+      rmSync(filler);
+      const numbered = `SELECT pg_sequence_last_value(pg_get_serial_sequence('${schema}.events', 'seq')) AS last`;
+      const before = (await admin.query<{ last: string }>(numbered)).rows[0]?.last;
+      await store.proveWritable(large.body.length);
+      expect((await admin.query<{ last: string }>(numbered)).rows[0]?.last).toBe(before);
+      expect((await admin.query(`SELECT seq FROM ${schema}.events`)).rows).toEqual([{ seq: String(first.seq) }]);
+      expect(await store.latestSeq()).toBe(first.seq);
+      expect((await store.add(large)).duplicate).toBe(false);
+    } finally {
+      await store?.close();
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.query(`DROP TABLESPACE IF EXISTS ${space}`);
+      spawnSync("umount", [dir]);
+      rmSync(dir, { recursive: true });
+    }
   });
 
   test("the statement docs/webhooks.md gives to move the event numbers after a restore moves them past those of the events it lost", async () => {

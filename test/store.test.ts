@@ -119,7 +119,7 @@ describe("storing in a file", () => {
     );
   });
 
-  test("proving the store writable reaches the file, as a delivery does, where a count of nothing writes nothing", async () => {
+  test("proving the store writable reaches the file with as many bytes as the delivery it stands for, where a count of nothing writes nothing", async () => {
     const { store, file } = open();
     await store.count("shop", "accepted");
     const reader = new Database(file, { readonly: true });
@@ -131,8 +131,13 @@ describe("storing in a file", () => {
     const before = version();
     await store.count("shop", "accepted", 0);
     expect(version()).toBe(before);
-    await store.proveWritable();
+    await store.proveWritable(0);
     expect(version()).not.toBe(before);
+    // A delivery of 200 kB needs pages of its own: so does the proof, which a page the store has
+    // with room in it would not show.
+    await store.proveWritable(200_000);
+    expect(statSync(`${file}-wal`).size).toBeGreaterThan(200_000);
+    expect(await store.stats()).toMatchObject({ events: 0, bytes: 0 });
   });
 
   // Run as root, so that the server can be run as another user; the checkout must be readable by it.

@@ -296,11 +296,13 @@ export interface EventStore {
   /** Counts `n` requests that stored nothing: rejected:<reason>, ping. `add` counts accepted and duplicate. */
   count(source: string, outcome: string, n?: number): Promise<void>;
   /**
-   * Commits a row added and deleted: a small write that reaches the file (SQLite's -wal) as a
-   * delivery's does and leaves nothing behind, so it fails where the store takes no writes (a full
-   * disk). A count of nothing proves nothing: SQLite writes no page whose bytes stay as they were.
+   * Writes an event of `bytes` bytes into the events' storage as a delivery that size does, and
+   * leaves nothing behind: no event, no sequence number taken. It fails where such a delivery
+   * would (a full disk): a smaller write fits in a page the store has, where a delivery needs new
+   * ones. SQLite's is committed, as its pages reach the file (its -wal) only then; PostgreSQL's is
+   * rolled back, its files grown at the insert.
    */
-  proveWritable(): Promise<void>;
+  proveWritable(bytes: number): Promise<void>;
   /** Newest first; `after` and `before` are sequence numbers that bound the page. */
   list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]>;
   /** The oldest matching event committed after sequence number `after`. */

@@ -132,9 +132,10 @@ export interface DeliveryParts {
   unconfirmedWarning: Throttled;
   /**
    * Said when a delivery was not stored for the store's own failure, for /healthz: `full` when the
-   * store takes no writes at all (a full disk), else for a while (a lock another program holds).
+   * store takes no writes at all (a full disk), else for a while (a lock another program holds);
+   * `bytes`, the delivery's size, for /healthz's own write to stand for it.
    */
-  storeFailed: (full: boolean) => void;
+  storeFailed: (full: boolean, bytes: number) => void;
   storeAnswers: () => void;
 }
 
@@ -350,6 +351,7 @@ export function mountDeliveries(
     source: WebhookSource,
     delivery: string,
     receivedAt: number,
+    bytes: number,
     err: unknown,
   ) => {
     // Not known to repeat a stored one: taken for a delivery its sender signed now.
@@ -360,7 +362,7 @@ export function mountDeliveries(
     const lost = `webhook ${source.name} delivery ${delivery} not stored, ${answered} (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"})`;
     count(source.name, isFaultInWaiter(err) ? "rejected:failed in waiter" : "rejected:not stored");
     if (err instanceof ToolError) {
-      storeFailed(err instanceof StoreNotWritable);
+      storeFailed(err instanceof StoreNotWritable, bytes);
       storeWarning(`${lost}: ${err.message}`, notStored(source.name));
     } else {
       // A failure of the database the store does not name (a corrupt file), or a fault in waiter's
@@ -439,7 +441,7 @@ export function mountDeliveries(
         receivedAt,
       });
     } catch (err) {
-      answerNotStored(res, source, delivery, receivedAt, err);
+      answerNotStored(res, source, delivery, receivedAt, stored.length, err);
       return;
     }
     answerStored(res, source, added, type, delivery, receivedAt);

@@ -69,6 +69,13 @@ const arrivedPath = (req: Request) => req.originalUrl.split("?", 1)[0] ?? "";
 const HEALTH_STORE_MS = 500;
 
 /**
+ * The most /healthz writes to prove the store takes a delivery refused: a write of a body of tens
+ * of megabytes would not end within HEALTH_STORE_MS, and /healthz would stay 503 once the disk has
+ * room; a megabyte needs new pages all the same.
+ */
+const PROOF_MAX_BYTES = 1024 * 1024;
+
+/**
  * The webhook listener: POST /webhooks/<source> reads the raw bytes, verifies them with the
  * source's scheme, commits the event, and only then answers 2xx. A failed check is a 4xx with
  * the check's name, never a 5xx (that would make the sender retry forever). `writeHeldCounts`
@@ -124,6 +131,9 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
   // since: a lock another program holds fails writes while reads go on, so a /healthz that reads
   // the store says it answers again only once a write of its own goes through.
   let unwritten = false;
+  // The size of the last delivery not stored, up to PROOF_MAX_BYTES: what /healthz writes to prove
+  // the store takes writes.
+  let refusedBytes = 0;
   const storeAnswers = () => {
     unwritable = false;
     unwritten = false;
@@ -239,9 +249,10 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     const ok = { status: "ok", mode, sources: [...sources.keys()], ...(stats ? { store: stats } : {}) };
     if (unwritable || unwritten) {
       // A load balancer that finds this waiter unhealthy sends it no delivery that could show the
-      // store takes writes again: a write of its own, which leaves nothing, shows it instead.
+      // store takes writes again: a write of its own, which leaves nothing, shows it instead; as
+      // large as the delivery refused, as a small one fits where the delivery's did not.
       try {
-        if (store) await untilAborted(store.proveWritable(), AbortSignal.timeout(HEALTH_STORE_MS));
+        if (store) await untilAborted(store.proveWritable(refusedBytes), AbortSignal.timeout(HEALTH_STORE_MS));
       } catch {
         if (unwritable) {
           res.status(503).json({ status: "store not writable", mode, sources: [...sources.keys()], store: stats });
@@ -270,8 +281,9 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     storeWarning,
     notStored,
     unconfirmedWarning,
-    storeFailed: (full) => {
+    storeFailed: (full, bytes) => {
       unwritten = true;
+      refusedBytes = Math.min(bytes, PROOF_MAX_BYTES);
       if (full) unwritable = true;
     },
     storeAnswers,

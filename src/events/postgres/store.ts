@@ -916,12 +916,22 @@ export class PostgresEventStore implements EventStore {
     );
   }
 
-  async proveWritable(): Promise<void> {
-    // No source is named "": the row is no count, and no reader sees it. Statements sent together
-    // without parameters run in one transaction.
-    await this.#query(
-      "INSERT INTO counters (source, outcome, n) VALUES ('', 'written', 0); DELETE FROM counters WHERE source = '' AND outcome = 'written'",
-    );
+  async proveWritable(bytes: number): Promise<void> {
+    // An event of no source (none is named ""), numbered below any number the sequence hands out,
+    // and by the connection's own server process, so that proofs at once wait for no other's row.
+    // Its body is bytes no compression shrinks, as a delivery's may be. The insert grows the
+    // table's files (its TOAST's for a large body) before any commit; the exception raised after it
+    // undoes it, and that exception alone is caught: a full disk's 53100 fails the proof.
+    const size = Math.max(0, Math.floor(bytes));
+    await this.#query(`DO $$ BEGIN
+      INSERT INTO events (seq, id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+        OVERRIDING SYSTEM VALUE
+        SELECT -pg_backend_pid(), pg_backend_pid()::text, '', '', '', pg_backend_pid()::text, 0, '',
+          substring(coalesce(string_agg(sha256(int4send(i)), ''), '') FOR ${size}), false, ${size}
+        FROM generate_series(1, (${size} + 31) / 32) AS i;
+      RAISE SQLSTATE 'WPROV';
+    EXCEPTION WHEN SQLSTATE 'WPROV' THEN NULL;
+    END $$`);
   }
 
   async list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]> {

@@ -673,11 +673,17 @@ export class SqliteEventStore implements EventStore {
     await this.#write(() => this.#count(source, outcome, n));
   }
 
-  async proveWritable(): Promise<void> {
-    // No source is named "": the row is no count, and no reader sees it.
+  async proveWritable(bytes: number): Promise<void> {
+    // An event of no source (none is named ""), numbered below any number AUTOINCREMENT hands out,
+    // and deleted in the same commit: no reader sees it. A count of nothing would prove nothing:
+    // SQLite writes no page whose bytes stay as they were.
+    const size = Math.max(0, Math.floor(bytes));
     await this.#write(() => {
-      this.#sql("INSERT INTO counters (source, outcome, n) VALUES ('', 'written', 0)").run();
-      this.#sql("DELETE FROM counters WHERE source = '' AND outcome = 'written'").run();
+      this.#sql(
+        `INSERT INTO events (seq, id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
+         VALUES (-1, '', '', '', '', '', 0, '', randomblob(?), 0, ?)`,
+      ).run(size, size);
+      this.#sql("DELETE FROM events WHERE seq = -1").run();
     });
   }
 
