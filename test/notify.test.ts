@@ -1,5 +1,5 @@
 import { Resolver } from "node:dns";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { SMTPServer } from "smtp-server";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { startServe } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { ConfigError } from "../src/errors.js";
 import { HttpClient } from "../src/http/client.js";
@@ -1611,6 +1612,40 @@ describe("channels checked when waiter serve or listen starts", () => {
     }
   });
 
+  test("a Bot API that does not answer the check in time names the tool timeout as set in the config file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "waiter-check-"));
+    const file = join(dir, "waiter.json");
+    writeFileSync(file, JSON.stringify({ toolTimeout: 1 }));
+    const lines: string[] = [];
+    const env = {
+      ...base(),
+      WAITER_DATA_DIR: dir,
+      WAITER_LISTEN: "127.0.0.1:0",
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({ team: bot(GROUP) }),
+    };
+    let answer = () => {};
+    telegram.held = new Promise((resolve) => {
+      answer = resolve;
+    });
+    const server = await startServe(loadConfig({ env, file }, toolsets()), new Log("info", (line) => lines.push(line)));
+    try {
+      server.checkToolsets();
+      await expect
+        .poll(() => lines.filter((line) => line.includes("[notify] channel team")), { timeout: 5_000 })
+        .toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `failed its check at start, nothing sent: Telegram Bot API \\(127\\.0\\.0\\.1:\\d+\\) did not answer within the tool timeout \\(toolTimeout in ${file.replace(/[.]/g, "\\.")}\\); check the channel's baseUrl`,
+            ),
+          ),
+        ]);
+    } finally {
+      answer();
+      telegram.held = undefined;
+      await server.close();
+    }
+  });
+
   test("a mail server or Bot API that never answers holds neither the webhooks nor a stop", async () => {
     const silent = await startSilentServer();
     const asked = telegram.requests.length;
@@ -1756,7 +1791,7 @@ test("the check at start says which chats do not let the bot post, and what righ
   standing("-1006", "channel", { status: "left" });
   standing("-1007", "supergroup", { status: "member" }, { can_send_messages: true });
   try {
-    const { bot, problems } = await checkTelegram(api, BOT_TOKEN, chats, call);
+    const { bot, problems } = await checkTelegram(api, BOT_TOKEN, chats, call, "WAITER_TOOL_TIMEOUT");
     expect(bot).toBe("@shop_notices_bot");
     expect(problems).toEqual([
       "Telegram Bot API says @shop_notices_bot cannot post in chat -1001: it is an administrator of the channel without the right to post messages; give it that right.",
@@ -1782,12 +1817,14 @@ test("the check at start says a channel's topic was given for a chat without top
   try {
     // topicId goes to each chat of the channel: one without topics moves to another channel, the forum's
     // topic stays; a person's chat has no topics to turn on.
-    expect((await checkTelegram(api, BOT_TOKEN, ["-1011", "-1012", "424242"], call, 7)).problems).toEqual([
+    expect(
+      (await checkTelegram(api, BOT_TOKEN, ["-1011", "-1012", "424242"], call, "WAITER_TOOL_TIMEOUT", 7)).problems,
+    ).toEqual([
       "Telegram Bot API says chat -1012 has no topics, though the channel's topicId is 7: turn topics on in the group, or list the chat in a channel without topicId (its messages then go to the chat itself).",
       "Telegram Bot API says chat 424242 has no topics, though the channel's topicId is 7: list the chat in a channel without topicId (its messages then go to the chat itself).",
     ]);
     // Without a topic, a chat without topics is as good as any.
-    expect((await checkTelegram(api, BOT_TOKEN, ["-1012"], call)).problems).toEqual([]);
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1012"], call, "WAITER_TOOL_TIMEOUT")).problems).toEqual([]);
   } finally {
     await telegram.close();
   }
@@ -1804,7 +1841,7 @@ test("a bot restricted in a group it is no longer in is said not to be a member,
     permissions: { can_send_messages: true },
   });
   try {
-    expect((await checkTelegram(api, BOT_TOKEN, ["-1009"], call)).problems).toEqual([
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1009"], call, "WAITER_TOOL_TIMEOUT")).problems).toEqual([
       "Telegram Bot API says @shop_notices_bot cannot post in chat -1009: it is not a member of the group; add it again.",
     ]);
   } finally {
@@ -1823,7 +1860,7 @@ test("a channel that refuses the bot its own standing is said to need it as an a
       ? json(400, '{"ok":false,"error_code":400,"description":"Bad Request: member list is inaccessible"}')
       : undefined;
   try {
-    expect((await checkTelegram(api, BOT_TOKEN, ["-1010"], call)).problems).toEqual([
+    expect((await checkTelegram(api, BOT_TOKEN, ["-1010"], call, "WAITER_TOOL_TIMEOUT")).problems).toEqual([
       "Telegram Bot API says @shop_notices_bot cannot post in chat -1010 (400: Bad Request: member list is inaccessible): it is no administrator of the channel; make it one with the right to post messages.",
     ]);
   } finally {
@@ -1837,12 +1874,12 @@ test("a Bot API that fails the check at start for another reason is said to answ
   const call = { signal: new AbortController().signal, deadline: clock.now() + 5_000 };
   try {
     telegram.queue.push(json(500, '{"ok":false,"error_code":500,"description":"Internal Server Error"}'));
-    expect(await checkTelegram(api, BOT_TOKEN, ["424242"], call)).toEqual({
+    expect(await checkTelegram(api, BOT_TOKEN, ["424242"], call, "WAITER_TOOL_TIMEOUT")).toEqual({
       problems: ["Telegram Bot API answered 500: Internal Server Error."],
     });
     telegram.queue.push(json(200, JSON.stringify({ ok: true, result: BOT })));
     telegram.queue.push(tooManyRequests(5));
-    expect(await checkTelegram(api, BOT_TOKEN, ["424242"], call)).toEqual({
+    expect(await checkTelegram(api, BOT_TOKEN, ["424242"], call, "WAITER_TOOL_TIMEOUT")).toEqual({
       bot: "@shop_notices_bot",
       problems: ["chat 424242: Telegram Bot API answered 429: Too Many Requests: retry after 5."],
     });
@@ -1860,7 +1897,13 @@ test("a Bot API that does not answer the check at start in the tool timeout is s
   // As a check at start is bounded: its signal aborts at the tool timeout.
   const bounded = withDeadline({ signal: new AbortController().signal, deadline: clock.now() + 500 });
   try {
-    const { problems } = await checkTelegram(botApi(telegram), BOT_TOKEN, ["424242"], bounded.call);
+    const { problems } = await checkTelegram(
+      botApi(telegram),
+      BOT_TOKEN,
+      ["424242"],
+      bounded.call,
+      "WAITER_TOOL_TIMEOUT",
+    );
     expect(problems).toEqual([
       expect.stringMatching(
         /^Telegram Bot API \(127\.0\.0\.1:\d+\) did not answer within the tool timeout \(WAITER_TOOL_TIMEOUT\); check the channel's baseUrl, and this machine's network and proxy settings\.$/,

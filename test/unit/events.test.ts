@@ -1376,7 +1376,13 @@ test("events_wait cancelled while it looks up its cursor ends at once, holding n
   cleanups.push(() => http.close());
   const [events] = toolsets(store, "");
   const wait = events
-    ?.tools({ settings: { progressSeconds: 5 }, http, log, origin: (setting) => setting })
+    ?.tools({
+      settings: { progressSeconds: 5 },
+      http,
+      log,
+      origin: (setting) => setting,
+      toolTimeoutSetting: "WAITER_TOOL_TIMEOUT",
+    })
     .find((t) => t.name === "events_wait");
   const controller = new AbortController();
   const latestSeq = store.latestSeq.bind(store);

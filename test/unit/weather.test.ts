@@ -134,7 +134,13 @@ describe("where requests go", () => {
     const settings = Object.fromEntries(
       Object.entries(weather.settings).map(([key, setting]) => [key, setting.schema.parse(env[setting.env])]),
     ) as SettingValues<typeof weather.settings>;
-    weather.tools({ settings, http, log: new Log("error"), origin: (setting) => setting });
+    weather.tools({
+      settings,
+      http,
+      log: new Log("error"),
+      origin: (setting) => setting,
+      toolTimeoutSetting: "WAITER_TOOL_TIMEOUT",
+    });
     void http.close();
     return http.seen;
   };

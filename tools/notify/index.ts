@@ -279,13 +279,20 @@ export const notify = defineToolset({
       }),
     ];
   },
-  async check({ settings, http, log, origin }, call) {
+  async check({ settings, http, log, origin, toolTimeoutSetting }, call) {
     await Promise.all(
       (settings.channels as Channel[]).map(async (c) => {
         let problems: string[];
         let passed: string;
         if (c.type === "telegram") {
-          const checked = await checkTelegram(telegramApi(c, http, origin), c.secret ?? "", c.chatIds, call, c.topicId);
+          const checked = await checkTelegram(
+            telegramApi(c, http, origin),
+            c.secret ?? "",
+            c.chatIds,
+            call,
+            toolTimeoutSetting,
+            c.topicId,
+          );
           problems = checked.problems;
           passed = `${checked.bot} can reach ${c.chatIds.map((id) => `chat ${id}`).join(", ")}`;
         } else {

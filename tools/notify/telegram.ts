@@ -290,13 +290,15 @@ function whyCannotPost(
  * removed from, is refused), and whether it has topics when the channel names one (`topicId`),
  * and getChatMember, of a group or channel, whether it may post there.
  * Each problem is a sentence; `bot` is the bot's name once the token is taken. Whether a person
- * blocked the bot may show only when a message is sent. A stop rejects.
+ * blocked the bot may show only when a message is sent. A stop rejects. `call` ends at the tool
+ * timeout, which a Bot API too slow for it is said not to answer within, named as `timeoutSetting`.
  */
 export async function checkTelegram(
   api: Upstream,
   token: string,
   chatIds: readonly string[],
   call: Call,
+  timeoutSetting: string,
   topicId?: number,
 ): Promise<{ bot?: string; problems: string[] }> {
   const ask = (method: string, query?: Record<string, string>) =>
@@ -305,7 +307,7 @@ export async function checkTelegram(
     if (stoppedBeforeDeadline(call.signal)) throw err;
     // A call's words for its deadline ask for less at once; a check asks for nothing to cut down.
     if (err instanceof DeadlinePassed) {
-      return `${api.name} (${api.baseUrl.host}) did not answer within the tool timeout (WAITER_TOOL_TIMEOUT); check the channel's baseUrl, and this machine's network and proxy settings.`;
+      return `${api.name} (${api.baseUrl.host}) did not answer within the tool timeout (${timeoutSetting}); check the channel's baseUrl, and this machine's network and proxy settings.`;
     }
     return err instanceof Error ? err.message : String(err);
   };
