@@ -265,6 +265,7 @@ function httpClient(config: Config, log: Log): HttpClient {
   return new HttpClient({
     userAgent: USER_AGENT,
     maxResponseBytes: config.core.maxResponseBytes,
+    maxResponseBytesSetting: config.origin("maxResponseBytes"),
     proxy,
     // At most half a call's time: a tool timeout of a few seconds would otherwise cut the first
     // connection while it opens, and the call say the upstream did not answer, not that it never connected.

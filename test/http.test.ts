@@ -1,9 +1,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import diagnostics from "node:diagnostics_channel";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { type AddressInfo, createServer as createNetServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import { gzipSync } from "node:zlib";
@@ -649,6 +651,24 @@ describe("size cap", () => {
     expect(error.message).toMatch(/larger than 64 KiB, the limit set by WAITER_MAX_RESPONSE_BYTES/);
     fake.queue.push({ status: 200, body: Buffer.alloc(200_000, 98), headers: { "transfer-encoding": "chunked" } });
     expect((await failure(http.send("/chunked", {}, call()))).message).toMatch(/larger than 64 KiB/);
+  });
+
+  test("set in the config file, the cap is named as written there", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-test-")), "waiter.json");
+    writeFileSync(file, JSON.stringify({ maxResponseBytes: 1024 }));
+    const server = await startWaiter({ WAITER_FRANKFURTER_URL: `${fake.origin}/v1` }, { file });
+    try {
+      fake.queue.push({
+        status: 200,
+        body: Buffer.alloc(200_000, 98),
+        headers: { "content-type": "application/json" },
+      });
+      const result = await server.call("currency_rates", {});
+      expect(result.isError).toBe(true);
+      expect(text(result)).toContain(`larger than 1 KiB, the limit set by maxResponseBytes in ${file}; ask for less`);
+    } finally {
+      await server.close();
+    }
   });
 
   test("an answer under the cap passes", async () => {

@@ -17,12 +17,13 @@ import type { Session } from "./stdio.js";
  */
 export async function startApp(
   env: Record<string, string> = {},
-  options: { overrides?: ConfigSources["overrides"]; listener?: boolean; storeBusyMs?: number } = {},
+  options: { overrides?: ConfigSources["overrides"]; file?: string; listener?: boolean; storeBusyMs?: number } = {},
 ): Promise<{ app: App; config: Config; log: Log; stderr(): string }> {
   const config = loadConfig(
     {
       env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-test-")), ...env },
       overrides: options.overrides ?? {},
+      ...(options.file ? { file: options.file } : {}),
     },
     toolsets(),
   );
@@ -55,6 +56,7 @@ export async function startWaiter(
   env: Record<string, string> = {},
   options: {
     overrides?: ConfigSources["overrides"];
+    file?: string;
     listener?: boolean;
     allow?: (tool: { name: string }) => boolean;
   } = {},

@@ -89,6 +89,7 @@ export class HttpClient {
       cacheBytes: 32 * 1024 * 1024,
       connectionsPerHost: 4,
       keepAliveMs: KEEP_ALIVE_MS,
+      maxResponseBytesSetting: "WAITER_MAX_RESPONSE_BYTES",
       ...options,
     };
     const o = this.#options;

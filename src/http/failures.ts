@@ -55,7 +55,7 @@ export function describeFailure(
   const code = (err as { code?: string }).code;
   if (code === "UND_ERR_RES_EXCEEDED_MAX_SIZE") {
     // The upstream answered, too much to read: a change it was asked for may well have been made.
-    const limit = `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by WAITER_MAX_RESPONSE_BYTES`;
+    const limit = `${where} sent an answer larger than ${formatBytes(options.maxResponseBytes)}, the limit set by ${options.maxResponseBytesSetting}`;
     return changes
       ? new UnconfirmedChange(`${limit}; the change may have been made.`, changeAdvice)
       : new UpstreamError(`${limit}; ask for less (fewer items, a shorter range).`);

@@ -13,6 +13,8 @@ export interface Call {
 export interface HttpClientOptions {
   userAgent: string;
   maxResponseBytes: number;
+  /** The setting that gives maxResponseBytes, as a failure for a larger answer names it. */
+  maxResponseBytesSetting?: string;
   connectTimeoutMs?: number;
   /** Longest wait for the response headers, and between two body chunks. */
   responseTimeoutMs?: number;

@@ -12,6 +12,7 @@ const options = {
   responseTimeoutMs: 15_000,
   connectTimeoutMs: 5_000,
   maxResponseBytes: 1,
+  maxResponseBytesSetting: "WAITER_MAX_RESPONSE_BYTES",
 } as Required<HttpClientOptions>;
 /** A connection's error as Node gives it: its code, and a message that names the code (getaddrinfo ENOTFOUND shop.example). */
 const failed = (code: string, message = `${code} shop.example`) => Object.assign(new Error(message), { code });
