@@ -1,7 +1,17 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { loadConfig } from "../src/config.js";
+import { HttpClient } from "../src/http/client.js";
+import type { ErrorMapper } from "../src/http/types.js";
+import type { UpstreamOptions } from "../src/http/upstream.js";
+import { Log } from "../src/log.js";
+import { toolsetContext } from "../src/server.js";
 import { clock, setClock } from "../src/time.js";
+import { toolsets } from "../src/toolsets.js";
+import { eshop } from "../tools/eshop/index.js";
 import { wooErrors } from "../tools/eshop/woocommerce.js";
 import {
   CONSUMER_KEY,
@@ -2345,7 +2355,7 @@ describe("errors", () => {
       // The fake stands for a shop on https but is reached over http: the words an https shop gets
       // for the answer it gave (no key seen).
       const answer = await fetch(`${stripping.api}/orders`);
-      const hint = wooErrors(new URL("https://shop.example/wp-json/wc/v3"), "basic")(
+      const hint = wooErrors(new URL("https://shop.example/wp-json/wc/v3"), "basic", "WAITER_WOO_AUTH")(
         {
           url: new URL("https://shop.example/wp-json/wc/v3/orders"),
           path: "/orders",
@@ -2357,7 +2367,7 @@ describe("errors", () => {
         "WooCommerce",
         "WAITER_WOO_URL",
       );
-      expect(hint?.message).toMatch(/\(401 woocommerce_rest_cannot_view: .*set WAITER_WOO_AUTH=query\.$/);
+      expect(hint?.message).toMatch(/\(401 woocommerce_rest_cannot_view: .*set WAITER_WOO_AUTH to query\.$/);
       const listed = await query.call("eshop_orders_list", { status: ["failed"] });
       expect(listed.isError).toBeFalsy();
       expect(stripping.requests.at(-1)?.query.get("consumer_key")).toBe(CONSUMER_KEY);
@@ -2395,6 +2405,41 @@ describe("errors", () => {
       await Promise.all([header.close(), query.close()]);
     }
   });
+});
+
+test("set in the config file, wooAuth is named as written there in the hint that the header may be dropped", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "waiter-test-")), "waiter.json");
+  writeFileSync(file, JSON.stringify({ eshop: { wooUrl: "https://shop.example", wooAuth: "basic" } }));
+  const config = loadConfig(
+    { env: { WAITER_WOO_KEY: CONSUMER_KEY, WAITER_WOO_SECRET: CONSUMER_SECRET }, file },
+    toolsets(),
+  );
+  const errors: ErrorMapper[] = [];
+  const http = new (class extends HttpClient {
+    override upstream(name: string, baseUrl: URL, defaults: UpstreamOptions = {}) {
+      if (defaults.errors) errors.push(defaults.errors);
+      return super.upstream(name, baseUrl, defaults);
+    }
+  })({ userAgent: "t", maxResponseBytes: 1024 });
+  eshop.tools(toolsetContext(eshop, { config, http, log: new Log("error", () => {}) }));
+  await http.close();
+  // What a shop on https answers when the web server dropped the Authorization header.
+  const answer = await fetch(`${stripping.api}/orders`);
+  const hint = errors[0]?.(
+    {
+      url: new URL("https://shop.example/wp-json/wc/v3/orders"),
+      path: "/orders",
+      changes: false,
+      status: answer.status,
+      headers: {},
+      text: await answer.text(),
+    },
+    "WooCommerce",
+    "eshop.wooUrl",
+  );
+  expect(hint?.message).toMatch(
+    new RegExp(`the Authorization header: set eshop\\.wooAuth in ${file.replace(/[.]/g, "\\.")} to query\\.$`),
+  );
 });
 
 test("the key and secret appear in no tool result, error, log notification or log line", async () => {

@@ -85,7 +85,7 @@ export const eshop = defineToolset({
       http.upstream("WooCommerce", base, {
         ...credentials,
         urlSetting: origin("wooUrl"),
-        errors: wooErrors(base, wooAuth),
+        errors: wooErrors(base, wooAuth, origin("wooAuth")),
       }),
     );
     return [...orderTools(shop), ...productTools(shop), ...customerTools(shop)];

@@ -344,9 +344,10 @@ function named(path: string): { name: string; listTool: string } | undefined {
 
 /**
  * WooCommerce's error answers, in terms of its settings. `base` is the REST API's base URL;
- * `auth` how the key is sent ("query" when the host drops the Authorization header).
+ * `auth` how the key is sent ("query" when the host drops the Authorization header), and
+ * `authSetting` the setting that says so, as a message names it.
  */
-export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
+export function wooErrors(base: URL, auth: "basic" | "query", authSetting: string): ErrorMapper {
   const where = `${base.host}${base.pathname.replace(/\/$/, "")}`;
   return (response, _upstream, urlSetting) => {
     let body: z.output<typeof errorSchema> | undefined;
@@ -384,7 +385,7 @@ export function wooErrors(base: URL, auth: "basic" | "query"): ErrorMapper {
       }
       const header =
         auth === "basic" && !found
-          ? " If they are right, the web server may be dropping the Authorization header: set WAITER_WOO_AUTH=query."
+          ? ` If they are right, the web server may be dropping the Authorization header: set ${authSetting} to query.`
           : "";
       return new UpstreamError(
         `WooCommerce refused the request (401${said}). Check WAITER_WOO_KEY and WAITER_WOO_SECRET, and that the key has Read/Write permission (WooCommerce → Settings → Advanced → REST API); waiter reads them only as it starts.${header}`,
