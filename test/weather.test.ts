@@ -136,10 +136,21 @@ describe(`at ${AFTERNOON}`, () => {
       const keyed = await startWaiter({ WAITER_LOG_LEVEL: "info", WAITER_OPEN_METEO_API_KEY: "om-key" });
       try {
         expect(keyed.stderr()).toContain(
-          "or, for the Open-Meteo key WAITER_OPEN_METEO_API_KEY holds, choose WAITER_WEATHER_PROVIDER=open-meteo",
+          "or, for the Open-Meteo key WAITER_OPEN_METEO_API_KEY holds, set WAITER_WEATHER_PROVIDER to open-meteo",
         );
       } finally {
         await keyed.close();
+      }
+      // A provider chosen in the config file is named as written there.
+      const file = join(mkdtempSync(join(tmpdir(), "waiter-test-")), "waiter.json");
+      writeFileSync(file, JSON.stringify({ weather: { provider: "met" } }));
+      const chosen = await startWaiter({ WAITER_LOG_LEVEL: "info" }, { file });
+      try {
+        expect(chosen.stderr()).toContain(
+          `set WAITER_CONTACT to an email or URL where you can be reached (or set weather.provider in ${file} to open-meteo).`,
+        );
+      } finally {
+        await chosen.close();
       }
     });
 

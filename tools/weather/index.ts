@@ -78,9 +78,10 @@ export const weather = defineToolset({
   unconfigured({ settings, origin }) {
     if (settings.provider === "met" && !settings.contact) {
       // A key given is for Open-Meteo: its owner most likely meant that provider.
+      const choose = `set ${origin("provider")} to open-meteo`;
       const other = settings.openMeteoApiKey
-        ? "or, for the Open-Meteo key WAITER_OPEN_METEO_API_KEY holds, choose WAITER_WEATHER_PROVIDER=open-meteo"
-        : "or choose WAITER_WEATHER_PROVIDER=open-meteo";
+        ? `or, for the Open-Meteo key WAITER_OPEN_METEO_API_KEY holds, ${choose}`
+        : `or ${choose}`;
       return `MET Norway's terms require a contact in the User-Agent: set WAITER_CONTACT to an email or URL where you can be reached (${other}).`;
     }
     const reserved = settings.provider === "met" && settings.contact && reservedDomain(settings.contact);
