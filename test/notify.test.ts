@@ -738,6 +738,7 @@ describe("notify_send by email", () => {
         await checkSmtp(
           { ...checked, from: "w@shop.example", subject: "waiter" },
           { signal: new AbortController().signal, deadline: clock.now() + 5_000 },
+          "WAITER_TOOL_TIMEOUT",
         ),
       ).toBe(said);
     } finally {
@@ -775,6 +776,7 @@ describe("notify_send by email", () => {
         await checkSmtp(
           { ...checked, from: "w@shop.example", subject: "waiter" },
           { signal: new AbortController().signal, deadline: clock.now() + 5_000 },
+          "WAITER_TOOL_TIMEOUT",
         ),
       ).toBe(login);
     } finally {
@@ -1061,7 +1063,11 @@ describe("notify_send by email", () => {
       expect(smtpFailure(failure, channel)).not.toHaveProperty("refused", true);
       expect(smtpFailure(failure, channel).message).toMatch(/^Not sent: the login to the mail server did not complete/);
       // The check at start words it as a send does: the login, not the host, port and tls.
-      const checked = await checkSmtp(channel, { signal: new AbortController().signal, deadline: clock.now() + 5_000 });
+      const checked = await checkSmtp(
+        channel,
+        { signal: new AbortController().signal, deadline: clock.now() + 5_000 },
+        "WAITER_TOOL_TIMEOUT",
+      );
       expect(checked).toBe(
         "the login to the mail server did not complete, as it answered AUTH LOGIN out of turn (235 2.7.0 Accepted); check the channel's user and the password in the variable its passwordEnv names, and which login mechanisms the server offers.",
       );
@@ -1646,6 +1652,35 @@ describe("channels checked when waiter serve or listen starts", () => {
     }
   });
 
+  test("a mail server that does not log the check in in time names the tool timeout as set in the config file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "waiter-check-"));
+    const file = join(dir, "waiter.json");
+    writeFileSync(file, JSON.stringify({ toolTimeout: 1 }));
+    // It greets at once, so that the greeting's own shorter wait passes, and never answers the login.
+    const holding = await startMailServer({ allowInsecureAuth: true, onAuth() {} });
+    const lines: string[] = [];
+    const env = {
+      ...base(),
+      WAITER_DATA_DIR: dir,
+      WAITER_LISTEN: "127.0.0.1:0",
+      WAITER_NOTIFY_CHANNELS: JSON.stringify({ office: mail(holding.port, "SMTP_PASSWORD") }),
+    };
+    const server = await startServe(loadConfig({ env, file }, toolsets()), new Log("info", (line) => lines.push(line)));
+    try {
+      server.checkToolsets();
+      await expect
+        .poll(() => lines.filter((line) => line.includes("[notify] channel office")), { timeout: 5_000 })
+        .toEqual([
+          expect.stringContaining(
+            `failed its check at start, nothing sent: the mail server 127.0.0.1:${holding.port} did not greet and log in within the tool timeout (toolTimeout in ${file}); check the channel's host, port and tls.`,
+          ),
+        ]);
+    } finally {
+      await server.close();
+      await holding.close();
+    }
+  });
+
   test("a mail server or Bot API that never answers holds neither the webhooks nor a stop", async () => {
     const silent = await startSilentServer();
     const asked = telegram.requests.length;
@@ -1713,7 +1748,11 @@ test("a mail server that turns the check away is quoted, and a stop ends a check
   });
   try {
     expect(
-      await checkSmtp(channel(refusing.port), { signal: new AbortController().signal, deadline: clock.now() + 5_000 }),
+      await checkSmtp(
+        channel(refusing.port),
+        { signal: new AbortController().signal, deadline: clock.now() + 5_000 },
+        "WAITER_TOOL_TIMEOUT",
+      ),
     ).toBe(
       `the mail server 127.0.0.1:${refusing.port} answered 554 5.7.1 No mail from your network; check the channel's host, port and tls, and that it takes mail from this machine.`,
     );
@@ -1723,7 +1762,11 @@ test("a mail server that turns the check away is quoted, and a stop ends a check
   const silent = await startSilentServer();
   try {
     const stop = new AbortController();
-    const checked = checkSmtp(channel(silent.port), { signal: stop.signal, deadline: clock.now() + 20_000 });
+    const checked = checkSmtp(
+      channel(silent.port),
+      { signal: stop.signal, deadline: clock.now() + 20_000 },
+      "WAITER_TOOL_TIMEOUT",
+    );
     await expect.poll(() => silent.held.length).toBe(1);
     stop.abort(new Error("waiter is stopping"));
     await expect(checked).rejects.toThrow("waiter is stopping");
@@ -1743,9 +1786,13 @@ test("a check at start of a mail server that does not offer STARTTLS says so, in
   };
   try {
     const said = `the mail server does not offer STARTTLS (500 Error: command not recognized); if it takes TLS from the start, use tls "tls" and its port for that (usually 465).`;
-    expect(await checkSmtp(channel, { signal: new AbortController().signal, deadline: clock.now() + 5_000 })).toBe(
-      said,
-    );
+    expect(
+      await checkSmtp(
+        channel,
+        { signal: new AbortController().signal, deadline: clock.now() + 5_000 },
+        "WAITER_TOOL_TIMEOUT",
+      ),
+    ).toBe(said);
     const sender = await startWaiter({ WAITER_NOTIFY_CHANNELS: JSON.stringify({ office: mail(channel) }) });
     try {
       expect(text(await sender.call("notify_send", { channel: "office", text: "Hi" }))).toContain(`Not sent: ${said}`);

@@ -419,9 +419,10 @@ const NOT_SENT = "Not sent: ";
  * Opens a connection to the channel's server as a send does and logs in (nodemailer's verify:
  * the greeting, EHLO, STARTTLS as configured, AUTH), sending nothing: what is wrong with the
  * channel, in a send's words, or undefined when nothing is. A stop (`call.signal` aborted before
- * the deadline) rejects with its reason; the connection then ends at its own timeouts.
+ * the deadline) rejects with its reason; the connection then ends at its own timeouts. `call` ends
+ * at the tool timeout, which a server too slow for it is said not to log in within, named as `timeoutSetting`.
  */
-export async function checkSmtp(options: SmtpOptions, call: Call): Promise<string | undefined> {
+export async function checkSmtp(options: SmtpOptions, call: Call, timeoutSetting: string): Promise<string | undefined> {
   const nodemailer = await import("nodemailer");
   const { host, port } = options;
   const transport = nodemailer.createTransport({
@@ -435,7 +436,7 @@ export async function checkSmtp(options: SmtpOptions, call: Call): Promise<strin
   } catch (err) {
     if (call.signal.aborted) {
       if (stoppedBeforeDeadline(call.signal)) throw call.signal.reason;
-      return `the mail server ${host}:${port} did not greet and log in within the tool timeout; check the channel's host, port and tls.`;
+      return `the mail server ${host}:${port} did not greet and log in within the tool timeout (${timeoutSetting}); check the channel's host, port and tls.`;
     }
     const failure = err as SmtpFailure;
     const { responseCode, code, command } = failure;

@@ -297,7 +297,7 @@ export const notify = defineToolset({
           passed = `${checked.bot} can reach ${c.chatIds.map((id) => `chat ${id}`).join(", ")}`;
         } else {
           const options = smtpOptions(c);
-          const problem = await checkSmtp(options, call);
+          const problem = await checkSmtp(options, call, toolTimeoutSetting);
           problems = problem ? [problem] : [];
           passed = `the mail server ${options.host}:${options.port} took the connection (tls ${c.tls})${c.user ? ` and the login of ${c.user}` : ""}`;
         }
