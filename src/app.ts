@@ -85,7 +85,11 @@ async function openStore(config: Config, log: Log, busyMs?: number): Promise<Eve
   try {
     const { SqliteEventStore, BUSY_MS } = await import("./events/sqlite/store.js");
     waits = busyMs ?? BUSY_MS;
-    const store = new SqliteEventStore(file, retention, { busyMs: waits, onDropped });
+    const store = new SqliteEventStore(file, retention, {
+      busyMs: waits,
+      onDropped,
+      dataDirFrom: config.origin("dataDir"),
+    });
     saidSetUp(store, file, log);
     return sayingDropsAtClose(store, onDropped.flush);
   } catch (err) {

@@ -18,7 +18,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, onTestFinished, test, vi } from "vitest";
-import { CannotStart, startWebhooks } from "../src/app.js";
+import { CannotStart, startApp as startAppOf, startWebhooks } from "../src/app.js";
+import { loadConfig } from "../src/config.js";
 import { ToolError } from "../src/errors.js";
 import { FORGET_DROPPED, RETENTION_BATCH } from "../src/events/sqlite/retention.js";
 import {
@@ -32,7 +33,9 @@ import {
 } from "../src/events/sqlite/store.js";
 import { CommitWatch } from "../src/events/sqlite/watch.js";
 import { type Dropped, type EventStore, NewerStore, StoreNotWritable } from "../src/events/store.js";
+import { Log } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
+import { toolsets } from "../src/toolsets.js";
 import { VERSION } from "../src/version.js";
 import { startApp, startWaiter } from "./memory.js";
 import { startNode } from "./spawn.js";
@@ -1272,6 +1275,34 @@ describe("the store's file, in someone else's hands", () => {
     stores.push(again);
     expect((await again.stats()).events).toBe(1);
   });
+});
+
+test("a store that cannot be written names the data directory as set in the config file", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+  const file = join(dir, "waiter.json");
+  writeFileSync(file, JSON.stringify({ dataDir: dir }));
+  const env = { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }) };
+  const config = loadConfig({ env, overrides: {}, file }, toolsets());
+  // The store's connection, taken as it opens: a file not writable, as root may write any.
+  let connection: Database.Database | undefined;
+  const pragma = Database.prototype.pragma;
+  Database.prototype.pragma = function (this: Database.Database, source: string, options?: Database.PragmaOptions) {
+    if (source === "journal_mode = WAL") connection = this;
+    return pragma.call(this, source, options);
+  };
+  let app: Awaited<ReturnType<typeof startAppOf>>;
+  try {
+    app = await startAppOf(config, new Log("error", () => {}), { listener: "leave" });
+  } finally {
+    Database.prototype.pragma = pragma;
+  }
+  onTestFinished(() => app.close());
+  connection?.pragma("query_only = ON");
+  const refused = await app.store?.add(event()).catch((err: unknown) => err);
+  expect(refused).toBeInstanceOf(StoreNotWritable);
+  expect((refused as Error).message).toContain(
+    `its disk is full or the file is not writable (${join(dir, "events.db")}, in dataDir in ${file})`,
+  );
 });
 
 test("a store another program holds the write lock on as waiter starts (a transaction left open in sqlite3) opens, and takes deliveries once it is let go", async () => {

@@ -264,9 +264,10 @@ export const BUSY_MS = 5_000;
  * A write the store refused, in words for whoever reads them: another process holding the store
  * past busy_timeout (`busyMs`) is a moment's wait, and, as a waiter's own writes take a moment, most
  * often a transaction someone left open, which its holder ends; a full disk or a file that cannot
- * be written is the operator's to fix, not a fault in waiter. Anything else is left as it is.
+ * be written is the operator's to fix, not a fault in waiter, in the directory the data directory's
+ * setting (`dataDirFrom`, as it was set) names. Anything else is left as it is.
  */
-export function writeFailure(err: unknown, file: string, busyMs = BUSY_MS): unknown {
+export function writeFailure(err: unknown, file: string, busyMs = BUSY_MS, dataDirFrom = "WAITER_DATA_DIR"): unknown {
   const code = (err as { code?: string }).code ?? "";
   if (code === "SQLITE_BUSY") {
     return new ToolError(
@@ -276,7 +277,7 @@ export function writeFailure(err: unknown, file: string, busyMs = BUSY_MS): unkn
   if (/^SQLITE_(FULL|READONLY|IOERR)/.test(code)) {
     return new StoreNotWritable(
       `${code}: ${(err as Error).message}`,
-      `its disk is full or the file is not writable (${file}, in WAITER_DATA_DIR)`,
+      `its disk is full or the file is not writable (${file}, in ${dataDirFrom})`,
       "frees space there or makes the file writable",
     );
   }
@@ -318,6 +319,7 @@ export class SqliteEventStore implements EventStore {
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
   readonly #busyMs: number;
+  readonly #dataDirFrom: string | undefined;
   /** The file the store opened (`fileAt`): one deleted or put in its place since takes no write. */
   readonly #opened: string | undefined;
   /** This process's writes, one after the other: one waits for the lock at a time, and they commit in the order they came. */
@@ -339,12 +341,17 @@ export class SqliteEventStore implements EventStore {
 
   /**
    * `busyMs`: how long a write waits for another process's before it gives up; `onDropped`: told
-   * what each run of retention dropped, once it is committed.
+   * what each run of retention dropped, once it is committed; `dataDirFrom`: the data directory's
+   * setting as it was set, which a write the disk or the file refuses names.
    */
   constructor(
     file: string,
     retention: Retention,
-    { busyMs = BUSY_MS, onDropped }: { busyMs?: number; onDropped?: (dropped: Dropped) => void } = {},
+    {
+      busyMs = BUSY_MS,
+      onDropped,
+      dataDirFrom,
+    }: { busyMs?: number; onDropped?: (dropped: Dropped) => void; dataDirFrom?: string } = {},
   ) {
     if (file !== ":memory:") {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -414,6 +421,7 @@ export class SqliteEventStore implements EventStore {
       (version > 0 || unversioned) && version < SCHEMA_VERSION ? { from: version, to: SCHEMA_VERSION } : undefined;
     this.created = version === 0 && !unversioned;
     this.#busyMs = Math.round(busyMs);
+    this.#dataDirFrom = dataDirFrom;
     const sql = (text: string) => this.#sql(text);
     const write = <T>(fn: () => T) => this.#write(fn);
     this.runs = sqliteRuns(sql, write);
@@ -534,7 +542,7 @@ export class SqliteEventStore implements EventStore {
       } catch (err) {
         const busy = (err as { code?: string }).code === "SQLITE_BUSY";
         if (!busy || began || clock.now() + LOCK_PAUSE_MS > deadline)
-          throw writeFailure(err, this.#db.name, this.#busyMs);
+          throw writeFailure(err, this.#db.name, this.#busyMs, this.#dataDirFrom);
       } finally {
         this.#db.pragma(`busy_timeout = ${this.#busyMs}`);
       }
