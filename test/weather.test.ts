@@ -275,6 +275,36 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("an address is refused as the weather tools refuse it, naming the town to send, without asking the geocoder", async () => {
+      const before = geocoding.requests.length;
+      for (const [address, town] of [
+        ["Jana Nováková, Masarykova 12, Brno", "Brno"],
+        ["Masarykova 12, Brno, CZ", "Brno, CZ"],
+        ["Vinohradská 12, 12000, Praha, CZ", "Praha, CZ"],
+        ["Torstraße 101, 10119 Berlin, DE", "Berlin, DE"],
+      ]) {
+        const result = await server.call("weather_geocode", { name: address });
+        expect(result.isError, address).toBe(true);
+        // weather_geocode takes no coordinates: the town alone is what to send it.
+        expect(text(result), address).toBe(
+          `${JSON.stringify(address)} is an address. A street, house number or postal code names no place here: send the town, then its country after a comma, as ${JSON.stringify(town)}.`,
+        );
+      }
+      const townless = await server.call("weather_geocode", { name: "Hauptstraße 1, 12345, DE" });
+      expect(text(townless)).toBe(
+        '"Hauptstraße 1, 12345, DE" is an address without a town: a street, house number or postal code names no place here. Send the town, then its country after a comma.',
+      );
+      expect(geocoding.requests.length).toBe(before);
+      // Plain names, a town's numbered district and a town with its postal code are looked up still.
+      for (const name of ["Brno", "Praha 2, CZ"]) {
+        const result = await server.call("weather_geocode", { name });
+        expect(result.isError, name).toBeFalsy();
+      }
+      expect(geocoding.requests.slice(before).map((r) => r.query.get("name"))).toEqual(["Brno", "Praha 2"]);
+      const ostrava = await server.call("weather_geocode", { name: "Ostrava, 702 00" });
+      expect(data<{ places: { name: string }[] }>(ostrava).places.map((p) => p.name)).toEqual(["Ostrava"]);
+    });
+
     test("the geocoding API's own errors are passed on with what to do", async () => {
       geocoding.queue.push({
         status: 400,

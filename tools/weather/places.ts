@@ -90,11 +90,13 @@ export function geocoder(api: Upstream) {
    * narrows by country code, country, region or postal code, among more of the geocoder's hits.
    */
   async function lookup(argument: string, text: string, options: SearchOptions, call: Call) {
+    // Before the address check, which would take "N 50.0875, E 14.4213" for a town "E" after its street.
+    refuseCoordinates(argument, text);
+    refuseAddress(argument, text);
     const [name = "", ...rest] = text.split(",").map((part) => part.trim());
     if (!name) {
       throw new ToolError(`\`${argument}\` is empty; give a place name such as "Ostrava" or "Springfield, Illinois".`);
     }
-    refuseCoordinates(argument, text);
     const qualifier = rest.join(", ");
     const hits = await find(name, { ...options, count: qualifier ? 100 : options.count }, call);
     const found = hits.map((hit) => hit.place);
@@ -144,19 +146,6 @@ export function geocoder(api: Upstream) {
     if (latitude !== undefined && longitude !== undefined) {
       return { place: { latitude, longitude, timezone: tzlookup(latitude, longitude) }, alternatives: [] };
     }
-    // Before the address check, which would take "N 50.0875, E 14.4213" for a town "E" after its street.
-    refuseCoordinates("place", place ?? "");
-    // A name or a street before the postal code or town names no place, and is the customer's, whose
-    // order the address came from: it is not sent to the geocoder, a third party.
-    const address = townOf(place ?? "", true) ?? townAfterStreet(place ?? "");
-    if (address) {
-      throw new ToolError(`${quote(place ?? "")} is an address. ${sendTown(address)}`);
-    }
-    if (isAddress(place ?? "")) {
-      throw new ToolError(
-        `${quote(place ?? "")} is an address without a town: a street, house number or postal code names no place here. Send the town, then its country after a comma, or give latitude and longitude.`,
-      );
-    }
     const searched = await lookup("place", place ?? "", { count: 10 }, call);
     const { name, matching } = searched;
     const asked = folded(name);
@@ -173,7 +162,7 @@ export function geocoder(api: Upstream) {
       const town = townOf(place ?? "");
       throw new ToolError(
         town
-          ? `${nothingFound(searched)} ${sendTown(town)}`
+          ? `${nothingFound(searched)} ${sendTown(town, "place")}`
           : `${nothingFound(searched)} Check the spelling, try the English or local name, narrow with "name, country code", or give latitude and longitude.`,
       );
     }
@@ -323,8 +312,25 @@ function withHemispheres(text: string): { latitude: number; longitude: number } 
   return Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180 ? { latitude, longitude } : undefined;
 }
 
-function sendTown(town: string): string {
-  return `A street, house number or postal code names no place here: send the town, then its country after a comma, as ${quote(town)}, or give latitude and longitude.`;
+/**
+ * A name or a street before the postal code or town names no place, and is the customer's, whose
+ * order the address came from: it is not sent to the geocoder, a third party.
+ */
+function refuseAddress(argument: string, text: string): void {
+  const town = townOf(text, true) ?? townAfterStreet(text);
+  if (town) throw new ToolError(`${quote(text)} is an address. ${sendTown(town, argument)}`);
+  if (isAddress(text)) {
+    throw new ToolError(
+      `${quote(text)} is an address without a town: a street, house number or postal code names no place here. Send the town, then its country after a comma${orCoordinates(argument)}.`,
+    );
+  }
+}
+
+/** The other way to name a place, for the weather tools' `place`: weather_geocode's `name` has none. */
+const orCoordinates = (argument: string) => (argument === "place" ? ", or give latitude and longitude" : "");
+
+function sendTown(town: string, argument: string): string {
+  return `A street, house number or postal code names no place here: send the town, then its country after a comma, as ${quote(town)}${orCoordinates(argument)}.`;
 }
 
 /**
