@@ -1188,19 +1188,32 @@ describe(`at ${AFTERNOON}`, () => {
         // Asked in summer time (UTC+2): 2026-10-26 on begin at 23:00 UTC, 00:00+02:00, which is 23:00 in winter time.
         const autumn = await days("2026-10-24T10:00:00Z", 50.09, 14.42);
         expect(autumn.r.days.map((d) => d.date)).toEqual(["2026-10-24", "2026-10-25", "2026-10-26", "2026-10-27"]);
+        // The day clocks go back ends at 23:00, its last hour counted in the next.
         const back =
-          "Open-Meteo counts its days with the UTC offset in force now: from 2026-10-26 on, after a clock change, each runs from 23:00 the day before to 23:00, not midnight to midnight.";
+          "Open-Meteo counts its days with the UTC offset in force now: across a clock change, 2026-10-25 runs from midnight to 23:00, and from 2026-10-26 on each runs from 23:00 the day before to 23:00, not midnight to midnight.";
         expect(autumn.r.note).toBe(back);
         expect(text(autumn.result)).toContain(back);
-        // Asked in winter time (UTC+1): 2026-03-30 on begin at 01:00 in summer time.
+        // Asked in winter time (UTC+1): the day clocks go forward ends at 01:00 in summer time, and 2026-03-30 on begin then.
         const spring = await days("2026-03-28T10:00:00Z", 50.09, 14.43);
         expect(spring.r.note).toBe(
-          "Open-Meteo counts its days with the UTC offset in force now: from 2026-03-30 on, after a clock change, each runs from 01:00 to 01:00 the day after, not midnight to midnight.",
+          "Open-Meteo counts its days with the UTC offset in force now: across a clock change, 2026-03-29 runs from midnight to 01:00 the day after, and from 2026-03-30 on each runs from 01:00 to 01:00 the day after, not midnight to midnight.",
         );
-        // Where Santiago's clocks skip midnight, that day begins at 01:00 all the same: the day after is the first off.
+        // Where Santiago's clocks skip midnight, that day begins at 01:00 all the same, and each runs so from it on.
         const santiago = await days("2026-09-05T15:00:00Z", -33.45, -70.66);
         expect(santiago.r.place.timezone).toBe("America/Santiago");
-        expect(santiago.r.note).toMatch(/: from 2026-09-07 on, .* from 01:00 to 01:00 the day after,/);
+        expect(santiago.r.note).toMatch(/: from 2026-09-06 on, .* from 01:00 to 01:00 the day after,/);
+        // The forecast's last day the one clocks go forward: it runs into the day after, which the answer has not.
+        setClock("2026-03-28T10:00:00Z");
+        const last = await om.call("weather_forecast", { latitude: 50.09, longitude: 14.45, days: 2 });
+        expect(data<{ days: Day[] }>(last).days.map((d) => d.date)).toEqual(["2026-03-28", "2026-03-29"]);
+        expect(data<{ note?: string }>(last).note).toBe(
+          "Open-Meteo counts its days with the UTC offset in force now: across a clock change, 2026-03-29 runs from midnight to 01:00 the day after, not midnight to midnight.",
+        );
+        // Asked on that day after the change (UTC+2), today began at 23:00 the day before; the days after it at midnight.
+        const after = await days("2026-03-29T10:00:00Z", 50.09, 14.46);
+        expect(after.r.note).toBe(
+          "Open-Meteo counts its days with the UTC offset in force now: across a clock change, 2026-03-29 runs from 23:00 the day before to midnight, not midnight to midnight.",
+        );
         // No clock change, or one already past, or a quarter-hour offset: days are midnight to midnight.
         for (const [at, latitude, longitude] of [
           ["2026-10-26T10:00:00Z", 50.09, 14.44],

@@ -26,6 +26,22 @@ function aroundMidnight(begins: string): string {
   return begins >= "12:00" ? `from ${begins} the day before to ${begins}` : `from ${begins} to ${begins} the day after`;
 }
 
+/** A day that begins at `begins` and ends at `ends` (HH:MM), each within an hour or so of a midnight. */
+function fromTo(begins: string, ends: string): string {
+  const from = begins === "00:00" ? "midnight" : begins >= "12:00" ? `${begins} the day before` : begins;
+  const to = ends === "00:00" ? "midnight" : ends < "12:00" ? `${ends} the day after` : ends;
+  return `from ${from} to ${to}`;
+}
+
+/** What Open-Meteo's days that do not run midnight to midnight, from the first of them on, run instead. */
+function offMidnightNote(name: string, off: { date: string; begins: string; ends: string; next?: string }): string {
+  const runs =
+    off.begins === off.ends
+      ? `from ${off.date} on, after a clock change, each runs ${aroundMidnight(off.begins)}`
+      : `across a clock change, ${off.date} runs ${fromTo(off.begins, off.ends)}${off.next && off.ends !== "00:00" ? `, and from ${off.next} on each runs ${aroundMidnight(off.ends)}` : ""}`;
+  return `${name} counts its days with the UTC offset in force now: ${runs}, not midnight to midnight.`;
+}
+
 export function forecastTool(places: ReturnType<typeof geocoder>, provider: WeatherProvider): Tool {
   const max = provider.maxDays;
   return defineTool({
@@ -107,11 +123,7 @@ export function forecastTool(places: ReturnType<typeof geocoder>, provider: Weat
               `${provider.name}'s forecast ends at ${localIso(ends, zone)}: ${last.date} covers only its hours up to then.`,
             ]
           : []),
-        ...(forecast.offMidnight
-          ? [
-              `${provider.name} counts its days with the UTC offset in force now: from ${forecast.offMidnight.date} on, after a clock change, each runs ${aroundMidnight(forecast.offMidnight.begins)}, not midnight to midnight.`,
-            ]
-          : []),
+        ...(forecast.offMidnight ? [offMidnightNote(provider.name, forecast.offMidnight)] : []),
         ...(forecast.stale ? [keptNote(provider.name, forecast.stale)] : []),
         ...(args.hourly && args.days > HOURLY_DAYS
           ? [`Hours cover the first ${HOURLY_DAYS} of the ${args.days} days: hourly gives ${HOURLY_DAYS} days at most.`]

@@ -242,19 +242,32 @@ export function openMeteo(api: Upstream): WeatherProvider {
       );
       const d = body.daily;
       const dayList: Day[] = [];
-      let offMidnight: { date: string; begins: string } | undefined;
-      d.time.slice(0, days).forEach((time, i) => {
+      let offMidnight: { date: string; begins: string; ends: string; next?: string } | undefined;
+      const times = d.time.slice(0, days);
+      // A daily time is local midnight computed with one offset for the whole answer (the one
+      // in force when asked), so across a clock change only that offset finds its date.
+      const dateOf = (time: number) => isoDate((time + body.utc_offset_seconds) * 1000);
+      const startOf = (date: string) => {
+        const [year, month, day] = date.split("-").map(Number) as [number, number, number];
+        return zonedEpoch(year, month, day, 0, place.timezone);
+      };
+      times.forEach((time, i) => {
+        const date = dateOf(time);
+        // Each day is the 24 hours from its time: the day clocks change ends an hour off the next midnight.
+        const end = time + 24 * 3600;
+        if (!offMidnight && (time * 1000 !== startOf(date) || end * 1000 !== startOf(dateOf(end)))) {
+          const next = times[i + 1];
+          offMidnight = {
+            date,
+            begins: localIso(time * 1000, place.timezone).slice(11, 16),
+            ends: localIso(end * 1000, place.timezone).slice(11, 16),
+            ...(next === undefined ? {} : { next: dateOf(next) }),
+          };
+        }
         const max = d.temperature_2m_max[i];
         const min = d.temperature_2m_min[i];
         if (max === null || max === undefined || min === null || min === undefined) return;
         const code = d.weather_code[i];
-        // A daily time is local midnight computed with one offset for the whole answer (the one
-        // in force when asked), so across a clock change only that offset finds its date.
-        const date = isoDate((time + body.utc_offset_seconds) * 1000);
-        const [year, month, day] = date.split("-").map(Number) as [number, number, number];
-        if (!offMidnight && time * 1000 !== zonedEpoch(year, month, day, 0, place.timezone)) {
-          offMidnight = { date, begins: localIso(time * 1000, place.timezone).slice(11, 16) };
-        }
         dayList.push({
           date,
           temperature_min_c: min,

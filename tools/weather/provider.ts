@@ -69,10 +69,11 @@ export interface WeatherProvider {
     /** The time of the last step, where the forecast runs out. */
     ends?: number;
     /**
-     * The first day that does not begin at its midnight, and the local time (HH:MM) it begins:
-     * Open-Meteo counts every day with the offset in force when asked, also past a clock change.
+     * The first day that does not run midnight to midnight, the local times (HH:MM) it begins and
+     * ends, and the day after it, if the forecast has one: Open-Meteo counts every day as 24 hours
+     * with the offset in force when asked, also across a clock change.
      */
-    offMidnight?: { date: string; begins: string };
+    offMidnight?: { date: string; begins: string; ends: string; next?: string };
   }>;
 }
 
