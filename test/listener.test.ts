@@ -1,9 +1,7 @@
-import { spawnSync } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
@@ -23,6 +21,7 @@ import { holdPort } from "../src/webhooks/port.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { notification, PAID_PAYMENT } from "./fakes/comgate.js";
+import { smallDisk } from "./tmpfs.js";
 
 const SOURCES = {
   erp: ERP_SOURCE,
@@ -1116,13 +1115,7 @@ test("/healthz proves the store writable with a write the size of the delivery i
 test("/healthz answers 503 on a disk that is really full, where a count's write of nothing goes through, and 200 once space is freed", async ({
   skip,
 }) => {
-  if (process.getuid?.() !== 0) skip("mounting a small tmpfs to fill needs root");
-  const dir = mkdtempSync(join(tmpdir(), "waiter-full-"));
-  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", dir], { encoding: "utf8" });
-  if (mounted.status !== 0) {
-    rmSync(dir, { recursive: true });
-    skip(`mount -t tmpfs failed: ${mounted.stderr.trim() || mounted.error?.message}`);
-  }
+  const { dir, unmount } = smallDisk("1m", skip);
   try {
     const lines: string[] = [];
     const { url, store } = await start(
@@ -1160,8 +1153,7 @@ test("/healthz answers 503 on a disk that is really full, where a count's write 
   } finally {
     // Closed before the file system it is on is taken away.
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-    spawnSync("umount", [dir]);
-    rmSync(dir, { recursive: true });
+    unmount();
   }
 });
 

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chownSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -33,6 +33,7 @@ import {
   waitingOnLocks,
   warningsSaid,
 } from "./store-postgres-shared.js";
+import { smallDisk } from "./tmpfs.js";
 
 describe.runIf(postgresAvailable || postgresRequired)("the event store on PostgreSQL", () => {
   usePostgres();
@@ -48,13 +49,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   test("proving the store writable fails where a delivery does, on a disk too full for the events' new pages, though a small row fits in a page it has; and leaves the events and their numbers as they were", async ({
     skip,
   }) => {
-    if (process.getuid?.() !== 0) skip("mounting a small tmpfs to fill needs root");
-    const dir = mkdtempSync(join(tmpdir(), "waiter-pg-full-"));
-    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", dir], { encoding: "utf8" });
-    if (mounted.status !== 0) {
-      rmSync(dir, { recursive: true });
-      skip(`mount -t tmpfs failed: ${mounted.stderr.trim() || mounted.error?.message}`);
-    }
+    const { dir, unmount } = smallDisk("2m", skip);
     const space = uniqueName("full");
     const schema = uniqueName("t");
     let store: PostgresEventStore | undefined;
@@ -97,8 +92,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await store?.close();
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await admin.query(`DROP TABLESPACE IF EXISTS ${space}`);
-      spawnSync("umount", [dir]);
-      rmSync(dir, { recursive: true });
+      unmount();
     }
   });
 
