@@ -1273,6 +1273,29 @@ describe("status and notes", () => {
     expect(woo.shop.writes.length).toBe(writes);
   });
 
+  test("an order in the shop's trash is refused as deleted, as eshop_order_mark_paid refuses it, not taken out of the trash", async () => {
+    // Deleted in the admin after its payment: a status set on it would take it out of the trash
+    // without what the admin's Restore does.
+    woo.shop.order(O.processing).status = "trash";
+    const paid = await server.call("eshop_order_update_status", {
+      id: O.processing,
+      status: "processing",
+      note: "Back.",
+    });
+    expect(paid.isError).toBe(true);
+    expect(text(paid)).toBe(
+      `Order ${O.processing} is in the shop's trash (status trash), so its status was not changed: it was deleted, after it was paid on 2026-11-09 10:23 UTC. If it should stand, restore it in the shop's admin first (WooCommerce → Orders → Trash → Restore) and change its status then; if it was deleted on purpose, leave it, and check with the gateway whether a payment for it is to be returned.`,
+    );
+    woo.shop.order(O.pending1999).status = "trash";
+    const unpaid = await server.call("eshop_order_update_status", { id: O.pending1999, status: "cancelled" });
+    expect(text(unpaid)).toBe(
+      `Order ${O.pending1999} is in the shop's trash (status trash), so its status was not changed: it was deleted. If it should stand, restore it in the shop's admin first (WooCommerce → Orders → Trash → Restore) and change its status then; if it was deleted on purpose, leave it.`,
+    );
+    expect(woo.shop.order(O.processing).status).toBe("trash");
+    expect(woo.shop.order(O.pending1999).status).toBe("trash");
+    expect(woo.shop.writes).toEqual([]);
+  });
+
   test("a note that fails after the status changed is reported with the change, and a retry adds none", async () => {
     woo.intercept = (r) =>
       r.method === "POST" && r.path.endsWith("/notes")

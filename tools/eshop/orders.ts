@@ -339,11 +339,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       return oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
         // Its paid date, if any, is from before it was deleted: it is not paid as it stands, nor payable.
-        if (before.status === shop.trashStatus) {
-          throw new ToolError(
-            `Order ${id} is in the shop's trash (status ${before.status}), so it was not marked paid: it was deleted${before.paid ? `, after it was paid on ${utcMinute(before.paid)}` : ""}. If it should stand, restore it in the shop's admin first (${shop.name} → Orders → Trash → Restore) and mark it paid then; if it was deleted on purpose, leave it, and check with the gateway whether a payment for it is to be returned.`,
-          );
-        }
+        refuseTrashed(shop, before, "it was not marked paid", "mark it paid", true);
         // Paid already with another payment than this one, or offline with none on record (on
         // delivery, a transfer marked by hand): nothing shows this one paid it, and the customer may
         // have paid twice. A gateway's plugin may pay an order recording no transaction: its
@@ -469,6 +465,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
     run({ id, status: wanted, note }, call) {
       return oneAtATime(`order:${id}`, async () => {
         const before = await shop.getOrder(id, call);
+        refuseTrashed(shop, before, "its status was not changed", "change its status", false);
         const changed = before.status !== wanted;
         const after = changed ? await shop.setStatus(id, wanted, call) : before;
         const result = {
@@ -583,6 +580,19 @@ export function orderTools(shop: ShopProvider): Tool[] {
   });
 
   return [list, get, markPaid, updateStatus, addNote];
+}
+
+/**
+ * Refuses a write to an order in the shop's trash: deleted, not for good. A status set on it would
+ * take it out of the trash without what the admin's Restore does (the status it had put back), and
+ * undo a deletion nobody asked to undo. `payment` says a payment came for it, which, like one it
+ * was paid with before, may be to return.
+ */
+function refuseTrashed(shop: ShopProvider, order: Order, refused: string, then: string, payment: boolean): void {
+  if (order.status !== shop.trashStatus) return;
+  throw new ToolError(
+    `Order ${order.id} is in the shop's trash (status ${order.status}), so ${refused}: it was deleted${order.paid ? `, after it was paid on ${utcMinute(order.paid)}` : ""}. If it should stand, restore it in the shop's admin first (${shop.name} → Orders → Trash → Restore) and ${then} then; if it was deleted on purpose, leave it${payment || order.paid ? ", and check with the gateway whether a payment for it is to be returned" : ""}.`,
+  );
 }
 
 /**
