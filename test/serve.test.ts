@@ -3555,17 +3555,23 @@ describe("OAuth access tokens", () => {
       later();
       const malformed = await initializeAt(again.url, { authorization: `Bearer ${token}` });
       expect(malformed.statusCode).toBe(503);
-      expect(await malformed.body.json()).toMatchObject({ error: "temporarily_unavailable" });
+      expect(malformed.headers["retry-after"]).toBe("60");
+      expect(await malformed.body.json()).toMatchObject({
+        error: "temporarily_unavailable",
+        error_description: `The issuer ${keyless.origin}/'s key set cannot be used to check the token; try again in a minute`,
+      });
+      // It answered: not said to be out of reach, but what it answered.
       expect(again.stderr()).toContain(
-        `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 200, but no key set (JSON Web Key Set malformed))`,
+        `OAuth: waiter cannot use the issuer ${keyless.origin}/'s key set (${keyless.origin}/jwks: 200, but no key set (JSON Web Key Set malformed)); its tokens are refused with 503 until waiter can`,
       );
       keys = { status: 200, headers: { "content-type": "text/html" }, body: "<html>Maintenance</html>" };
       later();
       const notJson = await initializeAt(again.url, { authorization: `Bearer ${token}` });
       expect(notJson.statusCode).toBe(503);
+      expect(notJson.headers["retry-after"]).toBe("60");
       expect(await notJson.body.json()).toMatchObject({ error: "temporarily_unavailable" });
       expect(again.stderr()).toContain(
-        `OAuth: the issuer ${keyless.origin}/ cannot be reached (${keyless.origin}/jwks: 200, but not JSON)`,
+        `OAuth: waiter cannot use the issuer ${keyless.origin}/'s key set (${keyless.origin}/jwks: 200, but not JSON)`,
       );
       // JSON cut off midway is not said to be no JSON.
       keys = { ...json(200, JSON.stringify({ keys: [{ kty: "RSA", n: "0".repeat(64) }] })), breakAfter: 20 };

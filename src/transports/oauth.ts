@@ -96,6 +96,9 @@ function redirected(url: string, response: Response, why: string): string | unde
  */
 class KeysNotServedError extends Error {}
 
+/** A key set's address that answered 200 with what is no key set: the issuer answered, waiter cannot use it. */
+class UnusableKeysError extends Error {}
+
 /**
  * The fetch jose reads the key set with: as it asks, without following a redirect, and with an
  * answer other than 200 said as what it is, where it came from, rather than as jose's "Expected
@@ -115,16 +118,16 @@ function keysFetch(fetch: Fetch): Fetch {
 
 /**
  * jose's failure to read a key set that answered 200, said with the key set's address as
- * KeysNotServedError says the others: jose's own words name none. jose says "not JSON" of any
- * answer whose reading failed: only a SyntaxError is that; an answer cut off (the connection
- * closed, the size limit reached) is said with the reason its reading gave. Any other failure as
- * it is.
+ * KeysNotServedError says the others: jose's own words name none. No key set, or no JSON, is one
+ * waiter cannot use (UnusableKeysError), not one out of reach. jose says "not JSON" of any answer
+ * whose reading failed: only a SyntaxError is that; an answer cut off (the connection closed, the
+ * size limit reached) is said with the reason its reading gave. Any other failure as it is.
  */
 function unreadableKeys(uri: URL, err: unknown): unknown {
   if (err instanceof errors.JWKSInvalid)
-    return new KeysNotServedError(`${uri.href}: 200, but no key set (${err.message})`);
+    return new UnusableKeysError(`${uri.href}: 200, but no key set (${err.message})`);
   if (err instanceof errors.JOSEError && err.code === "ERR_JOSE_GENERIC") {
-    if (err.cause instanceof SyntaxError) return new KeysNotServedError(`${uri.href}: 200, but not JSON`);
+    if (err.cause instanceof SyntaxError) return new UnusableKeysError(`${uri.href}: 200, but not JSON`);
     // fetch's "terminated", with the reason as its cause.
     const read = err.cause as (Error & { cause?: Error }) | undefined;
     return new KeysNotServedError(
@@ -268,7 +271,7 @@ function whyFetchFailed(err: Error): string {
  * set answered with no JSON), an answer that is no key set, or the network's failure under fetch.
  */
 function issuerFailed(err: unknown): boolean {
-  if (err instanceof KeysNotServedError) return true;
+  if (err instanceof KeysNotServedError || err instanceof UnusableKeysError) return true;
   if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return true;
   if (err instanceof errors.JOSEError) return err.code === "ERR_JOSE_GENERIC";
   return err instanceof TypeError && err.message === "fetch failed";
@@ -388,6 +391,14 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
       );
       return new TemporarilyUnavailableError(
         `The issuer ${issuer.href}'s metadata cannot be used to check the token; try again in a minute`,
+      );
+    }
+    if (err instanceof UnusableKeysError) {
+      issuerWarning(
+        `OAuth: waiter cannot use the issuer ${issuer.href}'s key set (${err.message}); its tokens are refused with 503 until waiter can`,
+      );
+      return new TemporarilyUnavailableError(
+        `The issuer ${issuer.href}'s key set cannot be used to check the token; try again in a minute`,
       );
     }
     issuerWarning(
