@@ -989,6 +989,37 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
     }
   });
 
+  test("a connection the server ends under a statement, as a restart or a DBA's pg_terminate_backend does, is said as such, not as a database out of reach", async () => {
+    const url = await freshSchema();
+    const store = await open(url);
+    const psql = new pg.Client(url);
+    await psql.connect();
+    try {
+      await psql.query("BEGIN");
+      await psql.query("SELECT 1 FROM totals FOR UPDATE");
+      const adding = store.add(event({ dedupeId: "ended" }));
+      adding.catch(() => {});
+      // The add's statement, waiting on the lock; the retention run the open started may wait there too.
+      const addWaiting =
+        "FROM pg_stat_activity WHERE application_name = 'waiter' AND wait_event_type = 'Lock' AND query LIKE '%waiter_add(%'";
+      await expect
+        .poll(async () => {
+          await psql.query("SELECT pg_stat_clear_snapshot()");
+          return (await psql.query(`SELECT 1 ${addWaiting}`)).rows.length;
+        })
+        .toBe(1);
+      await admin.query(`SELECT pg_terminate_backend(pid) ${addWaiting}`);
+      await expect(adding).rejects.toBeInstanceOf(ToolError);
+      await expect(adding).rejects.toThrow(
+        /^The event store's database server ended waiter's connection \(PostgreSQL 57P01: terminating connection due to administrator command; PostgreSQL 127\.0\.0\.1:\d+\/waiter\): it restarted, or someone ended the connection \(pg_terminate_backend\)\. waiter connects again by itself; try again in a moment\.$/,
+      );
+      await psql.query("COMMIT");
+      expect((await store.stats()).events).toBe(0);
+    } finally {
+      await psql.end();
+    }
+  });
+
   describe("a database that stops answering", () => {
     /** A fresh store's URL through a proxy that the test silences. */
     async function proxied(): Promise<SilentProxy> {

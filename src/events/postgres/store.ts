@@ -494,6 +494,12 @@ export function storeError(
       `The event store's database ended waiter's session (PostgreSQL ${code}: ${message}; ${database}): a transaction_timeout set on its user or database shorter than the statement needed (ALTER ROLE … SET transaction_timeout = 0, for waiter's user, lifts it); nothing of it is stored, so tell whoever runs waiter if this lasts; try again in a moment.`,
     );
   }
+  // The server was reached: it ended the connection (a fast or smart shutdown, pg_terminate_backend).
+  if (code === "57P01") {
+    return new ToolError(
+      `The event store's database server ended waiter's connection (PostgreSQL ${code}: ${message}; ${database}): it restarted, or someone ended the connection (pg_terminate_backend). waiter connects again by itself; try again in a moment.`,
+    );
+  }
   const tls = tlsRefused(err, sslmode, urlFrom);
   const check = tls ?? loginRefused(code, message, passwordFrom, urlFrom);
   if (check) {
