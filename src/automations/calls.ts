@@ -80,12 +80,8 @@ function duration(ms: number): string {
  */
 function withDeadlineNamed(err: unknown, timeoutMs: number, setting: string): unknown {
   if (!(err instanceof DeadlinePassed)) return err;
-  return new UpstreamError(
-    `${err.failure} (${setting}, ${duration(timeoutMs)}).`,
-    err.status,
-    err.retryAfter,
-    err.refused,
-  );
+  // No status nor Retry-After: nothing answered in time.
+  return new UpstreamError(`${err.failure} (${setting}, ${duration(timeoutMs)}).`);
 }
 
 /**
