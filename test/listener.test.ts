@@ -1,5 +1,4 @@
 import { createHmac } from "node:crypto";
-import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
@@ -1115,7 +1114,7 @@ test("/healthz proves the store writable with a write the size of the delivery i
 test("/healthz answers 503 on a disk that is really full, where a count's write of nothing goes through, and 200 once space is freed", async ({
   skip,
 }) => {
-  const { dir, unmount } = smallDisk("1m", skip);
+  const { dir, fill, free, unmount } = smallDisk("1m", skip);
   try {
     const lines: string[] = [];
     const { url, store } = await start(
@@ -1131,19 +1130,11 @@ test("/healthz answers 503 on a disk that is really full, where a count's write 
     };
     // A count of accepted deliveries is there, which adding nothing to leaves unchanged.
     expect((await deliver(url)).status).toBe(200);
-    const filler = join(dir, "filler");
-    const fd = openSync(filler, "w");
-    try {
-      for (;;) writeSync(fd, Buffer.alloc(4096));
-    } catch (err) {
-      if ((err as { code?: string }).code !== "ENOSPC") throw err;
-    } finally {
-      closeSync(fd);
-    }
+    fill();
     expect((await deliver(url)).status).toBe(503);
     for (let i = 0; i < 2; i++) expect(await health()).toEqual({ code: 503, status: "store not writable" });
     expect(lines.filter((line) => line.includes("answers again"))).toEqual([]);
-    rmSync(filler);
+    free();
     expect(await health()).toEqual({ code: 200, status: "ok" });
     expect(lines.filter((line) => line.includes("answers again"))).toEqual([
       expect.stringMatching(/the event store answers again after \d+ s; .*: 1 from erp\n$/),

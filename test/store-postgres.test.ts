@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chownSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { chownSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import pg from "pg";
@@ -49,7 +49,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
   test("proving the store writable fails where a delivery does, on a disk too full for the events' new pages, though a small row fits in a page it has; and leaves the events and their numbers as they were", async ({
     skip,
   }) => {
-    const { dir, unmount } = smallDisk("2m", skip);
+    const { dir, fill, free, unmount } = smallDisk("2m", skip);
     const space = uniqueName("full");
     const schema = uniqueName("t");
     let store: PostgresEventStore | undefined;
@@ -67,20 +67,12 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       });
       // The events, and the counts, have a page each with room in it.
       const first = await stored(store, event());
-      const filler = join(dir, "filler");
-      const fd = openSync(filler, "w");
-      try {
-        for (;;) writeSync(fd, Buffer.alloc(4096));
-      } catch (err) {
-        if ((err as { code?: string }).code !== "ENOSPC") throw err;
-      } finally {
-        closeSync(fd);
-      }
+      fill();
       // Random, as PostgreSQL would store a compressible body in less than its size.
       const large = event({ body: Buffer.from(JSON.stringify({ pad: randomBytes(30_000).toString("base64") })) });
       await expect(store.add(large)).rejects.toThrow(StoreNotWritable);
       await expect(store.proveWritable(large.body.length)).rejects.toThrow(/PostgreSQL 53100/);
-      rmSync(filler);
+      free();
       const numbered = `SELECT pg_sequence_last_value(pg_get_serial_sequence('${schema}.events', 'seq')) AS last`;
       const before = (await admin.query<{ last: string }>(numbered)).rows[0]?.last;
       await store.proveWritable(large.body.length);
