@@ -385,20 +385,14 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
   // Neither the token's fault (a 401 would have its client drop it) nor waiter's own (500): the
   // issuer's, for now, a 503 (routes.ts).
   const issuerUnavailable = (err: unknown) => {
-    if (err instanceof UnusableMetadataError) {
+    const unusable =
+      err instanceof UnusableMetadataError ? "metadata" : err instanceof UnusableKeysError ? "key set" : undefined;
+    if (unusable) {
       issuerWarning(
-        `OAuth: waiter cannot use the issuer ${issuer.href}'s metadata (${err.message}); its tokens are refused with 503 until waiter can`,
+        `OAuth: waiter cannot use the issuer ${issuer.href}'s ${unusable} (${(err as Error).message}); its tokens are refused with 503 until waiter can`,
       );
       return new TemporarilyUnavailableError(
-        `The issuer ${issuer.href}'s metadata cannot be used to check the token; try again in a minute`,
-      );
-    }
-    if (err instanceof UnusableKeysError) {
-      issuerWarning(
-        `OAuth: waiter cannot use the issuer ${issuer.href}'s key set (${err.message}); its tokens are refused with 503 until waiter can`,
-      );
-      return new TemporarilyUnavailableError(
-        `The issuer ${issuer.href}'s key set cannot be used to check the token; try again in a minute`,
+        `The issuer ${issuer.href}'s ${unusable} cannot be used to check the token; try again in a minute`,
       );
     }
     issuerWarning(
