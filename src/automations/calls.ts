@@ -18,6 +18,8 @@ export interface CallParts {
   toolTimeoutMs: number;
   /** How long a step that fails for a passing reason (an upstream down, 429) is tried again. */
   retryForMs: number;
+  /** How long a stop lets the calls under way have their answers before it cuts them. */
+  drainMs: number;
   /**
    * The tool timeout's, the retry time's and the stop's drain time's settings as the operator set
    * them (WAITER_TOOL_TIMEOUT, or the key in their file), which the log and a step's failure name.
@@ -96,8 +98,6 @@ export class StepCalls {
   readonly #cutting = new AbortController();
   /** The tool calls under way, whose answers a stop waits for until it cuts them. */
   readonly #inFlight = new Set<Promise<unknown>>();
-  /** The stop's drain time, once a stop began: what the line of a step it cuts says. */
-  #drainMs = 0;
   /** Waits double from this one: at most 2 s, so a short retry time still sees a few tries. */
   readonly firstDelayMs: number;
   /** The most characters (code points) notify_send takes, to which a notification's text is cut. */
@@ -232,7 +232,7 @@ export class StepCalls {
         if (refused) await mark(true, reached(attempt));
         if (!this.#cutting.signal.aborted) throw new Postponed("waiter is stopping");
         throw new CutAtStop(
-          `${name} had no answer within the stop's drain time (${this.parts.settings.stop}, ${duration(this.#drainMs)}) and was cut`,
+          `${name} had no answer within the stop's drain time (${this.parts.settings.stop}, ${duration(this.parts.drainMs)}) and was cut`,
         );
       }
       const asked = err instanceof UpstreamError && err.retryAfter ? err.retryAfter * 1000 : undefined;
@@ -260,10 +260,9 @@ export class StepCalls {
     return { said, needsPerson: tool.needsPerson?.(result) ?? false };
   }
 
-  /** Lets the calls under way have their answers for `ms` (the stop's drain time), then cuts them. */
-  async finish(ms: number): Promise<void> {
-    this.#drainMs = ms;
-    const cutting = setTimeout(() => this.#cutting.abort(), ms);
+  /** Lets the calls under way have their answers for the stop's drain time, then cuts them. */
+  async finish(): Promise<void> {
+    const cutting = setTimeout(() => this.#cutting.abort(), this.parts.drainMs);
     await untilAborted(Promise.allSettled(this.#inFlight), this.#cutting.signal).catch(() => {});
     clearTimeout(cutting);
   }

@@ -331,7 +331,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       stopping.abort();
       // The lease is renewed while a step has its answer: run out meanwhile, another waiter would
       // take up the run under way, and report the step as may or may not have happened.
-      await calls.finish(parts.drainMs);
+      await calls.finish();
       clearInterval(leaseTimer);
       const finished = (async () => {
         await working;
