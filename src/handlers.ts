@@ -77,7 +77,8 @@ const MAX_ISSUES = 5;
 /**
  * zod's words for an issue. A value that is none of those allowed is said with its type when it is
  * not theirs: ["completed"] for one status is refused with a list that has "completed" in it, and
- * would be sent again as it was. A value left out is said to be required and not given.
+ * would be sent again as it was. A value left out is said to be required and not given, and one
+ * with decimals where a whole number goes is said with its number.
  */
 function message(issue: z.core.$ZodIssue, input: unknown): string {
   if (input === undefined) return issue.message;
@@ -93,6 +94,11 @@ function message(issue: z.core.$ZodIssue, input: unknown): string {
     if (parent === null || typeof parent !== "object" || !Object.hasOwn(parent, key)) {
       return `required, not given (expected ${issue.expected})`;
     }
+  }
+  // zod's "expected int, received number" reads as if a number were the wrong thing to send.
+  if (issue.code === "invalid_type" && issue.expected === "int") {
+    const value = at(issue.path);
+    if (typeof value === "number") return `expected a whole number, got ${value}`;
   }
   if (issue.code !== "invalid_value") return issue.message;
   const value = at(issue.path);

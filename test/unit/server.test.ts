@@ -497,6 +497,14 @@ describe("tool calls", () => {
         content: [{ text: "Invalid arguments for notes_find: limit: Too big: expected number to be <=100" }],
         isError: true,
       });
+      // A number with decimals where a whole number goes is said so, with the number, not as zod's
+      // "expected int, received number", which reads as if a number were the wrong thing to send.
+      for (const limit of [2.5, 200.5]) {
+        expect(await client.callTool({ name: "notes_find", arguments: { name: "known", limit } })).toMatchObject({
+          content: [{ text: `Invalid arguments for notes_find: limit: expected a whole number, got ${limit}` }],
+          isError: true,
+        });
+      }
       expect(
         await client.callTool({ name: "notes_find", arguments: { name: "known", tag: [], limit: [1, 2] } }),
       ).toMatchObject({
