@@ -8,7 +8,7 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { ProtocolError } from "./errors.js";
-import { shortenEchoes } from "./shown.js";
+import { quote, shortenEchoes } from "./shown.js";
 
 export type CallHandler = (
   request: JSONRPCRequest,
@@ -46,6 +46,17 @@ export function invalidParams(method: string, error: z.core.$ZodError, params: u
   return new ProtocolError(
     ErrorCode.InvalidParams,
     `Invalid params for ${method}: ${shortenEchoes(issues(error, { params }), params ?? {})}`,
+  );
+}
+
+/**
+ * An argument a prompt or a resource template does not take, refused with those it does: dropped,
+ * or completed with nothing, a mistyped name would read as one that has nothing to offer.
+ */
+export function takesNoArgument(taker: string, argument: string, takes: readonly string[]): ProtocolError {
+  return new ProtocolError(
+    ErrorCode.InvalidParams,
+    `${taker} takes no argument ${quote(argument)}; it takes ${takes.length ? takes.join(", ") : "none"}.`,
   );
 }
 

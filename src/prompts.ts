@@ -4,7 +4,7 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { ErrorCode, type GetPromptResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { ProtocolError } from "./errors.js";
-import { requestHandlers, wrapHandler } from "./handlers.js";
+import { requestHandlers, takesNoArgument, wrapHandler } from "./handlers.js";
 import type { Log } from "./log.js";
 import { folded, quote } from "./shown.js";
 import { clock, isoDate } from "./time.js";
@@ -194,21 +194,24 @@ export function registerPrompts(
         known && given && typeof given === "object" && !Array.isArray(given)
           ? Object.entries(given).find(([key, value]) => !known.includes(key) && String(value ?? "").trim() !== "")
           : undefined;
-      if (stray) {
-        throw new ProtocolError(
-          ErrorCode.InvalidParams,
-          `${name} takes no argument ${quote(stray[0])}; it takes ${known?.length ? known.join(", ") : "none"}.`,
-        );
-      }
+      if (stray) throw takesNoArgument(name as string, stray[0], known ?? []);
       return sdk(request, extra);
     });
   }
-  // A completion for a prompt of none here is refused as prompts/get refuses it, where McpServer's
-  // own words name none of those there are.
+  // A completion for a prompt of none here, or for an argument the prompt does not take, is refused
+  // as prompts/get refuses it, where McpServer's own words name none of those there are, and it
+  // answers an argument of none with no values.
   if (requestHandlers(server).has("completion/complete")) {
     wrapHandler(server, "completion/complete", (sdk) => (request, extra) => {
       const ref = request.params?.ref as { type?: unknown; name?: unknown } | undefined;
-      if (ref?.type === "ref/prompt" && typeof ref.name === "string" && !takes.has(ref.name)) throw noPrompt(ref.name);
+      if (ref?.type === "ref/prompt" && typeof ref.name === "string") {
+        const known = takes.get(ref.name);
+        if (!known) throw noPrompt(ref.name);
+        const argument = (request.params?.argument as { name?: unknown } | undefined)?.name;
+        if (typeof argument === "string" && !known.includes(argument)) {
+          throw takesNoArgument(ref.name, argument, known);
+        }
+      }
       return sdk(request, extra);
     });
   }

@@ -745,6 +745,27 @@ test("params a request's schema refuses are the client's mistake, -32602 with th
         /^MCP error -32602: No prompt "brief" here; the prompts? (is|are) .*morning_brief/,
       ),
     });
+    // An argument a prompt or the template does not take is refused with those it does, as
+    // prompts/get refuses it: an empty list would read as nothing to offer for a name mistyped.
+    expect(
+      await refused("completion/complete", {
+        ref: { type: "ref/prompt", name: "morning_brief" },
+        argument: { name: "city", value: "Os" },
+      }),
+    ).toEqual({ code: -32602, message: 'MCP error -32602: morning_brief takes no argument "city"; it takes place.' });
+    expect(await refused("prompts/get", { name: "morning_brief", arguments: { city: "Ostrava" } })).toEqual({
+      code: -32602,
+      message: 'MCP error -32602: morning_brief takes no argument "city"; it takes place.',
+    });
+    expect(
+      await refused("completion/complete", {
+        ref: { type: "ref/resource", uri: "events://event/{id}" },
+        argument: { name: "ident", value: "01" },
+      }),
+    ).toEqual({
+      code: -32602,
+      message: 'MCP error -32602: events://event/{id} takes no argument "ident"; it takes id.',
+    });
     // A resource template of none is told the one there is.
     expect(
       await refused("completion/complete", {

@@ -439,7 +439,7 @@ export async function renderTools(): Promise<string> {
     "## Prompts",
     "",
     "Flows a person starts by hand, shown as slash commands by clients that have them; each is offered only",
-    "when the tools it names are served. An argument a prompt does not list is refused, not ignored.",
+    "when the tools it names are served. An argument a prompt does not list is refused, not ignored, and so is its completion.",
   );
   for (const prompt of prompts) {
     const args = (prompt.arguments ?? []).map(

@@ -7,7 +7,7 @@ import {
   UnsubscribeRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
 import { ProtocolError } from "../errors.js";
-import { wrapHandler } from "../handlers.js";
+import { takesNoArgument, wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { quote } from "../shown.js";
 import { isEventId, storedId, storedUnder } from "./ids.js";
@@ -163,7 +163,8 @@ export function registerEventResources(
 
   // McpServer counts the ids it was given as the total: of the capped query, one more than the
   // hundred shown, whatever the number that match. With more than shown, only that there are more is said.
-  // A template of none here is told the one there is, where McpServer says it was not found.
+  // A template of none here is told the one there is, where McpServer says it was not found; an
+  // argument it does not take is told the one it does, where McpServer answers no values.
   wrapHandler(server, "completion/complete", (sdk) => async (request, extra) => {
     const ref = request.params?.ref as { type?: unknown; uri?: unknown } | undefined;
     if (
@@ -176,6 +177,15 @@ export function registerEventResources(
         ErrorCode.InvalidParams,
         `No resource template ${quote(ref.uri)} here; the template is ${EVENT_TEMPLATE}.`,
       );
+    }
+    const argument = (request.params?.argument as { name?: unknown } | undefined)?.name;
+    if (
+      ref?.type === "ref/resource" &&
+      ref.uri === EVENT_TEMPLATE &&
+      typeof argument === "string" &&
+      argument !== "id"
+    ) {
+      throw takesNoArgument(EVENT_TEMPLATE, argument, ["id"]);
     }
     const result = (await sdk(request, extra)) as CompleteResult;
     if (ref?.type !== "ref/resource" || ref.uri !== EVENT_TEMPLATE || !result.completion.hasMore) return result;
