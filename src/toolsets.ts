@@ -3,7 +3,7 @@ import { eshop } from "../tools/eshop/index.js";
 import { notify } from "../tools/notify/index.js";
 import { weather } from "../tools/weather/index.js";
 import type { Automation } from "./automations/rules.js";
-import { automationsToolset } from "./automations/tools.js";
+import { automationsToolset, whyNoRun } from "./automations/tools.js";
 import type { EventStore } from "./events/store.js";
 import { eventsToolset } from "./events/tools.js";
 import type { Toolset } from "./toolset.js";
@@ -26,7 +26,12 @@ export function toolsets(
 ): readonly Toolset[] {
   const whyOff = (configFile: string | undefined) => noStore ?? noSources(configFile);
   return [
-    eventsToolset(store, whyOff, sources),
+    eventsToolset(
+      store,
+      whyOff,
+      sources,
+      automations.length > 0 ? (event) => whyNoRun(automations, event, new Set()) : undefined,
+    ),
     webhooksToolset(store, whyOff, port),
     currency,
     weather,

@@ -1265,9 +1265,14 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
           `No runs on it. No event "evt_nowhere" is stored. waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them; retention drops old ones.`,
         );
         // The sender's id of the event, which a model takes for waiter's, is told which event it is.
-        const { delivery_id } = (await agent.call("events_get", { id: event.id })).structuredContent as {
-          delivery_id: string;
-        };
+        // The event read says so too: a model reading it must not take it for one an automation handled
+        // or one it missed by waiter's fault.
+        const read = await agent.call("events_get", { id: event.id });
+        const noRun =
+          "No automation ran on it. stripe-paid does not take it: condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id). stripe-refunded does not take it: its type is not charge.refunded.";
+        expect((read.structuredContent as { note?: string }).note?.endsWith(noRun)).toBe(true);
+        expect(text(read)).toContain(`${noRun}\nEvent ${event.id}: `);
+        const { delivery_id } = read.structuredContent as { delivery_id: string };
         const delivered = JSON.stringify(delivery_id);
         expect(text(await agent.call("automations_runs", { event_id: delivery_id }))).toBe(
           `No runs on it. No event ${delivered} is stored. ${delivered} is the sender's delivery id of event ${event.id} (source "stripe"): pass waiter's event id instead.`,

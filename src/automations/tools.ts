@@ -22,7 +22,7 @@ const MAX_RUNS_CHARACTERS = 40_000;
  * (`ran` names those that have) did not run, each in a sentence: which does not take it and why,
  * as the engine decides, and which takes it and has not run on it; undefined when every one ran.
  */
-async function whyNoRun(
+export async function whyNoRun(
   automations: readonly Automation[],
   event: StoredEvent,
   ran: ReadonlySet<string>,

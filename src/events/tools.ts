@@ -191,6 +191,8 @@ function fullEvent(
   event: StoredEvent,
   fields: string[] | undefined,
   runs: { automation: string; status: string; dryRun: boolean }[] = [],
+  /** Why no automation ran on it, when one might have. */
+  noRun?: string,
 ) {
   let payload = event.payload;
   const exact = parseExact(event);
@@ -216,6 +218,7 @@ function fullEvent(
   // Said of the fields shown: fields that leave out every amount show none to read in minor units.
   const units = minorUnitsNote([{ ...event, payload }]);
   if (units) notes.unshift(units);
+  if (noRun) notes.push(`No automation ran on it. ${noRun}`);
   const shown = firstCharacters(payload, MAX_PAYLOAD);
   if (shown.length < payload.length) {
     const invalid = event.isJson ? ", so it is not valid JSON as given" : "";
@@ -322,12 +325,14 @@ const filterShape = {
 /**
  * The events toolset over the shared store; without one, `whyOff` says why it is off, given the
  * config file read. `sources`: the configured webhook sources' names, which a filter is checked
- * against.
+ * against; `whyNoRun`: why no automation ran on an event none ran on, where automations are
+ * configured, which events_get says.
  */
 export function eventsToolset(
   store: EventStore | undefined,
   whyOff: (configFile: string | undefined) => string,
   sources: readonly string[],
+  whyNoRun?: (event: StoredEvent) => Promise<string | undefined>,
 ): Toolset {
   return defineToolset({
     name: "events",
@@ -357,10 +362,15 @@ export function eventsToolset(
         throw new ToolError(noSuchName(SOURCE, source, sources));
       };
 
-      /** The event whole, with the automations that ran on it: a model must not do again what one did. */
-      const withRuns = async (event: StoredEvent, fields: string[] | undefined) => {
+      /**
+       * The event whole, with the automations that ran on it: a model must not do again what one did.
+       * With `whyNone`, why none ran when none did, as automations_runs says it, where automations
+       * are configured: a model must not take an event none took for one they handled.
+       */
+      const withRuns = async (event: StoredEvent, fields: string[] | undefined, whyNone = false) => {
         const runs = await store.runs.list({ eventId: event.id, limit: 20 });
-        return fullEvent(event, fields, runs.reverse());
+        const noRun = whyNone && runs.length === 0 ? await whyNoRun?.(event) : undefined;
+        return fullEvent(event, fields, runs.reverse(), noRun);
       };
 
       const list = defineTool({
@@ -454,7 +464,7 @@ export function eventsToolset(
                 : `No event ${quote(args.id)} is stored. ${await notStored(store, [args.id])}`,
             );
           }
-          return withRuns(event, args.fields);
+          return withRuns(event, args.fields, true);
         },
         render: renderEvent,
       });
