@@ -89,7 +89,7 @@ describe("when the shop fails", () => {
         .toEqual([
           "Payment “pi_evt_acked_by_another”",
           expect.stringMatching(
-            /^waiter: automation stripe-paid failed .*The shop has no order 999999 .* Steps 2-3 \(notify, ack\) were not run; the event is acknowledged all the same \(by an agent or another automation\)\.$/,
+            /^waiter: automation stripe-paid failed on the delivery “evt_acked_by_another” from stripe\.\n.*The shop has no order 999999 .* Steps 2-3 \(notify, ack\) were not run; the event is acknowledged all the same \(by an agent or another automation\)\.$/,
           ),
         ]);
     } finally {
@@ -119,8 +119,10 @@ describe("when the shop fails", () => {
       await s.close();
       // The event is gone: the notice names the order and the payment, for the person who pays it by
       // hand, and says nothing of whether an event no longer stored is acknowledged.
-      const said = `failed: it waited to try a step again, and retention dropped its event meanwhile. Step 1 (eshop_order_mark_paid, id ${O.pending1999}, transaction_id “pi_evt_dropped_waiting”) was not done. Steps 2-3 (notify, ack) were not run.`;
-      await expect.poll(() => lines.filter((line) => line.includes(`on event ${event.id} ${said}`))).toHaveLength(1);
+      const said = `failed on waiter's event ${event.id}.\nIt waited to try a step again, and retention dropped its event meanwhile. Step 1 (eshop_order_mark_paid, id ${O.pending1999}, transaction_id “pi_evt_dropped_waiting”) was not done. Steps 2-3 (notify, ack) were not run.`;
+      await expect
+        .poll(() => lines.filter((line) => line.includes(`of automation stripe-paid ${said.replace("\n", " ")}`)))
+        .toHaveLength(1);
       await expect
         .poll(() => telegram.delivered.slice(sent).map((message) => message.text))
         .toEqual([expect.stringContaining(said)]);
@@ -158,7 +160,7 @@ describe("when the shop fails", () => {
         .poll(() => telegram.delivered.slice(sent).map((message) => message.text))
         .toEqual([
           expect.stringContaining(
-            "at step 1 (eshop_orders_list, after “2026-11-01”, before “2026-11-20T12:00:00+01:00”, page_size 20): ",
+            "Step 1 (eshop_orders_list, after “2026-11-01”, before “2026-11-20T12:00:00+01:00”, page_size 20) failed: ",
           ),
         ]);
     } finally {
@@ -400,7 +402,7 @@ describe("when the shop fails", () => {
         expect.objectContaining({
           text: expect.stringMatching(
             new RegExp(
-              `^waiter: automation stripe-paid failed on the delivery “evt_${sequence}” from stripe \\(“payment_intent\\.succeeded”, waiter's event ${event.id}\\) at step 1 \\(eshop_order_mark_paid, id 7081, transaction_id “pi_evt_${sequence}”\\): .*500.* Steps 2-3 \\(notify, ack\\) were not run; the event is not acknowledged\\.$`,
+              `^waiter: automation stripe-paid failed on the delivery “evt_${sequence}” from stripe\\.\nThe delivery is waiter's event ${event.id} \\(“payment_intent\\.succeeded”\\)\\. Step 1 \\(eshop_order_mark_paid, id 7081, transaction_id “pi_evt_${sequence}”\\) failed: .*500.* Steps 2-3 \\(notify, ack\\) were not run; the event is not acknowledged\\.$`,
             ),
           ),
         }),

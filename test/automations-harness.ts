@@ -119,13 +119,16 @@ export function holdTelegram(): () => void {
   };
 }
 
-/** The team was told `said` once since `sent` deliveries, and the log said it in the event's one line. */
+/**
+ * The team was told `said` once since `sent` deliveries, and the log said it in the event's one
+ * line: its headline and details, which the notice has on lines of their own, one after the other.
+ */
 export async function toldAndLogged(sent: number, said: string, lines: string[], eventId: string) {
   await expect
     .poll(() => telegram.delivered.slice(sent))
     .toEqual([expect.objectContaining({ text: `waiter: ${said}` })]);
   expect(lines.filter((line) => line.includes(`waiter's event ${eventId}`))).toEqual([
-    expect.stringContaining(`${said}\n`),
+    expect.stringContaining(`${said.replace("\n", " ")}\n`),
   ]);
 }
 

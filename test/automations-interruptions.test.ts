@@ -67,7 +67,7 @@ test("a stop lets a step under way have its answer for the drain time: a notific
       "Paid without an order: “pi_evt_stop_mid_send”",
       "Paid without an order: “pi_evt_stop_unanswered”",
       expect.stringMatching(
-        /^waiter: automation tell failed on the delivery “evt_stop_unanswered” .* may or may not have happened/,
+        /^waiter: automation tell failed on the delivery “evt_stop_unanswered” from stripe\.\n.* may or may not have happened/,
       ),
     ]);
   } finally {

@@ -7,6 +7,7 @@ import {
   CHAT,
   dataDir,
   mailChannel,
+  nextSequence,
   PAID,
   pay,
   runsOf,
@@ -18,7 +19,7 @@ import {
   useFakes,
 } from "./automations-harness.js";
 import { freePort, json } from "./fakes/http.js";
-import { startMailServer } from "./fakes/smtp.js";
+import { startMailServer, subjectOf } from "./fakes/smtp.js";
 import { tooManyRequests } from "./fakes/telegram.js";
 import { erase } from "./store-contract.js";
 
@@ -226,6 +227,25 @@ test("a sender's text cut inside an emoji reaches Telegram, the broken half show
     expect(telegram.delivered.slice(sent).map((m) => m.text)).toEqual(["Paid: “Káva a \ufffd”"]);
   } finally {
     await server.close();
+  }
+});
+
+test("a failure told by email is said in its subject: which automation failed, on which delivery", async () => {
+  const smtp = await startMailServer();
+  const team = { type: "telegram", botTokenEnv: "TELEGRAM_BOT_TOKEN", chatIds: [CHAT], baseUrl: telegram.origin };
+  const channels = JSON.stringify({ team, office: mailChannel(smtp.port, "boss@shop.example") });
+  const server = await serve([{ ...PAID, onFailure: { notify: "office" } }], { WAITER_NOTIFY_CHANNELS: channels });
+  try {
+    const delivery = `evt_subject_${nextSequence()}`;
+    await pay(server, "999999", delivery);
+    await expect.poll(() => smtp.messages).toHaveLength(1);
+    // The subject is cut at 100 characters: the headline fits, the step and why follow in the body.
+    expect(subjectOf(smtp.messages[0])).toBe(
+      `waiter: automation stripe-paid failed on the delivery “${delivery}” from stripe.`,
+    );
+  } finally {
+    await server.close();
+    await smtp.close();
   }
 });
 
@@ -543,7 +563,7 @@ describe("a notification some targets refused for now", () => {
       await expect.poll(() => toChat(CHAT, sent)).toHaveLength(1);
       expect(toChat(CHAT, sent)[0]?.text).toMatch(
         new RegExp(
-          `^waiter: automation office failed .* at step 1 \\(notify_send, channel “office”, text “Paid”\\): ${why.source}`,
+          `^waiter: automation office failed on the delivery “evt_\\d+” from stripe\\.\n.* Step 1 \\(notify_send, channel “office”, text “Paid”\\) failed: ${why.source}`,
         ),
       );
       await expect.poll(() => toChat(OTHER, sent)).toHaveLength(1);

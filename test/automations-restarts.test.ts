@@ -106,7 +106,7 @@ describe("a run a stopped server left", () => {
       // What the run did is said, not what the automation's steps now are.
       await toldAndLogged(
         sent,
-        `run ${run?.id} of automation stripe-paid on the delivery “${delivery}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) failed: the automation's steps changed since the run began (step 1 was eshop_order_mark_paid, and is now notify_send), so it is not gone on with. ${paidNotTold(delivery)}`,
+        `run ${run?.id} of automation stripe-paid failed on the delivery “${delivery}” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). It is not gone on with: the automation's steps changed since the run began (step 1 was eshop_order_mark_paid, and is now notify_send). ${paidNotTold(delivery)}`,
         lines,
         event.id,
       );
@@ -146,8 +146,10 @@ describe("a run a stopped server left", () => {
       expect(run?.steps.map((s) => s.status)).toEqual(["done", "refused"]);
       await expect.poll(() => telegram.delivered.length - sent).toBe(1);
       const told = telegram.delivered.at(-1)?.text;
-      expect(told).toMatch(new RegExp(`^waiter: run ${run?.id} of automation stripe-paid on the delivery `));
-      expect(told).toContain(`failed: ${why}, so it is not gone on with.`);
+      expect(told).toMatch(
+        new RegExp(`^waiter: run ${run?.id} of automation stripe-paid failed on the delivery “[^”]+” from stripe\\.\n`),
+      );
+      expect(told).toContain(`It is not gone on with: ${why}.`);
       expect(told?.endsWith(rest)).toBe(true);
     } finally {
       await second.close();
@@ -279,7 +281,7 @@ describe("a run a stopped server left", () => {
             expect.objectContaining({
               text: expect.stringMatching(
                 new RegExp(
-                  `^waiter: automation stripe-paid failed on the delivery “evt_untold_\\d+” .*waiter's event ${event.id}\\) at step 1 `,
+                  `^waiter: automation stripe-paid failed on the delivery “evt_untold_\\d+” from stripe\\.\nThe delivery is waiter's event ${event.id} .* Step 1 `,
                 ),
               ),
             }),
@@ -308,7 +310,7 @@ describe("a run a stopped server left", () => {
       expect(lines.filter((line) => line.includes("automation stripe-paid"))).toEqual([
         expect.stringMatching(
           new RegExp(
-            ` warning .* automation stripe-paid: run ${run?.id}'s failure is not told \\(the automation is no longer configured, nor is the channel team it began with\\): waiter: automation stripe-paid failed on the delivery “evt_untold_\\d+” `,
+            ` warning .* automation stripe-paid: run ${run?.id}'s failure is not told \\(the automation is no longer configured, nor is the channel team it began with\\): waiter: automation stripe-paid failed on the delivery “evt_untold_\\d+” from stripe\\. The delivery is `,
           ),
         ),
       ]);
@@ -350,7 +352,7 @@ describe("a run a stopped server left", () => {
       expect(lines.filter((line) => line.includes(`run ${run?.id}'s failure`))).toEqual([
         expect.stringMatching(
           new RegExp(
-            ` warning .* automation stripe-paid: run ${run?.id}'s failure is not told \\(it was being told when waiter stopped or its store failed, and may or may not have reached its channel, so it is not told again\\): waiter: automation stripe-paid failed on the delivery “evt_maybe_told_\\d+” `,
+            ` warning .* automation stripe-paid: run ${run?.id}'s failure is not told \\(it was being told when waiter stopped or its store failed, and may or may not have reached its channel, so it is not told again\\): waiter: automation stripe-paid failed on the delivery “evt_maybe_told_\\d+” from stripe\\. The delivery is `,
           ),
         ),
       ]);
@@ -402,7 +404,7 @@ describe("a run a stopped server left", () => {
       expect(woo.shop.writes.filter((w) => w.method === "PUT")).toHaveLength(1);
       await toldAndLogged(
         sent,
-        `run ${run?.id} of automation stripe-paid on the delivery “${delivery}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) failed: it stopped before it finished, and the automation is no longer configured. ${paidNotTold(delivery)}`,
+        `run ${run?.id} of automation stripe-paid failed on the delivery “${delivery}” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). It stopped before it finished, and the automation is no longer configured. ${paidNotTold(delivery)}`,
         lines,
         event.id,
       );
@@ -441,7 +443,7 @@ describe("a run a stopped server left", () => {
           .toEqual([
             expect.stringMatching(
               new RegExp(
-                `warning.*run ${run?.id} of automation stripe-paid on the delivery “${delivery}” .*failed: it stopped before it finished, and the automation is no longer configured, nor is the channel team it began with, so no onFailure can be told\\. Step 1 \\(eshop_order_mark_paid, .*was done\\. Step 2 \\(notify_send, .*was not done\\. No other step of it was run\\.\n$`,
+                `warning.*run ${run?.id} of automation stripe-paid failed on the delivery “${delivery}” from stripe\\. The delivery is .* It stopped before it finished, and the automation is no longer configured, nor is the channel team it began with, so no onFailure can be told\\. Step 1 \\(eshop_order_mark_paid, .*was done\\. Step 2 \\(notify_send, .*was not done\\. No other step of it was run\\.\n$`,
               ),
             ),
           ]);
@@ -473,7 +475,7 @@ describe("a run a stopped server left", () => {
         expect(lines.filter((line) => line.includes("stripe-paid "))).toEqual([
           expect.stringMatching(
             new RegExp(
-              `warning.* ${kind} ${run?.id} of automation stripe-paid on the delivery “${event.delivery}” from stripe .*waiter's event ${event.id}\\) failed: it stopped before it finished, and the automation is no longer configured, so no onFailure can be told\\. Step 1 \\(eshop_order_mark_paid\\) was ${was}\\. No other step of it was ${other}\\.\n$`,
+              `warning.* ${kind} ${run?.id} of automation stripe-paid failed on the delivery “${event.delivery}” from stripe\\. The delivery is waiter's event ${event.id} .* It stopped before it finished, and the automation is no longer configured, so no onFailure can be told\\. Step 1 \\(eshop_order_mark_paid\\) was ${was}\\. No other step of it was ${other}\\.\n$`,
             ),
           ),
         ]);
@@ -498,7 +500,7 @@ describe("a run a stopped server left", () => {
     try {
       // The event is gone, and soon the run with it: the notice is all that says what is left to do.
       const said = new RegExp(
-        `of automation stripe-paid on event ${event.id} failed: it stopped before it finished, and retention dropped its event meanwhile\\. Step 1 \\(eshop_order_mark_paid\\) was done\\. Steps 2-3 \\(notify, ack\\) were not run\\.`,
+        `of automation stripe-paid failed on waiter's event ${event.id}\\.[ \n]It stopped before it finished, and retention dropped its event meanwhile\\. Step 1 \\(eshop_order_mark_paid\\) was done\\. Steps 2-3 \\(notify, ack\\) were not run\\.`,
       );
       await expect.poll(() => lines.filter((line) => said.test(line))).toHaveLength(1);
       await expect
@@ -525,7 +527,7 @@ describe("a run a stopped server left", () => {
         "step 2 (notify_send): it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again";
       expect(run).toMatchObject({ status: "failed", error: why });
       expect(run?.steps.map((s) => s.status)).toEqual(["done", "interrupted"]);
-      const said = `automation stripe-paid failed on the delivery “${event.delivery}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) at ${why}. Step 3 (ack) was not run; the event is not acknowledged.`;
+      const said = `automation stripe-paid failed on the delivery “${event.delivery}” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). Step 2 (notify_send) failed: it was under way when waiter stopped or its store failed, and may or may not have happened, so it is not done again. Step 3 (ack) was not run; the event is not acknowledged.`;
       await toldAndLogged(sent, said, lines, event.id);
     } finally {
       await server.close();
@@ -544,7 +546,7 @@ describe("a run a stopped server left", () => {
         .poll(() => telegram.delivered.slice(sent))
         .toEqual([
           expect.objectContaining({
-            text: `waiter: automation stripe-paid failed on the delivery “${event.delivery}” from stripe (“payment_intent.succeeded”, waiter's event ${event.id}) at ${why} Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`,
+            text: `waiter: automation stripe-paid failed on the delivery “${event.delivery}” from stripe.\nThe delivery is waiter's event ${event.id} (“payment_intent.succeeded”). Step 1 (eshop_order_mark_paid) failed: The shop has no order 999999. Steps 2-3 (notify, ack) were not run; the event is not acknowledged.`,
           }),
         ]);
       expect(woo.shop.writes.filter((w) => w.method !== "GET")).toEqual([]);

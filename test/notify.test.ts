@@ -27,7 +27,7 @@ import {
 } from "../tools/notify/telegram.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { json } from "./fakes/http.js";
-import { startMailServer } from "./fakes/smtp.js";
+import { startMailServer, subjectOf } from "./fakes/smtp.js";
 import { BOT, BOT_TOKEN, startTelegram, type TelegramFake, tooManyRequests } from "./fakes/telegram.js";
 import { startWaiter } from "./memory.js";
 import { killStarted, SERVING, startNode } from "./spawn.js";
@@ -506,33 +506,6 @@ describe("notify_send on Telegram", () => {
     }
   });
 });
-
-/**
- * A mail's subject as a mail client shows it: unfolded (RFC 5322 2.2.3), each encoded word decoded
- * (RFC 2047, Q or B), and the white space between two encoded words left out.
- */
-function subjectOf(data = ""): string {
-  const folded = /^Subject: (.*(?:\r?\n[ \t].*)*)/m.exec(data)?.[1] ?? "";
-  const word = /=\?UTF-8\?([QB])\?([^?]*)\?=/gi;
-  const decoded = (encoding: string, encoded: string) =>
-    encoding.toUpperCase() === "B"
-      ? Buffer.from(encoded, "base64")
-      : Buffer.from(
-          encoded
-            .replace(/_/g, " ")
-            .replace(/=([0-9A-F]{2})/gi, (_, hex) => String.fromCharCode(Number.parseInt(hex, 16))),
-          "latin1",
-        );
-  const bytes = folded
-    .replace(/\r?\n(?=[ \t])/g, "")
-    .replace(/(\?=)\s+(?==\?)/g, "$1")
-    .split(/(=\?UTF-8\?[QB]\?[^?]*\?=)/i)
-    .map((part) => {
-      const [, encoding, encoded] = new RegExp(word.source, "i").exec(part) ?? [];
-      return encoding && encoded !== undefined ? decoded(encoding, encoded) : Buffer.from(part, "utf8");
-    });
-  return Buffer.concat(bytes).toString("utf8");
-}
 
 /** A mail's body as its reader has it, quoted-printable decoded. */
 function bodyOf(data = ""): string {

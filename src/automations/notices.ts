@@ -4,6 +4,14 @@ import type { Log } from "../log.js";
 import type { Automation } from "./rules.js";
 import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
 
+/**
+ * A failure's notice as the log says it: its headline and its details, which the notice has on
+ * lines of their own, on the log's one line.
+ */
+export function asLogged(notice: string): string {
+  return notice.replace("\n", " ");
+}
+
 /** What FailureNotices needs of the engine that runs the automations. */
 export interface NoticeParts {
   runs: RunLog;
@@ -163,7 +171,9 @@ export class FailureNotices {
             : run.onFailure
               ? `the automation is no longer configured, nor is the channel ${run.onFailure} it began with`
               : "the automation is no longer configured";
-      log.warning(`automation ${run.automation}: run ${run.id}'s failure is not told (${why}): ${run.notice.text}`);
+      log.warning(
+        `automation ${run.automation}: run ${run.id}'s failure is not told (${why}): ${asLogged(run.notice.text)}`,
+      );
       await runs.notice(run.id, null);
     }
   }

@@ -5,7 +5,7 @@ import { clock } from "../time.js";
 import { doneLine } from "../toolset.js";
 import type { StepCalls } from "./calls.js";
 import type { Lease } from "./lease.js";
-import type { FailureNotices } from "./notices.js";
+import { asLogged, type FailureNotices } from "./notices.js";
 import { type Automation, type Step, toolOf, written } from "./rules.js";
 import { CutAtStop, Postponed, type Tries, Waiting } from "./tries.js";
 import { argumentsFor, argumentsShown, inserted, type View, viewOf, whyNotTaken } from "./view.js";
@@ -85,10 +85,18 @@ function kept(said: string): string {
   return `${cut(said, MAX_ANSWER_KEPT)}\n(The answer had ${said.length} characters; its first ${MAX_ANSWER_KEPT.toLocaleString("en")} are kept.)`;
 }
 
-/** The delivery `event` is, as a person can look it up with its sender: its own id, and its type. */
+/**
+ * The delivery `event` is, as a person can look it up with its sender: its own id, and its source,
+ * for a notice's headline; its type and waiter's event id follow in `eventOf`.
+ */
 function deliveryOf(event: StoredEvent): string {
   // The delivery id and the type may be a sender's headers (GitHub, WooCommerce): quoted as what the event says.
-  return `the delivery ${inserted(event.dedupeId, true)} from ${event.source} (${inserted(event.type, true)}, waiter's event ${event.id})`;
+  return `the delivery ${inserted(event.dedupeId, true)} from ${event.source}`;
+}
+
+/** The sentence, after a notice's headline, that names the delivery's waiter's event and its type. */
+function eventOf(event: StoredEvent): string {
+  return `The delivery is waiter's event ${event.id} (${inserted(event.type, true)}).`;
 }
 
 /** Why a step that was under way when a run stopped, and cannot be repeated safely, ended its run. */
@@ -140,7 +148,7 @@ export function automationRuns(parts: RunParts) {
     { tool, args }: { tool: string; args?: Record<string, unknown> },
     reason: string,
   ): Promise<void> {
-    const head = `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)} at step ${step + 1} (${tool}${argumentsShown(args)}): `;
+    const head = `${automation.dryRun ? "dry run of " : ""}automation ${automation.name} failed on ${deliveryOf(event)}.\n${eventOf(event)} Step ${step + 1} (${tool}${argumentsShown(args)}) failed: `;
     // Another automation on the event, or an agent, may have acknowledged it since the run began,
     // or retention removed it.
     const stored = await store.get(event.id);
@@ -160,7 +168,9 @@ export function automationRuns(parts: RunParts) {
   /**
    * Marks the run failed with `error`, says `line` in the log, and tells it to the automation's
    * onFailure channel: the notice is owed in the store from the same write, so a stop neither
-   * loses it nor, once it may have reached the channel, repeats it.
+   * loses it nor, once it may have reached the channel, repeats it. `line` is a headline (which
+   * automation failed on which delivery), a line break, and the details: an email's subject shows
+   * only the headline.
    */
   async function fail(
     { name, onFailure }: Pick<Automation, "name" | "onFailure">,
@@ -171,7 +181,7 @@ export function automationRuns(parts: RunParts) {
     const channel = onFailure?.notify;
     const notice = channel && cutCodePoints(`${REPORTED}${line}`, maxText);
     await store.runs.finish(run, "failed", clock.now(), error, notice);
-    log.warning(line);
+    log.warning(asLogged(line));
     if (channel && notice) notices.tell(name, channel, run, notice);
   }
 
@@ -374,7 +384,8 @@ export function automationRuns(parts: RunParts) {
     if (!automation || !event) {
       // Only retention removes an event.
       const why = `${tries ? "waited to try a step again" : "stopped before it finished"}, and ${automation ? "retention dropped its event meanwhile" : "the automation is no longer configured"}`;
-      const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} on ${event ? deliveryOf(event) : `event ${run.eventId}`} failed: it ${why}`;
+      const headline = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} failed on ${event ? deliveryOf(event) : `waiter's event ${run.eventId}`}.`;
+      const said = `${event ? `${eventOf(event)} ` : ""}It ${why}`;
       // A rename looks the same as a removal: the channel the run began with is told, while it is
       // configured, for a person to finish by hand what the run left.
       const began = run.onFailure && calls.hasChannel(run.onFailure) ? { notify: run.onFailure } : undefined;
@@ -382,12 +393,12 @@ export function automationRuns(parts: RunParts) {
       if (!automation && !onFailure) {
         await store.runs.finish(run.id, "failed", clock.now(), why);
         const gone = run.onFailure ? `, nor is the channel ${run.onFailure} it began with` : "";
-        log.warning(`${line}${gone}, so no onFailure can be told.${whatRunLeft(run)}`);
+        log.warning(`${headline} ${said}${gone}, so no onFailure can be told.${whatRunLeft(run)}`);
       } else {
         // The steps not run are said as the run was begun: for real, or as a dry run.
         const begun = automation && { ...automation, dryRun: run.dryRun };
         const left = whatRunLeft(run, begun, event && event.ackedAt !== null);
-        await fail({ name: run.automation, onFailure }, run.id, why, `${line}.${left}`);
+        await fail({ name: run.automation, onFailure }, run.id, why, `${headline}\n${said}.${left}`);
       }
       return;
     }
@@ -416,7 +427,7 @@ export function automationRuns(parts: RunParts) {
     const view = viewOf(event);
     const changed = changedSince(automation, run, event, view);
     if (changed) {
-      const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} on ${deliveryOf(event)} failed: ${changed.why}, so it is not gone on with.`;
+      const line = `${run.dryRun ? "dry run" : "run"} ${run.id} of automation ${run.automation} failed on ${deliveryOf(event)}.\n${eventOf(event)} It is not gone on with: ${changed.why}.`;
       // The steps the automation has now are not those the run would have gone on with.
       const left = whatRunLeft(
         run,

@@ -43,3 +43,30 @@ export async function startMailServer(options: SMTPServerOptions = {}, answerAft
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/**
+ * A mail's subject as a mail client shows it: unfolded (RFC 5322 2.2.3), each encoded word decoded
+ * (RFC 2047, Q or B), and the white space between two encoded words left out.
+ */
+export function subjectOf(data = ""): string {
+  const folded = /^Subject: (.*(?:\r?\n[ \t].*)*)/m.exec(data)?.[1] ?? "";
+  const word = /=\?UTF-8\?([QB])\?([^?]*)\?=/gi;
+  const decoded = (encoding: string, encoded: string) =>
+    encoding.toUpperCase() === "B"
+      ? Buffer.from(encoded, "base64")
+      : Buffer.from(
+          encoded
+            .replace(/_/g, " ")
+            .replace(/=([0-9A-F]{2})/gi, (_, hex) => String.fromCharCode(Number.parseInt(hex, 16))),
+          "latin1",
+        );
+  const bytes = folded
+    .replace(/\r?\n(?=[ \t])/g, "")
+    .replace(/(\?=)\s+(?==\?)/g, "$1")
+    .split(/(=\?UTF-8\?[QB]\?[^?]*\?=)/i)
+    .map((part) => {
+      const [, encoding, encoded] = new RegExp(word.source, "i").exec(part) ?? [];
+      return encoding && encoded !== undefined ? decoded(encoding, encoded) : Buffer.from(part, "utf8");
+    });
+  return Buffer.concat(bytes).toString("utf8");
+}
