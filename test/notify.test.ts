@@ -569,6 +569,24 @@ describe("notify_send by email", () => {
     expect(subjectOf(mail?.data)).toBe("From the shop: Zásoba došla: KÁVA-1");
   });
 
+  test("the subject keeps the no-break and other Unicode spaces of the first line, as its body does", async () => {
+    // Czech writes 1 999 Kč and "v Praze" with a no-break space, French 12,5 % with a narrow one.
+    const line = "Zaplaceno 1\u00a0999\u00a0Kč v\u00a0Praze, 12,5\u202f%, A\u2009B\u3000C";
+    const result = await waiter.call("notify_send", { channel: "office", text: `${line}\nUnicode spaces.` });
+    expect(result.isError, text(result)).toBeFalsy();
+    const mail = smtp.received.find((m) => m.data.includes("Unicode spaces."));
+    expect(subjectOf(mail?.data)).toBe(`From the shop: ${line}`);
+    expect(bodyOf(mail?.data)).toContain(line);
+  });
+
+  test("a first line of encoded words and a no-break space keeps it in the subject too", async () => {
+    const line = "Paid =?UTF-8?Q?x?= 1\u00a0999\u00a0Kč";
+    const result = await waiter.call("notify_send", { channel: "office", text: `${line}\nEncoded, spaced.` });
+    expect(result.isError, text(result)).toBeFalsy();
+    const mail = smtp.received.find((m) => m.data.includes("Encoded, spaced."));
+    expect(subjectOf(mail?.data)).toBe(`From the shop: ${line}`);
+  });
+
   test("a message that begins with the channel's subject does not repeat it in the subject", async () => {
     // A failed automation's notice begins "waiter: ", and the channel's subject is "waiter" by default.
     const notice = "waiter: automation stripe-paid failed on the delivery “evt_1” from stripe.";

@@ -13,7 +13,7 @@ import {
   tellingCode,
   UNTRUSTED,
 } from "../../src/net-failures.js";
-import { cut, oneLine, withoutSecrets } from "../../src/shown.js";
+import { cut, oneLine, withoutInvisible, withoutSecrets } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
@@ -126,11 +126,23 @@ function subjectOf(subject: string, text: string): string {
   // The first line a reader sees something of: one of invisible or control characters alone is as blank.
   const line = text
     .split(/\r\n|\r|\n/)
-    .map((each) => oneLine(each, Number.POSITIVE_INFINITY))
+    .map(asSubject)
     .find((each) => each !== "");
   if (!line) return subject;
   const own = `${subject}: `;
   return `${own}${cut(line.startsWith(own) ? line.slice(own.length) : line, SUBJECT_CHARACTERS)}`;
+}
+
+/**
+ * A line as a subject shows it: without invisible format characters, its runs of controls and
+ * spaces one space, as oneLine makes them, but a no-break space and Unicode's other spaces (thin,
+ * narrow, ideographic) kept as the body has them: "1 999 Kč" and "v Praze" are written with a
+ * no-break space so that they do not break apart. Spaces at either end show nothing.
+ */
+function asSubject(line: string): string {
+  return withoutInvisible(line)
+    .replace(/[ \p{Cc}\u2028\u2029]+/gu, " ")
+    .replace(/^\s+|\s+$/gu, "");
 }
 
 /**
