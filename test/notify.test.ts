@@ -738,6 +738,35 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a mail server that offers STARTTLS and no login without it tells a channel with tls none to use starttls", async () => {
+    // As Postfix with smtpd_tls_auth_only answers AUTH before STARTTLS (503, or 500 as here): the
+    // login may be offered over TLS, which its EHLO offers.
+    const starting = await startMailServer({ disabledCommands: ["AUTH"] });
+    const { port, received } = starting;
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office(port, { to: ["a@shop.example"], user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
+      SMTP_PASSWORD,
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      const said = `the mail server offers no login without TLS (500 Error: command not recognized), and offers STARTTLS; set the channel's tls to "starttls", or leave out its user and passwordEnv if it takes the channel's mail without a login.`;
+      expect(text(result)).toContain(`a@shop.example: Not sent: ${said}`);
+      expect(received).toEqual([]);
+      const checked = { host: "127.0.0.1", port, tls: "none", user: "waiter", password: SMTP_PASSWORD } as const;
+      expect(
+        await checkSmtp(
+          { ...checked, from: "w@shop.example", subject: "waiter" },
+          { signal: new AbortController().signal, deadline: clock.now() + 5_000 },
+          "WAITER_TOOL_TIMEOUT",
+        ),
+      ).toBe(said);
+    } finally {
+      await team.close();
+      await starting.close();
+    }
+  });
+
   test("a mail server that takes mail or a login only over TLS tells a channel with tls none to use starttls", async () => {
     // As Postfix with smtpd_tls_security_level = encrypt answers (RFC 3207), and a login over plain text (RFC 4954's 538).
     const encrypting = smtpAnswering("220 mail.shop.example ESMTP", (line) => {

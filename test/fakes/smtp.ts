@@ -12,7 +12,9 @@ export interface MailServer {
 
 /**
  * A real SMTP server (smtp-server) on a free loopback port, without STARTTLS, that takes any
- * message and keeps its recipients; `options` add its checks (onRcptTo, maxClients, no AUTH).
+ * message and keeps its recipients; `options` add its checks (onRcptTo, maxClients, no AUTH). A
+ * `disabledCommands` of its own that leaves STARTTLS out offers it in EHLO, with smtp-server's
+ * own certificate.
  * `answerAfterMs` holds the answer to each message that long.
  */
 export async function startMailServer(options: SMTPServerOptions = {}, answerAfterMs = 0): Promise<MailServer> {

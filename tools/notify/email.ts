@@ -34,10 +34,16 @@ export interface SmtpOptions {
   subject: string;
 }
 
-/** A channel's pooled transport, and the sends whose message its server had whole. */
+/** A channel's pooled transport, the sends whose message its server had whole, and what its EHLO offered. */
 interface Pool {
   transport: Transporter;
   handedOver: WeakSet<AbortSignal>;
+  ehlo: Ehlo;
+}
+
+/** What the server's answer to EHLO offered that a failure's advice needs. */
+interface Ehlo {
+  startTls: boolean;
 }
 
 /**
@@ -80,8 +86,11 @@ export function setupMs(deadline: number, now = clock.now()): number {
   return Math.max(100, Math.min(SETUP_MS, Math.floor((deadline - now) / 2)));
 }
 
-/** How nodemailer reaches the channel's server and logs in, a send and a check alike, within `setupMs`. */
-function serverOptions(options: SmtpOptions, setup: number) {
+/**
+ * How nodemailer reaches the channel's server and logs in, a send and a check alike, within `setupMs`;
+ * `ehlo` learns what the server's EHLO offered.
+ */
+function serverOptions(options: SmtpOptions, setup: number, ehlo: Ehlo) {
   return {
     connectionTimeout: setup,
     greetingTimeout: setup,
@@ -92,16 +101,32 @@ function serverOptions(options: SmtpOptions, setup: number) {
     ignoreTLS: options.tls === "none",
     // A login configured is a login used: a server that offers none is refused, not sent to without it.
     ...(options.user ? { auth: { user: options.user, pass: options.password ?? "" }, forceAuth: true } : {}),
+    // A channel that never upgrades (nodemailer's ignoreTLS) hears of STARTTLS only in the server's
+    // answers, which nodemailer hands only to a logger: a login the server then refuses may be one
+    // it gives only over TLS (Postfix's smtpd_tls_auth_only), and the advice is tls "starttls".
+    ...(options.tls === "none" && options.user
+      ? {
+          transactionLog: true,
+          logger: {
+            debug(entry: { tnx?: string } | undefined, said?: unknown) {
+              if (entry?.tnx === "server" && typeof said === "string" && /^250[ -]STARTTLS\b/im.test(said)) {
+                ehlo.startTls = true;
+              }
+            },
+          },
+        }
+      : {}),
   };
 }
 
 /** A pool for the messages of `call`, set up within `setupMs`. */
 async function connect(options: SmtpOptions, call: ToolCall): Promise<Pool> {
   const nodemailer = await import("nodemailer");
+  const ehlo = { startTls: false };
   const transport = nodemailer.createTransport({
     pool: true,
     maxConnections: 1,
-    ...serverOptions(options, setupMs(call.deadline)),
+    ...serverOptions(options, setupMs(call.deadline), ehlo),
   });
   // The server has the whole message once the stream its connection reads has ended.
   const handedOver = new WeakSet<AbortSignal>();
@@ -110,7 +135,7 @@ async function connect(options: SmtpOptions, call: ToolCall): Promise<Pool> {
     mail.message.processFunc((input) => input.once("end", () => signal && handedOver.add(signal)));
     done();
   });
-  return { transport, handedOver };
+  return { transport, handedOver, ehlo };
 }
 
 /** Characters of a message's first line its subject shows after the channel's subject. */
@@ -191,7 +216,7 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
       // The server never had it whole, so it cannot deliver it: sending it again later is safe.
       throw new UpstreamError(`Not sent: ${ended} before the mail server had the message.`, undefined, undefined, true);
     }
-    throw smtpFailure(err as SmtpFailure, options, to);
+    throw smtpFailure(err as SmtpFailure, options, to, pool.ehlo);
   } finally {
     bounded.end();
   }
@@ -230,9 +255,9 @@ const NOT_TLS = /wrong version number|packet length too long|unknown protocol/;
  * done, try later" (RFC 5321 4.2.1: greylisting, too many connections, a busy mailbox), and so are
  * a code that is neither 4xx nor 5xx and a server that could not be reached at all: an automation
  * tries again. A 5xx, a login refused or answered out of turn, or TLS that fails will fail again
- * until the channel changes.
+ * until the channel changes. `ehlo`, what the server's EHLO offered, where known.
  */
-export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string): ToolError {
+export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string, ehlo?: Ehlo): ToolError {
   const { responseCode, response, command, code, originalCode, message, timeoutType } = err;
   const { host, port, tls } = options;
   const said = saidBy(err, options);
@@ -290,6 +315,12 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string)
   // AUTH unknown, not implemented or not enabled (Postfix: 503 5.5.1 Error: authentication not
   // enabled): no login is given on that port, whatever the password, as on a relay's port 25.
   if (code === "EAUTH" && (responseCode === 500 || responseCode === 502 || responseCode === 503)) {
+    // One that offers STARTTLS to a channel that never upgrades may give a login once TLS is up.
+    if (tls === "none" && ehlo?.startTls) {
+      return new ToolError(
+        `Not sent: the mail server offers no login without TLS (${said}), and offers STARTTLS; set the channel's tls to "starttls", or leave out its user and passwordEnv if it takes the channel's mail without a login.`,
+      );
+    }
     return new ToolError(
       `Not sent: the mail server offers no login (${said}); set the channel's port to the one it takes logged-in mail on (usually 587), or leave out its user and passwordEnv if it takes the channel's mail without a login.`,
     );
@@ -437,8 +468,9 @@ const NOT_SENT = "Not sent: ";
 export async function checkSmtp(options: SmtpOptions, call: Call, timeoutSetting: string): Promise<string | undefined> {
   const nodemailer = await import("nodemailer");
   const { host, port } = options;
+  const ehlo = { startTls: false };
   const transport = nodemailer.createTransport({
-    ...serverOptions(options, setupMs(call.deadline)),
+    ...serverOptions(options, setupMs(call.deadline), ehlo),
     // nodemailer's own wait for an answer to EHLO or AUTH is 10 minutes.
     socketTimeout: Math.max(100, call.deadline - clock.now()),
   });
@@ -460,7 +492,7 @@ export async function checkSmtp(options: SmtpOptions, call: Call, timeoutSetting
     if (responseCode && !ofTheChannel) {
       return `the mail server ${host}:${port} answered ${saidBy(failure, options)}; check the channel's host, port and tls, and that it takes mail from this machine.`;
     }
-    const { message } = smtpFailure(failure, options);
+    const { message } = smtpFailure(failure, options, undefined, ehlo);
     return (message.startsWith(NOT_SENT) ? message.slice(NOT_SENT.length) : message)
       .replace(" before it had the message", "")
       .replace(", as sending it again will not help", "");
