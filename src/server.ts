@@ -19,7 +19,7 @@ import { eitherSignal } from "./http/deadline.js";
 import { asNodeReports, type Log } from "./log.js";
 import { connectionMessage } from "./net-failures.js";
 import { portableSchema, publishedOutputSchema } from "./portable.js";
-import { meantKey, oneLine, quote, shorten, shortenEchoes } from "./shown.js";
+import { enumerated, meantKey, oneLine, quote, shorten, shortenEchoes } from "./shown.js";
 import { clock } from "./time.js";
 import { doneLine, type Tool, type ToolCall, type Toolset, type ToolsetContext, toolsetOf } from "./toolset.js";
 import { VERSION } from "./version.js";
@@ -71,8 +71,8 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
   const available: Tool[] = [];
   /** Each toolset that is off, with why. */
   const off = new Map<string, string>();
-  // Said once the names check out: a start that fails says only why.
-  const notices: string[] = [];
+  /** The toolsets each reason turns off, a reason several share said once (no webhook source: three). */
+  const offFor = new Map<string, string[]>();
   for (const toolset of toolsets) {
     if (config.core.toolsets && !config.core.toolsets.includes(toolset.name)) {
       off.set(toolset.name, `${TOOLSETS} does not list it`);
@@ -81,12 +81,16 @@ export function enabledTools({ config, toolsets, http, log }: ServerParts): Serv
     const context = toolsetContext(toolset, { config, http, log });
     const why = toolset.unconfigured?.(context);
     if (why) {
-      notices.push(`toolset ${toolset.name} is off: ${why}`);
+      offFor.set(why, [...(offFor.get(why) ?? []), toolset.name]);
       off.set(toolset.name, why);
       continue;
     }
     available.push(...toolset.tools(context));
   }
+  // Said once the names check out: a start that fails says only why.
+  const notices = [...offFor].map(([why, names]) =>
+    names.length === 1 ? `toolset ${names[0]} is off: ${why}` : `toolsets ${enumerated(names, "and")} are off: ${why}`,
+  );
   const { tools: only, excludeTools: excluded, readOnly } = config.core;
   for (const [setting, names] of [
     [TOOLS, only],

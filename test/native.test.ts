@@ -29,7 +29,7 @@ test("started by a Node.js that cannot load SQLite, waiter serves its other tool
     );
     expect(said[0]).toContain("npm rebuild better-sqlite3");
     expect(said[0]).toContain(process.execPath);
-    expect(stderr()).toMatch(/toolset events is off: the event store could not be opened/);
+    expect(stderr()).toMatch(/toolsets events, webhooks and automations are off: the event store could not be opened/);
   } finally {
     await client.close();
   }

@@ -1482,7 +1482,7 @@ describe("embedded in the stdio server", () => {
     expect(session.listenerUrl).toBeUndefined();
     const names = (await session.client.listTools()).tools.map((t) => t.name);
     expect(names.some((n) => n.startsWith("events_") || n.startsWith("webhooks_"))).toBe(false);
-    expect(session.stderr()).toMatch(/toolset events is off: no webhook sources/);
+    expect(session.stderr()).toMatch(/toolsets events, webhooks and automations are off: no webhook sources/);
     await expect(request(`${base}/healthz`)).rejects.toThrow(/ECONNREFUSED/);
   });
 

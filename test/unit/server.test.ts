@@ -46,6 +46,14 @@ const shop = defineToolset({
   unconfigured: ({ settings }) => (settings.key ? undefined : "set TEST_KEY"),
   tools: () => [tool("shop_read", true), tool("shop_write", false)],
 });
+/** Off for the same reason as shop, as events, webhooks and automations are off for want of a source. */
+const stock = defineToolset({
+  name: "stock",
+  description: "reads",
+  settings: {},
+  unconfigured: () => "set TEST_KEY",
+  tools: () => [tool("stock_get", true)],
+});
 const rates = defineToolset({
   name: "rates",
   description: "reads",
@@ -63,8 +71,7 @@ class RecordingLog extends Log {
   }
 }
 
-function names(env: NodeJS.ProcessEnv, overrides = {}) {
-  const toolsets = [shop, rates];
+function names(env: NodeJS.ProcessEnv, overrides = {}, toolsets = [shop, rates]) {
   const config = loadConfig({ env, overrides }, toolsets);
   const log = new RecordingLog("error");
   const http = new HttpClient({ userAgent: "t", maxResponseBytes: 1024 });
@@ -90,6 +97,11 @@ describe("which tools are listed", () => {
     const { list, log } = names({});
     expect(list).toEqual(["rates_get"]);
     expect(log).toEqual(["toolset shop is off: set TEST_KEY"]);
+  });
+
+  test("a reason several toolsets are off for is said once, naming them all", () => {
+    const { log } = names({}, {}, [shop, rates, stock]);
+    expect(log).toEqual(["toolsets shop and stock are off: set TEST_KEY"]);
   });
 
   test("--toolsets enables a subset", () => {
