@@ -4,6 +4,11 @@ import type { HttpClient } from "./http/client.js";
 import type { Log } from "./log.js";
 import type { Tool } from "./toolset.js";
 
+/** How a stop went: `cut` when its drain time ran out and cut what was still in flight. */
+export interface Stopped {
+  cut: boolean;
+}
+
 /** One client's MCP server, before its transport. */
 export interface Session {
   server: McpServer;
@@ -44,5 +49,5 @@ export interface App {
   /** Ends every call still in flight, each answering that the stop cut it: a stop's drain time ran out. */
   cutCalls(): void;
   /** Ends the waits, then stops the listener, the store and the upstream connections. */
-  close(): Promise<void>;
+  close(): Promise<Stopped>;
 }

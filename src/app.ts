@@ -2,7 +2,7 @@ import { setMaxListeners } from "node:events";
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { App } from "./app-types.js";
+import type { App, Stopped } from "./app-types.js";
 import type { Config } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
@@ -406,12 +406,13 @@ export async function startApp(
     },
     async close() {
       stopping.abort();
-      await port?.close();
+      const stopped = (await port?.close()) ?? { cut: false };
       try {
         await store?.close();
       } finally {
         await http.close();
       }
+      return stopped;
     },
   };
 }
@@ -449,7 +450,7 @@ interface Checked {
 export interface RunningWebhooks extends Checked {
   listener: RunningListener;
   /** Finishes the deliveries in flight, then closes the store; rejects as the store's close does. */
-  close(): Promise<void>;
+  close(): Promise<Stopped>;
 }
 
 /**
@@ -468,7 +469,7 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
   }
   // Automations call the tools, so this mode has them too when some are configured.
   const http = httpClient(config, log);
-  let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;
+  let startAutomations: (() => Promise<{ close(): Promise<Stopped> }>) | undefined;
   let tools: Tool[] = [];
   const sources = webhooks.sources.map((source) => source.name);
   try {
@@ -524,14 +525,20 @@ export async function startWebhooks(config: Config, log: Log): Promise<RunningWe
       checks?.abort();
       // Together: one after the other, a step under way would have a drain time of its own after the
       // listener's, past what the process manager gives a stop.
-      await Promise.all([listener.close(), automations?.close()]);
+      const stopped = await Promise.all([listener.close(), automations?.close()]);
       try {
         await store.close();
       } finally {
         await http.close();
       }
+      return anyCut(stopped);
     },
   };
+}
+
+/** How the stops of the parts that drain together went, as one: cut when any was. */
+function anyCut(parts: readonly (Stopped | undefined)[]): Stopped {
+  return { cut: parts.some((part) => part?.cut) };
 }
 
 /** How long a stop waits, once it cut the calls in flight, for their answers to go out. */
@@ -545,7 +552,7 @@ export interface RunningServe extends Checked {
    * Ends the notification streams, finishes the calls and deliveries in flight, then closes the
    * sessions and the store; rejects as the store's close does.
    */
-  close(): Promise<void>;
+  close(): Promise<Stopped>;
 }
 
 /**
@@ -584,7 +591,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   };
   let listener: RunningListener | undefined;
   const app = await startApp(served, log, { storeRequired: true, cutsCalls: true, listenerUrl: () => listener?.url });
-  let startAutomations: (() => Promise<{ close(): Promise<void> }>) | undefined;
+  let startAutomations: (() => Promise<{ close(): Promise<Stopped> }>) | undefined;
   try {
     startAutomations = await checkedAutomations(config, app, log);
   } catch (err) {
@@ -640,9 +647,10 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
       // Streams and waits end first, so the drain waits only for calls and deliveries in flight.
       sessions.endStreams();
       app.endWaits();
-      await Promise.all([listener.close(), automations?.close()]);
+      const stopped = await Promise.all([listener.close(), automations?.close()]);
       await sessions.close();
       await app.close();
+      return anyCut(stopped);
     },
   };
 }

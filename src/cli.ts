@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from "node:util";
 import { CannotStart, servingLine, startApp, startServe, startWebhooks } from "./app.js";
+import type { Stopped } from "./app-types.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
 import { consoleToLog, Log, logWarnings, toStderr } from "./log.js";
@@ -182,16 +183,29 @@ function seeHelp(command: string | undefined): string {
 
 /**
  * Closes what runs, then exits with `status`, or with 1 when the close left something undone:
- * the event store's database did not answer, and the error says what may not be stored.
+ * the event store's database did not answer, and the error says what may not be stored. A close
+ * that ends says so last, with whether the drain time cut anything: the operator tells a stop
+ * that ended from one that hangs or was killed.
  */
-async function closeThenExit(running: { close(): Promise<void> }, log: Log, status: number): Promise<never> {
+async function closeThenExit(
+  running: { close(): Promise<Stopped> },
+  config: Config,
+  log: Log,
+  status: number,
+): Promise<never> {
+  let stopped: Stopped;
   try {
-    await running.close();
+    stopped = await running.close();
   } catch (err) {
     if (!(err instanceof LeftUndone)) throw err;
     log.warning(err.message);
     process.exit(1);
   }
+  log.info(
+    stopped.cut
+      ? `stopped; the drain time (${config.origin("stopSeconds")}, ${config.core.stopSeconds} s) ran out and cut what was still in flight`
+      : "stopped",
+  );
   process.exit(status);
 }
 
@@ -200,11 +214,12 @@ async function closeThenExit(running: { close(): Promise<void> }, log: Log, stat
  * start is one line on stderr and exit status 1 (2 for a configuration it refuses).
  */
 async function runUntilSignal(
-  start: () => Promise<{ close(): Promise<void>; checkToolsets(): void }>,
+  start: () => Promise<{ close(): Promise<Stopped>; checkToolsets(): void }>,
+  config: Config,
   log: Log,
   stopping: string,
 ): Promise<void> {
-  let running: { close(): Promise<void>; checkToolsets(): void };
+  let running: { close(): Promise<Stopped>; checkToolsets(): void };
   try {
     running = await start();
   } catch (err) {
@@ -217,20 +232,21 @@ async function runUntilSignal(
   running.checkToolsets();
   onStopSignals(log, (signal) => {
     log.info(`${signal}: ${stopping}`);
-    void closeThenExit(running, log, 0);
+    void closeThenExit(running, config, log, 0);
   });
 }
 
 /** `waiter listen`: the listener alone, until a stop signal. */
 async function listen(config: Config, log: Log): Promise<void> {
   if (webhooksOf(config).sources.length === 0) fail(noSources(config.file));
-  await runUntilSignal(() => startWebhooks(config, log), log, "finishing requests in flight, then stopping");
+  await runUntilSignal(() => startWebhooks(config, log), config, log, "finishing requests in flight, then stopping");
 }
 
 /** `waiter serve`: MCP over Streamable HTTP and the webhooks on one address, until a stop signal. */
 async function serveHttp(config: Config, log: Log): Promise<void> {
   await runUntilSignal(
     () => startServe(config, log),
+    config,
     log,
     "ending the streams, finishing calls and deliveries in flight, then stopping",
   );
@@ -281,7 +297,7 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
   const session = app.session(log);
   const stop = await serveStdio(session.server, log, async (status) => {
     await session.close();
-    await closeThenExit(app, log, status);
+    await closeThenExit(app, config, log, status);
   });
   onStopSignals(log, (signal) => void stop(signal, () => app.endWaits()));
 }

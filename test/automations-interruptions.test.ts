@@ -85,7 +85,8 @@ test("a step the stop cut is said in the log as the stop cuts it, with the drain
   try {
     const event = await pay(server, undefined, "evt_cut_by_stop");
     await expect.poll(() => telegram.requests.filter((r) => r.body.includes("evt_cut_by_stop")).length).toBe(1);
-    await server.close();
+    // Which the stop's last line says, once all is closed.
+    expect(await server.close()).toEqual({ cut: true });
     expect(lines.filter((line) => line.includes(`(event ${event.id})`))).toEqual([
       expect.stringMatching(
         new RegExp(
@@ -106,7 +107,7 @@ test("a stop that waits for a step's answer keeps the automations' lease meanwhi
     release = resolve;
   });
   const s = store();
-  let stopped: Promise<void> | undefined;
+  let stopped: Promise<unknown> | undefined;
   try {
     await pay(server, undefined, "evt_stop_keeps_lease");
     await expect.poll(() => telegram.requests.filter((r) => r.body.includes("evt_stop_keeps_lease")).length).toBe(1);

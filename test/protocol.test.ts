@@ -126,6 +126,7 @@ test("stdout carries JSON-RPC only, even with debug logging and failing tools; s
     /warning .*WAITER_TOOL_TIMEOT is no setting of waiter's and is ignored; did you mean WAITER_TOOL_TIMEOUT\?/,
   );
   expect(code).toBe(0);
+  expect(stderr).toMatch(/ info +\[waiter\] stopped\n$/);
 });
 
 test("run by hand in a terminal, waiter says what it is and points to each client's own entry, then waits on stdin", async () => {

@@ -414,6 +414,8 @@ describe("waiter serve", () => {
       });
       expect(await server.exited).toBe(0);
       expect(server.stderr()).not.toMatch(/ error /);
+      // Its last words, once all is closed: a stop that ended, not one that hangs or was killed.
+      expect(server.stderr()).toMatch(/ info +\[waiter\] stopped\n$/);
       // The release is said at start: after an upgrade the log shows what runs.
       expect(server.stderr()).toContain(`info    [waiter] waiter ${VERSION} serving MCP on http://`);
     },
@@ -463,6 +465,9 @@ describe("waiter serve", () => {
       expect(answered.isError).toBe(true);
       expect((answered.content as { text: string }[])[0]?.text).toMatch(/^waiter stopped before this call finished: /);
       expect(await server.exited).toBe(0);
+      expect(server.stderr()).toMatch(
+        / info +\[waiter\] stopped; the drain time \(WAITER_STOP_SECONDS, 1 s\) ran out and cut what was still in flight\n$/,
+      );
       // The log says so too, not only that the request was cancelled, as though by its client.
       expect(server.stderr()).toMatch(
         /info +\[currency\] currency_rates failed: waiter stopped before this call finished: .*cancelled/,

@@ -1047,7 +1047,7 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         url: string,
         env: string | undefined,
         seconds: number,
-        start: (url: string) => Promise<{ close(): Promise<void> }> = (url) =>
+        start: (url: string) => Promise<{ close(): Promise<unknown> }> = (url) =>
           PostgresEventStore.open({ url, retention: LOOSE }),
       ) => {
         if (env === undefined) delete process.env.PGCONNECT_TIMEOUT;
@@ -1055,7 +1055,10 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         const sent = proxy.unanswered();
         let failure: Error | undefined;
         const opening = start(url).then(
-          (started) => void onTestFinished(() => started.close()),
+          (started) =>
+            void onTestFinished(async () => {
+              await started.close();
+            }),
           (err: Error) => {
             failure = err;
           },

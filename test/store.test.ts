@@ -1296,7 +1296,9 @@ test("a store that cannot be written names the data directory as set in the conf
   } finally {
     Database.prototype.pragma = pragma;
   }
-  onTestFinished(() => app.close());
+  onTestFinished(async () => {
+    await app.close();
+  });
   connection?.pragma("query_only = ON");
   const refused = await app.store?.add(event()).catch((err: unknown) => err);
   expect(refused).toBeInstanceOf(StoreNotWritable);
@@ -1322,7 +1324,9 @@ test("a store another program holds the write lock on as waiter starts (a transa
     },
     { storeBusyMs: 1_000 },
   );
-  onTestFinished(() => app.close());
+  onTestFinished(async () => {
+    await app.close();
+  });
   expect(stderr()).not.toContain("webhook events are off");
   expect(app.store).toBeDefined();
   shell.exec("ROLLBACK");

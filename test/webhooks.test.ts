@@ -629,6 +629,7 @@ describe("the listener", () => {
       await expect.poll(sender.received).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 OK\r\n/);
       expect(sender.received()).toMatch(/\r\nconnection: close\r\n/i);
       expect(await exited).toBe(0);
+      await expect.poll(stderr).toMatch(/ info +\[waiter\] stopped\n$/);
     },
   );
 });

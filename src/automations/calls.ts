@@ -1,5 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { z } from "zod";
+import type { Stopped } from "../app-types.js";
 import { DeadlinePassed, ToolError, UnconfirmedChange, UpstreamError } from "../errors.js";
 import { untilAborted } from "../http/deadline.js";
 import type { Log } from "../log.js";
@@ -261,9 +262,10 @@ export class StepCalls {
   }
 
   /** Lets the calls under way have their answers for the stop's drain time, then cuts them. */
-  async finish(): Promise<void> {
+  async finish(): Promise<Stopped> {
     const cutting = setTimeout(() => this.#cutting.abort(), this.parts.drainMs);
     await untilAborted(Promise.allSettled(this.#inFlight), this.#cutting.signal).catch(() => {});
     clearTimeout(cutting);
+    return { cut: this.#cutting.signal.aborted };
   }
 }

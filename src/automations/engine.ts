@@ -1,4 +1,5 @@
 import { setMaxListeners } from "node:events";
+import type { Stopped } from "../app-types.js";
 import { ToolError } from "../errors.js";
 import type { EventStore, StoredEvent } from "../events/store.js";
 import { untilAborted } from "../http/deadline.js";
@@ -49,7 +50,7 @@ export interface AutomationParts {
  */
 const STOP_MS = 2_000;
 
-export async function startAutomations(parts: AutomationParts): Promise<{ close(): Promise<void> }> {
+export async function startAutomations(parts: AutomationParts): Promise<{ close(): Promise<Stopped> }> {
   const { automations, store, log, leaseMs } = parts;
   const stopping = new AbortController();
   // Each failure being told waits on it, as does the run under way: however many, they are no leak.
@@ -331,7 +332,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       stopping.abort();
       // The lease is renewed while a step has its answer: run out meanwhile, another waiter would
       // take up the run under way, and report the step as may or may not have happened.
-      await calls.finish();
+      const stopped = await calls.finish();
       clearInterval(leaseTimer);
       const finished = (async () => {
         await working;
@@ -349,6 +350,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
         step: "the next start takes the step for one under way when waiter stopped",
         notice: "the next start says it may or may not have reached its channel",
       });
+      return stopped;
     },
   };
 }

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
+import type { Stopped } from "../app-types.js";
 import type { EventStore, StoreStats } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
 import { untilAborted } from "../http/deadline.js";
@@ -343,7 +344,8 @@ export interface RunningListener {
   server: Server;
   /** http://host:port, as bound. */
   url: string;
-  close(): Promise<void>;
+  /** Lets the requests in flight finish for the drain time, then cuts those still open. */
+  close(): Promise<Stopped>;
 }
 
 /**
@@ -411,11 +413,12 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
         server,
         url: `http://${shown}:${address.port}`,
         close: () =>
-          new Promise<void>((done) => {
+          new Promise<Stopped>((done) => {
             // Stop accepting, let requests in flight finish, drop connections as they fall idle
             // (one whose request finishes during the drain would otherwise wait for the client to
             // close it), and cut whatever is still open after the drain time.
             closing = true;
+            let cut = false;
             const idle = setInterval(() => server.closeIdleConnections(), 50);
             // Node counts a connection that has sent nothing (a client's spare one, a load
             // balancer's probe) as awaiting headers, not idle: the stop would wait for its client
@@ -430,10 +433,11 @@ export function startListener(parts: ListenerParts): Promise<RunningListener> {
               clearTimeout(cutting);
               // Before the store closes, which waits for what it has under way.
               writeHeldCounts();
-              done();
+              done({ cut });
             });
             server.closeIdleConnections();
             const cutting = setTimeout(() => {
+              cut = true;
               void (parts.beforeCut?.() ?? Promise.resolve()).finally(() => server.closeAllConnections());
             }, parts.drainMs);
             cutting.unref();

@@ -1,4 +1,5 @@
 import type { Dispatcher } from "undici";
+import type { Stopped } from "../app-types.js";
 import type { Log } from "../log.js";
 import { isWildcardHost } from "../settings.js";
 import type { ListenerMode, RunningListener } from "./listener.js";
@@ -76,7 +77,7 @@ export interface PortHold {
   /** Who receives the webhooks when this process does not, for webhooks_sources; undefined while it does. */
   note(): Promise<string | undefined>;
   /** Stops trying to bind, then closes the listener. */
-  close(): Promise<void>;
+  close(): Promise<Stopped>;
 }
 
 const SETTING = "webhooks.listen (WAITER_WEBHOOKS_LISTEN)";
@@ -198,7 +199,7 @@ export async function holdPort(parts: {
       closed = true;
       clearTimeout(timer);
       await attempt;
-      await listener?.close();
+      return (await listener?.close()) ?? { cut: false };
     },
   };
 }

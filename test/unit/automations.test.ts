@@ -627,7 +627,7 @@ test("a stop that comes as a step is recorded as started, before its call, leave
   const first = await start();
   // SIGTERM arrives while the store records the step as started.
   const step = store.runs.step.bind(store.runs);
-  let stopped: Promise<void> | undefined;
+  let stopped: Promise<unknown> | undefined;
   store.runs.step = async (...args: Parameters<typeof step>) => {
     await step(...args);
     if (args[2] === "started") stopped ??= first.close();
