@@ -635,6 +635,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   log.info(
     `waiter ${VERSION} serving MCP on ${listener.url}/mcp${connectorUrl}${app.store ? `, webhooks on ${listener.url}/webhooks/<source>; store ${storeLabel(config)}` : ""}`,
   );
+  log.info(callersLine(config));
   for (const line of sourceLines({ ...webhooks, listen }, listener.url)) log.info(line);
   let checks: AbortController | undefined;
   return {
@@ -653,6 +654,30 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
       return anyCut(stopped);
     },
   };
+}
+
+/**
+ * Who may call `waiter serve`'s MCP, as its start says: the configured tokens by name and scope,
+ * the issuer whose access tokens it takes, or, with neither (on loopback only), anyone on this
+ * machine. Each setting named as it was set; no secret.
+ */
+function callersLine(config: Config): string {
+  const { tokens, oauth } = config.http;
+  const tokensFrom = config.origin("http.tokens");
+  const oauthFrom = config.origin("http.oauth");
+  if (tokens.length === 0 && !oauth) {
+    return `MCP callers: anyone on this machine, without a token (neither ${tokensFrom} nor ${oauthFrom} is set)`;
+  }
+  const callers: string[] = [];
+  if (tokens.length > 0) {
+    const each = tokens.map(
+      (token) =>
+        `${token.name} (scope ${token.scope}${token.toolsets ? `, toolsets ${token.toolsets.join(", ")}` : ""})`,
+    );
+    callers.push(`${tokens.length} token${tokens.length === 1 ? "" : "s"} of ${tokensFrom}: ${each.join(", ")}`);
+  }
+  if (oauth) callers.push(`access tokens of the issuer ${oauth.issuer} (${oauthFrom})`);
+  return `MCP callers: ${callers.join("; ")}`;
 }
 
 /**

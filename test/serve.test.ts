@@ -1325,6 +1325,10 @@ describe("sessions", () => {
     expect(local.stderr()).toMatch(
       / serving MCP on http:\/\/127\.0\.0\.1:\d+\/mcp \(reached at http:\/\/localhost:6274\/mcp\)\n/,
     );
+    // And who may call it: no one is asked who they are.
+    expect(local.stderr()).toMatch(
+      / serving MCP on .*\n\S+ info +\[waiter\] MCP callers: anyone on this machine, without a token \(neither WAITER_HTTP_TOKENS nor WAITER_HTTP_OAUTH is set\)\n/,
+    );
   });
 
   test("a session that sends nothing and holds no stream is closed when idle; one listening on its stream is kept", async () => {
@@ -2663,12 +2667,17 @@ describe("bearer tokens", () => {
   });
 
   test("with tokens any address may be served; a token whose secret is unset or short stops waiter", async () => {
-    const { config, log } = await startApp(TOKENS);
+    const { config, log, stderr } = await startApp(TOKENS);
     const running = await startServe(
       { ...config, core: { ...config.core, listen: { host: "0.0.0.0", port: 0 } } },
       log,
     );
     await running.close();
+    // Who may call, by name and scope; never a secret.
+    expect(stderr()).toContain(
+      "info    [waiter] MCP callers: 3 tokens of WAITER_HTTP_TOKENS: ops (scope write), viewer (scope read), rates (scope read, toolsets currency)\n",
+    );
+    expect(stderr()).not.toContain(OPS);
     await expect(startApp({ ...TOKENS, VIEW_TOKEN: "" })).rejects.toThrow(
       "http token viewer: VIEW_TOKEN is not set; it must hold the token",
     );
@@ -4136,6 +4145,17 @@ describe("OAuth access tokens", () => {
     } finally {
       await served.close();
     }
+    // The start says who may call: the tokens, and the issuer whose access tokens are taken.
+    const both = await startApp({
+      ...TOKENS,
+      ...oauthEnv(),
+      WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
+    });
+    const listen = { host: "127.0.0.1", port: 0 };
+    await (await startServe({ ...both.config, core: { ...both.config.core, listen } }, both.log)).close();
+    expect(both.stderr()).toContain(
+      `info    [waiter] MCP callers: 1 token of WAITER_HTTP_TOKENS: ops (scope write); access tokens of the issuer ${issuer.origin} (WAITER_HTTP_OAUTH)\n`,
+    );
     const { config, log } = await startApp({ ...oauthEnv(), WAITER_WEBHOOKS_PUBLIC_URL: "" });
     await expect(startServe(config, log)).rejects.toThrow(/^http.oauth needs webhooks.publicUrl/);
   });
