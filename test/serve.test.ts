@@ -2108,7 +2108,9 @@ describe("bearer tokens", () => {
         expect(refused.headers["www-authenticate"]).toBe('Bearer error="insufficient_scope", scope="waiter:write"');
         expect(await refused.body.json()).toEqual({
           error: "insufficient_scope",
-          error_description: "Token viewer may not call events_ack, which needs the scope waiter:write",
+          // In the words of WAITER_HTTP_TOKENS, which gave it: no OAuth scope its operator never wrote.
+          error_description:
+            "Token viewer may not call events_ack: its scope is read, and events_ack needs a token of scope write",
         });
       }
       // No scope lets a token call a tool outside its toolsets: its session serves none such, and says so.
@@ -2435,7 +2437,7 @@ describe("bearer tokens", () => {
           / info .*MCP request with token ops got 429: past http.requestsPerMinute \(60\); told to try again in 1 s$/,
         ),
         expect.stringMatching(
-          / info .*MCP request with token viewer got 403: Token viewer may not call events_ack, which needs the scope waiter:write$/,
+          / info .*MCP request with token viewer got 403: Token viewer may not call events_ack: its scope is read, and events_ack needs a token of scope write$/,
         ),
       ]);
       // A minute on, the next says how many like it were left out.

@@ -25,7 +25,7 @@ import {
   streamEnded,
   unspokenVersion,
 } from "./streams.js";
-import { allowedTools, callerNamed, WRITE_SCOPE } from "./tokens.js";
+import { allowedTools, WRITE_SCOPE, writeRefused } from "./tokens.js";
 
 /** MCP over Streamable HTTP at /mcp, one MCP server per session; mounted on the listener's app. */
 export interface McpSessions {
@@ -203,8 +203,8 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     const caller = req.auth?.clientId;
     const beyond = needsWrite(req.body, req.auth);
     if (!beyond) return false;
-    // Said in OAuth's words, with where to ask for more, as the 401's challenge says it.
-    const why = `${callerNamed(caller ?? "")} may not call ${beyond}, which needs the scope ${WRITE_SCOPE}`;
+    // The challenge in OAuth's words, with where to ask for more, as the 401's says it.
+    const why = writeRefused(caller ?? "", beyond);
     refused(403, why, caller);
     bearerRefusal(res, 403, "insufficient_scope", why, {
       whyInChallenge: false,

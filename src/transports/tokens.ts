@@ -170,6 +170,16 @@ export function tokenVerifier(tokens: readonly Token[]): OAuthTokenVerifier {
 export const callerNamed = (caller: string) =>
   caller.startsWith("oauth:") ? `The OAuth client and user ${caller}` : `Token ${caller}`;
 
+/**
+ * Why a caller without the write scope may not call `tool`, in the words that gave it its scope:
+ * an OAuth caller's, the scope waiter:write its issuer grants; a configured token's, the `scope`
+ * of http.tokens, where waiter:write is written nowhere.
+ */
+export const writeRefused = (caller: string, tool: string) =>
+  caller.startsWith("oauth:")
+    ? `${callerNamed(caller)} may not call ${tool}, which needs the scope ${WRITE_SCOPE}`
+    : `${callerNamed(caller)} may not call ${tool}: its scope is read, and ${tool} needs a token of scope write`;
+
 /** A configured token as its caller holds it: its name, scopes and toolsets. */
 function heldAs(token: Token): AuthInfo {
   return {
