@@ -41,6 +41,7 @@ import {
   roleWith,
   server,
   stores,
+  uniqueName,
   usePostgres,
   waitingOnLocks,
   warningsSaid,
@@ -1222,6 +1223,64 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         await client.close();
       }
     }, 30_000);
+  });
+
+  describe("/healthz of a store this waiter cannot use as it should", () => {
+    const listening = async (url: string) => {
+      const started = await startApp(
+        {
+          WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }),
+          ERP_SECRET,
+          WAITER_DATABASE_URL: url,
+          WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        },
+        { listener: true },
+      );
+      const health = async () => {
+        const response = await request(`${started.app.listener?.url}/healthz`);
+        return { code: response.statusCode, status: ((await response.body.json()) as { status: string }).status };
+      };
+      return { ...started, health };
+    };
+
+    test("a database made read-only answers 503 before any write of waiter's is refused, and 200 once it takes writes again", async () => {
+      const name = uniqueName("ro");
+      await admin.query(`CREATE DATABASE ${name}`);
+      const url = new URL(server.url);
+      url.pathname = `/${name}`;
+      const { app, stderr, health } = await listening(url.href);
+      // The setting reaches new connections only: the pool's are ended, as the pool's own age would
+      // end them, and gone before /healthz asks (a query on one ending would fail for that instead).
+      const others = "FROM pg_stat_activity WHERE datname = $1 AND query NOT LIKE 'LISTEN%'";
+      const reconnect = async () => {
+        await admin.query(`SELECT pg_terminate_backend(pid) ${others}`, [name]);
+        await expect
+          .poll(async () => (await admin.query(`SELECT count(*)::int AS n ${others}`, [name])).rows[0]?.n)
+          .toBe(0);
+      };
+      try {
+        expect(await health()).toEqual({ code: 200, status: "ok" });
+        await admin.query(`ALTER DATABASE ${name} SET default_transaction_read_only = on`);
+        await reconnect();
+        await expect.poll(health).toEqual({ code: 503, status: "store not writable" });
+        expect(await health()).toEqual({ code: 503, status: "store not writable" });
+        expect(stderr().match(/warning .*webhook listener: \/healthz: .*\n/g)).toEqual([
+          expect.stringMatching(
+            /The event store cannot be written \(transaction_read_only is on\): its database server takes no writes: a standby, or read-only by its settings \(PostgreSQL 127\.0\.0\.1:\d+\/ro\d+\)\. Nothing is stored until whoever runs waiter points WAITER_DATABASE_URL at the primary server/,
+          ),
+        ]);
+        expect(stderr()).not.toMatch(/not stored/);
+        await admin.query(`ALTER DATABASE ${name} RESET default_transaction_read_only`);
+        await reconnect();
+        await expect.poll(health).toEqual({ code: 200, status: "ok" });
+        expect(
+          stderr().match(/the event store answers again after \d+ s; every delivery meanwhile was stored\n/g),
+        ).toHaveLength(1);
+        expect(await deliverTo(app.listener?.url, "inv-1")).toBe(200);
+      } finally {
+        await app.close();
+      }
+    });
   });
 
   test("a database server whose disk is full is said as such, to a model and in the listener's log", async () => {

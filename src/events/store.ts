@@ -303,6 +303,12 @@ export interface EventStore {
    * rolled back, its files grown at the insert.
    */
   proveWritable(bytes: number): Promise<void>;
+  /**
+   * What keeps this process from using the store as it should, found without a write and cheaply
+   * enough for every health check: a database that takes no writes (a PostgreSQL standby, or one
+   * read-only by its settings, as the connection asked finds it). Undefined while there is none.
+   */
+  unfit(): Promise<StoreNotWritable | undefined>;
   /** Newest first; `after` and `before` are sequence numbers that bound the page. */
   list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]>;
   /** The oldest matching event committed after sequence number `after`. */

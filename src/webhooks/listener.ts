@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Stopped } from "../app-types.js";
-import type { EventStore, StoreStats } from "../events/store.js";
+import type { EventStore, StoreNotWritable, StoreStats } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
 import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
@@ -231,8 +231,11 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       return;
     }
     let stats: StoreStats | undefined;
+    let unfit: StoreNotWritable | undefined;
     try {
-      stats = store && (await untilAborted(store.stats(), AbortSignal.timeout(HEALTH_STORE_MS)));
+      [stats, unfit] = store
+        ? await untilAborted(Promise.all([store.stats(), store.unfit()]), AbortSignal.timeout(HEALTH_STORE_MS))
+        : [];
     } catch (err) {
       // Unhealthy while the store cannot be read: a load balancer sends deliveries elsewhere.
       // A database that does not answer is not waited for: a health check, or another waiter
@@ -245,6 +248,13 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       res
         .status(503)
         .json({ status: silent ? "store not answering" : "store unavailable", mode, sources: [...sources.keys()] });
+      return;
+    }
+    if (unfit) {
+      // A database made read-only (a standby after a failover) refuses every delivery a load
+      // balancer would send here: said before the first is refused, and a line a minute after.
+      storeWarning(`webhook listener: /healthz: ${unfit.message}`, HEALTH);
+      res.status(503).json({ status: "store not writable", mode, sources: [...sources.keys()], store: stats });
       return;
     }
     const ok = { status: "ok", mode, sources: [...sources.keys()], ...(stats ? { store: stats } : {}) };

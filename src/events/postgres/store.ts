@@ -410,6 +410,15 @@ function tlsRefused(err: unknown, { mode: sslmode, libpq, fromEnv }: SslMode, ur
   return undefined;
 }
 
+/** A database server that takes no writes, `why` in its own words: whoever runs waiter points it at the primary. */
+function readOnlyServer(why: string, database: string, urlFrom: string): StoreNotWritable {
+  return new StoreNotWritable(
+    why,
+    `its database server takes no writes: a standby, or read-only by its settings (${database})`,
+    `points ${urlFrom} at the primary server`,
+  );
+}
+
 /** What a store's failures say of its database and how waiter connects to it (`storeError`). */
 export interface StoreNamed {
   /** Which database, as a log line may show it (`databaseLabel`). */
@@ -450,13 +459,7 @@ export function storeError(
       `the disk of its database server is full (${database})`,
     );
   }
-  if (code === "25006") {
-    return new StoreNotWritable(
-      `PostgreSQL ${code}: ${message}`,
-      `its database server takes no writes: a standby, or read-only by its settings (${database})`,
-      `points ${urlFrom} at the primary server`,
-    );
-  }
+  if (code === "25006") return readOnlyServer(`PostgreSQL ${code}: ${message}`, database, urlFrom);
   // A DBA's revoke of EXECUTE from PUBLIC (pg_notify, or waiter's own functions by default privileges).
   const fn = code === "42501" ? /permission denied for function (\S+)/.exec(message ?? "")?.[1] : undefined;
   if (fn) {
@@ -938,6 +941,20 @@ export class PostgresEventStore implements EventStore {
       RAISE SQLSTATE 'WPROV';
     EXCEPTION WHEN SQLSTATE 'WPROV' THEN NULL;
     END $$`);
+  }
+
+  async unfit(): Promise<StoreNotWritable | undefined> {
+    // On for every transaction of a standby's, and of a session that began where
+    // default_transaction_read_only is on: every write of this connection's would be refused.
+    const [row] = await this.#query<{ read_only: string }>(
+      "SELECT current_setting('transaction_read_only') AS read_only",
+    );
+    if (row?.read_only !== "on") return undefined;
+    return readOnlyServer(
+      "transaction_read_only is on",
+      this.#named.database,
+      this.#named.urlFrom ?? databaseSettings.url.env,
+    );
   }
 
   async list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]> {

@@ -796,6 +796,12 @@ export class SqliteEventStore implements EventStore {
     return (this.#sql("SELECT dropped_through FROM totals").get() as { dropped_through: number }).dropped_through;
   }
 
+  async unfit(): Promise<StoreNotWritable | undefined> {
+    // A file made read-only after the open is still written through the handle the open took, made
+    // the user's to write: nothing short of a write tells a full disk.
+    return undefined;
+  }
+
   async stats(): Promise<StoreStats> {
     return toStats(this.#sql(STATS_SQL).get() as TotalsRow);
   }
