@@ -57,13 +57,22 @@ function storeLabel(config: Config): string {
 async function openStore(config: Config, log: Log, busyMs?: number): Promise<EventStore> {
   const { retention } = webhooksOf(config);
   const onDropped = logDropped(log, retention, config.origin("webhooks.retention"));
+  const onNewerSchema = (newer: Error) => log.error(newer.message);
   const { url, urlFrom, password, passwordFrom } = config.database;
   const file = join(config.core.dataDir, "events.db");
   if (url) {
     const { PostgresEventStore } = await import("./events/postgres/store.js");
     let store: EventStore;
     try {
-      store = await PostgresEventStore.open({ url, urlFrom, password, passwordFrom, retention, onDropped });
+      store = await PostgresEventStore.open({
+        url,
+        urlFrom,
+        password,
+        passwordFrom,
+        retention,
+        onDropped,
+        onNewerSchema,
+      });
     } catch (err) {
       throw new StoreUnavailable(`${databaseLabel(url)}: ${err instanceof Error ? err.message : err}`);
     }
@@ -89,6 +98,7 @@ async function openStore(config: Config, log: Log, busyMs?: number): Promise<Eve
       busyMs: waits,
       onDropped,
       dataDirFrom: config.origin("dataDir"),
+      onNewerSchema,
     });
     saidSetUp(store, file, log);
     return sayingDropsAtClose(store, onDropped.flush);

@@ -12,10 +12,12 @@ import { afterAll, beforeAll, describe, expect, onTestFinished, test, vi } from 
 import { startServe, startWebhooks } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { LeftUndone, ToolError } from "../src/errors.js";
+import { MIGRATIONS } from "../src/events/postgres/schema.js";
 import { PostgresEventStore } from "../src/events/postgres/store.js";
 import { Log } from "../src/log.js";
 import { clock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
+import { VERSION } from "../src/version.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { freePort } from "./fakes/http.js";
 import { connect, startApp } from "./memory.js";
@@ -1276,6 +1278,27 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         expect(
           stderr().match(/the event store answers again after \d+ s; every delivery meanwhile was stored\n/g),
         ).toHaveLength(1);
+        expect(await deliverTo(app.listener?.url, "inv-1")).toBe(200);
+      } finally {
+        await app.close();
+      }
+    });
+
+    test("tables a newer waiter upgrades while this one runs: an error said once naming both schemas, 503, and this one goes on", async () => {
+      const url = await freshSchema();
+      const schema = /search_path=(\w+)/.exec(decodeURIComponent(url))?.[1];
+      const { app, stderr, health } = await listening(url);
+      try {
+        expect(await health()).toEqual({ code: 200, status: "ok" });
+        await admin.query(`UPDATE ${schema}.waiter_schema SET version = version + 1`);
+        for (let i = 0; i < 2; i++)
+          expect(await health()).toEqual({ code: 503, status: "store upgraded by a newer waiter" });
+        const said = stderr().match(/error .*\n/g) ?? [];
+        expect(said).toEqual([
+          expect.stringContaining(
+            `a newer waiter upgraded the event store to schema ${MIGRATIONS.length + 1} while this waiter (${VERSION}, which knows schemas up to ${MIGRATIONS.length}) had it open: `,
+          ),
+        ]);
         expect(await deliverTo(app.listener?.url, "inv-1")).toBe(200);
       } finally {
         await app.close();

@@ -335,6 +335,57 @@ describe("storing in a file", () => {
     db.close();
   });
 
+  test("a store a newer waiter upgrades while this one runs: an error said once naming both schemas, /healthz 503, and this one goes on", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
+    const { app, stderr } = await startApp(
+      {
+        WAITER_DATA_DIR: dir,
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      },
+      { listener: true },
+    );
+    const health = async () => {
+      const response = await fetch(`${app.listener?.url}/healthz`);
+      return { code: response.status, status: ((await response.json()) as { status: string }).status };
+    };
+    try {
+      expect(await health()).toEqual({ code: 200, status: "ok" });
+      const newer = new Database(join(dir, "events.db"));
+      newer.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+      newer.close();
+      for (let i = 0; i < 2; i++)
+        expect(await health()).toEqual({ code: 503, status: "store upgraded by a newer waiter" });
+      const said = stderr().match(/error .*\n/g) ?? [];
+      expect(said).toEqual([
+        expect.stringContaining(
+          `a newer waiter upgraded the event store to schema ${SCHEMA_VERSION + 1} while this waiter (${VERSION}, which knows schemas up to ${SCHEMA_VERSION}) had it open: `,
+        ),
+      ]);
+      expect(said[0]).toMatch(/upgrade this waiter/);
+      // Not stopped: it still takes deliveries.
+      const posted = await fetch(`${app.listener?.url}/webhooks/trial`, { method: "POST", body: "{}" });
+      expect(posted.status).toBe(200);
+    } finally {
+      await app.close();
+    }
+  });
+
+  test("a process that serves no health check hears of a newer waiter's upgrade on its retention's timer, once", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    const file = join(mkdtempSync(join(tmpdir(), "waiter-store-")), "events.db");
+    const told: string[] = [];
+    stores.push(new SqliteEventStore(file, LOOSE, { onNewerSchema: (newer) => told.push(newer.message) }));
+    const newer = new Database(file);
+    newer.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+    newer.close();
+    vi.advanceTimersByTime(2 * 10 * 60 * 1000);
+    expect(told).toEqual([expect.stringMatching(/^a newer waiter upgraded the event store to schema /)]);
+  });
+
   test("a store from before schema versions opens with its events, and is marked with this one's", async () => {
     const { store, file } = open();
     const kept = await stored(store, event());

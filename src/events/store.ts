@@ -305,10 +305,12 @@ export interface EventStore {
   proveWritable(bytes: number): Promise<void>;
   /**
    * What keeps this process from using the store as it should, found without a write and cheaply
-   * enough for every health check: a database that takes no writes (a PostgreSQL standby, or one
-   * read-only by its settings, as the connection asked finds it). Undefined while there is none.
+   * enough for every health check: a schema a newer waiter upgraded the store to since this one
+   * opened it (told to the store's onNewerSchema once, whether found here or by its retention's
+   * timer), or a database that takes no writes (a PostgreSQL standby, or one read-only by its
+   * settings, as the connection asked finds it). Undefined while there is none.
    */
-  unfit(): Promise<StoreNotWritable | undefined>;
+  unfit(): Promise<NewerSchema | StoreNotWritable | undefined>;
   /** Newest first; `after` and `before` are sequence numbers that bound the page. */
   list(filter: EventFilter, page: EventPage): Promise<StoredEvent[]>;
   /** The oldest matching event committed after sequence number `after`. */
@@ -384,4 +386,35 @@ export class NewerStore extends Error {
       `set up by a newer waiter (schema ${version}; this waiter, ${VERSION}, knows schemas up to ${known}), and left as it is: upgrade waiter to open it`,
     );
   }
+}
+
+/**
+ * A schema a newer waiter upgraded the store to while this one had it open: this one goes on, as
+ * stopping would lose what it does for the deliveries it takes, but may misread what the newer
+ * one keeps. `version`: the store's schema now; `known`: the newest this one knows.
+ */
+export class NewerSchema extends Error {
+  constructor(version: number, known: number) {
+    super(
+      `a newer waiter upgraded the event store to schema ${version} while this waiter (${VERSION}, which knows schemas up to ${known}) had it open: this one goes on, but may misread what the store keeps and write what the newer one does not expect; upgrade this waiter and start it again, as every process on a store must run the same release`,
+    );
+  }
+}
+
+/**
+ * Given each schema version a store reads, the newer schema it was found in, if any: said once to
+ * `tell`, and found from then on (this process stays of the older release until started again).
+ */
+export function newerSchemaWatch(
+  known: number,
+  tell: (newer: NewerSchema) => void,
+): (version: number) => NewerSchema | undefined {
+  let found: NewerSchema | undefined;
+  return (version) => {
+    if (!found && version > known) {
+      found = new NewerSchema(version, known);
+      tell(found);
+    }
+    return found;
+  };
 }

@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Stopped } from "../app-types.js";
-import type { EventStore, StoreNotWritable, StoreStats } from "../events/store.js";
+import { type EventStore, NewerSchema, type StoreNotWritable, type StoreStats } from "../events/store.js";
 import type { HttpClient } from "../http/client.js";
 import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
@@ -231,7 +231,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       return;
     }
     let stats: StoreStats | undefined;
-    let unfit: StoreNotWritable | undefined;
+    let unfit: NewerSchema | StoreNotWritable | undefined;
     try {
       [stats, unfit] = store
         ? await untilAborted(Promise.all([store.stats(), store.unfit()]), AbortSignal.timeout(HEALTH_STORE_MS))
@@ -248,6 +248,13 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       res
         .status(503)
         .json({ status: silent ? "store not answering" : "store unavailable", mode, sources: [...sources.keys()] });
+      return;
+    }
+    if (unfit instanceof NewerSchema) {
+      // Said at error by the store, once: a deployment's health check shows it too.
+      res
+        .status(503)
+        .json({ status: "store upgraded by a newer waiter", mode, sources: [...sources.keys()], store: stats });
       return;
     }
     if (unfit) {

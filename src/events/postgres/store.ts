@@ -47,6 +47,8 @@ import {
   type EventPage,
   type EventStore,
   type NewEvent,
+  type NewerSchema,
+  newerSchemaWatch,
   type Retention,
   type RunLog,
   type SessionLog,
@@ -57,7 +59,7 @@ import {
   type Upgraded,
 } from "../store.js";
 import { PRUNE_RUNS, postgresRuns, type Query } from "./runs.js";
-import { migrate } from "./schema.js";
+import { MIGRATIONS, migrate } from "./schema.js";
 import { postgresSessions } from "./sessions.js";
 import { ListenWatch } from "./watch.js";
 
@@ -143,6 +145,8 @@ export interface PostgresOptions {
   retention: Retention;
   /** Told what each run of retention dropped, once it is committed. */
   onDropped?: ((dropped: Dropped) => void) | undefined;
+  /** Told once of a schema a newer waiter upgraded the tables to while this store has them open. */
+  onNewerSchema?: ((newer: NewerSchema) => void) | undefined;
   /**
    * How long a connection attempt may take before the call fails: unless said, the URL's
    * connect_timeout, else PGCONNECT_TIMEOUT, else 5 s (`connectTimeout`).
@@ -410,6 +414,9 @@ function tlsRefused(err: unknown, { mode: sslmode, libpq, fromEnv }: SslMode, ur
   return undefined;
 }
 
+/** The schema of the tables the store opened, as a running store reads it again. */
+const SCHEMA_VERSION = "SELECT version FROM waiter_schema";
+
 /** A database server that takes no writes, `why` in its own words: whoever runs waiter points it at the primary. */
 function readOnlyServer(why: string, database: string, urlFrom: string): StoreNotWritable {
   return new StoreNotWritable(
@@ -644,6 +651,8 @@ export class PostgresEventStore implements EventStore {
   readonly #ackListeners = new Listeners<string[]>();
   readonly #watch: ListenWatch;
   readonly #expiry: NodeJS.Timeout;
+  /** Whether a newer waiter upgraded the tables since the open: told once, found from then on. */
+  readonly #newerSchema: (version: number) => NewerSchema | undefined;
   /** The retention run no caller waits for, if one is under way: close waits for it. */
   #expiring: Promise<void> | undefined;
   readonly #queue: Pending[] = [];
@@ -809,7 +818,18 @@ export class PostgresEventStore implements EventStore {
       failure: (err) => (timedOut(err, connect) ? tookNoConnection(connect) : undefined),
       probeMs: options.probeMs,
     });
-    this.#expiry = setInterval(() => this.#expireUnattended(), EXPIRE_EVERY_MS);
+    this.#newerSchema = newerSchemaWatch(
+      MIGRATIONS.length,
+      options.onNewerSchema ?? ((newer) => warn("the event store", newer)),
+    );
+    this.#expiry = setInterval(() => {
+      this.#expireUnattended();
+      // A process that serves no health check hears of an upgrade here; a failure is retention's to say.
+      this.#query<{ version: number }>(SCHEMA_VERSION).then(
+        ([row]) => this.#newerSchema(row?.version ?? 0),
+        () => {},
+      );
+    }, EXPIRE_EVERY_MS);
     this.#expiry.unref();
   }
 
@@ -943,12 +963,14 @@ export class PostgresEventStore implements EventStore {
     END $$`);
   }
 
-  async unfit(): Promise<StoreNotWritable | undefined> {
-    // On for every transaction of a standby's, and of a session that began where
-    // default_transaction_read_only is on: every write of this connection's would be refused.
-    const [row] = await this.#query<{ read_only: string }>(
-      "SELECT current_setting('transaction_read_only') AS read_only",
+  async unfit(): Promise<NewerSchema | StoreNotWritable | undefined> {
+    // transaction_read_only is on for every transaction of a standby's, and of a session that began
+    // where default_transaction_read_only is on: every write of this connection's would be refused.
+    const [row] = await this.#query<{ read_only: string; version: number }>(
+      `SELECT current_setting('transaction_read_only') AS read_only, (${SCHEMA_VERSION}) AS version`,
     );
+    const newer = this.#newerSchema(row?.version ?? 0);
+    if (newer) return newer;
     if (row?.read_only !== "on") return undefined;
     return readOnlyServer(
       "transaction_read_only is on",

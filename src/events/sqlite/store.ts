@@ -26,7 +26,9 @@ import {
   type EventPage,
   type EventStore,
   type NewEvent,
+  type NewerSchema,
   NewerStore,
+  newerSchemaWatch,
   type Retention,
   type RunLog,
   type SessionLog,
@@ -322,6 +324,8 @@ export class SqliteEventStore implements EventStore {
   readonly #dataDirFrom: string | undefined;
   /** The file the store opened (`fileAt`): one deleted or put in its place since takes no write. */
   readonly #opened: string | undefined;
+  /** Whether a newer waiter upgraded the file since the open: told once, found from then on. */
+  readonly #newerSchema: (version: number) => NewerSchema | undefined;
   /** This process's writes, one after the other: one waits for the lock at a time, and they commit in the order they came. */
   #writing: Promise<unknown> = Promise.resolve();
   readonly #nextId = eventIds();
@@ -342,7 +346,8 @@ export class SqliteEventStore implements EventStore {
   /**
    * `busyMs`: how long a write waits for another process's before it gives up; `onDropped`: told
    * what each run of retention dropped, once it is committed; `dataDirFrom`: the data directory's
-   * setting as it was set, which a write the disk or the file refuses names.
+   * setting as it was set, which a write the disk or the file refuses names; `onNewerSchema`: told
+   * once of a schema a newer waiter upgraded the file to while this store has it open.
    */
   constructor(
     file: string,
@@ -351,7 +356,13 @@ export class SqliteEventStore implements EventStore {
       busyMs = BUSY_MS,
       onDropped,
       dataDirFrom,
-    }: { busyMs?: number; onDropped?: (dropped: Dropped) => void; dataDirFrom?: string } = {},
+      onNewerSchema = (newer) => warn("the event store", newer),
+    }: {
+      busyMs?: number;
+      onDropped?: (dropped: Dropped) => void;
+      dataDirFrom?: string;
+      onNewerSchema?: (newer: NewerSchema) => void;
+    } = {},
   ) {
     if (file !== ":memory:") {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -428,6 +439,7 @@ export class SqliteEventStore implements EventStore {
     this.sessions = sqliteSessions(sql, write);
     this.#retention = retention;
     this.#onDropped = onDropped;
+    this.#newerSchema = newerSchemaWatch(SCHEMA_VERSION, onNewerSchema);
     this.#watch = new CommitWatch(
       this.#db,
       (seq) => this.#sql("SELECT seq FROM events WHERE seq > ? ORDER BY seq").pluck().all(seq) as number[],
@@ -455,6 +467,10 @@ export class SqliteEventStore implements EventStore {
     this.#expiry = setInterval(() => {
       this.#expireUnattended();
       this.#sayWalHeld();
+      // A process that serves no health check hears of an upgrade here; a failure is retention's to say.
+      try {
+        if (this.#db.open) this.#newerSchema(this.#schemaVersion());
+      } catch {}
     }, EXPIRE_EVERY_MS);
     this.#expiry.unref();
   }
@@ -796,10 +812,15 @@ export class SqliteEventStore implements EventStore {
     return (this.#sql("SELECT dropped_through FROM totals").get() as { dropped_through: number }).dropped_through;
   }
 
-  async unfit(): Promise<StoreNotWritable | undefined> {
+  async unfit(): Promise<NewerSchema | StoreNotWritable | undefined> {
     // A file made read-only after the open is still written through the handle the open took, made
-    // the user's to write: nothing short of a write tells a full disk.
-    return undefined;
+    // the user's to write: nothing short of a write tells a store that takes none.
+    return this.#newerSchema(this.#schemaVersion());
+  }
+
+  /** The file's schema now: its header's user_version, a read of a page SQLite has in its cache. */
+  #schemaVersion(): number {
+    return this.#db.pragma("user_version", { simple: true }) as number;
   }
 
   async stats(): Promise<StoreStats> {
