@@ -96,9 +96,12 @@ export async function startPostgres({
     writeFileSync(join(dir, "pwfile"), password, { mode: 0o644 });
     auth.push("--auth-host=scram-sha-256", `--pwfile=${join(dir, "pwfile")}`);
   }
-  execFileSync(...asOwner(join(BIN, "initdb"), ["-D", data, "-U", "waiter", ...auth, "-E", "UTF8", "--no-sync"]), {
-    stdio: "ignore",
-  });
+  execFileSync(
+    ...asOwner(join(BIN, "initdb"), ["-D", data, "-U", "waiter", ...auth, "-E", "UTF8", "--no-locale", "--no-sync"]),
+    {
+      stdio: "ignore",
+    },
+  );
   const port = await freePort();
   let exited = run(data, dir, port, settings);
   await exited.ready;
