@@ -223,7 +223,7 @@ async function rawConnection(to: { listenerUrl: string | undefined }) {
   socket.setEncoding("utf8").on("data", (chunk: string) => {
     received += chunk;
   });
-  // The listener closes the connection while the body is still being written: EPIPE is the point.
+  // The listener may close the connection while the body is still being written: EPIPE is the point.
   socket.on("error", () => {});
   socket.on("close", () => {
     closed = true;

@@ -1149,6 +1149,127 @@ test("/healthz answers 503 on a disk that is really full, where a count's write 
 });
 
 describe("bodies", () => {
+  /** A sender that goes on sending a body the listener refused: its connection, and the listener's end of it. */
+  async function uploader(listener: RunningListener, port: number) {
+    const served = new Promise<Socket>((resolve) => listener.server.once("connection", resolve));
+    // Half open, as a sender still uploading is: the listener's end of the connection does not end it.
+    const socket = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    await new Promise((resolve) => socket.once("connect", resolve));
+    const errors: string[] = [];
+    let received = "";
+    let ended = false;
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => {
+      received += chunk;
+    });
+    socket.once("end", () => {
+      ended = true;
+    });
+    socket.on("error", (err: NodeJS.ErrnoException) => errors.push(err.code ?? err.message));
+    const closed = new Promise((resolve) => socket.once("close", resolve));
+    cleanups.push(() => socket.destroy());
+    const write = (bytes: string | Buffer) =>
+      new Promise<boolean>((resolve) => socket.write(bytes, (err) => resolve(!err)));
+    const server = await served;
+    const serverClosed = new Promise((resolve) => server.once("close", resolve));
+    return { socket, server, serverClosed, write, errors, closed, received: () => received, ended: () => ended };
+  }
+
+  test("a sender still uploading when it gets 413 has the rest of its body read, not its connection reset", async () => {
+    const { listener, port, rejected } = await start();
+    const sender = await uploader(listener, port);
+    const size = 4 * 65536;
+    const head = `POST /webhooks/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`;
+    await sender.write(head);
+    // Answered at once, before the body, and the listener's side is ended: it sends no more.
+    await expect.poll(() => [/^HTTP\/1\.1 413 /.test(sender.received()), sender.ended()]).toEqual([true, true]);
+    expect(sender.received()).toMatch(/\r\nConnection: close\r\n/i);
+    const chunk = Buffer.alloc(16 * 1024, "x");
+    for (let sent = 0; sent < size; sent += chunk.length) await sender.write(chunk);
+    sender.socket.end();
+    await Promise.all([sender.closed, sender.serverClosed]);
+    // Read to its end and dropped: a connection closed with bytes unread is reset, and a sender
+    // still writing reads EPIPE or ECONNRESET, not the 413.
+    expect(sender.server.bytesRead).toBe(Buffer.byteLength(head) + size);
+    expect(sender.errors).toEqual([]);
+    expect(await rejected("body too large")).toBe(1);
+  });
+
+  test("real senders streaming a body past the limit read the 413, every time", async () => {
+    const lines: string[] = [];
+    const { url, rejected } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+    const chunk = new Uint8Array(16 * 1024).fill(120);
+    const body = () => {
+      let sent = 0;
+      return new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (sent++ < 40) controller.enqueue(chunk);
+          else controller.close();
+        },
+      });
+    };
+    const outcomes: string[] = [];
+    for (let run = 0; run < 5; run++) {
+      try {
+        const response = await fetch(`${url}/webhooks/erp`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: body(),
+          duplex: "half",
+        } as RequestInit);
+        outcomes.push(`fetch ${response.status} ${((await response.json()) as { error: string }).error}`);
+      } catch (err) {
+        outcomes.push(`fetch ${(err as { cause?: { code?: string } }).cause?.code ?? err}`);
+      }
+      outcomes.push(
+        await new Promise<string>((resolve) => {
+          const sending = httpRequest(`${url}/webhooks/erp`, { method: "POST" }, (response) => {
+            response.resume();
+            resolve(`http.request ${response.statusCode}`);
+          });
+          sending.once("error", (err: NodeJS.ErrnoException) => resolve(`http.request ${err.code}`));
+          let sent = 0;
+          const pump = () => {
+            while (sent++ < 40) {
+              if (!sending.write(chunk)) {
+                sending.once("drain", pump);
+                return;
+              }
+            }
+            sending.end();
+          };
+          pump();
+        }),
+      );
+    }
+    expect(outcomes).toEqual(
+      Array.from({ length: 5 }, () => ["fetch 413 body larger than 65536 bytes", "http.request 413"]).flat(),
+    );
+    expect(await rejected("body too large")).toBe(10);
+    // A line a minute for the source and reason, as for any refusal.
+    expect(lines.filter((line) => line.includes("rejected"))).toEqual([
+      expect.stringMatching(
+        /webhook erp rejected: body larger than 65536 bytes: if its sender's deliveries are this large, raise webhooks\.maxBodyBytes/,
+      ),
+    ]);
+  });
+
+  test("a sender that never stops sending a refused body is cut once the listener has read its bound", async () => {
+    // Long enough that only the bytes can end it within the test's time.
+    const lingerMaxBytes = 256 * 1024;
+    const { listener, port } = await start({}, { lingerMs: 600_000, lingerMaxBytes, requestMs: 600_000 });
+    const sender = await uploader(listener, port);
+    const head = `POST /webhooks/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    await sender.write(head);
+    const chunk = `4000\r\n${"x".repeat(0x4000)}\r\n`;
+    while (!sender.socket.destroyed) await sender.write(chunk);
+    await sender.serverClosed;
+    expect(sender.received()).toMatch(/^HTTP\/1\.1 413 /);
+    // The limit, the bound after the answer, and one read of the socket's past it.
+    expect(sender.server.bytesRead).toBeLessThanOrEqual(Buffer.byteLength(head) + 65536 + lingerMaxBytes + 2 * 65536);
+    expect(sender.server.bytesRead).toBeGreaterThan(65536 + lingerMaxBytes);
+  });
+
   test("a declared length over the limit gets 413 before any body, and the connection is closed", async () => {
     const { port, store, rejected } = await start({}, { bodyGraceMs: 10_000, requestMs: 20_000 });
     const host = `127.0.0.1:${port}`;

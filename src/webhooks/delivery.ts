@@ -6,7 +6,7 @@ import { pastBound } from "../json.js";
 import { type Log, type Throttled, throttled } from "../log.js";
 import { quote, withEscapes } from "../shown.js";
 import { clock } from "../time.js";
-import { clientOf, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
+import { clientOf, closeOnceRead, HeldBodies, type ListenerTimeouts, watchBody } from "./limits.js";
 import { isMismatch, secretWatch, withCause } from "./secrets.js";
 import { deliveredBy, type WebhookSource, type WebhooksConfig } from "./settings.js";
 import { parseBody, type Verdict, type Verifier } from "./verifiers/index.js";
@@ -106,9 +106,15 @@ function badIdReason(id: string): string | undefined {
   return id.isWellFormed() ? undefined : "the delivery id holds half a surrogate pair";
 }
 
-/** An answer to a request whose body may still be coming: the connection closes rather than read it. */
-export function answerUnread(req: Request, res: Response, status: number, error: string): void {
-  if (!req.complete) res.set("connection", "close");
+/** An answer to a request whose body may still be coming: the connection closes once what still comes is dropped, within bounds. */
+export function answerUnread(
+  req: Request,
+  res: Response,
+  status: number,
+  error: string,
+  limits: ListenerTimeouts,
+): void {
+  if (!req.complete) closeOnceRead(req, res, limits);
   res.status(status).json({ error });
 }
 
@@ -229,14 +235,20 @@ export function mountDeliveries(
         `webhook listener: ${client} holds its share of the bodies being read at once (${bodies.share} bytes); refusing more of its bodies with 503 until some are answered (a reverse proxy's address holds every sender's: raise webhooks.maxConnectionsPerClient, which sets the share)`,
         "client",
       );
-      answerUnread(req, res, 503, "too many webhook bodies from this client are being read at once; retry later");
+      answerUnread(
+        req,
+        res,
+        503,
+        "too many webhook bodies from this client are being read at once; retry later",
+        limits,
+      );
       return;
     }
     count(source.name, "rejected:busy");
     busyWarning(
       `webhook listener: ${limits.maxHeldBytes} bytes of bodies are being read at once; refusing more with 503 until some are answered`,
     );
-    answerUnread(req, res, 503, "too many webhook bodies are being read at once; retry later");
+    answerUnread(req, res, 503, "too many webhook bodies are being read at once; retry later", limits);
   };
 
   const refuseTooSlow = (req: Request, res: Response, source: WebhookSource) =>

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { clock } from "../time.js";
 
@@ -22,6 +22,10 @@ export interface ListenerTimeouts {
   maxHeldBytes: number;
   /** How long a connection that has sent nothing is kept once the listener stops. */
   silentMs: number;
+  /** How long a body refused before it was read is still read and dropped, once answered, before its connection closes. */
+  lingerMs: number;
+  /** How many bytes of it are read and dropped at most. */
+  lingerMaxBytes: number;
 }
 
 /**
@@ -41,6 +45,11 @@ export const DEFAULT_TIMEOUTS: ListenerTimeouts = {
   // A thousand connections could each hold a 1 MiB body for the request timeout: a GB.
   maxHeldBytes: 64 * 1024 * 1024,
   silentMs: 1_000,
+  // Enough for a sender still uploading when it is refused to read the answer: the rest of the
+  // largest delivery any sends (GitHub's, up to 25 MB) over a link of 40 Mbit/s, or a sender that
+  // reads the answer stopping within a round trip. Not longer, as anyone may send a body to be refused.
+  lingerMs: 5_000,
+  lingerMaxBytes: 32 * 1024 * 1024,
 };
 
 /** Who a connection is for the limits each client has: its address (behind a proxy, the proxy's). */
@@ -152,6 +161,45 @@ export function watchBody(req: IncomingMessage, timeouts: ListenerTimeouts, watc
   req.once("end", stop);
   timer = setTimeout(check, timeouts.bodyGraceMs);
   return stop;
+}
+
+/**
+ * Closes the connection of a request answered before its body was read as nginx's lingering close
+ * does: the answer says Connection: close and ends the listener's side, and what the sender still
+ * sends is read and dropped until the body's end or the sender's own close, for at most lingerMs
+ * and lingerMaxBytes. Closed at once, a connection with bytes still coming is reset, and a sender
+ * still uploading (fetch, GitHub sending 20 MB) reads EPIPE or ECONNRESET in place of the answer;
+ * read to the end, as /mcp is, a stranger's endless body would keep waiter reading.
+ */
+export function closeOnceRead(req: IncomingMessage, res: ServerResponse, timeouts: ListenerTimeouts): void {
+  res.setHeader("connection", "close");
+  const socket = req.socket;
+  let dropped = 0;
+  let lingering = false;
+  // Once the answer is written: destroyed before, it would be lost.
+  const close = () => {
+    if (!lingering) return;
+    if (socket.writableFinished) socket.destroy();
+    else socket.once("finish", () => socket.destroy());
+  };
+  // Read here, the body is dropped as it comes: Node does not dump a request that is read.
+  req.on("data", (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > timeouts.lingerMaxBytes) close();
+  });
+  req.once("end", close);
+  // Node closes a connection whose answer says Connection: close with destroySoon once the answer
+  // is written, which ends the listener's side and then destroys it with whatever is still coming.
+  socket.destroySoon = () => {
+    lingering = true;
+    socket.end();
+    // express.raw pauses a body it finds too large.
+    req.resume();
+    const cut = setTimeout(() => socket.destroy(), timeouts.lingerMs);
+    cut.unref();
+    socket.once("close", () => clearTimeout(cut));
+    if (req.readableEnded || dropped > timeouts.lingerMaxBytes) close();
+  };
 }
 
 /**

@@ -186,7 +186,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       `${source ? `webhook ${source} rejected` : `webhook listener refused ${req.method} ${quote(arrivedPath(req))}`}: ${said}`,
       `${source ?? ""}\n${reason}`,
     );
-    answerUnread(req, res, status, error);
+    answerUnread(req, res, status, error, limits);
   };
   const refuseTooLarge = (req: Request, res: Response, source: WebhookSource | undefined) => {
     const declared = Number(req.headers["content-length"]);
@@ -321,7 +321,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     : `${paths("")}${mode === "serve" ? "; a reverse proxy must pass paths unchanged" : ""}`;
   app.use((req, res) => {
     const error = `not found: ${quote(arrivedPath(req))}; ${whereServed}`;
-    if (req.path.startsWith("/.well-known/")) answerUnread(req, res, 404, error);
+    if (req.path.startsWith("/.well-known/")) answerUnread(req, res, 404, error, limits);
     else refuse(req, res, { status: 404, reason: "no such path", error, said: `no such path; ${whereServed}` });
   });
 
