@@ -1270,6 +1270,21 @@ describe("bodies", () => {
     expect(sender.server.bytesRead).toBeGreaterThan(65536 + lingerMaxBytes);
   });
 
+  test("a sender that goes silent in the middle of a refused body is cut once the linger time runs out", async () => {
+    // Long enough that only the linger time can end it within the test's time.
+    const { listener, port } = await start({}, { lingerMs: 300, requestMs: 600_000, bodyGraceMs: 600_000 });
+    const sender = await uploader(listener, port);
+    const size = 4 * 65536;
+    const head = `POST /webhooks/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`;
+    const sent = performance.now();
+    await sender.write(head);
+    await sender.write(Buffer.alloc(1024, "x"));
+    await sender.serverClosed;
+    expect(sender.received()).toMatch(/^HTTP\/1\.1 413 /);
+    expect(performance.now() - sent).toBeGreaterThanOrEqual(290);
+    expect(sender.server.bytesRead).toBe(Buffer.byteLength(head) + 1024);
+  });
+
   test("a declared length over the limit gets 413 before any body, and the connection is closed", async () => {
     const { port, store, rejected } = await start({}, { bodyGraceMs: 10_000, requestMs: 20_000 });
     const host = `127.0.0.1:${port}`;
