@@ -176,9 +176,12 @@ export function closeOnceRead(req: IncomingMessage, res: ServerResponse, timeout
   const socket = req.socket;
   let dropped = 0;
   let lingering = false;
-  // Once the answer is written: destroyed before, it would be lost.
+  let closing = false;
+  // Once the answer is written: destroyed before, it would be lost. Once: every chunk past the
+  // bound that comes meanwhile would wait on the answer's write again.
   const close = () => {
-    if (!lingering) return;
+    if (!lingering || closing) return;
+    closing = true;
     if (socket.writableFinished) socket.destroy();
     else socket.once("finish", () => socket.destroy());
   };
