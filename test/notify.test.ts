@@ -710,39 +710,23 @@ describe("notify_send by email", () => {
     }
   });
 
-  test("a channel with a login never sends without it, even to a server that offers none", async () => {
-    const open = await startMailServer({ disabledCommands: ["STARTTLS", "AUTH"] });
-    const { port, received } = open;
-    const team = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: office(port, { to: ["a@shop.example"], user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
-      SMTP_PASSWORD,
-    });
-    try {
-      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
-      expect(result.isError).toBe(true);
+  test.each<[string, string[], string]>([
+    [
+      "a channel with a login never sends without it, even to a server that offers none",
+      ["STARTTLS", "AUTH"],
       // Not the password to check: the server has no login to give, on that port at least.
-      const said = `the mail server offers no login (500 Error: command not recognized); set the channel's port to the one it takes logged-in mail on (usually 587), or leave out its user and passwordEnv if it takes the channel's mail without a login.`;
-      expect(text(result)).toContain(`a@shop.example: Not sent: ${said}`);
-      expect(received).toEqual([]);
-      const checked = { host: "127.0.0.1", port, tls: "none", user: "waiter", password: SMTP_PASSWORD } as const;
-      expect(
-        await checkSmtp(
-          { ...checked, from: "w@shop.example", subject: "waiter" },
-          { signal: new AbortController().signal, deadline: clock.now() + 5_000 },
-          "WAITER_TOOL_TIMEOUT",
-        ),
-      ).toBe(said);
-    } finally {
-      await team.close();
-      await open.close();
-    }
-  });
-
-  test("a mail server that offers STARTTLS and no login without it tells a channel with tls none to use starttls", async () => {
-    // As Postfix with smtpd_tls_auth_only answers AUTH before STARTTLS (503, or 500 as here): the
-    // login may be offered over TLS, which its EHLO offers.
-    const starting = await startMailServer({ disabledCommands: ["AUTH"] });
-    const { port, received } = starting;
+      `the mail server offers no login (500 Error: command not recognized); set the channel's port to the one it takes logged-in mail on (usually 587), or leave out its user and passwordEnv if it takes the channel's mail without a login.`,
+    ],
+    [
+      "a mail server that offers STARTTLS and no login without it tells a channel with tls none to use starttls",
+      // As Postfix with smtpd_tls_auth_only answers AUTH before STARTTLS (503, or 500 as here): the
+      // login may be offered over TLS, which its EHLO offers.
+      ["AUTH"],
+      `the mail server offers no login without TLS (500 Error: command not recognized), and offers STARTTLS; set the channel's tls to "starttls", or leave out its user and passwordEnv if it takes the channel's mail without a login.`,
+    ],
+  ])("%s", async (_, disabledCommands, said) => {
+    const server = await startMailServer({ disabledCommands });
+    const { port, received } = server;
     const team = await startWaiter({
       WAITER_NOTIFY_CHANNELS: office(port, { to: ["a@shop.example"], user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
       SMTP_PASSWORD,
@@ -750,7 +734,6 @@ describe("notify_send by email", () => {
     try {
       const result = await team.call("notify_send", { channel: "office", text: "Hello" });
       expect(result.isError).toBe(true);
-      const said = `the mail server offers no login without TLS (500 Error: command not recognized), and offers STARTTLS; set the channel's tls to "starttls", or leave out its user and passwordEnv if it takes the channel's mail without a login.`;
       expect(text(result)).toContain(`a@shop.example: Not sent: ${said}`);
       expect(received).toEqual([]);
       const checked = { host: "127.0.0.1", port, tls: "none", user: "waiter", password: SMTP_PASSWORD } as const;
@@ -763,7 +746,7 @@ describe("notify_send by email", () => {
       ).toBe(said);
     } finally {
       await team.close();
-      await starting.close();
+      await server.close();
     }
   });
 
