@@ -2142,6 +2142,9 @@ describe("bearer tokens", () => {
   });
 
   test("past its rate a token gets 429 with the wait; other tokens go on, and it may call again after the wait", async () => {
+    // The clock held still, moved only by the test: on a busy machine ten requests can take the
+    // second that gives the token one more, and the eleventh would go.
+    vi.useFakeTimers({ toFake: ["Date"] });
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess(
       { maxSessions: 50, idleMs: 60_000 },
@@ -2169,12 +2172,16 @@ describe("bearer tokens", () => {
       expect(again.statusCode).toBe(200);
       await again.body.dump();
     } finally {
+      vi.useRealTimers();
       await served.close();
       setClock();
     }
   });
 
   test("each call in a JSON-RPC batch counts against its token's rate, as the same calls sent one by one would", async () => {
+    // The clock held still, moved only by the test: on a busy machine the batch's 100 calls can
+    // take longer than the second that pays one of them back, and the wait told would be 91 s.
+    vi.useFakeTimers({ toFake: ["Date"] });
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess(
       { maxSessions: 50, idleMs: 60_000 },
@@ -2211,6 +2218,7 @@ describe("bearer tokens", () => {
       expect(later.statusCode).toBe(200);
       await later.body.dump();
     } finally {
+      vi.useRealTimers();
       await served.close();
       setClock();
     }
@@ -2397,6 +2405,9 @@ describe("bearer tokens", () => {
   });
 
   test("a refused caller is logged as its client was told, a line a minute for each caller and reason, never with a token", async () => {
+    // The clock held still, moved only by the test: on a busy machine twelve requests can take
+    // the seconds that give the token more, and fewer of them would be refused.
+    vi.useFakeTimers({ toFake: ["Date"] });
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess(
       { maxSessions: 50, idleMs: 60_000 },
@@ -2448,6 +2459,7 @@ describe("bearer tokens", () => {
       );
       for (const secret of [OPS, VIEW, ...guesses]) expect(served.stderr()).not.toContain(secret);
     } finally {
+      vi.useRealTimers();
       await served.close();
       setClock();
     }
@@ -3219,6 +3231,9 @@ describe("OAuth access tokens", () => {
   });
 
   test("an OAuth user refused a write, or past its rate, is named as a user, not as a token it does not hold", async () => {
+    // The clock held still, moved only by the test: on a busy machine the first two requests can
+    // take a second of the five that give the user one more, and the wait told would be 4 s.
+    vi.useFakeTimers({ toFake: ["Date"] });
     setClock("2026-11-30T09:00:00Z");
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
@@ -3262,6 +3277,7 @@ describe("OAuth access tokens", () => {
         "Too many requests: The OAuth client and user oauth:connector/alice may make 12 a minute; try again in 5 s",
       );
     } finally {
+      vi.useRealTimers();
       await served.close();
       setClock();
     }
