@@ -1117,19 +1117,37 @@ describe("cache and coalescing", () => {
   });
 
   test("a caller whose deadline comes first leaves a shared load when it passes, saying its answer had begun", async () => {
-    fake.queue.push({ status: 200, headers: { "content-type": "application/json" }, body: "[", dripMs: 50 });
+    // Loading undici and connecting come first, lest they spend the first caller's deadline.
     const api = client();
-    let firstEnded = false;
-    const first = failure(api.json(counter, "/shared-drip", {}, call(800))).finally(() => {
-      firstEnded = true;
+    await api.send("/warm", {}, call());
+    fake.queue.push({ status: 200, headers: { "content-type": "application/json" }, body: "[", dripMs: 50 });
+    // The second caller joins once the answer has begun: on a busy machine its headers can take
+    // longer than the second caller's deadline.
+    const headers = diagnostics.channel("undici:request:headers");
+    let heard = (_message: unknown) => {};
+    const begunToAnswer = new Promise<void>((resolve) => {
+      heard = (message) => {
+        if ((message as { request: { path: string } }).request.path === "/shared-drip") resolve();
+      };
     });
-    const second = await failure(api.json(counter, "/shared-drip", {}, call(200)));
-    expect(firstEnded).toBe(false);
-    const begun =
-      /^Test API \(127\.0\.0\.1:\d+\) began to answer, but did not finish before the tool call's deadline; try again later, or ask for less at once\.$/;
-    expect(second.message).toMatch(begun);
-    expect((await first).message).toMatch(begun);
-    expect(fake.count("/shared-drip")).toBe(1);
+    headers.subscribe(heard);
+    try {
+      let firstEnded = false;
+      const first = failure(api.json(counter, "/shared-drip", {}, call(2_000))).finally(() => {
+        firstEnded = true;
+      });
+      // Should the first end before it began, the assertions below say so.
+      await Promise.race([begunToAnswer, first]);
+      const second = await failure(api.json(counter, "/shared-drip", {}, call(200)));
+      expect(firstEnded).toBe(false);
+      const begun =
+        /^Test API \(127\.0\.0\.1:\d+\) began to answer, but did not finish before the tool call's deadline; try again later, or ask for less at once\.$/;
+      expect(second.message).toMatch(begun);
+      expect((await first).message).toMatch(begun);
+      expect(fake.count("/shared-drip")).toBe(1);
+    } finally {
+      headers.unsubscribe(heard);
+    }
   });
 
   test("a shared read whose retry had not begun to answer by the deadline says it did not answer", async () => {
