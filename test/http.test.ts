@@ -115,17 +115,31 @@ describe("deadlines and timeouts", () => {
     // now exposes it to a context made after it.
     v8.setFlagsFromString("--expose-gc");
     const gc = runInNewContext("gc") as () => void;
-    const dripping = await startFake(() => ({
-      status: 200,
-      headers: { "content-type": "application/json" },
-      body: "[",
-      dripMs: 50,
-    }));
-    const api = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20 }).upstream(
-      "Drip API",
-      new URL(dripping.origin),
+    const dripping = await startFake((request) =>
+      request.path === "/warm"
+        ? json(200, "{}")
+        : { status: 200, headers: { "content-type": "application/json" }, body: "[", dripMs: 50 },
     );
-    const collect = setInterval(gc, 20);
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1 << 20 });
+    clients.push(http);
+    const api = http.upstream("Drip API", new URL(dripping.origin));
+    // Loading undici and opening the three connections come first, and the collector starts once
+    // all three answers have begun: on a busy machine, connecting while it collects every 20 ms
+    // could spend a deadline before its answer began. It collects all the while the answers drip,
+    // when the timer that ends each call at its deadline must not be lost.
+    await Promise.all([1, 2, 3].map(() => api.send("/warm", {}, call())));
+    const headers = diagnostics.channel("undici:request:headers");
+    const answering = new Set<string>();
+    let allBegun = () => {};
+    const begun = new Promise<void>((resolve) => {
+      allBegun = resolve;
+    });
+    const heard = (message: unknown) => {
+      answering.add((message as { request: { path: string } }).request.path);
+      if (answering.size === 3) allBegun();
+    };
+    headers.subscribe(heard);
+    let collect: NodeJS.Timeout | undefined;
     const timed = async (what: string, run: (call: Call) => Promise<unknown>) => {
       const started = clock.now();
       const message = await run(call(1_000)).then(
@@ -135,11 +149,15 @@ describe("deadlines and timeouts", () => {
       return { what, ms: clock.now() - started, message };
     };
     try {
-      const results = await Promise.all([
+      const running = Promise.all([
         timed("GET", (call) => api.send("/read", {}, call)),
         timed("cached GET", (call) => api.json(any, "/load", {}, call)),
         timed("POST", (call) => api.send("/write", { method: "POST", body: "{}" }, call)),
       ]);
+      // Should one end before all have begun, the assertions below say which.
+      await Promise.race([begun, running]);
+      collect = setInterval(gc, 20);
+      const results = await running;
       expect(results.map((r) => [r.what, r.message])).toEqual([
         [
           "GET",
@@ -156,9 +174,17 @@ describe("deadlines and timeouts", () => {
         ["POST", expect.stringMatching(/did not confirm the change before the tool call ended/)],
       ]);
       for (const { ms } of results) expect(ms).toBeLessThan(2_500);
-      expect(dripping.requests.map((r) => r.path).sort()).toEqual(["/load", "/read", "/write"]);
+      expect(dripping.requests.map((r) => r.path).sort()).toEqual([
+        "/load",
+        "/read",
+        "/warm",
+        "/warm",
+        "/warm",
+        "/write",
+      ]);
     } finally {
       clearInterval(collect);
+      headers.unsubscribe(heard);
       await dripping.close();
     }
   });
