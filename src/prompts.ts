@@ -242,6 +242,8 @@ async function placesLike(geocode: Tool, prefix: string, log: Log, cancelled?: A
     deadline: clock.now() + COMPLETION_MS,
     log,
     progress: async () => {},
+    // Its places are taken, never its words.
+    serves: () => false,
   };
   const search = async (name: string, count: number) =>
     placeNames(((await geocode.run({ name, count }, call)) as { places: FoundPlace[] }).places);

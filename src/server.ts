@@ -223,6 +223,8 @@ export function createServer(
 
   const timeoutMs = config.core.toolTimeout * 1000;
   const inputs = new Map<string, { tool: Tool; input: z.ZodObject }>();
+  // The tools served now, those `serve` adds later too.
+  const serves = (name: string) => inputs.has(name);
   const serve = (tool: Tool) => {
     const input = closedInput(tool);
     server.registerTool(
@@ -234,7 +236,7 @@ export function createServer(
         outputSchema: z.object(tool.output),
         annotations: tool.annotations,
       },
-      toolCallback(tool, timeoutMs, toolLog(tool, log), stopping, cut),
+      toolCallback(tool, timeoutMs, toolLog(tool, log), serves, stopping, cut),
     );
     inputs.set(tool.name, { tool, input });
   };
@@ -523,6 +525,7 @@ function toolCallback(
   tool: Tool,
   timeoutMs: number,
   log: Log,
+  serves: (name: string) => boolean,
   stopping?: AbortSignal,
   cut?: AbortSignal,
 ): ToolCallback<z.ZodObject> {
@@ -549,7 +552,7 @@ function toolCallback(
       result = await runTool(
         tool,
         args,
-        { signal, deadline: clock.now() + ms, log: callLog, progress, stopping, ...(caller ? { caller } : {}) },
+        { signal, deadline: clock.now() + ms, log: callLog, progress, serves, stopping, ...(caller ? { caller } : {}) },
         cut,
       );
     } finally {
@@ -588,7 +591,7 @@ async function runTool(
     done = true;
     log.debug(`${tool.name} answered in ${clock.now() - started} ms`);
     return {
-      content: [{ type: "text", text: tool.render(result, args) }],
+      content: [{ type: "text", text: tool.render(result, args, call) }],
       structuredContent: result as Record<string, unknown>,
     };
   } catch (err) {

@@ -10,8 +10,17 @@ export type Annotations = Required<
   Pick<ToolAnnotations, "readOnlyHint" | "destructiveHint" | "idempotentHint" | "openWorldHint">
 >;
 
+/**
+ * The tools the call's session serves, which are all a model there can call: a text that sends it
+ * to another tool names one of these. A session may serve fewer than waiter has (--read-only,
+ * --tools, a token of scope read or of some toolsets).
+ */
+export interface Serving {
+  serves(name: string): boolean;
+}
+
 /** What a tool's `run` gets besides its arguments. */
-export interface ToolCall extends Call {
+export interface ToolCall extends Call, Serving {
   log: Log;
   /**
    * Whom the call is for, as the log names them: over HTTP the token (or OAuth client and user),
@@ -45,8 +54,9 @@ export interface Notified {
  * checks the arguments before `run` and the result after it; waiter words a refusal with a
  * synchronous parse, so no asynchronous refinements. `run` returns the structured result;
  * `render` turns it into the short text rendering that goes beside it, given the arguments too
- * for what the result alone cannot say (which filters found nothing).
- * Throw a ToolError (or let an UpstreamError through) for a failure the model can act on.
+ * for what the result alone cannot say (which filters found nothing), and what the session serves.
+ * Throw a ToolError (or let an UpstreamError through) for a failure the model can act on. A text
+ * sends the model to another tool only where the session serves it (`serves`).
  */
 export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
   /** snake_case, prefixed by the toolset's name: currency_convert. */
@@ -64,7 +74,7 @@ export interface Tool<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRa
   /** Seconds this call may take when more than the configured tool timeout (events_wait). */
   deadline?(args: z.output<z.ZodObject<I>>): number;
   run(args: z.output<z.ZodObject<I>>, call: ToolCall): Promise<z.input<z.ZodObject<O>>>;
-  render(result: z.input<z.ZodObject<O>>, args: z.output<z.ZodObject<I>>): string;
+  render(result: z.input<z.ZodObject<O>>, args: z.output<z.ZodObject<I>>, session: Serving): string;
   /**
    * Whether a result, though the call succeeded, says something a person must look into (a payment
    * that may have been made twice). An automation's run fails at such a step, with the rendered

@@ -244,6 +244,8 @@ describe("when the shop fails", () => {
   test("a step waiting for its next try says it waits, and once the retry time is over, that waiter tried and stopped", async () => {
     const server = await serve([PAID], { WAITER_WOO_URL: `http://127.0.0.1:${await freePort()}` });
     const agent = await startWaiter(env([PAID]));
+    // A token whose toolsets are events alone: automations_runs is none of its tools.
+    const reader = await startWaiter(env([PAID]), { allow: (tool) => tool.name.startsWith("events_") });
     try {
       const event = await pay(server, String(O.pending1999));
       // Advice to the model ("try again later") is waiter's to follow here: it says what it does instead.
@@ -259,13 +261,16 @@ describe("when the shop fails", () => {
       expect(text(await agent.call("events_get", { id: event.id }))).toContain(
         `Automations on it: stripe-paid (failed). ${runs} the step a failed one stopped at, why, and its arguments.`,
       );
+      expect(text(await reader.call("events_get", { id: event.id }))).toContain(
+        "\nAutomations on it: stripe-paid (failed).\n",
+      );
       expect(run?.error).toMatch(
         new RegExp(
           `^step 1 \\(eshop_order_mark_paid\\): ${unreachable} waiter tried it \\d+ times; a next try would come after the retry time \\(WAITER_AUTOMATION_RETRY_SECONDS, 2 s\\), so it is not tried again\\.$`,
         ),
       );
     } finally {
-      await agent.close();
+      await Promise.all([agent.close(), reader.close()]);
       await server.close();
     }
   });

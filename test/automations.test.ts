@@ -1266,6 +1266,17 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         expect(text(await agent.call("automations_runs", { event_id: "evt_nowhere" }))).toBe(
           `No runs on it. No event "evt_nowhere" is stored. waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them; retention drops old ones.`,
         );
+        // A token whose toolsets are automations alone is not sent to events_list, none of its tools.
+        const runsOnly = await startWaiter(env([PAID, refunded]), {
+          allow: (tool) => tool.name.startsWith("automations_"),
+        });
+        try {
+          expect(text(await runsOnly.call("automations_runs", { event_id: "evt_nowhere" }))).toBe(
+            `No runs on it. No event "evt_nowhere" is stored. waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B; retention drops old ones.`,
+          );
+        } finally {
+          await runsOnly.close();
+        }
         // The sender's id of the event, which a model takes for waiter's, is told which event it is.
         // The event read says so too: a model reading it must not take it for one an automation handled
         // or one it missed by waiter's fault.

@@ -1593,6 +1593,57 @@ describe("status and notes", () => {
     const kept = await server.call("eshop_order_add_note", { id: O.completed, note: "Called the customer." });
     expect(data(kept)).toMatchObject({ note: { customer_note: false } });
   });
+  test("a session that serves only some of the order tools is sent to none of the others", async () => {
+    const only = (...names: string[]) => startWaiter(shopEnv(woo), { allow: (tool) => names.includes(tool.name) });
+    const paying = await only("eshop_order_mark_paid", "eshop_order_add_note");
+    const changing = await only("eshop_order_update_status");
+    const listing = await only("eshop_orders_list", "eshop_customers_list");
+    const reading = await only("eshop_customers_list");
+    try {
+      const unpaid = await paying.call("eshop_order_mark_paid", { id: O.cancelled, transaction_id: "pi_3Qlate" });
+      expect(text(unpaid)).toBe(
+        `Order ${O.cancelled} is cancelled, so it was not marked paid: only pending, on-hold, failed orders can be. If it really should be paid, have its status set to pending first, in the shop's admin.`,
+      );
+      woo.shop.order(O.completed).billing.email = "";
+      const unmailed = await paying.call("eshop_order_add_note", {
+        id: O.completed,
+        note: "Shipped.",
+        customer_note: true,
+      });
+      expect(text(unmailed)).toBe(
+        `Order ${O.completed} has no email, so the shop would send the note to no one; nothing was added. Reach the customer another way (the order's phone or address), or add the note without customer_note.`,
+      );
+
+      const same = await changing.call("eshop_order_update_status", {
+        id: O.completed,
+        status: "completed",
+        note: "Shipped.",
+      });
+      expect(data(same)).toMatchObject({ note_error: "not added: nothing changed" });
+      expect(text(same)).toMatch(/was already completed; nothing was changed, so the note was not added\.$/);
+      const completed = await changing.call("eshop_order_update_status", { id: O.pending1999, status: "completed" });
+      expect(text(completed)).toMatch(
+        /pending → completed\.\nThe shop counts it paid now \(.* UTC\), though no payment was checked\.$/,
+      );
+      await changing.call("eshop_order_update_status", { id: O.partlyRefunded, status: "cancelled" });
+      expect(
+        text(await changing.call("eshop_order_update_status", { id: O.partlyRefunded, status: "processing" })),
+      ).toMatch(/, though that part went back: check the refund's reason before it is shipped\.$/);
+
+      woo.shop.order(O.processing).status = "trash";
+      const trashed = await listing.call("eshop_orders_list", { search: `#${O.processing}` });
+      expect(text(trashed)).toMatch(/ Orders in the shop's trash are not listed\.$/);
+      const guest = "filip.benes@example.cz";
+      expect(text(await listing.call("eshop_customers_list", { email: guest }))).toMatch(
+        / eshop_orders_list's search finds their orders by name, email or address\.$/,
+      );
+      expect(text(await reading.call("eshop_customers_list", { email: guest }))).toBe(
+        `No customer account has the email "${guest}". A buyer who checked out as a guest has none.`,
+      );
+    } finally {
+      await Promise.all([paying.close(), changing.close(), listing.close(), reading.close()]);
+    }
+  });
 });
 
 describe("products and stock", () => {

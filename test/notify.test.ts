@@ -1823,6 +1823,7 @@ function senderCall(ms: number) {
     deadline: clock.now() + ms,
     log: new Log("error", () => {}),
     progress: async () => {},
+    serves: () => true,
   };
 }
 

@@ -191,6 +191,8 @@ export class StepCalls {
       log,
       caller: who,
       progress: async () => {},
+      // An automation may call every tool waiter serves.
+      serves: (name) => this.#served.has(name),
       notified: { sent: [...(notified?.sent ?? [])], failed: [...(notified?.failed ?? [])] },
     };
     /** Where this try leaves the step: a notification's targets reached are kept with it. */
@@ -256,7 +258,7 @@ export class StepCalls {
       log.info(`${who}: ${name} failed (${failure}); trying again in ${duration(wait)}`);
       throw new Waiting(wait, nextTry);
     }
-    const said = tool.render(result, input);
+    const said = tool.render(result, input, call);
     await stillHeld(() => `was done (${doneLine(said)})`);
     return { said, needsPerson: tool.needsPerson?.(result) ?? false };
   }

@@ -191,7 +191,7 @@ export function automationsToolset(
           note: z.string().optional(),
         },
         annotations: READS,
-        async run(args) {
+        async run(args, call) {
           const limit = args.limit ?? 10;
           // One more than asked for tells whether older runs match: a model must not take the page for all of them.
           const matched = await store.runs.list({
@@ -222,7 +222,7 @@ export function automationsToolset(
             const event = await store.get(storedId(args.event_id));
             note = !event
               ? found.length === 0
-                ? `No event ${quote(args.event_id)} is stored. ${await notStored(store, [args.event_id])}`
+                ? `No event ${quote(args.event_id)} is stored. ${await notStored(store, [args.event_id], call)}`
                 : undefined
               : args.status
                 ? undefined

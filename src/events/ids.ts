@@ -1,6 +1,7 @@
 /** Event ids as tools take them, and what a model is told of an id that names no stored event. */
 
 import { quote } from "../shown.js";
+import type { Serving } from "../toolset.js";
 import type { EventStore } from "./store.js";
 
 /** A ULID in any letter case: ten characters of time (the first at most 7), sixteen of randomness. */
@@ -36,7 +37,8 @@ const DELIVERY_LOOKUPS = 5;
  * that payment; an event id, whether retention may have dropped it; any other id is told what
  * waiter's look like.
  */
-export async function notStored(store: EventStore, ids: string[]): Promise<string> {
+export async function notStored(store: EventStore, ids: string[], session: Serving): Promise<string> {
+  const listed = session.serves("events_list");
   const said: string[] = [];
   let eventIds = ids.slice(DELIVERY_LOOKUPS).some(isEventId);
   let others = ids.slice(DELIVERY_LOOKUPS).some((id) => !isEventId(id));
@@ -52,13 +54,13 @@ export async function notStored(store: EventStore, ids: string[]): Promise<strin
     const dropped = await store.droppedThrough();
     said.push(
       dropped > 0
-        ? `Retention has dropped every event up to c${dropped}, and it may be one of them: gone from waiter, its payload too. events_list lists the events kept.`
-        : "Retention has dropped no event here, so waiter never stored an event under that id: events_list gives the ids of those stored.",
+        ? `Retention has dropped every event up to c${dropped}, and it may be one of them: gone from waiter, its payload too.${listed ? " events_list lists the events kept." : ""}`
+        : `Retention has dropped no event here, so waiter never stored an event under that id${listed ? ": events_list gives the ids of those stored" : ""}.`,
     );
   }
   if (others) {
     said.push(
-      "waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B, as events_list gives them; retention drops old ones.",
+      `waiter's event ids are ULIDs like 01JD3Q6Z8W5M9R2T4V7X0Y1A2B${listed ? ", as events_list gives them" : ""}; retention drops old ones.`,
     );
   }
   return said.join(" ");

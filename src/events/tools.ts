@@ -4,7 +4,7 @@ import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { integer } from "../settings.js";
 import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten, withEscapes } from "../shown.js";
-import { defineTool, defineToolset, type Toolset } from "../toolset.js";
+import { defineTool, defineToolset, type Serving, type Toolset } from "../toolset.js";
 import { matchesFilter, typePrefix, typeStem } from "./filter.js";
 import { isEventId, notStored, storedAs, storedId } from "./ids.js";
 import { eventRecord, isRecord, minorUnitsNote, parseExact, summary } from "./present.js";
@@ -260,7 +260,8 @@ function fieldNames(parsed: Record<string, unknown>): string {
 }
 
 /** Where a run that failed or is not over says how far it got: a model finishing it by hand needs its step and arguments. */
-function whereRunsAre(event: ReturnType<typeof fullEvent>): string {
+function whereRunsAre(event: ReturnType<typeof fullEvent>, session: Serving): string {
+  if (!session.serves("automations_runs")) return "";
   const statuses = event.automations?.map((a) => a.status) ?? [];
   const told = [
     ...(statuses.some((s) => s.endsWith("failed")) ? ["the step a failed one stopped at, why, and its arguments"] : []),
@@ -275,7 +276,7 @@ function whereRunsAre(event: ReturnType<typeof fullEvent>): string {
  * The event as text for a model: the facts first, then the payload fenced by markers with a
  * random tag, so a payload cannot close the fence and speak as waiter.
  */
-function renderEvent(event: ReturnType<typeof fullEvent>): string {
+function renderEvent(event: ReturnType<typeof fullEvent>, session: Serving): string {
   const tag = randomBytes(4).toString("hex");
   let body = event.payload;
   let parsed: unknown;
@@ -299,7 +300,7 @@ function renderEvent(event: ReturnType<typeof fullEvent>): string {
     `Event ${event.id}: type ${JSON.stringify(event.type)} from source "${event.source}" (${event.scheme}), delivery ${withEscapes(JSON.stringify(event.delivery_id))}, received ${event.received_at}${event.acked_at ? `, acknowledged ${event.acked_at}` : ", not acknowledged"}.`,
     ...(event.automations?.length
       ? [
-          `Automations on it: ${event.automations.map((a) => `${a.name} (${a.status})`).join(", ")}.${whereRunsAre(event)}`,
+          `Automations on it: ${event.automations.map((a) => `${a.name} (${a.status})`).join(", ")}.${whereRunsAre(event, session)}`,
         ]
       : []),
     event.headers.length
@@ -453,20 +454,21 @@ export function eventsToolset(
         },
         output: eventShape,
         annotations: { ...READS, idempotentHint: true },
-        async run(args) {
+        async run(args, call) {
           const event = await store.get(storedId(args.id));
           if (!event) {
             // A next_before (c20-40) pages back: it is passed as before.
             const cursor = /^c\d+(-\d+)?$/i.exec(args.id.trim());
+            const listed = cursor && call.serves("events_list");
             throw new ToolError(
               cursor
-                ? `${quote(args.id)} is a cursor, not an event id: pass it as ${cursor[1] ? "before" : "since"} to events_list for the events ${cursor[1] ? "before" : "after"} it.`
-                : `No event ${quote(args.id)} is stored. ${await notStored(store, [args.id])}`,
+                ? `${quote(args.id)} is a cursor, not an event id${listed ? `: pass it as ${cursor[1] ? "before" : "since"} to events_list for the events ${cursor[1] ? "before" : "after"} it` : ""}.`
+                : `No event ${quote(args.id)} is stored. ${await notStored(store, [args.id], call)}`,
             );
           }
           return withRuns(event, args.fields, true);
         },
-        render: renderEvent,
+        render: (event, _args, session) => renderEvent(event, session),
       });
 
       const wait = defineTool({
@@ -508,12 +510,15 @@ export function eventsToolset(
           const answered = async (event: StoredEvent) => {
             // Found, the event is answered: a store that fails now says only less of what is around it.
             const more = await store.firstAfter(filter, event.seq).catch(() => undefined);
-            const backlog = more
-              ? `More matching events arrived after it: events_list with since="${cursorOf(event.seq)}" lists them at once.`
-              : undefined;
+            const backlog = !more
+              ? undefined
+              : call.serves("events_list")
+                ? `More matching events arrived after it: events_list with since="${cursorOf(event.seq)}" lists them at once.`
+                : "More matching events arrived after it.";
             let unread: string | undefined;
             const whole = await withRuns(event, undefined).catch((err: unknown) => {
-              unread = `The automations that ran on it could not be read (${err instanceof Error ? err.message : String(err)}): events_get names them.`;
+              const named = call.serves("events_get") ? ": events_get names them" : "";
+              unread = `The automations that ran on it could not be read (${err instanceof Error ? err.message : String(err)})${named}.`;
               return fullEvent(event, undefined);
             });
             const note = [dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
@@ -583,7 +588,7 @@ export function eventsToolset(
           }
           return answered(found);
         },
-        render(r) {
+        render(r, _args, session) {
           const note = r.note ? `\n${r.note}` : "";
           if (!r.event) {
             const why = r.note?.startsWith(STOPPING)
@@ -591,7 +596,7 @@ export function eventsToolset(
               : "The wait timed out: nothing matching arrived";
             return `${why}. Wait again with since="${r.cursor}".${note}`;
           }
-          return `${renderEvent(r.event as ReturnType<typeof fullEvent>)}\nNext wait: since="${r.cursor}".${note}`;
+          return `${renderEvent(r.event as ReturnType<typeof fullEvent>, session)}\nNext wait: since="${r.cursor}".${note}`;
         },
       });
 
@@ -608,7 +613,7 @@ export function eventsToolset(
           note: z.string().optional(),
         },
         annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: true, openWorldHint: false },
-        async run(args) {
+        async run(args, call) {
           const outcome = await store.ack(args.ids.map(storedId));
           // An unknown id is the caller's own text, as sent: it may be a sender's delivery id in
           // lower case. It comes back no longer than a message quotes it, once however often it
@@ -621,7 +626,7 @@ export function eventsToolset(
             acked: outcome.acked,
             already_acked: outcome.already,
             unknown: unknown.map(shorten),
-            ...(unknown.length ? { note: await notStored(store, unknown) } : {}),
+            ...(unknown.length ? { note: await notStored(store, unknown, call) } : {}),
           };
         },
         render(r) {

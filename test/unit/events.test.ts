@@ -33,16 +33,18 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-type Served = { automations?: Automation[]; subscribed?: Set<string>; dir?: string };
+type Served = { automations?: Automation[]; subscribed?: Set<string>; dir?: string; tools?: string };
 
 /**
  * The events tools and resources over a real store, served on an in-memory transport; the client's
- * side is given. With `automations`, their tools too; `subscribed` holds the session's subscriptions.
+ * side is given. With `automations`, their tools too; `subscribed` holds the session's subscriptions;
+ * `tools`, as WAITER_TOOLS, the only tools served.
  */
 async function servedOn({
   automations = [],
   subscribed,
   dir = mkdtempSync(join(tmpdir(), "waiter-events-")),
+  tools,
 }: Served = {}) {
   const config = loadConfig(
     {
@@ -50,6 +52,7 @@ async function servedOn({
         WAITER_DATA_DIR: dir,
         WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
         WAITER_TOOLSETS: automations.length ? "events,automations" : "events",
+        ...(tools ? { WAITER_TOOLS: tools } : {}),
       },
     },
     toolsets(),
@@ -172,6 +175,23 @@ test("events_wait says when more matching events wait behind the one it returns,
   const last = await call("events_wait", { since: next, timeout_s: 1 });
   expect(last.structuredContent).toMatchObject({ event: { id: second.id } });
   expect(last.structuredContent).not.toHaveProperty("note");
+});
+
+test("events_wait served without events_list or events_get sends the model to neither", async () => {
+  const { store, call, text } = await served({ tools: "events_wait" });
+  const first = await addTrial(store, "w1");
+  await addTrial(store, "w2");
+  const behind = await call("events_wait", { since: "c0", timeout_s: 1 });
+  expect(behind.structuredContent).toMatchObject({
+    event: { id: first.id },
+    note: "More matching events arrived after it.",
+  });
+  vi.spyOn(store.runs, "list").mockRejectedValue(new Error("disk I/O error"));
+  const unread = await call("events_wait", { since: "c0", timeout_s: 1 });
+  expect(unread.structuredContent).toMatchObject({
+    note: "More matching events arrived after it. The automations that ran on it could not be read (disk I/O error).",
+  });
+  expect(text(unread)).not.toMatch(/events_(list|get)/);
 });
 
 test("events_wait on a store that cannot answer ends at once with what failed, instead of waiting it out", async () => {
@@ -1391,7 +1411,13 @@ test("events_wait cancelled while it looks up its cursor ends at once, holding n
     controller.abort();
     return latestSeq();
   });
-  const call = { signal: controller.signal, deadline: clock.now() + 60_000, log, progress: async () => {} };
+  const call = {
+    signal: controller.signal,
+    deadline: clock.now() + 60_000,
+    log,
+    progress: async () => {},
+    serves: () => true,
+  };
   // Unheard, the cancel would hold the wait for its 30 s, past the test's time.
   await expect(wait?.run({ timeout_s: 30 }, call)).rejects.toThrow(/cancelled before an event arrived/);
 });

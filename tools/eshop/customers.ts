@@ -36,7 +36,7 @@ export function customerTools(shop: ShopProvider): Tool[] {
         );
         return { customers: page.items, ...pageResult(page, request) };
       },
-      render(r, args) {
+      render(r, args, session) {
         const ended = r.customers.length === 0 && listEnded(r, args, "customers");
         if (ended) return ended;
         if (r.customers.length === 0) {
@@ -45,7 +45,10 @@ export function customerTools(shop: ShopProvider): Tool[] {
             : args.search
               ? `No customer account's username, email or display name contains ${quote(args.search)} (letter case and accents aside).`
               : "The shop has no customer accounts.";
-          return `${none} A buyer who checked out as a guest has none: eshop_orders_list's search finds their orders by name, email or address.`;
+          const orders = session.serves("eshop_orders_list")
+            ? ": eshop_orders_list's search finds their orders by name, email or address"
+            : "";
+          return `${none} A buyer who checked out as a guest has none${orders}.`;
         }
         const lines = r.customers.map((c) => {
           const fullName = [c.first_name, c.last_name].filter(Boolean).join(" ");

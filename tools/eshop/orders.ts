@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
-import { defineTool, notBlank, notEmpty, type Tool } from "../../src/toolset.js";
+import { defineTool, notBlank, notEmpty, type Serving, type Tool } from "../../src/toolset.js";
 import type { Order, OrderSummary, ShopProvider } from "./provider.js";
 import {
   listEnded,
@@ -114,13 +114,16 @@ function summaryLine(o: OrderSummary): string {
 }
 
 /** What a list without orders says: the filters that found none, and where else to look. */
-function noOrders(args: {
-  status?: string[] | undefined;
-  after?: { given: string } | undefined;
-  before?: { given: string } | undefined;
-  search?: string | undefined;
-  customer_id?: number | undefined;
-}): string {
+function noOrders(
+  args: {
+    status?: string[] | undefined;
+    after?: { given: string } | undefined;
+    before?: { given: string } | undefined;
+    search?: string | undefined;
+    customer_id?: number | undefined;
+  },
+  session: Serving,
+): string {
   const filters = [
     args.status?.length && `status ${args.status.join(" or ")}`,
     args.after && `placed after ${args.after.given}`,
@@ -136,7 +139,7 @@ function noOrders(args: {
     // An order deleted in the shop waits in its trash, which the list's statuses leave out.
     args.search &&
       /^#?\d+$/.test(args.search) &&
-      "Orders in the shop's trash are not listed: eshop_order_get reads one by its id.",
+      `Orders in the shop's trash are not listed${session.serves("eshop_order_get") ? ": eshop_order_get reads one by its id" : ""}.`,
   ]);
 }
 
@@ -215,8 +218,8 @@ export function orderTools(shop: ShopProvider): Tool[] {
       const page = await shop.listOrders(filters, request, call);
       return { orders: page.items, ...pageResult(page, request) };
     },
-    render(r, args) {
-      if (r.orders.length === 0) return listEnded(r, args, "orders") ?? noOrders(args);
+    render(r, args, session) {
+      if (r.orders.length === 0) return listEnded(r, args, "orders") ?? noOrders(args, session);
       return [...r.orders.map(summaryLine), pageLine(r.orders.length, r, "orders")].join("\n");
     },
   });
@@ -385,7 +388,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         }
         if (!shop.payableStatuses.includes(before.status)) {
           throw new ToolError(
-            `Order ${id} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, set its status to ${shop.awaitingPaymentStatus} with eshop_order_update_status first.`,
+            `Order ${id} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, ${call.serves("eshop_order_update_status") ? `set its status to ${shop.awaitingPaymentStatus} with eshop_order_update_status first` : `have its status set to ${shop.awaitingPaymentStatus} first, in the shop's admin`}.`,
           );
         }
         // A paid date stays when an order goes back to pending or failed (a bank transfer bounced):
@@ -479,7 +482,10 @@ export function orderTools(shop: ShopProvider): Tool[] {
         };
         // The note goes with the change, so that the same call again (a retry) adds no second one.
         if (!note) return result;
-        if (!changed) return { ...result, note_error: "not added: nothing changed; eshop_order_add_note adds one" };
+        if (!changed) {
+          const adds = call.serves("eshop_order_add_note") ? "; eshop_order_add_note adds one" : "";
+          return { ...result, note_error: `not added: nothing changed${adds}` };
+        }
         try {
           return { ...result, note_id: (await shop.addNote(id, note, false, call)).id };
         } catch (err) {
@@ -488,7 +494,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
         }
       });
     },
-    render(r) {
+    render(r, _args, session) {
       // What the change did to money, which no status name says: WooCommerce records a refund of
       // what is left but asks no gateway; a cancel keeps the payment; a paid status sets a paid date.
       // An order put on hold after its payment keeps its paid date, and eshop_order_mark_paid counts
@@ -545,11 +551,11 @@ export function orderTools(shop: ShopProvider): Tool[] {
               : // An order with nothing to ship counts paid in processing too, though the shop dates it
                 // paid only when it is completed.
                 !wasPaid && shop.paidStatuses.includes(r.order.status)
-                ? `\n${countedPaid(r)}`
+                ? `\n${countedPaid(r, session)}`
                 : "";
       return r.changed
         ? `Order #${r.order.number} (id ${r.order.id}): ${r.previous_status} → ${r.order.status}${noteLine(r)}.${money}`
-        : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed${r.note_error ? ", so the note was not added (eshop_order_add_note adds one)" : ""}.`;
+        : `Order #${r.order.number} (id ${r.order.id}) was already ${r.order.status}; nothing was changed${r.note_error ? `, so the note was not added${session.serves("eshop_order_add_note") ? " (eshop_order_add_note adds one)" : ""}` : ""}.`;
     },
   });
 
@@ -569,7 +575,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
       // The shop mails a note to the customer to the order's billing email, and to no one without it.
       if (customer_note && !(await shop.getOrder(id, call)).email) {
         throw new ToolError(
-          `Order ${id} has no email, so the shop would send the note to no one; nothing was added. Reach the customer another way (the order's phone or address, eshop_order_get), or add the note without customer_note.`,
+          `Order ${id} has no email, so the shop would send the note to no one; nothing was added. Reach the customer another way (the order's phone or address${call.serves("eshop_order_get") ? ", eshop_order_get" : ""}), or add the note without customer_note.`,
         );
       }
       return { order_id: id, note: await shop.addNote(id, note, customer_note, call) };
@@ -618,19 +624,23 @@ function maySamePayment(given: string, order: Order): boolean {
  * What an order not paid before, set to a status the shop counts paid, is told: no payment was
  * checked, or, taken back from a refund, that the refund stands, which the new status does not undo.
  */
-function countedPaid(r: {
-  order: { total: string; currency: string; paid?: string };
-  refunded_before?: string;
-  previous_status: string;
-}): string {
+function countedPaid(
+  r: {
+    order: { total: string; currency: string; paid?: string };
+    refunded_before?: string;
+    previous_status: string;
+  },
+  session: Serving,
+): string {
   const when = r.order.paid ? ` (${utcMinute(r.order.paid)})` : "";
   if (!r.refunded_before) {
-    return `The shop counts it paid now${when}, though no payment was checked; eshop_order_mark_paid is for payments that came.`;
+    const markPaid = session.serves("eshop_order_mark_paid") ? "; eshop_order_mark_paid is for payments that came" : "";
+    return `The shop counts it paid now${when}, though no payment was checked${markPaid}.`;
   }
   const { total, currency } = r.order;
   const whole = new Big(r.refunded_before).gte(total);
   const refund = whole
     ? `Its ${r.refunded_before} ${currency}`
     : `Of its ${total} ${currency}, ${r.refunded_before} ${currency}`;
-  return `${refund} was refunded before, and stays refunded: the shop counts it paid now${when}, though ${whole ? `that money went back. Before it is shipped, have it paid again or set it back to ${r.previous_status}.` : "that part went back: eshop_order_get shows the refund's reason, to check before it is shipped."}`;
+  return `${refund} was refunded before, and stays refunded: the shop counts it paid now${when}, though ${whole ? `that money went back. Before it is shipped, have it paid again or set it back to ${r.previous_status}.` : `that part went back: ${session.serves("eshop_order_get") ? "eshop_order_get shows the refund's reason, to check" : "check the refund's reason"} before it is shipped.`}`;
 }
