@@ -28,24 +28,29 @@ function cursorOf(seq: number): string {
   return `c${seq}`;
 }
 
+/** The tool a model is sent to for a fresh cursor: events_list, or events_wait in a session without it. */
+type FreshCursor = "events_list" | "events_wait";
+
 /**
  * A cursor from events_list or events_wait, or an event id, as a sequence number. A `next_before`
  * carries after its cursor the cursor of the page it follows (c20-40): see `pagedFrom`. It pages
  * back only: as `since`, its cursor would show again what its page showed. A cursor copied with
  * white space around it or in capitals is that cursor, as an event id is (`storedId`).
  */
-async function seqOf(store: EventStore, value: string, name: string): Promise<number> {
+async function seqOf(store: EventStore, value: string, name: string, fresh: FreshCursor): Promise<number> {
   const cursor = /^c(\d+)(?:-(\d+))?$/i.exec(value.trim());
   if (cursor?.[2] !== undefined && name === "since") {
+    const back =
+      fresh === "events_list" ? ": pass it to events_list as before, with the since its page had, if any" : "";
     throw new ToolError(
-      `since ${quote(value)} is a next_before, which pages back: pass it to events_list as before, with the since its page had, if any. For newer events, pass since="${cursorOf(Number(cursor[2]))}".`,
+      `since ${quote(value)} is a next_before, which pages back${back}. For newer events, pass since="${cursorOf(Number(cursor[2]))}".`,
     );
   }
   if (cursor) {
     const seq = Number(cursor[1]);
     if (seq > (await store.latestSeq())) {
       throw new ToolError(
-        `${name} ${quote(value)} is ahead of every stored event: it comes from another store, or the store was replaced. Call events_list without it for a fresh cursor.`,
+        `${name} ${quote(value)} is ahead of every stored event: it comes from another store, or the store was replaced. Call ${fresh} without it for a fresh cursor.`,
       );
     }
     return seq;
@@ -58,15 +63,15 @@ async function seqOf(store: EventStore, value: string, name: string): Promise<nu
     const gone = `${name} ${quote(value)} names no stored event: retention has dropped every event up to ${cursorOf(dropped)}, and it may be one of them.`;
     throw new ToolError(
       name === "since"
-        ? `${gone} Pass since="${cursorOf(dropped)}" for every event stored after those (any that matched between are lost to waiter); if waiter never gave this id, call events_list without since for a fresh cursor.`
-        : `${gone} If so, no event older than it is stored; if waiter never gave this id, call events_list without ${name}.`,
+        ? `${gone} Pass since="${cursorOf(dropped)}" for every event stored after those (any that matched between are lost to waiter); if waiter never gave this id, call ${fresh} without since for a fresh cursor.`
+        : `${gone} If so, no event older than it is stored; if waiter never gave this id, call ${fresh} without ${name}.`,
     );
   }
   const known = isEventId(value) ? undefined : await storedAs(store, value);
   // Retention has dropped none here (above), and what is no event id it never dropped.
   const why = isEventId(value)
-    ? ", and retention has dropped none: waiter never stored it. Call events_list without it for a fresh cursor."
-    : "; call events_list without it for a fresh cursor.";
+    ? `, and retention has dropped none: waiter never stored it. Call ${fresh} without it for a fresh cursor.`
+    : `; call ${fresh} without it for a fresh cursor.`;
   throw new ToolError(
     `${name} ${quote(value)} is neither a cursor (like c42) nor the id of a stored event${known ? `. ${known}` : why}`,
   );
@@ -400,10 +405,10 @@ export function eventsToolset(
           // Read "now" first: an event committed during the query is newer than the cursor, not lost.
           const latest = await store.latestSeq();
           const before = Math.min(
-            args.before ? await seqOf(store, args.before, "before") : Number.POSITIVE_INFINITY,
+            args.before ? await seqOf(store, args.before, "before", "events_list") : Number.POSITIVE_INFINITY,
             latest + 1,
           );
-          const after = args.since ? await seqOf(store, args.since, "since") : 0;
+          const after = args.since ? await seqOf(store, args.since, "since", "events_list") : 0;
           const filter = { ...filterOf(args), unackedOnly: args.unacked_only };
           const found = await store.list(filter, { after, before, limit: limit + 1 });
           const shown = found.slice(0, limit);
@@ -499,7 +504,9 @@ export function eventsToolset(
         async run(args, call) {
           await checkSource(args.source);
           const timeout = (args.timeout_s ?? 30) * 1000;
-          const after = args.since ? await seqOf(store, args.since, "since") : await store.latestSeq();
+          const after = args.since
+            ? await seqOf(store, args.since, "since", call.serves("events_list") ? "events_list" : "events_wait")
+            : await store.latestSeq();
           const dropped = args.since ? await droppedUnread(store, after) : {};
           const filter = filterOf(args);
           const matches = (event: StoredEvent) => event.seq > after && matchesFilter(filter, event);

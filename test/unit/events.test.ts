@@ -194,6 +194,17 @@ test("events_wait served without events_list or events_get sends the model to ne
   expect(text(unread)).not.toMatch(/events_(list|get)/);
 });
 
+test("events_wait served without events_list is sent to itself for a fresh cursor", async () => {
+  const { store, call, text } = await served({ tools: "events_wait" });
+  await addTrial(store, "w1");
+  expect(text(await call("events_wait", { since: "c99", timeout_s: 1 }))).toBe(
+    `since "c99" is ahead of every stored event: it comes from another store, or the store was replaced. Call events_wait without it for a fresh cursor.`,
+  );
+  expect(text(await call("events_wait", { since: "c1-1", timeout_s: 1 }))).toBe(
+    `since "c1-1" is a next_before, which pages back. For newer events, pass since="c1".`,
+  );
+});
+
 test("events_wait on a store that cannot answer ends at once with what failed, instead of waiting it out", async () => {
   const { store, call, text } = await served();
   vi.spyOn(store, "firstAfter").mockRejectedValue(new Error("disk I/O error"));
