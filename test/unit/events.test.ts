@@ -205,6 +205,20 @@ test("events_wait served without events_list is sent to itself for a fresh curso
   );
 });
 
+test("events_get served without events_list sends the model to no list it lacks", async () => {
+  const { store, call, text } = await served({ tools: "events_get" });
+  await addTrial(store, "g1");
+  expect(text(await call("events_get", { id: "c1" }))).toBe(`"c1" is a cursor, not an event id.`);
+  const unknown = "01JD3Q6Z8W5M9R2T4V7X0Y1A2B";
+  expect(text(await call("events_get", { id: unknown }))).toBe(
+    `No event "${unknown}" is stored. Retention has dropped no event here, so waiter never stored an event under that id.`,
+  );
+  vi.spyOn(store, "droppedThrough").mockResolvedValue(7);
+  expect(text(await call("events_get", { id: unknown }))).toBe(
+    `No event "${unknown}" is stored. Retention has dropped every event up to c7, and it may be one of them: gone from waiter, its payload too.`,
+  );
+});
+
 test("events_wait on a store that cannot answer ends at once with what failed, instead of waiting it out", async () => {
   const { store, call, text } = await served();
   vi.spyOn(store, "firstAfter").mockRejectedValue(new Error("disk I/O error"));
