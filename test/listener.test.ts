@@ -1419,7 +1419,7 @@ function wooDelivery(order: number, deliveryId: string, pad = 0) {
   };
 }
 
-test("a delivery too large from GitHub or WooCommerce, which never send it again, is logged with what to do once the limit is raised", async () => {
+test("a delivery too large from GitHub or WooCommerce, which never send it again, is logged with what to do once the limit is raised and its delivery ID", async () => {
   const lines: string[] = [];
   const { url } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));
   const push = JSON.stringify({ ref: "refs/heads/main", pad: "x".repeat(70_000) });
@@ -1440,10 +1440,10 @@ test("a delivery too large from GitHub or WooCommerce, which never send it again
   expect(shop.statusCode).toBe(413);
   expect(lines.filter((line) => line.includes("rejected: body larger"))).toEqual([
     expect.stringMatching(
-      /info .*webhook gh rejected: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); GitHub does not send it again: redeliver it from the webhook's Recent Deliveries\n$/,
+      /info .*webhook gh rejected: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "d-push"\)\n$/,
     ),
     expect.stringMatching(
-      /info .*webhook shop rejected: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); WooCommerce does not send it again: find it in WooCommerce → Status → Logs\n$/,
+      /info .*webhook shop rejected: body larger than 65536 bytes \(Content-Length \d+\): if its sender's deliveries are this large, raise webhooks\.maxBodyBytes \(WAITER_WEBHOOKS_MAX_BODY_BYTES\); WooCommerce does not send it again: find it in WooCommerce → Status → Logs \(delivery ID "wc-large"\)\n$/,
     ),
   ]);
 });

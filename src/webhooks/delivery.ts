@@ -58,10 +58,19 @@ export function bodyLimit(webhooks: Pick<WebhooksConfig, "maxBodyBytes">, source
   return Math.min(webhooks.maxBodyBytes, small?.maxBytes ?? Number.POSITIVE_INFINITY);
 }
 
-/** What to do about a delivery not stored, for the senders that never send one again. */
-export const NOT_SENT_AGAIN: Partial<Record<WebhookSource["scheme"], string>> = {
-  github: "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries",
-  woocommerce: "WooCommerce does not send it again: find it in WooCommerce → Status → Logs",
+/**
+ * What to do about a delivery not stored, for the senders that never send one again, and the
+ * header that carries the delivery ID their own log finds it by.
+ */
+export const NOT_SENT_AGAIN: Partial<Record<WebhookSource["scheme"], { what: string; idHeader: string }>> = {
+  github: {
+    what: "GitHub does not send it again: redeliver it from the webhook's Recent Deliveries",
+    idHeader: "x-github-delivery",
+  },
+  woocommerce: {
+    what: "WooCommerce does not send it again: find it in WooCommerce → Status → Logs",
+    idHeader: "x-wc-webhook-delivery-id",
+  },
 };
 
 function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource, asSent: boolean): Record<string, string> {
@@ -371,7 +380,7 @@ export function mountDeliveries(
     // The event was not committed: a 503 tells the sender to try again later, unless the connection
     // closed while the store had not answered (a stop's drain time cut it, or the sender gave up).
     const answered = res.req.socket.destroyed ? "its connection closed before an answer" : "answered 503";
-    const lost = `webhook ${source.name} delivery ${delivery} not stored, ${answered} (${NOT_SENT_AGAIN[source.scheme] ?? "a sender that retries sends it again"})`;
+    const lost = `webhook ${source.name} delivery ${delivery} not stored, ${answered} (${NOT_SENT_AGAIN[source.scheme]?.what ?? "a sender that retries sends it again"})`;
     count(source.name, isFaultInWaiter(err) ? "rejected:failed in waiter" : "rejected:not stored");
     if (err instanceof ToolError) {
       storeFailed(err instanceof StoreNotWritable, bytes);

@@ -195,7 +195,10 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     const small = limit < webhooks.maxBodyBytes ? source && SMALL_DELIVERIES[source.scheme] : undefined;
     const error = `body larger than ${limit} bytes${small ? `, more than ${small.what} holds` : ""}`;
     // A sender that never sends a refused delivery again has lost this one, unless it is sent by hand.
-    const lost = source && NOT_SENT_AGAIN[source.scheme];
+    const notAgain = source && NOT_SENT_AGAIN[source.scheme];
+    // Refused before it was verified, its delivery ID is as the request gave it: the sender's log finds it by that.
+    const id = notAgain && req.headers[notAgain.idHeader];
+    const lost = notAgain && `${notAgain.what}${typeof id === "string" ? ` (delivery ID ${quote(id)})` : ""}`;
     refuse(req, res, {
       status: 413,
       reason: "body too large",
