@@ -2,7 +2,7 @@ import { connect } from "node:net";
 import { request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "vitest";
 import { clock, setClock } from "../src/time.js";
-import { type GoPayFake, type GoPayPayment, startGoPay } from "./fakes/gopay.js";
+import { type GoPayFake, type GoPayPayment, type GoPayRefund, startGoPay } from "./fakes/gopay.js";
 import { startWaiter } from "./memory.js";
 import { type Session, text } from "./stdio.js";
 
@@ -411,5 +411,96 @@ describe("a GoPay notification", () => {
       type: string;
     };
     expect(event.type).toBe("payment.refunded");
+  });
+
+  test("of a payment refunded in part twice is two events, each with the refunds GoPay lists by then; a repeat is stored once", async () => {
+    const refunded = { ...PAID, id: 3000006601, state: "PARTIALLY_REFUNDED" as const };
+    api.payments.set(refunded.id, refunded);
+    const refund = (id: number, amount: number): GoPayRefund => ({
+      id,
+      amount,
+      currency: "CZK",
+      state: "SUCCESS",
+      date_requested: new Date(clock.now()).toISOString(),
+    });
+    const first = refund(3000013001, 50000);
+    api.refunds.set(refunded.id, [first]);
+    const stored = async (id: string) =>
+      (await waiter.call("events_get", { id })).structuredContent as {
+        type: string;
+        delivery_id: string;
+        payload: string;
+      };
+    const one = await notify(refunded.id);
+    expect(one).toMatchObject({ status: 200, body: { duplicate: false } });
+    const second = refund(3000013002, 30000);
+    api.refunds.set(refunded.id, [first, second]);
+    const two = await notify(refunded.id);
+    expect(two).toMatchObject({ status: 200, body: { duplicate: false } });
+    expect(two.body.id).not.toBe(one.body.id);
+    expect(await notify(refunded.id)).toMatchObject({ status: 200, body: { id: two.body.id, duplicate: true } });
+    const events = [await stored(one.body.id as string), await stored(two.body.id as string)];
+    expect(events.map((event) => event.type)).toEqual(["payment.partially_refunded", "payment.partially_refunded"]);
+    expect(events.map((event) => event.delivery_id)).toEqual([
+      "3000006601:PARTIALLY_REFUNDED:1",
+      "3000006601:PARTIALLY_REFUNDED:2",
+    ]);
+    expect(events.map((event) => JSON.parse(event.payload).refunds)).toEqual([[first], [first, second]]);
+  });
+
+  test("of a payment in another state asks GoPay for no refunds", async () => {
+    const paid = { ...PAID, id: 3000006602 };
+    api.payments.set(paid.id, paid);
+    expect(await notify(paid.id)).toMatchObject({ status: 200, body: { duplicate: false } });
+    expect(api.count(`/api/payments/payment/${paid.id}/refunds`)).toBe(0);
+  });
+
+  test("of a payment refunded in part, while GoPay's API does not answer its refunds, gets 503 and is stored when it does; a token refused there is replaced", async () => {
+    const refunded = { ...PAID, id: 3000006603, state: "PARTIALLY_REFUNDED" as const };
+    api.payments.set(refunded.id, refunded);
+    api.refunds.set(refunded.id, [
+      {
+        id: 3000013003,
+        amount: 10000,
+        currency: "CZK",
+        state: "SUCCESS",
+        date_requested: "2026-11-27T11:00:00.000+0100",
+      },
+    ]);
+    const history = `/api/payments/payment/${refunded.id}/refunds`;
+    setClock(clock.now() + 61_000);
+    const before = waiter.stderr().length;
+    api.intercept = (req) => (req.path === history ? { status: 200, body: "<html>maintenance</html>" } : undefined);
+    try {
+      expect(await notify(refunded.id)).toMatchObject({ status: 503, retryAfter: "60" });
+    } finally {
+      api.intercept = undefined;
+    }
+    expect(waiter.stderr().slice(before)).toMatch(
+      /webhook gopay not stored, the sender will retry: GoPay's API did not answer the payment's refunds: GoPay API sent an answer that is not JSON/,
+    );
+    const tokens = tokenRequests();
+    let refused = false;
+    api.intercept = (req) => {
+      if (req.path !== history || refused) return undefined;
+      refused = true;
+      return {
+        status: 401,
+        headers: { "content-type": "application/json" },
+        body: '{"errors":[{"message":"Access token expired or invalid"}]}',
+      };
+    };
+    try {
+      const answer = await notify(refunded.id);
+      expect(answer).toMatchObject({ status: 200, body: { duplicate: false } });
+      const event = (await waiter.call("events_get", { id: answer.body.id as string })).structuredContent as {
+        payload: string;
+      };
+      expect(JSON.parse(event.payload).refunds).toEqual(api.refunds.get(refunded.id));
+    } finally {
+      api.intercept = undefined;
+    }
+    expect(tokenRequests()).toBe(tokens + 1);
+    expect(api.count(history)).toBe(3);
   });
 });

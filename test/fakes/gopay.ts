@@ -6,7 +6,10 @@ import { type Fake, json, startFake } from "./http.js";
  * (HTTP Basic with the client id and secret, a form with grant_type=client_credentials and
  * scope) answers a bearer token good for 30 minutes; `GET /api/payments/payment/{id}` with it
  * answers the payment, 404 for an id it does not know, 401 for a token that is unknown or has
- * run out (error bodies RECONSTRUCTED in GoPay's {"errors":[...]} shape).
+ * run out (error bodies RECONSTRUCTED in GoPay's {"errors":[...]} shape); `GET
+ * /api/payments/payment/{id}/refunds` with it answers the payment's refunds as a JSON array (the
+ * fields of GoPay's SDKs' refund: id, amount, currency, state, date_requested, date_last_change;
+ * the dates' form RECONSTRUCTED).
  */
 
 export interface GoPayPayment {
@@ -19,8 +22,19 @@ export interface GoPayPayment {
   gw_url: string;
 }
 
+export interface GoPayRefund {
+  id: number;
+  amount: number;
+  currency: string;
+  state: "REQUESTED" | "SUCCESS" | "FAILED";
+  date_requested: string;
+  date_last_change?: string;
+}
+
 export interface GoPayFake extends Fake {
   payments: Map<number, GoPayPayment>;
+  /** Each payment's refunds, oldest first; a payment with none is answered an empty list. */
+  refunds: Map<number, GoPayRefund[]>;
   /** Tokens issued, with when each runs out; a test may revoke one. */
   tokens: Map<string, number>;
 }
@@ -38,6 +52,7 @@ const error = (status: number, message: string) =>
 export async function startGoPay(clientId: string, secret: string): Promise<GoPayFake> {
   const payments = new Map<number, GoPayPayment>();
   const tokens = new Map<string, number>();
+  const refunds = new Map<number, GoPayRefund[]>();
   const basic = `Basic ${Buffer.from(`${clientId}:${secret}`).toString("base64")}`;
   let issued = 0;
   const fake = await startFake((request) => {
@@ -50,14 +65,16 @@ export async function startGoPay(clientId: string, secret: string): Promise<GoPa
       tokens.set(token, clock.now() + TOKEN_SECONDS * 1000);
       return json(200, JSON.stringify({ token_type: "bearer", access_token: token, expires_in: TOKEN_SECONDS }));
     }
-    const match = /^\/api\/payments\/payment\/(\d+)$/.exec(request.path);
+    const match = /^\/api\/payments\/payment\/(\d+)(\/refunds)?$/.exec(request.path);
     if (request.method === "GET" && match) {
       const bearer = /^Bearer (.+)$/.exec(request.headers.authorization ?? "")?.[1] ?? "";
       if ((tokens.get(bearer) ?? 0) <= clock.now()) return error(401, "Access token expired or invalid");
-      const found = payments.get(Number(match[1]));
-      return found ? json(200, JSON.stringify(found)) : error(404, "Payment not found");
+      const id = Number(match[1]);
+      const found = payments.get(id);
+      if (!found) return error(404, "Payment not found");
+      return json(200, JSON.stringify(match[2] ? (refunds.get(id) ?? []) : found));
     }
     return error(404, "Not found");
   });
-  return Object.assign(fake, { payments, tokens });
+  return Object.assign(fake, { payments, refunds, tokens });
 }

@@ -116,6 +116,8 @@ const TRANSACTION_TIMEOUT_BACK =
  * whenever it waited for another replica's, and so the delivery, a retention run, an acknowledgement.
  */
 const READ_COMMITTED = "SET default_transaction_isolation = 'read committed'";
+/** How many of a payment's events paymentEvents lists, the oldest. */
+const PAYMENT_EVENTS_LISTED = 10;
 /**
  * The states GoPay's and Comgate's documentation give a payment, the second half of the delivery
  * ids waiter stores their notifications under (3000006542:PAID): what paymentEvents looks up.
@@ -131,6 +133,15 @@ const PAYMENT_STATES = [
   "TIMEOUTED",
   "REFUNDED",
   "PARTIALLY_REFUNDED",
+];
+/**
+ * The delivery ids of a payment's events, after its id: each state's, and those of a GoPay payment
+ * refunded in part, one for each refund, numbered (3000006542:PARTIALLY_REFUNDED:2), as many as
+ * paymentQuery lists.
+ */
+const PAYMENT_DELIVERIES = [
+  ...PAYMENT_STATES,
+  ...Array.from({ length: PAYMENT_EVENTS_LISTED }, (_, i) => `PARTIALLY_REFUNDED:${i + 1}`),
 ];
 
 export interface PostgresOptions {
@@ -610,8 +621,8 @@ export function typesQuery(filter: EventFilter, after: number, limit: number): [
 export function paymentQuery(paymentId: string): [string, unknown[]] {
   return [
     `SELECT id, source, dedupe_id AS "dedupeId" FROM events WHERE source IN (SELECT source FROM counters)
-     AND dedupe_id = ANY($1) AND scheme IN ('comgate', 'gopay') ORDER BY seq LIMIT 10`,
-    [PAYMENT_STATES.map((state) => `${paymentId}:${state}`)],
+     AND dedupe_id = ANY($1) AND scheme IN ('comgate', 'gopay') ORDER BY seq LIMIT ${PAYMENT_EVENTS_LISTED}`,
+    [PAYMENT_DELIVERIES.map((delivery) => `${paymentId}:${delivery}`)],
   ];
 }
 

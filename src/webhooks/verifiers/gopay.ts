@@ -75,23 +75,33 @@ const payment = z.looseObject({
   state: z.string().min(1),
   payer: z.looseObject({}).optional(),
 });
+/** `GET /payments/payment/{id}/refunds`: each refund with its id, amount, currency, state and dates. */
+const refundList = z.array(z.looseObject({}));
+type Refunds = z.infer<typeof refundList>;
 
-/** The payment as kept: without the payer's card details or the payment page's link. */
-function kept(found: z.infer<typeof payment>): Buffer {
+/**
+ * The payment as kept: without the payer's card details or the payment page's link; with its
+ * refunds as GoPay lists them, where they were asked for.
+ */
+function kept(found: z.infer<typeof payment>, refunds: Refunds | undefined): Buffer {
   const { gw_url: _link, ...rest } = found;
+  const withRefunds = refunds ? { ...rest, refunds } : rest;
   if (rest.payer) {
     const { payment_card: _card, ...payer } = rest.payer;
-    return Buffer.from(JSON.stringify({ ...rest, payer }));
+    return Buffer.from(JSON.stringify({ ...withRefunds, payer }));
   }
-  return Buffer.from(JSON.stringify(rest));
+  return Buffer.from(JSON.stringify(withRefunds));
 }
 
 /**
  * GoPay calls the notification URL with a GET that carries only `?id=<payment id>`, and says
  * nothing else: waiter asks GoPay's API for the payment (`GET /payments/payment/{id}`, with an
  * access token from `POST /oauth2/token`, client credentials, scope payment-all, kept until it
- * runs out) and stores what it answers. A payment GoPay does not know is refused; an API that
- * cannot be asked, or lookups past the bound, make a 503, and GoPay calls again. `api` is declared
+ * runs out) and stores what it answers. A payment refunded in part stays PARTIALLY_REFUNDED
+ * through each later refund, so for that state its refunds are asked for too (`GET
+ * /payments/payment/{id}/refunds`, with the same token), and how many it lists tells its
+ * notifications apart. A payment GoPay does not know is refused; an API that cannot be asked, or
+ * lookups past the bound, make a 503, and GoPay calls again. `api` is declared
  * with the client's Basic authorization, which the token request carries (so any answer quoted
  * leaves the client's secret out); a lookup carries its access token instead.
  */
@@ -163,6 +173,27 @@ export function gopay(api: Upstream) {
     return verdict;
   };
 
+  /**
+   * A failure to ask GoPay's API, the token endpoint's refusals too: waiter's credentials or scope
+   * are for the operator to fix, and GoPay calls again meanwhile.
+   */
+  function notAsked(err: unknown): Verdict {
+    const why = (err as Error).message;
+    return { kind: "unavailable", reason: err instanceof NoToken ? why : `GoPay's API could not be asked: ${why}` };
+  }
+
+  /**
+   * GoPay's answer at `path`, with the cached token; a token GoPay no longer takes (revoked, or its
+   * clock ahead of ours): once more, with another.
+   */
+  async function ask(path: string, call: Call): Promise<HttpResponse> {
+    const send = (bearer: string) =>
+      api.send(path, { headers: { authorization: `Bearer ${bearer}`, accept: "application/json" } }, call);
+    const first = await accessToken(call);
+    const answer = await send(first);
+    return answer.status === 401 ? send(await accessToken(call, first)) : answer;
+  }
+
   async function lookUp(id: string, call: Call): Promise<Verdict> {
     if (call.signal.aborted)
       return {
@@ -171,21 +202,9 @@ export function gopay(api: Upstream) {
       };
     let answer: HttpResponse;
     try {
-      const ask = (bearer: string) =>
-        api.send(
-          `/payments/payment/${id}`,
-          { headers: { authorization: `Bearer ${bearer}`, accept: "application/json" } },
-          call,
-        );
-      const first = await accessToken(call);
-      answer = await ask(first);
-      // A token GoPay no longer takes (revoked, or its clock ahead of ours): once more, with another.
-      if (answer.status === 401) answer = await ask(await accessToken(call, first));
+      answer = await ask(`/payments/payment/${id}`, call);
     } catch (err) {
-      // The token endpoint's refusals too: waiter's credentials or scope are for the operator to
-      // fix, and GoPay calls again meanwhile.
-      const why = (err as Error).message;
-      return { kind: "unavailable", reason: err instanceof NoToken ? why : `GoPay's API could not be asked: ${why}` };
+      return notAsked(err);
     }
     if (answer.status === 404) {
       unknown.set(id, clock.now());
@@ -198,11 +217,28 @@ export function gopay(api: Upstream) {
       return { kind: "unavailable", reason: `GoPay's API did not answer the payment: ${(err as Error).message}` };
     }
     if (String(found.id) !== id) return reject("GoPay's API answered for another payment");
+    let refunds: Refunds | undefined;
+    if (found.state === "PARTIALLY_REFUNDED") {
+      try {
+        answer = await ask(`/payments/payment/${id}/refunds`, call);
+      } catch (err) {
+        return notAsked(err);
+      }
+      try {
+        refunds = api.read(refundList, answer);
+      } catch (err) {
+        return {
+          kind: "unavailable",
+          reason: `GoPay's API did not answer the payment's refunds: ${(err as Error).message}`,
+        };
+      }
+    }
     return {
       kind: "accept",
-      id: `${id}:${found.state}`,
+      // A number the store can list a payment's deliveries by, as a refund's id is not.
+      id: refunds?.length ? `${id}:${found.state}:${refunds.length}` : `${id}:${found.state}`,
       type: `payment.${found.state.toLowerCase()}`,
-      payload: kept(found),
+      payload: kept(found, refunds),
     };
   }
 }
