@@ -13,6 +13,7 @@ import { answerUnread, bodyLimit, mountDeliveries, NOT_SENT_AGAIN, SMALL_DELIVER
 import { requestGuard } from "./hosts.js";
 import { capConnectionsPerClient, DEFAULT_TIMEOUTS, type ListenerTimeouts } from "./limits.js";
 import type { WebhookSource, WebhooksConfig } from "./settings.js";
+import { header } from "./verifiers/common.js";
 import { type Verifier, verifierFor } from "./verifiers/index.js";
 
 /** Which waiter runs a listener: an assistant's (stdio), waiter listen or waiter serve. */
@@ -197,8 +198,8 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     // A sender that never sends a refused delivery again has lost this one, unless it is sent by hand.
     const notAgain = source && NOT_SENT_AGAIN[source.scheme];
     // Refused before it was verified, its delivery ID is as the request gave it: the sender's log finds it by that.
-    const id = notAgain && req.headers[notAgain.idHeader];
-    const lost = notAgain && `${notAgain.what}${typeof id === "string" ? ` (delivery ID ${quote(id)})` : ""}`;
+    const id = notAgain && header(req.headers, notAgain.idHeader);
+    const lost = notAgain && `${notAgain.what}${id !== undefined ? ` (delivery ID ${quote(id)})` : ""}`;
     refuse(req, res, {
       status: 413,
       reason: "body too large",
