@@ -36,6 +36,21 @@ import { CLI, type Session, startServer, text } from "./stdio.js";
 const GROUP = "-1001234567890";
 const OWNER = "424242";
 const SMTP_PASSWORD = "smtp-secret-for-tests";
+
+/** A channel's check at start, as waiter serve and listen make it, with time for a slow fake. */
+const checkedNow = (channel: SmtpOptions) =>
+  checkSmtp(channel, { signal: new AbortController().signal, deadline: clock.now() + 5_000 }, "WAITER_TOOL_TIMEOUT");
+
+/** A channel on the fake at `port` with a login and no TLS. */
+const plainLogin = (port: number): SmtpOptions => ({
+  host: "127.0.0.1",
+  port,
+  tls: "none",
+  user: "waiter",
+  password: SMTP_PASSWORD,
+  from: "w@shop.example",
+  subject: "waiter",
+});
 /** An address the test mail server refuses for now (451), as a greylisting server does. */
 const GREYLISTED = "later@shop.example";
 /** An address of another domain, which the server relays for no one who has not logged in. */
@@ -736,14 +751,7 @@ describe("notify_send by email", () => {
       expect(result.isError).toBe(true);
       expect(text(result)).toContain(`a@shop.example: Not sent: ${said}`);
       expect(received).toEqual([]);
-      const checked = { host: "127.0.0.1", port, tls: "none", user: "waiter", password: SMTP_PASSWORD } as const;
-      expect(
-        await checkSmtp(
-          { ...checked, from: "w@shop.example", subject: "waiter" },
-          { signal: new AbortController().signal, deadline: clock.now() + 5_000 },
-          "WAITER_TOOL_TIMEOUT",
-        ),
-      ).toBe(said);
+      expect(await checkedNow(plainLogin(port))).toBe(said);
     } finally {
       await team.close();
       await server.close();
@@ -774,14 +782,7 @@ describe("notify_send by email", () => {
       );
       const login = `the mail server takes a login only over TLS (538 5.7.11 Encryption required for requested authentication mechanism); set the channel's tls to "starttls".`;
       expect(await said("login")).toContain(`b@shop.example: Not sent: ${login}`);
-      const checked = { host: "127.0.0.1", port, tls: "none", user: "waiter", password: SMTP_PASSWORD } as const;
-      expect(
-        await checkSmtp(
-          { ...checked, from: "w@shop.example", subject: "waiter" },
-          { signal: new AbortController().signal, deadline: clock.now() + 5_000 },
-          "WAITER_TOOL_TIMEOUT",
-        ),
-      ).toBe(login);
+      expect(await checkedNow(plainLogin(port))).toBe(login);
     } finally {
       await team.close();
       await new Promise<void>((resolve) => encrypting.close(() => resolve()));
@@ -1066,11 +1067,7 @@ describe("notify_send by email", () => {
       expect(smtpFailure(failure, channel)).not.toHaveProperty("refused", true);
       expect(smtpFailure(failure, channel).message).toMatch(/^Not sent: the login to the mail server did not complete/);
       // The check at start words it as a send does: the login, not the host, port and tls.
-      const checked = await checkSmtp(
-        channel,
-        { signal: new AbortController().signal, deadline: clock.now() + 5_000 },
-        "WAITER_TOOL_TIMEOUT",
-      );
+      const checked = await checkedNow(channel);
       expect(checked).toBe(
         "the login to the mail server did not complete, as it answered AUTH LOGIN out of turn (235 2.7.0 Accepted); check the channel's user and the password in the variable its passwordEnv names, and which login mechanisms the server offers.",
       );
@@ -1750,13 +1747,7 @@ test("a mail server that turns the check away is quoted, and a stop ends a check
     subject: "waiter",
   });
   try {
-    expect(
-      await checkSmtp(
-        channel(refusing.port),
-        { signal: new AbortController().signal, deadline: clock.now() + 5_000 },
-        "WAITER_TOOL_TIMEOUT",
-      ),
-    ).toBe(
+    expect(await checkedNow(channel(refusing.port))).toBe(
       `the mail server 127.0.0.1:${refusing.port} answered 554 5.7.1 No mail from your network; check the channel's host, port and tls, and that it takes mail from this machine.`,
     );
   } finally {
@@ -1789,13 +1780,7 @@ test("a check at start of a mail server that does not offer STARTTLS says so, in
   };
   try {
     const said = `the mail server does not offer STARTTLS (500 Error: command not recognized); if it takes TLS from the start, use tls "tls" and its port for that (usually 465).`;
-    expect(
-      await checkSmtp(
-        channel,
-        { signal: new AbortController().signal, deadline: clock.now() + 5_000 },
-        "WAITER_TOOL_TIMEOUT",
-      ),
-    ).toBe(said);
+    expect(await checkedNow(channel)).toBe(said);
     const sender = await startWaiter({ WAITER_NOTIFY_CHANNELS: JSON.stringify({ office: mail(channel) }) });
     try {
       expect(text(await sender.call("notify_send", { channel: "office", text: "Hi" }))).toContain(`Not sent: ${said}`);
