@@ -1,9 +1,11 @@
 import { readFileSync } from "node:fs";
 import { expect, test } from "vitest";
+import { z } from "zod";
 import { UnconfirmedChange } from "../../src/errors.js";
 import { storeError } from "../../src/events/postgres/store.js";
 import { describeFailure, describeStatus, mayHaveActed, READ_BEFORE_RETRYING } from "../../src/http/failures.js";
 import type { HttpClientOptions, HttpResponse } from "../../src/http/types.js";
+import { Upstream } from "../../src/http/upstream.js";
 import { neverConnected } from "../../src/net-failures.js";
 
 const url = new URL("https://shop.example/wp-json/wc/v3/orders/1/notes");
@@ -378,4 +380,25 @@ test("the event store's database URL written in the config file is named there b
     { code: "ERR_TLS_CERT_ALTNAME_INVALID" },
   );
   expect(said(otherName)).toContain(`check that ${urlFrom} names the database server by a name its certificate holds`);
+});
+
+test("a change's failure that repeats the request's credentials has them taken out of what a waiting step says too", () => {
+  const upstream = new Upstream("WooCommerce", new URL("https://shop.example/wp-json/wc/v3"), {} as never);
+  const secret = "cs_0123456789abcdef0123456789abcdef";
+  let thrown: unknown;
+  try {
+    upstream.read(z.unknown(), {
+      ...answer("POST", 500),
+      headers: { "content-type": "application/json" },
+      text: JSON.stringify({ code: "internal_error", message: `Internal error for consumer_secret=${secret}` }),
+      credentials: [secret],
+    });
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(UnconfirmedChange);
+  const { message, failure } = thrown as UnconfirmedChange;
+  expect(failure).toContain("consumer_secret=");
+  expect(message).not.toContain(secret);
+  expect(failure).not.toContain(secret);
 });
