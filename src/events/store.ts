@@ -4,6 +4,7 @@ import { ToolError } from "../errors.js";
 import type { Log } from "../log.js";
 import { clock } from "../time.js";
 import { VERSION } from "../version.js";
+import { warn } from "./listeners.js";
 
 /** A verified delivery, as the listener hands it to the store. */
 export interface NewEvent {
@@ -403,11 +404,12 @@ export class NewerSchema extends Error {
 
 /**
  * Given each schema version a store reads, the newer schema it was found in, if any: said once to
- * `tell`, and found from then on (this process stays of the older release until started again).
+ * `tell` (a process warning where the store was given none), and found from then on (this process
+ * stays of the older release until started again).
  */
 export function newerSchemaWatch(
   known: number,
-  tell: (newer: NewerSchema) => void,
+  tell: (newer: NewerSchema) => void = (newer) => warn("the event store", newer),
 ): (version: number) => NewerSchema | undefined {
   let found: NewerSchema | undefined;
   return (version) => {

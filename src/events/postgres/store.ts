@@ -829,10 +829,7 @@ export class PostgresEventStore implements EventStore {
       failure: (err) => (timedOut(err, connect) ? tookNoConnection(connect) : undefined),
       probeMs: options.probeMs,
     });
-    this.#newerSchema = newerSchemaWatch(
-      MIGRATIONS.length,
-      options.onNewerSchema ?? ((newer) => warn("the event store", newer)),
-    );
+    this.#newerSchema = newerSchemaWatch(MIGRATIONS.length, options.onNewerSchema);
     this.#expiry = setInterval(() => {
       this.#expireUnattended();
       // A process that serves no health check hears of an upgrade here; a failure is retention's to say.

@@ -356,7 +356,7 @@ export class SqliteEventStore implements EventStore {
       busyMs = BUSY_MS,
       onDropped,
       dataDirFrom,
-      onNewerSchema = (newer) => warn("the event store", newer),
+      onNewerSchema,
     }: {
       busyMs?: number;
       onDropped?: (dropped: Dropped) => void;
