@@ -5,7 +5,7 @@ import { LoggingMessageNotificationSchema } from "@modelcontextprotocol/sdk/type
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { loadConfig } from "../src/config.js";
 import { HttpClient } from "../src/http/client.js";
-import type { ErrorMapper } from "../src/http/types.js";
+import type { ErrorMapper, HttpResponse } from "../src/http/types.js";
 import type { UpstreamOptions } from "../src/http/upstream.js";
 import { Log } from "../src/log.js";
 import { toolsetContext } from "../src/server.js";
@@ -47,6 +47,22 @@ const secrets = [
 
 let woo: WooCommerceFake;
 let stripping: WooCommerceFake;
+
+/**
+ * GET /orders of the shop at `api` as the answer of a shop on https (the fake is reached over
+ * http), for an upstream's error words.
+ */
+async function httpsAnswer(api: string): Promise<HttpResponse> {
+  const answer = await fetch(`${api}/orders`);
+  return {
+    url: new URL("https://shop.example/wp-json/wc/v3/orders"),
+    path: "/orders",
+    changes: false,
+    status: answer.status,
+    headers: {},
+    text: await answer.text(),
+  };
+}
 let server: Session;
 /** Every text the servers showed: tool results, log notifications, stderr. */
 const outputs: string[] = [];
@@ -2428,16 +2444,8 @@ describe("errors", () => {
       expect(refused.isError).toBe(true);
       // The fake stands for a shop on https but is reached over http: the words an https shop gets
       // for the answer it gave (no key seen).
-      const answer = await fetch(`${stripping.api}/orders`);
       const hint = wooErrors(new URL("https://shop.example/wp-json/wc/v3"), "basic", "WAITER_WOO_AUTH")(
-        {
-          url: new URL("https://shop.example/wp-json/wc/v3/orders"),
-          path: "/orders",
-          changes: false,
-          status: answer.status,
-          headers: {},
-          text: await answer.text(),
-        },
+        await httpsAnswer(stripping.api),
         "WooCommerce",
         "WAITER_WOO_URL",
       );
@@ -2498,19 +2506,7 @@ test("set in the config file, wooAuth is named as written there in the hint that
   eshop.tools(toolsetContext(eshop, { config, http, log: new Log("error", () => {}) }));
   await http.close();
   // What a shop on https answers when the web server dropped the Authorization header.
-  const answer = await fetch(`${stripping.api}/orders`);
-  const hint = errors[0]?.(
-    {
-      url: new URL("https://shop.example/wp-json/wc/v3/orders"),
-      path: "/orders",
-      changes: false,
-      status: answer.status,
-      headers: {},
-      text: await answer.text(),
-    },
-    "WooCommerce",
-    "eshop.wooUrl",
-  );
+  const hint = errors[0]?.(await httpsAnswer(stripping.api), "WooCommerce", "eshop.wooUrl");
   expect(hint?.message).toMatch(
     new RegExp(`the Authorization header: set eshop\\.wooAuth in ${file.replace(/[.]/g, "\\.")} to query\\.$`),
   );
