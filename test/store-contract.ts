@@ -377,8 +377,9 @@ export function eventStoreContract(open: OpenStore): void {
       const { store } = await open();
       const payment = (dedupeId: string, scheme: string) => stored(store, event({ dedupeId, source: scheme, scheme }));
       const paid = await payment("3000006542:PAID", "gopay");
-      const inPart = await payment("3000006542:PARTIALLY_REFUNDED:1", "gopay");
+      const inPart = await payment("3000006542:PARTIALLY_REFUNDED", "gopay");
       const inPartAgain = await payment("3000006542:PARTIALLY_REFUNDED:2", "gopay");
+      const inPartLast = await payment("3000006542:PARTIALLY_REFUNDED:11", "gopay");
       const refunded = await payment("3000006542:REFUNDED", "gopay");
       await payment("30000065420:PAID", "gopay");
       await payment("3000006542;PAID", "gopay");
@@ -386,8 +387,9 @@ export function eventStoreContract(open: OpenStore): void {
       const comgate = await payment("AB12-CD34:PAID", "comgate");
       expect(await store.paymentEvents("3000006542")).toEqual([
         { id: paid.id, source: "gopay", dedupeId: "3000006542:PAID" },
-        { id: inPart.id, source: "gopay", dedupeId: "3000006542:PARTIALLY_REFUNDED:1" },
+        { id: inPart.id, source: "gopay", dedupeId: "3000006542:PARTIALLY_REFUNDED" },
         { id: inPartAgain.id, source: "gopay", dedupeId: "3000006542:PARTIALLY_REFUNDED:2" },
+        { id: inPartLast.id, source: "gopay", dedupeId: "3000006542:PARTIALLY_REFUNDED:11" },
         { id: refunded.id, source: "gopay", dedupeId: "3000006542:REFUNDED" },
       ]);
       expect(await store.paymentEvents("AB12-CD34")).toEqual([

@@ -136,12 +136,12 @@ const PAYMENT_STATES = [
 ];
 /**
  * The delivery ids of a payment's events, after its id: each state's, and those of a GoPay payment
- * refunded in part, one for each refund, numbered (3000006542:PARTIALLY_REFUNDED:2), as many as
- * paymentQuery lists.
+ * refunded in part, one for each refund from the second on, numbered (3000006542:PARTIALLY_REFUNDED:2),
+ * as many as paymentQuery lists.
  */
 const PAYMENT_DELIVERIES = [
   ...PAYMENT_STATES,
-  ...Array.from({ length: PAYMENT_EVENTS_LISTED }, (_, i) => `PARTIALLY_REFUNDED:${i + 1}`),
+  ...Array.from({ length: PAYMENT_EVENTS_LISTED }, (_, i) => `PARTIALLY_REFUNDED:${i + 2}`),
 ];
 
 export interface PostgresOptions {

@@ -235,8 +235,9 @@ export function gopay(api: Upstream) {
     }
     return {
       kind: "accept",
-      // A number the store can list a payment's deliveries by, as a refund's id is not.
-      id: refunds?.length ? `${id}:${found.state}:${refunds.length}` : `${id}:${found.state}`,
+      // A number the store can list a payment's deliveries by, as a refund's id is not; from the
+      // second refund on, so the first keeps the id it had before refunds were counted.
+      id: refunds && refunds.length > 1 ? `${id}:${found.state}:${refunds.length}` : `${id}:${found.state}`,
       type: `payment.${found.state.toLowerCase()}`,
       payload: kept(found, refunds),
     };
