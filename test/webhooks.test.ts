@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -506,6 +506,34 @@ describe("the listener", () => {
       "shopify-topic",
       "shopify-webhook-id",
     ]);
+  });
+
+  test("Shopify's test notification, sent by the admin's Send test notification, gets 200 and is not an event: its sample order is no order of the shop", async () => {
+    const session = await inProcess({ WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-shopify-test-")) });
+    const body = readFileSync(join(import.meta.dirname, "fakes/samples/shopify-webhook-orders-paid-TRIMMED.json"));
+    const hmac = createHmac("sha256", SECRETS.SHOPIFY_WEBHOOK_SECRET).update(body).digest("base64");
+    // The headers of one the admin sent: no webhook id nor event id, X-Shopify-Test set.
+    const headers = {
+      "x-shopify-hmac-sha256": hmac,
+      "x-shopify-topic": "orders/paid",
+      "x-shopify-shop-domain": "shop.myshopify.com",
+      "x-shopify-test": "true",
+    };
+    expect(await post("store", body, headers)).toEqual({ status: 200, body: { ok: true } });
+    expect(
+      await post("store", body, { ...headers, "x-shopify-webhook-id": "7d3c6a55-0e3f-4a7b-9d7e-2f1b0c9a8e11" }),
+    ).toEqual({
+      status: 200,
+      body: { ok: true },
+    });
+    // Pings are counted as they are written, which may come after their answer.
+    await expect
+      .poll(async () => (await session.call("webhooks_sources", { source: "store" })).structuredContent)
+      .toMatchObject({ sources: [{ name: "store", received: 2, accepted: 0, ping: 2 }], store: { events: 0 } });
+    // Signed as deliveries are: a forged one is refused.
+    expect((await post("store", body, { ...headers, "x-shopify-hmac-sha256": hmac.replace(/^./, "A") })).status).toBe(
+      401,
+    );
   });
 
   test("WooCommerce's creation ping gets 200 and is not an event", async () => {

@@ -32,8 +32,8 @@ export type Verdict =
   | { kind: "unavailable"; reason: string }
   /**
    * A sender's handshake that must get 200 but is no event: WooCommerce's creation ping, unsigned,
-   * or GitHub's or Stripe's, `signed` with the source's secret as its deliveries are, with its
-   * delivery `id`.
+   * or GitHub's or Stripe's ping or Shopify's test notification, `signed` with the source's secret
+   * as its deliveries are, with its delivery `id` (where Shopify's test notification has one).
    * `sender` names the provider, for the log line that says the ping came.
    */
   | { kind: "ping"; sender: string; signed?: true; id?: string }

@@ -17,15 +17,21 @@ function shopifyHeader(headers: IncomingHttpHeaders, name: string): string | und
  * event id is shared by every delivery one merchant action brings (several topics, several
  * resources), so keyed on it a second resource's delivery would be answered as a repeat and never
  * stored. A delivery without a webhook id is its topic and event id.
+ * A test notification (`X-Shopify-Test: true`, sent by the admin's Send test notification, with a
+ * sample order and maybe no ids) is no event: taken for one, its sample would pass for an order of
+ * the shop.
  */
 export function shopify(secrets: readonly string[]) {
   return ({ headers, body }: Delivery): Verdict => {
     const signature = shopifyHeader(headers, "hmac-sha256");
     if (!signature) return missingHeader("Shopify-Hmac-Sha256", "X-Shopify-Hmac-Sha256");
     if (!signedWithAny([signature], secrets, "base64", body)) return reject("signature mismatch");
+    const webhook = shopifyHeader(headers, "webhook-id");
+    if (shopifyHeader(headers, "test")?.toLowerCase() === "true")
+      return { kind: "ping", sender: "Shopify", signed: true, ...(webhook ? { id: webhook } : {}) };
     const type = shopifyHeader(headers, "topic") ?? "unknown";
     const event = shopifyHeader(headers, "event-id");
-    const id = shopifyHeader(headers, "webhook-id") ?? (event && `${type}:${event}`);
+    const id = webhook ?? (event && `${type}:${event}`);
     if (!id) return missingHeader("Shopify-Webhook-Id", "X-Shopify-Webhook-Id");
     return { kind: "accept", id, type };
   };
