@@ -49,6 +49,16 @@ describe("Standard Webhooks", () => {
     ).toBe("accept");
   });
 
+  test("a Svix sender's refusal for a missing header names the svix-* header it sends too", () => {
+    const svix = (headers: Record<string, string>) => verify(delivery(headers, body));
+    expect(svix({ "svix-timestamp": "1614265330", "svix-signature": VECTOR })).toMatchObject({
+      reason: "missing webhook-id (or svix-id) header",
+    });
+    expect(svix({ "svix-id": id, "svix-timestamp": "1614265330" })).toMatchObject({
+      reason: "missing webhook-signature (or svix-signature) header",
+    });
+  });
+
   test("any one signature of several may match", () => {
     expect(verify(signed("v1,AAAA v1a,zzz v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")).kind).toBe("accept");
   });

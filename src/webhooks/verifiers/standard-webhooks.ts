@@ -24,8 +24,8 @@ export function standardWebhooks(secrets: readonly string[]) {
     const id = header(headers, "webhook-id") ?? header(headers, "svix-id");
     const timestamp = header(headers, "webhook-timestamp") ?? header(headers, "svix-timestamp");
     const signatures = header(headers, "webhook-signature") ?? header(headers, "svix-signature");
-    if (!id) return missingHeader("webhook-id");
-    if (!signatures) return missingHeader("webhook-signature");
+    if (!id) return missingHeader("webhook-id", "svix-id");
+    if (!signatures) return missingHeader("webhook-signature", "svix-signature");
     const stale = timestampProblem(timestamp, now);
     if (stale) return reject(stale);
     const received = signatures
