@@ -1277,6 +1277,28 @@ describe("sessions", () => {
     }
   });
 
+  test("an initialize that names a session is told to name none: an empty Mcp-Session-Id names none, and one that ended is no session to start", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+    try {
+      // An empty header names no session, as the SDK's transport takes it: the initialize opens one.
+      const opened = await initializeAt(served.url, { "mcp-session-id": "" });
+      expect(opened.statusCode).toBe(200);
+      expect(opened.headers["mcp-session-id"]).toMatch(/^[0-9a-f-]{36}$/);
+      await opened.body.dump();
+      const stale = await initializeAt(served.url, { "mcp-session-id": randomUUID() });
+      expect(stale.statusCode).toBe(404);
+      expect(await stale.body.json()).toMatchObject({
+        error: {
+          code: -32001,
+          message:
+            "Session not found: it ended or expired; start a new one with an initialize that names no session (no Mcp-Session-Id header)",
+        },
+      });
+    } finally {
+      await served.close();
+    }
+  });
+
   test("an address that is not loopback is refused, naming where it was set, with what to do instead", async () => {
     const refused =
       /^waiter serve answers on 0.0.0.0 \((.+)\), which is not a loopback address, and would serve every tool to whoever reaches it: configure http.tokens or http.oauth .*, or bind 127.0.0.1/;

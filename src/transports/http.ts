@@ -45,7 +45,9 @@ export interface McpSessions {
   close(): Promise<void>;
 }
 
-const SESSION_NOT_FOUND = "Session not found: it ended or expired; start a new one with initialize";
+/** A client that sends its initialize with the session it had would be told 404 again and again. */
+const SESSION_NOT_FOUND =
+  "Session not found: it ended or expired; start a new one with an initialize that names no session (no Mcp-Session-Id header)";
 
 /** The ids of the requests a JSON-RPC message or batch cancels (`notifications/cancelled`). */
 function cancelledIn(body: unknown): RequestId[] {
@@ -392,7 +394,8 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       return;
     }
     const id = req.headers["mcp-session-id"];
-    if (typeof id === "string") await serveInSession(req, res, id);
+    // An empty header names no session, as the SDK's transport takes it.
+    if (typeof id === "string" && id !== "") await serveInSession(req, res, id);
     else if (!refuseOutsideSession(req, res)) await serveInitialize(req, res);
   };
 
