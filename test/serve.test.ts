@@ -851,6 +851,37 @@ describe("sessions", () => {
     }
   });
 
+  test("an Accept or Content-Type that names its types in capitals names the same types, as HTTP has it: not 406 or 415", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
+    try {
+      const accept = "Application/JSON, Text/Event-Stream";
+      const opened = await initializeAt(served.url, { accept, "content-type": "Application/JSON" });
+      expect(opened.statusCode).toBe(200);
+      expect(opened.headers["content-type"]).toMatch(/^text\/event-stream/);
+      await opened.body.dump();
+      const inSession = {
+        "mcp-session-id": opened.headers["mcp-session-id"] as string,
+        "mcp-protocol-version": "2025-06-18",
+      };
+      const pinged = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "ping" }),
+        headers: { ...inSession, accept, "content-type": "Application/JSON; Charset=UTF-8" },
+      });
+      expect(pinged.statusCode).toBe(200);
+      expect(await pinged.body.text()).toContain('"id":2');
+      const listening = await request(`${served.url}/mcp`, {
+        method: "GET",
+        headers: { ...inSession, accept: "Text/Event-Stream" },
+      });
+      expect(listening.statusCode).toBe(200);
+      expect(listening.headers["content-type"]).toMatch(/^text\/event-stream/);
+      listening.body.destroy();
+    } finally {
+      await served.close();
+    }
+  });
+
   test("once stopping, a session's stream is ended, telling its client when to come back, and refused, to be opened again on the next start", async () => {
     const served = await inProcess({ maxSessions: 10, idleMs: 60_000 });
     try {

@@ -94,14 +94,17 @@ export async function serveThrough(
   before?: (answer: globalThis.Response) => Promise<void>,
 ) {
   // The body was read as JSON: the transport is given it, and does not read the request's.
+  const bodyRead = req.method !== "POST" || req.body !== undefined;
   const jsonOnly = req.method === "POST" && req.body !== undefined && takesJsonOnly(req.headers.accept);
+  // Media types are case-insensitive (RFC 9110 §8.3.1), and the transport looks for Accept's in lower case.
+  const accept = jsonOnly ? "application/json, text/event-stream" : req.headers.accept?.toLowerCase();
   const listener = getRequestListener(
     async (webRequest) => {
       let asked = webRequest;
-      if (jsonOnly) {
+      if (bodyRead && accept !== undefined && accept !== req.headers.accept) {
         const headers = new Headers(webRequest.headers);
-        headers.set("accept", "application/json, text/event-stream");
-        asked = new globalThis.Request(webRequest.url, { method: "POST", headers, signal: webRequest.signal });
+        headers.set("accept", accept);
+        asked = new globalThis.Request(webRequest.url, { method: req.method, headers, signal: webRequest.signal });
       }
       const answer = await transport.handleRequest(asked, { authInfo: req.auth, parsedBody: req.body });
       await before?.(answer);

@@ -117,7 +117,7 @@ export const unspokenVersion = (req: Request) =>
 
 /** Whether the SDK's transport takes a GET as a stream to open: it names event streams and a version the SDK speaks. */
 export function opensStream(req: Request): boolean {
-  return (req.headers.accept ?? "").includes("text/event-stream") && speaksVersion(req);
+  return (req.headers.accept ?? "").toLowerCase().includes("text/event-stream") && speaksVersion(req);
 }
 
 /**
