@@ -597,6 +597,21 @@ describe("history and lists", () => {
     );
   });
 
+  test("a range of one currency the ECB began to fix within it has every fixing, its line saying on which it stands", async () => {
+    // The ECB fixed CNY from 1 April 2005: the fixings of 29 to 31 March have none (28 March was Easter Monday).
+    const result = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["CNY"],
+      start: "2005-03-28",
+      end: "2005-04-05",
+    });
+    expect(result.isError, text(result)).toBeFalsy();
+    expect(result.structuredContent).toMatchObject({ start: "2005-03-29", end: "2005-04-05" });
+    expect(text(result)).toMatch(
+      /^ECB rates against EUR, 6 fixings from 2005-03-29 to 2005-04-05:\nCNY \(3 of the 6 fixings, 2005-04-01 to 2005-04-05\): /,
+    );
+  });
+
   test("currency_list names each source's currencies", async () => {
     const ecb = await server.call("currency_list", { source: "ecb" });
     expect(ecb.structuredContent).toMatchObject({ source: "ecb", base: "EUR" });
@@ -665,7 +680,7 @@ describe("bad input is a clear tool error", () => {
     [
       "currency_history",
       { base: "EUR", symbols: ["CNY", "THB"], start: "2004-01-05", end: "2004-01-09" },
-      /^No rates for CNY, THB between 2004-01-05 and 2004-01-09\. CNY, THB are fixed by the European Central Bank from a later date on: a later date has their rates, or source "cnb" may; currency_list with source "ecb" lists/,
+      /^The European Central Bank published no rate for CNY, THB between 2004-01-05 and 2004-01-09\. CNY, THB are fixed by the European Central Bank from a later date on: a later date has their rates, or source "cnb" may; currency_list with source "ecb" lists/,
     ],
     [
       "currency_history",
@@ -710,27 +725,27 @@ describe("bad input is a clear tool error", () => {
       { base: "XYZ", symbols: ["USD", "JPY"], start: "2026-01-05", end: "2026-01-09" },
       /^The European Central Bank published no rate for XYZ between/,
     ],
-    // Frankfurter answers 404 for a range of codes it does not know: a misspelt code, not a setting, is to blame.
+    // A misspelt code, not a setting, is to blame.
     [
       "currency_history",
       { base: "EUR", symbols: ["XYZ"], start: "2026-01-05", end: "2026-01-09" },
-      /^No rates for XYZ between 2026-01-05 and 2026-01-09\. Check the code \(ISO 4217, like USD\); currency_list with source "ecb" lists the currencies it publishes\.$/,
+      /^The European Central Bank published no rate for XYZ between 2026-01-05 and 2026-01-09\. Check the code \(ISO 4217, like USD\); currency_list with source "ecb" lists the currencies it publishes\.$/,
     ],
     [
       "currency_history",
       { base: "XYZ", symbols: ["KES"], start: "2026-01-05", end: "2026-01-09" },
-      /^No rates for XYZ, KES between 2026-01-05 and 2026-01-09\. Check the codes \(ISO 4217, like USD\);/,
+      /^The European Central Bank published no rate for XYZ between 2026-01-05 and 2026-01-09\. Check the code \(ISO 4217, like USD\);/,
     ],
-    // Frankfurter answers 404 for a range of real currencies the ECB does not publish: said as such.
+    // Real currencies the ECB does not publish are said to be such.
     [
       "currency_history",
       { base: "EUR", symbols: ["VND", "KES"], start: "2026-01-05", end: "2026-01-09" },
-      /^No rates for VND, KES between 2026-01-05 and 2026-01-09\. VND, KES are ISO 4217 currencies: the ECB publishes reference rates for about 30 currencies, and none for the others; currency_list with source "ecb" lists the currencies it publishes\.$/,
+      /^The European Central Bank published no rate for VND, KES between 2026-01-05 and 2026-01-09\. VND, KES are ISO 4217 currencies: the ECB publishes reference rates for about 30 currencies, and none for the others; currency_list with source "ecb" lists the currencies it publishes\.$/,
     ],
     [
       "currency_history",
       { base: "EUR", symbols: ["VND", "RUB"], start: "2026-01-05", end: "2026-01-09" },
-      /^No rates for VND, RUB between 2026-01-05 and 2026-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; RUB was last fixed by the ECB on 2022-03-01: an earlier date has its rate; currency_list/,
+      /^The European Central Bank published no rate for VND, RUB between 2026-01-05 and 2026-01-09\. VND is an ISO 4217 currency: the ECB publishes reference rates for about 30 currencies, and none for the others; RUB was last fixed by the ECB on 2022-03-01: an earlier date has its rate; currency_list/,
     ],
     // A real currency the CNB does not fix daily is said to be one, as currency_convert says it.
     [

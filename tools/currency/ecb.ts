@@ -1,16 +1,14 @@
 import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
 import type { Call, HttpResponse } from "../../src/http/types.js";
-import { passing, type Upstream } from "../../src/http/upstream.js";
+import type { Upstream } from "../../src/http/upstream.js";
 import { clock, isoDate } from "../../src/time.js";
 import {
   type CurrencyName,
   emptyFixing,
   type Fixing,
-  fixedLater,
   fixingOrKept,
   KEPT_FOR_SECONDS,
-  noRateAdvice,
   type RateSource,
 } from "./fixing.js";
 import { cachePolicy, type Publication } from "./schedule.js";
@@ -62,20 +60,6 @@ const names = z
   .record(z.string().regex(/^[A-Z]{3}$/, "is not an ISO 4217 code"), z.string())
   .refine((listed) => Object.keys(listed).length > 0, "lists no currency");
 
-/** A range of codes without rates, which the codes are to blame for if the base URL is right. */
-class NoRatesForCodes extends ToolError {
-  constructor(
-    readonly codes: string[],
-    readonly start: string,
-    readonly end: string,
-    fixedLater: string[] = [],
-  ) {
-    super(
-      `No rates for ${codes.join(", ")} between ${start} and ${end}. ${noRateAdvice(codes, { id: "ecb", name: NAME, others: OTHERS, stopped: STOPPED }, fixedLater)}`,
-    );
-  }
-}
-
 /** The date of a series' newest fixing. */
 const newest = (answer: z.output<typeof series>) => Object.keys(answer.rates).sort().at(-1);
 
@@ -88,39 +72,22 @@ function toFixing(date: string, base: string, rates: Record<string, number>): Fi
 }
 
 /**
- * Frankfurter's 404 to a date or a range means no rates there, which the model can act on; to
- * anything else (/latest) it means a wrong base URL, which the general words say. A range of codes
- * has none as the ECB publishes none for them (VND), said as such, or as one is misspelt (XYZ),
- * which is the codes to check, not the base URL: the setting is named only where no code is to blame,
- * or where the list of currencies is not there either (baseUrlChecked).
+ * Frankfurter's 404 to a date means no rates there, which the model can act on; to anything else
+ * (/latest, or a range of whole tables, which always has the fixing before its start) it means a
+ * wrong base URL, which the general words say.
  */
 export function frankfurterErrors(response: HttpResponse, _upstream: string, urlSetting: string): Error | undefined {
   if (response.status !== 404) return undefined;
-  const [, start, end] = /^\/(\d{4}-\d{2}-\d{2})(?:\.\.(\d{4}-\d{2}-\d{2}))?$/.exec(response.path) ?? [];
-  if (!start) return undefined;
-  const codes = response.url.searchParams.get("symbols")?.split(",") ?? [];
-  if (end && codes.length > 0) return new NoRatesForCodes(codes, start, end);
-  const symbols = codes.join(", ") || "EUR";
+  const [, date] = /^\/(\d{4}-\d{2}-\d{2})$/.exec(response.path) ?? [];
+  if (!date) return undefined;
   return new ToolError(
-    `No rates ${end ? `for ${symbols} between ${start} and ${end}` : `for ${start}`}: ${NAME} publishes from ${EARLIEST} on, and only the currencies currency_list with source "ecb" lists; check the codes and dates, or ${urlSetting}.`,
+    `No rates for ${date}: ${NAME} publishes from ${EARLIEST} on, and only the currencies currency_list with source "ecb" lists; check the codes and dates, or ${urlSetting}.`,
   );
 }
 
 /** The currencies Frankfurter names, by code. */
 function listed(frankfurter: Upstream, call: Call): Promise<z.output<typeof names>> {
   return frankfurter.json(names, "/currencies", { ttl: 24 * 3600 }, call);
-}
-
-/**
- * Fails as the list currency_list reads does, unless for now only: a wrong base URL answers 404 to a
- * range of real codes as to misspelt ones, and to that list too, whose words then name the setting.
- */
-async function baseUrlChecked(frankfurter: Upstream, call: Call): Promise<void> {
-  try {
-    await listed(frankfurter, call);
-  } catch (failure) {
-    if (!passing(failure)) throw failure;
-  }
 }
 
 /**
@@ -152,29 +119,19 @@ export function ecbSource(frankfurter: Upstream): RateSource {
       );
     },
 
-    async series(start, end, codes, call) {
+    async series(start, end, _codes, call) {
       // Frankfurter's dates are UTC's ("Frankfurter stores dates in UTC"): a range that starts after
-      // today there is 404, read as wrong codes, for the hour or two after midnight in Frankfurt. No
+      // today there is 404, read as a wrong base URL, for the hour or two after midnight in Frankfurt. No
       // fixing dated from that start on is out: the ECB publishes at 16:00 Frankfurt time on its date.
       if (start > isoDate(clock.now())) return [];
-      const symbols = codes.filter((code) => code !== "EUR");
-      const body = await frankfurter
-        .json(
-          series,
-          `/${start}..${end}`,
-          {
-            query: symbols.length ? { symbols: symbols.join(",") } : {},
-            ttl: cachePolicy(PUBLICATION, end, newest).ttl,
-          },
-          call,
-        )
-        .catch(async (err) => {
-          if (!(err instanceof NoRatesForCodes)) throw err;
-          await baseUrlChecked(frankfurter, call);
-          // Codes the ECB fixes today had no rates yet in the range (CNY before 2005).
-          const later = await fixedLater(err.codes, source, call);
-          throw later.length > 0 ? new NoRatesForCodes(err.codes, err.start, err.end, later) : err;
-        });
+      // Whole tables: with `symbols`, Frankfurter leaves out the fixings that have none of them (CNY's
+      // before 2005, HRK's after 2022), which would read as days without a fixing.
+      const body = await frankfurter.json(
+        series,
+        `/${start}..${end}`,
+        { ttl: cachePolicy(PUBLICATION, end, newest).ttl },
+        call,
+      );
       return Object.entries(body.rates)
         .filter(([date]) => date >= start && date <= end)
         .sort(([a], [b]) => a.localeCompare(b))
