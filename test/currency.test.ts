@@ -612,6 +612,35 @@ describe("history and lists", () => {
     );
   });
 
+  test("a range whose base is missing on some of its fixings says on how many it stands, lest the others read as days without one", async () => {
+    // The ECB fixed CNY from 1 April 2005: the fixings of 29 to 31 March have no rate against it.
+    const ecb = await server.call("currency_history", {
+      base: "CNY",
+      symbols: ["USD"],
+      start: "2005-03-28",
+      end: "2005-04-05",
+    });
+    expect(ecb.structuredContent).toMatchObject({
+      start: "2005-04-01",
+      end: "2005-04-05",
+      note: "CNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out.",
+    });
+    expect(text(ecb)).toMatch(
+      /^ECB rates against CNY, 3 fixings from 2005-04-01 to 2005-04-05:\nCNY, the base, is in 3 of the 6 fixings from 2005-03-29 to 2005-04-05: the others have no rate against it and are left out\.\nUSD: /,
+    );
+    // BGN is in the CNB's fixing of 13.11.2023 but not in its 2026 rows, which generate the other days.
+    const cnb = await server.call("currency_history", {
+      base: "BGN",
+      symbols: ["USD"],
+      start: "2023-11-10",
+      end: "2023-11-14",
+      source: "cnb",
+    });
+    expect(cnb.structuredContent).toMatchObject({
+      note: "BGN, the base, is in 1 of the 3 fixings from 2023-11-10 to 2023-11-14: the others have no rate against it and are left out.",
+    });
+  });
+
   test("currency_list names each source's currencies", async () => {
     const ecb = await server.call("currency_list", { source: "ecb" });
     expect(ecb.structuredContent).toMatchObject({ source: "ecb", base: "EUR" });

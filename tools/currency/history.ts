@@ -109,18 +109,25 @@ export function historyTool({ configured, pick }: Sources): Tool {
             : `No fixing between ${args.start} and ${args.end}: ${source.name} publishes none on weekends and ${source.publication.holiday}s; widen the range.`,
         );
       }
-      // A range reaching a fixing still to come says so, lest its days read as ones without a fixing.
+      // A range reaching a fixing still to come says so, lest its days read as ones without a fixing;
+      // so does one with fixings left out for want of the base (CNY's before 2005).
       const pending = firstPending(isoDate(Date.parse(last.date) + DAY_MS), args.end, source);
+      const note = [
+        fixings.length < all.length
+          ? `${args.base}, the base, is in ${fixings.length} of the ${all.length} fixings from ${all[0]?.date} to ${all.at(-1)?.date}: the others have no rate against it and are left out.`
+          : undefined,
+        pending
+          ? `${capitalized(pending)}; the range ends with the fixing of ${last.date}, the latest available.`
+          : undefined,
+      ]
+        .filter(Boolean)
+        .join(" ");
       return {
         source: source.id,
         base: args.base,
         start: first.date,
         end: last.date,
-        ...(pending
-          ? {
-              note: `${capitalized(pending)}; the range ends with the fixing of ${last.date}, the latest available.`,
-            }
-          : {}),
+        ...(note ? { note } : {}),
         days: fixings.map((fixing) => ({
           date: fixing.date,
           rates: symbols
