@@ -2415,6 +2415,21 @@ describe("errors", () => {
     );
   });
 
+  test("WordPress's fatal-error message, HTML as wp_die writes it, is quoted as its text", async () => {
+    // WP_Fatal_Error_Handler::display_default_error_template(), answered as JSON by wp_die.
+    woo.intercept = () =>
+      json(500, {
+        code: "internal_server_error",
+        message:
+          '<p>There has been a critical error on this website.</p><p><a href="https://wordpress.org/documentation/article/faq-troubleshooting/">Learn more about troubleshooting WordPress.</a></p>',
+        data: { status: 500 },
+        additional_errors: [],
+      });
+    expect(text(await server.call("eshop_order_get", { id: O.processing }))).toMatch(
+      /^WordPress failed with a PHP error \(500 internal_server_error: "There has been a critical error on this website\. Learn more about troubleshooting WordPress\."\): /,
+    );
+  });
+
   test("a write the shop answered 2xx in another shape was most likely made, and the answer says to read first; such a read is not", async () => {
     // A plugin that wraps WooCommerce's answers: {"data":…}.
     woo.intercept = (r) =>

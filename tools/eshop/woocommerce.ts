@@ -357,8 +357,11 @@ export function wooErrors(base: URL, auth: "basic" | "query", authSetting: strin
       body = undefined;
     }
     const status = response.status;
-    // A plugin's words, which may come from anyone's code: told on one line, the message quoted.
-    const said = body ? ` ${oneLine(body.code, 100)}: ${quoteLine(body.message)}` : "";
+    // A plugin's words, which may come from anyone's code: told on one line, the message quoted;
+    // as text, since wp_die writes it in HTML (the fatal-error handler's "<p>…</p><p><a …>…</a></p>").
+    const said = body
+      ? ` ${oneLine(body.code, 100)}: ${quoteLine(htmlAsText(body.message.replace(/<\/p>|<br\s*\/?>/gi, " ")))}`
+      : "";
     const asked = named(response.path);
     if (status >= 300 && status < 400) {
       const target = movedTo(response);
