@@ -468,6 +468,11 @@ describe("orders", () => {
     const basic = (epoch: number) => prague(epoch).replace("+01:00", "+0100");
     expect(await ids({ after: basic(created - minute) })).toContain(O.pendingStockManaged);
     expect(await ids({ after: basic(created + minute) })).not.toContain(O.pendingStockManaged);
+    // And as ISO 8601 writes an offset of whole hours, the hours alone.
+    const hours = (epoch: number) => prague(epoch).replace("+01:00", "+01");
+    expect(await ids({ after: hours(created - minute) })).toContain(O.pendingStockManaged);
+    expect(await ids({ after: hours(created + minute) })).not.toContain(O.pendingStockManaged);
+    expect(woo.requests.at(-1)?.query.get("after")).toBe(`${utc(created + minute).slice(0, 17)}00`);
     expect(await ids({ after: utc(created - 2 * minute).slice(0, 16) })).toContain(O.pendingStockManaged);
     expect(await ids({ after: `${utc(created + minute)}Z` })).not.toContain(O.pendingStockManaged);
     expect(woo.requests.at(-1)?.query.get("after")).toBe(utc(created + minute));

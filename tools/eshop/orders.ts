@@ -39,12 +39,12 @@ const noteText = z.string().check(notEmpty).max(2000).check(notBlank);
 
 /**
  * A date or a time, read as UTC unless it names an offset: the time as given, to quote, and its
- * instant. An offset may be written as ISO 8601 allows, +01:00 or +0100.
+ * instant. An offset may be written as ISO 8601 allows, +01:00, +0100 or +01.
  */
 const dateTime = z
   .string()
   .regex(
-    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/,
+    /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?$/,
     // A time in words ("yesterday") needs the time now, which a model may not know.
     {
       error: (issue) => {
@@ -57,14 +57,14 @@ const dateTime = z
     },
   )
   .transform((value, ctx) => {
-    const zone = /(Z|[+-]\d{2}:?\d{2})$/.exec(value.slice(10))?.[1] ?? "Z";
+    const zone = /(Z|[+-]\d{2}(:?\d{2})?)$/.exec(value.slice(10))?.[1] ?? "Z";
     const [date, time = "00:00"] = value.slice(0, value.length - (zone === "Z" ? 0 : zone.length)).split(/T|Z$/);
     const [y, m, d] = (date as string).split("-").map(Number);
     const [h = 0, min = 0, s = 0] = time.split(":").map(Number);
     const wall = new Date(Date.UTC(y as number, (m as number) - 1, d, h, min, s));
     const real = wall.getUTCMonth() === (m as number) - 1 && wall.getUTCDate() === d && h < 24 && min < 60 && s < 60;
     // JavaScript reads an offset only as +01:00.
-    const offset = zone === "Z" ? zone : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
+    const offset = zone === "Z" ? zone : `${zone.slice(0, 3)}:${zone.length > 3 ? zone.slice(-2) : "00"}`;
     const epoch = Date.parse(`${date}T${time}${offset}`);
     if (!real || Number.isNaN(epoch)) {
       ctx.addIssue({ code: "custom", message: "is not a real date or time" });
