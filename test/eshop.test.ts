@@ -757,10 +757,15 @@ describe("orders", () => {
     expect(notes.find((n) => n.note === "Called the buyer.")?.author).toBe("Shop Admin");
     // The shop's own notes, such as its status change, stay the system's.
     expect(notes.find((n) => n.note.startsWith("Order status changed"))?.author).toBe("system");
-    const shown = text(await server.call("eshop_order_get", { id: O.pending1999 })).split("\n");
+    const result = await server.call("eshop_order_get", { id: O.pending1999 });
+    const shown = text(result).split("\n");
     expect(shown.filter((line) => / by Shop Admin: "(Marked paid by waiter|Called the buyer)/.test(line))).toHaveLength(
       2,
     );
+    // WooCommerce's REST API gives the system's notes as written, "WooCommerce": the admin shows them by none.
+    expect(shown.filter((line) => line.startsWith("Note ") && line.includes(" by "))).toHaveLength(2);
+    const read = data<{ notes: { note: string; author?: string }[] }>(result).notes;
+    expect(read.find((n) => n.note.startsWith("Order status changed"))?.author).toBe("system");
   });
 
   test("a note's author reads as the shop's admin shows it: WooCommerce's HTML entities decoded", async () => {

@@ -285,7 +285,7 @@ describe("notes", () => {
     const created = await call(`/orders/${order}/notes`, { method: "POST", body: { note: "Called the customer." } });
     expect(created.status).toBe(201);
     expect(created.headers.get("location")).toBe(`${woo.api}/orders/${order}/notes/${item(created).id}`);
-    expect(created.json).toMatchObject({ author: "system", note: "Called the customer.", customer_note: false });
+    expect(created.json).toMatchObject({ author: "WooCommerce", note: "Called the customer.", customer_note: false });
     expect(item(created).date_created).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/);
     const list = await call(`/orders/${order}/notes`);
     expect(items(list)[0]?.id).toBe(item(created).id);

@@ -43,7 +43,9 @@ import { type Fake, type FakeAnswer, type SeenRequest, startFake } from "./http.
  *   order's `total_tax` is both.
  * - Order notes: GET (newest first, `type` any/customer/internal, no paging) and POST (`note`,
  *   `customer_note`, `added_by_user`: the note is the key's user's, by display name, else the
- *   system's, author "system"; 201 + Location).
+ *   system's; 201 + Location). The system's notes read with the author WC_Order::add_order_note()
+ *   gives them, "WooCommerce": WC_REST_Order_Notes_Controller says "system" only of an author
+ *   "woocommerce", in lower case.
  * - Products: `sku` (comma list), `stock_status`, `search` (name and descriptions); GET by id;
  *   variable products (parents) with their variations' ids and lowest price, their stock counted on
  *   the product (`manage_stock`) or else per variation, their stock status then as data; a sale
@@ -1381,7 +1383,7 @@ function renderNote(orderId: number, note: WooNote, ctx: Ctx) {
   const api = `${ctx.origin}/wp-json/wc/v3`;
   return {
     id: note.id,
-    author: note.author,
+    author: note.author === "system" ? "WooCommerce" : note.author,
     date_created: localWall(note.date),
     date_created_gmt: gmtWall(note.date),
     note: note.note,

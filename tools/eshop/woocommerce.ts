@@ -322,13 +322,20 @@ function noteText(note: string): string {
   return htmlAsText(note.replace(/<br\s*\/?>/gi, "\n"));
 }
 
+/**
+ * The author WC_Order::add_order_note() gives the shop's own notes. The REST API says "system" only
+ * of an author "woocommerce", in lower case, so it gives them as written; the admin shows them by none.
+ */
+const SHOP_AUTHOR = "WooCommerce";
+
 function toNote(n: z.output<typeof noteSchema>): Note {
+  const author = present(n.author) && htmlAsText(n.author as string);
   return {
     id: n.id,
     date: utc(n.date_created_gmt) as string,
     note: noteText(n.note),
     customer_note: n.customer_note,
-    ...(present(n.author) ? { author: htmlAsText(n.author as string) } : {}),
+    ...(author ? { author: author === SHOP_AUTHOR ? "system" : author } : {}),
   };
 }
 
