@@ -244,6 +244,22 @@ describe("notify_send on Telegram", () => {
     }
   });
 
+  test("a text written decomposed keeps its ring above on Telegram, as it does by email", async () => {
+    // Telegram deletes the combining ring above (U+030A): "ů" typed as u and the ring, as macOS
+    // and some shops store it, would show as "u". Composed, it is one character Telegram keeps.
+    // The rest stays as written: composed whole, some texts would grow (\u095B, Devanagari's za, is two).
+    const written = "Zu\u030Astatek: 2 ks, A\u030Angström, \u095Bरूरत";
+    for (const channel of ["ops", "fancy"]) {
+      const before = telegram.delivered.length;
+      const result = await waiter.call("notify_send", { channel, text: written });
+      expect(result.isError, text(result)).toBeFalsy();
+      const sent = telegram.delivered.slice(before).map((m) => m.text);
+      expect(sent.length).toBeGreaterThan(0);
+      const shown = "Zůstatek: 2 ks, Ångström, \u095Bरूरत";
+      for (const each of sent) expect(each).toBe(channel === "fancy" ? escapeMarkdownV2(shown) : shown);
+    }
+  });
+
   test("a chat that does not take it fails alone, in Telegram's words", async () => {
     const result = await waiter.call("notify_send", { channel: "stranger", text: "Stock of COF-ESP-1KG is out." });
     expect(result.isError, text(result)).toBeFalsy();

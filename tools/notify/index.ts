@@ -53,10 +53,16 @@ function notOneAddress(input: unknown, nameSetting?: string): string | undefined
  * lone CR and the line and paragraph separators, running two lines together ("100" and "5 items"
  * read "1005 items"), and a CR without its LF is no line break in mail (RFC 5322); and without the
  * direction embeddings and overrides (U+202A-U+202E), which Telegram deletes too, and which a mail
- * client would obey, turning the rest of a line around, an amount in it too.
+ * client would obey, turning the rest of a line around, an amount in it too. A letter with the
+ * combining ring above (U+030A), which Telegram deletes, is composed (NFC): "ů" written as u and
+ * the ring, as macOS and some shops store it, would show as "u"; composed, it is one character
+ * Telegram keeps. Only those: NFC of the whole text would lengthen some (Devanagari's क़ is two).
  */
 function asShown(text: string): string {
-  return text.replace(/\r\n?|[\u2028\u2029]/g, "\n").replace(/[\u202a-\u202e]/g, "");
+  return text
+    .replace(/\P{M}\p{M}*\u030a\p{M}*/gu, (letter) => letter.normalize("NFC"))
+    .replace(/\r\n?|[\u2028\u2029]/g, "\n")
+    .replace(/[\u202a-\u202e]/g, "");
 }
 
 const ONE_LINE = /^[^\r\n]*$/;
