@@ -1407,6 +1407,13 @@ describe("who may be told", () => {
     // A name or subject on two lines would write a header of its own.
     expect(() => load(mail({ fromName: "Shop\r\nBcc: all@x.example" }))).toThrow(/at mail.fromName: is one line/);
     expect(() => load(mail({ subject: "Paid\r\nBcc: all@x.example" }))).toThrow(/at mail.subject: is one line/);
+    // The General topic's id, the last number of a link to it, is one sendMessage refuses ("message
+    // thread not found"): messages go there without a topicId.
+    expect(() =>
+      load({ ops: { type: "telegram", botTokenEnv: "T", chatIds: ["-1001"], topicId: 1 } }, { T: "x" }),
+    ).toThrow(
+      /at ops.topicId: is the General topic's, which messages go to without a topicId: leave topicId out \(got 1\)$/,
+    );
     expect(() =>
       load(
         { ops: { type: "telegram", botTokenEnv: "T", chatIds: ["1"], baseUrl: "http://telegram.example" } },

@@ -79,8 +79,14 @@ export const channel = z.discriminatedUnion("type", [
       .describe("a list of the chats messages go to: their ids, or @channelnames")
       .transform((ids) => ids.map(String)),
     format: z.enum(["text", "markdownv2"]).default("text"),
-    // Bot API's message_thread_id: a forum's topic, where messages otherwise go to its General topic.
-    topicId: z.number().int().positive().optional(),
+    // Bot API's message_thread_id: a forum's topic, where messages otherwise go to its General topic,
+    // whose own id (1) sendMessage refuses ("message thread not found").
+    topicId: z
+      .number()
+      .int()
+      .positive()
+      .refine((id) => id !== 1, "is the General topic's, which messages go to without a topicId: leave topicId out")
+      .optional(),
     baseUrl: upstreamUrl("https://api.telegram.org"),
   }),
   closedObject("an email channel", {
