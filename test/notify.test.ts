@@ -375,6 +375,15 @@ describe("notify_send on Telegram", () => {
     }
   });
 
+  test("a topic an administrator closed is said to be closed, not left as Telegram's code alone", async () => {
+    telegram.queue.push(
+      json(400, JSON.stringify({ ok: false, error_code: 400, description: "Bad Request: TOPIC_CLOSED" })),
+    );
+    expect(text(await waiter.call("notify_send", { channel: "fancy", text: "Hi" }))).toMatch(
+      /\(400: Bad Request: TOPIC_CLOSED\); the forum's topic it goes to \(the channel's topicId, else the General topic\) is closed: an administrator must reopen it, or topicId name an open one\.$/,
+    );
+  });
+
   test("a person who never started the bot, or whose account is gone, is not told to unblock it", async () => {
     const forbidden = (description: string) => json(403, JSON.stringify({ ok: false, error_code: 403, description }));
     telegram.queue.push(forbidden("Forbidden: bot can't initiate conversation with a user"));

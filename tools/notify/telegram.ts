@@ -92,6 +92,10 @@ function chatAdvice(status: number, answer: z.infer<typeof failure> | undefined)
   if (/message thread not found/i.test(said)) {
     return "; check the channel's topicId, which the chat has no topic by (a topic's id is the last number in a link to it, t.me/c/…/<topicId>), or list a chat without topics in a channel without topicId";
   }
+  // A forum's closed topic, the channel's or the General one, takes no message from the bot.
+  if (/TOPIC_CLOSED/.test(said)) {
+    return "; the forum's topic it goes to (the channel's topicId, else the General topic) is closed: an administrator must reopen it, or topicId name an open one";
+  }
   if (/chat not found/i.test(said)) {
     return "; check the id in the channel's chatIds (a supergroup's starts -100), that the bot is a member of the group or channel, and that a person wrote to the bot first";
   }
