@@ -104,8 +104,15 @@ export function toolsetOf(tool: { name: string }): string {
 
 const BLANK = "has nothing but white space";
 
+/**
+ * A character a reader sees: not white space, a control or an invisible format character (a
+ * zero-width space, a direction mark), nor a braille blank or an object replacement, which
+ * Telegram counts as empty, as it does the others.
+ */
+const SEEN = /[^\s\p{Cc}\p{Cf}\u2800\ufffc]/u;
+
 /** For text people read (a message, a note): white space alone would reach them as nothing. */
-export const notBlank = z.refine<string>((text) => text.trim() !== "", BLANK);
+export const notBlank = z.refine<string>((text) => SEEN.test(text), BLANK);
 
 /**
  * The `minLength: 1` of such a text, before `notBlank`: an empty one is refused in its words, and

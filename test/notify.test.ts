@@ -1318,6 +1318,11 @@ describe("who may be told", () => {
     const blank = await waiter.call("notify_send", { channel: "ops", text: " \n\t " });
     expect(blank.isError).toBe(true);
     expect(text(blank)).toMatch(/text: has nothing but white space/);
+    // Nor one of spaces no reader sees, which Telegram counts as empty too: a zero-width space, a
+    // braille blank, a direction mark.
+    const unseen = await waiter.call("notify_send", { channel: "ops", text: "\u200b\u2800\u200e\n" });
+    expect(unseen.isError).toBe(true);
+    expect(text(unseen)).toMatch(/text: has nothing but white space/);
     // An empty text is said the same, once.
     const empty = await waiter.call("notify_send", { channel: "ops", text: "" });
     expect(empty.isError).toBe(true);
