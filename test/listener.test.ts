@@ -1628,6 +1628,16 @@ describe("Host and Origin", () => {
     await expect.poll(async () => (await store.counters()).trial).toEqual({ received: 3, "rejected:wrong method": 3 });
   });
 
+  test("a refused OPTIONS is logged as an OPTIONS", async () => {
+    const lines: string[] = [];
+    const { port } = await start({}, {}, new Log("info", (line) => lines.push(line)));
+    const answer = await send(port, { method: "OPTIONS", path: "/webhooks/trial", host: `127.0.0.1:${port}` });
+    expect(answer.status).toBe(405);
+    expect(lines).toEqual([
+      expect.stringMatching(/info .*webhook trial rejected: an OPTIONS; trial's webhooks are POSTed\n$/),
+    ]);
+  });
+
   test("a health check that names the address it connects to, as Kubernetes and load balancers do, passes; another address does not", async () => {
     const { port } = await start({
       WAITER_WEBHOOKS_LISTEN: "0.0.0.0:0",

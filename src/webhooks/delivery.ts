@@ -487,7 +487,7 @@ export function mountDeliveries(
       status: 405,
       reason: "wrong method",
       error,
-      said: `a ${req.method}; ${error}`,
+      said: `${/^[AEIOU]/.test(req.method) ? "an" : "a"} ${req.method}; ${error}`,
       source: source.name,
     });
   };
