@@ -1448,6 +1448,43 @@ test("a delivery too large from GitHub or WooCommerce, which never send it again
   ]);
 });
 
+test("a sender that closes its connection before its body has come is said to have, not to be rejected, with what to send again", async () => {
+  const lines: string[] = [];
+  const { listener, port, store } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));
+  const host = `127.0.0.1:${port}`;
+  const read = () => new Promise((resolve) => listener.server.once("request", () => setImmediate(resolve)));
+  // GitHub gives up on a delivery after 10 s, mid-body over a slow link too, and does not send it again.
+  const gh = await probe(port);
+  let reading = read();
+  gh.socket.write(
+    `POST /webhooks/gh HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nX-GitHub-Event: push\r\nX-GitHub-Delivery: 72d3162e-cc78-11e3-81ab-4c9367dc0958\r\nContent-Length: 1000\r\n\r\n{"ref":`,
+  );
+  await reading;
+  gh.socket.destroy();
+  const shop = await probe(port);
+  reading = read();
+  shop.socket.write(
+    `POST /webhooks/shop HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"id"\r\n`,
+  );
+  await reading;
+  shop.socket.destroy();
+  await expect.poll(() => lines.length).toBe(2);
+  expect(lines).toEqual([
+    expect.stringMatching(
+      /info .*webhook gh delivery not stored: its sender closed the connection after 7 of the body's 1000 bytes \(GitHub does not send it again: redeliver it from the webhook's Recent Deliveries \(delivery ID "72d3162e-cc78-11e3-81ab-4c9367dc0958"\)\)\n$/,
+    ),
+    expect.stringMatching(
+      /info .*webhook shop delivery not stored: its sender closed the connection after 5 bytes of the body \(WooCommerce does not send it again: find it in WooCommerce → Status → Logs\)\n$/,
+    ),
+  ]);
+  await expect
+    .poll(async () => await store.counters())
+    .toEqual({
+      gh: { received: 1, "rejected:closed by sender": 1 },
+      shop: { received: 1, "rejected:closed by sender": 1 },
+    });
+});
+
 test("a WooCommerce delivery is logged with WooCommerce's own delivery ID, by which its logs find it, stored or not", async () => {
   const lines: string[] = [];
   const { url, store } = await start(UNREPEATED, {}, new Log("info", (line) => lines.push(line)));

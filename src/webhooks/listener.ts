@@ -189,6 +189,16 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     );
     answerUnread(req, res, status, error, limits);
   };
+  /**
+   * What to do about a delivery not stored, for a sender that never sends one again, with its
+   * delivery ID as the request gave it, unverified: the sender's log finds it by that.
+   */
+  const notSentAgain = (req: Request, source: WebhookSource | undefined) => {
+    const notAgain = source && NOT_SENT_AGAIN[source.scheme];
+    if (!notAgain) return undefined;
+    const id = header(req.headers, notAgain.idHeader);
+    return `${notAgain.what}${id !== undefined ? ` (delivery ID ${quote(id)})` : ""}`;
+  };
   const refuseTooLarge = (req: Request, res: Response, source: WebhookSource | undefined) => {
     const declared = Number(req.headers["content-length"]);
     const limit = bodyLimit(webhooks, source);
@@ -196,10 +206,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     const small = limit < webhooks.maxBodyBytes ? source && SMALL_DELIVERIES[source.scheme] : undefined;
     const error = `body larger than ${limit} bytes${small ? `, more than ${small.what} holds` : ""}`;
     // A sender that never sends a refused delivery again has lost this one, unless it is sent by hand.
-    const notAgain = source && NOT_SENT_AGAIN[source.scheme];
-    // Refused before it was verified, its delivery ID is as the request gave it: the sender's log finds it by that.
-    const id = notAgain && header(req.headers, notAgain.idHeader);
-    const lost = notAgain && `${notAgain.what}${id !== undefined ? ` (delivery ID ${quote(id)})` : ""}`;
+    const lost = notSentAgain(req, source);
     refuse(req, res, {
       status: 413,
       reason: "body too large",
@@ -335,6 +342,17 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
     const source = configured?.name;
     if (err.type === "entity.too.large") {
       refuseTooLarge(req, res, configured);
+      return;
+    }
+    if (err.type === "request.aborted" && configured) {
+      // No refusal: the sender went away before its body had come (its own timeout, a network
+      // that failed), and hears no answer. Counted, so that received stays the sum.
+      const { received, expected } = err as { received?: number; expected?: number | null };
+      count(configured.name, "rejected:closed by sender");
+      infoAMinute(
+        `webhook ${configured.name} delivery not stored: its sender closed the connection after ${expected == null ? `${received} bytes of the body` : `${received} of the body's ${expected} bytes`} (${notSentAgain(req, configured) ?? "a sender that retries sends it again"})`,
+        `${configured.name}\nclosed by sender`,
+      );
       return;
     }
     if (err.type === "encoding.unsupported") {
