@@ -1327,6 +1327,17 @@ describe("bodies", () => {
     expect((await store.stats()).events).toBe(1);
   });
 
+  test("Expect: 100-continue with an encoded body gets 415 at once, not an invitation to send a body it refuses", async () => {
+    const { port, rejected } = await start();
+    const gzipped = await probe(port);
+    gzipped.socket.write(
+      `POST /webhooks/erp HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\nContent-Length: 40000\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    await expect.poll(() => statusOf(gzipped), { timeout: 1000 }).toBe("415");
+    expect(gzipped.received()).not.toMatch(/100 Continue/);
+    expect(await rejected("encoded body")).toBe(1);
+  });
+
   test("an encoded body is refused with 415, never inflated before the signature is checked", async () => {
     const { url, store, rejected } = await start();
     for (const [encoding, compress] of [
