@@ -546,6 +546,30 @@ describe(`at ${AFTERNOON}`, () => {
       );
     });
 
+    test("a qualifier matches no place the geocoder lists without a region or a country", async () => {
+      // GeoNames has no first-level division for some places: "Ohio" names none of them.
+      const springfields = [
+        {
+          name: "Springfield",
+          latitude: 39.80172,
+          longitude: -89.64371,
+          country_code: "US",
+          country: "United States",
+          admin1: "Illinois",
+          population: 116565,
+        },
+        { name: "Springfield", latitude: 18.4, longitude: -77.5, country_code: "JM", country: "Jamaica" },
+      ];
+      geocoding.intercept = (r) => (r.query.get("name") === "Springfield" ? geocoded(springfields) : undefined);
+      try {
+        const result = await server.call("weather_current", { place: "Springfield, Ohio" });
+        expect(result.isError).toBe(true);
+        expect(text(result)).toMatch(/^No place called "Springfield" in "Ohio" was found\./);
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test('a postal code after the name, "Ostrava, 702 00", is matched with the postal codes the geocoder lists', async () => {
       for (const place of ["Ostrava, 702 00", "Ostrava, 70200", "Ostrava, 702 00, CZ"]) {
         const result = await server.call("weather_current", { place });

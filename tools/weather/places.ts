@@ -500,8 +500,9 @@ const postal = (code: string) => folded(code).replace(/[\s-]/g, "");
 
 /** Each comma-separated part of the qualifier names the place's country code, country, region or postal code. */
 function matches({ place, postcodes }: Found, qualifier: string): boolean {
-  const fields = [place.country_code, place.country, place.region].map((field) => field && folded(field));
-  const region = place.country_code?.toUpperCase() === "US" ? fields[2] : undefined;
+  // Only the fields the place has: a missing one would match any word no alias is known for.
+  const fields = [place.country_code, place.country, place.region].flatMap((field) => (field ? [folded(field)] : []));
+  const region = place.country_code?.toUpperCase() === "US" && place.region ? folded(place.region) : undefined;
   return qualifier
     .split(",")
     .map((part) => folded(part.trim()))
@@ -509,7 +510,7 @@ function matches({ place, postcodes }: Found, qualifier: string): boolean {
     .every(
       (part) =>
         fields.includes(part) ||
-        fields.includes(COUNTRY_ALIASES[part]) ||
+        fields.includes(COUNTRY_ALIASES[part] ?? "") ||
         (/\d/.test(part) && postcodes.some((code) => postal(code) === postal(part))) ||
         (region !== undefined && folded(US_STATES[part] ?? "") === region),
     );
