@@ -570,6 +570,40 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test('"Washington, DC" is the capital, whose region the geocoder names District of Columbia', async () => {
+      // As the live geocoder answers "Washington": the capital under a name of its own, then towns called so.
+      const washingtons = [
+        {
+          name: "Washington D.C.",
+          latitude: 38.89511,
+          longitude: -77.03637,
+          country_code: "US",
+          country: "United States",
+          admin1: "District of Columbia",
+          population: 689545,
+        },
+        {
+          name: "Washington",
+          latitude: 40.17396,
+          longitude: -80.24617,
+          country_code: "US",
+          country: "United States",
+          admin1: "Pennsylvania",
+          population: 13497,
+        },
+      ];
+      geocoding.intercept = (r) => (r.query.get("name") === "Washington" ? geocoded(washingtons) : undefined);
+      try {
+        for (const place of ["Washington, DC", "Washington, DC, USA"]) {
+          const result = await server.call("weather_current", { place });
+          expect(result.isError, place).toBeFalsy();
+          expect(data<{ place: { region: string } }>(result).place.region).toBe("District of Columbia");
+        }
+      } finally {
+        geocoding.intercept = undefined;
+      }
+    });
+
     test('a postal code after the name, "Ostrava, 702 00", is matched with the postal codes the geocoder lists', async () => {
       for (const place of ["Ostrava, 702 00", "Ostrava, 70200", "Ostrava, 702 00, CZ"]) {
         const result = await server.call("weather_current", { place });

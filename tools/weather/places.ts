@@ -512,7 +512,7 @@ function matches({ place, postcodes }: Found, qualifier: string): boolean {
         fields.includes(part) ||
         fields.includes(COUNTRY_ALIASES[part] ?? "") ||
         (/\d/.test(part) && postcodes.some((code) => postal(code) === postal(part))) ||
-        (region !== undefined && folded(US_STATES[part] ?? "") === region),
+        (region !== undefined && [US_STATES[part] ?? []].flat().some((state) => folded(state) === region)),
     );
 }
 
@@ -538,8 +538,8 @@ const COUNTRY_ALIASES: Record<string, string> = {
   polska: "pl",
 };
 
-/** The US states by postal code, as a person writes "Springfield, IL". */
-const US_STATES: Record<string, string> = {
+/** The US states by postal code, as a person writes "Springfield, IL"; the capital's district by both its names. */
+const US_STATES: Record<string, string | string[]> = {
   al: "Alabama",
   ak: "Alaska",
   az: "Arizona",
@@ -548,7 +548,8 @@ const US_STATES: Record<string, string> = {
   co: "Colorado",
   ct: "Connecticut",
   de: "Delaware",
-  dc: "Washington, D.C.",
+  // The geocoder names the district so; the other is how the city is written.
+  dc: ["District of Columbia", "Washington, D.C."],
   fl: "Florida",
   ga: "Georgia",
   hi: "Hawaii",
