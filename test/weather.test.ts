@@ -381,7 +381,7 @@ describe(`at ${AFTERNOON}`, () => {
       // The API lists Illinois first; Missouri is the most populous.
       expect(place.region).toBe("Missouri");
       expect(alternatives.map((p) => p.region)).toEqual(["Illinois", "Massachusetts"]);
-      expect(text(result)).toMatch(/Also called that .*Springfield, Illinois, United States \(39\.80172, -89\.64371\)/);
+      expect(text(result)).toMatch(/Also found .*Springfield, Illinois, United States \(39\.80172, -89\.64371\)/);
     });
 
     test("a place asked for by its own name is found when the geocoder answers with its English one, the country too", async () => {
@@ -455,11 +455,13 @@ describe(`at ${AFTERNOON}`, () => {
             )
           : undefined;
       try {
-        const most = data<{ place: { name: string }; alternatives: { name: string }[] }>(
-          await server.call("weather_current", { place: "Most" }),
-        );
+        const answer = await server.call("weather_current", { place: "Most" });
+        const most = data<{ place: { name: string }; alternatives: { name: string }[] }>(answer);
         expect(most.place.name).toBe("Most");
         expect(most.alternatives.map((p) => p.name)).toEqual(["Móstoles", "Mostar", "Mosul"]);
+        // Found by the search, not called "Most": the text does not say they are.
+        expect(text(answer)).toContain("Also found (not used; ask by coordinates to use one): Móstoles (");
+        expect(text(answer)).not.toContain("Also called that");
         // Case and accents aside.
         const mostoles = await server.call("weather_current", { place: "mostoles" });
         expect(data<{ place: { name: string } }>(mostoles).place.name).toBe("Móstoles");

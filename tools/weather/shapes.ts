@@ -62,7 +62,7 @@ export function footer(result: {
   const lines: string[] = [];
   if (result.alternatives?.length) {
     lines.push(
-      `Also called that (not used; ask by coordinates to use one): ${result.alternatives
+      `Also found (not used; ask by coordinates to use one): ${result.alternatives
         .slice(0, 5)
         .map((p) => `${label(p)} (${p.latitude}, ${p.longitude})`)
         .join("; ")}${result.alternatives.length > 5 ? "; …" : ""}`,
