@@ -650,6 +650,20 @@ describe(`at ${AFTERNOON}`, () => {
       );
     });
 
+    test('a postal code and its town without a comma between, "702 00 Ostrava", found nowhere, names the town to send', async () => {
+      for (const [place, town] of [
+        ["702 00 Ostrava", "Ostrava"],
+        ["Ostrava 702 00", "Ostrava"],
+        ["10119 Berlin", "Berlin"],
+      ]) {
+        const result = await server.call("weather_current", { place });
+        expect(result.isError, place).toBe(true);
+        expect(text(result), place).toContain(`send the town, then its country after a comma, as "${town}"`);
+      }
+      // A town's numbered district is no postal code: the usual advice.
+      expect(text(await server.call("weather_current", { place: "Atlantis 4" }))).toContain("Check the spelling");
+    });
+
     test("an address whose postal code has a group of letters names its town, not the letters", async () => {
       const before = geocoding.requests.length;
       // A Dutch postal code is four digits and two letters ("1012 AB"), Malta's three letters and four digits.

@@ -159,7 +159,7 @@ export function geocoder(api: Upstream) {
         ? translated
         : named;
     if (!best) {
-      const town = townOf(place ?? "");
+      const town = townOf(place ?? "") ?? townBesidePostalCode(place ?? "");
       throw new ToolError(
         town
           ? `${nothingFound(searched)} ${sendTown(town, "place")}`
@@ -398,6 +398,18 @@ function townOf(text: string, afterStreet = false): string | undefined {
     named.length === 0 || (named.length === 1 && /^[A-Za-z]{2,3}$/.test(named[0] ?? "")) ? undefined : named;
   const named = aTown(words(true)) ?? aTown(words(false));
   return named && townToSend(named);
+}
+
+/**
+ * The town of a postal code and town written without a comma between, before or after it, as an
+ * address's line has them ("702 00 Ostrava", "10119 Berlin"): a code of four digits or more, which
+ * a town's numbered district ("Praha 4") is not.
+ */
+function townBesidePostalCode(text: string): string | undefined {
+  const [, codeFirst, townAfter, townFirst, codeAfter] =
+    /^(?:(\d[\d\s-]*\d)\s+([^\d,]+)|([^\d,]+?)\s+(\d[\d\s-]*\d))$/.exec(text.trim()) ?? [];
+  const code = codeFirst ?? codeAfter ?? "";
+  return code.replace(/\D/g, "").length >= 4 ? (townAfter ?? townFirst)?.trim() : undefined;
 }
 
 /**
