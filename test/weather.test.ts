@@ -596,7 +596,7 @@ describe(`at ${AFTERNOON}`, () => {
       ];
       geocoding.intercept = (r) => (r.query.get("name") === "Washington" ? geocoded(washingtons) : undefined);
       try {
-        for (const place of ["Washington, DC", "Washington, DC, USA"]) {
+        for (const place of ["Washington, DC", "Washington, DC, USA", "Washington, D.C."]) {
           const result = await server.call("weather_current", { place });
           expect(result.isError, place).toBeFalsy();
           expect(data<{ place: { region: string } }>(result).place.region).toBe("District of Columbia");

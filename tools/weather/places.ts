@@ -524,7 +524,9 @@ function matches({ place, postcodes }: Found, qualifier: string): boolean {
         fields.includes(part) ||
         fields.includes(COUNTRY_ALIASES[part] ?? "") ||
         (/\d/.test(part) && postcodes.some((code) => postal(code) === postal(part))) ||
-        (region !== undefined && [US_STATES[part] ?? []].flat().some((state) => folded(state) === region)),
+        // "D.C." and "N.Y." as some write the codes, with dots.
+        (region !== undefined &&
+          [US_STATES[part.replaceAll(".", "")] ?? []].flat().some((state) => folded(state) === region)),
     );
 }
 
