@@ -509,7 +509,8 @@ describe(`at ${AFTERNOON}`, () => {
         const result = await server.call("weather_forecast", { place: "Nová Ves" });
         expect(result.isError).toBe(true);
         expect(text(result)).toBe(
-          'Several places are called "Nová Ves", none known to be more populous, so none is taken for it: name the one meant with its region after a comma, as "Nová Ves, Středočeský kraj", or send its latitude and longitude. ' +
+          // The region shown is one that names a single village: Středočeský kraj has two.
+          'Several places are called "Nová Ves", none known to be more populous, so none is taken for it: name the one meant with its region after a comma, as "Nová Ves, Karlovarský kraj", or send its latitude and longitude. ' +
             "1. Nová Ves, Středočeský kraj, Czechia (50.06, 14.96); 2. Nová Ves, Karlovarský kraj, Czechia (50.28, 12.62); " +
             "3. Nová Ves, Liberecký kraj, Czechia (50.83, 15.07); 4. Nová Ves, Středočeský kraj, Czechia (49.93, 14.69).",
         );
@@ -520,6 +521,12 @@ describe(`at ${AFTERNOON}`, () => {
         // Two in that region still: their coordinates tell them apart.
         expect(text(await server.call("weather_current", { place: "Nová Ves, Středočeský kraj" }))).toMatch(
           /^Several places are called "Nová Ves" in "Středočeský kraj", .*: send the latitude and longitude of the one meant\. 1\. .*\(50\.06, 14\.96\); 2\. .*\(49\.93, 14\.69\)\.$/,
+        );
+        // All in one region: no region tells them apart.
+        const lhotas = [village("Lhota", "Zlínský kraj", 49.16, 17.55), village("Lhota", "Zlínský kraj", 49.38, 17.87)];
+        geocoding.intercept = (r) => (r.query.get("name") === "Lhota" ? geocoded(lhotas) : undefined);
+        expect(text(await server.call("weather_current", { place: "Lhota" }))).toMatch(
+          /^Several places are called "Lhota", none known to be more populous, so none is taken for it: send the latitude and longitude of the one meant\. 1\./,
         );
       } finally {
         geocoding.intercept = undefined;

@@ -182,7 +182,8 @@ export function geocoder(api: Upstream) {
     places: Place[],
     bigger: Place[],
   ): string {
-    const region = places.find((p) => p.region)?.region;
+    // A region of one of them alone: one several are in would name no one place either.
+    const region = places.find((p) => p.region && places.filter((q) => q.region === p.region).length === 1)?.region;
     const how =
       qualifier || !region
         ? "send the latitude and longitude of the one meant"
