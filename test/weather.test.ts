@@ -712,6 +712,27 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("a street and house number last, after a town or the customer's name, is refused without asking the geocoder", async () => {
+      const before = geocoding.requests.length;
+      for (const address of [
+        "Ostrava, Stodolní 3",
+        "Jana Nováková, Masarykova 1234/5, CZ",
+        "Ostrava, CZ, Stodolní 3a",
+      ]) {
+        const result = await server.call("weather_forecast", { place: address });
+        expect(result.isError, address).toBe(true);
+        // Neither the street taken for a town nor its number for a postal code.
+        expect(text(result), address).toBe(
+          `${JSON.stringify(address)} is an address, its street last: a street and house number names no place here. Send the town alone, then its country after a comma, or give latitude and longitude.`,
+        );
+      }
+      expect(geocoding.requests.length).toBe(before);
+      // A region, a postal code or a US state's with its ZIP code after the town is looked up.
+      for (const place of ["Ostrava, 702 00", "Springfield, IL", "Nová Ves, Liberecký kraj"]) {
+        expect(text(await server.call("weather_current", { place })), place).not.toContain("its street last");
+      }
+    });
+
     test("a street and house number before the town, without a postal code, is refused without asking the geocoder: the town after it is named", async () => {
       const before = geocoding.requests.length;
       for (const [address, town] of [

@@ -325,6 +325,25 @@ function refuseAddress(argument: string, text: string): void {
       `${quote(text)} is an address without a town: a street, house number or postal code names no place here. Send the town, then its country after a comma${orCoordinates(argument)}.`,
     );
   }
+  if (streetLast(text)) {
+    throw new ToolError(
+      `${quote(text)} is an address, its street last: a street and house number names no place here. Send the town alone, then its country after a comma${orCoordinates(argument)}.`,
+    );
+  }
+}
+
+/** A house number after its street's name: "Stodolní 3", "Masarykova 1234/5", not a postal code ("Wien 1010"). */
+const STREET_AND_NUMBER = /^\p{L}[\p{L}\s.'-]*\s(?:\d{1,3}[a-z]?|\d{1,4}[a-z]?\/\d{1,4}[a-z]?)$/iu;
+
+/**
+ * A street and house number after a part without digits, with at most a country after it: "Ostrava,
+ * Stodolní 3", or "Jana Nováková, Stodolní 3", whose first part is the customer's name, which
+ * nothing tells from a town's.
+ */
+function streetLast(text: string): boolean {
+  const parts = addressParts(text);
+  const at = parts.findIndex((part) => /\d/.test(part));
+  return at > 0 && STREET_AND_NUMBER.test(parts[at] ?? "") && parts.slice(at + 1).every(isCountry);
 }
 
 /** The other way to name a place, for the weather tools' `place`: weather_geocode's `name` has none. */
