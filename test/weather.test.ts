@@ -821,6 +821,16 @@ describe(`at ${AFTERNOON}`, () => {
       expect(text(refused)).toContain(`send the town, then its country after a comma, as "${town}"`);
       const sent = await server.call("weather_forecast", { place: town });
       expect(data<{ place: { region: string } }>(sent).place.region).toBe("Illinois");
+      // The town first, its state and ZIP code after it, the state's code or its name: the town and state are named.
+      for (const [place, named] of [
+        ["Springfield, IL 62701, US", "Springfield, IL, US"],
+        ["Springfield, Illinois 62701", "Springfield, Illinois"],
+        ["Springfield, Illinois 62701, USA", "Springfield, Illinois, USA"],
+      ]) {
+        expect(text(await server.call("weather_forecast", { place })), place).toContain(
+          `send the town, then its country after a comma, as "${named}"`,
+        );
+      }
     });
 
     test("a place that matches nothing is an error that says so and what to try", async () => {

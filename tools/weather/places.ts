@@ -388,9 +388,12 @@ function townOf(text: string, afterStreet = false): string | undefined {
   const parts = addressParts(text);
   const postal = parts.findLastIndex((part) => /\d/.test(part));
   if (parts.length < 2 || postal < 0) return undefined;
-  // "123 Main St, Springfield, IL 62701": a state's code before the ZIP code, the town before them.
+  // "123 Main St, Springfield, IL 62701": a state's code, or its name, before the ZIP code, the town before them.
+  const statePart = parts[postal] ?? "";
   const stateFirst =
-    postal > 0 && /^[A-Z]{2,3}\s+\S*\d/.test(parts[postal] ?? "") && !/\d/.test(parts[postal - 1] ?? "");
+    postal > 0 &&
+    (/^[A-Z]{2,3}\s+\S*\d/.test(statePart) || isUsState(statePart.replace(/\s+\d[\d-]*$/, ""))) &&
+    !/\d/.test(parts[postal - 1] ?? "");
   // "Masarykova 12, Brno": a street and house number without a postal code, the town after them.
   // Not "Praha 4, CZ", a town's district before its country.
   const next = parts[postal + 1];
@@ -627,6 +630,14 @@ const US_STATES: Record<string, string | string[]> = {
   wi: "Wisconsin",
   wy: "Wyoming",
 };
+
+/** A US state's name: "Illinois". */
+function isUsState(text: string): boolean {
+  const name = folded(text.trim());
+  return Object.values(US_STATES)
+    .flat()
+    .some((state) => folded(state) === name);
+}
 
 /** "Ostrava, Moravskoslezský kraj, Czechia" or "49.8347, 18.282". */
 export function label(place: Pick<Place, "name" | "region" | "country" | "latitude" | "longitude">): string {
