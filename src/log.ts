@@ -1,8 +1,8 @@
-import { fstatSync } from "node:fs";
 import { format, inspect } from "node:util";
 import type { LoggingLevel } from "@modelcontextprotocol/sdk/types.js";
 import { connectionMessage } from "./net-failures.js";
 import { withControlsEscaped } from "./shown.js";
+import { toStderr } from "./stderr.js";
 import { clock } from "./time.js";
 
 /** The MCP severities waiter uses, least severe first; one vocabulary for stderr and the client. */
@@ -25,34 +25,7 @@ export type ClientSink = (level: LogLevel, logger: string, message: string) => v
 /** Where log lines go: stderr, or a test's buffer. */
 export type LineSink = (line: string, level: LogLevel) => void;
 
-/** The syslog priority of each level, which journald takes from a line that begins "<N>". */
-const PRIORITY: Record<LogLevel, number> = { debug: 7, info: 6, notice: 5, warning: 4, error: 3 };
-
-/**
- * Whether stderr is a stream into journald: systemd names it in JOURNAL_STREAM, which a program
- * started from the service with stderr elsewhere (a pipe, a file) inherits, so it is compared.
- */
-function stderrIsJournal(): boolean {
-  const stream = process.env.JOURNAL_STREAM;
-  if (!stream) return false;
-  try {
-    const { dev, ino } = fstatSync(2);
-    return stream === `${dev}:${ino}`;
-  } catch {
-    return false;
-  }
-}
-
-let journal: boolean | undefined;
-
-/**
- * Writes a line to stderr; into journald, with its level as the entry's priority, which journald
- * would otherwise make info for every line (`journalctl -p warning` would show none).
- */
-export const toStderr: LineSink = (line, level) => {
-  journal ??= stderrIsJournal();
-  process.stderr.write(journal ? `<${PRIORITY[level]}>${line}` : line);
-};
+export { toStderr };
 
 /**
  * What was thrown as Node would report it, for the operator: an Error's stack, cause, code and

@@ -122,6 +122,22 @@ test("started by a Node.js older than waiter needs, it stops at once and says wh
   );
 });
 
+test("started by a Node.js so old that waiter's modules cannot load on it, it still says which node to give the client", () => {
+  // Node.js 16.16's node:util has no parseArgs: a module that imports it fails to load, with a
+  // SyntaxError that names neither waiter nor the Node.js it needs.
+  const node16 = ["--import", fileURLToPath(new URL("./fixtures/node-16.mjs", import.meta.url))];
+  const run = spawnSync(process.execPath, [...node16, CLI], {
+    env: { WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-native-")) },
+    input: "",
+    encoding: "utf8",
+    timeout: 10_000,
+  });
+  expect(run.stderr).toMatch(
+    /^waiter: needs Node\.js \S+ or later, and .* is v16\.16\.0: give the MCP client's "command" /,
+  );
+  expect(run.status).toBe(1);
+});
+
 test("on Windows, the Node.js too old to run waiter names the command that finds node there, which has no `which`", () => {
   const oldOnWindows = ["old-node.mjs", "windows.mjs"].flatMap((fixture) => [
     "--import",

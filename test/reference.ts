@@ -85,7 +85,7 @@ function settingsTable(section: Section): string[] {
 }
 
 /**
- * `waiter --help` as the command line prints it, from src/cli.ts run in this process with
+ * `waiter --help` as the command line prints it, from src/main.ts run in this process with
  * process.argv, stdout and exit stood in for.
  */
 async function helpText(): Promise<string> {
@@ -101,7 +101,7 @@ async function helpText(): Promise<string> {
   process.argv = [argv[0] ?? "node", "waiter", "--help"];
   try {
     vi.resetModules();
-    await import("../src/cli.js");
+    await import("../src/main.js");
   } finally {
     process.argv = argv;
     write.mockRestore();

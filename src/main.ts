@@ -1,0 +1,447 @@
+import { parseArgs } from "node:util";
+import { CannotStart, servingLine, startApp, startServe, startWebhooks } from "./app.js";
+import type { Stopped } from "./app-types.js";
+import { type Config, loadConfig } from "./config.js";
+import { ConfigError, LeftUndone } from "./errors.js";
+import { consoleToLog, Log, logWarnings, toStderr } from "./log.js";
+import { quote, withControlsEscaped } from "./shown.js";
+import { toolsets } from "./toolsets.js";
+import { serveStdio } from "./transports/stdio.js";
+import { VERSION } from "./version.js";
+import { portHolder } from "./webhooks/port.js";
+import { noSources, webhooksOf } from "./webhooks/settings.js";
+
+/** Every toolset, for the help and the configuration; the served ones are made with the store. */
+const KNOWN = toolsets();
+
+/** A command: `stdio` is waiter without one. */
+type Command = "stdio" | "listen" | "serve";
+
+/** Each command's line of the help's usage, and what it does, wrapped to the help's width. */
+const COMMANDS: Record<Command, { usage: string; does: string[] }> = {
+  stdio: {
+    usage: "waiter [options]",
+    does: [
+      "serve MCP over stdio (an MCP client starts this); also receives",
+      "webhooks when sources are configured and the port is free, or",
+      "once another assistant's waiter that had it quits (automations",
+      "run in waiter listen or serve: with some configured, it leaves",
+      "the port to them)",
+    ],
+  },
+  listen: {
+    usage: "waiter listen [options]",
+    does: [
+      "only receive webhooks, for a machine that must take them while",
+      "no assistant runs; SIGTERM, SIGHUP or Ctrl+C stops it cleanly",
+    ],
+  },
+  serve: {
+    usage: "waiter serve [options]",
+    does: [
+      "one server for many MCP clients: Streamable HTTP at /mcp, the",
+      "webhooks and /healthz on one address; reached from other",
+      "machines (not loopback, or through a public URL), only with",
+      "http.tokens or http.oauth",
+    ],
+  },
+};
+
+/** Where each command is told at length. */
+const PAGES = { listen: "docs/webhooks.md", serve: "docs/serve.md" };
+
+/** Whether `arg` names a command (waiter without one serves over stdio). */
+const isCommand = (arg: string | undefined): arg is keyof typeof PAGES =>
+  arg !== undefined && Object.hasOwn(PAGES, arg);
+
+/** Each flag as the help shows it, and the commands that take it (every one when not said). */
+const FLAGS: { shown: string; says: string; for?: Command[] }[] = [
+  {
+    shown: "--config FILE",
+    says: "JSON config file (default: $WAITER_CONFIG); secrets come from the environment only",
+  },
+  { shown: "--toolsets a,b", says: `enable only these toolsets (known: ${KNOWN.map((t) => t.name).join(", ")})` },
+  { shown: "--tools a,b", says: "serve only these tools of the enabled toolsets (currency_convert, ...)" },
+  { shown: "--exclude-tools a,b", says: "serve every tool but these" },
+  { shown: "--read-only", says: "remove every tool that changes anything; beats every other setting" },
+  { shown: "--no-listener", says: "do not receive webhooks in this process (stdio mode)", for: ["stdio"] },
+  {
+    shown: "--listen HOST:PORT",
+    says: "address of waiter serve (default: $WAITER_LISTEN, else webhooks.listen)",
+    for: ["serve"],
+  },
+  { shown: "-h, --help", says: "show this help" },
+  { shown: "-v, --version", says: "print the version" },
+];
+
+const usageLines = (command: Command) => {
+  const [first, ...rest] = COMMANDS[command].does;
+  return [`  ${COMMANDS[command].usage.padEnd(26)}${first}`, ...rest.map((line) => `${" ".repeat(28)}${line}`)];
+};
+
+/** The flags `command` takes, or every flag; a name longer than the column keeps two blanks after it. */
+const flagLines = (command?: Command) =>
+  FLAGS.filter((flag) => command === undefined || flag.for === undefined || flag.for.includes(command)).map(
+    ({ shown, says }) => `  ${shown.length > 18 ? `${shown}  ` : shown.padEnd(19)}${says}`,
+  );
+
+const HELP = `waiter ${VERSION}: an MCP server that serves a company's APIs (currency rates, webhooks, ...) as tools.
+
+Usage:
+${(Object.keys(COMMANDS) as Command[]).flatMap(usageLines).join("\n")}
+
+Options:
+${flagLines().join("\n")}
+
+Toolsets:
+${KNOWN.map((t) => `  ${t.name.padEnd(17)}${t.description}`).join("\n")}
+
+Every setting is also an environment variable (WAITER_*); docs/settings.md lists them all.`;
+
+/** The help of one command: what it does and the flags it takes, in the words of the general help. */
+function commandHelp(command: keyof typeof PAGES): string {
+  return `waiter ${VERSION}: waiter ${command}
+
+Usage:
+${usageLines(command).join("\n")}
+
+Options:
+${flagLines(command).join("\n")}
+
+Every setting is also an environment variable (WAITER_*); docs/settings.md lists them all, and
+${PAGES[command]} says more. waiter --help shows every command.`;
+}
+
+/**
+ * The signals that stop waiter cleanly, in every mode. SIGHUP is a closed terminal (or an SSH
+ * session ended) without nohup: Node's default for it is to exit at once, cutting what is in flight.
+ */
+const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+
+/**
+ * Calls `stop` at the first stop signal. A second one during a slow stop (Ctrl+C again) stops at
+ * once with status 1, without finishing what is in flight, as an operator asking twice means.
+ */
+function onStopSignals(log: Log, stop: (signal: string) => void): void {
+  let stopping = false;
+  for (const signal of STOP_SIGNALS) {
+    process.on(signal, () => {
+      if (stopping) {
+        log.warning(`${signal} again: stopping at once, without finishing what is in flight`);
+        process.exit(1);
+      }
+      stopping = true;
+      stop(signal);
+    });
+  }
+}
+
+/**
+ * Says why waiter stops, as one line: a control character in what was typed (the CR a script
+ * saved with Windows line endings leaves on its last argument) is shown as an escape, not obeyed.
+ */
+function sayStop(message: string): void {
+  toStderr(`waiter: ${withControlsEscaped(message)}\n`, "error");
+}
+
+function fail(message: string): never {
+  sayStop(message);
+  process.exit(2);
+}
+
+/** The flags as node reads them; FLAGS says what each does. */
+const OPTIONS = {
+  config: { type: "string" },
+  toolsets: { type: "string" },
+  tools: { type: "string" },
+  "exclude-tools": { type: "string" },
+  "read-only": { type: "boolean" },
+  "no-listener": { type: "boolean" },
+  listen: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+} as const;
+
+function parseFlags() {
+  return parseArgs({ strict: true, allowPositionals: true, tokens: true, options: OPTIONS });
+}
+
+/** The command typed, read past the flags node refuses (an unknown one, a value forgotten), if any. */
+function typedCommand(): keyof typeof PAGES | undefined {
+  const [first] = parseArgs({ strict: false, allowPositionals: true, options: OPTIONS }).positionals;
+  return isCommand(first) ? first : undefined;
+}
+
+/**
+ * Where a refusal points: the help of `command` when one was given, which lists the flags it
+ * takes, and the general help otherwise.
+ */
+function seeHelp(command: string | undefined): string {
+  return `(see waiter ${isCommand(command) ? `${command} ` : ""}--help)`;
+}
+
+/**
+ * Closes what runs, then exits with `status`, or with 1 when the close left something undone:
+ * the event store's database did not answer, and the error says what may not be stored. A close
+ * that ends says so last, with whether the drain time cut anything: the operator tells a stop
+ * that ended from one that hangs or was killed.
+ */
+async function closeThenExit(
+  running: { close(): Promise<Stopped> },
+  config: Config,
+  log: Log,
+  status: number,
+): Promise<never> {
+  let stopped: Stopped;
+  try {
+    stopped = await running.close();
+  } catch (err) {
+    if (!(err instanceof LeftUndone)) throw err;
+    log.warning(err.message);
+    process.exit(1);
+  }
+  log.info(
+    stopped.cut
+      ? `stopped; the drain time (${config.origin("stopSeconds")}, ${config.core.stopSeconds} s) ran out and cut what was still in flight`
+      : "stopped",
+  );
+  process.exit(status);
+}
+
+/**
+ * Starts a long-running mode (`listen`, `serve`) and stops it cleanly on a stop signal: what cannot
+ * start is one line on stderr and exit status 1 (2 for a configuration it refuses).
+ */
+async function runUntilSignal(
+  start: () => Promise<{ close(): Promise<Stopped>; checkToolsets(): void }>,
+  config: Config,
+  log: Log,
+  stopping: string,
+): Promise<void> {
+  let running: { close(): Promise<Stopped>; checkToolsets(): void };
+  try {
+    running = await start();
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    if (!(err instanceof CannotStart)) throw err;
+    sayStop(err.message);
+    process.exit(1);
+  }
+  // Automations run here, unwatched: a channel that cannot deliver is said now, not at the first notice.
+  running.checkToolsets();
+  onStopSignals(log, (signal) => {
+    log.info(`${signal}: ${stopping}`);
+    void closeThenExit(running, config, log, 0);
+  });
+}
+
+/** `waiter listen`: the listener alone, until a stop signal. */
+async function listen(config: Config, log: Log): Promise<void> {
+  if (webhooksOf(config).sources.length === 0) fail(noSources(config.file));
+  await runUntilSignal(() => startWebhooks(config, log), config, log, "finishing requests in flight, then stopping");
+}
+
+/** `waiter serve`: MCP over Streamable HTTP and the webhooks on one address, until a stop signal. */
+async function serveHttp(config: Config, log: Log): Promise<void> {
+  await runUntilSignal(
+    () => startServe(config, log),
+    config,
+    log,
+    "ending the streams, finishing calls and deliveries in flight, then stopping",
+  );
+}
+
+/**
+ * `waiter`: MCP over stdio, with the listener in-process when it can have the port (at start, or
+ * when another assistant's waiter that had it stops) and no automations are configured: they run
+ * in waiter listen or serve, which must get the port, after a restart too.
+ */
+async function serve(config: Config, log: Log, noListener: boolean): Promise<void> {
+  const { automations } = config.core;
+  const listener = noListener || automations.length > 0 ? "leave" : "take";
+  // stdout is the client's: what a package prints with console goes to the log.
+  consoleToLog(log);
+  // A person who typed the command reads first what it is, before the notices of what is off.
+  if (process.stdin.isTTY) {
+    process.stderr.write(
+      `waiter ${VERSION}: an MCP server speaking JSON-RPC on stdin/stdout; it is meant to be started by an MCP client.\n` +
+        "Add it to Claude Desktop, Claude Code, Cursor or VS Code with the entry docs/clients.md gives for each (mcp.json holds one to copy), or try it with `npm run inspect`.\n",
+    );
+  }
+  const app = await startApp(config, log, { listener }).catch((err) => {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  });
+  if (process.stdin.isTTY) process.stderr.write("Serving now; press Ctrl+C to stop.\n");
+  log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
+  log.info(servingLine(app.tools, "stdio"));
+  if (automations.length > 0) {
+    const { host, port } = webhooksOf(config).listen;
+    log.notice(
+      `${automations.length} automation${automations.length === 1 ? " is" : "s are"} configured; they run in waiter serve and waiter listen, not in an assistant's stdio server: this one leaves the webhook port ${host}:${port} to waiter listen, and serves the events it stores`,
+    );
+    const holder = await portHolder({ host, port });
+    if (holder === "nothing" || holder === "stranger") {
+      log.warning(
+        `${holder === "nothing" ? "nothing listens" : "something that is not a waiter listens"} on ${host}:${port} now: no webhook reaches the store, nor runs an automation, until waiter listen (or serve) runs there`,
+      );
+    } else if (holder === "stdio") {
+      // One that took the port has no automations configured, and an assistant's waiter runs none.
+      log.warning(
+        `another assistant's waiter, which runs no automations, listens on ${host}:${port} now: webhooks reach the store, but no automation runs on them until waiter listen (or serve) has the port; give every waiter the same automations`,
+      );
+    }
+  }
+  log.started();
+  const session = app.session(log);
+  const stop = await serveStdio(session.server, log, async (status) => {
+    await session.close();
+    await closeThenExit(app, config, log, status);
+  });
+  onStopSignals(log, (signal) => void stop(signal, () => app.endWaits()));
+}
+
+/**
+ * What to say of a flag that takes a value, given `next` after it where its value was forgotten:
+ * another flag (`--config --read-only`), or a command (`--listen serve`), which `command`, the one
+ * given if any, is shown with.
+ */
+function forgottenValue(flag: string, next: string | undefined, command?: string): string {
+  const described = FLAGS.find((f) => f.shown.startsWith(`${flag} `));
+  // The command given, unless it refuses the flag (`waiter listen --listen serve`): then another.
+  const given = isCommand(command) && (described?.for?.includes(command) ?? true) ? command : undefined;
+  if (isCommand(next)) {
+    const shown = described?.shown ?? `${flag} VALUE`;
+    const run = given ?? next;
+    const file = shown.endsWith(" FILE") ? `, or ${flag} ./${next} for a file of that name` : "";
+    return `option '${flag}' takes a value, and '${next}' after it is a command, not its value: give the command first, then the flag with its value, as in waiter ${run} ${shown}${file} ${seeHelp(run)}`;
+  }
+  const help = given ?? described?.for?.find(isCommand);
+  return `option '${flag}' takes a value, and ${next === undefined ? "what follows it" : `'${next}' after it`} starts with a dash: give its value right after it, or as ${flag}=VALUE when it starts with a dash ${seeHelp(help)}`;
+}
+
+/** What each flag that takes a value is given once with, when it was given more than once. */
+const ONCE_WITH: Record<string, (values: string[]) => string> = {
+  config: () => "the one config file waiter reads",
+  toolsets: (values) => `every toolset: --toolsets ${values.join(",")}`,
+  tools: (values) => `every tool: --tools ${values.join(",")}`,
+  "exclude-tools": (values) => `every tool: --exclude-tools ${values.join(",")}`,
+  listen: () => "the one address waiter serve binds",
+};
+
+/**
+ * A flag that takes a value given again with another: node keeps the last, and the first would be
+ * dropped without a word (`--toolsets currency --toolsets events` would serve the events only).
+ */
+function repeatedFlag(tokens: ReturnType<typeof parseFlags>["tokens"]): string | undefined {
+  const given = new Map<string, string[]>();
+  for (const token of tokens) {
+    if (token.kind !== "option" || token.value === undefined) continue;
+    given.set(token.name, [...(given.get(token.name) ?? []), token.value]);
+  }
+  for (const [name, values] of given) {
+    const distinct = [...new Set(values)];
+    if (distinct.length < 2) continue;
+    const times = values.length === 2 ? "twice" : `${values.length} times`;
+    const once = ONCE_WITH[name]?.(distinct) ?? "one value";
+    return `--${name} is given ${times} (${values.map(quote).join(", then ")}), and only one would count: give it once, with ${once}`;
+  }
+  return undefined;
+}
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseFlags>;
+  try {
+    parsed = parseFlags();
+  } catch (err) {
+    // A flag whose value was forgotten takes none from the next flag: node's first sentence says
+    // only that it is "ambiguous", and its advice is on lines of their own.
+    const ambiguous = /^Option '(--?[^']+)' argument is ambiguous/.exec((err as Error).message)?.[1];
+    if (ambiguous !== undefined) {
+      const args = process.argv.slice(2);
+      fail(
+        forgottenValue(
+          ambiguous,
+          args.find((arg, i) => args[i - 1] === ambiguous && arg.startsWith("-")),
+          typedCommand(),
+        ),
+      );
+    }
+    // node's wording runs on with advice about '--'; its first sentence names the flag.
+    const first = (err as Error).message.split(/\.\s/)[0] ?? "";
+    fail(`${first.charAt(0).toLowerCase()}${first.slice(1)} ${seeHelp(typedCommand())}`);
+  }
+  const { values, positionals, tokens } = parsed;
+  // A flag whose value was forgotten before a command takes the command as its value, and the
+  // command would be lost: `waiter --listen serve` would start the stdio mode. A value given after
+  // `=` is meant.
+  for (const token of tokens) {
+    if (token.kind === "option" && !token.inlineValue && isCommand(token.value)) {
+      fail(forgottenValue(token.rawName, token.value, positionals[0]));
+    }
+  }
+  const repeated = repeatedFlag(tokens);
+  if (repeated) fail(repeated);
+  const command = positionals[0];
+  if (command !== undefined && !isCommand(command)) {
+    fail(`unknown command '${command}' (see waiter --help)`);
+  }
+  // Refused before --help or --version is answered, as it is without them: `waiter serve --help
+  // listen` would show serve's help and say nothing of the listen typed after it.
+  if (positionals.length > 1) {
+    fail(`unexpected argument '${positionals[1]}': waiter ${command} takes none after its command ${seeHelp(command)}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${command === undefined ? HELP : commandHelp(command)}\n`);
+    return;
+  }
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  // A flag of another mode would be ignored without a word.
+  if (values["no-listener"] && command !== undefined) {
+    fail(`--no-listener is for the stdio mode; waiter ${command} always receives webhooks ${seeHelp(command)}`);
+  }
+  if (values.listen !== undefined && command !== "serve") {
+    fail(
+      `--listen is waiter serve's address ${seeHelp("serve")}; the webhook listener binds webhooks.listen (WAITER_WEBHOOKS_LISTEN)`,
+    );
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig(
+      {
+        env: process.env,
+        file: values.config,
+        overrides: {
+          ...(values.toolsets !== undefined ? { toolsets: values.toolsets } : {}),
+          ...(values.tools !== undefined ? { tools: values.tools } : {}),
+          ...(values["exclude-tools"] !== undefined ? { excludeTools: values["exclude-tools"] } : {}),
+          ...(values["read-only"] ? { readOnly: true } : {}),
+          ...(values.listen !== undefined ? { listen: values.listen } : {}),
+        },
+      },
+      KNOWN,
+    );
+  } catch (err) {
+    if (err instanceof ConfigError) fail(err.message);
+    throw err;
+  }
+
+  const log = new Log(config.core.logLevel);
+  logWarnings(log);
+  for (const line of config.warnings) log.warning(line);
+  process.on("unhandledRejection", (reason) => log.fault("unhandled rejection", reason));
+  // Node's own report of it is several lines without time or level: journald would file it as info.
+  process.on("uncaughtException", (err) => {
+    log.fault("stopping at once on an uncaught exception", err);
+    process.exit(1);
+  });
+  if (command === "listen") await listen(config, log);
+  else if (command === "serve") await serveHttp(config, log);
+  else await serve(config, log, values["no-listener"] === true);
+}
+
+await main();

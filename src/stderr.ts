@@ -1,0 +1,33 @@
+import { fstatSync } from "node:fs";
+import type { LineSink, LogLevel } from "./log.js";
+
+// Loaded before waiter checks the Node.js version (cli.ts): written as Node.js 12 reads it.
+
+/** The syslog priority of each level, which journald takes from a line that begins "<N>". */
+const PRIORITY: Record<LogLevel, number> = { debug: 7, info: 6, notice: 5, warning: 4, error: 3 };
+
+/**
+ * Whether stderr is a stream into journald: systemd names it in JOURNAL_STREAM, which a program
+ * started from the service with stderr elsewhere (a pipe, a file) inherits, so it is compared.
+ */
+function stderrIsJournal(): boolean {
+  const stream = process.env.JOURNAL_STREAM;
+  if (!stream) return false;
+  try {
+    const { dev, ino } = fstatSync(2);
+    return stream === `${dev}:${ino}`;
+  } catch {
+    return false;
+  }
+}
+
+let journal: boolean | undefined;
+
+/**
+ * Writes a line to stderr; into journald, with its level as the entry's priority, which journald
+ * would otherwise make info for every line (`journalctl -p warning` would show none).
+ */
+export const toStderr: LineSink = (line, level) => {
+  if (journal === undefined) journal = stderrIsJournal();
+  process.stderr.write(journal ? `<${PRIORITY[level]}>${line}` : line);
+};
