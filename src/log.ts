@@ -25,8 +25,6 @@ export type ClientSink = (level: LogLevel, logger: string, message: string) => v
 /** Where log lines go: stderr, or a test's buffer. */
 export type LineSink = (line: string, level: LogLevel) => void;
 
-export { toStderr };
-
 /**
  * What was thrown as Node would report it, for the operator: an Error's stack, cause, code and
  * inner errors; anything else as it is, not "[object Object]".

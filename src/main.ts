@@ -3,8 +3,9 @@ import { CannotStart, servingLine, startApp, startServe, startWebhooks } from ".
 import type { Stopped } from "./app-types.js";
 import { type Config, loadConfig } from "./config.js";
 import { ConfigError, LeftUndone } from "./errors.js";
-import { consoleToLog, Log, logWarnings, toStderr } from "./log.js";
+import { consoleToLog, Log, logWarnings } from "./log.js";
 import { quote, withControlsEscaped } from "./shown.js";
+import { toStderr } from "./stderr.js";
 import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
