@@ -981,7 +981,7 @@ describe("marking paid", () => {
     expect(woo.shop.order(O.onHold).notes.some((n) => n.note === "Bank transfer arrived.")).toBe(true);
   });
 
-  test("an order with nothing to ship is paid into completed; one with nothing to pay is paid by its status", async () => {
+  test("an order of downloads only is paid into completed; one with nothing to pay is paid by its status", async () => {
     const held = woo.shop.order(O.onHold);
     for (const item of held.line_items) item.product_id = P.ebook;
     const virtual = await server.call("eshop_order_mark_paid", { id: O.onHold });
@@ -996,7 +996,21 @@ describe("marking paid", () => {
     expect(free.datePaid).toBeTruthy();
   });
 
-  test("a shop before WooCommerce 6.6 pays an order with nothing to ship into processing without a paid date: its status says it is paid", async () => {
+  test("an order of virtual items that are no downloads (a service) is paid into processing, as the tool says", async () => {
+    // WooCommerce completes a payment only where every item is virtual and downloadable
+    // (WC_Order::needs_processing()): a virtual item alone ships nothing, yet is processed.
+    const held = woo.shop.order(O.onHold);
+    for (const item of held.line_items) item.product_id = P.ebook;
+    woo.shop.product(P.ebook).downloadable = false;
+    const paid = await server.call("eshop_order_mark_paid", { id: O.onHold });
+    expect(data(paid)).toMatchObject({ already_paid: false, order: { status: "processing" } });
+    const { tools } = await server.client.listTools();
+    expect(tools.find((tool) => tool.name === "eshop_order_mark_paid")?.description).toContain(
+      "processing (completed if only downloads)",
+    );
+  });
+
+  test("a shop before WooCommerce 6.6 pays an order of downloads only into processing without a paid date: its status says it is paid", async () => {
     // Such a shop does not say what an order needs, so the order is paid by its status change;
     // WooCommerce dates a payment only in the status it completes to, here completed.
     woo.settings.version = "6.5.1";
@@ -1483,7 +1497,7 @@ describe("status and notes", () => {
     expect(text(cancelled)).toMatch(/processing → cancelled\.$/);
   });
 
-  test("an unpaid order with nothing to ship set to processing is said to count paid, though the shop gives it no paid date", async () => {
+  test("an unpaid order of downloads only set to processing is said to count paid, though the shop gives it no paid date", async () => {
     // WooCommerce dates it paid only when it is completed, but counts it paid (and grants its downloads) in processing.
     for (const item of woo.shop.order(O.pending1999).line_items) item.product_id = P.ebook;
     const result = await server.call("eshop_order_update_status", { id: O.pending1999, status: "processing" });

@@ -309,8 +309,9 @@ export function orderTools(shop: ShopProvider): Tool[] {
     name: "eshop_order_mark_paid",
     title: "Mark an order paid",
     description:
-      `Records that an order is paid: the paid date, processing (or ` +
-      "completed when nothing ships), stock reduced, a note. One already paid is left alone (`already_paid`). " +
+      // WooCommerce completes a payment only where every item is virtual and downloadable.
+      `Records that an order is paid: the paid date, processing (completed ` +
+      "if only downloads), stock reduced, a note. One already paid is left alone (`already_paid`). " +
       `Only ${shop.payableStatuses.join(", ")} orders.`,
     input: {
       id: orderId,
