@@ -691,6 +691,20 @@ function callersLine(config: Config): string {
 }
 
 /**
+ * Runs a check of the automations, whose ConfigError names an automation and the place in it, and
+ * says where they are set (the config file, or WAITER_AUTOMATIONS), as a mistake in the setting
+ * itself is said: an operator edits the one that is read.
+ */
+function inSetting(config: Config, check: () => void): void {
+  try {
+    check();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(`invalid setting ${config.origin("automations")} at ${err.message}`);
+  }
+}
+
+/**
  * The configured automations, checked against what this server serves: what starts them on its
  * store, or undefined when none are configured. A ConfigError names an automation that cannot run.
  */
@@ -701,7 +715,7 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
     // waiter serve and listen open the store wherever a source is configured, or fail to start.
     const { checkSource } = await import("./automations/check.js");
     const sources = webhooksOf(config).sources.map((source) => source.name);
-    for (const automation of automations) checkSource(automation, sources);
+    for (const automation of automations) inSetting(config, () => checkSource(automation, sources));
     throw new ConfigError(
       "automations act on webhook events: they need a webhook source (webhooks.sources) and the event store (the log above says if it could not open)",
     );
@@ -728,7 +742,7 @@ async function checkedAutomations(config: Config, app: Pick<App, "tools" | "whyN
       retention: config.origin("webhooks.retention"),
     },
   };
-  checkAutomations(parts);
+  inSetting(config, () => checkAutomations(parts));
   // Read, and kept in the store, before the listener takes webhooks: one that comes in while the
   // automations start is no history, nor after this process died before they began.
   const historyThrough = await app.store.latestSeq();

@@ -920,6 +920,24 @@ describe("automations are checked at start", () => {
     }
   });
 
+  test("an automation that cannot run is named where it is set, as a mistake in its setting is: the config file, or WAITER_AUTOMATIONS", async () => {
+    const misspelt = { ...PAID, do: [{ ...PAID.do[0], tool: "eshop_order_markpaid" }] };
+    const elsewhere = { ...PAID, when: { ...PAID.when, source: "paypal" } };
+    const file = join(dataDir, "waiter.json");
+    const { WAITER_AUTOMATIONS: _, ...rest } = env([]);
+    for (const [automation, message] of [
+      [misspelt, "automation stripe-paid, step 1: eshop_order_markpaid is not served here"],
+      [elsewhere, 'automation stripe-paid: when.source "paypal" is no configured webhook source (stripe)'],
+    ] as const) {
+      await expect(serve([automation])).rejects.toThrow(`invalid setting WAITER_AUTOMATIONS at ${message}`);
+      writeFileSync(file, JSON.stringify({ automations: [automation] }));
+      const config = loadConfig({ env: rest, file }, toolsets());
+      await expect(startServe(config, new Log("error", () => {}))).rejects.toThrow(
+        `invalid setting automations in ${file} at ${message}`,
+      );
+    }
+  });
+
   test("a notification whose text is only insertions starts: the text is filled in when an event arrives", async () => {
     const only = { ...PAID, do: [{ notify: "team", text: "{{payload.data.object.description}}" }] };
     await (await serve([only])).close();
