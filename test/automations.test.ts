@@ -897,6 +897,31 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a number a path takes where text is taken, as GoPay's payment id, is told with the path that takes it as text", async () => {
+    const paid = {
+      ...PAID,
+      do: [
+        {
+          tool: "eshop_order_mark_paid",
+          args: {
+            id: { path: "to_number(payload.data.object.metadata.order_id)" },
+            transaction_id: { path: "payload.data.object.id" },
+          },
+        },
+      ],
+    };
+    const server = await serve([paid]);
+    try {
+      const event = await pay(server, String(O.pending1999), undefined, { id: 3049525378 });
+      const [run] = await runsOf(event.id);
+      expect(run?.error).toMatch(
+        /^step 1 \(eshop_order_mark_paid\): invalid arguments for eshop_order_mark_paid: transaction_id: .+ \(the path payload\.data\.object\.id gave 3049525378 on this event's payload; to_string\(payload\.data\.object\.id\) takes it as text\)$/,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
   test("an argument a path fails on, or a template fills with what the tool refuses, is named with its path or template", async () => {
     const note = {
       name: "note-items",

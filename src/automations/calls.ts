@@ -135,15 +135,17 @@ export class StepCalls {
       const issue = parsed.error.issues[0];
       const arg = String(issue?.path[0] ?? "");
       const given = from && written(from)[arg];
-      // A number a sender writes as text (Stripe's metadata holds only strings) is read by to_number.
+      // A number a sender writes as text (Stripe's metadata holds only strings) is read by
+      // to_number, and one it writes as a number where text is taken (GoPay's payment id) by to_string.
       const value = args[arg];
-      const asNumber =
-        isPathArgument(given) &&
-        typeof value === "string" &&
-        numberIn(value) !== undefined &&
-        (input[arg] as z.ZodType | undefined)?.safeParse(numberIn(value)).success
+      const takes = (converted: unknown) => (input[arg] as z.ZodType | undefined)?.safeParse(converted).success;
+      const conversion = !isPathArgument(given)
+        ? ""
+        : typeof value === "string" && numberIn(value) !== undefined && takes(numberIn(value))
           ? `; to_number(${given.path}) takes it as a number`
-          : "";
+          : typeof value === "number" && takes(String(value))
+            ? `; to_string(${given.path}) takes it as text`
+            : "";
       const missing = isPathArgument(given) && value === null && view ? whereMissing(given.path, view) : "";
       const filledBy = isPathArgument(given)
         ? `the path ${given.path}`
@@ -153,7 +155,7 @@ export class StepCalls {
       // The payload's text, told to people and the log: JSON leaves line separators, NEL and
       // invisible characters as they are.
       const gave = filledBy
-        ? ` (${filledBy} gave ${oneLine(JSON.stringify(value) ?? "nothing", 60)} on this event's payload${asNumber}${missing})`
+        ? ` (${filledBy} gave ${oneLine(JSON.stringify(value) ?? "nothing", 60)} on this event's payload${conversion}${missing})`
         : "";
       throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${issue?.message}${gave}`);
     }
