@@ -810,9 +810,9 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       const event = await pay(server, "10x42");
       const [run] = await runsOf(event.id);
       expect(run).toMatchObject({ status: "failed", dryRun: true });
-      // The path that filled the argument, and what it gave: the payload is what to look at.
+      // The path that filled the argument, what it gave, and the text to_number read as null there.
       expect(run?.error).toMatch(
-        /^step 1 \(eshop_order_mark_paid\): invalid arguments for eshop_order_mark_paid: id: .+ \(the path to_number\(payload\.data\.object\.metadata\.order_id\) gave null on this event's payload\)$/,
+        /^step 1 \(eshop_order_mark_paid\): invalid arguments for eshop_order_mark_paid: id: .+ \(the path to_number\(payload\.data\.object\.metadata\.order_id\) gave null on this event's payload; payload\.data\.object\.metadata\.order_id is "10x42"\)$/,
       );
       expect(JSON.parse(run?.steps[0]?.detail ?? "{}")).toMatchObject({ args: { id: null } });
       expect(run?.steps).toHaveLength(1);
@@ -1194,7 +1194,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       await runsOf(event.id);
       const runs = await agent.call("automations_runs", { event_id: event.id });
       const [{ outcome }] = (runs.structuredContent as { runs: [{ steps: [{ outcome: string }] }] }).runs[0].steps;
-      expect(outcome).toMatch(/ gave null on this event's payload\)\. Its arguments were \{"id":null,/);
+      expect(outcome).toMatch(/ is "10x42"\)\. Its arguments were \{"id":null,/);
       // The reason is still said once, at the step.
       expect(text(runs)).toMatch(/: failed \(dry run\) at step 1\n/);
       // A dry run's steps after it were not checked, as its onFailure message says.

@@ -120,10 +120,11 @@ export function whyNotTaken(
 /**
  * Where a path of dotted names (perhaps inside one function, to_number(…)) that found nothing
  * stops finding, and the name likely meant there: a misspelt name (payload.data.objet) reads
- * apart from a field this payload lacks. Empty for other paths, and where the whole path is there.
+ * apart from a field this payload lacks. Where the whole path is there, what it holds when a
+ * function read it as nothing (to_number of "#1042"); empty for other paths.
  */
 export function whereMissing(path: string, view: View): string {
-  const dotted = /^(?:[a-z_]+\()?([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\)?$/.exec(path)?.[1];
+  const [, inFunction, dotted] = /^([a-z_]+\()?([A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*)\)?$/.exec(path) ?? [];
   if (!dotted) return "";
   const names = dotted.split(".");
   let here: unknown = view;
@@ -144,7 +145,7 @@ export function whereMissing(path: string, view: View): string {
     }
     here = (here as Record<string, unknown>)[name];
   }
-  return "";
+  return inFunction ? `; ${dotted} is ${oneLine(JSON.stringify(here) ?? "null", 60)}` : "";
 }
 
 /**
