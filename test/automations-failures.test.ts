@@ -601,6 +601,13 @@ describe("automations are checked at start", () => {
     );
   });
 
+  test("a condition with two tests, as a range, is told to make each a condition of its own", () => {
+    const range = { ...PAID, when: { ...PAID.when, where: [{ path: "to_number(payload.total)", gte: 100, lt: 500 }] } };
+    expect(() => loadConfig({ env: env([range]) }, toolsets())).toThrow(
+      "invalid setting WAITER_AUTOMATIONS at automation stripe-paid, when.where 1: it has both gte and lt; a condition has a path and one of equals, in, present, gt, gte, lt, lte: make each a condition of its own, as all of them must hold",
+    );
+  });
+
   test.each([
     [
       { notify: "team" },

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { closedObject, jsonSetting, NAME, settingName, settingsErrors } from "../settings.js";
+import { enumerated } from "../shown.js";
 
 /**
  * Automations as the config file declares them: when an event of a source (and type) arrives
@@ -16,6 +17,9 @@ const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
 });
 const bound = z.number({ error: "must be a number" });
 
+/** What a condition tests its path's value with: one of these. */
+const TESTS = ["equals", "in", "present", "gt", "gte", "lt", "lte"] as const;
+
 const condition = closedObject("a condition", {
   path,
   equals: scalar.optional(),
@@ -25,8 +29,15 @@ const condition = closedObject("a condition", {
   gte: bound.optional(),
   lt: bound.optional(),
   lte: bound.optional(),
-}).refine((c) => ["equals", "in", "present", "gt", "gte", "lt", "lte"].filter((k) => k in c).length === 1, {
-  message: "a condition has a path and one of equals, in, present, gt, gte, lt, lte",
+}).superRefine((c, ctx) => {
+  const tests = TESTS.filter((k) => k in c);
+  if (tests.length === 1) return;
+  // Two tests are most often a range (gte and lt): conditions that must all hold, each of its own.
+  const both = `it has ${tests.length === 2 ? "both " : ""}${enumerated(tests, "and")}; `;
+  ctx.addIssue({
+    code: "custom",
+    message: `${tests.length > 1 ? both : ""}a condition has a path and one of ${TESTS.join(", ")}${tests.length > 1 ? ": make each a condition of its own, as all of them must hold" : ""}`,
+  });
 });
 export type Condition = z.output<typeof condition>;
 
