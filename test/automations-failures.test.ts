@@ -662,6 +662,19 @@ describe("automations are checked at start", () => {
       "automation stripe-paid, when.where 1, equals: must be a string, a number, true, false or null",
     ],
     [
+      "a condition that equals a list, meant as in",
+      [
+        {
+          ...PAID,
+          when: {
+            ...PAID.when,
+            where: [{ path: "event.type", equals: ["charge.refunded", "charge.dispute.created"] }],
+          },
+        },
+      ],
+      'automation stripe-paid, when.where 1, equals: must be a string, a number, true, false or null; a condition that holds for any of several values is {"path": …, "in": [the values]}',
+    ],
+    [
       "a bound written as text, in the second automation",
       [WATCH, { ...PAID, when: { ...PAID.when, where: [{ path: "payload.x", gte: "5" }] } }],
       'automation stripe-paid, when.where 1, gte: must be a number (got "5")',

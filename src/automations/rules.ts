@@ -12,8 +12,14 @@ import { enumerated } from "../shown.js";
 /** A JMESPath expression; compiled when automations start, so a typo stops waiter serve and listen. */
 const path = z.string().min(1).describe("where in the event the value is, like payload.data.object.status");
 
-const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
-  error: "must be a string, a number, true, false or null",
+const SCALAR = "must be a string, a number, true, false or null";
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], { error: SCALAR });
+/** What `equals` takes: a list given it was most likely meant for `in`. */
+const equalled = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+  error: (issue) =>
+    Array.isArray(issue.input)
+      ? `${SCALAR}; a condition that holds for any of several values is {"path": …, "in": [the values]}`
+      : SCALAR,
 });
 const bound = z.number({ error: "must be a number" });
 
@@ -22,7 +28,7 @@ const TESTS = ["equals", "in", "present", "gt", "gte", "lt", "lte"] as const;
 
 const condition = closedObject("a condition", {
   path,
-  equals: scalar.optional(),
+  equals: equalled.optional(),
   in: z.array(scalar).min(1).optional(),
   present: z.boolean().optional(),
   gt: bound.optional(),
