@@ -17,6 +17,7 @@ import {
   jsonProblem,
   list,
   listenAddress,
+  repeatedKey,
   Secrets,
   type Setting,
   type Settings,
@@ -346,6 +347,8 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigError(`config file ${file} must hold a JSON object`);
   }
+  const repeated = repeatedKey(jsonText(text));
+  if (repeated) throw new ConfigError(`config file ${file} ${repeated}`);
   return value as Record<string, unknown>;
 }
 

@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { parse as parseLossless } from "lossless-json";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
 import { jsonText } from "./json.js";
@@ -464,14 +465,45 @@ export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
 export function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.output<S>) {
   const parsed = z.preprocess((value, ctx) => {
     if (typeof value !== "string") return value;
+    let parsed: unknown;
     try {
-      return JSON.parse(value);
+      parsed = JSON.parse(value);
     } catch (err) {
       ctx.addIssue({ code: "custom", message: `is not valid JSON: ${jsonProblem((err as Error).message, value)}` });
       return z.NEVER;
     }
+    const repeated = repeatedKey(value);
+    if (repeated) {
+      ctx.addIssue({ code: "custom", message: repeated });
+      return z.NEVER;
+    }
+    return parsed;
   }, schema);
   return parsed.default(defaultValue as never);
+}
+
+/**
+ * What to say of a key an object of `json`, valid JSON, repeats with another value, if one does:
+ * JSON.parse keeps the last, so what the first held would be left out without a word (a second
+ * automations list written below the first). Said with the second's line and column, as an
+ * editor finds it.
+ */
+export function repeatedKey(json: string): string | undefined {
+  let repeated: { key: string; position: number } | undefined;
+  try {
+    parseLossless(json, null, {
+      onDuplicateKey: (duplicate) => {
+        repeated ??= duplicate;
+        return duplicate.newValue;
+      },
+    });
+  } catch {
+    return undefined;
+  }
+  if (!repeated) return undefined;
+  // lossless-json counts the position from 1.
+  const lines = json.slice(0, repeated.position - 1).split("\n");
+  return `has the key ${JSON.stringify(repeated.key)} twice in one object (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1}), with other values: JSON keeps only the last, and waiter would go without the first; put what both hold under one key`;
 }
 
 /**

@@ -659,6 +659,19 @@ describe("bad settings are refused by name", () => {
     expect(() => load({}, { file: file("[1]") })).toThrow(/must hold a JSON object/);
   });
 
+  test("a key written twice in one object with other values, which JSON keeps only the last of, is named with where the second is", () => {
+    // A second automations list, added below the first, would leave the first's automations out.
+    const twice = file('{\n  "automations": [],\n  "logLevel": "debug",\n  "automations": [{ "name": "b" }]\n}');
+    expect(() => load({}, { file: twice })).toThrow(
+      `config file ${twice} has the key "automations" twice in one object (line 4, column 3), with other values: JSON keeps only the last, and waiter would go without the first; put what both hold under one key`,
+    );
+    // Written twice the same, nothing is lost.
+    expect(load({}, { file: file('{"logLevel": "debug", "logLevel": "debug"}') }).core.logLevel).toBe("debug");
+    expect(() => load({ WAITER_AUTOMATIONS: '[{"name": "a", "name": "b"}]' })).toThrow(
+      'invalid setting WAITER_AUTOMATIONS: has the key "name" twice in one object (line 1, column 16), with other values: JSON keeps only the last, and waiter would go without the first; put what both hold under one key',
+    );
+  });
+
   test("a config path under a file, an empty file, or a # comment says what to write", () => {
     // A path through a file, as when a config file's name was given for its directory's.
     const inFile = file("{}");
