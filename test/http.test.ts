@@ -976,6 +976,33 @@ describe("cache and coalescing", () => {
     );
   });
 
+  test("a user and password in a base URL go as Basic authorization, as curl sends them, and out of every answer quoted", async () => {
+    const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
+    clients.push(http);
+    // A staging shop or a company's gateway behind HTTP Basic authentication, the password's
+    // reserved characters percent-encoded as a URL needs them.
+    const base = new URL(`${fake.origin}/v1`);
+    base.username = "gateway-user";
+    base.password = "pa%3Ass%40word99";
+    const api = http.upstream("Gated API", base);
+    fake.intercept = (request) => ({
+      status: 401,
+      headers: { "content-type": "text/plain" },
+      body: `No entry for ${request.headers.authorization ?? "a caller without credentials"} at ${request.target}`,
+    });
+    const { message } = await failure(api.json(any, "/x", {}, call()));
+    const sent = fake.requests.at(-1);
+    expect(sent?.headers.authorization).toBe(`Basic ${Buffer.from("gateway-user:pa:ss@word99").toString("base64")}`);
+    expect(sent?.target).toBe("/v1/x");
+    expect(message).toBe(
+      'Gated API answered 401 "No entry for Basic [credential] at /v1/x": it refused waiter\'s credentials or permissions; check the configured keys.',
+    );
+    // An upstream's own Authorization (a shop's key) is sent as declared.
+    const keyed = http.upstream("Keyed API", base, { headers: { authorization: "Bearer its-own-key-0123" } });
+    await failure(keyed.json(any, "/y", {}, call()));
+    expect(fake.requests.at(-1)?.headers.authorization).toBe("Bearer its-own-key-0123");
+  });
+
   test("an error answer that quotes the request's target shows no credential in the query as sent", async () => {
     const http = new HttpClient({ userAgent: "waiter-test/0", maxResponseBytes: 1024 * 1024, maxRetries: 0 });
     clients.push(http);

@@ -181,7 +181,10 @@ export async function renderSettings(): Promise<string> {
     "",
     "Every upstream base URL (the `…Url` settings) can point at a proxy or a staging copy. It must be",
     "`https://`; plain `http://` is accepted only for loopback addresses (`localhost`, `127.0.0.0/8`,",
-    "also as IPv6 writes it, `[::ffff:127.0.0.1]`, and `[::1]`).",
+    "also as IPv6 writes it, `[::ffff:127.0.0.1]`, and `[::1]`). A user and password in it, set in the",
+    "environment (`https://user:password@gateway.example/v1`, a `@`, `:`, `/` or `%` in them written `%40`,",
+    "`%3A`, `%2F`, `%25`), go with every request as `Authorization: Basic`, unless the upstream sends its",
+    "own (WooCommerce's key with `WAITER_WOO_AUTH` basic, Comgate's and GoPay's API).",
   ];
   for (const section of sections) {
     lines.push("", `## ${section.title}`, "", section.intro, "", ...settingsTable(section));

@@ -85,11 +85,32 @@ function credentialsIn(baseUrl: URL, { query = {}, headers = {}, secrets = [] }:
       .slice(1)
       .split("&")
       .map((pair) => pair.slice(pair.indexOf("=") + 1)),
-    decodeURIComponent(baseUrl.password),
+    baseUrl.password,
+    decoded(baseUrl.password),
     ...Object.values(query).filter((value): value is string => typeof value === "string"),
     ...secrets,
     ...authorizationIn(headers),
   ];
+}
+
+/** A URL's user or password as meant: percent-decoded, or as written where a % begins no escape. */
+function decoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The headers every request to `baseUrl` carries: `headers`, and, where they carry no
+ * Authorization, the base URL's user and password as Basic authorization, as curl sends them:
+ * undici sends none of a URL's, and a gateway in front of the upstream would refuse every request.
+ */
+function headersFor(baseUrl: URL, headers: Record<string, string> = {}): Record<string, string> {
+  if ((!baseUrl.username && !baseUrl.password) || authorizationIn(headers).length > 0) return headers;
+  const pair = `${decoded(baseUrl.username)}:${decoded(baseUrl.password)}`;
+  return { authorization: `Basic ${Buffer.from(pair).toString("base64")}`, ...headers };
 }
 
 /** The credentials in `headers`' Authorization: a token, or a Basic pair's user and password and the pair. */
@@ -163,6 +184,9 @@ export class Upstream {
   /** The base URL without its query and a trailing slash: a path is appended to it. */
   readonly #root: string;
 
+  /** The headers every request carries (UpstreamOptions.headers, and a base URL's user and password). */
+  readonly #headers: Record<string, string>;
+
   /** The credentials every request carries, as an answer that repeats the request would show them. */
   readonly #credentials: string[];
 
@@ -190,8 +214,11 @@ export class Upstream {
     const root = new URL(baseUrl);
     root.search = "";
     root.hash = "";
+    root.username = "";
+    root.password = "";
     this.#root = root.href.replace(/\/$/, "");
-    this.#credentials = credentialsIn(baseUrl, options);
+    this.#headers = headersFor(baseUrl, options.headers);
+    this.#credentials = credentialsIn(baseUrl, { ...options, headers: this.#headers });
     this.#account = createHash("sha256").update(this.#credentials.join("\0")).digest("base64url");
     this.#urlSetting = options.urlSetting ?? BASE_URL;
     this.#changeAdvice = options.changeAdvice ?? READ_BEFORE_RETRYING;
@@ -319,7 +346,7 @@ export class Upstream {
       method,
       url: this.#url(path, options.query),
       path,
-      headers: { ...this.options.headers, ...options.headers },
+      headers: { ...this.#headers, ...options.headers },
       body: options.body,
       changes: options.changes ?? mayHaveActed(method),
       throttleNeedsRetryAfter: this.options.throttleNeedsRetryAfter ?? false,
