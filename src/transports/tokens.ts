@@ -55,7 +55,19 @@ export const httpSettings = {
       "An OAuth 2.1 authorization server whose access tokens may call waiter serve, as JSON: {issuer, audience}; audience, what the tokens' aud holds (a URL, or the client id in Entra's v2.0 tokens), defaults to the public URL of /mcp. Tokens need the scope waiter:read or waiter:write.",
     schema: jsonSetting(
       closedObject("oauth", {
-        issuer: requiredUpstreamUrl().describe("the authorization server's issuer URL, like https://id.example.com"),
+        issuer: requiredUpstreamUrl()
+          .superRefine((value, ctx) => {
+            // Not echoed: a user or a query may carry a credential, which resource metadata would publish.
+            const url = URL.canParse(value) ? new URL(value) : undefined;
+            if (url && (url.username || url.password || /[?#]/.test(value))) {
+              ctx.addIssue({
+                code: "custom",
+                message:
+                  "must be the issuer's identifier as its tokens' iss and its metadata name it, with no user, password, query or fragment (RFC 8414 §2), like https://id.example.com/realms/company",
+              });
+            }
+          })
+          .describe("the authorization server's issuer URL, like https://id.example.com"),
         audience: z.string().trim().min(1, "is empty; leave it out for the public URL of /mcp").optional(),
       }).optional(),
       undefined,

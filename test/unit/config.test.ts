@@ -271,6 +271,24 @@ describe("bad settings are refused by name", () => {
     }
   });
 
+  test("the OAuth issuer is an issuer's identifier, with no user, password, query or fragment: one with them matches no token's iss, and is published to any caller", () => {
+    const oauth = (issuer: string) => ({ WAITER_HTTP_OAUTH: JSON.stringify({ issuer }) });
+    for (const issuer of [
+      "https://waiter:s3cr3tPassw0rd@id.example.com/realms/company",
+      "https://id.example.com/realms/company?client_secret=s3cr3tPassw0rd",
+      "https://id.example.com/realms/company#s3cr3tPassw0rd",
+    ]) {
+      const refused = messageOf(() => load(oauth(issuer)));
+      expect(refused, issuer).toBe(
+        "invalid setting WAITER_HTTP_OAUTH at issuer: must be the issuer's identifier as its tokens' iss and its metadata name it, with no user, password, query or fragment (RFC 8414 §2), like https://id.example.com/realms/company",
+      );
+      expect(refused, issuer).not.toContain("s3cr3t");
+    }
+    expect(load(oauth("https://id.example.com/realms/company")).http.oauth?.issuer).toBe(
+      "https://id.example.com/realms/company",
+    );
+  });
+
   test.each(["http://shop.example/api?token=s3cr3t", "shop.example/api?token=s3cr3t", "https://user:s3cr3t@[bad"])(
     "the value %s is not echoed: it may hold a token",
     (value) => {
