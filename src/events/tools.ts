@@ -279,9 +279,10 @@ function whereRunsAre(event: ReturnType<typeof fullEvent>, session: Serving): st
 
 /**
  * The event as text for a model: the facts first, then the payload fenced by markers with a
- * random tag, so a payload cannot close the fence and speak as waiter.
+ * random tag, so a payload cannot close the fence and speak as waiter. `fields`: those events_get
+ * was asked for.
  */
-function renderEvent(event: ReturnType<typeof fullEvent>, session: Serving): string {
+function renderEvent(event: ReturnType<typeof fullEvent>, session: Serving, fields?: string[]): string {
   const tag = randomBytes(4).toString("hex");
   let body = event.payload;
   let parsed: unknown;
@@ -295,7 +296,9 @@ function renderEvent(event: ReturnType<typeof fullEvent>, session: Serving): str
   // The text is cut before the structured payload is; what to do then is the note's, once that is cut too.
   const cut = body.length > MAX_PAYLOAD_TEXT;
   const cutBefore = event.payload_cut_at !== undefined;
-  const advice = cutBefore ? "see the note above" : howToReadAll(isRecord(parsed) ? parsed : undefined, undefined);
+  // With `fields`, what is cut is the fields asked for: passing fields again would cut them again.
+  const picked = fields && isRecord(parsed) ? Object.keys(parsed) : undefined;
+  const advice = cutBefore ? "see the note above" : howToReadAll(isRecord(parsed) ? parsed : undefined, picked);
   // A payload cut already is longer than the part cut again here: the note above gives its length.
   const of = cutBefore ? "" : ` of its ${body.length}`;
   return [
@@ -473,7 +476,7 @@ export function eventsToolset(
           }
           return withRuns(event, args.fields, true);
         },
-        render: (event, _args, session) => renderEvent(event, session),
+        render: (event, args, session) => renderEvent(event, session, args.fields),
       });
 
       const wait = defineTool({

@@ -1035,6 +1035,24 @@ test("a gist reads a payload natively unless a number needs more digits than a d
   ]);
 });
 
+test("fields whose text is cut are not told to pass fields, which they did", async () => {
+  const { store, call, text } = await served();
+  const { id } = await addTrial(store, "f1", JSON.stringify({ blob: "z".repeat(20_000), id: 7, status: "paid" }));
+  // The structured payload holds the fields whole; the text is cut at 16,384 characters.
+  const one = await call("events_get", { id, fields: ["blob"] });
+  expect(one.structuredContent).not.toHaveProperty("payload_cut_at");
+  expect(text(one)).toMatch(
+    /\[… cut here at 16384 of its \d+ characters; that one field is longer than a result may carry, so it cannot be shown whole\]/,
+  );
+  expect(text(await call("events_get", { id, fields: ["blob", "id"] }))).toMatch(
+    /\[… cut here at 16384 of its \d+ characters; ask for fewer fields\]/,
+  );
+  // Without fields, the advice is to pass them.
+  expect(text(await call("events_get", { id }))).toMatch(
+    /; pass fields to read top-level fields whole \(its fields are: "blob", "id", "status"\)\]/,
+  );
+});
+
 test("a payload that repeats a key is read by its last value alike in the gist and in fields, and said to repeat it", async () => {
   const { store, call, text } = await served();
   const { id } = await store.add({
