@@ -1,5 +1,5 @@
 import { isLosslessNumber, parse as parseLossless, stringify as stringifyLossless } from "lossless-json";
-import { enumerated, firstCharacters, oneLine } from "../shown.js";
+import { enumerated, firstCharacters, oneLine, quote } from "../shown.js";
 import type { StoredEvent } from "./store.js";
 
 /**
@@ -46,6 +46,16 @@ export function parseExact(event: StoredEvent): { value: unknown; repeated: stri
   } catch {
     return undefined;
   }
+}
+
+/**
+ * What a reader of a payload that repeats keys with different values (`repeated`, as parseExact
+ * names them) is told: the payload as sent holds each value, and one read by the first is another event.
+ */
+export function repeatedKeysNote(repeated: string[]): string | undefined {
+  if (repeated.length === 0) return undefined;
+  const keys = repeated.slice(0, 10).map(quote).join(", ");
+  return `The payload repeats the key${repeated.length > 1 ? "s" : ""} ${keys} with different values: the gist, fields and automations take the last, as JSON.parse does, while the payload as sent holds each, and a reader that takes the first sees another event. Check it with its sender before acting on it.`;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

@@ -7,7 +7,7 @@ import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten, withEsc
 import { defineTool, defineToolset, type Serving, type Toolset } from "../toolset.js";
 import { matchesFilter, typePrefix, typeStem } from "./filter.js";
 import { isEventId, notStored, storedAs, storedId } from "./ids.js";
-import { eventRecord, isRecord, minorUnitsNote, parseExact, summary } from "./present.js";
+import { eventRecord, isRecord, minorUnitsNote, parseExact, repeatedKeysNote, summary } from "./present.js";
 import type { EventFilter, EventStore, StoredEvent } from "./store.js";
 
 const MAX_WAIT_SECONDS = 50;
@@ -203,12 +203,8 @@ function fullEvent(
   const exact = parseExact(event);
   const parsed = exact?.value;
   const notes: string[] = [];
-  if (exact?.repeated.length) {
-    const keys = exact.repeated.slice(0, 10).map(quote).join(", ");
-    notes.push(
-      `The payload repeats the key${exact.repeated.length > 1 ? "s" : ""} ${keys} with different values: the gist, fields and automations take the last, as JSON.parse does, while the payload as sent holds each, and a reader that takes the first sees another event. Check it with its sender before acting on it.`,
-    );
-  }
+  const repeats = repeatedKeysNote(exact?.repeated ?? []);
+  if (repeats) notes.push(repeats);
   const present = fields && isRecord(parsed) ? fields.filter((f) => Object.hasOwn(parsed, f)) : undefined;
   if (fields && present && isRecord(parsed)) {
     const missing = fields.filter((f) => !present.includes(f));

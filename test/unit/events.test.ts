@@ -1053,8 +1053,8 @@ test("fields whose text is cut are not told to pass fields, which they did", asy
   );
 });
 
-test("a payload that repeats a key is read by its last value alike in the gist and in fields, and said to repeat it", async () => {
-  const { store, call, text } = await served();
+test("a payload that repeats a key is read by its last value alike in the gist and in fields, and said to repeat it, by events_get and its resource", async () => {
+  const { store, call, text, client } = await served();
   const { id } = await store.add({
     source: "trial",
     type: "payment.updated",
@@ -1082,6 +1082,9 @@ test("a payload that repeats a key is read by its last value alike in the gist a
   const whole = await call("events_get", { id });
   expect((whole.structuredContent as { note: string }).note).toBe(repeats);
   expect(text(whole)).toMatch(/"status":"failed".*"status":"paid"/);
+  // Read as its resource too, where the payload is as sent.
+  const { contents } = await client.readResource({ uri: `events://event/${id}` });
+  expect(JSON.parse((contents[0] as { text: string }).text)).toMatchObject({ note: repeats });
 });
 
 test("a type that is only the start of stored types, and a cursor given as an event id, are each told what to pass", async () => {
