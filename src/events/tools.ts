@@ -195,6 +195,7 @@ const eventShape = {
 function fullEvent(
   event: StoredEvent,
   fields: string[] | undefined,
+  partsBy: PartsBy,
   runs: { automation: string; status: string; dryRun: boolean }[] = [],
   /** Why no automation ran on it, when one might have. */
   noRun?: string,
@@ -225,7 +226,9 @@ function fullEvent(
     const invalid = event.isJson ? ", so it is not valid JSON as given" : "";
     // fields count only on an object: on anything else they were ignored, as said above.
     // Of fields, those it has: one it lacks is not shown, so asking for fewer would show no more.
-    const advice = isRecord(parsed) ? howToReadAll(parsed, present) : howToReadAll(undefined, undefined);
+    const advice = isRecord(parsed)
+      ? howToReadAll(parsed, present, partsBy)
+      : howToReadAll(undefined, undefined, partsBy);
     notes.push(`The payload is cut at ${shown.length} of its ${payload.length} characters${invalid}; ${advice}.`);
   }
   return {
@@ -245,12 +248,24 @@ function fullEvent(
   };
 }
 
+/**
+ * What reads a payload's top-level fields whole where it is shown: events_get's own `fields`, or,
+ * from events_wait, which takes none, events_get, or no tool where the session is not served it.
+ */
+type PartsBy = "fields" | "events_get" | undefined;
+
 /** What to do about a payload too large to show whole: `parsed` is it as a JSON object, if it is one. */
-function howToReadAll(parsed: Record<string, unknown> | undefined, fields: string[] | undefined): string {
+function howToReadAll(
+  parsed: Record<string, unknown> | undefined,
+  fields: string[] | undefined,
+  partsBy: PartsBy,
+): string {
   if (fields?.length === 1) return "that one field is longer than a result may carry, so it cannot be shown whole";
   if (fields) return "ask for fewer fields";
   if (!parsed) return "the payload is not a JSON object, so it cannot be read in parts";
-  return `pass fields to read top-level fields whole (${fieldNames(parsed)})`;
+  if (!partsBy) return "no tool served here reads it in parts";
+  const by = partsBy === "fields" ? "pass fields to read" : "events_get with fields reads";
+  return `${by} top-level fields whole (${fieldNames(parsed)})`;
 }
 
 function fieldNames(parsed: Record<string, unknown>): string {
@@ -278,7 +293,12 @@ function whereRunsAre(event: ReturnType<typeof fullEvent>, session: Serving): st
  * random tag, so a payload cannot close the fence and speak as waiter. `fields`: those events_get
  * was asked for.
  */
-function renderEvent(event: ReturnType<typeof fullEvent>, session: Serving, fields?: string[]): string {
+function renderEvent(
+  event: ReturnType<typeof fullEvent>,
+  session: Serving,
+  partsBy: PartsBy,
+  fields?: string[],
+): string {
   const tag = randomBytes(4).toString("hex");
   let body = event.payload;
   let parsed: unknown;
@@ -294,7 +314,9 @@ function renderEvent(event: ReturnType<typeof fullEvent>, session: Serving, fiel
   const cutBefore = event.payload_cut_at !== undefined;
   // With `fields`, what is cut is the fields asked for: passing fields again would cut them again.
   const picked = fields && isRecord(parsed) ? Object.keys(parsed) : undefined;
-  const advice = cutBefore ? "see the note above" : howToReadAll(isRecord(parsed) ? parsed : undefined, picked);
+  const advice = cutBefore
+    ? "see the note above"
+    : howToReadAll(isRecord(parsed) ? parsed : undefined, picked, partsBy);
   // A payload cut already is longer than the part cut again here: the note above gives its length.
   const of = cutBefore ? "" : ` of its ${body.length}`;
   return [
@@ -372,10 +394,10 @@ export function eventsToolset(
        * With `whyNone`, why none ran when none did, as automations_runs says it, where automations
        * are configured: a model must not take an event none took for one they handled.
        */
-      const withRuns = async (event: StoredEvent, fields: string[] | undefined, whyNone = false) => {
+      const withRuns = async (event: StoredEvent, fields: string[] | undefined, partsBy: PartsBy, whyNone = false) => {
         const runs = await store.runs.list({ eventId: event.id, limit: 20 });
         const noRun = whyNone && runs.length === 0 ? await whyNoRun?.(event) : undefined;
-        return fullEvent(event, fields, runs.reverse(), noRun);
+        return fullEvent(event, fields, partsBy, runs.reverse(), noRun);
       };
 
       const list = defineTool({
@@ -470,9 +492,9 @@ export function eventsToolset(
                 : `No event ${quote(args.id)} is stored. ${await notStored(store, [args.id], call)}`,
             );
           }
-          return withRuns(event, args.fields, true);
+          return withRuns(event, args.fields, "fields", true);
         },
-        render: (event, args, session) => renderEvent(event, session, args.fields),
+        render: (event, args, session) => renderEvent(event, session, "fields", args.fields),
       });
 
       const wait = defineTool({
@@ -522,10 +544,11 @@ export function eventsToolset(
                 ? `More matching events arrived after it: events_list with since="${cursorOf(event.seq)}" lists them at once.`
                 : "More matching events arrived after it.";
             let unread: string | undefined;
-            const whole = await withRuns(event, undefined).catch((err: unknown) => {
+            const partsBy = call.serves("events_get") ? "events_get" : undefined;
+            const whole = await withRuns(event, undefined, partsBy).catch((err: unknown) => {
               const named = call.serves("events_get") ? ": events_get names them" : "";
               unread = `The automations that ran on it could not be read (${err instanceof Error ? err.message : String(err)})${named}.`;
-              return fullEvent(event, undefined);
+              return fullEvent(event, undefined, partsBy);
             });
             const note = [dropped.note, backlog, unread].filter((part) => part !== undefined).join(" ");
             return {
@@ -602,7 +625,8 @@ export function eventsToolset(
               : "The wait timed out: nothing matching arrived";
             return `${why}. Wait again with since="${r.cursor}".${note}`;
           }
-          return `${renderEvent(r.event as ReturnType<typeof fullEvent>, session)}\nNext wait: since="${r.cursor}".${note}`;
+          const partsBy = session.serves("events_get") ? "events_get" : undefined;
+          return `${renderEvent(r.event as ReturnType<typeof fullEvent>, session, partsBy)}\nNext wait: since="${r.cursor}".${note}`;
         },
       });
 

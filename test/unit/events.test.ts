@@ -194,6 +194,31 @@ test("events_wait served without events_list or events_get sends the model to ne
   expect(text(unread)).not.toMatch(/events_(list|get)/);
 });
 
+test("events_wait's payload cut short is sent to events_get for its fields, which events_wait does not take", async () => {
+  const { store, call, text } = await served();
+  await addTrial(store, "long-1", JSON.stringify({ id: 3, blob: "z".repeat(20_000) }));
+  await addTrial(store, "long-2", JSON.stringify({ id: 4, blob: "z".repeat(50_000) }));
+  const fields = '(its fields are: "id", "blob")';
+  // The text only cut short, and the structured payload too.
+  const textCut = await call("events_wait", { since: "c0", timeout_s: 1 });
+  expect(text(textCut)).toContain(`; events_get with fields reads top-level fields whole ${fields}]`);
+  const bothCut = await call("events_wait", { since: "c1", timeout_s: 1 });
+  expect(bothCut.structuredContent).toMatchObject({
+    event: { note: expect.stringMatching(/; events_get with fields reads top-level fields whole \(.*\)\.$/) },
+  });
+  for (const result of [textCut, bothCut]) expect(text(result)).not.toContain("pass fields");
+});
+
+test("events_wait served without events_get sends its payload cut short to no tool it lacks", async () => {
+  const { store, call, text } = await served({ tools: "events_wait" });
+  await addTrial(store, "long-1", JSON.stringify({ id: 3, blob: "z".repeat(50_000) }));
+  const cut = await call("events_wait", { since: "c0", timeout_s: 1 });
+  expect(cut.structuredContent).toMatchObject({
+    event: { note: expect.stringMatching(/; no tool served here reads it in parts\.$/) },
+  });
+  expect(text(cut)).not.toMatch(/events_get|pass fields/);
+});
+
 test("events_wait served without events_list is sent to itself for a fresh cursor", async () => {
   const { store, call, text } = await served({ tools: "events_wait" });
   await addTrial(store, "w1");
