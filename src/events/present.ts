@@ -58,6 +58,16 @@ export function repeatedKeysNote(repeated: string[]): string | undefined {
   return `The payload repeats the key${repeated.length > 1 ? "s" : ""} ${keys} with different values: the gist, fields and automations take the last, as JSON.parse does, while the payload as sent holds each, and a reader that takes the first sees another event. Check it with its sender before acting on it.`;
 }
 
+/**
+ * What a reader of a payload whose bytes are not all UTF-8 is told: its text is not the payload as
+ * sent, and a sender's other charset (an old shop's windows-1250) is what to ask about.
+ */
+export function notUtf8Note(event: StoredEvent): string | undefined {
+  return event.notUtf8
+    ? "The payload is not UTF-8 text: each run of its bytes that is not is shown as U+FFFD (\uFFFD), so it reads otherwise than sent. Its charset may be another (windows-1250, say), which its content-type header may name."
+    : undefined;
+}
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value) && !isLosslessNumber(value);
 }

@@ -11,7 +11,7 @@ import { takesNoArgument, wrapHandler } from "../handlers.js";
 import type { Log } from "../log.js";
 import { quote } from "../shown.js";
 import { isEventId, storedId, storedUnder } from "./ids.js";
-import { eventRecord, minorUnitsNote, NOTICE, parseExact, repeatedKeysNote, summary } from "./present.js";
+import { eventRecord, minorUnitsNote, NOTICE, notUtf8Note, parseExact, repeatedKeysNote, summary } from "./present.js";
 import type { EventStore } from "./store.js";
 
 export const RECENT_URI = "events://recent";
@@ -148,8 +148,8 @@ export function registerEventResources(
       const id = String(variables.id);
       const event = await store.get(storedId(id));
       if (!event) throw await noEvent(store, id);
-      // Said as events_get says it: the resource's payload is as sent, each repeated value in it.
-      const note = [minorUnitsNote([event]), repeatedKeysNote(parseExact(event)?.repeated ?? [])]
+      // Said as events_get says them: the resource shows the payload as events_get does.
+      const note = [minorUnitsNote([event]), repeatedKeysNote(parseExact(event)?.repeated ?? []), notUtf8Note(event)]
         .filter((part) => part !== undefined)
         .join(" ");
       return {

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { randomFillSync } from "node:crypto";
 import { monotonicFactory } from "ulid";
 import { jsonText } from "../json.js";
@@ -47,6 +48,7 @@ export function toEvent(row: EventRow): StoredEvent {
     headers: JSON.parse(row.headers),
     // Stored as sent, the bytes the signature covers; read as its JSON text.
     payload: isJson ? jsonText(text) : text,
+    ...(isUtf8(row.body) ? {} : { notUtf8: true as const }),
     isJson,
     size: row.size,
     ackedAt: iso(row.acked_at),

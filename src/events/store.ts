@@ -34,6 +34,8 @@ export interface StoredEvent {
   headers: Record<string, string>;
   /** The payload's text exactly as it arrived: never parsed and re-serialized, which changes numbers. */
   payload: string;
+  /** Some of the payload's bytes are not UTF-8: each run of them reads as U+FFFD in `payload`. */
+  notUtf8?: true;
   isJson: boolean;
   size: number;
   ackedAt: string | null;

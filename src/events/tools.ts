@@ -7,7 +7,15 @@ import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten, withEsc
 import { defineTool, defineToolset, type Serving, type Toolset } from "../toolset.js";
 import { matchesFilter, typePrefix, typeStem } from "./filter.js";
 import { isEventId, notStored, storedAs, storedId } from "./ids.js";
-import { eventRecord, isRecord, minorUnitsNote, parseExact, repeatedKeysNote, summary } from "./present.js";
+import {
+  eventRecord,
+  isRecord,
+  minorUnitsNote,
+  notUtf8Note,
+  parseExact,
+  repeatedKeysNote,
+  summary,
+} from "./present.js";
 import type { EventFilter, EventStore, StoredEvent } from "./store.js";
 
 const MAX_WAIT_SECONDS = 50;
@@ -206,6 +214,8 @@ function fullEvent(
   const notes: string[] = [];
   const repeats = repeatedKeysNote(exact?.repeated ?? []);
   if (repeats) notes.push(repeats);
+  const undecoded = notUtf8Note(event);
+  if (undecoded) notes.push(undecoded);
   const present = fields && isRecord(parsed) ? fields.filter((f) => Object.hasOwn(parsed, f)) : undefined;
   if (fields && present && isRecord(parsed)) {
     const missing = fields.filter((f) => !present.includes(f));

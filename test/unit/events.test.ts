@@ -194,6 +194,22 @@ test("events_wait served without events_list or events_get sends the model to ne
   expect(text(unread)).not.toMatch(/events_(list|get)/);
 });
 
+test("a payload whose bytes are not UTF-8 is said to be shown otherwise than sent, not passed off as the payload as sent", async () => {
+  const { store, call, text, client } = await served();
+  // "Příliš" in windows-1250, as an old shop's system sends it.
+  const { id } = await store.add({ ...trialEvent("cp1250"), body: Buffer.from([0x50, 0xf8, 0xed, 0x6c, 0x69, 0x9a]) });
+  const said =
+    "The payload is not UTF-8 text: each run of its bytes that is not is shown as U+FFFD (�), so it reads otherwise than sent. Its charset may be another (windows-1250, say), which its content-type header may name.";
+  const got = await call("events_get", { id });
+  expect(got.structuredContent).toMatchObject({ payload: "P\ufffd\ufffdli\ufffd", note: said });
+  expect(text(got)).toContain(said);
+  const { contents } = await client.readResource({ uri: `events://event/${id}` });
+  expect(JSON.parse((contents[0] as { text: string }).text)).toMatchObject({ note: said });
+  // A U+FFFD its sender wrote in UTF-8 is as sent.
+  const { id: sent } = await addTrial(store, "fffd", '{"name":"P\ufffd"}');
+  expect((await call("events_get", { id: sent })).structuredContent).not.toHaveProperty("note");
+});
+
 test("events_wait's payload cut short is sent to events_get for its fields, which events_wait does not take", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "long-1", JSON.stringify({ id: 3, blob: "z".repeat(20_000) }));
