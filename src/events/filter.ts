@@ -1,5 +1,17 @@
 import type { EventFilter, StoredEvent } from "./store.js";
 
+/**
+ * A type as shown to a model: one line of at most 100 plain characters. For some schemes it is
+ * the payload's own word, which a stranger could fill with newlines and instructions.
+ */
+export function cleanType(type: string): string {
+  const line = type
+    .replace(/[^\x20-\x7e]+/g, " ")
+    .trim()
+    .slice(0, 100);
+  return line || "unknown";
+}
+
 /** A type filter ending in ".", "/" or "*" is a prefix (without the "*"); else the exact type. */
 export function typePrefix(type: string): string | undefined {
   return /[./*]$/.test(type) ? type.replace(/\*$/, "") : undefined;

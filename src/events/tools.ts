@@ -5,7 +5,7 @@ import { ToolError } from "../errors.js";
 import { integer } from "../settings.js";
 import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Serving, type Toolset } from "../toolset.js";
-import { matchesFilter, typePrefix, typeStem } from "./filter.js";
+import { cleanType, matchesFilter, typePrefix, typeStem } from "./filter.js";
 import { isEventId, notStored, storedAs, storedId } from "./ids.js";
 import {
   eventRecord,
@@ -385,9 +385,11 @@ export function eventsToolset(
     unconfigured: ({ configFile }) => (store ? undefined : whyOff(configFile)),
     tools({ settings }) {
       if (!store) throw new Error("the event store is not open");
+      // A type is matched as the listener keeps it: a payload's "objednávka.vytvořena" is stored
+      // in plain characters, and a model may pass the word it read in the payload.
       const filterOf = (args: { source?: string | undefined; type?: string | undefined }): EventFilter => ({
         source: args.source,
-        type: args.type,
+        type: args.type ? cleanType(args.type) : args.type,
       });
       /**
        * A source neither configured nor ever heard from (a typo, "Stripe" for stripe) is refused:

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { ToolError } from "../errors.js";
+import { cleanType } from "../events/filter.js";
 import { type Added, type EventStore, StoreNotWritable } from "../events/store.js";
 import { pastBound } from "../json.js";
 import { type Log, type Throttled, throttled } from "../log.js";
@@ -91,18 +92,6 @@ function keptHeaders(headers: IncomingHttpHeaders, source: WebhookSource, asSent
     }
   }
   return kept;
-}
-
-/**
- * A type as shown to a model: one line of at most 100 plain characters. For some schemes it is
- * the payload's own word, which a stranger could fill with newlines and instructions.
- */
-export function cleanType(type: string): string {
-  const line = type
-    .replace(/[^\x20-\x7e]+/g, " ")
-    .trim()
-    .slice(0, 100);
-  return line || "unknown";
 }
 
 /**

@@ -1205,6 +1205,24 @@ test("a type off in letter case is told the stored one, white space around it is
   expect(text(asStored)).toBe(`The wait timed out: nothing matching arrived. Wait again with since="${cursor}".`);
 });
 
+test("a type with letters beyond ASCII is matched as the listener keeps it, where it is its payload's own word", async () => {
+  const { store, call } = await served();
+  // The listener keeps "objednávka.vytvořena" as one line of plain characters.
+  const { id } = await addTrial(store, "cz1", '{"event":"objednávka.vytvořena"}', "objedn vka.vytvo ena");
+  for (const type of ["objednávka.vytvořena", "objednávka.*", "objednávka."]) {
+    const listed = (await call("events_list", { type })).structuredContent as { events: { id: string }[] };
+    expect(
+      listed.events.map((event) => event.id),
+      type,
+    ).toEqual([id]);
+  }
+  expect(
+    (await call("events_wait", { type: "objednávka.vytvořena", since: "c0", timeout_s: 1 })).structuredContent,
+  ).toMatchObject({
+    event: { id },
+  });
+});
+
 test("a prefix that is a stored type and its dot is told to pass that type: GitHub's push has no action", async () => {
   const { store, call, text } = await served();
   await addTrial(store, "g1", "{}", "push");
