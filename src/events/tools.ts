@@ -3,7 +3,7 @@ import { parse as parseLossless, stringify as stringifyLossless } from "lossless
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import { integer } from "../settings.js";
-import { firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten, withEscapes } from "../shown.js";
+import { enumerated, firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Serving, type Toolset } from "../toolset.js";
 import { cleanType, matchesFilter, typePrefix, typeStem } from "./filter.js";
 import { isEventId, notStored, storedAs, storedId } from "./ids.js";
@@ -550,10 +550,16 @@ export function eventsToolset(
           const answered = async (event: StoredEvent) => {
             // Found, the event is answered: a store that fails now says only less of what is around it.
             const more = await store.firstAfter(filter, event.seq).catch(() => undefined);
+            // With the wait's filter: since alone would list every event after it.
+            const listArgs = [
+              `since="${cursorOf(event.seq)}"`,
+              ...(filter.source ? [`source=${quote(filter.source)}`] : []),
+              ...(filter.type ? [`type=${quote(filter.type)}`] : []),
+            ];
             const backlog = !more
               ? undefined
               : call.serves("events_list")
-                ? `More matching events arrived after it: events_list with since="${cursorOf(event.seq)}" lists them at once.`
+                ? `More matching events arrived after it: events_list with ${enumerated(listArgs, "and")} lists them at once.`
                 : "More matching events arrived after it.";
             let unread: string | undefined;
             const partsBy = call.serves("events_get") ? "events_get" : undefined;

@@ -177,6 +177,23 @@ test("events_wait says when more matching events wait behind the one it returns,
   expect(last.structuredContent).not.toHaveProperty("note");
 });
 
+test("events_wait that filtered sends the model to events_list with the same filter, not to every event since", async () => {
+  const { store, call } = await served();
+  const { cursor } = (await call("events_list", {})).structuredContent as { cursor: string };
+  const first = await addTrial(store, "p1", "{}", "payment.paid");
+  await addTrial(store, "o1", "{}", "order.created");
+  await addTrial(store, "p2", "{}", "payment.paid");
+  const waited = await call("events_wait", { since: cursor, type: "payment.*", source: "trial", timeout_s: 1 });
+  const { cursor: next, note } = waited.structuredContent as { cursor: string; note?: string };
+  expect(waited.structuredContent).toMatchObject({ event: { id: first.id } });
+  expect(note).toBe(
+    `More matching events arrived after it: events_list with since="${next}", source="trial" and type="payment.*" lists them at once.`,
+  );
+  // As told, events_list lists the one that waits, not the order between.
+  const listed = await call("events_list", { since: next, source: "trial", type: "payment.*" });
+  expect((listed.structuredContent as { events: unknown[] }).events).toHaveLength(1);
+});
+
 test("events_wait served without events_list or events_get sends the model to neither", async () => {
   const { store, call, text } = await served({ tools: "events_wait" });
   const first = await addTrial(store, "w1");
