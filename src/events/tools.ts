@@ -397,8 +397,12 @@ export function eventsToolset(
        * configured still lists the events it sent.
        */
       const checkSource = async (source: string | undefined) => {
-        if (!source || sources.includes(source) || Object.hasOwn(await store.counters(), source)) return;
-        throw new ToolError(noSuchName(SOURCE, source, sources));
+        if (!source || sources.includes(source)) return;
+        const heard = Object.keys(await store.counters());
+        if (heard.includes(source)) return;
+        // Named with those no longer configured, which still list their events.
+        const named = [...sources, ...heard.filter((name) => !sources.includes(name)).sort()];
+        throw new ToolError(noSuchName(SOURCE, source, named));
       };
 
       /**

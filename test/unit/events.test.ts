@@ -194,6 +194,19 @@ test("events_wait that filtered sends the model to events_list with the same fil
   expect((listed.structuredContent as { events: unknown[] }).events).toHaveLength(1);
 });
 
+test("a source mistyped is told the sources no longer configured that events are still listed by", async () => {
+  // No source is configured here: "trial" has stored events, as a source removed from the config has.
+  const { store, call, text } = await served();
+  await addTrial(store, "r1");
+  expect((await call("events_list", { source: "trial" })).isError).toBeFalsy();
+  for (const [name, args] of [
+    ["events_list", { source: "Trial" }],
+    ["events_wait", { source: "Trial", timeout_s: 1 }],
+  ] as const) {
+    expect(text(await call(name, args))).toBe('No webhook source is named "Trial"; the only webhook source is trial.');
+  }
+});
+
 test("events_wait served without events_list or events_get sends the model to neither", async () => {
   const { store, call, text } = await served({ tools: "events_wait" });
   const first = await addTrial(store, "w1");
