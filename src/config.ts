@@ -22,8 +22,8 @@ import {
   type Setting,
   type Settings,
   type SettingValues,
+  settingFromEnv,
   settingsErrors,
-  setValue,
 } from "./settings.js";
 import { credentialShaped, meantKey, meantKeys, plainKey, quote } from "./shown.js";
 import type { Toolset } from "./toolset.js";
@@ -179,7 +179,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
     ...toolsets.filter((t) => Object.keys(t.settings).length > 0).map((t) => ({ key: t.name, settings: t.settings })),
   ];
   if (sources.file === "") throw new ConfigError("--config needs a file name");
-  const fileFromEnv = sources.file === undefined ? setValue(sources.env[CONFIG_FILE_ENV])?.trim() : undefined;
+  const fileFromEnv = sources.file === undefined ? settingFromEnv(sources.env, CONFIG_FILE_ENV) : undefined;
   if (fileFromEnv !== undefined && !isAbsolute(fileFromEnv)) {
     throw new ConfigError(
       `invalid setting ${CONFIG_FILE_ENV}: ${mustBeAbsolute(fileFromEnv)}; in a terminal, --config takes a path relative to the current directory`,
@@ -206,7 +206,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
       // Blanks around a value (the \r an env file saved with Windows line endings keeps, the byte-order
       // mark of a JSON file a Windows editor saved, read into a variable) are no part of it:
       // WAITER_DATA_DIR=/data\r would be another directory. A secret's are refused instead.
-      const envValue = setting.secret ? secrets.optional(setting.env) : setValue(sources.env[setting.env])?.trim();
+      const envValue = setting.secret ? secrets.optional(setting.env) : settingFromEnv(sources.env, setting.env);
       if (override !== undefined) {
         values[name] = override;
         origins.set(path, `${flagName(name)}`);

@@ -261,6 +261,29 @@ export function setValue(value: string | undefined): string | undefined {
   return value?.trim() ? value : undefined;
 }
 
+/**
+ * What a message says of a value wrapped in quotes: docker run --env-file passes a line's value as
+ * written, quotes and all, which a shell, systemd's EnvironmentFile and Compose's env_file take off.
+ */
+const IN_QUOTES =
+  "is in quotes, which are part of its value: docker run --env-file keeps them (a shell, systemd's EnvironmentFile and Compose's env_file take them off); remove them";
+
+/** Whether `value` starts and ends with the same quote, as `KEY="value"` in an env file does. */
+function inQuotes(value: string): boolean {
+  return /^(["']).*\1$/s.test(value);
+}
+
+/**
+ * A setting's value from the environment variable `variable`, without the blanks around it, as
+ * `setValue` takes it. One in quotes is refused, naming the variable only: the quotes would make
+ * another value (a file name, a contact), or be refused in words that show it as if without them.
+ */
+export function settingFromEnv(env: NodeJS.ProcessEnv, variable: string): string | undefined {
+  const value = setValue(env[variable])?.trim();
+  if (value !== undefined && inQuotes(value)) throw new ConfigError(`invalid setting ${variable}: ${IN_QUOTES}`);
+  return value;
+}
+
 /** A secret waiter read while it was configured, whose it is and where it is set, as a message names them. */
 export interface SecretRead {
   secret: string;
@@ -299,6 +322,10 @@ export class Secrets {
     const secret = setValue(this.#env[variable]);
     if (secret === undefined) return undefined;
     const padded = /^(\s)|(\s)$/.exec(secret);
+    // No caller or sender sends the quotes either.
+    if (!padded && inQuotes(secret)) {
+      throw new ConfigError(`${where ? `${where.owner}: ` : ""}${variable} ${IN_QUOTES}`);
+    }
     if (!padded) {
       this.record({
         secret,

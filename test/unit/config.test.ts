@@ -121,6 +121,39 @@ describe("sources and precedence", () => {
     expect(load({ WAITER_CONFIG: `${path}\r` }).core.toolsets).toEqual(["shop"]);
   });
 
+  test("a variable's value in quotes, as docker run --env-file keeps them, stops waiter naming the quotes, never shown bare", () => {
+    const quotes =
+      "is in quotes, which are part of its value: docker run --env-file keeps them (a shell, systemd's EnvironmentFile and Compose's env_file take them off); remove them";
+    const cases: [NodeJS.ProcessEnv, string][] = [
+      [{ WAITER_LOG_LEVEL: '"debug"' }, `invalid setting WAITER_LOG_LEVEL: ${quotes}`],
+      [{ WAITER_READ_ONLY: "'true'" }, `invalid setting WAITER_READ_ONLY: ${quotes}`],
+      [{ WAITER_DATA_DIR: '"/srv/waiter"\r' }, `invalid setting WAITER_DATA_DIR: ${quotes}`],
+      [{ WAITER_CONTACT: '"it@company.example"' }, `invalid setting WAITER_CONTACT: ${quotes}`],
+      [{ WAITER_CONFIG: `'${file({})}'` }, `invalid setting WAITER_CONFIG: ${quotes}`],
+      [
+        { WAITER_WEBHOOKS_SOURCES: `'${JSON.stringify({ stripe: { scheme: "stripe", secretEnv: "S" } })}'` },
+        `invalid setting WAITER_WEBHOOKS_SOURCES: ${quotes}`,
+      ],
+      [
+        {
+          WAITER_HTTP_TOKENS: JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]),
+          OPS_TOKEN: `"${"0123456789abcdef".repeat(4)}"`,
+        },
+        `http token ops: OPS_TOKEN ${quotes}`,
+      ],
+      [{ WAITER_WOO_SECRET: "'cs_52428c91b453307f688eea274d4d339657470e79'" }, `WAITER_WOO_SECRET ${quotes}`],
+    ];
+    for (const [env, message] of cases)
+      expect(
+        messageOf(() => load(env)),
+        JSON.stringify(env),
+      ).toBe(message);
+    // A quote inside a value, or at one end only, is the value's own.
+    const tokens = JSON.stringify([{ name: "ops", secretEnv: "OPS_TOKEN", scope: "write" }]);
+    const token = `"${"0123456789abcdef".repeat(4)}`;
+    expect(load({ WAITER_HTTP_TOKENS: tokens, OPS_TOKEN: token }).http.tokens).toMatchObject([{ secret: token }]);
+  });
+
   test("lists come comma-separated from the environment", () => {
     expect(load({ WAITER_TOOLSETS: "currency, shop" }).core.toolsets).toEqual(["currency", "shop"]);
   });
