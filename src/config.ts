@@ -195,6 +195,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
   const input: Record<string, unknown> = {};
   const shape: Record<string, z.ZodType> = {};
   const origins = new Map<string, string>();
+  const givenInFile = new Set<string>();
   for (const section of sections) {
     const fileValues = (section.key ? fromFile[section.key] : fromFile) as Record<string, unknown> | undefined;
     const values: Record<string, unknown> = {};
@@ -216,6 +217,7 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
       } else if (fileValues?.[name] !== undefined) {
         values[name] = fileValues[name];
         origins.set(path, `${path} in ${file}`);
+        givenInFile.add(path);
       } else {
         origins.set(path, setting.env);
       }
@@ -250,8 +252,17 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
       insidePath.length === 0 ? "" : setting?.locate ? setting.locate(insidePath, given) : insidePath.join(".");
     const value = insidePath.reduce(dig, given);
     const hide = hiddenStrings(input, sections);
+    // The file holds a JSON setting as JSON: a string there that is none is of the wrong kind, and
+    // the line and column JSON.parse found in it are no place in the file.
+    const wrongKind =
+      issue?.code === "custom" && issue.params?.jsonText && givenInFile.has(settingPath)
+        ? `${setting?.schema.safeParse(0, { error: settingsErrors }).error?.issues[0]?.message}, got a string: the config file holds it as JSON itself, where its variable holds it as text`
+        : undefined;
     // A bad key says why through its own issue: the key may be what cannot be shown.
-    const message = scrub((issue?.code === "invalid_key" ? issue.issues[0]?.message : issue?.message) ?? "", hide);
+    const message = scrub(
+      wrongKind ?? (issue?.code === "invalid_key" ? issue.issues[0]?.message : issue?.message) ?? "",
+      hide,
+    );
     // What stands where a secret's variable is named (secretEnv, passwordEnv) may be the secret itself.
     const namesSecret = /Env$/.test(String(keys.at(-1)));
     const got = setting?.secret || namesSecret ? "" : gotten(message, value);

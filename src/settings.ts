@@ -488,7 +488,10 @@ export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
   return `is missing${takes ? `; it takes ${takes}` : ""}`;
 };
 
-/** An object setting: a JSON object in the config file, a JSON string in the environment. */
+/**
+ * An object setting: a JSON object in the config file, a JSON string in the environment. A string
+ * that is no JSON is refused with an issue whose params hold `jsonText`.
+ */
 export function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.output<S>) {
   const parsed = z.preprocess((value, ctx) => {
     if (typeof value !== "string") return value;
@@ -496,7 +499,11 @@ export function jsonSetting<S extends z.ZodType>(schema: S, defaultValue: z.outp
     try {
       parsed = JSON.parse(value);
     } catch (err) {
-      ctx.addIssue({ code: "custom", message: `is not valid JSON: ${jsonProblem((err as Error).message, value)}` });
+      ctx.addIssue({
+        code: "custom",
+        message: `is not valid JSON: ${jsonProblem((err as Error).message, value)}`,
+        params: { jsonText: true },
+      });
       return z.NEVER;
     }
     const repeated = repeatedKey(value);

@@ -776,6 +776,30 @@ describe("bad settings are refused by name", () => {
     );
   });
 
+  test("a JSON setting written as a string in the config file is said to be of the wrong kind, not JSON broken at a place the file does not have", () => {
+    const asJson = "got a string: the config file holds it as JSON itself, where its variable holds it as text";
+    const cases: [object, string][] = [
+      [{ webhooks: { retention: "30d" } }, `webhooks.retention in {}: expected an object, ${asJson} (got "30d")`],
+      [{ webhooks: { sources: "stripe" } }, `webhooks.sources in {}: expected an object, ${asJson} (got "stripe")`],
+      [{ http: { tokens: "OPS_TOKEN" } }, `http.tokens in {}: expected a list, ${asJson} (got "OPS_TOKEN")`],
+      [{ automations: "none" }, `automations in {}: expected a list, ${asJson} (got "none")`],
+    ];
+    for (const [content, message] of cases) {
+      const path = file(content);
+      expect(
+        messageOf(() => load({}, { file: path })),
+        JSON.stringify(content),
+      ).toBe(`invalid setting ${message.replace("{}", path)}`);
+    }
+    // A string of JSON there is read, as the variable's is.
+    const path = file({ webhooks: { retention: '{"maxEvents": 10}' } });
+    expect(webhooksOf(load({}, { file: path })).retention.maxEvents).toBe(10);
+    // In the variable, a value that is no JSON is said to be so.
+    expect(messageOf(() => load({ WAITER_WEBHOOKS_RETENTION: "30d" }))).toMatch(
+      /^invalid setting WAITER_WEBHOOKS_RETENTION: is not valid JSON: /,
+    );
+  });
+
   test("a file saved with a byte-order mark, as Windows editors save one, is read", () => {
     expect(load({}, { file: file('\uFEFF{"logLevel": "debug"}') }).core.logLevel).toBe("debug");
   });
