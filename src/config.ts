@@ -330,9 +330,15 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
     // A relative path, which only --config may give, is read from the current directory.
     const where = isAbsolute(file) ? file : `${file} (from ${process.cwd()})`;
     const code = (err as NodeJS.ErrnoException).code;
+    // --config=~/… is no word a shell expands, and a client's args go to waiter as written.
+    const notExpanded = unexpanded(
+      file,
+      "a shell does, but not after --config=, and an MCP client starts waiter without one",
+      true,
+    );
     const why =
       code === "ENOENT"
-        ? "ENOENT, there is no such file"
+        ? `ENOENT, there is no such file${notExpanded ? `: ${notExpanded}` : ""}`
         : code === "EACCES"
           ? `EACCES, the user waiter runs as (uid ${process.getuid?.() ?? "?"}) may not read it`
           : code === "EISDIR"
@@ -521,17 +527,25 @@ function mustBeAbsolute(path: string): string {
   // may hold slashes (base64), so its parts alone do not tell.
   const hidden = credentialShaped(path);
   const given = `must be an absolute path, and ${hidden ? "what it holds" : quote(path)} is not`;
-  const noShell = "a shell does, and an MCP client starts waiter without one";
+  const why = unexpanded(path, "a shell does, and an MCP client starts waiter without one", !hidden);
+  return `${given}: ${why ?? `MCP clients start servers from any directory (this one from ${process.cwd()})`}`;
+}
+
+/**
+ * That waiter does not expand the ~ or the variable `path` begins with or holds, as `noShell` says
+ * why, with the path written out when `example` allows it; undefined for a path with neither.
+ */
+function unexpanded(path: string, noShell: string, example: boolean): string | undefined {
   if (path.startsWith("~")) {
     const home = homeIfAny();
-    const example =
-      home !== undefined && !hidden && /^~([/\\]|$)/.test(path) ? `, such as ${join(home, path.slice(1))}` : "";
-    return `${given}: waiter does not expand ~ (${noShell}); write it out${example}`;
+    const out =
+      home !== undefined && example && /^~([/\\]|$)/.test(path) ? `, such as ${join(home, path.slice(1))}` : "";
+    return `waiter does not expand ~ (${noShell}); write it out${out}`;
   }
   if (/\$\{?\w+\}?|%\w+%/.test(path)) {
-    return `${given}: waiter does not expand variables such as $HOME (${noShell}); write the path out`;
+    return `waiter does not expand variables such as $HOME (${noShell}); write the path out`;
   }
-  return `${given}: MCP clients start servers from any directory (this one from ${process.cwd()})`;
+  return undefined;
 }
 
 /** The user's home directory, or undefined where the system names none. */

@@ -83,6 +83,16 @@ describe("sources and precedence", () => {
     expect(load({ WAITER_CONFIG: "waiter.json" }, { file: path }).core.toolsets).toEqual(["shop"]);
   });
 
+  test("--config with a ~ or a $HOME that nothing expanded (--config=~/…, a client's args) says so when no such file is", () => {
+    const noShell = "(a shell does, but not after --config=, and an MCP client starts waiter without one)";
+    expect(messageOf(() => load({}, { file: "~/waiter.json" }))).toBe(
+      `cannot read config file ~/waiter.json (from ${process.cwd()}): ENOENT, there is no such file: waiter does not expand ~ ${noShell}; write it out, such as ${join(homedir(), "waiter.json")}`,
+    );
+    expect(messageOf(() => load({}, { file: "$HOME/waiter.json" }))).toBe(
+      `cannot read config file $HOME/waiter.json (from ${process.cwd()}): ENOENT, there is no such file: waiter does not expand variables such as $HOME ${noShell}; write the path out`,
+    );
+  });
+
   test("a variable of blanks only counts as unset, as an empty one does, for every kind of setting and for secrets", () => {
     const path = file({ toolTimeout: 30, toolsets: ["shop"], readOnly: true, shop: { url: "https://file.example/" } });
     const names = ["WAITER_TOOL_TIMEOUT", "WAITER_TOOLSETS", "WAITER_READ_ONLY", "TEST_SHOP_URL", "TEST_SHOP_KEY"];
