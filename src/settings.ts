@@ -241,8 +241,20 @@ export function settingName(kind: string) {
     .describe(`the ${kind}'s name: 1 to 63 characters, lowercase a-z, digits, - and _`);
 }
 
-/** The name of an environment variable, where a secret is to be read from. */
-export const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
+/**
+ * The name of an environment variable, where a secret is to be read from. One written as a shell
+ * reads it ($NAME) or with a blank around it is told so, without being shown: it may be a secret.
+ */
+export const envName = z.string().superRefine((name, ctx) => {
+  const variable = /^[A-Za-z_][A-Za-z0-9_]*$/;
+  if (variable.test(name)) return;
+  const how = variable.test(name.trim())
+    ? ", with no blank around it"
+    : /^\$(?:[A-Za-z_]\w*|\{[A-Za-z_]\w*\})$/.test(name.trim())
+      ? ", written without the $ (and braces) a shell reads it with"
+      : "";
+  ctx.addIssue({ code: "custom", message: `must be an environment variable name${how}` });
+});
 
 /**
  * A key that names the variable holding `secret` (the Telegram bot token): its description is

@@ -1019,6 +1019,27 @@ test("a secret that begins or ends with a line break or a space stops waiter, na
   for (const [env, message] of cases) expect(messageOf(() => load(env))).toBe(message);
 });
 
+test("a variable's name written as a shell reads it ($NAME, in braces too) or with a blank around it is refused saying so, never shown", () => {
+  const source = (secretEnv: string) => ({
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({ stripe: { scheme: "stripe", secretEnv } }),
+    STRIPE_WEBHOOK_SECRET: "whsec_Ks0nV1tT4q9mXcRzYb7LpW2eHjUa8DfG",
+  });
+  const at = "invalid setting WAITER_WEBHOOKS_SOURCES at stripe.secretEnv";
+  for (const name of ["$STRIPE_WEBHOOK_SECRET", `$${"{"}STRIPE_WEBHOOK_SECRET}`]) {
+    expect(
+      messageOf(() => load(source(name))),
+      name,
+    ).toBe(`${at}: must be an environment variable name, written without the $ (and braces) a shell reads it with`);
+  }
+  for (const name of ["STRIPE_WEBHOOK_SECRET ", " STRIPE_WEBHOOK_SECRET"]) {
+    expect(
+      messageOf(() => load(source(name))),
+      name,
+    ).toBe(`${at}: must be an environment variable name, with no blank around it`);
+  }
+  expect(messageOf(() => load(source("stripe secret")))).toBe(`${at}: must be an environment variable name`);
+});
+
 describe("the event store's database", () => {
   test("none by default: the SQLite file", () => {
     expect(load({}).database).toEqual({});
