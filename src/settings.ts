@@ -280,6 +280,13 @@ export function setValue(value: string | undefined): string | undefined {
 const IN_QUOTES =
   "is in quotes, which are part of its value: docker run --env-file keeps them (a shell, systemd's EnvironmentFile and Compose's env_file take them off); remove them";
 
+/**
+ * What a message says of a comment after a value: systemd's EnvironmentFile and docker run
+ * --env-file take a # as a comment only at the start of a line.
+ */
+const COMMENT =
+  "holds a comment after its value (a # with a blank beside it), which systemd's EnvironmentFile and docker run --env-file keep as part of it; put the comment on a line of its own";
+
 /** Whether `value` starts and ends with the same quote, as `KEY="value"` in an env file does. */
 function inQuotes(value: string): boolean {
   return /^(["']).*\1$/s.test(value);
@@ -287,12 +294,16 @@ function inQuotes(value: string): boolean {
 
 /**
  * A setting's value from the environment variable `variable`, without the blanks around it, as
- * `setValue` takes it. One in quotes is refused, naming the variable only: the quotes would make
- * another value (a file name, a contact), or be refused in words that show it as if without them.
+ * `setValue` takes it. One in quotes, or with a comment after it, is refused, naming the variable
+ * only: they would make another value (a file name, a contact), or be refused in words that do not
+ * say why.
  */
 export function settingFromEnv(env: NodeJS.ProcessEnv, variable: string): string | undefined {
   const value = setValue(env[variable])?.trim();
-  if (value !== undefined && inQuotes(value)) throw new ConfigError(`invalid setting ${variable}: ${IN_QUOTES}`);
+  if (value === undefined) return undefined;
+  if (inQuotes(value)) throw new ConfigError(`invalid setting ${variable}: ${IN_QUOTES}`);
+  // No setting's own value holds a # beside a blank, but JSON's text may; after its JSON, JSON.parse names it.
+  if (!/^[[{]/.test(value) && /\s#|#\s/.test(value)) throw new ConfigError(`invalid setting ${variable}: ${COMMENT}`);
   return value;
 }
 

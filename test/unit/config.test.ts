@@ -164,6 +164,31 @@ describe("sources and precedence", () => {
     expect(load({ WAITER_HTTP_TOKENS: tokens, OPS_TOKEN: token }).http.tokens).toMatchObject([{ secret: token }]);
   });
 
+  test("a comment after a variable's value, which an env file keeps as part of it, stops waiter naming the comment", () => {
+    const comment =
+      "holds a comment after its value (a # with a blank beside it), which systemd's EnvironmentFile and docker run --env-file keep as part of it; put the comment on a line of its own";
+    const cases: NodeJS.ProcessEnv[] = [
+      { WAITER_LOG_LEVEL: "debug # more lines while we set it up" },
+      { WAITER_TOOL_TIMEOUT: "30\t# seconds" },
+      { WAITER_CONTACT: '"it@company.example" # MET Norway asks for one' },
+      { WAITER_DATA_DIR: "/srv/waiter # the volume" },
+      // What systemd makes of KEY="value" # comment: the quotes gone, and the blanks before the #.
+      { WAITER_CONTACT: "it@company.example# MET Norway asks for one" },
+    ];
+    for (const env of cases) {
+      const [variable = ""] = Object.keys(env);
+      expect(
+        messageOf(() => load(env)),
+        variable,
+      ).toBe(`invalid setting ${variable}: ${comment}`);
+    }
+    // A # with no blank before it is the value's own; after a JSON setting's JSON, it is said as JSON's.
+    expect(load({ WAITER_DATA_DIR: "/srv/waiter#2" }).core.dataDir).toBe("/srv/waiter#2");
+    expect(messageOf(() => load({ WAITER_WEBHOOKS_RETENTION: '{"maxEvents": 10} # keep few' }))).toMatch(
+      /^invalid setting WAITER_WEBHOOKS_RETENTION: is not valid JSON: .*: a comment, which JSON does not allow; remove it$/,
+    );
+  });
+
   test("lists come comma-separated from the environment", () => {
     expect(load({ WAITER_TOOLSETS: "currency, shop" }).core.toolsets).toEqual(["currency", "shop"]);
   });
