@@ -336,9 +336,13 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
       "a shell does, but not after --config=, and an MCP client starts waiter without one",
       true,
     );
+    const relativeHint = isAbsolute(file)
+      ? undefined
+      : "a relative path is read from the current directory, which an MCP client chooses (often /), so give a client's args an absolute path";
+    const hint = notExpanded ?? relativeHint;
     const why =
       code === "ENOENT"
-        ? `ENOENT, there is no such file${notExpanded ? `: ${notExpanded}` : ""}`
+        ? `ENOENT, there is no such file${hint ? `: ${hint}` : ""}`
         : code === "EACCES"
           ? `EACCES, the user waiter runs as (uid ${process.getuid?.() ?? "?"}) may not read it`
           : code === "EISDIR"
