@@ -17,6 +17,7 @@ import {
   jsonProblem,
   list,
   listenAddress,
+  NO_FILE,
   repeatedKey,
   Secrets,
   type Setting,
@@ -515,6 +516,16 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
   return Object.keys(env)
     .filter((name) => name.toUpperCase().startsWith(prefix) && !known.includes(name) && !named.has(name))
     .flatMap((name) => {
+      // A setting's variable with _FILE or _PATH after it, as Docker's secrets are given to images that read them so.
+      const stem = /^(.+)_(?:FILE|PATH)$/.exec(name)?.[1];
+      if (stem === CONFIG_FILE_ENV) {
+        return [
+          `${name} is no setting of waiter's and is ignored; did you mean ${CONFIG_FILE_ENV}, which names the config file?`,
+        ];
+      }
+      if (stem !== undefined && known.includes(stem)) {
+        return [`${name} is no setting of waiter's and is ignored: ${NO_FILE}; set ${stem} itself`];
+      }
       const meant = meantKey(name.slice(prefix.length), settings);
       return meant ? [`${name} is no setting of waiter's and is ignored; did you mean ${prefix}${meant}?`] : [];
     });

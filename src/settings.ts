@@ -307,6 +307,9 @@ export function settingFromEnv(env: NodeJS.ProcessEnv, variable: string): string
   return value;
 }
 
+/** Why a variable naming a file that holds a setting's value (WAITER_WOO_SECRET_FILE) is read by nothing. */
+export const NO_FILE = "waiter reads no setting or secret from a file that a variable names";
+
 /** A secret waiter read while it was configured, whose it is and where it is set, as a message names them. */
 export interface SecretRead {
   secret: string;
@@ -383,7 +386,9 @@ export class Secrets {
         `invalid setting ${where.setting}: no environment variable of the name it holds is set, and the name is not shown: it is not written in capitals, as variables' names are, and may be the secret itself; it must name the variable that holds ${where.holds} (such as ${where.example})`,
       );
     }
-    throw new ConfigError(`${where.owner}: ${variable} is not set; it must hold ${where.holds}`);
+    const file = `${variable}_FILE`;
+    const fileSet = setValue(this.#env[file]) ? ` (${file} is set, but ${NO_FILE}: set ${variable} itself)` : "";
+    throw new ConfigError(`${where.owner}: ${variable} is not set; it must hold ${where.holds}${fileSet}`);
   }
 }
 

@@ -1493,6 +1493,30 @@ test("a variable that looks like a misspelt setting is named with the setting me
   ]);
 });
 
+test("a variable that would name a file holding a setting or a secret (WAITER_WOO_SECRET_FILE, as Docker's secrets are given) is said to be read by nothing", () => {
+  const noFile = "waiter reads no setting or secret from a file that a variable names";
+  expect(
+    load({
+      WAITER_CONFIG_FILE: "/etc/waiter/config.json",
+      WAITER_WOO_SECRET_FILE: "/run/secrets/woo_secret",
+      WAITER_HTTP_TOKENS_PATH: "/etc/waiter/tokens.json",
+    }).warnings,
+  ).toEqual([
+    "WAITER_CONFIG_FILE is no setting of waiter's and is ignored; did you mean WAITER_CONFIG, which names the config file?",
+    `WAITER_WOO_SECRET_FILE is no setting of waiter's and is ignored: ${noFile}; set WAITER_WOO_SECRET itself`,
+    `WAITER_HTTP_TOKENS_PATH is no setting of waiter's and is ignored: ${noFile}; set WAITER_HTTP_TOKENS itself`,
+  ]);
+  // A secret's variable that a setting names, unset, while its _FILE twin is set.
+  const sources = JSON.stringify({ stripe: { scheme: "stripe", secretEnv: "STRIPE_WEBHOOK_SECRET" } });
+  expect(
+    messageOf(() =>
+      load({ WAITER_WEBHOOKS_SOURCES: sources, STRIPE_WEBHOOK_SECRET_FILE: "/run/secrets/stripe_webhook_secret" }),
+    ),
+  ).toBe(
+    "webhook source stripe: STRIPE_WEBHOOK_SECRET is not set; it must hold the stripe signing secret (STRIPE_WEBHOOK_SECRET_FILE is set, but waiter reads no setting or secret from a file that a variable names: set STRIPE_WEBHOOK_SECRET itself)",
+  );
+});
+
 test("a misspelt key of a webhook source is named with the key meant, not reported as the key missing", () => {
   const refused = (source: object) =>
     (() => {
