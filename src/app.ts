@@ -587,7 +587,7 @@ export async function startServe(config: Config, log: Log): Promise<RunningServe
   if (reached && config.http.tokens.length === 0 && !oauth) {
     const instead = isLoopbackHost(listen.host)
       ? "; for the webhooks alone, run waiter listen"
-      : ", or bind 127.0.0.1 (--listen 127.0.0.1:8790)";
+      : `, or bind 127.0.0.1 (--listen 127.0.0.1:${listen.port})`;
     throw new ConfigError(
       `waiter serve answers ${reached}, and would serve every tool to whoever reaches it: configure http.tokens or http.oauth (WAITER_HTTP_TOKENS, WAITER_HTTP_OAUTH; docs/serve.md says how)${instead}`,
     );
