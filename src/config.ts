@@ -409,7 +409,7 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
       if (!setting) {
         const shown = echoable(name) ? name : HIDDEN;
         throw new ConfigError(
-          `unknown setting ${prefix}${shown} in config file ${file}; ${fileKeyHint(name, section, sections)}`,
+          `unknown setting ${prefix}${shown} in config file ${file}; ${fileKeyHint(name, values[name], section, sections)}`,
         );
       }
       if (setting.secret) {
@@ -445,9 +445,10 @@ function checkFileKeys(fromFile: Record<string, unknown>, sections: Section[], f
  * What an unknown key of the file, in `section`, was probably meant to be: a key of that section
  * (wooUrl for eshop's url), else the key, or one near it, in another section (sources for
  * webhooks.sources), or the setting whose environment variable it names (WAITER_CONTACT for
- * weather.contact).
+ * weather.contact). At the top, an object of settings under a name of none (core, woocommerce, a
+ * client entry's env) says where they go, and an MCP client's config given for waiter's says so.
  */
-function fileKeyHint(name: string, section: Section, sections: Section[]): string {
+function fileKeyHint(name: string, value: unknown, section: Section, sections: Section[]): string {
   const all = sections.flatMap((s) =>
     Object.entries(s.settings).map(([key, setting]) => ({
       section: s,
@@ -475,6 +476,23 @@ function fileKeyHint(name: string, section: Section, sections: Section[]): strin
   }
   if (variable) {
     return `that is the environment variable's name; the file's key is ${variable.path}, written ${variable.written}`;
+  }
+  const inside = !section.key && typeof value === "object" && value !== null && !Array.isArray(value);
+  if (inside && name === "mcpServers") {
+    return "that is an MCP client's config, not waiter's: the client reads it, and waiter's settings go in the env of its entry there, or in a file of waiter's own keys (docs/settings.md)";
+  }
+  const placed = inside
+    ? Object.keys(value).flatMap((key) => {
+        const found = all.find((c) => c.key === key) ?? all.find(({ setting }) => setting.env === key);
+        return found ? [found] : [];
+      })
+    : [];
+  const placedSecret = placed.find(({ setting }) => setting.secret);
+  if (placedSecret) {
+    return `${placedSecret.path} is a secret: set it in the environment as ${placedSecret.setting.env}, not in a file`;
+  }
+  if (placed.length > 0) {
+    return `the settings in it go elsewhere: ${placed.map(({ path, written }) => `${path}, written ${written}`).join("; ")}`;
   }
   // A secret's key is left out: it belongs in the environment, not in the file.
   const known = own.filter(({ setting }) => !setting.secret).map(({ key }) => key);

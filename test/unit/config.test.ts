@@ -1517,6 +1517,28 @@ test("a variable that would name a file holding a setting or a secret (WAITER_WO
   );
 });
 
+test("an unknown section of the config file that holds settings says where they go; an MCP client's config says what it is", () => {
+  const refused = (content: object) => {
+    const path = file(content);
+    return messageOf(() => load({}, { file: path })).replace(path, "FILE");
+  };
+  expect(refused({ core: { logLevel: "debug", toolTimeout: 30 } })).toBe(
+    'unknown setting core in config file FILE; the settings in it go elsewhere: logLevel, written {"logLevel": …}; toolTimeout, written {"toolTimeout": …}',
+  );
+  expect(refused({ woocommerce: { wooUrl: "https://shop.example.com" } })).toBe(
+    'unknown setting woocommerce in config file FILE; the settings in it go elsewhere: eshop.wooUrl, written {"eshop": {"wooUrl": …}}',
+  );
+  expect(refused({ env: { WAITER_LOG_LEVEL: "debug" } })).toBe(
+    'unknown setting env in config file FILE; the settings in it go elsewhere: logLevel, written {"logLevel": …}',
+  );
+  expect(refused({ mcpServers: { waiter: { command: "node" } } })).toBe(
+    "unknown setting mcpServers in config file FILE; that is an MCP client's config, not waiter's: the client reads it, and waiter's settings go in the env of its entry there, or in a file of waiter's own keys (docs/settings.md)",
+  );
+  expect(refused({ other: { nothing: 1 } })).toBe(
+    "unknown setting other in config file FILE; docs/settings.md lists the settings",
+  );
+});
+
 test("a misspelt key of a webhook source is named with the key meant, not reported as the key missing", () => {
   const refused = (source: object) =>
     (() => {
