@@ -216,7 +216,9 @@ export function loadConfig(sources: ConfigSources, toolsets: readonly Toolset[])
         values[name] = envValue;
         origins.set(path, setting.env);
       } else if (fileValues?.[name] !== undefined) {
-        values[name] = fileValues[name];
+        // As in a variable: "/srv/waiter " would be another directory, "cnb " no source.
+        const fileValue = fileValues[name];
+        values[name] = typeof fileValue === "string" ? fileValue.trim() : fileValue;
         origins.set(path, `${path} in ${file}`);
         givenInFile.add(path);
       } else {

@@ -157,7 +157,7 @@ export async function renderSettings(): Promise<string> {
     "Every setting is an environment variable; all but secrets can also be written in a JSON config",
     `file named by \`--config FILE\` or \`${CONFIG_FILE_ENV}\`. Flags beat the environment, which beats the file.`,
     "An empty variable, or one of blanks only, counts as unset, and blanks around a value (the line break",
-    "an env file saved with Windows line endings keeps) are no part of it. A misspelt key in the file, or an invalid",
+    "an env file saved with Windows line endings keeps) are no part of it, there or in the config file. A misspelt key in the file, or an invalid",
     "value anywhere, stops waiter with one line naming the setting and exit status 2 (JSON that does not",
     "parse, in a variable or the file, with the line and column where it breaks); a `WAITER_` variable",
     "that looks like a misspelt setting (`WAITER_LOGLEVEL`) is named in a warning with the setting meant,",

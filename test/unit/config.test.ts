@@ -189,6 +189,22 @@ describe("sources and precedence", () => {
     );
   });
 
+  test("blanks around a value in the config file are no part of it either, as in a variable", () => {
+    const path = file({
+      dataDir: "/srv/waiter ",
+      logLevel: " debug",
+      currency: { source: "cnb\t" },
+      listen: "127.0.0.1:8080 ",
+    });
+    const config = load({}, { file: path });
+    expect(config.core).toMatchObject({
+      dataDir: "/srv/waiter",
+      logLevel: "debug",
+      listen: { host: "127.0.0.1", port: 8080 },
+    });
+    expect(config.toolsets.currency?.source).toBe("cnb");
+  });
+
   test("lists come comma-separated from the environment", () => {
     expect(load({ WAITER_TOOLSETS: "currency, shop" }).core.toolsets).toEqual(["currency", "shop"]);
   });
