@@ -289,6 +289,49 @@ test("a line on stdin that starts with a byte order mark (Windows PowerShell's p
   expect(await server.exited).toBe(0);
 });
 
+test("a line on stdin that is not UTF-8 (a client writing in its system's code page) is answered -32700 by its id, not run with its letters replaced", async () => {
+  const { server, answers } = await initializedRaw();
+  server.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
+  // "převodem" as Windows-1250 writes it: ř is the byte 0xF8, which UTF-8 reads as no character.
+  const call = JSON.stringify({
+    jsonrpc: "2.0",
+    id: 2,
+    method: "tools/call",
+    params: { name: "currency_list", arguments: { note: "Zaplaceno p\u0000evodem" } },
+  });
+  const [before, after] = call.split("\\u0000");
+  server.stdin.write(Buffer.concat([Buffer.from(before ?? ""), Buffer.from([0xf8]), Buffer.from(`${after}\n`)]));
+  // A response to a request of waiter's gets no answer: its client would take it for one to its own 7.
+  server.stdin.write(
+    Buffer.concat([
+      Buffer.from('{"jsonrpc":"2.0","id":7,"result":{"note":"p'),
+      Buffer.from([0xf8, 0x22, 0x7d, 0x7d, 0x0a]),
+    ]),
+  );
+  server.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id: 3, method: "ping" })}\n`);
+  await expect.poll(() => answers().some((answer) => answer.id === 3)).toBe(true);
+  expect(answers().filter((answer) => answer.id === 2)).toEqual([
+    {
+      jsonrpc: "2.0",
+      id: 2,
+      error: {
+        code: -32700,
+        message: expect.stringMatching(
+          /^Parse error: the line is not UTF-8, as MCP's messages are \(its byte 112 is 0xF8\)/,
+        ),
+      },
+    },
+  ]);
+  expect(server.stderr()).toMatch(
+    /warning +\[waiter\] answered -32700 to a line on stdin that is not UTF-8, as MCP's messages are \(its byte 112 is 0xF8\)/,
+  );
+  expect(answers().filter((answer) => answer.id === 7)).toEqual([]);
+  expect(server.stderr()).toMatch(/warning +\[waiter\] ignored a line on stdin that is not UTF-8/);
+  expect(server.stderr()).not.toMatch(/currency_list/);
+  server.stdin.end();
+  expect(await server.exited).toBe(0);
+});
+
 test("a JSON-RPC batch, which MCP takes no longer, has each of its requests answered -32600 by its id, not left to the client's timeout", async () => {
   const { server, answers } = await initializedRaw();
   const batch = [

@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
@@ -70,6 +71,12 @@ export async function serveStdio(
     if (error instanceof NotJson) {
       log.warning(`answered -32700 to a line on stdin that is not JSON: ${oneLine(error.message)}`);
       void transport.send(PARSE_ERROR);
+    } else if (error instanceof NotUtf8) {
+      const answers = notUtf8(error.json, error.message);
+      log.warning(
+        `${answers.length > 0 ? "answered -32700 to" : "ignored"} a line on stdin that is not UTF-8, as MCP's messages are (${error.message})`,
+      );
+      for (const answer of answers) void transport.send(answer);
     } else if (error instanceof InvalidMessage) {
       const answers = invalidRequest(error.json);
       log.warning(
@@ -147,6 +154,30 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 /** A line of stdin that is not JSON, and not blank. */
 class NotJson extends Error {}
 
+/** A line of stdin that is not UTF-8, with the JSON it holds when it can be read all the same. */
+class NotUtf8 extends Error {
+  constructor(
+    readonly json: unknown,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Where `bytes` (not UTF-8) first stop being UTF-8, as "its byte 112 is 0xF8" (counted from 1). */
+function firstNotUtf8(bytes: Buffer): string {
+  // Up to the first replacement character it did not write itself, the decoded text is the bytes'.
+  let at = 0;
+  for (const char of bytes.toString("utf8")) {
+    if (char === "\uFFFD" && !bytes.subarray(at, at + 3).equals(REPLACEMENT)) break;
+    at += Buffer.byteLength(char);
+  }
+  return `its byte ${at + 1} is 0x${(bytes[at] ?? 0).toString(16).toUpperCase().padStart(2, "0")}`;
+}
+
+/** U+FFFD, the replacement character, in UTF-8. */
+const REPLACEMENT = Buffer.from("\uFFFD");
+
 /**
  * The SDK's ReadBuffer (the stdin of StdioServerTransport cut into lines), but a line that is JSON
  * and no JSON-RPC message throws an InvalidMessage with that JSON, whose id the answer echoes, and
@@ -154,7 +185,9 @@ class NotJson extends Error {}
  * (an id or a progress token that is an object) went unanswered, and its client waited for its own
  * timeout. A blank line (spaces, or a line break alone, which a client may send between messages)
  * is no message: it throws JSON.parse's SyntaxError, and is skipped without an answer. A byte
- * order mark before a line is dropped, as an HTTP body's is.
+ * order mark before a line is dropped, as an HTTP body's is. A line that is not UTF-8 (a client
+ * writing its system's code page) throws a NotUtf8: the SDK reads each byte that is no UTF-8 as
+ * U+FFFD, and would run the call with those letters replaced (a note written to an order so).
  */
 class Lines extends ReadBuffer {
   override readMessage(): JSONRPCMessage | null {
@@ -165,6 +198,12 @@ class Lines extends ReadBuffer {
     // not: Windows PowerShell puts one before what it pipes with UTF-8 as its output encoding.
     if (held._buffer?.subarray(0, 3).equals(BOM)) held._buffer = held._buffer.subarray(3);
     const buffer = held._buffer;
+    const lineEnd = buffer?.indexOf("\n") ?? -1;
+    if (buffer && lineEnd !== -1 && !isUtf8(buffer.subarray(0, lineEnd))) {
+      const line = buffer.subarray(0, lineEnd);
+      held._buffer = buffer.subarray(lineEnd + 1);
+      throw new NotUtf8(jsonIn(line.toString("utf8")), firstNotUtf8(line));
+    }
     try {
       return super.readMessage();
     } catch (err) {
@@ -189,6 +228,36 @@ const PARSE_ERROR = {
   id: null as unknown as string,
   error: { code: ErrorCode.ParseError, message: "Parse error: the line is not JSON" },
 } satisfies JSONRPCMessage;
+
+/**
+ * The answer to a line that is not UTF-8: -32700, as JSON text is UTF-8 (RFC 8259 §8.1), by the id
+ * the line has when it can be read all the same, so that its client fails that request at once.
+ * A response (a result or an error, no method) gets none, as in invalidRequest.
+ */
+function notUtf8(json: unknown, where: string): JSONRPCMessage[] {
+  const message = isObject(json) ? json : {};
+  if (!("method" in message) && ("result" in message || "error" in message)) return [];
+  return [
+    {
+      jsonrpc: "2.0",
+      // JSON-RPC's null where the id cannot be read: the SDK's types have only an id or none.
+      id: idOf(message) as string | number,
+      error: {
+        code: ErrorCode.ParseError,
+        message: `Parse error: the line is not UTF-8, as MCP's messages are (${where}); nothing of it was done: send it again written in UTF-8`,
+      },
+    },
+  ];
+}
+
+/** The JSON `text` holds, or undefined when it holds none. */
+function jsonIn(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * JSON-RPC's answer to a message it cannot take (2.0, section 5.1): -32600, with the id the line
