@@ -28,6 +28,12 @@ let journal: boolean | undefined;
  * would otherwise make info for every line (`journalctl -p warning` would show none).
  */
 export const toStderr: LineSink = (line, level) => {
-  if (journal === undefined) journal = stderrIsJournal();
+  if (journal === undefined) {
+    journal = stderrIsJournal();
+    // A stderr whose reader is gone (EPIPE: the client, or the pipe to a log shipper, closed its
+    // end) loses the log lines, not the server: unheard, its error would stop waiter as an
+    // uncaught exception, while its client still talks to it on stdin and stdout.
+    process.stderr.on("error", () => {});
+  }
   process.stderr.write(journal ? `<${PRIORITY[level]}>${line}` : line);
 };

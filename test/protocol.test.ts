@@ -475,6 +475,28 @@ describe("oversized input", () => {
     }
   });
 
+  test("a stderr whose reader is gone loses the log, not the server: its client is still served", async () => {
+    const server = cli([], { ...upstreams, WAITER_LOG_LEVEL: "debug" });
+    const send = (message: object) => server.child.stdin.write(`${JSON.stringify(message)}\n`);
+    send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+    });
+    await expect.poll(() => server.stdout(), { timeout: 10_000 }).toMatch(/"id":1/);
+    // The client (or a log shipper on the pipe) closes its end: each line logged meets EPIPE.
+    server.child.stderr.destroy();
+    send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    for (const id of [2, 3]) {
+      send({ jsonrpc: "2.0", id, method: "tools/list" });
+      await expect.poll(() => server.stdout(), { timeout: 10_000 }).toMatch(new RegExp(`"id":${id}\\b`));
+    }
+    expect(server.child.exitCode).toBeNull();
+    server.child.stdin.end();
+    expect(await server.exited).toBe(0);
+  });
+
   /** waiter over stdio with its own listener on a free port, for an unsigned trial source, in a new data directory. */
   const withTrialListener = () =>
     cli([], {
