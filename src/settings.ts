@@ -368,13 +368,20 @@ export class Secrets {
 
   /**
    * The secret in the environment variable `variable`, which the setting `where.setting` names
-   * (such as "WAITER_WEBHOOKS_SOURCES at stripe.secretEnv"), as `optional` takes it. Unset, it is a
-   * ConfigError naming `where.owner` and what the variable must hold; when the name looks like the
+   * (such as "WAITER_WEBHOOKS_SOURCES at stripe.secretEnv"), as `optional` takes it. Unset or blank, it
+   * is a ConfigError naming `where.owner` and what the variable must hold; when the name looks like the
    * secret itself, pasted where the variable's name belongs, the error says so and never shows it.
    */
   required(variable: string, where: { setting: string; owner: string; holds: string; example: string }): string {
     const secret = this.optional(variable, where);
     if (secret) return secret;
+    // Set but blank (a line of an env file whose value is still to be pasted): the name is a
+    // variable's, and "not set" would send its reader looking for why the file is not read.
+    const blank = this.#env[variable];
+    if (blank !== undefined) {
+      const state = blank === "" ? "is set but empty" : "is set to blanks alone";
+      throw new ConfigError(`${where.owner}: ${variable} ${state}; it must hold ${where.holds}`);
+    }
     if (credentialShaped(variable) || variable.length > 64) {
       throw new ConfigError(
         `invalid setting ${where.setting}: it must name the environment variable that holds ${where.holds} (such as ${where.example}), not hold it; what it holds is not shown`,

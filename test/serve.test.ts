@@ -2749,8 +2749,10 @@ describe("bearer tokens", () => {
       "info    [waiter] MCP callers: 3 tokens of WAITER_HTTP_TOKENS: ops (scope write), viewer (scope read), rates (scope read, toolsets currency)\n",
     );
     expect(stderr()).not.toContain(OPS);
+    const { VIEW_TOKEN: _, ...unset } = TOKENS;
+    await expect(startApp(unset)).rejects.toThrow("http token viewer: VIEW_TOKEN is not set; it must hold the token");
     await expect(startApp({ ...TOKENS, VIEW_TOKEN: "" })).rejects.toThrow(
-      "http token viewer: VIEW_TOKEN is not set; it must hold the token",
+      "http token viewer: VIEW_TOKEN is set but empty; it must hold the token",
     );
     await expect(startApp({ ...TOKENS, VIEW_TOKEN: "short" })).rejects.toThrow(
       /^http token viewer: VIEW_TOKEN is shorter than 32 characters/,

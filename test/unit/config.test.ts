@@ -486,6 +486,23 @@ describe("bad settings are refused by name", () => {
         "webhook source stripe: SHOP2_HOOK_SECRET is not set; it must hold the stripe signing secret",
       );
     });
+
+    test("a variable set but empty (a line of an env file whose value is still to be pasted) is said to be empty, not unset", () => {
+      for (const [value, state] of [
+        ["", "is set but empty"],
+        ["  ", "is set to blanks alone"],
+      ]) {
+        expect(
+          messageOf(() =>
+            load({ WAITER_WEBHOOKS_SOURCES: sources({ secretEnv: "SHOP2_HOOK_SECRET" }), SHOP2_HOOK_SECRET: value }),
+          ),
+        ).toBe(`webhook source stripe: SHOP2_HOOK_SECRET ${state}; it must hold the stripe signing secret`);
+      }
+      // Its name is a variable's, set in the environment: not a secret pasted in its place.
+      expect(
+        messageOf(() => load({ WAITER_WEBHOOKS_SOURCES: sources({ secretEnv: "shop2_hook" }), shop2_hook: "" })),
+      ).toBe("webhook source stripe: shop2_hook is set but empty; it must hold the stripe signing secret");
+    });
   });
 
   test("a Standard Webhooks secret that is not base64 of at least 16 bytes is refused: it would make a key anyone could sign with", () => {
