@@ -659,6 +659,23 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("an assistant's stdio server with automations and a listen address of port 0 does not say that nothing listens there", async () => {
+    const assistant = await startServer({
+      ...env([PAID]),
+      WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+      WAITER_LOG_LEVEL: "notice",
+    });
+    try {
+      expect((await assistant.call("automations_list")).isError).toBeFalsy();
+      expect(assistant.stderr()).not.toContain("nothing listens on 127.0.0.1:0");
+      expect(assistant.stderr()).toContain(
+        "notice  [waiter] webhooks.listen (WAITER_WEBHOOKS_LISTEN) names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens\n",
+      );
+    } finally {
+      await assistant.close();
+    }
+  });
+
   test("an assistant's stdio server with automations warns when another assistant's waiter, which runs none, has the port", async () => {
     const listen = `127.0.0.1:${await freePort()}`;
     // Another assistant's waiter, configured without the automations: it takes the free port.

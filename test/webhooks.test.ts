@@ -1373,6 +1373,22 @@ describe("embedded in the stdio server", () => {
     expect(session.stderr()).not.toContain(":0/");
   });
 
+  test("a waiter that does not listen on port 0 gives no URL with port 0, and says where the URLs are instead of that nothing listens", async () => {
+    const zero = { WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" };
+    const { stderr } = await listen(zero);
+    const bound = /listening for webhooks on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr())?.[1];
+    expect(stderr()).toContain(`source gh (github): ${bound}/webhooks/gh`);
+    const assistant = await mcp(zero);
+    const listed = (await assistant.call("webhooks_sources", { source: "gh" })).structuredContent as {
+      sources: { url: string }[];
+      note?: string;
+    };
+    expect(listed.sources[0]?.url).toBe("http://127.0.0.1:<the port the listening waiter logs>/webhooks/gh");
+    expect(listed.note).toBe(
+      'webhooks.listen (WAITER_WEBHOOKS_LISTEN) names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens. The log of the waiter that listens names each URL ("source <name> (<scheme>): <URL>").',
+    );
+  });
+
   test("a port held by a waiter whose store is away is still another waiter's", async () => {
     const { said } = await portHeldBy(503, '{"status":"store unavailable","sources":["erp"]}');
     expect(said).toMatch(/is taken by another waiter; serving the events it stores in the shared store/);

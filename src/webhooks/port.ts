@@ -82,6 +82,10 @@ export interface PortHold {
 
 const SETTING = "webhooks.listen (WAITER_WEBHOOKS_LISTEN)";
 
+/** What a waiter that does not listen can say of a listen address of port 0; PORT_0_LOGGED where the URLs are. */
+export const PORT_0 = `${SETTING} names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens`;
+const PORT_0_LOGGED = 'The log of the waiter that listens names each URL ("source <name> (<scheme>): <URL>").';
+
 /** What changed for a bind that failed with `code` to succeed: a port in use is free again. */
 function nowBound(code: string | undefined): string {
   if (code === "EADDRINUSE") return "the port is free again";
@@ -185,6 +189,8 @@ export async function holdPort(parts: {
       if (listener) return undefined;
       if (failed)
         return `This waiter ${failed}. No delivery to these URLs is stored meanwhile; it tries again ${every}.`;
+      // Port 0 asks nobody: each waiter that binds it is given a port of its own.
+      if (listen.port === 0) return `${PORT_0}. ${PORT_0_LOGGED}`;
       const holder = await portHolder(listen);
       if (holder === "nothing") {
         const refused = `Nothing listens on ${where}: a delivery to these URLs is refused, and a sender that does not retry (WooCommerce, GitHub) loses it.`;

@@ -321,7 +321,8 @@ export function sourceLines(webhooks: Pick<WebhooksConfig, "listen" | "publicUrl
 
 /**
  * Where a source's sender must post: behind publicUrl when set, else the listen address, with the
- * port of `boundUrl` when the listener is bound there: port 0 is the one the system chose.
+ * port of `boundUrl` when the listener is bound there: port 0 is the one the system chose, and
+ * without `boundUrl` it is said where to find it.
  */
 export function sourceUrl(
   webhooks: Pick<WebhooksConfig, "listen" | "publicUrl">,
@@ -329,8 +330,9 @@ export function sourceUrl(
   boundUrl?: string,
 ): string {
   const { host } = webhooks.listen;
-  // The listener's URL is http://, which leaves port 80 out.
-  const port = boundUrl ? new URL(boundUrl).port || 80 : webhooks.listen.port;
+  // The listener's URL is http://, which leaves port 80 out. Port 0 is the one the system chose
+  // for the waiter that listens, which one that does not cannot know.
+  const port = boundUrl ? new URL(boundUrl).port || 80 : webhooks.listen.port || "<the port the listening waiter logs>";
   // Bound to every address, the listener has no one a sender could be given: the place for it is said.
   const shown = isWildcardHost(host) ? "<this machine's address>" : host.includes(":") ? `[${host}]` : host;
   const base = webhooks.publicUrl ?? `http://${shown}:${port}`;
