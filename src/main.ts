@@ -9,7 +9,7 @@ import { toStderr } from "./stderr.js";
 import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
-import { PORT_0, portHolder } from "./webhooks/port.js";
+import { PORT_0, portHolder, shownAddress } from "./webhooks/port.js";
 import { noSources, webhooksOf } from "./webhooks/settings.js";
 
 /** Every toolset, for the help and the configuration; the served ones are made with the store. */
@@ -277,22 +277,24 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
   log.debug(`config: ${config.file ?? "no config file"}, data dir ${config.core.dataDir}`);
   log.info(servingLine(app.tools, "stdio"));
   if (automations.length > 0) {
-    const { host, port } = webhooksOf(config).listen;
+    const { listen } = webhooksOf(config);
+    const { port } = listen;
+    const where = shownAddress(listen);
     log.notice(
-      `${automations.length} automation${automations.length === 1 ? " is" : "s are"} configured; they run in waiter serve and waiter listen, not in an assistant's stdio server: this one leaves the webhook port ${host}:${port} to waiter listen, and serves the events it stores`,
+      `${automations.length} automation${automations.length === 1 ? " is" : "s are"} configured; they run in waiter serve and waiter listen, not in an assistant's stdio server: this one leaves the webhook port ${where} to waiter listen, and serves the events it stores`,
     );
     // Port 0 asks nobody: each waiter that binds it is given a port of its own.
-    const holder = port === 0 ? undefined : await portHolder({ host, port });
+    const holder = port === 0 ? undefined : await portHolder(listen);
     if (holder === undefined) {
       log.notice(PORT_0);
     } else if (holder === "nothing" || holder === "stranger") {
       log.warning(
-        `${holder === "nothing" ? "nothing listens" : "something that is not a waiter listens"} on ${host}:${port} now: no webhook reaches the store, nor runs an automation, until waiter listen (or serve) runs there`,
+        `${holder === "nothing" ? "nothing listens" : "something that is not a waiter listens"} on ${where} now: no webhook reaches the store, nor runs an automation, until waiter listen (or serve) runs there`,
       );
     } else if (holder === "stdio") {
       // One that took the port has no automations configured, and an assistant's waiter runs none.
       log.warning(
-        `another assistant's waiter, which runs no automations, listens on ${host}:${port} now: webhooks reach the store, but no automation runs on them until waiter listen (or serve) has the port; give every waiter the same automations`,
+        `another assistant's waiter, which runs no automations, listens on ${where} now: webhooks reach the store, but no automation runs on them until waiter listen (or serve) has the port; give every waiter the same automations`,
       );
     }
   }

@@ -1345,6 +1345,15 @@ describe("embedded in the stdio server", () => {
     );
   });
 
+  test("an IPv6 listen address is said in brackets, as it is set, where its port would read as part of it", async () => {
+    const unbound = await startWaiter({ ...env, WAITER_WEBHOOKS_LISTEN: "[2001:db8::1]:8790" }, { listener: true });
+    sessions.push(unbound);
+    expect(unbound.stderr()).toContain("warning [waiter] cannot listen on [2001:db8::1]:8790: EADDRNOTAVAIL");
+    const free = await freePort();
+    const leaving = await mcp({ WAITER_WEBHOOKS_LISTEN: `[::1]:${free}` });
+    expect(await portNote(leaving)).toMatch(new RegExp(`^Nothing listens on \\[::1\\]:${free}: `));
+  });
+
   /** What the stdio waiter says of the listener's port, held by something answering /healthz with `status` and `body`. */
   async function portHeldBy(status: number, body: string): Promise<{ host: string; said: string }> {
     const other = await startFake(() => json(status, body));

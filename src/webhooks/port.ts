@@ -6,6 +6,11 @@ import type { ListenerMode, RunningListener } from "./listener.js";
 
 type Listen = { host: string; port: number };
 
+/** A listen address as it is set, an IPv6 host in brackets: [::1]:8790, where ::1:8790 would read as one address. */
+export function shownAddress({ host, port }: Listen): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
 /**
  * What holds the webhook port: a waiter by its mode ("waiter" for one of a release that does not
  * say it), something that is not a waiter, or nothing.
@@ -54,7 +59,7 @@ export async function holderIfInUse(listen: Listen, err: unknown): Promise<PortH
  * in use is said by what holds it (`holder`), where it was asked: an assistant's waiter lets it go
  * only when its assistant quits.
  */
-export function listenProblem({ host, port }: Listen, err: unknown, setting: string, holder?: PortHolder): string {
+export function listenProblem(listen: Listen, err: unknown, setting: string, holder?: PortHolder): string {
   const code = (err as NodeJS.ErrnoException).code;
   const other = `set ${setting} to another port`;
   const advice =
@@ -67,7 +72,7 @@ export function listenProblem({ host, port }: Listen, err: unknown, setting: str
         : code === "EADDRNOTAVAIL"
           ? `no network interface here has that address; set ${setting} to one this machine has`
           : `check ${setting}`;
-  return `cannot listen on ${host}:${port}: ${code ?? err}: ${advice}`;
+  return `cannot listen on ${shownAddress(listen)}: ${code ?? err}: ${advice}`;
 }
 
 /** An assistant's waiter's hold on the webhook port, which several such waiters share in turn. */
@@ -110,7 +115,7 @@ export async function holdPort(parts: {
   retryMs: number;
 }): Promise<PortHold> {
   const { listen, bind, log, retryMs } = parts;
-  const where = `${listen.host}:${listen.port}`;
+  const where = shownAddress(listen);
   const every = `every ${retryMs / 1000} s`;
   let listener: RunningListener | undefined;
   let trying = parts.take;
