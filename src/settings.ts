@@ -490,6 +490,16 @@ function expected(takes: string, given: unknown): string {
 }
 
 /**
+ * One of `values` given with a blank around it ("github "), which the message would otherwise not
+ * show, a blank being no character a value is quoted back with: the message would list the value
+ * meant as if it were not given.
+ */
+function blankedValue(values: readonly unknown[], given: unknown): string {
+  if (typeof given !== "string" || given === given.trim() || !values.includes(given.trim())) return "";
+  return `, got ${JSON.stringify(given.trim())} with a blank around it`;
+}
+
+/**
  * How the config loader words an issue zod would word as a type's: a key that is missing says
  * so, with what it takes (its schema's description, or the values a discriminator takes); a value
  * of another kind than goes there (a list where an object goes) says what goes there.
@@ -499,10 +509,13 @@ export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
   if (issue.code === "invalid_union" && issue.discriminator !== undefined) {
     const { options = [] } = issue as { options?: unknown[] };
     const given = (issue.input as Record<string, unknown> | undefined)?.[issue.discriminator];
-    return given === undefined ? `is missing; it takes ${oneOf(options)}` : expected(oneOf(options), given);
+    return given === undefined
+      ? `is missing; it takes ${oneOf(options)}`
+      : expected(oneOf(options), given) + blankedValue(options, given);
   }
   if (issue.input !== undefined) {
-    if (issue.code === "invalid_value") return expected(oneOf(issue.values), issue.input);
+    if (issue.code === "invalid_value")
+      return expected(oneOf(issue.values), issue.input) + blankedValue(issue.values, issue.input);
     // A union of kinds (a list, or a string for one) whose every option refused the value's kind.
     const types =
       issue.code === "invalid_type"

@@ -240,6 +240,19 @@ describe("bad settings are refused by name", () => {
         `^invalid setting WAITER_WEBHOOKS_SOURCES at erp\\.scheme: expected one of standard-webhooks, .*, none \\(got ${scheme}\\)$`,
       ),
     ]),
+    // One of the values with a blank around it, which shows nowhere: said, or the message names the value given.
+    [
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: { scheme: "github ", secretEnv: "X" } }) },
+      /^invalid setting WAITER_WEBHOOKS_SOURCES at erp\.scheme: expected one of standard-webhooks, .*, none, got "github" with a blank around it$/,
+    ],
+    [
+      {
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+          erp: { scheme: "hmac-sha256", secretEnv: "X", header: "X-Sig", encoding: "\thex" },
+        }),
+      },
+      /^invalid setting WAITER_WEBHOOKS_SOURCES at erp\.encoding: expected hex or base64, got "hex" with a blank around it$/,
+    ],
     [{ WAITER_TOOL_TIMEOUT: "0" }, /^invalid setting WAITER_TOOL_TIMEOUT: must be at least 1 \(got 0\)$/],
     [{ WAITER_TOOL_TIMEOUT: "999" }, /^invalid setting WAITER_TOOL_TIMEOUT: must be at most 55 \(got 999\)$/],
     [
