@@ -43,6 +43,10 @@ const SOURCES = {
   erp: ERP_SOURCE,
 };
 
+/** What webhooks_sources' note adds where no provider can reach the URLs it gives. */
+const LOOPBACK_ONLY =
+  "These URLs reach this machine alone (webhooks.listen is a loopback address and webhooks.publicUrl is not set): a provider cannot post to them, a tool on this machine can (stripe listen --forward-to). For a provider, put a tunnel or an HTTPS reverse proxy in front and set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to its https:// address: docs/webhooks.md#pointing-the-providers-at-waiter.";
+
 let port: number;
 let env: Record<string, string>;
 let base: string;
@@ -1263,9 +1267,10 @@ describe("embedded in the stdio server", () => {
     expect(sources.sources.find((s) => s.name === "gh")?.url).toBe(`${base}/webhooks/gh`);
   });
 
-  /** What webhooks_sources says of who receives the webhooks, when not the waiter asked. */
+  /** What webhooks_sources' note says of who receives the webhooks, when not the waiter asked. */
   async function portNote(session: Session): Promise<string | undefined> {
-    return ((await session.call("webhooks_sources", {})).structuredContent as { note?: string }).note;
+    const { note } = (await session.call("webhooks_sources", {})).structuredContent as { note?: string };
+    return note?.replace(LOOPBACK_ONLY, "").trim() || undefined;
   }
 
   test("when the assistant whose waiter has the port quits, another assistant's waiter takes it, and one only", async () => {
@@ -1382,6 +1387,17 @@ describe("embedded in the stdio server", () => {
     expect(session.stderr()).not.toContain(":0/");
   });
 
+  test("URLs of a loopback listen address without publicUrl are said to reach this machine alone, which no provider can post to", async () => {
+    const note = async (session: Session) =>
+      ((await session.call("webhooks_sources", {})).structuredContent as { note?: string }).note;
+    const local = await inProcess();
+    expect(await note(local)).toBe(LOOPBACK_ONLY);
+    expect(text(await local.call("webhooks_sources", { source: "gh" }))).toContain(`\n${LOOPBACK_ONLY}`);
+    await sessions.splice(sessions.indexOf(local), 1)[0]?.close();
+    const proxied = await inProcess({ WAITER_WEBHOOKS_PUBLIC_URL: "https://hooks.example.com" });
+    expect(await note(proxied)).toBeUndefined();
+  });
+
   test("a waiter that does not listen on port 0 gives no URL with port 0, and says where the URLs are instead of that nothing listens", async () => {
     const zero = { WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0" };
     const { stderr } = await listen(zero);
@@ -1394,7 +1410,7 @@ describe("embedded in the stdio server", () => {
     };
     expect(listed.sources[0]?.url).toBe("http://127.0.0.1:<the port the listening waiter logs>/webhooks/gh");
     expect(listed.note).toBe(
-      'webhooks.listen (WAITER_WEBHOOKS_LISTEN) names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens. The log of the waiter that listens names each URL ("source <name> (<scheme>): <URL>").',
+      `webhooks.listen (WAITER_WEBHOOKS_LISTEN) names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens. The log of the waiter that listens names each URL ("source <name> (<scheme>): <URL>"). ${LOOPBACK_ONLY}`,
     );
   });
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { ToolError } from "../errors.js";
 import type { EventStore } from "../events/store.js";
+import { isLoopbackHost } from "../settings.js";
 import { noSuchName, SOURCE } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { deliveredBy, resolveWebhooks, sourceUrl, webhookSettings } from "./settings.js";
@@ -12,6 +13,13 @@ export interface ListenerPort {
   /** Who receives the webhooks when this process does not; undefined while it does. */
   note(): Promise<string | undefined>;
 }
+
+/**
+ * What the URLs of a loopback listen address without publicUrl are, given "to the provider": no
+ * provider reaches them, and a model handing one on would have it pasted where it is refused.
+ */
+const LOOPBACK_ONLY =
+  "These URLs reach this machine alone (webhooks.listen is a loopback address and webhooks.publicUrl is not set): a provider cannot post to them, a tool on this machine can (stripe listen --forward-to). For a provider, put a tunnel or an HTTPS reverse proxy in front and set webhooks.publicUrl (WAITER_WEBHOOKS_PUBLIC_URL) to its https:// address: docs/webhooks.md#pointing-the-providers-at-waiter.";
 
 /**
  * The webhooks toolset: its settings are the listener's (the "webhooks" section), and its tool
@@ -70,8 +78,10 @@ export function webhooksToolset(
           if (only !== undefined && !names.includes(only)) {
             throw new ToolError(noSuchName(SOURCE, only, names));
           }
-          const [counters, stats, note] = await Promise.all([store.counters(), store.stats(), port?.note()]);
+          const [counters, stats, held] = await Promise.all([store.counters(), store.stats(), port?.note()]);
           const bound = port?.url();
+          const local = !settings.publicUrl && isLoopbackHost(settings.listen.host);
+          const note = [held, local ? LOOPBACK_ONLY : undefined].filter(Boolean).join(" ");
           return {
             sources: settings.sources
               .filter((source) => only === undefined || source.name === only)
