@@ -1,10 +1,9 @@
 import { fstatSync } from "node:fs";
-import type { LineSink, LogLevel } from "./log.js";
 
 // Loaded before waiter checks the Node.js version (cli.ts): written as Node.js 12 reads it.
 
-/** The syslog priority of each level, which journald takes from a line that begins "<N>". */
-const PRIORITY: Record<LogLevel, number> = { debug: 7, info: 6, notice: 5, warning: 4, error: 3 };
+/** The syslog priority of each of the log's levels, which journald takes from a line that begins "<N>". */
+const PRIORITY = { debug: 7, info: 6, notice: 5, warning: 4, error: 3 };
 
 /**
  * Whether stderr is a stream into journald: systemd names it in JOURNAL_STREAM, which a program
@@ -27,7 +26,7 @@ let journal: boolean | undefined;
  * Writes a line to stderr; into journald, with its level as the entry's priority, which journald
  * would otherwise make info for every line (`journalctl -p warning` would show none).
  */
-export const toStderr: LineSink = (line, level) => {
+export function toStderr(line: string, level: keyof typeof PRIORITY): void {
   if (journal === undefined) {
     journal = stderrIsJournal();
     // A stderr whose reader is gone (EPIPE: the client, or the pipe to a log shipper, closed its
@@ -36,4 +35,4 @@ export const toStderr: LineSink = (line, level) => {
     process.stderr.on("error", () => {});
   }
   process.stderr.write(journal ? `<${PRIORITY[level]}>${line}` : line);
-};
+}
