@@ -60,6 +60,10 @@ function postgresUrlProblem(value: string): string | undefined {
   if (timeout !== null && wholeSeconds(timeout) === undefined) {
     return "must give connect_timeout as a whole number of seconds, as libpq reads it (connect_timeout=15)";
   }
+  const sslmode = url.searchParams.get("sslmode");
+  if (sslmode !== null && !SSL_MODES.includes(sslmode)) {
+    return `must give sslmode as one of ${SSL_MODES_NAMED}, not ${sslmode || "empty"}`;
+  }
   // libpq (16 and later) takes "system" for the system's CAs; the driver opens a file of that name.
   if (url.searchParams.get("sslrootcert") === "system") {
     return "must not name sslrootcert=system, libpq's word for the CAs the system trusts: the driver reads it as the name of a CA file, so leave sslrootcert out, and sslmode=verify-full checks the server's certificate against the CAs Node.js trusts (NODE_EXTRA_CA_CERTS adds one)";
@@ -238,16 +242,32 @@ export function unreadVariables(
 }
 
 /**
+ * The sslmodes libpq knows, and the driver's no-verify. libpq refuses any other (a capital, a
+ * typo, an empty one); the driver takes one in the URL as verify-full, and one in PGSSLMODE as no
+ * TLS at all, so a PGSSLMODE=requir meant to encrypt would connect in the clear.
+ */
+const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full", "no-verify"];
+const SSL_MODES_NAMED =
+  "disable, allow, prefer, require, verify-ca or verify-full, as libpq names them, or the driver's no-verify";
+
+/**
  * The sslmode the driver connects with: the URL's, else PGSSLMODE, which it reads only then (and
  * whether it came from there); and whether it takes the URL's as libpq does (uselibpqcompat=true),
- * checking a certificate no more.
+ * checking a certificate no more. Throws for a PGSSLMODE it reads that libpq would refuse; the
+ * URL's is checked with the setting.
  */
-export function urlSslmode(url: string): { mode: string | undefined; libpq: boolean; fromEnv?: boolean } {
+export function urlSslmode(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { mode: string | undefined; libpq: boolean; fromEnv?: boolean } {
   const { searchParams } = postgresUrl(url) ?? new URL(url);
   const mode = searchParams.get("sslmode");
   if (mode !== null) return { mode, libpq: searchParams.get("uselibpqcompat") === "true" };
-  if (searchParams.has("ssl") || process.env.PGSSLMODE === undefined) return { mode: undefined, libpq: false };
-  return { mode: process.env.PGSSLMODE, libpq: false, fromEnv: true };
+  if (searchParams.has("ssl") || env.PGSSLMODE === undefined) return { mode: undefined, libpq: false };
+  if (!SSL_MODES.includes(env.PGSSLMODE)) {
+    throw new Error(`PGSSLMODE must be one of ${SSL_MODES_NAMED}, not ${env.PGSSLMODE || "empty"}`);
+  }
+  return { mode: env.PGSSLMODE, libpq: false, fromEnv: true };
 }
 
 /** Where the driver finds a password that neither the URL, PGPASSWORD nor passwordEnv gives, as libpq does. */

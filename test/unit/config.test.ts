@@ -5,7 +5,7 @@ import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { defaultDataDir, loadConfig } from "../../src/config.js";
 import { ConfigError } from "../../src/errors.js";
-import { connectTimeout } from "../../src/events/database.js";
+import { connectTimeout, urlSslmode } from "../../src/events/database.js";
 import { jsonProblem, Secrets, upstreamUrl } from "../../src/settings.js";
 import type { Toolset } from "../../src/toolset.js";
 import { toolsets } from "../../src/toolsets.js";
@@ -1323,6 +1323,30 @@ describe("the event store's database", () => {
     // A file of that name, as libpq takes it too, is a path.
     const file = "postgres://waiter@db.internal/waiter?sslmode=verify-full&sslrootcert=./system";
     expect(load({ WAITER_DATABASE_URL: file }).database.url).toBe(file);
+  });
+
+  test("an sslmode libpq does not know is refused, in the URL at start and in PGSSLMODE as the store opens: the driver took one in the URL as verify-full, and one in PGSSLMODE as no TLS", () => {
+    const modes =
+      "disable, allow, prefer, require, verify-ca or verify-full, as libpq names them, or the driver's no-verify";
+    for (const mode of ["DISABLE", "required", "true", "verify_full", ""]) {
+      const url = `postgres://waiter@db.internal/waiter?sslmode=${mode}`;
+      expect(
+        messageOf(() => load({ WAITER_DATABASE_URL: url })),
+        url,
+      ).toBe(`invalid setting WAITER_DATABASE_URL: must give sslmode as one of ${modes}, not ${mode ? mode : "empty"}`);
+      expect(() => urlSslmode("postgres://waiter@db.internal/waiter", { PGSSLMODE: mode }), mode).toThrow(
+        `PGSSLMODE must be one of ${modes}, not ${mode ? mode : "empty"}`,
+      );
+    }
+    for (const mode of ["disable", "allow", "prefer", "require", "verify-ca", "verify-full", "no-verify"]) {
+      const url = `postgres://waiter@db.internal/waiter?sslmode=${mode}`;
+      expect(load({ WAITER_DATABASE_URL: url }).database.url).toBe(url);
+      expect(urlSslmode("postgres://waiter@db.internal/waiter", { PGSSLMODE: mode }).mode).toBe(mode);
+    }
+    // The URL's sslmode beats PGSSLMODE, which is then not read.
+    expect(urlSslmode("postgres://waiter@db.internal/waiter?sslmode=disable", { PGSSLMODE: "requir" }).mode).toBe(
+      "disable",
+    );
   });
 
   test("a % that begins no percent-encoded character is refused, saying to write it %25, without the URL", () => {

@@ -682,6 +682,7 @@ export class PostgresEventStore implements EventStore {
       options.connectMs === undefined
         ? connectTimeout(options.url, process.env, urlFrom)
         : { ms: options.connectMs, from: "the store's connectMs" };
+    const sslmode = urlSslmode(options.url);
     const config: pg.ClientConfig = {
       connectionString: connectionString(options.url, options.password),
       connectionTimeoutMillis: connect.ms,
@@ -732,7 +733,7 @@ export class PostgresEventStore implements EventStore {
       await pool.end().catch(() => {});
       if (err instanceof UnreadableFile) throw new Error(`${err.message}: ${READ_THE_FILE}`);
       const check =
-        tlsRefused(err, urlSslmode(options.url), urlFrom) ??
+        tlsRefused(err, sslmode, urlFrom) ??
         loginRefused(
           (err as { code?: string }).code,
           (err as Error).message,
