@@ -333,11 +333,12 @@ function percentDecoded(text: string): string {
 
 /**
  * The database as a log line may show it: host (or a Unix socket's directory), port and name,
- * never a user's password. The driver takes ?host= and ?port= before the URL's own.
+ * never a user's password. The driver takes ?host= and ?port= before the URL's own, and where
+ * neither names a host, PGHOST, else localhost over TCP (not libpq's Unix socket).
  */
-export function databaseLabel(url: string): string {
+export function databaseLabel(url: string, env: NodeJS.ProcessEnv = process.env): string {
   const { hostname, port, pathname, searchParams } = postgresUrl(url) ?? new URL(url);
-  const host = searchParams.get("host") || (hostname === NO_HOST ? "" : hostname);
+  const host = searchParams.get("host") || (hostname === NO_HOST ? "" : percentDecoded(hostname));
   const shownPort = searchParams.get("port") || port;
-  return `PostgreSQL ${host || "(PGHOST)"}${shownPort ? `:${shownPort}` : ""}${pathname.length > 1 ? pathname : ""}`;
+  return `PostgreSQL ${host || env.PGHOST || "localhost"}${shownPort ? `:${shownPort}` : ""}${pathname.length > 1 ? pathname : ""}`;
 }

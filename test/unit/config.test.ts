@@ -5,7 +5,7 @@ import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { defaultDataDir, loadConfig } from "../../src/config.js";
 import { ConfigError } from "../../src/errors.js";
-import { connectTimeout, urlSslmode } from "../../src/events/database.js";
+import { connectTimeout, databaseLabel, urlSslmode } from "../../src/events/database.js";
 import { jsonProblem, Secrets, upstreamUrl } from "../../src/settings.js";
 import type { Toolset } from "../../src/toolset.js";
 import { toolsets } from "../../src/toolsets.js";
@@ -1346,6 +1346,19 @@ describe("the event store's database", () => {
     // The URL's sslmode beats PGSSLMODE, which is then not read.
     expect(urlSslmode("postgres://waiter@db.internal/waiter?sslmode=disable", { PGSSLMODE: "requir" }).mode).toBe(
       "disable",
+    );
+  });
+
+  test("the database is named by the host the driver connects to: PGHOST where the URL names none, else localhost, which the driver takes where libpq takes its Unix socket; a socket's directory decoded", () => {
+    expect(databaseLabel("postgres:///waiter", {})).toBe("PostgreSQL localhost/waiter");
+    expect(databaseLabel("postgres://waiter@/waiter", { PGHOST: "/var/run/postgresql" })).toBe(
+      "PostgreSQL /var/run/postgresql/waiter",
+    );
+    expect(databaseLabel("postgres://waiter@db.internal/waiter", { PGHOST: "other" })).toBe(
+      "PostgreSQL db.internal/waiter",
+    );
+    expect(databaseLabel("postgres://waiter@%2Fvar%2Frun%2Fpostgresql:5433/waiter", {})).toBe(
+      "PostgreSQL /var/run/postgresql:5433/waiter",
     );
   });
 
