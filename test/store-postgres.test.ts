@@ -752,6 +752,22 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect(added).rejects.toThrow(
         /^The event store cannot be written \(PostgreSQL 42501: permission denied for table events\): its database user lacks rights on waiter's tables \(PostgreSQL .*\)\. Nothing is stored until whoever runs waiter grants it USAGE on their schema, SELECT, INSERT, UPDATE and DELETE on the tables, and USAGE and SELECT on their sequences; tell them\.$/,
       );
+      // CONNECT on the database, which a DBA's REVOKE … FROM PUBLIC takes from every user not granted it.
+      await admin.query("REVOKE CONNECT ON DATABASE waiter FROM PUBLIC");
+      try {
+        await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${user}'`);
+        const grant = 'grant the database user CONNECT on the database (GRANT CONNECT ON DATABASE "waiter" TO …)';
+        await expect
+          .poll(() => store.list({}, { limit: 5 }).catch((err: Error) => err))
+          .toEqual(
+            new ToolError(
+              `The event store's database refuses waiter's connection (PostgreSQL 42501: permission denied for database "waiter"; PostgreSQL 127.0.0.1:${server.port}/waiter): nothing is read or stored until whoever runs waiter fixes that, so tell them to ${grant}. waiter tries again at each call.`,
+            ),
+          );
+        await expect(open(asUser.href)).rejects.toThrow(`permission denied for database "waiter": ${grant}`);
+      } finally {
+        await admin.query("GRANT CONNECT ON DATABASE waiter TO PUBLIC");
+      }
       const nowhere = new URL(url);
       nowhere.pathname = "/nosuch";
       await expect(open(nowhere.href)).rejects.toThrow(

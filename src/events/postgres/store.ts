@@ -346,7 +346,18 @@ function loginRefused(
     return "check that the database user exists and may log in, and that a line of the server's pg_hba.conf lets it connect to this database from waiter's address";
   }
   if (code === "3D000") return `check the database's name in ${urlFrom}`;
+  const database = code === "42501" ? connectRefused(message) : undefined;
+  if (database) return `grant the database user CONNECT on the database (GRANT CONNECT ON DATABASE ${database} TO …)`;
   return undefined;
+}
+
+/**
+ * The database, as the server quotes it, whose CONNECT privilege the user lacks, where `message`
+ * is the server's refusal of a connection for it (42501 as it connects, after a DBA's REVOKE
+ * CONNECT … FROM PUBLIC): no right on waiter's tables is missing then.
+ */
+function connectRefused(message: string | undefined): string | undefined {
+  return /^permission denied for database ("(?:[^"]|"")+")$/.exec(message ?? "")?.[1];
 }
 
 /**
@@ -487,7 +498,7 @@ export function storeError(
       `grants it EXECUTE on that function (GRANT EXECUTE ON FUNCTION ${fn} TO …)`,
     );
   }
-  if (code === "42501") {
+  if (code === "42501" && !connectRefused(message)) {
     return new StoreNotWritable(
       `PostgreSQL ${code}: ${message}`,
       `its database user lacks rights on waiter's tables (${database})`,
