@@ -603,6 +603,11 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         expect(await opening(server.url)).toBe(
           "The server does not support SSL connections: check that the database server takes TLS (ssl = on), or PGSSLMODE: the driver takes sslmode=prefer to require TLS, where libpq goes on without it, so write sslmode=disable for a server without TLS",
         );
+        // A file for TLS the URL names without an sslmode has the driver require TLS, PGSSLMODE unread:
+        // the URL is the place to change, as libpq's prefer would go on without TLS.
+        expect(await opening(`${server.url}?sslrootcert=${encodeURIComponent(guarded.ca as string)}`)).toBe(
+          "The server does not support SSL connections: check that the database server takes TLS (ssl = on), or the URL's sslmode: the driver takes sslrootcert without an sslmode to require TLS, where libpq goes on without it, so write sslmode=disable for a server without TLS",
+        );
       } finally {
         delete process.env.PGSSLMODE;
       }
@@ -625,6 +630,9 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
           /: check that the CA the URL's sslrootcert names \(the system's, without it\) signs the database server's certificate, and that the certificate has not expired$/,
         );
       }
+      expect(await opening(`${guarded.url}?sslrootcert=${encodeURIComponent(ca)}`)).toMatch(
+        /: check that the CA the URL's sslrootcert names \(the system's, without it\) signs the database server's certificate, and that the certificate has not expired: the driver checks it with sslrootcert without an sslmode as with verify-full, where libpq would not$/,
+      );
     });
 
     test("a certificate the URL's CA no longer signs, met by a running waiter, is said as TLS refused, with what to check", async () => {

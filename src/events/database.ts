@@ -7,7 +7,7 @@ export const databaseSettings = {
   url: {
     env: "WAITER_DATABASE_URL",
     description:
-      "A postgres:// URL: the event store on that PostgreSQL server, which several waiter servers can share, instead of the SQLite file in dataDir. TLS as libpq names it, the CA in the URL (?sslmode=verify-full&sslrootcert=/path/ca.pem): PGSSLROOTCERT, PGSSLCERT, PGSSLKEY and PGSERVICE are not read, and PGSSLMODE only turns TLS on (verified) or off, or on unverified (no-verify). Without sslmode or PGSSLMODE, no TLS: the driver does not try it first, as libpq does. What the URL leaves out comes from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and PGOPTIONS. A connection may take as long as its connect_timeout (seconds, as libpq reads it; an empty one is refused, as libpq refuses it), else PGCONNECT_TIMEOUT, says: 5 s without either, or where either is 0. A Unix socket's directory goes in the query instead of a host (postgres://waiter@/waiter?host=/var/run/postgresql). A password may be in the environment's URL, never in the config file's, its reserved characters percent-encoded (# as %23, / as %2F, ? as %3F, @ as %40, % as %25), as must be a # or a % anywhere.",
+      "A postgres:// URL: the event store on that PostgreSQL server, which several waiter servers can share, instead of the SQLite file in dataDir. TLS as libpq names it, the CA in the URL (?sslmode=verify-full&sslrootcert=/path/ca.pem): PGSSLROOTCERT, PGSSLCERT, PGSSLKEY and PGSERVICE are not read, and PGSSLMODE only turns TLS on (verified) or off, or on unverified (no-verify). Without sslmode or PGSSLMODE, no TLS: the driver does not try it first, as libpq does; but a file for TLS in the URL without an sslmode (sslrootcert) has it require TLS, verified. What the URL leaves out comes from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD and PGOPTIONS. A connection may take as long as its connect_timeout (seconds, as libpq reads it; an empty one is refused, as libpq refuses it), else PGCONNECT_TIMEOUT, says: 5 s without either, or where either is 0. A Unix socket's directory goes in the query instead of a host (postgres://waiter@/waiter?host=/var/run/postgresql). A password may be in the environment's URL, never in the config file's, its reserved characters percent-encoded (# as %23, / as %2F, ? as %3F, @ as %40, % as %25), as must be a # or a % anywhere.",
     schema: z
       .string()
       .superRefine((value, ctx) => {
@@ -253,16 +253,20 @@ const SSL_MODES_NAMED =
 /**
  * The sslmode the driver connects with: the URL's, else PGSSLMODE, which it reads only then (and
  * whether it came from there); and whether it takes the URL's as libpq does (uselibpqcompat=true),
- * checking a certificate no more. Throws for a PGSSLMODE it reads that libpq would refuse; the
- * URL's is checked with the setting.
+ * checking a certificate no more. A URL that names a file for TLS without an sslmode has the
+ * driver require TLS, checked as verify-full, PGSSLMODE unread, where libpq's default (prefer)
+ * goes on without it: `file` names the first such file's parameter. Throws for a PGSSLMODE it
+ * reads that libpq would refuse; the URL's is checked with the setting.
  */
 export function urlSslmode(
   url: string,
   env: NodeJS.ProcessEnv = process.env,
-): { mode: string | undefined; libpq: boolean; fromEnv?: boolean } {
+): { mode: string | undefined; libpq: boolean; fromEnv?: boolean; file?: string } {
   const { searchParams } = postgresUrl(url) ?? new URL(url);
   const mode = searchParams.get("sslmode");
   if (mode !== null) return { mode, libpq: searchParams.get("uselibpqcompat") === "true" };
+  const file = urlFiles(url)[0]?.param;
+  if (file) return { mode: undefined, libpq: false, file };
   if (searchParams.has("ssl") || env.PGSSLMODE === undefined) return { mode: undefined, libpq: false };
   if (!SSL_MODES.includes(env.PGSSLMODE)) {
     throw new Error(`PGSSLMODE must be one of ${SSL_MODES_NAMED}, not ${env.PGSSLMODE || "empty"}`);

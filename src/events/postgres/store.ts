@@ -413,13 +413,21 @@ function refusedAtStart(code: string | undefined, urlFrom: string): string | und
  * certificate (renewed by another CA, expired, for another name) or its TLS being off. The driver
  * gives Node's certificate check's codes, and no code when the server takes no TLS.
  */
-function tlsRefused(err: unknown, { mode: sslmode, libpq, fromEnv }: SslMode, urlFrom: string): string | undefined {
+function tlsRefused(
+  err: unknown,
+  { mode: sslmode, libpq, fromEnv, file }: SslMode,
+  urlFrom: string,
+): string | undefined {
   const { code, message } = err as { code?: string; message?: string };
   // The modes in which libpq checks less than the driver does: it takes them all as verify-full,
-  // unless told to take them as libpq does (uselibpqcompat=true).
-  const lenient = !libpq && sslmode && ["allow", "prefer", "require", "verify-ca"].includes(sslmode);
+  // unless told to take them as libpq does (uselibpqcompat=true); and a file for TLS without an
+  // sslmode, which to libpq is prefer.
+  const lenient =
+    !libpq && sslmode && ["allow", "prefer", "require", "verify-ca"].includes(sslmode)
+      ? `sslmode=${sslmode}`
+      : file && `${file} without an sslmode`;
   const asVerifyFull = (what: string) =>
-    lenient ? `: the driver checks ${what} with sslmode=${sslmode} as with verify-full, where libpq would not` : "";
+    lenient ? `: the driver checks ${what} with ${lenient} as with verify-full, where libpq would not` : "";
   if (code === "ERR_TLS_CERT_ALTNAME_INVALID") {
     return `check that ${urlFrom} names the database server by a name its certificate holds${asVerifyFull("the name")}`;
   }
@@ -427,10 +435,11 @@ function tlsRefused(err: unknown, { mode: sslmode, libpq, fromEnv }: SslMode, ur
     return `check that the CA the URL's sslrootcert names (the system's, without it) signs the database server's certificate, and that the certificate has not expired${asVerifyFull("it")}`;
   }
   if (/server does not support SSL/.test(message ?? "")) {
-    const strict =
-      sslmode === "allow" || sslmode === "prefer"
-        ? `: the driver takes sslmode=${sslmode} to require TLS, where libpq goes on without it, so write sslmode=disable for a server without TLS`
-        : "";
+    const optional =
+      sslmode === "allow" || sslmode === "prefer" ? `sslmode=${sslmode}` : file && `${file} without an sslmode`;
+    const strict = optional
+      ? `: the driver takes ${optional} to require TLS, where libpq goes on without it, so write sslmode=disable for a server without TLS`
+      : "";
     return `check that the database server takes TLS (ssl = on), or ${fromEnv ? "PGSSLMODE" : "the URL's sslmode"}${strict}`;
   }
   return undefined;
