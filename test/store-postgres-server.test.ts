@@ -286,6 +286,36 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       }
     });
 
+    test("a URL or PGSSLMODE asking for TLS connects through a Unix socket without it, as libpq does: the server offers no TLS there", async () => {
+      const { search } = new URL(await freshSchema());
+      const socket = `postgres://waiter@/waiter${search}&host=${server.socket}&port=${server.port}`;
+      const sslmode = process.env.PGSSLMODE;
+      const pghost = process.env.PGHOST;
+      onTestFinished(() => {
+        if (sslmode === undefined) delete process.env.PGSSLMODE;
+        else process.env.PGSSLMODE = sslmode;
+        if (pghost === undefined) delete process.env.PGHOST;
+        else process.env.PGHOST = pghost;
+      });
+      process.env.PGSSLMODE = "require";
+      // A CA file that is not there, which libpq does not read for a socket either.
+      for (const url of [
+        socket,
+        `${socket}&sslmode=verify-full&sslrootcert=/nonexistent/ca.pem`,
+        `postgres://waiter@${encodeURIComponent(server.socket)}:${server.port}/waiter${search}&sslmode=require`,
+      ]) {
+        const store = await open(url).catch((err: Error) => err);
+        expect(store, url).toBeInstanceOf(PostgresEventStore);
+        await (store as PostgresEventStore).add(event());
+      }
+      // The socket's directory in PGHOST, the URL naming no host.
+      process.env.PGHOST = server.socket;
+      const store = await open(`postgres://waiter@/waiter${search}&port=${server.port}&sslmode=verify-full`).catch(
+        (err: Error) => err,
+      );
+      expect(store).toBeInstanceOf(PostgresEventStore);
+    });
+
     test("a Unix socket's directory given without the server's port is said as no server's socket at that path, with the directory and the port to check", async () => {
       const port = await freePort();
       const check =

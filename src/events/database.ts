@@ -191,20 +191,48 @@ function postgresUrl(text: string): URL | undefined {
   return URL.canParse(hosted) ? new URL(hosted) : undefined;
 }
 
+/** What a URL's query says of TLS, to libpq or to the driver. */
+const TLS_PARAMS = ["sslmode", "sslrootcert", "sslcert", "sslkey", "ssl", "uselibpqcompat", "sslnegotiation"];
+
+/**
+ * Whether the driver connects through a Unix socket: the host it takes (?host=, the URL's own,
+ * else PGHOST) is a directory. The server offers no TLS there, and libpq asks none whatever the
+ * sslmode (PGSSLMODE=require set for every program on the machine, say), where the driver would
+ * ask and fail.
+ */
+function throughSocket(parsed: URL, env: NodeJS.ProcessEnv): boolean {
+  const host = parsed.searchParams.get("host") || (parsed.hostname === NO_HOST ? "" : percentDecoded(parsed.hostname));
+  return (host || env.PGHOST || "").startsWith("/");
+}
+
 /**
  * `url` as the driver is given it, with `password`, if any, in it: the driver lets the URL's fields
  * beat its config's, an absent password included. It goes in the query, which the driver reads
- * before the password after the user, and which a URL naming no host has too.
+ * before the password after the user, and which a URL naming no host has too. Through a Unix
+ * socket, without TLS, as libpq connects there: sslmode=disable, which PGSSLMODE does not beat.
  */
-export function connectionString(url: string, password: string | undefined): string {
+export function connectionString(
+  url: string,
+  password: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const parsed = postgresUrl(url) ?? new URL(url);
   if (password !== undefined) parsed.searchParams.set("password", password);
+  if (throughSocket(parsed, env)) {
+    for (const param of TLS_PARAMS) parsed.searchParams.delete(param);
+    parsed.searchParams.set("sslmode", "disable");
+  }
   return parsed.href.replace(`@${NO_HOST}/`, "@/");
 }
 
-/** The files a URL names for TLS (the CA, a client certificate and its key), as the driver reads them: its query's values. */
-export function urlFiles(url: string): { param: string; path: string }[] {
-  const { searchParams } = postgresUrl(url) ?? new URL(url);
+/**
+ * The files a URL names for TLS (the CA, a client certificate and its key), as the driver reads
+ * them: its query's values; none through a Unix socket, where neither it nor libpq uses TLS.
+ */
+export function urlFiles(url: string, env: NodeJS.ProcessEnv = process.env): { param: string; path: string }[] {
+  const parsed = postgresUrl(url) ?? new URL(url);
+  if (throughSocket(parsed, env)) return [];
+  const { searchParams } = parsed;
   return ["sslrootcert", "sslcert", "sslkey"].flatMap((param) => {
     const path = searchParams.get(param);
     return path ? [{ param, path }] : [];
@@ -222,13 +250,13 @@ export function unreadVariables(
   urlFrom: string = databaseSettings.url.env,
 ): string[] {
   if (url === undefined) return [];
-  const named = new Set(urlFiles(url).map((file) => file.param));
+  const { searchParams } = postgresUrl(url) ?? new URL(url);
   const lines = [
     ["PGSSLROOTCERT", "sslrootcert"],
     ["PGSSLCERT", "sslcert"],
     ["PGSSLKEY", "sslkey"],
   ]
-    .filter(([variable, param]) => env[variable as string] && !named.has(param as string))
+    .filter(([variable, param]) => env[variable as string] && !searchParams.get(param as string))
     .map(
       ([variable, param]) =>
         `${variable} is set, but waiter's PostgreSQL driver does not read it: name the file in ${urlFrom} instead (?${param}=…)`,
