@@ -892,6 +892,18 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect(open(url.href)).rejects.toThrow(
         "no schema the search path names (nosuch) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA nosuch AUTHORIZATION waiter), or name one that exists in WAITER_DATABASE_URL (?options=-c%20search_path%3D…)",
       );
+      // Unquoted in the path, a name is read in lower case and may hold what SQL must quote: the
+      // statement names the schema the path finds, the one to create for it.
+      const schema = uniqueName("Waiter-Events");
+      url.searchParams.set("options", `-c search_path=${schema}`);
+      const created = `"${schema.toLowerCase()}"`;
+      await expect(open(url.href)).rejects.toThrow(
+        `no schema the search path names (${schema}) exists, so waiter's tables have nowhere to go: create it first (CREATE SCHEMA ${created} AUTHORIZATION waiter), or`,
+      );
+      // Made so, the store opens there.
+      await admin.query(`CREATE SCHEMA ${created}`);
+      const store = await open(url.href);
+      expect((await store.add(event())).duplicate).toBe(false);
     });
 
     test("the schema's URL, as docs/scaling.md and a start's words write it, is one psql and pg_dump take too, as the backup's steps use it", async () => {

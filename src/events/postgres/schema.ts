@@ -467,10 +467,18 @@ async function upgradeLocked(
   );
   const { schema, path, user, set_up: setUp } = rows[0] as Where;
   // The search path's first schema, as PostgreSQL names it: "$user" is the user's own. It is
-  // skipped both when it does not exist and when the user may not use it.
-  const first = (path.split(",")[0] ?? "").trim().replace(/^"\$user"$/, sqlName(user));
+  // skipped both when it does not exist and when the user may not use it. Unquoted, PostgreSQL
+  // reads it in lower case (ASCII's letters), whatever it holds up to a comma or a blank
+  // (search_path=Waiter-Events finds "waiter-events"), which SQL may need quoted.
+  const written = (path.split(",")[0] ?? "").trim();
+  const name =
+    written === '"$user"'
+      ? user
+      : written.startsWith('"')
+        ? written.slice(1, -1).replaceAll('""', '"')
+        : written.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  const first = sqlName(name);
   if (schema === null) {
-    const name = first.startsWith('"') ? first.slice(1, -1).replaceAll('""', '"') : first;
     const { rows: found } = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [name]);
     throw new Error(
       found.length > 0
