@@ -52,6 +52,10 @@ function postgresUrlProblem(value: string): string | undefined {
   if (/%(?![0-9a-f]{2})/i.test(value)) {
     return "must be a postgres:// URL in which every % begins a percent-encoded character (such as %2F): given a lone %, the driver encodes the whole URL again, which changes its password and every character encoded in it; write a % that belongs to a value as %25";
   }
+  const port = url.searchParams.get("port") ?? (url.port === "" ? null : url.port);
+  if (port !== null && port !== "" && portNumber(port) === undefined) {
+    return `must give port as a whole number from 1 to 65535, as libpq reads it (port=5432), not ${port}`;
+  }
   const timeout = url.searchParams.get("connect_timeout");
   // libpq takes an empty value as given, not as unset: it refuses it, PGCONNECT_TIMEOUT or not.
   if (timeout !== null && /^[ \t\n\v\f\r]*$/.test(timeout)) {
@@ -135,6 +139,28 @@ function wholeSeconds(text: string): number | undefined {
   if (!/^[ \t\n\v\f\r]*[-+]?\d+[ \t\n\v\f\r]*$/.test(text)) return undefined;
   const seconds = Number.parseInt(text.trim(), 10);
   return seconds >= -(2 ** 31) && seconds <= 2 ** 31 - 1 ? seconds : undefined;
+}
+
+/** `text` as libpq reads a port: a whole number from 1 to 65535, C's blanks around it allowed. */
+function portNumber(text: string): number | undefined {
+  if (!/^[ \t\n\v\f\r]*[-+]?\d+[ \t\n\v\f\r]*$/.test(text)) return undefined;
+  const port = Number.parseInt(text.trim(), 10);
+  return port >= 1 && port <= 65_535 ? port : undefined;
+}
+
+/**
+ * Throws for a PGPORT the driver reads (the URL naming no port) that is no port, as libpq refuses
+ * it: the driver passes it on to a connection that never ends, and waiter would exit without a
+ * word. Empty, libpq and the driver take 5432. The URL's port is checked with the setting.
+ */
+export function checkedPort(url: string, env: NodeJS.ProcessEnv = process.env): void {
+  const parsed = postgresUrl(url) ?? new URL(url);
+  if (parsed.searchParams.get("port") || parsed.port || !env.PGPORT) return;
+  if (portNumber(env.PGPORT) === undefined) {
+    throw new Error(
+      `PGPORT must be a whole number from 1 to 65535, as libpq reads it (such as 5432), not ${env.PGPORT}`,
+    );
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import { describe, expect, test } from "vitest";
 import { z } from "zod";
 import { defaultDataDir, loadConfig } from "../../src/config.js";
 import { ConfigError } from "../../src/errors.js";
-import { connectTimeout, databaseLabel, urlSslmode } from "../../src/events/database.js";
+import { checkedPort, connectTimeout, databaseLabel, urlSslmode } from "../../src/events/database.js";
 import { jsonProblem, Secrets, upstreamUrl } from "../../src/settings.js";
 import type { Toolset } from "../../src/toolset.js";
 import { toolsets } from "../../src/toolsets.js";
@@ -1360,6 +1360,33 @@ describe("the event store's database", () => {
     expect(databaseLabel("postgres://waiter@%2Fvar%2Frun%2Fpostgresql:5433/waiter", {})).toBe(
       "PostgreSQL /var/run/postgresql:5433/waiter",
     );
+  });
+
+  test("a port that is no port number, in the URL at start or in PGPORT as the store opens, is refused as libpq refuses it: the driver took it to a connection that never ended, and waiter exited 13 without a word", () => {
+    for (const port of ["abc", "5432x", "0", "99999", "-1"]) {
+      const url = `postgres://waiter@db.internal/waiter?port=${port}`;
+      expect(
+        messageOf(() => load({ WAITER_DATABASE_URL: url })),
+        url,
+      ).toBe(
+        `invalid setting WAITER_DATABASE_URL: must give port as a whole number from 1 to 65535, as libpq reads it (port=5432), not ${port}`,
+      );
+      expect(() => checkedPort("postgres://waiter@db.internal/waiter", { PGPORT: port }), port).toThrow(
+        `PGPORT must be a whole number from 1 to 65535, as libpq reads it (such as 5432), not ${port}`,
+      );
+    }
+    expect(messageOf(() => load({ WAITER_DATABASE_URL: "postgres://waiter@db.internal:0/waiter" }))).toBe(
+      "invalid setting WAITER_DATABASE_URL: must give port as a whole number from 1 to 65535, as libpq reads it (port=5432), not 0",
+    );
+    // Empty, libpq and the driver take 5432; blanks around the number are C's, as libpq reads it.
+    for (const port of ["", " 5433 ", "5433"]) {
+      const url = `postgres://waiter@db.internal/waiter?port=${encodeURIComponent(port)}`;
+      expect(load({ WAITER_DATABASE_URL: url }).database.url).toBe(url);
+      expect(() => checkedPort("postgres://waiter@db.internal/waiter", { PGPORT: port })).not.toThrow();
+    }
+    // The URL's port beats PGPORT, which is then not read.
+    expect(() => checkedPort("postgres://waiter@db.internal:5433/waiter", { PGPORT: "abc" })).not.toThrow();
+    expect(() => checkedPort("postgres://waiter@db.internal/waiter?port=5433", { PGPORT: "abc" })).not.toThrow();
   });
 
   test("a % that begins no percent-encoded character is refused, saying to write it %25, without the URL", () => {

@@ -14,6 +14,7 @@ import {
 import { clock, DAY_MS } from "../../time.js";
 import {
   type ConnectTimeout,
+  checkedPort,
   connectionString,
   connectTimeout,
   databaseLabel,
@@ -703,6 +704,7 @@ export class PostgresEventStore implements EventStore {
         ? connectTimeout(options.url, process.env, urlFrom)
         : { ms: options.connectMs, from: "the store's connectMs" };
     const sslmode = urlSslmode(options.url);
+    checkedPort(options.url);
     const config: pg.ClientConfig = {
       connectionString: connectionString(options.url, options.password),
       connectionTimeoutMillis: connect.ms,
