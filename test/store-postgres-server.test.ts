@@ -316,6 +316,34 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(store).toBeInstanceOf(PostgresEventStore);
     });
 
+    test("an address the URL leaves to PGHOST and PGPORT is said with those to check, not the URL", async () => {
+      const saved = { PGHOST: process.env.PGHOST, PGPORT: process.env.PGPORT };
+      onTestFinished(() => {
+        for (const [name, value] of Object.entries(saved)) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
+      });
+      const port = await freePort();
+      process.env.PGHOST = "127.0.0.1";
+      process.env.PGPORT = String(port);
+      await expect(open("postgres://waiter@/waiter")).rejects.toThrow(
+        `connect ECONNREFUSED 127.0.0.1:${port}: the connection was refused, as nothing listens there: start the server, or set PGHOST and PGPORT to its address and port, then start waiter again`,
+      );
+      // The URL's port, PGHOST's host.
+      await expect(open(`postgres://waiter@/waiter?port=${port}`)).rejects.toThrow(
+        "or set PGHOST and WAITER_DATABASE_URL to its address and port",
+      );
+      // The URL's host, PGPORT's port.
+      await expect(open("postgres://waiter@127.0.0.1/waiter")).rejects.toThrow(
+        "or set WAITER_DATABASE_URL and PGPORT to its address and port",
+      );
+      process.env.PGHOST = "db.invalid";
+      await expect(open("postgres://waiter@/waiter")).rejects.toThrow(
+        "getaddrinfo ENOTFOUND db.invalid: its name does not resolve, as DNS knows no such host or this machine is offline; check PGHOST, and",
+      );
+    });
+
     test("a Unix socket's directory given without the server's port is said as no server's socket at that path, with the directory and the port to check", async () => {
       const port = await freePort();
       const check =

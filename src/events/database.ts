@@ -252,6 +252,24 @@ export function connectionString(
 }
 
 /**
+ * Where the database's address comes from, as a start's words name what to check: the host's
+ * (`name`) and the host's and port's (`address`): the URL where it names them, else PGHOST and
+ * PGPORT where set, which the driver reads then, else the URL, where they are to be written.
+ */
+export function addressSettings(
+  url: string,
+  urlFrom: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { name: string; address: string } {
+  const parsed = postgresUrl(url) ?? new URL(url);
+  const hostInUrl = Boolean(parsed.searchParams.get("host") || (parsed.hostname && parsed.hostname !== NO_HOST));
+  const name = hostInUrl || !env.PGHOST ? urlFrom : "PGHOST";
+  const portInUrl = Boolean(parsed.searchParams.get("port") || parsed.port);
+  const port = portInUrl ? urlFrom : env.PGPORT || name === "PGHOST" ? "PGPORT" : urlFrom;
+  return { name, address: name === port ? name : `${name} and ${port}` };
+}
+
+/**
  * The files a URL names for TLS (the CA, a client certificate and its key), as the driver reads
  * them: its query's values; none through a Unix socket, where neither it nor libpq uses TLS.
  */

@@ -13,6 +13,7 @@ import {
 } from "../../net-failures.js";
 import { clock, DAY_MS } from "../../time.js";
 import {
+  addressSettings,
   type ConnectTimeout,
   checkedPort,
   connectionString,
@@ -771,11 +772,12 @@ export class PostgresEventStore implements EventStore {
       if (socket) throw new Error(`${said}: ${socket}`);
       // A name that does not resolve, a server not listening: said as every connection of waiter's says them.
       const telling = tellingCode(err as SocketError);
+      const address = addressSettings(options.url, urlFrom);
       const unconnected = notConnected(telling, {
         name: "its name",
         connection: "the connection",
-        nameSetting: urlFrom,
-        portSetting: urlFrom,
+        nameSetting: address.name,
+        portSetting: address.address,
         atStart: true,
       });
       if (unconnected) throw new Error(`${said}: ${unconnected}`);
