@@ -773,6 +773,23 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect(open(nowhere.href)).rejects.toThrow(
         'database "nosuch" does not exist: check the database\'s name in WAITER_DATABASE_URL',
       );
+      // A URL naming no database: PGDATABASE's, else the user's name, as libpq takes it.
+      const unnamed = new URL(asUser.href);
+      unnamed.pathname = "";
+      const saved = process.env.PGDATABASE;
+      try {
+        process.env.PGDATABASE = "nosuch";
+        await expect(open(unnamed.href)).rejects.toThrow(
+          'database "nosuch" does not exist: check PGDATABASE, which names the database where WAITER_DATABASE_URL does not',
+        );
+        delete process.env.PGDATABASE;
+        await expect(open(unnamed.href)).rejects.toThrow(
+          `database "${user}" does not exist: name the database in WAITER_DATABASE_URL (postgres://…/waiter), which names none, nor does PGDATABASE: the driver took the user's name, as libpq does`,
+        );
+      } finally {
+        if (saved === undefined) delete process.env.PGDATABASE;
+        else process.env.PGDATABASE = saved;
+      }
     });
 
     test("a closed store says so in words, as the SQLite one does", async () => {

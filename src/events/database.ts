@@ -270,6 +270,17 @@ export function addressSettings(
 }
 
 /**
+ * What to check when the server knows no such database (3D000): the name the URL gives, else
+ * PGDATABASE, which the driver reads then, else the user's name, which it takes without either.
+ */
+export function databaseNameCheck(url: string, urlFrom: string, env: NodeJS.ProcessEnv = process.env): string {
+  const { pathname } = postgresUrl(url) ?? new URL(url);
+  if (pathname.length > 1) return `check the database's name in ${urlFrom}`;
+  if (env.PGDATABASE) return `check PGDATABASE, which names the database where ${urlFrom} does not`;
+  return `name the database in ${urlFrom} (postgres://…/waiter), which names none, nor does PGDATABASE: the driver took the user's name, as libpq does`;
+}
+
+/**
  * The files a URL names for TLS (the CA, a client certificate and its key), as the driver reads
  * them: its query's values; none through a Unix socket, where neither it nor libpq uses TLS.
  */

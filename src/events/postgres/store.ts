@@ -19,6 +19,7 @@ import {
   connectionString,
   connectTimeout,
   databaseLabel,
+  databaseNameCheck,
   databaseSettings,
   PASSWORD_FILE,
   urlFiles,
@@ -331,6 +332,7 @@ function loginRefused(
   message: string | undefined,
   passwordFrom: string,
   urlFrom: string,
+  databaseCheck = `check the database's name in ${urlFrom}`,
 ): string | undefined {
   // A password changed at the server is not seen in the variable until waiter starts again.
   if (code === "28P01") {
@@ -347,7 +349,7 @@ function loginRefused(
   if (code === "28000") {
     return "check that the database user exists and may log in, and that a line of the server's pg_hba.conf lets it connect to this database from waiter's address";
   }
-  if (code === "3D000") return `check the database's name in ${urlFrom}`;
+  if (code === "3D000") return databaseCheck;
   const database = code === "42501" ? connectRefused(message) : undefined;
   if (database) return `grant the database user CONNECT on the database (GRANT CONNECT ON DATABASE ${database} TO …)`;
   return undefined;
@@ -470,6 +472,8 @@ export interface StoreNamed {
   connect?: ConnectTimeout;
   /** Where the URL was given: WAITER_DATABASE_URL unless said (database.url in the config file). */
   urlFrom?: string;
+  /** What to check when the server knows no such database (`databaseNameCheck`). */
+  databaseCheck?: string;
 }
 
 /**
@@ -485,6 +489,7 @@ export function storeError(
     sslmode = { mode: undefined, libpq: false },
     connect,
     urlFrom = databaseSettings.url.env,
+    databaseCheck,
   }: StoreNamed,
 ): unknown {
   if (err instanceof UnreadableFile) {
@@ -544,7 +549,7 @@ export function storeError(
     );
   }
   const tls = tlsRefused(err, sslmode, urlFrom);
-  const check = tls ?? loginRefused(code, message, passwordFrom, urlFrom);
+  const check = tls ?? loginRefused(code, message, passwordFrom, urlFrom, databaseCheck);
   if (check) {
     return new ToolError(
       `The event store's database refuses waiter's connection (${tls ? `TLS: ${certificateReason(message ?? "")}` : `PostgreSQL ${code}: ${message}`}; ${database}): nothing is read or stored until whoever runs waiter fixes that, so tell them to ${check}. waiter tries again at each call.`,
@@ -762,6 +767,7 @@ export class PostgresEventStore implements EventStore {
           (err as Error).message,
           options.passwordFrom ?? "PGPASSWORD",
           urlFrom,
+          databaseNameCheck(options.url, urlFrom),
         );
       if (check) throw new Error(`${certificateReason((err as Error).message)}: ${check}`);
       const { code } = err as { code?: string };
@@ -829,6 +835,7 @@ export class PostgresEventStore implements EventStore {
       sslmode: urlSslmode(options.url),
       connect,
       urlFrom: options.urlFrom ?? databaseSettings.url.env,
+      databaseCheck: databaseNameCheck(options.url, options.urlFrom ?? databaseSettings.url.env),
     };
     this.#channel = channel;
     this.runs = postgresRuns(this.#query);
