@@ -773,6 +773,20 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       await expect(open(nowhere.href)).rejects.toThrow(
         'database "nosuch" does not exist: check the database\'s name in WAITER_DATABASE_URL',
       );
+      // A URL naming no user, nor PGUSER, where USER is not set (a container, a service): the driver sends none.
+      const anyone = new URL(url);
+      anyone.username = "";
+      const [pguser, defaultUser] = [process.env.PGUSER, pg.defaults.user];
+      delete process.env.PGUSER;
+      pg.defaults.user = undefined;
+      try {
+        await expect(open(anyone.href)).rejects.toThrow(
+          "no PostgreSQL user name specified in startup packet: name the database user in WAITER_DATABASE_URL (postgres://waiter@…) or in PGUSER: without either, the driver takes the name in USER, which is not set for waiter",
+        );
+      } finally {
+        pg.defaults.user = defaultUser;
+        if (pguser !== undefined) process.env.PGUSER = pguser;
+      }
       // A URL naming no database: PGDATABASE's, else the user's name, as libpq takes it.
       const unnamed = new URL(asUser.href);
       unnamed.pathname = "";

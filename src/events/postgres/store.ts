@@ -346,6 +346,12 @@ function loginRefused(
   if (code === "28000" && /, no encryption$/.test(message ?? "")) {
     return `the server takes this user only over TLS, which waiter uses only when the sslmode in ${urlFrom} (or PGSSLMODE) asks for it, as the driver does not try TLS first by itself as psql does: add ?sslmode=verify-full&sslrootcert=/path/ca.pem (the CA that signed the server's certificate) to the URL`;
   }
+  // The driver takes the user from the URL, else PGUSER, else USER (USERNAME on Windows), where
+  // libpq asks the system: a container or a service may set none of them.
+  if (code === "28000" && /^no PostgreSQL user name specified/.test(message ?? "")) {
+    const variable = process.platform === "win32" ? "USERNAME" : "USER";
+    return `name the database user in ${urlFrom} (postgres://waiter@…) or in PGUSER: without either, the driver takes the name in ${variable}, which is not set for waiter`;
+  }
   if (code === "28000") {
     return "check that the database user exists and may log in, and that a line of the server's pg_hba.conf lets it connect to this database from waiter's address";
   }
