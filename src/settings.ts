@@ -55,6 +55,18 @@ export function isWaitersOwnUrl(url: URL): boolean {
   return waitersOwn.has(url.href);
 }
 
+/**
+ * A URL's user or password as meant: percent-decoded, as undici and the database driver decode
+ * them, or as written where it holds a % that begins no escape.
+ */
+export function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** An upstream base URL whose default the toolset picks from other settings (a paid host with a key). */
 export function optionalUpstreamUrl() {
   return z

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "../errors.js";
-import { envName, type Secrets, type Settings, type SettingValues } from "../settings.js";
+import { envName, percentDecoded, type Secrets, type Settings, type SettingValues } from "../settings.js";
 
 /** Where the event store lives: the "database" section of the config file. Without a URL, the SQLite file. */
 export const databaseSettings = {
@@ -407,15 +407,6 @@ export function resolveDatabase(
     password,
     passwordFrom: `${passwordEnv} (the variable ${origin("passwordEnv")} names)`,
   };
-}
-
-/** `text` percent-decoded as the driver decodes a URL's password, or as written where it holds a bare %. */
-function percentDecoded(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Dispatcher } from "undici";
 import type { z } from "zod";
 import { UnconfirmedChange, UpstreamError } from "../errors.js";
-import { isWaitersOwnUrl } from "../settings.js";
+import { isWaitersOwnUrl, percentDecoded } from "../settings.js";
 import { quoteLine, withoutSecrets } from "../shown.js";
 import { clock } from "../time.js";
 import { type AnswerCache, isFresh, type Kept } from "./cache.js";
@@ -86,20 +86,11 @@ function credentialsIn(baseUrl: URL, { query = {}, headers = {}, secrets = [] }:
       .split("&")
       .map((pair) => pair.slice(pair.indexOf("=") + 1)),
     baseUrl.password,
-    decoded(baseUrl.password),
+    percentDecoded(baseUrl.password),
     ...Object.values(query).filter((value): value is string => typeof value === "string"),
     ...secrets,
     ...authorizationIn(headers),
   ];
-}
-
-/** A URL's user or password as meant: percent-decoded, or as written where a % begins no escape. */
-function decoded(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
 }
 
 /**
@@ -109,7 +100,7 @@ function decoded(text: string): string {
  */
 function headersFor(baseUrl: URL, headers: Record<string, string> = {}): Record<string, string> {
   if ((!baseUrl.username && !baseUrl.password) || authorizationIn(headers).length > 0) return headers;
-  const pair = `${decoded(baseUrl.username)}:${decoded(baseUrl.password)}`;
+  const pair = `${percentDecoded(baseUrl.username)}:${percentDecoded(baseUrl.password)}`;
   return { authorization: `Basic ${Buffer.from(pair).toString("base64")}`, ...headers };
 }
 
