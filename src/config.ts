@@ -468,10 +468,10 @@ function fileKeyHint(name: string, value: unknown, section: Section, sections: S
   const meant = here.length > 0 ? [] : meantKeys(name, keys);
   const elsewhere = all.filter(({ key }) => meant.includes(key));
   const variable = all.find(({ setting }) => plainKey(setting.env) === plainKey(name));
+  const inEnvironment = ({ path, setting }: (typeof all)[number]) =>
+    `${path} is a secret: set it in the environment as ${setting.env}, not in a file`;
   const secret = [...here, ...elsewhere, variable].find((candidate) => candidate?.setting.secret);
-  if (secret) {
-    return `${secret.path} is a secret: set it in the environment as ${secret.setting.env}, not in a file`;
-  }
+  if (secret) return inEnvironment(secret);
   if (here.length > 0) return `did you mean ${here.map(({ path }) => path).join(", or ")}?`;
   if (elsewhere.length > 0) {
     return `did you mean ${elsewhere.map(({ path, written }) => `${path}, written ${written}`).join(", or ")}?`;
@@ -490,9 +490,7 @@ function fileKeyHint(name: string, value: unknown, section: Section, sections: S
       })
     : [];
   const placedSecret = placed.find(({ setting }) => setting.secret);
-  if (placedSecret) {
-    return `${placedSecret.path} is a secret: set it in the environment as ${placedSecret.setting.env}, not in a file`;
-  }
+  if (placedSecret) return inEnvironment(placedSecret);
   if (placed.length > 0) {
     return `the settings in it go elsewhere: ${placed.map(({ path, written }) => `${path}, written ${written}`).join("; ")}`;
   }

@@ -1641,6 +1641,12 @@ test("an unknown section of the config file that holds settings says where they 
   expect(refused({ env: { WAITER_LOG_LEVEL: "debug" } })).toBe(
     'unknown setting env in config file FILE; the settings in it go elsewhere: logLevel, written {"logLevel": …}',
   );
+  // A secret among them goes in the environment, and its value is not repeated.
+  const secretInside = refused({ env: { WAITER_LOG_LEVEL: "debug", WAITER_WOO_KEY: "k3yk3yk3y" } });
+  expect(secretInside).toBe(
+    "unknown setting env in config file FILE; eshop.wooKey is a secret: set it in the environment as WAITER_WOO_KEY, not in a file",
+  );
+  expect(secretInside).not.toContain("k3y");
   expect(refused({ mcpServers: { waiter: { command: "node" } } })).toBe(
     "unknown setting mcpServers in config file FILE; that is an MCP client's config, not waiter's: the client reads it, and waiter's settings go in the env of its entry there, or in a file of waiter's own keys (docs/settings.md)",
   );
