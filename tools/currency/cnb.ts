@@ -89,7 +89,7 @@ export function cnbSource(cnb: Upstream): RateSource {
       );
     },
 
-    async series(start, end, _codes, call) {
+    async series(start, end, call) {
       // A year Prague has not begun (New Year's Day begun east of it) has no fixing to ask for.
       const last = Math.min(Number(end.slice(0, 4)), Number(dateIn(PUBLICATION.zone).slice(0, 4)));
       const years: number[] = [];

@@ -119,7 +119,7 @@ export function ecbSource(frankfurter: Upstream): RateSource {
       );
     },
 
-    async series(start, end, _codes, call) {
+    async series(start, end, call) {
       // Frankfurter's dates are UTC's ("Frankfurter stores dates in UTC"): a range that starts after
       // today there is 404, read as a wrong base URL, for the hour or two after midnight in Frankfurt. No
       // fixing dated from that start on is out: the ECB publishes at 16:00 Frankfurt time on its date.

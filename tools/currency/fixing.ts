@@ -43,8 +43,8 @@ export interface RateSource {
   stopped: Record<string, string>;
   /** The fixing valid on `date` (YYYY-MM-DD), or the latest one. */
   fixing(date: string | undefined, call: Call): Promise<Fixing>;
-  /** Every fixing published from `start` (not before `earliest`) to `end`, oldest first; `codes` are the currencies needed. */
-  series(start: string, end: string, codes: string[], call: Call): Promise<Fixing[]>;
+  /** Every fixing published from `start` (not before `earliest`) to `end`, oldest first, each whole. */
+  series(start: string, end: string, call: Call): Promise<Fixing[]>;
   currencies(call: Call): Promise<CurrencyName[]>;
 }
 

@@ -85,10 +85,7 @@ export function historyTool({ configured, pick }: Sources): Tool {
       }
       if (reversed) throw new ToolError(`${reversed}; swap them.`);
       // A range that has not begun where the source publishes has nothing to ask for.
-      const all =
-        from > dateIn(source.publication.zone)
-          ? []
-          : await source.series(from, args.end, [args.base, ...symbols], call);
+      const all = from > dateIn(source.publication.zone) ? [] : await source.series(from, args.end, call);
       // A day without the base can say nothing; a currency missing on a day is left out of that day.
       const fixings = all.filter((fixing) => hasCurrency(fixing, args.base));
       const unpublished = symbols.filter((c) => !fixings.some((fixing) => hasCurrency(fixing, c)));
