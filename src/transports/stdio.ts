@@ -236,18 +236,9 @@ const PARSE_ERROR = {
  */
 function notUtf8(json: unknown, where: string): JSONRPCMessage[] {
   const message = isObject(json) ? json : {};
-  if (!("method" in message) && ("result" in message || "error" in message)) return [];
-  return [
-    {
-      jsonrpc: "2.0",
-      // JSON-RPC's null where the id cannot be read: the SDK's types have only an id or none.
-      id: idOf(message) as string | number,
-      error: {
-        code: ErrorCode.ParseError,
-        message: `Parse error: the line is not UTF-8, as MCP's messages are (${where}); nothing of it was done: send it again written in UTF-8`,
-      },
-    },
-  ];
+  if (isResponse(message)) return [];
+  const said = `Parse error: the line is not UTF-8, as MCP's messages are (${where}); nothing of it was done: send it again written in UTF-8`;
+  return [refusal(idOf(message), said, ErrorCode.ParseError)];
 }
 
 /** The JSON `text` holds, or undefined when it holds none. */
@@ -275,12 +266,17 @@ function invalidRequest(json: unknown): JSONRPCMessage[] {
     return (answered.length > 0 ? answered : [null]).map((id) => refusal(id, BATCH));
   }
   const message = isObject(json) ? json : {};
-  if (!("method" in message) && ("result" in message || "error" in message)) return [];
+  if (isResponse(message)) return [];
   return [refusal(idOf(message), NOT_A_MESSAGE)];
 }
 
 function isObject(json: unknown): json is object {
   return typeof json === "object" && json !== null && !Array.isArray(json);
+}
+
+/** Whether a message is a response (a result or an error, no method), which no answer is sent to. */
+function isResponse(message: object): boolean {
+  return !("method" in message) && ("result" in message || "error" in message);
 }
 
 /** A message's id when it is a string or a number; null otherwise, which no answer can echo. */
@@ -294,11 +290,11 @@ const NOT_A_MESSAGE =
 const BATCH =
   "Invalid Request: a JSON-RPC batch (an array), which MCP takes no longer from protocol 2025-06-18 on, nor waiter over stdio: send each message on a line of its own";
 
-function refusal(id: string | number | null, message: string): JSONRPCMessage {
+function refusal(id: string | number | null, message: string, code = ErrorCode.InvalidRequest): JSONRPCMessage {
   return {
     jsonrpc: "2.0",
     // JSON-RPC's null where the id cannot be read: the SDK's types have only an id or none.
     id: id as string | number,
-    error: { code: ErrorCode.InvalidRequest, message },
+    error: { code, message },
   };
 }
