@@ -227,6 +227,11 @@ export function integer(defaultValue: number, min: number, max: number) {
     .default(defaultValue);
 }
 
+/** A host as a URL and host:port write it, an IPv6 one in brackets: [::1]:8790, where ::1:8790 would read as one address. */
+export function bracketedHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
 /** An address to bind, host:port (an IPv6 host in brackets): 127.0.0.1:8790, [::1]:8790. */
 export function listenAddress(defaultValue?: string) {
   const text = defaultValue === undefined ? z.string() : z.string().default(defaultValue);

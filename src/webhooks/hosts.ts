@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
-import { isLoopbackHost, isWildcardHost } from "../settings.js";
+import { bracketedHost, isLoopbackHost, isWildcardHost } from "../settings.js";
 import { quote } from "../shown.js";
 import type { WebhooksConfig } from "./settings.js";
 
@@ -65,7 +65,7 @@ export function requestGuard(
   const wildcard = isWildcardHost(listenHost);
   const anyHost = wildcard && !publicUrl && webhooks.allowedHosts.length === 0;
   const listenNames = new Set(wildcard || isLoopbackHost(listenHost) ? LOOPBACK_NAMES : []);
-  if (!wildcard) listenNames.add(listenHost.includes(":") ? `[${listenHost}]` : listenHost);
+  if (!wildcard) listenNames.add(bracketedHost(listenHost));
   const allowedHosts = new Set(webhooks.allowedHosts);
   const allowedOrigins = new Set(webhooks.allowedOrigins);
 

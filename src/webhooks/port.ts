@@ -1,14 +1,14 @@
 import type { Dispatcher } from "undici";
 import type { Stopped } from "../app-types.js";
 import type { Log } from "../log.js";
-import { isWildcardHost } from "../settings.js";
+import { bracketedHost, isWildcardHost } from "../settings.js";
 import type { ListenerMode, RunningListener } from "./listener.js";
 
 type Listen = { host: string; port: number };
 
-/** A listen address as it is set, an IPv6 host in brackets: [::1]:8790, where ::1:8790 would read as one address. */
+/** A listen address as it is set, an IPv6 host in brackets: [::1]:8790. */
 export function shownAddress({ host, port }: Listen): string {
-  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return `${bracketedHost(host)}:${port}`;
 }
 
 /**
@@ -26,7 +26,7 @@ const WAITERS: Record<ListenerMode | "waiter", string> = {
 
 /** What answers at `listen`: a waiter answers /healthz with its status, sources and mode. */
 export async function portHolder({ host, port }: Listen): Promise<PortHolder> {
-  const reachable = isWildcardHost(host) ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const reachable = isWildcardHost(host) ? "127.0.0.1" : bracketedHost(host);
   let response: Dispatcher.ResponseData;
   try {
     // Loaded here, not at start: an assistant's waiter that finds its port free never needs it.

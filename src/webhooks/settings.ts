@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { Config } from "../config.js";
 import { ConfigError } from "../errors.js";
 import {
+  bracketedHost,
   closedObject,
   envName,
   integer,
@@ -334,7 +335,7 @@ export function sourceUrl(
   // for the waiter that listens, which one that does not cannot know.
   const port = boundUrl ? new URL(boundUrl).port || 80 : webhooks.listen.port || "<the port the listening waiter logs>";
   // Bound to every address, the listener has no one a sender could be given: the place for it is said.
-  const shown = isWildcardHost(host) ? "<this machine's address>" : host.includes(":") ? `[${host}]` : host;
+  const shown = isWildcardHost(host) ? "<this machine's address>" : bracketedHost(host);
   const base = webhooks.publicUrl ?? `http://${shown}:${port}`;
   return `${base.replace(/\/$/, "")}/webhooks/${name}`;
 }
