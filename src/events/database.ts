@@ -52,8 +52,9 @@ function postgresUrlProblem(value: string): string | undefined {
   if (/%(?![0-9a-f]{2})/i.test(value)) {
     return "must be a postgres:// URL in which every % begins a percent-encoded character (such as %2F): given a lone %, the driver encodes the whole URL again, which changes its password and every character encoded in it; write a % that belongs to a value as %25";
   }
-  const port = url.searchParams.get("port") ?? (url.port === "" ? null : url.port);
-  if (port !== null && port !== "" && portNumber(port) === undefined) {
+  // The driver takes an empty ?port= as none, and the URL's own port then.
+  const port = url.searchParams.get("port") || url.port;
+  if (port && portNumber(port) === undefined) {
     return `must give port as a whole number from 1 to 65535, as libpq reads it (port=5432), not ${port}`;
   }
   const timeout = url.searchParams.get("connect_timeout");

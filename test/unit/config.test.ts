@@ -1378,6 +1378,10 @@ describe("the event store's database", () => {
     expect(messageOf(() => load({ WAITER_DATABASE_URL: "postgres://waiter@db.internal:0/waiter" }))).toBe(
       "invalid setting WAITER_DATABASE_URL: must give port as a whole number from 1 to 65535, as libpq reads it (port=5432), not 0",
     );
+    // An empty ?port= is none to the driver, which then takes the URL's own.
+    expect(messageOf(() => load({ WAITER_DATABASE_URL: "postgres://waiter@db.internal:0/waiter?port=" }))).toBe(
+      "invalid setting WAITER_DATABASE_URL: must give port as a whole number from 1 to 65535, as libpq reads it (port=5432), not 0",
+    );
     // Empty, libpq and the driver take 5432; blanks around the number are C's, as libpq reads it.
     for (const port of ["", " 5433 ", "5433"]) {
       const url = `postgres://waiter@db.internal/waiter?port=${encodeURIComponent(port)}`;
