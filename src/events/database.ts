@@ -349,7 +349,7 @@ export function urlSslmode(
   const { searchParams } = postgresUrl(url) ?? new URL(url);
   const mode = searchParams.get("sslmode");
   if (mode !== null) return { mode, libpq: searchParams.get("uselibpqcompat") === "true" };
-  const file = urlFiles(url)[0]?.param;
+  const file = urlFiles(url, env)[0]?.param;
   if (file) return { mode: undefined, libpq: false, file };
   if (searchParams.has("ssl") || env.PGSSLMODE === undefined) return { mode: undefined, libpq: false };
   if (!SSL_MODES.includes(env.PGSSLMODE)) {

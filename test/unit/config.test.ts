@@ -1347,6 +1347,10 @@ describe("the event store's database", () => {
     expect(urlSslmode("postgres://waiter@db.internal/waiter?sslmode=disable", { PGSSLMODE: "requir" }).mode).toBe(
       "disable",
     );
+    // A file for TLS in the URL has the driver require TLS, but not through the Unix socket PGHOST names.
+    const file = "postgres://waiter@/waiter?sslrootcert=/etc/waiter/ca.pem";
+    expect(urlSslmode(file, {}).file).toBe("sslrootcert");
+    expect(urlSslmode(file, { PGHOST: "/var/run/postgresql" }).file).toBeUndefined();
   });
 
   test("the database is named by the host the driver connects to: PGHOST where the URL names none, else localhost, which the driver takes where libpq takes its Unix socket; a socket's directory decoded", () => {
