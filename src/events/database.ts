@@ -155,7 +155,7 @@ function portNumber(text: string): number | undefined {
  * word. Empty, libpq and the driver take 5432. The URL's port is checked with the setting.
  */
 export function checkedPort(url: string, env: NodeJS.ProcessEnv = process.env): void {
-  const parsed = postgresUrl(url) ?? new URL(url);
+  const parsed = parsedUrl(url);
   if (parsed.searchParams.get("port") || parsed.port || !env.PGPORT) return;
   if (portNumber(env.PGPORT) === undefined) {
     throw new Error(
@@ -179,7 +179,7 @@ export function connectTimeout(
   env: NodeJS.ProcessEnv = process.env,
   urlFrom: string = databaseSettings.url.env,
 ): ConnectTimeout {
-  const inUrl = (postgresUrl(url) ?? new URL(url)).searchParams.get("connect_timeout");
+  const inUrl = parsedUrl(url).searchParams.get("connect_timeout");
   // An empty one in the URL is no number to libpq, which takes it as given rather than read
   // PGCONNECT_TIMEOUT; an empty PGCONNECT_TIMEOUT is set to libpq too, and refused as well.
   const [text, name] =
@@ -218,6 +218,11 @@ function postgresUrl(text: string): URL | undefined {
   return URL.canParse(hosted) ? new URL(hosted) : undefined;
 }
 
+/** `text`, a URL the setting has taken, parsed as the driver parses it (`postgresUrl`); throws for one it has not. */
+function parsedUrl(text: string): URL {
+  return postgresUrl(text) ?? new URL(text);
+}
+
 /** What a URL's query says of TLS, to libpq or to the driver. */
 const TLS_PARAMS = ["sslmode", "sslrootcert", "sslcert", "sslkey", "ssl", "uselibpqcompat", "sslnegotiation"];
 
@@ -243,7 +248,7 @@ export function connectionString(
   password: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
 ): string {
-  const parsed = postgresUrl(url) ?? new URL(url);
+  const parsed = parsedUrl(url);
   if (password !== undefined) parsed.searchParams.set("password", password);
   if (throughSocket(parsed, env)) {
     for (const param of TLS_PARAMS) parsed.searchParams.delete(param);
@@ -262,7 +267,7 @@ export function addressSettings(
   urlFrom: string,
   env: NodeJS.ProcessEnv = process.env,
 ): { name: string; address: string } {
-  const parsed = postgresUrl(url) ?? new URL(url);
+  const parsed = parsedUrl(url);
   const hostInUrl = Boolean(parsed.searchParams.get("host") || (parsed.hostname && parsed.hostname !== NO_HOST));
   const name = hostInUrl || !env.PGHOST ? urlFrom : "PGHOST";
   const portInUrl = Boolean(parsed.searchParams.get("port") || parsed.port);
@@ -275,7 +280,7 @@ export function addressSettings(
  * PGDATABASE, which the driver reads then, else the user's name, which it takes without either.
  */
 export function databaseNameCheck(url: string, urlFrom: string, env: NodeJS.ProcessEnv = process.env): string {
-  const { pathname } = postgresUrl(url) ?? new URL(url);
+  const { pathname } = parsedUrl(url);
   if (pathname.length > 1) return `check the database's name in ${urlFrom}`;
   if (env.PGDATABASE) return `check PGDATABASE, which names the database where ${urlFrom} does not`;
   return `name the database in ${urlFrom} (postgres://…/waiter), which names none, nor does PGDATABASE: the driver took the user's name, as libpq does`;
@@ -286,7 +291,7 @@ export function databaseNameCheck(url: string, urlFrom: string, env: NodeJS.Proc
  * them: its query's values; none through a Unix socket, where neither it nor libpq uses TLS.
  */
 export function urlFiles(url: string, env: NodeJS.ProcessEnv = process.env): { param: string; path: string }[] {
-  const parsed = postgresUrl(url) ?? new URL(url);
+  const parsed = parsedUrl(url);
   if (throughSocket(parsed, env)) return [];
   const { searchParams } = parsed;
   return ["sslrootcert", "sslcert", "sslkey"].flatMap((param) => {
@@ -306,7 +311,7 @@ export function unreadVariables(
   urlFrom: string = databaseSettings.url.env,
 ): string[] {
   if (url === undefined) return [];
-  const { searchParams } = postgresUrl(url) ?? new URL(url);
+  const { searchParams } = parsedUrl(url);
   const lines = [
     ["PGSSLROOTCERT", "sslrootcert"],
     ["PGSSLCERT", "sslcert"],
@@ -346,7 +351,7 @@ export function urlSslmode(
   url: string,
   env: NodeJS.ProcessEnv = process.env,
 ): { mode: string | undefined; libpq: boolean; fromEnv?: boolean; file?: string } {
-  const { searchParams } = postgresUrl(url) ?? new URL(url);
+  const { searchParams } = parsedUrl(url);
   const mode = searchParams.get("sslmode");
   if (mode !== null) return { mode, libpq: searchParams.get("uselibpqcompat") === "true" };
   const file = urlFiles(url, env)[0]?.param;
@@ -379,7 +384,7 @@ export function resolveDatabase(
   const { url, passwordEnv } = values;
   if (url === undefined) return {};
   // The driver takes a password from the query too (?password=…), before the one after the user.
-  const parsed = postgresUrl(url) ?? new URL(url);
+  const parsed = parsedUrl(url);
   const inUrl = Boolean(parsed.password || parsed.searchParams.has("password"));
   if (inUrl && origin("url") !== databaseSettings.url.env) {
     throw new ConfigError(
@@ -416,7 +421,7 @@ export function resolveDatabase(
  * neither names a host, PGHOST, else localhost over TCP (not libpq's Unix socket).
  */
 export function databaseLabel(url: string, env: NodeJS.ProcessEnv = process.env): string {
-  const { hostname, port, pathname, searchParams } = postgresUrl(url) ?? new URL(url);
+  const { hostname, port, pathname, searchParams } = parsedUrl(url);
   const host = searchParams.get("host") || (hostname === NO_HOST ? "" : percentDecoded(hostname));
   const shownPort = searchParams.get("port") || port;
   return `PostgreSQL ${host || env.PGHOST || "localhost"}${shownPort ? `:${shownPort}` : ""}${pathname.length > 1 ? pathname : ""}`;
