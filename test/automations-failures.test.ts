@@ -895,9 +895,15 @@ describe("automations are checked at start", () => {
   test("a template that does not parse, or does more than insert values, stops waiter serve", async () => {
     const unclosed = { ...PAID, do: [{ notify: "team", text: "Order {{payload.id" }] };
     await expect(serve([unclosed])).rejects.toThrow(/automation stripe-paid, step 1: the template .* does not parse/);
-    for (const text of ["Raw {{{payload.id}}}", "{{#payload.items}}x{{/payload.items}}", "{{=<% %>=}}"]) {
+    // The part refused is quoted as the template has it.
+    for (const [text, part] of [
+      ["Raw {{{payload.id}}}", "{{{payload.id}}}"],
+      ["Raw {{& payload.id}}", "{{& payload.id}}"],
+      ["{{#payload.items}}x{{/payload.items}}", "{{#payload.items}}"],
+      ["{{=<% %>=}}", "{{=<% %>=}}"],
+    ]) {
       await expect(serve([{ ...PAID, do: [{ notify: "team", text }] }])).rejects.toThrow(
-        /only insertions like \{\{payload.id\}\} are allowed/,
+        `has ${part}; only insertions like {{payload.id}} are allowed`,
       );
     }
   });

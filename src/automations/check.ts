@@ -259,10 +259,11 @@ function checkTemplate(where: string, template: string): void {
       `${where}: the template ${JSON.stringify(template)} does not parse (${(err as Error).message})`,
     );
   }
-  const other = (tokens as [string, string][]).find(([type]) => type !== "text" && type !== "name");
+  const other = (tokens as [string, string, number, number][]).find(([type]) => type !== "text" && type !== "name");
   if (other) {
+    const [, , start, end] = other;
     throw new ConfigError(
-      `${where}: the template ${JSON.stringify(template)} has {{${other[0]}${other[1]}}}; only insertions like {{payload.id}} are allowed`,
+      `${where}: the template ${JSON.stringify(template)} has ${template.slice(start, end)}; only insertions like {{payload.id}} are allowed`,
     );
   }
   for (const [type, name] of tokens as [string, string][]) {
