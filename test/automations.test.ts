@@ -1296,7 +1296,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         .poll(() => lines.filter((line) => line.includes(" not taken")).map((line) => line.replace(/^\S+ /, "")))
         .toEqual([
           `debug   [waiter] automation stripe-paid: event ${event.id} (type "payment_intent.succeeded") not taken: condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id)\n`,
-          `debug   [waiter] automation stripe-refunded: event ${event.id} (type "payment_intent.succeeded") not taken: its type is not charge.refunded\n`,
+          `debug   [waiter] automation stripe-refunded: event ${event.id} (type "payment_intent.succeeded") not taken: its type is not "charge.refunded"\n`,
         ]);
       const s = store();
       expect(await s.runs.list({ eventId: event.id, limit: 10 })).toEqual([]);
@@ -1307,7 +1307,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         const why = await agent.call("automations_runs", { event_id: event.id });
         expect(why.structuredContent).toEqual({
           runs: [],
-          note: "stripe-paid does not take it: condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id). stripe-refunded does not take it: its type is not charge.refunded.",
+          note: 'stripe-paid does not take it: condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id). stripe-refunded does not take it: its type is not "charge.refunded".',
         });
         expect(text(why)).toMatch(/^No runs on it\. stripe-paid does not take it: /);
         expect(text(await agent.call("automations_runs", { event_id: "evt_nowhere" }))).toBe(
@@ -1329,7 +1329,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         // or one it missed by waiter's fault.
         const read = await agent.call("events_get", { id: event.id });
         const noRun =
-          "No automation ran on it. stripe-paid does not take it: condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id). stripe-refunded does not take it: its type is not charge.refunded.";
+          'No automation ran on it. stripe-paid does not take it: condition 1 does not hold (payload.data.object.metadata.order_id is null; payload.data.object.metadata has no order_id). stripe-refunded does not take it: its type is not "charge.refunded".';
         expect((read.structuredContent as { note?: string }).note?.endsWith(noRun)).toBe(true);
         expect(text(read)).toContain(`${noRun}\nEvent ${event.id}: `);
         const { delivery_id } = read.structuredContent as { delivery_id: string };
@@ -1402,6 +1402,22 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a type written with a blank copied along is told with the blank in sight, not as the event's own type", async () => {
+    const lines: string[] = [];
+    const blank = { ...PAID, name: "paid-blank", when: { ...PAID.when, type: "payment_intent.succeeded " } };
+    const server = await serve([blank], {}, lines, "debug");
+    try {
+      const event = await pay(server, String(O.pending1999));
+      await expect
+        .poll(() => lines.filter((line) => line.includes(" not taken")).map((line) => line.replace(/^\S+ /, "")))
+        .toEqual([
+          `debug   [waiter] automation paid-blank: event ${event.id} (type "payment_intent.succeeded") not taken: its type is not "payment_intent.succeeded "\n`,
+        ]);
+    } finally {
+      await server.close();
+    }
+  });
+
   test("automations_runs on an event another automation ran on says why the one that did not run did not", async () => {
     const misspelt = { ...PAID, name: "paid-typo", when: { ...PAID.when, type: "payment_intent.succeded" } };
     const server = await serve([PAID, misspelt]);
@@ -1410,7 +1426,7 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
       await runsOf(event.id);
       const agent = await startWaiter(env([PAID, misspelt]));
       try {
-        const why = "paid-typo does not take it: its type is not payment_intent.succeded.";
+        const why = 'paid-typo does not take it: its type is not "payment_intent.succeded".';
         const all = await agent.call("automations_runs", { event_id: event.id });
         expect(all.structuredContent).toMatchObject({
           runs: [{ automation: "stripe-paid", status: "done" }],
