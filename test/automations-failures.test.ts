@@ -675,6 +675,16 @@ describe("automations are checked at start", () => {
       'automation stripe-paid, when.where 1, equals: must be a string, a number, true, false or null; a condition that holds for any of several values is {"path": …, "in": [the values]}',
     ],
     [
+      "a type given as a list of types",
+      [{ ...PAID, when: { ...PAID.when, type: ["charge.refunded", "charge.dispute.created"] } }],
+      'automation stripe-paid, when.type: is one type, or a prefix ending in ".", "/" or "*" ("charge."); an automation on several types has a condition {"path": "event.type", "in": [the types]}',
+    ],
+    [
+      "a condition in no values",
+      [{ ...PAID, when: { ...PAID.when, where: [{ path: "event.type", in: [] }] } }],
+      "automation stripe-paid, when.where 1, in: is empty: it lists the values of which the path's must be one",
+    ],
+    [
       "a bound written as text, in the second automation",
       [WATCH, { ...PAID, when: { ...PAID.when, where: [{ path: "payload.x", gte: "5" }] } }],
       'automation stripe-paid, when.where 1, gte: must be a number (got "5")',

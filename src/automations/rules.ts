@@ -29,7 +29,7 @@ const TESTS = ["equals", "in", "present", "gt", "gte", "lt", "lte"] as const;
 const condition = closedObject("a condition", {
   path,
   equals: equalled.optional(),
-  in: z.array(scalar).min(1).optional(),
+  in: z.array(scalar).min(1, "is empty: it lists the values of which the path's must be one").optional(),
   present: z.boolean().optional(),
   gt: bound.optional(),
   gte: bound.optional(),
@@ -148,7 +148,16 @@ export const automation = closedObject("an automation", {
   when: closedObject("when", {
     source: z.string().min(1).describe("the webhook source whose events it runs on"),
     /** Exact, or a prefix when it ends with ".", "/" or "*", as events_list's filter. */
-    type: z.string().min(1).optional(),
+    type: z
+      .string({
+        // A list of types is most often meant as the events of any of them.
+        error: (issue) =>
+          Array.isArray(issue.input)
+            ? 'is one type, or a prefix ending in ".", "/" or "*" ("charge."); an automation on several types has a condition {"path": "event.type", "in": [the types]}'
+            : undefined,
+      })
+      .min(1)
+      .optional(),
     where: z.array(condition).default([]),
   }).describe('the events it runs on: {"source": …}, with "type" and "where" to narrow them'),
   do: z
