@@ -445,7 +445,12 @@ describe("automations are checked at start", () => {
     [
       "an argument the tool has not",
       { ...PAID, do: [{ tool: "eshop_order_get", args: { id: 1, extra: true } }] },
-      /step 1: eshop_order_get has no argument extra/,
+      /step 1: eshop_order_get has no argument extra; it takes id$/,
+    ],
+    [
+      "an argument the tool has under a longer name",
+      { ...PAID, do: [{ tool: "eshop_order_mark_paid", args: { id: 1, transaction: "pi_1" } }] },
+      /step 1: eshop_order_mark_paid has no argument transaction \(did you mean transaction_id\?\)$/,
     ],
     [
       "a literal argument the tool refuses",

@@ -98,7 +98,14 @@ export function checkAutomations({
       }
       for (const [arg, value] of Object.entries(args)) {
         const schema = tool.input[arg] as z.ZodType | undefined;
-        if (!schema) throw new ConfigError(`${where}, ${at}: ${name} has no argument ${arg}`);
+        if (!schema) {
+          const known = Object.keys(tool.input);
+          const meant = meantKey(arg, known);
+          const takes = known.length > 0 ? `it takes ${enumerated(known, "and")}` : "it takes none";
+          throw new ConfigError(
+            `${where}, ${at}: ${name} has no argument ${arg}${meant ? ` (did you mean ${meant}?)` : `; ${takes}`}`,
+          );
+        }
         const within = nestedFilling(value);
         if (within !== undefined) {
           throw new ConfigError(
