@@ -1422,6 +1422,46 @@ describe("the latest fixing follows each source's publication time", () => {
     }
   });
 
+  test("a fixing kept answers for a day whose own is still to come when the source fails, as it answers for the latest", async () => {
+    // 500, which is not retried: each failing call answers at once.
+    const down = (request: { path: string }) =>
+      request.path.startsWith("/v1/") || request.path.startsWith("/cnbapi/")
+        ? { status: 500, headers: { "content-type": "text/plain" }, body: "down" }
+        : undefined;
+    setClock("2026-11-27T08:00:00Z"); // Friday 09:00 in Frankfurt and Prague: Thursday's is the newest fixing
+    const session = await startCurrency();
+    const convert = (source: string, date: string) =>
+      session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", source, date });
+    try {
+      for (const source of ["ecb", "cnb"]) {
+        expect((await convert(source, "2026-11-26")).structuredContent).toMatchObject({ date: "2026-11-26" });
+      }
+      frankfurter.intercept = down;
+      cnb.intercept = down;
+      setClock("2026-11-27T10:30:00Z"); // 11:30 there, Saturday in UTC+14
+      for (const [source, name, when] of [
+        ["ecb", "The European Central Bank", "around 16:00 Frankfurt time"],
+        ["cnb", "The Czech National Bank", "after 14:30 Prague time"],
+      ] as const) {
+        const latest = await session.call("currency_convert", { amount: 100, from: "EUR", to: "CZK", source });
+        expect(latest.structuredContent, text(latest)).toMatchObject({ date: "2026-11-26" });
+        for (const today of ["2026-11-27", "2026-11-28"]) {
+          const asked = await convert(source, today);
+          expect(asked.isError, `${source} ${today}: ${text(asked)}`).toBeFalsy();
+          expect(asked.structuredContent).toMatchObject({ date: "2026-11-26", requested_date: today });
+          const saturday = today === "2026-11-28" ? "No fixing exists for 2026-11-28 (a Saturday), and t" : "T";
+          expect(text(asked)).toContain(
+            `\n${saturday}he fixing of 2026-11-27 is not published yet (${name.replace("The", "the")} publishes ${when} on working days); these are the rates of 2026-11-26. ${name} could not be asked for rates now, so these are the rates of 2026-11-26 kept from an earlier answer:`,
+          );
+        }
+      }
+    } finally {
+      frankfurter.intercept = undefined;
+      cnb.intercept = undefined;
+      await session.close();
+    }
+  });
+
   test("a latest fixing cached before a publication is asked again once it is due", async () => {
     setClock("2026-11-27T13:29:30Z");
     const session = await startCurrency();

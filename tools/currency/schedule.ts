@@ -115,11 +115,18 @@ export function datesStoodFor(publication: Publication, day: string): string[] {
 
 /**
  * The date of the fixing that stands for `date` (Friday's for a Sunday), or without a date, of the
- * newest one due by now: the fixing a kept answer must have to answer for it.
+ * newest one due by now: the fixing a kept answer must have to answer for it. A date whose fixing is
+ * still to come (today's before the publication) is answered with the newest one due, as the latest is.
  */
 export function fixingDay(publication: Publication, date: string | undefined): string {
-  if (date !== undefined) return lastWorkingDay(publication, date);
-  return lastDue(publication, wallClock(clock.now(), publication.zone), publication.hour * 60 + publication.minute);
+  const newest = lastDue(
+    publication,
+    wallClock(clock.now(), publication.zone),
+    publication.hour * 60 + publication.minute,
+  );
+  if (date === undefined) return newest;
+  const standing = lastWorkingDay(publication, date);
+  return standing < newest ? standing : newest;
 }
 
 /** The date of the last fixing due by `local` time: today's once its time has passed, else the working day before. */
