@@ -1038,7 +1038,7 @@ describe("marking paid", () => {
   test("a note that fails after the payment is recorded is reported, not a failed payment", async () => {
     woo.intercept = (r) =>
       r.method === "POST" && r.path.endsWith("/notes")
-        ? json(500, { code: "internal_server_error", message: "Boom." })
+        ? json(400, { code: "rest_invalid_param", message: "Invalid parameter(s): note" })
         : undefined;
     const result = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_9" });
     expect(result.isError).toBeFalsy();
@@ -1047,8 +1047,8 @@ describe("marking paid", () => {
       transaction_id: "pi_9",
       order: { status: "processing" },
     });
-    expect(data<{ note_error: string }>(result).note_error).toMatch(/500/);
-    expect(text(result)).toMatch(/now paid .* and processing; adding the note failed: .*500/);
+    expect(data<{ note_error: string }>(result).note_error).toMatch(/400/);
+    expect(text(result)).toMatch(/now paid .* and processing; adding the note failed: .*400/);
     const again = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_other" });
     expect(data(again)).toMatchObject({ already_paid: true, transaction_id: "pi_9", transaction_differs: true });
     expect(text(again)).toMatch(
@@ -1339,18 +1339,43 @@ describe("status and notes", () => {
   test("a note that fails after the status changed is reported with the change, and a retry adds none", async () => {
     woo.intercept = (r) =>
       r.method === "POST" && r.path.endsWith("/notes")
-        ? json(500, { code: "internal_server_error", message: "Boom." })
+        ? json(400, { code: "rest_invalid_param", message: "Invalid parameter(s): note" })
         : undefined;
     const args = { id: O.processing, status: "on-hold", note: "Held for review." };
     const result = await server.call("eshop_order_update_status", args);
     expect(result.isError).toBeFalsy();
     expect(data(result)).toMatchObject({ changed: true, previous_status: "processing", order: { status: "on-hold" } });
-    expect(data<{ note_error: string }>(result).note_error).toMatch(/500 "Boom\."/);
-    expect(text(result)).toMatch(/processing → on-hold; adding the note failed: .*500 "Boom\."/);
+    expect(data<{ note_error: string }>(result).note_error).toMatch(/400 rest_invalid_param/);
+    expect(text(result)).toMatch(/processing → on-hold; adding the note failed: .*400 rest_invalid_param/);
     expect(woo.shop.order(O.processing).status).toBe("on-hold");
     woo.intercept = undefined;
     expect(data(await server.call("eshop_order_update_status", args))).toMatchObject({ changed: false });
     expect(woo.shop.writes.filter((w) => w.route.endsWith("/notes") && w.status === 201)).toEqual([]);
+  });
+
+  test("a note the shop does not confirm after the change may be there: the answer says so and where to look, not that it failed", async () => {
+    woo.intercept = (r) =>
+      r.method === "POST" && r.path.endsWith("/notes")
+        ? { status: 502, headers: { "content-type": "text/html" }, body: "<h1>502 Bad Gateway</h1>" }
+        : undefined;
+    const unconfirmed =
+      "the shop did not confirm the note, which may have been added all the same (WooCommerce answered 502: the service is failing, and the change may have been made): eshop_order_get shows the latest notes, to check before eshop_order_add_note adds it.";
+    const paid = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qnote" });
+    expect(paid.isError).toBeFalsy();
+    expect(text(paid)).toMatch(/is now paid \(.*\) and processing; /);
+    expect(text(paid).endsWith(`; ${unconfirmed}`)).toBe(true);
+    expect(text(paid)).not.toMatch(/failed|Read the current state before trying again/);
+    const held = await server.call("eshop_order_update_status", { id: O.processing, status: "on-hold", note: "Held." });
+    expect(text(held)).toBe(`Order #${O.processing} (id ${O.processing}): processing → on-hold; ${unconfirmed}`);
+    // Served without the tools to read or add, the advice names none.
+    const alone = await startWaiter(shopEnv(woo), { allow: (tool) => tool.name === "eshop_order_mark_paid" });
+    try {
+      expect(text(await alone.call("eshop_order_mark_paid", { id: O.failed }))).toMatch(
+        /; the shop did not confirm the note, which may have been added all the same \(.*\): read the order's notes in the shop before adding it again\.$/,
+      );
+    } finally {
+      await alone.close();
+    }
   });
 
   test("set to refunded, the shop records a refund but no money moves, and the model is told so", async () => {

@@ -1,6 +1,6 @@
 import Big from "big.js";
 import { z } from "zod";
-import { ToolError } from "../../src/errors.js";
+import { ToolError, UnconfirmedChange } from "../../src/errors.js";
 import { oneLine, quote, quoteLine } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
 import { defineTool, notBlank, notEmpty, type Serving, type Tool } from "../../src/toolset.js";
@@ -143,8 +143,26 @@ function noOrders(
   ]);
 }
 
+/** How `note_error` begins when the shop may have added the note without confirming it. */
+const NOTE_UNCONFIRMED = "the shop did not confirm the note";
+
+/**
+ * Why the note a change adds is not known to be there. One the shop did not confirm (no answer in
+ * time, a 5xx) may have been added: said so, with where to look before adding it, which a retry of
+ * the change does not (it finds the change made and adds none).
+ */
+function noteFailure(err: unknown, call: { serves(name: string): boolean }): string {
+  if (!(err instanceof UnconfirmedChange)) return err instanceof Error ? err.message : String(err);
+  const check = call.serves("eshop_order_get")
+    ? "eshop_order_get shows the latest notes, to check"
+    : "read the order's notes in the shop";
+  const add = call.serves("eshop_order_add_note") ? "before eshop_order_add_note adds it" : "before adding it again";
+  return `${NOTE_UNCONFIRMED}, which may have been added all the same (${err.failure.replace(/\.$/, "")}): ${check} ${add}.`;
+}
+
 /** What became of the note a change adds, as "; …" to end a sentence with. */
 function noteLine(r: { note_id?: number | undefined; note_error?: string | undefined }): string {
+  if (r.note_error?.startsWith(NOTE_UNCONFIRMED)) return `; ${r.note_error.replace(/\.$/, "")}`;
   if (r.note_error) return `; adding the note failed: ${r.note_error.replace(/\.$/, "")}`;
   return r.note_id ? `; note ${r.note_id} added` : "";
 }
@@ -427,7 +445,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
           return { ...paid, note_id: (await shop.addNote(id, text, false, call)).id };
         } catch (err) {
           // The payment is recorded; a retry would find it paid and never add the note.
-          return { ...paid, note_error: err instanceof Error ? err.message : String(err) };
+          return { ...paid, note_error: noteFailure(err, call) };
         }
       });
     },
@@ -491,7 +509,7 @@ export function orderTools(shop: ShopProvider): Tool[] {
           return { ...result, note_id: (await shop.addNote(id, note, false, call)).id };
         } catch (err) {
           // The status is changed; a retry would find it so and never add the note.
-          return { ...result, note_error: err instanceof Error ? err.message : String(err) };
+          return { ...result, note_error: noteFailure(err, call) };
         }
       });
     },
