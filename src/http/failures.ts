@@ -358,6 +358,10 @@ function statusAdvice(response: HttpResponse, urlSetting: string): string {
   if (status === 401 || status === 403)
     return "it refused waiter's credentials or permissions; check the configured keys";
   if (status === 404) return `it has nothing at that address; check the identifiers, or ${urlSetting}`;
+  // Conflict (RFC 9110 15.5.10): the arguments may be right, and what they name has moved on (changed
+  // by someone else at the same time, or in a state that refuses this).
+  if (status === 409)
+    return "it was not carried out, as it conflicts with the current state; read that before trying again";
   if (status >= 300 && status < 400) {
     const target = movedTo(response);
     return target

@@ -284,6 +284,15 @@ test.each([500, 502, 504])("a write answered %d may have been made; a read is tr
   expect(describeStatus("WooCommerce", answer("GET", status)).message).toMatch(/failing; try again later/);
 });
 
+test("a 409 says the request conflicts with the current state, which is read before trying again, not that the arguments are wrong", () => {
+  const conflict = { ...answer("POST", 409), text: '{"code":"order_locked","message":"Order is being edited."}' };
+  const { message, status } = describeStatus("WooCommerce", conflict);
+  expect(message).toBe(
+    'WooCommerce answered 409 "Order is being edited.": it was not carried out, as it conflicts with the current state; read that before trying again.',
+  );
+  expect(status).toBe(409);
+});
+
 test("an answer over the size limit names the limit, and for a write that the change may have been made", () => {
   const tooLarge = failed("UND_ERR_RES_EXCEEDED_MAX_SIZE");
   expect(describeFailure(tooLarge, "WooCommerce", sent(false), call, options).message).toMatch(
