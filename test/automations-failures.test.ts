@@ -296,6 +296,22 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a change the shop does not confirm before the tool timeout fails the step naming WAITER_TOOL_TIMEOUT", async () => {
+    const server = await serve([PAID], { WAITER_TOOL_TIMEOUT: "1", WAITER_AUTOMATION_RETRY_SECONDS: "1" });
+    try {
+      // The order is read at once; its payment is not answered within the call's deadline.
+      woo.intercept = (r) => (r.method === "PUT" ? { status: 200, body: "{}", delayMs: 2500 } : undefined);
+      const event = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run?.error).toMatch(
+        /^step 1 \(eshop_order_mark_paid\): WooCommerce \(127\.0\.0\.1:\d+\) did not confirm the change before the tool call's deadline \(WAITER_TOOL_TIMEOUT, 1 s\); it may have been made\. Read the current state before trying again\. waiter tried it /,
+      );
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
   test("set in the config file, the tool timeout and the retry time are named as written there", async () => {
     const file = join(dataDir, "times.json");
     writeFileSync(file, JSON.stringify({ toolTimeout: 1, automationRetrySeconds: 1 }));

@@ -1,7 +1,7 @@
 import { setMaxListeners } from "node:events";
 import { z } from "zod";
 import type { Stopped } from "../app-types.js";
-import { DeadlinePassed, ToolError, UnconfirmedChange, UpstreamError } from "../errors.js";
+import { DeadlinePassed, ToolError, UnconfirmedChange, UnconfirmedInTime, UpstreamError } from "../errors.js";
 import { untilAborted } from "../http/deadline.js";
 import type { Log } from "../log.js";
 import { cut, oneLine } from "../shown.js";
@@ -79,9 +79,16 @@ function duration(ms: number): string {
 /**
  * An upstream too slow for the call's deadline, said as a step's failure: the deadline named with
  * its setting, which a person raises for a slow shop, in place of a model's advice to ask for less
- * at once, which a step's configured arguments cannot follow.
+ * at once, which a step's configured arguments cannot follow; a change it did not confirm in time
+ * names it too, where a model is told only that its call ended.
  */
 function withDeadlineNamed(err: unknown, timeoutMs: number, setting: string): unknown {
+  if (err instanceof UnconfirmedInTime) {
+    return new UnconfirmedChange(
+      `${err.where} did not confirm the change before the tool call's deadline (${setting}, ${duration(timeoutMs)}); it may have been made.`,
+      err.advice,
+    );
+  }
   if (!(err instanceof DeadlinePassed)) return err;
   // No status nor Retry-After: nothing answered in time.
   return new UpstreamError(`${err.failure} (${setting}, ${duration(timeoutMs)}).`);

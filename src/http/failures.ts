@@ -1,4 +1,4 @@
-import { DeadlinePassed, UnconfirmedChange, UpstreamError } from "../errors.js";
+import { DeadlinePassed, UnconfirmedChange, UnconfirmedInTime, UpstreamError } from "../errors.js";
 import {
   CUT,
   certificateReason,
@@ -73,11 +73,13 @@ export function describeFailure(
   const proxied = call.signal.aborted ? undefined : proxyFailureOf(err, where, sent, options);
   if (proxied) return proxied;
   if (reason?.name === "TimeoutError" || reason?.name === "AbortError" || call.signal.aborted) {
-    if (changes)
+    if (changes) {
+      if (reason?.name === "TimeoutError") return new UnconfirmedInTime(where, changeAdvice);
       return new UnconfirmedChange(
         `${where} did not confirm the change before the tool call ended; it may have been made.`,
         changeAdvice,
       );
+    }
     if (reason?.name !== "TimeoutError") return new UpstreamError(`The request to ${where} was cancelled.`);
     const answered = err instanceof StoppedAnswer ? "began to answer, but did not finish" : "did not answer";
     return new DeadlinePassed(
