@@ -1050,6 +1050,15 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(dropped).toBe(10_000);
     });
 
+    test("retention counts each event of a backlog by the limit that drops it, the aged by age, though the count is over too", async () => {
+      const url = await freshSchema();
+      const store = await open(url, { ...LOOSE, maxEvents: 1000 });
+      await backlog(url, 25_000);
+      await store.expire(clock.now() + 31 * 86_400_000);
+      // Every event was past the age limit: none was dropped before its age by the count.
+      expect(await store.stats()).toMatchObject({ events: 0, droppedBy: { age: 25_000, count: 0, bytes: 0 } });
+    });
+
     /** A fresh store with `rows` (SQL) added and analysed; `check` is given each query's plan. */
     async function planned(
       rows: string,

@@ -370,6 +370,39 @@ export const MIGRATIONS: readonly string[] = [
        dropped_through = greatest(dropped_through, last);
      RETURN jsonb_build_object(why, jsonb_build_object('events', n, 'unacked', u));
    END $$;`,
+  // 17: a limit waits for the statement after the one where the limit before it dropped a full
+  // batch, as SQLite's retention does: what it would drop meanwhile may be past the age limit too,
+  // and would be counted, and told, as cut short by maxEvents or maxBytes.
+  `CREATE OR REPLACE FUNCTION waiter_retain(now_ms BIGINT, max_events BIGINT, max_bytes BIGINT, max_age_ms BIGINT)
+   RETURNS JSONB LANGUAGE plpgsql AS $$
+   DECLARE t RECORD; edge BIGINT; cutoff BIGINT := now_ms - max_age_ms; dropped JSONB := '{}';
+     batch CONSTANT BIGINT := 10000;
+   BEGIN
+     IF (SELECT received_at FROM events ORDER BY seq LIMIT 1) < cutoff THEN
+       SELECT seq - 1 INTO edge FROM (SELECT seq, received_at FROM events ORDER BY seq LIMIT batch) b
+       WHERE received_at >= cutoff ORDER BY seq LIMIT 1;
+       IF edge IS NULL THEN SELECT max(seq) INTO edge FROM (SELECT seq FROM events ORDER BY seq LIMIT batch) b; END IF;
+       dropped := dropped || waiter_drop(edge, now_ms, 'age');
+       IF (dropped->'age'->>'events')::BIGINT >= batch THEN RETURN dropped; END IF;
+     END IF;
+     SELECT events, bytes INTO t FROM totals;
+     IF t.events > max_events THEN
+       SELECT seq INTO edge FROM events ORDER BY seq OFFSET least(t.events - max_events, batch) - 1 LIMIT 1;
+       IF edge IS NOT NULL THEN
+         dropped := dropped || waiter_drop(edge, now_ms, 'count');
+         IF t.events - max_events > batch THEN RETURN dropped; END IF;
+       END IF;
+     END IF;
+     SELECT events, bytes INTO t FROM totals;
+     IF t.bytes > max_bytes THEN
+       SELECT seq INTO edge FROM (
+         SELECT seq, sum(size) OVER (ORDER BY seq) AS running FROM (SELECT seq, size FROM events ORDER BY seq LIMIT batch) b) s
+       WHERE running >= t.bytes - max_bytes ORDER BY seq LIMIT 1;
+       IF edge IS NULL THEN SELECT max(seq) INTO edge FROM (SELECT seq FROM events ORDER BY seq LIMIT batch) b; END IF;
+       IF edge IS NOT NULL THEN dropped := dropped || waiter_drop(edge, now_ms, 'bytes'); END IF;
+     END IF;
+     RETURN dropped;
+   END $$;`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */
