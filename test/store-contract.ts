@@ -418,7 +418,7 @@ export function eventStoreContract(open: OpenStore): void {
       const first = await store.add(event({ dedupeId: "pay_1" }));
       await addMany(store, 3);
       expect(await store.get(first.id)).toBeUndefined();
-      expect(await store.add(event({ dedupeId: "pay_1" }))).toEqual({ id: first.id, duplicate: true });
+      expect(await store.add(event({ dedupeId: "pay_1" }))).toEqual({ id: first.id, duplicate: true, dropped: true });
       expect((await store.stats()).events).toBe(2);
       // Remembered for a year after its event went; then it is new again.
       await store.expire(clock.now() + 367 * 86_400_000);

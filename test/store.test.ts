@@ -284,6 +284,32 @@ describe("storing in a file", () => {
     }
   });
 
+  test("a delivery sent again after retention dropped its event is answered as a duplicate, and logged as dropped since, not as stored", async () => {
+    const waiter = await startWaiter(
+      {
+        WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-store-")),
+        WAITER_WEBHOOKS_LISTEN: "127.0.0.1:0",
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+        WAITER_WEBHOOKS_RETENTION: JSON.stringify({ maxEvents: 1 }),
+      },
+      { listener: true },
+    );
+    onTestFinished(() => waiter.close());
+    // Told apart by their bodies, as an unsigned source's deliveries are.
+    const post = async (order: number) =>
+      (await fetch(`${waiter.listenerUrl}/webhooks/trial`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ order }),
+      }).then((answer) => answer.json())) as { id: string; duplicate: boolean };
+    const first = await post(1);
+    await post(2);
+    expect(await post(1)).toEqual({ id: first.id, duplicate: true });
+    expect(waiter.stderr()).toContain(
+      ` again: already stored as ${first.id}, which retention has dropped since; not stored again\n`,
+    );
+  });
+
   test("what retention dropped in the minute before a stop is said as the store closes, not left unsaid", async () => {
     const { app, stderr } = await startApp({
       WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-store-")),

@@ -45,6 +45,8 @@ export interface Added {
   id: string;
   /** A repeat of a stored delivery: nothing new was stored. */
   duplicate: boolean;
+  /** A repeat of a delivery whose event retention has dropped since: `id` is the event it was. */
+  dropped?: true;
 }
 
 export interface Retention {

@@ -386,7 +386,7 @@ export function mountDeliveries(
   const answerStored = (
     res: Response,
     source: WebhookSource,
-    { id, duplicate }: Added,
+    { id, duplicate, dropped }: Added,
     type: string,
     delivery: string,
     receivedAt: number,
@@ -399,7 +399,8 @@ export function mountDeliveries(
     // repeat is anyone's who kept a signed delivery (Shopify's and WooCommerce's carry no time):
     // a line a minute for each source.
     if (duplicate) {
-      infoAMinute(`webhook ${source.name} delivery ${delivery} again: already stored as ${id}`, source.name);
+      const gone = dropped ? ", which retention has dropped since; not stored again" : "";
+      infoAMinute(`webhook ${source.name} delivery ${delivery} again: already stored as ${id}${gone}`, source.name);
     } else {
       log.info(`webhook ${source.name} stored ${id}: type ${JSON.stringify(type)}, delivery ${delivery}`);
     }

@@ -939,15 +939,19 @@ export class PostgresEventStore implements EventStore {
     const added = new Set(inserted.map((r) => r.id));
     const repeats = events.filter((_, i) => !added.has(ids[i] as string));
     // A repeat resolves to what was committed already: the stored event, or the delivery retention remembers.
-    const storedId = new Map<string, string>();
+    const storedAs = new Map<string, Added>();
     if (repeats.length > 0) {
-      for (const r of await this.#query<{ source: string; dedupe_id: string; id: string }>(
-        `SELECT source, dedupe_id, id FROM events WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+      for (const r of await this.#query<{ source: string; dedupe_id: string; id: string; dropped: boolean }>(
+        `SELECT source, dedupe_id, id, false AS dropped FROM events WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
          UNION ALL
-         SELECT source, dedupe_id, id FROM dropped_deliveries WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+         SELECT source, dedupe_id, id, true FROM dropped_deliveries WHERE (source, dedupe_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
         [repeats.map((e) => e.source), repeats.map((e) => e.dedupeId)],
       )) {
-        storedId.set(`${r.source}\0${r.dedupe_id}`, r.id);
+        storedAs.set(`${r.source}\0${r.dedupe_id}`, {
+          id: r.id,
+          duplicate: true,
+          ...(r.dropped ? { dropped: true } : {}),
+        });
       }
     }
     // Told through the watch, which reads every event up to this commit in sequence order: one
@@ -956,7 +960,7 @@ export class PostgresEventStore implements EventStore {
     batch.forEach(({ event, resolve }, i) => {
       const id = ids[i] as string;
       if (added.has(id)) resolve({ id, duplicate: false });
-      else resolve({ id: storedId.get(`${event.source}\0${event.dedupeId}`) as string, duplicate: true });
+      else resolve(storedAs.get(`${event.source}\0${event.dedupeId}`) as Added);
     });
   }
 

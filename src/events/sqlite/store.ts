@@ -155,6 +155,9 @@ const LATEST_SEQ_UNCAUGHT = `SELECT max((${LATEST_SEQ}),
   COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)) AS seq`;
 
 const EXPIRE_EVERY_MS = 10 * 60 * 1000;
+
+/** What storing one delivery came to: the event's sequence number (0 for a dropped one's repeat), and its id. */
+type Inserted = Added & { seq: number };
 /**
  * A write waits for another process's lock in tries: SQLite waits inside the call, holding this
  * process's event loop, so each try waits at most LOCK_TRY_MS, and between tries the loop answers
@@ -619,7 +622,7 @@ export class SqliteEventStore implements EventStore {
     const batch = this.#queue.splice(0);
     // A close committed it already.
     if (batch.length === 0) return;
-    let results: { seq: number; id: string; duplicate: boolean }[];
+    let results: Inserted[];
     let dropped: Dropped | undefined;
     let backlog = false;
     try {
@@ -645,7 +648,7 @@ export class SqliteEventStore implements EventStore {
     tellDropped(this.#onDropped, dropped);
     if (backlog) this.#expireUnattended();
     batch.forEach(({ resolve }, i) => {
-      const { seq, id, duplicate } = results[i] as { seq: number; id: string; duplicate: boolean };
+      const { seq, id, duplicate, dropped: gone } = results[i] as Inserted;
       // Reading the row back costs more than storing it: only for this process's subscribers.
       // Retention may already have dropped it (an event larger than maxBytes): then there is none.
       if (!duplicate && this.#listeners.size > 0) {
@@ -656,18 +659,18 @@ export class SqliteEventStore implements EventStore {
           this.#listeners.tell(stored);
         }
       }
-      resolve({ id, duplicate });
+      resolve({ id, duplicate, ...(gone ? { dropped: gone } : {}) });
     });
   }
 
-  #insert(event: NewEvent): { seq: number; id: string; duplicate: boolean } {
+  #insert(event: NewEvent): Inserted {
     const dropped = this.#sql("SELECT id FROM dropped_deliveries WHERE source = ? AND dedupe_id = ?").get(
       event.source,
       event.dedupeId,
     ) as { id: string } | undefined;
     if (dropped) {
       this.#count(event.source, "duplicate");
-      return { seq: 0, id: dropped.id, duplicate: true };
+      return { seq: 0, id: dropped.id, duplicate: true, dropped: true };
     }
     const inserted = this.#sql(
       `INSERT INTO events (id, source, type, scheme, dedupe_id, received_at, headers, body, is_json, size)
