@@ -1264,6 +1264,20 @@ describe(`at ${AFTERNOON}`, () => {
       expect(openMeteo.requests.length).toBe(sent + 1);
     });
 
+    test("a key Open-Meteo does not know is told as the key setting to check, not the arguments", async () => {
+      // Open-Meteo's customer API answers a key it does not know with a 400 (ApiKeyManagerError.apiKeyInvalid).
+      const invalid = () => json(400, '{"error":true,"reason":"The supplied API key is invalid."}');
+      openMeteo.queue.push(invalid());
+      const forecast = await om.call("weather_forecast", { latitude: 5.25, longitude: 6.5 });
+      expect(forecast.isError).toBe(true);
+      expect(text(forecast)).toBe(
+        'Open-Meteo refused the request (400): "The supplied API key is invalid.". Check WAITER_OPEN_METEO_API_KEY: Open-Meteo knows no plan by the key it holds.',
+      );
+      geocoding.queue.push(invalid());
+      const named = await om.call("weather_geocode", { name: "Zlín" });
+      expect(text(named)).toContain("Check WAITER_OPEN_METEO_API_KEY: Open-Meteo knows no plan by the key it holds.");
+    });
+
     test("an Open-Meteo over its daily limit is answered from what was kept, saying so", async () => {
       const point = { latitude: 50.0755, longitude: 14.4378 };
       const forecast = await om.call("weather_forecast", { ...point, days: 3 });

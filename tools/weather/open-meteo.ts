@@ -24,7 +24,13 @@ export function openMeteoErrors(keyed: boolean): ErrorMapper {
       );
     }
     if (response.status === 400 && reason) {
-      return new UpstreamError(`${name} refused the request (400): "${reason}". Check the arguments.`, 400);
+      // Its customer API answers a key it does not know with a 400 too ("The supplied API key is invalid."):
+      // no argument a caller sends mends that.
+      const check =
+        keyed && /api key/i.test(reason)
+          ? "Check WAITER_OPEN_METEO_API_KEY: Open-Meteo knows no plan by the key it holds."
+          : "Check the arguments.";
+      return new UpstreamError(`${name} refused the request (400): "${reason}". ${check}`, 400);
     }
     return undefined;
   };
