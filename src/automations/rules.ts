@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { cleanType } from "../events/filter.js";
 import { closedObject, jsonSetting, NAME, settingName, settingsErrors } from "../settings.js";
 import { enumerated } from "../shown.js";
 
@@ -157,6 +158,8 @@ export const automation = closedObject("an automation", {
             : undefined,
       })
       .min(1)
+      // As the listener keeps types, so that one with letters beyond ASCII matches the events stored.
+      .transform(cleanType)
       .optional(),
     where: z.array(condition).default([]),
   }).describe('the events it runs on: {"source": …}, with "type" and "where" to narrow them'),

@@ -2,7 +2,7 @@ import { expect, test } from "vitest";
 import { z } from "zod";
 import { startAutomations } from "../../src/automations/engine.js";
 import { automation } from "../../src/automations/rules.js";
-import { argumentsFor } from "../../src/automations/view.js";
+import { argumentsFor, whyNotTaken } from "../../src/automations/view.js";
 import { ToolError, UpstreamError } from "../../src/errors.js";
 import { SqliteEventStore } from "../../src/events/sqlite/store.js";
 import type { EventStore } from "../../src/events/store.js";
@@ -819,5 +819,27 @@ test("a waiting run's renewal that finds the lease taken anew stops the runs unt
   } finally {
     await engine.close();
     await store.close();
+  }
+});
+
+test("an automation on a type with letters beyond ASCII takes the events of that type, which the listener keeps in plain characters", () => {
+  // The listener keeps "objednávka.vytvořena" as "objedn vka.vytvo ena", one line of printable ASCII.
+  const stored = {
+    id: "evt_1",
+    seq: 1,
+    source: "s",
+    type: "objedn vka.vytvo ena",
+    scheme: "none",
+    dedupeId: "1",
+    receivedAt: new Date(clock.now()).toISOString(),
+    headers: {},
+    payload: "{}",
+    isJson: true,
+    size: 2,
+    ackedAt: null,
+  };
+  for (const type of ["objednávka.vytvořena", "objednávka.*", "objednávka."]) {
+    const written = automation.parse({ name: "a", when: { source: "s", type }, do: [{ tool: "shop_do", args: {} }] });
+    expect(whyNotTaken(written, stored), type).toBeUndefined();
   }
 });
