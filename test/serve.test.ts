@@ -3713,17 +3713,20 @@ describe("OAuth access tokens", () => {
 
   test("metadata that names another issuer, no keys, or keys over plain http off this machine, is not taken, and the log says the issuer answered", async () => {
     // The test issuer's keys sign every token; what the metadata says decides whether they are fetched.
-    let metadata: object = {};
+    let metadata: object | string = {};
+    let cutAfter: number | undefined;
     const lying = await startFake((request) =>
       request.path === "/.well-known/oauth-authorization-server"
-        ? json(200, JSON.stringify(metadata))
+        ? typeof metadata === "string"
+          ? { status: 200, headers: { "content-type": "text/html" }, body: metadata, breakAfter: cutAfter }
+          : json(200, JSON.stringify(metadata))
         : json(404, "{}"),
     );
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
       { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: lying.origin }) },
     );
-    const token = await sign({ scope: "waiter:read" }, { issuer: lying.origin });
+    const token = await sign({ scope: "waiter:read" }, { issuer: lying.origin, expires: "1h" });
     const attempt = async () => {
       const answer = await initializeAt(served.url, { authorization: `Bearer ${token}` });
       await answer.body.dump();
@@ -3756,7 +3759,30 @@ describe("OAuth access tokens", () => {
       expect(served.stderr()).toContain(
         `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: its jwks_uri http://keys.example is not https; ${otherUrl}: 404)`,
       );
-      expect(served.stderr()).not.toMatch(/cannot be reached|did not answer/);
+      // A page in its place (a proxy's sign-in, a web app's for any path), or JSON that is no object:
+      // said as what it is, not as metadata naming no issuer.
+      setClock(clock.now() + 60_000);
+      metadata = "<!doctype html><title>Sign in</title>";
+      expect(await attempt()).toBe(503);
+      expect(served.stderr()).toContain(
+        `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: 200, but not JSON; ${otherUrl}: 404)`,
+      );
+      setClock(clock.now() + 60_000);
+      metadata = ["issuer"];
+      expect(await attempt()).toBe(503);
+      expect(served.stderr()).toContain(
+        `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: 200, but no JSON object; ${otherUrl}: 404)`,
+      );
+      expect(served.stderr()).not.toMatch(/cannot be reached|did not answer|names the issuer undefined/);
+      // Cut off midway, it did not answer: not said to be no JSON.
+      setClock(clock.now() + 60_000);
+      metadata = JSON.stringify({ issuer: lying.origin, jwks_uri: `${issuer.origin}/jwks` });
+      cutAfter = 20;
+      expect(await attempt()).toBe(503);
+      expect(served.stderr()).toContain(
+        `OAuth: the issuer ${lying.origin}/ cannot be reached (no metadata names its keys: ${metadataUrl}: 200, but its answer broke off (other side closed); ${otherUrl}: 404)`,
+      );
+      cutAfter = undefined;
       setClock(clock.now() + 60_000);
       metadata = { issuer: `${lying.origin}/`, jwks_uri: `${issuer.origin}/jwks` };
       expect(await attempt()).toBe(200);

@@ -224,8 +224,26 @@ async function jwksUri(issuer: URL, fetch: Fetch): Promise<URL> {
       failed.push(`${url}: ${response.status}`);
       continue;
     }
+    // A page in its place (a proxy's sign-in) is no metadata; an answer cut off is none either.
+    let metadata: { issuer?: unknown; jwks_uri?: unknown };
+    try {
+      metadata = (await response.json()) as typeof metadata;
+    } catch (err) {
+      if (!(err instanceof SyntaxError)) {
+        // fetch's "terminated", with the reason as its cause.
+        const read = err as Error & { cause?: Error };
+        failed.push(`${url}: ${response.status}, but its answer broke off (${read.cause?.message ?? read.message})`);
+        continue;
+      }
+      answered = true;
+      failed.push(`${url}: ${response.status}, but not JSON`);
+      continue;
+    }
     answered = true;
-    const metadata = (await response.json().catch(() => ({}))) as { issuer?: unknown; jwks_uri?: unknown };
+    if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+      failed.push(`${url}: ${response.status}, but no JSON object`);
+      continue;
+    }
     // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not): either is this one.
     const bare = (url: string) => url.replace(/\/$/, "");
     if (typeof metadata.issuer !== "string" || bare(metadata.issuer) !== bare(issuer.href)) {
