@@ -3680,6 +3680,30 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a key set that does not answer in time is named in the log with its address and how long it had", async () => {
+    const slow = await startFake((request) =>
+      request.path === "/.well-known/oauth-authorization-server"
+        ? json(200, JSON.stringify({ issuer: slow.origin, jwks_uri: `${slow.origin}/jwks` }))
+        : { ...json(200, '{"keys":[]}'), delayMs: 6_000 },
+    );
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: slow.origin }) },
+    );
+    try {
+      const token = await sign({ scope: "waiter:read" }, { issuer: slow.origin });
+      const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+      expect(refused.statusCode).toBe(503);
+      expect(await refused.body.json()).toMatchObject({ error: "temporarily_unavailable" });
+      expect(served.stderr()).toContain(
+        `OAuth: the issuer ${slow.origin}/ cannot be reached (${slow.origin}/jwks: no answer within 5 s)`,
+      );
+    } finally {
+      await served.close();
+      await slow.close();
+    }
+  }, 20_000);
+
   test("an issuer that could not be reached just before the clock was set back is asked again, not only once that time comes again", async () => {
     setClock("2026-11-30T09:00:00Z");
     let back = false;

@@ -60,6 +60,8 @@ const ISSUER_RETRY_MS = 30_000;
  * through at once, and still keep tokens with forged key ids from having the keys read at each.
  */
 const KEYS_COOLDOWN_MS = 5_000;
+/** How long a reading of the issuer's keys may take, its answer read whole. */
+const KEYS_TIMEOUT_MS = 5_000;
 /** How long the issuer's keys are taken as read: a key it stopped publishing is refused from then. */
 const KEYS_MAX_AGE_MS = 600_000;
 
@@ -121,9 +123,13 @@ function keysFetch(fetch: Fetch): Fetch {
  * KeysNotServedError says the others: jose's own words name none. No key set, or no JSON, is one
  * waiter cannot use (UnusableKeysError), not one out of reach. jose says "not JSON" of any answer
  * whose reading failed: only a SyntaxError is that; an answer cut off (the connection closed, the
- * size limit reached) is said with the reason its reading gave. Any other failure as it is.
+ * size limit reached) is said with the reason its reading gave, and one not read whole in time
+ * with the time it had. Any other failure as it is.
  */
 function unreadableKeys(uri: URL, err: unknown): unknown {
+  // jose's "request timed out" names neither the address nor how long it waited.
+  if (err instanceof errors.JWKSTimeout)
+    return new KeysNotServedError(`${uri.href}: no answer within ${KEYS_TIMEOUT_MS / 1000} s`);
   if (err instanceof errors.JWKSInvalid)
     return new UnusableKeysError(`${uri.href}: 200, but no key set (${err.message})`);
   if (err instanceof errors.JOSEError && err.code === "ERR_JOSE_GENERIC") {
@@ -157,6 +163,7 @@ function issuerKeys(uri: URL, fetch: Fetch, readOk: () => void): Keys {
     [customFetch]: keysFetch(fetch),
     cooldownDuration: Number.POSITIVE_INFINITY,
     cacheMaxAge: Number.POSITIVE_INFINITY,
+    timeoutDuration: KEYS_TIMEOUT_MS,
   });
   let readAt = Number.NEGATIVE_INFINITY;
   // When the keys were last asked for, read or not: a key set that fails to answer is not asked
