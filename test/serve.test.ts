@@ -3150,6 +3150,20 @@ describe("OAuth access tokens", () => {
           `it is from another issuer: its iss is https://evil.example, and this server trusts only ${issuer.origin}`,
         ],
         [await foreignKeySign({ scope: "waiter:write" }), "it is not signed by any key the issuer publishes"],
+        // Unsigned, and signed with a shared secret (as an issuer set to HS256 signs): no published key checks either.
+        [
+          `${Buffer.from('{"alg":"none"}').toString("base64url")}.${Buffer.from(JSON.stringify({ iss: issuer.origin, aud: `${PUBLIC}/mcp`, sub: "alice", scope: "waiter:write", exp: 4_102_444_800 })).toString("base64url")}.`,
+          "it is not signed (alg none), and only tokens signed with a key the issuer publishes are taken",
+        ],
+        [
+          await new SignJWT({ sub: "alice", scope: "waiter:write" })
+            .setProtectedHeader({ alg: "HS256" })
+            .setIssuer(issuer.origin)
+            .setAudience(`${PUBLIC}/mcp`)
+            .setExpirationTime("5m")
+            .sign(new TextEncoder().encode("a secret the issuer shares with no one it publishes")),
+          "it is signed with a shared secret (HS256), which no key the issuer publishes can check; have the issuer sign its access tokens with a key pair (RS256 or ES256)",
+        ],
         ["not.a.jwt", "it is not a JWT"],
         ["", "carries no token after Bearer"],
       ];

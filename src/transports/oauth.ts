@@ -314,9 +314,9 @@ function inChallenge(claim: unknown): string {
 /**
  * Why jose refused a token, in waiter's words: they stand in WWW-Authenticate's quoted
  * error_description, where RFC 6750 §3 allows no `"` or `\`, and jose's quote the claim.
- * `audience` is what aud must hold, `issuer` what iss must name.
+ * `audience` is what aud must hold, `issuer` what iss must name, `alg` what the token's header says signed it.
  */
-function whyRefused(err: unknown, audience: readonly string[], issuer: string): string {
+function whyRefused(err: unknown, audience: readonly string[], issuer: string, alg: unknown): string {
   if (err instanceof errors.JWTExpired) return "it has expired; log in again for a new one";
   if (err instanceof errors.JWTClaimValidationFailed) {
     // A time written otherwise (as text, or null): the token does have one, which no clock decides.
@@ -339,6 +339,15 @@ function whyRefused(err: unknown, audience: readonly string[], issuer: string): 
     }
     if (err.claim === "nbf") return "it is not valid yet: check the clocks of the issuer and this server";
     return `its ${err.claim} claim is not valid`;
+  }
+  // No key set holds a key for these (jose: "Unsupported alg value for a JSON Web Key Set"): an
+  // issuer set to sign with a secret (Keycloak's HS256, a legacy Supabase project) issues them.
+  if (err instanceof errors.JOSENotSupported || err instanceof errors.JWKSNoMatchingKey) {
+    if (alg === "none")
+      return "it is not signed (alg none), and only tokens signed with a key the issuer publishes are taken";
+    if (typeof alg === "string" && /^HS\d+$/.test(alg)) {
+      return `it is signed with a shared secret (${alg}), which no key the issuer publishes can check; have the issuer sign its access tokens with a key pair (RS256 or ES256)`;
+    }
   }
   if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey) {
     return "it is not signed by any key the issuer publishes";
@@ -499,7 +508,7 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
         // The key set could not be fetched: said, but with no pause on later tokens, which one
         // crafted token (an unknown key id makes jose fetch the set) must not impose on everyone.
         if (issuerFailed(err)) throw issuerUnavailable(err);
-        const why = `The access token was refused: ${whyRefused(err, settings.audience, settings.issuer)}`;
+        const why = `The access token was refused: ${whyRefused(err, settings.audience, settings.issuer, header.alg)}`;
         // jose checks the claims once the signature holds: then they are the issuer's.
         if (err instanceof errors.JWTClaimValidationFailed || err instanceof errors.JWTExpired) {
           throw new CallerRefusedError(why, callerOf(err.payload));
