@@ -3045,6 +3045,28 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("an issuer with a path whose metadata and tokens end it in a slash, configured without one, has its tokens taken", async () => {
+    // Its metadata names it with the slash (taken, a trailing slash aside); its tokens' iss does too.
+    const tenant: Fake = await startFake((request) =>
+      request.path === "/.well-known/oauth-authorization-server/tenant"
+        ? json(200, JSON.stringify({ issuer: `${tenant.origin}/tenant/`, jwks_uri: `${issuer.origin}/jwks` }))
+        : json(404, "{}"),
+    );
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: `${tenant.origin}/tenant` }) },
+    );
+    try {
+      for (const iss of [`${tenant.origin}/tenant/`, `${tenant.origin}/tenant`]) {
+        const token = await sign({ scope: "waiter:read" }, { issuer: iss });
+        expect((await (await connect(served.url, token)).listTools()).tools.length, iss).toBeGreaterThan(0);
+      }
+    } finally {
+      await served.close();
+      await tenant.close();
+    }
+  });
+
   test("a public URL written otherwise than clients write it (capitals, its default port, an IDN) is named as they write it", async () => {
     // What a client parses the URL it was given to: host in lowercase and in punycode, no :443.
     const typed = "https://Objednávky.Example.cz:443";

@@ -412,6 +412,7 @@ function clientsOwn(payload: JWTPayload): boolean {
  */
 export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): OAuthTokenVerifier {
   const issuer = new URL(settings.issuer);
+  const bareIssuer = issuer.href.replace(/\/$/, "");
   let keys: Promise<Keys> | undefined;
   /** When the issuer's metadata last could not be read: it is not asked again before ISSUER_RETRY_MS. */
   let lookupFailedAt = Number.NEGATIVE_INFINITY;
@@ -472,8 +473,8 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
       }
       let payload: JWTPayload;
       const options = {
-        // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not).
-        issuer: [issuer.href, issuer.href.replace(/\/$/, "")],
+        // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not), whichever was configured.
+        issuer: [bareIssuer, `${bareIssuer}/`],
         audience: [...settings.audience],
         clockTolerance: LEEWAY_SECONDS,
         // An access token that never expires is not one to take.
