@@ -3740,6 +3740,30 @@ describe("OAuth access tokens", () => {
     }
   }, 20_000);
 
+  test("a metadata address that does not answer in time is named in the log with how long it had", async () => {
+    const slow: Fake = await startFake((request) =>
+      request.path === "/.well-known/oauth-authorization-server"
+        ? { ...json(200, JSON.stringify({ issuer: slow.origin, jwks_uri: `${issuer.origin}/jwks` })), delayMs: 12_000 }
+        : json(404, "{}"),
+    );
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: slow.origin }) },
+    );
+    try {
+      const token = await sign({ scope: "waiter:read" }, { issuer: slow.origin });
+      const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+      expect(refused.statusCode).toBe(503);
+      await refused.body.dump();
+      expect(served.stderr()).toContain(
+        `OAuth: the issuer ${slow.origin}/ cannot be reached (no metadata names its keys: ${slow.origin}/.well-known/oauth-authorization-server: no answer within 10 s; ${slow.origin}/.well-known/openid-configuration: 404)`,
+      );
+    } finally {
+      await served.close();
+      await slow.close();
+    }
+  }, 30_000);
+
   test("an issuer that could not be reached just before the clock was set back is asked again, not only once that time comes again", async () => {
     setClock("2026-11-30T09:00:00Z");
     let back = false;

@@ -60,6 +60,8 @@ const ISSUER_RETRY_MS = 30_000;
  * through at once, and still keep tokens with forged key ids from having the keys read at each.
  */
 const KEYS_COOLDOWN_MS = 5_000;
+/** How long a reading of the issuer's metadata may take at each address, its answer read whole. */
+const METADATA_TIMEOUT_MS = 10_000;
 /** How long a reading of the issuer's keys may take, its answer read whole. */
 const KEYS_TIMEOUT_MS = 5_000;
 /** How long the issuer's keys are taken as read: a key it stopped publishing is refused from then. */
@@ -212,11 +214,12 @@ function issuerKeys(uri: URL, fetch: Fetch, readOk: () => void): Keys {
  */
 async function jwksUri(issuer: URL, fetch: Fetch): Promise<URL> {
   const failed: string[] = [];
+  const notInTime = `no answer within ${METADATA_TIMEOUT_MS / 1000} s`;
   let answered = false;
   for (const url of metadataUrls(issuer)) {
-    const response = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(10_000) }).catch(
+    const response = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(METADATA_TIMEOUT_MS) }).catch(
       (err: Error) => {
-        failed.push(`${url}: ${whyFetchFailed(err)}`);
+        failed.push(`${url}: ${err.name === "TimeoutError" ? notInTime : whyFetchFailed(err)}`);
         return undefined;
       },
     );
@@ -239,7 +242,11 @@ async function jwksUri(issuer: URL, fetch: Fetch): Promise<URL> {
       if (!(err instanceof SyntaxError)) {
         // fetch's "terminated", with the reason as its cause.
         const read = err as Error & { cause?: Error };
-        failed.push(`${url}: ${response.status}, but its answer broke off (${read.cause?.message ?? read.message})`);
+        failed.push(
+          read.name === "TimeoutError"
+            ? `${url}: ${response.status}, but not read whole within ${METADATA_TIMEOUT_MS / 1000} s`
+            : `${url}: ${response.status}, but its answer broke off (${read.cause?.message ?? read.message})`,
+        );
         continue;
       }
       answered = true;
