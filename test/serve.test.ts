@@ -3830,6 +3830,14 @@ describe("OAuth access tokens", () => {
       expect(served.stderr()).toContain(
         `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: no jwks_uri; ${otherUrl}: 404)`,
       );
+      // One it names, but not as the absolute URL RFC 8414 §2 has it be: not said to be none.
+      setClock(clock.now() + 60_000);
+      metadata = { issuer: lying.origin, jwks_uri: "/protocol/openid-connect/certs" };
+      expect(await attempt()).toBe(503);
+      expect(served.stderr()).toContain(
+        `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: its jwks_uri "/protocol/openid-connect/certs" is no absolute URL; ${otherUrl}: 404)`,
+      );
+      metadata = { issuer: lying.origin };
       // Asked again within the half minute, it is said as the same metadata, not as an issuer that did not answer.
       const answer = await initializeAt(served.url, { authorization: `Bearer ${token}` });
       expect(answer.statusCode).toBe(503);

@@ -267,7 +267,11 @@ async function jwksUri(issuer: URL, fetch: Fetch): Promise<URL> {
     const keys =
       typeof metadata.jwks_uri === "string" && URL.canParse(metadata.jwks_uri) ? new URL(metadata.jwks_uri) : undefined;
     if (!keys) {
-      failed.push(`${url}: no jwks_uri`);
+      failed.push(
+        typeof metadata.jwks_uri === "string"
+          ? `${url}: its jwks_uri ${JSON.stringify(metadata.jwks_uri)} is no absolute URL`
+          : `${url}: no jwks_uri`,
+      );
       continue;
     }
     if (keys.protocol !== "https:" && !(keys.protocol === "http:" && isLoopbackHost(keys.hostname))) {
