@@ -4038,6 +4038,14 @@ describe("OAuth access tokens", () => {
         );
         await refused.body.dump();
       }
+      // One that names its user by a number: not said to have no sub.
+      const numbered = await sign({ scope: "waiter:write", azp: "connector", sub: 42 }, { subject: null });
+      const refusedNumber = await initializeAt(served.url, { authorization: `Bearer ${numbered}` });
+      expect(refusedNumber.statusCode).toBe(401);
+      expect(refusedNumber.headers["www-authenticate"]).toContain(
+        'error_description="The access token was refused: its sub claim is no string (it is 42), and RFC 7519 has sub name its user as a string; have the issuer write it as one"',
+      );
+      await refusedNumber.body.dump();
       // A client-credentials token names no user because there is none: Duende IdentityServer's
       // carries client_id and no sub (RFC 9068 came after). Its client is the caller, whose sessions
       // are its own as any user's are.

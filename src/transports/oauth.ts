@@ -543,6 +543,13 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
           callerOf(payload),
         );
       }
+      // A sub of another type (a number) names its user, but not as RFC 7519 has it.
+      if (payload.sub !== undefined && typeof payload.sub !== "string") {
+        throw new CallerRefusedError(
+          `The access token was refused: its sub claim is no string (it is ${inChallenge(JSON.stringify(payload.sub))}), and RFC 7519 has sub name its user as a string; have the issuer write it as one`,
+          callerOf(payload),
+        );
+      }
       // Sessions and rate limits are its user's own: a user's token that names none (Keycloak's
       // without its client scope basic) would be every such user's of the connector at once (RFC
       // 9068 §2.2). A client-credentials token has no user, and its client is the caller: Duende
