@@ -3764,6 +3764,31 @@ describe("OAuth access tokens", () => {
     }
   }, 30_000);
 
+  test("a key set at an address waiter cannot reach (a host the metadata names that this machine cannot) is named in the log with the network's reason", async () => {
+    const unreachable = `http://127.0.0.1:${await freePort()}/certs`;
+    const elsewhere: Fake = await startFake((request) =>
+      request.path === "/.well-known/oauth-authorization-server"
+        ? json(200, JSON.stringify({ issuer: elsewhere.origin, jwks_uri: unreachable }))
+        : json(404, "{}"),
+    );
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: elsewhere.origin }) },
+    );
+    try {
+      const token = await sign({ scope: "waiter:read" }, { issuer: elsewhere.origin });
+      const refused = await initializeAt(served.url, { authorization: `Bearer ${token}` });
+      expect(refused.statusCode).toBe(503);
+      await refused.body.dump();
+      expect(served.stderr()).toContain(
+        `OAuth: the issuer ${elsewhere.origin}/ cannot be reached (${unreachable}: ECONNREFUSED); its tokens are refused with 503 until it answers`,
+      );
+    } finally {
+      await served.close();
+      await elsewhere.close();
+    }
+  });
+
   test("an issuer that could not be reached just before the clock was set back is asked again, not only once that time comes again", async () => {
     setClock("2026-11-30T09:00:00Z");
     let back = false;

@@ -105,12 +105,16 @@ class UnusableKeysError extends Error {}
 
 /**
  * The fetch jose reads the key set with: as it asks, without following a redirect, and with an
- * answer other than 200 said as what it is, where it came from, rather than as jose's "Expected
- * 200 OK", which names neither.
+ * answer other than 200, or none, said as what it is, where it came from, rather than as jose's
+ * "Expected 200 OK" or fetch's "fetch failed", which name neither.
  */
 function keysFetch(fetch: Fetch): Fetch {
   return async (url, init) => {
-    const response = await fetch(url, { ...init, redirect: "manual" });
+    const response = await fetch(url, { ...init, redirect: "manual" }).catch((err: Error) => {
+      // jose says a timeout (by its name) itself; fetch says the network's reason as "fetch failed".
+      if (err.name === "TimeoutError") throw err;
+      throw new KeysNotServedError(`${url}: ${whyFetchFailed(err)}`);
+    });
     if (response.status === 200) return response;
     await response.body?.cancel();
     throw new KeysNotServedError(
