@@ -3890,6 +3890,13 @@ describe("OAuth access tokens", () => {
       expect(served.stderr()).toContain(
         `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: 200, but no JSON object; ${otherUrl}: 404)`,
       );
+      // An error in JSON where the metadata should be (a gateway's {"message":"Not Found"} with 200): no issuer.
+      setClock(clock.now() + 60_000);
+      metadata = { message: "Not Found" };
+      expect(await attempt()).toBe(503);
+      expect(served.stderr()).toContain(
+        `OAuth: waiter cannot use the issuer ${lying.origin}/'s metadata (${metadataUrl}: it names no issuer; ${otherUrl}: 404)`,
+      );
       expect(served.stderr()).not.toMatch(/cannot be reached|did not answer|names the issuer undefined/);
       // Cut off midway, it did not answer: not said to be no JSON.
       setClock(clock.now() + 60_000);

@@ -265,7 +265,11 @@ async function jwksUri(issuer: URL, fetch: Fetch): Promise<URL> {
     // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not): either is this one.
     const bare = (url: string) => url.replace(/\/$/, "");
     if (typeof metadata.issuer !== "string" || bare(metadata.issuer) !== bare(issuer.href)) {
-      failed.push(`${url}: it names the issuer ${JSON.stringify(metadata.issuer)}, not this one`);
+      failed.push(
+        metadata.issuer === undefined
+          ? `${url}: it names no issuer`
+          : `${url}: it names the issuer ${JSON.stringify(metadata.issuer)}, not this one`,
+      );
       continue;
     }
     const keys =
