@@ -3487,6 +3487,72 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  test("a quiet notification stream that lapses ends naming where it stands: its client comes back from there and misses nothing meanwhile", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60 * 60_000 },
+      { ...oauthEnv(), WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    try {
+      const user = { azp: "connector", sub: "alice", scope: "waiter:read" };
+      const fresh = `Bearer ${await sign(user)}`;
+      const lapsing = `Bearer ${await sign(user, { expires: "20s" })}`;
+      const opened = await request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "initialize",
+          params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+        }),
+        headers: { ...mcpHeaders, authorization: fresh },
+      });
+      const inSession = {
+        "mcp-session-id": opened.headers["mcp-session-id"] as string,
+        "mcp-protocol-version": "2025-11-25",
+      };
+      await opened.body.dump();
+      for (const message of [
+        { jsonrpc: "2.0", method: "notifications/initialized" },
+        { jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "events://recent" } },
+      ]) {
+        const sent = await request(`${served.url}/mcp`, {
+          method: "POST",
+          body: JSON.stringify(message),
+          headers: { ...mcpHeaders, ...inSession, authorization: fresh },
+        });
+        expect(sent.statusCode).toBeLessThan(300);
+        await sent.body.dump();
+      }
+      lapseIn(lapsing, 1_500);
+      const quiet = await request(`${served.url}/mcp`, {
+        headers: { accept: "text/event-stream", ...inSession, authorization: lapsing },
+      });
+      expect(quiet.statusCode).toBe(200);
+      // Nothing came on it: its end is where its client stands, as MCP 2025-11-25 has a server say.
+      const ended = await quiet.body.text();
+      expect(ended).toMatch(/(^|\n)id: \S+\nretry: 5000\ndata: \n\n$/);
+      const lastId = /^id: (\S+)$/m.exec(ended)?.[1] as string;
+      await served.app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "while-away",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const back = await readStream(
+        `${served.url}/mcp`,
+        { accept: "text/event-stream", ...inSession, authorization: fresh, "last-event-id": lastId },
+        (events) => events.some((e) => e.data.includes("resources/updated")),
+      );
+      expect(back.map((e) => JSON.parse(e.data).method)).toContain("notifications/resources/updated");
+    } finally {
+      setClock();
+      await served.close();
+    }
+  });
+
   test("a call's stream a lapsing token came back to ends when it lapses, and the notification stream a newer token opened goes on", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60 * 60_000 },
@@ -3551,7 +3617,7 @@ describe("OAuth access tokens", () => {
       // with the token it has then; the session's notification stream is its newer token's.
       const cut = await resumed.body.text();
       expect(cut).not.toContain('"id":2');
-      expect(cut).toMatch(/(^|\n)retry: 5000\n\n$/);
+      expect(cut).toMatch(/(^|\n)id: \S+\nretry: 5000\ndata: \n\n$/);
       // The one stream left open is the notification stream.
       await expect.poll(() => served.sessions.streams()).toBe(1);
       await served.app.store?.add({

@@ -23,6 +23,7 @@ import {
   resumesCall,
   speaksVersion,
   streamEnded,
+  takesStandingId,
   unspokenVersion,
 } from "./streams.js";
 import { allowedTools, WRITE_SCOPE, writeRefused } from "./tokens.js";
@@ -127,7 +128,10 @@ function holdStream(entry: Open, req: Request, res: Response) {
   // a GET it refuses must not end the stream the client does read.
   const lastId = req.headers["last-event-id"];
   const reopened = typeof lastId === "string" ? lastId : undefined;
-  if (opensStream(req)) endHeldStream(entry.transport, reopened);
+  if (opensStream(req)) {
+    endHeldStream(entry, reopened, entry.takesStandingId);
+    entry.takesStandingId = takesStandingId(req.headers["mcp-protocol-version"]);
+  }
   entry.streams += 1;
   // A stream is heard for as long as its token holds, no longer: the client opens it again with a
   // token it has now, and a lapsed or revoked one is asked for another. The stream is the one this
@@ -138,7 +142,7 @@ function holdStream(entry: Open, req: Request, res: Response) {
   const lapse =
     heldFor === undefined || heldFor >= 2 ** 31
       ? undefined
-      : setTimeout(() => endHeldStream(entry.transport, reopened), heldFor);
+      : setTimeout(() => endHeldStream(entry, reopened, entry.takesStandingId), heldFor);
   lapse?.unref();
   res.once("close", () => {
     clearTimeout(lapse);
@@ -404,7 +408,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     count: () => open.size,
     endStreams() {
       stopping = true;
-      for (const entry of open.values()) endHeldStream(entry.transport, undefined);
+      for (const entry of open.values()) endHeldStream(entry, undefined, entry.takesStandingId);
     },
     streams: () => [...open.values()].reduce((sum, entry) => sum + entry.streams, 0),
     answering: () => [...open.values()].reduce((sum, entry) => sum + entry.inFlight, 0),

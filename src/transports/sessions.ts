@@ -48,6 +48,11 @@ export interface Open {
    * waits, nor closed to make room.
    */
   inFlight: number;
+  /**
+   * Whether the client of its streams, as its last GET said, takes an event that only names where
+   * a stream stands (MCP 2025-11-25 on): one ended while the session goes on names it.
+   */
+  takesStandingId: boolean;
   /** The session's subscriptions as the store last had them from this server. */
   keptSubscriptions: string;
 }
@@ -277,6 +282,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
           lastSeen: clock.now(),
           streams: 0,
           inFlight: 0,
+          takesStandingId: false,
           init,
           keptSubscriptions: subscriptionsOf(session),
         };

@@ -21,18 +21,34 @@ function answerStreams(transport: WebStandardStreamableHTTPServerTransport): Map
 const STREAM_RETRY_MS = 5000;
 
 /**
+ * The first version of MCP whose clients take an event with an id and empty data: the SDK's
+ * transport primes a call's stream so for those only, as older clients read its data as a message.
+ */
+const NAMES_WHERE_IT_STANDS = "2025-11-25";
+
+/** Whether a stream's client, in MCP `version`, takes an event that only names where its stream stands. */
+export const takesStandingId = (version: unknown): boolean =>
+  typeof version === "string" && version >= NAMES_WHERE_IT_STANDS;
+
+/**
  * Sends a stream's client, as its last event, the SSE retry field that says when to come back:
  * MCP has a server that closes the connection but not the stream send one (2025-11-25, Streamable
  * HTTP). The SDK's transport sends one only in the first event of a call's stream (its
  * retryInterval), to clients of 2025-11-25 only, and none on the notification stream; it ends a
  * stream with nothing. A field alone, with no data, is no event a client of any version hands on.
+ * A client that takes an event of an id and empty data is also given the id to come back with
+ * (`standsAt`), as MCP 2025-11-25
+ * has a server give it: the SDK's clients come back with the last id they heard, and with none
+ * from a stream that carried nothing, so what was sent meanwhile would never reach them.
  */
-function sayRetry(transport: WebStandardStreamableHTTPServerTransport, stream: StreamId) {
+function sayRetry(transport: WebStandardStreamableHTTPServerTransport, stream: StreamId, standsAt?: EventId) {
   const { _streamMapping: streams } = transport as unknown as {
     _streamMapping: Map<StreamId, { controller?: { enqueue(chunk: Uint8Array): void } }>;
   };
+  const retry = `retry: ${STREAM_RETRY_MS}\n`;
+  const last = standsAt === undefined ? `${retry}\n` : `id: ${standsAt}\n${retry}data: \n\n`;
   try {
-    streams.get(stream)?.controller?.enqueue(Buffer.from(`retry: ${STREAM_RETRY_MS}\n\n`));
+    streams.get(stream)?.controller?.enqueue(Buffer.from(last));
   } catch {
     // Its client went already.
   }
@@ -41,11 +57,16 @@ function sayRetry(transport: WebStandardStreamableHTTPServerTransport, stream: S
 /**
  * Ends the stream a GET reopens, if it is held: the session's notification stream, or the stream
  * `lastId` names (a call's, as a client of MCP 2025-11-25 comes back to it). Its client is told
- * when to come back: the stream goes on, on another connection.
+ * when to come back, and, where it takes one (`standingId`), the id to come back with: the
+ * stream goes on, on another connection.
  */
-export function endHeldStream(transport: WebStandardStreamableHTTPServerTransport, lastId: string | undefined) {
+export function endHeldStream(
+  { transport, replay }: { transport: WebStandardStreamableHTTPServerTransport; replay: ReplayBuffer },
+  lastId: string | undefined,
+  standingId = false,
+) {
   const stream = streamOf(lastId);
-  sayRetry(transport, stream);
+  sayRetry(transport, stream, standingId ? replay.standsAt(stream) : undefined);
   if (stream === NOTIFICATION_STREAM) transport.closeStandaloneSSEStream();
   else for (const [request, of] of answerStreams(transport)) if (of === stream) transport.closeSSEStream(request);
 }
@@ -211,6 +232,14 @@ export class ReplayBuffer implements EventStore {
     return this.#events
       .filter(({ seq, stream: of }) => of === stream && seq > after)
       .map(({ seq, json }) => ({ id: this.#id(stream, seq), json }));
+  }
+
+  /**
+   * The id a client that heard what `stream` carried so far comes back with: that of the newest
+   * message kept, of any stream, so it is sent only what comes after.
+   */
+  standsAt(stream: StreamId): EventId {
+    return this.#id(stream, this.#seq);
   }
 
   #id(stream: StreamId, seq: number): EventId {
