@@ -1543,6 +1543,59 @@ describe("resumption", () => {
     }
   });
 
+  test("a client of MCP 2025-11-25 whose stream drops before it carried anything comes back from where it stood and misses nothing", async () => {
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    try {
+      const { inSession, post } = await rawSession(served.url, "2025-11-25");
+      await (
+        await post({ jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "events://recent" } })
+      ).body.dump();
+      const stream = { accept: "text/event-stream", ...inSession };
+      /** The id a stream opened with `headers` names first, read before the stream drops. */
+      const firstId = async (headers: Record<string, string>) => {
+        const dropped = new AbortController();
+        const own = new Agent();
+        const opened = await request(`${served.url}/mcp`, { headers, signal: dropped.signal, dispatcher: own });
+        expect(opened.statusCode).toBe(200);
+        let heard = "";
+        for await (const chunk of opened.body) {
+          heard += chunk.toString();
+          if (heard.includes("\n\n")) break;
+        }
+        dropped.abort();
+        await own.destroy();
+        // An event of no data but its id: where the stream stands, as MCP 2025-11-25 has a server say.
+        expect(heard).toMatch(/^id: \S+\ndata: \n\n/);
+        return /^id: (\S+)$/m.exec(heard)?.[1] as string;
+      };
+      const add = (n: number) =>
+        served.app.store?.add({
+          source: "erp",
+          type: "invoice.created",
+          scheme: "hmac-sha256",
+          dedupeId: `quiet-${n}`,
+          headers: {},
+          body: Buffer.from(`{"n":${n}}`),
+          receivedAt: clock.now(),
+        });
+      // A stream that carried nothing, then one it came back to that carried nothing again.
+      let lastId = await firstId(stream);
+      await expect.poll(() => served.sessions.streams()).toBe(0);
+      lastId = await firstId({ ...stream, "last-event-id": lastId });
+      await expect.poll(() => served.sessions.streams()).toBe(0);
+      await add(1);
+      const back = await readStream(`${served.url}/mcp`, { ...stream, "last-event-id": lastId }, (events) =>
+        events.some((e) => e.data.includes("resources/updated")),
+      );
+      expect(back.filter((e) => e.data.includes("resources/updated"))).toHaveLength(1);
+    } finally {
+      await served.close();
+    }
+  });
+
   test("a client back for a call's stream that is over, with an unknown MCP-Protocol-Version or no event stream in Accept, is refused as any other GET", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },
@@ -1899,8 +1952,9 @@ describe("cancellation", () => {
         request(`${served.url}/mcp`, {
           headers: { accept: "text/event-stream", ...inSession, "last-event-id": lastId },
         });
+      // The first event with data: a stream opened again first names where it stands, with none.
       const answerIn = (text: string) => {
-        const data = /^data: (.*)$/m.exec(text)?.[1];
+        const data = /^data: (.+)$/m.exec(text)?.[1];
         return data ? JSON.parse(data) : undefined;
       };
 

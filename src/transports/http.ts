@@ -18,6 +18,7 @@ import { type Open, type SessionOptions, sessionTable } from "./sessions.js";
 import {
   endCancelled,
   endHeldStream,
+  nameWhereItStands,
   opensStream,
   replayEnded,
   resumesCall,
@@ -351,7 +352,16 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
             if (answer.ok) await shared.close(id).catch(storeFailed(`ending session ${id}`, "ending"));
           }
         : undefined;
-    await serveThrough(entry.transport, req, res, ending);
+    // A stream the GET opened names where it stands first, to a client that takes that.
+    const opening =
+      req.method === "GET" && takesStandingId(req.headers["mcp-protocol-version"])
+        ? async (answer: globalThis.Response) => {
+            if (answer.ok && answer.headers.get("content-type")?.startsWith("text/event-stream")) {
+              nameWhereItStands(entry, typeof lastId === "string" ? lastId : undefined);
+            }
+          }
+        : undefined;
+    await serveThrough(entry.transport, req, res, ending ?? opening);
     if (req.method === "DELETE" && res.statusCode < 300) log.info(`MCP session ${id} ended by its client: closed`);
     // After the transport took it: the call is aborted, and sends nothing more on its stream.
     if (req.method === "POST" && res.statusCode < 300) {

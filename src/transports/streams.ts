@@ -30,6 +30,18 @@ const NAMES_WHERE_IT_STANDS = "2025-11-25";
 export const takesStandingId = (version: unknown): boolean =>
   typeof version === "string" && version >= NAMES_WHERE_IT_STANDS;
 
+/** Writes `text` on `stream`, raw, if it is held. */
+function writeOn(transport: WebStandardStreamableHTTPServerTransport, stream: StreamId, text: string) {
+  const { _streamMapping: streams } = transport as unknown as {
+    _streamMapping: Map<StreamId, { controller?: { enqueue(chunk: Uint8Array): void } }>;
+  };
+  try {
+    streams.get(stream)?.controller?.enqueue(Buffer.from(text));
+  } catch {
+    // Its client went already.
+  }
+}
+
 /**
  * Sends a stream's client, as its last event, the SSE retry field that says when to come back:
  * MCP has a server that closes the connection but not the stream send one (2025-11-25, Streamable
@@ -37,21 +49,28 @@ export const takesStandingId = (version: unknown): boolean =>
  * retryInterval), to clients of 2025-11-25 only, and none on the notification stream; it ends a
  * stream with nothing. A field alone, with no data, is no event a client of any version hands on.
  * A client that takes an event of an id and empty data is also given the id to come back with
- * (`standsAt`), as MCP 2025-11-25
- * has a server give it: the SDK's clients come back with the last id they heard, and with none
- * from a stream that carried nothing, so what was sent meanwhile would never reach them.
+ * (`standsAt`), as MCP 2025-11-25 has a server give it: the SDK's clients come back with the last
+ * id they heard, and with none from a stream that carried nothing, so what was sent meanwhile
+ * would never reach them.
  */
 function sayRetry(transport: WebStandardStreamableHTTPServerTransport, stream: StreamId, standsAt?: EventId) {
-  const { _streamMapping: streams } = transport as unknown as {
-    _streamMapping: Map<StreamId, { controller?: { enqueue(chunk: Uint8Array): void } }>;
-  };
   const retry = `retry: ${STREAM_RETRY_MS}\n`;
-  const last = standsAt === undefined ? `${retry}\n` : `id: ${standsAt}\n${retry}data: \n\n`;
-  try {
-    streams.get(stream)?.controller?.enqueue(Buffer.from(last));
-  } catch {
-    // Its client went already.
-  }
+  writeOn(transport, stream, standsAt === undefined ? `${retry}\n` : `id: ${standsAt}\n${retry}data: \n\n`);
+}
+
+/**
+ * Tells the client of the stream a GET opened (the one `lastId` names, else the notification
+ * stream), after what it was sent again, where the stream stands: an event of that id and empty
+ * data, as MCP 2025-11-25 has a server prime a stream. The SDK's transport primes a call's stream
+ * only, and the SDK's clients come back with no id from a stream that carried none: one that
+ * dropped before it carried anything would be sent nothing of what came while its client was away.
+ */
+export function nameWhereItStands(
+  { transport, replay }: { transport: WebStandardStreamableHTTPServerTransport; replay: ReplayBuffer },
+  lastId: string | undefined,
+) {
+  const stream = streamOf(lastId);
+  writeOn(transport, stream, `id: ${replay.standsAt(stream)}\ndata: \n\n`);
 }
 
 /**
