@@ -1596,6 +1596,48 @@ describe("resumption", () => {
     }
   });
 
+  test("a copy another replica has served since is left for the session as the store holds it: the subscriptions made there are heard here", async () => {
+    setClock("2026-11-30T09:00:00Z");
+    const served = await inProcess(
+      { maxSessions: 10, idleMs: 30 * 60_000 },
+      { WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
+    );
+    const store = served.app.store?.sessions as SessionLog;
+    try {
+      // The initialize came here; the client's later requests went to another replica, which
+      // took the session up, was subscribed to events://recent there, and died.
+      const { inSession } = await rawSession(served.url, "2025-06-18");
+      const id = inSession["mcp-session-id"];
+      setClock(clock.now() + 5 * 60_000);
+      await store.keepSubscriptions(id, ["events://recent"]);
+      await store.seen(new Map([[id, clock.now()]]));
+      setClock(clock.now() + 10_000);
+      const heard = readStream(`${served.url}/mcp`, { accept: "text/event-stream", ...inSession }, (events) =>
+        events.some((e) => e.data.includes("resources/updated")),
+      );
+      heard.catch(() => undefined);
+      await expect.poll(() => served.sessions.streams()).toBe(1);
+      await served.app.store?.add({
+        source: "erp",
+        type: "invoice.created",
+        scheme: "hmac-sha256",
+        dedupeId: "served-elsewhere",
+        headers: {},
+        body: Buffer.from("{}"),
+        receivedAt: clock.now(),
+      });
+      const updated = await Promise.race([
+        heard,
+        new Promise((resolve) => setTimeout(() => resolve("nothing"), 3_000)),
+      ]);
+      expect(updated).not.toBe("nothing");
+      expect(served.stderr()).toMatch(/MCP session \S+ taken up from the store/);
+    } finally {
+      await served.close();
+      setClock();
+    }
+  });
+
   test("a client back for a call's stream that is over, with an unknown MCP-Protocol-Version or no event stream in Accept, is refused as any other GET", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60_000 },

@@ -175,6 +175,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     holdsHalf,
     roomForOne,
     openSession,
+    leftIfServedElsewhere,
     close,
   } = sessionTable(app, log, limits);
 
@@ -253,10 +254,14 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
 
   /**
    * The copy of session `id` this server holds for the caller, taken up from the store if another
-   * server opened it. Undefined when there is none to serve the request, which was answered so.
+   * server opened it, or served it since this one last did. Undefined when there is none to serve
+   * the request, which was answered so.
    */
   const sessionFor = async (req: Request, res: Response, id: string): Promise<Open | undefined> => {
     const caller = req.auth?.clientId;
+    const held = open.get(id);
+    // Another request of the session may have left the copy meanwhile, and be taking it up.
+    if (held && held.caller === caller) await leftIfServedElsewhere(id, held);
     let entry = open.get(id);
     if (!entry && shared) {
       // Refused as the transport would refuse it, and no copy takes a place for it. A session no

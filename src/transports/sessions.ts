@@ -169,9 +169,35 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
     log.info(
       `MCP session ${id} left to the store to make room${forWhom && ` ${forWhom}`}: its next request takes it up again`,
     );
+    leaveToStore(id, entry);
+    return true;
+  };
+  /** Closes this server's copy of a session the store holds whole, leaving the session to the store. */
+  const leaveToStore = (id: string, entry: Open) => {
     open.delete(id);
     void entry.transport.close();
-    return true;
+  };
+  /**
+   * Leaves to the store this server's copy of session `id` when another replica served the session
+   * after its last use here (the store saw it later): its client's requests went there, which took
+   * it up and may have subscribed it to more, and now come back (that replica died). The copy
+   * would serve the session as it was when it was last used here. A copy used here within a sweep,
+   * busy, or holding what the store has yet to keep stays.
+   */
+  const leftIfServedElsewhere = async (id: string, entry: Open): Promise<void> => {
+    if (
+      !shared ||
+      entry.inFlight > 0 ||
+      entry.init !== undefined ||
+      subscriptionsOf(entry.session) !== entry.keptSubscriptions ||
+      clock.now() - entry.lastSeen < SWEEP_MS
+    ) {
+      return;
+    }
+    const known = await shared.get(id).catch(() => undefined);
+    if (!known || known.lastSeen <= entry.lastSeen || open.get(id) !== entry || entry.inFlight > 0) return;
+    log.info(`MCP session ${id} was served on another replica since its last use here: taken up again from the store`);
+    leaveToStore(id, entry);
   };
   /**
    * Room for a new session of a caller where there can be several (OAuth's users, more than one
@@ -322,6 +348,7 @@ export function sessionTable(app: App, log: Log, limits: SessionOptions) {
     holdsHalf,
     roomForOne,
     openSession,
+    leftIfServedElsewhere,
     async close() {
       clearInterval(sweeper);
       // The sessions outlive this server in the store: the next one takes them up, as last used.
