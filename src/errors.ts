@@ -73,9 +73,10 @@ export class UnconfirmedInTime extends UnconfirmedChange {
   constructor(
     /** The upstream and its host, as the message begins: "WooCommerce (shop.example)". */
     readonly where: string,
+    failure: string,
     readonly advice?: string,
   ) {
-    super(`${where} did not confirm the change before the tool call ended; it may have been made.`, advice);
+    super(failure, advice);
   }
 }
 

@@ -74,11 +74,10 @@ export function describeFailure(
   if (proxied) return proxied;
   if (reason?.name === "TimeoutError" || reason?.name === "AbortError" || call.signal.aborted) {
     if (changes) {
-      if (reason?.name === "TimeoutError") return new UnconfirmedInTime(where, changeAdvice);
-      return new UnconfirmedChange(
-        `${where} did not confirm the change before the tool call ended; it may have been made.`,
-        changeAdvice,
-      );
+      const failure = `${where} did not confirm the change before the tool call ended; it may have been made.`;
+      return reason?.name === "TimeoutError"
+        ? new UnconfirmedInTime(where, failure, changeAdvice)
+        : new UnconfirmedChange(failure, changeAdvice);
     }
     if (reason?.name !== "TimeoutError") return new UpstreamError(`The request to ${where} was cancelled.`);
     const answered = err instanceof StoppedAnswer ? "began to answer, but did not finish" : "did not answer";
