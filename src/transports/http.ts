@@ -130,7 +130,7 @@ function holdStream(entry: Open, req: Request, res: Response) {
   const lastId = req.headers["last-event-id"];
   const reopened = typeof lastId === "string" ? lastId : undefined;
   if (opensStream(req)) {
-    endHeldStream(entry, reopened, entry.takesStandingId);
+    endHeldStream(entry, reopened);
     entry.takesStandingId = takesStandingId(req.headers["mcp-protocol-version"]);
   }
   entry.streams += 1;
@@ -141,9 +141,7 @@ function holdStream(entry: Open, req: Request, res: Response) {
   const heldFor = req.auth?.expiresAt === undefined ? undefined : req.auth.expiresAt * 1000 - clock.now();
   // Past a timer's longest wait (24.8 days) a token is as good as lasting.
   const lapse =
-    heldFor === undefined || heldFor >= 2 ** 31
-      ? undefined
-      : setTimeout(() => endHeldStream(entry, reopened, entry.takesStandingId), heldFor);
+    heldFor === undefined || heldFor >= 2 ** 31 ? undefined : setTimeout(() => endHeldStream(entry, reopened), heldFor);
   lapse?.unref();
   res.once("close", () => {
     clearTimeout(lapse);
@@ -423,7 +421,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
     count: () => open.size,
     endStreams() {
       stopping = true;
-      for (const entry of open.values()) endHeldStream(entry, undefined, entry.takesStandingId);
+      for (const entry of open.values()) endHeldStream(entry, undefined);
     },
     streams: () => [...open.values()].reduce((sum, entry) => sum + entry.streams, 0),
     answering: () => [...open.values()].reduce((sum, entry) => sum + entry.inFlight, 0),

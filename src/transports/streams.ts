@@ -76,16 +76,19 @@ export function nameWhereItStands(
 /**
  * Ends the stream a GET reopens, if it is held: the session's notification stream, or the stream
  * `lastId` names (a call's, as a client of MCP 2025-11-25 comes back to it). Its client is told
- * when to come back, and, where it takes one (`standingId`), the id to come back with: the
- * stream goes on, on another connection.
+ * when to come back, and, where it takes one (`takesStandingId`, as its last GET said), the id to
+ * come back with: the stream goes on, on another connection.
  */
 export function endHeldStream(
-  { transport, replay }: { transport: WebStandardStreamableHTTPServerTransport; replay: ReplayBuffer },
+  {
+    transport,
+    replay,
+    takesStandingId,
+  }: { transport: WebStandardStreamableHTTPServerTransport; replay: ReplayBuffer; takesStandingId: boolean },
   lastId: string | undefined,
-  standingId = false,
 ) {
   const stream = streamOf(lastId);
-  sayRetry(transport, stream, standingId ? replay.standsAt(stream) : undefined);
+  sayRetry(transport, stream, takesStandingId ? replay.standsAt(stream) : undefined);
   if (stream === NOTIFICATION_STREAM) transport.closeStandaloneSSEStream();
   else for (const [request, of] of answerStreams(transport)) if (of === stream) transport.closeSSEStream(request);
 }
