@@ -103,6 +103,9 @@ class KeysNotServedError extends Error {}
 /** A key set's address that answered 200 with what is no key set: the issuer answered, waiter cannot use it. */
 class UnusableKeysError extends Error {}
 
+/** An issuer's name without its trailing slash, which issuers differ on (Auth0 writes one, Keycloak does not). */
+const bare = (name: string) => name.replace(/\/$/, "");
+
 /**
  * The fetch jose reads the key set with: as it asks, without following a redirect, and with an
  * answer other than 200, or none, said as what it is, where it came from, rather than as jose's
@@ -263,7 +266,6 @@ async function jwksUri(issuer: URL, fetch: Fetch): Promise<URL> {
       continue;
     }
     // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not): either is this one.
-    const bare = (url: string) => url.replace(/\/$/, "");
     if (typeof metadata.issuer !== "string" || bare(metadata.issuer) !== bare(issuer.href)) {
       failed.push(
         metadata.issuer === undefined
@@ -431,7 +433,7 @@ function clientsOwn(payload: JWTPayload): boolean {
  */
 export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): OAuthTokenVerifier {
   const issuer = new URL(settings.issuer);
-  const bareIssuer = issuer.href.replace(/\/$/, "");
+  const bareIssuer = bare(issuer.href);
   let keys: Promise<Keys> | undefined;
   /** When the issuer's metadata last could not be read: it is not asked again before ISSUER_RETRY_MS. */
   let lookupFailedAt = Number.NEGATIVE_INFINITY;
