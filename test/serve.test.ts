@@ -892,11 +892,21 @@ describe("sessions", () => {
         headers: { accept: "text/event-stream", "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" },
       });
       expect(listening.statusCode).toBe(200);
-      await expect.poll(() => served.sessions.streams()).toBe(1);
+      // A client of MCP 2025-11-25 takes an event that only names where its stream stands.
+      const newer = await initializeAt(served.url);
+      const newerId = newer.headers["mcp-session-id"] as string;
+      await newer.body.dump();
+      const listeningNewer = await request(`${served.url}/mcp`, {
+        headers: { accept: "text/event-stream", "mcp-session-id": newerId, "mcp-protocol-version": "2025-11-25" },
+      });
+      expect(listeningNewer.statusCode).toBe(200);
+      await expect.poll(() => served.sessions.streams()).toBe(2);
       served.sessions.endStreams();
       // The connection ends, not the session's stream: its last event is a retry, in ms, as the
       // 503 below says Retry-After in seconds; no data, which a client of any version passes over.
       expect(await listening.body.text()).toMatch(/(^|\n)retry: 5000\n\n$/);
+      // To the newer client it also names the id to come back with, though its stream carried nothing.
+      expect(await listeningNewer.body.text()).toMatch(/(^|\n)id: \S+\nretry: 5000\ndata: \n\n$/);
       const stream = await request(`${served.url}/mcp`, {
         headers: { accept: "text/event-stream", "mcp-session-id": id, "mcp-protocol-version": "2025-06-18" },
       });
