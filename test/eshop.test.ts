@@ -1184,9 +1184,12 @@ describe("marking paid", () => {
     expect(woo.shop.writes.filter((w) => w.route.endsWith(`/${O.refunded}`))).toEqual([]);
     // A cancelled order that was never paid (its stock held too long at checkout) may be set back first.
     const unpaid = await server.call("eshop_order_mark_paid", { id: O.cancelled, transaction_id: "pi_3Qlate" });
-    expect(text(unpaid)).toContain(
-      "If it really should be paid, set its status to pending with eshop_order_update_status first.",
+    // The customer paid all the same: whoever leaves it cancelled is told the money is to go back.
+    expect(text(unpaid)).toBe(
+      `Order ${O.cancelled} is cancelled, so it was not marked paid: only pending, on-hold, failed orders can be. If it really should be paid, set its status to pending with eshop_order_update_status first. If it stays cancelled, the payment "pi_3Qlate" is the customer's to get back: refund it with the gateway.`,
     );
+    const unnamed = await server.call("eshop_order_mark_paid", { id: O.cancelled });
+    expect(text(unnamed)).toMatch(/with eshop_order_update_status first\.$/);
   });
 
   test("an order still in the block checkout's draft is told the status to set before it is marked paid, and that works", async () => {
@@ -1194,7 +1197,7 @@ describe("marking paid", () => {
     const draft = await server.call("eshop_order_mark_paid", { id: O.pending1999, transaction_id: "pi_3Qdraft" });
     expect(draft.isError).toBe(true);
     expect(text(draft)).toBe(
-      `Order ${O.pending1999} is checkout-draft, so it was not marked paid: only pending, on-hold, failed orders can be. If it really should be paid, set its status to pending with eshop_order_update_status first.`,
+      `Order ${O.pending1999} is checkout-draft, so it was not marked paid: only pending, on-hold, failed orders can be. If it really should be paid, set its status to pending with eshop_order_update_status first. If it stays checkout-draft, the payment "pi_3Qdraft" is the customer's to get back: refund it with the gateway.`,
     );
     // As WooCommerce does when the checkout completes.
     await server.call("eshop_order_update_status", { id: O.pending1999, status: "pending" });
@@ -1274,6 +1277,9 @@ describe("marking paid", () => {
     expect(text(unpaid)).toMatch(
       /^Order \d+ is shipped, so it was not marked paid: only pending, on-hold, failed orders can be/,
     );
+    // Shipped, a payment that came pays for what was sent: not one to give back.
+    const late = await server.call("eshop_order_mark_paid", { id: O.onHold, transaction_id: "pi_3Qshipped" });
+    expect(text(late)).toMatch(/first\.$/);
     expect(woo.shop.writes).toEqual([]);
   });
 });
@@ -1667,7 +1673,7 @@ describe("status and notes", () => {
     try {
       const unpaid = await paying.call("eshop_order_mark_paid", { id: O.cancelled, transaction_id: "pi_3Qlate" });
       expect(text(unpaid)).toBe(
-        `Order ${O.cancelled} is cancelled, so it was not marked paid: only pending, on-hold, failed orders can be. If it really should be paid, have its status set to pending first, in the shop's admin.`,
+        `Order ${O.cancelled} is cancelled, so it was not marked paid: only pending, on-hold, failed orders can be. If it really should be paid, have its status set to pending first, in the shop's admin. If it stays cancelled, the payment "pi_3Qlate" is the customer's to get back: refund it with the gateway.`,
       );
       woo.shop.order(O.completed).billing.email = "";
       const unmailed = await paying.call("eshop_order_add_note", {

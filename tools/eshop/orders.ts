@@ -30,6 +30,9 @@ function awaitsPayment({ status, total }: { status: string; total: string }): bo
   return ["pending", "failed"].includes(status) && /[1-9]/.test(total);
 }
 
+/** The shop's statuses of an order it will not fill as it stands: a payment for one is to return. */
+const UNFILLED_STATUSES = ["cancelled", "refunded", "checkout-draft"];
+
 /** Notes an order answer shows, newest first. */
 const NOTES_SHOWN = 10;
 /** Characters of a note the text shows; structuredContent has it whole. */
@@ -406,8 +409,14 @@ export function orderTools(shop: ShopProvider): Tool[] {
           );
         }
         if (!shop.payableStatuses.includes(before.status)) {
+          // The customer paid all the same: an order left as it is, never to be filled, leaves the
+          // money to return. A plugin's status (shipped) may be one the payment pays for.
+          const held =
+            transaction_id && UNFILLED_STATUSES.includes(before.status)
+              ? ` If it stays ${before.status}, the payment ${quote(transaction_id)} is the customer's to get back: refund it with the gateway.`
+              : "";
           throw new ToolError(
-            `Order ${id} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, ${call.serves("eshop_order_update_status") ? `set its status to ${shop.awaitingPaymentStatus} with eshop_order_update_status first` : `have its status set to ${shop.awaitingPaymentStatus} first, in the shop's admin`}.`,
+            `Order ${id} is ${before.status}, so it was not marked paid: only ${shop.payableStatuses.join(", ")} orders can be. If it really should be paid, ${call.serves("eshop_order_update_status") ? `set its status to ${shop.awaitingPaymentStatus} with eshop_order_update_status first` : `have its status set to ${shop.awaitingPaymentStatus} first, in the shop's admin`}.${held}`,
           );
         }
         // A paid date stays when an order goes back to pending or failed (a bank transfer bounced):
