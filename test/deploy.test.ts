@@ -166,6 +166,26 @@ test("the image's command serves with its environment, refuses to start there wi
   expect(listening.said).toBe(`http://0.0.0.0:${listenPort}`);
 });
 
+test("the systemd unit goes on restarting a waiter that stops at start until what it waits for is there", () => {
+  const unit = /```ini\n(\[Unit\][^`]*)```/.exec(read("docs/serve.md"))?.[1] ?? "";
+  const settings = Object.fromEntries(
+    unit
+      .split("\n")
+      .flatMap((line) =>
+        /^\w+=/.test(line) ? [[line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]] : [],
+      ),
+  ) as Record<string, string | undefined>;
+  // A database not up yet at boot stops each start within a fraction of a second (exit status 1).
+  expect(settings.Restart).toBe("on-failure");
+  // systemd's defaults: restarted after 100 ms, and not started again (the unit left failed, for
+  // good) once it started 5 times within 10 s.
+  const seconds = (value: string | undefined, unset: number) => (value === undefined ? unset : Number(value));
+  const restartSec = seconds(settings.RestartSec, 0.1);
+  const interval = seconds(settings.StartLimitIntervalSec, 10);
+  const burst = seconds(settings.StartLimitBurst, 5);
+  expect(interval === 0 || restartSec * (burst - 1) > interval).toBe(true);
+});
+
 test("under systemd, each line reaches journald at its level's priority; elsewhere the lines stay as they are", async () => {
   const dir = mkdtempSync(join(tmpdir(), "waiter-journal-"));
   /** waiter serve with its stderr in a file (as systemd gives it a stream), and JOURNAL_STREAM naming `stream`. */
