@@ -1749,6 +1749,29 @@ describe("Host and Origin", () => {
     expect(lan({ host: "localhost:8790" }, 8790, "/healthz")?.reason).toBe("Host not allowed");
   });
 
+  test("a loopback publicUrl is named by any loopback name, as a proxy on this machine passes it on", () => {
+    // docs/compose.yml: nginx's $host leaves the port out, and the replica listens on 8790 of its container.
+    const guard = requestGuard({
+      listen: { host: "0.0.0.0", port: 8790 },
+      publicUrl: "http://127.0.0.1:8790",
+      allowedHosts: [],
+      allowedOrigins: [],
+    });
+    for (const host of ["127.0.0.1", "localhost", "LOCALHOST", "[::1]", "localhost:8790"]) {
+      expect(guard({ host }, 8790, "/mcp", "172.18.0.3"), host).toBeUndefined();
+    }
+    for (const host of ["localhost:9000", "waiter.example.com", "127.0.0.1.nip.io"]) {
+      expect(guard({ host }, 8790, "/mcp", "172.18.0.3")?.reason, host).toBe("Host not allowed");
+    }
+    const remote = requestGuard({
+      listen: { host: "0.0.0.0", port: 8790 },
+      publicUrl: "https://waiter.example.com",
+      allowedHosts: [],
+      allowedOrigins: [],
+    });
+    expect(remote({ host: "localhost" }, 8790, "/mcp", "172.18.0.3")?.reason).toBe("Host not allowed");
+  });
+
   test("allowedHosts and allowedOrigins are checked as they are read", () => {
     const load = (env: Record<string, string>) => () => loadConfig({ env }, toolsets());
     expect(load({ WAITER_WEBHOOKS_ALLOWED_HOSTS: "hooks.example.com:443" })).toThrow(/host names without a port/);

@@ -46,7 +46,7 @@ const HOST_HEADER = /^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(?::(\d{1,5}))?$/;
  * Who may talk to the listener. Webhook senders name the listener in `Host` and send no
  * `Origin`; a web page the user visits does send one, and a DNS-rebinding page names its own
  * host. So a request must name the listen address (with the bound port; on loopback any loopback
- * name), publicUrl's host, or a host in allowedHosts, and carry no Origin but an allowed one or
+ * name), publicUrl's host (a loopback one by any loopback name), or a host in allowedHosts, and carry no Origin but an allowed one or
  * waiter's own (publicUrl's, or the listen address's over plain HTTP): a page from there is no
  * other site's.
  * Bound to a wildcard address with neither publicUrl nor allowedHosts, the listener cannot know
@@ -62,6 +62,10 @@ export function requestGuard(
   const listenHost = webhooks.listen.host.toLowerCase();
   const publicUrl = webhooks.publicUrl ? new URL(webhooks.publicUrl) : undefined;
   const publicPort = publicUrl && (publicUrl.port || (publicUrl.protocol === "https:" ? "443" : "80"));
+  // A loopback publicUrl is this machine's, by whichever of its names a proxy here passes on.
+  const publicNames = new Set(
+    publicUrl ? [publicUrl.hostname, ...(isLoopbackHost(publicUrl.hostname) ? LOOPBACK_NAMES : [])] : [],
+  );
   const wildcard = isWildcardHost(listenHost);
   const anyHost = wildcard && !publicUrl && webhooks.allowedHosts.length === 0;
   const listenNames = new Set(wildcard || isLoopbackHost(listenHost) ? LOOPBACK_NAMES : []);
@@ -76,7 +80,7 @@ export function requestGuard(
     const samePort = Number(port ?? 80) === localPort;
     if (listenNames.has(name) && samePort) return true;
     if (localAddress && name === asHostName(localAddress) && samePort) return true;
-    if (publicUrl && name === publicUrl.hostname && (port === undefined || port === publicPort)) return true;
+    if (publicNames.has(name) && (port === undefined || port === publicPort)) return true;
     return allowedHosts.has(name);
   };
 
