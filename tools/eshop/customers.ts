@@ -21,7 +21,16 @@ export function customerTools(shop: ShopProvider): Tool[] {
         "(eshop_orders_list's search finds them).",
       input: {
         search: z.string().trim().min(1).max(200).optional().describe("In the name, username or email."),
-        email: z.string().trim().email().optional().describe("The whole address; not with search."),
+        email: z
+          .string()
+          .trim()
+          // Not z.email(): WordPress takes addresses it refuses ("jana&petr@…", "jana.@…"), and an account may have one.
+          .refine(
+            (email) => /^[^\s@]+@[^\s@.][^\s@]*\.[^\s@]+$/.test(email),
+            "is not an email address: a name or a part of one goes in search",
+          )
+          .optional()
+          .describe("The whole address; not with search."),
         ...paging,
       },
       output: { customers: z.array(customerOut), ...pagingOut },
