@@ -46,12 +46,13 @@ function productLine(p: Product, currency: string | undefined): string {
       : "";
   // A draft, or a variation found by its SKU, must not read as a product the shop sells as it is.
   const kind = [p.type !== "simple" && p.type, p.status !== "publish" && p.status].filter(Boolean);
-  // A variable product's price is its cheapest variation's. Without one (none set, or a variable
-  // product without variations) WooCommerce sells it to no one.
+  // A variable product's price is its cheapest variation's, a grouped one's its cheapest product's.
+  // Without one (none set, or a variable product without variations) WooCommerce sells it to no one.
+  const cheapest = variable || p.type === "grouped";
   const price =
     p.price === ""
       ? "no price, so it cannot be bought"
-      : `${variable ? "from " : ""}${p.price}${currency ? ` ${currency}` : ""}`;
+      : `${cheapest ? "from " : ""}${p.price}${currency ? ` ${currency}` : ""}`;
   return `${named(p)} (id ${[p.id, ...kind].join(", ")}): ${price}${sale}, ${p.stock_status}, ${stock}`;
 }
 
