@@ -1282,6 +1282,41 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("an automation whose turn on an event has not come, as another's run on it goes on, is said to wait for that run, not taken for one configured after the event", async () => {
+    const alsoTold = {
+      name: "also-told",
+      when: { source: "stripe", type: "payment_intent.succeeded" },
+      do: [{ notify: "team", text: "Payment {{payload.data.object.id}}" }],
+    };
+    const server = await serve([PAID, alsoTold]);
+    const agent = await startWaiter(env([PAID, alsoTold]));
+    const release = holdTelegram();
+    try {
+      const asked = telegram.requests.length;
+      const event = await pay(server, String(O.pendingStockManaged));
+      // stripe-paid's message is on its way: its run is under way, also-told's not begun.
+      await expect.poll(() => telegram.requests.length).toBeGreaterThan(asked);
+      const meanwhile = await agent.call("automations_runs", { event_id: event.id });
+      expect(meanwhile.structuredContent).toMatchObject({
+        runs: [{ automation: "stripe-paid", status: "running" }],
+        note: "also-told takes it and has not run on it yet: the automations on an event run one after the other, and stripe-paid's run on it, which comes before, is running.",
+      });
+      // Asked of it alone, the same.
+      expect(
+        (await agent.call("automations_runs", { event_id: event.id, automation: "also-told" })).structuredContent,
+      ).toEqual({ runs: [], note: (meanwhile.structuredContent as { note: string }).note });
+      release();
+      expect((await runsOf(event.id)).map((run) => [run.automation, run.status])).toEqual([
+        ["also-told", "done"],
+        ["stripe-paid", "done"],
+      ]);
+    } finally {
+      release();
+      await agent.close();
+      await server.close();
+    }
+  });
+
   test("an event the conditions do not match starts no run, and the debug log says why", async () => {
     const lines: string[] = [];
     const refunded = {

@@ -21,12 +21,15 @@ const MAX_RUNS_CHARACTERS = 40_000;
  * Why the automations of `event`'s source (or the one `asked` about) that have no run on it
  * (`ran` names those that have) did not run, each in a sentence: which does not take it and why,
  * as the engine decides, and which takes it and has not run on it; undefined when every one ran.
+ * `running` names those whose run on it is running: the automations on an event run one after the
+ * other, in the order configured, so one after such a run has its turn when that run is done or waits.
  */
 export async function whyNoRun(
   automations: readonly Automation[],
   event: StoredEvent,
   ran: ReadonlySet<string>,
   asked?: string,
+  running: ReadonlySet<string> = new Set(),
 ): Promise<string | undefined> {
   // The engine, with its template and path packages, loads when first needed, not at every start.
   const { viewOf, whyNotTaken } = await import("./view.js");
@@ -46,8 +49,10 @@ export async function whyNoRun(
       } catch (err) {
         why = err instanceof Error ? err.message : String(err);
       }
-      return why
-        ? `${automation.name} does not take it: ${why}.`
+      if (why) return `${automation.name} does not take it: ${why}.`;
+      const before = automations.slice(0, automations.indexOf(automation)).find((a) => running.has(a.name));
+      return before
+        ? `${automation.name} takes it and has not run on it yet: the automations on an event run one after the other, and ${before.name}'s run on it, which comes before, is running.`
         : `${automation.name} takes it and has not run on it: the event came before the automation was configured, or no waiter serve or waiter listen has reached it yet.`;
     })
     .join(" ");
@@ -226,7 +231,18 @@ export function automationsToolset(
                 : undefined
               : args.status
                 ? undefined
-                : await whyNoRun(automations, event, new Set(found.map((run) => run.automation)), args.automation);
+                : await whyNoRun(
+                    automations,
+                    event,
+                    new Set(found.map((run) => run.automation)),
+                    args.automation,
+                    // Of every automation, whichever this call asked about.
+                    new Set(
+                      (await store.runs.list({ eventId: event.id, status: "running", limit: MAX_RUNS })).map(
+                        (run) => run.automation,
+                      ),
+                    ),
+                  );
           }
           const runs = found.map((run) => ({
             id: run.id,
