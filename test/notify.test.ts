@@ -783,6 +783,32 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a mail server that offers only login mechanisms waiter does not use is not said to refuse the password", async () => {
+    // As Exchange's internal connector offers AUTH GSSAPI NTLM, and a provider that has turned
+    // passwords off offers XOAUTH2 alone: waiter's AUTH PLAIN is answered 504, whatever the password.
+    const server = await startMailServer({
+      authMethods: ["XOAUTH2"],
+      onAuth: (_auth, _session, callback) => callback(null, { user: "x" }),
+    });
+    const { port, received } = server;
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office(port, { to: ["a@shop.example"], user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
+      SMTP_PASSWORD,
+    });
+    const said =
+      "the mail server takes none of the login mechanisms waiter uses, PLAIN, LOGIN and CRAM-MD5 (504 Error: Unrecognized authentication type); have it take one of them for the channel's user, on its port or another (usually 587), or leave out the channel's user and passwordEnv if it takes the channel's mail without a login.";
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toContain(`a@shop.example: Not sent: ${said}`);
+      expect(received).toEqual([]);
+      expect(await checkedNow(plainLogin(port))).toBe(said);
+    } finally {
+      await team.close();
+      await server.close();
+    }
+  });
+
   test("a mail server that takes mail or a login only over TLS tells a channel with tls none to use starttls", async () => {
     // As Postfix with smtpd_tls_security_level = encrypt answers (RFC 3207), and a login over plain text (RFC 4954's 538).
     const encrypting = smtpAnswering("220 mail.shop.example ESMTP", (line) => {

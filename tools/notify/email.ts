@@ -325,6 +325,14 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
       `Not sent: the mail server offers no login (${said}); set the channel's port to the one it takes logged-in mail on (usually 587), or leave out its user and passwordEnv if it takes the channel's mail without a login.`,
     );
   }
+  // RFC 4954's 504 to AUTH: a mechanism it does not take. nodemailer picks PLAIN, LOGIN or
+  // CRAM-MD5 from those the server offers, and PLAIN when it offers none of them (Exchange's
+  // GSSAPI NTLM, a provider's XOAUTH2 alone): no password would be taken that way.
+  if (code === "EAUTH" && responseCode === 504) {
+    return new ToolError(
+      `Not sent: the mail server takes none of the login mechanisms waiter uses, PLAIN, LOGIN and CRAM-MD5 (${said}); have it take one of them for the channel's user, on its port or another (usually 587), or leave out the channel's user and passwordEnv if it takes the channel's mail without a login.`,
+    );
+  }
   if (code === "EAUTH") {
     return new ToolError(
       `Not sent: the mail server refused the login (${said}); check the channel's user and the password in the variable its passwordEnv names, then restart waiter, which reads it only as it starts.`,
