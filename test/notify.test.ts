@@ -1049,6 +1049,28 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a mail server that refuses this machine in its greeting says so, not to check a login the channel does not have", async () => {
+    // As a server answers a connection from an address on a blocklist (RFC 5321 3.1: 554 for 220).
+    const blocked = createServer((socket) => {
+      socket.on("data", () => socket.end("221 Bye\r\n"));
+      socket.write("554 5.7.1 Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org\r\n");
+    });
+    await new Promise<void>((resolve) => blocked.listen(0, "127.0.0.1", resolve));
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office((blocked.address() as AddressInfo).port, { to: ["boss@shop.example"] }),
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        /boss@shop.example: Not sent: the mail server refused the connection in its greeting \(554 5.7.1 Service unavailable; Client host \[127.0.0.1\] blocked using zen.spamhaus.org\), before any address or login: it takes no mail from this machine; check the channel's host and port, or ask whoever runs the server to take mail from this machine, as sending it again will not help\.$/,
+      );
+    } finally {
+      await team.close();
+      await new Promise<void>((resolve) => blocked.close(() => resolve()));
+    }
+  });
+
   test("a refusal for now (4xx) says to try again later", async () => {
     const result = await waiter.call("notify_send", { channel: "grey", text: "Stock is out." });
     expect(result.isError).toBe(true);

@@ -338,6 +338,13 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
       `Not sent: the mail server refused the login (${said}); check the channel's user and the password in the variable its passwordEnv names, then restart waiter, which reads it only as it starts.`,
     );
   }
+  // A 554 for the greeting (RFC 5321 3.1): the server takes nothing from this machine (its address on
+  // a blocklist, a network it does not serve), whatever the channel's addresses or login.
+  if (responseCode && command === "CONN") {
+    return new ToolError(
+      `Not sent: the mail server refused the connection in its greeting (${said}), before any address or login: it takes no mail from this machine; check the channel's host and port, or ask whoever runs the server to take mail from this machine, as sending it again will not help.`,
+    );
+  }
   if (responseCode) {
     // RFC 3463's enhanced code tells an address (5.1.x) from the server's policy (5.7.x: relaying
     // denied), which no change of address in to mends. To MAIL FROM of a login, it is a sender the
