@@ -1000,6 +1000,26 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a sender refused to a channel that logs in as no one is told to check the channel's from, not its login", async () => {
+    // As Postfix's reject_unknown_sender_domain answers MAIL FROM of a domain that does not resolve.
+    const relay = await startMailServer({
+      onMailFrom(_address, _session, callback) {
+        callback(Object.assign(new Error("5.1.8 Sender address rejected: Domain not found"), { responseCode: 550 }));
+      },
+    });
+    const team = await startWaiter({ WAITER_NOTIFY_CHANNELS: office(relay.port) });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        /b@shop.example: The mail server refused it \(550 5.1.8 Sender address rejected: Domain not found\): not sent; check the channel's from, as sending it again will not help\.$/,
+      );
+    } finally {
+      await team.close();
+      await relay.close();
+    }
+  });
+
   test("a message the mail server refuses once it has it whole is said to be refused for its text or sender, not the channel's login", async () => {
     // As a spam filter, or a check of the sender's domain (Gmail's 550 5.7.26 for DMARC), answers the message's end.
     const filtering = new SMTPServer({

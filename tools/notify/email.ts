@@ -374,7 +374,7 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
                 : command === "RCPT TO"
                   ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
                   : command === "MAIL FROM"
-                    ? `check the channel's from, an address its login may send as${needsSmtpUtf8(options.from)}`
+                    ? `check the channel's from${options.user ? ", an address its login may send as" : ""}${needsSmtpUtf8(options.from)}`
                     : "check the channel's settings";
     return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
   }
