@@ -1020,6 +1020,32 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a sender refused in the answer to RCPT TO is told to check the channel's from, not its to", async () => {
+    // As Postfix answers, its checks of the sender delayed to RCPT TO (smtpd_delay_reject, on by
+    // default), with RFC 3463's code for a sender's address (5.1.8).
+    const relay = await startMailServer({
+      onRcptTo(_address, session, callback) {
+        const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
+        callback(
+          Object.assign(new Error(`5.1.8 <${sender}>: Sender address rejected: Domain not found`), {
+            responseCode: 550,
+          }),
+        );
+      },
+    });
+    const team = await startWaiter({ WAITER_NOTIFY_CHANNELS: office(relay.port) });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        /b@shop.example: The mail server refused it \(550 5.1.8 <w@shop.example>: Sender address rejected: Domain not found\): not sent; check the channel's from, as sending it again will not help\.$/,
+      );
+    } finally {
+      await team.close();
+      await relay.close();
+    }
+  });
+
   test("a message the mail server refuses once it has it whole is said to be refused for its text or sender, not the channel's login", async () => {
     // As a spam filter, or a check of the sender's domain (Gmail's 550 5.7.26 for DMARC), answers the message's end.
     const filtering = new SMTPServer({

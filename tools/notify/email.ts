@@ -350,6 +350,9 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // denied), which no change of address in to mends. To MAIL FROM of a login, it is a sender the
     // login may not send as (Postfix's "not owned by user"), which the channel's from mends.
     const policy = /^5\.7\./.test(response?.slice(4) ?? "");
+    // 5.1.7 and 5.1.8 (the sender's address or its domain): the channel's from, whichever command
+    // was answered, as Postfix answers its checks of the sender at RCPT TO (smtpd_delay_reject).
+    const sender = /^5\.1\.[78]\b/.test(response?.slice(4) ?? "");
     // 5.2.1 and 5.2.2 (mailbox disabled, full): the address is right, and its owner can mend it.
     const mailbox = /^5\.2\.[12]\b/.test(response?.slice(4) ?? "");
     // A server that wants a login (RFC 4954: 530), or that relays only for one, from a channel that
@@ -371,9 +374,9 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
               ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
               : mailbox
                 ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
-                : command === "RCPT TO"
+                : command === "RCPT TO" && !sender
                   ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
-                  : command === "MAIL FROM"
+                  : command === "MAIL FROM" || sender
                     ? `check the channel's from${options.user ? ", an address its login may send as" : ""}${needsSmtpUtf8(options.from)}`
                     : "check the channel's settings";
     return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
