@@ -598,6 +598,15 @@ describe("notify_send by email", () => {
     expect(subjectOf(mail?.data)).toBe(`From the shop: ${long.slice(0, 99)}…`);
   });
 
+  test("the subject counts characters as notify_send does, an emoji one", async () => {
+    const long = `Pizza ${"🍕".repeat(120)}`;
+    const result = await waiter.call("notify_send", { channel: "office", text: `${long}\nPizza line` });
+    expect(result.isError, text(result)).toBeFalsy();
+    // Mostly emoji, the body goes in base64: the mail is found by its subject.
+    const mail = smtp.received.find((m) => subjectOf(m.data).includes("Pizza"));
+    expect(subjectOf(mail?.data)).toBe(`From the shop: ${Array.from(long).slice(0, 99).join("")}…`);
+  });
+
   test("a first line of nothing a reader sees is passed over for the subject, as a blank one is", async () => {
     // A zero-width space, a soft hyphen and a bell: text, though no mail client shows any of it.
     const result = await waiter.call("notify_send", {

@@ -13,7 +13,7 @@ import {
   tellingCode,
   UNTRUSTED,
 } from "../../src/net-failures.js";
-import { cut, oneLine, withoutInvisible, withoutSecrets } from "../../src/shown.js";
+import { cutCodePoints, oneLine, withoutInvisible, withoutSecrets } from "../../src/shown.js";
 import { clock } from "../../src/time.js";
 import type { ToolCall } from "../../src/toolset.js";
 import type { Sender } from "./sender.js";
@@ -155,7 +155,7 @@ function subjectOf(subject: string, text: string): string {
     .find((each) => each !== "");
   if (!line) return subject;
   const own = `${subject}: `;
-  return `${own}${cut(line.startsWith(own) ? line.slice(own.length) : line, SUBJECT_CHARACTERS)}`;
+  return `${own}${cutCodePoints(line.startsWith(own) ? line.slice(own.length) : line, SUBJECT_CHARACTERS)}`;
 }
 
 /**
