@@ -1137,6 +1137,23 @@ describe("notify_send by email", () => {
     expect(waiter.stderr()).toMatch(/warning \[notify\] notify_send failed: No chat or address of grey .*Greylisted/);
   });
 
+  test("a mail server that refuses the check at start for now is not said to have the channel's settings wrong", async () => {
+    // As a server answers while its authentication backend is down (RFC 4954: 454 4.7.0).
+    const server = await startMailServer({
+      allowInsecureAuth: true,
+      onAuth(_auth, _session, callback) {
+        callback(Object.assign(new Error("4.7.0 Temporary authentication failure"), { responseCode: 454 }));
+      },
+    });
+    try {
+      expect(await checkedNow(plainLogin(server.port))).toBe(
+        `the mail server 127.0.0.1:${server.port} refused for now (454 4.7.0 Temporary authentication failure); it may take the channel's mail later, and if it lasts, check the channel's host, port and tls.`,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a mail server that answers out of turn before it has the message says so, not that it refused it", async () => {
     // 354 ("start mail input") answers DATA alone; to RCPT TO it is a broken server's.
     const broken = await startMailServer({
