@@ -1,3 +1,4 @@
+import { domainToUnicode } from "node:url";
 import { z } from "zod";
 import { ConfigError, ToolError, UpstreamError } from "../../src/errors.js";
 import type { HttpClient } from "../../src/http/client.js";
@@ -32,6 +33,16 @@ const address = (nameSetting?: string) =>
     // a group: "a,b@x.cz" would go to "a" and to "b@x.cz", "a(b)@x.cz" to "a@x.cz", "a@x.cz<b@y.cz"
     // to "b@y.cz", "team:a@x.cz" to "a@x.cz". A colon after the @ is a domain literal's ([IPv6:…]).
     .refine((text) => !/[,;()<>]|:.*@/.test(text), { error: (issue) => notOneAddress(issue.input, nameSetting) });
+
+/**
+ * An address as it is told apart from another: in any case, and its domain as it is written with
+ * diacritics (příklad.cz), which its punycode (xn--pklad-zsa96e.cz) is too, as nodemailer sends it.
+ */
+function sameAddress(address: string): string {
+  const at = address.lastIndexOf("@");
+  const domain = address.slice(at + 1).toLowerCase();
+  return `${address.slice(0, at).toLowerCase()}@${domainToUnicode(domain) || domain}`;
+}
 
 /**
  * Why a setting's text is not one address, for the forms a mail client takes and a channel does
@@ -148,7 +159,7 @@ export const notify = defineToolset({
       const [key, targets] =
         configured.type === "telegram"
           ? ["chatIds", configured.chatIds.map(sameChat)]
-          : ["to", configured.to.map((a) => a.toLowerCase())];
+          : ["to", configured.to.map(sameAddress)];
       const twice = targets.find((target, i) => targets.indexOf(target) !== i);
       if (twice !== undefined) {
         throw new ConfigError(
