@@ -867,6 +867,37 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a login refused is tried once for all of a channel's addresses, not once each", async () => {
+    // A server that bans an address after a few failed logins (fail2ban, a provider's lockout)
+    // would ban waiter's machine for one message to a channel of five addresses.
+    let logins = 0;
+    const server = await startMailServer({
+      allowInsecureAuth: true,
+      onAuth(_auth, _session, callback) {
+        logins++;
+        callback(new Error("Invalid username or password"));
+      },
+    });
+    const to = ["a@shop.example", "b@shop.example", "c@shop.example", "d@shop.example", "e@shop.example"];
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office(server.port, { to, user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
+      SMTP_PASSWORD: "not-the-password",
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      for (const address of to) {
+        expect(text(result)).toContain(
+          `${address}: Not sent: the mail server refused the login (535 Invalid username or password); check the channel's user`,
+        );
+      }
+      expect(logins).toBe(1);
+    } finally {
+      await team.close();
+      await server.close();
+    }
+  });
+
   test("TLS that fails and a login the server refuses say what to change in the channel", async () => {
     const secured = new SMTPServer({
       authOptional: true,

@@ -34,11 +34,16 @@ export interface SmtpOptions {
   subject: string;
 }
 
-/** A channel's pooled transport, the sends whose message its server had whole, and what its EHLO offered. */
+/**
+ * A channel's pooled transport, the sends whose message its server had whole, what its EHLO
+ * offered, and a login it refused for good, which `loginFailed` aborts the pool's other sends for.
+ */
 interface Pool {
   transport: Transporter;
   handedOver: WeakSet<AbortSignal>;
   ehlo: Ehlo;
+  loginFailed: AbortController;
+  loginRefusal?: ToolError;
 }
 
 /** What the server's answer to EHLO offered that a failure's advice needs. */
@@ -135,7 +140,7 @@ async function connect(options: SmtpOptions, call: ToolCall): Promise<Pool> {
     mail.message.processFunc((input) => input.once("end", () => signal && handedOver.add(signal)));
     done();
   });
-  return { transport, handedOver, ehlo };
+  return { transport, handedOver, ehlo, loginFailed: new AbortController() };
 }
 
 /** Characters of a message's first line its subject shows after the channel's subject. */
@@ -183,7 +188,9 @@ async function subjectHeader(subject: string): Promise<string> {
 }
 
 async function deliver(pool: Pool, options: SmtpOptions, to: string, text: string, call: ToolCall): Promise<void> {
+  if (pool.loginRefusal) throw pool.loginRefusal;
   const bounded = withDeadline(call);
+  const signal = AbortSignal.any([bounded.call.signal, pool.loginFailed.signal]);
   try {
     await pool.transport.sendMail({
       from: options.fromName ? { name: options.fromName, address: options.from } : options.from,
@@ -193,9 +200,12 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
       headers: { "Auto-Submitted": "auto-generated" },
       date: new Date(clock.now()),
       text,
-      signal: bounded.call.signal,
+      signal,
     });
   } catch (err) {
+    // Queued behind a login the server refused: the same login on a connection of its own would be
+    // refused too, and a server that bans an address after a few (fail2ban) would ban this machine.
+    if (pool.loginRefusal && !bounded.call.signal.aborted) throw pool.loginRefusal;
     const ended = !bounded.call.signal.aborted
       ? "the connection closed"
       : call.signal.aborted
@@ -204,7 +214,7 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
     const { responseCode } = err as SmtpFailure;
     // Past the message, only the server's answer to it says whether it was delivered: a 4xx or
     // 5xx that it was not (RFC 5321 4.2.1), where any other code says nothing of it.
-    if (pool.handedOver.has(bounded.call.signal) && !(responseCode && responseCode >= 400 && responseCode < 600)) {
+    if (pool.handedOver.has(signal) && !(responseCode && responseCode >= 400 && responseCode < 600)) {
       const answer = responseCode
         ? `answered ${saidBy(err as SmtpFailure, options)}, which says neither that it took it nor that it refused it`
         : `had not confirmed it when ${ended}`;
@@ -216,7 +226,12 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
       // The server never had it whole, so it cannot deliver it: sending it again later is safe.
       throw new UpstreamError(`Not sent: ${ended} before the mail server had the message.`, undefined, undefined, true);
     }
-    throw smtpFailure(err as SmtpFailure, options, to, pool.ehlo);
+    const failure = smtpFailure(err as SmtpFailure, options, to, pool.ehlo);
+    if ((err as SmtpFailure).code === "EAUTH" && !(failure instanceof UpstreamError)) {
+      pool.loginRefusal = failure;
+      pool.loginFailed.abort();
+    }
+    throw failure;
   } finally {
     bounded.end();
   }
