@@ -1086,6 +1086,38 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a sender's domain that fails SPF in the answer to RCPT TO is said to be the channel's from, not the login or the address", async () => {
+    // As policyd-spf answers for Postfix, with RFC 7372's code for an SPF check that failed (5.7.23).
+    const relay = await startMailServer({
+      allowInsecureAuth: true,
+      onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
+      onRcptTo(address, _session, callback) {
+        callback(
+          Object.assign(
+            new Error(
+              `5.7.23 <${address.address}>: Recipient address rejected: Message rejected due to: SPF fail - not authorized`,
+            ),
+            { responseCode: 550 },
+          ),
+        );
+      },
+    });
+    const team = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office(relay.port, { user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
+      SMTP_PASSWORD,
+    });
+    try {
+      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toMatch(
+        /b@shop.example: The mail server refused it \(550 5.7.23 <b@shop.example>: Recipient address rejected: Message rejected due to: SPF fail - not authorized\): not sent; the server's check of the sender's domain \(SPF, DKIM, DMARC\) failed: check that the channel's from is an address of a domain that lets this server send for it, as sending it again will not help\.$/,
+      );
+    } finally {
+      await team.close();
+      await relay.close();
+    }
+  });
+
   test("a message the mail server refuses once it has it whole is said to be refused for its text or sender, not the channel's login", async () => {
     // As a spam filter, or a check of the sender's domain (Gmail's 550 5.7.26 for DMARC), answers the message's end.
     const filtering = new SMTPServer({

@@ -376,24 +376,29 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
     // Refused at the message's end (nodemailer's EMESSAGE): its envelope was taken, so not the
     // addresses nor the login, but the message, by a spam filter or the sender's domain's SPF or DMARC.
     const messageRefused = code === "EMESSAGE" && command === "DATA";
+    // RFC 7372's 5.7.20 to 5.7.29: the sender's domain failed SPF, DKIM or DMARC, or its MX is null,
+    // whichever command it answers (policyd-spf answers RCPT TO): neither the login nor the address.
+    const senderDomain = /^5\.7\.2\d\b/.test(response?.slice(4) ?? "");
     const login =
       "and the channel logs in as no one: give it the user and passwordEnv of an account that may send through the server";
     const fix =
       messageRefused && !mailbox
         ? "the server refused the message itself, once it had it, as a spam filter or a check of the sender's domain (SPF, DMARC) does: check the text, and that the channel's from is an address of a domain that lets this server send for it"
-        : anonymous && responseCode === 530
-          ? `the server wants a login, ${login}`
-          : anonymous && policy
-            ? `the server's policy refuses it, ${login}, and to such addresses`
-            : policy && command !== "MAIL FROM"
-              ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
-              : mailbox
-                ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
-                : command === "RCPT TO" && !sender
-                  ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
-                  : command === "MAIL FROM" || sender
-                    ? `check the channel's from${options.user ? ", an address its login may send as" : ""}${needsSmtpUtf8(options.from)}`
-                    : "check the channel's settings";
+        : senderDomain
+          ? "the server's check of the sender's domain (SPF, DKIM, DMARC) failed: check that the channel's from is an address of a domain that lets this server send for it"
+          : anonymous && responseCode === 530
+            ? `the server wants a login, ${login}`
+            : anonymous && policy
+              ? `the server's policy refuses it, ${login}, and to such addresses`
+              : policy && command !== "MAIL FROM"
+                ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
+                : mailbox
+                  ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
+                  : command === "RCPT TO" && !sender
+                    ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
+                    : command === "MAIL FROM" || sender
+                      ? `check the channel's from${options.user ? ", an address its login may send as" : ""}${needsSmtpUtf8(options.from)}`
+                      : "check the channel's settings";
     return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
   }
   if (timeoutType === "GREETING_TIMEOUT" && tls !== "tls") {
