@@ -624,7 +624,10 @@ export function jsonProblem(message: string, text: string): string {
       ? ": a comma after the last item, which JSON does not allow; remove it"
       : /^(?:\/\/|\/\*|#)/.test(json.slice(position))
         ? ": a comment, which JSON does not allow; remove it"
-        : "";
+        : // A Windows path as Explorer, `pwd` and `where.exe` print it: C:\Users is \U, which is no escape.
+          /^Bad (?:escaped character|Unicode escape)/.test(reason)
+          ? ": a single backslash, which begins an escape in JSON; write a Windows path with forward slashes (C:/Users/you) or with each backslash doubled (C:\\\\Users\\\\you)"
+          : "";
   if (reason.includes("(line ")) return `${reason}${hint}`;
   const lines = json.slice(0, position).split("\n");
   return `${reason} (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1})${hint}`;

@@ -790,6 +790,12 @@ describe("bad settings are refused by name", () => {
       /is not valid JSON: .* \(line 2,? column 23\): a comment, which JSON does not allow; remove it$/,
     );
     expect(() => load({}, { file: file("[1]") })).toThrow(/must hold a JSON object/);
+    // A Windows path as Explorer and `pwd` write it: in JSON a single backslash begins an escape.
+    for (const path of ["C:\\Users\\jana\\waiter-data", "C:\\users\\jana\\waiter-data", "D:\\waiter"]) {
+      expect(messageOf(() => load({}, { file: file(`{\r\n  "dataDir": "${path}"\r\n}`) }))).toMatch(
+        /is not valid JSON: Bad (?:escaped character|Unicode escape) .* \(line 2,? column \d+\): a single backslash, which begins an escape in JSON; write a Windows path with forward slashes \(C:\/Users\/you\) or with each backslash doubled \(C:\\\\Users\\\\you\)$/,
+      );
+    }
   });
 
   test("a key written twice in one object with other values, which JSON keeps only the last of, is named with where the second is", () => {
