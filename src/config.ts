@@ -331,7 +331,9 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
     text = fileText(readFileSync(file));
   } catch (err) {
     // A relative path, which only --config may give, is read from the current directory.
-    const where = isAbsolute(file) ? file : `${file} (from ${process.cwd()})`;
+    // A name JSON put a line break in is shown as JSON writes it, on one line.
+    const named = escapedInJson(file) ? quote(file) : file;
+    const where = isAbsolute(file) ? named : `${named} (from ${process.cwd()})`;
     const code = (err as NodeJS.ErrnoException).code;
     // --config=~/… is no word a shell expands, and a client's args go to waiter as written.
     const notExpanded = unexpanded(
@@ -342,7 +344,7 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
     const relativeHint = isAbsolute(file)
       ? undefined
       : "a relative path is read from the current directory, which an MCP client chooses (often /), so give a client's args an absolute path";
-    const hint = notExpanded ?? relativeHint;
+    const hint = escapedInJson(file) ?? notExpanded ?? relativeHint;
     const why =
       code === "ENOENT"
         ? `ENOENT, there is no such file${hint ? `: ${hint}` : ""}`
@@ -560,8 +562,23 @@ function mustBeAbsolute(path: string): string {
   // may hold slashes (base64), so its parts alone do not tell.
   const hidden = credentialShaped(path);
   const given = `must be an absolute path, and ${hidden ? "what it holds" : quote(path)} is not`;
-  const why = unexpanded(path, "a shell does, and an MCP client starts waiter without one", !hidden);
+  const why =
+    escapedInJson(path) ?? unexpanded(path, "a shell does, and an MCP client starts waiter without one", !hidden);
   return `${given}: ${why ?? `MCP clients start servers from any directory (this one from ${process.cwd()})`}`;
+}
+
+/**
+ * What JSON made of the single backslashes of a Windows path (C:\new is C:, a line break, ew) in
+ * an MCP client's config or waiter's file, and how to write it; undefined for a path without.
+ */
+function escapedInJson(path: string): string | undefined {
+  // A line break at its end is a paste's, as a client's args get one, not a backslash's.
+  const controls = [...new Set(path.replace(/[\r\n]+$/, "").match(/[\b\t\n\f\r]/g))].map((c) =>
+    JSON.stringify(c).slice(1, -1),
+  );
+  if (controls.length === 0) return undefined;
+  const letters = controls.map((written) => written.slice(1));
+  return `it holds ${controls.join(" and ")}, which JSON makes of a single backslash before ${letters.join(" or ")}; write a Windows path in JSON with forward slashes (C:/Users/you) or with each backslash doubled (C:\\\\Users\\\\you)`;
 }
 
 /**

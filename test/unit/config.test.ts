@@ -1561,6 +1561,26 @@ describe("the data directory", () => {
     );
   });
 
+  test("a Windows path that JSON read with single backslashes (C:\\new is a line break) says how to write it", () => {
+    // As an MCP client's JSON config or waiter's file gives it: "C:\new\tmp" is C:, a line break, ew, a tab, mp.
+    const fromJson = JSON.parse(String.raw`"C:\new\tmp"`) as string;
+    const how =
+      "write a Windows path in JSON with forward slashes (C:/Users/you) or with each backslash doubled (C:\\\\Users\\\\you)";
+    expect(messageOf(() => load({ WAITER_DATA_DIR: fromJson }))).toBe(
+      `invalid setting WAITER_DATA_DIR: must be an absolute path, and "C:\\new\\tmp" is not: it holds \\n and \\t, which JSON makes of a single backslash before n or t; ${how}`,
+    );
+    expect(messageOf(() => load({}, { file: file(String.raw`{"dataDir": "C:\new\tmp"}`) }))).toMatch(
+      /^invalid setting dataDir in .*: must be an absolute path, and "C:\\new\\tmp" is not: it holds \\n and \\t/,
+    );
+    expect(messageOf(() => load({ WAITER_CONFIG: JSON.parse(String.raw`"C:\tools\\waiter.json"`) }))).toBe(
+      `invalid setting WAITER_CONFIG: must be an absolute path, and "C:\\tools\\\\waiter.json" is not: it holds \\t, which JSON makes of a single backslash before t; ${how}; in a terminal, --config takes a path relative to the current directory`,
+    );
+    // --config in a client's args: the name is shown as JSON writes it, not broken over two lines.
+    expect(messageOf(() => load({}, { file: JSON.parse(String.raw`"C:\new\\waiter.json"`) }))).toBe(
+      `cannot read config file "C:\\new\\\\waiter.json" (from ${process.cwd()}): ENOENT, there is no such file: it holds \\n, which JSON makes of a single backslash before n; ${how}`,
+    );
+  });
+
   test("defaults to the platform's per-user state directory, never the current one", () => {
     expect(defaultDataDir({}, "linux", () => "/home/u")).toBe("/home/u/.local/state/waiter");
     expect(defaultDataDir({ XDG_STATE_HOME: "/x" }, "linux", () => "/home/u")).toBe("/x/waiter");
