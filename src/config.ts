@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from "node:fs";
-import { homedir } from "node:os";
+import { homedir, userInfo } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { z } from "zod";
 import { automationsSetting } from "./automations/rules.js";
@@ -349,7 +349,7 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
       code === "ENOENT"
         ? `ENOENT, there is no such file${hint ? `: ${hint}` : ""}`
         : code === "EACCES"
-          ? `EACCES, the user waiter runs as (uid ${process.getuid?.() ?? "?"}) may not read it`
+          ? `EACCES, the user waiter runs as${runningUser()} may not read it`
           : code === "EISDIR"
             ? "EISDIR, it is a directory"
             : code === "ENOTDIR"
@@ -376,6 +376,17 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
   const repeated = repeatedKey(jsonText(text));
   if (repeated) throw new ConfigError(`config file ${file} ${repeated}`);
   return value as Record<string, unknown>;
+}
+
+/** Who waiter runs as, in parentheses: a uid, or where there are none (Windows) the user's name. */
+function runningUser(): string {
+  const uid = process.getuid?.();
+  if (uid !== undefined) return ` (uid ${uid})`;
+  try {
+    return ` (${userInfo().username})`;
+  } catch {
+    return "";
+  }
 }
 
 /** The file on `path`'s way that is no directory (ENOTDIR), as `path` names it. */

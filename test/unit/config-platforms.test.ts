@@ -1,0 +1,65 @@
+import { userInfo } from "node:os";
+import { afterEach, beforeAll, expect, test, vi } from "vitest";
+
+/**
+ * How a config file the system will not give waiter reads on Windows and macOS, simulated here:
+ * the error code the file's read fails with, the platform, and a process without POSIX uids.
+ */
+
+const refusal = vi.hoisted(() => ({ code: undefined as string | undefined }));
+vi.mock("node:fs", async (actual) => {
+  const fs = await actual<typeof import("node:fs")>();
+  return {
+    ...fs,
+    readFileSync: (...args: Parameters<typeof fs.readFileSync>) => {
+      if (refusal.code === undefined) return fs.readFileSync(...args);
+      throw Object.assign(new Error(`${refusal.code}: refused, open '${String(args[0])}'`), { code: refusal.code });
+    },
+  };
+});
+
+// Files share a worker's modules (vitest.config.ts's isolate: false): config.ts may have been
+// loaded with the real node:fs before this file's mock, so it is loaded anew here.
+let loadConfig: typeof import("../../src/config.js").loadConfig;
+let ConfigError: typeof import("../../src/errors.js").ConfigError;
+let toolsets: typeof import("../../src/toolsets.js").toolsets;
+beforeAll(async () => {
+  vi.resetModules();
+  ({ loadConfig } = await import("../../src/config.js"));
+  ({ ConfigError } = await import("../../src/errors.js"));
+  ({ toolsets } = await import("../../src/toolsets.js"));
+});
+
+const restore: (() => void)[] = [];
+afterEach(() => {
+  refusal.code = undefined;
+  for (const undo of restore.splice(0)) undo();
+});
+
+/** `process[key]` as `value` until the test ends. */
+function simulate<K extends "platform" | "getuid">(key: K, value: unknown): void {
+  const own = Object.getOwnPropertyDescriptor(process, key);
+  Object.defineProperty(process, key, { value, configurable: true, writable: true });
+  restore.push(() => (own ? Object.defineProperty(process, key, own) : Reflect.deleteProperty(process, key)));
+}
+
+function messageOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error("no ConfigError");
+}
+
+const load = (file: string) => loadConfig({ env: { HOME: "/home/u" }, file }, toolsets());
+
+test("on Windows, which has no uids, a config file the user may not read names the user, not a uid", () => {
+  simulate("platform", "win32");
+  simulate("getuid", undefined);
+  refusal.code = "EACCES";
+  expect(messageOf(() => load("/Users/jana/waiter.json"))).toBe(
+    `cannot read config file /Users/jana/waiter.json: EACCES, the user waiter runs as (${userInfo().username}) may not read it`,
+  );
+});
