@@ -350,11 +350,13 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
         ? `ENOENT, there is no such file${hint ? `: ${hint}` : ""}`
         : code === "EACCES"
           ? `EACCES, the user waiter runs as${runningUser()} may not read it`
-          : code === "EISDIR"
-            ? "EISDIR, it is a directory"
-            : code === "ENOTDIR"
-              ? `ENOTDIR, ${fileAbove(file) ?? "a directory on its path"} is a file, not a directory`
-              : (code ?? String(err));
+          : code === "EPERM"
+            ? `EPERM, the system does not let waiter read it${process.platform === "darwin" ? `: ${MACOS_PRIVACY}` : ""}`
+            : code === "EISDIR"
+              ? "EISDIR, it is a directory"
+              : code === "ENOTDIR"
+                ? `ENOTDIR, ${fileAbove(file) ?? "a directory on its path"} is a file, not a directory`
+                : (code ?? String(err));
     throw new ConfigError(`cannot read config file ${where}: ${why}`);
   }
   // A file just made (`touch`, an editor's new file) holds nothing, which JSON.parse calls an
@@ -377,6 +379,13 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
   if (repeated) throw new ConfigError(`config file ${file} ${repeated}`);
   return value as Record<string, unknown>;
 }
+
+/**
+ * Why macOS refuses a file with EPERM: its privacy protection (TCC) answers so for these places,
+ * to a program started by an app that was not allowed into them.
+ */
+const MACOS_PRIVACY =
+  "macOS lets only an app allowed in System Settings → Privacy & Security → Files and Folders (or Full Disk Access) read Desktop, Documents, Downloads, iCloud Drive and external or network volumes, and waiter reads as the app that starts it (the MCP client, or the terminal); allow that app there, or keep the file elsewhere";
 
 /** Who waiter runs as, in parentheses: a uid, or where there are none (Windows) the user's name. */
 function runningUser(): string {

@@ -33,7 +33,7 @@ beforeAll(async () => {
 const restore: (() => void)[] = [];
 afterEach(() => {
   refusal.code = undefined;
-  for (const undo of restore.splice(0)) undo();
+  for (const undo of restore.splice(0).reverse()) undo();
 });
 
 /** `process[key]` as `value` until the test ends. */
@@ -61,5 +61,18 @@ test("on Windows, which has no uids, a config file the user may not read names t
   refusal.code = "EACCES";
   expect(messageOf(() => load("/Users/jana/waiter.json"))).toBe(
     `cannot read config file /Users/jana/waiter.json: EACCES, the user waiter runs as (${userInfo().username}) may not read it`,
+  );
+});
+
+test("on macOS, a config file its privacy protection keeps from waiter says which setting lets it be read", () => {
+  // What macOS answers a program not allowed into Desktop, Documents or Downloads: EPERM, not EACCES.
+  simulate("platform", "darwin");
+  refusal.code = "EPERM";
+  expect(messageOf(() => load("/Users/jana/Documents/waiter.json"))).toBe(
+    "cannot read config file /Users/jana/Documents/waiter.json: EPERM, the system does not let waiter read it: macOS lets only an app allowed in System Settings → Privacy & Security → Files and Folders (or Full Disk Access) read Desktop, Documents, Downloads, iCloud Drive and external or network volumes, and waiter reads as the app that starts it (the MCP client, or the terminal); allow that app there, or keep the file elsewhere",
+  );
+  simulate("platform", "linux");
+  expect(messageOf(() => load("/etc/waiter.json"))).toBe(
+    "cannot read config file /etc/waiter.json: EPERM, the system does not let waiter read it",
   );
 });
