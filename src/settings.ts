@@ -295,7 +295,7 @@ export function setValue(value: string | undefined): string | undefined {
  * written, quotes and all, which a shell, systemd's EnvironmentFile and Compose's env_file take off.
  */
 const IN_QUOTES =
-  "is in quotes, which are part of its value: docker run --env-file keeps them (a shell, systemd's EnvironmentFile and Compose's env_file take them off); remove them";
+  'is in quotes, which are part of its value: docker run --env-file keeps them, as does set NAME="value" in Windows cmd (a POSIX shell, PowerShell, systemd\'s EnvironmentFile and Compose\'s env_file take them off); remove them, and in cmd write set "NAME=value"';
 
 /**
  * What a message says of a comment after a value: systemd's EnvironmentFile and docker run

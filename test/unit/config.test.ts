@@ -131,10 +131,12 @@ describe("sources and precedence", () => {
     expect(load({ WAITER_CONFIG: `${path}\r` }).core.toolsets).toEqual(["shop"]);
   });
 
-  test("a variable's value in quotes, as docker run --env-file keeps them, stops waiter naming the quotes, never shown bare", () => {
+  test("a variable's value in quotes, as docker run --env-file and Windows cmd's set keep them, stops waiter naming the quotes, never shown bare", () => {
     const quotes =
-      "is in quotes, which are part of its value: docker run --env-file keeps them (a shell, systemd's EnvironmentFile and Compose's env_file take them off); remove them";
+      'is in quotes, which are part of its value: docker run --env-file keeps them, as does set NAME="value" in Windows cmd (a POSIX shell, PowerShell, systemd\'s EnvironmentFile and Compose\'s env_file take them off); remove them, and in cmd write set "NAME=value"';
     const cases: [NodeJS.ProcessEnv, string][] = [
+      // cmd's set WAITER_DATA_DIR="C:\waiter data" keeps the quotes, which a path with a space seems to need.
+      [{ WAITER_DATA_DIR: '"C:\\waiter data"' }, `invalid setting WAITER_DATA_DIR: ${quotes}`],
       [{ WAITER_LOG_LEVEL: '"debug"' }, `invalid setting WAITER_LOG_LEVEL: ${quotes}`],
       [{ WAITER_READ_ONLY: "'true'" }, `invalid setting WAITER_READ_ONLY: ${quotes}`],
       [{ WAITER_DATA_DIR: '"/srv/waiter"\r' }, `invalid setting WAITER_DATA_DIR: ${quotes}`],
