@@ -608,8 +608,12 @@ function escapedInJson(path: string): string | undefined {
 function unexpanded(path: string, noShell: string, example: boolean): string | undefined {
   if (path.startsWith("~")) {
     const home = homeIfAny();
+    // On Windows with forward slashes, which a JSON file (a client's env, waiter's own) holds as they are.
+    const written = (whole: string) => (process.platform === "win32" ? whole.replaceAll("\\", "/") : whole);
     const out =
-      home !== undefined && example && /^~([/\\]|$)/.test(path) ? `, such as ${join(home, path.slice(1))}` : "";
+      home !== undefined && example && /^~([/\\]|$)/.test(path)
+        ? `, such as ${written(join(home, path.slice(1)))}`
+        : "";
     return `waiter does not expand ~ (${noShell}); write it out${out}`;
   }
   if (/\$\{?\w+\}?|%\w+%/.test(path)) {

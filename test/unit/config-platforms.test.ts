@@ -76,3 +76,16 @@ test("on macOS, a config file its privacy protection keeps from waiter says whic
     "cannot read config file /etc/waiter.json: EPERM, the system does not let waiter read it",
   );
 });
+
+test("on Windows, the path waiter offers for a ~ is written with forward slashes, as a JSON file can hold it", () => {
+  // An MCP client's env and waiter's file are JSON, where C:\Users would be a bad escape.
+  simulate("platform", "win32");
+  const home = process.env.HOME;
+  process.env.HOME = "C:\\Users\\jana";
+  restore.push(() => {
+    process.env.HOME = home;
+  });
+  expect(messageOf(() => loadConfig({ env: { WAITER_DATA_DIR: "~/waiter-data" } }, toolsets()))).toMatch(
+    /write it out, such as C:\/Users\/jana\/waiter-data$/,
+  );
+});
