@@ -553,8 +553,14 @@ function misspeltVariables(env: NodeJS.ProcessEnv, sections: Section[], fileText
   const prefix = "WAITER_";
   const settings = known.filter((setting) => setting.startsWith(prefix)).map((setting) => setting.slice(prefix.length));
   const named = new Set([fileText, ...Object.values(env)].join("\n").match(/\w+/g));
+  // Windows finds a variable whatever the case of its name: there, waiter_log_level is read as WAITER_LOG_LEVEL.
+  const readAsSetting = (name: string) =>
+    known.some((setting) => setting.toUpperCase() === name.toUpperCase()) && env[name.toUpperCase()] === env[name];
   return Object.keys(env)
-    .filter((name) => name.toUpperCase().startsWith(prefix) && !known.includes(name) && !named.has(name))
+    .filter(
+      (name) =>
+        name.toUpperCase().startsWith(prefix) && !known.includes(name) && !named.has(name) && !readAsSetting(name),
+    )
     .flatMap((name) => {
       // A setting's variable with _FILE or _PATH after it, as Docker's secrets are given to images that read them so.
       const stem = /^(.+)_(?:FILE|PATH)$/.exec(name)?.[1];

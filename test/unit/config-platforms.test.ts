@@ -89,3 +89,31 @@ test("on Windows, the path waiter offers for a ~ is written with forward slashes
     /write it out, such as C:\/Users\/jana\/waiter-data$/,
   );
 });
+
+/** process.env as Windows has it: a variable is found whatever the case of its name. */
+function windowsEnv(variables: Record<string, string>): NodeJS.ProcessEnv {
+  const named = (name: string | symbol) =>
+    typeof name === "string"
+      ? Object.keys(variables).find((own) => own.toUpperCase() === name.toUpperCase())
+      : undefined;
+  return new Proxy(variables, {
+    get: (target, name) => {
+      const own = named(name);
+      return own === undefined ? undefined : target[own];
+    },
+    has: (_, name) => named(name) !== undefined,
+  });
+}
+
+test("on Windows, a setting's variable written in another case, which Windows reads as the setting's, is not said to be ignored", () => {
+  simulate("platform", "win32");
+  const config = loadConfig(
+    { env: windowsEnv({ USERPROFILE: "C:\\Users\\jana", waiter_log_level: "debug", WAITER_LOGLEVEL: "info" }) },
+    toolsets(),
+  );
+  expect(config.core.logLevel).toBe("debug");
+  // A misspelt one is still named.
+  expect(config.warnings).toEqual([
+    "WAITER_LOGLEVEL is no setting of waiter's and is ignored; did you mean WAITER_LOG_LEVEL?",
+  ]);
+});
