@@ -23,9 +23,13 @@ function nodeTooOld(): boolean {
 if (nodeTooOld()) {
   // A desktop client's short PATH may find an old system node before the one the user installed.
   // Windows has no `which`, and PowerShell's `where` is another command: `where.exe` runs in both shells.
-  const whichNode = process.platform === "win32" ? "where.exe node" : "which node";
+  // What it prints there (C:\Program Files\nodejs\node.exe) is, as it is, a bad escape in a client's JSON.
+  const whichNode =
+    process.platform === "win32"
+      ? "`where.exe node` prints the one your terminal runs; in JSON, write its backslashes doubled or as forward slashes"
+      : "`which node` prints the one your terminal runs";
   toStderr(
-    `waiter: needs Node.js ${OLDEST_NODE} or later, and ${process.execPath} is ${process.version}: give the MCP client's "command" the absolute path of a newer node (\`${whichNode}\` prints the one your terminal runs)\n`,
+    `waiter: needs Node.js ${OLDEST_NODE} or later, and ${process.execPath} is ${process.version}: give the MCP client's "command" the absolute path of a newer node (${whichNode})\n`,
     "error",
   );
   process.exit(1);

@@ -138,7 +138,7 @@ test("started by a Node.js so old that waiter's modules cannot load on it, it st
   expect(run.status).toBe(1);
 });
 
-test("on Windows, the Node.js too old to run waiter names the command that finds node there, which has no `which`", () => {
+test("on Windows, the Node.js too old to run waiter names the command that finds node there, which has no `which`, and how its path goes in JSON", () => {
   const oldOnWindows = ["old-node.mjs", "windows.mjs"].flatMap((fixture) => [
     "--import",
     fileURLToPath(new URL(`./fixtures/${fixture}`, import.meta.url)),
@@ -151,7 +151,8 @@ test("on Windows, the Node.js too old to run waiter names the command that finds
   });
   expect(run.status).toBe(1);
   expect(run.stderr).toMatch(
-    /give the MCP client's "command" the absolute path of a newer node \(`where\.exe node` prints/,
+    // where.exe prints C:\Program Files\nodejs\node.exe, which in a JSON "command" is a bad escape.
+    /give the MCP client's "command" the absolute path of a newer node \(`where\.exe node` prints the one your terminal runs; in JSON, write its backslashes doubled or as forward slashes\)\n$/,
   );
 });
 
