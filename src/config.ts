@@ -326,9 +326,9 @@ function flagName(setting: string): string {
 
 /** Reads the config file; `otherwise` is how to go without one, as it was named. */
 function readConfigFile(file: string, otherwise: string): Record<string, unknown> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fileText(readFileSync(file));
+    bytes = readFileSync(file);
   } catch (err) {
     // A relative path, which only --config may give, is read from the current directory.
     // A name JSON put a line break in is shown as JSON writes it, on one line.
@@ -359,6 +359,7 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
                 : (code ?? String(err));
     throw new ConfigError(`cannot read config file ${where}: ${why}`);
   }
+  const text = fileText(bytes, file);
   // A file just made (`touch`, an editor's new file) holds nothing, which JSON.parse calls an
   // "unexpected end" of it.
   if (jsonText(text).trim() === "") {
@@ -412,16 +413,28 @@ function fileAbove(path: string): string | undefined {
 
 /**
  * A config file's characters: UTF-16 when it starts with that byte-order mark, which Windows
- * PowerShell's `>` and Out-File write by default (read as UTF-8 it is not JSON), else UTF-8.
+ * PowerShell's `>` and Out-File write by default (read as UTF-8 it is not JSON), else UTF-8. A
+ * file in a code page (Windows PowerShell's Set-Content writes the system's) is refused: read as
+ * UTF-8, each of its letters outside ASCII would be lost, silently, from a path or a message.
  */
-function fileText(bytes: Buffer): string {
+function fileText(bytes: Buffer, file: string): string {
   const utf16 =
     bytes[0] === 0xff && bytes[1] === 0xfe
       ? "utf-16le"
       : bytes[0] === 0xfe && bytes[1] === 0xff
         ? "utf-16be"
         : undefined;
-  return utf16 ? new TextDecoder(utf16).decode(bytes) : bytes.toString("utf8");
+  if (utf16) return new TextDecoder(utf16).decode(bytes);
+  const text = bytes.toString("utf8");
+  try {
+    new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    const lines = text.slice(0, text.indexOf("\uFFFD")).split("\n");
+    throw new ConfigError(
+      `config file ${file} is not UTF-8 (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1}): save it as UTF-8 (Windows PowerShell's Set-Content writes the system's code page unless given -Encoding utf8)`,
+    );
+  }
+  return text;
 }
 
 /** A typo in the file must not pass silently, and a secret must not be written there. */

@@ -918,6 +918,19 @@ describe("bad settings are refused by name", () => {
       expect(config.toolsets.weather).toMatchObject({ contact: "https://firma.example/jiří-novák" });
     }
   });
+
+  test("a file in the system's code page, as Windows PowerShell's Set-Content saves one, is refused where its first such character is, not read with that character lost", () => {
+    // Windows-1250, a Czech Windows' code page: ř is 0xF8, í 0xED, á 0xE1; none of them is UTF-8.
+    const text =
+      '{\r\n  "logLevel": "debug",\r\n  "weather": { "contact": "https://firma.example/ji\u0159\u00ed-nov\u00e1k" }\r\n}\r\n';
+    const cp1250 = Buffer.from(
+      [...text].map((c) => ({ "\u0159": 0xf8, "\u00ed": 0xed, "\u00e1": 0xe1 })[c] ?? c.charCodeAt(0)),
+    );
+    const path = file(cp1250);
+    expect(messageOf(() => load({}, { file: path }))).toBe(
+      `config file ${path} is not UTF-8 (line 3, column 52): save it as UTF-8 (Windows PowerShell's Set-Content writes the system's code page unless given -Encoding utf8)`,
+    );
+  });
 });
 
 test("WooCommerce's key and secret in each other's variable are refused, saying which takes which; a key of neither shape is taken", () => {
