@@ -304,6 +304,11 @@ const IN_QUOTES =
 const COMMENT =
   "holds a comment after its value (a # with a blank beside it), which systemd's EnvironmentFile and docker run --env-file keep as part of it; put the comment on a line of its own";
 
+/** Whether `value` is an absolute path (POSIX, Windows or UNC) that goes on past its last # into a folder. */
+function inPathName(value: string): boolean {
+  return /^(?:\/|[A-Za-z]:[/\\]|\\\\)/.test(value) && /[/\\]/.test(value.slice(value.lastIndexOf("#")));
+}
+
 /** Whether `value` starts and ends with the same quote, as `KEY="value"` in an env file does. */
 function inQuotes(value: string): boolean {
   return /^(["']).*\1$/s.test(value);
@@ -320,7 +325,10 @@ export function settingFromEnv(env: NodeJS.ProcessEnv, variable: string): string
   if (value === undefined) return undefined;
   if (inQuotes(value)) throw new ConfigError(`invalid setting ${variable}: ${IN_QUOTES}`);
   // No setting's own value holds a # beside a blank, but JSON's text may; after its JSON, JSON.parse names it.
-  if (!/^[[{]/.test(value) && /\s#|#\s/.test(value)) throw new ConfigError(`invalid setting ${variable}: ${COMMENT}`);
+  // Nor does a path's, but in a folder's name (C# Projects): a comment is not followed by more of the path.
+  if (!/^[[{]/.test(value) && /\s#|#\s/.test(value) && !inPathName(value)) {
+    throw new ConfigError(`invalid setting ${variable}: ${COMMENT}`);
+  }
   return value;
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, test } from "vitest";
@@ -186,6 +186,15 @@ describe("sources and precedence", () => {
     }
     // A # with no blank before it is the value's own; after a JSON setting's JSON, it is said as JSON's.
     expect(load({ WAITER_DATA_DIR: "/srv/waiter#2" }).core.dataDir).toBe("/srv/waiter#2");
+    // So is one inside a path, in a folder's name (C# Projects, as Visual Studio and Rider users keep them): a comment ends no path.
+    expect(load({ WAITER_DATA_DIR: "/home/jana/C# Projects/waiter-data" }).core.dataDir).toBe(
+      "/home/jana/C# Projects/waiter-data",
+    );
+    const projects = join(mkdtempSync(join(tmpdir(), "waiter-config-")), "C# Projects");
+    mkdirSync(projects);
+    writeFileSync(join(projects, "waiter.json"), JSON.stringify({ logLevel: "debug" }));
+    expect(load({ WAITER_CONFIG: join(projects, "waiter.json") }).core.logLevel).toBe("debug");
+    expect(load({ WAITER_DATA_DIR: "/srv/waiter #2/data" }).core.dataDir).toBe("/srv/waiter #2/data");
     expect(messageOf(() => load({ WAITER_WEBHOOKS_RETENTION: '{"maxEvents": 10} # keep few' }))).toMatch(
       /^invalid setting WAITER_WEBHOOKS_RETENTION: is not valid JSON: .*: a comment, which JSON does not allow; remove it$/,
     );
