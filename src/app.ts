@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { App, Stopped } from "./app-types.js";
-import type { Config } from "./config.js";
+import { type Config, macosPrivacy } from "./config.js";
 import { ConfigError } from "./errors.js";
 import { databaseLabel } from "./events/database.js";
 import { type EventStore, logDropped, NewerStore } from "./events/store.js";
@@ -115,8 +115,12 @@ async function openStore(config: Config, log: Log, busyMs?: number): Promise<Eve
     }
     // The directory is a file, or not the user's to write, or the file is no database.
     const why = err instanceof Error ? err.message : String(err);
+    const privacy =
+      process.platform === "darwin" && (err as { code?: string }).code === "EPERM"
+        ? `: ${macosPrivacy("use", "choose a directory elsewhere")}`
+        : "";
     throw new StoreUnavailable(
-      `${file}: ${why}; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write`,
+      `${file}: ${why}; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write${privacy}`,
     );
   }
 }

@@ -351,7 +351,7 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
         : code === "EACCES"
           ? `EACCES, the user waiter runs as${runningUser()} may not read it`
           : code === "EPERM"
-            ? `EPERM, the system does not let waiter read it${process.platform === "darwin" ? `: ${MACOS_PRIVACY}` : ""}`
+            ? `EPERM, the system does not let waiter read it${process.platform === "darwin" ? `: ${macosPrivacy("read", "keep the file elsewhere")}` : ""}`
             : code === "EISDIR"
               ? "EISDIR, it is a directory"
               : code === "ENOTDIR"
@@ -383,10 +383,11 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
 
 /**
  * Why macOS refuses a file with EPERM: its privacy protection (TCC) answers so for these places,
- * to a program started by an app that was not allowed into them.
+ * to a program started by an app that was not allowed into them. `otherwise`: what to do instead.
  */
-const MACOS_PRIVACY =
-  "macOS lets only an app allowed in System Settings → Privacy & Security → Files and Folders (or Full Disk Access) read Desktop, Documents, Downloads, iCloud Drive and external or network volumes, and waiter reads as the app that starts it (the MCP client, or the terminal); allow that app there, or keep the file elsewhere";
+export function macosPrivacy(verb: "read" | "use", otherwise: string): string {
+  return `macOS lets only an app allowed in System Settings → Privacy & Security → Files and Folders (or Full Disk Access) ${verb} Desktop, Documents, Downloads, iCloud Drive and external or network volumes, and waiter ${verb === "read" ? "reads" : "uses them"} as the app that starts it (the MCP client, or the terminal); allow that app there, or ${otherwise}`;
+}
 
 /** Who waiter runs as, in parentheses: a uid, or where there are none (Windows) the user's name. */
 function runningUser(): string {

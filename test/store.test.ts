@@ -97,6 +97,32 @@ describe("storing in a file", () => {
     await expect(startWebhooks(config, log)).rejects.toEqual(new CannotStart(`cannot open the event store: ${why}`));
   });
 
+  test("on macOS, a data directory its privacy protection keeps from waiter says which setting lets waiter use it", async () => {
+    // What macOS answers a program not allowed into Desktop, Documents or Downloads: EPERM.
+    const dir = "/Users/jana/Documents/waiter";
+    const mkdirSync_ = fs.mkdirSync;
+    fs.mkdirSync = ((path: fs.PathLike) => {
+      throw Object.assign(new Error(`EPERM: operation not permitted, mkdir '${String(path)}'`), { code: "EPERM" });
+    }) as typeof fs.mkdirSync;
+    syncBuiltinESMExports();
+    const platform = Object.getOwnPropertyDescriptor(process, "platform") as PropertyDescriptor;
+    Object.defineProperty(process, "platform", { value: "darwin", configurable: true });
+    try {
+      const { app, stderr } = await startApp({
+        WAITER_DATA_DIR: dir,
+        WAITER_WEBHOOKS_SOURCES: JSON.stringify({ trial: { scheme: "none", allowUnsigned: true } }),
+      });
+      await app.close();
+      expect(stderr()).toContain(
+        `webhook events are off: ${dir}/events.db: EPERM: operation not permitted, mkdir '${dir}'; WAITER_DATA_DIR (dataDir) must name a directory waiter may create and write: macOS lets only an app allowed in System Settings → Privacy & Security → Files and Folders (or Full Disk Access) use Desktop, Documents, Downloads, iCloud Drive and external or network volumes, and waiter uses them as the app that starts it (the MCP client, or the terminal); allow that app there, or choose a directory elsewhere`,
+      );
+    } finally {
+      Object.defineProperty(process, "platform", platform);
+      fs.mkdirSync = mkdirSync_;
+      syncBuiltinESMExports();
+    }
+  });
+
   test("a store set up where there was none says so, once: a data directory moved is not read from its old place", async () => {
     const dir = mkdtempSync(join(tmpdir(), "waiter-store-"));
     const env = {
