@@ -236,11 +236,14 @@ export function automationsToolset(
                     event,
                     new Set(found.map((run) => run.automation)),
                     args.automation,
-                    // Of every automation, whichever this call asked about.
+                    // Without `automation`, the page holds every run on the event; with it, only that one's.
                     new Set(
-                      (await store.runs.list({ eventId: event.id, status: "running", limit: MAX_RUNS })).map(
-                        (run) => run.automation,
-                      ),
+                      (args.automation === undefined
+                        ? found
+                        : await store.runs.list({ eventId: event.id, status: "running", limit: MAX_RUNS })
+                      )
+                        .filter((run) => run.status === "running")
+                        .map((run) => run.automation),
                     ),
                   );
           }
