@@ -6,7 +6,7 @@ import { automationsSetting } from "./automations/rules.js";
 import { ConfigError } from "./errors.js";
 import { type DatabaseConfig, databaseSettings, resolveDatabase, unreadVariables } from "./events/database.js";
 import { type HttpProxy, proxyFrom } from "./http/proxy.js";
-import { jsonText } from "./json.js";
+import { jsonText, lineAndColumn } from "./json.js";
 import { LOG_LEVELS } from "./log.js";
 import {
   CONFIG_FILE_ENV,
@@ -430,9 +430,8 @@ function fileText(bytes: Buffer, file: string): string {
   try {
     new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    const lines = text.slice(0, text.indexOf("\uFFFD")).split("\n");
     throw new ConfigError(
-      `config file ${file} is not UTF-8 (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1}): save it as UTF-8 (Windows PowerShell's Set-Content writes the system's code page unless given -Encoding utf8)`,
+      `config file ${file} is not UTF-8 (${lineAndColumn(text, text.indexOf("\uFFFD"))}): save it as UTF-8 (Windows PowerShell's Set-Content writes the system's code page unless given -Encoding utf8)`,
     );
   }
   return text;

@@ -6,6 +6,12 @@ export function jsonText(text: string): string {
   return text.startsWith("\uFEFF") ? text.slice(1) : text;
 }
 
+/** Where `position` is in `text`, as an editor counts from 1: "line 3, column 52". */
+export function lineAndColumn(text: string, position: number): string {
+  const lines = text.slice(0, position).split("\n");
+  return `line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1}`;
+}
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 

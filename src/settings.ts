@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { parse as parseLossless } from "lossless-json";
 import { z } from "zod";
 import { ConfigError } from "./errors.js";
-import { jsonText } from "./json.js";
+import { jsonText, lineAndColumn } from "./json.js";
 import { credentialShaped, meantKey } from "./shown.js";
 
 /**
@@ -609,8 +609,7 @@ export function repeatedKey(json: string): string | undefined {
   }
   if (!repeated) return undefined;
   // lossless-json counts the position from 1.
-  const lines = json.slice(0, repeated.position - 1).split("\n");
-  return `has the key ${JSON.stringify(repeated.key)} twice in one object (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1}), with other values: JSON keeps only the last, and waiter would go without the first; put what both hold under one key`;
+  return `has the key ${JSON.stringify(repeated.key)} twice in one object (${lineAndColumn(json, repeated.position - 1)}), with other values: JSON keeps only the last, and waiter would go without the first; put what both hold under one key`;
 }
 
 /**
@@ -637,8 +636,7 @@ export function jsonProblem(message: string, text: string): string {
           ? ": a single backslash, which begins an escape in JSON; write a Windows path with forward slashes (C:/Users/you) or with each backslash doubled (C:\\\\Users\\\\you)"
           : "";
   if (reason.includes("(line ")) return `${reason}${hint}`;
-  const lines = json.slice(0, position).split("\n");
-  return `${reason} (line ${lines.length}, column ${(lines.at(-1)?.length ?? 0) + 1})${hint}`;
+  return `${reason} (${lineAndColumn(json, position)})${hint}`;
 }
 
 /** How much of `text` JSON.parse takes: the length of its longest start that is JSON or could begin some. */
