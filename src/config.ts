@@ -426,15 +426,16 @@ function fileText(bytes: Buffer, file: string): string {
         ? "utf-16be"
         : undefined;
   if (utf16) return new TextDecoder(utf16).decode(bytes);
-  const text = bytes.toString("utf8");
   try {
-    new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
+    // The byte-order mark is kept, as jsonText takes it off.
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
+    // Decoded again only to say where: each byte that is no UTF-8 becomes a replacement character.
+    const text = bytes.toString("utf8");
     throw new ConfigError(
       `config file ${file} is not UTF-8 (${lineAndColumn(text, text.indexOf("\uFFFD"))}): save it as UTF-8 (Windows PowerShell's Set-Content writes the system's code page unless given -Encoding utf8)`,
     );
   }
-  return text;
 }
 
 /** A typo in the file must not pass silently, and a secret must not be written there. */
