@@ -25,6 +25,7 @@ import {
   type SettingValues,
   settingFromEnv,
   settingsErrors,
+  WINDOWS_PATH_IN_JSON,
 } from "./settings.js";
 import { credentialShaped, meantKey, meantKeys, plainKey, quote } from "./shown.js";
 import type { Toolset } from "./toolset.js";
@@ -332,7 +333,8 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
   } catch (err) {
     // A relative path, which only --config may give, is read from the current directory.
     // A name JSON put a line break in is shown as JSON writes it, on one line.
-    const named = escapedInJson(file) ? quote(file) : file;
+    const inJson = escapedInJson(file);
+    const named = inJson ? quote(file) : file;
     const where = isAbsolute(file) ? named : `${named} (from ${process.cwd()})`;
     const code = (err as NodeJS.ErrnoException).code;
     // --config=~/… is no word a shell expands, and a client's args go to waiter as written.
@@ -344,7 +346,7 @@ function readConfigFile(file: string, otherwise: string): Record<string, unknown
     const relativeHint = isAbsolute(file)
       ? undefined
       : "a relative path is read from the current directory, which an MCP client chooses (often /), so give a client's args an absolute path";
-    const hint = escapedInJson(file) ?? notExpanded ?? relativeHint;
+    const hint = inJson ?? notExpanded ?? relativeHint;
     const why =
       code === "ENOENT"
         ? `ENOENT, there is no such file${hint ? `: ${hint}` : ""}`
@@ -618,7 +620,7 @@ function escapedInJson(path: string): string | undefined {
   );
   if (controls.length === 0) return undefined;
   const letters = controls.map((written) => written.slice(1));
-  return `it holds ${controls.join(" and ")}, which JSON makes of a single backslash before ${letters.join(" or ")}; write a Windows path in JSON with forward slashes (C:/Users/you) or with each backslash doubled (C:\\\\Users\\\\you)`;
+  return `it holds ${controls.join(" and ")}, which JSON makes of a single backslash before ${letters.join(" or ")}; write a Windows path in JSON ${WINDOWS_PATH_IN_JSON}`;
 }
 
 /**

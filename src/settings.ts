@@ -612,6 +612,10 @@ export function repeatedKey(json: string): string | undefined {
   return `has the key ${JSON.stringify(repeated.key)} twice in one object (${lineAndColumn(json, repeated.position - 1)}), with other values: JSON keeps only the last, and waiter would go without the first; put what both hold under one key`;
 }
 
+/** The two ways to write a Windows path in JSON, where a single backslash begins an escape. */
+export const WINDOWS_PATH_IN_JSON =
+  "with forward slashes (C:/Users/you) or with each backslash doubled (C:\\\\Users\\\\you)";
+
 /**
  * What JSON.parse said of `text`, a setting's in the environment or the config file's, without
  * the stretch of the text V8 quotes (it may be a pasted secret), with the line and column of the
@@ -633,7 +637,7 @@ export function jsonProblem(message: string, text: string): string {
         ? ": a comment, which JSON does not allow; remove it"
         : // A Windows path as Explorer, `pwd` and `where.exe` print it: C:\Users is \U, which is no escape.
           /^Bad (?:escaped character|Unicode escape)/.test(reason)
-          ? ": a single backslash, which begins an escape in JSON; write a Windows path with forward slashes (C:/Users/you) or with each backslash doubled (C:\\\\Users\\\\you)"
+          ? `: a single backslash, which begins an escape in JSON; write a Windows path ${WINDOWS_PATH_IN_JSON}`
           : "";
   if (reason.includes("(line ")) return `${reason}${hint}`;
   return `${reason} (${lineAndColumn(json, position)})${hint}`;
