@@ -394,10 +394,10 @@ export function smtpFailure(err: SmtpFailure, options: SmtpOptions, to?: string,
                 ? "the server's policy refuses it: check that the channel's user may send through it, and to such addresses"
                 : mailbox
                   ? "the mailbox takes no mail (full, or disabled): tell its owner, or take the address out of the channel's to"
-                  : command === "RCPT TO" && !sender
-                    ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
-                    : command === "MAIL FROM" || sender
-                      ? `check the channel's from${options.user ? ", an address its login may send as" : ""}${needsSmtpUtf8(options.from)}`
+                  : sender || command === "MAIL FROM"
+                    ? `check the channel's from${options.user ? ", an address its login may send as" : ""}${needsSmtpUtf8(options.from)}`
+                    : command === "RCPT TO"
+                      ? `correct the address in the channel's to${needsSmtpUtf8(to)}`
                       : "check the channel's settings";
     return new ToolError(`The mail server refused it (${said}): not sent; ${fix}, as sending it again will not help.`);
   }
