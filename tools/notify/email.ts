@@ -36,14 +36,13 @@ export interface SmtpOptions {
 
 /**
  * A channel's pooled transport, the sends whose message its server had whole, what its EHLO
- * offered, and a login it refused for good, which `loginFailed` aborts the pool's other sends for.
+ * offered, and `loginFailed`, aborted with a login it refused for good, which ends the pool's other sends.
  */
 interface Pool {
   transport: Transporter;
   handedOver: WeakSet<AbortSignal>;
   ehlo: Ehlo;
   loginFailed: AbortController;
-  loginRefusal?: ToolError;
 }
 
 /** What the server's answer to EHLO offered that a failure's advice needs. */
@@ -188,9 +187,10 @@ async function subjectHeader(subject: string): Promise<string> {
 }
 
 async function deliver(pool: Pool, options: SmtpOptions, to: string, text: string, call: ToolCall): Promise<void> {
-  if (pool.loginRefusal) throw pool.loginRefusal;
+  const refused = pool.loginFailed.signal;
+  if (refused.aborted) throw refused.reason;
   const bounded = withDeadline(call);
-  const signal = AbortSignal.any([bounded.call.signal, pool.loginFailed.signal]);
+  const signal = AbortSignal.any([bounded.call.signal, refused]);
   try {
     await pool.transport.sendMail({
       from: options.fromName ? { name: options.fromName, address: options.from } : options.from,
@@ -205,7 +205,7 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
   } catch (err) {
     // Queued behind a login the server refused: the same login on a connection of its own would be
     // refused too, and a server that bans an address after a few (fail2ban) would ban this machine.
-    if (pool.loginRefusal && !bounded.call.signal.aborted) throw pool.loginRefusal;
+    if (refused.aborted && !bounded.call.signal.aborted) throw refused.reason;
     const ended = !bounded.call.signal.aborted
       ? "the connection closed"
       : call.signal.aborted
@@ -227,10 +227,7 @@ async function deliver(pool: Pool, options: SmtpOptions, to: string, text: strin
       throw new UpstreamError(`Not sent: ${ended} before the mail server had the message.`, undefined, undefined, true);
     }
     const failure = smtpFailure(err as SmtpFailure, options, to, pool.ehlo);
-    if ((err as SmtpFailure).code === "EAUTH" && !(failure instanceof UpstreamError)) {
-      pool.loginRefusal = failure;
-      pool.loginFailed.abort();
-    }
+    if ((err as SmtpFailure).code === "EAUTH" && !(failure instanceof UpstreamError)) pool.loginFailed.abort(failure);
     throw failure;
   } finally {
     bounded.end();
