@@ -519,13 +519,13 @@ export async function checkSmtp(options: SmtpOptions, call: Call, timeoutSetting
     }
     const failure = err as SmtpFailure;
     const { responseCode, code, command } = failure;
-    // A refusal of the greeting or EHLO: a send's words for it speak of a message. A login refused
-    // or answered out of turn is the channel's login, and STARTTLS refused the channel's tls, as a send says.
     // Not done for now (RFC 5321 4.2.1: a server busy, its login's backend down): the channel's
     // settings may be right, and a send later may go.
     if (responseCode && responseCode >= 400 && responseCode < 500) {
       return `the mail server ${host}:${port} refused for now (${saidBy(failure, options)}); it may take the channel's mail later, and if it lasts, check the channel's host, port and tls.`;
     }
+    // A refusal of the greeting or EHLO: a send's words for it speak of a message. A login refused
+    // or answered out of turn is the channel's login, and STARTTLS refused the channel's tls, as a send says.
     const ofTheChannel = code === "EAUTH" || (code === "ETLS" && command === "STARTTLS");
     if (responseCode && !ofTheChannel) {
       return `the mail server ${host}:${port} answered ${saidBy(failure, options)}; check the channel's host, port and tls, and that it takes mail from this machine.`;
