@@ -1118,6 +1118,42 @@ describe("notify_send by email", () => {
     }
   });
 
+  test("a refusal by the server's policy to a channel that logs in says to check its user, and one of the sender's domain says its from, login or none", async () => {
+    // 5.7.1 (Postfix's "Relay access denied" to a login that may not relay), and RFC 7372's 5.7.23
+    // (SPF failed), which is a 5.7.x too but is mended in from, whatever the login.
+    const relay = await startMailServer({
+      allowInsecureAuth: true,
+      authOptional: true,
+      onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
+      onRcptTo(address, _session, callback) {
+        const said = address.address.startsWith("spf")
+          ? "5.7.23 Message rejected due to: SPF fail - not authorized"
+          : "5.7.1 Relay access denied";
+        callback(Object.assign(new Error(said), { responseCode: 554 }));
+      },
+    });
+    const to = ["far@other.example", "spf@other.example"];
+    const loggedIn = await startWaiter({
+      WAITER_NOTIFY_CHANNELS: office(relay.port, { to, user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
+      SMTP_PASSWORD,
+    });
+    const anonymous = await startWaiter({ WAITER_NOTIFY_CHANNELS: office(relay.port, { to: ["spf@other.example"] }) });
+    const spf =
+      /spf@other.example: The mail server refused it \(554 5.7.23 Message rejected due to: SPF fail - not authorized\): not sent; the server's check of the sender's domain \(SPF, DKIM, DMARC\) failed: check that the channel's from is an address of a domain that lets this server send for it, as sending it again will not help\./;
+    try {
+      const told = text(await loggedIn.call("notify_send", { channel: "office", text: "Hello" }));
+      expect(told).toMatch(
+        /far@other.example: The mail server refused it \(554 5.7.1 Relay access denied\): not sent; the server's policy refuses it: check that the channel's user may send through it, and to such addresses, as sending it again will not help\./,
+      );
+      expect(told).toMatch(spf);
+      expect(text(await anonymous.call("notify_send", { channel: "office", text: "Hello" }))).toMatch(spf);
+    } finally {
+      await loggedIn.close();
+      await anonymous.close();
+      await relay.close();
+    }
+  });
+
   test("a message the mail server refuses once it has it whole is said to be refused for its text or sender, not the channel's login", async () => {
     // As a spam filter, or a check of the sender's domain (Gmail's 550 5.7.26 for DMARC), answers the message's end.
     const filtering = new SMTPServer({
