@@ -113,7 +113,8 @@ export function registerPrompts(
     {
       tool: "currency_rates",
       about: "rates",
-      ask: "Rates: currency_rates for today (EUR and CZK against USD, or the currencies the shop sells in).",
+      // Which currencies the shop sells in only its own tools tell.
+      ask: `Rates: currency_rates for today (EUR and CZK against USD${["eshop_orders_list", "eshop_products_list"].some(servedBy(tools)) ? ", or the currencies the shop sells in" : ""}).`,
     },
   ].filter((part) => servedBy(tools)(part.tool));
   const parts = briefParts.map((part) => part.ask);

@@ -450,6 +450,15 @@ test("a prompt is offered only with the tools it names", async () => {
   const brief = textOf(await rates.getPrompt({ name: "morning_brief", arguments: {} }));
   expect(brief).toContain("currency_rates");
   expect(brief).not.toMatch(/eshop|events|weather/);
+  // Without the e-shop's tools, nothing says which currencies the shop sells in.
+  expect(brief).toContain("Rates: currency_rates for today (EUR and CZK against USD).");
+  expect(brief).not.toMatch(/\bshop\b/);
+  const shop = textOf(
+    await (await client({ WAITER_TOOLS: "currency_rates,eshop_products_list" })).getPrompt({ name: "morning_brief" }),
+  );
+  expect(shop).toContain(
+    "Rates: currency_rates for today (EUR and CZK against USD, or the currencies the shop sells in).",
+  );
 });
 
 test("a session that gains the tools the payments flow names (a reader's step-up to waiter:write) is offered it, and told the prompts changed", async () => {
