@@ -154,16 +154,18 @@ export function registerPrompts(
             }
           : {},
       },
-      (args: { place?: string | undefined }) =>
-        ask(
+      (args: { place?: string | undefined }) => {
+        const weatherPart = weather(args.place);
+        return ask(
           [
             `Give me a short morning brief, one line per part, with the figures that matter (today is ${isoDate(clock.now())} in UTC):`,
-            ...[...parts, ...weather(args.place)].map((part) => `- ${part}`),
+            ...[...parts, ...weatherPart].map((part) => `- ${part}`),
             // A tool's error says what to send instead where it can (coordinates typed as the place,
             // a date in words): skipped at once, the part would be lost to a mistake it names.
-            "When a tool's error says what to send instead, send that, but ask me rather than choose one of several places. Skip a part whose tool still answers with an error, and say so in one line at the end.",
+            `When a tool's error says what to send instead, send that${weatherPart.length > 0 ? ", but ask me rather than choose one of several places" : ""}. Skip a part whose tool still answers with an error, and say so in one line at the end.`,
           ].join("\n"),
-        ),
+        );
+      },
     );
     // A client sends a completion as each letter is typed and cancels the one before: its
     // geocoder searches end with it, rather than run on for an answer no one reads.

@@ -142,6 +142,8 @@ test("the payments flow and the morning brief are listed, and say the tools to u
   const dated = textOf(await waiter.getPrompt({ name: "morning_brief", arguments: {} }));
   setClock();
   expect(dated).toContain("(today is 2026-12-01 in UTC)");
+  // No place given, no weather asked for: no places to choose among either.
+  expect(dated).not.toContain("places");
   // A place of blanks asks for no weather; a source not configured is refused with the ones there are.
   expect(textOf(await waiter.getPrompt({ name: "morning_brief", arguments: { place: "   " } }))).not.toContain(
     "weather_forecast",
@@ -453,6 +455,9 @@ test("a prompt is offered only with the tools it names", async () => {
   // Without the e-shop's tools, nothing says which currencies the shop sells in.
   expect(brief).toContain("Rates: currency_rates for today (EUR and CZK against USD).");
   expect(brief).not.toMatch(/\bshop\b/);
+  // Places are the weather's: a brief without it has none to choose among.
+  expect(brief).toMatch(/^When a tool's error says what to send instead, send that\. Skip a part/m);
+  expect(brief).not.toMatch(/place/);
   const shop = textOf(
     await (await client({ WAITER_TOOLS: "currency_rates,eshop_products_list" })).getPrompt({ name: "morning_brief" }),
   );
