@@ -7,7 +7,7 @@ import { startCnb } from "./fakes/cnb.js";
 import { ecbTable, startFrankfurter } from "./fakes/frankfurter.js";
 import { CZECH, type Fake, isWorkingDay, json, TARGET } from "./fakes/http.js";
 import { startWaiter } from "./memory.js";
-import { type Session, text } from "./stdio.js";
+import { type Session, startServer, text } from "./stdio.js";
 
 let frankfurter: Fake;
 let cnb: Fake;
@@ -653,6 +653,25 @@ describe("history and lists", () => {
     expect(currencies).toContainEqual({ code: "CZK", name: "Czech koruna" });
     expect(currencies).toContainEqual({ code: "JPY", name: "Japan yen" });
   });
+});
+
+test("currency_list is in the order of the codes whatever the process's locale: Estonian's puts Z before T", async () => {
+  const estonian = await startServer({
+    LC_ALL: "et_EE.UTF-8",
+    WAITER_FRANKFURTER_URL: `${frankfurter.origin}/v1`,
+    WAITER_CNB_URL: `${cnb.origin}/cnbapi`,
+  });
+  try {
+    for (const source of ["ecb", "cnb"]) {
+      const listed = await estonian.call("currency_list", { source });
+      const codes = (listed.structuredContent as { currencies: { code: string }[] }).currencies.map((c) => c.code);
+      expect(codes).toContain("ZAR");
+      expect(codes).toEqual([...codes].sort());
+      expect(text(listed).split("\n").at(-1)).toMatch(/^ZAR /);
+    }
+  } finally {
+    await estonian.close();
+  }
 });
 
 describe("bad input is a clear tool error", () => {

@@ -21,7 +21,10 @@ export function listTool({ configured, pick }: Sources): Tool {
     annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: true },
     async run(args, call) {
       const source = pick(args.source);
-      const currencies = (await source.currencies(call)).sort((a, b) => a.code.localeCompare(b.code));
+      // By code point: localeCompare follows the process's locale, and Estonian's puts ZAR before THB.
+      const currencies = (await source.currencies(call)).sort((a, b) =>
+        a.code < b.code ? -1 : a.code > b.code ? 1 : 0,
+      );
       return { source: source.id, base: source.base, currencies };
     },
     render(r) {
