@@ -3593,42 +3593,58 @@ describe("OAuth access tokens", () => {
     }
   });
 
+  /**
+   * A session alice opens at `served` with raw requests in 2025-11-25 and a fresh token, initialized:
+   * that token, one of hers that lapses in 20 s, the headers the session's requests carry, and a POST
+   * in it with the fresh token.
+   */
+  async function aliceSession(served: { url: string }) {
+    const user = { azp: "connector", sub: "alice", scope: "waiter:read" };
+    const fresh = `Bearer ${await sign(user)}`;
+    const lapsing = `Bearer ${await sign(user, { expires: "20s" })}`;
+    const opened = await request(`${served.url}/mcp`, {
+      method: "POST",
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+      }),
+      headers: { ...mcpHeaders, authorization: fresh },
+    });
+    const inSession = {
+      "mcp-session-id": opened.headers["mcp-session-id"] as string,
+      "mcp-protocol-version": "2025-11-25",
+    };
+    await opened.body.dump();
+    const post = (body: object, signal?: AbortSignal) =>
+      request(`${served.url}/mcp`, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { ...mcpHeaders, ...inSession, authorization: fresh },
+        ...(signal ? { signal } : {}),
+      });
+    const initialized = await post({ jsonrpc: "2.0", method: "notifications/initialized" });
+    expect(initialized.statusCode).toBeLessThan(300);
+    await initialized.body.dump();
+    return { fresh, lapsing, inSession, post };
+  }
+
   test("a quiet notification stream that lapses ends naming where it stands: its client comes back from there and misses nothing meanwhile", async () => {
     const served = await inProcess(
       { maxSessions: 10, idleMs: 60 * 60_000 },
       { ...oauthEnv(), WAITER_WEBHOOKS_SOURCES: JSON.stringify({ erp: ERP_SOURCE }), ERP_SECRET },
     );
     try {
-      const user = { azp: "connector", sub: "alice", scope: "waiter:read" };
-      const fresh = `Bearer ${await sign(user)}`;
-      const lapsing = `Bearer ${await sign(user, { expires: "20s" })}`;
-      const opened = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-        }),
-        headers: { ...mcpHeaders, authorization: fresh },
+      const { fresh, lapsing, inSession, post } = await aliceSession(served);
+      const subscribed = await post({
+        jsonrpc: "2.0",
+        id: 2,
+        method: "resources/subscribe",
+        params: { uri: "events://recent" },
       });
-      const inSession = {
-        "mcp-session-id": opened.headers["mcp-session-id"] as string,
-        "mcp-protocol-version": "2025-11-25",
-      };
-      await opened.body.dump();
-      for (const message of [
-        { jsonrpc: "2.0", method: "notifications/initialized" },
-        { jsonrpc: "2.0", id: 2, method: "resources/subscribe", params: { uri: "events://recent" } },
-      ]) {
-        const sent = await request(`${served.url}/mcp`, {
-          method: "POST",
-          body: JSON.stringify(message),
-          headers: { ...mcpHeaders, ...inSession, authorization: fresh },
-        });
-        expect(sent.statusCode).toBeLessThan(300);
-        await sent.body.dump();
-      }
+      expect(subscribed.statusCode).toBeLessThan(300);
+      await subscribed.body.dump();
       lapseIn(lapsing, 1_500);
       const quiet = await request(`${served.url}/mcp`, {
         headers: { accept: "text/event-stream", ...inSession, authorization: lapsing },
@@ -3667,32 +3683,7 @@ describe("OAuth access tokens", () => {
     const dropped = new AbortController();
     const listening = new AbortController();
     try {
-      const user = { azp: "connector", sub: "alice", scope: "waiter:read" };
-      const fresh = `Bearer ${await sign(user)}`;
-      const lapsing = `Bearer ${await sign(user, { expires: "20s" })}`;
-      const opened = await request(`${served.url}/mcp`, {
-        method: "POST",
-        body: JSON.stringify({
-          jsonrpc: "2.0",
-          id: 1,
-          method: "initialize",
-          params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
-        }),
-        headers: { ...mcpHeaders, authorization: fresh },
-      });
-      const inSession = {
-        "mcp-session-id": opened.headers["mcp-session-id"] as string,
-        "mcp-protocol-version": "2025-11-25",
-      };
-      await opened.body.dump();
-      const post = (body: object, signal?: AbortSignal) =>
-        request(`${served.url}/mcp`, {
-          method: "POST",
-          body: JSON.stringify(body),
-          headers: { ...mcpHeaders, ...inSession, authorization: fresh },
-          ...(signal ? { signal } : {}),
-        });
-      await (await post({ jsonrpc: "2.0", method: "notifications/initialized" })).body.dump();
+      const { fresh, lapsing, inSession, post } = await aliceSession(served);
       const notifications = await request(`${served.url}/mcp`, {
         headers: { accept: "text/event-stream", ...inSession, authorization: fresh },
         signal: listening.signal,
