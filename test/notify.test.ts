@@ -1010,60 +1010,69 @@ describe("notify_send by email", () => {
     }
   });
 
-  test("a sender the server's policy refuses for the channel's login is told to check the channel's from", async () => {
-    // As Postfix's reject_sender_login_mismatch answers MAIL FROM of an address the login does not own.
-    const submission = await startMailServer({
-      allowInsecureAuth: true,
-      onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
-      onMailFrom(address, _session, callback) {
-        callback(
-          Object.assign(new Error(`5.7.1 <${address.address}>: Sender address rejected: not owned by user waiter`), {
-            responseCode: 553,
-          }),
-        );
-      },
-    });
-    const team = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: office(submission.port, { user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
-      SMTP_PASSWORD,
-    });
+  /**
+   * What notify_send of "Hello" to the office channel answers, sent through a mail server started with
+   * `server` (logged in as waiter where `login`), and the recipients that server took; both waiter and
+   * the server are closed by then.
+   */
+  async function sentThrough(server: Parameters<typeof startMailServer>[0], login = false) {
+    const relay = await startMailServer(server);
+    const team = await startWaiter(
+      login
+        ? {
+            WAITER_NOTIFY_CHANNELS: office(relay.port, { user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
+            SMTP_PASSWORD,
+          }
+        : { WAITER_NOTIFY_CHANNELS: office(relay.port) },
+    );
     try {
-      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
-      expect(result.isError).toBe(true);
-      expect(text(result)).toMatch(
-        /b@shop.example: The mail server refused it \(553 5.7.1 <w@shop.example>: Sender address rejected: not owned by user waiter\): not sent; check the channel's from, an address its login may send as, as sending it again will not help\.$/,
-      );
-      expect(submission.received).toEqual([]);
-    } finally {
-      await team.close();
-      await submission.close();
-    }
-  });
-
-  test("a sender refused to a channel that logs in as no one is told to check the channel's from, not its login", async () => {
-    // As Postfix's reject_unknown_sender_domain answers MAIL FROM of a domain that does not resolve.
-    const relay = await startMailServer({
-      onMailFrom(_address, _session, callback) {
-        callback(Object.assign(new Error("5.1.8 Sender address rejected: Domain not found"), { responseCode: 550 }));
-      },
-    });
-    const team = await startWaiter({ WAITER_NOTIFY_CHANNELS: office(relay.port) });
-    try {
-      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
-      expect(result.isError).toBe(true);
-      expect(text(result)).toMatch(
-        /b@shop.example: The mail server refused it \(550 5.1.8 Sender address rejected: Domain not found\): not sent; check the channel's from, as sending it again will not help\.$/,
-      );
+      return { result: await team.call("notify_send", { channel: "office", text: "Hello" }), received: relay.received };
     } finally {
       await team.close();
       await relay.close();
     }
+  }
+
+  test("a sender the server's policy refuses for the channel's login is told to check the channel's from", async () => {
+    // As Postfix's reject_sender_login_mismatch answers MAIL FROM of an address the login does not own.
+    const { result, received } = await sentThrough(
+      {
+        allowInsecureAuth: true,
+        onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
+        onMailFrom(address, _session, callback) {
+          callback(
+            Object.assign(new Error(`5.7.1 <${address.address}>: Sender address rejected: not owned by user waiter`), {
+              responseCode: 553,
+            }),
+          );
+        },
+      },
+      true,
+    );
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(
+      /b@shop.example: The mail server refused it \(553 5.7.1 <w@shop.example>: Sender address rejected: not owned by user waiter\): not sent; check the channel's from, an address its login may send as, as sending it again will not help\.$/,
+    );
+    expect(received).toEqual([]);
+  });
+
+  test("a sender refused to a channel that logs in as no one is told to check the channel's from, not its login", async () => {
+    // As Postfix's reject_unknown_sender_domain answers MAIL FROM of a domain that does not resolve.
+    const { result } = await sentThrough({
+      onMailFrom(_address, _session, callback) {
+        callback(Object.assign(new Error("5.1.8 Sender address rejected: Domain not found"), { responseCode: 550 }));
+      },
+    });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(
+      /b@shop.example: The mail server refused it \(550 5.1.8 Sender address rejected: Domain not found\): not sent; check the channel's from, as sending it again will not help\.$/,
+    );
   });
 
   test("a sender refused in the answer to RCPT TO is told to check the channel's from, not its to", async () => {
     // As Postfix answers, its checks of the sender delayed to RCPT TO (smtpd_delay_reject, on by
     // default), with RFC 3463's code for a sender's address (5.1.8).
-    const relay = await startMailServer({
+    const { result } = await sentThrough({
       onRcptTo(_address, session, callback) {
         const sender = session.envelope.mailFrom ? session.envelope.mailFrom.address : "";
         callback(
@@ -1073,49 +1082,35 @@ describe("notify_send by email", () => {
         );
       },
     });
-    const team = await startWaiter({ WAITER_NOTIFY_CHANNELS: office(relay.port) });
-    try {
-      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
-      expect(result.isError).toBe(true);
-      expect(text(result)).toMatch(
-        /b@shop.example: The mail server refused it \(550 5.1.8 <w@shop.example>: Sender address rejected: Domain not found\): not sent; check the channel's from, as sending it again will not help\.$/,
-      );
-    } finally {
-      await team.close();
-      await relay.close();
-    }
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(
+      /b@shop.example: The mail server refused it \(550 5.1.8 <w@shop.example>: Sender address rejected: Domain not found\): not sent; check the channel's from, as sending it again will not help\.$/,
+    );
   });
 
   test("a sender's domain that fails SPF in the answer to RCPT TO is said to be the channel's from, not the login or the address", async () => {
     // As policyd-spf answers for Postfix, with RFC 7372's code for an SPF check that failed (5.7.23).
-    const relay = await startMailServer({
-      allowInsecureAuth: true,
-      onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
-      onRcptTo(address, _session, callback) {
-        callback(
-          Object.assign(
-            new Error(
-              `5.7.23 <${address.address}>: Recipient address rejected: Message rejected due to: SPF fail - not authorized`,
+    const { result } = await sentThrough(
+      {
+        allowInsecureAuth: true,
+        onAuth: (auth, _session, callback) => callback(null, { user: auth.username }),
+        onRcptTo(address, _session, callback) {
+          callback(
+            Object.assign(
+              new Error(
+                `5.7.23 <${address.address}>: Recipient address rejected: Message rejected due to: SPF fail - not authorized`,
+              ),
+              { responseCode: 550 },
             ),
-            { responseCode: 550 },
-          ),
-        );
+          );
+        },
       },
-    });
-    const team = await startWaiter({
-      WAITER_NOTIFY_CHANNELS: office(relay.port, { user: "waiter", passwordEnv: "SMTP_PASSWORD" }),
-      SMTP_PASSWORD,
-    });
-    try {
-      const result = await team.call("notify_send", { channel: "office", text: "Hello" });
-      expect(result.isError).toBe(true);
-      expect(text(result)).toMatch(
-        /b@shop.example: The mail server refused it \(550 5.7.23 <b@shop.example>: Recipient address rejected: Message rejected due to: SPF fail - not authorized\): not sent; the server's check of the sender's domain \(SPF, DKIM, DMARC\) failed: check that the channel's from is an address of a domain that lets this server send for it, as sending it again will not help\.$/,
-      );
-    } finally {
-      await team.close();
-      await relay.close();
-    }
+      true,
+    );
+    expect(result.isError).toBe(true);
+    expect(text(result)).toMatch(
+      /b@shop.example: The mail server refused it \(550 5.7.23 <b@shop.example>: Recipient address rejected: Message rejected due to: SPF fail - not authorized\): not sent; the server's check of the sender's domain \(SPF, DKIM, DMARC\) failed: check that the channel's from is an address of a domain that lets this server send for it, as sending it again will not help\.$/,
+    );
   });
 
   test("a refusal by the server's policy to a channel that logs in says to check its user, and one of the sender's domain says its from, login or none", async () => {
