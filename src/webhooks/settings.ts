@@ -66,7 +66,8 @@ const source = z.discriminatedUnion("scheme", [
   closedObject("a comgate source", {
     scheme: z.literal("comgate"),
     /** The e-shop's id at Comgate; a notification for another is refused. */
-    merchant: z.string().min(1).describe("the e-shop's merchant id at Comgate"),
+    // Without blanks a copy and paste brings: a notification's merchant, compared as sent, has none.
+    merchant: z.string().trim().min(1).describe("the e-shop's merchant id at Comgate"),
     ...apiSecret,
     /** Ask Comgate's API for the payment's state before storing it (default): the notification alone is a claim. */
     confirm: z.boolean().default(true),

@@ -1869,3 +1869,13 @@ test("a source's URL on a listener bound to every address says where this machin
     "https://hooks.example.com/webhooks/gh",
   );
 });
+
+test("a Comgate source's merchant id is read without the blanks around it, as Comgate's notifications carry none", () => {
+  const config = load({
+    WAITER_WEBHOOKS_SOURCES: JSON.stringify({
+      comgate: { scheme: "comgate", merchant: " 498621 ", secretEnv: "COMGATE_SECRET" },
+    }),
+    COMGATE_SECRET: "ZqVmRr0lUFRm7ZXbHpd7QnSGfCbVnw5U",
+  });
+  expect(webhooksOf(config).sources.find((source) => source.name === "comgate")).toMatchObject({ merchant: "498621" });
+});
