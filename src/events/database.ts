@@ -418,11 +418,11 @@ export function resolveDatabase(
 /**
  * The database as a log line may show it: host (or a Unix socket's directory), port and name,
  * never a user's password. The driver takes ?host= and ?port= before the URL's own, and where
- * neither names a host, PGHOST, else localhost over TCP (not libpq's Unix socket).
+ * neither names a host, PGHOST, else localhost over TCP (not libpq's Unix socket); a port, PGPORT.
  */
 export function databaseLabel(url: string, env: NodeJS.ProcessEnv = process.env): string {
   const { hostname, port, pathname, searchParams } = parsedUrl(url);
   const host = searchParams.get("host") || (hostname === NO_HOST ? "" : percentDecoded(hostname));
-  const shownPort = searchParams.get("port") || port;
+  const shownPort = searchParams.get("port") || port || env.PGPORT;
   return `PostgreSQL ${host || env.PGHOST || "localhost"}${shownPort ? `:${shownPort}` : ""}${pathname.length > 1 ? pathname : ""}`;
 }

@@ -1394,6 +1394,11 @@ describe("the event store's database", () => {
     expect(databaseLabel("postgres://waiter@%2Fvar%2Frun%2Fpostgresql:5433/waiter", {})).toBe(
       "PostgreSQL /var/run/postgresql:5433/waiter",
     );
+    // And by the port it connects to: PGPORT where the URL names none.
+    expect(databaseLabel("postgres:///waiter", { PGPORT: "5433" })).toBe("PostgreSQL localhost:5433/waiter");
+    expect(databaseLabel("postgres://waiter@db.internal:6543/waiter", { PGPORT: "5433" })).toBe(
+      "PostgreSQL db.internal:6543/waiter",
+    );
   });
 
   test("a port that is no port number, in the URL at start or in PGPORT as the store opens, is refused as libpq refuses it: the driver took it to a connection that never ended, and waiter exited 13 without a word", () => {
