@@ -35,10 +35,16 @@ if (nodeTooOld()) {
   process.exit(1);
 }
 
-// Thrown again outside the promise, as a failure of the command's first module is: to the
-// uncaughtException handler main.ts sets, or else to Node's own report and exit status 1.
-import("./main.js").catch((err: unknown) => {
-  setImmediate(() => {
-    throw err;
+// The only writer to stdout besides the stdio mode's JSON-RPC: the help or the version main prints.
+// A failure is thrown again outside the promise, as a failure of the command's first module is: to
+// the uncaughtException handler main.ts sets, or else to Node's own report and exit status 1.
+import("./main.js")
+  .then(({ main }) => main())
+  .then((printed) => {
+    if (printed !== undefined) process.stdout.write(printed);
+  })
+  .catch((err: unknown) => {
+    setImmediate(() => {
+      throw err;
+    });
   });
-});

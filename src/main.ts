@@ -355,7 +355,12 @@ function repeatedFlag(tokens: ReturnType<typeof parseFlags>["tokens"]): string |
   return undefined;
 }
 
-async function main(): Promise<void> {
+/**
+ * Runs the command process.argv names: what it prints on stdout (the help, the version), which
+ * src/cli.ts writes, stdout being the JSON-RPC stream's in the stdio mode; undefined for a mode,
+ * once it has stopped.
+ */
+export async function main(): Promise<string | undefined> {
   let parsed: ReturnType<typeof parseFlags>;
   try {
     parsed = parseFlags();
@@ -397,14 +402,8 @@ async function main(): Promise<void> {
   if (positionals.length > 1) {
     fail(`unexpected argument '${positionals[1]}': waiter ${command} takes none after its command ${seeHelp(command)}`);
   }
-  if (values.help) {
-    process.stdout.write(`${command === undefined ? HELP : commandHelp(command)}\n`);
-    return;
-  }
-  if (values.version) {
-    process.stdout.write(`${VERSION}\n`);
-    return;
-  }
+  if (values.help) return `${command === undefined ? HELP : commandHelp(command)}\n`;
+  if (values.version) return `${VERSION}\n`;
   // A flag of another mode would be ignored without a word.
   if (values["no-listener"] && command !== undefined) {
     fail(`--no-listener is for the stdio mode; waiter ${command} always receives webhooks ${seeHelp(command)}`);
@@ -448,6 +447,5 @@ async function main(): Promise<void> {
   if (command === "listen") await listen(config, log);
   else if (command === "serve") await serveHttp(config, log);
   else await serve(config, log, values["no-listener"] === true);
+  return undefined;
 }
-
-await main();

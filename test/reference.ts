@@ -86,28 +86,21 @@ function settingsTable(section: Section): string[] {
 
 /**
  * `waiter --help` as the command line prints it, from src/main.ts run in this process with
- * process.argv, stdout and exit stood in for.
+ * process.argv and exit stood in for.
  */
 async function helpText(): Promise<string> {
   const argv = process.argv;
-  let out = "";
-  const write = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    out += String(chunk);
-    return true;
-  });
   const exit = vi.spyOn(process, "exit").mockImplementation((code) => {
     throw new Error(`waiter --help exited with status ${code}`);
   });
   process.argv = [argv[0] ?? "node", "waiter", "--help"];
   try {
-    vi.resetModules();
-    await import("../src/main.js");
+    const { main } = await import("../src/main.js");
+    return (await main()) ?? "";
   } finally {
     process.argv = argv;
-    write.mockRestore();
     exit.mockRestore();
   }
-  return out;
 }
 
 /** The help from its usage on: its first line names the version, which would date the reference. */
