@@ -22,6 +22,7 @@ import { Log, THROTTLED_KEYS, throttled } from "../src/log.js";
 import { clock, setClock } from "../src/time.js";
 import { toolsets } from "../src/toolsets.js";
 import { mcpSessions } from "../src/transports/http.js";
+import type { OAuthTimeouts } from "../src/transports/oauth.js";
 import { ReplayBuffer } from "../src/transports/streams.js";
 import { VERSION } from "../src/version.js";
 import { startListener } from "../src/webhooks/listener.js";
@@ -550,7 +551,10 @@ describe("waiter serve", () => {
 });
 
 /** waiter's sessions in this process on a listener of their own, on the test's clock. */
-async function inProcess(limits: { maxSessions: number; idleMs: number }, env: Record<string, string> = {}) {
+async function inProcess(
+  limits: { maxSessions: number; idleMs: number; oauthTimeouts?: OAuthTimeouts },
+  env: Record<string, string> = {},
+) {
   const { app, config, log, stderr } = await startApp(env);
   const sessions = mcpSessions(app, log, { ...sessionOptions(config), ...limits });
   const listener = await startListener({
@@ -3883,10 +3887,10 @@ describe("OAuth access tokens", () => {
     const slow = await startFake((request) =>
       request.path === "/.well-known/oauth-authorization-server"
         ? json(200, JSON.stringify({ issuer: slow.origin, jwks_uri: `${slow.origin}/jwks` }))
-        : { ...json(200, '{"keys":[]}'), delayMs: 6_000 },
+        : { ...json(200, '{"keys":[]}'), delayMs: 2_000 },
     );
     const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
+      { maxSessions: 10, idleMs: 60_000, oauthTimeouts: { metadataMs: 10_000, keysMs: 500 } },
       { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: slow.origin }) },
     );
     try {
@@ -3895,22 +3899,22 @@ describe("OAuth access tokens", () => {
       expect(refused.statusCode).toBe(503);
       expect(await refused.body.json()).toMatchObject({ error: "temporarily_unavailable" });
       expect(served.stderr()).toContain(
-        `OAuth: the issuer ${slow.origin}/ cannot be reached (${slow.origin}/jwks: no answer within 5 s)`,
+        `OAuth: the issuer ${slow.origin}/ cannot be reached (${slow.origin}/jwks: no answer within 0.5 s)`,
       );
     } finally {
       await served.close();
       await slow.close();
     }
-  }, 20_000);
+  });
 
   test("a metadata address that does not answer in time is named in the log with how long it had", async () => {
     const slow: Fake = await startFake((request) =>
       request.path === "/.well-known/oauth-authorization-server"
-        ? { ...json(200, JSON.stringify({ issuer: slow.origin, jwks_uri: `${issuer.origin}/jwks` })), delayMs: 12_000 }
+        ? { ...json(200, JSON.stringify({ issuer: slow.origin, jwks_uri: `${issuer.origin}/jwks` })), delayMs: 2_000 }
         : json(404, "{}"),
     );
     const served = await inProcess(
-      { maxSessions: 10, idleMs: 60_000 },
+      { maxSessions: 10, idleMs: 60_000, oauthTimeouts: { metadataMs: 500, keysMs: 5_000 } },
       { ...oauthEnv(), WAITER_HTTP_OAUTH: JSON.stringify({ issuer: slow.origin }) },
     );
     try {
@@ -3919,13 +3923,13 @@ describe("OAuth access tokens", () => {
       expect(refused.statusCode).toBe(503);
       await refused.body.dump();
       expect(served.stderr()).toContain(
-        `OAuth: the issuer ${slow.origin}/ cannot be reached (no metadata names its keys: ${slow.origin}/.well-known/oauth-authorization-server: no answer within 10 s; ${slow.origin}/.well-known/openid-configuration: 404)`,
+        `OAuth: the issuer ${slow.origin}/ cannot be reached (no metadata names its keys: ${slow.origin}/.well-known/oauth-authorization-server: no answer within 0.5 s; ${slow.origin}/.well-known/openid-configuration: 404)`,
       );
     } finally {
       await served.close();
       await slow.close();
     }
-  }, 30_000);
+  });
 
   test("a key set at an address waiter cannot reach (a host the metadata names that this machine cannot) is named in the log with the network's reason", async () => {
     const unreachable = `http://127.0.0.1:${await freePort()}/certs`;

@@ -60,10 +60,15 @@ const ISSUER_RETRY_MS = 30_000;
  * through at once, and still keep tokens with forged key ids from having the keys read at each.
  */
 const KEYS_COOLDOWN_MS = 5_000;
-/** How long a reading of the issuer's metadata may take at each address, its answer read whole. */
-const METADATA_TIMEOUT_MS = 10_000;
-/** How long a reading of the issuer's keys may take, its answer read whole. */
-const KEYS_TIMEOUT_MS = 5_000;
+/**
+ * How long a reading of the issuer's metadata may take at each address, and one of its keys, each
+ * answer read whole; a test shortens them, as it would otherwise wait them out.
+ */
+export interface OAuthTimeouts {
+  metadataMs: number;
+  keysMs: number;
+}
+const TIMEOUTS: OAuthTimeouts = { metadataMs: 10_000, keysMs: 5_000 };
 /** How long the issuer's keys are taken as read: a key it stopped publishing is refused from then. */
 const KEYS_MAX_AGE_MS = 600_000;
 
@@ -135,10 +140,10 @@ function keysFetch(fetch: Fetch): Fetch {
  * size limit reached) is said with the reason its reading gave, and one not read whole in time
  * with the time it had. Any other failure as it is.
  */
-function unreadableKeys(uri: URL, err: unknown): unknown {
+function unreadableKeys(uri: URL, err: unknown, keysMs: number): unknown {
   // jose's "request timed out" names neither the address nor how long it waited.
   if (err instanceof errors.JWKSTimeout)
-    return new KeysNotServedError(`${uri.href}: no answer within ${KEYS_TIMEOUT_MS / 1000} s`);
+    return new KeysNotServedError(`${uri.href}: no answer within ${keysMs / 1000} s`);
   if (err instanceof errors.JWKSInvalid)
     return new UnusableKeysError(`${uri.href}: 200, but no key set (${err.message})`);
   if (err instanceof errors.JOSEError && err.code === "ERR_JOSE_GENERIC") {
@@ -166,13 +171,13 @@ type Keys = JWTVerifyGetKey & { readAgain(): Promise<boolean> };
  * again sooner either, past KEYS_MAX_AGE_MS too, its failure said again instead. jose would time
  * both by the wall clock; they are timed by waiter's clock. `readOk` hears each read that worked.
  */
-function issuerKeys(uri: URL, fetch: Fetch, readOk: () => void): Keys {
+function issuerKeys(uri: URL, fetch: Fetch, keysMs: number, readOk: () => void): Keys {
   // jose reads them again on its own never: only when told.
   const remote = createRemoteJWKSet(uri, {
     [customFetch]: keysFetch(fetch),
     cooldownDuration: Number.POSITIVE_INFINITY,
     cacheMaxAge: Number.POSITIVE_INFINITY,
-    timeoutDuration: KEYS_TIMEOUT_MS,
+    timeoutDuration: keysMs,
   });
   let readAt = Number.NEGATIVE_INFINITY;
   // When the keys were last asked for, read or not: a key set that fails to answer is not asked
@@ -189,7 +194,7 @@ function issuerKeys(uri: URL, fetch: Fetch, readOk: () => void): Keys {
       failure = undefined;
       readOk();
     } catch (err) {
-      failure = unreadableKeys(uri, err);
+      failure = unreadableKeys(uri, err, keysMs);
       throw failure;
     } finally {
       askedAt = clock.now();
@@ -219,12 +224,12 @@ function issuerKeys(uri: URL, fetch: Fetch, readOk: () => void): Keys {
  * made from the issuer (RFC 8414 3), and a redirect, to plain http above all, would let whoever
  * answers where it leads name the keys that tokens are checked with.
  */
-async function jwksUri(issuer: URL, fetch: Fetch): Promise<URL> {
+async function jwksUri(issuer: URL, fetch: Fetch, metadataMs: number): Promise<URL> {
   const failed: string[] = [];
-  const notInTime = `no answer within ${METADATA_TIMEOUT_MS / 1000} s`;
+  const notInTime = `no answer within ${metadataMs / 1000} s`;
   let answered = false;
   for (const url of metadataUrls(issuer)) {
-    const response = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(METADATA_TIMEOUT_MS) }).catch(
+    const response = await fetch(url, { redirect: "manual", signal: AbortSignal.timeout(metadataMs) }).catch(
       (err: Error) => {
         failed.push(`${url}: ${err.name === "TimeoutError" ? notInTime : whyFetchFailed(err)}`);
         return undefined;
@@ -251,7 +256,7 @@ async function jwksUri(issuer: URL, fetch: Fetch): Promise<URL> {
         const read = err as Error & { cause?: Error };
         failed.push(
           read.name === "TimeoutError"
-            ? `${url}: ${response.status}, but not read whole within ${METADATA_TIMEOUT_MS / 1000} s`
+            ? `${url}: ${response.status}, but not read whole within ${metadataMs / 1000} s`
             : `${url}: ${response.status}, but its answer broke off (${read.cause?.message ?? read.message})`,
         );
         continue;
@@ -431,7 +436,12 @@ function clientsOwn(payload: JWTPayload): boolean {
  * the issuer, `aud` waiter's /mcp URL, `exp` and `nbf` by waiter's clock with a little leeway,
  * bound to no key (no `cnf`: waiter takes bearer tokens only), and a waiter scope. waiter is no authorization server: it only reads what one issued.
  */
-export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): OAuthTokenVerifier {
+export function oauthVerifier(
+  settings: OAuthSettings,
+  log: Log,
+  fetch: Fetch,
+  timeouts: OAuthTimeouts = TIMEOUTS,
+): OAuthTokenVerifier {
   const issuer = new URL(settings.issuer);
   const bareIssuer = bare(issuer.href);
   let keys: Promise<Keys> | undefined;
@@ -467,8 +477,10 @@ export function oauthVerifier(settings: OAuthSettings, log: Log, fetch: Fetch): 
       );
     }
     // It answers again once its keys are read: metadata that answers names a key set that may not.
-    keys ??= jwksUri(issuer, fetch).then((uri) =>
-      issuerKeys(uri, fetch, () => issuerWarning.ended(`OAuth: the issuer ${issuer.href} answers again`)),
+    keys ??= jwksUri(issuer, fetch, timeouts.metadataMs).then((uri) =>
+      issuerKeys(uri, fetch, timeouts.keysMs, () =>
+        issuerWarning.ended(`OAuth: the issuer ${issuer.href} answers again`),
+      ),
     );
     const loading = keys;
     try {

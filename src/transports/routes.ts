@@ -392,7 +392,7 @@ export function mountRoutes(
   const { oauth } = limits;
   const verifiers = [
     ...(limits.tokens.length ? [tokenVerifier(limits.tokens)] : []),
-    ...(oauth ? [oauthVerifier(oauth, log, (url, init) => app.http.fetch(url, init))] : []),
+    ...(oauth ? [oauthVerifier(oauth, log, (url, init) => app.http.fetch(url, init), limits.oauthTimeouts)] : []),
   ];
   const auth: RequestHandler[] = verifiers.length
     ? [

@@ -7,7 +7,7 @@ import type { SessionLog } from "../events/store.js";
 import { untilAborted } from "../http/deadline.js";
 import { type Log, throttled } from "../log.js";
 import { clock } from "../time.js";
-import type { OAuthSettings } from "./oauth.js";
+import type { OAuthSettings, OAuthTimeouts } from "./oauth.js";
 import { ReplayBuffer } from "./streams.js";
 import { allowedTools, callerNamed, type Token, WRITE_SCOPE } from "./tokens.js";
 
@@ -27,6 +27,8 @@ export interface SessionOptions {
   requestsPerMinute: number;
   /** An authorization server whose access tokens are taken too, and where clients learn of it. */
   oauth?: OAuthSettings & { metadataUrl: string };
+  /** How long reading its metadata and keys may take: by default oauth.ts's; a test shortens them. */
+  oauthTimeouts?: OAuthTimeouts;
 }
 
 /** This server's copy of a session, as the table holds it. */
