@@ -9,9 +9,9 @@ const ULID = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/i;
 
 /**
  * An event id as a model may type it: a ULID is Crockford's base32, which reads letters in any
- * case alike, so one in lower case is the stored id, in capitals; copied with white space around
- * it, or as its resource's URI (events://event/<id>), it is that id too. Anything else (a cursor,
- * a sender's id) is left as it is.
+ * case alike, so one in lower case is the stored id, in capitals; copied as `copied` reads it, or
+ * as its resource's URI (events://event/<id>), it is that id too. Anything else (a cursor, a
+ * sender's id) is left as it is.
  */
 export function storedId(value: string): string {
   return eventIdIn(value) ?? value;
@@ -22,9 +22,17 @@ export function isEventId(value: string): boolean {
   return eventIdIn(value) !== undefined;
 }
 
+/**
+ * A cursor or an event id as copied from the sentence that gave it: without white space around it,
+ * or the full stop after it ("Cursor for newer events: c4.").
+ */
+export function copied(value: string): string {
+  return value.trim().replace(/\.$/, "");
+}
+
 /** The event id `value` reads as, in capitals; undefined where it reads as none. */
 function eventIdIn(value: string): string | undefined {
-  const id = value.trim().replace(/^events:\/\/event\//, "");
+  const id = copied(value).replace(/^events:\/\/event\//, "");
   return ULID.test(id) ? id.toUpperCase() : undefined;
 }
 

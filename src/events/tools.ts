@@ -6,7 +6,7 @@ import { integer } from "../settings.js";
 import { enumerated, firstCharacters, noSuchName, quote, quoteLine, SOURCE, shorten, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Serving, type Toolset } from "../toolset.js";
 import { cleanType, matchesFilter, typePrefix, typeStem } from "./filter.js";
-import { isEventId, notStored, storedAs, storedId } from "./ids.js";
+import { copied, isEventId, notStored, storedAs, storedId } from "./ids.js";
 import {
   eventRecord,
   isRecord,
@@ -42,11 +42,11 @@ type FreshCursor = "events_list" | "events_wait";
 /**
  * A cursor from events_list or events_wait, or an event id, as a sequence number. A `next_before`
  * carries after its cursor the cursor of the page it follows (c20-40): see `pagedFrom`. It pages
- * back only: as `since`, its cursor would show again what its page showed. A cursor copied with
- * white space around it or in capitals is that cursor, as an event id is (`storedId`).
+ * back only: as `since`, its cursor would show again what its page showed. A cursor copied as
+ * `copied` reads it, or in capitals, is that cursor, as an event id is (`storedId`).
  */
 async function seqOf(store: EventStore, value: string, name: string, fresh: FreshCursor): Promise<number> {
-  const cursor = /^c(\d+)(?:-(\d+))?$/i.exec(value.trim());
+  const cursor = /^c(\d+)(?:-(\d+))?$/i.exec(copied(value));
   if (cursor?.[2] !== undefined && name === "since") {
     const back =
       fresh === "events_list" ? ": pass it to events_list as before, with the since its page had, if any" : "";
@@ -90,7 +90,7 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
  * a cursor read at a later page would pass over the events that arrived while the reader paged.
  */
 function pagedFrom(before: string | undefined): number | undefined {
-  const chained = before === undefined ? undefined : /^c\d+-(\d+)$/i.exec(before.trim());
+  const chained = before === undefined ? undefined : /^c\d+-(\d+)$/i.exec(copied(before));
   return chained ? Number(chained[1]) : undefined;
 }
 
@@ -456,7 +456,7 @@ export function eventsToolset(
           // the note, which a client that gives the model only structuredContent passes on too.
           const keepSince =
             nextBefore && args.since
-              ? `Keep since="${storedId(args.since)}" when paging back with before: without it, the pages go on past it.`
+              ? `Keep since="${cursorOf(after)}" when paging back with before: without it, the pages go on past it.`
               : undefined;
           const notes = [
             ...(args.since ? [(await droppedUnread(store, after)).note] : []),
@@ -500,7 +500,7 @@ export function eventsToolset(
           const event = await store.get(storedId(args.id));
           if (!event) {
             // A next_before (c20-40) pages back: it is passed as before.
-            const cursor = /^c\d+(-\d+)?$/i.exec(args.id.trim());
+            const cursor = /^c\d+(-\d+)?$/i.exec(copied(args.id));
             const listed = cursor && call.serves("events_list");
             throw new ToolError(
               cursor

@@ -606,6 +606,41 @@ test("a cursor copied with white space around it or in capitals is that cursor, 
   );
 });
 
+test("a cursor or an event id copied with the full stop of the sentence it was read in is that cursor or id", async () => {
+  const { store, call, text } = await served();
+  const { cursor: start } = (await call("events_list", {})).structuredContent as { cursor: string };
+  for (const d of ["d1", "d2", "d3"]) await addTrial(store, d);
+  type Page = { events: { id: string }[]; cursor: string; next_before?: string };
+  const first = (await call("events_list", { since: start, limit: 2 })).structuredContent as Page;
+  // As the text writes them: "Cursor for newer events: c0." and "Older events match: pass before="c2-3"."
+  expect(text(await call("events_list", { since: start, limit: 2 }))).toContain(
+    `Cursor for newer events: ${first.cursor}.`,
+  );
+  const older = (await call("events_list", { since: start, before: first.next_before, limit: 2 }))
+    .structuredContent as Page;
+  const copied = await call("events_list", { since: `${start}.`, before: `${first.next_before}.`, limit: 2 });
+  expect(copied.isError).toBeFalsy();
+  expect(copied.structuredContent).toEqual(older);
+  const waited = await call("events_wait", { since: `${start}.`, timeout_s: 1 });
+  expect(waited.structuredContent).toMatchObject({ timed_out: false, cursor: "c1" });
+  expect(text(await call("events_list", { since: `${first.next_before}.` }))).toMatch(
+    /^since "c2-3\." is a next_before, which pages back/,
+  );
+  expect(text(await call("events_get", { id: "c1." }))).toMatch(
+    /^"c1\." is a cursor, not an event id: pass it as since/,
+  );
+  // An event id, as "Acknowledged 1: 01J…." ends it.
+  const [newest] = first.events;
+  const id = newest?.id as string;
+  expect((await call("events_get", { id: `${id}.` })).structuredContent).toMatchObject({ id });
+  expect((await call("events_ack", { ids: [`${id}.`] })).structuredContent).toMatchObject({ acked: [id] });
+  expect((await call("events_list", { before: `${id}.` })).isError).toBeFalsy();
+  // The since to keep paging back is said as a cursor, not as it was copied.
+  expect((await call("events_list", { since: `${start}.`, limit: 2 })).structuredContent).toMatchObject({
+    note: `Keep since="${start}" when paging back with before: without it, the pages go on past it.`,
+  });
+});
+
 test("a reader whose cursor is older than what retention dropped is told it missed events; one past the drop is not", async () => {
   const { store, call, text } = await served();
   const add = (dedupeId: string) => addTrial(store, dedupeId);
