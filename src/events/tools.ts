@@ -49,7 +49,9 @@ async function seqOf(store: EventStore, value: string, name: string, fresh: Fres
   const cursor = /^c(\d+)(?:-(\d+))?$/i.exec(copied(value));
   if (cursor?.[2] !== undefined && name === "since") {
     const back =
-      fresh === "events_list" ? ": pass it to events_list as before, with the since its page had, if any" : "";
+      fresh === "events_list"
+        ? ": pass it to events_list as before, with the since and the filters its page had, if any"
+        : "";
     throw new ToolError(
       `since ${quote(value)} is a next_before, which pages back${back}. For newer events, pass since="${cursorOf(Number(cursor[2]))}".`,
     );
@@ -452,16 +454,28 @@ export function eventsToolset(
           const last = shown.at(-1);
           const now = Math.max(Math.min(latest, pagedFrom(args.before) ?? latest), after);
           const nextBefore = found.length > limit && last ? `${cursorOf(last.seq)}-${now}` : undefined;
-          // Without since, the pages back would go on past it, to the events read before it. Said in
-          // the note, which a client that gives the model only structuredContent passes on too.
-          const keepSince =
-            nextBefore && args.since
-              ? `Keep since="${cursorOf(after)}" when paging back with before: without it, the pages go on past it.`
+          // Without since, the pages back would go on past it, to the events read before it; without
+          // the filters, they would list what the filters left out. Said in the note, which a client
+          // that gives the model only structuredContent passes on too.
+          const filters = [
+            ...(args.source ? [`source=${quote(args.source)}`] : []),
+            ...(args.type ? [`type=${quote(args.type)}`] : []),
+            ...(args.unacked_only ? ["unacked_only=true"] : []),
+          ];
+          const kept = [...(args.since ? [`since="${cursorOf(after)}"`] : []), ...filters];
+          const without = !args.since
+            ? "without them, the pages list events they leave out"
+            : filters.length
+              ? "without since, the pages go on past it; without the filters, they list events the filters leave out"
+              : "without it, the pages go on past it";
+          const keep =
+            nextBefore && kept.length
+              ? `Keep ${enumerated(kept, "and")} when paging back with before: ${without}.`
               : undefined;
           const notes = [
             ...(args.since ? [(await droppedUnread(store, after)).note] : []),
             shown.length === 0 ? await typeHint(store, filter, latest) : minorUnitsNote(shown),
-            keepSince,
+            keep,
           ].filter((note) => note !== undefined);
           return {
             events: shown.map(summary),
@@ -478,7 +492,7 @@ export function eventsToolset(
             (e) =>
               `${e.id}  ${e.received_at}  ${e.source}  type: ${JSON.stringify(e.type)}${e.acked ? "  (acked)" : ""}  payload: ${JSON.stringify(e.gist)}`,
           );
-          // That since goes with it is the note's to say.
+          // That since and the filters go with it is the note's to say.
           const more = r.next_before ? `\nOlder events match: pass before="${r.next_before}".` : "";
           return `${r.events.length} event${r.events.length === 1 ? "" : "s"}, newest first (summaries of third-party data):\n${lines.join("\n")}\nCursor for newer events: ${r.cursor}.${more}${note}`;
         },

@@ -562,6 +562,29 @@ test("a reader paging back through what is new reads on from the last page's cur
   expect(byHand.events).toHaveLength(1);
 });
 
+test("a page of events_list that filtered says to keep its filters when paging back, not to pass before alone", async () => {
+  const { store, call, text } = await served();
+  const { cursor: start } = (await call("events_list", {})).structuredContent as { cursor: string };
+  for (const d of ["p1", "p2", "p3"]) await addTrial(store, d, "{}", "payment.paid");
+  await addTrial(store, "o1", "{}", "order.created");
+  type Page = { events: { id: string }[]; next_before?: string; note?: string };
+  const filtered = await call("events_list", { source: "trial", type: "payment.*", unacked_only: true, limit: 2 });
+  const page = filtered.structuredContent as Page;
+  const keep =
+    'Keep source="trial", type="payment.*" and unacked_only=true when paging back with before: without them, the pages list events they leave out.';
+  expect(page.note).toBe(keep);
+  expect(text(filtered)).toContain(`Older events match: pass before="${page.next_before}".\n${keep}`);
+  // With since too, each is said.
+  const since = (await call("events_list", { since: start, type: "payment.*", limit: 2 })).structuredContent as Page;
+  expect(since.note).toBe(
+    `Keep since="${start}" and type="payment.*" when paging back with before: without since, the pages go on past it; without the filters, they list events the filters leave out.`,
+  );
+  // As told, the page back lists the payment left, not the order.
+  const back = (await call("events_list", { since: start, type: "payment.*", before: since.next_before, limit: 2 }))
+    .structuredContent as Page;
+  expect(back.events).toHaveLength(1);
+});
+
 test("a next_before given as since is refused with where it goes, not read as the cursor it begins with", async () => {
   const { store, call, text } = await served();
   for (const d of ["d1", "d2", "d3"]) await addTrial(store, d);
@@ -571,7 +594,7 @@ test("a next_before given as since is refused with where it goes, not read as th
   // Read as c2, it would show again the newest event of the page it came from.
   const told =
     // events_wait takes no before: where it goes is events_list's.
-    'since "c2-3" is a next_before, which pages back: pass it to events_list as before, with the since its page had, if any. For newer events, pass since="c3".';
+    'since "c2-3" is a next_before, which pages back: pass it to events_list as before, with the since and the filters its page had, if any. For newer events, pass since="c3".';
   for (const tool of ["events_list", "events_wait"]) {
     const given = await call(tool, { since: "c2-3", ...(tool === "events_wait" ? { timeout_s: 1 } : {}) });
     expect(given.isError, tool).toBe(true);
