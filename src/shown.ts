@@ -1,10 +1,20 @@
 /** How much of a value from outside waiter (an argument, a sender's text) a message quotes back. */
 export const SHOWN_CHARACTERS = 40;
 
-/** A value as a message shows it: whole when short, else its first 40 characters and its length. */
+/**
+ * A value as a message shows it: whole when short, else its first 40 characters and its length,
+ * counted as zod's limits and notify_send count them (codePoints): an emoji is one character.
+ */
 export function shorten(value: string): string {
+  // A value of at most 40 units has at most 40 code points.
   if (value.length <= SHOWN_CHARACTERS) return value;
-  return `${firstCharacters(value, SHOWN_CHARACTERS)}…(${value.length} characters)`;
+  let shown = "";
+  let length = 0;
+  for (const point of value) {
+    if (length < SHOWN_CHARACTERS) shown += point;
+    length++;
+  }
+  return length <= SHOWN_CHARACTERS ? value : `${shown}…(${length} characters)`;
 }
 
 /** The first `count` characters of `text`, one fewer rather than half a surrogate pair. */
@@ -128,7 +138,7 @@ export function shortenEchoes(text: string, values: unknown): string {
   const long = new Set<string>();
   const collect = (value: unknown, depth: number) => {
     if (typeof value === "string") {
-      if (value.length > SHOWN_CHARACTERS) long.add(value);
+      if (value.length > SHOWN_CHARACTERS && codePoints(value) > SHOWN_CHARACTERS) long.add(value);
     } else if (typeof value === "object" && value !== null && depth < 8) {
       for (const item of Object.values(value)) collect(item, depth + 1);
     }

@@ -609,7 +609,8 @@ describe("tool calls", () => {
         content: [
           {
             type: "text",
-            text: `No note named "${"é".repeat(39)}…(${huge.length} characters)"; notes_list shows the names.`,
+            // Counted in characters as zod and notify_send count them: the emoji is one, shown whole.
+            text: `No note named "${"é".repeat(39)}😀…(${huge.length - 1} characters)"; notes_list shows the names.`,
           },
         ],
         isError: true,
@@ -617,8 +618,13 @@ describe("tool calls", () => {
       expect(operator).toEqual([expect.stringMatching(/ info +\[notes\] notes_find failed: No note named/)]);
       expect(operator[0]?.length).toBeLessThan(250);
       const unknown = await client.callTool({ name: huge, arguments: {} }).catch((err: Error) => err.message);
-      expect(unknown).toMatch(/Unknown tool é+…\(1048617 characters\)/);
+      expect(unknown).toMatch(/Unknown tool é+😀…\(1048616 characters\)/);
       expect(String(unknown).length).toBeLessThan(200);
+      // Forty emoji are forty characters, quoted whole.
+      const emoji = "😀".repeat(40);
+      expect(text((await client.callTool({ name: "notes_find", arguments: { name: emoji } })) as CallToolResult)).toBe(
+        `No note named "${emoji}"; notes_list shows the names.`,
+      );
       await client.close();
     });
   });
