@@ -36,6 +36,15 @@ function cursorOf(seq: number): string {
   return `c${seq}`;
 }
 
+/**
+ * A filter's source or type as a model is told to pass it: whole, where `quote` cuts a value past
+ * 40 characters, as it does Stripe's customer.subscription.pending_update_applied. Neither is
+ * long: a type is at most 100 plain characters (cleanType), a source one configured or heard from.
+ */
+function passed(value: string): string {
+  return withEscapes(JSON.stringify(value));
+}
+
 /** The tool a model is sent to for a fresh cursor: events_list, or events_wait in a session without it. */
 type FreshCursor = "events_list" | "events_wait";
 
@@ -137,7 +146,7 @@ async function typeHint(store: EventStore, filter: EventFilter, latest: number):
   if (star !== -1 && star < type.length - 1) {
     if (await storedAsGiven({ before: recent + 1 })) return undefined;
     const start = type.slice(0, star);
-    return `Only a "*" at the end of type is a wildcard: ${quote(type)} is matched as written. ${start ? `For the types that begin with ${quote(start)}, pass ${quote(`${start}*`)}.` : "Leave type out to read every type."}`;
+    return `Only a "*" at the end of type is a wildcard: ${passed(type)} is matched as written. ${start ? `For the types that begin with ${passed(start)}, pass ${passed(`${start}*`)}.` : "Leave type out to read every type."}`;
   }
   const prefix = typePrefix(type);
   const stem = typeStem(filter);
@@ -158,21 +167,21 @@ async function typeHint(store: EventStore, filter: EventFilter, latest: number):
   // What it looks like is advised only when no older event has it as given either: a rare type.
   if (await storedAsGiven({ before: recent + 1 })) return undefined;
   if (itself.length > 0) {
-    return `The prefix ${quote(type)} matches only types that go on past it: pass ${itself.map(quote).join(" or ")} for that type itself.`;
+    return `The prefix ${passed(type)} matches only types that go on past it: pass ${itself.map(passed).join(" or ")} for that type itself.`;
   }
   const cased = (t: string) => t.slice(0, stem.length);
   const same = prefix === undefined ? stored.filter((t) => t.length === type.length) : stored;
   if (same.length > 0) {
     const passes = [...new Set(same.map((t) => `${cased(t)}${type.slice(stem.length)}`))];
-    return `Types are matched in their letter case: pass ${passes.map(quote).join(" or ")}.`;
+    return `Types are matched in their letter case: pass ${passes.map(passed).join(" or ")}.`;
   }
   // Longer types only, those that begin with the type in its case first.
   const longer = stored[0] as string;
   const next = longer.charAt(stem.length);
   const start = `${cased(longer)}${next === "." || next === "/" ? next : "*"}`;
   return cased(longer) === type
-    ? `The type ${quote(type)} is matched exactly: for the types that begin with it, end it in ".", "/" or "*" (${quote(start)}).`
-    : `The type ${quote(type)} is matched exactly and in its letter case: for the types that begin with it, pass ${quote(start)}.`;
+    ? `The type ${passed(type)} is matched exactly: for the types that begin with it, end it in ".", "/" or "*" (${passed(start)}).`
+    : `The type ${passed(type)} is matched exactly and in its letter case: for the types that begin with it, pass ${passed(start)}.`;
 }
 
 const summaryShape = z.object({
@@ -458,8 +467,8 @@ export function eventsToolset(
           // the filters, they would list what the filters left out. Said in the note, which a client
           // that gives the model only structuredContent passes on too.
           const filters = [
-            ...(args.source ? [`source=${quote(args.source)}`] : []),
-            ...(args.type ? [`type=${quote(args.type)}`] : []),
+            ...(filter.source ? [`source=${passed(filter.source)}`] : []),
+            ...(filter.type ? [`type=${passed(filter.type)}`] : []),
             ...(args.unacked_only ? ["unacked_only=true"] : []),
           ];
           const kept = [...(args.since ? [`since="${cursorOf(after)}"`] : []), ...filters];
@@ -571,8 +580,8 @@ export function eventsToolset(
             // With the wait's filter: since alone would list every event after it.
             const listArgs = [
               `since="${cursorOf(event.seq)}"`,
-              ...(filter.source ? [`source=${quote(filter.source)}`] : []),
-              ...(filter.type ? [`type=${quote(filter.type)}`] : []),
+              ...(filter.source ? [`source=${passed(filter.source)}`] : []),
+              ...(filter.type ? [`type=${passed(filter.type)}`] : []),
             ];
             const backlog = !more
               ? undefined

@@ -585,6 +585,24 @@ test("a page of events_list that filtered says to keep its filters when paging b
   expect(back.events).toHaveLength(1);
 });
 
+test("a type longer than a quoted value is cut at is given whole where a model is told to pass it", async () => {
+  const { store, call } = await served();
+  // Stripe's, 44 characters.
+  const type = "customer.subscription.pending_update_applied";
+  const { cursor } = (await call("events_list", {})).structuredContent as { cursor: string };
+  for (const d of ["l1", "l2", "l3"]) await addTrial(store, d, "{}", type);
+  const waited = await call("events_wait", { since: cursor, type, timeout_s: 1 });
+  expect((waited.structuredContent as { note?: string }).note).toContain(`type="${type}" lists them at once`);
+  const listed = await call("events_list", { type, limit: 2 });
+  expect((listed.structuredContent as { note?: string }).note).toContain(`Keep type="${type}" when paging back`);
+  const cased = await call("events_list", { type: type.toUpperCase() });
+  expect((cased.structuredContent as { note?: string }).note).toBe(
+    `Types are matched in their letter case: pass "${type}".`,
+  );
+  const exact = await call("events_list", { type: "customer.subscription.pending_update" });
+  expect((exact.structuredContent as { note?: string }).note).toContain('("customer.subscription.pending_update*")');
+});
+
 test("a next_before given as since is refused with where it goes, not read as the cursor it begins with", async () => {
   const { store, call, text } = await served();
   for (const d of ["d1", "d2", "d3"]) await addTrial(store, d);
