@@ -35,6 +35,12 @@ const SEQUENTIAL_CALLS = 200;
 const PARALLEL_CALLS = 1000;
 const THROUGHPUT_ROUNDS = 25;
 const IN_FLIGHT = 10;
+// Calls each server answers before the rounds: the first fills waiter's cache, and by some 4,000
+// V8 has compiled the code a call runs, in waiter and in the baselines alike (their CPU per call
+// settles there). After 300, the one-call-at-a-time rounds, measured first, timed mostly that
+// compiling: 150-390 µs a call over the first 500 against 40-60 once compiled, more in waiter,
+// which runs more code per call. The warm-up's CPU per call is printed apart.
+const WARM_UP_CALLS = 5000;
 
 interface Subject {
   name: string;
@@ -258,15 +264,24 @@ test("cold start and tool-call throughput over stdio, as ratios to bare SDK serv
     line("  waiter, every toolset on", `${served.toFixed(0)} ms`, ratio, target);
   }
 
-  // Throughput: one warm session each (waiter's first call fills its cache), then rounds that
-  // alternate between the subjects; the median of the per-round ratios resists a noisy machine.
+  // Throughput: one warm session each (WARM_UP_CALLS), then rounds that alternate between the
+  // subjects; the median of the per-round ratios resists a noisy machine.
   const subjects = [baseline, everySchema, echo, core, waiter];
   for (const [clientLabel, open] of [
     ["the SDK's Client", sdkCaller],
     ["a bare JSON-RPC client", rawCaller],
   ] as const) {
     const clients = await Promise.all(subjects.map(open));
-    for (const [i, subject] of subjects.entries()) await callsPerSecond(clients[i] as Caller, subject, 300, 1);
+    const warmUp: (number | undefined)[] = [];
+    for (const [i, subject] of subjects.entries()) {
+      warmUp[i] = (await callsPerSecond(clients[i] as Caller, subject, WARM_UP_CALLS, 1)).cpuMs;
+    }
+    if (warmUp.every((ms) => ms !== undefined)) {
+      const perCall = (i: number) => (((warmUp[i] as number) * 1000) / WARM_UP_CALLS).toFixed(0);
+      console.log(
+        `server CPU per call over the first ${WARM_UP_CALLS} calls with ${clientLabel}, one at a time (warm-up, not in the rounds): ${subjects.map((s, i) => `${s.name.split(",")[0]} ${perCall(i)} µs`).join("; ")}`,
+      );
+    }
     for (const [label, calls, inFlight] of [
       ["sequential", SEQUENTIAL_CALLS, 1],
       [`${IN_FLIGHT} in flight`, PARALLEL_CALLS, IN_FLIGHT],
