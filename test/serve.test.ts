@@ -4561,4 +4561,28 @@ describe("OAuth access tokens", () => {
     const { config, log } = await startApp({ ...oauthEnv(), WAITER_WEBHOOKS_PUBLIC_URL: "" });
     await expect(startServe(config, log)).rejects.toThrow(/^http.oauth needs webhooks.publicUrl/);
   });
+
+  test("a token names its client as its issuer writes it: Okta's cid and Entra's v1.0 appid as much as azp and client_id", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    try {
+      for (const [claims, caller] of [
+        // Okta's access tokens: the client in cid, the user's login in sub.
+        [
+          { cid: "0oa1connector", uid: "00u1alice", sub: "alice@example.com", scp: ["waiter:read"] },
+          "0oa1connector/alice%40example.com",
+        ],
+        // Entra's v1.0 access tokens: the client in appid (its v2.0 ones write azp).
+        [{ appid: "c0ffee-client", sub: "entra-sub-1", ver: "1.0", scp: "waiter:read" }, "c0ffee-client/entra-sub-1"],
+      ] as const) {
+        const opened = await initializeAt(served.url, { authorization: `Bearer ${await sign(claims)}` });
+        await opened.body.dump();
+        expect(opened.statusCode, caller).toBe(200);
+        expect(served.stderr()).toContain(
+          `MCP session ${opened.headers["mcp-session-id"]} opened with token oauth:${caller}\n`,
+        );
+      }
+    } finally {
+      await served.close();
+    }
+  });
 });

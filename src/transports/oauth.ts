@@ -394,12 +394,21 @@ function scopesOf(payload: JWTPayload): string[] {
 }
 
 /**
+ * The client app a token was issued to, in the claim its issuer writes it in: OpenID Connect's
+ * `azp` (Keycloak, Auth0, Entra's v2.0 tokens), RFC 9068's `client_id`, Okta's `cid`, Entra's
+ * v1.0 `appid`.
+ */
+function clientOf(payload: JWTPayload): unknown {
+  return payload.azp ?? payload.client_id ?? payload.cid ?? payload.appid;
+}
+
+/**
  * Who a token says it is, as sessions and rate limits know the caller: the client app and the user
  * it acts for, each escaped so that no pair passes for another.
  */
 function callerOf(payload: JWTPayload): string {
   const part = (value: unknown) => (value === undefined ? "" : encodeURIComponent(String(value)));
-  return `oauth:${part(payload.azp ?? payload.client_id)}/${part(payload.sub)}`;
+  return `oauth:${part(clientOf(payload))}/${part(payload.sub)}`;
 }
 
 /**
@@ -421,7 +430,7 @@ const LOGIN_CLAIMS = ["sid", "session_state", "auth_time", "preferred_username",
  * its client and nothing of a user's login. An empty sub names no one.
  */
 function clientsOwn(payload: JWTPayload): boolean {
-  const client = payload.azp ?? payload.client_id;
+  const client = clientOf(payload);
   return (
     payload.sub === undefined &&
     typeof client === "string" &&
