@@ -4585,4 +4585,37 @@ describe("OAuth access tokens", () => {
       await served.close();
     }
   });
+
+  test("an Entra client-credentials token's application permissions, in roles, are its scopes; a user's token goes by its scp alone", async () => {
+    const served = await inProcess({ maxSessions: 10, idleMs: 60_000 }, oauthEnv());
+    try {
+      const names = async (token: string) =>
+        (await (await connect(served.url, token)).listTools()).tools.map((tool) => tool.name);
+      // As Entra issues a daemon's token (client credentials, scope api://…/.default): no scp.
+      const daemon = await names(await sign({ azp: "daemon", sub: "sp-1", oid: "sp-1", roles: ["waiter:read"] }));
+      expect(daemon).toContain("eshop_order_get");
+      expect(daemon).not.toContain("eshop_order_mark_paid");
+      expect(await names(await sign({ azp: "daemon", sub: "sp-1", roles: ["waiter:write"] }))).toContain(
+        "eshop_order_mark_paid",
+      );
+      // A user's token: its client was granted scp; the user's own app roles widen it not.
+      const user = await names(
+        await sign({ azp: "connector", sub: "alice", scp: "waiter:read", roles: ["waiter:write"] }),
+      );
+      expect(user).not.toContain("eshop_order_mark_paid");
+      // An ID token (for an API registered as its own client, aud is the one client id) carries the
+      // user's roles and names no client: it is no client's grant.
+      const idToken = await sign({
+        sub: "alice",
+        oid: "u-1",
+        preferred_username: "alice@example.com",
+        roles: ["waiter:write"],
+      });
+      const refused = await initializeAt(served.url, { authorization: `Bearer ${idToken}` });
+      await refused.body.dump();
+      expect(refused.statusCode).toBe(403);
+    } finally {
+      await served.close();
+    }
+  });
 });

@@ -383,10 +383,16 @@ function whyRefused(err: unknown, audience: readonly string[], issuer: string, a
 
 /**
  * The scopes a token carries, in `scope` or `scp`, each a space-separated string (RFC 9068, and
- * Entra's `scp`) or a list (as other issuers write them).
+ * Entra's `scp`) or a list (as other issuers write them). Entra's client-credentials token has
+ * neither, and names its client and no login: its `roles` are the application permissions its
+ * client was granted, which Entra writes in place of scopes. A user's token carries its scopes in
+ * `scp`, and its `roles` are the user's (as are an ID token's, which names no client): they must
+ * not widen what the client was granted.
  */
 function scopesOf(payload: JWTPayload): string[] {
-  return [payload.scope, payload.scp].flatMap((claim) => {
+  const appOnly = payload.scope === undefined && payload.scp === undefined && namesClientOnly(payload);
+  const granted = appOnly ? [payload.roles] : [payload.scope, payload.scp];
+  return granted.flatMap((claim) => {
     if (typeof claim === "string") return claim.split(" ").filter(Boolean);
     if (Array.isArray(claim)) return claim.filter((s): s is string => typeof s === "string");
     return [];
@@ -425,18 +431,15 @@ function boundTo(cnf: unknown): string {
 /** Claims of a user's login (OpenID Connect's session and login time, the user's name and address). */
 const LOGIN_CLAIMS = ["sid", "session_state", "auth_time", "preferred_username", "email"];
 
-/**
- * Whether a token without `sub` is its client's own, as a client-credentials grant's is: it names
- * its client and nothing of a user's login. An empty sub names no one.
- */
-function clientsOwn(payload: JWTPayload): boolean {
+/** Whether a token names its client and nothing of a user's login, as a client-credentials grant's does. */
+function namesClientOnly(payload: JWTPayload): boolean {
   const client = clientOf(payload);
-  return (
-    payload.sub === undefined &&
-    typeof client === "string" &&
-    client !== "" &&
-    LOGIN_CLAIMS.every((claim) => payload[claim] === undefined)
-  );
+  return typeof client === "string" && client !== "" && LOGIN_CLAIMS.every((claim) => payload[claim] === undefined);
+}
+
+/** Whether a token without `sub` is its client's own (namesClientOnly). An empty sub names no one. */
+function clientsOwn(payload: JWTPayload): boolean {
+  return payload.sub === undefined && namesClientOnly(payload);
 }
 
 /**
