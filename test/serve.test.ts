@@ -12,7 +12,7 @@ import {
   LoggingMessageNotificationSchema,
   ResourceUpdatedNotificationSchema,
 } from "@modelcontextprotocol/sdk/types.js";
-import { decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
+import { CompactEncrypt, decodeJwt, exportJWK, generateKeyPair, SignJWT } from "jose";
 import { Agent, request } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, test, vi } from "vitest";
 import { sessionOptions, startServe, startWebhooks } from "../src/app.js";
@@ -3295,6 +3295,13 @@ describe("OAuth access tokens", () => {
             .setExpirationTime("5m")
             .sign(new TextEncoder().encode("a secret the issuer shares with no one it publishes")),
           "it is signed with a shared secret (HS256), which no key the issuer publishes can check; have the issuer sign its access tokens with a key pair (RS256 or ES256)",
+        ],
+        // Encrypted, as Auth0 issues an access token for a login that names no API of its own.
+        [
+          await new CompactEncrypt(new TextEncoder().encode(JSON.stringify({ sub: "alice" })))
+            .setProtectedHeader({ alg: "dir", enc: "A256GCM", iss: `${issuer.origin}/` })
+            .encrypt(new Uint8Array(32)),
+          `it is encrypted (a JWE), and only signed JWTs are taken; have the issuer issue JWT access tokens for ${PUBLIC}/mcp (Auth0 issues encrypted ones for a login that names none of its APIs: create an API of that identifier, and turn on the tenant's Resource Parameter Compatibility Profile)`,
         ],
         ["not.a.jwt", "it is not a JWT"],
         ["", "carries no token after Bearer"],

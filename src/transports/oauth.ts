@@ -516,6 +516,13 @@ export function oauthVerifier(
       } catch {
         throw new NotAJwtError("The access token was refused: it is not a JWT");
       }
+      // jose reads a JWE's header too, and would then refuse it as "no valid access token".
+      if (header.enc !== undefined) {
+        const audience = inChallenge(settings.audience[0]);
+        throw new InvalidTokenError(
+          `The access token was refused: it is encrypted (a JWE), and only signed JWTs are taken; have the issuer issue JWT access tokens for ${audience} (Auth0 issues encrypted ones for a login that names none of its APIs: create an API of that identifier, and turn on the tenant's Resource Parameter Compatibility Profile)`,
+        );
+      }
       let payload: JWTPayload;
       const options = {
         // Issuers differ on a trailing slash (Auth0 writes one, Keycloak does not), whichever was configured.
