@@ -3281,6 +3281,11 @@ describe("OAuth access tokens", () => {
           await sign({ scope: "waiter:write" }, { issuer: "https://evil.example" }),
           `it is from another issuer: its iss is https://evil.example, and this server trusts only ${issuer.origin}`,
         ],
+        // Entra's v1.0 token, which an app registration is issued by default, for an issuer set to its v2.0 endpoint.
+        [
+          await sign({ scope: "waiter:write" }, { issuer: "https://sts.windows.net/7a1b2c3d/" }),
+          `its iss is https://sts.windows.net/7a1b2c3d/, and this server trusts only ${issuer.origin} (http.oauth.issuer); Entra issues v1.0 tokens, which name sts.windows.net, unless waiter's app registration has requestedAccessTokenVersion 2 in its manifest`,
+        ],
         [await foreignKeySign({ scope: "waiter:write" }), "it is not signed by any key the issuer publishes"],
         // Unsigned, and signed with a shared secret (as an issuer set to HS256 signs): no published key checks either.
         [

@@ -361,7 +361,10 @@ function whyRefused(err: unknown, audience: readonly string[], issuer: string, a
     // Signed with the issuer's keys yet naming another (Entra's v1.0 tokens name sts.windows.net,
     // its v2.0 metadata login.microsoftonline.com): only the two names show which.
     if (err.claim === "iss") {
-      return `it is from another issuer: its iss is ${inChallenge(err.payload.iss)}, and this server trusts only ${inChallenge(issuer)} (http.oauth.issuer)`;
+      const entraV1 = String(err.payload.iss).startsWith("https://sts.windows.net/")
+        ? "; Entra issues v1.0 tokens, which name sts.windows.net, unless waiter's app registration has requestedAccessTokenVersion 2 in its manifest"
+        : "";
+      return `it is from another issuer: its iss is ${inChallenge(err.payload.iss)}, and this server trusts only ${inChallenge(issuer)} (http.oauth.issuer)${entraV1}`;
     }
     if (err.claim === "nbf") return "it is not valid yet: check the clocks of the issuer and this server";
     return `its ${err.claim} claim is not valid`;
