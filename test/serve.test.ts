@@ -264,6 +264,35 @@ describe("waiter serve", () => {
     expect(await huge.body.json()).toMatchObject({ error: { message: "A request may be at most 4mb" } });
   });
 
+  test("in a session, JSON that is no JSON-RPC message is answered -32600 by its id, as over stdio, not as a body that is not JSON", async () => {
+    const { inSession, post } = await rawSession(server.base, "2025-06-18");
+    const refused = {
+      code: -32600,
+      message: expect.stringMatching(/^Invalid Request: not a JSON-RPC 2\.0 message MCP takes/),
+    };
+    // A progress token that is neither a string nor an integer: the client's request 2 fails at once, by its id.
+    const badToken = await post({
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "currency_list", arguments: {}, _meta: { progressToken: 1.5 } },
+    });
+    expect(badToken.statusCode).toBe(400);
+    expect(await badToken.body.json()).toEqual({ jsonrpc: "2.0", id: 2, error: refused });
+    const methodNumber = await post({ jsonrpc: "2.0", id: "three", method: 3 });
+    expect(await methodNumber.body.json()).toEqual({ jsonrpc: "2.0", id: "three", error: refused });
+    // JSON all the same: a string, where one object goes.
+    const text = await request(`${server.base}/mcp`, {
+      method: "POST",
+      body: '"tools/list"',
+      headers: { ...mcpHeaders, ...inSession },
+    });
+    expect(text.statusCode).toBe(400);
+    expect(await text.body.json()).toEqual({ jsonrpc: "2.0", id: null, error: refused });
+    const listed = await post({ jsonrpc: "2.0", id: 4, method: "ping" });
+    expect(await listed.body.text()).toMatch(/"id":4/);
+  });
+
   test("a body nested deeper, or holding more values, than any MCP message is refused before it is parsed; a call in the same session goes on", async () => {
     const { base } = server;
     const opened = await initializeAt(base);

@@ -79,6 +79,26 @@ function idOf(body: unknown): RequestId | null {
 }
 
 /**
+ * Answers a POST whose body is JSON but no JSON-RPC message (an id that is an object, a progress
+ * token with decimals, a string) -32600 by its id, as over stdio. True when it did. In a session
+ * the SDK's transport answers it -32700, "Parse error", with id null: a client reads that as JSON
+ * it garbled, and cannot tell which of its requests failed. Outside one, an initialize so refused
+ * is told that, rather than told to start its session with the initialize it may be.
+ */
+function refuseNonMessage(req: Request, res: Response): boolean {
+  // A body of another type was not read as JSON: the transport, or refuseOutsideSession, refuses it.
+  if (req.method !== "POST" || !req.is("application/json") || jsonRpc(req.body)) return false;
+  rpcError(
+    res,
+    400,
+    ErrorCode.InvalidRequest,
+    "Invalid Request: not a JSON-RPC 2.0 message MCP takes (its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)",
+    idOf(req.body),
+  );
+  return true;
+}
+
+/**
  * Answers a request without Mcp-Session-Id that opens no session: anything but an initialize its
  * schema takes. True when it did.
  */
@@ -86,18 +106,6 @@ function refuseOutsideSession(req: Request, res: Response): boolean {
   if (req.method === "POST" && !req.is("application/json")) {
     // The body was not read as JSON, so whether it is an initialize is not known: the type is what to fix.
     rpcError(res, 415, -32000, "Unsupported Media Type: MCP messages are sent as Content-Type: application/json");
-    return true;
-  }
-  // A body that is no JSON-RPC message (an initialize whose id is an object) is told so, as over
-  // stdio, rather than told to start its session with the initialize it may be.
-  if (req.method === "POST" && !jsonRpc(req.body)) {
-    rpcError(
-      res,
-      400,
-      ErrorCode.InvalidRequest,
-      "Invalid Request: not a JSON-RPC 2.0 message MCP takes (its id and params._meta.progressToken each a string or an integer, its method a string, its params an object)",
-      idOf(req.body),
-    );
     return true;
   }
   // A session starts with an initialize; one its schema refuses (no clientInfo, a version as a
@@ -410,6 +418,7 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
       rpcError(res, 503, -32000, "The server is stopping; open the stream again on its next start");
       return;
     }
+    if (refuseNonMessage(req, res)) return;
     const id = req.headers["mcp-session-id"];
     // An empty header names no session, as the SDK's transport takes it.
     if (typeof id === "string" && id !== "") await serveInSession(req, res, id);

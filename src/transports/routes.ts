@@ -419,7 +419,8 @@ export function mountRoutes(
     "/mcp",
     ...auth,
     refuseOversized(refused),
-    express.json({ limit: MAX_REQUEST, verify: refuseBeyondBounds }),
+    // Not strict: a string or a number is JSON too, refused as no JSON-RPC message, not as no JSON.
+    express.json({ limit: MAX_REQUEST, verify: refuseBeyondBounds, strict: false }),
     refuseBatch,
     ...(auth.length ? [batchRate(rate)] : []),
     handle,
