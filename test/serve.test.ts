@@ -293,6 +293,23 @@ describe("waiter serve", () => {
     expect(await listed.body.text()).toMatch(/"id":4/);
   });
 
+  test("an initialize sent again in its session is refused by its id, saying how a new session starts; the session goes on", async () => {
+    const { post } = await rawSession(server.base, "2025-06-18");
+    const again = await post({ ...JSON.parse(initialize), id: 7 });
+    expect(again.statusCode).toBe(400);
+    expect(await again.body.json()).toEqual({
+      jsonrpc: "2.0",
+      id: 7,
+      error: {
+        code: -32600,
+        message:
+          "Invalid Request: this session is initialized already; an initialize that names no session (no Mcp-Session-Id header) starts a new one",
+      },
+    });
+    const pinged = await post({ jsonrpc: "2.0", id: 8, method: "ping" });
+    expect(await pinged.body.text()).toMatch(/"id":8/);
+  });
+
   test("a body nested deeper, or holding more values, than any MCP message is refused before it is parsed; a call in the same session goes on", async () => {
     const { base } = server;
     const opened = await initializeAt(base);

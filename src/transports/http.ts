@@ -334,6 +334,18 @@ export function mcpSessions(app: App, log: Log, limits: SessionOptions): McpSess
   const serveInSession = async (req: Request, res: Response, id: string) => {
     const entry = await sessionFor(req, res, id);
     if (!entry) return;
+    // The transport refuses it with id null, which its client cannot tie to the request, and in
+    // words ("Server already initialized") that do not say how a session starts anew.
+    if (req.method === "POST" && isJSONRPCRequest(req.body) && req.body.method === "initialize") {
+      rpcError(
+        res,
+        400,
+        ErrorCode.InvalidRequest,
+        "Invalid Request: this session is initialized already; an initialize that names no session (no Mcp-Session-Id header) starts a new one",
+        req.body.id,
+      );
+      return;
+    }
     entry.lastSeen = clock.now();
     stepUp(entry, req, id);
     if (refuseWrite(req, res)) return;
