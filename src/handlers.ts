@@ -70,9 +70,10 @@ export function issues(error: z.core.$ZodError, input?: unknown): string {
   // array, received string; Too big: expected string to have <=7 characters"): only the type is
   // said. And an integer's own bound is said rather than zod's on every integer (2^53 - 1).
   const at = (issue: z.core.$ZodIssue) => issue.path.join(".");
-  const wrongType = new Set(error.issues.filter((i) => i.code === "invalid_type").map(at));
-  const ownRule = new Set(error.issues.filter((i) => !safeIntegerBound(i)).map(at));
-  const said = error.issues.filter((i) =>
+  const all = error.issues.flatMap(unfolded);
+  const wrongType = new Set(all.filter((i) => i.code === "invalid_type").map(at));
+  const ownRule = new Set(all.filter((i) => !safeIntegerBound(i)).map(at));
+  const said = all.filter((i) =>
     wrongType.has(at(i)) ? i.code === "invalid_type" : !(safeIntegerBound(i) && ownRule.has(at(i))),
   );
   const shown = said
@@ -84,6 +85,30 @@ export function issues(error: z.core.$ZodError, input?: unknown): string {
 }
 
 const MAX_ISSUES = 5;
+
+/**
+ * A value that fits none of a union's kinds (completion/complete's ref, a prompt's or a resource
+ * template's), which zod says as "Invalid input" alone: the problems of the kind its fixed field
+ * names (a ref/prompt without its name), or, when it names none of them, the kinds there are.
+ */
+function unfolded(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return [issue];
+  const under = (inner: z.core.$ZodIssue) => ({ ...inner, path: [...issue.path, ...inner.path] }) as z.core.$ZodIssue;
+  const fitting = issue.errors.filter((kind) => !kind.some((inner) => inner.code === "invalid_value"));
+  if (fitting.length === 1) return (fitting[0] ?? []).map(under).flatMap(unfolded);
+  const kinds = issue.errors.map((kind) => kind.find((inner) => inner.code === "invalid_value"));
+  const field = kinds[0]?.path.join(".");
+  if (kinds.some((kind) => kind?.code !== "invalid_value" || kind.path.join(".") !== field)) return [issue];
+  const values = kinds.flatMap((kind) => (kind?.code === "invalid_value" ? kind.values : []));
+  const first = kinds[0] as z.core.$ZodIssueInvalidValue;
+  return [
+    under({
+      ...first,
+      values,
+      message: `Invalid option: expected one of ${values.map((value) => JSON.stringify(value)).join("|")}`,
+    }),
+  ];
+}
 
 /**
  * zod's words for an issue. A value that is none of those allowed is said with its type when it is
@@ -104,6 +129,13 @@ function message(issue: z.core.$ZodIssue, input: unknown): string {
     const key = issue.path[issue.path.length - 1] as PropertyKey;
     if (parent === null || typeof parent !== "object" || !Object.hasOwn(parent, key)) {
       return `required, not given (expected ${issue.expected})`;
+    }
+  }
+  if (issue.code === "invalid_value" && issue.path.length > 0 && at(issue.path) === undefined) {
+    const parent = at(issue.path.slice(0, -1));
+    const key = issue.path[issue.path.length - 1] as PropertyKey;
+    if (parent !== null && typeof parent === "object" && !Object.hasOwn(parent, key)) {
+      return `required, not given (expected ${issue.values.length > 1 ? "one of " : ""}${issue.values.map((value) => JSON.stringify(value)).join("|")})`;
     }
   }
   // zod's "expected int, received number" reads as if a number were the wrong thing to send.

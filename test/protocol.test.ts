@@ -793,6 +793,17 @@ test("params a request's schema refuses are the client's mistake, -32602 with th
     expect((await refused("prompts/get", {})).message).toBe(
       "MCP error -32602: Invalid params for prompts/get: params.name: required, not given (expected string)",
     );
+    // A reference that is neither kind, or one kind short of a field, says which, not "Invalid input".
+    const complete = (ref: object) => refused("completion/complete", { ref, argument: { name: "source", value: "" } });
+    expect((await complete({ type: "ref/tool", name: "process_payments" })).message).toBe(
+      'MCP error -32602: Invalid params for completion/complete: params.ref.type: Invalid option: expected one of "ref/prompt"|"ref/resource"',
+    );
+    expect((await complete({ name: "process_payments" })).message).toMatch(
+      /params\.ref\.type: required, not given \(expected one of "ref\/prompt"\|"ref\/resource"\)$/,
+    );
+    expect((await complete({ type: "ref/prompt" })).message).toBe(
+      "MCP error -32602: Invalid params for completion/complete: params.ref.name: required, not given (expected string)",
+    );
     // A prompt got or completed by a name of none is told the ones there are, in the same words.
     expect(await refused("prompts/get", { name: "morning-brief" })).toEqual({
       code: -32602,
