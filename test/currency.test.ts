@@ -461,6 +461,37 @@ describe("cross rates", () => {
     expect(rates.structuredContent).toMatchObject({ base: "USD", rates: [{ currency: "EUR" }] });
   });
 
+  test("a source in any letter case or with white space around it is the source, as its schema still lists it", async () => {
+    for (const tool of ["currency_rates", "currency_list"]) {
+      const result = await server.call(tool, { source: " CNB" });
+      expect(result.isError).toBeFalsy();
+      expect(result.structuredContent).toMatchObject({ source: "cnb", base: "CZK" });
+    }
+    const converted = await server.call("currency_convert", {
+      amount: 10,
+      from: "EUR",
+      to: "USD",
+      date: "2026-11-27",
+      source: "Ecb",
+    });
+    expect(converted.structuredContent).toMatchObject({ source: "ecb", date: "2026-11-27" });
+    const history = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["CZK"],
+      start: "2026-11-23",
+      end: "2026-11-27",
+      source: "CNB",
+    });
+    expect(history.structuredContent).toMatchObject({ source: "cnb", start: "2026-11-23", end: "2026-11-27" });
+    const { tools } = await server.client.listTools();
+    const rates = tools.find((tool) => tool.name === "currency_rates");
+    expect(rates?.inputSchema.properties?.source).toEqual({
+      type: "string",
+      enum: ["ecb", "cnb"],
+      description: "Default: ecb.",
+    });
+  });
+
   test("the CNB's rates are quoted the Czech way too: 1 EUR = 24.365 CZK", async () => {
     const result = await server.call("currency_rates", { source: "cnb", date: "2026-08-28", symbols: ["EUR"] });
     expect(result.structuredContent).toMatchObject({ rates: [{ currency: "EUR", inverse: 24.365 }] });

@@ -74,8 +74,16 @@ export function firstFixing(source: RateSource): string {
   return `${source.earliest}, the first fixing of ${source.name}`;
 }
 
-/** The `source` argument, saying which one a call without it gets: the model cannot read the settings. */
-export const sourceArg = (configured: SourceId) => z.enum(SOURCES).optional().describe(`Default: ${configured}.`);
+/**
+ * The `source` argument, saying which one a call without it gets: the model cannot read the settings.
+ * Read in any case, white space around it left out, as a code is ("CNB" as a person writes it); a
+ * preprocess, not a transform, so that the schema still lists the two names.
+ */
+export const sourceArg = (configured: SourceId) =>
+  z
+    .preprocess((value) => (typeof value === "string" ? value.trim().toLowerCase() : value), z.enum(SOURCES))
+    .optional()
+    .describe(`Default: ${configured}.`);
 
 // --- results -----------------------------------------------------------------------------
 
