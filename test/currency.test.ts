@@ -492,6 +492,20 @@ describe("cross rates", () => {
     });
   });
 
+  test("a date with white space around it is the date", async () => {
+    const rates = await server.call("currency_rates", { symbols: ["USD"], date: " 2026-03-02 " });
+    expect(rates.isError).toBeFalsy();
+    expect(rates.structuredContent).toMatchObject({ date: "2026-03-02" });
+    expect(rates.structuredContent).not.toHaveProperty("requested_date");
+    const history = await server.call("currency_history", {
+      base: "EUR",
+      symbols: ["USD"],
+      start: "2026-03-02\n",
+      end: " 2026-03-03",
+    });
+    expect(history.structuredContent).toMatchObject({ start: "2026-03-02", end: "2026-03-03" });
+  });
+
   test("the CNB's rates are quoted the Czech way too: 1 EUR = 24.365 CZK", async () => {
     const result = await server.call("currency_rates", { source: "cnb", date: "2026-08-28", symbols: ["EUR"] });
     expect(result.structuredContent).toMatchObject({ rates: [{ currency: "EUR", inverse: 24.365 }] });

@@ -48,6 +48,7 @@ function begun(date: string): boolean {
 function dateArg(instead: (latest: string) => string) {
   return z
     .string()
+    .trim()
     .regex(/^\d{4}-\d{2}-\d{2}$/, {
       // A day in words ("yesterday") needs today's date, which a model may not know.
       error: () => `must be a date as YYYY-MM-DD; today is ${isoDate(clock.now())} in UTC`,
