@@ -957,6 +957,30 @@ describe(`at ${AFTERNOON}`, () => {
       expect(geocoding.requests.length).toBe(before);
     });
 
+    test("coordinates labelled latitude and longitude, or as a geo: URI, are refused with the latitude and longitude to send", async () => {
+      const before = geocoding.requests.length;
+      for (const [written, send] of [
+        ["lat 49.83, lon 18.28", "latitude 49.83 and longitude 18.28"],
+        ["Lat: 49.83, Lng: 18.28", "latitude 49.83 and longitude 18.28"],
+        ["latitude=49.83 longitude=18.28", "latitude 49.83 and longitude 18.28"],
+        // Labelled, the order is the labels'.
+        ["lon 18.28, lat 49.83", "latitude 49.83 and longitude 18.28"],
+        // RFC 5870: latitude first, an altitude and parameters after them.
+        ["geo:49.83,18.28", "latitude 49.83 and longitude 18.28"],
+        ["geo:-33.87,151.21,40;u=35", "latitude -33.87 and longitude 151.21"],
+        ["geo:49.83,18.28?z=15", "latitude 49.83 and longitude 18.28"],
+      ]) {
+        expect(text(await server.call("weather_current", { place: written })), written).toBe(
+          `\`place\` ${JSON.stringify(written)} is a pair of coordinates, not a place name: send them as ${send}, without place.`,
+        );
+      }
+      expect(geocoding.requests.length).toBe(before);
+      // Names with those letters are names still.
+      for (const name of ["Lathen", "Longford, IE"]) {
+        expect(text(await server.call("weather_current", { place: name })), name).not.toContain("coordinates");
+      }
+    });
+
     test("a postal code written in two groups of digits is searched for, not taken for coordinates", async () => {
       // Czech, Slovak, Swedish and Greek codes read so (Prague 1 is "110 00"); the geocoder takes postal codes.
       for (const code of ["110 00", "602 00", "114 55"]) {

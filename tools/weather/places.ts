@@ -246,7 +246,33 @@ function coordinates(text: string): { latitude: number; longitude: number } | un
   // With the place's name in brackets, as the tools list places, "Brno (49.19, 16.61)", or after them.
   const labelled = /^([^()]*)\(([^()]*)\)\s*$/.exec(text);
   if (labelled) return bare(labelled[1] ?? "") ?? bare(labelled[2] ?? "");
-  return bare(text);
+  return geoUri(text) ?? withLabels(text) ?? bare(text);
+}
+
+const DEGREES = String.raw`([-+]?\d{1,3}(?:\.\d+)?)`;
+
+/**
+ * A geo URI (RFC 5870), as map apps share a point: "geo:49.83,18.28", an altitude, parameters or a zoom
+ * ("?z=15", Android's) after them; not Android's search, "geo:0,0?q=…", whose point is no place.
+ */
+function geoUri(text: string): { latitude: number; longitude: number } | undefined {
+  const match = new RegExp(
+    String.raw`^\s*geo:${DEGREES},${DEGREES}(?:,[-+]?\d+(?:\.\d+)?)?(?:;[^?\s]*)?(?:\?(?!q=)\S*)?\s*$`,
+    "i",
+  ).exec(text);
+  return match ? { latitude: Number(match[1]), longitude: Number(match[2]) } : undefined;
+}
+
+/** Each number after its label, in either order: "lat 49.83, lon 18.28", "latitude=49.83 longitude=18.28". */
+function withLabels(text: string): { latitude: number; longitude: number } | undefined {
+  const part = String.raw`(lat(?:itude)?|lon(?:g(?:itude)?)?|lng)\s*[:=]?\s*${DEGREES}°?`;
+  const match = new RegExp(String.raw`^\s*${part}\s*[,;]?\s*${part}\s*$`, "i").exec(text);
+  if (!match) return undefined;
+  const [, first = "", a, second = "", b] = match;
+  const isLatitude = (label: string) => label.toLowerCase().startsWith("lat");
+  if (isLatitude(first) === isLatitude(second)) return undefined;
+  const [latitude, longitude] = isLatitude(first) ? [a, b] : [b, a];
+  return { latitude: Number(latitude), longitude: Number(longitude) };
 }
 
 function bare(text: string): { latitude: number; longitude: number } | undefined {
