@@ -657,6 +657,16 @@ describe(`at ${AFTERNOON}`, () => {
       );
     });
 
+    test("a region and a postal code after the town, found nowhere, names the town and its region, not the region for the town", async () => {
+      const result = await server.call("weather_current", { place: "Ostrava, Moravskoslezský kraj 70900" });
+      expect(result.isError).toBe(true);
+      expect(text(result)).toContain(
+        'send the town, then its country after a comma, as "Ostrava, Moravskoslezský kraj", or give latitude and longitude.',
+      );
+      const named = await server.call("weather_current", { place: "Ostrava, Moravskoslezský kraj" });
+      expect(data<{ place: { name: string } }>(named).place.name).toBe("Ostrava");
+    });
+
     test('a postal code and its town without a comma between, "702 00 Ostrava", found nowhere, names the town to send', async () => {
       for (const [place, town] of [
         ["702 00 Ostrava", "Ostrava"],

@@ -159,7 +159,8 @@ export function geocoder(api: Upstream) {
         ? translated
         : named;
     if (!best) {
-      const town = townOf(place ?? "") ?? townBesidePostalCode(place ?? "");
+      const regions = searched.found.flatMap((p) => (p.region ? [p.region] : []));
+      const town = townOf(place ?? "", false, regions) ?? townBesidePostalCode(place ?? "");
       throw new ToolError(
         town
           ? `${nothingFound(searched)} ${sendTown(town, "place")}`
@@ -408,17 +409,22 @@ function isAddress(text: string): boolean {
  * comes after the postal code, the last part with digits, whatever is before it (a name, a
  * company, a street and house number). Undefined for a text without digits, which is no such address,
  * and, when `afterStreet`, for one without a street and house number before its town: "Praha
- * 4, CZ", or "Springfield, IL 62701, US", whose town comes first.
+ * 4, CZ", or "Springfield, IL 62701, US", whose town comes first. `regions` are those of the places
+ * found by the name searched, any of which may come between the town and its postal code.
  */
-function townOf(text: string, afterStreet = false): string | undefined {
+function townOf(text: string, afterStreet = false, regions: string[] = []): string | undefined {
   const parts = addressParts(text);
   const postal = parts.findLastIndex((part) => /\d/.test(part));
   if (parts.length < 2 || postal < 0) return undefined;
-  // "123 Main St, Springfield, IL 62701": a state's code, or its name, before the ZIP code, the town before them.
+  // "123 Main St, Springfield, IL 62701": a state's code, or its name, before the ZIP code, the town before them;
+  // so too a region of a place found ("Ostrava, Moravskoslezský kraj 702 00").
   const statePart = parts[postal] ?? "";
+  const region = statePart.replace(/\s+\d[\d\s-]*$/, "");
   const stateFirst =
     postal > 0 &&
-    (/^[A-Z]{2,3}\s+\S*\d/.test(statePart) || isUsState(statePart.replace(/\s+\d[\d-]*$/, ""))) &&
+    (/^[A-Z]{2,3}\s+\S*\d/.test(statePart) ||
+      isUsState(region) ||
+      regions.some((known) => folded(known) === folded(region))) &&
     !/\d/.test(parts[postal - 1] ?? "");
   // "Masarykova 12, Brno": a street and house number without a postal code, the town after them.
   // Not "Praha 4, CZ", a town's district before its country.
