@@ -743,6 +743,32 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test('a town\'s numbered district after the town, "Dublin, Dublin 2", is the town, not a street last', async () => {
+      const dublin = {
+        id: 2964574,
+        name: "Dublin",
+        latitude: 53.33306,
+        longitude: -6.24889,
+        country_code: "IE",
+        country: "Ireland",
+        admin1: "Leinster",
+        timezone: "Europe/Dublin",
+        population: 1024027,
+      };
+      for (const place of ["Dublin, Dublin 2", "Dublin, Dublin 6W, Ireland"]) {
+        geocoding.queue.push(geocoded([dublin]));
+        const before = geocoding.requests.length;
+        const result = await server.call("weather_current", { place });
+        expect(result.isError, place).toBeFalsy();
+        expect(data<{ place: { name: string } }>(result).place.name, place).toBe("Dublin");
+        expect(geocoding.requests.slice(before).map((r) => r.query.get("name"))).toEqual(["Dublin"]);
+      }
+      // A street named otherwise is a street still.
+      expect(text(await server.call("weather_current", { place: "Dublin, Dublin Road 2" }))).toContain(
+        "its street last",
+      );
+    });
+
     test("a street and house number before the town, without a postal code, is refused without asking the geocoder: the town after it is named", async () => {
       const before = geocoding.requests.length;
       for (const [address, town] of [

@@ -93,7 +93,9 @@ export function geocoder(api: Upstream) {
     // Before the address check, which would take "N 50.0875, E 14.4213" for a town "E" after its street.
     refuseCoordinates(argument, text);
     refuseAddress(argument, text);
-    const [name = "", ...rest] = text.split(",").map((part) => part.trim());
+    const [name = "", ...rest] = withoutDistrict(text)
+      .split(",")
+      .map((part) => part.trim());
     if (!name) {
       throw new ToolError(`\`${argument}\` is empty; give a place name such as "Ostrava" or "Springfield, Illinois".`);
     }
@@ -160,7 +162,8 @@ export function geocoder(api: Upstream) {
         : named;
     if (!best) {
       const regions = searched.found.flatMap((p) => (p.region ? [p.region] : []));
-      const town = townOf(place ?? "", false, regions) ?? townBesidePostalCode(place ?? "");
+      const read = withoutDistrict(place ?? "");
+      const town = townOf(read, false, regions) ?? townBesidePostalCode(read);
       throw new ToolError(
         town
           ? `${nothingFound(searched)} ${sendTown(town, "place")}`
@@ -345,18 +348,33 @@ function withHemispheres(text: string): { latitude: number; longitude: number } 
  * order the address came from: it is not sent to the geocoder, a third party.
  */
 function refuseAddress(argument: string, text: string): void {
-  const town = townOf(text, true) ?? townAfterStreet(text);
+  const read = withoutDistrict(text);
+  const town = townOf(read, true) ?? townAfterStreet(read);
   if (town) throw new ToolError(`${quote(text)} is an address. ${sendTown(town, argument)}`);
-  if (isAddress(text)) {
+  if (isAddress(read)) {
     throw new ToolError(
       `${quote(text)} is an address without a town: a street, house number or postal code names no place here. Send the town, then its country after a comma${orCoordinates(argument)}.`,
     );
   }
-  if (streetLast(text)) {
+  if (streetLast(read)) {
     throw new ToolError(
       `${quote(text)} is an address, its street last: a street and house number names no place here. Send the town alone, then its country after a comma${orCoordinates(argument)}.`,
     );
   }
+}
+
+/**
+ * `text` without a town's numbered district after the town ("Praha, Praha 4", "Dublin, Dublin 6W"), which
+ * the town says the place of, and which a street and house number last would be taken for.
+ */
+function withoutDistrict(text: string): string {
+  const parts = text.split(",");
+  return parts
+    .filter((part, i) => {
+      const [, town] = /^\s*(.+?)\s+\d{1,2}[a-z]?\s*$/i.exec(part) ?? [];
+      return i === 0 || town === undefined || folded(town) !== folded(parts[i - 1]?.trim() ?? "");
+    })
+    .join(",");
 }
 
 /** A house number after its street's name: "Stodolní 3", "Masarykova 1234/5", not a postal code ("Wien 1010"). */
