@@ -313,7 +313,7 @@ describe(`at ${AFTERNOON}`, () => {
       const bad = await server.call("weather_geocode", { name: "Ostrava" });
       expect(bad.isError).toBe(true);
       expect(text(bad)).toBe(
-        'Open-Meteo geocoding refused the request (400): "Parameter count must be between 1 and 100.". Check the arguments.',
+        `Open-Meteo geocoding refused the request (400): "Parameter count must be between 1 and 100.". waiter made that request itself, from the place asked for: other arguments will not mend it; if it lasts, tell whoever runs waiter.`,
       );
       geocoding.queue.push(dailyLimit());
       const limited = await server.call("weather_geocode", { name: "Ostrava", count: 2 });
@@ -1310,7 +1310,7 @@ describe(`at ${AFTERNOON}`, () => {
       openMeteo.queue.push({ status: 400, body: ERROR_400, headers: { "content-type": "application/json" } });
       const bad = await om.call("weather_current", { latitude: 1.25, longitude: 2.5 });
       expect(text(bad)).toBe(
-        'Open-Meteo refused the request (400): "Cannot initialize WeatherVariable from invalid String value tempeture_2m for key hourly". Check the arguments.',
+        `Open-Meteo refused the request (400): "Cannot initialize WeatherVariable from invalid String value tempeture_2m for key hourly". waiter made that request itself, from the place asked for: other arguments will not mend it; if it lasts, tell whoever runs waiter.`,
       );
       openMeteo.queue.push(dailyLimit());
       const limited = await om.call("weather_forecast", { latitude: 1.25, longitude: 2.5 });

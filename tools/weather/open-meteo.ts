@@ -29,7 +29,8 @@ export function openMeteoErrors(keyed: boolean): ErrorMapper {
       const check =
         keyed && /api key/i.test(reason)
           ? "Check WAITER_OPEN_METEO_API_KEY: Open-Meteo knows no plan by the key it holds."
-          : "Check the arguments.";
+          : // Every parameter but the place is waiter's, and the place's are checked before they are sent.
+            "waiter made that request itself, from the place asked for: other arguments will not mend it; if it lasts, tell whoever runs waiter.";
       return new UpstreamError(`${name} refused the request (400): "${reason}". ${check}`, 400);
     }
     return undefined;
