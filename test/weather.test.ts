@@ -1363,6 +1363,20 @@ describe(`at ${AFTERNOON}`, () => {
       }
     });
 
+    test("where the UTC offset has half an hour, Open-Meteo's days and hours are of UTC's whole hours, and are shown so", async () => {
+      // Kolkata is UTC+05:30; each hour's temperature is its UTC hour.
+      openMeteo.weather = (epoch) => ({ ...defaultWeather(epoch), temperature: new Date(epoch).getUTCHours() });
+      const result = await om.call("weather_forecast", { latitude: 22.57, longitude: 88.36, days: 2, hourly: true });
+      const { hours, note } = data<{ hours: { time: string; temperature_c: number }[]; note: string }>(result);
+      for (const hour of hours) {
+        expect(hour.time).toMatch(/:30\+05:30$/);
+        expect(hour.temperature_c, hour.time).toBe(new Date(hour.time).getUTCHours());
+      }
+      expect(note).toContain(
+        "Open-Meteo counts its days from whole hours of UTC, which the place's midnight is not: each runs from 00:30 to 00:30 the day after, not midnight to midnight.",
+      );
+    });
+
     test("days Open-Meteo counts with the offset before a clock change say they run an hour off midnight", async () => {
       const days = async (at: string, latitude: number, longitude: number) => {
         setClock(at);
@@ -1400,14 +1414,21 @@ describe(`at ${AFTERNOON}`, () => {
         expect(after.r.note).toBe(
           "Open-Meteo counts its days with the UTC offset in force now: across a clock change, 2026-03-29 runs from 23:00 the day before to midnight, not midnight to midnight.",
         );
-        // No clock change, or one already past, or a quarter-hour offset: days are midnight to midnight.
+        // No clock change, or one already past: days are midnight to midnight.
+        expect((await days("2026-10-26T10:00:00Z", 50.09, 14.44)).r).not.toHaveProperty("note");
+        // A quarter-hour offset (Kathmandu's +05:45, the Chatham Islands' +12:45): days are of UTC's whole hours.
         for (const [at, latitude, longitude] of [
-          ["2026-10-26T10:00:00Z", 50.09, 14.44],
           ["2026-11-27T18:20:00Z", 27.7, 85.3],
           ["2026-04-10T13:40:00Z", -43.95, -176.55],
         ] as const) {
-          expect((await days(at, latitude, longitude)).r, at).not.toHaveProperty("note");
+          expect((await days(at, latitude, longitude)).r.note, at).toBe(
+            "Open-Meteo counts its days from whole hours of UTC, which the place's midnight is not: each runs from 00:45 to 00:45 the day after, not midnight to midnight.",
+          );
         }
+        // Adelaide's clocks go forward from +09:30 to +10:30 on 2026-10-04: the days after it run an hour later still.
+        expect((await days("2026-10-02T02:00:00Z", -34.93, 138.6)).r.note).toBe(
+          "Open-Meteo counts its days from whole hours of UTC, which the place's midnight is not: before 2026-10-04, each runs from 00:30 to 00:30 the day after; across a clock change, 2026-10-04 runs from 00:30 to 01:30 the day after, and from 2026-10-05 on each runs from 01:30 to 01:30 the day after, not midnight to midnight.",
+        );
       } finally {
         setClock(AFTERNOON);
       }

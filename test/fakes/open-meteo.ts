@@ -212,8 +212,11 @@ function forecast(request: SeenRequest, weather: WeatherAt, interval: number | u
         lists.hourly.map((name) => [name, unit(name, HOURLY[name] as [Variable, string], windLabel)]),
       ),
     };
+    // Its hours are UTC's, read at the offset cut to whole hours (ForecastapiQuery.getTimerange2) but
+    // labelled with the whole offset: where it has half an hour, each is labelled half an hour off.
+    const labelShift = (offset(now) % 3600) * 1000;
     body.hourly = {
-      time: hours.map(stamp),
+      time: hours.map((t) => stamp(t - labelShift)),
       ...Object.fromEntries(
         lists.hourly.map((name) => [
           name,

@@ -34,7 +34,18 @@ function fromTo(begins: string, ends: string): string {
 }
 
 /** What Open-Meteo's days that do not run midnight to midnight, from the first of them on, run instead. */
-function offMidnightNote(name: string, off: { date: string; begins: string; ends: string; next?: string }): string {
+function offMidnightNote(
+  name: string,
+  off: NonNullable<Awaited<ReturnType<WeatherProvider["forecast"]>>["offMidnight"]>,
+): string {
+  if (off.byUtcHours) {
+    const change = off.change;
+    const each = `each runs ${aroundMidnight(off.begins)}`;
+    const runs = !change
+      ? each
+      : `${change.date === off.date ? "" : `before ${change.date}, ${each}; `}across a clock change, ${change.date} runs ${fromTo(off.begins, change.ends)}${change.next ? `, and from ${change.next} on each runs ${aroundMidnight(change.ends)}` : ""}`;
+    return `${name} counts its days from whole hours of UTC, which the place's midnight is not: ${runs}, not midnight to midnight.`;
+  }
   const runs =
     off.begins === off.ends
       ? `from ${off.date} on, after a clock change, each runs ${aroundMidnight(off.begins)}`

@@ -249,11 +249,15 @@ export function openMeteo(api: Upstream): WeatherProvider {
       );
       const d = body.daily;
       const dayList: Day[] = [];
-      let offMidnight: { date: string; begins: string; ends: string; next?: string } | undefined;
+      let offMidnight: NonNullable<Awaited<ReturnType<WeatherProvider["forecast"]>>["offMidnight"]> | undefined;
       const times = d.time.slice(0, days);
       // A daily time is local midnight computed with one offset for the whole answer (the one
       // in force when asked), so across a clock change only that offset finds its date.
       const dateOf = (time: number) => isoDate((time + body.utc_offset_seconds) * 1000);
+      // Open-Meteo reads its values at UTC's whole hours, from the offset cut to whole hours, but labels
+      // them with the whole offset: where it has half an hour (Kolkata's +05:30), each value, and
+      // each day's 24 hours, is of half an hour after its label (before it, where the offset is negative).
+      const labelShift = body.utc_offset_seconds % 3600;
       const startOf = (date: string) => {
         const [year, month, day] = date.split("-").map(Number) as [number, number, number];
         return zonedEpoch(year, month, day, 0, place.timezone);
@@ -261,15 +265,23 @@ export function openMeteo(api: Upstream): WeatherProvider {
       times.forEach((time, i) => {
         const date = dateOf(time);
         // Each day is the 24 hours from its time: the day clocks change ends an hour off the next midnight.
-        const end = time + 24 * 3600;
-        if (!offMidnight && (time * 1000 !== startOf(date) || end * 1000 !== startOf(dateOf(end)))) {
+        const begin = time + labelShift;
+        const end = begin + 24 * 3600;
+        if (!offMidnight && (begin * 1000 !== startOf(date) || end * 1000 !== startOf(dateOf(end - labelShift)))) {
           const next = times[i + 1];
           offMidnight = {
             date,
-            begins: localIso(time * 1000, place.timezone).slice(11, 16),
+            begins: localIso(begin * 1000, place.timezone).slice(11, 16),
             ends: localIso(end * 1000, place.timezone).slice(11, 16),
             ...(next === undefined ? {} : { next: dateOf(next) }),
+            ...(labelShift ? { byUtcHours: true } : {}),
           };
+        }
+        // Days of UTC's whole hours across a clock change: the day it falls in ends off the hour the others begin at.
+        const ends = localIso(end * 1000, place.timezone).slice(11, 16);
+        if (offMidnight?.byUtcHours && !offMidnight.change && ends !== offMidnight.begins) {
+          const next = times[i + 1];
+          offMidnight.change = { date, ends, ...(next === undefined ? {} : { next: dateOf(next) }) };
         }
         const max = d.temperature_2m_max[i];
         const min = d.temperature_2m_min[i];
@@ -297,7 +309,7 @@ export function openMeteo(api: Upstream): WeatherProvider {
         if (temperature === null || temperature === undefined) return;
         const code = h.weather_code[i + 1];
         hours.push({
-          time: time * 1000,
+          time: (time + labelShift) * 1000,
           period_hours: 1,
           temperature_c: temperature,
           ...some("humidity_percent", h.relative_humidity_2m[i]),

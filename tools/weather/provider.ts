@@ -73,7 +73,18 @@ export interface WeatherProvider {
      * ends, and the day after it, if the forecast has one: Open-Meteo counts every day as 24 hours
      * with the offset in force when asked, also across a clock change.
      */
-    offMidnight?: { date: string; begins: string; ends: string; next?: string };
+    /**
+     * `byUtcHours`: days of UTC's whole hours, in a zone whose offset is not whole hours; `change`,
+     * then, the day a clock change falls in, when it ends, and the day after it.
+     */
+    offMidnight?: {
+      date: string;
+      begins: string;
+      ends: string;
+      next?: string;
+      byUtcHours?: boolean;
+      change?: { date: string; ends: string; next?: string };
+    };
   }>;
 }
 
