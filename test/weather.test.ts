@@ -225,6 +225,17 @@ describe(`at ${AFTERNOON}`, () => {
         /^No place called "Ostrava" in "DE" was found\. Places called "Ostrava" exist elsewhere: Ostrava, Moravskoslezský kraj, Czechia\./,
       );
       expect(data<{ note: string }>(elsewhere).note).not.toMatch(/country_code/);
+      // A country's three-letter code, or a region's name in its own language, is not said to be elsewhere.
+      for (const [name, unknown, listed] of [
+        ["Ostrava, CZE", "CZE", "Ostrava, Moravskoslezský kraj, Czechia"],
+        ["Frankfurt am Main, Hessen, DE", "Hessen", "Frankfurt am Main, Hesse, Germany"],
+      ]) {
+        const note = data<{ note: string }>(await server.call("weather_geocode", { name })).note;
+        expect(note, name).not.toMatch(/elsewhere|none of them in "/);
+        expect(note, name).toContain(
+          `exist, none of them in a country or region the geocoder knows as "${unknown}" (it knows countries by their English names and two-letter codes, regions by their English names): ${listed}.`,
+        );
+      }
       const coded = await server.call("weather_geocode", { name: "Atlantis", country_code: "GR" });
       expect(data<{ note: string }>(coded).note).toMatch(/drop country_code\.$/);
       // Searched for in one country, a place is not said to be nowhere.

@@ -117,6 +117,10 @@ export function geocoder(api: Upstream) {
     const unmatched = parts.filter((part) => !hits.some((hit) => matches(hit, part)));
     const code = unmatched.find((part) => /\d/.test(part));
     const words = unmatched.filter((part) => !/\d/.test(part)).join(", ");
+    // Those no country or US state is known as ("CZE", "Hessen"): the places found may well be in them.
+    const unknown = unmatched.filter(
+      (part) => !/\d/.test(part) && !/^[A-Za-z]{2}$/.test(part) && !isCountryName(part) && !isUsState(part),
+    );
     // Named where the qualifier has more than the part that failed.
     const where = parts.length > 1 && words ? quote(words) : "";
     // The geocoder lists a few of a town's postal codes: one not listed may well be the town's.
@@ -125,9 +129,11 @@ export function geocoder(api: Upstream) {
         ? ""
         : code
           ? ` Places called ${quote(name)} were found, but ${where ? `none in ${where}, and ` : ""}the geocoder lists none with ${parts.length > 1 ? `the postal code ${quote(code)}` : "that postal code"} (it knows few), so name it by its country code or region instead: ${listed}.`
-          : where
-            ? ` Places called ${quote(name)} exist, none of them in ${where}: ${listed}.`
-            : ` Places called ${quote(name)} exist elsewhere: ${listed}.`;
+          : unknown.length
+            ? ` Places called ${quote(name)} exist, none of them in a country or region the geocoder knows as ${quote(unknown.join(", "))} (it knows countries by their English names and two-letter codes, regions by their English names): ${listed}.`
+            : where
+              ? ` Places called ${quote(name)} exist, none of them in ${where}: ${listed}.`
+              : ` Places called ${quote(name)} exist elsewhere: ${listed}.`;
     return `No place called ${quote(name)}${qualifier ? ` in ${quote(qualifier)}` : ""} was found.${others}`;
   }
 
@@ -552,6 +558,11 @@ let countryNames: Set<string> | undefined;
 
 /** A country's code, or its name as people or the geocoder write it. */
 function isCountry(part: string): boolean {
+  return /^[a-z]{2,3}$/.test(folded(part)) || isCountryName(part);
+}
+
+/** A country's name as people or the geocoder write it: "Czechia", "Czech Republic", "Česko". */
+function isCountryName(part: string): boolean {
   if (!countryNames) {
     const names = new Intl.DisplayNames(["en"], { type: "region" });
     const letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -560,7 +571,7 @@ function isCountry(part: string): boolean {
     );
   }
   const name = folded(part);
-  return /^[a-z]{2,3}$/.test(name) || name in COUNTRY_ALIASES || countryNames.has(name);
+  return name in COUNTRY_ALIASES || countryNames.has(name);
 }
 
 /** How many times as populous a place found by another of its names must be to win over one called so. */
