@@ -214,10 +214,31 @@ for (const [page, example, said] of [
   });
 }
 
-test("docs/automations.md's Comgate payment marks its order paid, tells the team and acknowledges the event", async () => {
+test("docs/automations.md's Comgate payment marks its order paid, tells the team and acknowledges the event, and leaves a test payment alone", async () => {
   const server = await serveExample(named(automationsPage, "comgate-paid"));
   try {
     const texts = told();
+    // A payment made in Comgate's test mode (`test` "true") pays nothing: it comes first, and
+    // the order is still there for the real payment after it.
+    const paidInTest = {
+      transId: "TEST-1111-2222",
+      status: "PAID",
+      price: "1999",
+      curr: "CZK",
+      label: `Objednávka ${O.pending1999}`,
+      refId: `${O.pending1999}`,
+      email: "jana.novakova@example.cz",
+      method: "CARD_CZ_CSOB_2",
+      test: "true",
+    } as const;
+    comgate.payments.set(paidInTest.transId, paidInTest);
+    const tested = await request(`${server.url}/webhooks/comgate`, {
+      method: "POST",
+      body: notification(COMGATE_MERCHANT, COMGATE_SECRET, paidInTest),
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+    });
+    expect(tested.statusCode).toBe(200);
+    const testEvent = ((await tested.body.json()) as { id: string }).id;
     const paidByCard = {
       transId: "AB12-CD34-EF56",
       status: "PAID",
@@ -238,6 +259,7 @@ test("docs/automations.md's Comgate payment marks its order paid, tells the team
     expect(response.statusCode).toBe(200);
     const { id } = (await response.body.json()) as { id: string };
     await paid(id, "AB12-CD34-EF56", texts, `Order “${O.pending1999}” is paid through Comgate (“AB12-CD34-EF56”).`);
+    expect(await acknowledged(testEvent)).toBe(false);
   } finally {
     await server.close();
   }
