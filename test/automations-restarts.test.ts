@@ -294,6 +294,32 @@ describe("a run a stopped server left", () => {
     },
   );
 
+  test("a failure told hours after its run failed, Telegram having refused it until waiter stopped, says when the run failed", async () => {
+    const sent = telegram.delivered.length;
+    const first = await serve([failing], { WAITER_AUTOMATION_RETRY_SECONDS: "120" }, []);
+    telegram.queue.push(tooManyRequests(60));
+    const event = await pay(first, "999999", `evt_late_${nextSequence()}`);
+    await expect.poll(async () => (await runsOf(event.id))[0]?.notice?.status).toBe("owed");
+    const failedAt = (await runsOf(event.id))[0]?.finishedAt as string;
+    await first.close();
+    setClock(clock.now() + 3 * 3600_000);
+    const second = await serve([failing]);
+    try {
+      await expect
+        .poll(() => telegram.delivered.slice(sent).map((message) => message.text))
+        .toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `^waiter: automation stripe-paid failed on the delivery “evt_late_\\d+” from stripe\\.\n.*\nThe run failed at ${failedAt.slice(0, 10)} ${failedAt.slice(11, 16)} UTC, and is told only now\\.$`,
+            ),
+          ),
+        ]);
+    } finally {
+      await second.close();
+      setClock(clock.now() - 3 * 3600_000);
+    }
+  });
+
   test("a failure whose telling waited when waiter stopped, its automation removed with that channel since, is said in the log as not told", async () => {
     const sent = telegram.delivered.length;
     const first = await serve([failing], { WAITER_AUTOMATION_RETRY_SECONDS: "120" }, []);

@@ -70,6 +70,7 @@ export async function startAutomations(parts: AutomationParts): Promise<{ close(
       unfinishedLeft = true;
     },
     hasChannel: (name) => calls.hasChannel(name),
+    maxText: calls.maxText,
   });
 
   /**

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { NoticeStatus, RunLog } from "../events/store.js";
 import type { Log } from "../log.js";
+import { codePoints, cutCodePoints } from "../shown.js";
+import { clock } from "../time.js";
 import type { Automation } from "./rules.js";
 import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js";
 
@@ -10,6 +12,19 @@ import { CutAtStop, Postponed, TakenOver, type Tries, Waiting } from "./tries.js
  */
 export function asLogged(notice: string): string {
   return notice.replace("\n", " ");
+}
+
+/** How long after its run failed a notice is told late: from then on, it says when the run failed. */
+const LATE_MS = 5 * 60_000;
+
+/**
+ * The notice as told now: one told late (a channel that could not be reached, a stop) says when
+ * its run failed, which the message's own time no longer does; cut to fit `maxText` with it.
+ */
+export function toldAt(notice: string, failedAt: number, maxText: number): string {
+  if (clock.now() - failedAt < LATE_MS) return notice;
+  const when = `\nThe run failed at ${new Date(failedAt).toISOString().slice(0, 16).replace("T", " ")} UTC, and is told only now.`;
+  return `${cutCodePoints(notice, maxText - codePoints(when))}${when}`;
 }
 
 /** What FailureNotices needs of the engine that runs the automations. */
@@ -38,6 +53,8 @@ export interface NoticeParts {
   left(): void;
   /** Whether a notification channel of that name is configured. */
   hasChannel(name: string): boolean;
+  /** The most characters (code points) notify_send takes. */
+  maxText: number;
 }
 
 /**
@@ -58,9 +75,9 @@ export class FailureNotices {
    * Tells a failed run's notice to the automation's onFailure channel, beside the runs: a channel
    * that refuses it for now is tried for the retry time, and holds no other event's run. Each try
    * is recorded as started before it is made, and the notice as owed again when the channel
-   * refused it; a stop leaves it to the next start as it is.
+   * refused it; a stop leaves it to the next start as it is. `failedAt`: when the run failed.
    */
-  tell(automation: string, channel: string, run: number, text: string): void {
+  tell(automation: string, channel: string, run: number, text: string, failedAt: number): void {
     const { runs, log, stopping } = this.parts;
     const who = `automation ${automation}, telling its failure`;
     let recorded: NoticeStatus | null = "owed";
@@ -95,7 +112,7 @@ export class FailureNotices {
             break;
           }
           try {
-            await this.parts.send(channel, text, who, mark, tries);
+            await this.parts.send(channel, toldAt(text, failedAt, this.parts.maxText), who, mark, tries);
             this.#toldUnrecorded.add(run);
             break;
           } catch (err) {
@@ -160,7 +177,8 @@ export class FailureNotices {
       const began = run.onFailure && this.parts.hasChannel(run.onFailure) ? run.onFailure : undefined;
       const channel = automation ? automation.onFailure?.notify : began;
       if (run.notice.status === "owed" && channel) {
-        this.tell(run.automation, channel, run.id, run.notice.text);
+        const failedAt = run.finishedAt === null ? clock.now() : Date.parse(run.finishedAt);
+        this.tell(run.automation, channel, run.id, run.notice.text, failedAt);
         continue;
       }
       const why =

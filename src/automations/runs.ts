@@ -180,9 +180,10 @@ export function automationRuns(parts: RunParts) {
   ): Promise<void> {
     const channel = onFailure?.notify;
     const notice = channel && cutCodePoints(`${REPORTED}${line}`, maxText);
-    await store.runs.finish(run, "failed", clock.now(), error, notice);
+    const failedAt = clock.now();
+    await store.runs.finish(run, "failed", failedAt, error, notice);
     log.warning(asLogged(line));
-    if (channel && notice) notices.tell(name, channel, run, notice);
+    if (channel && notice) notices.tell(name, channel, run, notice, failedAt);
   }
 
   /**
