@@ -32,7 +32,8 @@ RUN mkdir /data && chown node:node /data
 VOLUME /data
 USER node
 EXPOSE 8790
+# It asks the port serve's (or listen's) address names, the environment's rather than the image's.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8790/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const urls = [process.env.WAITER_LISTEN, process.env.WAITER_WEBHOOKS_LISTEN].map((a) => /^(.*):(\\d+)$/.exec(a ?? '')).filter(Boolean).map(([, host, port]) => `http://${/^(0\\.0\\.0\\.0|\\[::\\]|::)?$/.test(host) ? '127.0.0.1' : host}:${port}/healthz`); Promise.any(urls.map((url) => fetch(url).then((r) => r.ok || Promise.reject()))).then(() => process.exit(0), () => process.exit(1))"]
 ENTRYPOINT ["node", "dist/src/cli.js"]
 CMD ["serve"]

@@ -108,7 +108,8 @@ test("the Dockerfile builds in one stage, runs as a user in another, keeps the d
   expect(argsOf(run, "VOLUME")).toEqual([env.WAITER_DATA_DIR]);
   const port = /:(\d+)$/.exec(env.WAITER_LISTEN ?? "")?.[1];
   expect(argsOf(run, "EXPOSE")).toEqual([port]);
-  expect(argsOf(run, "HEALTHCHECK")[0]).toContain(`http://127.0.0.1:${port}/healthz`);
+  // It asks the port waiter listens on, which the environment may set to another.
+  expect(argsOf(run, "HEALTHCHECK")[0]).toMatch(/WAITER_LISTEN.*WAITER_WEBHOOKS_LISTEN.*\/healthz/);
   for (const from of argsOf(run, "COPY").filter((args) => args.startsWith("--from=build"))) {
     expect(from).toMatch(/^--from=build \/waiter\/(package\.json|node_modules|dist) /);
   }
@@ -143,12 +144,13 @@ test("the image's command serves with its environment, refuses to start there wi
     },
     SERVING,
   );
-  const probe = healthcheck.slice(1).map((arg) => arg.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${port}`));
-  const healthy = await promisify(execFile)(process.execPath, probe).then(
-    () => 0,
-    (e) => e.code,
-  );
-  expect(healthy).toBe(0);
+  // The health check, run with the container's environment, where the listen address is not the image's.
+  const probe = (probed: Record<string, string>) =>
+    promisify(execFile)(process.execPath, healthcheck.slice(1), { env: probed }).then(
+      () => 0,
+      (e) => e.code,
+    );
+  expect(await probe(env)).toBe(0);
 
   // `docker run … waiter listen`: the listener alone, reachable from outside the container too.
   const listenPort = await freePort();
@@ -164,6 +166,8 @@ test("the image's command serves with its environment, refuses to start there wi
     /listening for webhooks on (\S+);/,
   );
   expect(listening.said).toBe(`http://0.0.0.0:${listenPort}`);
+  expect(await probe({ ...env, WAITER_WEBHOOKS_LISTEN: `0.0.0.0:${listenPort}`, WAITER_LISTEN: "0.0.0.0:1" })).toBe(0);
+  expect(await probe({ ...env, WAITER_WEBHOOKS_LISTEN: "0.0.0.0:1", WAITER_LISTEN: "0.0.0.0:1" })).toBe(1);
 });
 
 test("the systemd unit goes on restarting a waiter that stops at start until what it waits for is there", () => {
