@@ -368,6 +368,7 @@ export async function startApp(
       sourceLines: (url) => sourceLines(webhooks, url),
       log,
       retryMs: webhooks.bindRetrySeconds * 1000,
+      storeId: store.storeId,
     });
   }
   return {

@@ -9,7 +9,7 @@ import { toStderr } from "./stderr.js";
 import { toolsets } from "./toolsets.js";
 import { serveStdio } from "./transports/stdio.js";
 import { VERSION } from "./version.js";
-import { PORT_0, portHolder, shownAddress } from "./webhooks/port.js";
+import { PORT_0, portHolding, shownAddress, storesElsewhere, takenForAnotherStore } from "./webhooks/port.js";
 import { noSources, webhooksOf } from "./webhooks/settings.js";
 
 /** Every toolset, for the help and the configuration; the served ones are made with the store. */
@@ -284,13 +284,15 @@ async function serve(config: Config, log: Log, noListener: boolean): Promise<voi
       `${automations.length} automation${automations.length === 1 ? " is" : "s are"} configured; they run in waiter serve and waiter listen, not in an assistant's stdio server: this one leaves the webhook port ${where} to waiter listen, and serves the events it stores`,
     );
     // Port 0 asks nobody: each waiter that binds it is given a port of its own.
-    const holder = port === 0 ? undefined : await portHolder(listen);
+    const { holder, storeId } = port === 0 ? { holder: undefined } : await portHolding(listen);
     if (holder === undefined) {
       log.notice(PORT_0);
     } else if (holder === "nothing" || holder === "stranger") {
       log.warning(
         `${holder === "nothing" ? "nothing listens" : "something that is not a waiter listens"} on ${where} now: no webhook reaches the store, nor runs an automation, until waiter listen (or serve) runs there`,
       );
+    } else if (storesElsewhere(storeId, app.store?.storeId)) {
+      log.warning(takenForAnotherStore(where, holder));
     } else if (holder === "stdio") {
       // One that took the port has no automations configured, and an assistant's waiter runs none.
       log.warning(

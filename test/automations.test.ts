@@ -1,6 +1,7 @@
 import { createHmac } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { connect as connectTcp } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { request } from "undici";
@@ -697,6 +698,33 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
         expect(assistant.stderr()).toContain(
           `warning [waiter] another assistant's waiter, which runs no automations, listens on ${listen} now: webhooks reach the store, but no automation runs on them until waiter listen (or serve) has the port; give every waiter the same automations`,
         );
+      } finally {
+        await assistant.close();
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  test("an assistant's stdio server with automations warns when the waiter that has the port stores into another store", async () => {
+    const listen = `127.0.0.1:${await freePort()}`;
+    // Another assistant's waiter, configured with another data directory: another store.
+    const other = await startWaiter(
+      env([], { WAITER_WEBHOOKS_LISTEN: listen, WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-other-")) }),
+      { listener: true },
+    );
+    try {
+      const assistant = await startServer({
+        ...env([PAID]),
+        WAITER_WEBHOOKS_LISTEN: listen,
+        WAITER_LOG_LEVEL: "notice",
+      });
+      try {
+        expect((await assistant.call("automations_list")).isError).toBeFalsy();
+        expect(assistant.stderr()).toContain(
+          `warning [waiter] ${listen} is taken by another assistant's waiter, which stores the webhooks in another store than this waiter reads: none of them reaches this waiter's events; give both assistants' settings the same data directory, WAITER_DATA_DIR (dataDir), or the same database, WAITER_DATABASE_URL (database.url)\n`,
+        );
+        expect(assistant.stderr()).not.toContain("webhooks reach the store");
       } finally {
         await assistant.close();
       }

@@ -20,6 +20,7 @@ import { holdPort } from "../src/webhooks/port.js";
 import { webhooksOf } from "../src/webhooks/settings.js";
 import { ERP_SECRET, ERP_SOURCE, erpHeaders } from "./erp.js";
 import { notification, PAID_PAYMENT } from "./fakes/comgate.js";
+import { json, startFake } from "./fakes/http.js";
 import { smallDisk } from "./tmpfs.js";
 
 const SOURCES = {
@@ -370,6 +371,7 @@ describe("an assistant's waiter's hold on the port", () => {
       sourceLines: () => [],
       log,
       retryMs: 10,
+      storeId: undefined,
     });
     cleanups.push(() => hold.close());
     await expect.poll(() => hold.listener).toBeDefined();
@@ -379,6 +381,48 @@ describe("an assistant's waiter's hold on the port", () => {
     );
     expect(lines.join("")).not.toContain("free again");
   });
+});
+
+test.each([
+  [
+    "an older waiter, which says no store id, is taken to store into this waiter's store",
+    undefined,
+    "notice",
+    "into the store this waiter reads",
+  ],
+  [
+    "a waiter that says another store's id is said to store elsewhere",
+    "0123",
+    "warning",
+    "which stores them in another store than this waiter reads",
+  ],
+  [
+    "a waiter that says this store's id is taken to store into it",
+    "abcd",
+    "notice",
+    "into the store this waiter reads",
+  ],
+])("an assistant's waiter holding the port: %s", async (_, storeId, level, noted) => {
+  const holder = await startFake(() =>
+    json(200, JSON.stringify({ status: "ok", mode: "stdio", sources: ["erp"], ...(storeId ? { storeId } : {}) })),
+  );
+  cleanups.push(() => holder.close());
+  const port = Number(new URL(holder.origin).port);
+  const lines: string[] = [];
+  const hold = await holdPort({
+    listen: { host: "127.0.0.1", port },
+    take: true,
+    bind: () => Promise.reject(Object.assign(new Error("listen EADDRINUSE"), { code: "EADDRINUSE" })),
+    sourceLines: () => [],
+    log: new Log("info", (line) => lines.push(line)),
+    retryMs: 60_000,
+    storeId: "abcd",
+  });
+  cleanups.push(() => hold.close());
+  expect(lines.join("")).toMatch(
+    new RegExp(`${level} +\\[waiter\\] 127\\.0\\.0\\.1:${port} is taken by another assistant's waiter`),
+  );
+  expect(await hold.note()).toContain(`received on 127.0.0.1:${port} by another assistant's waiter, ${noted}`);
 });
 
 describe("stopping", () => {
@@ -846,7 +890,12 @@ test("a store that refuses every delivery gets each a 503, and the log a line a 
   store.stats = () => Promise.reject(new ToolError("The event store's database cannot be reached"));
   const health = await request(`${url}/healthz`);
   expect(health.statusCode).toBe(503);
-  expect(await health.body.json()).toEqual({ status: "store unavailable", mode: "listen", sources: ["erp", "trial"] });
+  expect(await health.body.json()).toEqual({
+    status: "store unavailable",
+    mode: "listen",
+    sources: ["erp", "trial"],
+    storeId: store.storeId,
+  });
 });
 
 test("a delivery a fault kept from the store (a corrupt file) is logged at error with its source and delivery id, and counted", async () => {

@@ -1222,7 +1222,12 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
         const started = performance.now();
         const health = await request(`${app.listener?.url}/healthz`);
         expect(health.statusCode).toBe(503);
-        expect(await health.body.json()).toEqual({ status: "store not answering", mode: "stdio", sources: ["erp"] });
+        expect(await health.body.json()).toEqual({
+          status: "store not answering",
+          mode: "stdio",
+          sources: ["erp"],
+          storeId: app.store?.storeId,
+        });
         // Whoever runs it hears why the node left its load balancer.
         expect(stderr()).toMatch(/warning .*webhook listener: \/healthz: the event store did not answer within 500 ms/);
         // Half a second, give or take a loaded machine: not the query timeout's 15.

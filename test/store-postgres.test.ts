@@ -700,6 +700,26 @@ describe.runIf(postgresAvailable || postgresRequired)("the event store on Postgr
       expect(await store.latestSeq()).toBe(later.seq);
     });
 
+    test("a database keeps the id it was set up with, another has another, and one of schema 17 gains one at the upgrade", async () => {
+      const url = await freshSchema();
+      const first = await open(url);
+      expect(first.storeId).toMatch(/^[0-9a-f]{32}$/);
+      expect((await open(url)).storeId).toBe(first.storeId);
+      const other = await open(await freshSchema());
+      expect(other.storeId).toMatch(/^[0-9a-f]{32}$/);
+      expect(other.storeId).not.toBe(first.storeId);
+      const olderUrl = await freshSchema();
+      const old = new pg.Client(olderUrl);
+      await old.connect();
+      await migrate(old, 17);
+      await old.end();
+      const upgraded = await open(olderUrl);
+      expect(upgraded.upgraded).toEqual({ from: 17, to: MIGRATIONS.length });
+      expect(upgraded.storeId).toMatch(/^[0-9a-f]{32}$/);
+      expect([first.storeId, other.storeId]).not.toContain(upgraded.storeId);
+      expect((await open(olderUrl)).storeId).toBe(upgraded.storeId);
+    });
+
     test("a database of schema 10 keeps its runs, and a run failed since owes its notice", async () => {
       const url = await freshSchema();
       const old = new pg.Client(url);

@@ -558,6 +558,28 @@ describe("storing in a file", () => {
     expect((await reopened.list({ type: "order.paid" }, { limit: 10 })).map((e) => e.id)).toEqual([paid.id]);
   });
 
+  test("a store keeps the id it was set up with, another store has another, and one an earlier waiter set up gains one at open", async () => {
+    const { store, file } = open();
+    const id = store.storeId;
+    expect(id).toMatch(/^[0-9a-f]{32}$/);
+    await store.close();
+    const reopened = open(LOOSE, file).store;
+    expect(reopened.storeId).toBe(id);
+    await reopened.close();
+    const other = open().store;
+    expect(other.storeId).toMatch(/^[0-9a-f]{32}$/);
+    expect(other.storeId).not.toBe(id);
+    await other.close();
+    const older = new Database(file);
+    older.exec("DROP TABLE store_identity");
+    older.close();
+    const upgraded = open(LOOSE, file).store;
+    expect(upgraded.storeId).toMatch(/^[0-9a-f]{32}$/);
+    expect(upgraded.storeId).not.toBe(id);
+    await upgraded.close();
+    expect(open(LOOSE, file).store.storeId).toBe(upgraded.storeId);
+  });
+
   test("the store's files are the user's alone", async () => {
     const { store, file } = open(LOOSE, join(mkdtempSync(join(tmpdir(), "waiter-store-")), "state", "events.db"));
     await store.add(event());

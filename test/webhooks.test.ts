@@ -1312,6 +1312,58 @@ describe("embedded in the stdio server", () => {
     expect(took()).toEqual([taker]);
   });
 
+  test("a waiter whose store is not the one the port's holder stores into says so, until it takes the port itself", async () => {
+    const quick = { WAITER_WEBHOOKS_BIND_RETRY_SECONDS: "1" };
+    const first = await mcp(quick, []);
+    await expect.poll(() => first.stderr(), { timeout: 5000 }).toMatch(/receiving webhooks on/);
+    // Another assistant's settings name another data directory: another store.
+    const other = await mcp({ ...quick, WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-other-store-")) }, []);
+    const same =
+      "give both assistants' settings the same data directory, WAITER_DATA_DIR (dataDir), or the same database, WAITER_DATABASE_URL (database.url)";
+    await expect
+      .poll(() => other.stderr(), { timeout: 5000 })
+      .toContain(
+        `warning [waiter] 127.0.0.1:${port} is taken by another assistant's waiter, which stores the webhooks in another store than this waiter reads: none of them reaches this waiter's events; ${same}. This waiter takes the port when that waiter stops (trying every 1 s)`,
+      );
+    expect(other.stderr()).not.toContain("in the shared store");
+    expect(await portNote(other)).toBe(
+      `These webhooks are received on 127.0.0.1:${port} by another assistant's waiter, which stores them in another store than this waiter reads: none of them shows here; ${same}. This waiter takes the port when that one stops.`,
+    );
+    // The waiter that shares the first one's store hears what it heard before.
+    const sharing = await mcp(quick, []);
+    await expect
+      .poll(() => sharing.stderr(), { timeout: 5000 })
+      .toContain("serving the events it stores in the shared store");
+    expect(await portNote(sharing)).toMatch(
+      /^These webhooks are received on \S+ by another assistant's waiter, into the store this waiter reads;/,
+    );
+
+    await sharing.close();
+    await first.close();
+    await expect.poll(() => other.stderr(), { timeout: 5000 }).toMatch(/receiving webhooks on \S+ from now on/);
+    expect(await portNote(other)).toBeUndefined();
+    const { body, headers } = await signed("shop");
+    const posted = await post("shop", body, headers);
+    expect((await other.call("events_get", { id: posted.body.id })).isError).toBeFalsy();
+  });
+
+  test("a waiter whose store is not the one waiter listen stores into says so", async () => {
+    await listen();
+    const assistant = await startWaiter(
+      { ...env, WAITER_DATA_DIR: mkdtempSync(join(tmpdir(), "waiter-other-store-")) },
+      { listener: true },
+    );
+    sessions.push(assistant);
+    const same =
+      "give this assistant's settings and waiter listen's the same data directory, WAITER_DATA_DIR (dataDir), or the same database, WAITER_DATABASE_URL (database.url)";
+    expect(assistant.stderr()).toContain(
+      `warning [waiter] 127.0.0.1:${port} is taken by waiter listen, which stores the webhooks in another store than this waiter reads: none of them reaches this waiter's events; ${same}. This waiter leaves the port to it, restarts included`,
+    );
+    expect(await portNote(assistant)).toBe(
+      `These webhooks are received on 127.0.0.1:${port} by waiter listen, which stores them in another store than this waiter reads: none of them shows here; ${same}.`,
+    );
+  });
+
   test("a port waiter listen holds is left to it, though it stops: it comes back after a restart", async () => {
     const service = await listen();
     const assistant = await startWaiter({ ...env, WAITER_WEBHOOKS_BIND_RETRY_SECONDS: "1" }, { listener: true });

@@ -296,6 +296,12 @@ export interface EventStore {
   readonly upgraded?: Upgraded;
   /** Whether this opening set the store up, where none was: it holds nothing from before. */
   readonly created?: boolean;
+  /**
+   * The store's identity, made as it was set up and kept in it, the same for every process that
+   * opens it: /healthz says it. Undefined for a SQLite store an older waiter set up, which this one
+   * could not write to as it opened it (another program held its lock).
+   */
+  readonly storeId?: string | undefined;
   /** Stores an event once per source and delivery id; a repeat resolves to the stored one. */
   add(event: NewEvent): Promise<Added>;
   /** Counts `n` requests that stored nothing: rejected:<reason>, ping. `add` counts accepted and duplicate. */

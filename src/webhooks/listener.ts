@@ -241,6 +241,9 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
       next();
       return;
     }
+    // Who answers, in every answer: the store's id tells another waiter that finds the port held
+    // whether the webhooks go into the store it reads.
+    const who = { mode, sources: [...sources.keys()], ...(store?.storeId ? { storeId: store.storeId } : {}) };
     let stats: StoreStats | undefined;
     let unfit: NewerSchema | StoreNotWritable | undefined;
     try {
@@ -256,26 +259,22 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
         `webhook listener: /healthz: ${silent ? `the event store did not answer within ${HEALTH_STORE_MS} ms` : err instanceof Error ? err.message : err}`,
         HEALTH,
       );
-      res
-        .status(503)
-        .json({ status: silent ? "store not answering" : "store unavailable", mode, sources: [...sources.keys()] });
+      res.status(503).json({ status: silent ? "store not answering" : "store unavailable", ...who });
       return;
     }
     if (unfit instanceof NewerSchema) {
       // Said at error by the store, once: a deployment's health check shows it too.
-      res
-        .status(503)
-        .json({ status: "store upgraded by a newer waiter", mode, sources: [...sources.keys()], store: stats });
+      res.status(503).json({ status: "store upgraded by a newer waiter", ...who, store: stats });
       return;
     }
     if (unfit) {
       // A database made read-only (a standby after a failover) refuses every delivery a load
       // balancer would send here: said before the first is refused, and a line a minute after.
       storeWarning(`webhook listener: /healthz: ${unfit.message}`, HEALTH);
-      res.status(503).json({ status: "store not writable", mode, sources: [...sources.keys()], store: stats });
+      res.status(503).json({ status: "store not writable", ...who, store: stats });
       return;
     }
-    const ok = { status: "ok", mode, sources: [...sources.keys()], ...(stats ? { store: stats } : {}) };
+    const ok = { status: "ok", ...who, ...(stats ? { store: stats } : {}) };
     if (unwritable || unwritten) {
       // A load balancer that finds this waiter unhealthy sends it no delivery that could show the
       // store takes writes again: a write of its own, which leaves nothing, shows it instead; as
@@ -284,7 +283,7 @@ export function listenerApp({ webhooks, mode, store, http, log, stopping, timeou
         if (store) await untilAborted(store.proveWritable(refusedBytes), AbortSignal.timeout(HEALTH_STORE_MS));
       } catch {
         if (unwritable) {
-          res.status(503).json({ status: "store not writable", mode, sources: [...sources.keys()], store: stats });
+          res.status(503).json({ status: "store not writable", ...who, store: stats });
           return;
         }
         // It reads, and takes no write yet: the deliveries it refuses are still said a line a minute.

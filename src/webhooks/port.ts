@@ -24,8 +24,11 @@ const WAITERS: Record<ListenerMode | "waiter", string> = {
   waiter: "another waiter",
 };
 
-/** What answers at `listen`: a waiter answers /healthz with its status, sources and mode. */
-export async function portHolder({ host, port }: Listen): Promise<PortHolder> {
+/**
+ * What answers at `listen` (a waiter answers /healthz with its status, sources and mode), and the
+ * id of the store a waiter there stores into, where it says one.
+ */
+export async function portHolding({ host, port }: Listen): Promise<{ holder: PortHolder; storeId?: string }> {
   const reachable = isWildcardHost(host) ? "127.0.0.1" : bracketedHost(host);
   let response: Dispatcher.ResponseData;
   try {
@@ -35,23 +38,28 @@ export async function portHolder({ host, port }: Listen): Promise<PortHolder> {
     // gone since, would fail this ask as if a stranger held it.
     response = await request(`http://${reachable}:${port}/healthz`, { reset: true, signal: AbortSignal.timeout(1000) });
   } catch (err) {
-    return (err as { code?: string }).code === "ECONNREFUSED" ? "nothing" : "stranger";
+    return { holder: (err as { code?: string }).code === "ECONNREFUSED" ? "nothing" : "stranger" };
   }
   try {
-    const health = (await response.body.json()) as { status?: unknown; sources?: unknown; mode?: unknown };
+    const health = (await response.body.json()) as {
+      status?: unknown;
+      sources?: unknown;
+      mode?: unknown;
+      storeId?: unknown;
+    };
     // A waiter whose store is away or full answers 503 with the same shape: still a waiter.
-    if (typeof health.status !== "string" || !Array.isArray(health.sources)) return "stranger";
-    return typeof health.mode === "string" && Object.hasOwn(WAITERS, health.mode)
-      ? (health.mode as ListenerMode)
-      : "waiter";
+    if (typeof health.status !== "string" || !Array.isArray(health.sources)) return { holder: "stranger" };
+    const holder =
+      typeof health.mode === "string" && Object.hasOwn(WAITERS, health.mode) ? (health.mode as ListenerMode) : "waiter";
+    return typeof health.storeId === "string" ? { holder, storeId: health.storeId } : { holder };
   } catch {
-    return "stranger";
+    return { holder: "stranger" };
   }
 }
 
 /** What holds `listen`, when `err` is that it is in use: what a failed bind is said by. */
 export async function holderIfInUse(listen: Listen, err: unknown): Promise<PortHolder | undefined> {
-  return (err as NodeJS.ErrnoException).code === "EADDRINUSE" ? await portHolder(listen) : undefined;
+  return (err as NodeJS.ErrnoException).code === "EADDRINUSE" ? (await portHolding(listen)).holder : undefined;
 }
 
 /**
@@ -87,6 +95,25 @@ export interface PortHold {
 
 const SETTING = "webhooks.listen (WAITER_WEBHOOKS_LISTEN)";
 
+/** What to change when the waiter holding the port stores into another store than this one reads. */
+function sameStore(holder: ListenerMode | "waiter"): string {
+  const both = holder === "stdio" ? "both assistants' settings" : `this assistant's settings and ${WAITERS[holder]}'s`;
+  return `give ${both} the same data directory, WAITER_DATA_DIR (dataDir), or the same database, WAITER_DATABASE_URL (database.url)`;
+}
+
+/**
+ * Whether the waiter holding the port says (`theirs`, in its /healthz) that it stores into another
+ * store than this waiter reads (`ours`). A waiter of a release that says no id is taken to share it.
+ */
+export function storesElsewhere(theirs: string | undefined, ours: string | undefined): boolean {
+  return theirs !== undefined && ours !== undefined && theirs !== ours;
+}
+
+/** What this waiter's log says of a waiter holding the port at `where` that stores elsewhere (`storesElsewhere`). */
+export function takenForAnotherStore(where: string, holder: ListenerMode | "waiter"): string {
+  return `${where} is taken by ${WAITERS[holder]}, which stores the webhooks in another store than this waiter reads: none of them reaches this waiter's events; ${sameStore(holder)}`;
+}
+
 /** What a waiter that does not listen can say of a listen address of port 0; PORT_0_LOGGED where the URLs are. */
 export const PORT_0 = `${SETTING} names port 0, for which the system gives each waiter that listens a port of its own: this waiter, which does not listen, cannot tell which, nor whether one listens`;
 const PORT_0_LOGGED = 'The log of the waiter that listens names each URL ("source <name> (<scheme>): <URL>").';
@@ -113,8 +140,11 @@ export async function holdPort(parts: {
   sourceLines: (url: string) => string[];
   log: Log;
   retryMs: number;
+  /** The id of the store this waiter reads, which a waiter holding the port says of its own in /healthz. */
+  storeId: string | undefined;
 }): Promise<PortHold> {
   const { listen, bind, log, retryMs } = parts;
+  const elsewhere = (storeId: string | undefined) => storesElsewhere(storeId, parts.storeId);
   const where = shownAddress(listen);
   const every = `every ${retryMs / 1000} s`;
   let listener: RunningListener | undefined;
@@ -152,8 +182,16 @@ export async function holdPort(parts: {
         );
       } else {
         failed = undefined;
-        const holder = await portHolder(listen);
-        if (holder === "stranger") {
+        const { holder, storeId } = await portHolding(listen);
+        if (holder !== "stranger" && holder !== "nothing" && elsewhere(storeId)) {
+          // A port waiter listen or serve holds is never tried again, as below.
+          if (holder !== "stdio") trying = false;
+          say(`${holder}\nanother store`, () =>
+            log.warning(
+              `${takenForAnotherStore(where, holder)}. This waiter ${holder === "stdio" ? `takes the port when that waiter stops (trying ${every})` : "leaves the port to it, restarts included"}`,
+            ),
+          );
+        } else if (holder === "stranger") {
           say(holder, () =>
             log.warning(
               `${where} is taken by something that is not a waiter (its /healthz is not waiter's): no webhook reaches this store; free the port, or set ${SETTING} to another. This waiter takes the port once it is free, trying ${every}`,
@@ -196,7 +234,7 @@ export async function holdPort(parts: {
         return `This waiter ${failed}. No delivery to these URLs is stored meanwhile; it tries again ${every}.`;
       // Port 0 asks nobody: each waiter that binds it is given a port of its own.
       if (listen.port === 0) return `${PORT_0}. ${PORT_0_LOGGED}`;
-      const holder = await portHolder(listen);
+      const { holder, storeId } = await portHolding(listen);
       if (holder === "nothing") {
         const refused = `Nothing listens on ${where}: a delivery to these URLs is refused, and a sender that does not retry (WooCommerce, GitHub) loses it.`;
         return `${refused} ${trying ? `This waiter takes the port within ${retryMs / 1000} s.` : "Start waiter listen (or serve), which receives them."}`;
@@ -204,7 +242,11 @@ export async function holdPort(parts: {
       if (holder === "stranger") {
         return `Something that is not a waiter holds ${where}: no delivery to these URLs is stored. Free the port, or set ${SETTING} to another${trying ? "; this waiter takes the port once it is free" : ""}.`;
       }
-      return `These webhooks are received on ${where} by ${WAITERS[holder]}, into the store this waiter reads${trying && holder === "stdio" ? "; this waiter takes the port when that one stops" : ""}.`;
+      const taking = trying && holder === "stdio";
+      if (elsewhere(storeId)) {
+        return `These webhooks are received on ${where} by ${WAITERS[holder]}, which stores them in another store than this waiter reads: none of them shows here; ${sameStore(holder)}.${taking ? " This waiter takes the port when that one stops." : ""}`;
+      }
+      return `These webhooks are received on ${where} by ${WAITERS[holder]}, into the store this waiter reads${taking ? "; this waiter takes the port when that one stops" : ""}.`;
     },
     async close() {
       closed = true;

@@ -403,6 +403,10 @@ export const MIGRATIONS: readonly string[] = [
      END IF;
      RETURN dropped;
    END $$;`,
+  // 18: the store's identity, made once: /healthz says it, so that a waiter that finds the webhook
+  // port held can tell whether the holder stores into the store it reads.
+  `CREATE TABLE store_identity (one INTEGER PRIMARY KEY CHECK (one = 1), id TEXT NOT NULL);
+   INSERT INTO store_identity (one, id) VALUES (1, md5(random()::text || clock_timestamp()::text));`,
 ];
 
 /** Any number, the same in every waiter: replicas starting at once take turns on it. */

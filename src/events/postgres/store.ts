@@ -684,6 +684,7 @@ interface Pending {
 export class PostgresEventStore implements EventStore {
   upgraded: Upgraded | undefined;
   created = false;
+  storeId: string | undefined;
   readonly #pool: pg.Pool;
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
@@ -744,6 +745,7 @@ export class PostgresEventStore implements EventStore {
     });
     let schema: string;
     let upgraded: Upgraded | undefined;
+    let storeId: string | undefined;
     try {
       // The connection that brings the schema up to date stays in the pool for the store's own queries.
       const client = await pool.connect();
@@ -758,6 +760,7 @@ export class PostgresEventStore implements EventStore {
         schema =
           (await client.query<{ schema: string }>("SELECT current_schema() AS schema")).rows[0]?.schema ?? "public";
         inSchema = `SET search_path = ${client.escapeIdentifier(schema)}; `;
+        storeId = (await client.query<{ id: string }>("SELECT id FROM store_identity")).rows[0]?.id;
         client.release();
       } catch (err) {
         client.release(true);
@@ -814,6 +817,7 @@ export class PostgresEventStore implements EventStore {
     // Tables set up where there were none (schema 0) are made, not upgraded.
     store.upgraded = upgraded?.from ? upgraded : undefined;
     store.created = upgraded?.from === 0;
+    store.storeId = storeId;
     await store.#watch.start(await store.latestSeq());
     // The age limit holds while no webhook arrives too: at opening, then on the timer.
     store.#expireUnattended();

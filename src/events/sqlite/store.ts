@@ -81,6 +81,17 @@ CREATE INDEX IF NOT EXISTS dropped_deliveries_at ON dropped_deliveries (dropped_
 `;
 
 /**
+ * The store's identity, made once as the store is set up (or as this waiter first opens one an
+ * older waiter set up) and kept: /healthz says it, so that a waiter that finds the webhook port
+ * held can tell whether the holder stores into the store it reads. A table an older waiter does not
+ * read, which needs no new version; nor is it one a store must have to open without a write.
+ */
+const IDENTITY_SCHEMA = `
+CREATE TABLE IF NOT EXISTS store_identity (one INTEGER PRIMARY KEY CHECK (one = 1), id TEXT NOT NULL);
+INSERT OR IGNORE INTO store_identity (one, id) VALUES (1, lower(hex(randomblob(16))));
+`;
+
+/**
  * The version of the tables above, kept in the file's user_version: a change an older waiter
  * would misread is a new one. A file from before versions were kept (0) is brought up to date by
  * the statements above, which create only what is missing, and by `UPGRADES`, and then marked.
@@ -320,6 +331,7 @@ function fileAt(path: string): string | undefined {
 export class SqliteEventStore implements EventStore {
   readonly upgraded: Upgraded | undefined;
   readonly created: boolean;
+  readonly storeId: string | undefined;
   readonly #db: Database.Database;
   readonly #retention: Retention;
   readonly #onDropped: ((dropped: Dropped) => void) | undefined;
@@ -412,6 +424,7 @@ export class SqliteEventStore implements EventStore {
       this.#db.exec(SCHEMA);
       this.#db.exec(RUNS_SCHEMA);
       this.#db.exec(SESSIONS_SCHEMA);
+      this.#db.exec(IDENTITY_SCHEMA);
       for (let step = Math.max(version, 1); step < SCHEMA_VERSION; step++) UPGRADES[step]?.(this.#db);
       if (version < SCHEMA_VERSION) this.#db.pragma(`user_version = ${SCHEMA_VERSION}`);
       this.#db.exec(LATEST_SEQ_CAUGHT_UP);
@@ -434,6 +447,11 @@ export class SqliteEventStore implements EventStore {
     this.upgraded =
       (version > 0 || unversioned) && version < SCHEMA_VERSION ? { from: version, to: SCHEMA_VERSION } : undefined;
     this.created = version === 0 && !unversioned;
+    // None only where the open could not write, in a store an older waiter set up.
+    this.storeId = this.#db
+      .prepare("SELECT (SELECT id FROM store_identity) FROM sqlite_master WHERE name = 'store_identity'")
+      .pluck()
+      .get() as string | undefined;
     this.#busyMs = Math.round(busyMs);
     this.#dataDirFrom = dataDirFrom;
     const sql = (text: string) => this.#sql(text);
