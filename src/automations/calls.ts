@@ -164,7 +164,13 @@ export class StepCalls {
       const gave = filledBy
         ? ` (${filledBy} gave ${oneLine(JSON.stringify(value) ?? "nothing", 60)} on this event's payload${conversion}${missing})`
         : "";
-      throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${issue?.message}${gave}`);
+      // A value of the wrong kind from a path is mended in the path, which `gave` names: not as the
+      // tool's own message tells a model to send it, which the person told of the run cannot do.
+      const said =
+        filledBy && issue?.code === "invalid_type"
+          ? `expected ${issue.expected}, received ${value === null ? "null" : Array.isArray(value) ? "array" : typeof value}`
+          : issue?.message;
+      throw new ToolError(`invalid arguments for ${name}: ${issue?.path.join(".")}: ${said}${gave}`);
     }
     // Refused by the tool before any call: a dry run, which calls nothing, fails as the real run would.
     const refused = tool.refuses?.(parsed.data);
