@@ -13,7 +13,8 @@ export type Annotations = Required<
 /**
  * The tools the call's session serves, which are all a model there can call: a text that sends it
  * to another tool names one of these. A session may serve fewer than waiter has (--read-only,
- * --tools, a token of scope read or of some toolsets).
+ * --tools, a token of scope read or of some toolsets); an automation's call serves none, as a
+ * person reads what it answers.
  */
 export interface Serving {
   serves(name: string): boolean;

@@ -851,6 +851,22 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
     }
   });
 
+  test("a run's failure that points elsewhere points the person it is told to where a person can go, not to a tool", async () => {
+    const server = await serve([{ ...PAID, onFailure: { notify: "team" } }]);
+    try {
+      const sent = telegram.delivered.length;
+      const event = await pay(server, String(O.cancelled));
+      const [run] = await runsOf(event.id);
+      expect(run?.error).toContain(
+        `Order ${O.cancelled} is cancelled, so it was not marked paid: only pending, on-hold, failed orders can be. If it really should be paid, have its status set to pending first, in the shop's admin.`,
+      );
+      await expect.poll(() => telegram.delivered.length).toBe(sent + 1);
+      expect(telegram.delivered[sent]?.text).not.toContain("eshop_order_update_status");
+    } finally {
+      await server.close();
+    }
+  });
+
   test("a dry run checks each step's arguments as its tool would, and fails where the real run would, saying it was a dry run", async () => {
     const lines: string[] = [];
     const trial = { ...PAID, name: "paid-trial", dryRun: true, onFailure: { notify: "team" } };

@@ -206,8 +206,9 @@ export class StepCalls {
       log,
       caller: who,
       progress: async () => {},
-      // An automation may call every tool waiter serves.
-      serves: (name) => this.#served.has(name),
+      // No model reads what the call answers, but the person its run's failure is told to, who
+      // calls no tool: a text that would send a model to one says where a person goes instead.
+      serves: () => false,
       notified: { sent: [...(notified?.sent ?? [])], failed: [...(notified?.failed ?? [])] },
     };
     /** Where this try leaves the step: a notification's targets reached are kept with it. */
