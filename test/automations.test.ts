@@ -176,6 +176,13 @@ describe("a Stripe payment marks its order paid, tells the team and acknowledges
           },
         ],
       });
+      // Its conditions with its trigger, which a model asked why it did not run on an event needs.
+      expect(text(list)).toBe(
+        [
+          "stripe-paid: on stripe payment_intent.succeeded where payload.data.object.metadata.order_id present, eshop_order_mark_paid → notify_send → events_ack; runs 1 done, 0 failed, 0 running",
+          "watch-payments (dry run): on stripe payment_intent., notify_send; runs 1 done, 0 failed, 0 running",
+        ].join("\n"),
+      );
       // The event's id in any letter case.
       const runs = await agent.call("automations_runs", {
         automation: "stripe-paid",

@@ -3,7 +3,7 @@ import { ToolError } from "../errors.js";
 import { notStored, storedId } from "../events/ids.js";
 import type { EventStore, RunRecord, StoredEvent } from "../events/store.js";
 import { noneConfigured } from "../settings.js";
-import { cut, enumerated, noSuchName, quote, withEscapes } from "../shown.js";
+import { cut, enumerated, noSuchName, oneLine, quote, withEscapes } from "../shown.js";
 import { defineTool, defineToolset, type Toolset } from "../toolset.js";
 import { type Automation, toolOf, written } from "./rules.js";
 
@@ -91,6 +91,26 @@ function stepsNotRun(automations: readonly Automation[], run: RunRecord) {
   });
 }
 
+/**
+ * An automation's conditions as its line in automations_list says them, each with its test as the
+ * config names it (`to_number(payload.total) gte 500`): a model asked why it did not run on an event
+ * compares them with the payload.
+ */
+function conditionsOf(automation: Automation | undefined): string {
+  if (!automation) return "";
+  const said = automation.when.where.map(({ path, ...test }) => {
+    const [[name, value] = []] = Object.entries(test).filter(([, v]) => v !== undefined);
+    const shown =
+      name === "present"
+        ? value
+          ? "present"
+          : "not present"
+        : `${name} ${cut(withEscapes(JSON.stringify(value)), 100)}`;
+    return `${oneLine(path, 200)} ${shown}`;
+  });
+  return said.length > 0 ? ` where ${said.join(" and ")}` : "";
+}
+
 /** What `noSuchName` calls an automation. */
 const AUTOMATION: [string, string] = ["automation", "automations"];
 
@@ -165,7 +185,7 @@ export function automationsToolset(
           r.automations
             .map(
               (a) =>
-                `${a.name}${a.dry_run ? " (dry run)" : ""}: on ${a.source}${a.type ? ` ${a.type}` : ""}, ${a.steps.join(" → ")}; runs ${a.runs.done} done, ${a.runs.failed} failed, ${a.runs.running} running`,
+                `${a.name}${a.dry_run ? " (dry run)" : ""}: on ${a.source}${a.type ? ` ${a.type}` : ""}${conditionsOf(automations.find((configured) => configured.name === a.name))}, ${a.steps.join(" → ")}; runs ${a.runs.done} done, ${a.runs.failed} failed, ${a.runs.running} running`,
             )
             .join("\n"),
       });
