@@ -275,6 +275,25 @@ describe("when the shop fails", () => {
     }
   });
 
+  test("a shop whose answers break midway fails the step without the advice to try again, which waiter did", async () => {
+    const server = await serve([PAID]);
+    try {
+      // Every read of the order is cut after its headers and a few bytes.
+      woo.intercept = (req) =>
+        req.method === "GET" && req.path.includes(`/orders/${O.pending1999}`)
+          ? { ...json(200, JSON.stringify({ id: O.pending1999, status: "pending" })), breakAfter: 5 }
+          : undefined;
+      const event = await pay(server, String(O.pending1999));
+      const [run] = await runsOf(event.id);
+      expect(run?.error).toMatch(
+        /^step 1 \(eshop_order_mark_paid\): The connection to WooCommerce \(127\.0\.0\.1:\d+\) broke while it was answering\. waiter tried it \d+ times; a next try would come after the retry time \(WAITER_AUTOMATION_RETRY_SECONDS, 2 s\), so it is not tried again\.$/,
+      );
+    } finally {
+      woo.intercept = undefined;
+      await server.close();
+    }
+  });
+
   test("a shop slower than the tool timeout fails the step naming WAITER_TOOL_TIMEOUT, with no advice to ask for less", async () => {
     const server = await serve([{ ...PAID, onFailure: { notify: "team" } }], {
       WAITER_TOOL_TIMEOUT: "1",

@@ -48,14 +48,14 @@ function passing(err: unknown, idempotent: boolean): err is UpstreamError {
 }
 
 /**
- * A passing failure's message without the advice its sentences end with for a model ("try again
- * later", "try again in 30 s", "try again in a moment", "try again once it is online"), each target's
+ * A passing failure's message without the advice its sentences end with for a model ("try again",
+ * "try again later", "try again in 30 s", "try again in a moment", "try again once it is online"), each target's
  * of a notification sent to several: in an automation waiter tries again itself, and says when,
  * or that it no longer will.
  */
 function withoutRetryAdvice(message: string): string {
   return message.replace(
-    /[;,:] (?:or )?(?:try again (?:later|in \d+ s|in a moment|once it is online)|wait a minute before trying again)(, (?:or|and) |(?=\.?$|\. ))/g,
+    /[;,:] (?:or )?(?:try again(?: later| in \d+ s| in a moment| once it is online)?|wait a minute before trying again)(, (?:or|and) |(?=\.?$|\. ))/g,
     (_, or: string | undefined) => (or ? "; " : ""),
   );
 }
