@@ -197,17 +197,28 @@ for (const [page, example, said] of [
   ["README.md", () => named(readme, "stripe-paid"), `Order “${O.pending1999}” is paid.`],
   ["docs/automations.md", () => named(automationsPage, "stripe-paid"), `Order “${O.pending1999}” is paid (“pi_doc”).`],
 ] as const) {
-  test(`${page}'s Stripe payment marks its order paid, tells the team and acknowledges the event`, async () => {
+  test(`${page}'s Stripe payment marks its order paid, tells the team and acknowledges the event, and leaves a test payment alone`, async () => {
     const server = await serveExample(example());
     try {
       const texts = told();
+      // A test payment (livemode false), which a live Connect endpoint receives too, pays nothing:
+      // it comes first, and the order is still there for the live payment after it.
+      const tested = await sendStripe(
+        server,
+        "evt_doc_test",
+        "payment_intent.succeeded",
+        payment(`${O.pending1999}`, "pi_doc_test"),
+        false,
+      );
       const event = await sendStripe(
         server,
         "evt_doc",
         "payment_intent.succeeded",
         payment(`${O.pending1999}`, "pi_doc"),
+        true,
       );
       await paid(event.id, "pi_doc", texts, said);
+      expect(await acknowledged(tested.id)).toBe(false);
     } finally {
       await server.close();
     }

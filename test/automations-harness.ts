@@ -149,9 +149,24 @@ export function pay(server: { url: string }, orderId: string | undefined, id = `
   });
 }
 
-/** A Stripe event of `type` about `object`, signed by Stripe's own library, delivered and stored. */
-export async function sendStripe(server: { url: string }, id: string, type: string, object: object) {
-  const body = JSON.stringify({ id, object: "event", type, data: { object } });
+/**
+ * A Stripe event of `type` about `object`, signed by Stripe's own library, delivered and stored;
+ * `livemode`, where given, says whether it is a live event or a test one, as Stripe's envelope does.
+ */
+export async function sendStripe(
+  server: { url: string },
+  id: string,
+  type: string,
+  object: object,
+  livemode?: boolean,
+) {
+  const body = JSON.stringify({
+    id,
+    object: "event",
+    type,
+    ...(livemode === undefined ? {} : { livemode }),
+    data: { object },
+  });
   const signature = stripe.webhooks.generateTestHeaderString({
     payload: body,
     secret: STRIPE_SECRET,
