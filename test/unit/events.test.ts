@@ -778,7 +778,8 @@ test("each listed event's gist shows what it is about, not its envelope: the tel
     '{"price":"1999","curr":"EUR","refId":"7081","transId":"AB12-CD34-EF56","email":"filip.benes@example.cz","merchant":"498…',
     '{"status":"processing","total":"29.80","currency":"EUR","id":7078,"billing.email":"jana@example.cz","parent_id":0,"numb…',
     '{"amount":"98.87","order_id":7084}',
-    '{"currency":"eur","metadata.order_id":"7081","id":"pi_9","amount_received":1999,"object":"payment_intent"}',
+    // A test, as its envelope says.
+    '{"livemode":false,"currency":"eur","metadata.order_id":"7081","id":"pi_9","amount_received":1999,"object":"payment_inte…',
   ]);
 });
 
@@ -1090,6 +1091,39 @@ test("a Radar review's and early fraud warning's gist name the payment they doub
   for (const type of ["review.opened", "radar.early_fraud_warning.created"]) {
     expect(gist(type)).toMatch(/^\{"livemode":false,"payment_intent":"pi_3RSCTURftwXmfGNu1Htv3in3","id":"/);
   }
+});
+
+test("a test event's gist says it is one where its object has no livemode of its own, as Stripe's Refund has none", async () => {
+  const { store, call } = await served();
+  // As Stripe's API reference shows the Refund, its fields in its order: no livemode; the event's envelope has it.
+  const refund = {
+    id: "re_3RSCTURftwXmfGNu1mD2sKq8",
+    object: "refund",
+    amount: 1999,
+    balance_transaction: "txn_3RSCTURftwXmfGNu1b3Jp0Qe",
+    charge: "ch_3RSCTURftwXmfGNu1KxH6Pz2",
+    created: 1764670000,
+    currency: "eur",
+    metadata: {},
+    payment_intent: "pi_3RSCTURftwXmfGNu1Htv3in3",
+    reason: "requested_by_customer",
+    receipt_number: null,
+    status: "succeeded",
+  };
+  for (const livemode of [false, true]) {
+    const event = {
+      id: `evt_${livemode}`,
+      object: "event",
+      livemode,
+      type: "refund.created",
+      data: { object: refund },
+    };
+    await addTrial(store, `${livemode}`, JSON.stringify(event), "refund.created");
+  }
+  const listed = (await call("events_list", {})).structuredContent as { events: { gist: string }[] };
+  const [live, test] = listed.events.map((e) => e.gist);
+  expect(test).toMatch(/^\{"status":"succeeded","livemode":false,"payment_intent":"pi_3RSCTURftwXmfGNu1Htv3in3",/);
+  expect(live).toMatch(/^\{"status":"succeeded","payment_intent":"pi_3RSCTURftwXmfGNu1Htv3in3",/);
 });
 
 test("a checkout session's gist names its payment_intent whole beside its order, as a refund of it names it", async () => {
