@@ -481,12 +481,15 @@ export function gotten(message: string, value: unknown): string {
   return echoable(value) && !shows(message, value) ? ` (got ${JSON.stringify(value)})` : "";
 }
 
-/** Whether `message` says `value` already: a number as a word of its own, not as a name's digits (hmac-sha256). */
+/**
+ * Whether `message` says `value` already: a number as a word of its own, not as a name's digits
+ * (hmac-sha256) nor an example's port (127.0.0.1:8790).
+ */
 function shows(message: string, value: unknown): boolean {
   const shown = JSON.stringify(value);
   if (typeof value === "string") return message.includes(shown);
   const pattern = shown.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return new RegExp(`(?<![\\w.-])${pattern}(?![\\w-]|\\.\\d)`).test(message);
+  return new RegExp(`(?<![\\w.:-])${pattern}(?![\\w-]|\\.\\d)`).test(message);
 }
 
 /** "a or b", or "one of a, b, c". */

@@ -270,6 +270,11 @@ describe("bad settings are refused by name", () => {
       { WAITER_WEBHOOKS_LISTEN: "127.0.0.1 :8790" },
       /^invalid setting WAITER_WEBHOOKS_LISTEN: must be host:port, like 127\.0\.0\.1:8790/,
     ],
+    // The port alone is said, though the example's port is the same number.
+    [
+      { WAITER_LISTEN: "8790" },
+      /^invalid setting WAITER_LISTEN: must be host:port, like 127\.0\.0\.1:8790 \(got 8790\)$/,
+    ],
     // Said as a whole number, in words an operator reads, not the schema's (NaN, int).
     [{ WAITER_TOOL_TIMEOUT: "soon" }, /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number \(got "soon"\)$/],
     [{ WAITER_TOOL_TIMEOUT: "20s" }, /^invalid setting WAITER_TOOL_TIMEOUT: expected a whole number \(got "20s"\)$/],
