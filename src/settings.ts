@@ -201,6 +201,14 @@ export function list() {
     );
 }
 
+/** What a refusal says of a number written past the range of one (1e400), which JSON.parse makes Infinity. */
+export const PAST_RANGE = "is a number too large to read, past 1.8e308";
+
+/** Whether `value` is a number JSON.parse could not hold (Infinity, from 1e400): JSON writes it as null. */
+export function pastRange(value: unknown): value is number {
+  return typeof value === "number" && !Number.isFinite(value);
+}
+
 /**
  * A whole number within bounds, from a string or a number: never from true, a list or null, which
  * Number() would make 1, the list's one item, or 0.
@@ -210,7 +218,11 @@ export function integer(defaultValue: number, min: number, max: number) {
     .union([z.number(), z.string()], {
       // Not a list's or an object's items: what they hold is not shown.
       error: ({ input }) =>
-        `expected a number, got ${Array.isArray(input) ? "a list" : typeof input === "object" && input !== null ? "an object" : JSON.stringify(input)}`,
+        pastRange(input)
+          ? input > 0
+            ? `must be at most ${max}`
+            : `must be at least ${min}`
+          : `expected a number, got ${Array.isArray(input) ? "a list" : typeof input === "object" && input !== null ? "an object" : JSON.stringify(input)}`,
     })
     .pipe(
       z.coerce
@@ -469,7 +481,8 @@ function descriptionOf(schema: z.core.$ZodType | undefined): string | undefined 
 
 /** Whether a bad value may be quoted back: a number, or a short plain word that is no credential. */
 export function echoable(value: unknown): boolean {
-  if (typeof value === "number" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value);
+  if (typeof value === "boolean") return true;
   return typeof value === "string" && /^[\w.,:+-]{0,40}$/.test(value) && !credentialShaped(value);
 }
 
@@ -533,6 +546,7 @@ function blankedValue(values: readonly unknown[], given: unknown): string {
  * of another kind than goes there (a list where an object goes) says what goes there.
  */
 export const settingsErrors: z.core.$ZodErrorMap = (issue) => {
+  if (pastRange(issue.input)) return PAST_RANGE;
   // A discriminated union's issue holds the object, and the values its key takes.
   if (issue.code === "invalid_union" && issue.discriminator !== undefined) {
     const { options = [] } = issue as { options?: unknown[] };

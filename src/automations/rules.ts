@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { cleanType } from "../events/filter.js";
-import { closedObject, jsonSetting, NAME, settingName, settingsErrors } from "../settings.js";
+import { closedObject, jsonSetting, NAME, PAST_RANGE, pastRange, settingName, settingsErrors } from "../settings.js";
 import { enumerated } from "../shown.js";
 
 /**
@@ -14,15 +14,19 @@ import { enumerated } from "../shown.js";
 const path = z.string().min(1).describe("where in the event the value is, like payload.data.object.status");
 
 const SCALAR = "must be a string, a number, true, false or null";
-const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], { error: SCALAR });
+const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()], {
+  error: (issue) => (pastRange(issue.input) ? PAST_RANGE : SCALAR),
+});
 /** What `equals` takes: a list given it was most likely meant for `in`. */
 const equalled = z.union([z.string(), z.number(), z.boolean(), z.null()], {
   error: (issue) =>
     Array.isArray(issue.input)
       ? `${SCALAR}; a condition that holds for any of several values is {"path": …, "in": [the values]}`
-      : SCALAR,
+      : pastRange(issue.input)
+        ? PAST_RANGE
+        : SCALAR,
 });
-const bound = z.number({ error: "must be a number" });
+const bound = z.number({ error: (issue) => (pastRange(issue.input) ? PAST_RANGE : "must be a number") });
 
 /** What a condition tests its path's value with: one of these. */
 const TESTS = ["equals", "in", "present", "gt", "gte", "lt", "lte"] as const;

@@ -343,6 +343,26 @@ describe("bad settings are refused by name", () => {
     }
   });
 
+  test("a number past the range JSON's numbers are read in (1e400) is said to be too large, not null, as JSON.parse makes it Infinity", () => {
+    const toolTimeout = file('{"toolTimeout": 1e400}');
+    expect(messageOf(() => load({}, { file: toolTimeout }))).toBe(
+      `invalid setting toolTimeout in ${toolTimeout}: must be at most 55`,
+    );
+    const maxSessions = file('{"maxSessions": -1e400}');
+    expect(messageOf(() => load({}, { file: maxSessions }))).toBe(
+      `invalid setting maxSessions in ${maxSessions}: must be at least 1`,
+    );
+    const retention = file('{"webhooks": {"retention": {"maxAgeDays": 1e400}}}');
+    expect(messageOf(() => load({}, { file: retention }))).toBe(
+      `invalid setting webhooks.retention in ${retention} at maxAgeDays: is a number too large to read, past 1.8e308`,
+    );
+    const where =
+      '[{"name": "big", "when": {"source": "erp", "where": [{"path": "payload.total", "gt": 1e400}]}, "do": [{"ack": true}]}]';
+    expect(messageOf(() => load({ WAITER_AUTOMATIONS: where }))).toBe(
+      "invalid setting WAITER_AUTOMATIONS at automation big, when.where 1, gt: is a number too large to read, past 1.8e308",
+    );
+  });
+
   test("the public URL is the bare address waiter's paths go after: no query, fragment or user, not its /mcp, nor a path that begins as one of waiter's own", () => {
     const bare =
       /^invalid setting WAITER_WEBHOOKS_PUBLIC_URL: must be the bare address waiter is reached at, with no user, query or fragment \(/;
