@@ -26,6 +26,7 @@ import {
   settingFromEnv,
   settingsErrors,
   WINDOWS_PATH_IN_JSON,
+  word,
 } from "./settings.js";
 import { credentialShaped, meantKey, meantKeys, plainKey, quote } from "./shown.js";
 import type { Toolset } from "./toolset.js";
@@ -54,7 +55,7 @@ export const coreSettings = {
   logLevel: {
     env: "WAITER_LOG_LEVEL",
     description: `Least severe log level written to stderr (a client chooses its own with logging/setLevel): ${LOG_LEVELS.join(", ")}.`,
-    schema: z.enum(LOG_LEVELS).default("info"),
+    schema: word(LOG_LEVELS).default("info"),
   },
   toolsets: {
     env: "WAITER_TOOLSETS",

@@ -192,6 +192,17 @@ export function flag(defaultValue = false) {
     });
 }
 
+/**
+ * One of a few lowercase words, written in any case (INFO, CNB, Basic), as `flag` takes TRUE: one
+ * that is none of them in any case is refused as written.
+ */
+export function word<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.preprocess((value) => {
+    const lower = typeof value === "string" ? value.toLowerCase() : value;
+    return values.includes(lower as string) ? lower : value;
+  }, z.enum(values));
+}
+
 /** A comma-separated list in the environment, an array in the config file. */
 export function list() {
   return z

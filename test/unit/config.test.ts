@@ -216,6 +216,24 @@ describe("sources and precedence", () => {
     expect(config.toolsets.currency?.source).toBe("cnb");
   });
 
+  test("a setting that is one of a few words takes them in any case, as a true or false does: INFO, CNB, Basic, MET", () => {
+    const config = load({
+      WAITER_LOG_LEVEL: "INFO",
+      WAITER_CURRENCY_SOURCE: "CNB",
+      WAITER_WOO_AUTH: "Basic",
+      WAITER_WEATHER_PROVIDER: "Open-Meteo",
+    });
+    expect(config.core.logLevel).toBe("info");
+    expect(config.toolsets.currency?.source).toBe("cnb");
+    expect(config.toolsets.eshop?.wooAuth).toBe("basic");
+    expect(config.toolsets.weather?.provider).toBe("open-meteo");
+    expect(load({}, { file: file({ logLevel: "Debug" }) }).core.logLevel).toBe("debug");
+    // A word that is none of them is quoted back as given.
+    expect(messageOf(() => load({ WAITER_LOG_LEVEL: "LOUD" }))).toBe(
+      'invalid setting WAITER_LOG_LEVEL: expected one of debug, info, notice, warning, error (got "LOUD")',
+    );
+  });
+
   test("lists come comma-separated from the environment", () => {
     expect(load({ WAITER_TOOLSETS: "currency, shop" }).core.toolsets).toEqual(["currency", "shop"]);
   });

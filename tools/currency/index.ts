@@ -1,6 +1,5 @@
-import { z } from "zod";
 import { ToolError } from "../../src/errors.js";
-import { upstreamUrl } from "../../src/settings.js";
+import { upstreamUrl, word } from "../../src/settings.js";
 import { defineToolset, type ToolCall } from "../../src/toolset.js";
 import { cnbSource } from "./cnb.js";
 import { convertTool } from "./convert.js";
@@ -16,7 +15,7 @@ const settings = {
     env: "WAITER_CURRENCY_SOURCE",
     description:
       "Default source of rates when a call names none: ecb (European Central Bank) or cnb (Czech National Bank).",
-    schema: z.enum(SOURCES).default("ecb"),
+    schema: word(SOURCES).default("ecb"),
   },
   frankfurterUrl: {
     env: "WAITER_FRANKFURTER_URL",

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ConfigError } from "../../src/errors.js";
-import { optionalUpstreamUrl } from "../../src/settings.js";
+import { optionalUpstreamUrl, word } from "../../src/settings.js";
 import { defineToolset } from "../../src/toolset.js";
 import { customerTools } from "./customers.js";
 import { orderTools } from "./orders.js";
@@ -38,7 +38,7 @@ const settings = {
     env: "WAITER_WOO_AUTH",
     description:
       "How the key is sent: basic (HTTP Basic auth) or query (as query parameters, for hosts that drop the Authorization header).",
-    schema: z.enum(["basic", "query"]).default("basic"),
+    schema: word(["basic", "query"]).default("basic"),
   },
 };
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { optionalUpstreamUrl, upstreamUrl, waitersOwnUrl } from "../../src/settings.js";
+import { optionalUpstreamUrl, upstreamUrl, waitersOwnUrl, word } from "../../src/settings.js";
 import { defineToolset } from "../../src/toolset.js";
 import { currentTool } from "./current.js";
 import { forecastTool } from "./forecast.js";
@@ -38,7 +38,7 @@ const settings = {
     env: "WAITER_WEATHER_PROVIDER",
     description:
       "Forecast provider: met (MET Norway, free also for commercial use, needs WAITER_CONTACT) or open-meteo (free for non-commercial use; commercial use needs WAITER_OPEN_METEO_API_KEY).",
-    schema: z.enum(["met", "open-meteo"]).default("met"),
+    schema: word(["met", "open-meteo"]).default("met"),
   },
   contact: {
     env: "WAITER_CONTACT",
